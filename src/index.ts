@@ -1,0 +1,3 @@
+import { DurableObject } from "cloudflare:workers";
+export class GateMonitor extends DurableObject {}
+export default { async fetch() { return new Response("ok"); } } satisfies ExportedHandler<Env>;
