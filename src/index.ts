@@ -1,3 +1,15 @@
-import { DurableObject } from "cloudflare:workers";
-export class GateMonitor extends DurableObject {}
-export default { async fetch() { return new Response("ok"); } } satisfies ExportedHandler<Env>;
+/**
+ * The Worker entry: HTTP through the Hono app, the cron reconciler, and the Durable Object classes.
+ */
+import { app } from "./app";
+import type { Env } from "./app-env";
+import { runScheduled } from "./jobs/scheduled";
+
+export { GateMonitor } from "./durable/gate-monitor";
+
+export default {
+  fetch: app.fetch,
+  async scheduled(controller, env, ctx) {
+    ctx.waitUntil(runScheduled(env, new Date(controller.scheduledTime)));
+  },
+} satisfies ExportedHandler<Env>;

@@ -67,3 +67,15 @@ export const DEFAULT_SHIFT_TOLERANCE = 0.02;
 
 /** Target half-width of the 95 % drop-rate interval below which a calibration is warned about (1 point). */
 export const DROP_RATE_PRECISION_TARGET = 0.01;
+
+/** Two-sided significance level of the rebuild shift test: a move must exceed what sampling noise explains at 0.1 %. */
+export const REBUILD_SHIFT_ALPHA = 0.001;
+
+/** Share of calibration scores tied at the threshold above which a calibration is warned about (1 %). */
+export const TIES_AT_THRESHOLD_WARNING_SHARE = 0.01;
+
+/** Longest Idempotency-Key header accepted (Stripe uses 255). */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+/** How long an idempotency key is remembered (Stripe: 24 h). */
+export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;

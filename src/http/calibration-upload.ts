@@ -1,0 +1,149 @@
+/**
+ * Parses a calibration upload in any of its three encodings into a CalibrationInput:
+ *   application/json          {"embedding", "reranker", "index_version", "policy", "scores" | "queries", ...}
+ *   application/x-ndjson      line 1: the same object without scores; then one score (a JSON number) per line,
+ *                             or one query (a JSON array of numbers) per line
+ *   application/octet-stream  raw little-endian float32 scores; everything else as query parameters
+ * JSON and NDJSON keep full float64 precision; float32 scores are widened exactly.
+ */
+import { AppError, invalid } from "../errors";
+import {
+  MAX_BINARY_BODY_BYTES,
+  MAX_CANDIDATES_PER_QUERY,
+  MAX_JSON_BODY_BYTES,
+  MAX_QUERIES,
+  MAX_SCORES,
+} from "../limits";
+import { BinaryUploadQuery, CalibrationMeta, CalibrationUpload, Query, type Policy } from "../schemas";
+import type { CalibrationInput } from "../services/calibrate";
+import { decodeUtf8, mediaType, parseJsonText, readBodyBytes } from "./body";
+import { validate } from "./validate";
+
+export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"];
+
+/** Flattens queries into one Float64Array with Q+1 offsets. */
+function flattenQueries(queries: readonly (readonly number[])[]): { scores: Float64Array; offsets: Uint32Array } {
+  let total = 0;
+  for (const q of queries) total += q.length;
+  if (total > MAX_SCORES) throw invalid(`queries hold ${total} scores; at most ${MAX_SCORES} are accepted`, [{ path: "queries", message: "too many scores" }]);
+  const scores = new Float64Array(total);
+  const offsets = new Uint32Array(queries.length + 1);
+  let o = 0;
+  queries.forEach((q, i) => {
+    scores.set(q, o);
+    o += q.length;
+    offsets[i + 1] = o;
+  });
+  return { scores, offsets };
+}
+
+function fromJson(value: unknown): CalibrationInput {
+  const body = validate(CalibrationUpload, value, "invalid_input", "calibration");
+  const { scores, queries, ...meta } = body;
+  if ((scores === undefined) === (queries === undefined)) {
+    throw invalid('give exactly one of "scores" (number[]) or "queries" (number[][])', [{ path: "scores", message: "exactly one of scores or queries is required" }]);
+  }
+  if (scores !== undefined) return { meta, scores: Float64Array.from(scores), offsets: null };
+  return { meta, ...flattenQueries(queries!) };
+}
+
+function fromNdjson(text: string): CalibrationInput {
+  const lines = text.split("\n");
+  let first = 0;
+  while (first < lines.length && lines[first]!.trim() === "") first++;
+  if (first === lines.length) throw invalid("empty NDJSON body: the first line must be the calibration's metadata object");
+  const header = parseJsonText(lines[first]!);
+  const meta = validate(CalibrationMeta.strict(), header, "invalid_input", "NDJSON header line");
+  const flat: number[] = [];
+  const queries: number[][] = [];
+  for (let i = first + 1; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === "") continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch (e) {
+      throw new AppError("malformed_json", `NDJSON line ${i + 1} is not valid JSON: ${(e as Error).message}`);
+    }
+    if (typeof v === "number") {
+      if (!Number.isFinite(v)) throw invalid(`NDJSON line ${i + 1}: ${line} is not a finite number`, [{ path: `line ${i + 1}`, message: "not finite" }]);
+      flat.push(v);
+      if (flat.length > MAX_SCORES) throw invalid(`more than ${MAX_SCORES} scores`, [{ path: `line ${i + 1}`, message: "too many scores" }]);
+    } else if (Array.isArray(v)) {
+      queries.push(validate(Query, v, "invalid_input", `NDJSON line ${i + 1}`));
+      if (queries.length > MAX_QUERIES) throw invalid(`more than ${MAX_QUERIES} queries`, [{ path: `line ${i + 1}`, message: "too many queries" }]);
+    } else {
+      throw invalid(`NDJSON line ${i + 1} must be a number (a score) or an array of numbers (a query)`, [{ path: `line ${i + 1}`, message: "expected a number or an array" }]);
+    }
+  }
+  if (flat.length > 0 && queries.length > 0) throw invalid("NDJSON lines must be all scores or all queries, not both");
+  if (flat.length === 0 && queries.length === 0) throw invalid("NDJSON body has no score lines after the header", [{ path: "scores", message: "must not be empty" }]);
+  if (flat.length > 0) return { meta, scores: Float64Array.from(flat), offsets: null };
+  return { meta, ...flattenQueries(queries) };
+}
+
+function policyFromQuery(q: ReturnType<typeof BinaryUploadQuery.parse>): Policy {
+  if (q.kind === "drop_rate") {
+    if (q.target === undefined) throw invalid("kind=drop_rate needs target", [{ path: "target", message: "is required" }]);
+    return { kind: "drop_rate", target: q.target };
+  }
+  if (q.reference === undefined) throw invalid('kind=carry needs reference ("active" or a calibration id)', [{ path: "reference", message: "is required" }]);
+  const reference = q.reference === "active" ? ("active" as const) : { calibration_id: q.reference };
+  return q.threshold === undefined ? { kind: "carry", reference } : { kind: "carry", threshold: q.threshold, reference };
+}
+
+function fromFloat32(bytes: Uint8Array, params: Record<string, string>): CalibrationInput {
+  const q = validate(BinaryUploadQuery, params, "invalid_input", "query parameters");
+  const meta = validate(
+    CalibrationMeta,
+    {
+      index: q.index,
+      embedding: q.embedding,
+      reranker: q.reranker,
+      index_version: q.index_version,
+      policy: policyFromQuery(q),
+      activate: q.activate === "true",
+      score_scale: q.score_scale,
+      shift_tolerance: q.shift_tolerance,
+    },
+    "invalid_input",
+    "query parameters",
+  );
+  if (bytes.byteLength === 0) throw invalid("empty body: send little-endian float32 scores", [{ path: "scores", message: "must not be empty" }]);
+  if (bytes.byteLength % 4 !== 0) throw invalid(`body of ${bytes.byteLength} bytes is not a whole number of float32 scores`);
+  const n = bytes.byteLength / 4;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const scores = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = view.getFloat32(4 * i, true);
+    if (!Number.isFinite(s)) throw invalid(`score ${i} is not finite (${s})`, [{ path: `scores[${i}]`, message: "not finite" }]);
+    scores[i] = s;
+  }
+  if (q.candidates_per_query === undefined) return { meta, scores, offsets: null };
+  const m = q.candidates_per_query;
+  if (m > MAX_CANDIDATES_PER_QUERY || n % m !== 0) {
+    throw invalid(`${n} scores do not split into queries of ${m} candidates`, [{ path: "candidates_per_query", message: "must divide the number of scores" }]);
+  }
+  const offsets = new Uint32Array(n / m + 1);
+  for (let i = 1; i < offsets.length; i++) offsets[i] = i * m;
+  return { meta, scores, offsets };
+}
+
+/** Parses the request by its content type; 415 for anything else. */
+export async function parseCalibrationUpload(request: Request): Promise<CalibrationInput> {
+  const type = mediaType(request.headers.get("content-type"));
+  if (type === "application/json") {
+    return fromJson(parseJsonText(decodeUtf8(await readBodyBytes(request, MAX_JSON_BODY_BYTES))));
+  }
+  if (NDJSON_TYPES.includes(type)) {
+    return fromNdjson(decodeUtf8(await readBodyBytes(request, MAX_JSON_BODY_BYTES)));
+  }
+  if (type === "application/octet-stream") {
+    const params = Object.fromEntries(new URL(request.url).searchParams);
+    return fromFloat32(await readBodyBytes(request, MAX_BINARY_BODY_BYTES), params);
+  }
+  throw new AppError(
+    "unsupported_media_type",
+    `Content-Type ${type === "" ? "(none)" : JSON.stringify(type)} is not accepted: use application/json, application/x-ndjson or application/octet-stream (float32)`,
+  );
+}

@@ -1,0 +1,44 @@
+import { Hono } from "hono";
+import type { AppBindings } from "../app-env";
+import { requireScope } from "../http/auth-middleware";
+import { parseCalibrationUpload } from "../http/calibration-upload";
+import { readJson } from "../http/body";
+import { validate } from "../http/validate";
+import { MAX_SMALL_BODY_BYTES } from "../limits";
+import { ActivateBody, CalibrationId, HistoryQuery } from "../schemas";
+import { activate } from "../services/activate";
+import { calibrate } from "../services/calibrate";
+import { describe, getCalibration, history } from "../services/registry";
+import { thresholdCache } from "./thresholds";
+import { cachePrefixOf } from "../services/threshold-reader";
+import { AppError } from "../errors";
+
+const calibrationIdParam = (raw: string): string => {
+  const r = CalibrationId.safeParse(raw);
+  if (!r.success) throw new AppError("not_found", `calibration ${JSON.stringify(raw)} does not exist`);
+  return r.data;
+};
+
+export const calibrationRoutes = new Hono<AppBindings>()
+  .post("/calibrations", requireScope("calibrate"), async (c) => {
+    const input = await parseCalibrationUpload(c.req.raw);
+    const deps = c.get("deps");
+    const result = await calibrate(input, c.get("principal").name, deps);
+    if (result.activated) thresholdCache.invalidatePrefix(cachePrefixOf(input.meta));
+    return c.json({ calibration: await describe(result.calibration, deps), shift: result.shift, warnings: result.warnings }, 201);
+  })
+  .get("/calibrations", requireScope("read"), async (c) => {
+    const q = validate(HistoryQuery, c.req.query(), "bad_request", "query parameters");
+    return c.json(await history(q, q.limit, q.cursor, c.get("deps")));
+  })
+  .get("/calibrations/:id", requireScope("read"), async (c) => {
+    return c.json(await getCalibration(calibrationIdParam(c.req.param("id")), c.get("deps")));
+  })
+  .post("/calibrations/:id/activate", requireScope("admin"), async (c) => {
+    const id = calibrationIdParam(c.req.param("id"));
+    const body = validate(ActivateBody, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES, { allowEmpty: true }), "invalid_input", "activation");
+    const deps = c.get("deps");
+    const result = await activate(id, c.get("principal").name, body.reason ?? null, deps);
+    thresholdCache.invalidatePrefix(cachePrefixOf(result.calibration));
+    return c.json({ activation: result.activation, calibration: await describe(result.calibration, deps), shift: result.shift });
+  });

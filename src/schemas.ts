@@ -1,0 +1,313 @@
+/**
+ * THE API contract: every request and response schema of scoregate and its inferred type. Routes validate with these,
+ * services take the inferred types, and the client SDK and OpenAPI document derive from this module (z.toJSONSchema).
+ */
+import { z } from "zod";
+import {
+  DEFAULT_PAGE_SIZE,
+  DEFAULT_SHIFT_TOLERANCE,
+  MAX_CANDIDATES_PER_QUERY,
+  MAX_ID_LENGTH,
+  MAX_PAGE_SIZE,
+  MAX_QUERIES,
+  MAX_REFERENCE_SCORES,
+  MAX_SCORES,
+} from "./limits";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Identity
+// ---------------------------------------------------------------------------------------------------------------
+
+// Control characters (C0, DEL, C1) would corrupt logs, headers and keys; everything else, including "/", "@", ":"
+// and spaces, is allowed because real model ids use them (`BAAI/bge-reranker-v2-m3@5f0c1a`).
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/u;
+
+/** An id: 1..MAX_ID_LENGTH characters after Unicode NFC normalization, no control characters. */
+export const Id = z
+  .string({ error: "must be a string" })
+  .transform((s) => s.normalize("NFC"))
+  .pipe(
+    z
+      .string()
+      .min(1, { error: "must not be empty" })
+      .max(MAX_ID_LENGTH, { error: `must be at most ${MAX_ID_LENGTH} characters` })
+      .refine((s) => !CONTROL_CHARS.test(s), { error: "must not contain control characters" }),
+  );
+
+/** A gate: which reranker gate of which collection, keyed by embedding model and reranker checkpoint. */
+export const GateRef = z.object({
+  index: Id.default("default"),
+  embedding: Id,
+  reranker: Id,
+});
+export type GateRef = z.infer<typeof GateRef>;
+
+export const CalibrationId = z.string().regex(/^cal_[0-9a-z]{10,40}$/u, { error: "is not a calibration id" });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Policies
+// ---------------------------------------------------------------------------------------------------------------
+
+const Score = z.number({ error: "must be a finite number" });
+export const Scores = z
+  .array(Score, { error: "must be an array of numbers" })
+  .min(1, { error: "must not be empty" })
+  .max(MAX_SCORES, { error: `must hold at most ${MAX_SCORES} scores` });
+
+export const DropRatePolicy = z.strictObject({
+  kind: z.literal("drop_rate"),
+  /** Share of candidates to drop, 0 <= target < 1. 0 keeps everything (no gate). */
+  target: z
+    .number({ error: "must be a number" })
+    .min(0, { error: "must be in [0, 1)" })
+    .lt(1, { error: "must be in [0, 1)" }),
+});
+
+export const CarryReference = z.union([
+  z.literal("active"),
+  z.strictObject({ calibration_id: CalibrationId }),
+  z.strictObject({
+    scores: z
+      .array(Score, { error: "must be an array of numbers" })
+      .min(1, { error: "must not be empty" })
+      .max(MAX_REFERENCE_SCORES, { error: `must hold at most ${MAX_REFERENCE_SCORES} scores` }),
+  }),
+]);
+
+export const CarryPolicy = z.strictObject({
+  kind: z.literal("carry"),
+  /** The old absolute threshold. Omitted: the reference calibration's own threshold. */
+  threshold: Score.optional(),
+  reference: CarryReference,
+});
+
+export const Policy = z.discriminatedUnion("kind", [DropRatePolicy, CarryPolicy], {
+  error: 'must be {"kind": "drop_rate", "target": d} or {"kind": "carry", "threshold"?: t, "reference": ...}',
+});
+export type Policy = z.infer<typeof Policy>;
+
+/** How a policy is stored and echoed: inline reference scores are replaced by their count. */
+export const StoredPolicy = z.union([
+  DropRatePolicy,
+  z.object({
+    kind: z.literal("carry"),
+    threshold: z.number().nullable(),
+    reference: z.union([
+      z.literal("active"),
+      z.object({ calibration_id: z.string() }),
+      z.object({ inline_scores: z.number().int() }),
+    ]),
+  }),
+]);
+export type StoredPolicy = z.infer<typeof StoredPolicy>;
+
+export const ScoreScale = z.enum(["probability", "logit", "unbounded"], {
+  error: 'must be "probability", "logit" or "unbounded"',
+});
+export type ScoreScale = z.infer<typeof ScoreScale>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Calibration upload
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Everything but the scores; shared by the JSON body, the NDJSON header line and the float32 query string. */
+export const CalibrationMeta = GateRef.extend({
+  index_version: Id,
+  policy: Policy,
+  activate: z.boolean({ error: "must be true or false" }).default(true),
+  score_scale: ScoreScale.default("unbounded"),
+  /** Rebuild shift alert tolerance, in drop-rate units (default 0.02 = 2 points). */
+  shift_tolerance: z.number().min(0).max(1).default(DEFAULT_SHIFT_TOLERANCE),
+});
+export type CalibrationMeta = z.infer<typeof CalibrationMeta>;
+
+export const Query = z
+  .array(Score, { error: "must be an array of numbers" })
+  .min(1, { error: "a query must have at least one candidate score" })
+  .max(MAX_CANDIDATES_PER_QUERY, { error: `a query may have at most ${MAX_CANDIDATES_PER_QUERY} candidates` });
+
+export const CalibrationUpload = z.strictObject({
+  ...CalibrationMeta.shape,
+  scores: Scores.optional(),
+  queries: z
+    .array(Query, { error: "must be an array of arrays of numbers" })
+    .min(1, { error: "must not be empty" })
+    .max(MAX_QUERIES, { error: `must hold at most ${MAX_QUERIES} queries` })
+    .optional(),
+});
+export type CalibrationUpload = z.infer<typeof CalibrationUpload>;
+
+/** Query parameters of a float32 (application/octet-stream) upload: the policy is flattened. */
+export const BinaryUploadQuery = GateRef.extend({
+  index_version: Id,
+  kind: z.enum(["drop_rate", "carry"], { error: 'must be "drop_rate" or "carry"' }),
+  target: z.coerce.number().optional(),
+  threshold: z.coerce.number().optional(),
+  /** "active" or a calibration id. */
+  reference: z.string().optional(),
+  activate: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).default("true"),
+  score_scale: ScoreScale.default("unbounded"),
+  shift_tolerance: z.coerce.number().min(0).max(1).default(DEFAULT_SHIFT_TOLERANCE),
+  /** Split the scores into consecutive queries of this many candidates (per-query statistics). */
+  candidates_per_query: z.coerce.number().int().min(1).max(MAX_CANDIDATES_PER_QUERY).optional(),
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Calibration record
+// ---------------------------------------------------------------------------------------------------------------
+
+const Interval = z.tuple([z.number().nullable(), z.number().nullable()]);
+
+export const PerQuery = z.object({
+  mean_kept: z.number(),
+  mean_candidates: z.number(),
+  empty_context_rate: z.number(),
+  design_effect: z.number(),
+});
+
+export const Carry = z.object({
+  reference: z.union([
+    z.object({ kind: z.literal("calibration"), calibration_id: z.string() }),
+    z.object({ kind: z.literal("inline"), n: z.number().int() }),
+  ]),
+  reference_threshold: z.number().nullable(),
+  /** Share of the reference strictly below the reference threshold: the drop rate being carried. */
+  reference_drop_rate: z.number(),
+  reference_n: z.number().int(),
+  /** sd of the carried drop rate from both samples: sqrt(d(1-d)(1/n_ref + 1/n)). */
+  carried_drop_rate_sd: z.number(),
+});
+
+export const Warning = z.object({ code: z.string(), message: z.string() });
+export type Warning = z.infer<typeof Warning>;
+
+export const ShiftReport = z.object({
+  previous_calibration_id: z.string(),
+  previous_index_version: z.string(),
+  previous_threshold: z.number().nullable(),
+  previous_expected_drop_rate: z.number(),
+  /** The previous threshold's drop rate on the previous calibration (in sample). */
+  previous_drop_rate_at_previous_threshold: z.number(),
+  /** Share of the NEW scores below the previous threshold: what the old gate would drop now. */
+  drop_rate_at_previous_threshold: z.number(),
+  change_points: z.number(),
+  change_relative: z.number().nullable(),
+  z: z.number(),
+  p_value: z.number(),
+  ks: z.number(),
+  psi: z.object({ value: z.number(), bins: z.number().int(), threshold: z.number(), exceeds: z.boolean() }),
+  tolerance: z.number(),
+  alert: z.boolean(),
+  reason: z.string(),
+});
+export type ShiftReport = z.infer<typeof ShiftReport>;
+
+export const Calibration = z.object({
+  id: z.string(),
+  gate_id: z.string(),
+  index: z.string(),
+  embedding: z.string(),
+  reranker: z.string(),
+  index_version: z.string(),
+  policy: StoredPolicy,
+  score_scale: ScoreScale,
+  threshold: z.number().nullable(),
+  target_drop_rate: z.number(),
+  expected_drop_rate: z.number(),
+  in_sample_drop_rate: z.number(),
+  drop_rate_interval_95: z.tuple([z.number(), z.number()]),
+  threshold_interval_95: Interval,
+  k: z.number().int(),
+  n: z.number().int(),
+  n_queries: z.number().int().nullable(),
+  per_query: PerQuery.nullable(),
+  carry: Carry.nullable(),
+  summary: z.object({ step: z.number(), quantiles: z.array(z.number()) }),
+  min: z.number(),
+  max: z.number(),
+  warnings: z.array(Warning),
+  shift: ShiftReport.nullable(),
+  created_at: z.string(),
+  created_by: z.string(),
+  /** Derived at read time: is this the active calibration of its (gate, index_version)? */
+  active: z.boolean(),
+  /** Derived: is this the gate's current calibration (the most recently activated)? */
+  current: z.boolean(),
+});
+export type Calibration = z.infer<typeof Calibration>;
+/** The immutable part that is stored. */
+export type StoredCalibration = Omit<Calibration, "active" | "current">;
+
+export const CalibrationCreated = z.object({
+  calibration: Calibration,
+  shift: ShiftReport.nullable(),
+  warnings: z.array(Warning),
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Serving
+// ---------------------------------------------------------------------------------------------------------------
+
+export const ThresholdQuery = GateRef.extend({ index_version: Id.optional() });
+export type ThresholdQuery = z.infer<typeof ThresholdQuery>;
+
+export const ThresholdResponse = z.object({
+  index: z.string(),
+  embedding: z.string(),
+  reranker: z.string(),
+  threshold: z.number().nullable(),
+  calibration_id: z.string(),
+  index_version: z.string(),
+  policy: StoredPolicy,
+  score_scale: ScoreScale,
+  expected_drop_rate: z.number(),
+  fitted_at: z.string(),
+  activated_at: z.string(),
+});
+export type ThresholdResponse = z.infer<typeof ThresholdResponse>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// History and audit
+// ---------------------------------------------------------------------------------------------------------------
+
+export const Pagination = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+  cursor: z.string().max(200).optional(),
+});
+
+export const HistoryQuery = GateRef.extend(Pagination.shape);
+
+export const Activation = z.object({
+  id: z.string(),
+  gate_id: z.string(),
+  index_version: z.string(),
+  calibration_id: z.string(),
+  previous_calibration_id: z.string().nullable(),
+  activated_at: z.string(),
+  actor: z.string(),
+  reason: z.string().nullable(),
+});
+export type Activation = z.infer<typeof Activation>;
+
+export const ActivateBody = z.strictObject({
+  reason: z.string().max(1000).optional(),
+});
+
+export const GateSummary = z.object({
+  gate_id: z.string(),
+  index: z.string(),
+  embedding: z.string(),
+  reranker: z.string(),
+  created_at: z.string(),
+  current_calibration_id: z.string().nullable(),
+  active: z.array(
+    z.object({
+      index_version: z.string(),
+      calibration_id: z.string(),
+      threshold: z.number().nullable(),
+      expected_drop_rate: z.number(),
+      activated_at: z.string(),
+    }),
+  ),
+});
+export type GateSummary = z.infer<typeof GateSummary>;

@@ -1,0 +1,153 @@
+/**
+ * POST /v1/calibrations: validate the scale, resolve the policy, fit, compare with the gate's current calibration,
+ * store atomically, publish the projection. Nothing is stored when any step fails.
+ */
+import { AppError, invalid, type ErrorDetail } from "../errors";
+import type { Activation, CalibrationMeta, ShiftReport, StoredCalibration, Warning } from "../schemas";
+import { sortedCopy } from "../stats/order-statistics";
+import { currentOf } from "../storage/calibration-store";
+import { resolveTarget } from "./carry";
+import type { CoreDeps } from "./deps";
+import { fitCalibration } from "./fit-calibration";
+import { gateIdOf, newId } from "./ids";
+import { publishGate } from "./publish";
+import { rebuildShift } from "./rebuild-shift";
+
+/** A parsed upload, whatever its content type. */
+export interface CalibrationInput {
+  readonly meta: CalibrationMeta;
+  /** Scores in upload order (query order when `offsets` is set). */
+  readonly scores: Float64Array;
+  /** Q+1 query boundaries into `scores`, or null for a flat sample. */
+  readonly offsets: Uint32Array | null;
+}
+
+export interface CalibrationResult {
+  readonly calibration: StoredCalibration;
+  readonly shift: ShiftReport | null;
+  readonly warnings: Warning[];
+  readonly activated: boolean;
+}
+
+/** Called when an activation's shift report alerts (drift module raises a rebuild_shift alert). */
+export type ShiftListener = (calibration: StoredCalibration, shift: ShiftReport) => Promise<void>;
+
+/** Max offending indices listed in a 422 for out-of-range probability scores. */
+const MAX_LISTED_OFFENDERS = 10;
+
+function checkProbabilityScale(scores: ArrayLike<number>, path: string): void {
+  const details: ErrorDetail[] = [];
+  let bad = 0;
+  for (let i = 0; i < scores.length; i++) {
+    const s = scores[i]!;
+    if (s < 0 || s > 1) {
+      bad++;
+      if (details.length < MAX_LISTED_OFFENDERS) details.push({ path: `${path}[${i}]`, message: `${s} is outside 0..1` });
+    }
+  }
+  if (bad > 0) {
+    throw invalid(
+      `score_scale "probability" requires scores in 0..1; ${bad} are outside (use "logit" or "unbounded" for raw reranker logits)`,
+      details,
+    );
+  }
+}
+
+export async function calibrate(
+  input: CalibrationInput,
+  actor: string,
+  deps: CoreDeps,
+  onShiftAlert: ShiftListener | null = null,
+): Promise<CalibrationResult> {
+  const { meta } = input;
+  if (input.scores.length === 0) throw invalid("no scores", [{ path: "scores", message: "must not be empty" }]);
+  for (let i = 0; i < input.scores.length; i++) {
+    if (!Number.isFinite(input.scores[i]!)) {
+      throw invalid("scores must be finite numbers", [{ path: `scores[${i}]`, message: `${input.scores[i]} is not finite` }]);
+    }
+  }
+  if (meta.score_scale === "probability") {
+    checkProbabilityScale(input.scores, input.offsets ? "queries(flattened)" : "scores");
+    if (meta.policy.kind === "carry" && typeof meta.policy.reference === "object" && "scores" in meta.policy.reference) {
+      checkProbabilityScale(meta.policy.reference.scores, "policy.reference.scores");
+    }
+  }
+
+  const gateId = await gateIdOf(meta);
+  const n = input.scores.length;
+  const resolved = await resolveTarget(meta.policy, gateId, n, deps);
+  const sorted = sortedCopy(input.scores);
+  const byQuery = input.offsets ? { scores: input.scores, offsets: input.offsets } : null;
+  const fitted = fitCalibration(sorted, resolved.target, byQuery);
+
+  const previousRow = currentOf(await deps.calibrations.activeRows(gateId));
+  let shift: ShiftReport | null = null;
+  if (previousRow !== null) {
+    const [previous, previousDistribution] = await Promise.all([
+      deps.calibrations.get(previousRow.calibration_id),
+      deps.calibrations.distribution(previousRow.calibration_id),
+    ]);
+    if (previous === null || previousDistribution === null) {
+      throw new AppError("internal", "active calibration row points at a missing calibration");
+    }
+    shift = rebuildShift({
+      previous,
+      previousDistribution,
+      sorted,
+      distribution: fitted.distribution,
+      byQuery,
+      tolerance: meta.shift_tolerance,
+    });
+  }
+
+  const now = deps.now();
+  const createdAt = now.toISOString();
+  const warnings = [...fitted.warnings];
+  if (resolved.carry && resolved.carry.carried_drop_rate_sd > 0.01) {
+    warnings.push({
+      code: "small_reference",
+      message: `the carried drop rate has sd ${(100 * resolved.carry.carried_drop_rate_sd).toFixed(2)} points from the sizes of the reference (${resolved.carry.reference_n}) and new (${n}) samples`,
+    });
+  }
+  const calibration: StoredCalibration = {
+    id: newId("cal", now, deps.random()),
+    gate_id: gateId,
+    index: meta.index,
+    embedding: meta.embedding,
+    reranker: meta.reranker,
+    index_version: meta.index_version,
+    policy: resolved.storedPolicy,
+    score_scale: meta.score_scale,
+    ...fitted.fields,
+    carry: resolved.carry,
+    warnings,
+    shift,
+    created_at: createdAt,
+    created_by: actor,
+  };
+  const activation: Activation | null = meta.activate
+    ? {
+        id: newId("act", now, deps.random()),
+        gate_id: gateId,
+        index_version: meta.index_version,
+        calibration_id: calibration.id,
+        previous_calibration_id: previousRow?.calibration_id ?? null,
+        activated_at: createdAt,
+        actor,
+        reason: "uploaded with activate: true",
+      }
+    : null;
+
+  await deps.calibrations.create({
+    gate: { gate_id: gateId, index: meta.index, embedding: meta.embedding, reranker: meta.reranker, created_at: createdAt },
+    calibration,
+    distribution: fitted.distribution,
+    activation,
+  });
+  if (activation) {
+    // Publish before answering so this location reads its own write; the reconciler repairs a failed publish.
+    await publishGate(gateId, [meta.index_version], deps);
+    if (shift?.alert && onShiftAlert) deps.defer(onShiftAlert(calibration, shift));
+  }
+  return { calibration, shift, warnings, activated: activation !== null };
+}

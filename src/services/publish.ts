@@ -1,0 +1,76 @@
+/**
+ * Publishes the KV projection of a gate from the committed D1 rows (never from a request's copy), so a reader that
+ * sees KV sees what D1 says. Also used by the reconciler to repair drift between KV and D1.
+ */
+import type { StoredCalibration, ThresholdResponse } from "../schemas";
+import { currentOf, type ActiveRow, type GateRow } from "../storage/calibration-store";
+import type { ProjectedThreshold } from "../storage/threshold-projection";
+import type { CoreDeps } from "./deps";
+
+/** The value served for an active row. */
+export function projectionOf(gate: GateRow, row: ActiveRow, c: StoredCalibration): ProjectedThreshold {
+  const threshold: ThresholdResponse = {
+    index: gate.index,
+    embedding: gate.embedding,
+    reranker: gate.reranker,
+    threshold: c.threshold,
+    calibration_id: c.id,
+    index_version: c.index_version,
+    policy: c.policy,
+    score_scale: c.score_scale,
+    expected_drop_rate: c.expected_drop_rate,
+    fitted_at: c.created_at,
+    activated_at: row.activated_at,
+  };
+  return {
+    v: 1,
+    gate_id: gate.gate_id,
+    activation_seq: row.activation_seq,
+    threshold,
+    expectation: {
+      n: c.n,
+      expected_drop_rate: c.expected_drop_rate,
+      empty_context_rate: c.per_query?.empty_context_rate ?? null,
+      n_queries: c.n_queries,
+    },
+  };
+}
+
+export interface PublishResult {
+  readonly written: number;
+  readonly unchanged: number;
+}
+
+/**
+ * Writes the gate's current projection and the pinned projection of each listed index version (all active versions
+ * when `versions` is null) where KV differs from D1. Skips writes whose KV value already has the same activation_seq.
+ */
+export async function publishGate(gateId: string, versions: readonly string[] | null, deps: CoreDeps): Promise<PublishResult> {
+  const [gate, rows] = await Promise.all([deps.calibrations.gate(gateId), deps.calibrations.activeRows(gateId)]);
+  if (gate === null || rows.length === 0) return { written: 0, unchanged: 0 };
+  const targets: [string | null, ActiveRow][] = [];
+  const current = currentOf(rows)!;
+  targets.push([null, current]);
+  for (const r of rows) if (versions === null || versions.includes(r.index_version)) targets.push([r.index_version, r]);
+
+  const records = new Map<string, StoredCalibration>();
+  let written = 0;
+  let unchanged = 0;
+  for (const [version, row] of targets) {
+    const existing = await deps.projection.get(gateId, version);
+    if (existing !== null && existing.activation_seq === row.activation_seq) {
+      unchanged++;
+      continue;
+    }
+    let record = records.get(row.calibration_id);
+    if (record === undefined) {
+      const fetched = await deps.calibrations.get(row.calibration_id);
+      if (fetched === null) continue; // impossible with foreign keys; nothing sensible to publish
+      record = fetched;
+      records.set(row.calibration_id, record);
+    }
+    await deps.projection.put(gateId, version, projectionOf(gate, row, record));
+    written++;
+  }
+  return { written, unchanged };
+}

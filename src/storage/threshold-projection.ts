@@ -1,0 +1,69 @@
+/**
+ * The read projection of active thresholds (KV in production): what GET /v1/threshold serves without touching D1.
+ *
+ * Consistency: KV is eventually consistent; a write can take about 60 s to be seen in every location, and a key
+ * accepts about one write per second. So: values are published from the committed D1 row (never from a request's
+ * copy), every value carries `activation_seq` so an older value never replaces a newer one, and the scheduled
+ * reconciler (jobs/reconcile.ts) republishes any key that disagrees with D1. A reader that misses KV falls back to D1.
+ */
+import type { ThresholdResponse } from "../schemas";
+
+/** What the drift monitor needs to know about the served calibration, carried along to avoid a D1 read. */
+export interface Expectation {
+  readonly n: number;
+  readonly expected_drop_rate: number;
+  readonly empty_context_rate: number | null;
+  readonly n_queries: number | null;
+}
+
+export interface ProjectedThreshold {
+  readonly v: 1;
+  readonly gate_id: string;
+  readonly activation_seq: number;
+  readonly threshold: ThresholdResponse;
+  readonly expectation: Expectation;
+}
+
+export interface ThresholdProjection {
+  /** `indexVersion` null: the gate's current threshold; otherwise the pinned version's. */
+  get(gateId: string, indexVersion: string | null): Promise<ProjectedThreshold | null>;
+  put(gateId: string, indexVersion: string | null, value: ProjectedThreshold): Promise<void>;
+}
+
+/** KV key of a projection. Pinned versions are hashed so any id fits KV's 512-byte key limit. */
+export async function projectionKey(gateId: string, indexVersion: string | null): Promise<string> {
+  if (indexVersion === null) return `thr/${gateId}`;
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(indexVersion));
+  const hex = [...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `thr/${gateId}/v/${hex}`;
+}
+
+export class KvThresholdProjection implements ThresholdProjection {
+  constructor(
+    private readonly kv: KVNamespace,
+    private readonly cacheTtlSeconds: number,
+  ) {}
+
+  async get(gateId: string, indexVersion: string | null): Promise<ProjectedThreshold | null> {
+    return this.kv.get<ProjectedThreshold>(await projectionKey(gateId, indexVersion), {
+      type: "json",
+      cacheTtl: this.cacheTtlSeconds,
+    });
+  }
+
+  async put(gateId: string, indexVersion: string | null, value: ProjectedThreshold): Promise<void> {
+    await this.kv.put(await projectionKey(gateId, indexVersion), JSON.stringify(value));
+  }
+}
+
+export class MemoryThresholdProjection implements ThresholdProjection {
+  readonly values = new Map<string, ProjectedThreshold>();
+
+  async get(gateId: string, indexVersion: string | null): Promise<ProjectedThreshold | null> {
+    return this.values.get(await projectionKey(gateId, indexVersion)) ?? null;
+  }
+
+  async put(gateId: string, indexVersion: string | null, value: ProjectedThreshold): Promise<void> {
+    this.values.set(await projectionKey(gateId, indexVersion), value);
+  }
+}
