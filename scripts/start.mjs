@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// `npm start [-- wrangler dev args]`: apply D1 migrations to the local database, then serve scoregate with
+// `wrangler dev` in development mode (local D1, KV and Durable Objects under .wrangler/state, or --persist-to).
+// Extra arguments such as `--port 9000` pass through to wrangler dev.
+import { spawn, spawnSync } from "node:child_process";
+
+const args = process.argv.slice(2);
+const valueOf = (flag) => {
+  const i = args.findIndex((a) => a === flag || a.startsWith(`${flag}=`));
+  if (i < 0) return undefined;
+  return args[i].includes("=") ? args[i].split("=").slice(1).join("=") : args[i + 1];
+};
+const port = valueOf("--port") ?? "8787";
+const ip = valueOf("--ip") ?? "localhost";
+const persistTo = valueOf("--persist-to");
+
+const migrate = spawnSync(
+  "wrangler",
+  ["d1", "migrations", "apply", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : [])],
+  { stdio: "inherit", env: { ...process.env, CI: "true" } },
+);
+if (migrate.status !== 0) {
+  console.error("scoregate: applying local D1 migrations failed");
+  process.exit(migrate.status ?? 1);
+}
+
+const banner = `
+  scoregate (development) on http://${ip}:${port}
+
+  Local tokens (refused by a production deploy):
+    read       dev-read        GET /v1/threshold, /v1/gates, /v1/calibrations
+    calibrate  dev-calibrate   POST /v1/calibrations (includes read)
+    admin      dev-admin       activation, alerts, webhooks (includes both)
+
+  Try: curl -H "Authorization: Bearer dev-read" "http://${ip}:${port}/v1/gates"
+`;
+
+const child = spawn("wrangler", ["dev", "--var", "ENVIRONMENT:development", ...args], {
+  stdio: ["inherit", "pipe", "inherit"],
+  env: process.env,
+});
+let announced = false;
+child.stdout.on("data", (chunk) => {
+  process.stdout.write(chunk);
+  if (!announced && /Ready on/u.test(String(chunk))) {
+    announced = true;
+    process.stdout.write(banner);
+  }
+});
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
