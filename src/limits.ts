@@ -79,3 +79,65 @@ export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
 /** How long an idempotency key is remembered (Stripe: 24 h). */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Production observations and drift
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Most queries in one observation batch: clients batch, the server bounds memory (one DO request each). */
+export const MAX_OBSERVATION_QUERIES = 10_000;
+
+/** Most scores in the optional score sample of one batch. */
+export const MAX_OBSERVATION_SCORES = 10_000;
+
+/** Scores kept per gate window (uniform reservoir sample) for the production score distribution. */
+export const SCORE_RESERVOIR_SIZE = 2_000;
+
+/** Longest observation batch id (a UUID is 36). */
+export const MAX_BATCH_ID_LENGTH = 128;
+
+/** How long a batch id is remembered, so a retried batch is never counted twice. Longer than any client retry. */
+export const BATCH_ID_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
+/** Length of a drift window: the anytime-valid test restarts each window (and after an alarm or a refit). */
+export const DRIFT_WINDOW_MS = 24 * 3600 * 1000;
+
+/** Default false-alarm probability per gate per window (issue: alpha 0.001). Override with env DRIFT_ALPHA. */
+export const DEFAULT_DRIFT_ALPHA = 0.001;
+
+/** Finished windows kept per gate for the monitor's history. */
+export const MAX_WINDOW_HISTORY = 30;
+
+/** An uncalibrated request raises or updates its alert at most this often per gate per isolate. */
+export const UNCALIBRATED_ALERT_INTERVAL_MS = 60_000;
+
+/** Most gates listed in GET /metrics (one DO status call each). */
+export const MAX_METRICS_GATES = 1_000;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Webhooks
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Delay before each retry after a failed attempt (cron runs every minute, so one minute is the finest step).
+ * Cumulative: 1 min, 6 min, 36 min, 2.6 h, 7.6 h, 17.6 h, 27.6 h: at least 24 hours of retries, as the issue asks.
+ */
+export const WEBHOOK_RETRY_DELAYS_MS = [60e3, 5 * 60e3, 30 * 60e3, 2 * 3600e3, 5 * 3600e3, 10 * 3600e3, 10 * 3600e3] as const;
+
+/** Per-attempt timeout of a webhook POST. */
+export const WEBHOOK_TIMEOUT_MS = 10_000;
+
+/** A sender holds a delivery this long; a crashed sender's delivery is picked up again after it. */
+export const WEBHOOK_LEASE_MS = 60_000;
+
+/** Deliveries attempted per run (per request or per cron tick), bounding subrequests (50 on the free plan). */
+export const WEBHOOK_BATCH = 20;
+
+/** Most webhook endpoints. */
+export const MAX_WEBHOOK_ENDPOINTS = 20;
+
+/** Longest webhook URL. */
+export const MAX_WEBHOOK_URL_LENGTH = 2048;
+
+/** Receivers reject signatures older than this (Standard Webhooks); documented for implementers. */
+export const WEBHOOK_TIMESTAMP_TOLERANCE_S = 300;

@@ -1,5 +1,7 @@
 import type { CalibrationStore } from "../storage/calibration-store";
 import type { ThresholdProjection } from "../storage/threshold-projection";
+import type { D1AlertStore } from "../storage/alert-store";
+import type { D1WebhookStore } from "../storage/webhook-store";
 
 /** What the core services need, built per request from `env` (app.ts) or from memory stores (unit tests). */
 export interface CoreDeps {
@@ -11,4 +13,16 @@ export interface CoreDeps {
   readonly random: () => string;
   /** Runs work after the response (ctx.waitUntil in the Worker; awaited inline in tests). */
   readonly defer: (work: Promise<unknown>) => void;
+}
+
+/** Alerts and their delivery, on top of the core. */
+export interface AlertDeps extends CoreDeps {
+  readonly alerts: D1AlertStore;
+  readonly webhooks: D1WebhookStore;
+  /** Outbound HTTP for webhook deliveries (injected so tests can route it to a local receiver). */
+  readonly fetch: typeof fetch;
+  /** Production refuses http:// and non-public webhook targets. */
+  readonly production: boolean;
+  /** Random bytes (webhook secrets). */
+  readonly randomBytes: (n: number) => Uint8Array;
 }

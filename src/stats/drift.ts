@@ -4,10 +4,18 @@
  * Drop rate: anytime-valid beta-binomial mixture test (mixture-test.ts) of the design-effect-deflated counts against
  * the tolerance band around the calibration's expected drop rate. Empty context: the same test, one-sided, on the
  * share of queries that lost every candidate (queries are independent units: no design effect).
- * Alarm when log E >= ln(1/alpha). Restart the window after an alarm or a refit (the caller owns windows).
+ *
+ * The false-alarm budget alpha is split in two (measured in bench/results/drift.md):
+ *  - alpha/2 for the calibration's own error: the band's half-width is at least z sd_cal with z = z_{1-alpha/4}
+ *    (two-sided; 3.48 at alpha 0.001), sd_cal from the calibration's effective size n / deff_cal;
+ *  - alpha/2 for the sequential test: alarm when log E >= ln(2/alpha) (Ville's inequality).
+ * No alarm before MIN_QUERIES_FOR_ALARM queries: the design effect estimated from a handful of queries is too low
+ * under heavy clustering (rho >= 0.2 false-alarmed within 10-20 queries without this floor).
+ * Restart the window after an alarm or a refit (the caller owns windows).
  */
 import { designEffect, type ClusterSums } from "./per-query";
-import { logEvidence, priorFor, toleranceBand, type Band } from "./mixture-test";
+import { DEFAULT_PRIOR_STRENGTH, logEvidence, priorFor, toleranceBand, type Band } from "./mixture-test";
+import { zInv } from "./special";
 
 export interface DriftConfig {
   /** False-alarm probability per gate per window (Ville's inequality bound). */
@@ -18,13 +26,16 @@ export interface DriftConfig {
   readonly emptyContextTolerance: number;
   /** Prior strength of the mixture (pseudo-observations). */
   readonly priorStrength: number;
+  /** No alarm before this many queries in the window. */
+  readonly minQueries: number;
 }
 
 export const DEFAULT_DRIFT_CONFIG: DriftConfig = {
   alpha: 0.001,
   tolerance: 0.02,
   emptyContextTolerance: 0.02,
-  priorStrength: 20,
+  priorStrength: DEFAULT_PRIOR_STRENGTH,
+  minQueries: 100,
 };
 
 /** What the calibration predicts. */
@@ -32,6 +43,8 @@ export interface CalibrationExpectation {
   readonly expectedDropRate: number;
   /** Calibration sample size in candidates (for sd_cal). */
   readonly n: number;
+  /** The calibration's design effect at its threshold when it was uploaded as queries (1 otherwise). */
+  readonly designEffect?: number;
   /** The calibration's empty-context rate and query count, when it was uploaded as queries. */
   readonly emptyContextRate: number | null;
   readonly nQueries: number | null;
@@ -53,6 +66,8 @@ export interface DriftEvaluation {
   readonly effectiveKept: number;
   /** ln(1/alpha): the evidence level that raises an alarm. */
   readonly logThreshold: number;
+  /** False until the window holds config.minQueries queries. */
+  readonly armed: boolean;
   readonly dropRate: RateTest;
   /** null when the calibration has no per-query statistics to compare against. */
   readonly emptyContext: RateTest | null;
@@ -61,29 +76,31 @@ export interface DriftEvaluation {
 /** Evaluates both tests on the window's running sums. O(1). */
 export function evaluateDrift(sums: Readonly<ClusterSums>, cal: CalibrationExpectation, config: DriftConfig): DriftEvaluation {
   if (!(config.alpha > 0 && config.alpha < 1)) throw new RangeError(`evaluateDrift: alpha=${config.alpha}`);
-  const logThreshold = Math.log(1 / config.alpha);
+  const logThreshold = Math.log(2 / config.alpha);
+  const armed = sums.queries >= config.minQueries;
   const deff = designEffect(sums);
   const effectiveDropped = sums.dropped / deff;
   const effectiveKept = (sums.candidates - sums.dropped) / deff;
-  const band = toleranceBand(cal.expectedDropRate, cal.n, config.tolerance, "both");
+  const nCalEffective = cal.n / Math.max(1, cal.designEffect ?? 1);
+  const band = toleranceBand(cal.expectedDropRate, nCalEffective, config.tolerance, "both", zInv(1 - config.alpha / 4));
   const le = logEvidence(effectiveDropped, effectiveKept, band, priorFor(band, config.priorStrength));
   const dropRate: RateTest = {
     observed: sums.candidates > 0 ? sums.dropped / sums.candidates : null,
     expected: cal.expectedDropRate,
     band,
     logEvidence: le,
-    alarm: le >= logThreshold,
+    alarm: armed && le >= logThreshold,
   };
   let emptyContext: RateTest | null = null;
   if (cal.emptyContextRate !== null && cal.nQueries !== null) {
-    const eBand = toleranceBand(cal.emptyContextRate, cal.nQueries, config.emptyContextTolerance, "upper");
+    const eBand = toleranceBand(cal.emptyContextRate, cal.nQueries, config.emptyContextTolerance, "upper", zInv(1 - config.alpha / 2));
     const eLe = logEvidence(sums.empty, sums.queries - sums.empty, eBand, priorFor(eBand, config.priorStrength));
     emptyContext = {
       observed: sums.queries > 0 ? sums.empty / sums.queries : null,
       expected: cal.emptyContextRate,
       band: eBand,
       logEvidence: eLe,
-      alarm: eLe >= logThreshold,
+      alarm: armed && eLe >= logThreshold,
     };
   }
   return {
@@ -93,6 +110,7 @@ export function evaluateDrift(sums: Readonly<ClusterSums>, cal: CalibrationExpec
     effectiveDropped,
     effectiveKept,
     logThreshold,
+    armed,
     dropRate,
     emptyContext,
   };

@@ -34,7 +34,9 @@ export const DEFAULT_PRIOR_STRENGTH = 20;
 
 /** ln of the e-value against the band. 0 when there is no data. Pure, O(1). */
 export function logEvidence(successes: number, failures: number, band: Band, prior: MixturePrior): number {
-  if (!(successes >= 0 && failures >= 0)) throw new RangeError(`logEvidence: S=${successes}, F=${failures}`);
+  if (!(successes >= 0 && failures >= 0 && Number.isFinite(successes) && Number.isFinite(failures))) {
+    throw new RangeError(`logEvidence: S=${successes}, F=${failures}`);
+  }
   if (!(band.lo >= 0 && band.hi <= 1 && band.lo <= band.hi)) throw new RangeError(`logEvidence: band ${band.lo}..${band.hi}`);
   const total = successes + failures;
   if (total === 0) return 0;
@@ -48,13 +50,15 @@ export function logEvidence(successes: number, failures: number, band: Band, pri
 }
 
 /**
- * The tolerance band around a calibration's expected drop rate p0: half-width max(tolerance, 2.5 sd_cal) with
- * sd_cal = sqrt(p0 (1 - p0) / nCal), so the calibration's own sampling noise never alarms (statistics.md, trap 2).
+ * The tolerance band around a calibration's expected drop rate p0: half-width max(tolerance, z sd_cal) with
+ * sd_cal = sqrt(p0 (1 - p0) / nCal), so the calibration's own sampling noise does not alarm (statistics.md, trap 2).
+ * statistics.md suggests z = 2.5; evaluateDrift passes the z that bounds the calibration's error by alpha/2
+ * (3.48 at alpha 0.001). Pass the calibration's effective size (n / design effect) when it was clustered.
  * `side` "upper" tests only for rises (the empty-context rate), "both" for moves either way.
  */
-export function toleranceBand(p0: number, nCal: number, tolerance: number, side: "both" | "upper" = "both"): Band {
+export function toleranceBand(p0: number, nCal: number, tolerance: number, side: "both" | "upper" = "both", z = 2.5): Band {
   if (!(p0 >= 0 && p0 <= 1)) throw new RangeError(`toleranceBand: p0=${p0}`);
   const sdCal = nCal > 0 ? Math.sqrt((p0 * (1 - p0)) / nCal) : 0;
-  const half = Math.max(tolerance, 2.5 * sdCal);
+  const half = Math.max(tolerance, z * sdCal);
   return { lo: side === "upper" ? 0 : Math.max(0, p0 - half), hi: Math.min(1, p0 + half) };
 }

@@ -65,8 +65,13 @@ export function emptyClusterSums(): ClusterSums {
   return { queries: 0, candidates: 0, dropped: 0, droppedSq: 0, droppedTimesSize: 0, sizeSq: 0, empty: 0 };
 }
 
-/** Adds one query with m candidates of which d were dropped (mutates `sums`: it is an accumulator). */
+/**
+ * Adds one query with m candidates of which d were dropped (mutates `sums`: it is an accumulator). A query with no
+ * candidates says nothing about the gate and is skipped. Throws RangeError unless 0 <= d <= m are whole numbers.
+ */
 export function addCluster(sums: ClusterSums, m: number, d: number): void {
+  if (!(Number.isInteger(m) && Number.isInteger(d) && d >= 0 && d <= m)) throw new RangeError(`addCluster: m=${m}, d=${d}`);
+  if (m === 0) return;
   sums.queries += 1;
   sums.candidates += m;
   sums.dropped += d;

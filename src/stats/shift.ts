@@ -78,5 +78,6 @@ export function twoProportionTest(x1: number, n1: number, x2: number, n2: number
   const se = Math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2));
   if (se === 0) return { z: 0, pValue: 1, standardError: 0 };
   const z = (p2 - p1) / se;
-  return { z, pValue: 2 * (1 - zCdf(Math.abs(z))), standardError: se };
+  // 2 Phi(-|z|), not 2 (1 - Phi(|z|)): the subtraction loses every digit once |z| > 8 (p < 1e-15) and returns 0.
+  return { z, pValue: 2 * zCdf(-Math.abs(z)), standardError: se };
 }

@@ -1,0 +1,168 @@
+/**
+ * Webhook endpoints and deliveries, in D1 (the durable outbox; docs/storage.md).
+ *
+ * Consistency: a delivery is claimed with a conditional UPDATE (a lease) before it is sent, so two senders (the
+ * request that raised the alert and the cron tick) never send the same delivery at once. A sender that dies
+ * mid-attempt loses its lease after WEBHOOK_LEASE_MS and the delivery is retried with the same webhook-id, which is
+ * why receivers must deduplicate on webhook-id (the Standard Webhooks contract): at-least-once, never twice on
+ * purpose. No in-memory implementation: the SQL is the behaviour under test (workerd tests).
+ */
+import type { Delivery, WebhookEndpoint } from "../schemas";
+
+interface EndpointRow {
+  id: string;
+  url: string;
+  secret: string;
+  description: string | null;
+  enabled: number;
+  disabled_reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface StoredEndpoint extends Omit<WebhookEndpoint, "secret"> {
+  readonly secret: string;
+}
+
+const SELECT_DELIVERY = `SELECT d.id, d.event_id, ev.type AS event_type, ev.alert_id, d.endpoint_id, d.status, d.attempts,
+  d.next_attempt_at, d.last_status, d.last_error, d.delivered_at, d.created_at, d.updated_at
+  FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id`;
+
+const toEndpoint = (r: EndpointRow): StoredEndpoint => ({ ...r, enabled: r.enabled === 1 });
+
+/** A claimed delivery with what sending it needs. */
+export interface DueDelivery {
+  readonly id: string;
+  readonly event_id: string;
+  readonly payload: string;
+  readonly attempts: number;
+  readonly endpoint_id: string;
+  readonly url: string;
+  readonly secret: string;
+}
+
+export class D1WebhookStore {
+  constructor(private readonly db: D1Database) {}
+
+  async createEndpoint(e: StoredEndpoint): Promise<void> {
+    await this.db
+      .prepare(
+        `INSERT INTO webhook_endpoints (id, url, secret, description, enabled, disabled_reason, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .bind(e.id, e.url, e.secret, e.description, e.enabled ? 1 : 0, e.disabled_reason, e.created_at, e.updated_at)
+      .run();
+  }
+
+  async countEndpoints(): Promise<number> {
+    return (await this.db.prepare(`SELECT COUNT(*) AS n FROM webhook_endpoints`).first<{ n: number }>())?.n ?? 0;
+  }
+
+  async endpoints(): Promise<StoredEndpoint[]> {
+    const { results } = await this.db.prepare(`SELECT * FROM webhook_endpoints ORDER BY created_at, id`).all<EndpointRow>();
+    return results.map(toEndpoint);
+  }
+
+  async endpoint(id: string): Promise<StoredEndpoint | null> {
+    const row = await this.db.prepare(`SELECT * FROM webhook_endpoints WHERE id = ?`).bind(id).first<EndpointRow>();
+    return row ? toEndpoint(row) : null;
+  }
+
+  async updateEndpoint(e: StoredEndpoint): Promise<void> {
+    await this.db
+      .prepare(`UPDATE webhook_endpoints SET url = ?, secret = ?, description = ?, enabled = ?, disabled_reason = ?, updated_at = ? WHERE id = ?`)
+      .bind(e.url, e.secret, e.description, e.enabled ? 1 : 0, e.disabled_reason, e.updated_at, e.id)
+      .run();
+  }
+
+  /** Claims up to `limit` due deliveries of enabled endpoints by taking a lease on each. */
+  async claimDue(now: string, leaseUntil: string, limit: number): Promise<DueDelivery[]> {
+    const { results: candidates } = await this.db
+      .prepare(
+        `SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+         WHERE d.status = 'pending' AND e.enabled = 1 AND d.next_attempt_at <= ?1 AND (d.lease_until IS NULL OR d.lease_until <= ?1)
+         ORDER BY d.next_attempt_at LIMIT ?2`,
+      )
+      .bind(now, limit)
+      .all<{ id: string }>();
+    const claimed: DueDelivery[] = [];
+    for (const { id } of candidates) {
+      const taken = await this.db
+        .prepare(
+          `UPDATE webhook_deliveries SET lease_until = ?1
+           WHERE id = ?2 AND status = 'pending' AND (lease_until IS NULL OR lease_until <= ?3)`,
+        )
+        .bind(leaseUntil, id, now)
+        .run();
+      if (taken.meta.changes !== 1) continue;
+      const row = await this.db
+        .prepare(
+          `SELECT d.id, d.event_id, ev.payload, d.attempts, d.endpoint_id, e.url, e.secret
+           FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id JOIN webhook_endpoints e ON e.id = d.endpoint_id
+           WHERE d.id = ?`,
+        )
+        .bind(id)
+        .first<DueDelivery>();
+      if (row) claimed.push(row);
+    }
+    return claimed;
+  }
+
+  async markDelivered(id: string, status: number, now: string): Promise<void> {
+    await this.db
+      .prepare(
+        `UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_status = ?, last_error = NULL,
+         delivered_at = ?, next_attempt_at = NULL, lease_until = NULL, updated_at = ? WHERE id = ?`,
+      )
+      .bind(status, now, now, id)
+      .run();
+  }
+
+  /** Records a failed attempt: retry at `nextAttemptAt`, or give up (status failed) when it is null. */
+  async markFailed(id: string, status: number | null, error: string, nextAttemptAt: string | null, now: string): Promise<void> {
+    await this.db
+      .prepare(
+        `UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_status = ?, last_error = ?,
+         next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?`,
+      )
+      .bind(nextAttemptAt === null ? "failed" : "pending", status, error, nextAttemptAt, now, id)
+      .run();
+  }
+
+  /** 410 Gone: disable the endpoint and fail its pending deliveries (they stay visible and replayable). */
+  async disableGone(endpointId: string, reason: string, now: string): Promise<void> {
+    await this.db.batch([
+      this.db.prepare(`UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ?`).bind(reason, now, endpointId),
+      this.db
+        .prepare(
+          `UPDATE webhook_deliveries SET status = 'failed', last_error = COALESCE(last_error, ?), next_attempt_at = NULL, lease_until = NULL, updated_at = ?
+           WHERE endpoint_id = ? AND status = 'pending'`,
+        )
+        .bind(reason, now, endpointId),
+    ]);
+  }
+
+  async deliveries(filter: { status?: string | undefined; endpoint_id?: string | undefined; limit: number }): Promise<Delivery[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.status !== undefined) (where.push("d.status = ?"), params.push(filter.status));
+    if (filter.endpoint_id !== undefined) (where.push("d.endpoint_id = ?"), params.push(filter.endpoint_id));
+    const { results } = await this.db
+      .prepare(`${SELECT_DELIVERY} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY d.created_at DESC, d.id LIMIT ?`)
+      .bind(...params, filter.limit)
+      .all<Delivery>();
+    return results;
+  }
+
+  async delivery(id: string): Promise<Delivery | null> {
+    return this.db.prepare(`${SELECT_DELIVERY} WHERE d.id = ?`).bind(id).first<Delivery>();
+  }
+
+  /** Replays a delivery: pending again, due now, same event (same webhook-id and body). */
+  async replay(id: string, now: string): Promise<void> {
+    await this.db
+      .prepare(`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?`)
+      .bind(now, now, id)
+      .run();
+  }
+}

@@ -1,0 +1,146 @@
+import { describe, expect, it } from "vitest";
+import golden from "../../fixtures/golden/drift.json" with { type: "json" };
+import { DEFAULT_DRIFT_CONFIG, evaluateDrift, type CalibrationExpectation, type DriftConfig } from "../../src/stats/drift";
+import { addCluster, emptyClusterSums, type ClusterSums } from "../../src/stats/per-query";
+import { binomIsf } from "../../src/stats/special";
+import { clusteredDrops, createRng, deriveSeed } from "../support/prng";
+
+const M = 20;
+const BATCH = 10;
+
+function calibration(expectedDropRate: number, n: number, empty: { rate: number; queries: number } | null = null): CalibrationExpectation {
+  return { expectedDropRate, n, emptyContextRate: empty?.rate ?? null, nQueries: empty?.queries ?? null };
+}
+
+/**
+ * One monitoring window, evaluated after every batch of BATCH queries (peeking). Returns the number of queries seen at
+ * the first drop-rate alarm, or null. p0hat is drawn from the calibration's sampling distribution unless given.
+ */
+function firstAlarm(seed: number, queries: number, p: number, rho: number, p0hat: number | null): number | null {
+  const rng = createRng(seed);
+  const expected = p0hat ?? rng.binomial(10_000, 0.3) / 10_000;
+  const cal = calibration(expected, 10_000);
+  const drops = clusteredDrops(rng, M, p, rho);
+  const sums = emptyClusterSums();
+  for (let q = 1; q <= queries; q++) {
+    addCluster(sums, M, drops());
+    if (q % BATCH === 0 && evaluateDrift(sums, cal, DEFAULT_DRIFT_CONFIG).dropRate.alarm) return q;
+  }
+  return null;
+}
+
+/** The most alarms a valid level-alpha test could give in `runs` windows, except with probability 1e-4. */
+const maxAlarmsConsistentWithAlpha = (runs: number): number => binomIsf(1e-4, runs, DEFAULT_DRIFT_CONFIG.alpha);
+
+describe("evaluateDrift", () => {
+  it.each(golden.evaluateDrift)("matches the python reference on deflated counts: $name", (c) => {
+    const sums = emptyClusterSums();
+    c.m.forEach((m, i) => addCluster(sums, m, c.d[i]!));
+    const ev = evaluateDrift(sums, calibration(c.expectedDropRate, c.nCal), DEFAULT_DRIFT_CONFIG);
+    expect(ev.designEffect).toBeCloseTo(c.designEffect, 10);
+    expect(ev.dropRate.band.lo).toBeCloseTo(c.lo, 14);
+    expect(ev.dropRate.band.hi).toBeCloseTo(c.hi, 14);
+    expect(Math.abs(ev.dropRate.logEvidence - c.logEvidence)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(c.logEvidence)));
+    expect(ev.dropRate.alarm).toBe(c.alarm);
+    expect(ev.effectiveDropped * ev.designEffect).toBeCloseTo(sums.dropped, 8);
+    expect(ev.effectiveDropped + ev.effectiveKept).toBeCloseTo(sums.candidates / ev.designEffect, 8);
+    expect(ev.emptyContext).toBeNull();
+  });
+
+  it("alarms at ln(1/alpha)", () => {
+    const ev = evaluateDrift(emptyClusterSums(), calibration(0.3, 10_000), DEFAULT_DRIFT_CONFIG);
+    expect(ev.logThreshold).toBeCloseTo(Math.log(2000), 14);
+    expect(ev.dropRate).toMatchObject({ observed: null, logEvidence: 0, alarm: false });
+  });
+
+  it("rejects alpha outside (0, 1)", () => {
+    for (const alpha of [0, 1, -0.1, Number.NaN]) {
+      const config: DriftConfig = { ...DEFAULT_DRIFT_CONFIG, alpha };
+      expect(() => evaluateDrift(emptyClusterSums(), calibration(0.3, 10_000), config)).toThrow(RangeError);
+    }
+  });
+
+  it("does not mutate the sums", () => {
+    const sums = emptyClusterSums();
+    addCluster(sums, 20, 6);
+    addCluster(sums, 20, 9);
+    expect(() => evaluateDrift(Object.freeze(sums), calibration(0.3, 10_000), DEFAULT_DRIFT_CONFIG)).not.toThrow();
+  });
+});
+
+describe("drop-rate monitor in simulation (peeking every 10 queries, 20 candidates a query)", () => {
+  const RUNS = 300;
+  const QUERIES = 2_000;
+
+  it("does not alarm without a shift, with clustered queries (rho 0.05) and a noisy calibration", () => {
+    let alarms = 0;
+    for (let run = 0; run < RUNS; run++) if (firstAlarm(deriveSeed(1, run), QUERIES, 0.3, 0.05, null) !== null) alarms++;
+    expect(alarms).toBeLessThanOrEqual(maxAlarmsConsistentWithAlpha(RUNS));
+  });
+
+  it("does not alarm more than alpha allows at the edge of the band (true rate 0.32, expected 0.30), rho 0.2", () => {
+    let alarms = 0;
+    for (let run = 0; run < RUNS; run++) if (firstAlarm(deriveSeed(2, run), QUERIES, 0.32, 0.2, 0.3) !== null) alarms++;
+    expect(alarms).toBeLessThanOrEqual(maxAlarmsConsistentWithAlpha(RUNS));
+  });
+
+  // Found by bench/drift-sim.ts: every such false alarm comes at 10-20 queries, where the design effect estimated from
+  // those few queries is far below the truth (1.0-2.5 against 10.5). With the true design effect, or with no alarm
+  // before 100 queries, there are none. `it.fails` keeps the defect visible; flip it to `it` once drift.ts is fixed.
+  it("heavy clustering (rho 0.5) stays within alpha: no alarm in the first 100 queries, where deff is underestimated", () => {
+    const runs = 20_000;
+    let alarms = 0;
+    for (let run = 0; run < runs; run++) if (firstAlarm(deriveSeed(5, run), 100, 0.3, 0.5, 0.3) !== null) alarms++;
+    expect(alarms).toBeLessThanOrEqual(maxAlarmsConsistentWithAlpha(runs));
+  });
+
+  it("alarms on a 0.30 -> 0.40 shift within 3000 queries", () => {
+    const delays: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const at = firstAlarm(deriveSeed(3, run), 3_000, 0.4, 0.05, null);
+      if (at !== null) delays.push(at);
+    }
+    expect(delays.length / RUNS).toBeGreaterThanOrEqual(0.95);
+    delays.sort((a, b) => a - b);
+    expect(delays[Math.floor(delays.length / 2)]).toBeLessThanOrEqual(500);
+  });
+
+  it("alarms on a fall as well as a rise (0.30 -> 0.20)", () => {
+    let detected = 0;
+    for (let run = 0; run < 50; run++) if (firstAlarm(deriveSeed(4, run), 3_000, 0.2, 0.05, null) !== null) detected++;
+    expect(detected).toBe(50);
+  });
+});
+
+describe("empty-context monitor", () => {
+  /** Queries of M candidates, a share `emptyShare` of them losing every candidate, the rest dropping at `p`. */
+  function window(seed: number, queries: number, emptyShare: number, p: number): ClusterSums {
+    const rng = createRng(seed);
+    const sums = emptyClusterSums();
+    for (let q = 0; q < queries; q++) addCluster(sums, M, rng.next() < emptyShare ? M : rng.binomial(M, p));
+    return sums;
+  }
+  const cal = calibration(0.3, 10_000, { rate: 0.01, queries: 2_000 });
+
+  it("is absent when the calibration has no per-query statistics", () => {
+    expect(evaluateDrift(window(1, 100, 0, 0.3), calibration(0.3, 10_000), DEFAULT_DRIFT_CONFIG).emptyContext).toBeNull();
+  });
+
+  it("alarms when the empty-context rate rises from 1 % to 8 %", () => {
+    const ev = evaluateDrift(window(2, 2_000, 0.08, 0.24), cal, DEFAULT_DRIFT_CONFIG);
+    expect(ev.emptyContext).not.toBeNull();
+    expect(ev.emptyContext!.observed).toBeGreaterThan(0.06);
+    expect(ev.emptyContext!.alarm).toBe(true);
+    expect(ev.emptyContext!.logEvidence).toBeGreaterThanOrEqual(ev.logThreshold);
+    expect(ev.emptyContext!.band).toEqual({ lo: 0, hi: 0.03 });
+  });
+
+  it("does not alarm when the empty-context rate stays within tolerance or falls (one-sided)", () => {
+    expect(evaluateDrift(window(3, 5_000, 0.02, 0.29), cal, DEFAULT_DRIFT_CONFIG).emptyContext!.alarm).toBe(false);
+    const higherCal = calibration(0.3, 10_000, { rate: 0.1, queries: 2_000 });
+    const fallen = evaluateDrift(window(4, 5_000, 0, 0.3), higherCal, DEFAULT_DRIFT_CONFIG).emptyContext!;
+    expect(fallen.observed).toBe(0);
+    expect(fallen.alarm).toBe(false);
+    expect(fallen.logEvidence).toBeLessThanOrEqual(0);
+  });
+});

@@ -1,0 +1,157 @@
+import { describe, expect, it } from "vitest";
+import golden from "../../fixtures/golden/drift.json" with { type: "json" };
+import { addCluster, designEffect, emptyClusterSums, perQueryStats, type ClusterSums } from "../../src/stats/per-query";
+import { clusteredDrops, createRng } from "../support/prng";
+
+function sumsOf(m: readonly number[], d: readonly number[]): ClusterSums {
+  const sums = emptyClusterSums();
+  m.forEach((size, i) => addCluster(sums, size, d[i]!));
+  return sums;
+}
+
+function simulatedSums(seed: number, queries: number, m: number, p: number, rho: number): ClusterSums {
+  const drops = clusteredDrops(createRng(seed), m, p, rho);
+  const sums = emptyClusterSums();
+  for (let q = 0; q < queries; q++) addCluster(sums, m, drops());
+  return sums;
+}
+
+describe("designEffect", () => {
+  it.each(golden.designEffect)("matches the per-query residual form computed with numpy: $name", (c) => {
+    const deff = designEffect(sumsOf(c.m, c.d));
+    expect(Math.abs(deff - c.designEffect)).toBeLessThanOrEqual(1e-10 * c.designEffect);
+  });
+
+  it("is about 1 for independent Bernoulli drops", () => {
+    for (const seed of [1, 2, 3]) {
+      const deff = designEffect(simulatedSums(seed, 5_000, 20, 0.3, 0));
+      expect(deff).toBeGreaterThanOrEqual(1);
+      expect(deff).toBeLessThan(1.1);
+    }
+  });
+
+  it("is m Q/(Q-1) exactly for all-or-nothing queries", () => {
+    const m = 20;
+    const d = [20, 0, 0, 20, 0, 20, 0, 0, 0, 20, 0, 0];
+    const q = d.length;
+    expect(designEffect(sumsOf(Array(q).fill(m), d))).toBeCloseTo((m * q) / (q - 1), 12);
+    // Large Q: -> m.
+    const rng = createRng(7);
+    const big = emptyClusterSums();
+    for (let i = 0; i < 10_000; i++) addCluster(big, m, rng.next() < 0.3 ? m : 0);
+    expect(designEffect(big)).toBeCloseTo(m * (10_000 / 9_999), 9);
+  });
+
+  it("is about 1 + (m - 1) rho for beta-binomial queries (the Kish formula for equal clusters)", () => {
+    for (const [rho, seed] of [[0.05, 11], [0.2, 12], [0.5, 13]] as const) {
+      const deff = designEffect(simulatedSums(seed, 20_000, 20, 0.3, rho));
+      expect(Math.abs(deff - (1 + 19 * rho)) / (1 + 19 * rho)).toBeLessThan(0.06);
+    }
+  });
+
+  it("is 1 when undefined: fewer than 2 queries, no candidates, no drops, all dropped", () => {
+    expect(designEffect(emptyClusterSums())).toBe(1);
+    expect(designEffect(sumsOf([20], [7]))).toBe(1);
+    expect(designEffect(sumsOf([0, 0, 0], [0, 0, 0]))).toBe(1);
+    expect(designEffect(sumsOf([5, 5], [0, 0]))).toBe(1);
+    expect(designEffect(sumsOf([5, 5], [5, 5]))).toBe(1);
+  });
+
+  it("is floored at 1 when queries are more alike than binomial", () => {
+    expect(designEffect(sumsOf([10, 10, 10, 10], [3, 3, 3, 3]))).toBe(1);
+  });
+
+  it("merges by addition and does not depend on the order of queries", () => {
+    const c = golden.designEffect.find((x) => x.name.startsWith("rho 0.2"))!;
+    const half = Math.floor(c.m.length / 2);
+    const a = sumsOf(c.m.slice(0, half), c.d.slice(0, half));
+    const b = sumsOf(c.m.slice(half), c.d.slice(half));
+    const merged: ClusterSums = {
+      queries: a.queries + b.queries,
+      candidates: a.candidates + b.candidates,
+      dropped: a.dropped + b.dropped,
+      droppedSq: a.droppedSq + b.droppedSq,
+      droppedTimesSize: a.droppedTimesSize + b.droppedTimesSize,
+      sizeSq: a.sizeSq + b.sizeSq,
+      empty: a.empty + b.empty,
+    };
+    const whole = sumsOf(c.m, c.d);
+    expect(merged).toEqual(whole);
+    const reversed = sumsOf([...c.m].reverse(), [...c.d].reverse());
+    expect(designEffect(reversed)).toBeCloseTo(designEffect(whole), 12);
+  });
+
+  it("does not mutate its argument", () => {
+    const sums = Object.freeze(sumsOf([20, 20, 20], [5, 9, 2]));
+    expect(() => designEffect(sums)).not.toThrow();
+  });
+});
+
+describe("addCluster", () => {
+  it("accumulates the running sums, skips queries without candidates, and counts a query as empty when it lost all", () => {
+    const sums = emptyClusterSums();
+    addCluster(sums, 4, 4);
+    addCluster(sums, 0, 0);
+    addCluster(sums, 3, 1);
+    expect(sums).toEqual({ queries: 2, candidates: 7, dropped: 5, droppedSq: 17, droppedTimesSize: 19, sizeSq: 25, empty: 1 });
+    expect(() => addCluster(sums, 3, 4)).toThrow(RangeError);
+    expect(() => addCluster(sums, -1, 0)).toThrow(RangeError);
+    expect(() => addCluster(sums, 2.5, 1)).toThrow(RangeError);
+  });
+});
+
+describe("perQueryStats", () => {
+  // Three queries: [0.1, 0.5, 0.9], [0.2, 0.3], [0.5, 0.7, 0.8, 0.95].
+  const scores = new Float64Array([0.1, 0.5, 0.9, 0.2, 0.3, 0.5, 0.7, 0.8, 0.95]);
+  const offsets = new Uint32Array([0, 3, 5, 9]);
+
+  it("drops scores strictly below the threshold (a tie with the threshold is kept)", () => {
+    const stats = perQueryStats(scores, offsets, 0.5);
+    expect(stats.queries).toBe(3);
+    expect(stats.meanCandidates).toBeCloseTo(3, 14);
+    expect(stats.meanKept).toBeCloseTo(6 / 3, 14);
+    expect(stats.emptyContextRate).toBeCloseTo(1 / 3, 14);
+    expect(stats.designEffect).toBe(designEffect(sumsOf([3, 2, 4], [1, 2, 0])));
+  });
+
+  it("keeps everything with no threshold", () => {
+    const stats = perQueryStats(scores, offsets, null);
+    expect(stats.meanKept).toBe(3);
+    expect(stats.emptyContextRate).toBe(0);
+    expect(stats.designEffect).toBe(1);
+  });
+
+  it("handles negative scores and a query with one candidate", () => {
+    const stats = perQueryStats(new Float64Array([-3, -1, -2]), new Uint32Array([0, 1, 3]), -1.5);
+    expect(stats.emptyContextRate).toBe(0.5);
+    expect(stats.meanKept).toBe(0.5);
+  });
+
+  it("rejects an empty query list", () => {
+    expect(() => perQueryStats(new Float64Array(0), new Uint32Array([0]), 0.5)).toThrow(RangeError);
+  });
+});
+
+describe("the simulation model used by the drift tests and bench (test/support/prng.ts)", () => {
+  it("is reproducible and has mean p and beta-binomial variance m p (1-p) (1 + (m-1) rho)", () => {
+    const draw = (seed: number): number[] => {
+      const drops = clusteredDrops(createRng(seed), 20, 0.3, 0.05);
+      return Array.from({ length: 5 }, () => drops());
+    };
+    expect(draw(42)).toEqual(draw(42));
+    expect(draw(42)).not.toEqual(draw(43));
+    const drops = clusteredDrops(createRng(5), 20, 0.3, 0.05);
+    const n = 100_000;
+    let s = 0;
+    let s2 = 0;
+    for (let i = 0; i < n; i++) {
+      const d = drops();
+      s += d;
+      s2 += d * d;
+    }
+    const mean = s / n;
+    const variance = s2 / n - mean * mean;
+    expect(mean).toBeCloseTo(6, 1);
+    expect(Math.abs(variance / (20 * 0.21 * 1.95) - 1)).toBeLessThan(0.03);
+  });
+});
