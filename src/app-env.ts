@@ -2,7 +2,7 @@
  * The Worker's environment (bindings from wrangler.toml plus secrets) and the per-request Hono context variables.
  */
 import type { Principal } from "./auth";
-import type { CoreDeps } from "./services/deps";
+import type { ObservationDeps } from "./services/observations";
 
 export interface Env extends Omit<Cloudflare.Env, "ENVIRONMENT"> {
   /** "production" (default), "development" (npm start) or "test" (vitest). */
@@ -11,9 +11,13 @@ export interface Env extends Omit<Cloudflare.Env, "ENVIRONMENT"> {
   readonly READ_TOKENS?: string;
   readonly CALIBRATE_TOKENS?: string;
   readonly ADMIN_TOKENS?: string;
+  /** Drift monitor: false-alarm probability per gate per window (default 0.001). */
+  readonly DRIFT_ALPHA?: string;
+  /** Drift monitor: tolerance on the drop rate, in rate units (default 0.02 = 2 points). */
+  readonly DRIFT_TOLERANCE?: string;
 }
 
 export interface AppBindings {
   Bindings: Env;
-  Variables: { principal: Principal; deps: CoreDeps };
+  Variables: { principal: Principal; deps: ObservationDeps };
 }

@@ -4,7 +4,14 @@
  */
 import type { Env } from "./app-env";
 import { KV_CACHE_TTL_SECONDS } from "./limits";
-import type { CoreDeps } from "./services/deps";
+import type { AlertDeps, CoreDeps } from "./services/deps";
+import type { ObservationDeps } from "./services/observations";
+import { DurableMonitorClient } from "./storage/monitor-client";
+import type { GateMonitor } from "./durable/gate-monitor";
+import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "./stats/drift";
+import { AppError } from "./errors";
+import { D1AlertStore } from "./storage/alert-store";
+import { D1WebhookStore } from "./storage/webhook-store";
 import { cryptoRandomHex16 } from "./services/ids";
 import { D1CalibrationStore } from "./storage/d1-calibration-store";
 import { KvThresholdProjection } from "./storage/threshold-projection";
@@ -21,5 +28,42 @@ export function coreDeps(env: Env, waitUntil: (p: Promise<unknown>) => void, now
           console.error("deferred work failed", e);
         }),
       ),
+  };
+}
+
+/** Core plus alerts and webhook delivery. */
+export function alertDeps(env: Env, waitUntil: (p: Promise<unknown>) => void, now: () => Date = () => new Date()): AlertDeps {
+  return {
+    ...coreDeps(env, waitUntil, now),
+    alerts: new D1AlertStore(env.DB),
+    webhooks: new D1WebhookStore(env.DB),
+    fetch: (input, init) => fetch(input, init),
+    production: (env.ENVIRONMENT ?? "production") === "production",
+    randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+  };
+}
+
+/** The drift configuration from env (DRIFT_ALPHA, DRIFT_TOLERANCE), validated; defaults from stats/drift.ts. */
+export function driftConfig(env: Env): DriftConfig {
+  const read = (name: "DRIFT_ALPHA" | "DRIFT_TOLERANCE", fallback: number, ok: (x: number) => boolean): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === "") return fallback;
+    const x = Number(raw);
+    if (!ok(x)) throw new AppError("misconfigured", `${name}=${JSON.stringify(raw)} is not valid`);
+    return x;
+  };
+  return {
+    ...DEFAULT_DRIFT_CONFIG,
+    alpha: read("DRIFT_ALPHA", DEFAULT_DRIFT_CONFIG.alpha, (x) => x > 0 && x < 0.5),
+    tolerance: read("DRIFT_TOLERANCE", DEFAULT_DRIFT_CONFIG.tolerance, (x) => x >= 0 && x < 1),
+  };
+}
+
+/** Everything a request may need: core, alerts, the gate monitors and the drift configuration. */
+export function appDeps(env: Env, waitUntil: (p: Promise<unknown>) => void, now: () => Date = () => new Date()): ObservationDeps {
+  return {
+    ...alertDeps(env, waitUntil, now),
+    monitor: new DurableMonitorClient(env.GATE_MONITOR as unknown as DurableObjectNamespace<GateMonitor>),
+    drift: driftConfig(env),
   };
 }

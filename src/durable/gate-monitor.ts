@@ -1,5 +1,147 @@
+/**
+ * GateMonitor: one SQLite-backed Durable Object per gate aggregates production observations. Single-threaded per
+ * gate, so counting and idempotency need no locks; memory is bounded (running sums, a fixed-size score reservoir,
+ * batch ids on disk with a retention). Thin adapter: the window logic is services/monitor-window.ts, alerts are
+ * raised in D1 through services/alerts.ts before the batch is recorded, so a failed raise leaves the batch
+ * uncounted and the client's retry raises it again.
+ */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../app-env";
+import { alertDeps } from "../deps";
+import { BATCH_ID_RETENTION_MS, MAX_WINDOW_HISTORY } from "../limits";
+import type { AlertKind, MonitorStatus, WindowStatus } from "../schemas";
+import { raiseAlert } from "../services/alerts";
+import {
+  addBatch,
+  driftSummary,
+  emptyContextSummary,
+  evaluateWindow,
+  newWindow,
+  windowExpired,
+  windowStatus,
+  type WindowState,
+} from "../services/monitor-window";
+import type { DriftConfig } from "../stats/drift";
+import type { Expectation } from "../storage/threshold-projection";
 
-/** Per-gate aggregation of production observations (issue 3). */
-export class GateMonitor extends DurableObject<Env> {}
+export interface ObserveInput {
+  readonly gate: { readonly gate_id: string; readonly index: string; readonly embedding: string; readonly reranker: string };
+  readonly calibration: { readonly id: string; readonly index_version: string; readonly expectation: Expectation };
+  readonly batch_id: string;
+  readonly queries: readonly (readonly [number, number])[];
+  readonly scores: readonly number[] | null;
+  readonly now_ms: number;
+  readonly config: DriftConfig;
+}
+
+export interface ObserveOutcome {
+  readonly duplicate: boolean;
+  readonly window: WindowStatus;
+  readonly alerts: AlertKind[];
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, received_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS batches_by_time ON batches (received_at);
+CREATE TABLE IF NOT EXISTS windows (calibration_id TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS history (id INTEGER PRIMARY KEY AUTOINCREMENT, calibration_id TEXT NOT NULL, ended_at INTEGER NOT NULL, status TEXT NOT NULL);
+`;
+
+export class GateMonitor extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(SCHEMA);
+  }
+
+  private load(calibrationId: string): WindowState | null {
+    const row = this.sql.exec<{ state: string }>(`SELECT state FROM windows WHERE calibration_id = ?`, calibrationId).toArray()[0];
+    return row ? (JSON.parse(row.state) as WindowState) : null;
+  }
+
+  private allWindows(): WindowState[] {
+    return this.sql
+      .exec<{ state: string }>(`SELECT state FROM windows ORDER BY updated_at DESC`)
+      .toArray()
+      .map((r) => JSON.parse(r.state) as WindowState);
+  }
+
+  /** Moves expired windows to history (keeping MAX_WINDOW_HISTORY) and forgets old batch ids. */
+  private rollOver(nowMs: number, config: DriftConfig): void {
+    for (const w of this.allWindows()) {
+      if (!windowExpired(w, nowMs)) continue;
+      this.archive(w, nowMs, config);
+      this.sql.exec(`DELETE FROM windows WHERE calibration_id = ?`, w.calibration_id);
+    }
+    this.sql.exec(`DELETE FROM batches WHERE received_at < ?`, nowMs - BATCH_ID_RETENTION_MS);
+  }
+
+  private archive(w: WindowState, nowMs: number, config: DriftConfig): void {
+    if (w.batches === 0) return;
+    this.sql.exec(
+      `INSERT INTO history (calibration_id, ended_at, status) VALUES (?, ?, ?)`,
+      w.calibration_id,
+      nowMs,
+      JSON.stringify(windowStatus(w, evaluateWindow(w, config))),
+    );
+    this.sql.exec(`DELETE FROM history WHERE id NOT IN (SELECT id FROM history ORDER BY id DESC LIMIT ?)`, MAX_WINDOW_HISTORY);
+  }
+
+  async observe(input: ObserveInput): Promise<ObserveOutcome> {
+    const now = input.now_ms;
+    this.rollOver(now, input.config);
+    const existing = this.load(input.calibration.id);
+    const seen = this.sql.exec(`SELECT 1 FROM batches WHERE batch_id = ?`, input.batch_id).toArray().length > 0;
+    if (seen) {
+      const w = existing ?? newWindow(input.calibration.id, input.calibration.index_version, input.calibration.expectation, now);
+      return { duplicate: true, window: windowStatus(w, evaluateWindow(w, input.config)), alerts: [] };
+    }
+
+    const base = existing ?? newWindow(input.calibration.id, input.calibration.index_version, input.calibration.expectation, now);
+    const random = (): number => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
+    let next = addBatch(base, input.queries, input.scores, random);
+    const ev = evaluateWindow(next, input.config);
+    const status = windowStatus(next, ev);
+
+    // Raise before recording: if D1 fails, this call throws, nothing is recorded, and the client's retry re-raises.
+    const raised: AlertKind[] = [];
+    const deps = alertDeps(this.env, (p) => this.ctx.waitUntil(p), () => new Date(now));
+    const common = { gate_id: input.gate.gate_id, gate: input.gate, calibration_ids: [input.calibration.id] };
+    if (ev.dropRate.alarm) {
+      await raiseAlert({ ...common, kind: "drop_rate_drift", summary: driftSummary(status), details: { window: status } }, deps);
+      raised.push("drop_rate_drift");
+    }
+    if (ev.emptyContext?.alarm) {
+      await raiseAlert({ ...common, kind: "empty_context", summary: emptyContextSummary(status), details: { window: status } }, deps);
+      raised.push("empty_context");
+    }
+    if (raised.length > 0) {
+      // Restart the anytime-valid test after an alarm: archive the alarmed window, open a fresh one.
+      this.archive(next, now, input.config);
+      next = newWindow(next.calibration_id, next.index_version, next.expectation, now, next.alarms + 1);
+    }
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec(`INSERT INTO batches (batch_id, received_at) VALUES (?, ?)`, input.batch_id, now);
+      this.sql.exec(
+        `INSERT INTO windows (calibration_id, updated_at, state) VALUES (?, ?, ?)
+         ON CONFLICT (calibration_id) DO UPDATE SET updated_at = excluded.updated_at, state = excluded.state`,
+        next.calibration_id,
+        now,
+        JSON.stringify(next),
+      );
+    });
+    return { duplicate: false, window: status, alerts: raised };
+  }
+
+  async status(gateId: string, nowMs: number, config: DriftConfig): Promise<MonitorStatus> {
+    this.rollOver(nowMs, config);
+    const windows = this.allWindows().map((w) => windowStatus(w, evaluateWindow(w, config)));
+    const history = this.sql
+      .exec<{ status: string }>(`SELECT status FROM history ORDER BY id DESC`)
+      .toArray()
+      .map((r) => JSON.parse(r.status) as WindowStatus);
+    return { gate_id: gateId, windows, history };
+  }
+}

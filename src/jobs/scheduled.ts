@@ -1,14 +1,18 @@
 /**
- * Cron (every minute): reconcile the KV projection with D1. Thin adapter: the clock comes from the trigger.
+ * Cron (every minute): reconcile the KV projection with D1, and retry due webhook deliveries.
+ * Thin adapter: the clock comes from the trigger's scheduled time.
  */
 import type { Env } from "../app-env";
-import { coreDeps } from "../deps";
+import { alertDeps } from "../deps";
 import { reconcileProjection } from "../services/reconcile";
+import { deliverDue } from "../services/webhooks";
 
 export async function runScheduled(env: Env, now: Date): Promise<void> {
   const pending: Promise<unknown>[] = [];
-  const deps = coreDeps(env, (p) => pending.push(p), () => now);
-  const result = await reconcileProjection(deps);
-  if (result.written > 0) console.log(`reconcile: republished ${result.written} projection value(s)`);
+  const deps = alertDeps(env, (p) => pending.push(p), () => now);
+  const projection = await reconcileProjection(deps);
+  if (projection.written > 0) console.log(`reconcile: republished ${projection.written} projection value(s)`);
+  const deliveries = await deliverDue(deps);
+  if (deliveries.attempted > 0) console.log(`webhooks: ${deliveries.delivered} delivered, ${deliveries.failed} failed of ${deliveries.attempted}`);
   await Promise.all(pending);
 }

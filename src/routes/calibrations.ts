@@ -12,6 +12,7 @@ import { describe, getCalibration, history } from "../services/registry";
 import { thresholdCache } from "./thresholds";
 import { cachePrefixOf } from "../services/threshold-reader";
 import { AppError } from "../errors";
+import { shiftAlertListener } from "../services/shift-alert";
 
 const calibrationIdParam = (raw: string): string => {
   const r = CalibrationId.safeParse(raw);
@@ -23,7 +24,7 @@ export const calibrationRoutes = new Hono<AppBindings>()
   .post("/calibrations", requireScope("calibrate"), async (c) => {
     const input = await parseCalibrationUpload(c.req.raw);
     const deps = c.get("deps");
-    const result = await calibrate(input, c.get("principal").name, deps);
+    const result = await calibrate(input, c.get("principal").name, deps, shiftAlertListener(deps));
     if (result.activated) thresholdCache.invalidatePrefix(cachePrefixOf(input.meta));
     return c.json({ calibration: await describe(result.calibration, deps), shift: result.shift, warnings: result.warnings }, 201);
   })
@@ -38,7 +39,7 @@ export const calibrationRoutes = new Hono<AppBindings>()
     const id = calibrationIdParam(c.req.param("id"));
     const body = validate(ActivateBody, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES, { allowEmpty: true }), "invalid_input", "activation");
     const deps = c.get("deps");
-    const result = await activate(id, c.get("principal").name, body.reason ?? null, deps);
+    const result = await activate(id, c.get("principal").name, body.reason ?? null, deps, shiftAlertListener(deps));
     thresholdCache.invalidatePrefix(cachePrefixOf(result.calibration));
     return c.json({ activation: result.activation, calibration: await describe(result.calibration, deps), shift: result.shift });
   });

@@ -4,7 +4,8 @@ import { requireScope } from "../http/auth-middleware";
 import { THRESHOLD_MAX_AGE_SECONDS, THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS, ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS } from "../limits";
 import { ThresholdQuery } from "../schemas";
 import { IsolateCache } from "../services/isolate-cache";
-import { readThreshold, type CachedThreshold } from "../services/threshold-reader";
+import { readThreshold, UncalibratedError, type CachedThreshold } from "../services/threshold-reader";
+import { noteUncalibrated } from "../services/uncalibrated";
 import { validate } from "../http/validate";
 import { etagMatches } from "../http/etag";
 
@@ -15,7 +16,14 @@ const CACHE_CONTROL = `private, max-age=${THRESHOLD_MAX_AGE_SECONDS}, stale-whil
 
 export const thresholdRoutes = new Hono<AppBindings>().get("/threshold", requireScope("read"), async (c) => {
   const query = validate(ThresholdQuery, c.req.query(), "bad_request", "query parameters");
-  const { projection, source } = await readThreshold(query, thresholdCache, c.get("deps"));
+  let outcome;
+  try {
+    outcome = await readThreshold(query, thresholdCache, c.get("deps"));
+  } catch (e) {
+    if (e instanceof UncalibratedError) noteUncalibrated(e.gateId, query, c.get("deps"));
+    throw e;
+  }
+  const { projection, source } = outcome;
   const etag = `"${projection.threshold.calibration_id}"`;
   c.header("ETag", etag);
   c.header("Cache-Control", CACHE_CONTROL);

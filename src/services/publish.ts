@@ -32,6 +32,7 @@ export function projectionOf(gate: GateRow, row: ActiveRow, c: StoredCalibration
       expected_drop_rate: c.expected_drop_rate,
       empty_context_rate: c.per_query?.empty_context_rate ?? null,
       n_queries: c.n_queries,
+      design_effect: c.per_query?.design_effect ?? 1,
     },
   };
 }

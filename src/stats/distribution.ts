@@ -27,7 +27,7 @@ export function buildDistribution(sorted: Float64Array, knots: number): Distribu
   if (n === 0) throw new RangeError("buildDistribution: empty sample");
   if (!Number.isInteger(knots) || knots < 2) throw new RangeError(`buildDistribution: knots=${knots}`);
   const picked: number[] = [];
-  const steps = Math.min(knots - 1, n - 1, 1000);
+  const steps = Math.min(knots - 1, n - 1);
   for (let i = 0; i <= steps; i++) {
     const v = sorted[steps === 0 ? 0 : Math.round((i * (n - 1)) / steps)]!;
     if (picked.length === 0 || picked[picked.length - 1]! !== v) picked.push(v);

@@ -14,6 +14,8 @@ export interface Expectation {
   readonly expected_drop_rate: number;
   readonly empty_context_rate: number | null;
   readonly n_queries: number | null;
+  /** The calibration's design effect at its threshold (queries uploads; absent or 1 for flat scores). */
+  readonly design_effect?: number;
 }
 
 export interface ProjectedThreshold {

@@ -1,0 +1,96 @@
+/**
+ * POST /v1/observations: resolve which calibration a batch was gated with, then hand the counts to the gate's
+ * monitor (Durable Object), which aggregates them per window, tests for drift and raises alerts.
+ */
+import { AppError } from "../errors";
+import type { MonitorStatus, ObservationBatch, WindowStatus } from "../schemas";
+import type { DriftConfig } from "../stats/drift";
+import type { MonitorClient } from "../storage/monitor-client";
+import type { Expectation } from "../storage/threshold-projection";
+import type { AlertDeps } from "./deps";
+import { gateIdOf } from "./ids";
+import type { IsolateCache } from "./isolate-cache";
+import { readThreshold, type CachedThreshold } from "./threshold-reader";
+
+export interface ObservationDeps extends AlertDeps {
+  readonly monitor: MonitorClient;
+  readonly drift: DriftConfig;
+}
+
+export interface ObservationResult {
+  readonly accepted: boolean;
+  readonly duplicate: boolean;
+  readonly gate_id: string;
+  readonly calibration_id: string;
+  readonly window: WindowStatus;
+  readonly alerts: string[];
+}
+
+interface Resolved {
+  readonly gate: { gate_id: string; index: string; embedding: string; reranker: string };
+  readonly calibration: { id: string; index_version: string; expectation: Expectation };
+}
+
+async function resolve(batch: ObservationBatch, cache: IsolateCache<CachedThreshold>, deps: ObservationDeps): Promise<Resolved> {
+  if (batch.calibration_id !== undefined) {
+    const c = await deps.calibrations.get(batch.calibration_id);
+    if (c === null) {
+      throw new AppError("invalid_input", `calibration ${batch.calibration_id} does not exist`, [{ path: "calibration_id", message: "unknown calibration" }]);
+    }
+    const named = batch.embedding !== undefined && batch.reranker !== undefined;
+    if (named && (await gateIdOf({ index: batch.index ?? "default", embedding: batch.embedding!, reranker: batch.reranker! })) !== c.gate_id) {
+      throw new AppError("invalid_input", "calibration_id belongs to another gate than the one named", [{ path: "calibration_id", message: "gate mismatch" }]);
+    }
+    return {
+      gate: { gate_id: c.gate_id, index: c.index, embedding: c.embedding, reranker: c.reranker },
+      calibration: {
+        id: c.id,
+        index_version: c.index_version,
+        expectation: {
+          n: c.n,
+          expected_drop_rate: c.expected_drop_rate,
+          empty_context_rate: c.per_query?.empty_context_rate ?? null,
+          n_queries: c.n_queries,
+          design_effect: c.per_query?.design_effect ?? 1,
+        },
+      },
+    };
+  }
+  const q = {
+    index: batch.index ?? "default",
+    embedding: batch.embedding!,
+    reranker: batch.reranker!,
+    ...(batch.index_version === undefined ? {} : { index_version: batch.index_version }),
+  };
+  const { projection } = await readThreshold(q, cache, deps);
+  const t = projection.threshold;
+  return {
+    gate: { gate_id: projection.gate_id, index: t.index, embedding: t.embedding, reranker: t.reranker },
+    calibration: { id: t.calibration_id, index_version: t.index_version, expectation: projection.expectation },
+  };
+}
+
+export async function observe(batch: ObservationBatch, cache: IsolateCache<CachedThreshold>, deps: ObservationDeps): Promise<ObservationResult> {
+  const r = await resolve(batch, cache, deps);
+  const outcome = await deps.monitor.observe(r.gate.gate_id, {
+    gate: r.gate,
+    calibration: r.calibration,
+    batch_id: batch.batch_id,
+    queries: batch.queries,
+    scores: batch.scores ?? null,
+    now_ms: deps.now().getTime(),
+    config: deps.drift,
+  });
+  return {
+    accepted: !outcome.duplicate,
+    duplicate: outcome.duplicate,
+    gate_id: r.gate.gate_id,
+    calibration_id: r.calibration.id,
+    window: outcome.window,
+    alerts: outcome.alerts,
+  };
+}
+
+export async function monitorStatus(gate: { index: string; embedding: string; reranker: string }, deps: ObservationDeps): Promise<MonitorStatus> {
+  return deps.monitor.status(await gateIdOf(gate), deps.now().getTime(), deps.drift);
+}

@@ -1,0 +1,28 @@
+/**
+ * How services reach a gate's monitor: one GateMonitor Durable Object per gate id (strongly consistent, single
+ * threaded; a soft limit of about 1k requests/s per object, which is why observations arrive in batches).
+ */
+import type { GateMonitor, ObserveInput, ObserveOutcome } from "../durable/gate-monitor";
+import type { MonitorStatus } from "../schemas";
+import type { DriftConfig } from "../stats/drift";
+
+export interface MonitorClient {
+  observe(gateId: string, input: ObserveInput): Promise<ObserveOutcome>;
+  status(gateId: string, nowMs: number, config: DriftConfig): Promise<MonitorStatus>;
+}
+
+export class DurableMonitorClient implements MonitorClient {
+  constructor(private readonly ns: DurableObjectNamespace<GateMonitor>) {}
+
+  private stub(gateId: string): DurableObjectStub<GateMonitor> {
+    return this.ns.get(this.ns.idFromName(gateId));
+  }
+
+  async observe(gateId: string, input: ObserveInput): Promise<ObserveOutcome> {
+    return (await this.stub(gateId).observe(input)) as ObserveOutcome;
+  }
+
+  async status(gateId: string, nowMs: number, config: DriftConfig): Promise<MonitorStatus> {
+    return (await this.stub(gateId).status(gateId, nowMs, config)) as MonitorStatus;
+  }
+}
