@@ -17,9 +17,22 @@ export default defineConfig(async () => {
         },
         {
           plugins: [
-            cloudflareTest({
+            cloudflareTest(({ inject }) => ({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
+                // Tests never reach out: only the local webhook receiver (test/support/webhook-receiver.ts) answers;
+                // any other outbound request fails loudly.
+                outboundService: async (request: Request) => {
+                  const origin = inject<string>("receiverOrigin");
+                  if (new URL(request.url).origin === origin) {
+                    const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+                    const res = await fetch(request.url, { method: request.method, headers: request.headers, body });
+                    const nullBody = res.status === 204 || res.status === 304;
+                    return new Response(nullBody ? null : await res.arrayBuffer(), { status: res.status, headers: res.headers });
+                  }
+                  console.error(`unexpected outbound request from the Worker: ${request.method} ${request.url}`);
+                  return new Response(`unexpected outbound request to ${request.url}`, { status: 599 });
+                },
                 bindings: {
                   ENVIRONMENT: "test",
                   TEST_MIGRATIONS: migrations,
@@ -28,10 +41,11 @@ export default defineConfig(async () => {
                   ADMIN_TOKENS: "alice:test-admin,bob:test-admin-2",
                 },
               },
-            }),
+            })),
           ],
           test: {
             name: "workers",
+            globalSetup: ["./test/support/webhook-receiver.ts"],
             include: ["test/routes/**/*.test.ts", "test/jobs/**/*.test.ts", "test/durable/**/*.test.ts", "test/workers/**/*.test.ts"],
             setupFiles: ["./test/workers/apply-migrations.ts"],
           },

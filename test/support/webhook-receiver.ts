@@ -1,0 +1,89 @@
+/**
+ * A real local webhook receiver for the workers tests (vitest globalSetup, runs in Node). Each hook path
+ * /hook/<name> has a mode set by the test: "ok" (204), "down" (503), "gone" (410). Every request is verified with the
+ * `standardwebhooks` package, an independent implementation of the Standard Webhooks spec, and recorded.
+ *   POST /_control/<name>  {"mode": "...", "secret": "whsec_..."}   set mode (and the secret to verify with)
+ *   GET  /_received/<name>                                          what arrived, in order
+ */
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Webhook } from "standardwebhooks";
+import type { TestProject } from "vitest/node";
+
+interface Hook {
+  mode: "ok" | "down" | "gone";
+  secret: string | null;
+  received: { id: string; timestamp: string; signature: string; body: unknown; verified: boolean; answered: number }[];
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    receiverOrigin: string;
+  }
+}
+
+const hooks = new Map<string, Hook>();
+const hook = (name: string): Hook => {
+  let h = hooks.get(name);
+  if (!h) hooks.set(name, (h = { mode: "ok", secret: null, received: [] }));
+  return h;
+};
+
+const readBody = async (req: IncomingMessage): Promise<string> => {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+};
+
+let server: Server | null = null;
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://receiver");
+    const [, kind, name] = url.pathname.split("/");
+    const body = await readBody(req);
+    if (kind === "_control" && name) {
+      const { mode, secret } = JSON.parse(body) as { mode?: Hook["mode"]; secret?: string };
+      const h = hook(name);
+      if (mode) h.mode = mode;
+      if (secret) h.secret = secret;
+      res.writeHead(204).end();
+    } else if (kind === "_received" && name) {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(hook(name).received));
+    } else if (kind === "hook" && name) {
+      const h = hook(name);
+      const headers = {
+        "webhook-id": String(req.headers["webhook-id"] ?? ""),
+        "webhook-timestamp": String(req.headers["webhook-timestamp"] ?? ""),
+        "webhook-signature": String(req.headers["webhook-signature"] ?? ""),
+      };
+      let verified = false;
+      if (h.secret) {
+        try {
+          new Webhook(h.secret).verify(body, headers);
+          verified = true;
+        } catch {
+          verified = false;
+        }
+      }
+      const answered = h.mode === "ok" ? 204 : h.mode === "gone" ? 410 : 503;
+      h.received.push({
+        id: headers["webhook-id"],
+        timestamp: headers["webhook-timestamp"],
+        signature: headers["webhook-signature"],
+        body: JSON.parse(body),
+        verified,
+        answered,
+      });
+      res.writeHead(answered).end();
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  project.provide("receiverOrigin", `http://127.0.0.1:${port}`);
+  return async () => {
+    await new Promise<void>((resolve) => server!.close(() => resolve()));
+  };
+}
