@@ -25,11 +25,14 @@ export function rebuildShift(input: {
   const t = previous.threshold;
   const pPrev = previous.in_sample_drop_rate;
   const pNew = t === null ? 0 : sorted ? countBelow(sorted, t) / n : shareBelow(input.distribution, t);
-  // Queries, not candidates, are the sampling unit when both sides give them: deflate each n by its design effect.
+  // Queries, not candidates, are the sampling unit when either side gives them: deflate both n by the design effect.
+  // Both sides estimate the same clustering; each estimate is low-biased with few queries (test/services/
+  // rebuild-shift.test.ts measured 0.4 % false alerts at 50 queries a side with per-side estimates), so use the larger.
   const deffPrev = previous.per_query?.design_effect ?? 1;
   const deffNew = input.byQuery ? perQueryStats(input.byQuery.scores, input.byQuery.offsets, t).designEffect : 1;
-  const nPrevEff = previous.n / deffPrev;
-  const nNewEff = n / deffNew;
+  const deff = Math.max(deffPrev, deffNew);
+  const nPrevEff = previous.n / deff;
+  const nNewEff = n / deff;
   const test = twoProportionTest(pPrev * nPrevEff, nPrevEff, pNew * nNewEff, nNewEff);
   const change = pNew - pPrev;
   const beyondTolerance = Math.abs(change) > tolerance;
