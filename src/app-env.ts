@@ -2,7 +2,7 @@
  * The Worker's environment (bindings from wrangler.toml plus secrets) and the per-request Hono context variables.
  */
 import type { Principal } from "./auth";
-import type { ObservationDeps } from "./services/observations";
+import type { AppDeps } from "./services/deps";
 
 export interface Env extends Omit<Cloudflare.Env, "ENVIRONMENT"> {
   /** "production" (default), "development" (npm start) or "test" (vitest). */
@@ -19,5 +19,5 @@ export interface Env extends Omit<Cloudflare.Env, "ENVIRONMENT"> {
 
 export interface AppBindings {
   Bindings: Env;
-  Variables: { principal: Principal; deps: ObservationDeps };
+  Variables: { principal: Principal; deps: AppDeps };
 }

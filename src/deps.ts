@@ -4,8 +4,8 @@
  */
 import type { Env } from "./app-env";
 import { KV_CACHE_TTL_SECONDS } from "./limits";
-import type { AlertDeps, CoreDeps } from "./services/deps";
-import type { ObservationDeps } from "./services/observations";
+import type { AlertDeps, AppDeps, CoreDeps } from "./services/deps";
+import { D1IdempotencyStore } from "./storage/idempotency-store";
 import { DurableMonitorClient } from "./storage/monitor-client";
 import type { GateMonitor } from "./durable/gate-monitor";
 import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "./stats/drift";
@@ -60,10 +60,11 @@ export function driftConfig(env: Env): DriftConfig {
 }
 
 /** Everything a request may need: core, alerts, the gate monitors and the drift configuration. */
-export function appDeps(env: Env, waitUntil: (p: Promise<unknown>) => void, now: () => Date = () => new Date()): ObservationDeps {
+export function appDeps(env: Env, waitUntil: (p: Promise<unknown>) => void, now: () => Date = () => new Date()): AppDeps {
   return {
     ...alertDeps(env, waitUntil, now),
     monitor: new DurableMonitorClient(env.GATE_MONITOR as unknown as DurableObjectNamespace<GateMonitor>),
     drift: driftConfig(env),
+    idempotency: new D1IdempotencyStore(env.DB),
   };
 }

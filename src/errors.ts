@@ -17,6 +17,7 @@ export type ErrorCode =
   | "invalid_input"
   | "too_few_scores"
   | "unknown_reference"
+  | "idempotency_mismatch"
   | "misconfigured"
   | "internal";
 
@@ -42,6 +43,7 @@ export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 |
     case "invalid_input":
     case "too_few_scores":
     case "unknown_reference":
+    case "idempotency_mismatch":
       return 422;
     case "misconfigured":
       return 503;

@@ -129,21 +129,39 @@ function fromFloat32(bytes: Uint8Array, params: Record<string, string>): Calibra
   return { meta, scores, offsets };
 }
 
-/** Parses the request by its content type; 415 for anything else. */
-export async function parseCalibrationUpload(request: Request): Promise<CalibrationInput> {
-  const type = mediaType(request.headers.get("content-type"));
-  if (type === "application/json") {
-    return fromJson(parseJsonText(decodeUtf8(await readBodyBytes(request, MAX_JSON_BODY_BYTES))));
+/** A read but not yet parsed upload: what idempotency hashes and the parser reads. */
+export interface RawUpload {
+  readonly type: "json" | "ndjson" | "float32";
+  readonly bytes: Uint8Array;
+  readonly params: Record<string, string>;
+}
+
+/** Reads the body (counting bytes against the content type's limit); 415 for an unaccepted content type. */
+export async function readCalibrationUpload(request: Request): Promise<RawUpload> {
+  const media = mediaType(request.headers.get("content-type"));
+  const type = media === "application/json" ? "json" : NDJSON_TYPES.includes(media) ? "ndjson" : media === "application/octet-stream" ? "float32" : null;
+  if (type === null) {
+    throw new AppError(
+      "unsupported_media_type",
+      `Content-Type ${media === "" ? "(none)" : JSON.stringify(media)} is not accepted: use application/json, application/x-ndjson or application/octet-stream (float32)`,
+    );
   }
-  if (NDJSON_TYPES.includes(type)) {
-    return fromNdjson(decodeUtf8(await readBodyBytes(request, MAX_JSON_BODY_BYTES)));
+  const bytes = await readBodyBytes(request, type === "float32" ? MAX_BINARY_BODY_BYTES : MAX_JSON_BODY_BYTES);
+  return { type, bytes, params: type === "float32" ? Object.fromEntries(new URL(request.url).searchParams) : {} };
+}
+
+/** Parses a read upload into a CalibrationInput (400/422 on bad input). */
+export function parseCalibrationUpload(raw: RawUpload): CalibrationInput {
+  switch (raw.type) {
+    case "json":
+      return fromJson(parseJsonText(decodeUtf8(raw.bytes)));
+    case "ndjson":
+      return fromNdjson(decodeUtf8(raw.bytes));
+    case "float32":
+      return fromFloat32(raw.bytes, raw.params);
+    default: {
+      const unreachable: never = raw.type;
+      throw new TypeError(`unknown upload type ${String(unreachable)}`);
+    }
   }
-  if (type === "application/octet-stream") {
-    const params = Object.fromEntries(new URL(request.url).searchParams);
-    return fromFloat32(await readBodyBytes(request, MAX_BINARY_BODY_BYTES), params);
-  }
-  throw new AppError(
-    "unsupported_media_type",
-    `Content-Type ${type === "" ? "(none)" : JSON.stringify(type)} is not accepted: use application/json, application/x-ndjson or application/octet-stream (float32)`,
-  );
 }

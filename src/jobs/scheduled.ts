@@ -1,9 +1,12 @@
 /**
- * Cron (every minute): reconcile the KV projection with D1, and retry due webhook deliveries.
+ * Cron (every minute): reconcile the KV projection with D1, retry due webhook deliveries, forget expired
+ * idempotency keys.
  * Thin adapter: the clock comes from the trigger's scheduled time.
  */
 import type { Env } from "../app-env";
 import { alertDeps } from "../deps";
+import { IDEMPOTENCY_TTL_MS } from "../limits";
+import { D1IdempotencyStore } from "../storage/idempotency-store";
 import { reconcileProjection } from "../services/reconcile";
 import { deliverDue } from "../services/webhooks";
 
@@ -14,5 +17,6 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
   if (projection.written > 0) console.log(`reconcile: republished ${projection.written} projection value(s)`);
   const deliveries = await deliverDue(deps);
   if (deliveries.attempted > 0) console.log(`webhooks: ${deliveries.delivered} delivered, ${deliveries.failed} failed of ${deliveries.attempted}`);
+  await new D1IdempotencyStore(env.DB).purge(new Date(now.getTime() - IDEMPOTENCY_TTL_MS).toISOString());
   await Promise.all(pending);
 }

@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import type { AppBindings } from "../app-env";
 import { requireScope } from "../http/auth-middleware";
-import { parseCalibrationUpload } from "../http/calibration-upload";
+import { parseCalibrationUpload, readCalibrationUpload } from "../http/calibration-upload";
+import { once, requestHash } from "../services/idempotency";
 import { readJson } from "../http/body";
 import { validate } from "../http/validate";
 import { MAX_SMALL_BODY_BYTES } from "../limits";
@@ -22,11 +23,18 @@ const calibrationIdParam = (raw: string): string => {
 
 export const calibrationRoutes = new Hono<AppBindings>()
   .post("/calibrations", requireScope("calibrate"), async (c) => {
-    const input = await parseCalibrationUpload(c.req.raw);
+    const raw = await readCalibrationUpload(c.req.raw);
     const deps = c.get("deps");
-    const result = await calibrate(input, c.get("principal").name, deps, shiftAlertListener(deps));
-    if (result.activated) thresholdCache.invalidatePrefix(cachePrefixOf(input.meta));
-    return c.json({ calibration: await describe(result.calibration, deps), shift: result.shift, warnings: result.warnings }, 201);
+    const actor = c.get("principal").name;
+    const hash = await requestHash([raw.type, JSON.stringify(Object.entries(raw.params).sort()), raw.bytes]);
+    const outcome = await once(deps.idempotency, actor, c.req.header("idempotency-key"), hash, deps.now(), async () => {
+      const input = parseCalibrationUpload(raw);
+      const result = await calibrate(input, actor, deps, shiftAlertListener(deps));
+      if (result.activated) thresholdCache.invalidatePrefix(cachePrefixOf(input.meta));
+      return { status: 201, body: { calibration: await describe(result.calibration, deps), shift: result.shift, warnings: result.warnings } };
+    });
+    if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(outcome.body, outcome.status as 201);
   })
   .get("/calibrations", requireScope("read"), async (c) => {
     const q = validate(HistoryQuery, c.req.query(), "bad_request", "query parameters");

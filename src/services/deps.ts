@@ -2,6 +2,9 @@ import type { CalibrationStore } from "../storage/calibration-store";
 import type { ThresholdProjection } from "../storage/threshold-projection";
 import type { D1AlertStore } from "../storage/alert-store";
 import type { D1WebhookStore } from "../storage/webhook-store";
+import type { D1IdempotencyStore } from "../storage/idempotency-store";
+import type { MonitorClient } from "../storage/monitor-client";
+import type { DriftConfig } from "../stats/drift";
 
 /** What the core services need, built per request from `env` (app.ts) or from memory stores (unit tests). */
 export interface CoreDeps {
@@ -25,4 +28,11 @@ export interface AlertDeps extends CoreDeps {
   readonly production: boolean;
   /** Random bytes (webhook secrets). */
   readonly randomBytes: (n: number) => Uint8Array;
+}
+
+/** Everything a request may need: core, alerts, the gate monitors, the drift configuration, idempotency keys. */
+export interface AppDeps extends AlertDeps {
+  readonly monitor: MonitorClient;
+  readonly drift: DriftConfig;
+  readonly idempotency: D1IdempotencyStore;
 }

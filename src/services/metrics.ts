@@ -6,7 +6,7 @@
  */
 import { MAX_METRICS_GATES } from "../limits";
 import { currentOf } from "../storage/calibration-store";
-import type { ObservationDeps } from "./observations";
+import type { AppDeps } from "./deps";
 
 type Labels = Record<string, string>;
 
@@ -32,7 +32,7 @@ export function renderPrometheus(families: Readonly<Record<string, Family>>): st
   return `${lines.join("\n")}\n`;
 }
 
-export async function collectMetrics(deps: ObservationDeps): Promise<string> {
+export async function collectMetrics(deps: AppDeps): Promise<string> {
   const fam = (help: string): Family => ({ help, samples: [] });
   const f = {
     scoregate_gate_info: fam("Gate identity and its current calibration (value 1)."),

@@ -4,18 +4,13 @@
  */
 import { AppError } from "../errors";
 import type { MonitorStatus, ObservationBatch, WindowStatus } from "../schemas";
-import type { DriftConfig } from "../stats/drift";
-import type { MonitorClient } from "../storage/monitor-client";
 import type { Expectation } from "../storage/threshold-projection";
-import type { AlertDeps } from "./deps";
+import type { AppDeps } from "./deps";
 import { gateIdOf } from "./ids";
 import type { IsolateCache } from "./isolate-cache";
 import { readThreshold, type CachedThreshold } from "./threshold-reader";
 
-export interface ObservationDeps extends AlertDeps {
-  readonly monitor: MonitorClient;
-  readonly drift: DriftConfig;
-}
+export type ObservationDeps = AppDeps;
 
 export interface ObservationResult {
   readonly accepted: boolean;
