@@ -25,7 +25,7 @@ export default defineConfig(async () => {
                 outboundService: async (request: Request) => {
                   const origin = inject<string>("receiverOrigin");
                   if (new URL(request.url).origin === origin) {
-                    const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+                    const body = request.method === "GET" || request.method === "HEAD" ? null : await request.arrayBuffer();
                     const res = await fetch(request.url, { method: request.method, headers: request.headers, body });
                     const nullBody = res.status === 204 || res.status === 304;
                     return new Response(nullBody ? null : await res.arrayBuffer(), { status: res.status, headers: res.headers });

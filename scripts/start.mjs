@@ -5,20 +5,19 @@
 import { spawn, spawnSync } from "node:child_process";
 
 const args = process.argv.slice(2);
-const valueOf = (flag) => {
+const argValue = (flag) => {
   const i = args.findIndex((a) => a === flag || a.startsWith(`${flag}=`));
   if (i < 0) return undefined;
   return args[i].includes("=") ? args[i].split("=").slice(1).join("=") : args[i + 1];
 };
-const port = valueOf("--port") ?? "8787";
-const ip = valueOf("--ip") ?? "localhost";
-const persistTo = valueOf("--persist-to");
+const port = argValue("--port") ?? "8787";
+const ip = argValue("--ip") ?? "localhost";
+const persistTo = argValue("--persist-to");
 
-const migrate = spawnSync(
-  "wrangler",
-  ["d1", "migrations", "apply", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : [])],
-  { stdio: "inherit", env: { ...process.env, CI: "true" } },
-);
+const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : [])], {
+  stdio: "inherit",
+  env: { ...process.env, CI: "true" },
+});
 if (migrate.status !== 0) {
   console.error("scoregate: applying local D1 migrations failed");
   process.exit(migrate.status ?? 1);

@@ -20,7 +20,10 @@ export const app = new Hono<AppBindings>();
 // Refuse to serve at all with an unsafe production configuration (dev tokens, no tokens): fail loudly, early.
 app.use("*", async (c, next) => {
   await tokensFor(c.env);
-  c.set("deps", appDeps(c.env, (p) => c.executionCtx.waitUntil(p)));
+  c.set(
+    "deps",
+    appDeps(c.env, (p) => c.executionCtx.waitUntil(p)),
+  );
   await next();
 });
 

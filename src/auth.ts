@@ -61,10 +61,16 @@ export async function loadTokens(env: AuthEnv): Promise<ConfiguredToken[]> {
   const devValues = new Set(Object.values(DEV_TOKENS));
   if (production) {
     if (entries.length === 0) {
-      throw new AppError("misconfigured", "no API tokens are configured: set READ_TOKENS, CALIBRATE_TOKENS and ADMIN_TOKENS with `wrangler secret put`");
+      throw new AppError(
+        "misconfigured",
+        "no API tokens are configured: set READ_TOKENS, CALIBRATE_TOKENS and ADMIN_TOKENS with `wrangler secret put`",
+      );
     }
     if (entries.some((e) => devValues.has(e.token))) {
-      throw new AppError("misconfigured", "a production deploy refuses the local development tokens (dev-read, dev-calibrate, dev-admin): rotate them with `wrangler secret put`");
+      throw new AppError(
+        "misconfigured",
+        "a production deploy refuses the local development tokens (dev-read, dev-calibrate, dev-admin): rotate them with `wrangler secret put`",
+      );
     }
   } else if (entries.length === 0) {
     entries = (Object.keys(DEV_TOKENS) as Scope[]).map((scope) => ({ name: DEV_TOKENS[scope], token: DEV_TOKENS[scope], scope }));

@@ -24,6 +24,7 @@ import {
 
 // Control characters (C0, DEL, C1) would corrupt logs, headers and keys; everything else, including "/", "@", ":"
 // and spaces, is allowed because real model ids use them (`BAAI/bge-reranker-v2-m3@5f0c1a`).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point of this regex.
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/u;
 
 /** An id: 1..MAX_ID_LENGTH characters after Unicode NFC normalization, no control characters. */
@@ -61,10 +62,7 @@ export const Scores = z
 export const DropRatePolicy = z.strictObject({
   kind: z.literal("drop_rate"),
   /** Share of candidates to drop, 0 <= target < 1. 0 keeps everything (no gate). */
-  target: z
-    .number({ error: "must be a number" })
-    .min(0, { error: "must be in [0, 1)" })
-    .lt(1, { error: "must be in [0, 1)" }),
+  target: z.number({ error: "must be a number" }).min(0, { error: "must be in [0, 1)" }).lt(1, { error: "must be in [0, 1)" }),
 });
 
 export const CarryReference = z.union([
@@ -96,11 +94,7 @@ export const StoredPolicy = z.union([
   z.object({
     kind: z.literal("carry"),
     threshold: z.number().nullable(),
-    reference: z.union([
-      z.literal("active"),
-      z.object({ calibration_id: z.string() }),
-      z.object({ inline_scores: z.number().int() }),
-    ]),
+    reference: z.union([z.literal("active"), z.object({ calibration_id: z.string() }), z.object({ inline_scores: z.number().int() })]),
   }),
 ]);
 export type StoredPolicy = z.infer<typeof StoredPolicy>;
@@ -337,9 +331,12 @@ export const ObservationBatch = z
     embedding: Id.optional(),
     reranker: Id.optional(),
     index_version: Id.optional(),
-    queries: z.array(QueryCounts).min(1, { error: "must not be empty" }).max(MAX_OBSERVATION_QUERIES, {
-      error: `must hold at most ${MAX_OBSERVATION_QUERIES} queries: send several batches`,
-    }),
+    queries: z
+      .array(QueryCounts)
+      .min(1, { error: "must not be empty" })
+      .max(MAX_OBSERVATION_QUERIES, {
+        error: `must hold at most ${MAX_OBSERVATION_QUERIES} queries: send several batches`,
+      }),
     /** Optional sample of raw reranker scores seen in production. */
     scores: z.array(Score).max(MAX_OBSERVATION_SCORES).optional(),
   })

@@ -107,7 +107,11 @@ export class GateMonitor extends DurableObject<Env> {
 
     // Raise before recording: if D1 fails, this call throws, nothing is recorded, and the client's retry re-raises.
     const raised: AlertKind[] = [];
-    const deps = alertDeps(this.env, (p) => this.ctx.waitUntil(p), () => new Date(now));
+    const deps = alertDeps(
+      this.env,
+      (p) => this.ctx.waitUntil(p),
+      () => new Date(now),
+    );
     const common = { gate_id: input.gate.gate_id, gate: input.gate, calibration_ids: [input.calibration.id] };
     if (ev.dropRate.alarm) {
       await raiseAlert({ ...common, kind: "drop_rate_drift", summary: driftSummary(status), details: { window: status } }, deps);

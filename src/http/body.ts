@@ -37,8 +37,7 @@ export async function readBodyBytes(request: Request, maxBytes: number): Promise
   return out;
 }
 
-const tooLarge = (maxBytes: number): AppError =>
-  new AppError("payload_too_large", `request body exceeds ${maxBytes} bytes`, { max_bytes: maxBytes });
+const tooLarge = (maxBytes: number): AppError => new AppError("payload_too_large", `request body exceeds ${maxBytes} bytes`, { max_bytes: maxBytes });
 
 /** Parses UTF-8 JSON text; malformed JSON is a 400 with the parser's position. */
 export function parseJsonText(text: string): unknown {

@@ -7,13 +7,7 @@
  * JSON and NDJSON keep full float64 precision; float32 scores are widened exactly.
  */
 import { AppError, invalid } from "../errors";
-import {
-  MAX_BINARY_BODY_BYTES,
-  MAX_CANDIDATES_PER_QUERY,
-  MAX_JSON_BODY_BYTES,
-  MAX_QUERIES,
-  MAX_SCORES,
-} from "../limits";
+import { MAX_BINARY_BODY_BYTES, MAX_CANDIDATES_PER_QUERY, MAX_JSON_BODY_BYTES, MAX_QUERIES, MAX_SCORES } from "../limits";
 import { BinaryUploadQuery, CalibrationMeta, CalibrationUpload, Query, type Policy } from "../schemas";
 import type { CalibrationInput } from "../services/calibrate";
 import { decodeUtf8, mediaType, parseJsonText, readBodyBytes } from "./body";
@@ -25,7 +19,8 @@ export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "appl
 function flattenQueries(queries: readonly (readonly number[])[]): { scores: Float64Array; offsets: Uint32Array } {
   let total = 0;
   for (const q of queries) total += q.length;
-  if (total > MAX_SCORES) throw invalid(`queries hold ${total} scores; at most ${MAX_SCORES} are accepted`, [{ path: "queries", message: "too many scores" }]);
+  if (total > MAX_SCORES)
+    throw invalid(`queries hold ${total} scores; at most ${MAX_SCORES} are accepted`, [{ path: "queries", message: "too many scores" }]);
   const scores = new Float64Array(total);
   const offsets = new Uint32Array(queries.length + 1);
   let o = 0;
@@ -41,7 +36,9 @@ function fromJson(value: unknown): CalibrationInput {
   const body = validate(CalibrationUpload, value, "invalid_input", "calibration");
   const { scores, queries, ...meta } = body;
   if ((scores === undefined) === (queries === undefined)) {
-    throw invalid('give exactly one of "scores" (number[]) or "queries" (number[][])', [{ path: "scores", message: "exactly one of scores or queries is required" }]);
+    throw invalid('give exactly one of "scores" (number[]) or "queries" (number[][])', [
+      { path: "scores", message: "exactly one of scores or queries is required" },
+    ]);
   }
   if (scores !== undefined) return { meta, scores: Float64Array.from(scores), offsets: null };
   return { meta, ...flattenQueries(queries!) };
@@ -66,18 +63,22 @@ function fromNdjson(text: string): CalibrationInput {
       throw new AppError("malformed_json", `NDJSON line ${i + 1} is not valid JSON: ${(e as Error).message}`);
     }
     if (typeof v === "number") {
-      if (!Number.isFinite(v)) throw invalid(`NDJSON line ${i + 1}: ${line} is not a finite number`, [{ path: `line ${i + 1}`, message: "not finite" }]);
+      if (!Number.isFinite(v))
+        throw invalid(`NDJSON line ${i + 1}: ${line} is not a finite number`, [{ path: `line ${i + 1}`, message: "not finite" }]);
       flat.push(v);
       if (flat.length > MAX_SCORES) throw invalid(`more than ${MAX_SCORES} scores`, [{ path: `line ${i + 1}`, message: "too many scores" }]);
     } else if (Array.isArray(v)) {
       queries.push(validate(Query, v, "invalid_input", `NDJSON line ${i + 1}`));
       if (queries.length > MAX_QUERIES) throw invalid(`more than ${MAX_QUERIES} queries`, [{ path: `line ${i + 1}`, message: "too many queries" }]);
     } else {
-      throw invalid(`NDJSON line ${i + 1} must be a number (a score) or an array of numbers (a query)`, [{ path: `line ${i + 1}`, message: "expected a number or an array" }]);
+      throw invalid(`NDJSON line ${i + 1} must be a number (a score) or an array of numbers (a query)`, [
+        { path: `line ${i + 1}`, message: "expected a number or an array" },
+      ]);
     }
   }
   if (flat.length > 0 && queries.length > 0) throw invalid("NDJSON lines must be all scores or all queries, not both");
-  if (flat.length === 0 && queries.length === 0) throw invalid("NDJSON body has no score lines after the header", [{ path: "scores", message: "must not be empty" }]);
+  if (flat.length === 0 && queries.length === 0)
+    throw invalid("NDJSON body has no score lines after the header", [{ path: "scores", message: "must not be empty" }]);
   if (flat.length > 0) return { meta, scores: Float64Array.from(flat), offsets: null };
   return { meta, ...flattenQueries(queries) };
 }
@@ -87,7 +88,8 @@ function policyFromQuery(q: ReturnType<typeof BinaryUploadQuery.parse>): Policy 
     if (q.target === undefined) throw invalid("kind=drop_rate needs target", [{ path: "target", message: "is required" }]);
     return { kind: "drop_rate", target: q.target };
   }
-  if (q.reference === undefined) throw invalid('kind=carry needs reference ("active" or a calibration id)', [{ path: "reference", message: "is required" }]);
+  if (q.reference === undefined)
+    throw invalid('kind=carry needs reference ("active" or a calibration id)', [{ path: "reference", message: "is required" }]);
   const reference = q.reference === "active" ? ("active" as const) : { calibration_id: q.reference };
   return q.threshold === undefined ? { kind: "carry", reference } : { kind: "carry", threshold: q.threshold, reference };
 }
@@ -122,7 +124,9 @@ function fromFloat32(bytes: Uint8Array, params: Record<string, string>): Calibra
   if (q.candidates_per_query === undefined) return { meta, scores, offsets: null };
   const m = q.candidates_per_query;
   if (m > MAX_CANDIDATES_PER_QUERY || n % m !== 0) {
-    throw invalid(`${n} scores do not split into queries of ${m} candidates`, [{ path: "candidates_per_query", message: "must divide the number of scores" }]);
+    throw invalid(`${n} scores do not split into queries of ${m} candidates`, [
+      { path: "candidates_per_query", message: "must divide the number of scores" },
+    ]);
   }
   const offsets = new Uint32Array(n / m + 1);
   for (let i = 1; i < offsets.length; i++) offsets[i] = i * m;
@@ -139,7 +143,8 @@ export interface RawUpload {
 /** Reads the body (counting bytes against the content type's limit); 415 for an unaccepted content type. */
 export async function readCalibrationUpload(request: Request): Promise<RawUpload> {
   const media = mediaType(request.headers.get("content-type"));
-  const type = media === "application/json" ? "json" : NDJSON_TYPES.includes(media) ? "ndjson" : media === "application/octet-stream" ? "float32" : null;
+  const type =
+    media === "application/json" ? "json" : NDJSON_TYPES.includes(media) ? "ndjson" : media === "application/octet-stream" ? "float32" : null;
   if (type === null) {
     throw new AppError(
       "unsupported_media_type",

@@ -12,7 +12,11 @@ import { deliverDue } from "../services/webhooks";
 
 export async function runScheduled(env: Env, now: Date): Promise<void> {
   const pending: Promise<unknown>[] = [];
-  const deps = alertDeps(env, (p) => pending.push(p), () => now);
+  const deps = alertDeps(
+    env,
+    (p) => pending.push(p),
+    () => now,
+  );
   const projection = await reconcileProjection(deps);
   if (projection.written > 0) console.log(`reconcile: republished ${projection.written} projection value(s)`);
   const deliveries = await deliverDue(deps);

@@ -15,7 +15,9 @@ export const alertRoutes = new Hono<AppBindings>()
     let gateId = q.gate_id;
     if (q.embedding !== undefined || q.reranker !== undefined) {
       if (q.embedding === undefined || q.reranker === undefined) {
-        throw new AppError("bad_request", "filter by gate with both embedding and reranker (and optionally index)", [{ path: "reranker", message: "both are required" }]);
+        throw new AppError("bad_request", "filter by gate with both embedding and reranker (and optionally index)", [
+          { path: "reranker", message: "both are required" },
+        ]);
       }
       gateId = await gateIdOf({ index: q.index ?? "default", embedding: q.embedding, reranker: q.reranker });
     }

@@ -1,7 +1,13 @@
 import { Hono } from "hono";
 import type { AppBindings } from "../app-env";
 import { requireScope } from "../http/auth-middleware";
-import { THRESHOLD_MAX_AGE_SECONDS, THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS, ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS } from "../limits";
+import {
+  THRESHOLD_MAX_AGE_SECONDS,
+  THRESHOLD_STALE_IF_ERROR_SECONDS,
+  THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS,
+  ISOLATE_CACHE_MAX_ENTRIES,
+  ISOLATE_CACHE_TTL_MS,
+} from "../limits";
 import { ThresholdQuery } from "../schemas";
 import { IsolateCache } from "../services/isolate-cache";
 import { readThreshold, UncalibratedError, type CachedThreshold } from "../services/threshold-reader";
@@ -16,7 +22,7 @@ const CACHE_CONTROL = `private, max-age=${THRESHOLD_MAX_AGE_SECONDS}, stale-whil
 
 export const thresholdRoutes = new Hono<AppBindings>().get("/threshold", requireScope("read"), async (c) => {
   const query = validate(ThresholdQuery, c.req.query(), "bad_request", "query parameters");
-  let outcome;
+  let outcome: Awaited<ReturnType<typeof readThreshold>>;
   try {
     outcome = await readThreshold(query, thresholdCache, c.get("deps"));
   } catch (e) {

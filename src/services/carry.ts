@@ -68,11 +68,7 @@ export async function resolveTarget(policy: Policy, gateId: string, n: number, d
     reference = { kind: "calibration", calibration_id: record.id };
     // The reference's own threshold has an exact in-sample drop rate; other values come from the kept distribution.
     dropRate =
-      referenceThreshold === null
-        ? 0
-        : referenceThreshold === record.threshold
-          ? record.in_sample_drop_rate
-          : shareBelow(dist, referenceThreshold);
+      referenceThreshold === null ? 0 : referenceThreshold === record.threshold ? record.in_sample_drop_rate : shareBelow(dist, referenceThreshold);
   }
 
   if (dropRate >= 1) {

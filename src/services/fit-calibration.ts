@@ -3,12 +3,7 @@
  * the kept distribution and the warnings. No storage and no clock: the orchestration lives in calibrate.ts.
  */
 import { AppError } from "../errors";
-import {
-  DISTRIBUTION_KNOTS,
-  DROP_RATE_PRECISION_TARGET,
-  SUMMARY_QUANTILE_STEPS,
-  TIES_AT_THRESHOLD_WARNING_SHARE,
-} from "../limits";
+import { DISTRIBUTION_KNOTS, DROP_RATE_PRECISION_TARGET, SUMMARY_QUANTILE_STEPS, TIES_AT_THRESHOLD_WARNING_SHARE } from "../limits";
 import type { StoredCalibration, Warning } from "../schemas";
 import { buildDistribution, type Distribution } from "../stats/distribution";
 import { fitGate } from "../stats/gate-fit";

@@ -15,7 +15,7 @@ interface Family {
   readonly samples: { labels: Labels; value: number }[];
 }
 
-const escape = (v: string): string => v.replace(/\\/gu, "\\\\").replace(/"/gu, '\\"').replace(/\n/gu, "\\n");
+const escapeLabel = (v: string): string => v.replace(/\\/gu, "\\\\").replace(/"/gu, '\\"').replace(/\n/gu, "\\n");
 
 export function renderPrometheus(families: Readonly<Record<string, Family>>): string {
   const lines: string[] = [];
@@ -23,7 +23,7 @@ export function renderPrometheus(families: Readonly<Record<string, Family>>): st
     lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} gauge`);
     for (const s of f.samples) {
       const labels = Object.entries(s.labels)
-        .map(([k, v]) => `${k}="${escape(v)}"`)
+        .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
         .join(",");
       const value = Number.isNaN(s.value) ? "NaN" : s.value === Infinity ? "+Inf" : s.value === -Infinity ? "-Inf" : String(s.value);
       lines.push(`${name}${labels ? `{${labels}}` : ""} ${value}`);
@@ -61,7 +61,8 @@ export async function collectMetrics(deps: AppDeps): Promise<string> {
     });
     if (c.threshold !== null) f.scoregate_threshold.samples.push({ labels: gl, value: c.threshold });
     f.scoregate_expected_drop_rate.samples.push({ labels: { ...gl, calibration_id: c.id }, value: c.expected_drop_rate });
-    if (c.per_query) f.scoregate_expected_empty_context_rate.samples.push({ labels: { ...gl, calibration_id: c.id }, value: c.per_query.empty_context_rate });
+    if (c.per_query)
+      f.scoregate_expected_empty_context_rate.samples.push({ labels: { ...gl, calibration_id: c.id }, value: c.per_query.empty_context_rate });
     const status = await deps.monitor.status(g.gate_id, deps.now().getTime(), deps.drift);
     for (const w of status.windows) {
       const wl = { ...gl, calibration_id: w.calibration_id };
@@ -71,7 +72,8 @@ export async function collectMetrics(deps: AppDeps): Promise<string> {
       f.scoregate_window_candidates.samples.push({ labels: wl, value: w.candidates });
       f.scoregate_window_design_effect.samples.push({ labels: wl, value: w.design_effect });
       f.scoregate_drift_log_evidence.samples.push({ labels: { ...wl, test: "drop_rate" }, value: w.drop_rate.log_evidence });
-      if (w.empty_context) f.scoregate_drift_log_evidence.samples.push({ labels: { ...wl, test: "empty_context" }, value: w.empty_context.log_evidence });
+      if (w.empty_context)
+        f.scoregate_drift_log_evidence.samples.push({ labels: { ...wl, test: "empty_context" }, value: w.empty_context.log_evidence });
       f.scoregate_drift_log_threshold.samples.push({ labels: wl, value: w.log_threshold });
     }
   }

@@ -30,11 +30,15 @@ async function resolve(batch: ObservationBatch, cache: IsolateCache<CachedThresh
   if (batch.calibration_id !== undefined) {
     const c = await deps.calibrations.get(batch.calibration_id);
     if (c === null) {
-      throw new AppError("invalid_input", `calibration ${batch.calibration_id} does not exist`, [{ path: "calibration_id", message: "unknown calibration" }]);
+      throw new AppError("invalid_input", `calibration ${batch.calibration_id} does not exist`, [
+        { path: "calibration_id", message: "unknown calibration" },
+      ]);
     }
     const named = batch.embedding !== undefined && batch.reranker !== undefined;
     if (named && (await gateIdOf({ index: batch.index ?? "default", embedding: batch.embedding!, reranker: batch.reranker! })) !== c.gate_id) {
-      throw new AppError("invalid_input", "calibration_id belongs to another gate than the one named", [{ path: "calibration_id", message: "gate mismatch" }]);
+      throw new AppError("invalid_input", "calibration_id belongs to another gate than the one named", [
+        { path: "calibration_id", message: "gate mismatch" },
+      ]);
     }
     return {
       gate: { gate_id: c.gate_id, index: c.index, embedding: c.embedding, reranker: c.reranker },

@@ -44,7 +44,8 @@ export function rebuildShift(input: {
   if (t === null) reason = "the previous calibration kept every candidate (no gate), so no drop rate can move";
   else {
     const head = `the previous threshold ${t} drops ${pts(pNew)} of the new scores against ${pts(pPrev)} before (${change >= 0 ? "+" : ""}${(100 * change).toFixed(1)} points, z = ${test.z.toFixed(2)})`;
-    if (alert) reason = `${head}: more than the ${(100 * tolerance).toFixed(1)}-point tolerance and more than sampling noise explains (p < ${REBUILD_SHIFT_ALPHA})`;
+    if (alert)
+      reason = `${head}: more than the ${(100 * tolerance).toFixed(1)}-point tolerance and more than sampling noise explains (p < ${REBUILD_SHIFT_ALPHA})`;
     else if (!beyondTolerance) reason = `${head}: within the ${(100 * tolerance).toFixed(1)}-point tolerance`;
     else reason = `${head}: beyond the tolerance but within sampling noise at these sample sizes (p = ${test.pValue.toPrecision(2)})`;
   }

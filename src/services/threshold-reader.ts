@@ -19,8 +19,7 @@ import { projectionOf, publishGate } from "./publish";
 export type CachedThreshold = { readonly value: ProjectedThreshold | null; readonly gateId: string };
 
 /** Cache key of a query: NUL cannot occur in ids (control characters are rejected). */
-export const cacheKeyOf = (q: ThresholdQuery): string =>
-  `${q.index}\u0000${q.embedding}\u0000${q.reranker}\u0000${q.index_version ?? ""}`;
+export const cacheKeyOf = (q: ThresholdQuery): string => `${q.index}\u0000${q.embedding}\u0000${q.reranker}\u0000${q.index_version ?? ""}`;
 
 /** Cache prefix of every entry of a gate (current and pinned), for invalidation after an activation. */
 export const cachePrefixOf = (g: { index: string; embedding: string; reranker: string }): string =>

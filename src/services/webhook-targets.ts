@@ -28,7 +28,10 @@ function ipv4(host: string): number | null {
 }
 
 export function isNonPublicHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/gu, "").replace(/\.$/u, "");
+  const host = hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/gu, "")
+    .replace(/\.$/u, "");
   if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") || host.endsWith(".internal")) return true;
   const v4 = ipv4(host);
   if (v4 !== null) return PRIVATE_V4.some(([net, bits]) => (v4 & (bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0)) >>> 0 === net);
@@ -55,11 +58,14 @@ export function checkWebhookUrl(raw: string, production: boolean): string {
   } catch {
     throw invalid(`${JSON.stringify(raw)} is not a URL`, [{ path: "url", message: "not a URL" }]);
   }
-  if (url.username !== "" || url.password !== "") throw invalid("webhook URLs must not embed credentials", [{ path: "url", message: "credentials in URL" }]);
+  if (url.username !== "" || url.password !== "")
+    throw invalid("webhook URLs must not embed credentials", [{ path: "url", message: "credentials in URL" }]);
   if (production) {
     if (url.protocol !== "https:") throw invalid("production webhooks must use https://", [{ path: "url", message: "not https" }]);
     if (isNonPublicHost(url.hostname)) {
-      throw invalid(`${url.hostname} is a private, loopback or link-local address: production refuses it`, [{ path: "url", message: "non-public host" }]);
+      throw invalid(`${url.hostname} is a private, loopback or link-local address: production refuses it`, [
+        { path: "url", message: "non-public host" },
+      ]);
     }
   } else if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw invalid("webhook URLs must be http:// or https://", [{ path: "url", message: "unsupported scheme" }]);

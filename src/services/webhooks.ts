@@ -61,7 +61,10 @@ export async function updateEndpoint(
   return patch.secret === undefined ? masked(next) : next;
 }
 
-export async function listDeliveries(filter: { status?: string | undefined; endpoint_id?: string | undefined; limit: number }, deps: AlertDeps): Promise<Delivery[]> {
+export async function listDeliveries(
+  filter: { status?: string | undefined; endpoint_id?: string | undefined; limit: number },
+  deps: AlertDeps,
+): Promise<Delivery[]> {
   return deps.webhooks.deliveries(filter);
 }
 

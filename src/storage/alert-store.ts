@@ -84,7 +84,16 @@ export class D1AlertStore {
              occurrences = alerts.occurrences + 1, last_seen_at = excluded.last_seen_at, summary = excluded.summary,
              details = excluded.details, calibration_ids = excluded.calibration_ids`,
         )
-        .bind(c.id, c.gate_id, JSON.stringify(c.gate), c.kind, c.summary, JSON.stringify(c.details), JSON.stringify(c.calibration_ids), c.first_seen_at),
+        .bind(
+          c.id,
+          c.gate_id,
+          JSON.stringify(c.gate),
+          c.kind,
+          c.summary,
+          JSON.stringify(c.details),
+          JSON.stringify(c.calibration_ids),
+          c.first_seen_at,
+        ),
       ...this.eventStatements(opened, c.id, c.first_seen_at, null),
       this.db.prepare(`SELECT * FROM alerts WHERE gate_id = ? AND kind = ? AND status <> 'resolved'`).bind(c.gate_id, c.kind),
     ]);
@@ -102,11 +111,20 @@ export class D1AlertStore {
   async list(filter: AlertFilter): Promise<Alert[]> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (filter.gate_id !== undefined) (where.push("gate_id = ?"), params.push(filter.gate_id));
-    if (filter.kind !== undefined) (where.push("kind = ?"), params.push(filter.kind));
-    if (filter.status !== undefined) (where.push("status = ?"), params.push(filter.status));
+    for (const [column, value] of [
+      ["gate_id", filter.gate_id],
+      ["kind", filter.kind],
+      ["status", filter.status],
+    ] as const) {
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      params.push(value);
+    }
     const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY rowid DESC LIMIT ?`;
-    const { results } = await this.db.prepare(sql).bind(...params, filter.limit).all<AlertRow>();
+    const { results } = await this.db
+      .prepare(sql)
+      .bind(...params, filter.limit)
+      .all<AlertRow>();
     return results.map(toAlert);
   }
 
@@ -128,7 +146,9 @@ export class D1AlertStore {
   /** Resolves the alert and emits its `alert.resolved` event to every enabled endpoint, atomically. */
   async resolve(id: string, actor: string, now: string, resolved: WebhookEventInput): Promise<void> {
     await this.db.batch([
-      this.db.prepare(`UPDATE alerts SET status = 'resolved', resolved_at = ?, resolved_by = ? WHERE id = ? AND status <> 'resolved'`).bind(now, actor, id),
+      this.db
+        .prepare(`UPDATE alerts SET status = 'resolved', resolved_at = ?, resolved_by = ? WHERE id = ? AND status <> 'resolved'`)
+        .bind(now, actor, id),
       ...this.eventStatements(resolved, id, now, "resolved"),
     ]);
   }

@@ -35,12 +35,7 @@ export interface HistoryPage {
 
 export interface CalibrationStore {
   /** Stores a calibration (and its gate, first time seen) and optionally its activation, in one atomic batch. */
-  create(input: {
-    gate: GateRow;
-    calibration: StoredCalibration;
-    distribution: Distribution;
-    activation: Activation | null;
-  }): Promise<void>;
+  create(input: { gate: GateRow; calibration: StoredCalibration; distribution: Distribution; activation: Activation | null }): Promise<void>;
   get(id: string): Promise<StoredCalibration | null>;
   distribution(id: string): Promise<Distribution | null>;
   /** Newest first; `before` is the `next` of the previous page. */

@@ -121,9 +121,7 @@ export class D1CalibrationStore implements CalibrationStore {
   }
 
   async allActiveRows(): Promise<ActiveRow[]> {
-    const { results } = await this.db
-      .prepare(`SELECT * FROM active_calibrations ORDER BY gate_id, activation_seq DESC`)
-      .all<ActiveRow>();
+    const { results } = await this.db.prepare(`SELECT * FROM active_calibrations ORDER BY gate_id, activation_seq DESC`).all<ActiveRow>();
     return results;
   }
 

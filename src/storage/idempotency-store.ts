@@ -28,7 +28,10 @@ export class D1IdempotencyStore {
   }
 
   async complete(actor: string, key: string, status: number, response: string): Promise<void> {
-    await this.db.prepare(`UPDATE idempotency_keys SET status = ?, response = ? WHERE actor = ? AND key = ?`).bind(status, response, actor, key).run();
+    await this.db
+      .prepare(`UPDATE idempotency_keys SET status = ?, response = ? WHERE actor = ? AND key = ?`)
+      .bind(status, response, actor, key)
+      .run();
   }
 
   /** Releases a key whose request failed, so a corrected retry may use it. */

@@ -145,8 +145,14 @@ export class D1WebhookStore {
   async deliveries(filter: { status?: string | undefined; endpoint_id?: string | undefined; limit: number }): Promise<Delivery[]> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (filter.status !== undefined) (where.push("d.status = ?"), params.push(filter.status));
-    if (filter.endpoint_id !== undefined) (where.push("d.endpoint_id = ?"), params.push(filter.endpoint_id));
+    for (const [column, value] of [
+      ["d.status", filter.status],
+      ["d.endpoint_id", filter.endpoint_id],
+    ] as const) {
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      params.push(value);
+    }
     const { results } = await this.db
       .prepare(`${SELECT_DELIVERY} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY d.created_at DESC, d.id LIMIT ?`)
       .bind(...params, filter.limit)

@@ -87,11 +87,20 @@ describe("bad input gets a clear JSON error and stores nothing", () => {
   it("422 for an unknown carry reference", async () => {
     const gate = uniqueGate("ref");
     await expectError(
-      await post(JSON.stringify({ ...good(gate), policy: { kind: "carry", threshold: 0.4, reference: { calibration_id: "cal_000000000000ffffffffffffffff" } } })),
+      await post(
+        JSON.stringify({
+          ...good(gate),
+          policy: { kind: "carry", threshold: 0.4, reference: { calibration_id: "cal_000000000000ffffffffffffffff" } },
+        }),
+      ),
       422,
       "unknown_reference",
     );
-    await expectError(await post(JSON.stringify({ ...good(gate), policy: { kind: "carry", threshold: 0.4, reference: "active" } })), 422, "unknown_reference");
+    await expectError(
+      await post(JSON.stringify({ ...good(gate), policy: { kind: "carry", threshold: 0.4, reference: "active" } })),
+      422,
+      "unknown_reference",
+    );
     await nothingStored(gate);
   });
 
@@ -106,7 +115,11 @@ describe("bad input gets a clear JSON error and stores nothing", () => {
         controller.enqueue(chunk);
       },
     });
-    await expectError(await call("POST", "/v1/calibrations", { token: TOKENS.calibrate, body: stream, headers: { "content-type": "application/json" } }), 413, "payload_too_large");
+    await expectError(
+      await call("POST", "/v1/calibrations", { token: TOKENS.calibrate, body: stream, headers: { "content-type": "application/json" } }),
+      413,
+      "payload_too_large",
+    );
     const f32 = new Uint8Array(MAX_BINARY_BODY_BYTES + 4);
     await expectError(
       await call("POST", `/v1/calibrations?${qs({ ...gate, index_version: "v1", kind: "drop_rate", target: 0.1 })}`, {
@@ -127,7 +140,11 @@ describe("bad input gets a clear JSON error and stores nothing", () => {
       call("POST", `/v1/calibrations?${p}`, { token: TOKENS.calibrate, body, headers: { "content-type": "application/octet-stream" } });
     await expectError(await post32(new Uint8Array(7)), 422, "invalid_input");
     await expectError(await post32(new Uint8Array(Float32Array.from([0.1, Number.NaN]).buffer)), 422, "invalid_input");
-    await expectError(await post32(new Uint8Array(Float32Array.from([0.1, 0.2]).buffer), qs({ ...gate, index_version: "v1", kind: "drop_rate" })), 422, "invalid_input");
+    await expectError(
+      await post32(new Uint8Array(Float32Array.from([0.1, 0.2]).buffer), qs({ ...gate, index_version: "v1", kind: "drop_rate" })),
+      422,
+      "invalid_input",
+    );
     await nothingStored(gate);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../workers/helpers";
+import { callJson, qs, spreadScores, TOKENS, uniqueGate } from "../workers/helpers";
 
 describe("POST /v1/calibrations (drop_rate)", () => {
   it("fits the conformal quantile and serves it", async () => {

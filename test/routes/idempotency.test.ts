@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { call, callJson, qs, TOKENS, uniqueGate } from "../workers/helpers";
 
-const body = (gate: object, target = 0.2) => ({ ...gate, index_version: "v1", scores: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], policy: { kind: "drop_rate", target } });
+const body = (gate: object, target = 0.2) => ({
+  ...gate,
+  index_version: "v1",
+  scores: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+  policy: { kind: "drop_rate", target },
+});
 
 describe("Idempotency-Key on POST /v1/calibrations", () => {
   it("replays the first response for the same key and body, and stores one calibration", async () => {

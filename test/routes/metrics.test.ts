@@ -8,7 +8,18 @@ describe("GET /metrics", () => {
       token: TOKENS.calibrate,
       json: { ...gate, index_version: "v1", scores: spreadScores(2000), policy: { kind: "drop_rate", target: 0.25 } },
     });
-    await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: { batch_id: "m1", ...gate, queries: [[20, 5], [20, 6], [10, 2]] } });
+    await callJson("POST", "/v1/observations", 202, {
+      token: TOKENS.read,
+      json: {
+        batch_id: "m1",
+        ...gate,
+        queries: [
+          [20, 5],
+          [20, 6],
+          [10, 2],
+        ],
+      },
+    });
     expect((await call("GET", "/metrics", { token: null })).status).toBe(401);
     const res = await call("GET", "/metrics", { token: TOKENS.read });
     expect(res.headers.get("content-type")).toContain("text/plain");

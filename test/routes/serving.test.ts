@@ -36,7 +36,11 @@ describe("GET /v1/threshold", () => {
   it("404 uncalibrated for a gate without an active calibration, never another gate's threshold", async () => {
     const gate = uniqueGate("other");
     await callJson("POST", "/v1/calibrations", 201, upload(gate, "v1", 0.3));
-    for (const other of [{ ...gate, reranker: `${gate.reranker}-b` }, { ...gate, embedding: "other" }, { ...gate, index: "default" }]) {
+    for (const other of [
+      { ...gate, reranker: `${gate.reranker}-b` },
+      { ...gate, embedding: "other" },
+      { ...gate, index: "default" },
+    ]) {
       const res = await call("GET", `/v1/threshold?${qs(other)}`, { token: TOKENS.read });
       expect(res.status).toBe(404);
       expect((await res.json<any>()).error.code).toBe("uncalibrated");
@@ -52,7 +56,9 @@ describe("GET /v1/threshold", () => {
     const blue = (await callJson("POST", "/v1/calibrations", 201, upload(gate, "blue", 0.1))).calibration;
     const green = (await callJson("POST", "/v1/calibrations", 201, upload(gate, "green", 0.4))).calibration;
     expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).calibration_id).toBe(green.id);
-    expect((await callJson("GET", `/v1/threshold?${qs({ ...gate, index_version: "blue" })}`, 200, { token: TOKENS.read })).calibration_id).toBe(blue.id);
+    expect((await callJson("GET", `/v1/threshold?${qs({ ...gate, index_version: "blue" })}`, 200, { token: TOKENS.read })).calibration_id).toBe(
+      blue.id,
+    );
     expect((await call("GET", `/v1/threshold?${qs({ ...gate, index_version: "red" })}`, { token: TOKENS.read })).status).toBe(404);
     // a newer calibration of blue replaces blue's active one, and becomes current
     const blue2 = (await callJson("POST", "/v1/calibrations", 201, upload(gate, "blue", 0.2))).calibration;
@@ -102,7 +108,8 @@ describe("activation, rollback and audit", () => {
   it("paginates history newest first", async () => {
     const gate = uniqueGate("pages");
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await callJson("POST", "/v1/calibrations", 201, upload(gate, `v${i}`, 0.1, { activate: false }))).calibration.id);
+    for (let i = 0; i < 5; i++)
+      ids.push((await callJson("POST", "/v1/calibrations", 201, upload(gate, `v${i}`, 0.1, { activate: false }))).calibration.id);
     const seen: string[] = [];
     let cursor: string | undefined;
     do {

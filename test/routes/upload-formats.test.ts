@@ -30,8 +30,15 @@ describe("upload formats", () => {
       [0.05, 0.02],
       [0.7, 0.6, 0.5, 0.4],
     ];
-    const body = [JSON.stringify({ ...gate, index_version: "v1", policy: { kind: "drop_rate", target: 0.3 } }), ...queries.map((q) => JSON.stringify(q))].join("\n");
-    const res = await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, body, headers: { "content-type": "application/x-ndjson" } });
+    const body = [
+      JSON.stringify({ ...gate, index_version: "v1", policy: { kind: "drop_rate", target: 0.3 } }),
+      ...queries.map((q) => JSON.stringify(q)),
+    ].join("\n");
+    const res = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      body,
+      headers: { "content-type": "application/x-ndjson" },
+    });
     // n = 9, k = ceil(10 * 0.3) = 3: threshold = third smallest = 0.1; query 2 loses both candidates.
     expect(res.calibration.threshold).toBe(0.1);
     expect(res.calibration.n_queries).toBe(3);
@@ -55,7 +62,7 @@ describe("upload formats", () => {
 
   it("keeps full float64 precision from JSON", async () => {
     const gate = uniqueGate("precision");
-    const scores = [0.1234567890123456789, 0.30000000000000004, 0.7777777777777777, 0.9];
+    const scores = [0.12345678901234568, 0.30000000000000004, 0.7777777777777777, 0.9];
     const res = await callJson("POST", "/v1/calibrations", 201, {
       token: TOKENS.calibrate,
       json: { ...gate, index_version: "v1", scores, policy: { kind: "drop_rate", target: 0.4 } },

@@ -32,7 +32,11 @@ async function raise(now: Date): Promise<any> {
       details: { observed: 0.41 },
       calibration_ids: ["cal_x"],
     },
-    alertDeps(env as unknown as Env, (p) => pending.push(p), () => now),
+    alertDeps(
+      env as unknown as Env,
+      (p) => pending.push(p),
+      () => now,
+    ),
   );
   await Promise.all(pending);
   return alert;
@@ -119,7 +123,11 @@ describe("webhook delivery", () => {
     // the same alert raised again is an update, not a new event
     const again = await raiseAlert(
       { gate_id: alert.gate_id, gate: alert.gate, kind: alert.kind, summary: "again", details: {}, calibration_ids: [] },
-      alertDeps(env as unknown as Env, () => {}, () => new Date()),
+      alertDeps(
+        env as unknown as Env,
+        () => {},
+        () => new Date(),
+      ),
     );
     expect(again.opened).toBe(false);
     expect(again.alert.occurrences).toBe(2);
@@ -158,10 +166,22 @@ describe("webhook endpoints", () => {
 
   it("production refuses http:// and private, loopback and link-local targets", async () => {
     const prod = { ...(env as unknown as Env), ENVIRONMENT: "production" };
-    for (const url of ["http://example.com/hook", "https://127.0.0.1/hook", "https://10.1.2.3/x", "https://169.254.169.254/latest", "https://[::1]/x", "https://localhost/x", "https://192.168.0.10/x"]) {
+    for (const url of [
+      "http://example.com/hook",
+      "https://127.0.0.1/hook",
+      "https://10.1.2.3/x",
+      "https://169.254.169.254/latest",
+      "https://[::1]/x",
+      "https://localhost/x",
+      "https://192.168.0.10/x",
+    ]) {
       const ctx = createExecutionContext();
       const res = await app.fetch(
-        new Request("http://x/v1/webhooks", { method: "POST", headers: { authorization: "Bearer test-admin", "content-type": "application/json" }, body: JSON.stringify({ url }) }),
+        new Request("http://x/v1/webhooks", {
+          method: "POST",
+          headers: { authorization: "Bearer test-admin", "content-type": "application/json" },
+          body: JSON.stringify({ url }),
+        }),
         prod,
         ctx,
       );

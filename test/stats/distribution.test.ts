@@ -1,14 +1,7 @@
 import { describe, expect, it } from "vitest";
 import datasets from "../../fixtures/golden/datasets.json";
 import golden from "../../fixtures/golden/distribution.json";
-import {
-  buildDistribution,
-  countAtOrBelowIn,
-  countBelowIn,
-  quantileOf,
-  shareAtOrBelow,
-  shareBelow,
-} from "../../src/stats/distribution";
+import { buildDistribution, countAtOrBelowIn, countBelowIn, quantileOf, shareAtOrBelow, shareBelow } from "../../src/stats/distribution";
 import { countAtOrBelow, countBelow, sortedCopy } from "../../src/stats/order-statistics";
 
 type DatasetSpec =
@@ -44,9 +37,7 @@ describe(`buildDistribution(sorted, ${K}) + shareBelow against exact shares (num
           expect(countAtOrBelowIn(dist, x), `at or below ${x}`).toBe(atOrBelow);
         }
         expect(Math.abs(shareBelow(dist, x) - below / c.n), `share below ${x}`).toBeLessThanOrEqual(RANK_TOLERANCE);
-        expect(Math.abs(shareAtOrBelow(dist, x) - atOrBelow / c.n), `share at or below ${x}`).toBeLessThanOrEqual(
-          RANK_TOLERANCE,
-        );
+        expect(Math.abs(shareAtOrBelow(dist, x) - atOrBelow / c.n), `share at or below ${x}`).toBeLessThanOrEqual(RANK_TOLERANCE);
       });
     });
   }

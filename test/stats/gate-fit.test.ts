@@ -111,9 +111,15 @@ describe("minimumScoresFor and too_few_scores", () => {
   it("fits exactly at the minimum and refuses one below it", () => {
     for (const d of [0.6, 0.75, 0.9, 0.95, 0.99, 0.999]) {
       const m = minimumScoresFor(d);
-      const at = fitGate(Float64Array.from({ length: m }, (_, i) => i), d);
+      const at = fitGate(
+        Float64Array.from({ length: m }, (_, i) => i),
+        d,
+      );
       expect(at.kind, `d=${d}`).toBe("fitted");
-      const below = fitGate(Float64Array.from({ length: m - 1 }, (_, i) => i), d);
+      const below = fitGate(
+        Float64Array.from({ length: m - 1 }, (_, i) => i),
+        d,
+      );
       expect(below).toEqual({ kind: "too_few_scores", k: conformalRank(m - 1, d), n: m - 1, minimumN: m });
     }
   });

@@ -27,7 +27,12 @@ describe("dropRateInterval against scipy.stats.beta(k, n+1-k).ppf", () => {
   });
 
   it("rejects k outside 0..n and non-integers", () => {
-    for (const [k, n] of [[-1, 10], [11, 10], [1.5, 10], [1, 2.5]] as const) {
+    for (const [k, n] of [
+      [-1, 10],
+      [11, 10],
+      [1.5, 10],
+      [1, 2.5],
+    ] as const) {
       expect(() => dropRateInterval(k, n)).toThrow(RangeError);
     }
   });

@@ -41,7 +41,13 @@ describe("logEvidence", () => {
     const band: Band = { lo: 0.25, hi: 0.31 };
     const mirrored: Band = { lo: 1 - band.hi, hi: 1 - band.lo };
     const prior = { a: 3.1, b: 7.7 };
-    for (const [s, f] of [[1, 0], [7, 3], [123.4, 456.7], [4000, 6000], [0, 50]] as const)
+    for (const [s, f] of [
+      [1, 0],
+      [7, 3],
+      [123.4, 456.7],
+      [4000, 6000],
+      [0, 50],
+    ] as const)
       expectClose(logEvidence(s, f, band, prior), logEvidence(f, s, mirrored, { a: prior.b, b: prior.a }), 1e-12);
   });
 
@@ -81,7 +87,10 @@ describe("priorFor", () => {
   });
 
   it("keeps both parameters positive at degenerate bands", () => {
-    for (const band of [{ lo: 0, hi: 0 }, { lo: 1, hi: 1 }]) {
+    for (const band of [
+      { lo: 0, hi: 0 },
+      { lo: 1, hi: 1 },
+    ]) {
       const { a, b } = priorFor(band);
       expect(a).toBeGreaterThan(0);
       expect(b).toBeGreaterThan(0);

@@ -1,14 +1,7 @@
 import { describe, expect, it } from "vitest";
 import datasets from "../../fixtures/golden/datasets.json";
 import golden from "../../fixtures/golden/order-statistics.json";
-import {
-  countAtOrBelow,
-  countBelow,
-  kthSmallest,
-  quantileInvertedCdf,
-  quantileSummary,
-  sortedCopy,
-} from "../../src/stats/order-statistics";
+import { countAtOrBelow, countBelow, kthSmallest, quantileInvertedCdf, quantileSummary, sortedCopy } from "../../src/stats/order-statistics";
 
 type DatasetSpec =
   | { readonly kind: "values"; readonly values: readonly number[] }

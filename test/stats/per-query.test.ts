@@ -5,7 +5,9 @@ import { clusteredDrops, createRng } from "../support/prng";
 
 function sumsOf(m: readonly number[], d: readonly number[]): ClusterSums {
   const sums = emptyClusterSums();
-  m.forEach((size, i) => addCluster(sums, size, d[i]!));
+  m.forEach((size, i) => {
+    addCluster(sums, size, d[i]!);
+  });
   return sums;
 }
 
@@ -43,7 +45,11 @@ describe("designEffect", () => {
   });
 
   it("is about 1 + (m - 1) rho for beta-binomial queries (the Kish formula for equal clusters)", () => {
-    for (const [rho, seed] of [[0.05, 11], [0.2, 12], [0.5, 13]] as const) {
+    for (const [rho, seed] of [
+      [0.05, 11],
+      [0.2, 12],
+      [0.5, 13],
+    ] as const) {
       const deff = designEffect(simulatedSums(seed, 20_000, 20, 0.3, rho));
       expect(Math.abs(deff - (1 + 19 * rho)) / (1 + 19 * rho)).toBeLessThan(0.06);
     }

@@ -20,9 +20,7 @@ function scores(name: string): Float64Array {
 
 /** |actual - expected| <= rtol |expected| + atol. */
 function expectClose(actual: number, expected: number, rtol: number, atol: number, label: string): void {
-  expect(Math.abs(actual - expected), `${label}: ${actual} vs ${expected}`).toBeLessThanOrEqual(
-    rtol * Math.abs(expected) + atol,
-  );
+  expect(Math.abs(actual - expected), `${label}: ${actual} vs ${expected}`).toBeLessThanOrEqual(rtol * Math.abs(expected) + atol);
 }
 
 const K = golden.knots;

@@ -79,7 +79,7 @@ export function createRng(seed: number): Rng {
     if (!(shape > 0 && Number.isFinite(shape))) throw new RangeError(`gamma: shape=${shape}`);
     if (shape < 1) {
       // Gamma(a) = Gamma(a + 1) * U^(1/a); 1 - next() is in (0, 1] so the log is finite.
-      return gamma(shape + 1) * Math.pow(1 - next(), 1 / shape);
+      return gamma(shape + 1) * (1 - next()) ** (1 / shape);
     }
     const d = shape - 1 / 3;
     const c = 1 / Math.sqrt(9 * d);
@@ -117,7 +117,7 @@ export function createRng(seed: number): Rng {
     // Inversion by sequential search of the CDF: one uniform per draw, O(n p) steps.
     const u = next();
     const ratio = p / (1 - p);
-    let pk = Math.pow(1 - p, n);
+    let pk = (1 - p) ** n;
     let cdf = pk;
     let k = 0;
     while (u >= cdf && k < n) {

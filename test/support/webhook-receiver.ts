@@ -24,9 +24,11 @@ declare module "vitest" {
 
 const hooks = new Map<string, Hook>();
 const hook = (name: string): Hook => {
-  let h = hooks.get(name);
-  if (!h) hooks.set(name, (h = { mode: "ok", secret: null, received: [] }));
-  return h;
+  const existing = hooks.get(name);
+  if (existing) return existing;
+  const created: Hook = { mode: "ok", secret: null, received: [] };
+  hooks.set(name, created);
+  return created;
 };
 
 const readBody = async (req: IncomingMessage): Promise<string> => {

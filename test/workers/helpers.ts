@@ -47,7 +47,11 @@ export function uniqueGate(label = "gate"): { index: string; embedding: string; 
 }
 
 export const qs = (params: Record<string, string | number | boolean | undefined>): string =>
-  new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])).toString();
+  new URLSearchParams(
+    Object.entries(params)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  ).toString();
 
 /** Deterministic scores 0..1 without a PRNG: a low-discrepancy sequence (golden-ratio fractional parts). */
 export function spreadScores(n: number, offset = 0, scale = 1): number[] {
