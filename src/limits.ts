@@ -1,6 +1,6 @@
 /**
  * Every platform and product limit scoregate enforces, as a named constant with its reason and source.
- * docs/api.md#limits lists them for users; test/limits.test.ts checks the app enforces them.
+ * docs/api.md#limits lists them for users; test/routes/limits.test.ts and bad-input.test.ts check the app enforces them.
  */
 
 /** Longest id (index, embedding, reranker, index_version), in characters after NFC. Ids like `BAAI/bge-reranker-v2-m3@5f0c1a` are ~30. */
