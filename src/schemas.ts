@@ -490,3 +490,23 @@ export const DeliveryQuery = z.object({
   endpoint_id: z.string().max(64).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
 });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Response envelopes (listings and actions), so the client and the OpenAPI document need nothing else
+// ---------------------------------------------------------------------------------------------------------------
+
+export const ErrorResponse = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
+export const GateList = z.object({ gates: z.array(GateSummary) });
+export const CalibrationHistory = z.object({
+  gate_id: z.string(),
+  calibrations: z.array(Calibration),
+  activations: z.array(Activation),
+  next_cursor: z.string().nullable(),
+});
+export const ActivationResult = z.object({ activation: Activation, calibration: Calibration, shift: ShiftReport.nullable() });
+export const AlertList = z.object({ alerts: z.array(Alert) });
+export const WebhookEndpointList = z.object({ endpoints: z.array(WebhookEndpoint) });
+export const DeliveryList = z.object({ deliveries: z.array(Delivery) });
+export const Health = z.object({ ok: z.boolean() });

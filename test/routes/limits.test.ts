@@ -30,7 +30,9 @@ describe("limits", () => {
     await expectCode(await post({ batch_id: "a", ...gate, queries: one, scores: Array(MAX_OBSERVATION_SCORES + 1).fill(0.5) }), 422, "invalid_input");
     await expectCode(await post({ batch_id: "a", ...gate, queries: [[MAX_CANDIDATES_PER_QUERY + 1, 0]] }), 422, "invalid_input");
     await expectCode(await post({ batch_id: "x".repeat(MAX_BATCH_ID_LENGTH + 1), ...gate, queries: one }), 422, "invalid_input");
-    expect((await post({ batch_id: "x".repeat(MAX_BATCH_ID_LENGTH), ...gate, queries: Array(MAX_OBSERVATION_QUERIES).fill([1, 0]) })).status).toBe(202);
+    expect((await post({ batch_id: "x".repeat(MAX_BATCH_ID_LENGTH), ...gate, queries: Array(MAX_OBSERVATION_QUERIES).fill([1, 0]) })).status).toBe(
+      202,
+    );
   });
 
   it("small JSON bodies are capped at MAX_SMALL_BODY_BYTES", async () => {
