@@ -44,42 +44,57 @@ function fromJson(value: unknown): CalibrationInput {
   return { meta, ...flattenQueries(queries!) };
 }
 
+/** Yields [1-based line number, trimmed line] without splitting the whole text (1M lines would be 1M strings at once). */
+function* lines(text: string): Generator<[number, string]> {
+  let start = 0;
+  let no = 0;
+  while (start <= text.length) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    no++;
+    const line = text.slice(start, end).trim();
+    if (line !== "") yield [no, line];
+    start = end + 1;
+  }
+}
+
 function fromNdjson(text: string): CalibrationInput {
-  const lines = text.split("\n");
-  let first = 0;
-  while (first < lines.length && lines[first]!.trim() === "") first++;
-  if (first === lines.length) throw invalid("empty NDJSON body: the first line must be the calibration's metadata object");
-  const header = parseJsonText(lines[first]!);
-  const meta = validate(CalibrationMeta.strict(), header, "invalid_input", "NDJSON header line");
-  const flat: number[] = [];
+  const it = lines(text);
+  const first = it.next();
+  if (first.done) throw invalid("empty NDJSON body: the first line must be the calibration's metadata object");
+  const meta = validate(CalibrationMeta.strict(), parseJsonText(first.value[1]), "invalid_input", "NDJSON header line");
+  // Scores go straight into a growing Float64Array (8 bytes a score) rather than a JS array of numbers.
+  let flat = new Float64Array(1024);
+  let nFlat = 0;
   const queries: number[][] = [];
-  for (let i = first + 1; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === "") continue;
+  for (const [no, line] of it) {
     let v: unknown;
     try {
       v = JSON.parse(line);
     } catch (e) {
-      throw new AppError("malformed_json", `NDJSON line ${i + 1} is not valid JSON: ${(e as Error).message}`);
+      throw new AppError("malformed_json", `NDJSON line ${no} is not valid JSON: ${(e as Error).message}`);
     }
     if (typeof v === "number") {
-      if (!Number.isFinite(v))
-        throw invalid(`NDJSON line ${i + 1}: ${line} is not a finite number`, [{ path: `line ${i + 1}`, message: "not finite" }]);
-      flat.push(v);
-      if (flat.length > MAX_SCORES) throw invalid(`more than ${MAX_SCORES} scores`, [{ path: `line ${i + 1}`, message: "too many scores" }]);
+      if (!Number.isFinite(v)) throw invalid(`NDJSON line ${no}: ${line} is not a finite number`, [{ path: `line ${no}`, message: "not finite" }]);
+      if (nFlat === MAX_SCORES) throw invalid(`more than ${MAX_SCORES} scores`, [{ path: `line ${no}`, message: "too many scores" }]);
+      if (nFlat === flat.length) {
+        const grown = new Float64Array(Math.min(MAX_SCORES, flat.length * 2));
+        grown.set(flat);
+        flat = grown;
+      }
+      flat[nFlat++] = v;
     } else if (Array.isArray(v)) {
-      queries.push(validate(Query, v, "invalid_input", `NDJSON line ${i + 1}`));
-      if (queries.length > MAX_QUERIES) throw invalid(`more than ${MAX_QUERIES} queries`, [{ path: `line ${i + 1}`, message: "too many queries" }]);
+      queries.push(validate(Query, v, "invalid_input", `NDJSON line ${no}`));
+      if (queries.length > MAX_QUERIES) throw invalid(`more than ${MAX_QUERIES} queries`, [{ path: `line ${no}`, message: "too many queries" }]);
     } else {
-      throw invalid(`NDJSON line ${i + 1} must be a number (a score) or an array of numbers (a query)`, [
-        { path: `line ${i + 1}`, message: "expected a number or an array" },
+      throw invalid(`NDJSON line ${no} must be a number (a score) or an array of numbers (a query)`, [
+        { path: `line ${no}`, message: "expected a number or an array" },
       ]);
     }
   }
-  if (flat.length > 0 && queries.length > 0) throw invalid("NDJSON lines must be all scores or all queries, not both");
-  if (flat.length === 0 && queries.length === 0)
-    throw invalid("NDJSON body has no score lines after the header", [{ path: "scores", message: "must not be empty" }]);
-  if (flat.length > 0) return { meta, scores: Float64Array.from(flat), offsets: null };
+  if (nFlat > 0 && queries.length > 0) throw invalid("NDJSON lines must be all scores or all queries, not both");
+  if (nFlat === 0 && queries.length === 0) throw invalid("NDJSON body has no score lines after the header", [{ path: "scores", message: "must not be empty" }]);
+  if (nFlat > 0) return { meta, scores: flat.slice(0, nFlat), offsets: null };
   return { meta, ...flattenQueries(queries) };
 }
 

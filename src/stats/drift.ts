@@ -64,7 +64,7 @@ export interface DriftEvaluation {
   readonly designEffect: number;
   readonly effectiveDropped: number;
   readonly effectiveKept: number;
-  /** ln(1/alpha): the evidence level that raises an alarm. */
+  /** ln(2/alpha): the evidence level that raises an alarm (alpha/2 is spent on the calibration's error). */
   readonly logThreshold: number;
   /** False until the window holds config.minQueries queries. */
   readonly armed: boolean;

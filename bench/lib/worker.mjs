@@ -1,0 +1,272 @@
+/**
+ * Shared benchmark harness: build scoregate with wrangler's bundler and run the bundle in Miniflare (workerd)
+ * directly, without `wrangler dev` (its dev proxy is the bottleneck: platform.md).
+ *
+ *   const h = await startWorker();        // builds into a temp dir, starts workerd on 127.0.0.1:<random port>
+ *   await fetch(new URL("/healthz", h.url));
+ *   await h.close();                       // disposes Miniflare and removes every temp dir
+ *
+ * Everything (bundle, D1, KV, Durable Object storage, Miniflare's temp files) lives under one mkdtemp directory that
+ * close() removes, also on SIGINT/SIGTERM. The dev registry is disabled so nothing is written outside it.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Log, LogLevel, Miniflare } from "miniflare";
+
+const WORKER_NAME = "scoregate";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** compatibility_date (and flags, if any) from wrangler.toml, so the benchmark runs what a deploy would run. */
+export function wranglerConfig() {
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  const date = /^\s*compatibility_date\s*=\s*"([^"]+)"/mu.exec(toml)?.[1];
+  if (!date) throw new Error("wrangler.toml has no compatibility_date");
+  const flagsRaw = /^\s*compatibility_flags\s*=\s*\[([^\]]*)\]/mu.exec(toml)?.[1] ?? "";
+  const flags = [...flagsRaw.matchAll(/"([^"]+)"/gu)].map((m) => m[1]);
+  return { compatibilityDate: date, compatibilityFlags: flags };
+}
+
+/** The exact build command (also printed into the results). */
+export const BUILD_COMMAND = "npx wrangler deploy --dry-run --outdir <tmpdir>";
+
+/** Bundles src/index.ts with `wrangler deploy --dry-run`; returns the path of the bundle. */
+export function buildWorker(outdir) {
+  const r = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+  });
+  const bundle = join(outdir, "index.js");
+  if (r.status !== 0 || !existsSync(bundle)) {
+    throw new Error(`wrangler build failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return bundle;
+}
+
+/**
+ * Splits a migration file into statements: drops `--` comments, splits on `;` outside string literals, and keeps
+ * CREATE TRIGGER ... BEGIN ... END; together.
+ */
+export function splitSql(text) {
+  const statements = [];
+  let current = "";
+  let quote = null;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quote) {
+      current += ch;
+      if (ch === quote) quote = null;
+      continue;
+    }
+    if (ch === "-" && text[i + 1] === "-") {
+      while (i < text.length && text[i] !== "\n") i++;
+      current += "\n";
+      continue;
+    }
+    if (ch === "'" || ch === '"' || ch === "`") {
+      quote = ch;
+      current += ch;
+      continue;
+    }
+    if (ch === ";") {
+      const s = current.trim();
+      const inTrigger = /^create\s+(temp\w*\s+)?trigger\b/iu.test(s) && !/\bend\s*$/iu.test(s);
+      if (inTrigger) {
+        current += ch;
+        continue;
+      }
+      if (s !== "") statements.push(s);
+      current = "";
+      continue;
+    }
+    current += ch;
+  }
+  if (current.trim() !== "") statements.push(current.trim());
+  return statements;
+}
+
+/** Applies migrations/*.sql in name order, one D1 batch (a transaction) per file. */
+export async function applyMigrations(mf) {
+  const db = await mf.getD1Database("DB");
+  const dir = join(ROOT, "migrations");
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
+  let count = 0;
+  for (const f of files) {
+    const statements = splitSql(readFileSync(join(dir, f), "utf8"));
+    await db.batch(statements.map((s) => db.prepare(s)));
+    count += statements.length;
+  }
+  return { files, statements: count };
+}
+
+/** The pid of the workerd process Miniflare started (a child of this process), for CPU accounting; null if unknown. */
+function findWorkerdPid() {
+  if (process.platform !== "linux") return null;
+  const found = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/u.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      const comm = stat.slice(stat.indexOf("(") + 1, close);
+      const ppid = Number(stat.slice(close + 2).split(" ")[1]);
+      if (comm.startsWith("workerd") && ppid === process.pid) found.push(Number(entry));
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  return found.length === 1 ? found[0] : null;
+}
+
+/** CPU seconds (user + system) used so far by `pid`, from /proc; null when unavailable. */
+export function cpuSecondsOf(pid) {
+  if (pid === null) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields[11] = utime, fields[12] = stime (fields 14 and 15 of proc(5), counted from state = field 3)
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+/** Busy CPU seconds of the whole machine so far (all cores, from /proc/stat); null when unavailable. */
+export function machineBusySeconds() {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/u).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal ...
+    const busy = f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0);
+    return busy / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+const CLOCK_TICKS = (() => {
+  const r = spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" });
+  const v = Number(r.stdout?.trim());
+  return Number.isFinite(v) && v > 0 ? v : 100;
+})();
+
+/** nproc, CPU model, OS, Node and workerd versions, for the results header. */
+export function machineInfo() {
+  const workerdBin = join(ROOT, "node_modules", ".bin", "workerd");
+  const workerd = spawnSync(workerdBin, ["--version"], { encoding: "utf8" }).stdout?.trim() ?? "unknown";
+  const pkg = (name) => {
+    try {
+      return JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
+    } catch {
+      return "unknown";
+    }
+  };
+  const nproc = spawnSync("nproc", [], { encoding: "utf8" }).stdout?.trim() ?? String(cpus().length);
+  return {
+    nproc,
+    cpu: cpus()[0]?.model ?? "unknown",
+    node: process.version,
+    workerd: `${workerd} (npm workerd ${pkg("workerd")})`,
+    miniflare: pkg("miniflare"),
+    wrangler: pkg("wrangler"),
+  };
+}
+
+/**
+ * Builds the worker and starts it in Miniflare with the bindings of wrangler.toml and ENVIRONMENT=development
+ * (dev tokens dev-read / dev-calibrate / dev-admin), migrations applied. Returns { mf, url, workerdPid, tmp, close }.
+ */
+export async function startWorker({ log = LogLevel.WARN } = {}) {
+  const tmp = mkdtempSync(join(tmpdir(), "scoregate-bench-"));
+  let mf = null;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    try {
+      if (mf) await mf.dispose();
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  };
+  const onSignal = (signal) => {
+    close().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  // Miniflare's own signal hook may end the process first: remove the temp dir on exit whatever ends it.
+  const removeTmp = () => rmSync(tmp, { recursive: true, force: true });
+  process.once("exit", removeTmp);
+  try {
+    const buildStart = performance.now();
+    const scriptPath = buildWorker(join(tmp, "dist"));
+    const buildMs = performance.now() - buildStart;
+    const { compatibilityDate, compatibilityFlags } = wranglerConfig();
+    // Miniflare 5 options: one entry per Worker, `config` mirrors wrangler's config (manifest of modules, typed `env`
+    // bindings, `exports` for Durable Object classes with their storage backend); `dev` holds local-only settings.
+    mf = new Miniflare({
+      host: "127.0.0.1",
+      port: 0,
+      log: new Log(log),
+      enableDevRegistry: false,
+      telemetry: { enabled: false },
+      // a placeholder Request.cf instead of fetching one from workers.cloudflare.com (loopback traffic only)
+      cf: false,
+      // no per-request log line from Miniflare's entry worker (production has no such hop)
+      logRequests: false,
+      resourcePersistencePath: join(tmp, "state"),
+      resourceTmpPath: join(tmp, "mf-tmp"),
+      workers: [
+        {
+          config: {
+            name: WORKER_NAME,
+            compatibilityDate,
+            compatibilityFlags,
+            manifest: {
+              mainModule: "index.js",
+              modulesRoot: dirname(scriptPath),
+              modules: { "index.js": { type: "esm", contents: readFileSync(scriptPath, "utf8") } },
+            },
+            env: {
+              DB: { type: "d1", id: "scoregate-bench" },
+              THRESHOLDS: { type: "kv", id: "scoregate-bench-thresholds" },
+              GATE_MONITOR: { type: "durable-object", worker: WORKER_NAME, exportName: "GateMonitor" },
+              ENVIRONMENT: { type: "text", value: "development" },
+            },
+            exports: { GateMonitor: { type: "durable-object", storage: "sqlite" } },
+          },
+          dev: { rootPath: ROOT, unsafeRegisterWorker: false },
+        },
+      ],
+    });
+    const url = await mf.ready;
+    const migrations = await applyMigrations(mf);
+    const workerdPid = findWorkerdPid();
+    return { mf, url, workerdPid, tmp, buildMs, migrations, compatibilityDate, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** Mulberry32: a tiny seeded PRNG (uniform in [0, 1)), so every run sends the same scores. */
+export function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
