@@ -454,9 +454,14 @@ async function main() {
     lines.push("");
     const jsonLimitLive = liveOf(probeBy["json-limit"]);
     const jsonLimitRss = probeBy["json-limit"]?.failed ? null : probeBy["json-limit"]?.peakRssGrowthMb;
-    if (jsonLimitLive !== null && Math.max(jsonLimitLive, jsonLimitRss ?? 0) > 0.75 * WORKERS_MEMORY_MB) {
+    if (jsonLimitLive !== null) {
+      const worst = Math.max(jsonLimitLive, jsonLimitRss ?? 0);
+      const share = `${fmt((100 * worst) / WORKERS_MEMORY_MB)} % of the ${WORKERS_MEMORY_MB} MB isolate limit, before the isolate's own baseline`;
       lines.push(
-        `> **Risk: the JSON path near its body limit.** A ${(jsonLimit.byteLength / MB).toFixed(1)} MB JSON upload (${nLimit.toLocaleString("en-US")} scores, allowed by MAX_JSON_BODY_BYTES) needs ${fmt(jsonLimitLive, 0)} MB live at the parse stage and ${fmt(jsonLimitRss, 0)} MB peak RSS growth in the Node probe (workerd's process: +${fmt(jsonRuns[1]?.peakRssGrowthMb, 0)} MB), before the isolate's own baseline: at or over the ${WORKERS_MEMORY_MB} MB isolate limit. The 1M JSON upload needs ${fmt(liveOf(probeBy.json), 0)} MB live / ${fmt(probeBy.json?.peakRssGrowthMb, 0)} MB RSS.`,
+        `> ${worst > 0.75 * WORKERS_MEMORY_MB ? "**Risk: little headroom on the JSON path at its body limit.**" : "JSON path at its body limit:"} ` +
+          `The largest JSON upload MAX_JSON_BODY_BYTES = ${(limits.MAX_JSON_BODY_BYTES / MB).toFixed(0)} MB allows (${(jsonLimit.byteLength / MB).toFixed(1)} MB, ${nLimit.toLocaleString("en-US")} scores) ` +
+          `needs ${fmt(jsonLimitLive, 0)} MB live at the parse stage and ${fmt(jsonLimitRss, 0)} MB peak RSS growth in the Node probe (workerd's whole process: +${fmt(jsonRuns[1]?.peakRssGrowthMb, 0)} MB): up to ${share}. ` +
+          `The 1M-score JSON upload needs ${fmt(liveOf(probeBy.json), 0)} MB live / ${fmt(probeBy.json?.peakRssGrowthMb, 0)} MB peak RSS growth; float32 is the encoding for large samples.`,
       );
       lines.push("");
     }

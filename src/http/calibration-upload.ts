@@ -93,7 +93,8 @@ function fromNdjson(text: string): CalibrationInput {
     }
   }
   if (nFlat > 0 && queries.length > 0) throw invalid("NDJSON lines must be all scores or all queries, not both");
-  if (nFlat === 0 && queries.length === 0) throw invalid("NDJSON body has no score lines after the header", [{ path: "scores", message: "must not be empty" }]);
+  if (nFlat === 0 && queries.length === 0)
+    throw invalid("NDJSON body has no score lines after the header", [{ path: "scores", message: "must not be empty" }]);
   if (nFlat > 0) return { meta, scores: flat.slice(0, nFlat), offsets: null };
   return { meta, ...flattenQueries(queries) };
 }

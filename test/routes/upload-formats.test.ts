@@ -8,7 +8,7 @@ describe("upload formats", () => {
     const gate = uniqueGate("ndjson");
     const scores = spreadScores(500, -3, 6);
     const header = JSON.stringify({ ...gate, index_version: "v1", policy, activate: false });
-    const body = [header, ...scores.map((s) => JSON.stringify(s))].join("\n") + "\n";
+    const body = `${[header, ...scores.map((s) => JSON.stringify(s))].join("\n")}\n`;
     const viaNdjson = await callJson("POST", "/v1/calibrations", 201, {
       token: TOKENS.calibrate,
       body,
