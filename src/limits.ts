@@ -16,11 +16,20 @@ export const MAX_QUERIES = 500_000;
 export const MAX_CANDIDATES_PER_QUERY = 10_000;
 
 /**
- * Largest JSON or NDJSON upload: 1M full-precision scores (about 18.7 MB). Parsing JSON holds the bytes, the text and
- * the parsed array at once: a 31.8 MB body grew workerd by 102 MB (bench/results/fit-1m.md), too close to the 128 MB
- * isolate limit, so larger uploads must use float32 (4 bytes a score, 2M scores in 8 MB).
+ * Largest JSON upload: about 500k full-precision scores. JSON.parse holds the bytes, the text, the parsed array and
+ * the typed copies at once: a 1M-score (18.7 MB) body needed 75 MB in use and grew the process by 103 MB
+ * (bench/results/fit-1m.md), too close to the 128 MB isolate limit. Larger uploads use NDJSON or float32.
  */
-export const MAX_JSON_BODY_BYTES = 20 * 1024 * 1024;
+export const MAX_JSON_BODY_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Largest NDJSON upload: 1M full-precision scores (about 19 MB). NDJSON is decoded in NDJSON_DECODE_CHUNK_BYTES pieces
+ * straight into a Float64Array, so it holds only the bytes and 8 bytes a score.
+ */
+export const MAX_NDJSON_BODY_BYTES = 24 * 1024 * 1024;
+
+/** NDJSON is decoded to text this many bytes at a time (cut at a newline), bounding the text held at once. */
+export const NDJSON_DECODE_CHUNK_BYTES = 1024 * 1024;
 
 /** Largest float32 upload: MAX_SCORES scores of 4 bytes. Workers accept 100 MB bodies (plan-dependent), we need 8 MB. */
 export const MAX_BINARY_BODY_BYTES = MAX_SCORES * 4;

@@ -7,7 +7,15 @@
  * JSON and NDJSON keep full float64 precision; float32 scores are widened exactly.
  */
 import { AppError, invalid } from "../errors";
-import { MAX_BINARY_BODY_BYTES, MAX_CANDIDATES_PER_QUERY, MAX_JSON_BODY_BYTES, MAX_QUERIES, MAX_SCORES } from "../limits";
+import {
+  MAX_BINARY_BODY_BYTES,
+  MAX_CANDIDATES_PER_QUERY,
+  MAX_JSON_BODY_BYTES,
+  MAX_NDJSON_BODY_BYTES,
+  MAX_QUERIES,
+  MAX_SCORES,
+  NDJSON_DECODE_CHUNK_BYTES,
+} from "../limits";
 import { BinaryUploadQuery, CalibrationMeta, CalibrationUpload, Query, type Policy } from "../schemas";
 import type { CalibrationInput } from "../services/calibrate";
 import { decodeUtf8, mediaType, parseJsonText, readBodyBytes } from "./body";
@@ -44,22 +52,38 @@ function fromJson(value: unknown): CalibrationInput {
   return { meta, ...flattenQueries(queries!) };
 }
 
-/** Yields [1-based line number, trimmed line] without splitting the whole text (1M lines would be 1M strings at once). */
-function* lines(text: string): Generator<[number, string]> {
-  let start = 0;
+/**
+ * Yields [1-based line number, trimmed non-empty line], decoding NDJSON_DECODE_CHUNK_BYTES at a time (cut after a
+ * newline, so no character is split): 1M lines never exist as one text or as 1M strings at once, and decoding stays
+ * about as fast as one whole decode (per-line TextDecoder calls measured 3x slower).
+ */
+function* ndjsonLines(bytes: Uint8Array): Generator<[number, string]> {
+  let offset = 0;
   let no = 0;
-  while (start <= text.length) {
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = text.length;
-    no++;
-    const line = text.slice(start, end).trim();
-    if (line !== "") yield [no, line];
-    start = end + 1;
+  while (offset < bytes.length) {
+    let cut = bytes.length;
+    if (offset + NDJSON_DECODE_CHUNK_BYTES < bytes.length) {
+      const before = bytes.lastIndexOf(10, offset + NDJSON_DECODE_CHUNK_BYTES - 1);
+      const after = bytes.indexOf(10, offset + NDJSON_DECODE_CHUNK_BYTES);
+      if (before >= offset) cut = before + 1;
+      else if (after >= 0) cut = after + 1; // a single line longer than a chunk
+    }
+    const text = decodeUtf8(bytes.subarray(offset, cut));
+    let start = 0;
+    while (start < text.length) {
+      let end = text.indexOf("\n", start);
+      if (end < 0) end = text.length;
+      no++;
+      const line = text.slice(start, end).trim();
+      if (line !== "") yield [no, line];
+      start = end + 1;
+    }
+    offset = cut;
   }
 }
 
-function fromNdjson(text: string): CalibrationInput {
-  const it = lines(text);
+function fromNdjson(bytes: Uint8Array): CalibrationInput {
+  const it = ndjsonLines(bytes);
   const first = it.next();
   if (first.done) throw invalid("empty NDJSON body: the first line must be the calibration's metadata object");
   const meta = validate(CalibrationMeta.strict(), parseJsonText(first.value[1]), "invalid_input", "NDJSON header line");
@@ -167,7 +191,8 @@ export async function readCalibrationUpload(request: Request): Promise<RawUpload
       `Content-Type ${media === "" ? "(none)" : JSON.stringify(media)} is not accepted: use application/json, application/x-ndjson or application/octet-stream (float32)`,
     );
   }
-  const bytes = await readBodyBytes(request, type === "float32" ? MAX_BINARY_BODY_BYTES : MAX_JSON_BODY_BYTES);
+  const limit = type === "float32" ? MAX_BINARY_BODY_BYTES : type === "ndjson" ? MAX_NDJSON_BODY_BYTES : MAX_JSON_BODY_BYTES;
+  const bytes = await readBodyBytes(request, limit);
   return { type, bytes, params: type === "float32" ? Object.fromEntries(new URL(request.url).searchParams) : {} };
 }
 
@@ -177,7 +202,7 @@ export function parseCalibrationUpload(raw: RawUpload): CalibrationInput {
     case "json":
       return fromJson(parseJsonText(decodeUtf8(raw.bytes)));
     case "ndjson":
-      return fromNdjson(decodeUtf8(raw.bytes));
+      return fromNdjson(raw.bytes);
     case "float32":
       return fromFloat32(raw.bytes, raw.params);
     default: {
