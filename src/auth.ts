@@ -89,19 +89,32 @@ function equalDigests(a: ArrayBuffer, b: ArrayBuffer): boolean {
   return diff === 0;
 }
 
-/** Resolves the Authorization header to a principal with at least `needed` scope, or throws 401/403. */
-export async function authenticate(header: string | undefined, tokens: readonly ConfiguredToken[], needed: Scope): Promise<Principal> {
+/** The bearer token of an Authorization header, or 401. */
+export function bearerToken(header: string | undefined): string {
   const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/iu.exec(header);
-  if (match === null) {
-    throw new AppError("unauthorized", "missing bearer token: send `Authorization: Bearer <token>`");
-  }
-  const presented = await digestOf(match[1]!);
+  if (match === null) throw new AppError("unauthorized", "missing bearer token: send `Authorization: Bearer <token>`");
+  return match[1]!;
+}
+
+/** The principal of a presented token, compared in constant time against every configured token, or 401. */
+export async function verifyToken(token: string, tokens: readonly ConfiguredToken[]): Promise<Principal> {
+  const presented = await digestOf(token);
   let found: ConfiguredToken | null = null;
   // Compare against every token (no early exit), so timing does not reveal which one matched.
   for (const t of tokens) if (equalDigests(presented, t.digest) && found === null) found = t;
   if (found === null) throw new AppError("unauthorized", "unknown bearer token");
-  if (!grants(found.scope, needed)) {
-    throw new AppError("forbidden", `this endpoint needs the ${needed} scope; the token "${found.name}" has ${found.scope}`);
-  }
   return { name: found.name, scope: found.scope };
+}
+
+/** 403 unless the principal's scope grants `needed`. */
+export function authorize(principal: Principal, needed: Scope): Principal {
+  if (!grants(principal.scope, needed)) {
+    throw new AppError("forbidden", `this endpoint needs the ${needed} scope; the token "${principal.name}" has ${principal.scope}`);
+  }
+  return principal;
+}
+
+/** Resolves the Authorization header to a principal with at least `needed` scope, or throws 401/403. */
+export async function authenticate(header: string | undefined, tokens: readonly ConfiguredToken[], needed: Scope): Promise<Principal> {
+  return authorize(await verifyToken(bearerToken(header), tokens), needed);
 }

@@ -29,11 +29,12 @@ export const thresholdRoutes = new Hono<AppBindings>().get("/threshold", require
     if (e instanceof UncalibratedError) noteUncalibrated(e.gateId, query, c.get("deps"));
     throw e;
   }
-  const { projection, source } = outcome;
+  const { projection, body, source } = outcome;
   const etag = `"${projection.threshold.calibration_id}"`;
   c.header("ETag", etag);
   c.header("Cache-Control", CACHE_CONTROL);
   c.header("X-Scoregate-Source", source);
   if (etagMatches(c.req.header("if-none-match"), etag)) return c.body(null, 304);
-  return c.json(projection.threshold);
+  c.header("Content-Type", "application/json");
+  return c.body(body);
 });

@@ -15,8 +15,17 @@ import { gateIdOf } from "./ids";
 import type { IsolateCache } from "./isolate-cache";
 import { projectionOf, publishGate } from "./publish";
 
-/** A cached answer: the projection, or null for "uncalibrated" (negative caching keeps misses off D1). */
-export type CachedThreshold = { readonly value: ProjectedThreshold | null; readonly gateId: string };
+/**
+ * A cached answer: the projection (with its response body serialized once), or null for "uncalibrated" (negative
+ * caching keeps misses off D1).
+ */
+export type CachedThreshold = { readonly value: ProjectedThreshold | null; readonly gateId: string; readonly body: string | null };
+
+const cached = (value: ProjectedThreshold | null, gateId: string): CachedThreshold => ({
+  value,
+  gateId,
+  body: value === null ? null : JSON.stringify(value.threshold),
+});
 
 /** Cache key of a query: NUL cannot occur in ids (control characters are rejected). */
 export const cacheKeyOf = (q: ThresholdQuery): string => `${q.index}\u0000${q.embedding}\u0000${q.reranker}\u0000${q.index_version ?? ""}`;
@@ -27,6 +36,8 @@ export const cachePrefixOf = (g: { index: string; embedding: string; reranker: s
 
 export interface ReadOutcome {
   readonly projection: ProjectedThreshold;
+  /** JSON of projection.threshold, serialized once per cache fill. */
+  readonly body: string;
   /** Which tier answered: for the `X-Scoregate-Source` header and metrics. */
   readonly source: "isolate" | "kv" | "d1";
 }
@@ -52,25 +63,27 @@ export async function readThreshold(q: ThresholdQuery, cache: IsolateCache<Cache
   const hit = cache.get(key, nowMs);
   if (hit !== undefined) {
     if (hit.value === null) throw new UncalibratedError(hit.gateId, q);
-    return { projection: hit.value, source: "isolate" };
+    return { projection: hit.value, body: hit.body!, source: "isolate" };
   }
   const gateId = await gateIdOf(q);
   const version = q.index_version ?? null;
   const fromKv = await deps.projection.get(gateId, version);
   if (fromKv !== null) {
-    cache.set(key, { value: fromKv, gateId }, nowMs);
-    return { projection: fromKv, source: "kv" };
+    const entry = cached(fromKv, gateId);
+    cache.set(key, entry, nowMs);
+    return { projection: fromKv, body: entry.body!, source: "kv" };
   }
   const rows = await deps.calibrations.activeRows(gateId);
   const row = version === null ? currentOf(rows) : (rows.find((r) => r.index_version === version) ?? null);
   const [gate, record] = row ? await Promise.all([deps.calibrations.gate(gateId), deps.calibrations.get(row.calibration_id)]) : [null, null];
   if (row === null || gate === null || record === null) {
-    cache.set(key, { value: null, gateId }, nowMs);
+    cache.set(key, cached(null, gateId), nowMs);
     throw new UncalibratedError(gateId, q);
   }
   const projection = projectionOf(gate, row, record);
-  cache.set(key, { value: projection, gateId }, nowMs);
+  const entry = cached(projection, gateId);
+  cache.set(key, entry, nowMs);
   // KV was missing a value D1 has: repair it after responding.
   deps.defer(publishGate(gateId, version === null ? [] : [version], deps));
-  return { projection, source: "d1" };
+  return { projection, body: entry.body!, source: "d1" };
 }
