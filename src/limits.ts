@@ -154,3 +154,9 @@ export const MAX_WEBHOOK_URL_LENGTH = 2048;
 
 /** Receivers reject signatures older than this (Standard Webhooks); documented for implementers. */
 export const WEBHOOK_TIMESTAMP_TOLERANCE_S = 300;
+
+/**
+ * Gates the reconciler checks per cron run. Each costs a few KV and D1 calls, and Workers allow 1,000 subrequests per
+ * invocation (50 on the free plan; local emulation enforces neither). Larger fleets are covered over several runs.
+ */
+export const RECONCILE_GATES_PER_RUN = 100;

@@ -17,7 +17,7 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
     (p) => pending.push(p),
     () => now,
   );
-  const projection = await reconcileProjection(deps);
+  const projection = await reconcileProjection(deps, Math.floor(now.getTime() / 60_000));
   if (projection.written > 0) console.log(`reconcile: republished ${projection.written} projection value(s)`);
   const deliveries = await deliverDue(deps);
   if (deliveries.attempted > 0) console.log(`webhooks: ${deliveries.delivered} delivered, ${deliveries.failed} failed of ${deliveries.attempted}`);
