@@ -124,8 +124,8 @@ export const MAX_WINDOW_HISTORY = 30;
 /** An uncalibrated request raises or updates its alert at most this often per gate per isolate. */
 export const UNCALIBRATED_ALERT_INTERVAL_MS = 60_000;
 
-/** Most gates listed in GET /metrics (one DO status call each). */
-export const MAX_METRICS_GATES = 1_000;
+/** Most gates listed in GET /metrics: each costs a D1 read and a Durable Object call, within 1,000 subrequests. */
+export const MAX_METRICS_GATES = 300;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Webhooks

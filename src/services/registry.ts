@@ -60,23 +60,21 @@ export async function history(gate: GateRef, limit: number, cursor: string | und
 }
 
 export async function listGates(deps: CoreDeps): Promise<GateSummary[]> {
-  const [gates, rows] = await Promise.all([deps.calibrations.gates(), deps.calibrations.allActiveRows()]);
-  const out: GateSummary[] = [];
-  for (const g of gates) {
-    const mine = rows.filter((r) => r.gate_id === g.gate_id).sort((a, b) => b.activation_seq - a.activation_seq);
-    const active = await Promise.all(
-      mine.map(async (r) => {
-        const c = await deps.calibrations.get(r.calibration_id);
-        return {
-          index_version: r.index_version,
-          calibration_id: r.calibration_id,
-          threshold: c?.threshold ?? null,
-          expected_drop_rate: c?.expected_drop_rate ?? 0,
-          activated_at: r.activated_at,
-        };
-      }),
-    );
-    out.push({ ...g, current_calibration_id: currentOf(mine)?.calibration_id ?? null, active });
-  }
-  return out;
+  const [gates, rows] = await Promise.all([deps.calibrations.gates(), deps.calibrations.activeSummaries()]);
+  const byGate = new Map<string, typeof rows>();
+  for (const r of rows) byGate.set(r.gate_id, [...(byGate.get(r.gate_id) ?? []), r]);
+  return gates.map((g) => {
+    const mine = (byGate.get(g.gate_id) ?? []).sort((a, b) => b.activation_seq - a.activation_seq);
+    return {
+      ...g,
+      current_calibration_id: currentOf(mine)?.calibration_id ?? null,
+      active: mine.map((r) => ({
+        index_version: r.index_version,
+        calibration_id: r.calibration_id,
+        threshold: r.threshold,
+        expected_drop_rate: r.expected_drop_rate,
+        activated_at: r.activated_at,
+      })),
+    };
+  });
 }

@@ -27,6 +27,12 @@ export interface ActiveRow {
   readonly activated_at: string;
 }
 
+/** An active row with the served numbers of its calibration (one query for listings). */
+export interface ActiveSummary extends ActiveRow {
+  readonly threshold: number | null;
+  readonly expected_drop_rate: number;
+}
+
 export interface HistoryPage {
   readonly items: StoredCalibration[];
   /** Pass back as `before` for the next (older) page; null on the last page. */
@@ -46,8 +52,10 @@ export interface CalibrationStore {
   gates(): Promise<GateRow[]>;
   /** Every active row of a gate, current (greatest activation_seq) first. */
   activeRows(gateId: string): Promise<ActiveRow[]>;
-  /** Every active row of every gate (reconciliation, /v1/gates). */
+  /** Every active row of every gate (reconciliation). */
   allActiveRows(): Promise<ActiveRow[]>;
+  /** Every active row with its calibration's threshold and expected drop rate (/v1/gates). */
+  activeSummaries(): Promise<ActiveSummary[]>;
   /** Activation audit of a gate, newest first. */
   activations(gateId: string, limit: number): Promise<Activation[]>;
 }

@@ -1,7 +1,7 @@
 import type { Activation, StoredCalibration } from "../schemas";
 import type { Distribution } from "../stats/distribution";
 import { decodeDistribution, encodeDistribution } from "./distribution-codec";
-import type { ActiveRow, CalibrationStore, GateRow, HistoryPage } from "./calibration-store";
+import type { ActiveRow, ActiveSummary, CalibrationStore, GateRow, HistoryPage } from "./calibration-store";
 
 interface GateDbRow {
   gate_id: string;
@@ -122,6 +122,16 @@ export class D1CalibrationStore implements CalibrationStore {
 
   async allActiveRows(): Promise<ActiveRow[]> {
     const { results } = await this.db.prepare(`SELECT * FROM active_calibrations ORDER BY gate_id, activation_seq DESC`).all<ActiveRow>();
+    return results;
+  }
+
+  async activeSummaries(): Promise<ActiveSummary[]> {
+    const { results } = await this.db
+      .prepare(
+        `SELECT a.*, c.threshold, c.expected_drop_rate FROM active_calibrations a JOIN calibrations c ON c.id = a.calibration_id
+         ORDER BY a.gate_id, a.activation_seq DESC`,
+      )
+      .all<ActiveSummary>();
     return results;
   }
 

@@ -1,6 +1,6 @@
 import type { Activation, StoredCalibration } from "../schemas";
 import type { Distribution } from "../stats/distribution";
-import { currentOf, type ActiveRow, type CalibrationStore, type GateRow, type HistoryPage } from "./calibration-store";
+import { type ActiveRow, type ActiveSummary, type CalibrationStore, currentOf, type GateRow, type HistoryPage } from "./calibration-store";
 
 /** In-memory CalibrationStore for unit tests of services: same contract as D1, no persistence. */
 export class MemoryCalibrationStore implements CalibrationStore {
@@ -61,6 +61,13 @@ export class MemoryCalibrationStore implements CalibrationStore {
 
   async allActiveRows(): Promise<ActiveRow[]> {
     return [...this.active.values()];
+  }
+
+  async activeSummaries(): Promise<ActiveSummary[]> {
+    return [...this.active.values()].map((r) => {
+      const c = this.calibrations.find((x) => x.record.id === r.calibration_id)!.record;
+      return { ...r, threshold: c.threshold, expected_drop_rate: c.expected_drop_rate };
+    });
   }
 
   async activations(gateId: string, limit: number): Promise<Activation[]> {
