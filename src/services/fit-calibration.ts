@@ -62,8 +62,9 @@ export function fitCalibration(
     });
   }
   if (fit.threshold !== null) {
+    // Scores equal to the threshold, itself included: a real tie needs at least two.
     const ties = countAtOrBelow(sorted, fit.threshold) - countBelow(sorted, fit.threshold);
-    if (ties / n > TIES_AT_THRESHOLD_WARNING_SHARE) {
+    if (ties >= 2 && ties / n > TIES_AT_THRESHOLD_WARNING_SHARE) {
       warnings.push({
         code: "ties_at_threshold",
         message: `${ties} scores (${pct(ties / n)}) equal the threshold ${fit.threshold}; all are kept, so the in-sample drop rate is ${pct(fit.inSampleDropRate)} against an expected ${pct(fit.expectedDropRate)}`,

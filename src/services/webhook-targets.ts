@@ -38,6 +38,9 @@ export function isNonPublicHost(hostname: string): boolean {
   if (host.includes(":")) {
     // IPv6 literal: loopback, unspecified, unique-local fc00::/7, link-local fe80::/10, IPv4-mapped ::ffff:a.b.c.d
     if (host === "::1" || host === "::") return true;
+    // NAT64 (64:ff9b::/96) and the deprecated IPv4-compatible form (::a.b.c.d, parsed to ::hhhh:hhhh) embed an IPv4
+    // address that a gateway may route to: refuse them outright rather than decode the embedded address.
+    if (host.startsWith("64:ff9b:") || /^::[0-9a-f]{1,4}:[0-9a-f]{1,4}$/u.test(host) || /^::\d+\.\d+\.\d+\.\d+$/u.test(host)) return true;
     if (/^f[cd][0-9a-f]{2}:/u.test(host) || /^fe[89ab][0-9a-f]:/u.test(host)) return true;
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/u.exec(host);
     if (mapped) return isNonPublicHost(mapped[1]!);

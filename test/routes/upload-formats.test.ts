@@ -84,7 +84,11 @@ describe("large NDJSON", () => {
     const header = JSON.stringify({ ...gate, index_version: "v1", policy: { kind: "drop_rate", target: 0.37 }, activate: false });
     const body = `${header}\r\n${scores.map((s) => JSON.stringify(s)).join("\r\n")}\r\n`;
     expect(body.length).toBeGreaterThan(2 * 1024 * 1024);
-    const res = await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, body, headers: { "content-type": "application/x-ndjson" } });
+    const res = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      body,
+      headers: { "content-type": "application/x-ndjson" },
+    });
     const sorted = [...scores].sort((a, b) => a - b);
     expect(res.calibration.n).toBe(150_000);
     expect(res.calibration.threshold).toBe(sorted[Math.ceil(150_001 * 0.37) - 1]);
@@ -93,7 +97,11 @@ describe("large NDJSON", () => {
   it("reports the line number of a bad line", async () => {
     const gate = uniqueGate("ndjson-bad");
     const body = [JSON.stringify({ ...gate, index_version: "v1", policy: { kind: "drop_rate", target: 0.1 } }), "0.5", "0.7", "oops"].join("\n");
-    const err = await callJson("POST", "/v1/calibrations", 400, { token: TOKENS.calibrate, body, headers: { "content-type": "application/x-ndjson" } });
+    const err = await callJson("POST", "/v1/calibrations", 400, {
+      token: TOKENS.calibrate,
+      body,
+      headers: { "content-type": "application/x-ndjson" },
+    });
     expect(err.error.message).toContain("line 4");
   });
 });

@@ -1,0 +1,37 @@
+/**
+ * CoreDeps over in-memory stores for unit tests of services: an injected clock you can advance, counter-based ids,
+ * and deferred work (ctx.waitUntil in the Worker) collected so a test can await it.
+ */
+import type { CoreDeps } from "../../src/services/deps";
+import { MemoryCalibrationStore } from "../../src/storage/memory-calibration-store";
+import { MemoryThresholdProjection } from "../../src/storage/threshold-projection";
+
+export function memoryDeps<S extends MemoryCalibrationStore = MemoryCalibrationStore>(options: { store?: S; startMs?: number } = {}) {
+  let nowMs = options.startMs ?? Date.UTC(2026, 10, 24, 12, 0, 0);
+  let ids = 0;
+  const pending: Promise<unknown>[] = [];
+  const calibrations = (options.store ?? new MemoryCalibrationStore()) as S;
+  const projection = new MemoryThresholdProjection();
+  const deps: CoreDeps = {
+    calibrations,
+    projection,
+    now: () => new Date(nowMs),
+    random: () => (ids++).toString(16).padStart(16, "0"),
+    defer: (p) => {
+      pending.push(p);
+    },
+  };
+  return {
+    deps,
+    calibrations,
+    projection,
+    pending,
+    advance: (ms: number) => {
+      nowMs += ms;
+    },
+    /** Awaits and clears the deferred work. */
+    flush: async () => {
+      await Promise.all(pending.splice(0));
+    },
+  };
+}
