@@ -1,15 +1,20 @@
 /**
- * GateMonitor: one SQLite-backed Durable Object per gate aggregates production observations. Single-threaded per
- * gate, so counting and idempotency need no locks; memory is bounded (running sums, a fixed-size score reservoir,
- * batch ids on disk with a retention). Thin adapter: the window logic is services/monitor-window.ts, alerts are
- * raised in D1 through services/alerts.ts before the batch is recorded, so a failed raise leaves the batch
- * uncounted and the client's retry raises it again.
+ * GateMonitor: one SQLite-backed Durable Object per gate aggregates production observations. Memory is bounded
+ * (running sums, a fixed-size score reservoir, batch ids on disk with a retention). Thin adapter: the window logic is
+ * services/monitor-window.ts, alerts go to D1 through services/alerts.ts.
+ *
+ * Concurrency: a Durable Object is single-threaded, but other requests run whenever it awaits. So everything from the
+ * idempotency check to the window update happens synchronously in one transaction, with no await in between; an
+ * alarm is written to `pending_alerts` in that same transaction, and raised in D1 afterwards. A raise that fails is
+ * retried by the object's alarm (which the platform retries too): no count is lost, no batch counted twice, no alert
+ * lost.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../app-env";
 import { alertDeps } from "../deps";
 import { BATCH_ID_RETENTION_MS, MAX_WINDOW_HISTORY } from "../limits";
 import type { AlertKind, MonitorStatus, WindowStatus } from "../schemas";
+import type { AlertInput } from "../services/alerts";
 import { raiseAlert } from "../services/alerts";
 import {
   addBatch,
@@ -45,7 +50,11 @@ CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, received_at INTEG
 CREATE INDEX IF NOT EXISTS batches_by_time ON batches (received_at);
 CREATE TABLE IF NOT EXISTS windows (calibration_id TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS history (id INTEGER PRIMARY KEY AUTOINCREMENT, calibration_id TEXT NOT NULL, ended_at INTEGER NOT NULL, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL, alert TEXT NOT NULL);
 `;
+
+/** Delay before the object's alarm retries alerts whose raise failed. */
+const ALERT_RETRY_MS = 30_000;
 
 export class GateMonitor extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -91,43 +100,28 @@ export class GateMonitor extends DurableObject<Env> {
 
   async observe(input: ObserveInput): Promise<ObserveOutcome> {
     const now = input.now_ms;
-    this.rollOver(now, input.config);
-    const existing = this.load(input.calibration.id);
-    const seen = this.sql.exec(`SELECT 1 FROM batches WHERE batch_id = ?`, input.batch_id).toArray().length > 0;
-    if (seen) {
-      const w = existing ?? newWindow(input.calibration.id, input.calibration.index_version, input.calibration.expectation, now);
-      return { duplicate: true, window: windowStatus(w, evaluateWindow(w, input.config)), alerts: [] };
-    }
-
-    const base = existing ?? newWindow(input.calibration.id, input.calibration.index_version, input.calibration.expectation, now);
     const random = (): number => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
-    let next = addBatch(base, input.queries, input.scores, random);
-    const ev = evaluateWindow(next, input.config);
-    const status = windowStatus(next, ev);
+    // Synchronous from here to the end of the transaction: no other request can interleave.
+    const outcome = this.ctx.storage.transactionSync((): ObserveOutcome => {
+      this.rollOver(now, input.config);
+      const existing = this.load(input.calibration.id);
+      const base = existing ?? newWindow(input.calibration.id, input.calibration.index_version, input.calibration.expectation, now);
+      const claimed = this.sql.exec(`INSERT OR IGNORE INTO batches (batch_id, received_at) VALUES (?, ?)`, input.batch_id, now).rowsWritten;
+      if (claimed === 0) return { duplicate: true, window: windowStatus(base, evaluateWindow(base, input.config)), alerts: [] };
 
-    // Raise before recording: if D1 fails, this call throws, nothing is recorded, and the client's retry re-raises.
-    const raised: AlertKind[] = [];
-    const deps = alertDeps(
-      this.env,
-      (p) => this.ctx.waitUntil(p),
-      () => new Date(now),
-    );
-    const common = { gate_id: input.gate.gate_id, gate: input.gate, calibration_ids: [input.calibration.id] };
-    if (ev.dropRate.alarm) {
-      await raiseAlert({ ...common, kind: "drop_rate_drift", summary: driftSummary(status), details: { window: status } }, deps);
-      raised.push("drop_rate_drift");
-    }
-    if (ev.emptyContext?.alarm) {
-      await raiseAlert({ ...common, kind: "empty_context", summary: emptyContextSummary(status), details: { window: status } }, deps);
-      raised.push("empty_context");
-    }
-    if (raised.length > 0) {
-      // Restart the anytime-valid test after an alarm: archive the alarmed window, open a fresh one.
-      this.archive(next, now, input.config);
-      next = newWindow(next.calibration_id, next.index_version, next.expectation, now, next.alarms + 1);
-    }
-    this.ctx.storage.transactionSync(() => {
-      this.sql.exec(`INSERT INTO batches (batch_id, received_at) VALUES (?, ?)`, input.batch_id, now);
+      let next = addBatch(base, input.queries, input.scores, random);
+      const ev = evaluateWindow(next, input.config);
+      const status = windowStatus(next, ev);
+      const common = { gate_id: input.gate.gate_id, gate: input.gate, calibration_ids: [input.calibration.id] };
+      const alerts: AlertInput[] = [];
+      if (ev.dropRate.alarm) alerts.push({ ...common, kind: "drop_rate_drift", summary: driftSummary(status), details: { window: status } });
+      if (ev.emptyContext?.alarm) alerts.push({ ...common, kind: "empty_context", summary: emptyContextSummary(status), details: { window: status } });
+      if (alerts.length > 0) {
+        // Restart the anytime-valid test after an alarm: archive the alarmed window, open a fresh one.
+        this.archive(next, now, input.config);
+        next = newWindow(next.calibration_id, next.index_version, next.expectation, now, next.alarms + 1);
+        for (const a of alerts) this.sql.exec(`INSERT INTO pending_alerts (created_at, alert) VALUES (?, ?)`, now, JSON.stringify(a));
+      }
       this.sql.exec(
         `INSERT INTO windows (calibration_id, updated_at, state) VALUES (?, ?, ?)
          ON CONFLICT (calibration_id) DO UPDATE SET updated_at = excluded.updated_at, state = excluded.state`,
@@ -135,8 +129,36 @@ export class GateMonitor extends DurableObject<Env> {
         now,
         JSON.stringify(next),
       );
+      return { duplicate: false, window: status, alerts: alerts.map((a) => a.kind) };
     });
-    return { duplicate: false, window: status, alerts: raised };
+    if (outcome.alerts.length > 0) await this.raisePending(now);
+    return outcome;
+  }
+
+  /** Raises every pending alert in D1; on failure keeps the rest and schedules the object's alarm to retry. */
+  private async raisePending(nowMs: number): Promise<void> {
+    const rows = this.sql.exec<{ id: number; alert: string }>(`SELECT id, alert FROM pending_alerts ORDER BY id`).toArray();
+    const deps = alertDeps(
+      this.env,
+      (p) => this.ctx.waitUntil(p),
+      () => new Date(nowMs),
+    );
+    for (const row of rows) {
+      try {
+        await raiseAlert(JSON.parse(row.alert) as AlertInput, deps);
+        this.sql.exec(`DELETE FROM pending_alerts WHERE id = ?`, row.id);
+      } catch (e) {
+        console.error("raising a drift alert failed; the monitor's alarm retries it", e);
+        await this.ctx.storage.setAlarm(Date.now() + ALERT_RETRY_MS);
+        return;
+      }
+    }
+  }
+
+  /** Retries pending alerts; throwing makes the platform retry the alarm with backoff. */
+  override async alarm(): Promise<void> {
+    await this.raisePending(Date.now());
+    if (this.sql.exec(`SELECT 1 FROM pending_alerts LIMIT 1`).toArray().length > 0) throw new Error("pending alerts remain");
   }
 
   async status(gateId: string, nowMs: number, config: DriftConfig): Promise<MonitorStatus> {

@@ -120,3 +120,20 @@ describe("POST /v1/observations", () => {
     expect(status.windows).toEqual([]);
   });
 });
+
+describe("concurrent batches", () => {
+  it("counts each batch once and loses nothing when batches (and alarms) arrive at the same time", async () => {
+    const { gate } = await calibrated("obs-concurrent");
+    // a shifted batch big enough to alarm, sent twice at once, with a normal batch alongside
+    const alarming = { batch_id: "c-alarm", ...gate, queries: queries(400, 0.45) };
+    const normal = { batch_id: "c-normal", ...gate, queries: queries(300, 0.3) };
+    const results = await Promise.all([observe(alarming), observe(alarming), observe(normal)]);
+    expect(results.map((r) => r.duplicate).sort()).toEqual([false, false, true]);
+    const status = await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read });
+    const counted = status.windows.reduce((n: number, w: any) => n + w.queries, 0) + status.history.reduce((n: number, w: any) => n + w.queries, 0);
+    expect(counted).toBe(700);
+    const { alerts } = await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "drop_rate_drift" })}`, 200, { token: TOKENS.read });
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0].occurrences).toBe(1);
+  });
+});
