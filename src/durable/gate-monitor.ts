@@ -115,7 +115,8 @@ export class GateMonitor extends DurableObject<Env> {
       const common = { gate_id: input.gate.gate_id, gate: input.gate, calibration_ids: [input.calibration.id] };
       const alerts: AlertInput[] = [];
       if (ev.dropRate.alarm) alerts.push({ ...common, kind: "drop_rate_drift", summary: driftSummary(status), details: { window: status } });
-      if (ev.emptyContext?.alarm) alerts.push({ ...common, kind: "empty_context", summary: emptyContextSummary(status), details: { window: status } });
+      if (ev.emptyContext?.alarm)
+        alerts.push({ ...common, kind: "empty_context", summary: emptyContextSummary(status), details: { window: status } });
       if (alerts.length > 0) {
         // Restart the anytime-valid test after an alarm: archive the alarmed window, open a fresh one.
         this.archive(next, now, input.config);

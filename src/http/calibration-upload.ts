@@ -6,7 +6,7 @@
  *   application/octet-stream  raw little-endian float32 scores; everything else as query parameters
  * JSON and NDJSON keep full float64 precision; float32 scores are widened exactly.
  */
-import { AppError, invalid } from "../errors";
+import { AppError, type ErrorDetail, invalid } from "../errors";
 import {
   MAX_BINARY_BODY_BYTES,
   MAX_CANDIDATES_PER_QUERY,
@@ -19,7 +19,7 @@ import {
 import { BinaryUploadQuery, CalibrationMeta, CalibrationUpload, Query, type Policy } from "../schemas";
 import type { CalibrationInput } from "../services/calibrate";
 import { decodeUtf8, mediaType, parseJsonText, readBodyBytes } from "./body";
-import { validate } from "./validate";
+import { MAX_ERROR_DETAILS, validate } from "./validate";
 
 export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"];
 
@@ -40,7 +40,34 @@ function flattenQueries(queries: readonly (readonly number[])[]): { scores: Floa
   return { scores, offsets };
 }
 
+/**
+ * Checks the large numeric arrays of an upload with a plain loop before zod sees them, listing at most
+ * MAX_ERROR_DETAILS offenders: fast, and precise where zod would report (or choke on) one issue per element.
+ */
+function checkNumericArrays(value: unknown): void {
+  if (typeof value !== "object" || value === null) return;
+  const v = value as { scores?: unknown; queries?: unknown; policy?: { reference?: { scores?: unknown } } };
+  const details: ErrorDetail[] = [];
+  let bad = 0;
+  const scan = (arr: unknown, path: string): void => {
+    if (!Array.isArray(arr)) return;
+    for (let i = 0; i < arr.length; i++) {
+      const x: unknown = arr[i];
+      if (typeof x === "number" && Number.isFinite(x)) continue;
+      bad++;
+      if (details.length < MAX_ERROR_DETAILS) {
+        details.push({ path: `${path}[${i}]`, message: typeof x === "number" ? `${x} is not finite` : "must be a finite number" });
+      }
+    }
+  };
+  scan(v.scores, "scores");
+  if (Array.isArray(v.queries)) v.queries.forEach((q: unknown, i: number) => scan(q, `queries[${i}]`));
+  scan(v.policy?.reference?.scores, "policy.reference.scores");
+  if (bad > 0) throw invalid(`${bad} score(s) are not finite numbers (JSON has no NaN or Infinity; 1e400 parses as Infinity)`, details);
+}
+
 function fromJson(value: unknown): CalibrationInput {
+  checkNumericArrays(value);
   const body = validate(CalibrationUpload, value, "invalid_input", "calibration");
   const { scores, queries, ...meta } = body;
   if ((scores === undefined) === (queries === undefined)) {

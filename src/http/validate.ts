@@ -18,7 +18,14 @@ export function pathOf(path: readonly PropertyKey[]): string {
  * `code` is invalid_input (422) for bodies and bad_request (400) for query strings.
  */
 export function validate<S extends z.ZodType>(schema: S, value: unknown, code: ErrorCode, what: string): z.infer<S> {
-  const result = schema.safeParse(value);
+  let result: z.ZodSafeParseResult<z.infer<S>>;
+  try {
+    result = schema.safeParse(value) as z.ZodSafeParseResult<z.infer<S>>;
+  } catch (e) {
+    // zod collects one issue per bad element; hundreds of thousands of them overflow the stack. Bad input is never a 500.
+    if (e instanceof RangeError) throw new AppError(code, `invalid ${what}: too many invalid values to list`);
+    throw e;
+  }
   if (result.success) return result.data;
   const details: ErrorDetail[] = result.error.issues.slice(0, MAX_ERROR_DETAILS).map((i) => ({
     path: pathOf(i.path),

@@ -158,3 +158,25 @@ describe("bad input gets a clear JSON error and stores nothing", () => {
     await expectError(await call("GET", `/v1/calibrations?${qs({ ...uniqueGate(), cursor: "!!" })}`), 400, "bad_request");
   });
 });
+
+describe("huge arrays of bad values", () => {
+  it("answers 422 (never 500) for 400,000 nulls in scores, reference scores or observation scores", async () => {
+    const gate = uniqueGate("nulls");
+    const nulls = Array(400_000).fill(null);
+    const upload = await call("POST", "/v1/calibrations", { token: TOKENS.calibrate, json: { ...good(gate), scores: nulls } });
+    const err = await expectError(upload, 422, "invalid_input");
+    expect(err.details).toHaveLength(20);
+    expect(err.message).toContain("400000");
+    const ref = await call("POST", "/v1/calibrations", {
+      token: TOKENS.calibrate,
+      json: { ...good(gate), policy: { kind: "carry", threshold: 0.4, reference: { scores: nulls } } },
+    });
+    await expectError(ref, 422, "invalid_input");
+    const obs = await call("POST", "/v1/observations", {
+      token: TOKENS.read,
+      json: { batch_id: "n", ...gate, queries: [[1, 0]], scores: Array(150_000).fill(null) },
+    });
+    await expectError(obs, 422, "invalid_input");
+    await nothingStored(gate);
+  });
+});
