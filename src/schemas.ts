@@ -136,18 +136,30 @@ export const CalibrationUpload = z.strictObject({
 export type CalibrationUpload = z.infer<typeof CalibrationUpload>;
 
 /** Query parameters of a float32 (application/octet-stream) upload: the policy is flattened. */
-export const BinaryUploadQuery = GateRef.extend({
+/**
+ * A number in a query string: a JSON-style decimal literal. An empty value is an error, never 0 (z.coerce would turn
+ * `target=` into 0, silently deploying "keep everything").
+ */
+const QueryNumber = z
+  .string()
+  .regex(/^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$/u, { error: "must be a number" })
+  .transform(Number)
+  .pipe(z.number({ error: "must be a finite number" }));
+
+/** Query parameters of a float32 (application/octet-stream) upload: the policy is flattened. Unknown names are refused. */
+export const BinaryUploadQuery = z.strictObject({
+  ...GateRef.shape,
   index_version: Id,
   kind: z.enum(["drop_rate", "carry"], { error: 'must be "drop_rate" or "carry"' }),
-  target: z.coerce.number().optional(),
-  threshold: z.coerce.number().optional(),
+  target: QueryNumber.optional(),
+  threshold: QueryNumber.optional(),
   /** "active" or a calibration id. */
-  reference: z.string().optional(),
+  reference: z.string().min(1).optional(),
   activate: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).default("true"),
   score_scale: ScoreScale.default("unbounded"),
-  shift_tolerance: z.coerce.number().min(0).max(1).default(DEFAULT_SHIFT_TOLERANCE),
+  shift_tolerance: QueryNumber.pipe(z.number().min(0).max(1)).default(DEFAULT_SHIFT_TOLERANCE),
   /** Split the scores into consecutive queries of this many candidates (per-query statistics). */
-  candidates_per_query: z.coerce.number().int().min(1).max(MAX_CANDIDATES_PER_QUERY).optional(),
+  candidates_per_query: QueryNumber.pipe(z.number().int().min(1).max(MAX_CANDIDATES_PER_QUERY)).optional(),
 });
 
 // ---------------------------------------------------------------------------------------------------------------

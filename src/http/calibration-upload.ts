@@ -153,8 +153,15 @@ function fromNdjson(bytes: Uint8Array): CalibrationInput {
 function policyFromQuery(q: ReturnType<typeof BinaryUploadQuery.parse>): Policy {
   if (q.kind === "drop_rate") {
     if (q.target === undefined) throw invalid("kind=drop_rate needs target", [{ path: "target", message: "is required" }]);
+    if (q.threshold !== undefined || q.reference !== undefined) {
+      throw invalid("kind=drop_rate takes target only; threshold and reference belong to kind=carry", [
+        { path: "kind", message: "mixed policy parameters" },
+      ]);
+    }
     return { kind: "drop_rate", target: q.target };
   }
+  if (q.target !== undefined)
+    throw invalid("kind=carry takes threshold and reference, not target", [{ path: "target", message: "not allowed with kind=carry" }]);
   if (q.reference === undefined)
     throw invalid('kind=carry needs reference ("active" or a calibration id)', [{ path: "reference", message: "is required" }]);
   const reference = q.reference === "active" ? ("active" as const) : { calibration_id: q.reference };

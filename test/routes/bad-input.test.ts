@@ -180,3 +180,24 @@ describe("huge arrays of bad values", () => {
     await nothingStored(gate);
   });
 });
+
+describe("float32 query parameters", () => {
+  it("refuses empty numbers, unknown (misspelled) parameters and mixed policies, storing nothing", async () => {
+    const gate = uniqueGate("f32params");
+    const body = new Uint8Array(Float32Array.from([0.1, 0.2, 0.3, 0.4]).buffer);
+    const post = (params: Record<string, string>) =>
+      call("POST", `/v1/calibrations?${new URLSearchParams({ ...gate, index_version: "v1", ...params })}`, {
+        token: TOKENS.calibrate,
+        body,
+        headers: { "content-type": "application/octet-stream" },
+      });
+    await expectError(await post({ kind: "drop_rate", target: "" }), 422, "invalid_input");
+    await expectError(await post({ kind: "drop_rate", target: "0.2", activte: "false" }), 422, "invalid_input");
+    await expectError(await post({ kind: "drop_rate", target: "0x10" }), 422, "invalid_input");
+    await expectError(await post({ kind: "drop_rate", target: "0.2", reference: "active" }), 422, "invalid_input");
+    await expectError(await post({ kind: "carry", target: "0.2", reference: "active" }), 422, "invalid_input");
+    await expectError(await post({ kind: "drop_rate", target: "0.2", shift_tolerance: "" }), 422, "invalid_input");
+    await nothingStored(gate);
+    expect((await post({ kind: "drop_rate", target: "0.25", activate: "false", candidates_per_query: "2" })).status).toBe(201);
+  });
+});
