@@ -192,6 +192,10 @@ export const Warning = z.object({ code: z.string(), message: z.string() });
 export type Warning = z.infer<typeof Warning>;
 
 export const ShiftReport = z.object({
+  /** What the new calibration was compared with: the gate's current calibration, or (for a new gate, e.g. after an
+   * embedding or reranker upgrade) the calibration its carry policy referenced. */
+  compared_with: z.enum(["gate_current", "carry_reference"]),
+  previous_gate_id: z.string(),
   previous_calibration_id: z.string(),
   previous_index_version: z.string(),
   previous_threshold: z.number().nullable(),
@@ -237,6 +241,8 @@ export const Calibration = z.object({
   max: z.number(),
   warnings: z.array(Warning),
   shift: ShiftReport.nullable(),
+  /** The rebuild shift tolerance this calibration was uploaded with (reused when it is activated later). */
+  shift_tolerance: z.number(),
   created_at: z.string(),
   created_by: z.string(),
   /** Derived at read time: is this the active calibration of its (gate, index_version)? */
@@ -517,7 +523,12 @@ export const CalibrationHistory = z.object({
   activations: z.array(Activation),
   next_cursor: z.string().nullable(),
 });
-export const ActivationResult = z.object({ activation: Activation, calibration: Calibration, shift: ShiftReport.nullable() });
+export const ActivationResult = z.object({
+  activation: Activation,
+  calibration: Calibration,
+  shift: ShiftReport.nullable(),
+  warnings: z.array(Warning),
+});
 export const AlertList = z.object({ alerts: z.array(Alert) });
 export const WebhookEndpointList = z.object({ endpoints: z.array(WebhookEndpoint) });
 export const DeliveryList = z.object({ deliveries: z.array(Delivery) });

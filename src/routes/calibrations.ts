@@ -49,5 +49,10 @@ export const calibrationRoutes = new Hono<AppBindings>()
     const deps = c.get("deps");
     const result = await activate(id, c.get("principal").name, body.reason ?? null, deps, shiftAlertListener(deps));
     thresholdCache.invalidatePrefix(cachePrefixOf(result.calibration));
-    return c.json({ activation: result.activation, calibration: await describe(result.calibration, deps), shift: result.shift });
+    return c.json({
+      activation: result.activation,
+      calibration: await describe(result.calibration, deps),
+      shift: result.shift,
+      warnings: result.warnings,
+    });
   });

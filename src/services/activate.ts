@@ -3,13 +3,12 @@
  * never overwrites one, then republishes the projection from D1.
  */
 import { AppError } from "../errors";
-import type { Activation, ShiftReport, StoredCalibration } from "../schemas";
+import type { Activation, ShiftReport, StoredCalibration, Warning } from "../schemas";
 import { currentOf } from "../storage/calibration-store";
 import type { CoreDeps } from "./deps";
 import { newId } from "./ids";
-import { publishGate } from "./publish";
 import { rebuildShift } from "./rebuild-shift";
-import type { ShiftListener } from "./calibrate";
+import { afterActivation, type ShiftListener } from "./calibrate";
 import { DEFAULT_SHIFT_TOLERANCE } from "../limits";
 
 export interface ActivationResult {
@@ -17,6 +16,7 @@ export interface ActivationResult {
   readonly calibration: StoredCalibration;
   /** The shift of this calibration against the calibration it replaces as the gate's current one. */
   readonly shift: ShiftReport | null;
+  readonly warnings: Warning[];
 }
 
 export async function activate(
@@ -45,7 +45,9 @@ export async function activate(
         sorted: null,
         distribution,
         byQuery: null,
-        tolerance: calibration.shift?.tolerance ?? DEFAULT_SHIFT_TOLERANCE,
+        newDesignEffect: calibration.per_query?.design_effect ?? 1,
+        tolerance: calibration.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE,
+        comparedWith: "gate_current",
       });
     }
   }
@@ -62,7 +64,7 @@ export async function activate(
     reason,
   };
   await deps.calibrations.activate(activation);
-  await publishGate(calibration.gate_id, [calibration.index_version], deps);
-  if (shift?.alert && onShiftAlert) deps.defer(onShiftAlert(calibration, shift));
-  return { activation, calibration, shift };
+  const warnings: Warning[] = [];
+  await afterActivation(calibration, shift, deps, onShiftAlert, warnings);
+  return { activation, calibration, shift, warnings };
 }

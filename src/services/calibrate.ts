@@ -81,12 +81,13 @@ export async function calibrate(
   const fitted = fitCalibration(sorted, resolved.target, byQuery);
 
   const previousRow = currentOf(await deps.calibrations.activeRows(gateId));
+  // Compare with the gate's current calibration; a new gate (an embedding or reranker upgrade) that carries from a
+  // calibration is compared with that reference, so the upgrade gets its shift report too.
+  const baselineId =
+    previousRow?.calibration_id ?? (resolved.carry?.reference.kind === "calibration" ? resolved.carry.reference.calibration_id : null);
   let shift: ShiftReport | null = null;
-  if (previousRow !== null) {
-    const [previous, previousDistribution] = await Promise.all([
-      deps.calibrations.get(previousRow.calibration_id),
-      deps.calibrations.distribution(previousRow.calibration_id),
-    ]);
+  if (baselineId !== null) {
+    const [previous, previousDistribution] = await Promise.all([deps.calibrations.get(baselineId), deps.calibrations.distribution(baselineId)]);
     if (previous === null || previousDistribution === null) {
       throw new AppError("internal", "active calibration row points at a missing calibration");
     }
@@ -97,6 +98,7 @@ export async function calibrate(
       distribution: fitted.distribution,
       byQuery,
       tolerance: meta.shift_tolerance,
+      comparedWith: previousRow ? "gate_current" : "carry_reference",
     });
   }
 
@@ -122,6 +124,7 @@ export async function calibrate(
     carry: resolved.carry,
     warnings,
     shift,
+    shift_tolerance: meta.shift_tolerance,
     created_at: createdAt,
     created_by: actor,
   };
@@ -144,10 +147,33 @@ export async function calibrate(
     distribution: fitted.distribution,
     activation,
   });
-  if (activation) {
-    // Publish before answering so this location reads its own write; the reconciler repairs a failed publish.
-    await publishGate(gateId, [meta.index_version], deps);
-    if (shift?.alert && onShiftAlert) deps.defer(onShiftAlert(calibration, shift));
-  }
+  if (activation) await afterActivation(calibration, shift, deps, onShiftAlert, warnings);
   return { calibration, shift, warnings, activated: activation !== null };
+}
+
+/**
+ * What follows an activation, once D1 has committed it: publish the projection (best effort: the reconciler repairs
+ * KV within minutes, and a failure here must not turn a stored calibration into a 500), then raise the rebuild_shift
+ * alert before answering, so a pipeline that checks alerts right after sees it. A failed raise becomes a warning.
+ */
+export async function afterActivation(
+  calibration: StoredCalibration,
+  shift: ShiftReport | null,
+  deps: CoreDeps,
+  onShiftAlert: ShiftListener | null,
+  warnings: Warning[],
+): Promise<void> {
+  try {
+    await publishGate(calibration.gate_id, [calibration.index_version], deps);
+  } catch (e) {
+    console.error("publishing the threshold projection failed; the reconciler will repair it", e);
+  }
+  if (shift?.alert && onShiftAlert) {
+    try {
+      await onShiftAlert(calibration, shift);
+    } catch (e) {
+      console.error("raising the rebuild_shift alert failed", e);
+      warnings.push({ code: "alert_not_raised", message: "the shift alerted but the rebuild_shift alert could not be stored; check GET /v1/alerts" });
+    }
+  }
 }

@@ -8,6 +8,7 @@ import type { Expectation } from "../storage/threshold-projection";
 import type { AppDeps } from "./deps";
 import { gateIdOf } from "./ids";
 import type { IsolateCache } from "./isolate-cache";
+import { expectationOf } from "./publish";
 import { readThreshold, type CachedThreshold } from "./threshold-reader";
 
 export type ObservationDeps = AppDeps;
@@ -45,13 +46,7 @@ async function resolve(batch: ObservationBatch, cache: IsolateCache<CachedThresh
       calibration: {
         id: c.id,
         index_version: c.index_version,
-        expectation: {
-          n: c.n,
-          expected_drop_rate: c.expected_drop_rate,
-          empty_context_rate: c.per_query?.empty_context_rate ?? null,
-          n_queries: c.n_queries,
-          design_effect: c.per_query?.design_effect ?? 1,
-        },
+        expectation: expectationOf(c),
       },
     };
   }

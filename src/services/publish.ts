@@ -4,8 +4,24 @@
  */
 import type { StoredCalibration, ThresholdResponse } from "../schemas";
 import { currentOf, type ActiveRow, type GateRow } from "../storage/calibration-store";
-import type { ProjectedThreshold } from "../storage/threshold-projection";
+import type { Expectation, ProjectedThreshold } from "../storage/threshold-projection";
 import type { CoreDeps } from "./deps";
+
+/**
+ * What the drift monitor compares production against. The baseline is the in-sample drop rate F_n(t-), not k/(n+1):
+ * the two agree to about 1/n for continuous scores, but with tied scores (graded or quantized rerankers) fresh
+ * traffic drops about F(t-), and k/(n+1) would raise false drift alarms (a 0-4 graded reranker at target 0.3 had
+ * k/(n+1) = 0.300 against F(t-) = 0.203).
+ */
+export function expectationOf(c: StoredCalibration): Expectation {
+  return {
+    n: c.n,
+    expected_drop_rate: c.in_sample_drop_rate,
+    empty_context_rate: c.per_query?.empty_context_rate ?? null,
+    n_queries: c.n_queries,
+    design_effect: c.per_query?.design_effect ?? 1,
+  };
+}
 
 /** The value served for an active row. */
 export function projectionOf(gate: GateRow, row: ActiveRow, c: StoredCalibration): ProjectedThreshold {
@@ -27,13 +43,7 @@ export function projectionOf(gate: GateRow, row: ActiveRow, c: StoredCalibration
     gate_id: gate.gate_id,
     activation_seq: row.activation_seq,
     threshold,
-    expectation: {
-      n: c.n,
-      expected_drop_rate: c.expected_drop_rate,
-      empty_context_rate: c.per_query?.empty_context_rate ?? null,
-      n_queries: c.n_queries,
-      design_effect: c.per_query?.design_effect ?? 1,
-    },
+    expectation: expectationOf(c),
   };
 }
 

@@ -18,7 +18,10 @@ export function rebuildShift(input: {
   sorted: Float64Array | null;
   distribution: Distribution;
   byQuery: { scores: Float64Array; offsets: Uint32Array } | null;
+  /** The new side's design effect when only its distribution is left (byQuery null). */
+  newDesignEffect?: number;
   tolerance: number;
+  comparedWith: ShiftReport["compared_with"];
 }): ShiftReport {
   const { previous, sorted, tolerance } = input;
   const n = input.distribution.n;
@@ -29,7 +32,7 @@ export function rebuildShift(input: {
   // Both sides estimate the same clustering; each estimate is low-biased with few queries (test/services/
   // rebuild-shift.test.ts measured 0.4 % false alerts at 50 queries a side with per-side estimates), so use the larger.
   const deffPrev = previous.per_query?.design_effect ?? 1;
-  const deffNew = input.byQuery ? perQueryStats(input.byQuery.scores, input.byQuery.offsets, t).designEffect : 1;
+  const deffNew = input.byQuery ? perQueryStats(input.byQuery.scores, input.byQuery.offsets, t).designEffect : (input.newDesignEffect ?? 1);
   const deff = Math.max(deffPrev, deffNew);
   const nPrevEff = previous.n / deff;
   const nNewEff = n / deff;
@@ -51,6 +54,8 @@ export function rebuildShift(input: {
   }
 
   return {
+    compared_with: input.comparedWith,
+    previous_gate_id: previous.gate_id,
     previous_calibration_id: previous.id,
     previous_index_version: previous.index_version,
     previous_threshold: t,

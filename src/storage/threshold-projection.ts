@@ -11,6 +11,7 @@ import type { ThresholdResponse } from "../schemas";
 /** What the drift monitor needs to know about the served calibration, carried along to avoid a D1 read. */
 export interface Expectation {
   readonly n: number;
+  /** The drift baseline: the calibration's in-sample drop rate F_n(t-) (publish.ts expectationOf says why). */
   readonly expected_drop_rate: number;
   readonly empty_context_rate: number | null;
   readonly n_queries: number | null;

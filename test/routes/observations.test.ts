@@ -34,7 +34,8 @@ describe("POST /v1/observations", () => {
     const b = await observe({ batch_id: "b-2", calibration_id: calibration.id, queries: queries(50, 0.3, 50) });
     expect(b.window.queries).toBe(100);
     expect(b.window.candidates).toBe(2000);
-    expect(b.window.drop_rate.expected).toBeCloseTo(calibration.expected_drop_rate, 12);
+    // the drift baseline is the in-sample drop rate F(t-) (robust to tied scores)
+    expect(b.window.drop_rate.expected).toBe(calibration.in_sample_drop_rate);
   });
 
   it("is idempotent per batch id: a retried batch is never counted twice", async () => {
@@ -135,5 +136,25 @@ describe("concurrent batches", () => {
     const { alerts } = await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "drop_rate_drift" })}`, 200, { token: TOKENS.read });
     expect(alerts).toHaveLength(1);
     expect(alerts[0].occurrences).toBe(1);
+  });
+});
+
+describe("tied scores", () => {
+  it("does not raise false drift alarms for a graded reranker (scores 0-4) whose traffic matches its calibration", async () => {
+    const gate = uniqueGate("graded");
+    // grades 0..4 with shares 10/10/20/30/30 %: target 0.3 puts the threshold at grade 2, which drops only 20 %
+    const grade = (i: number) => [0, 1, 2, 2, 3, 3, 3, 4, 4, 4][i % 10]!;
+    const scores = Array.from({ length: 10_000 }, (_, i) => grade(i));
+    const { calibration } = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", scores, policy: { kind: "drop_rate", target: 0.3 } },
+    });
+    expect(calibration.threshold).toBe(2);
+    expect(calibration.in_sample_drop_rate).toBeCloseTo(0.2, 12);
+    expect(calibration.warnings.map((w: any) => w.code)).toContain("ties_at_threshold");
+    for (let i = 0; i < 10; i++) {
+      const r = await observe({ batch_id: `g-${i}`, calibration_id: calibration.id, queries: queries(200, 0.2, i * 200) });
+      expect(r.alerts).toEqual([]);
+    }
   });
 });

@@ -176,7 +176,9 @@ describe("calibrate: carry", () => {
     });
     expect(explicit.calibration.threshold).toBe(31); // k = ceil(101 * 0.3) = 31
     expect(explicit.calibration.policy).toEqual({ kind: "carry", threshold: 30.5, reference: { calibration_id: ref.id } });
-    expect(explicit.shift).toBeNull(); // the new gate had nothing active
+    // the new gate had nothing active: it is compared with the carry reference (the upgrade case)
+    expect(explicit.shift).toMatchObject({ compared_with: "carry_reference", previous_calibration_id: ref.id, previous_gate_id: ref.gate_id });
+    expect(explicit.shift!.drop_rate_at_previous_threshold).toBe(0.2); // 20 of 1..100 lie below the old threshold 21
 
     const own = await run(s, { index_version: "v2", policy: { kind: "carry", reference: { calibration_id: ref.id } } }, oneTo(100));
     expect(own.calibration.carry).toMatchObject({ reference_threshold: 21, reference_drop_rate: 0.2 });

@@ -39,6 +39,7 @@ function alertRate(scenario: number, runs: number, queries: number, baseShift: n
       distribution: next.fitted.distribution,
       byQuery: nextQ,
       tolerance: 0.02,
+      comparedWith: "gate_current",
     });
     if (shift.alert) alerts++;
   }
