@@ -16,6 +16,12 @@ const RANK: Record<Scope, number> = { read: 0, calibrate: 1, admin: 2 };
 /** Does a token of scope `held` grant `needed`? (admin includes calibrate includes read) */
 export const grants = (held: Scope, needed: Scope): boolean => RANK[held] >= RANK[needed];
 
+/**
+ * Only ENVIRONMENT "development" (npm start) and "test" (vitest) relax production rules; anything else, including a
+ * typo like "Production" or "staging", is production: dev tokens refused, webhook targets restricted.
+ */
+export const isProduction = (environment: string | undefined): boolean => environment !== "development" && environment !== "test";
+
 export const DEV_TOKENS: Readonly<Record<Scope, string>> = { read: "dev-read", calibrate: "dev-calibrate", admin: "dev-admin" };
 
 export interface Principal {
@@ -52,7 +58,7 @@ function parseEntries(raw: string | undefined, scope: Scope): { name: string; to
 
 /** The tokens this environment accepts; throws AppError("misconfigured") for an unsafe production setup. */
 export async function loadTokens(env: AuthEnv): Promise<ConfiguredToken[]> {
-  const production = (env.ENVIRONMENT ?? "production") === "production";
+  const production = isProduction(env.ENVIRONMENT);
   let entries = [
     ...parseEntries(env.READ_TOKENS, "read"),
     ...parseEntries(env.CALIBRATE_TOKENS, "calibrate"),
@@ -112,9 +118,4 @@ export function authorize(principal: Principal, needed: Scope): Principal {
     throw new AppError("forbidden", `this endpoint needs the ${needed} scope; the token "${principal.name}" has ${principal.scope}`);
   }
   return principal;
-}
-
-/** Resolves the Authorization header to a principal with at least `needed` scope, or throws 401/403. */
-export async function authenticate(header: string | undefined, tokens: readonly ConfiguredToken[], needed: Scope): Promise<Principal> {
-  return authorize(await verifyToken(bearerToken(header), tokens), needed);
 }

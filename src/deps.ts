@@ -10,16 +10,22 @@ import { DurableMonitorClient } from "./storage/monitor-client";
 import type { GateMonitor } from "./durable/gate-monitor";
 import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "./stats/drift";
 import { AppError } from "./errors";
+import { isProduction } from "./auth";
 import { D1AlertStore } from "./storage/alert-store";
 import { D1WebhookStore } from "./storage/webhook-store";
 import { cryptoRandomHex16 } from "./services/ids";
 import { D1CalibrationStore } from "./storage/d1-calibration-store";
 import { KvThresholdProjection } from "./storage/threshold-projection";
 
-export function coreDeps(env: Env, waitUntil: (p: Promise<unknown>) => void, now: () => Date = () => new Date()): CoreDeps {
+export function coreDeps(
+  env: Env,
+  waitUntil: (p: Promise<unknown>) => void,
+  now: () => Date = () => new Date(),
+  kvCacheTtlSeconds: number | null = KV_CACHE_TTL_SECONDS,
+): CoreDeps {
   return {
     calibrations: new D1CalibrationStore(env.DB),
-    projection: new KvThresholdProjection(env.THRESHOLDS, KV_CACHE_TTL_SECONDS),
+    projection: new KvThresholdProjection(env.THRESHOLDS, kvCacheTtlSeconds),
     now,
     random: cryptoRandomHex16,
     defer: (p) =>
@@ -32,13 +38,18 @@ export function coreDeps(env: Env, waitUntil: (p: Promise<unknown>) => void, now
 }
 
 /** Core plus alerts and webhook delivery. */
-export function alertDeps(env: Env, waitUntil: (p: Promise<unknown>) => void, now: () => Date = () => new Date()): AlertDeps {
+export function alertDeps(
+  env: Env,
+  waitUntil: (p: Promise<unknown>) => void,
+  now: () => Date = () => new Date(),
+  kvCacheTtlSeconds: number | null = KV_CACHE_TTL_SECONDS,
+): AlertDeps {
   return {
-    ...coreDeps(env, waitUntil, now),
+    ...coreDeps(env, waitUntil, now, kvCacheTtlSeconds),
     alerts: new D1AlertStore(env.DB),
     webhooks: new D1WebhookStore(env.DB),
     fetch: (input, init) => fetch(input, init),
-    production: (env.ENVIRONMENT ?? "production") === "production",
+    production: isProduction(env.ENVIRONMENT),
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
   };
 }
@@ -64,7 +75,10 @@ export function appDeps(env: Env, waitUntil: (p: Promise<unknown>) => void, now:
   return {
     ...alertDeps(env, waitUntil, now),
     monitor: new DurableMonitorClient(env.GATE_MONITOR as unknown as DurableObjectNamespace<GateMonitor>),
-    drift: driftConfig(env),
+    // Validated when first used, so a typo in DRIFT_* fails the drift endpoints loudly without taking serving down.
+    get drift() {
+      return driftConfig(env);
+    },
     idempotency: new D1IdempotencyStore(env.DB),
   };
 }

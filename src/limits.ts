@@ -53,12 +53,6 @@ export const SUMMARY_QUANTILE_STEPS = 100;
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
 
-/** D1 allows 100 bound parameters per statement; local D1 does not enforce it, so chunk to this (platform.md). */
-export const D1_MAX_BOUND_PARAMETERS = 100;
-
-/** D1 statements and rows are limited to about 100 KB / 2 MB; the stored distribution stays far below (48 KB). */
-export const D1_MAX_ROW_BYTES = 2_000_000;
-
 /** How long one isolate trusts its in-memory copy of a gate's threshold before re-reading KV. */
 export const ISOLATE_CACHE_TTL_MS = 5_000;
 
@@ -89,6 +83,9 @@ export const TIES_AT_THRESHOLD_WARNING_SHARE = 0.01;
 
 /** Longest Idempotency-Key header accepted (Stripe uses 255). */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+/** A key whose first request has not finished after this long is taken over (the first invocation died). */
+export const IDEMPOTENCY_LOCK_MS = 5 * 60 * 1000;
 
 /** How long an idempotency key is remembered (Stripe: 24 h). */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
@@ -124,6 +121,12 @@ export const MAX_WINDOW_HISTORY = 30;
 /** An uncalibrated request raises or updates its alert at most this often per gate per isolate. */
 export const UNCALIBRATED_ALERT_INTERVAL_MS = 60_000;
 
+/**
+ * Most unresolved uncalibrated_request alerts. Any read token can ask for any name, so beyond this new names are only
+ * logged: a misbehaving client cannot fill D1 or page on-call once per made-up gate.
+ */
+export const MAX_OPEN_UNCALIBRATED_ALERTS = 100;
+
 /** Most gates listed in GET /metrics: each costs a D1 read and a Durable Object call, within 1,000 subrequests. */
 export const MAX_METRICS_GATES = 300;
 
@@ -143,7 +146,7 @@ export const WEBHOOK_TIMEOUT_MS = 10_000;
 /** A sender holds a delivery this long; a crashed sender's delivery is picked up again after it. */
 export const WEBHOOK_LEASE_MS = 60_000;
 
-/** Deliveries attempted per run (per request or per cron tick), bounding subrequests (50 on the free plan). */
+/** Deliveries attempted per run (per request or per cron tick): about 5 subrequests each, within 1,000 per invocation. */
 export const WEBHOOK_BATCH = 20;
 
 /** Most webhook endpoints. */
@@ -151,9 +154,6 @@ export const MAX_WEBHOOK_ENDPOINTS = 20;
 
 /** Longest webhook URL. */
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
-
-/** Receivers reject signatures older than this (Standard Webhooks); documented for implementers. */
-export const WEBHOOK_TIMESTAMP_TOLERANCE_S = 300;
 
 /**
  * Gates the reconciler checks per cron run. Each costs a few KV and D1 calls, and Workers allow 1,000 subrequests per

@@ -10,17 +10,43 @@ import { D1IdempotencyStore } from "../storage/idempotency-store";
 import { reconcileProjection } from "../services/reconcile";
 import { deliverDue } from "../services/webhooks";
 
+/** Runs each step on its own: a failing step is logged and does not stop the others. */
 export async function runScheduled(env: Env, now: Date): Promise<void> {
   const pending: Promise<unknown>[] = [];
   const deps = alertDeps(
     env,
     (p) => pending.push(p),
     () => now,
+    null,
   );
-  const projection = await reconcileProjection(deps, Math.floor(now.getTime() / 60_000));
-  if (projection.written > 0) console.log(`reconcile: republished ${projection.written} projection value(s)`);
-  const deliveries = await deliverDue(deps);
-  if (deliveries.attempted > 0) console.log(`webhooks: ${deliveries.delivered} delivered, ${deliveries.failed} failed of ${deliveries.attempted}`);
-  await new D1IdempotencyStore(env.DB).purge(new Date(now.getTime() - IDEMPOTENCY_TTL_MS).toISOString());
-  await Promise.all(pending);
+  const steps: [string, () => Promise<void>][] = [
+    [
+      "reconcile",
+      async () => {
+        const r = await reconcileProjection(deps, Math.floor(now.getTime() / 60_000));
+        if (r.written > 0) console.log(`reconcile: republished ${r.written} projection value(s)`);
+      },
+    ],
+    [
+      "webhooks",
+      async () => {
+        const r = await deliverDue(deps);
+        if (r.attempted > 0) console.log(`webhooks: ${r.delivered} delivered, ${r.failed} failed of ${r.attempted}`);
+      },
+    ],
+    [
+      "idempotency",
+      async () => {
+        await new D1IdempotencyStore(env.DB).purge(new Date(now.getTime() - IDEMPOTENCY_TTL_MS).toISOString());
+      },
+    ],
+  ];
+  for (const [name, step] of steps) {
+    try {
+      await step();
+    } catch (e) {
+      console.error(`scheduled step ${name} failed`, e);
+    }
+  }
+  await Promise.allSettled(pending);
 }

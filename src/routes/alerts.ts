@@ -13,7 +13,7 @@ export const alertRoutes = new Hono<AppBindings>()
   .get("/alerts", requireScope("read"), async (c) => {
     const q = validate(AlertQuery, c.req.query(), "bad_request", "query parameters");
     let gateId = q.gate_id;
-    if (q.embedding !== undefined || q.reranker !== undefined) {
+    if (q.embedding !== undefined || q.reranker !== undefined || q.index !== undefined) {
       if (q.embedding === undefined || q.reranker === undefined) {
         throw new AppError("bad_request", "filter by gate with both embedding and reranker (and optionally index)", [
           { path: "reranker", message: "both are required" },

@@ -26,8 +26,9 @@ export const calibrationRoutes = new Hono<AppBindings>()
     const raw = await readCalibrationUpload(c.req.raw);
     const deps = c.get("deps");
     const actor = c.get("principal").name;
-    const hash = await requestHash([raw.type, JSON.stringify(Object.entries(raw.params).sort()), raw.bytes]);
-    const outcome = await once(deps.idempotency, actor, c.req.header("idempotency-key"), hash, deps.now(), async () => {
+    const key = c.req.header("idempotency-key");
+    const hash = key === undefined ? "" : await requestHash([raw.type, JSON.stringify(Object.entries(raw.params).sort()), raw.bytes]);
+    const outcome = await once(deps.idempotency, actor, key, hash, deps.now(), async () => {
       const input = parseCalibrationUpload(raw);
       const result = await calibrate(input, actor, deps, shiftAlertListener(deps));
       if (result.activated) thresholdCache.invalidatePrefix(cachePrefixOf(input.meta));

@@ -4,7 +4,7 @@
  * request is still running is 409 `conflict`. Failed requests release their key. Keys are kept IDEMPOTENCY_TTL_MS.
  */
 import { AppError } from "../errors";
-import { IDEMPOTENCY_TTL_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from "../limits";
+import { IDEMPOTENCY_LOCK_MS, IDEMPOTENCY_TTL_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from "../limits";
 import type { D1IdempotencyStore } from "../storage/idempotency-store";
 
 export interface StoredResponse {
@@ -40,7 +40,14 @@ export async function once(
   if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
     throw new AppError("bad_request", `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
   }
-  const existing = await store.begin(actor, key, hash, now.toISOString(), new Date(now.getTime() - IDEMPOTENCY_TTL_MS).toISOString());
+  const existing = await store.begin(
+    actor,
+    key,
+    hash,
+    now.toISOString(),
+    new Date(now.getTime() - IDEMPOTENCY_TTL_MS).toISOString(),
+    new Date(now.getTime() - IDEMPOTENCY_LOCK_MS).toISOString(),
+  );
   if (existing !== null) {
     if (existing.request_hash !== hash) {
       throw new AppError("idempotency_mismatch", "this Idempotency-Key was used with a different request; use a new key");

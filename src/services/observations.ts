@@ -86,5 +86,8 @@ export async function observe(batch: ObservationBatch, cache: IsolateCache<Cache
 }
 
 export async function monitorStatus(gate: { index: string; embedding: string; reranker: string }, deps: ObservationDeps): Promise<MonitorStatus> {
-  return deps.monitor.status(await gateIdOf(gate), deps.now().getTime(), deps.drift);
+  const gateId = await gateIdOf(gate);
+  // Only gates that exist get a monitor: a name typo must not create a Durable Object.
+  if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", "no such gate: it has never been calibrated");
+  return deps.monitor.status(gateId, deps.now().getTime(), deps.drift);
 }

@@ -54,7 +54,8 @@ export interface PublishResult {
 
 /**
  * Writes the gate's current projection and the pinned projection of each listed index version (all active versions
- * when `versions` is null) where KV differs from D1. Skips writes whose KV value already has the same activation_seq.
+ * when `versions` is null) where KV is behind D1. Skips keys whose KV value has the same or a newer activation_seq
+ * (after a D1 Time Travel restore, sequence numbers can repeat: empty KV then, see docs/storage.md).
  */
 export async function publishGate(gateId: string, versions: readonly string[] | null, deps: CoreDeps): Promise<PublishResult> {
   const [gate, rows] = await Promise.all([deps.calibrations.gate(gateId), deps.calibrations.activeRows(gateId)]);
@@ -69,7 +70,8 @@ export async function publishGate(gateId: string, versions: readonly string[] | 
   let unchanged = 0;
   for (const [version, row] of targets) {
     const existing = await deps.projection.get(gateId, version);
-    if (existing !== null && existing.activation_seq === row.activation_seq) {
+    // Equal: nothing to do. Greater: a concurrent publish already wrote a newer activation; never go back.
+    if (existing !== null && existing.activation_seq >= row.activation_seq) {
       unchanged++;
       continue;
     }

@@ -3,7 +3,7 @@
  * `uncalibrated_request` alert, at most once per UNCALIBRATED_ALERT_INTERVAL_MS per gate per isolate, so a hot loop
  * of 404s costs D1 one write a minute, not one per request.
  */
-import { UNCALIBRATED_ALERT_INTERVAL_MS, ISOLATE_CACHE_MAX_ENTRIES } from "../limits";
+import { ISOLATE_CACHE_MAX_ENTRIES, MAX_OPEN_UNCALIBRATED_ALERTS, UNCALIBRATED_ALERT_INTERVAL_MS } from "../limits";
 import type { ThresholdQuery } from "../schemas";
 import { raiseAlert } from "./alerts";
 import type { AlertDeps } from "./deps";
@@ -16,18 +16,27 @@ export function noteUncalibrated(gateId: string, q: ThresholdQuery, deps: AlertD
   const nowMs = deps.now().getTime();
   if (recent.get(gateId, nowMs) !== undefined) return false;
   recent.set(gateId, true, nowMs);
-  deps.defer(
-    raiseAlert(
-      {
-        gate_id: gateId,
-        gate: { index: q.index, embedding: q.embedding, reranker: q.reranker },
-        kind: "uncalibrated_request",
-        summary: `a service asked for the threshold of ${q.index} / ${q.embedding} / ${q.reranker}${q.index_version === undefined ? "" : ` (index_version ${q.index_version})`}, which has no active calibration: it is running on its fallback`,
-        details: { index_version: q.index_version ?? null },
-        calibration_ids: [],
-      },
-      deps,
-    ),
-  );
+  deps.defer(raiseUnlessCapped(gateId, q, deps));
   return true;
+}
+
+async function raiseUnlessCapped(gateId: string, q: ThresholdQuery, deps: AlertDeps): Promise<void> {
+  const open = await deps.alerts.countUnresolved("uncalibrated_request");
+  const existing = await deps.alerts.list({ gate_id: gateId, kind: "uncalibrated_request", status: undefined, limit: 1 });
+  const updating = existing[0] !== undefined && existing[0].status !== "resolved";
+  if (open >= MAX_OPEN_UNCALIBRATED_ALERTS && !updating) {
+    console.warn(`uncalibrated request for gate ${gateId} not raised: ${open} uncalibrated_request alerts are already open`);
+    return;
+  }
+  await raiseAlert(
+    {
+      gate_id: gateId,
+      gate: { index: q.index, embedding: q.embedding, reranker: q.reranker },
+      kind: "uncalibrated_request",
+      summary: `a service asked for the threshold of ${q.index} / ${q.embedding} / ${q.reranker}${q.index_version === undefined ? "" : ` (index_version ${q.index_version})`}, which has no active calibration: it is running on its fallback`,
+      details: { index_version: q.index_version ?? null },
+      calibration_ids: [],
+    },
+    deps,
+  );
 }

@@ -13,6 +13,10 @@ const PRIVATE_V4: readonly [number, number][] = [
   [0x64400000, 10], // 100.64/10 carrier-grade NAT
   [0x7f000000, 8], // 127/8 loopback
   [0xa9fe0000, 16], // 169.254/16 link-local (cloud metadata)
+  [0xc0000000, 24], // 192.0.0/24 IETF protocol assignments
+  [0xc0000200, 24], // 192.0.2/24 documentation (TEST-NET-1)
+  [0xc6336400, 24], // 198.51.100/24 documentation (TEST-NET-2)
+  [0xcb007100, 24], // 203.0.113/24 documentation (TEST-NET-3)
   [0xac100000, 12], // 172.16/12
   [0xc0a80000, 16], // 192.168/16
   [0xc6120000, 15], // 198.18/15 benchmarking
@@ -41,7 +45,9 @@ export function isNonPublicHost(hostname: string): boolean {
     // NAT64 (64:ff9b::/96) and the deprecated IPv4-compatible form (::a.b.c.d, parsed to ::hhhh:hhhh) embed an IPv4
     // address that a gateway may route to: refuse them outright rather than decode the embedded address.
     if (host.startsWith("64:ff9b:") || /^::[0-9a-f]{1,4}:[0-9a-f]{1,4}$/u.test(host) || /^::\d+\.\d+\.\d+\.\d+$/u.test(host)) return true;
-    if (/^f[cd][0-9a-f]{2}:/u.test(host) || /^fe[89ab][0-9a-f]:/u.test(host)) return true;
+    // unique-local fc00::/7, link-local fe80::/10, site-local fec0::/10, 6to4 2002::/16, documentation 2001:db8::/32
+    if (/^f[cd][0-9a-f]{2}:/u.test(host) || /^fe[89a-f][0-9a-f]:/u.test(host)) return true;
+    if (host.startsWith("2002:") || host.startsWith("2001:db8:")) return true;
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/u.exec(host);
     if (mapped) return isNonPublicHost(mapped[1]!);
     const mappedHex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/u.exec(host);

@@ -12,7 +12,15 @@ import { newId } from "./ids";
 import { maskSecret, newWebhookSecret, webhookHeaders } from "./webhook-signature";
 import { checkWebhookUrl } from "./webhook-targets";
 
-const masked = (e: StoredEndpoint): WebhookEndpoint => ({ ...e, secret: maskSecret(e.secret) });
+/**
+ * Listings mask the secret and the URL's path and query: for Slack incoming webhooks and many others the URL itself is
+ * the credential. Both are shown in full only when created (or rotated).
+ */
+const masked = (e: StoredEndpoint): WebhookEndpoint => {
+  const u = new URL(e.url);
+  const hidden = u.pathname.length > 1 || u.search !== "";
+  return { ...e, secret: maskSecret(e.secret), url: hidden ? `${u.origin}/…` : e.url };
+};
 
 export async function createEndpoint(
   input: { url: string; secret?: string | undefined; description?: string | undefined; enabled: boolean },
@@ -71,7 +79,9 @@ export async function listDeliveries(
 export async function replayDelivery(id: string, deps: AlertDeps): Promise<Delivery> {
   const d = await deps.webhooks.delivery(id);
   if (d === null) throw new AppError("not_found", `delivery ${id} does not exist`);
-  await deps.webhooks.replay(id, deps.now().toISOString());
+  if (!(await deps.webhooks.replay(id, deps.now().toISOString()))) {
+    throw new AppError("conflict", `delivery ${id} is being sent right now; replay it after this attempt`);
+  }
   deps.defer(deliverDue(deps));
   return (await deps.webhooks.delivery(id))!;
 }
@@ -88,13 +98,16 @@ export function nextAttemptAfter(attempts: number, now: Date): string | null {
   return delay === undefined ? null : new Date(now.getTime() + delay).toISOString();
 }
 
-/** Attempts every due delivery (up to WEBHOOK_BATCH per run). Safe to run concurrently: each delivery is leased. */
+/** Attempts due deliveries, up to WEBHOOK_BATCH per run, claiming each right before sending it. Safe to run concurrently. */
 export async function deliverDue(deps: AlertDeps): Promise<DeliveryRun> {
-  const now = deps.now();
-  const due = await deps.webhooks.claimDue(now.toISOString(), new Date(now.getTime() + WEBHOOK_LEASE_MS).toISOString(), WEBHOOK_BATCH);
+  let attempted = 0;
   let delivered = 0;
   let failed = 0;
-  for (const d of due) {
+  while (attempted < WEBHOOK_BATCH) {
+    const claimAt = deps.now();
+    const d = await deps.webhooks.claimNext(claimAt.toISOString(), new Date(claimAt.getTime() + WEBHOOK_LEASE_MS).toISOString());
+    if (d === null) break;
+    attempted++;
     const timestamp = Math.floor(deps.now().getTime() / 1000);
     let status: number | null = null;
     let error = "";
@@ -114,16 +127,15 @@ export async function deliverDue(deps: AlertDeps): Promise<DeliveryRun> {
     }
     const at = deps.now();
     if (status !== null && status >= 200 && status < 300) {
-      await deps.webhooks.markDelivered(d.id, status, at.toISOString());
-      delivered++;
+      if (await deps.webhooks.markDelivered(d.id, d.lease_until, status, at.toISOString())) delivered++;
     } else if (status === 410) {
-      await deps.webhooks.markFailed(d.id, status, "410 Gone: endpoint disabled", null, at.toISOString());
+      await deps.webhooks.markFailed(d.id, d.lease_until, status, "410 Gone: endpoint disabled", null, at.toISOString());
       await deps.webhooks.disableGone(d.endpoint_id, `receiver answered 410 Gone at ${at.toISOString()}`, at.toISOString());
       failed++;
     } else {
-      await deps.webhooks.markFailed(d.id, status, error, nextAttemptAfter(d.attempts + 1, at), at.toISOString());
+      await deps.webhooks.markFailed(d.id, d.lease_until, status, error, nextAttemptAfter(d.attempts + 1, at), at.toISOString());
       failed++;
     }
   }
-  return { attempted: due.length, delivered, failed };
+  return { attempted, delivered, failed };
 }

@@ -5,10 +5,11 @@
  * the tolerance band around the calibration's expected drop rate. Empty context: the same test, one-sided, on the
  * share of queries that lost every candidate (queries are independent units: no design effect).
  *
- * The false-alarm budget alpha is split in two (measured in bench/results/drift.md):
- *  - alpha/2 for the calibration's own error: the band's half-width is at least z sd_cal with z = z_{1-alpha/4}
- *    (two-sided; 3.48 at alpha 0.001), sd_cal from the calibration's effective size n / deff_cal;
- *  - alpha/2 for the sequential test: alarm when log E >= ln(2/alpha) (Ville's inequality).
+ * The false-alarm budget alpha is split (measured in bench/results/drift.md). When the empty-context rate is tested
+ * as well, each of the two tests gets a' = alpha/2; otherwise the drop-rate test gets a' = alpha. Each test spends:
+ *  - a'/2 on the calibration's own error: the band's half-width is at least z sd_cal with z = z_{1-a'/4}
+ *    (two-sided; 3.48 at a' = 0.001), sd_cal from the calibration's effective size n / deff_cal;
+ *  - a'/2 on the sequential test: alarm when log E >= ln(2/a') (Ville's inequality).
  * No alarm before MIN_QUERIES_FOR_ALARM queries: the design effect estimated from a handful of queries is too low
  * under heavy clustering (rho >= 0.2 false-alarmed within 10-20 queries without this floor).
  * Restart the window after an alarm or a refit (the caller owns windows).
@@ -64,7 +65,7 @@ export interface DriftEvaluation {
   readonly designEffect: number;
   readonly effectiveDropped: number;
   readonly effectiveKept: number;
-  /** ln(2/alpha): the evidence level that raises an alarm (alpha/2 is spent on the calibration's error). */
+  /** ln(2/a'), a' the test's share of alpha: the evidence level that raises an alarm. */
   readonly logThreshold: number;
   /** False until the window holds config.minQueries queries. */
   readonly armed: boolean;
@@ -76,13 +77,16 @@ export interface DriftEvaluation {
 /** Evaluates both tests on the window's running sums. O(1). */
 export function evaluateDrift(sums: Readonly<ClusterSums>, cal: CalibrationExpectation, config: DriftConfig): DriftEvaluation {
   if (!(config.alpha > 0 && config.alpha < 1)) throw new RangeError(`evaluateDrift: alpha=${config.alpha}`);
-  const logThreshold = Math.log(2 / config.alpha);
+  // Two tests share the window's false-alarm budget when the empty-context rate is tested too.
+  const testsEmpty = cal.emptyContextRate !== null && cal.nQueries !== null;
+  const alphaPerTest = testsEmpty ? config.alpha / 2 : config.alpha;
+  const logThreshold = Math.log(2 / alphaPerTest);
   const armed = sums.queries >= config.minQueries;
   const deff = designEffect(sums);
   const effectiveDropped = sums.dropped / deff;
   const effectiveKept = (sums.candidates - sums.dropped) / deff;
   const nCalEffective = cal.n / Math.max(1, cal.designEffect ?? 1);
-  const band = toleranceBand(cal.expectedDropRate, nCalEffective, config.tolerance, "both", zInv(1 - config.alpha / 4));
+  const band = toleranceBand(cal.expectedDropRate, nCalEffective, config.tolerance, "both", zInv(1 - alphaPerTest / 4));
   const le = logEvidence(effectiveDropped, effectiveKept, band, priorFor(band, config.priorStrength));
   const dropRate: RateTest = {
     observed: sums.candidates > 0 ? sums.dropped / sums.candidates : null,
@@ -92,8 +96,8 @@ export function evaluateDrift(sums: Readonly<ClusterSums>, cal: CalibrationExpec
     alarm: armed && le >= logThreshold,
   };
   let emptyContext: RateTest | null = null;
-  if (cal.emptyContextRate !== null && cal.nQueries !== null) {
-    const eBand = toleranceBand(cal.emptyContextRate, cal.nQueries, config.emptyContextTolerance, "upper", zInv(1 - config.alpha / 2));
+  if (testsEmpty && cal.emptyContextRate !== null && cal.nQueries !== null) {
+    const eBand = toleranceBand(cal.emptyContextRate, cal.nQueries, config.emptyContextTolerance, "upper", zInv(1 - alphaPerTest / 2));
     const eLe = logEvidence(sums.empty, sums.queries - sums.empty, eBand, priorFor(eBand, config.priorStrength));
     emptyContext = {
       observed: sums.queries > 0 ? sums.empty / sums.queries : null,

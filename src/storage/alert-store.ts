@@ -128,6 +128,12 @@ export class D1AlertStore {
     return results.map(toAlert);
   }
 
+  async countUnresolved(kind: AlertKind): Promise<number> {
+    return (
+      (await this.db.prepare(`SELECT COUNT(*) AS n FROM alerts WHERE kind = ? AND status <> 'resolved'`).bind(kind).first<{ n: number }>())?.n ?? 0
+    );
+  }
+
   /** Unresolved alerts per gate (for /metrics). */
   async openCounts(): Promise<{ gate_id: string; kind: AlertKind; n: number }[]> {
     const { results } = await this.db

@@ -13,9 +13,15 @@ export interface IdempotencyRecord {
 export class D1IdempotencyStore {
   constructor(private readonly db: D1Database) {}
 
-  /** Claims the key; returns null when claimed, or the existing record. Records older than `expiredBefore` are replaced. */
-  async begin(actor: string, key: string, hash: string, now: string, expiredBefore: string): Promise<IdempotencyRecord | null> {
-    await this.db.prepare(`DELETE FROM idempotency_keys WHERE actor = ? AND key = ? AND created_at < ?`).bind(actor, key, expiredBefore).run();
+  /**
+   * Claims the key; returns null when claimed, or the existing record. Records older than `expiredBefore`, and
+   * unfinished ones older than `lockedBefore` (their request died mid-way), are replaced.
+   */
+  async begin(actor: string, key: string, hash: string, now: string, expiredBefore: string, lockedBefore: string): Promise<IdempotencyRecord | null> {
+    await this.db
+      .prepare(`DELETE FROM idempotency_keys WHERE actor = ? AND key = ? AND (created_at < ? OR (status IS NULL AND created_at < ?))`)
+      .bind(actor, key, expiredBefore, lockedBefore)
+      .run();
     const inserted = await this.db
       .prepare(`INSERT INTO idempotency_keys (actor, key, request_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (actor, key) DO NOTHING`)
       .bind(actor, key, hash, now)

@@ -3,7 +3,7 @@
  *
  * Consistency: KV is eventually consistent; a write can take about 60 s to be seen in every location, and a key
  * accepts about one write per second. So: values are published from the committed D1 row (never from a request's
- * copy), every value carries `activation_seq` so an older value never replaces a newer one, and the scheduled
+ * copy), every value carries `activation_seq` and a publish never replaces a newer one, and the scheduled
  * reconciler (jobs/reconcile.ts) republishes any key that disagrees with D1. A reader that misses KV falls back to D1.
  */
 import type { ThresholdResponse } from "../schemas";
@@ -44,14 +44,15 @@ export async function projectionKey(gateId: string, indexVersion: string | null)
 export class KvThresholdProjection implements ThresholdProjection {
   constructor(
     private readonly kv: KVNamespace,
-    private readonly cacheTtlSeconds: number,
+    /** Edge cache for reads; null reads the current value (the reconciler must not trust a cached copy). */
+    private readonly cacheTtlSeconds: number | null,
   ) {}
 
   async get(gateId: string, indexVersion: string | null): Promise<ProjectedThreshold | null> {
-    return this.kv.get<ProjectedThreshold>(await projectionKey(gateId, indexVersion), {
-      type: "json",
-      cacheTtl: this.cacheTtlSeconds,
-    });
+    const key = await projectionKey(gateId, indexVersion);
+    return this.cacheTtlSeconds === null
+      ? this.kv.get<ProjectedThreshold>(key, { type: "json" })
+      : this.kv.get<ProjectedThreshold>(key, { type: "json", cacheTtl: this.cacheTtlSeconds });
   }
 
   async put(gateId: string, indexVersion: string | null, value: ProjectedThreshold): Promise<void> {

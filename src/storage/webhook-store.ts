@@ -1,11 +1,11 @@
 /**
  * Webhook endpoints and deliveries, in D1 (the durable outbox; docs/storage.md).
  *
- * Consistency: a delivery is claimed with a conditional UPDATE (a lease) before it is sent, so two senders (the
- * request that raised the alert and the cron tick) never send the same delivery at once. A sender that dies
- * mid-attempt loses its lease after WEBHOOK_LEASE_MS and the delivery is retried with the same webhook-id, which is
- * why receivers must deduplicate on webhook-id (the Standard Webhooks contract): at-least-once, never twice on
- * purpose. No in-memory implementation: the SQL is the behaviour under test (workerd tests).
+ * Consistency: a delivery is claimed with a conditional UPDATE (a lease) right before it is sent, and its outcome is
+ * recorded only by the sender that still holds the lease, so two senders (the request that raised the alert and the
+ * cron tick) never send the same delivery at once or double-count attempts. The lease (WEBHOOK_LEASE_MS) outlasts one
+ * attempt (WEBHOOK_TIMEOUT_MS). Only a sender that dies after the receiver got the request but before recording it
+ * causes a second send, with the same webhook-id: receivers deduplicate on it (the Standard Webhooks contract). No in-memory implementation: the SQL is the behaviour under test (workerd tests).
  */
 import type { Delivery, WebhookEndpoint } from "../schemas";
 
@@ -39,6 +39,8 @@ export interface DueDelivery {
   readonly endpoint_id: string;
   readonly url: string;
   readonly secret: string;
+  /** The lease this sender holds; outcome updates only apply while it still does. */
+  readonly lease_until: string;
 }
 
 export class D1WebhookStore {
@@ -75,58 +77,61 @@ export class D1WebhookStore {
       .run();
   }
 
-  /** Claims up to `limit` due deliveries of enabled endpoints by taking a lease on each. */
-  async claimDue(now: string, leaseUntil: string, limit: number): Promise<DueDelivery[]> {
-    const { results: candidates } = await this.db
-      .prepare(
-        `SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-         WHERE d.status = 'pending' AND e.enabled = 1 AND d.next_attempt_at <= ?1 AND (d.lease_until IS NULL OR d.lease_until <= ?1)
-         ORDER BY d.next_attempt_at LIMIT ?2`,
-      )
-      .bind(now, limit)
-      .all<{ id: string }>();
-    const claimed: DueDelivery[] = [];
-    for (const { id } of candidates) {
-      const taken = await this.db
+  /**
+   * Claims the most overdue due delivery of an enabled endpoint by taking a lease on it (a conditional UPDATE: two
+   * senders cannot both win), or null when nothing is due. Claim one at a time, right before sending, so a lease
+   * never runs out while the delivery waits behind others.
+   */
+  async claimNext(now: string, leaseUntil: string): Promise<DueDelivery | null> {
+    for (let tries = 0; tries < 3; tries++) {
+      const candidate = await this.db
         .prepare(
-          `UPDATE webhook_deliveries SET lease_until = ?1
-           WHERE id = ?2 AND status = 'pending' AND (lease_until IS NULL OR lease_until <= ?3)`,
+          `SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+           WHERE d.status = 'pending' AND e.enabled = 1 AND d.next_attempt_at <= ?1 AND (d.lease_until IS NULL OR d.lease_until <= ?1)
+           ORDER BY d.next_attempt_at LIMIT 1`,
         )
-        .bind(leaseUntil, id, now)
+        .bind(now)
+        .first<{ id: string }>();
+      if (candidate === null) return null;
+      const taken = await this.db
+        .prepare(`UPDATE webhook_deliveries SET lease_until = ?1 WHERE id = ?2 AND status = 'pending' AND (lease_until IS NULL OR lease_until <= ?3)`)
+        .bind(leaseUntil, candidate.id, now)
         .run();
-      if (taken.meta.changes !== 1) continue;
-      const row = await this.db
+      if (taken.meta.changes !== 1) continue; // another sender took it: look again
+      return this.db
         .prepare(
-          `SELECT d.id, d.event_id, ev.payload, d.attempts, d.endpoint_id, e.url, e.secret
+          `SELECT d.id, d.event_id, ev.payload, d.attempts, d.endpoint_id, e.url, e.secret, d.lease_until
            FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id JOIN webhook_endpoints e ON e.id = d.endpoint_id
            WHERE d.id = ?`,
         )
-        .bind(id)
+        .bind(candidate.id)
         .first<DueDelivery>();
-      if (row) claimed.push(row);
     }
-    return claimed;
+    return null;
   }
 
-  async markDelivered(id: string, status: number, now: string): Promise<void> {
-    await this.db
+  /** Records a 2xx, if this sender still holds the lease (`lease`); returns whether it did. */
+  async markDelivered(id: string, lease: string, status: number, now: string): Promise<boolean> {
+    const r = await this.db
       .prepare(
         `UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_status = ?, last_error = NULL,
-         delivered_at = ?, next_attempt_at = NULL, lease_until = NULL, updated_at = ? WHERE id = ?`,
+         delivered_at = ?, next_attempt_at = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_until = ?`,
       )
-      .bind(status, now, now, id)
+      .bind(status, now, now, id, lease)
       .run();
+    return r.meta.changes === 1;
   }
 
-  /** Records a failed attempt: retry at `nextAttemptAt`, or give up (status failed) when it is null. */
-  async markFailed(id: string, status: number | null, error: string, nextAttemptAt: string | null, now: string): Promise<void> {
-    await this.db
+  /** Records a failed attempt (retry at `nextAttemptAt`, or give up when null), if this sender still holds the lease. */
+  async markFailed(id: string, lease: string, status: number | null, error: string, nextAttemptAt: string | null, now: string): Promise<boolean> {
+    const r = await this.db
       .prepare(
         `UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_status = ?, last_error = ?,
-         next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?`,
+         next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_until = ?`,
       )
-      .bind(nextAttemptAt === null ? "failed" : "pending", status, error, nextAttemptAt, now, id)
+      .bind(nextAttemptAt === null ? "failed" : "pending", status, error, nextAttemptAt, now, id, lease)
       .run();
+    return r.meta.changes === 1;
   }
 
   /** 410 Gone: disable the endpoint and fail its pending deliveries (they stay visible and replayable). */
@@ -164,11 +169,15 @@ export class D1WebhookStore {
     return this.db.prepare(`${SELECT_DELIVERY} WHERE d.id = ?`).bind(id).first<Delivery>();
   }
 
-  /** Replays a delivery: pending again, due now, same event (same webhook-id and body). */
-  async replay(id: string, now: string): Promise<void> {
-    await this.db
-      .prepare(`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?`)
-      .bind(now, now, id)
+  /** Replays a delivery: pending again, due now, same event (same webhook-id and body). False while it is being sent. */
+  async replay(id: string, now: string): Promise<boolean> {
+    const r = await this.db
+      .prepare(
+        `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?1, attempts = 0, updated_at = ?1
+         WHERE id = ?2 AND (lease_until IS NULL OR lease_until <= ?1)`,
+      )
+      .bind(now, id)
       .run();
+    return r.meta.changes === 1;
   }
 }

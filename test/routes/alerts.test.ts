@@ -86,3 +86,12 @@ describe("alert lifecycle", () => {
     await callJson("GET", "/v1/alerts?kind=weird", 400);
   });
 });
+
+describe("filters and unknown gates", () => {
+  it("refuses a partial gate filter, and /v1/monitor of a gate that was never calibrated is a 404", async () => {
+    expect((await call("GET", "/v1/alerts?index=docs", { token: TOKENS.read })).status).toBe(400);
+    const res = await call("GET", `/v1/monitor?${qs(uniqueGate("never-calibrated"))}`, { token: TOKENS.read });
+    expect(res.status).toBe(404);
+    expect((await res.json<any>()).error.code).toBe("not_found");
+  });
+});

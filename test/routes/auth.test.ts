@@ -56,3 +56,38 @@ describe("auth", () => {
     expect(res.status).toBe(200);
   });
 });
+
+describe("environments", () => {
+  it("treats any ENVIRONMENT but development and test as production (dev tokens refused)", async () => {
+    for (const ENVIRONMENT of ["staging", "Production", "prod"]) {
+      const ctx = createExecutionContext();
+      const res = await app.fetch(
+        new Request("http://x/healthz"),
+        { ...env, ENVIRONMENT, READ_TOKENS: "", CALIBRATE_TOKENS: "", ADMIN_TOKENS: "x:dev-admin" },
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      expect(res.status, ENVIRONMENT).toBe(503);
+    }
+  });
+
+  it("a bad DRIFT_ALPHA fails the drift endpoints loudly but never takes serving down", async () => {
+    const gate = uniqueGate("drift-config");
+    await call("POST", "/v1/calibrations", { token: TOKENS.calibrate, json: upload(gate) });
+    const broken = { ...env, DRIFT_ALPHA: "0,001" };
+    const get = async (path: string, init: RequestInit = {}) => {
+      const ctx = createExecutionContext();
+      const res = await app.fetch(
+        new Request(`http://x${path}`, { ...init, headers: { authorization: "Bearer test-read", "content-type": "application/json" } }),
+        broken,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      return res;
+    };
+    expect((await get(`/v1/threshold?${qs(gate)}`)).status).toBe(200);
+    const obs = await get("/v1/observations", { method: "POST", body: JSON.stringify({ batch_id: "x", ...gate, queries: [[2, 1]] }) });
+    expect(obs.status).toBe(503);
+    expect((await obs.json<any>()).error.code).toBe("misconfigured");
+  });
+});

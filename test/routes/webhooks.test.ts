@@ -6,6 +6,7 @@ import type { Env } from "../../src/app-env";
 import { alertDeps } from "../../src/deps";
 import { runScheduled } from "../../src/jobs/scheduled";
 import { raiseAlert } from "../../src/services/alerts";
+import { deliverDue } from "../../src/services/webhooks";
 import { WEBHOOK_RETRY_DELAYS_MS } from "../../src/limits";
 import { callJson } from "../workers/helpers";
 
@@ -188,5 +189,39 @@ describe("webhook endpoints", () => {
       await waitOnExecutionContext(ctx);
       expect(res.status, url).toBe(422);
     }
+  });
+});
+
+describe("outbox concurrency", () => {
+  it("two senders running at once send every event exactly once", async () => {
+    const ep = await endpoint("concurrent", "ok");
+    const now = new Date();
+    const deps = alertDeps(
+      env as unknown as Env,
+      () => {},
+      () => now,
+    ); // deferred attempts dropped: the senders below do it
+    for (let i = 0; i < 4; i++) {
+      await raiseAlert(
+        {
+          gate_id: `gate-concurrent-${i}-${now.getTime()}`,
+          gate: { index: "docs", embedding: "e5", reranker: `c-${i}` },
+          kind: "drop_rate_drift",
+          summary: "x",
+          details: {},
+          calibration_ids: [],
+        },
+        deps,
+      );
+    }
+    await Promise.all([deliverDue(deps), deliverDue(deps), runScheduled(env as unknown as Env, now)]);
+    const got = await received("concurrent");
+    expect(got).toHaveLength(4);
+    expect(new Set(got.map((r) => r.id)).size).toBe(4);
+    expect((await deliveriesOf(ep.id)).every((d: any) => d.status === "delivered" && d.attempts === 1)).toBe(true);
+    // listings hide the URL's path (for Slack the URL is the credential)
+    const { endpoints } = await callJson("GET", "/v1/webhooks", 200);
+    expect(endpoints.find((e: any) => e.id === ep.id).url).toBe(`${origin}/…`);
+    await disable(ep.id);
   });
 });
