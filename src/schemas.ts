@@ -387,7 +387,15 @@ export const WindowStatus = z.object({
   drop_rate: RateTest,
   empty_context: RateTest.nullable(),
   alarms: z.number().int(),
-  score_sample: z.object({ size: z.number().int(), seen: z.number().int() }),
+  /** The window's uniform sample of production scores (when services send `scores`), against the calibration. */
+  score_sample: z.object({
+    size: z.number().int(),
+    seen: z.number().int(),
+    /** Share of the sampled scores below the calibration's threshold (null below 50 sampled scores). */
+    drop_rate_at_threshold: z.number().nullable(),
+    /** KS distance between the sample and the calibration's distribution (null below 50 sampled scores). */
+    ks: z.number().nullable(),
+  }),
 });
 export type WindowStatus = z.infer<typeof WindowStatus>;
 

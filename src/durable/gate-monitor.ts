@@ -162,13 +162,16 @@ export class GateMonitor extends DurableObject<Env> {
     if (this.sql.exec(`SELECT 1 FROM pending_alerts LIMIT 1`).toArray().length > 0) throw new Error("pending alerts remain");
   }
 
-  async status(gateId: string, nowMs: number, config: DriftConfig): Promise<MonitorStatus> {
+  /** Status of the open windows and history, plus each open window's score sample (for the caller to compare). */
+  async status(gateId: string, nowMs: number, config: DriftConfig): Promise<MonitorStatus & { samples: Record<string, number[]> }> {
     this.rollOver(nowMs, config);
-    const windows = this.allWindows().map((w) => windowStatus(w, evaluateWindow(w, config)));
+    const open = this.allWindows();
+    const windows = open.map((w) => windowStatus(w, evaluateWindow(w, config)));
+    const samples = Object.fromEntries(open.map((w) => [w.calibration_id, w.reservoir]));
     const history = this.sql
       .exec<{ status: string }>(`SELECT status FROM history ORDER BY id DESC`)
       .toArray()
       .map((r) => JSON.parse(r.status) as WindowStatus);
-    return { gate_id: gateId, windows, history };
+    return { gate_id: gateId, windows, history, samples };
   }
 }

@@ -5,7 +5,7 @@
  * is needed to print gauges.
  */
 import { MAX_METRICS_GATES } from "../limits";
-import { currentOf } from "../storage/calibration-store";
+import type { ActiveRow } from "../storage/calibration-store";
 import type { AppDeps } from "./deps";
 
 type Labels = Record<string, string>;
@@ -47,11 +47,19 @@ export async function collectMetrics(deps: AppDeps): Promise<string> {
     scoregate_drift_log_evidence: fam("ln of the anytime-valid e-value against the calibration (alarm at scoregate_drift_log_threshold)."),
     scoregate_drift_log_threshold: fam("ln(2/alpha): the evidence level that raises an alert."),
     scoregate_open_alerts: fam("Unresolved alerts by gate and kind."),
+    scoregate_metrics_gates: fam("Calibrated gates listed here (listed=true) and left out beyond MAX_METRICS_GATES (listed=false)."),
   };
   const [gates, rows, open] = await Promise.all([deps.calibrations.gates(), deps.calibrations.allActiveRows(), deps.alerts.openCounts()]);
-  for (const g of gates.slice(0, MAX_METRICS_GATES)) {
-    const current = currentOf(rows.filter((r) => r.gate_id === g.gate_id));
-    if (current === null) continue;
+  const currentByGate = new Map<string, ActiveRow>();
+  for (const r of rows) {
+    const best = currentByGate.get(r.gate_id);
+    if (best === undefined || r.activation_seq > best.activation_seq) currentByGate.set(r.gate_id, r);
+  }
+  const served = gates.filter((g) => currentByGate.has(g.gate_id));
+  f.scoregate_metrics_gates.samples.push({ labels: { listed: "true" }, value: Math.min(served.length, MAX_METRICS_GATES) });
+  f.scoregate_metrics_gates.samples.push({ labels: { listed: "false" }, value: Math.max(0, served.length - MAX_METRICS_GATES) });
+  for (const g of served.slice(0, MAX_METRICS_GATES)) {
+    const current = currentByGate.get(g.gate_id)!;
     const c = await deps.calibrations.get(current.calibration_id);
     if (c === null) continue;
     const gl = { gate_id: g.gate_id };

@@ -100,7 +100,7 @@ export function windowStatus(w: WindowState, ev: DriftEvaluation): WindowStatus 
     drop_rate: rate(ev.dropRate),
     empty_context: ev.emptyContext ? rate(ev.emptyContext) : null,
     alarms: w.alarms,
-    score_sample: { size: w.reservoir.length, seen: w.seen },
+    score_sample: { size: w.reservoir.length, seen: w.seen, drop_rate_at_threshold: null, ks: null },
   };
 }
 

@@ -3,6 +3,10 @@
  * monitor (Durable Object), which aggregates them per window, tests for drift and raises alerts.
  */
 import { AppError } from "../errors";
+import { DISTRIBUTION_KNOTS } from "../limits";
+import { buildDistribution } from "../stats/distribution";
+import { countBelow, sortedCopy } from "../stats/order-statistics";
+import { ksDistance } from "../stats/shift";
 import type { MonitorStatus, ObservationBatch, WindowStatus } from "../schemas";
 import type { Expectation } from "../storage/threshold-projection";
 import type { AppDeps } from "./deps";
@@ -85,9 +89,30 @@ export async function observe(batch: ObservationBatch, cache: IsolateCache<Cache
   };
 }
 
+/** Fewest sampled scores for which the sample is compared with the calibration. */
+export const MIN_SCORE_SAMPLE = 50;
+
 export async function monitorStatus(gate: { index: string; embedding: string; reranker: string }, deps: ObservationDeps): Promise<MonitorStatus> {
   const gateId = await gateIdOf(gate);
   // Only gates that exist get a monitor: a name typo must not create a Durable Object.
   if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", "no such gate: it has never been calibrated");
-  return deps.monitor.status(gateId, deps.now().getTime(), deps.drift);
+  const { samples, ...status } = await deps.monitor.status(gateId, deps.now().getTime(), deps.drift);
+  const windows = await Promise.all(
+    status.windows.map(async (w) => {
+      const sample = samples[w.calibration_id] ?? [];
+      if (sample.length < MIN_SCORE_SAMPLE) return w;
+      const [c, dist] = await Promise.all([deps.calibrations.get(w.calibration_id), deps.calibrations.distribution(w.calibration_id)]);
+      if (c === null || dist === null) return w;
+      const sorted = sortedCopy(sample);
+      return {
+        ...w,
+        score_sample: {
+          ...w.score_sample,
+          drop_rate_at_threshold: c.threshold === null ? 0 : countBelow(sorted, c.threshold) / sorted.length,
+          ks: ksDistance(buildDistribution(sorted, DISTRIBUTION_KNOTS), dist),
+        },
+      };
+    }),
+  );
+  return { ...status, windows };
 }

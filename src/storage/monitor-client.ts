@@ -6,9 +6,12 @@ import type { GateMonitor, ObserveInput, ObserveOutcome } from "../durable/gate-
 import type { MonitorStatus } from "../schemas";
 import type { DriftConfig } from "../stats/drift";
 
+/** A monitor's status plus the raw score sample of each open window, keyed by calibration id. */
+export type MonitorSnapshot = MonitorStatus & { samples: Record<string, number[]> };
+
 export interface MonitorClient {
   observe(gateId: string, input: ObserveInput): Promise<ObserveOutcome>;
-  status(gateId: string, nowMs: number, config: DriftConfig): Promise<MonitorStatus>;
+  status(gateId: string, nowMs: number, config: DriftConfig): Promise<MonitorSnapshot>;
 }
 
 export class DurableMonitorClient implements MonitorClient {
@@ -22,7 +25,7 @@ export class DurableMonitorClient implements MonitorClient {
     return (await this.stub(gateId).observe(input)) as ObserveOutcome;
   }
 
-  async status(gateId: string, nowMs: number, config: DriftConfig): Promise<MonitorStatus> {
-    return (await this.stub(gateId).status(gateId, nowMs, config)) as MonitorStatus;
+  async status(gateId: string, nowMs: number, config: DriftConfig): Promise<MonitorSnapshot> {
+    return (await this.stub(gateId).status(gateId, nowMs, config)) as MonitorSnapshot;
   }
 }

@@ -158,3 +158,19 @@ describe("tied scores", () => {
     }
   });
 });
+
+describe("score sample", () => {
+  it("compares the production score sample with the calibration in /v1/monitor", async () => {
+    const { gate, calibration } = await calibrated("obs-sample");
+    // a sample shifted down by 0.1: about 10 points more fall below the threshold, KS about 0.1
+    const scores = spreadScores(500).map((s) => Math.max(0, s - 0.1));
+    await observe({ batch_id: "s-1", calibration_id: calibration.id, queries: queries(25, 0.3), scores });
+    const status = await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read });
+    const sample = status.windows[0].score_sample;
+    expect(sample).toMatchObject({ size: 500, seen: 500 });
+    expect(sample.drop_rate_at_threshold).toBeGreaterThan(0.37);
+    expect(sample.drop_rate_at_threshold).toBeLessThan(0.43);
+    expect(sample.ks).toBeGreaterThan(0.08);
+    expect(sample.ks).toBeLessThan(0.12);
+  });
+});
