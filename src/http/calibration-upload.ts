@@ -61,7 +61,9 @@ function checkNumericArrays(value: unknown): void {
     }
   };
   scan(v.scores, "scores");
-  if (Array.isArray(v.queries)) v.queries.forEach((q: unknown, i: number) => scan(q, `queries[${i}]`));
+  if (Array.isArray(v.queries)) {
+    for (let i = 0; i < v.queries.length; i++) scan(v.queries[i], `queries[${i}]`);
+  }
   scan(v.policy?.reference?.scores, "policy.reference.scores");
   if (bad > 0) throw invalid(`${bad} score(s) are not finite numbers (JSON has no NaN or Infinity; 1e400 parses as Infinity)`, details);
 }

@@ -1,21 +1,8 @@
 import { describe, expect, it } from "vitest";
-import datasets from "../../fixtures/golden/datasets.json";
+import { scores } from "../support/golden";
 import golden from "../../fixtures/golden/gate-fit.json";
 import { conformalRank, fitGate, minimumScoresFor, type GateFit } from "../../src/stats/gate-fit";
 import { kthSmallest, quantileInvertedCdf, sortedCopy } from "../../src/stats/order-statistics";
-
-type DatasetSpec =
-  | { readonly kind: "values"; readonly values: readonly number[] }
-  | { readonly kind: "outer"; readonly a: readonly number[]; readonly b: readonly number[] };
-
-/** A golden score set in numpy's order; "outer" sets are a[i] + b[j], i outer (fixtures/golden/README.md). */
-function scores(name: string): Float64Array {
-  const spec = (datasets.datasets as Record<string, DatasetSpec>)[name];
-  if (spec === undefined) throw new Error(`unknown golden data set ${name}`);
-  if (spec.kind === "values") return Float64Array.from(spec.values);
-  const { a, b } = spec;
-  return Float64Array.from({ length: a.length * b.length }, (_, i) => a[Math.floor(i / b.length)]! + b[i % b.length]!);
-}
 
 /** The gate rule `score >= t` does not tell -0 from +0, and numpy's sort does not order them: compare as +0. */
 function withPlusZero(fit: GateFit): GateFit {

@@ -1,22 +1,9 @@
 import { describe, expect, it } from "vitest";
-import datasets from "../../fixtures/golden/datasets.json";
+import { scores } from "../support/golden";
 import golden from "../../fixtures/golden/shift.json";
 import { buildDistribution, type Distribution } from "../../src/stats/distribution";
 import { sortedCopy } from "../../src/stats/order-statistics";
 import { ksDistance, populationStabilityIndex, PSI_EMPTY_BIN_SHARE, twoProportionTest } from "../../src/stats/shift";
-
-type DatasetSpec =
-  | { readonly kind: "values"; readonly values: readonly number[] }
-  | { readonly kind: "outer"; readonly a: readonly number[]; readonly b: readonly number[] };
-
-/** A golden score set in numpy's order; "outer" sets are a[i] + b[j], i outer (fixtures/golden/README.md). */
-function scores(name: string): Float64Array {
-  const spec = (datasets.datasets as Record<string, DatasetSpec>)[name];
-  if (spec === undefined) throw new Error(`unknown golden data set ${name}`);
-  if (spec.kind === "values") return Float64Array.from(spec.values);
-  const { a, b } = spec;
-  return Float64Array.from({ length: a.length * b.length }, (_, i) => a[Math.floor(i / b.length)]! + b[i % b.length]!);
-}
 
 /** |actual - expected| <= rtol |expected| + atol. */
 function expectClose(actual: number, expected: number, rtol: number, atol: number, label: string): void {
