@@ -1,5 +1,5 @@
 /**
- * The OpenAPI 3.1 document, derived from the zod schemas in schemas.ts (z.toJSONSchema), so it cannot drift from
+ * The OpenAPI 3.1 document, derived from the zod schemas in schemas/ (z.toJSONSchema), so it cannot drift from
  * what the routes validate. Served at GET /openapi.json; docs/api.md is the prose companion.
  */
 import { z } from "zod";
