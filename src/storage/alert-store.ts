@@ -7,6 +7,7 @@
  * behaviour under test, so these run in workerd against local D1 (test/routes/alerts.test.ts).
  */
 import type { Alert, AlertKind, AlertStatus } from "../schemas";
+import { equalityWhere } from "./sql";
 
 interface AlertRow {
   id: string;
@@ -109,18 +110,13 @@ export class D1AlertStore {
   }
 
   async list(filter: AlertFilter): Promise<Alert[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    for (const [column, value] of [
+    const where = equalityWhere([
       ["gate_id", filter.gate_id],
       ["kind", filter.kind],
       ["status", filter.status],
-    ] as const) {
-      if (value === undefined) continue;
-      where.push(`${column} = ?`);
-      params.push(value);
-    }
-    const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY rowid DESC LIMIT ?`;
+    ]);
+    const sql = `SELECT * FROM alerts ${where.sql} ORDER BY rowid DESC LIMIT ?`;
+    const params = where.params;
     const { results } = await this.db
       .prepare(sql)
       .bind(...params, filter.limit)

@@ -8,6 +8,7 @@
  * causes a second send, with the same webhook-id: receivers deduplicate on it (the Standard Webhooks contract). No in-memory implementation: the SQL is the behaviour under test (workerd tests).
  */
 import type { Delivery, WebhookEndpoint } from "../schemas";
+import { equalityWhere } from "./sql";
 
 interface EndpointRow {
   id: string;
@@ -148,18 +149,13 @@ export class D1WebhookStore {
   }
 
   async deliveries(filter: { status?: string | undefined; endpoint_id?: string | undefined; limit: number }): Promise<Delivery[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    for (const [column, value] of [
+    const where = equalityWhere([
       ["d.status", filter.status],
       ["d.endpoint_id", filter.endpoint_id],
-    ] as const) {
-      if (value === undefined) continue;
-      where.push(`${column} = ?`);
-      params.push(value);
-    }
+    ]);
+    const params = where.params;
     const { results } = await this.db
-      .prepare(`${SELECT_DELIVERY} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY d.created_at DESC, d.id LIMIT ?`)
+      .prepare(`${SELECT_DELIVERY} ${where.sql} ORDER BY d.created_at DESC, d.id LIMIT ?`)
       .bind(...params, filter.limit)
       .all<Delivery>();
     return results;
