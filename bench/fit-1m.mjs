@@ -8,30 +8,31 @@
  *
  * 1. Builds the worker (`wrangler deploy --dry-run`), runs it in Miniflare 5 (workerd) on 127.0.0.1:<random port>,
  *    applies the D1 migrations.
- * 2. Generates n seeded scores (mulberry32, below) as little-endian float32, and POSTs them `reps` times as
+ * 2. Generates n seeded scores (mulberry32 from bench/lib/worker.mjs) as little-endian float32, and POSTs them `reps` times as
  *    application/octet-stream to /v1/calibrations?embedding=e5&reranker=bge-1m&index_version=v<i>&kind=drop_rate&target=0.3
  *    (a new index_version each time, so uploads 2.. also compute the rebuild shift against the previous one).
  *    Wall time per upload = request sent -> whole 201 body read, over loopback.
  *    Interleaved with the uploads, the plain-Node floor: decode the same bytes into a Float64Array and sort it
  *    (typed-array sort), two decoders (DataView loop, Float32Array + Float64Array.from), `reps` times each.
- * 3. The JSON encoding of the same scores once (a ~19 MB body), and the largest JSON body MAX_JSON_BODY_BYTES allows
- *    (the same scores repeated, ~1.7M), once each.
+ * 3. The text formats, once each: the same n scores as NDJSON (application/x-ndjson: a metadata line, then one
+ *    full-precision score per line; a ~19 MB body for 1M, under MAX_NDJSON_BODY_BYTES), and the largest JSON body
+ *    MAX_JSON_BODY_BYTES allows (the same scores, ~530k). A 1M-score JSON body exceeds MAX_JSON_BODY_BYTES (413).
  * 4. Memory, three views: (a) workerd's process peak RSS (VmHWM, reset before each upload through
  *    /proc/<pid>/clear_refs) above its RSS before the upload; (b) the same code path run in Node: src is bundled with
  *    esbuild (packages external) and run in a child `node --max-old-space-size=128 --expose-gc`, which streams the
  *    body into the upload reader (src/http/calibration-upload.ts), parses it and runs calibrate()
  *    (src/services/calibrate.ts) against the in-memory stores, sampling V8 heap + external (ArrayBuffer) memory at
- *    each stage and the child's peak RSS since the baseline; for 1M float32 scores, MAX_SCORES float32 scores, 1M JSON
+ *    each stage and the child's peak RSS since the baseline; for 1M float32 scores, MAX_SCORES float32 scores, 1M NDJSON
  *    scores and the largest JSON body; (c) the core alone, as the issue suggests: decode, sortedCopy, fitCalibration.
  * Linux only for the CPU and RSS figures (/proc); they print n/a elsewhere. Everything temporary (bundle, state,
- * probe) is removed at the end, also on Ctrl-C. Wall time about 20 s.
+ * probe) is removed at the end, also on Ctrl-C. Wall time about 30 s.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
-import { BUILD_COMMAND, ROOT, cpuSecondsOf, machineBusySeconds, machineInfo, median, startWorker } from "./lib/worker.mjs";
+import { BUILD_COMMAND, ROOT, cpuSecondsOf, machineBusySeconds, machineInfo, median, mulberry32, startWorker } from "./lib/worker.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -50,18 +51,6 @@ const WORKERS_MEMORY_MB = 128;
 const MB = 1024 * 1024;
 const log = (...a) => console.error(...a);
 const fmt = (x, d = 0) => (x === null || x === undefined || Number.isNaN(x) ? "n/a" : x.toFixed(d));
-
-/** Mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Reranker-like scores: a logistic of a two-component normal mixture (70 % irrelevant around -2, 30 % relevant around
@@ -228,32 +217,43 @@ const scoresOf = (raw, total) => {
   for (let j = 0; j < total; j++) out[j] = view.getFloat32(4 * (j % n), true);
   return out;
 };
-// In a function, so that the JSON text and arrays it builds are garbage before the baseline.
+// In a function, so that the JSON text and arrays it builds are garbage before the baseline. Returns the body parts
+// of a given index_version (float32 carries it in the query string, NDJSON in its first line).
 const makeBody = (raw, total) => {
   const f32 = scoresOf(raw, total);
-  if (mode === "binary") return { body: new Uint8Array(f32.buffer), n: f32.length };
-  const text = JSON.stringify({ embedding: "e5", reranker: "bge-1m", index_version: "v1", scores: Array.from(f32), policy: { kind: "drop_rate", target: Number(target) } });
-  return { body: new TextEncoder().encode(text), n: f32.length };
+  if (mode === "binary") {
+    const body = new Uint8Array(f32.buffer);
+    return { partsFor: () => [body], n: f32.length, bytes: body.byteLength };
+  }
+  const policy = { kind: "drop_rate", target: Number(target) };
+  if (mode === "ndjson") {
+    // full precision: each float32 score widened to float64, printed as JSON prints it
+    const lines = new TextEncoder().encode(Array.from(f32, (x) => JSON.stringify(x)).join("\\n") + "\\n");
+    const header = (version) => new TextEncoder().encode(JSON.stringify({ embedding: "e5", reranker: "bge-1m-ndjson", index_version: version, policy }) + "\\n");
+    return { partsFor: (version) => [header(version), lines], n: f32.length, bytes: header("v1").byteLength + lines.byteLength };
+  }
+  const body = new TextEncoder().encode(JSON.stringify({ embedding: "e5", reranker: "bge-1m", index_version: "v1", scores: Array.from(f32), policy }));
+  return { partsFor: () => [body], n: f32.length, bytes: body.byteLength };
 };
 
 const raw = readFileSync(file);
 let info = {};
 const t0 = performance.now();
 if (mode === "limits") {
-  console.log(JSON.stringify({ MAX_JSON_BODY_BYTES: limits.MAX_JSON_BODY_BYTES, MAX_BINARY_BODY_BYTES: limits.MAX_BINARY_BODY_BYTES, MAX_SCORES: limits.MAX_SCORES }));
+  console.log(JSON.stringify({ MAX_JSON_BODY_BYTES: limits.MAX_JSON_BODY_BYTES, MAX_NDJSON_BODY_BYTES: limits.MAX_NDJSON_BODY_BYTES, MAX_BINARY_BODY_BYTES: limits.MAX_BINARY_BODY_BYTES, MAX_SCORES: limits.MAX_SCORES }));
   process.exit(0);
 }
-if (mode === "binary" || mode === "json") {
+if (mode === "binary" || mode === "json" || mode === "ndjson") {
   const d = deps();
-  const query = "embedding=e5&reranker=bge-1m&kind=drop_rate&target=" + target;
-  const { body, n } = makeBody(raw, Number(nArg ?? raw.byteLength / 4));
-  info = { n, bodyMb: body.byteLength / MB };
+  const query = mode === "binary" ? "?embedding=e5&reranker=bge-1m&kind=drop_rate&target=" + target : "";
+  const { partsFor, n, bytes } = makeBody(raw, Number(nArg ?? raw.byteLength / 4));
+  info = { n, bodyMb: bytes / MB };
+  const type = { binary: "application/octet-stream", json: "application/json", ndjson: "application/x-ndjson" }[mode];
   start();
   for (const [i, version] of ["v1", "v2"].entries()) {
-    const url = "http://bench.invalid/v1/calibrations?" + query + "&index_version=" + version;
-    const type = mode === "json" ? "application/json" : "application/octet-stream";
+    const url = "http://bench.invalid/v1/calibrations" + query + (mode === "binary" ? "&index_version=" + version : "");
     // the body as the Worker receives it: a stream of chunks that the upload reader collects and concatenates
-    const request = new Request(url, { method: "POST", headers: { "content-type": type }, body: new Blob([body]).stream(), duplex: "half" });
+    const request = new Request(url, { method: "POST", headers: { "content-type": type }, body: new Blob(partsFor(version)).stream(), duplex: "half" });
     // src/http/calibration-upload.ts either parses a Request in one step, or reads it (readCalibrationUpload, whose
     // bytes the idempotency hash also reads) and then parses the read upload
     const input = upload.readCalibrationUpload
@@ -294,7 +294,7 @@ async function buildProbe(probeDir) {
   return probe;
 }
 
-const PROBE_COMMAND = `node --max-old-space-size=128 --expose-gc <esbuild bundle of src> <scores.f32> <core|binary|json> ${TARGET} [n]`;
+const PROBE_COMMAND = `node --max-old-space-size=128 --expose-gc <esbuild bundle of src> <scores.f32> <core|binary|ndjson|json> ${TARGET} [n]`;
 
 function runProbe(probe, bytesFile, mode, n) {
   const args = ["--max-old-space-size=128", "--expose-gc", probe, bytesFile, mode, String(TARGET), ...(n === undefined ? [] : [String(n)])];
@@ -317,6 +317,18 @@ function jsonBody(f32, total, reranker) {
   for (let j = 0; j < total; j++) scores[j] = f32[j % f32.length];
   const text = JSON.stringify({ embedding: "e5", reranker, index_version: "v1", scores, policy: { kind: "drop_rate", target: TARGET } });
   return new TextEncoder().encode(text);
+}
+
+/**
+ * NDJSON body of the float32 payload: the metadata line, then one score per line at full precision (each float32
+ * widened to float64 and printed as JSON prints it, so it parses back to the same value).
+ */
+function ndjsonBody(f32, reranker) {
+  const header = JSON.stringify({ embedding: "e5", reranker, index_version: "v1", policy: { kind: "drop_rate", target: TARGET } });
+  const lines = new Array(f32.length + 1);
+  lines[0] = header;
+  for (let j = 0; j < f32.length; j++) lines[j + 1] = JSON.stringify(f32[j]);
+  return new TextEncoder().encode(`${lines.join("\n")}\n`);
 }
 
 // ---- main --------------------------------------------------------------------------------------------------------
@@ -370,31 +382,48 @@ async function main() {
     // Same answer as a plain sort: the k-th smallest score.
     const expectedThreshold = Float64Array.from(f32).sort()[uploads[0].k - 1];
 
-    // JSON path: the same scores once; then as many as fit under the JSON body limit.
-    const jsonRuns = [];
-    const json1m = jsonBody(f32, N, "bge-1m-json");
-    const bytesPerScore = json1m.byteLength / N;
+    // Text formats, once each: the same scores as NDJSON; then as many as fit under the JSON body limit (a JSON body
+    // of all N scores exceeds it for N = 1M).
+    const ndjson = ndjsonBody(f32, "bge-1m-ndjson");
+    if (ndjson.byteLength > limits.MAX_NDJSON_BODY_BYTES)
+      log(`warning: the NDJSON body (${ndjson.byteLength} bytes) exceeds MAX_NDJSON_BODY_BYTES = ${limits.MAX_NDJSON_BODY_BYTES}: expect 413`);
+    // one separator (newline or comma) a score in both formats
+    const bytesPerScore = ndjson.byteLength / N;
     let nLimit = Math.min(limits.MAX_SCORES, Math.floor((0.995 * limits.MAX_JSON_BODY_BYTES) / bytesPerScore));
     let jsonLimit = jsonBody(f32, nLimit, "bge-json-limit");
     while (jsonLimit.byteLength > limits.MAX_JSON_BODY_BYTES) {
       nLimit = Math.floor(nLimit * 0.99);
       jsonLimit = jsonBody(f32, nLimit, "bge-json-limit");
     }
-    for (const [label, body, n] of [
-      [`${N.toLocaleString("en-US")} scores`, json1m, N],
-      [`${nLimit.toLocaleString("en-US")} scores (largest under MAX_JSON_BODY_BYTES)`, jsonLimit, nLimit],
+    const textRuns = [];
+    for (const [key, contentType, label, body, n] of [
+      [
+        "ndjson",
+        "application/x-ndjson",
+        `${N.toLocaleString("en-US")} scores (MAX_NDJSON_BODY_BYTES = ${(limits.MAX_NDJSON_BODY_BYTES / MB).toFixed(0)} MB)`,
+        ndjson,
+        N,
+      ],
+      [
+        "json-limit",
+        "application/json",
+        `${nLimit.toLocaleString("en-US")} scores (largest under MAX_JSON_BODY_BYTES = ${(limits.MAX_JSON_BODY_BYTES / MB).toFixed(0)} MB)`,
+        jsonLimit,
+        nLimit,
+      ],
     ]) {
       try {
-        const u = await upload(h, { path: "/v1/calibrations", contentType: "application/json", body });
-        jsonRuns.push({ label, n, mb: body.byteLength / MB, ...u });
+        const u = await upload(h, { path: "/v1/calibrations", contentType, body });
+        textRuns.push({ key, contentType, label, n, mb: body.byteLength / MB, ...u });
         log(
-          `JSON upload ${label} (${(body.byteLength / MB).toFixed(1)} MB): ${fmt(u.ms)} ms, workerd CPU ${fmt(u.workerdCpuMs)} ms, peak RSS +${fmt(u.peakRssGrowthMb, 1)} MB`,
+          `${contentType} upload ${label} (${(body.byteLength / MB).toFixed(1)} MB): ${fmt(u.ms)} ms, workerd CPU ${fmt(u.workerdCpuMs)} ms, peak RSS +${fmt(u.peakRssGrowthMb, 1)} MB; threshold ${u.threshold}, n ${u.n}, k ${u.k}`,
         );
       } catch (e) {
-        jsonRuns.push({ label, n, mb: body.byteLength / MB, error: e.message });
-        log(`JSON upload ${label} failed: ${e.message}`);
+        textRuns.push({ key, contentType, label, n, mb: body.byteLength / MB, error: e.message });
+        log(`${contentType} upload ${label} failed: ${e.message}`);
       }
     }
+    const textBy = Object.fromEntries(textRuns.map((t) => [t.key, t]));
     await h.close();
     h = null;
 
@@ -416,9 +445,9 @@ async function main() {
         r: runProbe(probe, bytesFile, "binary", limits.MAX_SCORES),
       },
       {
-        key: "json",
-        title: `JSON request of ${N.toLocaleString("en-US")} scores: read + parse + calibrate()`,
-        r: runProbe(probe, bytesFile, "json", N),
+        key: "ndjson",
+        title: `NDJSON request of ${N.toLocaleString("en-US")} scores (${(ndjson.byteLength / MB).toFixed(1)} MB, full precision): read + parse + calibrate(), twice (v2 computes the shift against v1)`,
+        r: runProbe(probe, bytesFile, "ndjson", N),
       },
       {
         key: "json-limit",
@@ -452,16 +481,32 @@ async function main() {
         `workerd's whole process grew by at most ${fmt(maxWorkerdGrowth, 0)} MB per upload: ${binaryPeak !== null && binaryPeak < WORKERS_MEMORY_MB / 2 ? "well under" : "compare with"} the ${WORKERS_MEMORY_MB} MB isolate limit.**`,
     );
     lines.push("");
+    const rssOf = (r) => (r && !r.failed ? r.peakRssGrowthMb : null);
+    const share = (mb) => `${fmt((100 * mb) / WORKERS_MEMORY_MB)} %`;
+    const nd = textBy.ndjson;
+    const ndSame = nd && !nd.error ? nd.threshold === uploads[0].threshold && nd.k === uploads[0].k && nd.n === uploads[0].n : false;
+    const ndLive = liveOf(probeBy.ndjson);
+    const ndRss = rssOf(probeBy.ndjson);
+    const ndWorst = ndLive === null ? null : Math.max(ndLive, ndRss ?? 0);
+    lines.push(
+      nd?.error
+        ? `> **NDJSON: the ${N.toLocaleString("en-US")}-score upload failed: ${nd.error.slice(0, 200)}**`
+        : `> ${ndWorst !== null && ndWorst > 0.75 * WORKERS_MEMORY_MB ? "**Risk: little headroom on the NDJSON path.**" : "NDJSON at full precision:"} ` +
+            `the same ${N.toLocaleString("en-US")} scores as NDJSON (${(ndjson.byteLength / MB).toFixed(1)} MB, MAX_NDJSON_BODY_BYTES = ${(limits.MAX_NDJSON_BODY_BYTES / MB).toFixed(0)} MB) took ${fmt(nd.ms)} ms (one upload; ${fmt(nd.ms / upMedian, 1)}x the float32 median), workerd CPU ${fmt(nd.workerdCpuMs)} ms, workerd's whole process +${fmt(nd.peakRssGrowthMb, 0)} MB; ` +
+            `the Node probe (read + parse + calibrate(), twice) needs at most ${fmt(ndLive, 0)} MB live and ${fmt(ndRss, 0)} MB peak RSS growth: ${ndWorst === null ? "n/a" : share(ndWorst)} of the ${WORKERS_MEMORY_MB} MB isolate limit, before the isolate's own baseline. ` +
+            `Same threshold as the float32 upload: ${ndSame ? "yes" : `**no** (${nd.threshold}, k = ${nd.k} of n = ${nd.n})`}.`,
+    );
+    lines.push("");
     const jsonLimitLive = liveOf(probeBy["json-limit"]);
-    const jsonLimitRss = probeBy["json-limit"]?.failed ? null : probeBy["json-limit"]?.peakRssGrowthMb;
+    const jsonLimitRss = rssOf(probeBy["json-limit"]);
+    const jl = textBy["json-limit"];
     if (jsonLimitLive !== null) {
       const worst = Math.max(jsonLimitLive, jsonLimitRss ?? 0);
-      const share = `${fmt((100 * worst) / WORKERS_MEMORY_MB)} % of the ${WORKERS_MEMORY_MB} MB isolate limit, before the isolate's own baseline`;
       lines.push(
-        `> ${worst > 0.75 * WORKERS_MEMORY_MB ? "**Risk: little headroom on the JSON path at its body limit.**" : "JSON path at its body limit:"} ` +
-          `The largest JSON upload MAX_JSON_BODY_BYTES = ${(limits.MAX_JSON_BODY_BYTES / MB).toFixed(0)} MB allows (${(jsonLimit.byteLength / MB).toFixed(1)} MB, ${nLimit.toLocaleString("en-US")} scores) ` +
-          `needs ${fmt(jsonLimitLive, 0)} MB live at the parse stage and ${fmt(jsonLimitRss, 0)} MB peak RSS growth in the Node probe (workerd's whole process: +${fmt(jsonRuns[1]?.peakRssGrowthMb, 0)} MB): up to ${share}. ` +
-          `The 1M-score JSON upload needs ${fmt(liveOf(probeBy.json), 0)} MB live / ${fmt(probeBy.json?.peakRssGrowthMb, 0)} MB peak RSS growth; float32 is the encoding for large samples.`,
+        `> ${worst > 0.75 * WORKERS_MEMORY_MB ? "**Risk: little headroom on the JSON path at its body limit.**" : "JSON at its body limit:"} ` +
+          `the largest JSON upload MAX_JSON_BODY_BYTES = ${(limits.MAX_JSON_BODY_BYTES / MB).toFixed(0)} MB allows (${(jsonLimit.byteLength / MB).toFixed(1)} MB, ${nLimit.toLocaleString("en-US")} scores) ` +
+          `needs ${fmt(jsonLimitLive, 0)} MB live at the parse stage and ${fmt(jsonLimitRss, 0)} MB peak RSS growth in the Node probe (workerd's whole process: +${fmt(jl?.peakRssGrowthMb, 0)} MB${jl?.error ? `; the upload failed: ${jl.error.slice(0, 120)}` : ""}): up to ${share(worst)} of the ${WORKERS_MEMORY_MB} MB isolate limit, before the isolate's own baseline. ` +
+          `A ${N.toLocaleString("en-US")}-score JSON body (about ${((bytesPerScore * N) / MB).toFixed(0)} MB) exceeds that limit (413); larger samples go as NDJSON or float32.`,
       );
       lines.push("");
     }
@@ -508,21 +553,28 @@ async function main() {
         `Fitted threshold ${uploads[0].threshold} (k = ${uploads[0].k} of n = ${uploads[0].n}); the k-th smallest of a plain sort is ${expectedThreshold}: ${uploads[0].threshold === expectedThreshold ? "identical" : "DIFFERENT"}.`,
     );
     lines.push("");
-    lines.push("## JSON path");
+    lines.push("## Text formats (NDJSON, JSON), one upload each");
     lines.push("");
-    lines.push(`| body | size MB | wall ms | workerd CPU ms | workerd peak RSS growth MB | wall vs float32 median |`);
-    lines.push("| --- | ---: | ---: | ---: | ---: | ---: |");
-    for (const j of jsonRuns) {
+    lines.push(
+      `Full-precision scores (each float32 score widened to float64 and printed as JSON prints it). NDJSON: the header line \`${JSON.stringify({ embedding: "e5", reranker: "bge-1m-ndjson", index_version: "v1", policy: { kind: "drop_rate", target: TARGET } })}\`, then one score per line. A new gate each (no rebuild shift).`,
+    );
+    lines.push("");
+    lines.push(
+      `| body | size MB | wall ms | workerd CPU ms | workerd peak RSS growth MB | other load (cores) | wall vs float32 median | threshold |`,
+    );
+    lines.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    for (const t of textRuns) {
       lines.push(
-        j.error
-          ? `| application/json, ${j.label} | ${fmt(j.mb, 1)} | failed: ${j.error.slice(0, 200).replace(/\|/gu, "/")} | | | |`
-          : `| application/json, ${j.label} | ${fmt(j.mb, 1)} | ${fmt(j.ms)} | ${fmt(j.workerdCpuMs)} | ${fmt(j.peakRssGrowthMb, 1)} | ${fmt(j.ms / upMedian, 1)}x |`,
+        t.error
+          ? `| ${t.contentType}, ${t.label} | ${fmt(t.mb, 1)} | failed: ${t.error.slice(0, 200).replace(/\|/gu, "/")} | | | | | |`
+          : `| ${t.contentType}, ${t.label} | ${fmt(t.mb, 1)} | ${fmt(t.ms)} | ${fmt(t.workerdCpuMs)} | ${fmt(t.peakRssGrowthMb, 1)} | ${fmt(t.otherCores, 2)} | ${fmt(t.ms / upMedian, 1)}x | ${t.threshold} (k = ${t.k} of n = ${t.n}) |`,
       );
     }
     lines.push("");
-    if (jsonRuns[0] && !jsonRuns[0].error)
+    if (nd && !nd.error)
       lines.push(
-        `The 1M JSON upload fits the same threshold as the float32 path: ${jsonRuns[0].threshold === uploads[0].threshold ? "yes" : `no (${jsonRuns[0].threshold})`}.`,
+        `The NDJSON upload fits the same threshold as the float32 upload (same ${N.toLocaleString("en-US")} values): ${ndSame ? "yes" : `**no** (${nd.threshold}, k = ${nd.k} of n = ${nd.n}; float32: ${uploads[0].threshold}, k = ${uploads[0].k})`}. ` +
+          `The JSON row holds ${nLimit <= N ? `the first ${nLimit.toLocaleString("en-US")} of the scores` : `${nLimit.toLocaleString("en-US")} scores (the payload repeated)`}, so its threshold differs.`,
       );
     lines.push("");
     lines.push("## Memory");
@@ -557,7 +609,7 @@ async function main() {
       lines.push("");
     }
     lines.push(
-      `workerd's process (all of Miniflare's services, SQLite included) had an idle RSS of ${fmt(idleRssMb, 0)} MB; its peak RSS grew by ${uploads.map((u) => fmt(u.peakRssGrowthMb, 1)).join(", ")} MB during the float32 uploads and by ${jsonRuns.map((j) => fmt(j.peakRssGrowthMb, 1)).join(" and ")} MB during the JSON uploads (V8 frees lazily, so growth also counts garbage).`,
+      `workerd's process (all of Miniflare's services, SQLite included) had an idle RSS of ${fmt(idleRssMb, 0)} MB; its peak RSS grew by ${uploads.map((u) => fmt(u.peakRssGrowthMb, 1)).join(", ")} MB during the float32 uploads, by ${fmt(nd?.peakRssGrowthMb, 1)} MB during the NDJSON upload and by ${fmt(jl?.peakRssGrowthMb, 1)} MB during the JSON upload at its limit (V8 frees lazily, so growth also counts garbage).`,
     );
     lines.push("");
     mkdirSync(dirname(OUT), { recursive: true });
