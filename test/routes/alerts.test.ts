@@ -95,3 +95,20 @@ describe("filters and unknown gates", () => {
     expect((await res.json<any>()).error.code).toBe("not_found");
   });
 });
+
+describe("embedding upgrade (a new gate)", () => {
+  it("compares the new gate with the calibration it carries from, and alerts on the new gate", async () => {
+    const old = uniqueGate("upgrade-old");
+    const v1 = (await callJson("POST", "/v1/calibrations", 201, upload(old, "v1", spreadScores(5000)))).calibration;
+    const fresh = { ...old, embedding: "BAAI/bge-m3@v2" };
+    const res = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...fresh, index_version: "v2", scores: spreadScores(5000, -0.15), policy: { kind: "carry", reference: { calibration_id: v1.id } } },
+    });
+    expect(res.shift).toMatchObject({ compared_with: "carry_reference", previous_calibration_id: v1.id, previous_gate_id: v1.gate_id, alert: true });
+    expect(res.shift.drop_rate_at_previous_threshold).toBeCloseTo(0.35, 2);
+    expect(res.calibration.target_drop_rate).toBeCloseTo(v1.in_sample_drop_rate, 12);
+    const [alert] = await alertsOf(fresh, "rebuild_shift");
+    expect(alert).toMatchObject({ gate_id: res.calibration.gate_id, calibration_ids: [v1.id, res.calibration.id] });
+  });
+});
