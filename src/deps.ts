@@ -72,12 +72,14 @@ export function driftConfig(env: Env): DriftConfig {
 
 /** Everything a request may need: core, alerts, the gate monitors and the drift configuration. */
 export function appDeps(env: Env, waitUntil: (p: Promise<unknown>) => void, now: () => Date = () => new Date()): AppDeps {
+  let drift: DriftConfig | undefined;
   return {
     ...alertDeps(env, waitUntil, now),
     monitor: new DurableMonitorClient(env.GATE_MONITOR as unknown as DurableObjectNamespace<GateMonitor>),
     // Validated when first used, so a typo in DRIFT_* fails the drift endpoints loudly without taking serving down.
     get drift() {
-      return driftConfig(env);
+      drift ??= driftConfig(env);
+      return drift;
     },
     idempotency: new D1IdempotencyStore(env.DB),
   };

@@ -162,11 +162,15 @@ export class GateMonitor extends DurableObject<Env> {
     if (this.sql.exec(`SELECT 1 FROM pending_alerts LIMIT 1`).toArray().length > 0) throw new Error("pending alerts remain");
   }
 
-  /** Status of the open windows and history, plus each open window's score sample (for the caller to compare). */
-  async status(gateId: string, nowMs: number, config: DriftConfig): Promise<MonitorStatus & { samples: Record<string, number[]> }> {
+  /**
+   * Status of the open windows; with `detail`, also the history and each open window's score sample (for the caller
+   * to compare with the calibration). /metrics asks without detail: no history and no samples cross the RPC.
+   */
+  async status(gateId: string, nowMs: number, config: DriftConfig, detail = true): Promise<MonitorStatus & { samples: Record<string, number[]> }> {
     this.rollOver(nowMs, config);
     const open = this.allWindows();
     const windows = open.map((w) => windowStatus(w, evaluateWindow(w, config)));
+    if (!detail) return { gate_id: gateId, windows, history: [], samples: {} };
     const samples = Object.fromEntries(open.map((w) => [w.calibration_id, w.reservoir]));
     const history = this.sql
       .exec<{ status: string }>(`SELECT status FROM history ORDER BY id DESC`)

@@ -71,7 +71,7 @@ export async function collectMetrics(deps: AppDeps): Promise<string> {
     f.scoregate_expected_drop_rate.samples.push({ labels: { ...gl, calibration_id: c.id }, value: c.expected_drop_rate });
     if (c.per_query)
       f.scoregate_expected_empty_context_rate.samples.push({ labels: { ...gl, calibration_id: c.id }, value: c.per_query.empty_context_rate });
-    const status = await deps.monitor.status(g.gate_id, deps.now().getTime(), deps.drift);
+    const status = await deps.monitor.status(g.gate_id, deps.now().getTime(), deps.drift, false);
     for (const w of status.windows) {
       const wl = { ...gl, calibration_id: w.calibration_id };
       if (w.drop_rate.observed !== null) f.scoregate_observed_drop_rate.samples.push({ labels: wl, value: w.drop_rate.observed });

@@ -11,7 +11,8 @@ export type MonitorSnapshot = MonitorStatus & { samples: Record<string, number[]
 
 export interface MonitorClient {
   observe(gateId: string, input: ObserveInput): Promise<ObserveOutcome>;
-  status(gateId: string, nowMs: number, config: DriftConfig): Promise<MonitorSnapshot>;
+  /** `detail` false skips the history and the score samples (cheaper, for /metrics). */
+  status(gateId: string, nowMs: number, config: DriftConfig, detail?: boolean): Promise<MonitorSnapshot>;
 }
 
 export class DurableMonitorClient implements MonitorClient {
@@ -25,7 +26,7 @@ export class DurableMonitorClient implements MonitorClient {
     return (await this.stub(gateId).observe(input)) as ObserveOutcome;
   }
 
-  async status(gateId: string, nowMs: number, config: DriftConfig): Promise<MonitorSnapshot> {
-    return (await this.stub(gateId).status(gateId, nowMs, config)) as MonitorSnapshot;
+  async status(gateId: string, nowMs: number, config: DriftConfig, detail = true): Promise<MonitorSnapshot> {
+    return (await this.stub(gateId).status(gateId, nowMs, config, detail)) as MonitorSnapshot;
   }
 }
