@@ -1,8 +1,9 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// Two projects, mirroring src/: "unit" runs the pure core and services in plain Node; "workers" runs routes, jobs and
-// Durable Objects inside workerd with real local D1/KV/DO (storage is isolated per test file, not per test).
+// Two projects over one test tree that mirrors src/: "unit" runs the pure core and services in plain Node; "workers"
+// runs every `*.workerd.test.ts` (routes, jobs, Durable Objects) inside workerd with real local D1/KV/DO (storage is
+// isolated per test file, not per test).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
@@ -12,7 +13,8 @@ export default defineConfig(async () => {
           test: {
             name: "unit",
             environment: "node",
-            include: ["test/stats/**/*.test.ts", "test/services/**/*.test.ts", "test/storage/**/*.test.ts", "test/unit/**/*.test.ts"],
+            include: ["test/**/*.test.ts"],
+            exclude: ["test/**/*.workerd.test.ts"],
           },
         },
         {
@@ -46,8 +48,8 @@ export default defineConfig(async () => {
           test: {
             name: "workers",
             globalSetup: ["./test/support/webhook-receiver.ts"],
-            include: ["test/routes/**/*.test.ts", "test/jobs/**/*.test.ts", "test/durable/**/*.test.ts", "test/workers/**/*.test.ts"],
-            setupFiles: ["./test/workers/apply-migrations.ts"],
+            include: ["test/**/*.workerd.test.ts"],
+            setupFiles: ["./test/support/apply-migrations.ts"],
           },
         },
       ],

@@ -21,8 +21,8 @@
  *    /proc/<pid>/clear_refs) above its RSS before the upload; (b) the same code path run in Node: src is bundled with
  *    esbuild (packages external) and run in a child `node --max-old-space-size=128 --expose-gc`, which streams the
  *    body (the text bodies ready-made from a file, see makeBody) into the upload reader
- *    (src/http/calibration-upload.ts), parses it and runs calibrate()
- *    (src/services/calibrate.ts) against the in-memory stores, sampling V8 heap + external (ArrayBuffer) memory at
+ *    (src/calibrations/upload.ts), parses it and runs calibrate()
+ *    (src/calibrations/calibrate.ts) against the in-memory stores, sampling V8 heap + external (ArrayBuffer) memory at
  *    each stage and the child's peak RSS since the baseline; for 1M float32 scores, MAX_SCORES float32 scores, 1M NDJSON
  *    scores and the largest JSON body; (c) the core alone, as the issue suggests: decode, sortedCopy, fitCalibration.
  * Linux only for the CPU and RSS figures (/proc); they print n/a elsewhere. Everything temporary (bundle, state,
@@ -165,13 +165,13 @@ async function upload(h, { path, contentType, body }) {
 
 const PROBE_SOURCE = `
 import { readFileSync, writeFileSync } from "node:fs";
-import * as upload from "./src/http/calibration-upload";
-import { calibrate } from "./src/services/calibrate";
-import { fitCalibration } from "./src/services/fit-calibration";
+import * as upload from "./src/calibrations/upload";
+import { calibrate } from "./src/calibrations/calibrate";
+import { fitCalibration } from "./src/calibrations/fit";
 import { sortedCopy } from "./src/stats/order-statistics";
-import { MemoryCalibrationStore } from "./src/storage/memory-calibration-store";
-import { MemoryThresholdProjection } from "./src/storage/threshold-projection";
-import * as limits from "./src/limits";
+import { MemoryCalibrationStore } from "./test/support/memory-calibration-store";
+import { MemoryThresholdProjection } from "./test/support/memory-projection";
+import * as limits from "./src/platform/limits";
 
 const [file, mode, target, nArg] = process.argv.slice(2);
 const MB = 1024 * 1024;
@@ -274,7 +274,7 @@ if (mode === "binary" || mode === "json" || mode === "ndjson") {
     // the body as the Worker receives it: a stream of fresh 64 KiB chunks (copied from the parts as they are pulled,
     // like bytes off the network) that the upload reader collects and concatenates; no whole-body copy up front
     const request = new Request(url, { method: "POST", headers: { "content-type": type }, body: chunkStream(partsFor(version)), duplex: "half" });
-    // src/http/calibration-upload.ts either parses a Request in one step, or reads it (readCalibrationUpload, whose
+    // src/calibrations/upload.ts either parses a Request in one step, or reads it (readCalibrationUpload, whose
     // bytes the idempotency hash also reads) and then parses the read upload
     const input = upload.readCalibrationUpload
       ? upload.parseCalibrationUpload(mark(version + ": body read", await upload.readCalibrationUpload(request)))
@@ -375,7 +375,7 @@ async function main() {
     writeFileSync(bytesFile, bytes);
     const probe = await buildProbe(probeDir);
     const limits = runProbe(probe, bytesFile, "limits");
-    if (limits.failed) throw new Error("could not read src/limits.ts through the probe bundle");
+    if (limits.failed) throw new Error("could not read src/platform/limits.ts through the probe bundle");
 
     log("building and starting the worker ...");
     h = await startWorker();

@@ -1,19 +1,18 @@
 /**
- * The Hono app: middleware, one onError, one sub-app per resource.
+ * The Hono app: middleware, one onError, one sub-app per feature. Every operation is registered through the route
+ * table (src/contract/routes.ts), which also gives each its scope check.
  */
 import { Hono } from "hono";
-import type { AppBindings } from "./app-env";
-import { appDeps } from "./deps";
-import { AppError, errorBody, httpStatus } from "./errors";
-import { calibrationRoutes } from "./routes/calibrations";
-import { gateRoutes } from "./routes/gates";
-import { healthRoutes } from "./routes/health";
-import { thresholdRoutes } from "./routes/thresholds";
-import { observationRoutes } from "./routes/observations";
-import { alertRoutes } from "./routes/alerts";
-import { webhookRoutes } from "./routes/webhooks";
-import { metricsRoutes } from "./routes/metrics";
-import { tokensFor } from "./http/auth-middleware";
+import { alertRoutes } from "./alerts/routes";
+import { calibrationRoutes } from "./calibrations/routes";
+import { monitoringRoutes } from "./monitoring/routes";
+import { tokensFor } from "./platform/auth-middleware";
+import { appDeps } from "./platform/deps-from-env";
+import type { AppBindings } from "./platform/env";
+import { AppError, errorBody, httpStatus } from "./platform/errors";
+import { referenceRoutes } from "./reference/routes";
+import { servingRoutes } from "./serving/routes";
+import { webhookRoutes } from "./webhooks/routes";
 
 export const app = new Hono<AppBindings>();
 
@@ -27,14 +26,12 @@ app.use("*", async (c, next) => {
   await next();
 });
 
-app.route("/", healthRoutes);
-app.route("/v1", thresholdRoutes);
-app.route("/v1", calibrationRoutes);
-app.route("/v1", gateRoutes);
-app.route("/v1", observationRoutes);
-app.route("/v1", alertRoutes);
-app.route("/v1", webhookRoutes);
-app.route("/", metricsRoutes);
+app.route("/", referenceRoutes);
+app.route("/", servingRoutes);
+app.route("/", calibrationRoutes);
+app.route("/", monitoringRoutes);
+app.route("/", alertRoutes);
+app.route("/", webhookRoutes);
 
 app.notFound((c) => c.json(errorBody(new AppError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)), 404));
 
@@ -43,5 +40,3 @@ app.onError((err, c) => {
   console.error("unhandled error", err);
   return c.json(errorBody(new AppError("internal", "internal error")), 500);
 });
-
-export type AppType = typeof app;

@@ -2,10 +2,10 @@
  * The Worker entry: HTTP through the Hono app, the cron reconciler, and the Durable Object classes.
  */
 import { app } from "./app";
-import type { Env } from "./app-env";
+import type { Env } from "./platform/env";
 import { runScheduled } from "./jobs/scheduled";
 
-export { GateMonitor } from "./durable/gate-monitor";
+export { GateMonitor } from "./monitoring/gate-monitor";
 
 export default {
   fetch: app.fetch,

@@ -3,12 +3,12 @@
  * idempotency keys.
  * Thin adapter: the clock comes from the trigger's scheduled time.
  */
-import type { Env } from "../app-env";
-import { alertDeps } from "../deps";
-import { IDEMPOTENCY_TTL_MS } from "../limits";
-import { D1IdempotencyStore } from "../storage/idempotency-store";
-import { reconcileProjection } from "../services/reconcile";
-import { deliverDue } from "../services/webhooks";
+import type { Env } from "../platform/env";
+import { alertDeps } from "../platform/deps-from-env";
+import { IDEMPOTENCY_TTL_MS } from "../platform/limits";
+import { D1IdempotencyStore } from "../platform/d1-idempotency-store";
+import { reconcileProjection } from "../serving/reconcile";
+import { deliverDue } from "../webhooks/delivery";
 
 /** Runs each step on its own: a failing step is logged and does not stop the others. */
 export async function runScheduled(env: Env, now: Date): Promise<void> {

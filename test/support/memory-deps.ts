@@ -2,9 +2,9 @@
  * CoreDeps over in-memory stores for unit tests of services: an injected clock you can advance, counter-based ids,
  * and deferred work (ctx.waitUntil in the Worker) collected so a test can await it.
  */
-import type { CoreDeps } from "../../src/services/deps";
-import { MemoryCalibrationStore } from "../../src/storage/memory-calibration-store";
-import { MemoryThresholdProjection } from "../../src/storage/threshold-projection";
+import type { CoreDeps } from "../../src/platform/deps";
+import { MemoryCalibrationStore } from "./memory-calibration-store";
+import { MemoryThresholdProjection } from "./memory-projection";
 
 export function memoryDeps<S extends MemoryCalibrationStore = MemoryCalibrationStore>(options: { store?: S; startMs?: number } = {}) {
   let nowMs = options.startMs ?? Date.UTC(2026, 10, 24, 12, 0, 0);

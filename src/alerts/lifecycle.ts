@@ -1,0 +1,81 @@
+/**
+ * Alerts: raise (open or update the one unresolved alert of a gate and kind), list, acknowledge, resolve. Opening and
+ * resolving emit webhook events (payload.ts); delivery is src/webhooks/delivery.ts's job.
+ */
+import { AppError } from "../platform/errors";
+import type { Alert, AlertKind, AlertStatus } from "../contract";
+import type { AlertDeps } from "../platform/deps";
+import { newId } from "../platform/ids";
+import { deliverDue } from "../webhooks/delivery";
+import { alertPayload } from "./payload";
+
+export interface AlertInput {
+  readonly gate_id: string;
+  readonly gate: { readonly index: string; readonly embedding: string; readonly reranker: string };
+  readonly kind: AlertKind;
+  /** One sentence that explains the alert to an on-call engineer (also the Slack text). */
+  readonly summary: string;
+  /** The numbers that justify it. */
+  readonly details: Record<string, unknown>;
+  readonly calibration_ids: readonly string[];
+}
+
+/** Opens or updates the alert, then tries to deliver its webhooks after the response. */
+export async function raiseAlert(input: AlertInput, deps: AlertDeps): Promise<{ alert: Alert; opened: boolean }> {
+  const now = deps.now();
+  const at = now.toISOString();
+  const candidate: Alert = {
+    id: newId("alr", now, deps.random()),
+    gate_id: input.gate_id,
+    gate: { index: input.gate.index, embedding: input.gate.embedding, reranker: input.gate.reranker },
+    kind: input.kind,
+    status: "open",
+    summary: input.summary,
+    details: input.details,
+    calibration_ids: [...input.calibration_ids],
+    occurrences: 1,
+    first_seen_at: at,
+    last_seen_at: at,
+    acknowledged_at: null,
+    acknowledged_by: null,
+    resolved_at: null,
+    resolved_by: null,
+  };
+  const result = await deps.alerts.raise(candidate, {
+    id: `msg_${candidate.id}_opened`,
+    type: "alert.opened",
+    payload: alertPayload(candidate, "opened", at),
+  });
+  if (result.opened) deps.defer(deliverDue(deps));
+  return result;
+}
+
+export async function listAlerts(
+  filter: { gate_id?: string | undefined; kind?: AlertKind | undefined; status?: AlertStatus | undefined; limit: number },
+  deps: AlertDeps,
+): Promise<Alert[]> {
+  return deps.alerts.list(filter);
+}
+
+async function mustGet(id: string, deps: AlertDeps): Promise<Alert> {
+  const alert = await deps.alerts.get(id);
+  if (alert === null) throw new AppError("not_found", `alert ${id} does not exist`);
+  return alert;
+}
+
+export async function acknowledgeAlert(id: string, actor: string, deps: AlertDeps): Promise<Alert> {
+  const alert = await mustGet(id, deps);
+  if (alert.status === "resolved") throw new AppError("conflict", `alert ${id} is already resolved`);
+  await deps.alerts.acknowledge(id, actor, deps.now().toISOString());
+  return mustGet(id, deps);
+}
+
+export async function resolveAlert(id: string, actor: string, deps: AlertDeps): Promise<Alert> {
+  const alert = await mustGet(id, deps);
+  if (alert.status === "resolved") return alert;
+  const at = deps.now().toISOString();
+  const resolved: Alert = { ...alert, status: "resolved", resolved_at: at, resolved_by: actor };
+  await deps.alerts.resolve(id, actor, at, { id: `msg_${id}_resolved`, type: "alert.resolved", payload: alertPayload(resolved, "resolved", at) });
+  deps.defer(deliverDue(deps));
+  return mustGet(id, deps);
+}

@@ -1,0 +1,42 @@
+import { Hono } from "hono";
+import { AlertAction, AlertQuery, ROUTES } from "../contract";
+import type { AppBindings } from "../platform/env";
+import { AppError } from "../platform/errors";
+import { readJson } from "../platform/http/body";
+import { validate } from "../platform/http/validate";
+import { gateIdOf } from "../platform/ids";
+import { MAX_SMALL_BODY_BYTES } from "../platform/limits";
+import { handle } from "../platform/routing";
+import { acknowledgeAlert, listAlerts, resolveAlert } from "./lifecycle";
+
+export const alertRoutes = new Hono<AppBindings>();
+
+handle(alertRoutes, ROUTES.listAlerts, async (c) => {
+  const q = validate(AlertQuery, c.req.query(), "bad_request", "query parameters");
+  let gateId = q.gate_id;
+  if (q.embedding !== undefined || q.reranker !== undefined || q.index !== undefined) {
+    if (q.embedding === undefined || q.reranker === undefined) {
+      throw new AppError("bad_request", "filter by gate with both embedding and reranker (and optionally index)", [
+        { path: "reranker", message: "both are required" },
+      ]);
+    }
+    gateId = await gateIdOf({ index: q.index ?? "default", embedding: q.embedding, reranker: q.reranker });
+  }
+  return c.json({ alerts: await listAlerts({ gate_id: gateId, kind: q.kind, status: q.status, limit: q.limit }, c.get("deps")) });
+});
+
+handle(alertRoutes, ROUTES.getAlert, async (c) => {
+  const alert = await c.get("deps").alerts.get(c.req.param("id")!);
+  if (alert === null) throw new AppError("not_found", `alert ${c.req.param("id")} does not exist`);
+  return c.json(alert);
+});
+
+handle(alertRoutes, ROUTES.acknowledgeAlert, async (c) => {
+  validate(AlertAction, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES, { allowEmpty: true }), "invalid_input", "request");
+  return c.json(await acknowledgeAlert(c.req.param("id")!, c.get("principal").name, c.get("deps")));
+});
+
+handle(alertRoutes, ROUTES.resolveAlert, async (c) => {
+  validate(AlertAction, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES, { allowEmpty: true }), "invalid_input", "request");
+  return c.json(await resolveAlert(c.req.param("id")!, c.get("principal").name, c.get("deps")));
+});

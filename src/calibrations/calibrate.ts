@@ -1,0 +1,179 @@
+/**
+ * POST /v1/calibrations: validate the scale, resolve the policy, fit, compare with the gate's current calibration,
+ * store atomically, publish the projection. Nothing is stored when any step fails.
+ */
+import { AppError, invalid, type ErrorDetail } from "../platform/errors";
+import type { Activation, CalibrationMeta, ShiftReport, StoredCalibration, Warning } from "../contract";
+import { sortedCopy } from "../stats/order-statistics";
+import { currentOf } from "./store";
+import { resolveTarget } from "./carry";
+import type { CoreDeps } from "../platform/deps";
+import { fitCalibration } from "./fit";
+import { gateIdOf, newId } from "../platform/ids";
+import { publishGate } from "../serving/publish";
+import { rebuildShift } from "./rebuild-shift";
+
+/** A parsed upload, whatever its content type. */
+export interface CalibrationInput {
+  readonly meta: CalibrationMeta;
+  /** Scores in upload order (query order when `offsets` is set). */
+  readonly scores: Float64Array;
+  /** Q+1 query boundaries into `scores`, or null for a flat sample. */
+  readonly offsets: Uint32Array | null;
+}
+
+export interface CalibrationResult {
+  readonly calibration: StoredCalibration;
+  readonly shift: ShiftReport | null;
+  readonly warnings: Warning[];
+  readonly activated: boolean;
+}
+
+/** Called when an activation's shift report alerts (drift module raises a rebuild_shift alert). */
+export type ShiftListener = (calibration: StoredCalibration, shift: ShiftReport) => Promise<void>;
+
+/** Max offending indices listed in a 422 for out-of-range probability scores. */
+const MAX_LISTED_OFFENDERS = 10;
+
+function checkProbabilityScale(scores: ArrayLike<number>, path: string): void {
+  const details: ErrorDetail[] = [];
+  let bad = 0;
+  for (let i = 0; i < scores.length; i++) {
+    const s = scores[i]!;
+    if (s < 0 || s > 1) {
+      bad++;
+      if (details.length < MAX_LISTED_OFFENDERS) details.push({ path: `${path}[${i}]`, message: `${s} is outside 0..1` });
+    }
+  }
+  if (bad > 0) {
+    throw invalid(
+      `score_scale "probability" requires scores in 0..1; ${bad} are outside (use "logit" or "unbounded" for raw reranker logits)`,
+      details,
+    );
+  }
+}
+
+export async function calibrate(
+  input: CalibrationInput,
+  actor: string,
+  deps: CoreDeps,
+  onShiftAlert: ShiftListener | null = null,
+): Promise<CalibrationResult> {
+  const { meta } = input;
+  if (input.scores.length === 0) throw invalid("no scores", [{ path: "scores", message: "must not be empty" }]);
+  for (let i = 0; i < input.scores.length; i++) {
+    if (!Number.isFinite(input.scores[i]!)) {
+      throw invalid("scores must be finite numbers", [{ path: `scores[${i}]`, message: `${input.scores[i]} is not finite` }]);
+    }
+  }
+  if (meta.score_scale === "probability") {
+    checkProbabilityScale(input.scores, input.offsets ? "queries(flattened)" : "scores");
+    if (meta.policy.kind === "carry" && typeof meta.policy.reference === "object" && "scores" in meta.policy.reference) {
+      checkProbabilityScale(meta.policy.reference.scores, "policy.reference.scores");
+    }
+  }
+
+  const gateId = await gateIdOf(meta);
+  const n = input.scores.length;
+  const resolved = await resolveTarget(meta.policy, gateId, n, deps);
+  const sorted = sortedCopy(input.scores);
+  const byQuery = input.offsets ? { scores: input.scores, offsets: input.offsets } : null;
+  const fitted = fitCalibration(sorted, resolved.target, byQuery);
+
+  const previousRow = currentOf(await deps.calibrations.activeRows(gateId));
+  // Compare with the gate's current calibration; a new gate (an embedding or reranker upgrade) that carries from a
+  // calibration is compared with that reference, so the upgrade gets its shift report too.
+  const baselineId =
+    previousRow?.calibration_id ?? (resolved.carry?.reference.kind === "calibration" ? resolved.carry.reference.calibration_id : null);
+  let shift: ShiftReport | null = null;
+  if (baselineId !== null) {
+    const [previous, previousDistribution] = await Promise.all([deps.calibrations.get(baselineId), deps.calibrations.distribution(baselineId)]);
+    if (previous === null || previousDistribution === null) {
+      throw new AppError("internal", "active calibration row points at a missing calibration");
+    }
+    shift = rebuildShift({
+      previous,
+      previousDistribution,
+      sorted,
+      distribution: fitted.distribution,
+      byQuery,
+      tolerance: meta.shift_tolerance,
+      comparedWith: previousRow ? "gate_current" : "carry_reference",
+    });
+  }
+
+  const now = deps.now();
+  const createdAt = now.toISOString();
+  const warnings = [...fitted.warnings];
+  if (resolved.carry && resolved.carry.carried_drop_rate_sd > 0.01) {
+    warnings.push({
+      code: "small_reference",
+      message: `the carried drop rate has sd ${(100 * resolved.carry.carried_drop_rate_sd).toFixed(2)} points from the sizes of the reference (${resolved.carry.reference_n}) and new (${n}) samples`,
+    });
+  }
+  const calibration: StoredCalibration = {
+    id: newId("cal", now, deps.random()),
+    gate_id: gateId,
+    index: meta.index,
+    embedding: meta.embedding,
+    reranker: meta.reranker,
+    index_version: meta.index_version,
+    policy: resolved.storedPolicy,
+    score_scale: meta.score_scale,
+    ...fitted.fields,
+    carry: resolved.carry,
+    warnings,
+    shift,
+    shift_tolerance: meta.shift_tolerance,
+    created_at: createdAt,
+    created_by: actor,
+  };
+  const activation: Activation | null = meta.activate
+    ? {
+        id: newId("act", now, deps.random()),
+        gate_id: gateId,
+        index_version: meta.index_version,
+        calibration_id: calibration.id,
+        previous_calibration_id: previousRow?.calibration_id ?? null,
+        activated_at: createdAt,
+        actor,
+        reason: "uploaded with activate: true",
+      }
+    : null;
+
+  await deps.calibrations.create({
+    gate: { gate_id: gateId, index: meta.index, embedding: meta.embedding, reranker: meta.reranker, created_at: createdAt },
+    calibration,
+    distribution: fitted.distribution,
+    activation,
+  });
+  if (activation) await afterActivation(calibration, shift, deps, onShiftAlert, warnings);
+  return { calibration, shift, warnings, activated: activation !== null };
+}
+
+/**
+ * What follows an activation, once D1 has committed it: publish the projection (best effort: the reconciler repairs
+ * KV within minutes, and a failure here must not turn a stored calibration into a 500), then raise the rebuild_shift
+ * alert before answering, so a pipeline that checks alerts right after sees it. A failed raise becomes a warning.
+ */
+export async function afterActivation(
+  calibration: StoredCalibration,
+  shift: ShiftReport | null,
+  deps: CoreDeps,
+  onShiftAlert: ShiftListener | null,
+  warnings: Warning[],
+): Promise<void> {
+  try {
+    await publishGate(calibration.gate_id, [calibration.index_version], deps);
+  } catch (e) {
+    console.error("publishing the threshold projection failed; the reconciler will repair it", e);
+  }
+  if (shift?.alert && onShiftAlert) {
+    try {
+      await onShiftAlert(calibration, shift);
+    } catch (e) {
+      console.error("raising the rebuild_shift alert failed", e);
+      warnings.push({ code: "alert_not_raised", message: "the shift alerted but the rebuild_shift alert could not be stored; check GET /v1/alerts" });
+    }
+  }
+}

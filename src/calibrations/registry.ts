@@ -1,0 +1,80 @@
+/**
+ * Read services for history and audit: calibrations with their derived active/current flags, gate listings.
+ */
+import { AppError } from "../platform/errors";
+import type { Activation, Calibration, GateRef, GateSummary, StoredCalibration } from "../contract";
+import { currentOf, type ActiveRow } from "./store";
+import type { CoreDeps } from "../platform/deps";
+import { gateIdOf } from "../platform/ids";
+
+function withFlags(c: StoredCalibration, rows: readonly ActiveRow[]): Calibration {
+  const current = currentOf(rows);
+  return {
+    ...c,
+    active: rows.some((r) => r.calibration_id === c.id && r.index_version === c.index_version),
+    current: current?.calibration_id === c.id,
+  };
+}
+
+export async function getCalibration(id: string, deps: CoreDeps): Promise<Calibration> {
+  const c = await deps.calibrations.get(id);
+  if (c === null) throw new AppError("not_found", `calibration ${id} does not exist`);
+  return withFlags(c, await deps.calibrations.activeRows(c.gate_id));
+}
+
+/** Adds the derived flags to a freshly stored calibration. */
+export async function describe(c: StoredCalibration, deps: CoreDeps): Promise<Calibration> {
+  return withFlags(c, await deps.calibrations.activeRows(c.gate_id));
+}
+
+export interface HistoryResult {
+  readonly gate_id: string;
+  readonly calibrations: Calibration[];
+  readonly activations: Activation[];
+  readonly next_cursor: string | null;
+}
+
+/** Max activations returned with a history page. */
+const HISTORY_ACTIVATIONS = 100;
+
+export async function history(gate: GateRef, limit: number, cursor: string | undefined, deps: CoreDeps): Promise<HistoryResult> {
+  let before: number | null = null;
+  if (cursor !== undefined) {
+    before = Number.parseInt(cursor, 36);
+    if (!Number.isSafeInteger(before) || before < 1) {
+      throw new AppError("bad_request", "cursor is not one this API returned", [{ path: "cursor", message: "invalid cursor" }]);
+    }
+  }
+  const gateId = await gateIdOf(gate);
+  const [page, rows, activations] = await Promise.all([
+    deps.calibrations.history(gateId, limit, before),
+    deps.calibrations.activeRows(gateId),
+    cursor === undefined ? deps.calibrations.activations(gateId, HISTORY_ACTIVATIONS) : Promise.resolve([]),
+  ]);
+  return {
+    gate_id: gateId,
+    calibrations: page.items.map((c) => withFlags(c, rows)),
+    activations,
+    next_cursor: page.next === null ? null : page.next.toString(36),
+  };
+}
+
+export async function listGates(deps: CoreDeps): Promise<GateSummary[]> {
+  const [gates, rows] = await Promise.all([deps.calibrations.gates(), deps.calibrations.activeSummaries()]);
+  const byGate = new Map<string, typeof rows>();
+  for (const r of rows) byGate.set(r.gate_id, [...(byGate.get(r.gate_id) ?? []), r]);
+  return gates.map((g) => {
+    const mine = (byGate.get(g.gate_id) ?? []).sort((a, b) => b.activation_seq - a.activation_seq);
+    return {
+      ...g,
+      current_calibration_id: currentOf(mine)?.calibration_id ?? null,
+      active: mine.map((r) => ({
+        index_version: r.index_version,
+        calibration_id: r.calibration_id,
+        threshold: r.threshold,
+        expected_drop_rate: r.expected_drop_rate,
+        activated_at: r.activated_at,
+      })),
+    };
+  });
+}

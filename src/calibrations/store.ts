@@ -1,0 +1,68 @@
+/**
+ * The system of record for gates, calibrations and activations (D1 in production, memory in unit tests).
+ *
+ * Consistency: D1 is strongly consistent within one database; `create` and `activate` are single atomic batches, so
+ * an activation and the active-state row it implies are never seen apart. Calibrations are immutable; activations are
+ * append-only. Ordering uses the database's own sequence numbers (`seq`), never wall-clock ties.
+ */
+import type { Distribution } from "../stats/distribution";
+import type { Activation, StoredCalibration } from "../contract";
+
+export interface GateRow {
+  readonly gate_id: string;
+  readonly index: string;
+  readonly embedding: string;
+  readonly reranker: string;
+  readonly created_at: string;
+}
+
+/** One (gate, index_version) and its active calibration. */
+export interface ActiveRow {
+  readonly gate_id: string;
+  readonly index_version: string;
+  readonly calibration_id: string;
+  readonly activation_id: string;
+  /** Database order of the activation: the greatest is the gate's current calibration. */
+  readonly activation_seq: number;
+  readonly activated_at: string;
+}
+
+/** An active row with the served numbers of its calibration (one query for listings). */
+export interface ActiveSummary extends ActiveRow {
+  readonly threshold: number | null;
+  readonly expected_drop_rate: number;
+}
+
+export interface HistoryPage {
+  readonly items: StoredCalibration[];
+  /** Pass back as `before` for the next (older) page; null on the last page. */
+  readonly next: number | null;
+}
+
+export interface CalibrationStore {
+  /** Stores a calibration (and its gate, first time seen) and optionally its activation, in one atomic batch. */
+  create(input: { gate: GateRow; calibration: StoredCalibration; distribution: Distribution; activation: Activation | null }): Promise<void>;
+  get(id: string): Promise<StoredCalibration | null>;
+  distribution(id: string): Promise<Distribution | null>;
+  /** Newest first; `before` is the `next` of the previous page. */
+  history(gateId: string, limit: number, before: number | null): Promise<HistoryPage>;
+  /** Records an activation and moves the (gate, index_version) active row to it, atomically. */
+  activate(activation: Activation): Promise<void>;
+  gate(gateId: string): Promise<GateRow | null>;
+  gates(): Promise<GateRow[]>;
+  /** Every active row of a gate, current (greatest activation_seq) first. */
+  activeRows(gateId: string): Promise<ActiveRow[]>;
+  /** Every active row of every gate (reconciliation). */
+  allActiveRows(): Promise<ActiveRow[]>;
+  /** Every active row with its calibration's threshold and expected drop rate (/v1/gates). */
+  activeSummaries(): Promise<ActiveSummary[]>;
+  /** Activation audit of a gate, newest first. */
+  activations(gateId: string, limit: number): Promise<Activation[]>;
+}
+
+/** The gate's current row: the most recently activated of its active rows. */
+export function currentOf(rows: readonly ActiveRow[]): ActiveRow | null {
+  let best: ActiveRow | null = null;
+  for (const r of rows) if (best === null || r.activation_seq > best.activation_seq) best = r;
+  return best;
+}

@@ -1,0 +1,43 @@
+import { z } from "zod";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./limits";
+import { Id } from "./common";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Alerts
+// ---------------------------------------------------------------------------------------------------------------
+
+export const AlertKind = z.enum(["rebuild_shift", "drop_rate_drift", "empty_context", "uncalibrated_request"]);
+export type AlertKind = z.infer<typeof AlertKind>;
+export const AlertStatus = z.enum(["open", "acknowledged", "resolved"]);
+export type AlertStatus = z.infer<typeof AlertStatus>;
+
+export const Alert = z.object({
+  id: z.string(),
+  gate_id: z.string(),
+  gate: z.object({ index: z.string(), embedding: z.string(), reranker: z.string() }),
+  kind: AlertKind,
+  status: AlertStatus,
+  summary: z.string(),
+  details: z.record(z.string(), z.unknown()),
+  calibration_ids: z.array(z.string()),
+  occurrences: z.number().int(),
+  first_seen_at: z.string(),
+  last_seen_at: z.string(),
+  acknowledged_at: z.string().nullable(),
+  acknowledged_by: z.string().nullable(),
+  resolved_at: z.string().nullable(),
+  resolved_by: z.string().nullable(),
+});
+export type Alert = z.infer<typeof Alert>;
+
+export const AlertQuery = z.object({
+  gate_id: z.string().max(64).optional(),
+  index: Id.optional(),
+  embedding: Id.optional(),
+  reranker: Id.optional(),
+  kind: AlertKind.optional(),
+  status: AlertStatus.optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+});
+
+export const AlertAction = z.strictObject({ note: z.string().max(1000).optional() });

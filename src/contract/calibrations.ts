@@ -1,0 +1,159 @@
+import { z } from "zod";
+import { DEFAULT_SHIFT_TOLERANCE, MAX_CANDIDATES_PER_QUERY, MAX_QUERIES } from "./limits";
+import { GateRef, Id, Policy, Score, ScoreScale, Scores, StoredPolicy } from "./common";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Calibration upload
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Everything but the scores; shared by the JSON body, the NDJSON header line and the float32 query string. */
+export const CalibrationMeta = GateRef.extend({
+  index_version: Id,
+  policy: Policy,
+  activate: z.boolean({ error: "must be true or false" }).default(true),
+  score_scale: ScoreScale.default("unbounded"),
+  /** Rebuild shift alert tolerance, in drop-rate units (default 0.02 = 2 points). */
+  shift_tolerance: z.number().min(0).max(1).default(DEFAULT_SHIFT_TOLERANCE),
+});
+export type CalibrationMeta = z.infer<typeof CalibrationMeta>;
+
+export const Query = z
+  .array(Score, { error: "must be an array of numbers" })
+  .min(1, { error: "a query must have at least one candidate score" })
+  .max(MAX_CANDIDATES_PER_QUERY, { error: `a query may have at most ${MAX_CANDIDATES_PER_QUERY} candidates` });
+
+export const CalibrationUpload = z.strictObject({
+  ...CalibrationMeta.shape,
+  scores: Scores.optional(),
+  queries: z
+    .array(Query, { error: "must be an array of arrays of numbers" })
+    .min(1, { error: "must not be empty" })
+    .max(MAX_QUERIES, { error: `must hold at most ${MAX_QUERIES} queries` })
+    .optional(),
+});
+export type CalibrationUpload = z.infer<typeof CalibrationUpload>;
+
+/** Query parameters of a float32 (application/octet-stream) upload: the policy is flattened. */
+/**
+ * A number in a query string: a JSON-style decimal literal. An empty value is an error, never 0 (z.coerce would turn
+ * `target=` into 0, silently deploying "keep everything").
+ */
+const QueryNumber = z
+  .string()
+  .regex(/^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$/u, { error: "must be a number" })
+  .transform(Number)
+  .pipe(z.number({ error: "must be a finite number" }));
+
+/** Query parameters of a float32 (application/octet-stream) upload: the policy is flattened. Unknown names are refused. */
+export const BinaryUploadQuery = z.strictObject({
+  ...GateRef.shape,
+  index_version: Id,
+  kind: z.enum(["drop_rate", "carry"], { error: 'must be "drop_rate" or "carry"' }),
+  target: QueryNumber.optional(),
+  threshold: QueryNumber.optional(),
+  /** "active" or a calibration id. */
+  reference: z.string().min(1).optional(),
+  activate: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).default("true"),
+  score_scale: ScoreScale.default("unbounded"),
+  shift_tolerance: QueryNumber.pipe(z.number().min(0).max(1)).default(DEFAULT_SHIFT_TOLERANCE),
+  /** Split the scores into consecutive queries of this many candidates (per-query statistics). */
+  candidates_per_query: QueryNumber.pipe(z.number().int().min(1).max(MAX_CANDIDATES_PER_QUERY)).optional(),
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Calibration record
+// ---------------------------------------------------------------------------------------------------------------
+
+const Interval = z.tuple([z.number().nullable(), z.number().nullable()]);
+
+export const PerQuery = z.object({
+  mean_kept: z.number(),
+  mean_candidates: z.number(),
+  empty_context_rate: z.number(),
+  design_effect: z.number(),
+});
+
+export const Carry = z.object({
+  reference: z.union([
+    z.object({ kind: z.literal("calibration"), calibration_id: z.string() }),
+    z.object({ kind: z.literal("inline"), n: z.number().int() }),
+  ]),
+  reference_threshold: z.number().nullable(),
+  /** Share of the reference strictly below the reference threshold: the drop rate being carried. */
+  reference_drop_rate: z.number(),
+  reference_n: z.number().int(),
+  /** sd of the carried drop rate from both samples: sqrt(d(1-d)(1/n_ref + 1/n)). */
+  carried_drop_rate_sd: z.number(),
+});
+
+export const Warning = z.object({ code: z.string(), message: z.string() });
+export type Warning = z.infer<typeof Warning>;
+
+export const ShiftReport = z.object({
+  /** What the new calibration was compared with: the gate's current calibration, or (for a new gate, e.g. after an
+   * embedding or reranker upgrade) the calibration its carry policy referenced. */
+  compared_with: z.enum(["gate_current", "carry_reference"]),
+  previous_gate_id: z.string(),
+  previous_calibration_id: z.string(),
+  previous_index_version: z.string(),
+  previous_threshold: z.number().nullable(),
+  previous_expected_drop_rate: z.number(),
+  /** The previous threshold's drop rate on the previous calibration (in sample). */
+  previous_drop_rate_at_previous_threshold: z.number(),
+  /** Share of the NEW scores below the previous threshold: what the old gate would drop now. */
+  drop_rate_at_previous_threshold: z.number(),
+  change_points: z.number(),
+  change_relative: z.number().nullable(),
+  z: z.number(),
+  p_value: z.number(),
+  ks: z.number(),
+  psi: z.object({ value: z.number(), bins: z.number().int(), threshold: z.number(), exceeds: z.boolean() }),
+  tolerance: z.number(),
+  alert: z.boolean(),
+  reason: z.string(),
+});
+export type ShiftReport = z.infer<typeof ShiftReport>;
+
+export const Calibration = z.object({
+  id: z.string(),
+  gate_id: z.string(),
+  index: z.string(),
+  embedding: z.string(),
+  reranker: z.string(),
+  index_version: z.string(),
+  policy: StoredPolicy,
+  score_scale: ScoreScale,
+  threshold: z.number().nullable(),
+  target_drop_rate: z.number(),
+  expected_drop_rate: z.number(),
+  in_sample_drop_rate: z.number(),
+  drop_rate_interval_95: z.tuple([z.number(), z.number()]),
+  threshold_interval_95: Interval,
+  k: z.number().int(),
+  n: z.number().int(),
+  n_queries: z.number().int().nullable(),
+  per_query: PerQuery.nullable(),
+  carry: Carry.nullable(),
+  summary: z.object({ step: z.number(), quantiles: z.array(z.number()) }),
+  min: z.number(),
+  max: z.number(),
+  warnings: z.array(Warning),
+  shift: ShiftReport.nullable(),
+  /** The rebuild shift tolerance this calibration was uploaded with (reused when it is activated later). */
+  shift_tolerance: z.number(),
+  created_at: z.string(),
+  created_by: z.string(),
+  /** Derived at read time: is this the active calibration of its (gate, index_version)? */
+  active: z.boolean(),
+  /** Derived: is this the gate's current calibration (the most recently activated)? */
+  current: z.boolean(),
+});
+export type Calibration = z.infer<typeof Calibration>;
+/** The immutable part that is stored. */
+export type StoredCalibration = Omit<Calibration, "active" | "current">;
+
+export const CalibrationCreated = z.object({
+  calibration: Calibration,
+  shift: ShiftReport.nullable(),
+  warnings: z.array(Warning),
+});

@@ -1,0 +1,89 @@
+import { z } from "zod";
+import { MAX_ID_LENGTH, MAX_REFERENCE_SCORES, MAX_SCORES } from "./limits";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Identity
+// ---------------------------------------------------------------------------------------------------------------
+
+// Control characters (C0, DEL, C1) would corrupt logs, headers and keys; everything else, including "/", "@", ":"
+// and spaces, is allowed because real model ids use them (`BAAI/bge-reranker-v2-m3@5f0c1a`).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point of this regex.
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/u;
+
+/** An id: 1..MAX_ID_LENGTH characters after Unicode NFC normalization, no control characters. */
+export const Id = z
+  .string({ error: "must be a string" })
+  .transform((s) => s.normalize("NFC"))
+  .pipe(
+    z
+      .string()
+      .min(1, { error: "must not be empty" })
+      .max(MAX_ID_LENGTH, { error: `must be at most ${MAX_ID_LENGTH} characters` })
+      .refine((s) => !CONTROL_CHARS.test(s), { error: "must not contain control characters" }),
+  );
+
+/** A gate: which reranker gate of which collection, keyed by embedding model and reranker checkpoint. */
+export const GateRef = z.object({
+  index: Id.default("default"),
+  embedding: Id,
+  reranker: Id,
+});
+export type GateRef = z.infer<typeof GateRef>;
+
+export const CalibrationId = z.string().regex(/^cal_[0-9a-z]{10,40}$/u, { error: "is not a calibration id" });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Policies
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A finite score (zod rejects NaN and Infinity; JSON 1e400 parses to Infinity and is refused here). */
+export const Score = z.number({ error: "must be a finite number" });
+export const Scores = z
+  .array(Score, { error: "must be an array of numbers" })
+  .min(1, { error: "must not be empty" })
+  .max(MAX_SCORES, { error: `must hold at most ${MAX_SCORES} scores` });
+
+export const DropRatePolicy = z.strictObject({
+  kind: z.literal("drop_rate"),
+  /** Share of candidates to drop, 0 <= target < 1. 0 keeps everything (no gate). */
+  target: z.number({ error: "must be a number" }).min(0, { error: "must be in [0, 1)" }).lt(1, { error: "must be in [0, 1)" }),
+});
+
+export const CarryReference = z.union([
+  z.literal("active"),
+  z.strictObject({ calibration_id: CalibrationId }),
+  z.strictObject({
+    scores: z
+      .array(Score, { error: "must be an array of numbers" })
+      .min(1, { error: "must not be empty" })
+      .max(MAX_REFERENCE_SCORES, { error: `must hold at most ${MAX_REFERENCE_SCORES} scores` }),
+  }),
+]);
+
+export const CarryPolicy = z.strictObject({
+  kind: z.literal("carry"),
+  /** The old absolute threshold. Omitted: the reference calibration's own threshold. */
+  threshold: Score.optional(),
+  reference: CarryReference,
+});
+
+export const Policy = z.discriminatedUnion("kind", [DropRatePolicy, CarryPolicy], {
+  error: 'must be {"kind": "drop_rate", "target": d} or {"kind": "carry", "threshold"?: t, "reference": ...}',
+});
+export type Policy = z.infer<typeof Policy>;
+
+/** How a policy is stored and echoed: inline reference scores are replaced by their count. */
+export const StoredPolicy = z.union([
+  DropRatePolicy,
+  z.object({
+    kind: z.literal("carry"),
+    threshold: z.number().nullable(),
+    reference: z.union([z.literal("active"), z.object({ calibration_id: z.string() }), z.object({ inline_scores: z.number().int() })]),
+  }),
+]);
+export type StoredPolicy = z.infer<typeof StoredPolicy>;
+
+export const ScoreScale = z.enum(["probability", "logit", "unbounded"], {
+  error: 'must be "probability", "logit" or "unbounded"',
+});
+export type ScoreScale = z.infer<typeof ScoreScale>;

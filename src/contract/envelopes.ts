@@ -1,0 +1,34 @@
+import { z } from "zod";
+import { Calibration, ShiftReport, Warning } from "./calibrations";
+import { Activation, GateSummary } from "./serving";
+import { Alert } from "./alerts";
+import { Delivery, WebhookEndpoint } from "./webhooks";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Response envelopes (listings and actions), so the client and the OpenAPI document need nothing else
+// ---------------------------------------------------------------------------------------------------------------
+
+export const GateList = z.object({ gates: z.array(GateSummary) });
+export const CalibrationHistory = z.object({
+  gate_id: z.string(),
+  calibrations: z.array(Calibration),
+  activations: z.array(Activation),
+  next_cursor: z.string().nullable(),
+});
+export const ActivationResult = z.object({
+  activation: Activation,
+  calibration: Calibration,
+  shift: ShiftReport.nullable(),
+  warnings: z.array(Warning),
+});
+export const AlertList = z.object({ alerts: z.array(Alert) });
+export const WebhookEndpointList = z.object({ endpoints: z.array(WebhookEndpoint) });
+export const DeliveryList = z.object({ deliveries: z.array(Delivery) });
+export const Health = z.object({ ok: z.boolean() });
+/** GET / for API clients: what this is and where to read more. */
+export const ServiceIndex = z.object({
+  service: z.literal("scoregate"),
+  docs: z.string(),
+  openapi: z.string(),
+  endpoints: z.array(z.string()),
+});

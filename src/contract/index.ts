@@ -1,0 +1,18 @@
+/**
+ * THE API contract of scoregate, shared by the Worker and every client: the zod schemas of every request and response
+ * with their inferred types, the error codes and envelope, the API-visible limits, and the route table (method, path,
+ * scope, schemas) from which both the routes' scope checks and the OpenAPI document derive.
+ *
+ * It imports nothing but zod (an import rule checked by `npm run lint:imports`), so a client in Node, a browser or a
+ * Worker can depend on it. One module split into files by resource: import it as `src/contract`, never a file inside.
+ */
+export * from "./common";
+export * from "./calibrations";
+export * from "./serving";
+export * from "./monitoring";
+export * from "./alerts";
+export * from "./webhooks";
+export * from "./envelopes";
+export * from "./errors";
+export * from "./limits";
+export * from "./routes";

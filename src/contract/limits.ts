@@ -1,0 +1,91 @@
+/**
+ * The limits a client can run into: sizes, counts, page sizes, cache lifetimes and retry schedules the API promises.
+ * docs/api.md#limits lists them for users; the server's own operational limits are in src/platform/limits.ts.
+ */
+
+/** Longest id (index, embedding, reranker, index_version), in characters after NFC. Ids like `BAAI/bge-reranker-v2-m3@5f0c1a` are ~30. */
+export const MAX_ID_LENGTH = 256;
+
+/** Most scores in one calibration. 2M float64 = 16 MB sorted, well inside the Workers 128 MB isolate (platform.md). */
+export const MAX_SCORES = 2_000_000;
+
+/** Most calibration queries in one upload (`queries`), so per-query statistics stay bounded. */
+export const MAX_QUERIES = 500_000;
+
+/** Most candidates in one calibration query. Rerankers see at most a few hundred; 10k leaves ample headroom. */
+export const MAX_CANDIDATES_PER_QUERY = 10_000;
+
+/**
+ * Largest JSON upload: about 500k full-precision scores. JSON.parse holds the bytes, the text, the parsed array and
+ * the typed copies at once: a 1M-score (18.7 MB) body needed 75 MB in use and grew the process by 103 MB
+ * (bench/results/fit-1m.md), too close to the 128 MB isolate limit. Larger uploads use NDJSON or float32.
+ */
+export const MAX_JSON_BODY_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Largest NDJSON upload: 1M full-precision scores (about 19 MB). NDJSON is decoded in NDJSON_DECODE_CHUNK_BYTES pieces
+ * straight into a Float64Array (no whole text, no array of 1M numbers): a 1M-score body peaked at 60 MB in use and
+ * 77 MB of process growth, 60 % of the 128 MB isolate limit (bench/results/fit-1m.md).
+ */
+export const MAX_NDJSON_BODY_BYTES = 24 * 1024 * 1024;
+
+/** Largest float32 upload: MAX_SCORES scores of 4 bytes. Workers accept 100 MB bodies (plan-dependent), we need 8 MB. */
+export const MAX_BINARY_BODY_BYTES = MAX_SCORES * 4;
+
+/** Largest body for every other JSON endpoint (activation, observations, webhooks, alerts). */
+export const MAX_SMALL_BODY_BYTES = 1024 * 1024;
+
+/** Most inline reference scores for `carry` (same cap as an upload: they are fitted from exactly). */
+export const MAX_REFERENCE_SCORES = MAX_SCORES;
+
+/** Percent steps of the `summary` returned with a calibration (every percent: 101 quantiles). */
+export const SUMMARY_QUANTILE_STEPS = 100;
+
+/** Page size bounds for history listings. */
+export const DEFAULT_PAGE_SIZE = 50;
+
+export const MAX_PAGE_SIZE = 200;
+
+/** `Cache-Control: max-age` on GET /v1/threshold: clients re-validate with If-None-Match after this. */
+export const THRESHOLD_MAX_AGE_SECONDS = 5;
+
+/** Clients may keep serving a stale threshold this long while revalidating, and this long when the server errors. */
+export const THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS = 60;
+
+export const THRESHOLD_STALE_IF_ERROR_SECONDS = 86_400;
+
+/** Default tolerance of the rebuild shift alert and of the drift band, in drop-rate units (2 points). */
+export const DEFAULT_SHIFT_TOLERANCE = 0.02;
+
+/** Longest Idempotency-Key header accepted (Stripe uses 255). */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+/** How long an idempotency key is remembered (Stripe: 24 h). */
+export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
+/** Most queries in one observation batch: clients batch, the server bounds memory (one DO request each). */
+export const MAX_OBSERVATION_QUERIES = 10_000;
+
+/** Most scores in the optional score sample of one batch. */
+export const MAX_OBSERVATION_SCORES = 10_000;
+
+/** Longest observation batch id (a UUID is 36). */
+export const MAX_BATCH_ID_LENGTH = 128;
+
+/** How long a batch id is remembered, so a retried batch is never counted twice. Longer than any client retry. */
+export const BATCH_ID_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * Delay before each retry after a failed attempt (cron runs every minute, so one minute is the finest step).
+ * Cumulative: 1 min, 6 min, 36 min, 2.6 h, 7.6 h, 17.6 h, 27.6 h: at least 24 hours of retries, as the issue asks.
+ */
+export const WEBHOOK_RETRY_DELAYS_MS = [60e3, 5 * 60e3, 30 * 60e3, 2 * 3600e3, 5 * 3600e3, 10 * 3600e3, 10 * 3600e3] as const;
+
+/** Per-attempt timeout of a webhook POST. */
+export const WEBHOOK_TIMEOUT_MS = 10_000;
+
+/** Most webhook endpoints. */
+export const MAX_WEBHOOK_ENDPOINTS = 20;
+
+/** Longest webhook URL. */
+export const MAX_WEBHOOK_URL_LENGTH = 2048;

@@ -1,0 +1,92 @@
+import { z } from "zod";
+import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "./limits";
+import { CalibrationId, GateRef, Id, Score } from "./common";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Production observations and drift
+// ---------------------------------------------------------------------------------------------------------------
+
+/** One query's counts: [candidates reranked, candidates dropped by the gate]. */
+export const QueryCounts = z
+  .tuple([z.number().int().min(0).max(MAX_CANDIDATES_PER_QUERY), z.number().int().min(0)], {
+    error: "must be [candidates, dropped] with whole numbers",
+  })
+  .refine(([m, d]) => d <= m, { error: "dropped must not exceed candidates" });
+
+export const ObservationBatch = z
+  .strictObject({
+    /** Unique per batch; a retried batch with the same id is never counted twice. */
+    batch_id: z.string().min(1).max(MAX_BATCH_ID_LENGTH),
+    /** The calibration whose threshold the service applied (from GET /v1/threshold), or the gate fields. */
+    calibration_id: CalibrationId.optional(),
+    index: Id.optional(),
+    embedding: Id.optional(),
+    reranker: Id.optional(),
+    index_version: Id.optional(),
+    queries: z
+      .array(QueryCounts)
+      .min(1, { error: "must not be empty" })
+      .max(MAX_OBSERVATION_QUERIES, {
+        error: `must hold at most ${MAX_OBSERVATION_QUERIES} queries: send several batches`,
+      }),
+    /** Optional sample of raw reranker scores seen in production. */
+    scores: z.array(Score).max(MAX_OBSERVATION_SCORES).optional(),
+  })
+  .refine((b) => b.calibration_id !== undefined || (b.embedding !== undefined && b.reranker !== undefined), {
+    error: "name the calibration (calibration_id) or the gate (embedding, reranker and optionally index)",
+    path: ["calibration_id"],
+  });
+export type ObservationBatch = z.infer<typeof ObservationBatch>;
+
+export const RateTest = z.object({
+  observed: z.number().nullable(),
+  expected: z.number(),
+  band: z.object({ lo: z.number(), hi: z.number() }),
+  log_evidence: z.number(),
+  alarm: z.boolean(),
+});
+
+export const WindowStatus = z.object({
+  calibration_id: z.string(),
+  index_version: z.string(),
+  started_at: z.string(),
+  ends_at: z.string(),
+  batches: z.number().int(),
+  queries: z.number().int(),
+  candidates: z.number().int(),
+  dropped: z.number().int(),
+  empty_queries: z.number().int(),
+  design_effect: z.number(),
+  log_threshold: z.number(),
+  drop_rate: RateTest,
+  empty_context: RateTest.nullable(),
+  alarms: z.number().int(),
+  /** The window's uniform sample of production scores (when services send `scores`), against the calibration. */
+  score_sample: z.object({
+    size: z.number().int(),
+    seen: z.number().int(),
+    /** Share of the sampled scores below the calibration's threshold (null below 50 sampled scores). */
+    drop_rate_at_threshold: z.number().nullable(),
+    /** KS distance between the sample and the calibration's distribution (null below 50 sampled scores). */
+    ks: z.number().nullable(),
+  }),
+});
+export type WindowStatus = z.infer<typeof WindowStatus>;
+
+export const MonitorStatus = z.object({
+  gate_id: z.string(),
+  windows: z.array(WindowStatus),
+  history: z.array(WindowStatus),
+});
+export type MonitorStatus = z.infer<typeof MonitorStatus>;
+
+export const ObservationAccepted = z.object({
+  accepted: z.boolean(),
+  duplicate: z.boolean(),
+  gate_id: z.string(),
+  calibration_id: z.string(),
+  window: WindowStatus,
+  alerts: z.array(z.string()),
+});
+
+export const MonitorQuery = GateRef;

@@ -1,0 +1,256 @@
+/**
+ * The route table: every operation of the API with its method, path, scope and schemas. The Worker registers its
+ * handlers through it (src/platform/routing.ts adds the scope check), the OpenAPI document is generated from it
+ * (src/reference/openapi.ts), and the clients read paths and scopes from it, so none of them can drift apart.
+ */
+import type { z } from "zod";
+import { ActivationResult, AlertList, CalibrationHistory, DeliveryList, GateList, Health, ServiceIndex, WebhookEndpointList } from "./envelopes";
+import { Calibration, CalibrationCreated, CalibrationUpload } from "./calibrations";
+import { ActivateBody, HistoryQuery, ThresholdQuery, ThresholdResponse } from "./serving";
+import { MonitorQuery, MonitorStatus, ObservationAccepted, ObservationBatch } from "./monitoring";
+import { Alert, AlertAction, AlertQuery } from "./alerts";
+import { Delivery, DeliveryQuery, WebhookCreate, WebhookEndpoint, WebhookUpdate } from "./webhooks";
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
+
+/** Token scopes; they nest: admin includes calibrate includes read. */
+export type Scope = "read" | "calibrate" | "admin";
+export const SCOPES: readonly Scope[] = ["read", "calibrate", "admin"];
+
+export type Method = "get" | "post" | "patch" | "delete";
+
+/** A request body content type: a schema (JSON), or a description of a non-JSON encoding. */
+export type BodyContent = z.ZodType | { readonly description: string; readonly format?: "binary" };
+
+export interface ResponseSpec {
+  readonly description: string;
+  /** The JSON body's schema; absent for bodies that are not JSON (see `contentType`) or empty. */
+  readonly schema?: z.ZodType;
+  /** Non-JSON response media type (for example Prometheus text). */
+  readonly contentType?: string;
+}
+
+export interface RequestBodySpec {
+  readonly required: boolean;
+  readonly content: Readonly<Record<string, BodyContent>>;
+}
+
+export interface RouteSpec {
+  readonly method: Method;
+  /** OpenAPI path template: `/v1/calibrations/{id}`. */
+  readonly path: string;
+  /** The least scope that may call it; null for public routes. */
+  readonly scope: Scope | null;
+  readonly summary: string;
+  readonly query?: z.ZodObject;
+  readonly headers?: readonly { readonly name: string; readonly maxLength: number; readonly description: string }[];
+  readonly body?: RequestBodySpec;
+  readonly responses: Readonly<Record<number, ResponseSpec>>;
+  /** Error statuses the route answers besides 401/403 (added for every authenticated route). */
+  readonly errors: readonly number[];
+}
+
+const json = (schema: z.ZodType, required = true): RequestBodySpec => ({ required, content: { "application/json": schema } });
+
+export const ROUTES = {
+  index: {
+    method: "get",
+    path: "/",
+    scope: null,
+    summary: "What this service is and where its documents are",
+    responses: { 200: { description: "service index", schema: ServiceIndex } },
+    errors: [],
+  },
+  health: {
+    method: "get",
+    path: "/healthz",
+    scope: null,
+    summary: "Liveness",
+    responses: { 200: { description: "ok", schema: Health } },
+    errors: [503],
+  },
+  openapi: {
+    method: "get",
+    path: "/openapi.json",
+    scope: null,
+    summary: "This OpenAPI 3.1 document",
+    responses: { 200: { description: "the document", contentType: "application/json" } },
+    errors: [],
+  },
+  getThreshold: {
+    method: "get",
+    path: "/v1/threshold",
+    scope: "read",
+    summary: "The current threshold of a gate",
+    query: ThresholdQuery,
+    responses: { 200: { description: "the threshold (ETag: the calibration id)", schema: ThresholdResponse }, 304: { description: "not modified" } },
+    errors: [400, 404],
+  },
+  createCalibration: {
+    method: "post",
+    path: "/v1/calibrations",
+    scope: "calibrate",
+    summary: "Fit and store a calibration (JSON, NDJSON or float32)",
+    headers: [
+      {
+        name: "Idempotency-Key",
+        maxLength: MAX_IDEMPOTENCY_KEY_LENGTH,
+        description: "replays the first response to a retried upload",
+      },
+    ],
+    body: {
+      required: true,
+      content: {
+        "application/json": CalibrationUpload,
+        "application/x-ndjson": { description: "line 1: the calibration's fields without scores; then one score or one query per line" },
+        "application/octet-stream": { description: "little-endian float32 scores; the other fields as query parameters", format: "binary" },
+      },
+    },
+    responses: { 201: { description: "created", schema: CalibrationCreated } },
+    errors: [400, 409, 413, 415, 422],
+  },
+  listCalibrations: {
+    method: "get",
+    path: "/v1/calibrations",
+    scope: "read",
+    summary: "History of a gate, newest first",
+    query: HistoryQuery,
+    responses: { 200: { description: "a page", schema: CalibrationHistory } },
+    errors: [400],
+  },
+  getCalibration: {
+    method: "get",
+    path: "/v1/calibrations/{id}",
+    scope: "read",
+    summary: "One calibration",
+    responses: { 200: { description: "the calibration", schema: Calibration } },
+    errors: [404],
+  },
+  activateCalibration: {
+    method: "post",
+    path: "/v1/calibrations/{id}/activate",
+    scope: "admin",
+    summary: "Promote or roll back",
+    body: json(ActivateBody, false),
+    responses: { 200: { description: "activated", schema: ActivationResult } },
+    errors: [404, 422],
+  },
+  listGates: {
+    method: "get",
+    path: "/v1/gates",
+    scope: "read",
+    summary: "Every gate with its active calibrations",
+    responses: { 200: { description: "gates", schema: GateList } },
+    errors: [],
+  },
+  postObservations: {
+    method: "post",
+    path: "/v1/observations",
+    scope: "read",
+    summary: "Report per-query counts from production",
+    body: json(ObservationBatch),
+    responses: { 202: { description: "accepted (or a duplicate)", schema: ObservationAccepted } },
+    errors: [400, 404, 413, 415, 422],
+  },
+  getMonitor: {
+    method: "get",
+    path: "/v1/monitor",
+    scope: "read",
+    summary: "Drift windows of a gate",
+    query: MonitorQuery,
+    responses: { 200: { description: "status", schema: MonitorStatus } },
+    errors: [400, 404],
+  },
+  listAlerts: {
+    method: "get",
+    path: "/v1/alerts",
+    scope: "read",
+    summary: "Alerts, newest first",
+    query: AlertQuery,
+    responses: { 200: { description: "alerts", schema: AlertList } },
+    errors: [400],
+  },
+  getAlert: {
+    method: "get",
+    path: "/v1/alerts/{id}",
+    scope: "read",
+    summary: "One alert",
+    responses: { 200: { description: "the alert", schema: Alert } },
+    errors: [404],
+  },
+  acknowledgeAlert: {
+    method: "post",
+    path: "/v1/alerts/{id}/acknowledge",
+    scope: "admin",
+    summary: "Acknowledge",
+    body: json(AlertAction, false),
+    responses: { 200: { description: "acknowledged", schema: Alert } },
+    errors: [404, 409, 422],
+  },
+  resolveAlert: {
+    method: "post",
+    path: "/v1/alerts/{id}/resolve",
+    scope: "admin",
+    summary: "Resolve",
+    body: json(AlertAction, false),
+    responses: { 200: { description: "resolved", schema: Alert } },
+    errors: [404, 422],
+  },
+  createWebhook: {
+    method: "post",
+    path: "/v1/webhooks",
+    scope: "admin",
+    summary: "Add a webhook endpoint",
+    body: json(WebhookCreate),
+    responses: { 201: { description: "created, with its secret", schema: WebhookEndpoint } },
+    errors: [409, 422],
+  },
+  listWebhooks: {
+    method: "get",
+    path: "/v1/webhooks",
+    scope: "admin",
+    summary: "Webhook endpoints (secrets masked)",
+    responses: { 200: { description: "endpoints", schema: WebhookEndpointList } },
+    errors: [],
+  },
+  updateWebhook: {
+    method: "patch",
+    path: "/v1/webhooks/{id}",
+    scope: "admin",
+    summary: "Update or rotate a webhook endpoint",
+    body: json(WebhookUpdate),
+    responses: { 200: { description: "updated", schema: WebhookEndpoint } },
+    errors: [404, 422],
+  },
+  listDeliveries: {
+    method: "get",
+    path: "/v1/webhooks/deliveries",
+    scope: "admin",
+    summary: "Webhook deliveries",
+    query: DeliveryQuery,
+    responses: { 200: { description: "deliveries", schema: DeliveryList } },
+    errors: [400],
+  },
+  replayDelivery: {
+    method: "post",
+    path: "/v1/webhooks/deliveries/{id}/replay",
+    scope: "admin",
+    summary: "Replay a delivery",
+    responses: { 200: { description: "pending again", schema: Delivery } },
+    errors: [404, 409],
+  },
+  metrics: {
+    method: "get",
+    path: "/metrics",
+    scope: "read",
+    summary: "Prometheus metrics",
+    responses: { 200: { description: "Prometheus text format 0.0.4", contentType: "text/plain" } },
+    errors: [],
+  },
+} as const satisfies Record<string, RouteSpec>;
+
+export type RouteName = keyof typeof ROUTES;
+
+/** The path parameter names of a path template (`/v1/alerts/{id}` -> ["id"]). */
+export function pathParams(path: string): string[] {
+  return [...path.matchAll(/\{(\w+)\}/gu)].map((m) => m[1]!);
+}

@@ -1,0 +1,71 @@
+import { z } from "zod";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./limits";
+import { GateRef, Id, ScoreScale, StoredPolicy } from "./common";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Serving
+// ---------------------------------------------------------------------------------------------------------------
+
+export const ThresholdQuery = GateRef.extend({ index_version: Id.optional() });
+export type ThresholdQuery = z.infer<typeof ThresholdQuery>;
+
+export const ThresholdResponse = z.object({
+  index: z.string(),
+  embedding: z.string(),
+  reranker: z.string(),
+  threshold: z.number().nullable(),
+  calibration_id: z.string(),
+  index_version: z.string(),
+  policy: StoredPolicy,
+  score_scale: ScoreScale,
+  expected_drop_rate: z.number(),
+  fitted_at: z.string(),
+  activated_at: z.string(),
+});
+export type ThresholdResponse = z.infer<typeof ThresholdResponse>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// History and audit
+// ---------------------------------------------------------------------------------------------------------------
+
+export const Pagination = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+  cursor: z.string().max(200).optional(),
+});
+
+export const HistoryQuery = GateRef.extend(Pagination.shape);
+
+export const Activation = z.object({
+  id: z.string(),
+  gate_id: z.string(),
+  index_version: z.string(),
+  calibration_id: z.string(),
+  previous_calibration_id: z.string().nullable(),
+  activated_at: z.string(),
+  actor: z.string(),
+  reason: z.string().nullable(),
+});
+export type Activation = z.infer<typeof Activation>;
+
+export const ActivateBody = z.strictObject({
+  reason: z.string().max(1000).optional(),
+});
+
+export const GateSummary = z.object({
+  gate_id: z.string(),
+  index: z.string(),
+  embedding: z.string(),
+  reranker: z.string(),
+  created_at: z.string(),
+  current_calibration_id: z.string().nullable(),
+  active: z.array(
+    z.object({
+      index_version: z.string(),
+      calibration_id: z.string(),
+      threshold: z.number().nullable(),
+      expected_drop_rate: z.number(),
+      activated_at: z.string(),
+    }),
+  ),
+});
+export type GateSummary = z.infer<typeof GateSummary>;

@@ -1,0 +1,62 @@
+import { z } from "zod";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_WEBHOOK_URL_LENGTH } from "./limits";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Webhooks
+// ---------------------------------------------------------------------------------------------------------------
+
+const WebhookSecret = z.string().regex(/^whsec_[A-Za-z0-9+/]{32,128}={0,2}$/u, {
+  error: "must be whsec_ followed by base64 of 24 to 96 random bytes",
+});
+
+export const WebhookCreate = z.strictObject({
+  url: z.string().max(MAX_WEBHOOK_URL_LENGTH),
+  secret: WebhookSecret.optional(),
+  description: z.string().max(500).optional(),
+  enabled: z.boolean().default(true),
+});
+
+export const WebhookUpdate = z.strictObject({
+  url: z.string().max(MAX_WEBHOOK_URL_LENGTH).optional(),
+  secret: WebhookSecret.optional(),
+  description: z.string().max(500).optional(),
+  enabled: z.boolean().optional(),
+});
+
+export const WebhookEndpoint = z.object({
+  id: z.string(),
+  url: z.string(),
+  /** Shown in full only when the endpoint is created or its secret rotated; masked otherwise. */
+  secret: z.string(),
+  description: z.string().nullable(),
+  enabled: z.boolean(),
+  disabled_reason: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type WebhookEndpoint = z.infer<typeof WebhookEndpoint>;
+
+export const DeliveryStatus = z.enum(["pending", "delivered", "failed"]);
+
+export const Delivery = z.object({
+  id: z.string(),
+  event_id: z.string(),
+  event_type: z.string(),
+  alert_id: z.string(),
+  endpoint_id: z.string(),
+  status: DeliveryStatus,
+  attempts: z.number().int(),
+  next_attempt_at: z.string().nullable(),
+  last_status: z.number().int().nullable(),
+  last_error: z.string().nullable(),
+  delivered_at: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type Delivery = z.infer<typeof Delivery>;
+
+export const DeliveryQuery = z.object({
+  status: DeliveryStatus.optional(),
+  endpoint_id: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+});

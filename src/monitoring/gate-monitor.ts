@@ -1,0 +1,157 @@
+/**
+ * GateMonitor: one SQLite-backed Durable Object per gate aggregates production observations. Memory is bounded
+ * (running sums, a fixed-size score reservoir, batch ids on disk with a retention). Thin adapter: the window logic is
+ * services/monitor-window.ts, alerts go to D1 through services/alerts.ts.
+ *
+ * Concurrency: a Durable Object is single-threaded, but other requests run whenever it awaits. So everything from the
+ * idempotency check to the window update happens synchronously in one transaction, with no await in between; an
+ * alarm is written to `pending_alerts` in that same transaction, and raised in D1 afterwards. A raise that fails is
+ * retried by the object's alarm (which the platform retries too): no count is lost, no batch counted twice, no alert
+ * lost.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../platform/env";
+import { alertDeps } from "../platform/deps-from-env";
+import { BATCH_ID_RETENTION_MS, MAX_WINDOW_HISTORY } from "../platform/limits";
+import type { WindowStatus } from "../contract";
+import type { AlertInput } from "../alerts/lifecycle";
+import { raiseAlert } from "../alerts/lifecycle";
+import { addBatch, driftSummary, emptyContextSummary, evaluateWindow, newWindow, windowExpired, windowStatus, type WindowState } from "./window";
+import type { DriftConfig } from "../stats/drift";
+import type { GateMonitorRpc, MonitorSnapshot, ObserveInput, ObserveOutcome } from "./monitor-contract";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, received_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS batches_by_time ON batches (received_at);
+CREATE TABLE IF NOT EXISTS windows (calibration_id TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS history (id INTEGER PRIMARY KEY AUTOINCREMENT, calibration_id TEXT NOT NULL, ended_at INTEGER NOT NULL, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL, alert TEXT NOT NULL);
+`;
+
+/** Delay before the object's alarm retries alerts whose raise failed. */
+const ALERT_RETRY_MS = 30_000;
+
+export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc {
+  // #private, not TypeScript `private`: only true private members are unreachable over RPC.
+  readonly #sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    this.#sql.exec(SCHEMA);
+  }
+
+  #load(calibrationId: string): WindowState | null {
+    const row = this.#sql.exec<{ state: string }>(`SELECT state FROM windows WHERE calibration_id = ?`, calibrationId).toArray()[0];
+    return row ? (JSON.parse(row.state) as WindowState) : null;
+  }
+
+  #allWindows(): WindowState[] {
+    return this.#sql
+      .exec<{ state: string }>(`SELECT state FROM windows ORDER BY updated_at DESC`)
+      .toArray()
+      .map((r) => JSON.parse(r.state) as WindowState);
+  }
+
+  /** Moves expired windows to history (keeping MAX_WINDOW_HISTORY) and forgets old batch ids. */
+  #rollOver(nowMs: number, config: DriftConfig): void {
+    for (const w of this.#allWindows()) {
+      if (!windowExpired(w, nowMs)) continue;
+      this.#archive(w, nowMs, config);
+      this.#sql.exec(`DELETE FROM windows WHERE calibration_id = ?`, w.calibration_id);
+    }
+    this.#sql.exec(`DELETE FROM batches WHERE received_at < ?`, nowMs - BATCH_ID_RETENTION_MS);
+  }
+
+  #archive(w: WindowState, nowMs: number, config: DriftConfig): void {
+    if (w.batches === 0) return;
+    this.#sql.exec(
+      `INSERT INTO history (calibration_id, ended_at, status) VALUES (?, ?, ?)`,
+      w.calibration_id,
+      nowMs,
+      JSON.stringify(windowStatus(w, evaluateWindow(w, config))),
+    );
+    this.#sql.exec(`DELETE FROM history WHERE id NOT IN (SELECT id FROM history ORDER BY id DESC LIMIT ?)`, MAX_WINDOW_HISTORY);
+  }
+
+  async observe(input: ObserveInput): Promise<ObserveOutcome> {
+    const now = input.now_ms;
+    const random = (): number => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
+    // Synchronous from here to the end of the transaction: no other request can interleave.
+    const outcome = this.ctx.storage.transactionSync((): ObserveOutcome => {
+      this.#rollOver(now, input.config);
+      const existing = this.#load(input.calibration.id);
+      const base = existing ?? newWindow(input.calibration.id, input.calibration.index_version, input.calibration.expectation, now);
+      const claimed = this.#sql.exec(`INSERT OR IGNORE INTO batches (batch_id, received_at) VALUES (?, ?)`, input.batch_id, now).rowsWritten;
+      if (claimed === 0) return { duplicate: true, window: windowStatus(base, evaluateWindow(base, input.config)), alerts: [] };
+
+      let next = addBatch(base, input.queries, input.scores, random);
+      const ev = evaluateWindow(next, input.config);
+      const status = windowStatus(next, ev);
+      const common = { gate_id: input.gate.gate_id, gate: input.gate, calibration_ids: [input.calibration.id] };
+      const alerts: AlertInput[] = [];
+      if (ev.dropRate.alarm) alerts.push({ ...common, kind: "drop_rate_drift", summary: driftSummary(status), details: { window: status } });
+      if (ev.emptyContext?.alarm)
+        alerts.push({ ...common, kind: "empty_context", summary: emptyContextSummary(status), details: { window: status } });
+      if (alerts.length > 0) {
+        // Restart the anytime-valid test after an alarm: archive the alarmed window, open a fresh one.
+        this.#archive(next, now, input.config);
+        next = newWindow(next.calibration_id, next.index_version, next.expectation, now, next.alarms + 1);
+        for (const a of alerts) this.#sql.exec(`INSERT INTO pending_alerts (created_at, alert) VALUES (?, ?)`, now, JSON.stringify(a));
+      }
+      this.#sql.exec(
+        `INSERT INTO windows (calibration_id, updated_at, state) VALUES (?, ?, ?)
+         ON CONFLICT (calibration_id) DO UPDATE SET updated_at = excluded.updated_at, state = excluded.state`,
+        next.calibration_id,
+        now,
+        JSON.stringify(next),
+      );
+      return { duplicate: false, window: status, alerts: alerts.map((a) => a.kind) };
+    });
+    if (outcome.alerts.length > 0) await this.#raisePending(now);
+    return outcome;
+  }
+
+  /** Raises every pending alert in D1; on failure keeps the rest and schedules the object's alarm to retry. */
+  async #raisePending(nowMs: number): Promise<void> {
+    const rows = this.#sql.exec<{ id: number; alert: string }>(`SELECT id, alert FROM pending_alerts ORDER BY id`).toArray();
+    const deps = alertDeps(
+      this.env,
+      (p) => this.ctx.waitUntil(p),
+      () => new Date(nowMs),
+    );
+    for (const row of rows) {
+      try {
+        await raiseAlert(JSON.parse(row.alert) as AlertInput, deps);
+        this.#sql.exec(`DELETE FROM pending_alerts WHERE id = ?`, row.id);
+      } catch (e) {
+        console.error("raising a drift alert failed; the monitor's alarm retries it", e);
+        await this.ctx.storage.setAlarm(Date.now() + ALERT_RETRY_MS);
+        return;
+      }
+    }
+  }
+
+  /** Retries pending alerts; throwing makes the platform retry the alarm with backoff. */
+  override async alarm(): Promise<void> {
+    await this.#raisePending(Date.now());
+    if (this.#sql.exec(`SELECT 1 FROM pending_alerts LIMIT 1`).toArray().length > 0) throw new Error("pending alerts remain");
+  }
+
+  /**
+   * Status of the open windows; with `detail`, also the history and each open window's score sample (for the caller
+   * to compare with the calibration). /metrics asks without detail: no history and no samples cross the RPC.
+   */
+  async status(gateId: string, nowMs: number, config: DriftConfig, detail = true): Promise<MonitorSnapshot> {
+    this.#rollOver(nowMs, config);
+    const open = this.#allWindows();
+    const windows = open.map((w) => windowStatus(w, evaluateWindow(w, config)));
+    if (!detail) return { gate_id: gateId, windows, history: [], samples: {} };
+    const samples = Object.fromEntries(open.map((w) => [w.calibration_id, w.reservoir]));
+    const history = this.#sql
+      .exec<{ status: string }>(`SELECT status FROM history ORDER BY id DESC`)
+      .toArray()
+      .map((r) => JSON.parse(r.status) as WindowStatus);
+    return { gate_id: gateId, windows, history, samples };
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * MonitorClient over the GateMonitor Durable Object namespace: one object per gate id (strongly consistent, single
+ * threaded; a soft limit of about 1k requests/s per object, which is why observations arrive in batches).
+ */
+import type { DriftConfig } from "../stats/drift";
+import type { GateMonitorRpc, MonitorClient, MonitorSnapshot, ObserveInput, ObserveOutcome } from "./monitor-contract";
+
+export class DurableMonitorClient implements MonitorClient {
+  constructor(private readonly ns: DurableObjectNamespace) {}
+
+  private stub(gateId: string): GateMonitorRpc {
+    // The namespace's stubs expose GateMonitor's public methods; GateMonitorRpc is their contract (monitor-contract.ts).
+    return this.ns.get(this.ns.idFromName(gateId)) as unknown as GateMonitorRpc;
+  }
+
+  async observe(gateId: string, input: ObserveInput): Promise<ObserveOutcome> {
+    return this.stub(gateId).observe(input);
+  }
+
+  async status(gateId: string, nowMs: number, config: DriftConfig, detail = true): Promise<MonitorSnapshot> {
+    return this.stub(gateId).status(gateId, nowMs, config, detail);
+  }
+}

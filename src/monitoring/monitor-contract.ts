@@ -1,0 +1,41 @@
+/**
+ * The RPC contract of the per-gate monitor (the GateMonitor Durable Object): what services send it and what it
+ * answers. Services depend on this file and on MonitorClient, never on the Durable Object class, so they type-check
+ * and unit-test without workerd, and no import cycle runs through the object.
+ */
+import type { AlertKind, MonitorStatus, WindowStatus } from "../contract";
+import type { Expectation } from "../serving/projection";
+import type { DriftConfig } from "../stats/drift";
+
+export interface ObserveInput {
+  readonly gate: { readonly gate_id: string; readonly index: string; readonly embedding: string; readonly reranker: string };
+  readonly calibration: { readonly id: string; readonly index_version: string; readonly expectation: Expectation };
+  readonly batch_id: string;
+  readonly queries: readonly (readonly [number, number])[];
+  readonly scores: readonly number[] | null;
+  readonly now_ms: number;
+  readonly config: DriftConfig;
+}
+
+export interface ObserveOutcome {
+  readonly duplicate: boolean;
+  readonly window: WindowStatus;
+  readonly alerts: AlertKind[];
+}
+
+/** A monitor's status plus the raw score sample of each open window, keyed by calibration id. */
+export type MonitorSnapshot = MonitorStatus & { samples: Record<string, number[]> };
+
+/** The methods the GateMonitor object exposes over RPC. */
+export interface GateMonitorRpc {
+  observe(input: ObserveInput): Promise<ObserveOutcome>;
+  /** `detail` false skips the history and the score samples (cheaper, for /metrics). */
+  status(gateId: string, nowMs: number, config: DriftConfig, detail?: boolean): Promise<MonitorSnapshot>;
+}
+
+/** How services reach a gate's monitor (one per gate id). */
+export interface MonitorClient {
+  observe(gateId: string, input: ObserveInput): Promise<ObserveOutcome>;
+  /** `detail` false skips the history and the score samples (cheaper, for /metrics). */
+  status(gateId: string, nowMs: number, config: DriftConfig, detail?: boolean): Promise<MonitorSnapshot>;
+}

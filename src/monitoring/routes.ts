@@ -1,0 +1,27 @@
+import { Hono } from "hono";
+import { MonitorQuery, ObservationBatch, ROUTES } from "../contract";
+import type { AppBindings } from "../platform/env";
+import { readJson } from "../platform/http/body";
+import { validate } from "../platform/http/validate";
+import { MAX_SMALL_BODY_BYTES } from "../platform/limits";
+import { handle } from "../platform/routing";
+import { thresholdCache } from "../serving/routes";
+import { collectMetrics } from "./metrics";
+import { monitorStatus, observe } from "./observations";
+
+export const monitoringRoutes = new Hono<AppBindings>();
+
+handle(monitoringRoutes, ROUTES.postObservations, async (c) => {
+  const batch = validate(ObservationBatch, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES), "invalid_input", "observation batch");
+  return c.json(await observe(batch, thresholdCache, c.get("deps")), 202);
+});
+
+handle(monitoringRoutes, ROUTES.getMonitor, async (c) => {
+  const gate = validate(MonitorQuery, c.req.query(), "bad_request", "query parameters");
+  return c.json(await monitorStatus(gate, c.get("deps")));
+});
+
+handle(monitoringRoutes, ROUTES.metrics, async (c) => {
+  c.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+  return c.body(await collectMetrics(c.get("deps")));
+});

@@ -1,0 +1,85 @@
+/**
+ * Builds the per-request dependencies from `env`: storage implementations, the clock and randomness.
+ * No module-level singletons hold bindings (STYLE.md #6).
+ */
+import type { Env } from "./env";
+import { KV_CACHE_TTL_SECONDS } from "./limits";
+import type { AlertDeps, AppDeps, CoreDeps } from "./deps";
+import { D1IdempotencyStore } from "./d1-idempotency-store";
+import { DurableMonitorClient } from "../monitoring/monitor-client";
+import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../stats/drift";
+import { AppError } from "./errors";
+import { isProduction } from "./auth";
+import { D1AlertStore } from "../alerts/d1-store";
+import { D1WebhookStore } from "../webhooks/d1-store";
+import { cryptoRandomHex16 } from "./ids";
+import { D1CalibrationStore } from "../calibrations/d1-store";
+import { KvThresholdProjection } from "../serving/projection";
+
+export function coreDeps(
+  env: Env,
+  waitUntil: (p: Promise<unknown>) => void,
+  now: () => Date = () => new Date(),
+  kvCacheTtlSeconds: number | null = KV_CACHE_TTL_SECONDS,
+): CoreDeps {
+  return {
+    calibrations: new D1CalibrationStore(env.DB),
+    projection: new KvThresholdProjection(env.THRESHOLDS, kvCacheTtlSeconds),
+    now,
+    random: cryptoRandomHex16,
+    defer: (p) =>
+      waitUntil(
+        p.catch((e: unknown) => {
+          console.error("deferred work failed", e);
+        }),
+      ),
+  };
+}
+
+/** Core plus alerts and webhook delivery. */
+export function alertDeps(
+  env: Env,
+  waitUntil: (p: Promise<unknown>) => void,
+  now: () => Date = () => new Date(),
+  kvCacheTtlSeconds: number | null = KV_CACHE_TTL_SECONDS,
+): AlertDeps {
+  return {
+    ...coreDeps(env, waitUntil, now, kvCacheTtlSeconds),
+    alerts: new D1AlertStore(env.DB),
+    webhooks: new D1WebhookStore(env.DB),
+    fetch: (input, init) => fetch(input, init),
+    production: isProduction(env.ENVIRONMENT),
+    randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+  };
+}
+
+/** The drift configuration from env (DRIFT_ALPHA, DRIFT_TOLERANCE), validated; defaults from stats/drift.ts. */
+export function driftConfig(env: Env): DriftConfig {
+  const read = (name: "DRIFT_ALPHA" | "DRIFT_TOLERANCE", fallback: number, ok: (x: number) => boolean): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === "") return fallback;
+    const x = Number(raw);
+    if (!ok(x)) throw new AppError("misconfigured", `${name}=${JSON.stringify(raw)} is not valid`);
+    return x;
+  };
+  return {
+    ...DEFAULT_DRIFT_CONFIG,
+    alpha: read("DRIFT_ALPHA", DEFAULT_DRIFT_CONFIG.alpha, (x) => x > 0 && x < 0.5),
+    tolerance: read("DRIFT_TOLERANCE", DEFAULT_DRIFT_CONFIG.tolerance, (x) => x >= 0 && x < 1),
+  };
+}
+
+/** Everything a request may need: core, alerts, the gate monitors and the drift configuration. */
+export function appDeps(env: Env, waitUntil: (p: Promise<unknown>) => void, now: () => Date = () => new Date()): AppDeps {
+  let drift: DriftConfig | undefined;
+  return {
+    ...alertDeps(env, waitUntil, now),
+    monitor: new DurableMonitorClient(env.GATE_MONITOR),
+    // Validated when first used, so a typo in DRIFT_* fails the drift endpoints loudly without taking serving down.
+    get drift() {
+      drift ??= driftConfig(env);
+      return drift;
+    },
+    idempotency: new D1IdempotencyStore(env.DB),
+  };
+}

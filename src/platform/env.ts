@@ -1,0 +1,23 @@
+/**
+ * The Worker's environment (bindings from wrangler.toml plus secrets) and the per-request Hono context variables.
+ */
+import type { Principal } from "./auth";
+import type { AppDeps } from "./deps";
+
+export interface Env extends Omit<Cloudflare.Env, "ENVIRONMENT"> {
+  /** "production" (default), "development" (npm start) or "test" (vitest). */
+  readonly ENVIRONMENT: string;
+  /** Secrets: comma-separated `name:token` entries per scope (src/auth.ts). */
+  readonly READ_TOKENS?: string;
+  readonly CALIBRATE_TOKENS?: string;
+  readonly ADMIN_TOKENS?: string;
+  /** Drift monitor: false-alarm probability per gate per window (default 0.001). */
+  readonly DRIFT_ALPHA?: string;
+  /** Drift monitor: tolerance on the drop rate, in rate units (default 0.02 = 2 points). */
+  readonly DRIFT_TOLERANCE?: string;
+}
+
+export interface AppBindings {
+  Bindings: Env;
+  Variables: { principal: Principal; deps: AppDeps };
+}

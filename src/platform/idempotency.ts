@@ -1,0 +1,68 @@
+/**
+ * Runs a creating request at most once per Idempotency-Key (Stripe semantics): the same key and the same request
+ * replay the first response; the same key with a different request is 422 `idempotency_mismatch`; a key whose first
+ * request is still running is 409 `conflict`. Failed requests release their key. Keys are kept IDEMPOTENCY_TTL_MS.
+ */
+import { AppError } from "./errors";
+import { IDEMPOTENCY_LOCK_MS, IDEMPOTENCY_TTL_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
+import type { IdempotencyStore } from "./idempotency-store";
+
+export interface StoredResponse {
+  readonly status: number;
+  readonly body: unknown;
+  readonly replayed: boolean;
+}
+
+/** Hex SHA-256 over the parts that define a request. */
+export async function requestHash(parts: readonly (string | Uint8Array)[]): Promise<string> {
+  const enc = new TextEncoder();
+  const chunks = parts.map((p) => (typeof p === "string" ? enc.encode(p) : p));
+  const total = chunks.reduce((n, c) => n + c.byteLength + 1, 0);
+  const all = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) {
+    all.set(c, o);
+    o += c.byteLength + 1; // a zero byte separates parts
+  }
+  const digest = await crypto.subtle.digest("SHA-256", all);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export async function once(
+  store: IdempotencyStore,
+  actor: string,
+  key: string | undefined,
+  hash: string,
+  now: Date,
+  run: () => Promise<{ status: number; body: unknown }>,
+): Promise<StoredResponse> {
+  if (key === undefined) return { ...(await run()), replayed: false };
+  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw new AppError("bad_request", `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  }
+  const existing = await store.begin(
+    actor,
+    key,
+    hash,
+    now.toISOString(),
+    new Date(now.getTime() - IDEMPOTENCY_TTL_MS).toISOString(),
+    new Date(now.getTime() - IDEMPOTENCY_LOCK_MS).toISOString(),
+  );
+  if (existing !== null) {
+    if (existing.request_hash !== hash) {
+      throw new AppError("idempotency_mismatch", "this Idempotency-Key was used with a different request; use a new key");
+    }
+    if (existing.status === null || existing.response === null) {
+      throw new AppError("conflict", "a request with this Idempotency-Key is still in progress; retry shortly");
+    }
+    return { status: existing.status, body: JSON.parse(existing.response), replayed: true };
+  }
+  try {
+    const result = await run();
+    await store.complete(actor, key, result.status, JSON.stringify(result.body));
+    return { ...result, replayed: false };
+  } catch (e) {
+    await store.release(actor, key);
+    throw e;
+  }
+}

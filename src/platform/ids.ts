@@ -1,0 +1,27 @@
+/**
+ * Ids and gate keys. Randomness and time are injected (`Deps`), so services stay deterministic under test.
+ */
+import type { GateRef } from "../contract";
+
+/** `<prefix>_<12 hex ms since epoch><16 hex random>`: readable, roughly time-ordered, 64 random bits. */
+export function newId(prefix: string, now: Date, randomHex16: string): string {
+  if (!/^[0-9a-f]{16}$/u.test(randomHex16)) throw new TypeError("newId: need 16 lowercase hex characters");
+  return `${prefix}_${now.getTime().toString(16).padStart(12, "0")}${randomHex16}`;
+}
+
+/** 16 random hex characters from the platform CSPRNG (the default `Deps.random`). */
+export function cryptoRandomHex16(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The gate's stable key: the first 32 hex characters (128 bits) of SHA-256 over the JSON array
+ * [index, embedding, reranker] of NFC-normalized ids. Ids may be 256 characters of any script, too long for KV keys
+ * and Durable Object names, so we hash; JSON encoding keeps ("a b", "c") and ("a", "b c") apart.
+ */
+export async function gateIdOf(gate: GateRef): Promise<string> {
+  const canonical = JSON.stringify([gate.index.normalize("NFC"), gate.embedding.normalize("NFC"), gate.reranker.normalize("NFC")]);
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
+  return [...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}

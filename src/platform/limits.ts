@@ -1,0 +1,70 @@
+/**
+ * The server's operational limits (caches, summaries, drift windows, platform budgets), each a named constant with
+ * its reason and source. The API-visible limits live in the contract (src/contract/limits.ts) and are re-exported
+ * here, so server code imports every limit from this one module. docs/api.md#limits lists both kinds;
+ * test/platform/limits.workerd.test.ts and bad-input.workerd.test.ts check that the app enforces them.
+ */
+export * from "../contract/limits";
+
+/** NDJSON is decoded to text this many bytes at a time (cut at a newline), bounding the text held at once. */
+export const NDJSON_DECODE_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Knots kept per calibration to answer "share of scores below x" later. With K knots at equally spaced ranks the
+ * rank error is at most 1/K = 0.05 percentage point (the issue requires <= 0.1 point; statistics.md).
+ */
+export const DISTRIBUTION_KNOTS = 2000;
+
+/** How long one isolate trusts its in-memory copy of a gate's threshold before re-reading KV. */
+export const ISOLATE_CACHE_TTL_MS = 5_000;
+
+/** How many gates one isolate caches (LRU); a threshold entry is under 1 KB. */
+export const ISOLATE_CACHE_MAX_ENTRIES = 10_000;
+
+/** KV edge cache for the projection (KV's minimum cacheTtl is 30 s). */
+export const KV_CACHE_TTL_SECONDS = 30;
+
+/** Target half-width of the 95 % drop-rate interval below which a calibration is warned about (1 point). */
+export const DROP_RATE_PRECISION_TARGET = 0.01;
+
+/** Two-sided significance level of the rebuild shift test: a move must exceed what sampling noise explains at 0.1 %. */
+export const REBUILD_SHIFT_ALPHA = 0.001;
+
+/** Share of calibration scores tied at the threshold above which a calibration is warned about (1 %). */
+export const TIES_AT_THRESHOLD_WARNING_SHARE = 0.01;
+
+/** A key whose first request has not finished after this long is taken over (the first invocation died). */
+export const IDEMPOTENCY_LOCK_MS = 5 * 60 * 1000;
+
+/** Scores kept per gate window (uniform reservoir sample) for the production score distribution. */
+export const SCORE_RESERVOIR_SIZE = 2_000;
+
+/** Length of a drift window: the anytime-valid test restarts each window (and after an alarm or a refit). */
+export const DRIFT_WINDOW_MS = 24 * 3600 * 1000;
+
+/** Finished windows kept per gate for the monitor's history. */
+export const MAX_WINDOW_HISTORY = 30;
+
+/** An uncalibrated request raises or updates its alert at most this often per gate per isolate. */
+export const UNCALIBRATED_ALERT_INTERVAL_MS = 60_000;
+
+/**
+ * Most unresolved uncalibrated_request alerts. Any read token can ask for any name, so beyond this new names are only
+ * logged: a misbehaving client cannot fill D1 or page on-call once per made-up gate.
+ */
+export const MAX_OPEN_UNCALIBRATED_ALERTS = 100;
+
+/** Most gates listed in GET /metrics: each costs a D1 read and a Durable Object call, within 1,000 subrequests. */
+export const MAX_METRICS_GATES = 300;
+
+/** A sender holds a delivery this long; a crashed sender's delivery is picked up again after it. */
+export const WEBHOOK_LEASE_MS = 60_000;
+
+/** Deliveries attempted per run (per request or per cron tick): about 5 subrequests each, within 1,000 per invocation. */
+export const WEBHOOK_BATCH = 20;
+
+/**
+ * Gates the reconciler checks per cron run. Each costs a few KV and D1 calls, and Workers allow 1,000 subrequests per
+ * invocation (50 on the free plan; local emulation enforces neither). Larger fleets are covered over several runs.
+ */
+export const RECONCILE_GATES_PER_RUN = 100;

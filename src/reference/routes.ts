@@ -1,0 +1,19 @@
+import { Hono } from "hono";
+import { ROUTES } from "../contract";
+import type { AppBindings } from "../platform/env";
+import { handle } from "../platform/routing";
+import { openApiDocument } from "./openapi";
+
+/** Unauthenticated: liveness (also the trivial baseline route of the read-path benchmark), the service index, the OpenAPI document. */
+export const referenceRoutes = new Hono<AppBindings>();
+
+handle(referenceRoutes, ROUTES.health, (c) => c.json({ ok: true }));
+handle(referenceRoutes, ROUTES.openapi, (c) => c.json(openApiDocument()));
+handle(referenceRoutes, ROUTES.index, (c) =>
+  c.json({
+    service: "scoregate",
+    docs: "README.md and docs/api.md in the scoregate repository",
+    openapi: "/openapi.json",
+    endpoints: ["GET /v1/threshold", "POST /v1/calibrations", "GET /v1/calibrations", "GET /v1/gates", "GET /healthz"],
+  }),
+);

@@ -1,0 +1,89 @@
+/**
+ * Publishes the KV projection of a gate from the committed D1 rows (never from a request's copy), so a reader that
+ * sees KV sees what D1 says. Also used by the reconciler to repair drift between KV and D1.
+ */
+import type { StoredCalibration, ThresholdResponse } from "../contract";
+import { currentOf, type ActiveRow, type GateRow } from "../calibrations/store";
+import type { Expectation, ProjectedThreshold } from "./projection";
+import type { CoreDeps } from "../platform/deps";
+
+/**
+ * What the drift monitor compares production against. The baseline is the in-sample drop rate F_n(t-), not k/(n+1):
+ * the two agree to about 1/n for continuous scores, but with tied scores (graded or quantized rerankers) fresh
+ * traffic drops about F(t-), and k/(n+1) would raise false drift alarms (a 0-4 graded reranker at target 0.3 had
+ * k/(n+1) = 0.300 against F(t-) = 0.203).
+ */
+export function expectationOf(c: StoredCalibration): Expectation {
+  return {
+    n: c.n,
+    expected_drop_rate: c.in_sample_drop_rate,
+    empty_context_rate: c.per_query?.empty_context_rate ?? null,
+    n_queries: c.n_queries,
+    design_effect: c.per_query?.design_effect ?? 1,
+  };
+}
+
+/** The value served for an active row. */
+export function projectionOf(gate: GateRow, row: ActiveRow, c: StoredCalibration): ProjectedThreshold {
+  const threshold: ThresholdResponse = {
+    index: gate.index,
+    embedding: gate.embedding,
+    reranker: gate.reranker,
+    threshold: c.threshold,
+    calibration_id: c.id,
+    index_version: c.index_version,
+    policy: c.policy,
+    score_scale: c.score_scale,
+    expected_drop_rate: c.expected_drop_rate,
+    fitted_at: c.created_at,
+    activated_at: row.activated_at,
+  };
+  return {
+    v: 1,
+    gate_id: gate.gate_id,
+    activation_seq: row.activation_seq,
+    threshold,
+    expectation: expectationOf(c),
+  };
+}
+
+export interface PublishResult {
+  readonly written: number;
+  readonly unchanged: number;
+}
+
+/**
+ * Writes the gate's current projection and the pinned projection of each listed index version (all active versions
+ * when `versions` is null) where KV is behind D1. Skips keys whose KV value has the same or a newer activation_seq
+ * (after a D1 Time Travel restore, sequence numbers can repeat: empty KV then, see docs/storage.md).
+ */
+export async function publishGate(gateId: string, versions: readonly string[] | null, deps: CoreDeps): Promise<PublishResult> {
+  const [gate, rows] = await Promise.all([deps.calibrations.gate(gateId), deps.calibrations.activeRows(gateId)]);
+  if (gate === null || rows.length === 0) return { written: 0, unchanged: 0 };
+  const targets: [string | null, ActiveRow][] = [];
+  const current = currentOf(rows)!;
+  targets.push([null, current]);
+  for (const r of rows) if (versions === null || versions.includes(r.index_version)) targets.push([r.index_version, r]);
+
+  const records = new Map<string, StoredCalibration>();
+  let written = 0;
+  let unchanged = 0;
+  for (const [version, row] of targets) {
+    const existing = await deps.projection.get(gateId, version);
+    // Equal: nothing to do. Greater: a concurrent publish already wrote a newer activation; never go back.
+    if (existing !== null && existing.activation_seq >= row.activation_seq) {
+      unchanged++;
+      continue;
+    }
+    let record = records.get(row.calibration_id);
+    if (record === undefined) {
+      const fetched = await deps.calibrations.get(row.calibration_id);
+      if (fetched === null) continue; // impossible with foreign keys; nothing sensible to publish
+      record = fetched;
+      records.set(row.calibration_id, record);
+    }
+    await deps.projection.put(gateId, version, projectionOf(gate, row, record));
+    written++;
+  }
+  return { written, unchanged };
+}

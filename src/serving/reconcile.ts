@@ -1,0 +1,31 @@
+/**
+ * Repairs the KV projection from D1: every gate's current value and every active pinned version. Idempotent; only
+ * writes keys whose activation_seq disagrees with D1 (KV allows about one write per second per key). Each run checks
+ * RECONCILE_GATES_PER_RUN gates, rotating through the fleet with `run` (the cron passes the minute number), so every
+ * gate is checked at least every ceil(gates / RECONCILE_GATES_PER_RUN) minutes.
+ */
+import { RECONCILE_GATES_PER_RUN } from "../platform/limits";
+import type { CoreDeps } from "../platform/deps";
+import { publishGate } from "./publish";
+
+export interface ReconcileResult {
+  readonly checked: number;
+  readonly written: number;
+  readonly unchanged: number;
+}
+
+export async function reconcileProjection(deps: CoreDeps, run: number, perRun = RECONCILE_GATES_PER_RUN): Promise<ReconcileResult> {
+  const rows = await deps.calibrations.allActiveRows();
+  const gateIds = [...new Set(rows.map((r) => r.gate_id))].sort();
+  const slices = Math.max(1, Math.ceil(gateIds.length / perRun));
+  const start = (((run % slices) + slices) % slices) * perRun;
+  let written = 0;
+  let unchanged = 0;
+  const batch = gateIds.slice(start, start + perRun);
+  for (const gateId of batch) {
+    const r = await publishGate(gateId, null, deps);
+    written += r.written;
+    unchanged += r.unchanged;
+  }
+  return { checked: batch.length, written, unchanged };
+}

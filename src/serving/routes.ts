@@ -1,0 +1,42 @@
+import { Hono } from "hono";
+import { ROUTES, ThresholdQuery } from "../contract";
+import type { AppBindings } from "../platform/env";
+import { etagMatches } from "../platform/http/etag";
+import { validate } from "../platform/http/validate";
+import {
+  ISOLATE_CACHE_MAX_ENTRIES,
+  ISOLATE_CACHE_TTL_MS,
+  THRESHOLD_MAX_AGE_SECONDS,
+  THRESHOLD_STALE_IF_ERROR_SECONDS,
+  THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS,
+} from "../platform/limits";
+import { handle } from "../platform/routing";
+import { IsolateCache } from "./isolate-cache";
+import { type CachedThreshold, readThreshold, UncalibratedError } from "./threshold-reader";
+import { noteUncalibrated } from "./uncalibrated";
+
+/** The isolate tier of the read path: module scope, values only (no bindings). */
+export const thresholdCache = new IsolateCache<CachedThreshold>(ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS);
+
+const CACHE_CONTROL = `private, max-age=${THRESHOLD_MAX_AGE_SECONDS}, stale-while-revalidate=${THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS}, stale-if-error=${THRESHOLD_STALE_IF_ERROR_SECONDS}`;
+
+export const servingRoutes = new Hono<AppBindings>();
+
+handle(servingRoutes, ROUTES.getThreshold, async (c) => {
+  const query = validate(ThresholdQuery, c.req.query(), "bad_request", "query parameters");
+  let outcome: Awaited<ReturnType<typeof readThreshold>>;
+  try {
+    outcome = await readThreshold(query, thresholdCache, c.get("deps"));
+  } catch (e) {
+    if (e instanceof UncalibratedError) noteUncalibrated(e.gateId, query, c.get("deps"));
+    throw e;
+  }
+  const { projection, body, source } = outcome;
+  const etag = `"${projection.threshold.calibration_id}"`;
+  c.header("ETag", etag);
+  c.header("Cache-Control", CACHE_CONTROL);
+  c.header("X-Scoregate-Source", source);
+  if (etagMatches(c.req.header("if-none-match"), etag)) return c.body(null, 304);
+  c.header("Content-Type", "application/json");
+  return c.body(body);
+});

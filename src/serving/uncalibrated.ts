@@ -1,0 +1,42 @@
+/**
+ * The silent failure made loud: a RAG service asked for a gate that has no calibration. Raises (or updates) an
+ * `uncalibrated_request` alert, at most once per UNCALIBRATED_ALERT_INTERVAL_MS per gate per isolate, so a hot loop
+ * of 404s costs D1 one write a minute, not one per request.
+ */
+import { ISOLATE_CACHE_MAX_ENTRIES, MAX_OPEN_UNCALIBRATED_ALERTS, UNCALIBRATED_ALERT_INTERVAL_MS } from "../platform/limits";
+import type { ThresholdQuery } from "../contract";
+import { raiseAlert } from "../alerts/lifecycle";
+import type { AlertDeps } from "../platform/deps";
+import { IsolateCache } from "./isolate-cache";
+
+const recent = new IsolateCache<true>(ISOLATE_CACHE_MAX_ENTRIES, UNCALIBRATED_ALERT_INTERVAL_MS);
+
+/** Records the request unless this gate was recorded by this isolate within the interval. Returns whether it raised. */
+export function noteUncalibrated(gateId: string, q: ThresholdQuery, deps: AlertDeps): boolean {
+  const nowMs = deps.now().getTime();
+  if (recent.get(gateId, nowMs) !== undefined) return false;
+  recent.set(gateId, true, nowMs);
+  deps.defer(raiseUnlessCapped(gateId, q, deps));
+  return true;
+}
+
+async function raiseUnlessCapped(gateId: string, q: ThresholdQuery, deps: AlertDeps): Promise<void> {
+  const open = await deps.alerts.countUnresolved("uncalibrated_request");
+  const existing = await deps.alerts.list({ gate_id: gateId, kind: "uncalibrated_request", status: undefined, limit: 1 });
+  const updating = existing[0] !== undefined && existing[0].status !== "resolved";
+  if (open >= MAX_OPEN_UNCALIBRATED_ALERTS && !updating) {
+    console.warn(`uncalibrated request for gate ${gateId} not raised: ${open} uncalibrated_request alerts are already open`);
+    return;
+  }
+  await raiseAlert(
+    {
+      gate_id: gateId,
+      gate: { index: q.index, embedding: q.embedding, reranker: q.reranker },
+      kind: "uncalibrated_request",
+      summary: `a service asked for the threshold of ${q.index} / ${q.embedding} / ${q.reranker}${q.index_version === undefined ? "" : ` (index_version ${q.index_version})`}, which has no active calibration: it is running on its fallback`,
+      details: { index_version: q.index_version ?? null },
+      calibration_ids: [],
+    },
+    deps,
+  );
+}

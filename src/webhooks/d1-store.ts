@@ -1,0 +1,157 @@
+/**
+ * D1 implementation of WebhookStore (store.ts says what it promises). No in-memory twin carries the SQL semantics, so
+ * these statements are tested in workerd against local D1 (test/webhooks/delivery.workerd.test.ts).
+ */
+import type { Delivery } from "../contract";
+import { equalityWhere } from "../platform/sql";
+import type { DeliveryFilter, DueDelivery, StoredEndpoint, WebhookStore } from "./store";
+
+interface EndpointRow {
+  id: string;
+  url: string;
+  secret: string;
+  description: string | null;
+  enabled: number;
+  disabled_reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+const SELECT_DELIVERY = `SELECT d.id, d.event_id, ev.type AS event_type, ev.alert_id, d.endpoint_id, d.status, d.attempts,
+  d.next_attempt_at, d.last_status, d.last_error, d.delivered_at, d.created_at, d.updated_at
+  FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id`;
+
+const toEndpoint = (r: EndpointRow): StoredEndpoint => ({ ...r, enabled: r.enabled === 1 });
+
+export class D1WebhookStore implements WebhookStore {
+  constructor(private readonly db: D1Database) {}
+
+  async createEndpoint(e: StoredEndpoint): Promise<void> {
+    await this.db
+      .prepare(
+        `INSERT INTO webhook_endpoints (id, url, secret, description, enabled, disabled_reason, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .bind(e.id, e.url, e.secret, e.description, e.enabled ? 1 : 0, e.disabled_reason, e.created_at, e.updated_at)
+      .run();
+  }
+
+  async countEndpoints(): Promise<number> {
+    return (await this.db.prepare(`SELECT COUNT(*) AS n FROM webhook_endpoints`).first<{ n: number }>())?.n ?? 0;
+  }
+
+  async endpoints(): Promise<StoredEndpoint[]> {
+    const { results } = await this.db.prepare(`SELECT * FROM webhook_endpoints ORDER BY created_at, id`).all<EndpointRow>();
+    return results.map(toEndpoint);
+  }
+
+  async endpoint(id: string): Promise<StoredEndpoint | null> {
+    const row = await this.db.prepare(`SELECT * FROM webhook_endpoints WHERE id = ?`).bind(id).first<EndpointRow>();
+    return row ? toEndpoint(row) : null;
+  }
+
+  async updateEndpoint(e: StoredEndpoint): Promise<void> {
+    await this.db
+      .prepare(`UPDATE webhook_endpoints SET url = ?, secret = ?, description = ?, enabled = ?, disabled_reason = ?, updated_at = ? WHERE id = ?`)
+      .bind(e.url, e.secret, e.description, e.enabled ? 1 : 0, e.disabled_reason, e.updated_at, e.id)
+      .run();
+  }
+
+  /**
+   * Claims the most overdue due delivery of an enabled endpoint by taking a lease on it (a conditional UPDATE: two
+   * senders cannot both win), or null when nothing is due. Claim one at a time, right before sending, so a lease
+   * never runs out while the delivery waits behind others.
+   */
+  async claimNext(now: string, leaseUntil: string): Promise<DueDelivery | null> {
+    for (let tries = 0; tries < 3; tries++) {
+      const candidate = await this.db
+        .prepare(
+          `SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+           WHERE d.status = 'pending' AND e.enabled = 1 AND d.next_attempt_at <= ?1 AND (d.lease_until IS NULL OR d.lease_until <= ?1)
+           ORDER BY d.next_attempt_at LIMIT 1`,
+        )
+        .bind(now)
+        .first<{ id: string }>();
+      if (candidate === null) return null;
+      const taken = await this.db
+        .prepare(`UPDATE webhook_deliveries SET lease_until = ?1 WHERE id = ?2 AND status = 'pending' AND (lease_until IS NULL OR lease_until <= ?3)`)
+        .bind(leaseUntil, candidate.id, now)
+        .run();
+      if (taken.meta.changes !== 1) continue; // another sender took it: look again
+      return this.db
+        .prepare(
+          `SELECT d.id, d.event_id, ev.payload, d.attempts, d.endpoint_id, e.url, e.secret, d.lease_until
+           FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id JOIN webhook_endpoints e ON e.id = d.endpoint_id
+           WHERE d.id = ?`,
+        )
+        .bind(candidate.id)
+        .first<DueDelivery>();
+    }
+    return null;
+  }
+
+  /** Records a 2xx, if this sender still holds the lease (`lease`); returns whether it did. */
+  async markDelivered(id: string, lease: string, status: number, now: string): Promise<boolean> {
+    const r = await this.db
+      .prepare(
+        `UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_status = ?, last_error = NULL,
+         delivered_at = ?, next_attempt_at = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_until = ?`,
+      )
+      .bind(status, now, now, id, lease)
+      .run();
+    return r.meta.changes === 1;
+  }
+
+  /** Records a failed attempt (retry at `nextAttemptAt`, or give up when null), if this sender still holds the lease. */
+  async markFailed(id: string, lease: string, status: number | null, error: string, nextAttemptAt: string | null, now: string): Promise<boolean> {
+    const r = await this.db
+      .prepare(
+        `UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_status = ?, last_error = ?,
+         next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_until = ?`,
+      )
+      .bind(nextAttemptAt === null ? "failed" : "pending", status, error, nextAttemptAt, now, id, lease)
+      .run();
+    return r.meta.changes === 1;
+  }
+
+  /** 410 Gone: disable the endpoint and fail its pending deliveries (they stay visible and replayable). */
+  async disableGone(endpointId: string, reason: string, now: string): Promise<void> {
+    await this.db.batch([
+      this.db.prepare(`UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ?`).bind(reason, now, endpointId),
+      this.db
+        .prepare(
+          `UPDATE webhook_deliveries SET status = 'failed', last_error = COALESCE(last_error, ?), next_attempt_at = NULL, lease_until = NULL, updated_at = ?
+           WHERE endpoint_id = ? AND status = 'pending'`,
+        )
+        .bind(reason, now, endpointId),
+    ]);
+  }
+
+  async deliveries(filter: DeliveryFilter): Promise<Delivery[]> {
+    const where = equalityWhere([
+      ["d.status", filter.status],
+      ["d.endpoint_id", filter.endpoint_id],
+    ]);
+    const params = where.params;
+    const { results } = await this.db
+      .prepare(`${SELECT_DELIVERY} ${where.sql} ORDER BY d.created_at DESC, d.id LIMIT ?`)
+      .bind(...params, filter.limit)
+      .all<Delivery>();
+    return results;
+  }
+
+  async delivery(id: string): Promise<Delivery | null> {
+    return this.db.prepare(`${SELECT_DELIVERY} WHERE d.id = ?`).bind(id).first<Delivery>();
+  }
+
+  /** Replays a delivery: pending again, due now, same event (same webhook-id and body). False while it is being sent. */
+  async replay(id: string, now: string): Promise<boolean> {
+    const r = await this.db
+      .prepare(
+        `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?1, attempts = 0, updated_at = ?1
+         WHERE id = ?2 AND (lease_until IS NULL OR lease_until <= ?1)`,
+      )
+      .bind(now, id)
+      .run();
+    return r.meta.changes === 1;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Webhook delivery. Deliveries are a durable outbox in D1: attempted right after the event (deferred past the
+ * response) and by the cron tick every minute, with backoff WEBHOOK_RETRY_DELAYS_MS (27.6 h in all), the same
+ * webhook-id and body on every attempt. 2xx delivers; 410 disables the endpoint; anything else retries.
+ */
+import type { Delivery } from "../contract";
+import type { AlertDeps } from "../platform/deps";
+import { AppError } from "../platform/errors";
+import { WEBHOOK_BATCH, WEBHOOK_LEASE_MS, WEBHOOK_RETRY_DELAYS_MS, WEBHOOK_TIMEOUT_MS } from "../platform/limits";
+import { webhookHeaders } from "./signature";
+
+export async function listDeliveries(
+  filter: { status?: string | undefined; endpoint_id?: string | undefined; limit: number },
+  deps: AlertDeps,
+): Promise<Delivery[]> {
+  return deps.webhooks.deliveries(filter);
+}
+
+export async function replayDelivery(id: string, deps: AlertDeps): Promise<Delivery> {
+  const d = await deps.webhooks.delivery(id);
+  if (d === null) throw new AppError("not_found", `delivery ${id} does not exist`);
+  if (!(await deps.webhooks.replay(id, deps.now().toISOString()))) {
+    throw new AppError("conflict", `delivery ${id} is being sent right now; replay it after this attempt`);
+  }
+  deps.defer(deliverDue(deps));
+  return (await deps.webhooks.delivery(id))!;
+}
+
+export interface DeliveryRun {
+  readonly attempted: number;
+  readonly delivered: number;
+  readonly failed: number;
+}
+
+/** When the next attempt is due after `attempts` failed ones, or null when retries are exhausted. */
+export function nextAttemptAfter(attempts: number, now: Date): string | null {
+  const delay = WEBHOOK_RETRY_DELAYS_MS[attempts - 1];
+  return delay === undefined ? null : new Date(now.getTime() + delay).toISOString();
+}
+
+/** Attempts due deliveries, up to WEBHOOK_BATCH per run, claiming each right before sending it. Safe to run concurrently. */
+export async function deliverDue(deps: AlertDeps): Promise<DeliveryRun> {
+  let attempted = 0;
+  let delivered = 0;
+  let failed = 0;
+  while (attempted < WEBHOOK_BATCH) {
+    const claimAt = deps.now();
+    const d = await deps.webhooks.claimNext(claimAt.toISOString(), new Date(claimAt.getTime() + WEBHOOK_LEASE_MS).toISOString());
+    if (d === null) break;
+    attempted++;
+    const timestamp = Math.floor(deps.now().getTime() / 1000);
+    let status: number | null = null;
+    let error = "";
+    try {
+      const res = await deps.fetch(d.url, {
+        method: "POST",
+        headers: await webhookHeaders(d.secret, d.event_id, timestamp, d.payload),
+        body: d.payload,
+        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+        redirect: "manual",
+      });
+      status = res.status;
+      await res.body?.cancel();
+      error = `HTTP ${res.status}`;
+    } catch (e) {
+      error = `network error: ${(e as Error).message}`.slice(0, 500);
+    }
+    const at = deps.now();
+    if (status !== null && status >= 200 && status < 300) {
+      if (await deps.webhooks.markDelivered(d.id, d.lease_until, status, at.toISOString())) delivered++;
+    } else if (status === 410) {
+      await deps.webhooks.markFailed(d.id, d.lease_until, status, "410 Gone: endpoint disabled", null, at.toISOString());
+      await deps.webhooks.disableGone(d.endpoint_id, `receiver answered 410 Gone at ${at.toISOString()}`, at.toISOString());
+      failed++;
+    } else {
+      await deps.webhooks.markFailed(d.id, d.lease_until, status, error, nextAttemptAfter(d.attempts + 1, at), at.toISOString());
+      failed++;
+    }
+  }
+  return { attempted, delivered, failed };
+}

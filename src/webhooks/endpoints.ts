@@ -1,0 +1,69 @@
+/**
+ * Webhook endpoints: create (the secret is shown once), list (masked), update or rotate. Targets are checked by
+ * targets.ts; delivery is delivery.ts's job.
+ */
+import type { WebhookEndpoint } from "../contract";
+import type { AlertDeps } from "../platform/deps";
+import { AppError } from "../platform/errors";
+import { newId } from "../platform/ids";
+import { MAX_WEBHOOK_ENDPOINTS } from "../platform/limits";
+import type { StoredEndpoint } from "./store";
+import { maskSecret, newWebhookSecret } from "./signature";
+import { checkWebhookUrl } from "./targets";
+
+/**
+ * Listings mask the secret and the URL's path and query: for Slack incoming webhooks and many others the URL itself is
+ * the credential. Both are shown in full only when created (or rotated).
+ */
+const masked = (e: StoredEndpoint): WebhookEndpoint => {
+  const u = new URL(e.url);
+  const hidden = u.pathname.length > 1 || u.search !== "";
+  return { ...e, secret: maskSecret(e.secret), url: hidden ? `${u.origin}/…` : e.url };
+};
+
+export async function createEndpoint(
+  input: { url: string; secret?: string | undefined; description?: string | undefined; enabled: boolean },
+  deps: AlertDeps,
+): Promise<WebhookEndpoint> {
+  const url = checkWebhookUrl(input.url, deps.production);
+  if ((await deps.webhooks.countEndpoints()) >= MAX_WEBHOOK_ENDPOINTS) {
+    throw new AppError("conflict", `at most ${MAX_WEBHOOK_ENDPOINTS} webhook endpoints; disable or reuse one`);
+  }
+  const now = deps.now();
+  const endpoint: StoredEndpoint = {
+    id: newId("whk", now, deps.random()),
+    url,
+    secret: input.secret ?? newWebhookSecret(deps.randomBytes(24)),
+    description: input.description ?? null,
+    enabled: input.enabled,
+    disabled_reason: null,
+    created_at: now.toISOString(),
+    updated_at: now.toISOString(),
+  };
+  await deps.webhooks.createEndpoint(endpoint);
+  return endpoint; // the only time the full secret is shown (besides rotation)
+}
+
+export async function listEndpoints(deps: AlertDeps): Promise<WebhookEndpoint[]> {
+  return (await deps.webhooks.endpoints()).map(masked);
+}
+
+export async function updateEndpoint(
+  id: string,
+  patch: { url?: string | undefined; secret?: string | undefined; description?: string | undefined; enabled?: boolean | undefined },
+  deps: AlertDeps,
+): Promise<WebhookEndpoint> {
+  const current = await deps.webhooks.endpoint(id);
+  if (current === null) throw new AppError("not_found", `webhook endpoint ${id} does not exist`);
+  const next: StoredEndpoint = {
+    ...current,
+    url: patch.url === undefined ? current.url : checkWebhookUrl(patch.url, deps.production),
+    secret: patch.secret ?? current.secret,
+    description: patch.description ?? current.description,
+    enabled: patch.enabled ?? current.enabled,
+    disabled_reason: patch.enabled === true ? null : current.disabled_reason,
+    updated_at: deps.now().toISOString(),
+  };
+  await deps.webhooks.updateEndpoint(next);
+  return patch.secret === undefined ? masked(next) : next;
+}

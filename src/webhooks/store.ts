@@ -1,0 +1,53 @@
+/**
+ * Webhook endpoints and deliveries: the durable outbox (docs/storage.md). The D1 implementation is d1-store.ts.
+ *
+ * Consistency: a delivery is claimed (a lease) right before it is sent, and its outcome is recorded only by the
+ * sender that still holds the lease, so two senders (the request that raised the alert and the cron tick) never send
+ * the same delivery at once or double-count attempts. The lease (WEBHOOK_LEASE_MS) outlasts one attempt
+ * (WEBHOOK_TIMEOUT_MS). Only a sender that dies after the receiver got the request but before recording it causes a
+ * second send, with the same webhook-id: receivers deduplicate on it (the Standard Webhooks contract).
+ */
+import type { Delivery, WebhookEndpoint } from "../contract";
+
+export interface StoredEndpoint extends Omit<WebhookEndpoint, "secret"> {
+  readonly secret: string;
+}
+
+/** A claimed delivery with what sending it needs. */
+export interface DueDelivery {
+  readonly id: string;
+  readonly event_id: string;
+  readonly payload: string;
+  readonly attempts: number;
+  readonly endpoint_id: string;
+  readonly url: string;
+  readonly secret: string;
+  /** The lease this sender holds; outcome updates only apply while it still does. */
+  readonly lease_until: string;
+}
+
+export interface DeliveryFilter {
+  readonly status?: string | undefined;
+  readonly endpoint_id?: string | undefined;
+  readonly limit: number;
+}
+
+export interface WebhookStore {
+  createEndpoint(e: StoredEndpoint): Promise<void>;
+  countEndpoints(): Promise<number>;
+  endpoints(): Promise<StoredEndpoint[]>;
+  endpoint(id: string): Promise<StoredEndpoint | null>;
+  updateEndpoint(e: StoredEndpoint): Promise<void>;
+  /** Claims the most overdue due delivery of an enabled endpoint with a lease until `leaseUntil`, or null. */
+  claimNext(now: string, leaseUntil: string): Promise<DueDelivery | null>;
+  /** Records a 2xx if this sender still holds the lease; returns whether it did. */
+  markDelivered(id: string, lease: string, status: number, now: string): Promise<boolean>;
+  /** Records a failed attempt (retry at `nextAttemptAt`, or give up when null) if this sender still holds the lease. */
+  markFailed(id: string, lease: string, status: number | null, error: string, nextAttemptAt: string | null, now: string): Promise<boolean>;
+  /** 410 Gone: disable the endpoint and fail its pending deliveries (they stay visible and replayable). */
+  disableGone(endpointId: string, reason: string, now: string): Promise<void>;
+  deliveries(filter: DeliveryFilter): Promise<Delivery[]>;
+  delivery(id: string): Promise<Delivery | null>;
+  /** Pending again, due now, same event (same webhook-id and body). False while it is being sent. */
+  replay(id: string, now: string): Promise<boolean>;
+}

@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+
+const upload = (gate: object, version: string, scores: number[], extra: object = {}) => ({
+  token: TOKENS.calibrate,
+  json: { ...gate, index_version: version, scores, policy: { kind: "drop_rate", target: 0.2 }, ...extra },
+});
+
+const alertsOf = async (gate: object, kind?: string) =>
+  (await callJson("GET", `/v1/alerts?${qs({ ...gate, kind })}`, 200, { token: TOKENS.read })).alerts;
+
+describe("rebuild_shift", () => {
+  it("reports the shift without alerting on a rebuild from the same distribution", async () => {
+    const gate = uniqueGate("same");
+    await callJson("POST", "/v1/calibrations", 201, upload(gate, "v1", spreadScores(5000)));
+    const second = await callJson("POST", "/v1/calibrations", 201, upload(gate, "v2", spreadScores(5000, 0.0001)));
+    expect(second.shift.alert).toBe(false);
+    expect(Math.abs(second.shift.change_points)).toBeLessThan(0.5);
+    expect(await alertsOf(gate)).toEqual([]);
+  });
+
+  it("alerts when the previous threshold's drop rate moves; activate:false reports without changing what is served", async () => {
+    const gate = uniqueGate("moved");
+    const v1 = (await callJson("POST", "/v1/calibrations", 201, upload(gate, "v1", spreadScores(5000)))).calibration;
+    // v2 scores are 0.15 lower: the old threshold (~0.2) now drops ~35 %
+    const dry = await callJson("POST", "/v1/calibrations", 201, upload(gate, "v2", spreadScores(5000, -0.15), { activate: false }));
+    expect(dry.shift).toMatchObject({ previous_calibration_id: v1.id, previous_threshold: v1.threshold, alert: true });
+    expect(dry.shift.drop_rate_at_previous_threshold).toBeCloseTo(0.35, 2);
+    expect(dry.shift.change_points).toBeCloseTo(15, 0);
+    expect(dry.shift.ks).toBeGreaterThan(0.1);
+    expect(dry.shift.psi.exceeds).toBe(true);
+    expect(dry.calibration.active).toBe(false);
+    expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).calibration_id).toBe(v1.id);
+    expect(await alertsOf(gate)).toEqual([]);
+
+    // promoting it raises the alert, with the numbers and both calibrations
+    await callJson("POST", `/v1/calibrations/${dry.calibration.id}/activate`, 200);
+    const [alert] = await alertsOf(gate, "rebuild_shift");
+    expect(alert).toMatchObject({ kind: "rebuild_shift", status: "open", calibration_ids: [v1.id, dry.calibration.id] });
+    expect(alert.details.shift.drop_rate_at_previous_threshold).toBeCloseTo(0.35, 2);
+  });
+
+  it("respects a custom shift_tolerance", async () => {
+    const gate = uniqueGate("tolerance");
+    await callJson("POST", "/v1/calibrations", 201, upload(gate, "v1", spreadScores(5000)));
+    const r = await callJson("POST", "/v1/calibrations", 201, upload(gate, "v2", spreadScores(5000, -0.15), { shift_tolerance: 0.2 }));
+    expect(r.shift.alert).toBe(false);
+    expect(r.shift.reason).toContain("within the 20.0-point tolerance");
+  });
+});
+
+describe("uncalibrated_request", () => {
+  it("makes a request for an uncalibrated gate loud, rate-limited to one update per interval", async () => {
+    const gate = uniqueGate("uncal");
+    for (let i = 0; i < 3; i++) expect((await call("GET", `/v1/threshold?${qs(gate)}`, { token: TOKENS.read })).status).toBe(404);
+    let alerts: any[] = [];
+    for (let i = 0; i < 50 && alerts.length === 0; i++) {
+      alerts = await alertsOf(gate, "uncalibrated_request");
+      if (alerts.length === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0].occurrences).toBe(1);
+    expect(alerts[0].summary).toContain("no active calibration");
+  });
+});
+
+describe("alert lifecycle", () => {
+  it("acknowledges and resolves (admin), filters by status and kind, 404 for unknown alerts", async () => {
+    const gate = uniqueGate("life");
+    await callJson("POST", "/v1/calibrations", 201, upload(gate, "v1", spreadScores(5000)));
+    await callJson("POST", "/v1/calibrations", 201, upload(gate, "v2", spreadScores(5000, -0.15)));
+    const [alert] = await alertsOf(gate, "rebuild_shift");
+    await callJson("POST", `/v1/alerts/${alert.id}/acknowledge`, 403, { token: TOKENS.read });
+    const acked = await callJson("POST", `/v1/alerts/${alert.id}/acknowledge`, 200, { json: { note: "looking" } });
+    expect(acked).toMatchObject({ status: "acknowledged", acknowledged_by: "alice" });
+    expect((await callJson("GET", `/v1/alerts?${qs({ ...gate, status: "acknowledged" })}`, 200)).alerts).toHaveLength(1);
+    expect((await callJson("GET", `/v1/alerts?${qs({ ...gate, status: "open" })}`, 200)).alerts).toHaveLength(0);
+    const resolved = await callJson("POST", `/v1/alerts/${alert.id}/resolve`, 200);
+    expect(resolved).toMatchObject({ status: "resolved", resolved_by: "alice" });
+    await callJson("POST", `/v1/alerts/${alert.id}/acknowledge`, 409);
+    // a new shift after resolution opens a new alert
+    await callJson("POST", "/v1/calibrations", 201, upload(gate, "v3", spreadScores(5000, -0.3)));
+    const all = await alertsOf(gate, "rebuild_shift");
+    expect(all.map((a: any) => a.status)).toEqual(["open", "resolved"]);
+    await callJson("GET", "/v1/alerts/alr_nope", 404);
+    await callJson("GET", "/v1/alerts?kind=weird", 400);
+  });
+});
+
+describe("filters and unknown gates", () => {
+  it("refuses a partial gate filter, and /v1/monitor of a gate that was never calibrated is a 404", async () => {
+    expect((await call("GET", "/v1/alerts?index=docs", { token: TOKENS.read })).status).toBe(400);
+    const res = await call("GET", `/v1/monitor?${qs(uniqueGate("never-calibrated"))}`, { token: TOKENS.read });
+    expect(res.status).toBe(404);
+    expect((await res.json<any>()).error.code).toBe("not_found");
+  });
+});
+
+describe("embedding upgrade (a new gate)", () => {
+  it("compares the new gate with the calibration it carries from, and alerts on the new gate", async () => {
+    const old = uniqueGate("upgrade-old");
+    const v1 = (await callJson("POST", "/v1/calibrations", 201, upload(old, "v1", spreadScores(5000)))).calibration;
+    const fresh = { ...old, embedding: "BAAI/bge-m3@v2" };
+    const res = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...fresh, index_version: "v2", scores: spreadScores(5000, -0.15), policy: { kind: "carry", reference: { calibration_id: v1.id } } },
+    });
+    expect(res.shift).toMatchObject({ compared_with: "carry_reference", previous_calibration_id: v1.id, previous_gate_id: v1.gate_id, alert: true });
+    expect(res.shift.drop_rate_at_previous_threshold).toBeCloseTo(0.35, 2);
+    expect(res.calibration.target_drop_rate).toBeCloseTo(v1.in_sample_drop_rate, 12);
+    const [alert] = await alertsOf(fresh, "rebuild_shift");
+    expect(alert).toMatchObject({ gate_id: res.calibration.gate_id, calibration_ids: [v1.id, res.calibration.id] });
+  });
+});

@@ -1,0 +1,107 @@
+import { describe, expect, it } from "vitest";
+import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+
+const policy = { kind: "drop_rate", target: 0.25 };
+
+describe("upload formats", () => {
+  it("NDJSON with one score per line gives the same fit as JSON", async () => {
+    const gate = uniqueGate("ndjson");
+    const scores = spreadScores(500, -3, 6);
+    const header = JSON.stringify({ ...gate, index_version: "v1", policy, activate: false });
+    const body = `${[header, ...scores.map((s) => JSON.stringify(s))].join("\n")}\n`;
+    const viaNdjson = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      body,
+      headers: { "content-type": "application/x-ndjson" },
+    });
+    const viaJson = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", scores, policy, activate: false },
+    });
+    expect(viaNdjson.calibration.threshold).toBe(viaJson.calibration.threshold);
+    expect(viaNdjson.calibration.n).toBe(500);
+    expect(viaNdjson.calibration.active).toBe(false);
+  });
+
+  it("NDJSON queries (one array per line) give per-query statistics", async () => {
+    const gate = uniqueGate("ndjson-q");
+    const queries = [
+      [0.9, 0.8, 0.1],
+      [0.05, 0.02],
+      [0.7, 0.6, 0.5, 0.4],
+    ];
+    const body = [
+      JSON.stringify({ ...gate, index_version: "v1", policy: { kind: "drop_rate", target: 0.3 } }),
+      ...queries.map((q) => JSON.stringify(q)),
+    ].join("\n");
+    const res = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      body,
+      headers: { "content-type": "application/x-ndjson" },
+    });
+    // n = 9, k = ceil(10 * 0.3) = 3: threshold = third smallest = 0.1; query 2 loses both candidates.
+    expect(res.calibration.threshold).toBe(0.1);
+    expect(res.calibration.n_queries).toBe(3);
+    expect(res.calibration.per_query.empty_context_rate).toBeCloseTo(1 / 3, 12);
+    expect(res.calibration.per_query.mean_kept).toBeCloseTo((3 + 0 + 4) / 3, 12);
+  });
+
+  it("float32 bodies are read little-endian with metadata in the query string", async () => {
+    const gate = uniqueGate("f32");
+    const scores = Float32Array.from(spreadScores(2000));
+    const params = qs({ ...gate, index_version: "v1", kind: "drop_rate", target: 0.5, candidates_per_query: 20 });
+    const res = await callJson("POST", `/v1/calibrations?${params}`, 201, {
+      token: TOKENS.calibrate,
+      body: new Uint8Array(scores.buffer),
+      headers: { "content-type": "application/octet-stream" },
+    });
+    const sorted = [...scores].sort((a, b) => a - b);
+    expect(res.calibration.threshold).toBe(sorted[Math.ceil(2001 * 0.5) - 1]);
+    expect(res.calibration.n_queries).toBe(100);
+  });
+
+  it("keeps full float64 precision from JSON", async () => {
+    const gate = uniqueGate("precision");
+    const scores = [0.12345678901234568, 0.30000000000000004, 0.7777777777777777, 0.9];
+    const res = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", scores, policy: { kind: "drop_rate", target: 0.4 } },
+    });
+    expect(res.calibration.threshold).toBe(0.30000000000000004);
+  });
+
+  it("refuses other content types with 415", async () => {
+    const res = await call("POST", "/v1/calibrations", { token: TOKENS.calibrate, body: "scores=1", headers: { "content-type": "text/plain" } });
+    expect(res.status).toBe(415);
+    expect((await res.json<any>()).error.code).toBe("unsupported_media_type");
+  });
+});
+
+describe("large NDJSON", () => {
+  it("decodes in chunks: 150,000 lines (several decode chunks) give the same fit as float64 math", async () => {
+    const gate = uniqueGate("ndjson-big");
+    const scores = spreadScores(150_000, -1, 7.123456789);
+    const header = JSON.stringify({ ...gate, index_version: "v1", policy: { kind: "drop_rate", target: 0.37 }, activate: false });
+    const body = `${header}\r\n${scores.map((s) => JSON.stringify(s)).join("\r\n")}\r\n`;
+    expect(body.length).toBeGreaterThan(2 * 1024 * 1024);
+    const res = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      body,
+      headers: { "content-type": "application/x-ndjson" },
+    });
+    const sorted = [...scores].sort((a, b) => a - b);
+    expect(res.calibration.n).toBe(150_000);
+    expect(res.calibration.threshold).toBe(sorted[Math.ceil(150_001 * 0.37) - 1]);
+  });
+
+  it("reports the line number of a bad line", async () => {
+    const gate = uniqueGate("ndjson-bad");
+    const body = [JSON.stringify({ ...gate, index_version: "v1", policy: { kind: "drop_rate", target: 0.1 } }), "0.5", "0.7", "oops"].join("\n");
+    const err = await callJson("POST", "/v1/calibrations", 400, {
+      token: TOKENS.calibrate,
+      body,
+      headers: { "content-type": "application/x-ndjson" },
+    });
+    expect(err.error.message).toContain("line 4");
+  });
+});

@@ -1,0 +1,118 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { Env } from "../../src/platform/env";
+import { runScheduled } from "../../src/jobs/scheduled";
+import { IDEMPOTENCY_TTL_MS } from "../../src/platform/limits";
+import { gateIdOf } from "../../src/platform/ids";
+import { type ProjectedThreshold, projectionKey } from "../../src/serving/projection";
+import { callJson, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+
+const scheduledEnv = env as unknown as Env;
+
+async function calibrateThroughApi(gate: object, version: string, target: number): Promise<{ id: string; threshold: number | null }> {
+  const { calibration } = await callJson("POST", "/v1/calibrations", 201, {
+    token: TOKENS.calibrate,
+    json: { ...gate, index_version: version, scores: spreadScores(400), policy: { kind: "drop_rate", target } },
+  });
+  return calibration;
+}
+
+const kvGet = async (gateId: string, version: string | null): Promise<ProjectedThreshold | null> =>
+  env.THRESHOLDS.get<ProjectedThreshold>(await projectionKey(gateId, version), "json");
+
+const kvDelete = async (gateId: string, version: string | null): Promise<void> => env.THRESHOLDS.delete(await projectionKey(gateId, version));
+
+/** The D1 row the projection must agree with. */
+async function activeRow(gateId: string, version: string): Promise<{ calibration_id: string; activation_seq: number }> {
+  const row = await env.DB.prepare("SELECT calibration_id, activation_seq FROM active_calibrations WHERE gate_id = ? AND index_version = ?")
+    .bind(gateId, version)
+    .first<{ calibration_id: string; activation_seq: number }>();
+  expect(row).not.toBeNull();
+  return row!;
+}
+
+describe("runScheduled: projection reconciliation", () => {
+  it("republishes deleted KV values from D1 with the right activation_seq and calibration", async () => {
+    const gate = uniqueGate("sched-repair");
+    const cal = await calibrateThroughApi(gate, "v1", 0.3);
+    const gateId = await gateIdOf({ index: gate.index, embedding: gate.embedding, reranker: gate.reranker });
+    const published = await kvGet(gateId, null);
+    expect(published?.threshold.calibration_id).toBe(cal.id);
+
+    await kvDelete(gateId, null);
+    await kvDelete(gateId, "v1");
+    expect(await kvGet(gateId, null)).toBeNull();
+    expect(await kvGet(gateId, "v1")).toBeNull();
+
+    await runScheduled(scheduledEnv, new Date());
+
+    const row = await activeRow(gateId, "v1");
+    expect(row.calibration_id).toBe(cal.id);
+    for (const version of [null, "v1"]) {
+      const value = await kvGet(gateId, version);
+      expect(value).toEqual(published);
+      expect(value).toMatchObject({ v: 1, gate_id: gateId, activation_seq: row.activation_seq });
+      expect(value?.threshold).toMatchObject({ calibration_id: cal.id, threshold: cal.threshold, index_version: "v1" });
+    }
+  });
+
+  it("republishes the current and every pinned version of a gate after a blue/green switch", async () => {
+    const gate = uniqueGate("sched-pins");
+    const blue = await calibrateThroughApi(gate, "blue", 0.1);
+    const green = await calibrateThroughApi(gate, "green", 0.4);
+    const gateId = await gateIdOf(gate);
+    for (const version of [null, "blue", "green"]) await kvDelete(gateId, version);
+
+    await runScheduled(scheduledEnv, new Date());
+
+    const greenRow = await activeRow(gateId, "green");
+    const blueRow = await activeRow(gateId, "blue");
+    expect(greenRow.activation_seq).toBeGreaterThan(blueRow.activation_seq);
+    expect(await kvGet(gateId, null)).toMatchObject({ activation_seq: greenRow.activation_seq, threshold: { calibration_id: green.id } });
+    expect(await kvGet(gateId, "green")).toMatchObject({ activation_seq: greenRow.activation_seq, threshold: { calibration_id: green.id } });
+    expect(await kvGet(gateId, "blue")).toMatchObject({ activation_seq: blueRow.activation_seq, threshold: { calibration_id: blue.id } });
+  });
+
+  it("writes nothing on a second run when KV already agrees with D1, and replaces an older value", async () => {
+    const gate = uniqueGate("sched-idem");
+    await calibrateThroughApi(gate, "v1", 0.2);
+    const gateId = await gateIdOf(gate);
+    await runScheduled(scheduledEnv, new Date());
+    const agreed = (await kvGet(gateId, null))!;
+    const key = await projectionKey(gateId, null);
+
+    // Same activation_seq, different content: a run that wrote would restore the D1 content.
+    const marked = { ...agreed, threshold: { ...agreed.threshold, fitted_at: "marker: not rewritten" } };
+    await env.THRESHOLDS.put(key, JSON.stringify(marked));
+    await runScheduled(scheduledEnv, new Date());
+    expect(await kvGet(gateId, null)).toEqual(marked);
+
+    // An older activation_seq is stale: the run replaces it with the D1 value.
+    await env.THRESHOLDS.put(key, JSON.stringify({ ...marked, activation_seq: agreed.activation_seq - 1 }));
+    await runScheduled(scheduledEnv, new Date());
+    expect(await kvGet(gateId, null)).toEqual(agreed);
+  });
+});
+
+describe("runScheduled: idempotency key retention", () => {
+  it("purges keys older than 24 hours and keeps younger ones", async () => {
+    const now = new Date(Date.UTC(2026, 10, 24, 12, 0, 0));
+    const at = (msAgo: number) => new Date(now.getTime() - msAgo).toISOString();
+    const rows: [string, string][] = [
+      ["sched-old", at(IDEMPOTENCY_TTL_MS + 60_000)],
+      ["sched-just-expired", at(IDEMPOTENCY_TTL_MS + 1)],
+      ["sched-exactly-24h", at(IDEMPOTENCY_TTL_MS)],
+      ["sched-fresh", at(3600_000)],
+    ];
+    for (const [key, createdAt] of rows) {
+      await env.DB.prepare("INSERT INTO idempotency_keys (actor, key, request_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind("rebuild-bot", key, "hash", 201, "{}", createdAt)
+        .run();
+    }
+
+    await runScheduled(scheduledEnv, now);
+
+    const { results } = await env.DB.prepare("SELECT key FROM idempotency_keys WHERE key LIKE 'sched-%' ORDER BY key").all<{ key: string }>();
+    expect(results.map((r) => r.key)).toEqual(["sched-exactly-24h", "sched-fresh"]);
+  });
+});

@@ -1,0 +1,85 @@
+import type { Activation, StoredCalibration } from "../../src/contract";
+import type { Distribution } from "../../src/stats/distribution";
+import { type ActiveRow, type ActiveSummary, type CalibrationStore, currentOf, type GateRow, type HistoryPage } from "../../src/calibrations/store";
+
+/** In-memory CalibrationStore for unit tests of services: same contract as D1, no persistence. */
+export class MemoryCalibrationStore implements CalibrationStore {
+  private readonly gateRows = new Map<string, GateRow>();
+  private readonly calibrations: { seq: number; record: StoredCalibration; distribution: Distribution }[] = [];
+  private readonly activationLog: { seq: number; activation: Activation }[] = [];
+  private readonly active = new Map<string, ActiveRow>();
+  private seq = 0;
+
+  async create(input: { gate: GateRow; calibration: StoredCalibration; distribution: Distribution; activation: Activation | null }): Promise<void> {
+    if (this.calibrations.some((c) => c.record.id === input.calibration.id)) throw new Error("duplicate calibration id");
+    if (!this.gateRows.has(input.gate.gate_id)) this.gateRows.set(input.gate.gate_id, input.gate);
+    this.calibrations.push({ seq: ++this.seq, record: structuredClone(input.calibration), distribution: input.distribution });
+    if (input.activation) await this.activate(input.activation);
+  }
+
+  async get(id: string): Promise<StoredCalibration | null> {
+    const c = this.calibrations.find((x) => x.record.id === id);
+    return c ? structuredClone(c.record) : null;
+  }
+
+  async distribution(id: string): Promise<Distribution | null> {
+    return this.calibrations.find((x) => x.record.id === id)?.distribution ?? null;
+  }
+
+  async history(gateId: string, limit: number, before: number | null): Promise<HistoryPage> {
+    const rows = this.calibrations
+      .filter((c) => c.record.gate_id === gateId && c.seq < (before ?? Number.MAX_SAFE_INTEGER))
+      .sort((a, b) => b.seq - a.seq);
+    const page = rows.slice(0, limit);
+    return { items: page.map((r) => structuredClone(r.record)), next: rows.length > limit ? page[page.length - 1]!.seq : null };
+  }
+
+  async activate(a: Activation): Promise<void> {
+    const seq = ++this.seq;
+    this.activationLog.push({ seq, activation: { ...a } });
+    this.active.set(`${a.gate_id}\u0000${a.index_version}`, {
+      gate_id: a.gate_id,
+      index_version: a.index_version,
+      calibration_id: a.calibration_id,
+      activation_id: a.id,
+      activation_seq: seq,
+      activated_at: a.activated_at,
+    });
+  }
+
+  async gate(gateId: string): Promise<GateRow | null> {
+    return this.gateRows.get(gateId) ?? null;
+  }
+
+  async gates(): Promise<GateRow[]> {
+    return [...this.gateRows.values()];
+  }
+
+  async activeRows(gateId: string): Promise<ActiveRow[]> {
+    return [...this.active.values()].filter((r) => r.gate_id === gateId).sort((a, b) => b.activation_seq - a.activation_seq);
+  }
+
+  async allActiveRows(): Promise<ActiveRow[]> {
+    return [...this.active.values()];
+  }
+
+  async activeSummaries(): Promise<ActiveSummary[]> {
+    return [...this.active.values()].map((r) => {
+      const c = this.calibrations.find((x) => x.record.id === r.calibration_id)!.record;
+      return { ...r, threshold: c.threshold, expected_drop_rate: c.expected_drop_rate };
+    });
+  }
+
+  async activations(gateId: string, limit: number): Promise<Activation[]> {
+    return this.activationLog
+      .filter((x) => x.activation.gate_id === gateId)
+      .sort((a, b) => b.seq - a.seq)
+      .slice(0, limit)
+      .map((x) => ({ ...x.activation }));
+  }
+
+  /** Test helper: the current row of a gate. */
+  async current(gateId: string): Promise<ActiveRow | null> {
+    return currentOf(await this.activeRows(gateId));
+  }
+}

@@ -1,0 +1,227 @@
+import { describe, expect, inject, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { app } from "../../src/app";
+import type { Env } from "../../src/platform/env";
+import { alertDeps } from "../../src/platform/deps-from-env";
+import { runScheduled } from "../../src/jobs/scheduled";
+import { raiseAlert } from "../../src/alerts/lifecycle";
+import { deliverDue } from "../../src/webhooks/delivery";
+import { WEBHOOK_RETRY_DELAYS_MS } from "../../src/platform/limits";
+import { callJson } from "../support/worker";
+
+const origin = inject("receiverOrigin");
+
+async function receiver(name: string, mode: "ok" | "down" | "gone", secret?: string): Promise<void> {
+  await fetch(`${origin}/_control/${name}`, { method: "POST", body: JSON.stringify({ mode, ...(secret ? { secret } : {}) }) });
+}
+async function received(name: string): Promise<any[]> {
+  return (await fetch(`${origin}/_received/${name}`)).json();
+}
+
+let gateCounter = 0;
+/** Raises a fresh alert through the service at `now`, awaiting its deferred delivery attempt. */
+async function raise(now: Date): Promise<any> {
+  const pending: Promise<unknown>[] = [];
+  gateCounter += 1;
+  const { alert } = await raiseAlert(
+    {
+      gate_id: `gate-webhook-${gateCounter}-${now.getTime()}`,
+      gate: { index: "docs", embedding: "e5", reranker: `bge-${gateCounter}` },
+      kind: "drop_rate_drift",
+      summary: "production drop rate 41.0 % over 300 queries against the calibration's 30.0 %",
+      details: { observed: 0.41 },
+      calibration_ids: ["cal_x"],
+    },
+    alertDeps(
+      env as unknown as Env,
+      (p) => pending.push(p),
+      () => now,
+    ),
+  );
+  await Promise.all(pending);
+  return alert;
+}
+
+async function endpoint(name: string, mode: "ok" | "down" | "gone"): Promise<any> {
+  const created = await callJson("POST", "/v1/webhooks", 201, { json: { url: `${origin}/hook/${name}`, description: name } });
+  expect(created.secret).toMatch(/^whsec_/);
+  await receiver(name, mode, created.secret);
+  return created;
+}
+
+async function deliveriesOf(endpointId: string): Promise<any[]> {
+  return (await callJson("GET", `/v1/webhooks/deliveries?endpoint_id=${endpointId}`, 200)).deliveries;
+}
+
+// Endpoints are global: each test disables its endpoint at the end so later tests' alerts do not fan out to it.
+async function disable(id: string): Promise<void> {
+  await callJson("PATCH", `/v1/webhooks/${id}`, 200, { json: { enabled: false } });
+}
+
+describe("webhook delivery", () => {
+  it("signs per Standard Webhooks (verified by the standardwebhooks package) with a Slack-friendly text", async () => {
+    const ep = await endpoint("signed", "ok");
+    const alert = await raise(new Date());
+    const got = await received("signed");
+    expect(got).toHaveLength(1);
+    expect(got[0].verified).toBe(true);
+    expect(got[0].id).toBe(`msg_${alert.id}_opened`);
+    expect(got[0].body).toMatchObject({ type: "alert.opened", data: { id: alert.id, kind: "drop_rate_drift" } });
+    expect(got[0].body.text).toContain("Drop-rate drift");
+    expect(got[0].body.text).toContain("41.0 %");
+    const [d] = await deliveriesOf(ep.id);
+    expect(d).toMatchObject({ status: "delivered", attempts: 1, last_status: 204 });
+    // listing masks the secret
+    const { endpoints } = await callJson("GET", "/v1/webhooks", 200);
+    expect(endpoints.find((e: any) => e.id === ep.id).secret).not.toBe(ep.secret);
+    await disable(ep.id);
+  });
+
+  it("retries with backoff for more than 24 hours with the same webhook-id, then fails visibly, and can be replayed", async () => {
+    const ep = await endpoint("always-down", "down");
+    const t0 = new Date();
+    await raise(t0);
+    let at = t0.getTime();
+    for (const delay of WEBHOOK_RETRY_DELAYS_MS) {
+      // one second before it is due: nothing is sent
+      await runScheduled(env as unknown as Env, new Date(at + delay - 1000));
+      at += delay;
+      await runScheduled(env as unknown as Env, new Date(at));
+    }
+    const got = await received("always-down");
+    expect(got).toHaveLength(WEBHOOK_RETRY_DELAYS_MS.length + 1);
+    expect(new Set(got.map((r) => r.id)).size).toBe(1);
+    expect(at - t0.getTime()).toBeGreaterThanOrEqual(24 * 3600 * 1000);
+    const [d] = await deliveriesOf(ep.id);
+    expect(d).toMatchObject({ status: "failed", attempts: WEBHOOK_RETRY_DELAYS_MS.length + 1, last_status: 503 });
+    expect((await callJson("GET", "/v1/webhooks/deliveries?status=failed", 200)).deliveries.some((x: any) => x.id === d.id)).toBe(true);
+
+    await receiver("always-down", "ok");
+    const replayed = await callJson("POST", `/v1/webhooks/deliveries/${encodeURIComponent(d.id)}/replay`, 200);
+    expect(replayed.status).toBe("pending");
+    await runScheduled(env as unknown as Env, new Date());
+    const after = await received("always-down");
+    expect(after.at(-1)).toMatchObject({ id: got[0].id, answered: 204, verified: true });
+    expect((await deliveriesOf(ep.id))[0].status).toBe("delivered");
+    await disable(ep.id);
+  });
+
+  it("delivers an alert raised while the receiver is down once it is back: nothing lost, nothing sent twice", async () => {
+    const ep = await endpoint("flaky", "down");
+    const t0 = new Date();
+    const alert = await raise(t0);
+    expect((await received("flaky")).map((r) => r.answered)).toEqual([503]);
+    await receiver("flaky", "ok");
+    await runScheduled(env as unknown as Env, new Date(t0.getTime() + 30_000)); // not due yet
+    expect(await received("flaky")).toHaveLength(1);
+    await runScheduled(env as unknown as Env, new Date(t0.getTime() + 61_000));
+    await runScheduled(env as unknown as Env, new Date(t0.getTime() + 3 * 3600_000));
+    await runScheduled(env as unknown as Env, new Date(t0.getTime() + 48 * 3600_000));
+    const got = await received("flaky");
+    expect(got.map((r) => r.answered)).toEqual([503, 204]);
+    expect(got.every((r) => r.id === `msg_${alert.id}_opened` && r.verified)).toBe(true);
+    // the same alert raised again is an update, not a new event
+    const again = await raiseAlert(
+      { gate_id: alert.gate_id, gate: alert.gate, kind: alert.kind, summary: "again", details: {}, calibration_ids: [] },
+      alertDeps(
+        env as unknown as Env,
+        () => {},
+        () => new Date(),
+      ),
+    );
+    expect(again.opened).toBe(false);
+    expect(again.alert.occurrences).toBe(2);
+    await runScheduled(env as unknown as Env, new Date(t0.getTime() + 49 * 3600_000));
+    expect(await received("flaky")).toHaveLength(2);
+    await disable(ep.id);
+  });
+
+  it("410 Gone disables the endpoint", async () => {
+    const ep = await endpoint("gone", "gone");
+    await raise(new Date());
+    const { endpoints } = await callJson("GET", "/v1/webhooks", 200);
+    const e = endpoints.find((x: any) => x.id === ep.id);
+    expect(e.enabled).toBe(false);
+    expect(e.disabled_reason).toContain("410");
+    expect((await deliveriesOf(ep.id))[0]).toMatchObject({ status: "failed", last_status: 410 });
+    await raise(new Date());
+    expect(await received("gone")).toHaveLength(1);
+  });
+});
+
+describe("webhook endpoints", () => {
+  it("validates input: URL, secret format, unknown fields; 404 for unknown endpoints and deliveries", async () => {
+    const bad = async (json: unknown) => {
+      const res = await callJson("POST", "/v1/webhooks", 422, { json });
+      expect(res.error.code).toBe("invalid_input");
+    };
+    await bad({ url: "not a url" });
+    await bad({ url: "ftp://example.com/x" });
+    await bad({ url: `${origin}/hook/x`, secret: "plain" });
+    await bad({ url: `${origin}/hook/x`, colour: "red" });
+    await callJson("PATCH", "/v1/webhooks/whk_nope", 404, { json: { enabled: false } });
+    await callJson("POST", "/v1/webhooks/deliveries/nope/replay", 404);
+    await callJson("GET", "/v1/webhooks", 403, { token: "test-calibrate" });
+  });
+
+  it("production refuses http:// and private, loopback and link-local targets", async () => {
+    const prod = { ...(env as unknown as Env), ENVIRONMENT: "production" };
+    for (const url of [
+      "http://example.com/hook",
+      "https://127.0.0.1/hook",
+      "https://10.1.2.3/x",
+      "https://169.254.169.254/latest",
+      "https://[::1]/x",
+      "https://localhost/x",
+      "https://192.168.0.10/x",
+    ]) {
+      const ctx = createExecutionContext();
+      const res = await app.fetch(
+        new Request("http://x/v1/webhooks", {
+          method: "POST",
+          headers: { authorization: "Bearer test-admin", "content-type": "application/json" },
+          body: JSON.stringify({ url }),
+        }),
+        prod,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      expect(res.status, url).toBe(422);
+    }
+  });
+});
+
+describe("outbox concurrency", () => {
+  it("two senders running at once send every event exactly once", async () => {
+    const ep = await endpoint("concurrent", "ok");
+    const now = new Date();
+    const deps = alertDeps(
+      env as unknown as Env,
+      () => {},
+      () => now,
+    ); // deferred attempts dropped: the senders below do it
+    for (let i = 0; i < 4; i++) {
+      await raiseAlert(
+        {
+          gate_id: `gate-concurrent-${i}-${now.getTime()}`,
+          gate: { index: "docs", embedding: "e5", reranker: `c-${i}` },
+          kind: "drop_rate_drift",
+          summary: "x",
+          details: {},
+          calibration_ids: [],
+        },
+        deps,
+      );
+    }
+    await Promise.all([deliverDue(deps), deliverDue(deps), runScheduled(env as unknown as Env, now)]);
+    const got = await received("concurrent");
+    expect(got).toHaveLength(4);
+    expect(new Set(got.map((r) => r.id)).size).toBe(4);
+    expect((await deliveriesOf(ep.id)).every((d: any) => d.status === "delivered" && d.attempts === 1)).toBe(true);
+    // listings hide the URL's path (for Slack the URL is the credential)
+    const { endpoints } = await callJson("GET", "/v1/webhooks", 200);
+    expect(endpoints.find((e: any) => e.id === ep.id).url).toBe(`${origin}/…`);
+    await disable(ep.id);
+  });
+});
