@@ -1,7 +1,7 @@
 /**
  * Seeded simulation of the production drift monitor (src/stats/drift.ts) against two baselines.
  *
- * Model (statistics.md, "Watching the drop rate in production"): queries of M candidates; each query draws its own drop
+ * Model (docs/drift.md): queries of M candidates; each query draws its own drop
  * probability p_q ~ Beta(mean p, ICC rho), then Binomial(M, p_q) drops. The calibration's expected rate is itself an
  * estimate: p0hat = Binomial(nCal, 0.30) / nCal. Every method is evaluated after EVERY batch of BATCH queries
  * (peeking) up to HORIZON queries, one monitoring window.

@@ -24,7 +24,7 @@
  *    (src/calibrations/upload.ts), parses it and runs calibrate()
  *    (src/calibrations/calibrate.ts) against the in-memory stores, sampling V8 heap + external (ArrayBuffer) memory at
  *    each stage and the child's peak RSS since the baseline; for 1M float32 scores, MAX_SCORES float32 scores, 1M NDJSON
- *    scores and the largest JSON body; (c) the core alone, as the issue suggests: decode, sortedCopy, fitCalibration.
+ *    scores and the largest JSON body; (c) the core alone: decode, sortedCopy, fitCalibration.
  * Linux only for the CPU and RSS figures (/proc); they print n/a elsewhere. Everything temporary (bundle, state,
  * probe) is removed at the end, also on Ctrl-C. Wall time about 30 s.
  */

@@ -197,7 +197,7 @@ async function main() {
     const maxOther = Math.max(...scenarios.map((s) => summary[s.name].otherShare ?? 0));
     const noisy = maxOther > NOISY_OTHER_CORES;
     const cpuRatio = (name) => (base.cpu === null || summary[name].cpu === null ? null : base.cpu / summary[name].cpu);
-    // The verdict takes the lower of the two estimates: the ratio of the medians (what the issue asks for) and the
+    // The verdict takes the lower of the two estimates: the ratio of the medians (the documented target) and the
     // median of the per-round ratios (robust to the machine's load changing between rounds).
     const verdictRatio = Math.min(ratioRead, median(pairedRatios("threshold")));
     const pass = verdictRatio >= REQUIRED_RATIO;

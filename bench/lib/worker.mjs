@@ -1,6 +1,6 @@
 /**
  * Shared benchmark harness: build scoregate with wrangler's bundler and run the bundle in Miniflare (workerd)
- * directly, without `wrangler dev` (its dev proxy is the bottleneck: platform.md).
+ * directly, without `wrangler dev` (its dev proxy is the bottleneck: docs/benchmarks.md).
  *
  *   const h = await startWorker();        // builds into a temp dir, starts workerd on 127.0.0.1:<random port>
  *   await fetch(new URL("/healthz", h.url));

@@ -1,7 +1,7 @@
 /**
  * Resolves a policy to a target drop rate. `carry` is quantile mapping across an upgrade: d = F_ref(t0-), the share
  * of the reference strictly below the old absolute threshold, then the new gate is the score that drops d
- * (statistics.md, "Carrying a threshold across an upgrade").
+ * (docs/methods.md, "Carry").
  */
 import { AppError, invalid } from "../platform/errors";
 import type { Policy, StoredPolicy } from "../contract";

@@ -6,7 +6,7 @@
 /** Longest id (index, embedding, reranker, index_version), in characters after NFC. Ids like `BAAI/bge-reranker-v2-m3@5f0c1a` are ~30. */
 export const MAX_ID_LENGTH = 256;
 
-/** Most scores in one calibration. 2M float64 = 16 MB sorted, well inside the Workers 128 MB isolate (platform.md). */
+/** Most scores in one calibration. 2M float64 = 16 MB sorted, well inside the Workers 128 MB isolate (docs/architecture.md#platform-facts). */
 export const MAX_SCORES = 2_000_000;
 
 /** Most calibration queries in one upload (`queries`), so per-query statistics stay bounded. */
@@ -77,7 +77,7 @@ export const BATCH_ID_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
 /**
  * Delay before each retry after a failed attempt (cron runs every minute, so one minute is the finest step).
- * Cumulative: 1 min, 6 min, 36 min, 2.6 h, 7.6 h, 17.6 h, 27.6 h: at least 24 hours of retries, as the issue asks.
+ * Cumulative: 1 min, 6 min, 36 min, 2.6 h, 7.6 h, 17.6 h, 27.6 h: at least 24 hours of retries, so a receiver down for a day loses nothing.
  */
 export const WEBHOOK_RETRY_DELAYS_MS = [60e3, 5 * 60e3, 30 * 60e3, 2 * 3600e3, 5 * 3600e3, 10 * 3600e3, 10 * 3600e3] as const;
 

@@ -1,6 +1,6 @@
 /**
  * Builds the per-request dependencies from `env`: storage implementations, the clock and randomness.
- * No module-level singletons hold bindings (STYLE.md #6).
+ * No module-level singletons hold bindings (docs/architecture.md#where-state-lives).
  */
 import type { Env } from "./env";
 import { KV_CACHE_TTL_SECONDS } from "./limits";

@@ -11,7 +11,7 @@ export const NDJSON_DECODE_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * Knots kept per calibration to answer "share of scores below x" later. With K knots at equally spaced ranks the
- * rank error is at most 1/K = 0.05 percentage point (the issue requires <= 0.1 point; statistics.md).
+ * rank error is at most 1/K = 0.05 percentage point (well under the 0.1 point of sampling error that matters: docs/methods.md).
  */
 export const DISTRIBUTION_KNOTS = 2000;
 

@@ -6,8 +6,8 @@
  * exact counts `below` (#{s < v}) and `atOrBelow` (#{s <= v}). A query at a knot is exact (ties included). Between two
  * knots a and b the true count of s < x lies in [atOrBelow(a), below(b)], a band of at most ceil(n/K) + 1 ranks, and
  * we interpolate linearly in value inside it. So the rank error is at most 1/K + 1/n (K = 2000: 0.05 point), well
- * under the 0.1 point the issue requires and the sampling error of any calibration. With n <= K scores every
- * value is a knot and answers are exact. (statistics.md, "Summaries that are kept".)
+ * under the 0.1 point of rank error that would matter and the sampling error of any calibration. With n <= K scores every
+ * value is a knot and answers are exact. (docs/methods.md, "What is kept of each calibration".)
  */
 import { countAtOrBelow, countBelow } from "./order-statistics";
 

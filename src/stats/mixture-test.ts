@@ -22,7 +22,7 @@ export interface MixturePrior {
 
 /**
  * The mixing prior: Beta with mean at the band centre and `strength` pseudo-observations. A weak prior (strength ~ 20)
- * spreads its mass over shifts of about +-0.1, which detects the 30 % -> 40 % shift the issue asks for in hundreds of
+ * spreads its mass over shifts of about +-0.1, which detects a 30 % -> 40 % shift in hundreds of
  * queries while keeping the price of the mixture (about ln sqrt(strength + n)) small.
  */
 export function priorFor(band: Band, strength = DEFAULT_PRIOR_STRENGTH): MixturePrior {
@@ -51,8 +51,8 @@ export function logEvidence(successes: number, failures: number, band: Band, pri
 
 /**
  * The tolerance band around a calibration's expected drop rate p0: half-width max(tolerance, z sd_cal) with
- * sd_cal = sqrt(p0 (1 - p0) / nCal), so the calibration's own sampling noise does not alarm (statistics.md, trap 2).
- * statistics.md suggests z = 2.5; evaluateDrift passes the z that bounds the calibration's error by alpha/2
+ * sd_cal = sqrt(p0 (1 - p0) / nCal), so the calibration's own sampling noise does not alarm (docs/drift.md, "What is tested").
+ * The default z is 2.5; evaluateDrift passes the z that bounds the calibration's error by alpha/2
  * (3.48 at alpha 0.001). Pass the calibration's effective size (n / design effect) when it was clustered.
  * `side` "upper" tests only for rises (the empty-context rate), "both" for moves either way.
  */

@@ -7,7 +7,7 @@
 
 /**
  * Returns a new ascending Float64Array of `values` (the input is not mutated).
- * Cost: O(n log n) with the engine's native typed-array sort (~120 ms for 1M in V8; statistics.md).
+ * Cost: O(n log n) with the engine's native typed-array sort (~120 ms for 1M in V8; docs/benchmarks.md).
  * Precondition: every value finite (throws RangeError otherwise: validation belongs to the caller).
  */
 export function sortedCopy(values: ArrayLike<number>): Float64Array {

@@ -1,7 +1,7 @@
 /**
  * Accurate special functions and distribution quantiles, re-exported from stdlib (ports of Boost/Cephes, tested to
  * near machine precision). We do not write these by hand: simple-statistics' `probit` and normal table are only
- * good to 3-4 digits (statistics.md), and interval endpoints and evidence values need more.
+ * good to 3-4 digits, and interval endpoints and evidence values need more.
  */
 import betaQuantile from "@stdlib/stats-base-dists-beta-quantile";
 import binomialCdf from "@stdlib/stats-base-dists-binomial-cdf";

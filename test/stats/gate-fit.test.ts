@@ -21,7 +21,7 @@ describe("fitGate against numpy (split-conformal rank, inverted_cdf threshold)",
         const fit = fitGate(s, d);
         expect(withPlusZero(fit), `d=${d}`).toEqual(withPlusZero(row.expected as GateFit));
         if (fit.kind === "fitted" && fit.k > 0) {
-          // The identity statistics.md states: x_(k) = np.quantile(x, k/n, method="inverted_cdf") in exact arithmetic.
+          // The identity docs/methods.md states: x_(k) = np.quantile(x, k/n, method="inverted_cdf") in exact arithmetic.
           expect(fit.threshold).toBe(kthSmallest(s, fit.k));
           expect(fit.threshold).toBe(quantileInvertedCdf(s, fit.k / fit.n));
           expect(fit.inSampleDropRate).toBeLessThanOrEqual((fit.k - 1) / fit.n);

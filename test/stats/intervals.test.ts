@@ -39,7 +39,7 @@ describe("dropRateInterval against scipy.stats.beta(k, n+1-k).ppf", () => {
 });
 
 describe("orderStatisticRanks against scipy.stats.quantile_test(...).confidence_interval()", () => {
-  it("n = 10000, p = 0.3 gives ranks 2910 and 3091 (statistics.md)", () => {
+  it("n = 10000, p = 0.3 gives ranks 2910 and 3091 (docs/methods.md)", () => {
     expect(orderStatisticRanks(10_000, 0.3)).toEqual({ lower: 2910, upper: 3091 });
   });
 
@@ -73,7 +73,7 @@ describe("scoresNeededFor against ceil((norm.ppf(1 - a/2) / h)^2 d (1 - d))", ()
     }
   });
 
-  it("gives about 8.1k scores for +-1 point at d = 0.3 (statistics.md)", () => {
+  it("gives about 8.1k scores for +-1 point at d = 0.3 (docs/methods.md)", () => {
     const c = golden.scoresNeeded.find((r) => r.d === 0.3 && r.halfWidth === 0.01 && r.level === 0.95)!;
     expect(scoresNeededFor(0.3, 0.01)).toBe(c.expected);
     expect(scoresNeededFor(0.3, 0.01)).toBe(8068);

@@ -99,7 +99,7 @@ describe("priorFor", () => {
 });
 
 describe("toleranceBand", () => {
-  it.each(golden.toleranceBand)("matches statistics.md: p0 $p0, nCal $nCal, tolerance $tolerance, $side", (c) => {
+  it.each(golden.toleranceBand)("matches the definition in docs/drift.md: p0 $p0, nCal $nCal, tolerance $tolerance, $side", (c) => {
     const band = toleranceBand(c.p0, c.nCal, c.tolerance, c.side as "both" | "upper");
     expectClose(band.lo, c.lo, 1e-14);
     expectClose(band.hi, c.hi, 1e-14);

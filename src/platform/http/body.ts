@@ -1,6 +1,6 @@
 /**
  * Request bodies: the content type decides the parser, and bytes are counted while streaming (Content-Length is not
- * trusted, and hono's bodyLimit had bypass CVEs: platform.md), so an oversized body is refused before it is buffered.
+ * trusted, and hono's bodyLimit had bypass CVEs: docs/architecture.md#platform-facts), so an oversized body is refused before it is buffered.
  */
 import { AppError } from "../errors";
 
