@@ -1,17 +1,26 @@
 /**
  * Cron (every minute): reconcile the KV projection with D1, retry due webhook deliveries, forget expired
- * idempotency keys.
- * Thin adapter: the clock comes from the trigger's scheduled time.
+ * idempotency keys. Thin adapter: the clock comes from the trigger's scheduled time.
  */
-import type { Env } from "../platform/env";
 import { alertDeps } from "../platform/deps-from-env";
-import { IDEMPOTENCY_TTL_MS } from "../platform/limits";
 import { D1IdempotencyStore } from "../platform/d1-idempotency-store";
-import { reconcileProjection } from "../serving/reconcile";
-import { deliverDue } from "../webhooks/delivery";
+import type { Env } from "../platform/env";
+import { IDEMPOTENCY_TTL_MS } from "../platform/limits";
+import { reconcileProjection, type ReconcileResult } from "../serving/reconcile";
+import { type DeliveryRun, deliverDue } from "../webhooks/delivery";
 
-/** Runs each step on its own: a failing step is logged and does not stop the others. */
-export async function runScheduled(env: Env, now: Date): Promise<void> {
+/** What one tick did; a step that failed is named in `failed` (and logged) and does not stop the others. */
+export interface ScheduledReport {
+  reconcile: ReconcileResult | null;
+  webhooks: DeliveryRun | null;
+  idempotencyKeysPurged: number | null;
+  failed: string[];
+}
+
+/** Where the tick's one-line summaries go: the Workers log (console) in production, a collector in tests. */
+export type ScheduledLog = (line: string) => void;
+
+export async function runScheduled(env: Env, now: Date, log: ScheduledLog = (line) => console.log(line)): Promise<ScheduledReport> {
   const pending: Promise<unknown>[] = [];
   const deps = alertDeps(
     env,
@@ -19,25 +28,27 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
     () => now,
     null,
   );
+  const report: ScheduledReport = { reconcile: null, webhooks: null, idempotencyKeysPurged: null, failed: [] };
   const steps: [string, () => Promise<void>][] = [
     [
       "reconcile",
       async () => {
-        const r = await reconcileProjection(deps, Math.floor(now.getTime() / 60_000));
-        if (r.written > 0) console.log(`reconcile: republished ${r.written} projection value(s)`);
+        report.reconcile = await reconcileProjection(deps, Math.floor(now.getTime() / 60_000));
+        if (report.reconcile.written > 0) log(`reconcile: republished ${report.reconcile.written} projection value(s)`);
       },
     ],
     [
       "webhooks",
       async () => {
         const r = await deliverDue(deps);
-        if (r.attempted > 0) console.log(`webhooks: ${r.delivered} delivered, ${r.failed} failed of ${r.attempted}`);
+        report.webhooks = r;
+        if (r.attempted > 0) log(`webhooks: ${r.delivered} delivered, ${r.failed} failed of ${r.attempted}`);
       },
     ],
     [
       "idempotency",
       async () => {
-        await new D1IdempotencyStore(env.DB).purge(new Date(now.getTime() - IDEMPOTENCY_TTL_MS).toISOString());
+        report.idempotencyKeysPurged = await new D1IdempotencyStore(env.DB).purge(new Date(now.getTime() - IDEMPOTENCY_TTL_MS).toISOString());
       },
     ],
   ];
@@ -45,8 +56,10 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
     try {
       await step();
     } catch (e) {
+      report.failed.push(name);
       console.error(`scheduled step ${name} failed`, e);
     }
   }
   await Promise.allSettled(pending);
+  return report;
 }

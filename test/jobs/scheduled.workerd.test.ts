@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/platform/env";
-import { runScheduled } from "../../src/jobs/scheduled";
+import { tick } from "../support/scheduled";
 import { IDEMPOTENCY_TTL_MS } from "../../src/platform/limits";
 import { gateIdOf } from "../../src/platform/ids";
 import { type ProjectedThreshold, projectionKey } from "../../src/serving/projection";
@@ -44,7 +44,10 @@ describe("runScheduled: projection reconciliation", () => {
     expect(await kvGet(gateId, null)).toBeNull();
     expect(await kvGet(gateId, "v1")).toBeNull();
 
-    await runScheduled(scheduledEnv, new Date());
+    const run = await tick(scheduledEnv, new Date());
+    expect(run.failed).toEqual([]);
+    expect(run.reconcile?.written).toBe(2);
+    expect(run.lines).toContain("reconcile: republished 2 projection value(s)");
 
     const row = await activeRow(gateId, "v1");
     expect(row.calibration_id).toBe(cal.id);
@@ -63,7 +66,7 @@ describe("runScheduled: projection reconciliation", () => {
     const gateId = await gateIdOf(gate);
     for (const version of [null, "blue", "green"]) await kvDelete(gateId, version);
 
-    await runScheduled(scheduledEnv, new Date());
+    await tick(scheduledEnv, new Date());
 
     const greenRow = await activeRow(gateId, "green");
     const blueRow = await activeRow(gateId, "blue");
@@ -77,19 +80,20 @@ describe("runScheduled: projection reconciliation", () => {
     const gate = uniqueGate("sched-idem");
     await calibrateThroughApi(gate, "v1", 0.2);
     const gateId = await gateIdOf(gate);
-    await runScheduled(scheduledEnv, new Date());
+    await tick(scheduledEnv, new Date());
     const agreed = (await kvGet(gateId, null))!;
+    expect((await tick(scheduledEnv, new Date())).lines.filter((l) => l.startsWith("reconcile"))).toEqual([]);
     const key = await projectionKey(gateId, null);
 
     // Same activation_seq, different content: a run that wrote would restore the D1 content.
     const marked = { ...agreed, threshold: { ...agreed.threshold, fitted_at: "marker: not rewritten" } };
     await env.THRESHOLDS.put(key, JSON.stringify(marked));
-    await runScheduled(scheduledEnv, new Date());
+    await tick(scheduledEnv, new Date());
     expect(await kvGet(gateId, null)).toEqual(marked);
 
     // An older activation_seq is stale: the run replaces it with the D1 value.
     await env.THRESHOLDS.put(key, JSON.stringify({ ...marked, activation_seq: agreed.activation_seq - 1 }));
-    await runScheduled(scheduledEnv, new Date());
+    await tick(scheduledEnv, new Date());
     expect(await kvGet(gateId, null)).toEqual(agreed);
   });
 });
@@ -110,7 +114,8 @@ describe("runScheduled: idempotency key retention", () => {
         .run();
     }
 
-    await runScheduled(scheduledEnv, now);
+    const run = await tick(scheduledEnv, now);
+    expect(run.idempotencyKeysPurged).toBeGreaterThanOrEqual(2);
 
     const { results } = await env.DB.prepare("SELECT key FROM idempotency_keys WHERE key LIKE 'sched-%' ORDER BY key").all<{ key: string }>();
     expect(results.map((r) => r.key)).toEqual(["sched-exactly-24h", "sched-fresh"]);

@@ -104,19 +104,17 @@ describe("bad input gets a clear JSON error and stores nothing", () => {
     await nothingStored(gate);
   });
 
-  it("413 when the body exceeds the limit, counted while reading (no Content-Length)", async () => {
+  it("413 when the declared body exceeds the limit, for JSON and float32 (bodies without a length: test/platform/body.test.ts)", async () => {
+    // A streamed body of unknown length is counted while reading and cancelled at the limit; that path is tested on
+    // readBodyBytes itself, because workerd logs every cancelled in-process request pipe and the test runner cannot
+    // filter that line.
     const gate = uniqueGate("big");
-    const chunk = new TextEncoder().encode(" ".repeat(1024 * 1024));
-    let sent = 0;
-    const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (sent > MAX_JSON_BODY_BYTES) return controller.close();
-        sent += chunk.byteLength;
-        controller.enqueue(chunk);
-      },
-    });
     await expectError(
-      await call("POST", "/v1/calibrations", { token: TOKENS.calibrate, body: stream, headers: { "content-type": "application/json" } }),
+      await call("POST", "/v1/calibrations", {
+        token: TOKENS.calibrate,
+        body: new Uint8Array(MAX_JSON_BODY_BYTES + 1).fill(32),
+        headers: { "content-type": "application/json" },
+      }),
       413,
       "payload_too_large",
     );

@@ -7,7 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Webhook } from "standardwebhooks";
+import { Webhook } from "./standard-webhooks";
 import type { TestProject } from "vitest/node";
 
 interface Hook {

@@ -1,10 +1,10 @@
-import { describe, expect, inject, it } from "vitest";
+import { beforeEach, describe, expect, inject, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { app } from "../../src/app";
 import type { Env } from "../../src/platform/env";
 import { alertDeps } from "../../src/platform/deps-from-env";
-import { runScheduled } from "../../src/jobs/scheduled";
+import { tick } from "../support/scheduled";
 import { raiseAlert } from "../../src/alerts/lifecycle";
 import { deliverDue } from "../../src/webhooks/delivery";
 import { WEBHOOK_RETRY_DELAYS_MS } from "../../src/platform/limits";
@@ -54,10 +54,16 @@ async function deliveriesOf(endpointId: string): Promise<any[]> {
   return (await callJson("GET", `/v1/webhooks/deliveries?endpoint_id=${endpointId}`, 200)).deliveries;
 }
 
-// Endpoints are global: each test disables its endpoint at the end so later tests' alerts do not fan out to it.
 async function disable(id: string): Promise<void> {
   await callJson("PATCH", `/v1/webhooks/${id}`, 200, { json: { enabled: false } });
 }
+
+// Endpoints are global to the file's storage: every test starts with none enabled, so no test sees another's
+// endpoints or deliveries, whatever order the tests run in (checked with `vitest --sequence.shuffle`).
+beforeEach(async () => {
+  const { endpoints } = await callJson("GET", "/v1/webhooks", 200);
+  for (const e of endpoints as { id: string; enabled: boolean }[]) if (e.enabled) await disable(e.id);
+});
 
 describe("webhook delivery", () => {
   it("signs per Standard Webhooks (verified by the standardwebhooks package) with a Slack-friendly text", async () => {
@@ -85,9 +91,9 @@ describe("webhook delivery", () => {
     let at = t0.getTime();
     for (const delay of WEBHOOK_RETRY_DELAYS_MS) {
       // one second before it is due: nothing is sent
-      await runScheduled(env as unknown as Env, new Date(at + delay - 1000));
+      await tick(env as unknown as Env, new Date(at + delay - 1000));
       at += delay;
-      await runScheduled(env as unknown as Env, new Date(at));
+      await tick(env as unknown as Env, new Date(at));
     }
     const got = await received("always-down");
     expect(got).toHaveLength(WEBHOOK_RETRY_DELAYS_MS.length + 1);
@@ -100,7 +106,7 @@ describe("webhook delivery", () => {
     await receiver("always-down", "ok");
     const replayed = await callJson("POST", `/v1/webhooks/deliveries/${encodeURIComponent(d.id)}/replay`, 200);
     expect(replayed.status).toBe("pending");
-    await runScheduled(env as unknown as Env, new Date());
+    await tick(env as unknown as Env, new Date());
     const after = await received("always-down");
     expect(after.at(-1)).toMatchObject({ id: got[0].id, answered: 204, verified: true });
     expect((await deliveriesOf(ep.id))[0].status).toBe("delivered");
@@ -113,11 +119,11 @@ describe("webhook delivery", () => {
     const alert = await raise(t0);
     expect((await received("flaky")).map((r) => r.answered)).toEqual([503]);
     await receiver("flaky", "ok");
-    await runScheduled(env as unknown as Env, new Date(t0.getTime() + 30_000)); // not due yet
+    await tick(env as unknown as Env, new Date(t0.getTime() + 30_000)); // not due yet
     expect(await received("flaky")).toHaveLength(1);
-    await runScheduled(env as unknown as Env, new Date(t0.getTime() + 61_000));
-    await runScheduled(env as unknown as Env, new Date(t0.getTime() + 3 * 3600_000));
-    await runScheduled(env as unknown as Env, new Date(t0.getTime() + 48 * 3600_000));
+    await tick(env as unknown as Env, new Date(t0.getTime() + 61_000));
+    await tick(env as unknown as Env, new Date(t0.getTime() + 3 * 3600_000));
+    await tick(env as unknown as Env, new Date(t0.getTime() + 48 * 3600_000));
     const got = await received("flaky");
     expect(got.map((r) => r.answered)).toEqual([503, 204]);
     expect(got.every((r) => r.id === `msg_${alert.id}_opened` && r.verified)).toBe(true);
@@ -132,7 +138,7 @@ describe("webhook delivery", () => {
     );
     expect(again.opened).toBe(false);
     expect(again.alert.occurrences).toBe(2);
-    await runScheduled(env as unknown as Env, new Date(t0.getTime() + 49 * 3600_000));
+    await tick(env as unknown as Env, new Date(t0.getTime() + 49 * 3600_000));
     expect(await received("flaky")).toHaveLength(2);
     await disable(ep.id);
   });
@@ -214,7 +220,7 @@ describe("outbox concurrency", () => {
         deps,
       );
     }
-    await Promise.all([deliverDue(deps), deliverDue(deps), runScheduled(env as unknown as Env, now)]);
+    await Promise.all([deliverDue(deps), deliverDue(deps), tick(env as unknown as Env, now)]);
     const got = await received("concurrent");
     expect(got).toHaveLength(4);
     expect(new Set(got.map((r) => r.id)).size).toBe(4);

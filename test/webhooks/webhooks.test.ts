@@ -1,4 +1,4 @@
-import { Webhook, WebhookVerificationError } from "standardwebhooks";
+import { Webhook, WebhookVerificationError } from "../support/standard-webhooks";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { AppError } from "../../src/platform/errors";
 import { WEBHOOK_RETRY_DELAYS_MS } from "../../src/platform/limits";

@@ -1,0 +1,9 @@
+/** Runs one cron tick with its summary lines collected (not printed), for tests to assert on. */
+import { runScheduled, type ScheduledReport } from "../../src/jobs/scheduled";
+import type { Env } from "../../src/platform/env";
+
+export async function tick(env: Env, now: Date): Promise<ScheduledReport & { lines: string[] }> {
+  const lines: string[] = [];
+  const report = await runScheduled(env, now, (line) => lines.push(line));
+  return { ...report, lines };
+}
