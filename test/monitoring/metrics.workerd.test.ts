@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, callJson, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 describe("GET /metrics", () => {
   it("exposes per-gate drop rates, window counts, evidence and open alerts in Prometheus text format", async () => {
@@ -30,7 +30,16 @@ describe("GET /metrics", () => {
     expect(line("scoregate_observed_drop_rate")).toMatch(/\} 0\.26$/);
     expect(line("scoregate_window_queries")).toMatch(/\} 3$/);
     expect(line("scoregate_window_candidates")).toMatch(/\} 50$/);
-    expect(line("scoregate_drift_log_evidence")).toBeDefined();
+    // The evidence and its alarm level are the monitor's own numbers (GET /v1/monitor shows the same window).
+    const { windows } = await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read });
+    const value = (l: string | undefined) => Number(l?.split(" ").at(-1));
+    expect(value(line("scoregate_drift_log_evidence"))).toBe(windows[0].drop_rate.log_evidence);
+    expect(line("scoregate_drift_log_evidence")).toContain('test="drop_rate"');
+    expect(value(line("scoregate_drift_log_threshold"))).toBe(windows[0].log_threshold);
+    expect(value(line("scoregate_window_design_effect"))).toBe(windows[0].design_effect);
+    expect(value(line("scoregate_threshold"))).toBe(calibration.threshold);
     expect(line("scoregate_gate_info")).toContain(`reranker="${gate.reranker}"`);
+    expect(line("scoregate_gate_info")).toMatch(/\} 1$/);
+    expect(text).toMatch(/^scoregate_metrics_gates\{listed="true"\} [1-9]\d*$/m);
   });
 });

@@ -1,0 +1,105 @@
+/**
+ * The GateMonitor Durable Object driven directly (no HTTP): window rollover, history trimming, and the alarm that
+ * retries alerts whose raise failed.
+ */
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { GateMonitor } from "../../src/monitoring/gate-monitor";
+import type { GateMonitorRpc, ObserveInput } from "../../src/monitoring/monitor-contract";
+import { DRIFT_WINDOW_MS, MAX_WINDOW_HISTORY } from "../../src/platform/limits";
+import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
+
+let counter = 0;
+function monitor(label: string) {
+  counter += 1;
+  const gateId = `gate-do-${label}-${counter}`;
+  const stub = env.GATE_MONITOR.get(env.GATE_MONITOR.idFromName(gateId));
+  return { gateId, stub, rpc: stub as unknown as GateMonitorRpc };
+}
+
+const T0 = Date.UTC(2026, 10, 24, 0, 0, 0);
+
+function batch(gateId: string, batchId: string, nowMs: number, queries: [number, number][], gate?: Partial<ObserveInput["gate"]>): ObserveInput {
+  return {
+    gate: { gate_id: gateId, index: "docs", embedding: "e5", reranker: "bge", ...gate },
+    calibration: {
+      id: `cal_${gateId}`,
+      index_version: "v1",
+      expectation: { n: 10_000, expected_drop_rate: 0.3, empty_context_rate: null, n_queries: null, design_effect: 1 },
+    },
+    batch_id: batchId,
+    queries,
+    scores: null,
+    now_ms: nowMs,
+    config: DEFAULT_DRIFT_CONFIG,
+  };
+}
+
+const steady = (n: number): [number, number][] => Array.from({ length: n }, () => [20, 6] as [number, number]);
+
+const stubs: DurableObjectStub[] = [];
+afterEach(async () => {
+  // Alarms are not reset between tests: run any that is left so none fires into a later test.
+  for (const s of stubs.splice(0)) while (await runDurableObjectAlarm(s)) {}
+});
+
+describe("GateMonitor", () => {
+  it("rolls a window over into the history when its 24 hours end, and opens a fresh one on the next batch", async () => {
+    const { gateId, rpc } = monitor("rollover");
+    await rpc.observe(batch(gateId, "b1", T0, steady(40)));
+    const before = await rpc.status(gateId, T0 + DRIFT_WINDOW_MS - 1, DEFAULT_DRIFT_CONFIG);
+    expect(before.windows.map((w) => w.queries)).toEqual([40]);
+    expect(before.history).toEqual([]);
+
+    const after = await rpc.status(gateId, T0 + DRIFT_WINDOW_MS, DEFAULT_DRIFT_CONFIG);
+    expect(after.windows).toEqual([]);
+    expect(after.history).toHaveLength(1);
+    expect(after.history[0]).toMatchObject({ queries: 40, candidates: 800, dropped: 240, started_at: new Date(T0).toISOString() });
+
+    const next = await rpc.observe(batch(gateId, "b2", T0 + DRIFT_WINDOW_MS + 5, steady(10)));
+    expect(next.window).toMatchObject({ queries: 10, batches: 1, started_at: new Date(T0 + DRIFT_WINDOW_MS + 5).toISOString() });
+  });
+
+  it(`keeps the newest ${MAX_WINDOW_HISTORY} finished windows and drops older ones`, async () => {
+    const { gateId, rpc } = monitor("history");
+    const windows = MAX_WINDOW_HISTORY + 5;
+    for (let i = 0; i < windows; i++) await rpc.observe(batch(gateId, `h${i}`, T0 + i * DRIFT_WINDOW_MS, steady(i + 1)));
+    const status = await rpc.status(gateId, T0 + windows * DRIFT_WINDOW_MS, DEFAULT_DRIFT_CONFIG);
+    expect(status.history).toHaveLength(MAX_WINDOW_HISTORY);
+    // newest first: the last window had `windows` queries, the oldest kept one 6
+    expect(status.history.map((w) => w.queries)).toEqual(Array.from({ length: MAX_WINDOW_HISTORY }, (_, i) => windows - i));
+  });
+
+  it("keeps an alert whose raise failed and raises it from its alarm once storage takes it", async () => {
+    const { gateId, stub, rpc } = monitor("alarm");
+    stubs.push(stub);
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    // A 30 % -> 60 % move alarms at once; a gate id D1 refuses (NOT NULL) makes the first raise fail.
+    const moved: [number, number][] = Array.from({ length: 200 }, () => [20, 12]);
+    const out = await rpc.observe(batch(gateId, "a1", Date.now(), moved, { gate_id: null as unknown as string }));
+    expect(out.alerts).toEqual(["drop_rate_drift"]);
+    expect(errors).toHaveBeenCalledWith(expect.stringContaining("raising a drift alert failed"), expect.anything());
+    errors.mockRestore();
+
+    const pending = await runInDurableObject(stub, async (_: GateMonitor, state) => ({
+      rows: state.storage.sql.exec("SELECT COUNT(*) AS n FROM pending_alerts").one().n,
+      alarm: await state.storage.getAlarm(),
+    }));
+    expect(pending.rows).toBe(1);
+    expect(pending.alarm).not.toBeNull();
+
+    // Storage takes it now (the row is repaired, as a fixed deployment would): the alarm raises and clears it.
+    await runInDurableObject(stub, (_: GateMonitor, state) => {
+      state.storage.sql.exec("UPDATE pending_alerts SET alert = json_set(alert, '$.gate_id', ?)", gateId);
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const left = await runInDurableObject(
+      stub,
+      (_: GateMonitor, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM pending_alerts").one().n,
+    );
+    expect(left).toBe(0);
+    const row = await env.DB.prepare("SELECT kind, status FROM alerts WHERE gate_id = ?").bind(gateId).first();
+    expect(row).toEqual({ kind: "drop_rate_drift", status: "open" });
+  });
+});
