@@ -1,0 +1,2 @@
+import { appDeps } from "../../src/platform/deps-from-env";
+export const p = appDeps;
