@@ -1,2 +1,0 @@
-import { appDeps } from "../../src/platform/deps-from-env";
-export const p = appDeps;
