@@ -34,9 +34,11 @@ const banner = `
   Try: curl -H "Authorization: Bearer dev-read" "http://${ip}:${port}/v1/gates"
 `;
 
+// wrangler dev downloads a sample `Request.cf` object at start; scoregate does not read `request.cf`, and without a
+// network (or behind a proxy) the failed download prints a warning with a stack trace. Use the built-in placeholder.
 const child = spawn("wrangler", ["dev", "--var", "ENVIRONMENT:development", ...args], {
   stdio: ["inherit", "pipe", "inherit"],
-  env: process.env,
+  env: { CLOUDFLARE_CF_FETCH_ENABLED: "false", ...process.env },
 });
 let announced = false;
 child.stdout.on("data", (chunk) => {
