@@ -10,7 +10,7 @@ describe("README walk-through: carry 0.4 across an index rebuild", () => {
   it("v1 keeps 0.4's drop rate, v2 carries it from the active v1 and reports the shift, the service serves v2", async () => {
     const first = await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: v1 });
     expect(first.calibration.threshold).toBe(0.4);
-    expect(first.calibration.carry.reference_drop_rate).toBe(0.22);
+    expect(first.calibration.carry!.reference_drop_rate).toBe(0.22);
     expect(first.shift).toBeNull();
 
     const second = await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: v2 });
@@ -23,7 +23,7 @@ describe("README walk-through: carry 0.4 across an index rebuild", () => {
       drop_rate_at_previous_threshold: 0.59,
       alert: true,
     });
-    expect(second.shift.change_points).toBeCloseTo(37, 9);
+    expect(second.shift!.change_points).toBeCloseTo(37, 9);
 
     const res = await call("GET", `/v1/threshold?${qs(gate)}`, { token: TOKENS.read });
     const served = await res.json<any>();

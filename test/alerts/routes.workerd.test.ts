@@ -14,8 +14,8 @@ describe("rebuild_shift", () => {
     const gate = uniqueGate("same");
     await callJson("POST", "/v1/calibrations", 201, upload(gate, "v1", spreadScores(5000)));
     const second = await callJson("POST", "/v1/calibrations", 201, upload(gate, "v2", spreadScores(5000, 0.0001)));
-    expect(second.shift.alert).toBe(false);
-    expect(Math.abs(second.shift.change_points)).toBeLessThan(0.5);
+    expect(second.shift!.alert).toBe(false);
+    expect(Math.abs(second.shift!.change_points)).toBeLessThan(0.5);
     expect(await alertsOf(gate)).toEqual([]);
   });
 
@@ -25,10 +25,10 @@ describe("rebuild_shift", () => {
     // v2 scores are 0.15 lower: the old threshold (~0.2) now drops ~35 %
     const dry = await callJson("POST", "/v1/calibrations", 201, upload(gate, "v2", spreadScores(5000, -0.15), { activate: false }));
     expect(dry.shift).toMatchObject({ previous_calibration_id: v1.id, previous_threshold: v1.threshold, alert: true });
-    expect(dry.shift.drop_rate_at_previous_threshold).toBeCloseTo(0.35, 2);
-    expect(dry.shift.change_points).toBeCloseTo(15, 0);
-    expect(dry.shift.ks).toBeGreaterThan(0.1);
-    expect(dry.shift.psi.exceeds).toBe(true);
+    expect(dry.shift!.drop_rate_at_previous_threshold).toBeCloseTo(0.35, 2);
+    expect(dry.shift!.change_points).toBeCloseTo(15, 0);
+    expect(dry.shift!.ks).toBeGreaterThan(0.1);
+    expect(dry.shift!.psi.exceeds).toBe(true);
     expect(dry.calibration.active).toBe(false);
     expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).calibration_id).toBe(v1.id);
     expect(await alertsOf(gate)).toEqual([]);
@@ -37,15 +37,15 @@ describe("rebuild_shift", () => {
     await callJson("POST", `/v1/calibrations/${dry.calibration.id}/activate`, 200);
     const [alert] = await alertsOf(gate, "rebuild_shift");
     expect(alert).toMatchObject({ kind: "rebuild_shift", status: "open", calibration_ids: [v1.id, dry.calibration.id] });
-    expect(alert.details.shift.drop_rate_at_previous_threshold).toBeCloseTo(0.35, 2);
+    expect((alert!.details.shift as { drop_rate_at_previous_threshold: number }).drop_rate_at_previous_threshold).toBeCloseTo(0.35, 2);
   });
 
   it("respects a custom shift_tolerance", async () => {
     const gate = uniqueGate("tolerance");
     await callJson("POST", "/v1/calibrations", 201, upload(gate, "v1", spreadScores(5000)));
     const r = await callJson("POST", "/v1/calibrations", 201, upload(gate, "v2", spreadScores(5000, -0.15), { shift_tolerance: 0.2 }));
-    expect(r.shift.alert).toBe(false);
-    expect(r.shift.reason).toContain("within the 20.0-point tolerance");
+    expect(r.shift!.alert).toBe(false);
+    expect(r.shift!.reason).toContain("within the 20.0-point tolerance");
   });
 });
 
@@ -70,14 +70,14 @@ describe("alert lifecycle", () => {
     await callJson("POST", "/v1/calibrations", 201, upload(gate, "v1", spreadScores(5000)));
     await callJson("POST", "/v1/calibrations", 201, upload(gate, "v2", spreadScores(5000, -0.15)));
     const [alert] = await alertsOf(gate, "rebuild_shift");
-    await callJson("POST", `/v1/alerts/${alert.id}/acknowledge`, 403, { token: TOKENS.read });
-    const acked = await callJson("POST", `/v1/alerts/${alert.id}/acknowledge`, 200, { json: { note: "looking" } });
+    await callJson("POST", `/v1/alerts/${alert!.id}/acknowledge`, 403, { token: TOKENS.read });
+    const acked = await callJson("POST", `/v1/alerts/${alert!.id}/acknowledge`, 200, { json: { note: "looking" } });
     expect(acked).toMatchObject({ status: "acknowledged", acknowledged_by: "alice" });
     expect((await callJson("GET", `/v1/alerts?${qs({ ...gate, status: "acknowledged" })}`, 200)).alerts).toHaveLength(1);
     expect((await callJson("GET", `/v1/alerts?${qs({ ...gate, status: "open" })}`, 200)).alerts).toHaveLength(0);
-    const resolved = await callJson("POST", `/v1/alerts/${alert.id}/resolve`, 200);
+    const resolved = await callJson("POST", `/v1/alerts/${alert!.id}/resolve`, 200);
     expect(resolved).toMatchObject({ status: "resolved", resolved_by: "alice" });
-    await callJson("POST", `/v1/alerts/${alert.id}/acknowledge`, 409);
+    await callJson("POST", `/v1/alerts/${alert!.id}/acknowledge`, 409);
     // a new shift after resolution opens a new alert
     await callJson("POST", "/v1/calibrations", 201, upload(gate, "v3", spreadScores(5000, -0.3)));
     const all = await alertsOf(gate, "rebuild_shift");
@@ -106,7 +106,7 @@ describe("embedding upgrade (a new gate)", () => {
       json: { ...fresh, index_version: "v2", scores: spreadScores(5000, -0.15), policy: { kind: "carry", reference: { calibration_id: v1.id } } },
     });
     expect(res.shift).toMatchObject({ compared_with: "carry_reference", previous_calibration_id: v1.id, previous_gate_id: v1.gate_id, alert: true });
-    expect(res.shift.drop_rate_at_previous_threshold).toBeCloseTo(0.35, 2);
+    expect(res.shift!.drop_rate_at_previous_threshold).toBeCloseTo(0.35, 2);
     expect(res.calibration.target_drop_rate).toBeCloseTo(v1.in_sample_drop_rate, 12);
     const [alert] = await alertsOf(fresh, "rebuild_shift");
     expect(alert).toMatchObject({ gate_id: res.calibration.gate_id, calibration_ids: [v1.id, res.calibration.id] });

@@ -42,8 +42,8 @@ describe("upload formats", () => {
     // n = 9, k = ceil(10 * 0.3) = 3: threshold = third smallest = 0.1; query 2 loses both candidates.
     expect(res.calibration.threshold).toBe(0.1);
     expect(res.calibration.n_queries).toBe(3);
-    expect(res.calibration.per_query.empty_context_rate).toBeCloseTo(1 / 3, 12);
-    expect(res.calibration.per_query.mean_kept).toBeCloseTo((3 + 0 + 4) / 3, 12);
+    expect(res.calibration.per_query!.empty_context_rate).toBeCloseTo(1 / 3, 12);
+    expect(res.calibration.per_query!.mean_kept).toBeCloseTo((3 + 0 + 4) / 3, 12);
   });
 
   it("float32 bodies are read little-endian with metadata in the query string", async () => {

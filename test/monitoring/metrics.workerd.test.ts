@@ -33,10 +33,10 @@ describe("GET /metrics", () => {
     // The evidence and its alarm level are the monitor's own numbers (GET /v1/monitor shows the same window).
     const { windows } = await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read });
     const value = (l: string | undefined) => Number(l?.split(" ").at(-1));
-    expect(value(line("scoregate_drift_log_evidence"))).toBe(windows[0].drop_rate.log_evidence);
+    expect(value(line("scoregate_drift_log_evidence"))).toBe(windows[0]!.drop_rate.log_evidence);
     expect(line("scoregate_drift_log_evidence")).toContain('test="drop_rate"');
-    expect(value(line("scoregate_drift_log_threshold"))).toBe(windows[0].log_threshold);
-    expect(value(line("scoregate_window_design_effect"))).toBe(windows[0].design_effect);
+    expect(value(line("scoregate_drift_log_threshold"))).toBe(windows[0]!.log_threshold);
+    expect(value(line("scoregate_window_design_effect"))).toBe(windows[0]!.design_effect);
     expect(value(line("scoregate_threshold"))).toBe(calibration.threshold);
     expect(line("scoregate_gate_info")).toContain(`reranker="${gate.reranker}"`);
     expect(line("scoregate_gate_info")).toMatch(/\} 1$/);

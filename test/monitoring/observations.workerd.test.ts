@@ -24,7 +24,7 @@ function queries(n: number, rate: number, offset = 0): [number, number][] {
   return out;
 }
 
-const observe = (json: unknown, status = 202) => callJson("POST", "/v1/observations", status, { token: TOKENS.read, json });
+const observe = (json: unknown) => callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json });
 
 describe("POST /v1/observations", () => {
   it("accepts batches named by gate or by calibration, with 202, and aggregates them", async () => {
@@ -46,8 +46,8 @@ describe("POST /v1/observations", () => {
     expect(again).toMatchObject({ accepted: false, duplicate: true });
     expect(again.window.queries).toBe(first.window.queries);
     const status = await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read });
-    expect(status.windows[0].queries).toBe(40);
-    expect(status.windows[0].batches).toBe(1);
+    expect(status.windows[0]!.queries).toBe(40);
+    expect(status.windows[0]!.batches).toBe(1);
   });
 
   it("stays quiet when production matches the calibration", async () => {
@@ -74,8 +74,8 @@ describe("POST /v1/observations", () => {
     const { alerts } = await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "drop_rate_drift" })}`, 200, { token: TOKENS.read });
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ kind: "drop_rate_drift", status: "open", calibration_ids: [calibration.id], occurrences: 1 });
-    expect(alerts[0].details.window.drop_rate.observed).toBeGreaterThan(0.35);
-    expect(alerts[0].summary).toMatch(/production drop rate 4\d\.\d %/);
+    expect((alerts[0]!.details.window as { drop_rate: { observed: number } }).drop_rate.observed).toBeGreaterThan(0.35);
+    expect(alerts[0]!.summary).toMatch(/production drop rate 4\d\.\d %/);
     // the window restarted after the alarm; a continued shift alarms again and updates the same alert
     for (let i = 0; i < 30; i++) {
       const r = await observe({ batch_id: `shift-more-${i}`, ...gate, queries: queries(100, 0.4, 5000 + i * 100) });
@@ -83,7 +83,7 @@ describe("POST /v1/observations", () => {
     }
     const after = await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "drop_rate_drift" })}`, 200, { token: TOKENS.read });
     expect(after.alerts).toHaveLength(1);
-    expect(after.alerts[0].occurrences).toBe(2);
+    expect(after.alerts[0]!.occurrences).toBe(2);
   });
 
   it("raises empty_context when queries start losing every candidate", async () => {
@@ -135,7 +135,7 @@ describe("concurrent batches", () => {
     expect(counted).toBe(700);
     const { alerts } = await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "drop_rate_drift" })}`, 200, { token: TOKENS.read });
     expect(alerts).toHaveLength(1);
-    expect(alerts[0].occurrences).toBe(1);
+    expect(alerts[0]!.occurrences).toBe(1);
   });
 });
 
@@ -166,7 +166,7 @@ describe("score sample", () => {
     const scores = spreadScores(500).map((s) => Math.max(0, s - 0.1));
     await observe({ batch_id: "s-1", calibration_id: calibration.id, queries: queries(25, 0.3), scores });
     const status = await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read });
-    const sample = status.windows[0].score_sample;
+    const sample = status.windows[0]!.score_sample;
     expect(sample).toMatchObject({ size: 500, seen: 500 });
     expect(sample.drop_rate_at_threshold).toBeGreaterThan(0.37);
     expect(sample.drop_rate_at_threshold).toBeLessThan(0.43);

@@ -127,7 +127,7 @@ describe("activation, rollback and audit", () => {
     const b = (await callJson("POST", "/v1/calibrations", 201, upload(gate, "b", 0.2))).calibration;
     const { gates } = await callJson("GET", "/v1/gates", 200, { token: TOKENS.read });
     const mine = gates.find((g: any) => g.reranker === gate.reranker);
-    expect(mine.current_calibration_id).toBe(b.id);
-    expect(mine.active.map((x: any) => x.calibration_id)).toEqual([b.id, a.id]);
+    expect(mine!.current_calibration_id).toBe(b.id);
+    expect(mine!.active.map((x: any) => x.calibration_id)).toEqual([b.id, a.id]);
   });
 });

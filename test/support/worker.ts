@@ -2,6 +2,8 @@
  * Helpers for route tests inside workerd: call the Worker's default export, with tokens from vitest.config.ts.
  */
 import { exports } from "cloudflare:workers";
+import type { z } from "zod";
+import type { ErrorResponse, ROUTES } from "../../src/contract";
 
 export const TOKENS = {
   read: "test-read",
@@ -31,8 +33,57 @@ export async function call(method: string, path: string, options: CallOptions = 
   return worker.fetch(`http://scoregate.test${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
 }
 
-/** Calls and parses a JSON response, asserting the status. */
-export async function callJson<T = any>(method: string, path: string, status: number, options: CallOptions = {}): Promise<T> {
+// ---------------------------------------------------------------------------------------------------------------
+// Typed responses: callJson infers the body type from the route table (src/contract/routes.ts) by method and path,
+// so a test that reads a field the API does not return fails to type-check. Path parameters (`{id}`) match one
+// segment; the query string is ignored.
+// ---------------------------------------------------------------------------------------------------------------
+
+type Routes = typeof ROUTES;
+type Segments<P extends string> = P extends `${infer Head}/${infer Tail}` ? [Head, ...Segments<Tail>] : [P];
+type SegmentsMatch<A extends string[], B extends string[]> = A extends [infer a extends string, ...infer ra extends string[]]
+  ? B extends [infer b extends string, ...infer rb extends string[]]
+    ? b extends `{${string}}`
+      ? SegmentsMatch<ra, rb>
+      : a extends b
+        ? SegmentsMatch<ra, rb>
+        : false
+    : false
+  : B extends []
+    ? true
+    : false;
+type WithoutQuery<P extends string> = P extends `${infer Path}?${string}` ? Path : P;
+/** The route-table entry a (method, path) pair calls, or never. */
+export type RouteOf<M extends string, P extends string> = {
+  [K in keyof Routes]: Lowercase<M> extends Routes[K]["method"]
+    ? SegmentsMatch<Segments<WithoutQuery<P>>, Segments<Routes[K]["path"]>> extends true
+      ? K
+      : never
+    : never;
+}[keyof Routes];
+type SchemaAt<R, S extends number> = R extends { responses: infer Rs }
+  ? S extends keyof Rs
+    ? Rs[S] extends { schema: infer X extends z.ZodType }
+      ? z.infer<X>
+      : Rs[S] extends { contentType: string }
+        ? unknown
+        : null
+    : never
+  : never;
+/** What `callJson(method, path, status)` returns: the route's response body for a 2xx, the error envelope otherwise. */
+export type ResponseOf<M extends string, P extends string, S extends number> = S extends 200 | 201 | 202 | 304
+  ? [RouteOf<M, P>] extends [never]
+    ? unknown
+    : SchemaAt<Routes[RouteOf<M, P>], S>
+  : ErrorResponse;
+
+/** Calls and parses a JSON response, asserting the status; the result is typed from the route table. */
+export async function callJson<M extends string, P extends string, S extends number, T = ResponseOf<M, P, S>>(
+  method: M,
+  path: P,
+  status: S,
+  options: CallOptions = {},
+): Promise<T> {
   const res = await call(method, path, options);
   const text = await res.text();
   if (res.status !== status) throw new Error(`${method} ${path}: expected ${status}, got ${res.status}: ${text}`);

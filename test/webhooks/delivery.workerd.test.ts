@@ -80,7 +80,7 @@ describe("webhook delivery", () => {
     expect(d).toMatchObject({ status: "delivered", attempts: 1, last_status: 204 });
     // listing masks the secret
     const { endpoints } = await callJson("GET", "/v1/webhooks", 200);
-    expect(endpoints.find((e: any) => e.id === ep.id).secret).not.toBe(ep.secret);
+    expect(endpoints.find((e) => e.id === ep.id)!.secret).not.toBe(ep.secret);
     await disable(ep.id);
   });
 
@@ -148,8 +148,8 @@ describe("webhook delivery", () => {
     await raise(new Date());
     const { endpoints } = await callJson("GET", "/v1/webhooks", 200);
     const e = endpoints.find((x: any) => x.id === ep.id);
-    expect(e.enabled).toBe(false);
-    expect(e.disabled_reason).toContain("410");
+    expect(e!.enabled).toBe(false);
+    expect(e!.disabled_reason).toContain("410");
     expect((await deliveriesOf(ep.id))[0]).toMatchObject({ status: "failed", last_status: 410 });
     await raise(new Date());
     expect(await received("gone")).toHaveLength(1);
@@ -227,7 +227,7 @@ describe("outbox concurrency", () => {
     expect((await deliveriesOf(ep.id)).every((d: any) => d.status === "delivered" && d.attempts === 1)).toBe(true);
     // listings hide the URL's path (for Slack the URL is the credential)
     const { endpoints } = await callJson("GET", "/v1/webhooks", 200);
-    expect(endpoints.find((e: any) => e.id === ep.id).url).toBe(`${origin}/…`);
+    expect(endpoints.find((e) => e.id === ep.id)!.url).toBe(`${origin}/…`);
     await disable(ep.id);
   });
 });
