@@ -197,7 +197,7 @@ function fromFloat32(bytes: Uint8Array, params: Record<string, string>): Calibra
     if (!Number.isFinite(s)) throw invalid(`score ${i} is not finite (${s})`, [{ path: `scores[${i}]`, message: "not finite" }]);
     scores[i] = s;
   }
-  if (q.candidates_per_query === undefined) return { meta, scores, offsets: null };
+  if (q.candidates_per_query === undefined) return { meta, scores, offsets: null, precision: "float32" };
   const m = q.candidates_per_query;
   if (m > MAX_CANDIDATES_PER_QUERY || n % m !== 0) {
     throw invalid(`${n} scores do not split into queries of ${m} candidates`, [
@@ -206,7 +206,7 @@ function fromFloat32(bytes: Uint8Array, params: Record<string, string>): Calibra
   }
   const offsets = new Uint32Array(n / m + 1);
   for (let i = 1; i < offsets.length; i++) offsets[i] = i * m;
-  return { meta, scores, offsets };
+  return { meta, scores, offsets, precision: "float32" };
 }
 
 /** A read but not yet parsed upload: what idempotency hashes and the parser reads. */

@@ -109,6 +109,16 @@ export const ShiftReport = z.object({
   ks: z.number(),
   psi: z.object({ value: z.number(), bins: z.number().int(), threshold: z.number(), exceeds: z.boolean() }),
   tolerance: z.number(),
+  /**
+   * "shifted": the move is beyond the tolerance (minimum-effect test at 0.1 %: the alert); "equivalent": shown to be
+   * within it (TOST at 5 %: safe to promote); "inconclusive": too little data to say either.
+   */
+  decision: z.enum(["equivalent", "shifted", "inconclusive"]),
+  /** 95 % interval of the change of the previous threshold's drop rate, in rate units (design-effect aware). */
+  change_interval_95: z.tuple([z.number(), z.number()]),
+  /** When inconclusive: how many times more data on each side the same estimate needs to be decided (else null). */
+  more_data_factor: z.number().nullable(),
+  /** True exactly when `decision` is "shifted". */
   alert: z.boolean(),
   reason: z.string(),
 });
@@ -127,6 +137,12 @@ export const Calibration = z.object({
   target_drop_rate: z.number(),
   expected_drop_rate: z.number(),
   in_sample_drop_rate: z.number(),
+  /** k/(n+1): the expected drop rate if the scores had no tie at the threshold (the split-conformal value). */
+  conformal_drop_rate: z.number(),
+  /** Calibration scores equal to the threshold (1 for continuous scores); all of them are kept. */
+  ties_at_threshold: z.number().int(),
+  /** n divided by the design effect: the number of independent scores the calibration is worth. */
+  effective_n: z.number(),
   drop_rate_interval_95: z.tuple([z.number(), z.number()]),
   threshold_interval_95: Interval,
   k: z.number().int(),
