@@ -133,9 +133,16 @@ const missed = (xs: number[]): number => xs.filter((x) => x < 0).length;
 const lines: string[] = [];
 const t0 = Date.now();
 lines.push(`# Change detector: detection delay and false alarms`, "");
-lines.push(`Command: \`npx esbuild bench/detector-sim.ts ... && npx node node_modules/.cache/scoregate-bench/detector-sim.mjs --runs ${RUNS} --runs-late ${RUNS_LATE} --null-runs ${NULL_RUNS}\``);
-lines.push(`Seeds: deriveSeed(scenario, run), scenario ids below. M = ${M}, batch ${BATCH} queries, rho ${RHO}, window ${WINDOW} queries, ln A = ${LOG_A.toFixed(2)}.`, "");
-lines.push("| shift | starts at query | runs | detector: median delay (missed) | window test: median delay (missed) | oracle CUSUM: median delay | false alarms before the change (detector / window) |");
+lines.push(
+  `Command: \`npx esbuild bench/detector-sim.ts ... && npx node node_modules/.cache/scoregate-bench/detector-sim.mjs --runs ${RUNS} --runs-late ${RUNS_LATE} --null-runs ${NULL_RUNS}\``,
+);
+lines.push(
+  `Seeds: deriveSeed(scenario, run), scenario ids below. M = ${M}, batch ${BATCH} queries, rho ${RHO}, window ${WINDOW} queries, ln A = ${LOG_A.toFixed(2)}.`,
+  "",
+);
+lines.push(
+  "| shift | starts at query | runs | detector: median delay (missed) | window test: median delay (missed) | oracle CUSUM: median delay | false alarms before the change (detector / window) |",
+);
 lines.push("| --- | --- | --- | --- | --- | --- | --- |");
 const shifts = [0.03, 0.05, 0.1, 0.2];
 const starts = [0, 10_000, 1_000_000];
@@ -157,7 +164,9 @@ for (const start of starts) {
       fd += o.falseBefore.det;
       fw += o.falseBefore.win;
     }
-    lines.push(`| 0.30 -> ${(P0 + dp).toFixed(2)} | ${start.toLocaleString("en-US")} | ${runs} | ${median(det)} (${missed(det)}) | ${median(win)} (${missed(win)}) | ${median(orc)} | ${fd} / ${fw} |`);
+    lines.push(
+      `| 0.30 -> ${(P0 + dp).toFixed(2)} | ${start.toLocaleString("en-US")} | ${runs} | ${median(det)} (${missed(det)}) | ${median(win)} (${missed(win)}) | ${median(orc)} | ${fd} / ${fw} |`,
+    );
     console.error(`start ${start} shift ${dp}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }
 }

@@ -3,7 +3,7 @@
  * store atomically, publish the projection. Nothing is stored when any step fails.
  */
 import { AppError, invalid, type ErrorDetail } from "../platform/errors";
-import type { Activation, CalibrationMeta, ShiftReport, StoredCalibration, Warning } from "../contract";
+import type { Activation, CalibrationMeta, ShiftReport, StoredCalibration, Tolerance, Warning } from "../contract";
 import { sortedCopy } from "../stats/order-statistics";
 import { currentOf } from "./store";
 import { resolveTarget } from "./carry";
@@ -53,6 +53,12 @@ function checkProbabilityScale(scores: ArrayLike<number>, path: string): void {
       details,
     );
   }
+}
+
+/** A tolerance in absolute rate units: relative ones scale the rate they are relative to. null: the server default. */
+function absoluteTolerance(t: Tolerance | undefined, rate: number): number | null {
+  if (t === undefined) return null;
+  return typeof t === "number" ? t : t.relative * rate;
 }
 
 export async function calibrate(
@@ -139,6 +145,8 @@ export async function calibrate(
     warnings,
     shift,
     shift_tolerance: meta.shift_tolerance,
+    drift_tolerance: absoluteTolerance(meta.drift_tolerance, fitted.fields.expected_drop_rate),
+    empty_context_tolerance: absoluteTolerance(meta.empty_context_tolerance, fitted.fields.per_query?.empty_context_rate ?? 0),
     created_at: createdAt,
     created_by: actor,
   };

@@ -160,13 +160,20 @@ function checkFloat32Precision(sorted: Float64Array, threshold: number | null, w
   const share = spacing / spread;
   const text = `float32 spacing near ${at} is ${spacing}, ${(100 * share).toPrecision(2)} % of the scores' spread ${spread}`;
   if (share >= FLOAT32_SPACING_REFUSE_SHARE) {
-    throw new AppError("float32_precision", `${text}: the uploaded scores are rounded too coarsely to fit a gate; upload them as JSON or NDJSON (float64)`, {
-      spacing,
-      spread,
-      at,
-    });
+    throw new AppError(
+      "float32_precision",
+      `${text}: the uploaded scores are rounded too coarsely to fit a gate; upload them as JSON or NDJSON (float64)`,
+      {
+        spacing,
+        spread,
+        at,
+      },
+    );
   }
   if (share > FLOAT32_SPACING_WARNING_SHARE) {
-    warnings.push({ code: "float32_precision", message: `${text}: rounding moves the drop rate; upload as NDJSON or JSON (float64) to keep full precision` });
+    warnings.push({
+      code: "float32_precision",
+      message: `${text}: rounding moves the drop rate; upload as NDJSON or JSON (float64) to keep full precision`,
+    });
   }
 }

@@ -51,9 +51,11 @@ export function rebuildShift(input: {
   else {
     const head = `the previous threshold ${t} drops ${pts(pNew)} of the new scores against ${pts(pPrev)} before (${change >= 0 ? "+" : ""}${(100 * change).toFixed(1)} points, ${ci})`;
     if (decision === "shifted") reason = `${head}: shifted, beyond the ${tol} (minimum-effect test, level ${REBUILD_SHIFT_ALPHA})`;
-    else if (decision === "equivalent") reason = `${head}: equivalent, shown to be within the ${tol} (TOST, level ${REBUILD_EQUIVALENCE_ALPHA}): safe to promote`;
+    else if (decision === "equivalent")
+      reason = `${head}: equivalent, shown to be within the ${tol} (TOST, level ${REBUILD_EQUIVALENCE_ALPHA}): safe to promote`;
     else {
-      const more = decided.moreDataFactor === null ? "" : `; about ${Math.ceil(decided.moreDataFactor)} times as many queries on each side would settle it`;
+      const more =
+        decided.moreDataFactor === null ? "" : `; about ${Math.ceil(decided.moreDataFactor)} times as many queries on each side would settle it`;
       reason = `${head}: inconclusive, too little data to tell a move beyond the ${tol} from one within it${more}`;
     }
   }

@@ -55,8 +55,14 @@ export const IDEMPOTENCY_LOCK_MS = 5 * 60 * 1000;
 /** Scores kept per gate window (uniform reservoir sample) for the production score distribution. */
 export const SCORE_RESERVOIR_SIZE = 2_000;
 
-/** Length of a drift window: the anytime-valid test restarts each window (and after an alarm or a refit). */
+/**
+ * Length of a drift window: the counts the monitor shows per day. The change detector does not restart with it (only
+ * after an alarm or for a new calibration).
+ */
 export const DRIFT_WINDOW_MS = 24 * 3600 * 1000;
+
+/** A calibration's change detector with no observation for this long is forgotten (a week: the batch-id retention). */
+export const DETECTOR_IDLE_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
 /** Finished windows kept per gate for the monitor's history. */
 export const MAX_WINDOW_HISTORY = 30;

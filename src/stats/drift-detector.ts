@@ -36,7 +36,12 @@ export interface DetectorEvaluation {
 }
 
 function logEvidences(sums: Readonly<ClusterSums>, deff: number, bands: DriftBands, config: DriftConfig): { drop: number; empty: number } {
-  const drop = logEvidence(sums.dropped / deff, (sums.candidates - sums.dropped) / deff, bands.dropRate, priorFor(bands.dropRate, config.priorStrength));
+  const drop = logEvidence(
+    sums.dropped / deff,
+    (sums.candidates - sums.dropped) / deff,
+    bands.dropRate,
+    priorFor(bands.dropRate, config.priorStrength),
+  );
   const empty =
     bands.emptyContext === null
       ? -Infinity

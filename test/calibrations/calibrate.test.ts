@@ -157,7 +157,13 @@ describe("calibrate: carry", () => {
     const tied = Array.from({ length: 100 }, (_, i) => (i % 10) + 1);
     const ref = (await run(s, { policy: { kind: "drop_rate", target: 0.15 } }, tied)).calibration;
     // With ties at the threshold the gate drops F_n(t-) = 0.1, not the conformal 16/101 it would drop without them.
-    expect(ref).toMatchObject({ threshold: 2, in_sample_drop_rate: 0.1, expected_drop_rate: 0.1, conformal_drop_rate: 16 / 101, ties_at_threshold: 10 });
+    expect(ref).toMatchObject({
+      threshold: 2,
+      in_sample_drop_rate: 0.1,
+      expected_drop_rate: 0.1,
+      conformal_drop_rate: 16 / 101,
+      ties_at_threshold: 10,
+    });
     const r = await run(s, { index_version: "v2", policy: { kind: "carry", reference: "active" } }, oneTo(100));
     expect(r.calibration.carry).toMatchObject({ reference_threshold: 2, reference_drop_rate: 0.1 });
     expect(r.calibration.threshold).toBe(11); // k = ceil(101 * 0.1) = 11
