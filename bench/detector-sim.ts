@@ -174,7 +174,9 @@ for (const start of starts) {
       fd += o.falseBefore.det;
       fw += o.falseBefore.win;
     }
-    lines.push(`| 0.30 -> ${(P0 + dp).toFixed(2)} | ${start.toLocaleString("en-US")} | ${runs} | ${median(det)} (${missed(det)}) | ${median(win)} (${missed(win)}) | ${median(orc)} | ${fd} / ${fw} |`);
+    lines.push(
+      `| 0.30 -> ${(P0 + dp).toFixed(2)} | ${start.toLocaleString("en-US")} | ${runs} | ${median(det)} (${missed(det)}) | ${median(win)} (${missed(win)}) | ${median(orc)} | ${fd} / ${fw} |`,
+    );
     console.error(`start ${start} shift ${dp}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }
 }

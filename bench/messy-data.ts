@@ -62,7 +62,9 @@ lines.push(
 
 // 1. Coverage
 lines.push("## 95 % drop-rate interval: coverage of the realized drop rate (500 queries x 20, target 0.3)", "");
-lines.push("| intra-query correlation | runs (seeds deriveSeed(300 + i, run)) | ours (queries, effective n) | previous i.i.d. Beta (and flat uploads) | mean width ours / previous / oracle | mean design effect |");
+lines.push(
+  "| intra-query correlation | runs (seeds deriveSeed(300 + i, run)) | ours (queries, effective n) | previous i.i.d. Beta (and flat uploads) | mean width ours / previous / oracle | mean design effect |",
+);
 lines.push("| --- | --- | --- | --- | --- | --- |");
 [0, 0.05, 0.3].forEach((rho, i) => {
   let ours = 0;

@@ -51,14 +51,46 @@ interface Scenario {
 
 const SCENARIOS: Scenario[] = [
   // About 4.8 % of queries lose every candidate; 8.6 % of 50-query calibrations see none.
-  { label: "small clustered calibration: 50 queries x 20, rho 0.5, target 0.5", calQueries: 50, rho: 0.5, target: 0.5, calM: [20, 20], prodM: [20, 20], flat: false },
-  { label: "clustered data uploaded flat: 200 x 20, rho 0.3, target 0.3", calQueries: 200, rho: 0.3, target: 0.3, calM: [20, 20], prodM: [20, 20], flat: true },
-  { label: "1 to 100 candidates per query (same mix in calibration), rho 0.1", calQueries: 500, rho: 0.1, target: 0.3, calM: [1, 100], prodM: [1, 100], flat: false },
+  {
+    label: "small clustered calibration: 50 queries x 20, rho 0.5, target 0.5",
+    calQueries: 50,
+    rho: 0.5,
+    target: 0.5,
+    calM: [20, 20],
+    prodM: [20, 20],
+    flat: false,
+  },
+  {
+    label: "clustered data uploaded flat: 200 x 20, rho 0.3, target 0.3",
+    calQueries: 200,
+    rho: 0.3,
+    target: 0.3,
+    calM: [20, 20],
+    prodM: [20, 20],
+    flat: true,
+  },
+  {
+    label: "1 to 100 candidates per query (same mix in calibration), rho 0.1",
+    calQueries: 500,
+    rho: 0.1,
+    target: 0.3,
+    calM: [1, 100],
+    prodM: [1, 100],
+    flat: false,
+  },
   { label: "target 0.01, 500 x 20, rho 0.1", calQueries: 500, rho: 0.1, target: 0.01, calM: [20, 20], prodM: [20, 20], flat: false },
   { label: "target 0.98, 500 x 20, rho 0.1", calQueries: 500, rho: 0.1, target: 0.98, calM: [20, 20], prodM: [20, 20], flat: false },
   { label: "i.i.d. reference: 500 x 20, rho 0, target 0.3", calQueries: 500, rho: 0, target: 0.3, calM: [20, 20], prodM: [20, 20], flat: false },
   // A known gap: the empty-context expectation is not conditioned on candidates per query.
-  { label: "production brings 1 to 5 candidates per query, calibration 20 (gate unchanged), rho 0.1", calQueries: 500, rho: 0.1, target: 0.3, calM: [20, 20], prodM: [1, 5], flat: false },
+  {
+    label: "production brings 1 to 5 candidates per query, calibration 20 (gate unchanged), rho 0.1",
+    calQueries: 500,
+    rho: 0.1,
+    target: 0.3,
+    calM: [20, 20],
+    prodM: [1, 5],
+    flat: false,
+  },
 ];
 
 const mOf = (rng: Rng, [lo, hi]: readonly [number, number]): number => (lo === hi ? lo : lo + Math.floor(rng.next() * (hi - lo + 1)));
@@ -72,9 +104,17 @@ function query(rng: Rng, m: number, rho: number): Float64Array {
 const lines: string[] = [];
 const t0 = Date.now();
 lines.push("# False alarms of the production monitor on messy calibrations (nothing drifted)", "");
-lines.push(`Command: \`npx esbuild bench/null-alarms.ts ... && npx node node_modules/.cache/scoregate-bench/null-alarms.mjs --runs ${RUNS} --queries ${QUERIES}\``);
-lines.push(`Each run: one calibration, then ${QUERIES.toLocaleString("en-US")} production queries (one day, batches of ${BATCH}). Seeds deriveSeed(500 + scenario, run).`, "");
-lines.push("| scenario | runs | detector (ours): runs with a false alarm (drop / empty) | previous window test (drop / empty) |", "| --- | --- | --- | --- |");
+lines.push(
+  `Command: \`npx esbuild bench/null-alarms.ts ... && npx node node_modules/.cache/scoregate-bench/null-alarms.mjs --runs ${RUNS} --queries ${QUERIES}\``,
+);
+lines.push(
+  `Each run: one calibration, then ${QUERIES.toLocaleString("en-US")} production queries (one day, batches of ${BATCH}). Seeds deriveSeed(500 + scenario, run).`,
+  "",
+);
+lines.push(
+  "| scenario | runs | detector (ours): runs with a false alarm (drop / empty) | previous window test (drop / empty) |",
+  "| --- | --- | --- | --- |",
+);
 SCENARIOS.forEach((sc, si) => {
   let ourDrop = 0;
   let ourEmpty = 0;
