@@ -3,7 +3,7 @@
  * store atomically, publish the projection. Nothing is stored when any step fails.
  */
 import { AppError, invalid, type ErrorDetail } from "../platform/errors";
-import type { Activation, CalibrationMeta, ShiftReport, StoredCalibration, Warning } from "../contract";
+import type { Activation, CalibrationMeta, ShiftReport, StoredCalibration, Tolerance, Warning } from "../contract";
 import { sortedCopy } from "../stats/order-statistics";
 import { currentOf } from "./store";
 import { resolveTarget } from "./carry";
@@ -20,6 +20,8 @@ export interface CalibrationInput {
   readonly scores: Float64Array;
   /** Q+1 query boundaries into `scores`, or null for a flat sample. */
   readonly offsets: Uint32Array | null;
+  /** How the scores were encoded: float32 uploads are checked for rounding near the threshold. */
+  readonly precision?: "float64" | "float32";
 }
 
 export interface CalibrationResult {
@@ -53,6 +55,12 @@ function checkProbabilityScale(scores: ArrayLike<number>, path: string): void {
   }
 }
 
+/** A tolerance in absolute rate units: relative ones scale the rate they are relative to. null: the server default. */
+function absoluteTolerance(t: Tolerance | undefined, rate: number): number | null {
+  if (t === undefined) return null;
+  return typeof t === "number" ? t : t.relative * rate;
+}
+
 export async function calibrate(
   input: CalibrationInput,
   actor: string,
@@ -78,7 +86,19 @@ export async function calibrate(
   const resolved = await resolveTarget(meta.policy, gateId, n, deps);
   const sorted = sortedCopy(input.scores);
   const byQuery = input.offsets ? { scores: input.scores, offsets: input.offsets } : null;
-  const fitted = fitCalibration(sorted, resolved.target, byQuery);
+  const fitted = fitCalibration(sorted, resolved.target, byQuery, input.precision ?? "float64");
+  // The carried drop rate's sd counts effective sizes on both sides: the reference's design effect (stored with it)
+  // and this upload's at its new threshold.
+  const carry = resolved.carry
+    ? {
+        ...resolved.carry,
+        carried_drop_rate_sd: Math.sqrt(
+          resolved.carry.reference_drop_rate *
+            (1 - resolved.carry.reference_drop_rate) *
+            (resolved.referenceDesignEffect / resolved.carry.reference_n + (fitted.fields.per_query?.design_effect ?? 1) / n),
+        ),
+      }
+    : null;
 
   const previousRow = currentOf(await deps.calibrations.activeRows(gateId));
   // Compare with the gate's current calibration; a new gate (an embedding or reranker upgrade) that carries from a
@@ -105,10 +125,10 @@ export async function calibrate(
   const now = deps.now();
   const createdAt = now.toISOString();
   const warnings = [...fitted.warnings];
-  if (resolved.carry && resolved.carry.carried_drop_rate_sd > 0.01) {
+  if (carry && carry.carried_drop_rate_sd > 0.01) {
     warnings.push({
       code: "small_reference",
-      message: `the carried drop rate has sd ${(100 * resolved.carry.carried_drop_rate_sd).toFixed(2)} points from the sizes of the reference (${resolved.carry.reference_n}) and new (${n}) samples`,
+      message: `the carried drop rate has sd ${(100 * carry.carried_drop_rate_sd).toFixed(2)} points from the effective sizes of the reference (${carry.reference_n} scores) and new (${n} scores) samples`,
     });
   }
   const calibration: StoredCalibration = {
@@ -121,10 +141,12 @@ export async function calibrate(
     policy: resolved.storedPolicy,
     score_scale: meta.score_scale,
     ...fitted.fields,
-    carry: resolved.carry,
+    carry,
     warnings,
     shift,
     shift_tolerance: meta.shift_tolerance,
+    drift_tolerance: absoluteTolerance(meta.drift_tolerance, fitted.fields.expected_drop_rate),
+    empty_context_tolerance: absoluteTolerance(meta.empty_context_tolerance, fitted.fields.per_query?.empty_context_rate ?? 0),
     created_at: createdAt,
     created_by: actor,
   };

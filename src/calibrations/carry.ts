@@ -15,11 +15,13 @@ export interface ResolvedTarget {
   readonly target: number;
   readonly carry: Calibration["carry"];
   readonly storedPolicy: StoredPolicy;
+  /** The reference's design effect (1 for inline scores, which are flat), for the carried drop rate's sd. */
+  readonly referenceDesignEffect: number;
 }
 
 /** Resolves `policy` for the gate `gateId`; `n` is the size of the new calibration (for the carried sd). */
 export async function resolveTarget(policy: Policy, gateId: string, n: number, deps: CoreDeps): Promise<ResolvedTarget> {
-  if (policy.kind === "drop_rate") return { target: policy.target, carry: null, storedPolicy: policy };
+  if (policy.kind === "drop_rate") return { target: policy.target, carry: null, storedPolicy: policy, referenceDesignEffect: 1 };
 
   const ref = policy.reference;
   let dropRate: number;
@@ -27,6 +29,7 @@ export async function resolveTarget(policy: Policy, gateId: string, n: number, d
   let referenceThreshold: number | null;
   let reference: NonNullable<Calibration["carry"]>["reference"];
   let storedReference: Extract<StoredPolicy, { kind: "carry" }>["reference"];
+  let referenceDesignEffect = 1;
 
   if (typeof ref === "object" && "scores" in ref) {
     if (policy.threshold === undefined) {
@@ -65,6 +68,7 @@ export async function resolveTarget(policy: Policy, gateId: string, n: number, d
     }
     referenceThreshold = policy.threshold ?? record.threshold;
     referenceN = record.n;
+    referenceDesignEffect = record.per_query?.design_effect ?? 1;
     reference = { kind: "calibration", calibration_id: record.id };
     // The reference's own threshold has an exact in-sample drop rate; other values come from the kept distribution.
     dropRate =
@@ -86,5 +90,6 @@ export async function resolveTarget(policy: Policy, gateId: string, n: number, d
       carried_drop_rate_sd: Math.sqrt(dropRate * (1 - dropRate) * (1 / referenceN + 1 / n)),
     },
     storedPolicy: { kind: "carry", threshold: policy.threshold ?? null, reference: storedReference },
+    referenceDesignEffect,
   };
 }

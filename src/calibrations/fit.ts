@@ -3,13 +3,23 @@
  * the kept distribution and the warnings. No storage and no clock: the orchestration lives in calibrate.ts.
  */
 import { AppError } from "../platform/errors";
-import { DISTRIBUTION_KNOTS, DROP_RATE_PRECISION_TARGET, SUMMARY_QUANTILE_STEPS, TIES_AT_THRESHOLD_WARNING_SHARE } from "../platform/limits";
+import {
+  DISTRIBUTION_KNOTS,
+  DROP_RATE_PRECISION_TARGET,
+  FLOAT32_SPACING_REFUSE_SHARE,
+  FLOAT32_SPACING_WARNING_SHARE,
+  SUMMARY_QUANTILE_STEPS,
+  TIES_AT_THRESHOLD_WARNING_SHARE,
+} from "../platform/limits";
 import type { StoredCalibration, Warning } from "../contract";
 import { buildDistribution, type Distribution } from "../stats/distribution";
+import { effectiveSize, rateInterval, widenedRanks } from "../stats/effective-size";
+import { float32Spacing } from "../stats/float32-spacing";
 import { fitGate } from "../stats/gate-fit";
-import { dropRateInterval, orderStatisticRanks, scoresNeededFor } from "../stats/intervals";
-import { countAtOrBelow, countBelow, kthSmallest, quantileSummary } from "../stats/order-statistics";
+import { scoresNeededFor } from "../stats/intervals";
+import { kthSmallest, quantileInvertedCdf, quantileSummary } from "../stats/order-statistics";
 import { perQueryStats } from "../stats/per-query";
+import { tieAwareDropRate } from "../stats/tie-aware";
 
 export interface FittedCalibration {
   /** Everything but identity, policy, shift and provenance, which the caller adds. */
@@ -19,6 +29,9 @@ export interface FittedCalibration {
     | "target_drop_rate"
     | "expected_drop_rate"
     | "in_sample_drop_rate"
+    | "conformal_drop_rate"
+    | "ties_at_threshold"
+    | "effective_n"
     | "drop_rate_interval_95"
     | "threshold_interval_95"
     | "k"
@@ -37,12 +50,15 @@ const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
 
 /**
  * Fits target d on `sorted` (ascending). `byQuery` holds the same scores in query order with Q+1 offsets when the
- * upload gave queries. Throws AppError("too_few_scores") when k = ceil((n+1) d) > n.
+ * upload gave queries; `precision` says whether the scores came as float32. Throws AppError("too_few_scores") when
+ * k = ceil((n+1) d) > n, "target_unreachable" when the gate would drop nothing at a target above 0 (constant or
+ * saturated scores), "float32_precision" when float32 rounding near the threshold is as coarse as the scores' spread.
  */
 export function fitCalibration(
   sorted: Float64Array,
   target: number,
   byQuery: { scores: Float64Array; offsets: Uint32Array } | null,
+  precision: "float64" | "float32" = "float64",
 ): FittedCalibration {
   const fit = fitGate(sorted, target);
   if (fit.kind === "too_few_scores") {
@@ -54,39 +70,61 @@ export function fitCalibration(
   }
   const n = fit.n;
   const warnings: Warning[] = [];
+  if (precision === "float32") checkFloat32Precision(sorted, fit.threshold, warnings);
+  const tie = fit.threshold === null ? { below: 0, ties: 0, expectedDropRate: 0 } : tieAwareDropRate(sorted, fit.k);
+  if (target > 0 && tie.ties >= 2 && tie.below === 0) {
+    // Constant or saturated at the bottom: the gate would keep every candidate while claiming to drop `target`.
+    throw new AppError(
+      "target_unreachable",
+      `no threshold drops anything: the ${tie.ties} lowest scores (${pct(tie.ties / n)}) all equal ${fit.threshold}, and a gate keeps scores equal to its threshold; target ${target} cannot be reached on these scores`,
+      { n, target, ties_at_minimum: tie.ties, minimum: fit.threshold },
+    );
+  }
+  const perQuery = byQuery ? perQueryStats(byQuery.scores, byQuery.offsets, fit.threshold) : null;
+  const deff = perQuery ? perQuery.designEffect : 1;
+  const nEff = effectiveSize(n, deff);
   const needed = target > 0 ? scoresNeededFor(target, DROP_RATE_PRECISION_TARGET) : 0;
-  if (n < needed) {
+  if (nEff < needed) {
     warnings.push({
       code: "small_sample",
-      message: `${n} scores give the drop rate a 95 % interval wider than +-1 point at target ${target}; about ${needed} are needed`,
+      message:
+        deff > 1
+          ? `${n} scores in ${perQuery!.queries} queries are worth ${Math.floor(nEff)} independent ones (design effect ${deff.toFixed(2)}): the drop rate's 95 % interval is wider than +-1 point at target ${target}; about ${needed} effective scores are needed`
+          : `${n} scores give the drop rate a 95 % interval wider than +-1 point at target ${target}; about ${needed} are needed`,
     });
   }
-  if (fit.threshold !== null) {
-    // Scores equal to the threshold, itself included: a real tie needs at least two.
-    const ties = countAtOrBelow(sorted, fit.threshold) - countBelow(sorted, fit.threshold);
-    if (ties >= 2 && ties / n > TIES_AT_THRESHOLD_WARNING_SHARE) {
-      warnings.push({
-        code: "ties_at_threshold",
-        message: `${ties} scores (${pct(ties / n)}) equal the threshold ${fit.threshold}; all are kept, so the in-sample drop rate is ${pct(fit.inSampleDropRate)} against an expected ${pct(fit.expectedDropRate)}`,
-      });
-    }
+  if (byQuery === null) {
+    warnings.push({
+      code: "flat_scores",
+      message:
+        "scores were uploaded flat, so how strongly the candidates of one query move together cannot be estimated: the intervals assume independent candidates and are too narrow if they are clustered. Upload `queries` (or float32 with candidates_per_query) for intervals that count queries; the production monitor uses the clustering it measures",
+    });
+  }
+  if (fit.threshold !== null && tie.ties >= 2 && tie.ties / n > TIES_AT_THRESHOLD_WARNING_SHARE) {
+    const gap = tie.expectedDropRate - target;
+    warnings.push({
+      code: "ties_at_threshold",
+      message: `${tie.ties} scores (${pct(tie.ties / n)}) equal the threshold ${fit.threshold}; all are kept, so the gate drops ${pct(tie.expectedDropRate)} against the target ${pct(target)} (${(100 * gap).toFixed(2)} points): no threshold between two tied values exists`,
+    });
   }
   let thresholdInterval: [number | null, number | null] = [null, null];
   if (target > 0) {
-    const ranks = orderStatisticRanks(n, target);
+    const ranks = widenedRanks(n, target, deff);
     thresholdInterval = [
       ranks.lower === null ? null : kthSmallest(sorted, ranks.lower),
       ranks.upper === null ? null : kthSmallest(sorted, ranks.upper),
     ];
   }
-  const perQuery = byQuery ? perQueryStats(byQuery.scores, byQuery.offsets, fit.threshold) : null;
   return {
     fields: {
       threshold: fit.threshold,
       target_drop_rate: target,
-      expected_drop_rate: fit.expectedDropRate,
+      expected_drop_rate: tie.expectedDropRate,
       in_sample_drop_rate: fit.inSampleDropRate,
-      drop_rate_interval_95: dropRateInterval(fit.k, n),
+      conformal_drop_rate: fit.expectedDropRate,
+      ties_at_threshold: tie.ties,
+      effective_n: nEff,
+      drop_rate_interval_95: rateInterval(tie.expectedDropRate, nEff),
       threshold_interval_95: thresholdInterval,
       k: fit.k,
       n,
@@ -106,4 +144,36 @@ export function fitCalibration(
     distribution: buildDistribution(sorted, DISTRIBUTION_KNOTS),
     warnings,
   };
+}
+
+/**
+ * float32 has a 24-bit significand: the spacing near the threshold must be small against the spread of the scores
+ * (their interquartile range, or their range when that is 0), else rounding decides which candidates are dropped.
+ */
+function checkFloat32Precision(sorted: Float64Array, threshold: number | null, warnings: Warning[]): void {
+  const n = sorted.length;
+  const iqr = quantileInvertedCdf(sorted, 0.75) - quantileInvertedCdf(sorted, 0.25);
+  const spread = iqr > 0 ? iqr : sorted[n - 1]! - sorted[0]!;
+  if (spread === 0) return; // constant scores: target_unreachable or ties_at_threshold explain it better
+  const at = threshold ?? quantileInvertedCdf(sorted, 0.5);
+  const spacing = float32Spacing(at);
+  const share = spacing / spread;
+  const text = `float32 spacing near ${at} is ${spacing}, ${(100 * share).toPrecision(2)} % of the scores' spread ${spread}`;
+  if (share >= FLOAT32_SPACING_REFUSE_SHARE) {
+    throw new AppError(
+      "float32_precision",
+      `${text}: the uploaded scores are rounded too coarsely to fit a gate; upload them as JSON or NDJSON (float64)`,
+      {
+        spacing,
+        spread,
+        at,
+      },
+    );
+  }
+  if (share > FLOAT32_SPACING_WARNING_SHARE) {
+    warnings.push({
+      code: "float32_precision",
+      message: `${text}: rounding moves the drop rate; upload as NDJSON or JSON (float64) to keep full precision`,
+    });
+  }
 }

@@ -2,11 +2,12 @@
  * The rebuild-time shift report: what the previous gate would drop on the new scores, against what it dropped, with
  * the sampling-noise test, KS and PSI. The number the seed incident lacked is `drop_rate_at_previous_threshold`.
  */
-import { REBUILD_SHIFT_ALPHA } from "../platform/limits";
+import { REBUILD_EQUIVALENCE_ALPHA, REBUILD_SHIFT_ALPHA } from "../platform/limits";
 import type { ShiftReport, StoredCalibration } from "../contract";
 import { shareBelow, type Distribution } from "../stats/distribution";
 import { countBelow } from "../stats/order-statistics";
 import { perQueryStats } from "../stats/per-query";
+import { decideChange } from "../stats/change-decision";
 import { ksDistance, populationStabilityIndex, twoProportionTest } from "../stats/shift";
 
 const pts = (x: number): string => `${(100 * x).toFixed(1)} %`;
@@ -29,7 +30,7 @@ export function rebuildShift(input: {
   const pPrev = previous.in_sample_drop_rate;
   const pNew = t === null ? 0 : sorted ? countBelow(sorted, t) / n : shareBelow(input.distribution, t);
   // Queries, not candidates, are the sampling unit when either side gives them: deflate both n by the design effect.
-  // Both sides estimate the same clustering; each estimate is low-biased with few queries (test/services/
+  // Both sides estimate the same clustering; each estimate is low-biased with few queries (test/calibrations/
   // rebuild-shift.test.ts measured 0.4 % false alerts at 50 queries a side with per-side estimates), so use the larger.
   const deffPrev = previous.per_query?.design_effect ?? 1;
   const deffNew = input.byQuery ? perQueryStats(input.byQuery.scores, input.byQuery.offsets, t).designEffect : (input.newDesignEffect ?? 1);
@@ -37,20 +38,26 @@ export function rebuildShift(input: {
   const nPrevEff = previous.n / deff;
   const nNewEff = n / deff;
   const test = twoProportionTest(pPrev * nPrevEff, nPrevEff, pNew * nNewEff, nNewEff);
-  const change = pNew - pPrev;
-  const beyondTolerance = Math.abs(change) > tolerance;
-  const beyondNoise = test.pValue < REBUILD_SHIFT_ALPHA;
-  const alert = t !== null && beyondTolerance && beyondNoise;
+  const decided = decideChange(pPrev, nPrevEff, pNew, nNewEff, tolerance, REBUILD_SHIFT_ALPHA, REBUILD_EQUIVALENCE_ALPHA);
+  const change = decided.change;
+  const decision = t === null ? "equivalent" : decided.decision;
+  const alert = decision === "shifted";
   const psi = populationStabilityIndex(input.previousDistribution, input.distribution);
 
+  const tol = `${(100 * tolerance).toFixed(1)}-point tolerance`;
+  const ci = `95 % interval ${(100 * decided.interval95[0]).toFixed(1)}..${(100 * decided.interval95[1]).toFixed(1)} points`;
   let reason: string;
   if (t === null) reason = "the previous calibration kept every candidate (no gate), so no drop rate can move";
   else {
-    const head = `the previous threshold ${t} drops ${pts(pNew)} of the new scores against ${pts(pPrev)} before (${change >= 0 ? "+" : ""}${(100 * change).toFixed(1)} points, z = ${test.z.toFixed(2)})`;
-    if (alert)
-      reason = `${head}: more than the ${(100 * tolerance).toFixed(1)}-point tolerance and more than sampling noise explains (p < ${REBUILD_SHIFT_ALPHA})`;
-    else if (!beyondTolerance) reason = `${head}: within the ${(100 * tolerance).toFixed(1)}-point tolerance`;
-    else reason = `${head}: beyond the tolerance but within sampling noise at these sample sizes (p = ${test.pValue.toPrecision(2)})`;
+    const head = `the previous threshold ${t} drops ${pts(pNew)} of the new scores against ${pts(pPrev)} before (${change >= 0 ? "+" : ""}${(100 * change).toFixed(1)} points, ${ci})`;
+    if (decision === "shifted") reason = `${head}: shifted, beyond the ${tol} (minimum-effect test, level ${REBUILD_SHIFT_ALPHA})`;
+    else if (decision === "equivalent")
+      reason = `${head}: equivalent, shown to be within the ${tol} (TOST, level ${REBUILD_EQUIVALENCE_ALPHA}): safe to promote`;
+    else {
+      const more =
+        decided.moreDataFactor === null ? "" : `; about ${Math.ceil(decided.moreDataFactor)} times as many queries on each side would settle it`;
+      reason = `${head}: inconclusive, too little data to tell a move beyond the ${tol} from one within it${more}`;
+    }
   }
 
   return {
@@ -69,6 +76,9 @@ export function rebuildShift(input: {
     ks: ksDistance(input.previousDistribution, input.distribution),
     psi: { value: psi.psi, bins: psi.bins, threshold: psi.threshold, exceeds: psi.exceeds },
     tolerance,
+    decision,
+    change_interval_95: t === null ? [0, 0] : decided.interval95,
+    more_data_factor: t === null ? null : decided.moreDataFactor,
     alert,
     reason,
   };

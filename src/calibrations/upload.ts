@@ -16,7 +16,7 @@ import {
   MAX_SCORES,
   NDJSON_DECODE_CHUNK_BYTES,
 } from "../platform/limits";
-import { BinaryUploadQuery, CalibrationMeta, CalibrationUpload, Query, type Policy } from "../contract";
+import { BinaryUploadQuery, CalibrationMeta, CalibrationUpload, Query, type Policy, type Tolerance } from "../contract";
 import type { CalibrationInput } from "./calibrate";
 import { decodeUtf8, mediaType, parseJsonText, readBodyBytes } from "../platform/http/body";
 import { MAX_ERROR_DETAILS, validate } from "../platform/http/validate";
@@ -170,6 +170,14 @@ function policyFromQuery(q: ReturnType<typeof BinaryUploadQuery.parse>): Policy 
   return q.threshold === undefined ? { kind: "carry", reference } : { kind: "carry", threshold: q.threshold, reference };
 }
 
+/** `name=0.005` (absolute) or `name_relative=0.5`, never both; CalibrationMeta validates the ranges. */
+function toleranceFromQuery(absolute: number | undefined, relative: number | undefined, name: string): Tolerance | undefined {
+  if (absolute !== undefined && relative !== undefined) {
+    throw invalid(`give ${name} or ${name}_relative, not both`, [{ path: name, message: "absolute and relative given" }]);
+  }
+  return relative !== undefined ? { relative } : absolute;
+}
+
 function fromFloat32(bytes: Uint8Array, params: Record<string, string>): CalibrationInput {
   const q = validate(BinaryUploadQuery, params, "invalid_input", "query parameters");
   const meta = validate(
@@ -183,6 +191,8 @@ function fromFloat32(bytes: Uint8Array, params: Record<string, string>): Calibra
       activate: q.activate === "true",
       score_scale: q.score_scale,
       shift_tolerance: q.shift_tolerance,
+      drift_tolerance: toleranceFromQuery(q.drift_tolerance, q.drift_tolerance_relative, "drift_tolerance"),
+      empty_context_tolerance: toleranceFromQuery(q.empty_context_tolerance, q.empty_context_tolerance_relative, "empty_context_tolerance"),
     },
     "invalid_input",
     "query parameters",
@@ -197,7 +207,7 @@ function fromFloat32(bytes: Uint8Array, params: Record<string, string>): Calibra
     if (!Number.isFinite(s)) throw invalid(`score ${i} is not finite (${s})`, [{ path: `scores[${i}]`, message: "not finite" }]);
     scores[i] = s;
   }
-  if (q.candidates_per_query === undefined) return { meta, scores, offsets: null };
+  if (q.candidates_per_query === undefined) return { meta, scores, offsets: null, precision: "float32" };
   const m = q.candidates_per_query;
   if (m > MAX_CANDIDATES_PER_QUERY || n % m !== 0) {
     throw invalid(`${n} scores do not split into queries of ${m} candidates`, [
@@ -206,7 +216,7 @@ function fromFloat32(bytes: Uint8Array, params: Record<string, string>): Calibra
   }
   const offsets = new Uint32Array(n / m + 1);
   for (let i = 1; i < offsets.length; i++) offsets[i] = i * m;
-  return { meta, scores, offsets };
+  return { meta, scores, offsets, precision: "float32" };
 }
 
 /** A read but not yet parsed upload: what idempotency hashes and the parser reads. */

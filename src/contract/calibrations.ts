@@ -1,10 +1,30 @@
 import { z } from "zod";
-import { DEFAULT_SHIFT_TOLERANCE, MAX_CANDIDATES_PER_QUERY, MAX_QUERIES } from "./limits";
+import { DEFAULT_SHIFT_TOLERANCE, MAX_ABSOLUTE_TOLERANCE, MAX_CANDIDATES_PER_QUERY, MAX_QUERIES, MAX_RELATIVE_TOLERANCE } from "./limits";
 import { GateRef, Id, Policy, Score, ScoreScale, Scores, StoredPolicy } from "./common";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Calibration upload
 // ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A drift tolerance: absolute, in rate units (0.005 = half a point), or relative to the calibration's expected rate
+ * (`{"relative": 0.5}`: half of it), so a 1 % gate can alarm when it stops dropping.
+ */
+export const Tolerance = z.union([
+  z
+    .number({ error: "must be a number in 0..0.5 or {relative: 0..1}" })
+    .min(0, { error: "must be at least 0" })
+    .max(MAX_ABSOLUTE_TOLERANCE, {
+      error: `must be at most ${MAX_ABSOLUTE_TOLERANCE}`,
+    }),
+  z.strictObject({
+    relative: z
+      .number()
+      .gt(0, { error: "must be above 0" })
+      .max(MAX_RELATIVE_TOLERANCE, { error: `must be at most ${MAX_RELATIVE_TOLERANCE}` }),
+  }),
+]);
+export type Tolerance = z.infer<typeof Tolerance>;
 
 /** Everything but the scores; shared by the JSON body, the NDJSON header line and the float32 query string. */
 export const CalibrationMeta = GateRef.extend({
@@ -14,6 +34,10 @@ export const CalibrationMeta = GateRef.extend({
   score_scale: ScoreScale.default("unbounded"),
   /** Rebuild shift alert tolerance, in drop-rate units (default 0.02 = 2 points). */
   shift_tolerance: z.number().min(0).max(1).default(DEFAULT_SHIFT_TOLERANCE),
+  /** Tolerance of the production drop-rate band (default: the server's, 2 points). */
+  drift_tolerance: Tolerance.optional(),
+  /** Tolerance of the production empty-context band (default: the server's, 2 points). */
+  empty_context_tolerance: Tolerance.optional(),
 });
 export type CalibrationMeta = z.infer<typeof CalibrationMeta>;
 
@@ -56,6 +80,11 @@ export const BinaryUploadQuery = z.strictObject({
   activate: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).default("true"),
   score_scale: ScoreScale.default("unbounded"),
   shift_tolerance: QueryNumber.pipe(z.number().min(0).max(1)).default(DEFAULT_SHIFT_TOLERANCE),
+  /** Absolute drift tolerances, or relative to the expected rate (`*_relative`); give at most one of each pair. */
+  drift_tolerance: QueryNumber.optional(),
+  drift_tolerance_relative: QueryNumber.optional(),
+  empty_context_tolerance: QueryNumber.optional(),
+  empty_context_tolerance_relative: QueryNumber.optional(),
   /** Split the scores into consecutive queries of this many candidates (per-query statistics). */
   candidates_per_query: QueryNumber.pipe(z.number().int().min(1).max(MAX_CANDIDATES_PER_QUERY)).optional(),
 });
@@ -109,6 +138,16 @@ export const ShiftReport = z.object({
   ks: z.number(),
   psi: z.object({ value: z.number(), bins: z.number().int(), threshold: z.number(), exceeds: z.boolean() }),
   tolerance: z.number(),
+  /**
+   * "shifted": the move is beyond the tolerance (minimum-effect test at 0.1 %: the alert); "equivalent": shown to be
+   * within it (TOST at 5 %: safe to promote); "inconclusive": too little data to say either.
+   */
+  decision: z.enum(["equivalent", "shifted", "inconclusive"]),
+  /** 95 % interval of the change of the previous threshold's drop rate, in rate units (design-effect aware). */
+  change_interval_95: z.tuple([z.number(), z.number()]),
+  /** When inconclusive: how many times more data on each side the same estimate needs to be decided (else null). */
+  more_data_factor: z.number().nullable(),
+  /** True exactly when `decision` is "shifted". */
   alert: z.boolean(),
   reason: z.string(),
 });
@@ -127,6 +166,12 @@ export const Calibration = z.object({
   target_drop_rate: z.number(),
   expected_drop_rate: z.number(),
   in_sample_drop_rate: z.number(),
+  /** k/(n+1): the expected drop rate if the scores had no tie at the threshold (the split-conformal value). */
+  conformal_drop_rate: z.number(),
+  /** Calibration scores equal to the threshold (1 for continuous scores); all of them are kept. */
+  ties_at_threshold: z.number().int(),
+  /** n divided by the design effect: the number of independent scores the calibration is worth. */
+  effective_n: z.number(),
   drop_rate_interval_95: z.tuple([z.number(), z.number()]),
   threshold_interval_95: Interval,
   k: z.number().int(),
@@ -141,6 +186,9 @@ export const Calibration = z.object({
   shift: ShiftReport.nullable(),
   /** The rebuild shift tolerance this calibration was uploaded with (reused when it is activated later). */
   shift_tolerance: z.number(),
+  /** The drift tolerances this calibration was uploaded with, resolved to absolute rate units (null: the server's). */
+  drift_tolerance: z.number().nullable(),
+  empty_context_tolerance: z.number().nullable(),
   created_at: z.string(),
   created_by: z.string(),
   /** Derived at read time: is this the active calibration of its (gate, index_version)? */

@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   "unsupported_media_type",
   "invalid_input",
   "too_few_scores",
+  "target_unreachable",
+  "float32_precision",
   "unknown_reference",
   "idempotency_mismatch",
   "misconfigured",

@@ -57,6 +57,12 @@ export const THRESHOLD_STALE_IF_ERROR_SECONDS = 86_400;
 /** Default tolerance of the rebuild shift alert and of the drift band, in drop-rate units (2 points). */
 export const DEFAULT_SHIFT_TOLERANCE = 0.02;
 
+/** Largest absolute drift tolerance: half the rate scale; beyond it a band tolerates every rate. */
+export const MAX_ABSOLUTE_TOLERANCE = 0.5;
+
+/** Largest relative drift tolerance: 1 (the whole expected rate), where a gate that stops dropping sits on the band's edge. */
+export const MAX_RELATIVE_TOLERANCE = 1;
+
 /** Longest Idempotency-Key header accepted (Stripe uses 255). */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 

@@ -42,8 +42,14 @@ export const RateTest = z.object({
   observed: z.number().nullable(),
   expected: z.number(),
   band: z.object({ lo: z.number(), hi: z.number() }),
+  /** ln of the change detector's Shiryaev-Roberts statistic: the current evidence of a change. */
   log_evidence: z.number(),
   alarm: z.boolean(),
+  /** False while the test cannot alarm (fewer than 100 queries; empty context: a calibration too small to bound its rate). */
+  armed: z.boolean(),
+  /** When the candidate change point with the most evidence opened, and the queries since (null before any). */
+  evidence_since: z.string().nullable(),
+  evidence_queries: z.number().int().nullable(),
 });
 
 export const WindowStatus = z.object({
@@ -60,6 +66,9 @@ export const WindowStatus = z.object({
   log_threshold: z.number(),
   drop_rate: RateTest,
   empty_context: RateTest.nullable(),
+  /** Candidates per query in this window and in the calibration (information: not an alarm). */
+  mean_candidates: z.number().nullable(),
+  expected_mean_candidates: z.number().nullable(),
   alarms: z.number().int(),
   /** The window's uniform sample of production scores (when services send `scores`), against the calibration. */
   score_sample: z.object({

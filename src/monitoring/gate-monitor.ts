@@ -12,7 +12,8 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../platform/env";
 import { alertDeps } from "../platform/deps-from-env";
-import { BATCH_ID_RETENTION_MS, MAX_WINDOW_HISTORY } from "../platform/limits";
+import { BATCH_ID_RETENTION_MS, DETECTOR_IDLE_RETENTION_MS, MAX_WINDOW_HISTORY } from "../platform/limits";
+import type { DetectorState } from "../stats/e-detector";
 import type { WindowStatus } from "../contract";
 import type { AlertInput } from "../alerts/lifecycle";
 import { raiseAlert } from "../alerts/lifecycle";
@@ -26,6 +27,7 @@ CREATE INDEX IF NOT EXISTS batches_by_time ON batches (received_at);
 CREATE TABLE IF NOT EXISTS windows (calibration_id TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS history (id INTEGER PRIMARY KEY AUTOINCREMENT, calibration_id TEXT NOT NULL, ended_at INTEGER NOT NULL, status TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pending_alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL, alert TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS detectors (calibration_id TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, state TEXT NOT NULL);
 `;
 
 /** Delay before the object's alarm retries alerts whose raise failed. */
@@ -46,6 +48,12 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc {
     return row ? (JSON.parse(row.state) as WindowState) : null;
   }
 
+  /** The detector a calibration's previous window left, or undefined (newWindow then starts a fresh one). */
+  #detector(calibrationId: string): DetectorState | undefined {
+    const row = this.#sql.exec<{ state: string }>(`SELECT state FROM detectors WHERE calibration_id = ?`, calibrationId).toArray()[0];
+    return row ? (JSON.parse(row.state) as DetectorState) : undefined;
+  }
+
   #allWindows(): WindowState[] {
     return this.#sql
       .exec<{ state: string }>(`SELECT state FROM windows ORDER BY updated_at DESC`)
@@ -58,9 +66,19 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc {
     for (const w of this.#allWindows()) {
       if (!windowExpired(w, nowMs)) continue;
       this.#archive(w, nowMs, config);
+      // The detector outlives the window: a change that starts late in a day is not diluted by the day's earlier data.
+      if (w.detector)
+        this.#sql.exec(
+          `INSERT INTO detectors (calibration_id, updated_at, state) VALUES (?, ?, ?)
+           ON CONFLICT (calibration_id) DO UPDATE SET updated_at = excluded.updated_at, state = excluded.state`,
+          w.calibration_id,
+          nowMs,
+          JSON.stringify(w.detector),
+        );
       this.#sql.exec(`DELETE FROM windows WHERE calibration_id = ?`, w.calibration_id);
     }
     this.#sql.exec(`DELETE FROM batches WHERE received_at < ?`, nowMs - BATCH_ID_RETENTION_MS);
+    this.#sql.exec(`DELETE FROM detectors WHERE updated_at < ?`, nowMs - DETECTOR_IDLE_RETENTION_MS);
   }
 
   #archive(w: WindowState, nowMs: number, config: DriftConfig): void {
@@ -81,11 +99,13 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc {
     const outcome = this.ctx.storage.transactionSync((): ObserveOutcome => {
       this.#rollOver(now, input.config);
       const existing = this.#load(input.calibration.id);
-      const base = existing ?? newWindow(input.calibration.id, input.calibration.index_version, input.calibration.expectation, now);
+      const base =
+        existing ??
+        newWindow(input.calibration.id, input.calibration.index_version, input.calibration.expectation, now, 0, this.#detector(input.calibration.id));
       const claimed = this.#sql.exec(`INSERT OR IGNORE INTO batches (batch_id, received_at) VALUES (?, ?)`, input.batch_id, now).rowsWritten;
       if (claimed === 0) return { duplicate: true, window: windowStatus(base, evaluateWindow(base, input.config)), alerts: [] };
 
-      let next = addBatch(base, input.queries, input.scores, random);
+      let next = addBatch(base, input.queries, input.scores, random, now, input.config);
       const ev = evaluateWindow(next, input.config);
       const status = windowStatus(next, ev);
       const common = { gate_id: input.gate.gate_id, gate: input.gate, calibration_ids: [input.calibration.id] };
@@ -94,7 +114,7 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc {
       if (ev.emptyContext?.alarm)
         alerts.push({ ...common, kind: "empty_context", summary: emptyContextSummary(status), details: { window: status } });
       if (alerts.length > 0) {
-        // Restart the anytime-valid test after an alarm: archive the alarmed window, open a fresh one.
+        // Reset the detector after an alarm: archive the alarmed window, open a fresh one with a fresh detector.
         this.#archive(next, now, input.config);
         next = newWindow(next.calibration_id, next.index_version, next.expectation, now, next.alarms + 1);
         for (const a of alerts) this.#sql.exec(`INSERT INTO pending_alerts (created_at, alert) VALUES (?, ?)`, now, JSON.stringify(a));

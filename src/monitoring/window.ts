@@ -1,10 +1,14 @@
 /**
- * One drift window of one calibration: running per-query sums, a bounded score reservoir, and its evaluation.
- * Pure: the GateMonitor Durable Object stores it; time and randomness come in as arguments.
+ * One drift window of one calibration: running per-query sums and a bounded score reservoir for display (the counts
+ * people read per day), and the calibration's change detector (stats/drift-detector.ts), which the window carries but
+ * which does not restart with it: it is reset only by an alarm. Pure: the GateMonitor Durable Object stores it; time
+ * and randomness come in as arguments.
  */
 import { DRIFT_WINDOW_MS, SCORE_RESERVOIR_SIZE } from "../platform/limits";
 import type { WindowStatus } from "../contract";
-import { evaluateDrift, type DriftConfig, type DriftEvaluation } from "../stats/drift";
+import { DEFAULT_DRIFT_CONFIG, type CalibrationExpectation, type DriftConfig } from "../stats/drift";
+import { evaluateDetector, observeDetector, type DetectedRate, type DetectorEvaluation } from "../stats/drift-detector";
+import { newDetector, type DetectorState } from "../stats/e-detector";
 import { addCluster, emptyClusterSums, type ClusterSums } from "../stats/per-query";
 import type { Expectation } from "../serving/projection";
 
@@ -20,10 +24,20 @@ export interface WindowState {
   readonly reservoir: number[];
   /** Scores offered to the reservoir so far. */
   readonly seen: number;
+  /** The change detector, carried from the previous window of the calibration (absent in states stored before it). */
+  readonly detector?: DetectorState;
 }
 
-export function newWindow(calibrationId: string, indexVersion: string, expectation: Expectation, nowMs: number, alarms = 0): WindowState {
+export function newWindow(
+  calibrationId: string,
+  indexVersion: string,
+  expectation: Expectation,
+  nowMs: number,
+  alarms = 0,
+  detector: DetectorState = newDetector(),
+): WindowState {
   return {
+    detector,
     calibration_id: calibrationId,
     index_version: indexVersion,
     expectation,
@@ -39,7 +53,8 @@ export function newWindow(calibrationId: string, indexVersion: string, expectati
 export const windowExpired = (w: WindowState, nowMs: number): boolean => nowMs >= w.started_at + DRIFT_WINDOW_MS;
 
 /**
- * Adds a batch: per-query counts and an optional score sample. `random()` returns uniform [0, 1) (reservoir only).
+ * Adds a batch: per-query counts (to the window and to its change detector, whose new candidate change point, if
+ * one opens, is tagged `nowMs`) and an optional score sample. `random()` returns uniform [0, 1) (reservoir only).
  * Returns a new state (the input is not mutated).
  */
 export function addBatch(
@@ -47,7 +62,10 @@ export function addBatch(
   queries: readonly (readonly [number, number])[],
   scores: readonly number[] | null,
   random: () => number,
+  nowMs: number = w.started_at,
+  config: DriftConfig = DEFAULT_DRIFT_CONFIG,
 ): WindowState {
+  const detector = observeDetector(w.detector ?? newDetector(), queries, nowMs, calibrationExpectation(w.expectation), config);
   const sums = { ...w.sums };
   for (const [m, d] of queries) addCluster(sums, m, d);
   const reservoir = [...w.reservoir];
@@ -60,30 +78,37 @@ export function addBatch(
       if (j < SCORE_RESERVOIR_SIZE) reservoir[j] = s;
     }
   }
-  return { ...w, batches: w.batches + 1, sums, reservoir, seen };
+  return { ...w, batches: w.batches + 1, sums, reservoir, seen, detector };
 }
 
-export function evaluateWindow(w: WindowState, config: DriftConfig): DriftEvaluation {
-  return evaluateDrift(
-    w.sums,
-    {
-      expectedDropRate: w.expectation.expected_drop_rate,
-      n: w.expectation.n,
-      designEffect: w.expectation.design_effect ?? 1,
-      emptyContextRate: w.expectation.empty_context_rate,
-      nQueries: w.expectation.n_queries,
-    },
-    config,
-  );
+/** What the detector compares against, from the served calibration's expectation. */
+export function calibrationExpectation(e: Expectation): CalibrationExpectation {
+  return {
+    expectedDropRate: e.expected_drop_rate,
+    n: e.n,
+    designEffect: e.design_effect ?? 1,
+    emptyContextRate: e.empty_context_rate,
+    nQueries: e.n_queries,
+    ...(e.drift_tolerance != null ? { tolerance: e.drift_tolerance } : {}),
+    ...(e.empty_context_tolerance != null ? { emptyContextTolerance: e.empty_context_tolerance } : {}),
+  };
 }
 
-export function windowStatus(w: WindowState, ev: DriftEvaluation): WindowStatus {
-  const rate = (t: DriftEvaluation["dropRate"]) => ({
-    observed: t.observed,
+export function evaluateWindow(w: WindowState, config: DriftConfig): DetectorEvaluation {
+  return evaluateDetector(w.detector ?? newDetector(), calibrationExpectation(w.expectation), config);
+}
+
+export function windowStatus(w: WindowState, ev: DetectorEvaluation): WindowStatus {
+  // observed: this window's share (the daily number people read); the evidence is the detector's, since `since`.
+  const rate = (t: DetectedRate, observed: number | null) => ({
+    observed,
     expected: t.expected,
     band: { lo: t.band.lo, hi: t.band.hi },
     log_evidence: t.logEvidence,
     alarm: t.alarm,
+    armed: t.armed,
+    evidence_since: t.since === null ? null : new Date(t.since).toISOString(),
+    evidence_queries: t.sinceQueries,
   });
   return {
     calibration_id: w.calibration_id,
@@ -97,8 +122,10 @@ export function windowStatus(w: WindowState, ev: DriftEvaluation): WindowStatus 
     empty_queries: w.sums.empty,
     design_effect: ev.designEffect,
     log_threshold: ev.logThreshold,
-    drop_rate: rate(ev.dropRate),
-    empty_context: ev.emptyContext ? rate(ev.emptyContext) : null,
+    drop_rate: rate(ev.dropRate, w.sums.candidates > 0 ? w.sums.dropped / w.sums.candidates : null),
+    empty_context: ev.emptyContext ? rate(ev.emptyContext, w.sums.queries > 0 ? w.sums.empty / w.sums.queries : null) : null,
+    mean_candidates: w.sums.queries > 0 ? w.sums.candidates / w.sums.queries : null,
+    expected_mean_candidates: w.expectation.mean_candidates ?? null,
     alarms: w.alarms,
     score_sample: { size: w.reservoir.length, seen: w.seen, drop_rate_at_threshold: null, ks: null },
   };
@@ -109,7 +136,8 @@ const pct = (x: number | null): string => (x === null ? "n/a" : `${(100 * x).toF
 /** The alert sentence for a drop-rate drift alarm. */
 export function driftSummary(status: WindowStatus): string {
   const t = status.drop_rate;
-  return `production drop rate ${pct(t.observed)} over ${status.queries} queries against the calibration's ${pct(t.expected)} (tolerated ${pct(t.band.lo)}..${pct(t.band.hi)}; evidence ln E = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)})`;
+  const since = t.evidence_queries === null ? "" : ` over the last ${t.evidence_queries} queries`;
+  return `production drop rate ${pct(t.observed)} over ${status.queries} queries against the calibration's ${pct(t.expected)} (tolerated ${pct(t.band.lo)}..${pct(t.band.hi)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
 }
 
 /** The alert sentence for an empty-context alarm. */

@@ -29,6 +29,8 @@ export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 |
       return 415;
     case "invalid_input":
     case "too_few_scores":
+    case "target_unreachable":
+    case "float32_precision":
     case "unknown_reference":
     case "idempotency_mismatch":
       return 422;

@@ -27,8 +27,24 @@ export const KV_CACHE_TTL_SECONDS = 30;
 /** Target half-width of the 95 % drop-rate interval below which a calibration is warned about (1 point). */
 export const DROP_RATE_PRECISION_TARGET = 0.01;
 
-/** Two-sided significance level of the rebuild shift test: a move must exceed what sampling noise explains at 0.1 %. */
+/**
+ * Level of the rebuild minimum-effect test (the `shifted` decision and its alert): a true move within the tolerance,
+ * even at its edge, is called shifted at most 0.1 % of the time.
+ */
 export const REBUILD_SHIFT_ALPHA = 0.001;
+
+/**
+ * float32 spacing near the threshold above this share of the scores' interquartile range earns a `float32_precision`
+ * warning: for a normal-shaped distribution a rounding of 0.1 % of the IQR moves the drop rate by about 0.05 point,
+ * half the 0.1-point rank error the kept summaries allow (docs/methods.md, "float32 uploads").
+ */
+export const FLOAT32_SPACING_WARNING_SHARE = 0.001;
+
+/** At this share (a tenth of the IQR: several points of drop rate per rounding step) the fit is refused (422). */
+export const FLOAT32_SPACING_REFUSE_SHARE = 0.1;
+
+/** One-sided level of the rebuild TOST equivalence test (the deploy gate): "equivalent" is wrong at most 5 % of the time. */
+export const REBUILD_EQUIVALENCE_ALPHA = 0.05;
 
 /** Share of calibration scores tied at the threshold above which a calibration is warned about (1 %). */
 export const TIES_AT_THRESHOLD_WARNING_SHARE = 0.01;
@@ -39,8 +55,14 @@ export const IDEMPOTENCY_LOCK_MS = 5 * 60 * 1000;
 /** Scores kept per gate window (uniform reservoir sample) for the production score distribution. */
 export const SCORE_RESERVOIR_SIZE = 2_000;
 
-/** Length of a drift window: the anytime-valid test restarts each window (and after an alarm or a refit). */
+/**
+ * Length of a drift window: the counts the monitor shows per day. The change detector does not restart with it (only
+ * after an alarm or for a new calibration).
+ */
 export const DRIFT_WINDOW_MS = 24 * 3600 * 1000;
+
+/** A calibration's change detector with no observation for this long is forgotten (a week: the batch-id retention). */
+export const DETECTOR_IDLE_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
 /** Finished windows kept per gate for the monitor's history. */
 export const MAX_WINDOW_HISTORY = 30;

@@ -17,6 +17,11 @@ export interface Expectation {
   readonly n_queries: number | null;
   /** The calibration's design effect at its threshold (queries uploads; absent or 1 for flat scores). */
   readonly design_effect?: number;
+  /** Per-calibration absolute tolerances of the drift band; absent or null: the server's defaults. */
+  readonly drift_tolerance?: number | null;
+  readonly empty_context_tolerance?: number | null;
+  /** Mean candidates per calibration query (queries uploads), shown next to production's. */
+  readonly mean_candidates?: number | null;
 }
 
 export interface ProjectedThreshold {

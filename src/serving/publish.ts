@@ -20,6 +20,9 @@ export function expectationOf(c: StoredCalibration): Expectation {
     empty_context_rate: c.per_query?.empty_context_rate ?? null,
     n_queries: c.n_queries,
     design_effect: c.per_query?.design_effect ?? 1,
+    drift_tolerance: c.drift_tolerance ?? null,
+    empty_context_tolerance: c.empty_context_tolerance ?? null,
+    mean_candidates: c.per_query?.mean_candidates ?? null,
   };
 }
 

@@ -1,25 +1,28 @@
 /**
- * The production drift decision for one gate and window, from aggregated per-query counts. Pure.
+ * The drift bands and the band e-values of one set of per-query counts from a fixed start. Pure. This is the building
+ * block of the production change detector (drift-detector.ts), which sums these e-values over candidate change points.
  *
  * Drop rate: anytime-valid beta-binomial mixture test (mixture-test.ts) of the design-effect-deflated counts against
  * the tolerance band around the calibration's expected drop rate. Empty context: the same test, one-sided, on the
- * share of queries that lost every candidate (queries are independent units: no design effect).
+ * share of queries that lost every candidate (queries are independent units: no design effect), against the exact
+ * Jeffreys upper bound of the calibration's rate (binomial-bound.ts).
  *
- * The false-alarm budget alpha is split (measured in bench/results/drift.md). When the empty-context rate is tested
- * as well, each of the two tests gets a' = alpha/2; otherwise the drop-rate test gets a' = alpha. Each test spends:
+ * The false-alarm budget alpha is split. When the empty-context rate is tested as well, each of the two tests gets
+ * a' = alpha/2; otherwise the drop-rate test gets a' = alpha. Each test spends:
  *  - a'/2 on the calibration's own error: the band's half-width is at least z sd_cal with z = z_{1-a'/4}
- *    (two-sided; 3.48 at a' = 0.001), sd_cal from the calibration's effective size n / deff_cal;
- *  - a'/2 on the sequential test: alarm when log E >= ln(2/a') (Ville's inequality).
- * No alarm before MIN_QUERIES_FOR_ALARM queries: the design effect estimated from a handful of queries is too low
- * under heavy clustering (rho >= 0.2 false-alarmed within 10-20 queries without this floor).
- * Restart the window after an alarm or a refit (the caller owns windows).
+ *    (two-sided; 3.48 at a' = 0.001), sd_cal from the calibration's effective size n / max(deff_cal, deff_prod);
+ *  - a'/2 on the sequential test: for a single fixed start, alarm when log E >= ln(2/a') (Ville's inequality);
+ *    the detector uses its own threshold instead.
+ * No alarm before `minQueries` queries: the design effect estimated from a handful of queries is too low under heavy
+ * clustering (rho >= 0.2 false-alarmed within 10-20 queries without this floor). Reference: docs/drift.md.
  */
+import { jeffreysUpperBound } from "./binomial-bound";
 import { designEffect, type ClusterSums } from "./per-query";
 import { DEFAULT_PRIOR_STRENGTH, logEvidence, priorFor, toleranceBand, type Band } from "./mixture-test";
 import { zInv } from "./special";
 
 export interface DriftConfig {
-  /** False-alarm probability per gate per window (Ville's inequality bound). */
+  /** Probability of any false alarm per gate and calibration over `horizonQueries` queries (drift-detector.ts). */
   readonly alpha: number;
   /** Business tolerance on the drop rate, in rate units (0.02 = 2 points). */
   readonly tolerance: number;
@@ -29,6 +32,18 @@ export interface DriftConfig {
   readonly priorStrength: number;
   /** No alarm before this many queries in the window. */
   readonly minQueries: number;
+  /** The change detector (e-detector.ts): a new candidate change point opens every this many queries at least. */
+  readonly blockQueries: number;
+  /** Most candidate change points kept per calibration. */
+  readonly maxStarts: number;
+  /** alpha bounds the false-alarm probability over this many queries after a reset of the detector. */
+  readonly horizonQueries: number;
+  /**
+   * The empty-context test is armed only when the calibration's exact upper bound on its own rate exceeds the rate
+   * by at most this much: a calibration of too few queries cannot bound it, and a test against a bound near 1 could
+   * only ever detect a catastrophe.
+   */
+  readonly maxEmptyContextBoundExcess: number;
 }
 
 export const DEFAULT_DRIFT_CONFIG: DriftConfig = {
@@ -37,6 +52,10 @@ export const DEFAULT_DRIFT_CONFIG: DriftConfig = {
   emptyContextTolerance: 0.02,
   priorStrength: DEFAULT_PRIOR_STRENGTH,
   minQueries: 100,
+  blockQueries: 50,
+  maxStarts: 48,
+  horizonQueries: 1_000_000,
+  maxEmptyContextBoundExcess: 0.1,
 };
 
 /** What the calibration predicts. */
@@ -49,6 +68,9 @@ export interface CalibrationExpectation {
   /** The calibration's empty-context rate and query count, when it was uploaded as queries. */
   readonly emptyContextRate: number | null;
   readonly nQueries: number | null;
+  /** Per-calibration tolerances (absolute, rate units) that override the config's. */
+  readonly tolerance?: number;
+  readonly emptyContextTolerance?: number;
 }
 
 export interface RateTest {
@@ -57,6 +79,8 @@ export interface RateTest {
   readonly band: Band;
   readonly logEvidence: number;
   readonly alarm: boolean;
+  /** False while this test cannot alarm (too few queries; for empty context also a calibration too small to bound its rate). */
+  readonly armed: boolean;
 }
 
 export interface DriftEvaluation {
@@ -74,19 +98,60 @@ export interface DriftEvaluation {
   readonly emptyContext: RateTest | null;
 }
 
-/** Evaluates both tests on the window's running sums. O(1). */
-export function evaluateDrift(sums: Readonly<ClusterSums>, cal: CalibrationExpectation, config: DriftConfig): DriftEvaluation {
-  if (!(config.alpha > 0 && config.alpha < 1)) throw new RangeError(`evaluateDrift: alpha=${config.alpha}`);
-  // Two tests share the window's false-alarm budget when the empty-context rate is tested too.
-  const testsEmpty = cal.emptyContextRate !== null && cal.nQueries !== null;
+/** The tolerance bands both tests use, given the design effect measured in production. O(1). */
+export interface DriftBands {
+  readonly alphaPerTest: number;
+  readonly dropRate: Band;
+  /** null when the calibration has no per-query statistics. */
+  readonly emptyContext: Band | null;
+  readonly emptyContextArmable: boolean;
+}
+
+/**
+ * Bands: the drop rate's is p0 +- max(tolerance, z_{1-a'/4} sd_cal), sd_cal from the calibration's effective size
+ * n / max(deff_cal, deff_production): a calibration uploaded flat has deff_cal = 1 by construction, so the clustering
+ * production shows floors it. The empty-context band is [0, max(e0 + tolerance, U)], U the Jeffreys upper bound of the
+ * calibration's rate at level 1 - a'/2 (binomial-bound.ts): exact where the Wald sd was 0 for a calibration without
+ * an empty query.
+ */
+export function driftBands(cal: CalibrationExpectation, config: DriftConfig, productionDesignEffect: number): DriftBands {
+  if (!(config.alpha > 0 && config.alpha < 1)) throw new RangeError(`driftBands: alpha=${config.alpha}`);
+  const testsEmpty = cal.emptyContextRate !== null && cal.nQueries !== null && cal.nQueries > 0;
   const alphaPerTest = testsEmpty ? config.alpha / 2 : config.alpha;
-  const logThreshold = Math.log(2 / alphaPerTest);
+  const deffCal = Math.max(1, cal.designEffect ?? 1, productionDesignEffect);
+  const tolerance = cal.tolerance ?? config.tolerance;
+  const dropRate = toleranceBand(cal.expectedDropRate, cal.n / deffCal, tolerance, "both", zInv(1 - alphaPerTest / 4));
+  let emptyContext: Band | null = null;
+  let emptyContextArmable = false;
+  if (testsEmpty && cal.emptyContextRate !== null && cal.nQueries !== null) {
+    const q = cal.nQueries;
+    const x = Math.min(q, Math.max(0, Math.round(cal.emptyContextRate * q)));
+    const upper = jeffreysUpperBound(x, q, 1 - alphaPerTest / 2);
+    const hi = Math.min(1, Math.max(cal.emptyContextRate + (cal.emptyContextTolerance ?? config.emptyContextTolerance), upper));
+    emptyContext = { lo: 0, hi };
+    emptyContextArmable = upper - cal.emptyContextRate <= config.maxEmptyContextBoundExcess;
+  }
+  return { alphaPerTest, dropRate, emptyContext, emptyContextArmable };
+}
+
+/**
+ * Evaluates both tests on one set of running sums from a fixed start (the building block of the change detector,
+ * drift-detector.ts). `designEffect` overrides the one estimated from `sums` (the detector estimates it once from all
+ * its data). O(1).
+ */
+export function evaluateDrift(
+  sums: Readonly<ClusterSums>,
+  cal: CalibrationExpectation,
+  config: DriftConfig,
+  options: { readonly designEffect?: number } = {},
+): DriftEvaluation {
+  const deff = options.designEffect ?? designEffect(sums);
+  const bands = driftBands(cal, config, deff);
+  const logThreshold = Math.log(2 / bands.alphaPerTest);
   const armed = sums.queries >= config.minQueries;
-  const deff = designEffect(sums);
   const effectiveDropped = sums.dropped / deff;
   const effectiveKept = (sums.candidates - sums.dropped) / deff;
-  const nCalEffective = cal.n / Math.max(1, cal.designEffect ?? 1);
-  const band = toleranceBand(cal.expectedDropRate, nCalEffective, config.tolerance, "both", zInv(1 - alphaPerTest / 4));
+  const band = bands.dropRate;
   const le = logEvidence(effectiveDropped, effectiveKept, band, priorFor(band, config.priorStrength));
   const dropRate: RateTest = {
     observed: sums.candidates > 0 ? sums.dropped / sums.candidates : null,
@@ -94,17 +159,20 @@ export function evaluateDrift(sums: Readonly<ClusterSums>, cal: CalibrationExpec
     band,
     logEvidence: le,
     alarm: armed && le >= logThreshold,
+    armed,
   };
   let emptyContext: RateTest | null = null;
-  if (testsEmpty && cal.emptyContextRate !== null && cal.nQueries !== null) {
-    const eBand = toleranceBand(cal.emptyContextRate, cal.nQueries, config.emptyContextTolerance, "upper", zInv(1 - alphaPerTest / 2));
+  if (bands.emptyContext !== null && cal.emptyContextRate !== null) {
+    const eBand = bands.emptyContext;
     const eLe = logEvidence(sums.empty, sums.queries - sums.empty, eBand, priorFor(eBand, config.priorStrength));
+    const eArmed = armed && bands.emptyContextArmable;
     emptyContext = {
       observed: sums.queries > 0 ? sums.empty / sums.queries : null,
       expected: cal.emptyContextRate,
       band: eBand,
       logEvidence: eLe,
-      alarm: armed && eLe >= logThreshold,
+      alarm: eArmed && eLe >= logThreshold,
+      armed: eArmed,
     };
   }
   return {

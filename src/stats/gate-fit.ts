@@ -32,6 +32,17 @@ export type GateFit =
 export function conformalRank(n: number, d: number): number {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`conformalRank: n=${n}`);
   if (!(d >= 0 && d < 1)) throw new RangeError(`conformalRank: d=${d} outside [0, 1)`);
+  if (d > 0.5) {
+    // Near d -> 1, (n+1) d is n+1 minus a small (n+1)(1-d); its float product loses the small part's digits (with
+    // d = 0.99999999 the snap below would take 99999997.00000002 for 99999997). 1 - d is exact here (Sterbenz), so
+    // ceil((n+1) d) = (n+1) - floor((n+1)(1-d)), with the same snap applied to the well-conditioned product.
+    const y = (n + 1) * (1 - d);
+    const ry = Math.round(y);
+    // Snap within the rounding of the product plus d's own representation error (at most eps/2 for d in (0.5, 1)),
+    // scaled by n+1: 0.936 is 117/125 although 125 (1 - 0.936) = 8.000000000000007 in floats.
+    const fy = Math.abs(y - ry) <= 4 * Number.EPSILON * Math.max(1, y) + ((n + 1) * Number.EPSILON) / 2 ? ry : Math.floor(y);
+    return n + 1 - fy;
+  }
   const x = (n + 1) * d;
   const r = Math.round(x);
   // (n+1)*d within a few ulps of an integer is that integer: 0.29 * 100 = 28.999999999999996 must give 29.

@@ -89,7 +89,8 @@ describe("calibrate: drop_rate", () => {
     expect(c.drop_rate_interval_95[1]).toBeGreaterThan(11 / 101);
     expect(c.summary.quantiles).toHaveLength(101);
     expect(r).toMatchObject({ activated: true, shift: null });
-    expect(codes(r)).toEqual(["small_sample"]);
+    // Flat scores: clustering cannot be estimated, and the upload says so.
+    expect(codes(r)).toEqual(["small_sample", "flat_scores"]);
 
     expect(await s.calibrations.get(c.id)).toEqual(c);
     expect((await s.calibrations.current(gateId))?.calibration_id).toBe(c.id);
@@ -155,7 +156,14 @@ describe("calibrate: carry", () => {
     // ten copies of each of 1..10; k = ceil(101 * 0.15) = 16: threshold 2, with 10 scores (not 20) strictly below it.
     const tied = Array.from({ length: 100 }, (_, i) => (i % 10) + 1);
     const ref = (await run(s, { policy: { kind: "drop_rate", target: 0.15 } }, tied)).calibration;
-    expect(ref).toMatchObject({ threshold: 2, in_sample_drop_rate: 0.1, expected_drop_rate: 16 / 101 });
+    // With ties at the threshold the gate drops F_n(t-) = 0.1, not the conformal 16/101 it would drop without them.
+    expect(ref).toMatchObject({
+      threshold: 2,
+      in_sample_drop_rate: 0.1,
+      expected_drop_rate: 0.1,
+      conformal_drop_rate: 16 / 101,
+      ties_at_threshold: 10,
+    });
     const r = await run(s, { index_version: "v2", policy: { kind: "carry", reference: "active" } }, oneTo(100));
     expect(r.calibration.carry).toMatchObject({ reference_threshold: 2, reference_drop_rate: 0.1 });
     expect(r.calibration.threshold).toBe(11); // k = ceil(101 * 0.1) = 11

@@ -166,7 +166,11 @@ describe("windowStatus", () => {
       alarms: 2,
       score_sample: { size: 2, seen: 2 },
       design_effect: ev.designEffect,
-      log_threshold: Math.log(2 / DEFAULT_DRIFT_CONFIG.alpha),
+      empty_context: null, // a flat calibration has no empty-context rate to compare with
+    });
+    // ln A = ln((H + 1) / (alpha / 2)), H = 1,000,000 / 50 candidate change points (src/stats/drift-detector.ts)
+    expect(status.log_threshold).toBeCloseTo(Math.log(20_001 / (DEFAULT_DRIFT_CONFIG.alpha / 2)), 12);
+    expect(status).toMatchObject({
       empty_context: null, // a flat calibration has no empty-context rate to compare with
     });
     expect(status.drop_rate).toMatchObject({ observed: 8 / 25, expected: 0.1, alarm: false }); // not armed before 100 queries

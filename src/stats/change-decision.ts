@@ -1,0 +1,64 @@
+/**
+ * The rebuild decision on the change Delta = p2 - p1 of a drop rate between two samples (effective sizes n1, n2,
+ * fractional after a design effect), with a tolerance `tol` on |Delta|. Two tests, each at its own level:
+ *
+ * - shifted: minimum-effect test of H0: |Delta| <= tol, rejected when Delta_hat - z_{1-aS} se > tol or
+ *   Delta_hat + z_{1-aS} se < -tol. At a true Delta anywhere in [-tol, tol], even at its edge, P(shifted) <= aS
+ *   (asymptotically), at every sample size.
+ * - equivalent: TOST (Schuirmann 1987) of H0: |Delta| >= tol, rejected when the (1 - 2 aE) interval
+ *   Delta_hat +- z_{1-aE} se lies inside (-tol, tol). P(equivalent) <= aE when |Delta| >= tol.
+ * - inconclusive otherwise; `moreDataFactor` is how many times both samples must grow for the same estimate to
+ *   settle it (null when Delta_hat sits exactly on the tolerance).
+ *
+ * se is the unpooled two-proportion standard error with the Agresti-Caffo adjustment (one success and one failure
+ * added to each side: Agresti & Caffo, Am. Stat. 2000), so an estimate of 0 or 1 never has se = 0 and a tiny sample
+ * can never look equivalent. Preconditions: 0 <= p <= 1, n > 0, tol >= 0, levels in (0, 0.5). Cost O(1).
+ * Reference: docs/drift.md, "At rebuild time".
+ */
+import { zInv } from "./special";
+
+export type ChangeDecisionKind = "equivalent" | "shifted" | "inconclusive";
+
+export interface ChangeDecision {
+  readonly decision: ChangeDecisionKind;
+  readonly change: number;
+  readonly standardError: number;
+  /** Delta_hat +- z_{0.975} se, clipped to [-1, 1]. */
+  readonly interval95: [number, number];
+  readonly moreDataFactor: number | null;
+}
+
+export function decideChange(
+  p1: number,
+  n1: number,
+  p2: number,
+  n2: number,
+  tol: number,
+  alphaShift: number,
+  alphaEquivalence: number,
+): ChangeDecision {
+  if (!(p1 >= 0 && p1 <= 1 && p2 >= 0 && p2 <= 1) || !(n1 > 0 && n2 > 0)) throw new RangeError(`decideChange: p=${p1},${p2} n=${n1},${n2}`);
+  if (!(tol >= 0 && tol <= 1)) throw new RangeError(`decideChange: tol=${tol}`);
+  if (!(alphaShift > 0 && alphaShift < 0.5 && alphaEquivalence > 0 && alphaEquivalence < 0.5)) {
+    throw new RangeError(`decideChange: levels ${alphaShift}, ${alphaEquivalence}`);
+  }
+  const adj = (p: number, n: number): number => (p * n + 1) / (n + 2);
+  const a1 = adj(p1, n1);
+  const a2 = adj(p2, n2);
+  const se = Math.sqrt((a1 * (1 - a1)) / (n1 + 2) + (a2 * (1 - a2)) / (n2 + 2));
+  const change = p2 - p1;
+  const abs = Math.abs(change);
+  const zS = zInv(1 - alphaShift);
+  const zE = zInv(1 - alphaEquivalence);
+  const z95 = zInv(0.975);
+  const interval95: [number, number] = [Math.max(-1, change - z95 * se), Math.min(1, change + z95 * se)];
+  let decision: ChangeDecisionKind = "inconclusive";
+  if (abs - zS * se > tol) decision = "shifted";
+  else if (abs + zE * se < tol) decision = "equivalent";
+  let moreDataFactor: number | null = null;
+  if (decision === "inconclusive" && abs !== tol) {
+    const z = abs > tol ? zS : zE;
+    moreDataFactor = Math.max(1, ((z * se) / Math.abs(abs - tol)) ** 2);
+  }
+  return { decision, change, standardError: se, interval95, moreDataFactor };
+}

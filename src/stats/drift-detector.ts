@@ -1,0 +1,113 @@
+/**
+ * The production drift decision of one calibration: the e-detector of e-detector.ts run over the band e-values of
+ * drift.ts, for the drop rate and (when the calibration was uploaded as queries) the empty-context rate. Pure.
+ *
+ * Budget. alpha is split between the tests that run (a' = alpha/2 each when the empty-context rate is tested too,
+ * a' = alpha otherwise). Each test spends a'/2 on the calibration's own error (the band's z_{1-a'/4} term) and a'/2 on
+ * the detector: ln A = ln((H + 1) / (a'/2)) with H = horizonQueries / blockQueries starts. So the probability of
+ * any false alarm during the first `horizonQueries` queries after a reset is at most alpha, and the average run
+ * length to a false alarm is at least A starts (A blockQueries queries): docs/drift.md, "The change detector".
+ *
+ * Design effect. Counts are deflated by the Kish design effect of everything the detector has seen since its reset
+ * (per-query.ts), the most data there is; the calibration's band uses max(deff_cal, that). No alarm before
+ * `minQueries` queries, where the estimate is too low under heavy clustering.
+ */
+import { detectorAdd, detectorLogThreshold, readDetector, type DetectorStart, type DetectorState } from "./e-detector";
+import { driftBands, type CalibrationExpectation, type DriftBands, type DriftConfig, type RateTest } from "./drift";
+import { logEvidence, priorFor } from "./mixture-test";
+import { designEffect, type ClusterSums } from "./per-query";
+
+export interface DetectedRate extends RateTest {
+  /** The caller's tag (epoch ms) of the start with the most evidence: the evidence accumulates since then. */
+  readonly since: number | null;
+  /** Queries since that start. */
+  readonly sinceQueries: number | null;
+}
+
+export interface DetectorEvaluation {
+  /** Queries and the design effect over the detector's data since its reset. */
+  readonly queries: number;
+  readonly designEffect: number;
+  /** ln A: the evidence level that raises an alarm. */
+  readonly logThreshold: number;
+  readonly armed: boolean;
+  readonly dropRate: DetectedRate;
+  readonly emptyContext: DetectedRate | null;
+}
+
+function logEvidences(sums: Readonly<ClusterSums>, deff: number, bands: DriftBands, config: DriftConfig): { drop: number; empty: number } {
+  const drop = logEvidence(
+    sums.dropped / deff,
+    (sums.candidates - sums.dropped) / deff,
+    bands.dropRate,
+    priorFor(bands.dropRate, config.priorStrength),
+  );
+  const empty =
+    bands.emptyContext === null
+      ? -Infinity
+      : logEvidence(sums.empty, sums.queries - sums.empty, bands.emptyContext, priorFor(bands.emptyContext, config.priorStrength));
+  return { drop, empty };
+}
+
+/** Adds a batch to the detector (a new state; the input is not mutated). `nowMs` tags a start opened by it. */
+export function observeDetector(
+  state: DetectorState,
+  queries: readonly (readonly [number, number])[],
+  nowMs: number,
+  cal: CalibrationExpectation,
+  config: DriftConfig,
+): DetectorState {
+  return detectorAdd(state, queries, nowMs, config, (sums, total) => {
+    const deff = designEffect(total);
+    const e = logEvidences(sums, deff, driftBands(cal, config, deff), config);
+    return Math.max(e.drop, e.empty);
+  });
+}
+
+/** Reads both detectors. O(starts). */
+export function evaluateDetector(state: DetectorState, cal: CalibrationExpectation, config: DriftConfig): DetectorEvaluation {
+  const deff = designEffect(state.total);
+  const bands = driftBands(cal, config, deff);
+  const logThreshold = detectorLogThreshold(bands.alphaPerTest / 2, Math.ceil(config.horizonQueries / config.blockQueries));
+  const armed = state.total.queries >= config.minQueries;
+  const cache = new Map<DetectorStart, { drop: number; empty: number }>();
+  const of = (s: DetectorStart) => {
+    let v = cache.get(s);
+    if (v === undefined) {
+      v = logEvidences(s.sums, deff, bands, config);
+      cache.set(s, v);
+    }
+    return v;
+  };
+  const byStart = new Map(state.starts.map((s) => [s.sums, s] as const));
+  const reading = (pick: "drop" | "empty") => readDetector(state, (sums) => of(byStart.get(sums as ClusterSums)!)[pick]);
+  const total = state.total;
+  const rate = (
+    r: ReturnType<typeof reading>,
+    observed: number | null,
+    expected: number,
+    band: { lo: number; hi: number },
+    testArmed: boolean,
+  ): DetectedRate => ({
+    observed,
+    expected,
+    band,
+    logEvidence: r.strongest === null ? 0 : r.logStatistic,
+    alarm: testArmed && r.logStatistic >= logThreshold,
+    armed: testArmed,
+    since: r.strongest?.openedAt ?? null,
+    sinceQueries: r.strongest === null ? null : total.queries - r.strongest.queriesBefore,
+  });
+  const dropRate = rate(reading("drop"), total.candidates > 0 ? total.dropped / total.candidates : null, cal.expectedDropRate, bands.dropRate, armed);
+  const emptyContext =
+    bands.emptyContext === null || cal.emptyContextRate === null
+      ? null
+      : rate(
+          reading("empty"),
+          total.queries > 0 ? total.empty / total.queries : null,
+          cal.emptyContextRate,
+          bands.emptyContext,
+          armed && bands.emptyContextArmable,
+        );
+  return { queries: total.queries, designEffect: deff, logThreshold, armed, dropRate, emptyContext };
+}

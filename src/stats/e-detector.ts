@@ -1,0 +1,126 @@
+/**
+ * A Shiryaev-Roberts e-detector over the band e-values of mixture-test.ts (Shin, Ramdas & Rinaldo 2023,
+ * "E-detectors: a nonparametric framework for sequential change detection"), with bounded state.
+ *
+ * Definition. A new candidate change point ("start") opens at a batch boundary once at least `blockQueries` queries
+ * have arrived since the previous one. Start j accumulates the per-query sums of every batch from its opening on, and
+ * has the e-process Lambda_j = the band e-value of those sums (an e-process under every drop rate in the band: it is
+ * bounded by a nonnegative martingale with initial value 1). The statistic is R = sum_j Lambda_j, and the detector
+ * alarms when R >= A.
+ *
+ * Guarantee. Under the null, R_t + (H - starts opened by t) is a nonnegative supermartingale for t up to the H-th
+ * start, so by Ville's inequality P(an alarm before the H-th start opens) <= H / A; equivalently the average run
+ * length to a false alarm is at least A starts. Starts open at most once per `blockQueries` queries, so with
+ * A = (H + 1) / a the probability of any false alarm during the first H * blockQueries queries after a reset is at
+ * most a, however often R is evaluated. Dropping starts only lowers R, so the pruning below keeps the guarantee.
+ *
+ * State. At most `maxStarts` starts: when one more opens, the start with the least evidence (never the newest) is
+ * dropped. Before a change every Lambda drifts below 1 and old starts go first; after a change the starts that
+ * opened just after it carry the most evidence and stay. Memory O(maxStarts), cost O(maxStarts) per batch.
+ * Reference: docs/drift.md, "The change detector".
+ */
+import { addCluster, emptyClusterSums, type ClusterSums } from "./per-query";
+
+export interface DetectorStart {
+  /** Caller's tag for when the start opened (the monitor passes epoch milliseconds). */
+  readonly openedAt: number;
+  /** Queries the detector had seen when this start opened. */
+  readonly queriesBefore: number;
+  readonly sums: ClusterSums;
+}
+
+export interface DetectorState {
+  /** Sums since the detector was (re)set: the design effect is estimated from them. */
+  readonly total: ClusterSums;
+  /** Queries since the newest start opened. */
+  readonly sinceNewest: number;
+  /** Starts opened since the reset (the H of the guarantee). */
+  readonly opened: number;
+  readonly starts: readonly DetectorStart[];
+}
+
+export interface DetectorLimits {
+  readonly blockQueries: number;
+  readonly maxStarts: number;
+}
+
+export function newDetector(): DetectorState {
+  return { total: emptyClusterSums(), sinceNewest: 0, opened: 0, starts: [] };
+}
+
+/**
+ * Adds a batch of [candidates, dropped] query counts, opening a start first when a block has passed. `score` gives a
+ * start's log evidence for pruning. Returns a new state (the input is not mutated).
+ */
+export function detectorAdd(
+  state: DetectorState,
+  queries: readonly (readonly [number, number])[],
+  openedAt: number,
+  limits: DetectorLimits,
+  score: (sums: Readonly<ClusterSums>, total: Readonly<ClusterSums>) => number,
+): DetectorState {
+  if (!(Number.isInteger(limits.blockQueries) && limits.blockQueries >= 1 && Number.isInteger(limits.maxStarts) && limits.maxStarts >= 2)) {
+    throw new RangeError(`detectorAdd: limits ${JSON.stringify(limits)}`);
+  }
+  let starts = state.starts.map((s) => ({ ...s, sums: { ...s.sums } }));
+  let sinceNewest = state.sinceNewest;
+  let opened = state.opened;
+  if (starts.length === 0 || sinceNewest >= limits.blockQueries) {
+    starts.push({ openedAt, queriesBefore: state.total.queries, sums: emptyClusterSums() });
+    sinceNewest = 0;
+    opened++;
+  }
+  const total = { ...state.total };
+  for (const [m, d] of queries) {
+    addCluster(total, m, d);
+    for (const s of starts) addCluster(s.sums, m, d);
+    if (m > 0) sinceNewest++;
+  }
+  if (starts.length > limits.maxStarts) {
+    let weakest = 0;
+    let weakestScore = Infinity;
+    for (let i = 0; i < starts.length - 1; i++) {
+      const v = score(starts[i]!.sums, total);
+      if (v < weakestScore) {
+        weakestScore = v;
+        weakest = i;
+      }
+    }
+    starts = starts.filter((_, i) => i !== weakest);
+  }
+  return { total, sinceNewest, opened, starts };
+}
+
+export interface DetectorReading {
+  /** ln R = ln sum_j Lambda_j (-Infinity with no start). */
+  readonly logStatistic: number;
+  /** The start with the most evidence, or null with no start. */
+  readonly strongest: DetectorStart | null;
+}
+
+/** ln of the Shiryaev-Roberts statistic from each start's log evidence (log-sum-exp, no overflow). O(starts). */
+export function readDetector(state: DetectorState, logEvidenceOf: (sums: Readonly<ClusterSums>) => number): DetectorReading {
+  let max = -Infinity;
+  let strongest: DetectorStart | null = null;
+  const values = state.starts.map((s) => {
+    const v = logEvidenceOf(s.sums);
+    if (v > max || strongest === null) {
+      max = Math.max(max, v);
+      strongest = s;
+    }
+    return v;
+  });
+  if (values.length === 0) return { logStatistic: -Infinity, strongest: null };
+  if (max === Infinity) return { logStatistic: Infinity, strongest };
+  let sum = 0;
+  for (const v of values) sum += Math.exp(v - max);
+  return { logStatistic: max + Math.log(sum), strongest };
+}
+
+/**
+ * ln A for a false-alarm probability `a` over the first `horizonStarts` starts: A = (horizonStarts + 1) / a.
+ */
+export function detectorLogThreshold(a: number, horizonStarts: number): number {
+  if (!(a > 0 && a < 1) || !(horizonStarts >= 1)) throw new RangeError(`detectorLogThreshold: a=${a}, H=${horizonStarts}`);
+  return Math.log(horizonStarts + 1) - Math.log(a);
+}

@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest";
+import golden from "../../fixtures/golden/messy.json" with { type: "json" };
+import { jeffreysUpperBound } from "../../src/stats/binomial-bound";
+import { decideChange } from "../../src/stats/change-decision";
+import { DEFAULT_DRIFT_CONFIG, type CalibrationExpectation } from "../../src/stats/drift";
+import { evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
+import { newDetector } from "../../src/stats/e-detector";
+import { effectiveSize, rateInterval, widenedRanks } from "../../src/stats/effective-size";
+import { float32Spacing } from "../../src/stats/float32-spacing";
+import { minimumScoresFor } from "../../src/stats/gate-fit";
+import { orderStatisticRanks } from "../../src/stats/intervals";
+import { sortedCopy } from "../../src/stats/order-statistics";
+import { tieAwareDropRate } from "../../src/stats/tie-aware";
+
+const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(1e-300, Math.abs(b));
+
+describe("tieAwareDropRate against numpy (quantized, graded, saturated, continuous and constant scores)", () => {
+  for (const c of golden.tieAware) {
+    it(c.name, () => {
+      const s = sortedCopy(c.values);
+      for (const r of c.rows) {
+        expect(tieAwareDropRate(s, r.k), `d=${r.d}`).toEqual({ below: r.below, ties: r.ties, expectedDropRate: r.expectedDropRate });
+      }
+    });
+  }
+
+  it("a gate on 0.01-grid scores at target 0.3 drops what F(t-) says, and 1,000 constant scores drop nothing", () => {
+    const graded = golden.tieAware.find((c) => c.name.startsWith("graded"))!;
+    expect(graded.rows.find((r) => r.d === 0.3)!.expectedDropRate).toBeCloseTo(0.206, 12);
+    const constant = sortedCopy(new Float64Array(1000).fill(0.42));
+    expect(tieAwareDropRate(constant, 981)).toEqual({ below: 0, ties: 1000, expectedDropRate: 0 });
+  });
+
+  it("rejects a rank outside 1..n", () => {
+    expect(() => tieAwareDropRate(Float64Array.of(1, 2), 3)).toThrow(RangeError);
+    expect(() => tieAwareDropRate(Float64Array.of(1, 2), 0)).toThrow(RangeError);
+  });
+});
+
+describe("effective-size intervals against scipy", () => {
+  it.each(golden.rateInterval)("rateInterval($mean, $nEff) is the Beta quantile pair", (c) => {
+    const [lo, hi] = rateInterval(c.mean, c.nEff);
+    expect(rel(lo, c.lo)).toBeLessThan(1e-9);
+    expect(rel(hi, c.hi)).toBeLessThan(1e-9);
+  });
+
+  it.each(golden.widenedRanks)("widenedRanks(n=$n, p=$p, deff=$deff)", (c) => {
+    expect(widenedRanks(c.n, c.p, c.deff)).toEqual({ lower: c.lower, upper: c.upper });
+  });
+
+  it("deff 1 leaves the i.i.d. ranks unchanged and effectiveSize floors deff at 1", () => {
+    expect(widenedRanks(10_000, 0.3, 1)).toEqual(orderStatisticRanks(10_000, 0.3));
+    expect(effectiveSize(8000, 0.7)).toBe(8000);
+    expect(effectiveSize(8000, 2)).toBe(4000);
+    expect(rateInterval(0, 10)).toEqual([0, 0]);
+    expect(() => rateInterval(0.3, 0)).toThrow(RangeError);
+    expect(() => widenedRanks(100, 0.3, 0.5)).toThrow(RangeError);
+  });
+});
+
+describe("jeffreysUpperBound against scipy", () => {
+  it.each(golden.jeffreys)("x=$x of n=$n at $level", (c) => {
+    expect(rel(jeffreysUpperBound(c.x, c.n, c.level), c.upper)).toBeLessThan(1e-9);
+  });
+
+  it("is far above 0 for a calibration of 50 queries without an empty one (the Wald sd would be 0)", () => {
+    expect(jeffreysUpperBound(0, 50, 1 - 0.00025)).toBeGreaterThan(0.1);
+    expect(() => jeffreysUpperBound(3, 2, 0.9)).toThrow(RangeError);
+  });
+});
+
+describe("decideChange against the python reference", () => {
+  it.each(golden.decideChange)("p1=$p1 p2=$p2 tol=$tolerance: $decision", (c) => {
+    const d = decideChange(c.p1, c.n1, c.p2, c.n2, c.tolerance, 0.001, 0.05);
+    expect(d.decision).toBe(c.decision);
+    expect(rel(d.standardError, c.standardError)).toBeLessThan(1e-12);
+    expect(Math.abs(d.interval95[0] - c.interval95[0]!)).toBeLessThan(1e-12);
+    expect(Math.abs(d.interval95[1] - c.interval95[1]!)).toBeLessThan(1e-12);
+    if (c.moreDataFactor === null) expect(d.moreDataFactor).toBeNull();
+    else expect(rel(d.moreDataFactor!, c.moreDataFactor)).toBeLessThan(1e-9);
+  });
+
+  it("never calls a sample with zero variance equivalent: the Agresti-Caffo se is positive", () => {
+    const d = decideChange(0, 10, 0, 10, 0.02, 0.001, 0.05);
+    expect(d.standardError).toBeGreaterThan(0);
+    expect(d.decision).toBe("inconclusive");
+  });
+});
+
+describe("float32Spacing against np.spacing(np.float32(|x|))", () => {
+  it.each(golden.float32Spacing)("x=$x", (c) => {
+    expect(float32Spacing(c.x)).toBe(c.spacing);
+  });
+
+  it("is 0.5 near 5e6, Infinity at the largest float32, and refuses values outside float32", () => {
+    expect(float32Spacing(5e6)).toBe(0.5);
+    expect(float32Spacing(3.4028234663852886e38)).toBe(Infinity);
+    expect(() => float32Spacing(1e39)).toThrow(RangeError);
+    expect(() => float32Spacing(Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe("minimumScoresFor near d -> 1", () => {
+  it.each(golden.minimumN)("d=$d needs $minimumN scores", (c) => {
+    expect(minimumScoresFor(c.d)).toBe(c.minimumN);
+  });
+});
+
+describe("the Shiryaev-Roberts statistic against the python reference (clustered queries, shift half-way)", () => {
+  it("ln sum_j Lambda_j, its threshold, the design effect and the strongest start", () => {
+    const g = golden.detector;
+    const cal: CalibrationExpectation = { expectedDropRate: 0.3, n: 10_000, emptyContextRate: null, nQueries: null };
+    let state = newDetector();
+    g.batches.forEach((b, i) => {
+      state = observeDetector(state, b as [number, number][], i, cal, DEFAULT_DRIFT_CONFIG);
+    });
+    expect(state.starts).toHaveLength(g.starts);
+    const ev = evaluateDetector(state, cal, DEFAULT_DRIFT_CONFIG);
+    expect(rel(ev.designEffect, g.designEffect)).toBeLessThan(1e-12);
+    expect(Math.abs(ev.dropRate.band.lo - g.lo)).toBeLessThan(1e-14);
+    expect(Math.abs(ev.dropRate.band.hi - g.hi)).toBeLessThan(1e-14);
+    expect(rel(ev.dropRate.logEvidence, g.logStatistic)).toBeLessThan(1e-9);
+    expect(rel(ev.logThreshold, g.logThreshold)).toBeLessThan(1e-14);
+    expect(ev.dropRate.since).toBe(state.starts[g.strongestStart]!.openedAt);
+  });
+});
