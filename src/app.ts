@@ -11,6 +11,7 @@ import { appDeps } from "./platform/deps-from-env";
 import type { AppBindings } from "./platform/env";
 import { AppError, errorBody, httpStatus } from "./platform/errors";
 import { referenceRoutes } from "./reference/routes";
+import { isSchemaError, notMigrated } from "./platform/readiness";
 import { servingRoutes } from "./serving/routes";
 import { webhookRoutes } from "./webhooks/routes";
 
@@ -37,6 +38,7 @@ app.notFound((c) => c.json(errorBody(new AppError("not_found", `no route for ${c
 
 app.onError((err, c) => {
   if (err instanceof AppError) return c.json(errorBody(err), httpStatus(err.code));
+  if (isSchemaError(err)) return c.json(errorBody(notMigrated()), 503);
   console.error("unhandled error", err);
   return c.json(errorBody(new AppError("internal", "internal error")), 500);
 });

@@ -7,6 +7,7 @@ import { z } from "zod";
 export const ERROR_CODES = [
   "malformed_json",
   "bad_request",
+  "incomplete_body",
   "unauthorized",
   "forbidden",
   "not_found",
@@ -18,7 +19,9 @@ export const ERROR_CODES = [
   "too_few_scores",
   "unknown_reference",
   "idempotency_mismatch",
+  "batch_mismatch",
   "misconfigured",
+  "not_migrated",
   "internal",
 ] as const;
 

@@ -87,5 +87,8 @@ export const WEBHOOK_TIMEOUT_MS = 10_000;
 /** Most webhook endpoints. */
 export const MAX_WEBHOOK_ENDPOINTS = 20;
 
+/** Longest note on an alert action or reason on an activation. */
+export const MAX_NOTE_LENGTH = 1000;
+
 /** Longest webhook URL. */
 export const MAX_WEBHOOK_URL_LENGTH = 2048;

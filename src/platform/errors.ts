@@ -13,6 +13,7 @@ export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 |
   switch (code) {
     case "malformed_json":
     case "bad_request":
+    case "incomplete_body":
       return 400;
     case "unauthorized":
       return 401;
@@ -31,8 +32,10 @@ export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 |
     case "too_few_scores":
     case "unknown_reference":
     case "idempotency_mismatch":
+    case "batch_mismatch":
       return 422;
     case "misconfigured":
+    case "not_migrated":
       return 503;
     case "internal":
       return 500;

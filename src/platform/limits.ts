@@ -68,3 +68,10 @@ export const WEBHOOK_BATCH = 20;
  * invocation (50 on the free plan; local emulation enforces neither). Larger fleets are covered over several runs.
  */
 export const RECONCILE_GATES_PER_RUN = 100;
+
+/**
+ * Attempts of one activation (or activating upload) against concurrent activations of the same gate. Each attempt
+ * re-reads the gate's current calibration and recomputes the shift; a conditional write admits one per round, so 25
+ * covers 25 simultaneous activations of one gate. Beyond that the request is refused with 409 and can be retried.
+ */
+export const MAX_ACTIVATION_ATTEMPTS = 25;

@@ -19,12 +19,28 @@ import { projectionOf, publishGate } from "./publish";
  * A cached answer: the projection (with its response body serialized once), or null for "uncalibrated" (negative
  * caching keeps misses off D1).
  */
-export type CachedThreshold = { readonly value: ProjectedThreshold | null; readonly gateId: string; readonly body: string | null };
+export type CachedThreshold = {
+  readonly value: ProjectedThreshold | null;
+  readonly gateId: string;
+  readonly body: string | null;
+  /** For "uncalibrated": the calibrated gates the caller may have meant (computed once per negative cache fill). */
+  readonly suggestions?: readonly GateSuggestion[];
+};
 
-const cached = (value: ProjectedThreshold | null, gateId: string): CachedThreshold => ({
+export interface GateSuggestion {
+  readonly index: string;
+  readonly embedding: string;
+  readonly reranker: string;
+}
+
+/** Gates suggested in an uncalibrated 404. */
+export const MAX_GATE_SUGGESTIONS = 5;
+
+const cached = (value: ProjectedThreshold | null, gateId: string, suggestions?: readonly GateSuggestion[]): CachedThreshold => ({
   value,
   gateId,
   body: value === null ? null : JSON.stringify(value.threshold),
+  ...(suggestions === undefined ? {} : { suggestions }),
 });
 
 /** Cache key of a query: NUL cannot occur in ids (control characters are rejected). */
@@ -42,18 +58,32 @@ export interface ReadOutcome {
   readonly source: "isolate" | "kv" | "d1";
 }
 
+function uncalibratedMessage(q: ThresholdQuery, suggestions: readonly GateSuggestion[]): string {
+  const gate = `${q.index} / ${q.embedding} / ${q.reranker}${q.index === "default" ? ' (index defaults to "default" when omitted)' : ""}`;
+  const base =
+    q.index_version === undefined
+      ? `the gate ${gate} has no active calibration`
+      : `index_version ${JSON.stringify(q.index_version)} of the gate ${gate} has no active calibration`;
+  const sameModels = suggestions.filter((s) => s.embedding === q.embedding && s.reranker === q.reranker);
+  if (sameModels.length > 0) return `${base}; did you mean ${sameModels.map((s) => `index=${s.index}`).join(" or ")}? (see details.suggestions)`;
+  if (suggestions.length > 0) return `${base}; calibrated gates with similar names are in details.suggestions`;
+  return `${base}: upload one with POST /v1/calibrations`;
+}
+
 export class UncalibratedError extends AppError {
   constructor(
     readonly gateId: string,
     q: ThresholdQuery,
+    suggestions: readonly GateSuggestion[] = [],
   ) {
-    super(
-      "uncalibrated",
-      q.index_version === undefined
-        ? "this gate has no active calibration: upload one with POST /v1/calibrations"
-        : `index_version ${JSON.stringify(q.index_version)} of this gate has no active calibration`,
-      { gate_id: gateId, index: q.index, embedding: q.embedding, reranker: q.reranker, index_version: q.index_version ?? null },
-    );
+    super("uncalibrated", uncalibratedMessage(q, suggestions), {
+      gate_id: gateId,
+      index: q.index,
+      embedding: q.embedding,
+      reranker: q.reranker,
+      index_version: q.index_version ?? null,
+      suggestions,
+    });
   }
 }
 
@@ -62,7 +92,7 @@ export async function readThreshold(q: ThresholdQuery, cache: IsolateCache<Cache
   const nowMs = deps.now().getTime();
   const hit = cache.get(key, nowMs);
   if (hit !== undefined) {
-    if (hit.value === null) throw new UncalibratedError(hit.gateId, q);
+    if (hit.value === null) throw new UncalibratedError(hit.gateId, q, hit.suggestions);
     return { projection: hit.value, body: hit.body!, source: "isolate" };
   }
   const gateId = await gateIdOf(q);
@@ -77,8 +107,13 @@ export async function readThreshold(q: ThresholdQuery, cache: IsolateCache<Cache
   const row = version === null ? currentOf(rows) : (rows.find((r) => r.index_version === version) ?? null);
   const [gate, record] = row ? await Promise.all([deps.calibrations.gate(gateId), deps.calibrations.get(row.calibration_id)]) : [null, null];
   if (row === null || gate === null || record === null) {
-    cache.set(key, cached(null, gateId), nowMs);
-    throw new UncalibratedError(gateId, q);
+    const suggestions = (await deps.calibrations.calibratedNeighbours(q, MAX_GATE_SUGGESTIONS)).map((g) => ({
+      index: g.index,
+      embedding: g.embedding,
+      reranker: g.reranker,
+    }));
+    cache.set(key, cached(null, gateId, suggestions), nowMs);
+    throw new UncalibratedError(gateId, q, suggestions);
   }
   const projection = projectionOf(gate, row, record);
   const entry = cached(projection, gateId);
