@@ -41,9 +41,7 @@ async function resolve(batch: ObservationBatch, cache: IsolateCache<CachedThresh
     }
     // Gate fields sent with calibration_id must agree with it, each one: counts are never filed under a gate the
     // sender did not mean.
-    const contradicting = (["index", "embedding", "reranker", "index_version"] as const).filter(
-      (k) => batch[k] !== undefined && batch[k] !== c[k],
-    );
+    const contradicting = (["index", "embedding", "reranker", "index_version"] as const).filter((k) => batch[k] !== undefined && batch[k] !== c[k]);
     if (contradicting.length > 0) {
       throw new AppError(
         "invalid_input",

@@ -45,7 +45,9 @@ describe("concurrent activations of one gate", () => {
   it("concurrent activating uploads record each other as previous, with no calibration stored twice", async () => {
     const gate = uniqueGate("upload-race");
     await callJson("POST", "/v1/calibrations", 201, upload(gate, "v0", 0, true));
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => callJson("POST", "/v1/calibrations", 201, upload(gate, `v${i + 1}`, 0.01 * i, true))));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => callJson("POST", "/v1/calibrations", 201, upload(gate, `v${i + 1}`, 0.01 * i, true))),
+    );
     const history = await callJson("GET", `/v1/calibrations?${qs(gate)}`, 200);
     expect(history.calibrations).toHaveLength(11);
     expect(history.activations).toHaveLength(11);
