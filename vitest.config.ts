@@ -35,6 +35,8 @@ export default defineConfig(async () => {
                   console.error(`unexpected outbound request from the Worker: ${request.method} ${request.url}`);
                   return new Response(`unexpected outbound request to ${request.url}`, { status: 599 });
                 },
+                // A database no migration ever touches: the readiness tests point the Worker at it.
+                d1Databases: { UNMIGRATED_DB: "scoregate-unmigrated" },
                 bindings: {
                   ENVIRONMENT: "test",
                   TEST_MIGRATIONS: migrations,

@@ -34,18 +34,19 @@ export function isSchemaError(e: unknown): boolean {
   return /no such (table|column)|has no column named/iu.test(message);
 }
 
-// Migrations are never rolled back, so once ready an isolate need not look again (and /healthz stays trivial).
-let ready = false;
+// Migrations are never rolled back, so once a database is ready an isolate need not look again (and /healthz stays
+// trivial: it is the baseline route of the read-path benchmark).
+const ready = new WeakSet<D1Database>();
 
 /** Tables of REQUIRED_TABLES missing from `db` (empty: ready). */
 export async function missingTables(db: D1Database): Promise<string[]> {
-  if (ready) return [];
+  if (ready.has(db)) return [];
   const { results } = await db
     .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (${REQUIRED_TABLES.map(() => "?").join(", ")})`)
     .bind(...REQUIRED_TABLES)
     .all<{ name: string }>();
   const present = new Set(results.map((r) => r.name));
   const missing = REQUIRED_TABLES.filter((t) => !present.has(t));
-  ready = missing.length === 0;
+  if (missing.length === 0) ready.add(db);
   return missing;
 }

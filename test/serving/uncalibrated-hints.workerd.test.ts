@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 describe("did you mean", () => {
-  it("omitting index (so it means \"default\") suggests index=docs", async () => {
+  it('omitting index (so it means "default") suggests index=docs', async () => {
     const gate = uniqueGate("dym");
     await callJson("POST", "/v1/calibrations", 201, {
       token: TOKENS.calibrate,
@@ -17,7 +17,9 @@ describe("did you mean", () => {
     expect(error.message).toContain("did you mean index=docs?");
     expect(error.details.suggestions).toEqual([{ index: "docs", embedding: gate.embedding, reranker: gate.reranker }]);
     // from the isolate's negative cache the answer is the same
-    const again = await (await call("GET", `/v1/threshold?${qs({ embedding: gate.embedding, reranker: gate.reranker })}`, { token: TOKENS.read })).json<any>();
+    const again = await (
+      await call("GET", `/v1/threshold?${qs({ embedding: gate.embedding, reranker: gate.reranker })}`, { token: TOKENS.read })
+    ).json<any>();
     expect(again.error.details.suggestions).toEqual(error.details.suggestions);
   });
 
