@@ -45,7 +45,7 @@ describe("query parameters", () => {
     for (const spec of Object.values(ROUTES) as RouteSpec[]) {
       const path = spec.path.replace("{id}", "cal_000000000000aaaaaaaaaaaaaaaa");
       const headers: Record<string, string> = spec.method === "get" ? {} : { "content-type": "application/json" };
-      const res = await call(spec.method.toUpperCase(), `${path}?bogus_param=1`, { headers, body: spec.method === "get" ? undefined : "{}" });
+      const res = await call(spec.method.toUpperCase(), `${path}?bogus_param=1`, spec.method === "get" ? {} : { headers, body: "{}" });
       const err = await expectError(res, 400, "bad_request");
       expect(err.message, `${spec.method} ${spec.path}`).toContain('"bogus_param"');
     }
