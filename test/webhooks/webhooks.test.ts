@@ -165,14 +165,29 @@ describe("checkWebhookUrl", () => {
     });
   }
 
-  it("refuses http:// in production and allows it in development", () => {
+  it("refuses http:// in production and allows it for a local receiver in development", () => {
     expect(refusal("http://hooks.example.com/x", true)?.details).toEqual([{ path: "url", message: "not https" }]);
-    expect(refusal("http://hooks.example.com/x", false)).toBeNull();
+    expect(refusal("http://localhost/x", false)).toBeNull();
   });
 
-  it("allows a local receiver in development", () => {
-    for (const url of ["http://localhost:8787/hook", "http://127.0.0.1:9000/hook", "http://[::1]:9000/hook", "https://x.internal/"]) {
-      expect(refusal(url, false)).toBeNull();
+  it("allows only a local (loopback) receiver in development", () => {
+    for (const url of [
+      "http://localhost:8787/hook",
+      "http://127.0.0.1:9000/hook",
+      "http://[::1]:9000/hook",
+      "http://a.localhost/",
+      "http://localhost../",
+    ]) {
+      expect(refusal(url, false), url).toBeNull();
+    }
+    for (const url of [
+      "https://hooks.example.com/x",
+      "http://169.254.169.254/latest/meta-data/",
+      "https://x.internal/",
+      "http://10.0.0.1/",
+      "http://[fe80::1]/",
+    ]) {
+      expect(refusal(url, false)?.details, url).toEqual([{ path: "url", message: "not loopback" }]);
     }
   });
 
@@ -200,7 +215,7 @@ describe("isNonPublicHost", () => {
     for (const host of ["[::1]", "::1", "FE80::1", "[FC00::1]", "::ffff:127.0.0.1", "::FFFF:7F00:1", "Foo.LocalHost", "x.local.", "192.168.0.1"]) {
       expect(isNonPublicHost(host), host).toBe(true);
     }
-    for (const host of ["hooks.example.com", "8.8.8.8", "2606:4700::1111", "fc.example.com", "::ffff:8.8.8.8", "local", "internal.example.com"]) {
+    for (const host of ["hooks.example.com", "8.8.8.8", "2606:4700::1111", "fc.example.com", "local", "internal.example.com"]) {
       expect(isNonPublicHost(host), host).toBe(false);
     }
   });
