@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   "batch_mismatch",
   "misconfigured",
   "not_migrated",
+  "storage_unavailable",
   "internal",
 ] as const;
 

@@ -36,6 +36,7 @@ export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 |
       return 422;
     case "misconfigured":
     case "not_migrated":
+    case "storage_unavailable":
       return 503;
     case "internal":
       return 500;
