@@ -93,3 +93,6 @@ export const LAST_KNOWN_GOOD_MS = 86_400_000;
 
 /** Retry-After (seconds) of a 503 storage_unavailable: when neither storage tier answered and nothing was known. */
 export const STORAGE_RETRY_AFTER_SECONDS = 5;
+
+/** Calibrated gates suggested in an uncalibrated 404 ("did you mean index=docs?"): enough to spot the typo, one query. */
+export const MAX_GATE_SUGGESTIONS = 5;

@@ -14,7 +14,7 @@ import type { CoreDeps } from "../platform/deps";
 import { gateIdOf } from "../platform/ids";
 import type { IsolateCache } from "./isolate-cache";
 import { projectionOf, publishGate } from "./publish";
-import { D1_READ_DEADLINE_MS, KV_READ_DEADLINE_MS, STORAGE_RETRY_AFTER_SECONDS } from "../platform/limits";
+import { D1_READ_DEADLINE_MS, KV_READ_DEADLINE_MS, MAX_GATE_SUGGESTIONS, STORAGE_RETRY_AFTER_SECONDS } from "../platform/limits";
 import { isSchemaError } from "../platform/readiness";
 
 /**
@@ -34,9 +34,6 @@ export interface GateSuggestion {
   readonly embedding: string;
   readonly reranker: string;
 }
-
-/** Gates suggested in an uncalibrated 404. */
-export const MAX_GATE_SUGGESTIONS = 5;
 
 const cached = (value: ProjectedThreshold | null, gateId: string, suggestions?: readonly GateSuggestion[]): CachedThreshold => ({
   value,
