@@ -4,7 +4,7 @@ import { AppError } from "../../src/platform/errors";
 import { WEBHOOK_RETRY_DELAYS_MS } from "../../src/platform/limits";
 import { newWebhookSecret, signWebhook, webhookHeaders } from "../../src/webhooks/signature";
 import { checkWebhookUrl, isNonPublicHost } from "../../src/webhooks/targets";
-import { nextAttemptAfter } from "../../src/webhooks/delivery";
+import { nextAttemptAfter, retryAfterMs } from "../../src/webhooks/delivery";
 import { createRng } from "../support/prng";
 
 /** Seeded secret bytes (never Math.random). */
@@ -246,6 +246,17 @@ describe("nextAttemptAfter", () => {
     expect(delays[0]).toBe(60_000); // the first retry is at the next cron tick
     for (let i = 1; i < delays.length; i++) expect(delays[i]!).toBeGreaterThanOrEqual(delays[i - 1]!);
     expect(at.getTime() - t0.getTime()).toBeGreaterThanOrEqual(24 * 3600 * 1000);
+  });
+
+  it("a Retry-After postpones the next attempt, never brings it forward, and is capped at a day", () => {
+    const now = new Date(Date.UTC(2026, 10, 24));
+    expect(Date.parse(nextAttemptAfter(1, now, 7200_000)!) - now.getTime()).toBe(7200_000);
+    expect(Date.parse(nextAttemptAfter(1, now, 1_000)!) - now.getTime()).toBe(WEBHOOK_RETRY_DELAYS_MS[0]);
+    expect(Date.parse(nextAttemptAfter(1, now, 30 * 86_400_000)!) - now.getTime()).toBe(86_400_000);
+    expect(retryAfterMs("120", now)).toBe(120_000);
+    expect(retryAfterMs(new Date(now.getTime() + 60_000).toUTCString(), now)).toBe(60_000);
+    expect(retryAfterMs("soon", now)).toBeNull();
+    expect(retryAfterMs(null, now)).toBeNull();
   });
 
   it("is null after the last attempt and later", () => {
