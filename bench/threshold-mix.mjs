@@ -73,7 +73,7 @@ try {
   const pick = mulberry32(5);
   const run = (duration, setup) =>
     autocannon({
-      url: w.url,
+      url: w.url.toString(),
       connections: CONNECTIONS,
       duration,
       requests: [{ method: "GET", headers: { authorization: "Bearer dev-read" }, setupRequest: setup }],
