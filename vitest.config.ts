@@ -28,13 +28,16 @@ export default defineConfig(async () => {
                   const origin = inject<string>("receiverOrigin");
                   if (new URL(request.url).origin === origin) {
                     const body = request.method === "GET" || request.method === "HEAD" ? null : await request.arrayBuffer();
-                    const res = await fetch(request.url, { method: request.method, headers: request.headers, body });
+                    // redirect "manual": pass a receiver's 3xx back to the Worker as it is, never follow it here
+                    const res = await fetch(request.url, { method: request.method, headers: request.headers, body, redirect: "manual" });
                     const nullBody = res.status === 204 || res.status === 304;
                     return new Response(nullBody ? null : await res.arrayBuffer(), { status: res.status, headers: res.headers });
                   }
                   console.error(`unexpected outbound request from the Worker: ${request.method} ${request.url}`);
                   return new Response(`unexpected outbound request to ${request.url}`, { status: 599 });
                 },
+                // A database no migration ever touches: the readiness tests point the Worker at it.
+                d1Databases: { UNMIGRATED_DB: "scoregate-unmigrated" },
                 bindings: {
                   ENVIRONMENT: "test",
                   TEST_MIGRATIONS: migrations,

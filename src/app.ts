@@ -11,6 +11,8 @@ import { appDeps } from "./platform/deps-from-env";
 import type { AppBindings } from "./platform/env";
 import { AppError, errorBody, httpStatus } from "./platform/errors";
 import { referenceRoutes } from "./reference/routes";
+import { isSchemaError, notMigrated } from "./platform/readiness";
+import { STORAGE_RETRY_AFTER_SECONDS } from "./platform/limits";
 import { servingRoutes } from "./serving/routes";
 import { webhookRoutes } from "./webhooks/routes";
 
@@ -36,7 +38,11 @@ app.route("/", webhookRoutes);
 app.notFound((c) => c.json(errorBody(new AppError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)), 404));
 
 app.onError((err, c) => {
-  if (err instanceof AppError) return c.json(errorBody(err), httpStatus(err.code));
+  if (err instanceof AppError) {
+    if (err.code === "storage_unavailable") c.header("Retry-After", String(STORAGE_RETRY_AFTER_SECONDS));
+    return c.json(errorBody(err), httpStatus(err.code));
+  }
+  if (isSchemaError(err)) return c.json(errorBody(notMigrated()), 503);
   console.error("unhandled error", err);
   return c.json(errorBody(new AppError("internal", "internal error")), 500);
 });

@@ -270,3 +270,45 @@ export const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
+
+/**
+ * A second, minimal Worker in its own Miniflare (same process, same machine, same run): the baseline of the ingest
+ * benchmark. `contents` is one ES module exporting a default fetch handler and the Durable Object class `Baseline`,
+ * bound as env.BASELINE with SQLite storage.
+ */
+export async function startInlineWorker(contents, { log = LogLevel.WARN } = {}) {
+  const tmp = mkdtempSync(join(tmpdir(), "scoregate-bench-inline-"));
+  const { compatibilityDate } = wranglerConfig();
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    log: new Log(log),
+    enableDevRegistry: false,
+    telemetry: { enabled: false },
+    cf: false,
+    logRequests: false,
+    resourcePersistencePath: join(tmp, "state"),
+    resourceTmpPath: join(tmp, "mf-tmp"),
+    workers: [
+      {
+        config: {
+          name: "baseline",
+          compatibilityDate,
+          manifest: { mainModule: "index.js", modulesRoot: tmp, modules: { "index.js": { type: "esm", contents } } },
+          env: { BASELINE: { type: "durable-object", worker: "baseline", exportName: "Baseline" } },
+          exports: { Baseline: { type: "durable-object", storage: "sqlite" } },
+        },
+        dev: { rootPath: ROOT, unsafeRegisterWorker: false },
+      },
+    ],
+  });
+  const url = await mf.ready;
+  process.once("exit", () => rmSync(tmp, { recursive: true, force: true }));
+  return {
+    url,
+    close: async () => {
+      await mf.dispose();
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}

@@ -3,7 +3,7 @@
  * behaviour under test, so it runs in workerd against local D1 (test/alerts/routes.workerd.test.ts); services use
  * the in-memory double in test/support/.
  */
-import type { Alert, AlertKind, AlertStatus } from "../contract";
+import type { Alert, AlertKind, AlertOccurrence, AlertStatus } from "../contract";
 import { equalityWhere } from "../platform/sql";
 import type { AlertFilter, AlertStore, WebhookEventInput } from "./store";
 
@@ -23,6 +23,8 @@ interface AlertRow {
   acknowledged_by: string | null;
   resolved_at: string | null;
   resolved_by: string | null;
+  acknowledged_note: string | null;
+  resolved_note: string | null;
 }
 
 const toAlert = (r: AlertRow): Alert => ({
@@ -56,19 +58,26 @@ export class D1AlertStore implements AlertStore {
   }
 
   /**
-   * Opens `candidate` or, when (gate, kind) already has an unresolved alert, updates that one (occurrences + 1,
-   * latest numbers). Returns the alert as stored and whether it was newly opened.
+   * Opens `candidate` or, when (gate, kind) already has an unresolved alert, counts a repeat on that one (occurrences
+   * + 1, last_seen_at); the alert keeps its first occurrence's summary and details, and every occurrence is appended to
+   * alert_occurrences with its own numbers. With `maxUnresolvedOfKind`, a new alert is opened only while fewer than
+   * that many of its kind are unresolved, checked inside the same statement (so the cap holds under concurrent
+   * raises); null when the cap refused it.
    */
-  async raise(candidate: Alert, opened: WebhookEventInput): Promise<{ alert: Alert; opened: boolean }> {
+  async raise(candidate: Alert, opened: WebhookEventInput, maxUnresolvedOfKind?: number): Promise<{ alert: Alert; opened: boolean } | null> {
     const c = candidate;
+    const unresolvedHere = `EXISTS (SELECT 1 FROM alerts WHERE gate_id = ?2 AND kind = ?4 AND status <> 'resolved')`;
+    const cap =
+      maxUnresolvedOfKind === undefined
+        ? "WHERE true"
+        : `WHERE ${unresolvedHere} OR (SELECT COUNT(*) FROM alerts WHERE kind = ?4 AND status <> 'resolved') < ?9`;
     const results = await this.db.batch<AlertRow>([
       this.db
         .prepare(
           `INSERT INTO alerts (id, gate_id, gate, kind, status, summary, details, calibration_ids, occurrences, first_seen_at, last_seen_at)
-           VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7, 1, ?8, ?8)
+           SELECT ?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7, 1, ?8, ?8 ${cap}
            ON CONFLICT (gate_id, kind) WHERE status <> 'resolved' DO UPDATE SET
-             occurrences = alerts.occurrences + 1, last_seen_at = excluded.last_seen_at, summary = excluded.summary,
-             details = excluded.details, calibration_ids = excluded.calibration_ids`,
+             occurrences = alerts.occurrences + 1, last_seen_at = excluded.last_seen_at`,
         )
         .bind(
           c.id,
@@ -79,14 +88,33 @@ export class D1AlertStore implements AlertStore {
           JSON.stringify(c.details),
           JSON.stringify(c.calibration_ids),
           c.first_seen_at,
+          ...(maxUnresolvedOfKind === undefined ? [] : [maxUnresolvedOfKind]),
         ),
+      this.db
+        .prepare(
+          `INSERT INTO alert_occurrences (alert_id, seen_at, summary, details, calibration_ids)
+           SELECT id, ?3, ?4, ?5, ?6 FROM alerts WHERE gate_id = ?1 AND kind = ?2 AND status <> 'resolved'`,
+        )
+        .bind(c.gate_id, c.kind, c.first_seen_at, c.summary, JSON.stringify(c.details), JSON.stringify(c.calibration_ids)),
       ...this.eventStatements(opened, c.id, c.first_seen_at, null),
       this.db.prepare(`SELECT * FROM alerts WHERE gate_id = ? AND kind = ? AND status <> 'resolved'`).bind(c.gate_id, c.kind),
     ]);
     const row = results[results.length - 1]!.results[0];
-    if (row === undefined) throw new Error("alert upsert returned no row");
+    if (row === undefined) return null;
     const alert = toAlert(row);
     return { alert, opened: alert.id === c.id };
+  }
+
+  async occurrences(alertId: string, limit: number): Promise<AlertOccurrence[]> {
+    const { results } = await this.db
+      .prepare(`SELECT seq, seen_at, summary, details, calibration_ids FROM alert_occurrences WHERE alert_id = ? ORDER BY seq DESC LIMIT ?`)
+      .bind(alertId, limit)
+      .all<{ seq: number; seen_at: string; summary: string; details: string; calibration_ids: string }>();
+    return results.map((r) => ({
+      ...r,
+      details: JSON.parse(r.details) as AlertOccurrence["details"],
+      calibration_ids: JSON.parse(r.calibration_ids) as string[],
+    }));
   }
 
   async get(id: string): Promise<Alert | null> {
@@ -123,19 +151,21 @@ export class D1AlertStore implements AlertStore {
     return results;
   }
 
-  async acknowledge(id: string, actor: string, now: string): Promise<void> {
+  async acknowledge(id: string, actor: string, now: string, note: string | null): Promise<void> {
     await this.db
-      .prepare(`UPDATE alerts SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? WHERE id = ? AND status = 'open'`)
-      .bind(now, actor, id)
+      .prepare(
+        `UPDATE alerts SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ?, acknowledged_note = ? WHERE id = ? AND status = 'open'`,
+      )
+      .bind(now, actor, note, id)
       .run();
   }
 
   /** Resolves the alert and emits its `alert.resolved` event to every enabled endpoint, atomically. */
-  async resolve(id: string, actor: string, now: string, resolved: WebhookEventInput): Promise<void> {
+  async resolve(id: string, actor: string, now: string, resolved: WebhookEventInput, note: string | null): Promise<void> {
     await this.db.batch([
       this.db
-        .prepare(`UPDATE alerts SET status = 'resolved', resolved_at = ?, resolved_by = ? WHERE id = ? AND status <> 'resolved'`)
-        .bind(now, actor, id),
+        .prepare(`UPDATE alerts SET status = 'resolved', resolved_at = ?, resolved_by = ?, resolved_note = ? WHERE id = ? AND status <> 'resolved'`)
+        .bind(now, actor, note, id),
       ...this.eventStatements(resolved, id, now, "resolved"),
     ]);
   }

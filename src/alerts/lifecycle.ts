@@ -3,7 +3,7 @@
  * resolving emit webhook events (payload.ts); delivery is src/webhooks/delivery.ts's job.
  */
 import { AppError } from "../platform/errors";
-import type { Alert, AlertKind, AlertStatus } from "../contract";
+import type { Alert, AlertKind, AlertOccurrence, AlertStatus } from "../contract";
 import type { AlertDeps } from "../platform/deps";
 import { newId } from "../platform/ids";
 import { deliverDue } from "../webhooks/delivery";
@@ -22,6 +22,20 @@ export interface AlertInput {
 
 /** Opens or updates the alert, then tries to deliver its webhooks after the response. */
 export async function raiseAlert(input: AlertInput, deps: AlertDeps): Promise<{ alert: Alert; opened: boolean }> {
+  const result = await raiseCappedAlert(input, deps);
+  if (result === null) throw new Error("an uncapped alert raise stored nothing");
+  return result;
+}
+
+/**
+ * Like raiseAlert, but opens a new alert only while fewer than `maxUnresolvedOfKind` of its kind are unresolved
+ * (repeats of an unresolved one always count). Null when the cap refused it.
+ */
+export async function raiseCappedAlert(
+  input: AlertInput,
+  deps: AlertDeps,
+  maxUnresolvedOfKind?: number,
+): Promise<{ alert: Alert; opened: boolean } | null> {
   const now = deps.now();
   const at = now.toISOString();
   const candidate: Alert = {
@@ -40,13 +54,15 @@ export async function raiseAlert(input: AlertInput, deps: AlertDeps): Promise<{ 
     acknowledged_by: null,
     resolved_at: null,
     resolved_by: null,
+    acknowledged_note: null,
+    resolved_note: null,
   };
-  const result = await deps.alerts.raise(candidate, {
-    id: `msg_${candidate.id}_opened`,
-    type: "alert.opened",
-    payload: alertPayload(candidate, "opened", at),
-  });
-  if (result.opened) deps.defer(deliverDue(deps));
+  const result = await deps.alerts.raise(
+    candidate,
+    { id: `msg_${candidate.id}_opened`, type: "alert.opened", payload: alertPayload(candidate, "opened", at) },
+    maxUnresolvedOfKind,
+  );
+  if (result?.opened) deps.defer(deliverDue(deps));
   return result;
 }
 
@@ -63,19 +79,30 @@ async function mustGet(id: string, deps: AlertDeps): Promise<Alert> {
   return alert;
 }
 
-export async function acknowledgeAlert(id: string, actor: string, deps: AlertDeps): Promise<Alert> {
+export async function acknowledgeAlert(id: string, actor: string, note: string | null, deps: AlertDeps): Promise<Alert> {
   const alert = await mustGet(id, deps);
   if (alert.status === "resolved") throw new AppError("conflict", `alert ${id} is already resolved`);
-  await deps.alerts.acknowledge(id, actor, deps.now().toISOString());
+  await deps.alerts.acknowledge(id, actor, deps.now().toISOString(), note);
   return mustGet(id, deps);
 }
 
-export async function resolveAlert(id: string, actor: string, deps: AlertDeps): Promise<Alert> {
+export async function alertOccurrences(id: string, limit: number, deps: AlertDeps): Promise<AlertOccurrence[]> {
+  await mustGet(id, deps);
+  return deps.alerts.occurrences(id, limit);
+}
+
+export async function resolveAlert(id: string, actor: string, note: string | null, deps: AlertDeps): Promise<Alert> {
   const alert = await mustGet(id, deps);
   if (alert.status === "resolved") return alert;
   const at = deps.now().toISOString();
-  const resolved: Alert = { ...alert, status: "resolved", resolved_at: at, resolved_by: actor };
-  await deps.alerts.resolve(id, actor, at, { id: `msg_${id}_resolved`, type: "alert.resolved", payload: alertPayload(resolved, "resolved", at) });
+  const resolved: Alert = { ...alert, status: "resolved", resolved_at: at, resolved_by: actor, resolved_note: note };
+  await deps.alerts.resolve(
+    id,
+    actor,
+    at,
+    { id: `msg_${id}_resolved`, type: "alert.resolved", payload: alertPayload(resolved, "resolved", at) },
+    note,
+  );
   deps.defer(deliverDue(deps));
   return mustGet(id, deps);
 }

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { AlertAction, AlertQuery, ROUTES } from "../contract";
+import { AlertAction, AlertOccurrenceQuery, AlertQuery, ROUTES } from "../contract";
 import type { AppBindings } from "../platform/env";
 import { AppError } from "../platform/errors";
 import { readJson } from "../platform/http/body";
@@ -7,7 +7,7 @@ import { validate } from "../platform/http/validate";
 import { gateIdOf } from "../platform/ids";
 import { MAX_SMALL_BODY_BYTES } from "../platform/limits";
 import { handle } from "../platform/routing";
-import { acknowledgeAlert, listAlerts, resolveAlert } from "./lifecycle";
+import { acknowledgeAlert, alertOccurrences, listAlerts, resolveAlert } from "./lifecycle";
 
 export const alertRoutes = new Hono<AppBindings>();
 
@@ -31,12 +31,18 @@ handle(alertRoutes, ROUTES.getAlert, async (c) => {
   return c.json(alert);
 });
 
+handle(alertRoutes, ROUTES.listAlertOccurrences, async (c) => {
+  const q = validate(AlertOccurrenceQuery, c.req.query(), "bad_request", "query parameters");
+  const id = c.req.param("id")!;
+  return c.json({ alert_id: id, occurrences: await alertOccurrences(id, q.limit, c.get("deps")) });
+});
+
 handle(alertRoutes, ROUTES.acknowledgeAlert, async (c) => {
-  validate(AlertAction, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES, { allowEmpty: true }), "invalid_input", "request");
-  return c.json(await acknowledgeAlert(c.req.param("id")!, c.get("principal").name, c.get("deps")));
+  const body = validate(AlertAction, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES, { allowEmpty: true }), "invalid_input", "request");
+  return c.json(await acknowledgeAlert(c.req.param("id")!, c.get("principal").name, body.note ?? null, c.get("deps")));
 });
 
 handle(alertRoutes, ROUTES.resolveAlert, async (c) => {
-  validate(AlertAction, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES, { allowEmpty: true }), "invalid_input", "request");
-  return c.json(await resolveAlert(c.req.param("id")!, c.get("principal").name, c.get("deps")));
+  const body = validate(AlertAction, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES, { allowEmpty: true }), "invalid_input", "request");
+  return c.json(await resolveAlert(c.req.param("id")!, c.get("principal").name, body.note ?? null, c.get("deps")));
 });

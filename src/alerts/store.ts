@@ -1,11 +1,11 @@
 /**
  * Alerts and the webhook events they emit (docs/storage.md). The D1 implementation is d1-store.ts.
  *
- * Consistency: `raise` is atomic: it upserts the unresolved alert of (gate, kind), and only when that opened a new
+ * Consistency: `raise` is atomic: it upserts the unresolved alert of (gate, kind) and appends the occurrence, and only when that opened a new
  * alert it records the alert's `alert.opened` event and one pending delivery per enabled endpoint. So an alert is
  * never opened without its deliveries, and a repeat never emits a second event.
  */
-import type { Alert, AlertKind, AlertStatus } from "../contract";
+import type { Alert, AlertKind, AlertOccurrence, AlertStatus } from "../contract";
 
 /** A webhook event to record with an alert change; ids are derived from the alert, so a repeat is ignored. */
 export interface WebhookEventInput {
@@ -23,17 +23,21 @@ export interface AlertFilter {
 
 export interface AlertStore {
   /**
-   * Opens `candidate` or, when (gate, kind) already has an unresolved alert, updates that one (occurrences + 1,
-   * latest numbers). Returns the alert as stored and whether it was newly opened.
+   * Opens `candidate` or, when (gate, kind) already has an unresolved alert, counts a repeat on that one (occurrences
+   * + 1, last_seen_at; its first summary and details are kept). Every occurrence is recorded with its own numbers.
+   * Returns the alert as stored and whether it was newly opened; null when `maxUnresolvedOfKind` unresolved alerts of
+   * the kind exist and this would open another (checked atomically with the insert).
    */
-  raise(candidate: Alert, opened: WebhookEventInput): Promise<{ alert: Alert; opened: boolean }>;
+  raise(candidate: Alert, opened: WebhookEventInput, maxUnresolvedOfKind?: number): Promise<{ alert: Alert; opened: boolean } | null>;
+  /** The alert's occurrences, newest first. */
+  occurrences(alertId: string, limit: number): Promise<AlertOccurrence[]>;
   get(id: string): Promise<Alert | null>;
   /** Newest first. */
   list(filter: AlertFilter): Promise<Alert[]>;
   countUnresolved(kind: AlertKind): Promise<number>;
   /** Unresolved alerts per gate and kind (for /metrics). */
   openCounts(): Promise<{ gate_id: string; kind: AlertKind; n: number }[]>;
-  acknowledge(id: string, actor: string, now: string): Promise<void>;
+  acknowledge(id: string, actor: string, now: string, note: string | null): Promise<void>;
   /** Resolves the alert and emits its `alert.resolved` event to every enabled endpoint, atomically. */
-  resolve(id: string, actor: string, now: string, resolved: WebhookEventInput): Promise<void>;
+  resolve(id: string, actor: string, now: string, resolved: WebhookEventInput, note: string | null): Promise<void>;
 }

@@ -5,7 +5,8 @@
 import { AppError, invalid, type ErrorDetail } from "../platform/errors";
 import type { Activation, CalibrationMeta, ShiftReport, StoredCalibration, Tolerance, Warning } from "../contract";
 import { sortedCopy } from "../stats/order-statistics";
-import { currentOf } from "./store";
+import { currentOf, currentSeqOf } from "./store";
+import { MAX_ACTIVATION_ATTEMPTS } from "../platform/limits";
 import { resolveTarget } from "./carry";
 import type { CoreDeps } from "../platform/deps";
 import { fitCalibration } from "./fit";
@@ -31,8 +32,11 @@ export interface CalibrationResult {
   readonly activated: boolean;
 }
 
-/** Called when an activation's shift report alerts (drift module raises a rebuild_shift alert). */
-export type ShiftListener = (calibration: StoredCalibration, shift: ShiftReport) => Promise<void>;
+/**
+ * Called after every committed activation with its shift report (src/alerts/shift-alert.ts raises a rebuild_shift
+ * alert when it alerts, or resolves the open one when the activation rolls back to the calibration served before it).
+ */
+export type ShiftListener = (calibration: StoredCalibration, shift: ShiftReport | null, activation: Activation) => Promise<void>;
 
 /** Max offending indices listed in a 422 for out-of-range probability scores. */
 const MAX_LISTED_OFFENDERS = 10;
@@ -100,28 +104,6 @@ export async function calibrate(
       }
     : null;
 
-  const previousRow = currentOf(await deps.calibrations.activeRows(gateId));
-  // Compare with the gate's current calibration; a new gate (an embedding or reranker upgrade) that carries from a
-  // calibration is compared with that reference, so the upgrade gets its shift report too.
-  const baselineId =
-    previousRow?.calibration_id ?? (resolved.carry?.reference.kind === "calibration" ? resolved.carry.reference.calibration_id : null);
-  let shift: ShiftReport | null = null;
-  if (baselineId !== null) {
-    const [previous, previousDistribution] = await Promise.all([deps.calibrations.get(baselineId), deps.calibrations.distribution(baselineId)]);
-    if (previous === null || previousDistribution === null) {
-      throw new AppError("internal", "active calibration row points at a missing calibration");
-    }
-    shift = rebuildShift({
-      previous,
-      previousDistribution,
-      sorted,
-      distribution: fitted.distribution,
-      byQuery,
-      tolerance: meta.shift_tolerance,
-      comparedWith: previousRow ? "gate_current" : "carry_reference",
-    });
-  }
-
   const now = deps.now();
   const createdAt = now.toISOString();
   const warnings = [...fitted.warnings];
@@ -131,71 +113,115 @@ export async function calibrate(
       message: `the carried drop rate has sd ${(100 * carry.carried_drop_rate_sd).toFixed(2)} points from the effective sizes of the reference (${carry.reference_n} scores) and new (${n} scores) samples`,
     });
   }
-  const calibration: StoredCalibration = {
-    id: newId("cal", now, deps.random()),
-    gate_id: gateId,
-    index: meta.index,
-    embedding: meta.embedding,
-    reranker: meta.reranker,
-    index_version: meta.index_version,
-    policy: resolved.storedPolicy,
-    score_scale: meta.score_scale,
-    ...fitted.fields,
-    carry,
-    warnings,
-    shift,
-    shift_tolerance: meta.shift_tolerance,
-    drift_tolerance: absoluteTolerance(meta.drift_tolerance, fitted.fields.expected_drop_rate),
-    empty_context_tolerance: absoluteTolerance(meta.empty_context_tolerance, fitted.fields.per_query?.empty_context_rate ?? 0),
-    created_at: createdAt,
-    created_by: actor,
-  };
-  const activation: Activation | null = meta.activate
-    ? {
-        id: newId("act", now, deps.random()),
-        gate_id: gateId,
-        index_version: meta.index_version,
-        calibration_id: calibration.id,
-        previous_calibration_id: previousRow?.calibration_id ?? null,
-        activated_at: createdAt,
-        actor,
-        reason: "uploaded with activate: true",
-      }
-    : null;
+  const calibrationId = newId("cal", now, deps.random());
+  const activationId = newId("act", now, deps.random());
 
-  await deps.calibrations.create({
-    gate: { gate_id: gateId, index: meta.index, embedding: meta.embedding, reranker: meta.reranker, created_at: createdAt },
-    calibration,
-    distribution: fitted.distribution,
-    activation,
-  });
-  if (activation) await afterActivation(calibration, shift, deps, onShiftAlert, warnings);
-  return { calibration, shift, warnings, activated: activation !== null };
+  // An activating upload is written only if the gate's current calibration is still the one its shift and
+  // previous_calibration_id were computed against; a concurrent activation makes it recompute against the new one.
+  for (let attempt = 1; ; attempt++) {
+    const rows = await deps.calibrations.activeRows(gateId);
+    const previousRow = currentOf(rows);
+    // Compare with the gate's current calibration; a new gate (an embedding or reranker upgrade) that carries from a
+    // calibration is compared with that reference, so the upgrade gets its shift report too.
+    const baselineId =
+      previousRow?.calibration_id ?? (resolved.carry?.reference.kind === "calibration" ? resolved.carry.reference.calibration_id : null);
+    let shift: ShiftReport | null = null;
+    if (baselineId !== null) {
+      const [previous, previousDistribution] = await Promise.all([deps.calibrations.get(baselineId), deps.calibrations.distribution(baselineId)]);
+      if (previous === null || previousDistribution === null) {
+        throw new AppError("internal", "active calibration row points at a missing calibration");
+      }
+      shift = rebuildShift({
+        previous,
+        previousDistribution,
+        sorted,
+        distribution: fitted.distribution,
+        byQuery,
+        tolerance: meta.shift_tolerance,
+        comparedWith: previousRow ? "gate_current" : "carry_reference",
+      });
+    }
+
+    const calibration: StoredCalibration = {
+      id: calibrationId,
+      gate_id: gateId,
+      index: meta.index,
+      embedding: meta.embedding,
+      reranker: meta.reranker,
+      index_version: meta.index_version,
+      policy: resolved.storedPolicy,
+      score_scale: meta.score_scale,
+      ...fitted.fields,
+      carry,
+      warnings,
+      shift,
+      shift_tolerance: meta.shift_tolerance,
+      drift_tolerance: absoluteTolerance(meta.drift_tolerance, fitted.fields.expected_drop_rate),
+      empty_context_tolerance: absoluteTolerance(meta.empty_context_tolerance, fitted.fields.per_query?.empty_context_rate ?? 0),
+      created_at: createdAt,
+      created_by: actor,
+    };
+    const activation: Activation | null = meta.activate
+      ? {
+          id: activationId,
+          gate_id: gateId,
+          index_version: meta.index_version,
+          calibration_id: calibration.id,
+          previous_calibration_id: previousRow?.calibration_id ?? null,
+          activated_at: createdAt,
+          actor,
+          reason: "uploaded with activate: true",
+        }
+      : null;
+
+    const stored = await deps.calibrations.create({
+      gate: { gate_id: gateId, index: meta.index, embedding: meta.embedding, reranker: meta.reranker, created_at: createdAt },
+      calibration,
+      distribution: fitted.distribution,
+      activation,
+      expectedCurrentSeq: currentSeqOf(rows),
+    });
+    if (!stored) {
+      if (attempt >= MAX_ACTIVATION_ATTEMPTS) throw tooManyConcurrentActivations();
+      continue;
+    }
+    if (activation) await afterActivation(calibration, shift, deps, onShiftAlert, warnings, activation);
+    return { calibration, shift, warnings, activated: activation !== null };
+  }
 }
+
+/** 409 after MAX_ACTIVATION_ATTEMPTS lost races: the request changed nothing and can be sent again. */
+export const tooManyConcurrentActivations = (): AppError =>
+  new AppError(
+    "conflict",
+    `this gate was activated concurrently ${MAX_ACTIVATION_ATTEMPTS} times while this request was computed; nothing was changed: retry`,
+  );
 
 /**
  * What follows an activation, once D1 has committed it: publish the projection (best effort: the reconciler repairs
- * KV within minutes, and a failure here must not turn a stored calibration into a 500), then raise the rebuild_shift
- * alert before answering, so a pipeline that checks alerts right after sees it. A failed raise becomes a warning.
+ * KV within minutes, and a failure here must not turn a stored calibration into a 500), then let the alert listener
+ * raise (or resolve) the rebuild_shift alert before answering, so a pipeline that checks alerts right after sees it.
+ * A failed raise becomes a warning.
  */
 export async function afterActivation(
   calibration: StoredCalibration,
   shift: ShiftReport | null,
   deps: CoreDeps,
-  onShiftAlert: ShiftListener | null,
+  onActivated: ShiftListener | null,
   warnings: Warning[],
+  activation: Activation,
 ): Promise<void> {
   try {
     await publishGate(calibration.gate_id, [calibration.index_version], deps);
   } catch (e) {
     console.error("publishing the threshold projection failed; the reconciler will repair it", e);
   }
-  if (shift?.alert && onShiftAlert) {
+  if (onActivated) {
     try {
-      await onShiftAlert(calibration, shift);
+      await onActivated(calibration, shift, activation);
     } catch (e) {
-      console.error("raising the rebuild_shift alert failed", e);
-      warnings.push({ code: "alert_not_raised", message: "the shift alerted but the rebuild_shift alert could not be stored; check GET /v1/alerts" });
+      console.error("updating the rebuild_shift alert failed", e);
+      warnings.push({ code: "alert_not_raised", message: "the rebuild_shift alert could not be stored or resolved; check GET /v1/alerts" });
     }
   }
 }

@@ -19,24 +19,33 @@ const toGate = (r: GateDbRow): GateRow => ({
   created_at: r.created_at,
 });
 
+/** The gate's latest activation seq (0 when never activated); `?2` is the gate id. */
+const LATEST_SEQ = `COALESCE((SELECT MAX(seq) FROM activations WHERE gate_id = ?2), 0)`;
+
 const parseRecord = (record: string): StoredCalibration => JSON.parse(record) as StoredCalibration;
 
 /** D1 implementation of CalibrationStore. Built per request from `env.DB`. */
 export class D1CalibrationStore implements CalibrationStore {
   constructor(private readonly db: D1Database) {}
 
-  private activationStatements(a: Activation): D1PreparedStatement[] {
+  /**
+   * The activation and its active row, each written only while the gate's latest activation is still `expectedSeq`
+   * (the one the caller computed the shift and previous_calibration_id against). A D1 batch is one transaction, so
+   * of two concurrent activations computed against the same state exactly one is written; the other changes nothing
+   * and is retried by the service against the new state.
+   */
+  private activationStatements(a: Activation, expectedSeq: number): D1PreparedStatement[] {
     return [
       this.db
         .prepare(
           `INSERT INTO activations (id, gate_id, index_version, calibration_id, previous_calibration_id, activated_at, actor, reason)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE ${LATEST_SEQ} = ?9`,
         )
-        .bind(a.id, a.gate_id, a.index_version, a.calibration_id, a.previous_calibration_id, a.activated_at, a.actor, a.reason),
+        .bind(a.id, a.gate_id, a.index_version, a.calibration_id, a.previous_calibration_id, a.activated_at, a.actor, a.reason, expectedSeq),
       this.db
         .prepare(
           `INSERT INTO active_calibrations (gate_id, index_version, calibration_id, activation_id, activation_seq, activated_at)
-           VALUES (?1, ?2, ?3, ?4, (SELECT seq FROM activations WHERE id = ?4), ?5)
+           SELECT ?1, ?2, ?3, ?4, seq, ?5 FROM activations WHERE id = ?4
            ON CONFLICT (gate_id, index_version) DO UPDATE SET
              calibration_id = excluded.calibration_id, activation_id = excluded.activation_id,
              activation_seq = excluded.activation_seq, activated_at = excluded.activated_at`,
@@ -45,8 +54,17 @@ export class D1CalibrationStore implements CalibrationStore {
     ];
   }
 
-  async create(input: { gate: GateRow; calibration: StoredCalibration; distribution: Distribution; activation: Activation | null }): Promise<void> {
+  async create(input: {
+    gate: GateRow;
+    calibration: StoredCalibration;
+    distribution: Distribution;
+    activation: Activation | null;
+    expectedCurrentSeq?: number;
+  }): Promise<boolean> {
     const { gate, calibration: c, activation } = input;
+    const expected = input.expectedCurrentSeq ?? 0;
+    // With an activation, the calibration row is conditional too: a lost race stores nothing at all.
+    const guard = activation ? `WHERE ${LATEST_SEQ} = ?11` : "";
     const statements = [
       this.db
         .prepare(`INSERT OR IGNORE INTO gates (gate_id, idx, embedding, reranker, created_at) VALUES (?, ?, ?, ?, ?)`)
@@ -54,7 +72,7 @@ export class D1CalibrationStore implements CalibrationStore {
       this.db
         .prepare(
           `INSERT INTO calibrations (id, gate_id, index_version, threshold, expected_drop_rate, n, record, distribution, created_at, created_by)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 ${guard}`,
         )
         .bind(
           c.id,
@@ -67,10 +85,12 @@ export class D1CalibrationStore implements CalibrationStore {
           encodeDistribution(input.distribution),
           c.created_at,
           c.created_by,
+          ...(activation ? [expected] : []),
         ),
-      ...(activation ? this.activationStatements(activation) : []),
+      ...(activation ? this.activationStatements(activation, expected) : []),
     ];
-    await this.db.batch(statements);
+    const results = await this.db.batch(statements);
+    return results[1]!.meta.changes === 1;
   }
 
   async get(id: string): Promise<StoredCalibration | null> {
@@ -98,8 +118,9 @@ export class D1CalibrationStore implements CalibrationStore {
     };
   }
 
-  async activate(activation: Activation): Promise<void> {
-    await this.db.batch(this.activationStatements(activation));
+  async activate(activation: Activation, expectedCurrentSeq: number): Promise<boolean> {
+    const results = await this.db.batch(this.activationStatements(activation, expectedCurrentSeq));
+    return results[0]!.meta.changes === 1;
   }
 
   async gate(gateId: string): Promise<GateRow | null> {
@@ -133,6 +154,20 @@ export class D1CalibrationStore implements CalibrationStore {
       )
       .all<ActiveSummary>();
     return results;
+  }
+
+  async calibratedNeighbours(gate: { index: string; embedding: string; reranker: string }, limit: number): Promise<GateRow[]> {
+    const { results } = await this.db
+      .prepare(
+        `SELECT g.* FROM gates g
+         WHERE EXISTS (SELECT 1 FROM active_calibrations a WHERE a.gate_id = g.gate_id)
+           AND ((g.embedding = ?2 AND g.reranker = ?3) OR (g.idx = ?1 AND (g.embedding = ?2 OR g.reranker = ?3)))
+           AND NOT (g.idx = ?1 AND g.embedding = ?2 AND g.reranker = ?3)
+         ORDER BY (g.embedding = ?2 AND g.reranker = ?3) DESC, g.created_at DESC LIMIT ?4`,
+      )
+      .bind(gate.index, gate.embedding, gate.reranker, limit)
+      .all<GateDbRow>();
+    return results.map(toGate);
   }
 
   async activations(gateId: string, limit: number): Promise<Activation[]> {

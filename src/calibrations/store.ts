@@ -40,14 +40,28 @@ export interface HistoryPage {
 }
 
 export interface CalibrationStore {
-  /** Stores a calibration (and its gate, first time seen) and optionally its activation, in one atomic batch. */
-  create(input: { gate: GateRow; calibration: StoredCalibration; distribution: Distribution; activation: Activation | null }): Promise<void>;
+  /**
+   * Stores a calibration (and its gate, first time seen) and optionally its activation, in one atomic batch. With an
+   * activation, `expectedCurrentSeq` is the gate's current activation_seq the caller computed against (0: none): when
+   * another activation landed in between, nothing is stored and it returns false (the caller recomputes and retries).
+   */
+  create(input: {
+    gate: GateRow;
+    calibration: StoredCalibration;
+    distribution: Distribution;
+    activation: Activation | null;
+    expectedCurrentSeq?: number;
+  }): Promise<boolean>;
   get(id: string): Promise<StoredCalibration | null>;
   distribution(id: string): Promise<Distribution | null>;
   /** Newest first; `before` is the `next` of the previous page. */
   history(gateId: string, limit: number, before: number | null): Promise<HistoryPage>;
-  /** Records an activation and moves the (gate, index_version) active row to it, atomically. */
-  activate(activation: Activation): Promise<void>;
+  /**
+   * Records an activation and moves the (gate, index_version) active row to it, atomically, only if the gate's current
+   * activation_seq is still `expectedCurrentSeq` (0: none). Returns false, storing nothing, when another activation
+   * landed first: activations of one gate form one linear history.
+   */
+  activate(activation: Activation, expectedCurrentSeq: number): Promise<boolean>;
   gate(gateId: string): Promise<GateRow | null>;
   gates(): Promise<GateRow[]>;
   /** Every active row of a gate, current (greatest activation_seq) first. */
@@ -56,9 +70,17 @@ export interface CalibrationStore {
   allActiveRows(): Promise<ActiveRow[]>;
   /** Every active row with its calibration's threshold and expected drop rate (/v1/gates). */
   activeSummaries(): Promise<ActiveSummary[]>;
+  /**
+   * Calibrated gates near a gate that has none, for a 404's "did you mean": first those with the same embedding and
+   * reranker under another index, then those sharing the index and one of embedding or reranker.
+   */
+  calibratedNeighbours(gate: { index: string; embedding: string; reranker: string }, limit: number): Promise<GateRow[]>;
   /** Activation audit of a gate, newest first. */
   activations(gateId: string, limit: number): Promise<Activation[]>;
 }
+
+/** The activation_seq a conditional write compares with: the current row's, or 0 for a gate never activated. */
+export const currentSeqOf = (rows: readonly ActiveRow[]): number => currentOf(rows)?.activation_seq ?? 0;
 
 /** The gate's current row: the most recently activated of its active rows. */
 export function currentOf(rows: readonly ActiveRow[]): ActiveRow | null {

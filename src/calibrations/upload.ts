@@ -20,6 +20,7 @@ import { BinaryUploadQuery, CalibrationMeta, CalibrationUpload, Query, type Poli
 import type { CalibrationInput } from "./calibrate";
 import { decodeUtf8, mediaType, parseJsonText, readBodyBytes } from "../platform/http/body";
 import { MAX_ERROR_DETAILS, validate } from "../platform/http/validate";
+import { checkQueryNames } from "../platform/routing";
 
 export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"];
 
@@ -115,7 +116,20 @@ function fromNdjson(bytes: Uint8Array): CalibrationInput {
   const it = ndjsonLines(bytes);
   const first = it.next();
   if (first.done) throw invalid("empty NDJSON body: the first line must be the calibration's metadata object");
-  const meta = validate(CalibrationMeta.strict(), parseJsonText(first.value[1]), "invalid_input", "NDJSON header line");
+  let header: unknown;
+  try {
+    header = parseJsonText(first.value[1], "NDJSON line 1 (the metadata object)");
+  } catch (e) {
+    // `curl -d @file` strips newlines: the header and every score arrive glued into one line.
+    if (e instanceof AppError && e.code === "malformed_json" && bytes.indexOf(10) < 0) {
+      throw new AppError(
+        "malformed_json",
+        `${e.message}. The body arrived as a single line: NDJSON needs one value per line (curl -d strips newlines; send the file with --data-binary @file)`,
+      );
+    }
+    throw e;
+  }
+  const meta = validate(CalibrationMeta.strict(), header, "invalid_input", "NDJSON header line");
   // Scores go straight into a growing Float64Array (8 bytes a score) rather than a JS array of numbers.
   let flat = new Float64Array(1024);
   let nFlat = 0;
@@ -219,6 +233,13 @@ function fromFloat32(bytes: Uint8Array, params: Record<string, string>): Calibra
   return { meta, scores, offsets, precision: "float32" };
 }
 
+/** What a 413 suggests instead, per upload format. */
+const LARGER_FORMAT: Record<RawUpload["type"], string> = {
+  json: `JSON uploads take about 500,000 scores; send larger calibrations as NDJSON (Content-Type: application/x-ndjson, up to ${MAX_NDJSON_BODY_BYTES / (1024 * 1024)} MiB) or float32 (application/octet-stream, up to ${MAX_SCORES.toLocaleString("en-US")} scores), see docs/api.md#post-v1calibrations-calibrate`,
+  ndjson: `send larger calibrations as float32 (Content-Type: application/octet-stream, 4 bytes a score, up to ${MAX_SCORES.toLocaleString("en-US")} scores)`,
+  float32: `${MAX_SCORES.toLocaleString("en-US")} float32 scores is the most one calibration takes`,
+};
+
 /** A read but not yet parsed upload: what idempotency hashes and the parser reads. */
 export interface RawUpload {
   readonly type: "json" | "ndjson" | "float32";
@@ -237,8 +258,10 @@ export async function readCalibrationUpload(request: Request): Promise<RawUpload
       `Content-Type ${media === "" ? "(none)" : JSON.stringify(media)} is not accepted: use application/json, application/x-ndjson or application/octet-stream (float32)`,
     );
   }
+  // Only float32 uploads carry fields in the query string; elsewhere a parameter would be silently ignored.
+  checkQueryNames(request.url, type === "float32" ? Object.keys(BinaryUploadQuery.shape) : []);
   const limit = type === "float32" ? MAX_BINARY_BODY_BYTES : type === "ndjson" ? MAX_NDJSON_BODY_BYTES : MAX_JSON_BODY_BYTES;
-  const bytes = await readBodyBytes(request, limit);
+  const bytes = await readBodyBytes(request, limit, LARGER_FORMAT[type]);
   return { type, bytes, params: type === "float32" ? Object.fromEntries(new URL(request.url).searchParams) : {} };
 }
 

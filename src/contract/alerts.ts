@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./limits";
-import { Id } from "./common";
+import { MAX_NOTE_LENGTH } from "./limits";
+import { Id, PageLimit } from "./common";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Alerts
@@ -27,6 +27,9 @@ export const Alert = z.object({
   acknowledged_by: z.string().nullable(),
   resolved_at: z.string().nullable(),
   resolved_by: z.string().nullable(),
+  /** The notes given with acknowledge and resolve (a rollback that resolves a rebuild_shift alert says so here). */
+  acknowledged_note: z.string().nullable(),
+  resolved_note: z.string().nullable(),
 });
 export type Alert = z.infer<typeof Alert>;
 
@@ -37,7 +40,19 @@ export const AlertQuery = z.object({
   reranker: Id.optional(),
   kind: AlertKind.optional(),
   status: AlertStatus.optional(),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+  limit: PageLimit,
 });
 
-export const AlertAction = z.strictObject({ note: z.string().max(1000).optional() });
+export const AlertAction = z.strictObject({ note: z.string({ error: "must be a string" }).max(MAX_NOTE_LENGTH).optional() });
+
+/** One occurrence of an alert, with the numbers of that occurrence (the first is never overwritten). */
+export const AlertOccurrence = z.object({
+  seq: z.number().int(),
+  seen_at: z.string(),
+  summary: z.string(),
+  details: z.record(z.string(), z.unknown()),
+  calibration_ids: z.array(z.string()),
+});
+export type AlertOccurrence = z.infer<typeof AlertOccurrence>;
+
+export const AlertOccurrenceQuery = z.object({ limit: PageLimit });

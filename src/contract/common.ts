@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_ID_LENGTH, MAX_REFERENCE_SCORES, MAX_SCORES } from "./limits";
+import { DEFAULT_PAGE_SIZE, MAX_ID_LENGTH, MAX_PAGE_SIZE, MAX_REFERENCE_SCORES, MAX_SCORES } from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Identity
@@ -12,7 +12,7 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/u;
 
 /** An id: 1..MAX_ID_LENGTH characters after Unicode NFC normalization, no control characters. */
 export const Id = z
-  .string({ error: "must be a string" })
+  .string({ error: (iss) => (iss.input === undefined ? "is required" : "must be a string") })
   .transform((s) => s.normalize("NFC"))
   .pipe(
     z
@@ -29,6 +29,20 @@ export const GateRef = z.object({
   reranker: Id,
 });
 export type GateRef = z.infer<typeof GateRef>;
+
+/**
+ * A page size in a query string: digits only, 1..MAX_PAGE_SIZE. Parsed strictly (no "1e1", " 5", "0x10", "5.0"):
+ * z.coerce would read all of them as numbers.
+ */
+export const PageLimit = z
+  .string()
+  .regex(/^[1-9][0-9]{0,5}$/u, { error: `must be a whole number from 1 to ${MAX_PAGE_SIZE}` })
+  .transform(Number)
+  .pipe(z.number().max(MAX_PAGE_SIZE, { error: `must be a whole number from 1 to ${MAX_PAGE_SIZE}` }))
+  .default(DEFAULT_PAGE_SIZE);
+
+/** An opaque listing cursor as returned in `next_cursor` (base-36 digits); anything else is refused, never truncated. */
+export const Cursor = z.string().regex(/^[0-9a-z]{1,11}$/u, { error: "is not a cursor this API returned (pass next_cursor back unchanged)" });
 
 export const CalibrationId = z.string().regex(/^cal_[0-9a-z]{10,40}$/u, { error: "is not a calibration id" });
 

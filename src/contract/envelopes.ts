@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { Calibration, ShiftReport, Warning } from "./calibrations";
 import { Activation, GateSummary } from "./serving";
-import { Alert } from "./alerts";
+import { Alert, AlertOccurrence } from "./alerts";
 import { Delivery, WebhookEndpoint } from "./webhooks";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -22,9 +22,10 @@ export const ActivationResult = z.object({
   warnings: z.array(Warning),
 });
 export const AlertList = z.object({ alerts: z.array(Alert) });
+export const AlertOccurrenceList = z.object({ alert_id: z.string(), occurrences: z.array(AlertOccurrence) });
 export const WebhookEndpointList = z.object({ endpoints: z.array(WebhookEndpoint) });
 export const DeliveryList = z.object({ deliveries: z.array(Delivery) });
-export const Health = z.object({ ok: z.boolean() });
+export const Health = z.object({ ok: z.boolean(), ready: z.boolean().optional() });
 /** GET / for API clients: what this is and where to read more. */
 export const ServiceIndex = z.object({
   service: z.literal("scoregate"),

@@ -7,6 +7,7 @@ import { z } from "zod";
 export const ERROR_CODES = [
   "malformed_json",
   "bad_request",
+  "incomplete_body",
   "unauthorized",
   "forbidden",
   "not_found",
@@ -20,7 +21,10 @@ export const ERROR_CODES = [
   "float32_precision",
   "unknown_reference",
   "idempotency_mismatch",
+  "batch_mismatch",
   "misconfigured",
+  "not_migrated",
+  "storage_unavailable",
   "internal",
 ] as const;
 

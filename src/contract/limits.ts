@@ -87,11 +87,17 @@ export const BATCH_ID_RETENTION_MS = 7 * 24 * 3600 * 1000;
  */
 export const WEBHOOK_RETRY_DELAYS_MS = [60e3, 5 * 60e3, 30 * 60e3, 2 * 3600e3, 5 * 3600e3, 10 * 3600e3, 10 * 3600e3] as const;
 
+/** Longest a receiver's Retry-After postpones the next attempt (a day: it must not outlast the retry schedule). */
+export const MAX_WEBHOOK_RETRY_AFTER_MS = 24 * 3600 * 1000;
+
 /** Per-attempt timeout of a webhook POST. */
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 
 /** Most webhook endpoints. */
 export const MAX_WEBHOOK_ENDPOINTS = 20;
+
+/** Longest note on an alert action or reason on an activation. */
+export const MAX_NOTE_LENGTH = 1000;
 
 /** Longest webhook URL. */
 export const MAX_WEBHOOK_URL_LENGTH = 2048;

@@ -4,12 +4,22 @@
  * (src/reference/openapi.ts), and the clients read paths and scopes from it, so none of them can drift apart.
  */
 import type { z } from "zod";
-import { ActivationResult, AlertList, CalibrationHistory, DeliveryList, GateList, Health, ServiceIndex, WebhookEndpointList } from "./envelopes";
+import {
+  ActivationResult,
+  AlertList,
+  AlertOccurrenceList,
+  CalibrationHistory,
+  DeliveryList,
+  GateList,
+  Health,
+  ServiceIndex,
+  WebhookEndpointList,
+} from "./envelopes";
 import { Calibration, CalibrationCreated, CalibrationUpload } from "./calibrations";
 import { ActivateBody, HistoryQuery, ThresholdQuery, ThresholdResponse } from "./serving";
 import { MonitorQuery, MonitorStatus, ObservationAccepted, ObservationBatch } from "./monitoring";
-import { Alert, AlertAction, AlertQuery } from "./alerts";
-import { Delivery, DeliveryQuery, WebhookCreate, WebhookEndpoint, WebhookUpdate } from "./webhooks";
+import { Alert, AlertAction, AlertOccurrenceQuery, AlertQuery } from "./alerts";
+import { Delivery, DeliveryQuery, WebhookCreate, WebhookDeleted, WebhookEndpoint, WebhookUpdate } from "./webhooks";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
 
 /** Token scopes; they nest: admin includes calibrate includes read. */
@@ -64,7 +74,7 @@ export const ROUTES = {
     method: "get",
     path: "/healthz",
     scope: null,
-    summary: "Liveness",
+    summary: "Liveness and readiness (503 not_migrated before the D1 migrations are applied)",
     responses: { 200: { description: "ok", schema: Health } },
     errors: [503],
   },
@@ -177,6 +187,15 @@ export const ROUTES = {
     responses: { 200: { description: "the alert", schema: Alert } },
     errors: [404],
   },
+  listAlertOccurrences: {
+    method: "get",
+    path: "/v1/alerts/{id}/occurrences",
+    scope: "read",
+    summary: "Every occurrence of an alert with its own numbers, newest first",
+    query: AlertOccurrenceQuery,
+    responses: { 200: { description: "occurrences", schema: AlertOccurrenceList } },
+    errors: [400, 404],
+  },
   acknowledgeAlert: {
     method: "post",
     path: "/v1/alerts/{id}/acknowledge",
@@ -220,6 +239,14 @@ export const ROUTES = {
     body: json(WebhookUpdate),
     responses: { 200: { description: "updated", schema: WebhookEndpoint } },
     errors: [404, 422],
+  },
+  deleteWebhook: {
+    method: "delete",
+    path: "/v1/webhooks/{id}",
+    scope: "admin",
+    summary: "Delete a webhook endpoint (its pending deliveries fail; past deliveries stay listed)",
+    responses: { 200: { description: "deleted", schema: WebhookDeleted } },
+    errors: [404],
   },
   listDeliveries: {
     method: "get",

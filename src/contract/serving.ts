@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./limits";
-import { GateRef, Id, ScoreScale, StoredPolicy } from "./common";
+import { MAX_NOTE_LENGTH } from "./limits";
+import { Cursor, GateRef, Id, PageLimit, ScoreScale, StoredPolicy } from "./common";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Serving
@@ -29,8 +29,8 @@ export type ThresholdResponse = z.infer<typeof ThresholdResponse>;
 // ---------------------------------------------------------------------------------------------------------------
 
 export const Pagination = z.object({
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
-  cursor: z.string().max(200).optional(),
+  limit: PageLimit,
+  cursor: Cursor.optional(),
 });
 
 export const HistoryQuery = GateRef.extend(Pagination.shape);
@@ -48,7 +48,7 @@ export const Activation = z.object({
 export type Activation = z.infer<typeof Activation>;
 
 export const ActivateBody = z.strictObject({
-  reason: z.string().max(1000).optional(),
+  reason: z.string({ error: "must be a string" }).max(MAX_NOTE_LENGTH).optional(),
 });
 
 export const GateSummary = z.object({

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_WEBHOOK_URL_LENGTH } from "./limits";
+import { MAX_WEBHOOK_URL_LENGTH } from "./limits";
+import { PageLimit } from "./common";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Webhooks
@@ -10,7 +11,7 @@ const WebhookSecret = z.string().regex(/^whsec_[A-Za-z0-9+/]{32,128}={0,2}$/u, {
 });
 
 export const WebhookCreate = z.strictObject({
-  url: z.string().max(MAX_WEBHOOK_URL_LENGTH),
+  url: z.string({ error: (iss) => (iss.input === undefined ? "is required" : "must be a string") }).max(MAX_WEBHOOK_URL_LENGTH),
   secret: WebhookSecret.optional(),
   description: z.string().max(500).optional(),
   enabled: z.boolean().default(true),
@@ -58,5 +59,7 @@ export type Delivery = z.infer<typeof Delivery>;
 export const DeliveryQuery = z.object({
   status: DeliveryStatus.optional(),
   endpoint_id: z.string().max(64).optional(),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+  limit: PageLimit,
 });
+
+export const WebhookDeleted = z.object({ id: z.string(), deleted_at: z.string(), deleted_by: z.string(), failed_deliveries: z.number().int() });

@@ -22,7 +22,7 @@ import type { DriftConfig } from "../stats/drift";
 import type { GateMonitorRpc, MonitorSnapshot, ObserveInput, ObserveOutcome } from "./monitor-contract";
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, received_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, received_at INTEGER NOT NULL, hash TEXT);
 CREATE INDEX IF NOT EXISTS batches_by_time ON batches (received_at);
 CREATE TABLE IF NOT EXISTS windows (calibration_id TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS history (id INTEGER PRIMARY KEY AUTOINCREMENT, calibration_id TEXT NOT NULL, ended_at INTEGER NOT NULL, status TEXT NOT NULL);
@@ -41,6 +41,9 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     this.#sql.exec(SCHEMA);
+    // Objects created before batches had a content hash: add the column (rows without one compare as duplicates).
+    const batches = this.#sql.exec<{ sql: string }>(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'batches'`).toArray()[0];
+    if (batches !== undefined && !batches.sql.includes("hash")) this.#sql.exec(`ALTER TABLE batches ADD COLUMN hash TEXT`);
   }
 
   #load(calibrationId: string): WindowState | null {
@@ -102,8 +105,18 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc {
       const base =
         existing ??
         newWindow(input.calibration.id, input.calibration.index_version, input.calibration.expectation, now, 0, this.#detector(input.calibration.id));
-      const claimed = this.#sql.exec(`INSERT OR IGNORE INTO batches (batch_id, received_at) VALUES (?, ?)`, input.batch_id, now).rowsWritten;
-      if (claimed === 0) return { duplicate: true, window: windowStatus(base, evaluateWindow(base, input.config)), alerts: [] };
+      const claimed = this.#sql.exec(
+        `INSERT OR IGNORE INTO batches (batch_id, received_at, hash) VALUES (?, ?, ?)`,
+        input.batch_id,
+        now,
+        input.batch_hash,
+      ).rowsWritten;
+      if (claimed === 0) {
+        // A retry carries the same body; the same id with other counts is a client bug, refused rather than dropped.
+        const seen = this.#sql.exec<{ hash: string | null }>(`SELECT hash FROM batches WHERE batch_id = ?`, input.batch_id).toArray()[0];
+        const mismatch = seen?.hash != null && seen.hash !== input.batch_hash;
+        return { duplicate: true, mismatch, window: windowStatus(base, evaluateWindow(base, input.config)), alerts: [] };
+      }
 
       let next = addBatch(base, input.queries, input.scores, random, now, input.config);
       const ev = evaluateWindow(next, input.config);
@@ -126,7 +139,7 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc {
         now,
         JSON.stringify(next),
       );
-      return { duplicate: false, window: status, alerts: alerts.map((a) => a.kind) };
+      return { duplicate: false, mismatch: false, window: status, alerts: alerts.map((a) => a.kind) };
     });
     if (outcome.alerts.length > 0) await this.#raisePending(now);
     return outcome;

@@ -11,6 +11,8 @@ export interface ObserveInput {
   readonly gate: { readonly gate_id: string; readonly index: string; readonly embedding: string; readonly reranker: string };
   readonly calibration: { readonly id: string; readonly index_version: string; readonly expectation: Expectation };
   readonly batch_id: string;
+  /** SHA-256 of the batch as sent: a batch id reused with another body is refused (batch_mismatch). */
+  readonly batch_hash: string;
   readonly queries: readonly (readonly [number, number])[];
   readonly scores: readonly number[] | null;
   readonly now_ms: number;
@@ -19,6 +21,8 @@ export interface ObserveInput {
 
 export interface ObserveOutcome {
   readonly duplicate: boolean;
+  /** A duplicate batch id whose first batch had a different body (nothing was counted). */
+  readonly mismatch: boolean;
   readonly window: WindowStatus;
   readonly alerts: AlertKind[];
 }

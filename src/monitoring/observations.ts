@@ -39,11 +39,15 @@ async function resolve(batch: ObservationBatch, cache: IsolateCache<CachedThresh
         { path: "calibration_id", message: "unknown calibration" },
       ]);
     }
-    const named = batch.embedding !== undefined && batch.reranker !== undefined;
-    if (named && (await gateIdOf({ index: batch.index ?? "default", embedding: batch.embedding!, reranker: batch.reranker! })) !== c.gate_id) {
-      throw new AppError("invalid_input", "calibration_id belongs to another gate than the one named", [
-        { path: "calibration_id", message: "gate mismatch" },
-      ]);
+    // Gate fields sent with calibration_id must agree with it, each one: counts are never filed under a gate the
+    // sender did not mean.
+    const contradicting = (["index", "embedding", "reranker", "index_version"] as const).filter((k) => batch[k] !== undefined && batch[k] !== c[k]);
+    if (contradicting.length > 0) {
+      throw new AppError(
+        "invalid_input",
+        `calibration ${c.id} belongs to ${c.index} / ${c.embedding} / ${c.reranker} (index_version ${c.index_version}), which contradicts ${contradicting.map((k) => `${k}=${JSON.stringify(batch[k])}`).join(", ")}: send calibration_id alone, or matching gate fields`,
+        contradicting.map((k) => ({ path: k, message: `contradicts calibration_id (its ${k} is ${JSON.stringify(c[k])})` })),
+      );
     }
     return {
       gate: { gate_id: c.gate_id, index: c.index, embedding: c.embedding, reranker: c.reranker },
@@ -74,11 +78,19 @@ export async function observe(batch: ObservationBatch, cache: IsolateCache<Cache
     gate: r.gate,
     calibration: r.calibration,
     batch_id: batch.batch_id,
+    batch_hash: await batchHash(batch),
     queries: batch.queries,
     scores: batch.scores ?? null,
     now_ms: deps.now().getTime(),
     config: deps.drift,
   });
+  if (outcome.mismatch) {
+    throw new AppError(
+      "batch_mismatch",
+      `batch_id ${JSON.stringify(batch.batch_id)} was already counted with a different body; a retry must resend the same batch, a new batch needs a new batch_id`,
+      { batch_id: batch.batch_id },
+    );
+  }
   return {
     accepted: !outcome.duplicate,
     duplicate: outcome.duplicate,
@@ -87,6 +99,12 @@ export async function observe(batch: ObservationBatch, cache: IsolateCache<Cache
     window: outcome.window,
     alerts: outcome.alerts,
   };
+}
+
+/** SHA-256 hex of the validated batch (zod output: keys in schema order, so the same batch always hashes the same). */
+async function batchHash(batch: ObservationBatch): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(batch)));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Fewest sampled scores for which the sample is compared with the calibration. */

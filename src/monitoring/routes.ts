@@ -3,7 +3,7 @@ import { MonitorQuery, ObservationBatch, ROUTES } from "../contract";
 import type { AppBindings } from "../platform/env";
 import { readJson } from "../platform/http/body";
 import { validate } from "../platform/http/validate";
-import { MAX_SMALL_BODY_BYTES } from "../platform/limits";
+import { MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES, MAX_SMALL_BODY_BYTES } from "../platform/limits";
 import { handle } from "../platform/routing";
 import { thresholdCache } from "../serving/routes";
 import { collectMetrics } from "./metrics";
@@ -12,7 +12,14 @@ import { monitorStatus, observe } from "./observations";
 export const monitoringRoutes = new Hono<AppBindings>();
 
 handle(monitoringRoutes, ROUTES.postObservations, async (c) => {
-  const batch = validate(ObservationBatch, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES), "invalid_input", "observation batch");
+  const batch = validate(
+    ObservationBatch,
+    await readJson(c.req.raw, MAX_SMALL_BODY_BYTES, {
+      larger: `send several smaller batches (at most ${MAX_OBSERVATION_QUERIES} queries and ${MAX_OBSERVATION_SCORES} scores each)`,
+    }),
+    "invalid_input",
+    "observation batch",
+  );
   return c.json(await observe(batch, thresholdCache, c.get("deps")), 202);
 });
 

@@ -13,6 +13,7 @@ export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 |
   switch (code) {
     case "malformed_json":
     case "bad_request":
+    case "incomplete_body":
       return 400;
     case "unauthorized":
       return 401;
@@ -33,8 +34,11 @@ export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 |
     case "float32_precision":
     case "unknown_reference":
     case "idempotency_mismatch":
+    case "batch_mismatch":
       return 422;
     case "misconfigured":
+    case "not_migrated":
+    case "storage_unavailable":
       return 503;
     case "internal":
       return 500;

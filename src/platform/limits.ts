@@ -90,3 +90,31 @@ export const WEBHOOK_BATCH = 20;
  * invocation (50 on the free plan; local emulation enforces neither). Larger fleets are covered over several runs.
  */
 export const RECONCILE_GATES_PER_RUN = 100;
+
+/**
+ * Attempts of one activation (or activating upload) against concurrent activations of the same gate. Each attempt
+ * re-reads the gate's current calibration and recomputes the shift; a conditional write admits one per round, so 25
+ * covers 25 simultaneous activations of one gate. Beyond that the request is refused with 409 and can be retried.
+ */
+export const MAX_ACTIVATION_ATTEMPTS = 25;
+
+/**
+ * How long the read path waits for KV before answering from D1 instead. KV reads take milliseconds (tens at the tail);
+ * a read that has not answered in half a second is treated as failed so a slow KV never becomes a slow threshold.
+ */
+export const KV_READ_DEADLINE_MS = 500;
+
+/** How long the read path waits for D1 before falling back to the isolate's last-known-good copy. */
+export const D1_READ_DEADLINE_MS = 2_000;
+
+/**
+ * How long an isolate keeps the last threshold it served for each gate, to answer (marked stale) when KV and D1 both
+ * fail. Matches the stale-if-error a client is told it may use (THRESHOLD_STALE_IF_ERROR_SECONDS).
+ */
+export const LAST_KNOWN_GOOD_MS = 86_400_000;
+
+/** Retry-After (seconds) of a 503 storage_unavailable: when neither storage tier answered and nothing was known. */
+export const STORAGE_RETRY_AFTER_SECONDS = 5;
+
+/** Calibrated gates suggested in an uncalibrated 404 ("did you mean index=docs?"): enough to spot the typo, one query. */
+export const MAX_GATE_SUGGESTIONS = 5;

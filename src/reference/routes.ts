@@ -3,11 +3,16 @@ import { ROUTES } from "../contract";
 import type { AppBindings } from "../platform/env";
 import { handle } from "../platform/routing";
 import { openApiDocument } from "./openapi";
+import { missingTables, notMigrated } from "../platform/readiness";
 
 /** Unauthenticated: liveness (also the trivial baseline route of the read-path benchmark), the service index, the OpenAPI document. */
 export const referenceRoutes = new Hono<AppBindings>();
 
-handle(referenceRoutes, ROUTES.health, (c) => c.json({ ok: true }));
+handle(referenceRoutes, ROUTES.health, async (c) => {
+  const missing = await missingTables(c.env.DB);
+  if (missing.length > 0) throw notMigrated(missing);
+  return c.json({ ok: true, ready: true });
+});
 handle(referenceRoutes, ROUTES.openapi, (c) => c.json(openApiDocument()));
 handle(referenceRoutes, ROUTES.index, (c) =>
   c.json({

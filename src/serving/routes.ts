@@ -6,6 +6,7 @@ import { validate } from "../platform/http/validate";
 import {
   ISOLATE_CACHE_MAX_ENTRIES,
   ISOLATE_CACHE_TTL_MS,
+  LAST_KNOWN_GOOD_MS,
   THRESHOLD_MAX_AGE_SECONDS,
   THRESHOLD_STALE_IF_ERROR_SECONDS,
   THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS,
@@ -18,6 +19,9 @@ import { noteUncalibrated } from "./uncalibrated";
 /** The isolate tier of the read path: module scope, values only (no bindings). */
 export const thresholdCache = new IsolateCache<CachedThreshold>(ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS);
 
+/** The last threshold served per gate, kept a day: answered (marked stale) only when KV and D1 both fail. */
+export const lastKnownGood = new IsolateCache<CachedThreshold>(ISOLATE_CACHE_MAX_ENTRIES, LAST_KNOWN_GOOD_MS);
+
 const CACHE_CONTROL = `private, max-age=${THRESHOLD_MAX_AGE_SECONDS}, stale-while-revalidate=${THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS}, stale-if-error=${THRESHOLD_STALE_IF_ERROR_SECONDS}`;
 
 export const servingRoutes = new Hono<AppBindings>();
@@ -26,7 +30,7 @@ handle(servingRoutes, ROUTES.getThreshold, async (c) => {
   const query = validate(ThresholdQuery, c.req.query(), "bad_request", "query parameters");
   let outcome: Awaited<ReturnType<typeof readThreshold>>;
   try {
-    outcome = await readThreshold(query, thresholdCache, c.get("deps"));
+    outcome = await readThreshold(query, thresholdCache, c.get("deps"), lastKnownGood);
   } catch (e) {
     if (e instanceof UncalibratedError) noteUncalibrated(e.gateId, query, c.get("deps"));
     throw e;

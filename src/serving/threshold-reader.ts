@@ -14,17 +14,32 @@ import type { CoreDeps } from "../platform/deps";
 import { gateIdOf } from "../platform/ids";
 import type { IsolateCache } from "./isolate-cache";
 import { projectionOf, publishGate } from "./publish";
+import { D1_READ_DEADLINE_MS, KV_READ_DEADLINE_MS, MAX_GATE_SUGGESTIONS, STORAGE_RETRY_AFTER_SECONDS } from "../platform/limits";
+import { isSchemaError } from "../platform/readiness";
 
 /**
  * A cached answer: the projection (with its response body serialized once), or null for "uncalibrated" (negative
  * caching keeps misses off D1).
  */
-export type CachedThreshold = { readonly value: ProjectedThreshold | null; readonly gateId: string; readonly body: string | null };
+export type CachedThreshold = {
+  readonly value: ProjectedThreshold | null;
+  readonly gateId: string;
+  readonly body: string | null;
+  /** For "uncalibrated": the calibrated gates the caller may have meant (computed once per negative cache fill). */
+  readonly suggestions?: readonly GateSuggestion[];
+};
 
-const cached = (value: ProjectedThreshold | null, gateId: string): CachedThreshold => ({
+export interface GateSuggestion {
+  readonly index: string;
+  readonly embedding: string;
+  readonly reranker: string;
+}
+
+const cached = (value: ProjectedThreshold | null, gateId: string, suggestions?: readonly GateSuggestion[]): CachedThreshold => ({
   value,
   gateId,
   body: value === null ? null : JSON.stringify(value.threshold),
+  ...(suggestions === undefined ? {} : { suggestions }),
 });
 
 /** Cache key of a query: NUL cannot occur in ids (control characters are rejected). */
@@ -38,51 +53,135 @@ export interface ReadOutcome {
   readonly projection: ProjectedThreshold;
   /** JSON of projection.threshold, serialized once per cache fill. */
   readonly body: string;
-  /** Which tier answered: for the `X-Scoregate-Source` header and metrics. */
-  readonly source: "isolate" | "kv" | "d1";
+  /** Which tier answered: for the `X-Scoregate-Source` header and metrics; "stale" is the last-known-good copy. */
+  readonly source: "isolate" | "kv" | "d1" | "stale";
+}
+
+/** A storage read that did not answer in time. */
+class DeadlineExceeded extends Error {}
+
+/** `work`, or a rejection after `ms` (the timer is cleared either way). */
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new DeadlineExceeded(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
+/** 503 with Retry-After: neither KV nor D1 answered and this isolate has never served the gate. */
+export const storageUnavailable = (): AppError =>
+  new AppError(
+    "storage_unavailable",
+    `the threshold store is not answering and this location has no copy of this gate yet: retry in ${STORAGE_RETRY_AFTER_SECONDS} s (keep using your last-known-good or fallback threshold)`,
+    {
+      retry_after_seconds: STORAGE_RETRY_AFTER_SECONDS,
+    },
+  );
+
+function uncalibratedMessage(q: ThresholdQuery, suggestions: readonly GateSuggestion[]): string {
+  const gate = `${q.index} / ${q.embedding} / ${q.reranker}${q.index === "default" ? ' (index defaults to "default" when omitted)' : ""}`;
+  const base =
+    q.index_version === undefined
+      ? `the gate ${gate} has no active calibration`
+      : `index_version ${JSON.stringify(q.index_version)} of the gate ${gate} has no active calibration`;
+  const sameModels = suggestions.filter((s) => s.embedding === q.embedding && s.reranker === q.reranker);
+  if (sameModels.length > 0) return `${base}; did you mean ${sameModels.map((s) => `index=${s.index}`).join(" or ")}? (see details.suggestions)`;
+  if (suggestions.length > 0) return `${base}; calibrated gates with similar names are in details.suggestions`;
+  return `${base}: upload one with POST /v1/calibrations`;
 }
 
 export class UncalibratedError extends AppError {
   constructor(
     readonly gateId: string,
     q: ThresholdQuery,
+    suggestions: readonly GateSuggestion[] = [],
   ) {
-    super(
-      "uncalibrated",
-      q.index_version === undefined
-        ? "this gate has no active calibration: upload one with POST /v1/calibrations"
-        : `index_version ${JSON.stringify(q.index_version)} of this gate has no active calibration`,
-      { gate_id: gateId, index: q.index, embedding: q.embedding, reranker: q.reranker, index_version: q.index_version ?? null },
-    );
+    super("uncalibrated", uncalibratedMessage(q, suggestions), {
+      gate_id: gateId,
+      index: q.index,
+      embedding: q.embedding,
+      reranker: q.reranker,
+      index_version: q.index_version ?? null,
+      suggestions,
+    });
   }
 }
 
-export async function readThreshold(q: ThresholdQuery, cache: IsolateCache<CachedThreshold>, deps: CoreDeps): Promise<ReadOutcome> {
+/**
+ * Reads the threshold of `q`. Storage faults degrade instead of failing: a KV read that throws or hangs past
+ * KV_READ_DEADLINE_MS falls through to D1; when D1 fails too, the isolate's last-known-good copy (`lastKnownGood`,
+ * positive answers only) is served marked "stale"; only when nothing is known is it a 503 storage_unavailable.
+ */
+export async function readThreshold(
+  q: ThresholdQuery,
+  cache: IsolateCache<CachedThreshold>,
+  deps: CoreDeps,
+  lastKnownGood: IsolateCache<CachedThreshold> | null = null,
+): Promise<ReadOutcome> {
   const key = cacheKeyOf(q);
   const nowMs = deps.now().getTime();
   const hit = cache.get(key, nowMs);
   if (hit !== undefined) {
-    if (hit.value === null) throw new UncalibratedError(hit.gateId, q);
+    if (hit.value === null) throw new UncalibratedError(hit.gateId, q, hit.suggestions);
     return { projection: hit.value, body: hit.body!, source: "isolate" };
   }
   const gateId = await gateIdOf(q);
   const version = q.index_version ?? null;
-  const fromKv = await deps.projection.get(gateId, version);
+  const remember = (entry: CachedThreshold): void => {
+    cache.set(key, entry, nowMs);
+    if (entry.value !== null) lastKnownGood?.set(key, entry, nowMs);
+  };
+  let fromKv: ProjectedThreshold | null = null;
+  try {
+    fromKv = await withDeadline(deps.projection.get(gateId, version), KV_READ_DEADLINE_MS);
+  } catch (e) {
+    console.error("KV read of the threshold projection failed; reading D1", e);
+  }
   if (fromKv !== null) {
     const entry = cached(fromKv, gateId);
-    cache.set(key, entry, nowMs);
+    remember(entry);
     return { projection: fromKv, body: entry.body!, source: "kv" };
   }
+  try {
+    return await withDeadline(readFromD1(q, gateId, version, remember, deps), D1_READ_DEADLINE_MS);
+  } catch (e) {
+    if (e instanceof AppError || isSchemaError(e)) throw e;
+    console.error("D1 read of the threshold failed", e);
+    const known = lastKnownGood?.get(key, nowMs);
+    if (known?.value) return { projection: known.value, body: known.body!, source: "stale" };
+    throw storageUnavailable();
+  }
+}
+
+async function readFromD1(
+  q: ThresholdQuery,
+  gateId: string,
+  version: string | null,
+  remember: (entry: CachedThreshold) => void,
+  deps: CoreDeps,
+): Promise<ReadOutcome> {
   const rows = await deps.calibrations.activeRows(gateId);
   const row = version === null ? currentOf(rows) : (rows.find((r) => r.index_version === version) ?? null);
   const [gate, record] = row ? await Promise.all([deps.calibrations.gate(gateId), deps.calibrations.get(row.calibration_id)]) : [null, null];
   if (row === null || gate === null || record === null) {
-    cache.set(key, cached(null, gateId), nowMs);
-    throw new UncalibratedError(gateId, q);
+    const suggestions = (await deps.calibrations.calibratedNeighbours(q, MAX_GATE_SUGGESTIONS)).map((g) => ({
+      index: g.index,
+      embedding: g.embedding,
+      reranker: g.reranker,
+    }));
+    remember(cached(null, gateId, suggestions));
+    throw new UncalibratedError(gateId, q, suggestions);
   }
   const projection = projectionOf(gate, row, record);
   const entry = cached(projection, gateId);
-  cache.set(key, entry, nowMs);
+  remember(entry);
   // KV was missing a value D1 has: repair it after responding.
   deps.defer(publishGate(gateId, version === null ? [] : [version], deps));
   return { projection, body: entry.body!, source: "d1" };

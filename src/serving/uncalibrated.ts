@@ -5,7 +5,7 @@
  */
 import { ISOLATE_CACHE_MAX_ENTRIES, MAX_OPEN_UNCALIBRATED_ALERTS, UNCALIBRATED_ALERT_INTERVAL_MS } from "../platform/limits";
 import type { ThresholdQuery } from "../contract";
-import { raiseAlert } from "../alerts/lifecycle";
+import { raiseCappedAlert } from "../alerts/lifecycle";
 import type { AlertDeps } from "../platform/deps";
 import { IsolateCache } from "./isolate-cache";
 
@@ -21,14 +21,8 @@ export function noteUncalibrated(gateId: string, q: ThresholdQuery, deps: AlertD
 }
 
 async function raiseUnlessCapped(gateId: string, q: ThresholdQuery, deps: AlertDeps): Promise<void> {
-  const open = await deps.alerts.countUnresolved("uncalibrated_request");
-  const existing = await deps.alerts.list({ gate_id: gateId, kind: "uncalibrated_request", status: undefined, limit: 1 });
-  const updating = existing[0] !== undefined && existing[0].status !== "resolved";
-  if (open >= MAX_OPEN_UNCALIBRATED_ALERTS && !updating) {
-    console.warn(`uncalibrated request for gate ${gateId} not raised: ${open} uncalibrated_request alerts are already open`);
-    return;
-  }
-  await raiseAlert(
+  // The cap is checked inside the insert (src/alerts/d1-store.ts), so concurrent isolates cannot overshoot it.
+  const raised = await raiseCappedAlert(
     {
       gate_id: gateId,
       gate: { index: q.index, embedding: q.embedding, reranker: q.reranker },
@@ -38,5 +32,9 @@ async function raiseUnlessCapped(gateId: string, q: ThresholdQuery, deps: AlertD
       calibration_ids: [],
     },
     deps,
+    MAX_OPEN_UNCALIBRATED_ALERTS,
   );
+  if (raised === null) {
+    console.warn(`uncalibrated request for gate ${gateId} not raised: ${MAX_OPEN_UNCALIBRATED_ALERTS} uncalibrated_request alerts are already open`);
+  }
 }

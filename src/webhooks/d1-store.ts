@@ -20,33 +20,65 @@ const SELECT_DELIVERY = `SELECT d.id, d.event_id, ev.type AS event_type, ev.aler
   d.next_attempt_at, d.last_status, d.last_error, d.delivered_at, d.created_at, d.updated_at
   FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id`;
 
+const ENDPOINT_COLUMNS = "id, url, secret, description, enabled, disabled_reason, created_at, updated_at";
+
 const toEndpoint = (r: EndpointRow): StoredEndpoint => ({ ...r, enabled: r.enabled === 1 });
 
 export class D1WebhookStore implements WebhookStore {
   constructor(private readonly db: D1Database) {}
 
-  async createEndpoint(e: StoredEndpoint): Promise<void> {
-    await this.db
+  /** The count is checked inside the INSERT, so concurrent creations cannot overshoot `max`. */
+  async createEndpoint(e: StoredEndpoint, max: number): Promise<boolean> {
+    const r = await this.db
       .prepare(
         `INSERT INTO webhook_endpoints (id, url, secret, description, enabled, disabled_reason, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+         SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM webhook_endpoints WHERE deleted_at IS NULL) < ?`,
       )
-      .bind(e.id, e.url, e.secret, e.description, e.enabled ? 1 : 0, e.disabled_reason, e.created_at, e.updated_at)
+      .bind(e.id, e.url, e.secret, e.description, e.enabled ? 1 : 0, e.disabled_reason, e.created_at, e.updated_at, max)
       .run();
+    return r.meta.changes === 1;
   }
 
   async countEndpoints(): Promise<number> {
-    return (await this.db.prepare(`SELECT COUNT(*) AS n FROM webhook_endpoints`).first<{ n: number }>())?.n ?? 0;
+    return (await this.db.prepare(`SELECT COUNT(*) AS n FROM webhook_endpoints WHERE deleted_at IS NULL`).first<{ n: number }>())?.n ?? 0;
   }
 
   async endpoints(): Promise<StoredEndpoint[]> {
-    const { results } = await this.db.prepare(`SELECT * FROM webhook_endpoints ORDER BY created_at, id`).all<EndpointRow>();
+    const { results } = await this.db
+      .prepare(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE deleted_at IS NULL ORDER BY created_at, id`)
+      .all<EndpointRow>();
     return results.map(toEndpoint);
   }
 
   async endpoint(id: string): Promise<StoredEndpoint | null> {
-    const row = await this.db.prepare(`SELECT * FROM webhook_endpoints WHERE id = ?`).bind(id).first<EndpointRow>();
+    const row = await this.db
+      .prepare(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = ? AND deleted_at IS NULL`)
+      .bind(id)
+      .first<EndpointRow>();
     return row ? toEndpoint(row) : null;
+  }
+
+  /**
+   * Retires an endpoint: disabled and marked deleted (who, when) in the same batch that fails its pending deliveries.
+   * The row stays because deliveries reference it and remain listed. Null when there is no such (undeleted) endpoint.
+   */
+  async deleteEndpoint(id: string, actor: string, now: string): Promise<{ failed_deliveries: number } | null> {
+    const [retired, failed] = await this.db.batch([
+      this.db
+        .prepare(
+          `UPDATE webhook_endpoints SET enabled = 0, disabled_reason = 'deleted', deleted_at = ?1, deleted_by = ?2, updated_at = ?1
+           WHERE id = ?3 AND deleted_at IS NULL`,
+        )
+        .bind(now, actor, id),
+      this.db
+        .prepare(
+          `UPDATE webhook_deliveries SET status = 'failed', last_error = 'endpoint deleted', next_attempt_at = NULL, lease_until = NULL, updated_at = ?1
+           WHERE endpoint_id = ?2 AND status = 'pending' AND EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ?2 AND deleted_at = ?1)`,
+        )
+        .bind(now, id),
+    ]);
+    if (retired!.meta.changes !== 1) return null;
+    return { failed_deliveries: failed!.meta.changes };
   }
 
   async updateEndpoint(e: StoredEndpoint): Promise<void> {

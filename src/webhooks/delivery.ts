@@ -1,12 +1,14 @@
 /**
  * Webhook delivery. Deliveries are a durable outbox in D1: attempted right after the event (deferred past the
  * response) and by the cron tick every minute, with backoff WEBHOOK_RETRY_DELAYS_MS (27.6 h in all), the same
- * webhook-id and body on every attempt. 2xx delivers; 410 disables the endpoint; anything else retries.
+ * webhook-id and body on every attempt. 2xx delivers; 410 disables the endpoint; anything else retries, no sooner
+ * than a 429/503's Retry-After asks. Redirects are never followed (redirect: "manual"): a public receiver could
+ * otherwise bounce the signed POST to a private address the target check refused.
  */
 import type { Delivery } from "../contract";
 import type { AlertDeps } from "../platform/deps";
 import { AppError } from "../platform/errors";
-import { WEBHOOK_BATCH, WEBHOOK_LEASE_MS, WEBHOOK_RETRY_DELAYS_MS, WEBHOOK_TIMEOUT_MS } from "../platform/limits";
+import { MAX_WEBHOOK_RETRY_AFTER_MS, WEBHOOK_BATCH, WEBHOOK_LEASE_MS, WEBHOOK_RETRY_DELAYS_MS, WEBHOOK_TIMEOUT_MS } from "../platform/limits";
 import { webhookHeaders } from "./signature";
 
 export async function listDeliveries(
@@ -32,10 +34,24 @@ export interface DeliveryRun {
   readonly failed: number;
 }
 
-/** When the next attempt is due after `attempts` failed ones, or null when retries are exhausted. */
-export function nextAttemptAfter(attempts: number, now: Date): string | null {
+/**
+ * When the next attempt is due after `attempts` failed ones, or null when retries are exhausted. A receiver's
+ * Retry-After (ms from now) postpones it, up to MAX_WEBHOOK_RETRY_AFTER_MS; it never brings a retry forward.
+ */
+export function nextAttemptAfter(attempts: number, now: Date, retryAfterMs: number | null = null): string | null {
   const delay = WEBHOOK_RETRY_DELAYS_MS[attempts - 1];
-  return delay === undefined ? null : new Date(now.getTime() + delay).toISOString();
+  if (delay === undefined) return null;
+  const asked = retryAfterMs === null ? 0 : Math.min(retryAfterMs, MAX_WEBHOOK_RETRY_AFTER_MS);
+  return new Date(now.getTime() + Math.max(delay, asked)).toISOString();
+}
+
+/** Retry-After as milliseconds from `now`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3); null when absent or bad. */
+export function retryAfterMs(header: string | null, now: Date): number | null {
+  if (header === null) return null;
+  const v = header.trim();
+  if (/^\d{1,10}$/u.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(0, at - now.getTime());
 }
 
 /** Attempts due deliveries, up to WEBHOOK_BATCH per run, claiming each right before sending it. Safe to run concurrently. */
@@ -50,6 +66,7 @@ export async function deliverDue(deps: AlertDeps): Promise<DeliveryRun> {
     attempted++;
     const timestamp = Math.floor(deps.now().getTime() / 1000);
     let status: number | null = null;
+    let retryAfter: string | null = null;
     let error = "";
     try {
       const res = await deps.fetch(d.url, {
@@ -60,8 +77,9 @@ export async function deliverDue(deps: AlertDeps): Promise<DeliveryRun> {
         redirect: "manual",
       });
       status = res.status;
+      retryAfter = status === 429 || status === 503 ? res.headers.get("retry-after") : null;
       await res.body?.cancel();
-      error = `HTTP ${res.status}`;
+      error = status >= 300 && status < 400 ? `HTTP ${res.status}: redirect not followed` : `HTTP ${res.status}`;
     } catch (e) {
       error = `network error: ${(e as Error).message}`.slice(0, 500);
     }
@@ -73,7 +91,8 @@ export async function deliverDue(deps: AlertDeps): Promise<DeliveryRun> {
       await deps.webhooks.disableGone(d.endpoint_id, `receiver answered 410 Gone at ${at.toISOString()}`, at.toISOString());
       failed++;
     } else {
-      await deps.webhooks.markFailed(d.id, d.lease_until, status, error, nextAttemptAfter(d.attempts + 1, at), at.toISOString());
+      const next = nextAttemptAfter(d.attempts + 1, at, retryAfterMs(retryAfter, at));
+      await deps.webhooks.markFailed(d.id, d.lease_until, status, error, next, at.toISOString());
       failed++;
     }
   }

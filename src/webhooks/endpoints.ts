@@ -26,9 +26,6 @@ export async function createEndpoint(
   deps: AlertDeps,
 ): Promise<WebhookEndpoint> {
   const url = checkWebhookUrl(input.url, deps.production);
-  if ((await deps.webhooks.countEndpoints()) >= MAX_WEBHOOK_ENDPOINTS) {
-    throw new AppError("conflict", `at most ${MAX_WEBHOOK_ENDPOINTS} webhook endpoints; disable or reuse one`);
-  }
   const now = deps.now();
   const endpoint: StoredEndpoint = {
     id: newId("whk", now, deps.random()),
@@ -40,7 +37,11 @@ export async function createEndpoint(
     created_at: now.toISOString(),
     updated_at: now.toISOString(),
   };
-  await deps.webhooks.createEndpoint(endpoint);
+  if (!(await deps.webhooks.createEndpoint(endpoint, MAX_WEBHOOK_ENDPOINTS))) {
+    throw new AppError("conflict", `at most ${MAX_WEBHOOK_ENDPOINTS} webhook endpoints; delete (DELETE /v1/webhooks/{id}) or reuse one`, {
+      max_endpoints: MAX_WEBHOOK_ENDPOINTS,
+    });
+  }
   return endpoint; // the only time the full secret is shown (besides rotation)
 }
 
@@ -66,4 +67,17 @@ export async function updateEndpoint(
   };
   await deps.webhooks.updateEndpoint(next);
   return patch.secret === undefined ? masked(next) : next;
+}
+
+/** DELETE /v1/webhooks/{id}: retired for good, recorded with who and when; its pending deliveries fail. */
+export async function deleteEndpoint(
+  id: string,
+  actor: string,
+  deps: AlertDeps,
+): Promise<{ id: string; deleted_at: string; deleted_by: string; failed_deliveries: number }> {
+  const at = deps.now().toISOString();
+  const done = await deps.webhooks.deleteEndpoint(id, actor, at);
+  if (done === null) throw new AppError("not_found", `webhook endpoint ${id} does not exist`);
+  console.log(`webhook endpoint ${id} deleted by ${actor}`);
+  return { id, deleted_at: at, deleted_by: actor, failed_deliveries: done.failed_deliveries };
 }

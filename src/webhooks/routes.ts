@@ -6,7 +6,7 @@ import { validate } from "../platform/http/validate";
 import { MAX_SMALL_BODY_BYTES } from "../platform/limits";
 import { handle } from "../platform/routing";
 import { listDeliveries, replayDelivery } from "./delivery";
-import { createEndpoint, listEndpoints, updateEndpoint } from "./endpoints";
+import { createEndpoint, deleteEndpoint, listEndpoints, updateEndpoint } from "./endpoints";
 
 const body = (c: { req: { raw: Request } }) => readJson(c.req.raw, MAX_SMALL_BODY_BYTES);
 
@@ -30,3 +30,5 @@ handle(webhookRoutes, ROUTES.updateWebhook, async (c) => {
   const patch = validate(WebhookUpdate, await body(c), "invalid_input", "webhook endpoint");
   return c.json(await updateEndpoint(c.req.param("id")!, patch, c.get("deps")));
 });
+
+handle(webhookRoutes, ROUTES.deleteWebhook, async (c) => c.json(await deleteEndpoint(c.req.param("id")!, c.get("principal").name, c.get("deps"))));

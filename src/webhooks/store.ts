@@ -33,8 +33,11 @@ export interface DeliveryFilter {
 }
 
 export interface WebhookStore {
-  createEndpoint(e: StoredEndpoint): Promise<void>;
+  /** Stores `e` unless `max` undeleted endpoints exist (checked atomically with the insert); returns whether it did. */
+  createEndpoint(e: StoredEndpoint, max: number): Promise<boolean>;
   countEndpoints(): Promise<number>;
+  /** Retires an endpoint and fails its pending deliveries, atomically; null when it does not exist (or was deleted). */
+  deleteEndpoint(id: string, actor: string, now: string): Promise<{ failed_deliveries: number } | null>;
   endpoints(): Promise<StoredEndpoint[]>;
   endpoint(id: string): Promise<StoredEndpoint | null>;
   updateEndpoint(e: StoredEndpoint): Promise<void>;

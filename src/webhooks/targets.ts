@@ -1,62 +1,67 @@
 /**
- * Which webhook URLs are allowed. Production: https only, and never a private, loopback, link-local or otherwise
- * non-public address literal, nor a name that only resolves inside a network (localhost, *.local, *.internal).
- * Development and tests may use http://localhost and loopback addresses for a local receiver.
- * Names are not resolved here (Workers cannot resolve DNS); Cloudflare's edge does not route to private networks.
+ * Which webhook URLs are allowed.
+ *
+ * Production: https only, and never an address that is not globally reachable, nor a name that only resolves inside a
+ * network. Address literals are classified with ipaddr.js (a maintained implementation of the IANA IPv4 and IPv6
+ * special-purpose registries: private, loopback, link-local, CGN, documentation, benchmarking, reserved, broadcast,
+ * multicast, the discard prefix 100::/64, unique-local, site-local, and every form that embeds an IPv4 address:
+ * IPv4-mapped, IPv4-translated, NAT64 64:ff9b::/96 and 64:ff9b:1::/48, 6to4 and Teredo); anything it does not call
+ * plain "unicast" is refused, plus the IPv4-compatible ::/96 form, which it files as unicast. A few registry entries
+ * that are globally reachable (AS112, AMT, ORCHIDv2, 2001::/23 assignments) are refused too: no real webhook receiver
+ * lives there, and refusing is the safe side.
+ *
+ * Development and tests: loopback only (localhost, 127.0.0.0/8, ::1), http or https, for a local receiver; never the
+ * wider network or the cloud metadata address.
+ *
+ * What a Worker cannot check: names are not resolved here (Workers have no DNS API), so a public name that resolves to
+ * a private address passes. On Cloudflare's network that matters less: a Worker's fetch() leaves from Cloudflare's
+ * edge, which has no route into the deployer's private networks, and Cloudflare refuses fetches to its own internal
+ * addresses. docs/reliability.md#webhook-targets says the same for operators.
  */
+import ipaddr from "ipaddr.js";
 import { invalid } from "../platform/errors";
 
-const PRIVATE_V4: readonly [number, number][] = [
-  // [network as 32-bit int, prefix length]
-  [0x00000000, 8], // 0.0.0.0/8 "this network"
-  [0x0a000000, 8], // 10/8
-  [0x64400000, 10], // 100.64/10 carrier-grade NAT
-  [0x7f000000, 8], // 127/8 loopback
-  [0xa9fe0000, 16], // 169.254/16 link-local (cloud metadata)
-  [0xc0000000, 24], // 192.0.0/24 IETF protocol assignments
-  [0xc0000200, 24], // 192.0.2/24 documentation (TEST-NET-1)
-  [0xc6336400, 24], // 198.51.100/24 documentation (TEST-NET-2)
-  [0xcb007100, 24], // 203.0.113/24 documentation (TEST-NET-3)
-  [0xac100000, 12], // 172.16/12
-  [0xc0a80000, 16], // 192.168/16
-  [0xc6120000, 15], // 198.18/15 benchmarking
-  [0xe0000000, 3], // 224/3 multicast and reserved
-];
+/** Names that only resolve inside a network (RFC 6761 localhost, RFC 6762 .local, RFC 8375 home.arpa, .internal). */
+const PRIVATE_SUFFIXES = [".localhost", ".local", ".internal", ".home.arpa"];
 
-function ipv4(host: string): number | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/u.exec(host);
-  if (!m) return null;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return null;
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
-}
-
-export function isNonPublicHost(hostname: string): boolean {
-  const host = hostname
+/** Lowercased, without IPv6 brackets and without any number of trailing dots ("localhost..." is localhost). */
+function bareHost(hostname: string): string {
+  return hostname
     .toLowerCase()
     .replace(/^\[|\]$/gu, "")
-    .replace(/\.$/u, "");
-  if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") || host.endsWith(".internal")) return true;
-  const v4 = ipv4(host);
-  if (v4 !== null) return PRIVATE_V4.some(([net, bits]) => (v4 & (bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0)) >>> 0 === net);
-  if (host.includes(":")) {
-    // IPv6 literal: loopback, unspecified, unique-local fc00::/7, link-local fe80::/10, IPv4-mapped ::ffff:a.b.c.d
-    if (host === "::1" || host === "::") return true;
-    // NAT64 (64:ff9b::/96) and the deprecated IPv4-compatible form (::a.b.c.d, parsed to ::hhhh:hhhh) embed an IPv4
-    // address that a gateway may route to: refuse them outright rather than decode the embedded address.
-    if (host.startsWith("64:ff9b:") || /^::[0-9a-f]{1,4}:[0-9a-f]{1,4}$/u.test(host) || /^::\d+\.\d+\.\d+\.\d+$/u.test(host)) return true;
-    // unique-local fc00::/7, link-local fe80::/10, site-local fec0::/10, 6to4 2002::/16, documentation 2001:db8::/32
-    if (/^f[cd][0-9a-f]{2}:/u.test(host) || /^fe[89a-f][0-9a-f]:/u.test(host)) return true;
-    if (host.startsWith("2002:") || host.startsWith("2001:db8:")) return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/u.exec(host);
-    if (mapped) return isNonPublicHost(mapped[1]!);
-    const mappedHex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/u.exec(host);
-    if (mappedHex) {
-      const n = ((parseInt(mappedHex[1]!, 16) << 16) | parseInt(mappedHex[2]!, 16)) >>> 0;
-      return isNonPublicHost(`${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`);
-    }
+    .replace(/\.+$/u, "");
+}
+
+/** The address of an IP literal host, or null for a name. */
+function addressOf(host: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  if (ipaddr.IPv4.isValidFourPartDecimal(host)) return ipaddr.IPv4.parse(host);
+  if (host.includes(":") && ipaddr.IPv6.isValid(host)) return ipaddr.IPv6.parse(host);
+  return null;
+}
+
+/** True for an IPv6 address whose first 96 bits are zero: the deprecated IPv4-compatible form (and :: and ::1). */
+const isIpv4Compatible = (a: ipaddr.IPv6): boolean => a.parts.slice(0, 6).every((p) => p === 0);
+
+export function isNonPublicHost(hostname: string): boolean {
+  const host = bareHost(hostname);
+  if (host === "" || host === "localhost" || PRIVATE_SUFFIXES.some((s) => host.endsWith(s))) return true;
+  const address = addressOf(host);
+  if (address === null) return false;
+  if (address.kind() === "ipv6" && isIpv4Compatible(address as ipaddr.IPv6)) return true;
+  return address.range() !== "unicast";
+}
+
+/** Loopback only: what development and tests may post to. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = bareHost(hostname);
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  const address = addressOf(host);
+  if (address === null) return false;
+  if (address.kind() === "ipv6") {
+    const v6 = address as ipaddr.IPv6;
+    return v6.range() === "loopback" || (v6.isIPv4MappedAddress() && v6.toIPv4Address().range() === "loopback");
   }
-  return false;
+  return address.range() === "loopback";
 }
 
 /** Throws a 422 unless `raw` is an acceptable webhook target in this environment; returns the normalized URL. */
@@ -72,12 +77,20 @@ export function checkWebhookUrl(raw: string, production: boolean): string {
   if (production) {
     if (url.protocol !== "https:") throw invalid("production webhooks must use https://", [{ path: "url", message: "not https" }]);
     if (isNonPublicHost(url.hostname)) {
-      throw invalid(`${url.hostname} is a private, loopback or link-local address: production refuses it`, [
-        { path: "url", message: "non-public host" },
+      throw invalid(
+        `${url.hostname} is not a globally reachable host (private, loopback, link-local, reserved, multicast or an embedded IPv4 form): production refuses it`,
+        [{ path: "url", message: "non-public host" }],
+      );
+    }
+  } else {
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+      throw invalid("webhook URLs must be http:// or https://", [{ path: "url", message: "unsupported scheme" }]);
+    }
+    if (!isLoopbackHost(url.hostname)) {
+      throw invalid(`outside production only a local receiver is accepted (localhost, 127.0.0.0/8 or ::1), not ${url.hostname}`, [
+        { path: "url", message: "not loopback" },
       ]);
     }
-  } else if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw invalid("webhook URLs must be http:// or https://", [{ path: "url", message: "unsupported scheme" }]);
   }
   return url.toString();
 }

@@ -190,7 +190,7 @@ describe("float32 query parameters", () => {
         headers: { "content-type": "application/octet-stream" },
       });
     await expectError(await post({ kind: "drop_rate", target: "" }), 422, "invalid_input");
-    await expectError(await post({ kind: "drop_rate", target: "0.2", activte: "false" }), 422, "invalid_input");
+    await expectError(await post({ kind: "drop_rate", target: "0.2", activte: "false" }), 400, "bad_request"); // unknown names are a 400 on every route
     await expectError(await post({ kind: "drop_rate", target: "0x10" }), 422, "invalid_input");
     await expectError(await post({ kind: "drop_rate", target: "0.2", reference: "active" }), 422, "invalid_input");
     await expectError(await post({ kind: "carry", target: "0.2", reference: "active" }), 422, "invalid_input");

@@ -10,11 +10,25 @@ export class MemoryCalibrationStore implements CalibrationStore {
   private readonly active = new Map<string, ActiveRow>();
   private seq = 0;
 
-  async create(input: { gate: GateRow; calibration: StoredCalibration; distribution: Distribution; activation: Activation | null }): Promise<void> {
+  async create(input: {
+    gate: GateRow;
+    calibration: StoredCalibration;
+    distribution: Distribution;
+    activation: Activation | null;
+    expectedCurrentSeq?: number;
+  }): Promise<boolean> {
     if (this.calibrations.some((c) => c.record.id === input.calibration.id)) throw new Error("duplicate calibration id");
+    if (input.activation && this.latestSeq(input.gate.gate_id) !== (input.expectedCurrentSeq ?? 0)) return false;
     if (!this.gateRows.has(input.gate.gate_id)) this.gateRows.set(input.gate.gate_id, input.gate);
     this.calibrations.push({ seq: ++this.seq, record: structuredClone(input.calibration), distribution: input.distribution });
-    if (input.activation) await this.activate(input.activation);
+    if (input.activation) await this.activate(input.activation, input.expectedCurrentSeq ?? 0);
+    return true;
+  }
+
+  private latestSeq(gateId: string): number {
+    let best = 0;
+    for (const x of this.activationLog) if (x.activation.gate_id === gateId && x.seq > best) best = x.seq;
+    return best;
   }
 
   async get(id: string): Promise<StoredCalibration | null> {
@@ -34,7 +48,8 @@ export class MemoryCalibrationStore implements CalibrationStore {
     return { items: page.map((r) => structuredClone(r.record)), next: rows.length > limit ? page[page.length - 1]!.seq : null };
   }
 
-  async activate(a: Activation): Promise<void> {
+  async activate(a: Activation, expectedCurrentSeq: number): Promise<boolean> {
+    if (this.latestSeq(a.gate_id) !== expectedCurrentSeq) return false;
     const seq = ++this.seq;
     this.activationLog.push({ seq, activation: { ...a } });
     this.active.set(`${a.gate_id}\u0000${a.index_version}`, {
@@ -45,6 +60,7 @@ export class MemoryCalibrationStore implements CalibrationStore {
       activation_seq: seq,
       activated_at: a.activated_at,
     });
+    return true;
   }
 
   async gate(gateId: string): Promise<GateRow | null> {
@@ -76,6 +92,16 @@ export class MemoryCalibrationStore implements CalibrationStore {
       .sort((a, b) => b.seq - a.seq)
       .slice(0, limit)
       .map((x) => ({ ...x.activation }));
+  }
+
+  async calibratedNeighbours(gate: { index: string; embedding: string; reranker: string }, limit: number): Promise<GateRow[]> {
+    const calibrated = [...this.gateRows.values()].filter((g) => [...this.active.values()].some((r) => r.gate_id === g.gate_id));
+    const same = (g: GateRow) => g.embedding === gate.embedding && g.reranker === gate.reranker;
+    return calibrated
+      .filter((g) => !(same(g) && g.index === gate.index))
+      .filter((g) => same(g) || (g.index === gate.index && (g.embedding === gate.embedding || g.reranker === gate.reranker)))
+      .sort((a, b) => Number(same(b)) - Number(same(a)))
+      .slice(0, limit);
   }
 
   /** Test helper: the current row of a gate. */

@@ -1,6 +1,7 @@
 /**
  * A real local webhook receiver for the workers tests (vitest globalSetup, runs in Node). Each hook path
- * /hook/<name> has a mode set by the test: "ok" (204), "down" (503), "gone" (410). Every request is verified with the
+ * /hook/<name> has a mode set by the test: "ok" (204), "down" (503), "gone" (410), "throttled" (429 with
+ * Retry-After: 7200), "redirect" (302 to the cloud metadata address, which must never be followed). Every request is verified with the
  * `standardwebhooks` package, an independent implementation of the Standard Webhooks spec, and recorded.
  *   POST /_control/<name>  {"mode": "...", "secret": "whsec_..."}   set mode (and the secret to verify with)
  *   GET  /_received/<name>                                          what arrived, in order
@@ -11,7 +12,7 @@ import { Webhook } from "./standard-webhooks";
 import type { TestProject } from "vitest/node";
 
 interface Hook {
-  mode: "ok" | "down" | "gone";
+  mode: "ok" | "down" | "gone" | "throttled" | "redirect";
   secret: string | null;
   received: { id: string; timestamp: string; signature: string; body: unknown; verified: boolean; answered: number }[];
 }
@@ -68,7 +69,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
           verified = false;
         }
       }
-      const answered = h.mode === "ok" ? 204 : h.mode === "gone" ? 410 : 503;
+      const answered = { ok: 204, gone: 410, down: 503, throttled: 429, redirect: 302 }[h.mode];
       h.received.push({
         id: headers["webhook-id"],
         timestamp: headers["webhook-timestamp"],
@@ -77,7 +78,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
         verified,
         answered,
       });
-      res.writeHead(answered).end();
+      const extra: Record<string, string> =
+        h.mode === "throttled" ? { "retry-after": "7200" } : h.mode === "redirect" ? { location: "http://169.254.169.254/latest/meta-data/" } : {};
+      res.writeHead(answered, extra).end();
     } else {
       res.writeHead(404).end();
     }

@@ -12,7 +12,7 @@ import { callJson } from "../support/worker";
 
 const origin = inject("receiverOrigin");
 
-async function receiver(name: string, mode: "ok" | "down" | "gone", secret?: string): Promise<void> {
+async function receiver(name: string, mode: "ok" | "down" | "gone" | "throttled" | "redirect", secret?: string): Promise<void> {
   await fetch(`${origin}/_control/${name}`, { method: "POST", body: JSON.stringify({ mode, ...(secret ? { secret } : {}) }) });
 }
 async function received(name: string): Promise<any[]> {
@@ -43,7 +43,7 @@ async function raise(now: Date): Promise<any> {
   return alert;
 }
 
-async function endpoint(name: string, mode: "ok" | "down" | "gone"): Promise<any> {
+async function endpoint(name: string, mode: "ok" | "down" | "gone" | "throttled" | "redirect"): Promise<any> {
   const created = await callJson("POST", "/v1/webhooks", 201, { json: { url: `${origin}/hook/${name}`, description: name } });
   expect(created.secret).toMatch(/^whsec_/);
   await receiver(name, mode, created.secret);
@@ -228,6 +228,36 @@ describe("outbox concurrency", () => {
     // listings hide the URL's path (for Slack the URL is the credential)
     const { endpoints } = await callJson("GET", "/v1/webhooks", 200);
     expect(endpoints.find((e) => e.id === ep.id)!.url).toBe(`${origin}/…`);
+    await disable(ep.id);
+  });
+});
+
+describe("receiver faults", () => {
+  it("a 429 with Retry-After postpones the retry to what it asked (not the 1-minute schedule), same webhook-id", async () => {
+    const ep = await endpoint("throttled", "throttled");
+    const t0 = new Date();
+    await raise(t0);
+    const [d] = await deliveriesOf(ep.id);
+    expect(d).toMatchObject({ status: "pending", attempts: 1, last_status: 429 });
+    expect(Date.parse(d.next_attempt_at) - t0.getTime()).toBeGreaterThanOrEqual(7200_000 - 5_000);
+    await tick(env as unknown as Env, new Date(t0.getTime() + 61_000)); // the schedule alone would retry now
+    expect(await received("throttled")).toHaveLength(1);
+    await receiver("throttled", "ok");
+    await tick(env as unknown as Env, new Date(t0.getTime() + 7200_000 + 5_000));
+    const got = await received("throttled");
+    expect(got.map((r) => r.answered)).toEqual([429, 204]);
+    expect(new Set(got.map((r) => r.id)).size).toBe(1);
+    await disable(ep.id);
+  });
+
+  it("a redirect is never followed (it points at the metadata address): recorded and retried on schedule", async () => {
+    const ep = await endpoint("redirecting", "redirect");
+    const t0 = new Date();
+    await raise(t0);
+    // the outbound guard of vitest.config.ts fails any request to 169.254.169.254; only the receiver was asked
+    expect((await received("redirecting")).map((r) => r.answered)).toEqual([302]);
+    const [d] = await deliveriesOf(ep.id);
+    expect(d).toMatchObject({ status: "pending", last_status: 302, last_error: "HTTP 302: redirect not followed" });
     await disable(ep.id);
   });
 });

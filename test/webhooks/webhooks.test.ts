@@ -4,7 +4,7 @@ import { AppError } from "../../src/platform/errors";
 import { WEBHOOK_RETRY_DELAYS_MS } from "../../src/platform/limits";
 import { newWebhookSecret, signWebhook, webhookHeaders } from "../../src/webhooks/signature";
 import { checkWebhookUrl, isNonPublicHost } from "../../src/webhooks/targets";
-import { nextAttemptAfter } from "../../src/webhooks/delivery";
+import { nextAttemptAfter, retryAfterMs } from "../../src/webhooks/delivery";
 import { createRng } from "../support/prng";
 
 /** Seeded secret bytes (never Math.random). */
@@ -165,14 +165,29 @@ describe("checkWebhookUrl", () => {
     });
   }
 
-  it("refuses http:// in production and allows it in development", () => {
+  it("refuses http:// in production and allows it for a local receiver in development", () => {
     expect(refusal("http://hooks.example.com/x", true)?.details).toEqual([{ path: "url", message: "not https" }]);
-    expect(refusal("http://hooks.example.com/x", false)).toBeNull();
+    expect(refusal("http://localhost/x", false)).toBeNull();
   });
 
-  it("allows a local receiver in development", () => {
-    for (const url of ["http://localhost:8787/hook", "http://127.0.0.1:9000/hook", "http://[::1]:9000/hook", "https://x.internal/"]) {
-      expect(refusal(url, false)).toBeNull();
+  it("allows only a local (loopback) receiver in development", () => {
+    for (const url of [
+      "http://localhost:8787/hook",
+      "http://127.0.0.1:9000/hook",
+      "http://[::1]:9000/hook",
+      "http://a.localhost/",
+      "http://localhost../",
+    ]) {
+      expect(refusal(url, false), url).toBeNull();
+    }
+    for (const url of [
+      "https://hooks.example.com/x",
+      "http://169.254.169.254/latest/meta-data/",
+      "https://x.internal/",
+      "http://10.0.0.1/",
+      "http://[fe80::1]/",
+    ]) {
+      expect(refusal(url, false)?.details, url).toEqual([{ path: "url", message: "not loopback" }]);
     }
   });
 
@@ -200,7 +215,7 @@ describe("isNonPublicHost", () => {
     for (const host of ["[::1]", "::1", "FE80::1", "[FC00::1]", "::ffff:127.0.0.1", "::FFFF:7F00:1", "Foo.LocalHost", "x.local.", "192.168.0.1"]) {
       expect(isNonPublicHost(host), host).toBe(true);
     }
-    for (const host of ["hooks.example.com", "8.8.8.8", "2606:4700::1111", "fc.example.com", "::ffff:8.8.8.8", "local", "internal.example.com"]) {
+    for (const host of ["hooks.example.com", "8.8.8.8", "2606:4700::1111", "fc.example.com", "local", "internal.example.com"]) {
       expect(isNonPublicHost(host), host).toBe(false);
     }
   });
@@ -231,6 +246,17 @@ describe("nextAttemptAfter", () => {
     expect(delays[0]).toBe(60_000); // the first retry is at the next cron tick
     for (let i = 1; i < delays.length; i++) expect(delays[i]!).toBeGreaterThanOrEqual(delays[i - 1]!);
     expect(at.getTime() - t0.getTime()).toBeGreaterThanOrEqual(24 * 3600 * 1000);
+  });
+
+  it("a Retry-After postpones the next attempt, never brings it forward, and is capped at a day", () => {
+    const now = new Date(Date.UTC(2026, 10, 24));
+    expect(Date.parse(nextAttemptAfter(1, now, 7200_000)!) - now.getTime()).toBe(7200_000);
+    expect(Date.parse(nextAttemptAfter(1, now, 1_000)!) - now.getTime()).toBe(WEBHOOK_RETRY_DELAYS_MS[0]);
+    expect(Date.parse(nextAttemptAfter(1, now, 30 * 86_400_000)!) - now.getTime()).toBe(86_400_000);
+    expect(retryAfterMs("120", now)).toBe(120_000);
+    expect(retryAfterMs(new Date(now.getTime() + 60_000).toUTCString(), now)).toBe(60_000);
+    expect(retryAfterMs("soon", now)).toBeNull();
+    expect(retryAfterMs(null, now)).toBeNull();
   });
 
   it("is null after the last attempt and later", () => {

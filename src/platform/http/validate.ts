@@ -13,6 +13,50 @@ export function pathOf(path: readonly PropertyKey[]): string {
   return out === "" ? "(body)" : out;
 }
 
+type Issue = z.core.$ZodRawIssue;
+
+const plural = (n: number | bigint, one: string): string => `${n} ${one}${n === 1 || n === 1n ? "" : "s"}`;
+
+/**
+ * Our wording for every issue a schema has no message of its own for, so no raw zod phrasing ("Invalid input:
+ * expected string, received undefined") reaches a user. A missing field always says "is required".
+ */
+function wording(iss: Issue): string {
+  switch (iss.code) {
+    case "invalid_type":
+      return iss.input === undefined
+        ? "is required"
+        : `must be ${iss.expected === "array" ? "an array" : iss.expected === "object" ? "an object" : `a ${iss.expected}`}`;
+    case "too_small": {
+      const min = iss.minimum as number;
+      if (iss.origin === "array" || iss.origin === "set") return min === 1 ? "must not be empty" : `must have at least ${plural(min, "entry")}`;
+      if (iss.origin === "string") return min === 1 ? "must not be empty" : `must be at least ${plural(min, "character")}`;
+      return `must be ${iss.inclusive === false ? "greater than" : "at least"} ${min}`;
+    }
+    case "too_big": {
+      const max = iss.maximum as number;
+      if (iss.origin === "array" || iss.origin === "set") return `must have at most ${plural(max, "entry")}`;
+      if (iss.origin === "string") return `must be at most ${plural(max, "character")}`;
+      return `must be ${iss.inclusive === false ? "less than" : "at most"} ${max}`;
+    }
+    case "invalid_format":
+      return "is not in the expected format";
+    case "not_multiple_of":
+      return `must be a multiple of ${String(iss.divisor)}`;
+    case "unrecognized_keys":
+      return `unknown field(s): ${iss.keys.join(", ")}`;
+    case "invalid_union":
+      return "does not match any accepted form";
+    case "invalid_key":
+    case "invalid_element":
+      return "is invalid";
+    case "invalid_value":
+      return `must be ${iss.values.length === 1 ? JSON.stringify(iss.values[0]) : `one of ${iss.values.map((v) => JSON.stringify(v)).join(", ")}`}`;
+    default:
+      return "is invalid";
+  }
+}
+
 /**
  * Parses `value` with `schema`; on failure throws AppError(code) listing each problem as {path, message}.
  * `code` is invalid_input (422) for bodies and bad_request (400) for query strings.
@@ -20,7 +64,8 @@ export function pathOf(path: readonly PropertyKey[]): string {
 export function validate<S extends z.ZodType>(schema: S, value: unknown, code: ErrorCode, what: string): z.infer<S> {
   let result: z.ZodSafeParseResult<z.infer<S>>;
   try {
-    result = schema.safeParse(value) as z.ZodSafeParseResult<z.infer<S>>;
+    // reportInput lets `wording` tell a missing field from a wrong type; inputs are never copied into the error.
+    result = schema.safeParse(value, { error: wording, reportInput: true }) as z.ZodSafeParseResult<z.infer<S>>;
   } catch (e) {
     // zod collects one issue per bad element; hundreds of thousands of them overflow the stack. Bad input is never a 500.
     if (e instanceof RangeError) throw new AppError(code, `invalid ${what}: too many invalid values to list`);
@@ -29,7 +74,13 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, code: E
   if (result.success) return result.data;
   const details: ErrorDetail[] = result.error.issues.slice(0, MAX_ERROR_DETAILS).map((i) => ({
     path: pathOf(i.path),
-    message: i.code === "unrecognized_keys" ? `unknown field(s): ${i.keys.join(", ")}` : i.message,
+    // A missing field says so even where the schema words its type error ("must be a finite number").
+    message:
+      i.code === "unrecognized_keys"
+        ? `unknown field(s): ${i.keys.join(", ")}`
+        : i.code === "invalid_type" && i.input === undefined
+          ? "is required"
+          : i.message,
   }));
   const first = details[0]!;
   throw new AppError(code, `invalid ${what}: ${first.path} ${first.message}`, details);

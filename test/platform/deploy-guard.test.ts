@@ -1,0 +1,32 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+// @ts-expect-error plain ESM script without type declarations
+import { deployConfigProblems } from "../../scripts/check-deploy-config.mjs";
+
+describe("deploy guard", () => {
+  it("refuses the repository's wrangler.toml as shipped (placeholder D1 and KV ids), naming the commands", () => {
+    const problems: string[] = deployConfigProblems(readFileSync("wrangler.toml", "utf8"));
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toContain("npx wrangler d1 create scoregate");
+    expect(problems[1]).toContain("npx wrangler kv namespace create THRESHOLDS");
+  });
+
+  it("accepts real ids", () => {
+    const toml = readFileSync("wrangler.toml", "utf8")
+      .replace("00000000-0000-4000-8000-000000000000", "9f3c2a4e-1b7d-4c8e-a2f0-5d6e7f8a9b0c")
+      .replace('id = "00000000000000000000000000000000"', 'id = "3b5f8e2a9c4d4e1fa7b6c5d4e3f2a1b0"');
+    expect(deployConfigProblems(toml)).toEqual([]);
+  });
+
+  it("exits non-zero before wrangler is ever called (npm run deploy)", () => {
+    let status = 0;
+    try {
+      execFileSync(process.execPath, ["scripts/check-deploy-config.mjs"], { stdio: "pipe" });
+    } catch (e) {
+      status = (e as { status: number }).status;
+    }
+    expect(status).toBe(1);
+    expect(JSON.parse(readFileSync("package.json", "utf8")).scripts.deploy).toBe("node scripts/check-deploy-config.mjs && wrangler deploy");
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * Storage faults on the read path, injected through the store and projection interfaces: KV that throws or hangs,
+ * then D1 failing too. The threshold comes from D1, then from the isolate's last-known-good copy marked stale; a 503
+ * storage_unavailable only when nothing is known; never an unhandled error.
+ */
+import { describe, expect, it } from "vitest";
+import { calibrate } from "../../src/calibrations/calibrate";
+import type { ActiveRow } from "../../src/calibrations/store";
+import { CalibrationMeta, ThresholdQuery } from "../../src/contract";
+import { AppError } from "../../src/platform/errors";
+import { ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS, KV_READ_DEADLINE_MS, LAST_KNOWN_GOOD_MS } from "../../src/platform/limits";
+import { IsolateCache } from "../../src/serving/isolate-cache";
+import type { ProjectedThreshold } from "../../src/serving/projection";
+import { type CachedThreshold, readThreshold } from "../../src/serving/threshold-reader";
+import { MemoryCalibrationStore } from "../support/memory-calibration-store";
+import { memoryDeps } from "../support/memory-deps";
+import { MemoryThresholdProjection } from "../support/memory-projection";
+
+type Mode = "ok" | "throw" | "hang";
+
+class FaultyProjection extends MemoryThresholdProjection {
+  mode: Mode = "ok";
+  override async get(gateId: string, indexVersion: string | null): Promise<ProjectedThreshold | null> {
+    if (this.mode === "throw") throw new Error("KV GET failed: 503");
+    if (this.mode === "hang") return new Promise(() => undefined);
+    return super.get(gateId, indexVersion);
+  }
+}
+
+class FaultyStore extends MemoryCalibrationStore {
+  failing = false;
+  override async activeRows(gateId: string): Promise<ActiveRow[]> {
+    if (this.failing) throw new Error("D1_ERROR: Network connection lost.");
+    return super.activeRows(gateId);
+  }
+}
+
+const GATE = { index: "docs", embedding: "e5", reranker: "bge" };
+const SCORES = Float64Array.from({ length: 200 }, (_, i) => ((i * 37) % 200) / 200 + 0.005);
+
+async function setup() {
+  const store = new FaultyStore();
+  const m = memoryDeps({ store });
+  const projection = new FaultyProjection();
+  const deps: { -readonly [K in keyof typeof m.deps]: (typeof m.deps)[K] } = { ...m.deps, projection };
+  const meta = CalibrationMeta.parse({ ...GATE, index_version: "v1", policy: { kind: "drop_rate", target: 0.2 } });
+  const cal = (await calibrate({ meta, scores: SCORES, offsets: null }, "test", deps)).calibration;
+  await m.flush();
+  // From here deferred work (the KV repair after a D1 read) meets the injected faults: swallow it as the Worker does.
+  deps.defer = (p: Promise<unknown>) => {
+    p.catch(() => undefined);
+  };
+  const cache = new IsolateCache<CachedThreshold>(ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS);
+  const lkg = new IsolateCache<CachedThreshold>(ISOLATE_CACHE_MAX_ENTRIES, LAST_KNOWN_GOOD_MS);
+  return { ...m, deps, store, projection, cal, cache, lkg, q: ThresholdQuery.parse(GATE) };
+}
+
+describe("read path under storage faults", () => {
+  it("KV throwing: the threshold comes from D1", async () => {
+    const s = await setup();
+    s.projection.mode = "throw";
+    const r = await readThreshold(s.q, s.cache, s.deps, s.lkg);
+    expect(r).toMatchObject({ source: "d1" });
+    expect(r.projection.threshold.calibration_id).toBe(s.cal.id);
+  });
+
+  it("KV hanging: D1 answers after the KV deadline, not never", async () => {
+    const s = await setup();
+    s.projection.mode = "hang";
+    const t0 = Date.now();
+    const r = await readThreshold(s.q, s.cache, s.deps, s.lkg);
+    expect(r.source).toBe("d1");
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(KV_READ_DEADLINE_MS - 10);
+    expect(Date.now() - t0).toBeLessThan(KV_READ_DEADLINE_MS + 1_000);
+  });
+
+  it("the isolate cache answers without touching either store while fresh", async () => {
+    const s = await setup();
+    await readThreshold(s.q, s.cache, s.deps, s.lkg);
+    s.projection.mode = "throw";
+    s.store.failing = true;
+    expect((await readThreshold(s.q, s.cache, s.deps, s.lkg)).source).toBe("isolate");
+  });
+
+  it("KV and D1 both failing after the cache expired: the last-known-good copy, marked stale", async () => {
+    const s = await setup();
+    await readThreshold(s.q, s.cache, s.deps, s.lkg);
+    s.advance(10 * ISOLATE_CACHE_TTL_MS);
+    s.projection.mode = "throw";
+    s.store.failing = true;
+    const r = await readThreshold(s.q, s.cache, s.deps, s.lkg);
+    expect(r.source).toBe("stale");
+    expect(r.projection.threshold.calibration_id).toBe(s.cal.id);
+  });
+
+  it("KV and D1 both failing with nothing known: 503 storage_unavailable with a retry hint", async () => {
+    const s = await setup();
+    s.projection.mode = "hang";
+    s.store.failing = true;
+    const err = await readThreshold(s.q, s.cache, s.deps, s.lkg).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe("storage_unavailable");
+    expect((err as AppError).details).toMatchObject({ retry_after_seconds: expect.any(Number) });
+  });
+});

@@ -1,0 +1,39 @@
+/** A 404 uncalibrated explains itself: calibrated gates with the same embedding and reranker under other indexes. */
+import { describe, expect, it } from "vitest";
+import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+
+describe("did you mean", () => {
+  it('omitting index (so it means "default") suggests index=docs', async () => {
+    const gate = uniqueGate("dym");
+    await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index: "docs", index_version: "v1", scores: spreadScores(100), policy: { kind: "drop_rate", target: 0.2 } },
+    });
+    const res = await call("GET", `/v1/threshold?${qs({ embedding: gate.embedding, reranker: gate.reranker })}`, { token: TOKENS.read });
+    expect(res.status).toBe(404);
+    const { error } = await res.json<any>();
+    expect(error.code).toBe("uncalibrated");
+    expect(error.message).toContain('index defaults to "default"');
+    expect(error.message).toContain("did you mean index=docs?");
+    expect(error.details.suggestions).toEqual([{ index: "docs", embedding: gate.embedding, reranker: gate.reranker }]);
+    // from the isolate's negative cache the answer is the same
+    const again = await (
+      await call("GET", `/v1/threshold?${qs({ embedding: gate.embedding, reranker: gate.reranker })}`, { token: TOKENS.read })
+    ).json<any>();
+    expect(again.error.details.suggestions).toEqual(error.details.suggestions);
+  });
+
+  it("a misspelled reranker under the right index lists the calibrated gates of that index", async () => {
+    const gate = uniqueGate("dym2");
+    await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", scores: spreadScores(100), policy: { kind: "drop_rate", target: 0.2 } },
+    });
+    const res = await call("GET", `/v1/threshold?${qs({ ...gate, reranker: `${gate.reranker}-typo` })}`, { token: TOKENS.read });
+    const { error } = await res.json<any>();
+    expect(error.details.suggestions).toEqual([gate]);
+    const none = await (await call("GET", `/v1/threshold?${qs(uniqueGate("nothing-near"))}`, { token: TOKENS.read })).json<any>();
+    expect(none.error.details.suggestions).toEqual([]);
+    expect(none.error.message).toContain("upload one with POST /v1/calibrations");
+  });
+});
