@@ -2,7 +2,7 @@
  * Caps hold under concurrent requests (each is checked inside the INSERT), and DELETE /v1/webhooks/{id} frees a slot.
  * Its own file: the counts are per database and storage is isolated per test file.
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MAX_OPEN_UNCALIBRATED_ALERTS, MAX_WEBHOOK_ENDPOINTS } from "../../src/platform/limits";
 import { call, callJson, qs, TOKENS, uniqueGate } from "../support/worker";
 
@@ -16,6 +16,25 @@ const waitFor = async <T>(read: () => Promise<T>, done: (v: T) => boolean): Prom
 };
 
 // Endpoints are created disabled: the alerts below must not fan out to hosts outside the test.
+
+// Deleting an endpoint and refusing an alert over the cap are logged (operators need them). Here each log line is captured and checked instead of printed.
+let logged: string[] = [];
+beforeEach(() => {
+  logged = [];
+  for (const level of ["log", "warn", "error"] as const) {
+    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+      logged.push(args.map(String).join(" "));
+    });
+  }
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  for (const line of logged)
+    expect(line).toMatch(
+      /^(webhook endpoint whk_\w+ deleted by \w+|uncalibrated request for gate [0-9a-f]+ not raised: \d+ uncalibrated_request alerts are already open)$/,
+    );
+});
+
 describe("caps under concurrency", () => {
   it(`30 concurrent webhook creations store exactly ${MAX_WEBHOOK_ENDPOINTS}; the rest get 409; DELETE frees a slot`, async () => {
     const responses = await Promise.all(

@@ -3,7 +3,7 @@
  * then D1 failing too. The threshold comes from D1, then from the isolate's last-known-good copy marked stale; a 503
  * storage_unavailable only when nothing is known; never an unhandled error.
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { calibrate } from "../../src/calibrations/calibrate";
 import type { ActiveRow } from "../../src/calibrations/store";
 import { CalibrationMeta, ThresholdQuery } from "../../src/contract";
@@ -54,6 +54,21 @@ async function setup() {
   const lkg = new IsolateCache<CachedThreshold>(ISOLATE_CACHE_MAX_ENTRIES, LAST_KNOWN_GOOD_MS);
   return { ...m, deps, store, projection, cal, cache, lkg, q: ThresholdQuery.parse(GATE) };
 }
+
+// The read path logs each storage failure it falls back from (operators need them). Here each log line is captured and checked instead of printed.
+let logged: string[] = [];
+beforeEach(() => {
+  logged = [];
+  for (const level of ["log", "warn", "error"] as const) {
+    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+      logged.push(args.map(String).join(" "));
+    });
+  }
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  for (const line of logged) expect(line).toMatch(/^(KV read of the threshold projection failed|D1 read of the threshold failed)/);
+});
 
 describe("read path under storage faults", () => {
   it("KV throwing: the threshold comes from D1", async () => {
