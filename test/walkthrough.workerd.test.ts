@@ -21,8 +21,15 @@ describe("README walk-through: carry 0.4 across an index rebuild", () => {
       previous_calibration_id: first.calibration.id,
       previous_threshold: 0.4,
       drop_rate_at_previous_threshold: 0.59,
+      decision: "shifted",
       alert: true,
     });
+    // The 95 % interval of the move lies far beyond the 2-point tolerance.
+    expect(second.shift.change_interval_95[0]).toBeGreaterThan(0.3);
+    expect(second.shift.change_interval_95[1]).toBeLessThan(0.45);
+    // 8,000 clustered scores in 400 queries are worth about 2,700 independent ones: the upload says so.
+    expect(first.calibration.effective_n).toBeCloseTo(8000 / first.calibration.per_query.design_effect, 6);
+    expect(first.calibration.warnings.map((w: { code: string }) => w.code)).toEqual(["small_sample"]);
     expect(second.shift.change_points).toBeCloseTo(37, 9);
 
     const res = await call("GET", `/v1/threshold?${qs(gate)}`, { token: TOKENS.read });

@@ -72,7 +72,7 @@ export function fitCalibration(
   const warnings: Warning[] = [];
   if (precision === "float32") checkFloat32Precision(sorted, fit.threshold, warnings);
   const tie = fit.threshold === null ? { below: 0, ties: 0, expectedDropRate: 0 } : tieAwareDropRate(sorted, fit.k);
-  if (target > 0 && tie.below === 0) {
+  if (target > 0 && tie.ties >= 2 && tie.below === 0) {
     // Constant or saturated at the bottom: the gate would keep every candidate while claiming to drop `target`.
     throw new AppError(
       "target_unreachable",
