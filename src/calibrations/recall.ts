@@ -87,6 +87,7 @@ export function recallReport(
     rule: policy.coverage === "candidates" ? "risk_control" : "rank_floor",
     n: fit.n,
     k: fit.k,
+    miss_mass: fit.missMass,
     coverage_bound: fit.coverageBound,
     coverage_upper: fit.coverageUpper,
     coverage_interval_95: coverageInterval(fit),

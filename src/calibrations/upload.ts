@@ -230,7 +230,7 @@ function fromNdjson(bytes: Uint8Array): CalibrationInput {
     return { meta, ...flattenQueries(queries), relevant: null };
   }
   if (labelledLines < queries.length) {
-    const first = relevance.findIndex((r) => r === null);
+    const first = relevance.indexOf(null);
     throw invalid("NDJSON query lines must be all labelled ({scores, relevance}) or all unlabelled (arrays), not both", [
       { path: `line ${lineOf[first]}`, message: "query without relevance labels" },
     ]);

@@ -163,6 +163,8 @@ export const RecallReport = z.object({
   /** Labelled queries used (those with a relevant candidate). */
   n: z.number().int(),
   k: z.number().int(),
+  /** (n+1) times the miss level the rule spent: k (rank rule), sum of losses + 1 (risk control). */
+  miss_mass: z.number(),
   /** Guaranteed coverage on fresh exchangeable queries (>= target) and its upper companion. */
   coverage_bound: z.number(),
   coverage_upper: z.number(),

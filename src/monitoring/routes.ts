@@ -1,11 +1,12 @@
 import { Hono } from "hono";
-import { MonitorQuery, ObservationBatch, ROUTES } from "../contract";
+import { JudgmentBatch, MonitorQuery, ObservationBatch, ROUTES } from "../contract";
 import type { AppBindings } from "../platform/env";
 import { readJson } from "../platform/http/body";
 import { validate } from "../platform/http/validate";
 import { MAX_SMALL_BODY_BYTES } from "../platform/limits";
 import { handle } from "../platform/routing";
 import { thresholdCache } from "../serving/routes";
+import { judge } from "./judgments";
 import { collectMetrics } from "./metrics";
 import { monitorStatus, observe } from "./observations";
 
@@ -14,6 +15,11 @@ export const monitoringRoutes = new Hono<AppBindings>();
 handle(monitoringRoutes, ROUTES.postObservations, async (c) => {
   const batch = validate(ObservationBatch, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES), "invalid_input", "observation batch");
   return c.json(await observe(batch, thresholdCache, c.get("deps")), 202);
+});
+
+handle(monitoringRoutes, ROUTES.postJudgments, async (c) => {
+  const batch = validate(JudgmentBatch, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES), "invalid_input", "judgment batch");
+  return c.json(await judge(batch, thresholdCache, c.get("deps")), 202);
 });
 
 handle(monitoringRoutes, ROUTES.getMonitor, async (c) => {

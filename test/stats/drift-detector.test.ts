@@ -51,7 +51,13 @@ describe("detector state stays bounded", () => {
     let state: DetectorState = newDetector();
     const limits = { blockQueries: 10, maxStarts: 4 };
     for (let b = 0; b < 50; b++) {
-      state = detectorAdd(state, Array.from({ length: 10 }, () => [5, 1] as const), b, limits, (s) => -s.queries);
+      state = detectorAdd(
+        state,
+        Array.from({ length: 10 }, () => [5, 1] as const),
+        b,
+        limits,
+        (s) => -s.queries,
+      );
       expect(state.starts.length).toBeLessThanOrEqual(4);
       expect(state.starts[state.starts.length - 1]!.openedAt).toBe(b);
     }
@@ -72,8 +78,22 @@ describe("detector state stays bounded", () => {
     let state = newDetector();
     const quiet = clusteredDrops(rng, M, 0.3, 0.05);
     const shifted = clusteredDrops(rng, M, 0.45, 0.05);
-    for (let q = 0; q < 2_000; q += BATCH) state = observeDetector(state, Array.from({ length: BATCH }, () => [M, quiet()]), q, CAL, DEFAULT_DRIFT_CONFIG);
-    for (let q = 0; q < 150; q += BATCH) state = observeDetector(state, Array.from({ length: BATCH }, () => [M, shifted()]), 2_000 + q, CAL, DEFAULT_DRIFT_CONFIG);
+    for (let q = 0; q < 2_000; q += BATCH)
+      state = observeDetector(
+        state,
+        Array.from({ length: BATCH }, () => [M, quiet()]),
+        q,
+        CAL,
+        DEFAULT_DRIFT_CONFIG,
+      );
+    for (let q = 0; q < 150; q += BATCH)
+      state = observeDetector(
+        state,
+        Array.from({ length: BATCH }, () => [M, shifted()]),
+        2_000 + q,
+        CAL,
+        DEFAULT_DRIFT_CONFIG,
+      );
     const ev = evaluateDetector(state, CAL, DEFAULT_DRIFT_CONFIG);
     expect(ev.dropRate.since!).toBeGreaterThanOrEqual(1_950);
     expect(ev.dropRate.sinceQueries!).toBeLessThanOrEqual(200);
@@ -104,12 +124,25 @@ describe("bands on messy calibrations", () => {
     let state = newDetector();
     let alarmAt: number | null = null;
     for (let q = 0; q < 5_000 && alarmAt === null; q += BATCH) {
-      state = observeDetector(state, Array.from({ length: BATCH }, () => [M, 0] as const), q, tight, DEFAULT_DRIFT_CONFIG);
+      state = observeDetector(
+        state,
+        Array.from({ length: BATCH }, () => [M, 0] as const),
+        q,
+        tight,
+        DEFAULT_DRIFT_CONFIG,
+      );
       if (evaluateDetector(state, tight, DEFAULT_DRIFT_CONFIG).dropRate.alarm) alarmAt = q + BATCH;
     }
     expect(alarmAt).not.toBeNull();
     let loose = newDetector();
-    for (let q = 0; q < 5_000; q += BATCH) loose = observeDetector(loose, Array.from({ length: BATCH }, () => [M, 0] as const), q, gate, DEFAULT_DRIFT_CONFIG);
+    for (let q = 0; q < 5_000; q += BATCH)
+      loose = observeDetector(
+        loose,
+        Array.from({ length: BATCH }, () => [M, 0] as const),
+        q,
+        gate,
+        DEFAULT_DRIFT_CONFIG,
+      );
     expect(evaluateDetector(loose, gate, DEFAULT_DRIFT_CONFIG).dropRate.alarm).toBe(false);
   });
 });
