@@ -104,11 +104,19 @@ function runNull(rng: Rng, s: Methods, queries: number, rho: number): void {
   for (let q = 0; q < queries; q += BATCH) step(s, batchOf(draw), q, 0.4, rho);
 }
 
-/** Delays of the three methods (queries after the change, -1 = missed) and false alarms before the change. */
-function runShift(seed: number, start: number, pAfter: number, rho: number) {
+/** The methods' state after `start` quiet queries, with the generator positioned after them. */
+function prepare(seed: number, start: number, rho: number): { rng: Rng; s: Methods } {
   const rng = createRng(seed);
   const s = fresh();
   runNull(rng, s, start, rho);
+  return { rng, s };
+}
+
+/** Delays of the three methods (queries after the change, -1 = missed) and false alarms before the change. */
+function runShift(prepared: { rng: Rng; s: Methods }, start: number, pAfter: number, rho: number) {
+  // Every shift size continues from the same quiet history (a copy: the window sums are mutable).
+  const s: Methods = { ...prepared.s, win: { ...prepared.s.win } };
+  const rng = createRng(Math.floor(prepared.rng.next() * 2 ** 31) + Math.round(pAfter * 1000));
   const before = { det: s.detAlarms, win: s.winAlarms };
   s.cusum = 0; // the oracle knows when to start
   const draw = clusteredDrops(rng, M, pAfter, rho);
@@ -148,16 +156,18 @@ const shifts = [0.03, 0.05, 0.1, 0.2];
 const starts = [0, 10_000, 1_000_000];
 let scenario = 100;
 for (const start of starts) {
+  scenario++;
+  const runs = start >= 1_000_000 ? RUNS_LATE : RUNS;
+  // One quiet history per run, shared by the four shift sizes (seeds deriveSeed(scenario, run)).
+  const histories = Array.from({ length: runs }, (_, r) => prepare(deriveSeed(scenario, r), start, RHO));
   for (const dp of shifts) {
-    scenario++;
-    const runs = start >= 1_000_000 ? RUNS_LATE : RUNS;
     const det: number[] = [];
     const win: number[] = [];
     const orc: number[] = [];
     let fd = 0;
     let fw = 0;
-    for (let r = 0; r < runs; r++) {
-      const o = runShift(deriveSeed(scenario, r), start, P0 + dp, RHO);
+    for (const h of histories) {
+      const o = runShift(h, start, P0 + dp, RHO);
       det.push(o.at.det);
       win.push(o.at.win);
       orc.push(o.at.oracle);

@@ -92,8 +92,10 @@ function coverageSimulation(): string {
   const keys = (m: string, notion: CoverageNotion, t: number): string => `${m}|${notion}|${t}`;
   const res = new Map<string, Acc>();
   const get = (k: string): Acc => {
-    let a = res.get(k);
-    if (!a) res.set(k, (a = acc()));
+    const found = res.get(k);
+    if (found) return found;
+    const a = acc();
+    res.set(k, a);
     return a;
   };
   const started = Date.now();
@@ -154,7 +156,9 @@ function detection(): string {
   const lines: string[] = [];
   lines.push(`### Detection of a coverage fall 0.9 -> 0.8 (recall_drift; ${RUNS} runs each, batches of 10 judged queries)`);
   lines.push("");
-  lines.push("| calibration n | bound | tolerated down to | false alarms at 0.9 within 10,000 queries | delay 0.9 -> 0.8: median | p90 | max | not detected in 10,000 |");
+  lines.push(
+    "| calibration n | bound | tolerated down to | false alarms at 0.9 within 10,000 queries | delay 0.9 -> 0.8: median | p90 | max | not detected in 10,000 |",
+  );
   lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   const HORIZON = 10_000;
   for (const n of [300, 1000, 3000]) {

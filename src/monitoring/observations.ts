@@ -1,6 +1,6 @@
 /**
  * POST /v1/observations: resolve which calibration a batch was gated with, then hand the counts to the gate's
- * monitor (Durable Object), which aggregates them per window, tests for drift and raises alerts.
+ * monitor (Durable Object), which aggregates them per daily window, runs the change detector and raises alerts.
  */
 import { AppError } from "../platform/errors";
 import { DISTRIBUTION_KNOTS } from "../platform/limits";

@@ -11,7 +11,7 @@ export interface Env extends Omit<Cloudflare.Env, "ENVIRONMENT"> {
   readonly READ_TOKENS?: string;
   readonly CALIBRATE_TOKENS?: string;
   readonly ADMIN_TOKENS?: string;
-  /** Drift monitor: false-alarm probability per gate per window (default 0.001). */
+  /** Drift monitor: probability of any false alarm per gate and calibration over 1,000,000 queries (default 0.001). */
   readonly DRIFT_ALPHA?: string;
   /** Drift monitor: tolerance on the drop rate, in rate units (default 0.02 = 2 points). */
   readonly DRIFT_TOLERANCE?: string;

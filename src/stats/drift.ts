@@ -1,18 +1,20 @@
 /**
- * The production drift decision for one gate and window, from aggregated per-query counts. Pure.
+ * The drift bands and the band e-values of one set of per-query counts from a fixed start. Pure. This is the building
+ * block of the production change detector (drift-detector.ts), which sums these e-values over candidate change points.
  *
  * Drop rate: anytime-valid beta-binomial mixture test (mixture-test.ts) of the design-effect-deflated counts against
  * the tolerance band around the calibration's expected drop rate. Empty context: the same test, one-sided, on the
- * share of queries that lost every candidate (queries are independent units: no design effect).
+ * share of queries that lost every candidate (queries are independent units: no design effect), against the exact
+ * Jeffreys upper bound of the calibration's rate (binomial-bound.ts).
  *
- * The false-alarm budget alpha is split (measured in bench/results/drift.md). When the empty-context rate is tested
- * as well, each of the two tests gets a' = alpha/2; otherwise the drop-rate test gets a' = alpha. Each test spends:
+ * The false-alarm budget alpha is split. When the empty-context rate is tested as well, each of the two tests gets
+ * a' = alpha/2; otherwise the drop-rate test gets a' = alpha. Each test spends:
  *  - a'/2 on the calibration's own error: the band's half-width is at least z sd_cal with z = z_{1-a'/4}
- *    (two-sided; 3.48 at a' = 0.001), sd_cal from the calibration's effective size n / deff_cal;
- *  - a'/2 on the sequential test: alarm when log E >= ln(2/a') (Ville's inequality).
- * No alarm before MIN_QUERIES_FOR_ALARM queries: the design effect estimated from a handful of queries is too low
- * under heavy clustering (rho >= 0.2 false-alarmed within 10-20 queries without this floor).
- * Restart the window after an alarm or a refit (the caller owns windows).
+ *    (two-sided; 3.48 at a' = 0.001), sd_cal from the calibration's effective size n / max(deff_cal, deff_prod);
+ *  - a'/2 on the sequential test: for a single fixed start, alarm when log E >= ln(2/a') (Ville's inequality);
+ *    the detector uses its own threshold instead.
+ * No alarm before `minQueries` queries: the design effect estimated from a handful of queries is too low under heavy
+ * clustering (rho >= 0.2 false-alarmed within 10-20 queries without this floor). Reference: docs/drift.md.
  */
 import { jeffreysUpperBound } from "./binomial-bound";
 import { designEffect, type ClusterSums } from "./per-query";
@@ -20,7 +22,7 @@ import { DEFAULT_PRIOR_STRENGTH, logEvidence, priorFor, toleranceBand, type Band
 import { zInv } from "./special";
 
 export interface DriftConfig {
-  /** False-alarm probability per gate per window (Ville's inequality bound). */
+  /** Probability of any false alarm per gate and calibration over `horizonQueries` queries (drift-detector.ts). */
   readonly alpha: number;
   /** Business tolerance on the drop rate, in rate units (0.02 = 2 points). */
   readonly tolerance: number;

@@ -61,10 +61,10 @@ describe("rebuild shift alert rule", () => {
 
   it("alerts on a real shift (the old threshold drops about 10 points more)", () => {
     expect(alertRate(3, 200, 500, -0.5)).toBe(1);
-  });
+  }, 60_000);
 
   it("does not alert on a shift that is real but within the tolerance", () => {
     // base -0.02 moves the drop rate by about 0.7 points: detectable at 10k a side, within the 2-point tolerance
     expect(alertRate(4, 200, 500, -0.02)).toBe(0);
-  });
+  }, 60_000);
 });

@@ -97,7 +97,7 @@ describe("drop-rate monitor in simulation (peeking every 10 queries, 20 candidat
     let alarms = 0;
     for (let run = 0; run < runs; run++) if (firstAlarm(deriveSeed(5, run), 100, 0.3, 0.5, 0.3) !== null) alarms++;
     expect(alarms).toBeLessThanOrEqual(maxAlarmsConsistentWithAlpha(runs));
-  });
+  }, 60_000);
 
   it("alarms on a 0.30 -> 0.40 shift within 3000 queries", () => {
     const delays: number[] = [];
