@@ -130,4 +130,59 @@ describe("labelled uploads and the recall policy", () => {
     const flat = await upload({ ...gate, index_version: "v3", policy: { kind: "carry", reference: "active" }, queries: lower.map((q) => q.scores) });
     expect(flat.shift.coverage_at_previous_threshold).toBeNull();
   });
+
+  it("gives the README example's threshold", async () => {
+    const queries = [
+      [0.91, 0.4, 0.12],
+      [0.55, 0.31, 0.08],
+      [0.77, 0.52, 0.3],
+      [0.35, 0.62, 0.21],
+      [0.88, 0.15, 0.44],
+      [0.49, 0.58, 0.11],
+      [0.82, 0.33, 0.27],
+      [0.66, 0.71, 0.05],
+      [0.93, 0.47, 0.38],
+      [0.58, 0.2, 0.61],
+    ];
+    const relevance = [
+      [1, 0, 0],
+      [0, 1, 0],
+      [1, 0, 0],
+      [0, 1, 0],
+      [1, 0, 0],
+      [1, 0, 0],
+      [1, 0, 0],
+      [0, 1, 0],
+      [1, 0, 0],
+      [0, 0, 1],
+    ];
+    const res = await upload({
+      ...uniqueGate("readme"),
+      index_version: "v3",
+      policy: { kind: "recall", target: 0.9, coverage: "any_relevant" },
+      queries,
+      relevance,
+    });
+    expect(res.calibration.threshold).toBe(0.31);
+    expect(res.calibration.recall).toMatchObject({ n: 10, k: 1 });
+    const nine = await upload({
+      ...uniqueGate("readme-9"),
+      index_version: "v3",
+      policy: { kind: "recall", target: 0.9 },
+      queries: queries.slice(0, 9),
+      relevance: relevance.slice(0, 9),
+    });
+    expect(nine.calibration.recall.k).toBe(1);
+    const eight = await upload(
+      {
+        ...uniqueGate("readme-8"),
+        index_version: "v3",
+        policy: { kind: "recall", target: 0.9 },
+        queries: queries.slice(0, 8),
+        relevance: relevance.slice(0, 8),
+      },
+      422,
+    );
+    expect(eight.error.details.minimum_queries).toBe(9);
+  });
 });
