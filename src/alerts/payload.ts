@@ -9,6 +9,7 @@ const TITLES: Record<AlertKind, string> = {
   drop_rate_drift: "Drop-rate drift",
   empty_context: "Empty-context rate rising",
   uncalibrated_request: "Uncalibrated gate requested",
+  recall_drift: "Recall below its guarantee",
 };
 
 const EMOJI: Record<"opened" | "resolved", string> = { opened: ":rotating_light:", resolved: ":white_check_mark:" };

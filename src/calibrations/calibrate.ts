@@ -3,11 +3,12 @@
  * store atomically, publish the projection. Nothing is stored when any step fails.
  */
 import { AppError, invalid, type ErrorDetail } from "../platform/errors";
-import type { Activation, CalibrationMeta, ShiftReport, StoredCalibration, Tolerance, Warning } from "../contract";
+import type { Activation, CalibrationMeta, CoverageNotion, ShiftReport, StoredCalibration, Tolerance, Warning } from "../contract";
 import { sortedCopy } from "../stats/order-statistics";
 import { currentOf, currentSeqOf } from "./store";
 import { MAX_ACTIVATION_ATTEMPTS } from "../platform/limits";
-import { resolveTarget } from "./carry";
+import { resolveTarget, type ResolvedTarget } from "./carry";
+import { coverageShift, labelledOf, labelsReport, recallReport, resolveRecall } from "./recall";
 import type { CoreDeps } from "../platform/deps";
 import { fitCalibration } from "./fit";
 import { gateIdOf, newId } from "../platform/ids";
@@ -21,6 +22,8 @@ export interface CalibrationInput {
   readonly scores: Float64Array;
   /** Q+1 query boundaries into `scores`, or null for a flat sample. */
   readonly offsets: Uint32Array | null;
+  /** Relevance per score (1 relevant, 0 not), parallel to `scores`; only with `offsets`. null: unlabelled. */
+  readonly relevant?: Uint8Array | null;
   /** How the scores were encoded: float32 uploads are checked for rounding near the threshold. */
   readonly precision?: "float64" | "float32";
 }
@@ -87,10 +90,21 @@ export async function calibrate(
 
   const gateId = await gateIdOf(meta);
   const n = input.scores.length;
-  const resolved = await resolveTarget(meta.policy, gateId, n, deps);
   const sorted = sortedCopy(input.scores);
+  const labelled = labelledOf(input);
+  const policy = meta.policy;
+  // A recall policy resolves to its threshold from the labels; the drop-rate fit then reports that threshold's drop
+  // rate, uncertainty and per-query statistics like any other gate, so the production monitor watches it.
+  const recallTarget = policy.kind === "recall" ? resolveRecall(policy, labelled, sorted) : null;
+  const resolved: ResolvedTarget =
+    policy.kind === "recall"
+      ? { target: recallTarget!.dropRateTarget, carry: null, storedPolicy: policy, referenceDesignEffect: 1, referenceWasRecall: false }
+      : await resolveTarget(policy, gateId, n, deps);
   const byQuery = input.offsets ? { scores: input.scores, offsets: input.offsets } : null;
   const fitted = fitCalibration(sorted, resolved.target, byQuery, input.precision ?? "float64");
+  if (recallTarget && fitted.fields.threshold !== recallTarget.threshold) {
+    throw new AppError("internal", `recall threshold ${recallTarget.threshold} refitted as ${fitted.fields.threshold}`);
+  }
   // The carried drop rate's sd counts effective sizes on both sides: the reference's design effect (stored with it)
   // and this upload's at its new threshold.
   const carry = resolved.carry
@@ -107,6 +121,16 @@ export async function calibrate(
   const now = deps.now();
   const createdAt = now.toISOString();
   const warnings = [...fitted.warnings];
+  const labels = labelled ? labelsReport(labelled, fitted.fields.threshold, meta.relevant_at, warnings) : null;
+  const recall =
+    recallTarget && labelled ? recallReport(meta.policy as { target: number; coverage: CoverageNotion }, recallTarget, labelled, sorted) : null;
+  if (resolved.referenceWasRecall) {
+    warnings.push({
+      code: "recall_not_guaranteed",
+      message:
+        "the reference is a recall calibration: its drop rate is carried, its recall guarantee is not. Only labels for the new version can restore it: upload them with a recall policy",
+    });
+  }
   if (carry && carry.carried_drop_rate_sd > 0.01) {
     warnings.push({
       code: "small_reference",
@@ -140,6 +164,7 @@ export async function calibrate(
         tolerance: meta.shift_tolerance,
         comparedWith: previousRow ? "gate_current" : "carry_reference",
       });
+      shift = { ...shift, coverage_at_previous_threshold: coverageShift(previous, labelled) };
     }
 
     const calibration: StoredCalibration = {
@@ -153,6 +178,8 @@ export async function calibrate(
       score_scale: meta.score_scale,
       ...fitted.fields,
       carry,
+      labels,
+      recall,
       warnings,
       shift,
       shift_tolerance: meta.shift_tolerance,

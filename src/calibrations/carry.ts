@@ -17,11 +17,16 @@ export interface ResolvedTarget {
   readonly storedPolicy: StoredPolicy;
   /** The reference's design effect (1 for inline scores, which are flat), for the carried drop rate's sd. */
   readonly referenceDesignEffect: number;
+  /** The reference was a recall calibration: its drop rate is carried, its recall guarantee is not. */
+  readonly referenceWasRecall: boolean;
 }
 
+export type RateOrCarryPolicy = Exclude<Policy, { kind: "recall" }>;
+
 /** Resolves `policy` for the gate `gateId`; `n` is the size of the new calibration (for the carried sd). */
-export async function resolveTarget(policy: Policy, gateId: string, n: number, deps: CoreDeps): Promise<ResolvedTarget> {
-  if (policy.kind === "drop_rate") return { target: policy.target, carry: null, storedPolicy: policy, referenceDesignEffect: 1 };
+export async function resolveTarget(policy: RateOrCarryPolicy, gateId: string, n: number, deps: CoreDeps): Promise<ResolvedTarget> {
+  if (policy.kind === "drop_rate")
+    return { target: policy.target, carry: null, storedPolicy: policy, referenceDesignEffect: 1, referenceWasRecall: false };
 
   const ref = policy.reference;
   let dropRate: number;
@@ -30,6 +35,7 @@ export async function resolveTarget(policy: Policy, gateId: string, n: number, d
   let reference: NonNullable<Calibration["carry"]>["reference"];
   let storedReference: Extract<StoredPolicy, { kind: "carry" }>["reference"];
   let referenceDesignEffect = 1;
+  let referenceWasRecall = false;
 
   if (typeof ref === "object" && "scores" in ref) {
     if (policy.threshold === undefined) {
@@ -69,6 +75,7 @@ export async function resolveTarget(policy: Policy, gateId: string, n: number, d
     referenceThreshold = policy.threshold ?? record.threshold;
     referenceN = record.n;
     referenceDesignEffect = record.per_query?.design_effect ?? 1;
+    referenceWasRecall = record.policy.kind === "recall";
     reference = { kind: "calibration", calibration_id: record.id };
     // The reference's own threshold has an exact in-sample drop rate; other values come from the kept distribution.
     dropRate =
@@ -91,5 +98,6 @@ export async function resolveTarget(policy: Policy, gateId: string, n: number, d
     },
     storedPolicy: { kind: "carry", threshold: policy.threshold ?? null, reference: storedReference },
     referenceDesignEffect,
+    referenceWasRecall,
   };
 }

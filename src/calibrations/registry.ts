@@ -11,6 +11,9 @@ function withFlags(c: StoredCalibration, rows: readonly ActiveRow[]): Calibratio
   const current = currentOf(rows);
   return {
     ...c,
+    // Calibrations stored before labels existed have neither field.
+    labels: c.labels ?? null,
+    recall: c.recall ?? null,
     active: rows.some((r) => r.calibration_id === c.id && r.index_version === c.index_version),
     current: current?.calibration_id === c.id,
   };

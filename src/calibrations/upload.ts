@@ -2,7 +2,8 @@
  * Parses a calibration upload in any of its three encodings into a CalibrationInput:
  *   application/json          {"embedding", "reranker", "index_version", "policy", "scores" | "queries", ...}
  *   application/x-ndjson      line 1: the same object without scores; then one score (a JSON number) per line,
- *                             or one query (a JSON array of numbers) per line
+ *                             or one query (a JSON array of numbers) per line, or one labelled query
+ *                             {"scores": [...], "relevance": [...]} per line
  *   application/octet-stream  raw little-endian float32 scores; everything else as query parameters
  * JSON and NDJSON keep full float64 precision; float32 scores are widened exactly.
  */
@@ -16,7 +17,7 @@ import {
   MAX_SCORES,
   NDJSON_DECODE_CHUNK_BYTES,
 } from "../platform/limits";
-import { BinaryUploadQuery, CalibrationMeta, CalibrationUpload, Query, type Policy, type Tolerance } from "../contract";
+import { BinaryUploadQuery, CalibrationMeta, CalibrationUpload, LabelledQueryLine, Query, type Policy, type Tolerance } from "../contract";
 import type { CalibrationInput } from "./calibrate";
 import { decodeUtf8, mediaType, parseJsonText, readBodyBytes } from "../platform/http/body";
 import { MAX_ERROR_DETAILS, validate } from "../platform/http/validate";
@@ -69,17 +70,75 @@ function checkNumericArrays(value: unknown): void {
   if (bad > 0) throw invalid(`${bad} score(s) are not finite numbers (JSON has no NaN or Infinity; 1e400 parses as Infinity)`, details);
 }
 
+/**
+ * Relevance labels to a flat 0/1 array parallel to the flattened queries. Labels are 0/1 unless `relevantAt` is given
+ * (graded labels: relevant iff label >= relevantAt). 422 for labels without candidates or of the wrong shape.
+ */
+function labelsOf(
+  queries: readonly (readonly number[])[],
+  relevance: readonly (readonly number[] | null)[],
+  relevantAt: number | undefined,
+  where: (i: number) => string,
+): Uint8Array {
+  if (relevance.length !== queries.length) {
+    throw invalid(`relevance has ${relevance.length} entries for ${queries.length} queries: give one label array per query`, [
+      { path: "relevance", message: "must have one entry per query" },
+    ]);
+  }
+  let total = 0;
+  for (const q of queries) total += q.length;
+  const out = new Uint8Array(total);
+  const details: ErrorDetail[] = [];
+  let bad = 0;
+  let o = 0;
+  for (let i = 0; i < queries.length; i++) {
+    const labels = relevance[i];
+    const m = queries[i]!.length;
+    if (labels === null || labels === undefined || labels.length !== m) {
+      bad++;
+      if (details.length < MAX_ERROR_DETAILS) details.push({ path: where(i), message: `has ${labels?.length ?? 0} labels for ${m} candidates` });
+      o += m;
+      continue;
+    }
+    for (let j = 0; j < m; j++, o++) {
+      const l = labels[j]!;
+      const ok = typeof l === "number" && Number.isFinite(l) && (relevantAt !== undefined || l === 0 || l === 1);
+      if (!ok) {
+        bad++;
+        if (details.length < MAX_ERROR_DETAILS)
+          details.push({
+            path: `${where(i)}[${j}]`,
+            message: relevantAt === undefined ? "must be 0 or 1 (or give relevant_at for graded labels)" : "must be a finite number",
+          });
+        continue;
+      }
+      out[o] = relevantAt === undefined ? l : l >= relevantAt ? 1 : 0;
+    }
+  }
+  if (bad > 0) throw invalid(`${bad} relevance label(s) do not match their candidates`, details);
+  return out;
+}
+
 function fromJson(value: unknown): CalibrationInput {
   checkNumericArrays(value);
   const body = validate(CalibrationUpload, value, "invalid_input", "calibration");
-  const { scores, queries, ...meta } = body;
+  const { scores, queries, relevance, ...meta } = body;
   if ((scores === undefined) === (queries === undefined)) {
     throw invalid('give exactly one of "scores" (number[]) or "queries" (number[][])', [
       { path: "scores", message: "exactly one of scores or queries is required" },
     ]);
   }
-  if (scores !== undefined) return { meta, scores: Float64Array.from(scores), offsets: null };
-  return { meta, ...flattenQueries(queries!) };
+  if (relevance !== undefined && queries === undefined) {
+    throw invalid('relevance labels need the candidates they label: upload "queries" with a parallel "relevance"', [
+      { path: "relevance", message: "labels without queries" },
+    ]);
+  }
+  if (meta.relevant_at !== undefined && relevance === undefined) {
+    throw invalid("relevant_at needs relevance labels", [{ path: "relevant_at", message: "without relevance" }]);
+  }
+  if (scores !== undefined) return { meta, scores: Float64Array.from(scores), offsets: null, relevant: null };
+  const relevant = relevance === undefined ? null : labelsOf(queries!, relevance, meta.relevant_at, (i) => `relevance[${i}]`);
+  return { meta, ...flattenQueries(queries!), relevant };
 }
 
 /**
@@ -134,6 +193,9 @@ function fromNdjson(bytes: Uint8Array): CalibrationInput {
   let flat = new Float64Array(1024);
   let nFlat = 0;
   const queries: number[][] = [];
+  // Labelled query lines are objects {"scores": [...], "relevance": [...]}; null marks a line without labels.
+  const relevance: (number[] | null)[] = [];
+  const lineOf: number[] = [];
   for (const [no, line] of it) {
     let v: unknown;
     try {
@@ -152,18 +214,42 @@ function fromNdjson(bytes: Uint8Array): CalibrationInput {
       flat[nFlat++] = v;
     } else if (Array.isArray(v)) {
       queries.push(validate(Query, v, "invalid_input", `NDJSON line ${no}`));
+      relevance.push(null);
+      lineOf.push(no);
+      if (queries.length > MAX_QUERIES) throw invalid(`more than ${MAX_QUERIES} queries`, [{ path: `line ${no}`, message: "too many queries" }]);
+    } else if (typeof v === "object" && v !== null) {
+      const q = validate(LabelledQueryLine, v, "invalid_input", `NDJSON line ${no}`);
+      queries.push(q.scores);
+      relevance.push(q.relevance);
+      lineOf.push(no);
       if (queries.length > MAX_QUERIES) throw invalid(`more than ${MAX_QUERIES} queries`, [{ path: `line ${no}`, message: "too many queries" }]);
     } else {
-      throw invalid(`NDJSON line ${no} must be a number (a score) or an array of numbers (a query)`, [
-        { path: `line ${no}`, message: "expected a number or an array" },
+      throw invalid(`NDJSON line ${no} must be a number (a score), an array of numbers (a query) or {"scores", "relevance"} (a labelled query)`, [
+        { path: `line ${no}`, message: "expected a number, an array or an object" },
       ]);
     }
   }
   if (nFlat > 0 && queries.length > 0) throw invalid("NDJSON lines must be all scores or all queries, not both");
   if (nFlat === 0 && queries.length === 0)
     throw invalid("NDJSON body has no score lines after the header", [{ path: "scores", message: "must not be empty" }]);
-  if (nFlat > 0) return { meta, scores: flat.slice(0, nFlat), offsets: null };
-  return { meta, ...flattenQueries(queries) };
+  if (nFlat > 0) {
+    if (meta.relevant_at !== undefined)
+      throw invalid("relevant_at needs labelled query lines", [{ path: "relevant_at", message: "without relevance" }]);
+    return { meta, scores: flat.slice(0, nFlat), offsets: null, relevant: null };
+  }
+  const labelledLines = relevance.filter((r) => r !== null).length;
+  if (labelledLines === 0) {
+    if (meta.relevant_at !== undefined)
+      throw invalid("relevant_at needs labelled query lines", [{ path: "relevant_at", message: "without relevance" }]);
+    return { meta, ...flattenQueries(queries), relevant: null };
+  }
+  if (labelledLines < queries.length) {
+    const first = relevance.indexOf(null);
+    throw invalid("NDJSON query lines must be all labelled ({scores, relevance}) or all unlabelled (arrays), not both", [
+      { path: `line ${lineOf[first]}`, message: "query without relevance labels" },
+    ]);
+  }
+  return { meta, ...flattenQueries(queries), relevant: labelsOf(queries, relevance, meta.relevant_at, (i) => `line ${lineOf[i]}.relevance`) };
 }
 
 function policyFromQuery(q: ReturnType<typeof BinaryUploadQuery.parse>): Policy {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DEFAULT_SHIFT_TOLERANCE, MAX_ABSOLUTE_TOLERANCE, MAX_CANDIDATES_PER_QUERY, MAX_QUERIES, MAX_RELATIVE_TOLERANCE } from "./limits";
-import { GateRef, Id, Policy, Score, ScoreScale, Scores, StoredPolicy } from "./common";
+import { CoverageNotion, GateRef, Id, Policy, Score, ScoreScale, Scores, StoredPolicy } from "./common";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Calibration upload
@@ -38,6 +38,10 @@ export const CalibrationMeta = GateRef.extend({
   drift_tolerance: Tolerance.optional(),
   /** Tolerance of the production empty-context band (default: the server's, 2 points). */
   empty_context_tolerance: Tolerance.optional(),
+  /**
+   * Graded relevance labels: a candidate is relevant iff its label >= relevant_at. Omitted: labels must be 0 or 1.
+   */
+  relevant_at: z.number({ error: "must be a finite number" }).optional(),
 });
 export type CalibrationMeta = z.infer<typeof CalibrationMeta>;
 
@@ -46,12 +50,23 @@ export const Query = z
   .min(1, { error: "a query must have at least one candidate score" })
   .max(MAX_CANDIDATES_PER_QUERY, { error: `a query may have at most ${MAX_CANDIDATES_PER_QUERY} candidates` });
 
+/** An NDJSON line of a labelled upload: one query's scores and its relevance labels. */
+export const LabelledQueryLine = z.strictObject({
+  scores: Query,
+  relevance: z.array(Score, { error: "must be an array of numbers" }),
+});
+
 export const CalibrationUpload = z.strictObject({
   ...CalibrationMeta.shape,
   scores: Scores.optional(),
   queries: z
     .array(Query, { error: "must be an array of arrays of numbers" })
     .min(1, { error: "must not be empty" })
+    .max(MAX_QUERIES, { error: `must hold at most ${MAX_QUERIES} queries` })
+    .optional(),
+  /** Relevance labels parallel to `queries`: one array per query, one label per candidate (0/1, or graded with relevant_at). */
+  relevance: z
+    .array(z.array(Score, { error: "must be an array of numbers" }), { error: "must be an array of arrays of numbers" })
     .max(MAX_QUERIES, { error: `must hold at most ${MAX_QUERIES} queries` })
     .optional(),
 });
@@ -115,6 +130,54 @@ export const Carry = z.object({
   carried_drop_rate_sd: z.number(),
 });
 
+/** What the labels of a labelled upload say, whatever the policy: coverage at the fitted threshold, in sample. */
+export const Labels = z.object({
+  /** Queries uploaded, queries with at least one relevant candidate (the labelled n), and those without. */
+  queries: z.number().int(),
+  labelled_queries: z.number().int(),
+  queries_without_relevant: z.number().int(),
+  relevant_candidates: z.number().int(),
+  relevant_at: z.number().nullable(),
+  /** Share of labelled queries covered at this calibration's threshold, per coverage notion (in sample). */
+  coverage_at_threshold: z.object({ any_relevant: z.number(), all_relevant: z.number(), candidates: z.number() }),
+});
+export type Labels = z.infer<typeof Labels>;
+
+/** One row of the recall-against-drop-rate table: what a target costs. */
+export const RecallTradeoffRow = z.object({
+  target: z.number(),
+  /** null: too few labelled queries for this target. */
+  threshold: z.number().nullable(),
+  coverage_bound: z.number().nullable(),
+  /** Share of ALL calibration candidates below the threshold, and of queries left with none. */
+  drop_rate: z.number().nullable(),
+  empty_context_rate: z.number().nullable(),
+});
+
+/** The guarantee of a recall calibration (policy kind "recall"). */
+export const RecallReport = z.object({
+  target: z.number(),
+  coverage: CoverageNotion,
+  /** The rank rule: "floor((n+1)(1-r))" (any/all relevant) or "risk_control" (candidates). */
+  rule: z.enum(["rank_floor", "risk_control"]),
+  /** Labelled queries used (those with a relevant candidate). */
+  n: z.number().int(),
+  k: z.number().int(),
+  /** (n+1) times the miss level the rule spent: k (rank rule), sum of losses + 1 (risk control). */
+  miss_mass: z.number(),
+  /** Guaranteed coverage on fresh exchangeable queries (>= target) and its upper companion. */
+  coverage_bound: z.number(),
+  coverage_upper: z.number(),
+  /** 95 % interval of the coverage this fitted gate achieves on fresh queries. */
+  coverage_interval_95: z.tuple([z.number(), z.number()]),
+  in_sample_coverage: z.number(),
+  /** The drop rate on all candidates this threshold implies: what the production drift monitor watches. */
+  implied_drop_rate: z.number(),
+  empty_context_rate: z.number(),
+  tradeoff: z.array(RecallTradeoffRow),
+});
+export type RecallReport = z.infer<typeof RecallReport>;
+
 export const Warning = z.object({ code: z.string(), message: z.string() });
 export type Warning = z.infer<typeof Warning>;
 
@@ -149,6 +212,14 @@ export const ShiftReport = z.object({
   more_data_factor: z.number().nullable(),
   /** True exactly when `decision` is "shifted". */
   alert: z.boolean(),
+  /**
+   * When both calibrations carry relevance labels: coverage at the previous threshold on the previous labels (in
+   * sample) and on the new ones, in the previous recall policy's notion (any_relevant for other policies).
+   */
+  coverage_at_previous_threshold: z
+    .object({ coverage: CoverageNotion, previous: z.number(), current: z.number(), change_points: z.number(), labelled_queries: z.number().int() })
+    .nullable()
+    .optional(),
   reason: z.string(),
 });
 export type ShiftReport = z.infer<typeof ShiftReport>;
@@ -179,6 +250,10 @@ export const Calibration = z.object({
   n_queries: z.number().int().nullable(),
   per_query: PerQuery.nullable(),
   carry: Carry.nullable(),
+  /** Relevance labels of the upload (null: unlabelled). */
+  labels: Labels.nullable(),
+  /** The recall guarantee (policy kind "recall"; null otherwise). */
+  recall: RecallReport.nullable(),
   summary: z.object({ step: z.number(), quantiles: z.array(z.number()) }),
   min: z.number(),
   max: z.number(),

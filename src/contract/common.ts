@@ -81,14 +81,31 @@ export const CarryPolicy = z.strictObject({
   reference: CarryReference,
 });
 
-export const Policy = z.discriminatedUnion("kind", [DropRatePolicy, CarryPolicy], {
-  error: 'must be {"kind": "drop_rate", "target": d} or {"kind": "carry", "threshold"?: t, "reference": ...}',
+/** What a recall gate guarantees for a fresh query (docs/methods.md, "Label-aware gates (recall)"). */
+export const CoverageNotion = z.enum(["any_relevant", "all_relevant", "candidates"], {
+  error: 'must be "any_relevant", "all_relevant" or "candidates"',
+});
+export type CoverageNotion = z.infer<typeof CoverageNotion>;
+
+/** A label-aware gate: the highest threshold that keeps relevant candidates with probability at least `target`. */
+export const RecallPolicy = z.strictObject({
+  kind: z.literal("recall"),
+  /** Target coverage r, 0 < r < 1. */
+  target: z.number({ error: "must be a number" }).gt(0, { error: "must be in (0, 1)" }).lt(1, { error: "must be in (0, 1)" }),
+  /** any_relevant: at least one relevant candidate kept; all_relevant: all of them; candidates: a relevant candidate. */
+  coverage: CoverageNotion.default("any_relevant"),
+});
+
+export const Policy = z.discriminatedUnion("kind", [DropRatePolicy, CarryPolicy, RecallPolicy], {
+  error:
+    'must be {"kind": "drop_rate", "target": d}, {"kind": "carry", "threshold"?: t, "reference": ...} or {"kind": "recall", "target": r, "coverage"?: ...}',
 });
 export type Policy = z.infer<typeof Policy>;
 
 /** How a policy is stored and echoed: inline reference scores are replaced by their count. */
 export const StoredPolicy = z.union([
   DropRatePolicy,
+  RecallPolicy,
   z.object({
     kind: z.literal("carry"),
     threshold: z.number().nullable(),

@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   "unsupported_media_type",
   "invalid_input",
   "too_few_scores",
+  "too_few_labelled_queries",
   "target_unreachable",
   "float32_precision",
   "unknown_reference",

@@ -72,6 +72,9 @@ export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 /** Most queries in one observation batch: clients batch, the server bounds memory (one DO request each). */
 export const MAX_OBSERVATION_QUERIES = 10_000;
 
+/** Most judged queries in one judgment batch (POST /v1/judgments). */
+export const MAX_JUDGED_QUERIES = 1_000;
+
 /** Most scores in the optional score sample of one batch. */
 export const MAX_OBSERVATION_SCORES = 10_000;
 

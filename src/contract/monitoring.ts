@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "./limits";
-import { CalibrationId, GateRef, Id, Score } from "./common";
+import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_JUDGED_QUERIES, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "./limits";
+import { CalibrationId, CoverageNotion, GateRef, Id, Score } from "./common";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Production observations and drift
@@ -82,10 +82,85 @@ export const WindowStatus = z.object({
 });
 export type WindowStatus = z.infer<typeof WindowStatus>;
 
+// ---------------------------------------------------------------------------------------------------------------
+// Judgments: sampled labelled production queries, for the coverage of recall gates
+// ---------------------------------------------------------------------------------------------------------------
+
+/** One judged production query: its candidates' scores, their labels, and the threshold the service applied. */
+export const JudgedQuery = z.strictObject({
+  scores: z
+    .array(Score, { error: "must be an array of numbers" })
+    .min(1, { error: "a query must have at least one candidate score" })
+    .max(MAX_CANDIDATES_PER_QUERY, { error: `a query may have at most ${MAX_CANDIDATES_PER_QUERY} candidates` }),
+  /** One label per candidate: 0/1, or graded with the batch's relevant_at. */
+  relevance: z.array(Score, { error: "must be an array of numbers" }),
+  /** The threshold applied (null: no gate). Omitted: the calibration's own. */
+  threshold: Score.nullable().optional(),
+});
+
+export const JudgmentBatch = z
+  .strictObject({
+    /** Unique per batch; a retried batch with the same id is never counted twice. */
+    batch_id: z.string().min(1).max(MAX_BATCH_ID_LENGTH),
+    /** The recall calibration the service's threshold came from, or the gate fields (its current calibration). */
+    calibration_id: CalibrationId.optional(),
+    index: Id.optional(),
+    embedding: Id.optional(),
+    reranker: Id.optional(),
+    index_version: Id.optional(),
+    /** Graded labels: relevant iff label >= relevant_at. Omitted: labels must be 0 or 1. */
+    relevant_at: z.number({ error: "must be a finite number" }).optional(),
+    queries: z
+      .array(JudgedQuery)
+      .min(1, { error: "must not be empty" })
+      .max(MAX_JUDGED_QUERIES, { error: `must hold at most ${MAX_JUDGED_QUERIES} queries: send several batches` }),
+  })
+  .refine((b) => b.calibration_id !== undefined || (b.embedding !== undefined && b.reranker !== undefined), {
+    error: "name the calibration (calibration_id) or the gate (embedding, reranker and optionally index)",
+    path: ["calibration_id"],
+  });
+export type JudgmentBatch = z.infer<typeof JudgmentBatch>;
+
+/** The anytime-valid coverage test of one recall calibration, since the last alarm (or since judgments began). */
+export const CoverageStatus = z.object({
+  calibration_id: z.string(),
+  index_version: z.string(),
+  coverage: CoverageNotion,
+  target: z.number(),
+  /** The calibration's guaranteed coverage and the lowest the test tolerates (the bound less its own noise). */
+  expected: z.number(),
+  tolerated: z.number(),
+  /** Judged queries with a relevant candidate (the units), their covered sum, and judged queries without one. */
+  queries: z.number().int(),
+  covered: z.number(),
+  queries_without_relevant: z.number().int(),
+  batches: z.number().int(),
+  observed: z.number().nullable(),
+  /** 95 % confidence sequence of the coverage: valid at every moment it is read. */
+  confidence_sequence_95: z.tuple([z.number(), z.number()]),
+  log_evidence: z.number(),
+  log_threshold: z.number(),
+  alarm: z.boolean(),
+  alarms: z.number().int(),
+  since: z.string(),
+});
+export type CoverageStatus = z.infer<typeof CoverageStatus>;
+
+export const JudgmentAccepted = z.object({
+  accepted: z.boolean(),
+  duplicate: z.boolean(),
+  gate_id: z.string(),
+  calibration_id: z.string(),
+  recall: CoverageStatus,
+  alerts: z.array(z.string()),
+});
+
 export const MonitorStatus = z.object({
   gate_id: z.string(),
   windows: z.array(WindowStatus),
   history: z.array(WindowStatus),
+  /** Coverage tests of recall calibrations that received judgments (POST /v1/judgments). */
+  recall: z.array(CoverageStatus),
 });
 export type MonitorStatus = z.infer<typeof MonitorStatus>;
 

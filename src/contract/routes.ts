@@ -17,7 +17,7 @@ import {
 } from "./envelopes";
 import { Calibration, CalibrationCreated, CalibrationUpload } from "./calibrations";
 import { ActivateBody, HistoryQuery, ThresholdQuery, ThresholdResponse } from "./serving";
-import { MonitorQuery, MonitorStatus, ObservationAccepted, ObservationBatch } from "./monitoring";
+import { JudgmentAccepted, JudgmentBatch, MonitorQuery, MonitorStatus, ObservationAccepted, ObservationBatch } from "./monitoring";
 import { Alert, AlertAction, AlertOccurrenceQuery, AlertQuery } from "./alerts";
 import { Delivery, DeliveryQuery, WebhookCreate, WebhookDeleted, WebhookEndpoint, WebhookUpdate } from "./webhooks";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
@@ -159,6 +159,15 @@ export const ROUTES = {
     summary: "Report per-query counts from production",
     body: json(ObservationBatch),
     responses: { 202: { description: "accepted (or a duplicate)", schema: ObservationAccepted } },
+    errors: [400, 404, 413, 415, 422],
+  },
+  postJudgments: {
+    method: "post",
+    path: "/v1/judgments",
+    scope: "read",
+    summary: "Report judged (labelled) production queries of a recall gate",
+    body: json(JudgmentBatch),
+    responses: { 202: { description: "accepted (or a duplicate), with the coverage test", schema: JudgmentAccepted } },
     errors: [400, 404, 413, 415, 422],
   },
   getMonitor: {

@@ -19,7 +19,8 @@ import type { AlertInput } from "../alerts/lifecycle";
 import { raiseAlert } from "../alerts/lifecycle";
 import { addBatch, driftSummary, emptyContextSummary, evaluateWindow, newWindow, windowExpired, windowStatus, type WindowState } from "./window";
 import type { DriftConfig } from "../stats/drift";
-import type { GateMonitorRpc, MonitorSnapshot, ObserveInput, ObserveOutcome } from "./monitor-contract";
+import type { GateMonitorRpc, JudgeInput, JudgeOutcome, MonitorSnapshot, ObserveInput, ObserveOutcome } from "./monitor-contract";
+import { addJudgments, coverageStatus, evaluateCoverageState, newCoverageState, recallDriftSummary, type CoverageState } from "./coverage-window";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, received_at INTEGER NOT NULL, hash TEXT);
@@ -28,6 +29,8 @@ CREATE TABLE IF NOT EXISTS windows (calibration_id TEXT PRIMARY KEY, updated_at 
 CREATE TABLE IF NOT EXISTS history (id INTEGER PRIMARY KEY AUTOINCREMENT, calibration_id TEXT NOT NULL, ended_at INTEGER NOT NULL, status TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pending_alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL, alert TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS detectors (calibration_id TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS judgment_batches (batch_id TEXT PRIMARY KEY, received_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS coverage (calibration_id TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, state TEXT NOT NULL);
 `;
 
 /** Delay before the object's alarm retries alerts whose raise failed. */
@@ -82,6 +85,15 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc {
     }
     this.#sql.exec(`DELETE FROM batches WHERE received_at < ?`, nowMs - BATCH_ID_RETENTION_MS);
     this.#sql.exec(`DELETE FROM detectors WHERE updated_at < ?`, nowMs - DETECTOR_IDLE_RETENTION_MS);
+    this.#sql.exec(`DELETE FROM judgment_batches WHERE received_at < ?`, nowMs - BATCH_ID_RETENTION_MS);
+    this.#sql.exec(`DELETE FROM coverage WHERE updated_at < ?`, nowMs - DETECTOR_IDLE_RETENTION_MS);
+  }
+
+  #coverageStates(): CoverageState[] {
+    return this.#sql
+      .exec<{ state: string }>(`SELECT state FROM coverage ORDER BY updated_at DESC`)
+      .toArray()
+      .map((r) => JSON.parse(r.state) as CoverageState);
   }
 
   #archive(w: WindowState, nowMs: number, config: DriftConfig): void {
@@ -145,6 +157,47 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc {
     return outcome;
   }
 
+  /**
+   * Adds judged production queries to the coverage test of their recall calibration, in one synchronous transaction
+   * like observe(): deduplicated by batch id, the state reset (and a recall_drift alert queued) when it alarms.
+   */
+  async judge(input: JudgeInput): Promise<JudgeOutcome> {
+    const now = input.now_ms;
+    const outcome = this.ctx.storage.transactionSync((): JudgeOutcome => {
+      this.#rollOver(now, input.config);
+      const row = this.#sql.exec<{ state: string }>(`SELECT state FROM coverage WHERE calibration_id = ?`, input.calibration.id).toArray()[0];
+      const base = row ? (JSON.parse(row.state) as CoverageState) : newCoverageState(input.calibration, now);
+      const claimed = this.#sql.exec(`INSERT OR IGNORE INTO judgment_batches (batch_id, received_at) VALUES (?, ?)`, input.batch_id, now).rowsWritten;
+      if (claimed === 0) return { duplicate: true, recall: coverageStatus(base, evaluateCoverageState(base, input.config)), alerts: [] };
+      let next = addJudgments(base, input.covered, input.without_relevant);
+      const status = coverageStatus(next, evaluateCoverageState(next, input.config));
+      const alerts: AlertInput[] = [];
+      if (status.alarm) {
+        alerts.push({
+          gate_id: input.gate.gate_id,
+          gate: input.gate,
+          calibration_ids: [input.calibration.id],
+          kind: "recall_drift",
+          summary: recallDriftSummary(status),
+          details: { recall: status },
+        });
+        // Restart the test after an alarm: a continued fall alarms again (and updates the open alert).
+        next = newCoverageState(next.calibration, now, next.alarms + 1);
+        for (const a of alerts) this.#sql.exec(`INSERT INTO pending_alerts (created_at, alert) VALUES (?, ?)`, now, JSON.stringify(a));
+      }
+      this.#sql.exec(
+        `INSERT INTO coverage (calibration_id, updated_at, state) VALUES (?, ?, ?)
+         ON CONFLICT (calibration_id) DO UPDATE SET updated_at = excluded.updated_at, state = excluded.state`,
+        input.calibration.id,
+        now,
+        JSON.stringify(next),
+      );
+      return { duplicate: false, recall: status, alerts: alerts.map((a) => a.kind) };
+    });
+    if (outcome.alerts.length > 0) await this.#raisePending(now);
+    return outcome;
+  }
+
   /** Raises every pending alert in D1; on failure keeps the rest and schedules the object's alarm to retry. */
   async #raisePending(nowMs: number): Promise<void> {
     const rows = this.#sql.exec<{ id: number; alert: string }>(`SELECT id, alert FROM pending_alerts ORDER BY id`).toArray();
@@ -179,12 +232,13 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc {
     this.#rollOver(nowMs, config);
     const open = this.#allWindows();
     const windows = open.map((w) => windowStatus(w, evaluateWindow(w, config)));
-    if (!detail) return { gate_id: gateId, windows, history: [], samples: {} };
+    const recall = this.#coverageStates().map((c) => coverageStatus(c, evaluateCoverageState(c, config)));
+    if (!detail) return { gate_id: gateId, windows, history: [], recall, samples: {} };
     const samples = Object.fromEntries(open.map((w) => [w.calibration_id, w.reservoir]));
     const history = this.#sql
       .exec<{ status: string }>(`SELECT status FROM history ORDER BY id DESC`)
       .toArray()
       .map((r) => JSON.parse(r.status) as WindowStatus);
-    return { gate_id: gateId, windows, history, samples };
+    return { gate_id: gateId, windows, history, recall, samples };
   }
 }

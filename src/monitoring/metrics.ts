@@ -22,6 +22,12 @@ export async function collectMetrics(deps: AppDeps): Promise<string> {
     scoregate_window_design_effect: fam("Kish design effect of the drop indicator in the current window."),
     scoregate_drift_log_evidence: fam("ln of the anytime-valid e-value against the calibration (alarm at scoregate_drift_log_threshold)."),
     scoregate_drift_log_threshold: fam("ln(2/alpha): the evidence level that raises an alert."),
+    scoregate_expected_coverage: fam("Guaranteed coverage of a recall calibration (by coverage notion)."),
+    scoregate_observed_coverage: fam("Coverage of judged production queries since the test last restarted (POST /v1/judgments)."),
+    scoregate_coverage_cs_lower: fam("Lower end of the 95 % confidence sequence of the production coverage."),
+    scoregate_coverage_cs_upper: fam("Upper end of the 95 % confidence sequence of the production coverage."),
+    scoregate_judged_queries: fam("Judged production queries with a relevant candidate since the coverage test last restarted."),
+    scoregate_recall_log_evidence: fam("ln of the anytime-valid e-value against the recall guarantee (alarm at scoregate_drift_log_threshold)."),
     scoregate_open_alerts: fam("Unresolved alerts by gate and kind."),
     scoregate_metrics_gates: fam("Calibrated gates listed here (listed=true) and left out beyond MAX_METRICS_GATES (listed=false)."),
   };
@@ -59,6 +65,15 @@ export async function collectMetrics(deps: AppDeps): Promise<string> {
       if (w.empty_context)
         f.scoregate_drift_log_evidence.samples.push({ labels: { ...wl, test: "empty_context" }, value: w.empty_context.log_evidence });
       f.scoregate_drift_log_threshold.samples.push({ labels: wl, value: w.log_threshold });
+    }
+    for (const r of status.recall ?? []) {
+      const rl = { ...gl, calibration_id: r.calibration_id, coverage: r.coverage };
+      f.scoregate_expected_coverage.samples.push({ labels: rl, value: r.expected });
+      if (r.observed !== null) f.scoregate_observed_coverage.samples.push({ labels: rl, value: r.observed });
+      f.scoregate_coverage_cs_lower.samples.push({ labels: rl, value: r.confidence_sequence_95[0] });
+      f.scoregate_coverage_cs_upper.samples.push({ labels: rl, value: r.confidence_sequence_95[1] });
+      f.scoregate_judged_queries.samples.push({ labels: rl, value: r.queries });
+      f.scoregate_recall_log_evidence.samples.push({ labels: rl, value: r.log_evidence });
     }
   }
   for (const o of open) f.scoregate_open_alerts.samples.push({ labels: { gate_id: o.gate_id, kind: o.kind }, value: o.n });

@@ -3,7 +3,7 @@
  * threaded; a soft limit of about 1k requests/s per object, which is why observations arrive in batches).
  */
 import type { DriftConfig } from "../stats/drift";
-import type { GateMonitorRpc, MonitorClient, MonitorSnapshot, ObserveInput, ObserveOutcome } from "./monitor-contract";
+import type { GateMonitorRpc, JudgeInput, JudgeOutcome, MonitorClient, MonitorSnapshot, ObserveInput, ObserveOutcome } from "./monitor-contract";
 
 export class DurableMonitorClient implements MonitorClient {
   constructor(private readonly ns: DurableObjectNamespace) {}
@@ -15,6 +15,10 @@ export class DurableMonitorClient implements MonitorClient {
 
   async observe(gateId: string, input: ObserveInput): Promise<ObserveOutcome> {
     return this.stub(gateId).observe(input);
+  }
+
+  async judge(gateId: string, input: JudgeInput): Promise<JudgeOutcome> {
+    return this.stub(gateId).judge(input);
   }
 
   async status(gateId: string, nowMs: number, config: DriftConfig, detail = true): Promise<MonitorSnapshot> {

@@ -3,7 +3,7 @@
  * answers. Services depend on this file and on MonitorClient, never on the Durable Object class, so they type-check
  * and unit-test without workerd, and no import cycle runs through the object.
  */
-import type { AlertKind, MonitorStatus, WindowStatus } from "../contract";
+import type { AlertKind, CoverageNotion, CoverageStatus, MonitorStatus, WindowStatus } from "../contract";
 import type { Expectation } from "../serving/projection";
 import type { DriftConfig } from "../stats/drift";
 
@@ -27,12 +27,40 @@ export interface ObserveOutcome {
   readonly alerts: AlertKind[];
 }
 
+export interface JudgeInput {
+  readonly gate: ObserveInput["gate"];
+  readonly calibration: {
+    readonly id: string;
+    readonly index_version: string;
+    readonly coverage: CoverageNotion;
+    readonly target: number;
+    /** The guaranteed coverage, labelled queries and miss mass of the recall calibration (stats/coverage-test.ts). */
+    readonly bound: number;
+    readonly n: number;
+    readonly miss_mass: number;
+  };
+  readonly batch_id: string;
+  /** Covered share of each judged query with a relevant candidate (stats/recall-gate.ts queryCoverage). */
+  readonly covered: readonly number[];
+  /** Judged queries without a relevant candidate (counted, not tested). */
+  readonly without_relevant: number;
+  readonly now_ms: number;
+  readonly config: DriftConfig;
+}
+
+export interface JudgeOutcome {
+  readonly duplicate: boolean;
+  readonly recall: CoverageStatus;
+  readonly alerts: AlertKind[];
+}
+
 /** A monitor's status plus the raw score sample of each open window, keyed by calibration id. */
 export type MonitorSnapshot = MonitorStatus & { samples: Record<string, number[]> };
 
 /** The methods the GateMonitor object exposes over RPC. */
 export interface GateMonitorRpc {
   observe(input: ObserveInput): Promise<ObserveOutcome>;
+  judge(input: JudgeInput): Promise<JudgeOutcome>;
   /** `detail` false skips the history and the score samples (cheaper, for /metrics). */
   status(gateId: string, nowMs: number, config: DriftConfig, detail?: boolean): Promise<MonitorSnapshot>;
 }
@@ -40,6 +68,7 @@ export interface GateMonitorRpc {
 /** How services reach a gate's monitor (one per gate id). */
 export interface MonitorClient {
   observe(gateId: string, input: ObserveInput): Promise<ObserveOutcome>;
+  judge(gateId: string, input: JudgeInput): Promise<JudgeOutcome>;
   /** `detail` false skips the history and the score samples (cheaper, for /metrics). */
   status(gateId: string, nowMs: number, config: DriftConfig, detail?: boolean): Promise<MonitorSnapshot>;
 }

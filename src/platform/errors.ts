@@ -30,6 +30,7 @@ export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 |
       return 415;
     case "invalid_input":
     case "too_few_scores":
+    case "too_few_labelled_queries":
     case "target_unreachable":
     case "float32_precision":
     case "unknown_reference":
