@@ -207,4 +207,15 @@ describe("the other commands against the local worker", () => {
     expect(r.status).toBe(0);
     expect(json<{ gates: unknown[] }>(r.stdout).gates.length).toBeGreaterThan(0);
   }, 60_000);
+
+  it("examples/upgrade-replay runs against the worker and ends with the CLI's rebuild decision (exit 3: shifted)", () => {
+    const r = spawnSync(process.execPath, [join(ROOT, "examples", "upgrade-replay", "replay.mjs"), "--url", worker.url.origin], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/absolute 0\.4 +\| +2\d\.\d % \| +5\d\.\d %/u);
+    expect(r.stdout).toMatch(/calibrated .*\| +2\d\.\d % \| +2\d\.\d %/u);
+    expect(r.stdout).toContain("Rebuild decision: scoregate calibrate exited 3 (shifted");
+  }, 60_000);
 });
