@@ -146,7 +146,7 @@ function sniff(line: string): Format {
 /** Resolves a column given by name (header) or 1-based position. */
 function columnIndex(spec: string, header: string[] | null, what: string, flag: string): number {
   if (header) {
-    const i = header.findIndex((h) => h === spec);
+    const i = header.indexOf(spec);
     if (i >= 0) return i;
     const ci = header.findIndex((h) => h.toLowerCase() === spec.toLowerCase());
     if (ci >= 0) return ci;
