@@ -56,13 +56,22 @@ function queries(seed, n, perQuery, center) {
 const dropRate = (qs, t) => {
   let all = 0;
   let dropped = 0;
-  for (const q of qs) for (const s of q) all++, s < t && dropped++;
+  for (const q of qs) {
+    for (const s of q) {
+      all++;
+      if (s < t) dropped++;
+    }
+  }
   return dropped / all;
 };
 const pct = (x) => `${(100 * x).toFixed(1)} %`;
 function writeCsv(path, qs) {
   const rows = ["query_id,chunk_id,score"];
-  qs.forEach((q, i) => q.forEach((s, j) => rows.push(`q${i},c${j},${s}`)));
+  qs.forEach((q, i) => {
+    q.forEach((s, j) => {
+      rows.push(`q${i},c${j},${s}`);
+    });
+  });
   writeFileSync(path, `${rows.join("\n")}\n`);
 }
 function scoregate(args, { show = false } = {}) {
