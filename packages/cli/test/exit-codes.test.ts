@@ -146,7 +146,14 @@ describe("rebuild decision and exit codes (stub server)", () => {
     expect(r.code).toBe(0);
     expect(lastRequest!.headers["content-type"]).toBe("application/octet-stream");
     const q = new URL(lastRequest!.url!, url).searchParams;
-    expect(Object.fromEntries(q)).toEqual({ embedding: "e5", reranker: "bge", index_version: "v2", kind: "drop_rate", target: "0.2", candidates_per_query: "20" });
+    expect(Object.fromEntries(q)).toEqual({
+      embedding: "e5",
+      reranker: "bge",
+      index_version: "v2",
+      kind: "drop_rate",
+      target: "0.2",
+      candidates_per_query: "20",
+    });
     expect(Buffer.byteLength(lastBody, "latin1")).toBeGreaterThan(0);
     expect(JSON.parse(r.stdout).upload.note).toContain("rounded to float32");
   });
