@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 
 // Two projects over one test tree that mirrors src/: "unit" runs the pure core and services in plain Node; "workers"
 // runs every `*.workerd.test.ts` (routes, jobs, Durable Objects) inside workerd with real local D1/KV/DO (storage is
-// isolated per test file, not per test).
+// isolated per test file, not per test). "packages" runs the client packages' tests in Node.
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
@@ -15,6 +15,13 @@ export default defineConfig(async () => {
             environment: "node",
             include: ["test/**/*.test.ts"],
             exclude: ["test/**/*.workerd.test.ts"],
+          },
+        },
+        {
+          test: {
+            name: "packages",
+            environment: "node",
+            include: ["packages/*/test/**/*.test.ts"],
           },
         },
         {

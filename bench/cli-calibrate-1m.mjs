@@ -1,0 +1,198 @@
+/**
+ * CLI benchmark: `scoregate calibrate` on a 1,000,000-row CSV with a query column, end to end, against its floor in
+ * the same run: reading and splitting the same file in plain Node plus the server's own fit of the same scores.
+ *
+ *   npm run bench:cli                       (= node bench/cli-calibrate-1m.mjs, Node 24 from the devDependency)
+ *   npm run bench:cli -- --reps 5 --queries 50000 --per-query 20 --out bench/results/cli-calibrate-1m.md
+ *
+ * 1. Writes a seeded CSV `query_id,chunk_id,score` (50,000 queries x 20 candidates, scores printed at full precision,
+ *    as String(x) prints a double) to a temp dir, and builds the worker and runs it in Miniflare (bench/lib/worker.mjs).
+ * 2. Per round, interleaved (one warm-up round first, not counted):
+ *    - floor, read: readline over the file + split(",") + Number() into a Float64Array, in this process;
+ *    - floor, server fit: POST the same scores as the CLI sends them (NDJSON, one query per line, built in memory
+ *      beforehand) to /v1/calibrations; request sent -> 201 body read;
+ *    - CLI: `node packages/cli/bin/scoregate.mjs calibrate <file> ... --json` as a child process (process start, the
+ *      bundled CLI's load, reading, grouping, encoding, upload, the server's fit, output), wall time of the child.
+ *    Each round uploads a new index_version to its own gate, so from the second round on both the CLI and the
+ *    server-only upload also compute the rebuild shift against the previous one.
+ * 3. Ratio = CLI median / (read median + server fit median). Target: at most 2.
+ */
+import { spawn } from "node:child_process";
+import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { ROOT, BUILD_COMMAND, machineInfo, median, mulberry32, startWorker } from "./lib/worker.mjs";
+
+const { values: opts } = parseArgs({
+  options: {
+    reps: { type: "string", default: "5" },
+    queries: { type: "string", default: "50000" },
+    "per-query": { type: "string", default: "20" },
+    seed: { type: "string", default: "20261201" },
+    out: { type: "string", default: "bench/results/cli-calibrate-1m.md" },
+  },
+});
+const REPS = Number(opts.reps);
+const Q = Number(opts.queries);
+const M = Number(opts["per-query"]);
+const N = Q * M;
+const OUT = resolve(ROOT, opts.out);
+const log = (...a) => console.error(...a);
+const CLI = join(ROOT, "packages", "cli", "bin", "scoregate.mjs");
+
+function makeData() {
+  const rand = mulberry32(Number(opts.seed));
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const queries = [];
+  for (let q = 0; q < Q; q++) {
+    const offset = 0.6 * normal();
+    const row = new Float64Array(M);
+    for (let i = 0; i < M; i++) row[i] = 1 / (1 + Math.exp(-(offset + 1.1 * normal())));
+    queries.push(row);
+  }
+  return queries;
+}
+
+function writeCsv(path, queries) {
+  const parts = ["query_id,chunk_id,score\n"];
+  queries.forEach((row, q) => {
+    let s = "";
+    for (let i = 0; i < row.length; i++) s += `q${q},c${i},${row[i]}\n`;
+    parts.push(s);
+  });
+  const text = parts.join("");
+  writeFileSync(path, text);
+  return Buffer.byteLength(text);
+}
+
+/** The floor of reading: readline + split + Number into a growing Float64Array (no validation, no grouping). */
+async function floorRead(path) {
+  const t0 = performance.now();
+  let data = new Float64Array(1 << 16);
+  let n = 0;
+  let first = true;
+  const rl = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of rl) {
+    if (first) {
+      first = false;
+      continue;
+    }
+    const f = line.split(",");
+    if (n === data.length) {
+      const g = new Float64Array(data.length * 2);
+      g.set(data);
+      data = g;
+    }
+    data[n++] = Number(f[2]);
+  }
+  return { ms: performance.now() - t0, n };
+}
+
+function ndjsonBody(queries, meta) {
+  let s = `${JSON.stringify(meta)}\n`;
+  const parts = [];
+  for (const row of queries) {
+    s += `[${Array.from(row).join(",")}]\n`;
+    if (s.length > 1 << 16) {
+      parts.push(s);
+      s = "";
+    }
+  }
+  parts.push(s);
+  return Buffer.from(parts.join(""));
+}
+
+async function serverFit(url, queries, version) {
+  const body = ndjsonBody(queries, { embedding: "e5", reranker: "bge-server", index_version: version, policy: { kind: "drop_rate", target: 0.3 } });
+  const t0 = performance.now();
+  const res = await fetch(new URL("/v1/calibrations", url), {
+    method: "POST",
+    headers: { Authorization: "Bearer dev-calibrate", "Content-Type": "application/x-ndjson" },
+    body,
+  });
+  const json = await res.json();
+  const ms = performance.now() - t0;
+  if (res.status !== 201) throw new Error(`server upload ${res.status}: ${JSON.stringify(json).slice(0, 300)}`);
+  return { ms, bytes: body.length, threshold: json.calibration.threshold, n: json.calibration.n };
+}
+
+function runCli(url, file, version) {
+  return new Promise((resolvePromise, reject) => {
+    const args = [CLI, "calibrate", file, "--embedding", "e5", "--reranker", "bge-cli", "--index-version", version, "--target", "0.3", "--json"];
+    const t0 = performance.now();
+    const child = spawn(process.execPath, args, { env: { ...process.env, SCOREGATE_URL: url.origin, SCOREGATE_TOKEN: "dev-calibrate" } });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("close", (code) => {
+      const ms = performance.now() - t0;
+      if (code !== 0 && code !== 3 && code !== 4) return reject(new Error(`CLI exit ${code}: ${err}${out.slice(0, 300)}`));
+      const j = JSON.parse(out);
+      resolvePromise({ ms, code, threshold: j.calibration.threshold, n: j.calibration.n, bytes: j.upload.bytes });
+    });
+  });
+}
+
+async function main() {
+  const tmp = mkdtempSync(join(tmpdir(), "scoregate-bench-cli-"));
+  let h = null;
+  try {
+    log(`generating ${N.toLocaleString("en-US")} scores (${Q} queries x ${M})`);
+    const queries = makeData();
+    const file = join(tmp, "scores.csv");
+    const fileBytes = writeCsv(file, queries);
+    log(`building and starting the worker (${BUILD_COMMAND})`);
+    h = await startWorker();
+    log("warm-up round (bundles the CLI if needed)");
+    await floorRead(file);
+    await serverFit(h.url, queries, "warmup");
+    await runCli(h.url, file, "warmup");
+    const rounds = [];
+    for (let i = 1; i <= REPS; i++) {
+      const read = await floorRead(file);
+      const server = await serverFit(h.url, queries, `v${i}`);
+      const cli = await runCli(h.url, file, `v${i}`);
+      rounds.push({ read, server, cli });
+      log(`round ${i}: read ${read.ms.toFixed(0)} ms, server fit ${server.ms.toFixed(0)} ms, CLI ${cli.ms.toFixed(0)} ms`);
+    }
+    const readMed = median(rounds.map((r) => r.read.ms));
+    const serverMed = median(rounds.map((r) => r.server.ms));
+    const cliMed = median(rounds.map((r) => r.cli.ms));
+    const floor = readMed + serverMed;
+    const ratio = cliMed / floor;
+    const sameThreshold = rounds.every((r) => r.cli.threshold === r.server.threshold && r.cli.n === N);
+    const m = machineInfo();
+    const lines = [
+      "# CLI: `scoregate calibrate` on a 1,000,000-row CSV with a query column",
+      "",
+      `Command: \`npm run bench:cli -- --reps ${REPS} --queries ${Q} --per-query ${M}\` (bench/cli-calibrate-1m.mjs). ${new Date().toISOString()}.`,
+      "",
+      `Machine: ${m.nproc} cores (${m.cpu}), Node ${m.node}, workerd ${m.workerd}, Miniflare ${m.miniflare}, wrangler ${m.wrangler}.`,
+      "",
+      `File: ${N.toLocaleString("en-US")} rows \`query_id,chunk_id,score\` (${Q.toLocaleString("en-US")} queries x ${M}), ${(fileBytes / 1024 / 1024).toFixed(1)} MB, scores at full precision. Upload: NDJSON, one query per line, ${(rounds[0].cli.bytes / 1024 / 1024).toFixed(1)} MB (the server-only upload sends the same ${(rounds[0].server.bytes / 1024 / 1024).toFixed(1)} MB).`,
+      "",
+      "| step | median ms | per round ms |",
+      "| --- | ---: | --- |",
+      `| floor: read + split + Number (readline, in process) | ${readMed.toFixed(0)} | ${rounds.map((r) => r.read.ms.toFixed(0)).join(", ")} |`,
+      `| floor: the server's fit of the same scores (NDJSON POST -> 201) | ${serverMed.toFixed(0)} | ${rounds.map((r) => r.server.ms.toFixed(0)).join(", ")} |`,
+      `| floor: sum | ${floor.toFixed(0)} | |`,
+      `| CLI end to end (child process: start, read, group, encode, upload, fit, output) | ${cliMed.toFixed(0)} | ${rounds.map((r) => r.cli.ms.toFixed(0)).join(", ")} |`,
+      "",
+      `**Ratio CLI / floor: ${ratio.toFixed(2)}x** (target: at most 2x; per round ${rounds.map((r) => (r.cli.ms / (r.read.ms + r.server.ms)).toFixed(2)).join(", ")}).`,
+      `The CLI's calibrations fit the same threshold as the server-only uploads of the same scores, n = ${N.toLocaleString("en-US")}: ${sameThreshold ? "yes" : "**no**"} (threshold ${rounds[0].cli.threshold}).`,
+      "",
+    ];
+    mkdirSync(dirname(OUT), { recursive: true });
+    writeFileSync(OUT, lines.join("\n"));
+    console.log(lines.join("\n"));
+    log(`wrote ${relative(process.cwd(), OUT) || OUT}`);
+  } finally {
+    if (h) await h.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();

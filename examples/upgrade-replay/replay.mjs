@@ -1,0 +1,191 @@
+/**
+ * Replays an index rebuild with an embedding upgrade against a running scoregate, and shows why an absolute cutoff
+ * breaks while a calibrated gate holds its drop rate. Run from the repository root while `npm start` serves:
+ *
+ *   node examples/upgrade-replay/replay.mjs            (or --url http://host:port; SCOREGATE_URL works too)
+ *
+ * 1. v1 index, embedding intfloat/e5-large-v2: the team's absolute gate 0.4 drops about 22 % of reranked candidates.
+ *    The rebuild pipeline calibrates v1 with the CLI (`scoregate calibrate --target <that drop rate>`) and serves it.
+ * 2. The embedding is upgraded (intfloat/e5-large-v3: a new gate) and the index rebuilt (v2). Different chunks reach
+ *    the reranker and it scores them lower. The pipeline runs
+ *    `scoregate calibrate v2.csv --carry --reference <v1 calibration> --dry-run`: the new gate keeps v1's drop rate,
+ *    and the shift report says what 0.4 would drop now.
+ * 3. Production traffic on the upgraded index (fresh queries, not the calibration sample) is replayed through both
+ *    gates: 0.4's drop rate jumps, the calibrated gate's stays put.
+ * 4. It ends with the rebuild decision the CLI exits on (3: shifted), which stops the pipeline until someone promotes
+ *    the new calibration with `scoregate activate`.
+ *
+ * Scores are seeded (the same every run); files go to a temporary directory that is removed at the end.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const { values: opts } = parseArgs({ options: { url: { type: "string" } } });
+const URL_ = opts.url ?? process.env.SCOREGATE_URL ?? "http://localhost:8787";
+const INDEX = "docs-upgrade-replay";
+const RERANKER = "BAAI/bge-reranker-v2-m3";
+const OLD_EMBEDDING = "intfloat/e5-large-v2";
+const NEW_EMBEDDING = "intfloat/e5-large-v3";
+const ABSOLUTE = 0.4;
+
+/** mulberry32: a tiny seeded PRNG, so every run replays the same scores. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+/** Reranker scores per query: a query-level offset (some queries have better candidates) plus noise, logistic. */
+function queries(seed, n, perQuery, center) {
+  const r = rng(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  return Array.from({ length: n }, () => {
+    const offset = 0.6 * normal();
+    return Array.from({ length: perQuery }, () => 1 / (1 + Math.exp(-(center + offset + 1.1 * normal()))));
+  });
+}
+const dropRate = (qs, t) => {
+  let all = 0;
+  let dropped = 0;
+  for (const q of qs) {
+    for (const s of q) {
+      all++;
+      if (s < t) dropped++;
+    }
+  }
+  return dropped / all;
+};
+const pct = (x) => `${(100 * x).toFixed(1)} %`;
+function writeCsv(path, qs) {
+  const rows = ["query_id,chunk_id,score"];
+  qs.forEach((q, i) => {
+    q.forEach((s, j) => {
+      rows.push(`q${i},c${j},${s}`);
+    });
+  });
+  writeFileSync(path, `${rows.join("\n")}\n`);
+}
+function scoregate(args, { show = false } = {}) {
+  const r = spawnSync("npx", ["scoregate", ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, SCOREGATE_URL: URL_, SCOREGATE_TOKEN: process.env.SCOREGATE_TOKEN ?? "dev-calibrate" },
+  });
+  if (show) {
+    process.stdout.write(`${r.stdout.trimEnd().replace(/^/gmu, "    ")}\n`);
+    process.stderr.write(r.stderr);
+  }
+  return r;
+}
+async function threshold(embedding) {
+  const q = new URLSearchParams({ index: INDEX, embedding, reranker: RERANKER });
+  const res = await fetch(`${URL_}/v1/threshold?${q}`, { headers: { Authorization: "Bearer dev-read" } });
+  if (!res.ok) throw new Error(`GET /v1/threshold answered ${res.status}: ${await res.text()}`);
+  return res.json();
+}
+
+const dir = mkdtempSync(join(tmpdir(), "scoregate-upgrade-replay-"));
+try {
+  try {
+    await fetch(`${URL_}/healthz`);
+  } catch {
+    console.error(`scoregate is not answering at ${URL_}: start it with \`npm start\` (or pass --url)`);
+    process.exit(1);
+  }
+  // ---- 1. v1 ---------------------------------------------------------------------------------------------------
+  const v1 = queries(1, 400, 20, 0.5);
+  const carried = dropRate(v1, ABSOLUTE);
+  const v1File = join(dir, "v1.csv");
+  writeCsv(v1File, v1);
+  console.log(`1. Index v1 (${OLD_EMBEDDING}): the absolute gate ${ABSOLUTE} drops ${pct(carried)} of 8,000 calibration candidates.`);
+  console.log(
+    `   $ scoregate calibrate v1.csv --index ${INDEX} --embedding ${OLD_EMBEDDING} --reranker ${RERANKER} --index-version v1 --target ${carried}`,
+  );
+  const c1 = scoregate([
+    "calibrate",
+    v1File,
+    "--index",
+    INDEX,
+    "--embedding",
+    OLD_EMBEDDING,
+    "--reranker",
+    RERANKER,
+    "--index-version",
+    "v1",
+    "--target",
+    String(carried),
+    "--json",
+  ]);
+  if (c1.status !== 0) {
+    process.stderr.write(c1.stdout + c1.stderr);
+    process.exit(1);
+  }
+  const cal1 = JSON.parse(c1.stdout).calibration;
+  const served1 = await threshold(OLD_EMBEDDING);
+  console.log(
+    `   served: threshold ${served1.threshold.toFixed(4)} (${served1.calibration_id}), expected drop rate ${pct(served1.expected_drop_rate)}`,
+  );
+
+  // ---- 2. the upgrade ---------------------------------------------------------------------------------------------
+  const v2 = queries(2, 400, 20, -0.7);
+  const v2File = join(dir, "v2.csv");
+  writeCsv(v2File, v2);
+  console.log(`\n2. Embedding upgrade to ${NEW_EMBEDDING} and rebuild (v2). The rebuild pipeline runs:`);
+  console.log(
+    `   $ scoregate calibrate v2.csv --index ${INDEX} --embedding ${NEW_EMBEDDING} --reranker ${RERANKER} --index-version v2 --carry --reference ${cal1.id} --dry-run`,
+  );
+  const c2 = scoregate(
+    [
+      "calibrate",
+      v2File,
+      "--index",
+      INDEX,
+      "--embedding",
+      NEW_EMBEDDING,
+      "--reranker",
+      RERANKER,
+      "--index-version",
+      "v2",
+      "--carry",
+      "--reference",
+      cal1.id,
+      "--dry-run",
+    ],
+    { show: true },
+  );
+  if (c2.status !== 0 && c2.status !== 3 && c2.status !== 4) process.exit(1);
+  const cal2Id = /: (cal_[0-9a-z]+) \(/u.exec(c2.stdout)?.[1];
+  const history = await fetch(`${URL_}/v1/calibrations/${cal2Id}`, { headers: { Authorization: "Bearer dev-read" } }).then((r) => r.json());
+  const calibrated = history.threshold;
+
+  // ---- 3. production replay -----------------------------------------------------------------------------------
+  const before = queries(11, 1000, 20, 0.5); // fresh production queries on v1
+  const after = queries(12, 1000, 20, -0.7); // fresh production queries on the upgraded v2
+  console.log("\n3. Production replay (1,000 fresh queries of 20 candidates each, not the calibration sample):");
+  console.log("   gate                              | v1 (e5-large-v2) | v2 (e5-large-v3)");
+  console.log("   --------------------------------- | ---------------: | ---------------:");
+  console.log(
+    `   absolute ${ABSOLUTE}                      | ${pct(dropRate(before, ABSOLUTE)).padStart(16)} | ${pct(dropRate(after, ABSOLUTE)).padStart(16)}`,
+  );
+  console.log(
+    `   calibrated (${served1.threshold.toFixed(4)} -> ${calibrated.toFixed(4)})     | ${pct(dropRate(before, served1.threshold)).padStart(16)} | ${pct(dropRate(after, calibrated)).padStart(16)}`,
+  );
+
+  // ---- 4. the decision ----------------------------------------------------------------------------------------
+  const meaning = { 0: "equivalent: the pipeline goes on", 3: "shifted: the pipeline stops", 4: "inconclusive (--strict)" }[c2.status] ?? "";
+  console.log(`\n4. Rebuild decision: scoregate calibrate exited ${c2.status} (${meaning}).`);
+  console.log(
+    `   The new gate was stored, not served (--dry-run). After review, promote it: scoregate activate ${cal2Id} --reason "e5-large-v3 rollout"`,
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

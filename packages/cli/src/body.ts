@@ -1,0 +1,134 @@
+/**
+ * The upload body. NDJSON keeps every score at full float64 precision: String(x) is the shortest decimal that parses
+ * back to the same double, so a file's "0.734" travels as "0.734" and the body is about as large as the file.
+ * float32 (application/octet-stream) is used only when it loses nothing (every score is a float32 value) and NDJSON
+ * would exceed the server's limit, or when asked for with --float32.
+ */
+import { MAX_BINARY_BODY_BYTES, MAX_NDJSON_BODY_BYTES, type CalibrationMeta } from "../../../src/contract";
+
+/** What the CLI sends as the NDJSON header line: the contract's metadata as the server reads it before defaults. */
+export type UploadMeta = Omit<CalibrationMeta, "activate" | "score_scale" | "shift_tolerance" | "index"> &
+  Partial<Pick<CalibrationMeta, "activate" | "score_scale" | "shift_tolerance" | "index">>;
+
+export interface EncodedBody {
+  contentType: "application/x-ndjson" | "application/octet-stream";
+  chunks: Uint8Array[];
+  bytes: number;
+  /** Query parameters (float32 uploads carry the metadata there). */
+  query: Record<string, string> | null;
+  /** Why float32 was chosen, for the summary. */
+  note: string | null;
+}
+
+const CHUNK_CHARS = 1 << 16;
+
+export function ndjsonChunks(meta: UploadMeta, scores: Float64Array, offsets: Uint32Array | null): { chunks: Uint8Array[]; bytes: number } {
+  const enc = new TextEncoder();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  let buf = `${JSON.stringify(meta)}\n`;
+  const flush = (): void => {
+    const b = enc.encode(buf);
+    chunks.push(b);
+    bytes += b.length;
+    buf = "";
+  };
+  if (offsets === null) {
+    for (let i = 0; i < scores.length; i++) {
+      buf += `${scores[i]}\n`;
+      if (buf.length > CHUNK_CHARS) flush();
+    }
+  } else {
+    for (let q = 0; q + 1 < offsets.length; q++) {
+      const a = offsets[q]!;
+      const b = offsets[q + 1]!;
+      buf += `[${scores[a]}`;
+      for (let i = a + 1; i < b; i++) buf += `,${scores[i]}`;
+      buf += "]\n";
+      if (buf.length > CHUNK_CHARS) flush();
+    }
+  }
+  if (buf.length > 0) flush();
+  return { chunks, bytes };
+}
+
+/** True when every score is exactly a float32 value, so a float32 upload loses nothing. */
+export function float32Exact(scores: Float64Array): boolean {
+  for (let i = 0; i < scores.length; i++) if (Math.fround(scores[i]!) !== scores[i]) return false;
+  return true;
+}
+
+/** The common query size, or null when queries differ in size (float32 uploads can only split into equal queries). */
+function equalQuerySize(offsets: Uint32Array): number | null {
+  const size = offsets[1]! - offsets[0]!;
+  for (let q = 1; q + 1 < offsets.length; q++) if (offsets[q + 1]! - offsets[q]! !== size) return null;
+  return size;
+}
+
+function metaQuery(meta: UploadMeta, candidatesPerQuery: number | null): Record<string, string> {
+  const q: Record<string, string> = { embedding: meta.embedding, reranker: meta.reranker, index_version: meta.index_version };
+  if (meta.index !== undefined) q.index = meta.index;
+  if (meta.policy.kind === "drop_rate") {
+    q.kind = "drop_rate";
+    q.target = String(meta.policy.target);
+  } else if (meta.policy.kind === "recall") {
+    // A recall policy needs relevance labels, which a float32 body cannot carry.
+    throw new RangeError("a recall policy cannot be sent as float32 scores");
+  } else {
+    q.kind = "carry";
+    if (meta.policy.threshold !== undefined) q.threshold = String(meta.policy.threshold);
+    const ref = meta.policy.reference;
+    q.reference = ref === "active" ? "active" : "calibration_id" in ref ? ref.calibration_id : "";
+  }
+  if (meta.activate !== undefined) q.activate = String(meta.activate);
+  if (meta.score_scale !== undefined) q.score_scale = meta.score_scale;
+  if (meta.shift_tolerance !== undefined) q.shift_tolerance = String(meta.shift_tolerance);
+  if (candidatesPerQuery !== null) q.candidates_per_query = String(candidatesPerQuery);
+  return q;
+}
+
+export class BodyError extends Error {}
+
+export function encodeUpload(meta: UploadMeta, scores: Float64Array, offsets: Uint32Array | null, forceFloat32: boolean): EncodedBody {
+  const float32 = (note: string | null): EncodedBody => {
+    const perQuery = offsets === null ? null : equalQuerySize(offsets);
+    if (offsets !== null && perQuery === null)
+      throw new BodyError(
+        "float32 uploads can only group scores into queries of equal size, and these queries differ in size: upload without --float32 (NDJSON keeps the groups), or drop --query-column",
+      );
+    if (scores.length * 4 > MAX_BINARY_BODY_BYTES)
+      throw new BodyError(`${scores.length} scores are more than a float32 upload holds (${MAX_BINARY_BODY_BYTES / 4})`);
+    const f32 = Float32Array.from(scores);
+    // Float32Array is platform-endian; every platform Node supports is little-endian, the order the server reads
+    const bytes = new Uint8Array(f32.buffer);
+    return { contentType: "application/octet-stream", chunks: [bytes], bytes: bytes.length, query: metaQuery(meta, perQuery), note };
+  };
+  if (forceFloat32) return float32(float32Exact(scores) ? null : "--float32: scores rounded to float32 (about 7 significant digits)");
+  const nd = ndjsonChunks(meta, scores, offsets);
+  if (nd.bytes <= MAX_NDJSON_BODY_BYTES) return { contentType: "application/x-ndjson", chunks: nd.chunks, bytes: nd.bytes, query: null, note: null };
+  if (float32Exact(scores) && (offsets === null || equalQuerySize(offsets) !== null))
+    return float32("sent as float32: every score is a float32 value, so nothing is lost, and NDJSON would exceed the server's limit");
+  const mib = (nd.bytes / 1024 / 1024).toFixed(1);
+  throw new BodyError(
+    `${scores.length.toLocaleString("en-US")} scores make ${mib} MiB of full-precision NDJSON, over the server's ${MAX_NDJSON_BODY_BYTES / 1024 / 1024} MiB limit: ` +
+      "round the scores in the file (6-7 significant digits are plenty), pass --float32 (rounds to float32; flat scores or equal-size queries), or upload fewer scores",
+  );
+}
+
+/** A ReadableStream over the chunks that reports progress as the request body is pulled. */
+export function bodyStream(chunks: Uint8Array[], onProgress?: (sent: number) => void): ReadableStream<Uint8Array> {
+  let i = 0;
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const c = chunks[i++];
+      if (c === undefined) {
+        controller.close();
+        return;
+      }
+      sent += c.length;
+      onProgress?.(sent);
+      controller.enqueue(c);
+    },
+  });
+}

@@ -1,0 +1,15 @@
+/** The process entry of the `scoregate` bin (bin/scoregate.mjs bundles and runs it). */
+import { run } from "./main";
+
+// `scoregate ... | head` closes stdout early: stop quietly instead of crashing on EPIPE
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
+process.exitCode = await run(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  stdin: process.stdin,
+});

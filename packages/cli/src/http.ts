@@ -1,0 +1,186 @@
+/**
+ * The CLI's HTTP: fetch with a timeout, the route table's paths, and every failure turned into a CliError that says
+ * what to do, with the exit code of its kind (2 for the caller's input, 1 for the network or the server).
+ * Kept behind `Api` so the CLI could later sit on the client SDK without touching the commands.
+ */
+import { ErrorResponse, ROUTES } from "../../../src/contract";
+import { EXIT } from "./decision";
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    /** Extra lines: the server's field problems, or hints. */
+    readonly details: readonly string[] = [],
+    /** The server's error envelope, for --json. */
+    readonly response?: { status: number; body: unknown },
+  ) {
+    super(message);
+  }
+}
+
+export interface ApiOptions {
+  baseUrl: string;
+  token: string;
+  timeoutMs: number;
+  fetch?: typeof fetch;
+}
+
+export interface ApiResponse<T> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+type RouteName = keyof typeof ROUTES;
+
+/** What each error code means for someone at a terminal, and what to do about it. */
+function hint(code: string, status: number, route: RouteName, details: unknown): string | null {
+  const d = (typeof details === "object" && details !== null && !Array.isArray(details) ? details : {}) as Record<string, unknown>;
+  switch (code) {
+    case "unauthorized":
+      return "the token is missing or unknown: set SCOREGATE_TOKEN (or --token) to a token of this server (locally: dev-read, dev-calibrate, dev-admin)";
+    case "forbidden": {
+      const scope = ROUTES[route].scope;
+      return `this token's scope does not allow it: ${route === "createCalibration" ? "calibrate" : route === "activateCalibration" ? "activate" : "this command"} needs a ${scope} token (locally: dev-${scope})`;
+    }
+    case "uncalibrated":
+      return "the gate has no active calibration: check --index, --embedding and --reranker (scoregate gates lists them), or calibrate it with scoregate calibrate";
+    case "not_found":
+      return route === "activateCalibration" || route === "getCalibration"
+        ? "no calibration has that id: scoregate history --embedding E --reranker R lists a gate's calibrations"
+        : "the server does not know it: check the ids (scoregate gates lists the gates)";
+    case "too_few_scores":
+      return `a target drop rate of ${String(d.target)} needs at least ${String(d.minimum_n)} scores, the file has ${String(d.n)}: lower --target or upload more scores`;
+    case "unknown_reference":
+      return "the carry reference does not exist: --reference active needs a gate that is already calibrated; otherwise pass a calibration id (scoregate history) or use --target";
+    case "payload_too_large":
+      return `the body is over the server's limit of ${String(d.max_bytes ?? "?")} bytes: upload fewer scores (or --float32 for flat scores)`;
+    case "idempotency_mismatch":
+      return "this --idempotency-key was used for a different upload: use a new key for a new upload";
+    case "conflict":
+      return status === 409 && route === "createCalibration"
+        ? "an upload with this --idempotency-key is still running: wait for it, or use a new key"
+        : "the server refused the change because of the current state";
+    case "misconfigured":
+      return "the server is misconfigured (production without tokens, or with the local dev tokens): its operator must fix it";
+    case "invalid_input":
+    case "bad_request":
+    case "malformed_json":
+      return "the server refused the request as invalid: see the problems listed";
+    default:
+      return null;
+  }
+}
+
+function detailLines(details: unknown): string[] {
+  if (Array.isArray(details)) {
+    return details.slice(0, 20).map((x) => {
+      const o = x as { path?: unknown; message?: unknown };
+      return `${String(o.path ?? "")}: ${String(o.message ?? "")}`;
+    });
+  }
+  return [];
+}
+
+export class Api {
+  private readonly fetchImpl: typeof fetch;
+  constructor(private readonly opts: ApiOptions) {
+    this.fetchImpl = opts.fetch ?? fetch;
+  }
+
+  get baseUrl(): string {
+    return this.opts.baseUrl;
+  }
+
+  url(route: RouteName, params: Record<string, string> = {}, query: Record<string, string | number | boolean | undefined> = {}): URL {
+    const path = ROUTES[route].path.replace(/\{(\w+)\}/gu, (_, k: string) => encodeURIComponent(params[k] ?? ""));
+    const u = new URL(path, this.opts.baseUrl.endsWith("/") ? this.opts.baseUrl : `${this.opts.baseUrl}/`);
+    // keep a base path (https://host/scoregate/) in front of the route's absolute path
+    const base = new URL(this.opts.baseUrl);
+    if (base.pathname !== "/" && base.pathname !== "") u.pathname = base.pathname.replace(/\/$/u, "") + path;
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) u.searchParams.set(k, String(v));
+    return u;
+  }
+
+  async request<T>(
+    route: RouteName,
+    init: {
+      params?: Record<string, string>;
+      query?: Record<string, string | number | boolean | undefined>;
+      body?: string | ReadableStream<Uint8Array> | null;
+      headers?: Record<string, string>;
+      okStatuses?: number[];
+    } = {},
+  ): Promise<ApiResponse<T>> {
+    const spec = ROUTES[route];
+    const url = this.url(route, init.params, init.query);
+    const headers: Record<string, string> = { Accept: "application/json", Authorization: `Bearer ${this.opts.token}`, ...init.headers };
+    let res: Response;
+    try {
+      const req: RequestInit & { duplex?: "half" } = {
+        method: spec.method.toUpperCase(),
+        headers,
+        body: init.body ?? null,
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      };
+      // a streamed request body needs half-duplex in Node's fetch
+      if (init.body instanceof ReadableStream) req.duplex = "half";
+      res = await this.fetchImpl(url, req);
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string; message?: string } };
+      if (err.name === "TimeoutError" || err.name === "AbortError")
+        throw new CliError(`no answer from ${url.origin} within ${this.opts.timeoutMs / 1000} s`, EXIT.failure, [
+          "the server may be overloaded or the upload large: retry, or raise --timeout",
+        ]);
+      const cause = err.cause?.code ?? err.cause?.message ?? err.message;
+      throw new CliError(`could not reach ${url.origin} (${cause})`, EXIT.failure, [
+        "is the server running and the URL right? set --url or SCOREGATE_URL (locally: npm start serves http://localhost:8787)",
+      ]);
+    }
+    const okStatuses = init.okStatuses ?? [200, 201, 202];
+    if (okStatuses.includes(res.status)) {
+      const text = res.status === 304 ? "" : await res.text();
+      let body: unknown = null;
+      if (text !== "") {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          throw new CliError(`${url.origin} answered ${res.status} with a body that is not JSON`, EXIT.failure, [
+            "is --url pointing at a scoregate server?",
+          ]);
+        }
+      }
+      return { status: res.status, headers: res.headers, body: body as T };
+    }
+    const text = await res.text().catch(() => "");
+    let parsed: unknown = null;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: a proxy or a wrong URL
+    }
+    const envelope = ErrorResponse.safeParse(parsed);
+    const code = envelope.success ? envelope.data.error.code : null;
+    const message = envelope.success ? envelope.data.error.message : text.slice(0, 200) || res.statusText;
+    const lines = envelope.success ? detailLines(envelope.data.error.details) : [];
+    const h = code ? hint(code, res.status, route, envelope.success ? envelope.data.error.details : undefined) : null;
+    if (h) lines.push(h);
+    // 4xx: the request (flags, file, token) is the problem; 429 and 5xx: try again later
+    const input = res.status >= 400 && res.status < 500 && res.status !== 429;
+    if (!input) {
+      const retryAfter = res.headers.get("retry-after");
+      lines.push(
+        res.status === 429
+          ? `the server is rate limiting: retry${retryAfter ? ` after ${retryAfter} s` : " later"}`
+          : envelope.success
+            ? "a server-side failure: retry; if it persists, the server's logs have the cause"
+            : "the answer is not a scoregate error: is --url pointing at a scoregate server?",
+      );
+    }
+    throw new CliError(`${res.status}${code ? ` ${code}` : ""}: ${message}`, input ? EXIT.usage : EXIT.failure, lines, {
+      status: res.status,
+      body: parsed ?? text,
+    });
+  }
+}

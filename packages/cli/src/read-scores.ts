@@ -1,0 +1,428 @@
+/**
+ * Reads a score file (CSV/TSV, JSONL or plain text) line by line into typed arrays: the file is never held whole,
+ * and 1,000,000 scores cost 8 MB (Float64Array) plus 4 MB of per-row query ids when a query column groups them.
+ *
+ * readline + String.split is the fast path (bench/results/cli-calibrate-1m.md); a quote-aware splitter runs only on
+ * lines that contain a double quote, so quoted CSV fields work without slowing down the common unquoted file.
+ */
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+import { MAX_CANDIDATES_PER_QUERY, MAX_QUERIES, MAX_SCORES } from "../../../src/contract";
+
+export type Format = "csv" | "tsv" | "jsonl" | "text";
+export const FORMATS: readonly Format[] = ["csv", "tsv", "jsonl", "text"];
+
+/** Column names recognised without --score-column / --query-column (reranker and eval tooling spell them so). */
+const SCORE_NAMES = ["score", "relevance_score", "relevancescore", "rerank_score", "reranker_score"];
+const QUERY_NAMES = ["query_id", "qid", "query"];
+
+export interface ReadOptions {
+  format?: Format | undefined;
+  /** Name of the score column (CSV with a header, JSONL objects), or its 1-based position (CSV without a header). */
+  scoreColumn?: string | undefined;
+  /** Name (or 1-based position) of the column that groups rows into queries; "" turns the automatic detection off. */
+  queryColumn?: string | undefined;
+  /** Called now and then with the bytes read so far (for the progress bar). */
+  onProgress?: ((bytesRead: number) => void) | undefined;
+}
+
+export interface ScoreFile {
+  format: Format;
+  /** All scores; grouped by query (queries in order of first appearance) when `offsets` is set. */
+  scores: Float64Array;
+  /** Q+1 offsets into `scores`, or null for flat scores. */
+  offsets: Uint32Array | null;
+  header: string[] | null;
+  scoreColumn: string | null;
+  queryColumn: string | null;
+  lines: number;
+  blankLines: number;
+}
+
+/** Bad input, with the line numbers of the first offenders: the CLI exits 2 with it. */
+export class InputError extends Error {
+  constructor(
+    message: string,
+    readonly problems: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+const MAX_PROBLEMS = 10;
+
+class Floats {
+  data = new Float64Array(1 << 16);
+  length = 0;
+  push(x: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Float64Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = x;
+  }
+}
+
+class Uints {
+  data = new Uint32Array(1 << 16);
+  length = 0;
+  push(x: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Uint32Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = x;
+  }
+}
+
+/** A finite number, or null. Empty fields are refused: Number("") is 0, which would invent a score. */
+function parseScore(s: string): number | null {
+  if (s.length === 0) return null;
+  const x = Number(s);
+  if (!Number.isFinite(x)) return null;
+  if (x === 0 && s.trim() === "") return null;
+  return x;
+}
+
+/** One CSV record of one line (RFC 4180 quoting; a quoted field may not span lines). */
+export function splitQuoted(line: string, delimiter: string): string[] | null {
+  const out: string[] = [];
+  let i = 0;
+  for (;;) {
+    if (line[i] === '"') {
+      let field = "";
+      i++;
+      for (;;) {
+        const j = line.indexOf('"', i);
+        if (j < 0) return null; // unterminated quote
+        field += line.slice(i, j);
+        if (line[j + 1] === '"') {
+          field += '"';
+          i = j + 2;
+        } else {
+          i = j + 1;
+          break;
+        }
+      }
+      // tolerate spaces between the closing quote and the delimiter
+      while (line[i] === " ") i++;
+      out.push(field);
+      if (i >= line.length) return out;
+      if (line[i] !== delimiter) return null;
+      i++;
+    } else {
+      const j = line.indexOf(delimiter, i);
+      if (j < 0) {
+        out.push(line.slice(i));
+        return out;
+      }
+      out.push(line.slice(i, j));
+      i = j + 1;
+    }
+  }
+}
+
+function formatFromName(file: string): Format | undefined {
+  const lower = file.toLowerCase();
+  if (lower.endsWith(".csv")) return "csv";
+  if (lower.endsWith(".tsv") || lower.endsWith(".tab")) return "tsv";
+  if (lower.endsWith(".jsonl") || lower.endsWith(".ndjson")) return "jsonl";
+  if (lower.endsWith(".txt")) return "text";
+  return undefined;
+}
+
+function sniff(line: string): Format {
+  const c = line[0];
+  if (c === "{" || c === "[") return "jsonl";
+  if (line.includes("\t")) return "tsv";
+  if (line.includes(",")) return "csv";
+  // one field: a number is a plain score file, a word is the header of a one-column CSV
+  return parseScore(line) === null ? "csv" : "text";
+}
+
+/** Resolves a column given by name (header) or 1-based position. */
+function columnIndex(spec: string, header: string[] | null, what: string, flag: string): number {
+  if (header) {
+    const i = header.indexOf(spec);
+    if (i >= 0) return i;
+    const ci = header.findIndex((h) => h.toLowerCase() === spec.toLowerCase());
+    if (ci >= 0) return ci;
+  }
+  if (/^[1-9]\d*$/u.test(spec)) return Number(spec) - 1;
+  throw new InputError(
+    header
+      ? `there is no ${what} column ${JSON.stringify(spec)}: the header has ${header.map((h) => JSON.stringify(h)).join(", ")}; pass one of them to ${flag}`
+      : `${flag} ${JSON.stringify(spec)} names a column, but the file has no header row: give the column's position (1 = first)`,
+  );
+}
+
+/**
+ * Reads scores from a file path ("-" = stdin) or a stream. Throws InputError for bad input (with line numbers).
+ */
+export async function readScores(source: string | Readable, opts: ReadOptions = {}): Promise<ScoreFile> {
+  const stream: Readable = typeof source === "string" ? (source === "-" ? process.stdin : createReadStream(source)) : source;
+  let format: Format | undefined = opts.format ?? (typeof source === "string" && source !== "-" ? formatFromName(source) : undefined);
+  let bytes = 0;
+  if (opts.onProgress) {
+    const onProgress = opts.onProgress;
+    let last = 0;
+    stream.on("data", (chunk: Buffer | string) => {
+      bytes += chunk.length;
+      if (bytes - last > 1 << 20) {
+        last = bytes;
+        onProgress(bytes);
+      }
+    });
+  }
+  const scores = new Floats();
+  const rowQuery = new Uints();
+  const queryIds = new Map<string, number>();
+  const problems: string[] = [];
+  let badRows = 0;
+  /** Records a bad row; returns false so that a line handler can `return bad(...)`. */
+  const bad = (lineNo: number, msg: string): false => {
+    badRows++;
+    if (problems.length < MAX_PROBLEMS) problems.push(`line ${lineNo}: ${msg}`);
+    return false;
+  };
+
+  let lineNo = 0;
+  let blankLines = 0;
+  let started = false;
+  let header: string[] | null = null;
+  let delimiter = ",";
+  let scoreIdx = 0;
+  let queryIdx = -1;
+  let scoreKey: string | null = null;
+  let queryKey: string | null = null;
+  let width = 0;
+  let jsonlKind: "number" | "array" | "object" | null = null;
+  let tooMany = false;
+
+  const addQuery = (key: string): void => {
+    let id = queryIds.get(key);
+    if (id === undefined) {
+      id = queryIds.size;
+      queryIds.set(key, id);
+    }
+    rowQuery.push(id);
+  };
+  const addScore = (x: number, lineNumber: number): boolean => {
+    if (scores.length === MAX_SCORES) {
+      if (!tooMany)
+        bad(lineNumber, `more than ${MAX_SCORES.toLocaleString("en-US")} scores: the server accepts at most that many in one calibration`);
+      tooMany = true;
+      return false;
+    }
+    scores.push(x);
+    return true;
+  };
+
+  const startCsv = (line: string): boolean => {
+    delimiter = format === "tsv" ? "\t" : ",";
+    const fields = line.includes('"') ? (splitQuoted(line, delimiter) ?? [line]) : line.split(delimiter);
+    const trimmed = fields.map((f) => f.trim());
+    // a header row has no number in it (data rows have at least the score); with a positional --score-column, the
+    // first row is a header when that field is not a number
+    const positional = opts.scoreColumn !== undefined && /^[1-9]\d*$/u.test(opts.scoreColumn);
+    const isHeader =
+      opts.scoreColumn !== undefined && !positional
+        ? true
+        : positional
+          ? parseScore(trimmed[Number(opts.scoreColumn) - 1] ?? "") === null
+          : trimmed.every((f) => parseScore(f) === null);
+    width = trimmed.length;
+    if (isHeader) header = trimmed;
+    if (opts.scoreColumn !== undefined) {
+      scoreIdx = columnIndex(opts.scoreColumn, header, "score", "--score-column");
+    } else if (header) {
+      const h = header as string[];
+      scoreIdx = h.findIndex((x) => SCORE_NAMES.includes(x.toLowerCase()));
+      if (scoreIdx < 0) {
+        if (h.length === 1) scoreIdx = 0;
+        else
+          throw new InputError(
+            `which column holds the scores? the header has ${h.map((x) => JSON.stringify(x)).join(", ")}, none named "score": pass --score-column NAME`,
+          );
+      }
+    } else if (width === 1) {
+      scoreIdx = 0;
+    } else if (width === 2 && opts.queryColumn === undefined) {
+      throw new InputError("the CSV has two columns and no header row: pass --score-column N and --query-column N (1 = first column)");
+    } else if (opts.queryColumn === undefined) {
+      throw new InputError(`the CSV has ${width} columns and no header row: pass --score-column N (1 = first column)`);
+    } else {
+      throw new InputError("the CSV has no header row: pass --score-column N (1 = first column)");
+    }
+    if (opts.queryColumn !== undefined && opts.queryColumn !== "") {
+      queryIdx = columnIndex(opts.queryColumn, header, "query", "--query-column");
+    } else if (opts.queryColumn === undefined && header) {
+      queryIdx = (header as string[]).findIndex((x) => QUERY_NAMES.includes(x.toLowerCase()));
+    }
+    if (scoreIdx >= width || queryIdx >= width)
+      throw new InputError(`column ${Math.max(scoreIdx, queryIdx) + 1} does not exist: line ${lineNo} has ${width} fields`);
+    if (queryIdx === scoreIdx) throw new InputError("the score column and the query column are the same column");
+    return !isHeader;
+  };
+
+  const csvLine = (line: string) => {
+    const fields = line.includes('"') ? splitQuoted(line, delimiter) : line.split(delimiter);
+    if (fields === null) return bad(lineNo, "unterminated or misplaced double quote (a quoted field may not span lines)");
+    const raw = fields[scoreIdx];
+    if (raw === undefined) return bad(lineNo, `has ${fields.length} fields, the score column is number ${scoreIdx + 1}`);
+    const x = parseScore(raw);
+    if (x === null) return bad(lineNo, `${JSON.stringify(raw)} is not a finite number`);
+    if (queryIdx >= 0) {
+      const q = fields[queryIdx];
+      if (q === undefined || q.trim() === "") return bad(lineNo, "the query column is empty");
+      if (addScore(x, lineNo)) addQuery(q.trim());
+    } else addScore(x, lineNo);
+  };
+
+  const textLine = (line: string) => {
+    const x = parseScore(line);
+    if (x === null) return bad(lineNo, `${JSON.stringify(line.length > 40 ? `${line.slice(0, 40)}…` : line)} is not a finite number`);
+    addScore(x, lineNo);
+  };
+
+  const jsonlLine = (line: string) => {
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      return bad(lineNo, "is not valid JSON");
+    }
+    const kind = typeof v === "number" ? "number" : Array.isArray(v) ? "array" : typeof v === "object" && v !== null ? "object" : null;
+    if (kind === null) return bad(lineNo, "must be a number, an array of numbers (one query) or an object with a score field");
+    if (jsonlKind === null) {
+      jsonlKind = kind;
+      if (kind === "object") {
+        const keys = Object.keys(v as object);
+        scoreKey = opts.scoreColumn ?? keys.find((k) => SCORE_NAMES.includes(k.toLowerCase())) ?? null;
+        if (scoreKey === null)
+          throw new InputError(
+            `which field holds the score? line ${lineNo} has ${keys.map((k) => JSON.stringify(k)).join(", ")}: pass --score-column NAME`,
+          );
+        queryKey = opts.queryColumn === "" ? null : (opts.queryColumn ?? keys.find((k) => QUERY_NAMES.includes(k.toLowerCase())) ?? null);
+      }
+    } else if (kind !== jsonlKind)
+      return bad(lineNo, `is ${kind === "array" ? "an array" : `a${kind === "object" ? "n" : ""} ${kind}`}, earlier lines are ${jsonlKind}s`);
+    if (kind === "number") {
+      if (!Number.isFinite(v)) return bad(lineNo, "is not a finite number");
+      addScore(v as number, lineNo);
+    } else if (kind === "array") {
+      const arr = v as unknown[];
+      if (arr.length === 0) return bad(lineNo, "an empty query: a query needs at least one candidate score");
+      if (!arr.every((x) => typeof x === "number" && Number.isFinite(x))) return bad(lineNo, "a query must be an array of finite numbers");
+      const id = `\u0000${lineNo}`;
+      for (const x of arr as number[]) if (addScore(x, lineNo)) addQuery(id);
+    } else {
+      const o = v as Record<string, unknown>;
+      const s = o[scoreKey!];
+      const x = typeof s === "number" ? s : typeof s === "string" ? parseScore(s.trim()) : null;
+      if (x === null || !Number.isFinite(x))
+        return bad(lineNo, `field ${JSON.stringify(scoreKey)} is ${s === undefined ? "missing" : "not a finite number"}`);
+      if (queryKey !== null) {
+        const q = o[queryKey];
+        if (q === undefined || q === null || q === "") return bad(lineNo, `field ${JSON.stringify(queryKey)} (the query) is missing`);
+        if (addScore(x, lineNo)) addQuery(typeof q === "string" ? q : JSON.stringify(q));
+      } else addScore(x, lineNo);
+    }
+  };
+
+  const rl = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    for await (const rawLine of rl) {
+      lineNo++;
+      // readline splits on \n and \r\n; a lone trailing \r (old Mac files, or CRLF read in pieces) is trimmed with spaces
+      const line = rawLine.trim();
+      if (line === "") {
+        blankLines++;
+        continue;
+      }
+      if (!started) {
+        started = true;
+        if (lineNo === 1 && line.charCodeAt(0) === 0xfeff) {
+          // UTF-8 byte order mark, as spreadsheet exports write it
+          const stripped = line.slice(1).trim();
+          format ??= sniff(stripped);
+          if (format === "csv" || format === "tsv") {
+            if (startCsv(stripped)) csvLine(stripped);
+          } else if (format === "text") textLine(stripped);
+          else jsonlLine(stripped);
+          continue;
+        }
+        format ??= sniff(line);
+        if (format === "csv" || format === "tsv") {
+          if (startCsv(line)) csvLine(line);
+          continue;
+        }
+      }
+      if (format === "csv" || format === "tsv") csvLine(line);
+      else if (format === "text") textLine(line);
+      else jsonlLine(line);
+    }
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "ENOENT") throw new InputError(`cannot read ${String(source)}: no such file`);
+    if (err.code === "EISDIR") throw new InputError(`cannot read ${String(source)}: it is a directory`);
+    if (err.code === "EACCES") throw new InputError(`cannot read ${String(source)}: permission denied`);
+    throw e;
+  } finally {
+    rl.close();
+  }
+  opts.onProgress?.(bytes);
+  if (badRows > 0) {
+    throw new InputError(
+      `${badRows.toLocaleString("en-US")} bad row${badRows === 1 ? "" : "s"} in ${source === "-" ? "stdin" : String(source)}: fix or remove them`,
+      problems,
+    );
+  }
+  if (scores.length === 0) throw new InputError(`no scores in ${source === "-" ? "stdin" : String(source)}${header ? " (only a header row)" : ""}`);
+
+  const grouped = queryIds.size > 0 || (format === "csv" && queryIdx >= 0) || queryKey !== null || jsonlKind === "array";
+  let out = scores.data.subarray(0, scores.length);
+  let offsets: Uint32Array | null = null;
+  if (grouped) {
+    const q = queryIds.size;
+    if (q > MAX_QUERIES)
+      throw new InputError(
+        `${q.toLocaleString("en-US")} queries: the server accepts at most ${MAX_QUERIES.toLocaleString("en-US")} in one calibration`,
+      );
+    // counting sort by query (stable): rows of one query need not be contiguous in the file
+    offsets = new Uint32Array(q + 1);
+    const ids = rowQuery.data;
+    for (let i = 0; i < scores.length; i++) offsets[ids[i]! + 1]!++;
+    let largest = 0;
+    for (let j = 0; j < q; j++) {
+      const c = offsets[j + 1]!;
+      if (c > largest) largest = c;
+      offsets[j + 1] = offsets[j]! + c;
+    }
+    if (largest > MAX_CANDIDATES_PER_QUERY) {
+      const [key] = [...queryIds].find(([, id]) => offsets![id + 1]! - offsets![id]! === largest)!;
+      throw new InputError(
+        `query ${JSON.stringify(key.startsWith("\u0000") ? `on line ${key.slice(1)}` : key)} has ${largest.toLocaleString("en-US")} candidates; the server accepts at most ${MAX_CANDIDATES_PER_QUERY.toLocaleString("en-US")} per query: is ${queryIdx >= 0 && header ? JSON.stringify((header as string[])[queryIdx]) : "the query column"} really a query id?`,
+      );
+    }
+    const cursor = offsets.slice(0, q);
+    const sorted = new Float64Array(scores.length);
+    for (let i = 0; i < scores.length; i++) sorted[cursor[ids[i]!]!++] = out[i]!;
+    out = sorted;
+  }
+  const h = header as string[] | null;
+  return {
+    format: format!,
+    scores: out,
+    offsets,
+    header: h,
+    scoreColumn: h ? (h[scoreIdx] ?? null) : scoreKey,
+    queryColumn: h && queryIdx >= 0 ? (h[queryIdx] ?? null) : queryKey,
+    lines: lineNo,
+    blankLines,
+  };
+}

@@ -1,0 +1,221 @@
+/**
+ * The CLI against the local worker (workerd through Miniflare, started once for this file): files with and without
+ * query groups, CRLF, stdin, a 1,000,000-score file, each exit code the server can cause, and the other commands.
+ * The bin itself (`npx scoregate` from the repository root) runs once as a child process.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRng } from "../../../test/support/prng";
+import { cli } from "./support/run";
+import { type LocalWorker, startLocalWorker } from "./support/worker";
+
+const ROOT = resolve(import.meta.dirname, "..", "..", "..");
+let worker: LocalWorker;
+const dir = mkdtempSync(join(tmpdir(), "scoregate-cli-live-"));
+
+beforeAll(async () => {
+  worker = await startLocalWorker();
+}, 180_000);
+afterAll(async () => {
+  await worker?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const env = (token = "dev-calibrate") => ({ SCOREGATE_URL: worker.url.origin, SCOREGATE_TOKEN: token });
+
+/** Per-query reranker-like scores: a query-level offset plus candidate noise, through a logistic. */
+function queries(seed: number, nQueries: number, perQuery: number, shift = 0): number[][] {
+  const rng = createRng(seed);
+  return Array.from({ length: nQueries }, () => {
+    const offset = 0.7 * rng.normal() + shift;
+    return Array.from({ length: perQuery }, () => 1 / (1 + Math.exp(-(offset + rng.normal() - 0.5))));
+  });
+}
+function csv(name: string, qs: number[][], eol = "\n"): string {
+  const p = join(dir, name);
+  const rows = ["query_id,doc_id,score"];
+  qs.forEach((q, i) => {
+    q.forEach((s, j) => {
+      rows.push(`query-${i},doc-${j},${s}`);
+    });
+  });
+  writeFileSync(p, rows.join(eol) + eol);
+  return p;
+}
+/** The k-th smallest with k = ceil((n+1)d): the gate rule of README.md. */
+function expectedThreshold(xs: number[], d: number): number {
+  const s = Float64Array.from(xs).sort();
+  return s[Math.ceil((s.length + 1) * d) - 1]!;
+}
+const gateArgs = (embedding: string, version: string) => ["--embedding", embedding, "--reranker", "bge-reranker-v2-m3", "--index-version", version];
+const json = <T>(s: string): T => JSON.parse(s) as T;
+interface Out {
+  calibration: { id: string; threshold: number; n: number; n_queries: number | null; current: boolean };
+  shift: { alert: boolean; change_points: number } | null;
+  decision: string | null;
+  exit_code: number;
+  upload: { content_type: string; queries: number | null };
+}
+
+describe("scoregate calibrate against the local worker", () => {
+  it("flat scores (plain text, no query column): exit 0, the exact k-th smallest at full precision", async () => {
+    const flat = queries(1, 400, 20).flat();
+    const p = join(dir, "flat.txt");
+    writeFileSync(p, `${flat.join("\n")}\n`);
+    const r = await cli(["calibrate", p, ...gateArgs("e5-flat", "v1"), "--target", "0.3", "--json"], env());
+    expect(r.code).toBe(0);
+    const out = json<Out>(r.stdout);
+    expect(out.calibration.n).toBe(8000);
+    expect(out.calibration.n_queries).toBeNull();
+    expect(out.calibration.threshold).toBe(expectedThreshold(flat, 0.3));
+    expect(out.decision).toBeNull();
+  });
+
+  it("a CSV with a header, a query column and CRLF endings: per-query statistics; the same distribution again is equivalent (exit 0)", async () => {
+    const p = csv("v1.csv", queries(2, 400, 20), "\r\n");
+    const r1 = await cli(["calibrate", p, ...gateArgs("e5", "v1"), "--target", "0.2"], env());
+    expect(r1.code).toBe(0);
+    expect(r1.stdout).toContain("8,000 scores in 400 queries");
+    expect(r1.stdout).toContain("per query   20.0 candidates");
+    const same = csv("v1-again.csv", queries(3, 400, 20));
+    const r2 = await cli(["calibrate", same, ...gateArgs("e5", "v1.1"), "--carry", "--json"], env());
+    const out = json<Out>(r2.stdout);
+    expect(out.shift).not.toBeNull();
+    expect(out.decision).toBe("equivalent");
+    expect(r2.code).toBe(0);
+  });
+
+  it("a rebuild that lowers the scores: --dry-run reports shifted (exit 3) and leaves the served threshold alone", async () => {
+    const before = await cli(["threshold", "--embedding", "e5", "--reranker", "bge-reranker-v2-m3", "--json"], env("dev-read"));
+    expect(before.code).toBe(0);
+    const served = json<{ calibration_id: string; threshold: number }>(before.stdout);
+    const p = csv("v2.csv", queries(4, 400, 20, -1));
+    const r = await cli(["calibrate", p, ...gateArgs("e5", "v2"), "--carry", "0.4", "--dry-run"], env());
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain("dry run: stored, not served");
+    expect(r.stdout).toMatch(/Decision: SHIFTED.*-> exit 3/u);
+    const after = json<{ calibration_id: string }>(
+      (await cli(["threshold", "--embedding", "e5", "--reranker", "bge-reranker-v2-m3", "--json"], env("dev-read"))).stdout,
+    );
+    expect(after.calibration_id).toBe(served.calibration_id);
+  });
+
+  it("a small sample with a moderate move is inconclusive: exit 0 with a warning, exit 4 with --strict", async () => {
+    const base = csv("small-v1.csv", queries(5, 15, 20));
+    expect((await cli(["calibrate", base, ...gateArgs("e5-small", "v1"), "--target", "0.3"], env())).code).toBe(0);
+    const moved = csv("small-v2.csv", queries(6, 15, 20, -0.25));
+    const loose = await cli(["calibrate", moved, ...gateArgs("e5-small", "v2"), "--carry", "--dry-run", "--json"], env());
+    const out = json<Out>(loose.stdout);
+    expect(out.shift!.alert).toBe(false);
+    expect(Math.abs(out.shift!.change_points)).toBeGreaterThan(2);
+    expect(out.decision).toBe("inconclusive");
+    expect(loose.code).toBe(0);
+    expect(loose.stderr).toContain("inconclusive");
+    const strict = await cli(["calibrate", moved, ...gateArgs("e5-small", "v2"), "--carry", "--dry-run", "--strict"], env());
+    expect(strict.code).toBe(4);
+  });
+
+  it("reads stdin (-) as JSONL, one query per line", async () => {
+    const qs = queries(7, 50, 10);
+    const r = await cli(
+      ["calibrate", "-", ...gateArgs("e5-stdin", "v1"), "--target", "0.25", "--json"],
+      env(),
+      `${qs.map((q) => JSON.stringify(q)).join("\n")}\n`,
+    );
+    expect(r.code).toBe(0);
+    const out = json<Out>(r.stdout);
+    expect(out.calibration.n_queries).toBe(50);
+    expect(out.calibration.threshold).toBe(expectedThreshold(qs.flat(), 0.25));
+  });
+
+  it("a 1,000,000-score CSV with a query column: streamed, uploaded as NDJSON, fitted exactly", async () => {
+    const qs = queries(8, 50_000, 20);
+    const p = csv("1m.csv", qs);
+    const r = await cli(["calibrate", p, ...gateArgs("e5-1m", "v1"), "--target", "0.3", "--json"], env());
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const out = json<Out>(r.stdout);
+    expect(out.calibration.n).toBe(1_000_000);
+    expect(out.calibration.n_queries).toBe(50_000);
+    expect(out.upload.content_type).toBe("application/x-ndjson");
+    expect(out.calibration.threshold).toBe(expectedThreshold(qs.flat(), 0.3));
+  }, 120_000);
+
+  it("the server's 4xx exit 2 with what to do: a read token, and --carry on a gate with nothing to carry from", async () => {
+    const p = csv("four.csv", queries(9, 20, 5));
+    const read = await cli(["calibrate", p, ...gateArgs("e5-4xx", "v1"), "--target", "0.2"], env("dev-read"));
+    expect(read.code).toBe(2);
+    expect(read.stderr).toContain("403 forbidden");
+    expect(read.stderr).toContain("dev-calibrate");
+    const carry = await cli(["calibrate", p, ...gateArgs("e5-4xx", "v1"), "--carry", "0.4"], env());
+    expect(carry.code).toBe(2);
+    expect(carry.stderr).toContain("422 unknown_reference");
+    const tooFew = await cli(["calibrate", p, ...gateArgs("e5-4xx", "v1"), "--target", "0.999"], env());
+    expect(tooFew.code).toBe(2);
+    expect(tooFew.stderr).toContain("lower --target or upload more scores");
+  });
+});
+
+describe("the other commands against the local worker", () => {
+  it("gates, history, activate (roll back), threshold and alerts", async () => {
+    const v1 = csv("cmd-v1.csv", queries(10, 100, 20));
+    const v2 = csv("cmd-v2.csv", queries(11, 100, 20, -1));
+    const first = json<Out>((await cli(["calibrate", v1, ...gateArgs("e5-cmd", "v1"), "--target", "0.2", "--json"], env())).stdout);
+    const second = await cli(["calibrate", v2, ...gateArgs("e5-cmd", "v2"), "--carry", "0.5", "--json"], env());
+    expect(second.code).toBe(3);
+
+    const gates = await cli(["gates"], env("dev-read"));
+    expect(gates.code).toBe(0);
+    expect(gates.stdout).toContain("default / e5-cmd / bge-reranker-v2-m3");
+
+    const history = await cli(["history", "--embedding", "e5-cmd", "--reranker", "bge-reranker-v2-m3", "--json"], env("dev-read"));
+    const h = json<{ calibrations: { id: string }[] }>(history.stdout);
+    expect(h.calibrations).toHaveLength(2);
+    expect(h.calibrations[1]!.id).toBe(first.calibration.id);
+
+    const alerts = await cli(["alerts", "--kind", "rebuild_shift", "--embedding", "e5-cmd", "--reranker", "bge-reranker-v2-m3"], env("dev-read"));
+    expect(alerts.code).toBe(0);
+    expect(alerts.stdout).toContain("rebuild_shift");
+
+    const noAdmin = await cli(["activate", first.calibration.id], env());
+    expect(noAdmin.code).toBe(2);
+    expect(noAdmin.stderr).toContain("admin");
+    const rollback = await cli(["activate", first.calibration.id, "--reason", "v2 hurt recall"], env("dev-admin"));
+    expect(rollback.code).toBe(0);
+    expect(rollback.stdout).toContain(`Activated ${first.calibration.id}`);
+    expect(rollback.stdout).toContain("v2 hurt recall");
+
+    const t = await cli(["threshold", "--embedding", "e5-cmd", "--reranker", "bge-reranker-v2-m3"], env("dev-read"));
+    expect(t.code).toBe(0);
+    expect(t.stdout.split("\n")[0]).toBe(String(Number(first.calibration.threshold.toPrecision(6))));
+    expect(t.stdout).toContain(first.calibration.id);
+
+    const unknown = await cli(["threshold", "--embedding", "nope", "--reranker", "nope"], env("dev-read"));
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("404 uncalibrated");
+    expect(unknown.stderr).toContain("scoregate gates");
+  });
+
+  it("npx scoregate works from the repository root (the bin bundles the CLI on first run)", () => {
+    // remove the bundle so this run exercises the build, as the first run after `npm ci` does
+    rmSync(join(ROOT, "node_modules", ".cache", "scoregate-cli"), { recursive: true, force: true });
+    const r = spawnSync("npx", ["scoregate", "gates", "--json"], { cwd: ROOT, env: { ...process.env, ...env("dev-read") }, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(json<{ gates: unknown[] }>(r.stdout).gates.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("examples/upgrade-replay runs against the worker and ends with the CLI's rebuild decision (exit 3: shifted)", () => {
+    const r = spawnSync(process.execPath, [join(ROOT, "examples", "upgrade-replay", "replay.mjs"), "--url", worker.url.origin], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/absolute 0\.4 +\| +2\d\.\d % \| +5\d\.\d %/u);
+    expect(r.stdout).toMatch(/calibrated .*\| +2\d\.\d % \| +2\d\.\d %/u);
+    expect(r.stdout).toContain("Rebuild decision: scoregate calibrate exited 3 (shifted");
+  }, 60_000);
+});

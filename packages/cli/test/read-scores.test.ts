@@ -1,0 +1,141 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { afterAll, describe, expect, it } from "vitest";
+import { InputError, readScores, splitQuoted } from "../src/read-scores";
+import { createRng } from "../../../test/support/prng";
+
+const dir = mkdtempSync(join(tmpdir(), "scoregate-cli-read-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const file = (name: string, text: string): string => {
+  const p = join(dir, `${n++}-${name}`);
+  writeFileSync(p, text);
+  return p;
+};
+const fromText = (text: string): Readable => Readable.from([Buffer.from(text)]);
+
+async function inputError(p: Promise<unknown>): Promise<InputError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof InputError) return e;
+    throw e;
+  }
+  throw new Error("expected an InputError");
+}
+
+describe("readScores", () => {
+  it("reads a CSV with a header and a query column, grouping rows per query in order of first appearance", async () => {
+    const f = file("scores.csv", "query_id,doc,score\nq1,a,0.9\nq2,b,0.1\nq1,c,0.5\nq2,d,0.25\nq3,e,0.7\n");
+    const r = await readScores(f);
+    expect(r.format).toBe("csv");
+    expect(r.header).toEqual(["query_id", "doc", "score"]);
+    expect(r.queryColumn).toBe("query_id");
+    expect([...r.offsets!]).toEqual([0, 2, 4, 5]);
+    expect([...r.scores]).toEqual([0.9, 0.5, 0.1, 0.25, 0.7]);
+  });
+
+  it("reads a CSV without a query column as flat scores", async () => {
+    const r = await readScores(file("flat.csv", "doc,score\na,0.3\nb,0.6\n"));
+    expect(r.offsets).toBeNull();
+    expect([...r.scores]).toEqual([0.3, 0.6]);
+  });
+
+  it("handles CRLF line endings, a byte order mark and blank lines (also a trailing one)", async () => {
+    const r = await readScores(file("excel.csv", "\ufeffquery_id,score\r\nq1,0.5\r\n\r\nq1,0.25\r\n   \r\nq2,0.125\r\n\r\n"));
+    expect([...r.scores]).toEqual([0.5, 0.25, 0.125]);
+    expect([...r.offsets!]).toEqual([0, 2, 3]);
+    expect(r.blankLines).toBe(3);
+  });
+
+  it("keeps full precision: 17-digit scores come back as the same doubles", async () => {
+    const rng = createRng(91);
+    const xs = Array.from({ length: 1000 }, () => rng.normal());
+    const r = await readScores(file("precise.txt", `${xs.map(String).join("\n")}\n`));
+    expect(r.format).toBe("text");
+    expect([...r.scores]).toEqual(xs);
+  });
+
+  it("reads quoted CSV fields (commas and doubled quotes inside queries)", async () => {
+    const r = await readScores(file("quoted.csv", 'query,score\n"what is a, b?",0.5\n"say ""hi""",0.75\n"what is a, b?","0.25"\n'));
+    expect(r.queryColumn).toBe("query");
+    expect([...r.offsets!]).toEqual([0, 2, 3]);
+    expect([...r.scores]).toEqual([0.5, 0.25, 0.75]);
+    expect(splitQuoted('"a ""b""",c', ",")).toEqual(['a "b"', "c"]);
+    expect(splitQuoted('"open,c', ",")).toBeNull();
+  });
+
+  it("reads TSV, picks columns by name or position, and turns the query grouping off with an empty --query-column", async () => {
+    const tsv = await readScores(file("s.tsv", "qid\trelevance_score\nq1\t0.5\nq2\t0.25\n"));
+    expect(tsv.format).toBe("tsv");
+    expect(tsv.scoreColumn).toBe("relevance_score");
+    expect(tsv.offsets).not.toBeNull();
+    const off = await readScores(file("s2.tsv", "qid\trelevance_score\nq1\t0.5\nq2\t0.25\n"), { queryColumn: "" });
+    expect(off.offsets).toBeNull();
+    const positional = await readScores(file("nohead.csv", "q1,x,0.5\nq1,y,0.25\nq2,z,1\n"), { scoreColumn: "3", queryColumn: "1" });
+    expect(positional.header).toBeNull();
+    expect([...positional.offsets!]).toEqual([0, 2, 3]);
+  });
+
+  it("reads JSONL objects, bare numbers and one query per line", async () => {
+    const objects = await readScores(
+      file("s.jsonl", '{"query_id": 1, "score": 0.5}\n{"query_id": 2, "score": 0.25}\n{"query_id": 1, "score": 0.75}\n'),
+    );
+    expect([...objects.offsets!]).toEqual([0, 2, 3]);
+    expect([...objects.scores]).toEqual([0.5, 0.75, 0.25]);
+    const numbers = await readScores(fromText("0.5\n0.25\n"), { format: "jsonl" });
+    expect(numbers.offsets).toBeNull();
+    const queries = await readScores(fromText("[0.5, 0.25]\n[0.125]\n"));
+    expect(queries.format).toBe("jsonl");
+    expect([...queries.offsets!]).toEqual([0, 2, 3]);
+  });
+
+  it("reports bad rows with their line numbers (at most ten, and the total)", async () => {
+    const rows = ["query_id,score", "q1,0.5", "q1,", "q2,abc", "q3,1e400", "q4,NaN", "q5,0.5,extra", ",0.5"];
+    const e = await inputError(readScores(file("bad.csv", `${rows.join("\n")}\n`)));
+    expect(e.message).toMatch(/^5 bad rows in /u);
+    expect(e.problems).toEqual([
+      'line 3: "" is not a finite number',
+      'line 4: "abc" is not a finite number',
+      'line 5: "1e400" is not a finite number',
+      'line 6: "NaN" is not a finite number',
+      "line 8: the query column is empty",
+    ]);
+    const many = await inputError(readScores(file("many.txt", `${Array.from({ length: 25 }, (_, i) => `x${i}`).join("\n")}\n`), { format: "text" }));
+    expect(many.message).toMatch(/^25 bad rows/u);
+    expect(many.problems).toHaveLength(10);
+  });
+
+  it("says which flag to pass when the score column is ambiguous or missing", async () => {
+    const e = await inputError(readScores(file("cols.csv", "a,b,c\n1,2,3\n")));
+    expect(e.message).toContain("--score-column");
+    const e2 = await inputError(readScores(file("cols2.csv", "a,b\n1,2\n"), { scoreColumn: "score" }));
+    expect(e2.message).toContain('there is no score column "score"');
+    const e3 = await inputError(readScores(file("empty.csv", "query_id,score\n\n")));
+    expect(e3.message).toContain("only a header row");
+    const e4 = await inputError(readScores(join(dir, "missing.csv")));
+    expect(e4.message).toContain("no such file");
+  });
+
+  it("refuses a query with more candidates than the server accepts, naming the query column", async () => {
+    const rows = Array.from({ length: 10_001 }, (_, i) => `same,${i / 10_001}`);
+    const e = await inputError(readScores(file("onequery.csv", `index_name,score\n${rows.join("\n")}\n`), { queryColumn: "index_name" }));
+    expect(e.message).toContain("10,001 candidates");
+  });
+
+  it("streams a 1,000,000-score CSV with a query column into typed arrays", async () => {
+    const rng = createRng(7);
+    const parts: string[] = ["query_id,score\n"];
+    for (let q = 0; q < 50_000; q++) {
+      let s = "";
+      for (let d = 0; d < 20; d++) s += `q${q},${rng.next().toFixed(6)}\n`;
+      parts.push(s);
+    }
+    const r = await readScores(file("1m.csv", parts.join("")));
+    expect(r.scores.length).toBe(1_000_000);
+    expect(r.offsets!.length).toBe(50_001);
+    expect(r.scores).toBeInstanceOf(Float64Array);
+  }, 60_000);
+});

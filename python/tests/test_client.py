@@ -1,0 +1,285 @@
+"""The client against a stub server: every failure mode, the cache, single flight, waiter deadlines, reports."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import unittest
+from types import SimpleNamespace
+
+from scoregate import Client, Gate
+from support import CACHE_CONTROL, Clock, StubServer, error, ok, wait_until
+
+GATE = Gate("e5", "bge", index="docs")
+# the client logs each failure once; the tests cause them on purpose
+logging.getLogger("scoregate").setLevel(logging.CRITICAL)
+
+
+class StubTestCase(unittest.TestCase):
+    def setUp(self) -> None:
+        self.stub = StubServer()
+        self.clock = Clock()
+        self.clients: list = []
+
+    def tearDown(self) -> None:
+        for c in self.clients:
+            c.close()
+        self.stub.close()
+
+    def client(self, **kw) -> Client:
+        kw.setdefault("clock", self.clock)
+        kw.setdefault("rng", lambda: 0.0)
+        kw.setdefault("background", False)
+        c = Client(kw.pop("base_url", self.stub.url), kw.pop("token", "t"), **kw)
+        self.clients.append(c)
+        return c
+
+
+class ThresholdTests(StubTestCase):
+    def test_first_answer_is_calibrated_then_cached_without_requests(self) -> None:
+        self.stub.handler = lambda *a: ok()
+        c = self.client()
+        first = c.get_threshold(GATE, fallback=0.5)
+        self.assertEqual((first.reason, first.threshold, first.calibration_id, first.index_version), ("calibrated", 0.42, "cal_0000000000aa", "v1"))
+        second = c.get_threshold(GATE, fallback=0.5)
+        self.assertEqual(second.reason, "cached")
+        self.assertEqual(len(self.stub.threshold_requests()), 1)
+        q = self.stub.threshold_requests()[0]
+        self.assertIn("index=docs", q["path"])
+        self.assertEqual(q["headers"]["Authorization"], "Bearer t")
+
+    def test_past_max_age_answers_stale_at_once_and_revalidates_with_the_etag_304(self) -> None:
+        self.stub.handler = lambda *a: ok()
+        c = self.client()
+        c.get_threshold(GATE, fallback=0.5)
+        self.stub.handler = lambda *a: (304, {"ETag": '"cal_0000000000aa"', "Cache-Control": CACHE_CONTROL}, None)
+        self.clock.advance(6)
+        stale = c.get_threshold(GATE, fallback=0.5)
+        self.assertEqual((stale.reason, stale.threshold), ("stale", 0.42))
+        self.assertTrue(wait_until(lambda: len(self.stub.threshold_requests()) == 2 and c._entries[GATE.key()].inflight is None))
+        self.assertEqual(self.stub.threshold_requests()[1]["headers"].get("If-None-Match"), '"cal_0000000000aa"')
+        again = c.get_threshold(GATE, fallback=0.5)
+        self.assertEqual((again.reason, again.threshold, again.fetched_at), ("cached", 0.42, self.clock.t))
+
+    def test_server_down_gives_the_fallback_fast_and_backs_off(self) -> None:
+        self.stub.close()
+        c = self.client(base_url="http://127.0.0.1:9")  # discard port: nothing listens
+        t0 = time.monotonic()
+        r = c.get_threshold(GATE, fallback=0.5)
+        self.assertLess(time.monotonic() - t0, 2.0)
+        self.assertEqual((r.reason, r.threshold, r.error.code), ("fallback", 0.5, "network"))
+        # inside the backoff: an answer without a request (no error object is needed to be fast)
+        r2 = c.get_threshold(GATE, fallback=0.5)
+        self.assertEqual(r2.reason, "fallback")
+        self.stub = StubServer()  # for tearDown
+
+    def test_a_slow_server_is_cut_off_at_the_timeout(self) -> None:
+        self.stub.handler = lambda *a: ok()
+        self.stub.delay = 1.5
+        c = self.client(timeout=0.3)
+        t0 = time.monotonic()
+        r = c.get_threshold(GATE, fallback=0.5)
+        self.assertLess(time.monotonic() - t0, 1.0)
+        self.assertEqual((r.reason, r.threshold), ("fallback", 0.5))
+        self.assertEqual(r.error.code, "timeout")
+
+    def test_uncalibrated_404_gives_the_fallback_and_is_cached(self) -> None:
+        self.stub.handler = lambda *a: error(404, "uncalibrated", {"Cache-Control": CACHE_CONTROL})
+        c = self.client()
+        r = c.get_threshold(GATE, fallback=None)
+        self.assertEqual((r.reason, r.threshold, r.calibration_id), ("uncalibrated", None, None))
+        self.assertEqual(c.get_threshold(GATE, fallback=None).reason, "uncalibrated")
+        self.assertEqual(len(self.stub.threshold_requests()), 1)
+
+    def test_401_stops_refreshing_and_surfaces_the_error(self) -> None:
+        self.stub.handler = lambda *a: error(401, "unauthorized")
+        c = self.client()
+        r = c.get_threshold(GATE, fallback=0.5)
+        self.assertEqual((r.reason, r.error.code), ("fallback", "unauthorized"))
+        self.assertEqual(c.auth_error.code, "unauthorized")
+        self.clock.advance(3600)
+        self.assertEqual(c.get_threshold(GATE, fallback=0.5).reason, "fallback")
+        self.assertEqual(len(self.stub.threshold_requests()), 1)
+
+    def test_429_retry_after_is_honoured(self) -> None:
+        self.stub.handler = lambda *a: error(429, "conflict", {"Retry-After": "30"})
+        c = self.client()
+        self.assertEqual(c.get_threshold(GATE, fallback=0.5).error.code, "rate_limited")
+        self.clock.advance(10)
+        self.assertEqual(c.get_threshold(GATE, fallback=0.5).reason, "fallback")
+        self.assertEqual(len(self.stub.threshold_requests()), 1)
+        self.stub.handler = lambda *a: ok()
+        self.clock.advance(21)
+        self.assertEqual(c.get_threshold(GATE, fallback=0.5).reason, "calibrated")
+        self.assertEqual(len(self.stub.threshold_requests()), 2)
+
+    def test_500_serves_the_last_known_good_value_as_stale_then_recovers(self) -> None:
+        self.stub.handler = lambda *a: ok()
+        c = self.client()
+        c.get_threshold(GATE, fallback=0.5)
+        self.stub.handler = lambda *a: error(500, "internal")
+        self.clock.advance(6)
+        self.assertEqual(c.get_threshold(GATE, fallback=0.5).reason, "stale")
+        self.assertTrue(wait_until(lambda: c._entries[GATE.key()].last_error is not None))
+        during = c.get_threshold(GATE, fallback=0.5)
+        self.assertEqual((during.reason, during.threshold, during.error.code), ("stale", 0.42, "server_error"))
+        self.stub.handler = lambda *a: ok("cal_0000000000bb", 0.3)  # the server is back, with a new calibration
+        self.clock.advance(2)  # past the 1 s backoff
+        c.get_threshold(GATE, fallback=0.5)
+        self.assertTrue(wait_until(lambda: c._entries[GATE.key()].value["calibration_id"] == "cal_0000000000bb"))
+        back = c.get_threshold(GATE, fallback=0.5)
+        self.assertEqual((back.reason, back.threshold, back.error), ("cached", 0.3, None))
+
+    def test_past_stale_if_error_the_value_is_dropped(self) -> None:
+        self.stub.handler = lambda *a: ok()
+        c = self.client(max_stale=10)
+        c.get_threshold(GATE, fallback=0.5)
+        self.stub.handler = lambda *a: error(503, "misconfigured")
+        self.clock.advance(16)
+        self.assertEqual(c.get_threshold(GATE, fallback=0.5).reason, "fallback")
+
+    def test_concurrent_callers_share_one_request(self) -> None:
+        self.stub.handler = lambda *a: ok()
+        self.stub.delay = 0.3
+        c = self.client()
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(c.get_threshold(GATE, fallback=0.5))) for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(len(self.stub.threshold_requests()), 1)
+        self.assertEqual({r.reason for r in results}, {"calibrated"})
+
+    def test_a_waiter_with_a_short_deadline_does_not_wait_for_the_shared_request(self) -> None:
+        self.stub.handler = lambda *a: ok()
+        self.stub.delay = 0.8
+        c = self.client(timeout=3)
+        slow = []
+        t = threading.Thread(target=lambda: slow.append(c.get_threshold(GATE, fallback=0.5)))
+        t.start()
+        time.sleep(0.05)
+        t0 = time.monotonic()
+        impatient = c.get_threshold(GATE, fallback=0.5, timeout=0.1)
+        self.assertLess(time.monotonic() - t0, 0.5)
+        self.assertEqual((impatient.reason, impatient.error.code), ("fallback", "timeout"))
+        t.join()
+        self.assertEqual(slow[0].reason, "calibrated")
+        self.assertEqual(len(self.stub.threshold_requests()), 1)
+
+    def test_never_raises_on_the_hot_path(self) -> None:
+        def broken(*a, **k):
+            raise RuntimeError("a broken transport")
+
+        c = self.client(opener=broken)
+        r = c.get_threshold(GATE, fallback=0.5)
+        self.assertEqual(r.reason, "fallback")
+        r2 = c.get_threshold(("e5",), fallback=0.5)  # not a gate: still no exception
+        self.assertEqual((r2.reason, r2.error.code), ("fallback", "internal"))
+
+    def test_a_snapshot_bootstraps_a_cold_start_without_waiting(self) -> None:
+        self.stub.handler = lambda *a: ok()
+        warm = self.client()
+        warm.get_threshold(GATE, fallback=0.5)
+        snap = warm.snapshot()
+        self.stub.handler = lambda *a: ok()
+        self.stub.delay = 1.0
+        cold = self.client(bootstrap=snap)
+        t0 = time.monotonic()
+        r = cold.get_threshold(GATE, fallback=0.5)
+        self.assertLess(time.monotonic() - t0, 0.5)
+        self.assertEqual((r.reason, r.threshold), ("stale", 0.42))
+
+    def test_thread_safety_under_concurrent_reads_and_reports(self) -> None:
+        self.stub.handler = lambda m, p, h, b: (202, {}, {"accepted": len(b["queries"])}) if m == "POST" else ok()
+        c = self.client()
+        failures = []
+
+        def work() -> None:
+            try:
+                for i in range(200):
+                    self.clock.advance(0.1)
+                    r = c.gate([{"score": 0.1}, {"score": 0.9}], GATE, fallback=0.5)
+                    assert r.reason in ("calibrated", "cached", "stale"), r
+            except Exception as e:  # pragma: no cover - reported below
+                failures.append(e)
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(failures, [])
+        c.flush()
+        stats = c.observation_stats()
+        self.assertEqual(stats.sent + stats.queued, 1600)
+
+
+class GateAndReportTests(StubTestCase):
+    def test_gate_keeps_scores_at_or_above_the_threshold_and_reports_counts(self) -> None:
+        self.stub.handler = lambda m, p, h, b: (202, {}, {"accepted": 1}) if m == "POST" else ok()
+        c = self.client()
+        docs = [{"id": 1, "score": 0.9}, {"id": 2, "score": 0.42}, {"id": 3, "score": 0.1}, {"id": 4}]
+        r = c.gate(docs, GATE, fallback=0.5)
+        self.assertEqual([d["id"] for d in r.kept], [1, 2, 4])
+        self.assertEqual([d["id"] for d in r.dropped], [3])
+        self.assertEqual((r.threshold, r.calibration_id, r.reason, r.unscored), (0.42, "cal_0000000000aa", "calibrated", 1))
+        objs = [SimpleNamespace(relevance=0.5), SimpleNamespace(relevance=0.2)]
+        r2 = c.gate(objs, GATE, fallback=0.5, score=lambda o: o.relevance)
+        self.assertEqual(len(r2.kept), 1)
+        res = c.flush()
+        self.assertEqual(res.sent_batches, 1)
+        post = [q for q in self.stub.requests if q["method"] == "POST"][0]
+        self.assertEqual(post["path"], "/v1/observations")
+        self.assertEqual(post["body"]["calibration_id"], "cal_0000000000aa")
+        self.assertEqual(post["body"]["queries"], [[4, 1], [2, 1]])
+        self.assertTrue(post["body"]["batch_id"].startswith("py-"))
+
+    def test_fallback_answers_are_not_reported(self) -> None:
+        self.stub.handler = lambda *a: error(404, "uncalibrated")
+        c = self.client()
+        r = c.gate([{"score": 0.1}], GATE, fallback=0.5)
+        self.assertEqual((r.reason, len(r.dropped)), ("uncalibrated", 1))
+        self.assertEqual(c.observation_stats().queued, 0)
+
+    def test_a_failed_batch_is_retried_with_the_same_batch_id(self) -> None:
+        c = self.client()
+        c.report(20, 5, calibration_id="cal_0000000000aa")
+        self.stub.handler = lambda *a: error(500, "internal")
+        self.assertEqual(c.flush().failed_batches, 1)
+        self.stub.handler = lambda *a: (202, {}, {"accepted": 1})
+        self.assertEqual(c.flush().sent_batches, 1)
+        ids = [q["body"]["batch_id"] for q in self.stub.requests]
+        self.assertEqual(len(ids), 2)
+        self.assertEqual(ids[0], ids[1])
+        self.assertEqual(c.observation_stats().sent, 1)
+
+    def test_memory_is_bounded_dropping_the_oldest_and_counting_them(self) -> None:
+        c = self.client(max_queued=5)
+        for i in range(8):
+            c.report(10, i, calibration_id="cal_0000000000aa")
+        s = c.observation_stats()
+        self.assertEqual((s.queued, s.dropped_for_memory), (5, 3))
+        self.stub.handler = lambda *a: (202, {}, {"accepted": 5})
+        c.flush()
+        self.assertEqual(self.stub.requests[0]["body"]["queries"], [[10, i] for i in range(3, 8)])
+
+    def test_invalid_reports_and_reports_after_close_are_ignored(self) -> None:
+        c = self.client()
+        c.report(5, 6, calibration_id="cal_0000000000aa")
+        c.report(5, 1)
+        self.stub.handler = lambda *a: (202, {}, {"accepted": 0})
+        c.close()
+        c.report(5, 1, calibration_id="cal_0000000000aa")
+        self.assertEqual(c.observation_stats().ignored, 3)
+
+    def test_the_background_thread_flushes(self) -> None:
+        self.stub.handler = lambda *a: (202, {}, {"accepted": 1})
+        c = self.client(background=True, flush_interval=0.05, clock=time.time)
+        c.report(20, 5, calibration_id="cal_0000000000aa")
+        self.assertTrue(wait_until(lambda: c.observation_stats().sent == 1))
+
+
+if __name__ == "__main__":
+    unittest.main()
