@@ -32,6 +32,42 @@ describe("README walk-through: carry 0.4 across an index rebuild", () => {
     expect(first.calibration.warnings.map((w: { code: string }) => w.code)).toEqual(["small_sample"]);
     expect(second.shift!.change_points).toBeCloseTo(37, 9);
 
+    // Every number the README shows for steps 1 and 2, at the precision it shows them (README.md stays truthful).
+    const c1 = first.calibration;
+    expect(c1).toMatchObject({ target_drop_rate: 0.22, in_sample_drop_rate: 0.22, ties_at_threshold: 1, n: 8000, n_queries: 400 });
+    expect(c1.expected_drop_rate).toBeCloseTo(0.2200974878, 10);
+    expect(c1.conformal_drop_rate).toBeCloseTo(0.2200974878, 10);
+    expect(c1.effective_n).toBeCloseTo(2737.37, 2);
+    expect(c1.drop_rate_interval_95[0]).toBeCloseTo(0.204778249, 9);
+    expect(c1.drop_rate_interval_95[1]).toBeCloseTo(0.2358039696, 10);
+    expect(c1.threshold_interval_95[0]).toBeCloseTo(0.3833, 4);
+    expect(c1.threshold_interval_95[1]).toBeCloseTo(0.416, 4);
+    expect(c1.per_query).toMatchObject({ mean_kept: 15.6, mean_candidates: 20, empty_context_rate: 0 });
+    expect(c1.per_query!.design_effect).toBeCloseTo(2.92, 2);
+    expect(c1.summary.quantiles[0]).toBeCloseTo(0.0174, 4);
+    expect(c1.warnings[0]!.message).toBe(
+      "8000 scores in 400 queries are worth 2737 independent ones (design effect 2.92): the drop rate's 95 % interval is wider than +-1 point at target 0.22; about 6592 effective scores are needed",
+    );
+    const c2 = second.calibration;
+    expect(c2.threshold).toBeCloseTo(0.1491, 4);
+    expect(c2.expected_drop_rate).toBeCloseTo(0.22, 2);
+    const s2 = second.shift!;
+    expect(s2.change_relative!).toBeCloseTo(1.6818, 4);
+    expect(s2.z).toBeCloseTo(25.79, 2);
+    expect(s2.ks).toBeCloseTo(0.3872, 4);
+    expect(s2.psi).toMatchObject({ bins: 10, threshold: 0.1, exceeds: true });
+    expect(s2.psi.value).toBeCloseTo(0.9186, 4);
+    expect(s2.change_interval_95[0]).toBeCloseTo(0.3439592268, 10);
+    expect(s2.change_interval_95[1]).toBeCloseTo(0.3960407732, 10);
+    expect(s2.more_data_factor).toBeNull();
+    expect(s2.reason).toBe(
+      "the previous threshold 0.4 drops 59.0 % of the new scores against 22.0 % before (+37.0 points, 95 % interval 34.4..39.6 points): shifted, beyond the 2.0-point tolerance (minimum-effect test, level 0.001)",
+    );
+    expect(second.warnings.map((w) => w.code)).toEqual(["small_sample", "small_reference"]);
+    expect(second.warnings[1]!.message).toBe(
+      "the carried drop rate has sd 1.13 points from the effective sizes of the reference (8000 scores) and new (8000 scores) samples",
+    );
+
     const res = await call("GET", `/v1/threshold?${qs(gate)}`, { token: TOKENS.read });
     const served = await res.json<any>();
     expect(served.calibration_id).toBe(second.calibration.id);
