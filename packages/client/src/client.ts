@@ -6,11 +6,7 @@
  */
 import type { ThresholdResponse } from "../../../src/contract";
 // The limits module has no imports; the contract's index would bring every zod schema into the bundle.
-import {
-  THRESHOLD_MAX_AGE_SECONDS,
-  THRESHOLD_STALE_IF_ERROR_SECONDS,
-  THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS,
-} from "../../../src/contract/limits";
+import { THRESHOLD_MAX_AGE_SECONDS, THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS } from "../../../src/contract/limits";
 import { type BackoffPolicy, backoffDelay, boundedFetch, clientError, describeFailure, parseCacheControl, parseRetryAfter, startTimer } from "./http";
 import { ObservationReporter } from "./observations";
 import type {
@@ -28,8 +24,12 @@ import type {
   ThresholdResult,
 } from "./types";
 
-/** The path of GET /v1/threshold (ROUTES.getThreshold.path in src/contract/routes.ts; a test keeps them equal). */
+/**
+ * Paths of GET /v1/threshold and POST /v1/observations: ROUTES in src/contract/routes.ts, whose runtime value would
+ * bring the zod schemas into the bundle; tests keep them equal.
+ */
 export const THRESHOLD_PATH = "/v1/threshold";
+export const OBSERVATIONS_PATH = "/v1/observations";
 
 interface Entry {
   gate: GateKey;
@@ -82,7 +82,7 @@ export class ScoregateClient {
     this.#maxGates = options.maxGates ?? 1000;
     if (options.bootstrap !== undefined) this.restore(options.bootstrap);
     this.#reporter = new ObservationReporter({
-      send: (body) => this.#send("POST", "/v1/observations", body),
+      send: (body) => this.#send("POST", OBSERVATIONS_PATH, body),
       now: this.#now,
       random: () => this.#random(),
       backoff: this.#backoff,
@@ -330,7 +330,13 @@ export class ScoregateClient {
       this.#confirmed(entry, response, now);
       if (previous !== body.calibration_id || wasFailing) {
         if (previous !== body.calibration_id)
-          this.#emit({ type: "calibration", gate: entry.gate, calibrationId: body.calibration_id, previousCalibrationId: previous, threshold: body.threshold });
+          this.#emit({
+            type: "calibration",
+            gate: entry.gate,
+            calibrationId: body.calibration_id,
+            previousCalibrationId: previous,
+            threshold: body.threshold,
+          });
         else this.#emit({ type: "recovered", gate: entry.gate });
       }
       return;

@@ -65,9 +65,7 @@ export function clientError(code: ClientErrorCode, message: string, status?: num
   return e;
 }
 
-export type Outcome =
-  | { kind: "response"; response: Response; body: unknown }
-  | { kind: "failed"; error: ClientError };
+export type Outcome = { kind: "response"; response: Response; body: unknown } | { kind: "failed"; error: ClientError };
 
 /**
  * One request with a hard deadline. The deadline both aborts the request and settles the race on its own, so a

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ROUTES } from "../../../src/contract";
-import { type ClientEvent, ScoregateClient, THRESHOLD_PATH } from "../src";
+import { type ClientEvent, OBSERVATIONS_PATH, ScoregateClient, THRESHOLD_PATH } from "../src";
 import { loadSnapshot, saveSnapshot } from "../src/node";
 import { createRng, error, fakeServer, notModified, ok, thresholdBody } from "./fake-server";
 
@@ -39,6 +39,7 @@ describe("getThreshold: the happy path and the cache", () => {
     const [req] = server.requests;
     expect(req!.url.pathname).toBe(ROUTES.getThreshold.path);
     expect(THRESHOLD_PATH).toBe(ROUTES.getThreshold.path);
+    expect(OBSERVATIONS_PATH).toBe(ROUTES.postObservations.path);
     expect(Object.fromEntries(req!.url.searchParams)).toEqual({ index: "docs", embedding: "e5", reranker: "bge" });
     expect(req!.headers.get("authorization")).toBe("Bearer read-token");
     expect(req!.headers.get("if-none-match")).toBeNull();
@@ -212,7 +213,10 @@ describe("getThreshold: failures", () => {
   it("429 with Retry-After: no request before it has passed, then it comes back", async () => {
     const server = fakeServer(() => error(429, "rate_limited", { "retry-after": "30" }));
     const client = makeClient(server);
-    expect(await client.getThreshold(gate, { fallback: 0.1 })).toMatchObject({ reason: "fallback", error: { code: "rate_limited", retryAfterMs: 30_000 } });
+    expect(await client.getThreshold(gate, { fallback: 0.1 })).toMatchObject({
+      reason: "fallback",
+      error: { code: "rate_limited", retryAfterMs: 30_000 },
+    });
     server.set(() => ok(thresholdBody()));
     for (let t = 0; t < 29; t++) {
       await vi.advanceTimersByTimeAsync(1000);
@@ -355,7 +359,11 @@ describe("bootstrap snapshots", () => {
   });
 
   it("with the server down the snapshot keeps answering; it never overrides a fresher server value", async () => {
-    const snapshot = { version: 1 as const, savedAt: Date.now(), entries: [{ gate, response: thresholdBody("cal_000000000a", 0.9), etag: '"cal_000000000a"', fetchedAt: Date.now() }] };
+    const snapshot = {
+      version: 1 as const,
+      savedAt: Date.now(),
+      entries: [{ gate, response: thresholdBody("cal_000000000a", 0.9), etag: '"cal_000000000a"', fetchedAt: Date.now() }],
+    };
     const server = fakeServer(() => "network-error");
     const client = makeClient(server, { bootstrap: snapshot });
     const bg: Promise<unknown>[] = [];
@@ -380,7 +388,10 @@ describe("bootstrap snapshots", () => {
       await saveSnapshot(client, path);
       expect(JSON.parse(await readFile(path, "utf8")).entries[0].response.calibration_id).toBe("cal_0000000001");
       const loaded = await loadSnapshot(path);
-      const cold = makeClient(fakeServer(() => "network-error"), { bootstrap: loaded! });
+      const cold = makeClient(
+        fakeServer(() => "network-error"),
+        { bootstrap: loaded! },
+      );
       expect((await cold.getThreshold(gate, { fallback: 0.1 })).threshold).toBe(0.42);
       expect(await loadSnapshot(join(dir, "missing.json"))).toBeUndefined();
     } finally {

@@ -14,7 +14,11 @@ export interface Recorded {
 
 export type Reply = Response | "network-error" | "hang" | "hang-ignoring-abort";
 
-export function thresholdBody(calibrationId = "cal_0000000001", threshold: number | null = 0.42, overrides: Partial<ThresholdResponse> = {}): ThresholdResponse {
+export function thresholdBody(
+  calibrationId = "cal_0000000001",
+  threshold: number | null = 0.42,
+  overrides: Partial<ThresholdResponse> = {},
+): ThresholdResponse {
   return {
     index: "docs",
     embedding: "e5",
