@@ -1,7 +1,7 @@
 /**
  * Observation batching for POST /v1/observations: one pending batch per calibration (or gate), sent when full or
  * old enough, each with a batch id that it keeps across retries (the server counts a batch id once). Memory is
- * bounded: past `maxQueued` queries the oldest are dropped and counted. Failures back off with jitter and honour
+ * bounded: past `maxQueued` queries (plus the one batch being sent) the oldest are dropped and counted. Failures back off with jitter and honour
  * Retry-After; a refused token stops reporting.
  */
 import type { ObservationBatch } from "../../../src/contract";
@@ -48,6 +48,7 @@ export class ObservationReporter {
   /** Sealed batches awaiting their (next) attempt, oldest first. */
   #batches: Batch[] = [];
   #sending: Promise<{ sent: number; failed: number }> | undefined;
+  #inFlight: Batch | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #clientId: string | undefined;
@@ -60,7 +61,7 @@ export class ObservationReporter {
     this.#deps = deps;
     const o = deps.options ?? {};
     this.#maxQueued = Math.max(1, o.maxQueued ?? 10_000);
-    this.#batchSize = Math.min(MAX_OBSERVATION_QUERIES, Math.max(1, o.batchSize ?? MAX_OBSERVATION_QUERIES));
+    this.#batchSize = Math.min(MAX_OBSERVATION_QUERIES, Math.max(1, o.batchSize ?? 1000));
     this.#intervalMs = o.flushIntervalMs ?? 5000;
     this.#maxScores = Math.min(MAX_OBSERVATION_SCORES, Math.max(0, o.maxScores ?? 2000));
     this.#useTimer = o.timer ?? true;
@@ -131,14 +132,16 @@ export class ObservationReporter {
 
   /** Drops the oldest queries (sealed batches first, then the oldest groups) beyond maxQueued. */
   #enforceBound(): void {
-    let excess = this.#stats.queued - this.#maxQueued;
-    while (excess > 0 && this.#batches.length > 0) {
-      const b = this.#batches[0]!;
+    let excess = this.#stats.queued - (this.#inFlight?.queries.length ?? 0) - this.#maxQueued;
+    // The batch being sent is left alone: its body is already on the wire, and the server may count it.
+    for (const b of [...this.#batches]) {
+      if (excess <= 0) break;
+      if (b === this.#inFlight) continue;
       const n = Math.min(excess, b.queries.length);
       b.queries.splice(0, n);
       excess -= n;
       this.#dropped(n);
-      if (b.queries.length === 0) this.#batches.shift();
+      if (b.queries.length === 0) this.#remove(b);
     }
     for (const [key, g] of this.#groups) {
       if (excess <= 0) break;
@@ -203,8 +206,11 @@ export class ObservationReporter {
       }
       const body = { batch_id: batch.id, ...batch.target, queries: batch.queries } as ObservationBatch;
       if (batch.scores.length > 0) body.scores = batch.scores;
-      const outcome = await this.#deps.send(body);
       const n = batch.queries.length;
+      this.#inFlight = batch;
+      const outcome = await this.#deps.send(body).finally(() => {
+        this.#inFlight = undefined;
+      });
       const t = this.#deps.now();
       if (outcome.kind === "response" && outcome.response.status >= 200 && outcome.response.status < 300) {
         this.#remove(batch);

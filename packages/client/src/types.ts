@@ -163,9 +163,12 @@ export interface ScoregateClientOptions {
   /** Most gates kept in memory (default 1,000); the least recently used goes first. */
   maxGates?: number;
   observations?: {
-    /** Most queries held in memory, queued or awaiting retry (default 10,000); the oldest are dropped and counted. */
+    /**
+     * Most queries held in memory, queued or awaiting retry (default 10,000), besides the batch being sent; the
+     * oldest are dropped and counted.
+     */
     maxQueued?: number;
-    /** Most queries per batch (default and maximum: MAX_OBSERVATION_QUERIES). */
+    /** Most queries per batch (default 1,000; at most MAX_OBSERVATION_QUERIES, 10,000). */
     batchSize?: number;
     /** A batch is sent when it is this old (default 5,000 ms) or full. */
     flushIntervalMs?: number;

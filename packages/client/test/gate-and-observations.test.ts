@@ -171,14 +171,32 @@ describe("observation batching", () => {
     const server = serverWith(() => "network-error");
     const client = makeClient(server, { maxQueued: 100, batchSize: 40, timer: false });
     for (let i = 0; i < 1000; i++) client.report({ calibrationId: "cal_0000000001", candidates: 20, dropped: i % 20 });
-    expect(client.observationStats()).toMatchObject({ queued: 100, droppedForMemory: 900 });
+    // 100 waiting plus the first full batch (40), whose request was under way during the loop.
+    expect(client.observationStats()).toMatchObject({ queued: 140, droppedForMemory: 860 });
+    const failedAttempts = server.observationRequests().length;
     server.set(() => accepted());
     await client.flush();
-    const sent = server.observationRequests().filter((r) => r.body.queries.length > 0);
+    const sent = server.observationRequests().slice(failedAttempts);
     const all = sent.flatMap((r) => r.body.queries as number[][]);
-    // The newest 100 survive.
+    // The first batch and the newest 100 survive.
     expect(all.slice(-1)[0]).toEqual([20, 999 % 20]);
-    expect(client.observationStats()).toMatchObject({ queued: 0, sent: 100, droppedForMemory: 900 });
+    expect(all).toHaveLength(140);
+    expect(client.observationStats()).toMatchObject({ queued: 0, sent: 140, droppedForMemory: 860 });
+  });
+
+  it("the batch being sent is never trimmed: the bound applies to what waits besides it", async () => {
+    let release: (r: Response) => void = () => {};
+    const server = serverWith(() => new Promise<Response>((r) => (release = r)) as unknown as Response);
+    const client = makeClient(server, { maxQueued: 10, batchSize: 10, timer: false });
+    const bg: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i++) client.report({ calibrationId: "cal_0000000001", candidates: 10, dropped: 1 }, { waitUntil: (p) => bg.push(p) });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(server.observationRequests()).toHaveLength(1);
+    for (let i = 0; i < 15; i++) client.report({ calibrationId: "cal_0000000001", candidates: 10, dropped: 2 });
+    expect(client.observationStats()).toMatchObject({ queued: 20, droppedForMemory: 5 });
+    release(accepted());
+    await Promise.all(bg);
+    expect(client.observationStats()).toMatchObject({ sent: 10, queued: 10, droppedForMemory: 5 });
   });
 
   it("the score sample is bounded too (newest kept)", async () => {
