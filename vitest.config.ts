@@ -1,9 +1,9 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// Two projects over one test tree that mirrors src/: "unit" runs the pure core and services in plain Node; "workers"
-// runs every `*.workerd.test.ts` (routes, jobs, Durable Objects) inside workerd with real local D1/KV/DO (storage is
-// isolated per test file, not per test). "packages" runs the client packages' tests in Node.
+// Three projects over one test tree that mirrors src/: "unit" runs the pure core and services in plain Node;
+// "packages" runs the client packages' tests in Node; "workers" runs every `*.workerd.test.ts` (routes, jobs, Durable
+// Objects, the client inside the runtime) inside workerd with real local D1/KV/DO (storage is isolated per test file).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
@@ -18,6 +18,7 @@ export default defineConfig(async () => {
           },
         },
         {
+          // Client packages (packages/*): plain Node, fake fetch or a local server, no network.
           test: {
             name: "packages",
             environment: "node",

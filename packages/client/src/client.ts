@@ -1,0 +1,475 @@
+/**
+ * The threshold cache: never blocks a caller once it holds a value, shares one request among concurrent callers,
+ * revalidates with If-None-Match, follows the server's Cache-Control, backs off with jitter on failure and stops on a
+ * refused token. Nothing runs at construction: the first call starts the work (workerd forbids timers, fetch and
+ * randomness at module scope, where a client is usually created). docs/clients.md describes the behaviour.
+ */
+import type { ThresholdResponse } from "../../../src/contract";
+// The limits module has no imports; the contract's index would bring every zod schema into the bundle.
+import { THRESHOLD_MAX_AGE_SECONDS, THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS } from "../../../src/contract/limits";
+import { type BackoffPolicy, backoffDelay, boundedFetch, clientError, describeFailure, parseCacheControl, parseRetryAfter, startTimer } from "./http";
+import { ObservationReporter } from "./observations";
+import type {
+  ClientError,
+  ClientEvent,
+  FlushResult,
+  GateKey,
+  GateOptions,
+  GateResult,
+  GetThresholdOptions,
+  Observation,
+  ObservationStats,
+  ScoregateClientOptions,
+  Snapshot,
+  ThresholdResult,
+} from "./types";
+
+/**
+ * Paths of GET /v1/threshold and POST /v1/observations: ROUTES in src/contract/routes.ts, whose runtime value would
+ * bring the zod schemas into the bundle; tests keep them equal.
+ */
+export const THRESHOLD_PATH = "/v1/threshold";
+export const OBSERVATIONS_PATH = "/v1/observations";
+
+interface Entry {
+  gate: GateKey;
+  value?: ThresholdResponse | undefined;
+  etag: string | null;
+  /** When the server last confirmed the value (or the uncalibrated answer). */
+  fetchedAt: number;
+  maxAgeMs: number;
+  staleIfErrorMs: number;
+  /** Served from a snapshot until the server answers: always `stale`, never `cached`. */
+  bootstrapped: boolean;
+  uncalibrated: boolean;
+  inflight?: { promise: Promise<void>; startedAt: number } | undefined;
+  failures: number;
+  nextAttemptAt: number;
+  lastError?: ClientError;
+}
+
+const DEFAULT_TIMEOUT_MS = 2000;
+
+export class ScoregateClient {
+  readonly #baseUrl: string;
+  readonly #token: string;
+  readonly #fetch: typeof fetch | undefined;
+  readonly #timeoutMs: number;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #backoff: BackoffPolicy;
+  readonly #maxStaleMs: number | undefined;
+  readonly #waitUntil: ((p: Promise<unknown>) => void) | undefined;
+  readonly #maxGates: number;
+  readonly #entries = new Map<string, Entry>();
+  readonly #listeners = new Set<(event: ClientEvent) => void>();
+  readonly #reporter: ObservationReporter;
+  /** Set by a 401/403: the token is wrong, so no request is sent again (retrying forever helps nobody). */
+  #authError: ClientError | undefined;
+
+  constructor(options: ScoregateClientOptions) {
+    if (typeof options.baseUrl !== "string" || options.baseUrl === "") throw new TypeError("ScoregateClient: baseUrl is required");
+    if (typeof options.token !== "string" || options.token === "") throw new TypeError("ScoregateClient: token is required");
+    this.#baseUrl = options.baseUrl.replace(/\/+$/u, "");
+    this.#token = options.token;
+    this.#fetch = options.fetch;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#backoff = { initialMs: options.backoff?.initialMs ?? 1000, maxMs: options.backoff?.maxMs ?? 60_000 };
+    this.#maxStaleMs = options.maxStaleMs;
+    this.#waitUntil = options.waitUntil;
+    this.#maxGates = options.maxGates ?? 1000;
+    if (options.bootstrap !== undefined) this.restore(options.bootstrap);
+    this.#reporter = new ObservationReporter({
+      send: (body) => this.#send("POST", OBSERVATIONS_PATH, body),
+      now: this.#now,
+      random: () => this.#random(),
+      backoff: this.#backoff,
+      isStopped: () => this.#authError,
+      onAuthError: (e) => this.#stopOnAuth(null, e),
+      ...(options.observations === undefined ? {} : { options: options.observations }),
+    });
+  }
+
+  /**
+   * The threshold of a gate, never throwing. With a value in memory it answers at once (refreshing in the background
+   * when the value is past max-age); with none it waits for the server at most `timeoutMs` and otherwise answers
+   * the fallback.
+   */
+  async getThreshold(gate: GateKey, options: GetThresholdOptions): Promise<ThresholdResult> {
+    const key = gateKey(gate);
+    const now = this.#now();
+    let entry = this.#entries.get(key);
+    if (entry !== undefined) {
+      // Least recently used order: re-insert on every read.
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+    }
+    const fresh =
+      entry !== undefined && (entry.value !== undefined || entry.uncalibrated) && !entry.bootstrapped && now - entry.fetchedAt < entry.maxAgeMs;
+    if (entry !== undefined && fresh) return this.#answer(entry, options.fallback, true);
+    if (entry !== undefined && this.#usable(entry, now)) {
+      this.#refreshInBackground(entry, now, options.waitUntil);
+      return this.#answer(entry, options.fallback, false);
+    }
+    if (entry === undefined) {
+      entry = this.#newEntry(gate, now);
+      this.#entries.set(key, entry);
+      this.#evict();
+    } else if (entry.value !== undefined && !entry.bootstrapped) {
+      // Past stale-if-error: the value is too old to serve.
+      entry.value = undefined;
+      entry.etag = null;
+    }
+    const started = this.#startRefresh(entry, now);
+    if (started === undefined) return fallbackResult(options.fallback, entry.uncalibrated, this.#authError ?? entry.lastError);
+    const settled = await waitAtMost(started, options.timeoutMs ?? this.#timeoutMs, options.signal);
+    if (!settled) {
+      const why = options.signal?.aborted
+        ? clientError("aborted", "the caller stopped waiting")
+        : clientError("timeout", `no answer within ${options.timeoutMs ?? this.#timeoutMs} ms`);
+      return fallbackResult(options.fallback, false, why);
+    }
+    if (entry.value !== undefined && !entry.uncalibrated && entry.lastError === undefined && !entry.bootstrapped)
+      return { ...this.#answer(entry, options.fallback, true), reason: "calibrated" };
+    if (entry.uncalibrated && entry.lastError === undefined) return fallbackResult(options.fallback, true);
+    return fallbackResult(options.fallback, false, this.#authError ?? entry.lastError);
+  }
+
+  /**
+   * Applies the gate: keeps `score >= threshold` (null keeps everything), and reports the query's counts when a
+   * calibration produced the threshold. Returns which calibration decided, so the caller can log it.
+   */
+  async gate<T>(candidates: readonly T[], options: GateOptions<T>): Promise<GateResult<T>> {
+    const t = await this.getThreshold(options.gate, options);
+    const kept: T[] = [];
+    const dropped: T[] = [];
+    const scores: number[] = [];
+    let unscored = 0;
+    const dropUnscored = options.unscored === "drop";
+    for (const c of candidates) {
+      const s = options.score(c);
+      if (typeof s !== "number" || Number.isNaN(s)) {
+        unscored += 1;
+        (dropUnscored && t.threshold !== null ? dropped : kept).push(c);
+        continue;
+      }
+      if (options.reportScores === true) scores.push(s);
+      (t.threshold === null || s >= t.threshold ? kept : dropped).push(c);
+    }
+    if (options.report !== false && t.calibrationId !== null && candidates.length > 0) {
+      const observation: Observation = { calibrationId: t.calibrationId, gate: options.gate, candidates: candidates.length, dropped: dropped.length };
+      if (scores.length > 0) observation.scores = scores;
+      this.report(observation, options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil });
+    }
+    const result: GateResult<T> = {
+      kept,
+      dropped,
+      threshold: t.threshold,
+      calibrationId: t.calibrationId,
+      reason: t.reason,
+      indexVersion: t.indexVersion,
+      unscored,
+    };
+    if (t.error !== undefined) result.error = t.error;
+    return result;
+  }
+
+  /** Queues one query's counts for POST /v1/observations (batched; never throws, never waits). */
+  report(observation: Observation, options: { waitUntil?: (p: Promise<unknown>) => void } = {}): void {
+    this.#reporter.report(observation, options.waitUntil ?? this.#waitUntil);
+  }
+
+  /** Sends every queued observation now (one attempt per batch; failures stay queued). */
+  flush(): Promise<FlushResult> {
+    return this.#reporter.flush();
+  }
+
+  /** Flushes, stops the timers; later reports are ignored and counted. */
+  close(): Promise<FlushResult> {
+    return this.#reporter.close();
+  }
+
+  observationStats(): ObservationStats {
+    return this.#reporter.stats();
+  }
+
+  /** Listens to calibration changes, uncalibrated answers, errors and recoveries; returns the unsubscribe function. */
+  subscribe(listener: (event: ClientEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The refused-token error once a 401/403 stopped the client, else undefined. */
+  get authError(): ClientError | undefined {
+    return this.#authError;
+  }
+
+  /** The cache as a JSON-serializable snapshot (values the server answered, with their ETags). */
+  snapshot(): Snapshot {
+    const entries: Snapshot["entries"] = [];
+    for (const e of this.#entries.values()) {
+      if (e.value !== undefined) entries.push({ gate: { ...e.gate }, response: e.value, etag: e.etag, fetchedAt: e.fetchedAt });
+    }
+    return { version: 1, savedAt: this.#now(), entries };
+  }
+
+  /**
+   * Loads a snapshot. Its values are served as `stale` until the server answers (the first call revalidates with
+   * the saved ETag), and never replace a value the server already gave this client.
+   */
+  restore(snapshot: Snapshot): void {
+    if (snapshot?.version !== 1 || !Array.isArray(snapshot.entries)) return;
+    for (const s of snapshot.entries) {
+      if (!isThresholdResponse(s?.response) || typeof s.gate?.embedding !== "string" || typeof s.gate.reranker !== "string") continue;
+      const key = gateKey(s.gate);
+      const existing = this.#entries.get(key);
+      if (existing !== undefined && !existing.bootstrapped && (existing.value !== undefined || existing.uncalibrated)) continue;
+      const e = existing ?? this.#newEntry(s.gate, typeof s.fetchedAt === "number" ? s.fetchedAt : 0);
+      e.value = s.response;
+      e.etag = typeof s.etag === "string" ? s.etag : null;
+      e.fetchedAt = typeof s.fetchedAt === "number" ? s.fetchedAt : 0;
+      e.bootstrapped = true;
+      this.#entries.set(key, e);
+    }
+    this.#evict();
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+
+  #newEntry(gate: GateKey, now: number): Entry {
+    return {
+      gate: { ...gate },
+      etag: null,
+      fetchedAt: now,
+      maxAgeMs: THRESHOLD_MAX_AGE_SECONDS * 1000,
+      staleIfErrorMs: Math.max(THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS) * 1000,
+      bootstrapped: false,
+      uncalibrated: false,
+      failures: 0,
+      nextAttemptAt: 0,
+    };
+  }
+
+  #evict(): void {
+    while (this.#entries.size > this.#maxGates) {
+      const oldest = this.#entries.keys().next().value as string;
+      this.#entries.delete(oldest);
+    }
+  }
+
+  /** Can this entry answer without waiting? A bootstrapped value can until the server answers. */
+  #usable(entry: Entry, now: number): boolean {
+    if (entry.uncalibrated) return true;
+    if (entry.value === undefined) return false;
+    if (entry.bootstrapped) return true;
+    return now - entry.fetchedAt < entry.maxAgeMs + (this.#maxStaleMs ?? entry.staleIfErrorMs);
+  }
+
+  #answer(entry: Entry, fallback: number | null, fresh: boolean): ThresholdResult {
+    if (entry.uncalibrated) return fallbackResult(fallback, true, undefined, entry.fetchedAt);
+    const v = entry.value!;
+    const result: ThresholdResult = {
+      threshold: v.threshold,
+      calibrationId: v.calibration_id,
+      indexVersion: v.index_version,
+      expectedDropRate: v.expected_drop_rate,
+      reason: fresh ? "cached" : "stale",
+      fetchedAt: entry.fetchedAt,
+    };
+    const error = this.#authError ?? entry.lastError;
+    if (!fresh && error !== undefined) result.error = error;
+    return result;
+  }
+
+  #refreshInBackground(entry: Entry, now: number, waitUntil: GetThresholdOptions["waitUntil"]): void {
+    const promise = this.#startRefresh(entry, now);
+    if (promise !== undefined) (waitUntil ?? this.#waitUntil)?.(promise);
+  }
+
+  /**
+   * Starts a request for the entry unless one is running (single flight), the token was refused, or a backoff is in
+   * force. A request older than its own timeout is considered lost (its initiator was cancelled and its timer will
+   * never fire, as in workerd) and a new one replaces it.
+   */
+  #startRefresh(entry: Entry, now: number): Promise<void> | undefined {
+    if (this.#authError !== undefined) return undefined;
+    if (entry.inflight !== undefined && now - entry.inflight.startedAt <= this.#timeoutMs + 1000) return entry.inflight.promise;
+    if (entry.inflight === undefined && now < entry.nextAttemptAt) return undefined;
+    const inflight = { promise: Promise.resolve(), startedAt: now };
+    inflight.promise = this.#revalidate(entry).finally(() => {
+      if (entry.inflight === inflight) entry.inflight = undefined;
+    });
+    entry.inflight = inflight;
+    return inflight.promise;
+  }
+
+  async #revalidate(entry: Entry): Promise<void> {
+    const g = entry.gate;
+    const params = new URLSearchParams();
+    if (g.index !== undefined) params.set("index", g.index);
+    params.set("embedding", g.embedding);
+    params.set("reranker", g.reranker);
+    if (g.indexVersion !== undefined) params.set("index_version", g.indexVersion);
+    const headers: Record<string, string> = { authorization: `Bearer ${this.#token}`, accept: "application/json" };
+    if (entry.etag !== null && entry.value !== undefined) headers["if-none-match"] = entry.etag;
+    const fetchFn = this.#fetch ?? globalThis.fetch;
+    const outcome = await boundedFetch(fetchFn, `${this.#baseUrl}${THRESHOLD_PATH}?${params}`, { method: "GET", headers }, this.#timeoutMs);
+    const now = this.#now();
+    if (outcome.kind === "failed") return this.#fail(entry, outcome.error, now);
+    const { response, body } = outcome;
+    const retryAfter = parseRetryAfter(response.headers.get("retry-after"), now);
+    if (response.status === 200) {
+      if (!isThresholdResponse(body)) return this.#fail(entry, clientError("bad_response", "200 without a threshold body"), now);
+      const previous = entry.value?.calibration_id ?? null;
+      const wasFailing = entry.lastError !== undefined;
+      entry.value = body;
+      entry.etag = response.headers.get("etag");
+      entry.uncalibrated = false;
+      this.#confirmed(entry, response, now);
+      if (previous !== body.calibration_id || wasFailing) {
+        if (previous !== body.calibration_id)
+          this.#emit({
+            type: "calibration",
+            gate: entry.gate,
+            calibrationId: body.calibration_id,
+            previousCalibrationId: previous,
+            threshold: body.threshold,
+          });
+        else this.#emit({ type: "recovered", gate: entry.gate });
+      }
+      return;
+    }
+    if (response.status === 304 && entry.value !== undefined) {
+      const wasFailing = entry.lastError !== undefined;
+      const fromSnapshot = entry.bootstrapped;
+      this.#confirmed(entry, response, now);
+      if (fromSnapshot)
+        this.#emit({
+          type: "calibration",
+          gate: entry.gate,
+          calibrationId: entry.value.calibration_id,
+          previousCalibrationId: entry.value.calibration_id,
+          threshold: entry.value.threshold,
+        });
+      else if (wasFailing) this.#emit({ type: "recovered", gate: entry.gate });
+      return;
+    }
+    const failure = describeFailure(response.status, body, retryAfter);
+    if (failure.code === "uncalibrated") {
+      const was = entry.uncalibrated;
+      entry.value = undefined;
+      entry.etag = null;
+      entry.uncalibrated = true;
+      this.#confirmed(entry, response, now);
+      if (!was) this.#emit({ type: "uncalibrated", gate: entry.gate });
+      return;
+    }
+    if (failure.code === "unauthorized" || failure.code === "forbidden") return this.#stopOnAuth(entry, failure);
+    return this.#fail(entry, failure, now);
+  }
+
+  /** A server answer (200, 304, 404 uncalibrated): reset the failure state and take the lifetimes it sent. */
+  #confirmed(entry: Entry, response: Response, now: number): void {
+    const cc = parseCacheControl(response.headers.get("cache-control"));
+    entry.fetchedAt = now;
+    entry.maxAgeMs = cc.maxAgeMs ?? THRESHOLD_MAX_AGE_SECONDS * 1000;
+    const swr = cc.staleWhileRevalidateMs ?? THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS * 1000;
+    const sie = cc.staleIfErrorMs ?? THRESHOLD_STALE_IF_ERROR_SECONDS * 1000;
+    entry.staleIfErrorMs = Math.max(swr, sie);
+    entry.bootstrapped = false;
+    entry.failures = 0;
+    entry.nextAttemptAt = 0;
+    delete entry.lastError;
+  }
+
+  #fail(entry: Entry, error: ClientError, now: number): void {
+    entry.failures += 1;
+    entry.lastError = error;
+    entry.nextAttemptAt = now + backoffDelay(this.#backoff, entry.failures, this.#random, error.retryAfterMs);
+    if (entry.failures === 1) this.#emit({ type: "error", gate: entry.gate, error });
+  }
+
+  #stopOnAuth(entry: Entry | null, error: ClientError): void {
+    if (entry !== null) entry.lastError = error;
+    if (this.#authError !== undefined) return;
+    this.#authError = error;
+    this.#emit({ type: "error", gate: entry?.gate ?? null, error });
+  }
+
+  #emit(event: ClientEvent): void {
+    for (const l of this.#listeners) {
+      try {
+        l(event);
+      } catch {
+        // A listener's bug must not break the cache.
+      }
+    }
+  }
+
+  /** POST with the token and the client's timeout (observations). */
+  #send(method: string, path: string, body: unknown) {
+    const fetchFn = this.#fetch ?? globalThis.fetch;
+    return boundedFetch(
+      fetchFn,
+      `${this.#baseUrl}${path}`,
+      { method, headers: { authorization: `Bearer ${this.#token}`, "content-type": "application/json" }, body: JSON.stringify(body) },
+      this.#timeoutMs,
+    );
+  }
+}
+
+function gateKey(g: GateKey): string {
+  return JSON.stringify([g.index ?? "default", g.embedding, g.reranker, g.indexVersion ?? null]);
+}
+
+function isThresholdResponse(body: unknown): body is ThresholdResponse {
+  const b = body as Partial<ThresholdResponse> | null;
+  return (
+    typeof b === "object" &&
+    b !== null &&
+    (b.threshold === null || (typeof b.threshold === "number" && Number.isFinite(b.threshold))) &&
+    typeof b.calibration_id === "string" &&
+    typeof b.index_version === "string" &&
+    typeof b.expected_drop_rate === "number"
+  );
+}
+
+function fallbackResult(fallback: number | null, uncalibrated: boolean, error?: ClientError, fetchedAt: number | null = null): ThresholdResult {
+  const result: ThresholdResult = {
+    threshold: fallback,
+    calibrationId: null,
+    indexVersion: null,
+    expectedDropRate: null,
+    reason: uncalibrated ? "uncalibrated" : "fallback",
+    fetchedAt: uncalibrated ? fetchedAt : null,
+  };
+  if (error !== undefined) result.error = error;
+  return result;
+}
+
+/**
+ * Waits for a shared request, but never longer than this caller's own deadline or signal. The deadline is the
+ * caller's own timer: if the request's initiator was cancelled, its promise may never settle, and its timers with it.
+ */
+function waitAtMost(promise: Promise<void>, ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    let onAbort: (() => void) | undefined;
+    const done = (settled: boolean) => {
+      clearTimeout(timer);
+      if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+      resolve(settled);
+    };
+    const timer = startTimer(() => done(false), ms);
+    if (signal !== undefined) {
+      onAbort = () => done(false);
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+    promise.then(
+      () => done(true),
+      () => done(true),
+    );
+  });
+}

@@ -1,0 +1,119 @@
+/**
+ * HTTP details shared by the threshold cache and the observation reporter: Cache-Control and Retry-After parsing,
+ * backoff with jitter, timers that never keep a Node process alive, and one bounded fetch.
+ */
+import type { ErrorResponse } from "../../../src/contract";
+import type { ClientError, ClientErrorCode } from "./types";
+
+export interface CacheDirectives {
+  maxAgeMs?: number;
+  staleWhileRevalidateMs?: number;
+  staleIfErrorMs?: number;
+}
+
+/** The three lifetimes of a `Cache-Control` header, in ms; absent or malformed directives stay undefined. */
+export function parseCacheControl(header: string | null): CacheDirectives {
+  const out: CacheDirectives = {};
+  if (header === null) return out;
+  for (const part of header.split(",")) {
+    const [rawName, rawValue] = part.split("=", 2);
+    const name = rawName?.trim().toLowerCase();
+    const seconds = rawValue === undefined ? Number.NaN : Number(rawValue.trim().replace(/^"|"$/gu, ""));
+    if (!Number.isFinite(seconds) || seconds < 0) continue;
+    if (name === "max-age") out.maxAgeMs = seconds * 1000;
+    else if (name === "stale-while-revalidate") out.staleWhileRevalidateMs = seconds * 1000;
+    else if (name === "stale-if-error") out.staleIfErrorMs = seconds * 1000;
+  }
+  return out;
+}
+
+/** `Retry-After` as a delay in ms (delta-seconds or an HTTP date), undefined when absent or unreadable. */
+export function parseRetryAfter(header: string | null, now: number): number | undefined {
+  if (header === null) return undefined;
+  const trimmed = header.trim();
+  if (/^\d+$/u.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export interface BackoffPolicy {
+  initialMs: number;
+  maxMs: number;
+}
+
+/**
+ * Delay before the next attempt after `failures` consecutive failures: exponential, capped, with "equal jitter" (half
+ * fixed, half random) so that many processes failing together do not retry together; never below Retry-After.
+ */
+export function backoffDelay(policy: BackoffPolicy, failures: number, random: () => number, retryAfterMs?: number): number {
+  const exp = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.max(0, failures - 1));
+  const jittered = exp / 2 + random() * (exp / 2);
+  return retryAfterMs === undefined ? jittered : Math.max(jittered, retryAfterMs);
+}
+
+/** setTimeout that does not keep a Node process alive (unref exists only in Node; browsers and workerd return ids). */
+export function startTimer(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
+  const t = setTimeout(fn, ms);
+  (t as { unref?: () => void }).unref?.();
+  return t;
+}
+
+export function clientError(code: ClientErrorCode, message: string, status?: number, retryAfterMs?: number): ClientError {
+  const e: ClientError = { code, message };
+  if (status !== undefined) e.status = status;
+  if (retryAfterMs !== undefined) e.retryAfterMs = retryAfterMs;
+  return e;
+}
+
+export type Outcome = { kind: "response"; response: Response; body: unknown } | { kind: "failed"; error: ClientError };
+
+/**
+ * One request with a hard deadline. The deadline both aborts the request and settles the race on its own, so a
+ * `fetch` that ignores its signal cannot hold the caller. The body is read inside the deadline as well.
+ */
+export async function boundedFetch(fetchFn: typeof fetch, url: string, init: RequestInit, timeoutMs: number): Promise<Outcome> {
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<Outcome>((resolve) => {
+    timer = startTimer(() => {
+      controller.abort();
+      resolve({ kind: "failed", error: clientError("timeout", `no answer within ${timeoutMs} ms`) });
+    }, timeoutMs);
+  });
+  const attempt = (async (): Promise<Outcome> => {
+    try {
+      const response = await fetchFn(url, { ...init, signal: controller.signal });
+      const text = response.status === 304 || response.status === 204 ? "" : await response.text();
+      let body: unknown = null;
+      if (text !== "") {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = text;
+        }
+      }
+      return { kind: "response", response, body };
+    } catch (e) {
+      return { kind: "failed", error: clientError("network", `request failed: ${e instanceof Error ? e.message : String(e)}`) };
+    }
+  })();
+  try {
+    return await Promise.race([attempt, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What a non-2xx answer means for the client, with the server's own message when it sent the error envelope. */
+export function describeFailure(status: number, body: unknown, retryAfterMs: number | undefined): ClientError {
+  const envelope = body as Partial<ErrorResponse> | null;
+  const serverCode = typeof envelope?.error?.code === "string" ? envelope.error.code : undefined;
+  const serverMessage = typeof envelope?.error?.message === "string" ? envelope.error.message : undefined;
+  const said = serverMessage === undefined ? "" : `: ${serverMessage}`;
+  if (status === 401) return clientError("unauthorized", `401 unauthorized${said} (check the token; refreshing stopped)`, status);
+  if (status === 403) return clientError("forbidden", `403 forbidden${said} (the token lacks the scope; refreshing stopped)`, status);
+  if (status === 429) return clientError("rate_limited", `429 rate limited${said}`, status, retryAfterMs);
+  if (status === 404 && serverCode === "uncalibrated") return clientError("uncalibrated", `404 uncalibrated${said}`, status);
+  if (status >= 500) return clientError("server_error", `${status} ${serverCode ?? "server error"}${said}`, status, retryAfterMs);
+  return clientError("bad_request", `${status} ${serverCode ?? "refused"}${said}`, status, retryAfterMs);
+}

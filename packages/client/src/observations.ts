@@ -1,0 +1,285 @@
+/**
+ * Observation batching for POST /v1/observations: one pending batch per calibration (or gate), sent when full or
+ * old enough, each with a batch id that it keeps across retries (the server counts a batch id once). Memory is
+ * bounded: past `maxQueued` queries (plus the one batch being sent) the oldest are dropped and counted. Failures back off with jitter and honour
+ * Retry-After; a refused token stops reporting.
+ */
+import type { ObservationBatch } from "../../../src/contract";
+// The limits module has no imports; the contract's index would bring every zod schema into the bundle.
+import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "../../../src/contract/limits";
+import { type BackoffPolicy, backoffDelay, describeFailure, type Outcome, parseRetryAfter, startTimer } from "./http";
+import type { ClientError, FlushResult, GateKey, Observation, ObservationStats, ScoregateClientOptions } from "./types";
+
+type Target = Pick<ObservationBatch, "calibration_id" | "index" | "embedding" | "reranker" | "index_version">;
+
+interface Group {
+  target: Target;
+  queries: [number, number][];
+  scores: number[];
+  createdAt: number;
+}
+
+interface Batch {
+  id: string;
+  target: Target;
+  queries: [number, number][];
+  scores: number[];
+  nextAttemptAt: number;
+}
+
+export interface ReporterDeps {
+  send: (body: ObservationBatch) => Promise<Outcome>;
+  now: () => number;
+  random: () => number;
+  backoff: BackoffPolicy;
+  isStopped: () => ClientError | undefined;
+  onAuthError: (e: ClientError) => void;
+  options?: ScoregateClientOptions["observations"];
+}
+
+export class ObservationReporter {
+  readonly #deps: ReporterDeps;
+  readonly #maxQueued: number;
+  readonly #batchSize: number;
+  readonly #intervalMs: number;
+  readonly #maxScores: number;
+  readonly #useTimer: boolean;
+  readonly #groups = new Map<string, Group>();
+  /** Sealed batches awaiting their (next) attempt, oldest first. */
+  #batches: Batch[] = [];
+  #sending: Promise<{ sent: number; failed: number }> | undefined;
+  #inFlight: Batch | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+  #clientId: string | undefined;
+  #seq = 0;
+  #failures = 0;
+  #nextAttemptAt = 0;
+  readonly #stats: ObservationStats = { queued: 0, sent: 0, droppedForMemory: 0, rejected: 0, ignored: 0 };
+
+  constructor(deps: ReporterDeps) {
+    this.#deps = deps;
+    const o = deps.options ?? {};
+    this.#maxQueued = Math.max(1, o.maxQueued ?? 10_000);
+    this.#batchSize = Math.min(MAX_OBSERVATION_QUERIES, Math.max(1, o.batchSize ?? 1000));
+    this.#intervalMs = o.flushIntervalMs ?? 5000;
+    this.#maxScores = Math.min(MAX_OBSERVATION_SCORES, Math.max(0, o.maxScores ?? 2000));
+    this.#useTimer = o.timer ?? true;
+  }
+
+  report(o: Observation, waitUntil: ((p: Promise<unknown>) => void) | undefined): void {
+    const target = toTarget(o);
+    const valid =
+      Number.isInteger(o.candidates) &&
+      Number.isInteger(o.dropped) &&
+      o.dropped >= 0 &&
+      o.dropped <= o.candidates &&
+      o.candidates <= MAX_CANDIDATES_PER_QUERY;
+    if (this.#closed || this.#deps.isStopped() !== undefined || target === undefined || !valid) {
+      this.#stats.ignored += 1;
+      return;
+    }
+    const key = JSON.stringify(target);
+    let group = this.#groups.get(key);
+    if (group === undefined) {
+      group = { target, queries: [], scores: [], createdAt: this.#deps.now() };
+      this.#groups.set(key, group);
+    }
+    group.queries.push([o.candidates, o.dropped]);
+    if (o.scores !== undefined && this.#maxScores > 0) {
+      for (const s of o.scores) if (Number.isFinite(s)) group.scores.push(s);
+      // Keep the newest scores: the sample is meant to describe current production.
+      if (group.scores.length > this.#maxScores) group.scores.splice(0, group.scores.length - this.#maxScores);
+    }
+    this.#stats.queued += 1;
+    if (group.queries.length >= this.#batchSize) this.#seal(key, group);
+    this.#enforceBound();
+    if (this.#due(this.#deps.now())) {
+      const p = this.#sendDue(false);
+      waitUntil?.(p);
+    } else this.#schedule();
+  }
+
+  async flush(): Promise<FlushResult> {
+    if (this.#sending !== undefined) await this.#sending;
+    for (const [key, g] of this.#groups) this.#seal(key, g);
+    const r = this.#deps.isStopped() === undefined ? await this.#sendDue(true) : { sent: 0, failed: 0 };
+    this.#schedule();
+    return { sentBatches: r.sent, failedBatches: r.failed, stats: this.stats() };
+  }
+
+  async close(): Promise<FlushResult> {
+    const result = await this.flush();
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    return result;
+  }
+
+  stats(): ObservationStats {
+    return { ...this.#stats };
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+
+  #seal(key: string, g: Group): void {
+    this.#groups.delete(key);
+    this.#clientId ??= randomId(this.#deps.random);
+    this.#seq += 1;
+    const id = `${this.#clientId}-${this.#seq}`.slice(0, MAX_BATCH_ID_LENGTH);
+    this.#batches.push({ id, target: g.target, queries: g.queries, scores: g.scores, nextAttemptAt: 0 });
+  }
+
+  /** Drops the oldest queries (sealed batches first, then the oldest groups) beyond maxQueued. */
+  #enforceBound(): void {
+    let excess = this.#stats.queued - (this.#inFlight?.queries.length ?? 0) - this.#maxQueued;
+    // The batch being sent is left alone: its body is already on the wire, and the server may count it.
+    for (const b of [...this.#batches]) {
+      if (excess <= 0) break;
+      if (b === this.#inFlight) continue;
+      const n = Math.min(excess, b.queries.length);
+      b.queries.splice(0, n);
+      excess -= n;
+      this.#dropped(n);
+      if (b.queries.length === 0) this.#remove(b);
+    }
+    for (const [key, g] of this.#groups) {
+      if (excess <= 0) break;
+      const n = Math.min(excess, g.queries.length);
+      g.queries.splice(0, n);
+      excess -= n;
+      this.#dropped(n);
+      if (g.queries.length === 0) this.#groups.delete(key);
+    }
+  }
+
+  #dropped(n: number): void {
+    this.#stats.droppedForMemory += n;
+    this.#stats.queued -= n;
+  }
+
+  #due(now: number): boolean {
+    if (now < this.#nextAttemptAt) return false;
+    if (this.#batches.some((b) => b.nextAttemptAt <= now)) return true;
+    for (const g of this.#groups.values()) if (now - g.createdAt >= this.#intervalMs) return true;
+    return false;
+  }
+
+  /** A timer for the next due moment (Node and browsers); unref'd, so it never keeps a process alive. */
+  #schedule(): void {
+    if (!this.#useTimer || this.#closed || this.#timer !== undefined || this.#deps.isStopped() !== undefined) return;
+    if (this.#groups.size === 0 && this.#batches.length === 0) return;
+    const now = this.#deps.now();
+    let at = Number.POSITIVE_INFINITY;
+    for (const g of this.#groups.values()) at = Math.min(at, g.createdAt + this.#intervalMs);
+    for (const b of this.#batches) at = Math.min(at, b.nextAttemptAt);
+    at = Math.max(at, this.#nextAttemptAt);
+    this.#timer = startTimer(
+      () => {
+        this.#timer = undefined;
+        void this.#sendDue(false).then(() => this.#schedule());
+      },
+      Math.max(0, at - now),
+    );
+  }
+
+  /** Seals due groups and sends due batches one at a time; single flight. */
+  #sendDue(force: boolean): Promise<{ sent: number; failed: number }> {
+    if (this.#sending !== undefined) return this.#sending;
+    this.#sending = this.#sendLoop(force).finally(() => {
+      this.#sending = undefined;
+    });
+    return this.#sending;
+  }
+
+  async #sendLoop(force: boolean): Promise<{ sent: number; failed: number }> {
+    let sent = 0;
+    let failed = 0;
+    const now = this.#deps.now();
+    for (const [key, g] of this.#groups) if (force || now - g.createdAt >= this.#intervalMs) this.#seal(key, g);
+    for (const batch of [...this.#batches]) {
+      if (this.#deps.isStopped() !== undefined) break;
+      if (!force && (this.#deps.now() < this.#nextAttemptAt || this.#deps.now() < batch.nextAttemptAt)) continue;
+      if (batch.queries.length === 0) {
+        this.#remove(batch);
+        continue;
+      }
+      const body = { batch_id: batch.id, ...batch.target, queries: batch.queries } as ObservationBatch;
+      if (batch.scores.length > 0) body.scores = batch.scores;
+      const n = batch.queries.length;
+      this.#inFlight = batch;
+      const outcome = await this.#deps.send(body).finally(() => {
+        this.#inFlight = undefined;
+      });
+      const t = this.#deps.now();
+      if (outcome.kind === "response" && outcome.response.status >= 200 && outcome.response.status < 300) {
+        this.#remove(batch);
+        this.#stats.sent += n;
+        this.#stats.queued -= n;
+        this.#failures = 0;
+        this.#nextAttemptAt = 0;
+        sent += 1;
+        continue;
+      }
+      failed += 1;
+      const error =
+        outcome.kind === "failed"
+          ? outcome.error
+          : describeFailure(outcome.response.status, outcome.body, parseRetryAfter(outcome.response.headers.get("retry-after"), t));
+      this.#stats.lastError = error;
+      if (error.code === "unauthorized" || error.code === "forbidden") {
+        this.#deps.onAuthError(error);
+        this.#rejectAll();
+        break;
+      }
+      const retriable = outcome.kind === "failed" || error.code === "rate_limited" || error.code === "server_error";
+      if (!retriable) {
+        // 400, 404 uncalibrated, 422: the same batch would be refused again.
+        this.#remove(batch);
+        this.#stats.rejected += n;
+        this.#stats.queued -= n;
+        continue;
+      }
+      this.#failures += 1;
+      const delay = backoffDelay(this.#deps.backoff, this.#failures, this.#deps.random, error.retryAfterMs);
+      batch.nextAttemptAt = t + delay;
+      this.#nextAttemptAt = t + delay;
+      if (!force) break;
+    }
+    return { sent, failed };
+  }
+
+  #remove(batch: Batch): void {
+    const i = this.#batches.indexOf(batch);
+    if (i >= 0) this.#batches.splice(i, 1);
+  }
+
+  #rejectAll(): void {
+    let n = 0;
+    for (const b of this.#batches) n += b.queries.length;
+    for (const g of this.#groups.values()) n += g.queries.length;
+    this.#batches = [];
+    this.#groups.clear();
+    this.#stats.rejected += n;
+    this.#stats.queued -= n;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+function toTarget(o: Observation): Target | undefined {
+  if (typeof o.calibrationId === "string" && o.calibrationId !== "") return { calibration_id: o.calibrationId };
+  const g: GateKey | undefined = o.gate;
+  if (g === undefined || typeof g.embedding !== "string" || typeof g.reranker !== "string") return undefined;
+  const t: Target = { embedding: g.embedding, reranker: g.reranker };
+  if (g.index !== undefined) t.index = g.index;
+  if (g.indexVersion !== undefined) t.index_version = g.indexVersion;
+  return t;
+}
+
+/** 12 base-36 characters; drawn lazily on the first batch (workerd refuses randomness at module scope). */
+function randomId(random: () => number): string {
+  let s = "";
+  for (let i = 0; i < 12; i++) s += Math.floor(random() * 36).toString(36);
+  return s;
+}

@@ -1,0 +1,183 @@
+import type { ThresholdResponse } from "../../../src/contract";
+
+/** A gate as GET /v1/threshold names it; `indexVersion` pins one version (blue/green indexes). */
+export interface GateKey {
+  index?: string;
+  embedding: string;
+  reranker: string;
+  indexVersion?: string;
+}
+
+/**
+ * Why a threshold is what it is:
+ * - `calibrated`: the server answered during this call (only a caller that had nothing cached ever waits for that);
+ * - `cached`: from memory, within the server's max-age;
+ * - `stale`: from memory past max-age (a revalidation is under way, the server is failing, or it came from a
+ *   bootstrap snapshot and the server has not answered yet);
+ * - `fallback`: no value yet (server down, slow, refusing the token, ...): the caller's fallback; `error` says why;
+ * - `uncalibrated`: the server says the gate has no active calibration (404 `uncalibrated`): the caller's fallback.
+ */
+export type ThresholdReason = "calibrated" | "cached" | "stale" | "fallback" | "uncalibrated";
+
+export type ClientErrorCode =
+  | "timeout"
+  | "network"
+  | "unauthorized"
+  | "forbidden"
+  | "rate_limited"
+  | "server_error"
+  | "bad_request"
+  | "uncalibrated"
+  | "bad_response"
+  | "aborted"
+  | "closed";
+
+export interface ClientError {
+  code: ClientErrorCode;
+  message: string;
+  status?: number;
+  retryAfterMs?: number;
+}
+
+export interface ThresholdResult {
+  /** Keep a candidate iff `score >= threshold`; null keeps everything. */
+  threshold: number | null;
+  /** The calibration that produced the threshold; null for `fallback` and `uncalibrated`. */
+  calibrationId: string | null;
+  indexVersion: string | null;
+  expectedDropRate: number | null;
+  reason: ThresholdReason;
+  /** When the value was last confirmed by the server (epoch ms); null when it never was. */
+  fetchedAt: number | null;
+  /** The last failure, when one explains the answer (a fallback, or a stale value while the server fails). */
+  error?: ClientError;
+}
+
+export interface GetThresholdOptions {
+  /** Used until a first answer arrives, and when the gate is uncalibrated. Required: there is no silent default. */
+  fallback: number | null;
+  /** Runs the background refresh past the response (Workers: `ctx.waitUntil.bind(ctx)`). */
+  waitUntil?: (promise: Promise<unknown>) => void;
+  /** Stop waiting when this aborts (the caller's request was cancelled); the shared request goes on for others. */
+  signal?: AbortSignal;
+  /** Wait at most this long for a first answer (default: the client's `timeoutMs`). */
+  timeoutMs?: number;
+}
+
+export interface GateOptions<T> extends GetThresholdOptions {
+  gate: GateKey;
+  /** The reranker score of a candidate; undefined or NaN counts as unscored. */
+  score: (candidate: T) => number | null | undefined;
+  /** Unscored candidates are kept (default) or dropped; they are counted in `unscored` either way. */
+  unscored?: "keep" | "drop";
+  /** Report the query's counts through `report()` (default true; only when a calibration produced the threshold). */
+  report?: boolean;
+  /** Also send the scores as the batch's production score sample (default false). */
+  reportScores?: boolean;
+}
+
+export interface GateResult<T> {
+  kept: T[];
+  dropped: T[];
+  threshold: number | null;
+  calibrationId: string | null;
+  reason: ThresholdReason;
+  indexVersion: string | null;
+  unscored: number;
+  error?: ClientError;
+}
+
+export interface Observation {
+  /** The calibration whose threshold was applied (preferred: the counts belong to it), or the gate. */
+  calibrationId?: string | null;
+  gate?: GateKey;
+  candidates: number;
+  dropped: number;
+  scores?: readonly number[];
+}
+
+export interface ObservationStats {
+  /** Queries waiting to be sent (queued or in a batch awaiting retry). */
+  queued: number;
+  /** Queries accepted by the server (duplicates included: the server counts them once). */
+  sent: number;
+  /** Queries dropped to keep memory bounded (oldest first). */
+  droppedForMemory: number;
+  /** Queries the server refused (4xx other than 429): retrying would not help. */
+  rejected: number;
+  /** Reports ignored after close(), or invalid (negative counts, dropped > candidates, no gate). */
+  ignored: number;
+  lastError?: ClientError;
+}
+
+export interface FlushResult {
+  sentBatches: number;
+  failedBatches: number;
+  stats: ObservationStats;
+}
+
+/** A saved cache, to bootstrap a cold start (JSON-serializable: save it to a file or KV). */
+export interface Snapshot {
+  version: 1;
+  savedAt: number;
+  entries: SnapshotEntry[];
+}
+
+export interface SnapshotEntry {
+  gate: GateKey;
+  response: ThresholdResponse;
+  etag: string | null;
+  fetchedAt: number;
+}
+
+export type ClientEvent =
+  | { type: "calibration"; gate: GateKey; calibrationId: string; previousCalibrationId: string | null; threshold: number | null }
+  | { type: "uncalibrated"; gate: GateKey }
+  | { type: "error"; gate: GateKey | null; error: ClientError }
+  | { type: "recovered"; gate: GateKey };
+
+export interface ScoregateClientOptions {
+  /** The Worker's origin, e.g. `https://scoregate.example.workers.dev`. */
+  baseUrl: string;
+  /** A read-scope token. */
+  token: string;
+  /** Defaults to the global fetch, looked up at call time (never at module scope). */
+  fetch?: typeof fetch;
+  /** Hard bound of every request, and how long a caller with nothing cached waits (default 2,000 ms). */
+  timeoutMs?: number;
+  /** Clock (epoch ms), for tests. */
+  now?: () => number;
+  /** Jitter source in [0, 1), for tests (default Math.random, called lazily). */
+  random?: () => number;
+  /** Backoff after failures: first delay and cap (defaults 1,000 ms and 60,000 ms), with jitter. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /**
+   * How long a stale value may still be served when refreshing fails, overriding the server's `stale-if-error`
+   * (default: the server's, 86,400 s). Past it the value is dropped and callers get their fallback.
+   */
+  maxStaleMs?: number;
+  /** A saved cache for cold starts; a server answer always replaces it. */
+  bootstrap?: Snapshot;
+  /** Default waitUntil for background work (Workers: pass it per call instead, the ctx changes per request). */
+  waitUntil?: (promise: Promise<unknown>) => void;
+  /** Most gates kept in memory (default 1,000); the least recently used goes first. */
+  maxGates?: number;
+  observations?: {
+    /**
+     * Most queries held in memory, queued or awaiting retry (default 10,000), besides the batch being sent; the
+     * oldest are dropped and counted.
+     */
+    maxQueued?: number;
+    /** Most queries per batch (default 1,000; at most MAX_OBSERVATION_QUERIES, 10,000). */
+    batchSize?: number;
+    /** A batch is sent when it is this old (default 5,000 ms) or full. */
+    flushIntervalMs?: number;
+    /** Most sample scores held per pending batch (default 2,000). */
+    maxScores?: number;
+    /**
+     * Flush due batches on a timer (Node, browsers: default true). In Workers set false and pass `waitUntil`: due
+     * batches are then sent from `report()` calls, and `ctx.waitUntil(client.flush())` sends the rest.
+     */
+    timer?: boolean;
+  };
+}

@@ -1,0 +1,257 @@
+// gate() and observation batching: what is kept, what is reported, batch ids across retries, bounded memory.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { MAX_OBSERVATION_QUERIES, ObservationBatch, ROUTES } from "../../../src/contract";
+import { ScoregateClient } from "../src";
+import { createRng, error, fakeServer, ok, type Recorded, type Reply, thresholdBody } from "./fake-server";
+
+const gate = { index: "docs", embedding: "e5", reranker: "bge" };
+
+function accepted(): Response {
+  return new Response(JSON.stringify({ accepted: true, duplicate: false }), { status: 202, headers: { "content-type": "application/json" } });
+}
+
+function serverWith(observations: (req: Recorded) => Reply, threshold: number | null = 0.5) {
+  return fakeServer((req) => (req.url.pathname === "/v1/observations" ? observations(req) : ok(thresholdBody("cal_0000000001", threshold))));
+}
+
+function makeClient(server: ReturnType<typeof fakeServer>, observations: ConstructorParameters<typeof ScoregateClient>[0]["observations"] = {}) {
+  const rng = createRng(11);
+  return new ScoregateClient({ baseUrl: "https://scoregate.test", token: "read-token", fetch: server.fetch, random: () => rng.next(), observations });
+}
+
+interface Candidate {
+  id: number;
+  score?: number;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: new Date("2026-06-01T00:00:00Z") });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("gate()", () => {
+  it("keeps score >= threshold (ties kept) over 100 candidates and names the calibration", async () => {
+    const server = serverWith(() => accepted());
+    const client = makeClient(server);
+    const rng = createRng(3);
+    const candidates: Candidate[] = Array.from({ length: 100 }, (_, id) => ({ id, score: rng.next() }));
+    candidates.push({ id: 100, score: 0.5 });
+    const r = await client.gate(candidates, { gate, score: (c) => c.score, fallback: 0.1 });
+    expect(r.threshold).toBe(0.5);
+    expect(r.calibrationId).toBe("cal_0000000001");
+    expect(r.reason).toBe("calibrated");
+    expect(r.kept.length + r.dropped.length).toBe(101);
+    expect(r.kept.every((c) => c.score! >= 0.5)).toBe(true);
+    expect(r.dropped.every((c) => c.score! < 0.5)).toBe(true);
+    expect(r.kept.some((c) => c.id === 100)).toBe(true);
+    // Order is preserved.
+    expect(r.kept.map((c) => c.id)).toEqual([...r.kept.map((c) => c.id)].sort((a, b) => a - b));
+  });
+
+  it("a score of exactly 0 is a score: kept at threshold 0, dropped above", async () => {
+    const client = makeClient(serverWith(() => accepted(), 0));
+    const r = await client.gate(
+      [
+        { id: 1, score: 0 },
+        { id: 2, score: -0.1 },
+      ],
+      { gate, score: (c: Candidate) => c.score, fallback: 0.1 },
+    );
+    expect(r.kept.map((c) => c.id)).toEqual([1]);
+  });
+
+  it("a null threshold keeps everything; unscored candidates are kept by default or dropped on request", async () => {
+    const c: Candidate[] = [{ id: 1, score: 0.9 }, { id: 2 }, { id: 3, score: Number.NaN }, { id: 4, score: 0.1 }];
+    const keepAll = makeClient(serverWith(() => accepted(), null));
+    expect((await keepAll.gate(c, { gate, score: (x) => x.score, fallback: 0.1, unscored: "drop" })).kept).toHaveLength(4);
+    const client = makeClient(serverWith(() => accepted(), 0.5));
+    const kept = await client.gate(c, { gate, score: (x) => x.score, fallback: 0.1 });
+    expect(kept.kept.map((x) => x.id)).toEqual([1, 2, 3]);
+    expect(kept.unscored).toBe(2);
+    const dropped = await client.gate(c, { gate, score: (x) => x.score, fallback: 0.1, unscored: "drop" });
+    expect(dropped.kept.map((x) => x.id)).toEqual([1]);
+  });
+
+  it("reports the counts under the calibration that decided; a fallback is not reported", async () => {
+    const server = serverWith(() => accepted());
+    const client = makeClient(server);
+    await client.gate(
+      [
+        { id: 1, score: 0.9 },
+        { id: 2, score: 0.1 },
+        { id: 3, score: 0.2 },
+      ],
+      { gate, score: (c: Candidate) => c.score, fallback: 0.1, reportScores: true },
+    );
+    const down = makeClient(fakeServer(() => "network-error"));
+    const fb = await down.gate([{ id: 1, score: 0.05 }], { gate, score: (c: Candidate) => c.score, fallback: 0.1 });
+    expect(fb).toMatchObject({ reason: "fallback", threshold: 0.1, calibrationId: null });
+    expect(fb.dropped).toHaveLength(1);
+    expect(down.observationStats().queued).toBe(0);
+
+    await client.flush();
+    const [post] = server.observationRequests();
+    expect(post!.method).toBe(ROUTES.postObservations.method.toUpperCase());
+    expect(post!.url.pathname).toBe(ROUTES.postObservations.path);
+    expect(ObservationBatch.safeParse(post!.body).success).toBe(true);
+    expect(post!.body).toMatchObject({ calibration_id: "cal_0000000001", queries: [[3, 2]], scores: [0.9, 0.1, 0.2] });
+    expect(post!.body.index).toBeUndefined();
+  });
+});
+
+describe("observation batching", () => {
+  it("sends one batch per calibration when the interval has passed (timer), with unique batch ids", async () => {
+    const server = serverWith(() => accepted());
+    const client = makeClient(server, { flushIntervalMs: 5000 });
+    client.report({ calibrationId: "cal_0000000001", candidates: 20, dropped: 5 });
+    client.report({ calibrationId: "cal_0000000001", candidates: 20, dropped: 6 });
+    client.report({ gate, candidates: 10, dropped: 1 });
+    expect(server.observationRequests()).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(5001);
+    const posts = server.observationRequests();
+    expect(posts).toHaveLength(2);
+    expect(posts[0]!.body).toMatchObject({
+      calibration_id: "cal_0000000001",
+      queries: [
+        [20, 5],
+        [20, 6],
+      ],
+    });
+    expect(posts[1]!.body).toMatchObject({ index: "docs", embedding: "e5", reranker: "bge", queries: [[10, 1]] });
+    for (const p of posts) expect(ObservationBatch.safeParse(p.body).success).toBe(true);
+    expect(posts[0]!.body.batch_id).not.toBe(posts[1]!.body.batch_id);
+    expect(client.observationStats()).toMatchObject({ queued: 0, sent: 3 });
+  });
+
+  it("a full batch is sent from report() through the caller's waitUntil (Workers: no timer)", async () => {
+    const server = serverWith(() => accepted());
+    const client = makeClient(server, { batchSize: 3, timer: false });
+    const bg: Promise<unknown>[] = [];
+    for (let i = 0; i < 3; i++) client.report({ calibrationId: "cal_0000000001", candidates: 10, dropped: i }, { waitUntil: (p) => bg.push(p) });
+    expect(bg).toHaveLength(1);
+    await Promise.all(bg);
+    expect(server.observationRequests()[0]!.body.queries).toHaveLength(3);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("caps batch size at MAX_OBSERVATION_QUERIES", async () => {
+    const server = serverWith(() => accepted());
+    const client = makeClient(server, { batchSize: 1e9, maxQueued: 25_000 });
+    for (let i = 0; i < MAX_OBSERVATION_QUERIES + 5; i++) client.report({ calibrationId: "cal_0000000001", candidates: 2, dropped: 1 });
+    await client.flush();
+    const sizes = server.observationRequests().map((r) => r.body.queries.length);
+    expect(sizes).toEqual([MAX_OBSERVATION_QUERIES, 5]);
+  });
+
+  it("a failed batch keeps its batch id across retries (the server counts it once), with backoff and Retry-After", async () => {
+    let replies: Reply[] = ["network-error", error(500, "internal"), error(429, "rate_limited", { "retry-after": "20" })];
+    const server = serverWith(() => replies.shift() ?? accepted());
+    const client = makeClient(server, { flushIntervalMs: 1000 });
+    client.report({ calibrationId: "cal_0000000001", candidates: 20, dropped: 5 });
+    await vi.advanceTimersByTimeAsync(1001);
+    expect(server.observationRequests()).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1000); // first backoff: 0.5-1 s
+    expect(server.observationRequests()).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(2000); // second: 1-2 s
+    expect(server.observationRequests()).toHaveLength(3);
+    expect(client.observationStats().lastError).toMatchObject({ code: "rate_limited", retryAfterMs: 20_000 });
+    await vi.advanceTimersByTimeAsync(19_000);
+    expect(server.observationRequests()).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(1001);
+    const posts = server.observationRequests();
+    expect(posts).toHaveLength(4);
+    expect(new Set(posts.map((p) => p.body.batch_id)).size).toBe(1);
+    expect(client.observationStats()).toMatchObject({ queued: 0, sent: 1 });
+    replies = [];
+  });
+
+  it("bounded memory: past maxQueued the oldest queries are dropped and counted", async () => {
+    const server = serverWith(() => "network-error");
+    const client = makeClient(server, { maxQueued: 100, batchSize: 40, timer: false });
+    for (let i = 0; i < 1000; i++) client.report({ calibrationId: "cal_0000000001", candidates: 20, dropped: i % 20 });
+    // 100 waiting plus the first full batch (40), whose request was under way during the loop.
+    expect(client.observationStats()).toMatchObject({ queued: 140, droppedForMemory: 860 });
+    const failedAttempts = server.observationRequests().length;
+    server.set(() => accepted());
+    await client.flush();
+    const sent = server.observationRequests().slice(failedAttempts);
+    const all = sent.flatMap((r) => r.body.queries as number[][]);
+    // The first batch and the newest 100 survive.
+    expect(all.slice(-1)[0]).toEqual([20, 999 % 20]);
+    expect(all).toHaveLength(140);
+    expect(client.observationStats()).toMatchObject({ queued: 0, sent: 140, droppedForMemory: 860 });
+  });
+
+  it("the batch being sent is never trimmed: the bound applies to what waits besides it", async () => {
+    let release: (r: Response) => void = () => {};
+    const server = serverWith(() => new Promise<Response>((r) => (release = r)) as unknown as Response);
+    const client = makeClient(server, { maxQueued: 10, batchSize: 10, timer: false });
+    const bg: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i++) client.report({ calibrationId: "cal_0000000001", candidates: 10, dropped: 1 }, { waitUntil: (p) => bg.push(p) });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(server.observationRequests()).toHaveLength(1);
+    for (let i = 0; i < 15; i++) client.report({ calibrationId: "cal_0000000001", candidates: 10, dropped: 2 });
+    expect(client.observationStats()).toMatchObject({ queued: 20, droppedForMemory: 5 });
+    release(accepted());
+    await Promise.all(bg);
+    expect(client.observationStats()).toMatchObject({ sent: 10, queued: 10, droppedForMemory: 5 });
+  });
+
+  it("the score sample is bounded too (newest kept)", async () => {
+    const server = serverWith(() => accepted());
+    const client = makeClient(server, { maxScores: 5 });
+    client.report({ calibrationId: "cal_0000000001", candidates: 3, dropped: 1, scores: [0.1, 0.2, 0.3] });
+    client.report({ calibrationId: "cal_0000000001", candidates: 3, dropped: 1, scores: [0.4, 0.5, 0.6] });
+    await client.flush();
+    expect(server.observationRequests()[0]!.body.scores).toEqual([0.2, 0.3, 0.4, 0.5, 0.6]);
+  });
+
+  it("a refused batch (422) is dropped and counted, not retried; a 401 stops reporting", async () => {
+    const server = serverWith(() => error(422, "invalid_input"));
+    const client = makeClient(server);
+    client.report({ calibrationId: "cal_0000000001", candidates: 3, dropped: 1 });
+    await client.flush();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(server.observationRequests()).toHaveLength(1);
+    expect(client.observationStats()).toMatchObject({ rejected: 1, queued: 0 });
+
+    server.set(() => error(401, "unauthorized"));
+    client.report({ calibrationId: "cal_0000000001", candidates: 3, dropped: 1 });
+    await client.flush();
+    expect(client.authError).toMatchObject({ code: "unauthorized" });
+    client.report({ calibrationId: "cal_0000000001", candidates: 3, dropped: 1 });
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(server.observationRequests()).toHaveLength(2);
+    expect(client.observationStats()).toMatchObject({ rejected: 2, ignored: 1, queued: 0 });
+  });
+
+  it("invalid reports are ignored and counted, never thrown", () => {
+    const client = makeClient(serverWith(() => accepted()));
+    client.report({ calibrationId: "cal_0000000001", candidates: 3, dropped: 4 });
+    client.report({ calibrationId: "cal_0000000001", candidates: -1, dropped: 0 });
+    client.report({ candidates: 3, dropped: 1 });
+    expect(client.observationStats()).toMatchObject({ ignored: 3, queued: 0 });
+  });
+
+  it("close() flushes what is queued and ignores later reports; no timer is left", async () => {
+    const server = serverWith(() => accepted());
+    const client = makeClient(server);
+    client.report({ calibrationId: "cal_0000000001", candidates: 3, dropped: 1 });
+    const r = await client.close();
+    expect(r).toMatchObject({ sentBatches: 1, failedBatches: 0 });
+    client.report({ calibrationId: "cal_0000000001", candidates: 3, dropped: 1 });
+    expect(client.observationStats()).toMatchObject({ sent: 1, ignored: 1, queued: 0 });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("flush() while the server is down keeps the batches for later", async () => {
+    const server = serverWith(() => "network-error");
+    const client = makeClient(server, { timer: false });
+    client.report({ calibrationId: "cal_0000000001", candidates: 3, dropped: 1 });
+    expect(await client.flush()).toMatchObject({ sentBatches: 0, failedBatches: 1, stats: { queued: 1 } });
+    server.set(() => accepted());
+    expect(await client.flush()).toMatchObject({ sentBatches: 1, stats: { queued: 0, sent: 1 } });
+  });
+});

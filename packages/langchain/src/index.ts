@@ -1,0 +1,60 @@
+/**
+ * @scoregate/langchain: a LangChain.js document compressor that applies a scoregate gate to reranked documents. Put
+ * it after a reranker (for example in a DocumentCompressorPipeline inside a ContextualCompressionRetriever): it reads
+ * the score the reranker wrote to `metadata.relevanceScore` (configurable), keeps `score >= threshold`, and reports
+ * the query's counts through @scoregate/client.
+ */
+import type { Callbacks } from "@langchain/core/callbacks/manager";
+import type { DocumentInterface } from "@langchain/core/documents";
+import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
+import type { GateKey, GateResult, ScoregateClient } from "@scoregate/client";
+
+export interface ScoregateCompressorOptions {
+  client: ScoregateClient;
+  gate: GateKey;
+  /** The threshold until scoregate first answers, and for an uncalibrated gate (null keeps everything). */
+  fallback: number | null;
+  /** Metadata key of the reranker score (default `relevanceScore`, the key LangChain.js rerankers write). */
+  scoreKey?: string;
+  /** Documents without a numeric score are kept (default) or dropped. */
+  unscored?: "keep" | "drop";
+  /** Report each query's counts (default true). */
+  report?: boolean;
+  /** Also send the scores as the production score sample (default false). */
+  reportScores?: boolean;
+  /** Wait at most this long for a first answer (default: the client's timeout). */
+  timeoutMs?: number;
+  /** Called with every decision (threshold, calibration, reason, kept and dropped), for logging. */
+  onResult?: (result: GateResult<DocumentInterface>, query: string) => void;
+}
+
+export class ScoregateCompressor extends BaseDocumentCompressor {
+  readonly #o: ScoregateCompressorOptions;
+  readonly #scoreKey: string;
+
+  constructor(options: ScoregateCompressorOptions) {
+    super();
+    this.#o = options;
+    this.#scoreKey = options.scoreKey ?? "relevanceScore";
+  }
+
+  /** Keeps the documents scored at or above the gate's threshold, in their order. Never throws for scoregate's sake. */
+  async compressDocuments(documents: DocumentInterface[], query: string, _callbacks?: Callbacks): Promise<DocumentInterface[]> {
+    const key = this.#scoreKey;
+    const o = this.#o;
+    const result = await o.client.gate(documents, {
+      gate: o.gate,
+      fallback: o.fallback,
+      score: (d) => {
+        const s = d.metadata?.[key];
+        return typeof s === "number" ? s : undefined;
+      },
+      ...(o.unscored === undefined ? {} : { unscored: o.unscored }),
+      ...(o.report === undefined ? {} : { report: o.report }),
+      ...(o.reportScores === undefined ? {} : { reportScores: o.reportScores }),
+      ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+    });
+    o.onResult?.(result, query);
+    return result.kept;
+  }
+}

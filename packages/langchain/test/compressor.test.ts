@@ -1,0 +1,94 @@
+// ScoregateCompressor inside LangChain.js: a ContextualCompressionRetriever over a FakeRetriever, alone and after a
+// reranker in a DocumentCompressorPipeline. No network: a scripted scoregate server.
+import { ContextualCompressionRetriever } from "@langchain/classic/retrievers/contextual_compression";
+import { DocumentCompressorPipeline } from "@langchain/classic/retrievers/document_compressors";
+import { Document, type DocumentInterface } from "@langchain/core/documents";
+import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
+import { FakeRetriever } from "@langchain/core/utils/testing";
+import { type GateResult, ScoregateClient } from "@scoregate/client";
+import { describe, expect, it } from "vitest";
+import { createRng, error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
+import { ScoregateCompressor } from "../src";
+
+const gate = { index: "docs", embedding: "e5", reranker: "bge" };
+
+function serving(threshold: number | null) {
+  return fakeServer((req) =>
+    req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(thresholdBody("cal_0000000001", threshold)),
+  );
+}
+
+function client(server: ReturnType<typeof fakeServer>) {
+  const rng = createRng(9);
+  return new ScoregateClient({
+    baseUrl: "https://scoregate.test",
+    token: "t",
+    fetch: server.fetch,
+    random: () => rng.next(),
+    observations: { timer: false },
+  });
+}
+
+const docs = (scores: (number | undefined)[], key = "relevanceScore") =>
+  scores.map((s, i) => new Document({ pageContent: `passage ${i}`, metadata: s === undefined ? { id: i } : { id: i, [key]: s } }));
+
+/** A stand-in for a cross-encoder reranker: writes metadata.relevanceScore as LangChain.js rerankers do. */
+class FakeReranker extends BaseDocumentCompressor {
+  async compressDocuments(documents: DocumentInterface[]): Promise<DocumentInterface[]> {
+    return documents.map((d) => new Document({ pageContent: d.pageContent, metadata: { ...d.metadata, relevanceScore: d.metadata.raw } }));
+  }
+}
+
+describe("ScoregateCompressor", () => {
+  it("inside ContextualCompressionRetriever: keeps relevanceScore >= threshold, in order, and reports the counts", async () => {
+    const server = serving(0.5);
+    const c = client(server);
+    const results: GateResult<DocumentInterface>[] = [];
+    const retriever = new ContextualCompressionRetriever({
+      baseCompressor: new ScoregateCompressor({ client: c, gate, fallback: 0.1, onResult: (r) => results.push(r) }),
+      baseRetriever: new FakeRetriever({ output: docs([0.9, 0.2, 0.5, 0.49, 0.7]) }),
+    });
+    const out = await retriever.invoke("what is a score gate?");
+    expect(out.map((d) => d.metadata.id)).toEqual([0, 2, 4]);
+    expect(results[0]).toMatchObject({ threshold: 0.5, calibrationId: "cal_0000000001", reason: "calibrated" });
+    await c.flush();
+    expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000001", queries: [[5, 2]] });
+  });
+
+  it("after a reranker in a DocumentCompressorPipeline", async () => {
+    const c = client(serving(0.3));
+    const retriever = new ContextualCompressionRetriever({
+      baseCompressor: new DocumentCompressorPipeline({
+        transformers: [new FakeReranker(), new ScoregateCompressor({ client: c, gate, fallback: 0.1 })],
+      }),
+      baseRetriever: new FakeRetriever({
+        output: [0.1, 0.35, 0.3, 0.0].map((raw, i) => new Document({ pageContent: `p${i}`, metadata: { id: i, raw } })),
+      }),
+    });
+    expect((await retriever.invoke("q")).map((d) => d.metadata.id)).toEqual([1, 2]);
+  });
+
+  it("a configurable score key, a score of 0, and unscored documents (kept by default, dropped on request)", async () => {
+    const c = client(serving(0));
+    const keep = new ScoregateCompressor({ client: c, gate, fallback: 0.1, scoreKey: "score" });
+    expect((await keep.compressDocuments(docs([0, -0.5, undefined], "score"), "q")).map((d) => d.metadata.id)).toEqual([0, 2]);
+    const drop = new ScoregateCompressor({ client: c, gate, fallback: 0.1, scoreKey: "score", unscored: "drop" });
+    expect((await drop.compressDocuments(docs([0, -0.5, undefined], "score"), "q")).map((d) => d.metadata.id)).toEqual([0]);
+  });
+
+  it("scoregate down: the fallback threshold applies, nothing is reported, nothing throws", async () => {
+    const server = fakeServer(() => "network-error");
+    const c = client(server);
+    const results: GateResult<DocumentInterface>[] = [];
+    const compressor = new ScoregateCompressor({ client: c, gate, fallback: 0.6, onResult: (r) => results.push(r) });
+    expect((await compressor.compressDocuments(docs([0.9, 0.5]), "q")).map((d) => d.metadata.id)).toEqual([0]);
+    expect(results[0]).toMatchObject({ reason: "fallback", calibrationId: null, error: { code: "network" } });
+    expect(c.observationStats().queued).toBe(0);
+  });
+
+  it("an uncalibrated gate applies the fallback (null keeps everything)", async () => {
+    const c = client(fakeServer(() => error(404, "uncalibrated")));
+    const compressor = new ScoregateCompressor({ client: c, gate, fallback: null });
+    expect(await compressor.compressDocuments(docs([0.9, 0.1]), "q")).toHaveLength(2);
+  });
+});

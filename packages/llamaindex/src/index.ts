@@ -1,0 +1,51 @@
+/**
+ * @scoregate/llamaindex: a LlamaIndex.TS node postprocessor that applies a scoregate gate to `NodeWithScore.score`
+ * (where rerankers put their score). Put it after the reranker in a query engine's `nodePostprocessors`. Only type
+ * imports from LlamaIndex: the package adds nothing to an application's LlamaIndex install.
+ */
+import type { MessageContent } from "@llamaindex/core/llms";
+import type { BaseNodePostprocessor } from "@llamaindex/core/postprocessor";
+import type { NodeWithScore } from "@llamaindex/core/schema";
+import type { GateKey, GateResult, ScoregateClient } from "@scoregate/client";
+
+export interface ScoregatePostprocessorOptions {
+  client: ScoregateClient;
+  gate: GateKey;
+  /** The threshold until scoregate first answers, and for an uncalibrated gate (null keeps everything). */
+  fallback: number | null;
+  /** Nodes without a numeric score are kept (default) or dropped. A score of 0 is a score. */
+  unscored?: "keep" | "drop";
+  /** Report each query's counts (default true). */
+  report?: boolean;
+  /** Also send the scores as the production score sample (default false). */
+  reportScores?: boolean;
+  /** Wait at most this long for a first answer (default: the client's timeout). */
+  timeoutMs?: number;
+  /** Called with every decision (threshold, calibration, reason, kept and dropped), for logging. */
+  onResult?: (result: GateResult<NodeWithScore>, query: MessageContent | undefined) => void;
+}
+
+export class ScoregatePostprocessor implements BaseNodePostprocessor {
+  readonly #o: ScoregatePostprocessorOptions;
+
+  constructor(options: ScoregatePostprocessorOptions) {
+    this.#o = options;
+  }
+
+  /** Keeps the nodes scored at or above the gate's threshold, in their order. Never throws for scoregate's sake. */
+  async postprocessNodes(nodes: NodeWithScore[], query?: MessageContent): Promise<NodeWithScore[]> {
+    const o = this.#o;
+    const result = await o.client.gate(nodes, {
+      gate: o.gate,
+      fallback: o.fallback,
+      // `typeof`, not truthiness: a score of exactly 0 must be compared, not treated as missing.
+      score: (n) => (typeof n.score === "number" ? n.score : undefined),
+      ...(o.unscored === undefined ? {} : { unscored: o.unscored }),
+      ...(o.report === undefined ? {} : { report: o.report }),
+      ...(o.reportScores === undefined ? {} : { reportScores: o.reportScores }),
+      ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+    });
+    o.onResult?.(result, query);
+    return result.kept;
+  }
+}

@@ -1,0 +1,88 @@
+// ScoregatePostprocessor inside LlamaIndex.TS: a RetrieverQueryEngine (from @llamaindex/core, the class the
+// `llamaindex` package re-exports) over a stub retriever, answering with the mock LLM. No network.
+import { Settings } from "@llamaindex/core/global";
+import { MockLLM } from "@llamaindex/core/llms/mock";
+import type { BaseNodePostprocessor } from "@llamaindex/core/postprocessor";
+import { RetrieverQueryEngine } from "@llamaindex/core/query-engine";
+import { getResponseSynthesizer } from "@llamaindex/core/response-synthesizers";
+import { BaseRetriever } from "@llamaindex/core/retriever";
+import { type NodeWithScore, TextNode } from "@llamaindex/core/schema";
+import { type GateResult, ScoregateClient } from "@scoregate/client";
+import { describe, expect, it } from "vitest";
+import { createRng, error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
+import { ScoregatePostprocessor } from "../src";
+
+const gate = { index: "docs", embedding: "e5", reranker: "bge" };
+
+class StubRetriever extends BaseRetriever {
+  constructor(readonly scores: (number | undefined)[]) {
+    super();
+  }
+  async _retrieve(): Promise<NodeWithScore[]> {
+    return this.scores.map((score, i) => {
+      const node = new TextNode({ id_: `n${i}`, text: `passage ${i}` });
+      return score === undefined ? { node } : { node, score };
+    });
+  }
+}
+
+function serving(threshold: number | null) {
+  return fakeServer((req) =>
+    req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(thresholdBody("cal_0000000001", threshold)),
+  );
+}
+
+function client(server: ReturnType<typeof fakeServer>) {
+  const rng = createRng(13);
+  return new ScoregateClient({
+    baseUrl: "https://scoregate.test",
+    token: "t",
+    fetch: server.fetch,
+    random: () => rng.next(),
+    observations: { timer: false },
+  });
+}
+
+function engine(scores: (number | undefined)[], postprocessor: BaseNodePostprocessor) {
+  const llm = new MockLLM({ responseMessage: "an answer", timeBetweenToken: 0 });
+  return Settings.withLLM(
+    llm,
+    () => new RetrieverQueryEngine(new StubRetriever(scores), getResponseSynthesizer("compact", { llm }), [postprocessor]),
+  );
+}
+
+describe("ScoregatePostprocessor", () => {
+  it("in a RetrieverQueryEngine: the answer's source nodes are those scored >= threshold, and the counts are reported", async () => {
+    const server = serving(0.5);
+    const c = client(server);
+    const results: GateResult<NodeWithScore>[] = [];
+    const qe = engine([0.9, 0.2, 0.5, 0.49, 0.7], new ScoregatePostprocessor({ client: c, gate, fallback: 0.1, onResult: (r) => results.push(r) }));
+    const response = await qe.query({ query: "what is a score gate?" });
+    expect(response.sourceNodes!.map((n) => n.node.id_)).toEqual(["n0", "n2", "n4"]);
+    expect(response.message.content).toBe("an answer");
+    expect(results[0]).toMatchObject({ threshold: 0.5, calibrationId: "cal_0000000001", reason: "calibrated" });
+    await c.flush();
+    expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000001", queries: [[5, 2]] });
+  });
+
+  it("a score of exactly 0 is compared, not treated as missing (threshold 0 keeps it)", async () => {
+    const c = client(serving(0));
+    const qe = engine([0, -0.1, undefined], new ScoregatePostprocessor({ client: c, gate, fallback: 0.1 }));
+    expect((await qe.retrieve("q")).map((n) => n.node.id_)).toEqual(["n0", "n2"]);
+    const strict = engine([0, -0.1, undefined], new ScoregatePostprocessor({ client: c, gate, fallback: 0.1, unscored: "drop" }));
+    expect((await strict.retrieve("q")).map((n) => n.node.id_)).toEqual(["n0"]);
+  });
+
+  it("scoregate down: the fallback applies and nothing throws; uncalibrated with a null fallback keeps everything", async () => {
+    const down = client(fakeServer(() => "network-error"));
+    const pp = new ScoregatePostprocessor({ client: down, gate, fallback: 0.6 });
+    expect((await pp.postprocessNodes((await new StubRetriever([0.9, 0.5]).retrieve("q")) as NodeWithScore[])).map((n) => n.node.id_)).toEqual([
+      "n0",
+    ]);
+    expect(down.observationStats().queued).toBe(0);
+    const uncal = client(fakeServer(() => error(404, "uncalibrated")));
+    expect(
+      await new ScoregatePostprocessor({ client: uncal, gate, fallback: null }).postprocessNodes(await new StubRetriever([0.9, 0.1]).retrieve("q")),
+    ).toHaveLength(2);
+  });
+});

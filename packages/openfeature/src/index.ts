@@ -1,0 +1,217 @@
+/**
+ * @scoregate/openfeature: an OpenFeature server provider where a number flag is a gate's threshold. The flag key
+ * names a gate through the `gates` map (or `resolveGate`); the evaluation context may pin `indexVersion`. Values come
+ * from @scoregate/client, so evaluations never wait on the network once a gate is held. docs/clients.md has the
+ * mapping of reasons and events.
+ */
+import {
+  ErrorCode,
+  type EvaluationContext,
+  type FlagMetadata,
+  type JsonValue,
+  type Logger,
+  OpenFeatureEventEmitter,
+  type Provider,
+  ProviderEvents,
+  type ResolutionDetails,
+  StandardResolutionReasons,
+} from "@openfeature/server-sdk";
+import {
+  type ClientEvent,
+  type GateKey,
+  type Observation,
+  ScoregateClient,
+  type ScoregateClientOptions,
+  type ThresholdResult,
+} from "@scoregate/client";
+
+export interface ScoregateProviderOptions {
+  /** A client shared with the rest of the service, or options to create one (then the provider closes it). */
+  client: ScoregateClient | ScoregateClientOptions;
+  /** Flag key -> gate. */
+  gates?: Record<string, GateKey>;
+  /** For flag keys not in `gates`: derive the gate (for example from a naming scheme); undefined means not found. */
+  resolveGate?: (flagKey: string, context: EvaluationContext) => GateKey | undefined;
+  /**
+   * The number served for a null threshold (a calibration with target 0: keep everything). Default -Infinity, so
+   * `score >= value` keeps every candidate.
+   */
+  nullThreshold?: number;
+  /** Wait at most this long in `initialize()` for the gates of `gates` (default: the client's timeout). */
+  initializeTimeoutMs?: number;
+}
+
+export class ScoregateProvider implements Provider {
+  readonly metadata = { name: "scoregate" } as const;
+  readonly runsOn = "server" as const;
+  readonly events = new OpenFeatureEventEmitter();
+  readonly client: ScoregateClient;
+  readonly #ownsClient: boolean;
+  readonly #gates: Record<string, GateKey>;
+  readonly #resolveGate: ScoregateProviderOptions["resolveGate"];
+  readonly #nullThreshold: number;
+  readonly #initializeTimeoutMs: number | undefined;
+  /** The calibration each flag key last answered with, to announce changes once per flag. */
+  readonly #served = new Map<string, string | null>();
+  #unsubscribe: (() => void) | undefined;
+  #initialized = false;
+
+  constructor(options: ScoregateProviderOptions) {
+    this.#ownsClient = !(options.client instanceof ScoregateClient);
+    this.client = options.client instanceof ScoregateClient ? options.client : new ScoregateClient(options.client);
+    this.#gates = { ...options.gates };
+    this.#resolveGate = options.resolveGate;
+    this.#nullThreshold = options.nullThreshold ?? Number.NEGATIVE_INFINITY;
+    this.#initializeTimeoutMs = options.initializeTimeoutMs;
+  }
+
+  /**
+   * Fetches the mapped gates once (bounded by the timeout), so the first evaluations are not fallbacks. It resolves
+   * even when the server is down: evaluations then answer the caller's default with reason DEFAULT.
+   */
+  async initialize(): Promise<void> {
+    this.#unsubscribe ??= this.client.subscribe((e) => this.#onClientEvent(e));
+    const options = this.#initializeTimeoutMs === undefined ? { fallback: null } : { fallback: null, timeoutMs: this.#initializeTimeoutMs };
+    const results = await Promise.all(
+      Object.entries(this.#gates).map(async ([flag, g]) => [flag, await this.client.getThreshold(g, options)] as const),
+    );
+    for (const [flag, r] of results) this.#served.set(flag, r.calibrationId);
+    this.#initialized = true;
+  }
+
+  async onClose(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    if (this.#ownsClient) await this.client.close();
+  }
+
+  async resolveNumberEvaluation(
+    flagKey: string,
+    defaultValue: number,
+    context: EvaluationContext,
+    logger?: Logger,
+  ): Promise<ResolutionDetails<number>> {
+    const gate = this.#gateOf(flagKey, context);
+    if (gate === undefined)
+      return {
+        value: defaultValue,
+        reason: StandardResolutionReasons.ERROR,
+        errorCode: ErrorCode.FLAG_NOT_FOUND,
+        errorMessage: `no scoregate gate is mapped to flag "${flagKey}"`,
+      };
+    const r = await this.client.getThreshold(gate, { fallback: defaultValue });
+    this.#noteServed(flagKey, r);
+    const flagMetadata = metadataOf(r);
+    if (r.reason === "uncalibrated")
+      return {
+        value: defaultValue,
+        reason: StandardResolutionReasons.ERROR,
+        errorCode: ErrorCode.FLAG_NOT_FOUND,
+        errorMessage: `gate of flag "${flagKey}" has no active calibration`,
+        flagMetadata,
+      };
+    if (r.reason === "fallback") {
+      if (r.error !== undefined) logger?.warn(`scoregate: flag "${flagKey}" answered its default: ${r.error.message}`);
+      return { value: defaultValue, reason: StandardResolutionReasons.DEFAULT, flagMetadata };
+    }
+    const reason =
+      r.reason === "cached"
+        ? StandardResolutionReasons.CACHED
+        : r.reason === "stale"
+          ? StandardResolutionReasons.STALE
+          : StandardResolutionReasons.STATIC;
+    return { value: r.threshold ?? this.#nullThreshold, variant: r.calibrationId!, reason, flagMetadata };
+  }
+
+  async resolveBooleanEvaluation(flagKey: string, defaultValue: boolean): Promise<ResolutionDetails<boolean>> {
+    return typeMismatch(flagKey, defaultValue);
+  }
+
+  async resolveStringEvaluation(flagKey: string, defaultValue: string): Promise<ResolutionDetails<string>> {
+    return typeMismatch(flagKey, defaultValue);
+  }
+
+  async resolveObjectEvaluation<T extends JsonValue>(flagKey: string, defaultValue: T): Promise<ResolutionDetails<T>> {
+    return typeMismatch(flagKey, defaultValue);
+  }
+
+  /**
+   * Reports one query's counts for the gate of a flag, under the calibration that produced the threshold (pass
+   * the evaluation's `variant`, which is the calibration id).
+   */
+  report(flagKey: string, observation: Omit<Observation, "gate">, context: EvaluationContext = {}): void {
+    const gate = this.#gateOf(flagKey, context);
+    if (gate === undefined && !observation.calibrationId) return;
+    this.client.report(gate === undefined ? observation : { ...observation, gate });
+  }
+
+  #gateOf(flagKey: string, context: EvaluationContext): GateKey | undefined {
+    const base = Object.hasOwn(this.#gates, flagKey) ? this.#gates[flagKey] : this.#resolveGate?.(flagKey, context);
+    if (base === undefined) return undefined;
+    const pinned = context.indexVersion;
+    return typeof pinned === "string" && pinned !== "" ? { ...base, indexVersion: pinned } : base;
+  }
+
+  #noteServed(flagKey: string, r: ThresholdResult): void {
+    const before = this.#served.get(flagKey);
+    this.#served.set(flagKey, r.calibrationId);
+    // The first evaluation of a flag is not a change; a later different calibration (or losing one) is.
+    if (before !== undefined && before !== r.calibrationId)
+      this.events.emit(ProviderEvents.ConfigurationChanged, {
+        flagsChanged: [flagKey],
+        message: `calibration ${before ?? "none"} -> ${r.calibrationId ?? "none"}`,
+      });
+  }
+
+  #flagsOf(gate: GateKey | null): string[] {
+    if (gate === null) return Object.keys(this.#gates);
+    const same = (g: GateKey) =>
+      (g.index ?? "default") === (gate.index ?? "default") &&
+      g.embedding === gate.embedding &&
+      g.reranker === gate.reranker &&
+      (g.indexVersion ?? null) === (gate.indexVersion ?? null);
+    const mapped = Object.entries(this.#gates)
+      .filter(([, g]) => same(g))
+      .map(([k]) => k);
+    return mapped;
+  }
+
+  #onClientEvent(e: ClientEvent): void {
+    if (e.type === "calibration") {
+      // Same calibration (a snapshot confirmed by a 304), or the first answers while initialize() is still running
+      // (READY follows): nothing changed for the application.
+      if (e.previousCalibrationId === e.calibrationId || (!this.#initialized && e.previousCalibrationId === null)) return;
+      const flags = this.#flagsOf(e.gate);
+      for (const f of flags) this.#served.set(f, e.calibrationId);
+      this.events.emit(ProviderEvents.ConfigurationChanged, {
+        flagsChanged: flags,
+        message: `calibration ${e.previousCalibrationId ?? "none"} -> ${e.calibrationId}`,
+        metadata: { calibrationId: e.calibrationId },
+      });
+    } else if (e.type === "error") {
+      if (e.error.code === "unauthorized" || e.error.code === "forbidden") this.events.emit(ProviderEvents.Error, { message: e.error.message });
+      else this.events.emit(ProviderEvents.Stale, { message: e.error.message, flagsChanged: this.#flagsOf(e.gate) });
+    } else if (e.type === "recovered") {
+      this.events.emit(ProviderEvents.Ready, { message: "scoregate answers again" });
+    }
+  }
+}
+
+function metadataOf(r: ThresholdResult): FlagMetadata {
+  const m: FlagMetadata = { scoregateReason: r.reason };
+  if (r.calibrationId !== null) m.calibrationId = r.calibrationId;
+  if (r.indexVersion !== null) m.indexVersion = r.indexVersion;
+  if (r.expectedDropRate !== null) m.expectedDropRate = r.expectedDropRate;
+  if (r.fetchedAt !== null) m.fetchedAt = r.fetchedAt;
+  if (r.error !== undefined) m.error = r.error.message;
+  return m;
+}
+
+function typeMismatch<T>(flagKey: string, defaultValue: T): ResolutionDetails<T> {
+  return {
+    value: defaultValue,
+    reason: StandardResolutionReasons.ERROR,
+    errorCode: ErrorCode.TYPE_MISMATCH,
+    errorMessage: `scoregate flags are numbers (thresholds); "${flagKey}" was read as another type`,
+  };
+}

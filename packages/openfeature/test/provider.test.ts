@@ -1,0 +1,197 @@
+// ScoregateProvider inside the real OpenFeature server SDK (one domain per test), against a scripted server.
+import { ErrorCode, type EventDetails, OpenFeature, ProviderEvents, StandardResolutionReasons } from "@openfeature/server-sdk";
+import { ScoregateClient } from "@scoregate/client";
+import { afterAll, describe, expect, it } from "vitest";
+import { createRng, error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
+import { ScoregateProvider } from "../src";
+
+const gate = { index: "docs", embedding: "e5", reranker: "bge" };
+let domainCounter = 0;
+const warnings: string[] = [];
+// The provider logs why a flag answered its default; collected here instead of printed.
+OpenFeature.setLogger({ error: () => {}, warn: (m: string) => warnings.push(m), info: () => {}, debug: () => {} });
+
+async function setup(server: ReturnType<typeof fakeServer>, extra: Pick<ConstructorParameters<typeof ScoregateProvider>[0], "resolveGate"> = {}) {
+  let clock = Date.parse("2026-06-01T00:00:00Z");
+  const background: Promise<unknown>[] = [];
+  const rng = createRng(5);
+  const client = new ScoregateClient({
+    baseUrl: "https://scoregate.test",
+    token: "read-token",
+    fetch: server.fetch,
+    now: () => clock,
+    random: () => rng.next(),
+    timeoutMs: 200,
+    waitUntil: (p) => background.push(p),
+    observations: { timer: false },
+  });
+  const provider = new ScoregateProvider({ client, gates: { "rag.docs.threshold": gate }, ...extra });
+  const domain = `scoregate-test-${++domainCounter}`;
+  await OpenFeature.setProviderAndWait(domain, provider);
+  const of = OpenFeature.getClient(domain);
+  const events: { type: string; details: EventDetails | undefined }[] = [];
+  for (const type of [ProviderEvents.ConfigurationChanged, ProviderEvents.Stale, ProviderEvents.Ready, ProviderEvents.Error])
+    of.addHandler(type, (details) => events.push({ type, details }));
+  // A READY handler added to a ready provider runs at once (OpenFeature spec 5.3.3): only later events count here.
+  await new Promise((r) => setTimeout(r, 0));
+  events.length = 0;
+  return {
+    of,
+    provider,
+    client,
+    events,
+    advance: (ms: number) => {
+      clock += ms;
+    },
+    settle: async () => {
+      while (background.length > 0) await background.shift();
+      await new Promise((r) => setTimeout(r, 0));
+    },
+  };
+}
+
+afterAll(async () => {
+  await OpenFeature.close();
+});
+
+describe("ScoregateProvider", () => {
+  it("a flag key names a gate: CACHED after initialize, STALE past max-age, the calibration as variant and metadata", async () => {
+    const server = fakeServer();
+    const t = await setup(server);
+    expect(server.requests).toHaveLength(1); // initialize() fetched the mapped gate
+    const d = await t.of.getNumberDetails("rag.docs.threshold", 0.1);
+    expect(d).toMatchObject({
+      value: 0.42,
+      reason: StandardResolutionReasons.CACHED,
+      variant: "cal_0000000001",
+      flagMetadata: { calibrationId: "cal_0000000001", indexVersion: "v1", expectedDropRate: 0.3, scoregateReason: "cached" },
+    });
+    expect(d.errorCode).toBeUndefined();
+    t.advance(5001);
+    expect((await t.of.getNumberDetails("rag.docs.threshold", 0.1)).reason).toBe(StandardResolutionReasons.STALE);
+  });
+
+  it("an unmapped flag is FLAG_NOT_FOUND with the default value", async () => {
+    const t = await setup(fakeServer());
+    const d = await t.of.getNumberDetails("something.else", 0.1);
+    expect(d).toMatchObject({ value: 0.1, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.FLAG_NOT_FOUND });
+  });
+
+  it("an uncalibrated gate is ERROR with FLAG_NOT_FOUND and the default value", async () => {
+    const t = await setup(fakeServer(() => error(404, "uncalibrated")));
+    const d = await t.of.getNumberDetails("rag.docs.threshold", 0.15);
+    expect(d).toMatchObject({ value: 0.15, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.FLAG_NOT_FOUND });
+    expect(d.errorMessage).toContain("no active calibration");
+  });
+
+  it("server down at startup: the provider is still READY, and evaluations answer the default with reason DEFAULT", async () => {
+    const server = fakeServer(() => "network-error");
+    const t = await setup(server);
+    expect(t.provider.client).toBeInstanceOf(ScoregateClient);
+    const d = await t.of.getNumberDetails("rag.docs.threshold", 0.2);
+    expect(d).toMatchObject({ value: 0.2, reason: StandardResolutionReasons.DEFAULT, flagMetadata: { scoregateReason: "fallback" } });
+    expect(String(d.flagMetadata.error)).toContain("ECONNREFUSED");
+    expect(warnings.some((w) => w.includes("answered its default"))).toBe(true);
+    // It comes back: the first calibration is announced as a configuration change.
+    server.set(() => ok(thresholdBody()));
+    t.advance(2000);
+    expect((await t.of.getNumberDetails("rag.docs.threshold", 0.2)).reason).toBe(StandardResolutionReasons.STATIC);
+    await t.settle();
+    expect(t.events.map((e) => e.type)).toContain(ProviderEvents.ConfigurationChanged);
+  });
+
+  it("a newly served calibration emits PROVIDER_CONFIGURATION_CHANGED for the flags of that gate", async () => {
+    const server = fakeServer();
+    const t = await setup(server);
+    server.set(() => ok(thresholdBody("cal_0000000002", 0.55)));
+    t.advance(5001);
+    await t.of.getNumberDetails("rag.docs.threshold", 0.1);
+    await t.settle();
+    const changed = t.events.filter((e) => e.type === ProviderEvents.ConfigurationChanged);
+    expect(changed).toHaveLength(1);
+    expect(changed[0]!.details!.flagsChanged).toEqual(["rag.docs.threshold"]);
+    expect(await t.of.getNumberDetails("rag.docs.threshold", 0.1)).toMatchObject({ value: 0.55, variant: "cal_0000000002" });
+    // A 304 on the same calibration is not a change.
+    server.set((req) => new Response(null, { status: 304, headers: { etag: req.headers.get("if-none-match")! } }));
+    t.advance(5001);
+    await t.of.getNumberDetails("rag.docs.threshold", 0.1);
+    await t.settle();
+    expect(t.events.filter((e) => e.type === ProviderEvents.ConfigurationChanged)).toHaveLength(1);
+  });
+
+  it("failures emit PROVIDER_STALE and keep serving the last value; recovery emits PROVIDER_READY", async () => {
+    const server = fakeServer();
+    const t = await setup(server);
+    server.set(() => error(500, "internal"));
+    t.advance(5001);
+    await t.of.getNumberDetails("rag.docs.threshold", 0.1);
+    await t.settle();
+    expect(t.events.map((e) => e.type)).toEqual([ProviderEvents.Stale]);
+    expect(await t.of.getNumberDetails("rag.docs.threshold", 0.1)).toMatchObject({ value: 0.42, reason: StandardResolutionReasons.STALE });
+    server.set(() => ok(thresholdBody()));
+    t.advance(2000);
+    await t.of.getNumberDetails("rag.docs.threshold", 0.1);
+    await t.settle();
+    expect(t.events.map((e) => e.type)).toEqual([ProviderEvents.Stale, ProviderEvents.Ready]);
+    expect((await t.of.getNumberDetails("rag.docs.threshold", 0.1)).reason).toBe(StandardResolutionReasons.CACHED);
+  });
+
+  it("a refused token emits PROVIDER_ERROR; the held value is still served (STALE)", async () => {
+    const server = fakeServer();
+    const t = await setup(server);
+    server.set(() => error(401, "unauthorized"));
+    t.advance(5001);
+    await t.of.getNumberDetails("rag.docs.threshold", 0.1);
+    await t.settle();
+    expect(t.events.map((e) => e.type)).toEqual([ProviderEvents.Error]);
+    expect(t.events[0]!.details!.message).toContain("401");
+    t.advance(600_000);
+    expect(await t.of.getNumberDetails("rag.docs.threshold", 0.1)).toMatchObject({ value: 0.42, reason: StandardResolutionReasons.STALE });
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("other flag types are TYPE_MISMATCH", async () => {
+    const t = await setup(fakeServer());
+    expect(await t.of.getBooleanDetails("rag.docs.threshold", false)).toMatchObject({ value: false, errorCode: ErrorCode.TYPE_MISMATCH });
+    expect(await t.of.getStringDetails("rag.docs.threshold", "x")).toMatchObject({ errorCode: ErrorCode.TYPE_MISMATCH });
+    expect(await t.of.getObjectDetails("rag.docs.threshold", {})).toMatchObject({ errorCode: ErrorCode.TYPE_MISMATCH });
+  });
+
+  it("the evaluation context may pin an index version; resolveGate maps other keys", async () => {
+    const server = fakeServer();
+    const t = await setup(server, {
+      resolveGate: (key: string) => (key.startsWith("gate:") ? { embedding: "e5", reranker: key.slice(5) } : undefined),
+    });
+    await t.of.getNumberDetails("rag.docs.threshold", 0.1, { indexVersion: "v7" });
+    expect(server.requests.at(-1)!.url.searchParams.get("index_version")).toBe("v7");
+    await t.of.getNumberDetails("gate:BAAI/bge-reranker-v2-m3", 0.1);
+    expect(server.requests.at(-1)!.url.searchParams.get("reranker")).toBe("BAAI/bge-reranker-v2-m3");
+  });
+
+  it("a null threshold (keep everything) is served as -Infinity", async () => {
+    const t = await setup(fakeServer(() => ok(thresholdBody("cal_0000000001", null))));
+    expect((await t.of.getNumberValue("rag.docs.threshold", 0.1)) <= -1e308).toBe(true);
+  });
+
+  it("reports observations through the client, under the calibration of the evaluation", async () => {
+    const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(thresholdBody())));
+    const t = await setup(server);
+    const d = await t.of.getNumberDetails("rag.docs.threshold", 0.1);
+    t.provider.report("rag.docs.threshold", { calibrationId: d.variant ?? null, candidates: 20, dropped: 6 });
+    await t.client.flush();
+    expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000001", queries: [[20, 6]] });
+  });
+
+  it("closing OpenFeature closes a client the provider created (pending observations are flushed)", async () => {
+    const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(thresholdBody())));
+    const provider = new ScoregateProvider({
+      client: { baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } },
+      gates: { g: gate },
+    });
+    await OpenFeature.setProviderAndWait("scoregate-owned", provider);
+    provider.report("g", { calibrationId: "cal_0000000001", candidates: 5, dropped: 1 });
+    await OpenFeature.clearProviders();
+    expect(server.observationRequests()).toHaveLength(1);
+    expect(provider.client.observationStats().sent).toBe(1);
+  });
+});
