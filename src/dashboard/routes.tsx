@@ -32,6 +32,7 @@ import {
   safeNext,
   setSession,
 } from "./session";
+import { REFERENCE_A11Y_SCRIPT } from "./reference-a11y";
 import { STYLESHEET } from "./style";
 
 /** Pages load only what the Worker serves: no inline scripts, styles from /ui/style.css, forms post to /ui. */
@@ -213,16 +214,47 @@ dashboardRoutes.get("/ui/gate", requireSession, async (c) => {
 });
 
 // The interactive API reference: Scalar's standalone script is a static asset of this Worker
-// (scripts/vendor-assets.mjs fills public/vendor/), fonts are the system's, and telemetry is off, so the page
-// requests nothing outside the Worker.
-dashboardRoutes.get(
-  "/docs",
-  Scalar({
-    url: "/openapi.json",
-    pageTitle: "scoregate API reference",
-    cdn: "/vendor/scalar/standalone.js",
-    withDefaultFonts: false,
-    telemetry: false,
-    hideClientButton: true,
-  }),
-);
+// (scripts/vendor-assets.mjs fills public/vendor/), fonts are the system's, telemetry and the agent chat (which
+// calls Scalar's servers) are off, so the page requests nothing outside the Worker. The colours are darkened to
+// reach 4.5:1 contrast on white.
+const REFERENCE_CSS = `
+.light-mode, .light-mode .sidebar {
+  --scalar-color-1: #1a1a1a; --scalar-color-2: #3d3d3d; --scalar-color-3: #4f4f4f;
+  --scalar-color-green: #1b6e20; --scalar-color-red: #a4161a; --scalar-color-yellow: #6b5200;
+  --scalar-color-blue: #0b5cad; --scalar-color-orange: #8a4500; --scalar-color-purple: #5b2ca0;
+  --scalar-color-accent: #0b5cad;
+  --scalar-sidebar-color-2: #3d3d3d; --scalar-sidebar-search-color: #4f4f4f;
+}
+.dark-mode {
+  --scalar-color-2: rgba(255, 255, 245, 0.78); --scalar-color-3: rgba(255, 255, 245, 0.7);
+  --scalar-color-green: #6ee7a8; --scalar-color-red: #ff9aa8; --scalar-color-yellow: #f9c46e;
+  --scalar-color-blue: #a5b4fc; --scalar-color-orange: #ffb07a; --scalar-color-purple: #d0bcff;
+  --scalar-color-accent: #ffb07a;
+}
+`;
+const reference = Scalar({
+  url: "/openapi.json",
+  pageTitle: "scoregate API reference",
+  cdn: "/vendor/scalar/standalone.js",
+  withDefaultFonts: false,
+  telemetry: false,
+  hideClientButton: true,
+  forceDarkModeState: "light",
+  hideDarkModeToggle: true,
+  customCss: REFERENCE_CSS,
+  agent: { disabled: true },
+} as Parameters<typeof Scalar>[0]);
+
+dashboardRoutes.get("/docs", async (c, next) => {
+  const res = await reference(c as unknown as Parameters<typeof reference>[0], next);
+  if (!(res instanceof Response)) return res;
+  // Scalar's page has no language attribute; screen readers need one.
+  const html = (await res.text()).replace("<html>", '<html lang="en">').replace("</body>", '<script src="/docs/a11y.js"></script>\n  </body>');
+  return c.html(html);
+});
+
+dashboardRoutes.get("/docs/a11y.js", (c) => {
+  c.header("Content-Type", "text/javascript; charset=utf-8");
+  c.header("Cache-Control", "public, max-age=300");
+  return c.body(REFERENCE_A11Y_SCRIPT);
+});

@@ -41,7 +41,8 @@ button.secondary { background: #fff; color: var(--accent); }
 input, select { font: inherit; padding: .3rem .4rem; border: 1px solid #6b6b6b; border-radius: 4px; max-width: 100%; }
 label { font-weight: bold; margin-right: .3rem; }
 .filters { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: flex-end; margin: .5rem 0 1rem; }
-.filters div { display: flex; flex-direction: column; }
+.filters div { display: flex; flex-direction: column; min-width: 0; max-width: 100%; }
+.filters input[type="password"], .filters input[type="text"] { width: 24rem; max-width: 100%; }
 figure { margin: 0; }
 figure svg { width: 100%; height: auto; max-width: 760px; display: block; background: #fff; border: 1px solid var(--line); }
 figcaption { font-size: .95rem; margin: .4rem 0; }
