@@ -69,7 +69,9 @@ async function shoot(page: Page, name: string, readmeName?: string): Promise<voi
   await page.setViewportSize({ width: 375, height: 812 });
   await page.screenshot({ path: join(ARTIFACTS, `${name}-375.png`), fullPage: true });
   // At phone width nothing but the scrollable table wrappers may be wider than the screen.
-  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  const width = await page.evaluate(
+    () => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth,
+  );
   expect(width, `${name} at 375 px`).toBeLessThanOrEqual(375);
   await page.setViewportSize({ width: 1280, height: 900 });
 }

@@ -18,7 +18,7 @@ export function AlertsPage(props: {
   return (
     <Layout title="Alerts" principal={props.principal} csrf={props.csrf} current="alerts">
       <h1>Alerts</h1>
-      <form method="get" action="/ui/alerts" class="filters" role="search" aria-label="Filter alerts">
+      <form method="get" action="/ui/alerts" class="filters" aria-label="Filter alerts">
         <div>
           <label for="f-status">Status</label>
           <select id="f-status" name="status">

@@ -16,7 +16,7 @@ export function OverviewPage(props: { rows: GateRowView[]; indexes: string[]; in
   return (
     <Layout title="Gates" principal={props.principal} csrf={props.csrf} current="overview">
       <h1>Gates</h1>
-      <form method="get" action="/ui" class="filters" role="search" aria-label="Filter gates">
+      <form method="get" action="/ui" class="filters" aria-label="Filter gates">
         <div>
           <label for="index-filter">Index</label>
           <select id="index-filter" name="index">
