@@ -61,8 +61,9 @@ export function OverviewPage(props: { rows: GateRowView[]; indexes: string[]; in
             </thead>
             <tbody>
               {props.rows.map((r) => {
-                const open = r.monitor.points.filter((p) => p.open && p.calibration_id === r.current?.calibration_id);
-                const w = open[open.length - 1] ?? r.monitor.points.filter((p) => p.open).at(-1);
+                // The open window of the served calibration with the most queries (a gate may have several open windows).
+                const open = r.monitor.points.filter((p) => p.open).sort((a, b) => b.queries - a.queries);
+                const w = open.find((p) => p.calibration_id === r.current?.calibration_id && p.queries > 0) ?? open[0];
                 return (
                   <tr data-gate={r.gate.gate_id}>
                     <th scope="row">
@@ -79,7 +80,7 @@ export function OverviewPage(props: { rows: GateRowView[]; indexes: string[]; in
                       {pct(r.current?.expected_drop_rate)}
                     </td>
                     <td class="num" data-field="observed">
-                      {w?.observed === null || w === undefined ? "–" : `${pct(w.observed)} (${w.queries} queries)`}
+                      {w === undefined ? "–" : `${pct(w.observed)} (${w.queries} queries)`}
                     </td>
                     <td class="num">{pct(w?.empty_rate)}</td>
                     <td>
