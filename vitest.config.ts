@@ -1,10 +1,13 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { vendorAssets } from "./scripts/vendor-assets.mjs";
 
 // Three projects over one test tree that mirrors src/: "unit" runs the pure core and services in plain Node;
 // "packages" runs the client packages' tests in Node; "workers" runs every `*.workerd.test.ts` (routes, jobs, Durable
 // Objects, the client inside the runtime) inside workerd with real local D1/KV/DO (storage is isolated per test file).
 export default defineConfig(async () => {
+  // The Worker's static assets ([assets] in wrangler.toml) must exist before workerd starts.
+  vendorAssets();
   const migrations = await readD1Migrations("./migrations");
   return {
     test: {
@@ -14,7 +17,17 @@ export default defineConfig(async () => {
             name: "unit",
             environment: "node",
             include: ["test/**/*.test.ts"],
-            exclude: ["test/**/*.workerd.test.ts"],
+            exclude: ["test/**/*.workerd.test.ts", "test/**/*.browser.test.ts"],
+          },
+        },
+        {
+          // The dashboard in Debian's Chromium (playwright-core) against a Worker started in beforeAll.
+          test: {
+            name: "browser",
+            environment: "node",
+            include: ["test/**/*.browser.test.ts"],
+            testTimeout: 120_000,
+            hookTimeout: 240_000,
           },
         },
         {

@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { alertRoutes } from "./alerts/routes";
 import { calibrationRoutes } from "./calibrations/routes";
+import { dashboardRoutes } from "./dashboard/routes";
 import { monitoringRoutes } from "./monitoring/routes";
 import { tokensFor } from "./platform/auth-middleware";
 import { appDeps } from "./platform/deps-from-env";
@@ -34,6 +35,8 @@ app.route("/", calibrationRoutes);
 app.route("/", monitoringRoutes);
 app.route("/", alertRoutes);
 app.route("/", webhookRoutes);
+// The dashboard (/ui) and the API reference (/docs): HTML pages, not API operations (src/dashboard/routes.tsx).
+app.route("/", dashboardRoutes);
 
 app.notFound((c) => c.json(errorBody(new AppError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)), 404));
 

@@ -15,6 +15,7 @@ import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Log, LogLevel, Miniflare } from "miniflare";
+import { vendorAssets } from "../../scripts/vendor-assets.mjs";
 
 const WORKER_NAME = "scoregate";
 
@@ -238,6 +239,8 @@ export async function startWorker({ log = LogLevel.WARN } = {}) {
               ENVIRONMENT: { type: "text", value: "development" },
             },
             exports: { GateMonitor: { type: "durable-object", storage: "sqlite" } },
+            // [assets] of wrangler.toml: the static files the Worker serves (the API reference's script at /docs).
+            assets: { directory: vendorAssets(), hasUserWorker: true },
           },
           dev: { rootPath: ROOT, unsafeRegisterWorker: false },
         },

@@ -67,7 +67,10 @@ export const ROUTES = {
     path: "/",
     scope: null,
     summary: "What this service is and where its documents are",
-    responses: { 200: { description: "service index", schema: ServiceIndex } },
+    responses: {
+      200: { description: "service index", schema: ServiceIndex },
+      302: { description: "a browser (Accept: text/html) is redirected to the dashboard at /ui" },
+    },
     errors: [],
   },
   health: {

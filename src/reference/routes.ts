@@ -14,11 +14,14 @@ handle(referenceRoutes, ROUTES.health, async (c) => {
   return c.json({ ok: true, ready: true });
 });
 handle(referenceRoutes, ROUTES.openapi, (c) => c.json(openApiDocument()));
+// A browser (Accept: text/html) is sent to the dashboard; API clients keep getting the JSON index.
 handle(referenceRoutes, ROUTES.index, (c) =>
-  c.json({
-    service: "scoregate",
-    docs: "README.md and docs/api.md in the scoregate repository",
-    openapi: "/openapi.json",
-    endpoints: ["GET /v1/threshold", "POST /v1/calibrations", "GET /v1/calibrations", "GET /v1/gates", "GET /healthz"],
-  }),
+  (c.req.header("accept") ?? "").includes("text/html")
+    ? c.redirect("/ui", 302)
+    : c.json({
+        service: "scoregate",
+        docs: "README.md and docs/api.md in the scoregate repository",
+        openapi: "/openapi.json",
+        endpoints: ["GET /v1/threshold", "POST /v1/calibrations", "GET /v1/calibrations", "GET /v1/gates", "GET /healthz"],
+      }),
 );

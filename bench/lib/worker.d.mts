@@ -1,0 +1,14 @@
+// Types of the shared harness (worker.mjs) for TypeScript callers (the browser tests in test/dashboard/).
+import type { Miniflare } from "miniflare";
+
+export interface StartedWorker {
+  readonly mf: Miniflare;
+  readonly url: URL;
+  readonly workerdPid: number | null;
+  readonly tmp: string;
+  readonly buildMs: number;
+  close(): Promise<void>;
+}
+
+export declare const ROOT: string;
+export declare function startWorker(options?: { log?: number }): Promise<StartedWorker>;

@@ -1,0 +1,246 @@
+/**
+ * Server-rendered SVG charts (hono/jsx). Each chart has a text alternative: a caption, and a table of the plotted
+ * numbers next to it (rendered by the pages), because an SVG path says nothing to a screen reader.
+ */
+import type { Distribution } from "../../stats/distribution";
+import { domainOf, dropRateAt, ecdfPoints, histogram, linear, num, pct, stepPath, ticks } from "./scale";
+
+const W = 720;
+const H = 340;
+const M = { top: 16, right: 20, bottom: 48, left: 56 };
+
+export interface Series {
+  readonly label: string;
+  readonly dist: Distribution;
+  /** "prev" or "cur": colour and dash pattern (styles in ../style.ts). */
+  readonly tone: "prev" | "cur";
+}
+
+export interface Marker {
+  readonly label: string;
+  readonly value: number;
+}
+
+const COLOR = { prev: "#1f5fa8", cur: "#a8401a" } as const;
+const DASH = { prev: "7 4", cur: "" } as const;
+
+function Axes(props: {
+  x: (v: number) => number;
+  y: (v: number) => number;
+  xTicks: number[];
+  yTicks: number[];
+  xLabel: string;
+  yLabel: string;
+  yFormat: (v: number) => string;
+}) {
+  const { x, y } = props;
+  return (
+    <g>
+      <line x1={M.left} x2={W - M.right} y1={H - M.bottom} y2={H - M.bottom} stroke="#333" />
+      <line x1={M.left} x2={M.left} y1={M.top} y2={H - M.bottom} stroke="#333" />
+      {props.xTicks.map((t) => (
+        <g>
+          <line x1={x(t)} x2={x(t)} y1={H - M.bottom} y2={H - M.bottom + 5} stroke="#333" />
+          <text x={x(t)} y={H - M.bottom + 19} textAnchor="middle" fontSize="12" fill="#1a1a1a">
+            {num(t, 3)}
+          </text>
+        </g>
+      ))}
+      {props.yTicks.map((t) => (
+        <g>
+          <line x1={M.left} x2={W - M.right} y1={y(t)} y2={y(t)} stroke="#e3e5e8" />
+          <text x={M.left - 8} y={y(t) + 4} textAnchor="end" fontSize="12" fill="#1a1a1a">
+            {props.yFormat(t)}
+          </text>
+        </g>
+      ))}
+      <text x={(M.left + W - M.right) / 2} y={H - 8} textAnchor="middle" fontSize="13" fill="#1a1a1a">
+        {props.xLabel}
+      </text>
+      <text
+        x={14}
+        y={(M.top + H - M.bottom) / 2}
+        textAnchor="middle"
+        fontSize="13"
+        fill="#1a1a1a"
+        transform={`rotate(-90 14 ${(M.top + H - M.bottom) / 2})`}
+      >
+        {props.yLabel}
+      </text>
+    </g>
+  );
+}
+
+/**
+ * ECDF overlay: the share of each distribution below every score, with the thresholds as vertical lines and a dot
+ * where each threshold meets each curve (the drop rate it implies on that distribution).
+ */
+export function EcdfChart(props: { series: readonly Series[]; markers: readonly Marker[]; title: string; desc: string }) {
+  const dom = domainOf(
+    props.series.map((s) => s.dist),
+    props.markers.map((m) => m.value),
+  );
+  const x = linear(dom, [M.left, W - M.right]);
+  const y = linear([0, 1], [H - M.bottom, M.top]);
+  return (
+    <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby="ecdf-title ecdf-desc" data-chart="ecdf">
+      <title id="ecdf-title">{props.title}</title>
+      <desc id="ecdf-desc">{props.desc}</desc>
+      <Axes
+        x={x}
+        y={y}
+        xTicks={ticks(dom[0], dom[1], 8)}
+        yTicks={[0, 0.2, 0.4, 0.6, 0.8, 1]}
+        xLabel="reranker score"
+        yLabel="share of candidates below"
+        yFormat={(v) => `${Math.round(v * 100)} %`}
+      />
+      {props.series.map((s) => (
+        <path
+          d={stepPath(ecdfPoints(s.dist), x, y)}
+          fill="none"
+          stroke={COLOR[s.tone]}
+          strokeWidth="2.5"
+          strokeDasharray={DASH[s.tone] || undefined}
+          data-series={s.label}
+        />
+      ))}
+      {props.markers.map((m, i) => (
+        <g data-threshold={String(m.value)}>
+          <line x1={x(m.value)} x2={x(m.value)} y1={M.top} y2={H - M.bottom} stroke="#333" strokeWidth="1.5" strokeDasharray="2 3" />
+          <text x={x(m.value) + 4} y={M.top + 12 + i * 15} fontSize="12" fill="#1a1a1a">
+            {m.label}
+          </text>
+          {props.series.map((s) => {
+            const r = dropRateAt(s.dist, m.value);
+            return (
+              <g>
+                <circle cx={x(m.value)} cy={y(r)} r="4.5" fill={COLOR[s.tone]} stroke="#fff" strokeWidth="1" />
+                <text x={x(m.value) + 7} y={y(r) - 6} fontSize="12" fontWeight="bold" fill={COLOR[s.tone]}>
+                  {pct(r, 0)}
+                </text>
+              </g>
+            );
+          })}
+        </g>
+      ))}
+    </svg>
+  );
+}
+
+/** Histogram overlay of the same distributions (share of candidates per equal-width score bin). */
+export function HistogramChart(props: { series: readonly Series[]; markers: readonly Marker[]; bins: number; title: string; desc: string }) {
+  const dom = domainOf(
+    props.series.map((s) => s.dist),
+    props.markers.map((m) => m.value),
+  );
+  const hists = props.series.map((s) => histogram(s.dist, dom[0], dom[1], props.bins));
+  const top = Math.max(0.01, ...hists.flat().map((b) => b.share)) * 1.1;
+  const x = linear(dom, [M.left, W - M.right]);
+  const y = linear([0, top], [H - M.bottom, M.top]);
+  const bw = (W - M.left - M.right) / props.bins / Math.max(1, props.series.length);
+  return (
+    <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby="hist-title hist-desc" data-chart="histogram">
+      <title id="hist-title">{props.title}</title>
+      <desc id="hist-desc">{props.desc}</desc>
+      <Axes
+        x={x}
+        y={y}
+        xTicks={ticks(dom[0], dom[1], 8)}
+        yTicks={ticks(0, top, 5)}
+        xLabel="reranker score"
+        yLabel="share of candidates per bin"
+        yFormat={(v) => `${num(v * 100, 1)} %`}
+      />
+      {hists.map((bins, si) =>
+        bins.map((b) => (
+          <rect
+            x={x(b.lo) + si * bw}
+            y={y(b.share)}
+            width={Math.max(0.5, bw - 1)}
+            height={Math.max(0, H - M.bottom - y(b.share))}
+            fill={COLOR[props.series[si]!.tone]}
+            fillOpacity={si === 0 ? "0.55" : "0.85"}
+          />
+        )),
+      )}
+      {props.markers.map((m, i) => (
+        <g>
+          <line x1={x(m.value)} x2={x(m.value)} y1={M.top} y2={H - M.bottom} stroke="#333" strokeWidth="1.5" strokeDasharray="2 3" />
+          <text x={x(m.value) + 4} y={M.top + 12 + i * 15} fontSize="12" fill="#1a1a1a">
+            {m.label}
+          </text>
+        </g>
+      ))}
+    </svg>
+  );
+}
+
+export interface RatePoint {
+  readonly label: string;
+  readonly observed: number | null;
+  readonly expected: number | null;
+  readonly band: readonly [number, number] | null;
+  readonly alarm: boolean;
+}
+
+/**
+ * The production drop rate per monitor window (points) against the calibration's expected rate (dashes) and its
+ * tolerance band (shaded), with a marker on the windows that raised an alarm or had an alert.
+ */
+export function DropRateChart(props: { points: readonly RatePoint[]; alertWindows: ReadonlySet<number>; title: string; desc: string }) {
+  const n = props.points.length;
+  const values = props.points.flatMap((p) => [p.observed, p.expected, p.band?.[0], p.band?.[1]]).filter((v): v is number => typeof v === "number");
+  const lo = Math.max(0, Math.min(...values, 1) - 0.05);
+  const hi = Math.min(1, Math.max(...values, 0) + 0.05);
+  const x = linear([-0.5, Math.max(0.5, n - 0.5)], [M.left, W - M.right]);
+  const y = linear([lo, hi], [H - M.bottom, M.top]);
+  const slot = (W - M.left - M.right) / Math.max(1, n);
+  return (
+    <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby="rate-title rate-desc" data-chart="drop-rate">
+      <title id="rate-title">{props.title}</title>
+      <desc id="rate-desc">{props.desc}</desc>
+      <Axes
+        x={x}
+        y={y}
+        xTicks={[]}
+        yTicks={ticks(lo, hi, 5)}
+        xLabel="monitor window (24 h each, oldest first)"
+        yLabel="drop rate"
+        yFormat={(v) => `${num(v * 100, 1)} %`}
+      />
+      {props.points.map((p, i) => (
+        <g data-window={p.label}>
+          {p.band && (
+            <rect
+              x={x(i) - slot / 2 + 2}
+              y={y(p.band[1])}
+              width={slot - 4}
+              height={Math.max(1, y(p.band[0]) - y(p.band[1]))}
+              fill="#1f5fa8"
+              fillOpacity="0.15"
+            />
+          )}
+          {p.expected !== null && (
+            <line
+              x1={x(i) - slot / 2 + 2}
+              x2={x(i) + slot / 2 - 2}
+              y1={y(p.expected)}
+              y2={y(p.expected)}
+              stroke="#1f5fa8"
+              strokeWidth="2"
+              strokeDasharray="6 3"
+            />
+          )}
+          {p.observed !== null && <circle cx={x(i)} cy={y(p.observed)} r="5" fill={p.alarm ? "#a4161a" : "#1a1a1a"} />}
+          {(p.alarm || props.alertWindows.has(i)) && (
+            <path d={`M${x(i) - 7},${M.top + 14}L${x(i) + 7},${M.top + 14}L${x(i)},${M.top + 2}Z`} fill="#a4161a" data-marker="alert" />
+          )}
+          <text x={x(i)} y={H - M.bottom + 19} textAnchor="middle" fontSize="12" fill="#1a1a1a">
+            {p.label}
+          </text>
+        </g>
+      ))}
+    </svg>
+  );
+}

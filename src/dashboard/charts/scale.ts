@@ -1,0 +1,111 @@
+/**
+ * Pure helpers for the dashboard's server-rendered SVG charts: linear scales, "nice" ticks, the ECDF and histogram
+ * series of a stored distribution (src/stats/distribution.ts). No DOM and no runtime imports, so they unit-test in
+ * Node (test/dashboard/scale.test.ts).
+ */
+import { countBelowIn, type Distribution, shareBelow } from "../../stats/distribution";
+
+export interface LinearScale {
+  (v: number): number;
+  readonly domain: readonly [number, number];
+  readonly range: readonly [number, number];
+}
+
+/** Maps [d0, d1] onto [r0, r1] linearly; a zero-width domain maps everything to the middle of the range. */
+export function linear(domain: readonly [number, number], range: readonly [number, number]): LinearScale {
+  const [d0, d1] = domain;
+  const [r0, r1] = range;
+  const span = d1 - d0;
+  const f = (v: number) => (span === 0 ? (r0 + r1) / 2 : r0 + ((v - d0) / span) * (r1 - r0));
+  return Object.assign(f, { domain, range });
+}
+
+/** About `count` round tick values covering [lo, hi] (steps of 1, 2 or 5 times a power of ten). */
+export function ticks(lo: number, hi: number, count: number): number[] {
+  if (!(hi > lo) || count < 1) return [lo];
+  const raw = (hi - lo) / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const err = raw / power;
+  const step = power * (err >= 7.5 ? 10 : err >= 3.5 ? 5 : err >= 1.5 ? 2 : 1);
+  const out: number[] = [];
+  const digits = Math.max(0, -Math.floor(Math.log10(step)));
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toFixed(digits)));
+  return out;
+}
+
+/** The domain [min, max] over several distributions, padded by 2 % so curves do not touch the frame. */
+export function domainOf(dists: readonly Distribution[], extra: readonly number[] = []): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const d of dists) {
+    if (d.values.length === 0) continue;
+    lo = Math.min(lo, d.values[0]!);
+    hi = Math.max(hi, d.values[d.values.length - 1]!);
+  }
+  for (const x of extra) {
+    if (!Number.isFinite(x)) continue;
+    lo = Math.min(lo, x);
+    hi = Math.max(hi, x);
+  }
+  if (!Number.isFinite(lo)) return [0, 1];
+  const pad = (hi - lo) * 0.02 || 0.5;
+  return [lo - pad, hi + pad];
+}
+
+/**
+ * ECDF points (x, share at or below x) of a stored distribution, at most `maxPoints` knots (evenly spaced in rank,
+ * always the first and the last), so the SVG path stays small whatever the calibration size.
+ */
+export function ecdfPoints(dist: Distribution, maxPoints = 240): [number, number][] {
+  const k = dist.values.length;
+  if (k === 0) return [];
+  const step = Math.max(1, Math.ceil(k / maxPoints));
+  const out: [number, number][] = [];
+  for (let i = 0; i < k; i += step) out.push([dist.values[i]!, dist.atOrBelow[i]! / dist.n]);
+  if ((k - 1) % step !== 0) out.push([dist.values[k - 1]!, dist.atOrBelow[k - 1]! / dist.n]);
+  return out;
+}
+
+/** An SVG path through the ECDF as a right-continuous step function: flat until the next knot, then up. */
+export function stepPath(points: readonly [number, number][], x: (v: number) => number, y: (v: number) => number): string {
+  if (points.length === 0) return "";
+  const f = (v: number) => Number(v.toFixed(2));
+  const [x0, y0] = points[0]!;
+  let d = `M${f(x(x0))},${f(y(0))}V${f(y(y0))}`;
+  for (let i = 1; i < points.length; i++) {
+    const [xi, yi] = points[i]!;
+    d += `H${f(x(xi))}V${f(y(yi))}`;
+  }
+  return d;
+}
+
+export interface Bin {
+  readonly lo: number;
+  readonly hi: number;
+  /** Share of the distribution in [lo, hi) (the last bin includes hi). */
+  readonly share: number;
+}
+
+/** Equal-width histogram of a stored distribution over [lo, hi] (shares from the kept counts, exact at knots). */
+export function histogram(dist: Distribution, lo: number, hi: number, bins: number): Bin[] {
+  const out: Bin[] = [];
+  const width = (hi - lo) / bins;
+  for (let i = 0; i < bins; i++) {
+    const a = lo + i * width;
+    const b = i === bins - 1 ? hi : a + width;
+    const upper = i === bins - 1 ? dist.n - countBelowIn(dist, a) : countBelowIn(dist, b) - countBelowIn(dist, a);
+    out.push({ lo: a, hi: b, share: Math.max(0, upper) / dist.n });
+  }
+  return out;
+}
+
+/** The drop rate of a gate at threshold x on a distribution: the share strictly below x (null threshold: 0). */
+export const dropRateAt = (dist: Distribution, x: number | null): number => (x === null ? 0 : shareBelow(dist, x));
+
+/** "22.0 %" */
+export const pct = (v: number | null | undefined, digits = 1): string =>
+  v === null || v === undefined || !Number.isFinite(v) ? "–" : `${(v * 100).toFixed(digits)} %`;
+
+/** Thresholds and scores with up to 4 decimals, trailing zeros dropped. */
+export const num = (v: number | null | undefined, digits = 4): string =>
+  v === null || v === undefined || !Number.isFinite(v) ? "–" : String(Number(v.toFixed(digits)));

@@ -1,0 +1,199 @@
+/**
+ * What the dashboard pages show, read through the feature services (registry, lifecycle, observations, delivery):
+ * no storage access of its own. Monitor fields are read defensively (every field optional), so a monitor that
+ * reports more, or less, than today still renders.
+ */
+import type { Alert, Calibration, Delivery, GateSummary } from "../contract";
+import { listAlerts } from "../alerts/lifecycle";
+import { getCalibration, history, listGates } from "../calibrations/registry";
+import { monitorStatus } from "../monitoring/observations";
+import type { AppDeps } from "../platform/deps";
+import { AppError } from "../platform/errors";
+import type { Distribution } from "../stats/distribution";
+import { listDeliveries } from "../webhooks/delivery";
+
+/** Most gates the overview asks monitors about in one page load (one Durable Object call each). */
+export const OVERVIEW_MAX_GATES = 200;
+
+const SEVERITY: Record<string, number> = { open: 0, acknowledged: 1, resolved: 2 };
+const KIND_WEIGHT: Record<string, number> = { rebuild_shift: 0, drop_rate_drift: 0, empty_context: 1, uncalibrated_request: 2 };
+
+/** Most urgent first: open before acknowledged before resolved, drift and shifts before the rest, newest first. */
+export function byUrgency(a: Alert, b: Alert): number {
+  return (
+    (SEVERITY[a.status] ?? 3) - (SEVERITY[b.status] ?? 3) ||
+    (KIND_WEIGHT[a.kind] ?? 3) - (KIND_WEIGHT[b.kind] ?? 3) ||
+    b.last_seen_at.localeCompare(a.last_seen_at)
+  );
+}
+
+/** One point of the production drop rate: a monitor window, read defensively. */
+export interface WindowPoint {
+  readonly calibration_id: string;
+  readonly index_version: string;
+  readonly started_at: string;
+  readonly ends_at: string;
+  readonly queries: number;
+  readonly observed: number | null;
+  readonly expected: number | null;
+  readonly band: readonly [number, number] | null;
+  readonly alarm: boolean;
+  readonly empty_rate: number | null;
+  readonly open: boolean;
+}
+
+export interface MonitorView {
+  readonly points: WindowPoint[];
+  /** The change detector's state in words (from the monitor's own `detector`/`state` field when it reports one). */
+  readonly state: string;
+  readonly error: string | null;
+}
+
+type Loose = Record<string, unknown>;
+const obj = (v: unknown): Loose | null => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Loose) : null);
+const numOr = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+const str = (v: unknown, fallback = ""): string => (typeof v === "string" ? v : fallback);
+
+function pointOf(w: unknown, open: boolean): WindowPoint | null {
+  const o = obj(w);
+  if (o === null) return null;
+  const rate = obj(o.drop_rate);
+  const band = obj(rate?.band);
+  const lo = numOr(band?.lo);
+  const hi = numOr(band?.hi);
+  const queries = numOr(o.queries) ?? 0;
+  const empty = numOr(o.empty_queries);
+  return {
+    calibration_id: str(o.calibration_id),
+    index_version: str(o.index_version),
+    started_at: str(o.started_at),
+    ends_at: str(o.ends_at),
+    queries,
+    observed: numOr(rate?.observed),
+    expected: numOr(rate?.expected),
+    band: lo !== null && hi !== null ? [lo, hi] : null,
+    alarm: rate?.alarm === true,
+    empty_rate: empty !== null && queries > 0 ? empty / queries : null,
+    open,
+  };
+}
+
+/** The detector state in words, from whichever field the monitor reports. */
+export function detectorState(status: Loose | null, points: readonly WindowPoint[]): string {
+  const d = obj(status?.detector) ?? obj(status?.change_detector);
+  const named = str(d?.state) || str(status?.state);
+  if (named !== "") return named;
+  const open = points.filter((p) => p.open);
+  if (open.length === 0) return "no observations";
+  if (open.some((p) => p.alarm)) return "alarm";
+  return "watching";
+}
+
+export async function monitorView(gate: { index: string; embedding: string; reranker: string }, deps: AppDeps): Promise<MonitorView> {
+  try {
+    const status = obj(await monitorStatus(gate, deps));
+    const windows = Array.isArray(status?.windows) ? status.windows : [];
+    const past = Array.isArray(status?.history) ? status.history : [];
+    const points = [...past.map((w) => pointOf(w, false)), ...windows.map((w) => pointOf(w, true))].filter((p): p is WindowPoint => p !== null);
+    points.sort((a, b) => a.started_at.localeCompare(b.started_at));
+    return { points, state: detectorState(status, points), error: null };
+  } catch (e) {
+    return { points: [], state: "unknown", error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+export interface GateRowView {
+  readonly gate: GateSummary;
+  readonly current: GateSummary["active"][number] | null;
+  readonly policy: Calibration["policy"] | null;
+  readonly monitor: MonitorView;
+  readonly alerts: Alert[];
+}
+
+export async function overview(deps: AppDeps, indexFilter: string | undefined): Promise<{ rows: GateRowView[]; indexes: string[] }> {
+  const [gates, alerts] = await Promise.all([listGates(deps), listAlerts({ limit: 100 }, deps)]);
+  const indexes = [...new Set(gates.map((g) => g.index))].sort();
+  const shown = gates.filter((g) => indexFilter === undefined || indexFilter === "" || g.index === indexFilter).slice(0, OVERVIEW_MAX_GATES);
+  const rows = await Promise.all(
+    shown.map(async (g) => {
+      const current = g.active.find((a) => a.calibration_id === g.current_calibration_id) ?? null;
+      const [monitor, calibration] = await Promise.all([
+        monitorView(g, deps),
+        current === null ? Promise.resolve(null) : deps.calibrations.get(current.calibration_id),
+      ]);
+      const mine = alerts.filter((a) => a.gate_id === g.gate_id && a.status !== "resolved").sort(byUrgency);
+      return { gate: g, current, policy: calibration?.policy ?? null, monitor, alerts: mine };
+    }),
+  );
+  rows.sort((a, b) => {
+    const ua = a.alerts[0];
+    const ub = b.alerts[0];
+    if (ua && ub) return byUrgency(ua, ub);
+    if (ua) return -1;
+    if (ub) return 1;
+    return `${a.gate.index}/${a.gate.embedding}/${a.gate.reranker}`.localeCompare(`${b.gate.index}/${b.gate.embedding}/${b.gate.reranker}`);
+  });
+  return { rows, indexes };
+}
+
+export interface GateView {
+  readonly gate: GateSummary;
+  readonly calibrations: Calibration[];
+  readonly activations: Awaited<ReturnType<typeof history>>["activations"];
+  readonly current: Calibration | null;
+  /** What the current calibration is compared with: its shift report's previous calibration, else the one before it. */
+  readonly previous: Calibration | null;
+  readonly currentDist: Distribution | null;
+  readonly previousDist: Distribution | null;
+  readonly monitor: MonitorView;
+  readonly alerts: Alert[];
+}
+
+export async function gateView(gateId: string, deps: AppDeps): Promise<GateView> {
+  const gate = (await listGates(deps)).find((g) => g.gate_id === gateId);
+  if (gate === undefined) throw new AppError("not_found", `gate ${gateId} does not exist`);
+  const h = await history(gate, 50, undefined, deps);
+  const current = h.calibrations.find((c) => c.current) ?? h.calibrations[0] ?? null;
+  let previous: Calibration | null = null;
+  const previousId =
+    current?.shift?.previous_calibration_id ??
+    h.activations.find((a) => a.calibration_id === current?.id)?.previous_calibration_id ??
+    h.calibrations.find((c) => c.id !== current?.id)?.id ??
+    null;
+  if (previousId !== null && previousId !== current?.id) {
+    previous = h.calibrations.find((c) => c.id === previousId) ?? (await getCalibration(previousId, deps).catch(() => null));
+  }
+  const [currentDist, previousDist, monitor, alerts] = await Promise.all([
+    current === null ? null : deps.calibrations.distribution(current.id),
+    previous === null ? null : deps.calibrations.distribution(previous.id),
+    monitorView(gate, deps),
+    listAlerts({ gate_id: gateId, limit: 100 }, deps),
+  ]);
+  return {
+    gate,
+    calibrations: h.calibrations,
+    activations: h.activations,
+    current,
+    previous,
+    currentDist,
+    previousDist,
+    monitor,
+    alerts: alerts.sort(byUrgency),
+  };
+}
+
+export interface AlertView {
+  readonly alert: Alert;
+  readonly deliveries: Delivery[];
+  readonly gate_id: string;
+}
+
+/** Deliveries have no alert filter in the store: the newest page is filtered here. */
+const DELIVERY_SCAN = 100;
+
+export async function alertView(id: string, deps: AppDeps): Promise<AlertView> {
+  const alert = await deps.alerts.get(id);
+  if (alert === null) throw new AppError("not_found", `alert ${id} does not exist`);
+  const deliveries = (await listDeliveries({ limit: DELIVERY_SCAN }, deps)).filter((d) => d.alert_id === id);
+  return { alert, deliveries, gate_id: alert.gate_id };
+}

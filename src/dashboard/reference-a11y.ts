@@ -1,0 +1,40 @@
+/**
+ * A small script served at /docs/a11y.js next to the API reference. The reference's own markup has accessibility
+ * faults that axe reports as critical (buttons with `aria-selected`, icon-only buttons without a name, a tablist
+ * with plain buttons); the script repairs them as the reference renders, so keyboard and screen-reader users get
+ * a usable page. It only adds or removes ARIA attributes: no content, no requests.
+ */
+export const REFERENCE_A11Y_SCRIPT = `(() => {
+  const nameOf = (b) => {
+    const c = String(b.className || "");
+    if (c.includes("copy")) return "Copy to clipboard";
+    if (b.getAttribute("role") === "search") return "Search the API reference";
+    if (b.hasAttribute("aria-controls") || b.hasAttribute("aria-expanded")) return "Show or hide details";
+    return "Open";
+  };
+  const fix = () => {
+    for (const b of document.querySelectorAll("button[aria-selected]")) {
+      const r = b.getAttribute("role");
+      if (r !== "tab" && r !== "option" && r !== "gridcell" && r !== "row") b.removeAttribute("aria-selected");
+    }
+    for (const t of document.querySelectorAll('[role="tablist"]')) {
+      for (const ch of t.querySelectorAll("button")) if (ch.getAttribute("role") !== "tab") ch.setAttribute("role", "tab");
+    }
+    for (const b of document.querySelectorAll("button")) {
+      if (b.hasAttribute("aria-label") || b.hasAttribute("aria-labelledby")) continue;
+      if (String(b.className || "").includes("copy") || b.innerText.trim() === "") {
+        b.setAttribute("aria-label", nameOf(b));
+      } else if (b.getAttribute("role") === "search" && !b.hasAttribute("aria-label")) {
+        b.setAttribute("aria-label", "Search the API reference");
+      }
+    }
+  };
+  let queued = false;
+  new MutationObserver(() => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; fix(); });
+  }).observe(document.documentElement, { subtree: true, childList: true, attributes: true, attributeFilter: ["aria-selected", "role"] });
+  fix();
+})();
+`;

@@ -1,0 +1,260 @@
+/**
+ * The dashboard under /ui and the API reference at /docs. Pages are server-rendered (hono/jsx) from the feature
+ * services (./data.ts); admin actions call the same services as the API routes, so a button and a curl command do
+ * exactly the same thing. None of these paths are API operations: they are not in the route table
+ * (src/contract/routes.ts) nor in the OpenAPI document.
+ */
+import { Scalar } from "@scalar/hono-api-reference";
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { shiftAlertListener } from "../alerts/shift-alert";
+import { acknowledgeAlert, listAlerts, resolveAlert } from "../alerts/lifecycle";
+import { activate } from "../calibrations/activate";
+import type { AlertKind, AlertStatus } from "../contract";
+import { AppError, httpStatus } from "../platform/errors";
+import { gateIdOf } from "../platform/ids";
+import { thresholdCache } from "../serving/routes";
+import { cachePrefixOf } from "../serving/threshold-reader";
+import { replayDelivery } from "../webhooks/delivery";
+import { alertView, byUrgency, gateView, overview } from "./data";
+import { AlertPage, ALERT_KINDS, ALERT_STATUSES, AlertsPage } from "./pages/alerts";
+import { GatePage } from "./pages/gate";
+import { Layout } from "./pages/layout";
+import { LoginPage } from "./pages/login";
+import { OverviewPage } from "./pages/overview";
+import {
+  clearSession,
+  type DashboardBindings,
+  principalOf,
+  refuseCrossSite,
+  requireAdminPost,
+  requireSession,
+  safeNext,
+  setSession,
+} from "./session";
+import { REFERENCE_A11Y_SCRIPT } from "./reference-a11y";
+import { STYLESHEET } from "./style";
+
+/** Pages load only what the Worker serves: no inline scripts, styles from /ui/style.css, forms post to /ui. */
+const CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** Longest form body read (a token, a reason, a CSRF token). */
+const MAX_FORM_BYTES = 8 * 1024;
+
+const FLASH: Record<string, string> = {
+  activated: "Activated: the gate now serves this calibration (GET /v1/threshold agrees).",
+  acknowledged: "Acknowledged.",
+  resolved: "Resolved.",
+  replayed: "Delivery queued again.",
+};
+
+export const dashboardRoutes = new Hono<DashboardBindings>();
+
+dashboardRoutes.use("/ui/*", async (c, next) => {
+  await next();
+  c.header("Content-Security-Policy", CSP);
+  c.header("X-Content-Type-Options", "nosniff");
+  c.header("Referrer-Policy", "same-origin");
+  if (c.res.headers.get("content-type")?.startsWith("text/html")) c.header("Cache-Control", "no-store");
+});
+dashboardRoutes.use("/ui", async (c, next) => {
+  await next();
+  c.header("Content-Security-Policy", CSP);
+  c.header("Cache-Control", "no-store");
+});
+
+async function readForm(c: Context<DashboardBindings>): Promise<FormData> {
+  const type = c.req.header("content-type") ?? "";
+  if (!type.startsWith("application/x-www-form-urlencoded") && !type.startsWith("multipart/form-data")) {
+    throw new AppError("unsupported_media_type", "send the form as application/x-www-form-urlencoded");
+  }
+  const length = Number(c.req.header("content-length") ?? "0");
+  if (length > MAX_FORM_BYTES) throw new AppError("payload_too_large", "form too large");
+  const text = await c.req.raw.text();
+  if (text.length > MAX_FORM_BYTES) throw new AppError("payload_too_large", "form too large");
+  const form = new FormData();
+  for (const [k, v] of new URLSearchParams(text)) form.append(k, v);
+  return form;
+}
+
+const field = (form: FormData, name: string): string | undefined => {
+  const v = form.get(name);
+  return typeof v === "string" && v.trim() !== "" ? v.trim() : undefined;
+};
+
+function errorPage(c: Context<DashboardBindings>, err: AppError) {
+  const status = httpStatus(err.code);
+  return c.html(
+    <Layout title="Error" principal={null} csrf="">
+      <h1>{status === 404 ? "Not found" : status === 403 ? "Not allowed" : "Something went wrong"}</h1>
+      <p class="error" role="alert">
+        {err.message}
+      </p>
+      <p>
+        <a href="/ui">Back to the gates</a>
+      </p>
+    </Layout>,
+    status as 400,
+  );
+}
+
+dashboardRoutes.onError((err, c) => {
+  if (err instanceof AppError) return errorPage(c, err);
+  console.error("unhandled dashboard error", err);
+  return errorPage(c, new AppError("internal", "internal error"));
+});
+
+dashboardRoutes.get("/ui/style.css", (c) => {
+  c.header("Content-Type", "text/css; charset=utf-8");
+  c.header("Cache-Control", "public, max-age=300");
+  return c.body(STYLESHEET);
+});
+
+dashboardRoutes.get("/ui/login", (c) =>
+  c.html(<LoginPage next={safeNext(c.req.query("next"))} error={null} development={c.env.ENVIRONMENT === "development"} />),
+);
+
+dashboardRoutes.post("/ui/login", async (c) => {
+  refuseCrossSite(c);
+  const form = await readForm(c);
+  const token = field(form, "token");
+  const next = safeNext(field(form, "next"));
+  const principal = token === undefined ? null : await principalOf(c, token);
+  if (principal === null || token === undefined) {
+    return c.html(<LoginPage next={next} error="Unknown token." development={c.env.ENVIRONMENT === "development"} />, 401);
+  }
+  setSession(c, token);
+  return c.redirect(next, 303);
+});
+
+dashboardRoutes.post("/ui/logout", requireSession, async (c) => {
+  refuseCrossSite(c);
+  clearSession(c);
+  return c.redirect("/ui/login", 303);
+});
+
+dashboardRoutes.get("/ui", requireSession, async (c) => {
+  const index = c.req.query("index") || undefined;
+  const { rows, indexes } = await overview(c.get("deps"), index);
+  return c.html(<OverviewPage rows={rows} indexes={indexes} index={index} principal={c.get("principal")} csrf={c.get("csrf")} />);
+});
+
+dashboardRoutes.get("/ui/gates/:gateId", requireSession, async (c) => {
+  const gateId = c.req.param("gateId");
+  const view = await gateView(gateId, c.get("deps"));
+  const xRaw = c.req.query("x");
+  const x = xRaw === undefined || xRaw.trim() === "" ? null : Number(xRaw);
+  return c.html(
+    <GatePage
+      view={view}
+      q={{
+        view: c.req.query("view") === "histogram" ? "histogram" : "ecdf",
+        xRaw,
+        x: x !== null && Number.isFinite(x) ? x : null,
+        flash: FLASH[c.req.query("done") ?? ""] ?? null,
+      }}
+      principal={c.get("principal")}
+      csrf={c.get("csrf")}
+      path={`/ui/gates/${gateId}`}
+    />,
+  );
+});
+
+dashboardRoutes.post("/ui/gates/:gateId/activate", requireSession, async (c) => {
+  const form = await readForm(c);
+  const principal = await requireAdminPost(c, form);
+  const gateId = c.req.param("gateId");
+  const id = field(form, "calibration_id");
+  const deps = c.get("deps");
+  const calibration = id === undefined ? null : await deps.calibrations.get(id);
+  if (calibration === null || calibration.gate_id !== gateId) throw new AppError("not_found", "no such calibration on this gate");
+  const reason = field(form, "reason")?.slice(0, 500) ?? null;
+  const result = await activate(calibration.id, principal.name, reason, deps, shiftAlertListener(deps));
+  thresholdCache.invalidatePrefix(cachePrefixOf(result.calibration));
+  return c.redirect(`/ui/gates/${gateId}?done=activated#history`, 303);
+});
+
+dashboardRoutes.get("/ui/alerts", requireSession, async (c) => {
+  const kind = (ALERT_KINDS as readonly string[]).includes(c.req.query("kind") ?? "") ? (c.req.query("kind") as AlertKind) : undefined;
+  const status = (ALERT_STATUSES as readonly string[]).includes(c.req.query("status") ?? "") ? (c.req.query("status") as AlertStatus) : undefined;
+  const index = c.req.query("index")?.trim() || undefined;
+  const alerts = (await listAlerts({ kind, status, limit: 200 }, c.get("deps")))
+    .filter((a) => index === undefined || a.gate.index === index)
+    .sort(byUrgency);
+  return c.html(<AlertsPage alerts={alerts} kind={kind} status={status} index={index} principal={c.get("principal")} csrf={c.get("csrf")} />);
+});
+
+dashboardRoutes.get("/ui/alerts/:id", requireSession, async (c) => {
+  const view = await alertView(c.req.param("id"), c.get("deps"));
+  return c.html(<AlertPage view={view} principal={c.get("principal")} csrf={c.get("csrf")} flash={FLASH[c.req.query("done") ?? ""] ?? null} />);
+});
+
+for (const action of ["acknowledge", "resolve"] as const) {
+  dashboardRoutes.post(`/ui/alerts/:id/${action}`, requireSession, async (c) => {
+    const principal = await requireAdminPost(c, await readForm(c));
+    const id = c.req.param("id");
+    if (action === "acknowledge") await acknowledgeAlert(id, principal.name, null, c.get("deps"));
+    else await resolveAlert(id, principal.name, null, c.get("deps"));
+    return c.redirect(`/ui/alerts/${id}?done=${action === "acknowledge" ? "acknowledged" : "resolved"}`, 303);
+  });
+}
+
+dashboardRoutes.post("/ui/deliveries/:id/replay", requireSession, async (c) => {
+  const form = await readForm(c);
+  await requireAdminPost(c, form);
+  const d = await replayDelivery(c.req.param("id"), c.get("deps"));
+  return c.redirect(`/ui/alerts/${d.alert_id}?done=replayed`, 303);
+});
+
+/** A gate page by its fields, for links from elsewhere: /ui/gate?index=&embedding=&reranker=. */
+dashboardRoutes.get("/ui/gate", requireSession, async (c) => {
+  const { index, embedding, reranker } = c.req.query();
+  if (!embedding || !reranker) throw new AppError("bad_request", "name the gate with embedding and reranker (and optionally index)");
+  return c.redirect(`/ui/gates/${await gateIdOf({ index: index || "default", embedding, reranker })}`, 302);
+});
+
+// The interactive API reference: Scalar's standalone script is a static asset of this Worker
+// (scripts/vendor-assets.mjs fills public/vendor/), fonts are the system's, telemetry and the agent chat (which
+// calls Scalar's servers) are off, so the page requests nothing outside the Worker. The colours are darkened to
+// reach 4.5:1 contrast on white.
+const REFERENCE_CSS = `
+.light-mode, .light-mode .sidebar {
+  --scalar-color-1: #1a1a1a; --scalar-color-2: #3d3d3d; --scalar-color-3: #4f4f4f;
+  --scalar-color-green: #1b6e20; --scalar-color-red: #a4161a; --scalar-color-yellow: #6b5200;
+  --scalar-color-blue: #0b5cad; --scalar-color-orange: #8a4500; --scalar-color-purple: #5b2ca0;
+  --scalar-color-accent: #0b5cad;
+  --scalar-sidebar-color-2: #3d3d3d; --scalar-sidebar-search-color: #4f4f4f;
+}
+.dark-mode {
+  --scalar-color-2: rgba(255, 255, 245, 0.78); --scalar-color-3: rgba(255, 255, 245, 0.7);
+  --scalar-color-green: #6ee7a8; --scalar-color-red: #ff9aa8; --scalar-color-yellow: #f9c46e;
+  --scalar-color-blue: #a5b4fc; --scalar-color-orange: #ffb07a; --scalar-color-purple: #d0bcff;
+  --scalar-color-accent: #ffb07a;
+}
+`;
+const reference = Scalar({
+  url: "/openapi.json",
+  pageTitle: "scoregate API reference",
+  cdn: "/vendor/scalar/standalone.js",
+  withDefaultFonts: false,
+  telemetry: false,
+  hideClientButton: true,
+  forceDarkModeState: "light",
+  hideDarkModeToggle: true,
+  customCss: REFERENCE_CSS,
+  agent: { disabled: true },
+} as Parameters<typeof Scalar>[0]);
+
+dashboardRoutes.get("/docs", async (c, next) => {
+  const res = await reference(c as unknown as Parameters<typeof reference>[0], next);
+  if (!(res instanceof Response)) return res;
+  // Scalar's page has no language attribute; screen readers need one.
+  const html = (await res.text()).replace("<html>", '<html lang="en">').replace("</body>", '<script src="/docs/a11y.js"></script>\n  </body>');
+  return c.html(html);
+});
+
+dashboardRoutes.get("/docs/a11y.js", (c) => {
+  c.header("Content-Type", "text/javascript; charset=utf-8");
+  c.header("Cache-Control", "public, max-age=300");
+  return c.body(REFERENCE_A11Y_SCRIPT);
+});

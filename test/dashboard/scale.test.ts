@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { dropRateAt, ecdfPoints, histogram, linear, pct, ticks } from "../../src/dashboard/charts/scale";
+import { buildDistribution } from "../../src/stats/distribution";
+
+const dist = buildDistribution(
+  Float64Array.from({ length: 100 }, (_, i) => i / 100),
+  2000,
+);
+
+describe("chart helpers", () => {
+  it("linear scales and round ticks", () => {
+    const x = linear([0, 1], [50, 150]);
+    expect(x(0.25)).toBe(75);
+    expect(ticks(0, 1, 5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+  });
+  it("ECDF points, histogram shares and drop rates come from the stored distribution", () => {
+    const pts = ecdfPoints(dist, 10);
+    expect(pts.length).toBeLessThanOrEqual(11);
+    expect(pts.at(-1)).toEqual([0.99, 1]);
+    const bins = histogram(dist, 0, 1, 4);
+    expect(bins.reduce((s, b) => s + b.share, 0)).toBeCloseTo(1, 10);
+    expect(dropRateAt(dist, 0.4)).toBe(0.4);
+    expect(dropRateAt(dist, null)).toBe(0);
+    expect(pct(0.22)).toBe("22.0 %");
+  });
+});
