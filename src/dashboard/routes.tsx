@@ -12,6 +12,7 @@ import { acknowledgeAlert, listAlerts, resolveAlert } from "../alerts/lifecycle"
 import { activate } from "../calibrations/activate";
 import type { AlertKind, AlertStatus } from "../contract";
 import { AppError, httpStatus } from "../platform/errors";
+import { decodeUtf8, readBodyBytes } from "../platform/http/body";
 import { gateIdOf } from "../platform/ids";
 import { thresholdCache } from "../serving/routes";
 import { cachePrefixOf } from "../serving/threshold-reader";
@@ -65,13 +66,11 @@ dashboardRoutes.use("/ui", async (c, next) => {
 
 async function readForm(c: Context<DashboardBindings>): Promise<FormData> {
   const type = c.req.header("content-type") ?? "";
-  if (!type.startsWith("application/x-www-form-urlencoded") && !type.startsWith("multipart/form-data")) {
+  if (!type.startsWith("application/x-www-form-urlencoded")) {
     throw new AppError("unsupported_media_type", "send the form as application/x-www-form-urlencoded");
   }
-  const length = Number(c.req.header("content-length") ?? "0");
-  if (length > MAX_FORM_BYTES) throw new AppError("payload_too_large", "form too large");
-  const text = await c.req.raw.text();
-  if (text.length > MAX_FORM_BYTES) throw new AppError("payload_too_large", "form too large");
+  // Bytes are counted while reading (Content-Length is not trusted), as for every API body.
+  const text = decodeUtf8(await readBodyBytes(c.req.raw, MAX_FORM_BYTES));
   const form = new FormData();
   for (const [k, v] of new URLSearchParams(text)) form.append(k, v);
   return form;

@@ -142,7 +142,9 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
     expect(text).toContain("carry");
     expect(text).toContain("v2");
     expect(await row.locator('[data-field="expected"]').textContent()).toBe("22.0 %");
-    expect(await row.locator('[data-field="observed"]').textContent()).toMatch(/\(\d+ queries\)/u);
+    // 30 % dropped over the 400 seeded queries (the alarm they raised restarted the window: the overview shows the
+    // window that holds them).
+    expect(await row.locator('[data-field="observed"]').textContent()).toBe("30.0 % (400 queries)");
     expect(text).toContain("rebuild_shift");
     await axe(page, "overview");
     await shoot(page, "overview", "overview.png");

@@ -61,9 +61,13 @@ export function OverviewPage(props: { rows: GateRowView[]; indexes: string[]; in
             </thead>
             <tbody>
               {props.rows.map((r) => {
-                // The open window of the served calibration with the most queries (a gate may have several open windows).
+                // The served calibration's latest window with observations: the open one, or (right after an alarm
+                // restarted it, or after a rollover) the newest finished one; otherwise any open window.
                 const open = r.monitor.points.filter((p) => p.open).sort((a, b) => b.queries - a.queries);
-                const w = open.find((p) => p.calibration_id === r.current?.calibration_id && p.queries > 0) ?? open[0];
+                const served = r.monitor.points
+                  .filter((p) => p.calibration_id === r.current?.calibration_id && p.queries > 0)
+                  .sort((a, b) => Number(b.open) - Number(a.open) || b.started_at.localeCompare(a.started_at));
+                const w = served[0] ?? open[0];
                 return (
                   <tr data-gate={r.gate.gate_id}>
                     <th scope="row">
