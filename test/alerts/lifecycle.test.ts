@@ -1,0 +1,82 @@
+/**
+ * The alert lifecycle as a service over the store interfaces (no workerd): open, repeat, cap, acknowledge, resolve,
+ * and the webhook events each emits. The D1 store's SQL is covered by the workerd tests in this folder.
+ */
+import { describe, expect, it } from "vitest";
+import { acknowledgeAlert, alertOccurrences, raiseAlert, raiseCappedAlert, resolveAlert, type AlertInput } from "../../src/alerts/lifecycle";
+import type { AlertDeps } from "../../src/platform/deps";
+import type { WebhookStore } from "../../src/webhooks/store";
+import { MemoryAlertStore } from "../support/memory-alert-store";
+import { memoryDeps } from "../support/memory-deps";
+
+/** No endpoints: every delivery run finds nothing due (delivery has its own tests). */
+const noOutbox = { claimNext: async () => null } as unknown as WebhookStore;
+
+function alertDeps() {
+  const core = memoryDeps();
+  const alerts = new MemoryAlertStore();
+  const deps: AlertDeps = {
+    ...core.deps,
+    alerts,
+    webhooks: noOutbox,
+    fetch: () => Promise.reject(new Error("no network in unit tests")),
+    production: false,
+    randomBytes: (n) => new Uint8Array(n),
+  };
+  return { ...core, deps, alerts };
+}
+
+const drift = (summary: string): AlertInput => ({
+  gate_id: "gate-1",
+  gate: { index: "docs", embedding: "e5", reranker: "bge" },
+  kind: "drop_rate_drift",
+  summary,
+  details: { observed: 0.41 },
+  calibration_ids: ["cal_a"],
+});
+
+describe("alert lifecycle", () => {
+  it("opens one alert per gate and kind, counts repeats as occurrences and keeps the first summary", async () => {
+    const { deps, alerts, advance, flush } = alertDeps();
+    const first = await raiseAlert(drift("41 % against 30 %"), deps);
+    advance(60_000);
+    const again = await raiseAlert(drift("47 % against 30 %"), deps);
+    await flush();
+    expect(first.opened).toBe(true);
+    expect(again).toMatchObject({ opened: false, alert: { id: first.alert.id, occurrences: 2, summary: "41 % against 30 %" } });
+    expect((await alertOccurrences(first.alert.id, 10, deps)).map((o) => o.summary)).toEqual(["47 % against 30 %", "41 % against 30 %"]);
+    // one alert.opened event, however often it repeats
+    expect(alerts.events.map((e) => e.type)).toEqual(["alert.opened"]);
+    expect(JSON.parse(alerts.events[0]!.payload)).toMatchObject({ type: "alert.opened", data: { id: first.alert.id } });
+  });
+
+  it("refuses to open beyond the cap but still counts repeats of an open one", async () => {
+    const { deps } = alertDeps();
+    const a = await raiseCappedAlert({ ...drift("x"), gate_id: "g-a", kind: "uncalibrated_request" }, deps, 1);
+    expect(a?.opened).toBe(true);
+    expect(await raiseCappedAlert({ ...drift("y"), gate_id: "g-b", kind: "uncalibrated_request" }, deps, 1)).toBeNull();
+    expect(await raiseCappedAlert({ ...drift("z"), gate_id: "g-a", kind: "uncalibrated_request" }, deps, 1)).toMatchObject({ opened: false });
+  });
+
+  it("acknowledges with a note, resolves once (emitting alert.resolved), and refuses to acknowledge a resolved alert", async () => {
+    const { deps, alerts, flush } = alertDeps();
+    const { alert } = await raiseAlert(drift("41 %"), deps);
+    expect(await acknowledgeAlert(alert.id, "alice", "looking", deps)).toMatchObject({
+      status: "acknowledged",
+      acknowledged_by: "alice",
+      acknowledged_note: "looking",
+    });
+    expect(await resolveAlert(alert.id, "bob", "refitted", deps)).toMatchObject({
+      status: "resolved",
+      resolved_by: "bob",
+      resolved_note: "refitted",
+    });
+    expect(await resolveAlert(alert.id, "carol", null, deps)).toMatchObject({ resolved_by: "bob" });
+    await flush();
+    expect(alerts.events.map((e) => e.type)).toEqual(["alert.opened", "alert.resolved"]);
+    await expect(acknowledgeAlert(alert.id, "alice", null, deps)).rejects.toMatchObject({ code: "conflict" });
+    await expect(acknowledgeAlert("alr_missing", "alice", null, deps)).rejects.toMatchObject({ code: "not_found" });
+    // after resolution the same drift opens a new alert
+    expect((await raiseAlert(drift("again"), deps)).opened).toBe(true);
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * In-memory AlertStore for unit tests of services: the same contract as the D1 store (one unresolved alert per gate
+ * and kind, repeats counted as occurrences with the first summary kept, the cap checked with the insert, webhook
+ * events recorded once per alert change), no persistence. `events` shows what would be fanned out to endpoints.
+ */
+import type { Alert, AlertKind, AlertOccurrence } from "../../src/contract";
+import type { AlertFilter, AlertStore, WebhookEventInput } from "../../src/alerts/store";
+
+export class MemoryAlertStore implements AlertStore {
+  readonly #alerts: Alert[] = [];
+  readonly #occurrences = new Map<string, AlertOccurrence[]>();
+  readonly events: WebhookEventInput[] = [];
+  #seq = 0;
+
+  async raise(candidate: Alert, opened: WebhookEventInput, maxUnresolvedOfKind?: number): Promise<{ alert: Alert; opened: boolean } | null> {
+    const existing = this.#alerts.find((a) => a.gate_id === candidate.gate_id && a.kind === candidate.kind && a.status !== "resolved");
+    const occurrence = (alertId: string): void => {
+      const list = this.#occurrences.get(alertId) ?? [];
+      list.unshift({
+        seq: ++this.#seq,
+        seen_at: candidate.last_seen_at,
+        summary: candidate.summary,
+        details: structuredClone(candidate.details),
+        calibration_ids: [...candidate.calibration_ids],
+      });
+      this.#occurrences.set(alertId, list);
+    };
+    if (existing) {
+      const i = this.#alerts.indexOf(existing);
+      const updated: Alert = { ...existing, occurrences: existing.occurrences + 1, last_seen_at: candidate.last_seen_at };
+      this.#alerts[i] = updated;
+      occurrence(existing.id);
+      return { alert: structuredClone(updated), opened: false };
+    }
+    if (maxUnresolvedOfKind !== undefined && (await this.countUnresolved(candidate.kind)) >= maxUnresolvedOfKind) return null;
+    const stored = structuredClone(candidate);
+    this.#alerts.push(stored);
+    occurrence(stored.id);
+    if (!this.events.some((e) => e.id === opened.id)) this.events.push(opened);
+    return { alert: structuredClone(stored), opened: true };
+  }
+
+  async occurrences(alertId: string, limit: number): Promise<AlertOccurrence[]> {
+    return structuredClone((this.#occurrences.get(alertId) ?? []).slice(0, limit));
+  }
+
+  async get(id: string): Promise<Alert | null> {
+    const a = this.#alerts.find((x) => x.id === id);
+    return a ? structuredClone(a) : null;
+  }
+
+  async list(filter: AlertFilter): Promise<Alert[]> {
+    return this.#alerts
+      .filter((a) => (filter.gate_id === undefined || a.gate_id === filter.gate_id) && (filter.kind === undefined || a.kind === filter.kind))
+      .filter((a) => filter.status === undefined || a.status === filter.status)
+      .reverse()
+      .slice(0, filter.limit)
+      .map((a) => structuredClone(a));
+  }
+
+  async countUnresolved(kind: AlertKind): Promise<number> {
+    return this.#alerts.filter((a) => a.kind === kind && a.status !== "resolved").length;
+  }
+
+  async openCounts(): Promise<{ gate_id: string; kind: AlertKind; n: number }[]> {
+    const counts = new Map<string, { gate_id: string; kind: AlertKind; n: number }>();
+    for (const a of this.#alerts) {
+      if (a.status === "resolved") continue;
+      const key = `${a.gate_id}\u0000${a.kind}`;
+      const c = counts.get(key) ?? { gate_id: a.gate_id, kind: a.kind, n: 0 };
+      c.n += 1;
+      counts.set(key, c);
+    }
+    return [...counts.values()];
+  }
+
+  async acknowledge(id: string, actor: string, now: string, note: string | null): Promise<void> {
+    const i = this.#alerts.findIndex((a) => a.id === id && a.status === "open");
+    if (i >= 0)
+      this.#alerts[i] = { ...this.#alerts[i]!, status: "acknowledged", acknowledged_at: now, acknowledged_by: actor, acknowledged_note: note };
+  }
+
+  async resolve(id: string, actor: string, now: string, resolved: WebhookEventInput, note: string | null): Promise<void> {
+    const i = this.#alerts.findIndex((a) => a.id === id && a.status !== "resolved");
+    if (i < 0) return;
+    this.#alerts[i] = { ...this.#alerts[i]!, status: "resolved", resolved_at: now, resolved_by: actor, resolved_note: note };
+    if (!this.events.some((e) => e.id === resolved.id)) this.events.push(resolved);
+  }
+}
