@@ -1,7 +1,8 @@
 /**
  * A real local webhook receiver for the workers tests (vitest globalSetup, runs in Node). Each hook path
  * /hook/<name> has a mode set by the test: "ok" (204), "down" (503), "gone" (410), "throttled" (429 with
- * Retry-After: 7200), "redirect" (302 to the cloud metadata address, which must never be followed). Every request is verified with the
+ * Retry-After: 7200), "redirect" (302 to the cloud metadata address, which must never be followed), "hang" (answers
+ * only after HANG_MS, longer than the sender's timeout; recorded with answered 0). Every request is verified with the
  * `standardwebhooks` package, an independent implementation of the Standard Webhooks spec, and recorded.
  *   POST /_control/<name>  {"mode": "...", "secret": "whsec_..."}   set mode (and the secret to verify with)
  *   GET  /_received/<name>                                          what arrived, in order
@@ -12,7 +13,7 @@ import { Webhook } from "./standard-webhooks";
 import type { TestProject } from "vitest/node";
 
 interface Hook {
-  mode: "ok" | "down" | "gone" | "throttled" | "redirect";
+  mode: "ok" | "down" | "gone" | "throttled" | "redirect" | "hang";
   secret: string | null;
   received: { id: string; timestamp: string; signature: string; body: unknown; verified: boolean; answered: number }[];
 }
@@ -22,6 +23,9 @@ declare module "vitest" {
     receiverOrigin: string;
   }
 }
+
+/** How long a "hang" hook waits before answering: past the sender's 10 s timeout (WEBHOOK_TIMEOUT_MS). */
+const HANG_MS = 15_000;
 
 const hooks = new Map<string, Hook>();
 const hook = (name: string): Hook => {
@@ -69,7 +73,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
           verified = false;
         }
       }
-      const answered = { ok: 204, gone: 410, down: 503, throttled: 429, redirect: 302 }[h.mode];
+      const answered = { ok: 204, gone: 410, down: 503, throttled: 429, redirect: 302, hang: 0 }[h.mode];
       h.received.push({
         id: headers["webhook-id"],
         timestamp: headers["webhook-timestamp"],
@@ -80,7 +84,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       });
       const extra: Record<string, string> =
         h.mode === "throttled" ? { "retry-after": "7200" } : h.mode === "redirect" ? { location: "http://169.254.169.254/latest/meta-data/" } : {};
-      res.writeHead(answered, extra).end();
+      if (h.mode === "hang") setTimeout(() => res.writeHead(204).end(), HANG_MS);
+      else res.writeHead(answered, extra).end();
     } else {
       res.writeHead(404).end();
     }

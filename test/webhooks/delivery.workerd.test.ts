@@ -7,12 +7,12 @@ import { alertDeps } from "../../src/platform/deps-from-env";
 import { tick } from "../support/scheduled";
 import { raiseAlert } from "../../src/alerts/lifecycle";
 import { deliverDue } from "../../src/webhooks/delivery";
-import { WEBHOOK_RETRY_DELAYS_MS } from "../../src/platform/limits";
+import { WEBHOOK_RETRY_DELAYS_MS, WEBHOOK_TIMEOUT_MS } from "../../src/platform/limits";
 import { callJson } from "../support/worker";
 
 const origin = inject("receiverOrigin");
 
-async function receiver(name: string, mode: "ok" | "down" | "gone" | "throttled" | "redirect", secret?: string): Promise<void> {
+async function receiver(name: string, mode: "ok" | "down" | "gone" | "throttled" | "redirect" | "hang", secret?: string): Promise<void> {
   await fetch(`${origin}/_control/${name}`, { method: "POST", body: JSON.stringify({ mode, ...(secret ? { secret } : {}) }) });
 }
 async function received(name: string): Promise<any[]> {
@@ -43,7 +43,7 @@ async function raise(now: Date): Promise<any> {
   return alert;
 }
 
-async function endpoint(name: string, mode: "ok" | "down" | "gone" | "throttled" | "redirect"): Promise<any> {
+async function endpoint(name: string, mode: "ok" | "down" | "gone" | "throttled" | "redirect" | "hang"): Promise<any> {
   const created = await callJson("POST", "/v1/webhooks", 201, { json: { url: `${origin}/hook/${name}`, description: name } });
   expect(created.secret).toMatch(/^whsec_/);
   await receiver(name, mode, created.secret);
@@ -259,5 +259,48 @@ describe("receiver faults", () => {
     const [d] = await deliveriesOf(ep.id);
     expect(d).toMatchObject({ status: "pending", last_status: 302, last_error: "HTTP 302: redirect not followed" });
     await disable(ep.id);
+  });
+});
+
+describe("delivery faults", () => {
+  it(
+    "a receiver that hangs past the timeout counts as a failed attempt, retried on schedule with the same webhook-id",
+    async () => {
+      const ep = await endpoint("hanging", "hang");
+      const t0 = new Date();
+      await raise(t0); // waits for the deferred attempt, which gives up after WEBHOOK_TIMEOUT_MS
+      const [d] = await deliveriesOf(ep.id);
+      expect(d).toMatchObject({ status: "pending", attempts: 1, last_status: null });
+      expect(d.last_error).toMatch(/^network error/u);
+      expect(Date.parse(d.next_attempt_at) - t0.getTime()).toBeGreaterThanOrEqual(WEBHOOK_RETRY_DELAYS_MS[0]);
+      await receiver("hanging", "ok");
+      await tick(env as unknown as Env, new Date(t0.getTime() + WEBHOOK_RETRY_DELAYS_MS[0] + WEBHOOK_TIMEOUT_MS + 1_000));
+      const got = await received("hanging");
+      expect(got.map((r) => r.answered)).toEqual([0, 204]);
+      expect(new Set(got.map((r) => r.id)).size).toBe(1);
+      expect((await deliveriesOf(ep.id))[0]).toMatchObject({ status: "delivered", attempts: 2 });
+    },
+    WEBHOOK_TIMEOUT_MS * 3,
+  );
+
+  it("a cron tick run twice at once sends a due delivery once; a missed tick is caught up by the next", async () => {
+    const ep = await endpoint("ticks", "down");
+    const t0 = new Date();
+    await raise(t0);
+    await receiver("ticks", "ok");
+    const due = new Date(t0.getTime() + WEBHOOK_RETRY_DELAYS_MS[0] + 1_000);
+    const [a, b] = await Promise.all([tick(env as unknown as Env, due), tick(env as unknown as Env, due)]);
+    expect((a.webhooks?.delivered ?? 0) + (b.webhooks?.delivered ?? 0)).toBe(1);
+    expect((await received("ticks")).map((r) => r.answered)).toEqual([503, 204]);
+    // Ticks missed for hours: the next one finds nothing left to send twice, and a new alert's retry is caught up.
+    await tick(env as unknown as Env, new Date(t0.getTime() + 6 * 3600_000));
+    expect(await received("ticks")).toHaveLength(2);
+    await receiver("ticks", "down");
+    const t1 = new Date(t0.getTime() + 7 * 3600_000);
+    await raise(t1);
+    await receiver("ticks", "ok");
+    const late = await tick(env as unknown as Env, new Date(t1.getTime() + 5 * 3600_000)); // one tick, hours after it was due
+    expect(late.webhooks).toMatchObject({ attempted: 1, delivered: 1 });
+    expect((await deliveriesOf(ep.id)).every((x) => x.status === "delivered")).toBe(true);
   });
 });
