@@ -2,7 +2,7 @@
  * The GateMonitor Durable Object driven directly (no HTTP): window rollover, history trimming, and the alarm that
  * retries alerts whose raise failed.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { GateMonitor } from "../../src/monitoring/gate-monitor";
@@ -102,5 +102,17 @@ describe("GateMonitor", () => {
     expect(left).toBe(0);
     const row = await env.DB.prepare("SELECT kind, status FROM alerts WHERE gate_id = ?").bind(gateId).first();
     expect(row).toEqual({ kind: "drop_rate_drift", status: "open" });
+  });
+
+  it("a restart between batches loses nothing and counts a re-sent batch once", async () => {
+    const { gateId, stub, rpc } = monitor("restart");
+    await rpc.observe(batch(gateId, "r1", T0, steady(30)));
+    // The object is evicted from memory (a deploy, an idle eviction); its SQLite storage stays.
+    await evictDurableObject(stub);
+    const fresh = env.GATE_MONITOR.get(env.GATE_MONITOR.idFromName(gateId)) as unknown as GateMonitorRpc;
+    const again = await fresh.observe(batch(gateId, "r1", T0 + 1_000, steady(30)));
+    expect(again).toMatchObject({ duplicate: true });
+    const next = await fresh.observe(batch(gateId, "r2", T0 + 2_000, steady(10)));
+    expect(next.window).toMatchObject({ queries: 40, batches: 2 });
   });
 });
