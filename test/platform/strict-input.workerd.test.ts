@@ -124,7 +124,7 @@ describe("bodies", () => {
   });
 
   it("a 413 names the limit and the format that takes more", async () => {
-    const huge = "[" + "0.5,".repeat(MAX_JSON_BODY_BYTES / 4) + "0.5]";
+    const huge = `[${"0.5,".repeat(MAX_JSON_BODY_BYTES / 4)}0.5]`;
     const err = await expectError(
       await call("POST", "/v1/calibrations", { token: TOKENS.calibrate, body: huge, headers: { "content-type": "application/json" } }),
       413,
