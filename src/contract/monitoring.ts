@@ -13,16 +13,23 @@ export const QueryCounts = z
   })
   .refine(([m, d]) => d <= m, { error: "dropped must not exceed candidates" });
 
+/**
+ * What every production batch starts with: its id (a retried batch with the same id is never counted twice) and
+ * which calibration it belongs to: `calibration_id` (the one whose threshold the service applied, from
+ * GET /v1/threshold), or the gate fields (the gate's current calibration).
+ */
+const BatchTarget = {
+  batch_id: z.string().min(1).max(MAX_BATCH_ID_LENGTH),
+  calibration_id: CalibrationId.optional(),
+  index: Id.optional(),
+  embedding: Id.optional(),
+  reranker: Id.optional(),
+  index_version: Id.optional(),
+};
+
 export const ObservationBatch = z
   .strictObject({
-    /** Unique per batch; a retried batch with the same id is never counted twice. */
-    batch_id: z.string().min(1).max(MAX_BATCH_ID_LENGTH),
-    /** The calibration whose threshold the service applied (from GET /v1/threshold), or the gate fields. */
-    calibration_id: CalibrationId.optional(),
-    index: Id.optional(),
-    embedding: Id.optional(),
-    reranker: Id.optional(),
-    index_version: Id.optional(),
+    ...BatchTarget,
     queries: z
       .array(QueryCounts)
       .min(1, { error: "must not be empty" })
@@ -100,14 +107,7 @@ export const JudgedQuery = z.strictObject({
 
 export const JudgmentBatch = z
   .strictObject({
-    /** Unique per batch; a retried batch with the same id is never counted twice. */
-    batch_id: z.string().min(1).max(MAX_BATCH_ID_LENGTH),
-    /** The recall calibration the service's threshold came from, or the gate fields (its current calibration). */
-    calibration_id: CalibrationId.optional(),
-    index: Id.optional(),
-    embedding: Id.optional(),
-    reranker: Id.optional(),
-    index_version: Id.optional(),
+    ...BatchTarget,
     /** Graded labels: relevant iff label >= relevant_at. Omitted: labels must be 0 or 1. */
     relevant_at: z.number({ error: "must be a finite number" }).optional(),
     queries: z
