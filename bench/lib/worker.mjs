@@ -177,6 +177,23 @@ export function machineInfo() {
   };
 }
 
+/** The Miniflare options every local worker here shares: loopback on a free port, no telemetry, state under `tmp`. */
+function localRuntimeOptions(tmp, log) {
+  return {
+    host: "127.0.0.1",
+    port: 0,
+    log: new Log(log),
+    enableDevRegistry: false,
+    telemetry: { enabled: false },
+    // a placeholder Request.cf instead of fetching one from workers.cloudflare.com (loopback traffic only)
+    cf: false,
+    // no per-request log line from Miniflare's entry worker (production has no such hop)
+    logRequests: false,
+    resourcePersistencePath: join(tmp, "state"),
+    resourceTmpPath: join(tmp, "mf-tmp"),
+  };
+}
+
 /**
  * Builds the worker and starts it in Miniflare with the bindings of wrangler.toml and ENVIRONMENT=development
  * (dev tokens dev-read / dev-calibrate / dev-admin), migrations applied. Returns { mf, url, workerdPid, tmp, close }.
@@ -210,17 +227,7 @@ export async function startWorker({ log = LogLevel.WARN } = {}) {
     // Miniflare 5 options: one entry per Worker, `config` mirrors wrangler's config (manifest of modules, typed `env`
     // bindings, `exports` for Durable Object classes with their storage backend); `dev` holds local-only settings.
     mf = new Miniflare({
-      host: "127.0.0.1",
-      port: 0,
-      log: new Log(log),
-      enableDevRegistry: false,
-      telemetry: { enabled: false },
-      // a placeholder Request.cf instead of fetching one from workers.cloudflare.com (loopback traffic only)
-      cf: false,
-      // no per-request log line from Miniflare's entry worker (production has no such hop)
-      logRequests: false,
-      resourcePersistencePath: join(tmp, "state"),
-      resourceTmpPath: join(tmp, "mf-tmp"),
+      ...localRuntimeOptions(tmp, log),
       workers: [
         {
           config: {
@@ -283,15 +290,7 @@ export async function startInlineWorker(contents, { log = LogLevel.WARN } = {}) 
   const tmp = mkdtempSync(join(tmpdir(), "scoregate-bench-inline-"));
   const { compatibilityDate } = wranglerConfig();
   const mf = new Miniflare({
-    host: "127.0.0.1",
-    port: 0,
-    log: new Log(log),
-    enableDevRegistry: false,
-    telemetry: { enabled: false },
-    cf: false,
-    logRequests: false,
-    resourcePersistencePath: join(tmp, "state"),
-    resourceTmpPath: join(tmp, "mf-tmp"),
+    ...localRuntimeOptions(tmp, log),
     workers: [
       {
         config: {
