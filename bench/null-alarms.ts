@@ -81,7 +81,8 @@ const SCENARIOS: Scenario[] = [
   { label: "target 0.01, 500 x 20, rho 0.1", calQueries: 500, rho: 0.1, target: 0.01, calM: [20, 20], prodM: [20, 20], flat: false },
   { label: "target 0.98, 500 x 20, rho 0.1", calQueries: 500, rho: 0.1, target: 0.98, calM: [20, 20], prodM: [20, 20], flat: false },
   { label: "i.i.d. reference: 500 x 20, rho 0, target 0.3", calQueries: 500, rho: 0, target: 0.3, calM: [20, 20], prodM: [20, 20], flat: false },
-  // A known gap: the empty-context expectation is not conditioned on candidates per query.
+  // Production brings far fewer candidates per query than the calibration: the empty-context test compares each query
+  // with the calibration's rate for its own size (stats/empty-context.ts); the previous window test does not.
   {
     label: "production brings 1 to 5 candidates per query, calibration 20 (gate unchanged), rho 0.1",
     calQueries: 500,

@@ -44,6 +44,11 @@ describe("README walk-through: carry 0.4 across an index rebuild", () => {
     expect(c1.threshold_interval_95[1]).toBeCloseTo(0.416, 4);
     expect(c1.per_query).toMatchObject({ mean_kept: 15.6, mean_candidates: 20, empty_context_rate: 0 });
     expect(c1.per_query!.design_effect).toBeCloseTo(2.92, 2);
+    const strata = c1.per_query!.empty_context_by_candidates!;
+    expect(strata[0]).toMatchObject({ min_candidates: 1, max_candidates: 1, queries: 400, extrapolated: false });
+    expect(strata[0]!.rate).toBeCloseTo(0.22, 4);
+    expect(strata[1]!.rate).toBeCloseTo(0.0657, 4);
+    expect(strata[2]!.rate).toBeCloseTo(0.0245, 4);
     expect(c1.summary.quantiles[0]).toBeCloseTo(0.0174, 4);
     expect(c1.warnings[0]!.message).toBe(
       "8000 scores in 400 queries are worth 2737 independent ones (design effect 2.92): the drop rate's 95 % interval is wider than +-1 point at target 0.22; about 6592 effective scores are needed",

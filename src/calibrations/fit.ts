@@ -18,6 +18,7 @@ import { float32Spacing } from "../stats/float32-spacing";
 import { fitGate } from "../stats/gate-fit";
 import { scoresNeededFor } from "../stats/intervals";
 import { kthSmallest, quantileInvertedCdf, quantileSummary } from "../stats/order-statistics";
+import { emptyRateByCandidates } from "../stats/empty-context";
 import { perQueryStats } from "../stats/per-query";
 import { tieAwareDropRate } from "../stats/tie-aware";
 
@@ -81,6 +82,7 @@ export function fitCalibration(
     );
   }
   const perQuery = byQuery ? perQueryStats(byQuery.scores, byQuery.offsets, fit.threshold) : null;
+  const emptyStrata = byQuery ? emptyRateByCandidates(byQuery.scores, byQuery.offsets, fit.threshold) : null;
   const deff = perQuery ? perQuery.designEffect : 1;
   const nEff = effectiveSize(n, deff);
   const needed = target > 0 ? scoresNeededFor(target, DROP_RATE_PRECISION_TARGET) : 0;
@@ -135,6 +137,13 @@ export function fitCalibration(
             mean_candidates: perQuery.meanCandidates,
             empty_context_rate: perQuery.emptyContextRate,
             design_effect: perQuery.designEffect,
+            empty_context_by_candidates: emptyStrata!.map((st) => ({
+              min_candidates: st.minCandidates,
+              max_candidates: st.maxCandidates,
+              rate: st.rate,
+              queries: st.queries,
+              extrapolated: st.extrapolated,
+            })),
           }
         : null,
       summary: { step: 1 / SUMMARY_QUANTILE_STEPS, quantiles: quantileSummary(sorted, SUMMARY_QUANTILE_STEPS) },

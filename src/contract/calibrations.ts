@@ -110,11 +110,26 @@ export const BinaryUploadQuery = z.strictObject({
 
 const Interval = z.tuple([z.number().nullable(), z.number().nullable()]);
 
+/** The calibration's empty-context rate for queries of a given size (docs/drift.md, "Empty context"). */
+export const EmptyContextStratum = z.object({
+  min_candidates: z.number().int(),
+  /** null: the last stratum, open above. */
+  max_candidates: z.number().int().nullable(),
+  /** Estimated share of queries with min_candidates candidates that lose every one to the gate. */
+  rate: z.number(),
+  /** Calibration queries with at least min_candidates candidates, which the estimate averages over. */
+  queries: z.number().int(),
+  /** No calibration query was this large: rate and queries are those of the largest stratum measured. */
+  extrapolated: z.boolean(),
+});
+
 export const PerQuery = z.object({
   mean_kept: z.number(),
   mean_candidates: z.number(),
   empty_context_rate: z.number(),
   design_effect: z.number(),
+  /** Per candidate-count stratum; absent on calibrations fitted before it was kept. */
+  empty_context_by_candidates: z.array(EmptyContextStratum).optional(),
 });
 
 export const Carry = z.object({

@@ -76,6 +76,27 @@ export const WindowStatus = z.object({
   /** Candidates per query in this window and in the calibration (information: not an alarm). */
   mean_candidates: z.number().nullable(),
   expected_mean_candidates: z.number().nullable(),
+  /**
+   * Candidates per query, per stratum (information, never an alarm): `change` is "fewer" or "more" once the window
+   * holds 100 queries and its mean differs from the calibration's by more than 25 %, "none" otherwise, null when the
+   * calibration has no per-query statistics. The empty-context test compares each stratum with its own rate.
+   */
+  candidates_per_query: z.object({
+    change: z.enum(["none", "fewer", "more"]).nullable(),
+    strata: z.array(
+      z.object({
+        min_candidates: z.number().int(),
+        max_candidates: z.number().int().nullable(),
+        queries: z.number().int(),
+        empty_queries: z.number().int(),
+        /** The calibration's empty-context rate for queries of this size, and the band's upper end (null: not known). */
+        expected_empty_rate: z.number().nullable(),
+        band_hi: z.number().nullable(),
+        /** True when the calibration bounds this stratum's rate closely enough for its queries to be tested. */
+        tested: z.boolean(),
+      }),
+    ),
+  }),
   alarms: z.number().int(),
   /** The window's uniform sample of production scores (when services send `scores`), against the calibration. */
   score_sample: z.object({

@@ -39,6 +39,9 @@ export interface WindowPoint {
   readonly band: readonly [number, number] | null;
   readonly alarm: boolean;
   readonly empty_rate: number | null;
+  /** Production's mean candidates per query, and how it compares with the calibration's (information only). */
+  readonly mean_candidates: number | null;
+  readonly candidates_change: string | null;
   readonly open: boolean;
 }
 
@@ -74,6 +77,8 @@ function pointOf(w: unknown, open: boolean): WindowPoint | null {
     band: lo !== null && hi !== null ? [lo, hi] : null,
     alarm: rate?.alarm === true,
     empty_rate: empty !== null && queries > 0 ? empty / queries : null,
+    mean_candidates: numOr(o.mean_candidates),
+    candidates_change: typeof obj(o.candidates_per_query)?.change === "string" ? (obj(o.candidates_per_query)!.change as string) : null,
     open,
   };
 }

@@ -9,7 +9,8 @@ import type { WindowStatus } from "../contract";
 import { DEFAULT_DRIFT_CONFIG, type CalibrationExpectation, type DriftConfig } from "../stats/drift";
 import { evaluateDetector, observeDetector, type DetectedRate, type DetectorEvaluation } from "../stats/drift-detector";
 import { newDetector, type DetectorState } from "../stats/e-detector";
-import { addCluster, emptyClusterSums, type ClusterSums } from "../stats/per-query";
+import { EMPTY_CONTEXT_STRATA } from "../stats/empty-context";
+import { addCluster, cloneSums, emptyClusterSums, type ClusterSums } from "../stats/per-query";
 import type { Expectation } from "../serving/projection";
 
 export interface WindowState {
@@ -50,6 +51,11 @@ export function newWindow(
   };
 }
 
+/** A window's mean candidates per query is reported as changed beyond this relative difference from the calibration's. */
+export const CANDIDATES_CHANGE_RATIO = 0.25;
+/** ... once the window holds this many queries. */
+export const CANDIDATES_CHANGE_MIN_QUERIES = 100;
+
 export const windowExpired = (w: WindowState, nowMs: number): boolean => nowMs >= w.started_at + DRIFT_WINDOW_MS;
 
 /**
@@ -66,7 +72,7 @@ export function addBatch(
   config: DriftConfig = DEFAULT_DRIFT_CONFIG,
 ): WindowState {
   const detector = observeDetector(w.detector ?? newDetector(), queries, nowMs, calibrationExpectation(w.expectation), config);
-  const sums = { ...w.sums };
+  const sums = cloneSums(w.sums);
   for (const [m, d] of queries) addCluster(sums, m, d);
   const reservoir = [...w.reservoir];
   let seen = w.seen;
@@ -89,6 +95,7 @@ export function calibrationExpectation(e: Expectation): CalibrationExpectation {
     designEffect: e.design_effect ?? 1,
     emptyContextRate: e.empty_context_rate,
     nQueries: e.n_queries,
+    emptyContextStrata: e.empty_context_strata ?? null,
     ...(e.drift_tolerance != null ? { tolerance: e.drift_tolerance } : {}),
     ...(e.empty_context_tolerance != null ? { emptyContextTolerance: e.empty_context_tolerance } : {}),
   };
@@ -126,9 +133,33 @@ export function windowStatus(w: WindowState, ev: DetectorEvaluation): WindowStat
     empty_context: ev.emptyContext ? rate(ev.emptyContext, w.sums.queries > 0 ? w.sums.empty / w.sums.queries : null) : null,
     mean_candidates: w.sums.queries > 0 ? w.sums.candidates / w.sums.queries : null,
     expected_mean_candidates: w.expectation.mean_candidates ?? null,
+    candidates_per_query: candidatesPerQuery(w, ev),
     alarms: w.alarms,
     score_sample: { size: w.reservoir.length, seen: w.seen, drop_rate_at_threshold: null, ks: null },
   };
+}
+
+function candidatesPerQuery(w: WindowState, ev: DetectorEvaluation): WindowStatus["candidates_per_query"] {
+  const calMean = w.expectation.mean_candidates ?? null;
+  let change: "none" | "fewer" | "more" | null = null;
+  if (calMean !== null && calMean > 0) {
+    const ratio = w.sums.queries > 0 ? w.sums.candidates / w.sums.queries / calMean : 1;
+    change = w.sums.queries < CANDIDATES_CHANGE_MIN_QUERIES || Math.abs(ratio - 1) <= CANDIDATES_CHANGE_RATIO ? "none" : ratio < 1 ? "fewer" : "more";
+  }
+  const strata = EMPTY_CONTEXT_STRATA.map((min, b) => {
+    const next = EMPTY_CONTEXT_STRATA[b + 1];
+    const band = ev.emptyStrata?.[b];
+    return {
+      min_candidates: min,
+      max_candidates: next === undefined ? null : next - 1,
+      queries: w.sums.stratumQueries?.[b] ?? 0,
+      empty_queries: w.sums.stratumEmpty?.[b] ?? 0,
+      expected_empty_rate: band?.expected ?? null,
+      band_hi: band?.band.hi ?? null,
+      tested: band?.armable ?? false,
+    };
+  });
+  return { change, strata };
 }
 
 const pct = (x: number | null): string => (x === null ? "n/a" : `${(100 * x).toFixed(1)} %`);
@@ -143,5 +174,5 @@ export function driftSummary(status: WindowStatus): string {
 /** The alert sentence for an empty-context alarm. */
 export function emptyContextSummary(status: WindowStatus): string {
   const t = status.empty_context!;
-  return `${pct(t.observed)} of ${status.queries} production queries lost every candidate to the gate, against ${pct(t.expected)} in calibration (tolerated up to ${pct(t.band.hi)})`;
+  return `${pct(t.observed)} of ${status.queries} production queries lost every candidate to the gate, against ${pct(t.expected)} expected for their candidate counts (tolerated up to ${pct(t.band.hi)})`;
 }

@@ -20,6 +20,8 @@ export interface Expectation {
   /** Per-calibration absolute tolerances of the drift band; absent or null: the server's defaults. */
   readonly drift_tolerance?: number | null;
   readonly empty_context_tolerance?: number | null;
+  /** The empty-context rate per candidate-count stratum (queries uploads fitted since strata were kept). */
+  readonly empty_context_strata?: readonly { readonly rate: number; readonly queries: number; readonly extrapolated: boolean }[] | null;
   /** Mean candidates per calibration query (queries uploads), shown next to production's. */
   readonly mean_candidates?: number | null;
 }

@@ -23,6 +23,8 @@ export function expectationOf(c: StoredCalibration): Expectation {
     drift_tolerance: c.drift_tolerance ?? null,
     empty_context_tolerance: c.empty_context_tolerance ?? null,
     mean_candidates: c.per_query?.mean_candidates ?? null,
+    empty_context_strata:
+      c.per_query?.empty_context_by_candidates?.map((st) => ({ rate: st.rate, queries: st.queries, extrapolated: st.extrapolated })) ?? null,
   };
 }
 

@@ -13,7 +13,15 @@
  * `minQueries` queries, where the estimate is too low under heavy clustering.
  */
 import { detectorAdd, detectorLogThreshold, readDetector, type DetectorStart, type DetectorState } from "./e-detector";
-import { driftBands, type CalibrationExpectation, type DriftBands, type DriftConfig, type RateTest } from "./drift";
+import {
+  conditionedEmptyContext,
+  driftBands,
+  emptyContextLogEvidence,
+  type CalibrationExpectation,
+  type DriftBands,
+  type DriftConfig,
+  type RateTest,
+} from "./drift";
 import { logEvidence, priorFor } from "./mixture-test";
 import { designEffect, type ClusterSums } from "./per-query";
 
@@ -33,6 +41,8 @@ export interface DetectorEvaluation {
   readonly armed: boolean;
   readonly dropRate: DetectedRate;
   readonly emptyContext: DetectedRate | null;
+  /** The empty-context band of each candidate-count stratum (null without the calibration's strata). */
+  readonly emptyStrata: DriftBands["emptyStrata"];
 }
 
 function logEvidences(sums: Readonly<ClusterSums>, deff: number, bands: DriftBands, config: DriftConfig): { drop: number; empty: number } {
@@ -42,11 +52,7 @@ function logEvidences(sums: Readonly<ClusterSums>, deff: number, bands: DriftBan
     bands.dropRate,
     priorFor(bands.dropRate, config.priorStrength),
   );
-  const empty =
-    bands.emptyContext === null
-      ? -Infinity
-      : logEvidence(sums.empty, sums.queries - sums.empty, bands.emptyContext, priorFor(bands.emptyContext, config.priorStrength));
-  return { drop, empty };
+  return { drop, empty: emptyContextLogEvidence(sums, bands, config.priorStrength) };
 }
 
 /** Adds a batch to the detector (a new state; the input is not mutated). `nowMs` tags a start opened by it. */
@@ -99,15 +105,17 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
     sinceQueries: r.strongest === null ? null : total.queries - r.strongest.queriesBefore,
   });
   const dropRate = rate(reading("drop"), total.candidates > 0 ? total.dropped / total.candidates : null, cal.expectedDropRate, bands.dropRate, armed);
-  const emptyContext =
-    bands.emptyContext === null || cal.emptyContextRate === null
-      ? null
-      : rate(
-          reading("empty"),
-          total.queries > 0 ? total.empty / total.queries : null,
-          cal.emptyContextRate,
-          bands.emptyContext,
-          armed && bands.emptyContextArmable,
-        );
-  return { queries: total.queries, designEffect: deff, logThreshold, armed, dropRate, emptyContext };
+  let emptyContext: DetectedRate | null = null;
+  if (bands.emptyContext !== null && cal.emptyContextRate !== null) {
+    // Expected rate and band for the candidate counts production brought since the reset (display; the test is per stratum).
+    const conditioned = conditionedEmptyContext(total, bands, cal.emptyContextRate);
+    emptyContext = rate(
+      reading("empty"),
+      total.queries > 0 ? total.empty / total.queries : null,
+      conditioned.expected,
+      { lo: 0, hi: conditioned.hi },
+      armed && bands.emptyContextArmable,
+    );
+  }
+  return { queries: total.queries, designEffect: deff, logThreshold, armed, dropRate, emptyContext, emptyStrata: bands.emptyStrata };
 }

@@ -17,6 +17,7 @@
  * clustering (rho >= 0.2 false-alarmed within 10-20 queries without this floor). Reference: docs/drift.md.
  */
 import { jeffreysUpperBound } from "./binomial-bound";
+import { EMPTY_CONTEXT_STRATA } from "./empty-context";
 import { designEffect, type ClusterSums } from "./per-query";
 import { DEFAULT_PRIOR_STRENGTH, logEvidence, priorFor, toleranceBand, type Band } from "./mixture-test";
 import { zInv } from "./special";
@@ -68,9 +69,30 @@ export interface CalibrationExpectation {
   /** The calibration's empty-context rate and query count, when it was uploaded as queries. */
   readonly emptyContextRate: number | null;
   readonly nQueries: number | null;
+  /**
+   * The calibration's empty-context rate per candidate-count stratum, aligned with EMPTY_CONTEXT_STRATA
+   * (empty-context.ts); absent for calibrations fitted before strata were kept (then every production query is
+   * compared with emptyContextRate).
+   */
+  readonly emptyContextStrata?: readonly CalibrationStratum[] | null;
   /** Per-calibration tolerances (absolute, rate units) that override the config's. */
   readonly tolerance?: number;
   readonly emptyContextTolerance?: number;
+}
+
+export interface CalibrationStratum {
+  readonly rate: number;
+  readonly queries: number;
+  readonly extrapolated: boolean;
+}
+
+/** The empty-context band of one candidate-count stratum. */
+export interface StratumBand {
+  /** The calibration's rate for the stratum (its lower end) and the band's upper end. */
+  readonly expected: number;
+  readonly band: Band;
+  /** False when the calibration has too few queries of this size to bound the rate (the stratum is not tested). */
+  readonly armable: boolean;
 }
 
 export interface RateTest {
@@ -105,14 +127,22 @@ export interface DriftBands {
   /** null when the calibration has no per-query statistics. */
   readonly emptyContext: Band | null;
   readonly emptyContextArmable: boolean;
+  /** Per candidate-count stratum (aligned with EMPTY_CONTEXT_STRATA), or null without the calibration's strata. */
+  readonly emptyStrata: readonly StratumBand[] | null;
 }
 
 /**
  * Bands: the drop rate's is p0 +- max(tolerance, z_{1-a'/4} sd_cal), sd_cal from the calibration's effective size
  * n / max(deff_cal, deff_production): a calibration uploaded flat has deff_cal = 1 by construction, so the clustering
- * production shows floors it. The empty-context band is [0, max(e0 + tolerance, U)], U the Jeffreys upper bound of the
- * calibration's rate at level 1 - a'/2 (binomial-bound.ts): exact where the Wald sd was 0 for a calibration without
- * an empty query.
+ * production shows floors it.
+ *
+ * Empty context: [0, max(e + tolerance, U)], U the exact Jeffreys upper bound of the calibration's rate e
+ * (binomial-bound.ts), where the Wald sd was 0 for a calibration without an empty query. With the calibration's
+ * strata, each candidate-count stratum b gets its own band from its rate e_b over its Q_b calibration queries, the
+ * bounds at level 1 - a'/(2 S) for the S strata measured (not extrapolated), so that all of them hold together with
+ * probability 1 - a'/2 (Bonferroni). A stratum is tested (armable) when its bound exceeds its rate by at most
+ * maxEmptyContextBoundExcess. A fractional count Q_b e_b is rounded up: a mean of [0, 1] values varies at most as
+ * much as a binomial share with the same mean, so the binomial bound does not undercover.
  */
 export function driftBands(cal: CalibrationExpectation, config: DriftConfig, productionDesignEffect: number): DriftBands {
   if (!(config.alpha > 0 && config.alpha < 1)) throw new RangeError(`driftBands: alpha=${config.alpha}`);
@@ -123,15 +153,85 @@ export function driftBands(cal: CalibrationExpectation, config: DriftConfig, pro
   const dropRate = toleranceBand(cal.expectedDropRate, cal.n / deffCal, tolerance, "both", zInv(1 - alphaPerTest / 4));
   let emptyContext: Band | null = null;
   let emptyContextArmable = false;
+  let emptyStrata: StratumBand[] | null = null;
   if (testsEmpty && cal.emptyContextRate !== null && cal.nQueries !== null) {
-    const q = cal.nQueries;
-    const x = Math.min(q, Math.max(0, Math.round(cal.emptyContextRate * q)));
-    const upper = jeffreysUpperBound(x, q, 1 - alphaPerTest / 2);
-    const hi = Math.min(1, Math.max(cal.emptyContextRate + (cal.emptyContextTolerance ?? config.emptyContextTolerance), upper));
-    emptyContext = { lo: 0, hi };
-    emptyContextArmable = upper - cal.emptyContextRate <= config.maxEmptyContextBoundExcess;
+    const emptyTolerance = cal.emptyContextTolerance ?? config.emptyContextTolerance;
+    const bandOf = (rate: number, queries: number, level: number): StratumBand => {
+      const x = Math.min(queries, Math.max(0, Math.ceil(rate * queries - 1e-9)));
+      const upper = jeffreysUpperBound(x, queries, level);
+      return {
+        expected: rate,
+        band: { lo: 0, hi: Math.min(1, Math.max(rate + emptyTolerance, upper)) },
+        armable: upper - rate <= config.maxEmptyContextBoundExcess,
+      };
+    };
+    const overall = bandOf(cal.emptyContextRate, cal.nQueries, 1 - alphaPerTest / 2);
+    emptyContext = overall.band;
+    emptyContextArmable = overall.armable;
+    const strata = cal.emptyContextStrata;
+    if (strata && strata.length === EMPTY_CONTEXT_STRATA.length) {
+      const measured = Math.max(1, strata.filter((st) => !st.extrapolated).length);
+      emptyStrata = strata.map((st) =>
+        st.queries > 0
+          ? bandOf(st.rate, st.queries, 1 - alphaPerTest / (2 * measured))
+          : { expected: st.rate, band: { lo: 0, hi: 1 }, armable: false },
+      );
+      emptyContextArmable = emptyStrata.some((b) => b.armable);
+    }
   }
-  return { alphaPerTest, dropRate, emptyContext, emptyContextArmable };
+  return { alphaPerTest, dropRate, emptyContext, emptyContextArmable, emptyStrata };
+}
+
+/**
+ * ln of the empty-context e-value of a set of sums: the product over strata of each armable stratum's mixture
+ * e-value (queries are independent and a query's candidate count is known before the gate acts on it, so the product
+ * of the strata's test supermartingales is one), times the e-value of queries counted without a stratum against the
+ * overall band. -Infinity when the calibration has no per-query statistics. O(strata).
+ */
+export function emptyContextLogEvidence(sums: Readonly<ClusterSums>, bands: DriftBands, priorStrength: number): number {
+  if (bands.emptyContext === null) return -Infinity;
+  const strata = bands.emptyStrata;
+  if (strata === null || sums.stratumQueries === undefined || sums.stratumEmpty === undefined) {
+    return logEvidence(sums.empty, sums.queries - sums.empty, bands.emptyContext, priorFor(bands.emptyContext, priorStrength));
+  }
+  let total = 0;
+  let stratifiedQueries = 0;
+  let stratifiedEmpty = 0;
+  strata.forEach((st, b) => {
+    const q = sums.stratumQueries![b] ?? 0;
+    const e = sums.stratumEmpty![b] ?? 0;
+    stratifiedQueries += q;
+    stratifiedEmpty += e;
+    if (st.armable && q > 0) total += logEvidence(e, q - e, st.band, priorFor(st.band, priorStrength));
+  });
+  const restQueries = sums.queries - stratifiedQueries;
+  const restEmpty = sums.empty - stratifiedEmpty;
+  if (restQueries > 0) total += logEvidence(restEmpty, restQueries - restEmpty, bands.emptyContext, priorFor(bands.emptyContext, priorStrength));
+  return total;
+}
+
+/**
+ * What production's own mix of candidate counts predicts: the expected empty-context rate and the band's upper end,
+ * averaged over the strata of the queries in `sums` (the calibration's overall rate and band without strata or
+ * without queries). For display; the test is emptyContextLogEvidence.
+ */
+export function conditionedEmptyContext(sums: Readonly<ClusterSums>, bands: DriftBands, overallRate: number): { expected: number; hi: number } {
+  const overall = { expected: overallRate, hi: bands.emptyContext?.hi ?? 1 };
+  const strata = bands.emptyStrata;
+  if (strata === null || sums.stratumQueries === undefined || sums.queries === 0) return overall;
+  let expected = 0;
+  let hi = 0;
+  let counted = 0;
+  strata.forEach((st, b) => {
+    const q = sums.stratumQueries![b] ?? 0;
+    counted += q;
+    expected += q * st.expected;
+    hi += q * st.band.hi;
+  });
+  const rest = sums.queries - counted;
+  expected += rest * overall.expected;
+  hi += rest * overall.hi;
+  return { expected: expected / sums.queries, hi: hi / sums.queries };
 }
 
 /**
@@ -163,13 +263,13 @@ export function evaluateDrift(
   };
   let emptyContext: RateTest | null = null;
   if (bands.emptyContext !== null && cal.emptyContextRate !== null) {
-    const eBand = bands.emptyContext;
-    const eLe = logEvidence(sums.empty, sums.queries - sums.empty, eBand, priorFor(eBand, config.priorStrength));
+    const eLe = emptyContextLogEvidence(sums, bands, config.priorStrength);
     const eArmed = armed && bands.emptyContextArmable;
+    const conditioned = conditionedEmptyContext(sums, bands, cal.emptyContextRate);
     emptyContext = {
       observed: sums.queries > 0 ? sums.empty / sums.queries : null,
-      expected: cal.emptyContextRate,
-      band: eBand,
+      expected: conditioned.expected,
+      band: { lo: 0, hi: conditioned.hi },
       logEvidence: eLe,
       alarm: eArmed && eLe >= logThreshold,
       armed: eArmed,

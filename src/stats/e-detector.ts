@@ -19,7 +19,7 @@
  * opened just after it carry the most evidence and stay. Memory O(maxStarts), cost O(maxStarts) per batch.
  * Reference: docs/drift.md, "The change detector".
  */
-import { addCluster, emptyClusterSums, type ClusterSums } from "./per-query";
+import { addCluster, cloneSums, emptyClusterSums, type ClusterSums } from "./per-query";
 
 export interface DetectorStart {
   /** Caller's tag for when the start opened (the monitor passes epoch milliseconds). */
@@ -62,7 +62,7 @@ export function detectorAdd(
   if (!(Number.isInteger(limits.blockQueries) && limits.blockQueries >= 1 && Number.isInteger(limits.maxStarts) && limits.maxStarts >= 2)) {
     throw new RangeError(`detectorAdd: limits ${JSON.stringify(limits)}`);
   }
-  let starts = state.starts.map((s) => ({ ...s, sums: { ...s.sums } }));
+  let starts = state.starts.map((s) => ({ ...s, sums: cloneSums(s.sums) }));
   let sinceNewest = state.sinceNewest;
   let opened = state.opened;
   if (starts.length === 0 || sinceNewest >= limits.blockQueries) {
@@ -70,7 +70,7 @@ export function detectorAdd(
     sinceNewest = 0;
     opened++;
   }
-  const total = { ...state.total };
+  const total = cloneSums(state.total);
   for (const [m, d] of queries) {
     addCluster(total, m, d);
     for (const s of starts) addCluster(s.sums, m, d);

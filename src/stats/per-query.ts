@@ -5,6 +5,7 @@
  * Queries are given flat: `sortedByQuery` holds each query's scores contiguously, `offsets` has Q+1 entries and query
  * q spans [offsets[q], offsets[q+1]).
  */
+import { EMPTY_CONTEXT_STRATA, stratumOf } from "./empty-context";
 
 export interface PerQueryStats {
   readonly queries: number;
@@ -59,10 +60,37 @@ export interface ClusterSums {
   sizeSq: number;
   /** queries with m_q > 0 and D_q = m_q */
   empty: number;
+  /**
+   * Queries and empty queries per candidate-count stratum (empty-context.ts EMPTY_CONTEXT_STRATA). Absent in sums
+   * stored before strata were kept; they start when the next query is added, and the queries counted before them are
+   * the difference between `queries` and the strata's total.
+   */
+  stratumQueries?: number[];
+  stratumEmpty?: number[];
 }
 
 export function emptyClusterSums(): ClusterSums {
-  return { queries: 0, candidates: 0, dropped: 0, droppedSq: 0, droppedTimesSize: 0, sizeSq: 0, empty: 0 };
+  const zeros = () => EMPTY_CONTEXT_STRATA.map(() => 0);
+  return {
+    queries: 0,
+    candidates: 0,
+    dropped: 0,
+    droppedSq: 0,
+    droppedTimesSize: 0,
+    sizeSq: 0,
+    empty: 0,
+    stratumQueries: zeros(),
+    stratumEmpty: zeros(),
+  };
+}
+
+/** A copy that shares no array with `s` (addCluster mutates its argument). */
+export function cloneSums(s: Readonly<ClusterSums>): ClusterSums {
+  return {
+    ...s,
+    ...(s.stratumQueries ? { stratumQueries: [...s.stratumQueries] } : {}),
+    ...(s.stratumEmpty ? { stratumEmpty: [...s.stratumEmpty] } : {}),
+  };
 }
 
 /**
@@ -78,7 +106,15 @@ export function addCluster(sums: ClusterSums, m: number, d: number): void {
   sums.droppedSq += d * d;
   sums.droppedTimesSize += d * m;
   sums.sizeSq += m * m;
-  if (m > 0 && d === m) sums.empty += 1;
+  const empty = d === m;
+  if (empty) sums.empty += 1;
+  if (sums.stratumQueries === undefined || sums.stratumEmpty === undefined) {
+    sums.stratumQueries = EMPTY_CONTEXT_STRATA.map(() => 0);
+    sums.stratumEmpty = EMPTY_CONTEXT_STRATA.map(() => 0);
+  }
+  const b = stratumOf(m);
+  sums.stratumQueries[b]! += 1;
+  if (empty) sums.stratumEmpty[b]! += 1;
 }
 
 /**

@@ -104,6 +104,45 @@ describe("POST /v1/observations", () => {
     expect(raised).toBe(true);
   });
 
+  it("compares short production queries with the calibration's rate for their size: fewer candidates is information, not an alarm", async () => {
+    const gate = uniqueGate("obs-short");
+    // 600 calibration queries of 20 candidates; query i's scores are shifted by a per-query effect, so some queries
+    // sit mostly below the threshold (candidates move together) and single candidates are dropped about 30 % of the time.
+    const calQueries = Array.from({ length: 600 }, (_, i) => {
+      const effect = ((i * 37) % 600) / 600 - 0.5;
+      return Array.from({ length: 20 }, (_, j) => Math.round((0.5 + effect + ((j * 13) % 20) / 40 - 0.25) * 1e4) / 1e4);
+    });
+    const { calibration } = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", queries: calQueries, policy: { kind: "drop_rate", target: 0.3 } },
+    });
+    const strata = calibration.per_query!.empty_context_by_candidates!;
+    expect(strata.map((s) => s.min_candidates)).toEqual([1, 2, 3, 4, 6, 10, 20, 50]);
+    expect(strata[0]!.rate).toBeCloseTo(calibration.in_sample_drop_rate, 10); // one candidate: empty = dropped
+    expect(strata[6]!.rate).toBeCloseTo(calibration.per_query!.empty_context_rate, 10); // 20: the calibration's own size
+    expect(strata[7]).toMatchObject({ extrapolated: true });
+    // Production brings 2 candidates per query, each a random pair of a calibration query: empty about as often as
+    // the calibration's 2-candidate rate, far more often than its 20-candidate queries.
+    const t = calibration.threshold!;
+    for (let b = 0; b < 10; b++) {
+      const batch = Array.from({ length: 100 }, (_, q) => {
+        const cal = calQueries[(b * 100 + q) % 600]!;
+        const pair = [cal[(q * 7) % 20]!, cal[(q * 11 + 3) % 20]!];
+        return [2, pair.filter((s) => s < t).length] as [number, number];
+      });
+      const r = await observe({ batch_id: `short-${b}`, ...gate, queries: batch });
+      expect(r.alerts).toEqual([]);
+    }
+    const status = await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read });
+    const w = status.windows[0]!;
+    expect(w.empty_context!.alarm).toBe(false);
+    expect(w.empty_context!.observed!).toBeGreaterThan(calibration.per_query!.empty_context_rate + 0.02);
+    expect(w.empty_context!.expected).toBeCloseTo(strata[1]!.rate, 10);
+    expect(w.candidates_per_query.change).toBe("fewer");
+    expect(w.candidates_per_query.strata[1]).toMatchObject({ min_candidates: 2, max_candidates: 2, queries: 1000, tested: true });
+    expect(w.candidates_per_query.strata[1]!.expected_empty_rate).toBeCloseTo(strata[1]!.rate, 10);
+  });
+
   it("rejects bad batches with clear errors and counts nothing", async () => {
     const { gate } = await calibrated("obs-bad");
     const bad = async (json: unknown, status: number, code: string) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/drift.json" with { type: "json" };
-import { addCluster, designEffect, emptyClusterSums, perQueryStats, type ClusterSums } from "../../src/stats/per-query";
+import { addCluster, cloneSums, designEffect, emptyClusterSums, perQueryStats, type ClusterSums } from "../../src/stats/per-query";
 import { clusteredDrops, createRng } from "../support/prng";
 
 function sumsOf(m: readonly number[], d: readonly number[]): ClusterSums {
@@ -80,11 +80,30 @@ describe("designEffect", () => {
       droppedTimesSize: a.droppedTimesSize + b.droppedTimesSize,
       sizeSq: a.sizeSq + b.sizeSq,
       empty: a.empty + b.empty,
+      stratumQueries: a.stratumQueries!.map((x, i) => x + b.stratumQueries![i]!),
+      stratumEmpty: a.stratumEmpty!.map((x, i) => x + b.stratumEmpty![i]!),
     };
     const whole = sumsOf(c.m, c.d);
     expect(merged).toEqual(whole);
     const reversed = sumsOf([...c.m].reverse(), [...c.d].reverse());
     expect(designEffect(reversed)).toBeCloseTo(designEffect(whole), 12);
+  });
+
+  it("starts strata on sums stored before them, counting only the queries added since", () => {
+    const old = { queries: 5, candidates: 100, dropped: 30, droppedSq: 200, droppedTimesSize: 600, sizeSq: 2000, empty: 1 } as ClusterSums;
+    addCluster(old, 20, 20);
+    expect(old.queries).toBe(6);
+    expect(old.empty).toBe(2);
+    expect(old.stratumQueries).toEqual([0, 0, 0, 0, 0, 0, 1, 0]);
+    expect(old.stratumEmpty).toEqual([0, 0, 0, 0, 0, 0, 1, 0]);
+  });
+
+  it("cloneSums shares no array with the original", () => {
+    const a = sumsOf([3], [1]);
+    const b = cloneSums(a);
+    addCluster(b, 3, 3);
+    expect(a.stratumQueries).toEqual([0, 0, 1, 0, 0, 0, 0, 0]);
+    expect(b.stratumQueries).toEqual([0, 0, 2, 0, 0, 0, 0, 0]);
   });
 
   it("does not mutate its argument", () => {
@@ -99,7 +118,18 @@ describe("addCluster", () => {
     addCluster(sums, 4, 4);
     addCluster(sums, 0, 0);
     addCluster(sums, 3, 1);
-    expect(sums).toEqual({ queries: 2, candidates: 7, dropped: 5, droppedSq: 17, droppedTimesSize: 19, sizeSq: 25, empty: 1 });
+    // Strata [1], [2], [3], [4, 5], ...: the 3-candidate query in the third, the empty 4-candidate one in the fourth.
+    expect(sums).toEqual({
+      queries: 2,
+      candidates: 7,
+      dropped: 5,
+      droppedSq: 17,
+      droppedTimesSize: 19,
+      sizeSq: 25,
+      empty: 1,
+      stratumQueries: [0, 0, 1, 1, 0, 0, 0, 0],
+      stratumEmpty: [0, 0, 0, 1, 0, 0, 0, 0],
+    });
     expect(() => addCluster(sums, 3, 4)).toThrow(RangeError);
     expect(() => addCluster(sums, -1, 0)).toThrow(RangeError);
     expect(() => addCluster(sums, 2.5, 1)).toThrow(RangeError);

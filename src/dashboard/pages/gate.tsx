@@ -316,6 +316,9 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
                   <th scope="col" class="num">
                     Empty context
                   </th>
+                  <th scope="col" class="num">
+                    Candidates / query
+                  </th>
                   <th scope="col">Alarm</th>
                 </tr>
               </thead>
@@ -332,6 +335,10 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
                     <td class="num">{pct(p.expected)}</td>
                     <td class="num">{p.band ? `${pct(p.band[0])} – ${pct(p.band[1])}` : "–"}</td>
                     <td class="num">{pct(p.empty_rate)}</td>
+                    <td class="num">
+                      {p.mean_candidates === null ? "–" : p.mean_candidates.toFixed(1)}
+                      {p.candidates_change === "fewer" || p.candidates_change === "more" ? ` (${p.candidates_change} than calibration)` : ""}
+                    </td>
                     <td>{p.alarm ? "yes" : "no"}</td>
                   </tr>
                 ))}

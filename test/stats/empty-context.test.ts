@@ -1,0 +1,185 @@
+import { describe, expect, it } from "vitest";
+import golden from "../../fixtures/golden/empty-context.json" with { type: "json" };
+import { fitCalibration } from "../../src/calibrations/fit";
+import type { StoredCalibration } from "../../src/contract";
+import { calibrationExpectation } from "../../src/monitoring/window";
+import { expectationOf } from "../../src/serving/publish";
+import { DEFAULT_DRIFT_CONFIG, driftBands, emptyContextLogEvidence, type CalibrationExpectation } from "../../src/stats/drift";
+import { evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
+import { newDetector } from "../../src/stats/e-detector";
+import { allDroppedProbability, EMPTY_CONTEXT_STRATA, emptyRateByCandidates, stratumOf } from "../../src/stats/empty-context";
+import { sortedCopy } from "../../src/stats/order-statistics";
+import { addCluster, emptyClusterSums, type ClusterSums } from "../../src/stats/per-query";
+import { createRng, deriveSeed, type Rng } from "../support/prng";
+
+function flatten(queries: readonly (readonly number[])[]): { scores: Float64Array; offsets: Uint32Array } {
+  const total = queries.reduce((a, q) => a + q.length, 0);
+  const scores = new Float64Array(total);
+  const offsets = new Uint32Array(queries.length + 1);
+  let o = 0;
+  queries.forEach((q, i) => {
+    scores.set(q, o);
+    o += q.length;
+    offsets[i + 1] = o;
+  });
+  return { scores, offsets };
+}
+
+describe("allDroppedProbability (scipy.stats.hypergeom)", () => {
+  it.each(golden.hypergeom)("m=$m, d=$d, k=$k", ({ m, d, k, p }) => {
+    expect(allDroppedProbability(m, d, k)).toBeCloseTo(p, 12);
+  });
+
+  it("refuses a draw larger than the query, and counts that are not whole", () => {
+    expect(() => allDroppedProbability(3, 1, 4)).toThrow(RangeError);
+    expect(() => allDroppedProbability(3, 4, 1)).toThrow(RangeError);
+    expect(() => allDroppedProbability(3, 1, 0)).toThrow(RangeError);
+    expect(() => allDroppedProbability(3.5, 1, 1)).toThrow(RangeError);
+  });
+});
+
+describe("stratumOf", () => {
+  it("puts each candidate count in the stratum of its lower end", () => {
+    expect(EMPTY_CONTEXT_STRATA).toEqual(golden.strata);
+    expect([1, 2, 3, 4, 5, 6, 9, 10, 19, 20, 49, 50, 10_000].map(stratumOf)).toEqual([0, 1, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7]);
+  });
+});
+
+describe.each(golden.cases)("empty rate by candidates: $name", (c) => {
+  const { scores, offsets } = flatten(c.queries);
+  const strata = emptyRateByCandidates(scores, offsets, c.threshold);
+
+  it("matches the hypergeometric mean of scipy per stratum, extrapolating beyond the largest query", () => {
+    expect(strata.map((s) => s.minCandidates)).toEqual(c.strata.map((s) => s.min_candidates));
+    strata.forEach((s, i) => {
+      const g = c.strata[i]!;
+      expect(s.rate).toBeCloseTo(g.rate, 12);
+      expect(s.queries).toBe(g.queries);
+      expect(s.extrapolated).toBe(g.extrapolated);
+    });
+  });
+
+  it("agrees with random k-subsets of the calibration's queries (Monte Carlo, 100,000 draws)", () => {
+    for (const [k, mc] of Object.entries(c.monte_carlo)) {
+      const s = strata[stratumOf(Number(k))]!;
+      const sd = Math.sqrt(Math.max(s.rate * (1 - s.rate), 1e-6) / 100_000);
+      expect(Math.abs(s.rate - mc)).toBeLessThan(4 * sd);
+    }
+  });
+
+  it("is nonincreasing in the candidate count", () => {
+    for (let i = 1; i < strata.length; i++) expect(strata[i]!.rate).toBeLessThanOrEqual(strata[i - 1]!.rate + 1e-15);
+  });
+
+  it("gives each stratum a Bonferroni Jeffreys band (scipy.stats.beta), tested only where the calibration bounds it", () => {
+    const overall = c.queries.filter((q, i) => q.length > 0 && c.drops[i] === q.length).length / c.queries.length;
+    const cal: CalibrationExpectation = {
+      expectedDropRate: 0.3,
+      n: scores.length,
+      emptyContextRate: overall,
+      nQueries: c.queries.length,
+      emptyContextStrata: strata,
+    };
+    const bands = driftBands(cal, { ...DEFAULT_DRIFT_CONFIG, alpha: golden.alpha, emptyContextTolerance: golden.tolerance }, 1);
+    expect(bands.emptyStrata).toHaveLength(EMPTY_CONTEXT_STRATA.length);
+    bands.emptyStrata!.forEach((b, i) => {
+      expect(b.band.hi).toBeCloseTo(c.strata[i]!.hi, 9);
+      expect(b.armable).toBe(c.strata[i]!.armable);
+    });
+    expect(bands.emptyContextArmable).toBe(c.strata.some((s) => s.armable));
+  });
+});
+
+describe("emptyRateByCandidates edge cases", () => {
+  it("keeps everything without a threshold, and skips queries without candidates", () => {
+    const { scores, offsets } = flatten([[0.1, 0.2], [], [0.3]]);
+    const strata = emptyRateByCandidates(scores, offsets, null);
+    expect(strata.every((s) => s.rate === 0)).toBe(true);
+    expect(strata[0]!.queries).toBe(2);
+    expect(strata[1]!.queries).toBe(1);
+    expect(strata[2]).toMatchObject({ queries: 1, extrapolated: true });
+  });
+
+  it("refuses an upload without queries", () => {
+    expect(() => emptyRateByCandidates(new Float64Array(0), new Uint32Array([0]), 0.5)).toThrow(RangeError);
+  });
+});
+
+// ----------------------------------------------------------------------------------------------------------------
+// The monitor: production queries with fewer candidates than the calibration's, the gate unchanged.
+// ----------------------------------------------------------------------------------------------------------------
+
+function query(rng: Rng, m: number, rho: number): number[] {
+  const u = Math.sqrt(rho) * rng.normal();
+  return Array.from({ length: m }, () => u + Math.sqrt(1 - rho) * rng.normal());
+}
+
+/** A 500 x 20 calibration at target 0.3, rho 0.1, as the server fits and publishes it. */
+function calibration(seed: number): { cal: CalibrationExpectation; threshold: number } {
+  const rng = createRng(seed);
+  const qs = Array.from({ length: 500 }, () => query(rng, 20, 0.1));
+  const { scores, offsets } = flatten(qs);
+  const fitted = fitCalibration(sortedCopy(scores), 0.3, { scores, offsets });
+  const record = { ...fitted.fields, drift_tolerance: null, empty_context_tolerance: null } as unknown as StoredCalibration;
+  return { cal: calibrationExpectation(expectationOf(record)), threshold: fitted.fields.threshold! };
+}
+
+/** Feeds `queries` production queries of lo..hi candidates through the detector; the first empty-context alarm. */
+function run(seed: number, cal: CalibrationExpectation, threshold: number, sizes: readonly [number, number], queries: number) {
+  const rng = createRng(seed);
+  let state = newDetector();
+  for (let q = 0; q < queries; q += 25) {
+    const batch = Array.from({ length: 25 }, () => {
+      const m = sizes[0] + Math.floor(rng.next() * (sizes[1] - sizes[0] + 1));
+      const scores = query(rng, m, 0.1);
+      return [m, scores.filter((s) => s < threshold).length] as const;
+    });
+    state = observeDetector(state, batch, q, cal, DEFAULT_DRIFT_CONFIG);
+    const ev = evaluateDetector(state, cal, DEFAULT_DRIFT_CONFIG);
+    if (ev.emptyContext?.alarm) return { alarmAt: q + 25, ev };
+  }
+  return { alarmAt: null, ev: evaluateDetector(state, cal, DEFAULT_DRIFT_CONFIG) };
+}
+
+describe("empty-context test conditioned on candidates per query", () => {
+  const { cal, threshold } = calibration(deriveSeed(9001, 0));
+
+  it("the calibration carries its strata to the monitor", () => {
+    expect(cal.emptyContextStrata).toHaveLength(EMPTY_CONTEXT_STRATA.length);
+    expect(cal.emptyContextStrata![0]!.rate).toBeGreaterThan(0.25);
+    expect(cal.emptyContextStrata![6]!.rate).toBeLessThan(0.01);
+  });
+
+  it("production queries of 1 to 5 candidates from the same population raise no alarm (3 seeds, 10,000 queries)", () => {
+    for (let s = 0; s < 3; s++) {
+      const r = run(deriveSeed(9002, s), cal, threshold, [1, 5], 10_000);
+      expect(r.alarmAt).toBeNull();
+      // The expectation shown is production's mix, far above the calibration's overall rate.
+      expect(r.ev.emptyContext!.expected).toBeGreaterThan(0.05);
+      expect(r.ev.emptyContext!.observed!).toBeLessThan(r.ev.emptyContext!.band.hi);
+    }
+  }, 30_000);
+
+  it("the same traffic against the unconditioned expectation (a calibration stored before strata) alarms", () => {
+    const legacy = { ...cal, emptyContextStrata: null };
+    const r = run(deriveSeed(9002, 0), legacy, threshold, [1, 5], 10_000);
+    expect(r.alarmAt).not.toBeNull();
+  });
+
+  it("still detects a gate that moved, in short queries: threshold raised so that 3-candidate queries empty more often", () => {
+    // Production's scores fall by 0.5 (same gate): the drop rate moves from 0.30 to about 0.46.
+    const r = run(deriveSeed(9003, 0), cal, threshold + 0.5, [3, 3], 10_000);
+    expect(r.alarmAt).not.toBeNull();
+    expect(r.alarmAt!).toBeLessThan(3_000);
+  });
+
+  it("sums stored before strata are tested against the overall band for the queries they counted", () => {
+    const bands = driftBands(cal, DEFAULT_DRIFT_CONFIG, 1);
+    const legacy = { queries: 400, candidates: 8000, dropped: 2400, droppedSq: 0, droppedTimesSize: 0, sizeSq: 0, empty: 40 } as ClusterSums;
+    const fresh = emptyClusterSums();
+    for (let i = 0; i < 400; i++) addCluster(fresh, 20, i < 40 ? 20 : 6);
+    // 10 % empty at 20 candidates: far above both the overall band and the 20-candidate stratum's.
+    expect(emptyContextLogEvidence(legacy, bands, DEFAULT_DRIFT_CONFIG.priorStrength)).toBeGreaterThan(10);
+    expect(emptyContextLogEvidence(fresh, bands, DEFAULT_DRIFT_CONFIG.priorStrength)).toBeGreaterThan(10);
+  });
+});
