@@ -311,6 +311,9 @@ async function calibrate(c: Ctx): Promise<number> {
     lines.push(
       `  per query   ${cal.per_query.mean_candidates.toFixed(1)} candidates, ${cal.per_query.mean_kept.toFixed(1)} kept, ${pct(cal.per_query.empty_context_rate)} left empty, design effect ${cal.per_query.design_effect.toFixed(2)}`,
     );
+  const short = cal.per_query?.empty_context_by_candidates?.filter((s) => s.min_candidates <= 3 && !s.extrapolated) ?? [];
+  if (short.length > 0)
+    lines.push(`  left empty  at ${short.map((s) => s.min_candidates).join(" / ")} candidates a query: ${short.map((s) => pct(s.rate)).join(" / ")}`);
   if (shift) {
     lines.push(
       `Shift against ${shift.previous_index_version} (${shift.previous_calibration_id}, ${shift.compared_with === "gate_current" ? "the gate's current calibration" : "the carry reference"}):`,

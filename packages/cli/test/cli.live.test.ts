@@ -81,6 +81,7 @@ describe("scoregate calibrate against the local worker", () => {
     expect(r1.code).toBe(0);
     expect(r1.stdout).toContain("8,000 scores in 400 queries");
     expect(r1.stdout).toContain("per query   20.0 candidates");
+    expect(r1.stdout).toMatch(/left empty {2}at 1 \/ 2 \/ 3 candidates a query: [\d.]+ % \/ [\d.]+ % \/ [\d.]+ %/);
     const same = csv("v1-again.csv", queries(3, 400, 20));
     const r2 = await cli(["calibrate", same, ...gateArgs("e5", "v1.1"), "--carry", "--shift-tolerance", "0.05", "--json"], env());
     const out = json<Out>(r2.stdout);
