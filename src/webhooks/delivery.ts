@@ -21,6 +21,15 @@ export async function listDeliveries(
 export async function replayDelivery(id: string, deps: AlertDeps): Promise<Delivery> {
   const d = await deps.webhooks.delivery(id);
   if (d === null) throw new AppError("not_found", `delivery ${id} does not exist`);
+  // Only deliveries of enabled endpoints are sent: a replay to a deleted or disabled one would stay pending forever.
+  const ep = await deps.webhooks.endpoint(d.endpoint_id);
+  if (ep === null) throw new AppError("conflict", `delivery ${id} belongs to endpoint ${d.endpoint_id}, which was deleted: it cannot be sent again`);
+  if (!ep.enabled) {
+    throw new AppError(
+      "conflict",
+      `endpoint ${ep.id} is disabled${ep.disabled_reason ? ` (${ep.disabled_reason})` : ""}: enable it with PATCH /v1/webhooks/${ep.id} {"enabled": true}, then replay`,
+    );
+  }
   if (!(await deps.webhooks.replay(id, deps.now().toISOString()))) {
     throw new AppError("conflict", `delivery ${id} is being sent right now; replay it after this attempt`);
   }

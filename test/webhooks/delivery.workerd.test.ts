@@ -154,6 +154,23 @@ describe("webhook delivery", () => {
     await raise(new Date());
     expect(await received("gone")).toHaveLength(1);
   });
+
+  it("refuses to replay a delivery whose endpoint is disabled or deleted (it would never be sent), and replays once re-enabled", async () => {
+    const ep = await endpoint("replay-off", "down");
+    await raise(new Date());
+    const [d] = await deliveriesOf(ep.id);
+    await disable(ep.id);
+    const off = await callJson("POST", `/v1/webhooks/deliveries/${encodeURIComponent(d.id)}/replay`, 409);
+    expect(off.error.message).toContain(`PATCH /v1/webhooks/${ep.id}`);
+    expect((await deliveriesOf(ep.id))[0]!.attempts).toBe(d.attempts); // nothing changed
+    await receiver("replay-off", "ok", ep.secret);
+    await callJson("PATCH", `/v1/webhooks/${ep.id}`, 200, { json: { enabled: true } });
+    const again = await callJson("POST", `/v1/webhooks/deliveries/${encodeURIComponent(d.id)}/replay`, 200);
+    expect(again.status).toBe("pending");
+    await callJson("DELETE", `/v1/webhooks/${ep.id}`, 200);
+    const gone = await callJson("POST", `/v1/webhooks/deliveries/${encodeURIComponent(d.id)}/replay`, 409);
+    expect(gone.error.message).toContain("was deleted");
+  });
 });
 
 describe("webhook endpoints", () => {
