@@ -176,6 +176,67 @@ SCENARIOS.forEach((sc, si) => {
   lines.push(`| ${sc.label} | ${RUNS} | ${ourDrop} / ${ourEmpty} | ${oldDrop} / ${oldEmpty} |`);
   console.error(`${sc.label}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 });
+// Power of the conditioned empty-context test: the same short production queries (1 to 5 candidates, calibration
+// 500 x 20, rho 0.1, target 0.3), after a real change. Queries from the change to the first alarm of each test.
+const POWER = [
+  { label: "every production score falls by 0.25 (the drop rate moves from 0.30 to about 0.39)", shift: -0.25, junk: 0 },
+  { label: "5 % of production queries retrieve junk (their scores fall by 3)", shift: 0, junk: 0.05 },
+];
+const POWER_RUNS = Math.max(1, Math.round(RUNS / 3));
+lines.push(
+  "",
+  `Power with short production queries (1 to 5 candidates; calibration 500 x 20, rho 0.1, target 0.3; ${POWER_RUNS} runs of up to ${QUERIES.toLocaleString("en-US")} queries; seeds deriveSeed(600 + row, run)):`,
+  "",
+  "| change | empty context: runs detected, median queries to alarm | drop rate: runs detected, median |",
+  "| --- | --- | --- |",
+);
+const medianOf = (xs: number[]): string => {
+  if (xs.length === 0) return "n/a";
+  const s = [...xs].sort((a, b) => a - b);
+  return String(s[Math.floor((s.length - 1) / 2)]);
+};
+POWER.forEach((pw, pi) => {
+  const emptyDelays: number[] = [];
+  const dropDelays: number[] = [];
+  for (let run = 0; run < POWER_RUNS; run++) {
+    const rng = createRng(deriveSeed(600 + pi, run));
+    const parts: Float64Array[] = [];
+    for (let q = 0; q < 500; q++) parts.push(query(rng, 20, 0.1));
+    const scores = new Float64Array(parts.length * 20);
+    const offsets = new Uint32Array(parts.length + 1);
+    parts.forEach((p, i) => {
+      scores.set(p, i * 20);
+      offsets[i + 1] = (i + 1) * 20;
+    });
+    const fitted = fitCalibration(sortedCopy(scores), 0.3, { scores, offsets });
+    const record = { ...fitted.fields, drift_tolerance: null, empty_context_tolerance: null } as unknown as StoredCalibration;
+    const cal = calibrationExpectation(expectationOf(record));
+    const t = fitted.fields.threshold!;
+    let det = newDetector();
+    let empty: number | null = null;
+    let drop: number | null = null;
+    for (let q = 0; q < QUERIES && (empty === null || drop === null); q += BATCH) {
+      const batch: [number, number][] = [];
+      for (let i = 0; i < BATCH; i++) {
+        const junk = rng.next() < pw.junk ? -3 : 0;
+        const s = query(rng, mOf(rng, [1, 5]), 0.1);
+        let d = 0;
+        for (const x of s) if (x + pw.shift + junk < t) d++;
+        batch.push([s.length, d]);
+      }
+      det = observeDetector(det, batch, q, cal, DEFAULT_DRIFT_CONFIG);
+      const ev = evaluateDetector(det, cal, DEFAULT_DRIFT_CONFIG);
+      if (empty === null && ev.emptyContext?.alarm) empty = q + BATCH;
+      if (drop === null && ev.dropRate.alarm) drop = q + BATCH;
+    }
+    if (empty !== null) emptyDelays.push(empty);
+    if (drop !== null) dropDelays.push(drop);
+  }
+  lines.push(
+    `| ${pw.label} | ${emptyDelays.length} of ${POWER_RUNS}, ${medianOf(emptyDelays)} | ${dropDelays.length} of ${POWER_RUNS}, ${medianOf(dropDelays)} |`,
+  );
+  console.error(`power ${pw.label}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+});
 lines.push("", `Run time ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
 writeFileSync(OUT, `${lines.join("\n")}\n`);
 console.log(lines.join("\n"));

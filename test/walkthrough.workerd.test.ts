@@ -47,6 +47,9 @@ describe("README walk-through: carry 0.4 across an index rebuild", () => {
     const strata = c1.per_query!.empty_context_by_candidates!;
     expect(strata[0]).toMatchObject({ min_candidates: 1, max_candidates: 1, queries: 400, extrapolated: false });
     expect(strata[0]!.rate).toBeCloseTo(0.22, 4);
+    // One candidate a query: the stratum is worth what the calibration's drop rate is worth (n / design effect).
+    expect(strata[0]!.effective_queries).toBeCloseTo(first.calibration.effective_n, 2);
+    expect(strata[0]!.effective_queries).toBeCloseTo(2737.37, 2);
     expect(strata[1]!.rate).toBeCloseTo(0.0657, 4);
     expect(strata[2]!.rate).toBeCloseTo(0.0245, 4);
     expect(c1.summary.quantiles[0]).toBeCloseTo(0.0174, 4);

@@ -142,6 +142,7 @@ export function fitCalibration(
               max_candidates: st.maxCandidates,
               rate: st.rate,
               queries: st.queries,
+              effective_queries: st.effectiveQueries,
               extrapolated: st.extrapolated,
             })),
           }

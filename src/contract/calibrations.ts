@@ -119,6 +119,8 @@ export const EmptyContextStratum = z.object({
   rate: z.number(),
   /** Calibration queries with at least min_candidates candidates, which the estimate averages over. */
   queries: z.number().int(),
+  /** Effective size of the estimate (Korn-Graubard): between `queries` and the disjoint draws of this size they hold. */
+  effective_queries: z.number(),
   /** No calibration query was this large: rate and queries are those of the largest stratum measured. */
   extrapolated: z.boolean(),
 });

@@ -95,7 +95,13 @@ export function calibrationExpectation(e: Expectation): CalibrationExpectation {
     designEffect: e.design_effect ?? 1,
     emptyContextRate: e.empty_context_rate,
     nQueries: e.n_queries,
-    emptyContextStrata: e.empty_context_strata ?? null,
+    emptyContextStrata:
+      e.empty_context_strata?.map((st) => ({
+        rate: st.rate,
+        queries: st.queries,
+        extrapolated: st.extrapolated,
+        ...(st.effective_queries !== undefined ? { effectiveQueries: st.effective_queries } : {}),
+      })) ?? null,
     ...(e.drift_tolerance != null ? { tolerance: e.drift_tolerance } : {}),
     ...(e.empty_context_tolerance != null ? { emptyContextTolerance: e.empty_context_tolerance } : {}),
   };

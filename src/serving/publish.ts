@@ -24,7 +24,12 @@ export function expectationOf(c: StoredCalibration): Expectation {
     empty_context_tolerance: c.empty_context_tolerance ?? null,
     mean_candidates: c.per_query?.mean_candidates ?? null,
     empty_context_strata:
-      c.per_query?.empty_context_by_candidates?.map((st) => ({ rate: st.rate, queries: st.queries, extrapolated: st.extrapolated })) ?? null,
+      c.per_query?.empty_context_by_candidates?.map((st) => ({
+        rate: st.rate,
+        queries: st.queries,
+        effective_queries: st.effective_queries,
+        extrapolated: st.extrapolated,
+      })) ?? null,
   };
 }
 

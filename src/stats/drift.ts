@@ -83,6 +83,8 @@ export interface CalibrationExpectation {
 export interface CalibrationStratum {
   readonly rate: number;
   readonly queries: number;
+  /** Effective size of the rate's estimate (empty-context.ts); absent: `queries`. */
+  readonly effectiveQueries?: number;
   readonly extrapolated: boolean;
 }
 
@@ -140,9 +142,9 @@ export interface DriftBands {
  * (binomial-bound.ts), where the Wald sd was 0 for a calibration without an empty query. With the calibration's
  * strata, each candidate-count stratum b gets its own band from its rate e_b over its Q_b calibration queries, the
  * bounds at level 1 - a'/(2 S) for the S strata measured (not extrapolated), so that all of them hold together with
- * probability 1 - a'/2 (Bonferroni). A stratum is tested (armable) when its bound exceeds its rate by at most
- * maxEmptyContextBoundExcess. A fractional count Q_b e_b is rounded up: a mean of [0, 1] values varies at most as
- * much as a binomial share with the same mean, so the binomial bound does not undercover.
+ * probability 1 - a'/2 (Bonferroni), each at the stratum's effective size (Korn & Graubard; empty-context.ts says
+ * why a mean of per-query probabilities is worth more than Q Bernoulli queries), its count rounded up. A stratum is
+ * tested (armable) when its bound exceeds its rate by at most maxEmptyContextBoundExcess.
  */
 export function driftBands(cal: CalibrationExpectation, config: DriftConfig, productionDesignEffect: number): DriftBands {
   if (!(config.alpha > 0 && config.alpha < 1)) throw new RangeError(`driftBands: alpha=${config.alpha}`);
@@ -156,7 +158,8 @@ export function driftBands(cal: CalibrationExpectation, config: DriftConfig, pro
   let emptyStrata: StratumBand[] | null = null;
   if (testsEmpty && cal.emptyContextRate !== null && cal.nQueries !== null) {
     const emptyTolerance = cal.emptyContextTolerance ?? config.emptyContextTolerance;
-    const bandOf = (rate: number, queries: number, level: number): StratumBand => {
+    const bandOf = (rate: number, size: number, level: number): StratumBand => {
+      const queries = Math.max(1, Math.round(size));
       const x = Math.min(queries, Math.max(0, Math.ceil(rate * queries - 1e-9)));
       const upper = jeffreysUpperBound(x, queries, level);
       return {
@@ -173,7 +176,7 @@ export function driftBands(cal: CalibrationExpectation, config: DriftConfig, pro
       const measured = Math.max(1, strata.filter((st) => !st.extrapolated).length);
       emptyStrata = strata.map((st) =>
         st.queries > 0
-          ? bandOf(st.rate, st.queries, 1 - alphaPerTest / (2 * measured))
+          ? bandOf(st.rate, st.effectiveQueries ?? st.queries, 1 - alphaPerTest / (2 * measured))
           : { expected: st.rate, band: { lo: 0, hi: 1 }, armable: false },
       );
       emptyContextArmable = emptyStrata.some((b) => b.armable);

@@ -12,6 +12,14 @@
  * the top k of a retriever's list rather than a random k, those score higher than a random k and are empty less often:
  * the estimate then errs towards fewer false alarms, not more.
  *
+ * Uncertainty. The estimate is a mean over Q independent queries of values in [0, 1]. Its variance is at most that
+ * of a binomial share of Q (the bound used for a mean of Bernoulli values), and for small k it is far less: a
+ * 1-candidate stratum averages d/m, which carries the information of all the candidates. So the band's exact binomial
+ * bound is taken at the effective size of Korn & Graubard (1998), Q_eff = e (1 - e) / v with v = s^2 / Q the variance
+ * of the mean (s^2 the sample variance of the per-query values), kept between Q (never less information than Q
+ * Bernoulli queries, which is the worst case) and sum floor(m / k) (the disjoint k-candidate draws the calibration
+ * holds). With fewer than KG_MIN_NONZERO queries whose value is not 0, s^2 is unreliable and Q_eff = Q.
+ *
  * Strata with no calibration query large enough reuse the rate of the largest stratum that has one (a larger k has a
  * rate at most that large) and are marked extrapolated.
  *
@@ -41,9 +49,14 @@ export interface EmptyStratum {
   readonly rate: number;
   /** Calibration queries the estimate averages over (those with at least minCandidates candidates). */
   readonly queries: number;
+  /** The effective size of the estimate (Korn & Graubard), between `queries` and the disjoint draws the queries hold. */
+  readonly effectiveQueries: number;
   /** True when no calibration query had minCandidates candidates: rate and queries are the nearest stratum's. */
   readonly extrapolated: boolean;
 }
+
+/** Fewest queries with a nonzero value for the sample variance to set the effective size (otherwise Q_eff = Q). */
+export const KG_MIN_NONZERO = 10;
 
 /** P(all k of k drawn without replacement are dropped) for a query of m candidates, d dropped: C(d,k)/C(m,k). */
 export function allDroppedProbability(m: number, d: number, k: number): number {
@@ -73,14 +86,16 @@ export function emptyRateByCandidates(scores: Float64Array, offsets: Uint32Array
     drops.push(dropped);
   }
   const measured = EMPTY_CONTEXT_STRATA.map((k) => {
-    let sum = 0;
-    let count = 0;
+    const values: number[] = [];
+    let draws = 0;
     for (let i = 0; i < sizes.length; i++) {
       if (sizes[i]! < k) continue;
-      count++;
-      sum += allDroppedProbability(sizes[i]!, drops[i]!, k);
+      values.push(allDroppedProbability(sizes[i]!, drops[i]!, k));
+      draws += Math.floor(sizes[i]! / k);
     }
-    return { rate: count > 0 ? sum / count : 0, queries: count };
+    const count = values.length;
+    const rate = count > 0 ? values.reduce((a, v) => a + v, 0) / count : 0;
+    return { rate, queries: count, effectiveQueries: effectiveSize(values, rate, draws) };
   });
   let last = measured[0]!;
   return EMPTY_CONTEXT_STRATA.map((k, i) => {
@@ -93,7 +108,19 @@ export function emptyRateByCandidates(scores: Float64Array, offsets: Uint32Array
       maxCandidates: next === undefined ? null : next - 1,
       rate: extrapolated ? last.rate : m.rate,
       queries: extrapolated ? last.queries : m.queries,
+      effectiveQueries: extrapolated ? last.effectiveQueries : m.effectiveQueries,
       extrapolated,
     };
   });
+}
+
+/** Korn-Graubard effective size of the mean `rate` of `values`, clamped to [values.length, draws]. */
+function effectiveSize(values: readonly number[], rate: number, draws: number): number {
+  const q = values.length;
+  if (q < 2 || values.filter((v) => v > 0).length < KG_MIN_NONZERO) return q;
+  let ss = 0;
+  for (const v of values) ss += (v - rate) * (v - rate);
+  const varianceOfMean = ss / (q - 1) / q;
+  if (!(varianceOfMean > 0)) return draws;
+  return Math.min(draws, Math.max(q, (rate * (1 - rate)) / varianceOfMean));
 }

@@ -55,6 +55,7 @@ describe.each(golden.cases)("empty rate by candidates: $name", (c) => {
       const g = c.strata[i]!;
       expect(s.rate).toBeCloseTo(g.rate, 12);
       expect(s.queries).toBe(g.queries);
+      expect(s.effectiveQueries).toBeCloseTo(g.effective_queries, 8);
       expect(s.extrapolated).toBe(g.extrapolated);
     });
   });
