@@ -168,6 +168,8 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
     expect(shift).toContain("22.0 % → 59.0 %");
     if (v2.shift?.decision) expect(shift).toContain(v2.shift.decision);
     expect(await page.locator('[data-table="windows"] tbody tr').count()).toBeGreaterThanOrEqual(1);
+    // Candidates per query of the seeded window (20, as in calibration: no change noted).
+    expect(await page.locator('[data-table="windows"] td[data-field="candidates"]').allTextContents()).toContain("20.0");
     await axe(page, "gate");
     await shoot(page, "gate", "gate.png");
 

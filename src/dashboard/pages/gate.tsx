@@ -335,7 +335,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
                     <td class="num">{pct(p.expected)}</td>
                     <td class="num">{p.band ? `${pct(p.band[0])} – ${pct(p.band[1])}` : "–"}</td>
                     <td class="num">{pct(p.empty_rate)}</td>
-                    <td class="num">
+                    <td class="num" data-field="candidates">
                       {p.mean_candidates === null ? "–" : p.mean_candidates.toFixed(1)}
                       {p.candidates_change === "fewer" || p.candidates_change === "more" ? ` (${p.candidates_change} than calibration)` : ""}
                     </td>
