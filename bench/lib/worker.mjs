@@ -31,6 +31,31 @@ export function wranglerConfig() {
   return { compatibilityDate: date, compatibilityFlags: flags };
 }
 
+/**
+ * The observation queue of wrangler.toml (producer binding and consumer settings), read with wrangler's own parser,
+ * as Miniflare 5 bindings and triggers: queue mode runs with the batching a deploy would get.
+ */
+export async function observationQueueConfig() {
+  // Loaded only here: wrangler is large, and the other harness users never need it.
+  const { unstable_readConfig } = await import("wrangler");
+  const { queues } = unstable_readConfig({ config: join(ROOT, "wrangler.toml") });
+  const producer = queues.producers.find((p) => p.binding === "OBSERVATIONS_QUEUE");
+  const consumer = queues.consumers.find((c) => c.queue === producer?.queue);
+  if (!producer || !consumer) throw new Error("wrangler.toml declares no OBSERVATIONS_QUEUE producer with a consumer");
+  return {
+    env: { OBSERVATIONS_QUEUE: { type: "queue", name: producer.queue } },
+    trigger: {
+      type: "queue",
+      name: consumer.queue,
+      ...(consumer.max_batch_size === undefined ? {} : { maxBatchSize: consumer.max_batch_size }),
+      ...(consumer.max_batch_timeout === undefined ? {} : { maxBatchTimeout: consumer.max_batch_timeout }),
+      ...(consumer.max_retries === undefined ? {} : { maxRetries: consumer.max_retries }),
+      ...(consumer.dead_letter_queue === undefined ? {} : { deadLetterQueue: consumer.dead_letter_queue }),
+    },
+    consumer,
+  };
+}
+
 /** The exact build command (also printed into the results). */
 export const BUILD_COMMAND = "npx wrangler deploy --dry-run --outdir <tmpdir>";
 
@@ -197,8 +222,10 @@ function localRuntimeOptions(tmp, log) {
 /**
  * Builds the worker and starts it in Miniflare with the bindings of wrangler.toml and ENVIRONMENT=development
  * (dev tokens dev-read / dev-calibrate / dev-admin), migrations applied. Returns { mf, url, workerdPid, tmp, close }.
+ * `ingest: "queue"` sets OBSERVATION_INGEST=queue and binds the observation queue with its consumer (the Worker
+ * itself), as wrangler.toml declares them.
  */
-export async function startWorker({ log = LogLevel.WARN } = {}) {
+export async function startWorker({ log = LogLevel.WARN, ingest = "direct" } = {}) {
   const tmp = mkdtempSync(join(tmpdir(), "scoregate-bench-"));
   let mf = null;
   let closed = false;
@@ -224,6 +251,7 @@ export async function startWorker({ log = LogLevel.WARN } = {}) {
     const scriptPath = buildWorker(join(tmp, "dist"));
     const buildMs = performance.now() - buildStart;
     const { compatibilityDate, compatibilityFlags } = wranglerConfig();
+    const queue = ingest === "queue" ? await observationQueueConfig() : null;
     // Miniflare 5 options: one entry per Worker, `config` mirrors wrangler's config (manifest of modules, typed `env`
     // bindings, `exports` for Durable Object classes with their storage backend); `dev` holds local-only settings.
     mf = new Miniflare({
@@ -244,7 +272,10 @@ export async function startWorker({ log = LogLevel.WARN } = {}) {
               THRESHOLDS: { type: "kv", id: "scoregate-bench-thresholds" },
               GATE_MONITOR: { type: "durable-object", worker: WORKER_NAME, exportName: "GateMonitor" },
               ENVIRONMENT: { type: "text", value: "development" },
+              OBSERVATION_INGEST: { type: "text", value: ingest },
+              ...(queue ? queue.env : {}),
             },
+            ...(queue ? { triggers: [queue.trigger] } : {}),
             exports: { GateMonitor: { type: "durable-object", storage: "sqlite" } },
             // [assets] of wrangler.toml: the static files the Worker serves (the API reference's script at /docs).
             assets: { directory: vendorAssets(), hasUserWorker: true },

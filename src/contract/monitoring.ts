@@ -176,16 +176,37 @@ export const JudgmentAccepted = z.object({
   alerts: z.array(z.string()),
 });
 
+/**
+ * What the queue consumer delivered to this gate's monitor (OBSERVATION_INGEST = "queue"), since the object was
+ * created. A queued batch is answered before it is counted, so a `batch_id` reused with a different body cannot be
+ * refused to its sender: it is not counted, and shows here (and in the Worker's log) instead.
+ */
+export const QueuedIngestStatus = z.object({
+  /** Object calls the consumer made (one per gate per consumer batch) and the queued batches they carried. */
+  calls: z.number().int(),
+  batches: z.number().int(),
+  counted: z.number().int(),
+  /** Redelivered or re-sent batches with a body already counted (not counted again). */
+  duplicates: z.number().int(),
+  /** Batches whose `batch_id` was already counted with a different body (not counted). */
+  mismatches: z.number().int(),
+  last_mismatch: z.object({ batch_id: z.string(), at: z.string() }).nullable(),
+});
+export type QueuedIngestStatus = z.infer<typeof QueuedIngestStatus>;
+
 export const MonitorStatus = z.object({
   gate_id: z.string(),
   windows: z.array(WindowStatus),
   history: z.array(WindowStatus),
   /** Coverage tests of recall calibrations that received judgments (POST /v1/judgments). */
   recall: z.array(CoverageStatus),
+  queued_ingest: QueuedIngestStatus,
 });
 export type MonitorStatus = z.infer<typeof MonitorStatus>;
 
-export const ObservationAccepted = z.object({
+/** A batch counted before the answer (OBSERVATION_INGEST = "direct"): the updated window and any alert it raised. */
+export const ObservationCounted = z.object({
+  queued: z.literal(false),
   accepted: z.boolean(),
   duplicate: z.boolean(),
   gate_id: z.string(),
@@ -193,5 +214,21 @@ export const ObservationAccepted = z.object({
   window: WindowStatus,
   alerts: z.array(z.string()),
 });
+
+/**
+ * A batch validated, resolved to its calibration and enqueued (OBSERVATION_INGEST = "queue"): it is counted once, a
+ * few seconds later, by the queue consumer. No window (it does not hold the batch yet) and no duplicate flag (a
+ * re-sent batch is recognised when it is counted).
+ */
+export const ObservationQueued = z.object({
+  queued: z.literal(true),
+  batch_id: z.string(),
+  gate_id: z.string(),
+  calibration_id: z.string(),
+});
+
+/** The 202 of POST /v1/observations: `queued` says which of the two it is. */
+export const ObservationAccepted = z.discriminatedUnion("queued", [ObservationCounted, ObservationQueued]);
+export type ObservationAccepted = z.infer<typeof ObservationAccepted>;
 
 export const MonitorQuery = GateRef;

@@ -14,12 +14,22 @@ import type { Env } from "../platform/env";
 import { alertDeps } from "../platform/deps-from-env";
 import { BATCH_ID_RETENTION_MS, DETECTOR_IDLE_RETENTION_MS, MAX_WINDOW_HISTORY } from "../platform/limits";
 import type { DetectorState } from "../stats/e-detector";
-import type { WindowStatus } from "../contract";
+import type { AlertKind, QueuedIngestStatus, WindowStatus } from "../contract";
 import type { AlertInput } from "../alerts/lifecycle";
 import { raiseAlert } from "../alerts/lifecycle";
 import { addBatch, driftSummary, emptyContextSummary, evaluateWindow, newWindow, windowExpired, windowStatus, type WindowState } from "./window";
 import type { DriftConfig } from "../stats/drift";
-import type { GateMonitorRpc, JudgeInput, JudgeOutcome, MonitorSnapshot, ObserveInput, ObserveOutcome } from "./monitor-contract";
+import type {
+  GateMonitorRpc,
+  JudgeInput,
+  JudgeOutcome,
+  MonitorSnapshot,
+  ObserveInput,
+  ObserveManyInput,
+  ObserveManyOutcome,
+  ObserveOutcome,
+  QueuedBatchResult,
+} from "./monitor-contract";
 import { addJudgments, coverageStatus, evaluateCoverageState, newCoverageState, recallDriftSummary, type CoverageState } from "./coverage-window";
 
 const SCHEMA = `
@@ -31,6 +41,9 @@ CREATE TABLE IF NOT EXISTS pending_alerts (id INTEGER PRIMARY KEY AUTOINCREMENT,
 CREATE TABLE IF NOT EXISTS detectors (calibration_id TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS judgment_batches (batch_id TEXT PRIMARY KEY, received_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS coverage (calibration_id TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS queued_ingest (id INTEGER PRIMARY KEY CHECK (id = 1), calls INTEGER NOT NULL DEFAULT 0,
+  batches INTEGER NOT NULL DEFAULT 0, counted INTEGER NOT NULL DEFAULT 0, duplicates INTEGER NOT NULL DEFAULT 0,
+  mismatches INTEGER NOT NULL DEFAULT 0, last_mismatch_batch_id TEXT, last_mismatch_at INTEGER);
 `;
 
 /** Delay before the object's alarm retries alerts whose raise failed. */
@@ -108,53 +121,96 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc {
   }
 
   async observe(input: ObserveInput): Promise<ObserveOutcome> {
-    const now = input.now_ms;
-    const random = (): number => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
     // Synchronous from here to the end of the transaction: no other request can interleave.
     const outcome = this.ctx.storage.transactionSync((): ObserveOutcome => {
-      this.#rollOver(now, input.config);
-      const existing = this.#load(input.calibration.id);
-      const base =
-        existing ??
-        newWindow(input.calibration.id, input.calibration.index_version, input.calibration.expectation, now, 0, this.#detector(input.calibration.id));
-      const claimed = this.#sql.exec(
-        `INSERT OR IGNORE INTO batches (batch_id, received_at, hash) VALUES (?, ?, ?)`,
-        input.batch_id,
-        now,
-        input.batch_hash,
-      ).rowsWritten;
-      if (claimed === 0) {
-        // A retry carries the same body; the same id with other counts is a client bug, refused rather than dropped.
-        const seen = this.#sql.exec<{ hash: string | null }>(`SELECT hash FROM batches WHERE batch_id = ?`, input.batch_id).toArray()[0];
-        const mismatch = seen?.hash != null && seen.hash !== input.batch_hash;
-        return { duplicate: true, mismatch, window: windowStatus(base, evaluateWindow(base, input.config)), alerts: [] };
-      }
-
-      let next = addBatch(base, input.queries, input.scores, random, now, input.config);
-      const ev = evaluateWindow(next, input.config);
-      const status = windowStatus(next, ev);
-      const common = { gate_id: input.gate.gate_id, gate: input.gate, calibration_ids: [input.calibration.id] };
-      const alerts: AlertInput[] = [];
-      if (ev.dropRate.alarm) alerts.push({ ...common, kind: "drop_rate_drift", summary: driftSummary(status), details: { window: status } });
-      if (ev.emptyContext?.alarm)
-        alerts.push({ ...common, kind: "empty_context", summary: emptyContextSummary(status), details: { window: status } });
-      if (alerts.length > 0) {
-        // Reset the detector after an alarm: archive the alarmed window, open a fresh one with a fresh detector.
-        this.#archive(next, now, input.config);
-        next = newWindow(next.calibration_id, next.index_version, next.expectation, now, next.alarms + 1);
-        for (const a of alerts) this.#sql.exec(`INSERT INTO pending_alerts (created_at, alert) VALUES (?, ?)`, now, JSON.stringify(a));
-      }
-      this.#sql.exec(
-        `INSERT INTO windows (calibration_id, updated_at, state) VALUES (?, ?, ?)
-         ON CONFLICT (calibration_id) DO UPDATE SET updated_at = excluded.updated_at, state = excluded.state`,
-        next.calibration_id,
-        now,
-        JSON.stringify(next),
-      );
-      return { duplicate: false, mismatch: false, window: status, alerts: alerts.map((a) => a.kind) };
+      this.#rollOver(input.now_ms, input.config);
+      return this.#count(input);
     });
-    if (outcome.alerts.length > 0) await this.#raisePending(now);
+    if (outcome.alerts.length > 0) await this.#raisePending(input.now_ms);
     return outcome;
+  }
+
+  /**
+   * Queued batches of this gate, from one consumer batch (src/monitoring/queue-consumer.ts): each runs through the
+   * same synchronous transaction as observe() (batch id claim, window update, any alarm), one after the other with
+   * no await in between, so nothing interleaves and every batch is counted at most once. A batch whose transaction
+   * throws is rolled back alone and reported `failed` (the consumer retries it); a mismatch is not counted but
+   * recorded in the status, since nobody is waiting for its answer.
+   */
+  async observeMany(input: ObserveManyInput): Promise<ObserveManyOutcome> {
+    const now = input.now_ms;
+    this.ctx.storage.transactionSync(() => {
+      this.#rollOver(now, input.config);
+      this.#sql.exec(`INSERT INTO queued_ingest (id, calls) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET calls = calls + 1`);
+    });
+    const results: QueuedBatchResult[] = [];
+    const alerts: AlertKind[] = [];
+    for (const batch of input.batches) {
+      try {
+        const outcome = this.ctx.storage.transactionSync((): ObserveOutcome => {
+          const o = this.#count({ ...batch, now_ms: now, config: input.config });
+          const column = o.mismatch ? "mismatches" : o.duplicate ? "duplicates" : "counted";
+          this.#sql.exec(`UPDATE queued_ingest SET batches = batches + 1, ${column} = ${column} + 1 WHERE id = 1`);
+          if (o.mismatch)
+            this.#sql.exec(`UPDATE queued_ingest SET last_mismatch_batch_id = ?, last_mismatch_at = ? WHERE id = 1`, batch.batch_id, now);
+          return o;
+        });
+        alerts.push(...outcome.alerts);
+        results.push({ batch_id: batch.batch_id, status: outcome.mismatch ? "mismatch" : outcome.duplicate ? "duplicate" : "counted" });
+      } catch (e) {
+        console.error(`counting queued batch ${JSON.stringify(batch.batch_id)} failed; the consumer retries it`, e);
+        results.push({ batch_id: batch.batch_id, status: "failed", error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    if (alerts.length > 0) await this.#raisePending(now);
+    return { results, alerts };
+  }
+
+  /**
+   * Claims the batch id and adds the batch to its calibration's window, queuing any alarm in `pending_alerts`.
+   * Synchronous: call it inside transactionSync, after #rollOver.
+   */
+  #count(input: ObserveInput): ObserveOutcome {
+    const { now_ms: now, config } = input;
+    const random = (): number => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
+    const existing = this.#load(input.calibration.id);
+    const base =
+      existing ??
+      newWindow(input.calibration.id, input.calibration.index_version, input.calibration.expectation, now, 0, this.#detector(input.calibration.id));
+    const claimed = this.#sql.exec(
+      `INSERT OR IGNORE INTO batches (batch_id, received_at, hash) VALUES (?, ?, ?)`,
+      input.batch_id,
+      now,
+      input.batch_hash,
+    ).rowsWritten;
+    if (claimed === 0) {
+      // A retry carries the same body; the same id with other counts is a client bug, refused rather than dropped.
+      const seen = this.#sql.exec<{ hash: string | null }>(`SELECT hash FROM batches WHERE batch_id = ?`, input.batch_id).toArray()[0];
+      const mismatch = seen?.hash != null && seen.hash !== input.batch_hash;
+      return { duplicate: true, mismatch, window: windowStatus(base, evaluateWindow(base, config)), alerts: [] };
+    }
+
+    let next = addBatch(base, input.queries, input.scores, random, now, config);
+    const ev = evaluateWindow(next, config);
+    const status = windowStatus(next, ev);
+    const common = { gate_id: input.gate.gate_id, gate: input.gate, calibration_ids: [input.calibration.id] };
+    const alerts: AlertInput[] = [];
+    if (ev.dropRate.alarm) alerts.push({ ...common, kind: "drop_rate_drift", summary: driftSummary(status), details: { window: status } });
+    if (ev.emptyContext?.alarm) alerts.push({ ...common, kind: "empty_context", summary: emptyContextSummary(status), details: { window: status } });
+    if (alerts.length > 0) {
+      // Reset the detector after an alarm: archive the alarmed window, open a fresh one with a fresh detector.
+      this.#archive(next, now, config);
+      next = newWindow(next.calibration_id, next.index_version, next.expectation, now, next.alarms + 1);
+      for (const a of alerts) this.#sql.exec(`INSERT INTO pending_alerts (created_at, alert) VALUES (?, ?)`, now, JSON.stringify(a));
+    }
+    this.#sql.exec(
+      `INSERT INTO windows (calibration_id, updated_at, state) VALUES (?, ?, ?)
+       ON CONFLICT (calibration_id) DO UPDATE SET updated_at = excluded.updated_at, state = excluded.state`,
+      next.calibration_id,
+      now,
+      JSON.stringify(next),
+    );
+    return { duplicate: false, mismatch: false, window: status, alerts: alerts.map((a) => a.kind) };
   }
 
   /**
@@ -224,6 +280,23 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc {
     if (this.#sql.exec(`SELECT 1 FROM pending_alerts LIMIT 1`).toArray().length > 0) throw new Error("pending alerts remain");
   }
 
+  #queuedIngest(): QueuedIngestStatus {
+    const row = this.#sql
+      .exec<{
+        calls: number;
+        batches: number;
+        counted: number;
+        duplicates: number;
+        mismatches: number;
+        last_mismatch_batch_id: string | null;
+        last_mismatch_at: number | null;
+      }>(`SELECT calls, batches, counted, duplicates, mismatches, last_mismatch_batch_id, last_mismatch_at FROM queued_ingest WHERE id = 1`)
+      .toArray()[0];
+    if (row === undefined) return { calls: 0, batches: 0, counted: 0, duplicates: 0, mismatches: 0, last_mismatch: null };
+    const { last_mismatch_batch_id: id, last_mismatch_at: at, ...counts } = row;
+    return { ...counts, last_mismatch: id === null || at === null ? null : { batch_id: id, at: new Date(at).toISOString() } };
+  }
+
   /**
    * Status of the open windows; with `detail`, also the history and each open window's score sample (for the caller
    * to compare with the calibration). /metrics asks without detail: no history and no samples cross the RPC.
@@ -233,12 +306,13 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc {
     const open = this.#allWindows();
     const windows = open.map((w) => windowStatus(w, evaluateWindow(w, config)));
     const recall = this.#coverageStates().map((c) => coverageStatus(c, evaluateCoverageState(c, config)));
-    if (!detail) return { gate_id: gateId, windows, history: [], recall, samples: {} };
+    const queued_ingest = this.#queuedIngest();
+    if (!detail) return { gate_id: gateId, windows, history: [], recall, queued_ingest, samples: {} };
     const samples = Object.fromEntries(open.map((w) => [w.calibration_id, w.reservoir]));
     const history = this.#sql
       .exec<{ status: string }>(`SELECT status FROM history ORDER BY id DESC`)
       .toArray()
       .map((r) => JSON.parse(r.status) as WindowStatus);
-    return { gate_id: gateId, windows, history, recall, samples };
+    return { gate_id: gateId, windows, history, recall, queued_ingest, samples };
   }
 }

@@ -3,7 +3,17 @@
  * threaded; a soft limit of about 1k requests/s per object, which is why observations arrive in batches).
  */
 import type { DriftConfig } from "../stats/drift";
-import type { GateMonitorRpc, JudgeInput, JudgeOutcome, MonitorClient, MonitorSnapshot, ObserveInput, ObserveOutcome } from "./monitor-contract";
+import type {
+  GateMonitorRpc,
+  JudgeInput,
+  JudgeOutcome,
+  MonitorClient,
+  MonitorSnapshot,
+  ObserveInput,
+  ObserveManyInput,
+  ObserveManyOutcome,
+  ObserveOutcome,
+} from "./monitor-contract";
 
 export class DurableMonitorClient implements MonitorClient {
   constructor(private readonly ns: DurableObjectNamespace) {}
@@ -15,6 +25,10 @@ export class DurableMonitorClient implements MonitorClient {
 
   async observe(gateId: string, input: ObserveInput): Promise<ObserveOutcome> {
     return this.stub(gateId).observe(input);
+  }
+
+  async observeMany(gateId: string, input: ObserveManyInput): Promise<ObserveManyOutcome> {
+    return this.stub(gateId).observeMany(input);
   }
 
   async judge(gateId: string, input: JudgeInput): Promise<JudgeOutcome> {

@@ -7,7 +7,8 @@ import type { AlertKind, CoverageNotion, CoverageStatus, MonitorStatus, WindowSt
 import type { Expectation } from "../serving/projection";
 import type { DriftConfig } from "../stats/drift";
 
-export interface ObserveInput {
+/** One observation batch, resolved to the calibration it was gated with. */
+export interface ObserveBatch {
   readonly gate: { readonly gate_id: string; readonly index: string; readonly embedding: string; readonly reranker: string };
   readonly calibration: { readonly id: string; readonly index_version: string; readonly expectation: Expectation };
   readonly batch_id: string;
@@ -15,8 +16,34 @@ export interface ObserveInput {
   readonly batch_hash: string;
   readonly queries: readonly (readonly [number, number])[];
   readonly scores: readonly number[] | null;
+}
+
+export interface ObserveInput extends ObserveBatch {
   readonly now_ms: number;
   readonly config: DriftConfig;
+}
+
+/** Queued batches of one gate, delivered by the queue consumer in one call (OBSERVATION_INGEST = "queue"). */
+export interface ObserveManyInput {
+  readonly batches: readonly ObserveBatch[];
+  /** The consumer's clock: queued counts go to the window open when they are counted. */
+  readonly now_ms: number;
+  readonly config: DriftConfig;
+}
+
+/**
+ * What became of one queued batch: counted; a duplicate (same id and body as a batch already counted); a mismatch
+ * (same id, another body: not counted, recorded in the status); or failed (its transaction threw and rolled back,
+ * nothing of it was kept: the consumer retries it).
+ */
+export type QueuedBatchResult =
+  | { readonly batch_id: string; readonly status: "counted" | "duplicate" | "mismatch" }
+  | { readonly batch_id: string; readonly status: "failed"; readonly error: string };
+
+export interface ObserveManyOutcome {
+  /** One result per input batch, in input order. */
+  readonly results: readonly QueuedBatchResult[];
+  readonly alerts: AlertKind[];
 }
 
 export interface ObserveOutcome {
@@ -60,6 +87,7 @@ export type MonitorSnapshot = MonitorStatus & { samples: Record<string, number[]
 /** The methods the GateMonitor object exposes over RPC. */
 export interface GateMonitorRpc {
   observe(input: ObserveInput): Promise<ObserveOutcome>;
+  observeMany(input: ObserveManyInput): Promise<ObserveManyOutcome>;
   judge(input: JudgeInput): Promise<JudgeOutcome>;
   /** `detail` false skips the history and the score samples (cheaper, for /metrics). */
   status(gateId: string, nowMs: number, config: DriftConfig, detail?: boolean): Promise<MonitorSnapshot>;
@@ -68,6 +96,8 @@ export interface GateMonitorRpc {
 /** How services reach a gate's monitor (one per gate id). */
 export interface MonitorClient {
   observe(gateId: string, input: ObserveInput): Promise<ObserveOutcome>;
+  /** Every queued batch of one gate in one object call, each through observe's transaction (GateMonitor.observeMany). */
+  observeMany(gateId: string, input: ObserveManyInput): Promise<ObserveManyOutcome>;
   judge(gateId: string, input: JudgeInput): Promise<JudgeOutcome>;
   /** `detail` false skips the history and the score samples (cheaper, for /metrics). */
   status(gateId: string, nowMs: number, config: DriftConfig, detail?: boolean): Promise<MonitorSnapshot>;

@@ -1,30 +1,27 @@
 /**
  * POST /v1/observations: resolve which calibration a batch was gated with, then hand the counts to the gate's
- * monitor (Durable Object), which aggregates them per daily window, runs the change detector and raises alerts.
+ * monitor (Durable Object), which aggregates them per daily window, runs the change detector and raises alerts;
+ * in queue mode (OBSERVATION_INGEST = "queue") the queue consumer (queue-consumer.ts) hands them over instead.
  */
 import { AppError } from "../platform/errors";
-import { DISTRIBUTION_KNOTS } from "../platform/limits";
+import { DISTRIBUTION_KNOTS, MAX_OBSERVATION_MESSAGE_BYTES } from "../platform/limits";
 import { buildDistribution } from "../stats/distribution";
 import { countBelow, sortedCopy } from "../stats/order-statistics";
 import { ksDistance } from "../stats/shift";
-import type { MonitorStatus, ObservationBatch, WindowStatus } from "../contract";
+import type { MonitorStatus, ObservationAccepted, ObservationBatch } from "../contract";
 import type { Expectation } from "../serving/projection";
 import type { AppDeps } from "../platform/deps";
 import { gateIdOf } from "../platform/ids";
 import type { IsolateCache } from "../serving/isolate-cache";
 import { expectationOf } from "../serving/publish";
 import { readThreshold, type CachedThreshold } from "../serving/threshold-reader";
+import type { ObserveBatch } from "./monitor-contract";
+import { messageBytes, observationMessage } from "./observation-message";
 
 export type ObservationDeps = AppDeps;
 
-export interface ObservationResult {
-  readonly accepted: boolean;
-  readonly duplicate: boolean;
-  readonly gate_id: string;
-  readonly calibration_id: string;
-  readonly window: WindowStatus;
-  readonly alerts: string[];
-}
+/** The 202 of POST /v1/observations (contract/monitoring.ts ObservationAccepted). */
+export type ObservationResult = ObservationAccepted;
 
 interface Resolved {
   readonly gate: { gate_id: string; index: string; embedding: string; reranker: string };
@@ -72,18 +69,41 @@ async function resolve(batch: ObservationBatch, cache: IsolateCache<CachedThresh
   };
 }
 
+/**
+ * Counts a batch in its gate's monitor (direct mode), or enqueues it for the queue consumer (queue mode). Either way
+ * the batch is validated and resolved to its calibration first, so an unknown gate or calibration is refused here and
+ * nothing is enqueued. A batch too large for one queue message (MAX_OBSERVATION_MESSAGE_BYTES) is counted directly.
+ */
 export async function observe(batch: ObservationBatch, cache: IsolateCache<CachedThreshold>, deps: ObservationDeps): Promise<ObservationResult> {
+  const ingest = deps.ingest;
   const r = await resolve(batch, cache, deps);
-  const outcome = await deps.monitor.observe(r.gate.gate_id, {
+  // Validated in both modes: a DRIFT_* typo is a 503 here, not a queue of messages no consumer can count.
+  const config = deps.drift;
+  const resolved: ObserveBatch = {
     gate: r.gate,
     calibration: r.calibration,
     batch_id: batch.batch_id,
     batch_hash: await batchHash(batch),
     queries: batch.queries,
     scores: batch.scores ?? null,
-    now_ms: deps.now().getTime(),
-    config: deps.drift,
-  });
+  };
+  if (ingest.mode === "queue") {
+    const message = observationMessage(resolved, deps.now().getTime());
+    if (messageBytes(message) <= MAX_OBSERVATION_MESSAGE_BYTES) {
+      try {
+        await ingest.queue.send(message);
+      } catch (e) {
+        console.error("enqueueing an observation batch failed", e);
+        throw new AppError(
+          "storage_unavailable",
+          "the observation queue did not accept the batch (it may be over its throughput limit): retry with the same batch_id",
+          { batch_id: batch.batch_id },
+        );
+      }
+      return { queued: true, batch_id: batch.batch_id, gate_id: r.gate.gate_id, calibration_id: r.calibration.id };
+    }
+  }
+  const outcome = await deps.monitor.observe(r.gate.gate_id, { ...resolved, now_ms: deps.now().getTime(), config });
   if (outcome.mismatch) {
     throw new AppError(
       "batch_mismatch",
@@ -92,6 +112,7 @@ export async function observe(batch: ObservationBatch, cache: IsolateCache<Cache
     );
   }
   return {
+    queued: false,
     accepted: !outcome.duplicate,
     duplicate: outcome.duplicate,
     gate_id: r.gate.gate_id,

@@ -7,6 +7,8 @@ import { KV_CACHE_TTL_SECONDS } from "./limits";
 import type { AlertDeps, AppDeps, CoreDeps } from "./deps";
 import { D1IdempotencyStore } from "./d1-idempotency-store";
 import { DurableMonitorClient } from "../monitoring/monitor-client";
+import { CloudflareObservationQueue, OBSERVATION_INGEST_MODES, type ObservationIngest } from "../monitoring/observation-queue";
+import type { ConsumerDeps } from "../monitoring/queue-consumer";
 import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../stats/drift";
 import { AppError } from "./errors";
 import { isProduction } from "./auth";
@@ -69,9 +71,50 @@ export function driftConfig(env: Env): DriftConfig {
   };
 }
 
+/**
+ * The observation ingest mode from env (OBSERVATION_INGEST: "direct", the default when unset or empty, or "queue"),
+ * validated: any other value, or "queue" without the OBSERVATIONS_QUEUE binding, is AppError misconfigured.
+ */
+export function observationIngest(env: Env): ObservationIngest {
+  const raw = env.OBSERVATION_INGEST;
+  const mode = raw === undefined || raw.trim() === "" ? "direct" : raw;
+  if (mode === "direct") return { mode };
+  if (mode === "queue") {
+    if (env.OBSERVATIONS_QUEUE === undefined) {
+      throw new AppError(
+        "misconfigured",
+        'OBSERVATION_INGEST is "queue" but the Worker has no OBSERVATIONS_QUEUE binding: declare it under [[queues.producers]] in wrangler.toml',
+      );
+    }
+    return { mode, queue: new CloudflareObservationQueue(env.OBSERVATIONS_QUEUE) };
+  }
+  throw new AppError(
+    "misconfigured",
+    `OBSERVATION_INGEST=${JSON.stringify(raw)} is not valid: use ${OBSERVATION_INGEST_MODES.map((m) => JSON.stringify(m)).join(" or ")}`,
+  );
+}
+
+/** What the observation queue's consumer needs: the gate monitors, the clock, the drift configuration, a logger. */
+export function consumerDeps(env: Env, now: () => Date = () => new Date()): ConsumerDeps {
+  let drift: DriftConfig | undefined;
+  return {
+    monitor: new DurableMonitorClient(env.GATE_MONITOR),
+    now,
+    get drift() {
+      drift ??= driftConfig(env);
+      return drift;
+    },
+    log: {
+      warn: (message, fields) => console.warn(message, JSON.stringify(fields)),
+      error: (message, fields) => console.error(message, JSON.stringify(fields)),
+    },
+  };
+}
+
 /** Everything a request may need: core, alerts, the gate monitors and the drift configuration. */
 export function appDeps(env: Env, waitUntil: (p: Promise<unknown>) => void, now: () => Date = () => new Date()): AppDeps {
   let drift: DriftConfig | undefined;
+  let ingest: ObservationIngest | undefined;
   return {
     ...alertDeps(env, waitUntil, now),
     monitor: new DurableMonitorClient(env.GATE_MONITOR),
@@ -79,6 +122,11 @@ export function appDeps(env: Env, waitUntil: (p: Promise<unknown>) => void, now:
     get drift() {
       drift ??= driftConfig(env);
       return drift;
+    },
+    // Validated when first used, like drift: a typo in OBSERVATION_INGEST fails POST /v1/observations, nothing else.
+    get ingest() {
+      ingest ??= observationIngest(env);
+      return ingest;
     },
     idempotency: new D1IdempotencyStore(env.DB),
   };

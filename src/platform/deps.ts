@@ -4,6 +4,7 @@ import type { AlertStore } from "../alerts/store";
 import type { WebhookStore } from "../webhooks/store";
 import type { IdempotencyStore } from "./idempotency-store";
 import type { MonitorClient } from "../monitoring/monitor-contract";
+import type { ObservationIngest } from "../monitoring/observation-queue";
 import type { DriftConfig } from "../stats/drift";
 
 /** What the core services need, built per request from `env` (app.ts) or from memory stores (unit tests). */
@@ -34,5 +35,7 @@ export interface AlertDeps extends CoreDeps {
 export interface AppDeps extends AlertDeps {
   readonly monitor: MonitorClient;
   readonly drift: DriftConfig;
+  /** How observations reach the monitors (OBSERVATION_INGEST); a getter that throws AppError misconfigured when invalid. */
+  readonly ingest: ObservationIngest;
   readonly idempotency: IdempotencyStore;
 }

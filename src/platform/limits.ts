@@ -118,3 +118,50 @@ export const STORAGE_RETRY_AFTER_SECONDS = 5;
 
 /** Calibrated gates suggested in an uncalibrated 404 ("did you mean index=docs?"): enough to spot the typo, one query. */
 export const MAX_GATE_SUGGESTIONS = 5;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Queued observation ingest (OBSERVATION_INGEST = "queue"; docs/reliability.md#observation-ingest-at-fleet-scale).
+// The consumer settings are also written in wrangler.toml ([[queues.consumers]]); test/platform/queue-config.test.ts
+// checks that the two agree. Platform figures: https://developers.cloudflare.com/queues/platform/limits/
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The queue POST /v1/observations writes to in queue mode, and its dead-letter queue (both created before a deploy). */
+export const OBSERVATIONS_QUEUE_NAME = "scoregate-observations";
+
+export const OBSERVATIONS_DEAD_LETTER_QUEUE_NAME = "scoregate-observations-dlq";
+
+/** Cloudflare Queues' largest message: 128 KB (1 KB = 1,000 bytes), including about 100 bytes of platform metadata. */
+export const QUEUE_MESSAGE_LIMIT_BYTES = 128_000;
+
+/**
+ * Largest queued observation message (the UTF-8 bytes of its JSON, sent with contentType "json"): the Queues limit
+ * less 1,000 bytes of headroom for the platform's metadata. 10,000 queries of 20 candidates take about 75 KB, so every
+ * batch without scores fits; a score sample of more than a few thousand full-precision scores does not. Such a batch
+ * is counted directly instead, and answered as in direct mode.
+ */
+export const MAX_OBSERVATION_MESSAGE_BYTES = QUEUE_MESSAGE_LIMIT_BYTES - 1_000;
+
+/** Messages per consumer invocation (max_batch_size): Queues' maximum. All of a gate's become one object call. */
+export const OBSERVATION_QUEUE_BATCH_SIZE = 100;
+
+/** Longest a partial consumer batch waits to fill (max_batch_timeout, seconds): the delay a quiet gate's counts see. */
+export const OBSERVATION_QUEUE_BATCH_TIMEOUT_SECONDS = 2;
+
+/**
+ * Deliveries after the first before a message goes to the dead-letter queue (max_retries). With the backoff below
+ * (2, 4, 8, 16, 32, then 60 s) ten retries span about six minutes: an object that is briefly unreachable loses nothing.
+ */
+export const OBSERVATION_QUEUE_MAX_RETRIES = 10;
+
+/** Delay before the first retry of a message whose gate call failed (seconds); it doubles per attempt. */
+export const OBSERVATION_RETRY_BASE_DELAY_SECONDS = 2;
+
+/** Longest delay between two retries of a queued observation (seconds). */
+export const OBSERVATION_RETRY_MAX_DELAY_SECONDS = 60;
+
+/**
+ * Cloudflare Queues' documented throughput of one queue: 5,000 messages/s (beyond it send() throws "Too Many
+ * Requests", which POST /v1/observations answers with 503 storage_unavailable and Retry-After). It is shared by every
+ * gate that writes to the queue: at the design target of 2,000 batches/s per gate, one queue carries two such gates.
+ */
+export const QUEUE_MESSAGES_PER_SECOND_PER_QUEUE = 5_000;

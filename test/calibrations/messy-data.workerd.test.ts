@@ -1,6 +1,6 @@
 // Messy data through the HTTP API: refusals are clear 422s that store nothing; new fields reach the monitor.
 import { describe, expect, it } from "vitest";
-import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+import { call, callJson, counted, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 const policy = { kind: "drop_rate", target: 0.3 };
 
@@ -53,10 +53,12 @@ describe("messy calibrations over HTTP", () => {
     const gate = uniqueGate("detector");
     const queries = Array.from({ length: 200 }, (_, q) => spreadScores(20, q / 200, 1));
     const cal = await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: { ...gate, index_version: "v1", policy, queries } });
-    const accepted = await callJson("POST", "/v1/observations", 202, {
-      token: TOKENS.read,
-      json: { batch_id: `${gate.embedding}-1`, calibration_id: cal.calibration.id, queries: Array.from({ length: 40 }, () => [10, 3]) },
-    });
+    const accepted = counted(
+      await callJson("POST", "/v1/observations", 202, {
+        token: TOKENS.read,
+        json: { batch_id: `${gate.embedding}-1`, calibration_id: cal.calibration.id, queries: Array.from({ length: 40 }, () => [10, 3]) },
+      }),
+    );
     expect(accepted.window.drop_rate).toMatchObject({ armed: false, evidence_queries: 40 });
     expect(typeof accepted.window.drop_rate.evidence_since).toBe("string");
     expect(accepted.window).toMatchObject({ mean_candidates: 10, expected_mean_candidates: 20 });

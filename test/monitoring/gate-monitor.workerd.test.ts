@@ -116,3 +116,53 @@ describe("GateMonitor", () => {
     expect(next.window).toMatchObject({ queries: 40, batches: 2 });
   });
 });
+
+describe("GateMonitor.observeMany (queued batches)", () => {
+  const many = (nowMs: number, batches: ObserveInput[]) => ({
+    now_ms: nowMs,
+    config: DEFAULT_DRIFT_CONFIG,
+    batches: batches.map(({ now_ms: _n, config: _c, ...b }) => b),
+  });
+
+  it("counts every batch of one call once, in order: a repeated id in the same call is a duplicate", async () => {
+    const { gateId, rpc } = monitor("many");
+    const out = await rpc.observeMany(
+      many(T0, [batch(gateId, "m1", T0, steady(10)), batch(gateId, "m2", T0, steady(20)), batch(gateId, "m1", T0, steady(10))]),
+    );
+    expect(out.results).toEqual([
+      { batch_id: "m1", status: "counted" },
+      { batch_id: "m2", status: "counted" },
+      { batch_id: "m1", status: "duplicate" },
+    ]);
+    const status = await rpc.status(gateId, T0, DEFAULT_DRIFT_CONFIG);
+    expect(status.windows[0]).toMatchObject({ queries: 30, batches: 2 });
+    expect(status.queued_ingest).toEqual({ calls: 1, batches: 3, counted: 2, duplicates: 1, mismatches: 0, last_mismatch: null });
+  });
+
+  it("a batch already counted by observe() is a duplicate; the same id with another body is a recorded mismatch", async () => {
+    const { gateId, rpc } = monitor("many-mismatch");
+    await rpc.observe(batch(gateId, "d1", T0, steady(10)));
+    const changed = { ...batch(gateId, "d1", T0, steady(12)), batch_hash: "another-body" };
+    const out = await rpc.observeMany(many(T0 + 5, [batch(gateId, "d1", T0, steady(10)), changed]));
+    expect(out.results.map((r) => r.status)).toEqual(["duplicate", "mismatch"]);
+    const status = await rpc.status(gateId, T0 + 5, DEFAULT_DRIFT_CONFIG);
+    expect(status.windows[0]).toMatchObject({ queries: 10, batches: 1 });
+    expect(status.queued_ingest).toMatchObject({ mismatches: 1, last_mismatch: { batch_id: "d1", at: new Date(T0 + 5).toISOString() } });
+  });
+
+  it("a batch whose transaction throws is rolled back alone and reported failed; its id stays free for the retry", async () => {
+    const { gateId, rpc } = monitor("many-failed");
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    // dropped > candidates: the window's per-query sums refuse it (RangeError) after the batch id was claimed
+    const broken = batch(gateId, "f1", T0, [[5, 9]]);
+    const out = await rpc.observeMany(many(T0, [batch(gateId, "f0", T0, steady(10)), broken, batch(gateId, "f2", T0, steady(5))]));
+    errors.mockRestore();
+    expect(out.results.map((r) => r.status)).toEqual(["counted", "failed", "counted"]);
+    expect(out.results[1]).toMatchObject({ error: expect.stringContaining("addCluster") });
+    const retried = await rpc.observeMany(many(T0 + 1, [batch(gateId, "f1", T0, steady(7))]));
+    expect(retried.results).toEqual([{ batch_id: "f1", status: "counted" }]);
+    const status = await rpc.status(gateId, T0 + 1, DEFAULT_DRIFT_CONFIG);
+    expect(status.windows[0]).toMatchObject({ queries: 22, batches: 3 });
+    expect(status.queued_ingest).toMatchObject({ calls: 2, batches: 3, counted: 3 });
+  });
+});

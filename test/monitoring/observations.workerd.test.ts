@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+import { call, callJson, counted, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 /** Calibrates a gate at target 0.3 from 10,000 flat scores: expected drop rate ~0.30. */
 async function calibrated(label: string): Promise<{ gate: ReturnType<typeof uniqueGate>; calibration: any }> {
@@ -24,7 +24,7 @@ function queries(n: number, rate: number, offset = 0): [number, number][] {
   return out;
 }
 
-const observe = (json: unknown) => callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json });
+const observe = async (json: unknown) => counted(await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json }));
 
 describe("POST /v1/observations", () => {
   it("accepts batches named by gate or by calibration, with 202, and aggregates them", async () => {

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error plain ESM script without type declarations
-import { deployConfigProblems } from "../../scripts/check-deploy-config.mjs";
+import { deployConfigProblems, ingestProblems } from "../../scripts/check-deploy-config.mjs";
 
 describe("deploy guard", () => {
   it("refuses the repository's wrangler.toml as shipped (placeholder D1 and KV ids), naming the commands", () => {
@@ -29,5 +29,20 @@ describe("deploy guard", () => {
     expect(status).toBe(1);
     // The guard runs first; nothing after it (asset copy, upload) runs when it fails.
     expect(JSON.parse(readFileSync("package.json", "utf8")).scripts.deploy).toMatch(/^node scripts\/check-deploy-config\.mjs && .*wrangler deploy$/);
+  });
+
+  it("checks OBSERVATION_INGEST: direct (as shipped) passes, queue needs its producer and consumer, a typo is refused", () => {
+    const toml = readFileSync("wrangler.toml", "utf8");
+    expect(ingestProblems(toml)).toEqual([]);
+    const queue = toml.replace('OBSERVATION_INGEST = "direct"', 'OBSERVATION_INGEST = "queue"');
+    expect(ingestProblems(queue)).toEqual([]);
+    const typo: string[] = ingestProblems(toml.replace('OBSERVATION_INGEST = "direct"', 'OBSERVATION_INGEST = "queued"'));
+    expect(typo).toEqual([expect.stringContaining('OBSERVATION_INGEST = "queued" in wrangler.toml is not a mode')]);
+    // queue mode with the [[queues.producers]] and [[queues.consumers]] sections cut out
+    const withoutQueues = queue.replace(/^\[\[queues\.producers\]\][\s\S]*?(?=^\[\[migrations\]\])/mu, "");
+    const problems: string[] = ingestProblems(withoutQueues);
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toContain("OBSERVATIONS_QUEUE");
+    expect(problems[1]).toContain("[[queues.consumers]]");
   });
 });

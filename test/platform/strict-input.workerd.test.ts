@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { ROUTES, type RouteSpec } from "../../src/contract";
 import { MAX_JSON_BODY_BYTES, MAX_SMALL_BODY_BYTES } from "../../src/platform/limits";
-import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+import { call, callJson, counted, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 async function expectError(res: Response, status: number, code: string): Promise<{ code: string; message: string; details?: any }> {
   const text = await res.text();
@@ -190,8 +190,8 @@ describe("observations", () => {
     const gate = uniqueGate("batch");
     await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: good(gate) });
     const batch = { batch_id: "w1-0001", ...gate, queries: [[20, 5]] };
-    expect((await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: batch })).accepted).toBe(true);
-    expect((await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: batch })).duplicate).toBe(true);
+    expect(counted(await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: batch })).accepted).toBe(true);
+    expect(counted(await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: batch })).duplicate).toBe(true);
     const err = await expectError(
       await call("POST", "/v1/observations", { token: TOKENS.read, json: { ...batch, queries: [[20, 6]] } }),
       422,

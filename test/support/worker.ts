@@ -90,6 +90,15 @@ export async function callJson<M extends string, P extends string, S extends num
   return (text === "" ? null : JSON.parse(text)) as T;
 }
 
+/**
+ * The answer of POST /v1/observations for a batch counted before the answer (direct mode), narrowed from the
+ * contract's union; fails when the batch was queued instead.
+ */
+export function counted<T extends { queued: boolean }>(accepted: T): Extract<T, { queued: false }> {
+  if (accepted.queued) throw new Error(`expected a counted batch, got a queued one: ${JSON.stringify(accepted)}`);
+  return accepted as Extract<T, { queued: false }>;
+}
+
 /** A unique gate per test (storage is isolated per file, not per test). */
 let counter = 0;
 export function uniqueGate(label = "gate"): { index: string; embedding: string; reranker: string } {

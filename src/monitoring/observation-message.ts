@@ -1,0 +1,55 @@
+/**
+ * The message POST /v1/observations enqueues in queue mode (OBSERVATION_INGEST = "queue") and the consumer decodes:
+ * a batch already validated and resolved to its calibration, so the consumer only counts it. The producer and the
+ * consumer are the same Worker; the version tag `v` lets a consumer of another deploy refuse a shape it does not know
+ * (the message is retried, and dead-lettered if no consumer ever knows it).
+ */
+import { z } from "zod";
+import type { Expectation } from "../serving/projection";
+import type { ObserveBatch } from "./monitor-contract";
+
+/** The shape written by this version of the Worker. */
+export const OBSERVATION_MESSAGE_VERSION = 1;
+
+export interface ObservationMessage extends ObserveBatch {
+  readonly v: typeof OBSERVATION_MESSAGE_VERSION;
+  /** When POST /v1/observations accepted the batch (ms since the epoch): the consumer logs the delay. */
+  readonly accepted_at_ms: number;
+}
+
+const Name = z.string().min(1);
+
+const MessageSchema = z.object({
+  v: z.literal(OBSERVATION_MESSAGE_VERSION),
+  accepted_at_ms: z.number(),
+  gate: z.object({ gate_id: Name, index: Name, embedding: Name, reranker: Name }),
+  calibration: z.object({
+    id: Name,
+    index_version: Name,
+    // Written by resolve() in observations.ts from the served projection (serving/projection.ts Expectation); checked
+    // here only as far as the window needs to start one.
+    expectation: z.looseObject({ n: z.number(), expected_drop_rate: z.number() }),
+  }),
+  batch_id: Name,
+  batch_hash: Name,
+  queries: z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])).min(1),
+  scores: z.array(z.number()).nullable(),
+});
+
+/** The message of a resolved batch. */
+export function observationMessage(batch: ObserveBatch, acceptedAtMs: number): ObservationMessage {
+  return { v: OBSERVATION_MESSAGE_VERSION, accepted_at_ms: acceptedAtMs, ...batch };
+}
+
+/** Bytes the message takes on the queue (sent with contentType "json"). */
+export function messageBytes(message: ObservationMessage): number {
+  return new TextEncoder().encode(JSON.stringify(message)).byteLength;
+}
+
+/** The message, or null when the body is not one this Worker writes. */
+export function decodeObservationMessage(body: unknown): ObservationMessage | null {
+  const parsed = MessageSchema.safeParse(body);
+  if (!parsed.success) return null;
+  const { expectation, ...calibration } = parsed.data.calibration;
+  return { ...parsed.data, calibration: { ...calibration, expectation: expectation as unknown as Expectation } };
+}
