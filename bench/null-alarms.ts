@@ -92,6 +92,16 @@ const SCENARIOS: Scenario[] = [
     prodM: [1, 5],
     flat: false,
   },
+  // The strata's effective sizes rest on a variance estimate: a small, strongly clustered calibration stresses it.
+  {
+    label: "production brings 1 to 3 candidates per query, calibration 100 x 20, rho 0.3 (gate unchanged)",
+    calQueries: 100,
+    rho: 0.3,
+    target: 0.3,
+    calM: [20, 20],
+    prodM: [1, 3],
+    flat: false,
+  },
 ];
 
 const mOf = (rng: Rng, [lo, hi]: readonly [number, number]): number => (lo === hi ? lo : lo + Math.floor(rng.next() * (hi - lo + 1)));
