@@ -1,7 +1,7 @@
 /**
  * GET /metrics in the Prometheus text exposition format (version 0.0.4): per gate, the expected and observed drop
- * rate, the empty-context rate, queries and candidates observed in the current window, the evidence against the
- * calibration, and open alerts. The text format is prometheus.ts.
+ * rate, the empty-context rate, queries, candidates and candidates per query observed in the current window, the
+ * evidence against the calibration, queued batches by result, and open alerts. The text format is prometheus.ts.
  */
 import { MAX_METRICS_GATES } from "../platform/limits";
 import type { ActiveRow } from "../calibrations/store";
@@ -19,6 +19,12 @@ export async function collectMetrics(deps: AppDeps): Promise<string> {
     scoregate_observed_empty_context_rate: fam("Share of production queries left with no candidate in the current window."),
     scoregate_window_queries: fam("Production queries observed in the current window."),
     scoregate_window_candidates: fam("Production candidates observed in the current window."),
+    scoregate_window_mean_candidates: fam(
+      "Mean candidates per production query in the current window (information: the empty-context test conditions on it).",
+    ),
+    scoregate_queued_batches: fam(
+      "Queued observation batches the gate's monitor received (OBSERVATION_INGEST=queue), by result: counted, duplicate, mismatch (not counted).",
+    ),
     scoregate_window_design_effect: fam("Kish design effect of the drop indicator in the current window."),
     scoregate_drift_log_evidence: fam("ln of the anytime-valid e-value against the calibration (alarm at scoregate_drift_log_threshold)."),
     scoregate_drift_log_threshold: fam("ln(2/alpha): the evidence level that raises an alert."),
@@ -61,11 +67,20 @@ export async function collectMetrics(deps: AppDeps): Promise<string> {
       f.scoregate_window_queries.samples.push({ labels: wl, value: w.queries });
       f.scoregate_window_candidates.samples.push({ labels: wl, value: w.candidates });
       f.scoregate_window_design_effect.samples.push({ labels: wl, value: w.design_effect });
+      if (w.mean_candidates !== null) f.scoregate_window_mean_candidates.samples.push({ labels: wl, value: w.mean_candidates });
       f.scoregate_drift_log_evidence.samples.push({ labels: { ...wl, test: "drop_rate" }, value: w.drop_rate.log_evidence });
       if (w.empty_context)
         f.scoregate_drift_log_evidence.samples.push({ labels: { ...wl, test: "empty_context" }, value: w.empty_context.log_evidence });
       f.scoregate_drift_log_threshold.samples.push({ labels: wl, value: w.log_threshold });
     }
+    const q = status.queued_ingest;
+    if (q)
+      for (const [result, value] of [
+        ["counted", q.counted],
+        ["duplicate", q.duplicates],
+        ["mismatch", q.mismatches],
+      ] as const)
+        f.scoregate_queued_batches.samples.push({ labels: { ...gl, result }, value });
     for (const r of status.recall ?? []) {
       const rl = { ...gl, calibration_id: r.calibration_id, coverage: r.coverage };
       f.scoregate_expected_coverage.samples.push({ labels: rl, value: r.expected });

@@ -25,14 +25,18 @@ describe("GET /metrics", () => {
     expect(res.headers.get("content-type")).toContain("text/plain");
     const text = await res.text();
     const line = (name: string) => text.split("\n").find((l) => l.startsWith(`${name}{`) && l.includes(calibration.gate_id));
+    const value = (l: string | undefined) => Number(l?.split(" ").at(-1));
     expect(text).toContain("# TYPE scoregate_observed_drop_rate gauge");
     expect(line("scoregate_expected_drop_rate")).toMatch(new RegExp(`calibration_id="${calibration.id}"\\} ${calibration.expected_drop_rate}$`));
     expect(line("scoregate_observed_drop_rate")).toMatch(/\} 0\.26$/);
     expect(line("scoregate_window_queries")).toMatch(/\} 3$/);
     expect(line("scoregate_window_candidates")).toMatch(/\} 50$/);
+    expect(value(line("scoregate_window_mean_candidates"))).toBeCloseTo(50 / 3, 12);
+    // Direct mode queues nothing: the counters exist per result, at 0.
+    const queued = text.split("\n").filter((l) => l.startsWith("scoregate_queued_batches{") && l.includes(calibration.gate_id));
+    expect(queued.map((l) => l.replace(/.*result="(\w+)"\} /u, "$1=")).sort()).toEqual(["counted=0", "duplicate=0", "mismatch=0"]);
     // The evidence and its alarm level are the monitor's own numbers (GET /v1/monitor shows the same window).
     const { windows } = await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read });
-    const value = (l: string | undefined) => Number(l?.split(" ").at(-1));
     expect(value(line("scoregate_drift_log_evidence"))).toBe(windows[0]!.drop_rate.log_evidence);
     expect(line("scoregate_drift_log_evidence")).toContain('test="drop_rate"');
     expect(value(line("scoregate_drift_log_threshold"))).toBe(windows[0]!.log_threshold);

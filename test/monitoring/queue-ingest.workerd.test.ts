@@ -10,7 +10,7 @@ import worker from "../../src/index";
 import type { ObservationAccepted } from "../../src/contract";
 import type { Env } from "../../src/platform/env";
 import { MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "../../src/platform/limits";
-import { callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 const baseEnv = env as unknown as Env;
 
@@ -124,6 +124,12 @@ describe("POST /v1/observations in queue mode", () => {
     const status = await monitorOf(gate);
     expect(status.windows[0]).toMatchObject({ queries: 10, batches: 1 });
     expect(status.queued_ingest).toMatchObject({ counted: 1, mismatches: 1, last_mismatch: { batch_id: "q-same-id", at: expect.any(String) } });
+    // ... and in /metrics, where an alert rule can watch it.
+    const metrics = await (await call("GET", "/metrics", { token: TOKENS.read })).text();
+    const mismatchLine = metrics
+      .split("\n")
+      .find((l) => l.startsWith("scoregate_queued_batches{") && l.includes(status.gate_id) && l.includes('result="mismatch"'));
+    expect(mismatchLine).toMatch(/\} 1$/);
   });
 
   it("messages for two gates in one consumer batch reach both, one object call each", async () => {
