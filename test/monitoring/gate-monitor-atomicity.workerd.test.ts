@@ -11,6 +11,8 @@ import type { GateMonitor } from "../../src/monitoring/gate-monitor";
 import type { GateMonitorRpc, ObserveInput } from "../../src/monitoring/monitor-contract";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
 
+type MonitorStub = ReturnType<typeof env.GATE_MONITOR.get>;
+
 let counter = 0;
 function monitor(label: string) {
   counter += 1;
@@ -49,22 +51,22 @@ const INJECTED = "injected failure after the batch id was claimed";
  * `observe` called on the instance itself. A rejecting call through the stub leaks an unhandled rejection in the
  * Vitest integration even when the test handles it (cloudflare/workers-sdk#14736); runInDurableObject does not.
  */
-const observeInside = (stub: DurableObjectStub, input: ObserveInput) => runInDurableObject(stub, (instance: GateMonitor) => instance.observe(input));
+const observeInside = (stub: MonitorStub, input: ObserveInput) => runInDurableObject(stub, (instance: GateMonitor) => instance.observe(input));
 
 /** Makes every write of a window row fail: the last statement of a batch's transaction. */
-const breakWindowWrites = (stub: DurableObjectStub) =>
+const breakWindowWrites = (stub: MonitorStub) =>
   runInDurableObject(stub, (_: GateMonitor, state) => {
     state.storage.sql.exec(`CREATE TRIGGER fail_window_insert BEFORE INSERT ON windows BEGIN SELECT RAISE(ABORT, '${INJECTED}'); END`);
     state.storage.sql.exec(`CREATE TRIGGER fail_window_update BEFORE UPDATE ON windows BEGIN SELECT RAISE(ABORT, '${INJECTED}'); END`);
   });
-const repairWindowWrites = (stub: DurableObjectStub) =>
+const repairWindowWrites = (stub: MonitorStub) =>
   runInDurableObject(stub, (_: GateMonitor, state) => {
     state.storage.sql.exec("DROP TRIGGER fail_window_insert");
     state.storage.sql.exec("DROP TRIGGER fail_window_update");
   });
 
 /** What the object has stored, read from its SQLite directly. */
-const stored = (stub: DurableObjectStub, batchId: string) =>
+const stored = (stub: MonitorStub, batchId: string) =>
   runInDurableObject(stub, (_: GateMonitor, state) => {
     const n = (sql: string, ...args: string[]) => Number(state.storage.sql.exec<{ n: number }>(sql, ...args).one().n);
     return {
