@@ -1,13 +1,26 @@
 #!/usr/bin/env node
-// `npm run deploy` runs this before `wrangler deploy`: it refuses to upload while wrangler.toml still holds the
-// placeholder D1 database id or KV namespace id (a Worker deployed with them cannot reach its storage), and names the
-// commands that create the real ones; it also refuses an OBSERVATION_INGEST var the Worker would refuse at runtime,
-// and queue mode without its producer binding and consumer. `npm run deploy:dry` (the CI bundle check) does not run it.
+// The deploy guard: refuses to upload while wrangler.toml still holds the placeholder D1 database id or KV namespace
+// id (a Worker deployed with them cannot reach its storage), and names the commands that create the real ones.
+//
+// It runs on every deploy, however started: wrangler.toml's `[build] command` runs it before wrangler bundles, on
+// `wrangler deploy`, `wrangler versions upload` and `wrangler dev` alike, and wrangler tells the command which one in
+// the WRANGLER_COMMAND environment variable. Local commands (dev, types) pass. A dry run (`--dry-run`) also reports
+// WRANGLER_COMMAND=deploy, and wrangler gives a build command nothing else to tell it apart, so a dry run with the
+// placeholder ids says so with SCOREGATE_DRY_RUN=1 (`npm run deploy:dry` and the benchmark builds set it); without
+// it, it is refused like a deploy, with a message saying how to run it. `npm run deploy` also runs the guard first.
+// It also refuses an OBSERVATION_INGEST var the Worker would refuse at runtime, and queue mode without its producer
+// binding and consumer.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The ids wrangler.toml ships with: valid-looking, but no real database or namespace has them. */
 export const PLACEHOLDER_IDS = ["00000000-0000-4000-8000-000000000000", "00000000000000000000000000000000"];
+
+/** wrangler commands that run the build without uploading anything (WRANGLER_COMMAND values). */
+export const LOCAL_WRANGLER_COMMANDS = ["dev", "types"];
+
+/** The variable a dry run sets to bundle with the placeholder ids. */
+export const DRY_RUN_VARIABLE = "SCOREGATE_DRY_RUN";
 
 /** Problems with the storage ids of a wrangler.toml text (empty: ready to deploy). */
 export function deployConfigProblems(toml) {
@@ -55,14 +68,33 @@ export function ingestProblems(toml) {
   return problems;
 }
 
+/**
+ * Whether this run must check the ids, from the environment wrangler gives a build command: `{ check: false, reason }`
+ * for a local wrangler command or a declared dry run; `{ check: true }` otherwise, including when run directly (no
+ * WRANGLER_COMMAND) and for any wrangler command not known to stay local (fail closed).
+ */
+export function guardMode(env) {
+  const command = env.WRANGLER_COMMAND;
+  if (command !== undefined && LOCAL_WRANGLER_COMMANDS.includes(command)) return { check: false, reason: `wrangler ${command} uploads nothing` };
+  if (env[DRY_RUN_VARIABLE] === "1") return { check: false, reason: `${DRY_RUN_VARIABLE}=1: a dry run, nothing is uploaded` };
+  return { check: true };
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const path = process.argv[2] ?? "wrangler.toml";
-  const problems = deployConfigProblems(readFileSync(path, "utf8"));
-  if (problems.length > 0) {
-    console.error(`scoregate: not deploying.\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    process.exit(1);
+  const path = process.argv[2] ?? fileURLToPath(new URL("../wrangler.toml", import.meta.url));
+  const mode = guardMode(process.env);
+  if (mode.check) {
+    const problems = deployConfigProblems(readFileSync(path, "utf8"));
+    if (problems.length > 0) {
+      const fromWrangler = process.env.WRANGLER_COMMAND !== undefined;
+      const hint = fromWrangler
+        ? `\n  (this ran as wrangler.toml's [build] command for \`wrangler ${process.env.WRANGLER_COMMAND}\`; for a dry run that only bundles, use \`npm run deploy:dry\` or set ${DRY_RUN_VARIABLE}=1)`
+        : "";
+      console.error(`scoregate: not deploying.\n${problems.map((p) => `  - ${p}`).join("\n")}${hint}`);
+      process.exit(1);
+    }
   }
-  if (/^\s*\[\[queues\.producers\]\]/mu.test(readFileSync(path, "utf8"))) {
+  if (mode.check && /^\s*\[\[queues\.producers\]\]/mu.test(readFileSync(path, "utf8"))) {
     console.error(`scoregate: wrangler.toml declares the observation queue; create it once per account: ${QUEUE_CREATE_COMMANDS.join(" && ")}`);
   }
 }

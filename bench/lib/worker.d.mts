@@ -11,4 +11,4 @@ export interface StartedWorker {
 }
 
 export declare const ROOT: string;
-export declare function startWorker(options?: { log?: number; ingest?: "direct" | "queue" }): Promise<StartedWorker>;
+export declare function startWorker(options?: { log?: number; ingest?: "direct" | "queue"; inspector?: boolean }): Promise<StartedWorker>;

@@ -64,7 +64,8 @@ export function buildWorker(outdir) {
   const r = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], {
     cwd: ROOT,
     encoding: "utf8",
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+    // a dry run: the deploy guard (wrangler.toml [build] command) lets the placeholder storage ids through
+    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", SCOREGATE_DRY_RUN: "1" },
   });
   const bundle = join(outdir, "index.js");
   if (r.status !== 0 || !existsSync(bundle)) {
@@ -225,7 +226,7 @@ function localRuntimeOptions(tmp, log) {
  * `ingest: "queue"` sets OBSERVATION_INGEST=queue and binds the observation queue with its consumer (the Worker
  * itself), as wrangler.toml declares them.
  */
-export async function startWorker({ log = LogLevel.WARN, ingest = "direct" } = {}) {
+export async function startWorker({ log = LogLevel.WARN, ingest = "direct", inspector = false } = {}) {
   const tmp = mkdtempSync(join(tmpdir(), "scoregate-bench-"));
   let mf = null;
   let closed = false;
@@ -256,6 +257,8 @@ export async function startWorker({ log = LogLevel.WARN, ingest = "direct" } = {
     // bindings, `exports` for Durable Object classes with their storage backend); `dev` holds local-only settings.
     mf = new Miniflare({
       ...localRuntimeOptions(tmp, log),
+      // workerd's DevTools inspector on a free loopback port: per-isolate V8 heap figures (isolateHeapUsage below)
+      ...(inspector ? { inspectorPort: 0, inspectorHost: "127.0.0.1" } : {}),
       workers: [
         {
           config: {
@@ -312,12 +315,72 @@ export const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
+/** How many requests, this far apart, isolateHeapUsage sends to let a forced collection run before giving up. */
+const GC_WAKE_ATTEMPTS = 100;
+const GC_WAKE_PAUSE_MS = 20;
+
 /**
- * A second, minimal Worker in its own Miniflare (same process, same machine, same run): the baseline of the ingest
- * benchmark. `contents` is one ES module exporting a default fetch handler and the Durable Object class `Baseline`,
- * bound as env.BASELINE with SQLite storage.
+ * The V8 heap of one isolate, read over workerd's DevTools inspector (`startWorker({ inspector: true })`):
+ * `Runtime.getHeapUsage` on the inspector target of `workerName` (workerd names it `core:user:<name>`). With `gc`, a
+ * full collection first (`HeapProfiler.collectGarbage`, completed by one GET of `wake`), so `usedMb` is live data
+ * rather than live data plus garbage.
+ * The heap is what the 128 MB isolate limit counts; the process's resident memory also holds workerd itself and the
+ * local D1, KV and Durable Object emulation.
  */
-export async function startInlineWorker(contents, { log = LogLevel.WARN } = {}) {
+export async function isolateHeapUsage(mf, { workerName = WORKER_NAME, gc = false, wake = null } = {}) {
+  if (gc && wake === null) throw new TypeError("isolateHeapUsage: a forced collection needs a `wake` URL of the worker");
+  if (typeof WebSocket === "undefined")
+    throw new Error(`isolateHeapUsage needs Node 22 or newer (a global WebSocket); this is ${process.version}: run it through npm`);
+  const inspector = await mf.getInspectorURL();
+  const targets = await (await fetch(new URL("/json/list", inspector.href.replace(/^ws/u, "http")))).json();
+  const target = targets.find((t) => t.title === `workerd: worker core:user:${workerName}`);
+  if (target === undefined) throw new Error(`no inspector target for worker ${workerName}`);
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error(`inspector connection to ${target.webSocketDebuggerUrl} failed`));
+  });
+  let nextId = 0;
+  const send = (method) =>
+    new Promise((resolve, reject) => {
+      const id = ++nextId;
+      const onMessage = (event) => {
+        const message = JSON.parse(event.data);
+        if (message.id !== id) return;
+        ws.removeEventListener("message", onMessage);
+        if (message.error) reject(new Error(`${method}: ${message.error.message}`));
+        else resolve(message.result);
+      };
+      ws.addEventListener("message", onMessage);
+      ws.send(JSON.stringify({ id, method }));
+    });
+  try {
+    if (gc) {
+      // workerd runs the collection when the isolate next handles an event: requests to `wake` make that happen now
+      let collected = false;
+      const collection = send("HeapProfiler.collectGarbage").then(() => {
+        collected = true;
+      });
+      for (let i = 0; !collected && i < GC_WAKE_ATTEMPTS; i++) {
+        await (await fetch(wake)).arrayBuffer();
+        await new Promise((resolve) => setTimeout(resolve, GC_WAKE_PAUSE_MS));
+      }
+      if (!collected) throw new Error(`the forced collection did not complete after ${GC_WAKE_ATTEMPTS} requests to ${wake}`);
+      await collection;
+    }
+    const usage = await send("Runtime.getHeapUsage");
+    return { usedMb: usage.usedSize / 2 ** 20, totalMb: usage.totalSize / 2 ** 20 };
+  } finally {
+    ws.close();
+  }
+}
+
+/**
+ * A second, minimal Worker in its own Miniflare (same process, same machine, same run): the baseline of a benchmark.
+ * `contents` is one ES module exporting a default fetch handler and the Durable Object class `Baseline`, bound as
+ * env.BASELINE with SQLite storage; with `d1`, a local D1 database is bound as env.DB.
+ */
+export async function startInlineWorker(contents, { log = LogLevel.WARN, d1 = false } = {}) {
   const tmp = mkdtempSync(join(tmpdir(), "scoregate-bench-inline-"));
   const { compatibilityDate } = wranglerConfig();
   const mf = new Miniflare({
@@ -328,7 +391,10 @@ export async function startInlineWorker(contents, { log = LogLevel.WARN } = {}) 
           name: "baseline",
           compatibilityDate,
           manifest: { mainModule: "index.js", modulesRoot: tmp, modules: { "index.js": { type: "esm", contents } } },
-          env: { BASELINE: { type: "durable-object", worker: "baseline", exportName: "Baseline" } },
+          env: {
+            BASELINE: { type: "durable-object", worker: "baseline", exportName: "Baseline" },
+            ...(d1 ? { DB: { type: "d1", id: "scoregate-bench-baseline" } } : {}),
+          },
           exports: { Baseline: { type: "durable-object", storage: "sqlite" } },
         },
         dev: { rootPath: ROOT, unsafeRegisterWorker: false },
@@ -338,6 +404,7 @@ export async function startInlineWorker(contents, { log = LogLevel.WARN } = {}) 
   const url = await mf.ready;
   process.once("exit", () => rmSync(tmp, { recursive: true, force: true }));
   return {
+    mf,
     url,
     close: async () => {
       await mf.dispose();

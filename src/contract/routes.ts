@@ -95,7 +95,10 @@ export const ROUTES = {
     scope: "read",
     summary: "The current threshold of a gate",
     query: ThresholdQuery,
-    responses: { 200: { description: "the threshold (ETag: the calibration id)", schema: ThresholdResponse }, 304: { description: "not modified" } },
+    responses: {
+      200: { description: "the threshold (ETag: the calibration id and its activation sequence number)", schema: ThresholdResponse },
+      304: { description: "not modified" },
+    },
     errors: [400, 404],
   },
   createCalibration: {

@@ -13,6 +13,7 @@ import {
 } from "../platform/limits";
 import { handle } from "../platform/routing";
 import { IsolateCache } from "./isolate-cache";
+import { seenActivationSeq, thresholdEtag } from "./threshold-etag";
 import { type CachedThreshold, readThreshold, UncalibratedError } from "./threshold-reader";
 import { noteUncalibrated } from "./uncalibrated";
 
@@ -28,19 +29,20 @@ export const servingRoutes = new Hono<AppBindings>();
 
 handle(servingRoutes, ROUTES.getThreshold, async (c) => {
   const query = validate(ThresholdQuery, c.req.query(), "bad_request", "query parameters");
+  const ifNoneMatch = c.req.header("if-none-match");
   let outcome: Awaited<ReturnType<typeof readThreshold>>;
   try {
-    outcome = await readThreshold(query, thresholdCache, c.get("deps"), lastKnownGood);
+    outcome = await readThreshold(query, thresholdCache, c.get("deps"), lastKnownGood, seenActivationSeq(ifNoneMatch));
   } catch (e) {
     if (e instanceof UncalibratedError) noteUncalibrated(e.gateId, query, c.get("deps"));
     throw e;
   }
   const { projection, body, source } = outcome;
-  const etag = `"${projection.threshold.calibration_id}"`;
+  const etag = thresholdEtag(projection);
   c.header("ETag", etag);
   c.header("Cache-Control", CACHE_CONTROL);
   c.header("X-Scoregate-Source", source);
-  if (etagMatches(c.req.header("if-none-match"), etag)) return c.body(null, 304);
+  if (etagMatches(ifNoneMatch, etag)) return c.body(null, 304);
   c.header("Content-Type", "application/json");
   return c.body(body);
 });

@@ -3,7 +3,10 @@
  *   1. the isolate cache (ISOLATE_CACHE_TTL_MS): no I/O at all, the common case at high request rates;
  *   2. the KV projection (edge-cached for KV_CACHE_TTL_SECONDS): no D1 query;
  *   3. D1, only when KV has no value (first read after a failed publish, or a gate that was never calibrated), and the
- *      answer is cached in the isolate (positive or negative) so D1 sees at most one query per gate per isolate per TTL.
+ *      answer is cached in the isolate (positive or negative) so D1 sees at most one query per gate per isolate per TTL;
+ *      or when the caller proves (with the activation_seq in its ETag) that it has seen a newer activation than the
+ *      isolate or KV copy: KV is eventually consistent, and an older copy must never be served as current to a client
+ *      that already holds the newer one.
  * A gate without an active calibration gets `uncalibrated`, never another gate's threshold.
  */
 import { AppError } from "../platform/errors";
@@ -118,17 +121,25 @@ export class UncalibratedError extends AppError {
  * Reads the threshold of `q`. Storage faults degrade instead of failing: a KV read that throws or hangs past
  * KV_READ_DEADLINE_MS falls through to D1; when D1 fails too, the isolate's last-known-good copy (`lastKnownGood`,
  * positive answers only) is served marked "stale"; only when nothing is known is it a 503 storage_unavailable.
+ *
+ * `seenSeq`: the highest activation_seq the caller proves it has seen for this query (threshold-etag.ts), or null.
+ * An isolate or KV copy older than that is skipped for D1, whose answer is served (and cached, and KV repaired) even
+ * when it is older still (after a D1 Time Travel restore, or a made-up ETag: D1 is the record). When D1 fails then,
+ * only a last-known-good copy at least that new is served; otherwise 503 storage_unavailable, so the caller keeps the
+ * newer value it has. A made-up sequence number costs one D1 read per request, as a made-up gate name does.
  */
 export async function readThreshold(
   q: ThresholdQuery,
   cache: IsolateCache<CachedThreshold>,
   deps: CoreDeps,
   lastKnownGood: IsolateCache<CachedThreshold> | null = null,
+  seenSeq: number | null = null,
 ): Promise<ReadOutcome> {
   const key = cacheKeyOf(q);
   const nowMs = deps.now().getTime();
+  const olderThanSeen = (value: ProjectedThreshold | null): boolean => seenSeq !== null && (value?.activation_seq ?? 0) < seenSeq;
   const hit = cache.get(key, nowMs);
-  if (hit !== undefined) {
+  if (hit !== undefined && !olderThanSeen(hit.value)) {
     if (hit.value === null) throw new UncalibratedError(hit.gateId, q, hit.suggestions);
     return { projection: hit.value, body: hit.body!, source: "isolate" };
   }
@@ -144,7 +155,7 @@ export async function readThreshold(
   } catch (e) {
     console.error("KV read of the threshold projection failed; reading D1", e);
   }
-  if (fromKv !== null) {
+  if (fromKv !== null && !olderThanSeen(fromKv)) {
     const entry = cached(fromKv, gateId);
     remember(entry);
     return { projection: fromKv, body: entry.body!, source: "kv" };
@@ -155,7 +166,7 @@ export async function readThreshold(
     if (e instanceof AppError || isSchemaError(e)) throw e;
     console.error("D1 read of the threshold failed", e);
     const known = lastKnownGood?.get(key, nowMs);
-    if (known?.value) return { projection: known.value, body: known.body!, source: "stale" };
+    if (known?.value && !olderThanSeen(known.value)) return { projection: known.value, body: known.body!, source: "stale" };
     throw storageUnavailable();
   }
 }

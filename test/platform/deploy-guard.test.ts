@@ -1,8 +1,22 @@
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error plain ESM script without type declarations
-import { deployConfigProblems, ingestProblems } from "../../scripts/check-deploy-config.mjs";
+import { DRY_RUN_VARIABLE, deployConfigProblems, guardMode, ingestProblems } from "../../scripts/check-deploy-config.mjs";
+
+/** wrangler's own start-up and config reading, before the build command runs; generous for a busy 2-core machine. */
+const WRANGLER_RUN_TIMEOUT_MS = 90_000;
+
+/** The guard run as wrangler's [build] command would run it: with `env` over an environment without wrangler's. */
+function runGuard(env: Record<string, string>): { status: number | null; stderr: string } {
+  const base = { ...process.env };
+  delete base.WRANGLER_COMMAND;
+  delete base[DRY_RUN_VARIABLE];
+  const r = spawnSync(process.execPath, ["scripts/check-deploy-config.mjs"], { env: { ...base, ...env } as NodeJS.ProcessEnv, encoding: "utf8" });
+  return { status: r.status, stderr: r.stderr };
+}
 
 describe("deploy guard", () => {
   it("refuses the repository's wrangler.toml as shipped (placeholder D1 and KV ids), naming the commands", () => {
@@ -45,4 +59,62 @@ describe("deploy guard", () => {
     expect(problems[0]).toContain("OBSERVATIONS_QUEUE");
     expect(problems[1]).toContain("[[queues.consumers]]");
   });
+
+  it.each([
+    [{}, true],
+    [{ WRANGLER_COMMAND: "deploy" }, true],
+    [{ WRANGLER_COMMAND: "versions upload" }, true],
+    [{ WRANGLER_COMMAND: "some future command" }, true],
+    [{ WRANGLER_COMMAND: "dev" }, false],
+    [{ WRANGLER_COMMAND: "types" }, false],
+    [{ WRANGLER_COMMAND: "deploy", [DRY_RUN_VARIABLE]: "1" }, false],
+    [{ WRANGLER_COMMAND: "deploy", [DRY_RUN_VARIABLE]: "true" }, true],
+    [{ WRANGLER_COMMAND: "deploy", [DRY_RUN_VARIABLE]: "" }, true],
+  ])("guardMode(%j).check is %s", (env, check) => {
+    expect(guardMode(env).check).toBe(check);
+  });
+
+  it("as wrangler's [build] command: refuses deploy and versions upload, passes dev and a declared dry run", () => {
+    for (const command of ["deploy", "versions upload"]) {
+      const r = runGuard({ WRANGLER_COMMAND: command });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("scoregate: not deploying.");
+      expect(r.stderr).toContain(`for \`wrangler ${command}\``);
+      expect(r.stderr).toContain("npm run deploy:dry");
+    }
+    expect(runGuard({ WRANGLER_COMMAND: "dev" }).status).toBe(0);
+    expect(runGuard({ WRANGLER_COMMAND: "deploy", [DRY_RUN_VARIABLE]: "1" }).status).toBe(0);
+  });
+
+  it("is wrangler.toml's [build] command, and npm run deploy:dry declares its dry run", () => {
+    const toml = readFileSync("wrangler.toml", "utf8");
+    expect(toml).toMatch(/^\[build\]\ncommand = "node scripts\/check-deploy-config\.mjs"$/mu);
+    expect(JSON.parse(readFileSync("package.json", "utf8")).scripts["deploy:dry"]).toContain(`${DRY_RUN_VARIABLE}=1 wrangler deploy --dry-run`);
+  });
+
+  it(
+    "stops a plain `wrangler deploy` before wrangler authenticates or uploads",
+    () => {
+      // No credentials can be found (a fresh HOME, no CLOUDFLARE_* variables), so even a broken guard could not upload.
+      const home = mkdtempSync(join(tmpdir(), "scoregate-deploy-guard-"));
+      try {
+        const env: Record<string, string> = {};
+        for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("CLOUDFLARE_") && k !== DRY_RUN_VARIABLE) env[k] = v;
+        Object.assign(env, { HOME: home, XDG_CONFIG_HOME: home, CI: "true", WRANGLER_SEND_METRICS: "false" });
+        const r = spawnSync("npx", ["wrangler", "deploy"], {
+          env: env as NodeJS.ProcessEnv,
+          encoding: "utf8",
+          timeout: WRANGLER_RUN_TIMEOUT_MS,
+        });
+        const output = `${r.stdout}${r.stderr}`;
+        expect(r.status).not.toBe(0);
+        expect(output).toContain("[custom build] scoregate: not deploying.");
+        expect(output).toContain("placeholder D1 database id");
+        expect(output).not.toMatch(/Uploaded|Total Upload/u);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
+    WRANGLER_RUN_TIMEOUT_MS + 10_000,
+  );
 });
