@@ -21,7 +21,7 @@ import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift";
 import { evaluateDetector, observeDetector } from "../src/stats/drift-detector";
 import { newDetector } from "../src/stats/e-detector";
 import { sortedCopy } from "../src/stats/order-statistics";
-import { addCluster, emptyClusterSums } from "../src/stats/per-query";
+import { addCluster, emptyClusterSums, flattenQueries } from "../src/stats/per-query";
 import { previousWindowAlarms } from "./lib/previous-window-test";
 import { createRng, deriveSeed, type Rng } from "../test/support/prng";
 
@@ -135,15 +135,7 @@ SCENARIOS.forEach((sc, si) => {
     const rng = createRng(deriveSeed(500 + si, run));
     const parts: Float64Array[] = [];
     for (let q = 0; q < sc.calQueries; q++) parts.push(query(rng, mOf(rng, sc.calM), sc.rho));
-    const total = parts.reduce((a, p) => a + p.length, 0);
-    const scores = new Float64Array(total);
-    const offsets = new Uint32Array(parts.length + 1);
-    let o = 0;
-    parts.forEach((p, i) => {
-      scores.set(p, o);
-      o += p.length;
-      offsets[i + 1] = o;
-    });
+    const { scores, offsets } = flattenQueries(parts);
     const fitted = fitCalibration(sortedCopy(scores), sc.target, sc.flat ? null : { scores, offsets });
     const record = { ...fitted.fields, drift_tolerance: null, empty_context_tolerance: null } as unknown as StoredCalibration;
     const e = expectationOf(record);
@@ -212,12 +204,7 @@ POWER.forEach((pw, pi) => {
     const rng = createRng(deriveSeed(600 + pi, run));
     const parts: Float64Array[] = [];
     for (let q = 0; q < 500; q++) parts.push(query(rng, 20, 0.1));
-    const scores = new Float64Array(parts.length * 20);
-    const offsets = new Uint32Array(parts.length + 1);
-    parts.forEach((p, i) => {
-      scores.set(p, i * 20);
-      offsets[i + 1] = (i + 1) * 20;
-    });
+    const { scores, offsets } = flattenQueries(parts);
     const fitted = fitCalibration(sortedCopy(scores), 0.3, { scores, offsets });
     const record = { ...fitted.fields, drift_tolerance: null, empty_context_tolerance: null } as unknown as StoredCalibration;
     const cal = calibrationExpectation(expectationOf(record));

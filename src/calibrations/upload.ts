@@ -22,24 +22,17 @@ import type { CalibrationInput } from "./calibrate";
 import { decodeUtf8, mediaType, parseJsonText, readBodyBytes } from "../platform/http/body";
 import { MAX_ERROR_DETAILS, validate } from "../platform/http/validate";
 import { checkQueryNames } from "../platform/routing";
+import { flattenQueries as flatLayout } from "../stats/per-query";
 
 export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"];
 
-/** Flattens queries into one Float64Array with Q+1 offsets. */
+/** Flattens queries into one Float64Array with Q+1 offsets, refusing more than MAX_SCORES scores in all. */
 function flattenQueries(queries: readonly (readonly number[])[]): { scores: Float64Array; offsets: Uint32Array } {
   let total = 0;
   for (const q of queries) total += q.length;
   if (total > MAX_SCORES)
     throw invalid(`queries hold ${total} scores; at most ${MAX_SCORES} are accepted`, [{ path: "queries", message: "too many scores" }]);
-  const scores = new Float64Array(total);
-  const offsets = new Uint32Array(queries.length + 1);
-  let o = 0;
-  queries.forEach((q, i) => {
-    scores.set(q, o);
-    o += q.length;
-    offsets[i + 1] = o;
-  });
-  return { scores, offsets };
+  return flatLayout(queries);
 }
 
 /**

@@ -7,6 +7,21 @@
  */
 import { EMPTY_CONTEXT_STRATA, stratumOf } from "./empty-context";
 
+/** Lays queries out flat: their scores one after the other, and the Q+1 offsets where each starts. O(total scores). */
+export function flattenQueries(queries: readonly ArrayLike<number>[]): { scores: Float64Array; offsets: Uint32Array } {
+  let total = 0;
+  for (const q of queries) total += q.length;
+  const scores = new Float64Array(total);
+  const offsets = new Uint32Array(queries.length + 1);
+  let o = 0;
+  queries.forEach((q, i) => {
+    scores.set(q, o);
+    o += q.length;
+    offsets[i + 1] = o;
+  });
+  return { scores, offsets };
+}
+
 export interface PerQueryStats {
   readonly queries: number;
   /** Mean number of candidates kept per query (score >= threshold). */

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { GateMonitor } from "../../src/monitoring/gate-monitor";
 import type { GateMonitorRpc, ObserveInput } from "../../src/monitoring/monitor-contract";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
+import { T0, batch, steady, moved } from "../support/monitor-batches";
 
 type MonitorStub = ReturnType<typeof env.GATE_MONITOR.get>;
 
@@ -21,29 +22,6 @@ function monitor(label: string) {
   stubs.push(stub);
   return { gateId, stub, rpc: stub as unknown as GateMonitorRpc };
 }
-
-const T0 = Date.UTC(2026, 10, 24, 0, 0, 0);
-
-function batch(gateId: string, batchId: string, nowMs: number, queries: [number, number][]): ObserveInput {
-  return {
-    gate: { gate_id: gateId, index: "docs", embedding: "e5", reranker: "bge" },
-    calibration: {
-      id: `cal_${gateId}`,
-      index_version: "v1",
-      expectation: { n: 10_000, expected_drop_rate: 0.3, empty_context_rate: null, n_queries: null, design_effect: 1 },
-    },
-    batch_id: batchId,
-    batch_hash: `hash-${batchId}`,
-    queries,
-    scores: null,
-    now_ms: nowMs,
-    config: DEFAULT_DRIFT_CONFIG,
-  };
-}
-
-/** Queries at the expected 30 % drop rate, and queries at 60 %: a move that alarms within one batch of 200. */
-const steady = (n: number): [number, number][] => Array.from({ length: n }, () => [20, 6] as [number, number]);
-const moved = (n: number): [number, number][] => Array.from({ length: n }, () => [20, 12] as [number, number]);
 
 const INJECTED = "injected failure after the batch id was claimed";
 

@@ -9,6 +9,7 @@ import type { GateMonitor } from "../../src/monitoring/gate-monitor";
 import type { GateMonitorRpc, ObserveInput } from "../../src/monitoring/monitor-contract";
 import { DRIFT_WINDOW_MS, MAX_WINDOW_HISTORY } from "../../src/platform/limits";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
+import { T0, batch, steady } from "../support/monitor-batches";
 
 let counter = 0;
 function monitor(label: string) {
@@ -17,27 +18,6 @@ function monitor(label: string) {
   const stub = env.GATE_MONITOR.get(env.GATE_MONITOR.idFromName(gateId));
   return { gateId, stub, rpc: stub as unknown as GateMonitorRpc };
 }
-
-const T0 = Date.UTC(2026, 10, 24, 0, 0, 0);
-
-function batch(gateId: string, batchId: string, nowMs: number, queries: [number, number][], gate?: Partial<ObserveInput["gate"]>): ObserveInput {
-  return {
-    gate: { gate_id: gateId, index: "docs", embedding: "e5", reranker: "bge", ...gate },
-    calibration: {
-      id: `cal_${gateId}`,
-      index_version: "v1",
-      expectation: { n: 10_000, expected_drop_rate: 0.3, empty_context_rate: null, n_queries: null, design_effect: 1 },
-    },
-    batch_id: batchId,
-    batch_hash: `hash-${batchId}`,
-    queries,
-    scores: null,
-    now_ms: nowMs,
-    config: DEFAULT_DRIFT_CONFIG,
-  };
-}
-
-const steady = (n: number): [number, number][] => Array.from({ length: n }, () => [20, 6] as [number, number]);
 
 const stubs: DurableObjectStub[] = [];
 afterEach(async () => {

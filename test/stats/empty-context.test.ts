@@ -9,21 +9,8 @@ import { evaluateDetector, observeDetector } from "../../src/stats/drift-detecto
 import { newDetector } from "../../src/stats/e-detector";
 import { allDroppedProbability, EMPTY_CONTEXT_STRATA, emptyRateByCandidates, stratumOf } from "../../src/stats/empty-context";
 import { sortedCopy } from "../../src/stats/order-statistics";
-import { addCluster, emptyClusterSums, type ClusterSums } from "../../src/stats/per-query";
+import { addCluster, emptyClusterSums, flattenQueries, type ClusterSums } from "../../src/stats/per-query";
 import { createRng, deriveSeed, type Rng } from "../support/prng";
-
-function flatten(queries: readonly (readonly number[])[]): { scores: Float64Array; offsets: Uint32Array } {
-  const total = queries.reduce((a, q) => a + q.length, 0);
-  const scores = new Float64Array(total);
-  const offsets = new Uint32Array(queries.length + 1);
-  let o = 0;
-  queries.forEach((q, i) => {
-    scores.set(q, o);
-    o += q.length;
-    offsets[i + 1] = o;
-  });
-  return { scores, offsets };
-}
 
 describe("allDroppedProbability (scipy.stats.hypergeom)", () => {
   it.each(golden.hypergeom)("m=$m, d=$d, k=$k", ({ m, d, k, p }) => {
@@ -46,7 +33,7 @@ describe("stratumOf", () => {
 });
 
 describe.each(golden.cases)("empty rate by candidates: $name", (c) => {
-  const { scores, offsets } = flatten(c.queries);
+  const { scores, offsets } = flattenQueries(c.queries);
   const strata = emptyRateByCandidates(scores, offsets, c.threshold);
 
   it("matches the hypergeometric mean of scipy per stratum, extrapolating beyond the largest query", () => {
@@ -93,7 +80,7 @@ describe.each(golden.cases)("empty rate by candidates: $name", (c) => {
 
 describe("emptyRateByCandidates edge cases", () => {
   it("keeps everything without a threshold, and skips queries without candidates", () => {
-    const { scores, offsets } = flatten([[0.1, 0.2], [], [0.3]]);
+    const { scores, offsets } = flattenQueries([[0.1, 0.2], [], [0.3]]);
     const strata = emptyRateByCandidates(scores, offsets, null);
     expect(strata.every((s) => s.rate === 0)).toBe(true);
     expect(strata[0]!.queries).toBe(2);
@@ -119,7 +106,7 @@ function query(rng: Rng, m: number, rho: number): number[] {
 function calibration(seed: number): { cal: CalibrationExpectation; threshold: number } {
   const rng = createRng(seed);
   const qs = Array.from({ length: 500 }, () => query(rng, 20, 0.1));
-  const { scores, offsets } = flatten(qs);
+  const { scores, offsets } = flattenQueries(qs);
   const fitted = fitCalibration(sortedCopy(scores), 0.3, { scores, offsets });
   const record = { ...fitted.fields, drift_tolerance: null, empty_context_tolerance: null } as unknown as StoredCalibration;
   return { cal: calibrationExpectation(expectationOf(record)), threshold: fitted.fields.threshold! };
