@@ -63,9 +63,14 @@ export function observeDetector(
   cal: CalibrationExpectation,
   config: DriftConfig,
 ): DetectorState {
+  // Pruning scores every start against the same totals: the bands (a Jeffreys quantile per stratum) once per batch.
+  let memo: { total: Readonly<ClusterSums>; deff: number; bands: DriftBands } | null = null;
   return detectorAdd(state, queries, nowMs, config, (sums, total) => {
-    const deff = designEffect(total);
-    const e = logEvidences(sums, deff, driftBands(cal, config, deff), config);
+    if (memo === null || memo.total !== total) {
+      const deff = designEffect(total);
+      memo = { total, deff, bands: driftBands(cal, config, deff) };
+    }
+    const e = logEvidences(sums, memo.deff, memo.bands, config);
     return Math.max(e.drop, e.empty);
   });
 }
