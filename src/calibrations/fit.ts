@@ -82,7 +82,7 @@ export function fitCalibration(
     );
   }
   const perQuery = byQuery ? perQueryStats(byQuery.scores, byQuery.offsets, fit.threshold) : null;
-  const emptyStrata = byQuery ? emptyRateByCandidates(byQuery.scores, byQuery.offsets, fit.threshold) : null;
+  const empty = byQuery ? emptyRateByCandidates(byQuery.scores, byQuery.offsets, fit.threshold) : null;
   const deff = perQuery ? perQuery.designEffect : 1;
   const nEff = effectiveSize(n, deff);
   const needed = target > 0 ? scoresNeededFor(target, DROP_RATE_PRECISION_TARGET) : 0;
@@ -137,13 +137,29 @@ export function fitCalibration(
             mean_candidates: perQuery.meanCandidates,
             empty_context_rate: perQuery.emptyContextRate,
             design_effect: perQuery.designEffect,
-            empty_context_by_candidates: emptyStrata!.map((st) => ({
+            empty_context_check: {
+              verdict: empty!.verdict,
+              queries: empty!.check?.queries ?? 0,
+              empty: empty!.check?.empty ?? 0,
+              predicted_empty: empty!.check?.predictedEmpty ?? 0,
+              p_value: empty!.check?.pValue ?? null,
+            },
+            empty_context_by_candidates: empty!.strata.map((st) => ({
               min_candidates: st.minCandidates,
               max_candidates: st.maxCandidates,
               rate: st.rate,
               queries: st.queries,
               effective_queries: st.effectiveQueries,
               extrapolated: st.extrapolated,
+              source: st.source,
+              empty: st.empty,
+              own_queries: st.ownQueries,
+              own_empty: st.ownEmpty,
+              check:
+                st.check === null
+                  ? null
+                  : { queries: st.check.queries, empty: st.check.empty, predicted_empty: st.check.predictedEmpty, p_value: st.check.pValue },
+              extrapolation_check: st.extrapolationCheck,
             })),
           }
         : null,

@@ -110,19 +110,61 @@ export const BinaryUploadQuery = z.strictObject({
 
 const Interval = z.tuple([z.number().nullable(), z.number().nullable()]);
 
+const ExtrapolationVerdict = z.enum(["passed", "failed", "inconclusive", "untested"]);
+
 /** The calibration's empty-context rate for queries of a given size (docs/drift.md, "Empty context"). */
 export const EmptyContextStratum = z.object({
   min_candidates: z.number().int(),
   /** null: the last stratum, open above. */
   max_candidates: z.number().int().nullable(),
-  /** Estimated share of queries with min_candidates candidates that lose every one to the gate. */
+  /** Estimated share of queries of this size that lose every candidate to the gate. */
   rate: z.number(),
-  /** Calibration queries with at least min_candidates candidates, which the estimate averages over. */
+  /**
+   * The queries the estimate rests on: the stratum's own queries ("observed"), or the calibration queries with at
+   * least min_candidates candidates ("hypergeometric").
+   */
   queries: z.number().int(),
-  /** Effective size of the estimate (Korn-Graubard): between `queries` and the disjoint draws of this size they hold. */
+  /** Effective size of the estimate: `queries` (observed), Korn-Graubard (hypergeometric). */
   effective_queries: z.number(),
-  /** No calibration query was this large: rate and queries are those of the largest stratum measured. */
+  /** No calibration query was this large: the estimate is that of the largest stratum measured. */
   extrapolated: z.boolean(),
+  /**
+   * "observed": the share of the calibration's own queries of this size that lost every candidate (used from
+   * 50 such queries on); "hypergeometric": extrapolated from longer queries as random subsets of them. Absent on
+   * calibrations fitted before it was kept (all hypergeometric).
+   */
+  source: z.enum(["observed", "hypergeometric"]).optional(),
+  /** Empty queries behind `rate` (observed: counted; hypergeometric: rate x queries rounded up). */
+  empty: z.number().int().optional(),
+  /** Calibration queries whose own candidate count falls in this stratum, and the empty ones among them. */
+  own_queries: z.number().int().optional(),
+  own_empty: z.number().int().optional(),
+  /**
+   * The extrapolation tested on this stratum's own queries (each predicted from strictly longer ones): queries
+   * checked, empty among them, the extrapolation's expected count and the exact binomial p-value of the excess.
+   * null when no own query has a longer one.
+   */
+  check: z.object({ queries: z.number().int(), empty: z.number().int(), predicted_empty: z.number(), p_value: z.number() }).nullable().optional(),
+  /**
+   * For a hypergeometric stratum, the calibration's verdict on the extrapolation (`per_query.empty_context_check`);
+   * null for an observed stratum. After "failed" or "inconclusive" the stratum is not tested.
+   */
+  extrapolation_check: ExtrapolationVerdict.nullable().optional(),
+});
+
+/** The extrapolation's check, pooled over the strata (docs/drift.md, "Empty context"). */
+export const EmptyContextCheck = z.object({
+  /**
+   * "failed": the calibration's own short queries are empty far more often than extrapolated from its longer ones
+   * (sizes and scores are coupled); "inconclusive": too few expected empty queries to tell; "passed"; "untested": no
+   * calibration query has a longer one to be predicted from.
+   */
+  verdict: ExtrapolationVerdict,
+  queries: z.number().int(),
+  empty: z.number().int(),
+  predicted_empty: z.number(),
+  /** Exact binomial p-value of the pooled excess; null when nothing was checked. */
+  p_value: z.number().nullable(),
 });
 
 export const PerQuery = z.object({
@@ -132,6 +174,8 @@ export const PerQuery = z.object({
   design_effect: z.number(),
   /** Per candidate-count stratum; absent on calibrations fitted before it was kept. */
   empty_context_by_candidates: z.array(EmptyContextStratum).optional(),
+  /** The extrapolation's check on the calibration's own short queries; absent on calibrations fitted before it. */
+  empty_context_check: EmptyContextCheck.optional(),
 });
 
 export const Carry = z.object({

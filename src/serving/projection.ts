@@ -21,11 +21,20 @@ export interface Expectation {
   readonly drift_tolerance?: number | null;
   readonly empty_context_tolerance?: number | null;
   /** The empty-context rate per candidate-count stratum (queries uploads fitted since strata were kept). */
-  readonly empty_context_strata?:
-    | readonly { readonly rate: number; readonly queries: number; readonly effective_queries?: number; readonly extrapolated: boolean }[]
-    | null;
+  readonly empty_context_strata?: readonly ExpectedStratum[] | null;
   /** Mean candidates per calibration query (queries uploads), shown next to production's. */
   readonly mean_candidates?: number | null;
+}
+
+/** One stratum of the expectation; the optional fields are absent in projections published before they were kept. */
+export interface ExpectedStratum {
+  readonly rate: number;
+  readonly queries: number;
+  readonly effective_queries?: number;
+  readonly extrapolated: boolean;
+  readonly source?: "observed" | "hypergeometric";
+  readonly empty?: number;
+  readonly extrapolation_check?: "passed" | "failed" | "inconclusive" | "untested" | null;
 }
 
 export interface ProjectedThreshold {

@@ -29,6 +29,9 @@ export function expectationOf(c: StoredCalibration): Expectation {
         queries: st.queries,
         effective_queries: st.effective_queries,
         extrapolated: st.extrapolated,
+        ...(st.source !== undefined ? { source: st.source } : {}),
+        ...(st.empty !== undefined ? { empty: st.empty } : {}),
+        ...(st.extrapolation_check !== undefined ? { extrapolation_check: st.extrapolation_check } : {}),
       })) ?? null,
   };
 }

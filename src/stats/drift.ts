@@ -16,8 +16,8 @@
  * No alarm before `minQueries` queries: the design effect estimated from a handful of queries is too low under heavy
  * clustering (rho >= 0.2 false-alarmed within 10-20 queries without this floor). Reference: docs/drift.md.
  */
-import { jeffreysUpperBound } from "./binomial-bound";
-import { EMPTY_CONTEXT_STRATA } from "./empty-context";
+import { clopperPearsonUpperBound, jeffreysUpperBound } from "./binomial-bound";
+import { EMPTY_CONTEXT_STRATA, type ExtrapolationCheck } from "./empty-context";
 import { designEffect, type ClusterSums } from "./per-query";
 import { DEFAULT_PRIOR_STRENGTH, logEvidence, priorFor, toleranceBand, type Band } from "./mixture-test";
 import { zInv } from "./special";
@@ -86,6 +86,17 @@ export interface CalibrationStratum {
   /** Effective size of the rate's estimate (empty-context.ts); absent: `queries`. */
   readonly effectiveQueries?: number;
   readonly extrapolated: boolean;
+  /**
+   * "observed": `empty` of `queries` own queries, bounded exactly (Clopper-Pearson); "hypergeometric" or absent
+   * (calibrations fitted before sources were kept): the extrapolation, bounded at its effective size (Jeffreys).
+   */
+  readonly source?: "observed" | "hypergeometric";
+  readonly empty?: number;
+  /**
+   * The extrapolation's check on the calibration's own short queries (empty-context.ts): a hypergeometric stratum
+   * after "failed" or "inconclusive" is not tested.
+   */
+  readonly extrapolationCheck?: ExtrapolationCheck | null;
 }
 
 /** The empty-context band of one candidate-count stratum. */
@@ -142,9 +153,11 @@ export interface DriftBands {
  * (binomial-bound.ts), where the Wald sd was 0 for a calibration without an empty query. With the calibration's
  * strata, each candidate-count stratum b gets its own band from its rate e_b over its Q_b calibration queries, the
  * bounds at level 1 - a'/(2 S) for the S strata measured (not extrapolated), so that all of them hold together with
- * probability 1 - a'/2 (Bonferroni), each at the stratum's effective size (Korn & Graubard; empty-context.ts says
- * why a mean of per-query probabilities is worth more than Q Bernoulli queries), its count rounded up. A stratum is
- * tested (armable) when its bound exceeds its rate by at most maxEmptyContextBoundExcess.
+ * probability 1 - a'/2 (Bonferroni). An observed stratum (its own queries' empty count) is bounded exactly
+ * (Clopper-Pearson); a hypergeometric one at its effective size (Korn & Graubard; empty-context.ts says why a mean of
+ * per-query probabilities is worth more than Q Bernoulli queries), its count rounded up, by Jeffreys. A stratum is
+ * tested (armable) when its bound exceeds its rate by at most maxEmptyContextBoundExcess and, if it rests on the
+ * extrapolation, the extrapolation passed (or could not be given) its check on the calibration's short queries.
  */
 export function driftBands(cal: CalibrationExpectation, config: DriftConfig, productionDesignEffect: number): DriftBands {
   if (!(config.alpha > 0 && config.alpha < 1)) throw new RangeError(`driftBands: alpha=${config.alpha}`);
@@ -158,10 +171,10 @@ export function driftBands(cal: CalibrationExpectation, config: DriftConfig, pro
   let emptyStrata: StratumBand[] | null = null;
   if (testsEmpty && cal.emptyContextRate !== null && cal.nQueries !== null) {
     const emptyTolerance = cal.emptyContextTolerance ?? config.emptyContextTolerance;
-    const bandOf = (rate: number, size: number, level: number): StratumBand => {
+    const bandOf = (rate: number, size: number, level: number, exactCount: number | null = null): StratumBand => {
       const queries = Math.max(1, Math.round(size));
-      const x = Math.min(queries, Math.max(0, Math.ceil(rate * queries - 1e-9)));
-      const upper = jeffreysUpperBound(x, queries, level);
+      const x = exactCount ?? Math.min(queries, Math.max(0, Math.ceil(rate * queries - 1e-9)));
+      const upper = exactCount === null ? jeffreysUpperBound(x, queries, level) : clopperPearsonUpperBound(x, queries, level);
       return {
         expected: rate,
         band: { lo: 0, hi: Math.min(1, Math.max(rate + emptyTolerance, upper)) },
@@ -174,11 +187,16 @@ export function driftBands(cal: CalibrationExpectation, config: DriftConfig, pro
     const strata = cal.emptyContextStrata;
     if (strata && strata.length === EMPTY_CONTEXT_STRATA.length) {
       const measured = Math.max(1, strata.filter((st) => !st.extrapolated).length);
-      emptyStrata = strata.map((st) =>
-        st.queries > 0
-          ? bandOf(st.rate, st.effectiveQueries ?? st.queries, 1 - alphaPerTest / (2 * measured))
-          : { expected: st.rate, band: { lo: 0, hi: 1 }, armable: false },
-      );
+      emptyStrata = strata.map((st) => {
+        if (st.queries === 0) return { expected: st.rate, band: { lo: 0, hi: 1 }, armable: false };
+        const level = 1 - alphaPerTest / (2 * measured);
+        const b =
+          st.source === "observed"
+            ? bandOf(st.rate, st.queries, level, st.empty ?? Math.round(st.rate * st.queries))
+            : bandOf(st.rate, st.effectiveQueries ?? st.queries, level);
+        const distrusted = st.source !== "observed" && (st.extrapolationCheck === "failed" || st.extrapolationCheck === "inconclusive");
+        return distrusted ? { ...b, armable: false } : b;
+      });
       emptyContextArmable = emptyStrata.some((b) => b.armable);
     }
   }
