@@ -201,6 +201,8 @@ export const Labels = z.object({
   relevant_at: z.number().nullable(),
   /** Share of labelled queries covered at this calibration's threshold, per coverage notion (in sample). */
   coverage_at_threshold: z.object({ any_relevant: z.number(), all_relevant: z.number(), candidates: z.number() }),
+  /** Share of all relevant candidates kept at the threshold, pooled (candidates coverage is a per-query average). */
+  pooled_relevant_kept: z.number().optional(),
 });
 export type Labels = z.infer<typeof Labels>;
 
@@ -226,12 +228,29 @@ export const RecallReport = z.object({
   k: z.number().int(),
   /** (n+1) times the miss level the rule spent: k (rank rule), sum of losses + 1 (risk control). */
   miss_mass: z.number(),
-  /** Guaranteed coverage on fresh exchangeable queries (>= target) and its upper companion. */
+  /**
+   * Guaranteed coverage on fresh exchangeable queries (>= target) and its upper companion; with ties at the threshold
+   * (tied relevant scores are kept, so the gate covers more than the rank says) the companion is tie-aware.
+   */
   coverage_bound: z.number(),
   coverage_upper: z.number(),
-  /** 95 % interval of the coverage this fitted gate achieves on fresh queries. */
+  /**
+   * Where the coverage this fitted gate achieves is centred: the bound without ties, 1 - miss_below/n with them (what
+   * recall_drift's tolerance is measured from). Absent on calibrations fitted before it was kept.
+   */
+  expected_coverage: z.number().optional(),
+  /** What the threshold misses in the calibration (#{s_i < t}, or sum of losses for candidates), and the values tied at it. */
+  miss_below: z.number().optional(),
+  ties_at_threshold: z.number().int().optional(),
+  /** 95 % interval of the coverage this fitted gate achieves on fresh queries (tie-aware). */
   coverage_interval_95: z.tuple([z.number(), z.number()]),
   in_sample_coverage: z.number(),
+  /**
+   * Share of ALL relevant calibration candidates kept at the threshold (pooled). For "candidates" the coverage is a
+   * per-query average: broad queries with many lower-scoring relevant candidates count once each there, so this can
+   * be far lower. Absent on calibrations fitted before it was kept.
+   */
+  pooled_relevant_kept: z.number().optional(),
   /** The drop rate on all candidates this threshold implies: what the production drift monitor watches. */
   implied_drop_rate: z.number(),
   empty_context_rate: z.number(),

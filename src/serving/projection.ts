@@ -11,8 +11,14 @@ import type { ThresholdResponse } from "../contract";
 /** What the drift monitor needs to know about the served calibration, carried along to avoid a D1 read. */
 export interface Expectation {
   readonly n: number;
-  /** The drift baseline: the calibration's in-sample drop rate F_n(t-) (publish.ts expectationOf says why). */
+  /** The calibration's in-sample drop rate F_n(t-) (publish.ts expectationOf says why). */
   readonly expected_drop_rate: number;
+  /**
+   * The gate's conformal rank and the calibration scores tied at its threshold, for the exact law of its true drop rate
+   * (monitoring/window.ts calibrationExpectation); absent in projections published before they were kept.
+   */
+  readonly k?: number;
+  readonly ties_at_threshold?: number;
   readonly empty_context_rate: number | null;
   readonly n_queries: number | null;
   /** The calibration's design effect at its threshold (queries uploads; absent or 1 for flat scores). */

@@ -8,15 +8,17 @@ import type { Expectation, ProjectedThreshold } from "./projection";
 import type { CoreDeps } from "../platform/deps";
 
 /**
- * What the drift monitor compares production against. The baseline is the in-sample drop rate F_n(t-), not k/(n+1):
- * the two agree to about 1/n for continuous scores, but with tied scores (graded or quantized rerankers) fresh
- * traffic drops about F(t-), and k/(n+1) would raise false drift alarms (a 0-4 graded reranker at target 0.3 had
- * k/(n+1) = 0.300 against F(t-) = 0.203).
+ * What the drift monitor compares production against: the in-sample drop rate F_n(t-), the rank k and the ties at
+ * the threshold, from which the monitor centres the gate's true rate (k/(n+1) without ties; F_n(t-) with them, since
+ * tied scores are kept and fresh traffic drops about F(t-): a 0-4 graded reranker at target 0.3 had k/(n+1) = 0.300
+ * against F(t-) = 0.203) and takes its exact law (monitoring/window.ts calibrationExpectation).
  */
 export function expectationOf(c: StoredCalibration): Expectation {
   return {
     n: c.n,
     expected_drop_rate: c.in_sample_drop_rate,
+    k: c.k,
+    ties_at_threshold: c.ties_at_threshold,
     empty_context_rate: c.per_query?.empty_context_rate ?? null,
     n_queries: c.n_queries,
     design_effect: c.per_query?.design_effect ?? 1,

@@ -9,8 +9,9 @@
  *
  * The false-alarm budget alpha is split. When the empty-context rate is tested as well, each of the two tests gets
  * a' = alpha/2; otherwise the drop-rate test gets a' = alpha. Each test spends:
- *  - a'/2 on the calibration's own error: the band's half-width is at least z sd_cal with z = z_{1-a'/4}
- *    (two-sided; 3.48 at a' = 0.001), sd_cal from the calibration's effective size n / max(deff_cal, deff_prod);
+ *  - a'/2 on the calibration's own error: the band reaches at least the a'/4 and 1 - a'/4 quantiles of the exact Beta
+ *    law of the gate's true rate (calibration-margin.ts) at the calibration's effective size n / max(deff_cal,
+ *    deff_prod), a'/4 on each side;
  *  - a'/2 on the sequential test: for a single fixed start, alarm when log E >= ln(2/a') (Ville's inequality);
  *    the detector uses its own threshold instead.
  * No alarm before `minQueries` queries: the design effect estimated from a handful of queries is too low under heavy
@@ -19,8 +20,8 @@
 import { clopperPearsonUpperBound, jeffreysUpperBound } from "./binomial-bound";
 import { EMPTY_CONTEXT_STRATA, type ExtrapolationCheck } from "./empty-context";
 import { designEffect, type ClusterSums } from "./per-query";
-import { DEFAULT_PRIOR_STRENGTH, logEvidence, priorFor, toleranceBand, type Band } from "./mixture-test";
-import { zInv } from "./special";
+import { atEffectiveSize, floorSignificant, lawAtMean, marginOf, type RateLaw } from "./calibration-margin";
+import { DEFAULT_PRIOR_STRENGTH, logEvidence, priorFor, type Band } from "./mixture-test";
 
 export interface DriftConfig {
   /** Probability of any false alarm per gate and calibration over `horizonQueries` queries (drift-detector.ts). */
@@ -45,6 +46,12 @@ export interface DriftConfig {
    * only ever detect a catastrophe.
    */
   readonly maxEmptyContextBoundExcess: number;
+  /**
+   * The drop-rate test (and the recall coverage test, coverage-test.ts) is armed only when its calibration margin
+   * reaches at most this far from the centre: a calibration so small that its own rate is known only within +-25
+   * points has no band that could see anything short of a broken gate, and says so instead of pretending.
+   */
+  readonly maxCalibrationMargin: number;
 }
 
 export const DEFAULT_DRIFT_CONFIG: DriftConfig = {
@@ -57,11 +64,18 @@ export const DEFAULT_DRIFT_CONFIG: DriftConfig = {
   maxStarts: 48,
   horizonQueries: 1_000_000,
   maxEmptyContextBoundExcess: 0.1,
+  maxCalibrationMargin: 0.25,
 };
 
 /** What the calibration predicts. */
 export interface CalibrationExpectation {
+  /** Where the gate's true drop rate is centred: k/(n+1) without ties at the threshold, F_n(t-) with them. */
   readonly expectedDropRate: number;
+  /**
+   * The exact law of the gate's true drop rate (calibration-margin.ts dropRateLaw); absent for calibrations published
+   * before it was kept, whose margin uses the Beta law at their mean (lawAtMean).
+   */
+  readonly dropRateLaw?: RateLaw;
   /** Calibration sample size in candidates (for sd_cal). */
   readonly n: number;
   /** The calibration's design effect at its threshold when it was uploaded as queries (1 otherwise). */
@@ -108,14 +122,24 @@ export interface StratumBand {
   readonly armable: boolean;
 }
 
+/** Why a test cannot alarm (null when it is armed). */
+export type NotArmedReason = "too_few_queries" | "calibration_too_small" | null;
+
 export interface RateTest {
   readonly observed: number | null;
   readonly expected: number;
   readonly band: Band;
   readonly logEvidence: number;
   readonly alarm: boolean;
-  /** False while this test cannot alarm (too few queries; for empty context also a calibration too small to bound its rate). */
+  /** False while this test cannot alarm (too few queries; a calibration too small to bound its rate). */
   readonly armed: boolean;
+  readonly notArmedReason: NotArmedReason;
+}
+
+/** The reason a test with these conditions is not armed; null when it is. */
+export function notArmedReason(enoughQueries: boolean, calibrationBounds: boolean): NotArmedReason {
+  if (!calibrationBounds) return "calibration_too_small";
+  return enoughQueries ? null : "too_few_queries";
 }
 
 export interface DriftEvaluation {
@@ -137,6 +161,8 @@ export interface DriftEvaluation {
 export interface DriftBands {
   readonly alphaPerTest: number;
   readonly dropRate: Band;
+  /** False when the calibration margin reaches beyond config.maxCalibrationMargin (the test is not armed). */
+  readonly dropRateArmable: boolean;
   /** null when the calibration has no per-query statistics. */
   readonly emptyContext: Band | null;
   readonly emptyContextArmable: boolean;
@@ -145,9 +171,12 @@ export interface DriftBands {
 }
 
 /**
- * Bands: the drop rate's is p0 +- max(tolerance, z_{1-a'/4} sd_cal), sd_cal from the calibration's effective size
- * n / max(deff_cal, deff_production): a calibration uploaded flat has deff_cal = 1 by construction, so the clustering
- * production shows floors it.
+ * Bands: the drop rate's is [min(p0 - tolerance, L), max(p0 + tolerance, U)], p0 the centre of the gate's true rate
+ * (k/(n+1), tie-aware) and [L, U] its calibration margin: the a'/4 and 1 - a'/4 quantiles of the exact law of the
+ * true rate (calibration-margin.ts), so each side spends a'/4 and the margin a'/2 in all; the law at the
+ * calibration's effective size n / max(deff_cal, deff_production): a calibration uploaded flat has deff_cal = 1 by
+ * construction, so the clustering production shows floors it. Armable when neither end of [L, U] is further than
+ * maxCalibrationMargin from p0.
  *
  * Empty context: [0, max(e + tolerance, U)], U the exact Jeffreys upper bound of the calibration's rate e
  * (binomial-bound.ts), where the Wald sd was 0 for a calibration without an empty query. With the calibration's
@@ -165,7 +194,12 @@ export function driftBands(cal: CalibrationExpectation, config: DriftConfig, pro
   const alphaPerTest = testsEmpty ? config.alpha / 2 : config.alpha;
   const deffCal = Math.max(1, cal.designEffect ?? 1, productionDesignEffect);
   const tolerance = cal.tolerance ?? config.tolerance;
-  const dropRate = toleranceBand(cal.expectedDropRate, cal.n / deffCal, tolerance, "both", zInv(1 - alphaPerTest / 4));
+  const p0 = cal.expectedDropRate;
+  if (!(p0 >= 0 && p0 <= 1)) throw new RangeError(`driftBands: expected drop rate ${p0}`);
+  const law = atEffectiveSize(cal.dropRateLaw ?? lawAtMean(p0, cal.n), cal.n, floorSignificant(cal.n / deffCal));
+  const [marginLo, marginHi] = marginOf(law, alphaPerTest / 4);
+  const dropRate: Band = { lo: Math.max(0, Math.min(p0 - tolerance, marginLo)), hi: Math.min(1, Math.max(p0 + tolerance, marginHi)) };
+  const dropRateArmable = Math.max(p0 - marginLo, marginHi - p0) <= config.maxCalibrationMargin;
   let emptyContext: Band | null = null;
   let emptyContextArmable = false;
   let emptyStrata: StratumBand[] | null = null;
@@ -200,7 +234,7 @@ export function driftBands(cal: CalibrationExpectation, config: DriftConfig, pro
       emptyContextArmable = emptyStrata.some((b) => b.armable);
     }
   }
-  return { alphaPerTest, dropRate, emptyContext, emptyContextArmable, emptyStrata };
+  return { alphaPerTest, dropRate, dropRateArmable, emptyContext, emptyContextArmable, emptyStrata };
 }
 
 /**
@@ -274,13 +308,15 @@ export function evaluateDrift(
   const effectiveKept = (sums.candidates - sums.dropped) / deff;
   const band = bands.dropRate;
   const le = logEvidence(effectiveDropped, effectiveKept, band, priorFor(band, config.priorStrength));
+  const dropArmed = armed && bands.dropRateArmable;
   const dropRate: RateTest = {
     observed: sums.candidates > 0 ? sums.dropped / sums.candidates : null,
     expected: cal.expectedDropRate,
     band,
     logEvidence: le,
-    alarm: armed && le >= logThreshold,
-    armed,
+    alarm: dropArmed && le >= logThreshold,
+    armed: dropArmed,
+    notArmedReason: notArmedReason(armed, bands.dropRateArmable),
   };
   let emptyContext: RateTest | null = null;
   if (bands.emptyContext !== null && cal.emptyContextRate !== null) {
@@ -294,6 +330,7 @@ export function evaluateDrift(
       logEvidence: eLe,
       alarm: eArmed && eLe >= logThreshold,
       armed: eArmed,
+      notArmedReason: notArmedReason(armed, bands.emptyContextArmable),
     };
   }
   return {
