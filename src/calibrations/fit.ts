@@ -20,6 +20,7 @@ import { scoresNeededFor } from "../stats/intervals";
 import { kthSmallest, quantileInvertedCdf, quantileSummary } from "../stats/order-statistics";
 import { emptyRateByCandidates } from "../stats/empty-context";
 import { perQueryStats } from "../stats/per-query";
+import { smallSampleFactor } from "../stats/satterthwaite";
 import { tieAwareDropRate } from "../stats/tie-aware";
 
 export interface FittedCalibration {
@@ -33,6 +34,7 @@ export interface FittedCalibration {
     | "conformal_drop_rate"
     | "ties_at_threshold"
     | "effective_n"
+    | "interval_degrees_of_freedom"
     | "drop_rate_interval_95"
     | "threshold_interval_95"
     | "k"
@@ -85,6 +87,9 @@ export function fitCalibration(
   const empty = byQuery ? emptyRateByCandidates(byQuery.scores, byQuery.offsets, fit.threshold) : null;
   const deff = perQuery ? perQuery.designEffect : 1;
   const nEff = effectiveSize(n, deff);
+  // Few or unequal queries: the design effect is itself uncertain, so the intervals use t with its Satterthwaite df.
+  const df = perQuery ? perQuery.degreesOfFreedom : Number.POSITIVE_INFINITY;
+  const shrink = smallSampleFactor(df);
   const needed = target > 0 ? scoresNeededFor(target, DROP_RATE_PRECISION_TARGET) : 0;
   if (nEff < needed) {
     warnings.push({
@@ -111,7 +116,7 @@ export function fitCalibration(
   }
   let thresholdInterval: [number | null, number | null] = [null, null];
   if (target > 0) {
-    const ranks = widenedRanks(n, target, deff);
+    const ranks = widenedRanks(n, target, deff / shrink);
     thresholdInterval = [
       ranks.lower === null ? null : kthSmallest(sorted, ranks.lower),
       ranks.upper === null ? null : kthSmallest(sorted, ranks.upper),
@@ -126,7 +131,8 @@ export function fitCalibration(
       conformal_drop_rate: fit.expectedDropRate,
       ties_at_threshold: tie.ties,
       effective_n: nEff,
-      drop_rate_interval_95: rateInterval(tie.expectedDropRate, nEff),
+      interval_degrees_of_freedom: Number.isFinite(df) ? df : null,
+      drop_rate_interval_95: rateInterval(tie.expectedDropRate, nEff * shrink),
       threshold_interval_95: thresholdInterval,
       k: fit.k,
       n,

@@ -323,6 +323,13 @@ export const Calibration = z.object({
   ties_at_threshold: z.number().int(),
   /** n divided by the design effect: the number of independent scores the calibration is worth. */
   effective_n: z.number(),
+  /**
+   * Satterthwaite degrees of freedom of the design effect's estimate (queries uploads): few or very unequal queries,
+   * or an extreme target whose drops sit in a few queries, give few; the intervals then use Student's t with them.
+   * null for flat uploads. Absent on calibrations fitted before it was kept.
+   */
+  interval_degrees_of_freedom: z.number().nullable().optional(),
+  /** 95 % interval of the drop rate the gate achieves on fresh candidates (Beta at the effective size, t-corrected). */
   drop_rate_interval_95: z.tuple([z.number(), z.number()]),
   threshold_interval_95: Interval,
   k: z.number().int(),

@@ -10,7 +10,8 @@ import { effectiveSize, rateInterval, widenedRanks } from "../../src/stats/effec
 import { float32Spacing } from "../../src/stats/float32-spacing";
 import { minimumScoresFor } from "../../src/stats/gate-fit";
 import { orderStatisticRanks } from "../../src/stats/intervals";
-import { binomCdf } from "../../src/stats/special";
+import { satterthwaiteDf, smallSampleFactor } from "../../src/stats/satterthwaite";
+import { binomCdf, tInv } from "../../src/stats/special";
 import { sortedCopy } from "../../src/stats/order-statistics";
 import { tieAwareDropRate } from "../../src/stats/tie-aware";
 
@@ -161,5 +162,25 @@ describe("calibration margin: the exact law of a fitted gate's true drop rate (s
       const miss = (lo > 0 ? betaCdf(lo) : 0) + (1 - betaCdf(hi));
       expect(miss, `n=${n} d=${d}`).toBeLessThanOrEqual(0.0005 * (1 + 1e-9));
     }
+  });
+});
+
+describe("few, unequal queries: Student's t on the Satterthwaite df (scipy.stats.t)", () => {
+  it.each(golden.tInv)("tInv(q=$q, df=$df)", (c) => {
+    expect(rel(tInv(c.q, c.df), c.t)).toBeLessThan(1e-11);
+  });
+
+  it.each(golden.satterthwaite)("satterthwaiteDf and the interval's shrink factor: $name", (c) => {
+    const df = satterthwaiteDf(c.sizes, c.drops);
+    expect(rel(df, c.df)).toBeLessThan(1e-12);
+    expect(rel(smallSampleFactor(df), c.factor)).toBeLessThan(1e-11);
+  });
+
+  it("is Infinity below two queries (no variance to estimate) and refuses mismatched inputs", () => {
+    expect(satterthwaiteDf([20], [5])).toBe(Number.POSITIVE_INFINITY);
+    expect(smallSampleFactor(Number.POSITIVE_INFINITY)).toBe(1);
+    expect(() => satterthwaiteDf([1, 2], [1])).toThrow(RangeError);
+    expect(() => smallSampleFactor(0.5)).toThrow(RangeError);
+    expect(() => tInv(1, 3)).toThrow(RangeError);
   });
 });
