@@ -21,6 +21,7 @@ import { kthSmallest, quantileInvertedCdf, quantileSummary } from "../stats/orde
 import { emptyRateByCandidates } from "../stats/empty-context";
 import { perQueryStats } from "../stats/per-query";
 import { smallSampleFactor } from "../stats/satterthwaite";
+import { FLAT_REBUILD_DESIGN_EFFECT } from "./rebuild-shift";
 import { tieAwareDropRate } from "../stats/tie-aware";
 
 export interface FittedCalibration {
@@ -103,8 +104,7 @@ export function fitCalibration(
   if (byQuery === null) {
     warnings.push({
       code: "flat_scores",
-      message:
-        "scores were uploaded flat, so how strongly the candidates of one query move together cannot be estimated: the intervals assume independent candidates and are too narrow if they are clustered. Upload `queries` (or float32 with candidates_per_query) for intervals that count queries; the production monitor uses the clustering it measures",
+      message: `scores were uploaded flat, so how strongly the candidates of one query move together cannot be estimated: the intervals assume independent candidates and are too narrow if they are clustered. The rebuild decision against another calibration borrows that one's design effect if it was uploaded as queries, and otherwise assumes a design effect of ${FLAT_REBUILD_DESIGN_EFFECT}, so small moves stay inconclusive. Upload \`queries\` (or float32 with candidates_per_query) for intervals and decisions that count queries; the production monitor uses the clustering it measures`,
     });
   }
   if (fit.threshold !== null && tie.ties >= 2 && tie.ties / n > TIES_AT_THRESHOLD_WARNING_SHARE) {

@@ -290,8 +290,23 @@ export const ShiftReport = z.object({
   change_interval_95: z.tuple([z.number(), z.number()]),
   /** When inconclusive: how many times more data on each side the same estimate needs to be decided (else null). */
   more_data_factor: z.number().nullable(),
-  /** True exactly when `decision` is "shifted". */
+  /**
+   * The design effect both sample sizes were divided by, and where it came from: "both" / "previous" / "new" (the
+   * larger of the sides uploaded as queries; a flat side borrows it), or "assumed_ceiling" when both were uploaded
+   * flat (a documented ceiling of 50: the decision holds its levels for any clustering up to it). Absent on reports
+   * made before they were kept.
+   */
+  design_effect: z.number().optional(),
+  design_effect_source: z.enum(["both", "previous", "new", "assumed_ceiling"]).optional(),
+  /** Welch-Satterthwaite df of the change's standard error (Student's t quantiles); null: normal (flat uploads). */
+  degrees_of_freedom: z.number().nullable().optional(),
+  /** True exactly when `decision` is "shifted", unless `not_alerted` says why not. */
   alert: z.boolean(),
+  /**
+   * "intended_carry": a new gate compared with the calibration it carries from (an embedding or reranker change moves
+   * the old threshold's drop rate by design), so a "shifted" decision raises no rebuild_shift alert. null otherwise.
+   */
+  not_alerted: z.enum(["intended_carry"]).nullable().optional(),
   /**
    * When both calibrations carry relevance labels: coverage at the previous threshold on the previous labels (in
    * sample) and on the new ones, in the previous recall policy's notion (any_relevant for other policies).
