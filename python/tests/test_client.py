@@ -57,7 +57,7 @@ class ThresholdTests(StubTestCase):
         self.clock.advance(6)
         stale = c.get_threshold(GATE, fallback=0.5)
         self.assertEqual((stale.reason, stale.threshold), ("stale", 0.42))
-        self.assertTrue(wait_until(lambda: len(self.stub.threshold_requests()) == 2 and c._entries[GATE.key()].inflight is None))
+        self.assertTrue(wait_until(lambda: len(self.stub.threshold_requests()) == 2 and c._cache.entries[GATE.key()].inflight is None))
         self.assertEqual(self.stub.threshold_requests()[1]["headers"].get("If-None-Match"), '"cal_0000000000aa"')
         again = c.get_threshold(GATE, fallback=0.5)
         self.assertEqual((again.reason, again.threshold, again.fetched_at), ("cached", 0.42, self.clock.t))
@@ -121,13 +121,13 @@ class ThresholdTests(StubTestCase):
         self.stub.handler = lambda *a: error(500, "internal")
         self.clock.advance(6)
         self.assertEqual(c.get_threshold(GATE, fallback=0.5).reason, "stale")
-        self.assertTrue(wait_until(lambda: c._entries[GATE.key()].last_error is not None))
+        self.assertTrue(wait_until(lambda: c._cache.entries[GATE.key()].last_error is not None))
         during = c.get_threshold(GATE, fallback=0.5)
         self.assertEqual((during.reason, during.threshold, during.error.code), ("stale", 0.42, "server_error"))
         self.stub.handler = lambda *a: ok("cal_0000000000bb", 0.3)  # the server is back, with a new calibration
         self.clock.advance(2)  # past the 1 s backoff
         c.get_threshold(GATE, fallback=0.5)
-        self.assertTrue(wait_until(lambda: c._entries[GATE.key()].value["calibration_id"] == "cal_0000000000bb"))
+        self.assertTrue(wait_until(lambda: c._cache.entries[GATE.key()].value["calibration_id"] == "cal_0000000000bb"))
         back = c.get_threshold(GATE, fallback=0.5)
         self.assertEqual((back.reason, back.threshold, back.error), ("cached", 0.3, None))
 

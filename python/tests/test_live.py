@@ -51,7 +51,7 @@ class LiveTests(unittest.TestCase):
         self.assertEqual(c.get_threshold(self.gate, fallback=0.5).reason, "cached")
         clock.advance(6)
         self.assertEqual(c.get_threshold(self.gate, fallback=0.5).reason, "stale")
-        entry = c._entries[self.gate.key()]
+        entry = c._cache.entries[self.gate.key()]
         self.assertTrue(wait_until(lambda: entry.inflight is None and entry.fetched_at == clock.t))
         after = c.get_threshold(self.gate, fallback=0.5)
         self.assertEqual((after.reason, after.threshold), ("cached", self.created["threshold"]))
