@@ -247,10 +247,10 @@ describe("client conformance (fixtures/client-behaviour.json)", () => {
       const server = scriptedServer();
       const background = new Set<Promise<void>>();
       const waitUntil = (p: Promise<unknown>) => {
-        const tracked: Promise<void> = p.then(
-          () => background.delete(tracked) && undefined,
-          () => background.delete(tracked) && undefined,
-        );
+        const forget = () => {
+          background.delete(tracked);
+        };
+        const tracked: Promise<void> = p.then(forget, forget);
         background.add(tracked);
       };
       const client = new ScoregateClient(clientOptions({ ...defaults.client, ...c.client }, server, waitUntil));
