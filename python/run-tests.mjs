@@ -113,7 +113,7 @@ async function testWith(python, tmp, url) {
 }
 
 const tmp = mkdtempSync(join(tmpdir(), "scoregate-python-"));
-let results = [];
+const results = [];
 let failure = null;
 let worker = null;
 try {
@@ -129,8 +129,7 @@ try {
 for (const r of results) console.log(r.line);
 const total = results.reduce((n, r) => n + r.tests, 0);
 const ok = failure === null && results.length > 0 && results.every((r) => r.ok);
-const versions = results.map((r) => `${r.version} ${r.verdict === "OK" || r.verdict.startsWith("OK") ? r.tests : r.verdict}`).join(", ");
+const versions = results.map((r) => `${r.version} ${r.ok ? r.tests : r.verdict}`).join(", ");
 if (failure !== null) console.log(`python: could not run the tests: ${failure}`);
 console.log(ok ? `python: ${total} tests (${versions}), OK` : `python: ${total} tests, FAILED (${failure ?? versions})`);
-results = [];
 process.exit(ok ? 0 : 1);
