@@ -19,29 +19,19 @@
  *     --outfile=node_modules/.cache/scoregate-bench/intervals-sim.mjs && npx node node_modules/.cache/scoregate-bench/intervals-sim.mjs
  * Options: --runs N (default 2000), --out PATH (default bench/results/intervals.md).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, platform, release } from "node:os";
-import { dirname } from "node:path";
 import { fitCalibration } from "../src/calibrations/fit";
 import { sortedCopy } from "../src/stats/order-statistics";
 import { rateInterval } from "../src/stats/effective-size";
 import { satterthwaiteDf, smallSampleFactor } from "../src/stats/satterthwaite";
-import { betaInv, zCdf } from "../src/stats/special";
+import { zCdf } from "../src/stats/special";
+import { clopperPearson, machineLine, numberOption, stringOption, writeReport } from "./lib/report";
 import { createRng, deriveSeed, type Rng } from "../test/support/prng";
 import { clusteredQuery } from "../test/support/score-models";
 import { bootstrap, jackknife, kishT, sizeModelT, type QueryCounts } from "./lib/interval-methods";
 import { flattenQueries } from "../src/stats/per-query";
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const RUNS = opt("--runs", 2000);
-const OUT = (() => {
-  const i = args.indexOf("--out");
-  return i >= 0 ? args[i + 1]! : "bench/results/intervals.md";
-})();
+const RUNS = numberOption("runs", 2000);
+const OUT = stringOption("out", "bench/results/intervals.md");
 
 type SizeOf = (rng: Rng) => number;
 const logNormal: SizeOf = (rng) => Math.max(1, Math.min(500, Math.round(Math.exp(Math.log(50) + rng.normal()))));
@@ -74,11 +64,6 @@ const SCENARIOS: Scenario[] = [
 
 const METHODS = ["ours (Kish + Satterthwaite t)", "Kish", "Kish + t(Q-1)", "jackknife", "bootstrap (400)", "size-model t"] as const;
 
-/** Two-sided exact (Clopper-Pearson) 95 % interval of x successes in n. */
-function clopperPearson(x: number, n: number): [number, number] {
-  return [x === 0 ? 0 : betaInv(0.025, x, n - x + 1), x === n ? 1 : betaInv(0.975, x + 1, n - x)];
-}
-
 const pc = (x: number): string => `${(100 * x).toFixed(1)} %`;
 const lines: string[] = [];
 const t0 = Date.now();
@@ -86,7 +71,7 @@ lines.push("# Drop-rate interval coverage with few, unequal queries and at extre
 lines.push(
   `Command: \`npx esbuild bench/intervals-sim.ts ... && npx node node_modules/.cache/scoregate-bench/intervals-sim.mjs --runs ${RUNS}\``,
   "",
-  `Machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${platform()} ${release()}, Node ${process.version}. Seeds deriveSeed(820 + row, run); bootstrap resamples from deriveSeed(880 + row, run).`,
+  `Machine: ${machineLine()}. Seeds deriveSeed(820 + row, run); bootstrap resamples from deriveSeed(880 + row, run).`,
   "",
   `Coverage of the realized drop rate Phi(t) by each 95 % interval, ${RUNS} runs a row, with the exact 95 % interval of the coverage; "above": share of runs where the realized rate lies above the interval; width: mean interval width.`,
   "",
@@ -149,6 +134,4 @@ lines.push(
   "",
   `Run time ${((Date.now() - t0) / 1000).toFixed(0)} s.`,
 );
-mkdirSync(dirname(OUT), { recursive: true });
-writeFileSync(OUT, `${lines.join("\n")}\n`);
-console.log(lines.join("\n"));
+writeReport(OUT, lines);

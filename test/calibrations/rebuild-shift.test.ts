@@ -83,14 +83,24 @@ describe("the rebuild decision when clustering cannot be measured, and for an in
     const mu = moveToEdge ? t - zInv(zCdf(t) + 0.02) : 0;
     const next = calibrationOf(clusteredScores(rng, 50, 20, 0.3, mu), 0.3);
     const flatPrev = { ...prev.record, per_query: null, n_queries: null, interval_degrees_of_freedom: null } as StoredCalibration;
+    return shiftAgainst({ ...prev, record: flatPrev }, next, null);
+  }
+
+  /** The shift report of `next` against `prev`, the new side given as queries or flat (byQuery null). */
+  function shiftAgainst(
+    prev: ReturnType<typeof calibrationOf>,
+    next: ReturnType<typeof calibrationOf>,
+    byQuery: { scores: Float64Array; offsets: Uint32Array } | null,
+    comparedWith: "gate_current" | "carry_reference" = "gate_current",
+  ) {
     return rebuildShift({
-      previous: flatPrev,
+      previous: prev.record,
       previousDistribution: prev.fitted.distribution,
       sorted: next.sorted,
       distribution: next.fitted.distribution,
-      byQuery: null,
+      byQuery,
       tolerance: 0.02,
-      comparedWith: "gate_current",
+      comparedWith,
     });
   }
 
@@ -115,17 +125,7 @@ describe("the rebuild decision when clustering cannot be measured, and for an in
   it("a flat side borrows the design effect and degrees of freedom of the side uploaded as queries", () => {
     const rng = createRng(deriveSeed(9502, 0));
     const prev = calibrationOf(clusteredScores(rng, 200, 20, 0.3, 0), 0.3);
-    const nextQ = clusteredScores(rng, 200, 20, 0.3, 0);
-    const next = calibrationOf(nextQ, 0.3);
-    const r = rebuildShift({
-      previous: prev.record,
-      previousDistribution: prev.fitted.distribution,
-      sorted: next.sorted,
-      distribution: next.fitted.distribution,
-      byQuery: null,
-      tolerance: 0.02,
-      comparedWith: "gate_current",
-    });
+    const r = shiftAgainst(prev, calibrationOf(clusteredScores(rng, 200, 20, 0.3, 0), 0.3), null);
     expect(r.design_effect_source).toBe("previous");
     expect(r.design_effect).toBe(prev.record.per_query!.design_effect);
     expect(r.degrees_of_freedom).toBeGreaterThan(1);
@@ -136,18 +136,10 @@ describe("the rebuild decision when clustering cannot be measured, and for an in
     const prev = calibrationOf(sample(rng, 500, 20, 0.3), 0.3);
     const nextQ = sample(rng, 500, 20, -0.7);
     const next = calibrationOf(nextQ, 0.3);
-    const base = {
-      previous: prev.record,
-      previousDistribution: prev.fitted.distribution,
-      sorted: next.sorted,
-      distribution: next.fitted.distribution,
-      byQuery: nextQ,
-      tolerance: 0.02,
-    };
-    const upgrade = rebuildShift({ ...base, comparedWith: "carry_reference" });
+    const upgrade = shiftAgainst(prev, next, nextQ, "carry_reference");
     expect(upgrade).toMatchObject({ decision: "shifted", alert: false, not_alerted: "intended_carry" });
     expect(upgrade.reason).toContain("Not alerted");
-    expect(rebuildShift({ ...base, comparedWith: "gate_current" })).toMatchObject({ decision: "shifted", alert: true, not_alerted: null });
+    expect(shiftAgainst(prev, next, nextQ)).toMatchObject({ decision: "shifted", alert: true, not_alerted: null });
   });
 });
 
