@@ -4,8 +4,8 @@
  *
  * Drop rate: anytime-valid beta-binomial mixture test (mixture-test.ts) of the design-effect-deflated counts against
  * the tolerance band around the calibration's expected drop rate. Empty context: the same test, one-sided, on the
- * share of queries that lost every candidate (queries are independent units: no design effect), against the exact
- * Jeffreys upper bound of the calibration's rate (binomial-bound.ts).
+ * share of queries that lost every candidate (queries are independent units: no design effect), against an upper
+ * confidence bound of the calibration's rate per candidate-count stratum (binomial-bound.ts).
  *
  * The false-alarm budget alpha is split. When the empty-context rate is tested as well, each of the two tests gets
  * a' = alpha/2; otherwise the drop-rate test gets a' = alpha. Each test spends:
@@ -178,7 +178,7 @@ export interface DriftBands {
  * construction, so the clustering production shows floors it. Armable when neither end of [L, U] is further than
  * maxCalibrationMargin from p0.
  *
- * Empty context: [0, max(e + tolerance, U)], U the exact Jeffreys upper bound of the calibration's rate e
+ * Empty context: [0, max(e + tolerance, U)], U the Jeffreys upper bound of the calibration's overall rate e
  * (binomial-bound.ts), where the Wald sd was 0 for a calibration without an empty query. With the calibration's
  * strata, each candidate-count stratum b gets its own band from its rate e_b over its Q_b calibration queries, the
  * bounds at level 1 - a'/(2 S) for the S strata measured (not extrapolated), so that all of them hold together with
