@@ -11,6 +11,7 @@ import { type GateResult, ScoregateClient } from "@scoregate/client";
 import { describe, expect, it } from "vitest";
 import { createRng, error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
 import { ScoregatePostprocessor } from "../src";
+import llamaindexPackage from "../package.json";
 
 const gate = { index: "docs", embedding: "e5", reranker: "bge" };
 
@@ -84,5 +85,17 @@ describe("ScoregatePostprocessor", () => {
     expect(
       await new ScoregatePostprocessor({ client: uncal, gate, fallback: null }).postprocessNodes(await new StubRetriever([0.9, 0.1]).retrieve("q")),
     ).toHaveLength(2);
+  });
+});
+
+describe("User-Agent", () => {
+  it("the postprocessor names itself in front of the client: scoregate-llamaindex/<version>", async () => {
+    const server = serving(0.5);
+    const c = client(server);
+    new ScoregatePostprocessor({ client: c, gate, fallback: null });
+    await c.getThreshold(gate, { fallback: null });
+    expect(server.requests[0]!.headers.get("user-agent")).toMatch(
+      new RegExp(`^scoregate-llamaindex/${llamaindexPackage.version} scoregate-client/`, "u"),
+    );
   });
 });
