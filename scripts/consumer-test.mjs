@@ -136,6 +136,30 @@ try {
     },
   );
 
+  await checks.check("the install lines of README.md and docs/clients.md name what this test installs", () => {
+    const packed = new Set(packages.map((p) => p.name));
+    const peers = new Map(packages.map((p) => [p.name, Object.keys(p.manifest.peerDependencies ?? {})]));
+    const frameworks = new Set([...peers.values()].flat());
+    const problems = [];
+    for (const file of ["README.md", join("docs", "clients.md")]) {
+      const lines = readFileSync(join(ROOT, file), "utf8").match(/^npm install [^#\n]*/gmu) ?? [];
+      const named = new Set();
+      for (const line of lines) {
+        const names = line
+          .split(/\s+/u)
+          .slice(2)
+          .filter((t) => t !== "" && !t.startsWith("-"));
+        for (const n of names) {
+          named.add(n);
+          if (!packed.has(n) && !frameworks.has(n)) problems.push(`${file}: "${line.trim()}" installs ${n}, which this test does not`);
+          for (const peer of peers.get(n) ?? []) if (!names.includes(peer)) problems.push(`${file}: "${line.trim()}" lacks ${n}'s peer ${peer}`);
+        }
+      }
+      for (const n of packed) if (!named.has(n)) problems.push(`${file} has no install line for ${n}`);
+    }
+    if (problems.length > 0) throw new Error(problems.join("\n"));
+  });
+
   // ---- The CLI from its tarball ----------------------------------------------------------------------------------
   const ready = ["install the tarballs with the newest frameworks", "start a local scoregate (workerd)"];
   const scoregate = (node, args, token = "dev-calibrate") =>
