@@ -7,7 +7,7 @@ import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_comp
 import { FakeRetriever } from "@langchain/core/utils/testing";
 import { type GateResult, ScoregateClient } from "@scoregate/client";
 import { describe, expect, it } from "vitest";
-import { createRng, error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
+import { createRng, error, fakeServer, ok, thresholdBody, userAgentWith } from "../../client/test/fake-server";
 import { ScoregateCompressor } from "../src";
 import langchainPackage from "../package.json";
 
@@ -96,12 +96,7 @@ describe("ScoregateCompressor", () => {
 
 describe("User-Agent", () => {
   it("the compressor names itself in front of the client: scoregate-langchain/<version>", async () => {
-    const server = serving(0.5);
-    const c = client(server);
-    new ScoregateCompressor({ client: c, gate, fallback: null });
-    await c.getThreshold(gate, { fallback: null });
-    expect(server.requests[0]!.headers.get("user-agent")).toMatch(
-      new RegExp(`^scoregate-langchain/${langchainPackage.version} scoregate-client/`, "u"),
-    );
+    const userAgent = await userAgentWith((c) => new ScoregateCompressor({ client: c, gate, fallback: null }));
+    expect(userAgent).toMatch(new RegExp(`^scoregate-langchain/${langchainPackage.version} scoregate-client/`, "u"));
   });
 });

@@ -9,7 +9,7 @@ import { BaseRetriever } from "@llamaindex/core/retriever";
 import { type NodeWithScore, TextNode } from "@llamaindex/core/schema";
 import { type GateResult, ScoregateClient } from "@scoregate/client";
 import { describe, expect, it } from "vitest";
-import { createRng, error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
+import { createRng, error, fakeServer, ok, thresholdBody, userAgentWith } from "../../client/test/fake-server";
 import { ScoregatePostprocessor } from "../src";
 import llamaindexPackage from "../package.json";
 
@@ -90,12 +90,7 @@ describe("ScoregatePostprocessor", () => {
 
 describe("User-Agent", () => {
   it("the postprocessor names itself in front of the client: scoregate-llamaindex/<version>", async () => {
-    const server = serving(0.5);
-    const c = client(server);
-    new ScoregatePostprocessor({ client: c, gate, fallback: null });
-    await c.getThreshold(gate, { fallback: null });
-    expect(server.requests[0]!.headers.get("user-agent")).toMatch(
-      new RegExp(`^scoregate-llamaindex/${llamaindexPackage.version} scoregate-client/`, "u"),
-    );
+    const userAgent = await userAgentWith((c) => new ScoregatePostprocessor({ client: c, gate, fallback: null }));
+    expect(userAgent).toMatch(new RegExp(`^scoregate-llamaindex/${llamaindexPackage.version} scoregate-client/`, "u"));
   });
 });
