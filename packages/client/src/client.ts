@@ -142,7 +142,7 @@ export class ScoregateClient {
     }
     if (entry.value !== undefined && !entry.uncalibrated && entry.lastError === undefined && !entry.bootstrapped)
       return { ...this.#answer(entry, options.fallback, true), reason: "calibrated" };
-    if (entry.uncalibrated && entry.lastError === undefined) return fallbackResult(options.fallback, true);
+    if (entry.uncalibrated && entry.lastError === undefined) return fallbackResult(options.fallback, true, undefined, entry.fetchedAt);
     return fallbackResult(options.fallback, false, this.#authError ?? entry.lastError);
   }
 
