@@ -21,12 +21,13 @@
  * Prints one line per check, then a summary with the artifact sizes; exits 1 if any check failed or was skipped.
  * `--keep` keeps the temporary folder for a look after a failure.
  */
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { mulberry32, startWorker, wranglerConfig } from "../bench/lib/worker.mjs";
-import { Checks, expectExit, findNodes, nodeBinDir, run, scratchEnv, waitFor } from "./lib/consumer-harness.mjs";
+import { startWorker, wranglerConfig } from "../bench/lib/worker.mjs";
+import { Checks, expectExit, findNodes, nodeBinDir, run, scratchEnv } from "./lib/consumer-harness.mjs";
+import { compareVersions, csv, exportedNames, installLineProblems, runConsumerWorker, symlinksUnder } from "./lib/consumer-checks.mjs";
 import { startRagService } from "./lib/consumer-rag.mjs";
 import { publishedPackages, ROOT } from "./lib/packages.mjs";
 
@@ -137,26 +138,7 @@ try {
   );
 
   await checks.check("the install lines of README.md and docs/clients.md name what this test installs", () => {
-    const packed = new Set(packages.map((p) => p.name));
-    const peers = new Map(packages.map((p) => [p.name, Object.keys(p.manifest.peerDependencies ?? {})]));
-    const frameworks = new Set([...peers.values()].flat());
-    const problems = [];
-    for (const file of ["README.md", join("docs", "clients.md")]) {
-      const lines = readFileSync(join(ROOT, file), "utf8").match(/^npm install [^#\n]*/gmu) ?? [];
-      const named = new Set();
-      for (const line of lines) {
-        const names = line
-          .split(/\s+/u)
-          .slice(2)
-          .filter((t) => t !== "" && !t.startsWith("-"));
-        for (const n of names) {
-          named.add(n);
-          if (!packed.has(n) && !frameworks.has(n)) problems.push(`${file}: "${line.trim()}" installs ${n}, which this test does not`);
-          for (const peer of peers.get(n) ?? []) if (!names.includes(peer)) problems.push(`${file}: "${line.trim()}" lacks ${n}'s peer ${peer}`);
-        }
-      }
-      for (const n of packed) if (!named.has(n)) problems.push(`${file} has no install line for ${n}`);
-    }
+    const problems = installLineProblems(packages, ["README.md", join("docs", "clients.md")]);
     if (problems.length > 0) throw new Error(problems.join("\n"));
   });
 
@@ -302,11 +284,8 @@ try {
   await checks.check(
     "consumer Worker runs in workerd: gate() against scoregate",
     async () => {
-      const body = await runConsumerWorker(workerBundle.bundle, {
-        SCOREGATE_URL: url,
-        GATE: JSON.stringify(GATE),
-        EXPECT_THRESHOLD: String(calibration.threshold),
-      });
+      const vars = { SCOREGATE_URL: url, GATE: JSON.stringify(GATE), EXPECT_THRESHOLD: String(calibration.threshold) };
+      const body = await runConsumerWorker(workerBundle.bundle, vars, tmp);
       const kept = [0.9, 0.1, calibration.threshold].filter((s) => s >= calibration.threshold);
       if (body.reason !== "calibrated" || body.threshold !== calibration.threshold || JSON.stringify(body.kept) !== JSON.stringify(kept))
         throw new Error(`unexpected answer ${JSON.stringify(body)}`);
@@ -404,87 +383,6 @@ console.log(
 );
 process.exit(failed.length === 0 ? 0 : 1);
 
-// ------------------------------------------------------------------------------------------------------------------
-
-/** Numeric comparison of release versions (x.y.z). */
-function compareVersions(a, b) {
-  const pa = a.split(".").map(Number);
-  const pb = b.split(".").map(Number);
-  for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return pa[i] - pb[i];
-  return 0;
-}
-
 function gateFlags(g) {
   return ["--index", g.index, "--embedding", g.embedding, "--reranker", g.reranker];
-}
-
-/** A CSV of seeded reranker-like scores: 100 queries of 20 candidates, logistic of a per-query offset, shifted by `shift`. */
-function csv(seed, shift) {
-  const rng = mulberry32(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
-  const rows = ["query_id,doc_id,score"];
-  for (let q = 0; q < 100; q++) {
-    const offset = 0.7 * normal() + shift;
-    for (let d = 0; d < 20; d++) rows.push(`q${q},d${d},${1 / (1 + Math.exp(-(offset + normal() - 0.5)))}`);
-  }
-  return `${rows.join("\n")}\n`;
-}
-
-/** The names a declaration entry exports (its closing `export { a, type B, c as d }`). */
-function exportedNames(dts) {
-  const statements = [...dts.matchAll(/^export \{([^}]*)\};?$/gmu)];
-  return statements.flatMap((m) =>
-    m[1]
-      .split(",")
-      .map((s) => s.trim().replace(/^type\s+/u, ""))
-      .filter(Boolean)
-      .map((s) => s.split(/\s+as\s+/u).at(-1)),
-  );
-}
-
-/** Every symbolic link under a node_modules folder (its packages and scoped packages). */
-function symlinksUnder(nodeModules) {
-  const links = [];
-  for (const entry of readdirSync(nodeModules)) {
-    const p = join(nodeModules, entry);
-    if (lstatSync(p).isSymbolicLink()) links.push(p);
-    else if (entry.startsWith("@")) for (const sub of readdirSync(p)) if (lstatSync(join(p, sub)).isSymbolicLink()) links.push(join(p, sub));
-  }
-  return links;
-}
-
-/** Runs the consumer Worker's bundle in workerd (Miniflare) with `vars` and returns the JSON of one request. */
-async function runConsumerWorker(contents, vars) {
-  const { Log, LogLevel, Miniflare } = await import("miniflare");
-  const state = mkdtempSync(join(tmp, "miniflare-"));
-  const mf = new Miniflare({
-    host: "127.0.0.1",
-    port: 0,
-    log: new Log(LogLevel.WARN),
-    enableDevRegistry: false,
-    telemetry: { enabled: false },
-    cf: false,
-    logRequests: false,
-    resourcePersistencePath: join(state, "state"),
-    resourceTmpPath: join(state, "tmp"),
-    workers: [
-      {
-        config: {
-          name: "scoregate-consumer",
-          compatibilityDate: wranglerConfig().compatibilityDate,
-          manifest: { mainModule: "index.js", modulesRoot: state, modules: { "index.js": { type: "esm", contents } } },
-          env: Object.fromEntries(Object.entries(vars).map(([k, value]) => [k, { type: "text", value }])),
-        },
-        dev: { rootPath: state, unsafeRegisterWorker: false },
-      },
-    ],
-  });
-  try {
-    const url = await mf.ready;
-    const res = await waitFor(async () => fetch(url), "the consumer Worker");
-    if (!res.ok) throw new Error(`the consumer Worker answered ${res.status}: ${await res.text()}`);
-    return await res.json();
-  } finally {
-    await mf.dispose();
-  }
 }
