@@ -10,7 +10,7 @@
  * df in place of the normal, i.e. the effective size shrinks by (z / t_df)^2. This is the cluster-robust small-sample
  * correction of Bell & McCaffrey (2002) in its simplest, data-based form. Compared in bench/intervals-sim.ts with the
  * plain Kish size, a query-level jackknife and bootstrap and a size-model df: only this one kept >= 93 % coverage in
- * every scenario (docs/benchmarks.md, section 13). Pure, O(Q).
+ * every scenario (docs/benchmarks.md, section 15). Pure, O(Q).
  */
 import { tInv, zInv } from "./special";
 
