@@ -4,9 +4,8 @@
  */
 import { AppError } from "../platform/errors";
 import type { Alert, AlertKind, AlertOccurrence, AlertStatus } from "../contract";
-import type { AlertDeps } from "../platform/deps";
 import { newId } from "../platform/ids";
-import { deliverDue } from "../webhooks/delivery";
+import type { AlertDeps } from "./deps";
 import { alertPayload } from "./payload";
 
 export interface AlertInput {
@@ -62,7 +61,7 @@ export async function raiseCappedAlert(
     { id: `msg_${candidate.id}_opened`, type: "alert.opened", payload: alertPayload(candidate, "opened", at) },
     maxUnresolvedOfKind,
   );
-  if (result?.opened) deps.defer(deliverDue(deps));
+  if (result?.opened) deps.deliverWebhooks();
   return result;
 }
 
@@ -103,6 +102,6 @@ export async function resolveAlert(id: string, actor: string, note: string | nul
     { id: `msg_${id}_resolved`, type: "alert.resolved", payload: alertPayload(resolved, "resolved", at) },
     note,
   );
-  deps.defer(deliverDue(deps));
+  deps.deliverWebhooks();
   return mustGet(id, deps);
 }

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { AlertAction, AlertOccurrenceQuery, AlertQuery, ROUTES } from "../contract";
-import type { AppBindings } from "../platform/env";
+import type { RouteEnv } from "../platform/env";
+import type { AlertDeps } from "./deps";
 import { AppError } from "../platform/errors";
 import { readJson } from "../platform/http/body";
 import { validate } from "../platform/http/validate";
@@ -9,7 +10,7 @@ import { MAX_SMALL_BODY_BYTES } from "../platform/limits";
 import { handle } from "../platform/routing";
 import { acknowledgeAlert, alertOccurrences, listAlerts, resolveAlert } from "./lifecycle";
 
-export const alertRoutes = new Hono<AppBindings>();
+export const alertRoutes = new Hono<RouteEnv<AlertDeps>>();
 
 handle(alertRoutes, ROUTES.listAlerts, async (c) => {
   const q = validate(AlertQuery, c.req.query(), "bad_request", "query parameters");

@@ -5,7 +5,7 @@
  */
 import type { Activation, ShiftReport, StoredCalibration } from "../contract";
 import { raiseAlert, resolveAlert } from "./lifecycle";
-import type { AlertDeps } from "../platform/deps";
+import type { AlertDeps } from "./deps";
 import type { ShiftListener } from "../calibrations/calibrate";
 
 export function shiftAlertListener(deps: AlertDeps): ShiftListener {

@@ -5,7 +5,7 @@
 import { AppError } from "../platform/errors";
 import type { Activation, ShiftReport, StoredCalibration, Warning } from "../contract";
 import { currentOf, currentSeqOf } from "./store";
-import type { CoreDeps } from "../platform/deps";
+import type { ActivationDeps } from "./deps";
 import { newId } from "../platform/ids";
 import { rebuildShift } from "./rebuild-shift";
 import { afterActivation, type ShiftListener, tooManyConcurrentActivations } from "./calibrate";
@@ -23,7 +23,7 @@ export async function activate(
   calibrationId: string,
   actor: string,
   reason: string | null,
-  deps: CoreDeps,
+  deps: ActivationDeps,
   onShiftAlert: ShiftListener | null = null,
 ): Promise<ActivationResult> {
   const calibration = await deps.calibrations.get(calibrationId);

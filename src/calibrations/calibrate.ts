@@ -9,7 +9,7 @@ import { currentOf, currentSeqOf } from "./store";
 import { MAX_ACTIVATION_ATTEMPTS } from "../platform/limits";
 import { resolveTarget, type ResolvedTarget } from "./carry";
 import { coverageShift, labelledOf, labelsReport, recallReport, resolveRecall } from "./recall";
-import type { CoreDeps } from "../platform/deps";
+import type { ActivationDeps } from "./deps";
 import { fitCalibration } from "./fit";
 import { gateIdOf, newId } from "../platform/ids";
 import { publishGate } from "../serving/publish";
@@ -71,7 +71,7 @@ function absoluteTolerance(t: Tolerance | undefined, rate: number): number | nul
 export async function calibrate(
   input: CalibrationInput,
   actor: string,
-  deps: CoreDeps,
+  deps: ActivationDeps,
   onShiftAlert: ShiftListener | null = null,
 ): Promise<CalibrationResult> {
   const { meta } = input;
@@ -233,7 +233,7 @@ export const tooManyConcurrentActivations = (): AppError =>
 export async function afterActivation(
   calibration: StoredCalibration,
   shift: ShiftReport | null,
-  deps: CoreDeps,
+  deps: ActivationDeps,
   onActivated: ShiftListener | null,
   warnings: Warning[],
   activation: Activation,

@@ -8,7 +8,7 @@ import type { Policy, StoredPolicy } from "../contract";
 import { shareBelow } from "../stats/distribution";
 import { countBelow, sortedCopy } from "../stats/order-statistics";
 import { currentOf } from "./store";
-import type { CoreDeps } from "../platform/deps";
+import type { RegistryDeps } from "./deps";
 import type { Calibration } from "../contract";
 
 export interface ResolvedTarget {
@@ -24,7 +24,7 @@ export interface ResolvedTarget {
 export type RateOrCarryPolicy = Exclude<Policy, { kind: "recall" }>;
 
 /** Resolves `policy` for the gate `gateId`; `n` is the size of the new calibration (for the carried sd). */
-export async function resolveTarget(policy: RateOrCarryPolicy, gateId: string, n: number, deps: CoreDeps): Promise<ResolvedTarget> {
+export async function resolveTarget(policy: RateOrCarryPolicy, gateId: string, n: number, deps: RegistryDeps): Promise<ResolvedTarget> {
   if (policy.kind === "drop_rate")
     return { target: policy.target, carry: null, storedPolicy: policy, referenceDesignEffect: 1, referenceWasRecall: false };
 

@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import { shiftAlertListener } from "../alerts/shift-alert";
 import { ActivateBody, CalibrationId, HistoryQuery, ROUTES } from "../contract";
-import type { AppBindings } from "../platform/env";
+import type { RouteEnv } from "../platform/env";
+import type { CalibrationRouteDeps } from "./deps";
 import { AppError } from "../platform/errors";
 import { readJson } from "../platform/http/body";
 import { validate } from "../platform/http/validate";
@@ -21,7 +22,7 @@ const calibrationIdParam = (raw: string): string => {
   return r.data;
 };
 
-export const calibrationRoutes = new Hono<AppBindings>();
+export const calibrationRoutes = new Hono<RouteEnv<CalibrationRouteDeps>>();
 
 handle(calibrationRoutes, ROUTES.createCalibration, async (c) => {
   const raw = await readCalibrationUpload(c.req.raw);

@@ -7,7 +7,7 @@ import type { Alert, Calibration, Delivery, GateSummary } from "../contract";
 import { listAlerts } from "../alerts/lifecycle";
 import { getCalibration, history, listGates } from "../calibrations/registry";
 import { monitorStatus } from "../monitoring/observations";
-import type { AppDeps } from "../platform/deps";
+import type { DashboardDeps } from "./deps";
 import { AppError } from "../platform/errors";
 import type { Distribution } from "../stats/distribution";
 import { listDeliveries } from "../webhooks/delivery";
@@ -94,7 +94,7 @@ export function detectorState(status: Loose | null, points: readonly WindowPoint
   return "watching";
 }
 
-export async function monitorView(gate: { index: string; embedding: string; reranker: string }, deps: AppDeps): Promise<MonitorView> {
+export async function monitorView(gate: { index: string; embedding: string; reranker: string }, deps: DashboardDeps): Promise<MonitorView> {
   try {
     const status = obj(await monitorStatus(gate, deps));
     const windows = Array.isArray(status?.windows) ? status.windows : [];
@@ -115,7 +115,7 @@ export interface GateRowView {
   readonly alerts: Alert[];
 }
 
-export async function overview(deps: AppDeps, indexFilter: string | undefined): Promise<{ rows: GateRowView[]; indexes: string[] }> {
+export async function overview(deps: DashboardDeps, indexFilter: string | undefined): Promise<{ rows: GateRowView[]; indexes: string[] }> {
   const [gates, alerts] = await Promise.all([listGates(deps), listAlerts({ limit: 100 }, deps)]);
   const indexes = [...new Set(gates.map((g) => g.index))].sort();
   const shown = gates.filter((g) => indexFilter === undefined || indexFilter === "" || g.index === indexFilter).slice(0, OVERVIEW_MAX_GATES);
@@ -154,7 +154,7 @@ export interface GateView {
   readonly alerts: Alert[];
 }
 
-export async function gateView(gateId: string, deps: AppDeps): Promise<GateView> {
+export async function gateView(gateId: string, deps: DashboardDeps): Promise<GateView> {
   const gate = (await listGates(deps)).find((g) => g.gate_id === gateId);
   if (gate === undefined) throw new AppError("not_found", `gate ${gateId} does not exist`);
   const h = await history(gate, 50, undefined, deps);
@@ -196,7 +196,7 @@ export interface AlertView {
 /** Deliveries have no alert filter in the store: the newest page is filtered here. */
 const DELIVERY_SCAN = 100;
 
-export async function alertView(id: string, deps: AppDeps): Promise<AlertView> {
+export async function alertView(id: string, deps: DashboardDeps): Promise<AlertView> {
   const alert = await deps.alerts.get(id);
   if (alert === null) throw new AppError("not_found", `alert ${id} does not exist`);
   const deliveries = (await listDeliveries({ limit: DELIVERY_SCAN }, deps)).filter((d) => d.alert_id === id);

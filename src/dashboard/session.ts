@@ -12,9 +12,9 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { grants, type Principal, verifyToken } from "../platform/auth";
-import { tokensFor } from "../platform/auth-middleware";
-import type { AppBindings } from "../platform/env";
+import type { RouteEnv } from "../platform/env";
 import { AppError } from "../platform/errors";
+import type { DashboardDeps } from "./deps";
 
 export const SESSION_COOKIE = "scoregate_session";
 /** A dashboard session lasts at most 12 hours; the token is asked for again after that. */
@@ -25,7 +25,7 @@ export interface DashboardVariables {
   csrf: string;
 }
 
-export type DashboardBindings = AppBindings & { Variables: AppBindings["Variables"] & { csrf: string } };
+export type DashboardBindings = RouteEnv<DashboardDeps> & { Variables: RouteEnv<DashboardDeps>["Variables"] & DashboardVariables };
 type Ctx = Context<DashboardBindings>;
 
 const hex = (buf: ArrayBuffer): string => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -63,7 +63,7 @@ export function clearSession(c: Ctx): void {
 /** Verifies a token entered on the login form; null when it is unknown. */
 export async function principalOf(c: Ctx, token: string): Promise<Principal | null> {
   try {
-    return await verifyToken(token, await tokensFor(c.env));
+    return await verifyToken(token, await c.get("tokens").tokens(c.env));
   } catch (e) {
     if (e instanceof AppError && e.code === "unauthorized") return null;
     throw e;

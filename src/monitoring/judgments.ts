@@ -4,7 +4,7 @@
  * the coverage against the calibration's guarantee (stats/coverage-test.ts) and raises recall_drift.
  */
 import type { JudgmentBatch, StoredCalibration } from "../contract";
-import type { AppDeps } from "../platform/deps";
+import type { MonitoringDeps } from "./deps";
 import { type ErrorDetail, invalid } from "../platform/errors";
 import { MAX_ERROR_DETAILS } from "../platform/http/validate";
 import { gateIdOf } from "../platform/ids";
@@ -12,7 +12,7 @@ import type { IsolateCache } from "../serving/isolate-cache";
 import { readThreshold, type CachedThreshold } from "../serving/threshold-reader";
 import { queryCoverage } from "../stats/recall-gate";
 
-async function recallCalibration(batch: JudgmentBatch, cache: IsolateCache<CachedThreshold>, deps: AppDeps): Promise<StoredCalibration> {
+async function recallCalibration(batch: JudgmentBatch, cache: IsolateCache<CachedThreshold>, deps: MonitoringDeps): Promise<StoredCalibration> {
   let id = batch.calibration_id;
   if (id === undefined) {
     const q = {
@@ -70,7 +70,7 @@ function coveredShares(batch: JudgmentBatch, c: StoredCalibration): { covered: n
   return { covered, withoutRelevant };
 }
 
-export async function judge(batch: JudgmentBatch, cache: IsolateCache<CachedThreshold>, deps: AppDeps) {
+export async function judge(batch: JudgmentBatch, cache: IsolateCache<CachedThreshold>, deps: MonitoringDeps) {
   const c = await recallCalibration(batch, cache, deps);
   const { covered, withoutRelevant } = coveredShares(batch, c);
   const r = c.recall!;

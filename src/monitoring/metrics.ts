@@ -5,10 +5,10 @@
  */
 import { MAX_METRICS_GATES } from "../platform/limits";
 import type { ActiveRow } from "../calibrations/store";
-import type { AppDeps } from "../platform/deps";
+import type { MonitoringDeps } from "./deps";
 import { type Family, renderPrometheus } from "./prometheus";
 
-export async function collectMetrics(deps: AppDeps): Promise<string> {
+export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
   const fam = (help: string): Family => ({ help, samples: [] });
   const f = {
     scoregate_gate_info: fam("Gate identity and its current calibration (value 1)."),

@@ -10,15 +10,13 @@ import { countBelow, sortedCopy } from "../stats/order-statistics";
 import { ksDistance } from "../stats/shift";
 import type { MonitorStatus, ObservationAccepted, ObservationBatch } from "../contract";
 import type { Expectation } from "../serving/projection";
-import type { AppDeps } from "../platform/deps";
+import type { MonitoringDeps, MonitorStatusDeps } from "./deps";
 import { gateIdOf } from "../platform/ids";
 import type { IsolateCache } from "../serving/isolate-cache";
 import { expectationOf } from "../serving/publish";
 import { readThreshold, type CachedThreshold } from "../serving/threshold-reader";
 import type { ObserveBatch } from "./monitor-contract";
 import { messageBytes, observationMessage } from "./observation-message";
-
-export type ObservationDeps = AppDeps;
 
 /** The 202 of POST /v1/observations (contract/monitoring.ts ObservationAccepted). */
 export type ObservationResult = ObservationAccepted;
@@ -28,7 +26,7 @@ interface Resolved {
   readonly calibration: { id: string; index_version: string; expectation: Expectation };
 }
 
-async function resolve(batch: ObservationBatch, cache: IsolateCache<CachedThreshold>, deps: ObservationDeps): Promise<Resolved> {
+async function resolve(batch: ObservationBatch, cache: IsolateCache<CachedThreshold>, deps: MonitoringDeps): Promise<Resolved> {
   if (batch.calibration_id !== undefined) {
     const c = await deps.calibrations.get(batch.calibration_id);
     if (c === null) {
@@ -74,7 +72,7 @@ async function resolve(batch: ObservationBatch, cache: IsolateCache<CachedThresh
  * the batch is validated and resolved to its calibration first, so an unknown gate or calibration is refused here and
  * nothing is enqueued. A batch too large for one queue message (MAX_OBSERVATION_MESSAGE_BYTES) is counted directly.
  */
-export async function observe(batch: ObservationBatch, cache: IsolateCache<CachedThreshold>, deps: ObservationDeps): Promise<ObservationResult> {
+export async function observe(batch: ObservationBatch, cache: IsolateCache<CachedThreshold>, deps: MonitoringDeps): Promise<ObservationResult> {
   const ingest = deps.ingest;
   const r = await resolve(batch, cache, deps);
   // Validated in both modes: a DRIFT_* typo is a 503 here, not a queue of messages no consumer can count.
@@ -131,7 +129,7 @@ async function batchHash(batch: ObservationBatch): Promise<string> {
 /** Fewest sampled scores for which the sample is compared with the calibration. */
 export const MIN_SCORE_SAMPLE = 50;
 
-export async function monitorStatus(gate: { index: string; embedding: string; reranker: string }, deps: ObservationDeps): Promise<MonitorStatus> {
+export async function monitorStatus(gate: { index: string; embedding: string; reranker: string }, deps: MonitorStatusDeps): Promise<MonitorStatus> {
   const gateId = await gateIdOf(gate);
   // Only gates that exist get a monitor: a name typo must not create a Durable Object.
   if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", "no such gate: it has never been calibrated");

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { JudgmentBatch, MonitorQuery, ObservationBatch, ROUTES } from "../contract";
-import type { AppBindings } from "../platform/env";
+import type { RouteEnv } from "../platform/env";
+import type { MonitoringDeps } from "./deps";
 import { readJson } from "../platform/http/body";
 import { validate } from "../platform/http/validate";
 import { MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES, MAX_SMALL_BODY_BYTES } from "../platform/limits";
@@ -10,7 +11,7 @@ import { judge } from "./judgments";
 import { collectMetrics } from "./metrics";
 import { monitorStatus, observe } from "./observations";
 
-export const monitoringRoutes = new Hono<AppBindings>();
+export const monitoringRoutes = new Hono<RouteEnv<MonitoringDeps>>();
 
 handle(monitoringRoutes, ROUTES.postObservations, async (c) => {
   const batch = validate(

@@ -8,7 +8,7 @@
 import type { Handler, Hono, MiddlewareHandler } from "hono";
 import type { RouteSpec } from "../contract";
 import { requireScope } from "./auth-middleware";
-import type { AppBindings } from "./env";
+import type { RouteEnv } from "./env";
 import { AppError } from "./errors";
 
 /** Hono's form of an OpenAPI path template: `/v1/alerts/{id}` -> `/v1/alerts/:id`. */
@@ -62,7 +62,7 @@ export function checkQueryNames(url: string, accepted: readonly string[]): void 
 }
 
 const strictQuery =
-  (accepted: readonly string[]): MiddlewareHandler<AppBindings> =>
+  (accepted: readonly string[]): MiddlewareHandler =>
   async (c, next) => {
     checkQueryNames(c.req.url, accepted);
     await next();
@@ -71,7 +71,7 @@ const strictQuery =
 /** Routes whose query parameters depend on the body's content type check them themselves (calibration uploads). */
 const QUERY_CHECKED_BY_HANDLER = new Set(["/v1/calibrations#post"]);
 
-export function handle(app: Hono<AppBindings>, spec: RouteSpec, handler: Handler<AppBindings>): void {
+export function handle<D>(app: Hono<RouteEnv<D>>, spec: RouteSpec, handler: Handler<RouteEnv<D>>): void {
   const path = honoPath(spec.path);
   const method = spec.method.toUpperCase();
   const query = QUERY_CHECKED_BY_HANDLER.has(`${spec.path}#${spec.method}`) ? null : strictQuery(spec.query ? Object.keys(spec.query.shape) : []);

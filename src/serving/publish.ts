@@ -5,7 +5,7 @@
 import type { StoredCalibration, ThresholdResponse } from "../contract";
 import { currentOf, type ActiveRow, type GateRow } from "../calibrations/store";
 import type { Expectation, ProjectedThreshold } from "./projection";
-import type { CoreDeps } from "../platform/deps";
+import type { ProjectionDeps } from "./deps";
 
 /**
  * What the drift monitor compares production against. The baseline is the in-sample drop rate F_n(t-), not k/(n+1):
@@ -67,7 +67,7 @@ export interface PublishResult {
  * when `versions` is null) where KV is behind D1. Skips keys whose KV value has the same or a newer activation_seq
  * (after a D1 Time Travel restore, sequence numbers can repeat: empty KV then, see docs/storage.md).
  */
-export async function publishGate(gateId: string, versions: readonly string[] | null, deps: CoreDeps): Promise<PublishResult> {
+export async function publishGate(gateId: string, versions: readonly string[] | null, deps: ProjectionDeps): Promise<PublishResult> {
   const [gate, rows] = await Promise.all([deps.calibrations.gate(gateId), deps.calibrations.activeRows(gateId)]);
   if (gate === null || rows.length === 0) return { written: 0, unchanged: 0 };
   const targets: [string | null, ActiveRow][] = [];

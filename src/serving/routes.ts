@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { ROUTES, ThresholdQuery } from "../contract";
-import type { AppBindings } from "../platform/env";
+import type { RouteEnv } from "../platform/env";
+import type { ServingDeps } from "./deps";
 import { etagMatches } from "../platform/http/etag";
 import { validate } from "../platform/http/validate";
 import {
@@ -25,7 +26,7 @@ export const lastKnownGood = new IsolateCache<CachedThreshold>(ISOLATE_CACHE_MAX
 
 const CACHE_CONTROL = `private, max-age=${THRESHOLD_MAX_AGE_SECONDS}, stale-while-revalidate=${THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS}, stale-if-error=${THRESHOLD_STALE_IF_ERROR_SECONDS}`;
 
-export const servingRoutes = new Hono<AppBindings>();
+export const servingRoutes = new Hono<RouteEnv<ServingDeps>>();
 
 handle(servingRoutes, ROUTES.getThreshold, async (c) => {
   const query = validate(ThresholdQuery, c.req.query(), "bad_request", "query parameters");

@@ -13,7 +13,7 @@ import { AppError } from "../platform/errors";
 import type { ThresholdQuery } from "../contract";
 import { currentOf } from "../calibrations/store";
 import type { ProjectedThreshold } from "./projection";
-import type { CoreDeps } from "../platform/deps";
+import type { ReaderDeps } from "./deps";
 import { gateIdOf } from "../platform/ids";
 import type { IsolateCache } from "./isolate-cache";
 import { projectionOf, publishGate } from "./publish";
@@ -131,7 +131,7 @@ export class UncalibratedError extends AppError {
 export async function readThreshold(
   q: ThresholdQuery,
   cache: IsolateCache<CachedThreshold>,
-  deps: CoreDeps,
+  deps: ReaderDeps,
   lastKnownGood: IsolateCache<CachedThreshold> | null = null,
   seenSeq: number | null = null,
 ): Promise<ReadOutcome> {
@@ -176,7 +176,7 @@ async function readFromD1(
   gateId: string,
   version: string | null,
   remember: (entry: CachedThreshold) => void,
-  deps: CoreDeps,
+  deps: ReaderDeps,
 ): Promise<ReadOutcome> {
   const rows = await deps.calibrations.activeRows(gateId);
   const row = version === null ? currentOf(rows) : (rows.find((r) => r.index_version === version) ?? null);

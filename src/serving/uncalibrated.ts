@@ -6,7 +6,7 @@
 import { ISOLATE_CACHE_MAX_ENTRIES, MAX_OPEN_UNCALIBRATED_ALERTS, UNCALIBRATED_ALERT_INTERVAL_MS } from "../platform/limits";
 import type { ThresholdQuery } from "../contract";
 import { raiseCappedAlert } from "../alerts/lifecycle";
-import type { AlertDeps } from "../platform/deps";
+import type { AlertDeps } from "../alerts/deps";
 import { IsolateCache } from "./isolate-cache";
 
 const recent = new IsolateCache<true>(ISOLATE_CACHE_MAX_ENTRIES, UNCALIBRATED_ALERT_INTERVAL_MS);

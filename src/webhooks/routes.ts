@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { DeliveryQuery, ROUTES, WebhookCreate, WebhookUpdate } from "../contract";
-import type { AppBindings } from "../platform/env";
+import type { RouteEnv } from "../platform/env";
+import type { WebhookDeps } from "./deps";
 import { readJson } from "../platform/http/body";
 import { validate } from "../platform/http/validate";
 import { MAX_SMALL_BODY_BYTES } from "../platform/limits";
@@ -10,7 +11,7 @@ import { createEndpoint, deleteEndpoint, listEndpoints, updateEndpoint } from ".
 
 const body = (c: { req: { raw: Request } }) => readJson(c.req.raw, MAX_SMALL_BODY_BYTES);
 
-export const webhookRoutes = new Hono<AppBindings>();
+export const webhookRoutes = new Hono<RouteEnv<WebhookDeps>>();
 
 handle(webhookRoutes, ROUTES.createWebhook, async (c) => {
   const input = validate(WebhookCreate, await body(c), "invalid_input", "webhook endpoint");

@@ -7,7 +7,7 @@ import v1 from "../../fixtures/walkthrough/v1.json";
 import v2 from "../../fixtures/walkthrough/v2.json";
 import { env } from "cloudflare:workers";
 import { raiseAlert } from "../../src/alerts/lifecycle";
-import { alertDeps } from "../../src/platform/deps-from-env";
+import { alertDeps } from "../../src/worker/wiring";
 import type { Env } from "../../src/platform/env";
 import { call, callJson, qs, TOKENS, uniqueGate } from "../support/worker";
 

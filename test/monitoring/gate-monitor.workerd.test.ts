@@ -5,7 +5,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { GateMonitor } from "../../src/monitoring/gate-monitor";
+import type { GateMonitor } from "../../src/worker/gate-monitor";
 import type { GateMonitorRpc, ObserveInput } from "../../src/monitoring/monitor-contract";
 import { DRIFT_WINDOW_MS, MAX_WINDOW_HISTORY } from "../../src/platform/limits";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";

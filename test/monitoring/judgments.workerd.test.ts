@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import { alertDeps } from "../../src/platform/deps-from-env";
+import { alertDeps } from "../../src/worker/wiring";
 import type { Env } from "../../src/platform/env";
 import { deliverDue } from "../../src/webhooks/delivery";
 import { labelledQueries } from "../support/labelled";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { app } from "../../src/app";
+import { app } from "../../src/worker/app";
 import * as S from "../../src/contract";
 import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/platform/env";
-import { coreDeps } from "../../src/platform/deps-from-env";
+import { coreDeps } from "../../src/worker/wiring";
 import { gateIdOf } from "../../src/platform/ids";
 import { ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS } from "../../src/platform/limits";
 import { ThresholdQuery } from "../../src/contract";

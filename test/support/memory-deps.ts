@@ -1,10 +1,14 @@
 /**
- * CoreDeps over in-memory stores for unit tests of services: an injected clock you can advance, counter-based ids,
- * and deferred work (ctx.waitUntil in the Worker) collected so a test can await it.
+ * The calibrations and serving slices over in-memory stores for unit tests of services: an injected clock you can
+ * advance, counter-based ids, and deferred work (ctx.waitUntil in the Worker) collected so a test can await it.
  */
-import type { CoreDeps } from "../../src/platform/deps";
+import type { ActivationDeps } from "../../src/calibrations/deps";
+import type { ReaderDeps } from "../../src/serving/deps";
 import { MemoryCalibrationStore } from "./memory-calibration-store";
 import { MemoryThresholdProjection } from "./memory-projection";
+
+/** What memoryDeps builds: storing, activating and reading calibrations and thresholds. */
+export type MemoryDeps = ActivationDeps & ReaderDeps;
 
 export function memoryDeps<S extends MemoryCalibrationStore = MemoryCalibrationStore>(options: { store?: S; startMs?: number } = {}) {
   let nowMs = options.startMs ?? Date.UTC(2026, 10, 24, 12, 0, 0);
@@ -12,7 +16,7 @@ export function memoryDeps<S extends MemoryCalibrationStore = MemoryCalibrationS
   const pending: Promise<unknown>[] = [];
   const calibrations = (options.store ?? new MemoryCalibrationStore()) as S;
   const projection = new MemoryThresholdProjection();
-  const deps: CoreDeps = {
+  const deps: MemoryDeps = {
     calibrations,
     projection,
     now: () => new Date(nowMs),

@@ -1,5 +1,5 @@
 /** Runs one cron tick with its summary lines collected (not printed), for tests to assert on. */
-import { runScheduled, type ScheduledReport } from "../../src/jobs/scheduled";
+import { runScheduled, type ScheduledReport } from "../../src/worker/scheduled";
 import type { Env } from "../../src/platform/env";
 
 export async function tick(env: Env, now: Date): Promise<ScheduledReport & { lines: string[] }> {

@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { app } from "../../src/app";
+import { app } from "../../src/worker/app";
 import type { Env } from "../../src/platform/env";
-import { alertDeps } from "../../src/platform/deps-from-env";
+import { alertDeps } from "../../src/worker/wiring";
 import { tick } from "../support/scheduled";
 import { raiseAlert } from "../../src/alerts/lifecycle";
 import { deliverDue } from "../../src/webhooks/delivery";

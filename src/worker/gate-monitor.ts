@@ -11,13 +11,22 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../platform/env";
-import { alertDeps } from "../platform/deps-from-env";
+import { alertDeps } from "./wiring";
 import { BATCH_ID_RETENTION_MS, DETECTOR_IDLE_RETENTION_MS, MAX_WINDOW_HISTORY } from "../platform/limits";
 import type { DetectorState } from "../stats/e-detector";
 import type { AlertKind, QueuedIngestStatus, WindowStatus } from "../contract";
 import type { AlertInput } from "../alerts/lifecycle";
 import { raiseAlert } from "../alerts/lifecycle";
-import { addBatch, driftSummary, emptyContextSummary, evaluateWindow, newWindow, windowExpired, windowStatus, type WindowState } from "./window";
+import {
+  addBatch,
+  driftSummary,
+  emptyContextSummary,
+  evaluateWindow,
+  newWindow,
+  windowExpired,
+  windowStatus,
+  type WindowState,
+} from "../monitoring/window";
 import type { DriftConfig } from "../stats/drift";
 import type {
   GateMonitorRpc,
@@ -29,8 +38,15 @@ import type {
   ObserveManyOutcome,
   ObserveOutcome,
   QueuedBatchResult,
-} from "./monitor-contract";
-import { addJudgments, coverageStatus, evaluateCoverageState, newCoverageState, recallDriftSummary, type CoverageState } from "./coverage-window";
+} from "../monitoring/monitor-contract";
+import {
+  addJudgments,
+  coverageStatus,
+  evaluateCoverageState,
+  newCoverageState,
+  recallDriftSummary,
+  type CoverageState,
+} from "../monitoring/coverage-window";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, received_at INTEGER NOT NULL, hash TEXT);

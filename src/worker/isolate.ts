@@ -1,0 +1,25 @@
+/**
+ * What one isolate (one instance of this Worker) remembers between requests, all in this one file. Plain values only,
+ * never bindings: a binding belongs to its request's `env`, and workerd forbids sharing I/O objects across requests.
+ * Each value is safe to lose at any moment (a new isolate starts empty) and bounded in size.
+ */
+import { TokenCache } from "../platform/auth-middleware";
+import { openApiDocument } from "../reference/openapi";
+
+/** Computes `make()` on first use and keeps the value for the isolate's lifetime. */
+function kept<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => {
+    value ??= make();
+    return value;
+  };
+}
+
+export const isolate = {
+  /** The configured token digests and the tokens already verified (src/platform/auth-middleware.ts). */
+  tokens: new TokenCache(),
+  /** D1 databases found migrated (src/platform/readiness.ts): migrations are never rolled back. */
+  migrated: new WeakSet<D1Database>(),
+  /** The OpenAPI document (src/reference/openapi.ts): it depends only on the contract. */
+  openApiDocument: kept(openApiDocument),
+};
