@@ -5,6 +5,7 @@
 import type { AlertDeps } from "../alerts/deps";
 import type { IdempotencyStore } from "../platform/idempotency-store";
 import type { ThresholdProjection } from "../serving/projection";
+import type { ThresholdReader } from "../serving/threshold-reader";
 import type { CalibrationStore } from "./store";
 
 export interface CalibrationDeps {
@@ -25,5 +26,5 @@ export type RegistryDeps = Pick<CalibrationDeps, "calibrations">;
 /** Storing and activating calibrations (calibrate.ts, activate.ts). */
 export type ActivationDeps = Pick<CalibrationDeps, "calibrations" | "projection" | "now" | "random">;
 
-/** The routes: the services above and the rebuild_shift alert that follows an activation. */
-export type CalibrationRouteDeps = CalibrationDeps & AlertDeps;
+/** The routes: the services above, the rebuild_shift alert and the isolate's threshold copies an activation replaces. */
+export type CalibrationRouteDeps = CalibrationDeps & AlertDeps & { readonly thresholds: Pick<ThresholdReader, "invalidate"> };

@@ -9,8 +9,6 @@ import { validate } from "../platform/http/validate";
 import { once, requestHash } from "../platform/idempotency";
 import { MAX_SMALL_BODY_BYTES } from "../platform/limits";
 import { handle } from "../platform/routing";
-import { thresholdCache } from "../serving/routes";
-import { cachePrefixOf } from "../serving/threshold-reader";
 import { activate } from "./activate";
 import { calibrate } from "./calibrate";
 import { describe, getCalibration, history, listGates } from "./registry";
@@ -33,7 +31,7 @@ handle(calibrationRoutes, ROUTES.createCalibration, async (c) => {
   const outcome = await once(deps.idempotency, actor, key, hash, deps.now(), async () => {
     const input = parseCalibrationUpload(raw);
     const result = await calibrate(input, actor, deps, shiftAlertListener(deps));
-    if (result.activated) thresholdCache.invalidatePrefix(cachePrefixOf(input.meta));
+    if (result.activated) deps.thresholds.invalidate(input.meta);
     return { status: 201, body: { calibration: await describe(result.calibration, deps), shift: result.shift, warnings: result.warnings } };
   });
   if (outcome.replayed) c.header("Idempotent-Replayed", "true");
@@ -52,7 +50,7 @@ handle(calibrationRoutes, ROUTES.activateCalibration, async (c) => {
   const body = validate(ActivateBody, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES, { allowEmpty: true }), "invalid_input", "activation");
   const deps = c.get("deps");
   const result = await activate(id, c.get("principal").name, body.reason ?? null, deps, shiftAlertListener(deps));
-  thresholdCache.invalidatePrefix(cachePrefixOf(result.calibration));
+  deps.thresholds.invalidate(result.calibration);
   return c.json({
     activation: result.activation,
     calibration: await describe(result.calibration, deps),

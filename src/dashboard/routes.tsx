@@ -14,8 +14,6 @@ import type { AlertKind, AlertStatus } from "../contract";
 import { AppError, httpStatus } from "../platform/errors";
 import { decodeUtf8, readBodyBytes } from "../platform/http/body";
 import { gateIdOf } from "../platform/ids";
-import { thresholdCache } from "../serving/routes";
-import { cachePrefixOf } from "../serving/threshold-reader";
 import { replayDelivery } from "../webhooks/delivery";
 import { alertView, byUrgency, gateView, overview } from "./data";
 import { AlertPage, ALERT_KINDS, ALERT_STATUSES, AlertsPage } from "./pages/alerts";
@@ -169,7 +167,7 @@ dashboardRoutes.post("/ui/gates/:gateId/activate", requireSession, async (c) => 
   if (calibration === null || calibration.gate_id !== gateId) throw new AppError("not_found", "no such calibration on this gate");
   const reason = field(form, "reason")?.slice(0, 500) ?? null;
   const result = await activate(calibration.id, principal.name, reason, deps, shiftAlertListener(deps));
-  thresholdCache.invalidatePrefix(cachePrefixOf(result.calibration));
+  deps.thresholds.invalidate(result.calibration);
   return c.redirect(`/ui/gates/${gateId}?done=activated#history`, 303);
 });
 

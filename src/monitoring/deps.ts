@@ -3,12 +3,18 @@
  * the in-memory doubles of test/support/.
  */
 import type { AlertStore } from "../alerts/store";
-import type { ReaderDeps } from "../serving/deps";
+import type { CalibrationStore } from "../calibrations/store";
+import type { ThresholdReader } from "../serving/threshold-reader";
 import type { DriftConfig } from "../stats/drift";
 import type { MonitorClient } from "./monitor-contract";
 import type { ObservationIngest } from "./observation-queue";
 
-export interface MonitoringDeps extends ReaderDeps {
+export interface MonitoringDeps {
+  readonly calibrations: CalibrationStore;
+  /** Resolves a batch named by its gate fields to the gate's current calibration. */
+  readonly thresholds: Pick<ThresholdReader, "read">;
+  /** The injected clock. */
+  readonly now: () => Date;
   /** The gate monitors (one Durable Object per gate). */
   readonly monitor: MonitorClient;
   /** The drift configuration (a getter that throws AppError misconfigured on invalid DRIFT_* vars). */

@@ -8,11 +8,9 @@ import type { MonitoringDeps } from "./deps";
 import { type ErrorDetail, invalid } from "../platform/errors";
 import { MAX_ERROR_DETAILS } from "../platform/http/validate";
 import { gateIdOf } from "../platform/ids";
-import type { IsolateCache } from "../serving/isolate-cache";
-import { readThreshold, type CachedThreshold } from "../serving/threshold-reader";
 import { queryCoverage } from "../stats/recall-gate";
 
-async function recallCalibration(batch: JudgmentBatch, cache: IsolateCache<CachedThreshold>, deps: MonitoringDeps): Promise<StoredCalibration> {
+async function recallCalibration(batch: JudgmentBatch, deps: MonitoringDeps): Promise<StoredCalibration> {
   let id = batch.calibration_id;
   if (id === undefined) {
     const q = {
@@ -21,7 +19,7 @@ async function recallCalibration(batch: JudgmentBatch, cache: IsolateCache<Cache
       reranker: batch.reranker!,
       ...(batch.index_version === undefined ? {} : { index_version: batch.index_version }),
     };
-    id = (await readThreshold(q, cache, deps)).projection.threshold.calibration_id;
+    id = (await deps.thresholds.read(q)).projection.threshold.calibration_id;
   }
   const c = await deps.calibrations.get(id);
   if (c === null) throw invalid(`calibration ${id} does not exist`, [{ path: "calibration_id", message: "unknown calibration" }]);
@@ -70,8 +68,8 @@ function coveredShares(batch: JudgmentBatch, c: StoredCalibration): { covered: n
   return { covered, withoutRelevant };
 }
 
-export async function judge(batch: JudgmentBatch, cache: IsolateCache<CachedThreshold>, deps: MonitoringDeps) {
-  const c = await recallCalibration(batch, cache, deps);
+export async function judge(batch: JudgmentBatch, deps: MonitoringDeps) {
+  const c = await recallCalibration(batch, deps);
   const { covered, withoutRelevant } = coveredShares(batch, c);
   const r = c.recall!;
   const outcome = await deps.monitor.judge(c.gate_id, {

@@ -12,9 +12,7 @@ import type { MonitorStatus, ObservationAccepted, ObservationBatch } from "../co
 import type { Expectation } from "../serving/projection";
 import type { MonitoringDeps, MonitorStatusDeps } from "./deps";
 import { gateIdOf } from "../platform/ids";
-import type { IsolateCache } from "../serving/isolate-cache";
 import { expectationOf } from "../serving/publish";
-import { readThreshold, type CachedThreshold } from "../serving/threshold-reader";
 import type { ObserveBatch } from "./monitor-contract";
 import { messageBytes, observationMessage } from "./observation-message";
 
@@ -26,7 +24,7 @@ interface Resolved {
   readonly calibration: { id: string; index_version: string; expectation: Expectation };
 }
 
-async function resolve(batch: ObservationBatch, cache: IsolateCache<CachedThreshold>, deps: MonitoringDeps): Promise<Resolved> {
+async function resolve(batch: ObservationBatch, deps: MonitoringDeps): Promise<Resolved> {
   if (batch.calibration_id !== undefined) {
     const c = await deps.calibrations.get(batch.calibration_id);
     if (c === null) {
@@ -59,7 +57,7 @@ async function resolve(batch: ObservationBatch, cache: IsolateCache<CachedThresh
     reranker: batch.reranker!,
     ...(batch.index_version === undefined ? {} : { index_version: batch.index_version }),
   };
-  const { projection } = await readThreshold(q, cache, deps);
+  const { projection } = await deps.thresholds.read(q);
   const t = projection.threshold;
   return {
     gate: { gate_id: projection.gate_id, index: t.index, embedding: t.embedding, reranker: t.reranker },
@@ -72,9 +70,9 @@ async function resolve(batch: ObservationBatch, cache: IsolateCache<CachedThresh
  * the batch is validated and resolved to its calibration first, so an unknown gate or calibration is refused here and
  * nothing is enqueued. A batch too large for one queue message (MAX_OBSERVATION_MESSAGE_BYTES) is counted directly.
  */
-export async function observe(batch: ObservationBatch, cache: IsolateCache<CachedThreshold>, deps: MonitoringDeps): Promise<ObservationResult> {
+export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Promise<ObservationResult> {
   const ingest = deps.ingest;
-  const r = await resolve(batch, cache, deps);
+  const r = await resolve(batch, deps);
   // Validated in both modes: a DRIFT_* typo is a 503 here, not a queue of messages no consumer can count.
   const config = deps.drift;
   const resolved: ObserveBatch = {

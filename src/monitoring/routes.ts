@@ -6,7 +6,6 @@ import { readJson } from "../platform/http/body";
 import { validate } from "../platform/http/validate";
 import { MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES, MAX_SMALL_BODY_BYTES } from "../platform/limits";
 import { handle } from "../platform/routing";
-import { thresholdCache } from "../serving/routes";
 import { judge } from "./judgments";
 import { collectMetrics } from "./metrics";
 import { monitorStatus, observe } from "./observations";
@@ -22,12 +21,12 @@ handle(monitoringRoutes, ROUTES.postObservations, async (c) => {
     "invalid_input",
     "observation batch",
   );
-  return c.json(await observe(batch, thresholdCache, c.get("deps")), 202);
+  return c.json(await observe(batch, c.get("deps")), 202);
 });
 
 handle(monitoringRoutes, ROUTES.postJudgments, async (c) => {
   const batch = validate(JudgmentBatch, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES), "invalid_input", "judgment batch");
-  return c.json(await judge(batch, thresholdCache, c.get("deps")), 202);
+  return c.json(await judge(batch, c.get("deps")), 202);
 });
 
 handle(monitoringRoutes, ROUTES.getMonitor, async (c) => {

@@ -1,22 +1,21 @@
 /**
- * The slices of dependencies the serving feature needs: src/worker/wiring.ts builds them from `env`, unit tests from
- * the in-memory doubles of test/support/.
+ * The slice of dependencies the serving routes need: src/worker/wiring.ts builds it from `env`. The services below
+ * declare their own narrower slices (ProjectionDeps in publish.ts, ReaderDeps in threshold-reader.ts), which unit
+ * tests build from the in-memory doubles of test/support/.
  */
-import type { AlertDeps } from "../alerts/deps";
-import type { CalibrationStore } from "../calibrations/store";
-import type { ThresholdProjection } from "./projection";
+import type { ThresholdQuery } from "../contract";
+import type { ThresholdReader } from "./threshold-reader";
 
-/** Publishing and reconciling the KV projection: the system of record and the projection. */
-export interface ProjectionDeps {
-  readonly calibrations: CalibrationStore;
-  readonly projection: ThresholdProjection;
+export type { ProjectionDeps } from "./publish";
+export type { ReaderDeps } from "./threshold-reader";
+
+/** GET /v1/threshold. */
+export interface ServingDeps {
+  /** The read path over this isolate's caches. */
+  readonly thresholds: ThresholdReader;
+  /**
+   * Told when a service asks for a gate without an active calibration (wired to the uncalibrated_request alert in
+   * src/worker/wiring.ts); it returns at once, whatever it starts runs after the response.
+   */
+  readonly onUncalibrated: (gateId: string, q: ThresholdQuery) => void;
 }
-
-/** Reading a threshold through its tiers: storage, the clock, and work deferred past the response (KV repair). */
-export interface ReaderDeps extends ProjectionDeps {
-  readonly now: () => Date;
-  readonly defer: (work: Promise<unknown>) => void;
-}
-
-/** GET /v1/threshold: the reader, and the uncalibrated_request alert. */
-export type ServingDeps = ReaderDeps & AlertDeps;

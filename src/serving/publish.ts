@@ -3,9 +3,14 @@
  * sees KV sees what D1 says. Also used by the reconciler to repair drift between KV and D1.
  */
 import type { StoredCalibration, ThresholdResponse } from "../contract";
-import { currentOf, type ActiveRow, type GateRow } from "../calibrations/store";
-import type { Expectation, ProjectedThreshold } from "./projection";
-import type { ProjectionDeps } from "./deps";
+import { currentOf, type ActiveRow, type CalibrationStore, type GateRow } from "../calibrations/store";
+import type { Expectation, ProjectedThreshold, ThresholdProjection } from "./projection";
+
+/** Publishing and reconciling the KV projection: the system of record and the projection. */
+export interface ProjectionDeps {
+  readonly calibrations: CalibrationStore;
+  readonly projection: ThresholdProjection;
+}
 
 /**
  * What the drift monitor compares production against. The baseline is the in-sample drop rate F_n(t-), not k/(n+1):

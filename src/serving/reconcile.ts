@@ -5,8 +5,7 @@
  * gate is checked at least every ceil(gates / RECONCILE_GATES_PER_RUN) minutes.
  */
 import { RECONCILE_GATES_PER_RUN } from "../platform/limits";
-import type { ProjectionDeps } from "./deps";
-import { publishGate } from "./publish";
+import { type ProjectionDeps, publishGate } from "./publish";
 
 export interface ReconcileResult {
   readonly checked: number;

@@ -13,12 +13,25 @@ import { AppError } from "../platform/errors";
 import type { ThresholdQuery } from "../contract";
 import { currentOf } from "../calibrations/store";
 import type { ProjectedThreshold } from "./projection";
-import type { ReaderDeps } from "./deps";
 import { gateIdOf } from "../platform/ids";
-import type { IsolateCache } from "./isolate-cache";
-import { projectionOf, publishGate } from "./publish";
-import { D1_READ_DEADLINE_MS, KV_READ_DEADLINE_MS, MAX_GATE_SUGGESTIONS, STORAGE_RETRY_AFTER_SECONDS } from "../platform/limits";
+import { IsolateCache } from "../platform/isolate-cache";
+import { type ProjectionDeps, projectionOf, publishGate } from "./publish";
+import {
+  D1_READ_DEADLINE_MS,
+  ISOLATE_CACHE_MAX_ENTRIES,
+  ISOLATE_CACHE_TTL_MS,
+  KV_READ_DEADLINE_MS,
+  LAST_KNOWN_GOOD_MS,
+  MAX_GATE_SUGGESTIONS,
+  STORAGE_RETRY_AFTER_SECONDS,
+} from "../platform/limits";
 import { isSchemaError } from "../platform/readiness";
+
+/** Reading a threshold through its tiers: storage, the clock, and work deferred past the response (KV repair). */
+export interface ReaderDeps extends ProjectionDeps {
+  readonly now: () => Date;
+  readonly defer: (work: Promise<unknown>) => void;
+}
 
 /**
  * A cached answer: the projection (with its response body serialized once), or null for "uncalibrated" (negative
@@ -196,4 +209,47 @@ async function readFromD1(
   // KV was missing a value D1 has: repair it after responding.
   deps.defer(publishGate(gateId, version === null ? [] : [version], deps));
   return { projection, body: entry.body!, source: "d1" };
+}
+
+/** What one isolate remembers of thresholds (src/worker/isolate.ts holds the one instance): values only, no bindings. */
+export interface ThresholdCaches {
+  /** The isolate tier of the read path: an entry lives ISOLATE_CACHE_TTL_MS. */
+  readonly current: IsolateCache<CachedThreshold>;
+  /** The last threshold served per gate, kept LAST_KNOWN_GOOD_MS: answered (marked stale) only when KV and D1 both fail. */
+  readonly lastKnownGood: IsolateCache<CachedThreshold>;
+}
+
+export const newThresholdCaches = (): ThresholdCaches => ({
+  current: new IsolateCache<CachedThreshold>(ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS),
+  lastKnownGood: new IsolateCache<CachedThreshold>(ISOLATE_CACHE_MAX_ENTRIES, LAST_KNOWN_GOOD_MS),
+});
+
+export interface ReadOptions {
+  /** The highest activation_seq the caller proves it has seen (threshold-etag.ts), or null. */
+  readonly seenSeq?: number | null;
+  /**
+   * When KV and D1 both fail, answer from the last-known-good copy, marked "stale": GET /v1/threshold does (its
+   * callers keep working on a threshold they were already served); resolving an observation batch does not.
+   */
+  readonly lastKnownGood?: boolean;
+}
+
+/**
+ * The read path as a service over the isolate's caches: built per request from the request's storage (src/worker/
+ * wiring.ts), so whoever reads a threshold or activates a gate reaches the same caches through its dependencies.
+ */
+export class ThresholdReader {
+  constructor(
+    private readonly caches: ThresholdCaches,
+    private readonly deps: ReaderDeps,
+  ) {}
+
+  read(q: ThresholdQuery, options: ReadOptions = {}): Promise<ReadOutcome> {
+    return readThreshold(q, this.caches.current, this.deps, options.lastKnownGood ? this.caches.lastKnownGood : null, options.seenSeq ?? null);
+  }
+
+  /** Forgets this isolate's copies of a gate (current and pinned), after an activation here. */
+  invalidate(gate: { index: string; embedding: string; reranker: string }): void {
+    this.caches.current.invalidatePrefix(cachePrefixOf(gate));
+  }
 }

@@ -6,6 +6,7 @@
  */
 import { D1AlertStore } from "../alerts/d1-store";
 import type { AlertDeps } from "../alerts/deps";
+import { noteUncalibrated } from "../alerts/uncalibrated-alert";
 import { D1CalibrationStore } from "../calibrations/d1-store";
 import { DurableMonitorClient } from "../monitoring/monitor-client";
 import { CloudflareObservationQueue, OBSERVATION_INGEST_MODES, type ObservationIngest } from "../monitoring/observation-queue";
@@ -19,6 +20,7 @@ import { KV_CACHE_TTL_SECONDS } from "../platform/limits";
 import { missingTables } from "../platform/readiness";
 import type { ReaderDeps } from "../serving/deps";
 import { KvThresholdProjection } from "../serving/projection";
+import { ThresholdReader } from "../serving/threshold-reader";
 import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../stats/drift";
 import { D1WebhookStore } from "../webhooks/d1-store";
 import { deliverDue } from "../webhooks/delivery";
@@ -138,9 +140,15 @@ export function consumerDeps(env: Env, now: () => Date = () => new Date()): Cons
 export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => new Date()): AppDeps {
   let drift: DriftConfig | undefined;
   let ingest: ObservationIngest | undefined;
+  const core = coreDeps(env, waitUntil, now);
+  const alerts = alertDeps(env, waitUntil, now);
   return {
-    ...coreDeps(env, waitUntil, now),
-    ...alertDeps(env, waitUntil, now),
+    ...core,
+    ...alerts,
+    thresholds: new ThresholdReader(isolate.thresholds, core),
+    onUncalibrated: (gateId, q) => {
+      noteUncalibrated(gateId, q, alerts, isolate.uncalibratedAlerts);
+    },
     monitor: new DurableMonitorClient(env.GATE_MONITOR),
     // Validated when first used, so a typo in DRIFT_* fails the drift endpoints loudly without taking serving down.
     get drift() {

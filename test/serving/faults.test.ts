@@ -9,7 +9,7 @@ import type { ActiveRow } from "../../src/calibrations/store";
 import { CalibrationMeta, ThresholdQuery } from "../../src/contract";
 import { AppError } from "../../src/platform/errors";
 import { ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS, KV_READ_DEADLINE_MS, LAST_KNOWN_GOOD_MS } from "../../src/platform/limits";
-import { IsolateCache } from "../../src/serving/isolate-cache";
+import { IsolateCache } from "../../src/platform/isolate-cache";
 import type { ProjectedThreshold } from "../../src/serving/projection";
 import { type CachedThreshold, readThreshold } from "../../src/serving/threshold-reader";
 import { MemoryCalibrationStore } from "../support/memory-calibration-store";

@@ -10,7 +10,7 @@ import { CalibrationMeta, ThresholdQuery } from "../../src/contract";
 import { AppError } from "../../src/platform/errors";
 import { gateIdOf } from "../../src/platform/ids";
 import { ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS, LAST_KNOWN_GOOD_MS } from "../../src/platform/limits";
-import { IsolateCache } from "../../src/serving/isolate-cache";
+import { IsolateCache } from "../../src/platform/isolate-cache";
 import { seenActivationSeq, thresholdEtag } from "../../src/serving/threshold-etag";
 import { type CachedThreshold, readThreshold } from "../../src/serving/threshold-reader";
 import { MemoryCalibrationStore } from "../support/memory-calibration-store";

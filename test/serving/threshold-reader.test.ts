@@ -4,7 +4,7 @@ import { ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS } from "../../src/platf
 import { CalibrationMeta, ThresholdQuery } from "../../src/contract";
 import { calibrate } from "../../src/calibrations/calibrate";
 import { gateIdOf } from "../../src/platform/ids";
-import { IsolateCache } from "../../src/serving/isolate-cache";
+import { IsolateCache } from "../../src/platform/isolate-cache";
 import { type CachedThreshold, readThreshold, type ReadOutcome, UncalibratedError } from "../../src/serving/threshold-reader";
 import type { ActiveRow } from "../../src/calibrations/store";
 import { MemoryCalibrationStore } from "../support/memory-calibration-store";
