@@ -1,15 +1,14 @@
 import { Hono } from "hono";
-import { shiftAlertListener } from "../alerts/shift-alert";
 import { ActivateBody, CalibrationId, HistoryQuery, ROUTES } from "../contract";
 import type { RouteEnv } from "../platform/env";
-import type { CalibrationRouteDeps } from "./deps";
+import type { CalibrationDeps } from "./deps";
 import { AppError } from "../platform/errors";
 import { readJson } from "../platform/http/body";
 import { validate } from "../platform/http/validate";
 import { once, requestHash } from "../platform/idempotency";
 import { MAX_SMALL_BODY_BYTES } from "../platform/limits";
 import { handle } from "../platform/routing";
-import { activate } from "./activate";
+import { activate } from "./activation";
 import { calibrate } from "./calibrate";
 import { describe, getCalibration, history, listGates } from "./registry";
 import { parseCalibrationUpload, readCalibrationUpload } from "./upload";
@@ -20,7 +19,7 @@ const calibrationIdParam = (raw: string): string => {
   return r.data;
 };
 
-export const calibrationRoutes = new Hono<RouteEnv<CalibrationRouteDeps>>();
+export const calibrationRoutes = new Hono<RouteEnv<CalibrationDeps>>();
 
 handle(calibrationRoutes, ROUTES.createCalibration, async (c) => {
   const raw = await readCalibrationUpload(c.req.raw);
@@ -30,8 +29,7 @@ handle(calibrationRoutes, ROUTES.createCalibration, async (c) => {
   const hash = key === undefined ? "" : await requestHash([raw.type, JSON.stringify(Object.entries(raw.params).sort()), raw.bytes]);
   const outcome = await once(deps.idempotency, actor, key, hash, deps.now(), async () => {
     const input = parseCalibrationUpload(raw);
-    const result = await calibrate(input, actor, deps, shiftAlertListener(deps));
-    if (result.activated) deps.thresholds.invalidate(input.meta);
+    const result = await calibrate(input, actor, deps);
     return { status: 201, body: { calibration: await describe(result.calibration, deps), shift: result.shift, warnings: result.warnings } };
   });
   if (outcome.replayed) c.header("Idempotent-Replayed", "true");
@@ -49,8 +47,7 @@ handle(calibrationRoutes, ROUTES.activateCalibration, async (c) => {
   const id = calibrationIdParam(c.req.param("id")!);
   const body = validate(ActivateBody, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES, { allowEmpty: true }), "invalid_input", "activation");
   const deps = c.get("deps");
-  const result = await activate(id, c.get("principal").name, body.reason ?? null, deps, shiftAlertListener(deps));
-  deps.thresholds.invalidate(result.calibration);
+  const result = await activate(id, c.get("principal").name, body.reason ?? null, deps);
   return c.json({
     activation: result.activation,
     calibration: await describe(result.calibration, deps),

@@ -3,8 +3,8 @@
  * slice is theirs combined (src/worker/wiring.ts builds it from `env`).
  */
 import type { AlertDeps } from "../alerts/deps";
-import type { CalibrationRouteDeps } from "../calibrations/deps";
+import type { ActivationDeps, RegistryDeps } from "../calibrations/deps";
 import type { MonitorStatusDeps } from "../monitoring/deps";
 import type { WebhookDeps } from "../webhooks/deps";
 
-export type DashboardDeps = CalibrationRouteDeps & AlertDeps & MonitorStatusDeps & WebhookDeps;
+export type DashboardDeps = RegistryDeps & ActivationDeps & AlertDeps & MonitorStatusDeps & WebhookDeps;

@@ -7,9 +7,8 @@
 import { Scalar } from "@scalar/hono-api-reference";
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { shiftAlertListener } from "../alerts/shift-alert";
 import { acknowledgeAlert, listAlerts, resolveAlert } from "../alerts/lifecycle";
-import { activate } from "../calibrations/activate";
+import { activate } from "../calibrations/activation";
 import type { AlertKind, AlertStatus } from "../contract";
 import { AppError, httpStatus } from "../platform/errors";
 import { decodeUtf8, readBodyBytes } from "../platform/http/body";
@@ -166,8 +165,7 @@ dashboardRoutes.post("/ui/gates/:gateId/activate", requireSession, async (c) => 
   const calibration = id === undefined ? null : await deps.calibrations.get(id);
   if (calibration === null || calibration.gate_id !== gateId) throw new AppError("not_found", "no such calibration on this gate");
   const reason = field(form, "reason")?.slice(0, 500) ?? null;
-  const result = await activate(calibration.id, principal.name, reason, deps, shiftAlertListener(deps));
-  deps.thresholds.invalidate(result.calibration);
+  await activate(calibration.id, principal.name, reason, deps);
   return c.redirect(`/ui/gates/${gateId}?done=activated#history`, 303);
 });
 

@@ -2,6 +2,7 @@
  * Publishes the KV projection of a gate from the committed D1 rows (never from a request's copy), so a reader that
  * sees KV sees what D1 says. Also used by the reconciler to repair drift between KV and D1.
  */
+import type { ActivationListener } from "../calibrations/activation";
 import type { StoredCalibration, ThresholdResponse } from "../contract";
 import { currentOf, type ActiveRow, type CalibrationStore, type GateRow } from "../calibrations/store";
 import type { Expectation, ProjectedThreshold, ThresholdProjection } from "./projection";
@@ -102,3 +103,14 @@ export async function publishGate(gateId: string, versions: readonly string[] | 
   }
   return { written, unchanged };
 }
+
+/**
+ * Publishing after every committed activation (an activation listener, wired in src/worker/wiring.ts): best effort,
+ * since the reconciler repairs KV within minutes and a failure here must not turn a stored activation into a 500.
+ */
+export const publishOnActivation = (deps: ProjectionDeps): ActivationListener => ({
+  failure: "publishing the threshold projection failed; the reconciler will repair it",
+  run: async ({ calibration }) => {
+    await publishGate(calibration.gate_id, [calibration.index_version], deps);
+  },
+});

@@ -11,6 +11,7 @@
  */
 import { AppError } from "../platform/errors";
 import type { ThresholdQuery } from "../contract";
+import type { ActivationListener } from "../calibrations/activation";
 import { currentOf } from "../calibrations/store";
 import type { ProjectedThreshold } from "./projection";
 import { gateIdOf } from "../platform/ids";
@@ -252,4 +253,13 @@ export class ThresholdReader {
   invalidate(gate: { index: string; embedding: string; reranker: string }): void {
     this.caches.current.invalidatePrefix(cachePrefixOf(gate));
   }
+
+  /**
+   * An activation listener (wired in src/worker/wiring.ts, after the publish): the activating isolate forgets its
+   * copies at once; other isolates' expire within ISOLATE_CACHE_TTL_MS.
+   */
+  readonly invalidateOnActivation: ActivationListener = {
+    failure: "forgetting this isolate's copies of the threshold failed",
+    run: ({ calibration }) => this.invalidate(calibration),
+  };
 }

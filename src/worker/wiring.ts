@@ -6,6 +6,7 @@
  */
 import { D1AlertStore } from "../alerts/d1-store";
 import type { AlertDeps } from "../alerts/deps";
+import { shiftAlertListener } from "../alerts/shift-alert";
 import { noteUncalibrated } from "../alerts/uncalibrated-alert";
 import { D1CalibrationStore } from "../calibrations/d1-store";
 import { DurableMonitorClient } from "../monitoring/monitor-client";
@@ -20,6 +21,7 @@ import { KV_CACHE_TTL_SECONDS } from "../platform/limits";
 import { missingTables } from "../platform/readiness";
 import type { ReaderDeps } from "../serving/deps";
 import { KvThresholdProjection } from "../serving/projection";
+import { publishOnActivation } from "../serving/publish";
 import { ThresholdReader } from "../serving/threshold-reader";
 import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../stats/drift";
 import { D1WebhookStore } from "../webhooks/d1-store";
@@ -142,10 +144,14 @@ export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => 
   let ingest: ObservationIngest | undefined;
   const core = coreDeps(env, waitUntil, now);
   const alerts = alertDeps(env, waitUntil, now);
+  const thresholds = new ThresholdReader(isolate.thresholds, core);
   return {
     ...core,
     ...alerts,
-    thresholds: new ThresholdReader(isolate.thresholds, core),
+    thresholds,
+    // Whoever activates (upload, promote, roll back, the dashboard): publish from D1, forget this isolate's copies,
+    // then raise or resolve rebuild_shift, in this order, before the answer.
+    activationListeners: [publishOnActivation(core), thresholds.invalidateOnActivation, shiftAlertListener(alerts)],
     onUncalibrated: (gateId, q) => {
       noteUncalibrated(gateId, q, alerts, isolate.uncalibratedAlerts);
     },

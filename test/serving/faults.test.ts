@@ -40,9 +40,9 @@ const SCORES = Float64Array.from({ length: 200 }, (_, i) => ((i * 37) % 200) / 2
 
 async function setup() {
   const store = new FaultyStore();
-  const m = memoryDeps({ store });
   const projection = new FaultyProjection();
-  const deps: { -readonly [K in keyof typeof m.deps]: (typeof m.deps)[K] } = { ...m.deps, projection };
+  const m = memoryDeps({ store, projection });
+  const deps: { -readonly [K in keyof typeof m.deps]: (typeof m.deps)[K] } = { ...m.deps };
   const meta = CalibrationMeta.parse({ ...GATE, index_version: "v1", policy: { kind: "drop_rate", target: 0.2 } });
   const cal = (await calibrate({ meta, scores: SCORES, offsets: null }, "test", deps)).calibration;
   await m.flush();

@@ -4,18 +4,26 @@
  */
 import type { ActivationDeps } from "../../src/calibrations/deps";
 import type { ReaderDeps } from "../../src/serving/deps";
+import { publishOnActivation } from "../../src/serving/publish";
 import { MemoryCalibrationStore } from "./memory-calibration-store";
 import { MemoryThresholdProjection } from "./memory-projection";
 
 /** What memoryDeps builds: storing, activating and reading calibrations and thresholds. */
 export type MemoryDeps = ActivationDeps & ReaderDeps;
 
-export function memoryDeps<S extends MemoryCalibrationStore = MemoryCalibrationStore>(options: { store?: S; startMs?: number } = {}) {
+/**
+ * `store` and `projection` replace the in-memory doubles (a test's faulty or counting subclass). An activation
+ * publishes to the projection, as the Worker's wiring does (src/worker/wiring.ts).
+ */
+export function memoryDeps<
+  S extends MemoryCalibrationStore = MemoryCalibrationStore,
+  P extends MemoryThresholdProjection = MemoryThresholdProjection,
+>(options: { store?: S; projection?: P; startMs?: number } = {}) {
   let nowMs = options.startMs ?? Date.UTC(2026, 10, 24, 12, 0, 0);
   let ids = 0;
   const pending: Promise<unknown>[] = [];
   const calibrations = (options.store ?? new MemoryCalibrationStore()) as S;
-  const projection = new MemoryThresholdProjection();
+  const projection = (options.projection ?? new MemoryThresholdProjection()) as P;
   const deps: MemoryDeps = {
     calibrations,
     projection,
@@ -24,6 +32,7 @@ export function memoryDeps<S extends MemoryCalibrationStore = MemoryCalibrationS
     defer: (p) => {
       pending.push(p);
     },
+    activationListeners: [publishOnActivation({ calibrations, projection })],
   };
   return {
     deps,
