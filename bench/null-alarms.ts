@@ -15,7 +15,7 @@
 import { writeFileSync } from "node:fs";
 import { fitCalibration } from "../src/calibrations/fit";
 import type { StoredCalibration } from "../src/contract";
-import { expectationOf } from "../src/serving/publish";
+import { expectationOf } from "../src/calibrations/expectation";
 import { calibrationExpectation } from "../src/monitoring/window";
 import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift";
 import { evaluateDetector, observeDetector } from "../src/stats/drift-detector";

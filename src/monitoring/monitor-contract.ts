@@ -4,7 +4,7 @@
  * and unit-test without workerd, and no import cycle runs through the object.
  */
 import type { AlertKind, CoverageNotion, CoverageStatus, MonitorStatus, WindowStatus } from "../contract";
-import type { Expectation } from "../serving/projection";
+import type { Expectation } from "../calibrations/expectation";
 import type { DriftConfig } from "../stats/drift";
 
 /** One observation batch, resolved to the calibration it was gated with. */

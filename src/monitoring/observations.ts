@@ -9,10 +9,9 @@ import { buildDistribution } from "../stats/distribution";
 import { countBelow, sortedCopy } from "../stats/order-statistics";
 import { ksDistance } from "../stats/shift";
 import type { MonitorStatus, ObservationAccepted, ObservationBatch } from "../contract";
-import type { Expectation } from "../serving/projection";
 import type { MonitoringDeps, MonitorStatusDeps } from "./deps";
 import { gateIdOf } from "../platform/ids";
-import { expectationOf } from "../serving/publish";
+import { type Expectation, expectationOf } from "../calibrations/expectation";
 import type { ObserveBatch } from "./monitor-contract";
 import { messageBytes, observationMessage } from "./observation-message";
 

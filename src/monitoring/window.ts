@@ -11,7 +11,7 @@ import { evaluateDetector, observeDetector, type DetectedRate, type DetectorEval
 import { newDetector, type DetectorState } from "../stats/e-detector";
 import { EMPTY_CONTEXT_STRATA } from "../stats/empty-context";
 import { addCluster, cloneSums, emptyClusterSums, type ClusterSums } from "../stats/per-query";
-import type { Expectation } from "../serving/projection";
+import type { Expectation } from "../calibrations/expectation";
 
 export interface WindowState {
   readonly calibration_id: string;

@@ -5,38 +5,13 @@
 import type { ActivationListener } from "../calibrations/activation";
 import type { StoredCalibration, ThresholdResponse } from "../contract";
 import { currentOf, type ActiveRow, type CalibrationStore, type GateRow } from "../calibrations/store";
-import type { Expectation, ProjectedThreshold, ThresholdProjection } from "./projection";
+import { expectationOf } from "../calibrations/expectation";
+import type { ProjectedThreshold, ThresholdProjection } from "./projection";
 
 /** Publishing and reconciling the KV projection: the system of record and the projection. */
 export interface ProjectionDeps {
   readonly calibrations: CalibrationStore;
   readonly projection: ThresholdProjection;
-}
-
-/**
- * What the drift monitor compares production against. The baseline is the in-sample drop rate F_n(t-), not k/(n+1):
- * the two agree to about 1/n for continuous scores, but with tied scores (graded or quantized rerankers) fresh
- * traffic drops about F(t-), and k/(n+1) would raise false drift alarms (a 0-4 graded reranker at target 0.3 had
- * k/(n+1) = 0.300 against F(t-) = 0.203).
- */
-export function expectationOf(c: StoredCalibration): Expectation {
-  return {
-    n: c.n,
-    expected_drop_rate: c.in_sample_drop_rate,
-    empty_context_rate: c.per_query?.empty_context_rate ?? null,
-    n_queries: c.n_queries,
-    design_effect: c.per_query?.design_effect ?? 1,
-    drift_tolerance: c.drift_tolerance ?? null,
-    empty_context_tolerance: c.empty_context_tolerance ?? null,
-    mean_candidates: c.per_query?.mean_candidates ?? null,
-    empty_context_strata:
-      c.per_query?.empty_context_by_candidates?.map((st) => ({
-        rate: st.rate,
-        queries: st.queries,
-        effective_queries: st.effective_queries,
-        extrapolated: st.extrapolated,
-      })) ?? null,
-  };
 }
 
 /** The value served for an active row. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { AppError } from "../../src/platform/errors";
 import { CalibrationMeta } from "../../src/contract";
 import { calibrate, type CalibrationInput } from "../../src/calibrations/calibrate";
-import { expectationOf } from "../../src/serving/publish";
+import { expectationOf } from "../../src/calibrations/expectation";
 import { createRng } from "../support/prng";
 import { memoryDeps } from "../support/memory-deps";
 

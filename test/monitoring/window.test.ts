@@ -12,7 +12,7 @@ import {
   windowStatus,
 } from "../../src/monitoring/window";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
-import type { Expectation } from "../../src/serving/projection";
+import type { Expectation } from "../../src/calibrations/expectation";
 import { createRng } from "../support/prng";
 
 const START = Date.UTC(2026, 10, 24, 0, 0, 0);

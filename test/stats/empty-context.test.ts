@@ -3,7 +3,7 @@ import golden from "../../fixtures/golden/empty-context.json" with { type: "json
 import { fitCalibration } from "../../src/calibrations/fit";
 import type { StoredCalibration } from "../../src/contract";
 import { calibrationExpectation } from "../../src/monitoring/window";
-import { expectationOf } from "../../src/serving/publish";
+import { expectationOf } from "../../src/calibrations/expectation";
 import { DEFAULT_DRIFT_CONFIG, driftBands, emptyContextLogEvidence, type CalibrationExpectation } from "../../src/stats/drift";
 import { evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
 import { newDetector } from "../../src/stats/e-detector";
