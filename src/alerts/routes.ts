@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { AlertAction, AlertOccurrenceQuery, AlertQuery, ROUTES } from "../contract";
+import { AlertAction, AlertOccurrenceQuery, AlertQuery, DEFAULT_INDEX, ROUTES } from "../contract";
 import type { RouteEnv } from "../platform/env";
 import type { AlertDeps } from "./deps";
 import { AppError } from "../platform/errors";
@@ -21,7 +21,7 @@ handle(alertRoutes, ROUTES.listAlerts, async (c) => {
         { path: "reranker", message: "both are required" },
       ]);
     }
-    gateId = await gateIdOf({ index: q.index ?? "default", embedding: q.embedding, reranker: q.reranker });
+    gateId = await gateIdOf({ index: q.index ?? DEFAULT_INDEX, embedding: q.embedding, reranker: q.reranker });
   }
   return c.json({ alerts: await listAlerts({ gate_id: gateId, kind: q.kind, status: q.status, limit: q.limit }, c.get("deps")) });
 });

@@ -19,6 +19,7 @@ import {
 } from "../platform/limits";
 import { BinaryUploadQuery, CalibrationMeta, CalibrationUpload, LabelledQueryLine, Query, type Policy, type Tolerance } from "../contract";
 import type { CalibrationInput } from "./calibrate";
+import { relevanceOf } from "./labels";
 import { decodeUtf8, mediaType, parseJsonText, readBodyBytes } from "../platform/http/body";
 import { MAX_ERROR_DETAILS, validate } from "../platform/http/validate";
 import { checkQueryNames } from "../platform/routing";
@@ -85,28 +86,9 @@ function labelsOf(
   let bad = 0;
   let o = 0;
   for (let i = 0; i < queries.length; i++) {
-    const labels = relevance[i];
     const m = queries[i]!.length;
-    if (labels === null || labels === undefined || labels.length !== m) {
-      bad++;
-      if (details.length < MAX_ERROR_DETAILS) details.push({ path: where(i), message: `has ${labels?.length ?? 0} labels for ${m} candidates` });
-      o += m;
-      continue;
-    }
-    for (let j = 0; j < m; j++, o++) {
-      const l = labels[j]!;
-      const ok = typeof l === "number" && Number.isFinite(l) && (relevantAt !== undefined || l === 0 || l === 1);
-      if (!ok) {
-        bad++;
-        if (details.length < MAX_ERROR_DETAILS)
-          details.push({
-            path: `${where(i)}[${j}]`,
-            message: relevantAt === undefined ? "must be 0 or 1 (or give relevant_at for graded labels)" : "must be a finite number",
-          });
-        continue;
-      }
-      out[o] = relevantAt === undefined ? l : l >= relevantAt ? 1 : 0;
-    }
+    bad += relevanceOf(relevance[i], m, relevantAt, where(i), out, o, details);
+    o += m;
   }
   if (bad > 0) throw invalid(`${bad} relevance label(s) do not match their candidates`, details);
   return out;

@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { acknowledgeAlert, listAlerts, resolveAlert } from "../alerts/lifecycle";
 import { activate } from "../calibrations/activation";
-import type { AlertKind, AlertStatus } from "../contract";
+import { type AlertKind, type AlertStatus, DEFAULT_INDEX } from "../contract";
 import { AppError, httpStatus } from "../platform/errors";
 import { decodeUtf8, readBodyBytes } from "../platform/http/body";
 import { gateIdOf } from "../platform/ids";
@@ -205,7 +205,7 @@ dashboardRoutes.post("/ui/deliveries/:id/replay", requireSession, async (c) => {
 dashboardRoutes.get("/ui/gate", requireSession, async (c) => {
   const { index, embedding, reranker } = c.req.query();
   if (!embedding || !reranker) throw new AppError("bad_request", "name the gate with embedding and reranker (and optionally index)");
-  return c.redirect(`/ui/gates/${await gateIdOf({ index: index || "default", embedding, reranker })}`, 302);
+  return c.redirect(`/ui/gates/${await gateIdOf({ index: index || DEFAULT_INDEX, embedding, reranker })}`, 302);
 });
 
 // The interactive API reference: Scalar's standalone script is a static asset of this Worker

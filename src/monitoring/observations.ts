@@ -1,5 +1,5 @@
 /**
- * POST /v1/observations: resolve which calibration a batch was gated with, then hand the counts to the gate's
+ * POST /v1/observations: resolve which calibration a batch was gated with (batch-target.ts), then hand the counts to the gate's
  * monitor (Durable Object), which aggregates them per daily window, runs the change detector and raises alerts;
  * in queue mode (OBSERVATION_INGEST = "queue") the queue consumer (queue-consumer.ts) hands them over instead.
  */
@@ -11,58 +11,12 @@ import { ksDistance } from "../stats/shift";
 import type { MonitorStatus, ObservationAccepted, ObservationBatch } from "../contract";
 import type { MonitoringDeps, MonitorStatusDeps } from "./deps";
 import { gateIdOf } from "../platform/ids";
-import { type Expectation, expectationOf } from "../calibrations/expectation";
+import { resolveBatchTarget } from "./batch-target";
 import type { ObserveBatch } from "./monitor-contract";
 import { messageBytes, observationMessage } from "./observation-message";
 
 /** The 202 of POST /v1/observations (contract/monitoring.ts ObservationAccepted). */
 export type ObservationResult = ObservationAccepted;
-
-interface Resolved {
-  readonly gate: { gate_id: string; index: string; embedding: string; reranker: string };
-  readonly calibration: { id: string; index_version: string; expectation: Expectation };
-}
-
-async function resolve(batch: ObservationBatch, deps: MonitoringDeps): Promise<Resolved> {
-  if (batch.calibration_id !== undefined) {
-    const c = await deps.calibrations.get(batch.calibration_id);
-    if (c === null) {
-      throw new AppError("invalid_input", `calibration ${batch.calibration_id} does not exist`, [
-        { path: "calibration_id", message: "unknown calibration" },
-      ]);
-    }
-    // Gate fields sent with calibration_id must agree with it, each one: counts are never filed under a gate the
-    // sender did not mean.
-    const contradicting = (["index", "embedding", "reranker", "index_version"] as const).filter((k) => batch[k] !== undefined && batch[k] !== c[k]);
-    if (contradicting.length > 0) {
-      throw new AppError(
-        "invalid_input",
-        `calibration ${c.id} belongs to ${c.index} / ${c.embedding} / ${c.reranker} (index_version ${c.index_version}), which contradicts ${contradicting.map((k) => `${k}=${JSON.stringify(batch[k])}`).join(", ")}: send calibration_id alone, or matching gate fields`,
-        contradicting.map((k) => ({ path: k, message: `contradicts calibration_id (its ${k} is ${JSON.stringify(c[k])})` })),
-      );
-    }
-    return {
-      gate: { gate_id: c.gate_id, index: c.index, embedding: c.embedding, reranker: c.reranker },
-      calibration: {
-        id: c.id,
-        index_version: c.index_version,
-        expectation: expectationOf(c),
-      },
-    };
-  }
-  const q = {
-    index: batch.index ?? "default",
-    embedding: batch.embedding!,
-    reranker: batch.reranker!,
-    ...(batch.index_version === undefined ? {} : { index_version: batch.index_version }),
-  };
-  const { projection } = await deps.thresholds.read(q);
-  const t = projection.threshold;
-  return {
-    gate: { gate_id: projection.gate_id, index: t.index, embedding: t.embedding, reranker: t.reranker },
-    calibration: { id: t.calibration_id, index_version: t.index_version, expectation: projection.expectation },
-  };
-}
 
 /**
  * Counts a batch in its gate's monitor (direct mode), or enqueues it for the queue consumer (queue mode). Either way
@@ -71,7 +25,7 @@ async function resolve(batch: ObservationBatch, deps: MonitoringDeps): Promise<R
  */
 export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Promise<ObservationResult> {
   const ingest = deps.ingest;
-  const r = await resolve(batch, deps);
+  const r = await resolveBatchTarget(batch, deps);
   // Validated in both modes: a DRIFT_* typo is a 503 here, not a queue of messages no consumer can count.
   const config = deps.drift;
   const resolved: ObserveBatch = {

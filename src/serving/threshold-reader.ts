@@ -10,7 +10,7 @@
  * A gate without an active calibration gets `uncalibrated`, never another gate's threshold.
  */
 import { AppError } from "../platform/errors";
-import type { ThresholdQuery } from "../contract";
+import { DEFAULT_INDEX, type ThresholdQuery } from "../contract";
 import type { ActivationListener } from "../calibrations/activation";
 import { currentOf } from "../calibrations/store";
 import type { ProjectedThreshold } from "./projection";
@@ -103,7 +103,7 @@ export const storageUnavailable = (): AppError =>
   );
 
 function uncalibratedMessage(q: ThresholdQuery, suggestions: readonly GateSuggestion[]): string {
-  const gate = `${q.index} / ${q.embedding} / ${q.reranker}${q.index === "default" ? ' (index defaults to "default" when omitted)' : ""}`;
+  const gate = `${q.index} / ${q.embedding} / ${q.reranker}${q.index === DEFAULT_INDEX ? ` (index defaults to ${JSON.stringify(DEFAULT_INDEX)} when omitted)` : ""}`;
   const base =
     q.index_version === undefined
       ? `the gate ${gate} has no active calibration`
