@@ -22,7 +22,7 @@ import type { CalibrationInput } from "./calibrate";
 import { relevanceOf } from "./labels";
 import { decodeUtf8, mediaType, parseJsonText, readBodyBytes } from "../platform/http/body";
 import { MAX_ERROR_DETAILS, validate } from "../platform/http/validate";
-import { checkQueryNames } from "../platform/routing";
+import { checkQueryNames } from "../platform/http/query";
 import { flattenQueries as flatLayout } from "../stats/per-query";
 
 export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"];

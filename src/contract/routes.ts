@@ -1,6 +1,6 @@
 /**
  * The route table: every operation of the API with its method, path, scope and schemas. The Worker registers its
- * handlers through it (src/platform/routing.ts adds the scope check), the OpenAPI document is generated from it
+ * handlers through it (src/platform/http/handle.ts adds the scope check and validates the input), the OpenAPI document is generated from it
  * (src/reference/openapi.ts), and the clients read paths and scopes from it, so none of them can drift apart.
  */
 import type { z } from "zod";
@@ -59,7 +59,9 @@ export interface RouteSpec {
   readonly errors: readonly number[];
 }
 
-const json = (schema: z.ZodType, required = true): RequestBodySpec => ({ required, content: { "application/json": schema } });
+/** A JSON request body; the schema's type is kept, so a handler's input is typed from the table (platform/http/handle.ts). */
+const json = <S extends z.ZodType>(schema: S, required = true) =>
+  ({ required, content: { "application/json": schema } }) as const satisfies RequestBodySpec;
 
 export const ROUTES = {
   index: {

@@ -1,11 +1,11 @@
 import { Hono } from "hono";
-import { ROUTES, ThresholdQuery } from "../contract";
+import { ROUTES } from "../contract";
 import type { RouteEnv } from "../platform/env";
-import type { ServingDeps } from "./deps";
 import { etagMatches } from "../platform/http/etag";
-import { validate } from "../platform/http/validate";
+import { handle } from "../platform/http/handle";
+import { sendJsonText } from "../platform/http/json-text";
 import { THRESHOLD_MAX_AGE_SECONDS, THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS } from "../platform/limits";
-import { handle } from "../platform/routing";
+import type { ServingDeps } from "./deps";
 import { seenActivationSeq, thresholdEtag } from "./threshold-etag";
 import { type ReadOutcome, UncalibratedError } from "./threshold-reader";
 
@@ -13,8 +13,7 @@ const CACHE_CONTROL = `private, max-age=${THRESHOLD_MAX_AGE_SECONDS}, stale-whil
 
 export const servingRoutes = new Hono<RouteEnv<ServingDeps>>();
 
-handle(servingRoutes, ROUTES.getThreshold, async (c) => {
-  const query = validate(ThresholdQuery, c.req.query(), "bad_request", "query parameters");
+handle(servingRoutes, ROUTES.getThreshold, async (c, { query }) => {
   const ifNoneMatch = c.req.header("if-none-match");
   const deps = c.get("deps");
   let outcome: ReadOutcome;
@@ -30,6 +29,5 @@ handle(servingRoutes, ROUTES.getThreshold, async (c) => {
   c.header("Cache-Control", CACHE_CONTROL);
   c.header("X-Scoregate-Source", source);
   if (etagMatches(ifNoneMatch, etag)) return c.body(null, 304);
-  c.header("Content-Type", "application/json");
-  return c.body(body);
+  return sendJsonText(c, body, 200);
 });

@@ -10,7 +10,8 @@
  * A gate without an active calibration gets `uncalibrated`, never another gate's threshold.
  */
 import { AppError } from "../platform/errors";
-import { DEFAULT_INDEX, type ThresholdQuery } from "../contract";
+import { DEFAULT_INDEX, type ThresholdQuery, type ThresholdResponse } from "../contract";
+import { type JsonText, jsonText } from "../platform/http/json-text";
 import type { ActivationListener } from "../calibrations/activation";
 import { currentOf } from "../calibrations/store";
 import type { ProjectedThreshold } from "./projection";
@@ -41,7 +42,7 @@ export interface ReaderDeps extends ProjectionDeps {
 export type CachedThreshold = {
   readonly value: ProjectedThreshold | null;
   readonly gateId: string;
-  readonly body: string | null;
+  readonly body: JsonText<ThresholdResponse> | null;
   /** For "uncalibrated": the calibrated gates the caller may have meant (computed once per negative cache fill). */
   readonly suggestions?: readonly GateSuggestion[];
 };
@@ -55,7 +56,7 @@ export interface GateSuggestion {
 const cached = (value: ProjectedThreshold | null, gateId: string, suggestions?: readonly GateSuggestion[]): CachedThreshold => ({
   value,
   gateId,
-  body: value === null ? null : JSON.stringify(value.threshold),
+  body: value === null ? null : jsonText(value.threshold),
   ...(suggestions === undefined ? {} : { suggestions }),
 });
 
@@ -69,7 +70,7 @@ export const cachePrefixOf = (g: { index: string; embedding: string; reranker: s
 export interface ReadOutcome {
   readonly projection: ProjectedThreshold;
   /** JSON of projection.threshold, serialized once per cache fill. */
-  readonly body: string;
+  readonly body: JsonText<ThresholdResponse>;
   /** Which tier answered: for the `X-Scoregate-Source` header and metrics; "stale" is the last-known-good copy. */
   readonly source: "isolate" | "kv" | "d1" | "stale";
 }
