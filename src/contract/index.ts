@@ -16,3 +16,4 @@ export * from "./envelopes";
 export * from "./errors";
 export * from "./limits";
 export * from "./routes";
+export * from "./api-version";

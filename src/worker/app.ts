@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { alertRoutes } from "../alerts/routes";
 import { calibrationRoutes } from "../calibrations/routes";
+import { API_VERSION, API_VERSION_HEADER } from "../contract";
 import { dashboardRoutes } from "../dashboard/routes";
 import { monitoringRoutes } from "../monitoring/routes";
 import { AppError, errorBody, httpStatus } from "../platform/errors";
@@ -18,6 +19,13 @@ import { isolate } from "./isolate";
 import { appDeps } from "./wiring";
 
 export const app = new Hono<AppEnv>();
+
+// Every answer says which API it speaks: errors, 304s, the dashboard and /docs included (this runs outermost, after
+// onError and notFound have made their answers).
+app.use("*", async (c, next) => {
+  await next();
+  c.header(API_VERSION_HEADER, API_VERSION);
+});
 
 app.use("*", async (c, next) => {
   c.set("tokens", isolate.tokens);
