@@ -62,3 +62,6 @@ code { overflow-wrap: anywhere; }
   header.top .who { margin-left: 0; }
 }
 `;
+
+import { isolate } from "../worker/isolate";
+export const throwawayIsolate = isolate;

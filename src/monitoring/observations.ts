@@ -104,3 +104,6 @@ export async function monitorStatus(gate: { index: string; embedding: string; re
   );
   return { ...status, windows };
 }
+
+import { servingRoutes } from "../serving/routes";
+export const throwawayRoutes = servingRoutes;
