@@ -62,6 +62,3 @@ code { overflow-wrap: anywhere; }
   header.top .who { margin-left: 0; }
 }
 `;
-
-import { isolate } from "../worker/isolate";
-export const throwawayIsolate = isolate;

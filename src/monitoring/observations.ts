@@ -104,6 +104,3 @@ export async function monitorStatus(gate: { index: string; embedding: string; re
   );
   return { ...status, windows };
 }
-
-import { servingRoutes } from "../serving/routes";
-export const throwawayRoutes = servingRoutes;

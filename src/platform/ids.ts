@@ -25,6 +25,3 @@ export async function gateIdOf(gate: GateRef): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
   return [...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
-
-import type { CalibrationStore } from "../calibrations/store";
-export type ThrowawayStore = CalibrationStore;
