@@ -13,6 +13,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { grants, type Principal, verifyToken } from "../platform/auth";
 import type { RouteEnv } from "../platform/env";
+import { sha256Hex } from "../platform/digest";
 import { AppError } from "../platform/errors";
 import type { DashboardDeps } from "./deps";
 
@@ -28,11 +29,9 @@ export interface DashboardVariables {
 export type DashboardBindings = RouteEnv<DashboardDeps> & { Variables: RouteEnv<DashboardDeps>["Variables"] & DashboardVariables };
 type Ctx = Context<DashboardBindings>;
 
-const hex = (buf: ArrayBuffer): string => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
-
 /** The CSRF token of a session: SHA-256 over a fixed label and the session token (unguessable without the token). */
 export async function csrfTokenOf(sessionToken: string): Promise<string> {
-  return hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`scoregate-dashboard-csrf\u0000${sessionToken}`)));
+  return sha256Hex(`scoregate-dashboard-csrf\u0000${sessionToken}`);
 }
 
 function sameString(a: string, b: string): boolean {

@@ -4,7 +4,9 @@
  * in queue mode (OBSERVATION_INGEST = "queue") the queue consumer (queue-consumer.ts) hands them over instead.
  */
 import { AppError } from "../platform/errors";
-import { DISTRIBUTION_KNOTS, MAX_OBSERVATION_MESSAGE_BYTES } from "../platform/limits";
+import { DISTRIBUTION_KNOTS } from "../calibrations/fit";
+import { sha256Hex } from "../platform/digest";
+import { MAX_OBSERVATION_MESSAGE_BYTES } from "../platform/limits";
 import { buildDistribution } from "../stats/distribution";
 import { countBelow, sortedCopy } from "../stats/order-statistics";
 import { ksDistance } from "../stats/shift";
@@ -73,8 +75,7 @@ export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Pr
 
 /** SHA-256 hex of the validated batch (zod output: keys in schema order, so the same batch always hashes the same). */
 async function batchHash(batch: ObservationBatch): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(batch)));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(JSON.stringify(batch));
 }
 
 /** Fewest sampled scores for which the sample is compared with the calibration. */

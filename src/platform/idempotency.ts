@@ -3,6 +3,7 @@
  * replay the first response; the same key with a different request is 422 `idempotency_mismatch`; a key whose first
  * request is still running is 409 `conflict`. Failed requests release their key. Keys are kept IDEMPOTENCY_TTL_MS.
  */
+import { sha256Hex } from "./digest";
 import { AppError } from "./errors";
 import { IDEMPOTENCY_LOCK_MS, IDEMPOTENCY_TTL_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
 import type { IdempotencyStore } from "./idempotency-store";
@@ -25,8 +26,7 @@ export async function requestHash(parts: readonly (string | Uint8Array)[]): Prom
     all.set(c, o);
     o += c.byteLength + 1; // a zero byte separates parts
   }
-  const digest = await crypto.subtle.digest("SHA-256", all);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(all);
 }
 
 export async function once<S extends number, T>(

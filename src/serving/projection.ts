@@ -8,6 +8,7 @@
  */
 import type { Expectation } from "../calibrations/expectation";
 import type { ThresholdResponse } from "../contract";
+import { sha256Hex } from "../platform/digest";
 
 export interface ProjectedThreshold {
   readonly v: 1;
@@ -26,9 +27,7 @@ export interface ThresholdProjection {
 /** KV key of a projection. Pinned versions are hashed so any id fits KV's 512-byte key limit. */
 export async function projectionKey(gateId: string, indexVersion: string | null): Promise<string> {
   if (indexVersion === null) return `thr/${gateId}`;
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(indexVersion));
-  const hex = [...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `thr/${gateId}/v/${hex}`;
+  return `thr/${gateId}/v/${await sha256Hex(indexVersion, 16)}`;
 }
 
 export class KvThresholdProjection implements ThresholdProjection {

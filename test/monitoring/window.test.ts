@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { DRIFT_WINDOW_MS, SCORE_RESERVOIR_SIZE } from "../../src/platform/limits";
 import { WindowStatus } from "../../src/contract";
 import {
   addBatch,
+  DRIFT_WINDOW_MS,
   driftSummary,
   emptyContextSummary,
   evaluateWindow,
   newWindow,
+  SCORE_RESERVOIR_SIZE,
   type WindowState,
   windowExpired,
   windowStatus,
