@@ -4,30 +4,15 @@
  * the object before migrations were numbered (no ledger). Their data survives, their batch ids still deduplicate,
  * and a migrated object runs no migration twice.
  */
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { MONITOR_MIGRATIONS } from "../../src/monitoring/gate-monitor/migrations";
-import type { GateMonitorRpc } from "../../src/monitoring/monitor-contract";
 import type { GateMonitor } from "../../src/worker/gate-monitor";
 import { T0, batch, steady } from "../support/monitor-batches";
+import { type MonitorStub, monitorStubs } from "../support/monitor-stubs";
 
-type MonitorStub = ReturnType<typeof env.GATE_MONITOR.get>;
-
-let counter = 0;
-const stubs: MonitorStub[] = [];
-function monitor(label: string) {
-  counter += 1;
-  const gateId = `gate-migrate-${label}-${counter}`;
-  const stub = env.GATE_MONITOR.get(env.GATE_MONITOR.idFromName(gateId));
-  stubs.push(stub);
-  return { gateId, stub, rpc: stub as unknown as GateMonitorRpc };
-}
-
-afterEach(async () => {
-  // Alarms are not reset between tests: run any that is left so none fires into a later test.
-  for (const s of stubs.splice(0)) while (await runDurableObjectAlarm(s)) {}
-});
+const { monitor, drain } = monitorStubs("migrate");
+afterEach(drain);
 
 /** The object's SQLite as the test sees it: tables, the columns of `batches`, the migration ledger. */
 const schemaOf = (stub: MonitorStub) =>
