@@ -53,9 +53,26 @@ module.exports = {
     {
       name: "packages-use-only-contract-and-stats",
       severity: "error",
-      comment: "Client packages may use the contract and the pure core, never Worker runtime code.",
+      comment:
+        "Client packages may use the contract and the pure core, never Worker runtime code. What they import from src/ is a build-time input: the build bundles it into the package's dist/ (docs/architecture.md, 'How the contract travels with the clients').",
       from: { path: "^packages/" },
       to: { path: "^src/", pathNot: ["^src/contract/", "^src/stats/"] },
+    },
+    {
+      name: "client-packages-use-the-zod-free-contract",
+      severity: "error",
+      comment:
+        "The SDK and the adapters run in browsers and Workers and publish types: from the contract they import only the modules without zod (limits, wire-types, api-version), so neither their bundle nor their .d.ts needs zod. The CLI, which depends on zod, and the tests may import the whole contract.",
+      from: { path: "^packages/(client|openfeature|langchain|llamaindex)/src/" },
+      to: { path: "^src/contract/", pathNot: ["^src/contract/(limits|wire-types|api-version)\\.ts$"] },
+    },
+    {
+      name: "packages-reach-each-other-by-name",
+      severity: "error",
+      comment:
+        "A package's source imports another package by its name (@scoregate/client, resolved to the dependency when installed), never by a relative path into its folder, which would not exist once published. Tests may borrow another package's test helpers.",
+      from: { path: "^packages/([^/]+)/src/" },
+      to: { path: "^packages/", pathNot: ["^packages/$1/"], dependencyTypesNot: ["aliased-tsconfig-paths"] },
     },
     {
       name: "worker-does-not-import-tests-or-tools",
@@ -80,9 +97,12 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: "node_modules" },
-    exclude: { path: "(^|/)node_modules/|^dist/|\\.wrangler/" },
+    // packages/*/dist is what `npm run build` makes from the sources checked here
+    exclude: { path: "(^|/)node_modules/|^dist/|^packages/[^/]+/dist/|\\.wrangler/" },
     tsPreCompilationDeps: true,
-    tsConfig: { fileName: "test/tsconfig.json" },
+    // the root tsconfig for its `paths` (tsconfig.base.json): @scoregate/client resolves to packages/client/src, so
+    // the rules apply to sources and hold without a build
+    tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default", "types"] },
     builtInModules: { add: ["cloudflare:workers", "cloudflare:test"] },
   },

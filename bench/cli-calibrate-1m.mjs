@@ -11,13 +11,14 @@
  *    - floor, read: readline over the file + split(",") + Number() into a Float64Array, in this process;
  *    - floor, server fit: POST the same scores as the CLI sends them (NDJSON, one query per line, built in memory
  *      beforehand) to /v1/calibrations; request sent -> 201 body read;
- *    - CLI: `node packages/cli/bin/scoregate.mjs calibrate <file> ... --json` as a child process (process start, the
- *      bundled CLI's load, reading, grouping, encoding, upload, the server's fit, output), wall time of the child.
+ *    - CLI: `node packages/cli/dist/cli.js calibrate <file> ... --json` as a child process (process start, the built
+ *      CLI's load, reading, grouping, encoding, upload, the server's fit, output), wall time of the child. The CLI is
+ *      built first (`npm run build:cli`), so the benchmark runs the current sources as they would be published.
  *    Each round uploads a new index_version to its own gate, so from the second round on both the CLI and the
  *    server-only upload also compute the rebuild shift against the previous one.
  * 3. Ratio = CLI median / (read median + server fit median). Target: at most 2.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -40,7 +41,7 @@ const M = Number(opts["per-query"]);
 const N = Q * M;
 const OUT = resolve(ROOT, opts.out);
 const log = (...a) => console.error(...a);
-const CLI = join(ROOT, "packages", "cli", "bin", "scoregate.mjs");
+const CLI = join(ROOT, "packages", "cli", "dist", "cli.js");
 
 function makeData() {
   const rand = mulberry32(Number(opts.seed));
@@ -145,8 +146,10 @@ async function main() {
     const file = join(tmp, "scores.csv");
     const fileBytes = writeCsv(file, queries);
     log(`building and starting the worker (${BUILD_COMMAND})`);
+    const build = spawnSync("npm", ["run", "--silent", "build:cli"], { cwd: ROOT, encoding: "utf8" });
+    if (build.status !== 0) throw new Error(`npm run build:cli failed:\n${build.stdout}${build.stderr}`);
     h = await startWorker();
-    log("warm-up round (bundles the CLI if needed)");
+    log("warm-up round");
     await floorRead(file);
     await serverFit(h.url, queries, "warmup");
     await runCli(h.url, file, "warmup");

@@ -3,8 +3,12 @@
  * what to do, with the exit code of its kind (2 for the caller's input, 1 for the network or the server).
  * Kept behind `Api` so the CLI could later sit on the client SDK without touching the commands.
  */
-import { ErrorResponse, ROUTES } from "../../../src/contract";
+import { API_VERSION, API_VERSION_HEADER, ErrorResponse, ROUTES } from "../../../src/contract";
 import { EXIT } from "./decision";
+import { version } from "../package.json";
+
+/** What the CLI calls itself in `User-Agent`. */
+const USER_AGENT = `scoregate-cli/${version}`;
 
 export class CliError extends Error {
   constructor(
@@ -115,7 +119,12 @@ export class Api {
   ): Promise<ApiResponse<T>> {
     const spec = ROUTES[route];
     const url = this.url(route, init.params, init.query);
-    const headers: Record<string, string> = { Accept: "application/json", Authorization: `Bearer ${this.opts.token}`, ...init.headers };
+    const headers: Record<string, string> = {
+      Accept: "application/json",
+      Authorization: `Bearer ${this.opts.token}`,
+      "User-Agent": USER_AGENT,
+      ...init.headers,
+    };
     let res: Response;
     try {
       const req: RequestInit & { duplex?: "half" } = {
@@ -166,6 +175,12 @@ export class Api {
     const lines = envelope.success ? detailLines(envelope.data.error.details) : [];
     const h = code ? hint(code, res.status, route, envelope.success ? envelope.data.error.details : undefined) : null;
     if (h) lines.push(h);
+    // A refusal from a server of another API version is most likely that: say so before anything else is suspected.
+    const serverApi = res.headers.get(API_VERSION_HEADER);
+    if (serverApi !== null && serverApi !== API_VERSION)
+      lines.push(
+        `the server speaks API version ${serverApi}, this CLI (${version}) speaks version ${API_VERSION}: install a CLI made for it (the compatibility table is in the package's README)`,
+      );
     // 4xx: the request (flags, file, token) is the problem; 429 and 5xx: try again later
     const input = res.status >= 400 && res.status < 500 && res.status !== 429;
     if (!input) {

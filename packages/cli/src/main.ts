@@ -20,8 +20,10 @@ import { EXIT, exitCodeFor, rebuildDecision, type ShiftWithDecision } from "./de
 import { Api, CliError } from "./http";
 import { noProgress, terminalProgress, type Progress } from "./progress";
 import { FORMATS, type Format, InputError, readScores } from "./read-scores";
+import { version } from "../package.json";
 
-export const VERSION = "0.1.0";
+/** This package's version, from package.json at build time (the bundler inlines the one field). */
+export const VERSION: string = version;
 
 export interface Io {
   stdout: { write(s: string): unknown };

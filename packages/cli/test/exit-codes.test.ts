@@ -10,7 +10,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ShiftReport } from "../../../src/contract";
+import { API_VERSION, API_VERSION_HEADER, type ShiftReport } from "../../../src/contract";
+import cliPackage from "../package.json";
 import { legacyDecision, rebuildDecision } from "../src/decision";
 import { cli } from "./support/run";
 
@@ -239,6 +240,25 @@ describe("errors say what to do (stub server)", () => {
     const f = await calibrate();
     expect(f.code).toBe(2);
     expect(f.stderr).toContain("calibrate needs a calibrate token");
+  });
+
+  it("every request says which CLI sent it: User-Agent scoregate-cli/<the package's version>", async () => {
+    handler = () => ({ status: 200, body: { gates: [] } });
+    expect((await cli(["gates"], env())).code).toBe(0);
+    expect(lastRequest!.headers["user-agent"]).toBe(`scoregate-cli/${cliPackage.version}`);
+  });
+
+  it("a refusal from a server of another API version names both versions", async () => {
+    handler = () => ({ status: 404, headers: { [API_VERSION_HEADER]: "2" }, body: { error: { code: "not_found", message: "no such route" } } });
+    const r = await cli(["gates"], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`the server speaks API version 2, this CLI (${cliPackage.version}) speaks version ${API_VERSION}`);
+    handler = () => ({
+      status: 404,
+      headers: { [API_VERSION_HEADER]: API_VERSION },
+      body: { error: { code: "not_found", message: "no such route" } },
+    });
+    expect((await cli(["gates"], env())).stderr).not.toContain("API version");
   });
 
   it("500 and 429 exit 1; 429 names the Retry-After", async () => {
