@@ -2,8 +2,9 @@
  * Alerts: raise (open or update the one unresolved alert of a gate and kind), list, acknowledge, resolve. Opening and
  * resolving emit webhook events (payload.ts); delivery is src/webhooks/delivery.ts's job.
  */
-import { AppError } from "../platform/errors";
+
 import type { Alert, AlertKind, AlertOccurrence, AlertStatus } from "../contract";
+import { AppError } from "../platform/errors";
 import { newId } from "../platform/ids";
 import type { AlertDeps } from "./deps";
 import { alertPayload } from "./payload";

@@ -3,17 +3,18 @@
  * store atomically; an activating upload is an activation (activation.ts: the optimistic loop and its listeners).
  * Nothing is stored when any step fails.
  */
-import { AppError, invalid, type ErrorDetail } from "../platform/errors";
+
 import type { Activation, CalibrationMeta, CoverageNotion, ShiftReport, StoredCalibration, Tolerance, Warning } from "../contract";
+import { AppError, type ErrorDetail, invalid } from "../platform/errors";
+import { gateIdOf, newId } from "../platform/ids";
 import { sortedCopy } from "../stats/order-statistics";
-import { currentOf, currentSeqOf } from "./store";
 import { commitActivation } from "./activation";
-import { resolveTarget, type ResolvedTarget } from "./carry";
-import { coverageShift, labelledOf, labelsReport, recallReport, resolveRecall } from "./recall";
+import { type ResolvedTarget, resolveTarget } from "./carry";
 import type { ActivationDeps } from "./deps";
 import { fitCalibration } from "./fit";
-import { gateIdOf, newId } from "../platform/ids";
 import { rebuildShift } from "./rebuild-shift";
+import { coverageShift, labelledOf, labelsReport, recallReport, resolveRecall } from "./recall";
+import { currentOf, currentSeqOf } from "./store";
 
 /** A parsed upload, whatever its content type. */
 export interface CalibrationInput {

@@ -3,13 +3,13 @@
  * of the reference strictly below the old absolute threshold, then the new gate is the score that drops d
  * (docs/methods.md, "Carry").
  */
+
+import type { Calibration, Policy, StoredPolicy } from "../contract";
 import { AppError, invalid } from "../platform/errors";
-import type { Policy, StoredPolicy } from "../contract";
 import { shareBelow } from "../stats/distribution";
 import { countBelow, sortedCopy } from "../stats/order-statistics";
-import { currentOf } from "./store";
 import type { RegistryDeps } from "./deps";
-import type { Calibration } from "../contract";
+import { currentOf } from "./store";
 
 export interface ResolvedTarget {
   readonly target: number;

@@ -2,16 +2,17 @@
  * Builds a calibration record from scores and a resolved target: the gate fit, its uncertainty, per-query statistics,
  * the kept distribution and the warnings. No storage and no clock: the orchestration lives in calibrate.ts.
  */
+
+import type { StoredCalibration, Warning } from "../contract";
 import { AppError } from "../platform/errors";
 import { SUMMARY_QUANTILE_STEPS } from "../platform/limits";
-import type { StoredCalibration, Warning } from "../contract";
 import { buildDistribution, type Distribution } from "../stats/distribution";
 import { effectiveSize, rateInterval, widenedRanks } from "../stats/effective-size";
+import { emptyRateByCandidates } from "../stats/empty-context";
 import { float32Spacing } from "../stats/float32-spacing";
 import { fitGate } from "../stats/gate-fit";
 import { scoresNeededFor } from "../stats/intervals";
 import { kthSmallest, quantileInvertedCdf, quantileSummary } from "../stats/order-statistics";
-import { emptyRateByCandidates } from "../stats/empty-context";
 import { perQueryStats } from "../stats/per-query";
 import { tieAwareDropRate } from "../stats/tie-aware";
 

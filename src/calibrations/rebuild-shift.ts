@@ -3,10 +3,10 @@
  * the sampling-noise test, KS and PSI. The number the seed incident lacked is `drop_rate_at_previous_threshold`.
  */
 import type { ShiftReport, StoredCalibration } from "../contract";
-import { shareBelow, type Distribution } from "../stats/distribution";
+import { decideChange } from "../stats/change-decision";
+import { type Distribution, shareBelow } from "../stats/distribution";
 import { countBelow } from "../stats/order-statistics";
 import { perQueryStats } from "../stats/per-query";
-import { decideChange } from "../stats/change-decision";
 import { ksDistance, populationStabilityIndex, twoProportionTest } from "../stats/shift";
 
 /**

@@ -1,11 +1,12 @@
 /**
  * Read services for history and audit: calibrations with their derived active/current flags, gate listings.
  */
-import { AppError } from "../platform/errors";
+
 import type { Activation, Calibration, GateRef, GateSummary, StoredCalibration } from "../contract";
-import { currentOf, type ActiveRow } from "./store";
-import type { RegistryDeps } from "./deps";
+import { AppError } from "../platform/errors";
 import { gateIdOf } from "../platform/ids";
+import type { RegistryDeps } from "./deps";
+import { type ActiveRow, currentOf } from "./store";
 
 function withFlags(c: StoredCalibration, rows: readonly ActiveRow[]): Calibration {
   const current = currentOf(rows);

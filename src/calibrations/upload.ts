@@ -7,7 +7,12 @@
  *   application/octet-stream  raw little-endian float32 scores; everything else as query parameters
  * JSON and NDJSON keep full float64 precision; float32 scores are widened exactly.
  */
+
+import { BinaryUploadQuery, CalibrationMeta, CalibrationUpload, LabelledQueryLine, type Policy, Query, type Tolerance } from "../contract";
 import { AppError, type ErrorDetail, invalid } from "../platform/errors";
+import { decodeUtf8, mediaType, parseJsonText, readBodyBytes } from "../platform/http/body";
+import { checkQueryNames } from "../platform/http/query";
+import { MAX_ERROR_DETAILS, validate } from "../platform/http/validate";
 import {
   MAX_BINARY_BODY_BYTES,
   MAX_CANDIDATES_PER_QUERY,
@@ -17,13 +22,9 @@ import {
   MAX_SCORES,
   NDJSON_DECODE_CHUNK_BYTES,
 } from "../platform/limits";
-import { BinaryUploadQuery, CalibrationMeta, CalibrationUpload, LabelledQueryLine, Query, type Policy, type Tolerance } from "../contract";
+import { flattenQueries as flatLayout } from "../stats/per-query";
 import type { CalibrationInput } from "./calibrate";
 import { relevanceOf } from "./labels";
-import { decodeUtf8, mediaType, parseJsonText, readBodyBytes } from "../platform/http/body";
-import { MAX_ERROR_DETAILS, validate } from "../platform/http/validate";
-import { checkQueryNames } from "../platform/http/query";
-import { flattenQueries as flatLayout } from "../stats/per-query";
 
 export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"];
 

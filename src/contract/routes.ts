@@ -4,6 +4,8 @@
  * (src/reference/openapi.ts), and the clients read paths and scopes from it, so none of them can drift apart.
  */
 import type { z } from "zod";
+import { Alert, AlertAction, AlertOccurrenceQuery, AlertQuery } from "./alerts";
+import { Calibration, CalibrationCreated, CalibrationUpload } from "./calibrations";
 import {
   ActivationResult,
   AlertList,
@@ -15,12 +17,10 @@ import {
   ServiceIndex,
   WebhookEndpointList,
 } from "./envelopes";
-import { Calibration, CalibrationCreated, CalibrationUpload } from "./calibrations";
-import { ActivateBody, HistoryQuery, ThresholdQuery, ThresholdResponse } from "./serving";
-import { JudgmentAccepted, JudgmentBatch, MonitorQuery, MonitorStatus, ObservationAccepted, ObservationBatch } from "./monitoring";
-import { Alert, AlertAction, AlertOccurrenceQuery, AlertQuery } from "./alerts";
-import { Delivery, DeliveryQuery, WebhookCreate, WebhookDeleted, WebhookEndpoint, WebhookUpdate } from "./webhooks";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
+import { JudgmentAccepted, JudgmentBatch, MonitorQuery, MonitorStatus, ObservationAccepted, ObservationBatch } from "./monitoring";
+import { ActivateBody, HistoryQuery, ThresholdQuery, ThresholdResponse } from "./serving";
+import { Delivery, DeliveryQuery, WebhookCreate, WebhookDeleted, WebhookEndpoint, WebhookUpdate } from "./webhooks";
 
 /** Token scopes; they nest: admin includes calibrate includes read. */
 export type Scope = "read" | "calibrate" | "admin";

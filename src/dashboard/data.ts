@@ -2,14 +2,15 @@
  * What the dashboard pages show, read through the feature services (registry, lifecycle, observations, delivery) and
  * typed by the contract: no storage access of its own.
  */
-import type { Alert, AlertKind, AlertStatus, Calibration, Delivery, GateSummary, MonitorStatus, WindowStatus } from "../contract";
+
 import { listAlerts } from "../alerts/lifecycle";
 import { getCalibration, history, listGates } from "../calibrations/registry";
+import type { Alert, AlertKind, AlertStatus, Calibration, Delivery, GateSummary, MonitorStatus, WindowStatus } from "../contract";
 import { monitorStatus } from "../monitoring/observations";
-import type { DashboardDeps } from "./deps";
 import { AppError } from "../platform/errors";
 import type { Distribution } from "../stats/distribution";
 import { listDeliveries } from "../webhooks/delivery";
+import type { DashboardDeps } from "./deps";
 
 /** Most gates the overview asks monitors about in one page load (one Durable Object call each). */
 export const OVERVIEW_MAX_GATES = 200;

@@ -5,8 +5,8 @@
  * (src/contract/routes.ts) nor in the OpenAPI document.
  */
 import { Scalar } from "@scalar/hono-api-reference";
-import { Hono } from "hono";
 import type { Context } from "hono";
+import { Hono } from "hono";
 import { acknowledgeAlert, listAlerts, resolveAlert } from "../alerts/lifecycle";
 import { activate } from "../calibrations/activation";
 import { type AlertKind, type AlertStatus, DEFAULT_INDEX } from "../contract";
@@ -15,11 +15,12 @@ import { decodeUtf8, readBodyBytes } from "../platform/http/body";
 import { gateIdOf } from "../platform/ids";
 import { replayDelivery } from "../webhooks/delivery";
 import { alertView, byUrgency, gateView, overview } from "./data";
-import { AlertPage, ALERT_KINDS, ALERT_STATUSES, AlertsPage } from "./pages/alerts";
+import { ALERT_KINDS, ALERT_STATUSES, AlertPage, AlertsPage } from "./pages/alerts";
 import { GatePage } from "./pages/gate";
 import { Layout } from "./pages/layout";
 import { LoginPage } from "./pages/login";
 import { OverviewPage } from "./pages/overview";
+import { REFERENCE_A11Y_SCRIPT } from "./reference-a11y";
 import {
   clearSession,
   type DashboardBindings,
@@ -30,7 +31,6 @@ import {
   safeNext,
   setSession,
 } from "./session";
-import { REFERENCE_A11Y_SCRIPT } from "./reference-a11y";
 import { STYLESHEET } from "./style";
 
 /** Pages load only what the Worker serves: no inline scripts, styles from /ui/style.css, forms post to /ui. */

@@ -12,8 +12,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { grants, type Principal, verifyToken } from "../platform/auth";
-import type { RouteEnv } from "../platform/env";
 import { sha256Hex } from "../platform/digest";
+import type { RouteEnv } from "../platform/env";
 import { AppError } from "../platform/errors";
 import type { DashboardDeps } from "./deps";
 

@@ -3,12 +3,13 @@
  * LLM judge. Each query's covered share at the threshold the service applied goes to the gate's monitor, which tests
  * the coverage against the calibration's guarantee (stats/coverage-test.ts) and raises recall_drift.
  */
-import type { JudgmentBatch, StoredCalibration } from "../contract";
-import type { MonitoringDeps } from "./deps";
+
 import { relevanceOf } from "../calibrations/labels";
+import type { JudgmentBatch, StoredCalibration } from "../contract";
 import { type ErrorDetail, invalid } from "../platform/errors";
-import { resolveBatchTarget, unknownCalibration } from "./batch-target";
 import { queryCoverage } from "../stats/recall-gate";
+import { resolveBatchTarget, unknownCalibration } from "./batch-target";
+import type { MonitoringDeps } from "./deps";
 
 /** The recall calibration a batch belongs to (batch-target.ts), or 422. */
 async function recallCalibration(batch: JudgmentBatch, deps: MonitoringDeps): Promise<StoredCalibration> {

@@ -3,8 +3,9 @@
  * rate, the empty-context rate, queries, candidates and candidates per query observed in the current window, the
  * evidence against the calibration, queued batches by result, and open alerts. The text format is prometheus.ts.
  */
-import { MAX_METRICS_GATES } from "../platform/limits";
+
 import type { ActiveRow } from "../calibrations/store";
+import { MAX_METRICS_GATES } from "../platform/limits";
 import type { MonitoringDeps } from "./deps";
 import { type Family, renderPrometheus } from "./prometheus";
 

@@ -3,17 +3,18 @@
  * monitor (Durable Object), which aggregates them per daily window, runs the change detector and raises alerts;
  * in queue mode (OBSERVATION_INGEST = "queue") the queue consumer (queue-consumer.ts) hands them over instead.
  */
-import { AppError } from "../platform/errors";
+
 import { DISTRIBUTION_KNOTS } from "../calibrations/fit";
+import type { MonitorStatus, ObservationAccepted, ObservationBatch } from "../contract";
 import { sha256Hex } from "../platform/digest";
+import { AppError } from "../platform/errors";
+import { gateIdOf } from "../platform/ids";
 import { MAX_OBSERVATION_MESSAGE_BYTES } from "../platform/limits";
 import { buildDistribution } from "../stats/distribution";
 import { countBelow, sortedCopy } from "../stats/order-statistics";
 import { ksDistance } from "../stats/shift";
-import type { MonitorStatus, ObservationAccepted, ObservationBatch } from "../contract";
-import type { MonitoringDeps, MonitorStatusDeps } from "./deps";
-import { gateIdOf } from "../platform/ids";
 import { resolveBatchTarget } from "./batch-target";
+import type { MonitoringDeps, MonitorStatusDeps } from "./deps";
 import type { ObserveBatch } from "./monitor-contract";
 import { messageBytes, observationMessage } from "./observation-message";
 

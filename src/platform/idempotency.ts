@@ -5,8 +5,8 @@
  */
 import { sha256Hex } from "./digest";
 import { AppError } from "./errors";
-import { IDEMPOTENCY_LOCK_MS, IDEMPOTENCY_TTL_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
 import type { IdempotencyStore } from "./idempotency-store";
+import { IDEMPOTENCY_LOCK_MS, IDEMPOTENCY_TTL_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
 
 /** An answer of `run`, first given or replayed; `T` is what `run` answers (a replay parses the first answer's JSON). */
 export interface StoredResponse<S extends number, T> {

@@ -3,9 +3,9 @@
  * sees KV sees what D1 says. Also used by the reconciler to repair drift between KV and D1.
  */
 import type { ActivationListener } from "../calibrations/activation";
-import type { StoredCalibration, ThresholdResponse } from "../contract";
-import { currentOf, type ActiveRow, type CalibrationStore, type GateRow } from "../calibrations/store";
 import { expectationOf } from "../calibrations/expectation";
+import { type ActiveRow, type CalibrationStore, currentOf, type GateRow } from "../calibrations/store";
+import type { StoredCalibration, ThresholdResponse } from "../contract";
 import type { ProjectedThreshold, ThresholdProjection } from "./projection";
 
 /** Publishing and reconciling the KV projection: the system of record and the projection. */

@@ -9,15 +9,14 @@
  *      that already holds the newer one.
  * A gate without an active calibration gets `uncalibrated`, never another gate's threshold.
  */
-import { AppError } from "../platform/errors";
-import { DEFAULT_INDEX, type ThresholdQuery, type ThresholdResponse } from "../contract";
-import { type JsonText, jsonText } from "../platform/http/json-text";
+
 import type { ActivationListener } from "../calibrations/activation";
 import { currentOf } from "../calibrations/store";
-import type { ProjectedThreshold } from "./projection";
+import { DEFAULT_INDEX, type ThresholdQuery, type ThresholdResponse } from "../contract";
+import { AppError } from "../platform/errors";
+import { type JsonText, jsonText } from "../platform/http/json-text";
 import { gateIdOf } from "../platform/ids";
 import { IsolateCache } from "../platform/isolate-cache";
-import { type ProjectionDeps, projectionOf, publishGate } from "./publish";
 import {
   D1_READ_DEADLINE_MS,
   ISOLATE_CACHE_MAX_ENTRIES,
@@ -28,6 +27,8 @@ import {
   STORAGE_RETRY_AFTER_SECONDS,
 } from "../platform/limits";
 import { isSchemaError } from "../platform/readiness";
+import type { ProjectedThreshold } from "./projection";
+import { type ProjectionDeps, projectionOf, publishGate } from "./publish";
 
 /** Reading a threshold through its tiers: storage, the clock, and work deferred past the response (KV repair). */
 export interface ReaderDeps extends ProjectionDeps {

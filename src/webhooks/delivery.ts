@@ -6,9 +6,9 @@
  * otherwise bounce the signed POST to a private address the target check refused.
  */
 import type { Delivery } from "../contract";
-import type { DeliveryDeps, WebhookDeps } from "./deps";
 import { AppError } from "../platform/errors";
 import { MAX_WEBHOOK_RETRY_AFTER_MS, WEBHOOK_BATCH, WEBHOOK_LEASE_MS, WEBHOOK_RETRY_DELAYS_MS, WEBHOOK_TIMEOUT_MS } from "../platform/limits";
+import type { DeliveryDeps, WebhookDeps } from "./deps";
 import { webhookHeaders } from "./signature";
 
 export async function listDeliveries(

@@ -3,12 +3,12 @@
  * targets.ts; delivery is delivery.ts's job.
  */
 import type { WebhookEndpoint } from "../contract";
-import type { WebhookDeps } from "./deps";
 import { AppError } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { MAX_WEBHOOK_ENDPOINTS } from "../platform/limits";
-import type { StoredEndpoint } from "./store";
+import type { WebhookDeps } from "./deps";
 import { maskSecret, newWebhookSecret } from "./signature";
+import type { StoredEndpoint } from "./store";
 import { checkWebhookUrl } from "./targets";
 
 /**

@@ -5,7 +5,7 @@
 import { D1IdempotencyStore } from "../platform/d1-idempotency-store";
 import type { Env } from "../platform/env";
 import { IDEMPOTENCY_TTL_MS } from "../platform/limits";
-import { reconcileProjection, type ReconcileResult } from "../serving/reconcile";
+import { type ReconcileResult, reconcileProjection } from "../serving/reconcile";
 import { type DeliveryRun, deliverDue } from "../webhooks/delivery";
 import { coreDeps, webhookDeps } from "./wiring";
 

@@ -3,8 +3,8 @@
  * and the webhook events each emits. The D1 store's SQL is covered by the workerd tests in this folder.
  */
 import { describe, expect, it } from "vitest";
-import { acknowledgeAlert, alertOccurrences, raiseAlert, raiseCappedAlert, resolveAlert, type AlertInput } from "../../src/alerts/lifecycle";
 import type { AlertDeps } from "../../src/alerts/deps";
+import { type AlertInput, acknowledgeAlert, alertOccurrences, raiseAlert, raiseCappedAlert, resolveAlert } from "../../src/alerts/lifecycle";
 import { MemoryAlertStore } from "../support/memory-alert-store";
 import { memoryDeps } from "../support/memory-deps";
 

@@ -8,7 +8,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { MONITOR_MIGRATIONS } from "../../src/monitoring/gate-monitor/migrations";
 import type { GateMonitor } from "../../src/worker/gate-monitor";
-import { T0, batch, steady } from "../support/monitor-batches";
+import { batch, steady, T0 } from "../support/monitor-batches";
 import { type MonitorStub, monitorStubs } from "../support/monitor-stubs";
 
 const { monitor, drain } = monitorStubs("migrate");

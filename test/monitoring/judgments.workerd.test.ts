@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import { alertDeps } from "../../src/worker/wiring";
 import type { Env } from "../../src/platform/env";
 import { deliverDue } from "../../src/webhooks/delivery";
+import { alertDeps } from "../../src/worker/wiring";
 import { labelledQueries } from "../support/labelled";
 import { call, callJson, qs, TOKENS, uniqueGate } from "../support/worker";
 

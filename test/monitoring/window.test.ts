@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { Expectation } from "../../src/calibrations/expectation";
 import { WindowStatus } from "../../src/contract";
 import {
   addBatch,
@@ -13,7 +14,6 @@ import {
   windowStatus,
 } from "../../src/monitoring/window";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
-import type { Expectation } from "../../src/calibrations/expectation";
 import { createRng } from "../support/prng";
 
 const START = Date.UTC(2026, 10, 24, 0, 0, 0);

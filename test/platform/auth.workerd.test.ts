@@ -1,6 +1,6 @@
-import { describe, expect, it } from "vitest";
-import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
 import { app } from "../../src/worker/app";
 import { call, qs, TOKENS, uniqueGate } from "../support/worker";
 

@@ -5,15 +5,15 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Env } from "../../src/platform/env";
-import { coreDeps } from "../../src/worker/wiring";
-import { gateIdOf } from "../../src/platform/ids";
-import { ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS } from "../../src/platform/limits";
 import { ThresholdQuery } from "../../src/contract";
+import type { Env } from "../../src/platform/env";
+import { gateIdOf } from "../../src/platform/ids";
 import { IsolateCache } from "../../src/platform/isolate-cache";
+import { ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS } from "../../src/platform/limits";
 import { type ProjectedThreshold, projectionKey } from "../../src/serving/projection";
-import { cachePrefixOf, type CachedThreshold, readThreshold } from "../../src/serving/threshold-reader";
+import { type CachedThreshold, cachePrefixOf, readThreshold } from "../../src/serving/threshold-reader";
 import { isolate } from "../../src/worker/isolate";
+import { coreDeps } from "../../src/worker/wiring";
 import { tick } from "../support/scheduled";
 import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 

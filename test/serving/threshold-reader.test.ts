@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { AppError } from "../../src/platform/errors";
-import { ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS } from "../../src/platform/limits";
-import { CalibrationMeta, ThresholdQuery } from "../../src/contract";
 import { calibrate } from "../../src/calibrations/calibrate";
+import type { ActiveRow } from "../../src/calibrations/store";
+import { CalibrationMeta, ThresholdQuery } from "../../src/contract";
+import { AppError } from "../../src/platform/errors";
 import { gateIdOf } from "../../src/platform/ids";
 import { IsolateCache } from "../../src/platform/isolate-cache";
-import { type CachedThreshold, readThreshold, type ReadOutcome, UncalibratedError } from "../../src/serving/threshold-reader";
-import type { ActiveRow } from "../../src/calibrations/store";
+import { ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS } from "../../src/platform/limits";
+import { type CachedThreshold, type ReadOutcome, readThreshold, UncalibratedError } from "../../src/serving/threshold-reader";
 import { MemoryCalibrationStore } from "../support/memory-calibration-store";
 import { type MemoryDeps, memoryDeps } from "../support/memory-deps";
 

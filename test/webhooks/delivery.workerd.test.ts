@@ -1,13 +1,13 @@
-import { beforeEach, describe, expect, inject, it } from "vitest";
-import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { app } from "../../src/worker/app";
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, inject, it } from "vitest";
+import { raiseAlert } from "../../src/alerts/lifecycle";
 import type { Env } from "../../src/platform/env";
+import { WEBHOOK_RETRY_DELAYS_MS, WEBHOOK_TIMEOUT_MS } from "../../src/platform/limits";
+import { deliverDue } from "../../src/webhooks/delivery";
+import { app } from "../../src/worker/app";
 import { alertDeps } from "../../src/worker/wiring";
 import { tick } from "../support/scheduled";
-import { raiseAlert } from "../../src/alerts/lifecycle";
-import { deliverDue } from "../../src/webhooks/delivery";
-import { WEBHOOK_RETRY_DELAYS_MS, WEBHOOK_TIMEOUT_MS } from "../../src/platform/limits";
 import { callJson } from "../support/worker";
 
 const origin = inject("receiverOrigin");
