@@ -24,7 +24,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { ROOT, BUILD_COMMAND, machineInfo, median, mulberry32, startWorker } from "./lib/worker.mjs";
+import { BUILD_COMMAND, machineInfo, median, mulberry32, ROOT, startWorker } from "./lib/worker.mjs";
 
 const { values: opts } = parseArgs({
   options: {

@@ -18,20 +18,21 @@
  *     --outfile=node_modules/.cache/scoregate-bench/coupled-sizes.mjs && npx node node_modules/.cache/scoregate-bench/coupled-sizes.mjs
  * Options: --runs N (default 30), --queries N (default 20000), --out PATH (default bench/results/coupled-sizes.md).
  */
+
+import { expectationOf } from "../src/calibrations/expectation";
 import { fitCalibration } from "../src/calibrations/fit";
 import type { StoredCalibration } from "../src/contract";
 import { calibrationExpectation } from "../src/monitoring/window";
-import { expectationOf } from "../src/serving/publish";
-import { DEFAULT_DRIFT_CONFIG, driftBands, type CalibrationExpectation } from "../src/stats/drift";
+import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, driftBands } from "../src/stats/drift";
 import { evaluateDetector, observeDetector } from "../src/stats/drift-detector";
 import { newDetector } from "../src/stats/e-detector";
 import { stratumOf } from "../src/stats/empty-context";
 import { sortedCopy } from "../src/stats/order-statistics";
 import { flattenQueries } from "../src/stats/per-query";
-import { machineLine, numberOption, stringOption, upperBound95, writeReport } from "./lib/report";
 import { createRng, deriveSeed } from "../test/support/prng";
 import { coupledQuery } from "../test/support/score-models";
 import { previousStrata, withPreviousStrata } from "./lib/previous-empty-strata";
+import { machineLine, numberOption, stringOption, upperBound95, writeReport } from "./lib/report";
 
 const RUNS = numberOption("runs", 30);
 const QUERIES = numberOption("queries", 20_000);

@@ -20,15 +20,15 @@
  * Options: --runs N (default 2000), --out PATH (default bench/results/intervals.md).
  */
 import { fitCalibration } from "../src/calibrations/fit";
-import { sortedCopy } from "../src/stats/order-statistics";
 import { rateInterval } from "../src/stats/effective-size";
+import { sortedCopy } from "../src/stats/order-statistics";
+import { flattenQueries } from "../src/stats/per-query";
 import { satterthwaiteDf, smallSampleFactor } from "../src/stats/satterthwaite";
 import { zCdf } from "../src/stats/special";
-import { clopperPearson, machineLine, numberOption, stringOption, writeReport } from "./lib/report";
 import { createRng, deriveSeed, type Rng } from "../test/support/prng";
 import { clusteredQuery } from "../test/support/score-models";
-import { bootstrap, jackknife, kishT, sizeModelT, type QueryCounts } from "./lib/interval-methods";
-import { flattenQueries } from "../src/stats/per-query";
+import { bootstrap, jackknife, kishT, type QueryCounts, sizeModelT } from "./lib/interval-methods";
+import { clopperPearson, machineLine, numberOption, stringOption, writeReport } from "./lib/report";
 
 const RUNS = numberOption("runs", 2000);
 const OUT = stringOption("out", "bench/results/intervals.md");

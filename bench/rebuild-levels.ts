@@ -21,9 +21,9 @@ import { decideChange } from "../src/stats/change-decision";
 import { sortedCopy } from "../src/stats/order-statistics";
 import { flattenQueries, perQueryStats } from "../src/stats/per-query";
 import { zCdf, zInv } from "../src/stats/special";
-import { clopperPearson, machineLine, numberOption, stringOption, writeReport } from "./lib/report";
 import { createRng, deriveSeed } from "../test/support/prng";
 import { clusteredQuery } from "../test/support/score-models";
+import { clopperPearson, machineLine, numberOption, stringOption, writeReport } from "./lib/report";
 
 const RUNS = numberOption("runs", 10_000);
 const POWER_RUNS = numberOption("power-runs", 1000);

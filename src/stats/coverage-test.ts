@@ -23,7 +23,7 @@
  * Pure: no clock, no storage. Cost O(1) per update, O(60) log-Beta evaluations for the sequence.
  */
 import { marginOf } from "./calibration-margin";
-import { DEFAULT_PRIOR_STRENGTH, logEvidence, type Band, type MixturePrior } from "./mixture-test";
+import { type Band, DEFAULT_PRIOR_STRENGTH, logEvidence, type MixturePrior } from "./mixture-test";
 import { missLaw } from "./recall-gate";
 
 export interface CoverageCalibration {

@@ -18,10 +18,10 @@
  * clustering (rho >= 0.2 false-alarmed within 10-20 queries without this floor). Reference: docs/drift.md.
  */
 import { clopperPearsonUpperBound, jeffreysUpperBound } from "./binomial-bound";
-import { EMPTY_CONTEXT_STRATA, type ExtrapolationCheck } from "./empty-context";
-import { designEffect, type ClusterSums } from "./per-query";
 import { atEffectiveSize, floorSignificant, lawAtMean, marginOf, type RateLaw } from "./calibration-margin";
-import { DEFAULT_PRIOR_STRENGTH, logEvidence, priorFor, type Band } from "./mixture-test";
+import { EMPTY_CONTEXT_STRATA, type ExtrapolationCheck } from "./empty-context";
+import { type Band, DEFAULT_PRIOR_STRENGTH, logEvidence, priorFor } from "./mixture-test";
+import { type ClusterSums, designEffect } from "./per-query";
 
 export interface DriftConfig {
   /** Probability of any false alarm per gate and calibration over `horizonQueries` queries (drift-detector.ts). */

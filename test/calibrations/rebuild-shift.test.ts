@@ -5,8 +5,8 @@ import type { StoredCalibration } from "../../src/contract";
 import { sortedCopy } from "../../src/stats/order-statistics";
 import { flattenQueries } from "../../src/stats/per-query";
 import { binomIsf, zCdf, zInv } from "../../src/stats/special";
-import { clusteredQuery } from "../support/score-models";
 import { createRng, deriveSeed, type Rng } from "../support/prng";
+import { clusteredQuery } from "../support/score-models";
 
 /** Clustered reranker scores: Q queries of m candidates, sigmoid(base + query effect + noise). */
 function sample(rng: Rng, queries: number, m: number, base: number): { scores: Float64Array; offsets: Uint32Array } {

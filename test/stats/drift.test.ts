@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/drift.json" with { type: "json" };
+import { expectationOf } from "../../src/calibrations/expectation";
 import { fitCalibration } from "../../src/calibrations/fit";
 import type { StoredCalibration } from "../../src/contract";
 import { calibrationExpectation } from "../../src/monitoring/window";
-import { expectationOf } from "../../src/serving/publish";
-import { DEFAULT_DRIFT_CONFIG, driftBands, evaluateDrift, type CalibrationExpectation, type DriftConfig } from "../../src/stats/drift";
+import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, type DriftConfig, driftBands, evaluateDrift } from "../../src/stats/drift";
 import { sortedCopy } from "../../src/stats/order-statistics";
-import { addCluster, emptyClusterSums, type ClusterSums } from "../../src/stats/per-query";
+import { addCluster, type ClusterSums, emptyClusterSums } from "../../src/stats/per-query";
 import { binomCdf, binomIsf } from "../../src/stats/special";
 import { clusteredDrops, createRng, deriveSeed } from "../support/prng";
 

@@ -3,16 +3,16 @@ import golden from "../../fixtures/golden/messy.json" with { type: "json" };
 import { jeffreysUpperBound } from "../../src/stats/binomial-bound";
 import { atEffectiveSize, dropRateLaw, lawAtMean, marginOf } from "../../src/stats/calibration-margin";
 import { decideChange } from "../../src/stats/change-decision";
-import { DEFAULT_DRIFT_CONFIG, type CalibrationExpectation } from "../../src/stats/drift";
+import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
 import { evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
 import { newDetector } from "../../src/stats/e-detector";
 import { effectiveSize, rateInterval, widenedRanks } from "../../src/stats/effective-size";
 import { float32Spacing } from "../../src/stats/float32-spacing";
 import { minimumScoresFor } from "../../src/stats/gate-fit";
 import { orderStatisticRanks } from "../../src/stats/intervals";
+import { sortedCopy } from "../../src/stats/order-statistics";
 import { satterthwaiteDf, smallSampleFactor } from "../../src/stats/satterthwaite";
 import { binomCdf, tInv } from "../../src/stats/special";
-import { sortedCopy } from "../../src/stats/order-statistics";
 import { tieAwareDropRate } from "../../src/stats/tie-aware";
 
 const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(1e-300, Math.abs(b));

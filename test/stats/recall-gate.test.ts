@@ -2,16 +2,16 @@ import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/recall.json";
 import { evaluateCoverage } from "../../src/stats/coverage-test";
 import {
+  type CoverageNotion,
   coverageAt,
   coverageInterval,
   fitRecallGate,
+  type LabelledQueries,
   labelCounts,
   minimumQueriesFor,
   pooledRelevantKept,
   queryCoverage,
   recallRank,
-  type CoverageNotion,
-  type LabelledQueries,
 } from "../../src/stats/recall-gate";
 import { zCdf } from "../../src/stats/special";
 import { createRng, deriveSeed } from "../support/prng";
