@@ -133,7 +133,12 @@ export async function activate(calibrationId: string, actor: string, reason: str
           sorted: null,
           distribution,
           byQuery: null,
-          newDesignEffect: calibration.per_query?.design_effect ?? 1,
+          ...(calibration.per_query
+            ? {
+                newDesignEffect: calibration.per_query.design_effect,
+                ...(calibration.interval_degrees_of_freedom != null ? { newDegreesOfFreedom: calibration.interval_degrees_of_freedom } : {}),
+              }
+            : {}),
           tolerance: calibration.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE,
           comparedWith: "gate_current",
         });

@@ -57,6 +57,8 @@ export async function judge(batch: JudgmentBatch, deps: MonitoringDeps) {
       bound: r.coverage_bound,
       n: r.n,
       miss_mass: r.miss_mass,
+      ...(r.miss_below !== undefined ? { below: r.miss_below } : {}),
+      ...(r.ties_at_threshold !== undefined ? { ties: r.ties_at_threshold } : {}),
     },
     batch_id: batch.batch_id,
     covered,

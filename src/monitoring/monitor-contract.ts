@@ -66,6 +66,9 @@ export interface JudgeInput {
     readonly bound: number;
     readonly n: number;
     readonly miss_mass: number;
+    /** Tie-aware: what the threshold misses in the calibration and the values tied at it; absent on older calibrations. */
+    readonly below?: number;
+    readonly ties?: number;
   };
   readonly batch_id: string;
   /** Covered share of each judged query with a relevant candidate (stats/recall-gate.ts queryCoverage). */
