@@ -9,6 +9,9 @@
  *    as String(x) prints a double) to a temp dir, and builds the worker and runs it in Miniflare (bench/lib/worker.mjs).
  * 2. Per round, interleaved (one warm-up round first, not counted):
  *    - floor, read: readline over the file + split(",") + Number() into a Float64Array, in this process;
+ *    - the CLI's reader alone (`readScores` from packages/cli/src/read-scores.ts, bundled with esbuild for this
+ *      process): delimiter detection, validation, grouping per query; on the same file, and with --semicolon also on a
+ *      copy written as a European spreadsheet saves it (`;` between fields, decimal commas);
  *    - floor, server fit: POST the same scores as the CLI sends them (NDJSON, one query per line, built in memory
  *      beforehand) to /v1/calibrations; request sent -> 201 body read;
  *    - CLI: `node packages/cli/dist/cli.js calibrate <file> ... --json` as a child process (process start, the built
@@ -16,12 +19,14 @@
  *      built first (`npm run build:cli`), so the benchmark runs the current sources as they would be published.
  *    Each round uploads a new index_version to its own gate, so from the second round on both the CLI and the
  *    server-only upload also compute the rebuild shift against the previous one.
- * 3. Ratio = CLI median / (read median + server fit median). Target: at most 2.
+ * 3. Ratio = CLI median / (read median + server fit median). Target: at most 2. The reader's own ratio (reader median
+ *    / read floor median) isolates the parsing cost from the server's fit and the machine's load on the worker.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { ROOT, BUILD_COMMAND, machineInfo, median, mulberry32, startWorker } from "./lib/worker.mjs";
@@ -33,6 +38,7 @@ const { values: opts } = parseArgs({
     "per-query": { type: "string", default: "20" },
     seed: { type: "string", default: "20261201" },
     out: { type: "string", default: "bench/results/cli-calibrate-1m.md" },
+    semicolon: { type: "boolean", default: false },
   },
 });
 const REPS = Number(opts.reps);
@@ -42,6 +48,25 @@ const N = Q * M;
 const OUT = resolve(ROOT, opts.out);
 const log = (...a) => console.error(...a);
 const CLI = join(ROOT, "packages", "cli", "dist", "cli.js");
+const READER_BUNDLE = join(ROOT, "node_modules", ".cache", "scoregate-bench", "cli-read-scores.mjs");
+
+/** The CLI's reader as this process can import it: the TypeScript source bundled with the contract it imports. */
+function bundleReader() {
+  const r = spawnSync(
+    "npx",
+    [
+      "esbuild",
+      join(ROOT, "packages", "cli", "src", "read-scores.ts"),
+      "--bundle",
+      "--platform=node",
+      "--format=esm",
+      "--log-level=warning",
+      `--outfile=${READER_BUNDLE}`,
+    ],
+    { cwd: ROOT, encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`esbuild of the CLI's reader failed:\n${r.stdout}${r.stderr}`);
+}
 
 function makeData() {
   const rand = mulberry32(Number(opts.seed));
@@ -56,11 +81,13 @@ function makeData() {
   return queries;
 }
 
-function writeCsv(path, queries) {
-  const parts = ["query_id,chunk_id,score\n"];
+/** `;` writes the file as a spreadsheet in a decimal-comma locale saves it: `;` between fields, `,` in numbers. */
+function writeCsv(path, queries, sep = ",") {
+  const parts = [`${["query_id", "chunk_id", "score"].join(sep)}\n`];
+  const num = sep === ";" ? (x) => String(x).replace(".", ",") : String;
   queries.forEach((row, q) => {
     let s = "";
-    for (let i = 0; i < row.length; i++) s += `q${q},c${i},${row[i]}\n`;
+    for (let i = 0; i < row.length; i++) s += `q${q}${sep}c${i}${sep}${num(row[i])}\n`;
     parts.push(s);
   });
   const text = parts.join("");
@@ -89,6 +116,13 @@ async function floorRead(path) {
     data[n++] = Number(f[2]);
   }
   return { ms: performance.now() - t0, n };
+}
+
+/** The CLI's reader on the file, in this process (the scores must come back as the floor read them). */
+async function cliRead(readScores, path) {
+  const t0 = performance.now();
+  const r = await readScores(path);
+  return { ms: performance.now() - t0, n: r.scores.length, queries: r.offsets ? r.offsets.length - 1 : null, delimiter: r.delimiter };
 }
 
 function ndjsonBody(queries, meta) {
@@ -145,23 +179,37 @@ async function main() {
     const queries = makeData();
     const file = join(tmp, "scores.csv");
     const fileBytes = writeCsv(file, queries);
+    const semicolonFile = join(tmp, "scores-semicolon.csv");
+    if (opts.semicolon) writeCsv(semicolonFile, queries, ";");
+    bundleReader();
+    const { readScores } = await import(`${pathToFileURL(READER_BUNDLE).href}?t=${Date.now()}`);
     log(`building and starting the worker (${BUILD_COMMAND})`);
     const build = spawnSync("npm", ["run", "--silent", "build:cli"], { cwd: ROOT, encoding: "utf8" });
     if (build.status !== 0) throw new Error(`npm run build:cli failed:\n${build.stdout}${build.stderr}`);
     h = await startWorker();
     log("warm-up round");
     await floorRead(file);
+    await cliRead(readScores, file);
+    if (opts.semicolon) await cliRead(readScores, semicolonFile);
     await serverFit(h.url, queries, "warmup");
     await runCli(h.url, file, "warmup");
     const rounds = [];
     for (let i = 1; i <= REPS; i++) {
       const read = await floorRead(file);
+      const reader = await cliRead(readScores, file);
+      const semi = opts.semicolon ? await cliRead(readScores, semicolonFile) : null;
+      if (reader.n !== N || reader.queries !== Q || (semi && (semi.n !== N || semi.queries !== Q)))
+        throw new Error(`the CLI's reader read ${reader.n} scores in ${reader.queries} queries (semicolon: ${semi?.n} in ${semi?.queries})`);
       const server = await serverFit(h.url, queries, `v${i}`);
       const cli = await runCli(h.url, file, `v${i}`);
-      rounds.push({ read, server, cli });
-      log(`round ${i}: read ${read.ms.toFixed(0)} ms, server fit ${server.ms.toFixed(0)} ms, CLI ${cli.ms.toFixed(0)} ms`);
+      rounds.push({ read, reader, semi, server, cli });
+      log(
+        `round ${i}: read ${read.ms.toFixed(0)} ms, CLI reader ${reader.ms.toFixed(0)} ms${semi ? ` (semicolon ${semi.ms.toFixed(0)} ms)` : ""}, server fit ${server.ms.toFixed(0)} ms, CLI ${cli.ms.toFixed(0)} ms`,
+      );
     }
     const readMed = median(rounds.map((r) => r.read.ms));
+    const readerMed = median(rounds.map((r) => r.reader.ms));
+    const semiMed = opts.semicolon ? median(rounds.map((r) => r.semi.ms)) : null;
     const serverMed = median(rounds.map((r) => r.server.ms));
     const cliMed = median(rounds.map((r) => r.cli.ms));
     const floor = readMed + serverMed;
@@ -180,11 +228,18 @@ async function main() {
       "| step | median ms | per round ms |",
       "| --- | ---: | --- |",
       `| floor: read + split + Number (readline, in process) | ${readMed.toFixed(0)} | ${rounds.map((r) => r.read.ms.toFixed(0)).join(", ")} |`,
+      `| the CLI's reader alone (readScores, in process: detect, validate, group) | ${readerMed.toFixed(0)} | ${rounds.map((r) => r.reader.ms.toFixed(0)).join(", ")} |`,
+      ...(opts.semicolon
+        ? [
+            `| the CLI's reader on the \`;\`-separated, decimal-comma copy | ${semiMed.toFixed(0)} | ${rounds.map((r) => r.semi.ms.toFixed(0)).join(", ")} |`,
+          ]
+        : []),
       `| floor: the server's fit of the same scores (NDJSON POST -> 201) | ${serverMed.toFixed(0)} | ${rounds.map((r) => r.server.ms.toFixed(0)).join(", ")} |`,
       `| floor: sum | ${floor.toFixed(0)} | |`,
       `| CLI end to end (child process: start, read, group, encode, upload, fit, output) | ${cliMed.toFixed(0)} | ${rounds.map((r) => r.cli.ms.toFixed(0)).join(", ")} |`,
       "",
       `**Ratio CLI / floor: ${ratio.toFixed(2)}x** (target: at most 2x; per round ${rounds.map((r) => (r.cli.ms / (r.read.ms + r.server.ms)).toFixed(2)).join(", ")}).`,
+      `Reader / read floor: ${(readerMed / readMed).toFixed(2)}x (per round ${rounds.map((r) => (r.reader.ms / r.read.ms).toFixed(2)).join(", ")})${opts.semicolon ? `; the \`;\` copy: ${(semiMed / readMed).toFixed(2)}x` : ""}.`,
       `The CLI's calibrations fit the same threshold as the server-only uploads of the same scores, n = ${N.toLocaleString("en-US")}: ${sameThreshold ? "yes" : "**no**"} (threshold ${rounds[0].cli.threshold}).`,
       "",
     ];
