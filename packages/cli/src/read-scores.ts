@@ -11,6 +11,7 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { MAX_CANDIDATES_PER_QUERY, MAX_QUERIES, MAX_SCORES } from "../../../src/contract";
+import { count } from "./format";
 import { DELIMITER_NAMES, DELIMITER_SAMPLE_LINES, DELIMITERS, type Delimiter, detectDelimiter, parseNumber, splitFields } from "./delimiter";
 
 export type Format = "csv" | "tsv" | "jsonl" | "text";
@@ -39,7 +40,7 @@ export interface ScoreFile {
   /** Q+1 offsets into `scores`, or null for flat scores. */
   offsets: Uint32Array | null;
   header: string[] | null;
-  /** The field separator (CSV/TSV), or null for JSONL and text. */
+  /** The field separator of a CSV/TSV file with more than one column, else null. */
   delimiter: Delimiter | null;
   /** The numbers of a CSV/TSV file were written with a decimal comma ("0,734"). */
   decimalComma: boolean;
@@ -181,8 +182,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   };
   const addScore = (x: number, lineNumber: number): boolean => {
     if (scores.length === MAX_SCORES) {
-      if (!tooMany)
-        bad(lineNumber, `more than ${MAX_SCORES.toLocaleString("en-US")} scores: the server accepts at most that many in one calibration`);
+      if (!tooMany) bad(lineNumber, `more than ${count(MAX_SCORES)} scores: the server accepts at most that many in one calibration`);
       tooMany = true;
       return false;
     }
@@ -366,7 +366,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   opts.onProgress?.(bytes);
   if (badRows > 0) {
     throw new InputError(
-      `${badRows.toLocaleString("en-US")} bad row${badRows === 1 ? "" : "s"} in ${source === "-" ? "stdin" : String(source)}: fix or remove them`,
+      `${count(badRows)} bad row${badRows === 1 ? "" : "s"} in ${source === "-" ? "stdin" : String(source)}: fix or remove them`,
       problems,
     );
   }
@@ -377,10 +377,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   let offsets: Uint32Array | null = null;
   if (grouped) {
     const q = queryIds.size;
-    if (q > MAX_QUERIES)
-      throw new InputError(
-        `${q.toLocaleString("en-US")} queries: the server accepts at most ${MAX_QUERIES.toLocaleString("en-US")} in one calibration`,
-      );
+    if (q > MAX_QUERIES) throw new InputError(`${count(q)} queries: the server accepts at most ${count(MAX_QUERIES)} in one calibration`);
     // counting sort by query (stable): rows of one query need not be contiguous in the file
     offsets = new Uint32Array(q + 1);
     const ids = rowQuery.data;
@@ -394,7 +391,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     if (largest > MAX_CANDIDATES_PER_QUERY) {
       const [key] = [...queryIds].find(([, id]) => offsets![id + 1]! - offsets![id]! === largest)!;
       throw new InputError(
-        `query ${JSON.stringify(key.startsWith("\u0000") ? `on line ${key.slice(1)}` : key)} has ${largest.toLocaleString("en-US")} candidates; the server accepts at most ${MAX_CANDIDATES_PER_QUERY.toLocaleString("en-US")} per query: is ${queryIdx >= 0 && header ? JSON.stringify((header as string[])[queryIdx]) : "the query column"} really a query id?`,
+        `query ${JSON.stringify(key.startsWith("\u0000") ? `on line ${key.slice(1)}` : key)} has ${count(largest)} candidates; the server accepts at most ${count(MAX_CANDIDATES_PER_QUERY)} per query: is ${queryIdx >= 0 && header ? JSON.stringify((header as string[])[queryIdx]) : "the query column"} really a query id?`,
       );
     }
     const cursor = offsets.slice(0, q);
@@ -408,7 +405,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     scores: out,
     offsets,
     header: h,
-    delimiter: format === "csv" || format === "tsv" ? delimiter : null,
+    delimiter: (format === "csv" || format === "tsv") && width > 1 ? delimiter : null,
     decimalComma,
     scoreColumn: h ? (h[scoreIdx] ?? null) : scoreKey,
     queryColumn: h && queryIdx >= 0 ? (h[queryIdx] ?? null) : queryKey,

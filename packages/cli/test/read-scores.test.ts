@@ -112,8 +112,12 @@ describe("readScores", () => {
     const forced = await readScores(fromText("a,b;score\nx,y;0.5\n"), { delimiter: ";" });
     expect(forced.header).toEqual(["a,b", "score"]);
     expect([...forced.scores]).toEqual([0.5]);
-    const tsv = await readScores(fromText("score\n0.5\n"), { format: "tsv" });
+    // --format tsv splits at tabs only, so a comma stays inside its field
+    const tsv = await readScores(fromText("q,x\tscore\nq1,a\t0.5\n"), { format: "tsv" });
     expect(tsv.delimiter).toBe("\t");
+    expect(tsv.header).toEqual(["q,x", "score"]);
+    const one = await readScores(fromText("score\n0.5\n"), { format: "csv" });
+    expect(one.delimiter).toBeNull();
   });
 
   it("a row split differently from the first row is a bad row that names the other separator", async () => {
