@@ -4,14 +4,17 @@
  * Spreadsheets save "CSV" with the separator of the user's locale: `;` (and `0,734` for numbers) where the comma is
  * the decimal mark, a tab when exported as text, `,` elsewhere. The file name does not say which.
  *
- * Hand-written rather than a CSV library, on purpose: csv-parse 7 has no detection (its `delimiter` option takes a
- * list of separators accepted anywhere, not a guess), and papaparse's `guessDelimiter` (papaparse 5, `delimitersToGuess`)
- * picks the candidate whose field count varies least over the first rows, preferring more fields; both parsers cost
- * 4-8 times the line reader's time on 1,000,000 rows (docs/benchmarks.md section 11), and the CLI's reader stays on
- * readline + split with the quote-aware splitter below only for lines with a quote. This detector follows
- * papaparse's idea (consistent field counts over a sample) and adds what a score file allows: the columns that hold
- * numbers in every sampled row decide between candidates that split equally well, which tells `q1;0,5` (`;`, a
- * decimal comma) from `q1,0.5` (`,`).
+ * Hand-written rather than a CSV library, on purpose (measured in docs/benchmarks.md section 11, 1,000,000 rows):
+ * - csv-parse 7 has no detection (its `delimiter` option takes separators accepted anywhere, not a guess), and took
+ *   3.9 times the line reader's time;
+ * - papaparse 5 is as fast as the line reader (0.9x) and guesses the separator (`delimiter: ""`: the candidate whose
+ *   field count varies least over the first rows), but it guesses `,` for the very file this detector exists for
+ *   (`query_id;score` then `q1;0,5`: it splits `q1;0` from `5`), reads no decimal comma, adds 350 KB to a shipped
+ *   CLI, and its records carry no line numbers, which every bad-row message gives.
+ * The CLI's reader stays on readline + split, with the quote-aware splitter below only for lines that hold a quote.
+ * This detector takes papaparse's idea (consistent field counts over a sample) and adds what a score file allows:
+ * the columns that hold numbers in every sampled row decide between candidates that split equally well, which tells
+ * `q1;0,5` (`;`, a decimal comma) from `q1,0.5` (`,`).
  */
 
 /** The separators detected, in the order that breaks a tie: a tab or `;` inside a field is rarer than a comma. */
@@ -81,13 +84,14 @@ const DECIMAL_POINT = /^[-+]?\d*\.\d+(?:[eE][-+]?\d+)?$/u;
 
 /**
  * A finite number, or null. Empty fields are refused (Number("") is 0, which would invent a score). With
- * `decimalComma`, "0,734" is 0.734; "1.234,5" (a thousands separator) is still refused.
+ * `decimalComma`, "0,734" is 0.734; "1.234,5" (a thousands separator) and "1,2,3" are still refused (the one comma
+ * becomes a point, and what is left is not a number). Called once per row: no allocation unless a comma is there.
  */
 export function parseNumber(s: string, decimalComma = false): number | null {
-  if (s.length === 0 || s.trim() === "") return null;
-  let x = Number(s);
-  if (Number.isNaN(x) && decimalComma && DECIMAL_COMMA.test(s.trim())) x = Number(s.replace(",", "."));
-  return Number.isFinite(x) ? x : null;
+  const x = Number(decimalComma && s.includes(",") ? s.replace(",", ".") : s);
+  if (!Number.isFinite(x)) return null;
+  if (x === 0 && s.trim() === "") return null;
+  return x;
 }
 
 export interface DelimiterGuess {
