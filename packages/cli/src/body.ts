@@ -5,7 +5,7 @@
  * would exceed the server's limit, or when asked for with --float32.
  */
 import { MAX_BINARY_BODY_BYTES, MAX_NDJSON_BODY_BYTES, type CalibrationMeta } from "../../../src/contract";
-import { count, megabytes } from "./format";
+import { count, size } from "./format";
 
 /** What the CLI sends as the NDJSON header line: the contract's metadata as the server reads it before defaults. */
 export type UploadMeta = Omit<CalibrationMeta, "activate" | "score_scale" | "shift_tolerance" | "index"> &
@@ -61,9 +61,9 @@ export function float32Exact(scores: Float64Array): boolean {
 
 /** The common query size, or null when queries differ in size (float32 uploads can only split into equal queries). */
 function equalQuerySize(offsets: Uint32Array): number | null {
-  const size = offsets[1]! - offsets[0]!;
-  for (let q = 1; q + 1 < offsets.length; q++) if (offsets[q + 1]! - offsets[q]! !== size) return null;
-  return size;
+  const first = offsets[1]! - offsets[0]!;
+  for (let q = 1; q + 1 < offsets.length; q++) if (offsets[q + 1]! - offsets[q]! !== first) return null;
+  return first;
 }
 
 function metaQuery(meta: UploadMeta, candidatesPerQuery: number | null): Record<string, string> {
@@ -110,7 +110,7 @@ export function encodeUpload(meta: UploadMeta, scores: Float64Array, offsets: Ui
   if (float32Exact(scores) && (offsets === null || equalQuerySize(offsets) !== null))
     return float32("sent as float32: every score is a float32 value, so nothing is lost, and NDJSON would exceed the server's limit");
   throw new BodyError(
-    `${count(scores.length)} scores make ${megabytes(nd.bytes)} of full-precision NDJSON, over the server's ${megabytes(MAX_NDJSON_BODY_BYTES)} limit: ` +
+    `${count(scores.length)} scores make ${size(nd.bytes)} of full-precision NDJSON, over the server's ${size(MAX_NDJSON_BODY_BYTES)} limit: ` +
       "round the scores in the file (6-7 significant digits are plenty), pass --float32 (rounds to float32; flat scores or equal-size queries), or upload fewer scores",
   );
 }

@@ -10,7 +10,7 @@ import { BodyError, bodyStream, encodeUpload, type UploadMeta } from "./body";
 import type { Ctx } from "./context";
 import { EXIT, exitCodeFor, rebuildDecision, type RebuildDecision, type ShiftWithDecision } from "./decision";
 import { DELIMITER_NAMES, delimiterFromFlag } from "./delimiter";
-import { count, fixed, megabytes, num as number, percent, pointInterval, points, pointWidth, prose, pValue } from "./format";
+import { count, fixed, size, num as number, percent, pointInterval, points, pointWidth, prose, pValue } from "./format";
 import { type Api, CliError } from "./http";
 import { noProgress, type Progress, terminalProgress } from "./progress";
 import { FORMATS, InputError, readScores, type ScoreFile } from "./read-scores";
@@ -179,7 +179,7 @@ function report(
     `  read        ${count(data.scores.length)} scores${upload.queries !== null ? ` in ${count(upload.queries)} queries` : ""} from ${upload.file} (${readAs(data)})`,
   );
   lines.push(
-    `  sent        ${megabytes(upload.bytes)} as ${upload.content_type === "application/x-ndjson" ? "NDJSON (full precision)" : "float32"}${upload.note ? `: ${upload.note}` : ""}`,
+    `  sent        ${size(upload.bytes)} as ${upload.content_type === "application/x-ndjson" ? "NDJSON (full precision)" : "float32"}${upload.note ? `: ${upload.note}` : ""}`,
   );
   const ti = cal.threshold_interval_95;
   lines.push(

@@ -71,8 +71,10 @@ export function pValue(p: number): string {
   return p.toPrecision(2);
 }
 
-/** Bytes as megabytes with one decimal: "18.4 MB" (MiB, as file managers count). */
-export function megabytes(bytes: number): string {
+/** A size in bytes, KB or MB (1024-based, as file managers count) with one decimal: "312 bytes", "4.2 KB", "18.4 MB". */
+export function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 

@@ -1,6 +1,6 @@
 /** The CLI's number formatting: one rule per kind of number, used by every command's summary. */
 import { describe, expect, it } from "vitest";
-import { count, num, percent, pointInterval, points, pointWidth, prose } from "../src/format";
+import { count, num, percent, pointInterval, points, pointWidth, prose, size } from "../src/format";
 
 describe("format", () => {
   it.each([
@@ -38,8 +38,11 @@ describe("format", () => {
     expect(num(x)).toBe(s);
   });
 
-  it("counts get thousands separators", () => {
+  it("counts get thousands separators; sizes a unit that shows them", () => {
     expect(count(1_000_000)).toBe("1,000,000");
+    expect(size(312)).toBe("312 bytes");
+    expect(size(4300)).toBe("4.2 KB");
+    expect(size(18.4 * 1024 * 1024)).toBe("18.4 MB");
   });
 
   it("prose shortens raw floats only, and leaves versions, ids, dates and written numbers alone", () => {
