@@ -128,7 +128,10 @@ export function parseArgv(argv: readonly string[]): { values: Values; positional
   try {
     return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (e) {
-    throw usage((e as Error).message.split("\n")[0]!.replace(/\. To specify a positional argument.*$/u, ""));
+    // node:util's own words: "Option '--target <value>' argument missing", "... argument is ambiguous" (with its fix
+    // on the following lines: a value that starts with a dash is written --target=-0.1)
+    const [first, ...rest] = (e as Error).message.split("\n");
+    throw usage(first!.replace(/\. To specify a positional argument.*$/u, ""), ...rest);
   }
 }
 

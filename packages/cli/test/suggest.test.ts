@@ -66,6 +66,14 @@ describe("the CLI suggests", () => {
     expect(f.stderr.split("\n")[0]).toBe("scoregate: unknown flag --colour");
   });
 
+  it("a value that starts with a dash is not taken for a flag, and the fix is named", async () => {
+    const r = await cli(["calibrate", "s.csv", ...gate, "--target", "-0.1"], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Option '--target' argument is ambiguous");
+    expect(r.stderr).toContain("use '--target=-XYZ'");
+    expect(r.stderr).not.toContain("unknown flag");
+  });
+
   it("--delimiter names the separators it takes", async () => {
     const r = await cli(["calibrate", "s.csv", ...gate, "--target", "0.2", "--delimiter", "colon"], env);
     expect(r.code).toBe(2);
