@@ -27,6 +27,30 @@ module.exports = {
       to: { pathNot: ["^src/contract/", "^node_modules/zod/"] },
     },
     {
+      name: "platform-imports-no-feature",
+      severity: "error",
+      comment:
+        "src/platform is the ground every feature stands on (auth, http helpers, errors, ids, generic env types): it imports only itself and the contract, never a feature or the wiring.",
+      from: { path: "^src/platform/" },
+      to: { path: "^src/", pathNot: ["^src/platform/", "^src/contract/"] },
+    },
+    {
+      name: "no-feature-imports-another-features-routes",
+      severity: "error",
+      comment:
+        "A feature never imports another feature's routes (HTTP modules): what it needs of another feature comes through its slice of dependencies (deps.ts), and cross-feature effects are listeners wired in src/worker/.",
+      from: { path: "^src/(alerts|calibrations|dashboard|monitoring|reference|serving|webhooks)/" },
+      to: { path: "^src/[^/]+/routes\\.tsx?$", pathNot: ["^src/$1/"] },
+    },
+    {
+      name: "only-worker-wires",
+      severity: "error",
+      comment:
+        "src/worker/ is the top floor, the only place that builds services from bindings: only it and the entry (src/index.ts) import it. Tests may.",
+      from: { path: "^src/", pathNot: ["^src/worker/", "^src/index\\.ts$"] },
+      to: { path: "^src/worker/" },
+    },
+    {
       name: "packages-use-only-contract-and-stats",
       severity: "error",
       comment:

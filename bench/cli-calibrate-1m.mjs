@@ -34,7 +34,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { ROOT, BUILD_COMMAND, machineInfo, median, mulberry32, startWorker } from "./lib/worker.mjs";
+import { BUILD_COMMAND, machineInfo, median, mulberry32, ROOT, startWorker } from "./lib/worker.mjs";
 
 const { values: opts } = parseArgs({
   options: {

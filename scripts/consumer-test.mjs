@@ -26,8 +26,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { startWorker, wranglerConfig } from "../bench/lib/worker.mjs";
-import { Checks, expectExit, findNodes, nodeBinDir, run, scratchEnv } from "./lib/consumer-harness.mjs";
 import { compareVersions, csv, exportedNames, installLineProblems, runConsumerWorker, symlinksUnder } from "./lib/consumer-checks.mjs";
+import { Checks, expectExit, findNodes, nodeBinDir, run, scratchEnv } from "./lib/consumer-harness.mjs";
 import { startRagService } from "./lib/consumer-rag.mjs";
 import { publishedPackages, ROOT } from "./lib/packages.mjs";
 

@@ -8,7 +8,7 @@ import type { CoverageNotion, Labels, RecallReport, ShiftReport, StoredCalibrati
 import { AppError, invalid } from "../platform/errors";
 import { countBelow } from "../stats/order-statistics";
 import { perQueryStats } from "../stats/per-query";
-import { coverageAt, coverageInterval, fitRecallGate, labelCounts, type LabelledQueries } from "../stats/recall-gate";
+import { coverageAt, coverageInterval, fitRecallGate, type LabelledQueries, labelCounts } from "../stats/recall-gate";
 
 /** Targets of the recall-against-drop-rate table (the policy's own target is added). */
 export const TRADEOFF_TARGETS = [0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99];

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { DEFAULT_SHIFT_TOLERANCE, MAX_ABSOLUTE_TOLERANCE, MAX_CANDIDATES_PER_QUERY, MAX_QUERIES, MAX_RELATIVE_TOLERANCE } from "./limits";
 import { CoverageNotion, GateRef, Id, Policy, Score, ScoreScale, Scores, StoredPolicy } from "./common";
+import { DEFAULT_SHIFT_TOLERANCE, MAX_ABSOLUTE_TOLERANCE, MAX_CANDIDATES_PER_QUERY, MAX_QUERIES, MAX_RELATIVE_TOLERANCE } from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Calibration upload

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_JUDGED_QUERIES, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "./limits";
 import { CalibrationId, CoverageNotion, GateRef, Id, Score } from "./common";
+import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_JUDGED_QUERIES, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Production observations and drift

@@ -4,7 +4,7 @@
  * stores it; time comes in as an argument.
  */
 import type { CoverageStatus } from "../contract";
-import { evaluateCoverage, type CoverageEvaluation } from "../stats/coverage-test";
+import { type CoverageEvaluation, evaluateCoverage } from "../stats/coverage-test";
 import type { DriftConfig } from "../stats/drift";
 import type { JudgeInput } from "./monitor-contract";
 

@@ -3,8 +3,9 @@
  * answers. Services depend on this file and on MonitorClient, never on the Durable Object class, so they type-check
  * and unit-test without workerd, and no import cycle runs through the object.
  */
+
+import type { Expectation } from "../calibrations/expectation";
 import type { AlertKind, CoverageNotion, CoverageStatus, MonitorStatus, WindowStatus } from "../contract";
-import type { Expectation } from "../serving/projection";
 import type { DriftConfig } from "../stats/drift";
 
 /** One observation batch, resolved to the calibration it was gated with. */

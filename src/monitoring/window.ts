@@ -4,14 +4,23 @@
  * which does not restart with it: it is reset only by an alarm. Pure: the GateMonitor Durable Object stores it; time
  * and randomness come in as arguments.
  */
-import { DRIFT_WINDOW_MS, SCORE_RESERVOIR_SIZE } from "../platform/limits";
+
+import type { Expectation } from "../calibrations/expectation";
 import type { WindowStatus } from "../contract";
-import { DEFAULT_DRIFT_CONFIG, type CalibrationExpectation, type DriftConfig } from "../stats/drift";
-import { evaluateDetector, observeDetector, type DetectedRate, type DetectorEvaluation } from "../stats/drift-detector";
-import { newDetector, type DetectorState } from "../stats/e-detector";
+import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../stats/drift";
+import { type DetectedRate, type DetectorEvaluation, evaluateDetector, observeDetector } from "../stats/drift-detector";
+import { type DetectorState, newDetector } from "../stats/e-detector";
 import { EMPTY_CONTEXT_STRATA } from "../stats/empty-context";
-import { addCluster, cloneSums, emptyClusterSums, type ClusterSums } from "../stats/per-query";
-import type { Expectation } from "../serving/projection";
+import { addCluster, type ClusterSums, cloneSums, emptyClusterSums } from "../stats/per-query";
+
+/** Scores kept per gate window (uniform reservoir sample) for the production score distribution. */
+export const SCORE_RESERVOIR_SIZE = 2_000;
+
+/**
+ * Length of a drift window: the counts the monitor shows per day. The change detector does not restart with it (only
+ * after an alarm or for a new calibration).
+ */
+export const DRIFT_WINDOW_MS = 24 * 3600 * 1000;
 
 export interface WindowState {
   readonly calibration_id: string;

@@ -18,7 +18,7 @@
  * point's e-process is valid, so it covers the true coverage at all times with probability >= 1 - level'.
  * Pure: no clock, no storage. Cost O(1) per update, O(60) log-Beta evaluations for the sequence.
  */
-import { DEFAULT_PRIOR_STRENGTH, logEvidence, type Band, type MixturePrior } from "./mixture-test";
+import { type Band, DEFAULT_PRIOR_STRENGTH, logEvidence, type MixturePrior } from "./mixture-test";
 import { zInv } from "./special";
 
 export interface CoverageCalibration {

@@ -12,18 +12,19 @@
  * (per-query.ts), the most data there is; the calibration's band uses max(deff_cal, that). No alarm before
  * `minQueries` queries, where the estimate is too low under heavy clustering.
  */
-import { detectorAdd, detectorLogThreshold, readDetector, type DetectorStart, type DetectorState } from "./e-detector";
+
 import {
-  conditionedEmptyContext,
-  driftBands,
-  emptyContextLogEvidence,
   type CalibrationExpectation,
+  conditionedEmptyContext,
   type DriftBands,
   type DriftConfig,
+  driftBands,
+  emptyContextLogEvidence,
   type RateTest,
 } from "./drift";
+import { type DetectorStart, type DetectorState, detectorAdd, detectorLogThreshold, readDetector } from "./e-detector";
 import { logEvidence, priorFor } from "./mixture-test";
-import { designEffect, type ClusterSums } from "./per-query";
+import { type ClusterSums, designEffect } from "./per-query";
 
 export interface DetectedRate extends RateTest {
   /** The caller's tag (epoch ms) of the start with the most evidence: the evidence accumulates since then. */

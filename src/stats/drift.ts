@@ -18,8 +18,8 @@
  */
 import { jeffreysUpperBound } from "./binomial-bound";
 import { EMPTY_CONTEXT_STRATA } from "./empty-context";
-import { designEffect, type ClusterSums } from "./per-query";
-import { DEFAULT_PRIOR_STRENGTH, logEvidence, priorFor, toleranceBand, type Band } from "./mixture-test";
+import { type Band, DEFAULT_PRIOR_STRENGTH, logEvidence, priorFor, toleranceBand } from "./mixture-test";
+import { type ClusterSums, designEffect } from "./per-query";
 import { zInv } from "./special";
 
 export interface DriftConfig {

@@ -3,12 +3,13 @@
  * near machine precision). We do not write these by hand: simple-statistics' `probit` and normal table are only
  * good to 3-4 digits, and interval endpoints and evidence values need more.
  */
+
+import betaln from "@stdlib/math-base-special-betaln";
 import betaQuantile from "@stdlib/stats-base-dists-beta-quantile";
 import binomialCdf from "@stdlib/stats-base-dists-binomial-cdf";
-import betaln from "@stdlib/math-base-special-betaln";
 import chisquareQuantile from "@stdlib/stats-base-dists-chisquare-quantile";
-import normalQuantile from "@stdlib/stats-base-dists-normal-quantile";
 import normalCdf from "@stdlib/stats-base-dists-normal-cdf";
+import normalQuantile from "@stdlib/stats-base-dists-normal-quantile";
 
 /** Quantile of Beta(a, b) at probability q. */
 export const betaInv = (q: number, a: number, b: number): number => betaQuantile(q, a, b);

@@ -1,12 +1,12 @@
 // Calibrations on the data real traffic produces: tied and saturated scores, float32 uploads, clustered queries
 // uploaded flat, per-calibration drift tolerances.
 import { describe, expect, it } from "vitest";
-import { AppError } from "../../src/platform/errors";
+import { type CalibrationInput, calibrate } from "../../src/calibrations/calibrate";
+import { expectationOf } from "../../src/calibrations/expectation";
 import { CalibrationMeta } from "../../src/contract";
-import { calibrate, type CalibrationInput } from "../../src/calibrations/calibrate";
-import { expectationOf } from "../../src/serving/publish";
-import { createRng } from "../support/prng";
+import { AppError } from "../../src/platform/errors";
 import { memoryDeps } from "../support/memory-deps";
+import { createRng } from "../support/prng";
 
 const NOW = Date.UTC(2026, 10, 24, 9, 30, 0);
 const GATE = { index: "docs", embedding: "e5", reranker: "bge" };

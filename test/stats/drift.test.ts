@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/drift.json" with { type: "json" };
-import { DEFAULT_DRIFT_CONFIG, evaluateDrift, type CalibrationExpectation, type DriftConfig } from "../../src/stats/drift";
-import { addCluster, emptyClusterSums, type ClusterSums } from "../../src/stats/per-query";
+import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, type DriftConfig, evaluateDrift } from "../../src/stats/drift";
+import { addCluster, type ClusterSums, emptyClusterSums } from "../../src/stats/per-query";
 import { binomIsf } from "../../src/stats/special";
 import { clusteredDrops, createRng, deriveSeed } from "../support/prng";
 

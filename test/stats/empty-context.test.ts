@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/empty-context.json" with { type: "json" };
+import { expectationOf } from "../../src/calibrations/expectation";
 import { fitCalibration } from "../../src/calibrations/fit";
 import type { StoredCalibration } from "../../src/contract";
 import { calibrationExpectation } from "../../src/monitoring/window";
-import { expectationOf } from "../../src/serving/publish";
-import { DEFAULT_DRIFT_CONFIG, driftBands, emptyContextLogEvidence, type CalibrationExpectation } from "../../src/stats/drift";
+import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, driftBands, emptyContextLogEvidence } from "../../src/stats/drift";
 import { evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
 import { newDetector } from "../../src/stats/e-detector";
 import { allDroppedProbability, EMPTY_CONTEXT_STRATA, emptyRateByCandidates, stratumOf } from "../../src/stats/empty-context";
 import { sortedCopy } from "../../src/stats/order-statistics";
-import { addCluster, emptyClusterSums, flattenQueries, type ClusterSums } from "../../src/stats/per-query";
+import { addCluster, type ClusterSums, emptyClusterSums, flattenQueries } from "../../src/stats/per-query";
 import { createRng, deriveSeed, type Rng } from "../support/prng";
 
 describe("allDroppedProbability (scipy.stats.hypergeom)", () => {

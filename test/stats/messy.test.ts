@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/messy.json" with { type: "json" };
 import { jeffreysUpperBound } from "../../src/stats/binomial-bound";
 import { decideChange } from "../../src/stats/change-decision";
-import { DEFAULT_DRIFT_CONFIG, type CalibrationExpectation } from "../../src/stats/drift";
+import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
 import { evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
 import { newDetector } from "../../src/stats/e-detector";
 import { effectiveSize, rateInterval, widenedRanks } from "../../src/stats/effective-size";

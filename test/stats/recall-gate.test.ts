@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/recall.json";
 import {
+  type CoverageNotion,
   coverageAt,
   coverageInterval,
   fitRecallGate,
+  type LabelledQueries,
   labelCounts,
   minimumQueriesFor,
   queryCoverage,
   recallRank,
-  type CoverageNotion,
-  type LabelledQueries,
 } from "../../src/stats/recall-gate";
 
 type GoldenQuery = { scores: number[]; relevance: number[] };

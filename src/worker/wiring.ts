@@ -1,57 +1,84 @@
 /**
- * Builds the per-request dependencies from `env`: storage implementations, the clock and randomness.
- * No module-level singletons hold bindings (docs/architecture.md#where-state-lives).
+ * The wiring: the only place that turns bindings into services. It builds each feature's slice of dependencies from
+ * `env` (storage implementations over D1, KV, the Durable Object namespace and the queue; the clock; randomness;
+ * validated configuration), per request, per cron tick, per queue batch and per Durable Object call. No module-level
+ * singleton holds a binding; what an isolate keeps between requests comes from ./isolate.ts.
  */
-import type { Env } from "./env";
-import { KV_CACHE_TTL_SECONDS } from "./limits";
-import type { AlertDeps, AppDeps, CoreDeps } from "./deps";
-import { D1IdempotencyStore } from "./d1-idempotency-store";
+import { D1AlertStore } from "../alerts/d1-store";
+import type { AlertDeps } from "../alerts/deps";
+import { shiftAlertListener } from "../alerts/shift-alert";
+import { noteUncalibrated } from "../alerts/uncalibrated-alert";
+import { D1CalibrationStore } from "../calibrations/d1-store";
 import { DurableMonitorClient } from "../monitoring/monitor-client";
 import { CloudflareObservationQueue, OBSERVATION_INGEST_MODES, type ObservationIngest } from "../monitoring/observation-queue";
 import type { ConsumerDeps } from "../monitoring/queue-consumer";
-import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../stats/drift";
-import { AppError } from "./errors";
-import { isProduction } from "./auth";
-import { D1AlertStore } from "../alerts/d1-store";
-import { D1WebhookStore } from "../webhooks/d1-store";
-import { cryptoRandomHex16 } from "./ids";
-import { D1CalibrationStore } from "../calibrations/d1-store";
+import { isProduction } from "../platform/auth";
+import { D1IdempotencyStore } from "../platform/d1-idempotency-store";
+import type { Env } from "../platform/env";
+import { AppError } from "../platform/errors";
+import { cryptoRandomHex16 } from "../platform/ids";
+import { KV_CACHE_TTL_SECONDS } from "../platform/limits";
+import { missingTables } from "../platform/readiness";
+import type { ReaderDeps } from "../serving/deps";
 import { KvThresholdProjection } from "../serving/projection";
+import { publishOnActivation } from "../serving/publish";
+import { ThresholdReader } from "../serving/threshold-reader";
+import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../stats/drift";
+import { D1WebhookStore } from "../webhooks/d1-store";
+import { deliverDue } from "../webhooks/delivery";
+import type { WebhookDeps } from "../webhooks/deps";
+import type { AppDeps } from "./deps";
+import { isolate } from "./isolate";
 
+/** ctx.waitUntil of the request, tick or object call. */
+export type WaitUntil = (p: Promise<unknown>) => void;
+
+/** Work after the response: a failure is logged, never thrown into the runtime. */
+const deferWith =
+  (waitUntil: WaitUntil) =>
+  (p: Promise<unknown>): void =>
+    waitUntil(
+      p.catch((e: unknown) => {
+        console.error("deferred work failed", e);
+      }),
+    );
+
+/** Storage of the system of record and the projection, the clock, ids and deferred work. */
 export function coreDeps(
   env: Env,
-  waitUntil: (p: Promise<unknown>) => void,
+  waitUntil: WaitUntil,
   now: () => Date = () => new Date(),
   kvCacheTtlSeconds: number | null = KV_CACHE_TTL_SECONDS,
-): CoreDeps {
+): ReaderDeps & { readonly random: () => string } {
   return {
     calibrations: new D1CalibrationStore(env.DB),
     projection: new KvThresholdProjection(env.THRESHOLDS, kvCacheTtlSeconds),
     now,
     random: cryptoRandomHex16,
-    defer: (p) =>
-      waitUntil(
-        p.catch((e: unknown) => {
-          console.error("deferred work failed", e);
-        }),
-      ),
+    defer: deferWith(waitUntil),
   };
 }
 
-/** Core plus alerts and webhook delivery. */
-export function alertDeps(
-  env: Env,
-  waitUntil: (p: Promise<unknown>) => void,
-  now: () => Date = () => new Date(),
-  kvCacheTtlSeconds: number | null = KV_CACHE_TTL_SECONDS,
-): AlertDeps {
+/** Webhook endpoints and their delivery. */
+export function webhookDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => new Date()): WebhookDeps {
   return {
-    ...coreDeps(env, waitUntil, now, kvCacheTtlSeconds),
-    alerts: new D1AlertStore(env.DB),
     webhooks: new D1WebhookStore(env.DB),
-    fetch: (input, init) => fetch(input, init),
-    production: isProduction(env.ENVIRONMENT),
+    now,
+    random: cryptoRandomHex16,
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+    production: isProduction(env.ENVIRONMENT),
+    fetch: (input, init) => fetch(input, init),
+    defer: deferWith(waitUntil),
+  };
+}
+
+/** Alerts, with the webhook delivery that follows an alert event (also what a delivery run needs). */
+export function alertDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => new Date()): AlertDeps & WebhookDeps {
+  const webhooks = webhookDeps(env, waitUntil, now);
+  return {
+    ...webhooks,
+    alerts: new D1AlertStore(env.DB),
+    deliverWebhooks: () => webhooks.defer(deliverDue(webhooks)),
   };
 }
 
@@ -111,12 +138,23 @@ export function consumerDeps(env: Env, now: () => Date = () => new Date()): Cons
   };
 }
 
-/** Everything a request may need: core, alerts, the gate monitors and the drift configuration. */
-export function appDeps(env: Env, waitUntil: (p: Promise<unknown>) => void, now: () => Date = () => new Date()): AppDeps {
+/** Everything a request may need: one object that satisfies every feature's slice (./deps.ts). */
+export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => new Date()): AppDeps {
   let drift: DriftConfig | undefined;
   let ingest: ObservationIngest | undefined;
+  const core = coreDeps(env, waitUntil, now);
+  const alerts = alertDeps(env, waitUntil, now);
+  const thresholds = new ThresholdReader(isolate.thresholds, core);
   return {
-    ...alertDeps(env, waitUntil, now),
+    ...core,
+    ...alerts,
+    thresholds,
+    // Whoever activates (upload, promote, roll back, the dashboard): publish from D1, forget this isolate's copies,
+    // then raise or resolve rebuild_shift, in this order, before the answer.
+    activationListeners: [publishOnActivation(core), thresholds.invalidateOnActivation, shiftAlertListener(alerts)],
+    onUncalibrated: (gateId, q) => {
+      noteUncalibrated(gateId, q, alerts, isolate.uncalibratedAlerts);
+    },
     monitor: new DurableMonitorClient(env.GATE_MONITOR),
     // Validated when first used, so a typo in DRIFT_* fails the drift endpoints loudly without taking serving down.
     get drift() {
@@ -129,5 +167,7 @@ export function appDeps(env: Env, waitUntil: (p: Promise<unknown>) => void, now:
       return ingest;
     },
     idempotency: new D1IdempotencyStore(env.DB),
+    missingTables: () => missingTables(env.DB, isolate.migrated),
+    openApiDocument: isolate.openApiDocument,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { IsolateCache } from "../../src/serving/isolate-cache";
+import { IsolateCache } from "../../src/platform/isolate-cache";
 
 describe("IsolateCache", () => {
   it("serves fresh values until the TTL, then hands one request the refresh while others keep the old value", () => {

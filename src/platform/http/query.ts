@@ -1,18 +1,9 @@
 /**
- * Registers a handler for an operation of the route table (src/contract/routes.ts): the method and path come from the
- * table, and so does the scope check, so the OpenAPI document and what the Worker enforces cannot disagree. The
- * table also knows each route's query parameters, so they are checked strictly here, once for every route: an unknown
- * name (a typo such as `index_verison` would otherwise be ignored and the current threshold served) or a repeated one
- * (first-wins in one place, last-wins in another) is a 400 that names it.
+ * Query parameters are checked strictly, once for every route (handle.ts, from the route table's query schemas): an
+ * unknown name (a typo such as `index_verison` would otherwise be ignored and the current threshold served) or a
+ * repeated one (first-wins in one place, last-wins in another) is a 400 that names it, with a "did you mean".
  */
-import type { Handler, Hono, MiddlewareHandler } from "hono";
-import type { RouteSpec } from "../contract";
-import { requireScope } from "./auth-middleware";
-import type { AppBindings } from "./env";
-import { AppError } from "./errors";
-
-/** Hono's form of an OpenAPI path template: `/v1/alerts/{id}` -> `/v1/alerts/:id`. */
-export const honoPath = (path: string): string => path.replace(/\{(\w+)\}/gu, ":$1");
+import { AppError } from "../errors";
 
 /** Levenshtein distance, for "did you mean" on parameter names (names are short: O(n·m) is nothing). */
 export function editDistance(a: string, b: string): number {
@@ -59,25 +50,4 @@ export function checkQueryNames(url: string, accepted: readonly string[]): void 
   ].filter((p) => p !== "");
   const hint = accepted.length === 0 ? "this endpoint takes no query parameters" : `accepted: ${accepted.join(", ")}`;
   throw new AppError("bad_request", `${parts.join("; ")} (${hint})`, details);
-}
-
-const strictQuery =
-  (accepted: readonly string[]): MiddlewareHandler<AppBindings> =>
-  async (c, next) => {
-    checkQueryNames(c.req.url, accepted);
-    await next();
-  };
-
-/** Routes whose query parameters depend on the body's content type check them themselves (calibration uploads). */
-const QUERY_CHECKED_BY_HANDLER = new Set(["/v1/calibrations#post"]);
-
-export function handle(app: Hono<AppBindings>, spec: RouteSpec, handler: Handler<AppBindings>): void {
-  const path = honoPath(spec.path);
-  const method = spec.method.toUpperCase();
-  const query = QUERY_CHECKED_BY_HANDLER.has(`${spec.path}#${spec.method}`) ? null : strictQuery(spec.query ? Object.keys(spec.query.shape) : []);
-  if (spec.scope === null) {
-    if (query) app.on(method, path, query, handler);
-    else app.on(method, path, handler);
-  } else if (query) app.on(method, path, requireScope(spec.scope), query, handler);
-  else app.on(method, path, requireScope(spec.scope), handler);
 }

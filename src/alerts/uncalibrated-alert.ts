@@ -1,18 +1,20 @@
 /**
- * The silent failure made loud: a RAG service asked for a gate that has no calibration. Raises (or updates) an
- * `uncalibrated_request` alert, at most once per UNCALIBRATED_ALERT_INTERVAL_MS per gate per isolate, so a hot loop
- * of 404s costs D1 one write a minute, not one per request.
+ * The silent failure made loud: a RAG service asked for a gate that has no calibration (GET /v1/threshold answered
+ * 404 uncalibrated). Raises (or updates) an `uncalibrated_request` alert, at most once per
+ * UNCALIBRATED_ALERT_INTERVAL_MS per gate per isolate, so a hot loop of 404s costs D1 one write a minute, not one per
+ * request. src/worker/wiring.ts wires it to the serving feature's onUncalibrated.
  */
-import { ISOLATE_CACHE_MAX_ENTRIES, MAX_OPEN_UNCALIBRATED_ALERTS, UNCALIBRATED_ALERT_INTERVAL_MS } from "../platform/limits";
 import type { ThresholdQuery } from "../contract";
-import { raiseCappedAlert } from "../alerts/lifecycle";
-import type { AlertDeps } from "../platform/deps";
-import { IsolateCache } from "./isolate-cache";
+import { IsolateCache } from "../platform/isolate-cache";
+import { ISOLATE_CACHE_MAX_ENTRIES, MAX_OPEN_UNCALIBRATED_ALERTS, UNCALIBRATED_ALERT_INTERVAL_MS } from "../platform/limits";
+import type { AlertDeps } from "./deps";
+import { raiseCappedAlert } from "./lifecycle";
 
-const recent = new IsolateCache<true>(ISOLATE_CACHE_MAX_ENTRIES, UNCALIBRATED_ALERT_INTERVAL_MS);
+/** The gates an isolate raised the alert for within the interval (src/worker/isolate.ts holds the one instance). */
+export const newUncalibratedMemory = (): IsolateCache<true> => new IsolateCache<true>(ISOLATE_CACHE_MAX_ENTRIES, UNCALIBRATED_ALERT_INTERVAL_MS);
 
 /** Records the request unless this gate was recorded by this isolate within the interval. Returns whether it raised. */
-export function noteUncalibrated(gateId: string, q: ThresholdQuery, deps: AlertDeps): boolean {
+export function noteUncalibrated(gateId: string, q: ThresholdQuery, deps: AlertDeps, recent: IsolateCache<true>): boolean {
   const nowMs = deps.now().getTime();
   if (recent.get(gateId, nowMs) !== undefined) return false;
   recent.set(gateId, true, nowMs);
