@@ -39,12 +39,14 @@ function queries(seed: number, nQueries: number, perQuery: number, shift = 0): n
     return Array.from({ length: perQuery }, () => 1 / (1 + Math.exp(-(offset + rng.normal() - 0.5))));
   });
 }
-function csv(name: string, qs: number[][], eol = "\n"): string {
+/** A CSV of the queries; with `;`, as a decimal-comma locale's spreadsheet saves it (`;` between fields, `0,734`). */
+function csv(name: string, qs: number[][], eol = "\n", sep = ","): string {
   const p = join(dir, name);
-  const rows = ["query_id,doc_id,score"];
+  const rows = [["query_id", "doc_id", "score"].join(sep)];
+  const num = (x: number): string => (sep === ";" ? String(x).replace(".", ",") : String(x));
   qs.forEach((q, i) => {
     q.forEach((s, j) => {
-      rows.push(`query-${i},doc-${j},${s}`);
+      rows.push([`query-${i}`, `doc-${j}`, num(s)].join(sep));
     });
   });
   writeFileSync(p, rows.join(eol) + eol);
@@ -104,6 +106,13 @@ describe("scoregate calibrate against the local worker", () => {
     expect(r.code).toBe(3);
     expect(r.stdout).toContain("dry run: stored, not served");
     expect(r.stdout).toMatch(/Decision: SHIFTED.*-> exit 3/u);
+    // the change and its interval in one unit (points): the interval holds the estimate
+    const m = /: ([+-]?\d+\.\d) points \(95 %: ([+-]?\d+\.\d) to ([+-]?\d+\.\d) points\)/u.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    const [estimate, low, high] = m!.slice(1).map(Number) as [number, number, number];
+    expect(estimate).toBeGreaterThan(10);
+    expect(low).toBeLessThanOrEqual(estimate);
+    expect(high).toBeGreaterThanOrEqual(estimate);
     const after = json<{ calibration_id: string }>(
       (await cli(["threshold", "--embedding", "e5", "--reranker", "bge-reranker-v2-m3", "--json"], env("dev-read"))).stdout,
     );
@@ -123,6 +132,21 @@ describe("scoregate calibrate against the local worker", () => {
     expect(loose.stderr).toContain("inconclusive");
     const strict = await cli(["calibrate", moved, ...gateArgs("e5-small", "v2"), "--carry", "--dry-run", "--strict"], env());
     expect(strict.code).toBe(4);
+  });
+
+  it("a semicolon CSV with decimal commas fits the same threshold as the comma CSV of the same scores", async () => {
+    const qs = queries(12, 100, 20);
+    const comma = await cli(["calibrate", csv("sep-comma.csv", qs), ...gateArgs("e5-sep", "v1"), "--target", "0.3", "--json"], env());
+    const semi = await cli(
+      ["calibrate", csv("sep-semicolon.csv", qs, "\r\n", ";"), ...gateArgs("e5-sep-semi", "v1"), "--target", "0.3", "--json"],
+      env(),
+    );
+    expect(semi.code).toBe(0);
+    const a = json<Out & { upload: { delimiter: string; decimal_comma: boolean } }>(comma.stdout);
+    const b = json<Out & { upload: { delimiter: string; decimal_comma: boolean } }>(semi.stdout);
+    expect(b.upload).toMatchObject({ delimiter: ";", decimal_comma: true, queries: 100 });
+    expect(b.calibration.threshold).toBe(a.calibration.threshold);
+    expect(b.calibration.threshold).toBe(expectedThreshold(qs.flat(), 0.3));
   });
 
   it("reads stdin (-) as JSONL, one query per line", async () => {
@@ -197,7 +221,10 @@ describe("the other commands against the local worker", () => {
 
     const t = await cli(["threshold", "--embedding", "e5-cmd", "--reranker", "bge-reranker-v2-m3"], env("dev-read"));
     expect(t.code).toBe(0);
-    expect(t.stdout.split("\n")[0]).toBe(String(Number(first.calibration.threshold.toPrecision(6))));
+    // four significant digits for a person, the exact value on the next line when they differ
+    const exact = first.calibration.threshold;
+    expect(t.stdout.split("\n")[0]).toBe(String(Number(exact.toPrecision(4))));
+    if (String(Number(exact.toPrecision(4))) !== String(exact)) expect(t.stdout).toContain(`exact         ${exact}`);
     expect(t.stdout).toContain(first.calibration.id);
 
     const unknown = await cli(["threshold", "--embedding", "nope", "--reranker", "nope"], env("dev-read"));
