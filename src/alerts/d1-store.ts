@@ -5,7 +5,7 @@
  */
 import type { Alert, AlertKind, AlertOccurrence, AlertStatus } from "../contract";
 import { equalityWhere } from "../platform/sql";
-import type { AlertFilter, AlertStore, WebhookEventInput } from "./store";
+import type { AlertFilter, AlertStore, UncalibratedSighting, WebhookEventInput } from "./store";
 
 interface AlertRow {
   id: string;
@@ -168,5 +168,16 @@ export class D1AlertStore implements AlertStore {
         .bind(now, actor, note, id),
       ...this.eventStatements(resolved, id, now, "resolved"),
     ]);
+  }
+
+  async recordSighting(s: UncalibratedSighting, sinceMinute: number): Promise<number> {
+    const results = await this.db.batch<{ n: number }>([
+      this.db.prepare(`INSERT OR IGNORE INTO uncalibrated_sightings (gate_id, token, minute) VALUES (?, ?, ?)`).bind(s.gate_id, s.token, s.minute),
+      this.db.prepare(`DELETE FROM uncalibrated_sightings WHERE minute < ?`).bind(sinceMinute),
+      this.db
+        .prepare(`SELECT COUNT(*) AS n FROM uncalibrated_sightings WHERE gate_id = ? AND token = ? AND minute >= ?`)
+        .bind(s.gate_id, s.token, sinceMinute),
+    ]);
+    return results[2]!.results[0]?.n ?? 0;
   }
 }

@@ -40,4 +40,18 @@ export interface AlertStore {
   acknowledge(id: string, actor: string, now: string, note: string | null): Promise<void>;
   /** Resolves the alert and emits its `alert.resolved` event to every enabled endpoint, atomically. */
   resolve(id: string, actor: string, now: string, resolved: WebhookEventInput, note: string | null): Promise<void>;
+  /**
+   * Records that `token` asked for the uncalibrated gate in `minute` (a repeat of the same minute is one sighting),
+   * forgets every sighting before `sinceMinute`, and returns in how many distinct minutes from `sinceMinute` on this
+   * token asked for this gate. One atomic batch, so concurrent isolates count each minute once.
+   */
+  recordSighting(sighting: UncalibratedSighting, sinceMinute: number): Promise<number>;
+}
+
+/** A token asking for a gate that has no active calibration, in one minute (Unix minutes). */
+export interface UncalibratedSighting {
+  readonly gate_id: string;
+  /** The token's name, never the token. */
+  readonly token: string;
+  readonly minute: number;
 }

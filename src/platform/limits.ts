@@ -29,8 +29,21 @@ export const DETECTOR_IDLE_RETENTION_MS = 7 * 24 * 3600 * 1000;
 /** Finished windows kept per gate for the monitor's history. */
 export const MAX_WINDOW_HISTORY = 30;
 
-/** An uncalibrated request raises or updates its alert at most this often per gate per isolate. */
+/**
+ * An uncalibrated_request alert is raised for a token that asked for the same uncalibrated gate in at least this many
+ * distinct minutes within UNCALIBRATED_ALERT_WINDOW_MINUTES: a service on its fallback keeps asking (the SDKs re-ask
+ * at every max-age, 5 s), a person looking a gate up asks once or a few times within a minute or two.
+ */
+export const UNCALIBRATED_ALERT_MIN_MINUTES = 5;
+
+/** The window the distinct minutes of UNCALIBRATED_ALERT_MIN_MINUTES are counted in. */
+export const UNCALIBRATED_ALERT_WINDOW_MINUTES = 15;
+
+/** A sighting (gate, token, minute) is written to D1 at most once per this interval per isolate: one write a minute. */
 export const UNCALIBRATED_ALERT_INTERVAL_MS = 60_000;
+
+/** Longest User-Agent kept in an uncalibrated_request alert's details (it names the client; the rest is cut). */
+export const MAX_ALERT_CLIENT_LENGTH = 200;
 
 /**
  * Most unresolved uncalibrated_request alerts. Any read token can ask for any name, so beyond this new names are only

@@ -24,7 +24,7 @@ export const isolate = {
    * both fail). At most ISOLATE_CACHE_MAX_ENTRIES entries each.
    */
   thresholds: newThresholdCaches(),
-  /** Gates whose uncalibrated_request alert this isolate raised in the last UNCALIBRATED_ALERT_INTERVAL_MS. */
+  /** The minute this isolate last recorded each (gate, token) asking for an uncalibrated gate (alerts/uncalibrated-alert.ts). */
   uncalibratedAlerts: newUncalibratedMemory(),
   /** The configured token digests and the tokens already verified (src/platform/auth-middleware.ts). */
   tokens: new TokenCache(),

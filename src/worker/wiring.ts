@@ -152,8 +152,8 @@ export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => 
     // Whoever activates (upload, promote, roll back, the dashboard): publish from D1, forget this isolate's copies,
     // then raise or resolve rebuild_shift, in this order, before the answer.
     activationListeners: [publishOnActivation(core), thresholds.invalidateOnActivation, shiftAlertListener(alerts)],
-    onUncalibrated: (gateId, q) => {
-      noteUncalibrated(gateId, q, alerts, isolate.uncalibratedAlerts);
+    onUncalibrated: (gateId, q, caller) => {
+      noteUncalibrated(gateId, q, caller, alerts, isolate.uncalibratedAlerts);
     },
     monitor: new DurableMonitorClient(env.GATE_MONITOR),
     // Validated when first used, so a typo in DRIFT_* fails the drift endpoints loudly without taking serving down.

@@ -4,13 +4,16 @@
  * events recorded once per alert change), no persistence. `events` shows what would be fanned out to endpoints.
  */
 
-import type { AlertFilter, AlertStore, WebhookEventInput } from "../../src/alerts/store";
+import type { AlertFilter, AlertStore, UncalibratedSighting, WebhookEventInput } from "../../src/alerts/store";
 import type { Alert, AlertKind, AlertOccurrence } from "../../src/contract";
 
 export class MemoryAlertStore implements AlertStore {
   readonly #alerts: Alert[] = [];
   readonly #occurrences = new Map<string, AlertOccurrence[]>();
   readonly events: WebhookEventInput[] = [];
+  /** Sightings of uncalibrated gates, `gate\0token\0minute`; `sightingWrites` counts recordSighting calls. */
+  readonly sightings = new Set<string>();
+  sightingWrites = 0;
   #seq = 0;
 
   async raise(candidate: Alert, opened: WebhookEventInput, maxUnresolvedOfKind?: number): Promise<{ alert: Alert; opened: boolean } | null> {
@@ -86,5 +89,17 @@ export class MemoryAlertStore implements AlertStore {
     if (i < 0) return;
     this.#alerts[i] = { ...this.#alerts[i]!, status: "resolved", resolved_at: now, resolved_by: actor, resolved_note: note };
     if (!this.events.some((e) => e.id === resolved.id)) this.events.push(resolved);
+  }
+
+  async recordSighting(s: UncalibratedSighting, sinceMinute: number): Promise<number> {
+    this.sightingWrites += 1;
+    this.sightings.add(`${s.gate_id}\u0000${s.token}\u0000${s.minute}`);
+    let n = 0;
+    for (const key of [...this.sightings]) {
+      const [gate, token, minute] = key.split("\u0000") as [string, string, string];
+      if (Number(minute) < sinceMinute) this.sightings.delete(key);
+      else if (gate === s.gate_id && token === s.token) n += 1;
+    }
+    return n;
   }
 }
