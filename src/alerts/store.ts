@@ -19,6 +19,15 @@ export interface AlertFilter {
   readonly kind?: AlertKind | undefined;
   readonly status?: AlertStatus | undefined;
   readonly limit: number;
+  /** Only alerts opened before the one whose database order this is (the `next` of the previous page). */
+  readonly before?: number | null | undefined;
+}
+
+/** A page of alerts, newest first. */
+export interface AlertPage {
+  readonly items: Alert[];
+  /** Pass back as `before` for the next (older) page; null on the last page. */
+  readonly next: number | null;
 }
 
 export interface AlertStore {
@@ -32,8 +41,10 @@ export interface AlertStore {
   /** The alert's occurrences, newest first. */
   occurrences(alertId: string, limit: number): Promise<AlertOccurrence[]>;
   get(id: string): Promise<Alert | null>;
-  /** Newest first. */
+  /** Newest first (the order alerts were opened; a repeat does not move an alert). */
   list(filter: AlertFilter): Promise<Alert[]>;
+  /** Like list, with the position of the next page. */
+  page(filter: AlertFilter): Promise<AlertPage>;
   countUnresolved(kind: AlertKind): Promise<number>;
   /** Unresolved alerts per gate and kind (for /metrics). */
   openCounts(): Promise<{ gate_id: string; kind: AlertKind; n: number }[]>;
