@@ -110,8 +110,26 @@ export async function requireAdminPost(c: Ctx, form: FormData): Promise<Principa
   return principal;
 }
 
-/** A safe local return path for after login (never another origin). */
+/** C0 and C1 control characters and DEL: never part of a path a browser sends, and fatal in a Location header. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
+
+/** Stands in for this Worker's origin while a path is resolved (the path is all that is kept). */
+const HERE = "http://scoregate.invalid";
+
+/**
+ * A safe local return path for after login: a path under /ui of this origin, resolved (dot segments removed) and
+ * percent-encoded, so it always fits in a Location header; anything else returns to /ui. A `next` with a control
+ * character is refused (400): no browser sends one, and a CR/LF must never reach a header.
+ */
 export function safeNext(raw: string | undefined): string {
-  if (raw === undefined || !raw.startsWith("/ui") || raw.startsWith("//")) return "/ui";
-  return raw;
+  if (raw === undefined || raw === "") return "/ui";
+  if (CONTROL.test(raw)) {
+    throw new AppError("bad_request", "next must be a path on this site without control characters", [
+      { path: "next", message: "has a control character" },
+    ]);
+  }
+  if (!raw.startsWith("/ui") || raw.startsWith("//")) return "/ui";
+  const url = new URL(raw, HERE);
+  if (url.origin !== HERE || !(url.pathname === "/ui" || url.pathname.startsWith("/ui/"))) return "/ui";
+  return url.pathname + url.search + url.hash;
 }
