@@ -11,6 +11,7 @@
  */
 import { Scalar } from "@scalar/hono-api-reference";
 import { Hono } from "hono";
+import { sha256, toBase64 } from "../platform/digest";
 import type { RouteEnv } from "../platform/env";
 import { REFERENCE_A11Y_SCRIPT } from "./a11y-script";
 import type { ReferenceDeps } from "./deps";
@@ -56,10 +57,7 @@ export function inlineScripts(html: string): string[] {
 }
 
 /** A CSP hash source of a script's text: 'sha256-<base64>'. */
-async function hashSource(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return `'sha256-${btoa(String.fromCharCode(...digest))}'`;
-}
+const hashSource = async (text: string): Promise<string> => `'sha256-${toBase64(new Uint8Array(await sha256(text)))}'`;
 
 /** The reference page's policy: its inline scripts admitted by hash, everything else from the Worker only. */
 export async function referencePolicy(html: string): Promise<string> {
