@@ -19,16 +19,7 @@ import { GatePage } from "./pages/gate";
 import { Layout } from "./pages/layout";
 import { LoginPage } from "./pages/login";
 import { OverviewPage } from "./pages/overview";
-import {
-  clearSession,
-  type DashboardBindings,
-  principalOf,
-  refuseCrossSite,
-  requireAdminPost,
-  requireSession,
-  safeNext,
-  setSession,
-} from "./session";
+import { type DashboardBindings, endSession, refuseCrossSite, requireAdminPost, requireSession, safeNext, signIn } from "./session";
 import { STYLESHEET } from "./style";
 
 /** Pages load only what the Worker serves: no inline scripts, styles from /ui/style.css, forms post to /ui. */
@@ -111,19 +102,16 @@ dashboardRoutes.get("/ui/login", (c) =>
 dashboardRoutes.post("/ui/login", async (c) => {
   refuseCrossSite(c);
   const form = await readForm(c);
-  const token = field(form, "token");
   const next = safeNext(field(form, "next"));
-  const principal = token === undefined ? null : await principalOf(c, token);
-  if (principal === null || token === undefined) {
-    return c.html(<LoginPage next={next} error="Unknown token." development={c.env.ENVIRONMENT === "development"} />, 401);
-  }
-  setSession(c, token);
-  return c.redirect(next, 303);
+  const outcome = await signIn(c, field(form, "token"));
+  if (outcome.ok) return c.redirect(next, 303);
+  if (outcome.status === 429) c.header("Retry-After", String(outcome.retryAfterS));
+  return c.html(<LoginPage next={next} error={outcome.message} development={c.env.ENVIRONMENT === "development"} />, outcome.status);
 });
 
 dashboardRoutes.post("/ui/logout", requireSession, async (c) => {
   refuseCrossSite(c);
-  clearSession(c);
+  await endSession(c);
   return c.redirect("/ui/login", 303);
 });
 

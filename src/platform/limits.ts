@@ -140,3 +140,26 @@ export const OBSERVATION_RETRY_MAX_DELAY_SECONDS = 60;
  * gate that writes to the queue: at the design target of 2,000 batches/s per gate, one queue carries two such gates.
  */
 export const QUEUE_MESSAGES_PER_SECOND_PER_QUEUE = 5_000;
+
+/** A dashboard session lasts at most 12 hours (checked from the signed cookie, not only by the browser). */
+export const SESSION_MAX_AGE_S = 12 * 60 * 60;
+
+/** Shortest SESSION_SECRET a production Worker signs dashboard sessions with (32 characters, 128 bits or more). */
+export const MIN_SESSION_SECRET_LENGTH = 32;
+
+/**
+ * Failed dashboard sign-ins one client address may make within LOGIN_FAILURE_WINDOW_MS; further attempts are answered
+ * 429 until the window ends, even with a right token. Tokens are long random secrets, so this only caps online
+ * guessing per address; a person who mistypes has five tries.
+ */
+export const LOGIN_MAX_FAILURES = 5;
+
+/** The window LOGIN_MAX_FAILURES is counted in, from an address's first failure. */
+export const LOGIN_FAILURE_WINDOW_MS = 15 * 60 * 1000;
+
+/**
+ * Client addresses one isolate counts failed sign-ins for (about 100 bytes each: 1 MB at most). Beyond it, expired
+ * entries are dropped first, then the oldest: an attacker with more addresses than this gets no more than the
+ * per-address limit from any of them, as with fresh addresses.
+ */
+export const LOGIN_THROTTLE_MAX_ADDRESSES = 10_000;

@@ -4,6 +4,7 @@
  * Each value is safe to lose at any moment (a new isolate starts empty) and bounded in size.
  */
 import { newUncalibratedMemory } from "../alerts/uncalibrated-alert";
+import { LoginThrottle } from "../dashboard/login-throttle";
 import { TokenCache } from "../platform/auth-middleware";
 import { openApiDocument } from "../reference/openapi";
 import { newThresholdCaches } from "../serving/threshold-reader";
@@ -28,6 +29,8 @@ export const isolate = {
   uncalibratedAlerts: newUncalibratedMemory(),
   /** The configured token digests and the tokens already verified (src/platform/auth-middleware.ts). */
   tokens: new TokenCache(),
+  /** Failed dashboard sign-ins per client address (src/dashboard/login-throttle.ts), at most LOGIN_THROTTLE_MAX_ADDRESSES. */
+  loginThrottle: new LoginThrottle(),
   /** D1 databases found migrated (src/platform/readiness.ts): migrations are never rolled back. */
   migrated: new WeakSet<D1Database>(),
   /** The OpenAPI document (src/reference/openapi.ts): it depends only on the contract. */

@@ -1,10 +1,13 @@
 /**
  * Signing in to the dashboard (src/dashboard/session.ts and the login route): where the login returns to (`next`), what
- * the session cookie holds, and how repeated failures are slowed down. Its own file: failure counts are per database,
- * and storage is isolated per test file. Each test signs in from its own address (CF-Connecting-IP).
+ * the session cookie holds, signing out, and how repeated failures are slowed down. Failure counts are kept per isolate
+ * and per client address, so each test signs in from its own address (CF-Connecting-IP).
  */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { DEV_SESSION_SECRET, sessionValue } from "../../src/dashboard/session-token";
+import { hmacSha256, sha256, toBase64 } from "../../src/platform/digest";
+import { LOGIN_FAILURE_WINDOW_MS, LOGIN_MAX_FAILURES } from "../../src/platform/limits";
 import { TOKENS } from "../support/worker";
 
 const worker = (exports as unknown as { default: Fetcher }).default;
@@ -58,5 +61,105 @@ describe("next: where the login returns to", () => {
       const res = await login({ token: TOKENS.read, next }, newAddress());
       expect([next, res.status, res.headers.get("location")]).toEqual([next, 303, location]);
     }
+  });
+});
+
+/** The `name=value` of a response's session cookie. */
+const cookieOf = (res: Response): string => (res.headers.get("set-cookie") ?? "").split(";")[0]!;
+
+/** Signs in from a fresh address and returns the session cookie (`name=value`). */
+async function signedIn(token: string): Promise<string> {
+  const res = await login({ token, next: "/ui" }, newAddress());
+  expect(res.status).toBe(303);
+  return cookieOf(res);
+}
+
+/** A page that needs a session: 200 with a live session, a redirect to the login otherwise. */
+const overview = (cookie: string) => call("GET", "/ui", { ip: newAddress(), headers: { cookie } });
+
+/** A cookie signed as the Worker signs them (the tests run with the local development secret). */
+async function forged(value: string): Promise<string> {
+  const signature = toBase64(await hmacSha256(new TextEncoder().encode(DEV_SESSION_SECRET), value));
+  return `scoregate_session=${encodeURIComponent(`${value}.${signature}`)}`;
+}
+
+const nowS = (): number => Math.floor(Date.now() / 1000);
+const sidBytes = () => crypto.getRandomValues(new Uint8Array(16));
+
+describe("the session cookie", () => {
+  it("holds a signed, expiring session id, never the token", async () => {
+    for (const token of [TOKENS.read, TOKENS.admin]) {
+      const cookie = await signedIn(token);
+      expect(cookie).toMatch(/^scoregate_session=v1\.[A-Za-z0-9_-]{22}\.[0-9]+\./u);
+      expect(cookie).not.toContain(token);
+      expect(cookie).not.toContain(encodeURIComponent(token));
+      expect((await overview(cookie)).status).toBe(200);
+    }
+    expect(await signedIn(TOKENS.read)).not.toBe(await signedIn(TOKENS.read)); // a new id per sign-in
+  });
+
+  it("a changed, unsigned, expired or old-style cookie opens nothing and is cleared", async () => {
+    const good = await signedIn(TOKENS.admin);
+    const value = decodeURIComponent(good.slice("scoregate_session=".length));
+    const [v, sid, exp, bind, signature] = value.split(".") as [string, string, string, string, string];
+    const flip = (x: string) => (x[0] === "A" ? "B" : "A") + x.slice(1);
+    const bad = [
+      `${v}.${flip(sid)}.${exp}.${bind}.${signature}`,
+      `${v}.${sid}.${Number(exp) + 3600}.${bind}.${signature}`,
+      `${v}.${sid}.${exp}.${flip(bind)}.${signature}`,
+      `${v}.${sid}.${exp}.${bind}.${flip(signature)}`,
+      `${v}.${sid}.${exp}.${bind}`,
+    ].map((x) => `scoregate_session=${encodeURIComponent(x)}`);
+    const digest = await sha256(TOKENS.admin);
+    // Signed with the right secret, but ended a second ago: refused by the Worker, not only by the browser.
+    bad.push(await forged(await sessionValue(DEV_SESSION_SECRET, digest, sidBytes(), nowS() - 1)));
+    bad.push(await forged(`v1.AAAAAAAAAAAAAAAAAAAAAA.${nowS() + 60}.not-a-binding`));
+    // The cookie as it was before sessions were signed: the raw token.
+    bad.push(`scoregate_session=${TOKENS.admin}`);
+    for (const cookie of bad) {
+      const res = await overview(cookie);
+      expect([cookie, res.status, res.headers.get("location")]).toEqual([cookie, 303, "/ui/login?next=%2Fui"]);
+      expect(res.headers.get("set-cookie"), cookie).toMatch(/^scoregate_session=;.*Max-Age=0/u);
+    }
+    // The control: the same forging with a live expiry opens, so the refusals above are about what was changed.
+    expect((await overview(await forged(await sessionValue(DEV_SESSION_SECRET, digest, sidBytes(), nowS() + 60)))).status).toBe(200);
+    expect((await overview(good)).status).toBe(200);
+  });
+
+  it("signing out ends the session: a copy of the cookie opens nothing afterwards", async () => {
+    const cookie = await signedIn(TOKENS.read);
+    const copy = cookie;
+    const out = await call("POST", "/ui/logout", { ip: newAddress(), headers: { cookie } });
+    expect([out.status, out.headers.get("location")]).toEqual([303, "/ui/login"]);
+    expect(out.headers.get("set-cookie")).toMatch(/^scoregate_session=;/u);
+    expect((await overview(copy)).status).toBe(303);
+    expect((await overview(await signedIn(TOKENS.read))).status).toBe(200);
+  });
+});
+
+describe("repeated failed sign-ins", () => {
+  it(`are refused with 429 after ${LOGIN_MAX_FAILURES} from one address, a right token included; other addresses are unaffected`, async () => {
+    const ip = newAddress();
+    for (let i = 0; i < LOGIN_MAX_FAILURES; i++) {
+      const res = await login({ token: `wrong-${i}`, next: "/ui" }, ip);
+      expect(res.status).toBe(401);
+      expect(await res.text()).toContain("Unknown token.");
+    }
+    for (const token of ["wrong-again", TOKENS.admin]) {
+      const res = await login({ token, next: "/ui" }, ip);
+      expect(res.status, token).toBe(429);
+      expect(res.headers.get("set-cookie")).toBeNull();
+      const retryAfter = Number(res.headers.get("retry-after"));
+      expect(retryAfter).toBeGreaterThan(LOGIN_FAILURE_WINDOW_MS / 1000 - 60);
+      expect(retryAfter).toBeLessThanOrEqual(LOGIN_FAILURE_WINDOW_MS / 1000);
+      expect(await res.text()).toContain("Too many failed sign-ins from your address: try again in 15 minutes.");
+    }
+    expect((await login({ token: TOKENS.admin, next: "/ui" }, newAddress())).status).toBe(303);
+  });
+
+  it("sign-ins that succeed do not count against the address", async () => {
+    const ip = newAddress();
+    for (let i = 0; i < LOGIN_MAX_FAILURES + 2; i++) expect((await login({ token: TOKENS.read, next: "/ui" }, ip)).status).toBe(303);
+    expect((await login({ token: "wrong", next: "/ui" }, ip)).status).toBe(401);
   });
 });
