@@ -1,21 +1,34 @@
+import { readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { vendorAssets } from "./scripts/vendor-assets.mjs";
 
-// Three projects over one test tree that mirrors src/: "unit" runs the pure core and services in plain Node;
-// "packages" runs the client packages' tests in Node; "workers" runs every `*.workerd.test.ts` (routes, jobs, Durable
-// Objects, the client inside the runtime) inside workerd with real local D1/KV/DO (storage is isolated per test file).
+// Four projects over one test tree that mirrors src/: "unit" runs the pure core and services in plain Node;
+// "packages" runs the client packages' tests in Node; "browser" drives the dashboard in Chromium; "workers" runs every
+// `*.workerd.test.ts` (routes, jobs, Durable Objects, the client inside the runtime) inside workerd with real local
+// D1/KV/DO.
+//
+// Each test file still starts from a clean slate, but without a new process per file (docs/benchmarks.md, "Test suite
+// wall time", has the figures): the node and workerd projects run with `isolate: false`, so a worker (a Node process,
+// or one workerd process) runs file after file, and a setup file restores what isolation gave before each file: fresh
+// modules (vi.resetModules, so no module state such as an isolate cache leaks from one file into the next) and, in
+// workerd, empty storage (test/support/setup-workerd-file.ts).
 export default defineConfig(async () => {
   // The Worker's static assets ([assets] in wrangler.toml) must exist before workerd starts.
   vendorAssets();
   const migrations = await readD1Migrations("./migrations");
+  const dependencies = Object.keys((JSON.parse(readFileSync("./package.json", "utf8")) as { dependencies: Record<string, string> }).dependencies);
   return {
     test: {
+      // vitest's default is one worker fewer than the cores: a single worker on these 2-core machines.
+      maxWorkers: 2,
       projects: [
         {
           test: {
             name: "unit",
             environment: "node",
+            isolate: false,
+            setupFiles: ["./test/support/setup-node-file.ts"],
             include: ["test/**/*.test.ts"],
             exclude: ["test/**/*.workerd.test.ts", "test/**/*.browser.test.ts"],
           },
@@ -35,6 +48,8 @@ export default defineConfig(async () => {
           test: {
             name: "packages",
             environment: "node",
+            isolate: false,
+            setupFiles: ["./test/support/setup-node-file.ts"],
             include: ["packages/*/test/**/*.test.ts"],
           },
         },
@@ -71,9 +86,19 @@ export default defineConfig(async () => {
           ],
           test: {
             name: "workers",
+            isolate: false,
             globalSetup: ["./test/support/webhook-receiver.ts"],
             include: ["test/**/*.workerd.test.ts"],
-            setupFiles: ["./test/support/apply-migrations.ts"],
+            setupFiles: ["./test/support/setup-workerd-file.ts"],
+            deps: {
+              // Pre-bundled with esbuild once, so a worker loads a handful of modules instead of about 500 tiny ones
+              // (zod and @stdlib are many small files each fetched from vite). hono stays unbundled: vitest keeps
+              // its JSX runtime out of the pre-bundle, and a bundled hono beside an unbundled runtime would load two
+              // copies of hono/jsx.
+              optimizer: {
+                ssr: { enabled: true, include: dependencies.filter((d) => d === "zod" || d.startsWith("@stdlib/")) },
+              },
+            },
           },
         },
       ],

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, inject, it } from "vitest";
+import { beforeEach, describe, expect, inject, it, onTestFinished, vi } from "vitest";
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { app } from "../../src/app";
@@ -167,7 +167,11 @@ describe("webhook delivery", () => {
     await callJson("PATCH", `/v1/webhooks/${ep.id}`, 200, { json: { enabled: true } });
     const again = await callJson("POST", `/v1/webhooks/deliveries/${encodeURIComponent(d.id)}/replay`, 200);
     expect(again.status).toBe("pending");
+    // The deletion is logged for operators: captured and checked here instead of printed.
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    onTestFinished(() => log.mockRestore());
     await callJson("DELETE", `/v1/webhooks/${ep.id}`, 200);
+    expect(log.mock.calls).toEqual([[`webhook endpoint ${ep.id} deleted by alice`]]);
     const gone = await callJson("POST", `/v1/webhooks/deliveries/${encodeURIComponent(d.id)}/replay`, 409);
     expect(gone.error.message).toContain("was deleted");
   });
