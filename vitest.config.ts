@@ -1,7 +1,22 @@
 import { readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
 import { vendorAssets } from "./scripts/vendor-assets.mjs";
+
+/**
+ * The order in which the projects' files are handed to the two workers (vitest runs the projects one after another,
+ * in name order, each project's files longest first). The browser file, the longest, starts at once beside the
+ * workerd files (their runner takes seconds to start, better spent while the browser file runs than at the end), and
+ * the many short unit files come last to fill both workers until the end. Within a project, vitest's order stands.
+ */
+const PROJECT_ORDER = ["browser", "workers", "packages", "unit"];
+class ProjectOrderSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (spec: TestSpecification) => PROJECT_ORDER.indexOf(spec.project.name);
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
+  }
+}
 
 // Four projects over one test tree that mirrors src/: "unit" runs the pure core and services in plain Node;
 // "packages" runs the client packages' tests in Node; "browser" drives the dashboard in Chromium; "workers" runs every
@@ -16,12 +31,15 @@ import { vendorAssets } from "./scripts/vendor-assets.mjs";
 export default defineConfig(async () => {
   // The Worker's static assets ([assets] in wrangler.toml) must exist before workerd starts.
   vendorAssets();
-  const migrations = await readD1Migrations("./migrations");
+  // Read when the first workerd runner starts, not here: readD1Migrations loads wrangler (about a second), which would
+  // delay every project's first test.
+  let migrations: ReturnType<typeof readD1Migrations> | undefined;
   const dependencies = Object.keys((JSON.parse(readFileSync("./package.json", "utf8")) as { dependencies: Record<string, string> }).dependencies);
   return {
     test: {
       // vitest's default is one worker fewer than the cores: a single worker on these 2-core machines.
       maxWorkers: 2,
+      sequence: { sequencer: ProjectOrderSequencer },
       projects: [
         {
           test: {
@@ -55,7 +73,7 @@ export default defineConfig(async () => {
         },
         {
           plugins: [
-            cloudflareTest(({ inject }) => ({
+            cloudflareTest(async ({ inject }) => ({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
                 // Tests never reach out: only the local webhook receiver (test/support/webhook-receiver.ts) answers;
@@ -76,7 +94,7 @@ export default defineConfig(async () => {
                 d1Databases: { UNMIGRATED_DB: "scoregate-unmigrated" },
                 bindings: {
                   ENVIRONMENT: "test",
-                  TEST_MIGRATIONS: migrations,
+                  TEST_MIGRATIONS: await (migrations ??= readD1Migrations("./migrations")),
                   READ_TOKENS: "svc-a:test-read",
                   CALIBRATE_TOKENS: "rebuild-bot:test-calibrate",
                   ADMIN_TOKENS: "alice:test-admin,bob:test-admin-2",

@@ -287,9 +287,17 @@ describe("delivery faults", () => {
   it(
     "a receiver that hangs past the timeout counts as a failed attempt, retried on schedule with the same webhook-id",
     async () => {
+      // The sender bounds each attempt with AbortSignal.timeout(WEBHOOK_TIMEOUT_MS). The timeout is checked to be that
+      // constant, then made to fire after HANG_SEEN_MS instead of 10 s: the receiver still hangs past it (it answers
+      // after 15 s), so the attempt still ends in the abort, without the suite waiting the full 10 s.
+      const HANG_SEEN_MS = 300;
+      const timeout = AbortSignal.timeout.bind(AbortSignal);
+      const timeouts = vi.spyOn(AbortSignal, "timeout").mockImplementation((ms) => timeout(Math.min(ms, HANG_SEEN_MS)));
+      onTestFinished(() => timeouts.mockRestore());
       const ep = await endpoint("hanging", "hang");
       const t0 = new Date();
-      await raise(t0); // waits for the deferred attempt, which gives up after WEBHOOK_TIMEOUT_MS
+      await raise(t0); // waits for the deferred attempt, which gives up when its timeout fires
+      expect(timeouts.mock.calls).toEqual([[WEBHOOK_TIMEOUT_MS]]);
       const [d] = await deliveriesOf(ep.id);
       expect(d).toMatchObject({ status: "pending", attempts: 1, last_status: null });
       expect(d.last_error).toMatch(/^network error/u);
