@@ -5,16 +5,19 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 import { vendorAssets } from "./scripts/vendor-assets.mjs";
 
 /**
- * The order in which the projects' files are handed to the two workers (vitest runs the projects one after another,
- * in name order, each project's files longest first). The browser file, the longest, starts at once beside the
- * workerd files (their runner takes seconds to start, better spent while the browser file runs than at the end), and
- * the many short unit files come last to fill both workers until the end. Within a project, vitest's order stands.
+ * The order in which files are handed to the two workers. vitest runs the projects one after another, in name order,
+ * each project's files longest first; here the browser file (the longest) starts at once beside the workerd files
+ * (their runner takes seconds to start, better spent while the browser file runs than at the end), then the Node
+ * projects' files follow longest first across both projects, so the long ones start early and the many short ones
+ * fill both workers until the end. A Node worker switching project costs a new process (well under a second); the
+ * workerd files stay together, as each switch away from them would start workerd again.
  */
-const PROJECT_ORDER = ["browser", "workers", "packages", "unit"];
-class ProjectOrderSequencer extends BaseSequencer {
+class LongPolesFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    const rank = (spec: TestSpecification) => PROJECT_ORDER.indexOf(spec.project.name);
-    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
+    const phase = (spec: TestSpecification) => (spec.project.name === "browser" ? 0 : spec.project.name === "workers" ? 1 : 2);
+    // the duration of the file's last run; files never run come first
+    const duration = (spec: TestSpecification) => this.ctx.cache.getTestSpecificationResult(spec)?.duration ?? Number.MAX_VALUE;
+    return (await super.sort(files)).sort((a, b) => phase(a) - phase(b) || (phase(a) === 2 ? duration(b) - duration(a) : 0));
   }
 }
 
@@ -39,7 +42,7 @@ export default defineConfig(async () => {
     test: {
       // vitest's default is one worker fewer than the cores: a single worker on these 2-core machines.
       maxWorkers: 2,
-      sequence: { sequencer: ProjectOrderSequencer },
+      sequence: { sequencer: LongPolesFirstSequencer },
       projects: [
         {
           test: {
@@ -56,6 +59,8 @@ export default defineConfig(async () => {
           test: {
             name: "browser",
             environment: "node",
+            // the local worker's bundle is built once per change of src/ and shared with the CLI tests (bench/lib/worker.mjs)
+            env: { SCOREGATE_REUSE_WORKER_BUILD: "1" },
             include: ["test/**/*.browser.test.ts"],
             testTimeout: 120_000,
             hookTimeout: 240_000,
@@ -66,6 +71,7 @@ export default defineConfig(async () => {
           test: {
             name: "packages",
             environment: "node",
+            env: { SCOREGATE_REUSE_WORKER_BUILD: "1" },
             isolate: false,
             setupFiles: ["./test/support/setup-node-file.ts"],
             include: ["packages/*/test/**/*.test.ts"],
