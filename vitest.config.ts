@@ -37,6 +37,10 @@ export default defineConfig(async () => {
   // Read when the first workerd runner starts, not here: readD1Migrations loads wrangler (about a second), which would
   // delay every project's first test.
   let migrations: ReturnType<typeof readD1Migrations> | undefined;
+  const readMigrations = () => {
+    migrations ??= readD1Migrations("./migrations");
+    return migrations;
+  };
   const dependencies = Object.keys((JSON.parse(readFileSync("./package.json", "utf8")) as { dependencies: Record<string, string> }).dependencies);
   return {
     test: {
@@ -100,7 +104,7 @@ export default defineConfig(async () => {
                 d1Databases: { UNMIGRATED_DB: "scoregate-unmigrated" },
                 bindings: {
                   ENVIRONMENT: "test",
-                  TEST_MIGRATIONS: await (migrations ??= readD1Migrations("./migrations")),
+                  TEST_MIGRATIONS: await readMigrations(),
                   READ_TOKENS: "svc-a:test-read",
                   CALIBRATE_TOKENS: "rebuild-bot:test-calibrate",
                   ADMIN_TOKENS: "alice:test-admin,bob:test-admin-2",
