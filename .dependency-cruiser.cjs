@@ -27,11 +27,52 @@ module.exports = {
       to: { pathNot: ["^src/contract/", "^node_modules/zod/"] },
     },
     {
+      name: "platform-imports-no-feature",
+      severity: "error",
+      comment:
+        "src/platform is the ground every feature stands on (auth, http helpers, errors, ids, generic env types): it imports only itself and the contract, never a feature or the wiring.",
+      from: { path: "^src/platform/" },
+      to: { path: "^src/", pathNot: ["^src/platform/", "^src/contract/"] },
+    },
+    {
+      name: "no-feature-imports-another-features-routes",
+      severity: "error",
+      comment:
+        "A feature never imports another feature's routes (HTTP modules): what it needs of another feature comes through its slice of dependencies (deps.ts), and cross-feature effects are listeners wired in src/worker/.",
+      from: { path: "^src/(alerts|calibrations|dashboard|monitoring|reference|serving|webhooks)/" },
+      to: { path: "^src/[^/]+/routes\\.tsx?$", pathNot: ["^src/$1/"] },
+    },
+    {
+      name: "only-worker-wires",
+      severity: "error",
+      comment:
+        "src/worker/ is the top floor, the only place that builds services from bindings: only it and the entry (src/index.ts) import it. Tests may.",
+      from: { path: "^src/", pathNot: ["^src/worker/", "^src/index\\.ts$"] },
+      to: { path: "^src/worker/" },
+    },
+    {
       name: "packages-use-only-contract-and-stats",
       severity: "error",
-      comment: "Client packages may use the contract and the pure core, never Worker runtime code.",
+      comment:
+        "Client packages may use the contract and the pure core, never Worker runtime code. What they import from src/ is a build-time input: the build bundles it into the package's dist/ (docs/architecture.md, 'How the contract travels with the clients').",
       from: { path: "^packages/" },
       to: { path: "^src/", pathNot: ["^src/contract/", "^src/stats/"] },
+    },
+    {
+      name: "client-packages-use-the-zod-free-contract",
+      severity: "error",
+      comment:
+        "The SDK and the adapters run in browsers and Workers and publish types: from the contract they import only the modules without zod (limits, wire-types, api-version), so neither their bundle nor their .d.ts needs zod. The CLI, which depends on zod, and the tests may import the whole contract.",
+      from: { path: "^packages/(client|openfeature|langchain|llamaindex)/src/" },
+      to: { path: "^src/contract/", pathNot: ["^src/contract/(limits|wire-types|api-version)\\.ts$"] },
+    },
+    {
+      name: "packages-reach-each-other-by-name",
+      severity: "error",
+      comment:
+        "A package's source imports another package by its name (@scoregate/client, resolved to the dependency when installed), never by a relative path into its folder, which would not exist once published. Tests may borrow another package's test helpers.",
+      from: { path: "^packages/([^/]+)/src/" },
+      to: { path: "^packages/", pathNot: ["^packages/$1/"], dependencyTypesNot: ["aliased-tsconfig-paths"] },
     },
     {
       name: "worker-does-not-import-tests-or-tools",
@@ -56,9 +97,12 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: "node_modules" },
-    exclude: { path: "(^|/)node_modules/|^dist/|\\.wrangler/" },
+    // packages/*/dist is what `npm run build` makes from the sources checked here
+    exclude: { path: "(^|/)node_modules/|^dist/|^packages/[^/]+/dist/|\\.wrangler/" },
     tsPreCompilationDeps: true,
-    tsConfig: { fileName: "test/tsconfig.json" },
+    // the root tsconfig for its `paths` (tsconfig.base.json): @scoregate/client resolves to packages/client/src, so
+    // the rules apply to sources and hold without a build
+    tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default", "types"] },
     builtInModules: { add: ["cloudflare:workers", "cloudflare:test"] },
   },

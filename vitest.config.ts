@@ -71,7 +71,9 @@ export default defineConfig(async () => {
           },
         },
         {
-          // Client packages (packages/*): plain Node, fake fetch or a local server, no network.
+          // Client packages (packages/*): plain Node, fake fetch or a local server, no network. @scoregate/client's
+          // exports point at its built dist/: the adapters' tests import its source through the tsconfig paths.
+          resolve: { tsconfigPaths: true },
           test: {
             name: "packages",
             environment: "node",

@@ -9,21 +9,32 @@
  *    as String(x) prints a double) to a temp dir, and builds the worker and runs it in Miniflare (bench/lib/worker.mjs).
  * 2. Per round, interleaved (one warm-up round first, not counted):
  *    - floor, read: readline over the file + split(",") + Number() into a Float64Array, in this process;
+ *    - the CLI's reader alone (`readScores` from packages/cli/src/read-scores.ts, bundled with esbuild for this
+ *      process): delimiter detection, validation, grouping per query; on the same file, and with --semicolon also on a
+ *      copy written as a European spreadsheet saves it (`;` between fields, decimal commas);
  *    - floor, server fit: POST the same scores as the CLI sends them (NDJSON, one query per line, built in memory
  *      beforehand) to /v1/calibrations; request sent -> 201 body read;
- *    - CLI: `node packages/cli/bin/scoregate.mjs calibrate <file> ... --json` as a child process (process start, the
- *      bundled CLI's load, reading, grouping, encoding, upload, the server's fit, output), wall time of the child.
+ *    - CLI: `node packages/cli/dist/cli.js calibrate <file> ... --json` as a child process (process start, the built
+ *      CLI's load, reading, grouping, encoding, upload, the server's fit, output), wall time of the child. The CLI is
+ *      built first (`npm run build:cli`), so the benchmark runs the current sources as they would be published.
  *    Each round uploads a new index_version to its own gate, so from the second round on both the CLI and the
  *    server-only upload also compute the rebuild shift against the previous one.
- * 3. Ratio = CLI median / (read median + server fit median). Target: at most 2.
+ *    With --parsers DIR (a folder where `npm install --prefix DIR csv-parse@7 papaparse@5` put them; not dependencies
+ *    of this repository), also two maintained CSV parsers on the same file, in this process, each to a Float64Array
+ *    of the score column: csv-parse (arrays mode, streaming) and papaparse (streaming chunks, separator detected as
+ *    with `delimiter: ""`): what the CLI's reader would cost on one of them.
+ * 3. Ratio = CLI median / (read median + server fit median). Target: at most 2. The reader's own ratio (reader median
+ *    / read floor median) isolates the parsing cost from the server's fit and the machine's load on the worker.
  */
-import { spawn } from "node:child_process";
-import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { ROOT, BUILD_COMMAND, machineInfo, median, mulberry32, startWorker } from "./lib/worker.mjs";
+import { BUILD_COMMAND, machineInfo, median, mulberry32, ROOT, startWorker } from "./lib/worker.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -32,6 +43,8 @@ const { values: opts } = parseArgs({
     "per-query": { type: "string", default: "20" },
     seed: { type: "string", default: "20261201" },
     out: { type: "string", default: "bench/results/cli-calibrate-1m.md" },
+    semicolon: { type: "boolean", default: false },
+    parsers: { type: "string" },
   },
 });
 const REPS = Number(opts.reps);
@@ -40,7 +53,26 @@ const M = Number(opts["per-query"]);
 const N = Q * M;
 const OUT = resolve(ROOT, opts.out);
 const log = (...a) => console.error(...a);
-const CLI = join(ROOT, "packages", "cli", "bin", "scoregate.mjs");
+const CLI = join(ROOT, "packages", "cli", "dist", "cli.js");
+const READER_BUNDLE = join(ROOT, "node_modules", ".cache", "scoregate-bench", "cli-read-scores.mjs");
+
+/** The CLI's reader as this process can import it: the TypeScript source bundled with the contract it imports. */
+function bundleReader() {
+  const r = spawnSync(
+    "npx",
+    [
+      "esbuild",
+      join(ROOT, "packages", "cli", "src", "read-scores.ts"),
+      "--bundle",
+      "--platform=node",
+      "--format=esm",
+      "--log-level=warning",
+      `--outfile=${READER_BUNDLE}`,
+    ],
+    { cwd: ROOT, encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`esbuild of the CLI's reader failed:\n${r.stdout}${r.stderr}`);
+}
 
 function makeData() {
   const rand = mulberry32(Number(opts.seed));
@@ -55,11 +87,13 @@ function makeData() {
   return queries;
 }
 
-function writeCsv(path, queries) {
-  const parts = ["query_id,chunk_id,score\n"];
+/** `;` writes the file as a spreadsheet in a decimal-comma locale saves it: `;` between fields, `,` in numbers. */
+function writeCsv(path, queries, sep = ",") {
+  const parts = [`${["query_id", "chunk_id", "score"].join(sep)}\n`];
+  const num = sep === ";" ? (x) => String(x).replace(".", ",") : String;
   queries.forEach((row, q) => {
     let s = "";
-    for (let i = 0; i < row.length; i++) s += `q${q},c${i},${row[i]}\n`;
+    for (let i = 0; i < row.length; i++) s += `q${q}${sep}c${i}${sep}${num(row[i])}\n`;
     parts.push(s);
   });
   const text = parts.join("");
@@ -88,6 +122,74 @@ async function floorRead(path) {
     data[n++] = Number(f[2]);
   }
   return { ms: performance.now() - t0, n };
+}
+
+/** The CLI's reader on the file, in this process (the scores must come back as the floor read them). */
+async function cliRead(readScores, path) {
+  const t0 = performance.now();
+  const r = await readScores(path);
+  return { ms: performance.now() - t0, n: r.scores.length, queries: r.offsets ? r.offsets.length - 1 : null, delimiter: r.delimiter };
+}
+
+/** The maintained parsers from --parsers DIR, or null. */
+async function loadParsers(dir) {
+  if (dir === undefined) return null;
+  const req = createRequire(join(resolve(dir), "package.json"));
+  const csvParse = await import(pathToFileURL(req.resolve("csv-parse")).href);
+  const papa = (await import(pathToFileURL(req.resolve("papaparse")).href)).default;
+  const version = (name) => JSON.parse(readFileSync(join(resolve(dir), "node_modules", name, "package.json"), "utf8")).version;
+  return { csvParse, papa, versions: `csv-parse ${version("csv-parse")}, papaparse ${version("papaparse")}` };
+}
+
+/** A growing Float64Array, as the floor and the CLI's reader fill theirs. */
+function floats() {
+  let data = new Float64Array(1 << 16);
+  let n = 0;
+  return {
+    push(x) {
+      if (n === data.length) {
+        const g = new Float64Array(data.length * 2);
+        g.set(data);
+        data = g;
+      }
+      data[n++] = x;
+    },
+    get n() {
+      return n;
+    },
+  };
+}
+
+/** csv-parse 7, arrays mode, streaming: the score column (the third) of every record after the header. */
+async function csvParseRead({ csvParse }, path) {
+  const t0 = performance.now();
+  const out = floats();
+  const parser = createReadStream(path).pipe(csvParse.parse({ from_line: 2 }));
+  for await (const rec of parser) out.push(Number(rec[2]));
+  return { ms: performance.now() - t0, n: out.n };
+}
+
+/** papaparse 5, streaming in chunks, the separator detected (delimiter ""): the score column of every data row. */
+function papaRead({ papa }, path) {
+  return new Promise((resolvePromise, reject) => {
+    const t0 = performance.now();
+    const out = floats();
+    let header = true;
+    papa.parse(createReadStream(path), {
+      delimiter: "",
+      chunk: (results) => {
+        for (const row of results.data) {
+          if (header) {
+            header = false;
+            continue;
+          }
+          if (row.length > 2) out.push(Number(row[2]));
+        }
+      },
+      complete: () => resolvePromise({ ms: performance.now() - t0, n: out.n }),
+      error: reject,
+    });
+  });
 }
 
 function ndjsonBody(queries, meta) {
@@ -144,21 +246,45 @@ async function main() {
     const queries = makeData();
     const file = join(tmp, "scores.csv");
     const fileBytes = writeCsv(file, queries);
+    const semicolonFile = join(tmp, "scores-semicolon.csv");
+    if (opts.semicolon) writeCsv(semicolonFile, queries, ";");
+    bundleReader();
+    const { readScores } = await import(`${pathToFileURL(READER_BUNDLE).href}?t=${Date.now()}`);
+    const parsers = await loadParsers(opts.parsers);
     log(`building and starting the worker (${BUILD_COMMAND})`);
+    const build = spawnSync("npm", ["run", "--silent", "build:cli"], { cwd: ROOT, encoding: "utf8" });
+    if (build.status !== 0) throw new Error(`npm run build:cli failed:\n${build.stdout}${build.stderr}`);
     h = await startWorker();
-    log("warm-up round (bundles the CLI if needed)");
+    log("warm-up round");
     await floorRead(file);
+    await cliRead(readScores, file);
+    if (opts.semicolon) await cliRead(readScores, semicolonFile);
+    if (parsers) {
+      await csvParseRead(parsers, file);
+      await papaRead(parsers, file);
+    }
     await serverFit(h.url, queries, "warmup");
     await runCli(h.url, file, "warmup");
     const rounds = [];
     for (let i = 1; i <= REPS; i++) {
       const read = await floorRead(file);
+      const reader = await cliRead(readScores, file);
+      const semi = opts.semicolon ? await cliRead(readScores, semicolonFile) : null;
+      const lib = parsers ? { csvParse: await csvParseRead(parsers, file), papa: await papaRead(parsers, file) } : null;
+      if (lib && (lib.csvParse.n !== N || lib.papa.n !== N)) throw new Error(`csv-parse read ${lib.csvParse.n}, papaparse ${lib.papa.n} scores`);
+      if (reader.n !== N || reader.queries !== Q || (semi && (semi.n !== N || semi.queries !== Q)))
+        throw new Error(`the CLI's reader read ${reader.n} scores in ${reader.queries} queries (semicolon: ${semi?.n} in ${semi?.queries})`);
       const server = await serverFit(h.url, queries, `v${i}`);
       const cli = await runCli(h.url, file, `v${i}`);
-      rounds.push({ read, server, cli });
-      log(`round ${i}: read ${read.ms.toFixed(0)} ms, server fit ${server.ms.toFixed(0)} ms, CLI ${cli.ms.toFixed(0)} ms`);
+      rounds.push({ read, reader, semi, lib, server, cli });
+      log(
+        `round ${i}: read ${read.ms.toFixed(0)} ms, CLI reader ${reader.ms.toFixed(0)} ms${semi ? ` (semicolon ${semi.ms.toFixed(0)} ms)` : ""}${lib ? `, csv-parse ${lib.csvParse.ms.toFixed(0)} ms, papaparse ${lib.papa.ms.toFixed(0)} ms` : ""}, server fit ${server.ms.toFixed(0)} ms, CLI ${cli.ms.toFixed(0)} ms`,
+      );
     }
     const readMed = median(rounds.map((r) => r.read.ms));
+    const readerMed = median(rounds.map((r) => r.reader.ms));
+    const semiMed = opts.semicolon ? median(rounds.map((r) => r.semi.ms)) : null;
+    const libMed = parsers ? { csvParse: median(rounds.map((r) => r.lib.csvParse.ms)), papa: median(rounds.map((r) => r.lib.papa.ms)) } : null;
     const serverMed = median(rounds.map((r) => r.server.ms));
     const cliMed = median(rounds.map((r) => r.cli.ms));
     const floor = readMed + serverMed;
@@ -168,7 +294,7 @@ async function main() {
     const lines = [
       "# CLI: `scoregate calibrate` on a 1,000,000-row CSV with a query column",
       "",
-      `Command: \`npm run bench:cli -- --reps ${REPS} --queries ${Q} --per-query ${M}\` (bench/cli-calibrate-1m.mjs). ${new Date().toISOString()}.`,
+      `Command: \`npm run bench:cli -- --reps ${REPS} --queries ${Q} --per-query ${M}${opts.semicolon ? " --semicolon" : ""}${opts.parsers ? " --parsers DIR" : ""}\` (bench/cli-calibrate-1m.mjs). ${new Date().toISOString()}.`,
       "",
       `Machine: ${m.nproc} cores (${m.cpu}), Node ${m.node}, workerd ${m.workerd}, Miniflare ${m.miniflare}, wrangler ${m.wrangler}.`,
       "",
@@ -177,11 +303,24 @@ async function main() {
       "| step | median ms | per round ms |",
       "| --- | ---: | --- |",
       `| floor: read + split + Number (readline, in process) | ${readMed.toFixed(0)} | ${rounds.map((r) => r.read.ms.toFixed(0)).join(", ")} |`,
+      `| the CLI's reader alone (readScores, in process: detect, validate, group) | ${readerMed.toFixed(0)} | ${rounds.map((r) => r.reader.ms.toFixed(0)).join(", ")} |`,
+      ...(opts.semicolon
+        ? [
+            `| the CLI's reader on the \`;\`-separated, decimal-comma copy | ${semiMed.toFixed(0)} | ${rounds.map((r) => r.semi.ms.toFixed(0)).join(", ")} |`,
+          ]
+        : []),
+      ...(libMed
+        ? [
+            `| csv-parse (arrays mode, streaming; score column only) | ${libMed.csvParse.toFixed(0)} | ${rounds.map((r) => r.lib.csvParse.ms.toFixed(0)).join(", ")} |`,
+            `| papaparse (streaming chunks, separator detected; score column only) | ${libMed.papa.toFixed(0)} | ${rounds.map((r) => r.lib.papa.ms.toFixed(0)).join(", ")} |`,
+          ]
+        : []),
       `| floor: the server's fit of the same scores (NDJSON POST -> 201) | ${serverMed.toFixed(0)} | ${rounds.map((r) => r.server.ms.toFixed(0)).join(", ")} |`,
       `| floor: sum | ${floor.toFixed(0)} | |`,
       `| CLI end to end (child process: start, read, group, encode, upload, fit, output) | ${cliMed.toFixed(0)} | ${rounds.map((r) => r.cli.ms.toFixed(0)).join(", ")} |`,
       "",
       `**Ratio CLI / floor: ${ratio.toFixed(2)}x** (target: at most 2x; per round ${rounds.map((r) => (r.cli.ms / (r.read.ms + r.server.ms)).toFixed(2)).join(", ")}).`,
+      `Reader / read floor: ${(readerMed / readMed).toFixed(2)}x (per round ${rounds.map((r) => (r.reader.ms / r.read.ms).toFixed(2)).join(", ")})${opts.semicolon ? `; the \`;\` copy: ${(semiMed / readMed).toFixed(2)}x` : ""}${libMed ? `; csv-parse ${(libMed.csvParse / readMed).toFixed(2)}x, papaparse ${(libMed.papa / readMed).toFixed(2)}x (${parsers.versions})` : ""}.`,
       `The CLI's calibrations fit the same threshold as the server-only uploads of the same scores, n = ${N.toLocaleString("en-US")}: ${sameThreshold ? "yes" : "**no**"} (threshold ${rounds[0].cli.threshold}).`,
       "",
     ];

@@ -21,10 +21,10 @@
  *          --null-runs N (default 40), --out PATH (default bench/results/detector.md).
  */
 import { writeFileSync } from "node:fs";
-import { DEFAULT_DRIFT_CONFIG, evaluateDrift, type CalibrationExpectation } from "../src/stats/drift";
+import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, evaluateDrift } from "../src/stats/drift";
 import { evaluateDetector, observeDetector } from "../src/stats/drift-detector";
-import { newDetector, type DetectorState } from "../src/stats/e-detector";
-import { addCluster, emptyClusterSums, type ClusterSums } from "../src/stats/per-query";
+import { type DetectorState, newDetector } from "../src/stats/e-detector";
+import { addCluster, type ClusterSums, emptyClusterSums } from "../src/stats/per-query";
 import { clusteredDrops, createRng, deriveSeed, type Rng } from "../test/support/prng";
 
 const M = 20;

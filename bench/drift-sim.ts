@@ -32,10 +32,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, platform, release } from "node:os";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { DEFAULT_DRIFT_CONFIG, evaluateDrift, type CalibrationExpectation } from "../src/stats/drift";
-import { addCluster, emptyClusterSums } from "../src/stats/per-query";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, evaluateDrift } from "../src/stats/drift";
 import { DEFAULT_PRIOR_STRENGTH } from "../src/stats/mixture-test";
+import { addCluster, emptyClusterSums } from "../src/stats/per-query";
 import { betaInv, zInv } from "../src/stats/special";
 import { clusteredDrops, createRng, deriveSeed } from "../test/support/prng";
 

@@ -33,7 +33,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
-import { BUILD_COMMAND, ROOT, cpuSecondsOf, machineBusySeconds, machineInfo, median, mulberry32, startWorker } from "./lib/worker.mjs";
+import { BUILD_COMMAND, cpuSecondsOf, machineBusySeconds, machineInfo, median, mulberry32, ROOT, startWorker } from "./lib/worker.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -171,6 +171,7 @@ import { fitCalibration } from "./src/calibrations/fit";
 import { sortedCopy } from "./src/stats/order-statistics";
 import { MemoryCalibrationStore } from "./test/support/memory-calibration-store";
 import { MemoryThresholdProjection } from "./test/support/memory-projection";
+import { publishOnActivation } from "./src/serving/publish";
 import * as limits from "./src/platform/limits";
 
 const [file, mode, target, nArg] = process.argv.slice(2);
@@ -196,12 +197,15 @@ const mark = (stage, keep) => {
 const deps = () => {
   let clock = Date.parse("2026-11-24T00:00:00Z");
   let counter = 0;
+  const calibrations = new MemoryCalibrationStore();
+  const projection = new MemoryThresholdProjection();
   return {
-    calibrations: new MemoryCalibrationStore(),
-    projection: new MemoryThresholdProjection(),
+    calibrations,
+    projection,
     now: () => new Date((clock += 1000)),
     random: () => (++counter).toString(16).padStart(16, "0"),
     defer: (p) => { p.catch(() => {}); },
+    activationListeners: [publishOnActivation({ calibrations, projection })],
   };
 };
 const start = () => {

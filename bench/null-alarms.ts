@@ -13,17 +13,17 @@
  * Options: --runs N (default 60), --queries N (default 20000), --out PATH (default bench/results/null-alarms.md).
  */
 import { writeFileSync } from "node:fs";
+import { expectationOf } from "../src/calibrations/expectation";
 import { fitCalibration } from "../src/calibrations/fit";
 import type { StoredCalibration } from "../src/contract";
-import { expectationOf } from "../src/serving/publish";
 import { calibrationExpectation } from "../src/monitoring/window";
 import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift";
 import { evaluateDetector, observeDetector } from "../src/stats/drift-detector";
 import { newDetector } from "../src/stats/e-detector";
 import { sortedCopy } from "../src/stats/order-statistics";
 import { addCluster, emptyClusterSums, flattenQueries } from "../src/stats/per-query";
-import { previousWindowAlarms } from "./lib/previous-window-test";
 import { createRng, deriveSeed, type Rng } from "../test/support/prng";
+import { previousWindowAlarms } from "./lib/previous-window-test";
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: number): number => {

@@ -22,7 +22,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { ROOT, machineInfo, median, mulberry32, observationQueueConfig, startInlineWorker, startWorker } from "./lib/worker.mjs";
+import { machineInfo, median, mulberry32, observationQueueConfig, ROOT, startInlineWorker, startWorker } from "./lib/worker.mjs";
 
 const { values: opts } = parseArgs({
   options: {

@@ -29,10 +29,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, platform, release } from "node:os";
 import { dirname } from "node:path";
-import { fitGate } from "../src/stats/gate-fit";
 import { evaluateCoverage } from "../src/stats/coverage-test";
+import { fitGate } from "../src/stats/gate-fit";
 import { countBelow, sortedCopy } from "../src/stats/order-statistics";
-import { coverageAt, fitRecallGate, type CoverageNotion, type LabelledQueries } from "../src/stats/recall-gate";
+import { type CoverageNotion, coverageAt, fitRecallGate, type LabelledQueries } from "../src/stats/recall-gate";
 import { createRng, deriveSeed, type Rng } from "../test/support/prng";
 
 const arg = (name: string, dflt: number): number => {

@@ -17,7 +17,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { ROOT, isolateHeapUsage, machineInfo, mulberry32, startInlineWorker, startWorker } from "./lib/worker.mjs";
+import { isolateHeapUsage, machineInfo, mulberry32, ROOT, startInlineWorker, startWorker } from "./lib/worker.mjs";
 
 const { values: opts } = parseArgs({
   options: {

@@ -23,7 +23,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { BUILD_COMMAND, ROOT, cpuSecondsOf, machineBusySeconds, machineInfo, median, mulberry32, startWorker } from "./lib/worker.mjs";
+import { BUILD_COMMAND, cpuSecondsOf, machineBusySeconds, machineInfo, median, mulberry32, ROOT, startWorker } from "./lib/worker.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -292,7 +292,7 @@ async function main() {
       "- workerd CPU us/req is user+system CPU of the workerd process (from /proc) divided by the answered requests: the cost of a request independent of the load generator. On a 2-core machine the load generator and workerd share the CPUs, so requests/s are a ratio measurement, not a capacity figure; compare CPU/req when the two disagree.",
     );
     lines.push(
-      "- The threshold route is answered from the isolate cache (TTL 5 s, `ISOLATE_CACHE_TTL_MS`); after each expiry one request refreshes it from KV while the others keep the previous value for up to 1 s (src/serving/isolate-cache.ts). Miniflare's local KV and D1 are not the production ones, so only the ratio is meaningful.",
+      "- The threshold route is answered from the isolate cache (TTL 5 s, `ISOLATE_CACHE_TTL_MS`); after each expiry one request refreshes it from KV while the others keep the previous value for up to 1 s (src/platform/isolate-cache.ts, src/serving/threshold-reader.ts). Miniflare's local KV and D1 are not the production ones, so only the ratio is meaningful.",
     );
     lines.push("");
     mkdirSync(dirname(OUT), { recursive: true });

@@ -1,22 +1,16 @@
 /**
- * The Worker entry: HTTP through the Hono app, the cron reconciler, the observation queue's consumer, and the
- * Durable Object classes.
+ * The Worker entry: its doors (HTTP through the Hono app, the cron tick, the observation queue's consumer) and the
+ * Durable Object classes. Everything behind them is built in src/worker/.
  */
-import { app } from "./app";
 import type { Env } from "./platform/env";
-import { runScheduled } from "./jobs/scheduled";
-import { consumerDeps } from "./platform/deps-from-env";
-import { consumeObservations } from "./monitoring/queue-consumer";
+import { app } from "./worker/app";
+import { queue } from "./worker/queue";
+import { scheduled } from "./worker/scheduled";
 
-export { GateMonitor } from "./monitoring/gate-monitor";
+export { GateMonitor } from "./worker/gate-monitor";
 
 export default {
   fetch: app.fetch,
-  async scheduled(controller, env, ctx) {
-    ctx.waitUntil(runScheduled(env, new Date(controller.scheduledTime)));
-  },
-  // OBSERVATION_INGEST = "queue": batches enqueued by POST /v1/observations (wrangler.toml [[queues.consumers]]).
-  async queue(batch, env) {
-    await consumeObservations(batch.messages, consumerDeps(env));
-  },
+  scheduled,
+  queue,
 } satisfies ExportedHandler<Env>;

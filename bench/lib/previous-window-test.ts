@@ -3,8 +3,9 @@
  * Wald band for the empty-context rate (sd 0 when the calibration saw no empty query), the calibration's design
  * effect alone (1 for flat uploads), alarm at ln(2/a') once the window holds 100 queries, restart per window.
  */
-import { designEffect, type ClusterSums } from "../../src/stats/per-query";
+
 import { logEvidence, priorFor, toleranceBand } from "../../src/stats/mixture-test";
+import { type ClusterSums, designEffect } from "../../src/stats/per-query";
 import { zInv } from "../../src/stats/special";
 
 export interface PreviousExpectation {

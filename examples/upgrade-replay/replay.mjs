@@ -18,7 +18,7 @@
  * Scores are seeded (the same every run); files go to a temporary directory that is removed at the end.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -93,6 +93,10 @@ async function threshold(embedding) {
   return res.json();
 }
 
+if (!existsSync(join(ROOT, "node_modules", ".bin", "scoregate"))) {
+  console.error("the scoregate CLI is not built in this checkout: run `npm run build` first (it builds packages/cli/dist/cli.js)");
+  process.exit(1);
+}
 const dir = mkdtempSync(join(tmpdir(), "scoregate-upgrade-replay-"));
 try {
   try {

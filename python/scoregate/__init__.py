@@ -1,15 +1,22 @@
-"""scoregate: calibrated reranker score gates, served and watched (docs/clients.md#python)."""
+"""scoregate: calibrated reranker score gates, served and watched. ``Client`` for threaded services, ``AsyncClient``
+for asyncio services; both standard library only."""
 
-from .client import (
-    REASONS,
-    Client,
-    ClientError,
-    FlushResult,
-    Gate,
-    GateResult,
-    ObservationStats,
-    ThresholdResult,
-)
-
-__all__ = ["REASONS", "Client", "ClientError", "FlushResult", "Gate", "GateResult", "ObservationStats", "ThresholdResult"]
+# Defined before the imports below: the HTTP module reads it for the User-Agent header.
 __version__ = "0.1.0"
+
+from ._types import REASONS, ClientError, FlushResult, Gate, GateResult, ObservationStats, ThresholdResult  # noqa: E402
+from .aio import AsyncClient  # noqa: E402
+from .client import Client  # noqa: E402
+
+__all__ = [
+    "REASONS",
+    "AsyncClient",
+    "Client",
+    "ClientError",
+    "FlushResult",
+    "Gate",
+    "GateResult",
+    "ObservationStats",
+    "ThresholdResult",
+    "__version__",
+]

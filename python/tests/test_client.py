@@ -8,6 +8,7 @@ import time
 import unittest
 from types import SimpleNamespace
 
+import scoregate
 from scoregate import Client, Gate
 from support import CACHE_CONTROL, Clock, StubServer, error, ok, wait_until
 
@@ -57,7 +58,7 @@ class ThresholdTests(StubTestCase):
         self.clock.advance(6)
         stale = c.get_threshold(GATE, fallback=0.5)
         self.assertEqual((stale.reason, stale.threshold), ("stale", 0.42))
-        self.assertTrue(wait_until(lambda: len(self.stub.threshold_requests()) == 2 and c._entries[GATE.key()].inflight is None))
+        self.assertTrue(wait_until(lambda: len(self.stub.threshold_requests()) == 2 and c._cache.entries[GATE.key()].inflight is None))
         self.assertEqual(self.stub.threshold_requests()[1]["headers"].get("If-None-Match"), '"cal_0000000000aa"')
         again = c.get_threshold(GATE, fallback=0.5)
         self.assertEqual((again.reason, again.threshold, again.fetched_at), ("cached", 0.42, self.clock.t))
@@ -121,13 +122,13 @@ class ThresholdTests(StubTestCase):
         self.stub.handler = lambda *a: error(500, "internal")
         self.clock.advance(6)
         self.assertEqual(c.get_threshold(GATE, fallback=0.5).reason, "stale")
-        self.assertTrue(wait_until(lambda: c._entries[GATE.key()].last_error is not None))
+        self.assertTrue(wait_until(lambda: c._cache.entries[GATE.key()].last_error is not None))
         during = c.get_threshold(GATE, fallback=0.5)
         self.assertEqual((during.reason, during.threshold, during.error.code), ("stale", 0.42, "server_error"))
         self.stub.handler = lambda *a: ok("cal_0000000000bb", 0.3)  # the server is back, with a new calibration
         self.clock.advance(2)  # past the 1 s backoff
         c.get_threshold(GATE, fallback=0.5)
-        self.assertTrue(wait_until(lambda: c._entries[GATE.key()].value["calibration_id"] == "cal_0000000000bb"))
+        self.assertTrue(wait_until(lambda: c._cache.entries[GATE.key()].value["calibration_id"] == "cal_0000000000bb"))
         back = c.get_threshold(GATE, fallback=0.5)
         self.assertEqual((back.reason, back.threshold, back.error), ("cached", 0.3, None))
 
@@ -216,6 +217,51 @@ class ThresholdTests(StubTestCase):
         self.assertEqual(stats.sent + stats.queued, 1600)
 
 
+class HttpTests(StubTestCase):
+    def test_the_user_agent_and_the_servers_api_version(self) -> None:
+        self.stub.handler = lambda *a: (200, {**ok()[1], "scoregate-api-version": "1"}, ok()[2])
+        c = self.client()
+        self.assertIsNone(c.server_api_version)
+        c.get_threshold(GATE, fallback=0.5)
+        self.assertEqual(self.stub.threshold_requests()[0]["headers"]["User-Agent"], f"scoregate-python/{scoregate.__version__}")
+        self.assertEqual(c.server_api_version, "1")
+        # an older server sends no version: nothing breaks, the last one seen is kept
+        self.stub.handler = lambda *a: ok()
+        self.clock.advance(6)
+        c.get_threshold(GATE, fallback=0.5)
+        self.assertTrue(wait_until(lambda: len(self.stub.threshold_requests()) == 2 and c._cache.entries[GATE.key()].inflight is None))
+        self.assertEqual(c.server_api_version, "1")
+
+    def test_a_redirect_to_another_origin_is_refused_and_the_token_stays_home(self) -> None:
+        other = StubServer()
+        try:
+            other.handler = lambda *a: ok()
+            self.stub.handler = lambda *a: (302, {"Location": f"{other.url}/v1/threshold"}, None)
+            c = self.client()
+            r = c.get_threshold(GATE, fallback=0.5)
+            self.assertEqual((r.reason, r.error.code, r.error.status), ("fallback", "bad_request", 302))
+            self.assertEqual(other.requests, [])
+        finally:
+            other.close()
+
+    def test_a_redirect_within_the_origin_is_followed(self) -> None:
+        self.stub.handler = lambda m, p, h, b: ok() if p.startswith("/moved") else (307, {"Location": f"/moved{p}"}, None)
+        r = self.client().get_threshold(GATE, fallback=0.5)
+        self.assertEqual((r.reason, r.threshold), ("calibrated", 0.42))
+
+    def test_header_parsing_follows_the_rfcs(self) -> None:
+        from scoregate import _http
+
+        self.assertEqual(_http.parse_retry_after("30", 0), 30.0)
+        self.assertIsNone(_http.parse_retry_after("1.5", 0))  # delay-seconds are digits only
+        self.assertIsNone(_http.parse_retry_after("soon", 0))
+        self.assertEqual(_http.parse_retry_after("Mon, 01 Jun 2026 00:00:12 GMT", 1780272000.0), 12.0)
+        self.assertEqual(
+            _http.parse_cache_control('private, MAX-AGE="7", stale-if-error=inf, stale-while-revalidate=-1, no-cache'),
+            {"max-age": 7.0},
+        )
+
+
 class GateAndReportTests(StubTestCase):
     def test_gate_keeps_scores_at_or_above_the_threshold_and_reports_counts(self) -> None:
         self.stub.handler = lambda m, p, h, b: (202, {}, {"accepted": 1}) if m == "POST" else ok()
@@ -273,6 +319,35 @@ class GateAndReportTests(StubTestCase):
         c.close()
         c.report(5, 1, calibration_id="cal_0000000000aa")
         self.assertEqual(c.observation_stats().ignored, 3)
+
+    def test_any_2xx_counts_as_sent(self) -> None:
+        c = self.client()
+        c.report(20, 5, calibration_id="cal_0000000000aa")
+        self.stub.handler = lambda *a: (201, {}, None)
+        self.assertEqual((c.flush().sent_batches, c.observation_stats().sent), (1, 1))
+
+    def test_the_batch_being_sent_is_never_trimmed(self) -> None:
+        self.stub.handler = lambda *a: (202, {}, {"accepted": True})
+        self.stub.delay = 0.4
+        c = self.client(max_queued=3, batch_size=3)
+        for i in range(3):
+            c.report(10, i, calibration_id="cal_0000000000aa")
+        flushing = threading.Thread(target=c.flush)
+        flushing.start()
+        self.assertTrue(wait_until(lambda: len(self.stub.requests) == 1))
+        for i in range(5):  # while the first batch is on the wire: only these count against max_queued
+            c.report(10, 5, calibration_id="cal_0000000000aa")
+        flushing.join()
+        s = c.observation_stats()
+        self.assertEqual((s.sent, s.queued, s.dropped_for_memory), (3, 3, 2))
+        self.assertEqual(self.stub.requests[0]["body"]["queries"], [[10, 0], [10, 1], [10, 2]])
+
+    def test_the_background_thread_sends_a_full_batch_at_once(self) -> None:
+        self.stub.handler = lambda *a: (202, {}, {"accepted": True})
+        c = self.client(background=True, flush_interval=30, batch_size=2, clock=time.time)
+        c.report(20, 5, calibration_id="cal_0000000000aa")
+        c.report(20, 6, calibration_id="cal_0000000000aa")
+        self.assertTrue(wait_until(lambda: c.observation_stats().sent == 2))
 
     def test_the_background_thread_flushes(self) -> None:
         self.stub.handler = lambda *a: (202, {}, {"accepted": 1})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -10,7 +11,7 @@ import unittest
 import urllib.parse
 import urllib.request
 
-from scoregate import Client, Gate
+from scoregate import AsyncClient, Client, Gate
 from support import Clock, wait_until
 
 URL = os.environ.get("SCOREGATE_URL")
@@ -51,7 +52,7 @@ class LiveTests(unittest.TestCase):
         self.assertEqual(c.get_threshold(self.gate, fallback=0.5).reason, "cached")
         clock.advance(6)
         self.assertEqual(c.get_threshold(self.gate, fallback=0.5).reason, "stale")
-        entry = c._entries[self.gate.key()]
+        entry = c._cache.entries[self.gate.key()]
         self.assertTrue(wait_until(lambda: entry.inflight is None and entry.fetched_at == clock.t))
         after = c.get_threshold(self.gate, fallback=0.5)
         self.assertEqual((after.reason, after.threshold), ("cached", self.created["threshold"]))
@@ -69,6 +70,19 @@ class LiveTests(unittest.TestCase):
         monitor = call("GET", f"/v1/monitor?{q}", "dev-read")
         self.assertGreaterEqual(sum(w["queries"] for w in monitor["windows"]), 30)
         c.close()
+
+    def test_the_async_client_reads_gates_and_reports(self) -> None:
+        async def serve() -> AsyncClient:
+            rng = random.Random(11)
+            async with AsyncClient(URL, "dev-read", background=False) as c:
+                first = await c.get_threshold(self.gate, fallback=0.5)
+                self.assertEqual((first.reason, first.calibration_id), ("calibrated", self.created["id"]))
+                results = await asyncio.gather(*(c.gate([{"score": rng.random()} for _ in range(20)], self.gate, fallback=0.5) for _ in range(10)))
+                self.assertEqual({r.reason for r in results}, {"cached"})
+            return c
+
+        c = asyncio.run(serve())
+        self.assertEqual((c.observation_stats().sent, c.observation_stats().queued), (10, 0))
 
     def test_an_uncalibrated_gate_answers_the_fallback(self) -> None:
         c = Client(URL, "dev-read", background=False)

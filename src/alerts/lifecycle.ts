@@ -2,11 +2,11 @@
  * Alerts: raise (open or update the one unresolved alert of a gate and kind), list, acknowledge, resolve. Opening and
  * resolving emit webhook events (payload.ts); delivery is src/webhooks/delivery.ts's job.
  */
-import { AppError } from "../platform/errors";
+
 import type { Alert, AlertKind, AlertOccurrence, AlertStatus } from "../contract";
-import type { AlertDeps } from "../platform/deps";
+import { AppError } from "../platform/errors";
 import { newId } from "../platform/ids";
-import { deliverDue } from "../webhooks/delivery";
+import type { AlertDeps } from "./deps";
 import { alertPayload } from "./payload";
 
 export interface AlertInput {
@@ -62,7 +62,7 @@ export async function raiseCappedAlert(
     { id: `msg_${candidate.id}_opened`, type: "alert.opened", payload: alertPayload(candidate, "opened", at) },
     maxUnresolvedOfKind,
   );
-  if (result?.opened) deps.defer(deliverDue(deps));
+  if (result?.opened) deps.deliverWebhooks();
   return result;
 }
 
@@ -103,6 +103,6 @@ export async function resolveAlert(id: string, actor: string, note: string | nul
     { id: `msg_${id}_resolved`, type: "alert.resolved", payload: alertPayload(resolved, "resolved", at) },
     note,
   );
-  deps.defer(deliverDue(deps));
+  deps.deliverWebhooks();
   return mustGet(id, deps);
 }

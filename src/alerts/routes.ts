@@ -1,18 +1,15 @@
 import { Hono } from "hono";
-import { AlertAction, AlertOccurrenceQuery, AlertQuery, ROUTES } from "../contract";
-import type { AppBindings } from "../platform/env";
+import { DEFAULT_INDEX, ROUTES } from "../contract";
+import type { RouteEnv } from "../platform/env";
 import { AppError } from "../platform/errors";
-import { readJson } from "../platform/http/body";
-import { validate } from "../platform/http/validate";
+import { handle } from "../platform/http/handle";
 import { gateIdOf } from "../platform/ids";
-import { MAX_SMALL_BODY_BYTES } from "../platform/limits";
-import { handle } from "../platform/routing";
+import type { AlertDeps } from "./deps";
 import { acknowledgeAlert, alertOccurrences, listAlerts, resolveAlert } from "./lifecycle";
 
-export const alertRoutes = new Hono<AppBindings>();
+export const alertRoutes = new Hono<RouteEnv<AlertDeps>>();
 
-handle(alertRoutes, ROUTES.listAlerts, async (c) => {
-  const q = validate(AlertQuery, c.req.query(), "bad_request", "query parameters");
+handle(alertRoutes, ROUTES.listAlerts, async (c, { query: q }) => {
   let gateId = q.gate_id;
   if (q.embedding !== undefined || q.reranker !== undefined || q.index !== undefined) {
     if (q.embedding === undefined || q.reranker === undefined) {
@@ -20,29 +17,25 @@ handle(alertRoutes, ROUTES.listAlerts, async (c) => {
         { path: "reranker", message: "both are required" },
       ]);
     }
-    gateId = await gateIdOf({ index: q.index ?? "default", embedding: q.embedding, reranker: q.reranker });
+    gateId = await gateIdOf({ index: q.index ?? DEFAULT_INDEX, embedding: q.embedding, reranker: q.reranker });
   }
-  return c.json({ alerts: await listAlerts({ gate_id: gateId, kind: q.kind, status: q.status, limit: q.limit }, c.get("deps")) });
+  return c.json({ alerts: await listAlerts({ gate_id: gateId, kind: q.kind, status: q.status, limit: q.limit }, c.get("deps")) }, 200);
 });
 
-handle(alertRoutes, ROUTES.getAlert, async (c) => {
-  const alert = await c.get("deps").alerts.get(c.req.param("id")!);
-  if (alert === null) throw new AppError("not_found", `alert ${c.req.param("id")} does not exist`);
-  return c.json(alert);
+handle(alertRoutes, ROUTES.getAlert, async (c, { params }) => {
+  const alert = await c.get("deps").alerts.get(params.id);
+  if (alert === null) throw new AppError("not_found", `alert ${params.id} does not exist`);
+  return c.json(alert, 200);
 });
 
-handle(alertRoutes, ROUTES.listAlertOccurrences, async (c) => {
-  const q = validate(AlertOccurrenceQuery, c.req.query(), "bad_request", "query parameters");
-  const id = c.req.param("id")!;
-  return c.json({ alert_id: id, occurrences: await alertOccurrences(id, q.limit, c.get("deps")) });
-});
+handle(alertRoutes, ROUTES.listAlertOccurrences, async (c, { params, query }) =>
+  c.json({ alert_id: params.id, occurrences: await alertOccurrences(params.id, query.limit, c.get("deps")) }, 200),
+);
 
-handle(alertRoutes, ROUTES.acknowledgeAlert, async (c) => {
-  const body = validate(AlertAction, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES, { allowEmpty: true }), "invalid_input", "request");
-  return c.json(await acknowledgeAlert(c.req.param("id")!, c.get("principal").name, body.note ?? null, c.get("deps")));
-});
+handle(alertRoutes, ROUTES.acknowledgeAlert, { body: "request" }, async (c, { params, body }) =>
+  c.json(await acknowledgeAlert(params.id, c.get("principal").name, body.note ?? null, c.get("deps")), 200),
+);
 
-handle(alertRoutes, ROUTES.resolveAlert, async (c) => {
-  const body = validate(AlertAction, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES, { allowEmpty: true }), "invalid_input", "request");
-  return c.json(await resolveAlert(c.req.param("id")!, c.get("principal").name, body.note ?? null, c.get("deps")));
-});
+handle(alertRoutes, ROUTES.resolveAlert, { body: "request" }, async (c, { params, body }) =>
+  c.json(await resolveAlert(params.id, c.get("principal").name, body.note ?? null, c.get("deps")), 200),
+);

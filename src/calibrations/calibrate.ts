@@ -1,19 +1,20 @@
 /**
  * POST /v1/calibrations: validate the scale, resolve the policy, fit, compare with the gate's current calibration,
- * store atomically, publish the projection. Nothing is stored when any step fails.
+ * store atomically; an activating upload is an activation (activation.ts: the optimistic loop and its listeners).
+ * Nothing is stored when any step fails.
  */
-import { AppError, invalid, type ErrorDetail } from "../platform/errors";
+
 import type { Activation, CalibrationMeta, CoverageNotion, ShiftReport, StoredCalibration, Tolerance, Warning } from "../contract";
-import { sortedCopy } from "../stats/order-statistics";
-import { currentOf, currentSeqOf } from "./store";
-import { MAX_ACTIVATION_ATTEMPTS } from "../platform/limits";
-import { resolveTarget, type ResolvedTarget } from "./carry";
-import { coverageShift, labelledOf, labelsReport, recallReport, resolveRecall } from "./recall";
-import type { CoreDeps } from "../platform/deps";
-import { fitCalibration } from "./fit";
+import { AppError, type ErrorDetail, invalid } from "../platform/errors";
 import { gateIdOf, newId } from "../platform/ids";
-import { publishGate } from "../serving/publish";
+import { sortedCopy } from "../stats/order-statistics";
+import { commitActivation } from "./activation";
+import { type ResolvedTarget, resolveTarget } from "./carry";
+import type { ActivationDeps } from "./deps";
+import { fitCalibration } from "./fit";
 import { rebuildShift } from "./rebuild-shift";
+import { coverageShift, labelledOf, labelsReport, recallReport, resolveRecall } from "./recall";
+import { currentOf, currentSeqOf } from "./store";
 
 /** A parsed upload, whatever its content type. */
 export interface CalibrationInput {
@@ -34,12 +35,6 @@ export interface CalibrationResult {
   readonly warnings: Warning[];
   readonly activated: boolean;
 }
-
-/**
- * Called after every committed activation with its shift report (src/alerts/shift-alert.ts raises a rebuild_shift
- * alert when it alerts, or resolves the open one when the activation rolls back to the calibration served before it).
- */
-export type ShiftListener = (calibration: StoredCalibration, shift: ShiftReport | null, activation: Activation) => Promise<void>;
 
 /** Max offending indices listed in a 422 for out-of-range probability scores. */
 const MAX_LISTED_OFFENDERS = 10;
@@ -68,12 +63,7 @@ function absoluteTolerance(t: Tolerance | undefined, rate: number): number | nul
   return typeof t === "number" ? t : t.relative * rate;
 }
 
-export async function calibrate(
-  input: CalibrationInput,
-  actor: string,
-  deps: CoreDeps,
-  onShiftAlert: ShiftListener | null = null,
-): Promise<CalibrationResult> {
+export async function calibrate(input: CalibrationInput, actor: string, deps: ActivationDeps): Promise<CalibrationResult> {
   const { meta } = input;
   if (input.scores.length === 0) throw invalid("no scores", [{ path: "scores", message: "must not be empty" }]);
   for (let i = 0; i < input.scores.length; i++) {
@@ -142,8 +132,7 @@ export async function calibrate(
 
   // An activating upload is written only if the gate's current calibration is still the one its shift and
   // previous_calibration_id were computed against; a concurrent activation makes it recompute against the new one.
-  for (let attempt = 1; ; attempt++) {
-    const rows = await deps.calibrations.activeRows(gateId);
+  return commitActivation(gateId, deps, async (rows) => {
     const previousRow = currentOf(rows);
     // Compare with the gate's current calibration; a new gate (an embedding or reranker upgrade) that carries from a
     // calibration is compared with that reference, so the upgrade gets its shift report too.
@@ -208,47 +197,13 @@ export async function calibrate(
       activation,
       expectedCurrentSeq: currentSeqOf(rows),
     });
-    if (!stored) {
-      if (attempt >= MAX_ACTIVATION_ATTEMPTS) throw tooManyConcurrentActivations();
-      continue;
-    }
-    if (activation) await afterActivation(calibration, shift, deps, onShiftAlert, warnings, activation);
-    return { calibration, shift, warnings, activated: activation !== null };
-  }
-}
-
-/** 409 after MAX_ACTIVATION_ATTEMPTS lost races: the request changed nothing and can be sent again. */
-export const tooManyConcurrentActivations = (): AppError =>
-  new AppError(
-    "conflict",
-    `this gate was activated concurrently ${MAX_ACTIVATION_ATTEMPTS} times while this request was computed; nothing was changed: retry`,
-  );
-
-/**
- * What follows an activation, once D1 has committed it: publish the projection (best effort: the reconciler repairs
- * KV within minutes, and a failure here must not turn a stored calibration into a 500), then let the alert listener
- * raise (or resolve) the rebuild_shift alert before answering, so a pipeline that checks alerts right after sees it.
- * A failed raise becomes a warning.
- */
-export async function afterActivation(
-  calibration: StoredCalibration,
-  shift: ShiftReport | null,
-  deps: CoreDeps,
-  onActivated: ShiftListener | null,
-  warnings: Warning[],
-  activation: Activation,
-): Promise<void> {
-  try {
-    await publishGate(calibration.gate_id, [calibration.index_version], deps);
-  } catch (e) {
-    console.error("publishing the threshold projection failed; the reconciler will repair it", e);
-  }
-  if (onActivated) {
-    try {
-      await onActivated(calibration, shift, activation);
-    } catch (e) {
-      console.error("updating the rebuild_shift alert failed", e);
-      warnings.push({ code: "alert_not_raised", message: "the rebuild_shift alert could not be stored or resolved; check GET /v1/alerts" });
-    }
-  }
+    if (!stored) return null;
+    // `warnings` is also the calibration's own list: a failed listener's warning (alert_not_raised) shows in both
+    // places of the answer (not in the record already stored).
+    return {
+      result: { calibration, shift, warnings, activated: activation !== null },
+      activated: activation === null ? null : { calibration, shift, activation },
+      warnings,
+    };
+  });
 }

@@ -3,13 +3,13 @@
  * of the reference strictly below the old absolute threshold, then the new gate is the score that drops d
  * (docs/methods.md, "Carry").
  */
+
+import type { Calibration, Policy, StoredPolicy } from "../contract";
 import { AppError, invalid } from "../platform/errors";
-import type { Policy, StoredPolicy } from "../contract";
 import { shareBelow } from "../stats/distribution";
 import { countBelow, sortedCopy } from "../stats/order-statistics";
+import type { RegistryDeps } from "./deps";
 import { currentOf } from "./store";
-import type { CoreDeps } from "../platform/deps";
-import type { Calibration } from "../contract";
 
 export interface ResolvedTarget {
   readonly target: number;
@@ -24,7 +24,7 @@ export interface ResolvedTarget {
 export type RateOrCarryPolicy = Exclude<Policy, { kind: "recall" }>;
 
 /** Resolves `policy` for the gate `gateId`; `n` is the size of the new calibration (for the carried sd). */
-export async function resolveTarget(policy: RateOrCarryPolicy, gateId: string, n: number, deps: CoreDeps): Promise<ResolvedTarget> {
+export async function resolveTarget(policy: RateOrCarryPolicy, gateId: string, n: number, deps: RegistryDeps): Promise<ResolvedTarget> {
   if (policy.kind === "drop_rate")
     return { target: policy.target, carry: null, storedPolicy: policy, referenceDesignEffect: 1, referenceWasRecall: false };
 

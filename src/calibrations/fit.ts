@@ -2,25 +2,43 @@
  * Builds a calibration record from scores and a resolved target: the gate fit, its uncertainty, per-query statistics,
  * the kept distribution and the warnings. No storage and no clock: the orchestration lives in calibrate.ts.
  */
-import { AppError } from "../platform/errors";
-import {
-  DISTRIBUTION_KNOTS,
-  DROP_RATE_PRECISION_TARGET,
-  FLOAT32_SPACING_REFUSE_SHARE,
-  FLOAT32_SPACING_WARNING_SHARE,
-  SUMMARY_QUANTILE_STEPS,
-  TIES_AT_THRESHOLD_WARNING_SHARE,
-} from "../platform/limits";
+
 import type { StoredCalibration, Warning } from "../contract";
+import { AppError } from "../platform/errors";
+import { SUMMARY_QUANTILE_STEPS } from "../platform/limits";
 import { buildDistribution, type Distribution } from "../stats/distribution";
 import { effectiveSize, rateInterval, widenedRanks } from "../stats/effective-size";
+import { emptyRateByCandidates } from "../stats/empty-context";
 import { float32Spacing } from "../stats/float32-spacing";
 import { fitGate } from "../stats/gate-fit";
 import { scoresNeededFor } from "../stats/intervals";
 import { kthSmallest, quantileInvertedCdf, quantileSummary } from "../stats/order-statistics";
-import { emptyRateByCandidates } from "../stats/empty-context";
 import { perQueryStats } from "../stats/per-query";
+import { smallSampleFactor } from "../stats/satterthwaite";
 import { tieAwareDropRate } from "../stats/tie-aware";
+import { FLAT_REBUILD_DESIGN_EFFECT } from "./rebuild-shift";
+
+/**
+ * Knots kept per calibration to answer "share of scores below x" later. With K knots at equally spaced ranks the
+ * rank error is at most 1/K = 0.05 percentage point (well under the 0.1 point of sampling error that matters: docs/methods.md).
+ */
+export const DISTRIBUTION_KNOTS = 2000;
+
+/** Target half-width of the 95 % drop-rate interval below which a calibration is warned about (1 point). */
+export const DROP_RATE_PRECISION_TARGET = 0.01;
+
+/**
+ * float32 spacing near the threshold above this share of the scores' interquartile range earns a `float32_precision`
+ * warning: for a normal-shaped distribution a rounding of 0.1 % of the IQR moves the drop rate by about 0.05 point,
+ * half the 0.1-point rank error the kept summaries allow (docs/methods.md, "float32 uploads").
+ */
+export const FLOAT32_SPACING_WARNING_SHARE = 0.001;
+
+/** At this share (a tenth of the IQR: several points of drop rate per rounding step) the fit is refused (422). */
+export const FLOAT32_SPACING_REFUSE_SHARE = 0.1;
+
+/** Share of calibration scores tied at the threshold above which a calibration is warned about (1 %). */
+export const TIES_AT_THRESHOLD_WARNING_SHARE = 0.01;
 
 export interface FittedCalibration {
   /** Everything but identity, policy, shift and provenance, which the caller adds. */
@@ -33,6 +51,7 @@ export interface FittedCalibration {
     | "conformal_drop_rate"
     | "ties_at_threshold"
     | "effective_n"
+    | "interval_degrees_of_freedom"
     | "drop_rate_interval_95"
     | "threshold_interval_95"
     | "k"
@@ -82,9 +101,12 @@ export function fitCalibration(
     );
   }
   const perQuery = byQuery ? perQueryStats(byQuery.scores, byQuery.offsets, fit.threshold) : null;
-  const emptyStrata = byQuery ? emptyRateByCandidates(byQuery.scores, byQuery.offsets, fit.threshold) : null;
+  const empty = byQuery ? emptyRateByCandidates(byQuery.scores, byQuery.offsets, fit.threshold) : null;
   const deff = perQuery ? perQuery.designEffect : 1;
   const nEff = effectiveSize(n, deff);
+  // Few or unequal queries: the design effect is itself uncertain, so the intervals use t with its Satterthwaite df.
+  const df = perQuery ? perQuery.degreesOfFreedom : Number.POSITIVE_INFINITY;
+  const shrink = smallSampleFactor(df);
   const needed = target > 0 ? scoresNeededFor(target, DROP_RATE_PRECISION_TARGET) : 0;
   if (nEff < needed) {
     warnings.push({
@@ -98,8 +120,7 @@ export function fitCalibration(
   if (byQuery === null) {
     warnings.push({
       code: "flat_scores",
-      message:
-        "scores were uploaded flat, so how strongly the candidates of one query move together cannot be estimated: the intervals assume independent candidates and are too narrow if they are clustered. Upload `queries` (or float32 with candidates_per_query) for intervals that count queries; the production monitor uses the clustering it measures",
+      message: `scores were uploaded flat, so how strongly the candidates of one query move together cannot be estimated: the intervals assume independent candidates and are too narrow if they are clustered. The rebuild decision against another calibration borrows that one's design effect if it was uploaded as queries, and otherwise assumes a design effect of ${FLAT_REBUILD_DESIGN_EFFECT}, so small moves stay inconclusive. Upload \`queries\` (or float32 with candidates_per_query) for intervals and decisions that count queries; the production monitor uses the clustering it measures`,
     });
   }
   if (fit.threshold !== null && tie.ties >= 2 && tie.ties / n > TIES_AT_THRESHOLD_WARNING_SHARE) {
@@ -111,7 +132,7 @@ export function fitCalibration(
   }
   let thresholdInterval: [number | null, number | null] = [null, null];
   if (target > 0) {
-    const ranks = widenedRanks(n, target, deff);
+    const ranks = widenedRanks(n, target, deff / shrink);
     thresholdInterval = [
       ranks.lower === null ? null : kthSmallest(sorted, ranks.lower),
       ranks.upper === null ? null : kthSmallest(sorted, ranks.upper),
@@ -126,7 +147,8 @@ export function fitCalibration(
       conformal_drop_rate: fit.expectedDropRate,
       ties_at_threshold: tie.ties,
       effective_n: nEff,
-      drop_rate_interval_95: rateInterval(tie.expectedDropRate, nEff),
+      interval_degrees_of_freedom: Number.isFinite(df) ? df : null,
+      drop_rate_interval_95: rateInterval(tie.expectedDropRate, nEff * shrink),
       threshold_interval_95: thresholdInterval,
       k: fit.k,
       n,
@@ -137,13 +159,29 @@ export function fitCalibration(
             mean_candidates: perQuery.meanCandidates,
             empty_context_rate: perQuery.emptyContextRate,
             design_effect: perQuery.designEffect,
-            empty_context_by_candidates: emptyStrata!.map((st) => ({
+            empty_context_check: {
+              verdict: empty!.verdict,
+              queries: empty!.check?.queries ?? 0,
+              empty: empty!.check?.empty ?? 0,
+              predicted_empty: empty!.check?.predictedEmpty ?? 0,
+              p_value: empty!.check?.pValue ?? null,
+            },
+            empty_context_by_candidates: empty!.strata.map((st) => ({
               min_candidates: st.minCandidates,
               max_candidates: st.maxCandidates,
               rate: st.rate,
               queries: st.queries,
               effective_queries: st.effectiveQueries,
               extrapolated: st.extrapolated,
+              source: st.source,
+              empty: st.empty,
+              own_queries: st.ownQueries,
+              own_empty: st.ownEmpty,
+              check:
+                st.check === null
+                  ? null
+                  : { queries: st.check.queries, empty: st.check.empty, predicted_empty: st.check.predictedEmpty, p_value: st.check.pValue },
+              extrapolation_check: st.extrapolationCheck,
             })),
           }
         : null,

@@ -2,15 +2,33 @@
  * The rebuild-time shift report: what the previous gate would drop on the new scores, against what it dropped, with
  * the sampling-noise test, KS and PSI. The number the seed incident lacked is `drop_rate_at_previous_threshold`.
  */
-import { REBUILD_EQUIVALENCE_ALPHA, REBUILD_SHIFT_ALPHA } from "../platform/limits";
 import type { ShiftReport, StoredCalibration } from "../contract";
-import { shareBelow, type Distribution } from "../stats/distribution";
+import { decideChange } from "../stats/change-decision";
+import { type Distribution, shareBelow } from "../stats/distribution";
 import { countBelow } from "../stats/order-statistics";
 import { perQueryStats } from "../stats/per-query";
-import { decideChange } from "../stats/change-decision";
 import { ksDistance, populationStabilityIndex, twoProportionTest } from "../stats/shift";
 
+/**
+ * Level of the rebuild minimum-effect test (the `shifted` decision and its alert): a true move within the tolerance,
+ * even at its edge, is called shifted at most 0.1 % of the time.
+ */
+export const REBUILD_SHIFT_ALPHA = 0.001;
+
+/** One-sided level of the rebuild TOST equivalence test (the deploy gate): "equivalent" is wrong at most 5 % of the time. */
+export const REBUILD_EQUIVALENCE_ALPHA = 0.05;
+
 const pts = (x: number): string => `${(100 * x).toFixed(1)} %`;
+
+/**
+ * The design effect the rebuild decision assumes when neither calibration was uploaded as queries, so clustering
+ * cannot be measured on either side: queries of 50 candidates that move entirely together, or 100 candidates at
+ * intra-query correlation 0.5. Two flat uploads of clustered data (correlation 0.3, 20 a query) were called shifted
+ * 5.35 % of the time with no change at all at design effect 1, against a level of 0.1 %. At this ceiling the decision
+ * holds its levels for every clustering up to it; a move too small to be decided under it is "inconclusive", and says
+ * why (docs/drift.md, "At rebuild time").
+ */
+export const FLAT_REBUILD_DESIGN_EFFECT = 50;
 
 export function rebuildShift(input: {
   previous: StoredCalibration;
@@ -19,8 +37,12 @@ export function rebuildShift(input: {
   sorted: Float64Array | null;
   distribution: Distribution;
   byQuery: { scores: Float64Array; offsets: Uint32Array } | null;
-  /** The new side's design effect when only its distribution is left (byQuery null). */
+  /**
+   * The new side's design effect and Satterthwaite df when only its distribution is left (byQuery null): a stored
+   * queries calibration's; absent for a flat one (its clustering is unknown).
+   */
   newDesignEffect?: number;
+  newDegreesOfFreedom?: number;
   tolerance: number;
   comparedWith: ShiftReport["compared_with"];
 }): ShiftReport {
@@ -32,16 +54,34 @@ export function rebuildShift(input: {
   // Queries, not candidates, are the sampling unit when either side gives them: deflate both n by the design effect.
   // Both sides estimate the same clustering; each estimate is low-biased with few queries (test/calibrations/
   // rebuild-shift.test.ts measured 0.4 % false alerts at 50 queries a side with per-side estimates), so use the larger.
-  const deffPrev = previous.per_query?.design_effect ?? 1;
-  const deffNew = input.byQuery ? perQueryStats(input.byQuery.scores, input.byQuery.offsets, t).designEffect : (input.newDesignEffect ?? 1);
-  const deff = Math.max(deffPrev, deffNew);
+  // A flat side measures nothing: it borrows the other side's; with neither, the documented ceiling is assumed.
+  const prevSide = previous.per_query
+    ? {
+        deff: previous.per_query.design_effect,
+        df: previous.interval_degrees_of_freedom ?? (previous.n_queries !== null ? Math.max(1, previous.n_queries - 1) : Number.POSITIVE_INFINITY),
+      }
+    : null;
+  const newStats = input.byQuery ? perQueryStats(input.byQuery.scores, input.byQuery.offsets, t) : null;
+  const newSide = newStats
+    ? { deff: newStats.designEffect, df: newStats.degreesOfFreedom }
+    : input.newDesignEffect !== undefined
+      ? { deff: input.newDesignEffect, df: input.newDegreesOfFreedom ?? Number.POSITIVE_INFINITY }
+      : null;
+  const source: ShiftReport["design_effect_source"] = prevSide && newSide ? "both" : prevSide ? "previous" : newSide ? "new" : "assumed_ceiling";
+  const deff = source === "assumed_ceiling" ? FLAT_REBUILD_DESIGN_EFFECT : Math.max(prevSide?.deff ?? 1, newSide?.deff ?? 1);
+  // Each side's variance estimate has the df of the side that measured it (a flat side borrows the other's).
+  const dfPrev = prevSide?.df ?? newSide?.df ?? Number.POSITIVE_INFINITY;
+  const dfNew = newSide?.df ?? prevSide?.df ?? Number.POSITIVE_INFINITY;
   const nPrevEff = previous.n / deff;
   const nNewEff = n / deff;
   const test = twoProportionTest(pPrev * nPrevEff, nPrevEff, pNew * nNewEff, nNewEff);
-  const decided = decideChange(pPrev, nPrevEff, pNew, nNewEff, tolerance, REBUILD_SHIFT_ALPHA, REBUILD_EQUIVALENCE_ALPHA);
+  const decided = decideChange(pPrev, nPrevEff, pNew, nNewEff, tolerance, REBUILD_SHIFT_ALPHA, REBUILD_EQUIVALENCE_ALPHA, dfPrev, dfNew);
   const change = decided.change;
   const decision = t === null ? "equivalent" : decided.decision;
-  const alert = decision === "shifted";
+  // A new gate compared with the calibration it carries from is an intended move across a model change: its old
+  // threshold is expected to drop a different share of the new model's scores, so the report shows it and alerts not.
+  const intendedCarry = input.comparedWith === "carry_reference";
+  const alert = decision === "shifted" && !intendedCarry;
   const psi = populationStabilityIndex(input.previousDistribution, input.distribution);
 
   const tol = `${(100 * tolerance).toFixed(1)}-point tolerance`;
@@ -57,6 +97,12 @@ export function rebuildShift(input: {
       const more =
         decided.moreDataFactor === null ? "" : `; about ${Math.ceil(decided.moreDataFactor)} times as many queries on each side would settle it`;
       reason = `${head}: inconclusive, too little data to tell a move beyond the ${tol} from one within it${more}`;
+    }
+    if (source === "assumed_ceiling") {
+      reason += `. Both calibrations were uploaded flat, so how strongly the candidates of one query move together is unknown: the decision assumes a design effect of ${FLAT_REBUILD_DESIGN_EFFECT} (it holds its levels for any clustering up to that); upload either side as queries to measure it`;
+    }
+    if (intendedCarry && decision === "shifted") {
+      reason += ". Not alerted: this gate carries the reference's drop rate across a model change, where the old threshold is expected to move";
     }
   }
 
@@ -79,7 +125,11 @@ export function rebuildShift(input: {
     decision,
     change_interval_95: t === null ? [0, 0] : decided.interval95,
     more_data_factor: t === null ? null : decided.moreDataFactor,
+    design_effect: deff,
+    design_effect_source: source,
+    degrees_of_freedom: Number.isFinite(decided.degreesOfFreedom) ? decided.degreesOfFreedom : null,
     alert,
+    not_alerted: intendedCarry && decision === "shifted" ? "intended_carry" : null,
     reason,
   };
 }

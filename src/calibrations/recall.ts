@@ -8,7 +8,7 @@ import type { CoverageNotion, Labels, RecallReport, ShiftReport, StoredCalibrati
 import { AppError, invalid } from "../platform/errors";
 import { countBelow } from "../stats/order-statistics";
 import { perQueryStats } from "../stats/per-query";
-import { coverageAt, coverageInterval, fitRecallGate, labelCounts, type LabelledQueries } from "../stats/recall-gate";
+import { coverageAt, coverageInterval, fitRecallGate, type LabelledQueries, labelCounts, pooledRelevantKept } from "../stats/recall-gate";
 
 /** Targets of the recall-against-drop-rate table (the policy's own target is added). */
 export const TRADEOFF_TARGETS = [0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99];
@@ -90,8 +90,12 @@ export function recallReport(
     miss_mass: fit.missMass,
     coverage_bound: fit.coverageBound,
     coverage_upper: fit.coverageUpper,
+    expected_coverage: fit.expectedCoverage,
+    miss_below: fit.below,
+    ties_at_threshold: fit.ties,
     coverage_interval_95: coverageInterval(fit),
     in_sample_coverage: coverageAt(labelled, resolved.threshold, policy.coverage) ?? 1,
+    pooled_relevant_kept: pooledRelevantKept(labelled, resolved.threshold) ?? 1,
     implied_drop_rate: at.drop,
     empty_context_rate: at.empty,
     tradeoff,
@@ -115,6 +119,7 @@ export function labelsReport(labelled: LabelledQueries, threshold: number | null
     relevant_candidates: counts.relevantCandidates,
     relevant_at: relevantAt ?? null,
     coverage_at_threshold: { any_relevant: cov("any_relevant"), all_relevant: cov("all_relevant"), candidates: cov("candidates") },
+    pooled_relevant_kept: pooledRelevantKept(labelled, threshold) ?? 1,
   };
 }
 

@@ -1,11 +1,12 @@
 /**
  * Read services for history and audit: calibrations with their derived active/current flags, gate listings.
  */
-import { AppError } from "../platform/errors";
+
 import type { Activation, Calibration, GateRef, GateSummary, StoredCalibration } from "../contract";
-import { currentOf, type ActiveRow } from "./store";
-import type { CoreDeps } from "../platform/deps";
+import { AppError } from "../platform/errors";
 import { gateIdOf } from "../platform/ids";
+import type { RegistryDeps } from "./deps";
+import { type ActiveRow, currentOf } from "./store";
 
 function withFlags(c: StoredCalibration, rows: readonly ActiveRow[]): Calibration {
   const current = currentOf(rows);
@@ -19,14 +20,14 @@ function withFlags(c: StoredCalibration, rows: readonly ActiveRow[]): Calibratio
   };
 }
 
-export async function getCalibration(id: string, deps: CoreDeps): Promise<Calibration> {
+export async function getCalibration(id: string, deps: RegistryDeps): Promise<Calibration> {
   const c = await deps.calibrations.get(id);
   if (c === null) throw new AppError("not_found", `calibration ${id} does not exist`);
   return withFlags(c, await deps.calibrations.activeRows(c.gate_id));
 }
 
 /** Adds the derived flags to a freshly stored calibration. */
-export async function describe(c: StoredCalibration, deps: CoreDeps): Promise<Calibration> {
+export async function describe(c: StoredCalibration, deps: RegistryDeps): Promise<Calibration> {
   return withFlags(c, await deps.calibrations.activeRows(c.gate_id));
 }
 
@@ -40,7 +41,7 @@ export interface HistoryResult {
 /** Max activations returned with a history page. */
 const HISTORY_ACTIVATIONS = 100;
 
-export async function history(gate: GateRef, limit: number, cursor: string | undefined, deps: CoreDeps): Promise<HistoryResult> {
+export async function history(gate: GateRef, limit: number, cursor: string | undefined, deps: RegistryDeps): Promise<HistoryResult> {
   let before: number | null = null;
   if (cursor !== undefined) {
     before = Number.parseInt(cursor, 36);
@@ -62,7 +63,7 @@ export async function history(gate: GateRef, limit: number, cursor: string | und
   };
 }
 
-export async function listGates(deps: CoreDeps): Promise<GateSummary[]> {
+export async function listGates(deps: RegistryDeps): Promise<GateSummary[]> {
   const [gates, rows] = await Promise.all([deps.calibrations.gates(), deps.calibrations.activeSummaries()]);
   const byGate = new Map<string, typeof rows>();
   for (const r of rows) byGate.set(r.gate_id, [...(byGate.get(r.gate_id) ?? []), r]);

@@ -1,28 +1,25 @@
 import { Hono } from "hono";
-import { shiftAlertListener } from "../alerts/shift-alert";
-import { ActivateBody, CalibrationId, HistoryQuery, ROUTES } from "../contract";
-import type { AppBindings } from "../platform/env";
+import { CalibrationId, ROUTES } from "../contract";
+import type { RouteEnv } from "../platform/env";
 import { AppError } from "../platform/errors";
-import { readJson } from "../platform/http/body";
-import { validate } from "../platform/http/validate";
+import { handle } from "../platform/http/handle";
 import { once, requestHash } from "../platform/idempotency";
-import { MAX_SMALL_BODY_BYTES } from "../platform/limits";
-import { handle } from "../platform/routing";
-import { thresholdCache } from "../serving/routes";
-import { cachePrefixOf } from "../serving/threshold-reader";
-import { activate } from "./activate";
+import { activate } from "./activation";
 import { calibrate } from "./calibrate";
+import type { CalibrationDeps } from "./deps";
 import { describe, getCalibration, history, listGates } from "./registry";
 import { parseCalibrationUpload, readCalibrationUpload } from "./upload";
 
+/** A malformed calibration id names no calibration: 404, as an unknown one. */
 const calibrationIdParam = (raw: string): string => {
   const r = CalibrationId.safeParse(raw);
   if (!r.success) throw new AppError("not_found", `calibration ${JSON.stringify(raw)} does not exist`);
   return r.data;
 };
 
-export const calibrationRoutes = new Hono<AppBindings>();
+export const calibrationRoutes = new Hono<RouteEnv<CalibrationDeps>>();
 
+// The upload reads its own body (JSON, NDJSON or float32) and checks its query (float32 carries its fields there).
 handle(calibrationRoutes, ROUTES.createCalibration, async (c) => {
   const raw = await readCalibrationUpload(c.req.raw);
   const deps = c.get("deps");
@@ -30,34 +27,33 @@ handle(calibrationRoutes, ROUTES.createCalibration, async (c) => {
   const key = c.req.header("idempotency-key");
   const hash = key === undefined ? "" : await requestHash([raw.type, JSON.stringify(Object.entries(raw.params).sort()), raw.bytes]);
   const outcome = await once(deps.idempotency, actor, key, hash, deps.now(), async () => {
-    const input = parseCalibrationUpload(raw);
-    const result = await calibrate(input, actor, deps, shiftAlertListener(deps));
-    if (result.activated) thresholdCache.invalidatePrefix(cachePrefixOf(input.meta));
-    return { status: 201, body: { calibration: await describe(result.calibration, deps), shift: result.shift, warnings: result.warnings } };
+    const result = await calibrate(parseCalibrationUpload(raw), actor, deps);
+    return { status: 201 as const, body: { calibration: await describe(result.calibration, deps), shift: result.shift, warnings: result.warnings } };
   });
   if (outcome.replayed) c.header("Idempotent-Replayed", "true");
-  return c.json(outcome.body, outcome.status as 201);
+  return c.json(outcome.body, outcome.status);
 });
 
-handle(calibrationRoutes, ROUTES.listCalibrations, async (c) => {
-  const q = validate(HistoryQuery, c.req.query(), "bad_request", "query parameters");
-  return c.json(await history(q, q.limit, q.cursor, c.get("deps")));
-});
+handle(calibrationRoutes, ROUTES.listCalibrations, async (c, { query }) =>
+  c.json(await history(query, query.limit, query.cursor, c.get("deps")), 200),
+);
 
-handle(calibrationRoutes, ROUTES.getCalibration, async (c) => c.json(await getCalibration(calibrationIdParam(c.req.param("id")!), c.get("deps"))));
+handle(calibrationRoutes, ROUTES.getCalibration, { params: { id: calibrationIdParam } }, async (c, { params }) =>
+  c.json(await getCalibration(params.id, c.get("deps")), 200),
+);
 
-handle(calibrationRoutes, ROUTES.activateCalibration, async (c) => {
-  const id = calibrationIdParam(c.req.param("id")!);
-  const body = validate(ActivateBody, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES, { allowEmpty: true }), "invalid_input", "activation");
+handle(calibrationRoutes, ROUTES.activateCalibration, { body: "activation", params: { id: calibrationIdParam } }, async (c, { params, body }) => {
   const deps = c.get("deps");
-  const result = await activate(id, c.get("principal").name, body.reason ?? null, deps, shiftAlertListener(deps));
-  thresholdCache.invalidatePrefix(cachePrefixOf(result.calibration));
-  return c.json({
-    activation: result.activation,
-    calibration: await describe(result.calibration, deps),
-    shift: result.shift,
-    warnings: result.warnings,
-  });
+  const result = await activate(params.id, c.get("principal").name, body.reason ?? null, deps);
+  return c.json(
+    {
+      activation: result.activation,
+      calibration: await describe(result.calibration, deps),
+      shift: result.shift,
+      warnings: result.warnings,
+    },
+    200,
+  );
 });
 
-handle(calibrationRoutes, ROUTES.listGates, async (c) => c.json({ gates: await listGates(c.get("deps")) }));
+handle(calibrationRoutes, ROUTES.listGates, async (c) => c.json({ gates: await listGates(c.get("deps")) }, 200));

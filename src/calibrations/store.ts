@@ -5,8 +5,9 @@
  * an activation and the active-state row it implies are never seen apart. Calibrations are immutable; activations are
  * append-only. Ordering uses the database's own sequence numbers (`seq`), never wall-clock ties.
  */
-import type { Distribution } from "../stats/distribution";
+
 import type { Activation, StoredCalibration } from "../contract";
+import type { Distribution } from "../stats/distribution";
 
 export interface GateRow {
   readonly gate_id: string;

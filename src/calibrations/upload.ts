@@ -7,7 +7,12 @@
  *   application/octet-stream  raw little-endian float32 scores; everything else as query parameters
  * JSON and NDJSON keep full float64 precision; float32 scores are widened exactly.
  */
+
+import { BinaryUploadQuery, CalibrationMeta, CalibrationUpload, LabelledQueryLine, type Policy, Query, type Tolerance } from "../contract";
 import { AppError, type ErrorDetail, invalid } from "../platform/errors";
+import { decodeUtf8, mediaType, parseJsonText, readBodyBytes } from "../platform/http/body";
+import { checkQueryNames } from "../platform/http/query";
+import { MAX_ERROR_DETAILS, validate } from "../platform/http/validate";
 import {
   MAX_BINARY_BODY_BYTES,
   MAX_CANDIDATES_PER_QUERY,
@@ -17,12 +22,9 @@ import {
   MAX_SCORES,
   NDJSON_DECODE_CHUNK_BYTES,
 } from "../platform/limits";
-import { BinaryUploadQuery, CalibrationMeta, CalibrationUpload, LabelledQueryLine, Query, type Policy, type Tolerance } from "../contract";
-import type { CalibrationInput } from "./calibrate";
-import { decodeUtf8, mediaType, parseJsonText, readBodyBytes } from "../platform/http/body";
-import { MAX_ERROR_DETAILS, validate } from "../platform/http/validate";
-import { checkQueryNames } from "../platform/routing";
 import { flattenQueries as flatLayout } from "../stats/per-query";
+import type { CalibrationInput } from "./calibrate";
+import { relevanceOf } from "./labels";
 
 export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"];
 
@@ -85,28 +87,9 @@ function labelsOf(
   let bad = 0;
   let o = 0;
   for (let i = 0; i < queries.length; i++) {
-    const labels = relevance[i];
     const m = queries[i]!.length;
-    if (labels === null || labels === undefined || labels.length !== m) {
-      bad++;
-      if (details.length < MAX_ERROR_DETAILS) details.push({ path: where(i), message: `has ${labels?.length ?? 0} labels for ${m} candidates` });
-      o += m;
-      continue;
-    }
-    for (let j = 0; j < m; j++, o++) {
-      const l = labels[j]!;
-      const ok = typeof l === "number" && Number.isFinite(l) && (relevantAt !== undefined || l === 0 || l === 1);
-      if (!ok) {
-        bad++;
-        if (details.length < MAX_ERROR_DETAILS)
-          details.push({
-            path: `${where(i)}[${j}]`,
-            message: relevantAt === undefined ? "must be 0 or 1 (or give relevant_at for graded labels)" : "must be a finite number",
-          });
-        continue;
-      }
-      out[o] = relevantAt === undefined ? l : l >= relevantAt ? 1 : 0;
-    }
+    bad += relevanceOf(relevance[i], m, relevantAt, where(i), out, o, details);
+    o += m;
   }
   if (bad > 0) throw invalid(`${bad} relevance label(s) do not match their candidates`, details);
   return out;

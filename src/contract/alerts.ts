@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { MAX_NOTE_LENGTH } from "./limits";
 import { Id, PageLimit } from "./common";
+import { MAX_NOTE_LENGTH } from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Alerts

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { DEFAULT_SHIFT_TOLERANCE, MAX_ABSOLUTE_TOLERANCE, MAX_CANDIDATES_PER_QUERY, MAX_QUERIES, MAX_RELATIVE_TOLERANCE } from "./limits";
 import { CoverageNotion, GateRef, Id, Policy, Score, ScoreScale, Scores, StoredPolicy } from "./common";
+import { DEFAULT_SHIFT_TOLERANCE, MAX_ABSOLUTE_TOLERANCE, MAX_CANDIDATES_PER_QUERY, MAX_QUERIES, MAX_RELATIVE_TOLERANCE } from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Calibration upload
@@ -110,19 +110,61 @@ export const BinaryUploadQuery = z.strictObject({
 
 const Interval = z.tuple([z.number().nullable(), z.number().nullable()]);
 
+const ExtrapolationVerdict = z.enum(["passed", "failed", "inconclusive", "untested"]);
+
 /** The calibration's empty-context rate for queries of a given size (docs/drift.md, "Empty context"). */
 export const EmptyContextStratum = z.object({
   min_candidates: z.number().int(),
   /** null: the last stratum, open above. */
   max_candidates: z.number().int().nullable(),
-  /** Estimated share of queries with min_candidates candidates that lose every one to the gate. */
+  /** Estimated share of queries of this size that lose every candidate to the gate. */
   rate: z.number(),
-  /** Calibration queries with at least min_candidates candidates, which the estimate averages over. */
+  /**
+   * The queries the estimate rests on: the stratum's own queries ("observed"), or the calibration queries with at
+   * least min_candidates candidates ("hypergeometric").
+   */
   queries: z.number().int(),
-  /** Effective size of the estimate (Korn-Graubard): between `queries` and the disjoint draws of this size they hold. */
+  /** Effective size of the estimate: `queries` (observed), Korn-Graubard (hypergeometric). */
   effective_queries: z.number(),
-  /** No calibration query was this large: rate and queries are those of the largest stratum measured. */
+  /** No calibration query was this large: the estimate is that of the largest stratum measured. */
   extrapolated: z.boolean(),
+  /**
+   * "observed": the share of the calibration's own queries of this size that lost every candidate (used from
+   * 50 such queries on); "hypergeometric": extrapolated from longer queries as random subsets of them. Absent on
+   * calibrations fitted before it was kept (all hypergeometric).
+   */
+  source: z.enum(["observed", "hypergeometric"]).optional(),
+  /** Empty queries behind `rate` (observed: counted; hypergeometric: rate x queries rounded up). */
+  empty: z.number().int().optional(),
+  /** Calibration queries whose own candidate count falls in this stratum, and the empty ones among them. */
+  own_queries: z.number().int().optional(),
+  own_empty: z.number().int().optional(),
+  /**
+   * The extrapolation tested on this stratum's own queries (each predicted from strictly longer ones): queries
+   * checked, empty among them, the extrapolation's expected count and the exact binomial p-value of the excess.
+   * null when no own query has a longer one.
+   */
+  check: z.object({ queries: z.number().int(), empty: z.number().int(), predicted_empty: z.number(), p_value: z.number() }).nullable().optional(),
+  /**
+   * For a hypergeometric stratum, the calibration's verdict on the extrapolation (`per_query.empty_context_check`);
+   * null for an observed stratum. After "failed" or "inconclusive" the stratum is not tested.
+   */
+  extrapolation_check: ExtrapolationVerdict.nullable().optional(),
+});
+
+/** The extrapolation's check, pooled over the strata (docs/drift.md, "Empty context"). */
+export const EmptyContextCheck = z.object({
+  /**
+   * "failed": the calibration's own short queries are empty far more often than extrapolated from its longer ones
+   * (sizes and scores are coupled); "inconclusive": too few expected empty queries to tell; "passed"; "untested": no
+   * calibration query has a longer one to be predicted from.
+   */
+  verdict: ExtrapolationVerdict,
+  queries: z.number().int(),
+  empty: z.number().int(),
+  predicted_empty: z.number(),
+  /** Exact binomial p-value of the pooled excess; null when nothing was checked. */
+  p_value: z.number().nullable(),
 });
 
 export const PerQuery = z.object({
@@ -132,6 +174,8 @@ export const PerQuery = z.object({
   design_effect: z.number(),
   /** Per candidate-count stratum; absent on calibrations fitted before it was kept. */
   empty_context_by_candidates: z.array(EmptyContextStratum).optional(),
+  /** The extrapolation's check on the calibration's own short queries; absent on calibrations fitted before it. */
+  empty_context_check: EmptyContextCheck.optional(),
 });
 
 export const Carry = z.object({
@@ -157,6 +201,8 @@ export const Labels = z.object({
   relevant_at: z.number().nullable(),
   /** Share of labelled queries covered at this calibration's threshold, per coverage notion (in sample). */
   coverage_at_threshold: z.object({ any_relevant: z.number(), all_relevant: z.number(), candidates: z.number() }),
+  /** Share of all relevant candidates kept at the threshold, pooled (candidates coverage is a per-query average). */
+  pooled_relevant_kept: z.number().optional(),
 });
 export type Labels = z.infer<typeof Labels>;
 
@@ -182,12 +228,29 @@ export const RecallReport = z.object({
   k: z.number().int(),
   /** (n+1) times the miss level the rule spent: k (rank rule), sum of losses + 1 (risk control). */
   miss_mass: z.number(),
-  /** Guaranteed coverage on fresh exchangeable queries (>= target) and its upper companion. */
+  /**
+   * Guaranteed coverage on fresh exchangeable queries (>= target) and its upper companion; with ties at the threshold
+   * (tied relevant scores are kept, so the gate covers more than the rank says) the companion is tie-aware.
+   */
   coverage_bound: z.number(),
   coverage_upper: z.number(),
-  /** 95 % interval of the coverage this fitted gate achieves on fresh queries. */
+  /**
+   * Where the coverage this fitted gate achieves is centred: the bound without ties, 1 - miss_below/n with them (what
+   * recall_drift's tolerance is measured from). Absent on calibrations fitted before it was kept.
+   */
+  expected_coverage: z.number().optional(),
+  /** What the threshold misses in the calibration (#{s_i < t}, or sum of losses for candidates), and the values tied at it. */
+  miss_below: z.number().optional(),
+  ties_at_threshold: z.number().int().optional(),
+  /** 95 % interval of the coverage this fitted gate achieves on fresh queries (tie-aware). */
   coverage_interval_95: z.tuple([z.number(), z.number()]),
   in_sample_coverage: z.number(),
+  /**
+   * Share of ALL relevant calibration candidates kept at the threshold (pooled). For "candidates" the coverage is a
+   * per-query average: broad queries with many lower-scoring relevant candidates count once each there, so this can
+   * be far lower. Absent on calibrations fitted before it was kept.
+   */
+  pooled_relevant_kept: z.number().optional(),
   /** The drop rate on all candidates this threshold implies: what the production drift monitor watches. */
   implied_drop_rate: z.number(),
   empty_context_rate: z.number(),
@@ -227,8 +290,23 @@ export const ShiftReport = z.object({
   change_interval_95: z.tuple([z.number(), z.number()]),
   /** When inconclusive: how many times more data on each side the same estimate needs to be decided (else null). */
   more_data_factor: z.number().nullable(),
-  /** True exactly when `decision` is "shifted". */
+  /**
+   * The design effect both sample sizes were divided by, and where it came from: "both" / "previous" / "new" (the
+   * larger of the sides uploaded as queries; a flat side borrows it), or "assumed_ceiling" when both were uploaded
+   * flat (a documented ceiling of 50: the decision holds its levels for any clustering up to it). Absent on reports
+   * made before they were kept.
+   */
+  design_effect: z.number().optional(),
+  design_effect_source: z.enum(["both", "previous", "new", "assumed_ceiling"]).optional(),
+  /** Welch-Satterthwaite df of the change's standard error (Student's t quantiles); null: normal (flat uploads). */
+  degrees_of_freedom: z.number().nullable().optional(),
+  /** True exactly when `decision` is "shifted", unless `not_alerted` says why not. */
   alert: z.boolean(),
+  /**
+   * "intended_carry": a new gate compared with the calibration it carries from (an embedding or reranker change moves
+   * the old threshold's drop rate by design), so a "shifted" decision raises no rebuild_shift alert. null otherwise.
+   */
+  not_alerted: z.enum(["intended_carry"]).nullable().optional(),
   /**
    * When both calibrations carry relevance labels: coverage at the previous threshold on the previous labels (in
    * sample) and on the new ones, in the previous recall policy's notion (any_relevant for other policies).
@@ -260,6 +338,13 @@ export const Calibration = z.object({
   ties_at_threshold: z.number().int(),
   /** n divided by the design effect: the number of independent scores the calibration is worth. */
   effective_n: z.number(),
+  /**
+   * Satterthwaite degrees of freedom of the design effect's estimate (queries uploads): few or very unequal queries,
+   * or an extreme target whose drops sit in a few queries, give few; the intervals then use Student's t with them.
+   * null for flat uploads. Absent on calibrations fitted before it was kept.
+   */
+  interval_degrees_of_freedom: z.number().nullable().optional(),
+  /** 95 % interval of the drop rate the gate achieves on fresh candidates (Beta at the effective size, t-corrected). */
   drop_rate_interval_95: z.tuple([z.number(), z.number()]),
   threshold_interval_95: Interval,
   k: z.number().int(),

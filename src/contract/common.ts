@@ -22,9 +22,12 @@ export const Id = z
       .refine((s) => !CONTROL_CHARS.test(s), { error: "must not contain control characters" }),
   );
 
+/** The index (collection) a gate names when `index` is omitted. */
+export const DEFAULT_INDEX = "default";
+
 /** A gate: which reranker gate of which collection, keyed by embedding model and reranker checkpoint. */
 export const GateRef = z.object({
-  index: Id.default("default"),
+  index: Id.default(DEFAULT_INDEX),
   embedding: Id,
   reranker: Id,
 });

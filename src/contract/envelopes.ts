@@ -1,7 +1,7 @@
 import { z } from "zod";
+import { Alert, AlertOccurrence } from "./alerts";
 import { Calibration, ShiftReport, Warning } from "./calibrations";
 import { Activation, GateSummary } from "./serving";
-import { Alert, AlertOccurrence } from "./alerts";
 import { Delivery, WebhookEndpoint } from "./webhooks";
 
 // ---------------------------------------------------------------------------------------------------------------

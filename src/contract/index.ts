@@ -6,13 +6,15 @@
  * It imports nothing but zod (an import rule checked by `npm run lint:imports`), so a client in Node, a browser or a
  * Worker can depend on it. One module split into files by resource: import it as `src/contract`, never a file inside.
  */
-export * from "./common";
-export * from "./calibrations";
-export * from "./serving";
-export * from "./monitoring";
+
 export * from "./alerts";
-export * from "./webhooks";
+export * from "./api-version";
+export * from "./calibrations";
+export * from "./common";
 export * from "./envelopes";
 export * from "./errors";
 export * from "./limits";
+export * from "./monitoring";
 export * from "./routes";
+export * from "./serving";
+export * from "./webhooks";

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_JUDGED_QUERIES, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "./limits";
 import { CalibrationId, CoverageNotion, GateRef, Id, Score } from "./common";
+import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_JUDGED_QUERIES, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Production observations and drift
@@ -52,8 +52,14 @@ export const RateTest = z.object({
   /** ln of the change detector's Shiryaev-Roberts statistic: the current evidence of a change. */
   log_evidence: z.number(),
   alarm: z.boolean(),
-  /** False while the test cannot alarm (fewer than 100 queries; empty context: a calibration too small to bound its rate). */
+  /** False while the test cannot alarm (fewer than 100 queries; a calibration too small to bound its rate). */
   armed: z.boolean(),
+  /**
+   * Why it is not armed: "too_few_queries" (fewer than 100 since the detector's reset) or "calibration_too_small"
+   * (no honest band: the calibration's own rate is known only within more than 25 points, or, for empty context, no
+   * candidate-count stratum's rate is bounded within 10 points). null when armed.
+   */
+  not_armed_reason: z.enum(["too_few_queries", "calibration_too_small"]).nullable(),
   /** When the candidate change point with the most evidence opened, and the queries since (null before any). */
   evidence_since: z.string().nullable(),
   evidence_queries: z.number().int().nullable(),
@@ -92,8 +98,13 @@ export const WindowStatus = z.object({
         /** The calibration's empty-context rate for queries of this size, and the band's upper end (null: not known). */
         expected_empty_rate: z.number().nullable(),
         band_hi: z.number().nullable(),
-        /** True when the calibration bounds this stratum's rate closely enough for its queries to be tested. */
+        /**
+         * True when the calibration bounds this stratum's rate closely enough for its queries to be tested, and (for a
+         * stratum extrapolated from longer queries) the extrapolation passed its check on the calibration.
+         */
         tested: z.boolean(),
+        /** How the calibration estimated the stratum's rate ("observed", "hypergeometric"; null: not known). */
+        source: z.enum(["observed", "hypergeometric"]).nullable(),
       }),
     ),
   }),
@@ -148,9 +159,16 @@ export const CoverageStatus = z.object({
   index_version: z.string(),
   coverage: CoverageNotion,
   target: z.number(),
-  /** The calibration's guaranteed coverage and the lowest the test tolerates (the bound less its own noise). */
+  /**
+   * Where the gate's coverage is centred (the guaranteed bound without ties at the threshold; with ties, the share of
+   * labelled calibration queries it covers, which is higher) and the lowest coverage the test tolerates (the centre
+   * less the tolerance or the calibration's own noise, from the exact law of the achieved coverage).
+   */
   expected: z.number(),
   tolerated: z.number(),
+  /** False when the calibration is too small to bound its own coverage within 25 points: the test never alarms. */
+  armed: z.boolean(),
+  not_armed_reason: z.enum(["calibration_too_small"]).nullable(),
   /** Judged queries with a relevant candidate (the units), their covered sum, and judged queries without one. */
   queries: z.number().int(),
   covered: z.number(),

@@ -1,9 +1,11 @@
 /**
  * The route table: every operation of the API with its method, path, scope and schemas. The Worker registers its
- * handlers through it (src/platform/routing.ts adds the scope check), the OpenAPI document is generated from it
+ * handlers through it (src/platform/http/handle.ts adds the scope check and validates the input), the OpenAPI document is generated from it
  * (src/reference/openapi.ts), and the clients read paths and scopes from it, so none of them can drift apart.
  */
 import type { z } from "zod";
+import { Alert, AlertAction, AlertOccurrenceQuery, AlertQuery } from "./alerts";
+import { Calibration, CalibrationCreated, CalibrationUpload } from "./calibrations";
 import {
   ActivationResult,
   AlertList,
@@ -15,12 +17,10 @@ import {
   ServiceIndex,
   WebhookEndpointList,
 } from "./envelopes";
-import { Calibration, CalibrationCreated, CalibrationUpload } from "./calibrations";
-import { ActivateBody, HistoryQuery, ThresholdQuery, ThresholdResponse } from "./serving";
-import { JudgmentAccepted, JudgmentBatch, MonitorQuery, MonitorStatus, ObservationAccepted, ObservationBatch } from "./monitoring";
-import { Alert, AlertAction, AlertOccurrenceQuery, AlertQuery } from "./alerts";
-import { Delivery, DeliveryQuery, WebhookCreate, WebhookDeleted, WebhookEndpoint, WebhookUpdate } from "./webhooks";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
+import { JudgmentAccepted, JudgmentBatch, MonitorQuery, MonitorStatus, ObservationAccepted, ObservationBatch } from "./monitoring";
+import { ActivateBody, HistoryQuery, ThresholdQuery, ThresholdResponse } from "./serving";
+import { Delivery, DeliveryQuery, WebhookCreate, WebhookDeleted, WebhookEndpoint, WebhookUpdate } from "./webhooks";
 
 /** Token scopes; they nest: admin includes calibrate includes read. */
 export type Scope = "read" | "calibrate" | "admin";
@@ -59,7 +59,9 @@ export interface RouteSpec {
   readonly errors: readonly number[];
 }
 
-const json = (schema: z.ZodType, required = true): RequestBodySpec => ({ required, content: { "application/json": schema } });
+/** A JSON request body; the schema's type is kept, so a handler's input is typed from the table (platform/http/handle.ts). */
+const json = <S extends z.ZodType>(schema: S, required = true) =>
+  ({ required, content: { "application/json": schema } }) as const satisfies RequestBodySpec;
 
 export const ROUTES = {
   index: {

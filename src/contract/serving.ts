@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { MAX_NOTE_LENGTH } from "./limits";
 import { Cursor, GateRef, Id, PageLimit, ScoreScale, StoredPolicy } from "./common";
+import { MAX_NOTE_LENGTH } from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Serving

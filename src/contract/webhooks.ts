@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { MAX_WEBHOOK_URL_LENGTH } from "./limits";
 import { PageLimit } from "./common";
+import { MAX_WEBHOOK_URL_LENGTH } from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Webhooks

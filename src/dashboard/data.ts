@@ -1,33 +1,29 @@
 /**
- * What the dashboard pages show, read through the feature services (registry, lifecycle, observations, delivery):
- * no storage access of its own. Monitor fields are read defensively (every field optional), so a monitor that
- * reports more, or less, than today still renders.
+ * What the dashboard pages show, read through the feature services (registry, lifecycle, observations, delivery) and
+ * typed by the contract: no storage access of its own.
  */
-import type { Alert, Calibration, Delivery, GateSummary } from "../contract";
+
 import { listAlerts } from "../alerts/lifecycle";
 import { getCalibration, history, listGates } from "../calibrations/registry";
+import type { Alert, AlertKind, AlertStatus, Calibration, Delivery, GateSummary, MonitorStatus, WindowStatus } from "../contract";
 import { monitorStatus } from "../monitoring/observations";
-import type { AppDeps } from "../platform/deps";
 import { AppError } from "../platform/errors";
 import type { Distribution } from "../stats/distribution";
 import { listDeliveries } from "../webhooks/delivery";
+import type { DashboardDeps } from "./deps";
 
 /** Most gates the overview asks monitors about in one page load (one Durable Object call each). */
 export const OVERVIEW_MAX_GATES = 200;
 
-const SEVERITY: Record<string, number> = { open: 0, acknowledged: 1, resolved: 2 };
-const KIND_WEIGHT: Record<string, number> = { rebuild_shift: 0, drop_rate_drift: 0, empty_context: 1, uncalibrated_request: 2 };
+const SEVERITY: Record<AlertStatus, number> = { open: 0, acknowledged: 1, resolved: 2 };
+const KIND_WEIGHT: Record<AlertKind, number> = { rebuild_shift: 0, drop_rate_drift: 0, empty_context: 1, uncalibrated_request: 2, recall_drift: 3 };
 
 /** Most urgent first: open before acknowledged before resolved, drift and shifts before the rest, newest first. */
 export function byUrgency(a: Alert, b: Alert): number {
-  return (
-    (SEVERITY[a.status] ?? 3) - (SEVERITY[b.status] ?? 3) ||
-    (KIND_WEIGHT[a.kind] ?? 3) - (KIND_WEIGHT[b.kind] ?? 3) ||
-    b.last_seen_at.localeCompare(a.last_seen_at)
-  );
+  return SEVERITY[a.status] - SEVERITY[b.status] || KIND_WEIGHT[a.kind] - KIND_WEIGHT[b.kind] || b.last_seen_at.localeCompare(a.last_seen_at);
 }
 
-/** One point of the production drop rate: a monitor window, read defensively. */
+/** One point of the production drop rate: a monitor window (open or finished), as the pages show it. */
 export interface WindowPoint {
   readonly calibration_id: string;
   readonly index_version: string;
@@ -35,73 +31,56 @@ export interface WindowPoint {
   readonly ends_at: string;
   readonly queries: number;
   readonly observed: number | null;
-  readonly expected: number | null;
-  readonly band: readonly [number, number] | null;
+  readonly expected: number;
+  readonly band: readonly [number, number];
   readonly alarm: boolean;
   readonly empty_rate: number | null;
   /** Production's mean candidates per query, and how it compares with the calibration's (information only). */
   readonly mean_candidates: number | null;
-  readonly candidates_change: string | null;
+  readonly candidates_change: WindowStatus["candidates_per_query"]["change"];
   readonly open: boolean;
 }
 
 export interface MonitorView {
   readonly points: WindowPoint[];
-  /** The change detector's state in words (from the monitor's own `detector`/`state` field when it reports one). */
+  /** The change detector's state in words: no observations, watching, or alarm (an open window alarmed). */
   readonly state: string;
   readonly error: string | null;
 }
 
-type Loose = Record<string, unknown>;
-const obj = (v: unknown): Loose | null => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Loose) : null);
-const numOr = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
-const str = (v: unknown, fallback = ""): string => (typeof v === "string" ? v : fallback);
-
-function pointOf(w: unknown, open: boolean): WindowPoint | null {
-  const o = obj(w);
-  if (o === null) return null;
-  const rate = obj(o.drop_rate);
-  const band = obj(rate?.band);
-  const lo = numOr(band?.lo);
-  const hi = numOr(band?.hi);
-  const queries = numOr(o.queries) ?? 0;
-  const empty = numOr(o.empty_queries);
+function pointOf(w: WindowStatus, open: boolean): WindowPoint {
   return {
-    calibration_id: str(o.calibration_id),
-    index_version: str(o.index_version),
-    started_at: str(o.started_at),
-    ends_at: str(o.ends_at),
-    queries,
-    observed: numOr(rate?.observed),
-    expected: numOr(rate?.expected),
-    band: lo !== null && hi !== null ? [lo, hi] : null,
-    alarm: rate?.alarm === true,
-    empty_rate: empty !== null && queries > 0 ? empty / queries : null,
-    mean_candidates: numOr(o.mean_candidates),
-    candidates_change: typeof obj(o.candidates_per_query)?.change === "string" ? (obj(o.candidates_per_query)!.change as string) : null,
+    calibration_id: w.calibration_id,
+    index_version: w.index_version,
+    started_at: w.started_at,
+    ends_at: w.ends_at,
+    queries: w.queries,
+    observed: w.drop_rate.observed,
+    expected: w.drop_rate.expected,
+    band: [w.drop_rate.band.lo, w.drop_rate.band.hi],
+    alarm: w.drop_rate.alarm,
+    empty_rate: w.queries > 0 ? w.empty_queries / w.queries : null,
+    mean_candidates: w.mean_candidates,
+    candidates_change: w.candidates_per_query.change,
     open,
   };
 }
 
-/** The detector state in words, from whichever field the monitor reports. */
-export function detectorState(status: Loose | null, points: readonly WindowPoint[]): string {
-  const d = obj(status?.detector) ?? obj(status?.change_detector);
-  const named = str(d?.state) || str(status?.state);
-  if (named !== "") return named;
+/** The detector state in words, from the open windows. */
+export function detectorState(points: readonly WindowPoint[]): string {
   const open = points.filter((p) => p.open);
   if (open.length === 0) return "no observations";
   if (open.some((p) => p.alarm)) return "alarm";
   return "watching";
 }
 
-export async function monitorView(gate: { index: string; embedding: string; reranker: string }, deps: AppDeps): Promise<MonitorView> {
+/** The monitor's windows as points, oldest first; a monitor that cannot be reached is shown, not thrown. */
+export async function monitorView(gate: { index: string; embedding: string; reranker: string }, deps: DashboardDeps): Promise<MonitorView> {
   try {
-    const status = obj(await monitorStatus(gate, deps));
-    const windows = Array.isArray(status?.windows) ? status.windows : [];
-    const past = Array.isArray(status?.history) ? status.history : [];
-    const points = [...past.map((w) => pointOf(w, false)), ...windows.map((w) => pointOf(w, true))].filter((p): p is WindowPoint => p !== null);
+    const status: MonitorStatus = await monitorStatus(gate, deps);
+    const points = [...status.history.map((w) => pointOf(w, false)), ...status.windows.map((w) => pointOf(w, true))];
     points.sort((a, b) => a.started_at.localeCompare(b.started_at));
-    return { points, state: detectorState(status, points), error: null };
+    return { points, state: detectorState(points), error: null };
   } catch (e) {
     return { points: [], state: "unknown", error: e instanceof Error ? e.message : String(e) };
   }
@@ -115,7 +94,7 @@ export interface GateRowView {
   readonly alerts: Alert[];
 }
 
-export async function overview(deps: AppDeps, indexFilter: string | undefined): Promise<{ rows: GateRowView[]; indexes: string[] }> {
+export async function overview(deps: DashboardDeps, indexFilter: string | undefined): Promise<{ rows: GateRowView[]; indexes: string[] }> {
   const [gates, alerts] = await Promise.all([listGates(deps), listAlerts({ limit: 100 }, deps)]);
   const indexes = [...new Set(gates.map((g) => g.index))].sort();
   const shown = gates.filter((g) => indexFilter === undefined || indexFilter === "" || g.index === indexFilter).slice(0, OVERVIEW_MAX_GATES);
@@ -154,7 +133,7 @@ export interface GateView {
   readonly alerts: Alert[];
 }
 
-export async function gateView(gateId: string, deps: AppDeps): Promise<GateView> {
+export async function gateView(gateId: string, deps: DashboardDeps): Promise<GateView> {
   const gate = (await listGates(deps)).find((g) => g.gate_id === gateId);
   if (gate === undefined) throw new AppError("not_found", `gate ${gateId} does not exist`);
   const h = await history(gate, 50, undefined, deps);
@@ -196,7 +175,7 @@ export interface AlertView {
 /** Deliveries have no alert filter in the store: the newest page is filtered here. */
 const DELIVERY_SCAN = 100;
 
-export async function alertView(id: string, deps: AppDeps): Promise<AlertView> {
+export async function alertView(id: string, deps: DashboardDeps): Promise<AlertView> {
   const alert = await deps.alerts.get(id);
   if (alert === null) throw new AppError("not_found", `alert ${id} does not exist`);
   const deliveries = (await listDeliveries({ limit: DELIVERY_SCAN }, deps)).filter((d) => d.alert_id === id);

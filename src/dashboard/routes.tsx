@@ -5,24 +5,22 @@
  * (src/contract/routes.ts) nor in the OpenAPI document.
  */
 import { Scalar } from "@scalar/hono-api-reference";
-import { Hono } from "hono";
 import type { Context } from "hono";
-import { shiftAlertListener } from "../alerts/shift-alert";
+import { Hono } from "hono";
 import { acknowledgeAlert, listAlerts, resolveAlert } from "../alerts/lifecycle";
-import { activate } from "../calibrations/activate";
-import type { AlertKind, AlertStatus } from "../contract";
+import { activate } from "../calibrations/activation";
+import { type AlertKind, type AlertStatus, DEFAULT_INDEX } from "../contract";
 import { AppError, httpStatus } from "../platform/errors";
 import { decodeUtf8, readBodyBytes } from "../platform/http/body";
 import { gateIdOf } from "../platform/ids";
-import { thresholdCache } from "../serving/routes";
-import { cachePrefixOf } from "../serving/threshold-reader";
 import { replayDelivery } from "../webhooks/delivery";
 import { alertView, byUrgency, gateView, overview } from "./data";
-import { AlertPage, ALERT_KINDS, ALERT_STATUSES, AlertsPage } from "./pages/alerts";
+import { ALERT_KINDS, ALERT_STATUSES, AlertPage, AlertsPage } from "./pages/alerts";
 import { GatePage } from "./pages/gate";
 import { Layout } from "./pages/layout";
 import { LoginPage } from "./pages/login";
 import { OverviewPage } from "./pages/overview";
+import { REFERENCE_A11Y_SCRIPT } from "./reference-a11y";
 import {
   clearSession,
   type DashboardBindings,
@@ -33,7 +31,6 @@ import {
   safeNext,
   setSession,
 } from "./session";
-import { REFERENCE_A11Y_SCRIPT } from "./reference-a11y";
 import { STYLESHEET } from "./style";
 
 /** Pages load only what the Worker serves: no inline scripts, styles from /ui/style.css, forms post to /ui. */
@@ -168,8 +165,7 @@ dashboardRoutes.post("/ui/gates/:gateId/activate", requireSession, async (c) => 
   const calibration = id === undefined ? null : await deps.calibrations.get(id);
   if (calibration === null || calibration.gate_id !== gateId) throw new AppError("not_found", "no such calibration on this gate");
   const reason = field(form, "reason")?.slice(0, 500) ?? null;
-  const result = await activate(calibration.id, principal.name, reason, deps, shiftAlertListener(deps));
-  thresholdCache.invalidatePrefix(cachePrefixOf(result.calibration));
+  await activate(calibration.id, principal.name, reason, deps);
   return c.redirect(`/ui/gates/${gateId}?done=activated#history`, 303);
 });
 
@@ -209,7 +205,7 @@ dashboardRoutes.post("/ui/deliveries/:id/replay", requireSession, async (c) => {
 dashboardRoutes.get("/ui/gate", requireSession, async (c) => {
   const { index, embedding, reranker } = c.req.query();
   if (!embedding || !reranker) throw new AppError("bad_request", "name the gate with embedding and reranker (and optionally index)");
-  return c.redirect(`/ui/gates/${await gateIdOf({ index: index || "default", embedding, reranker })}`, 302);
+  return c.redirect(`/ui/gates/${await gateIdOf({ index: index || DEFAULT_INDEX, embedding, reranker })}`, 302);
 });
 
 // The interactive API reference: Scalar's standalone script is a static asset of this Worker

@@ -12,9 +12,10 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { grants, type Principal, verifyToken } from "../platform/auth";
-import { tokensFor } from "../platform/auth-middleware";
-import type { AppBindings } from "../platform/env";
+import { sha256Hex } from "../platform/digest";
+import type { RouteEnv } from "../platform/env";
 import { AppError } from "../platform/errors";
+import type { DashboardDeps } from "./deps";
 
 export const SESSION_COOKIE = "scoregate_session";
 /** A dashboard session lasts at most 12 hours; the token is asked for again after that. */
@@ -25,14 +26,12 @@ export interface DashboardVariables {
   csrf: string;
 }
 
-export type DashboardBindings = AppBindings & { Variables: AppBindings["Variables"] & { csrf: string } };
+export type DashboardBindings = RouteEnv<DashboardDeps> & { Variables: RouteEnv<DashboardDeps>["Variables"] & DashboardVariables };
 type Ctx = Context<DashboardBindings>;
-
-const hex = (buf: ArrayBuffer): string => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /** The CSRF token of a session: SHA-256 over a fixed label and the session token (unguessable without the token). */
 export async function csrfTokenOf(sessionToken: string): Promise<string> {
-  return hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`scoregate-dashboard-csrf\u0000${sessionToken}`)));
+  return sha256Hex(`scoregate-dashboard-csrf\u0000${sessionToken}`);
 }
 
 function sameString(a: string, b: string): boolean {
@@ -63,7 +62,7 @@ export function clearSession(c: Ctx): void {
 /** Verifies a token entered on the login form; null when it is unknown. */
 export async function principalOf(c: Ctx, token: string): Promise<Principal | null> {
   try {
-    return await verifyToken(token, await tokensFor(c.env));
+    return await verifyToken(token, await c.get("tokens").tokens(c.env));
   } catch (e) {
     if (e instanceof AppError && e.code === "unauthorized") return null;
     throw e;

@@ -4,7 +4,7 @@
  * stores it; time comes in as an argument.
  */
 import type { CoverageStatus } from "../contract";
-import { evaluateCoverage, type CoverageEvaluation } from "../stats/coverage-test";
+import { type CoverageEvaluation, evaluateCoverage } from "../stats/coverage-test";
 import type { DriftConfig } from "../stats/drift";
 import type { JudgeInput } from "./monitor-contract";
 
@@ -38,9 +38,18 @@ export function evaluateCoverageState(s: CoverageState, config: DriftConfig): Co
   return evaluateCoverage(
     Math.min(s.covered, s.queries),
     s.queries,
-    { bound: c.bound, n: c.n, missMass: c.miss_mass },
+    {
+      bound: c.bound,
+      n: c.n,
+      missMass: c.miss_mass,
+      rule: c.coverage === "candidates" ? "risk" : "rank",
+      ...(c.below !== undefined ? { below: c.below } : {}),
+      ...(c.ties !== undefined ? { ties: c.ties } : {}),
+    },
     config.tolerance,
     config.alpha,
+    0.05,
+    config.maxCalibrationMargin,
   );
 }
 
@@ -50,8 +59,10 @@ export function coverageStatus(s: CoverageState, ev: CoverageEvaluation): Covera
     index_version: s.calibration.index_version,
     coverage: s.calibration.coverage,
     target: s.calibration.target,
-    expected: s.calibration.bound,
+    expected: ev.expected,
     tolerated: ev.tolerated,
+    armed: ev.armed,
+    not_armed_reason: ev.armed ? null : "calibration_too_small",
     queries: s.queries,
     covered: s.covered,
     queries_without_relevant: s.without_relevant,

@@ -3,33 +3,19 @@
  * LLM judge. Each query's covered share at the threshold the service applied goes to the gate's monitor, which tests
  * the coverage against the calibration's guarantee (stats/coverage-test.ts) and raises recall_drift.
  */
-import type { JudgmentBatch, StoredCalibration } from "../contract";
-import type { AppDeps } from "../platform/deps";
-import { type ErrorDetail, invalid } from "../platform/errors";
-import { MAX_ERROR_DETAILS } from "../platform/http/validate";
-import { gateIdOf } from "../platform/ids";
-import type { IsolateCache } from "../serving/isolate-cache";
-import { readThreshold, type CachedThreshold } from "../serving/threshold-reader";
-import { queryCoverage } from "../stats/recall-gate";
 
-async function recallCalibration(batch: JudgmentBatch, cache: IsolateCache<CachedThreshold>, deps: AppDeps): Promise<StoredCalibration> {
-  let id = batch.calibration_id;
-  if (id === undefined) {
-    const q = {
-      index: batch.index ?? "default",
-      embedding: batch.embedding!,
-      reranker: batch.reranker!,
-      ...(batch.index_version === undefined ? {} : { index_version: batch.index_version }),
-    };
-    id = (await readThreshold(q, cache, deps)).projection.threshold.calibration_id;
-  }
-  const c = await deps.calibrations.get(id);
-  if (c === null) throw invalid(`calibration ${id} does not exist`, [{ path: "calibration_id", message: "unknown calibration" }]);
-  if (batch.calibration_id !== undefined && batch.embedding !== undefined && batch.reranker !== undefined) {
-    if ((await gateIdOf({ index: batch.index ?? "default", embedding: batch.embedding, reranker: batch.reranker })) !== c.gate_id) {
-      throw invalid("calibration_id belongs to another gate than the one named", [{ path: "calibration_id", message: "gate mismatch" }]);
-    }
-  }
+import { relevanceOf } from "../calibrations/labels";
+import type { JudgmentBatch, StoredCalibration } from "../contract";
+import { type ErrorDetail, invalid } from "../platform/errors";
+import { queryCoverage } from "../stats/recall-gate";
+import { resolveBatchTarget, unknownCalibration } from "./batch-target";
+import type { MonitoringDeps } from "./deps";
+
+/** The recall calibration a batch belongs to (batch-target.ts), or 422. */
+async function recallCalibration(batch: JudgmentBatch, deps: MonitoringDeps): Promise<StoredCalibration> {
+  const target = await resolveBatchTarget(batch, deps);
+  const c = target.stored ?? (await deps.calibrations.get(target.calibration.id));
+  if (c === null) throw unknownCalibration(target.calibration.id);
   if (!c.recall) {
     throw invalid(
       `calibration ${c.id} has no recall guarantee to test (policy ${c.policy.kind}): judgments need a calibration with policy kind "recall"`,
@@ -46,21 +32,8 @@ function coveredShares(batch: JudgmentBatch, c: StoredCalibration): { covered: n
   const covered: number[] = [];
   let withoutRelevant = 0;
   batch.queries.forEach((q, i) => {
-    if (q.relevance.length !== q.scores.length) {
-      if (details.length < MAX_ERROR_DETAILS)
-        details.push({ path: `queries[${i}].relevance`, message: `has ${q.relevance.length} labels for ${q.scores.length} candidates` });
-      return;
-    }
-    const rel = new Uint8Array(q.relevance.length);
-    for (let j = 0; j < q.relevance.length; j++) {
-      const l = q.relevance[j]!;
-      if (batch.relevant_at === undefined && l !== 0 && l !== 1) {
-        if (details.length < MAX_ERROR_DETAILS)
-          details.push({ path: `queries[${i}].relevance[${j}]`, message: "must be 0 or 1 (or give relevant_at for graded labels)" });
-        continue;
-      }
-      rel[j] = batch.relevant_at === undefined ? l : l >= batch.relevant_at ? 1 : 0;
-    }
+    const rel = new Uint8Array(q.scores.length);
+    if (relevanceOf(q.relevance, q.scores.length, batch.relevant_at, `queries[${i}].relevance`, rel, 0, details) > 0) return;
     const t = q.threshold === undefined ? c.threshold : q.threshold;
     const share = queryCoverage(q.scores, rel, 0, q.scores.length, t, notion);
     if (share === null) withoutRelevant++;
@@ -70,8 +43,8 @@ function coveredShares(batch: JudgmentBatch, c: StoredCalibration): { covered: n
   return { covered, withoutRelevant };
 }
 
-export async function judge(batch: JudgmentBatch, cache: IsolateCache<CachedThreshold>, deps: AppDeps) {
-  const c = await recallCalibration(batch, cache, deps);
+export async function judge(batch: JudgmentBatch, deps: MonitoringDeps) {
+  const c = await recallCalibration(batch, deps);
   const { covered, withoutRelevant } = coveredShares(batch, c);
   const r = c.recall!;
   const outcome = await deps.monitor.judge(c.gate_id, {
@@ -84,6 +57,8 @@ export async function judge(batch: JudgmentBatch, cache: IsolateCache<CachedThre
       bound: r.coverage_bound,
       n: r.n,
       miss_mass: r.miss_mass,
+      ...(r.miss_below !== undefined ? { below: r.miss_below } : {}),
+      ...(r.ties_at_threshold !== undefined ? { ties: r.ties_at_threshold } : {}),
     },
     batch_id: batch.batch_id,
     covered,

@@ -3,12 +3,13 @@
  * rate, the empty-context rate, queries, candidates and candidates per query observed in the current window, the
  * evidence against the calibration, queued batches by result, and open alerts. The text format is prometheus.ts.
  */
-import { MAX_METRICS_GATES } from "../platform/limits";
+
 import type { ActiveRow } from "../calibrations/store";
-import type { AppDeps } from "../platform/deps";
+import { MAX_METRICS_GATES } from "../platform/limits";
+import type { MonitoringDeps } from "./deps";
 import { type Family, renderPrometheus } from "./prometheus";
 
-export async function collectMetrics(deps: AppDeps): Promise<string> {
+export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
   const fam = (help: string): Family => ({ help, samples: [] });
   const f = {
     scoregate_gate_info: fam("Gate identity and its current calibration (value 1)."),

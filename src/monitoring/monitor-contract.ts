@@ -3,8 +3,9 @@
  * answers. Services depend on this file and on MonitorClient, never on the Durable Object class, so they type-check
  * and unit-test without workerd, and no import cycle runs through the object.
  */
+
+import type { Expectation } from "../calibrations/expectation";
 import type { AlertKind, CoverageNotion, CoverageStatus, MonitorStatus, WindowStatus } from "../contract";
-import type { Expectation } from "../serving/projection";
 import type { DriftConfig } from "../stats/drift";
 
 /** One observation batch, resolved to the calibration it was gated with. */
@@ -65,6 +66,9 @@ export interface JudgeInput {
     readonly bound: number;
     readonly n: number;
     readonly miss_mass: number;
+    /** Tie-aware: what the threshold misses in the calibration and the values tied at it; absent on older calibrations. */
+    readonly below?: number;
+    readonly ties?: number;
   };
   readonly batch_id: string;
   /** Covered share of each judged query with a relevant candidate (stats/recall-gate.ts queryCoverage). */

@@ -5,7 +5,7 @@
  * (the message is retried, and dead-lettered if no consumer ever knows it).
  */
 import { z } from "zod";
-import type { Expectation } from "../serving/projection";
+import type { Expectation } from "../calibrations/expectation";
 import type { ObserveBatch } from "./monitor-contract";
 
 /** The shape written by this version of the Worker. */
@@ -26,7 +26,7 @@ const MessageSchema = z.object({
   calibration: z.object({
     id: Name,
     index_version: Name,
-    // Written by resolve() in observations.ts from the served projection (serving/projection.ts Expectation); checked
+    // Written by resolve() in observations.ts from the served projection (calibrations/expectation.ts); checked
     // here only as far as the window needs to start one.
     expectation: z.looseObject({ n: z.number(), expected_drop_rate: z.number() }),
   }),

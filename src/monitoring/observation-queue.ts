@@ -15,7 +15,7 @@ export interface ObservationQueue {
   send(message: ObservationMessage): Promise<void>;
 }
 
-/** OBSERVATION_INGEST, validated (platform/deps-from-env.ts observationIngest). */
+/** OBSERVATION_INGEST, validated (src/worker/wiring.ts observationIngest). */
 export type ObservationIngest = { readonly mode: "direct" } | { readonly mode: "queue"; readonly queue: ObservationQueue };
 
 /** The modes OBSERVATION_INGEST accepts; "direct" is the default. */

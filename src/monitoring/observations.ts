@@ -1,82 +1,34 @@
 /**
- * POST /v1/observations: resolve which calibration a batch was gated with, then hand the counts to the gate's
+ * POST /v1/observations: resolve which calibration a batch was gated with (batch-target.ts), then hand the counts to the gate's
  * monitor (Durable Object), which aggregates them per daily window, runs the change detector and raises alerts;
  * in queue mode (OBSERVATION_INGEST = "queue") the queue consumer (queue-consumer.ts) hands them over instead.
  */
+
+import { DISTRIBUTION_KNOTS } from "../calibrations/fit";
+import type { MonitorStatus, ObservationAccepted, ObservationBatch } from "../contract";
+import { sha256Hex } from "../platform/digest";
 import { AppError } from "../platform/errors";
-import { DISTRIBUTION_KNOTS, MAX_OBSERVATION_MESSAGE_BYTES } from "../platform/limits";
+import { gateIdOf } from "../platform/ids";
+import { MAX_OBSERVATION_MESSAGE_BYTES } from "../platform/limits";
 import { buildDistribution } from "../stats/distribution";
 import { countBelow, sortedCopy } from "../stats/order-statistics";
 import { ksDistance } from "../stats/shift";
-import type { MonitorStatus, ObservationAccepted, ObservationBatch } from "../contract";
-import type { Expectation } from "../serving/projection";
-import type { AppDeps } from "../platform/deps";
-import { gateIdOf } from "../platform/ids";
-import type { IsolateCache } from "../serving/isolate-cache";
-import { expectationOf } from "../serving/publish";
-import { readThreshold, type CachedThreshold } from "../serving/threshold-reader";
+import { resolveBatchTarget } from "./batch-target";
+import type { MonitoringDeps, MonitorStatusDeps } from "./deps";
 import type { ObserveBatch } from "./monitor-contract";
 import { messageBytes, observationMessage } from "./observation-message";
 
-export type ObservationDeps = AppDeps;
-
 /** The 202 of POST /v1/observations (contract/monitoring.ts ObservationAccepted). */
 export type ObservationResult = ObservationAccepted;
-
-interface Resolved {
-  readonly gate: { gate_id: string; index: string; embedding: string; reranker: string };
-  readonly calibration: { id: string; index_version: string; expectation: Expectation };
-}
-
-async function resolve(batch: ObservationBatch, cache: IsolateCache<CachedThreshold>, deps: ObservationDeps): Promise<Resolved> {
-  if (batch.calibration_id !== undefined) {
-    const c = await deps.calibrations.get(batch.calibration_id);
-    if (c === null) {
-      throw new AppError("invalid_input", `calibration ${batch.calibration_id} does not exist`, [
-        { path: "calibration_id", message: "unknown calibration" },
-      ]);
-    }
-    // Gate fields sent with calibration_id must agree with it, each one: counts are never filed under a gate the
-    // sender did not mean.
-    const contradicting = (["index", "embedding", "reranker", "index_version"] as const).filter((k) => batch[k] !== undefined && batch[k] !== c[k]);
-    if (contradicting.length > 0) {
-      throw new AppError(
-        "invalid_input",
-        `calibration ${c.id} belongs to ${c.index} / ${c.embedding} / ${c.reranker} (index_version ${c.index_version}), which contradicts ${contradicting.map((k) => `${k}=${JSON.stringify(batch[k])}`).join(", ")}: send calibration_id alone, or matching gate fields`,
-        contradicting.map((k) => ({ path: k, message: `contradicts calibration_id (its ${k} is ${JSON.stringify(c[k])})` })),
-      );
-    }
-    return {
-      gate: { gate_id: c.gate_id, index: c.index, embedding: c.embedding, reranker: c.reranker },
-      calibration: {
-        id: c.id,
-        index_version: c.index_version,
-        expectation: expectationOf(c),
-      },
-    };
-  }
-  const q = {
-    index: batch.index ?? "default",
-    embedding: batch.embedding!,
-    reranker: batch.reranker!,
-    ...(batch.index_version === undefined ? {} : { index_version: batch.index_version }),
-  };
-  const { projection } = await readThreshold(q, cache, deps);
-  const t = projection.threshold;
-  return {
-    gate: { gate_id: projection.gate_id, index: t.index, embedding: t.embedding, reranker: t.reranker },
-    calibration: { id: t.calibration_id, index_version: t.index_version, expectation: projection.expectation },
-  };
-}
 
 /**
  * Counts a batch in its gate's monitor (direct mode), or enqueues it for the queue consumer (queue mode). Either way
  * the batch is validated and resolved to its calibration first, so an unknown gate or calibration is refused here and
  * nothing is enqueued. A batch too large for one queue message (MAX_OBSERVATION_MESSAGE_BYTES) is counted directly.
  */
-export async function observe(batch: ObservationBatch, cache: IsolateCache<CachedThreshold>, deps: ObservationDeps): Promise<ObservationResult> {
+export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Promise<ObservationResult> {
   const ingest = deps.ingest;
-  const r = await resolve(batch, cache, deps);
+  const r = await resolveBatchTarget(batch, deps);
   // Validated in both modes: a DRIFT_* typo is a 503 here, not a queue of messages no consumer can count.
   const config = deps.drift;
   const resolved: ObserveBatch = {
@@ -124,14 +76,13 @@ export async function observe(batch: ObservationBatch, cache: IsolateCache<Cache
 
 /** SHA-256 hex of the validated batch (zod output: keys in schema order, so the same batch always hashes the same). */
 async function batchHash(batch: ObservationBatch): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(batch)));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(JSON.stringify(batch));
 }
 
 /** Fewest sampled scores for which the sample is compared with the calibration. */
 export const MIN_SCORE_SAMPLE = 50;
 
-export async function monitorStatus(gate: { index: string; embedding: string; reranker: string }, deps: ObservationDeps): Promise<MonitorStatus> {
+export async function monitorStatus(gate: { index: string; embedding: string; reranker: string }, deps: MonitorStatusDeps): Promise<MonitorStatus> {
   const gateId = await gateIdOf(gate);
   // Only gates that exist get a monitor: a name typo must not create a Durable Object.
   if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", "no such gate: it has never been calibrated");

@@ -4,14 +4,24 @@
  * which does not restart with it: it is reset only by an alarm. Pure: the GateMonitor Durable Object stores it; time
  * and randomness come in as arguments.
  */
-import { DRIFT_WINDOW_MS, SCORE_RESERVOIR_SIZE } from "../platform/limits";
+
+import type { Expectation } from "../calibrations/expectation";
 import type { WindowStatus } from "../contract";
-import { DEFAULT_DRIFT_CONFIG, type CalibrationExpectation, type DriftConfig } from "../stats/drift";
-import { evaluateDetector, observeDetector, type DetectedRate, type DetectorEvaluation } from "../stats/drift-detector";
-import { newDetector, type DetectorState } from "../stats/e-detector";
+import { dropRateLaw } from "../stats/calibration-margin";
+import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../stats/drift";
+import { type DetectedRate, type DetectorEvaluation, evaluateDetector, observeDetector } from "../stats/drift-detector";
+import { type DetectorState, newDetector } from "../stats/e-detector";
 import { EMPTY_CONTEXT_STRATA } from "../stats/empty-context";
-import { addCluster, cloneSums, emptyClusterSums, type ClusterSums } from "../stats/per-query";
-import type { Expectation } from "../serving/projection";
+import { addCluster, type ClusterSums, cloneSums, emptyClusterSums } from "../stats/per-query";
+
+/** Scores kept per gate window (uniform reservoir sample) for the production score distribution. */
+export const SCORE_RESERVOIR_SIZE = 2_000;
+
+/**
+ * Length of a drift window: the counts the monitor shows per day. The change detector does not restart with it (only
+ * after an alarm or for a new calibration).
+ */
+export const DRIFT_WINDOW_MS = 24 * 3600 * 1000;
 
 export interface WindowState {
   readonly calibration_id: string;
@@ -87,10 +97,18 @@ export function addBatch(
   return { ...w, batches: w.batches + 1, sums, reservoir, seen, detector };
 }
 
-/** What the detector compares against, from the served calibration's expectation. */
+/**
+ * What the detector compares against, from the served calibration's expectation. With the calibration's rank and ties
+ * (published since exact margins) the drop rate is centred at k/(n+1) without ties and at F_n(t-) with them, with the
+ * exact law of calibration-margin.ts; an older expectation keeps its in-sample rate and the Beta law at that mean.
+ */
 export function calibrationExpectation(e: Expectation): CalibrationExpectation {
+  const known = e.k !== undefined && e.ties_at_threshold !== undefined;
+  const tied = (e.ties_at_threshold ?? 0) >= 2;
+  const below = Math.round(e.expected_drop_rate * e.n);
   return {
-    expectedDropRate: e.expected_drop_rate,
+    expectedDropRate: known && !tied ? e.k! / (e.n + 1) : e.expected_drop_rate,
+    ...(known ? { dropRateLaw: dropRateLaw(e.n, e.k!, below, e.ties_at_threshold!) } : {}),
     n: e.n,
     designEffect: e.design_effect ?? 1,
     emptyContextRate: e.empty_context_rate,
@@ -101,6 +119,9 @@ export function calibrationExpectation(e: Expectation): CalibrationExpectation {
         queries: st.queries,
         extrapolated: st.extrapolated,
         ...(st.effective_queries !== undefined ? { effectiveQueries: st.effective_queries } : {}),
+        ...(st.source !== undefined ? { source: st.source } : {}),
+        ...(st.empty !== undefined ? { empty: st.empty } : {}),
+        ...(st.extrapolation_check !== undefined ? { extrapolationCheck: st.extrapolation_check } : {}),
       })) ?? null,
     ...(e.drift_tolerance != null ? { tolerance: e.drift_tolerance } : {}),
     ...(e.empty_context_tolerance != null ? { emptyContextTolerance: e.empty_context_tolerance } : {}),
@@ -120,6 +141,7 @@ export function windowStatus(w: WindowState, ev: DetectorEvaluation): WindowStat
     log_evidence: t.logEvidence,
     alarm: t.alarm,
     armed: t.armed,
+    not_armed_reason: t.notArmedReason,
     evidence_since: t.since === null ? null : new Date(t.since).toISOString(),
     evidence_queries: t.sinceQueries,
   });
@@ -163,6 +185,7 @@ function candidatesPerQuery(w: WindowState, ev: DetectorEvaluation): WindowStatu
       expected_empty_rate: band?.expected ?? null,
       band_hi: band?.band.hi ?? null,
       tested: band?.armable ?? false,
+      source: w.expectation.empty_context_strata?.[b]?.source ?? null,
     };
   });
   return { change, strata };

@@ -8,6 +8,7 @@
  * is configured with any of them, or with no token at all, refuses every request (503 misconfigured).
  */
 import type { Scope } from "../contract";
+import { sha256 } from "./digest";
 import { AppError } from "./errors";
 
 export type { Scope };
@@ -40,8 +41,6 @@ export interface AuthEnv {
   readonly CALIBRATE_TOKENS?: string;
   readonly ADMIN_TOKENS?: string;
 }
-
-const digestOf = (token: string): Promise<ArrayBuffer> => crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
 
 function parseEntries(raw: string | undefined, scope: Scope): { name: string; token: string; scope: Scope }[] {
   if (raw === undefined || raw.trim() === "") return [];
@@ -82,7 +81,7 @@ export async function loadTokens(env: AuthEnv): Promise<ConfiguredToken[]> {
   } else if (entries.length === 0) {
     entries = (Object.keys(DEV_TOKENS) as Scope[]).map((scope) => ({ name: DEV_TOKENS[scope], token: DEV_TOKENS[scope], scope }));
   }
-  return Promise.all(entries.map(async (e) => ({ name: e.name, scope: e.scope, digest: await digestOf(e.token) })));
+  return Promise.all(entries.map(async (e) => ({ name: e.name, scope: e.scope, digest: await sha256(e.token) })));
 }
 
 function equalDigests(a: ArrayBuffer, b: ArrayBuffer): boolean {
@@ -105,7 +104,7 @@ export function bearerToken(header: string | undefined): string {
 
 /** The principal of a presented token, compared in constant time against every configured token, or 401. */
 export async function verifyToken(token: string, tokens: readonly ConfiguredToken[]): Promise<Principal> {
-  const presented = await digestOf(token);
+  const presented = await sha256(token);
   let found: ConfiguredToken | null = null;
   // Compare against every token (no early exit), so timing does not reveal which one matched.
   for (const t of tokens) if (equalDigests(presented, t.digest) && found === null) found = t;

@@ -3,13 +3,15 @@
  * replay the first response; the same key with a different request is 422 `idempotency_mismatch`; a key whose first
  * request is still running is 409 `conflict`. Failed requests release their key. Keys are kept IDEMPOTENCY_TTL_MS.
  */
+import { sha256Hex } from "./digest";
 import { AppError } from "./errors";
-import { IDEMPOTENCY_LOCK_MS, IDEMPOTENCY_TTL_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
 import type { IdempotencyStore } from "./idempotency-store";
+import { IDEMPOTENCY_LOCK_MS, IDEMPOTENCY_TTL_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
 
-export interface StoredResponse {
-  readonly status: number;
-  readonly body: unknown;
+/** An answer of `run`, first given or replayed; `T` is what `run` answers (a replay parses the first answer's JSON). */
+export interface StoredResponse<S extends number, T> {
+  readonly status: S;
+  readonly body: T;
   readonly replayed: boolean;
 }
 
@@ -24,18 +26,17 @@ export async function requestHash(parts: readonly (string | Uint8Array)[]): Prom
     all.set(c, o);
     o += c.byteLength + 1; // a zero byte separates parts
   }
-  const digest = await crypto.subtle.digest("SHA-256", all);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(all);
 }
 
-export async function once(
+export async function once<S extends number, T>(
   store: IdempotencyStore,
   actor: string,
   key: string | undefined,
   hash: string,
   now: Date,
-  run: () => Promise<{ status: number; body: unknown }>,
-): Promise<StoredResponse> {
+  run: () => Promise<{ status: S; body: T }>,
+): Promise<StoredResponse<S, T>> {
   if (key === undefined) return { ...(await run()), replayed: false };
   if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
     throw new AppError("bad_request", `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
@@ -55,7 +56,8 @@ export async function once(
     if (existing.status === null || existing.response === null) {
       throw new AppError("conflict", "a request with this Idempotency-Key is still in progress; retry shortly");
     }
-    return { status: existing.status, body: JSON.parse(existing.response), replayed: true };
+    // Only answers of `run` are stored (a failed request releases its key): the replay has run's status and body.
+    return { status: existing.status as S, body: JSON.parse(existing.response) as T, replayed: true };
   }
   try {
     const result = await run();

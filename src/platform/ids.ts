@@ -2,6 +2,7 @@
  * Ids and gate keys. Randomness and time are injected (`Deps`), so services stay deterministic under test.
  */
 import type { GateRef } from "../contract";
+import { sha256Hex, toHex } from "./digest";
 
 /** `<prefix>_<12 hex ms since epoch><16 hex random>`: readable, roughly time-ordered, 64 random bits. */
 export function newId(prefix: string, now: Date, randomHex16: string): string {
@@ -11,8 +12,7 @@ export function newId(prefix: string, now: Date, randomHex16: string): string {
 
 /** 16 random hex characters from the platform CSPRNG (the default `Deps.random`). */
 export function cryptoRandomHex16(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(crypto.getRandomValues(new Uint8Array(8)));
 }
 
 /**
@@ -22,6 +22,5 @@ export function cryptoRandomHex16(): string {
  */
 export async function gateIdOf(gate: GateRef): Promise<string> {
   const canonical = JSON.stringify([gate.index.normalize("NFC"), gate.embedding.normalize("NFC"), gate.reranker.normalize("NFC")]);
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
-  return [...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(canonical, 16);
 }

@@ -1,6 +1,8 @@
 /**
- * The server's operational limits (caches, summaries, drift windows, platform budgets), each a named constant with
- * its reason and source. The API-visible limits live in the contract (src/contract/limits.ts) and are re-exported
+ * The server's operational limits (caches, retention, deadlines, queues, platform budgets), each a named constant with
+ * its reason and source. Statistical constants (levels, precision targets, the kept distribution's size, the monitor's
+ * window) live next to the code they govern: src/calibrations/fit.ts, src/calibrations/rebuild-shift.ts,
+ * src/monitoring/window.ts. The API-visible limits live in the contract (src/contract/limits.ts) and are re-exported
  * here, so server code imports every limit from this one module. docs/api.md#limits lists both kinds;
  * test/platform/limits.workerd.test.ts and bad-input.workerd.test.ts check that the app enforces them.
  */
@@ -8,12 +10,6 @@ export * from "../contract/limits";
 
 /** NDJSON is decoded to text this many bytes at a time (cut at a newline), bounding the text held at once. */
 export const NDJSON_DECODE_CHUNK_BYTES = 1024 * 1024;
-
-/**
- * Knots kept per calibration to answer "share of scores below x" later. With K knots at equally spaced ranks the
- * rank error is at most 1/K = 0.05 percentage point (well under the 0.1 point of sampling error that matters: docs/methods.md).
- */
-export const DISTRIBUTION_KNOTS = 2000;
 
 /** How long one isolate trusts its in-memory copy of a gate's threshold before re-reading KV. */
 export const ISOLATE_CACHE_TTL_MS = 5_000;
@@ -24,42 +20,8 @@ export const ISOLATE_CACHE_MAX_ENTRIES = 10_000;
 /** KV edge cache for the projection (KV's minimum cacheTtl is 30 s). */
 export const KV_CACHE_TTL_SECONDS = 30;
 
-/** Target half-width of the 95 % drop-rate interval below which a calibration is warned about (1 point). */
-export const DROP_RATE_PRECISION_TARGET = 0.01;
-
-/**
- * Level of the rebuild minimum-effect test (the `shifted` decision and its alert): a true move within the tolerance,
- * even at its edge, is called shifted at most 0.1 % of the time.
- */
-export const REBUILD_SHIFT_ALPHA = 0.001;
-
-/**
- * float32 spacing near the threshold above this share of the scores' interquartile range earns a `float32_precision`
- * warning: for a normal-shaped distribution a rounding of 0.1 % of the IQR moves the drop rate by about 0.05 point,
- * half the 0.1-point rank error the kept summaries allow (docs/methods.md, "float32 uploads").
- */
-export const FLOAT32_SPACING_WARNING_SHARE = 0.001;
-
-/** At this share (a tenth of the IQR: several points of drop rate per rounding step) the fit is refused (422). */
-export const FLOAT32_SPACING_REFUSE_SHARE = 0.1;
-
-/** One-sided level of the rebuild TOST equivalence test (the deploy gate): "equivalent" is wrong at most 5 % of the time. */
-export const REBUILD_EQUIVALENCE_ALPHA = 0.05;
-
-/** Share of calibration scores tied at the threshold above which a calibration is warned about (1 %). */
-export const TIES_AT_THRESHOLD_WARNING_SHARE = 0.01;
-
 /** A key whose first request has not finished after this long is taken over (the first invocation died). */
 export const IDEMPOTENCY_LOCK_MS = 5 * 60 * 1000;
-
-/** Scores kept per gate window (uniform reservoir sample) for the production score distribution. */
-export const SCORE_RESERVOIR_SIZE = 2_000;
-
-/**
- * Length of a drift window: the counts the monitor shows per day. The change detector does not restart with it (only
- * after an alarm or for a new calibration).
- */
-export const DRIFT_WINDOW_MS = 24 * 3600 * 1000;
 
 /** A calibration's change detector with no observation for this long is forgotten (a week: the batch-id retention). */
 export const DETECTOR_IDLE_RETENTION_MS = 7 * 24 * 3600 * 1000;

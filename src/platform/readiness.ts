@@ -34,12 +34,12 @@ export function isSchemaError(e: unknown): boolean {
   return /no such (table|column)|has no column named/iu.test(message);
 }
 
-// Migrations are never rolled back, so once a database is ready an isolate need not look again (and /healthz stays
-// trivial: it is the baseline route of the read-path benchmark).
-const ready = new WeakSet<D1Database>();
-
-/** Tables of REQUIRED_TABLES missing from `db` (empty: ready). */
-export async function missingTables(db: D1Database): Promise<string[]> {
+/**
+ * Tables of REQUIRED_TABLES missing from `db` (empty: ready). Migrations are never rolled back, so a database found
+ * ready is added to `ready` (the isolate's set, src/worker/isolate.ts) and never looked at again: /healthz stays
+ * trivial, and it is the baseline route of the read-path benchmark.
+ */
+export async function missingTables(db: D1Database, ready: WeakSet<D1Database>): Promise<string[]> {
   if (ready.has(db)) return [];
   const { results } = await db
     .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (${REQUIRED_TABLES.map(() => "?").join(", ")})`)

@@ -64,7 +64,8 @@ function operation(spec: RouteSpec): object {
   };
 }
 
-function build(): object {
+/** Builds the document; src/worker/isolate.ts keeps the one an isolate builds (it depends only on the contract). */
+export function openApiDocument(): object {
   const paths: Record<string, Record<string, object>> = {};
   for (const spec of Object.values(ROUTES) as RouteSpec[]) {
     paths[spec.path] ??= {};
@@ -80,12 +81,4 @@ function build(): object {
     components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
     paths,
   };
-}
-
-let cached: object | null = null;
-
-/** The document (built once per isolate: it depends only on the contract). */
-export function openApiDocument(): object {
-  cached ??= build();
-  return cached;
 }

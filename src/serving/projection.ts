@@ -4,29 +4,11 @@
  * Consistency: KV is eventually consistent; a write can take about 60 s to be seen in every location, and a key
  * accepts about one write per second. So: values are published from the committed D1 row (never from a request's
  * copy), every value carries `activation_seq` and a publish never replaces a newer one, and the scheduled
- * reconciler (jobs/reconcile.ts) republishes any key that disagrees with D1. A reader that misses KV falls back to D1.
+ * reconciler (reconcile.ts) republishes any key that disagrees with D1. A reader that misses KV falls back to D1.
  */
+import type { Expectation } from "../calibrations/expectation";
 import type { ThresholdResponse } from "../contract";
-
-/** What the drift monitor needs to know about the served calibration, carried along to avoid a D1 read. */
-export interface Expectation {
-  readonly n: number;
-  /** The drift baseline: the calibration's in-sample drop rate F_n(t-) (publish.ts expectationOf says why). */
-  readonly expected_drop_rate: number;
-  readonly empty_context_rate: number | null;
-  readonly n_queries: number | null;
-  /** The calibration's design effect at its threshold (queries uploads; absent or 1 for flat scores). */
-  readonly design_effect?: number;
-  /** Per-calibration absolute tolerances of the drift band; absent or null: the server's defaults. */
-  readonly drift_tolerance?: number | null;
-  readonly empty_context_tolerance?: number | null;
-  /** The empty-context rate per candidate-count stratum (queries uploads fitted since strata were kept). */
-  readonly empty_context_strata?:
-    | readonly { readonly rate: number; readonly queries: number; readonly effective_queries?: number; readonly extrapolated: boolean }[]
-    | null;
-  /** Mean candidates per calibration query (queries uploads), shown next to production's. */
-  readonly mean_candidates?: number | null;
-}
+import { sha256Hex } from "../platform/digest";
 
 export interface ProjectedThreshold {
   readonly v: 1;
@@ -45,9 +27,7 @@ export interface ThresholdProjection {
 /** KV key of a projection. Pinned versions are hashed so any id fits KV's 512-byte key limit. */
 export async function projectionKey(gateId: string, indexVersion: string | null): Promise<string> {
   if (indexVersion === null) return `thr/${gateId}`;
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(indexVersion));
-  const hex = [...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `thr/${gateId}/v/${hex}`;
+  return `thr/${gateId}/v/${await sha256Hex(indexVersion, 16)}`;
 }
 
 export class KvThresholdProjection implements ThresholdProjection {

@@ -2,35 +2,16 @@
  * Publishes the KV projection of a gate from the committed D1 rows (never from a request's copy), so a reader that
  * sees KV sees what D1 says. Also used by the reconciler to repair drift between KV and D1.
  */
+import type { ActivationListener } from "../calibrations/activation";
+import { expectationOf } from "../calibrations/expectation";
+import { type ActiveRow, type CalibrationStore, currentOf, type GateRow } from "../calibrations/store";
 import type { StoredCalibration, ThresholdResponse } from "../contract";
-import { currentOf, type ActiveRow, type GateRow } from "../calibrations/store";
-import type { Expectation, ProjectedThreshold } from "./projection";
-import type { CoreDeps } from "../platform/deps";
+import type { ProjectedThreshold, ThresholdProjection } from "./projection";
 
-/**
- * What the drift monitor compares production against. The baseline is the in-sample drop rate F_n(t-), not k/(n+1):
- * the two agree to about 1/n for continuous scores, but with tied scores (graded or quantized rerankers) fresh
- * traffic drops about F(t-), and k/(n+1) would raise false drift alarms (a 0-4 graded reranker at target 0.3 had
- * k/(n+1) = 0.300 against F(t-) = 0.203).
- */
-export function expectationOf(c: StoredCalibration): Expectation {
-  return {
-    n: c.n,
-    expected_drop_rate: c.in_sample_drop_rate,
-    empty_context_rate: c.per_query?.empty_context_rate ?? null,
-    n_queries: c.n_queries,
-    design_effect: c.per_query?.design_effect ?? 1,
-    drift_tolerance: c.drift_tolerance ?? null,
-    empty_context_tolerance: c.empty_context_tolerance ?? null,
-    mean_candidates: c.per_query?.mean_candidates ?? null,
-    empty_context_strata:
-      c.per_query?.empty_context_by_candidates?.map((st) => ({
-        rate: st.rate,
-        queries: st.queries,
-        effective_queries: st.effective_queries,
-        extrapolated: st.extrapolated,
-      })) ?? null,
-  };
+/** Publishing and reconciling the KV projection: the system of record and the projection. */
+export interface ProjectionDeps {
+  readonly calibrations: CalibrationStore;
+  readonly projection: ThresholdProjection;
 }
 
 /** The value served for an active row. */
@@ -67,7 +48,7 @@ export interface PublishResult {
  * when `versions` is null) where KV is behind D1. Skips keys whose KV value has the same or a newer activation_seq
  * (after a D1 Time Travel restore, sequence numbers can repeat: empty KV then, see docs/storage.md).
  */
-export async function publishGate(gateId: string, versions: readonly string[] | null, deps: CoreDeps): Promise<PublishResult> {
+export async function publishGate(gateId: string, versions: readonly string[] | null, deps: ProjectionDeps): Promise<PublishResult> {
   const [gate, rows] = await Promise.all([deps.calibrations.gate(gateId), deps.calibrations.activeRows(gateId)]);
   if (gate === null || rows.length === 0) return { written: 0, unchanged: 0 };
   const targets: [string | null, ActiveRow][] = [];
@@ -97,3 +78,14 @@ export async function publishGate(gateId: string, versions: readonly string[] | 
   }
   return { written, unchanged };
 }
+
+/**
+ * Publishing after every committed activation (an activation listener, wired in src/worker/wiring.ts): best effort,
+ * since the reconciler repairs KV within minutes and a failure here must not turn a stored activation into a 500.
+ */
+export const publishOnActivation = (deps: ProjectionDeps): ActivationListener => ({
+  failure: "publishing the threshold projection failed; the reconciler will repair it",
+  run: async ({ calibration }) => {
+    await publishGate(calibration.gate_id, [calibration.index_version], deps);
+  },
+});

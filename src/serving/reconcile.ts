@@ -5,8 +5,7 @@
  * gate is checked at least every ceil(gates / RECONCILE_GATES_PER_RUN) minutes.
  */
 import { RECONCILE_GATES_PER_RUN } from "../platform/limits";
-import type { CoreDeps } from "../platform/deps";
-import { publishGate } from "./publish";
+import { type ProjectionDeps, publishGate } from "./publish";
 
 export interface ReconcileResult {
   readonly checked: number;
@@ -14,7 +13,7 @@ export interface ReconcileResult {
   readonly unchanged: number;
 }
 
-export async function reconcileProjection(deps: CoreDeps, run: number, perRun = RECONCILE_GATES_PER_RUN): Promise<ReconcileResult> {
+export async function reconcileProjection(deps: ProjectionDeps, run: number, perRun = RECONCILE_GATES_PER_RUN): Promise<ReconcileResult> {
   const rows = await deps.calibrations.allActiveRows();
   const gateIds = [...new Set(rows.map((r) => r.gate_id))].sort();
   const slices = Math.max(1, Math.ceil(gateIds.length / perRun));

@@ -1,40 +1,26 @@
 import { Hono } from "hono";
-import { ROUTES, ThresholdQuery } from "../contract";
-import type { AppBindings } from "../platform/env";
+import { ROUTES } from "../contract";
+import type { RouteEnv } from "../platform/env";
 import { etagMatches } from "../platform/http/etag";
-import { validate } from "../platform/http/validate";
-import {
-  ISOLATE_CACHE_MAX_ENTRIES,
-  ISOLATE_CACHE_TTL_MS,
-  LAST_KNOWN_GOOD_MS,
-  THRESHOLD_MAX_AGE_SECONDS,
-  THRESHOLD_STALE_IF_ERROR_SECONDS,
-  THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS,
-} from "../platform/limits";
-import { handle } from "../platform/routing";
-import { IsolateCache } from "./isolate-cache";
+import { handle } from "../platform/http/handle";
+import { sendJsonText } from "../platform/http/json-text";
+import { THRESHOLD_MAX_AGE_SECONDS, THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS } from "../platform/limits";
+import type { ServingDeps } from "./deps";
 import { seenActivationSeq, thresholdEtag } from "./threshold-etag";
-import { type CachedThreshold, readThreshold, UncalibratedError } from "./threshold-reader";
-import { noteUncalibrated } from "./uncalibrated";
-
-/** The isolate tier of the read path: module scope, values only (no bindings). */
-export const thresholdCache = new IsolateCache<CachedThreshold>(ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS);
-
-/** The last threshold served per gate, kept a day: answered (marked stale) only when KV and D1 both fail. */
-export const lastKnownGood = new IsolateCache<CachedThreshold>(ISOLATE_CACHE_MAX_ENTRIES, LAST_KNOWN_GOOD_MS);
+import { type ReadOutcome, UncalibratedError } from "./threshold-reader";
 
 const CACHE_CONTROL = `private, max-age=${THRESHOLD_MAX_AGE_SECONDS}, stale-while-revalidate=${THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS}, stale-if-error=${THRESHOLD_STALE_IF_ERROR_SECONDS}`;
 
-export const servingRoutes = new Hono<AppBindings>();
+export const servingRoutes = new Hono<RouteEnv<ServingDeps>>();
 
-handle(servingRoutes, ROUTES.getThreshold, async (c) => {
-  const query = validate(ThresholdQuery, c.req.query(), "bad_request", "query parameters");
+handle(servingRoutes, ROUTES.getThreshold, async (c, { query }) => {
   const ifNoneMatch = c.req.header("if-none-match");
-  let outcome: Awaited<ReturnType<typeof readThreshold>>;
+  const deps = c.get("deps");
+  let outcome: ReadOutcome;
   try {
-    outcome = await readThreshold(query, thresholdCache, c.get("deps"), lastKnownGood, seenActivationSeq(ifNoneMatch));
+    outcome = await deps.thresholds.read(query, { seenSeq: seenActivationSeq(ifNoneMatch), lastKnownGood: true });
   } catch (e) {
-    if (e instanceof UncalibratedError) noteUncalibrated(e.gateId, query, c.get("deps"));
+    if (e instanceof UncalibratedError) deps.onUncalibrated(e.gateId, query);
     throw e;
   }
   const { projection, body, source } = outcome;
@@ -43,6 +29,5 @@ handle(servingRoutes, ROUTES.getThreshold, async (c) => {
   c.header("Cache-Control", CACHE_CONTROL);
   c.header("X-Scoregate-Source", source);
   if (etagMatches(ifNoneMatch, etag)) return c.body(null, 304);
-  c.header("Content-Type", "application/json");
-  return c.body(body);
+  return sendJsonText(c, body, 200);
 });

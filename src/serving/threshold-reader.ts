@@ -9,16 +9,32 @@
  *      that already holds the newer one.
  * A gate without an active calibration gets `uncalibrated`, never another gate's threshold.
  */
-import { AppError } from "../platform/errors";
-import type { ThresholdQuery } from "../contract";
+
+import type { ActivationListener } from "../calibrations/activation";
 import { currentOf } from "../calibrations/store";
-import type { ProjectedThreshold } from "./projection";
-import type { CoreDeps } from "../platform/deps";
+import { DEFAULT_INDEX, type ThresholdQuery, type ThresholdResponse } from "../contract";
+import { AppError } from "../platform/errors";
+import { type JsonText, jsonText } from "../platform/http/json-text";
 import { gateIdOf } from "../platform/ids";
-import type { IsolateCache } from "./isolate-cache";
-import { projectionOf, publishGate } from "./publish";
-import { D1_READ_DEADLINE_MS, KV_READ_DEADLINE_MS, MAX_GATE_SUGGESTIONS, STORAGE_RETRY_AFTER_SECONDS } from "../platform/limits";
+import { IsolateCache } from "../platform/isolate-cache";
+import {
+  D1_READ_DEADLINE_MS,
+  ISOLATE_CACHE_MAX_ENTRIES,
+  ISOLATE_CACHE_TTL_MS,
+  KV_READ_DEADLINE_MS,
+  LAST_KNOWN_GOOD_MS,
+  MAX_GATE_SUGGESTIONS,
+  STORAGE_RETRY_AFTER_SECONDS,
+} from "../platform/limits";
 import { isSchemaError } from "../platform/readiness";
+import type { ProjectedThreshold } from "./projection";
+import { type ProjectionDeps, projectionOf, publishGate } from "./publish";
+
+/** Reading a threshold through its tiers: storage, the clock, and work deferred past the response (KV repair). */
+export interface ReaderDeps extends ProjectionDeps {
+  readonly now: () => Date;
+  readonly defer: (work: Promise<unknown>) => void;
+}
 
 /**
  * A cached answer: the projection (with its response body serialized once), or null for "uncalibrated" (negative
@@ -27,7 +43,7 @@ import { isSchemaError } from "../platform/readiness";
 export type CachedThreshold = {
   readonly value: ProjectedThreshold | null;
   readonly gateId: string;
-  readonly body: string | null;
+  readonly body: JsonText<ThresholdResponse> | null;
   /** For "uncalibrated": the calibrated gates the caller may have meant (computed once per negative cache fill). */
   readonly suggestions?: readonly GateSuggestion[];
 };
@@ -41,7 +57,7 @@ export interface GateSuggestion {
 const cached = (value: ProjectedThreshold | null, gateId: string, suggestions?: readonly GateSuggestion[]): CachedThreshold => ({
   value,
   gateId,
-  body: value === null ? null : JSON.stringify(value.threshold),
+  body: value === null ? null : jsonText(value.threshold),
   ...(suggestions === undefined ? {} : { suggestions }),
 });
 
@@ -55,7 +71,7 @@ export const cachePrefixOf = (g: { index: string; embedding: string; reranker: s
 export interface ReadOutcome {
   readonly projection: ProjectedThreshold;
   /** JSON of projection.threshold, serialized once per cache fill. */
-  readonly body: string;
+  readonly body: JsonText<ThresholdResponse>;
   /** Which tier answered: for the `X-Scoregate-Source` header and metrics; "stale" is the last-known-good copy. */
   readonly source: "isolate" | "kv" | "d1" | "stale";
 }
@@ -89,7 +105,7 @@ export const storageUnavailable = (): AppError =>
   );
 
 function uncalibratedMessage(q: ThresholdQuery, suggestions: readonly GateSuggestion[]): string {
-  const gate = `${q.index} / ${q.embedding} / ${q.reranker}${q.index === "default" ? ' (index defaults to "default" when omitted)' : ""}`;
+  const gate = `${q.index} / ${q.embedding} / ${q.reranker}${q.index === DEFAULT_INDEX ? ` (index defaults to ${JSON.stringify(DEFAULT_INDEX)} when omitted)` : ""}`;
   const base =
     q.index_version === undefined
       ? `the gate ${gate} has no active calibration`
@@ -131,7 +147,7 @@ export class UncalibratedError extends AppError {
 export async function readThreshold(
   q: ThresholdQuery,
   cache: IsolateCache<CachedThreshold>,
-  deps: CoreDeps,
+  deps: ReaderDeps,
   lastKnownGood: IsolateCache<CachedThreshold> | null = null,
   seenSeq: number | null = null,
 ): Promise<ReadOutcome> {
@@ -176,7 +192,7 @@ async function readFromD1(
   gateId: string,
   version: string | null,
   remember: (entry: CachedThreshold) => void,
-  deps: CoreDeps,
+  deps: ReaderDeps,
 ): Promise<ReadOutcome> {
   const rows = await deps.calibrations.activeRows(gateId);
   const row = version === null ? currentOf(rows) : (rows.find((r) => r.index_version === version) ?? null);
@@ -196,4 +212,56 @@ async function readFromD1(
   // KV was missing a value D1 has: repair it after responding.
   deps.defer(publishGate(gateId, version === null ? [] : [version], deps));
   return { projection, body: entry.body!, source: "d1" };
+}
+
+/** What one isolate remembers of thresholds (src/worker/isolate.ts holds the one instance): values only, no bindings. */
+export interface ThresholdCaches {
+  /** The isolate tier of the read path: an entry lives ISOLATE_CACHE_TTL_MS. */
+  readonly current: IsolateCache<CachedThreshold>;
+  /** The last threshold served per gate, kept LAST_KNOWN_GOOD_MS: answered (marked stale) only when KV and D1 both fail. */
+  readonly lastKnownGood: IsolateCache<CachedThreshold>;
+}
+
+export const newThresholdCaches = (): ThresholdCaches => ({
+  current: new IsolateCache<CachedThreshold>(ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS),
+  lastKnownGood: new IsolateCache<CachedThreshold>(ISOLATE_CACHE_MAX_ENTRIES, LAST_KNOWN_GOOD_MS),
+});
+
+export interface ReadOptions {
+  /** The highest activation_seq the caller proves it has seen (threshold-etag.ts), or null. */
+  readonly seenSeq?: number | null;
+  /**
+   * When KV and D1 both fail, answer from the last-known-good copy, marked "stale": GET /v1/threshold does (its
+   * callers keep working on a threshold they were already served); resolving an observation batch does not.
+   */
+  readonly lastKnownGood?: boolean;
+}
+
+/**
+ * The read path as a service over the isolate's caches: built per request from the request's storage (src/worker/
+ * wiring.ts), so whoever reads a threshold or activates a gate reaches the same caches through its dependencies.
+ */
+export class ThresholdReader {
+  constructor(
+    private readonly caches: ThresholdCaches,
+    private readonly deps: ReaderDeps,
+  ) {}
+
+  read(q: ThresholdQuery, options: ReadOptions = {}): Promise<ReadOutcome> {
+    return readThreshold(q, this.caches.current, this.deps, options.lastKnownGood ? this.caches.lastKnownGood : null, options.seenSeq ?? null);
+  }
+
+  /** Forgets this isolate's copies of a gate (current and pinned), after an activation here. */
+  invalidate(gate: { index: string; embedding: string; reranker: string }): void {
+    this.caches.current.invalidatePrefix(cachePrefixOf(gate));
+  }
+
+  /**
+   * An activation listener (wired in src/worker/wiring.ts, after the publish): the activating isolate forgets its
+   * copies at once; other isolates' expire within ISOLATE_CACHE_TTL_MS.
+   */
+  readonly invalidateOnActivation: ActivationListener = {
+    failure: "forgetting this isolate's copies of the threshold failed",
+    run: ({ calibration }) => this.invalidate(calibration),
+  };
 }

@@ -12,10 +12,21 @@
  *
  * se is the unpooled two-proportion standard error with the Agresti-Caffo adjustment (one success and one failure
  * added to each side: Agresti & Caffo, Am. Stat. 2000), so an estimate of 0 or 1 never has se = 0 and a tiny sample
- * can never look equivalent. Preconditions: 0 <= p <= 1, n > 0, tol >= 0, levels in (0, 0.5). Cost O(1).
- * Reference: docs/drift.md, "At rebuild time".
+ * can never look equivalent. With the degrees of freedom of each side's variance estimate (clustered samples: the
+ * Satterthwaite df of its query totals, satterthwaite.ts), the quantiles are Student's t on the Welch-Satterthwaite
+ * df of se^2 (Welch 1947) instead of normal ones: a small clustered side (50 queries) against a large one is otherwise
+ * called shifted at the tolerance's edge about twice as often as the level allows. Preconditions: 0 <= p <= 1, n > 0,
+ * tol >= 0, levels in (0, 0.5), df >= 1 (Infinity: normal). Cost O(1). Reference: docs/drift.md, "At rebuild time".
  */
-import { zInv } from "./special";
+import { tInv, zInv } from "./special";
+
+/** Welch-Satterthwaite df of v1 + v2 for variance estimates with df1 and df2 degrees of freedom (Infinity allowed). */
+export function welchDf(v1: number, df1: number, v2: number, df2: number): number {
+  if (!(v1 >= 0 && v2 >= 0 && df1 >= 1 && df2 >= 1)) throw new RangeError(`welchDf: v=${v1},${v2} df=${df1},${df2}`);
+  const denominator = (Number.isFinite(df1) ? (v1 * v1) / df1 : 0) + (Number.isFinite(df2) ? (v2 * v2) / df2 : 0);
+  if (!(denominator > 0)) return Number.POSITIVE_INFINITY;
+  return Math.max(1, ((v1 + v2) * (v1 + v2)) / denominator);
+}
 
 export type ChangeDecisionKind = "equivalent" | "shifted" | "inconclusive";
 
@@ -23,9 +34,11 @@ export interface ChangeDecision {
   readonly decision: ChangeDecisionKind;
   readonly change: number;
   readonly standardError: number;
-  /** Delta_hat +- z_{0.975} se, clipped to [-1, 1]. */
+  /** Delta_hat +- z_{0.975} se (t on `degreesOfFreedom` when finite), clipped to [-1, 1]. */
   readonly interval95: [number, number];
   readonly moreDataFactor: number | null;
+  /** Welch-Satterthwaite df of se^2; Infinity when both sides' df are. */
+  readonly degreesOfFreedom: number;
 }
 
 export function decideChange(
@@ -36,6 +49,8 @@ export function decideChange(
   tol: number,
   alphaShift: number,
   alphaEquivalence: number,
+  df1: number = Number.POSITIVE_INFINITY,
+  df2: number = Number.POSITIVE_INFINITY,
 ): ChangeDecision {
   if (!(p1 >= 0 && p1 <= 1 && p2 >= 0 && p2 <= 1) || !(n1 > 0 && n2 > 0)) throw new RangeError(`decideChange: p=${p1},${p2} n=${n1},${n2}`);
   if (!(tol >= 0 && tol <= 1)) throw new RangeError(`decideChange: tol=${tol}`);
@@ -45,12 +60,16 @@ export function decideChange(
   const adj = (p: number, n: number): number => (p * n + 1) / (n + 2);
   const a1 = adj(p1, n1);
   const a2 = adj(p2, n2);
-  const se = Math.sqrt((a1 * (1 - a1)) / (n1 + 2) + (a2 * (1 - a2)) / (n2 + 2));
+  const v1 = (a1 * (1 - a1)) / (n1 + 2);
+  const v2 = (a2 * (1 - a2)) / (n2 + 2);
+  const se = Math.sqrt(v1 + v2);
   const change = p2 - p1;
   const abs = Math.abs(change);
-  const zS = zInv(1 - alphaShift);
-  const zE = zInv(1 - alphaEquivalence);
-  const z95 = zInv(0.975);
+  const df = welchDf(v1, df1, v2, df2);
+  const q = (p: number): number => (Number.isFinite(df) ? tInv(p, df) : zInv(p));
+  const zS = q(1 - alphaShift);
+  const zE = q(1 - alphaEquivalence);
+  const z95 = q(0.975);
   const interval95: [number, number] = [Math.max(-1, change - z95 * se), Math.min(1, change + z95 * se)];
   let decision: ChangeDecisionKind = "inconclusive";
   if (abs - zS * se > tol) decision = "shifted";
@@ -60,5 +79,5 @@ export function decideChange(
     const z = abs > tol ? zS : zE;
     moreDataFactor = Math.max(1, ((z * se) / Math.abs(abs - tol)) ** 2);
   }
-  return { decision, change, standardError: se, interval95, moreDataFactor };
+  return { decision, change, standardError: se, interval95, moreDataFactor, degreesOfFreedom: df };
 }

@@ -12,18 +12,20 @@
  * (per-query.ts), the most data there is; the calibration's band uses max(deff_cal, that). No alarm before
  * `minQueries` queries, where the estimate is too low under heavy clustering.
  */
-import { detectorAdd, detectorLogThreshold, readDetector, type DetectorStart, type DetectorState } from "./e-detector";
+
 import {
-  conditionedEmptyContext,
-  driftBands,
-  emptyContextLogEvidence,
   type CalibrationExpectation,
+  conditionedEmptyContext,
   type DriftBands,
   type DriftConfig,
+  driftBands,
+  emptyContextLogEvidence,
+  notArmedReason,
   type RateTest,
 } from "./drift";
+import { type DetectorStart, type DetectorState, detectorAdd, detectorLogThreshold, readDetector } from "./e-detector";
 import { logEvidence, priorFor } from "./mixture-test";
-import { designEffect, type ClusterSums } from "./per-query";
+import { type ClusterSums, designEffect } from "./per-query";
 
 export interface DetectedRate extends RateTest {
   /** The caller's tag (epoch ms) of the start with the most evidence: the evidence accumulates since then. */
@@ -98,18 +100,25 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
     observed: number | null,
     expected: number,
     band: { lo: number; hi: number },
-    testArmed: boolean,
+    calibrationBounds: boolean,
   ): DetectedRate => ({
     observed,
     expected,
     band,
     logEvidence: r.strongest === null ? 0 : r.logStatistic,
-    alarm: testArmed && r.logStatistic >= logThreshold,
-    armed: testArmed,
+    alarm: armed && calibrationBounds && r.logStatistic >= logThreshold,
+    armed: armed && calibrationBounds,
+    notArmedReason: notArmedReason(armed, calibrationBounds),
     since: r.strongest?.openedAt ?? null,
     sinceQueries: r.strongest === null ? null : total.queries - r.strongest.queriesBefore,
   });
-  const dropRate = rate(reading("drop"), total.candidates > 0 ? total.dropped / total.candidates : null, cal.expectedDropRate, bands.dropRate, armed);
+  const dropRate = rate(
+    reading("drop"),
+    total.candidates > 0 ? total.dropped / total.candidates : null,
+    cal.expectedDropRate,
+    bands.dropRate,
+    bands.dropRateArmable,
+  );
   let emptyContext: DetectedRate | null = null;
   if (bands.emptyContext !== null && cal.emptyContextRate !== null) {
     // Expected rate and band for the candidate counts production brought since the reset (display; the test is per stratum).
@@ -119,7 +128,7 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
       total.queries > 0 ? total.empty / total.queries : null,
       conditioned.expected,
       { lo: 0, hi: conditioned.hi },
-      armed && bands.emptyContextArmable,
+      bands.emptyContextArmable,
     );
   }
   return { queries: total.queries, designEffect: deff, logThreshold, armed, dropRate, emptyContext, emptyStrata: bands.emptyStrata };

@@ -4,23 +4,24 @@
  *
  * Drop rate: anytime-valid beta-binomial mixture test (mixture-test.ts) of the design-effect-deflated counts against
  * the tolerance band around the calibration's expected drop rate. Empty context: the same test, one-sided, on the
- * share of queries that lost every candidate (queries are independent units: no design effect), against the exact
- * Jeffreys upper bound of the calibration's rate (binomial-bound.ts).
+ * share of queries that lost every candidate (queries are independent units: no design effect), against an upper
+ * confidence bound of the calibration's rate per candidate-count stratum (binomial-bound.ts).
  *
  * The false-alarm budget alpha is split. When the empty-context rate is tested as well, each of the two tests gets
  * a' = alpha/2; otherwise the drop-rate test gets a' = alpha. Each test spends:
- *  - a'/2 on the calibration's own error: the band's half-width is at least z sd_cal with z = z_{1-a'/4}
- *    (two-sided; 3.48 at a' = 0.001), sd_cal from the calibration's effective size n / max(deff_cal, deff_prod);
+ *  - a'/2 on the calibration's own error: the band reaches at least the a'/4 and 1 - a'/4 quantiles of the exact Beta
+ *    law of the gate's true rate (calibration-margin.ts) at the calibration's effective size n / max(deff_cal,
+ *    deff_prod), a'/4 on each side;
  *  - a'/2 on the sequential test: for a single fixed start, alarm when log E >= ln(2/a') (Ville's inequality);
  *    the detector uses its own threshold instead.
  * No alarm before `minQueries` queries: the design effect estimated from a handful of queries is too low under heavy
  * clustering (rho >= 0.2 false-alarmed within 10-20 queries without this floor). Reference: docs/drift.md.
  */
-import { jeffreysUpperBound } from "./binomial-bound";
-import { EMPTY_CONTEXT_STRATA } from "./empty-context";
-import { designEffect, type ClusterSums } from "./per-query";
-import { DEFAULT_PRIOR_STRENGTH, logEvidence, priorFor, toleranceBand, type Band } from "./mixture-test";
-import { zInv } from "./special";
+import { clopperPearsonUpperBound, jeffreysUpperBound } from "./binomial-bound";
+import { atEffectiveSize, floorSignificant, lawAtMean, marginOf, type RateLaw } from "./calibration-margin";
+import { EMPTY_CONTEXT_STRATA, type ExtrapolationCheck } from "./empty-context";
+import { type Band, DEFAULT_PRIOR_STRENGTH, logEvidence, priorFor } from "./mixture-test";
+import { type ClusterSums, designEffect } from "./per-query";
 
 export interface DriftConfig {
   /** Probability of any false alarm per gate and calibration over `horizonQueries` queries (drift-detector.ts). */
@@ -45,6 +46,12 @@ export interface DriftConfig {
    * only ever detect a catastrophe.
    */
   readonly maxEmptyContextBoundExcess: number;
+  /**
+   * The drop-rate test (and the recall coverage test, coverage-test.ts) is armed only when its calibration margin
+   * reaches at most this far from the centre: a calibration so small that its own rate is known only within +-25
+   * points has no band that could see anything short of a broken gate, and says so instead of pretending.
+   */
+  readonly maxCalibrationMargin: number;
 }
 
 export const DEFAULT_DRIFT_CONFIG: DriftConfig = {
@@ -57,11 +64,18 @@ export const DEFAULT_DRIFT_CONFIG: DriftConfig = {
   maxStarts: 48,
   horizonQueries: 1_000_000,
   maxEmptyContextBoundExcess: 0.1,
+  maxCalibrationMargin: 0.25,
 };
 
 /** What the calibration predicts. */
 export interface CalibrationExpectation {
+  /** Where the gate's true drop rate is centred: k/(n+1) without ties at the threshold, F_n(t-) with them. */
   readonly expectedDropRate: number;
+  /**
+   * The exact law of the gate's true drop rate (calibration-margin.ts dropRateLaw); absent for calibrations published
+   * before it was kept, whose margin uses the Beta law at their mean (lawAtMean).
+   */
+  readonly dropRateLaw?: RateLaw;
   /** Calibration sample size in candidates (for sd_cal). */
   readonly n: number;
   /** The calibration's design effect at its threshold when it was uploaded as queries (1 otherwise). */
@@ -86,6 +100,17 @@ export interface CalibrationStratum {
   /** Effective size of the rate's estimate (empty-context.ts); absent: `queries`. */
   readonly effectiveQueries?: number;
   readonly extrapolated: boolean;
+  /**
+   * "observed": `empty` of `queries` own queries, bounded exactly (Clopper-Pearson); "hypergeometric" or absent
+   * (calibrations fitted before sources were kept): the extrapolation, bounded at its effective size (Jeffreys).
+   */
+  readonly source?: "observed" | "hypergeometric";
+  readonly empty?: number;
+  /**
+   * The extrapolation's check on the calibration's own short queries (empty-context.ts): a hypergeometric stratum
+   * after "failed" or "inconclusive" is not tested.
+   */
+  readonly extrapolationCheck?: ExtrapolationCheck | null;
 }
 
 /** The empty-context band of one candidate-count stratum. */
@@ -97,14 +122,24 @@ export interface StratumBand {
   readonly armable: boolean;
 }
 
+/** Why a test cannot alarm (null when it is armed). */
+export type NotArmedReason = "too_few_queries" | "calibration_too_small" | null;
+
 export interface RateTest {
   readonly observed: number | null;
   readonly expected: number;
   readonly band: Band;
   readonly logEvidence: number;
   readonly alarm: boolean;
-  /** False while this test cannot alarm (too few queries; for empty context also a calibration too small to bound its rate). */
+  /** False while this test cannot alarm (too few queries; a calibration too small to bound its rate). */
   readonly armed: boolean;
+  readonly notArmedReason: NotArmedReason;
+}
+
+/** The reason a test with these conditions is not armed; null when it is. */
+export function notArmedReason(enoughQueries: boolean, calibrationBounds: boolean): NotArmedReason {
+  if (!calibrationBounds) return "calibration_too_small";
+  return enoughQueries ? null : "too_few_queries";
 }
 
 export interface DriftEvaluation {
@@ -126,6 +161,8 @@ export interface DriftEvaluation {
 export interface DriftBands {
   readonly alphaPerTest: number;
   readonly dropRate: Band;
+  /** False when the calibration margin reaches beyond config.maxCalibrationMargin (the test is not armed). */
+  readonly dropRateArmable: boolean;
   /** null when the calibration has no per-query statistics. */
   readonly emptyContext: Band | null;
   readonly emptyContextArmable: boolean;
@@ -134,17 +171,22 @@ export interface DriftBands {
 }
 
 /**
- * Bands: the drop rate's is p0 +- max(tolerance, z_{1-a'/4} sd_cal), sd_cal from the calibration's effective size
- * n / max(deff_cal, deff_production): a calibration uploaded flat has deff_cal = 1 by construction, so the clustering
- * production shows floors it.
+ * Bands: the drop rate's is [min(p0 - tolerance, L), max(p0 + tolerance, U)], p0 the centre of the gate's true rate
+ * (k/(n+1), tie-aware) and [L, U] its calibration margin: the a'/4 and 1 - a'/4 quantiles of the exact law of the
+ * true rate (calibration-margin.ts), so each side spends a'/4 and the margin a'/2 in all; the law at the
+ * calibration's effective size n / max(deff_cal, deff_production): a calibration uploaded flat has deff_cal = 1 by
+ * construction, so the clustering production shows floors it. Armable when neither end of [L, U] is further than
+ * maxCalibrationMargin from p0.
  *
- * Empty context: [0, max(e + tolerance, U)], U the exact Jeffreys upper bound of the calibration's rate e
+ * Empty context: [0, max(e + tolerance, U)], U the Jeffreys upper bound of the calibration's overall rate e
  * (binomial-bound.ts), where the Wald sd was 0 for a calibration without an empty query. With the calibration's
  * strata, each candidate-count stratum b gets its own band from its rate e_b over its Q_b calibration queries, the
  * bounds at level 1 - a'/(2 S) for the S strata measured (not extrapolated), so that all of them hold together with
- * probability 1 - a'/2 (Bonferroni), each at the stratum's effective size (Korn & Graubard; empty-context.ts says
- * why a mean of per-query probabilities is worth more than Q Bernoulli queries), its count rounded up. A stratum is
- * tested (armable) when its bound exceeds its rate by at most maxEmptyContextBoundExcess.
+ * probability 1 - a'/2 (Bonferroni). An observed stratum (its own queries' empty count) is bounded exactly
+ * (Clopper-Pearson); a hypergeometric one at its effective size (Korn & Graubard; empty-context.ts says why a mean of
+ * per-query probabilities is worth more than Q Bernoulli queries), its count rounded up, by Jeffreys. A stratum is
+ * tested (armable) when its bound exceeds its rate by at most maxEmptyContextBoundExcess and, if it rests on the
+ * extrapolation, the extrapolation passed (or could not be given) its check on the calibration's short queries.
  */
 export function driftBands(cal: CalibrationExpectation, config: DriftConfig, productionDesignEffect: number): DriftBands {
   if (!(config.alpha > 0 && config.alpha < 1)) throw new RangeError(`driftBands: alpha=${config.alpha}`);
@@ -152,16 +194,21 @@ export function driftBands(cal: CalibrationExpectation, config: DriftConfig, pro
   const alphaPerTest = testsEmpty ? config.alpha / 2 : config.alpha;
   const deffCal = Math.max(1, cal.designEffect ?? 1, productionDesignEffect);
   const tolerance = cal.tolerance ?? config.tolerance;
-  const dropRate = toleranceBand(cal.expectedDropRate, cal.n / deffCal, tolerance, "both", zInv(1 - alphaPerTest / 4));
+  const p0 = cal.expectedDropRate;
+  if (!(p0 >= 0 && p0 <= 1)) throw new RangeError(`driftBands: expected drop rate ${p0}`);
+  const law = atEffectiveSize(cal.dropRateLaw ?? lawAtMean(p0, cal.n), cal.n, floorSignificant(cal.n / deffCal));
+  const [marginLo, marginHi] = marginOf(law, alphaPerTest / 4);
+  const dropRate: Band = { lo: Math.max(0, Math.min(p0 - tolerance, marginLo)), hi: Math.min(1, Math.max(p0 + tolerance, marginHi)) };
+  const dropRateArmable = Math.max(p0 - marginLo, marginHi - p0) <= config.maxCalibrationMargin;
   let emptyContext: Band | null = null;
   let emptyContextArmable = false;
   let emptyStrata: StratumBand[] | null = null;
   if (testsEmpty && cal.emptyContextRate !== null && cal.nQueries !== null) {
     const emptyTolerance = cal.emptyContextTolerance ?? config.emptyContextTolerance;
-    const bandOf = (rate: number, size: number, level: number): StratumBand => {
+    const bandOf = (rate: number, size: number, level: number, exactCount: number | null = null): StratumBand => {
       const queries = Math.max(1, Math.round(size));
-      const x = Math.min(queries, Math.max(0, Math.ceil(rate * queries - 1e-9)));
-      const upper = jeffreysUpperBound(x, queries, level);
+      const x = exactCount ?? Math.min(queries, Math.max(0, Math.ceil(rate * queries - 1e-9)));
+      const upper = exactCount === null ? jeffreysUpperBound(x, queries, level) : clopperPearsonUpperBound(x, queries, level);
       return {
         expected: rate,
         band: { lo: 0, hi: Math.min(1, Math.max(rate + emptyTolerance, upper)) },
@@ -174,15 +221,20 @@ export function driftBands(cal: CalibrationExpectation, config: DriftConfig, pro
     const strata = cal.emptyContextStrata;
     if (strata && strata.length === EMPTY_CONTEXT_STRATA.length) {
       const measured = Math.max(1, strata.filter((st) => !st.extrapolated).length);
-      emptyStrata = strata.map((st) =>
-        st.queries > 0
-          ? bandOf(st.rate, st.effectiveQueries ?? st.queries, 1 - alphaPerTest / (2 * measured))
-          : { expected: st.rate, band: { lo: 0, hi: 1 }, armable: false },
-      );
+      emptyStrata = strata.map((st) => {
+        if (st.queries === 0) return { expected: st.rate, band: { lo: 0, hi: 1 }, armable: false };
+        const level = 1 - alphaPerTest / (2 * measured);
+        const b =
+          st.source === "observed"
+            ? bandOf(st.rate, st.queries, level, st.empty ?? Math.round(st.rate * st.queries))
+            : bandOf(st.rate, st.effectiveQueries ?? st.queries, level);
+        const distrusted = st.source !== "observed" && (st.extrapolationCheck === "failed" || st.extrapolationCheck === "inconclusive");
+        return distrusted ? { ...b, armable: false } : b;
+      });
       emptyContextArmable = emptyStrata.some((b) => b.armable);
     }
   }
-  return { alphaPerTest, dropRate, emptyContext, emptyContextArmable, emptyStrata };
+  return { alphaPerTest, dropRate, dropRateArmable, emptyContext, emptyContextArmable, emptyStrata };
 }
 
 /**
@@ -256,13 +308,15 @@ export function evaluateDrift(
   const effectiveKept = (sums.candidates - sums.dropped) / deff;
   const band = bands.dropRate;
   const le = logEvidence(effectiveDropped, effectiveKept, band, priorFor(band, config.priorStrength));
+  const dropArmed = armed && bands.dropRateArmable;
   const dropRate: RateTest = {
     observed: sums.candidates > 0 ? sums.dropped / sums.candidates : null,
     expected: cal.expectedDropRate,
     band,
     logEvidence: le,
-    alarm: armed && le >= logThreshold,
-    armed,
+    alarm: dropArmed && le >= logThreshold,
+    armed: dropArmed,
+    notArmedReason: notArmedReason(armed, bands.dropRateArmable),
   };
   let emptyContext: RateTest | null = null;
   if (bands.emptyContext !== null && cal.emptyContextRate !== null) {
@@ -276,6 +330,7 @@ export function evaluateDrift(
       logEvidence: eLe,
       alarm: eArmed && eLe >= logThreshold,
       armed: eArmed,
+      notArmedReason: notArmedReason(armed, bands.emptyContextArmable),
     };
   }
   return {

@@ -19,7 +19,7 @@
  * opened just after it carry the most evidence and stay. Memory O(maxStarts), cost O(maxStarts) per batch.
  * Reference: docs/drift.md, "The change detector".
  */
-import { addCluster, cloneSums, emptyClusterSums, type ClusterSums } from "./per-query";
+import { addCluster, type ClusterSums, cloneSums, emptyClusterSums } from "./per-query";
 
 export interface DetectorStart {
   /** Caller's tag for when the start opened (the monitor passes epoch milliseconds). */

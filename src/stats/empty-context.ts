@@ -3,29 +3,49 @@
  * loses all of them to the gate far more often than one with 20, without the gate having moved, so the monitor
  * compares each production query with the calibration's rate for its own candidate count, in strata.
  *
- * Model. A query of k candidates is treated as k candidates drawn without replacement from a calibration-like query
- * of m >= k candidates (the candidates of one query are exchangeable: they share the query's effect). For a
- * calibration query with m candidates of which d fall below the threshold, the chance that all k drawn are dropped is
- * the hypergeometric probability C(d, k) / C(m, k) = prod_{j<k} (d - j) / (m - j). The estimate of the empty rate of
- * k-candidate queries is the mean of that probability over the calibration queries with m >= k. It is nonincreasing
- * in k for each query, so a stratum [k_lo, k_hi] uses its lower end, the largest rate inside it. If production brings
- * the top k of a retriever's list rather than a random k, those score higher than a random k and are empty less often:
- * the estimate then errs towards fewer false alarms, not more.
+ * Two estimates per stratum [k_lo, k_hi]:
  *
- * Uncertainty. The estimate is a mean over Q independent queries of values in [0, 1]. Its variance is at most that
- * of a binomial share of Q (the bound used for a mean of Bernoulli values), and for small k it is far less: a
- * 1-candidate stratum averages d/m, which carries the information of all the candidates. So the band's exact binomial
- * bound is taken at the effective size of Korn & Graubard (1998), Q_eff = e (1 - e) / v with v = s^2 / Q the variance
- * of the mean (s^2 the sample variance of the per-query values), kept between Q (never less information than Q
- * Bernoulli queries, which is the worst case) and sum floor(m / k) (the disjoint k-candidate draws the calibration
- * holds). With fewer than KG_MIN_NONZERO queries whose value is not 0, s^2 is unreliable and Q_eff = Q.
+ * - Observed (`source: "observed"`), used wherever the calibration holds at least STRATUM_OWN_QUERIES queries whose
+ *   own candidate count falls in the stratum: the share x/Q of them that lost every candidate. Queries are
+ *   independent, so the count x is binomial and the monitor bounds it exactly (Clopper-Pearson, binomial-bound.ts).
+ *   It assumes nothing about how a query's size relates to its scores, only that production's queries of this size
+ *   are like the calibration's (within the stratum, in the same mix of sizes).
+ * - Hypergeometric (`source: "hypergeometric"`), for sizes the calibration lacks: a query of k candidates is treated
+ *   as k candidates drawn without replacement from a calibration query of m >= k candidates, so it is empty with
+ *   probability C(d, k) / C(m, k) = prod_{j<k} (d - j) / (m - j) (d of the m dropped), averaged over the calibration
+ *   queries with m >= k. It is nonincreasing in k, so a stratum uses its lower end. This is right only if a short
+ *   query is like a random subset of a longer one. It is wrong when low-scoring queries bring fewer candidates (a
+ *   first-stage similarity cutoff, a metadata filter, a sparse index with few hits for obscure queries): then short
+ *   queries are empty far more often than the extrapolation says (measured: 0.44 against 0.09 for 3 candidates).
  *
- * Strata with no calibration query large enough reuse the rate of the largest stratum that has one (a larger k has a
- * rate at most that large) and are marked extrapolated.
+ * The check. The extrapolation is tested on the calibration's own queries: every own query of m <= 50 candidates
+ * gets the extrapolation's probability from the calibration queries strictly longer than m, and the empty count is
+ * compared with the sum of those probabilities by the exact one-sided binomial tail at their mean, per stratum and
+ * pooled over all strata (a Poisson-binomial count has lighter upper tails than the binomial of the same mean,
+ * Hoeffding 1956, so the test is conservative under the model). Verdicts, for the calibration:
+ *  - "failed": the pooled p-value is at most EXTRAPOLATION_CHECK_LEVEL / 2, or some stratum's at most
+ *    EXTRAPOLATION_CHECK_LEVEL / (2 S) for S strata checked (Bonferroni);
+ *  - "inconclusive": not failed, but the extrapolation expects fewer than CHECK_MIN_PREDICTED_EMPTY empty queries
+ *    among those checked, too few to see even a several-fold excess (sizes coupled to scores made short queries
+ *    empty 4 to 10 times as often as extrapolated in simulation);
+ *  - "passed" otherwise; "untested" when no own query has a longer one (every calibration query the same size).
+ * A hypergeometric stratum is tested by the monitor only after "passed" or "untested": a failed or inconclusive check
+ * costs power, never a false alarm. "untested" is the assumption stated plainly: nothing in the calibration can
+ * show how short production queries relate to its long ones (docs/drift.md says what fails then).
  *
- * Preconditions: `offsets` has Q + 1 >= 2 entries as in per-query.ts. Cost O(total candidates + Q * strata * 50).
- * Reference: docs/drift.md, "Empty context".
+ * Uncertainty of the hypergeometric estimate: a mean over Q independent queries of values in [0, 1], whose variance is
+ * at most that of a binomial share of Q and for small k far less (a 1-candidate stratum averages d/m, which carries
+ * every candidate's information). The monitor takes its bound at the Korn & Graubard (1998) effective size
+ * Q_eff = e (1 - e) / v, v = s^2 / Q the variance of the mean, kept between Q and sum floor(m / k) (the disjoint
+ * k-candidate draws the calibration holds); Q_eff = Q with fewer than KG_MIN_NONZERO nonzero values.
+ *
+ * Strata with no calibration query large enough reuse the nearest smaller stratum that has one (`extrapolated`: a
+ * larger k is empty at most as often under both models) and inherit its source and check.
+ *
+ * Preconditions: `offsets` has Q + 1 >= 2 entries as in per-query.ts. Cost O(total candidates + G * 50) for G distinct
+ * (candidates, dropped) pairs (at most Q). Reference: docs/drift.md, "Empty context".
  */
+import { binomCdf } from "./special";
 
 /**
  * Lower ends of the candidate-count strata: [1], [2], [3], [4, 5], [6, 9], [10, 19], [20, 49], [50, ...). Fixed:
@@ -41,22 +61,61 @@ export function stratumOf(m: number): number {
   return i;
 }
 
+/**
+ * A stratum is estimated from its own queries when the calibration holds at least this many. At 50 queries a rate
+ * of 0 has a Clopper-Pearson bound near 0.15 at the monitor's level (too wide to be tested); the bound, not this
+ * number, decides whether the stratum is tested, so below it the extrapolation (checked) is the better estimate.
+ */
+export const STRATUM_OWN_QUERIES = 50;
+
+/** Family-wise level of the extrapolation's check against the calibration's own short queries. */
+export const EXTRAPOLATION_CHECK_LEVEL = 0.05;
+
+/**
+ * The check counts as powerful from this many expected empty queries among those checked: at 5 expected, a doubling
+ * (10 observed) has a binomial tail near 0.03; below it a real excess can pass unseen, so the check is inconclusive.
+ */
+export const CHECK_MIN_PREDICTED_EMPTY = 5;
+
+/** Fewest queries with a nonzero value for the sample variance to set the effective size (otherwise Q_eff = Q). */
+export const KG_MIN_NONZERO = 10;
+
+export type StratumSource = "observed" | "hypergeometric";
+export type ExtrapolationCheck = "passed" | "failed" | "inconclusive" | "untested";
+
 export interface EmptyStratum {
   readonly minCandidates: number;
   /** null for the last, open stratum. */
   readonly maxCandidates: number | null;
-  /** Estimated share of queries with minCandidates candidates that lose every one. */
+  /** Estimated share of queries of this size that lose every candidate. */
   readonly rate: number;
-  /** Calibration queries the estimate averages over (those with at least minCandidates candidates). */
+  /** Queries the estimate rests on: the own queries (observed), or those with at least minCandidates (hypergeometric). */
   readonly queries: number;
-  /** The effective size of the estimate (Korn & Graubard), between `queries` and the disjoint draws the queries hold. */
+  /** The estimate's effective size: `queries` (observed), Korn-Graubard (hypergeometric). */
   readonly effectiveQueries: number;
-  /** True when no calibration query had minCandidates candidates: rate and queries are the nearest stratum's. */
+  /** Empty queries among `queries` (observed: counted; hypergeometric: rate x queries rounded up), for the exact bound. */
+  readonly empty: number;
+  readonly source: StratumSource;
+  /** True when no calibration query was this large: the estimate is the nearest smaller stratum's. */
   readonly extrapolated: boolean;
+  /** Calibration queries whose own candidate count falls in this stratum, and how many of them lost every candidate. */
+  readonly ownQueries: number;
+  readonly ownEmpty: number;
+  /** The extrapolation tested on the own queries that have longer ones to be predicted from; null when none has. */
+  readonly check: StratumCheck | null;
+  /** The calibration's verdict on the extrapolation, for a hypergeometric stratum; null for an observed one. */
+  readonly extrapolationCheck: ExtrapolationCheck | null;
 }
 
-/** Fewest queries with a nonzero value for the sample variance to set the effective size (otherwise Q_eff = Q). */
-export const KG_MIN_NONZERO = 10;
+export interface StratumCheck {
+  /** Own queries checked, and the empty ones among them. */
+  readonly queries: number;
+  readonly empty: number;
+  /** The extrapolation's expected number of empty queries among them. */
+  readonly predictedEmpty: number;
+  /** P(Binomial(queries, predictedEmpty / queries) >= empty). */
+  readonly pValue: number;
+}
 
 /** P(all k of k drawn without replacement are dropped) for a query of m candidates, d dropped: C(d,k)/C(m,k). */
 export function allDroppedProbability(m: number, d: number, k: number): number {
@@ -70,57 +129,204 @@ export function allDroppedProbability(m: number, d: number, k: number): number {
   return p;
 }
 
-/** The calibration's empty rate per stratum at `threshold` (null keeps everything: every rate 0). */
-export function emptyRateByCandidates(scores: Float64Array, offsets: Uint32Array, threshold: number | null): EmptyStratum[] {
+/** Largest draw size the strata and the check need: the last stratum's lower end. */
+const K_MAX = EMPTY_CONTEXT_STRATA[EMPTY_CONTEXT_STRATA.length - 1]!;
+
+interface Group {
+  readonly m: number;
+  readonly d: number;
+  count: number;
+}
+
+/** Per-query (candidates, dropped) at `threshold`, grouped by equal pairs; queries without candidates are skipped. */
+function groupQueries(scores: Float64Array, offsets: Uint32Array, threshold: number | null): Group[] {
   const q = offsets.length - 1;
   if (q < 1) throw new RangeError("emptyRateByCandidates: no queries");
-  const sizes: number[] = [];
-  const drops: number[] = [];
+  const groups = new Map<number, Group>();
   for (let i = 0; i < q; i++) {
     const start = offsets[i]!;
-    const end = offsets[i + 1]!;
-    if (end === start) continue;
-    let dropped = 0;
-    if (threshold !== null) for (let j = start; j < end; j++) if (scores[j]! < threshold) dropped++;
-    sizes.push(end - start);
-    drops.push(dropped);
+    const m = offsets[i + 1]! - start;
+    if (m === 0) continue;
+    let d = 0;
+    if (threshold !== null) for (let j = start; j < start + m; j++) if (scores[j]! < threshold) d++;
+    const key = m * 65_536 + d; // d <= m <= MAX_CANDIDATES_PER_QUERY < 65,536
+    const g = groups.get(key);
+    if (g) g.count++;
+    else groups.set(key, { m, d, count: 1 });
   }
-  const measured = EMPTY_CONTEXT_STRATA.map((k) => {
-    const values: number[] = [];
-    let draws = 0;
-    for (let i = 0; i < sizes.length; i++) {
-      if (sizes[i]! < k) continue;
-      values.push(allDroppedProbability(sizes[i]!, drops[i]!, k));
-      draws += Math.floor(sizes[i]! / k);
+  return [...groups.values()];
+}
+
+/**
+ * C(d, k)/C(m, k) for k = 1..min(m, K_MAX) by the running product (h_k = h_{k-1} (d - k + 1)/(m - k + 1)): one pass
+ * per distinct (m, d) serves every stratum and every size the check needs. Index 0 is unused.
+ */
+function allDroppedByDraw(g: Group): Float64Array {
+  const top = Math.min(g.m, K_MAX);
+  const h = new Float64Array(top + 1);
+  let p = 1;
+  for (let k = 1; k <= top; k++) {
+    p *= Math.max(0, g.d - k + 1) / (g.m - k + 1);
+    h[k] = p;
+  }
+  return h;
+}
+
+/** The calibration's strata and the verdict of the extrapolation's check, pooled over its strata. */
+export interface EmptyContextByCandidates {
+  readonly strata: EmptyStratum[];
+  /** Pooled over every stratum's check (null when no stratum was checked), with the verdict. */
+  readonly check: StratumCheck | null;
+  readonly verdict: ExtrapolationCheck;
+}
+
+/** The calibration's empty rate per stratum at `threshold` (null keeps everything: every rate 0). */
+export function emptyRateByCandidates(scores: Float64Array, offsets: Uint32Array, threshold: number | null): EmptyContextByCandidates {
+  const groups = groupQueries(scores, offsets, threshold);
+  const draws = groups.map(allDroppedByDraw);
+  const hyper = EMPTY_CONTEXT_STRATA.map((k) => hypergeometricEstimate(groups, draws, k));
+  const own = EMPTY_CONTEXT_STRATA.map((lo, b) => ownCounts(groups, lo, EMPTY_CONTEXT_STRATA[b + 1]));
+  const checks = EMPTY_CONTEXT_STRATA.map((lo, b) => checkStratum(groups, draws, lo, EMPTY_CONTEXT_STRATA[b + 1], own[b]!));
+  const pooled = pooledCheck(checks);
+  const verdict = verdictOf(checks, pooled);
+
+  type Estimate = Pick<EmptyStratum, "rate" | "queries" | "effectiveQueries" | "empty" | "source" | "extrapolationCheck">;
+  let nearest: Estimate | null = null;
+  const strata = EMPTY_CONTEXT_STRATA.map((k, b): EmptyStratum => {
+    const next = EMPTY_CONTEXT_STRATA[b + 1];
+    const o = own[b]!;
+    const h = hyper[b]!;
+    let measured: Estimate | null = null;
+    if (o.queries >= STRATUM_OWN_QUERIES) {
+      measured = {
+        rate: o.empty / o.queries,
+        queries: o.queries,
+        effectiveQueries: o.queries,
+        empty: o.empty,
+        source: "observed",
+        extrapolationCheck: null,
+      };
+    } else if (h.queries > 0) {
+      const empty = Math.min(h.queries, Math.ceil(h.rate * h.queries - 1e-9));
+      measured = { ...h, empty, source: "hypergeometric", extrapolationCheck: verdict };
     }
-    const count = values.length;
-    const rate = count > 0 ? values.reduce((a, v) => a + v, 0) / count : 0;
-    return { rate, queries: count, effectiveQueries: effectiveSize(values, rate, draws) };
-  });
-  let last = measured[0]!;
-  return EMPTY_CONTEXT_STRATA.map((k, i) => {
-    const m = measured[i]!;
-    const extrapolated = m.queries === 0;
-    if (!extrapolated) last = m;
-    const next = EMPTY_CONTEXT_STRATA[i + 1];
+    // The first stratum always has its queries unless every query is empty-handed (then rate 0 of 0 queries).
+    const estimate: Estimate = measured ?? nearest ?? { ...h, empty: 0, source: "hypergeometric", extrapolationCheck: verdict };
+    if (measured !== null) nearest = measured;
     return {
       minCandidates: k,
       maxCandidates: next === undefined ? null : next - 1,
-      rate: extrapolated ? last.rate : m.rate,
-      queries: extrapolated ? last.queries : m.queries,
-      effectiveQueries: extrapolated ? last.effectiveQueries : m.effectiveQueries,
-      extrapolated,
+      ...estimate,
+      extrapolated: measured === null,
+      ownQueries: o.queries,
+      ownEmpty: o.empty,
+      check: checks[b] ?? null,
     };
   });
+  return { strata, check: pooled, verdict };
 }
 
-/** Korn-Graubard effective size of the mean `rate` of `values`, clamped to [values.length, draws]. */
-function effectiveSize(values: readonly number[], rate: number, draws: number): number {
-  const q = values.length;
-  if (q < 2 || values.filter((v) => v > 0).length < KG_MIN_NONZERO) return q;
-  let ss = 0;
-  for (const v of values) ss += (v - rate) * (v - rate);
-  const varianceOfMean = ss / (q - 1) / q;
-  if (!(varianceOfMean > 0)) return draws;
-  return Math.min(draws, Math.max(q, (rate * (1 - rate)) / varianceOfMean));
+/** Binomial upper tail P(X >= x), X ~ Binomial(n, p). */
+const upperTail = (x: number, n: number, p: number): number => (x === 0 ? 1 : Math.max(0, 1 - binomCdf(x - 1, n, Math.min(1, p))));
+
+function pooledCheck(checks: readonly (StratumCheck | null)[]): StratumCheck | null {
+  let queries = 0;
+  let empty = 0;
+  let predictedEmpty = 0;
+  for (const c of checks) {
+    if (c === null) continue;
+    queries += c.queries;
+    empty += c.empty;
+    predictedEmpty += c.predictedEmpty;
+  }
+  return queries === 0 ? null : { queries, empty, predictedEmpty, pValue: upperTail(empty, queries, predictedEmpty / queries) };
+}
+
+function verdictOf(checks: readonly (StratumCheck | null)[], pooled: StratumCheck | null): ExtrapolationCheck {
+  if (pooled === null) return "untested";
+  const s = checks.filter((c) => c !== null).length;
+  const half = EXTRAPOLATION_CHECK_LEVEL / 2;
+  if (pooled.pValue <= half || checks.some((c) => c !== null && c.pValue <= half / s)) return "failed";
+  return pooled.predictedEmpty < CHECK_MIN_PREDICTED_EMPTY ? "inconclusive" : "passed";
+}
+
+/** Own queries of the stratum [lo, next) and the empty ones among them. */
+function ownCounts(groups: readonly Group[], lo: number, next: number | undefined): { queries: number; empty: number } {
+  let queries = 0;
+  let empty = 0;
+  for (const g of groups) {
+    if (g.m < lo || (next !== undefined && g.m >= next)) continue;
+    queries += g.count;
+    if (g.d === g.m) empty += g.count;
+  }
+  return { queries, empty };
+}
+
+/** Mean of C(d, k)/C(m, k) over the queries with m >= k, and its Korn-Graubard effective size. */
+function hypergeometricEstimate(groups: readonly Group[], draws: readonly Float64Array[], k: number) {
+  let queries = 0;
+  let sum = 0;
+  let nonzero = 0;
+  let disjoint = 0;
+  groups.forEach((g, i) => {
+    if (g.m < k) return;
+    const v = draws[i]![k]!;
+    queries += g.count;
+    sum += g.count * v;
+    if (v > 0) nonzero += g.count;
+    disjoint += g.count * Math.floor(g.m / k);
+  });
+  const rate = queries > 0 ? sum / queries : 0;
+  let effectiveQueries = queries;
+  if (queries >= 2 && nonzero >= KG_MIN_NONZERO) {
+    let ss = 0;
+    groups.forEach((g, i) => {
+      if (g.m >= k) ss += g.count * (draws[i]![k]! - rate) ** 2;
+    });
+    const varianceOfMean = ss / (queries - 1) / queries;
+    effectiveQueries = varianceOfMean > 0 ? Math.min(disjoint, Math.max(queries, (rate * (1 - rate)) / varianceOfMean)) : disjoint;
+  }
+  return { rate, queries, effectiveQueries };
+}
+
+/**
+ * The extrapolation's check on the stratum [lo, next): each own query of m candidates is predicted from the queries
+ * with more than m candidates; null when no own query has a longer one to be predicted from (sizes beyond K_MAX are
+ * not checked: the draw table stops there).
+ */
+function checkStratum(
+  groups: readonly Group[],
+  draws: readonly Float64Array[],
+  lo: number,
+  next: number | undefined,
+  own: { queries: number; empty: number },
+): StratumCheck | null {
+  if (own.queries === 0) return null;
+  const hi = Math.min(next === undefined ? K_MAX : next - 1, K_MAX);
+  let predicted = 0;
+  let counted = 0;
+  let empty = 0;
+  for (let m = lo; m <= hi; m++) {
+    let ownOfSize = 0;
+    let ownEmpty = 0;
+    for (const g of groups) {
+      if (g.m !== m) continue;
+      ownOfSize += g.count;
+      if (g.d === g.m) ownEmpty += g.count;
+    }
+    if (ownOfSize === 0) continue;
+    let longer = 0;
+    let sum = 0;
+    groups.forEach((g, i) => {
+      if (g.m <= m) return;
+      longer += g.count;
+      sum += g.count * draws[i]![m]!;
+    });
+    if (longer === 0) continue;
+    predicted += (ownOfSize * sum) / longer;
+    counted += ownOfSize;
+    empty += ownEmpty;
+  }
+  if (counted === 0) return null;
+  return { queries: counted, empty, predictedEmpty: predicted, pValue: upperTail(empty, counted, predicted / counted) };
 }

@@ -6,6 +6,7 @@
  * q spans [offsets[q], offsets[q+1]).
  */
 import { EMPTY_CONTEXT_STRATA, stratumOf } from "./empty-context";
+import { satterthwaiteDf } from "./satterthwaite";
 
 /** Lays queries out flat: their scores one after the other, and the Q+1 offsets where each starts. O(total scores). */
 export function flattenQueries(queries: readonly ArrayLike<number>[]): { scores: Float64Array; offsets: Uint32Array } {
@@ -32,6 +33,8 @@ export interface PerQueryStats {
   readonly emptyContextRate: number;
   /** Kish design effect of the drop indicator at this threshold (see `designEffect`). */
   readonly designEffect: number;
+  /** Satterthwaite degrees of freedom of that estimate (satterthwaite.ts); Infinity with fewer than 2 queries. */
+  readonly degreesOfFreedom: number;
 }
 
 /** Counts per query at `threshold` (null keeps everything). O(total candidates). */
@@ -41,6 +44,8 @@ export function perQueryStats(scores: Float64Array, offsets: Uint32Array, thresh
   const sums = emptyClusterSums();
   let kept = 0;
   let empty = 0;
+  const sizes: number[] = [];
+  const drops: number[] = [];
   for (let i = 0; i < q; i++) {
     const start = offsets[i]!;
     const end = offsets[i + 1]!;
@@ -50,6 +55,10 @@ export function perQueryStats(scores: Float64Array, offsets: Uint32Array, thresh
     kept += m - dropped;
     if (m > 0 && dropped === m) empty++;
     addCluster(sums, m, dropped);
+    if (m > 0) {
+      sizes.push(m);
+      drops.push(dropped);
+    }
   }
   return {
     queries: q,
@@ -57,6 +66,7 @@ export function perQueryStats(scores: Float64Array, offsets: Uint32Array, thresh
     meanCandidates: sums.candidates / q,
     emptyContextRate: empty / q,
     designEffect: designEffect(sums),
+    degreesOfFreedom: satterthwaiteDf(sizes, drops),
   };
 }
 

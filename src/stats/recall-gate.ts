@@ -21,7 +21,8 @@
  * Preconditions: `relevant` parallel to `scores`, finite scores, offsets Q+1 ascending. Cost O(C log C) for C
  * candidates. No state, no clock, no randomness.
  */
-import { betaInv } from "./special";
+import { dropRateLaw, marginOf, type RateLaw } from "./calibration-margin";
+import { countAtOrBelow, countBelow } from "./order-statistics";
 
 export type CoverageNotion = "any_relevant" | "all_relevant" | "candidates";
 export const COVERAGE_NOTIONS: readonly CoverageNotion[] = ["any_relevant", "all_relevant", "candidates"];
@@ -94,6 +95,8 @@ export function labelCounts(q: LabelledQueries): LabelCounts {
 export type RecallFit =
   | {
       readonly kind: "fitted";
+      /** "rank": the conformal rank rule (any/all relevant); "risk": conformal risk control (candidates). */
+      readonly rule: "rank" | "risk";
       readonly threshold: number;
       /** The rank (any/all), or the budget index (candidates: the number of pooled relevant scores below t, plus 1). */
       readonly k: number;
@@ -101,10 +104,26 @@ export type RecallFit =
       readonly n: number;
       /** The guaranteed coverage: 1 - k/(n+1) for any/all (>= r), r for candidates. */
       readonly coverageBound: number;
-      /** Its upper companion: bound + 1/(n+1) (any/all, continuous scores); r + 2/(n+1) (candidates). At most 1. */
+      /**
+       * Its upper companion: bound + 1/(n+1) (any/all, continuous scores), r + 2/(n+1) (candidates); for a rank rule
+       * with ties at t, the upper end of the tie-aware 95 % interval when that is higher. At most 1.
+       */
       readonly coverageUpper: number;
       /** (n+1) times the miss level the rule used: k (any/all), sum L_i(t) + 1 (candidates); for the Beta interval. */
       readonly missMass: number;
+      /**
+       * What the threshold really misses in the calibration: #{s_i < t} (any/all), sum L_i(t) (candidates). Without
+       * ties at t it is missMass - 1; with ties it is smaller, and the gate covers more than its bound.
+       */
+      readonly below: number;
+      /** Calibration values equal to t: per-query statistics (any/all) or pooled relevant scores (candidates). */
+      readonly ties: number;
+      /**
+       * Tie-aware centre of the coverage the gate achieves: coverageBound without ties (k/(n+1) missed, exact for
+       * continuous scores), 1 - below/n with them for the rank rules (the miss is G(t-), estimated by its share below
+       * t); r for candidates.
+       */
+      readonly expectedCoverage: number;
     }
   | { readonly kind: "too_few_queries"; readonly n: number; readonly minimumQueries: number };
 
@@ -118,7 +137,10 @@ export function fitRecallGate(q: LabelledQueries, r: number, notion: CoverageNot
     const k = recallRank(n, alpha);
     if (k < 1) return { kind: "too_few_queries", n, minimumQueries: minimumQueriesFor(alpha) };
     const bound = 1 - k / (n + 1);
-    return { kind: "fitted", threshold: s[k - 1]!, k, n, coverageBound: bound, coverageUpper: Math.min(1, bound + 1 / (n + 1)), missMass: k };
+    const t = s[k - 1]!;
+    const below = countBelow(s, t);
+    const ties = countAtOrBelow(s, t) - below;
+    return { kind: "fitted", rule: "rank", threshold: t, k, n, coverageBound: bound, ...tieAware(n, k, below, ties), missMass: k, below, ties };
   }
   // Pooled relevant scores, each weighted 1/m_i (m_i relevant candidates in its query): S(t) = sum of weights below t.
   const pooled: { s: number; w: number }[] = [];
@@ -148,15 +170,33 @@ export function fitRecallGate(q: LabelledQueries, r: number, notion: CoverageNot
     at = i;
     while (i < pooled.length && pooled[i]!.s === v) cum += pooled[i++]!.w;
   }
+  let ties = 0;
+  for (let i = at; i < pooled.length && pooled[i]!.s === threshold; i++) ties++;
   return {
     kind: "fitted",
+    rule: "risk",
     threshold,
     k: at + 1,
     n,
     coverageBound: r,
+    expectedCoverage: r,
     coverageUpper: Math.min(1, r + 2 / (n + 1)),
     missMass: below + 1,
+    below,
+    ties,
   };
+}
+
+/**
+ * Centre and upper companion of a rank rule's achieved coverage. Without ties (ties <= 1): the bound 1 - k/(n+1) and
+ * bound + 1/(n+1). With ties at t the gate misses G(t-) (tied relevant scores are kept), centred at below/n; the rank
+ * gives no exact companion then, so the upper one is the 97.5 % upper end of the tie-aware interval (coverageInterval).
+ */
+function tieAware(n: number, k: number, below: number, ties: number): { expectedCoverage: number; coverageUpper: number } {
+  const bound = 1 - k / (n + 1);
+  if (ties <= 1) return { expectedCoverage: bound, coverageUpper: Math.min(1, bound + 1 / (n + 1)) };
+  const missLo = marginOf(dropRateLaw(n, k, below, ties), 0.025)[0];
+  return { expectedCoverage: 1 - below / n, coverageUpper: Math.max(Math.min(1, bound + 1 / (n + 1)), 1 - missLo) };
 }
 
 /**
@@ -200,13 +240,40 @@ export function coverageAt(q: LabelledQueries, threshold: number | null, notion:
 }
 
 /**
- * Equal-tailed interval of the coverage a fitted gate achieves on fresh queries (conditional on the calibration):
- * Beta(n + 1 - k, k) for the rank rules (Vovk 2012: the miss probability of x_(k) is Beta(k, n + 1 - k)); for
- * "candidates" the same form with the rule's miss mass in place of k, an approximation with queries as units.
+ * The law of the miss rate a fitted gate achieves on fresh queries (conditional on the calibration), in the form of
+ * calibration-margin.ts. Rank rules: the miss of x_(k) is the drop rate of a gate at rank k on the per-query statistics,
+ * Beta(k, n + 1 - k) without ties (Vovk 2012) and tie-aware with them (dropRateLaw: tied relevant scores are kept, so
+ * the gate misses G(t-)). "candidates": Beta(M, n + 1 - M) with the rule's miss mass M, an approximation with queries
+ * as units (ties are not modelled there).
+ */
+export function missLaw(
+  fit: Pick<Extract<RecallFit, { kind: "fitted" }>, "n" | "k" | "missMass" | "below" | "ties"> & { readonly rule: "rank" | "risk" },
+): RateLaw {
+  if (fit.rule === "rank") return dropRateLaw(fit.n, fit.k, fit.below, fit.ties);
+  return { lower: [fit.missMass, fit.n + 1 - fit.missMass], upper: [fit.missMass, fit.n + 1 - fit.missMass] };
+}
+
+/**
+ * Equal-tailed interval of the coverage a fitted gate achieves on fresh queries: one minus the miss law's margin
+ * (calibration-margin.ts marginOf), tie-aware for the rank rules.
  */
 export function coverageInterval(fit: Extract<RecallFit, { kind: "fitted" }>, level = 0.95): [number, number] {
-  const a = fit.n + 1 - fit.missMass;
-  const b = fit.missMass;
-  const tail = (1 - level) / 2;
-  return [betaInv(tail, a, b), betaInv(1 - tail, a, b)];
+  const [lo, hi] = marginOf(missLaw(fit), (1 - level) / 2);
+  return [1 - hi, 1 - lo];
+}
+
+/**
+ * Share of all relevant calibration candidates kept at t (pooled over queries): what "candidates" coverage, a
+ * per-query average, does not say when broad queries have many lower-scoring relevant candidates. null without a
+ * relevant candidate; `threshold` null keeps everything.
+ */
+export function pooledRelevantKept(q: LabelledQueries, threshold: number | null): number | null {
+  let relevant = 0;
+  let kept = 0;
+  for (let j = 0; j < q.scores.length; j++) {
+    if (q.relevant[j] !== 1) continue;
+    relevant++;
+    if (threshold === null || q.scores[j]! >= threshold) kept++;
+  }
+  return relevant === 0 ? null : kept / relevant;
 }

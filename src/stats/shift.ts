@@ -1,7 +1,7 @@
 /**
  * Comparing two calibrations of one gate (rebuild-time shift): effect sizes and the sampling-noise test.
  */
-import { countAtOrBelowIn, countBelowIn, quantileOf, type Distribution } from "./distribution";
+import { countAtOrBelowIn, countBelowIn, type Distribution, quantileOf } from "./distribution";
 import { chi2Inv, zCdf } from "./special";
 
 /**

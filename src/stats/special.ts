@@ -3,12 +3,13 @@
  * near machine precision). We do not write these by hand: simple-statistics' `probit` and normal table are only
  * good to 3-4 digits, and interval endpoints and evidence values need more.
  */
+
+import betaln from "@stdlib/math-base-special-betaln";
 import betaQuantile from "@stdlib/stats-base-dists-beta-quantile";
 import binomialCdf from "@stdlib/stats-base-dists-binomial-cdf";
-import betaln from "@stdlib/math-base-special-betaln";
 import chisquareQuantile from "@stdlib/stats-base-dists-chisquare-quantile";
-import normalQuantile from "@stdlib/stats-base-dists-normal-quantile";
 import normalCdf from "@stdlib/stats-base-dists-normal-cdf";
+import normalQuantile from "@stdlib/stats-base-dists-normal-quantile";
 
 /** Quantile of Beta(a, b) at probability q. */
 export const betaInv = (q: number, a: number, b: number): number => betaQuantile(q, a, b);
@@ -72,4 +73,18 @@ export function binomIsf(q: number, n: number, p: number): number {
     else lo = mid + 1;
   }
   return lo;
+}
+
+/**
+ * Quantile of Student's t with df > 0 degrees of freedom (df may be fractional, as a Satterthwaite df is), from the
+ * Beta quantile: for T ~ t_df, df / (df + T^2) ~ Beta(df/2, 1/2), so for q > 1/2, t_q = sqrt(df (1/x - 1)) with
+ * x = betaInv(2 (1 - q), df/2, 1/2); symmetric below 1/2. Golden-tested against scipy.stats.t.ppf.
+ */
+export function tInv(q: number, df: number): number {
+  if (!(q > 0 && q < 1) || !(df > 0)) throw new RangeError(`tInv: q=${q}, df=${df}`);
+  if (q === 0.5) return 0;
+  const upper = q > 0.5 ? q : 1 - q;
+  const x = betaInv(2 * (1 - upper), df / 2, 0.5);
+  const t = Math.sqrt(df * (1 / x - 1));
+  return q > 0.5 ? t : -t;
 }

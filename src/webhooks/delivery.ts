@@ -6,19 +6,19 @@
  * otherwise bounce the signed POST to a private address the target check refused.
  */
 import type { Delivery } from "../contract";
-import type { AlertDeps } from "../platform/deps";
 import { AppError } from "../platform/errors";
 import { MAX_WEBHOOK_RETRY_AFTER_MS, WEBHOOK_BATCH, WEBHOOK_LEASE_MS, WEBHOOK_RETRY_DELAYS_MS, WEBHOOK_TIMEOUT_MS } from "../platform/limits";
+import type { DeliveryDeps, WebhookDeps } from "./deps";
 import { webhookHeaders } from "./signature";
 
 export async function listDeliveries(
   filter: { status?: string | undefined; endpoint_id?: string | undefined; limit: number },
-  deps: AlertDeps,
+  deps: Pick<WebhookDeps, "webhooks">,
 ): Promise<Delivery[]> {
   return deps.webhooks.deliveries(filter);
 }
 
-export async function replayDelivery(id: string, deps: AlertDeps): Promise<Delivery> {
+export async function replayDelivery(id: string, deps: WebhookDeps): Promise<Delivery> {
   const d = await deps.webhooks.delivery(id);
   if (d === null) throw new AppError("not_found", `delivery ${id} does not exist`);
   // Only deliveries of enabled endpoints are sent: a replay to a deleted or disabled one would stay pending forever.
@@ -64,7 +64,7 @@ export function retryAfterMs(header: string | null, now: Date): number | null {
 }
 
 /** Attempts due deliveries, up to WEBHOOK_BATCH per run, claiming each right before sending it. Safe to run concurrently. */
-export async function deliverDue(deps: AlertDeps): Promise<DeliveryRun> {
+export async function deliverDue(deps: DeliveryDeps): Promise<DeliveryRun> {
   let attempted = 0;
   let delivered = 0;
   let failed = 0;

@@ -3,12 +3,12 @@
  * targets.ts; delivery is delivery.ts's job.
  */
 import type { WebhookEndpoint } from "../contract";
-import type { AlertDeps } from "../platform/deps";
 import { AppError } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { MAX_WEBHOOK_ENDPOINTS } from "../platform/limits";
-import type { StoredEndpoint } from "./store";
+import type { WebhookDeps } from "./deps";
 import { maskSecret, newWebhookSecret } from "./signature";
+import type { StoredEndpoint } from "./store";
 import { checkWebhookUrl } from "./targets";
 
 /**
@@ -23,7 +23,7 @@ const masked = (e: StoredEndpoint): WebhookEndpoint => {
 
 export async function createEndpoint(
   input: { url: string; secret?: string | undefined; description?: string | undefined; enabled: boolean },
-  deps: AlertDeps,
+  deps: WebhookDeps,
 ): Promise<WebhookEndpoint> {
   const url = checkWebhookUrl(input.url, deps.production);
   const now = deps.now();
@@ -45,14 +45,14 @@ export async function createEndpoint(
   return endpoint; // the only time the full secret is shown (besides rotation)
 }
 
-export async function listEndpoints(deps: AlertDeps): Promise<WebhookEndpoint[]> {
+export async function listEndpoints(deps: WebhookDeps): Promise<WebhookEndpoint[]> {
   return (await deps.webhooks.endpoints()).map(masked);
 }
 
 export async function updateEndpoint(
   id: string,
   patch: { url?: string | undefined; secret?: string | undefined; description?: string | undefined; enabled?: boolean | undefined },
-  deps: AlertDeps,
+  deps: WebhookDeps,
 ): Promise<WebhookEndpoint> {
   const current = await deps.webhooks.endpoint(id);
   if (current === null) throw new AppError("not_found", `webhook endpoint ${id} does not exist`);
@@ -73,7 +73,7 @@ export async function updateEndpoint(
 export async function deleteEndpoint(
   id: string,
   actor: string,
-  deps: AlertDeps,
+  deps: WebhookDeps,
 ): Promise<{ id: string; deleted_at: string; deleted_by: string; failed_deliveries: number }> {
   const at = deps.now().toISOString();
   const done = await deps.webhooks.deleteEndpoint(id, actor, at);

@@ -2,13 +2,14 @@
  * Alert history: every occurrence is kept with its own numbers and the first is never overwritten; a rollback to the
  * calibration served before a rebuild_shift resolves that alert with a note naming the activation.
  */
+
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import v1 from "../../fixtures/walkthrough/v1.json";
 import v2 from "../../fixtures/walkthrough/v2.json";
-import { env } from "cloudflare:workers";
 import { raiseAlert } from "../../src/alerts/lifecycle";
-import { alertDeps } from "../../src/platform/deps-from-env";
 import type { Env } from "../../src/platform/env";
+import { alertDeps } from "../../src/worker/wiring";
 import { call, callJson, qs, TOKENS, uniqueGate } from "../support/worker";
 
 describe("rebuild_shift history and rollback", () => {

@@ -3,25 +3,21 @@
  * and the webhook events each emits. The D1 store's SQL is covered by the workerd tests in this folder.
  */
 import { describe, expect, it } from "vitest";
-import { acknowledgeAlert, alertOccurrences, raiseAlert, raiseCappedAlert, resolveAlert, type AlertInput } from "../../src/alerts/lifecycle";
-import type { AlertDeps } from "../../src/platform/deps";
-import type { WebhookStore } from "../../src/webhooks/store";
+import type { AlertDeps } from "../../src/alerts/deps";
+import { type AlertInput, acknowledgeAlert, alertOccurrences, raiseAlert, raiseCappedAlert, resolveAlert } from "../../src/alerts/lifecycle";
 import { MemoryAlertStore } from "../support/memory-alert-store";
 import { memoryDeps } from "../support/memory-deps";
-
-/** No endpoints: every delivery run finds nothing due (delivery has its own tests). */
-const noOutbox = { claimNext: async () => null } as unknown as WebhookStore;
 
 function alertDeps() {
   const core = memoryDeps();
   const alerts = new MemoryAlertStore();
   const deps: AlertDeps = {
-    ...core.deps,
+    now: core.deps.now,
+    random: core.deps.random,
+    defer: core.deps.defer,
     alerts,
-    webhooks: noOutbox,
-    fetch: () => Promise.reject(new Error("no network in unit tests")),
-    production: false,
-    randomBytes: (n) => new Uint8Array(n),
+    // The events are asserted in the store's outbox; sending them is the webhooks feature's (test/webhooks/).
+    deliverWebhooks: () => {},
   };
   return { ...core, deps, alerts };
 }

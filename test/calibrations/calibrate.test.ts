@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { AppError } from "../../src/platform/errors";
+import { type CalibrationResult, calibrate } from "../../src/calibrations/calibrate";
 import { CalibrationMeta } from "../../src/contract";
-import { calibrate, type CalibrationResult } from "../../src/calibrations/calibrate";
+import { AppError } from "../../src/platform/errors";
 import { gateIdOf } from "../../src/platform/ids";
 import { shareBelow } from "../../src/stats/distribution";
 import { memoryDeps } from "../support/memory-deps";

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { rebuildOutcomes } from "../support/rebuild-scenarios";
+import { FLAT_REBUILD_DESIGN_EFFECT, rebuildShift } from "../../src/calibrations/rebuild-shift";
+import type { StoredCalibration } from "../../src/contract";
+import { flattenQueries } from "../../src/stats/per-query";
+import { binomIsf, zCdf, zInv } from "../../src/stats/special";
+import { createRng, deriveSeed, type Rng } from "../support/prng";
+import { calibrationOf, rebuildOutcomes, clusteredSample as sample } from "../support/rebuild-scenarios";
+import { clusteredQuery } from "../support/score-models";
 
 /** Share of rebuilds that alert, over `runs` seeds, when v2 is drawn with `baseShift` added to v1's base. */
 function alertRate(scenario: number, runs: number, queries: number, baseShift: number): number {
@@ -34,3 +40,80 @@ describe("rebuild shift alert rule", () => {
     expect(alertRate(4, 200, 500, -0.02)).toBe(0);
   }, 60_000);
 });
+
+describe("the rebuild decision when clustering cannot be measured, and for an intended carry", () => {
+  /** Two flat uploads of clustered data (rho 0.3, 50 queries of 20 a side), no change at all. */
+  function flatPair(run: number, moveToEdge = false) {
+    const rng = createRng(deriveSeed(9501, run));
+    const prevQ = clusteredScores(rng, 50, 20, 0.3, 0);
+    const prev = calibrationOf(prevQ, 0.3);
+    const t = prev.record.threshold!;
+    // Optionally move the new population so that the previous threshold's true drop rate moves by the tolerance.
+    const mu = moveToEdge ? t - zInv(zCdf(t) + 0.02) : 0;
+    const next = calibrationOf(clusteredScores(rng, 50, 20, 0.3, mu), 0.3);
+    const flatPrev = { ...prev.record, per_query: null, n_queries: null, interval_degrees_of_freedom: null } as StoredCalibration;
+    return shiftAgainst({ ...prev, record: flatPrev }, next, null);
+  }
+
+  /** The shift report of `next` against `prev`, the new side given as queries or flat (byQuery null). */
+  function shiftAgainst(
+    prev: ReturnType<typeof calibrationOf>,
+    next: ReturnType<typeof calibrationOf>,
+    byQuery: { scores: Float64Array; offsets: Uint32Array } | null,
+    comparedWith: "gate_current" | "carry_reference" = "gate_current",
+  ) {
+    return rebuildShift({
+      previous: prev.record,
+      previousDistribution: prev.fitted.distribution,
+      sorted: next.sorted,
+      distribution: next.fitted.distribution,
+      byQuery,
+      tolerance: 0.02,
+      comparedWith,
+    });
+  }
+
+  it("two flat uploads of clustered data with no change are not called shifted (300 runs; 5.35 % at design effect 1)", () => {
+    let shifted = 0;
+    for (let run = 0; run < 300; run++) if (flatPair(run).decision === "shifted") shifted++;
+    // At most what a level of 0.1 % allows in 300 runs except with probability 1e-4.
+    expect(shifted).toBeLessThanOrEqual(binomIsf(1e-4, 300, 0.001));
+    expect(flatPair(0).design_effect_source).toBe("assumed_ceiling");
+  }, 60_000);
+
+  it("a real move of the full tolerance between two flat uploads is never called equivalent, and the reason says why", () => {
+    let equivalent = 0;
+    for (let run = 0; run < 100; run++) if (flatPair(run, true).decision === "equivalent") equivalent++;
+    expect(equivalent).toBe(0);
+    const r = flatPair(0, true);
+    expect(r.decision).toBe("inconclusive");
+    expect(r.reason).toContain("uploaded flat");
+    expect(r.design_effect).toBe(FLAT_REBUILD_DESIGN_EFFECT);
+  }, 60_000);
+
+  it("a flat side borrows the design effect and degrees of freedom of the side uploaded as queries", () => {
+    const rng = createRng(deriveSeed(9502, 0));
+    const prev = calibrationOf(clusteredScores(rng, 200, 20, 0.3, 0), 0.3);
+    const r = shiftAgainst(prev, calibrationOf(clusteredScores(rng, 200, 20, 0.3, 0), 0.3), null);
+    expect(r.design_effect_source).toBe("previous");
+    expect(r.design_effect).toBe(prev.record.per_query!.design_effect);
+    expect(r.degrees_of_freedom).toBeGreaterThan(1);
+  });
+
+  it("a new gate carrying from another model's calibration shows the move but raises no alert, and says why", () => {
+    const rng = createRng(deriveSeed(9503, 0));
+    const prev = calibrationOf(sample(rng, 500, 20, 0.3), 0.3);
+    const nextQ = sample(rng, 500, 20, -0.7);
+    const next = calibrationOf(nextQ, 0.3);
+    const upgrade = shiftAgainst(prev, next, nextQ, "carry_reference");
+    expect(upgrade).toMatchObject({ decision: "shifted", alert: false, not_alerted: "intended_carry" });
+    expect(upgrade.reason).toContain("Not alerted");
+    expect(shiftAgainst(prev, next, nextQ)).toMatchObject({ decision: "shifted", alert: true, not_alerted: null });
+  });
+});
+
+/** Q queries of m scores N(mu, 1) with intra-query correlation rho: the previous threshold's true drop rate is Phi(t - mu). */
+function clusteredScores(rng: Rng, queries: number, m: number, rho: number, mu: number) {
+  const { scores, offsets } = flattenQueries(Array.from({ length: queries }, () => clusteredQuery(rng, m, rho, mu)));
+  return { scores, offsets };
+}

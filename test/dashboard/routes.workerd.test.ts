@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
 import { TOKENS } from "../support/worker";
 
 const worker = (exports as unknown as { default: Fetcher }).default;

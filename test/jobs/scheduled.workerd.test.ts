@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/platform/env";
-import { tick } from "../support/scheduled";
-import { IDEMPOTENCY_TTL_MS } from "../../src/platform/limits";
 import { gateIdOf } from "../../src/platform/ids";
+import { IDEMPOTENCY_TTL_MS } from "../../src/platform/limits";
 import { type ProjectedThreshold, projectionKey } from "../../src/serving/projection";
+import { tick } from "../support/scheduled";
 import { callJson, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 const scheduledEnv = env as unknown as Env;

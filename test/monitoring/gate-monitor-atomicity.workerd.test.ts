@@ -7,10 +7,10 @@
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { GateMonitor } from "../../src/monitoring/gate-monitor";
 import type { GateMonitorRpc, ObserveInput } from "../../src/monitoring/monitor-contract";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
-import { T0, batch, steady, moved } from "../support/monitor-batches";
+import type { GateMonitor } from "../../src/worker/gate-monitor";
+import { batch, moved, steady, T0 } from "../support/monitor-batches";
 
 type MonitorStub = ReturnType<typeof env.GATE_MONITOR.get>;
 

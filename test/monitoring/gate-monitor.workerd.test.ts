@@ -5,11 +5,12 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { GateMonitor } from "../../src/monitoring/gate-monitor";
 import type { GateMonitorRpc, ObserveInput } from "../../src/monitoring/monitor-contract";
-import { DRIFT_WINDOW_MS, MAX_WINDOW_HISTORY } from "../../src/platform/limits";
+import { DRIFT_WINDOW_MS } from "../../src/monitoring/window";
+import { MAX_WINDOW_HISTORY } from "../../src/platform/limits";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
-import { T0, batch, steady } from "../support/monitor-batches";
+import type { GateMonitor } from "../../src/worker/gate-monitor";
+import { batch, steady, T0 } from "../support/monitor-batches";
 
 let counter = 0;
 function monitor(label: string) {

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import { alertDeps } from "../../src/platform/deps-from-env";
 import type { Env } from "../../src/platform/env";
 import { deliverDue } from "../../src/webhooks/delivery";
+import { alertDeps } from "../../src/worker/wiring";
 import { labelledQueries } from "../support/labelled";
 import { call, callJson, qs, TOKENS, uniqueGate } from "../support/worker";
 
@@ -134,5 +134,26 @@ describe("POST /v1/judgments", () => {
     const ok = await post({ batch_id: "z2", calibration_id: calibration.id, relevant_at: 2, queries: [{ scores: [0.1, 0.99], relevance: [0, 3] }] });
     expect(ok.recall.queries).toBe(1);
     await refusedJudgment({ batch_id: "w", queries: judged(1, 0.5, 1) });
+  });
+
+  it("refuses gate fields that contradict calibration_id, each one, as observations do (one resolver for both)", async () => {
+    const { gate, calibration } = await recallGate("judge-target");
+    const t = calibration.threshold!;
+    for (const [field, value] of [
+      ["index_version", "v9"],
+      ["embedding", "another-embedding"],
+      ["index", "another-index"],
+    ] as const) {
+      const judgment = await refusedJudgment({ batch_id: `c-${field}`, calibration_id: calibration.id, [field]: value, queries: judged(1, t, 1) });
+      const observation = await callJson("POST", "/v1/observations", 422, {
+        token: TOKENS.read,
+        json: { batch_id: `c-${field}`, calibration_id: calibration.id, [field]: value, queries: [[5, 1]] },
+      });
+      expect(judgment.error).toEqual(observation.error);
+      expect(judgment.error.details).toEqual([{ path: field, message: expect.stringMatching(/^contradicts calibration_id/) }]);
+    }
+    // matching fields, and none at all, are accepted
+    const ok = await post({ batch_id: "c-ok", calibration_id: calibration.id, ...gate, index_version: "v1", queries: judged(1, t, 1) });
+    expect(ok).toMatchObject({ accepted: true, calibration_id: calibration.id });
   });
 });

@@ -35,7 +35,8 @@ describe("POST /v1/observations", () => {
     expect(b.window.queries).toBe(100);
     expect(b.window.candidates).toBe(2000);
     // the drift baseline is the in-sample drop rate F(t-) (robust to tied scores)
-    expect(b.window.drop_rate.expected).toBe(calibration.in_sample_drop_rate);
+    // Continuous scores: the gate's true rate is centred at k/(n+1), the conformal rate (tie-aware: F_n(t-) with ties).
+    expect(b.window.drop_rate.expected).toBe(calibration.conformal_drop_rate);
   });
 
   it("is idempotent per batch id: a retried batch is never counted twice", async () => {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { MonitorClient, ObserveManyInput, ObserveManyOutcome, QueuedBatchResult } from "../../src/monitoring/monitor-contract";
 import { observationMessage } from "../../src/monitoring/observation-message";
-import { consumeObservations, retryDelaySeconds, type ConsumerDeps, type QueueMessage } from "../../src/monitoring/queue-consumer";
+import { type ConsumerDeps, consumeObservations, type QueueMessage, retryDelaySeconds } from "../../src/monitoring/queue-consumer";
 import { AppError } from "../../src/platform/errors";
 import { OBSERVATION_RETRY_BASE_DELAY_SECONDS, OBSERVATION_RETRY_MAX_DELAY_SECONDS } from "../../src/platform/limits";
 import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../../src/stats/drift";

@@ -6,8 +6,8 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import worker from "../../src/index";
 import type { ObservationAccepted } from "../../src/contract";
+import worker from "../../src/index";
 import type { Env } from "../../src/platform/env";
 import { MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "../../src/platform/limits";
 import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";

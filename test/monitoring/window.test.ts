@@ -1,18 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { DRIFT_WINDOW_MS, SCORE_RESERVOIR_SIZE } from "../../src/platform/limits";
+import type { Expectation } from "../../src/calibrations/expectation";
 import { WindowStatus } from "../../src/contract";
 import {
   addBatch,
+  DRIFT_WINDOW_MS,
   driftSummary,
   emptyContextSummary,
   evaluateWindow,
   newWindow,
+  SCORE_RESERVOIR_SIZE,
   type WindowState,
   windowExpired,
   windowStatus,
 } from "../../src/monitoring/window";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
-import type { Expectation } from "../../src/serving/projection";
 import { createRng } from "../support/prng";
 
 const START = Date.UTC(2026, 10, 24, 0, 0, 0);

@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
-import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { app } from "../../src/app";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { app } from "../../src/worker/app";
 import { call, qs, TOKENS, uniqueGate } from "../support/worker";
 
 const upload = (gate: object) => ({ ...gate, index_version: "v1", scores: [0.1, 0.2, 0.3], policy: { kind: "drop_rate", target: 0.25 } });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../src/platform/errors";
 import { duplicateKey, readBodyBytes } from "../../src/platform/http/body";
-import { checkQueryNames, nearest } from "../../src/platform/routing";
+import { checkQueryNames, nearest } from "../../src/platform/http/query";
 
 /** A request whose body is a stream of unknown length: `chunks` chunks of `size` bytes. */
 function streamed(chunks: number, size: number) {

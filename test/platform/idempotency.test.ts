@@ -26,7 +26,14 @@ describe("once (Idempotency-Key, Stripe semantics) over the store interface", ()
       code: "idempotency_mismatch",
     });
     let release!: () => void;
-    const first = once(store, "ci", "slow", "h", T0, () => new Promise((r) => (release = () => r({ status: 201, body: {} }))));
+    const first = once(
+      store,
+      "ci",
+      "slow",
+      "h",
+      T0,
+      () => new Promise<{ status: 201; body: object }>((r) => (release = () => r({ status: 201, body: {} }))),
+    );
     await expect(once(store, "ci", "slow", "h", at(1), async () => ({ status: 201, body: {} }))).rejects.toMatchObject({ code: "conflict" });
     release();
     await first;

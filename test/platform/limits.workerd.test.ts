@@ -1,4 +1,4 @@
-// The app enforces the limits of src/limits.ts (docs/api.md#limits); body-size and id limits are in bad-input.test.ts.
+// The app enforces the limits of src/contract/limits.ts and src/platform/limits.ts (docs/api.md#limits); body-size and id limits are in bad-input.workerd.test.ts.
 import { describe, expect, it } from "vitest";
 import {
   MAX_BATCH_ID_LENGTH,

@@ -2,8 +2,9 @@
  * wrangler.toml's observation queue (producer binding, consumer batching, retries, dead-letter queue) against the
  * named constants the code and the documentation use (src/platform/limits.ts), read with wrangler's own parser.
  */
-import { unstable_readConfig } from "wrangler";
+
 import { describe, expect, it } from "vitest";
+import { unstable_readConfig } from "wrangler";
 import {
   OBSERVATION_QUEUE_BATCH_SIZE,
   OBSERVATION_QUEUE_BATCH_TIMEOUT_SECONDS,

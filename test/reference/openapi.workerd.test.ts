@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { app } from "../../src/app";
 import * as S from "../../src/contract";
+import { app } from "../../src/worker/app";
 import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 /** The parts of the OpenAPI document these tests read (the document itself is checked against the route table). */

@@ -1,6 +1,7 @@
 /** An unmigrated database: /healthz answers 503 not_migrated, and so does every data route (never a 500). */
-import { env } from "cloudflare:workers";
+
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import type { Env } from "../../src/platform/env";

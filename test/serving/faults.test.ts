@@ -8,8 +8,8 @@ import { calibrate } from "../../src/calibrations/calibrate";
 import type { ActiveRow } from "../../src/calibrations/store";
 import { CalibrationMeta, ThresholdQuery } from "../../src/contract";
 import { AppError } from "../../src/platform/errors";
+import { IsolateCache } from "../../src/platform/isolate-cache";
 import { ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS, KV_READ_DEADLINE_MS, LAST_KNOWN_GOOD_MS } from "../../src/platform/limits";
-import { IsolateCache } from "../../src/serving/isolate-cache";
 import type { ProjectedThreshold } from "../../src/serving/projection";
 import { type CachedThreshold, readThreshold } from "../../src/serving/threshold-reader";
 import { MemoryCalibrationStore } from "../support/memory-calibration-store";
@@ -40,9 +40,9 @@ const SCORES = Float64Array.from({ length: 200 }, (_, i) => ((i * 37) % 200) / 2
 
 async function setup() {
   const store = new FaultyStore();
-  const m = memoryDeps({ store });
   const projection = new FaultyProjection();
-  const deps: { -readonly [K in keyof typeof m.deps]: (typeof m.deps)[K] } = { ...m.deps, projection };
+  const m = memoryDeps({ store, projection });
+  const deps: { -readonly [K in keyof typeof m.deps]: (typeof m.deps)[K] } = { ...m.deps };
   const meta = CalibrationMeta.parse({ ...GATE, index_version: "v1", policy: { kind: "drop_rate", target: 0.2 } });
   const cal = (await calibrate({ meta, scores: SCORES, offsets: null }, "test", deps)).calibration;
   await m.flush();

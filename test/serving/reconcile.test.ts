@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CalibrationMeta } from "../../src/contract";
 import { calibrate } from "../../src/calibrations/calibrate";
+import { CalibrationMeta } from "../../src/contract";
 import { gateIdOf } from "../../src/platform/ids";
 import { reconcileProjection } from "../../src/serving/reconcile";
 import { memoryDeps } from "../support/memory-deps";

@@ -1,8 +1,8 @@
-import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
-import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+import { describe, expect, it } from "vitest";
 import { gateIdOf } from "../../src/platform/ids";
 import { projectionKey } from "../../src/serving/projection";
+import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 const upload = (gate: object, version: string, target: number, extra: object = {}) => ({
   token: TOKENS.calibrate,

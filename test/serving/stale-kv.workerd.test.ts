@@ -5,15 +5,15 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Env } from "../../src/platform/env";
-import { coreDeps } from "../../src/platform/deps-from-env";
-import { gateIdOf } from "../../src/platform/ids";
-import { ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS } from "../../src/platform/limits";
 import { ThresholdQuery } from "../../src/contract";
-import { IsolateCache } from "../../src/serving/isolate-cache";
+import type { Env } from "../../src/platform/env";
+import { gateIdOf } from "../../src/platform/ids";
+import { IsolateCache } from "../../src/platform/isolate-cache";
+import { ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS } from "../../src/platform/limits";
 import { type ProjectedThreshold, projectionKey } from "../../src/serving/projection";
-import { cachePrefixOf, type CachedThreshold, readThreshold } from "../../src/serving/threshold-reader";
-import { thresholdCache } from "../../src/serving/routes";
+import { type CachedThreshold, cachePrefixOf, readThreshold } from "../../src/serving/threshold-reader";
+import { isolate } from "../../src/worker/isolate";
+import { coreDeps } from "../../src/worker/wiring";
 import { tick } from "../support/scheduled";
 import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
@@ -61,7 +61,7 @@ describe("a client holding a newer ETag than KV's copy", () => {
 
   it("once the isolate cache has no entry and KV answers the older value: D1 confirms the newer one, 304", async () => {
     const s = await gateWithOlderKv("etag-kv");
-    thresholdCache.invalidatePrefix(cachePrefixOf(s.gate)); // what an expired entry or a fresh isolate has
+    isolate.thresholds.current.invalidatePrefix(cachePrefixOf(s.gate)); // what an expired entry or a fresh isolate has
     const res = await call("GET", `/v1/threshold?${qs(s.gate)}`, { token: TOKENS.read, headers: { "if-none-match": s.etag } });
     expect(res.status).toBe(304);
     expect(res.headers.get("etag")).toBe(s.etag);
@@ -74,7 +74,7 @@ describe("a client holding a newer ETag than KV's copy", () => {
 
   it("the D1 fallback repairs KV after responding", async () => {
     const s = await gateWithOlderKv("etag-repair");
-    thresholdCache.invalidatePrefix(cachePrefixOf(s.gate));
+    isolate.thresholds.current.invalidatePrefix(cachePrefixOf(s.gate));
     const res = await call("GET", `/v1/threshold?${qs(s.gate)}`, { token: TOKENS.read, headers: { "if-none-match": s.etag } });
     expect(res.status).toBe(304);
     // the repair is deferred work of that request; poll KV until it lands (bounded, no timing assertion)

@@ -1,15 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { AppError } from "../../src/platform/errors";
-import { ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS } from "../../src/platform/limits";
-import { CalibrationMeta, ThresholdQuery } from "../../src/contract";
 import { calibrate } from "../../src/calibrations/calibrate";
-import type { CoreDeps } from "../../src/platform/deps";
-import { gateIdOf } from "../../src/platform/ids";
-import { IsolateCache } from "../../src/serving/isolate-cache";
-import { type CachedThreshold, readThreshold, type ReadOutcome, UncalibratedError } from "../../src/serving/threshold-reader";
 import type { ActiveRow } from "../../src/calibrations/store";
+import { CalibrationMeta, ThresholdQuery } from "../../src/contract";
+import { AppError } from "../../src/platform/errors";
+import { gateIdOf } from "../../src/platform/ids";
+import { IsolateCache } from "../../src/platform/isolate-cache";
+import { ISOLATE_CACHE_MAX_ENTRIES, ISOLATE_CACHE_TTL_MS } from "../../src/platform/limits";
+import { type CachedThreshold, type ReadOutcome, readThreshold, UncalibratedError } from "../../src/serving/threshold-reader";
 import { MemoryCalibrationStore } from "../support/memory-calibration-store";
-import { memoryDeps } from "../support/memory-deps";
+import { type MemoryDeps, memoryDeps } from "../support/memory-deps";
 
 /** Counts the D1-tier reads (activeRows), so a test can see which reads reached the system of record. */
 class CountingStore extends MemoryCalibrationStore {
@@ -38,7 +37,7 @@ const GATE: Gate = { index: "docs", embedding: "BAAI/bge-m3@v1", reranker: "BAAI
 /** 200 distinct scores j/200 + 0.005 (j = 0..199) in a scrambled order: the k-th smallest is (k-1)/200 + 0.005. */
 const SCORES = Float64Array.from({ length: 200 }, (_, i) => ((i * 37) % 200) / 200 + 0.005);
 
-async function seed(deps: CoreDeps, gate: Gate, version: string, target: number, activate = true) {
+async function seed(deps: MemoryDeps, gate: Gate, version: string, target: number, activate = true) {
   const meta = CalibrationMeta.parse({ ...gate, index_version: version, activate, policy: { kind: "drop_rate", target } });
   return (await calibrate({ meta, scores: SCORES, offsets: null }, "test", deps)).calibration;
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { scores } from "../support/golden";
 import golden from "../../fixtures/golden/distribution.json";
 import { buildDistribution, countAtOrBelowIn, countBelowIn, quantileOf, shareAtOrBelow, shareBelow } from "../../src/stats/distribution";
 import { countAtOrBelow, countBelow, sortedCopy } from "../../src/stats/order-statistics";
+import { scores } from "../support/golden";
 
 const K = golden.knots;
 /** The requirement on a kept summary: rank error at most 0.1 point. */

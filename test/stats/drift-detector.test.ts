@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_DRIFT_CONFIG, driftBands, type CalibrationExpectation } from "../../src/stats/drift";
+import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, driftBands } from "../../src/stats/drift";
 import { evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
-import { detectorAdd, newDetector, type DetectorState } from "../../src/stats/e-detector";
+import { type DetectorState, detectorAdd, newDetector } from "../../src/stats/e-detector";
 import { clusteredDrops, createRng, deriveSeed } from "../support/prng";
 
 const M = 20;

@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/drift.json" with { type: "json" };
-import { DEFAULT_DRIFT_CONFIG, evaluateDrift, type CalibrationExpectation, type DriftConfig } from "../../src/stats/drift";
-import { addCluster, emptyClusterSums, type ClusterSums } from "../../src/stats/per-query";
-import { binomIsf } from "../../src/stats/special";
+import { expectationOf } from "../../src/calibrations/expectation";
+import { fitCalibration } from "../../src/calibrations/fit";
+import type { StoredCalibration } from "../../src/contract";
+import { calibrationExpectation } from "../../src/monitoring/window";
+import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, type DriftConfig, driftBands, evaluateDrift } from "../../src/stats/drift";
+import { sortedCopy } from "../../src/stats/order-statistics";
+import { addCluster, type ClusterSums, emptyClusterSums } from "../../src/stats/per-query";
+import { binomCdf, binomIsf } from "../../src/stats/special";
 import { clusteredDrops, createRng, deriveSeed } from "../support/prng";
 
 const M = 20;
@@ -147,5 +152,43 @@ describe("empty-context monitor", () => {
     expect(fallen.observed).toBe(0);
     expect(fallen.alarm).toBe(false);
     expect(fallen.logEvidence).toBeLessThanOrEqual(0);
+  });
+});
+
+describe("the drop-rate band's calibration margin for small calibrations at extreme targets (exact Beta law)", () => {
+  /** The monitor's expectation of a gate fitted on n continuous scores at target d, as the server publishes it. */
+  function served(n: number, d: number) {
+    const scores = sortedCopy(Float64Array.from({ length: n }, (_, i) => (i + 0.5) / n));
+    const fitted = fitCalibration(scores, d, null);
+    const record = { ...fitted.fields, drift_tolerance: null, empty_context_tolerance: null } as unknown as StoredCalibration;
+    return { k: fitted.fields.k, cal: calibrationExpectation(expectationOf(record)) };
+  }
+  // P(Beta(k, n+1-k) <= x) = P(Binomial(n, x) >= k): the exact law of the fitted gate's true drop rate.
+  const lawCdf = (x: number, k: number, n: number): number => 1 - binomCdf(k - 1, n, x);
+
+  it.each([
+    [100, 0.01],
+    [200, 0.01],
+    [300, 0.01],
+    [200, 0.99],
+    [100, 0.99],
+  ])("n = %i, d = %f: the true rate leaves the band with probability at most alpha/2", (n, d) => {
+    const { k, cal } = served(n, d);
+    const { dropRate: band } = driftBands(cal, DEFAULT_DRIFT_CONFIG, 1);
+    const miss = (band.lo > 0 ? lawCdf(band.lo, k, n) : 0) + (1 - lawCdf(band.hi, k, n));
+    // The normal margin missed 5.9 % (n = 100), 3.0 % (200), 2.0 % (300) at d = 0.01 against 0.05 %.
+    expect(miss).toBeLessThanOrEqual((DEFAULT_DRIFT_CONFIG.alpha / 2) * (1 + 1e-9));
+  });
+
+  it("is centred where the true rate is, k/(n+1), and leaves a calibration too small to bound its rate unarmed", () => {
+    const { k, cal } = served(200, 0.01);
+    expect(cal.expectedDropRate).toBe(k / 201);
+    const tiny = served(20, 0.5).cal;
+    const bands = driftBands(tiny, DEFAULT_DRIFT_CONFIG, 1);
+    expect(bands.dropRateArmable).toBe(false);
+    const sums = emptyClusterSums();
+    for (let i = 0; i < 200; i++) addCluster(sums, 20, 20);
+    const ev = evaluateDrift(sums, tiny, DEFAULT_DRIFT_CONFIG);
+    expect(ev.dropRate).toMatchObject({ armed: false, alarm: false, notArmedReason: "calibration_too_small" });
   });
 });

@@ -1,16 +1,17 @@
 import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/empty-context.json" with { type: "json" };
+import { expectationOf } from "../../src/calibrations/expectation";
 import { fitCalibration } from "../../src/calibrations/fit";
 import type { StoredCalibration } from "../../src/contract";
 import { calibrationExpectation } from "../../src/monitoring/window";
-import { expectationOf } from "../../src/serving/publish";
-import { DEFAULT_DRIFT_CONFIG, driftBands, emptyContextLogEvidence, type CalibrationExpectation } from "../../src/stats/drift";
+import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, driftBands, emptyContextLogEvidence } from "../../src/stats/drift";
 import { evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
 import { newDetector } from "../../src/stats/e-detector";
 import { allDroppedProbability, EMPTY_CONTEXT_STRATA, emptyRateByCandidates, stratumOf } from "../../src/stats/empty-context";
 import { sortedCopy } from "../../src/stats/order-statistics";
-import { addCluster, emptyClusterSums, flattenQueries, type ClusterSums } from "../../src/stats/per-query";
+import { addCluster, type ClusterSums, emptyClusterSums, flattenQueries } from "../../src/stats/per-query";
 import { createRng, deriveSeed, type Rng } from "../support/prng";
+import { coupledQuery } from "../support/score-models";
 
 describe("allDroppedProbability (scipy.stats.hypergeom)", () => {
   it.each(golden.hypergeom)("m=$m, d=$d, k=$k", ({ m, d, k, p }) => {
@@ -34,22 +35,48 @@ describe("stratumOf", () => {
 
 describe.each(golden.cases)("empty rate by candidates: $name", (c) => {
   const { scores, offsets } = flattenQueries(c.queries);
-  const strata = emptyRateByCandidates(scores, offsets, c.threshold);
+  const result = emptyRateByCandidates(scores, offsets, c.threshold);
+  const strata = result.strata;
 
-  it("matches the hypergeometric mean of scipy per stratum, extrapolating beyond the largest query", () => {
+  it("matches scipy per stratum: own queries where there are enough, the hypergeometric mean elsewhere, nearest beyond", () => {
     expect(strata.map((s) => s.minCandidates)).toEqual(c.strata.map((s) => s.min_candidates));
     strata.forEach((s, i) => {
       const g = c.strata[i]!;
+      expect(s.source).toBe(g.source);
       expect(s.rate).toBeCloseTo(g.rate, 12);
       expect(s.queries).toBe(g.queries);
+      expect(s.empty).toBe(g.empty);
       expect(s.effectiveQueries).toBeCloseTo(g.effective_queries, 8);
       expect(s.extrapolated).toBe(g.extrapolated);
+      expect([s.ownQueries, s.ownEmpty]).toEqual([g.own_queries, g.own_empty]);
+      expect(s.extrapolationCheck).toBe(g.extrapolation_check);
     });
   });
 
-  it("agrees with random k-subsets of the calibration's queries (Monte Carlo, 100,000 draws)", () => {
+  it("checks the extrapolation on the calibration's own queries as scipy.stats.binom does", () => {
+    expect(result.verdict).toBe(c.verdict);
+    if (c.pooled === null) expect(result.check).toBeNull();
+    else {
+      expect([result.check!.queries, result.check!.empty]).toEqual([c.pooled.queries, c.pooled.empty]);
+      expect(result.check!.predictedEmpty).toBeCloseTo(c.pooled.predicted_empty, 10);
+      expect(Math.abs(result.check!.pValue - c.pooled.p_value)).toBeLessThanOrEqual(1e-9 * Math.max(1e-6, c.pooled.p_value));
+    }
+    strata.forEach((s, i) => {
+      const g = c.strata[i]!.check;
+      if (g === null) {
+        expect(s.check).toBeNull();
+        return;
+      }
+      expect([s.check!.queries, s.check!.empty]).toEqual([g.queries, g.empty]);
+      expect(s.check!.predictedEmpty).toBeCloseTo(g.predicted_empty, 10);
+      expect(Math.abs(s.check!.pValue - g.p_value)).toBeLessThanOrEqual(1e-9 * Math.max(1e-6, g.p_value));
+    });
+  });
+
+  it("the hypergeometric strata agree with random k-subsets of the calibration's queries (Monte Carlo, 100,000 draws)", () => {
     for (const [k, mc] of Object.entries(c.monte_carlo)) {
       const s = strata[stratumOf(Number(k))]!;
+      if (s.source !== "hypergeometric" || s.minCandidates !== Number(k)) continue;
       const sd = Math.sqrt(Math.max(s.rate * (1 - s.rate), 1e-6) / 100_000);
       expect(Math.abs(s.rate - mc)).toBeLessThan(4 * sd);
     }
@@ -81,7 +108,7 @@ describe.each(golden.cases)("empty rate by candidates: $name", (c) => {
 describe("emptyRateByCandidates edge cases", () => {
   it("keeps everything without a threshold, and skips queries without candidates", () => {
     const { scores, offsets } = flattenQueries([[0.1, 0.2], [], [0.3]]);
-    const strata = emptyRateByCandidates(scores, offsets, null);
+    const { strata } = emptyRateByCandidates(scores, offsets, null);
     expect(strata.every((s) => s.rate === 0)).toBe(true);
     expect(strata[0]!.queries).toBe(2);
     expect(strata[1]!.queries).toBe(1);
@@ -169,5 +196,64 @@ describe("empty-context test conditioned on candidates per query", () => {
     // 10 % empty at 20 candidates: far above both the overall band and the 20-candidate stratum's.
     expect(emptyContextLogEvidence(legacy, bands, DEFAULT_DRIFT_CONFIG.priorStrength)).toBeGreaterThan(10);
     expect(emptyContextLogEvidence(fresh, bands, DEFAULT_DRIFT_CONFIG.priorStrength)).toBeGreaterThan(10);
+  });
+});
+
+// ----------------------------------------------------------------------------------------------------------------
+// Sizes coupled to scores: low-scoring queries bring fewer candidates (a first-stage similarity cutoff). Calibration
+// and production are the same population, so nothing drifted. The full simulation is bench/null-alarms.ts.
+// ----------------------------------------------------------------------------------------------------------------
+
+describe("empty-context strata when a query's candidate count depends on how well it scores", () => {
+  /** 500 queries of at most 20 candidates, coupling 1.5 (count and query effect correlate about 0.7), target 0.3. */
+  function coupledCalibration(seed: number) {
+    const rng = createRng(seed);
+    const { scores, offsets } = flattenQueries(Array.from({ length: 500 }, () => coupledQuery(rng, 20, 0.3, 1.5)));
+    const fitted = fitCalibration(sortedCopy(scores), 0.3, { scores, offsets });
+    const record = { ...fitted.fields, drift_tolerance: null, empty_context_tolerance: null } as unknown as StoredCalibration;
+    return { fitted, cal: calibrationExpectation(expectationOf(record)), threshold: fitted.fields.threshold! };
+  }
+
+  it("raises no empty_context alarm on the same population (3 seeds, 3,000 production queries each)", () => {
+    for (let s = 0; s < 3; s++) {
+      const { cal, threshold } = coupledCalibration(deriveSeed(9101, s));
+      const rng = createRng(deriveSeed(9102, s));
+      let state = newDetector();
+      let alarmAt: number | null = null;
+      for (let q = 0; q < 3_000 && alarmAt === null; q += 25) {
+        const batch = Array.from({ length: 25 }, () => {
+          const scores = coupledQuery(rng, 20, 0.3, 1.5);
+          return [scores.length, scores.filter((x) => x < threshold).length] as const;
+        });
+        state = observeDetector(state, batch, q, cal, DEFAULT_DRIFT_CONFIG);
+        if (evaluateDetector(state, cal, DEFAULT_DRIFT_CONFIG).emptyContext?.alarm) alarmAt = q + 25;
+      }
+      expect(alarmAt, `seed ${s}`).toBeNull();
+    }
+  }, 30_000);
+
+  it("finds that short queries are empty far more often than extrapolated, and leaves the extrapolated strata untested", () => {
+    const { fitted, cal } = coupledCalibration(deriveSeed(9101, 0));
+    const pq = fitted.fields.per_query!;
+    expect(pq.empty_context_check!.verdict).toBe("failed");
+    expect(pq.empty_context_check!.empty).toBeGreaterThan(2 * pq.empty_context_check!.predicted_empty);
+    const bands = driftBands(cal, DEFAULT_DRIFT_CONFIG, 1);
+    pq.empty_context_by_candidates!.forEach((st, b) => {
+      if (st.source === "hypergeometric") expect(bands.emptyStrata![b]!.armable, `stratum ${st.min_candidates}`).toBe(false);
+    });
+    // The observed strata carry the truth: the own queries' empty share, bounded exactly.
+    const observed = pq.empty_context_by_candidates!.filter((st) => st.source === "observed" && !st.extrapolated);
+    expect(observed.length).toBeGreaterThan(0);
+    for (const st of observed) expect(st.rate).toBe(st.own_empty! / st.own_queries!);
+  });
+
+  it("keeps the extrapolation where sizes do not depend on scores (400 queries of 1 to 12 candidates drawn independently)", () => {
+    const rng = createRng(deriveSeed(9103, 0));
+    const qs = Array.from({ length: 400 }, () => query(rng, 1 + Math.floor(rng.next() * 12), 0.1));
+    const { scores, offsets } = flattenQueries(qs);
+    const r = emptyRateByCandidates(scores, offsets, -0.3);
+    expect(r.verdict).toBe("passed");
+    expect(r.strata[0]!.source).toBe("hypergeometric");
+    expect(r.strata[5]!.source).toBe("observed");
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { scores } from "../support/golden";
 import golden from "../../fixtures/golden/gate-fit.json";
-import { conformalRank, fitGate, minimumScoresFor, type GateFit } from "../../src/stats/gate-fit";
+import { conformalRank, fitGate, type GateFit, minimumScoresFor } from "../../src/stats/gate-fit";
 import { kthSmallest, quantileInvertedCdf, sortedCopy } from "../../src/stats/order-statistics";
+import { scores } from "../support/golden";
 
 /** The gate rule `score >= t` does not tell -0 from +0, and numpy's sort does not order them: compare as +0. */
 function withPlusZero(fit: GateFit): GateFit {

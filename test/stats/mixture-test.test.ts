@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/drift.json" with { type: "json" };
-import { DEFAULT_PRIOR_STRENGTH, logEvidence, priorFor, toleranceBand, type Band } from "../../src/stats/mixture-test";
+import { type Band, DEFAULT_PRIOR_STRENGTH, logEvidence, priorFor, toleranceBand } from "../../src/stats/mixture-test";
 
 /** |actual - expected| within `rel` of the expected magnitude (absolute near 0). */
 function expectClose(actual: number, expected: number, rel = 1e-10): void {

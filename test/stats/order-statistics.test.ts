@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { scores } from "../support/golden";
 import golden from "../../fixtures/golden/order-statistics.json";
 import { countAtOrBelow, countBelow, kthSmallest, quantileInvertedCdf, quantileSummary, sortedCopy } from "../../src/stats/order-statistics";
+import { scores } from "../support/golden";
 
 /** JSON has no Infinity: the generator writes the strings "Infinity" and "-Infinity". */
 const num = (x: number | string): number => (typeof x === "number" ? x : Number(x));

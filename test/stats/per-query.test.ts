@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/drift.json" with { type: "json" };
-import { addCluster, cloneSums, designEffect, emptyClusterSums, perQueryStats, type ClusterSums } from "../../src/stats/per-query";
+import { addCluster, type ClusterSums, cloneSums, designEffect, emptyClusterSums, perQueryStats } from "../../src/stats/per-query";
 import { clusteredDrops, createRng } from "../support/prng";
 
 function sumsOf(m: readonly number[], d: readonly number[]): ClusterSums {

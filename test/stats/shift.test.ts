@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { scores } from "../support/golden";
 import golden from "../../fixtures/golden/shift.json";
 import { buildDistribution, type Distribution } from "../../src/stats/distribution";
 import { sortedCopy } from "../../src/stats/order-statistics";
-import { ksDistance, populationStabilityIndex, PSI_EMPTY_BIN_SHARE, twoProportionTest } from "../../src/stats/shift";
+import { ksDistance, PSI_EMPTY_BIN_SHARE, populationStabilityIndex, twoProportionTest } from "../../src/stats/shift";
+import { scores } from "../support/golden";
 
 /** |actual - expected| <= rtol |expected| + atol. */
 function expectClose(actual: number, expected: number, rtol: number, atol: number, label: string): void {

@@ -3,8 +3,9 @@
  * and kind, repeats counted as occurrences with the first summary kept, the cap checked with the insert, webhook
  * events recorded once per alert change), no persistence. `events` shows what would be fanned out to endpoints.
  */
-import type { Alert, AlertKind, AlertOccurrence } from "../../src/contract";
+
 import type { AlertFilter, AlertStore, WebhookEventInput } from "../../src/alerts/store";
+import type { Alert, AlertKind, AlertOccurrence } from "../../src/contract";
 
 export class MemoryAlertStore implements AlertStore {
   readonly #alerts: Alert[] = [];

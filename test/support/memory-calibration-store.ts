@@ -1,6 +1,6 @@
+import { type ActiveRow, type ActiveSummary, type CalibrationStore, currentOf, type GateRow, type HistoryPage } from "../../src/calibrations/store";
 import type { Activation, StoredCalibration } from "../../src/contract";
 import type { Distribution } from "../../src/stats/distribution";
-import { type ActiveRow, type ActiveSummary, type CalibrationStore, currentOf, type GateRow, type HistoryPage } from "../../src/calibrations/store";
 
 /** In-memory CalibrationStore for unit tests of services: same contract as D1, no persistence. */
 export class MemoryCalibrationStore implements CalibrationStore {

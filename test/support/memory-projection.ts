@@ -1,5 +1,5 @@
 /** In-memory ThresholdProjection for unit tests: the same keys as KV, no expiry, no eventual consistency. */
-import { projectionKey, type ProjectedThreshold, type ThresholdProjection } from "../../src/serving/projection";
+import { type ProjectedThreshold, projectionKey, type ThresholdProjection } from "../../src/serving/projection";
 
 export class MemoryThresholdProjection implements ThresholdProjection {
   readonly values = new Map<string, ProjectedThreshold>();

@@ -16,7 +16,7 @@ import { createRng, deriveSeed, type Rng } from "./prng";
 export const REBUILD_TOLERANCE = 0.02;
 
 /** Clustered reranker scores: Q queries of m candidates, sigmoid(base + query effect + noise). */
-function sample(rng: Rng, queries: number, m: number, base: number): { scores: Float64Array; offsets: Uint32Array } {
+export function clusteredSample(rng: Rng, queries: number, m: number, base: number): { scores: Float64Array; offsets: Uint32Array } {
   const scores = new Float64Array(queries * m);
   const offsets = new Uint32Array(queries + 1);
   for (let q = 0; q < queries; q++) {
@@ -27,7 +27,7 @@ function sample(rng: Rng, queries: number, m: number, base: number): { scores: F
   return { scores, offsets };
 }
 
-function calibrationOf(byQuery: { scores: Float64Array; offsets: Uint32Array }, target: number) {
+export function calibrationOf(byQuery: { scores: Float64Array; offsets: Uint32Array }, target: number) {
   const sorted = sortedCopy(byQuery.scores);
   const fitted = fitCalibration(sorted, target, byQuery);
   const record = { id: "cal_prev", index_version: "v1", ...fitted.fields } as unknown as StoredCalibration;
@@ -48,8 +48,8 @@ export function rebuildOutcomes(scenario: number, runs: number, queries: number,
   let beyondTolerance = 0;
   for (let run = 0; run < runs; run++) {
     const rng = createRng(deriveSeed(scenario, run));
-    const prev = calibrationOf(sample(rng, queries, 20, 0.3), 0.3);
-    const nextQ = sample(rng, queries, 20, 0.3 + baseShift);
+    const prev = calibrationOf(clusteredSample(rng, queries, 20, 0.3), 0.3);
+    const nextQ = clusteredSample(rng, queries, 20, 0.3 + baseShift);
     const next = calibrationOf(nextQ, 0.3);
     const shift = rebuildShift({
       previous: prev.record,

@@ -9,8 +9,8 @@
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Webhook } from "./standard-webhooks";
 import type { TestProject } from "vitest/node";
+import { Webhook } from "./standard-webhooks";
 
 interface Hook {
   mode: "ok" | "down" | "gone" | "throttled" | "redirect" | "hang";

@@ -119,3 +119,10 @@ export function spreadScores(n: number, offset = 0, scale = 1): number[] {
   for (let i = 1; i <= n; i++) out.push(offset + scale * ((i * 0.6180339887498949) % 1));
   return out;
 }
+
+/** Scores cut into consecutive queries of m (the last may be shorter), for a `queries` upload. */
+export function asQueries(scores: readonly number[], m = 20): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < scores.length; i += m) out.push(scores.slice(i, i + m));
+  return out;
+}

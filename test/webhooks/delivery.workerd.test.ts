@@ -1,13 +1,13 @@
-import { beforeEach, describe, expect, inject, it, onTestFinished, vi } from "vitest";
-import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { app } from "../../src/app";
-import type { Env } from "../../src/platform/env";
-import { alertDeps } from "../../src/platform/deps-from-env";
-import { tick } from "../support/scheduled";
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, inject, it, onTestFinished, vi } from "vitest";
 import { raiseAlert } from "../../src/alerts/lifecycle";
-import { deliverDue } from "../../src/webhooks/delivery";
+import type { Env } from "../../src/platform/env";
 import { WEBHOOK_RETRY_DELAYS_MS, WEBHOOK_TIMEOUT_MS } from "../../src/platform/limits";
+import { deliverDue } from "../../src/webhooks/delivery";
+import { app } from "../../src/worker/app";
+import { alertDeps } from "../../src/worker/wiring";
+import { tick } from "../support/scheduled";
 import { callJson } from "../support/worker";
 
 const origin = inject("receiverOrigin");
@@ -223,11 +223,14 @@ describe("outbox concurrency", () => {
   it("two senders running at once send every event exactly once", async () => {
     const ep = await endpoint("concurrent", "ok");
     const now = new Date();
+    // Each raise starts a sender of its own after the response (deferred): they run at once with the senders below,
+    // and are awaited with them, so the count is read once every sender has finished.
+    const deferred: Promise<unknown>[] = [];
     const deps = alertDeps(
       env as unknown as Env,
-      () => {},
+      (p) => deferred.push(p),
       () => now,
-    ); // deferred attempts dropped: the senders below do it
+    );
     for (let i = 0; i < 4; i++) {
       await raiseAlert(
         {
@@ -241,7 +244,7 @@ describe("outbox concurrency", () => {
         deps,
       );
     }
-    await Promise.all([deliverDue(deps), deliverDue(deps), tick(env as unknown as Env, now)]);
+    await Promise.all([deliverDue(deps), deliverDue(deps), tick(env as unknown as Env, now), ...deferred]);
     const got = await received("concurrent");
     expect(got).toHaveLength(4);
     expect(new Set(got.map((r) => r.id)).size).toBe(4);

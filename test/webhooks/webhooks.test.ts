@@ -1,11 +1,11 @@
-import { Webhook, WebhookVerificationError } from "../support/standard-webhooks";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { AppError } from "../../src/platform/errors";
 import { WEBHOOK_RETRY_DELAYS_MS } from "../../src/platform/limits";
+import { nextAttemptAfter, retryAfterMs } from "../../src/webhooks/delivery";
 import { newWebhookSecret, signWebhook, webhookHeaders } from "../../src/webhooks/signature";
 import { checkWebhookUrl, isNonPublicHost } from "../../src/webhooks/targets";
-import { nextAttemptAfter, retryAfterMs } from "../../src/webhooks/delivery";
 import { createRng } from "../support/prng";
+import { Webhook, WebhookVerificationError } from "../support/standard-webhooks";
 
 /** Seeded secret bytes (never Math.random). */
 const bytes = (n: number, seed: number): Uint8Array => {

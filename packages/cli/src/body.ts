@@ -5,6 +5,7 @@
  * would exceed the server's limit, or when asked for with --float32.
  */
 import { MAX_BINARY_BODY_BYTES, MAX_NDJSON_BODY_BYTES, type CalibrationMeta } from "../../../src/contract";
+import { count, size } from "./format";
 
 /** What the CLI sends as the NDJSON header line: the contract's metadata as the server reads it before defaults. */
 export type UploadMeta = Omit<CalibrationMeta, "activate" | "score_scale" | "shift_tolerance" | "index"> &
@@ -60,9 +61,9 @@ export function float32Exact(scores: Float64Array): boolean {
 
 /** The common query size, or null when queries differ in size (float32 uploads can only split into equal queries). */
 function equalQuerySize(offsets: Uint32Array): number | null {
-  const size = offsets[1]! - offsets[0]!;
-  for (let q = 1; q + 1 < offsets.length; q++) if (offsets[q + 1]! - offsets[q]! !== size) return null;
-  return size;
+  const first = offsets[1]! - offsets[0]!;
+  for (let q = 1; q + 1 < offsets.length; q++) if (offsets[q + 1]! - offsets[q]! !== first) return null;
+  return first;
 }
 
 function metaQuery(meta: UploadMeta, candidatesPerQuery: number | null): Record<string, string> {
@@ -97,7 +98,7 @@ export function encodeUpload(meta: UploadMeta, scores: Float64Array, offsets: Ui
         "float32 uploads can only group scores into queries of equal size, and these queries differ in size: upload without --float32 (NDJSON keeps the groups), or drop --query-column",
       );
     if (scores.length * 4 > MAX_BINARY_BODY_BYTES)
-      throw new BodyError(`${scores.length} scores are more than a float32 upload holds (${MAX_BINARY_BODY_BYTES / 4})`);
+      throw new BodyError(`${count(scores.length)} scores are more than a float32 upload holds (${count(MAX_BINARY_BODY_BYTES / 4)})`);
     const f32 = Float32Array.from(scores);
     // Float32Array is platform-endian; every platform Node supports is little-endian, the order the server reads
     const bytes = new Uint8Array(f32.buffer);
@@ -108,9 +109,8 @@ export function encodeUpload(meta: UploadMeta, scores: Float64Array, offsets: Ui
   if (nd.bytes <= MAX_NDJSON_BODY_BYTES) return { contentType: "application/x-ndjson", chunks: nd.chunks, bytes: nd.bytes, query: null, note: null };
   if (float32Exact(scores) && (offsets === null || equalQuerySize(offsets) !== null))
     return float32("sent as float32: every score is a float32 value, so nothing is lost, and NDJSON would exceed the server's limit");
-  const mib = (nd.bytes / 1024 / 1024).toFixed(1);
   throw new BodyError(
-    `${scores.length.toLocaleString("en-US")} scores make ${mib} MiB of full-precision NDJSON, over the server's ${MAX_NDJSON_BODY_BYTES / 1024 / 1024} MiB limit: ` +
+    `${count(scores.length)} scores make ${size(nd.bytes)} of full-precision NDJSON, over the server's ${size(MAX_NDJSON_BODY_BYTES)} limit: ` +
       "round the scores in the file (6-7 significant digits are plenty), pass --float32 (rounds to float32; flat scores or equal-size queries), or upload fewer scores",
   );
 }

@@ -1,4 +1,5 @@
-/** The process entry of the `scoregate` bin (bin/scoregate.mjs bundles and runs it). */
+#!/usr/bin/env node
+/** The process entry of the `scoregate` bin (built to dist/cli.js, the package's bin). */
 import { run } from "./main";
 
 // `scoregate ... | head` closes stdout early: stop quietly instead of crashing on EPIPE

@@ -3,17 +3,56 @@
  * what to do, with the exit code of its kind (2 for the caller's input, 1 for the network or the server).
  * Kept behind `Api` so the CLI could later sit on the client SDK without touching the commands.
  */
-import { ErrorResponse, ROUTES } from "../../../src/contract";
+import { z } from "zod";
+import { API_VERSION, API_VERSION_HEADER, ErrorResponse, ROUTES } from "../../../src/contract";
 import { EXIT } from "./decision";
+import { count, percent } from "./format";
+import { version } from "../package.json";
+
+/** What the CLI calls itself in `User-Agent`. */
+const USER_AGENT = `scoregate-cli/${version}`;
+
+/**
+ * The codes of the failures the CLI finds itself, before or without a scoregate answer. The server's own codes
+ * (src/contract/errors.ts) are passed on as the server sent them.
+ */
+export const CLI_ERROR_CODES = [
+  /** flags, arguments or the environment (no token, a bad URL) */
+  "usage",
+  /** the score file: missing, unreadable, bad rows */
+  "invalid_file",
+  /** the scores cannot be sent as asked (over the body limit, unequal queries with --float32) */
+  "invalid_upload",
+  /** no connection to the server */
+  "unreachable",
+  /** no answer within --timeout */
+  "timeout",
+  /** an answer that is not scoregate's (not JSON, or an error without the error envelope) */
+  "invalid_response",
+  /** anything else: a bug in the CLI */
+  "cli_bug",
+] as const;
+export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
+
+/** What the server answered when it refused: its status, and its error envelope's fields where it sent one. */
+export interface ServerRefusal {
+  status: number;
+  /** The envelope's code, null when the answer had no envelope. */
+  code: string | null;
+  message: string;
+  details?: unknown;
+}
 
 export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: number,
-    /** Extra lines: the server's field problems, or hints. */
-    readonly details: readonly string[] = [],
-    /** The server's error envelope, for --json. */
-    readonly response?: { status: number; body: unknown },
+    /** The server's error code when it gave one, else the CLI's own (CLI_ERROR_CODES). */
+    readonly code: string,
+    /** What to do: the server's field problems, then hints, one per line. */
+    readonly hints: readonly string[] = [],
+    /** The server's refusal, for --json. */
+    readonly server?: ServerRefusal,
   ) {
     super(message);
   }
@@ -34,6 +73,15 @@ export interface ApiResponse<T> {
 
 type RouteName = keyof typeof ROUTES;
 
+/**
+ * The error envelope with any code: a newer server may send a code this CLI does not know yet, and its code and
+ * message are still the best account of the refusal.
+ */
+const AnyErrorResponse = z.object({ error: ErrorResponse.shape.error.extend({ code: z.string() }) });
+
+/** A number from an error's details as `show` prints it; anything else as it came. */
+const detail = (x: unknown, show: (n: number) => string): string => (typeof x === "number" ? show(x) : String(x));
+
 /** What each error code means for someone at a terminal, and what to do about it. */
 function hint(code: string, status: number, route: RouteName, details: unknown): string | null {
   const d = (typeof details === "object" && details !== null && !Array.isArray(details) ? details : {}) as Record<string, unknown>;
@@ -51,11 +99,11 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
         ? "no calibration has that id: scoregate history --embedding E --reranker R lists a gate's calibrations"
         : "the server does not know it: check the ids (scoregate gates lists the gates)";
     case "too_few_scores":
-      return `a target drop rate of ${String(d.target)} needs at least ${String(d.minimum_n)} scores, the file has ${String(d.n)}: lower --target or upload more scores`;
+      return `a target drop rate of ${detail(d.target, percent)} needs at least ${detail(d.minimum_n, count)} scores, the file has ${detail(d.n, count)}: lower --target or upload more scores`;
     case "unknown_reference":
       return "the carry reference does not exist: --reference active needs a gate that is already calibrated; otherwise pass a calibration id (scoregate history) or use --target";
     case "payload_too_large":
-      return `the body is over the server's limit of ${String(d.max_bytes ?? "?")} bytes: upload fewer scores (or --float32 for flat scores)`;
+      return `the body is over the server's limit of ${detail(d.max_bytes ?? "?", count)} bytes: upload fewer scores (or --float32 for flat scores)`;
     case "idempotency_mismatch":
       return "this --idempotency-key was used for a different upload: use a new key for a new upload";
     case "conflict":
@@ -115,7 +163,12 @@ export class Api {
   ): Promise<ApiResponse<T>> {
     const spec = ROUTES[route];
     const url = this.url(route, init.params, init.query);
-    const headers: Record<string, string> = { Accept: "application/json", Authorization: `Bearer ${this.opts.token}`, ...init.headers };
+    const headers: Record<string, string> = {
+      Accept: "application/json",
+      Authorization: `Bearer ${this.opts.token}`,
+      "User-Agent": USER_AGENT,
+      ...init.headers,
+    };
     let res: Response;
     try {
       const req: RequestInit & { duplex?: "half" } = {
@@ -130,11 +183,11 @@ export class Api {
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
       if (err.name === "TimeoutError" || err.name === "AbortError")
-        throw new CliError(`no answer from ${url.origin} within ${this.opts.timeoutMs / 1000} s`, EXIT.failure, [
+        throw new CliError(`no answer from ${url.origin} within ${this.opts.timeoutMs / 1000} s`, EXIT.failure, "timeout", [
           "the server may be overloaded or the upload large: retry, or raise --timeout",
         ]);
       const cause = err.cause?.code ?? err.cause?.message ?? err.message;
-      throw new CliError(`could not reach ${url.origin} (${cause})`, EXIT.failure, [
+      throw new CliError(`could not reach ${url.origin} (${cause})`, EXIT.failure, "unreachable", [
         "is the server running and the URL right? set --url or SCOREGATE_URL (locally: npm start serves http://localhost:8787)",
       ]);
     }
@@ -146,7 +199,7 @@ export class Api {
         try {
           body = JSON.parse(text);
         } catch {
-          throw new CliError(`${url.origin} answered ${res.status} with a body that is not JSON`, EXIT.failure, [
+          throw new CliError(`${url.origin} answered ${res.status} with a body that is not JSON`, EXIT.failure, "invalid_response", [
             "is --url pointing at a scoregate server?",
           ]);
         }
@@ -160,12 +213,18 @@ export class Api {
     } catch {
       // not JSON: a proxy or a wrong URL
     }
-    const envelope = ErrorResponse.safeParse(parsed);
+    const envelope = AnyErrorResponse.safeParse(parsed);
     const code = envelope.success ? envelope.data.error.code : null;
     const message = envelope.success ? envelope.data.error.message : text.slice(0, 200) || res.statusText;
     const lines = envelope.success ? detailLines(envelope.data.error.details) : [];
     const h = code ? hint(code, res.status, route, envelope.success ? envelope.data.error.details : undefined) : null;
     if (h) lines.push(h);
+    // A refusal from a server of another API version is most likely that: say so before anything else is suspected.
+    const serverApi = res.headers.get(API_VERSION_HEADER);
+    if (serverApi !== null && serverApi !== API_VERSION)
+      lines.push(
+        `the server speaks API version ${serverApi}, this CLI (${version}) speaks version ${API_VERSION}: install a CLI made for it (the compatibility table is in the package's README)`,
+      );
     // 4xx: the request (flags, file, token) is the problem; 429 and 5xx: try again later
     const input = res.status >= 400 && res.status < 500 && res.status !== 429;
     if (!input) {
@@ -178,9 +237,14 @@ export class Api {
             : "the answer is not a scoregate error: is --url pointing at a scoregate server?",
       );
     }
-    throw new CliError(`${res.status}${code ? ` ${code}` : ""}: ${message}`, input ? EXIT.usage : EXIT.failure, lines, {
-      status: res.status,
-      body: parsed ?? text,
-    });
+    const server: ServerRefusal = { status: res.status, code, message };
+    if (envelope.success && envelope.data.error.details !== undefined) server.details = envelope.data.error.details;
+    throw new CliError(
+      `${res.status}${code ? ` ${code}` : ""}: ${message}`,
+      input ? EXIT.usage : EXIT.failure,
+      code ?? "invalid_response",
+      lines,
+      server,
+    );
   }
 }

@@ -2,6 +2,8 @@
  * A one-line progress bar on stderr, only when stderr is a terminal (pipes and CI logs get nothing), redrawn at most
  * ten times a second so a 1M-row file is not slowed by terminal writes.
  */
+import { fixed, size } from "./format";
+
 export interface Progress {
   update(label: string, done: number, total: number | null): void;
   done(): void;
@@ -12,7 +14,6 @@ export const noProgress: Progress = { update() {}, done() {} };
 export function terminalProgress(stream: NodeJS.WriteStream): Progress {
   let last = 0;
   let drawn = false;
-  const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
   return {
     update(label, done, total) {
       const now = Date.now();
@@ -23,8 +24,8 @@ export function terminalProgress(stream: NodeJS.WriteStream): Progress {
       if (total && total > 0) {
         const f = Math.min(1, done / total);
         const full = Math.round(f * width);
-        line = `${label} [${"#".repeat(full)}${"-".repeat(width - full)}] ${(100 * f).toFixed(0).padStart(3)} % ${mb(done)} / ${mb(total)}`;
-      } else line = `${label} ${mb(done)}`;
+        line = `${label} [${"#".repeat(full)}${"-".repeat(width - full)}] ${fixed(100 * f, 0).padStart(3)} % ${size(done)} / ${size(total)}`;
+      } else line = `${label} ${size(done)}`;
       stream.write(`\r\u001b[2K${line}`);
       drawn = true;
     },

@@ -3,12 +3,16 @@
  * and 1,000,000 scores cost 8 MB (Float64Array) plus 4 MB of per-row query ids when a query column groups them.
  *
  * readline + String.split is the fast path (bench/results/cli-calibrate-1m.md); a quote-aware splitter runs only on
- * lines that contain a double quote, so quoted CSV fields work without slowing down the common unquoted file.
+ * lines that contain a double quote, so quoted CSV fields work without slowing down the common unquoted file. The
+ * separator of a delimited file (`,`, `;`, tab, `|`) and a decimal comma are detected from its first lines
+ * (src/delimiter.ts), unless `--format tsv` or `--delimiter` says which.
  */
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { MAX_CANDIDATES_PER_QUERY, MAX_QUERIES, MAX_SCORES } from "../../../src/contract";
+import { count } from "./format";
+import { DELIMITER_NAMES, DELIMITER_SAMPLE_LINES, DELIMITERS, type Delimiter, detectDelimiter, parseNumber, splitFields } from "./delimiter";
 
 export type Format = "csv" | "tsv" | "jsonl" | "text";
 export const FORMATS: readonly Format[] = ["csv", "tsv", "jsonl", "text"];
@@ -23,6 +27,8 @@ export interface ReadOptions {
   scoreColumn?: string | undefined;
   /** Name (or 1-based position) of the column that groups rows into queries; "" turns the automatic detection off. */
   queryColumn?: string | undefined;
+  /** The field separator of a CSV/TSV file; detected from the first lines when not given (tab with format "tsv"). */
+  delimiter?: Delimiter | undefined;
   /** Called now and then with the bytes read so far (for the progress bar). */
   onProgress?: ((bytesRead: number) => void) | undefined;
 }
@@ -34,6 +40,10 @@ export interface ScoreFile {
   /** Q+1 offsets into `scores`, or null for flat scores. */
   offsets: Uint32Array | null;
   header: string[] | null;
+  /** The field separator of a CSV/TSV file with more than one column, else null. */
+  delimiter: Delimiter | null;
+  /** The numbers of a CSV/TSV file were written with a decimal comma ("0,734"). */
+  decimalComma: boolean;
   scoreColumn: string | null;
   queryColumn: string | null;
   lines: number;
@@ -78,52 +88,8 @@ class Uints {
   }
 }
 
-/** A finite number, or null. Empty fields are refused: Number("") is 0, which would invent a score. */
-function parseScore(s: string): number | null {
-  if (s.length === 0) return null;
-  const x = Number(s);
-  if (!Number.isFinite(x)) return null;
-  if (x === 0 && s.trim() === "") return null;
-  return x;
-}
-
-/** One CSV record of one line (RFC 4180 quoting; a quoted field may not span lines). */
-export function splitQuoted(line: string, delimiter: string): string[] | null {
-  const out: string[] = [];
-  let i = 0;
-  for (;;) {
-    if (line[i] === '"') {
-      let field = "";
-      i++;
-      for (;;) {
-        const j = line.indexOf('"', i);
-        if (j < 0) return null; // unterminated quote
-        field += line.slice(i, j);
-        if (line[j + 1] === '"') {
-          field += '"';
-          i = j + 2;
-        } else {
-          i = j + 1;
-          break;
-        }
-      }
-      // tolerate spaces between the closing quote and the delimiter
-      while (line[i] === " ") i++;
-      out.push(field);
-      if (i >= line.length) return out;
-      if (line[i] !== delimiter) return null;
-      i++;
-    } else {
-      const j = line.indexOf(delimiter, i);
-      if (j < 0) {
-        out.push(line.slice(i));
-        return out;
-      }
-      out.push(line.slice(i, j));
-      i = j + 1;
-    }
-  }
-}
+/** A finite number, or null (see parseNumber). */
+const parseScore = (s: string): number | null => parseNumber(s);
 
 function formatFromName(file: string): Format | undefined {
   const lower = file.toLowerCase();
@@ -193,7 +159,11 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   let blankLines = 0;
   let started = false;
   let header: string[] | null = null;
-  let delimiter = ",";
+  // --format tsv says tab; otherwise the separator is detected from the first DELIMITER_SAMPLE_LINES lines, held in
+  // `sample` until then
+  let delimiter: Delimiter | null = opts.delimiter ?? (opts.format === "tsv" ? "\t" : null);
+  let decimalComma = false;
+  let sample: { no: number; line: string }[] | null = null;
   let scoreIdx = 0;
   let queryIdx = -1;
   let scoreKey: string | null = null;
@@ -212,8 +182,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   };
   const addScore = (x: number, lineNumber: number): boolean => {
     if (scores.length === MAX_SCORES) {
-      if (!tooMany)
-        bad(lineNumber, `more than ${MAX_SCORES.toLocaleString("en-US")} scores: the server accepts at most that many in one calibration`);
+      if (!tooMany) bad(lineNumber, `more than ${count(MAX_SCORES)} scores: the server accepts at most that many in one calibration`);
       tooMany = true;
       return false;
     }
@@ -221,9 +190,9 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     return true;
   };
 
-  const startCsv = (line: string): boolean => {
-    delimiter = format === "tsv" ? "\t" : ",";
-    const fields = line.includes('"') ? (splitQuoted(line, delimiter) ?? [line]) : line.split(delimiter);
+  const field = (s: string): number | null => parseNumber(s, decimalComma);
+  const startCsv = (line: string, no: number): boolean => {
+    const fields = splitFields(line, delimiter!) ?? [line];
     const trimmed = fields.map((f) => f.trim());
     // a header row has no number in it (data rows have at least the score); with a positional --score-column, the
     // first row is a header when that field is not a number
@@ -232,8 +201,8 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
       opts.scoreColumn !== undefined && !positional
         ? true
         : positional
-          ? parseScore(trimmed[Number(opts.scoreColumn) - 1] ?? "") === null
-          : trimmed.every((f) => parseScore(f) === null);
+          ? field(trimmed[Number(opts.scoreColumn) - 1] ?? "") === null
+          : trimmed.every((f) => field(f) === null);
     width = trimmed.length;
     if (isHeader) header = trimmed;
     if (opts.scoreColumn !== undefined) {
@@ -263,23 +232,48 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
       queryIdx = (header as string[]).findIndex((x) => QUERY_NAMES.includes(x.toLowerCase()));
     }
     if (scoreIdx >= width || queryIdx >= width)
-      throw new InputError(`column ${Math.max(scoreIdx, queryIdx) + 1} does not exist: line ${lineNo} has ${width} fields`);
+      throw new InputError(`column ${Math.max(scoreIdx, queryIdx) + 1} does not exist: line ${no} has ${width} fields`);
     if (queryIdx === scoreIdx) throw new InputError("the score column and the query column are the same column");
     return !isHeader;
   };
 
-  const csvLine = (line: string) => {
-    const fields = line.includes('"') ? splitQuoted(line, delimiter) : line.split(delimiter);
-    if (fields === null) return bad(lineNo, "unterminated or misplaced double quote (a quoted field may not span lines)");
-    const raw = fields[scoreIdx];
-    if (raw === undefined) return bad(lineNo, `has ${fields.length} fields, the score column is number ${scoreIdx + 1}`);
-    const x = parseScore(raw);
-    if (x === null) return bad(lineNo, `${JSON.stringify(raw)} is not a finite number`);
+  const csvLine = (line: string, no: number) => {
+    const fields = splitFields(line, delimiter!);
+    if (fields === null) return bad(no, "unterminated or misplaced double quote (a quoted field may not span lines)");
+    // every record has the first row's field count (RFC 4180): a row split differently would put another column's
+    // value in the score's place
+    if (fields.length !== width)
+      return bad(no, `has ${fields.length} fields, the ${header ? "header" : "first row"} has ${width}${otherSeparator(line)}`);
+    const raw = fields[scoreIdx]!;
+    const x = field(raw);
+    if (x === null) return bad(no, `${JSON.stringify(raw)} is not a finite number${otherSeparator(raw)}`);
     if (queryIdx >= 0) {
-      const q = fields[queryIdx];
-      if (q === undefined || q.trim() === "") return bad(lineNo, "the query column is empty");
-      if (addScore(x, lineNo)) addQuery(q.trim());
-    } else addScore(x, lineNo);
+      const q = fields[queryIdx]!;
+      if (q.trim() === "") return bad(no, "the query column is empty");
+      if (addScore(x, no)) addQuery(q.trim());
+    } else addScore(x, no);
+  };
+  /** A hint when text holds another separator than the one in use: the detection was wrong, or the file is mixed. */
+  const otherSeparator = (text: string): string => {
+    const other = DELIMITERS.find((d) => d !== delimiter && text.includes(d));
+    return other === undefined
+      ? ""
+      : ` (it holds a ${DELIMITER_NAMES[other]} and the fields are split at each ${DELIMITER_NAMES[delimiter!]}: if the ${DELIMITER_NAMES[other]} separates them, pass --delimiter ${DELIMITER_NAMES[other]})`;
+  };
+  /** Chooses the separator from the sampled lines, then reads them. */
+  const endSample = () => {
+    const lines = sample!;
+    sample = null;
+    if (delimiter === null) {
+      const guess = detectDelimiter(lines.map((l) => l.line));
+      delimiter = guess.delimiter;
+      decimalComma = guess.decimalComma;
+      format = delimiter === "\t" ? "tsv" : "csv";
+    }
+    lines.forEach((l, i) => {
+      if (i > 0) csvLine(l.line, l.no);
+      else if (startCsv(l.line, l.no)) csvLine(l.line, l.no);
+    });
   };
 
   const textLine = (line: string) => {
@@ -337,7 +331,8 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   try {
     for await (const rawLine of rl) {
       lineNo++;
-      // readline splits on \n and \r\n; a lone trailing \r (old Mac files, or CRLF read in pieces) is trimmed with spaces
+      // readline splits on \n and \r\n; a lone trailing \r (old Mac files, or CRLF read in pieces) is trimmed with
+      // spaces, and so is the UTF-8 byte order mark spreadsheet exports write (trim() removes U+FEFF)
       const line = rawLine.trim();
       if (line === "") {
         blankLines++;
@@ -345,26 +340,19 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
       }
       if (!started) {
         started = true;
-        if (lineNo === 1 && line.charCodeAt(0) === 0xfeff) {
-          // UTF-8 byte order mark, as spreadsheet exports write it
-          const stripped = line.slice(1).trim();
-          format ??= sniff(stripped);
-          if (format === "csv" || format === "tsv") {
-            if (startCsv(stripped)) csvLine(stripped);
-          } else if (format === "text") textLine(stripped);
-          else jsonlLine(stripped);
-          continue;
-        }
         format ??= sniff(line);
-        if (format === "csv" || format === "tsv") {
-          if (startCsv(line)) csvLine(line);
-          continue;
-        }
+        if (format === "csv" || format === "tsv") sample = [];
       }
-      if (format === "csv" || format === "tsv") csvLine(line);
+      if (sample !== null) {
+        sample.push({ no: lineNo, line });
+        if (sample.length === (delimiter === null ? DELIMITER_SAMPLE_LINES : 1)) endSample();
+        continue;
+      }
+      if (format === "csv" || format === "tsv") csvLine(line, lineNo);
       else if (format === "text") textLine(line);
       else jsonlLine(line);
     }
+    if (sample !== null) endSample();
   } catch (e) {
     if (e instanceof InputError) throw e;
     const err = e as NodeJS.ErrnoException;
@@ -378,7 +366,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   opts.onProgress?.(bytes);
   if (badRows > 0) {
     throw new InputError(
-      `${badRows.toLocaleString("en-US")} bad row${badRows === 1 ? "" : "s"} in ${source === "-" ? "stdin" : String(source)}: fix or remove them`,
+      `${count(badRows)} bad row${badRows === 1 ? "" : "s"} in ${source === "-" ? "stdin" : String(source)}: fix or remove them`,
       problems,
     );
   }
@@ -389,10 +377,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   let offsets: Uint32Array | null = null;
   if (grouped) {
     const q = queryIds.size;
-    if (q > MAX_QUERIES)
-      throw new InputError(
-        `${q.toLocaleString("en-US")} queries: the server accepts at most ${MAX_QUERIES.toLocaleString("en-US")} in one calibration`,
-      );
+    if (q > MAX_QUERIES) throw new InputError(`${count(q)} queries: the server accepts at most ${count(MAX_QUERIES)} in one calibration`);
     // counting sort by query (stable): rows of one query need not be contiguous in the file
     offsets = new Uint32Array(q + 1);
     const ids = rowQuery.data;
@@ -406,7 +391,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     if (largest > MAX_CANDIDATES_PER_QUERY) {
       const [key] = [...queryIds].find(([, id]) => offsets![id + 1]! - offsets![id]! === largest)!;
       throw new InputError(
-        `query ${JSON.stringify(key.startsWith("\u0000") ? `on line ${key.slice(1)}` : key)} has ${largest.toLocaleString("en-US")} candidates; the server accepts at most ${MAX_CANDIDATES_PER_QUERY.toLocaleString("en-US")} per query: is ${queryIdx >= 0 && header ? JSON.stringify((header as string[])[queryIdx]) : "the query column"} really a query id?`,
+        `query ${JSON.stringify(key.startsWith("\u0000") ? `on line ${key.slice(1)}` : key)} has ${count(largest)} candidates; the server accepts at most ${count(MAX_CANDIDATES_PER_QUERY)} per query: is ${queryIdx >= 0 && header ? JSON.stringify((header as string[])[queryIdx]) : "the query column"} really a query id?`,
       );
     }
     const cursor = offsets.slice(0, q);
@@ -420,6 +405,8 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     scores: out,
     offsets,
     header: h,
+    delimiter: (format === "csv" || format === "tsv") && width > 1 ? delimiter : null,
+    decimalComma,
     scoreColumn: h ? (h[scoreIdx] ?? null) : scoreKey,
     queryColumn: h && queryIdx >= 0 ? (h[queryIdx] ?? null) : queryKey,
     lines: lineNo,

@@ -1,7 +1,8 @@
 /**
  * The CLI against the local worker (workerd through Miniflare, started once for this file): files with and without
  * query groups, CRLF, stdin, a 1,000,000-score file, each exit code the server can cause, and the other commands.
- * The bin itself (`npx scoregate` from the repository root) runs once as a child process.
+ * The bin itself (`npx scoregate` from the repository root, built first as `npm run build:cli` builds it) runs once as
+ * a child process.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -17,6 +18,10 @@ let worker: LocalWorker;
 const dir = mkdtempSync(join(tmpdir(), "scoregate-cli-live-"));
 
 beforeAll(async () => {
+  // The bin is the built dist/cli.js: build it from the current sources (and link it, as npm does for a workspace's
+  // bin), so the child-process tests below run what this checkout would publish.
+  const build = spawnSync("npm", ["run", "--silent", "build:cli"], { cwd: ROOT, encoding: "utf8" });
+  if (build.status !== 0) throw new Error(`npm run build:cli failed:\n${build.stdout}\n${build.stderr}`);
   worker = await startLocalWorker();
 }, 180_000);
 afterAll(async () => {
@@ -34,12 +39,14 @@ function queries(seed: number, nQueries: number, perQuery: number, shift = 0): n
     return Array.from({ length: perQuery }, () => 1 / (1 + Math.exp(-(offset + rng.normal() - 0.5))));
   });
 }
-function csv(name: string, qs: number[][], eol = "\n"): string {
+/** A CSV of the queries; with `;`, as a decimal-comma locale's spreadsheet saves it (`;` between fields, `0,734`). */
+function csv(name: string, qs: number[][], eol = "\n", sep = ","): string {
   const p = join(dir, name);
-  const rows = ["query_id,doc_id,score"];
+  const rows = [["query_id", "doc_id", "score"].join(sep)];
+  const num = (x: number): string => (sep === ";" ? String(x).replace(".", ",") : String(x));
   qs.forEach((q, i) => {
     q.forEach((s, j) => {
-      rows.push(`query-${i},doc-${j},${s}`);
+      rows.push([`query-${i}`, `doc-${j}`, num(s)].join(sep));
     });
   });
   writeFileSync(p, rows.join(eol) + eol);
@@ -99,6 +106,13 @@ describe("scoregate calibrate against the local worker", () => {
     expect(r.code).toBe(3);
     expect(r.stdout).toContain("dry run: stored, not served");
     expect(r.stdout).toMatch(/Decision: SHIFTED.*-> exit 3/u);
+    // the change and its interval in one unit (points): the interval holds the estimate
+    const m = /: ([+-]?\d+\.\d) points \(95 %: ([+-]?\d+\.\d) to ([+-]?\d+\.\d) points\)/u.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    const [estimate, low, high] = m!.slice(1).map(Number) as [number, number, number];
+    expect(estimate).toBeGreaterThan(10);
+    expect(low).toBeLessThanOrEqual(estimate);
+    expect(high).toBeGreaterThanOrEqual(estimate);
     const after = json<{ calibration_id: string }>(
       (await cli(["threshold", "--embedding", "e5", "--reranker", "bge-reranker-v2-m3", "--json"], env("dev-read"))).stdout,
     );
@@ -118,6 +132,21 @@ describe("scoregate calibrate against the local worker", () => {
     expect(loose.stderr).toContain("inconclusive");
     const strict = await cli(["calibrate", moved, ...gateArgs("e5-small", "v2"), "--carry", "--dry-run", "--strict"], env());
     expect(strict.code).toBe(4);
+  });
+
+  it("a semicolon CSV with decimal commas fits the same threshold as the comma CSV of the same scores", async () => {
+    const qs = queries(12, 100, 20);
+    const comma = await cli(["calibrate", csv("sep-comma.csv", qs), ...gateArgs("e5-sep", "v1"), "--target", "0.3", "--json"], env());
+    const semi = await cli(
+      ["calibrate", csv("sep-semicolon.csv", qs, "\r\n", ";"), ...gateArgs("e5-sep-semi", "v1"), "--target", "0.3", "--json"],
+      env(),
+    );
+    expect(semi.code).toBe(0);
+    const a = json<Out & { upload: { delimiter: string; decimal_comma: boolean } }>(comma.stdout);
+    const b = json<Out & { upload: { delimiter: string; decimal_comma: boolean } }>(semi.stdout);
+    expect(b.upload).toMatchObject({ delimiter: ";", decimal_comma: true, queries: 100 });
+    expect(b.calibration.threshold).toBe(a.calibration.threshold);
+    expect(b.calibration.threshold).toBe(expectedThreshold(qs.flat(), 0.3));
   });
 
   it("reads stdin (-) as JSONL, one query per line", async () => {
@@ -192,7 +221,10 @@ describe("the other commands against the local worker", () => {
 
     const t = await cli(["threshold", "--embedding", "e5-cmd", "--reranker", "bge-reranker-v2-m3"], env("dev-read"));
     expect(t.code).toBe(0);
-    expect(t.stdout.split("\n")[0]).toBe(String(Number(first.calibration.threshold.toPrecision(6))));
+    // four significant digits for a person, the exact value on the next line when they differ
+    const exact = first.calibration.threshold;
+    expect(t.stdout.split("\n")[0]).toBe(String(Number(exact.toPrecision(4))));
+    if (String(Number(exact.toPrecision(4))) !== String(exact)) expect(t.stdout).toContain(`exact         ${exact}`);
     expect(t.stdout).toContain(first.calibration.id);
 
     const unknown = await cli(["threshold", "--embedding", "nope", "--reranker", "nope"], env("dev-read"));
@@ -201,9 +233,7 @@ describe("the other commands against the local worker", () => {
     expect(unknown.stderr).toContain("scoregate gates");
   });
 
-  it("npx scoregate works from the repository root (the bin bundles the CLI on first run)", () => {
-    // remove the bundle so this run exercises the build, as the first run after `npm ci` does
-    rmSync(join(ROOT, "node_modules", ".cache", "scoregate-cli"), { recursive: true, force: true });
+  it("npx scoregate works from the repository root (the built bin, linked by npm)", () => {
     const r = spawnSync("npx", ["scoregate", "gates", "--json"], { cwd: ROOT, env: { ...process.env, ...env("dev-read") }, encoding: "utf8" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);

@@ -1,134 +1,67 @@
 /**
- * Exit codes and error messages against a stub server that answers with canned responses: every rebuild decision
- * (from the server's `decision`, and derived from `alert` for servers without it), the server's 4xx, 429, 5xx, an
- * unreachable server and a timeout.
+ * Exit codes and error messages against a stub server that answers with real responses of the local worker
+ * (test/fixtures/responses.json, checked against the contract): every rebuild decision (the server's `decision`, and
+ * the one derived from `alert` for servers without it), the server's 4xx, 429, 5xx, an unreachable server and a
+ * timeout.
  */
-import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ShiftReport } from "../../../src/contract";
+import { API_VERSION, API_VERSION_HEADER, type ShiftReport } from "../../../src/contract";
+import cliPackage from "../package.json";
 import { legacyDecision, rebuildDecision } from "../src/decision";
+import { type Created, responses } from "./support/responses";
 import { cli } from "./support/run";
+import { type StubAnswer, type StubServer, startStubServer } from "./support/stub-server";
 
-type Handler = (req: IncomingMessage, body: string) => { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number };
-
-let server: Server;
-let url: string;
-let handler: Handler = () => ({ status: 500 });
-let lastBody = "";
-let lastRequest: IncomingMessage | null = null;
+let stub: StubServer;
 const dir = mkdtempSync(join(tmpdir(), "scoregate-cli-exit-"));
 const scores = join(dir, "scores.csv");
 
 beforeAll(async () => {
   writeFileSync(scores, `query_id,score\n${Array.from({ length: 200 }, (_, i) => `q${i % 10},${(i * 0.1234567890123) % 1}`).join("\n")}\n`);
-  server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const parts: Buffer[] = [];
-    req.on("data", (c: Buffer) => parts.push(c));
-    req.on("end", () => {
-      lastBody = Buffer.concat(parts).toString("utf8");
-      lastRequest = req;
-      const r = handler(req, lastBody);
-      const send = () => {
-        res.writeHead(r.status, { "Content-Type": "application/json", ...r.headers });
-        res.end(r.body === undefined ? "" : JSON.stringify(r.body));
-      };
-      if (r.delayMs) setTimeout(send, r.delayMs);
-      else send();
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  stub = await startStubServer();
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  server.close();
+  await stub.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-// A shift report as an older server sends it (no decision fields); tests add `decision` where the server has one.
-type LegacyShiftReport = Omit<ShiftReport, "decision" | "change_interval_95" | "more_data_factor"> & Record<string, unknown>;
-const shiftReport = (over: Partial<ShiftReport> & Record<string, unknown>): LegacyShiftReport => ({
-  compared_with: "gate_current",
-  previous_gate_id: "g",
-  previous_calibration_id: "cal_0000000000prev",
-  previous_index_version: "v1",
-  previous_threshold: 0.4,
-  previous_expected_drop_rate: 0.2,
-  previous_drop_rate_at_previous_threshold: 0.2,
-  drop_rate_at_previous_threshold: 0.2,
-  change_points: 0,
-  change_relative: 0,
-  z: 0,
-  p_value: 1,
-  ks: 0.01,
-  psi: { value: 0.01, bins: 10, threshold: 0.1, exceeds: false },
-  tolerance: 0.02,
-  alert: false,
-  reason: "stub reason",
-  ...over,
-});
+const answer = (a: StubAnswer) => stub.handle(() => a);
+const lastRequest = () => stub.last().request!;
+const lastBody = () => stub.last().body;
 
-const created = (shift: unknown) => ({
-  calibration: {
-    id: "cal_0000000000new",
-    gate_id: "g",
-    index: "default",
-    embedding: "e5",
-    reranker: "bge",
-    index_version: "v2",
-    policy: { kind: "drop_rate", target: 0.2 },
-    score_scale: "unbounded",
-    threshold: 0.35,
-    target_drop_rate: 0.2,
-    expected_drop_rate: 0.2,
-    in_sample_drop_rate: 0.2,
-    drop_rate_interval_95: [0.15, 0.25],
-    threshold_interval_95: [0.3, 0.4],
-    k: 40,
-    n: 200,
-    n_queries: 10,
-    per_query: { mean_kept: 16, mean_candidates: 20, empty_context_rate: 0, design_effect: 1.1 },
-    carry: null,
-    summary: { step: 0.01, quantiles: [] },
-    min: 0,
-    max: 1,
-    warnings: [],
-    shift,
-    shift_tolerance: 0.02,
-    created_at: "2026-12-01T00:00:00.000Z",
-    created_by: "stub",
-    active: true,
-    current: true,
-  },
-  shift,
-  warnings: [],
-});
+/**
+ * A real shift report as a server without the decision fields sends it (they came with API version 1's rebuild
+ * decision): the recorded report minus `decision`, `change_interval_95` and `more_data_factor`, with `over` applied.
+ */
+function legacy(over: Partial<ShiftReport>): Created {
+  const body = responses.shifted();
+  const { decision: _d, change_interval_95: _ci, more_data_factor: _m, ...old } = body.shift!;
+  const shift = { ...old, ...over } as ShiftReport;
+  return { ...body, shift, calibration: { ...body.calibration, shift } };
+}
 
-const env = () => ({ SCOREGATE_URL: url, SCOREGATE_TOKEN: "stub-token" });
+const env = () => ({ SCOREGATE_URL: stub.url, SCOREGATE_TOKEN: "stub-token" });
 const calibrate = (...extra: string[]) =>
   cli(["calibrate", scores, "--embedding", "e5", "--reranker", "bge", "--index-version", "v2", "--target", "0.2", ...extra], env());
 
 describe("rebuild decision and exit codes (stub server)", () => {
   it("exits 0 when there is nothing to compare with (shift null)", async () => {
-    handler = () => ({ status: 201, body: created(null) });
+    answer({ status: 201, body: responses.first() });
     const r = await calibrate();
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Decision: no previous calibration -> exit 0");
   });
 
   it("sends NDJSON: the metadata line, then one query per line at full precision, with the bearer token", async () => {
-    handler = () => ({ status: 201, body: created(null) });
+    answer({ status: 201, body: responses.first() });
     await calibrate("--dry-run", "--idempotency-key", "rebuild-42");
-    expect(lastRequest!.headers["content-type"]).toBe("application/x-ndjson");
-    expect(lastRequest!.headers.authorization).toBe("Bearer stub-token");
-    expect(lastRequest!.headers["idempotency-key"]).toBe("rebuild-42");
-    const lines = lastBody.trimEnd().split("\n");
+    expect(lastRequest().headers["content-type"]).toBe("application/x-ndjson");
+    expect(lastRequest().headers.authorization).toBe("Bearer stub-token");
+    expect(lastRequest().headers["idempotency-key"]).toBe("rebuild-42");
+    const lines = lastBody().trimEnd().split("\n");
     expect(JSON.parse(lines[0]!)).toEqual({
       embedding: "e5",
       reranker: "bge",
@@ -143,11 +76,11 @@ describe("rebuild decision and exit codes (stub server)", () => {
   });
 
   it("--float32 sends little-endian float32 with the metadata as query parameters and equal-size queries", async () => {
-    handler = () => ({ status: 201, body: created(null) });
+    answer({ status: 201, body: responses.first() });
     const r = await calibrate("--float32", "--json");
     expect(r.code).toBe(0);
-    expect(lastRequest!.headers["content-type"]).toBe("application/octet-stream");
-    const q = new URL(lastRequest!.url!, url).searchParams;
+    expect(lastRequest().headers["content-type"]).toBe("application/octet-stream");
+    const q = new URL(lastRequest().url!, stub.url).searchParams;
     expect(Object.fromEntries(q)).toEqual({
       embedding: "e5",
       reranker: "bge",
@@ -156,7 +89,7 @@ describe("rebuild decision and exit codes (stub server)", () => {
       target: "0.2",
       candidates_per_query: "20",
     });
-    expect(Buffer.byteLength(lastBody, "latin1")).toBeGreaterThan(0);
+    expect(Buffer.byteLength(lastBody(), "latin1")).toBeGreaterThan(0);
     expect(JSON.parse(r.stdout).upload.note).toContain("rounded to float32");
   });
 
@@ -167,17 +100,13 @@ describe("rebuild decision and exit codes (stub server)", () => {
     ["inconclusive", ["--strict"], 4],
     ["equivalent", ["--strict"], 0],
     ["shifted", ["--strict"], 3],
-  ] as const)("server decision %s with flags %j exits %i", async (decision, flags, code) => {
-    handler = () => ({
-      status: 201,
-      body: created(
-        shiftReport({ decision, alert: decision === "shifted", change_points: decision === "equivalent" ? 0.5 : 5, change_interval_95: [-1, 7] }),
-      ),
-    });
+  ] as const)("the server's decision %s with flags %j exits %i", async (decision, flags, code) => {
+    const body = responses[decision]();
+    expect(body.shift!.decision).toBe(decision);
+    answer({ status: 201, body });
     const r = await calibrate(...flags);
     expect(r.code).toBe(code);
     expect(r.stdout).toContain(`-> exit ${code}`);
-    expect(r.stdout).toContain("(95 %: -1.0 to 7.0)");
     if (decision === "inconclusive" && code === 0) expect(r.stderr).toContain("inconclusive");
     else expect(r.stderr).toBe("");
   });
@@ -189,11 +118,20 @@ describe("rebuild decision and exit codes (stub server)", () => {
     [false, 3, [], 0, "inconclusive"],
     [false, 3, ["--strict"], 4, "inconclusive"],
   ] as const)("a server without `decision`: alert %s, change %d points, flags %j -> exit %i (%s)", async (alert, change, flags, code, decision) => {
-    handler = () => ({ status: 201, body: created(shiftReport({ alert, change_points: change })) });
+    answer({ status: 201, body: legacy({ alert, change_points: change }) });
     const r = await calibrate(...flags, "--json");
     expect(r.code).toBe(code);
     const out = JSON.parse(r.stdout) as { decision: string; decision_source: string; exit_code: number; upload: { scores: number; queries: number } };
     expect(out).toMatchObject({ decision, decision_source: "legacy", exit_code: code, upload: { scores: 200, queries: 10 } });
+  });
+
+  it("a server without `decision` gets no interval in the summary, and the decision's source is named", async () => {
+    answer({ status: 201, body: legacy({ alert: true, change_points: 37 }) });
+    const r = await calibrate();
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain("+37.0 points, tolerance 2.0 points");
+    expect(r.stdout).not.toContain("(95 %: +");
+    expect(r.stdout).toContain("the server sends no decision");
   });
 
   it("legacyDecision and rebuildDecision follow the contract", () => {
@@ -201,73 +139,81 @@ describe("rebuild decision and exit codes (stub server)", () => {
     expect(legacyDecision({ alert: false, change_points: 2, tolerance: 0.02 })).toBe("equivalent");
     expect(legacyDecision({ alert: false, change_points: 2.01, tolerance: 0.02 })).toBe("inconclusive");
     expect(rebuildDecision(null)).toEqual({ decision: null, source: null });
-    expect(rebuildDecision(shiftReport({ decision: "inconclusive", alert: false }) as ShiftReport)).toEqual({
-      decision: "inconclusive",
-      source: "server",
-    });
+    expect(rebuildDecision(responses.inconclusive().shift)).toEqual({ decision: "inconclusive", source: "server" });
   });
 });
 
 describe("errors say what to do (stub server)", () => {
   it("a 422 too_few_scores exits 2 with the numbers and the fix", async () => {
-    handler = () => ({
-      status: 422,
-      body: { error: { code: "too_few_scores", message: "k > n", details: { n: 200, k: 201, target: 0.999, minimum_n: 999 } } },
-    });
+    answer({ status: 422, body: responses.tooFewScores() });
     const r = await calibrate();
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("422 too_few_scores");
-    expect(r.stderr).toContain("needs at least 999 scores, the file has 200: lower --target");
+    expect(r.stderr).toContain("a target drop rate of 99.9 % needs at least 999 scores, the file has 100: lower --target");
   });
 
   it("a 422 with field problems lists them", async () => {
-    handler = () => ({
-      status: 422,
-      body: { error: { code: "invalid_input", message: "invalid calibration", details: [{ path: "policy.target", message: "must be in [0, 1)" }] } },
-    });
+    answer({ status: 422, body: responses.invalidInput() });
     const r = await calibrate();
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("policy.target: must be in [0, 1)");
   });
 
   it("401 and 403 exit 2 and name the token to use", async () => {
-    handler = () => ({ status: 401, body: { error: { code: "unauthorized", message: "missing or unknown bearer token" } } });
+    answer({ status: 401, body: { error: { code: "unauthorized", message: "missing or unknown bearer token" } } });
     const r = await calibrate();
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("SCOREGATE_TOKEN");
-    handler = () => ({ status: 403, body: { error: { code: "forbidden", message: "needs calibrate" } } });
+    answer({ status: 403, body: { error: { code: "forbidden", message: "needs calibrate" } } });
     const f = await calibrate();
     expect(f.code).toBe(2);
     expect(f.stderr).toContain("calibrate needs a calibrate token");
   });
 
+  it("every request says which CLI sent it: User-Agent scoregate-cli/<the package's version>", async () => {
+    answer({ status: 200, body: { gates: [] } });
+    expect((await cli(["gates"], env())).code).toBe(0);
+    expect(lastRequest().headers["user-agent"]).toBe(`scoregate-cli/${cliPackage.version}`);
+  });
+
+  it("a refusal from a server of another API version names both versions", async () => {
+    answer({ status: 404, headers: { [API_VERSION_HEADER]: "2" }, body: { error: { code: "not_found", message: "no such route" } } });
+    const r = await cli(["gates"], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`the server speaks API version 2, this CLI (${cliPackage.version}) speaks version ${API_VERSION}`);
+    answer({
+      status: 404,
+      headers: { [API_VERSION_HEADER]: API_VERSION },
+      body: { error: { code: "not_found", message: "no such route" } },
+    });
+    expect((await cli(["gates"], env())).stderr).not.toContain("API version");
+  });
+
   it("500 and 429 exit 1; 429 names the Retry-After", async () => {
-    handler = () => ({ status: 500, body: { error: { code: "internal", message: "boom" } } });
+    answer({ status: 500, body: { error: { code: "internal", message: "boom" } } });
     expect((await calibrate()).code).toBe(1);
-    handler = () => ({ status: 429, headers: { "Retry-After": "7" }, body: { error: { code: "conflict", message: "slow down" } } });
+    answer({ status: 429, headers: { "Retry-After": "7" }, body: { error: { code: "conflict", message: "slow down" } } });
     const r = await calibrate();
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("retry after 7 s");
   });
 
   it("a non-scoregate answer (a proxy's HTML 502) exits 1 and questions the URL", async () => {
-    handler = () => ({ status: 502, body: "<html>bad gateway</html>" });
+    answer({ status: 502, body: "<html>bad gateway</html>" });
     const r = await calibrate();
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("--url");
   });
 
-  it("an unreachable server exits 1 and says how to point at one; --json errors are JSON on stdout", async () => {
-    const r = await cli(["gates", "--json"], { SCOREGATE_URL: "http://127.0.0.1:1", SCOREGATE_TOKEN: "t" });
+  it("an unreachable server exits 1 and says how to point at one", async () => {
+    const r = await cli(["gates"], { SCOREGATE_URL: "http://127.0.0.1:1", SCOREGATE_TOKEN: "t" });
     expect(r.code).toBe(1);
-    const out = JSON.parse(r.stdout) as { error: { message: string; details: string[] }; exit_code: number };
-    expect(out.exit_code).toBe(1);
-    expect(out.error.message).toContain("could not reach http://127.0.0.1:1");
-    expect(out.error.details.join(" ")).toContain("SCOREGATE_URL");
+    expect(r.stderr).toContain("could not reach http://127.0.0.1:1");
+    expect(r.stderr).toContain("SCOREGATE_URL");
   });
 
   it("a server slower than --timeout exits 1", async () => {
-    handler = () => ({ status: 200, body: { gates: [] }, delayMs: 2000 });
+    answer({ status: 200, body: { gates: [] }, delayMs: 2000 });
     const r = await cli(["gates", "--timeout", "0.2"], env());
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("no answer from");
@@ -280,9 +226,12 @@ describe("errors say what to do (stub server)", () => {
     [["calibrate", "x.csv", "--embedding", "e", "--reranker", "bge", "--index-version", "v", "--target", "1.5"], '--target "1.5" is not valid'],
     [["calibrate", "x.csv", "--embedding", "e", "--reranker", "bge", "--index-version", "v", "--target", "0.2", "--carry"], "not both"],
     [["calibrate", "--embedding", "e", "--reranker", "bge", "--index-version", "v", "--target", "0.2"], "needs a score file"],
-    [["calibrate", "x.csv", "--embedding", "e", "--reranker", "bge", "--index-version", "v", "--target", "0.2", "--format", "xml"], "--format xml"],
+    [
+      ["calibrate", "x.csv", "--embedding", "e", "--reranker", "bge", "--index-version", "v", "--target", "0.2", "--format", "xml"],
+      '--format "xml" is not one of csv, tsv, jsonl, text',
+    ],
     [["frobnicate"], "unknown command"],
-    [["gates", "--colour"], "Unknown option '--colour'"],
+    [["gates", "--colour"], "unknown flag --colour"],
     [["activate"], "activate takes one calibration id"],
   ])("usage error %j exits 2 (%s)", async (argv, message) => {
     const r = await cli(argv, env());
@@ -294,15 +243,15 @@ describe("errors say what to do (stub server)", () => {
   it("a bad file exits 2 with line numbers, before anything is sent", async () => {
     const bad = join(dir, "bad.csv");
     writeFileSync(bad, "query_id,score\nq1,0.5\nq1,oops\n");
-    lastBody = "";
+    stub.reset();
     const r = await cli(["calibrate", bad, "--embedding", "e", "--reranker", "bge", "--index-version", "v", "--target", "0.2"], env());
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('line 3: "oops" is not a finite number');
-    expect(lastBody).toBe("");
+    expect(lastBody()).toBe("");
   });
 
   it("no token exits 2 and names the variable", async () => {
-    const r = await cli(["gates"], { SCOREGATE_URL: url });
+    const r = await cli(["gates"], { SCOREGATE_URL: stub.url });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("set SCOREGATE_TOKEN or --token");
   });

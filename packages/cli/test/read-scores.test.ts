@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { InputError, readScores, splitQuoted } from "../src/read-scores";
+import { splitQuoted } from "../src/delimiter";
+import { InputError, readScores } from "../src/read-scores";
 import { createRng } from "../../../test/support/prng";
 
 const dir = mkdtempSync(join(tmpdir(), "scoregate-cli-read-"));
@@ -79,6 +80,63 @@ describe("readScores", () => {
     expect([...positional.offsets!]).toEqual([0, 2, 3]);
   });
 
+  it("reads a semicolon CSV with decimal commas, as a decimal-comma locale's spreadsheet saves it", async () => {
+    // the file that used to fail with 'line 2: "q1;0" is not a finite number'
+    const r = await readScores(file("excel-de.csv", "\ufeffquery_id;doc_id;score\r\nq1;d1;0,734\r\nq1;d2;0,25\r\nq2;d3;-1,5\r\n"));
+    expect(r.format).toBe("csv");
+    expect(r.delimiter).toBe(";");
+    expect(r.decimalComma).toBe(true);
+    expect(r.queryColumn).toBe("query_id");
+    expect([...r.scores]).toEqual([0.734, 0.25, -1.5]);
+    expect([...r.offsets!]).toEqual([0, 2, 3]);
+  });
+
+  it("reads a TSV saved as .csv, a pipe-separated file, and quoted fields holding the separator", async () => {
+    const tsv = await readScores(file("really-tab.csv", "qid\tdoc\tscore\nq1\ta, b\t0.5\nq2\tc; d\t0.25\n"));
+    expect(tsv.format).toBe("tsv");
+    expect(tsv.delimiter).toBe("\t");
+    expect([...tsv.scores]).toEqual([0.5, 0.25]);
+    const pipe = await readScores(file("pipe.csv", "query_id|score\nq1|0.5\nq2|0.25\n"));
+    expect(pipe.delimiter).toBe("|");
+    expect([...pipe.offsets!]).toEqual([0, 1, 2]);
+    const quoted = await readScores(file("quoted-semi.csv", 'query;score\n"what; why";0,5\n"what; why";0,25\nother;1\n'));
+    expect(quoted.delimiter).toBe(";");
+    expect([...quoted.offsets!]).toEqual([0, 2, 3]);
+  });
+
+  it("detects the separator past blank lines and from a file with fewer lines than the sample, and --delimiter overrides it", async () => {
+    const short = await readScores(fromText("\n\nq1;0,5\nq2;0,25\n"), { scoreColumn: "2", queryColumn: "1" });
+    expect(short.delimiter).toBe(";");
+    expect(short.header).toBeNull();
+    expect([...short.scores]).toEqual([0.5, 0.25]);
+    const forced = await readScores(fromText("a,b;score\nx,y;0.5\n"), { delimiter: ";" });
+    expect(forced.header).toEqual(["a,b", "score"]);
+    expect([...forced.scores]).toEqual([0.5]);
+    // --format tsv splits at tabs only, so a comma stays inside its field
+    const tsv = await readScores(fromText("q,x\tscore\nq1,a\t0.5\n"), { format: "tsv" });
+    expect(tsv.delimiter).toBe("\t");
+    expect(tsv.header).toEqual(["q,x", "score"]);
+    const one = await readScores(fromText("score\n0.5\n"), { format: "csv" });
+    expect(one.delimiter).toBeNull();
+  });
+
+  it("a row split differently from the first row is a bad row that names the other separator", async () => {
+    const rows = ["query_id,score", ...Array.from({ length: 30 }, (_, i) => `q${i},0.${i + 1}`), "q99;0.5"];
+    const e = await inputError(readScores(file("mixed.csv", `${rows.join("\n")}\n`)));
+    expect(e.problems).toEqual([
+      "line 32: has 1 fields, the header has 2 (it holds a semicolon and the fields are split at each comma: if the semicolon separates them, pass --delimiter semicolon)",
+    ]);
+  });
+
+  it("a one-column file with decimal commas reads them; a thousands separator is refused, not read as a decimal", async () => {
+    const one = await readScores(file("one.csv", "score\n0,5\n0,25\n"));
+    expect([...one.scores]).toEqual([0.5, 0.25]);
+    const e = await inputError(readScores(file("thousands.tsv", "q\tscore\nq1\t0.5\nq2\t1,234\n")));
+    expect(e.problems).toEqual([
+      'line 3: "1,234" is not a finite number (it holds a comma and the fields are split at each tab: if the comma separates them, pass --delimiter comma)',
+    ]);
+  });
+
   it("reads JSONL objects, bare numbers and one query per line", async () => {
     const objects = await readScores(
       file("s.jsonl", '{"query_id": 1, "score": 0.5}\n{"query_id": 2, "score": 0.25}\n{"query_id": 1, "score": 0.75}\n'),
@@ -95,12 +153,13 @@ describe("readScores", () => {
   it("reports bad rows with their line numbers (at most ten, and the total)", async () => {
     const rows = ["query_id,score", "q1,0.5", "q1,", "q2,abc", "q3,1e400", "q4,NaN", "q5,0.5,extra", ",0.5"];
     const e = await inputError(readScores(file("bad.csv", `${rows.join("\n")}\n`)));
-    expect(e.message).toMatch(/^5 bad rows in /u);
+    expect(e.message).toMatch(/^6 bad rows in /u);
     expect(e.problems).toEqual([
       'line 3: "" is not a finite number',
       'line 4: "abc" is not a finite number',
       'line 5: "1e400" is not a finite number',
       'line 6: "NaN" is not a finite number',
+      "line 7: has 3 fields, the header has 2",
       "line 8: the query column is empty",
     ]);
     const many = await inputError(readScores(file("many.txt", `${Array.from({ length: 25 }, (_, i) => `x${i}`).join("\n")}\n`), { format: "text" }));

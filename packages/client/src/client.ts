@@ -4,9 +4,10 @@
  * refused token. Nothing runs at construction: the first call starts the work (workerd forbids timers, fetch and
  * randomness at module scope, where a client is usually created). docs/clients.md describes the behaviour.
  */
-import type { ThresholdResponse } from "../../../src/contract";
-// The limits module has no imports; the contract's index would bring every zod schema into the bundle.
+// The contract modules imported here (limits, wire-types) import no zod: its schemas stay out of the bundle and zod
+// out of the published types (docs/architecture.md, "How the contract travels with the clients").
 import { THRESHOLD_MAX_AGE_SECONDS, THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS } from "../../../src/contract/limits";
+import type { ThresholdResponse } from "../../../src/contract/wire-types";
 import { type BackoffPolicy, backoffDelay, boundedFetch, clientError, describeFailure, parseCacheControl, parseRetryAfter, startTimer } from "./http";
 import { ObservationReporter } from "./observations";
 import type {
@@ -23,6 +24,8 @@ import type {
   Snapshot,
   ThresholdResult,
 } from "./types";
+// package.json is read at build time: the bundler inlines this one field, so the code names the version it ships as.
+import { version } from "../package.json";
 
 /**
  * Paths of GET /v1/threshold and POST /v1/observations: ROUTES in src/contract/routes.ts, whose runtime value would
@@ -50,6 +53,11 @@ interface Entry {
 
 const DEFAULT_TIMEOUT_MS = 2000;
 
+/** What this package calls itself in `User-Agent`: `scoregate-client/<version>`. */
+const CLIENT_PRODUCT = `scoregate-client/${version}`;
+/** An HTTP product (RFC 9110, section 10.1.5): a token, optionally `/` and a version token. */
+const PRODUCT = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\/[!#$%&'*+.^_`|~0-9A-Za-z-]+)?$/u;
+
 export class ScoregateClient {
   readonly #baseUrl: string;
   readonly #token: string;
@@ -66,6 +74,7 @@ export class ScoregateClient {
   readonly #reporter: ObservationReporter;
   /** Set by a 401/403: the token is wrong, so no request is sent again (retrying forever helps nobody). */
   #authError: ClientError | undefined;
+  #userAgent = CLIENT_PRODUCT;
 
   constructor(options: ScoregateClientOptions) {
     if (typeof options.baseUrl !== "string" || options.baseUrl === "") throw new TypeError("ScoregateClient: baseUrl is required");
@@ -133,7 +142,7 @@ export class ScoregateClient {
     }
     if (entry.value !== undefined && !entry.uncalibrated && entry.lastError === undefined && !entry.bootstrapped)
       return { ...this.#answer(entry, options.fallback, true), reason: "calibrated" };
-    if (entry.uncalibrated && entry.lastError === undefined) return fallbackResult(options.fallback, true);
+    if (entry.uncalibrated && entry.lastError === undefined) return fallbackResult(options.fallback, true, undefined, entry.fetchedAt);
     return fallbackResult(options.fallback, false, this.#authError ?? entry.lastError);
   }
 
@@ -204,6 +213,23 @@ export class ScoregateClient {
   /** The refused-token error once a 401/403 stopped the client, else undefined. */
   get authError(): ClientError | undefined {
     return this.#authError;
+  }
+
+  /**
+   * Names an integration in the `User-Agent` of every request, in front of what is there
+   * (`scoregate-langchain/0.1.0 scoregate-client/0.1.0`), so the server's logs tell which integration called. The
+   * adapters add themselves; an application may add its own (`my-rag/2.3`). Adding a product twice changes nothing.
+   * Throws TypeError for a value that is not an HTTP product (`name` or `name/version`, token characters only).
+   */
+  addUserAgentProduct(product: string): void {
+    if (typeof product !== "string" || !PRODUCT.test(product))
+      throw new TypeError(`ScoregateClient: ${JSON.stringify(product)} is not an HTTP product such as "my-service/1.2"`);
+    if (!this.#userAgent.split(" ").includes(product)) this.#userAgent = `${product} ${this.#userAgent}`;
+  }
+
+  /** The `User-Agent` this client sends: its integrations' products, then `scoregate-client/<version>`. */
+  get userAgent(): string {
+    return this.#userAgent;
   }
 
   /** The cache as a JSON-serializable snapshot (values the server answered, with their ETags). */
@@ -312,7 +338,7 @@ export class ScoregateClient {
     params.set("embedding", g.embedding);
     params.set("reranker", g.reranker);
     if (g.indexVersion !== undefined) params.set("index_version", g.indexVersion);
-    const headers: Record<string, string> = { authorization: `Bearer ${this.#token}`, accept: "application/json" };
+    const headers: Record<string, string> = { authorization: `Bearer ${this.#token}`, accept: "application/json", "user-agent": this.#userAgent };
     if (entry.etag !== null && entry.value !== undefined) headers["if-none-match"] = entry.etag;
     const fetchFn = this.#fetch ?? globalThis.fetch;
     const outcome = await boundedFetch(fetchFn, `${this.#baseUrl}${THRESHOLD_PATH}?${params}`, { method: "GET", headers }, this.#timeoutMs);
@@ -414,7 +440,11 @@ export class ScoregateClient {
     return boundedFetch(
       fetchFn,
       `${this.#baseUrl}${path}`,
-      { method, headers: { authorization: `Bearer ${this.#token}`, "content-type": "application/json" }, body: JSON.stringify(body) },
+      {
+        method,
+        headers: { authorization: `Bearer ${this.#token}`, "content-type": "application/json", "user-agent": this.#userAgent },
+        body: JSON.stringify(body),
+      },
       this.#timeoutMs,
     );
   }

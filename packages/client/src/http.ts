@@ -2,7 +2,7 @@
  * HTTP details shared by the threshold cache and the observation reporter: Cache-Control and Retry-After parsing,
  * backoff with jitter, timers that never keep a Node process alive, and one bounded fetch.
  */
-import type { ErrorResponse } from "../../../src/contract";
+import type { ErrorResponse } from "../../../src/contract/wire-types";
 import type { ClientError, ClientErrorCode } from "./types";
 
 export interface CacheDirectives {

@@ -4,9 +4,10 @@
  * bounded: past `maxQueued` queries (plus the one batch being sent) the oldest are dropped and counted. Failures back off with jitter and honour
  * Retry-After; a refused token stops reporting.
  */
-import type { ObservationBatch } from "../../../src/contract";
-// The limits module has no imports; the contract's index would bring every zod schema into the bundle.
+// The contract modules imported here (limits, wire-types) import no zod: its schemas stay out of the bundle and zod
+// out of the published types (docs/architecture.md, "How the contract travels with the clients").
 import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "../../../src/contract/limits";
+import type { ObservationBatch } from "../../../src/contract/wire-types";
 import { type BackoffPolicy, backoffDelay, describeFailure, type Outcome, parseRetryAfter, startTimer } from "./http";
 import type { ClientError, FlushResult, GateKey, Observation, ObservationStats, ScoregateClientOptions } from "./types";
 

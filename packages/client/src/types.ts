@@ -1,4 +1,4 @@
-import type { ThresholdResponse } from "../../../src/contract";
+import type { ThresholdResponse } from "../../../src/contract/wire-types";
 
 /** A gate as GET /v1/threshold names it; `indexVersion` pins one version (blue/green indexes). */
 export interface GateKey {

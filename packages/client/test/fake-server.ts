@@ -3,6 +3,7 @@
  * network failure, or a request that never settles). No network.
  */
 import type { ThresholdResponse } from "../../../src/contract";
+import { ScoregateClient } from "../src";
 
 export interface Recorded {
   method: string;
@@ -86,6 +87,18 @@ export function fakeServer(initial?: (req: Recorded) => Reply) {
     thresholdRequests: () => requests.filter((r) => r.url.pathname === "/v1/threshold"),
     observationRequests: () => requests.filter((r) => r.url.pathname === "/v1/observations"),
   };
+}
+
+/**
+ * The User-Agent of the first request of a client that `attach` (an adapter's constructor) was given: what the server
+ * sees from an integration.
+ */
+export async function userAgentWith(attach: (client: ScoregateClient) => unknown): Promise<string | null> {
+  const server = fakeServer();
+  const client = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } });
+  attach(client);
+  await client.getThreshold({ embedding: "e5", reranker: "bge" }, { fallback: null });
+  return server.requests[0]!.headers.get("user-agent");
 }
 
 /** A seeded [0, 1) source for the jitter (tests never use Math.random). */

@@ -8,6 +8,8 @@ import type { Callbacks } from "@langchain/core/callbacks/manager";
 import type { DocumentInterface } from "@langchain/core/documents";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import type { GateKey, GateResult, ScoregateClient } from "@scoregate/client";
+// package.json is read at build time: the bundler inlines this one field.
+import { version } from "../package.json";
 
 export interface ScoregateCompressorOptions {
   client: ScoregateClient;
@@ -36,6 +38,7 @@ export class ScoregateCompressor extends BaseDocumentCompressor {
     super();
     this.#o = options;
     this.#scoreKey = options.scoreKey ?? "relevanceScore";
+    options.client.addUserAgentProduct(`scoregate-langchain/${version}`);
   }
 
   /** Keeps the documents scored at or above the gate's threshold, in their order. Never throws for scoregate's sake. */

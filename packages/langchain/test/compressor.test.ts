@@ -7,8 +7,9 @@ import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_comp
 import { FakeRetriever } from "@langchain/core/utils/testing";
 import { type GateResult, ScoregateClient } from "@scoregate/client";
 import { describe, expect, it } from "vitest";
-import { createRng, error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
+import { createRng, error, fakeServer, ok, thresholdBody, userAgentWith } from "../../client/test/fake-server";
 import { ScoregateCompressor } from "../src";
+import langchainPackage from "../package.json";
 
 const gate = { index: "docs", embedding: "e5", reranker: "bge" };
 
@@ -90,5 +91,12 @@ describe("ScoregateCompressor", () => {
     const c = client(fakeServer(() => error(404, "uncalibrated")));
     const compressor = new ScoregateCompressor({ client: c, gate, fallback: null });
     expect(await compressor.compressDocuments(docs([0.9, 0.1]), "q")).toHaveLength(2);
+  });
+});
+
+describe("User-Agent", () => {
+  it("the compressor names itself in front of the client: scoregate-langchain/<version>", async () => {
+    const userAgent = await userAgentWith((c) => new ScoregateCompressor({ client: c, gate, fallback: null }));
+    expect(userAgent).toMatch(new RegExp(`^scoregate-langchain/${langchainPackage.version} scoregate-client/`, "u"));
   });
 });

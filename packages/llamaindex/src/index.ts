@@ -7,6 +7,8 @@ import type { MessageContent } from "@llamaindex/core/llms";
 import type { BaseNodePostprocessor } from "@llamaindex/core/postprocessor";
 import type { NodeWithScore } from "@llamaindex/core/schema";
 import type { GateKey, GateResult, ScoregateClient } from "@scoregate/client";
+// package.json is read at build time: the bundler inlines this one field.
+import { version } from "../package.json";
 
 export interface ScoregatePostprocessorOptions {
   client: ScoregateClient;
@@ -30,6 +32,7 @@ export class ScoregatePostprocessor implements BaseNodePostprocessor {
 
   constructor(options: ScoregatePostprocessorOptions) {
     this.#o = options;
+    options.client.addUserAgentProduct(`scoregate-llamaindex/${version}`);
   }
 
   /** Keeps the nodes scored at or above the gate's threshold, in their order. Never throws for scoregate's sake. */

@@ -9,8 +9,9 @@ import { BaseRetriever } from "@llamaindex/core/retriever";
 import { type NodeWithScore, TextNode } from "@llamaindex/core/schema";
 import { type GateResult, ScoregateClient } from "@scoregate/client";
 import { describe, expect, it } from "vitest";
-import { createRng, error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
+import { createRng, error, fakeServer, ok, thresholdBody, userAgentWith } from "../../client/test/fake-server";
 import { ScoregatePostprocessor } from "../src";
+import llamaindexPackage from "../package.json";
 
 const gate = { index: "docs", embedding: "e5", reranker: "bge" };
 
@@ -84,5 +85,12 @@ describe("ScoregatePostprocessor", () => {
     expect(
       await new ScoregatePostprocessor({ client: uncal, gate, fallback: null }).postprocessNodes(await new StubRetriever([0.9, 0.1]).retrieve("q")),
     ).toHaveLength(2);
+  });
+});
+
+describe("User-Agent", () => {
+  it("the postprocessor names itself in front of the client: scoregate-llamaindex/<version>", async () => {
+    const userAgent = await userAgentWith((c) => new ScoregatePostprocessor({ client: c, gate, fallback: null }));
+    expect(userAgent).toMatch(new RegExp(`^scoregate-llamaindex/${llamaindexPackage.version} scoregate-client/`, "u"));
   });
 });

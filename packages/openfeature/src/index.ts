@@ -24,6 +24,8 @@ import {
   type ScoregateClientOptions,
   type ThresholdResult,
 } from "@scoregate/client";
+// package.json is read at build time: the bundler inlines this one field.
+import { version } from "../package.json";
 
 export interface ScoregateProviderOptions {
   /** A client shared with the rest of the service, or options to create one (then the provider closes it). */
@@ -59,6 +61,7 @@ export class ScoregateProvider implements Provider {
   constructor(options: ScoregateProviderOptions) {
     this.#ownsClient = !(options.client instanceof ScoregateClient);
     this.client = options.client instanceof ScoregateClient ? options.client : new ScoregateClient(options.client);
+    this.client.addUserAgentProduct(`scoregate-openfeature/${version}`);
     this.#gates = { ...options.gates };
     this.#resolveGate = options.resolveGate;
     this.#nullThreshold = options.nullThreshold ?? Number.NEGATIVE_INFINITY;

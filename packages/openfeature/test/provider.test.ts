@@ -4,6 +4,7 @@ import { ScoregateClient } from "@scoregate/client";
 import { afterAll, describe, expect, it } from "vitest";
 import { createRng, error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
 import { ScoregateProvider } from "../src";
+import openfeaturePackage from "../package.json";
 
 const gate = { index: "docs", embedding: "e5", reranker: "bge" };
 let domainCounter = 0;
@@ -193,5 +194,17 @@ describe("ScoregateProvider", () => {
     await OpenFeature.clearProviders();
     expect(server.observationRequests()).toHaveLength(1);
     expect(provider.client.observationStats().sent).toBe(1);
+  });
+});
+
+describe("User-Agent", () => {
+  it("the provider names itself in front of the client it creates: scoregate-openfeature/<version>", async () => {
+    const server = fakeServer(() => ok(thresholdBody()));
+    const provider = new ScoregateProvider({ client: { baseUrl: "http://scoregate.test", token: "t", fetch: server.fetch }, gates: { f: gate } });
+    await provider.initialize();
+    expect(server.requests[0]!.headers.get("user-agent")).toMatch(
+      new RegExp(`^scoregate-openfeature/${openfeaturePackage.version} scoregate-client/`, "u"),
+    );
+    await provider.onClose();
   });
 });

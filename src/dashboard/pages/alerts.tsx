@@ -1,11 +1,13 @@
-import type { Alert } from "../../contract";
+import { type Alert, AlertKind, AlertStatus } from "../../contract";
 import type { Principal } from "../../platform/auth";
 import { grants } from "../../platform/auth";
 import type { AlertView } from "../data";
 import { AdminForm, gateName, Layout, when } from "./layout";
+import { Table } from "./table";
 
-export const ALERT_KINDS = ["rebuild_shift", "drop_rate_drift", "empty_context", "uncalibrated_request"] as const;
-export const ALERT_STATUSES = ["open", "acknowledged", "resolved"] as const;
+/** The filters offer what the contract has: every kind and status of an alert. */
+export const ALERT_KINDS = AlertKind.options;
+export const ALERT_STATUSES = AlertStatus.options;
 
 export function AlertsPage(props: {
   alerts: Alert[];
@@ -52,65 +54,36 @@ export function AlertsPage(props: {
       {props.alerts.length === 0 ? (
         <p>No alerts match.</p>
       ) : (
-        <div class="table-wrap">
-          <table data-table="alerts">
-            <caption class="muted">Most urgent first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Status</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Gate</th>
-                <th scope="col">Summary</th>
-                <th scope="col" class="num">
-                  Occurrences
-                </th>
-                <th scope="col">Last seen</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.alerts.map((a) => (
-                <tr data-alert={a.id}>
-                  <td>
-                    <span class={`badge ${a.status}`}>{a.status}</span>
-                  </td>
-                  <td>
-                    <a href={`/ui/alerts/${a.id}`}>{a.kind}</a>
-                  </td>
-                  <td>
-                    <a href={`/ui/gates/${a.gate_id}`}>{gateName(a.gate)}</a>
-                  </td>
-                  <td>{a.summary}</td>
-                  <td class="num">{a.occurrences}</td>
-                  <td>{when(a.last_seen_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          name="alerts"
+          caption="Most urgent first"
+          captionClass="muted"
+          rows={props.alerts}
+          rowAttrs={(a) => ({ "data-alert": a.id })}
+          columns={[
+            { header: "Status", cell: (a) => <span class={`badge ${a.status}`}>{a.status}</span> },
+            { header: "Kind", cell: (a) => <a href={`/ui/alerts/${a.id}`}>{a.kind}</a> },
+            { header: "Gate", cell: (a) => <a href={`/ui/gates/${a.gate_id}`}>{gateName(a.gate)}</a> },
+            { header: "Summary", cell: (a) => a.summary },
+            { header: "Occurrences", num: true, cell: (a) => a.occurrences },
+            { header: "Last seen", cell: (a) => when(a.last_seen_at) },
+          ]}
+        />
       )}
     </Layout>
   );
 }
 
-/** The numbers behind an alert: its details object flattened one level (nested objects as rows of their own). */
-function DetailRows(props: { details: Record<string, unknown>; prefix?: string }) {
-  return (
-    <>
-      {Object.entries(props.details).map(([k, v]) => {
-        const key = props.prefix ? `${props.prefix}.${k}` : k;
-        if (v !== null && typeof v === "object" && !Array.isArray(v)) return <DetailRows details={v as Record<string, unknown>} prefix={key} />;
-        return (
-          <tr>
-            <th scope="row">
-              <code>{key}</code>
-            </th>
-            <td>{typeof v === "number" ? String(Number(v.toPrecision(6))) : Array.isArray(v) ? JSON.stringify(v) : String(v)}</td>
-          </tr>
-        );
-      })}
-    </>
-  );
+/** The numbers behind an alert: its details with nested objects flattened into dotted keys, in order. */
+function detailRows(details: Record<string, unknown>, prefix = ""): [key: string, value: unknown][] {
+  return Object.entries(details).flatMap(([k, v]): [string, unknown][] => {
+    const key = prefix ? `${prefix}.${k}` : k;
+    return v !== null && typeof v === "object" && !Array.isArray(v) ? detailRows(v as Record<string, unknown>, key) : [[key, v]];
+  });
 }
+
+const detailText = (v: unknown): string =>
+  typeof v === "number" ? String(Number(v.toPrecision(6))) : Array.isArray(v) ? JSON.stringify(v) : String(v);
 
 export function AlertPage(props: { view: AlertView; principal: Principal; csrf: string; flash: string | null }) {
   const a = props.view.alert;
@@ -161,68 +134,47 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
         <p class="muted">Acknowledging and resolving need an admin token.</p>
       )}
       <h2>The numbers behind it (latest occurrence)</h2>
-      <div class="table-wrap">
-        <table data-table="details">
-          <thead>
-            <tr>
-              <th scope="col">Field</th>
-              <th scope="col">Value</th>
-            </tr>
-          </thead>
-          <tbody>
-            <DetailRows details={a.details} />
-          </tbody>
-        </table>
-      </div>
+      <Table
+        name="details"
+        rows={detailRows(a.details)}
+        columns={[
+          { header: "Field", rowHeader: true, cell: ([key]) => <code>{key}</code> },
+          { header: "Value", cell: ([, value]) => detailText(value) },
+        ]}
+      />
       <h2>Webhook deliveries</h2>
       {props.view.deliveries.length === 0 ? (
         <p>No webhook deliveries for this alert (no endpoint was enabled when it was raised).</p>
       ) : (
-        <div class="table-wrap">
-          <table data-table="deliveries">
-            <thead>
-              <tr>
-                <th scope="col">Event</th>
-                <th scope="col">Endpoint</th>
-                <th scope="col">Status</th>
-                <th scope="col" class="num">
-                  Attempts
-                </th>
-                <th scope="col">Last response</th>
-                <th scope="col">Next attempt</th>
-                {admin && <th scope="col">Action</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {props.view.deliveries.map((d) => (
-                <tr data-delivery={d.id}>
-                  <td>{d.event_type}</td>
-                  <td>
-                    <code>{d.endpoint_id}</code>
-                  </td>
-                  <td>
-                    <span class={`badge ${d.status}`}>{d.status}</span>
-                  </td>
-                  <td class="num">{d.attempts}</td>
-                  <td>{d.last_status === null ? (d.last_error ?? "–") : `HTTP ${d.last_status}${d.last_error ? `: ${d.last_error}` : ""}`}</td>
-                  <td>{when(d.next_attempt_at)}</td>
-                  {admin && (
-                    <td>
-                      <AdminForm
-                        action={`/ui/deliveries/${d.id}/replay`}
-                        csrf={props.csrf}
-                        extra={{ alert_id: a.id }}
-                        label="Replay"
-                        name={`Replay delivery ${d.id}`}
-                        secondary
-                      />
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          name="deliveries"
+          rows={props.view.deliveries}
+          rowAttrs={(d) => ({ "data-delivery": d.id })}
+          columns={[
+            { header: "Event", cell: (d) => d.event_type },
+            { header: "Endpoint", cell: (d) => <code>{d.endpoint_id}</code> },
+            { header: "Status", cell: (d) => <span class={`badge ${d.status}`}>{d.status}</span> },
+            { header: "Attempts", num: true, cell: (d) => d.attempts },
+            {
+              header: "Last response",
+              cell: (d) => (d.last_status === null ? (d.last_error ?? "–") : `HTTP ${d.last_status}${d.last_error ? `: ${d.last_error}` : ""}`),
+            },
+            { header: "Next attempt", cell: (d) => when(d.next_attempt_at) },
+            admin && {
+              header: "Action",
+              cell: (d) => (
+                <AdminForm
+                  action={`/ui/deliveries/${d.id}/replay`}
+                  csrf={props.csrf}
+                  extra={{ alert_id: a.id }}
+                  label="Replay"
+                  name={`Replay delivery ${d.id}`}
+                  secondary
+                />
+              ),
+            },
+          ]}
+        />
       )}
     </Layout>
   );

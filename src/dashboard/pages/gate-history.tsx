@@ -2,6 +2,7 @@
 import { num, pct } from "../charts/scale";
 import type { GateView } from "../data";
 import { AdminForm, when } from "./layout";
+import { Table } from "./table";
 
 export function GateHistory(props: { view: GateView; admin: boolean; csrf: string }) {
   const { view: v, admin } = props;
@@ -10,88 +11,62 @@ export function GateHistory(props: { view: GateView; admin: boolean; csrf: strin
     <>
       <h2 id="history">Calibration history</h2>
       {!admin && <p class="muted">Activating and rolling back need an admin token.</p>}
-      <div class="table-wrap">
-        <table data-table="history">
-          <caption class="muted">Newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Calibration</th>
-              <th scope="col">Version</th>
-              <th scope="col" class="num">
-                Threshold
-              </th>
-              <th scope="col" class="num">
-                Expected drop
-              </th>
-              <th scope="col">Policy</th>
-              <th scope="col">Created</th>
-              <th scope="col">State</th>
-              {admin && <th scope="col">Action</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {v.calibrations.map((c) => (
-              <tr data-calibration={c.id}>
-                <td>
-                  <code>{c.id}</code>
-                </td>
-                <td>{c.index_version}</td>
-                <td class="num">{num(c.threshold)}</td>
-                <td class="num">{pct(c.expected_drop_rate)}</td>
-                <td>{c.policy.kind}</td>
-                <td>
-                  {when(c.created_at)} by {c.created_by}
-                </td>
-                <td>{c.current ? <strong>current</strong> : c.active ? "active (pinned version)" : "inactive"}</td>
-                {admin && (
-                  <td>
-                    {!c.current && (
-                      <AdminForm
-                        action={`/ui/gates/${v.gate.gate_id}/activate`}
-                        csrf={props.csrf}
-                        extra={{ calibration_id: c.id }}
-                        name={`${c.created_at < (cur?.created_at ?? "") ? "Roll back to" : "Activate"} ${c.index_version} ${c.id}`}
-                        label={c.created_at < (cur?.created_at ?? "") ? "Roll back" : "Activate"}
-                        reason
-                      />
-                    )}
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        name="history"
+        caption="Newest first"
+        captionClass="muted"
+        rows={v.calibrations}
+        rowAttrs={(c) => ({ "data-calibration": c.id })}
+        columns={[
+          { header: "Calibration", cell: (c) => <code>{c.id}</code> },
+          { header: "Version", cell: (c) => c.index_version },
+          { header: "Threshold", num: true, cell: (c) => num(c.threshold) },
+          { header: "Expected drop", num: true, cell: (c) => pct(c.expected_drop_rate) },
+          { header: "Policy", cell: (c) => c.policy.kind },
+          {
+            header: "Created",
+            cell: (c) => (
+              <>
+                {when(c.created_at)} by {c.created_by}
+              </>
+            ),
+          },
+          { header: "State", cell: (c) => (c.current ? <strong>current</strong> : c.active ? "active (pinned version)" : "inactive") },
+          admin && {
+            header: "Action",
+            cell: (c) =>
+              !c.current && (
+                <AdminForm
+                  action={`/ui/gates/${v.gate.gate_id}/activate`}
+                  csrf={props.csrf}
+                  extra={{ calibration_id: c.id }}
+                  name={`${c.created_at < (cur?.created_at ?? "") ? "Roll back to" : "Activate"} ${c.index_version} ${c.id}`}
+                  label={c.created_at < (cur?.created_at ?? "") ? "Roll back" : "Activate"}
+                  reason
+                />
+              ),
+          },
+        ]}
+      />
       <details>
         <summary>Activation log ({v.activations.length})</summary>
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Calibration</th>
-                <th scope="col">Replaced</th>
-                <th scope="col">By</th>
-                <th scope="col">Reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              {v.activations.map((a) => (
-                <tr>
-                  <td>{when(a.activated_at)}</td>
-                  <td>
-                    {a.index_version} <code>{a.calibration_id}</code>
-                  </td>
-                  <td>
-                    <code>{a.previous_calibration_id ?? "–"}</code>
-                  </td>
-                  <td>{a.actor}</td>
-                  <td>{a.reason ?? ""}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          rows={v.activations}
+          columns={[
+            { header: "When", cell: (a) => when(a.activated_at) },
+            {
+              header: "Calibration",
+              cell: (a) => (
+                <>
+                  {a.index_version} <code>{a.calibration_id}</code>
+                </>
+              ),
+            },
+            { header: "Replaced", cell: (a) => <code>{a.previous_calibration_id ?? "–"}</code> },
+            { header: "By", cell: (a) => a.actor },
+            { header: "Reason", cell: (a) => a.reason ?? "" },
+          ]}
+        />
       </details>
     </>
   );

@@ -1,4 +1,4 @@
-import type { Calibration } from "../../contract";
+import type { Calibration, ShiftReport } from "../../contract";
 import type { Principal } from "../../platform/auth";
 import { grants } from "../../platform/auth";
 import { DropRateChart, EcdfChart, HistogramChart, type Marker, type Series } from "../charts/charts";
@@ -6,6 +6,7 @@ import { dropRateAt, num, pct } from "../charts/scale";
 import type { GateView } from "../data";
 import { GateHistory } from "./gate-history";
 import { gateName, Layout, when } from "./layout";
+import { type Column, Table } from "./table";
 
 export interface GateQuery {
   readonly view: "ecdf" | "histogram";
@@ -18,13 +19,13 @@ export interface GateQuery {
 const labelOf = (c: Calibration, role: string, other: Calibration | null): string =>
   `${c.index_version}${other !== null && other.index_version === c.index_version ? ` (${c.id.slice(-6)})` : ""} ${role}`;
 
-/** The shift report's optional fields (newer servers add a decision and an interval): shown when present. */
-function decisionOf(shift: Record<string, unknown>): { decision: string | null; interval: [number, number] | null } {
-  const d = typeof shift.decision === "string" ? shift.decision : null;
-  const i = shift.change_interval_95;
-  const interval =
-    Array.isArray(i) && i.length === 2 && typeof i[0] === "number" && typeof i[1] === "number" ? ([i[0], i[1]] as [number, number]) : null;
-  return { decision: d, interval };
+/**
+ * The decision and interval of a shift report: every report has them now, but calibrations stored before they
+ * existed keep reports without them (D1 keeps records as they were written), shown without.
+ */
+function decisionOf(shift: ShiftReport): { decision: ShiftReport["decision"] | null; interval: ShiftReport["change_interval_95"] | null } {
+  const stored = shift as Partial<Pick<ShiftReport, "decision" | "change_interval_95">>;
+  return { decision: stored.decision ?? null, interval: stored.change_interval_95 ?? null };
 }
 
 export function GatePage(props: { view: GateView; q: GateQuery; principal: Principal; csrf: string; path: string }) {
@@ -45,7 +46,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
     prev && cur && v.previousDist && v.currentDist && oldT !== null
       ? `${num(oldT)} drops ${pct(dropRateAt(v.previousDist, oldT), 0)} of ${prev.index_version} and ${pct(dropRateAt(v.currentDist, oldT), 0)} of ${cur.index_version}`
       : null;
-  const shift = (cur?.shift ?? null) as (Record<string, unknown> & NonNullable<Calibration["shift"]>) | null;
+  const shift = cur?.shift ?? null;
   const extra = shift ? decisionOf(shift) : { decision: null, interval: null };
   const gateLabel = gateName(v.gate);
   const alertIndexes = new Set<number>();
@@ -131,65 +132,36 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
               </ul>
             </figcaption>
           </figure>
-          <div class="table-wrap">
-            <table data-table="implied">
-              <caption>Drop rate each threshold implies on each distribution</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Threshold</th>
-                  {series.map((s) => (
-                    <th scope="col" class="num">
-                      on {s.label}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {markers.map((m) => (
-                  <tr>
-                    <th scope="row">{m.label}</th>
-                    {series.map((s) => (
-                      <td class="num" data-cell={`${m.value}@${s.tone}`}>
-                        {pct(dropRateAt(s.dist, m.value))}
-                      </td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            name="implied"
+            caption="Drop rate each threshold implies on each distribution"
+            rows={markers}
+            columns={[
+              { header: "Threshold", rowHeader: true, cell: (m) => m.label },
+              ...series.map(
+                (s): Column<Marker> => ({
+                  header: `on ${s.label}`,
+                  num: true,
+                  attrs: (m) => ({ "data-cell": `${m.value}@${s.tone}` }),
+                  cell: (m) => pct(dropRateAt(s.dist, m.value)),
+                }),
+              ),
+            ]}
+          />
           <details>
             <summary>Plotted numbers (score quantiles)</summary>
-            <div class="table-wrap">
-              <table>
-                <caption>Score at each share of candidates below it</caption>
-                <thead>
-                  <tr>
-                    <th scope="col" class="num">
-                      Share below
-                    </th>
-                    {series.map((s) => (
-                      <th scope="col" class="num">
-                        {s.label}
-                      </th>
-                    ))}
-                  </tr>
-                </thead>
-                <tbody>
-                  {[0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95].map((p) => (
-                    <tr>
-                      <td class="num">{pct(p, 0)}</td>
-                      {series.map((s) => {
-                        const c = s.tone === "cur" ? cur : prev;
-                        const qs = c?.summary.quantiles ?? [];
-                        const i = Math.round(p / (c?.summary.step ?? 0.01));
-                        return <td class="num">{num(qs[i])}</td>;
-                      })}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table
+              caption="Score at each share of candidates below it"
+              rows={[0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]}
+              columns={[
+                { header: "Share below", num: true, cell: (p) => pct(p, 0) },
+                ...series.map((s): Column<number> => {
+                  const c = s.tone === "cur" ? cur : prev;
+                  const qs = c?.summary.quantiles ?? [];
+                  return { header: s.label, num: true, cell: (p) => num(qs[Math.round(p / (c?.summary.step ?? 0.01))]) };
+                }),
+              ]}
+            />
           </details>
 
           <h2 id="what-if">What would threshold x drop?</h2>
@@ -294,57 +266,40 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
             />
             <figcaption class="muted">Dots: observed; dashes: expected; shaded: the tolerance band; red triangle: alarm or alert.</figcaption>
           </figure>
-          <div class="table-wrap">
-            <table data-table="windows">
-              <caption>Monitor windows</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Window start</th>
-                  <th scope="col">Version</th>
-                  <th scope="col" class="num">
-                    Queries
-                  </th>
-                  <th scope="col" class="num">
-                    Observed
-                  </th>
-                  <th scope="col" class="num">
-                    Expected
-                  </th>
-                  <th scope="col" class="num">
-                    Band
-                  </th>
-                  <th scope="col" class="num">
-                    Empty context
-                  </th>
-                  <th scope="col" class="num">
-                    Candidates / query
-                  </th>
-                  <th scope="col">Alarm</th>
-                </tr>
-              </thead>
-              <tbody>
-                {v.monitor.points.map((p) => (
-                  <tr>
-                    <td>
-                      {when(p.started_at)}
-                      {p.open ? " (open)" : ""}
-                    </td>
-                    <td>{p.index_version}</td>
-                    <td class="num">{p.queries}</td>
-                    <td class="num">{pct(p.observed)}</td>
-                    <td class="num">{pct(p.expected)}</td>
-                    <td class="num">{p.band ? `${pct(p.band[0])} – ${pct(p.band[1])}` : "–"}</td>
-                    <td class="num">{pct(p.empty_rate)}</td>
-                    <td class="num" data-field="candidates">
-                      {p.mean_candidates === null ? "–" : p.mean_candidates.toFixed(1)}
-                      {p.candidates_change === "fewer" || p.candidates_change === "more" ? ` (${p.candidates_change} than calibration)` : ""}
-                    </td>
-                    <td>{p.alarm ? "yes" : "no"}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            name="windows"
+            caption="Monitor windows"
+            rows={v.monitor.points}
+            columns={[
+              {
+                header: "Window start",
+                cell: (p) => (
+                  <>
+                    {when(p.started_at)}
+                    {p.open ? " (open)" : ""}
+                  </>
+                ),
+              },
+              { header: "Version", cell: (p) => p.index_version },
+              { header: "Queries", num: true, cell: (p) => p.queries },
+              { header: "Observed", num: true, cell: (p) => pct(p.observed) },
+              { header: "Expected", num: true, cell: (p) => pct(p.expected) },
+              { header: "Band", num: true, cell: (p) => `${pct(p.band[0])} – ${pct(p.band[1])}` },
+              { header: "Empty context", num: true, cell: (p) => pct(p.empty_rate) },
+              {
+                header: "Candidates / query",
+                num: true,
+                field: "candidates",
+                cell: (p) => (
+                  <>
+                    {p.mean_candidates === null ? "–" : p.mean_candidates.toFixed(1)}
+                    {p.candidates_change === "fewer" || p.candidates_change === "more" ? ` (${p.candidates_change} than calibration)` : ""}
+                  </>
+                ),
+              },
+              { header: "Alarm", cell: (p) => (p.alarm ? "yes" : "no") },
+            ]}
+          />
         </section>
       )}
 

@@ -1,0 +1,146 @@
+/**
+ * Seeded levels of the rebuild decision where the textbook fails: flat uploads of clustered data, and a small
+ * previous calibration against a large new one. Each run fits the previous calibration (rebuildShift's real path),
+ * then draws the new scores from a population moved so that the previous threshold's true drop rate moves by exactly
+ * the given amount at the realized threshold t: Phi(t - mu) - Phi(t) = move (scores are N(mu, 1) marginally, query
+ * effect N(0, rho)). So "at the edge" is the worst case of each null hypothesis, not an average over thresholds.
+ *
+ * Ours: rebuildShift's decision. Before: the same test with both sizes divided by max(1, the sides' design effects)
+ * and normal quantiles (a flat side counted as design effect 1), what the server did before. Counts come with their
+ * exact (Clopper-Pearson) 95 % interval; "shifted" must stay at most 0.1 % (10,000 runs resolve it), "equivalent" on
+ * a move of the full tolerance at most 5 %.
+ *
+ *   npx esbuild bench/rebuild-levels.ts --bundle --platform=node --format=esm --packages=external --log-level=warning \
+ *     --outfile=node_modules/.cache/scoregate-bench/rebuild-levels.mjs && npx node node_modules/.cache/scoregate-bench/rebuild-levels.mjs
+ * Options: --runs N (level rows, default 10000), --power-runs N (default 1000), --out PATH (default bench/results/rebuild-levels.md).
+ */
+import { fitCalibration } from "../src/calibrations/fit";
+import { rebuildShift } from "../src/calibrations/rebuild-shift";
+import type { StoredCalibration } from "../src/contract";
+import { decideChange } from "../src/stats/change-decision";
+import { sortedCopy } from "../src/stats/order-statistics";
+import { flattenQueries, perQueryStats } from "../src/stats/per-query";
+import { zCdf, zInv } from "../src/stats/special";
+import { createRng, deriveSeed } from "../test/support/prng";
+import { clusteredQuery } from "../test/support/score-models";
+import { clopperPearson, machineLine, numberOption, stringOption, writeReport } from "./lib/report";
+
+const RUNS = numberOption("runs", 10_000);
+const POWER_RUNS = numberOption("power-runs", 1000);
+const OUT = stringOption("out", "bench/results/rebuild-levels.md");
+const TOL = 0.02;
+const M = 20;
+
+interface Row {
+  readonly label: string;
+  readonly prevQueries: number;
+  readonly newQueries: number;
+  readonly rho: number;
+  /** Move of the previous threshold's true drop rate (rate units). */
+  readonly move: number;
+  readonly flatPrev: boolean;
+  readonly flatNew: boolean;
+  /** Which decision is the error here, and its level. */
+  readonly error: "shifted" | "equivalent";
+  readonly runs: number;
+}
+
+/** A row: label, queries a side (previous, new), rho, move, flat sides ("both", "previous", "none"), error, runs. */
+const row = (
+  label: string,
+  [prevQueries, newQueries]: readonly [number, number],
+  rho: number,
+  move: number,
+  flat: "both" | "previous" | "none",
+  error: Row["error"],
+  runs: number,
+): Row => ({ label, prevQueries, newQueries, rho, move, flatPrev: flat !== "none", flatNew: flat === "both", error, runs });
+
+const ROWS: Row[] = [
+  row("both flat, rho 0.3, 50 queries' worth a side, no change", [50, 50], 0.3, 0, "both", "shifted", RUNS),
+  row("both flat, rho 0.3, 50 a side, +2 points (edge)", [50, 50], 0.3, TOL, "both", "shifted", RUNS),
+  row("both flat, rho 0.3, 50 a side, +2 points: equivalent?", [50, 50], 0.3, TOL, "both", "equivalent", POWER_RUNS),
+  row("both flat, rho 0.3, 500 a side, +2 points: equivalent?", [500, 500], 0.3, TOL, "both", "equivalent", POWER_RUNS),
+  row("previous flat, new as queries, rho 0.3, 500 a side, no change", [500, 500], 0.3, 0, "previous", "shifted", RUNS),
+  row("queries, 50 previous against 2,000 new, rho 0.1, +2 points (edge)", [50, 2000], 0.1, TOL, "none", "shifted", RUNS),
+  row("queries, 50 previous against 2,000 new, rho 0.1, -2 points (edge)", [50, 2000], 0.1, -TOL, "none", "shifted", RUNS),
+  row("queries, 50 a side, rho 0.1, +2 points (edge)", [50, 50], 0.1, TOL, "none", "shifted", RUNS),
+];
+
+/** What it costs: how often a real move past the tolerance is still called shifted. */
+const POWER: Row[] = [
+  row("queries, 500 a side, rho 0.1, +4.8 points", [500, 500], 0.1, 0.048, "none", "shifted", POWER_RUNS),
+  row("queries, 5,000 a side, rho 0.1, +4.8 points", [5000, 5000], 0.1, 0.048, "none", "shifted", Math.max(1, Math.floor(POWER_RUNS / 5))),
+  row("both flat, 500 a side, rho 0.3, +37 points (the incident)", [500, 500], 0.3, 0.37, "both", "shifted", POWER_RUNS),
+  row("both flat, 500 a side, rho 0.3, +10 points", [500, 500], 0.3, 0.1, "both", "shifted", POWER_RUNS),
+];
+
+const pc = (x: number, n: number): string => {
+  const [lo, hi] = clopperPearson(x, n);
+  return `${x} of ${n.toLocaleString("en-US")} (${((100 * x) / n).toFixed(2)} %; ${(100 * lo).toFixed(2)}-${(100 * hi).toFixed(2)} %)`;
+};
+
+function runRow(row: Row, scenario: number): { ours: number; before: number } {
+  let ours = 0;
+  let before = 0;
+  for (let run = 0; run < row.runs; run++) {
+    const rng = createRng(deriveSeed(scenario, run));
+    const prevData = flattenQueries(Array.from({ length: row.prevQueries }, () => clusteredQuery(rng, M, row.rho)));
+    const prevFit = fitCalibration(sortedCopy(prevData.scores), 0.3, row.flatPrev ? null : prevData);
+    const t = prevFit.fields.threshold!;
+    const mu = t - zInv(zCdf(t) + row.move);
+    const newData = flattenQueries(Array.from({ length: row.newQueries }, () => clusteredQuery(rng, M, row.rho, mu)));
+    const sorted = sortedCopy(newData.scores);
+    const newFit = fitCalibration(sorted, 0.3, row.flatNew ? null : newData);
+    const previous = { id: "cal_prev", gate_id: "g", index_version: "v1", ...prevFit.fields } as unknown as StoredCalibration;
+    const shift = rebuildShift({
+      previous,
+      previousDistribution: prevFit.distribution,
+      sorted,
+      distribution: newFit.distribution,
+      byQuery: row.flatNew ? null : newData,
+      tolerance: TOL,
+      comparedWith: "gate_current",
+    });
+    if (shift.decision === row.error) ours++;
+    // Before: both sizes over max(1, measured design effects), a flat side counting 1; normal quantiles.
+    const deffNew = row.flatNew ? 1 : perQueryStats(newData.scores, newData.offsets, t).designEffect;
+    const deff = Math.max(1, prevFit.fields.per_query?.design_effect ?? 1, deffNew);
+    const pPrev = prevFit.fields.in_sample_drop_rate;
+    const pNew = shift.drop_rate_at_previous_threshold;
+    const old = decideChange(pPrev, prevFit.fields.n / deff, pNew, sorted.length / deff, TOL, 0.001, 0.05);
+    if (old.decision === row.error) before++;
+  }
+  return { ours, before };
+}
+
+const lines: string[] = [];
+const t0 = Date.now();
+lines.push("# Rebuild decision levels: flat uploads and unbalanced sides", "");
+lines.push(
+  `Command: \`npx esbuild bench/rebuild-levels.ts ... && npx node node_modules/.cache/scoregate-bench/rebuild-levels.mjs --runs ${RUNS} --power-runs ${POWER_RUNS}\``,
+  "",
+  `Machine: ${machineLine()}. Target 0.3, 20 candidates a query, tolerance 2 points; seeds deriveSeed(700 + row, run), power rows deriveSeed(760 + row, run).`,
+  "",
+  "| scenario | the error counted | level | ours | before (design effect 1 for flat sides, normal quantiles) |",
+  "| --- | --- | --- | --- | --- |",
+);
+ROWS.forEach((row, i) => {
+  const r = runRow(row, 700 + i);
+  lines.push(`| ${row.label} | ${row.error} | ${row.error === "shifted" ? "0.1 %" : "5 %"} | ${pc(r.ours, row.runs)} | ${pc(r.before, row.runs)} |`);
+  console.error(`${row.label}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+});
+lines.push(
+  "",
+  "What it costs (power: a real move past the tolerance called shifted):",
+  "",
+  "| scenario | ours: shifted | before: shifted |",
+  "| --- | --- | --- |",
+);
+POWER.forEach((row, i) => {
+  const r = runRow(row, 760 + i);
+  lines.push(`| ${row.label} | ${pc(r.ours, row.runs)} | ${pc(r.before, row.runs)} |`);
+  console.error(`${row.label}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+});
+lines.push("", `Run time ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
+writeReport(OUT, lines);

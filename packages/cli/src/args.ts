@@ -1,0 +1,181 @@
+/**
+ * The command line: the flags, the usage text, and argv parsed with node:util's parseArgs, with "did you mean" for a
+ * mistyped command, flag or value.
+ */
+import { parseArgs } from "node:util";
+import { AlertKind, AlertStatus, ScoreScale } from "../../../src/contract";
+import { EXIT } from "./decision";
+import { CliError } from "./http";
+import { didYouMean } from "./suggest";
+
+export const OPTIONS = {
+  url: { type: "string" },
+  token: { type: "string" },
+  json: { type: "boolean" },
+  timeout: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+  index: { type: "string" },
+  embedding: { type: "string" },
+  reranker: { type: "string" },
+  "index-version": { type: "string" },
+  target: { type: "string" },
+  carry: { type: "string" },
+  reference: { type: "string" },
+  format: { type: "string" },
+  delimiter: { type: "string" },
+  "score-column": { type: "string" },
+  "query-column": { type: "string" },
+  "score-scale": { type: "string" },
+  "shift-tolerance": { type: "string" },
+  "dry-run": { type: "boolean" },
+  strict: { type: "boolean" },
+  "idempotency-key": { type: "string" },
+  float32: { type: "boolean" },
+  "no-progress": { type: "boolean" },
+  limit: { type: "string" },
+  cursor: { type: "string" },
+  reason: { type: "string" },
+  kind: { type: "string" },
+  status: { type: "string" },
+} as const;
+
+type Parsed = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+export type Values = Parsed["values"];
+
+const FLAGS = Object.keys(OPTIONS);
+const flag = (name: string): string => `--${name}`;
+
+export const USAGE = `scoregate: calibrate, serve and watch reranker score gates
+
+Usage:
+  scoregate calibrate FILE|- --embedding E --reranker R --index-version V (--target D | --carry [THRESHOLD]) [options]
+  scoregate threshold --embedding E --reranker R [--index I] [--index-version V]
+  scoregate history   --embedding E --reranker R [--index I] [--limit N] [--cursor C]
+  scoregate activate  ID [--reason TEXT]                      (admin token: promote or roll back)
+  scoregate alerts    [--kind K] [--status S] [--embedding E --reranker R [--index I]] [--limit N]
+  scoregate gates
+
+Calibrate options:
+  --index I              the collection (default "default")
+  --target D             drop the bottom D of candidates (0 <= D < 1, e.g. 0.2)
+  --carry [THRESHOLD]    keep the drop rate THRESHOLD had on the reference (omit it: the reference's own threshold)
+  --reference REF        carry reference: "active" (default) or a calibration id
+  --format F             csv | tsv | jsonl | text (default: from the file name, else detected from the first line)
+  --delimiter C          CSV field separator: comma, semicolon, tab or pipe (default: detected from the first lines,
+                         with decimal commas, as in 0,734, when the separator is not a comma)
+  --score-column C       score column name (or 1-based position without a header); default: a column named "score"
+  --query-column C       column grouping rows into queries; default: query_id, qid or query if present; "" for none
+  --score-scale S        probability | logit | unbounded (default unbounded)
+  --shift-tolerance T    rebuild shift tolerance in drop-rate units (default 0.02)
+  --dry-run              upload with activate=false: the report without changing what is served
+  --strict               exit 4 when the rebuild decision is inconclusive (default: 0 with a warning)
+  --idempotency-key K    a retried upload with the same key replays the first answer instead of calibrating twice
+  --float32              send float32 (smaller; rounds scores to about 7 significant digits)
+  --no-progress          no progress bar (it is shown only when stderr is a terminal)
+
+Global options:
+  --url URL              server (default $SCOREGATE_URL, else http://localhost:8787)
+  --token TOKEN          bearer token (default $SCOREGATE_TOKEN)
+  --json                 machine-readable output on stdout (errors too: {"error": {"code", "message", ...}})
+  --timeout SECONDS      per request (default 300 for calibrate, 30 otherwise)
+
+Exit codes:
+  0  success (calibrate: decision equivalent, or nothing to compare with; inconclusive without --strict)
+  1  network or server failure (unreachable, timeout, 429, 5xx)
+  2  usage or bad input (flags, the file, or the server's 4xx, explained)
+  3  calibrate: the rebuild shifted the gate (decision "shifted")
+  4  calibrate --strict: the rebuild decision is inconclusive
+`;
+
+/** A usage error: exit 2, with a pointer to --help. */
+export const usage = (message: string, ...details: string[]): CliError =>
+  new CliError(message, EXIT.usage, "usage", [...details, "scoregate --help shows every command and flag"]);
+
+/** `--carry` takes an optional value: rewrite `--carry 0.4` to `--carry=0.4` and a bare `--carry` to `--carry=`. */
+function normalizeArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--carry") {
+      const next = argv[i + 1];
+      if (next !== undefined && /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/u.test(next)) {
+        out.push(`--carry=${next}`);
+        i++;
+      } else out.push("--carry=");
+    } else out.push(a);
+  }
+  return out;
+}
+
+/**
+ * argv -> flags and positionals. parseArgs names an unknown flag but suggests nothing, so the flags are first read
+ * leniently (tokens) and the first unknown one is refused with the closest known flag.
+ */
+export function parseArgv(argv: readonly string[]): { values: Values; positionals: string[] } {
+  const args = normalizeArgv(argv);
+  const { tokens } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
+  for (const t of tokens) {
+    if (t.kind !== "option" || Object.hasOwn(OPTIONS, t.name)) continue;
+    const raw = args[t.index]!;
+    // "-target": parseArgs reads it as the short flags -t -a -r ...; it was meant as one long flag
+    if (/^-[^-]{2,}/u.test(raw)) {
+      const word = raw.slice(1).replace(/=.*$/su, "");
+      throw usage(`unknown flag ${JSON.stringify(raw.replace(/=.*$/su, ""))}: flags take two dashes${didYouMean(word, FLAGS, flag)}`);
+    }
+    throw usage(`unknown flag ${t.rawName}${didYouMean(t.name, FLAGS, flag)}`);
+  }
+  try {
+    return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    // node:util's own words: "Option '--target <value>' argument missing", "... argument is ambiguous" (with its fix
+    // on the following lines: a value that starts with a dash is written --target=-0.1)
+    const [first, ...rest] = (e as Error).message.split("\n");
+    throw usage(first!.replace(/\. To specify a positional argument.*$/u, ""), ...rest);
+  }
+}
+
+/** A command name, or a usage error naming the closest one. */
+export function commandName<K extends string>(command: string, known: readonly K[]): K {
+  if ((known as readonly string[]).includes(command)) return command as K;
+  throw usage(`unknown command ${JSON.stringify(command)}${didYouMean(command, known)}`, `the commands: ${known.join(", ")}`);
+}
+
+/** The value of a flag that takes one of a few words, or a usage error naming the closest. */
+export function oneOf<T extends string>(value: string | undefined, name: string, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw usage(`--${name} ${JSON.stringify(value)} is not one of ${allowed.join(", ")}${didYouMean(value, allowed)}`);
+}
+
+/** The words the server accepts for --score-scale, --kind and --status (from the contract). */
+export const SCORE_SCALES = ScoreScale.options;
+export const ALERT_KINDS = AlertKind.options;
+export const ALERT_STATUSES = AlertStatus.options;
+
+/** A number flag in its range, or a usage error. */
+export function num(v: string | undefined, flagName: string, check: (x: number) => boolean, range: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = v.trim() === "" ? Number.NaN : Number(v);
+  if (!Number.isFinite(x) || !check(x)) throw usage(`${flagName} ${JSON.stringify(v)} is not valid: it must be ${range}`);
+  return x;
+}
+
+export interface GateFlags {
+  index?: string;
+  embedding?: string;
+  reranker?: string;
+}
+
+/** --index, --embedding, --reranker; with `required`, a usage error when --embedding or --reranker is missing. */
+export function gateFlags(v: Values, required: boolean): GateFlags {
+  if (required && (v.embedding === undefined || v.reranker === undefined)) {
+    const missing = [v.embedding === undefined ? "--embedding" : null, v.reranker === undefined ? "--reranker" : null].filter(Boolean).join(" and ");
+    throw usage(`missing ${missing}: a gate is (--index, --embedding, --reranker); scoregate gates lists the known ones`);
+  }
+  const out: GateFlags = {};
+  if (v.index !== undefined) out.index = v.index;
+  if (v.embedding !== undefined) out.embedding = v.embedding;
+  if (v.reranker !== undefined) out.reranker = v.reranker;
+  return out;
+}

@@ -1,0 +1,233 @@
+/**
+ * `scoregate calibrate FILE|-`: read the score file, upload it, print the calibration, the rebuild shift and the
+ * decision, and exit with the decision's code.
+ */
+import { statSync } from "node:fs";
+import type { z } from "zod";
+import { CalibrationMeta, type CalibrationCreated } from "../../../src/contract";
+import { gateFlags, num, oneOf, SCORE_SCALES, usage, type Values } from "./args";
+import { BodyError, bodyStream, encodeUpload, type UploadMeta } from "./body";
+import type { Ctx } from "./context";
+import { EXIT, exitCodeFor, rebuildDecision, type RebuildDecision, type ShiftWithDecision } from "./decision";
+import { DELIMITER_NAMES, delimiterFromFlag } from "./delimiter";
+import { count, fixed, size, num as number, percent, pointInterval, points, pointWidth, prose, pValue } from "./format";
+import { type Api, CliError } from "./http";
+import { noProgress, type Progress, terminalProgress } from "./progress";
+import { FORMATS, InputError, readScores, type ScoreFile } from "./read-scores";
+
+function policyFrom(v: Values): UploadMeta["policy"] {
+  if (v.target !== undefined && v.carry !== undefined) throw usage("give either --target D or --carry [THRESHOLD], not both");
+  if (v.target !== undefined) {
+    if (v.reference !== undefined) throw usage("--reference goes with --carry, not with --target");
+    return {
+      kind: "drop_rate",
+      target: num(v.target, "--target", (x) => x >= 0 && x < 1, "a drop rate in [0, 1), e.g. 0.2 to drop the bottom 20 %")!,
+    };
+  }
+  if (v.carry !== undefined) {
+    const ref = v.reference ?? "active";
+    const reference = ref === "active" ? ("active" as const) : { calibration_id: ref };
+    if (v.carry === "") return { kind: "carry", reference };
+    return { kind: "carry", threshold: num(v.carry, "--carry", () => true, "a number (the old absolute threshold)")!, reference };
+  }
+  throw usage("choose a policy: --target D (drop the bottom D, e.g. 0.2) or --carry [THRESHOLD] (keep the drop rate of an old threshold)");
+}
+
+/** The upload's metadata from the flags, checked against the contract before a large file is read. */
+function metaFrom(v: Values): UploadMeta {
+  gateFlags(v, true);
+  if (v["index-version"] === undefined) throw usage("missing --index-version: the index version these scores come from (e.g. the rebuild's id)");
+  const meta: UploadMeta = { embedding: v.embedding!, reranker: v.reranker!, index_version: v["index-version"], policy: policyFrom(v) };
+  if (v.index !== undefined) meta.index = v.index;
+  if (v["dry-run"]) meta.activate = false;
+  const scale = oneOf(v["score-scale"], "score-scale", SCORE_SCALES);
+  if (scale !== undefined) meta.score_scale = scale;
+  const tol = num(v["shift-tolerance"], "--shift-tolerance", (x) => x >= 0 && x <= 1, "in [0, 1] (drop-rate units: 0.02 = 2 points)");
+  if (tol !== undefined) meta.shift_tolerance = tol;
+  const checked = CalibrationMeta.safeParse(meta);
+  if (!checked.success) {
+    throw usage(
+      "the flags do not make a valid calibration",
+      ...checked.error.issues.map((i) => `${i.path.join(".").replace("index_version", "--index-version")}: ${i.message}`),
+    );
+  }
+  return meta;
+}
+
+export async function calibrate(c: Ctx): Promise<number> {
+  const { v, io } = c;
+  const file = c.positionals[0];
+  if (file === undefined)
+    throw usage(
+      "calibrate needs a score file (or - for stdin): scoregate calibrate scores.csv --embedding E --reranker R --index-version V --target 0.2",
+    );
+  if (c.positionals.length > 1) throw usage(`calibrate takes one file, got ${c.positionals.length}: ${c.positionals.join(" ")}`);
+  const meta = metaFrom(v);
+  const format = oneOf(v.format, "format", FORMATS);
+  const delimiter = v.delimiter === undefined ? undefined : delimiterFromFlag(v.delimiter);
+  if (delimiter === null) throw usage(`--delimiter ${JSON.stringify(v.delimiter)} is not one of comma, semicolon, tab, pipe (or , ; |)`);
+
+  const showProgress = v["no-progress"] !== true && io.stderr.isTTY === true && !c.json;
+  const progress: Progress = showProgress ? terminalProgress(io.stderr as NodeJS.WriteStream) : noProgress;
+  let size: number | null = null;
+  if (file !== "-") {
+    try {
+      size = statSync(file).size;
+    } catch {
+      // readScores reports the missing file
+    }
+  }
+  let data: ScoreFile;
+  try {
+    data = await readScores(file === "-" ? (io.stdin ?? process.stdin) : file, {
+      format,
+      delimiter,
+      scoreColumn: v["score-column"],
+      queryColumn: v["query-column"],
+      onProgress: (b) => progress.update("reading", b, size),
+    });
+  } catch (e) {
+    progress.done();
+    if (e instanceof InputError) throw new CliError(e.message, EXIT.usage, "invalid_file", e.problems);
+    throw e;
+  }
+  let body: ReturnType<typeof encodeUpload>;
+  try {
+    body = encodeUpload(meta, data.scores, data.offsets, v.float32 === true);
+  } catch (e) {
+    progress.done();
+    if (e instanceof BodyError) throw new CliError(e.message, EXIT.usage, "invalid_upload");
+    throw e;
+  }
+  const headers: Record<string, string> = { "Content-Type": body.contentType, "Content-Length": String(body.bytes) };
+  if (v["idempotency-key"] !== undefined) headers["Idempotency-Key"] = v["idempotency-key"];
+  let res: Awaited<ReturnType<Api["request"]>>;
+  try {
+    res = await c.api().request<z.infer<typeof CalibrationCreated>>("createCalibration", {
+      body: bodyStream(body.chunks, (sent) => progress.update("uploading", sent, body.bytes)),
+      headers,
+      ...(body.query ? { query: body.query } : {}),
+      okStatuses: [200, 201],
+    });
+  } finally {
+    progress.done();
+  }
+  const created = res.body as z.infer<typeof CalibrationCreated>;
+  const shift = created.shift as ShiftWithDecision | null;
+  const decided = rebuildDecision(shift);
+  const code = exitCodeFor(decided.decision, v.strict === true);
+  const upload = {
+    file: file === "-" ? "stdin" : file,
+    format: data.format,
+    delimiter: data.delimiter,
+    decimal_comma: data.decimalComma,
+    scores: data.scores.length,
+    queries: data.offsets ? data.offsets.length - 1 : null,
+    score_column: data.scoreColumn,
+    query_column: data.queryColumn,
+    content_type: body.contentType,
+    bytes: body.bytes,
+    note: body.note,
+    replayed: res.headers.get("idempotent-replayed") === "true",
+  };
+  const inconclusiveWarning = decided.decision === "inconclusive" && code === 0;
+  if (c.json) {
+    c.out(
+      JSON.stringify({
+        ...created,
+        decision: decided.decision,
+        decision_source: decided.source,
+        dry_run: v["dry-run"] === true,
+        exit_code: code,
+        upload,
+      }),
+    );
+    if (inconclusiveWarning) c.warn("warning: the rebuild decision is inconclusive (exit 0 without --strict)");
+    return code;
+  }
+  c.out(report(created, shift, decided, code, data, upload, v["dry-run"] === true));
+  if (inconclusiveWarning) c.warn("warning: the rebuild decision is inconclusive; exit 0 because --strict is not set");
+  return code;
+}
+
+/** How the file was read, for the summary: "csv, semicolon-separated, decimal commas, score column "score"". */
+function readAs(data: ScoreFile): string {
+  const parts: string[] = [data.format];
+  if (data.delimiter !== null && data.delimiter !== (data.format === "tsv" ? "\t" : ",")) parts.push(`${DELIMITER_NAMES[data.delimiter]}-separated`);
+  if (data.decimalComma) parts.push("decimal commas");
+  if (data.scoreColumn) parts.push(`score column ${JSON.stringify(data.scoreColumn)}`);
+  if (data.queryColumn) parts.push(`query column ${JSON.stringify(data.queryColumn)}`);
+  return parts.join(", ");
+}
+
+/** The human summary of an upload: every number through ./format. */
+function report(
+  created: z.infer<typeof CalibrationCreated>,
+  shift: ShiftWithDecision | null,
+  { decision, source }: RebuildDecision,
+  code: number,
+  data: ScoreFile,
+  upload: { file: string; queries: number | null; content_type: string; bytes: number; note: string | null; replayed: boolean },
+  dryRun: boolean,
+): string {
+  const cal = created.calibration;
+  const lines: string[] = [];
+  const served = dryRun ? `dry run: stored, not served; promote it with scoregate activate ${cal.id}` : cal.current ? "active, now served" : "active";
+  lines.push(`Calibrated ${cal.index} / ${cal.embedding} / ${cal.reranker}, index version ${cal.index_version}: ${cal.id} (${served})`);
+  if (upload.replayed) lines.push("  (replayed: this --idempotency-key was used before; this is the first upload's answer)");
+  lines.push(
+    `  read        ${count(data.scores.length)} scores${upload.queries !== null ? ` in ${count(upload.queries)} queries` : ""} from ${upload.file} (${readAs(data)})`,
+  );
+  lines.push(
+    `  sent        ${size(upload.bytes)} as ${upload.content_type === "application/x-ndjson" ? "NDJSON (full precision)" : "float32"}${upload.note ? `: ${upload.note}` : ""}`,
+  );
+  const ti = cal.threshold_interval_95;
+  lines.push(
+    `  threshold   ${number(cal.threshold)}${cal.threshold !== null ? `  (95 %: ${number(ti[0])} to ${number(ti[1])})` : " (target 0: no gate, everything is kept)"}`,
+  );
+  const di = cal.drop_rate_interval_95;
+  lines.push(
+    `  drop rate   target ${percent(cal.target_drop_rate)}, expected ${percent(cal.expected_drop_rate)} (95 %: ${percent(di[0])} to ${percent(di[1])})`,
+  );
+  if (cal.carry)
+    lines.push(
+      `  carried     ${number(cal.carry.reference_threshold)} dropped ${percent(cal.carry.reference_drop_rate)} of the reference (${cal.carry.reference.kind === "calibration" ? cal.carry.reference.calibration_id : `${count(cal.carry.reference.n)} inline scores`})`,
+    );
+  if (cal.per_query)
+    lines.push(
+      `  per query   ${fixed(cal.per_query.mean_candidates, 1)} candidates, ${fixed(cal.per_query.mean_kept, 1)} kept, ${percent(cal.per_query.empty_context_rate)} left empty, design effect ${fixed(cal.per_query.design_effect, 2)}`,
+    );
+  const short = cal.per_query?.empty_context_by_candidates?.filter((s) => s.min_candidates <= 3 && !s.extrapolated) ?? [];
+  if (short.length > 0)
+    lines.push(
+      `  left empty  at ${short.map((s) => s.min_candidates).join(" / ")} candidates a query: ${short.map((s) => percent(s.rate)).join(" / ")}`,
+    );
+  if (shift) {
+    lines.push(
+      `Shift against ${shift.previous_index_version} (${shift.previous_calibration_id}, ${shift.compared_with === "gate_current" ? "the gate's current calibration" : "the carry reference"}):`,
+    );
+    // change_points is in points, change_interval_95 and tolerance in rate units (src/contract/calibrations.ts)
+    const ci = shift.change_interval_95 ? ` (95 %: ${pointInterval(shift.change_interval_95)} points)` : "";
+    lines.push(
+      `  the previous threshold ${number(shift.previous_threshold)} drops ${percent(shift.drop_rate_at_previous_threshold)} of the new scores against ${percent(shift.previous_drop_rate_at_previous_threshold)} before: ${points(shift.change_points)} points${ci}, tolerance ${pointWidth(shift.tolerance)} points`,
+    );
+    lines.push(
+      `  z = ${fixed(shift.z, 2)}, p = ${pValue(shift.p_value)}, KS ${fixed(shift.ks, 3)}, PSI ${fixed(shift.psi.value, 3)}${shift.psi.exceeds ? " (over its threshold)" : ""}`,
+    );
+    lines.push(`  ${prose(shift.reason)}`);
+  } else lines.push("Shift: none (the gate had no calibration to compare with)");
+  const warnings = [...created.warnings, ...cal.warnings.filter((w) => !created.warnings.some((x) => x.code === w.code))];
+  for (const w of warnings) lines.push(`Warning (${w.code}): ${prose(w.message)}`);
+  const label =
+    decision === null
+      ? "no previous calibration"
+      : decision === "shifted"
+        ? "SHIFTED: the previous threshold's drop rate moved beyond the tolerance"
+        : decision === "inconclusive"
+          ? "INCONCLUSIVE: the data cannot tell whether the drop rate moved beyond the tolerance"
+          : "equivalent: the drop rate stayed within the tolerance";
+  lines.push(
+    `Decision: ${label}${source === "legacy" ? " (derived from alert and change_points: the server sends no decision)" : ""} -> exit ${code}`,
+  );
+  return lines.join("\n");
+}

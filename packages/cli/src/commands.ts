@@ -1,0 +1,146 @@
+/**
+ * The commands that read or change what is served: threshold, history, activate, alerts, gates. Each prints the
+ * server's answer as JSON with --json, else a summary whose numbers go through ./format.
+ */
+import type { z } from "zod";
+import type { ActivationResult, AlertList, CalibrationHistory, GateList, StoredPolicy, ThresholdResponse } from "../../../src/contract";
+import { ALERT_KINDS, ALERT_STATUSES, gateFlags, num, oneOf, usage } from "./args";
+import type { Ctx } from "./context";
+import { EXIT } from "./decision";
+import { count, num as number, percent, prose } from "./format";
+
+/** A stored policy in words: "drop rate 20.0 %", "recall 90.0 % (any_relevant)", "carry 0.4". */
+function policy(p: StoredPolicy): string {
+  switch (p.kind) {
+    case "drop_rate":
+      return `drop rate ${percent(p.target)}`;
+    case "recall":
+      return `recall ${percent(p.target)} (${p.coverage})`;
+    case "carry":
+      return `carry ${p.threshold === null ? "the reference's own threshold" : number(p.threshold)}`;
+    default:
+      return ((x: never) => String(x))(p);
+  }
+}
+
+export async function threshold(c: Ctx): Promise<number> {
+  const gate = gateFlags(c.v, true);
+  const query: Record<string, string | undefined> = { ...gate, index_version: c.v["index-version"] };
+  const res = await c.api().request<ThresholdResponse>("getThreshold", { query });
+  const t = res.body;
+  if (c.json) {
+    c.out(JSON.stringify({ ...t, etag: res.headers.get("etag"), source: res.headers.get("x-scoregate-source") }));
+    return EXIT.ok;
+  }
+  c.out(
+    [
+      `${number(t.threshold)}${t.threshold === null ? " (no gate: everything is kept)" : ""}`,
+      ...(t.threshold !== null && number(t.threshold) !== String(t.threshold) ? [`  exact         ${t.threshold}`] : []),
+      `  gate          ${t.index} / ${t.embedding} / ${t.reranker}, index version ${t.index_version}`,
+      `  calibration   ${t.calibration_id} (fitted ${t.fitted_at}, activated ${t.activated_at})`,
+      `  drop rate     expected ${percent(t.expected_drop_rate)}; policy ${policy(t.policy)}; scale ${t.score_scale}`,
+    ].join("\n"),
+  );
+  return EXIT.ok;
+}
+
+export async function history(c: Ctx): Promise<number> {
+  const gate = gateFlags(c.v, true);
+  const limit = num(c.v.limit, "--limit", (x) => Number.isInteger(x) && x >= 1 && x <= 200, "a whole number from 1 to 200");
+  const res = await c.api().request<z.infer<typeof CalibrationHistory>>("listCalibrations", { query: { ...gate, limit, cursor: c.v.cursor } });
+  const h = res.body;
+  if (c.json) {
+    c.out(JSON.stringify(h));
+    return EXIT.ok;
+  }
+  const lines = [`Gate ${h.gate_id}: ${h.calibrations.length} calibration(s), newest first`];
+  for (const cal of h.calibrations) {
+    const flags = [cal.current ? "current" : null, cal.active ? "active" : null].filter(Boolean).join(", ");
+    lines.push(
+      `  ${cal.id}  ${cal.index_version.padEnd(10)} threshold ${number(cal.threshold).padEnd(10)} expected drop ${percent(cal.expected_drop_rate).padEnd(8)} n ${count(cal.n).padStart(9)}  ${cal.created_at}${flags ? `  [${flags}]` : ""}${cal.shift?.alert ? "  shift alert" : ""}`,
+    );
+  }
+  if (h.activations.length > 0) {
+    lines.push("Activations, newest first:");
+    for (const a of h.activations)
+      lines.push(
+        `  ${a.activated_at}  ${a.calibration_id} (${a.index_version}) by ${a.actor}${a.previous_calibration_id ? `, replacing ${a.previous_calibration_id}` : ""}${a.reason ? `: ${a.reason}` : ""}`,
+      );
+  }
+  if (h.next_cursor) lines.push(`More: --cursor ${h.next_cursor}`);
+  c.out(lines.join("\n"));
+  return EXIT.ok;
+}
+
+export async function activate(c: Ctx): Promise<number> {
+  const id = c.positionals[0];
+  if (id === undefined || c.positionals.length > 1) throw usage("activate takes one calibration id: scoregate activate cal_... [--reason TEXT]");
+  const body = JSON.stringify(c.v.reason !== undefined ? { reason: c.v.reason } : {});
+  const res = await c.api().request<z.infer<typeof ActivationResult>>("activateCalibration", {
+    params: { id },
+    body,
+    headers: { "Content-Type": "application/json" },
+  });
+  const r = res.body;
+  if (c.json) {
+    c.out(JSON.stringify(r));
+    return EXIT.ok;
+  }
+  const lines = [
+    `Activated ${r.calibration.id} (${r.calibration.index} / ${r.calibration.embedding} / ${r.calibration.reranker}, index version ${r.calibration.index_version}): threshold ${number(r.calibration.threshold)} is served now`,
+    `  replacing ${r.activation.previous_calibration_id ?? "nothing"}; recorded as ${r.activation.id} by ${r.activation.actor}${r.activation.reason ? `: ${r.activation.reason}` : ""}`,
+  ];
+  if (r.shift) lines.push(`  shift: ${prose(r.shift.reason)}`);
+  for (const w of r.warnings) lines.push(`Warning (${w.code}): ${prose(w.message)}`);
+  c.out(lines.join("\n"));
+  return EXIT.ok;
+}
+
+export async function alerts(c: Ctx): Promise<number> {
+  const gate = gateFlags(c.v, false);
+  const limit = num(c.v.limit, "--limit", (x) => Number.isInteger(x) && x >= 1 && x <= 200, "a whole number from 1 to 200");
+  const kind = oneOf(c.v.kind, "kind", ALERT_KINDS);
+  const status = oneOf(c.v.status, "status", ALERT_STATUSES);
+  const res = await c.api().request<z.infer<typeof AlertList>>("listAlerts", { query: { ...gate, kind, status, limit } });
+  if (c.json) {
+    c.out(JSON.stringify(res.body));
+    return EXIT.ok;
+  }
+  const list = res.body.alerts;
+  if (list.length === 0) {
+    c.out("No alerts.");
+    return EXIT.ok;
+  }
+  c.out(
+    list
+      .map(
+        (a) =>
+          `${a.id}  ${a.status.padEnd(12)} ${a.kind.padEnd(20)} ${a.gate.index} / ${a.gate.embedding} / ${a.gate.reranker}  (x${a.occurrences}, last ${a.last_seen_at})\n    ${prose(a.summary)}`,
+      )
+      .join("\n"),
+  );
+  return EXIT.ok;
+}
+
+export async function gates(c: Ctx): Promise<number> {
+  const res = await c.api().request<z.infer<typeof GateList>>("listGates");
+  if (c.json) {
+    c.out(JSON.stringify(res.body));
+    return EXIT.ok;
+  }
+  const list = res.body.gates;
+  if (list.length === 0) {
+    c.out("No gates yet: scoregate calibrate creates one.");
+    return EXIT.ok;
+  }
+  const lines: string[] = [];
+  for (const g of list) {
+    lines.push(`${g.index} / ${g.embedding} / ${g.reranker}  (gate ${g.gate_id}; current ${g.current_calibration_id ?? "none"})`);
+    for (const a of g.active)
+      lines.push(
+        `  ${a.index_version.padEnd(12)} threshold ${number(a.threshold).padEnd(10)} expected drop ${percent(a.expected_drop_rate)}  ${a.calibration_id}  since ${a.activated_at}`,
+      );
+  }
+  c.out(lines.join("\n"));
+  return EXIT.ok;
+}

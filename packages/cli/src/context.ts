@@ -1,0 +1,23 @@
+/** What every command gets: the process's streams and environment, the parsed flags, and the server's API. */
+import type { Readable } from "node:stream";
+import type { Values } from "./args";
+import type { Api } from "./http";
+
+export interface Io {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+  env: Record<string, string | undefined>;
+  stdin?: Readable;
+  fetch?: typeof fetch;
+}
+
+export interface Ctx {
+  io: Io;
+  v: Values;
+  positionals: string[];
+  /** The server's API (a usage error when no token or a bad URL is configured). */
+  api: () => Api;
+  json: boolean;
+  out: (s: string) => void;
+  warn: (s: string) => void;
+}

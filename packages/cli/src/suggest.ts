@@ -1,0 +1,36 @@
+/**
+ * "Did you mean": the known name closest to a mistyped command, flag or value. The distance is leven's Levenshtein
+ * distance (a maintained, dependency-free 4 KB package), after folding case and `_` to `-`, so `--Index_Version`
+ * finds `--index-version` at distance 0.
+ */
+import { closestMatch } from "leven";
+
+/** The most edits a suggestion may be away from what was typed (commander suggests within 2 as well). */
+export const MAX_SUGGESTION_DISTANCE = 2;
+/** Shorter input than this gets no prefix suggestion: `--t` could mean too many flags. */
+const MIN_PREFIX = 3;
+
+const fold = (s: string): string => s.toLowerCase().replaceAll("_", "-");
+
+/**
+ * The known name closest to `input`: within MAX_SUGGESTION_DISTANCE edits (and fewer edits than the name has
+ * characters, so a one-letter typo is not "corrected" into another word), else the one name it is a prefix of
+ * (`--embed` -> `embedding`). Undefined when nothing is close.
+ */
+export function suggest(input: string, known: readonly string[]): string | undefined {
+  const typed = fold(input);
+  if (typed === "") return undefined;
+  const folded = known.map(fold);
+  const maxDistance = Math.min(MAX_SUGGESTION_DISTANCE, typed.length - 1);
+  const close = maxDistance > 0 || folded.includes(typed) ? closestMatch(typed, folded, { maxDistance: Math.max(0, maxDistance) }) : undefined;
+  if (close !== undefined) return known[folded.indexOf(close)];
+  if (typed.length < MIN_PREFIX) return undefined;
+  const prefixed = known.filter((_, i) => folded[i]!.startsWith(typed));
+  return prefixed.length === 1 ? prefixed[0] : undefined;
+}
+
+/** ": did you mean X?" to end a message with, or "" when nothing is close. */
+export function didYouMean(input: string, known: readonly string[], show: (name: string) => string = (n) => n): string {
+  const s = suggest(input, known);
+  return s === undefined ? "" : `: did you mean ${show(s)}?`;
+}

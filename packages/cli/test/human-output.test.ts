@@ -1,0 +1,97 @@
+/**
+ * What a person reads: the CLI's summaries of real server answers (test/fixtures/responses.json, checked against the
+ * contract) print rates as percentages, rate differences and their intervals in points, and no raw float.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { responses } from "./support/responses";
+import { cli } from "./support/run";
+import { type StubServer, startStubServer } from "./support/stub-server";
+
+let stub: StubServer;
+beforeAll(async () => {
+  stub = await startStubServer();
+});
+afterAll(() => stub.close());
+
+const env = () => ({ SCOREGATE_URL: stub.url, SCOREGATE_TOKEN: "stub-token" });
+const calibrate = () =>
+  cli(["calibrate", "-", "--embedding", "e5", "--reranker", "bge", "--index-version", "v2", "--carry", "--format", "text"], env(), "0.1\n0.2\n0.3\n");
+
+/** A decimal with more than 6 significant digits: a float printed raw. */
+const RAW_FLOAT = /\d\.\d{7,}|\d{2,}\.\d{6,}/u;
+/** "<estimate> points (95 %: <low> to <high> points), tolerance <t> points" of the shift line. */
+const CHANGE = /: ([+-]?\d+\.\d) points \(95 %: ([+-]?\d+\.\d) to ([+-]?\d+\.\d) points\), tolerance (\d+\.\d) points/u;
+
+describe("calibrate's summary of a real shift report", () => {
+  it("prints the change and its 95 % interval both in points: the contract's change_interval_95 is in rates", async () => {
+    const body = responses.shifted();
+    const shift = body.shift!;
+    // the recorded walk-through: the old gate 0.4 dropped 22 % of v1 and drops 59 % of v2
+    expect(shift.change_points).toBeCloseTo(37, 6);
+    expect(shift.change_interval_95[1]).toBeLessThan(1);
+    stub.handle(() => ({ status: 201, body }));
+    const r = await calibrate();
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain("the previous threshold 0.4 drops 59.0 % of the new scores against 22.0 % before: +37.0 points");
+    const m = CHANGE.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    const [estimate, low, high, tolerance] = m!.slice(1).map(Number) as [number, number, number, number];
+    // an interval in the estimate's unit holds the estimate
+    expect(low).toBeLessThanOrEqual(estimate);
+    expect(high).toBeGreaterThanOrEqual(estimate);
+    expect([low, high]).toEqual(shift.change_interval_95.map((x) => Number((100 * x).toFixed(1))));
+    expect(tolerance).toBe(2);
+  });
+
+  it.each(["equivalent", "inconclusive"] as const)("the %s report's interval holds its estimate too", async (decision) => {
+    const body = responses[decision]();
+    stub.handle(() => ({ status: 201, body }));
+    const r = await calibrate();
+    const m = CHANGE.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    const [estimate, low, high] = m!.slice(1).map(Number) as [number, number, number];
+    expect(low).toBeLessThanOrEqual(estimate);
+    expect(high).toBeGreaterThanOrEqual(estimate);
+    expect(estimate).toBe(Number(body.shift!.change_points.toFixed(1)));
+  });
+
+  it.each(["first", "shifted", "equivalent", "inconclusive"] as const)("the %s summary prints no raw float", async (name) => {
+    const body = responses[name]();
+    stub.handle(() => ({ status: 201, body }));
+    const r = await calibrate();
+    expect(r.stdout).toContain("Decision:");
+    expect(r.stdout).not.toMatch(RAW_FLOAT);
+  });
+
+  it("server-written text with a raw float reads rounded; the --json output keeps it exact", async () => {
+    const body = responses.first();
+    body.warnings = [{ code: "small_sample", message: "the drop rate's 95 % interval is wider than +-1 point at target 0.3225806451612903" }];
+    stub.handle(() => ({ status: 201, body }));
+    const r = await calibrate();
+    expect(r.stdout).toContain("Warning (small_sample): the drop rate's 95 % interval is wider than +-1 point at target 0.3226");
+    const j = await cli(
+      ["calibrate", "-", "--embedding", "e5", "--reranker", "bge", "--index-version", "v2", "--carry", "--format", "text", "--json"],
+      env(),
+      "0.1\n",
+    );
+    expect(JSON.parse(j.stdout).warnings[0].message).toContain("at target 0.3225806451612903");
+  });
+});
+
+describe("the other commands' summaries", () => {
+  it("threshold: four significant digits, the exact value on its own line when they differ", async () => {
+    const body = responses.threshold();
+    body.threshold = 0.3413920512587824;
+    stub.handle(() => ({ status: 200, body }));
+    const r = await cli(["threshold", "--embedding", "e", "--reranker", "r"], env());
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toBe("0.3414");
+    expect(lines[1]).toBe("  exact         0.3413920512587824");
+    expect(r.stdout).toContain("drop rate     expected 22.0 %; policy carry the reference's own threshold; scale unbounded");
+    stub.handle(() => ({ status: 200, body: responses.threshold() }));
+    const plain = await cli(["threshold", "--embedding", "e", "--reranker", "r"], env());
+    expect(plain.stdout.split("\n")[0]).toBe("0.1491");
+    expect(plain.stdout).not.toContain("exact");
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * `--json` errors: one document on stdout, `{"error": {"code", "message", "source", "status"?, "details"?, "hints"},
+ * "exit_code"}`, with the server's error code at the top level when the server refused, else the CLI's own
+ * (CLI_ERROR_CODES). docs/clients.md ("Errors in --json") documents the shape.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ERROR_CODES } from "../../../src/contract";
+import { CLI_ERROR_CODES } from "../src/http";
+import { responses } from "./support/responses";
+import { cli } from "./support/run";
+import { type StubServer, startStubServer } from "./support/stub-server";
+
+interface ErrorDoc {
+  error: { code: string; message: string; source: "server" | "cli"; status?: number; details?: unknown; hints: string[] };
+  exit_code: number;
+}
+
+let stub: StubServer;
+const dir = mkdtempSync(join(tmpdir(), "scoregate-cli-json-"));
+const scores = join(dir, "scores.txt");
+beforeAll(async () => {
+  writeFileSync(scores, "0.1\n0.2\n0.3\n");
+  stub = await startStubServer();
+});
+afterAll(async () => {
+  await stub.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const env = () => ({ SCOREGATE_URL: stub.url, SCOREGATE_TOKEN: "stub-token" });
+const gate = ["--embedding", "e5", "--reranker", "bge", "--index-version", "v2"];
+async function jsonError(argv: string[], e: Record<string, string | undefined> = env()): Promise<ErrorDoc> {
+  const r = await cli([...argv, "--json"], e);
+  expect(r.stderr).toBe("");
+  const doc = JSON.parse(r.stdout) as ErrorDoc;
+  expect(doc.exit_code).toBe(r.code);
+  return doc;
+}
+
+describe("--json errors", () => {
+  it("the CLI's own codes never collide with the server's", () => {
+    expect(CLI_ERROR_CODES.filter((c) => (ERROR_CODES as readonly string[]).includes(c))).toEqual([]);
+  });
+
+  it("a server refusal: its code, message and details at the top level, the status, and what to do", async () => {
+    const refusal = responses.tooFewScores();
+    stub.handle(() => ({ status: 422, body: refusal }));
+    const doc = await jsonError(["calibrate", scores, ...gate, "--target", "0.999"]);
+    expect(doc).toEqual({
+      error: {
+        code: "too_few_scores",
+        message: refusal.error.message,
+        source: "server",
+        status: 422,
+        details: refusal.error.details,
+        hints: ["a target drop rate of 99.9 % needs at least 999 scores, the file has 100: lower --target or upload more scores"],
+      },
+      exit_code: 2,
+    });
+  });
+
+  it("field problems stay the server's list; a 404 uncalibrated keeps its details", async () => {
+    stub.handle(() => ({ status: 422, body: responses.invalidInput() }));
+    const invalid = await jsonError(["calibrate", scores, ...gate, "--target", "0.2"]);
+    expect(invalid.error).toMatchObject({
+      code: "invalid_input",
+      source: "server",
+      status: 422,
+      details: [{ path: "policy.target", message: "must be in [0, 1)" }],
+    });
+    stub.handle(() => ({ status: 404, body: responses.uncalibrated() }));
+    const missing = await jsonError(["threshold", "--embedding", "nope", "--reranker", "nope"]);
+    expect(missing.error).toMatchObject({ code: "uncalibrated", source: "server", status: 404, details: { embedding: "nope" } });
+    expect(missing.exit_code).toBe(2);
+  });
+
+  it("a code this CLI does not know yet (a newer server) is passed on", async () => {
+    stub.handle(() => ({ status: 409, body: { error: { code: "gate_archived", message: "the gate is archived" } } }));
+    const doc = await jsonError(["gates"]);
+    expect(doc.error).toEqual({ code: "gate_archived", message: "the gate is archived", source: "server", status: 409, hints: [] });
+  });
+
+  it("an answer without the envelope (a proxy's 502) is invalid_response with the status", async () => {
+    stub.handle(() => ({ status: 502, body: "<html>bad gateway</html>" }));
+    const doc = await jsonError(["gates"]);
+    expect(doc.error).toMatchObject({ code: "invalid_response", source: "cli", status: 502 });
+    expect(doc.exit_code).toBe(1);
+  });
+
+  it.each([
+    ["usage", ["calibrate", scores, ...gate], 2],
+    ["usage", ["gates", "--colour"], 2],
+    ["invalid_file", ["calibrate", join(dir, "missing.csv"), ...gate, "--target", "0.2"], 2],
+  ] as const)("the CLI's own failures: %s for %j", async (code, argv, exit) => {
+    const doc = await jsonError([...argv]);
+    expect(doc.error.code).toBe(code);
+    expect(doc.error.source).toBe("cli");
+    expect(doc.error.status).toBeUndefined();
+    expect(doc.exit_code).toBe(exit);
+    expect(Array.isArray(doc.error.hints)).toBe(true);
+    if (code === "usage") expect(doc.error.hints).toContain("scoregate --help shows every command and flag");
+  });
+
+  it("unreachable and timeout", async () => {
+    const down = await jsonError(["gates"], { SCOREGATE_URL: "http://127.0.0.1:1", SCOREGATE_TOKEN: "t" });
+    expect(down.error).toMatchObject({ code: "unreachable", source: "cli" });
+    expect(down.error.message).toContain("could not reach http://127.0.0.1:1");
+    expect(down.error.hints.join(" ")).toContain("SCOREGATE_URL");
+    expect(down.exit_code).toBe(1);
+    stub.handle(() => ({ status: 200, body: { gates: [] }, delayMs: 2000 }));
+    const slow = await jsonError(["gates", "--timeout", "0.2"]);
+    expect(slow.error.code).toBe("timeout");
+  });
+
+  it("a bad file lists its bad rows as hints", async () => {
+    const bad = join(dir, "bad.csv");
+    writeFileSync(bad, "query_id;score\nq1;0,5\nq1;oops\n");
+    const doc = await jsonError(["calibrate", bad, ...gate, "--target", "0.2"]);
+    expect(doc.error.code).toBe("invalid_file");
+    expect(doc.error.hints).toEqual(['line 3: "oops" is not a finite number']);
+  });
+});

@@ -1,0 +1,82 @@
+/** "Did you mean": the closest command, flag or value for a typo, and nothing when nothing is close. */
+import { describe, expect, it } from "vitest";
+import { suggest } from "../src/suggest";
+import { cli } from "./support/run";
+
+const env = { SCOREGATE_URL: "http://127.0.0.1:1", SCOREGATE_TOKEN: "t" };
+const gate = ["--embedding", "e5", "--reranker", "bge", "--index-version", "v2"];
+
+describe("suggest", () => {
+  const known = ["target", "index", "index-version", "embedding", "reranker", "delimiter", "dry-run"];
+  it.each([
+    ["taregt", "target"],
+    ["traget", "target"],
+    ["index_version", "index-version"],
+    ["Index-Version", "index-version"],
+    ["dryrun", "dry-run"],
+    ["embed", "embedding"],
+    ["rerank", "reranker"],
+    ["delimeter", "delimiter"],
+  ])("%s -> %s", (typed, expected) => {
+    expect(suggest(typed, known)).toBe(expected);
+  });
+
+  it.each(["colour", "x", "in", "zzzzzz", ""])("nothing close to %j", (typed) => {
+    expect(suggest(typed, known)).toBeUndefined();
+  });
+
+  it("a prefix of several names suggests none of them", () => {
+    expect(suggest("ind", ["index", "index-version"])).toBe("index");
+    expect(suggest("inde", ["index-a", "index-b"])).toBeUndefined();
+  });
+});
+
+describe("the CLI suggests", () => {
+  it.each([
+    [["calibrate", "s.csv", ...gate, "--taregt", "0.2"], "unknown flag --taregt: did you mean --target?"],
+    [
+      ["calibrate", "s.csv", "--embedding", "e5", "--reranker", "bge", "--index_version", "v2"],
+      "unknown flag --index_version: did you mean --index-version?",
+    ],
+    [["calibrate", "s.csv", ...gate, "--target=0.2", "--dryrun"], "unknown flag --dryrun: did you mean --dry-run?"],
+    [["threshold", "--embed", "e5", "--reranker", "bge"], "unknown flag --embed: did you mean --embedding?"],
+    [["calibrate", "s.csv", ...gate, "-target", "0.2"], 'unknown flag "-target": flags take two dashes: did you mean --target?'],
+    [["calibrte", "s.csv"], 'unknown command "calibrte": did you mean calibrate?'],
+    [["gate"], 'unknown command "gate": did you mean gates?'],
+    [["threshhold"], 'unknown command "threshhold": did you mean threshold?'],
+    [["calibrate", "s.csv", ...gate, "--target", "0.2", "--format", "cvs"], '--format "cvs" is not one of csv, tsv, jsonl, text: did you mean csv?'],
+    [["calibrate", "s.csv", ...gate, "--target", "0.2", "--score-scale", "probabilty"], "did you mean probability?"],
+    [
+      ["alerts", "--kind", "rebuild-shift"],
+      '--kind "rebuild-shift" is not one of rebuild_shift, drop_rate_drift, empty_context, uncalibrated_request, recall_drift: did you mean rebuild_shift?',
+    ],
+    [["alerts", "--status", "opne"], "did you mean open?"],
+  ])("%j: %s", async (argv, message) => {
+    const r = await cli(argv, env);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")[0]).toContain(message);
+    expect(r.stderr).toContain("scoregate --help");
+  });
+
+  it("lists the commands when nothing is close, and names no flag when none is close", async () => {
+    const r = await cli(["frobnicate"], env);
+    expect(r.stderr).toContain('unknown command "frobnicate"\n');
+    expect(r.stderr).toContain("the commands: calibrate, threshold, history, activate, alerts, gates");
+    const f = await cli(["gates", "--colour"], env);
+    expect(f.stderr.split("\n")[0]).toBe("scoregate: unknown flag --colour");
+  });
+
+  it("a value that starts with a dash is not taken for a flag, and the fix is named", async () => {
+    const r = await cli(["calibrate", "s.csv", ...gate, "--target", "-0.1"], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Option '--target' argument is ambiguous");
+    expect(r.stderr).toContain("use '--target=-XYZ'");
+    expect(r.stderr).not.toContain("unknown flag");
+  });
+
+  it("--delimiter names the separators it takes", async () => {
+    const r = await cli(["calibrate", "s.csv", ...gate, "--target", "0.2", "--delimiter", "colon"], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--delimiter "colon" is not one of comma, semicolon, tab, pipe');
+  });
+});

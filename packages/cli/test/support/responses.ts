@@ -1,0 +1,41 @@
+/**
+ * Real answers of the local worker (test/fixtures/responses.json, written by test/fixtures/generate.mjs), each checked
+ * against the contract's zod schema when loaded: a stub server that serves them gives the CLI the contract's real
+ * response shape and units, and a stale file fails here instead of passing on numbers the server no longer sends.
+ */
+import { readFileSync } from "node:fs";
+import type { z } from "zod";
+import { CalibrationCreated, ErrorResponse, ThresholdResponse } from "../../../../src/contract";
+
+interface Recorded {
+  status: number;
+  body: unknown;
+}
+
+const recorded = JSON.parse(readFileSync(new URL("../fixtures/responses.json", import.meta.url), "utf8")) as Record<string, Recorded>;
+
+/** The recorded body after checking it with `schema`; the body as the server sent it, not zod's parsed copy. */
+function checked<S extends z.ZodType>(name: string, schema: S, status: number): z.infer<S> {
+  const r = recorded[name];
+  if (r === undefined) throw new Error(`test/fixtures/responses.json has no ${name}: rerun test/fixtures/generate.mjs`);
+  if (r.status !== status) throw new Error(`${name}: recorded status ${r.status}, expected ${status}`);
+  const parsed = schema.safeParse(r.body);
+  if (!parsed.success) throw new Error(`${name} no longer matches the contract (rerun test/fixtures/generate.mjs): ${parsed.error.message}`);
+  return structuredClone(r.body) as z.infer<S>;
+}
+
+export type Created = z.infer<typeof CalibrationCreated>;
+
+/** A fresh copy of each recorded answer (tests may change their copy). */
+export const responses = {
+  /** The walk-through's v1: a gate's first calibration (no shift). */
+  first: () => checked("first", CalibrationCreated, 201),
+  /** The walk-through's v2: the old gate's drop rate moved from 22 % to 59 %. */
+  shifted: () => checked("shifted", CalibrationCreated, 201),
+  equivalent: () => checked("equivalent", CalibrationCreated, 201),
+  inconclusive: () => checked("inconclusive", CalibrationCreated, 201),
+  threshold: () => checked("threshold", ThresholdResponse, 200),
+  tooFewScores: () => checked("too_few_scores", ErrorResponse, 422),
+  invalidInput: () => checked("invalid_input", ErrorResponse, 422),
+  uncalibrated: () => checked("uncalibrated", ErrorResponse, 404),
+};

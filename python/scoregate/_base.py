@@ -1,0 +1,149 @@
+"""What ``Client`` and ``AsyncClient`` share besides the cache and the queue: configuration, snapshots, reports, the
+shape of ``gate()``'s answer, and one blocking request."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import secrets
+import time
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+
+from . import _http
+from ._gate import Partition
+from ._observations import DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUED, DEFAULT_MAX_SCORES, ObservationQueue
+from ._thresholds import Outcome, ThresholdCache
+from ._types import ClientError, GateLike, GateResult, ObservationStats, ThresholdResult
+
+log = logging.getLogger("scoregate")
+
+
+class ClientBase:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 2.0,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 60.0,
+        max_stale: Optional[float] = None,
+        max_gates: int = 1000,
+        max_queued: int = DEFAULT_MAX_QUEUED,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_scores: int = DEFAULT_MAX_SCORES,
+        flush_interval: float = 5.0,
+        background: bool = True,
+        bootstrap: Optional[Mapping[str, Any]] = None,
+        opener: Optional[Callable[..., Any]] = None,
+        clock: Callable[[], float] = time.time,
+        rng: Callable[[], float] = random.random,
+    ):
+        self._init_io()
+        if not isinstance(base_url, str) or base_url == "":
+            raise TypeError("scoregate: base_url is required")
+        if not isinstance(token, str) or token == "":
+            raise TypeError("scoregate: token is required")
+        self._base = base_url.rstrip("/")
+        self._token = token
+        self._timeout = timeout
+        self._open = opener or _http.default_opener()
+        self._now = clock
+        self._flush_interval = flush_interval
+        self._background = background
+        backoff = (backoff_initial, backoff_max)
+        self._cache = ThresholdCache(
+            base_url=self._base,
+            token=token,
+            timeout=timeout,
+            backoff=backoff,
+            max_stale=max_stale,
+            max_gates=max_gates,
+            clock=clock,
+            rng=rng,
+            new_flight=self._new_flight,
+        )
+        self._queue = ObservationQueue(
+            # 64 random bits: replicas in containers often share a pid, and a repeated batch id is counted once
+            client_id=f"py-{os.getpid()}-{secrets.token_hex(8)}",
+            max_queued=max_queued,
+            batch_size=batch_size,
+            max_scores=max_scores,
+            flush_interval=flush_interval,
+            backoff=backoff,
+            clock=clock,
+            rng=rng,
+            stopped=lambda: self._cache.auth_error,
+            on_auth_error=lambda e: self._cache.stop_on_auth(None, e),
+        )
+        if bootstrap is not None:
+            self.restore(bootstrap)
+
+    def _init_io(self) -> None:
+        """Sets up what the client's kind of I/O needs (locks, threads or loop state), before anything else."""
+
+    def _new_flight(self) -> Any:
+        """A completion signal for one shared request (a threading.Event or an asyncio.Future)."""
+        raise NotImplementedError
+
+    def _after_report(self, sealed: bool) -> None:
+        """Makes sure queued observations will be sent (a thread or a task, per client); ``sealed``: a batch is full."""
+
+    @property
+    def auth_error(self) -> Optional[ClientError]:
+        """The refused-token error once a 401/403 stopped the client, else None."""
+        return self._cache.auth_error
+
+    @property
+    def server_api_version(self) -> Optional[str]:
+        """The server's ``scoregate-api-version`` header from its last answer that had one (diagnostics; older servers
+        send none)."""
+        return self._cache.api_version
+
+    def snapshot(self) -> Dict[str, Any]:
+        """The cache as a JSON-serializable dict (save it to a file for cold starts)."""
+        return self._cache.snapshot()
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        """Loads a snapshot: its values are served as ``stale`` until the server answers; never replaces a server value."""
+        self._cache.restore(snapshot)
+
+    def observation_stats(self) -> ObservationStats:
+        return self._queue.stats()
+
+    def report(
+        self,
+        candidates: int,
+        dropped: int,
+        *,
+        calibration_id: Optional[str] = None,
+        gate: Optional[GateLike] = None,
+        scores: Optional[Sequence[float]] = None,
+    ) -> None:
+        """Queues one query's counts for POST /v1/observations (batched; never raises, never waits). Name the
+        calibration you applied (``calibration_id`` of the threshold) or the gate."""
+        try:
+            self._after_report(self._queue.report(candidates, dropped, calibration_id, gate, scores))
+        except Exception:
+            log.exception("scoregate: unexpected failure in report")
+
+    def _gate_result(self, candidates: Sequence[Any], t: ThresholdResult, p: Partition, report: bool) -> GateResult:
+        """Reports the query's counts when a calibration produced the threshold, and says what was decided."""
+        if report and t.calibration_id is not None and len(candidates) > 0:
+            self.report(len(candidates), len(p.dropped), calibration_id=t.calibration_id, scores=p.scores or None)
+        return GateResult(p.kept, p.dropped, t.threshold, t.calibration_id, t.reason, t.index_version, p.unscored, t.error)
+
+    def _send(self, method: str, url: str, headers: Dict[str, str], body: Optional[bytes]) -> Outcome:
+        """One blocking request; its outcome, never an exception."""
+        try:
+            return _http.request(self._open, method, url, headers, body, self._timeout)
+        except _http.Failed as f:
+            return f.error
+        except Exception as e:  # a broken opener must not break the caller
+            return ClientError("internal", f"{type(e).__name__}: {e}")
+
+    def _post_observations(self, body: Dict[str, Any]) -> Outcome:
+        headers = {**_http.auth_headers(self._token), "Content-Type": "application/json"}
+        return self._send("POST", f"{self._base}/v1/observations", headers, json.dumps(body).encode())

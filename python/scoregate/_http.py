@@ -1,0 +1,145 @@
+"""HTTP details shared by both clients: one bounded request through ``urllib``, header parsing, backoff, and what a
+non-2xx answer means. Blocking: ``AsyncClient`` runs ``request`` in its own worker threads, never on the event loop."""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import json
+import math
+import re
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+
+from . import __version__  # defined at the top of the package's __init__, before it imports this module
+from ._types import ClientError
+
+#: Sent with every request, so the server's operators can tell client versions apart.
+USER_AGENT = f"scoregate-python/{__version__}"
+#: The response header that names the server's API version (read for diagnostics, never required).
+API_VERSION_HEADER = "scoregate-api-version"
+
+Opener = Callable[..., Any]
+Response = Tuple[int, Mapping[str, str], Any]
+
+
+class Failed(Exception):
+    """A request that got no HTTP answer (network failure, timeout)."""
+
+    def __init__(self, error: ClientError):
+        super().__init__(error.message)
+        self.error = error
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only within the same origin: urllib would otherwise resend the Authorization header (the
+    bearer token) to whatever host a redirect names. The API never redirects, so refusing costs nothing; a refused
+    redirect surfaces as its 3xx status (``bad_request``)."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        old, new = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(newurl)
+        if (old.scheme, old.netloc) != (new.scheme, new.netloc):
+            return None
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def default_opener() -> Opener:
+    return urllib.request.build_opener(_SameOriginRedirects()).open
+
+
+def request(open_: Opener, method: str, url: str, headers: Dict[str, str], body: Optional[bytes], timeout: float) -> Response:
+    """One request with ``timeout`` seconds per socket operation; returns (status, headers, parsed JSON or None) for
+    every HTTP answer, raises ``Failed`` when there was none."""
+    req = urllib.request.Request(url, data=body, headers={**headers, "User-Agent": USER_AGENT}, method=method)
+    try:
+        with open_(req, timeout=timeout) as resp:
+            status, resp_headers, raw = resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as e:
+        # urllib raises for every status >= 300, a 304 Not Modified included
+        status, resp_headers = e.code, e.headers
+        try:
+            raw = e.read()
+        except Exception:
+            raw = b""
+        finally:
+            e.close()
+    except (OSError, http.client.HTTPException) as e:
+        # URLError is an OSError; a dropped connection mid-answer is an HTTPException (IncompleteRead, BadStatusLine)
+        reason = getattr(e, "reason", e)
+        # socket.timeout is TimeoutError from 3.10 on; on 3.9 it is only an OSError
+        if isinstance(reason, (TimeoutError, socket.timeout)) or isinstance(e, (TimeoutError, socket.timeout)) or "timed out" in str(reason):
+            raise Failed(ClientError("timeout", f"no answer within {timeout} s")) from None
+        raise Failed(ClientError("network", f"request failed: {reason}")) from None
+    parsed: Any = None
+    if raw:
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = None
+    return status, resp_headers, parsed
+
+
+def parse_retry_after(value: Optional[str], now: float) -> Optional[float]:
+    """``Retry-After`` in seconds: delay-seconds (digits only, RFC 9110 10.2.3) or an HTTP date; None when absent or
+    unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if re.fullmatch(r"[0-9]+", value):
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - now)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def parse_cache_control(value: Optional[str]) -> Dict[str, float]:
+    """The three lifetimes of a ``Cache-Control`` header in seconds; directive names are case-insensitive and absent
+    or malformed directives are left out."""
+    out: Dict[str, float] = {}
+    for part in (value or "").split(","):
+        name, sep, arg = part.strip().partition("=")
+        name = name.strip().lower()
+        if not sep or name not in ("max-age", "stale-while-revalidate", "stale-if-error"):
+            continue
+        try:
+            seconds = float(arg.strip().strip('"'))
+        except ValueError:
+            continue
+        if math.isfinite(seconds) and seconds >= 0:
+            out[name] = seconds
+    return out
+
+
+def backoff_delay(initial: float, cap: float, failures: int, random_value: float, retry_after: Optional[float]) -> float:
+    """Delay before the next attempt after ``failures`` consecutive failures: exponential, capped, with equal jitter
+    (half fixed, half random) so that processes failing together retry apart; never below Retry-After."""
+    base = min(cap, initial * (2 ** min(max(0, failures - 1), 30)))
+    delay = base / 2 + random_value * base / 2
+    return max(delay, retry_after or 0.0)
+
+
+def describe_failure(status: int, body: Any, retry_after: Optional[float]) -> ClientError:
+    """What a non-2xx answer means for the client, with the server's own message when it sent the error envelope."""
+    envelope = body.get("error") if isinstance(body, dict) else None
+    code = envelope.get("code") if isinstance(envelope, dict) and isinstance(envelope.get("code"), str) else None
+    said = f": {envelope['message']}" if code and isinstance(envelope.get("message"), str) else ""  # type: ignore[union-attr]
+    if status == 401:
+        return ClientError("unauthorized", f"401 unauthorized{said} (check the token; refreshing stopped)", status)
+    if status == 403:
+        return ClientError("forbidden", f"403 forbidden{said} (the token lacks the scope; refreshing stopped)", status)
+    if status == 404 and code == "uncalibrated":
+        return ClientError("uncalibrated", f"404 uncalibrated{said}", status)
+    if status == 429:
+        return ClientError("rate_limited", f"429 rate limited{said}", status, retry_after)
+    if status >= 500:
+        return ClientError("server_error", f"{status} {code or 'server error'}{said}", status, retry_after)
+    return ClientError("bad_request", f"{status} {code or 'refused'}{said}", status, retry_after)
+
+
+def auth_headers(token: str) -> Dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Accept": "application/json"}

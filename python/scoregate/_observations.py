@@ -1,0 +1,266 @@
+"""Observation batching for POST /v1/observations, shared by both clients (the same rules as the TypeScript client's
+packages/client/src/observations.ts): one pending batch per calibration (or gate), sealed when full or
+``flush_interval`` old, each with a batch id it keeps across retries (the server counts a batch id once). Memory is
+bounded: past ``max_queued`` queries (besides the batch being sent) the oldest are dropped and counted. No I/O here:
+``sending`` is a generator that yields request bodies and receives their outcomes, so the thread-based and the
+asyncio client drive the same loop."""
+
+from __future__ import annotations
+
+import collections
+import json
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Generator, List, Optional, Sequence, Tuple
+
+from . import _http
+from ._types import (
+    MAX_BATCH_ID_LENGTH,
+    MAX_CANDIDATES_PER_QUERY,
+    MAX_OBSERVATION_QUERIES,
+    MAX_OBSERVATION_SCORES,
+    ClientError,
+    GateLike,
+    ObservationStats,
+    as_gate,
+)
+from ._thresholds import Outcome
+
+#: Default queries per batch: the TypeScript client's default (MAX_OBSERVATION_QUERIES is the API's cap).
+DEFAULT_BATCH_SIZE = 1000
+DEFAULT_MAX_QUEUED = 10_000
+DEFAULT_MAX_SCORES = 2000
+
+
+@dataclass
+class _Group:
+    target: Dict[str, Any]
+    created_at: float
+    queries: List[List[int]] = field(default_factory=list)
+    scores: List[float] = field(default_factory=list)
+
+
+@dataclass
+class Batch:
+    id: str
+    target: Dict[str, Any]
+    queries: List[List[int]]
+    scores: List[float]
+    next_attempt_at: float = 0.0
+
+
+class ObservationQueue:
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        max_queued: int,
+        batch_size: int,
+        max_scores: int,
+        flush_interval: float,
+        backoff: Tuple[float, float],
+        clock: Callable[[], float],
+        rng: Callable[[], float],
+        stopped: Callable[[], Optional[ClientError]],
+        on_auth_error: Callable[[ClientError], None],
+    ):
+        self._client_id = client_id
+        self._max_queued = max(1, max_queued)
+        self._batch_size = min(MAX_OBSERVATION_QUERIES, max(1, batch_size))
+        self._max_scores = min(MAX_OBSERVATION_SCORES, max(0, max_scores))
+        self._interval = flush_interval
+        self._backoff = backoff
+        self._now = clock
+        self._rng = rng
+        self._stopped = stopped
+        self._on_auth_error = on_auth_error
+        self._lock = threading.Lock()
+        self._groups: "collections.OrderedDict[str, _Group]" = collections.OrderedDict()
+        #: sealed batches awaiting their (next) attempt, oldest first
+        self._batches: List[Batch] = []
+        self._in_flight: Optional[Batch] = None
+        self._seq = 0
+        self._failures = 0
+        self._next_attempt_at = 0.0
+        self._stats = ObservationStats()
+        self.closed = False
+
+    def report(self, candidates: int, dropped: int, calibration_id: Optional[str], gate: Optional[GateLike], scores: Optional[Sequence[float]]) -> bool:
+        """Queues one query's counts, or counts it as ignored (invalid, closed, or the token was refused). True when it
+        filled a batch (which is then due at once)."""
+        target = _target(calibration_id, gate)
+        valid = (
+            isinstance(candidates, int)
+            and isinstance(dropped, int)
+            and not isinstance(candidates, bool)
+            and not isinstance(dropped, bool)
+            and 0 <= dropped <= candidates <= MAX_CANDIDATES_PER_QUERY
+        )
+        with self._lock:
+            if self.closed or self._stopped() is not None or target is None or not valid:
+                self._stats.ignored += 1
+                return False
+            key = json.dumps(target, sort_keys=True)
+            group = self._groups.get(key)
+            if group is None:
+                group = _Group(target=target, created_at=self._now())
+                self._groups[key] = group
+            group.queries.append([candidates, dropped])
+            if scores and self._max_scores > 0:
+                group.scores.extend(float(s) for s in scores if isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s))
+                # keep the newest scores: the sample is meant to describe current production
+                del group.scores[: max(0, len(group.scores) - self._max_scores)]
+            self._stats.queued += 1
+            full = len(group.queries) >= self._batch_size
+            if full:
+                self._seal(key)
+            self._bound_memory()
+            return full
+
+    def next_due_at(self) -> Optional[float]:
+        """When the next batch is due (a group reaches ``flush_interval``, or a retry's backoff ends); None if idle."""
+        with self._lock:
+            times = [g.created_at + self._interval for g in self._groups.values()] + [b.next_attempt_at for b in self._batches]
+            return max(min(times), self._next_attempt_at) if times else None
+
+    def sending(self, force: bool) -> Generator[Dict[str, Any], Outcome, Tuple[int, int]]:
+        """Seals due groups (all with ``force``) and yields the body of each batch to send, one at a time, receiving its
+        outcome. ``force`` (flush, close) tries every batch once; otherwise only due batches, stopping at the first
+        retriable failure. Returns (sent, failed) batches. The caller runs one of these at a time."""
+        sent = failed = 0
+        auth: Optional[ClientError] = None
+        with self._lock:
+            now = self._now()
+            for key in [k for k, g in self._groups.items() if force or now - g.created_at >= self._interval]:
+                self._seal(key)
+            batches = list(self._batches)
+        for batch in batches:
+            with self._lock:
+                if self._stopped() is not None:
+                    break
+                now = self._now()
+                if not force and (now < self._next_attempt_at or now < batch.next_attempt_at):
+                    continue
+                if batch not in self._batches:
+                    continue
+                if not batch.queries:
+                    self._batches.remove(batch)
+                    continue
+                body: Dict[str, Any] = {"batch_id": batch.id, **batch.target, "queries": batch.queries}
+                if batch.scores:
+                    body["scores"] = batch.scores
+                n = len(batch.queries)
+                self._in_flight = batch
+            try:
+                outcome = yield body
+            finally:
+                with self._lock:
+                    self._in_flight = None
+            with self._lock:
+                error = self._error_of(outcome)
+                if error is None:
+                    self._remove(batch, n)
+                    self._stats.sent += n
+                    self._failures = 0
+                    self._next_attempt_at = 0.0
+                    sent += 1
+                    continue
+                failed += 1
+                self._stats.last_error = error
+                if error.code in ("unauthorized", "forbidden"):
+                    self._reject_all()
+                    auth = error
+                    break
+                if not isinstance(outcome, ClientError) and error.code not in ("rate_limited", "server_error"):
+                    # 400, 404 uncalibrated, 422: the same batch would be refused again
+                    self._remove(batch, n)
+                    self._stats.rejected += n
+                    continue
+                self._failures += 1
+                initial, cap = self._backoff
+                t = self._now()
+                delay = _http.backoff_delay(initial, cap, self._failures, self._rng(), error.retry_after)
+                batch.next_attempt_at = t + delay
+                self._next_attempt_at = t + delay
+                if not force:
+                    break
+        if auth is not None:
+            self._on_auth_error(auth)
+        return sent, failed
+
+    def stats(self) -> ObservationStats:
+        with self._lock:
+            s = self._stats
+            return ObservationStats(s.queued, s.sent, s.dropped_for_memory, s.rejected, s.ignored, s.last_error)
+
+    # -------------------------------------------------------------------------------------------------------------
+
+    def _error_of(self, outcome: Outcome) -> Optional[ClientError]:
+        if isinstance(outcome, ClientError):
+            return outcome
+        status, headers, body = outcome
+        if 200 <= status < 300:
+            return None
+        return _http.describe_failure(status, body, _http.parse_retry_after(headers.get("Retry-After"), self._now()))
+
+    def _seal(self, key: str) -> None:
+        group = self._groups.pop(key)
+        self._seq += 1
+        batch_id = f"{self._client_id}-{self._seq:08d}"[:MAX_BATCH_ID_LENGTH]
+        self._batches.append(Batch(batch_id, group.target, group.queries, group.scores))
+
+    def _remove(self, batch: Batch, n: int) -> None:
+        if batch in self._batches:
+            self._batches.remove(batch)
+        self._stats.queued -= n
+
+    def _bound_memory(self) -> None:
+        """Drops the oldest queries (sealed batches first, then the oldest groups) beyond max_queued. The batch being
+        sent is left alone: its body is already on the wire, and the server may count it."""
+        excess = self._stats.queued - (len(self._in_flight.queries) if self._in_flight else 0) - self._max_queued
+        for b in list(self._batches):
+            if excess <= 0:
+                return
+            if b is self._in_flight:
+                continue
+            take = min(excess, len(b.queries))
+            del b.queries[:take]
+            excess -= take
+            self._dropped(take)
+            if not b.queries:
+                self._batches.remove(b)
+        for key, g in list(self._groups.items()):
+            if excess <= 0:
+                return
+            take = min(excess, len(g.queries))
+            del g.queries[:take]
+            excess -= take
+            self._dropped(take)
+            if not g.queries:
+                del self._groups[key]
+
+    def _dropped(self, n: int) -> None:
+        self._stats.dropped_for_memory += n
+        self._stats.queued -= n
+
+    def _reject_all(self) -> None:
+        """A refused token: nothing queued will ever be accepted by this client."""
+        n = sum(len(b.queries) for b in self._batches) + sum(len(g.queries) for g in self._groups.values())
+        self._batches.clear()
+        self._groups.clear()
+        self._stats.rejected += n
+        self._stats.queued -= n
+
+
+def _target(calibration_id: Optional[str], gate: Optional[GateLike]) -> Optional[Dict[str, Any]]:
+    """The batch target: the calibration applied (preferred: the counts belong to it), else the gate; None if neither."""
+    if isinstance(calibration_id, str) and calibration_id != "":
+        return {"calibration_id": calibration_id}
+    if gate is None:
+        return None
+    try:
+        g = as_gate(gate)
+    except (TypeError, KeyError):
+        return None
+    return {k: v for k, v in vars(g).items() if v is not None}

@@ -1,0 +1,321 @@
+"""The threshold cache both clients share: what to answer, when to ask the server, and what an answer changes. It does
+no I/O and never waits: ``Client`` runs its requests in threads, ``AsyncClient`` in tasks, and both hand the outcome
+back to ``settle``. The behaviour matches the TypeScript client (packages/client/src/client.ts; the shared cases are
+fixtures/client-behaviour.json):
+
+* within the server's ``max-age`` an answer comes from memory (``cached``); past it, at once (``stale``) while one
+  background revalidation with ``If-None-Match`` runs, up to ``max-age`` plus the server's ``stale-if-error``;
+* only a caller that holds nothing for the gate waits, at most its own deadline (``calibrated`` when the server
+  answered, else its ``fallback``, or ``uncalibrated`` when the server says the gate has no active calibration);
+* one request per gate at a time; a request older than its own timeout plus a second is considered lost and replaced;
+* failures back off exponentially with jitter and honour ``Retry-After``; a 401/403 stops every request.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+
+from . import _http
+from ._types import (
+    THRESHOLD_MAX_AGE_SECONDS,
+    THRESHOLD_STALE_IF_ERROR_SECONDS,
+    THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS,
+    ClientError,
+    Gate,
+    ThresholdResult,
+    as_gate,
+)
+
+log = logging.getLogger("scoregate")
+
+#: How much longer than its own timeout a shared request may run before a caller treats it as lost (seconds).
+LOST_REQUEST_GRACE_SECONDS = 1.0
+
+Outcome = Union[_http.Response, ClientError]
+
+
+@dataclass
+class Entry:
+    gate: Gate
+    value: Optional[Dict[str, Any]] = None
+    etag: Optional[str] = None
+    #: when the server last confirmed the value (or the uncalibrated answer)
+    fetched_at: float = 0.0
+    max_age: float = THRESHOLD_MAX_AGE_SECONDS
+    stale_if_error: float = float(max(THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS))
+    uncalibrated: bool = False
+    #: served from a snapshot until the server answers: always ``stale``, never ``cached``
+    bootstrapped: bool = False
+    failures: int = 0
+    next_attempt_at: float = 0.0
+    last_error: Optional[ClientError] = None
+    #: the running request's completion signal (a threading.Event or an asyncio.Future), or None
+    inflight: Any = None
+    inflight_started: float = 0.0
+
+
+@dataclass
+class Plan:
+    """What a caller does next: return ``answer`` now, or wait for ``flight`` (when ``answer`` is None). With ``start``
+    set, the caller created ``flight`` and must send ``url`` with ``headers`` and hand the outcome to ``settle``."""
+
+    entry: Entry
+    answer: Optional[ThresholdResult] = None
+    flight: Any = None
+    start: bool = False
+    url: str = ""
+    headers: Optional[Dict[str, str]] = None
+
+
+class ThresholdCache:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str,
+        timeout: float,
+        backoff: Tuple[float, float],
+        max_stale: Optional[float],
+        max_gates: int,
+        clock: Callable[[], float],
+        rng: Callable[[], float],
+        new_flight: Callable[[], Any],
+    ):
+        self._base = base_url
+        self._token = token
+        self._timeout = timeout
+        self._backoff = backoff
+        self._max_stale = max_stale
+        self._max_gates = max(1, max_gates)
+        self._now = clock
+        self._rng = rng
+        self._new_flight = new_flight
+        self._lock = threading.Lock()
+        self.entries: "collections.OrderedDict[Tuple[str, str, str, Optional[str]], Entry]" = collections.OrderedDict()
+        #: set by a 401/403: the token is wrong, so nothing is sent again (retrying forever helps nobody)
+        self.auth_error: Optional[ClientError] = None
+        #: the ``scoregate-api-version`` header of the last answer that had one (diagnostics only)
+        self.api_version: Optional[str] = None
+
+    # -- deciding --------------------------------------------------------------------------------------------------
+
+    def plan(self, gate: Gate, fallback: Optional[float]) -> Plan:
+        key = gate.key()
+        with self._lock:
+            now = self._now()
+            entry = self.entries.get(key)
+            if entry is not None:
+                self.entries.move_to_end(key)  # least recently used order
+                fresh = (entry.value is not None or entry.uncalibrated) and not entry.bootstrapped and now - entry.fetched_at < entry.max_age
+                if fresh:
+                    return Plan(entry, answer=self._answer(entry, fallback, True))
+                if self._usable(entry, now):
+                    plan = self._claim(entry, now)
+                    plan.answer = self._answer(entry, fallback, False)
+                    return plan
+                if entry.value is not None and not entry.bootstrapped:
+                    # past stale-if-error: too old to serve
+                    entry.value = None
+                    entry.etag = None
+            else:
+                entry = Entry(gate=gate, fetched_at=now)
+                self.entries[key] = entry
+                self._evict()
+            plan = self._claim(entry, now)
+            if plan.flight is None:
+                plan.answer = fallback_result(fallback, entry.uncalibrated, self.auth_error or entry.last_error)
+            return plan
+
+    def after_wait(self, entry: Entry, fallback: Optional[float]) -> ThresholdResult:
+        """The answer of a caller whose wait for the shared request ended in time."""
+        with self._lock:
+            if entry.value is not None and not entry.uncalibrated and entry.last_error is None and not entry.bootstrapped:
+                result = self._answer(entry, fallback, True)
+                result.reason = "calibrated"
+                return result
+            if entry.uncalibrated and entry.last_error is None:
+                return fallback_result(fallback, True, None, entry.fetched_at)
+            return fallback_result(fallback, False, self.auth_error or entry.last_error)
+
+    def _usable(self, entry: Entry, now: float) -> bool:
+        """Can this entry answer without waiting? A bootstrapped value can until the server answers."""
+        if entry.uncalibrated:
+            return True
+        if entry.value is None:
+            return False
+        if entry.bootstrapped:
+            return True
+        limit = self._max_stale if self._max_stale is not None else entry.stale_if_error
+        return now - entry.fetched_at < entry.max_age + limit
+
+    def _answer(self, entry: Entry, fallback: Optional[float], fresh: bool) -> ThresholdResult:
+        if entry.uncalibrated:
+            return fallback_result(fallback, True, None, entry.fetched_at)
+        v = entry.value or {}
+        return ThresholdResult(
+            threshold=v.get("threshold"),
+            calibration_id=v.get("calibration_id"),
+            index_version=v.get("index_version"),
+            expected_drop_rate=v.get("expected_drop_rate"),
+            reason="cached" if fresh else "stale",
+            fetched_at=entry.fetched_at,
+            error=None if fresh else (self.auth_error or entry.last_error),
+        )
+
+    def _claim(self, entry: Entry, now: float) -> Plan:
+        """Joins the entry's running request, or starts one unless the token was refused or a backoff is in force
+        (called with the lock held)."""
+        if self.auth_error is not None:
+            return Plan(entry)
+        if entry.inflight is not None and now - entry.inflight_started <= self._timeout + LOST_REQUEST_GRACE_SECONDS:
+            return Plan(entry, flight=entry.inflight)
+        if entry.inflight is None and now < entry.next_attempt_at:
+            return Plan(entry)
+        entry.inflight = self._new_flight()
+        entry.inflight_started = now
+        g = entry.gate
+        params = {"index": g.index, "embedding": g.embedding, "reranker": g.reranker, "index_version": g.index_version}
+        query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
+        headers = _http.auth_headers(self._token)
+        if entry.etag is not None and entry.value is not None:
+            headers["If-None-Match"] = entry.etag
+        return Plan(entry, flight=entry.inflight, start=True, url=f"{self._base}/v1/threshold?{query}", headers=headers)
+
+    def _evict(self) -> None:
+        while len(self.entries) > self._max_gates:
+            self.entries.popitem(last=False)
+
+    # -- learning --------------------------------------------------------------------------------------------------
+
+    def settle(self, plan: Plan, outcome: Outcome) -> None:
+        """Applies a request's outcome (an HTTP answer, or the ClientError of a request that got none)."""
+        entry = plan.entry
+        with self._lock:
+            try:
+                self._apply(entry, outcome, self._now())
+            except Exception as e:  # a malformed answer must not break the cache
+                self._fail(entry, ClientError("internal", f"{type(e).__name__}: {e}"))
+            finally:
+                if entry.inflight is plan.flight:
+                    entry.inflight = None
+
+    def _apply(self, entry: Entry, outcome: Outcome, now: float) -> None:
+        if isinstance(outcome, ClientError):
+            self._fail(entry, outcome)
+            return
+        status, headers, body = outcome
+        self.api_version = headers.get(_http.API_VERSION_HEADER) or self.api_version
+        if status == 200:
+            if not is_threshold_response(body):
+                self._fail(entry, ClientError("bad_response", "200 without a threshold body", status))
+                return
+            entry.value = body
+            entry.etag = headers.get("ETag")
+            entry.uncalibrated = False
+            self._confirmed(entry, headers, now)
+            return
+        if status == 304 and entry.value is not None:
+            self._confirmed(entry, headers, now)
+            return
+        failure = _http.describe_failure(status, body, _http.parse_retry_after(headers.get("Retry-After"), now))
+        if failure.code == "uncalibrated":
+            entry.value = None
+            entry.etag = None
+            entry.uncalibrated = True
+            self._confirmed(entry, headers, now)
+        elif failure.code in ("unauthorized", "forbidden"):
+            self.stop_on_auth(entry, failure)
+        else:
+            self._fail(entry, failure)
+
+    def stop_on_auth(self, entry: Optional[Entry], error: ClientError) -> None:
+        if entry is not None:
+            entry.last_error = error
+        if self.auth_error is None:
+            self.auth_error = error
+            log.error("scoregate: %s (%s): the client stops sending requests; fix the token", error.code, error.message)
+
+    def _confirmed(self, entry: Entry, headers: Mapping[str, str], now: float) -> None:
+        """A server answer (200, 304, 404 uncalibrated): reset the failure state and take the lifetimes it sent."""
+        cc = _http.parse_cache_control(headers.get("Cache-Control"))
+        entry.fetched_at = now
+        entry.max_age = cc.get("max-age", THRESHOLD_MAX_AGE_SECONDS)
+        entry.stale_if_error = max(
+            cc.get("stale-while-revalidate", THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS),
+            cc.get("stale-if-error", THRESHOLD_STALE_IF_ERROR_SECONDS),
+        )
+        entry.bootstrapped = False
+        entry.failures = 0
+        entry.next_attempt_at = 0.0
+        entry.last_error = None
+
+    def _fail(self, entry: Entry, error: ClientError) -> None:
+        entry.failures += 1
+        entry.last_error = error
+        initial, cap = self._backoff
+        entry.next_attempt_at = self._now() + _http.backoff_delay(initial, cap, entry.failures, self._rng(), error.retry_after)
+        if entry.failures == 1:
+            log.warning("scoregate: %s for %s: %s", error.code, entry.gate, error.message)
+
+    # -- snapshots -------------------------------------------------------------------------------------------------
+
+    def snapshot(self) -> Dict[str, Any]:
+        with self._lock:
+            entries = [
+                {"gate": {k: v for k, v in vars(e.gate).items() if v is not None}, "response": e.value, "etag": e.etag, "fetched_at": e.fetched_at}
+                for e in self.entries.values()
+                if e.value is not None
+            ]
+            return {"version": 1, "saved_at": self._now(), "entries": entries}
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        if not isinstance(snapshot, Mapping) or snapshot.get("version") != 1:
+            return
+        with self._lock:
+            for s in snapshot.get("entries") or []:
+                try:
+                    gate = as_gate(s["gate"])
+                except (KeyError, TypeError):
+                    continue
+                if not is_threshold_response(s.get("response")):
+                    continue
+                existing = self.entries.get(gate.key())
+                if existing is not None and not existing.bootstrapped and (existing.value is not None or existing.uncalibrated):
+                    continue
+                e = existing or Entry(gate=gate)
+                e.value = s["response"]
+                e.etag = s.get("etag") if isinstance(s.get("etag"), str) else None
+                fetched_at = s.get("fetched_at")
+                e.fetched_at = float(fetched_at) if isinstance(fetched_at, (int, float)) else 0.0
+                e.bootstrapped = True
+                self.entries[gate.key()] = e
+            self._evict()
+
+
+def fallback_result(fallback: Optional[float], uncalibrated: bool, error: Optional[ClientError], fetched_at: Optional[float] = None) -> ThresholdResult:
+    return ThresholdResult(
+        threshold=fallback,
+        calibration_id=None,
+        index_version=None,
+        expected_drop_rate=None,
+        reason="uncalibrated" if uncalibrated else "fallback",
+        fetched_at=fetched_at if uncalibrated else None,
+        error=error,
+    )
+
+
+def is_threshold_response(body: Any) -> bool:
+    if not isinstance(body, dict):
+        return False
+    t = body.get("threshold")
+    return (
+        (t is None or (isinstance(t, (int, float)) and not isinstance(t, bool) and t == t and abs(t) != float("inf")))
+        and isinstance(body.get("calibration_id"), str)
+        and isinstance(body.get("index_version"), str)
+        and isinstance(body.get("expected_drop_rate"), (int, float))
+    )

@@ -1,0 +1,111 @@
+"""The public value types of both clients (``Client`` and ``AsyncClient``) and the API limits they rely on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, List, Mapping, Optional, Tuple, Union
+
+# Limits the API promises; the same values as src/contract/limits.ts (python/tests/test_limits.py checks that).
+MAX_OBSERVATION_QUERIES = 10_000
+MAX_OBSERVATION_SCORES = 10_000
+MAX_CANDIDATES_PER_QUERY = 10_000
+MAX_BATCH_ID_LENGTH = 128
+THRESHOLD_MAX_AGE_SECONDS = 5
+THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS = 60
+THRESHOLD_STALE_IF_ERROR_SECONDS = 86_400
+
+#: Why a threshold is what it is (the same words as the TypeScript client's ``reason``).
+REASONS = ("calibrated", "cached", "stale", "fallback", "uncalibrated")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A gate as GET /v1/threshold names it; ``index_version`` pins one version (blue/green indexes)."""
+
+    embedding: str
+    reranker: str
+    index: Optional[str] = None
+    index_version: Optional[str] = None
+
+    def key(self) -> Tuple[str, str, str, Optional[str]]:
+        return (self.index or "default", self.embedding, self.reranker, self.index_version)
+
+
+GateLike = Union[Gate, Mapping[str, Any], Tuple[str, ...]]
+
+
+def as_gate(g: GateLike) -> Gate:
+    """Accepts a Gate, a dict with embedding/reranker/index/index_version, or a tuple (embedding, reranker[, index])."""
+    if isinstance(g, Gate):
+        return g
+    if isinstance(g, Mapping):
+        return Gate(
+            embedding=g["embedding"], reranker=g["reranker"], index=g.get("index"), index_version=g.get("index_version")
+        )
+    if isinstance(g, tuple) and 2 <= len(g) <= 4:
+        return Gate(*g)
+    raise TypeError("a gate is Gate(embedding, reranker, index=None, index_version=None), a dict or a tuple")
+
+
+@dataclass
+class ClientError:
+    """Why an answer is a fallback or stale: timeout, network, unauthorized, forbidden, rate_limited, server_error,
+    bad_request, bad_response, uncalibrated or internal."""
+
+    code: str
+    message: str
+    #: the HTTP status, when the server answered
+    status: Optional[int] = None
+    #: seconds the server asked to wait (Retry-After), when it said
+    retry_after: Optional[float] = None
+
+
+@dataclass
+class ThresholdResult:
+    #: keep a candidate iff score >= threshold; None keeps everything
+    threshold: Optional[float]
+    #: the calibration that produced it; None for fallback and uncalibrated
+    calibration_id: Optional[str]
+    index_version: Optional[str]
+    expected_drop_rate: Optional[float]
+    #: calibrated | cached | stale | fallback | uncalibrated
+    reason: str
+    #: when the server last confirmed the value (epoch seconds), or None
+    fetched_at: Optional[float]
+    error: Optional[ClientError] = None
+
+
+@dataclass
+class GateResult:
+    kept: List[Any]
+    dropped: List[Any]
+    threshold: Optional[float]
+    calibration_id: Optional[str]
+    reason: str
+    index_version: Optional[str]
+    unscored: int = 0
+    error: Optional[ClientError] = None
+
+
+@dataclass
+class ObservationStats:
+    #: queries waiting to be sent (queued, or in a batch awaiting a retry)
+    queued: int = 0
+    #: queries the server accepted (duplicates included: the server counts a batch id once)
+    sent: int = 0
+    #: queries dropped to keep memory bounded (oldest first)
+    dropped_for_memory: int = 0
+    #: queries the server refused for good (4xx other than 429, or a refused token)
+    rejected: int = 0
+    #: reports ignored: after close(), after a refused token, or invalid
+    ignored: int = 0
+    last_error: Optional[ClientError] = None
+
+
+@dataclass
+class FlushResult:
+    #: batches the server accepted during this flush
+    sent_batches: int
+    #: batches attempted during this flush that failed (retriable ones stay queued)
+    failed_batches: int
+    stats: ObservationStats

@@ -1,0 +1,191 @@
+"""``AsyncClient``: the scoregate client for asyncio services (FastAPI, Starlette, aiohttp), standard library only.
+
+It shares the threshold cache, the reasons and the observation batching with ``Client`` (scoregate._thresholds,
+scoregate._observations): only the waiting differs. A call that holds a value returns without suspending at all; only
+a caller with nothing cached for the gate awaits the shared request, at most its own ``timeout``.
+
+Why threads under asyncio: the standard library has no asyncio HTTP client, and writing one (TLS, proxies from the
+environment, chunked bodies, redirects) by hand is a liability; ``urllib`` does all of that. Each request therefore
+runs in a small pool of worker threads owned by the client (not the loop's default executor, so a slow scoregate never
+starves the application's own ``asyncio.to_thread`` work, and the application's never delays a refresh). The event
+loop only ever awaits: it never blocks on the network. Requests are few by construction: one per gate at a time, plus
+one observation batch at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from typing import Any, Callable, Coroutine, Optional, Sequence, Set, Tuple, Union
+
+from ._base import ClientBase
+from ._gate import partition
+from ._thresholds import Outcome, Plan, fallback_result
+from ._types import ClientError, FlushResult, GateLike, GateResult, ThresholdResult, as_gate
+
+log = logging.getLogger("scoregate")
+
+#: Worker threads per client for blocking urllib calls (requests are single-flight per gate, so few run at once).
+IO_THREADS = 8
+
+
+class AsyncClient(ClientBase):
+    """``AsyncClient(base_url, token)`` with the same options as ``Client``; use one per event loop (create it at
+    start-up, ``await client.close()`` at shutdown, or ``async with AsyncClient(...) as client``)."""
+
+    def _init_io(self) -> None:
+        self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
+        self._executor_lock = threading.Lock()
+        self._tasks: Set["asyncio.Task[Any]"] = set()
+        # Created on first use inside the running loop: on Python 3.9 they bind to a loop when constructed.
+        self._flush_lock: Optional[asyncio.Lock] = None
+        self._wake: Optional[asyncio.Event] = None
+        self._flusher: Optional["asyncio.Task[None]"] = None
+        self._closing = False
+
+    def _new_flight(self) -> "asyncio.Future[None]":
+        return asyncio.get_running_loop().create_future()
+
+    # -- thresholds -----------------------------------------------------------------------------------------------
+
+    async def get_threshold(self, gate: GateLike, fallback: Optional[float], *, timeout: Optional[float] = None) -> ThresholdResult:
+        """The gate's threshold; never raises (cancellation of the caller excepted). ``fallback`` (required; None keeps
+        everything) is used until a first answer arrives and when the gate is uncalibrated."""
+        try:
+            wait = self._timeout if timeout is None else timeout
+            plan = self._cache.plan(as_gate(gate), fallback)
+            if plan.start:
+                self._spawn(self._refresh(plan))
+            if plan.answer is not None:
+                return plan.answer
+            try:
+                # shield: a caller that stops waiting (its deadline, or its own cancellation) leaves the shared
+                # request running for the others
+                await asyncio.wait_for(asyncio.shield(plan.flight), wait)
+            except asyncio.TimeoutError:
+                return fallback_result(fallback, False, ClientError("timeout", f"no answer within {wait} s"))
+            return self._cache.after_wait(plan.entry, fallback)
+        except Exception as e:  # the hot path must never raise
+            log.exception("scoregate: unexpected failure in get_threshold")
+            return fallback_result(fallback, False, ClientError("internal", f"{type(e).__name__}: {e}"))
+
+    async def _refresh(self, plan: Plan) -> None:
+        outcome: Outcome = ClientError("internal", "the request was cancelled")
+        try:
+            outcome = await self._in_thread(self._send, "GET", plan.url, plan.headers or {}, None)
+        finally:
+            self._cache.settle(plan, outcome)
+            if not plan.flight.done():
+                plan.flight.set_result(None)
+
+    async def gate(
+        self,
+        candidates: Sequence[Any],
+        gate: GateLike,
+        *,
+        fallback: Optional[float],
+        score: Union[str, Callable[[Any], Optional[float]]] = "score",
+        unscored: str = "keep",
+        report: bool = True,
+        report_scores: bool = False,
+        timeout: Optional[float] = None,
+    ) -> GateResult:
+        """Keeps candidates with ``score >= threshold`` (None keeps all); ``score`` is a key (dicts, attributes) or a
+        function. Reports the query's counts when a calibration produced the threshold. Never raises."""
+        t = await self.get_threshold(gate, fallback, timeout=timeout)
+        return self._gate_result(candidates, t, partition(candidates, t.threshold, score, unscored, report_scores), report)
+
+    # -- observations ---------------------------------------------------------------------------------------------
+
+    def _after_report(self, sealed: bool) -> None:
+        """Starts the flush task on the first report made inside a running loop; a full batch wakes it at once."""
+        if not self._background or self._closing:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # reported from outside the loop: flush() or the next report inside it sends the batch
+        if self._flusher is None or self._flusher.done():
+            self._flusher = self._spawn(self._flush_loop())
+        elif sealed:
+            self._loop_state()[1].set()
+
+    async def _flush_loop(self) -> None:
+        wake = self._loop_state()[1]
+        while not self._closing:
+            due = self._queue.next_due_at()
+            wait = self._flush_interval if due is None else min(self._flush_interval, max(0.05, due - self._now()))
+            try:
+                await asyncio.wait_for(wake.wait(), wait)
+            except asyncio.TimeoutError:
+                pass
+            wake.clear()
+            if not self._closing:
+                await self._drive(force=False)
+
+    async def flush(self) -> FlushResult:
+        """Sends every queued observation now (one attempt per batch; failures stay queued for a retry with the same
+        batch id, so the server counts a batch once)."""
+        sent, failed = await self._drive(force=True)
+        return FlushResult(sent, failed, self.observation_stats())
+
+    async def _drive(self, force: bool) -> Tuple[int, int]:
+        async with self._loop_state()[0]:
+            gen = self._queue.sending(force)
+            try:
+                body = next(gen)
+                while True:
+                    body = gen.send(await self._in_thread(self._post_observations, body))
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+
+    async def close(self) -> FlushResult:
+        """Stops the flush task, flushes once and releases the worker threads; later reports are ignored (and
+        counted). Thresholds keep working (a later request starts new worker threads)."""
+        self._closing = True
+        flusher = self._flusher
+        if flusher is not None and not flusher.done():
+            self._loop_state()[1].set()
+            await asyncio.gather(flusher, return_exceptions=True)
+        result = await self.flush()
+        self._queue.closed = True
+        with self._executor_lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False)
+        return result
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    # -------------------------------------------------------------------------------------------------------------
+
+    def _loop_state(self) -> Tuple[asyncio.Lock, asyncio.Event]:
+        if self._flush_lock is None or self._wake is None:
+            self._flush_lock, self._wake = asyncio.Lock(), asyncio.Event()
+        return self._flush_lock, self._wake
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> "asyncio.Task[None]":
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _in_thread(self, fn: Callable[..., Outcome], *args: Any) -> Outcome:
+        """Runs a blocking request in the client's worker threads; its outcome, never an exception."""
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="scoregate")
+            executor = self._executor
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+        except Exception as e:  # the executor was shut down meanwhile, or the loop is closing
+            return ClientError("internal", f"{type(e).__name__}: {e}")
+
+
+__all__ = ["AsyncClient"]

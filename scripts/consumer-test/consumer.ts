@@ -1,0 +1,72 @@
+// A strict TypeScript consumer: it names every public export of every package (scripts/consumer-test.mjs checks that
+// against the published declarations) and is type-checked with moduleResolution nodenext and bundler, never run.
+import { Document, type DocumentInterface } from "@langchain/core/documents";
+import type { NodeWithScore } from "@llamaindex/core/schema";
+import { OpenFeature } from "@openfeature/server-sdk";
+import {
+  type ClientError,
+  type ClientErrorCode,
+  type ClientEvent,
+  type FlushResult,
+  type GateKey,
+  type GateOptions,
+  type GateResult,
+  type GetThresholdOptions,
+  OBSERVATIONS_PATH,
+  type Observation,
+  type ObservationStats,
+  ScoregateClient,
+  type ScoregateClientOptions,
+  type Snapshot,
+  type SnapshotEntry,
+  THRESHOLD_PATH,
+  type ThresholdReason,
+  type ThresholdResult,
+} from "@scoregate/client";
+import { loadSnapshot, saveSnapshot } from "@scoregate/client/node";
+import { ScoregateCompressor, type ScoregateCompressorOptions } from "@scoregate/langchain";
+import { ScoregatePostprocessor, type ScoregatePostprocessorOptions } from "@scoregate/llamaindex";
+import { ScoregateProvider, type ScoregateProviderOptions } from "@scoregate/openfeature";
+
+const options: ScoregateClientOptions = { baseUrl: "https://scoregate.example.workers.dev", token: "read-token", observations: { timer: false } };
+const client = new ScoregateClient(options);
+const gate: GateKey = { index: "docs", embedding: "e5", reranker: "bge", indexVersion: "v1" };
+const paths: readonly string[] = [THRESHOLD_PATH, OBSERVATIONS_PATH];
+
+export async function everything(candidates: readonly { id: string; score: number | undefined }[]): Promise<readonly unknown[]> {
+  const thresholdOptions: GetThresholdOptions = { fallback: 0.4, timeoutMs: 500 };
+  const t: ThresholdResult = await client.getThreshold(gate, thresholdOptions);
+  const reason: ThresholdReason = t.reason;
+  const error: ClientError | undefined = t.error;
+  const code: ClientErrorCode | undefined = error?.code;
+  const gateOptions: GateOptions<(typeof candidates)[number]> = { gate, fallback: 0.4, score: (c) => c.score, unscored: "drop" };
+  const result: GateResult<(typeof candidates)[number]> = await client.gate(candidates, gateOptions);
+  const kept: string[] = result.kept.map((c) => c.id);
+  const observation: Observation = { calibrationId: result.calibrationId, candidates: candidates.length, dropped: result.dropped.length };
+  client.report(observation);
+  const unsubscribe = client.subscribe((event: ClientEvent) => {
+    if (event.type === "calibration") console.log(event.calibrationId, event.threshold);
+  });
+  unsubscribe();
+  const stats: ObservationStats = client.observationStats();
+  const snapshot: Snapshot = await saveSnapshot(client, "/tmp/scoregate-snapshot.json");
+  const entries: SnapshotEntry[] = snapshot.entries;
+  const threshold: number | null | undefined = entries[0]?.response.threshold;
+  const restored: Snapshot | undefined = await loadSnapshot("/tmp/scoregate-snapshot.json");
+  const flushed: FlushResult = await client.close();
+
+  const providerOptions: ScoregateProviderOptions = { client, gates: { "rag.docs.threshold": gate } };
+  await OpenFeature.setProviderAndWait(new ScoregateProvider(providerOptions));
+  const value: number = await OpenFeature.getClient().getNumberValue("rag.docs.threshold", 0.4);
+
+  const compressorOptions: ScoregateCompressorOptions = { client, gate, fallback: 0.4, onResult: (r, query) => console.log(query, r.reason) };
+  const documents: DocumentInterface[] = await new ScoregateCompressor(compressorOptions).compressDocuments(
+    [new Document({ pageContent: "passage", metadata: { relevanceScore: 0.7 } })],
+    "query",
+  );
+
+  const postprocessorOptions: ScoregatePostprocessorOptions = { client, gate, fallback: 0.4 };
+  const nodes: NodeWithScore[] = await new ScoregatePostprocessor(postprocessorOptions).postprocessNodes([]);
+
+  return [paths, reason, code, kept, stats, threshold, restored, flushed, value, documents, nodes];
+}

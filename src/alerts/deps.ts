@@ -1,0 +1,20 @@
+/**
+ * The slice of dependencies the alerts feature needs: src/worker/wiring.ts builds it from `env`, unit tests from the
+ * in-memory doubles of test/support/.
+ */
+import type { AlertStore } from "./store";
+
+export interface AlertDeps {
+  readonly alerts: AlertStore;
+  /** The injected clock. */
+  readonly now: () => Date;
+  /** 16 random hex characters (ids). */
+  readonly random: () => string;
+  /** Runs work after the response (ctx.waitUntil in the Worker). */
+  readonly defer: (work: Promise<unknown>) => void;
+  /**
+   * Starts delivering the webhook events an alert change just recorded in the outbox, after the response (wired to
+   * the webhooks feature's delivery run in src/worker/wiring.ts; the cron tick retries whatever it leaves).
+   */
+  readonly deliverWebhooks: () => void;
+}

@@ -1,0 +1,162 @@
+/**
+ * Activation, one operation whoever activates: an upload with `activate: true` (calibrate.ts), promote and roll back
+ * (POST /v1/calibrations/{id}/activate, `activate` below), and the dashboard's button. Two parts, each written once:
+ *
+ * - the optimistic loop (`commitActivation`): an activation is written only if the gate's current calibration is still
+ *   the one it was computed against (a conditional write); a concurrent activation makes it recompute against the new
+ *   one, so concurrent activations of one gate line up, each recording the one activated just before it;
+ * - what follows a committed activation (`ActivationListener`s, wired once in src/worker/wiring.ts): publish the KV
+ *   projection, forget this isolate's copies of the threshold, raise or resolve the rebuild_shift alert. They run
+ *   before the answer, so a pipeline that reads the threshold or the alerts right after sees them; a listener that
+ *   fails is logged (the activation stands: the reconciler repairs KV within minutes) and may add a warning.
+ *
+ * Appends an activation (who, when, what it replaced), never overwrites one.
+ */
+import type { Activation, ShiftReport, StoredCalibration, Warning } from "../contract";
+import { AppError } from "../platform/errors";
+import { newId } from "../platform/ids";
+import { DEFAULT_SHIFT_TOLERANCE, MAX_ACTIVATION_ATTEMPTS } from "../platform/limits";
+import { rebuildShift } from "./rebuild-shift";
+import { type ActiveRow, type CalibrationStore, currentOf, currentSeqOf } from "./store";
+
+/** What activating needs (a slice of the calibrations feature's, ./deps.ts). */
+export interface ActivationDeps {
+  readonly calibrations: CalibrationStore;
+  /** The injected clock. */
+  readonly now: () => Date;
+  /** 16 random hex characters (ids). */
+  readonly random: () => string;
+  /**
+   * What follows every committed activation, in order. Other features' effects (the KV projection, the isolate's
+   * threshold copies, the rebuild_shift alert) are wired here once, in src/worker/wiring.ts.
+   */
+  readonly activationListeners: readonly ActivationListener[];
+}
+
+/** A committed activation, as its listeners see it. */
+export interface ActivationEvent {
+  readonly calibration: StoredCalibration;
+  /** The shift of this calibration against the one it replaces as the gate's current one. */
+  readonly shift: ShiftReport | null;
+  readonly activation: Activation;
+}
+
+/** A side effect of every committed activation. */
+export interface ActivationListener {
+  readonly run: (event: ActivationEvent) => Promise<void> | void;
+  /** Logged with the error when `run` fails. */
+  readonly failure: string;
+  /** Added to the answer's warnings when `run` fails, where the caller should act on it. */
+  readonly warning?: Warning;
+}
+
+/** Runs the listeners in order, each once, whatever the others did; returns the warnings of those that failed. */
+export async function notifyActivated(event: ActivationEvent, listeners: readonly ActivationListener[]): Promise<Warning[]> {
+  const warnings: Warning[] = [];
+  for (const listener of listeners) {
+    try {
+      await listener.run(event);
+    } catch (e) {
+      console.error(listener.failure, e);
+      if (listener.warning) warnings.push(listener.warning);
+    }
+  }
+  return warnings;
+}
+
+/** 409 after MAX_ACTIVATION_ATTEMPTS lost races: the request changed nothing and can be sent again. */
+export const tooManyConcurrentActivations = (): AppError =>
+  new AppError(
+    "conflict",
+    `this gate was activated concurrently ${MAX_ACTIVATION_ATTEMPTS} times while this request was computed; nothing was changed: retry`,
+  );
+
+/** What an attempt that was written produced. */
+export interface Written<T> {
+  readonly result: T;
+  /** The activation it committed, for the listeners; null when it wrote no activation (an upload with activate: false). */
+  readonly activated: ActivationEvent | null;
+  /** The result's warnings: a failed listener's warning is added here. */
+  readonly warnings: Warning[];
+}
+
+/**
+ * The optimistic loop: `attempt` computes against the gate's active rows and writes conditionally on
+ * currentSeqOf(rows), returning null when another activation landed first; it is then retried against the new rows,
+ * up to MAX_ACTIVATION_ATTEMPTS (then 409). Once written, the listeners run.
+ */
+export async function commitActivation<T>(
+  gateId: string,
+  deps: ActivationDeps,
+  attempt: (rows: readonly ActiveRow[]) => Promise<Written<T> | null>,
+): Promise<T> {
+  for (let n = 1; ; n++) {
+    const written = await attempt(await deps.calibrations.activeRows(gateId));
+    if (written === null) {
+      if (n >= MAX_ACTIVATION_ATTEMPTS) throw tooManyConcurrentActivations();
+      continue;
+    }
+    if (written.activated) written.warnings.push(...(await notifyActivated(written.activated, deps.activationListeners)));
+    return written.result;
+  }
+}
+
+export interface ActivationResult {
+  readonly activation: Activation;
+  readonly calibration: StoredCalibration;
+  /** The shift of this calibration against the calibration it replaces as the gate's current one. */
+  readonly shift: ShiftReport | null;
+  readonly warnings: Warning[];
+}
+
+/** Promotes or rolls back to a stored calibration. */
+export async function activate(calibrationId: string, actor: string, reason: string | null, deps: ActivationDeps): Promise<ActivationResult> {
+  const calibration = await deps.calibrations.get(calibrationId);
+  if (calibration === null) throw new AppError("not_found", `calibration ${calibrationId} does not exist`);
+  const now = deps.now();
+  const activationId = newId("act", now, deps.random());
+  const distribution = await deps.calibrations.distribution(calibration.id);
+
+  return commitActivation(calibration.gate_id, deps, async (rows) => {
+    const previousRow = currentOf(rows);
+    let shift: ShiftReport | null = null;
+    if (previousRow !== null && previousRow.calibration_id !== calibration.id) {
+      const [previous, previousDistribution] = await Promise.all([
+        deps.calibrations.get(previousRow.calibration_id),
+        deps.calibrations.distribution(previousRow.calibration_id),
+      ]);
+      if (previous && previousDistribution && distribution) {
+        // Only the kept distribution is left of the new scores: evaluate the previous threshold on it.
+        shift = rebuildShift({
+          previous,
+          previousDistribution,
+          sorted: null,
+          distribution,
+          byQuery: null,
+          ...(calibration.per_query
+            ? {
+                newDesignEffect: calibration.per_query.design_effect,
+                ...(calibration.interval_degrees_of_freedom != null ? { newDegreesOfFreedom: calibration.interval_degrees_of_freedom } : {}),
+              }
+            : {}),
+          tolerance: calibration.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE,
+          comparedWith: "gate_current",
+        });
+      }
+    }
+
+    const activation: Activation = {
+      id: activationId,
+      gate_id: calibration.gate_id,
+      index_version: calibration.index_version,
+      calibration_id: calibration.id,
+      previous_calibration_id: previousRow?.calibration_id ?? null,
+      activated_at: deps.now().toISOString(),
+      actor,
+      reason,
+    };
+    if (!(await deps.calibrations.activate(activation, currentSeqOf(rows)))) return null;
+    const warnings: Warning[] = [];
+    return { result: { activation, calibration, shift, warnings }, activated: { calibration, shift, activation }, warnings };
+  });
+}

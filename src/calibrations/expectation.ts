@@ -1,0 +1,72 @@
+/**
+ * What the drift monitor expects of production for a calibration: its drop-rate baseline, sizes, design effect,
+ * tolerances and empty-context strata. Derived from the stored calibration; carried with the served threshold (the
+ * KV projection) and with each observation batch, so the monitor needs no D1 read.
+ */
+import type { StoredCalibration } from "../contract";
+
+/** What the drift monitor needs to know about the served calibration, carried along to avoid a D1 read. */
+export interface Expectation {
+  readonly n: number;
+  /** The calibration's in-sample drop rate F_n(t-) (expectationOf below says why). */
+  readonly expected_drop_rate: number;
+  /**
+   * The gate's conformal rank and the calibration scores tied at its threshold, for the exact law of its true drop rate
+   * (monitoring/window.ts calibrationExpectation); absent in projections published before they were kept.
+   */
+  readonly k?: number;
+  readonly ties_at_threshold?: number;
+  readonly empty_context_rate: number | null;
+  readonly n_queries: number | null;
+  /** The calibration's design effect at its threshold (queries uploads; absent or 1 for flat scores). */
+  readonly design_effect?: number;
+  /** Per-calibration absolute tolerances of the drift band; absent or null: the server's defaults. */
+  readonly drift_tolerance?: number | null;
+  readonly empty_context_tolerance?: number | null;
+  /** The empty-context rate per candidate-count stratum (queries uploads fitted since strata were kept). */
+  readonly empty_context_strata?: readonly ExpectedStratum[] | null;
+  /** Mean candidates per calibration query (queries uploads), shown next to production's. */
+  readonly mean_candidates?: number | null;
+}
+
+/** One stratum of the expectation; the optional fields are absent in projections published before they were kept. */
+export interface ExpectedStratum {
+  readonly rate: number;
+  readonly queries: number;
+  readonly effective_queries?: number;
+  readonly extrapolated: boolean;
+  readonly source?: "observed" | "hypergeometric";
+  readonly empty?: number;
+  readonly extrapolation_check?: "passed" | "failed" | "inconclusive" | "untested" | null;
+}
+
+/**
+ * What the drift monitor compares production against: the in-sample drop rate F_n(t-), the rank k and the ties at
+ * the threshold, from which the monitor centres the gate's true rate (k/(n+1) without ties; F_n(t-) with them, since
+ * tied scores are kept and fresh traffic drops about F(t-): a 0-4 graded reranker at target 0.3 had k/(n+1) = 0.300
+ * against F(t-) = 0.203) and takes its exact law (monitoring/window.ts calibrationExpectation).
+ */
+export function expectationOf(c: StoredCalibration): Expectation {
+  return {
+    n: c.n,
+    expected_drop_rate: c.in_sample_drop_rate,
+    k: c.k,
+    ties_at_threshold: c.ties_at_threshold,
+    empty_context_rate: c.per_query?.empty_context_rate ?? null,
+    n_queries: c.n_queries,
+    design_effect: c.per_query?.design_effect ?? 1,
+    drift_tolerance: c.drift_tolerance ?? null,
+    empty_context_tolerance: c.empty_context_tolerance ?? null,
+    mean_candidates: c.per_query?.mean_candidates ?? null,
+    empty_context_strata:
+      c.per_query?.empty_context_by_candidates?.map((st) => ({
+        rate: st.rate,
+        queries: st.queries,
+        effective_queries: st.effective_queries,
+        extrapolated: st.extrapolated,
+        ...(st.source !== undefined ? { source: st.source } : {}),
+        ...(st.empty !== undefined ? { empty: st.empty } : {}),
+        ...(st.extrapolation_check !== undefined ? { extrapolation_check: st.extrapolation_check } : {}),
+      })) ?? null,
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * Relevance labels to 0/1, one rule for every labelled input: calibration uploads (upload.ts) and judged production
+ * queries (src/monitoring/judgments.ts) accept and refuse the same labels, with the same words.
+ */
+import type { ErrorDetail } from "../platform/errors";
+import { MAX_ERROR_DETAILS } from "../platform/http/validate";
+
+/**
+ * Writes one query's labels into `out` from `offset` as 1 (relevant) or 0: with `relevantAt` (graded labels) a
+ * candidate is relevant iff its label >= relevantAt; without it, labels must be 0 or 1. Labels missing or of another
+ * length than the query's `candidates` are one problem; each bad label is one more. Problems are described in
+ * `details` (at most MAX_ERROR_DETAILS in all, at `path` and `path[j]`) and counted in the result: 0 means all good.
+ */
+export function relevanceOf(
+  labels: readonly number[] | null | undefined,
+  candidates: number,
+  relevantAt: number | undefined,
+  path: string,
+  out: Uint8Array,
+  offset: number,
+  details: ErrorDetail[],
+): number {
+  if (labels === null || labels === undefined || labels.length !== candidates) {
+    if (details.length < MAX_ERROR_DETAILS) details.push({ path, message: `has ${labels?.length ?? 0} labels for ${candidates} candidates` });
+    return 1;
+  }
+  let bad = 0;
+  for (let j = 0; j < candidates; j++) {
+    const l = labels[j]!;
+    const ok = typeof l === "number" && Number.isFinite(l) && (relevantAt !== undefined || l === 0 || l === 1);
+    if (!ok) {
+      bad++;
+      if (details.length < MAX_ERROR_DETAILS)
+        details.push({
+          path: `${path}[${j}]`,
+          message: relevantAt === undefined ? "must be 0 or 1 (or give relevant_at for graded labels)" : "must be a finite number",
+        });
+      continue;
+    }
+    out[offset + j] = relevantAt === undefined ? l : l >= relevantAt ? 1 : 0;
+  }
+  return bad;
+}

@@ -1,0 +1,63 @@
+/**
+ * The bodies the TypeScript clients name in their public types, written as plain TypeScript (no zod). A client's
+ * published declarations (`packages/<name>/dist/*.d.ts`) inline the contract types it uses; inferred from the zod
+ * schemas (`z.infer<typeof ThresholdResponse>`), they would make every user's type-checking load zod's types and need
+ * zod installed, for a package that never runs zod. wire-types-match.ts proves at compile time (`npm run typecheck`)
+ * that each type here equals the type its schema infers, so the two cannot drift apart.
+ *
+ * Import only types from this module and only from clients; the Worker and the CLI use the schemas' own types.
+ */
+import type { ERROR_CODES } from "./errors";
+
+/** One of the API's error codes (src/contract/errors.ts). */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** The error envelope of every non-2xx JSON response. */
+export interface ErrorResponse {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+/** How calibration scores are scaled (`score_scale`). */
+export type ScoreScale = "probability" | "logit" | "unbounded";
+
+/** What a recall gate guarantees for a fresh query. */
+export type CoverageNotion = "any_relevant" | "all_relevant" | "candidates";
+
+/** A calibration's policy as stored and echoed (inline reference scores are replaced by their count). */
+export type StoredPolicy =
+  | { kind: "drop_rate"; target: number }
+  | { kind: "recall"; target: number; coverage: CoverageNotion }
+  | {
+      kind: "carry";
+      threshold: number | null;
+      reference: "active" | { calibration_id: string } | { inline_scores: number };
+    };
+
+/** The body of `GET /v1/threshold`. */
+export interface ThresholdResponse {
+  index: string;
+  embedding: string;
+  reranker: string;
+  /** Keep a candidate iff `score >= threshold`; null keeps everything. */
+  threshold: number | null;
+  calibration_id: string;
+  index_version: string;
+  policy: StoredPolicy;
+  score_scale: ScoreScale;
+  expected_drop_rate: number;
+  fitted_at: string;
+  activated_at: string;
+}
+
+/** The body of `POST /v1/observations`: the counts of up to MAX_OBSERVATION_QUERIES queries of one calibration or gate. */
+export interface ObservationBatch {
+  batch_id: string;
+  calibration_id?: string | undefined;
+  index?: string | undefined;
+  embedding?: string | undefined;
+  reranker?: string | undefined;
+  index_version?: string | undefined;
+  /** One `[candidates, dropped]` pair per query. */
+  queries: [number, number][];
+  scores?: number[] | undefined;
+}

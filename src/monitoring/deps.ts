@@ -1,0 +1,29 @@
+/**
+ * The slice of dependencies the monitoring feature needs: src/worker/wiring.ts builds it from `env`, unit tests from
+ * the in-memory doubles of test/support/.
+ */
+import type { AlertStore } from "../alerts/store";
+import type { CalibrationStore } from "../calibrations/store";
+import type { ThresholdReader } from "../serving/threshold-reader";
+import type { DriftConfig } from "../stats/drift";
+import type { MonitorClient } from "./monitor-contract";
+import type { ObservationIngest } from "./observation-queue";
+
+export interface MonitoringDeps {
+  readonly calibrations: CalibrationStore;
+  /** Resolves a batch named by its gate fields to the gate's current calibration. */
+  readonly thresholds: Pick<ThresholdReader, "read">;
+  /** The injected clock. */
+  readonly now: () => Date;
+  /** The gate monitors (one Durable Object per gate). */
+  readonly monitor: MonitorClient;
+  /** The drift configuration (a getter that throws AppError misconfigured on invalid DRIFT_* vars). */
+  readonly drift: DriftConfig;
+  /** How observations reach the monitors (OBSERVATION_INGEST); a getter that throws AppError misconfigured when invalid. */
+  readonly ingest: ObservationIngest;
+  /** Unresolved alerts per gate, for /metrics. */
+  readonly alerts: Pick<AlertStore, "openCounts">;
+}
+
+/** GET /v1/monitor (also the dashboard's monitor view). */
+export type MonitorStatusDeps = Pick<MonitoringDeps, "calibrations" | "monitor" | "now" | "drift">;

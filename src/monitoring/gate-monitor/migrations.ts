@@ -1,0 +1,80 @@
+/**
+ * The GateMonitor's SQLite schema as numbered migrations: the Durable Object counterpart of the D1 migrations in
+ * migrations/, append-only like them (never edit a migration once released; add the next number). Each migration
+ * runs once per object, in order, in one transaction with its row in `schema_migrations`, when the object starts
+ * (src/worker/gate-monitor.ts); a migration that throws rolls back and fails the start, so an object never runs
+ * newer code on a half-migrated schema.
+ *
+ * Objects created before migrations were numbered have no `schema_migrations` table but do have their data: every
+ * migration here therefore tolerates finding its work done (CREATE ... IF NOT EXISTS; a column added only when
+ * missing). Which module owns each table: batch-ledger.ts (batches, judgment_batches), windows.ts (windows, history,
+ * detectors), coverage.ts (coverage), alert-outbox.ts (pending_alerts), ingest-counters.ts (queued_ingest).
+ */
+
+export interface MonitorMigration {
+  /** 1, 2, 3, ...: the order they run in; never reused. */
+  readonly id: number;
+  readonly name: string;
+  readonly apply: (sql: SqlStorage) => void;
+}
+
+/** The column names of `table` (empty when it does not exist). */
+export function columnsOf(sql: SqlStorage, table: string): string[] {
+  return sql
+    .exec<{ name: string }>("SELECT name FROM pragma_table_info(?)", table)
+    .toArray()
+    .map((r) => r.name);
+}
+
+export const MONITOR_MIGRATIONS: readonly MonitorMigration[] = [
+  {
+    id: 1,
+    name: "tables of the monitor (objects created before numbered migrations already have them)",
+    apply: (sql) =>
+      sql.exec(`
+CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, received_at INTEGER NOT NULL, hash TEXT);
+CREATE INDEX IF NOT EXISTS batches_by_time ON batches (received_at);
+CREATE TABLE IF NOT EXISTS windows (calibration_id TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS history (id INTEGER PRIMARY KEY AUTOINCREMENT, calibration_id TEXT NOT NULL, ended_at INTEGER NOT NULL, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL, alert TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS detectors (calibration_id TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS judgment_batches (batch_id TEXT PRIMARY KEY, received_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS coverage (calibration_id TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS queued_ingest (id INTEGER PRIMARY KEY CHECK (id = 1), calls INTEGER NOT NULL DEFAULT 0,
+  batches INTEGER NOT NULL DEFAULT 0, counted INTEGER NOT NULL DEFAULT 0, duplicates INTEGER NOT NULL DEFAULT 0,
+  mismatches INTEGER NOT NULL DEFAULT 0, last_mismatch_batch_id TEXT, last_mismatch_at INTEGER);
+`),
+  },
+  {
+    id: 2,
+    name: "batches.hash on objects created before batches had a content hash (their rows keep none and compare as duplicates)",
+    apply: (sql) => {
+      if (!columnsOf(sql, "batches").includes("hash")) sql.exec("ALTER TABLE batches ADD COLUMN hash TEXT");
+    },
+  },
+];
+
+/** Applies every migration the object has not run, each in its own transaction with its ledger row; returns their ids. */
+export function migrate(
+  storage: Pick<DurableObjectStorage, "sql" | "transactionSync">,
+  migrations: readonly MonitorMigration[] = MONITOR_MIGRATIONS,
+): number[] {
+  const sql = storage.sql;
+  sql.exec("CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+  const done = new Set(
+    sql
+      .exec<{ id: number }>("SELECT id FROM schema_migrations")
+      .toArray()
+      .map((r) => r.id),
+  );
+  const applied: number[] = [];
+  for (const m of [...migrations].sort((a, b) => a.id - b.id)) {
+    if (done.has(m.id)) continue;
+    storage.transactionSync(() => {
+      m.apply(sql);
+      sql.exec("INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)", m.id, m.name, Date.now());
+    });
+    applied.push(m.id);
+  }
+  return applied;
+}

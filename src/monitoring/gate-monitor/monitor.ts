@@ -1,0 +1,189 @@
+/**
+ * What one gate's monitor does, over the modules that own its tables (batch-ledger.ts, windows.ts, coverage.ts,
+ * alert-outbox.ts, ingest-counters.ts; schema in migrations.ts). The GateMonitor Durable Object
+ * (src/worker/gate-monitor.ts) is its host: it constructs this over the object's storage, answers RPC with it, and
+ * raises what the outbox holds.
+ *
+ * Concurrency: a Durable Object is single-threaded, but other requests run whenever it awaits. So every operation
+ * here is synchronous: from the batch id claim to the window update and any alarm it raises, one transaction with no
+ * await in between. An alarm is queued in the outbox in that same transaction and raised in D1 afterwards (by the
+ * host), so no count is lost, no batch counted twice, no alert lost.
+ */
+import type { AlertInput } from "../../alerts/lifecycle";
+import type { AlertKind } from "../../contract";
+import type { DriftConfig } from "../../stats/drift";
+import { addJudgments, coverageStatus, evaluateCoverageState, newCoverageState, recallDriftSummary } from "../coverage-window";
+import type {
+  JudgeInput,
+  JudgeOutcome,
+  MonitorSnapshot,
+  ObserveInput,
+  ObserveManyInput,
+  ObserveManyOutcome,
+  ObserveOutcome,
+  QueuedBatchResult,
+} from "../monitor-contract";
+import { addBatch, driftSummary, emptyContextSummary, evaluateWindow, newWindow, windowStatus } from "../window";
+import { AlertOutbox } from "./alert-outbox";
+import { BatchLedger } from "./batch-ledger";
+import { CoverageTests } from "./coverage";
+import { IngestCounters } from "./ingest-counters";
+import { migrate } from "./migrations";
+import { Windows } from "./windows";
+
+/** The part of a Durable Object's storage the monitor uses. */
+export type MonitorStorage = Pick<DurableObjectStorage, "sql" | "transactionSync">;
+
+export class Monitor {
+  readonly #storage: MonitorStorage;
+  readonly #ledger: BatchLedger;
+  readonly #windows: Windows;
+  readonly #coverage: CoverageTests;
+  readonly #counters: IngestCounters;
+  /** Alarms decided and not yet raised in D1: the host drains it. */
+  readonly outbox: AlertOutbox;
+
+  /** Brings the object's schema up to date (migrations.ts) before anything reads it. */
+  constructor(storage: MonitorStorage) {
+    this.#storage = storage;
+    migrate(storage);
+    const sql = storage.sql;
+    this.#ledger = new BatchLedger(sql);
+    this.#windows = new Windows(sql);
+    this.#coverage = new CoverageTests(sql);
+    this.#counters = new IngestCounters(sql);
+    this.outbox = new AlertOutbox(sql);
+  }
+
+  /** Moves expired windows to the history and applies every retention. */
+  #rollOver(nowMs: number, config: DriftConfig): void {
+    this.#windows.rollOver(nowMs, config);
+    this.#ledger.forgetExpired(nowMs);
+    this.#windows.forgetIdleDetectors(nowMs);
+    this.#coverage.forgetIdle(nowMs);
+  }
+
+  observe(input: ObserveInput): ObserveOutcome {
+    return this.#storage.transactionSync((): ObserveOutcome => {
+      this.#rollOver(input.now_ms, input.config);
+      return this.#count(input);
+    });
+  }
+
+  /**
+   * Queued batches of this gate, from one consumer batch (src/monitoring/queue-consumer.ts): each runs through the
+   * same synchronous transaction as observe() (batch id claim, window update, any alarm), one after the other, so
+   * every batch is counted at most once. A batch whose transaction throws is rolled back alone and reported `failed`
+   * (the consumer retries it); a mismatch is not counted but recorded in the status, since nobody is waiting for its
+   * answer.
+   */
+  observeMany(input: ObserveManyInput): ObserveManyOutcome {
+    const now = input.now_ms;
+    this.#storage.transactionSync(() => {
+      this.#rollOver(now, input.config);
+      this.#counters.countCall();
+    });
+    const results: QueuedBatchResult[] = [];
+    const alerts: AlertKind[] = [];
+    for (const batch of input.batches) {
+      try {
+        const outcome = this.#storage.transactionSync((): ObserveOutcome => {
+          const o = this.#count({ ...batch, now_ms: now, config: input.config });
+          this.#counters.record(o.mismatch ? "mismatch" : o.duplicate ? "duplicate" : "counted", batch.batch_id, now);
+          return o;
+        });
+        alerts.push(...outcome.alerts);
+        results.push({ batch_id: batch.batch_id, status: outcome.mismatch ? "mismatch" : outcome.duplicate ? "duplicate" : "counted" });
+      } catch (e) {
+        console.error(`counting queued batch ${JSON.stringify(batch.batch_id)} failed; the consumer retries it`, e);
+        results.push({ batch_id: batch.batch_id, status: "failed", error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    return { results, alerts };
+  }
+
+  /**
+   * Claims the batch id and adds the batch to its calibration's window, queuing any alarm in the outbox.
+   * Synchronous: call it inside transactionSync, after #rollOver.
+   */
+  #count(input: ObserveInput): ObserveOutcome {
+    const { now_ms: now, config } = input;
+    const random = (): number => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
+    const base =
+      this.#windows.open(input.calibration.id) ??
+      newWindow(
+        input.calibration.id,
+        input.calibration.index_version,
+        input.calibration.expectation,
+        now,
+        0,
+        this.#windows.detector(input.calibration.id),
+      );
+    const claim = this.#ledger.claim(input.batch_id, now, input.batch_hash);
+    if (!claim.claimed) return { duplicate: true, mismatch: claim.mismatch, window: windowStatus(base, evaluateWindow(base, config)), alerts: [] };
+
+    let next = addBatch(base, input.queries, input.scores, random, now, config);
+    const ev = evaluateWindow(next, config);
+    const status = windowStatus(next, ev);
+    const common = { gate_id: input.gate.gate_id, gate: input.gate, calibration_ids: [input.calibration.id] };
+    const alerts: AlertInput[] = [];
+    if (ev.dropRate.alarm) alerts.push({ ...common, kind: "drop_rate_drift", summary: driftSummary(status), details: { window: status } });
+    if (ev.emptyContext?.alarm) alerts.push({ ...common, kind: "empty_context", summary: emptyContextSummary(status), details: { window: status } });
+    if (alerts.length > 0) {
+      // Reset the detector after an alarm: archive the alarmed window, open a fresh one with a fresh detector.
+      this.#windows.archive(next, now, config);
+      next = newWindow(next.calibration_id, next.index_version, next.expectation, now, next.alarms + 1);
+      for (const a of alerts) this.outbox.add(a, now);
+    }
+    this.#windows.save(next, now);
+    return { duplicate: false, mismatch: false, window: status, alerts: alerts.map((a) => a.kind) };
+  }
+
+  /**
+   * Adds judged production queries to the coverage test of their recall calibration, in one synchronous transaction
+   * like observe(): deduplicated by batch id, the state reset (and a recall_drift alert queued) when it alarms.
+   */
+  judge(input: JudgeInput): JudgeOutcome {
+    const now = input.now_ms;
+    return this.#storage.transactionSync((): JudgeOutcome => {
+      this.#rollOver(now, input.config);
+      const base = this.#coverage.get(input.calibration.id) ?? newCoverageState(input.calibration, now);
+      if (!this.#ledger.claimJudgment(input.batch_id, now)) {
+        return { duplicate: true, recall: coverageStatus(base, evaluateCoverageState(base, input.config)), alerts: [] };
+      }
+      let next = addJudgments(base, input.covered, input.without_relevant);
+      const status = coverageStatus(next, evaluateCoverageState(next, input.config));
+      const alerts: AlertInput[] = [];
+      if (status.alarm) {
+        alerts.push({
+          gate_id: input.gate.gate_id,
+          gate: input.gate,
+          calibration_ids: [input.calibration.id],
+          kind: "recall_drift",
+          summary: recallDriftSummary(status),
+          details: { recall: status },
+        });
+        // Restart the test after an alarm: a continued fall alarms again (and updates the open alert).
+        next = newCoverageState(next.calibration, now, next.alarms + 1);
+        for (const a of alerts) this.outbox.add(a, now);
+      }
+      this.#coverage.save(next, now);
+      return { duplicate: false, recall: status, alerts: alerts.map((a) => a.kind) };
+    });
+  }
+
+  /**
+   * Status of the open windows; with `detail`, also the history and each open window's score sample (for the caller
+   * to compare with the calibration). /metrics asks without detail: no history and no samples cross the RPC.
+   */
+  status(gateId: string, nowMs: number, config: DriftConfig, detail = true): MonitorSnapshot {
+    this.#rollOver(nowMs, config);
+    const open = this.#windows.allOpen();
+    const windows = open.map((w) => windowStatus(w, evaluateWindow(w, config)));
+    const recall = this.#coverage.all().map((c) => coverageStatus(c, evaluateCoverageState(c, config)));
+    const queued_ingest = this.#counters.status();
+    if (!detail) return { gate_id: gateId, windows, history: [], recall, queued_ingest, samples: {} };
+    const samples = Object.fromEntries(open.map((w) => [w.calibration_id, w.reservoir]));
+    return { gate_id: gateId, windows, history: this.#windows.history(), recall, queued_ingest, samples };
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The monitor's drift windows: the open window of each calibration (`windows`), finished windows kept for the
+ * history (`history`, the newest MAX_WINDOW_HISTORY), and the change detectors that outlive their window
+ * (`detectors`, forgotten after DETECTOR_IDLE_RETENTION_MS without a batch). The window arithmetic is pure
+ * (../window.ts); this module stores it. Owns the tables `windows`, `history` and `detectors` (migrations.ts).
+ */
+import type { WindowStatus } from "../../contract";
+import { DETECTOR_IDLE_RETENTION_MS, MAX_WINDOW_HISTORY } from "../../platform/limits";
+import type { DriftConfig } from "../../stats/drift";
+import type { DetectorState } from "../../stats/e-detector";
+import { evaluateWindow, type WindowState, windowExpired, windowStatus } from "../window";
+import { StateTable } from "./state-table";
+
+export class Windows {
+  readonly #sql: SqlStorage;
+  readonly #open: StateTable<WindowState>;
+  readonly #detectors: StateTable<DetectorState>;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+    this.#open = new StateTable<WindowState>(sql, "windows");
+    this.#detectors = new StateTable<DetectorState>(sql, "detectors");
+  }
+
+  /** The calibration's open window, or null. */
+  open(calibrationId: string): WindowState | null {
+    return this.#open.get(calibrationId) ?? null;
+  }
+
+  /** Every open window, the most recently updated first. */
+  allOpen(): WindowState[] {
+    return this.#open.all();
+  }
+
+  save(w: WindowState, nowMs: number): void {
+    this.#open.put(w.calibration_id, nowMs, w);
+  }
+
+  /** The detector a calibration's previous window left, or undefined (a new window then starts a fresh one). */
+  detector(calibrationId: string): DetectorState | undefined {
+    return this.#detectors.get(calibrationId);
+  }
+
+  /** Adds a finished window to the history (a window without batches leaves none), keeping the newest MAX_WINDOW_HISTORY. */
+  archive(w: WindowState, nowMs: number, config: DriftConfig): void {
+    if (w.batches === 0) return;
+    this.#sql.exec(
+      `INSERT INTO history (calibration_id, ended_at, status) VALUES (?, ?, ?)`,
+      w.calibration_id,
+      nowMs,
+      JSON.stringify(windowStatus(w, evaluateWindow(w, config))),
+    );
+    this.#sql.exec(`DELETE FROM history WHERE id NOT IN (SELECT id FROM history ORDER BY id DESC LIMIT ?)`, MAX_WINDOW_HISTORY);
+  }
+
+  /** The finished windows, newest first. */
+  history(): WindowStatus[] {
+    return this.#sql
+      .exec<{ status: string }>(`SELECT status FROM history ORDER BY id DESC`)
+      .toArray()
+      .map((r) => JSON.parse(r.status) as WindowStatus);
+  }
+
+  /** Moves expired windows to the history, keeping their detectors, and forgets detectors idle past their retention. */
+  rollOver(nowMs: number, config: DriftConfig): void {
+    for (const w of this.allOpen()) {
+      if (!windowExpired(w, nowMs)) continue;
+      this.archive(w, nowMs, config);
+      // The detector outlives the window: a change that starts late in a day is not diluted by the day's earlier data.
+      if (w.detector) this.#detectors.put(w.calibration_id, nowMs, w.detector);
+      this.#open.delete(w.calibration_id);
+    }
+  }
+
+  forgetIdleDetectors(nowMs: number): void {
+    this.#detectors.forgetIdleSince(nowMs - DETECTOR_IDLE_RETENTION_MS);
+  }
+}

@@ -1,0 +1,7 @@
+/** The slice of dependencies the reference routes need (src/worker/wiring.ts builds it). */
+export interface ReferenceDeps {
+  /** Tables of the D1 migrations the database lacks (empty: migrated); src/platform/readiness.ts. */
+  readonly missingTables: () => Promise<readonly string[]>;
+  /** The OpenAPI document (built once per isolate: it depends only on the contract). */
+  readonly openApiDocument: () => object;
+}

@@ -1,0 +1,24 @@
+/**
+ * The slice of dependencies the webhooks feature needs: src/worker/wiring.ts builds it from `env`, unit tests from the
+ * in-memory doubles of test/support/.
+ */
+import type { WebhookStore } from "./store";
+
+export interface WebhookDeps {
+  readonly webhooks: WebhookStore;
+  /** The injected clock. */
+  readonly now: () => Date;
+  /** 16 random hex characters (ids). */
+  readonly random: () => string;
+  /** Random bytes (webhook secrets). */
+  readonly randomBytes: (n: number) => Uint8Array;
+  /** Production refuses http:// and non-public webhook targets. */
+  readonly production: boolean;
+  /** Outbound HTTP for deliveries (injected so tests can route it to a local receiver). */
+  readonly fetch: typeof fetch;
+  /** Runs work after the response (ctx.waitUntil in the Worker). */
+  readonly defer: (work: Promise<unknown>) => void;
+}
+
+/** What one delivery run needs (the cron tick and the run after an alert event). */
+export type DeliveryDeps = Pick<WebhookDeps, "webhooks" | "now" | "fetch">;

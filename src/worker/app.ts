@@ -1,0 +1,60 @@
+/**
+ * The Hono app: the wiring middleware, one sub-app per feature, one onError. Every API operation is registered
+ * through the route table (src/contract/routes.ts), which also gives each its scope check.
+ */
+import { Hono } from "hono";
+import { alertRoutes } from "../alerts/routes";
+import { calibrationRoutes } from "../calibrations/routes";
+import { API_VERSION, API_VERSION_HEADER } from "../contract";
+import { dashboardRoutes } from "../dashboard/routes";
+import { monitoringRoutes } from "../monitoring/routes";
+import { AppError, errorBody, httpStatus } from "../platform/errors";
+import { STORAGE_RETRY_AFTER_SECONDS } from "../platform/limits";
+import { isSchemaError, notMigrated } from "../platform/readiness";
+import { referenceRoutes } from "../reference/routes";
+import { servingRoutes } from "../serving/routes";
+import { webhookRoutes } from "../webhooks/routes";
+import type { AppEnv } from "./deps";
+import { isolate } from "./isolate";
+import { appDeps } from "./wiring";
+
+export const app = new Hono<AppEnv>();
+
+// Every answer says which API it speaks: errors, 304s, the dashboard and /docs included (this runs outermost, after
+// onError and notFound have made their answers).
+app.use("*", async (c, next) => {
+  await next();
+  c.header(API_VERSION_HEADER, API_VERSION);
+});
+
+app.use("*", async (c, next) => {
+  c.set("tokens", isolate.tokens);
+  // Refuse to serve at all with an unsafe production configuration (dev tokens, no tokens): fail loudly, early.
+  await isolate.tokens.tokens(c.env);
+  c.set(
+    "deps",
+    appDeps(c.env, (p) => c.executionCtx.waitUntil(p)),
+  );
+  await next();
+});
+
+app.route("/", referenceRoutes);
+app.route("/", servingRoutes);
+app.route("/", calibrationRoutes);
+app.route("/", monitoringRoutes);
+app.route("/", alertRoutes);
+app.route("/", webhookRoutes);
+// The dashboard (/ui) and the API reference (/docs): HTML pages, not API operations (src/dashboard/routes.tsx).
+app.route("/", dashboardRoutes);
+
+app.notFound((c) => c.json(errorBody(new AppError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)), 404));
+
+app.onError((err, c) => {
+  if (err instanceof AppError) {
+    if (err.code === "storage_unavailable") c.header("Retry-After", String(STORAGE_RETRY_AFTER_SECONDS));
+    return c.json(errorBody(err), httpStatus(err.code));
+  }
+  if (isSchemaError(err)) return c.json(errorBody(notMigrated()), 503);
+  console.error("unhandled error", err);
+  return c.json(errorBody(new AppError("internal", "internal error")), 500);
+});

@@ -1,0 +1,75 @@
+/**
+ * GateMonitor: one SQLite-backed Durable Object per gate aggregates production observations. A thin host: the
+ * operations and the tables they use are src/monitoring/gate-monitor/ (each module owns its tables; numbered
+ * migrations bring an object's schema up to date when it starts). The host answers RPC with them, and raises the
+ * alerts their transactions queued in D1 afterwards; a raise that fails is retried by the object's alarm (which the
+ * platform retries too). Memory is bounded: running sums, a fixed-size score reservoir, batch ids on disk with a
+ * retention.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { raiseAlert } from "../alerts/lifecycle";
+import { Monitor } from "../monitoring/gate-monitor/monitor";
+import type {
+  GateMonitorRpc,
+  JudgeInput,
+  JudgeOutcome,
+  MonitorSnapshot,
+  ObserveInput,
+  ObserveManyInput,
+  ObserveManyOutcome,
+  ObserveOutcome,
+} from "../monitoring/monitor-contract";
+import type { Env } from "../platform/env";
+import type { DriftConfig } from "../stats/drift";
+import { alertDeps } from "./wiring";
+
+/** Delay before the object's alarm retries alerts whose raise failed. */
+const ALERT_RETRY_MS = 30_000;
+
+export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc {
+  // #private, not TypeScript `private`: only true private members are unreachable over RPC.
+  readonly #monitor: Monitor;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#monitor = new Monitor(ctx.storage);
+  }
+
+  async observe(input: ObserveInput): Promise<ObserveOutcome> {
+    const outcome = this.#monitor.observe(input);
+    if (outcome.alerts.length > 0) await this.#raisePending(input.now_ms);
+    return outcome;
+  }
+
+  async observeMany(input: ObserveManyInput): Promise<ObserveManyOutcome> {
+    const outcome = this.#monitor.observeMany(input);
+    if (outcome.alerts.length > 0) await this.#raisePending(input.now_ms);
+    return outcome;
+  }
+
+  async judge(input: JudgeInput): Promise<JudgeOutcome> {
+    const outcome = this.#monitor.judge(input);
+    if (outcome.alerts.length > 0) await this.#raisePending(input.now_ms);
+    return outcome;
+  }
+
+  async status(gateId: string, nowMs: number, config: DriftConfig, detail = true): Promise<MonitorSnapshot> {
+    return this.#monitor.status(gateId, nowMs, config, detail);
+  }
+
+  /** Raises every pending alert in D1; on failure keeps the rest and schedules the object's alarm to retry. */
+  async #raisePending(nowMs: number): Promise<void> {
+    const deps = alertDeps(
+      this.env,
+      (p) => this.ctx.waitUntil(p),
+      () => new Date(nowMs),
+    );
+    if (!(await this.#monitor.outbox.drain((alert) => raiseAlert(alert, deps)))) await this.ctx.storage.setAlarm(Date.now() + ALERT_RETRY_MS);
+  }
+
+  /** Retries pending alerts; throwing makes the platform retry the alarm with backoff. */
+  override async alarm(): Promise<void> {
+    await this.#raisePending(Date.now());
+    if (!this.#monitor.outbox.empty) throw new Error("pending alerts remain");
+  }
+}

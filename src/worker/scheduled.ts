@@ -1,0 +1,70 @@
+/**
+ * Cron (every minute): reconcile the KV projection with D1, retry due webhook deliveries, forget expired
+ * idempotency keys. Thin adapter: the clock comes from the trigger's scheduled time.
+ */
+import { D1IdempotencyStore } from "../platform/d1-idempotency-store";
+import type { Env } from "../platform/env";
+import { IDEMPOTENCY_TTL_MS } from "../platform/limits";
+import { type ReconcileResult, reconcileProjection } from "../serving/reconcile";
+import { type DeliveryRun, deliverDue } from "../webhooks/delivery";
+import { coreDeps, webhookDeps } from "./wiring";
+
+/** What one tick did; a step that failed is named in `failed` (and logged) and does not stop the others. */
+export interface ScheduledReport {
+  reconcile: ReconcileResult | null;
+  webhooks: DeliveryRun | null;
+  idempotencyKeysPurged: number | null;
+  failed: string[];
+}
+
+/** Where the tick's one-line summaries go: the Workers log (console) in production, a collector in tests. */
+export type ScheduledLog = (line: string) => void;
+
+export async function runScheduled(env: Env, now: Date, log: ScheduledLog = (line) => console.log(line)): Promise<ScheduledReport> {
+  const pending: Promise<unknown>[] = [];
+  const waitUntil = (p: Promise<unknown>): void => {
+    pending.push(p);
+  };
+  // The reconciler reads KV without its edge cache (null): it must see the current value to compare with D1.
+  const projection = coreDeps(env, waitUntil, () => now, null);
+  const webhooks = webhookDeps(env, waitUntil, () => now);
+  const report: ScheduledReport = { reconcile: null, webhooks: null, idempotencyKeysPurged: null, failed: [] };
+  const steps: [string, () => Promise<void>][] = [
+    [
+      "reconcile",
+      async () => {
+        report.reconcile = await reconcileProjection(projection, Math.floor(now.getTime() / 60_000));
+        if (report.reconcile.written > 0) log(`reconcile: republished ${report.reconcile.written} projection value(s)`);
+      },
+    ],
+    [
+      "webhooks",
+      async () => {
+        const r = await deliverDue(webhooks);
+        report.webhooks = r;
+        if (r.attempted > 0) log(`webhooks: ${r.delivered} delivered, ${r.failed} failed of ${r.attempted}`);
+      },
+    ],
+    [
+      "idempotency",
+      async () => {
+        report.idempotencyKeysPurged = await new D1IdempotencyStore(env.DB).purge(new Date(now.getTime() - IDEMPOTENCY_TTL_MS).toISOString());
+      },
+    ],
+  ];
+  for (const [name, step] of steps) {
+    try {
+      await step();
+    } catch (e) {
+      report.failed.push(name);
+      console.error(`scheduled step ${name} failed`, e);
+    }
+  }
+  await Promise.allSettled(pending);
+  return report;
+}
+
+/** The Worker's `scheduled` door: the tick's clock is the trigger's scheduled time. */
+export async function scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+  ctx.waitUntil(runScheduled(env, new Date(controller.scheduledTime)));
+}

@@ -1,0 +1,173 @@
+/**
+ * The wiring: the only place that turns bindings into services. It builds each feature's slice of dependencies from
+ * `env` (storage implementations over D1, KV, the Durable Object namespace and the queue; the clock; randomness;
+ * validated configuration), per request, per cron tick, per queue batch and per Durable Object call. No module-level
+ * singleton holds a binding; what an isolate keeps between requests comes from ./isolate.ts.
+ */
+import { D1AlertStore } from "../alerts/d1-store";
+import type { AlertDeps } from "../alerts/deps";
+import { shiftAlertListener } from "../alerts/shift-alert";
+import { noteUncalibrated } from "../alerts/uncalibrated-alert";
+import { D1CalibrationStore } from "../calibrations/d1-store";
+import { DurableMonitorClient } from "../monitoring/monitor-client";
+import { CloudflareObservationQueue, OBSERVATION_INGEST_MODES, type ObservationIngest } from "../monitoring/observation-queue";
+import type { ConsumerDeps } from "../monitoring/queue-consumer";
+import { isProduction } from "../platform/auth";
+import { D1IdempotencyStore } from "../platform/d1-idempotency-store";
+import type { Env } from "../platform/env";
+import { AppError } from "../platform/errors";
+import { cryptoRandomHex16 } from "../platform/ids";
+import { KV_CACHE_TTL_SECONDS } from "../platform/limits";
+import { missingTables } from "../platform/readiness";
+import type { ReaderDeps } from "../serving/deps";
+import { KvThresholdProjection } from "../serving/projection";
+import { publishOnActivation } from "../serving/publish";
+import { ThresholdReader } from "../serving/threshold-reader";
+import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../stats/drift";
+import { D1WebhookStore } from "../webhooks/d1-store";
+import { deliverDue } from "../webhooks/delivery";
+import type { WebhookDeps } from "../webhooks/deps";
+import type { AppDeps } from "./deps";
+import { isolate } from "./isolate";
+
+/** ctx.waitUntil of the request, tick or object call. */
+export type WaitUntil = (p: Promise<unknown>) => void;
+
+/** Work after the response: a failure is logged, never thrown into the runtime. */
+const deferWith =
+  (waitUntil: WaitUntil) =>
+  (p: Promise<unknown>): void =>
+    waitUntil(
+      p.catch((e: unknown) => {
+        console.error("deferred work failed", e);
+      }),
+    );
+
+/** Storage of the system of record and the projection, the clock, ids and deferred work. */
+export function coreDeps(
+  env: Env,
+  waitUntil: WaitUntil,
+  now: () => Date = () => new Date(),
+  kvCacheTtlSeconds: number | null = KV_CACHE_TTL_SECONDS,
+): ReaderDeps & { readonly random: () => string } {
+  return {
+    calibrations: new D1CalibrationStore(env.DB),
+    projection: new KvThresholdProjection(env.THRESHOLDS, kvCacheTtlSeconds),
+    now,
+    random: cryptoRandomHex16,
+    defer: deferWith(waitUntil),
+  };
+}
+
+/** Webhook endpoints and their delivery. */
+export function webhookDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => new Date()): WebhookDeps {
+  return {
+    webhooks: new D1WebhookStore(env.DB),
+    now,
+    random: cryptoRandomHex16,
+    randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+    production: isProduction(env.ENVIRONMENT),
+    fetch: (input, init) => fetch(input, init),
+    defer: deferWith(waitUntil),
+  };
+}
+
+/** Alerts, with the webhook delivery that follows an alert event (also what a delivery run needs). */
+export function alertDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => new Date()): AlertDeps & WebhookDeps {
+  const webhooks = webhookDeps(env, waitUntil, now);
+  return {
+    ...webhooks,
+    alerts: new D1AlertStore(env.DB),
+    deliverWebhooks: () => webhooks.defer(deliverDue(webhooks)),
+  };
+}
+
+/** The drift configuration from env (DRIFT_ALPHA, DRIFT_TOLERANCE), validated; defaults from stats/drift.ts. */
+export function driftConfig(env: Env): DriftConfig {
+  const read = (name: "DRIFT_ALPHA" | "DRIFT_TOLERANCE", fallback: number, ok: (x: number) => boolean): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === "") return fallback;
+    const x = Number(raw);
+    if (!ok(x)) throw new AppError("misconfigured", `${name}=${JSON.stringify(raw)} is not valid`);
+    return x;
+  };
+  return {
+    ...DEFAULT_DRIFT_CONFIG,
+    alpha: read("DRIFT_ALPHA", DEFAULT_DRIFT_CONFIG.alpha, (x) => x > 0 && x < 0.5),
+    tolerance: read("DRIFT_TOLERANCE", DEFAULT_DRIFT_CONFIG.tolerance, (x) => x >= 0 && x < 1),
+  };
+}
+
+/**
+ * The observation ingest mode from env (OBSERVATION_INGEST: "direct", the default when unset or empty, or "queue"),
+ * validated: any other value, or "queue" without the OBSERVATIONS_QUEUE binding, is AppError misconfigured.
+ */
+export function observationIngest(env: Env): ObservationIngest {
+  const raw = env.OBSERVATION_INGEST;
+  const mode = raw === undefined || raw.trim() === "" ? "direct" : raw;
+  if (mode === "direct") return { mode };
+  if (mode === "queue") {
+    if (env.OBSERVATIONS_QUEUE === undefined) {
+      throw new AppError(
+        "misconfigured",
+        'OBSERVATION_INGEST is "queue" but the Worker has no OBSERVATIONS_QUEUE binding: declare it under [[queues.producers]] in wrangler.toml',
+      );
+    }
+    return { mode, queue: new CloudflareObservationQueue(env.OBSERVATIONS_QUEUE) };
+  }
+  throw new AppError(
+    "misconfigured",
+    `OBSERVATION_INGEST=${JSON.stringify(raw)} is not valid: use ${OBSERVATION_INGEST_MODES.map((m) => JSON.stringify(m)).join(" or ")}`,
+  );
+}
+
+/** What the observation queue's consumer needs: the gate monitors, the clock, the drift configuration, a logger. */
+export function consumerDeps(env: Env, now: () => Date = () => new Date()): ConsumerDeps {
+  let drift: DriftConfig | undefined;
+  return {
+    monitor: new DurableMonitorClient(env.GATE_MONITOR),
+    now,
+    get drift() {
+      drift ??= driftConfig(env);
+      return drift;
+    },
+    log: {
+      warn: (message, fields) => console.warn(message, JSON.stringify(fields)),
+      error: (message, fields) => console.error(message, JSON.stringify(fields)),
+    },
+  };
+}
+
+/** Everything a request may need: one object that satisfies every feature's slice (./deps.ts). */
+export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => new Date()): AppDeps {
+  let drift: DriftConfig | undefined;
+  let ingest: ObservationIngest | undefined;
+  const core = coreDeps(env, waitUntil, now);
+  const alerts = alertDeps(env, waitUntil, now);
+  const thresholds = new ThresholdReader(isolate.thresholds, core);
+  return {
+    ...core,
+    ...alerts,
+    thresholds,
+    // Whoever activates (upload, promote, roll back, the dashboard): publish from D1, forget this isolate's copies,
+    // then raise or resolve rebuild_shift, in this order, before the answer.
+    activationListeners: [publishOnActivation(core), thresholds.invalidateOnActivation, shiftAlertListener(alerts)],
+    onUncalibrated: (gateId, q) => {
+      noteUncalibrated(gateId, q, alerts, isolate.uncalibratedAlerts);
+    },
+    monitor: new DurableMonitorClient(env.GATE_MONITOR),
+    // Validated when first used, so a typo in DRIFT_* fails the drift endpoints loudly without taking serving down.
+    get drift() {
+      drift ??= driftConfig(env);
+      return drift;
+    },
+    // Validated when first used, like drift: a typo in OBSERVATION_INGEST fails POST /v1/observations, nothing else.
+    get ingest() {
+      ingest ??= observationIngest(env);
+      return ingest;
+    },
+    idempotency: new D1IdempotencyStore(env.DB),
+    missingTables: () => missingTables(env.DB, isolate.migrated),
+    openApiDocument: isolate.openApiDocument,
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Activation as one operation: whoever activates (an activating upload, promote, roll back), the listeners run once,
+ * in order, after the write committed; a failing listener is logged, never undoes the activation, and adds its
+ * warning; a lost race is recomputed and still notifies once; 25 lost races are a 409 that changed nothing.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { type ActivationEvent, type ActivationListener, activate, commitActivation } from "../../src/calibrations/activation";
+import { calibrate } from "../../src/calibrations/calibrate";
+import type { Activation } from "../../src/contract";
+import { CalibrationMeta } from "../../src/contract";
+import { AppError } from "../../src/platform/errors";
+import { gateIdOf } from "../../src/platform/ids";
+import { MAX_ACTIVATION_ATTEMPTS } from "../../src/platform/limits";
+import { MemoryCalibrationStore } from "../support/memory-calibration-store";
+import { memoryDeps } from "../support/memory-deps";
+
+const GATE = { index: "docs", embedding: "e5", reranker: "bge" };
+const SCORES = Float64Array.from({ length: 200 }, (_, i) => ((i * 37) % 200) / 200 + 0.005);
+const meta = (version: string, activate = true) =>
+  CalibrationMeta.parse({ ...GATE, index_version: version, activate, policy: { kind: "drop_rate", target: 0.2 } });
+
+/** Records every event a listener saw, under its name. */
+function recorder(seen: string[], name: string, fail = false): ActivationListener {
+  return {
+    failure: `${name} failed`,
+    ...(fail ? { warning: { code: `${name}_failed`, message: `${name} could not run` } } : {}),
+    run: (e: ActivationEvent) => {
+      // the event names the activation of the calibration it carries
+      expect(e.activation.calibration_id).toBe(e.calibration.id);
+      seen.push(`${name}:${e.calibration.index_version}`);
+      if (fail) throw new Error(`${name} broke`);
+    },
+  };
+}
+
+let errors: string[] = [];
+beforeEach(() => {
+  errors = [];
+  vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
+    errors.push(args.map(String).join(" "));
+  });
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("activation listeners", () => {
+  it("run once each, in order, after an activating upload and after a promotion, and not for an upload that does not activate", async () => {
+    const seen: string[] = [];
+    const m = memoryDeps();
+    const deps = { ...m.deps, activationListeners: [...m.deps.activationListeners, recorder(seen, "first"), recorder(seen, "second")] };
+    await calibrate({ meta: meta("v1"), scores: SCORES, offsets: null }, "alice", deps);
+    const staged = await calibrate({ meta: meta("v2", false), scores: SCORES, offsets: null }, "alice", deps);
+    expect(seen).toEqual(["first:v1", "second:v1"]);
+    await activate(staged.calibration.id, "bob", "promote", deps);
+    expect(seen).toEqual(["first:v1", "second:v1", "first:v2", "second:v2"]);
+    // the publish listener of the wiring ran too: the projection serves v2
+    expect((await m.projection.get(await gateIdOf(GATE), null))?.threshold.calibration_id).toBe(staged.calibration.id);
+    expect(errors).toEqual([]);
+  });
+
+  it("a failing listener is logged and adds its warning; the activation stands and later listeners still run", async () => {
+    const seen: string[] = [];
+    const m = memoryDeps();
+    const deps = { ...m.deps, activationListeners: [recorder(seen, "broken", true), recorder(seen, "after")] };
+    const r = await calibrate({ meta: meta("v1"), scores: SCORES, offsets: null }, "alice", deps);
+    expect(seen).toEqual(["broken:v1", "after:v1"]);
+    expect(r.activated).toBe(true);
+    expect(r.warnings.map((w) => w.code)).toContain("broken_failed");
+    expect(await m.calibrations.activeRows(await gateIdOf(GATE))).toHaveLength(1);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^broken failed Error: broken broke/);
+  });
+});
+
+describe("the optimistic loop", () => {
+  /** A store that lets `lose` activations of other callers land first, one per attempt. */
+  class RacedStore extends MemoryCalibrationStore {
+    lose = 0;
+    override async activate(a: Activation, expectedCurrentSeq: number): Promise<boolean> {
+      if (this.lose > 0) {
+        this.lose--;
+        return false;
+      }
+      return super.activate(a, expectedCurrentSeq);
+    }
+  }
+
+  it("recomputes after a lost race and notifies the listeners once", async () => {
+    const seen: string[] = [];
+    const store = new RacedStore();
+    const m = memoryDeps({ store });
+    const deps = { ...m.deps, activationListeners: [recorder(seen, "once")] };
+    const staged = await calibrate({ meta: meta("v1", false), scores: SCORES, offsets: null }, "alice", deps);
+    store.lose = 3;
+    const r = await activate(staged.calibration.id, "bob", null, deps);
+    expect(r.activation.calibration_id).toBe(staged.calibration.id);
+    expect(seen).toEqual(["once:v1"]);
+  });
+
+  it(`gives up with 409 conflict after ${MAX_ACTIVATION_ATTEMPTS} lost races, having written nothing and notified nobody`, async () => {
+    const seen: string[] = [];
+    const m = memoryDeps();
+    let attempts = 0;
+    const err = await commitActivation(await gateIdOf(GATE), { ...m.deps, activationListeners: [recorder(seen, "never")] }, async () => {
+      attempts++;
+      return null;
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe("conflict");
+    expect(attempts).toBe(MAX_ACTIVATION_ATTEMPTS);
+    expect(seen).toEqual([]);
+  });
+});

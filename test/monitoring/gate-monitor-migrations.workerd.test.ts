@@ -1,0 +1,113 @@
+/**
+ * The GateMonitor's numbered migrations (src/monitoring/gate-monitor/migrations.ts) on objects that already hold
+ * production data: one created by the schema before batches had a content hash, and one created by the schema of
+ * the object before migrations were numbered (no ledger). Their data survives, their batch ids still deduplicate,
+ * and a migrated object runs no migration twice.
+ */
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { afterEach, describe, expect, it } from "vitest";
+import { MONITOR_MIGRATIONS } from "../../src/monitoring/gate-monitor/migrations";
+import type { GateMonitor } from "../../src/worker/gate-monitor";
+import { batch, steady, T0 } from "../support/monitor-batches";
+import { type MonitorStub, monitorStubs } from "../support/monitor-stubs";
+
+const { monitor, drain } = monitorStubs("migrate");
+afterEach(drain);
+
+/** The object's SQLite as the test sees it: tables, the columns of `batches`, the migration ledger. */
+const schemaOf = (stub: MonitorStub) =>
+  runInDurableObject(stub, (_: GateMonitor, state) => {
+    const sql = state.storage.sql;
+    const tables = sql
+      .exec<{ name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name",
+      )
+      .toArray()
+      .map((r) => r.name);
+    return {
+      tables,
+      batchColumns: sql
+        .exec<{ name: string }>("SELECT name FROM pragma_table_info('batches')")
+        .toArray()
+        .map((r) => r.name),
+      ledger: tables.includes("schema_migrations")
+        ? sql.exec<{ id: number; applied_at: number }>("SELECT id, applied_at FROM schema_migrations ORDER BY id").toArray()
+        : [],
+    };
+  });
+
+/** Turns the object back into what an older Worker left: the tables as they were, without the migration ledger. */
+const rewind = (stub: MonitorStub, to: "before-batch-hash" | "before-numbered-migrations") =>
+  runInDurableObject(stub, (_: GateMonitor, state) => {
+    const sql = state.storage.sql;
+    sql.exec("DROP TABLE schema_migrations");
+    if (to === "before-batch-hash") {
+      // The first schema: batches without a hash, and none of the tables added later (judgments, queued ingest).
+      sql.exec("CREATE TABLE batches_then (batch_id TEXT PRIMARY KEY, received_at INTEGER NOT NULL)");
+      sql.exec("INSERT INTO batches_then (batch_id, received_at) SELECT batch_id, received_at FROM batches");
+      sql.exec("DROP TABLE batches");
+      sql.exec("ALTER TABLE batches_then RENAME TO batches");
+      sql.exec("CREATE INDEX batches_by_time ON batches (received_at)");
+      for (const table of ["judgment_batches", "coverage", "queued_ingest"]) sql.exec(`DROP TABLE ${table}`);
+    }
+  });
+
+const ALL_TABLES = [
+  "batches",
+  "coverage",
+  "detectors",
+  "history",
+  "judgment_batches",
+  "pending_alerts",
+  "queued_ingest",
+  "schema_migrations",
+  "windows",
+];
+
+describe("GateMonitor migrations", () => {
+  it("a new object gets every table and the ledger of every migration, and runs none of them again after a restart", async () => {
+    const { gateId, stub, rpc } = monitor("new");
+    await rpc.observe(batch(gateId, "n1", T0, steady(10)));
+    const first = await schemaOf(stub);
+    expect(first.tables).toEqual(ALL_TABLES);
+    expect(first.batchColumns).toEqual(["batch_id", "received_at", "hash"]);
+    expect(first.ledger.map((m) => m.id)).toEqual(MONITOR_MIGRATIONS.map((m) => m.id));
+    await evictDurableObject(stub);
+    await rpc.observe(batch(gateId, "n2", T0 + 1_000, steady(10)));
+    expect((await schemaOf(stub)).ledger).toEqual(first.ledger);
+  });
+
+  it("an object created before batches had a hash keeps its window and batch ids; an old id is a duplicate, never a mismatch", async () => {
+    const { gateId, stub, rpc } = monitor("before-hash");
+    await rpc.observe(batch(gateId, "old-1", T0, steady(30)));
+    await rewind(stub, "before-batch-hash");
+    expect(await schemaOf(stub)).toMatchObject({ batchColumns: ["batch_id", "received_at"], ledger: [] });
+    await evictDurableObject(stub); // the next request starts the object on the new code
+
+    const again = await rpc.observe({ ...batch(gateId, "old-1", T0 + 1_000, steady(30)), batch_hash: "a body hashed by the new code" });
+    expect(again).toMatchObject({ duplicate: true, mismatch: false, window: { queries: 30, batches: 1 } });
+    const next = await rpc.observe(batch(gateId, "new-1", T0 + 2_000, steady(10)));
+    expect(next).toMatchObject({ duplicate: false, window: { queries: 40, batches: 2 } });
+    const reused = await rpc.observe({ ...batch(gateId, "new-1", T0 + 3_000, steady(12)), batch_hash: "another body" });
+    expect(reused).toMatchObject({ duplicate: true, mismatch: true });
+
+    const schema = await schemaOf(stub);
+    expect(schema.tables).toEqual(ALL_TABLES);
+    expect(schema.batchColumns).toEqual(["batch_id", "received_at", "hash"]);
+    expect(schema.ledger.map((m) => m.id)).toEqual([1, 2]);
+  });
+
+  it("an object created before migrations were numbered (today's tables, no ledger) migrates without touching its data", async () => {
+    const { gateId, stub, rpc } = monitor("unnumbered");
+    await rpc.observe(batch(gateId, "u1", T0, steady(20)));
+    await rpc.observeMany({ now_ms: T0 + 500, config: batch(gateId, "x", T0, []).config, batches: [{ ...batch(gateId, "u2", T0, steady(5)) }] });
+    await rewind(stub, "before-numbered-migrations");
+    await evictDurableObject(stub);
+
+    const status = await rpc.status(gateId, T0 + 1_000, batch(gateId, "x", T0, []).config);
+    expect(status.windows[0]).toMatchObject({ queries: 25, batches: 2 });
+    expect(status.queued_ingest).toMatchObject({ calls: 1, batches: 1, counted: 1 });
+    expect(await rpc.observe(batch(gateId, "u1", T0 + 2_000, steady(20)))).toMatchObject({ duplicate: true, mismatch: false });
+    expect((await schemaOf(stub)).ledger.map((m) => m.id)).toEqual([1, 2]);
+  });
+});
