@@ -3,11 +3,13 @@
  * the session cookie holds, signing out, and how repeated failures are slowed down. Failure counts are kept per isolate
  * and per client address, so each test signs in from its own address (CF-Connecting-IP).
  */
-import { exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DEV_SESSION_SECRET, sessionValue } from "../../src/dashboard/session-token";
 import { hmacSha256, sha256, toBase64 } from "../../src/platform/digest";
 import { LOGIN_FAILURE_WINDOW_MS, LOGIN_MAX_FAILURES } from "../../src/platform/limits";
+import { app } from "../../src/worker/app";
 import { TOKENS } from "../support/worker";
 
 const worker = (exports as unknown as { default: Fetcher }).default;
@@ -161,5 +163,43 @@ describe("repeated failed sign-ins", () => {
     const ip = newAddress();
     for (let i = 0; i < LOGIN_MAX_FAILURES + 2; i++) expect((await login({ token: TOKENS.read, next: "/ui" }, ip)).status).toBe(303);
     expect((await login({ token: "wrong", next: "/ui" }, ip)).status).toBe(401);
+  });
+});
+
+describe("the session secret in production", () => {
+  /** The app under a production environment with `SESSION_SECRET` as given (undefined: none). */
+  async function production(secret: string | undefined, path: string, init: RequestInit = {}): Promise<Response> {
+    const ctx = createExecutionContext();
+    const { SESSION_SECRET: _, ...rest } = env as unknown as Record<string, unknown>;
+    const prodEnv = { ...rest, ENVIRONMENT: "production", ...(secret === undefined ? {} : { SESSION_SECRET: secret }) };
+    const res = await app.fetch(new Request(`https://scoregate.test${path}`, { redirect: "manual", ...init }), prodEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    return res;
+  }
+  const signInRequest = (token: string): RequestInit => ({
+    method: "POST",
+    body: new URLSearchParams({ token, next: "/ui" }).toString(),
+    headers: { "content-type": "application/x-www-form-urlencoded", "cf-connecting-ip": newAddress() },
+  });
+
+  it("refuses to sign anyone in with no, a short or the local secret (503 misconfigured); the API still serves", async () => {
+    for (const secret of [undefined, "too-short", DEV_SESSION_SECRET]) {
+      const res = await production(secret, "/ui/login", signInRequest(TOKENS.admin));
+      expect(res.status, String(secret)).toBe(503);
+      expect(res.headers.get("set-cookie")).toBeNull();
+      expect(await res.text()).toContain("wrangler secret put SESSION_SECRET");
+      const api = await production(secret, "/v1/gates", { headers: { authorization: `Bearer ${TOKENS.read}` } });
+      expect(api.status).toBe(200);
+    }
+  });
+
+  it("signs in with its own secret: a Secure cookie that the local secret's Worker does not accept", async () => {
+    const secret = "production-secret-0123456789-abcdefghij";
+    const res = await production(secret, "/ui/login", signInRequest(TOKENS.admin));
+    expect(res.status).toBe(303);
+    expect(res.headers.get("set-cookie")).toMatch(/; Secure/u);
+    const cookie = cookieOf(res);
+    expect((await production(secret, "/ui", { headers: { cookie } })).status).toBe(200);
+    expect((await overview(cookie)).status).toBe(303);
   });
 });
