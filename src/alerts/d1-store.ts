@@ -5,7 +5,7 @@
  */
 import type { Alert, AlertKind, AlertOccurrence, AlertStatus } from "../contract";
 import { equalityWhere } from "../platform/sql";
-import type { AlertFilter, AlertStore, WebhookEventInput } from "./store";
+import type { AlertFilter, AlertPage, AlertStore, UncalibratedSighting, WebhookEventInput } from "./store";
 
 interface AlertRow {
   id: string;
@@ -123,18 +123,27 @@ export class D1AlertStore implements AlertStore {
   }
 
   async list(filter: AlertFilter): Promise<Alert[]> {
+    return (await this.page(filter)).items;
+  }
+
+  async page(filter: AlertFilter): Promise<AlertPage> {
     const where = equalityWhere([
       ["gate_id", filter.gate_id],
       ["kind", filter.kind],
       ["status", filter.status],
     ]);
-    const sql = `SELECT * FROM alerts ${where.sql} ORDER BY rowid DESC LIMIT ?`;
-    const params = where.params;
+    // rowid is the order alerts were opened in: one opened later never lands behind a cursor already handed out.
+    const before = filter.before ?? Number.MAX_SAFE_INTEGER;
+    const sql = `SELECT rowid AS seq, * FROM alerts ${where.sql === "" ? "WHERE" : `${where.sql} AND`} rowid < ? ORDER BY rowid DESC LIMIT ?`;
     const { results } = await this.db
       .prepare(sql)
-      .bind(...params, filter.limit)
-      .all<AlertRow>();
-    return results.map(toAlert);
+      .bind(...where.params, before, filter.limit + 1)
+      .all<AlertRow & { seq: number }>();
+    const rows = results.slice(0, filter.limit);
+    return {
+      items: rows.map(({ seq: _, ...r }) => toAlert(r)),
+      next: results.length > filter.limit ? rows[rows.length - 1]!.seq : null,
+    };
   }
 
   async countUnresolved(kind: AlertKind): Promise<number> {
@@ -168,5 +177,16 @@ export class D1AlertStore implements AlertStore {
         .bind(now, actor, note, id),
       ...this.eventStatements(resolved, id, now, "resolved"),
     ]);
+  }
+
+  async recordSighting(s: UncalibratedSighting, sinceMinute: number): Promise<number> {
+    const results = await this.db.batch<{ n: number }>([
+      this.db.prepare(`INSERT OR IGNORE INTO uncalibrated_sightings (gate_id, token, minute) VALUES (?, ?, ?)`).bind(s.gate_id, s.token, s.minute),
+      this.db.prepare(`DELETE FROM uncalibrated_sightings WHERE minute < ?`).bind(sinceMinute),
+      this.db
+        .prepare(`SELECT COUNT(*) AS n FROM uncalibrated_sightings WHERE gate_id = ? AND token = ? AND minute >= ?`)
+        .bind(s.gate_id, s.token, sinceMinute),
+    ]);
+    return results[2]!.results[0]?.n ?? 0;
   }
 }

@@ -5,6 +5,7 @@
 
 import type { Alert, AlertKind, AlertOccurrence, AlertStatus } from "../contract";
 import { AppError } from "../platform/errors";
+import { cursorOf, seqOfCursor } from "../platform/http/cursor";
 import { newId } from "../platform/ids";
 import type { AlertDeps } from "./deps";
 import { alertPayload } from "./payload";
@@ -66,11 +67,22 @@ export async function raiseCappedAlert(
   return result;
 }
 
+/** The newest `filter.limit` alerts that match (the dashboard's lists; the API pages with listAlertsPage). */
 export async function listAlerts(
   filter: { gate_id?: string | undefined; kind?: AlertKind | undefined; status?: AlertStatus | undefined; limit: number },
   deps: AlertDeps,
 ): Promise<Alert[]> {
   return deps.alerts.list(filter);
+}
+
+/** GET /v1/alerts: a page of matching alerts, newest first, and the cursor of the next page (null on the last). */
+export async function listAlertsPage(
+  filter: { gate_id?: string | undefined; kind?: AlertKind | undefined; status?: AlertStatus | undefined; limit: number },
+  cursor: string | undefined,
+  deps: AlertDeps,
+): Promise<{ alerts: Alert[]; next_cursor: string | null }> {
+  const page = await deps.alerts.page({ ...filter, before: seqOfCursor(cursor) });
+  return { alerts: page.items, next_cursor: page.next === null ? null : cursorOf(page.next) };
 }
 
 async function mustGet(id: string, deps: AlertDeps): Promise<Alert> {

@@ -1,6 +1,13 @@
 /**
  * What an alert event looks like on the wire: Standard Webhooks' {type, timestamp, data} plus a `text` field that
  * reads well in a Slack incoming webhook.
+ *
+ * Slack reads `<...>` in `text` as markup: `<!channel>` pings everyone, `<https://x|label>` is a link that shows only
+ * its label. Gate names, versions, token names and client names are chosen by callers (any read token can ask for a
+ * made-up gate), so `text` is escaped as Slack's formatting reference says (`&`, `<` and `>` become `&amp;`, `&lt;`,
+ * `&gt;`; docs/api.md, "Payload", links it). The whole text is escaped, not only the
+ * names: the text is ours apart from them and holds no markup of its own. `data` is for programs and carries every
+ * field as stored.
  */
 import type { Alert, AlertKind } from "../contract";
 
@@ -14,6 +21,9 @@ const TITLES: Record<AlertKind, string> = {
 
 const EMOJI: Record<"opened" | "resolved", string> = { opened: ":rotating_light:", resolved: ":white_check_mark:" };
 
+/** Escapes `&`, `<` and `>` for Slack's `text` (`&` first, so an entity is never escaped twice). */
+export const slackEscape = (s: string): string => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+
 /** The webhook body for an alert event: Standard Webhooks' {type, timestamp, data} plus Slack's `text`. */
 export function alertPayload(alert: Alert, event: "opened" | "resolved", at: string): string {
   const gate = `${alert.gate.index} / ${alert.gate.embedding} / ${alert.gate.reranker}`;
@@ -21,5 +31,5 @@ export function alertPayload(alert: Alert, event: "opened" | "resolved", at: str
     event === "opened"
       ? `${EMOJI.opened} *scoregate: ${TITLES[alert.kind]}* on \`${gate}\`\n${alert.summary}\nAlert ${alert.id} · calibrations ${alert.calibration_ids.join(", ") || "none"}`
       : `${EMOJI.resolved} *scoregate: resolved ${TITLES[alert.kind].toLowerCase()}* on \`${gate}\` (alert ${alert.id})`;
-  return JSON.stringify({ type: `alert.${event}`, timestamp: at, text, data: alert });
+  return JSON.stringify({ type: `alert.${event}`, timestamp: at, text: slackEscape(text), data: alert });
 }

@@ -5,7 +5,7 @@ import { AppError } from "../platform/errors";
 import { handle } from "../platform/http/handle";
 import { gateIdOf } from "../platform/ids";
 import type { AlertDeps } from "./deps";
-import { acknowledgeAlert, alertOccurrences, listAlerts, resolveAlert } from "./lifecycle";
+import { acknowledgeAlert, alertOccurrences, listAlertsPage, resolveAlert } from "./lifecycle";
 
 export const alertRoutes = new Hono<RouteEnv<AlertDeps>>();
 
@@ -19,7 +19,7 @@ handle(alertRoutes, ROUTES.listAlerts, async (c, { query: q }) => {
     }
     gateId = await gateIdOf({ index: q.index ?? DEFAULT_INDEX, embedding: q.embedding, reranker: q.reranker });
   }
-  return c.json({ alerts: await listAlerts({ gate_id: gateId, kind: q.kind, status: q.status, limit: q.limit }, c.get("deps")) }, 200);
+  return c.json(await listAlertsPage({ gate_id: gateId, kind: q.kind, status: q.status, limit: q.limit }, q.cursor, c.get("deps")), 200);
 });
 
 handle(alertRoutes, ROUTES.getAlert, async (c, { params }) => {

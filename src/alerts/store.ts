@@ -19,6 +19,15 @@ export interface AlertFilter {
   readonly kind?: AlertKind | undefined;
   readonly status?: AlertStatus | undefined;
   readonly limit: number;
+  /** Only alerts opened before the one whose database order this is (the `next` of the previous page). */
+  readonly before?: number | null | undefined;
+}
+
+/** A page of alerts, newest first. */
+export interface AlertPage {
+  readonly items: Alert[];
+  /** Pass back as `before` for the next (older) page; null on the last page. */
+  readonly next: number | null;
 }
 
 export interface AlertStore {
@@ -32,12 +41,28 @@ export interface AlertStore {
   /** The alert's occurrences, newest first. */
   occurrences(alertId: string, limit: number): Promise<AlertOccurrence[]>;
   get(id: string): Promise<Alert | null>;
-  /** Newest first. */
+  /** Newest first (the order alerts were opened; a repeat does not move an alert). */
   list(filter: AlertFilter): Promise<Alert[]>;
+  /** Like list, with the position of the next page. */
+  page(filter: AlertFilter): Promise<AlertPage>;
   countUnresolved(kind: AlertKind): Promise<number>;
   /** Unresolved alerts per gate and kind (for /metrics). */
   openCounts(): Promise<{ gate_id: string; kind: AlertKind; n: number }[]>;
   acknowledge(id: string, actor: string, now: string, note: string | null): Promise<void>;
   /** Resolves the alert and emits its `alert.resolved` event to every enabled endpoint, atomically. */
   resolve(id: string, actor: string, now: string, resolved: WebhookEventInput, note: string | null): Promise<void>;
+  /**
+   * Records that `token` asked for the uncalibrated gate in `minute` (a repeat of the same minute is one sighting),
+   * forgets every sighting before `sinceMinute`, and returns in how many distinct minutes from `sinceMinute` on this
+   * token asked for this gate. One atomic batch, so concurrent isolates count each minute once.
+   */
+  recordSighting(sighting: UncalibratedSighting, sinceMinute: number): Promise<number>;
+}
+
+/** A token asking for a gate that has no active calibration, in one minute (Unix minutes). */
+export interface UncalibratedSighting {
+  readonly gate_id: string;
+  /** The token's name, never the token. */
+  readonly token: string;
+  readonly minute: number;
 }

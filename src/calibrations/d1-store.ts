@@ -1,7 +1,7 @@
 import type { Activation, StoredCalibration } from "../contract";
 import type { Distribution } from "../stats/distribution";
 import { decodeDistribution, encodeDistribution } from "./distribution-codec";
-import type { ActiveRow, ActiveSummary, CalibrationStore, GateRow, HistoryPage } from "./store";
+import type { ActiveRow, ActiveSummary, CalibrationStore, GatePage, GateRow, HistoryPage } from "./store";
 
 interface GateDbRow {
   gate_id: string;
@@ -154,6 +154,27 @@ export class D1CalibrationStore implements CalibrationStore {
       )
       .all<ActiveSummary>();
     return results;
+  }
+
+  async gatePage(limit: number, after: number | null): Promise<GatePage> {
+    // rowid is the gates table's insertion order: a gate created later always sorts after every cursor handed out.
+    const [gates, active] = await this.db.batch<unknown>([
+      this.db.prepare(`SELECT rowid AS seq, * FROM gates WHERE rowid > ? ORDER BY rowid LIMIT ?`).bind(after ?? 0, limit + 1),
+      this.db
+        .prepare(
+          `SELECT a.*, c.threshold, c.expected_drop_rate FROM active_calibrations a JOIN calibrations c ON c.id = a.calibration_id
+           WHERE a.gate_id IN (SELECT gate_id FROM gates WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)
+           ORDER BY a.gate_id, a.activation_seq DESC`,
+        )
+        .bind(after ?? 0, limit),
+    ]);
+    const found = gates!.results as (GateDbRow & { seq: number })[];
+    const rows = found.slice(0, limit);
+    return {
+      gates: rows.map(toGate),
+      active: active!.results as ActiveSummary[],
+      next: found.length > limit ? rows[rows.length - 1]!.seq : null,
+    };
   }
 
   async calibratedNeighbours(gate: { index: string; embedding: string; reranker: string }, limit: number): Promise<GateRow[]> {

@@ -4,9 +4,10 @@
 
 import type { Activation, Calibration, GateRef, GateSummary, StoredCalibration } from "../contract";
 import { AppError } from "../platform/errors";
+import { cursorOf, seqOfCursor } from "../platform/http/cursor";
 import { gateIdOf } from "../platform/ids";
 import type { RegistryDeps } from "./deps";
-import { type ActiveRow, currentOf } from "./store";
+import { type ActiveRow, type ActiveSummary, currentOf, type GateRow } from "./store";
 
 function withFlags(c: StoredCalibration, rows: readonly ActiveRow[]): Calibration {
   const current = currentOf(rows);
@@ -42,13 +43,7 @@ export interface HistoryResult {
 const HISTORY_ACTIVATIONS = 100;
 
 export async function history(gate: GateRef, limit: number, cursor: string | undefined, deps: RegistryDeps): Promise<HistoryResult> {
-  let before: number | null = null;
-  if (cursor !== undefined) {
-    before = Number.parseInt(cursor, 36);
-    if (!Number.isSafeInteger(before) || before < 1) {
-      throw new AppError("bad_request", "cursor is not one this API returned", [{ path: "cursor", message: "invalid cursor" }]);
-    }
-  }
+  const before = seqOfCursor(cursor);
   const gateId = await gateIdOf(gate);
   const [page, rows, activations] = await Promise.all([
     deps.calibrations.history(gateId, limit, before),
@@ -59,13 +54,13 @@ export async function history(gate: GateRef, limit: number, cursor: string | und
     gate_id: gateId,
     calibrations: page.items.map((c) => withFlags(c, rows)),
     activations,
-    next_cursor: page.next === null ? null : page.next.toString(36),
+    next_cursor: page.next === null ? null : cursorOf(page.next),
   };
 }
 
-export async function listGates(deps: RegistryDeps): Promise<GateSummary[]> {
-  const [gates, rows] = await Promise.all([deps.calibrations.gates(), deps.calibrations.activeSummaries()]);
-  const byGate = new Map<string, typeof rows>();
+/** Gates with their active calibrations, current first (one listing for the API and the dashboard). */
+function summarize(gates: readonly GateRow[], rows: readonly ActiveSummary[]): GateSummary[] {
+  const byGate = new Map<string, ActiveSummary[]>();
   for (const r of rows) byGate.set(r.gate_id, [...(byGate.get(r.gate_id) ?? []), r]);
   return gates.map((g) => {
     const mine = (byGate.get(g.gate_id) ?? []).sort((a, b) => b.activation_seq - a.activation_seq);
@@ -81,4 +76,20 @@ export async function listGates(deps: RegistryDeps): Promise<GateSummary[]> {
       })),
     };
   });
+}
+
+/** Every gate (the dashboard's overview reads them all; the API pages with listGatesPage). */
+export async function listGates(deps: RegistryDeps): Promise<GateSummary[]> {
+  const [gates, rows] = await Promise.all([deps.calibrations.gates(), deps.calibrations.activeSummaries()]);
+  return summarize(gates, rows);
+}
+
+/** GET /v1/gates: a page of gates in creation order, and the cursor of the next page (null on the last). */
+export async function listGatesPage(
+  limit: number,
+  cursor: string | undefined,
+  deps: RegistryDeps,
+): Promise<{ gates: GateSummary[]; next_cursor: string | null }> {
+  const page = await deps.calibrations.gatePage(limit, seqOfCursor(cursor));
+  return { gates: summarize(page.gates, page.active), next_cursor: page.next === null ? null : cursorOf(page.next) };
 }

@@ -7,7 +7,7 @@ import { once, requestHash } from "../platform/idempotency";
 import { activate } from "./activation";
 import { calibrate } from "./calibrate";
 import type { CalibrationDeps } from "./deps";
-import { describe, getCalibration, history, listGates } from "./registry";
+import { describe, getCalibration, history, listGatesPage } from "./registry";
 import { parseCalibrationUpload, readCalibrationUpload } from "./upload";
 
 /** A malformed calibration id names no calibration: 404, as an unknown one. */
@@ -56,4 +56,4 @@ handle(calibrationRoutes, ROUTES.activateCalibration, { body: "activation", para
   );
 });
 
-handle(calibrationRoutes, ROUTES.listGates, async (c) => c.json({ gates: await listGates(c.get("deps")) }, 200));
+handle(calibrationRoutes, ROUTES.listGates, async (c, { query }) => c.json(await listGatesPage(query.limit, query.cursor, c.get("deps")), 200));

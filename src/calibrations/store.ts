@@ -40,6 +40,15 @@ export interface HistoryPage {
   readonly next: number | null;
 }
 
+/** A page of gates in creation order, with the active rows of those gates only. */
+export interface GatePage {
+  readonly gates: GateRow[];
+  /** The active rows (with their calibration's threshold and expected drop rate) of the gates of this page. */
+  readonly active: ActiveSummary[];
+  /** Pass back as `after` for the next page; null on the last page. */
+  readonly next: number | null;
+}
+
 export interface CalibrationStore {
   /**
    * Stores a calibration (and its gate, first time seen) and optionally its activation, in one atomic batch. With an
@@ -69,8 +78,13 @@ export interface CalibrationStore {
   activeRows(gateId: string): Promise<ActiveRow[]>;
   /** Every active row of every gate (reconciliation). */
   allActiveRows(): Promise<ActiveRow[]>;
-  /** Every active row with its calibration's threshold and expected drop rate (/v1/gates). */
+  /** Every active row with its calibration's threshold and expected drop rate (the dashboard's overview). */
   activeSummaries(): Promise<ActiveSummary[]>;
+  /**
+   * GET /v1/gates: up to `limit` gates created after the one whose database order is `after` (null: from the first),
+   * with their active rows, read in one transaction so the page and its rows agree.
+   */
+  gatePage(limit: number, after: number | null): Promise<GatePage>;
   /**
    * Calibrated gates near a gate that has none, for a 404's "did you mean": first those with the same embedding and
    * reranker under another index, then those sharing the index and one of embedding or reranker.

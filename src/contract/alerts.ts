@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Id, PageLimit } from "./common";
+import { Cursor, Id, PageLimit } from "./common";
 import { MAX_NOTE_LENGTH } from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -41,6 +41,7 @@ export const AlertQuery = z.object({
   kind: AlertKind.optional(),
   status: AlertStatus.optional(),
   limit: PageLimit,
+  cursor: Cursor.optional(),
 });
 
 export const AlertAction = z.strictObject({ note: z.string({ error: "must be a string" }).max(MAX_NOTE_LENGTH).optional() });

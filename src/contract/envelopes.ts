@@ -8,7 +8,8 @@ import { Delivery, WebhookEndpoint } from "./webhooks";
 // Response envelopes (listings and actions), so the client and the OpenAPI document need nothing else
 // ---------------------------------------------------------------------------------------------------------------
 
-export const GateList = z.object({ gates: z.array(GateSummary) });
+/** A page of gates in creation order; `next_cursor` (null on the last page) goes back as `cursor` for the next. */
+export const GateList = z.object({ gates: z.array(GateSummary), next_cursor: z.string().nullable() });
 export const CalibrationHistory = z.object({
   gate_id: z.string(),
   calibrations: z.array(Calibration),
@@ -21,7 +22,8 @@ export const ActivationResult = z.object({
   shift: ShiftReport.nullable(),
   warnings: z.array(Warning),
 });
-export const AlertList = z.object({ alerts: z.array(Alert) });
+/** A page of alerts, newest first; `next_cursor` (null on the last page) goes back as `cursor` for the next. */
+export const AlertList = z.object({ alerts: z.array(Alert), next_cursor: z.string().nullable() });
 export const AlertOccurrenceList = z.object({ alert_id: z.string(), occurrences: z.array(AlertOccurrence) });
 export const WebhookEndpointList = z.object({ endpoints: z.array(WebhookEndpoint) });
 export const DeliveryList = z.object({ deliveries: z.array(Delivery) });

@@ -19,7 +19,7 @@ import {
 } from "./envelopes";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
 import { JudgmentAccepted, JudgmentBatch, MonitorQuery, MonitorStatus, ObservationAccepted, ObservationBatch } from "./monitoring";
-import { ActivateBody, HistoryQuery, ThresholdQuery, ThresholdResponse } from "./serving";
+import { ActivateBody, HistoryQuery, Pagination, ThresholdQuery, ThresholdResponse } from "./serving";
 import { Delivery, DeliveryQuery, WebhookCreate, WebhookDeleted, WebhookEndpoint, WebhookUpdate } from "./webhooks";
 
 /** Token scopes; they nest: admin includes calibrate includes read. */
@@ -156,9 +156,10 @@ export const ROUTES = {
     method: "get",
     path: "/v1/gates",
     scope: "read",
-    summary: "Every gate with its active calibrations",
-    responses: { 200: { description: "gates", schema: GateList } },
-    errors: [],
+    summary: "Gates with their active calibrations, in creation order, a page at a time",
+    query: Pagination,
+    responses: { 200: { description: "a page of gates", schema: GateList } },
+    errors: [400],
   },
   postObservations: {
     method: "post",
@@ -191,9 +192,9 @@ export const ROUTES = {
     method: "get",
     path: "/v1/alerts",
     scope: "read",
-    summary: "Alerts, newest first",
+    summary: "Alerts, newest first, a page at a time",
     query: AlertQuery,
-    responses: { 200: { description: "alerts", schema: AlertList } },
+    responses: { 200: { description: "a page of alerts", schema: AlertList } },
     errors: [400],
   },
   getAlert: {

@@ -1,10 +1,9 @@
 /**
- * The dashboard under /ui and the API reference at /docs. Pages are server-rendered (hono/jsx) from the feature
+ * The dashboard under /ui (the API reference at /docs is src/reference/docs.ts). Pages are server-rendered (hono/jsx) from the feature
  * services (./data.ts); admin actions call the same services as the API routes, so a button and a curl command do
  * exactly the same thing. None of these paths are API operations: they are not in the route table
  * (src/contract/routes.ts) nor in the OpenAPI document.
  */
-import { Scalar } from "@scalar/hono-api-reference";
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { acknowledgeAlert, listAlerts, resolveAlert } from "../alerts/lifecycle";
@@ -20,17 +19,7 @@ import { GatePage } from "./pages/gate";
 import { Layout } from "./pages/layout";
 import { LoginPage } from "./pages/login";
 import { OverviewPage } from "./pages/overview";
-import { REFERENCE_A11Y_SCRIPT } from "./reference-a11y";
-import {
-  clearSession,
-  type DashboardBindings,
-  principalOf,
-  refuseCrossSite,
-  requireAdminPost,
-  requireSession,
-  safeNext,
-  setSession,
-} from "./session";
+import { type DashboardBindings, endSession, refuseCrossSite, requireAdminPost, requireSession, safeNext, signIn } from "./session";
 import { STYLESHEET } from "./style";
 
 /** Pages load only what the Worker serves: no inline scripts, styles from /ui/style.css, forms post to /ui. */
@@ -113,19 +102,16 @@ dashboardRoutes.get("/ui/login", (c) =>
 dashboardRoutes.post("/ui/login", async (c) => {
   refuseCrossSite(c);
   const form = await readForm(c);
-  const token = field(form, "token");
   const next = safeNext(field(form, "next"));
-  const principal = token === undefined ? null : await principalOf(c, token);
-  if (principal === null || token === undefined) {
-    return c.html(<LoginPage next={next} error="Unknown token." development={c.env.ENVIRONMENT === "development"} />, 401);
-  }
-  setSession(c, token);
-  return c.redirect(next, 303);
+  const outcome = await signIn(c, field(form, "token"));
+  if (outcome.ok) return c.redirect(next, 303);
+  if (outcome.status === 429) c.header("Retry-After", String(outcome.retryAfterS));
+  return c.html(<LoginPage next={next} error={outcome.message} development={c.env.ENVIRONMENT === "development"} />, outcome.status);
 });
 
 dashboardRoutes.post("/ui/logout", requireSession, async (c) => {
   refuseCrossSite(c);
-  clearSession(c);
+  await endSession(c);
   return c.redirect("/ui/login", 303);
 });
 
@@ -206,50 +192,4 @@ dashboardRoutes.get("/ui/gate", requireSession, async (c) => {
   const { index, embedding, reranker } = c.req.query();
   if (!embedding || !reranker) throw new AppError("bad_request", "name the gate with embedding and reranker (and optionally index)");
   return c.redirect(`/ui/gates/${await gateIdOf({ index: index || DEFAULT_INDEX, embedding, reranker })}`, 302);
-});
-
-// The interactive API reference: Scalar's standalone script is a static asset of this Worker
-// (scripts/vendor-assets.mjs fills public/vendor/), fonts are the system's, telemetry and the agent chat (which
-// calls Scalar's servers) are off, so the page requests nothing outside the Worker. The colours are darkened to
-// reach 4.5:1 contrast on white.
-const REFERENCE_CSS = `
-.light-mode, .light-mode .sidebar {
-  --scalar-color-1: #1a1a1a; --scalar-color-2: #3d3d3d; --scalar-color-3: #4f4f4f;
-  --scalar-color-green: #1b6e20; --scalar-color-red: #a4161a; --scalar-color-yellow: #6b5200;
-  --scalar-color-blue: #0b5cad; --scalar-color-orange: #8a4500; --scalar-color-purple: #5b2ca0;
-  --scalar-color-accent: #0b5cad;
-  --scalar-sidebar-color-2: #3d3d3d; --scalar-sidebar-search-color: #4f4f4f;
-}
-.dark-mode {
-  --scalar-color-2: rgba(255, 255, 245, 0.78); --scalar-color-3: rgba(255, 255, 245, 0.7);
-  --scalar-color-green: #6ee7a8; --scalar-color-red: #ff9aa8; --scalar-color-yellow: #f9c46e;
-  --scalar-color-blue: #a5b4fc; --scalar-color-orange: #ffb07a; --scalar-color-purple: #d0bcff;
-  --scalar-color-accent: #ffb07a;
-}
-`;
-const reference = Scalar({
-  url: "/openapi.json",
-  pageTitle: "scoregate API reference",
-  cdn: "/vendor/scalar/standalone.js",
-  withDefaultFonts: false,
-  telemetry: false,
-  hideClientButton: true,
-  forceDarkModeState: "light",
-  hideDarkModeToggle: true,
-  customCss: REFERENCE_CSS,
-  agent: { disabled: true },
-} as Parameters<typeof Scalar>[0]);
-
-dashboardRoutes.get("/docs", async (c, next) => {
-  const res = await reference(c as unknown as Parameters<typeof reference>[0], next);
-  if (!(res instanceof Response)) return res;
-  // Scalar's page has no language attribute; screen readers need one.
-  const html = (await res.text()).replace("<html>", '<html lang="en">').replace("</body>", '<script src="/docs/a11y.js"></script>\n  </body>');
-  return c.html(html);
-});
-
-dashboardRoutes.get("/docs/a11y.js", (c) => {
-  c.header("Content-Type", "text/javascript; charset=utf-8");
-  c.header("Cache-Control", "public, max-age=300");
-  return c.body(REFERENCE_A11Y_SCRIPT);
 });

@@ -3,10 +3,12 @@
  * (judgments.ts): the calibration it names by `calibration_id` (the one whose threshold the service applied), with
  * any gate field sent along checked against it, each one, so counts are never filed under a gate the sender did not
  * mean; or, without an id, the current calibration of the gate its fields name (through the threshold reader, so a
- * hot gate costs no D1 read).
+ * hot gate costs no D1 read). Both kinds of batch are also told apart from their retries the same way: by batch id
+ * and a hash of the body (batchHash), a reused id with another body refused with batchMismatch.
  */
 import { type Expectation, expectationOf } from "../calibrations/expectation";
 import { DEFAULT_INDEX, type StoredCalibration } from "../contract";
+import { sha256Hex } from "../platform/digest";
 import { AppError } from "../platform/errors";
 import type { MonitoringDeps } from "./deps";
 
@@ -29,6 +31,19 @@ export interface BatchTarget {
 /** 422 for a calibration id the batch names that does not exist. */
 export const unknownCalibration = (id: string): AppError =>
   new AppError("invalid_input", `calibration ${id} does not exist`, [{ path: "calibration_id", message: "unknown calibration" }]);
+
+/** SHA-256 hex of a validated batch (zod output: keys in schema order, so the same batch always hashes the same). */
+export async function batchHash(batch: { readonly batch_id: string }): Promise<string> {
+  return sha256Hex(JSON.stringify(batch));
+}
+
+/** 422 batch_mismatch: the batch id was already counted with another body (observations and judgments alike). */
+export const batchMismatch = (batchId: string): AppError =>
+  new AppError(
+    "batch_mismatch",
+    `batch_id ${JSON.stringify(batchId)} was already counted with a different body; a retry must resend the same batch, a new batch needs a new batch_id`,
+    { batch_id: batchId },
+  );
 
 export async function resolveBatchTarget(batch: BatchFields, deps: Pick<MonitoringDeps, "calibrations" | "thresholds">): Promise<BatchTarget> {
   if (batch.calibration_id !== undefined) {

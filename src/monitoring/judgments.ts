@@ -8,7 +8,7 @@ import { relevanceOf } from "../calibrations/labels";
 import type { JudgmentBatch, StoredCalibration } from "../contract";
 import { type ErrorDetail, invalid } from "../platform/errors";
 import { queryCoverage } from "../stats/recall-gate";
-import { resolveBatchTarget, unknownCalibration } from "./batch-target";
+import { batchHash, batchMismatch, resolveBatchTarget, unknownCalibration } from "./batch-target";
 import type { MonitoringDeps } from "./deps";
 
 /** The recall calibration a batch belongs to (batch-target.ts), or 422. */
@@ -61,11 +61,13 @@ export async function judge(batch: JudgmentBatch, deps: MonitoringDeps) {
       ...(r.ties_at_threshold !== undefined ? { ties: r.ties_at_threshold } : {}),
     },
     batch_id: batch.batch_id,
+    batch_hash: await batchHash(batch),
     covered,
     without_relevant: withoutRelevant,
     now_ms: deps.now().getTime(),
     config: deps.drift,
   });
+  if (outcome.mismatch) throw batchMismatch(batch.batch_id);
   return {
     accepted: !outcome.duplicate,
     duplicate: outcome.duplicate,

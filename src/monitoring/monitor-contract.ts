@@ -71,6 +71,8 @@ export interface JudgeInput {
     readonly ties?: number;
   };
   readonly batch_id: string;
+  /** SHA-256 of the batch as sent: a batch id reused with another body is refused (batch_mismatch), as for observations. */
+  readonly batch_hash: string;
   /** Covered share of each judged query with a relevant candidate (stats/recall-gate.ts queryCoverage). */
   readonly covered: readonly number[];
   /** Judged queries without a relevant candidate (counted, not tested). */
@@ -81,6 +83,8 @@ export interface JudgeInput {
 
 export interface JudgeOutcome {
   readonly duplicate: boolean;
+  /** A duplicate batch id whose first batch had a different body (nothing was counted). */
+  readonly mismatch: boolean;
   readonly recall: CoverageStatus;
   readonly alerts: AlertKind[];
 }

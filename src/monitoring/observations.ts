@@ -6,14 +6,13 @@
 
 import { DISTRIBUTION_KNOTS } from "../calibrations/fit";
 import type { MonitorStatus, ObservationAccepted, ObservationBatch } from "../contract";
-import { sha256Hex } from "../platform/digest";
 import { AppError } from "../platform/errors";
 import { gateIdOf } from "../platform/ids";
 import { MAX_OBSERVATION_MESSAGE_BYTES } from "../platform/limits";
 import { buildDistribution } from "../stats/distribution";
 import { countBelow, sortedCopy } from "../stats/order-statistics";
 import { ksDistance } from "../stats/shift";
-import { resolveBatchTarget } from "./batch-target";
+import { batchHash, batchMismatch, resolveBatchTarget } from "./batch-target";
 import type { MonitoringDeps, MonitorStatusDeps } from "./deps";
 import type { ObserveBatch } from "./monitor-contract";
 import { messageBytes, observationMessage } from "./observation-message";
@@ -56,13 +55,7 @@ export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Pr
     }
   }
   const outcome = await deps.monitor.observe(r.gate.gate_id, { ...resolved, now_ms: deps.now().getTime(), config });
-  if (outcome.mismatch) {
-    throw new AppError(
-      "batch_mismatch",
-      `batch_id ${JSON.stringify(batch.batch_id)} was already counted with a different body; a retry must resend the same batch, a new batch needs a new batch_id`,
-      { batch_id: batch.batch_id },
-    );
-  }
+  if (outcome.mismatch) throw batchMismatch(batch.batch_id);
   return {
     queued: false,
     accepted: !outcome.duplicate,
@@ -72,11 +65,6 @@ export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Pr
     window: outcome.window,
     alerts: outcome.alerts,
   };
-}
-
-/** SHA-256 hex of the validated batch (zod output: keys in schema order, so the same batch always hashes the same). */
-async function batchHash(batch: ObservationBatch): Promise<string> {
-  return sha256Hex(JSON.stringify(batch));
 }
 
 /** Fewest sampled scores for which the sample is compared with the calibration. */

@@ -12,6 +12,8 @@ export interface Env extends Omit<Cloudflare.Env, "ENVIRONMENT" | "OBSERVATION_I
   readonly READ_TOKENS?: string;
   readonly CALIBRATE_TOKENS?: string;
   readonly ADMIN_TOKENS?: string;
+  /** Secret: signs dashboard session cookies (src/dashboard/session-token.ts); at least 32 characters in production. */
+  readonly SESSION_SECRET?: string;
   /** Drift monitor: probability of any false alarm per gate and calibration over 1,000,000 queries (default 0.001). */
   readonly DRIFT_ALPHA?: string;
   /** Drift monitor: tolerance on the drop rate, in rate units (default 0.02 = 2 points). */

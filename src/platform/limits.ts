@@ -29,8 +29,21 @@ export const DETECTOR_IDLE_RETENTION_MS = 7 * 24 * 3600 * 1000;
 /** Finished windows kept per gate for the monitor's history. */
 export const MAX_WINDOW_HISTORY = 30;
 
-/** An uncalibrated request raises or updates its alert at most this often per gate per isolate. */
+/**
+ * An uncalibrated_request alert is raised for a token that asked for the same uncalibrated gate in at least this many
+ * distinct minutes within UNCALIBRATED_ALERT_WINDOW_MINUTES: a service on its fallback keeps asking (the SDKs re-ask
+ * at every max-age, 5 s), a person looking a gate up asks once or a few times within a minute or two.
+ */
+export const UNCALIBRATED_ALERT_MIN_MINUTES = 5;
+
+/** The window the distinct minutes of UNCALIBRATED_ALERT_MIN_MINUTES are counted in. */
+export const UNCALIBRATED_ALERT_WINDOW_MINUTES = 15;
+
+/** A sighting (gate, token, minute) is written to D1 at most once per this interval per isolate: one write a minute. */
 export const UNCALIBRATED_ALERT_INTERVAL_MS = 60_000;
+
+/** Longest User-Agent kept in an uncalibrated_request alert's details (it names the client; the rest is cut). */
+export const MAX_ALERT_CLIENT_LENGTH = 200;
 
 /**
  * Most unresolved uncalibrated_request alerts. Any read token can ask for any name, so beyond this new names are only
@@ -127,3 +140,26 @@ export const OBSERVATION_RETRY_MAX_DELAY_SECONDS = 60;
  * gate that writes to the queue: at the design target of 2,000 batches/s per gate, one queue carries two such gates.
  */
 export const QUEUE_MESSAGES_PER_SECOND_PER_QUEUE = 5_000;
+
+/** A dashboard session lasts at most 12 hours (checked from the signed cookie, not only by the browser). */
+export const SESSION_MAX_AGE_S = 12 * 60 * 60;
+
+/** Shortest SESSION_SECRET a production Worker signs dashboard sessions with (32 characters, 128 bits or more). */
+export const MIN_SESSION_SECRET_LENGTH = 32;
+
+/**
+ * Failed dashboard sign-ins one client address may make within LOGIN_FAILURE_WINDOW_MS; further attempts are answered
+ * 429 until the window ends, even with a right token. Tokens are long random secrets, so this only caps online
+ * guessing per address; a person who mistypes has five tries.
+ */
+export const LOGIN_MAX_FAILURES = 5;
+
+/** The window LOGIN_MAX_FAILURES is counted in, from an address's first failure. */
+export const LOGIN_FAILURE_WINDOW_MS = 15 * 60 * 1000;
+
+/**
+ * Client addresses one isolate counts failed sign-ins for (about 100 bytes each: 1 MB at most). Beyond it, expired
+ * entries are dropped first, then the oldest: an attacker with more addresses than this gets no more than the
+ * per-address limit from any of them, as with fresh addresses.
+ */
+export const LOGIN_THROTTLE_MAX_ADDRESSES = 10_000;

@@ -17,6 +17,8 @@ export const REQUIRED_TABLES = [
   "webhook_events",
   "webhook_deliveries",
   "alert_occurrences",
+  "uncalibrated_sightings",
+  "ended_sessions",
 ] as const;
 
 export const MIGRATE_COMMAND = "npx wrangler d1 migrations apply DB --remote (locally: --local, which npm start runs)";

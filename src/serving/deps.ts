@@ -14,8 +14,9 @@ export interface ServingDeps {
   /** The read path over this isolate's caches. */
   readonly thresholds: ThresholdReader;
   /**
-   * Told when a service asks for a gate without an active calibration (wired to the uncalibrated_request alert in
-   * src/worker/wiring.ts); it returns at once, whatever it starts runs after the response.
+   * Told when a caller asks for a gate without an active calibration, with who asked: the token's name and the
+   * client's User-Agent (wired to the uncalibrated_request alert in src/worker/wiring.ts, which tells a service that
+   * keeps asking from a person's lookup); it returns at once, whatever it starts runs after the response.
    */
-  readonly onUncalibrated: (gateId: string, q: ThresholdQuery) => void;
+  readonly onUncalibrated: (gateId: string, q: ThresholdQuery, caller: { readonly token: string; readonly userAgent: string | null }) => void;
 }

@@ -20,7 +20,8 @@ handle(servingRoutes, ROUTES.getThreshold, async (c, { query }) => {
   try {
     outcome = await deps.thresholds.read(query, { seenSeq: seenActivationSeq(ifNoneMatch), lastKnownGood: true });
   } catch (e) {
-    if (e instanceof UncalibratedError) deps.onUncalibrated(e.gateId, query);
+    if (e instanceof UncalibratedError)
+      deps.onUncalibrated(e.gateId, query, { token: c.get("principal").name, userAgent: c.req.header("user-agent") ?? null });
     throw e;
   }
   const { projection, body, source } = outcome;

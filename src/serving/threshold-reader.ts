@@ -48,10 +48,15 @@ export type CachedThreshold = {
   readonly suggestions?: readonly GateSuggestion[];
 };
 
+/**
+ * A gate the caller may have meant; with `index_version`, a version of the very gate it asked for (the gate exists,
+ * the version it named is not active).
+ */
 export interface GateSuggestion {
   readonly index: string;
   readonly embedding: string;
   readonly reranker: string;
+  readonly index_version?: string;
 }
 
 const cached = (value: ProjectedThreshold | null, gateId: string, suggestions?: readonly GateSuggestion[]): CachedThreshold => ({
@@ -110,6 +115,9 @@ function uncalibratedMessage(q: ThresholdQuery, suggestions: readonly GateSugges
     q.index_version === undefined
       ? `the gate ${gate} has no active calibration`
       : `index_version ${JSON.stringify(q.index_version)} of the gate ${gate} has no active calibration`;
+  const versions = suggestions.flatMap((s) => (s.index_version === undefined ? [] : [s.index_version]));
+  if (versions.length > 0)
+    return `${base}; its active versions: did you mean ${versions.map((v) => `index_version=${v}`).join(" or ")}? (see details.suggestions)`;
   const sameModels = suggestions.filter((s) => s.embedding === q.embedding && s.reranker === q.reranker);
   if (sameModels.length > 0) return `${base}; did you mean ${sameModels.map((s) => `index=${s.index}`).join(" or ")}? (see details.suggestions)`;
   if (suggestions.length > 0) return `${base}; calibrated gates with similar names are in details.suggestions`;
@@ -198,11 +206,18 @@ async function readFromD1(
   const row = version === null ? currentOf(rows) : (rows.find((r) => r.index_version === version) ?? null);
   const [gate, record] = row ? await Promise.all([deps.calibrations.gate(gateId), deps.calibrations.get(row.calibration_id)]) : [null, null];
   if (row === null || gate === null || record === null) {
-    const suggestions = (await deps.calibrations.calibratedNeighbours(q, MAX_GATE_SUGGESTIONS)).map((g) => ({
-      index: g.index,
-      embedding: g.embedding,
-      reranker: g.reranker,
-    }));
+    // The gate exists but not the version asked for: its own active versions, current first. Otherwise gates nearby.
+    const suggestions: GateSuggestion[] =
+      row === null && rows.length > 0
+        ? [...rows]
+            .sort((a, b) => b.activation_seq - a.activation_seq)
+            .slice(0, MAX_GATE_SUGGESTIONS)
+            .map((r) => ({ index: q.index, embedding: q.embedding, reranker: q.reranker, index_version: r.index_version }))
+        : (await deps.calibrations.calibratedNeighbours(q, MAX_GATE_SUGGESTIONS)).map((g) => ({
+            index: g.index,
+            embedding: g.embedding,
+            reranker: g.reranker,
+          }));
     remember(cached(null, gateId, suggestions));
     throw new UncalibratedError(gateId, q, suggestions);
   }

@@ -6,13 +6,9 @@
  * that package as an independent implementation.
  */
 
-const SECRET_PREFIX = "whsec_";
+import { hmacSha256, toBase64 } from "../platform/digest";
 
-function base64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
+const SECRET_PREFIX = "whsec_";
 
 function unbase64(s: string): Uint8Array {
   const bin = atob(s);
@@ -24,15 +20,14 @@ function unbase64(s: string): Uint8Array {
 /** A new signing secret: whsec_ + base64 of 24 random bytes (the spec recommends 24 to 64). */
 export function newWebhookSecret(randomBytes: Uint8Array): string {
   if (randomBytes.length < 24) throw new RangeError("newWebhookSecret: need at least 24 random bytes");
-  return SECRET_PREFIX + base64(randomBytes);
+  return SECRET_PREFIX + toBase64(randomBytes);
 }
 
 /** `v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>` */
 export async function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): Promise<string> {
   if (!secret.startsWith(SECRET_PREFIX)) throw new TypeError("signWebhook: secret must start with whsec_");
-  const key = await crypto.subtle.importKey("raw", unbase64(secret.slice(SECRET_PREFIX.length)), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestampSeconds}.${body}`));
-  return `v1,${base64(new Uint8Array(mac))}`;
+  const mac = await hmacSha256(unbase64(secret.slice(SECRET_PREFIX.length)), `${id}.${timestampSeconds}.${body}`);
+  return `v1,${toBase64(mac)}`;
 }
 
 /** The three headers of one attempt. The id is the same on every retry of the same event. */

@@ -11,6 +11,7 @@ import { monitoringRoutes } from "../monitoring/routes";
 import { AppError, errorBody, httpStatus } from "../platform/errors";
 import { STORAGE_RETRY_AFTER_SECONDS } from "../platform/limits";
 import { isSchemaError, notMigrated } from "../platform/readiness";
+import { docsRoutes } from "../reference/docs";
 import { referenceRoutes } from "../reference/routes";
 import { servingRoutes } from "../serving/routes";
 import { webhookRoutes } from "../webhooks/routes";
@@ -44,8 +45,10 @@ app.route("/", calibrationRoutes);
 app.route("/", monitoringRoutes);
 app.route("/", alertRoutes);
 app.route("/", webhookRoutes);
-// The dashboard (/ui) and the API reference (/docs): HTML pages, not API operations (src/dashboard/routes.tsx).
+// The dashboard (/ui, src/dashboard/routes.tsx) and the API reference (/docs, src/reference/docs.ts): HTML pages, not
+// API operations.
 app.route("/", dashboardRoutes);
+app.route("/", docsRoutes);
 
 app.notFound((c) => c.json(errorBody(new AppError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)), 404));
 

@@ -6,13 +6,14 @@
 import type { AlertDeps } from "../alerts/deps";
 import type { CalibrationDeps } from "../calibrations/deps";
 import type { DashboardDeps } from "../dashboard/deps";
+import type { SessionDeps } from "../dashboard/session";
 import type { MonitoringDeps } from "../monitoring/deps";
 import type { RouteEnv } from "../platform/env";
 import type { ReferenceDeps } from "../reference/deps";
 import type { ServingDeps } from "../serving/deps";
 import type { WebhookDeps } from "../webhooks/deps";
 
-export type AppDeps = CalibrationDeps & ServingDeps & MonitoringDeps & AlertDeps & WebhookDeps & ReferenceDeps & DashboardDeps;
+export type AppDeps = CalibrationDeps & ServingDeps & MonitoringDeps & AlertDeps & WebhookDeps & ReferenceDeps & DashboardDeps & SessionDeps;
 
 /** The Hono environment of the app: the bindings, and the context variables of every middleware with AppDeps. */
 export type AppEnv = RouteEnv<AppDeps>;

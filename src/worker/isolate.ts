@@ -4,6 +4,7 @@
  * Each value is safe to lose at any moment (a new isolate starts empty) and bounded in size.
  */
 import { newUncalibratedMemory } from "../alerts/uncalibrated-alert";
+import { LoginThrottle } from "../dashboard/login-throttle";
 import { TokenCache } from "../platform/auth-middleware";
 import { openApiDocument } from "../reference/openapi";
 import { newThresholdCaches } from "../serving/threshold-reader";
@@ -24,10 +25,12 @@ export const isolate = {
    * both fail). At most ISOLATE_CACHE_MAX_ENTRIES entries each.
    */
   thresholds: newThresholdCaches(),
-  /** Gates whose uncalibrated_request alert this isolate raised in the last UNCALIBRATED_ALERT_INTERVAL_MS. */
+  /** The minute this isolate last recorded each (gate, token) asking for an uncalibrated gate (alerts/uncalibrated-alert.ts). */
   uncalibratedAlerts: newUncalibratedMemory(),
   /** The configured token digests and the tokens already verified (src/platform/auth-middleware.ts). */
   tokens: new TokenCache(),
+  /** Failed dashboard sign-ins per client address (src/dashboard/login-throttle.ts), at most LOGIN_THROTTLE_MAX_ADDRESSES. */
+  loginThrottle: new LoginThrottle(),
   /** D1 databases found migrated (src/platform/readiness.ts): migrations are never rolled back. */
   migrated: new WeakSet<D1Database>(),
   /** The OpenAPI document (src/reference/openapi.ts): it depends only on the contract. */

@@ -9,6 +9,7 @@ import type { AlertDeps } from "../alerts/deps";
 import { shiftAlertListener } from "../alerts/shift-alert";
 import { noteUncalibrated } from "../alerts/uncalibrated-alert";
 import { D1CalibrationStore } from "../calibrations/d1-store";
+import { D1SessionStore } from "../dashboard/session-store";
 import { DurableMonitorClient } from "../monitoring/monitor-client";
 import { CloudflareObservationQueue, OBSERVATION_INGEST_MODES, type ObservationIngest } from "../monitoring/observation-queue";
 import type { ConsumerDeps } from "../monitoring/queue-consumer";
@@ -152,8 +153,8 @@ export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => 
     // Whoever activates (upload, promote, roll back, the dashboard): publish from D1, forget this isolate's copies,
     // then raise or resolve rebuild_shift, in this order, before the answer.
     activationListeners: [publishOnActivation(core), thresholds.invalidateOnActivation, shiftAlertListener(alerts)],
-    onUncalibrated: (gateId, q) => {
-      noteUncalibrated(gateId, q, alerts, isolate.uncalibratedAlerts);
+    onUncalibrated: (gateId, q, caller) => {
+      noteUncalibrated(gateId, q, caller, alerts, isolate.uncalibratedAlerts);
     },
     monitor: new DurableMonitorClient(env.GATE_MONITOR),
     // Validated when first used, so a typo in DRIFT_* fails the drift endpoints loudly without taking serving down.
@@ -167,6 +168,8 @@ export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => 
       return ingest;
     },
     idempotency: new D1IdempotencyStore(env.DB),
+    sessions: new D1SessionStore(env.DB),
+    loginThrottle: isolate.loginThrottle,
     missingTables: () => missingTables(env.DB, isolate.migrated),
     openApiDocument: isolate.openApiDocument,
   };

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { UNCALIBRATED_ALERT_MIN_MINUTES } from "../../src/platform/limits";
+import { READ_TOKEN_NAME, SERVICE_USER_AGENT, seedSightings, sightingsOf } from "../support/uncalibrated";
 import { asQueries, call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 /**
@@ -54,17 +56,50 @@ describe("rebuild_shift", () => {
 });
 
 describe("uncalibrated_request", () => {
-  it("makes a request for an uncalibrated gate loud, rate-limited to one update per interval", async () => {
-    const gate = uniqueGate("uncal");
-    for (let i = 0; i < 3; i++) expect((await call("GET", `/v1/threshold?${qs(gate)}`, { token: TOKENS.read })).status).toBe(404);
-    let alerts: any[] = [];
-    for (let i = 0; i < 50 && alerts.length === 0; i++) {
-      alerts = await alertsOf(gate, "uncalibrated_request");
-      if (alerts.length === 0) await new Promise((r) => setTimeout(r, 20));
+  const waitFor = async <T>(read: () => Promise<T>, done: (v: T) => boolean): Promise<T> => {
+    let v = await read();
+    for (let i = 0; i < 100 && !done(v); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      v = await read();
     }
+    return v;
+  };
+
+  it("a person's lookup pages nobody: a few 404s are one sighting of the token, the CLI's none at all", async () => {
+    const gate = uniqueGate("uncal-typo");
+    for (let i = 0; i < 3; i++) expect((await call("GET", `/v1/threshold?${qs(gate)}`, { token: TOKENS.read })).status).toBe(404);
+    const cli = { "user-agent": "scoregate-cli/0.1.0" };
+    for (let i = 0; i < 3; i++) expect((await call("GET", `/v1/threshold?${qs(gate)}`, { headers: cli })).status).toBe(404);
+    // the read token's sighting is written after the response; once it is there, no alert came with it
+    expect(
+      await waitFor(
+        () => sightingsOf(gate),
+        (m) => m.length > 0,
+      ),
+    ).toHaveLength(1);
+    expect(await sightingsOf(gate, "alice")).toEqual([]);
+    expect(await alertsOf(gate, "uncalibrated_request")).toEqual([]);
+  });
+
+  it(`a token that keeps asking (${UNCALIBRATED_ALERT_MIN_MINUTES} distinct minutes) is raised, naming the token and its client`, async () => {
+    const gate = uniqueGate("uncal-service");
+    await seedSightings([gate]);
+    const res = await call("GET", `/v1/threshold?${qs({ ...gate, index_version: "v7" })}`, {
+      token: TOKENS.read,
+      headers: { "user-agent": SERVICE_USER_AGENT },
+    });
+    expect(res.status).toBe(404);
+    const alerts = await waitFor(
+      () => alertsOf(gate, "uncalibrated_request"),
+      (a) => a.length > 0,
+    );
     expect(alerts).toHaveLength(1);
-    expect(alerts[0].occurrences).toBe(1);
-    expect(alerts[0].summary).toContain("no active calibration");
+    expect(alerts[0]).toMatchObject({
+      occurrences: 1,
+      details: { token: READ_TOKEN_NAME, client: SERVICE_USER_AGENT, index_version: "v7", minutes: UNCALIBRATED_ALERT_MIN_MINUTES },
+    });
+    expect(alerts[0]!.summary).toContain(`the token "${READ_TOKEN_NAME}" (client ${SERVICE_USER_AGENT})`);
+    expect(alerts[0]!.summary).toContain("no active calibration");
   });
 });
 

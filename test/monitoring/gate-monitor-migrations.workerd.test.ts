@@ -7,12 +7,27 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { MONITOR_MIGRATIONS } from "../../src/monitoring/gate-monitor/migrations";
+import type { JudgeInput } from "../../src/monitoring/monitor-contract";
 import type { GateMonitor } from "../../src/worker/gate-monitor";
 import { batch, steady, T0 } from "../support/monitor-batches";
 import { type MonitorStub, monitorStubs } from "../support/monitor-stubs";
 
 const { monitor, drain } = monitorStubs("migrate");
 afterEach(drain);
+
+/** A judged batch of a recall calibration, for the object's judgment ledger. */
+const judgment = (gateId: string, batchId: string, nowMs: number, hash: string): JudgeInput => ({
+  gate: { gate_id: gateId, index: "docs", embedding: "e5", reranker: "bge" },
+  calibration: { id: `cal_${gateId}_recall`, index_version: "v1", coverage: "any_relevant", target: 0.9, bound: 0.9, n: 500, miss_mass: 50 },
+  batch_id: batchId,
+  batch_hash: hash,
+  covered: [1, 1, 0, 1],
+  without_relevant: 0,
+  now_ms: nowMs,
+  config: batch(gateId, "x", nowMs, []).config,
+});
+
+const ALL_IDS = MONITOR_MIGRATIONS.map((m) => m.id);
 
 /** The object's SQLite as the test sees it: tables, the columns of `batches`, the migration ledger. */
 const schemaOf = (stub: MonitorStub) =>
@@ -28,6 +43,10 @@ const schemaOf = (stub: MonitorStub) =>
       tables,
       batchColumns: sql
         .exec<{ name: string }>("SELECT name FROM pragma_table_info('batches')")
+        .toArray()
+        .map((r) => r.name),
+      judgmentColumns: sql
+        .exec<{ name: string }>("SELECT name FROM pragma_table_info('judgment_batches')")
         .toArray()
         .map((r) => r.name),
       ledger: tables.includes("schema_migrations")
@@ -49,6 +68,9 @@ const rewind = (stub: MonitorStub, to: "before-batch-hash" | "before-numbered-mi
       sql.exec("ALTER TABLE batches_then RENAME TO batches");
       sql.exec("CREATE INDEX batches_by_time ON batches (received_at)");
       for (const table of ["judgment_batches", "coverage", "queued_ingest"]) sql.exec(`DROP TABLE ${table}`);
+    } else {
+      // Before judgment batches had a content hash (migration 3).
+      sql.exec("ALTER TABLE judgment_batches DROP COLUMN hash");
     }
   });
 
@@ -71,7 +93,8 @@ describe("GateMonitor migrations", () => {
     const first = await schemaOf(stub);
     expect(first.tables).toEqual(ALL_TABLES);
     expect(first.batchColumns).toEqual(["batch_id", "received_at", "hash"]);
-    expect(first.ledger.map((m) => m.id)).toEqual(MONITOR_MIGRATIONS.map((m) => m.id));
+    expect(first.judgmentColumns).toEqual(["batch_id", "received_at", "hash"]);
+    expect(first.ledger.map((m) => m.id)).toEqual(ALL_IDS);
     await evictDurableObject(stub);
     await rpc.observe(batch(gateId, "n2", T0 + 1_000, steady(10)));
     expect((await schemaOf(stub)).ledger).toEqual(first.ledger);
@@ -94,12 +117,13 @@ describe("GateMonitor migrations", () => {
     const schema = await schemaOf(stub);
     expect(schema.tables).toEqual(ALL_TABLES);
     expect(schema.batchColumns).toEqual(["batch_id", "received_at", "hash"]);
-    expect(schema.ledger.map((m) => m.id)).toEqual([1, 2]);
+    expect(schema.ledger.map((m) => m.id)).toEqual(ALL_IDS);
   });
 
   it("an object created before migrations were numbered (today's tables, no ledger) migrates without touching its data", async () => {
     const { gateId, stub, rpc } = monitor("unnumbered");
     await rpc.observe(batch(gateId, "u1", T0, steady(20)));
+    expect(await rpc.judge(judgment(gateId, "j1", T0, "hash-j1"))).toMatchObject({ duplicate: false, recall: { queries: 4 } });
     await rpc.observeMany({ now_ms: T0 + 500, config: batch(gateId, "x", T0, []).config, batches: [{ ...batch(gateId, "u2", T0, steady(5)) }] });
     await rewind(stub, "before-numbered-migrations");
     await evictDurableObject(stub);
@@ -108,6 +132,16 @@ describe("GateMonitor migrations", () => {
     expect(status.windows[0]).toMatchObject({ queries: 25, batches: 2 });
     expect(status.queued_ingest).toMatchObject({ calls: 1, batches: 1, counted: 1 });
     expect(await rpc.observe(batch(gateId, "u1", T0 + 2_000, steady(20)))).toMatchObject({ duplicate: true, mismatch: false });
-    expect((await schemaOf(stub)).ledger.map((m) => m.id)).toEqual([1, 2]);
+    // a judgment id recorded before judgment batches had a hash is a duplicate, never a mismatch; new ids compare bodies
+    expect(await rpc.judge(judgment(gateId, "j1", T0 + 2_000, "a body hashed by the new code"))).toMatchObject({ duplicate: true, mismatch: false });
+    expect(await rpc.judge(judgment(gateId, "j2", T0 + 3_000, "hash-j2"))).toMatchObject({ duplicate: false, recall: { queries: 8 } });
+    expect(await rpc.judge(judgment(gateId, "j2", T0 + 4_000, "another body"))).toMatchObject({
+      duplicate: true,
+      mismatch: true,
+      recall: { queries: 8 },
+    });
+    const schema = await schemaOf(stub);
+    expect(schema.judgmentColumns).toEqual(["batch_id", "received_at", "hash"]);
+    expect(schema.ledger.map((m) => m.id)).toEqual(ALL_IDS);
   });
 });

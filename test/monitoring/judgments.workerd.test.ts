@@ -52,7 +52,8 @@ describe("POST /v1/judgments", () => {
     expect(lo).toBeLessThan(0.9);
     expect(hi).toBeGreaterThan(0.9);
     expect(hi - lo).toBeLessThan(0.1);
-    const again = await post({ batch_id: "ok-9", calibration_id: calibration.id, queries: judged(100, t, 0.2) });
+    // a retry resends the same batch: counted once
+    const again = await post({ batch_id: "ok-9", ...gate, queries: judged(100, t, 0.9, 9) });
     expect(again).toMatchObject({ accepted: false, duplicate: true });
     expect(again.recall.queries).toBe(1000);
     // queries without a relevant candidate are counted, not tested; the applied threshold may be given per query
@@ -142,6 +143,7 @@ describe("POST /v1/judgments", () => {
     for (const [field, value] of [
       ["index_version", "v9"],
       ["embedding", "another-embedding"],
+      ["reranker", "another-reranker"],
       ["index", "another-index"],
     ] as const) {
       const judgment = await refusedJudgment({ batch_id: `c-${field}`, calibration_id: calibration.id, [field]: value, queries: judged(1, t, 1) });
@@ -155,5 +157,26 @@ describe("POST /v1/judgments", () => {
     // matching fields, and none at all, are accepted
     const ok = await post({ batch_id: "c-ok", calibration_id: calibration.id, ...gate, index_version: "v1", queries: judged(1, t, 1) });
     expect(ok).toMatchObject({ accepted: true, calibration_id: calibration.id });
+  });
+
+  it("a batch_id reused with a different body is 422 batch_mismatch, exactly as for observations, and counts nothing", async () => {
+    const { gate, calibration } = await recallGate("judge-reuse");
+    const t = calibration.threshold!;
+    const first = { batch_id: "j-1", ...gate, queries: judged(20, t, 0.9) };
+    expect(await post(first)).toMatchObject({ accepted: true, duplicate: false, recall: { queries: 20 } });
+    expect(await post(first)).toMatchObject({ accepted: false, duplicate: true, recall: { queries: 20 } });
+    // the same id with other judged queries (here: all of them missed) is a client bug, refused rather than dropped
+    const judgment = await refusedJudgment({ ...first, queries: judged(20, t, 0) });
+    expect(judgment.error.code).toBe("batch_mismatch");
+    expect(judgment.error.details).toEqual({ batch_id: "j-1" });
+    // the same words as an observation batch reused with another body
+    await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: { batch_id: "o-1", ...gate, queries: [[5, 1]] } });
+    const observation = await callJson("POST", "/v1/observations", 422, {
+      token: TOKENS.read,
+      json: { batch_id: "o-1", ...gate, queries: [[5, 2]] },
+    });
+    expect(judgment.error.message.replace("j-1", "o-1")).toBe(observation.error.message);
+    const monitor = await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read });
+    expect(monitor.recall[0]).toMatchObject({ calibration_id: calibration.id, queries: 20, batches: 1 });
   });
 });

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { ROUTES, type RouteSpec } from "../../src/contract";
 import { MAX_JSON_BODY_BYTES, MAX_SMALL_BODY_BYTES } from "../../src/platform/limits";
+import { seedSightings } from "../support/uncalibrated";
 import { call, callJson, counted, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 async function expectError(res: Response, status: number, code: string): Promise<{ code: string; message: string; details?: any }> {
@@ -232,6 +233,7 @@ describe("observations", () => {
 describe("alert notes", () => {
   it("the note of acknowledge and resolve is stored and shown", async () => {
     const gate = uniqueGate("note");
+    await seedSightings([gate]); // a service that kept asking (src/alerts/uncalibrated-alert.ts)
     expect((await call("GET", `/v1/threshold?${qs(gate)}`, { token: TOKENS.read })).status).toBe(404);
     let alerts: any[] = [];
     for (let i = 0; i < 100 && alerts.length === 0; i++) {

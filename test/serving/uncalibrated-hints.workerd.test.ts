@@ -36,4 +36,28 @@ describe("did you mean", () => {
     expect(none.error.details.suggestions).toEqual([]);
     expect(none.error.message).toContain("upload one with POST /v1/calibrations");
   });
+
+  it("a wrong index_version of a gate that exists suggests that gate's own active versions, current first", async () => {
+    const gate = uniqueGate("dym-version");
+    // another calibrated gate with the same models under another index must not be what a version typo suggests
+    await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index: `${gate.index}-other`, index_version: "v1", scores: spreadScores(100), policy: { kind: "drop_rate", target: 0.2 } },
+    });
+    for (const v of ["blue", "green"]) {
+      await callJson("POST", "/v1/calibrations", 201, {
+        token: TOKENS.calibrate,
+        json: { ...gate, index_version: v, scores: spreadScores(100), policy: { kind: "drop_rate", target: 0.2 } },
+      });
+    }
+    const res = await call("GET", `/v1/threshold?${qs({ ...gate, index_version: "gren" })}`, { token: TOKENS.read });
+    expect(res.status).toBe(404);
+    const { error } = await res.json<any>();
+    expect(error.details.suggestions).toEqual([
+      { ...gate, index_version: "green" },
+      { ...gate, index_version: "blue" },
+    ]);
+    expect(error.message).toContain('index_version "gren" of the gate');
+    expect(error.message).toContain("did you mean index_version=green or index_version=blue?");
+  });
 });

@@ -4,13 +4,16 @@
  * events recorded once per alert change), no persistence. `events` shows what would be fanned out to endpoints.
  */
 
-import type { AlertFilter, AlertStore, WebhookEventInput } from "../../src/alerts/store";
+import type { AlertFilter, AlertPage, AlertStore, UncalibratedSighting, WebhookEventInput } from "../../src/alerts/store";
 import type { Alert, AlertKind, AlertOccurrence } from "../../src/contract";
 
 export class MemoryAlertStore implements AlertStore {
   readonly #alerts: Alert[] = [];
   readonly #occurrences = new Map<string, AlertOccurrence[]>();
   readonly events: WebhookEventInput[] = [];
+  /** Sightings of uncalibrated gates, `gate\0token\0minute`; `sightingWrites` counts recordSighting calls. */
+  readonly sightings = new Set<string>();
+  sightingWrites = 0;
   #seq = 0;
 
   async raise(candidate: Alert, opened: WebhookEventInput, maxUnresolvedOfKind?: number): Promise<{ alert: Alert; opened: boolean } | null> {
@@ -51,12 +54,19 @@ export class MemoryAlertStore implements AlertStore {
   }
 
   async list(filter: AlertFilter): Promise<Alert[]> {
-    return this.#alerts
-      .filter((a) => (filter.gate_id === undefined || a.gate_id === filter.gate_id) && (filter.kind === undefined || a.kind === filter.kind))
-      .filter((a) => filter.status === undefined || a.status === filter.status)
-      .reverse()
-      .slice(0, filter.limit)
-      .map((a) => structuredClone(a));
+    return (await this.page(filter)).items;
+  }
+
+  /** An alert's position + 1 stands for the D1 rowid (the order alerts were opened). */
+  async page(filter: AlertFilter): Promise<AlertPage> {
+    const matching = this.#alerts
+      .map((a, i) => ({ a, seq: i + 1 }))
+      .filter(({ a }) => (filter.gate_id === undefined || a.gate_id === filter.gate_id) && (filter.kind === undefined || a.kind === filter.kind))
+      .filter(({ a }) => filter.status === undefined || a.status === filter.status)
+      .filter(({ seq }) => seq < (filter.before ?? Number.MAX_SAFE_INTEGER))
+      .reverse();
+    const rows = matching.slice(0, filter.limit);
+    return { items: rows.map(({ a }) => structuredClone(a)), next: matching.length > filter.limit ? rows[rows.length - 1]!.seq : null };
   }
 
   async countUnresolved(kind: AlertKind): Promise<number> {
@@ -86,5 +96,17 @@ export class MemoryAlertStore implements AlertStore {
     if (i < 0) return;
     this.#alerts[i] = { ...this.#alerts[i]!, status: "resolved", resolved_at: now, resolved_by: actor, resolved_note: note };
     if (!this.events.some((e) => e.id === resolved.id)) this.events.push(resolved);
+  }
+
+  async recordSighting(s: UncalibratedSighting, sinceMinute: number): Promise<number> {
+    this.sightingWrites += 1;
+    this.sightings.add(`${s.gate_id}\u0000${s.token}\u0000${s.minute}`);
+    let n = 0;
+    for (const key of [...this.sightings]) {
+      const [gate, token, minute] = key.split("\u0000") as [string, string, string];
+      if (Number(minute) < sinceMinute) this.sightings.delete(key);
+      else if (gate === s.gate_id && token === s.token) n += 1;
+    }
+    return n;
   }
 }

@@ -1,4 +1,12 @@
-import { type ActiveRow, type ActiveSummary, type CalibrationStore, currentOf, type GateRow, type HistoryPage } from "../../src/calibrations/store";
+import {
+  type ActiveRow,
+  type ActiveSummary,
+  type CalibrationStore,
+  currentOf,
+  type GatePage,
+  type GateRow,
+  type HistoryPage,
+} from "../../src/calibrations/store";
 import type { Activation, StoredCalibration } from "../../src/contract";
 import type { Distribution } from "../../src/stats/distribution";
 
@@ -69,6 +77,18 @@ export class MemoryCalibrationStore implements CalibrationStore {
 
   async gates(): Promise<GateRow[]> {
     return [...this.gateRows.values()];
+  }
+
+  async gatePage(limit: number, after: number | null): Promise<GatePage> {
+    // The map keeps insertion order: a gate's position + 1 stands for the D1 rowid.
+    const all = [...this.gateRows.values()].map((g, i) => ({ g, seq: i + 1 })).filter((x) => x.seq > (after ?? 0));
+    const page = all.slice(0, limit);
+    const ids = new Set(page.map((x) => x.g.gate_id));
+    return {
+      gates: page.map((x) => x.g),
+      active: (await this.activeSummaries()).filter((r) => ids.has(r.gate_id)),
+      next: all.length > limit ? page[page.length - 1]!.seq : null,
+    };
   }
 
   async activeRows(gateId: string): Promise<ActiveRow[]> {

@@ -53,8 +53,8 @@ Usage:
   scoregate threshold --embedding E --reranker R [--index I] [--index-version V]
   scoregate history   --embedding E --reranker R [--index I] [--limit N] [--cursor C]
   scoregate activate  ID [--reason TEXT]                      (admin token: promote or roll back)
-  scoregate alerts    [--kind K] [--status S] [--embedding E --reranker R [--index I]] [--limit N]
-  scoregate gates
+  scoregate alerts    [--kind K] [--status S] [--embedding E --reranker R [--index I]] [--limit N] [--cursor C]
+  scoregate gates                                              (every gate: follows the server's pages)
 
 Calibrate options:
   --index I              the collection (default "default")

@@ -3,11 +3,20 @@
  * server's answer as JSON with --json, else a summary whose numbers go through ./format.
  */
 import type { z } from "zod";
-import type { ActivationResult, AlertList, CalibrationHistory, GateList, StoredPolicy, ThresholdResponse } from "../../../src/contract";
+import {
+  type ActivationResult,
+  type AlertList,
+  type CalibrationHistory,
+  type GateList,
+  MAX_PAGE_SIZE,
+  type StoredPolicy,
+  type ThresholdResponse,
+} from "../../../src/contract";
 import { ALERT_KINDS, ALERT_STATUSES, gateFlags, num, oneOf, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
 import { count, num as number, percent, prose } from "./format";
+import { CliError } from "./http";
 
 /** A stored policy in words: "drop rate 20.0 %", "recall 90.0 % (any_relevant)", "carry 0.4". */
 function policy(p: StoredPolicy): string {
@@ -101,7 +110,7 @@ export async function alerts(c: Ctx): Promise<number> {
   const limit = num(c.v.limit, "--limit", (x) => Number.isInteger(x) && x >= 1 && x <= 200, "a whole number from 1 to 200");
   const kind = oneOf(c.v.kind, "kind", ALERT_KINDS);
   const status = oneOf(c.v.status, "status", ALERT_STATUSES);
-  const res = await c.api().request<z.infer<typeof AlertList>>("listAlerts", { query: { ...gate, kind, status, limit } });
+  const res = await c.api().request<z.infer<typeof AlertList>>("listAlerts", { query: { ...gate, kind, status, limit, cursor: c.v.cursor } });
   if (c.json) {
     c.out(JSON.stringify(res.body));
     return EXIT.ok;
@@ -111,24 +120,38 @@ export async function alerts(c: Ctx): Promise<number> {
     c.out("No alerts.");
     return EXIT.ok;
   }
-  c.out(
-    list
-      .map(
-        (a) =>
-          `${a.id}  ${a.status.padEnd(12)} ${a.kind.padEnd(20)} ${a.gate.index} / ${a.gate.embedding} / ${a.gate.reranker}  (x${a.occurrences}, last ${a.last_seen_at})\n    ${prose(a.summary)}`,
-      )
-      .join("\n"),
+  const lines = list.map(
+    (a) =>
+      `${a.id}  ${a.status.padEnd(12)} ${a.kind.padEnd(20)} ${a.gate.index} / ${a.gate.embedding} / ${a.gate.reranker}  (x${a.occurrences}, last ${a.last_seen_at})\n    ${prose(a.summary)}`,
   );
+  if (res.body.next_cursor) lines.push(`More: --cursor ${res.body.next_cursor}`);
+  c.out(lines.join("\n"));
   return EXIT.ok;
 }
 
+/** Every gate: the server answers a page at a time (MAX_PAGE_SIZE each); its cursors are followed to the last page. */
+async function allGates(c: Ctx): Promise<z.infer<typeof GateList>["gates"]> {
+  const gates: z.infer<typeof GateList>["gates"] = [];
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  do {
+    const res = await c.api().request<z.infer<typeof GateList>>("listGates", { query: { limit: MAX_PAGE_SIZE, cursor } });
+    gates.push(...res.body.gates);
+    // A server before pages sends no next_cursor: its one answer is every gate. A repeated cursor would loop forever.
+    cursor = res.body.next_cursor ?? undefined;
+    if (cursor !== undefined && seen.has(cursor))
+      throw new CliError(`${c.api().baseUrl} sent the listing cursor ${cursor} twice`, EXIT.failure, "invalid_response");
+    if (cursor !== undefined) seen.add(cursor);
+  } while (cursor !== undefined);
+  return gates;
+}
+
 export async function gates(c: Ctx): Promise<number> {
-  const res = await c.api().request<z.infer<typeof GateList>>("listGates");
+  const list = await allGates(c);
   if (c.json) {
-    c.out(JSON.stringify(res.body));
+    c.out(JSON.stringify({ gates: list, next_cursor: null }));
     return EXIT.ok;
   }
-  const list = res.body.gates;
   if (list.length === 0) {
     c.out("No gates yet: scoregate calibrate creates one.");
     return EXIT.ok;

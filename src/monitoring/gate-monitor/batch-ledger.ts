@@ -5,7 +5,7 @@
  */
 import { BATCH_ID_RETENTION_MS } from "../../platform/limits";
 
-/** A claim of an observation batch id: new, or seen before (with the same body, or not: a mismatch). */
+/** A claim of a batch id (observations or judgments): new, or seen before (with the same body, or not: a mismatch). */
 export type BatchClaim = { readonly claimed: true } | { readonly claimed: false; readonly mismatch: boolean };
 
 export class BatchLedger {
@@ -17,17 +17,21 @@ export class BatchLedger {
 
   /** Records an observation batch id the first time it is seen. */
   claim(batchId: string, nowMs: number, hash: string): BatchClaim {
-    const written = this.#sql.exec(`INSERT OR IGNORE INTO batches (batch_id, received_at, hash) VALUES (?, ?, ?)`, batchId, nowMs, hash).rowsWritten;
-    if (written > 0) return { claimed: true };
-    // A retry carries the same body; the same id with other counts is a client bug, refused rather than dropped.
-    // Ids recorded before batches had a hash compare as duplicates.
-    const seen = this.#sql.exec<{ hash: string | null }>(`SELECT hash FROM batches WHERE batch_id = ?`, batchId).toArray()[0];
-    return { claimed: false, mismatch: seen?.hash != null && seen.hash !== hash };
+    return this.#claimIn("batches", batchId, nowMs, hash);
   }
 
-  /** Records a judgment batch id the first time it is seen; false for a repeat. */
-  claimJudgment(batchId: string, nowMs: number): boolean {
-    return this.#sql.exec(`INSERT OR IGNORE INTO judgment_batches (batch_id, received_at) VALUES (?, ?)`, batchId, nowMs).rowsWritten > 0;
+  /** Records a judgment batch id the first time it is seen, by the same rule as observation batches. */
+  claimJudgment(batchId: string, nowMs: number, hash: string): BatchClaim {
+    return this.#claimIn("judgment_batches", batchId, nowMs, hash);
+  }
+
+  #claimIn(table: "batches" | "judgment_batches", batchId: string, nowMs: number, hash: string): BatchClaim {
+    const written = this.#sql.exec(`INSERT OR IGNORE INTO ${table} (batch_id, received_at, hash) VALUES (?, ?, ?)`, batchId, nowMs, hash).rowsWritten;
+    if (written > 0) return { claimed: true };
+    // A retry carries the same body; the same id with other counts is a client bug, refused rather than dropped.
+    // Ids recorded before the table had a hash compare as duplicates.
+    const seen = this.#sql.exec<{ hash: string | null }>(`SELECT hash FROM ${table} WHERE batch_id = ?`, batchId).toArray()[0];
+    return { claimed: false, mismatch: seen?.hash != null && seen.hash !== hash };
   }
 
   /** Forgets ids older than the retention. */

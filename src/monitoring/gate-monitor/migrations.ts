@@ -52,6 +52,13 @@ CREATE TABLE IF NOT EXISTS queued_ingest (id INTEGER PRIMARY KEY CHECK (id = 1),
       if (!columnsOf(sql, "batches").includes("hash")) sql.exec("ALTER TABLE batches ADD COLUMN hash TEXT");
     },
   },
+  {
+    id: 3,
+    name: "judgment_batches.hash, so a judgment batch id reused with another body is refused as an observation's is (earlier rows keep none and compare as duplicates)",
+    apply: (sql) => {
+      if (!columnsOf(sql, "judgment_batches").includes("hash")) sql.exec("ALTER TABLE judgment_batches ADD COLUMN hash TEXT");
+    },
+  },
 ];
 
 /** Applies every migration the object has not run, each in its own transaction with its ledger row; returns their ids. */

@@ -148,8 +148,9 @@ export class Monitor {
     return this.#storage.transactionSync((): JudgeOutcome => {
       this.#rollOver(now, input.config);
       const base = this.#coverage.get(input.calibration.id) ?? newCoverageState(input.calibration, now);
-      if (!this.#ledger.claimJudgment(input.batch_id, now)) {
-        return { duplicate: true, recall: coverageStatus(base, evaluateCoverageState(base, input.config)), alerts: [] };
+      const claim = this.#ledger.claimJudgment(input.batch_id, now, input.batch_hash);
+      if (!claim.claimed) {
+        return { duplicate: true, mismatch: claim.mismatch, recall: coverageStatus(base, evaluateCoverageState(base, input.config)), alerts: [] };
       }
       let next = addJudgments(base, input.covered, input.without_relevant);
       const status = coverageStatus(next, evaluateCoverageState(next, input.config));
@@ -168,7 +169,7 @@ export class Monitor {
         for (const a of alerts) this.outbox.add(a, now);
       }
       this.#coverage.save(next, now);
-      return { duplicate: false, recall: status, alerts: alerts.map((a) => a.kind) };
+      return { duplicate: false, mismatch: false, recall: status, alerts: alerts.map((a) => a.kind) };
     });
   }
 

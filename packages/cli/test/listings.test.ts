@@ -1,0 +1,101 @@
+/**
+ * The listing commands and the server's pages: `scoregate gates` follows `next_cursor` until the last page, so it lists
+ * every gate however many there are; `scoregate alerts` shows one page (`--limit`), takes `--cursor`, and says how to
+ * get the next.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli } from "./support/run";
+import { type StubServer, startStubServer } from "./support/stub-server";
+
+let stub: StubServer;
+beforeAll(async () => {
+  stub = await startStubServer();
+});
+afterAll(() => stub.close());
+
+const env = () => ({ SCOREGATE_URL: stub.url, SCOREGATE_TOKEN: "stub-token" });
+
+const gate = (i: number) => ({
+  gate_id: `g${i}`,
+  index: "docs",
+  embedding: "e5",
+  reranker: `bge-${i}`,
+  created_at: "2026-12-01T00:00:00.000Z",
+  current_calibration_id: null,
+  active: [],
+});
+
+/** Seven gates served three a page; records the cursor of each request. */
+function pagedGates(): string[] {
+  const cursors: string[] = [];
+  stub.handle((req) => {
+    const url = new URL(req.url ?? "/", stub.url);
+    const cursor = url.searchParams.get("cursor");
+    cursors.push(cursor ?? "");
+    const start = cursor === null ? 0 : Number(cursor);
+    const gates = Array.from({ length: 7 }, (_, i) => gate(i)).slice(start, start + 3);
+    return { status: 200, body: { gates, next_cursor: start + 3 < 7 ? String(start + 3) : null } };
+  });
+  return cursors;
+}
+
+describe("scoregate gates", () => {
+  it("follows next_cursor and lists every gate", async () => {
+    const cursors = pagedGates();
+    const r = await cli(["gates"], env());
+    expect(r.code).toBe(0);
+    for (let i = 0; i < 7; i++) expect(r.stdout).toContain(`docs / e5 / bge-${i} `);
+    expect(cursors).toEqual(["", "3", "6"]);
+  });
+
+  it("--json prints every gate in one document", async () => {
+    pagedGates();
+    const r = await cli(["gates", "--json"], env());
+    const body = JSON.parse(r.stdout) as { gates: { gate_id: string }[]; next_cursor: string | null };
+    expect(body.gates.map((g) => g.gate_id)).toEqual(["g0", "g1", "g2", "g3", "g4", "g5", "g6"]);
+    expect(body.next_cursor).toBeNull();
+  });
+
+  it("a server without pages (no next_cursor) is one page", async () => {
+    stub.handle(() => ({ status: 200, body: { gates: [gate(1)] } }));
+    const r = await cli(["gates"], env());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("docs / e5 / bge-1");
+  });
+});
+
+describe("scoregate alerts", () => {
+  const alert = {
+    id: "alr_1",
+    gate_id: "g1",
+    gate: { index: "docs", embedding: "e5", reranker: "bge" },
+    kind: "drop_rate_drift",
+    status: "open",
+    summary: "production drops 41 % against 30 %",
+    details: {},
+    calibration_ids: [],
+    occurrences: 1,
+    first_seen_at: "2026-12-01T00:00:00.000Z",
+    last_seen_at: "2026-12-01T00:00:00.000Z",
+    acknowledged_at: null,
+    acknowledged_by: null,
+    resolved_at: null,
+    resolved_by: null,
+    acknowledged_note: null,
+    resolved_note: null,
+  };
+
+  it("shows one page, passes --cursor on, and says how to get the next page", async () => {
+    let asked: URL | null = null;
+    stub.handle((req) => {
+      asked = new URL(req.url ?? "/", stub.url);
+      return { status: 200, body: { alerts: [alert], next_cursor: "2f" } };
+    });
+    const r = await cli(["alerts", "--limit", "1", "--cursor", "3k"], env());
+    expect(r.code).toBe(0);
+    expect(asked!.searchParams.get("cursor")).toBe("3k");
+    expect(asked!.searchParams.get("limit")).toBe("1");
+    expect(r.stdout).toContain("alr_1");
+    expect(r.stdout).toContain("More: --cursor 2f");
+  });
+});

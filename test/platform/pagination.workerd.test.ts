@@ -1,0 +1,101 @@
+/**
+ * The two listings that grow without bound page with cursors: GET /v1/gates (creation order) and GET /v1/alerts
+ * (newest first). Each page is at most `limit`; following `next_cursor` visits every row once, also when rows are
+ * added between pages; a cursor is refused unless the API made it. Its own file: storage is isolated per test file,
+ * so the rows listed here are exactly the rows made here.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { raiseAlert } from "../../src/alerts/lifecycle";
+import { DEFAULT_PAGE_SIZE } from "../../src/contract";
+import type { Env } from "../../src/platform/env";
+import { alertDeps } from "../../src/worker/wiring";
+import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+
+const calibrate = (gate: object, version = "v1") =>
+  callJson("POST", "/v1/calibrations", 201, {
+    token: TOKENS.calibrate,
+    json: { ...gate, index_version: version, scores: spreadScores(60), policy: { kind: "drop_rate", target: 0.2 } },
+  });
+
+async function pages<T>(path: string, key: "gates" | "alerts", query: Record<string, string | number | undefined>): Promise<T[][]> {
+  const out: T[][] = [];
+  let cursor: string | undefined;
+  do {
+    const page = (await callJson("GET", `${path}?${qs({ ...query, cursor })}`, 200, { token: TOKENS.read })) as Record<string, unknown>;
+    out.push(page[key] as T[]);
+    cursor = (page.next_cursor as string | null) ?? undefined;
+  } while (cursor !== undefined && out.length < 100);
+  return out;
+}
+
+describe("GET /v1/gates pages with a cursor", () => {
+  it("visits every gate once, in creation order, each with its active calibrations, also when gates are added between pages", async () => {
+    const made = [];
+    for (let i = 0; i < 7; i++) made.push(uniqueGate("page-gate"));
+    const ids: string[] = [];
+    for (const g of made) ids.push((await calibrate(g)).calibration.gate_id);
+    await calibrate(made[0]!, "v2"); // two active versions on the first gate
+
+    const first = await callJson("GET", `/v1/gates?${qs({ limit: 3 })}`, 200, { token: TOKENS.read });
+    expect(first.gates.map((g) => g.gate_id)).toEqual(ids.slice(0, 3));
+    expect(first.gates[0]!.active.map((a) => a.index_version)).toEqual(["v2", "v1"]);
+    expect(first.next_cursor).toEqual(expect.stringMatching(/^[0-9a-z]+$/u));
+    // a gate made now comes after the others, on a later page; nothing is seen twice
+    const late = uniqueGate("page-gate-late");
+    ids.push((await calibrate(late)).calibration.gate_id);
+    const rest = await callJson("GET", `/v1/gates?${qs({ limit: 3, cursor: first.next_cursor! })}`, 200, { token: TOKENS.read });
+    expect(rest.gates.map((g) => g.gate_id)).toEqual(ids.slice(3, 6));
+    const all = (await pages<{ gate_id: string }>("/v1/gates", "gates", { limit: 3 })).flat();
+    expect(all.map((g) => g.gate_id)).toEqual(ids);
+    // the last page says so
+    const last = await callJson("GET", `/v1/gates?${qs({ limit: 8 })}`, 200, { token: TOKENS.read });
+    expect(last).toMatchObject({ next_cursor: null });
+    expect(last.gates).toHaveLength(8);
+    // without limit: a page of DEFAULT_PAGE_SIZE
+    expect((await callJson("GET", "/v1/gates", 200, { token: TOKENS.read })).gates).toHaveLength(Math.min(8, DEFAULT_PAGE_SIZE));
+  });
+
+  it("refuses a cursor it did not make and a limit out of range, with 400", async () => {
+    for (const q of [{ cursor: "not-a-cursor" }, { cursor: "zzzzzzzzzzz" }, { cursor: "0" }, { limit: 0 }, { limit: 201 }]) {
+      const res = await call("GET", `/v1/gates?${qs(q)}`, { token: TOKENS.read });
+      expect(res.status, JSON.stringify(q)).toBe(400);
+      expect((await res.json<any>()).error.code).toBe("bad_request");
+    }
+  });
+});
+
+describe("GET /v1/alerts pages with a cursor", () => {
+  it("newest first, filters kept across pages, every alert once", async () => {
+    const deps = alertDeps(env as unknown as Env, () => undefined);
+    const raise = (i: number, kind: "drop_rate_drift" | "empty_context") =>
+      raiseAlert(
+        {
+          gate_id: `gate-page-${i}`,
+          gate: { index: "docs", embedding: "e5", reranker: `bge-page-${i}` },
+          kind,
+          summary: `alert ${i}`,
+          details: { i },
+          calibration_ids: [],
+        },
+        deps,
+      );
+    const ids: string[] = [];
+    for (let i = 0; i < 9; i++) ids.push((await raise(i, i % 3 === 0 ? "empty_context" : "drop_rate_drift")).alert.id);
+    const newestFirst = [...ids].reverse();
+
+    const all = await pages<{ id: string }>("/v1/alerts", "alerts", { limit: 2 });
+    expect(all.map((p) => p.length)).toEqual([2, 2, 2, 2, 1]);
+    expect(all.flat().map((a) => a.id)).toEqual(newestFirst);
+
+    const drift = (await pages<{ id: string; kind: string }>("/v1/alerts", "alerts", { limit: 2, kind: "drop_rate_drift" })).flat();
+    expect(drift.map((a) => a.id)).toEqual(newestFirst.filter((_, j) => (8 - j) % 3 !== 0));
+    expect(new Set(drift.map((a) => a.kind))).toEqual(new Set(["drop_rate_drift"]));
+
+    // a repeat of an older alert does not move it (the order is the order alerts were opened)
+    await raise(1, "drop_rate_drift");
+    expect((await pages<{ id: string }>("/v1/alerts", "alerts", { limit: 4 })).flat().map((a) => a.id)).toEqual(newestFirst);
+    const res = await call("GET", `/v1/alerts?${qs({ cursor: "NOPE" })}`, { token: TOKENS.read });
+    expect(res.status).toBe(400);
+  });
+});
