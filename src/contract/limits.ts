@@ -77,6 +77,13 @@ export const THRESHOLD_STALE_IF_ERROR_SECONDS = 86_400;
 /** Default tolerance of the rebuild shift alert and of the drift band, in drop-rate units (2 points). */
 export const DEFAULT_SHIFT_TOLERANCE = 0.02;
 
+/**
+ * `activate: "auto"` (the upload default) never serves an upload whose expected drop rate misses its target by more
+ * than this (rate units: 1 point). A gate's drop rate moves in steps of 1/(n+1) and with ties, so a few scores cannot
+ * hit a small target: 3 scores at target 0.01 expect 25 %. From 100 untied scores on, the step alone stays within it.
+ */
+export const AUTO_ACTIVATE_MAX_TARGET_MISS = 0.01;
+
 /** Largest absolute drift tolerance: half the rate scale; beyond it a band tolerates every rate. */
 export const MAX_ABSOLUTE_TOLERANCE = 0.5;
 
