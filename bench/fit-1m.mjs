@@ -29,11 +29,22 @@
  * probe) is removed at the end, also on Ctrl-C. Wall time about 30 s.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
-import { BUILD_COMMAND, cpuSecondsOf, machineBusySeconds, machineInfo, median, mulberry32, ROOT, startWorker } from "./lib/worker.mjs";
+import {
+  BUILD_COMMAND,
+  cpuSecondsOf,
+  machineBusySeconds,
+  machineInfo,
+  median,
+  mulberry32,
+  procStatusKb,
+  ROOT,
+  resetPeakRss,
+  startWorker,
+} from "./lib/worker.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -98,27 +109,6 @@ function floorFrom(bytes) {
 }
 
 // ---- workerd -----------------------------------------------------------------------------------------------------
-
-function procStatusKb(pid, field) {
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, "utf8")
-      .split("\n")
-      .find((l) => l.startsWith(`${field}:`));
-    return line ? Number(line.split(/\s+/u)[1]) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Resets the peak RSS (VmHWM) of pid to its current RSS (proc(5): clear_refs "5"); false when not permitted. */
-function resetPeakRss(pid) {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, "5");
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function upload(h, { path, contentType, body }) {
   const pid = h.workerdPid;

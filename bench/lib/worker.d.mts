@@ -11,4 +11,10 @@ export interface StartedWorker {
 }
 
 export declare const ROOT: string;
-export declare function startWorker(options?: { log?: number; ingest?: "direct" | "queue"; inspector?: boolean }): Promise<StartedWorker>;
+export declare function startWorker(options?: {
+  log?: number;
+  ingest?: "direct" | "queue";
+  inspector?: boolean;
+  v8Flags?: readonly string[];
+  onRuntimeLine?: ((line: string) => void) | null;
+}): Promise<StartedWorker>;

@@ -11,7 +11,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -198,6 +198,28 @@ function findWorkerdPid() {
   return found.length === 1 ? found[0] : null;
 }
 
+/** A field of /proc/<pid>/status in kB (VmRSS, VmHWM, ...); null when unavailable. */
+export function procStatusKb(pid, field) {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith(`${field}:`));
+    return line ? Number(line.split(/\s+/u)[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Resets the peak RSS (VmHWM) of pid to its current RSS (proc(5): clear_refs "5"); false when not permitted. */
+export function resetPeakRss(pid) {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** CPU seconds (user + system) used so far by `pid`, from /proc; null when unavailable. */
 export function cpuSecondsOf(pid) {
   if (pid === null) return null;
@@ -271,9 +293,10 @@ function localRuntimeOptions(tmp, log) {
  * Builds the worker and starts it in Miniflare with the bindings of wrangler.toml and ENVIRONMENT=development
  * (dev tokens dev-read / dev-calibrate / dev-admin), migrations applied. Returns { mf, url, workerdPid, tmp, close }.
  * `ingest: "queue"` sets OBSERVATION_INGEST=queue and binds the observation queue with its consumer (the Worker
- * itself), as wrangler.toml declares them.
+ * itself), as wrangler.toml declares them. `v8Flags` are passed to workerd's V8 (e.g. ["--trace-gc"]); `onRuntimeLine`
+ * receives every line workerd prints (instead of this process's console).
  */
-export async function startWorker({ log = LogLevel.WARN, ingest = "direct", inspector = false } = {}) {
+export async function startWorker({ log = LogLevel.WARN, ingest = "direct", inspector = false, v8Flags = [], onRuntimeLine = null } = {}) {
   const tmp = mkdtempSync(join(tmpdir(), "scoregate-bench-"));
   let mf = null;
   let closed = false;
@@ -302,8 +325,13 @@ export async function startWorker({ log = LogLevel.WARN, ingest = "direct", insp
     const queue = ingest === "queue" ? await observationQueueConfig() : null;
     // Miniflare 5 options: one entry per Worker, `config` mirrors wrangler's config (manifest of modules, typed `env`
     // bindings, `exports` for Durable Object classes with their storage backend); `dev` holds local-only settings.
+    // Miniflare 5 takes workerd's V8 flags from the environment only (read in its constructor).
+    const flagsBefore = process.env.MINIFLARE_WORKERD_V8_FLAGS;
+    if (v8Flags.length > 0) process.env.MINIFLARE_WORKERD_V8_FLAGS = v8Flags.join(" ");
     mf = new Miniflare({
       ...localRuntimeOptions(tmp, log),
+      // every line workerd prints (a V8 --trace-gc line arrives as { level: "log", message })
+      ...(onRuntimeLine ? { handleStructuredLogs: (entry) => onRuntimeLine(entry.message) } : {}),
       // workerd's DevTools inspector on a free loopback port: per-isolate V8 heap figures (isolateHeapUsage below)
       ...(inspector ? { inspectorPort: 0, inspectorHost: "127.0.0.1" } : {}),
       workers: [
@@ -335,6 +363,8 @@ export async function startWorker({ log = LogLevel.WARN, ingest = "direct", insp
       ],
     });
     const url = await mf.ready;
+    if (flagsBefore === undefined) delete process.env.MINIFLARE_WORKERD_V8_FLAGS;
+    else process.env.MINIFLARE_WORKERD_V8_FLAGS = flagsBefore;
     const migrations = await applyMigrations(mf);
     const workerdPid = findWorkerdPid();
     return { mf, url, workerdPid, tmp, buildMs, migrations, compatibilityDate, close };

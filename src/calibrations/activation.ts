@@ -31,6 +31,12 @@ export interface ActivationDeps {
    * threshold copies, the rebuild_shift alert) are wired here once, in src/worker/wiring.ts.
    */
   readonly activationListeners: readonly ActivationListener[];
+  /**
+   * Tests only (unset in the Worker): runs right after a write commits, before its listeners and before the upload's
+   * Idempotency-Key is completed. A test that never resolves it kills the request at the commit point
+   * (test/calibrations/crash-window.test.ts).
+   */
+  readonly afterCommit?: () => Promise<void>;
 }
 
 /** A committed activation, as its listeners see it. */
@@ -96,6 +102,7 @@ export async function commitActivation<T>(
       if (n >= MAX_ACTIVATION_ATTEMPTS) throw tooManyConcurrentActivations();
       continue;
     }
+    if (deps.afterCommit) await deps.afterCommit();
     if (written.activated) written.warnings.push(...(await notifyActivated(written.activated, deps.activationListeners)));
     return written.result;
   }

@@ -1,20 +1,21 @@
 /**
  * POST /v1/calibrations: validate the scale, resolve the policy, fit, compare with the gate's current calibration,
- * store atomically; an activating upload is an activation (activation.ts: the optimistic loop and its listeners).
- * Nothing is stored when any step fails.
+ * decide whether it is served (auto-activation.ts), store atomically; an activating upload is an activation
+ * (activation.ts: the optimistic loop and its listeners). Nothing is stored when any step fails, nor for a dry run.
  */
 
-import type { Activation, CalibrationMeta, CoverageNotion, ShiftReport, StoredCalibration, Tolerance, Warning } from "../contract";
+import type { Activation, ActivationOutcome, CalibrationMeta, CoverageNotion, ShiftReport, StoredCalibration, Tolerance, Warning } from "../contract";
 import { AppError, type ErrorDetail, invalid } from "../platform/errors";
 import { gateIdOf, newId } from "../platform/ids";
 import { sortedCopy } from "../stats/order-statistics";
 import { commitActivation } from "./activation";
+import { activationOutcome } from "./auto-activation";
 import { type ResolvedTarget, resolveTarget } from "./carry";
 import type { ActivationDeps } from "./deps";
 import { fitCalibration } from "./fit";
 import { rebuildShift } from "./rebuild-shift";
 import { coverageShift, labelledOf, labelsReport, recallReport, resolveRecall } from "./recall";
-import { currentOf, currentSeqOf } from "./store";
+import { type ActiveRow, currentOf, currentSeqOf } from "./store";
 
 /** A parsed upload, whatever its content type. */
 export interface CalibrationInput {
@@ -33,7 +34,8 @@ export interface CalibrationResult {
   readonly calibration: StoredCalibration;
   readonly shift: ShiftReport | null;
   readonly warnings: Warning[];
-  readonly activated: boolean;
+  /** Whether the upload is served, and why (for a dry run: whether it would be). */
+  readonly outcome: ActivationOutcome;
 }
 
 /** Max offending indices listed in a 422 for out-of-range probability scores. */
@@ -63,7 +65,16 @@ function absoluteTolerance(t: Tolerance | undefined, rate: number): number | nul
   return typeof t === "number" ? t : t.relative * rate;
 }
 
-export async function calibrate(input: CalibrationInput, actor: string, deps: ActivationDeps): Promise<CalibrationResult> {
+/**
+ * `request`: the upload's Idempotency-Key and request hash, stored with the calibration in the same batch so that a
+ * retry after a crash finds it (upload-service.ts).
+ */
+export async function calibrate(
+  input: CalibrationInput,
+  actor: string,
+  deps: ActivationDeps,
+  request: { readonly key: string; readonly hash: string } | null = null,
+): Promise<CalibrationResult> {
   const { meta } = input;
   if (input.scores.length === 0) throw invalid("no scores", [{ path: "scores", message: "must not be empty" }]);
   for (let i = 0; i < input.scores.length; i++) {
@@ -130,9 +141,9 @@ export async function calibrate(input: CalibrationInput, actor: string, deps: Ac
   const calibrationId = newId("cal", now, deps.random());
   const activationId = newId("act", now, deps.random());
 
-  // An activating upload is written only if the gate's current calibration is still the one its shift and
-  // previous_calibration_id were computed against; a concurrent activation makes it recompute against the new one.
-  return commitActivation(gateId, deps, async (rows) => {
+  // The whole answer, computed against the gate's active rows: the shift report against its current calibration and
+  // whether the upload is served (auto-activation.ts).
+  const prepare = async (rows: readonly ActiveRow[]) => {
     const previousRow = currentOf(rows);
     // Compare with the gate's current calibration; a new gate (an embedding or reranker upgrade) that carries from a
     // calibration is compared with that reference, so the upgrade gets its shift report too.
@@ -154,6 +165,19 @@ export async function calibrate(input: CalibrationInput, actor: string, deps: Ac
         comparedWith: previousRow ? "gate_current" : "carry_reference",
       });
       shift = { ...shift, coverage_at_previous_threshold: coverageShift(previous, labelled) };
+    }
+    const outcome = activationOutcome({
+      calibrationId,
+      activate: meta.activate,
+      dryRun: meta.dry_run,
+      decision: shift?.decision ?? null,
+      first: previousRow === null,
+      targetDropRate: fitted.fields.target_drop_rate,
+      expectedDropRate: fitted.fields.expected_drop_rate,
+    });
+    // The rebuild_shift alert follows an activation: an upload that is not served raises none, and says so.
+    if (shift?.alert && !outcome.activated) {
+      shift = { ...shift, alert: false, not_alerted: outcome.dry_run ? "dry_run" : "not_activated" };
     }
 
     const calibration: StoredCalibration = {
@@ -177,7 +201,7 @@ export async function calibrate(input: CalibrationInput, actor: string, deps: Ac
       created_at: createdAt,
       created_by: actor,
     };
-    const activation: Activation | null = meta.activate
+    const activation: Activation | null = outcome.activated
       ? {
           id: activationId,
           gate_id: gateId,
@@ -186,22 +210,35 @@ export async function calibrate(input: CalibrationInput, actor: string, deps: Ac
           previous_calibration_id: previousRow?.calibration_id ?? null,
           activated_at: createdAt,
           actor,
-          reason: "uploaded with activate: true",
+          reason: outcome.reason === "requested" ? "uploaded with activate: true" : `uploaded with activate: "auto" (${outcome.reason})`,
         }
       : null;
+    return { calibration, shift, outcome, activation };
+  };
 
+  // A dry run reads the gate's state and writes nothing: no calibration, no activation, no listener.
+  if (meta.dry_run) {
+    const { calibration, shift, outcome } = await prepare(await deps.calibrations.activeRows(gateId));
+    return { calibration, shift, warnings, outcome };
+  }
+
+  // An activating upload is written only if the gate's current calibration is still the one its shift and
+  // previous_calibration_id were computed against; a concurrent activation makes it recompute against the new one.
+  return commitActivation(gateId, deps, async (rows) => {
+    const { calibration, shift, outcome, activation } = await prepare(rows);
     const stored = await deps.calibrations.create({
       gate: { gate_id: gateId, index: meta.index, embedding: meta.embedding, reranker: meta.reranker, created_at: createdAt },
       calibration,
       distribution: fitted.distribution,
       activation,
       expectedCurrentSeq: currentSeqOf(rows),
+      request: request === null ? null : { ...request, outcome },
     });
     if (!stored) return null;
     // `warnings` is also the calibration's own list: a failed listener's warning (alert_not_raised) shows in both
     // places of the answer (not in the record already stored).
     return {
-      result: { calibration, shift, warnings, activated: activation !== null },
+      result: { calibration, shift, warnings, outcome },
       activated: activation === null ? null : { calibration, shift, activation },
       warnings,
     };

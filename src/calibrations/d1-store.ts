@@ -1,7 +1,8 @@
-import type { Activation, StoredCalibration } from "../contract";
+import type { Activation, ActivationOutcome, StoredCalibration } from "../contract";
+import { AppError } from "../platform/errors";
 import type { Distribution } from "../stats/distribution";
 import { decodeDistribution, encodeDistribution } from "./distribution-codec";
-import type { ActiveRow, ActiveSummary, CalibrationStore, GatePage, GateRow, HistoryPage } from "./store";
+import type { ActiveRow, ActiveSummary, CalibrationStore, GatePage, GateRow, HistoryPage, UploadRequest } from "./store";
 
 interface GateDbRow {
   gate_id: string;
@@ -60,19 +61,22 @@ export class D1CalibrationStore implements CalibrationStore {
     distribution: Distribution;
     activation: Activation | null;
     expectedCurrentSeq?: number;
+    request?: UploadRequest | null;
   }): Promise<boolean> {
     const { gate, calibration: c, activation } = input;
+    const request = input.request ?? null;
     const expected = input.expectedCurrentSeq ?? 0;
     // With an activation, the calibration row is conditional too: a lost race stores nothing at all.
-    const guard = activation ? `WHERE ${LATEST_SEQ} = ?11` : "";
+    const guard = activation ? `WHERE ${LATEST_SEQ} = ?14` : "";
     const statements = [
       this.db
         .prepare(`INSERT OR IGNORE INTO gates (gate_id, idx, embedding, reranker, created_at) VALUES (?, ?, ?, ?, ?)`)
         .bind(gate.gate_id, gate.index, gate.embedding, gate.reranker, gate.created_at),
       this.db
         .prepare(
-          `INSERT INTO calibrations (id, gate_id, index_version, threshold, expected_drop_rate, n, record, distribution, created_at, created_by)
-           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 ${guard}`,
+          `INSERT INTO calibrations (id, gate_id, index_version, threshold, expected_drop_rate, n, record, distribution, created_at, created_by,
+             idempotency_key, request_hash, activation_outcome)
+           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 ${guard}`,
         )
         .bind(
           c.id,
@@ -85,12 +89,32 @@ export class D1CalibrationStore implements CalibrationStore {
           encodeDistribution(input.distribution),
           c.created_at,
           c.created_by,
+          request?.key ?? null,
+          request?.hash ?? null,
+          request === null ? null : JSON.stringify(request.outcome),
           ...(activation ? [expected] : []),
         ),
       ...(activation ? this.activationStatements(activation, expected) : []),
     ];
-    const results = await this.db.batch(statements);
+    let results: D1Result[];
+    try {
+      results = await this.db.batch(statements);
+    } catch (e) {
+      // calibrations_by_request (migrations/0007): the same request committed meanwhile; its retry replays it.
+      if (request !== null && /UNIQUE constraint failed: calibrations\.created_by/u.test(String(e))) {
+        throw new AppError("conflict", "this upload (the same Idempotency-Key and request) was stored meanwhile: retry to get its answer");
+      }
+      throw e;
+    }
     return results[1]!.meta.changes === 1;
+  }
+
+  async byRequest(actor: string, key: string, hash: string): Promise<{ calibration: StoredCalibration; outcome: ActivationOutcome } | null> {
+    const row = await this.db
+      .prepare(`SELECT record, activation_outcome FROM calibrations WHERE created_by = ? AND idempotency_key = ? AND request_hash = ?`)
+      .bind(actor, key, hash)
+      .first<{ record: string; activation_outcome: string }>();
+    return row ? { calibration: parseRecord(row.record), outcome: JSON.parse(row.activation_outcome) as ActivationOutcome } : null;
   }
 
   async get(id: string): Promise<StoredCalibration | null> {

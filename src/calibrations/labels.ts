@@ -12,7 +12,7 @@ import { MAX_ERROR_DETAILS } from "../platform/http/validate";
  * `details` (at most MAX_ERROR_DETAILS in all, at `path` and `path[j]`) and counted in the result: 0 means all good.
  */
 export function relevanceOf(
-  labels: readonly number[] | null | undefined,
+  labels: ArrayLike<number> | null | undefined,
   candidates: number,
   relevantAt: number | undefined,
   path: string,

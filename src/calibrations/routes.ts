@@ -3,12 +3,11 @@ import { CalibrationId, ROUTES } from "../contract";
 import type { RouteEnv } from "../platform/env";
 import { AppError } from "../platform/errors";
 import { handle } from "../platform/http/handle";
-import { once, requestHash } from "../platform/idempotency";
 import { activate } from "./activation";
-import { calibrate } from "./calibrate";
 import type { CalibrationDeps } from "./deps";
 import { describe, getCalibration, history, listGatesPage } from "./registry";
-import { parseCalibrationUpload, readCalibrationUpload } from "./upload";
+import { readCalibrationUpload } from "./upload";
+import { uploadCalibration } from "./upload-service";
 
 /** A malformed calibration id names no calibration: 404, as an unknown one. */
 const calibrationIdParam = (raw: string): string => {
@@ -19,19 +18,13 @@ const calibrationIdParam = (raw: string): string => {
 
 export const calibrationRoutes = new Hono<RouteEnv<CalibrationDeps>>();
 
-// The upload reads its own body (JSON, NDJSON or float32) and checks its query (float32 carries its fields there).
+// The upload reads its own body (JSON, NDJSON or float32) and checks its query (float32 carries its fields there);
+// upload-service.ts runs it once per Idempotency-Key, or as a dry run.
 handle(calibrationRoutes, ROUTES.createCalibration, async (c) => {
   const raw = await readCalibrationUpload(c.req.raw);
-  const deps = c.get("deps");
-  const actor = c.get("principal").name;
-  const key = c.req.header("idempotency-key");
-  const hash = key === undefined ? "" : await requestHash([raw.type, JSON.stringify(Object.entries(raw.params).sort()), raw.bytes]);
-  const outcome = await once(deps.idempotency, actor, key, hash, deps.now(), async () => {
-    const result = await calibrate(parseCalibrationUpload(raw), actor, deps);
-    return { status: 201 as const, body: { calibration: await describe(result.calibration, deps), shift: result.shift, warnings: result.warnings } };
-  });
-  if (outcome.replayed) c.header("Idempotent-Replayed", "true");
-  return c.json(outcome.body, outcome.status);
+  const answer = await uploadCalibration(raw, c.get("principal").name, c.req.header("idempotency-key"), c.get("deps"));
+  if (answer.replayed) c.header("Idempotent-Replayed", "true");
+  return c.json(answer.body, answer.status);
 });
 
 handle(calibrationRoutes, ROUTES.listCalibrations, async (c, { query }) =>

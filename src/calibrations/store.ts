@@ -6,7 +6,7 @@
  * append-only. Ordering uses the database's own sequence numbers (`seq`), never wall-clock ties.
  */
 
-import type { Activation, StoredCalibration } from "../contract";
+import type { Activation, ActivationOutcome, StoredCalibration } from "../contract";
 import type { Distribution } from "../stats/distribution";
 
 export interface GateRow {
@@ -49,6 +49,18 @@ export interface GatePage {
   readonly next: number | null;
 }
 
+/**
+ * The Idempotency-Key request that created a calibration, written in the same batch: a request that dies after the
+ * commit and before its key is completed is found by its retry (upload-service.ts) instead of calibrating again.
+ */
+export interface UploadRequest {
+  /** The Idempotency-Key (per token name: the calibration's created_by). */
+  readonly key: string;
+  /** The request's hash (src/platform/idempotency.ts requestHash). */
+  readonly hash: string;
+  readonly outcome: ActivationOutcome;
+}
+
 export interface CalibrationStore {
   /**
    * Stores a calibration (and its gate, first time seen) and optionally its activation, in one atomic batch. With an
@@ -61,7 +73,11 @@ export interface CalibrationStore {
     distribution: Distribution;
     activation: Activation | null;
     expectedCurrentSeq?: number;
+    /** At most one calibration is ever stored per (created_by, key, hash): a second is refused (409 conflict). */
+    request?: UploadRequest | null;
   }): Promise<boolean>;
+  /** The calibration the upload `(actor, key, hash)` committed, with its activation outcome; null when none. */
+  byRequest(actor: string, key: string, hash: string): Promise<{ calibration: StoredCalibration; outcome: ActivationOutcome } | null>;
   get(id: string): Promise<StoredCalibration | null>;
   distribution(id: string): Promise<Distribution | null>;
   /** Newest first; `before` is the `next` of the previous page. */

@@ -10,111 +10,114 @@
 
 import { BinaryUploadQuery, CalibrationMeta, CalibrationUpload, LabelledQueryLine, type Policy, Query, type Tolerance } from "../contract";
 import { AppError, type ErrorDetail, invalid } from "../platform/errors";
-import { decodeUtf8, mediaType, parseJsonText, readBodyBytes } from "../platform/http/body";
+import { checkJsonShape, decodeUtf8, type JsonShapeLimits, mediaType, parseJsonText, readBodyBytes } from "../platform/http/body";
 import { checkQueryNames } from "../platform/http/query";
-import { MAX_ERROR_DETAILS, validate } from "../platform/http/validate";
+import { validate } from "../platform/http/validate";
 import {
   MAX_BINARY_BODY_BYTES,
   MAX_CANDIDATES_PER_QUERY,
   MAX_JSON_BODY_BYTES,
+  MAX_JSON_DEPTH,
   MAX_NDJSON_BODY_BYTES,
   MAX_QUERIES,
+  MAX_REFERENCE_SCORES,
   MAX_SCORES,
+  MAX_UPLOAD_JSON_CONTAINERS,
+  MAX_UPLOAD_JSON_STRINGS,
   NDJSON_DECODE_CHUNK_BYTES,
 } from "../platform/limits";
-import { flattenQueries as flatLayout } from "../stats/per-query";
 import type { CalibrationInput } from "./calibrate";
+import { checkedMeta, GrowingArray, splitJsonUpload } from "./json-upload";
 import { relevanceOf } from "./labels";
+
+/** What a JSON upload may hold (checked before it is parsed): see MAX_UPLOAD_JSON_CONTAINERS and friends. */
+const UPLOAD_JSON_SHAPE: JsonShapeLimits = {
+  maxDepth: MAX_JSON_DEPTH,
+  maxContainers: MAX_UPLOAD_JSON_CONTAINERS,
+  maxStrings: MAX_UPLOAD_JSON_STRINGS,
+};
+
+/**
+ * An upload's metadata (a JSON upload without its numeric arrays, or an NDJSON header line), with at most
+ * MAX_REFERENCE_SCORES inline reference scores: a few objects (the policy, its reference, relative tolerances).
+ */
+const UPLOAD_META_SHAPE: JsonShapeLimits = {
+  maxDepth: MAX_JSON_DEPTH,
+  maxContainers: 8,
+  maxStrings: MAX_UPLOAD_JSON_STRINGS,
+  maxNumbers: MAX_REFERENCE_SCORES + MAX_UPLOAD_JSON_STRINGS,
+};
+
+/** An NDJSON score or query line: a number, an array of scores, or {"scores": [...], "relevance": [...]}. */
+const NDJSON_LINE_SHAPE: JsonShapeLimits = { maxDepth: 2, maxContainers: 3, maxStrings: 2, maxNumbers: 2 * MAX_CANDIDATES_PER_QUERY };
 
 export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"];
 
-/** Flattens queries into one Float64Array with Q+1 offsets, refusing more than MAX_SCORES scores in all. */
-function flattenQueries(queries: readonly (readonly number[])[]): { scores: Float64Array; offsets: Uint32Array } {
-  let total = 0;
-  for (const q of queries) total += q.length;
-  if (total > MAX_SCORES)
-    throw invalid(`queries hold ${total} scores; at most ${MAX_SCORES} are accepted`, [{ path: "queries", message: "too many scores" }]);
-  return flatLayout(queries);
-}
-
 /**
- * Checks the large numeric arrays of an upload with a plain loop before zod sees them, listing at most
- * MAX_ERROR_DETAILS offenders: fast, and precise where zod would report (or choke on) one issue per element.
- */
-function checkNumericArrays(value: unknown): void {
-  if (typeof value !== "object" || value === null) return;
-  const v = value as { scores?: unknown; queries?: unknown; policy?: { reference?: { scores?: unknown } } };
-  const details: ErrorDetail[] = [];
-  let bad = 0;
-  const scan = (arr: unknown, path: string): void => {
-    if (!Array.isArray(arr)) return;
-    for (let i = 0; i < arr.length; i++) {
-      const x: unknown = arr[i];
-      if (typeof x === "number" && Number.isFinite(x)) continue;
-      bad++;
-      if (details.length < MAX_ERROR_DETAILS) {
-        details.push({ path: `${path}[${i}]`, message: typeof x === "number" ? `${x} is not finite` : "must be a finite number" });
-      }
-    }
-  };
-  scan(v.scores, "scores");
-  if (Array.isArray(v.queries)) {
-    for (let i = 0; i < v.queries.length; i++) scan(v.queries[i], `queries[${i}]`);
-  }
-  scan(v.policy?.reference?.scores, "policy.reference.scores");
-  if (bad > 0) throw invalid(`${bad} score(s) are not finite numbers (JSON has no NaN or Infinity; 1e400 parses as Infinity)`, details);
-}
-
-/**
- * Relevance labels to a flat 0/1 array parallel to the flattened queries. Labels are 0/1 unless `relevantAt` is given
- * (graded labels: relevant iff label >= relevantAt). 422 for labels without candidates or of the wrong shape.
+ * Relevance labels to a flat 0/1 array parallel to the flattened queries (`offsets`), from `count` label arrays
+ * (`labelsAt(i)`, null where a line had none). Labels are 0/1 unless `relevantAt` is given (graded labels: relevant iff
+ * label >= relevantAt). 422 for labels without candidates or of the wrong shape.
  */
 function labelsOf(
-  queries: readonly (readonly number[])[],
-  relevance: readonly (readonly number[] | null)[],
+  offsets: Uint32Array,
+  count: number,
+  labelsAt: (i: number) => ArrayLike<number> | null,
   relevantAt: number | undefined,
   where: (i: number) => string,
 ): Uint8Array {
-  if (relevance.length !== queries.length) {
-    throw invalid(`relevance has ${relevance.length} entries for ${queries.length} queries: give one label array per query`, [
+  const queries = offsets.length - 1;
+  if (count !== queries) {
+    throw invalid(`relevance has ${count} entries for ${queries} queries: give one label array per query`, [
       { path: "relevance", message: "must have one entry per query" },
     ]);
   }
-  let total = 0;
-  for (const q of queries) total += q.length;
-  const out = new Uint8Array(total);
+  const out = new Uint8Array(offsets[queries]!);
   const details: ErrorDetail[] = [];
   let bad = 0;
-  let o = 0;
-  for (let i = 0; i < queries.length; i++) {
-    const m = queries[i]!.length;
-    bad += relevanceOf(relevance[i], m, relevantAt, where(i), out, o, details);
-    o += m;
+  for (let i = 0; i < queries; i++) {
+    bad += relevanceOf(labelsAt(i), offsets[i + 1]! - offsets[i]!, relevantAt, where(i), out, offsets[i]!, details);
   }
   if (bad > 0) throw invalid(`${bad} relevance label(s) do not match their candidates`, details);
   return out;
 }
 
-function fromJson(value: unknown): CalibrationInput {
-  checkNumericArrays(value);
-  const body = validate(CalibrationUpload, value, "invalid_input", "calibration");
-  const { scores, queries, relevance, ...meta } = body;
-  if ((scores === undefined) === (queries === undefined)) {
+/** The upload schema without its numeric arrays, which json-upload.ts reads into typed arrays. */
+const UploadMeta = CalibrationUpload.omit({ scores: true, queries: true, relevance: true });
+
+/** A JSON upload: the numeric arrays straight into typed arrays (json-upload.ts), the metadata through zod. */
+function fromJson(text: string): CalibrationInput {
+  checkJsonShape(text, UPLOAD_JSON_SHAPE);
+  const parts = splitJsonUpload(text);
+  // not an object: the schema says what is wrong with it
+  if (parts === null) throw new TypeError(`unreachable: ${String(validate(UploadMeta, parseJsonText(text), "invalid_input", "calibration"))}`);
+  const meta = checkedMeta(UploadMeta, parseJsonText(parts.metaText, "request body", UPLOAD_META_SHAPE), "calibration");
+  const { scores, queries, relevance } = parts;
+  if ((scores === null) === (queries === null)) {
     throw invalid('give exactly one of "scores" (number[]) or "queries" (number[][])', [
       { path: "scores", message: "exactly one of scores or queries is required" },
     ]);
   }
-  if (relevance !== undefined && queries === undefined) {
+  if (relevance !== null && queries === null) {
     throw invalid('relevance labels need the candidates they label: upload "queries" with a parallel "relevance"', [
       { path: "relevance", message: "labels without queries" },
     ]);
   }
-  if (meta.relevant_at !== undefined && relevance === undefined) {
+  if (meta.relevant_at !== undefined && relevance === null) {
     throw invalid("relevant_at needs relevance labels", [{ path: "relevant_at", message: "without relevance" }]);
   }
-  if (scores !== undefined) return { meta, scores: Float64Array.from(scores), offsets: null, relevant: null };
-  const relevant = relevance === undefined ? null : labelsOf(queries!, relevance, meta.relevant_at, (i) => `relevance[${i}]`);
-  return { meta, ...flattenQueries(queries!), relevant };
+  if (scores !== null) return { meta, scores, offsets: null, relevant: null };
+  const q = queries!;
+  const relevant =
+    relevance === null
+      ? null
+      : labelsOf(
+          q.offsets,
+          relevance.offsets.length - 1,
+          (i) => relevance.values.subarray(relevance.offsets[i]!, relevance.offsets[i + 1]!),
+          meta.relevant_at,
+          (i) => `relevance[${i}]`,
+        );
+  return { meta, scores: q.values, offsets: q.offsets, relevant };
 }
 
 /**
@@ -153,7 +156,7 @@ function fromNdjson(bytes: Uint8Array): CalibrationInput {
   if (first.done) throw invalid("empty NDJSON body: the first line must be the calibration's metadata object");
   let header: unknown;
   try {
-    header = parseJsonText(first.value[1], "NDJSON line 1 (the metadata object)");
+    header = parseJsonText(first.value[1], "NDJSON line 1 (the metadata object)", UPLOAD_META_SHAPE);
   } catch (e) {
     // `curl -d @file` strips newlines: the header and every score arrive glued into one line.
     if (e instanceof AppError && e.code === "malformed_json" && bytes.indexOf(10) < 0) {
@@ -164,68 +167,82 @@ function fromNdjson(bytes: Uint8Array): CalibrationInput {
     }
     throw e;
   }
-  const meta = validate(CalibrationMeta.strict(), header, "invalid_input", "NDJSON header line");
-  // Scores go straight into a growing Float64Array (8 bytes a score) rather than a JS array of numbers.
-  let flat = new Float64Array(1024);
-  let nFlat = 0;
-  const queries: number[][] = [];
-  // Labelled query lines are objects {"scores": [...], "relevance": [...]}; null marks a line without labels.
-  const relevance: (number[] | null)[] = [];
+  const meta = checkedMeta(CalibrationMeta.strict(), header, "NDJSON header line");
+  // Scores, queries and labels go straight into growing Float64Arrays (8 bytes a number): a JS array per query line
+  // kept until the end made 500,000 labelled lines need 105 MB of isolate heap, 77 MB now (docs/benchmarks.md, section 19).
+  const flat = new GrowingArray(MAX_SCORES);
+  const queries = new GrowingArray(MAX_SCORES);
+  const queryEnds: number[] = [0];
+  const labels = new GrowingArray(MAX_SCORES);
+  const labelEnds: number[] = [0];
+  // The line of each query, and of the first one without labels (labelled lines are objects {"scores", "relevance"}).
   const lineOf: number[] = [];
+  let labelled = 0;
+  let firstUnlabelled: number | null = null;
+  const tooMany = (no: number) => invalid(`more than ${MAX_SCORES} scores`, [{ path: `line ${no}`, message: "too many scores" }]);
+  const addQuery = (no: number, scores: readonly number[], relevance: readonly number[] | null): void => {
+    if (queryEnds.length > MAX_QUERIES) throw invalid(`more than ${MAX_QUERIES} queries`, [{ path: `line ${no}`, message: "too many queries" }]);
+    for (const x of scores) if (!queries.push(x)) throw tooMany(no);
+    queryEnds.push(queries.length);
+    if (relevance === null) firstUnlabelled ??= no;
+    else {
+      labelled++;
+      for (const l of relevance) if (!labels.push(l)) throw tooMany(no);
+    }
+    labelEnds.push(labels.length);
+    lineOf.push(no);
+  };
   for (const [no, line] of it) {
     let v: unknown;
     try {
+      checkJsonShape(line, NDJSON_LINE_SHAPE, `NDJSON line ${no}`);
       v = JSON.parse(line);
     } catch (e) {
+      if (e instanceof AppError) throw e;
       throw new AppError("malformed_json", `NDJSON line ${no} is not valid JSON: ${(e as Error).message}`);
     }
     if (typeof v === "number") {
       if (!Number.isFinite(v)) throw invalid(`NDJSON line ${no}: ${line} is not a finite number`, [{ path: `line ${no}`, message: "not finite" }]);
-      if (nFlat === MAX_SCORES) throw invalid(`more than ${MAX_SCORES} scores`, [{ path: `line ${no}`, message: "too many scores" }]);
-      if (nFlat === flat.length) {
-        const grown = new Float64Array(Math.min(MAX_SCORES, flat.length * 2));
-        grown.set(flat);
-        flat = grown;
-      }
-      flat[nFlat++] = v;
+      if (!flat.push(v)) throw tooMany(no);
     } else if (Array.isArray(v)) {
-      queries.push(validate(Query, v, "invalid_input", `NDJSON line ${no}`));
-      relevance.push(null);
-      lineOf.push(no);
-      if (queries.length > MAX_QUERIES) throw invalid(`more than ${MAX_QUERIES} queries`, [{ path: `line ${no}`, message: "too many queries" }]);
+      addQuery(no, validate(Query, v, "invalid_input", `NDJSON line ${no}`), null);
     } else if (typeof v === "object" && v !== null) {
       const q = validate(LabelledQueryLine, v, "invalid_input", `NDJSON line ${no}`);
-      queries.push(q.scores);
-      relevance.push(q.relevance);
-      lineOf.push(no);
-      if (queries.length > MAX_QUERIES) throw invalid(`more than ${MAX_QUERIES} queries`, [{ path: `line ${no}`, message: "too many queries" }]);
+      addQuery(no, q.scores, q.relevance);
     } else {
       throw invalid(`NDJSON line ${no} must be a number (a score), an array of numbers (a query) or {"scores", "relevance"} (a labelled query)`, [
         { path: `line ${no}`, message: "expected a number, an array or an object" },
       ]);
     }
   }
-  if (nFlat > 0 && queries.length > 0) throw invalid("NDJSON lines must be all scores or all queries, not both");
-  if (nFlat === 0 && queries.length === 0)
+  const nQueries = lineOf.length;
+  if (flat.length > 0 && nQueries > 0) throw invalid("NDJSON lines must be all scores or all queries, not both");
+  if (flat.length === 0 && nQueries === 0)
     throw invalid("NDJSON body has no score lines after the header", [{ path: "scores", message: "must not be empty" }]);
-  if (nFlat > 0) {
-    if (meta.relevant_at !== undefined)
-      throw invalid("relevant_at needs labelled query lines", [{ path: "relevant_at", message: "without relevance" }]);
-    return { meta, scores: flat.slice(0, nFlat), offsets: null, relevant: null };
+  if (labelled === 0 && meta.relevant_at !== undefined) {
+    throw invalid("relevant_at needs labelled query lines", [{ path: "relevant_at", message: "without relevance" }]);
   }
-  const labelledLines = relevance.filter((r) => r !== null).length;
-  if (labelledLines === 0) {
-    if (meta.relevant_at !== undefined)
-      throw invalid("relevant_at needs labelled query lines", [{ path: "relevant_at", message: "without relevance" }]);
-    return { meta, ...flattenQueries(queries), relevant: null };
-  }
-  if (labelledLines < queries.length) {
-    const first = relevance.indexOf(null);
+  if (flat.length > 0) return { meta, scores: flat.done(), offsets: null, relevant: null };
+  const offsets = Uint32Array.from(queryEnds);
+  if (labelled === 0) return { meta, scores: queries.done(), offsets, relevant: null };
+  if (firstUnlabelled !== null) {
     throw invalid("NDJSON query lines must be all labelled ({scores, relevance}) or all unlabelled (arrays), not both", [
-      { path: `line ${lineOf[first]}`, message: "query without relevance labels" },
+      { path: `line ${firstUnlabelled}`, message: "query without relevance labels" },
     ]);
   }
-  return { meta, ...flattenQueries(queries), relevant: labelsOf(queries, relevance, meta.relevant_at, (i) => `line ${lineOf[i]}.relevance`) };
+  const labelValues = labels.done();
+  return {
+    meta,
+    scores: queries.done(),
+    offsets,
+    relevant: labelsOf(
+      offsets,
+      nQueries,
+      (i) => labelValues.subarray(labelEnds[i]!, labelEnds[i + 1]!),
+      meta.relevant_at,
+      (i) => `line ${lineOf[i]}.relevance`,
+    ),
+  };
 }
 
 function policyFromQuery(q: ReturnType<typeof BinaryUploadQuery.parse>): Policy {
@@ -264,7 +281,8 @@ function fromFloat32(bytes: Uint8Array, params: Record<string, string>): Calibra
       reranker: q.reranker,
       index_version: q.index_version,
       policy: policyFromQuery(q),
-      activate: q.activate === "true",
+      activate: q.activate === "auto" ? "auto" : q.activate === "true",
+      dry_run: q.dry_run === "true",
       score_scale: q.score_scale,
       shift_tolerance: q.shift_tolerance,
       drift_tolerance: toleranceFromQuery(q.drift_tolerance, q.drift_tolerance_relative, "drift_tolerance"),
@@ -331,7 +349,7 @@ export async function readCalibrationUpload(request: Request): Promise<RawUpload
 export function parseCalibrationUpload(raw: RawUpload): CalibrationInput {
   switch (raw.type) {
     case "json":
-      return fromJson(parseJsonText(decodeUtf8(raw.bytes)));
+      return fromJson(decodeUtf8(raw.bytes));
     case "ndjson":
       return fromNdjson(raw.bytes);
     case "float32":

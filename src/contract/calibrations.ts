@@ -26,11 +26,21 @@ export const Tolerance = z.union([
 ]);
 export type Tolerance = z.infer<typeof Tolerance>;
 
+/**
+ * Whether an upload is served (docs/api.md, "Activation"): "auto" (the default) serves it only when that is safe (the
+ * gate serves nothing yet, or the rebuild decision is "equivalent", and the expected drop rate is within
+ * AUTO_ACTIVATE_MAX_TARGET_MISS of the target); true serves it whatever the decision; false stores it unserved.
+ */
+export const ActivateMode = z.union([z.literal("auto"), z.boolean()], { error: 'must be "auto", true or false' });
+export type ActivateMode = z.infer<typeof ActivateMode>;
+
 /** Everything but the scores; shared by the JSON body, the NDJSON header line and the float32 query string. */
 export const CalibrationMeta = GateRef.extend({
   index_version: Id,
   policy: Policy,
-  activate: z.boolean({ error: "must be true or false" }).default(true),
+  activate: ActivateMode.default("auto"),
+  /** Compute the whole answer (fit, intervals, shift report, decision) and store, activate and raise nothing. */
+  dry_run: z.boolean({ error: "must be true or false" }).default(false),
   score_scale: ScoreScale.default("unbounded"),
   /** Rebuild shift alert tolerance, in drop-rate units (default 0.02 = 2 points). */
   shift_tolerance: z.number().min(0).max(1).default(DEFAULT_SHIFT_TOLERANCE),
@@ -92,7 +102,8 @@ export const BinaryUploadQuery = z.strictObject({
   threshold: QueryNumber.optional(),
   /** "active" or a calibration id. */
   reference: z.string().min(1).optional(),
-  activate: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).default("true"),
+  activate: z.enum(["auto", "true", "false"], { error: 'must be "auto", "true" or "false"' }).default("auto"),
+  dry_run: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).default("false"),
   score_scale: ScoreScale.default("unbounded"),
   shift_tolerance: QueryNumber.pipe(z.number().min(0).max(1)).default(DEFAULT_SHIFT_TOLERANCE),
   /** Absolute drift tolerances, or relative to the expected rate (`*_relative`); give at most one of each pair. */
@@ -304,9 +315,11 @@ export const ShiftReport = z.object({
   alert: z.boolean(),
   /**
    * "intended_carry": a new gate compared with the calibration it carries from (an embedding or reranker change moves
-   * the old threshold's drop rate by design), so a "shifted" decision raises no rebuild_shift alert. null otherwise.
+   * the old threshold's drop rate by design), so a "shifted" decision raises no rebuild_shift alert; "not_activated":
+   * the upload was stored without being served (the alert follows an activation); "dry_run": nothing was stored.
+   * null otherwise.
    */
-  not_alerted: z.enum(["intended_carry"]).nullable().optional(),
+  not_alerted: z.enum(["intended_carry", "not_activated", "dry_run"]).nullable().optional(),
   /**
    * When both calibrations carry relevance labels: coverage at the previous threshold on the previous labels (in
    * sample) and on the new ones, in the previous recall policy's notion (any_relevant for other policies).
@@ -377,8 +390,34 @@ export type Calibration = z.infer<typeof Calibration>;
 /** The immutable part that is stored. */
 export type StoredCalibration = Omit<Calibration, "active" | "current">;
 
+/**
+ * Why an upload is served or not: "requested" (activate: true), "first_calibration" (the gate served nothing), and
+ * "equivalent" are served; "not_requested" (activate: false), "shifted", "inconclusive" and "target_missed" (the
+ * expected drop rate misses the target by more than AUTO_ACTIVATE_MAX_TARGET_MISS) are not.
+ */
+export const ActivationReason = z.enum(["requested", "first_calibration", "equivalent", "not_requested", "shifted", "inconclusive", "target_missed"]);
+export type ActivationReason = z.infer<typeof ActivationReason>;
+
+/** What an upload did to what is served, and why (docs/api.md, "Activation"). */
+export const ActivationOutcome = z.object({
+  /** The `activate` the upload was sent with (default "auto"). */
+  activate: ActivateMode,
+  dry_run: z.boolean(),
+  /** This upload is now served for its index_version. Always false for a dry run. */
+  activated: z.boolean(),
+  /** Whether the same upload without dry_run is served (equals `activated` when it is not a dry run). */
+  would_activate: z.boolean(),
+  reason: ActivationReason,
+  /** One sentence: what happened and what to do next. */
+  message: z.string(),
+});
+export type ActivationOutcome = z.infer<typeof ActivationOutcome>;
+
 export const CalibrationCreated = z.object({
+  /** For a dry run: the calibration that would be stored (its id names nothing stored; active and current false). */
   calibration: Calibration,
   shift: ShiftReport.nullable(),
   warnings: z.array(Warning),
+  activation_outcome: ActivationOutcome,
 });
+export type CalibrationCreated = z.infer<typeof CalibrationCreated>;

@@ -32,6 +32,26 @@ export const MAX_NDJSON_BODY_BYTES = 24 * 1024 * 1024;
 /** Largest float32 upload: MAX_SCORES scores of 4 bytes. Workers accept 100 MB bodies (plan-dependent), we need 8 MB. */
 export const MAX_BINARY_BODY_BYTES = MAX_SCORES * 4;
 
+/**
+ * Deepest nesting of arrays and objects in any JSON body or NDJSON line (the top level is 1). The deepest valid body,
+ * a carry upload with inline reference scores, nests 4 ({"policy": {"reference": {"scores": [...]}}}). A deeper body
+ * is refused before it is parsed: JSON.parse of arrays nested 5 M deep (a 10 MiB body) needed 666 MB of isolate heap
+ * (docs/benchmarks.md, section 19).
+ */
+export const MAX_JSON_DEPTH = 8;
+
+/**
+ * Most arrays and objects in one JSON calibration upload: one array per query and one per query's labels, and a few
+ * for the metadata. Counted before parsing: 3.5 M empty arrays (a 10 MiB body) needed 117 MB of isolate heap.
+ */
+export const MAX_UPLOAD_JSON_CONTAINERS = 2 * MAX_QUERIES + 8;
+
+/**
+ * Most strings, object keys included, in one JSON calibration upload or NDJSON line. The metadata of an upload needs
+ * fewer than 40; scores and labels are numbers.
+ */
+export const MAX_UPLOAD_JSON_STRINGS = 256;
+
 /** Largest body for every other JSON endpoint (activation, observations, webhooks, alerts). */
 export const MAX_SMALL_BODY_BYTES = 1024 * 1024;
 
@@ -56,6 +76,13 @@ export const THRESHOLD_STALE_IF_ERROR_SECONDS = 86_400;
 
 /** Default tolerance of the rebuild shift alert and of the drift band, in drop-rate units (2 points). */
 export const DEFAULT_SHIFT_TOLERANCE = 0.02;
+
+/**
+ * `activate: "auto"` (the upload default) never serves an upload whose expected drop rate misses its target by more
+ * than this (rate units: 1 point). A gate's drop rate moves in steps of 1/(n+1) and with ties, so a few scores cannot
+ * hit a small target: 3 scores at target 0.01 expect 25 %. From 100 untied scores on, the step alone stays within it.
+ */
+export const AUTO_ACTIVATE_MAX_TARGET_MISS = 0.01;
 
 /** Largest absolute drift tolerance: half the rate scale; beyond it a band tolerates every rate. */
 export const MAX_ABSOLUTE_TOLERANCE = 0.5;

@@ -123,7 +123,10 @@ export const ROUTES = {
         "application/octet-stream": { description: "little-endian float32 scores; the other fields as query parameters", format: "binary" },
       },
     },
-    responses: { 201: { description: "created", schema: CalibrationCreated } },
+    responses: {
+      200: { description: "dry run (dry_run: true): the same answer, nothing stored, activated or raised", schema: CalibrationCreated },
+      201: { description: "created", schema: CalibrationCreated },
+    },
     errors: [400, 409, 413, 415, 422],
   },
   listCalibrations: {

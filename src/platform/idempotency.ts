@@ -29,6 +29,11 @@ export async function requestHash(parts: readonly (string | Uint8Array)[]): Prom
   return sha256Hex(all);
 }
 
+/**
+ * `recover`, when given, finds the answer of a request with this key and hash whose work committed but whose key was
+ * never completed (the request died in between): it is asked before 409 for a key still in flight, and before `run`
+ * when the key was claimed (its earlier claim may have expired), and its answer completes the key and is replayed.
+ */
 export async function once<S extends number, T>(
   store: IdempotencyStore,
   actor: string,
@@ -36,11 +41,16 @@ export async function once<S extends number, T>(
   hash: string,
   now: Date,
   run: () => Promise<{ status: S; body: T }>,
+  recover?: () => Promise<{ status: S; body: T } | null>,
 ): Promise<StoredResponse<S, T>> {
   if (key === undefined) return { ...(await run()), replayed: false };
   if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
     throw new AppError("bad_request", `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
   }
+  const replay = async (r: { status: S; body: T }): Promise<StoredResponse<S, T>> => {
+    await store.complete(actor, key, r.status, JSON.stringify(r.body));
+    return { ...r, replayed: true };
+  };
   const existing = await store.begin(
     actor,
     key,
@@ -54,12 +64,16 @@ export async function once<S extends number, T>(
       throw new AppError("idempotency_mismatch", "this Idempotency-Key was used with a different request; use a new key");
     }
     if (existing.status === null || existing.response === null) {
+      const recovered = recover ? await recover() : null;
+      if (recovered !== null) return replay(recovered);
       throw new AppError("conflict", "a request with this Idempotency-Key is still in progress; retry shortly");
     }
     // Only answers of `run` are stored (a failed request releases its key): the replay has run's status and body.
     return { status: existing.status as S, body: JSON.parse(existing.response) as T, replayed: true };
   }
   try {
+    const recovered = recover ? await recover() : null;
+    if (recovered !== null) return replay(recovered);
     const result = await run();
     await store.complete(actor, key, result.status, JSON.stringify(result.body));
     return { ...result, replayed: false };

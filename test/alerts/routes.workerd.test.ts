@@ -30,7 +30,14 @@ describe("rebuild_shift", () => {
     const v1 = (await callJson("POST", "/v1/calibrations", 201, upload(gate, "v1", spreadScores(5000)))).calibration;
     // v2 scores are 0.15 lower: the old threshold (~0.2) now drops ~35 %
     const dry = await callJson("POST", "/v1/calibrations", 201, upload(gate, "v2", spreadScores(5000, -0.15), { activate: false }));
-    expect(dry.shift).toMatchObject({ previous_calibration_id: v1.id, previous_threshold: v1.threshold, alert: true });
+    // Shifted, but stored without being served: the alert follows an activation.
+    expect(dry.shift).toMatchObject({
+      previous_calibration_id: v1.id,
+      previous_threshold: v1.threshold,
+      decision: "shifted",
+      alert: false,
+      not_alerted: "not_activated",
+    });
     expect(dry.shift!.drop_rate_at_previous_threshold).toBeCloseTo(0.35, 2);
     expect(dry.shift!.change_points).toBeCloseTo(15, 0);
     expect(dry.shift!.ks).toBeGreaterThan(0.1);
@@ -107,7 +114,7 @@ describe("alert lifecycle", () => {
   it("acknowledges and resolves (admin), filters by status and kind, 404 for unknown alerts", async () => {
     const gate = uniqueGate("life");
     await callJson("POST", "/v1/calibrations", 201, upload(gate, "v1", spreadScores(5000)));
-    await callJson("POST", "/v1/calibrations", 201, upload(gate, "v2", spreadScores(5000, -0.15)));
+    await callJson("POST", "/v1/calibrations", 201, upload(gate, "v2", spreadScores(5000, -0.15), { activate: true }));
     const [alert] = await alertsOf(gate, "rebuild_shift");
     await callJson("POST", `/v1/alerts/${alert!.id}/acknowledge`, 403, { token: TOKENS.read });
     const acked = await callJson("POST", `/v1/alerts/${alert!.id}/acknowledge`, 200, { json: { note: "looking" } });
@@ -118,7 +125,7 @@ describe("alert lifecycle", () => {
     expect(resolved).toMatchObject({ status: "resolved", resolved_by: "alice" });
     await callJson("POST", `/v1/alerts/${alert!.id}/acknowledge`, 409);
     // a new shift after resolution opens a new alert
-    await callJson("POST", "/v1/calibrations", 201, upload(gate, "v3", spreadScores(5000, -0.3)));
+    await callJson("POST", "/v1/calibrations", 201, upload(gate, "v3", spreadScores(5000, -0.3), { activate: true }));
     const all = await alertsOf(gate, "rebuild_shift");
     expect(all.map((a: any) => a.status)).toEqual(["open", "resolved"]);
     await callJson("GET", "/v1/alerts/alr_nope", 404);

@@ -65,7 +65,7 @@ describe("activation listeners", () => {
     const deps = { ...m.deps, activationListeners: [recorder(seen, "broken", true), recorder(seen, "after")] };
     const r = await calibrate({ meta: meta("v1"), scores: SCORES, offsets: null }, "alice", deps);
     expect(seen).toEqual(["broken:v1", "after:v1"]);
-    expect(r.activated).toBe(true);
+    expect(r.outcome.activated).toBe(true);
     expect(r.warnings.map((w) => w.code)).toContain("broken_failed");
     expect(await m.calibrations.activeRows(await gateIdOf(GATE))).toHaveLength(1);
     expect(errors).toHaveLength(1);

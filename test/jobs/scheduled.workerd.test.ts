@@ -12,7 +12,8 @@ const scheduledEnv = env as unknown as Env;
 async function calibrateThroughApi(gate: object, version: string, target: number): Promise<{ id: string; threshold: number | null }> {
   const { calibration } = await callJson("POST", "/v1/calibrations", 201, {
     token: TOKENS.calibrate,
-    json: { ...gate, index_version: version, scores: spreadScores(400), policy: { kind: "drop_rate", target } },
+    // Served whatever the rebuild decision: the tests switch the served version on purpose.
+    json: { ...gate, index_version: version, scores: spreadScores(400), policy: { kind: "drop_rate", target }, activate: true },
   });
   return calibration;
 }

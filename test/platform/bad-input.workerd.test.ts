@@ -1,8 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { MAX_BINARY_BODY_BYTES, MAX_ID_LENGTH, MAX_JSON_BODY_BYTES } from "../../src/platform/limits";
+import {
+  MAX_BINARY_BODY_BYTES,
+  MAX_ID_LENGTH,
+  MAX_JSON_BODY_BYTES,
+  MAX_JSON_DEPTH,
+  MAX_QUERIES,
+  MAX_UPLOAD_JSON_CONTAINERS,
+} from "../../src/platform/limits";
 import { call, callJson, qs, TOKENS, uniqueGate } from "../support/worker";
 
-const good = (gate: object) => ({ ...gate, index_version: "v1", scores: [0.1, 0.2, 0.3, 0.4, 0.5], policy: { kind: "drop_rate", target: 0.2 } });
+// Served although 5 scores miss target 0.2 by more than activate "auto" accepts: these tests read what is served.
+const good = (gate: object) => ({
+  ...gate,
+  index_version: "v1",
+  scores: [0.1, 0.2, 0.3, 0.4, 0.5],
+  policy: { kind: "drop_rate", target: 0.2 },
+  activate: true,
+});
 
 async function expectError(res: Response, status: number, code: string): Promise<any> {
   const body = await res.json<any>();
@@ -176,6 +190,44 @@ describe("huge arrays of bad values", () => {
     });
     await expectError(obs, 422, "invalid_input");
     await nothingStored(gate);
+  });
+});
+
+describe("JSON bodies whose structure alone would exhaust an isolate (docs/benchmarks.md, section 19)", () => {
+  const meta = (gate: object) => JSON.stringify({ ...gate, index_version: "v1", policy: { kind: "drop_rate", target: 0.2 } }).slice(0, -1);
+
+  it("refuses 3.5 M empty arrays (413) and arrays nested 5 M deep (422) within 10 MiB before parsing them, storing nothing", async () => {
+    const gate = uniqueGate("shape-bomb");
+    const head = `${meta(gate)},"queries":[`;
+    const arrays = Math.floor((MAX_JSON_BODY_BYTES - head.length - 2) / 3);
+    const many = await expectError(await post(`${head}${"[],".repeat(arrays - 1)}[]]}`), 413, "payload_too_large");
+    expect(many.message).toBe(
+      `request body holds more than ${MAX_UPLOAD_JSON_CONTAINERS} arrays and objects: at most ${MAX_UPLOAD_JSON_CONTAINERS} are accepted`,
+    );
+    const depth = Math.floor((MAX_JSON_BODY_BYTES - head.length - 2) / 2);
+    const deep = await expectError(await post(`${head}${"[".repeat(depth)}${"]".repeat(depth)}]}`), 422, "invalid_input");
+    expect(deep.message).toBe(`request body nests arrays and objects more than ${MAX_JSON_DEPTH} deep`);
+    const ndjson = await expectError(
+      await post(
+        `${JSON.stringify({ ...gate, index_version: "v1", policy: { kind: "drop_rate", target: 0.2 } })}\n${"[".repeat(1_000_000)}${"]".repeat(1_000_000)}\n`,
+        "application/x-ndjson",
+      ),
+      422,
+      "invalid_input",
+    );
+    expect(ndjson.message).toBe(`NDJSON line 2 nests arrays and objects more than 2 deep`);
+    await nothingStored(gate);
+  });
+
+  it("still takes the largest valid query upload: MAX_QUERIES labelled queries", async () => {
+    const gate = uniqueGate("max-queries");
+    const queries = Array.from({ length: MAX_QUERIES }, (_, i) => `[${((i * 0.618034) % 1).toFixed(6)}]`).join(",");
+    const labels = Array.from({ length: MAX_QUERIES }, (_, i) => (i % 2 === 0 ? "[1]" : "[0]")).join(",");
+    const res = await post(`${meta(gate)},"queries":[${queries}],"relevance":[${labels}]}`);
+    const created = await res.json<any>();
+    expect(res.status, JSON.stringify(created).slice(0, 300)).toBe(201);
+    expect(created.calibration).toMatchObject({ n: MAX_QUERIES, n_queries: MAX_QUERIES });
+    expect(created.calibration.labels.relevant_candidates).toBe(MAX_QUERIES / 2);
   });
 });
 

@@ -1,11 +1,17 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, callJson, qs, TOKENS, uniqueGate } from "../support/worker";
+import { gateIdOf } from "../../src/platform/ids";
+import { IDEMPOTENCY_LOCK_MS } from "../../src/platform/limits";
+import { projectionKey } from "../../src/serving/projection";
+import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
-const body = (gate: object, target = 0.2) => ({
+// 6 scores miss most targets by more than activate "auto" accepts: these uploads ask to be served.
+const body = (gate: object, target = 0.2, index_version = "v1") => ({
   ...gate,
-  index_version: "v1",
+  index_version,
   scores: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
   policy: { kind: "drop_rate", target },
+  activate: true,
 });
 
 describe("Idempotency-Key on POST /v1/calibrations", () => {
@@ -32,5 +38,52 @@ describe("Idempotency-Key on POST /v1/calibrations", () => {
     const failing = { "idempotency-key": "k-2" };
     await callJson("POST", "/v1/calibrations", 422, { token: TOKENS.calibrate, json: body(gate, 0.99), headers: failing });
     await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: body(gate, 0.3), headers: failing });
+  });
+});
+
+describe("a retry after the upload's request died between its D1 commit and its key's completion", () => {
+  // The state such a crash leaves in D1 and KV: the calibration and activation committed with the key and request
+  // hash (one batch), the key still in flight, nothing published, no alert. (test/calibrations/crash-window.test.ts
+  // kills a real request there.)
+  async function crashState(gate: ReturnType<typeof uniqueGate>, key: string, claimedAt: string | null) {
+    const headers = { "idempotency-key": key };
+    const json = { ...gate, index_version: "v1", scores: spreadScores(1000), policy: { kind: "drop_rate", target: 0.2 } };
+    const first = await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json, headers });
+    await env.DB.prepare(
+      `UPDATE idempotency_keys SET status = NULL, response = NULL${claimedAt ? ", created_at = ?3" : ""} WHERE actor = ?1 AND key = ?2`,
+    )
+      .bind("rebuild-bot", key, ...(claimedAt ? [claimedAt] : []))
+      .run();
+    await env.THRESHOLDS.delete(await projectionKey(await gateIdOf(gate), null));
+    return { first, retry: () => call("POST", "/v1/calibrations", { token: TOKENS.calibrate, json, headers }) };
+  }
+
+  it("replays the committed upload instead of 409 and republishes its threshold to KV", async () => {
+    const gate = uniqueGate("crash");
+    const { first, retry } = await crashState(gate, "crash-1", null);
+    const res = await retry();
+    expect(res.status).toBe(201);
+    expect(res.headers.get("idempotent-replayed")).toBe("true");
+    const replayed = await res.json<any>();
+    expect(replayed.calibration.id).toBe(first.calibration.id);
+    expect(replayed.activation_outcome).toMatchObject({ activated: true, reason: "first_calibration" });
+    expect(await env.THRESHOLDS.get(await projectionKey(await gateIdOf(gate), null), "json")).toMatchObject({
+      threshold: { calibration_id: first.calibration.id },
+    });
+    const history = await callJson("GET", `/v1/calibrations?${qs(gate)}`, 200);
+    expect(history.calibrations).toHaveLength(1);
+    expect(history.activations).toHaveLength(1);
+  });
+
+  it("once the key's claim expired, the retry still replays and never stores a second calibration", async () => {
+    const gate = uniqueGate("crash-expired");
+    const { first, retry } = await crashState(gate, "crash-2", new Date(Date.now() - IDEMPOTENCY_LOCK_MS - 60_000).toISOString());
+    const res = await retry();
+    expect(res.status).toBe(201);
+    expect(res.headers.get("idempotent-replayed")).toBe("true");
+    expect((await res.json<any>()).calibration.id).toBe(first.calibration.id);
+    const history = await callJson("GET", `/v1/calibrations?${qs(gate)}`, 200);
+    expect(history.calibrations).toHaveLength(1);
+    expect(history.activations).toHaveLength(1);
   });
 });

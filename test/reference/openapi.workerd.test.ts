@@ -53,7 +53,13 @@ describe("GET /openapi.json", () => {
     const gate = uniqueGate("schema");
     const created = await callJson("POST", "/v1/calibrations", 201, {
       token: TOKENS.calibrate,
-      json: { ...gate, index_version: "v1", queries: [spreadScores(20), spreadScores(20, 0.1, 0.8)], policy: { kind: "drop_rate", target: 0.25 } },
+      json: {
+        ...gate,
+        index_version: "v1",
+        queries: [spreadScores(20), spreadScores(20, 0.1, 0.8)],
+        policy: { kind: "drop_rate", target: 0.25 },
+        activate: true,
+      },
     });
     S.CalibrationCreated.parse(created);
     S.ThresholdResponse.parse(await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read }));

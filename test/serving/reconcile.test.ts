@@ -10,7 +10,8 @@ describe("reconcileProjection", () => {
     const { deps: d, projection } = memoryDeps();
     const gates = Array.from({ length: 5 }, (_, i) => ({ index: "docs", embedding: "e5", reranker: `bge-${i}` }));
     for (const g of gates) {
-      const meta = CalibrationMeta.parse({ ...g, index_version: "v1", policy: { kind: "drop_rate", target: 0.1 } });
+      // 10 scores miss target 0.1 by more than activate "auto" accepts: served explicitly.
+      const meta = CalibrationMeta.parse({ ...g, index_version: "v1", policy: { kind: "drop_rate", target: 0.1 }, activate: true });
       await calibrate({ meta, scores: Float64Array.from([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]), offsets: null }, "test", d);
     }
     projection.values.clear();

@@ -6,7 +6,8 @@ import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support
 
 const upload = (gate: object, version: string, target: number, extra: object = {}) => ({
   token: TOKENS.calibrate,
-  json: { ...gate, index_version: version, scores: spreadScores(400), policy: { kind: "drop_rate", target }, ...extra },
+  // Served whatever the rebuild decision (unless `extra` says otherwise): these tests move the served version on purpose.
+  json: { ...gate, index_version: version, scores: spreadScores(400), policy: { kind: "drop_rate", target }, activate: true, ...extra },
 });
 
 describe("GET /v1/threshold", () => {

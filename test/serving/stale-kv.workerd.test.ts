@@ -21,7 +21,8 @@ const workerEnv = env as unknown as Env;
 
 const upload = (gate: object, version: string, target: number) => ({
   token: TOKENS.calibrate,
-  json: { ...gate, index_version: version, scores: spreadScores(400), policy: { kind: "drop_rate", target } },
+  // Served whatever the rebuild decision: these tests move the served version on purpose.
+  json: { ...gate, index_version: version, scores: spreadScores(400), policy: { kind: "drop_rate", target }, activate: true },
 });
 
 const kvKey = async (gate: { index: string; embedding: string; reranker: string }): Promise<string> => projectionKey(await gateIdOf(gate), null);

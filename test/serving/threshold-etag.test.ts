@@ -56,7 +56,8 @@ async function setup() {
   const store = new SwitchableStore();
   const m = memoryDeps({ store });
   const up = async (version: string, target: number) => {
-    const meta = CalibrationMeta.parse({ ...GATE, index_version: version, policy: { kind: "drop_rate", target } });
+    // Served whatever the rebuild decision: the tests move the served version on purpose.
+    const meta = CalibrationMeta.parse({ ...GATE, index_version: version, policy: { kind: "drop_rate", target }, activate: true });
     const cal = (await calibrate({ meta, scores: SCORES, offsets: null }, "test", m.deps)).calibration;
     await m.flush();
     return cal;

@@ -6,14 +6,16 @@ import {
   type GatePage,
   type GateRow,
   type HistoryPage,
+  type UploadRequest,
 } from "../../src/calibrations/store";
-import type { Activation, StoredCalibration } from "../../src/contract";
+import type { Activation, ActivationOutcome, StoredCalibration } from "../../src/contract";
+import { AppError } from "../../src/platform/errors";
 import type { Distribution } from "../../src/stats/distribution";
 
 /** In-memory CalibrationStore for unit tests of services: same contract as D1, no persistence. */
 export class MemoryCalibrationStore implements CalibrationStore {
   private readonly gateRows = new Map<string, GateRow>();
-  private readonly calibrations: { seq: number; record: StoredCalibration; distribution: Distribution }[] = [];
+  private readonly calibrations: { seq: number; record: StoredCalibration; distribution: Distribution; request: UploadRequest | null }[] = [];
   private readonly activationLog: { seq: number; activation: Activation }[] = [];
   private readonly active = new Map<string, ActiveRow>();
   private seq = 0;
@@ -24,13 +26,22 @@ export class MemoryCalibrationStore implements CalibrationStore {
     distribution: Distribution;
     activation: Activation | null;
     expectedCurrentSeq?: number;
+    request?: UploadRequest | null;
   }): Promise<boolean> {
     if (this.calibrations.some((c) => c.record.id === input.calibration.id)) throw new Error("duplicate calibration id");
+    const request = input.request ?? null;
+    if (request && (await this.byRequest(input.calibration.created_by, request.key, request.hash)))
+      throw new AppError("conflict", "this upload was stored meanwhile");
     if (input.activation && this.latestSeq(input.gate.gate_id) !== (input.expectedCurrentSeq ?? 0)) return false;
     if (!this.gateRows.has(input.gate.gate_id)) this.gateRows.set(input.gate.gate_id, input.gate);
-    this.calibrations.push({ seq: ++this.seq, record: structuredClone(input.calibration), distribution: input.distribution });
+    this.calibrations.push({ seq: ++this.seq, record: structuredClone(input.calibration), distribution: input.distribution, request });
     if (input.activation) await this.activate(input.activation, input.expectedCurrentSeq ?? 0);
     return true;
+  }
+
+  async byRequest(actor: string, key: string, hash: string): Promise<{ calibration: StoredCalibration; outcome: ActivationOutcome } | null> {
+    const c = this.calibrations.find((x) => x.record.created_by === actor && x.request?.key === key && x.request.hash === hash);
+    return c ? { calibration: structuredClone(c.record), outcome: structuredClone(c.request!.outcome) } : null;
   }
 
   private latestSeq(gateId: string): number {

@@ -68,8 +68,8 @@ Calibrate options:
   --query-column C       column grouping rows into queries; default: query_id, qid or query if present; "" for none
   --score-scale S        probability | logit | unbounded (default unbounded)
   --shift-tolerance T    rebuild shift tolerance in drop-rate units (default 0.02)
-  --dry-run              upload with activate=false: the report without changing what is served
-  --strict               exit 4 when the rebuild decision is inconclusive (default: 0 with a warning)
+  --dry-run              the whole report (fit, shift, decision, would it be served) with nothing stored or served
+  --strict               servers without activate "auto": exit 4 when the rebuild decision is inconclusive
   --idempotency-key K    a retried upload with the same key replays the first answer instead of calibrating twice
   --float32              send float32 (smaller; rounds scores to about 7 significant digits)
   --no-progress          no progress bar (it is shown only when stderr is a terminal)
@@ -81,11 +81,12 @@ Global options:
   --timeout SECONDS      per request (default 300 for calibrate, 30 otherwise)
 
 Exit codes:
-  0  success (calibrate: decision equivalent, or nothing to compare with; inconclusive without --strict)
+  0  success (calibrate: the upload is served now; with --dry-run: would be)
   1  network or server failure (unreachable, timeout, 429, 5xx)
   2  usage or bad input (flags, the file, or the server's 4xx, explained)
-  3  calibrate: the rebuild shifted the gate (decision "shifted")
-  4  calibrate --strict: the rebuild decision is inconclusive
+  3  calibrate: not served, the rebuild shifted the gate (decision "shifted")
+  4  calibrate: not served, the rebuild decision is inconclusive
+  5  calibrate: not served, the expected drop rate misses the target (too few scores for it)
 `;
 
 /** A usage error: exit 2, with a pointer to --help. */

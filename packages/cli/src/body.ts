@@ -8,8 +8,8 @@ import { MAX_BINARY_BODY_BYTES, MAX_NDJSON_BODY_BYTES, type CalibrationMeta } fr
 import { count, size } from "./format";
 
 /** What the CLI sends as the NDJSON header line: the contract's metadata as the server reads it before defaults. */
-export type UploadMeta = Omit<CalibrationMeta, "activate" | "score_scale" | "shift_tolerance" | "index"> &
-  Partial<Pick<CalibrationMeta, "activate" | "score_scale" | "shift_tolerance" | "index">>;
+export type UploadMeta = Omit<CalibrationMeta, "activate" | "dry_run" | "score_scale" | "shift_tolerance" | "index"> &
+  Partial<Pick<CalibrationMeta, "activate" | "dry_run" | "score_scale" | "shift_tolerance" | "index">>;
 
 export interface EncodedBody {
   contentType: "application/x-ndjson" | "application/octet-stream";
@@ -82,6 +82,7 @@ function metaQuery(meta: UploadMeta, candidatesPerQuery: number | null): Record<
     q.reference = ref === "active" ? "active" : "calibration_id" in ref ? ref.calibration_id : "";
   }
   if (meta.activate !== undefined) q.activate = String(meta.activate);
+  if (meta.dry_run !== undefined) q.dry_run = String(meta.dry_run);
   if (meta.score_scale !== undefined) q.score_scale = meta.score_scale;
   if (meta.shift_tolerance !== undefined) q.shift_tolerance = String(meta.shift_tolerance);
   if (candidatesPerQuery !== null) q.candidates_per_query = String(candidatesPerQuery);

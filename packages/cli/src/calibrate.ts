@@ -4,7 +4,7 @@
  */
 import { statSync } from "node:fs";
 import type { z } from "zod";
-import { CalibrationMeta, type CalibrationCreated } from "../../../src/contract";
+import { type ActivationOutcome, CalibrationMeta, type CalibrationCreated } from "../../../src/contract";
 import { gateFlags, num, oneOf, SCORE_SCALES, usage, type Values } from "./args";
 import { BodyError, bodyStream, encodeUpload, type UploadMeta } from "./body";
 import type { Ctx } from "./context";
@@ -39,7 +39,7 @@ function metaFrom(v: Values): UploadMeta {
   if (v["index-version"] === undefined) throw usage("missing --index-version: the index version these scores come from (e.g. the rebuild's id)");
   const meta: UploadMeta = { embedding: v.embedding!, reranker: v.reranker!, index_version: v["index-version"], policy: policyFrom(v) };
   if (v.index !== undefined) meta.index = v.index;
-  if (v["dry-run"]) meta.activate = false;
+  if (v["dry-run"]) meta.dry_run = true;
   const scale = oneOf(v["score-scale"], "score-scale", SCORE_SCALES);
   if (scale !== undefined) meta.score_scale = scale;
   const tol = num(v["shift-tolerance"], "--shift-tolerance", (x) => x >= 0 && x <= 1, "in [0, 1] (drop-rate units: 0.02 = 2 points)");
@@ -115,7 +115,9 @@ export async function calibrate(c: Ctx): Promise<number> {
   const created = res.body as z.infer<typeof CalibrationCreated>;
   const shift = created.shift as ShiftWithDecision | null;
   const decided = rebuildDecision(shift);
-  const code = exitCodeFor(decided.decision, v.strict === true);
+  // Servers before activate "auto" send no activation_outcome (and served every upload but activate: false).
+  const outcome = (created as Partial<typeof created>).activation_outcome;
+  const code = exitCodeFor(outcome, decided.decision, v.strict === true);
   const upload = {
     file: file === "-" ? "stdin" : file,
     format: data.format,
@@ -130,7 +132,7 @@ export async function calibrate(c: Ctx): Promise<number> {
     note: body.note,
     replayed: res.headers.get("idempotent-replayed") === "true",
   };
-  const inconclusiveWarning = decided.decision === "inconclusive" && code === 0;
+  const inconclusiveWarning = outcome === undefined && decided.decision === "inconclusive" && code === 0;
   if (c.json) {
     c.out(
       JSON.stringify({
@@ -145,9 +147,16 @@ export async function calibrate(c: Ctx): Promise<number> {
     if (inconclusiveWarning) c.warn("warning: the rebuild decision is inconclusive (exit 0 without --strict)");
     return code;
   }
-  c.out(report(created, shift, decided, code, data, upload, v["dry-run"] === true));
+  c.out(report(created, outcome, shift, decided, code, data, upload));
   if (inconclusiveWarning) c.warn("warning: the rebuild decision is inconclusive; exit 0 because --strict is not set");
   return code;
+}
+
+/** What the upload did to what is served, for the first line of the summary. */
+function servedLabel(cal: z.infer<typeof CalibrationCreated>["calibration"], outcome: ActivationOutcome | undefined): string {
+  if (outcome === undefined) return cal.current ? "active, now served" : "active";
+  if (outcome.activated) return cal.current ? "served now" : "active for its index version";
+  return `stored, not served: promote it with scoregate activate ${cal.id}`;
 }
 
 /** How the file was read, for the summary: "csv, semicolon-separated, decimal commas, score column "score"". */
@@ -163,17 +172,20 @@ function readAs(data: ScoreFile): string {
 /** The human summary of an upload: every number through ./format. */
 function report(
   created: z.infer<typeof CalibrationCreated>,
+  outcome: ActivationOutcome | undefined,
   shift: ShiftWithDecision | null,
   { decision, source }: RebuildDecision,
   code: number,
   data: ScoreFile,
   upload: { file: string; queries: number | null; content_type: string; bytes: number; note: string | null; replayed: boolean },
-  dryRun: boolean,
 ): string {
   const cal = created.calibration;
   const lines: string[] = [];
-  const served = dryRun ? `dry run: stored, not served; promote it with scoregate activate ${cal.id}` : cal.current ? "active, now served" : "active";
-  lines.push(`Calibrated ${cal.index} / ${cal.embedding} / ${cal.reranker}, index version ${cal.index_version}: ${cal.id} (${served})`);
+  lines.push(
+    outcome?.dry_run
+      ? `Dry run for ${cal.index} / ${cal.embedding} / ${cal.reranker}, index version ${cal.index_version}: nothing stored, ${outcome.would_activate ? "would be served" : "would not be served"}`
+      : `Calibrated ${cal.index} / ${cal.embedding} / ${cal.reranker}, index version ${cal.index_version}: ${cal.id} (${servedLabel(cal, outcome)})`,
+  );
   if (upload.replayed) lines.push("  (replayed: this --idempotency-key was used before; this is the first upload's answer)");
   lines.push(
     `  read        ${count(data.scores.length)} scores${upload.queries !== null ? ` in ${count(upload.queries)} queries` : ""} from ${upload.file} (${readAs(data)})`,
@@ -216,6 +228,7 @@ function report(
     );
     lines.push(`  ${prose(shift.reason)}`);
   } else lines.push("Shift: none (the gate had no calibration to compare with)");
+  if (outcome) lines.push(`Serving: ${prose(outcome.message)}`);
   const warnings = [...created.warnings, ...cal.warnings.filter((w) => !created.warnings.some((x) => x.code === w.code))];
   for (const w of warnings) lines.push(`Warning (${w.code}): ${prose(w.message)}`);
   const label =

@@ -5,7 +5,7 @@
  * is true exactly when the decision is "shifted". Reports from servers that predate those fields are read by
  * `legacyDecision` below.
  */
-import type { ShiftReport } from "../../../src/contract";
+import type { ActivationOutcome, ShiftReport } from "../../../src/contract";
 
 export type Decision = "equivalent" | "shifted" | "inconclusive";
 
@@ -23,7 +23,7 @@ export interface RebuildDecision {
 }
 
 /** Exit codes of the CLI (docs/clients.md#exit-codes). */
-export const EXIT = { ok: 0, failure: 1, usage: 2, shifted: 3, inconclusive: 4 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, shifted: 3, inconclusive: 4, targetMissed: 5 } as const;
 
 /**
  * Fallback for servers whose shift report has no `decision` yet: alert -> shifted; no alert and a move within the
@@ -42,8 +42,29 @@ export function rebuildDecision(shift: ShiftWithDecision | null | undefined): Re
   return { decision: legacyDecision(shift), source: "legacy" };
 }
 
-/** 0 equivalent or nothing to compare; 3 shifted; 4 inconclusive with --strict, else 0 (the caller warns). */
-export function exitCodeFor(decision: Decision | null, strict: boolean): number {
+/**
+ * The exit code of an upload: 0 exactly when it is served (a dry run: would be), else why not: 3 shifted,
+ * 4 inconclusive, 5 its expected drop rate misses the target. A server that sends no `activation_outcome` served
+ * every upload but a dry run: then the decision alone decides (exitCodeForDecision).
+ */
+export function exitCodeFor(outcome: ActivationOutcome | undefined, decision: Decision | null, strict: boolean): number {
+  if (outcome === undefined) return exitCodeForDecision(decision, strict);
+  if (outcome.would_activate) return EXIT.ok;
+  switch (outcome.reason) {
+    case "shifted":
+      return EXIT.shifted;
+    case "inconclusive":
+      return EXIT.inconclusive;
+    case "target_missed":
+      return EXIT.targetMissed;
+    default:
+      // not_requested: the CLI never sends activate: false; the upload did what was asked.
+      return EXIT.ok;
+  }
+}
+
+/** For servers without `activation_outcome`: 0 equivalent or nothing to compare; 3 shifted; 4 inconclusive with --strict, else 0 (the caller warns). */
+export function exitCodeForDecision(decision: Decision | null, strict: boolean): number {
   if (decision === "shifted") return EXIT.shifted;
   if (decision === "inconclusive" && strict) return EXIT.inconclusive;
   return EXIT.ok;

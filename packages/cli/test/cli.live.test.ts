@@ -97,14 +97,14 @@ describe("scoregate calibrate against the local worker", () => {
     expect(r2.code).toBe(0);
   });
 
-  it("a rebuild that lowers the scores: --dry-run reports shifted (exit 3) and leaves the served threshold alone", async () => {
+  it("a rebuild that lowers the scores: --dry-run reports shifted (exit 3), stores nothing and leaves the served threshold alone", async () => {
     const before = await cli(["threshold", "--embedding", "e5", "--reranker", "bge-reranker-v2-m3", "--json"], env("dev-read"));
     expect(before.code).toBe(0);
     const served = json<{ calibration_id: string; threshold: number }>(before.stdout);
     const p = csv("v2.csv", queries(4, 400, 20, -1));
     const r = await cli(["calibrate", p, ...gateArgs("e5", "v2"), "--carry", "0.4", "--dry-run"], env());
     expect(r.code).toBe(3);
-    expect(r.stdout).toContain("dry run: stored, not served");
+    expect(r.stdout).toContain("nothing stored, would not be served");
     expect(r.stdout).toMatch(/Decision: SHIFTED.*-> exit 3/u);
     // the change and its interval in one unit (points): the interval holds the estimate
     const m = /: ([+-]?\d+\.\d) points \(95 %: ([+-]?\d+\.\d) to ([+-]?\d+\.\d) points\)/u.exec(r.stdout);
@@ -117,9 +117,11 @@ describe("scoregate calibrate against the local worker", () => {
       (await cli(["threshold", "--embedding", "e5", "--reranker", "bge-reranker-v2-m3", "--json"], env("dev-read"))).stdout,
     );
     expect(after.calibration_id).toBe(served.calibration_id);
+    const history = await cli(["history", "--embedding", "e5", "--reranker", "bge-reranker-v2-m3", "--json"], env("dev-read"));
+    expect(json<{ calibrations: { index_version: string }[] }>(history.stdout).calibrations.map((c) => c.index_version)).not.toContain("v2");
   });
 
-  it("a small sample with a moderate move is inconclusive: exit 0 with a warning, exit 4 with --strict", async () => {
+  it("a small sample with a moderate move is inconclusive: not served, exit 4", async () => {
     const base = csv("small-v1.csv", queries(5, 15, 20));
     expect((await cli(["calibrate", base, ...gateArgs("e5-small", "v1"), "--target", "0.3"], env())).code).toBe(0);
     const moved = csv("small-v2.csv", queries(6, 15, 20, -0.25));
@@ -128,8 +130,8 @@ describe("scoregate calibrate against the local worker", () => {
     expect(out.shift!.alert).toBe(false);
     expect(Math.abs(out.shift!.change_points)).toBeGreaterThan(2);
     expect(out.decision).toBe("inconclusive");
-    expect(loose.code).toBe(0);
-    expect(loose.stderr).toContain("inconclusive");
+    expect(loose.code).toBe(4);
+    expect(loose.stderr).toBe("");
     const strict = await cli(["calibrate", moved, ...gateArgs("e5-small", "v2"), "--carry", "--dry-run", "--strict"], env());
     expect(strict.code).toBe(4);
   });
@@ -196,7 +198,9 @@ describe("the other commands against the local worker", () => {
     const v2 = csv("cmd-v2.csv", queries(11, 100, 20, -1));
     const first = json<Out>((await cli(["calibrate", v1, ...gateArgs("e5-cmd", "v1"), "--target", "0.2", "--json"], env())).stdout);
     const second = await cli(["calibrate", v2, ...gateArgs("e5-cmd", "v2"), "--carry", "0.5", "--json"], env());
-    expect(second.code).toBe(3);
+    expect(second.code).toBe(3); // shifted: stored, not served; promoting it after review raises rebuild_shift
+    const promoted = await cli(["activate", json<Out>(second.stdout).calibration.id, "--reason", "reviewed"], env("dev-admin"));
+    expect(promoted.code).toBe(0);
 
     const gates = await cli(["gates"], env("dev-read"));
     expect(gates.code).toBe(0);
@@ -240,7 +244,7 @@ describe("the other commands against the local worker", () => {
     expect(json<{ gates: unknown[] }>(r.stdout).gates.length).toBeGreaterThan(0);
   }, 60_000);
 
-  it("examples/upgrade-replay runs against the worker and ends with the CLI's rebuild decision (exit 3: shifted)", () => {
+  it("examples/upgrade-replay runs against the worker and ends with what is served (exit 0: the new gate's first calibration)", () => {
     const r = spawnSync(process.execPath, [join(ROOT, "examples", "upgrade-replay", "replay.mjs"), "--url", worker.url.origin], {
       cwd: ROOT,
       encoding: "utf8",
@@ -248,6 +252,6 @@ describe("the other commands against the local worker", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/absolute 0\.4 +\| +2\d\.\d % \| +5\d\.\d %/u);
     expect(r.stdout).toMatch(/calibrated .*\| +2\d\.\d % \| +2\d\.\d %/u);
-    expect(r.stdout).toContain("Rebuild decision: scoregate calibrate exited 3 (shifted");
+    expect(r.stdout).toContain("What is served: scoregate calibrate exited 0 (served: the new gate's first calibration");
   }, 60_000);
 });

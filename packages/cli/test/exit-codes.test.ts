@@ -37,10 +37,10 @@ const lastBody = () => stub.last().body;
  * decision): the recorded report minus `decision`, `change_interval_95` and `more_data_factor`, with `over` applied.
  */
 function legacy(over: Partial<ShiftReport>): Created {
-  const body = responses.shifted();
+  const { activation_outcome: _o, ...body } = responses.shifted();
   const { decision: _d, change_interval_95: _ci, more_data_factor: _m, ...old } = body.shift!;
   const shift = { ...old, ...over } as ShiftReport;
-  return { ...body, shift, calibration: { ...body.calibration, shift } };
+  return { ...body, shift, calibration: { ...body.calibration, shift } } as Created;
 }
 
 const env = () => ({ SCOREGATE_URL: stub.url, SCOREGATE_TOKEN: "stub-token" });
@@ -67,7 +67,7 @@ describe("rebuild decision and exit codes (stub server)", () => {
       reranker: "bge",
       index_version: "v2",
       policy: { kind: "drop_rate", target: 0.2 },
-      activate: false,
+      dry_run: true,
     });
     expect(lines).toHaveLength(11);
     const sent = lines.slice(1).flatMap((l) => JSON.parse(l) as number[]);
@@ -93,22 +93,58 @@ describe("rebuild decision and exit codes (stub server)", () => {
     expect(JSON.parse(r.stdout).upload.note).toContain("rounded to float32");
   });
 
+  // The exit code says what is served: 0 exactly when the upload is served now (activate "auto": the first
+  // calibration or an equivalent rebuild), else why not. A shifted upload that exits 3 is not being served.
   it.each([
-    ["equivalent", [], 0],
-    ["shifted", [], 3],
-    ["inconclusive", [], 0],
-    ["inconclusive", ["--strict"], 4],
-    ["equivalent", ["--strict"], 0],
-    ["shifted", ["--strict"], 3],
-  ] as const)("the server's decision %s with flags %j exits %i", async (decision, flags, code) => {
+    ["equivalent", [], 0, true],
+    ["shifted", [], 3, false],
+    ["inconclusive", [], 4, false],
+    ["inconclusive", ["--strict"], 4, false],
+    ["equivalent", ["--strict"], 0, true],
+    ["shifted", ["--strict"], 3, false],
+  ] as const)("the server's decision %s with flags %j exits %i (served: %s)", async (decision, flags, code, served) => {
     const body = responses[decision]();
     expect(body.shift!.decision).toBe(decision);
+    expect(body.activation_outcome.activated).toBe(served);
     answer({ status: 201, body });
     const r = await calibrate(...flags);
     expect(r.code).toBe(code);
     expect(r.stdout).toContain(`-> exit ${code}`);
-    if (decision === "inconclusive" && code === 0) expect(r.stderr).toContain("inconclusive");
-    else expect(r.stderr).toBe("");
+    expect(r.stdout).toContain(served ? "(served now)" : `(stored, not served: promote it with scoregate activate ${body.calibration.id})`);
+    expect(r.stderr).toBe("");
+  });
+
+  it("an upload whose expected drop rate misses its target exits 5 and is not served", async () => {
+    answer({ status: 201, body: responses.targetMissed() });
+    const r = await calibrate("--json");
+    expect(r.code).toBe(5);
+    expect(JSON.parse(r.stdout)).toMatchObject({ exit_code: 5, activation_outcome: { activated: false, reason: "target_missed" } });
+  });
+
+  it("--dry-run prints what would be served and exits as the real upload would (3: shifted, not served)", async () => {
+    const body = responses.dryRun();
+    answer({ status: 200, body });
+    const r = await calibrate("--dry-run");
+    expect(r.code).toBe(3);
+    const c = body.calibration;
+    expect(r.stdout.split("\n")[0]).toBe(
+      `Dry run for ${c.index} / ${c.embedding} / ${c.reranker}, index version ${c.index_version}: nothing stored, would not be served`,
+    );
+    expect(r.stdout).toContain("Serving: dry run: nothing was stored, activated or raised");
+  });
+
+  it("a server without activation_outcome: inconclusive exits 0 with a warning, 4 with --strict", async () => {
+    const { activation_outcome: _o, ...old } = responses.inconclusive();
+    for (const [flags, code] of [
+      [[], 0],
+      [["--strict"], 4],
+    ] as const) {
+      answer({ status: 201, body: old as Created });
+      const r = await calibrate(...flags);
+      expect(r.code).toBe(code);
+      if (code === 0) expect(r.stderr).toContain("inconclusive");
+      else expect(r.stderr).toBe("");
+    }
   });
 
   it.each([

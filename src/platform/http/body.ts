@@ -3,6 +3,7 @@
  * trusted, and hono's bodyLimit had bypass CVEs: docs/reliability.md), so an oversized body is refused before it is buffered.
  */
 import { AppError } from "../errors";
+import { MAX_JSON_DEPTH } from "../limits";
 
 /** The media type without parameters, lowercased ("application/json; charset=utf-8" -> "application/json"). */
 export function mediaType(header: string | undefined | null): string {
@@ -128,8 +129,93 @@ export function duplicateKey(text: string): string | null {
   return null;
 }
 
-/** Parses UTF-8 JSON text; malformed JSON is a 400 with the parser's position, and so is a duplicate object key. */
-export function parseJsonText(text: string, what = "request body"): unknown {
+/**
+ * How much structure one JSON text may hold, checked before JSON.parse builds it. JSON.parse allocates a heap object
+ * for every array and object (and a string for every key) whatever their content: within the 10 MiB upload limit,
+ * 3.5 M empty arrays needed 117 MB of isolate heap, and arrays nested 5 M deep 666 MB (docs/benchmarks.md, section 19),
+ * against 128 MB per isolate. Scalars are not counted here: a number in an array costs its 4 or 8 bytes.
+ */
+export interface JsonShapeLimits {
+  /** Deepest nesting of arrays and objects (the top level is depth 1). */
+  readonly maxDepth: number;
+  /** Most arrays and objects in all. */
+  readonly maxContainers: number;
+  /** Most strings in all, object keys included. */
+  readonly maxStrings: number;
+  /** Most numbers in all (omitted: bounded by the body's size only). */
+  readonly maxNumbers?: number;
+}
+
+/** The shape every JSON body may have unless its reader says otherwise: nesting only (sizes bound the rest). */
+export const DEFAULT_JSON_SHAPE: JsonShapeLimits = {
+  maxDepth: MAX_JSON_DEPTH,
+  maxContainers: Number.POSITIVE_INFINITY,
+  maxStrings: Number.POSITIVE_INFINITY,
+};
+
+/**
+ * One pass over `text` (before JSON.parse) that stops at the first limit exceeded, so a body that would make the
+ * parser build millions of objects is refused after reading only as far as the limit: deeper than maxDepth is 422
+ * invalid_input, more containers, strings or numbers than allowed is 413 payload_too_large. Malformed JSON is left to
+ * JSON.parse, which names the position; hand-written because no JSON parser offers these limits without building the
+ * value first.
+ */
+export function checkJsonShape(text: string, limits: JsonShapeLimits, what = "request body"): void {
+  let depth = 0;
+  let containers = 0;
+  let strings = 0;
+  let numbers = 0;
+  const maxNumbers = limits.maxNumbers ?? Number.POSITIVE_INFINITY;
+  // A number starts where a value may start: at the beginning, or after "[", "," or ":".
+  let valueMayStart = true;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 32 || ch === 10 || ch === 13 || ch === 9) continue;
+    if (ch === 34) {
+      if (++strings > limits.maxStrings)
+        throw shapeTooLarge(what, `more than ${limits.maxStrings} strings (object keys included)`, limits.maxStrings);
+      let j = i + 1;
+      while (j < n) {
+        const c = text.charCodeAt(j);
+        if (c === 92) j += 2;
+        else if (c === 34) break;
+        else j++;
+      }
+      i = j;
+      valueMayStart = false;
+    } else if (ch === 91 || ch === 123) {
+      if (++depth > limits.maxDepth) {
+        throw new AppError("invalid_input", `${what} nests arrays and objects more than ${limits.maxDepth} deep`, [
+          { path: "(body)", message: `nesting deeper than ${limits.maxDepth}` },
+        ]);
+      }
+      if (++containers > limits.maxContainers) {
+        throw shapeTooLarge(what, `more than ${limits.maxContainers} arrays and objects`, limits.maxContainers);
+      }
+      valueMayStart = true;
+    } else if (ch === 93 || ch === 125) {
+      depth--;
+      valueMayStart = false;
+    } else if (ch === 44 || ch === 58) valueMayStart = true;
+    else {
+      if (valueMayStart && (ch === 45 || (ch >= 48 && ch <= 57)) && ++numbers > maxNumbers) {
+        throw shapeTooLarge(what, `more than ${maxNumbers} numbers`, maxNumbers);
+      }
+      valueMayStart = false;
+    }
+  }
+}
+
+const shapeTooLarge = (what: string, holds: string, max: number): AppError =>
+  new AppError("payload_too_large", `${what} holds ${holds}: at most ${max} are accepted`, { max });
+
+/**
+ * Parses UTF-8 JSON text within `shape` (checkJsonShape, before anything is built); malformed JSON is a 400 with the
+ * parser's position, and so is a duplicate object key.
+ */
+export function parseJsonText(text: string, what = "request body", shape: JsonShapeLimits = DEFAULT_JSON_SHAPE): unknown {
+  checkJsonShape(text, shape, what);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -30,10 +30,14 @@ export type Created = z.infer<typeof CalibrationCreated>;
 export const responses = {
   /** The walk-through's v1: a gate's first calibration (no shift). */
   first: () => checked("first", CalibrationCreated, 201),
-  /** The walk-through's v2: the old gate's drop rate moved from 22 % to 59 %. */
+  /** The walk-through's v2 with activate "auto": the old gate's drop rate moved from 22 % to 59 %; stored, not served. */
   shifted: () => checked("shifted", CalibrationCreated, 201),
+  /** The same v2 as a dry run: nothing stored, would not be served. */
+  dryRun: () => checked("dry_run", CalibrationCreated, 200),
   equivalent: () => checked("equivalent", CalibrationCreated, 201),
   inconclusive: () => checked("inconclusive", CalibrationCreated, 201),
+  /** 3 scores at target 0.01 (expected 25 %) over a served gate: stored, not served. */
+  targetMissed: () => checked("target_missed", CalibrationCreated, 201),
   threshold: () => checked("threshold", ThresholdResponse, 200),
   tooFewScores: () => checked("too_few_scores", ErrorResponse, 422),
   invalidInput: () => checked("invalid_input", ErrorResponse, 422),

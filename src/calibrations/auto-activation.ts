@@ -1,0 +1,84 @@
+/**
+ * Whether an upload is served: the rule behind `activate: "auto" | true | false` (docs/api.md, "Activation"). Pure:
+ * calibrate.ts gives it what the fit and the shift report found against the gate's current calibration.
+ *
+ * "auto", the default, serves an upload only when serving it cannot silently hurt: the expected drop rate must be
+ * within AUTO_ACTIVATE_MAX_TARGET_MISS of the target (3 scores at target 0.01 expect 25 %: they once replaced a
+ * 1,000,000-score calibration), and then either the gate serves nothing yet or the rebuild decision is "equivalent".
+ * A "shifted" or "inconclusive" upload is stored for review and promoted with POST /v1/calibrations/{id}/activate.
+ */
+import type { ActivateMode, ActivationOutcome, ActivationReason, ShiftReport } from "../contract";
+import { AUTO_ACTIVATE_MAX_TARGET_MISS } from "../platform/limits";
+
+export interface ActivationFacts {
+  /** The upload's calibration id (named in the message). */
+  readonly calibrationId: string;
+  readonly activate: ActivateMode;
+  readonly dryRun: boolean;
+  /** The rebuild decision against the gate's current calibration; null when the gate serves nothing yet. */
+  readonly decision: ShiftReport["decision"] | null;
+  /** The gate served no calibration before this upload. */
+  readonly first: boolean;
+  readonly targetDropRate: number;
+  readonly expectedDropRate: number;
+}
+
+const points = (rate: number): string => `${(100 * rate).toFixed(2)} points`;
+const percent = (rate: number): string => `${(100 * rate).toFixed(2)} %`;
+
+function reasonOf(f: ActivationFacts): ActivationReason {
+  if (f.activate === true) return "requested";
+  if (f.activate === false) return "not_requested";
+  if (Math.abs(f.expectedDropRate - f.targetDropRate) > AUTO_ACTIVATE_MAX_TARGET_MISS) return "target_missed";
+  if (f.first || f.decision === null) return "first_calibration";
+  return f.decision;
+}
+
+const SERVED: Record<ActivationReason, boolean> = {
+  requested: true,
+  first_calibration: true,
+  equivalent: true,
+  not_requested: false,
+  shifted: false,
+  inconclusive: false,
+  target_missed: false,
+};
+
+function why(reason: ActivationReason, f: ActivationFacts): string {
+  switch (reason) {
+    case "requested":
+      return "activate is true";
+    case "first_calibration":
+      return "the gate served no calibration before";
+    case "equivalent":
+      return "the rebuild decision is equivalent: the previous threshold's drop rate stayed within the tolerance";
+    case "not_requested":
+      return "activate is false";
+    case "shifted":
+      return 'the rebuild decision is shifted (see shift.reason) and activate is "auto": the gate keeps serving its current calibration';
+    case "inconclusive":
+      return 'the rebuild decision is inconclusive (too little data to show the drop rate stayed within the tolerance) and activate is "auto": the gate keeps serving its current calibration';
+    case "target_missed":
+      return `the expected drop rate ${percent(f.expectedDropRate)} misses the target ${percent(f.targetDropRate)} by ${points(Math.abs(f.expectedDropRate - f.targetDropRate))}, more than the ${points(AUTO_ACTIVATE_MAX_TARGET_MISS)} activate "auto" accepts (too few or too tied scores for this target)`;
+    default: {
+      const never: never = reason;
+      throw new TypeError(`unknown activation reason ${String(never)}`);
+    }
+  }
+}
+
+/** What an upload does to what is served, and the sentence that says why. */
+export function activationOutcome(f: ActivationFacts): ActivationOutcome {
+  const reason = reasonOf(f);
+  const served = SERVED[reason];
+  const cause = why(reason, f);
+  let message: string;
+  if (f.dryRun) {
+    message = `dry run: nothing was stored, activated or raised; without dry_run this upload ${served ? "would be served" : "would be stored but not served"}: ${cause}`;
+  } else if (served) {
+    message = `served: ${cause}`;
+  } else {
+    message = `stored, not served: ${cause}. Promote it with POST /v1/calibrations/${f.calibrationId}/activate${reason === "not_requested" ? "" : ", or upload with activate: true"}`;
+  }
+  return { activate: f.activate, dry_run: f.dryRun, activated: served && !f.dryRun, would_activate: served, reason, message };
+}
