@@ -41,6 +41,8 @@ const rewind = (stub: MonitorStub, to: "before-batch-hash" | "before-numbered-mi
   runInDurableObject(stub, (_: GateMonitor, state) => {
     const sql = state.storage.sql;
     sql.exec("DROP TABLE schema_migrations");
+    // The series (migration 3) came after migrations were numbered: no older object has it.
+    sql.exec("DROP TABLE series");
     if (to === "before-batch-hash") {
       // The first schema: batches without a hash, and none of the tables added later (judgments, queued ingest).
       sql.exec("CREATE TABLE batches_then (batch_id TEXT PRIMARY KEY, received_at INTEGER NOT NULL)");
@@ -61,6 +63,7 @@ const ALL_TABLES = [
   "pending_alerts",
   "queued_ingest",
   "schema_migrations",
+  "series",
   "windows",
 ];
 
@@ -94,7 +97,7 @@ describe("GateMonitor migrations", () => {
     const schema = await schemaOf(stub);
     expect(schema.tables).toEqual(ALL_TABLES);
     expect(schema.batchColumns).toEqual(["batch_id", "received_at", "hash"]);
-    expect(schema.ledger.map((m) => m.id)).toEqual([1, 2]);
+    expect(schema.ledger.map((m) => m.id)).toEqual([1, 2, 3]);
   });
 
   it("an object created before migrations were numbered (today's tables, no ledger) migrates without touching its data", async () => {
@@ -108,6 +111,10 @@ describe("GateMonitor migrations", () => {
     expect(status.windows[0]).toMatchObject({ queries: 25, batches: 2 });
     expect(status.queued_ingest).toMatchObject({ calls: 1, batches: 1, counted: 1 });
     expect(await rpc.observe(batch(gateId, "u1", T0 + 2_000, steady(20)))).toMatchObject({ duplicate: true, mismatch: false });
-    expect((await schemaOf(stub)).ledger.map((m) => m.id)).toEqual([1, 2]);
+    expect((await schemaOf(stub)).ledger.map((m) => m.id)).toEqual([1, 2, 3]);
+    // Its series starts with the first batch counted on the new code; the window kept every earlier count.
+    const next = await rpc.observe(batch(gateId, "u3", T0 + 3_000, steady(10)));
+    expect(next.window).toMatchObject({ queries: 35, batches: 3 });
+    expect((await rpc.series(T0 - 3_600_000, T0 + 3_600_000)).map((b) => [b.queries, b.batches])).toEqual([[10, 1]]);
   });
 });
