@@ -1,10 +1,10 @@
 // The README walk-through, step by step, with the same request bodies (fixtures/walkthrough), and what README.md says
 // about each step checked against what the Worker answers: the responses, the rollback and the gate page after it.
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import v1 from "../fixtures/walkthrough/v1.json";
 import v2 from "../fixtures/walkthrough/v2.json";
 import readme from "../README.md?raw";
+import { pageResponse, session } from "./dashboard/session-support";
 import { call, callJson, qs, TOKENS } from "./support/worker";
 
 /** README.md with its line breaks and indentation folded to single spaces, as prose and wrapped JSON are compared. */
@@ -117,15 +117,8 @@ describe("README walk-through: carry 0.4 across an index rebuild", () => {
     expect(README).toContain(`"drop_rate_at_previous_threshold": ${Number(rb.drop_rate_at_previous_threshold.toFixed(4))}`);
 
     // 5. The gate page after the rollback, as the README describes it and its screenshot shows it.
-    const worker = (exports as unknown as { default: Fetcher }).default;
-    const login = await worker.fetch("http://scoregate.test/ui/login", {
-      method: "POST",
-      redirect: "manual",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ token: TOKENS.read, next: "/ui" }).toString(),
-    });
-    const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
-    const page = await worker.fetch(`http://scoregate.test/ui/gates/${first.calibration.gate_id}`, { headers: { cookie } });
+    const cookie = await session(TOKENS.read);
+    const page = await pageResponse(`/ui/gates/${first.calibration.gate_id}`, cookie);
     // The text of every data-field element, read with workerd's own HTML parser.
     const fields: Record<string, string> = {};
     let open: string[] = [];

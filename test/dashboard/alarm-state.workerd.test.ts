@@ -1,27 +1,8 @@
 // A gate in alarm reads "alarm" everywhere: the overview, the gate page, GET /v1/monitor and /metrics, from the
 // detector's alarm until its alert is resolved (or the detector is armed again), never "watching" in between.
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, callJson, counted, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
-
-const worker = (exports as unknown as { default: Fetcher }).default;
-
-async function session(token: string): Promise<string> {
-  const res = await worker.fetch("http://scoregate.test/ui/login", {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ token, next: "/ui" }).toString(),
-  });
-  expect(res.status).toBe(303);
-  return res.headers.get("set-cookie")!.split(";")[0]!;
-}
-
-async function page(path: string, cookie: string): Promise<string> {
-  const res = await worker.fetch(`http://scoregate.test${path}`, { headers: { cookie }, redirect: "manual" });
-  expect(res.status, path).toBe(200);
-  return res.text();
-}
+import { page, session } from "./session-support";
 
 /** The text of the detector badge in an HTML fragment (the first `badge` span after `data-field="detector"`). */
 function detectorBadge(html: string, from = 0): string {

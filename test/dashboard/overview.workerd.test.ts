@@ -1,27 +1,9 @@
 // The overview lists every gate in alarm, whatever their number and wherever their names sort, on every page, and
 // pages through the others; a read session sees on an alert page what a read token sees in the API.
-import { exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { OVERVIEW_PAGE_SIZE } from "../../src/dashboard/data";
-import { callJson, spreadScores, TOKENS } from "../support/worker";
-
-const worker = (exports as unknown as { default: Fetcher }).default;
-
-async function session(token: string): Promise<string> {
-  const res = await worker.fetch("http://scoregate.test/ui/login", {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ token, next: "/ui" }).toString(),
-  });
-  return res.headers.get("set-cookie")!.split(";")[0]!;
-}
-
-const page = async (path: string, cookie: string) => {
-  const res = await worker.fetch(`http://scoregate.test${path}`, { headers: { cookie } });
-  expect(res.status, path).toBe(200);
-  return res.text();
-};
+import { callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+import { page, session } from "./session-support";
 
 /** The gate ids of the rows of one table of the overview (data-table="alarms" or "gates"). */
 const rowsOf = (html: string, table: string): string[] => {
@@ -65,4 +47,43 @@ describe("overview with more gates than a page", () => {
     expect(rowsOf(await page(`/ui?index=${index}&page=99`, cookie), "gates")).toEqual(ids.slice(OVERVIEW_PAGE_SIZE, total - 2));
     expect(rowsOf(await page(`/ui?index=${index}&page=1e1`, cookie), "gates")).toEqual(firstRest);
   }, 120_000);
+});
+
+describe("a read session on an alert page", () => {
+  it("sees what a read token sees in the API: the alert, none of its webhook deliveries", async () => {
+    const hook = await callJson("POST", "/v1/webhooks", 201, {
+      token: TOKENS.admin,
+      json: { url: `${inject("receiverOrigin")}/hook/read-scope`, description: "read-scope" },
+    });
+    const gate = uniqueGate("read-scope");
+    await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", scores: spreadScores(2000), policy: { kind: "drop_rate", target: 0.2 } },
+    });
+    const r = await callJson("POST", "/v1/observations", 202, {
+      token: TOKENS.read,
+      json: { batch_id: "read-scope-1", ...gate, queries: Array.from({ length: 300 }, () => [20, 12]) },
+    });
+    expect(r.alerts).toEqual(["drop_rate_drift"]);
+    const [alert] = (await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "drop_rate_drift" })}`, 200, { token: TOKENS.read })).alerts;
+    // The alert's delivery row is written when the alert is stored (the monitor stores it right after the batch).
+    let deliveries: { alert_id: string; endpoint_id: string }[] = [];
+    for (let i = 0; i < 50 && deliveries.length === 0; i++) {
+      const all = (await callJson("GET", `/v1/webhooks/deliveries?endpoint_id=${hook.id}`, 200, { token: TOKENS.admin })).deliveries;
+      deliveries = all.filter((d: { alert_id: string }) => d.alert_id === alert.id);
+      if (deliveries.length === 0) await new Promise((done) => setTimeout(done, 100));
+    }
+    expect(deliveries).toHaveLength(1);
+    // The API refuses deliveries to a read token ...
+    await callJson("GET", "/v1/webhooks/deliveries", 403, { token: TOKENS.read });
+    // ... and the dashboard shows a read session the alert without them, an admin session with them.
+    const asRead = await page(`/ui/alerts/${alert.id}`, await session(TOKENS.read));
+    expect(asRead).toContain(`<h1>drop_rate_drift <span class="badge open" data-field="status">open</span></h1>`);
+    expect(asRead).toContain('data-field="deliveries-hidden"');
+    expect(asRead).not.toContain("data-delivery=");
+    expect(asRead).not.toContain(hook.id);
+    const asAdmin = await page(`/ui/alerts/${alert.id}`, await session(TOKENS.admin));
+    expect(asAdmin).toContain(`data-delivery="`);
+    expect(asAdmin).toContain(hook.id);
+  });
 });
