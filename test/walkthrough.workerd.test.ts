@@ -101,8 +101,17 @@ describe("README walk-through: carry 0.4 across an index rebuild", () => {
       token: TOKENS.admin,
       json: { reason: "v2 hurt recall" },
     });
-    expect(rollback.activation).toMatchObject({ calibration_id: first.calibration.id, previous_calibration_id: second.calibration.id, reason: "v2 hurt recall" });
-    expect(rollback.shift).toMatchObject({ previous_calibration_id: second.calibration.id, decision: "shifted", alert: false, not_alerted: "rollback" });
+    expect(rollback.activation).toMatchObject({
+      calibration_id: first.calibration.id,
+      previous_calibration_id: second.calibration.id,
+      reason: "v2 hurt recall",
+    });
+    expect(rollback.shift).toMatchObject({
+      previous_calibration_id: second.calibration.id,
+      decision: "shifted",
+      alert: false,
+      not_alerted: "rollback",
+    });
     const rb = rollback.shift!;
     expect(rb.previous_threshold).toBe(second.calibration.threshold);
     expect(rb.drop_rate_at_previous_threshold).toBeCloseTo(0.03635, 5);

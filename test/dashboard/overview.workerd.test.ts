@@ -30,7 +30,13 @@ describe("overview with more gates than a page", () => {
     for (const i of [total - 1, total - 2]) {
       const r = await callJson("POST", "/v1/observations", 202, {
         token: TOKENS.read,
-        json: { batch_id: `drift-${i}`, index, embedding: "e5", reranker: `r-${String(i).padStart(3, "0")}`, queries: Array.from({ length: 300 }, () => [20, 12]) },
+        json: {
+          batch_id: `drift-${i}`,
+          index,
+          embedding: "e5",
+          reranker: `r-${String(i).padStart(3, "0")}`,
+          queries: Array.from({ length: 300 }, () => [20, 12]),
+        },
       });
       expect(r.queued === false && r.alerts).toEqual(["drop_rate_drift"]);
     }
@@ -64,8 +70,11 @@ describe("a read session on an alert page", () => {
       token: TOKENS.read,
       json: { batch_id: "read-scope-1", ...gate, queries: Array.from({ length: 300 }, () => [20, 12]) },
     });
-    expect(r.alerts).toEqual(["drop_rate_drift"]);
-    const [alert] = (await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "drop_rate_drift" })}`, 200, { token: TOKENS.read })).alerts;
+    expect(r.queued === false && r.alerts).toEqual(["drop_rate_drift"]);
+    const [alert] = (await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "drop_rate_drift" })}`, 200, { token: TOKENS.read })).alerts as {
+      id: string;
+    }[];
+    if (alert === undefined) throw new Error("no drift alert");
     // The alert's delivery row is written when the alert is stored (the monitor stores it right after the batch).
     let deliveries: { alert_id: string; endpoint_id: string }[] = [];
     for (let i = 0; i < 50 && deliveries.length === 0; i++) {

@@ -11,6 +11,8 @@ import { Table } from "./table";
 
 const RANGE_WORDS: Record<SeriesRange, string> = { "24h": "24 hours", "7d": "7 days", "30d": "30 days" };
 
+const hours = (n: number): string => `${n} ${n === 1 ? "hour" : "hours"}`;
+
 /** The chart's text alternative: what it shows, in one paragraph. */
 function describe(v: GateView, range: SeriesRange): string {
   const buckets = v.series?.buckets ?? [];
@@ -22,10 +24,12 @@ function describe(v: GateView, range: SeriesRange): string {
     return `${c.index_version} expected ${pct(mine.at(-1)!.expected)} (band ${pct(mine.at(-1)!.band.lo)} to ${pct(mine.at(-1)!.band.hi)})`;
   });
   return [
-    `${buckets.length} hours with observations in the last ${RANGE_WORDS[range]}; observed drop rate from ${pct(Math.min(...rates))} to ${pct(Math.max(...rates))}; ${parts.join("; ")}.`,
+    `${hours(buckets.length)} with observations in the last ${RANGE_WORDS[range]}; observed drop rate from ${pct(Math.min(...rates))} to ${pct(Math.max(...rates))}; ${parts.join("; ")}.`,
     alarms.length === 0
       ? "No alarm."
-      : `${alarms.length} hours with alarms, the first at ${when(alarms[0]!.at)}, the last at ${when(alarms.at(-1)!.at)}.`,
+      : alarms.length === 1
+        ? `1 hour with alarms, the last at ${when(alarms[0]!.at)}.`
+        : `${hours(alarms.length)} with alarms, the first at ${when(alarms[0]!.at)}, the last at ${when(alarms.at(-1)!.at)}.`,
     ...(v.series?.activations ?? []).map((a) => `Activated ${a.index_version} at ${when(a.at)}.`),
   ].join(" ");
 }
