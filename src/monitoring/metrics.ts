@@ -4,11 +4,12 @@
  * rate, the empty-context rate, queries, candidates and candidates per query observed in the current window, the
  * evidence against the calibration, queued batches by result, and open alerts. The text format is prometheus.ts.
  *
- * Each listed gate costs a D1 read and a Durable Object call; they run MAX_CONCURRENT_READS at a time, so a scrape at
- * the MAX_METRICS_GATES cap stays within 2 s (docs/benchmarks.md section 20).
+ * The served numbers of every gate come from one D1 query (activeSummaries); each listed gate then costs one Durable
+ * Object call, MAX_CONCURRENT_READS at a time. MAX_METRICS_GATES is set from the time of a scrape at the cap
+ * (bench/metrics-cap.mjs, docs/benchmarks.md section 20).
  */
 
-import type { ActiveRow } from "../calibrations/store";
+import type { ActiveSummary } from "../calibrations/store";
 import { MAX_CONCURRENT_READS, MAX_METRICS_GATES } from "../platform/limits";
 import { mapLimit } from "../platform/map-limit";
 import type { MonitoringDeps } from "./deps";
@@ -24,9 +25,11 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     ),
     scoregate_drift_alarm_since_seconds: fam("When the gate's alarm began (Unix seconds); present only while scoregate_drift_alarm is 1."),
     scoregate_threshold: fam("Current threshold of the gate (keep iff score >= threshold); absent when no gate."),
-    scoregate_expected_drop_rate: fam("Expected drop rate k/(n+1) of the calibration."),
+    scoregate_expected_drop_rate: fam("Expected drop rate k/(n+1) of the current calibration."),
     scoregate_observed_drop_rate: fam("Drop rate observed in production in the current window."),
-    scoregate_expected_empty_context_rate: fam("Share of calibration queries left with no candidate."),
+    scoregate_expected_empty_context_rate: fam(
+      "Share of queries expected to be left with no candidate in the current window, at its mix of candidates per query (the empty-context test's expectation).",
+    ),
     scoregate_observed_empty_context_rate: fam("Share of production queries left with no candidate in the current window."),
     scoregate_window_queries: fam("Production queries observed in the current window."),
     scoregate_window_candidates: fam("Production candidates observed in the current window."),
@@ -50,8 +53,8 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       "Calibrated gates listed here (listed=true, gates with a drift alert first) and left out beyond MAX_METRICS_GATES (listed=false).",
     ),
   };
-  const [gates, rows, open] = await Promise.all([deps.calibrations.gates(), deps.calibrations.allActiveRows(), deps.alerts.openCounts()]);
-  const currentByGate = new Map<string, ActiveRow>();
+  const [gates, rows, open] = await Promise.all([deps.calibrations.gates(), deps.calibrations.activeSummaries(), deps.alerts.openCounts()]);
+  const currentByGate = new Map<string, ActiveSummary>();
   for (const r of rows) {
     const best = currentByGate.get(r.gate_id);
     if (best === undefined || r.activation_seq > best.activation_seq) currentByGate.set(r.gate_id, r);
@@ -65,18 +68,22 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
   f.scoregate_metrics_gates.samples.push({ labels: { listed: "false" }, value: Math.max(0, served.length - MAX_METRICS_GATES) });
   const listed = served.slice(0, MAX_METRICS_GATES);
   const now = deps.now().getTime();
-  const reads = await mapLimit(listed, MAX_CONCURRENT_READS, async (g) => {
-    const [calibration, status] = await Promise.all([
-      deps.calibrations.get(currentByGate.get(g.gate_id)!.calibration_id),
-      deps.monitor.status(g.gate_id, now, deps.drift, false),
-    ]);
-    return { g, calibration, status };
-  });
-  for (const { g, calibration: c, status } of reads) {
-    if (c === null) continue;
+  const reads = await mapLimit(listed, MAX_CONCURRENT_READS, async (g) => ({
+    g,
+    c: currentByGate.get(g.gate_id)!,
+    status: await deps.monitor.status(g.gate_id, now, deps.drift, false),
+  }));
+  for (const { g, c, status } of reads) {
     const gl = { gate_id: g.gate_id };
     f.scoregate_gate_info.samples.push({
-      labels: { ...gl, index: g.index, embedding: g.embedding, reranker: g.reranker, calibration_id: c.id, index_version: c.index_version },
+      labels: {
+        ...gl,
+        index: g.index,
+        embedding: g.embedding,
+        reranker: g.reranker,
+        calibration_id: c.calibration_id,
+        index_version: c.index_version,
+      },
       value: 1,
     });
     const state = driftState({
@@ -88,12 +95,11 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     f.scoregate_drift_alarm.samples.push({ labels: gl, value: state.state === "alarm" ? 1 : 0 });
     if (state.since !== null) f.scoregate_drift_alarm_since_seconds.samples.push({ labels: gl, value: Date.parse(state.since) / 1000 });
     if (c.threshold !== null) f.scoregate_threshold.samples.push({ labels: gl, value: c.threshold });
-    f.scoregate_expected_drop_rate.samples.push({ labels: { ...gl, calibration_id: c.id }, value: c.expected_drop_rate });
-    if (c.per_query)
-      f.scoregate_expected_empty_context_rate.samples.push({ labels: { ...gl, calibration_id: c.id }, value: c.per_query.empty_context_rate });
+    f.scoregate_expected_drop_rate.samples.push({ labels: { ...gl, calibration_id: c.calibration_id }, value: c.expected_drop_rate });
     for (const w of status.windows) {
       const wl = { ...gl, calibration_id: w.calibration_id };
       if (w.drop_rate.observed !== null) f.scoregate_observed_drop_rate.samples.push({ labels: wl, value: w.drop_rate.observed });
+      if (w.empty_context) f.scoregate_expected_empty_context_rate.samples.push({ labels: wl, value: w.empty_context.expected });
       if (w.empty_context?.observed != null) f.scoregate_observed_empty_context_rate.samples.push({ labels: wl, value: w.empty_context.observed });
       f.scoregate_window_queries.samples.push({ labels: wl, value: w.queries });
       f.scoregate_window_candidates.samples.push({ labels: wl, value: w.candidates });

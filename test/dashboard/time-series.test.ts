@@ -2,8 +2,8 @@
 // line per calibration, the expected rate and band, the alarms and activations marked, evidence beyond the panel
 // written out, in both layouts.
 import { describe, expect, it } from "vitest";
-import { DropRateSeriesChart } from "../../src/dashboard/charts/time-series";
 import type { SeriesBucket } from "../../src/contract";
+import { DropRateSeriesChart } from "../../src/dashboard/charts/time-series";
 
 const HOUR = 3600 * 1000;
 const T0 = Date.UTC(2026, 11, 1);

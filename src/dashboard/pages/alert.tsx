@@ -13,6 +13,20 @@ import type { AlertView } from "../data";
 import { AdminForm, gateName, Layout, when } from "./layout";
 import { Table } from "./table";
 
+/** The calibration's id and index version, the first rows of a "Calibration" group. */
+function CalibrationRows(props: { id: string; version: string }) {
+  return (
+    <>
+      <dt>Id</dt>
+      <dd>
+        <code>{props.id}</code>
+      </dd>
+      <dt>Index version</dt>
+      <dd>{props.version}</dd>
+    </>
+  );
+}
+
 /** A labelled group of numbers. */
 function Group(props: { title: string; field: string; children: Child }) {
   return (
@@ -71,12 +85,7 @@ function WindowNumbers(props: { w: WindowStatus; empty: boolean }) {
         <dd>{w.empty_queries}</dd>
       </Group>
       <Group title="Calibration" field="calibration">
-        <dt>Id</dt>
-        <dd>
-          <code>{w.calibration_id}</code>
-        </dd>
-        <dt>Index version</dt>
-        <dd>{w.index_version}</dd>
+        <CalibrationRows id={w.calibration_id} version={w.index_version} />
         <dt>Candidates / query</dt>
         <dd>
           {w.mean_candidates === null ? "–" : num(w.mean_candidates, 1)} (calibration{" "}
@@ -160,12 +169,7 @@ function RecallNumbers(props: { r: CoverageStatus }) {
         <dd>{r.queries}</dd>
       </Group>
       <Group title="Calibration" field="calibration">
-        <dt>Id</dt>
-        <dd>
-          <code>{r.calibration_id}</code>
-        </dd>
-        <dt>Index version</dt>
-        <dd>{r.index_version}</dd>
+        <CalibrationRows id={r.calibration_id} version={r.index_version} />
       </Group>
     </div>
   );
