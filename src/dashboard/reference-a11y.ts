@@ -13,9 +13,11 @@ export const REFERENCE_A11Y_SCRIPT = `(() => {
     return "Open";
   };
   const fix = () => {
-    // A response's content-type badge is focusable inside the button that opens the response: take it out of the
-    // tab order (the button around it is the control).
-    for (const el of document.querySelectorAll("button [tabindex]")) el.removeAttribute("tabindex");
+    // A response's content-type badge sits inside the button that opens the response: a focusable badge leaves the
+    // tab order; a listbox button (a response with two media types, as the series' JSON and CSV) is disabled, since a
+    // button inside a button cannot be reached reliably anyway (CSV is asked for with format=csv, not this listbox).
+    for (const el of document.querySelectorAll("button [tabindex]")) if (el.tagName !== "BUTTON") el.removeAttribute("tabindex");
+    for (const b of document.querySelectorAll("button button")) if (!b.disabled) b.disabled = true;
     for (const b of document.querySelectorAll("button[aria-selected]")) {
       const r = b.getAttribute("role");
       if (r !== "tab" && r !== "option" && r !== "gridcell" && r !== "row") b.removeAttribute("aria-selected");
