@@ -53,7 +53,7 @@ async function render(): Promise<string> {
     buckets,
     activations: [{ at: new Date(T0 + 20 * HOUR).toISOString(), index_version: "v2" }],
     fromMs: T0,
-    toMs: T0 + 24 * HOUR,
+    toMs: T0 + 23.5 * HOUR,
     bucketMs: HOUR,
     title: "Production drop rate",
     desc: "test",
@@ -88,6 +88,10 @@ describe("drop rate over time chart", () => {
       expect(part).toContain(">v2</text>");
       expect(part).toMatch(/data-part="off-scale"[^>]*>↑400</u);
       expect(part).not.toMatch(/NaN|undefined|Infinity/u);
+      // Nothing is drawn right of the plot area, though the range ends inside the last bucket's hour.
+      // the plot area's right edge: the width less the right margin (720 - 20, 360 - 12)
+      const right = svg.startsWith(' data-layout="wide"') ? 700 : 348;
+      for (const m of part.matchAll(/ (?:x|x1|x2|cx)="([\d.]+)"/gu)) expect(Number(m[1])).toBeLessThanOrEqual(right);
     }
   });
 });

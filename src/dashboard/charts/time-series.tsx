@@ -77,8 +77,10 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
   const evTop = rateBottom + L.gap;
   const evBottom = evTop + L.evidence;
   const h = evBottom + L.bottom;
+  // The current hour's bucket runs past now: the axis ends where the last bucket does, so its band stays inside.
+  const endMs = Math.max(props.toMs, ...props.buckets.map((b) => Date.parse(b.end)));
   const x = scaleUtc()
-    .domain([new Date(props.fromMs), new Date(props.toMs)])
+    .domain([new Date(props.fromMs), new Date(endMs)])
     .range([L.left, L.w - L.right]);
   const rates = props.buckets.flatMap((b) => [b.drop_rate, b.band.hi, b.band.lo, b.expected]).filter((v): v is number => v !== null);
   const y = scaleLinear()
