@@ -27,6 +27,20 @@ function CalibrationRows(props: { id: string; version: string }) {
   );
 }
 
+/** The evidence against its alarm level, and since when it accumulates. */
+function EvidenceRows(props: { log: number; level: number; sinceLabel: string; since: string | null }) {
+  return (
+    <>
+      <dt>ln R</dt>
+      <dd data-field="evidence">
+        {num(props.log, 2)} (alarm at {num(props.level, 2)})
+      </dd>
+      <dt>{props.sinceLabel}</dt>
+      <dd>{when(props.since)}</dd>
+    </>
+  );
+}
+
 /** A labelled group of numbers. */
 function Group(props: { title: string; field: string; children: Child }) {
   return (
@@ -59,12 +73,7 @@ function WindowNumbers(props: { w: WindowStatus; empty: boolean }) {
         </dd>
       </Group>
       <Group title="Evidence of a shift" field="evidence">
-        <dt>ln R</dt>
-        <dd data-field="evidence">
-          {num(t.log_evidence, 2)} (alarm at {num(w.log_threshold, 2)})
-        </dd>
-        <dt>Accumulating since</dt>
-        <dd>{when(t.evidence_since)}</dd>
+        <EvidenceRows log={t.log_evidence} level={w.log_threshold} sinceLabel="Accumulating since" since={t.evidence_since} />
         <dt>Over</dt>
         <dd>{t.evidence_queries === null ? "–" : `${t.evidence_queries} queries`}</dd>
         <dt>Design effect</dt>
@@ -159,12 +168,7 @@ function RecallNumbers(props: { r: CoverageStatus }) {
         </dd>
       </Group>
       <Group title="Evidence" field="evidence">
-        <dt>ln R</dt>
-        <dd data-field="evidence">
-          {num(r.log_evidence, 2)} (alarm at {num(r.log_threshold, 2)})
-        </dd>
-        <dt>Since</dt>
-        <dd>{when(r.since)}</dd>
+        <EvidenceRows log={r.log_evidence} level={r.log_threshold} sinceLabel="Since" since={r.since} />
         <dt>Judged queries</dt>
         <dd>{r.queries}</dd>
       </Group>
