@@ -5,3 +5,9 @@ declare namespace Cloudflare {
     UNMIGRATED_DB: D1Database;
   }
 }
+
+// A file imported as text (vite's `?raw`): the walk-through test reads README.md so.
+declare module "*?raw" {
+  const text: string;
+  export default text;
+}

@@ -1,8 +1,14 @@
-// The README walk-through, step by step, with the same request bodies (fixtures/walkthrough).
+// The README walk-through, step by step, with the same request bodies (fixtures/walkthrough), and what README.md says
+// about each step checked against what the Worker answers: the responses, the rollback and the gate page after it.
 import { describe, expect, it } from "vitest";
 import v1 from "../fixtures/walkthrough/v1.json";
 import v2 from "../fixtures/walkthrough/v2.json";
+import readme from "../README.md?raw";
+import { pageResponse, session } from "./dashboard/session-support";
 import { call, callJson, qs, TOKENS } from "./support/worker";
+
+/** README.md with its line breaks and indentation folded to single spaces, as prose and wrapped JSON are compared. */
+const README = readme.replace(/\s+/gu, " ");
 
 const gate = { index: v1.index, embedding: v1.embedding, reranker: v1.reranker };
 
@@ -86,5 +92,75 @@ describe("README walk-through: carry 0.4 across an index rebuild", () => {
     const served = await res.json<any>();
     expect(served.calibration_id).toBe(second.calibration.id);
     expect(served.threshold).toBe(second.calibration.threshold);
+    const [shiftAlert] = (await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "rebuild_shift" })}`, 200, { token: TOKENS.read })).alerts;
+    expect(shiftAlert).toMatchObject({ status: "open", calibration_ids: [first.calibration.id, second.calibration.id] });
+
+    // 4. Roll back to v1: the response's shift report says what the move is and why it alerts nobody, and the open
+    // rebuild_shift alert is resolved by it; no alert is raised.
+    const rollback = await callJson("POST", `/v1/calibrations/${first.calibration.id}/activate`, 200, {
+      token: TOKENS.admin,
+      json: { reason: "v2 hurt recall" },
+    });
+    expect(rollback.activation).toMatchObject({
+      calibration_id: first.calibration.id,
+      previous_calibration_id: second.calibration.id,
+      reason: "v2 hurt recall",
+    });
+    expect(rollback.shift).toMatchObject({
+      previous_calibration_id: second.calibration.id,
+      decision: "shifted",
+      alert: false,
+      not_alerted: "rollback",
+    });
+    const rb = rollback.shift!;
+    expect(rb.previous_threshold).toBe(second.calibration.threshold);
+    expect(rb.drop_rate_at_previous_threshold).toBeCloseTo(0.03635, 5);
+    expect(rb.change_points).toBeCloseTo(-18.365, 3);
+    const alerts = (await callJson("GET", `/v1/alerts?${qs(gate)}`, 200, { token: TOKENS.read })).alerts;
+    expect(alerts.map((a) => [a.kind, a.status])).toEqual([["rebuild_shift", "resolved"]]);
+    expect(alerts[0]!.resolved_note).toContain(`resolved by activation ${rollback.activation.id}`);
+
+    // What README.md shows of the rollback's answer is what it answers.
+    expect(README).toContain(`"decision": "shifted", "alert": false, "not_alerted": "rollback"`);
+    expect(README).toContain(`"reason": "${rb.reason}"`);
+    expect(README).toContain(`"drop_rate_at_previous_threshold": ${Number(rb.drop_rate_at_previous_threshold.toFixed(4))}`);
+
+    // 5. The gate page after the rollback, as the README describes it and its screenshot shows it.
+    const cookie = await session(TOKENS.read);
+    const page = await pageResponse(`/ui/gates/${first.calibration.gate_id}`, cookie);
+    // The text of every data-field element, read with workerd's own HTML parser.
+    const fields: Record<string, string> = {};
+    let open: string[] = [];
+    await new HTMLRewriter()
+      .on("[data-field]", {
+        element(el) {
+          const name = el.getAttribute("data-field")!;
+          fields[name] = "";
+          open = [...open, name];
+          el.onEndTag(() => {
+            open = open.filter((n) => n !== name);
+          });
+        },
+      })
+      .on("*", {
+        text(t) {
+          for (const name of open) fields[name] += t.text;
+        },
+      })
+      .transform(page)
+      .text();
+    // Text chunks come as written in the HTML: decode the entities hono/jsx escapes.
+    const entities: Record<string, string> = { "&quot;": '"', "&#39;": "'", "&lt;": "<", "&gt;": ">", "&amp;": "&" };
+    const field = (name: string): string =>
+      (fields[name] ?? "")
+        .replace(/&(quot|#39|lt|gt|amp);/gu, (e) => entities[e]!)
+        .replace(/\s+/gu, " ")
+        .trim();
+    const headline = field("headline").replace(/^What the old threshold means on the rebuilt index/u, "");
+    expect(headline).toBe("0.4 drops 22 % of v1 and 59 % of v2");
+    expect(README).toContain(`the gate page reads "${headline}"`);
+    expect(field("current-threshold")).toBe("0.4");
+    expect(field("rolled-back")).toMatch(/^Rolled back from v2 at .* UTC by alice: "v2 hurt recall"$/u);
+    expect(field("decision")).toBe("shifted");
   });
 });

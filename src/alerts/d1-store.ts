@@ -153,10 +153,10 @@ export class D1AlertStore implements AlertStore {
   }
 
   /** Unresolved alerts per gate (for /metrics). */
-  async openCounts(): Promise<{ gate_id: string; kind: AlertKind; n: number }[]> {
+  async openCounts(): Promise<{ gate_id: string; kind: AlertKind; n: number; since: string }[]> {
     const { results } = await this.db
-      .prepare(`SELECT gate_id, kind, COUNT(*) AS n FROM alerts WHERE status <> 'resolved' GROUP BY gate_id, kind`)
-      .all<{ gate_id: string; kind: AlertKind; n: number }>();
+      .prepare(`SELECT gate_id, kind, COUNT(*) AS n, MIN(first_seen_at) AS since FROM alerts WHERE status <> 'resolved' GROUP BY gate_id, kind`)
+      .all<{ gate_id: string; kind: AlertKind; n: number; since: string }>();
     return results;
   }
 

@@ -46,8 +46,8 @@ export interface AlertStore {
   /** Like list, with the position of the next page. */
   page(filter: AlertFilter): Promise<AlertPage>;
   countUnresolved(kind: AlertKind): Promise<number>;
-  /** Unresolved alerts per gate and kind (for /metrics). */
-  openCounts(): Promise<{ gate_id: string; kind: AlertKind; n: number }[]>;
+  /** Unresolved alerts per gate and kind, with the earliest first occurrence among them (for /metrics). */
+  openCounts(): Promise<{ gate_id: string; kind: AlertKind; n: number; since: string }[]>;
   acknowledge(id: string, actor: string, now: string, note: string | null): Promise<void>;
   /** Resolves the alert and emits its `alert.resolved` event to every enabled endpoint, atomically. */
   resolve(id: string, actor: string, now: string, resolved: WebhookEventInput, note: string | null): Promise<void>;

@@ -128,10 +128,19 @@ export async function activate(calibrationId: string, actor: string, reason: str
     const previousRow = currentOf(rows);
     let shift: ShiftReport | null = null;
     if (previousRow !== null && previousRow.calibration_id !== calibration.id) {
-      const [previous, previousDistribution] = await Promise.all([
+      const [previous, previousDistribution, [latest]] = await Promise.all([
         deps.calibrations.get(previousRow.calibration_id),
         deps.calibrations.distribution(previousRow.calibration_id),
+        deps.calibrations.activations(calibration.gate_id, 1),
       ]);
+      // A rollback activates the calibration the current one replaced (the gate's latest activation says which) after
+      // the current one's own shift report against it alerted: it undoes that incident (shift-alert.ts resolves it).
+      // Promoting the replacement again is not one: it alerts as the first promotion did.
+      const rollback =
+        latest?.id === previousRow.activation_id &&
+        latest.previous_calibration_id === calibration.id &&
+        previous?.shift?.previous_calibration_id === calibration.id &&
+        previous.shift.alert;
       if (previous && previousDistribution && distribution) {
         // Only the kept distribution is left of the new scores: evaluate the previous threshold on it.
         shift = rebuildShift({
@@ -148,6 +157,7 @@ export async function activate(calibrationId: string, actor: string, reason: str
             : {}),
           tolerance: calibration.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE,
           comparedWith: "gate_current",
+          rollback,
         });
       }
     }

@@ -45,6 +45,8 @@ export function rebuildShift(input: {
   newDegreesOfFreedom?: number;
   tolerance: number;
   comparedWith: ShiftReport["compared_with"];
+  /** An activation of the calibration the gate's current one replaced: its move undoes one, and alerts not. */
+  rollback?: boolean;
 }): ShiftReport {
   const { previous, sorted, tolerance } = input;
   const n = input.distribution.n;
@@ -81,7 +83,8 @@ export function rebuildShift(input: {
   // A new gate compared with the calibration it carries from is an intended move across a model change: its old
   // threshold is expected to drop a different share of the new model's scores, so the report shows it and alerts not.
   const intendedCarry = input.comparedWith === "carry_reference";
-  const alert = decision === "shifted" && !intendedCarry;
+  const rollback = input.rollback === true && !intendedCarry;
+  const alert = decision === "shifted" && !intendedCarry && !rollback;
   const psi = populationStabilityIndex(input.previousDistribution, input.distribution);
 
   const tol = `${(100 * tolerance).toFixed(1)}-point tolerance`;
@@ -103,6 +106,9 @@ export function rebuildShift(input: {
     }
     if (intendedCarry && decision === "shifted") {
       reason += ". Not alerted: this gate carries the reference's drop rate across a model change, where the old threshold is expected to move";
+    }
+    if (rollback && decision === "shifted") {
+      reason += ". Not alerted: a rollback to the calibration served before this one, which resolves the rebuild_shift alert that one raised";
     }
   }
 
@@ -129,7 +135,7 @@ export function rebuildShift(input: {
     design_effect_source: source,
     degrees_of_freedom: Number.isFinite(decided.degreesOfFreedom) ? decided.degreesOfFreedom : null,
     alert,
-    not_alerted: intendedCarry && decision === "shifted" ? "intended_carry" : null,
+    not_alerted: decision !== "shifted" ? null : intendedCarry ? "intended_carry" : rollback ? "rollback" : null,
     reason,
   };
 }

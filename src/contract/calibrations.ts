@@ -314,12 +314,13 @@ export const ShiftReport = z.object({
   /** True exactly when `decision` is "shifted", unless `not_alerted` says why not. */
   alert: z.boolean(),
   /**
-   * "intended_carry": a new gate compared with the calibration it carries from (an embedding or reranker change moves
-   * the old threshold's drop rate by design), so a "shifted" decision raises no rebuild_shift alert; "not_activated":
-   * the upload was stored without being served (the alert follows an activation); "dry_run": nothing was stored.
-   * null otherwise.
+   * Why a "shifted" decision raises no rebuild_shift alert: "intended_carry", a new gate compared with the calibration
+   * it carries from (an embedding or reranker change moves the old threshold's drop rate by design); "rollback", an
+   * activation of the calibration the current one replaced (it ends an incident, and resolves the rebuild_shift alert
+   * the replacement raised); "not_activated", the upload was stored without being served (the alert follows an
+   * activation); "dry_run", nothing was stored. null otherwise.
    */
-  not_alerted: z.enum(["intended_carry", "not_activated", "dry_run"]).nullable().optional(),
+  not_alerted: z.enum(["intended_carry", "rollback", "not_activated", "dry_run"]).nullable().optional(),
   /**
    * When both calibrations carry relevance labels: coverage at the previous threshold on the previous labels (in
    * sample) and on the new ones, in the previous recall policy's notion (any_relevant for other policies).

@@ -131,3 +131,19 @@ export const MAX_NOTE_LENGTH = 1000;
 
 /** Longest webhook URL. */
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
+
+/** Width of one bucket of a gate's drop-rate series (GET /v1/monitor/series): an hour. */
+export const SERIES_BUCKET_MS = 3600 * 1000;
+
+/** How long a gate's monitor keeps its series buckets: 30 days (720 hourly buckets per calibration). */
+export const SERIES_RETENTION_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * Most series buckets one gate's monitor keeps, whatever its number of calibrations: 30 days of hourly buckets for
+ * three calibrations served at once (the oldest go first). At about 150 bytes a row this bounds a gate's series to
+ * about 0.3 MB of storage and one GET /v1/monitor/series answer to 2,160 rows (docs/benchmarks.md, section 20).
+ */
+export const MAX_SERIES_BUCKETS = 3 * (SERIES_RETENTION_MS / SERIES_BUCKET_MS);
+
+/** Most activations a GET /v1/monitor/series answer lists (the newest in its range). */
+export const MAX_SERIES_ACTIVATIONS = 200;

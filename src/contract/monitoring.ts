@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AlertKind } from "./alerts";
 import { CalibrationId, CoverageNotion, GateRef, Id, Score } from "./common";
 import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_JUDGED_QUERIES, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "./limits";
 
@@ -212,8 +213,29 @@ export const QueuedIngestStatus = z.object({
 });
 export type QueuedIngestStatus = z.infer<typeof QueuedIngestStatus>;
 
+/** The alert kinds the drift monitor raises: an unresolved one puts its gate in alarm. */
+export const DRIFT_ALERT_KINDS = ["drop_rate_drift", "empty_context", "recall_drift"] as const satisfies readonly AlertKind[];
+
+/**
+ * The gate's drift state in one word, the same in GET /v1/monitor, the dashboard and /metrics (scoregate_drift_alarm).
+ * "alarm": the gate has an unresolved (open or acknowledged) drift alert, or its monitor alarmed and has not yet
+ * stored the alert; it lasts until the alert is resolved (the detector restarts at each alarm, so its evidence alone
+ * reads low right after one). Otherwise "watching" (a test is armed), "not_armed" (observations, but fewer than the
+ * 100 queries a restarted or new detector needs before it can alarm) or "no_observations".
+ */
+export const DriftState = z.object({
+  state: z.enum(["alarm", "watching", "not_armed", "no_observations"]),
+  /** When the alarm began: the earliest first occurrence of the alerts that hold it (null unless alarm). */
+  since: z.string().nullable(),
+  /** The drift alert kinds that hold the alarm, and the ids of those already stored (empty unless alarm). */
+  kinds: z.array(AlertKind),
+  alert_ids: z.array(z.string()),
+});
+export type DriftState = z.infer<typeof DriftState>;
+
 export const MonitorStatus = z.object({
   gate_id: z.string(),
+  state: DriftState,
   windows: z.array(WindowStatus),
   history: z.array(WindowStatus),
   /** Coverage tests of recall calibrations that received judgments (POST /v1/judgments). */
@@ -250,3 +272,72 @@ export const ObservationAccepted = z.discriminatedUnion("queued", [ObservationCo
 export type ObservationAccepted = z.infer<typeof ObservationAccepted>;
 
 export const MonitorQuery = GateRef;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The drop rate over time: hourly buckets of each calibration's counts and evidence (GET /v1/monitor/series)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** An ISO 8601 instant in a query string ("2026-12-02T10:00:00Z"). */
+const Instant = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date and time, like 2026-12-02T10:00:00Z" });
+
+export const SeriesQuery = GateRef.extend({
+  /** The first and last instants wanted (default: the whole retention, up to now). */
+  from: Instant.optional(),
+  to: Instant.optional(),
+  /** "json" (default) or "csv" (one row per bucket, the JSON bucket's fields as columns, the band as band_lo, band_hi). */
+  format: z.enum(["json", "csv"], { error: 'must be "json" or "csv"' }).optional(),
+});
+
+/** One hour of one calibration's production counts, with the detector's evidence at its end. */
+export const SeriesBucket = z.object({
+  calibration_id: z.string(),
+  index_version: z.string(),
+  /** The bucket's hour: [start, end). */
+  start: z.string(),
+  end: z.string(),
+  batches: z.number().int(),
+  /** Queries with at least one candidate, their candidates and the candidates the gate dropped. */
+  queries: z.number().int(),
+  candidates: z.number().int(),
+  dropped: z.number().int(),
+  /** Queries that lost every candidate (empty context), and queries that lost at least one (the gate acted). */
+  empty_queries: z.number().int(),
+  gated_queries: z.number().int(),
+  /** dropped / candidates (null without candidates). */
+  drop_rate: z.number().nullable(),
+  /** The calibration's expected drop rate and the tolerance band the detector tests, as they were in this hour. */
+  expected: z.number(),
+  band: z.object({ lo: z.number(), hi: z.number() }),
+  /** The drop-rate detector's ln evidence after the bucket's last batch and its highest in the bucket; the alarm level. */
+  log_evidence: z.number(),
+  max_log_evidence: z.number(),
+  log_threshold: z.number(),
+  /** The empty-context test's ln evidence after the last batch (null when the calibration has no such test). */
+  empty_context_log_evidence: z.number().nullable(),
+  /** Alarms raised in this hour, by test, and the time of the last one (the detector restarts at each). */
+  drop_rate_alarms: z.number().int(),
+  empty_context_alarms: z.number().int(),
+  last_alarm_at: z.string().nullable(),
+});
+export type SeriesBucket = z.infer<typeof SeriesBucket>;
+
+/** An activation in the series' range: from then on the gate served this calibration. */
+export const SeriesActivation = z.object({
+  at: z.string(),
+  calibration_id: z.string(),
+  index_version: z.string(),
+  previous_calibration_id: z.string().nullable(),
+});
+
+export const MonitorSeries = z.object({
+  gate_id: z.string(),
+  from: z.string(),
+  to: z.string(),
+  bucket_seconds: z.number().int(),
+  retention_days: z.number(),
+  /** Oldest first; hours without observations have no bucket. */
+  buckets: z.array(SeriesBucket),
+  /** The gate's activations in [from, to], oldest first (at most the newest MAX_SERIES_ACTIVATIONS). */
+  activations: z.array(SeriesActivation),
+});
+export type MonitorSeries = z.infer<typeof MonitorSeries>;

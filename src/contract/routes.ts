@@ -18,7 +18,16 @@ import {
   WebhookEndpointList,
 } from "./envelopes";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
-import { JudgmentAccepted, JudgmentBatch, MonitorQuery, MonitorStatus, ObservationAccepted, ObservationBatch } from "./monitoring";
+import {
+  JudgmentAccepted,
+  JudgmentBatch,
+  MonitorQuery,
+  MonitorSeries,
+  MonitorStatus,
+  ObservationAccepted,
+  ObservationBatch,
+  SeriesQuery,
+} from "./monitoring";
 import { ActivateBody, HistoryQuery, Pagination, ThresholdQuery, ThresholdResponse } from "./serving";
 import { Delivery, DeliveryQuery, WebhookCreate, WebhookDeleted, WebhookEndpoint, WebhookUpdate } from "./webhooks";
 
@@ -37,6 +46,8 @@ export interface ResponseSpec {
   readonly schema?: z.ZodType;
   /** Non-JSON response media type (for example Prometheus text). */
   readonly contentType?: string;
+  /** Other media types of the same answer besides the schema's JSON, chosen by the request (type -> description). */
+  readonly alternatives?: Readonly<Record<string, string>>;
 }
 
 export interface RequestBodySpec {
@@ -189,6 +200,21 @@ export const ROUTES = {
     summary: "Drift windows of a gate",
     query: MonitorQuery,
     responses: { 200: { description: "status", schema: MonitorStatus } },
+    errors: [400, 404],
+  },
+  getMonitorSeries: {
+    method: "get",
+    path: "/v1/monitor/series",
+    scope: "read",
+    summary: "A gate's drop rate and drift evidence per hour, with its activations (JSON, or CSV with format=csv)",
+    query: SeriesQuery,
+    responses: {
+      200: {
+        description: "hourly buckets, oldest first",
+        schema: MonitorSeries,
+        alternatives: { "text/csv": "format=csv: one row per bucket, a header row naming the columns" },
+      },
+    },
     errors: [400, 404],
   },
   listAlerts: {

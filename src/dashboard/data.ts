@@ -1,19 +1,48 @@
 /**
- * What the dashboard pages show, read through the feature services (registry, lifecycle, observations, delivery) and
- * typed by the contract: no storage access of its own.
+ * What the dashboard pages show, read through the feature services (registry, lifecycle, monitoring, delivery) and
+ * typed by the contract: no storage access of its own. What a page shows a session is what the API shows a token of
+ * the same scope: parts the API keeps from read tokens (webhook deliveries) are read only for sessions whose scope
+ * the route table grants them.
  */
 
-import { listAlerts } from "../alerts/lifecycle";
+import { alertOccurrences, listAlerts } from "../alerts/lifecycle";
 import { getCalibration, history, listGates } from "../calibrations/registry";
-import type { Alert, AlertKind, AlertStatus, Calibration, Delivery, GateSummary, MonitorStatus, WindowStatus } from "../contract";
-import { monitorStatus } from "../monitoring/observations";
+import {
+  type Alert,
+  type AlertKind,
+  type AlertOccurrence,
+  type AlertStatus,
+  type Calibration,
+  type Delivery,
+  type DriftState,
+  type GateSummary,
+  type MonitorSeries,
+  ROUTES,
+  type WindowStatus,
+} from "../contract";
+import { driftState, isDriftKind } from "../monitoring/drift-state";
+import { monitorSeries } from "../monitoring/series-report";
+import { gateMonitorReport } from "../monitoring/status";
+import { grants, type Principal } from "../platform/auth";
 import { AppError } from "../platform/errors";
+import { MAX_CONCURRENT_READS } from "../platform/limits";
+import { mapLimit } from "../platform/map-limit";
 import type { Distribution } from "../stats/distribution";
 import { listDeliveries } from "../webhooks/delivery";
 import type { DashboardDeps } from "./deps";
 
-/** Most gates the overview asks monitors about in one page load (one Durable Object call each). */
-export const OVERVIEW_MAX_GATES = 200;
+/** Gates not in alarm listed per overview page; every gate in alarm is listed on every page, before them. */
+export const OVERVIEW_PAGE_SIZE = 50;
+
+/**
+ * Most gates whose monitor one overview load reads (an object call and three D1 reads each, well within the 1,000
+ * subrequests of an invocation). Beyond it (only with more than 50 gates in alarm) a row in alarm shows its state
+ * and alerts from D1, and its gate page has the rest.
+ */
+export const OVERVIEW_DETAIL_ROWS = 100;
+
+/** Occurrences listed on an alert page, newest first (the API pages through more). */
+export const ALERT_PAGE_OCCURRENCES = 50;
 
 const SEVERITY: Record<AlertStatus, number> = { open: 0, acknowledged: 1, resolved: 2 };
 const KIND_WEIGHT: Record<AlertKind, number> = { rebuild_shift: 0, drop_rate_drift: 0, empty_context: 1, uncalibrated_request: 2, recall_drift: 3 };
@@ -23,7 +52,7 @@ export function byUrgency(a: Alert, b: Alert): number {
   return SEVERITY[a.status] - SEVERITY[b.status] || KIND_WEIGHT[a.kind] - KIND_WEIGHT[b.kind] || b.last_seen_at.localeCompare(a.last_seen_at);
 }
 
-/** One point of the production drop rate: a monitor window (open or finished), as the pages show it. */
+/** One monitor window (open or finished) as the pages show it. */
 export interface WindowPoint {
   readonly calibration_id: string;
   readonly index_version: string;
@@ -33,7 +62,8 @@ export interface WindowPoint {
   readonly observed: number | null;
   readonly expected: number;
   readonly band: readonly [number, number];
-  readonly alarm: boolean;
+  /** Alarms the calibration's detector raised in this window (it restarts at each). */
+  readonly alarms: number;
   readonly empty_rate: number | null;
   /** Production's mean candidates per query, and how it compares with the calibration's (information only). */
   readonly mean_candidates: number | null;
@@ -43,8 +73,8 @@ export interface WindowPoint {
 
 export interface MonitorView {
   readonly points: WindowPoint[];
-  /** The change detector's state in words: no observations, watching, or alarm (an open window alarmed). */
-  readonly state: string;
+  /** The gate's drift state (src/monitoring/drift-state.ts); null when the monitor could not be read. */
+  readonly state: DriftState | null;
   readonly error: string | null;
 }
 
@@ -58,7 +88,7 @@ function pointOf(w: WindowStatus, open: boolean): WindowPoint {
     observed: w.drop_rate.observed,
     expected: w.drop_rate.expected,
     band: [w.drop_rate.band.lo, w.drop_rate.band.hi],
-    alarm: w.drop_rate.alarm,
+    alarms: w.alarms,
     empty_rate: w.queries > 0 ? w.empty_queries / w.queries : null,
     mean_candidates: w.mean_candidates,
     candidates_change: w.candidates_per_query.change,
@@ -66,23 +96,21 @@ function pointOf(w: WindowStatus, open: boolean): WindowPoint {
   };
 }
 
-/** The detector state in words, from the open windows. */
-export function detectorState(points: readonly WindowPoint[]): string {
-  const open = points.filter((p) => p.open);
-  if (open.length === 0) return "no observations";
-  if (open.some((p) => p.alarm)) return "alarm";
-  return "watching";
+/** The drift state in words, as every page shows it. */
+export function stateWords(state: DriftState | null): string {
+  return state === null ? "unknown" : state.state.replace("_", " ");
 }
 
-/** The monitor's windows as points, oldest first; a monitor that cannot be reached is shown, not thrown. */
-export async function monitorView(gate: { index: string; embedding: string; reranker: string }, deps: DashboardDeps): Promise<MonitorView> {
+/** The monitor's windows as points (oldest first), its drift state, and the gate's unresolved alerts. */
+async function monitorView(gateId: string, deps: DashboardDeps, detail: boolean): Promise<{ view: MonitorView; unresolved: Alert[] | null }> {
   try {
-    const status: MonitorStatus = await monitorStatus(gate, deps);
+    const { status, unresolved } = await gateMonitorReport(gateId, deps, detail);
     const points = [...status.history.map((w) => pointOf(w, false)), ...status.windows.map((w) => pointOf(w, true))];
     points.sort((a, b) => a.started_at.localeCompare(b.started_at));
-    return { points, state: detectorState(points), error: null };
+    return { view: { points, state: status.state, error: null }, unresolved };
   } catch (e) {
-    return { points: [], state: "unknown", error: e instanceof Error ? e.message : String(e) };
+    // A monitor that cannot be reached is shown, not thrown.
+    return { view: { points: [], state: null, error: e instanceof Error ? e.message : String(e) }, unresolved: null };
   }
 }
 
@@ -90,34 +118,90 @@ export interface GateRowView {
   readonly gate: GateSummary;
   readonly current: GateSummary["active"][number] | null;
   readonly policy: Calibration["policy"] | null;
-  readonly monitor: MonitorView;
-  readonly alerts: Alert[];
+  /** The monitor's view, or null for a row shown from D1 alone (beyond OVERVIEW_DETAIL_ROWS). */
+  readonly monitor: MonitorView | null;
+  readonly state: DriftState | null;
+  /** The gate's unresolved alerts, most urgent first (without ids for a row shown from D1 alone). */
+  readonly alerts: readonly RowAlert[];
 }
 
-export async function overview(deps: DashboardDeps, indexFilter: string | undefined): Promise<{ rows: GateRowView[]; indexes: string[] }> {
-  const [gates, alerts] = await Promise.all([listGates(deps), listAlerts({ limit: 100 }, deps)]);
+/** An alert as an overview row lists it. */
+export interface RowAlert {
+  readonly kind: AlertKind;
+  readonly status: AlertStatus;
+  readonly id?: string;
+}
+
+export interface OverviewView {
+  /** Every gate in alarm (newest alarm first), on every page. */
+  readonly alarms: GateRowView[];
+  /** This page of the other gates: those with open alerts first, then by name. */
+  readonly rows: GateRowView[];
+  readonly indexes: string[];
+  readonly page: number;
+  readonly pages: number;
+  /** Gates matching the filter, in alarm or not. */
+  readonly total: number;
+}
+
+/**
+ * The overview: every gate in alarm, whatever their number, then one page of the others. Which gates are in alarm is
+ * read from D1 for all gates at once (their unresolved drift alerts); each listed gate's monitor is read for its
+ * numbers, up to OVERVIEW_DETAIL_ROWS per load. An alarm its monitor has decided but not yet stored in D1 (seconds,
+ * or a retry 30 s later) shows on the gate's row once the alert is stored, and on its gate page at once.
+ */
+export async function overview(deps: DashboardDeps, indexFilter: string | undefined, page: number): Promise<OverviewView> {
+  const [gates, open] = await Promise.all([listGates(deps), deps.alerts.openCounts()]);
   const indexes = [...new Set(gates.map((g) => g.index))].sort();
-  const shown = gates.filter((g) => indexFilter === undefined || indexFilter === "" || g.index === indexFilter).slice(0, OVERVIEW_MAX_GATES);
-  const rows = await Promise.all(
-    shown.map(async (g) => {
-      const current = g.active.find((a) => a.calibration_id === g.current_calibration_id) ?? null;
-      const [monitor, calibration] = await Promise.all([
-        monitorView(g, deps),
-        current === null ? Promise.resolve(null) : deps.calibrations.get(current.calibration_id),
-      ]);
-      const mine = alerts.filter((a) => a.gate_id === g.gate_id && a.status !== "resolved").sort(byUrgency);
-      return { gate: g, current, policy: calibration?.policy ?? null, monitor, alerts: mine };
-    }),
-  );
-  rows.sort((a, b) => {
-    const ua = a.alerts[0];
-    const ub = b.alerts[0];
-    if (ua && ub) return byUrgency(ua, ub);
-    if (ua) return -1;
-    if (ub) return 1;
-    return `${a.gate.index}/${a.gate.embedding}/${a.gate.reranker}`.localeCompare(`${b.gate.index}/${b.gate.embedding}/${b.gate.reranker}`);
+  const openByGate = new Map<string, typeof open>();
+  for (const o of open) openByGate.set(o.gate_id, [...(openByGate.get(o.gate_id) ?? []), o]);
+  const d1State = (gateId: string): DriftState =>
+    driftState({
+      windows: [],
+      recall: [],
+      pending: [],
+      unresolved: (openByGate.get(gateId) ?? []).map((o) => ({ kind: o.kind, since: o.since, id: null })),
+    });
+  const name = (g: GateSummary) => `${g.index}/${g.embedding}/${g.reranker}`;
+  const shown = gates.filter((g) => indexFilter === undefined || indexFilter === "" || g.index === indexFilter);
+  const inAlarm = shown
+    .filter((g) => openByGate.get(g.gate_id)?.some((o) => isDriftKind(o.kind)))
+    .sort((a, b) => (d1State(b.gate_id).since ?? "").localeCompare(d1State(a.gate_id).since ?? "") || name(a).localeCompare(name(b)));
+  const alarmed = new Set(inAlarm.map((g) => g.gate_id));
+  const rest = shown
+    .filter((g) => !alarmed.has(g.gate_id))
+    .sort((a, b) => Number(openByGate.has(b.gate_id)) - Number(openByGate.has(a.gate_id)) || name(a).localeCompare(name(b)));
+  const pages = Math.max(1, Math.ceil(rest.length / OVERVIEW_PAGE_SIZE));
+  const p = Math.min(Math.max(1, page), pages);
+  const onPage = rest.slice((p - 1) * OVERVIEW_PAGE_SIZE, p * OVERVIEW_PAGE_SIZE);
+
+  const listed = [...inAlarm, ...onPage];
+  const rows = await mapLimit(listed, MAX_CONCURRENT_READS, async (g, i): Promise<GateRowView> => {
+    const current = g.active.find((a) => a.calibration_id === g.current_calibration_id) ?? null;
+    const fromD1 = (openByGate.get(g.gate_id) ?? []).map((o) => ({ kind: o.kind, status: "open" as const }));
+    if (i >= OVERVIEW_DETAIL_ROWS) return { gate: g, current, policy: null, monitor: null, state: d1State(g.gate_id), alerts: fromD1 };
+    const [monitor, calibration] = await Promise.all([
+      monitorView(g.gate_id, deps, false),
+      current === null ? Promise.resolve(null) : deps.calibrations.get(current.calibration_id),
+    ]);
+    return {
+      gate: g,
+      current,
+      policy: calibration?.policy ?? null,
+      monitor: monitor.view,
+      state: monitor.view.state ?? d1State(g.gate_id),
+      alerts: monitor.unresolved === null ? fromD1 : [...monitor.unresolved].sort(byUrgency),
+    };
   });
-  return { rows, indexes };
+  return { alarms: rows.slice(0, inAlarm.length), rows: rows.slice(inAlarm.length), indexes, page: p, pages, total: shown.length };
+}
+
+/** The two calibrations the gate page compares, older first, and which of them (if either) is served. */
+export interface Comparison {
+  readonly older: Calibration;
+  readonly newer: Calibration;
+  /** The rebuild decision between them: the newer one's shift report against the older one (null when none). */
+  readonly shift: Calibration["shift"];
 }
 
 export interface GateView {
@@ -125,32 +209,53 @@ export interface GateView {
   readonly calibrations: Calibration[];
   readonly activations: Awaited<ReturnType<typeof history>>["activations"];
   readonly current: Calibration | null;
-  /** What the current calibration is compared with: its shift report's previous calibration, else the one before it. */
-  readonly previous: Calibration | null;
-  readonly currentDist: Distribution | null;
-  readonly previousDist: Distribution | null;
+  readonly comparison: Comparison | null;
+  readonly olderDist: Distribution | null;
+  readonly newerDist: Distribution | null;
   readonly monitor: MonitorView;
+  readonly series: MonitorSeries | null;
   readonly alerts: Alert[];
 }
 
-export async function gateView(gateId: string, deps: DashboardDeps): Promise<GateView> {
+/**
+ * Which two calibrations the gate page compares: the rebuild the current calibration took part in, on either side,
+ * so the page reads the same before and after a rollback ("0.4 drops 22 % of v1 and 59 % of v2" whichever is served):
+ * the newest calibration whose shift report involves the current one (its own, or one that was compared with it);
+ * else the current one and the calibration its activation replaced.
+ */
+async function comparisonOf(current: Calibration | null, h: Awaited<ReturnType<typeof history>>, deps: DashboardDeps): Promise<Comparison | null> {
+  if (current === null) return null;
+  const byNewest = [...h.calibrations].sort((a, b) => b.created_at.localeCompare(a.created_at));
+  const rebuild = byNewest.find((c) => c.shift !== null && (c.id === current.id || c.shift.previous_calibration_id === current.id));
+  const find = async (id: string) => h.calibrations.find((c) => c.id === id) ?? (await getCalibration(id, deps).catch(() => null));
+  if (rebuild?.shift) {
+    const older = await find(rebuild.shift.previous_calibration_id);
+    if (older !== null) return { older, newer: rebuild, shift: rebuild.shift };
+  }
+  const replacedId = h.activations.find((a) => a.calibration_id === current.id)?.previous_calibration_id ?? null;
+  const other = replacedId === null || replacedId === current.id ? null : await find(replacedId);
+  if (other === null) return null;
+  const [older, newer] = other.created_at <= current.created_at ? [other, current] : [current, other];
+  return { older, newer, shift: newer.shift?.previous_calibration_id === older.id ? newer.shift : null };
+}
+
+/** The series ranges the gate page offers, in hours. */
+export const SERIES_RANGES = { "24h": 24, "7d": 7 * 24, "30d": 30 * 24 } as const;
+export type SeriesRange = keyof typeof SERIES_RANGES;
+
+export async function gateView(gateId: string, deps: DashboardDeps, range: SeriesRange): Promise<GateView> {
   const gate = (await listGates(deps)).find((g) => g.gate_id === gateId);
   if (gate === undefined) throw new AppError("not_found", `gate ${gateId} does not exist`);
   const h = await history(gate, 50, undefined, deps);
-  const current = h.calibrations.find((c) => c.current) ?? h.calibrations[0] ?? null;
-  let previous: Calibration | null = null;
-  const previousId =
-    current?.shift?.previous_calibration_id ??
-    h.activations.find((a) => a.calibration_id === current?.id)?.previous_calibration_id ??
-    h.calibrations.find((c) => c.id !== current?.id)?.id ??
-    null;
-  if (previousId !== null && previousId !== current?.id) {
-    previous = h.calibrations.find((c) => c.id === previousId) ?? (await getCalibration(previousId, deps).catch(() => null));
-  }
-  const [currentDist, previousDist, monitor, alerts] = await Promise.all([
-    current === null ? null : deps.calibrations.distribution(current.id),
-    previous === null ? null : deps.calibrations.distribution(previous.id),
-    monitorView(gate, deps),
+  const current = h.calibrations.find((c) => c.current) ?? null;
+  const comparison = await comparisonOf(current, h, deps);
+  const to = deps.now();
+  const from = new Date(to.getTime() - SERIES_RANGES[range] * 3600 * 1000);
+  const [olderDist, newerDist, monitor, series, alerts] = await Promise.all([
+    comparison === null ? null : deps.calibrations.distribution(comparison.older.id),
+    comparison === null ? null : deps.calibrations.distribution(comparison.newer.id),
+    monitorView(gateId, deps, true),
+    monitorSeries({ ...gate, from: from.toISOString(), to: to.toISOString() }, deps).catch(() => null),
     listAlerts({ gate_id: gateId, limit: 100 }, deps),
   ]);
   return {
@@ -158,26 +263,34 @@ export async function gateView(gateId: string, deps: DashboardDeps): Promise<Gat
     calibrations: h.calibrations,
     activations: h.activations,
     current,
-    previous,
-    currentDist,
-    previousDist,
-    monitor,
+    comparison,
+    olderDist,
+    newerDist,
+    monitor: monitor.view,
+    series,
     alerts: alerts.sort(byUrgency),
   };
 }
 
 export interface AlertView {
   readonly alert: Alert;
-  readonly deliveries: Delivery[];
-  readonly gate_id: string;
+  /** Newest first, at most ALERT_PAGE_OCCURRENCES. */
+  readonly occurrences: AlertOccurrence[];
+  /** The alert's webhook deliveries; null when the session's scope may not read deliveries (the API's rule). */
+  readonly deliveries: Delivery[] | null;
 }
 
 /** Deliveries have no alert filter in the store: the newest page is filtered here. */
 const DELIVERY_SCAN = 100;
 
-export async function alertView(id: string, deps: DashboardDeps): Promise<AlertView> {
+export async function alertView(id: string, principal: Principal, deps: DashboardDeps): Promise<AlertView> {
   const alert = await deps.alerts.get(id);
   if (alert === null) throw new AppError("not_found", `alert ${id} does not exist`);
-  const deliveries = (await listDeliveries({ limit: DELIVERY_SCAN }, deps)).filter((d) => d.alert_id === id);
-  return { alert, deliveries, gate_id: alert.gate_id };
+  // The same scope as GET /v1/webhooks/deliveries: a read session sees no endpoint ids and no receivers' errors.
+  const mayReadDeliveries = grants(principal.scope, ROUTES.listDeliveries.scope);
+  const [occurrences, deliveries] = await Promise.all([
+    alertOccurrences(id, ALERT_PAGE_OCCURRENCES, deps),
+    mayReadDeliveries ? listDeliveries({ limit: DELIVERY_SCAN }, deps).then((all) => all.filter((d) => d.alert_id === id)) : null,
+  ]);
+  return { alert, occurrences, deliveries };
 }

@@ -9,12 +9,14 @@ import { Hono } from "hono";
 import { acknowledgeAlert, listAlerts, resolveAlert } from "../alerts/lifecycle";
 import { activate } from "../calibrations/activation";
 import { type AlertKind, type AlertStatus, DEFAULT_INDEX } from "../contract";
+import { monitorSeries, seriesCsv } from "../monitoring/series-report";
 import { AppError, httpStatus } from "../platform/errors";
 import { decodeUtf8, readBodyBytes } from "../platform/http/body";
 import { gateIdOf } from "../platform/ids";
 import { replayDelivery } from "../webhooks/delivery";
-import { alertView, byUrgency, gateView, overview } from "./data";
-import { ALERT_KINDS, ALERT_STATUSES, AlertPage, AlertsPage } from "./pages/alerts";
+import { alertView, byUrgency, gateView, overview, SERIES_RANGES, type SeriesRange } from "./data";
+import { AlertPage } from "./pages/alert";
+import { ALERT_KINDS, ALERT_STATUSES, AlertsPage } from "./pages/alerts";
 import { GatePage } from "./pages/gate";
 import { Layout } from "./pages/layout";
 import { LoginPage } from "./pages/login";
@@ -115,15 +117,22 @@ dashboardRoutes.post("/ui/logout", requireSession, async (c) => {
   return c.redirect("/ui/login", 303);
 });
 
+/** A page number from the query: a whole number from 1 (anything else is page 1; past the last, the last). */
+const pageOf = (raw: string | undefined): number => (raw !== undefined && /^[1-9][0-9]{0,5}$/u.test(raw) ? Number(raw) : 1);
+
+/** The series range from the query (24h, 7d or 30d; 7d otherwise). */
+const rangeOf = (raw: string | undefined): SeriesRange => (raw !== undefined && raw in SERIES_RANGES ? (raw as SeriesRange) : "7d");
+
 dashboardRoutes.get("/ui", requireSession, async (c) => {
   const index = c.req.query("index") || undefined;
-  const { rows, indexes } = await overview(c.get("deps"), index);
-  return c.html(<OverviewPage rows={rows} indexes={indexes} index={index} principal={c.get("principal")} csrf={c.get("csrf")} />);
+  const view = await overview(c.get("deps"), index, pageOf(c.req.query("page")));
+  return c.html(<OverviewPage view={view} index={index} principal={c.get("principal")} csrf={c.get("csrf")} />);
 });
 
 dashboardRoutes.get("/ui/gates/:gateId", requireSession, async (c) => {
   const gateId = c.req.param("gateId");
-  const view = await gateView(gateId, c.get("deps"));
+  const range = rangeOf(c.req.query("range"));
+  const view = await gateView(gateId, c.get("deps"), range);
   const xRaw = c.req.query("x");
   const x = xRaw === undefined || xRaw.trim() === "" ? null : Number(xRaw);
   return c.html(
@@ -133,6 +142,7 @@ dashboardRoutes.get("/ui/gates/:gateId", requireSession, async (c) => {
         view: c.req.query("view") === "histogram" ? "histogram" : "ecdf",
         xRaw,
         x: x !== null && Number.isFinite(x) ? x : null,
+        range,
         flash: FLASH[c.req.query("done") ?? ""] ?? null,
       }}
       principal={c.get("principal")}
@@ -140,6 +150,19 @@ dashboardRoutes.get("/ui/gates/:gateId", requireSession, async (c) => {
       path={`/ui/gates/${gateId}`}
     />,
   );
+});
+
+/** The gate page's hours as CSV: what GET /v1/monitor/series?format=csv answers a read token. */
+dashboardRoutes.get("/ui/gates/:gateId/series.csv", requireSession, async (c) => {
+  const deps = c.get("deps");
+  const gate = await deps.calibrations.gate(c.req.param("gateId"));
+  if (gate === null) throw new AppError("not_found", "no such gate");
+  const to = deps.now();
+  const from = new Date(to.getTime() - SERIES_RANGES[rangeOf(c.req.query("range"))] * 3600 * 1000);
+  const series = await monitorSeries({ ...gate, from: from.toISOString(), to: to.toISOString() }, deps);
+  c.header("Content-Type", "text/csv; charset=utf-8");
+  c.header("Content-Disposition", `attachment; filename="scoregate-series-${series.gate_id}.csv"`);
+  return c.body(seriesCsv(series.buckets));
 });
 
 dashboardRoutes.post("/ui/gates/:gateId/activate", requireSession, async (c) => {
@@ -159,14 +182,17 @@ dashboardRoutes.get("/ui/alerts", requireSession, async (c) => {
   const kind = (ALERT_KINDS as readonly string[]).includes(c.req.query("kind") ?? "") ? (c.req.query("kind") as AlertKind) : undefined;
   const status = (ALERT_STATUSES as readonly string[]).includes(c.req.query("status") ?? "") ? (c.req.query("status") as AlertStatus) : undefined;
   const index = c.req.query("index")?.trim() || undefined;
-  const alerts = (await listAlerts({ kind, status, limit: 200 }, c.get("deps")))
+  const gateId = c.req.query("gate_id")?.trim() || undefined;
+  const alerts = (await listAlerts({ kind, status, gate_id: gateId, limit: 200 }, c.get("deps")))
     .filter((a) => index === undefined || a.gate.index === index)
     .sort(byUrgency);
-  return c.html(<AlertsPage alerts={alerts} kind={kind} status={status} index={index} principal={c.get("principal")} csrf={c.get("csrf")} />);
+  return c.html(
+    <AlertsPage alerts={alerts} kind={kind} status={status} index={index} gateId={gateId} principal={c.get("principal")} csrf={c.get("csrf")} />,
+  );
 });
 
 dashboardRoutes.get("/ui/alerts/:id", requireSession, async (c) => {
-  const view = await alertView(c.req.param("id"), c.get("deps"));
+  const view = await alertView(c.req.param("id"), c.get("principal"), c.get("deps"));
   return c.html(<AlertPage view={view} principal={c.get("principal")} csrf={c.get("csrf")} flash={FLASH[c.req.query("done") ?? ""] ?? null} />);
 });
 

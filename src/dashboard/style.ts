@@ -9,7 +9,7 @@ export const STYLESHEET = `
 * { box-sizing: border-box; }
 body { margin: 0; font: 16px/1.45 "DejaVu Sans", system-ui, sans-serif; color: var(--fg); background: var(--bg); }
 a { color: var(--accent); }
-a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible { outline: 3px solid #f0b400; outline-offset: 2px; }
+a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, .table-wrap:focus-visible { outline: 3px solid #f0b400; outline-offset: 2px; }
 header.top { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; align-items: center; padding: .6rem 1rem; background: #14213d; color: #fff; }
 header.top a { color: #fff; }
 header.top .brand { font-weight: bold; font-size: 1.1rem; text-decoration: none; }
@@ -50,6 +50,13 @@ figcaption { font-size: .95rem; margin: .4rem 0; }
 .legend .sw { display: inline-block; width: 1.6rem; height: 0; border-top: 3px solid; vertical-align: middle; margin-right: .3rem; }
 .sw.prev { border-color: var(--prev); border-top-style: dashed; } .sw.cur { border-color: var(--cur); }
 .sw.thr { border-color: #333; border-top-style: dotted; }
+.sw.tone-0 { border-color: #1f5fa8; } .sw.tone-1 { border-color: #a8401a; } .sw.tone-2 { border-color: #1b6e20; } .sw.tone-3 { border-color: #5b2ca0; }
+.sw.alarm-level { border-color: var(--bad); border-top-style: dashed; } .sw.activation { border-color: #4a4a4a; border-top-style: dashed; }
+.series-chart .narrow-only { display: none; }
+.ranges { margin: .2rem 0 .6rem; }
+.badge.not_armed, .badge.unknown { color: var(--warn); } .badge.no_observations { color: var(--muted); }
+dl.kv.numbers dd { font-variant-numeric: tabular-nums; }
+.state-since { font-size: .95rem; font-weight: normal; }
 .error { color: var(--bad); font-weight: bold; }
 .notice { border-left: 4px solid var(--accent); padding: .4rem .8rem; background: #eef4fb; }
 details summary { cursor: pointer; color: var(--accent); }
@@ -58,6 +65,8 @@ dl.kv dt { font-weight: bold; } dl.kv dd { margin: 0; overflow-wrap: anywhere; }
 code { overflow-wrap: anywhere; }
 @media (max-width: 600px) {
   main { padding: .6rem; }
+  .series-chart .wide-only { display: none; }
+  .series-chart .narrow-only { display: block; }
   th, td { padding: .3rem; font-size: .88rem; }
   header.top .who { margin-left: 0; }
 }

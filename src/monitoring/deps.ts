@@ -21,9 +21,9 @@ export interface MonitoringDeps {
   readonly drift: DriftConfig;
   /** How observations reach the monitors (OBSERVATION_INGEST); a getter that throws AppError misconfigured when invalid. */
   readonly ingest: ObservationIngest;
-  /** Unresolved alerts per gate, for /metrics. */
-  readonly alerts: Pick<AlertStore, "openCounts">;
+  /** Unresolved alerts: per gate for /metrics, of one gate for its drift state (drift-state.ts). */
+  readonly alerts: Pick<AlertStore, "openCounts" | "list">;
 }
 
-/** GET /v1/monitor (also the dashboard's monitor view). */
-export type MonitorStatusDeps = Pick<MonitoringDeps, "calibrations" | "monitor" | "now" | "drift">;
+/** GET /v1/monitor and /v1/monitor/series (also the dashboard's monitor view). */
+export type MonitorStatusDeps = Pick<MonitoringDeps, "calibrations" | "monitor" | "now" | "drift" | "alerts">;

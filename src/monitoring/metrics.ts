@@ -1,22 +1,35 @@
 /**
- * GET /metrics in the Prometheus text exposition format (version 0.0.4): per gate, the expected and observed drop
+ * GET /metrics in the Prometheus text exposition format (version 0.0.4): per gate, its drift state (alarm or not,
+ * since when: drift-state.ts, the same rule as GET /v1/monitor and the dashboard), the expected and observed drop
  * rate, the empty-context rate, queries, candidates and candidates per query observed in the current window, the
  * evidence against the calibration, queued batches by result, and open alerts. The text format is prometheus.ts.
+ *
+ * The served numbers of every gate come from one D1 query (activeSummaries); each listed gate then costs one Durable
+ * Object call, MAX_CONCURRENT_READS at a time. MAX_METRICS_GATES is set from the time of a scrape at the cap
+ * (bench/metrics-cap.mjs, docs/benchmarks.md section 21).
  */
 
-import type { ActiveRow } from "../calibrations/store";
-import { MAX_METRICS_GATES } from "../platform/limits";
+import type { ActiveSummary } from "../calibrations/store";
+import { MAX_CONCURRENT_READS, MAX_METRICS_GATES } from "../platform/limits";
+import { mapLimit } from "../platform/map-limit";
 import type { MonitoringDeps } from "./deps";
+import { driftState, isDriftKind } from "./drift-state";
 import { type Family, renderPrometheus } from "./prometheus";
 
 export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
   const fam = (help: string): Family => ({ help, samples: [] });
   const f = {
     scoregate_gate_info: fam("Gate identity and its current calibration (value 1)."),
+    scoregate_drift_alarm: fam(
+      "1 while the gate is in alarm: an unresolved drift alert (drop_rate_drift, empty_context, recall_drift) or an alarm its monitor has not yet stored; else 0.",
+    ),
+    scoregate_drift_alarm_since_seconds: fam("When the gate's alarm began (Unix seconds); present only while scoregate_drift_alarm is 1."),
     scoregate_threshold: fam("Current threshold of the gate (keep iff score >= threshold); absent when no gate."),
-    scoregate_expected_drop_rate: fam("Expected drop rate k/(n+1) of the calibration."),
+    scoregate_expected_drop_rate: fam("Expected drop rate k/(n+1) of the current calibration."),
     scoregate_observed_drop_rate: fam("Drop rate observed in production in the current window."),
-    scoregate_expected_empty_context_rate: fam("Share of calibration queries left with no candidate."),
+    scoregate_expected_empty_context_rate: fam(
+      "Share of queries expected to be left with no candidate in the current window, at its mix of candidates per query (the empty-context test's expectation).",
+    ),
     scoregate_observed_empty_context_rate: fam("Share of production queries left with no candidate in the current window."),
     scoregate_window_queries: fam("Production queries observed in the current window."),
     scoregate_window_candidates: fam("Production candidates observed in the current window."),
@@ -36,34 +49,57 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     scoregate_judged_queries: fam("Judged production queries with a relevant candidate since the coverage test last restarted."),
     scoregate_recall_log_evidence: fam("ln of the anytime-valid e-value against the recall guarantee (alarm at scoregate_drift_log_threshold)."),
     scoregate_open_alerts: fam("Unresolved alerts by gate and kind."),
-    scoregate_metrics_gates: fam("Calibrated gates listed here (listed=true) and left out beyond MAX_METRICS_GATES (listed=false)."),
+    scoregate_metrics_gates: fam(
+      "Calibrated gates listed here (listed=true, gates with a drift alert first) and left out beyond MAX_METRICS_GATES (listed=false).",
+    ),
   };
-  const [gates, rows, open] = await Promise.all([deps.calibrations.gates(), deps.calibrations.allActiveRows(), deps.alerts.openCounts()]);
-  const currentByGate = new Map<string, ActiveRow>();
+  const [gates, rows, open] = await Promise.all([deps.calibrations.gates(), deps.calibrations.activeSummaries(), deps.alerts.openCounts()]);
+  const currentByGate = new Map<string, ActiveSummary>();
   for (const r of rows) {
     const best = currentByGate.get(r.gate_id);
     if (best === undefined || r.activation_seq > best.activation_seq) currentByGate.set(r.gate_id, r);
   }
-  const served = gates.filter((g) => currentByGate.has(g.gate_id));
+  const openByGate = new Map<string, typeof open>();
+  for (const o of open) openByGate.set(o.gate_id, [...(openByGate.get(o.gate_id) ?? []), o]);
+  // Gates with a drift alert come first, so a gate in alarm is listed whatever the number of gates beyond the cap.
+  const inAlarm = (gateId: string) => openByGate.get(gateId)?.some((o) => isDriftKind(o.kind)) === true;
+  const served = gates.filter((g) => currentByGate.has(g.gate_id)).sort((a, b) => Number(inAlarm(b.gate_id)) - Number(inAlarm(a.gate_id)));
   f.scoregate_metrics_gates.samples.push({ labels: { listed: "true" }, value: Math.min(served.length, MAX_METRICS_GATES) });
   f.scoregate_metrics_gates.samples.push({ labels: { listed: "false" }, value: Math.max(0, served.length - MAX_METRICS_GATES) });
-  for (const g of served.slice(0, MAX_METRICS_GATES)) {
-    const current = currentByGate.get(g.gate_id)!;
-    const c = await deps.calibrations.get(current.calibration_id);
-    if (c === null) continue;
+  const listed = served.slice(0, MAX_METRICS_GATES);
+  const now = deps.now().getTime();
+  const reads = await mapLimit(listed, MAX_CONCURRENT_READS, async (g) => ({
+    g,
+    c: currentByGate.get(g.gate_id)!,
+    status: await deps.monitor.status(g.gate_id, now, deps.drift, false),
+  }));
+  for (const { g, c, status } of reads) {
     const gl = { gate_id: g.gate_id };
     f.scoregate_gate_info.samples.push({
-      labels: { ...gl, index: g.index, embedding: g.embedding, reranker: g.reranker, calibration_id: c.id, index_version: c.index_version },
+      labels: {
+        ...gl,
+        index: g.index,
+        embedding: g.embedding,
+        reranker: g.reranker,
+        calibration_id: c.calibration_id,
+        index_version: c.index_version,
+      },
       value: 1,
     });
+    const state = driftState({
+      windows: status.windows,
+      recall: status.recall,
+      pending: status.pending_alerts,
+      unresolved: (openByGate.get(g.gate_id) ?? []).map((o) => ({ kind: o.kind, since: o.since, id: null })),
+    });
+    f.scoregate_drift_alarm.samples.push({ labels: gl, value: state.state === "alarm" ? 1 : 0 });
+    if (state.since !== null) f.scoregate_drift_alarm_since_seconds.samples.push({ labels: gl, value: Date.parse(state.since) / 1000 });
     if (c.threshold !== null) f.scoregate_threshold.samples.push({ labels: gl, value: c.threshold });
-    f.scoregate_expected_drop_rate.samples.push({ labels: { ...gl, calibration_id: c.id }, value: c.expected_drop_rate });
-    if (c.per_query)
-      f.scoregate_expected_empty_context_rate.samples.push({ labels: { ...gl, calibration_id: c.id }, value: c.per_query.empty_context_rate });
-    const status = await deps.monitor.status(g.gate_id, deps.now().getTime(), deps.drift, false);
+    f.scoregate_expected_drop_rate.samples.push({ labels: { ...gl, calibration_id: c.calibration_id }, value: c.expected_drop_rate });
     for (const w of status.windows) {
       const wl = { ...gl, calibration_id: w.calibration_id };
       if (w.drop_rate.observed !== null) f.scoregate_observed_drop_rate.samples.push({ labels: wl, value: w.drop_rate.observed });
+      if (w.empty_context) f.scoregate_expected_empty_context_rate.samples.push({ labels: wl, value: w.empty_context.expected });
       if (w.empty_context?.observed != null) f.scoregate_observed_empty_context_rate.samples.push({ labels: wl, value: w.empty_context.observed });
       f.scoregate_window_queries.samples.push({ labels: wl, value: w.queries });
       f.scoregate_window_candidates.samples.push({ labels: wl, value: w.candidates });

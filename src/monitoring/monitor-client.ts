@@ -2,6 +2,7 @@
  * MonitorClient over the GateMonitor Durable Object namespace: one object per gate id (strongly consistent, single
  * threaded; a soft limit of about 1k requests/s per object, which is why observations arrive in batches).
  */
+import type { SeriesBucket } from "../contract";
 import type { DriftConfig } from "../stats/drift";
 import type {
   GateMonitorRpc,
@@ -37,5 +38,9 @@ export class DurableMonitorClient implements MonitorClient {
 
   async status(gateId: string, nowMs: number, config: DriftConfig, detail = true): Promise<MonitorSnapshot> {
     return this.stub(gateId).status(gateId, nowMs, config, detail);
+  }
+
+  async series(gateId: string, fromMs: number, toMs: number): Promise<SeriesBucket[]> {
+    return this.stub(gateId).series(fromMs, toMs);
   }
 }

@@ -5,7 +5,7 @@
  */
 
 import type { Expectation } from "../calibrations/expectation";
-import type { AlertKind, CoverageNotion, CoverageStatus, MonitorStatus, WindowStatus } from "../contract";
+import type { AlertKind, CoverageNotion, CoverageStatus, MonitorStatus, SeriesBucket, WindowStatus } from "../contract";
 import type { DriftConfig } from "../stats/drift";
 
 /** One observation batch, resolved to the calibration it was gated with. */
@@ -89,8 +89,14 @@ export interface JudgeOutcome {
   readonly alerts: AlertKind[];
 }
 
-/** A monitor's status plus the raw score sample of each open window, keyed by calibration id. */
-export type MonitorSnapshot = MonitorStatus & { samples: Record<string, number[]> };
+/**
+ * A monitor's status (without the drift state, which also needs the gate's alerts in D1: ./drift-state.ts), the raw
+ * score sample of each open window keyed by calibration id, and the alarms decided and not yet stored in D1.
+ */
+export type MonitorSnapshot = Omit<MonitorStatus, "state"> & {
+  samples: Record<string, number[]>;
+  pending_alerts: { kind: AlertKind; at: number }[];
+};
 
 /** The methods the GateMonitor object exposes over RPC. */
 export interface GateMonitorRpc {
@@ -99,6 +105,8 @@ export interface GateMonitorRpc {
   judge(input: JudgeInput): Promise<JudgeOutcome>;
   /** `detail` false skips the history and the score samples (cheaper, for /metrics). */
   status(gateId: string, nowMs: number, config: DriftConfig, detail?: boolean): Promise<MonitorSnapshot>;
+  /** The series buckets overlapping [fromMs, toMs], oldest first (gate-monitor/series.ts). */
+  series(fromMs: number, toMs: number): Promise<SeriesBucket[]>;
 }
 
 /** How services reach a gate's monitor (one per gate id). */
@@ -109,4 +117,6 @@ export interface MonitorClient {
   judge(gateId: string, input: JudgeInput): Promise<JudgeOutcome>;
   /** `detail` false skips the history and the score samples (cheaper, for /metrics). */
   status(gateId: string, nowMs: number, config: DriftConfig, detail?: boolean): Promise<MonitorSnapshot>;
+  /** The gate's series buckets overlapping [fromMs, toMs], oldest first. */
+  series(gateId: string, fromMs: number, toMs: number): Promise<SeriesBucket[]>;
 }

@@ -4,16 +4,11 @@
  * in queue mode (OBSERVATION_INGEST = "queue") the queue consumer (queue-consumer.ts) hands them over instead.
  */
 
-import { DISTRIBUTION_KNOTS } from "../calibrations/fit";
-import type { MonitorStatus, ObservationAccepted, ObservationBatch } from "../contract";
+import type { ObservationAccepted, ObservationBatch } from "../contract";
 import { AppError } from "../platform/errors";
-import { gateIdOf } from "../platform/ids";
 import { MAX_OBSERVATION_MESSAGE_BYTES } from "../platform/limits";
-import { buildDistribution } from "../stats/distribution";
-import { countBelow, sortedCopy } from "../stats/order-statistics";
-import { ksDistance } from "../stats/shift";
 import { batchHash, batchMismatch, resolveBatchTarget } from "./batch-target";
-import type { MonitoringDeps, MonitorStatusDeps } from "./deps";
+import type { MonitoringDeps } from "./deps";
 import type { ObserveBatch } from "./monitor-contract";
 import { messageBytes, observationMessage } from "./observation-message";
 
@@ -65,32 +60,4 @@ export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Pr
     window: outcome.window,
     alerts: outcome.alerts,
   };
-}
-
-/** Fewest sampled scores for which the sample is compared with the calibration. */
-export const MIN_SCORE_SAMPLE = 50;
-
-export async function monitorStatus(gate: { index: string; embedding: string; reranker: string }, deps: MonitorStatusDeps): Promise<MonitorStatus> {
-  const gateId = await gateIdOf(gate);
-  // Only gates that exist get a monitor: a name typo must not create a Durable Object.
-  if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", "no such gate: it has never been calibrated");
-  const { samples, ...status } = await deps.monitor.status(gateId, deps.now().getTime(), deps.drift);
-  const windows = await Promise.all(
-    status.windows.map(async (w) => {
-      const sample = samples[w.calibration_id] ?? [];
-      if (sample.length < MIN_SCORE_SAMPLE) return w;
-      const [c, dist] = await Promise.all([deps.calibrations.get(w.calibration_id), deps.calibrations.distribution(w.calibration_id)]);
-      if (c === null || dist === null) return w;
-      const sorted = sortedCopy(sample);
-      return {
-        ...w,
-        score_sample: {
-          ...w.score_sample,
-          drop_rate_at_threshold: c.threshold === null ? 0 : countBelow(sorted, c.threshold) / sorted.length,
-          ks: ksDistance(buildDistribution(sorted, DISTRIBUTION_KNOTS), dist),
-        },
-      };
-    }),
-  );
-  return { ...status, windows };
 }

@@ -6,7 +6,9 @@ import { MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "../platform/lim
 import type { MonitoringDeps } from "./deps";
 import { judge } from "./judgments";
 import { collectMetrics } from "./metrics";
-import { monitorStatus, observe } from "./observations";
+import { observe } from "./observations";
+import { monitorSeries, seriesCsv } from "./series-report";
+import { monitorStatus } from "./status";
 
 export const monitoringRoutes = new Hono<RouteEnv<MonitoringDeps>>();
 
@@ -23,6 +25,15 @@ handle(
 handle(monitoringRoutes, ROUTES.postJudgments, { body: "judgment batch" }, async (c, { body }) => c.json(await judge(body, c.get("deps")), 202));
 
 handle(monitoringRoutes, ROUTES.getMonitor, async (c, { query }) => c.json(await monitorStatus(query, c.get("deps")), 200));
+
+handle(monitoringRoutes, ROUTES.getMonitorSeries, async (c, { query }) => {
+  const { format, ...q } = query;
+  const series = await monitorSeries(q, c.get("deps"));
+  if (format !== "csv") return c.json(series, 200);
+  c.header("Content-Type", "text/csv; charset=utf-8");
+  c.header("Content-Disposition", `attachment; filename="scoregate-series-${series.gate_id}.csv"`);
+  return c.body(seriesCsv(series.buckets), 200);
+});
 
 handle(monitoringRoutes, ROUTES.metrics, async (c) => {
   c.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");

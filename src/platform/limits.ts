@@ -51,8 +51,19 @@ export const MAX_ALERT_CLIENT_LENGTH = 200;
  */
 export const MAX_OPEN_UNCALIBRATED_ALERTS = 100;
 
-/** Most gates listed in GET /metrics: each costs a D1 read and a Durable Object call, within 1,000 subrequests. */
+/**
+ * Most gates listed in GET /metrics: each costs a D1 read and a Durable Object call, within 1,000 subrequests. A
+ * scrape at this cap answers in about 0.3 s locally (docs/benchmarks.md section 21), within the 2 s scoregate
+ * promises and Prometheus' default 10 s scrape timeout.
+ */
 export const MAX_METRICS_GATES = 300;
+
+/**
+ * Reads one request keeps in flight when it fans out over gates (/metrics, the dashboard's overview: a D1 read and a
+ * Durable Object call per gate). A Worker invocation keeps at most six connections open at a time (Cloudflare's
+ * "simultaneous open connections" limit); more would only wait for a slot.
+ */
+export const MAX_CONCURRENT_READS = 6;
 
 /** A sender holds a delivery this long; a crashed sender's delivery is picked up again after it. */
 export const WEBHOOK_LEASE_MS = 60_000;

@@ -1,7 +1,7 @@
 /**
  * A small script served at /docs/a11y.js next to the API reference. The reference's own markup has accessibility
- * faults that axe reports as critical (buttons with `aria-selected`, icon-only buttons without a name, a tablist
- * with plain buttons); the script repairs them as the reference renders, so keyboard and screen-reader users get
+ * faults that axe reports as critical or serious (buttons with `aria-selected`, icon-only buttons without a name, a
+ * tablist with plain buttons, a focusable content-type badge inside a response's button); the script repairs them as the reference renders, so keyboard and screen-reader users get
  * a usable page. It only adds or removes ARIA attributes: no content, no requests.
  */
 export const REFERENCE_A11Y_SCRIPT = `(() => {
@@ -13,6 +13,11 @@ export const REFERENCE_A11Y_SCRIPT = `(() => {
     return "Open";
   };
   const fix = () => {
+    // A response's content-type badge sits inside the button that opens the response: a focusable badge leaves the
+    // tab order; a listbox button (a response with two media types, as the series' JSON and CSV) is disabled, since a
+    // button inside a button cannot be reached reliably anyway (CSV is asked for with format=csv, not this listbox).
+    for (const el of document.querySelectorAll("button [tabindex]")) if (el.tagName !== "BUTTON") el.removeAttribute("tabindex");
+    for (const b of document.querySelectorAll("button button")) if (!b.disabled) b.disabled = true;
     for (const b of document.querySelectorAll("button[aria-selected]")) {
       const r = b.getAttribute("role");
       if (r !== "tab" && r !== "option" && r !== "gridcell" && r !== "row") b.removeAttribute("aria-selected");
@@ -34,7 +39,7 @@ export const REFERENCE_A11Y_SCRIPT = `(() => {
     if (queued) return;
     queued = true;
     requestAnimationFrame(() => { queued = false; fix(); });
-  }).observe(document.documentElement, { subtree: true, childList: true, attributes: true, attributeFilter: ["aria-selected", "role"] });
+  }).observe(document.documentElement, { subtree: true, childList: true, attributes: true, attributeFilter: ["aria-selected", "role", "tabindex"] });
   fix();
 })();
 `;

@@ -33,8 +33,11 @@ function operation(spec: RouteSpec): object {
   ];
   const responses: Record<string, object> = {};
   for (const [status, r] of Object.entries(spec.responses)) {
+    const alternatives = Object.fromEntries(
+      Object.entries(r.alternatives ?? {}).map(([type, description]) => [type, { schema: { type: "string", description } }]),
+    );
     responses[status] = r.schema
-      ? { description: r.description, content: { "application/json": { schema: schema(r.schema, "output") } } }
+      ? { description: r.description, content: { "application/json": { schema: schema(r.schema, "output") }, ...alternatives } }
       : r.contentType
         ? {
             description: r.description,

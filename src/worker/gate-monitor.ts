@@ -8,6 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { raiseAlert } from "../alerts/lifecycle";
+import type { SeriesBucket } from "../contract";
 import { Monitor } from "../monitoring/gate-monitor/monitor";
 import type {
   GateMonitorRpc,
@@ -55,6 +56,10 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc {
 
   async status(gateId: string, nowMs: number, config: DriftConfig, detail = true): Promise<MonitorSnapshot> {
     return this.#monitor.status(gateId, nowMs, config, detail);
+  }
+
+  async series(fromMs: number, toMs: number): Promise<SeriesBucket[]> {
+    return this.#monitor.series(fromMs, toMs);
   }
 
   /** Raises every pending alert in D1; on failure keeps the rest and schedules the object's alarm to retry. */

@@ -22,7 +22,8 @@ describe("rebuild_shift history and rollback", () => {
     expect(alert!.summary).toContain("drops 59.0 %");
 
     const rollback = await callJson("POST", `/v1/calibrations/${first.calibration.id}/activate`, 200, { json: { reason: "v2 hurt recall" } });
-    expect(rollback.shift!.alert).toBe(true); // v1 against v2 moves too, but the incident is over, not a new one
+    // v1 against v2 moves too, but the incident is over, not a new one: the report says so and alerts nobody.
+    expect(rollback.shift).toMatchObject({ decision: "shifted", alert: false, not_alerted: "rollback" });
     const after = await callJson("GET", `/v1/alerts/${alert!.id}`, 200);
     expect(after).toMatchObject({ status: "resolved", resolved_by: "alice", summary: alert!.summary, details: alert!.details, occurrences: 1 });
     expect(after.resolved_note).toContain(rollback.activation.id);
@@ -30,7 +31,8 @@ describe("rebuild_shift history and rollback", () => {
     expect(all).toHaveLength(1);
 
     // promoting v2 again is a new incident: a new alert, and the resolved one keeps its history
-    await callJson("POST", `/v1/calibrations/${second.calibration.id}/activate`, 200);
+    const promoted = await callJson("POST", `/v1/calibrations/${second.calibration.id}/activate`, 200);
+    expect(promoted.shift).toMatchObject({ decision: "shifted", alert: true, not_alerted: null });
     const again = (await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "rebuild_shift" })}`, 200)).alerts;
     expect(again).toHaveLength(2);
     expect(again[0]).toMatchObject({ status: "open", calibration_ids: [first.calibration.id, second.calibration.id] });

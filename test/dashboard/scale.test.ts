@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dropRateAt, ecdfPoints, histogram, linear, pct, ticks } from "../../src/dashboard/charts/scale";
+import { dropRateAt, ecdfPoints, histogram, pct } from "../../src/dashboard/charts/scale";
 import { buildDistribution } from "../../src/stats/distribution";
 
 const dist = buildDistribution(
@@ -8,11 +8,6 @@ const dist = buildDistribution(
 );
 
 describe("chart helpers", () => {
-  it("linear scales and round ticks", () => {
-    const x = linear([0, 1], [50, 150]);
-    expect(x(0.25)).toBe(75);
-    expect(ticks(0, 1, 5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
-  });
   it("ECDF points, histogram shares and drop rates come from the stored distribution", () => {
     const pts = ecdfPoints(dist, 10);
     expect(pts.length).toBeLessThanOrEqual(11);

@@ -1,6 +1,6 @@
 /**
- * A GateMonitor batch is applied whole or not at all. The idempotency claim, the window update and any pending alert
- * are one synchronous `transactionSync`; here a statement late in that transaction is made to fail after the earlier
+ * A GateMonitor batch is applied whole or not at all. The idempotency claim, the series bucket, the window update and
+ * any pending alert are one synchronous `transactionSync`; here a statement late in that transaction is made to fail after the earlier
  * ones wrote (a SQLite trigger installed through runInDurableObject, so the object itself has no test hook), and the
  * object is aborted right after a committed batch.
  */
@@ -51,7 +51,8 @@ const stored = (stub: MonitorStub, batchId: string) =>
       batchRecorded: n("SELECT COUNT(*) AS n FROM batches WHERE batch_id = ?", batchId),
       batches: n("SELECT COUNT(*) AS n FROM batches"),
       pendingAlerts: n("SELECT COUNT(*) AS n FROM pending_alerts"),
-      history: n("SELECT COUNT(*) AS n FROM history"),
+      series: n("SELECT COUNT(*) AS n FROM series"),
+      seriesAlarms: n("SELECT COALESCE(SUM(drop_alarms), 0) AS n FROM series"),
     };
   });
 
@@ -68,7 +69,8 @@ describe("GateMonitor: a failure inside a batch's transaction", () => {
     await breakWindowWrites(stub);
 
     await expect(observeInside(stub, batch(gateId, "b2", T0 + 1_000, steady(25)))).rejects.toThrow(INJECTED);
-    expect(await stored(stub, "b2")).toEqual({ batchRecorded: 0, batches: 1, pendingAlerts: 0, history: 0 });
+    expect(await stored(stub, "b2")).toEqual({ batchRecorded: 0, batches: 1, pendingAlerts: 0, series: 1, seriesAlarms: 0 });
+    expect((await rpc.series(T0, T0 + 2_000))[0]).toMatchObject({ queries: 40, batches: 1 });
     const status = await rpc.status(gateId, T0 + 2_000, DEFAULT_DRIFT_CONFIG);
     expect(status.windows.map((w) => [w.queries, w.batches])).toEqual([[40, 1]]);
 
@@ -80,12 +82,12 @@ describe("GateMonitor: a failure inside a batch's transaction", () => {
     expect(await stored(stub, "b2")).toMatchObject({ batchRecorded: 1, batches: 2 });
   });
 
-  it("rolls back an alarm's pending alert and archived window with it; the retry alarms once", async () => {
+  it("rolls back an alarm's pending alert and series bucket with it; the retry alarms once", async () => {
     const { gateId, stub, rpc } = monitor("rollback-alarm");
     await breakWindowWrites(stub);
-    // This batch alarms: the transaction archives the window and queues the alert, then fails writing the new window.
+    // This batch alarms: the transaction writes its series bucket and queues the alert, then fails writing the window.
     await expect(observeInside(stub, batch(gateId, "a1", T0, moved(200)))).rejects.toThrow(INJECTED);
-    expect(await stored(stub, "a1")).toEqual({ batchRecorded: 0, batches: 0, pendingAlerts: 0, history: 0 });
+    expect(await stored(stub, "a1")).toEqual({ batchRecorded: 0, batches: 0, pendingAlerts: 0, series: 0, seriesAlarms: 0 });
     expect((await rpc.status(gateId, T0 + 1_000, DEFAULT_DRIFT_CONFIG)).windows).toEqual([]);
 
     await repairWindowWrites(stub);
@@ -94,7 +96,11 @@ describe("GateMonitor: a failure inside a batch's transaction", () => {
     errors.mockRestore();
     expect(retried).toMatchObject({ duplicate: false, alerts: ["drop_rate_drift"] });
     const after = await stored(stub, "a1");
-    expect(after).toMatchObject({ batchRecorded: 1, batches: 1, history: 1 });
+    // The alarm restarted the detector, not the window: the day's window keeps the batch, the series marks the alarm.
+    expect(after).toMatchObject({ batchRecorded: 1, batches: 1, series: 1, seriesAlarms: 1 });
+    const status = await rpc.status(gateId, T0 + 2_500, DEFAULT_DRIFT_CONFIG);
+    expect(status.windows.map((w) => [w.queries, w.alarms])).toEqual([[200, 1]]);
+    expect(status.windows[0]!.drop_rate.log_evidence).toBeLessThan(status.windows[0]!.log_threshold);
     // One alert in all: raised in D1 already, or still pending for the object's alarm (never one of each, never two).
     const raised = await env.DB.prepare("SELECT COUNT(*) AS n FROM alerts WHERE gate_id = ?").bind(gateId).first<{ n: number }>();
     expect(after.pendingAlerts + (raised?.n ?? 0)).toBe(1);

@@ -60,6 +60,8 @@ const rewind = (stub: MonitorStub, to: "before-batch-hash" | "before-numbered-mi
   runInDurableObject(stub, (_: GateMonitor, state) => {
     const sql = state.storage.sql;
     sql.exec("DROP TABLE schema_migrations");
+    // The series (migration 4) came after migrations were numbered: no older object has it.
+    sql.exec("DROP TABLE series");
     if (to === "before-batch-hash") {
       // The first schema: batches without a hash, and none of the tables added later (judgments, queued ingest).
       sql.exec("CREATE TABLE batches_then (batch_id TEXT PRIMARY KEY, received_at INTEGER NOT NULL)");
@@ -83,6 +85,7 @@ const ALL_TABLES = [
   "pending_alerts",
   "queued_ingest",
   "schema_migrations",
+  "series",
   "windows",
 ];
 
@@ -143,5 +146,9 @@ describe("GateMonitor migrations", () => {
     const schema = await schemaOf(stub);
     expect(schema.judgmentColumns).toEqual(["batch_id", "received_at", "hash"]);
     expect(schema.ledger.map((m) => m.id)).toEqual(ALL_IDS);
+    // Its series starts with the first batch counted on the new code; the window kept every earlier count.
+    const next = await rpc.observe(batch(gateId, "u3", T0 + 3_000, steady(10)));
+    expect(next.window).toMatchObject({ queries: 35, batches: 3 });
+    expect((await rpc.series(T0 - 3_600_000, T0 + 3_600_000)).map((b) => [b.queries, b.batches])).toEqual([[10, 1]]);
   });
 });

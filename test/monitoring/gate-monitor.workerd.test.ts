@@ -70,6 +70,9 @@ describe("GateMonitor", () => {
     }));
     expect(pending.rows).toBe(1);
     expect(pending.alarm).not.toBeNull();
+    // Meanwhile the snapshot reports the alarm not yet stored, so the gate reads "alarm" (src/monitoring/drift-state.ts).
+    const waiting = await rpc.status(gateId, Date.now(), DEFAULT_DRIFT_CONFIG, false);
+    expect(waiting.pending_alerts.map((p) => p.kind)).toEqual(["drop_rate_drift"]);
 
     // Storage takes it now (the row is repaired, as a fixed deployment would): the alarm raises and clears it.
     await runInDurableObject(stub, (_: GateMonitor, state) => {
@@ -81,6 +84,7 @@ describe("GateMonitor", () => {
       (_: GateMonitor, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM pending_alerts").one().n,
     );
     expect(left).toBe(0);
+    expect((await rpc.status(gateId, Date.now(), DEFAULT_DRIFT_CONFIG, false)).pending_alerts).toEqual([]);
     const row = await env.DB.prepare("SELECT kind, status FROM alerts WHERE gate_id = ?").bind(gateId).first();
     expect(row).toEqual({ kind: "drop_rate_drift", status: "open" });
   });

@@ -56,6 +56,7 @@ function scripted(answer: (gateId: string, input: ObserveManyInput) => QueuedBat
     observe: () => Promise.reject(new Error("not used")),
     judge: () => Promise.reject(new Error("not used")),
     status: () => Promise.reject(new Error("not used")),
+    series: () => Promise.reject(new Error("not used")),
     observeMany: async (gateId, input): Promise<ObserveManyOutcome> => {
       calls.push({ gateId, input });
       const r = answer(gateId, input);

@@ -73,13 +73,14 @@ export class MemoryAlertStore implements AlertStore {
     return this.#alerts.filter((a) => a.kind === kind && a.status !== "resolved").length;
   }
 
-  async openCounts(): Promise<{ gate_id: string; kind: AlertKind; n: number }[]> {
-    const counts = new Map<string, { gate_id: string; kind: AlertKind; n: number }>();
+  async openCounts(): Promise<{ gate_id: string; kind: AlertKind; n: number; since: string }[]> {
+    const counts = new Map<string, { gate_id: string; kind: AlertKind; n: number; since: string }>();
     for (const a of this.#alerts) {
       if (a.status === "resolved") continue;
       const key = `${a.gate_id}\u0000${a.kind}`;
-      const c = counts.get(key) ?? { gate_id: a.gate_id, kind: a.kind, n: 0 };
+      const c = counts.get(key) ?? { gate_id: a.gate_id, kind: a.kind, n: 0, since: a.first_seen_at };
       c.n += 1;
+      if (a.first_seen_at < c.since) c.since = a.first_seen_at;
       counts.set(key, c);
     }
     return [...counts.values()];

@@ -2,8 +2,9 @@
  * Server-rendered SVG charts (hono/jsx). Each chart has a text alternative: a caption, and a table of the plotted
  * numbers next to it (rendered by the pages), because an SVG path says nothing to a screen reader.
  */
+import { scaleLinear } from "d3-scale";
 import type { Distribution } from "../../stats/distribution";
-import { domainOf, dropRateAt, ecdfPoints, histogram, linear, num, pct, stepPath, ticks } from "./scale";
+import { domainOf, dropRateAt, ecdfPoints, histogram, num, pct, stepPath } from "./scale";
 
 const W = 720;
 const H = 340;
@@ -80,8 +81,12 @@ export function EcdfChart(props: { series: readonly Series[]; markers: readonly 
     props.series.map((s) => s.dist),
     props.markers.map((m) => m.value),
   );
-  const x = linear(dom, [M.left, W - M.right]);
-  const y = linear([0, 1], [H - M.bottom, M.top]);
+  const x = scaleLinear()
+    .domain(dom)
+    .range([M.left, W - M.right]);
+  const y = scaleLinear()
+    .domain([0, 1])
+    .range([H - M.bottom, M.top]);
   return (
     <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby="ecdf-title ecdf-desc" data-chart="ecdf">
       <title id="ecdf-title">{props.title}</title>
@@ -89,7 +94,7 @@ export function EcdfChart(props: { series: readonly Series[]; markers: readonly 
       <Axes
         x={x}
         y={y}
-        xTicks={ticks(dom[0], dom[1], 8)}
+        xTicks={x.ticks(8)}
         yTicks={[0, 0.2, 0.4, 0.6, 0.8, 1]}
         xLabel="reranker score"
         yLabel="share of candidates below"
@@ -136,8 +141,12 @@ export function HistogramChart(props: { series: readonly Series[]; markers: read
   );
   const hists = props.series.map((s) => histogram(s.dist, dom[0], dom[1], props.bins));
   const top = Math.max(0.01, ...hists.flat().map((b) => b.share)) * 1.1;
-  const x = linear(dom, [M.left, W - M.right]);
-  const y = linear([0, top], [H - M.bottom, M.top]);
+  const x = scaleLinear()
+    .domain(dom)
+    .range([M.left, W - M.right]);
+  const y = scaleLinear()
+    .domain([0, top])
+    .range([H - M.bottom, M.top]);
   const bw = (W - M.left - M.right) / props.bins / Math.max(1, props.series.length);
   return (
     <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby="hist-title hist-desc" data-chart="histogram">
@@ -146,8 +155,8 @@ export function HistogramChart(props: { series: readonly Series[]; markers: read
       <Axes
         x={x}
         y={y}
-        xTicks={ticks(dom[0], dom[1], 8)}
-        yTicks={ticks(0, top, 5)}
+        xTicks={x.ticks(8)}
+        yTicks={y.ticks(5)}
         xLabel="reranker score"
         yLabel="share of candidates per bin"
         yFormat={(v) => `${num(v * 100, 1)} %`}
@@ -169,75 +178,6 @@ export function HistogramChart(props: { series: readonly Series[]; markers: read
           <line x1={x(m.value)} x2={x(m.value)} y1={M.top} y2={H - M.bottom} stroke="#333" strokeWidth="1.5" strokeDasharray="2 3" />
           <text x={x(m.value) + 4} y={M.top + 12 + i * 15} fontSize="12" fill="#1a1a1a">
             {m.label}
-          </text>
-        </g>
-      ))}
-    </svg>
-  );
-}
-
-export interface RatePoint {
-  readonly label: string;
-  readonly observed: number | null;
-  readonly expected: number | null;
-  readonly band: readonly [number, number] | null;
-  readonly alarm: boolean;
-}
-
-/**
- * The production drop rate per monitor window (points) against the calibration's expected rate (dashes) and its
- * tolerance band (shaded), with a marker on the windows that raised an alarm or had an alert.
- */
-export function DropRateChart(props: { points: readonly RatePoint[]; alertWindows: ReadonlySet<number>; title: string; desc: string }) {
-  const n = props.points.length;
-  const values = props.points.flatMap((p) => [p.observed, p.expected, p.band?.[0], p.band?.[1]]).filter((v): v is number => typeof v === "number");
-  const lo = Math.max(0, Math.min(...values, 1) - 0.05);
-  const hi = Math.min(1, Math.max(...values, 0) + 0.05);
-  const x = linear([-0.5, Math.max(0.5, n - 0.5)], [M.left, W - M.right]);
-  const y = linear([lo, hi], [H - M.bottom, M.top]);
-  const slot = (W - M.left - M.right) / Math.max(1, n);
-  return (
-    <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby="rate-title rate-desc" data-chart="drop-rate">
-      <title id="rate-title">{props.title}</title>
-      <desc id="rate-desc">{props.desc}</desc>
-      <Axes
-        x={x}
-        y={y}
-        xTicks={[]}
-        yTicks={ticks(lo, hi, 5)}
-        xLabel="monitor window (24 h each, oldest first)"
-        yLabel="drop rate"
-        yFormat={(v) => `${num(v * 100, 1)} %`}
-      />
-      {props.points.map((p, i) => (
-        <g data-window={p.label}>
-          {p.band && (
-            <rect
-              x={x(i) - slot / 2 + 2}
-              y={y(p.band[1])}
-              width={slot - 4}
-              height={Math.max(1, y(p.band[0]) - y(p.band[1]))}
-              fill="#1f5fa8"
-              fillOpacity="0.15"
-            />
-          )}
-          {p.expected !== null && (
-            <line
-              x1={x(i) - slot / 2 + 2}
-              x2={x(i) + slot / 2 - 2}
-              y1={y(p.expected)}
-              y2={y(p.expected)}
-              stroke="#1f5fa8"
-              strokeWidth="2"
-              strokeDasharray="6 3"
-            />
-          )}
-          {p.observed !== null && <circle cx={x(i)} cy={y(p.observed)} r="5" fill={p.alarm ? "#a4161a" : "#1a1a1a"} />}
-          {(p.alarm || props.alertWindows.has(i)) && (
-            <path d={`M${x(i) - 7},${M.top + 14}L${x(i) + 7},${M.top + 14}L${x(i)},${M.top + 2}Z`} fill="#a4161a" data-marker="alert" />
-          )}
-          <text x={x(i)} y={H - M.bottom + 19} textAnchor="middle" fontSize="12" fill="#1a1a1a">
-            {p.label}
           </text>
         </g>
       ))}

@@ -1,37 +1,9 @@
 /**
- * Pure helpers for the dashboard's server-rendered SVG charts: linear scales, "nice" ticks, the ECDF and histogram
- * series of a stored distribution (src/stats/distribution.ts). No DOM and no runtime imports, so they unit-test in
- * Node (test/dashboard/scale.test.ts).
+ * Pure helpers for the dashboard's server-rendered SVG charts: the ECDF and histogram series of a stored distribution
+ * (src/stats/distribution.ts), and the number formats. Scales and ticks are d3-scale's. No DOM and no runtime
+ * imports, so they unit-test in Node (test/dashboard/scale.test.ts).
  */
 import { countBelowIn, type Distribution, shareBelow } from "../../stats/distribution";
-
-export interface LinearScale {
-  (v: number): number;
-  readonly domain: readonly [number, number];
-  readonly range: readonly [number, number];
-}
-
-/** Maps [d0, d1] onto [r0, r1] linearly; a zero-width domain maps everything to the middle of the range. */
-export function linear(domain: readonly [number, number], range: readonly [number, number]): LinearScale {
-  const [d0, d1] = domain;
-  const [r0, r1] = range;
-  const span = d1 - d0;
-  const f = (v: number) => (span === 0 ? (r0 + r1) / 2 : r0 + ((v - d0) / span) * (r1 - r0));
-  return Object.assign(f, { domain, range });
-}
-
-/** About `count` round tick values covering [lo, hi] (steps of 1, 2 or 5 times a power of ten). */
-export function ticks(lo: number, hi: number, count: number): number[] {
-  if (!(hi > lo) || count < 1) return [lo];
-  const raw = (hi - lo) / count;
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const err = raw / power;
-  const step = power * (err >= 7.5 ? 10 : err >= 3.5 ? 5 : err >= 1.5 ? 2 : 1);
-  const out: number[] = [];
-  const digits = Math.max(0, -Math.floor(Math.log10(step)));
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toFixed(digits)));
-  return out;
-}
 
 /** The domain [min, max] over several distributions, padded by 2 % so curves do not touch the frame. */
 export function domainOf(dists: readonly Distribution[], extra: readonly number[] = []): [number, number] {

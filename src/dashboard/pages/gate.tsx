@@ -1,10 +1,12 @@
-import type { Calibration, ShiftReport } from "../../contract";
+import type { Calibration } from "../../contract";
 import type { Principal } from "../../platform/auth";
 import { grants } from "../../platform/auth";
-import { DropRateChart, EcdfChart, HistogramChart, type Marker, type Series } from "../charts/charts";
+import { EcdfChart, HistogramChart, type Marker, type Series } from "../charts/charts";
 import { dropRateAt, num, pct } from "../charts/scale";
-import type { GateView } from "../data";
+import { type GateView, type SeriesRange, stateWords } from "../data";
 import { GateHistory } from "./gate-history";
+import { ProductionSection } from "./gate-production";
+import { RebuildDecision } from "./gate-rebuild";
 import { gateName, Layout, when } from "./layout";
 import { type Column, Table } from "./table";
 
@@ -13,51 +15,39 @@ export interface GateQuery {
   /** The "what would threshold x drop?" input: the raw text and its parsed value (null when not a number). */
   readonly xRaw: string | undefined;
   readonly x: number | null;
+  readonly range: SeriesRange;
   readonly flash: string | null;
 }
 
-const labelOf = (c: Calibration, role: string, other: Calibration | null): string =>
-  `${c.index_version}${other !== null && other.index_version === c.index_version ? ` (${c.id.slice(-6)})` : ""} ${role}`;
-
-/**
- * The decision and interval of a shift report: every report has them now, but calibrations stored before they
- * existed keep reports without them (D1 keeps records as they were written), shown without.
- */
-function decisionOf(shift: ShiftReport): { decision: ShiftReport["decision"] | null; interval: ShiftReport["change_interval_95"] | null } {
-  const stored = shift as Partial<Pick<ShiftReport, "decision" | "change_interval_95">>;
-  return { decision: stored.decision ?? null, interval: stored.change_interval_95 ?? null };
-}
+/** A calibration's name on this page: its index version (with its id's end when both share one), and "served". */
+const labelOf = (c: Calibration, other: Calibration): string =>
+  `${c.index_version}${other.index_version === c.index_version ? ` (${c.id.slice(-6)})` : ""}${c.current ? " (served)" : ""}`;
 
 export function GatePage(props: { view: GateView; q: GateQuery; principal: Principal; csrf: string; path: string }) {
   const { view: v, q } = props;
   const admin = grants(props.principal.scope, "admin");
   const cur = v.current;
-  const prev = v.previous;
+  const cmp = v.comparison;
   const series: Series[] = [];
-  if (prev && v.previousDist) series.push({ label: labelOf(prev, "previous", cur), dist: v.previousDist, tone: "prev" });
-  if (cur && v.currentDist) series.push({ label: labelOf(cur, "current", prev), dist: v.currentDist, tone: "cur" });
   const markers: Marker[] = [];
-  if (prev?.threshold !== null && prev?.threshold !== undefined) markers.push({ label: `old ${num(prev.threshold)}`, value: prev.threshold });
-  if (cur?.threshold !== null && cur?.threshold !== undefined && cur.threshold !== prev?.threshold) {
-    markers.push({ label: `${cur.policy.kind === "carry" ? "carried" : "current"} ${num(cur.threshold)}`, value: cur.threshold });
+  let headline: string | null = null;
+  if (cmp !== null) {
+    if (v.olderDist) series.push({ label: labelOf(cmp.older, cmp.newer), dist: v.olderDist, tone: "prev" });
+    if (v.newerDist) series.push({ label: labelOf(cmp.newer, cmp.older), dist: v.newerDist, tone: "cur" });
+    const oldT = cmp.older.threshold;
+    const newT = cmp.newer.threshold;
+    if (oldT !== null) markers.push({ label: `old ${num(oldT)}`, value: oldT });
+    if (newT !== null && newT !== oldT) markers.push({ label: `${cmp.newer.policy.kind === "carry" ? "carried" : "new"} ${num(newT)}`, value: newT });
+    if (oldT !== null && v.olderDist && v.newerDist) {
+      headline = `${num(oldT)} drops ${pct(dropRateAt(v.olderDist, oldT), 0)} of ${cmp.older.index_version} and ${pct(dropRateAt(v.newerDist, oldT), 0)} of ${cmp.newer.index_version}`;
+    }
   }
-  const oldT = prev?.threshold ?? null;
-  const headline =
-    prev && cur && v.previousDist && v.currentDist && oldT !== null
-      ? `${num(oldT)} drops ${pct(dropRateAt(v.previousDist, oldT), 0)} of ${prev.index_version} and ${pct(dropRateAt(v.currentDist, oldT), 0)} of ${cur.index_version}`
-      : null;
-  const shift = cur?.shift ?? null;
-  const extra = shift ? decisionOf(shift) : { decision: null, interval: null };
+  // The latest activation, when it rolled back to the older of the two: the page says so next to what is served.
+  const last = v.activations[0];
+  const rolledBack =
+    cmp !== null && cur?.id === cmp.older.id && last?.calibration_id === cur.id && last.previous_calibration_id === cmp.newer.id ? last : null;
+  const state = v.monitor.state;
   const gateLabel = gateName(v.gate);
-  const alertIndexes = new Set<number>();
-  v.monitor.points.forEach((p, i) => {
-    if (
-      v.alerts.some(
-        (a) => a.kind !== "rebuild_shift" && a.kind !== "uncalibrated_request" && a.first_seen_at <= p.ends_at && a.last_seen_at >= p.started_at,
-      )
-    )
-      alertIndexes.add(i);
-  });
   const chartTitle = `Score distributions of ${series.map((s) => s.label).join(" and ")}`;
   const chartDesc = headline ? `${headline}.` : "The share of candidates below each score.";
   return (
@@ -82,18 +72,42 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
               ? `index version ${cur.index_version}, ${cur.policy.kind} policy, expected drop ${pct(cur.expected_drop_rate)}`
               : "no active calibration"}
           </div>
+          {rolledBack && (
+            <div data-field="rolled-back">
+              Rolled back from {cmp!.newer.index_version} at {when(rolledBack.activated_at)} by {rolledBack.actor}
+              {rolledBack.reason ? `: "${rolledBack.reason}"` : ""}
+            </div>
+          )}
         </div>
         {headline && (
           <div class="panel" data-field="headline">
-            <div class="muted">What the old threshold means now</div>
+            <div class="muted">What the old threshold means on the rebuilt index</div>
             <div class="big">{headline}</div>
           </div>
         )}
-        <div class="panel">
+        <div class="panel" data-field="detector">
           <div class="muted">Drift detector</div>
           <div class="big">
-            <span class={`badge ${v.monitor.state}`}>{v.monitor.state}</span>
+            <span class={`badge ${state?.state ?? "unknown"}`}>{stateWords(state)}</span>
+            {state?.since && <span class="state-since"> since {when(state.since)}</span>}
           </div>
+          {state?.state === "alarm" && (
+            <div>
+              {state.kinds.join(", ")}
+              {state.alert_ids.length > 0 && (
+                <>
+                  {": "}
+                  {state.alert_ids.map((id, i) => (
+                    <>
+                      {i > 0 && ", "}
+                      <a href={`/ui/alerts/${id}`}>alert {id.slice(-6)}</a>
+                    </>
+                  ))}
+                </>
+              )}
+            </div>
+          )}
+          {state?.state === "not_armed" && <div>collecting the 100 queries the detector needs before it can alarm</div>}
           {v.monitor.error && <div class="error">monitor unavailable: {v.monitor.error}</div>}
         </div>
       </div>
@@ -156,7 +170,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
               columns={[
                 { header: "Share below", num: true, cell: (p) => pct(p, 0) },
                 ...series.map((s): Column<number> => {
-                  const c = s.tone === "cur" ? cur : prev;
+                  const c = s.tone === "cur" ? cmp?.newer : cmp?.older;
                   const qs = c?.summary.quantiles ?? [];
                   return { header: s.label, num: true, cell: (p) => num(qs[Math.round(p / (c?.summary.step ?? 0.01))]) };
                 }),
@@ -167,6 +181,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
           <h2 id="what-if">What would threshold x drop?</h2>
           <form method="get" action={`${props.path}#what-if`} class="filters">
             <input type="hidden" name="view" value={q.view} />
+            <input type="hidden" name="range" value={q.range} />
             <div>
               <label for="what-if-x">Threshold x</label>
               <input id="what-if-x" name="x" type="number" step="any" inputmode="decimal" value={q.xRaw ?? ""} required />
@@ -195,113 +210,9 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
         </section>
       )}
 
-      <h2 id="rebuild">Last rebuild decision</h2>
-      {shift === null ? (
-        <p>The current calibration was not compared with an earlier one.</p>
-      ) : (
-        <div class="panel" data-field="shift">
-          <p>
-            {extra.decision !== null && (
-              <>
-                <span class={`badge ${extra.decision}`} data-field="decision">
-                  {extra.decision}
-                </span>{" "}
-              </>
-            )}
-            {shift.alert ? <span class="badge alarm">alert</span> : <span class="badge watching">within tolerance</span>} {shift.reason}
-          </p>
-          <dl class="kv">
-            <dt>Compared with</dt>
-            <dd>
-              {shift.compared_with === "carry_reference" ? "the carry reference" : "the gate's previous current calibration"} (
-              {shift.previous_index_version}, <code>{shift.previous_calibration_id}</code>)
-            </dd>
-            <dt>Previous threshold</dt>
-            <dd>{num(shift.previous_threshold)}</dd>
-            <dt>Its drop rate before → now</dt>
-            <dd>
-              {pct(shift.previous_drop_rate_at_previous_threshold)} → {pct(shift.drop_rate_at_previous_threshold)} (
-              {shift.change_points >= 0 ? "+" : ""}
-              {num(shift.change_points, 1)} points)
-            </dd>
-            {extra.interval && (
-              <>
-                <dt>Change, 95 % interval</dt>
-                <dd data-field="change-interval">
-                  {num(extra.interval[0] * 100, 1)} to {num(extra.interval[1] * 100, 1)} points
-                </dd>
-              </>
-            )}
-            <dt>z, p</dt>
-            <dd>
-              {num(shift.z, 2)}, {shift.p_value < 0.001 ? "< 0.001" : num(shift.p_value, 4)}
-            </dd>
-            <dt>KS, PSI</dt>
-            <dd>
-              {num(shift.ks)}, {num(shift.psi.value)} {shift.psi.exceeds ? `(above ${shift.psi.threshold})` : ""}
-            </dd>
-            <dt>Tolerance</dt>
-            <dd>{num(shift.tolerance * 100, 1)} points</dd>
-          </dl>
-        </div>
-      )}
+      <RebuildDecision comparison={cmp} />
 
-      <h2 id="production">Production drop rate</h2>
-      {v.monitor.points.length === 0 ? (
-        <p>No observations yet: services report counts with POST /v1/observations.</p>
-      ) : (
-        <section aria-labelledby="production">
-          <figure>
-            <DropRateChart
-              points={v.monitor.points.map((p) => ({
-                label: `${p.index_version} ${p.started_at.slice(5, 10)}`,
-                observed: p.observed,
-                expected: p.expected,
-                band: p.band,
-                alarm: p.alarm,
-              }))}
-              alertWindows={alertIndexes}
-              title="Observed drop rate per monitor window against the expected band"
-              desc={v.monitor.points.map((p) => `${p.started_at.slice(0, 10)}: ${pct(p.observed)} observed, expected ${pct(p.expected)}`).join("; ")}
-            />
-            <figcaption class="muted">Dots: observed; dashes: expected; shaded: the tolerance band; red triangle: alarm or alert.</figcaption>
-          </figure>
-          <Table
-            name="windows"
-            caption="Monitor windows"
-            rows={v.monitor.points}
-            columns={[
-              {
-                header: "Window start",
-                cell: (p) => (
-                  <>
-                    {when(p.started_at)}
-                    {p.open ? " (open)" : ""}
-                  </>
-                ),
-              },
-              { header: "Version", cell: (p) => p.index_version },
-              { header: "Queries", num: true, cell: (p) => p.queries },
-              { header: "Observed", num: true, cell: (p) => pct(p.observed) },
-              { header: "Expected", num: true, cell: (p) => pct(p.expected) },
-              { header: "Band", num: true, cell: (p) => `${pct(p.band[0])} – ${pct(p.band[1])}` },
-              { header: "Empty context", num: true, cell: (p) => pct(p.empty_rate) },
-              {
-                header: "Candidates / query",
-                num: true,
-                field: "candidates",
-                cell: (p) => (
-                  <>
-                    {p.mean_candidates === null ? "–" : p.mean_candidates.toFixed(1)}
-                    {p.candidates_change === "fewer" || p.candidates_change === "more" ? ` (${p.candidates_change} than calibration)` : ""}
-                  </>
-                ),
-              },
-              { header: "Alarm", cell: (p) => (p.alarm ? "yes" : "no") },
-            ]}
-          />
-        </section>
-      )}
+      <ProductionSection view={v} range={q.range} path={props.path} />
 
       <h2 id="alerts">Alerts</h2>
       {v.alerts.length === 0 ? (

@@ -1,9 +1,9 @@
 import type { StoredPolicy } from "../../contract";
 import type { Principal } from "../../platform/auth";
 import { num, pct } from "../charts/scale";
-import type { GateRowView, WindowPoint } from "../data";
-import { Layout } from "./layout";
-import { Table } from "./table";
+import { type GateRowView, type OverviewView, stateWords, type WindowPoint } from "../data";
+import { Layout, when } from "./layout";
+import { type Column, Table } from "./table";
 
 const policyText = (p: StoredPolicy | null): string => {
   if (p === null) return "–";
@@ -17,20 +17,75 @@ const policyText = (p: StoredPolicy | null): string => {
   }
 };
 
-/**
- * The served calibration's latest window with observations: the open one, or (right after an alarm restarted it, or
- * after a rollover) the newest finished one; otherwise any open window.
- */
+/** The served calibration's open window (it holds the day's counts, alarms included); otherwise any open window. */
 function shownWindow(r: GateRowView): WindowPoint | undefined {
-  const open = r.monitor.points.filter((p) => p.open).sort((a, b) => b.queries - a.queries);
-  const served = r.monitor.points
-    .filter((p) => p.calibration_id === r.current?.calibration_id && p.queries > 0)
-    .sort((a, b) => Number(b.open) - Number(a.open) || b.started_at.localeCompare(a.started_at));
-  return served[0] ?? open[0];
+  const open = (r.monitor?.points ?? []).filter((p) => p.open).sort((a, b) => b.queries - a.queries);
+  return open.find((p) => p.calibration_id === r.current?.calibration_id) ?? open[0];
 }
 
-export function OverviewPage(props: { rows: GateRowView[]; indexes: string[]; index: string | undefined; principal: Principal; csrf: string }) {
-  const rows = props.rows.map((r) => ({ ...r, w: shownWindow(r) }));
+const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
+  {
+    header: "Gate (index / embedding / reranker)",
+    rowHeader: true,
+    cell: (r) => (
+      <a href={`/ui/gates/${r.gate.gate_id}`}>
+        {r.gate.index} / {r.gate.embedding} / {r.gate.reranker}
+      </a>
+    ),
+  },
+  { header: "Threshold", num: true, field: "threshold", cell: (r) => (r.current ? num(r.current.threshold) : "uncalibrated") },
+  { header: "Policy", cell: (r) => policyText(r.policy) },
+  { header: "Index version", cell: (r) => r.current?.index_version ?? "–" },
+  { header: "Expected drop", num: true, field: "expected", cell: (r) => pct(r.current?.expected_drop_rate) },
+  {
+    header: "Observed drop (today)",
+    num: true,
+    field: "observed",
+    cell: (r) => (r.w === undefined ? "–" : `${pct(r.w.observed)} (${r.w.queries} queries)`),
+  },
+  { header: "Empty context", num: true, cell: (r) => pct(r.w?.empty_rate) },
+  {
+    header: "Detector",
+    field: "detector",
+    cell: (r) => (
+      <>
+        <span class={`badge ${r.state?.state ?? "unknown"}`}>{stateWords(r.state)}</span>
+        {r.state?.since && <div class="muted">since {when(r.state.since)}</div>}
+      </>
+    ),
+  },
+  {
+    header: "Open alerts",
+    field: "alerts",
+    cell: (r) =>
+      r.alerts.length === 0
+        ? "none"
+        : r.alerts.map((a) => (
+            <div>
+              <a href={a.id === undefined ? `/ui/alerts?gate_id=${r.gate.gate_id}` : `/ui/alerts/${a.id}`}>
+                <span class={`badge ${a.status}`}>{a.status}</span> {a.kind}
+              </a>
+            </div>
+          )),
+  },
+];
+
+function GateTable(props: { name: string; caption: string; rows: GateRowView[] }) {
+  return (
+    <Table
+      name={props.name}
+      caption={props.caption}
+      captionClass="muted"
+      rows={props.rows.map((r) => ({ ...r, w: shownWindow(r) }))}
+      rowAttrs={(r) => ({ "data-gate": r.gate.gate_id })}
+      columns={COLUMNS}
+    />
+  );
+}
+
+export function OverviewPage(props: { view: OverviewView; index: string | undefined; principal: Principal; csrf: string }) {
+  const v = props.view;
+  const pageLink = (p: number) => `/ui?${new URLSearchParams({ ...(props.index ? { index: props.index } : {}), page: String(p) })}`;
   return (
     <Layout title="Gates" principal={props.principal} csrf={props.csrf} current="overview">
       <h1>Gates</h1>
@@ -39,7 +94,7 @@ export function OverviewPage(props: { rows: GateRowView[]; indexes: string[]; in
           <label for="index-filter">Index</label>
           <select id="index-filter" name="index">
             <option value="">all indexes</option>
-            {props.indexes.map((i) => (
+            {v.indexes.map((i) => (
               <option value={i} selected={i === props.index}>
                 {i}
               </option>
@@ -50,53 +105,29 @@ export function OverviewPage(props: { rows: GateRowView[]; indexes: string[]; in
           <button type="submit">Filter</button>
         </div>
       </form>
-      {rows.length === 0 ? (
+      {v.total === 0 ? (
         <p>No gate has been calibrated yet: upload scores with POST /v1/calibrations (README walk-through).</p>
       ) : (
-        <Table
-          name="gates"
-          caption="Gates with open alerts first, most urgent first."
-          captionClass="muted"
-          rows={rows}
-          rowAttrs={(r) => ({ "data-gate": r.gate.gate_id })}
-          columns={[
-            {
-              header: "Gate (index / embedding / reranker)",
-              rowHeader: true,
-              cell: (r) => (
-                <a href={`/ui/gates/${r.gate.gate_id}`}>
-                  {r.gate.index} / {r.gate.embedding} / {r.gate.reranker}
-                </a>
-              ),
-            },
-            { header: "Threshold", num: true, field: "threshold", cell: (r) => (r.current ? num(r.current.threshold) : "uncalibrated") },
-            { header: "Policy", cell: (r) => policyText(r.policy) },
-            { header: "Index version", cell: (r) => r.current?.index_version ?? "–" },
-            { header: "Expected drop", num: true, field: "expected", cell: (r) => pct(r.current?.expected_drop_rate) },
-            {
-              header: "Observed drop",
-              num: true,
-              field: "observed",
-              cell: (r) => (r.w === undefined ? "–" : `${pct(r.w.observed)} (${r.w.queries} queries)`),
-            },
-            { header: "Empty context", num: true, cell: (r) => pct(r.w?.empty_rate) },
-            { header: "Detector", cell: (r) => <span class={`badge ${r.monitor.state}`}>{r.monitor.state}</span> },
-            {
-              header: "Open alerts",
-              field: "alerts",
-              cell: (r) =>
-                r.alerts.length === 0
-                  ? "none"
-                  : r.alerts.map((a) => (
-                      <div>
-                        <a href={`/ui/alerts/${a.id}`}>
-                          <span class={`badge ${a.status}`}>{a.status}</span> {a.kind}
-                        </a>
-                      </div>
-                    )),
-            },
-          ]}
-        />
+        <>
+          <h2 id="in-alarm">In alarm ({v.alarms.length})</h2>
+          {v.alarms.length === 0 ? (
+            <p data-field="no-alarm">No gate is in alarm.</p>
+          ) : (
+            <GateTable name="alarms" caption="Every gate in alarm, newest alarm first, on every page." rows={v.alarms} />
+          )}
+          <h2 id="gates">Other gates ({v.total - v.alarms.length})</h2>
+          {v.rows.length === 0 ? (
+            <p>None.</p>
+          ) : (
+            <GateTable name="gates" caption={`Gates with open alerts first, then by name. Page ${v.page} of ${v.pages}.`} rows={v.rows} />
+          )}
+          {v.pages > 1 && (
+            <nav aria-label="Pages of gates" class="ranges" data-field="pages">
+              {v.page > 1 && <a href={pageLink(v.page - 1)}>Previous page</a>} Page {v.page} of {v.pages}{" "}
+              {v.page < v.pages && <a href={pageLink(v.page + 1)}>Next page</a>}
+            </nav>
+          )}
+        </>
       )}
     </Layout>
   );

@@ -1,7 +1,8 @@
 /**
  * The one table of every dashboard page: a wrapper that scrolls sideways on a phone (nothing else may be wider than
  * the screen), an optional caption, column headers with scope, one row per item. Numeric columns are right-aligned
- * (`num`), a column may be the row's header, and `field` marks a column's cells for whoever reads one column.
+ * (`num`), a column may be the row's header, and `field` marks a column's cells for whoever reads one column. The
+ * wrapper is a named, focusable region, so a keyboard can scroll it too.
  */
 import type { Child } from "hono/jsx";
 
@@ -22,6 +23,8 @@ export interface TableProps<R> {
   /** data-table: which table this is. */
   readonly name?: string;
   readonly caption?: Child;
+  /** The scrolling region's name for assistive technology (default: the caption when it is text, else the name). */
+  readonly label?: string;
   readonly captionClass?: string;
   /** The columns; `false` leaves one out (a column only admins see). */
   readonly columns: readonly (Column<R> | false)[];
@@ -33,7 +36,11 @@ export interface TableProps<R> {
 export function Table<R>(props: TableProps<R>) {
   const columns = props.columns.filter((c): c is Column<R> => c !== false);
   return (
-    <div class="table-wrap">
+    <section
+      class="table-wrap"
+      tabindex={0}
+      aria-label={props.label ?? (typeof props.caption === "string" ? props.caption : (props.name ?? "table"))}
+    >
       <table data-table={props.name}>
         {props.caption !== undefined && <caption class={props.captionClass}>{props.caption}</caption>}
         <thead>
@@ -63,6 +70,6 @@ export function Table<R>(props: TableProps<R>) {
           ))}
         </tbody>
       </table>
-    </div>
+    </section>
   );
 }

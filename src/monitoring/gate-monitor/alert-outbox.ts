@@ -33,6 +33,14 @@ export class AlertOutbox {
     return true;
   }
 
+  /** The alerts decided and not yet raised, oldest first: their gate reads "alarm" meanwhile (../drift-state.ts). */
+  pending(): { kind: AlertInput["kind"]; at: number }[] {
+    return this.#sql
+      .exec<{ created_at: number; alert: string }>(`SELECT created_at, alert FROM pending_alerts ORDER BY id`)
+      .toArray()
+      .map((r) => ({ kind: (JSON.parse(r.alert) as AlertInput).kind, at: r.created_at }));
+  }
+
   get empty(): boolean {
     return this.#sql.exec(`SELECT 1 FROM pending_alerts LIMIT 1`).toArray().length === 0;
   }

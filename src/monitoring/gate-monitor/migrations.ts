@@ -8,7 +8,7 @@
  * Objects created before migrations were numbered have no `schema_migrations` table but do have their data: every
  * migration here therefore tolerates finding its work done (CREATE ... IF NOT EXISTS; a column added only when
  * missing). Which module owns each table: batch-ledger.ts (batches, judgment_batches), windows.ts (windows, history,
- * detectors), coverage.ts (coverage), alert-outbox.ts (pending_alerts), ingest-counters.ts (queued_ingest).
+ * detectors), coverage.ts (coverage), alert-outbox.ts (pending_alerts), ingest-counters.ts (queued_ingest), series.ts (series).
  */
 
 export interface MonitorMigration {
@@ -58,6 +58,20 @@ CREATE TABLE IF NOT EXISTS queued_ingest (id INTEGER PRIMARY KEY CHECK (id = 1),
     apply: (sql) => {
       if (!columnsOf(sql, "judgment_batches").includes("hash")) sql.exec("ALTER TABLE judgment_batches ADD COLUMN hash TEXT");
     },
+  },
+  {
+    id: 4,
+    name: "series: hourly buckets of each calibration's counts and evidence (objects start with none: older counts stay in their windows)",
+    apply: (sql) =>
+      sql.exec(`
+CREATE TABLE IF NOT EXISTS series (calibration_id TEXT NOT NULL, bucket_start INTEGER NOT NULL, index_version TEXT NOT NULL,
+  batches INTEGER NOT NULL, queries INTEGER NOT NULL, candidates INTEGER NOT NULL, dropped INTEGER NOT NULL,
+  empty_queries INTEGER NOT NULL, gated_queries INTEGER NOT NULL, expected REAL NOT NULL, band_lo REAL NOT NULL,
+  band_hi REAL NOT NULL, log_evidence REAL NOT NULL, max_log_evidence REAL NOT NULL, log_threshold REAL NOT NULL,
+  empty_log_evidence REAL, drop_alarms INTEGER NOT NULL, empty_alarms INTEGER NOT NULL, last_alarm_at INTEGER,
+  PRIMARY KEY (calibration_id, bucket_start)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS series_by_time ON series (bucket_start);
+`),
   },
 ];
 

@@ -1,6 +1,6 @@
 /**
  * What one gate's monitor does, over the modules that own its tables (batch-ledger.ts, windows.ts, coverage.ts,
- * alert-outbox.ts, ingest-counters.ts; schema in migrations.ts). The GateMonitor Durable Object
+ * alert-outbox.ts, ingest-counters.ts, series.ts; schema in migrations.ts). The GateMonitor Durable Object
  * (src/worker/gate-monitor.ts) is its host: it constructs this over the object's storage, answers RPC with it, and
  * raises what the outbox holds.
  *
@@ -10,8 +10,9 @@
  * host), so no count is lost, no batch counted twice, no alert lost.
  */
 import type { AlertInput } from "../../alerts/lifecycle";
-import type { AlertKind } from "../../contract";
+import type { AlertKind, SeriesBucket } from "../../contract";
 import type { DriftConfig } from "../../stats/drift";
+import { newDetector } from "../../stats/e-detector";
 import { addJudgments, coverageStatus, evaluateCoverageState, newCoverageState, recallDriftSummary } from "../coverage-window";
 import type {
   JudgeInput,
@@ -29,6 +30,7 @@ import { BatchLedger } from "./batch-ledger";
 import { CoverageTests } from "./coverage";
 import { IngestCounters } from "./ingest-counters";
 import { migrate } from "./migrations";
+import { Series } from "./series";
 import { Windows } from "./windows";
 
 /** The part of a Durable Object's storage the monitor uses. */
@@ -40,6 +42,7 @@ export class Monitor {
   readonly #windows: Windows;
   readonly #coverage: CoverageTests;
   readonly #counters: IngestCounters;
+  readonly #series: Series;
   /** Alarms decided and not yet raised in D1: the host drains it. */
   readonly outbox: AlertOutbox;
 
@@ -52,6 +55,7 @@ export class Monitor {
     this.#windows = new Windows(sql);
     this.#coverage = new CoverageTests(sql);
     this.#counters = new IngestCounters(sql);
+    this.#series = new Series(sql);
     this.outbox = new AlertOutbox(sql);
   }
 
@@ -129,10 +133,23 @@ export class Monitor {
     const alerts: AlertInput[] = [];
     if (ev.dropRate.alarm) alerts.push({ ...common, kind: "drop_rate_drift", summary: driftSummary(status), details: { window: status } });
     if (ev.emptyContext?.alarm) alerts.push({ ...common, kind: "empty_context", summary: emptyContextSummary(status), details: { window: status } });
+    this.#series.record({
+      calibration_id: next.calibration_id,
+      index_version: next.index_version,
+      now_ms: now,
+      queries: input.queries,
+      expected: ev.dropRate.expected,
+      band: ev.dropRate.band,
+      log_evidence: ev.dropRate.logEvidence,
+      log_threshold: ev.logThreshold,
+      empty_context_log_evidence: ev.emptyContext?.logEvidence ?? null,
+      drop_rate_alarm: ev.dropRate.alarm,
+      empty_context_alarm: ev.emptyContext?.alarm ?? false,
+    });
     if (alerts.length > 0) {
-      // Reset the detector after an alarm: archive the alarmed window, open a fresh one with a fresh detector.
-      this.#windows.archive(next, now, config);
-      next = newWindow(next.calibration_id, next.index_version, next.expectation, now, next.alarms + 1);
+      // Restart the detector after an alarm, so a continued shift alarms again on fresh evidence. The window keeps its
+      // counts: the day's drop rate is still the day's (the gate reads "alarm" from the alert, ../drift-state.ts).
+      next = { ...next, alarms: next.alarms + 1, detector: newDetector() };
       for (const a of alerts) this.outbox.add(a, now);
     }
     this.#windows.save(next, now);
@@ -183,8 +200,14 @@ export class Monitor {
     const windows = open.map((w) => windowStatus(w, evaluateWindow(w, config)));
     const recall = this.#coverage.all().map((c) => coverageStatus(c, evaluateCoverageState(c, config)));
     const queued_ingest = this.#counters.status();
-    if (!detail) return { gate_id: gateId, windows, history: [], recall, queued_ingest, samples: {} };
+    const pending_alerts = this.outbox.pending();
+    if (!detail) return { gate_id: gateId, windows, history: [], recall, queued_ingest, samples: {}, pending_alerts };
     const samples = Object.fromEntries(open.map((w) => [w.calibration_id, w.reservoir]));
-    return { gate_id: gateId, windows, history: this.#windows.history(), recall, queued_ingest, samples };
+    return { gate_id: gateId, windows, history: this.#windows.history(), recall, queued_ingest, samples, pending_alerts };
+  }
+
+  /** The series buckets overlapping [fromMs, toMs], oldest first (series.ts). */
+  series(fromMs: number, toMs: number): SeriesBucket[] {
+    return this.#series.read(fromMs, toMs);
   }
 }

@@ -61,9 +61,12 @@ export interface Input<R extends RouteSpec> {
 
 type DeclaredStatus<R extends RouteSpec> = Extract<keyof R["responses"], StatusCode>;
 
-/** One declared answer: its status, and the JSON its schema declares (any body when the table gives no schema). */
+/**
+ * One declared answer: its status, and the JSON its schema declares (any body when the table gives no schema, or
+ * for an answer that also has alternative media types, such as CSV of the same rows).
+ */
 type ReplyAt<X, S extends StatusCode> = X extends { readonly schema: infer T extends z.ZodType }
-  ? TypedResponse<JSONParsed<z.output<T>>, S, "json">
+  ? TypedResponse<JSONParsed<z.output<T>>, S, "json"> | (X extends { readonly alternatives: object } ? TypedResponse<string, S, "body"> : never)
   : TypedResponse<unknown, S, ResponseFormat>;
 
 /** What a route's handler may answer: `c.json(body, status)` with a status and body the route table declares. */
@@ -104,7 +107,11 @@ export function checkReply(spec: RouteSpec, status: number, body: unknown): void
 }
 
 async function checkResponse(spec: RouteSpec, res: Response): Promise<void> {
-  const schema = spec.responses[res.status]?.schema;
+  const declared = spec.responses[res.status];
+  // An alternative media type of a JSON answer (CSV of the same rows) has no schema to check; its type must be declared.
+  const type = res.headers.get("content-type")?.split(";")[0]?.trim() ?? "";
+  if (declared?.alternatives !== undefined && type in declared.alternatives) return;
+  const schema = declared?.schema;
   checkReply(spec, res.status, schema === undefined ? null : await res.clone().json());
 }
 

@@ -1,0 +1,156 @@
+/**
+ * The gate page's production section: the drop rate and the detector's evidence per hour over the chosen range
+ * (charts/time-series.tsx) with its plotted numbers, and the monitor's daily windows.
+ */
+import { SERIES_BUCKET_MS } from "../../contract";
+import { num, pct } from "../charts/scale";
+import { alarmsOf, calibrationsOf, DropRateSeriesChart } from "../charts/time-series";
+import { type GateView, SERIES_RANGES, type SeriesRange } from "../data";
+import { when } from "./layout";
+import { Table } from "./table";
+
+const RANGE_WORDS: Record<SeriesRange, string> = { "24h": "24 hours", "7d": "7 days", "30d": "30 days" };
+
+const hours = (n: number): string => `${n} ${n === 1 ? "hour" : "hours"}`;
+
+/** The chart's text alternative: what it shows, in one paragraph. */
+function describe(v: GateView, range: SeriesRange): string {
+  const buckets = v.series?.buckets ?? [];
+  if (buckets.length === 0) return `No observations in the last ${RANGE_WORDS[range]}.`;
+  const rates = buckets.flatMap((b) => (b.drop_rate === null ? [] : [b.drop_rate]));
+  const alarms = alarmsOf(buckets);
+  const parts = calibrationsOf(buckets).map((c) => {
+    const mine = buckets.filter((b) => b.calibration_id === c.calibration_id);
+    return `${c.index_version} expected ${pct(mine.at(-1)!.expected)} (band ${pct(mine.at(-1)!.band.lo)} to ${pct(mine.at(-1)!.band.hi)})`;
+  });
+  return [
+    `${hours(buckets.length)} with observations in the last ${RANGE_WORDS[range]}; observed drop rate from ${pct(Math.min(...rates))} to ${pct(Math.max(...rates))}; ${parts.join("; ")}.`,
+    alarms.length === 0
+      ? "No alarm."
+      : alarms.length === 1
+        ? `1 hour with alarms, the last at ${when(alarms[0]!.at)}.`
+        : `${hours(alarms.length)} with alarms, the first at ${when(alarms[0]!.at)}, the last at ${when(alarms.at(-1)!.at)}.`,
+    ...(v.series?.activations ?? []).map((a) => `Activated ${a.index_version} at ${when(a.at)}.`),
+  ].join(" ");
+}
+
+export function ProductionSection(props: { view: GateView; range: SeriesRange; path: string }) {
+  const v = props.view;
+  const series = v.series;
+  const buckets = series?.buckets ?? [];
+  return (
+    <>
+      <h2 id="production">Production drop rate</h2>
+      <nav aria-label="Time range" class="ranges">
+        Last:{" "}
+        {(Object.keys(SERIES_RANGES) as SeriesRange[]).map((r, i) => (
+          <>
+            {i > 0 && " · "}
+            {r === props.range ? (
+              <strong aria-current="true">{RANGE_WORDS[r]}</strong>
+            ) : (
+              <a href={`${props.path}?range=${r}#production`}>{RANGE_WORDS[r]}</a>
+            )}
+          </>
+        ))}
+      </nav>
+      {series === null ? (
+        <p class="error">The monitor's series could not be read.</p>
+      ) : buckets.length === 0 ? (
+        <p>No observations in the last {RANGE_WORDS[props.range]}: services report counts with POST /v1/observations.</p>
+      ) : (
+        <section aria-labelledby="production">
+          <figure>
+            <DropRateSeriesChart
+              buckets={buckets}
+              activations={series.activations}
+              fromMs={Date.parse(series.from)}
+              toMs={Date.parse(series.to)}
+              bucketMs={SERIES_BUCKET_MS}
+              title={`Production drop rate and drift evidence per hour, last ${RANGE_WORDS[props.range]}`}
+              desc={describe(v, props.range)}
+            />
+            <figcaption>
+              <ul class="legend">
+                {calibrationsOf(buckets).map((c) => (
+                  <li>
+                    <span class={`sw ${c.tone.cls}`} aria-hidden="true" />
+                    {c.index_version}: observed (line and dots), expected (dashes), tolerance band (shaded)
+                  </li>
+                ))}
+                <li>
+                  <span class="sw alarm-level" aria-hidden="true" />
+                  alarm level of the evidence; red triangles and lines: alarms
+                </li>
+                <li>
+                  <span class="sw activation" aria-hidden="true" />
+                  activations, named by index version
+                </li>
+              </ul>
+              <p class="muted">{describe(v, props.range)}</p>
+            </figcaption>
+          </figure>
+          <details>
+            <summary>Plotted numbers (per hour)</summary>
+            <Table
+              name="series"
+              caption="One row per hour with observations, oldest first"
+              rows={buckets}
+              columns={[
+                { header: "Hour (UTC)", rowHeader: true, cell: (b) => when(b.start) },
+                { header: "Version", cell: (b) => b.index_version },
+                { header: "Queries", num: true, cell: (b) => b.queries },
+                { header: "Observed", num: true, cell: (b) => pct(b.drop_rate) },
+                { header: "Expected", num: true, cell: (b) => pct(b.expected) },
+                { header: "Band", num: true, cell: (b) => `${pct(b.band.lo)} – ${pct(b.band.hi)}` },
+                { header: "Empty context", num: true, cell: (b) => (b.queries > 0 ? pct(b.empty_queries / b.queries) : "–") },
+                { header: "Evidence (ln R, highest)", num: true, cell: (b) => `${num(b.max_log_evidence, 1)} / ${num(b.log_threshold, 1)}` },
+                { header: "Alarms", num: true, cell: (b) => b.drop_rate_alarms + b.empty_context_alarms },
+              ]}
+            />
+          </details>
+        </section>
+      )}
+      <p>
+        <a href={`${props.path}/series.csv?range=${props.range}`}>Download these hours as CSV</a> (the API:{" "}
+        <code>GET /v1/monitor/series?format=csv</code>).
+      </p>
+      {v.monitor.points.length > 0 && (
+        <Table
+          name="windows"
+          caption="Daily monitor windows (24 h each, oldest first)"
+          rows={v.monitor.points}
+          columns={[
+            {
+              header: "Window start",
+              cell: (p) => (
+                <>
+                  {when(p.started_at)}
+                  {p.open ? " (open)" : ""}
+                </>
+              ),
+            },
+            { header: "Version", cell: (p) => p.index_version },
+            { header: "Queries", num: true, cell: (p) => p.queries },
+            { header: "Observed", num: true, cell: (p) => pct(p.observed) },
+            { header: "Expected", num: true, cell: (p) => pct(p.expected) },
+            { header: "Band", num: true, cell: (p) => `${pct(p.band[0])} – ${pct(p.band[1])}` },
+            { header: "Empty context", num: true, cell: (p) => pct(p.empty_rate) },
+            {
+              header: "Candidates / query",
+              num: true,
+              field: "candidates",
+              cell: (p) => (
+                <>
+                  {p.mean_candidates === null ? "–" : p.mean_candidates.toFixed(1)}
+                  {p.candidates_change === "fewer" || p.candidates_change === "more" ? ` (${p.candidates_change} than calibration)` : ""}
+                </>
+              ),
+            },
+            { header: "Alarms", num: true, cell: (p) => p.alarms },
+          ]}
+        />
+      )}
+    </>
+  );
+}

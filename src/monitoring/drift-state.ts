@@ -1,0 +1,44 @@
+/**
+ * A gate's drift state in one word, from its monitor and its alerts: the one rule GET /v1/monitor, the dashboard and
+ * /metrics all apply, so none of them can read "watching" while another reads "alarm".
+ *
+ * The change detector restarts at every alarm (so that a continued shift alarms again on fresh evidence), which makes
+ * its own evidence read low right after one: the alarm therefore lasts as long as the alert it raised is unresolved
+ * (open or acknowledged), and from the moment the monitor decided it, before the alert reached D1 (the monitor's
+ * outbox). Pure: the callers fetch the monitor's snapshot and the gate's unresolved alerts.
+ */
+import { type AlertKind, DRIFT_ALERT_KINDS, type DriftState, type WindowStatus } from "../contract";
+
+const DRIFT_KINDS: ReadonlySet<AlertKind> = new Set(DRIFT_ALERT_KINDS);
+
+/** True for the alert kinds the drift monitor raises (an unresolved one puts its gate in alarm). */
+export const isDriftKind = (kind: AlertKind): boolean => DRIFT_KINDS.has(kind);
+
+export interface DriftStateInput {
+  /** The monitor's open windows and coverage tests: armed or not. */
+  readonly windows: readonly Pick<WindowStatus, "drop_rate" | "empty_context">[];
+  readonly recall: readonly { readonly armed: boolean }[];
+  /** Alarms the monitor decided and has not yet stored in D1 (`at`: epoch ms). */
+  readonly pending: readonly { readonly kind: AlertKind; readonly at: number }[];
+  /** The gate's unresolved alerts of any kind (only drift kinds count), with when each was first seen. */
+  readonly unresolved: readonly { readonly kind: AlertKind; readonly since: string; readonly id: string | null }[];
+}
+
+export function driftState(input: DriftStateInput): DriftState {
+  const holding = [
+    ...input.unresolved.filter((a) => isDriftKind(a.kind)),
+    ...input.pending.filter((p) => isDriftKind(p.kind)).map((p) => ({ kind: p.kind, since: new Date(p.at).toISOString(), id: null })),
+  ];
+  if (holding.length > 0) {
+    return {
+      state: "alarm",
+      since: holding.map((h) => h.since).reduce((a, b) => (b < a ? b : a)),
+      kinds: DRIFT_ALERT_KINDS.filter((k) => holding.some((h) => h.kind === k)),
+      alert_ids: [...new Set(holding.flatMap((h) => (h.id === null ? [] : [h.id])))],
+    };
+  }
+  const quiet = { since: null, kinds: [], alert_ids: [] };
+  if (input.windows.length === 0 && input.recall.length === 0) return { state: "no_observations", ...quiet };
+  const armed = input.windows.some((w) => w.drop_rate.armed || w.empty_context?.armed === true) || input.recall.some((r) => r.armed);
+  return { state: armed ? "watching" : "not_armed", ...quiet };
+}

@@ -1,0 +1,164 @@
+/**
+ * The monitor's drop-rate series: per calibration, one row per hour (SERIES_BUCKET_MS) of the production counts it
+ * received and of its change detector's evidence, written in the same transaction as the window they also update, so
+ * on-call can see when a shift started (GET /v1/monitor/series, the gate page's chart). Owns the table `series`
+ * (migrations.ts, migration 3).
+ *
+ * Bounded: when a batch opens a new hour, buckets older than SERIES_RETENTION_MS (30 days) are forgotten and, beyond
+ * MAX_SERIES_BUCKETS rows (30 days for three calibrations at once), the oldest go. A row is about 150 bytes in
+ * SQLite; nothing is held in memory between calls (docs/storage.md, docs/benchmarks.md section 20).
+ */
+import type { SeriesBucket } from "../../contract";
+import { MAX_SERIES_BUCKETS, SERIES_BUCKET_MS, SERIES_RETENTION_MS } from "../../platform/limits";
+
+/** What one counted batch adds to its calibration's bucket. */
+export interface BucketInput {
+  readonly calibration_id: string;
+  readonly index_version: string;
+  readonly now_ms: number;
+  readonly queries: readonly (readonly [number, number])[];
+  /** The calibration's expected drop rate and band, and the detector's numbers after this batch (before any restart). */
+  readonly expected: number;
+  readonly band: { readonly lo: number; readonly hi: number };
+  readonly log_evidence: number;
+  readonly log_threshold: number;
+  readonly empty_context_log_evidence: number | null;
+  readonly drop_rate_alarm: boolean;
+  readonly empty_context_alarm: boolean;
+}
+
+type Row = {
+  calibration_id: string;
+  bucket_start: number;
+  index_version: string;
+  batches: number;
+  queries: number;
+  candidates: number;
+  dropped: number;
+  empty_queries: number;
+  gated_queries: number;
+  expected: number;
+  band_lo: number;
+  band_hi: number;
+  log_evidence: number;
+  max_log_evidence: number;
+  log_threshold: number;
+  empty_log_evidence: number | null;
+  drop_alarms: number;
+  empty_alarms: number;
+  last_alarm_at: number | null;
+};
+
+/** The start of the bucket holding `ms`. */
+export const bucketStart = (ms: number): number => Math.floor(ms / SERIES_BUCKET_MS) * SERIES_BUCKET_MS;
+
+export class Series {
+  readonly #sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+  }
+
+  /** Adds a counted batch to its calibration's bucket; call inside the batch's transaction. */
+  record(b: BucketInput): void {
+    let queries = 0;
+    let candidates = 0;
+    let dropped = 0;
+    let empty = 0;
+    let gated = 0;
+    for (const [m, d] of b.queries) {
+      // As the window counts them (stats/per-query.ts addCluster): a query without candidates says nothing of the gate.
+      if (m === 0) continue;
+      queries += 1;
+      candidates += m;
+      dropped += d;
+      if (d === m) empty += 1;
+      if (d > 0) gated += 1;
+    }
+    const start = bucketStart(b.now_ms);
+    const alarmAt = b.drop_rate_alarm || b.empty_context_alarm ? b.now_ms : null;
+    const opened =
+      this.#sql.exec(`SELECT 1 FROM series WHERE calibration_id = ? AND bucket_start = ?`, b.calibration_id, start).toArray().length === 0;
+    this.#sql.exec(
+      `INSERT INTO series (calibration_id, bucket_start, index_version, batches, queries, candidates, dropped, empty_queries,
+         gated_queries, expected, band_lo, band_hi, log_evidence, max_log_evidence, log_threshold, empty_log_evidence,
+         drop_alarms, empty_alarms, last_alarm_at)
+       VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (calibration_id, bucket_start) DO UPDATE SET
+         batches = batches + 1, queries = queries + excluded.queries, candidates = candidates + excluded.candidates,
+         dropped = dropped + excluded.dropped, empty_queries = empty_queries + excluded.empty_queries,
+         gated_queries = gated_queries + excluded.gated_queries, expected = excluded.expected, band_lo = excluded.band_lo,
+         band_hi = excluded.band_hi, log_evidence = excluded.log_evidence,
+         max_log_evidence = MAX(max_log_evidence, excluded.max_log_evidence), log_threshold = excluded.log_threshold,
+         empty_log_evidence = excluded.empty_log_evidence, drop_alarms = drop_alarms + excluded.drop_alarms,
+         empty_alarms = empty_alarms + excluded.empty_alarms, last_alarm_at = COALESCE(excluded.last_alarm_at, last_alarm_at)`,
+      b.calibration_id,
+      start,
+      b.index_version,
+      queries,
+      candidates,
+      dropped,
+      empty,
+      gated,
+      b.expected,
+      b.band.lo,
+      b.band.hi,
+      b.log_evidence,
+      b.log_evidence,
+      b.log_threshold,
+      b.empty_context_log_evidence,
+      b.drop_rate_alarm ? 1 : 0,
+      b.empty_context_alarm ? 1 : 0,
+      alarmAt,
+    );
+    if (opened) this.#prune(b.now_ms);
+  }
+
+  /** Forgets buckets past the retention, then the oldest beyond MAX_SERIES_BUCKETS (once per new bucket). */
+  #prune(nowMs: number): void {
+    this.#sql.exec(`DELETE FROM series WHERE bucket_start < ?`, bucketStart(nowMs - SERIES_RETENTION_MS));
+    const rows = this.#sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM series`).one().n;
+    if (rows > MAX_SERIES_BUCKETS) {
+      this.#sql.exec(
+        `DELETE FROM series WHERE (calibration_id, bucket_start) IN
+           (SELECT calibration_id, bucket_start FROM series ORDER BY bucket_start, calibration_id LIMIT ?)`,
+        rows - MAX_SERIES_BUCKETS,
+      );
+    }
+  }
+
+  /** The buckets that overlap [fromMs, toMs], oldest first. */
+  read(fromMs: number, toMs: number): SeriesBucket[] {
+    return this.#sql
+      .exec<Row>(
+        `SELECT * FROM series WHERE bucket_start >= ? AND bucket_start <= ? ORDER BY bucket_start, calibration_id`,
+        bucketStart(fromMs),
+        toMs,
+      )
+      .toArray()
+      .map(
+        (r): SeriesBucket => ({
+          calibration_id: r.calibration_id,
+          index_version: r.index_version,
+          start: new Date(r.bucket_start).toISOString(),
+          end: new Date(r.bucket_start + SERIES_BUCKET_MS).toISOString(),
+          batches: r.batches,
+          queries: r.queries,
+          candidates: r.candidates,
+          dropped: r.dropped,
+          empty_queries: r.empty_queries,
+          gated_queries: r.gated_queries,
+          drop_rate: r.candidates > 0 ? r.dropped / r.candidates : null,
+          expected: r.expected,
+          band: { lo: r.band_lo, hi: r.band_hi },
+          log_evidence: r.log_evidence,
+          max_log_evidence: r.max_log_evidence,
+          log_threshold: r.log_threshold,
+          empty_context_log_evidence: r.empty_log_evidence,
+          drop_rate_alarms: r.drop_alarms,
+          empty_context_alarms: r.empty_alarms,
+          last_alarm_at: r.last_alarm_at === null ? null : new Date(r.last_alarm_at).toISOString(),
+        }),
+      );
+  }
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import type { WindowStatus } from "../../src/contract";
+import { driftState } from "../../src/monitoring/drift-state";
+
+/** An open window's tests, armed or not. */
+const win = (armed: boolean, emptyArmed: boolean | null = null) =>
+  ({
+    drop_rate: { armed } as WindowStatus["drop_rate"],
+    empty_context: emptyArmed === null ? null : ({ armed: emptyArmed } as NonNullable<WindowStatus["empty_context"]>),
+  }) as const;
+
+const none = { windows: [], recall: [], pending: [], unresolved: [] };
+
+describe("driftState", () => {
+  it("reads alarm while a drift alert is unresolved, since its first occurrence, whatever the restarted detector says", () => {
+    const s = driftState({
+      ...none,
+      windows: [win(false)],
+      unresolved: [
+        { kind: "drop_rate_drift", since: "2026-12-02T10:00:00.000Z", id: "alr_1" },
+        { kind: "rebuild_shift", since: "2026-12-01T09:00:00.000Z", id: "alr_0" },
+      ],
+    });
+    expect(s).toEqual({ state: "alarm", since: "2026-12-02T10:00:00.000Z", kinds: ["drop_rate_drift"], alert_ids: ["alr_1"] });
+  });
+
+  it("reads alarm for an alarm the monitor has not yet stored, and starts the alarm at the earliest holder", () => {
+    const s = driftState({
+      ...none,
+      windows: [win(true)],
+      pending: [{ kind: "empty_context", at: Date.parse("2026-12-02T08:00:00Z") }],
+      unresolved: [{ kind: "recall_drift", since: "2026-12-02T09:00:00.000Z", id: null }],
+    });
+    expect(s).toEqual({ state: "alarm", since: "2026-12-02T08:00:00.000Z", kinds: ["empty_context", "recall_drift"], alert_ids: [] });
+  });
+
+  it("without an alarm: watching once a test is armed, not armed before, no observations without windows or coverage tests", () => {
+    expect(driftState({ ...none, windows: [win(false), win(true)] }).state).toBe("watching");
+    expect(driftState({ ...none, windows: [win(false, true)] }).state).toBe("watching");
+    expect(driftState({ ...none, windows: [win(false, false)] })).toEqual({ state: "not_armed", since: null, kinds: [], alert_ids: [] });
+    expect(driftState({ ...none, recall: [{ armed: true }] }).state).toBe("watching");
+    expect(driftState(none).state).toBe("no_observations");
+    // Alerts that are not drift alerts do not put a gate in alarm.
+    expect(driftState({ ...none, unresolved: [{ kind: "uncalibrated_request", since: "2026-12-02T09:00:00.000Z", id: "alr_2" }] }).state).toBe(
+      "no_observations",
+    );
+  });
+});

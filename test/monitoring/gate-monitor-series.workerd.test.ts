@@ -1,0 +1,107 @@
+/**
+ * The GateMonitor's drop-rate series (src/monitoring/gate-monitor/series.ts): hourly buckets per calibration with the
+ * detector's evidence, alarms marked where they happened, the detector restarted at an alarm while the day's window
+ * keeps its counts, and the retention and row cap that bound a gate's series.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { afterEach, describe, expect, it } from "vitest";
+import { MAX_SERIES_BUCKETS, SERIES_BUCKET_MS, SERIES_RETENTION_MS } from "../../src/platform/limits";
+import type { GateMonitor } from "../../src/worker/gate-monitor";
+import { batch, moved, steady, T0 } from "../support/monitor-batches";
+import { monitorStubs } from "../support/monitor-stubs";
+
+const { monitor, drain } = monitorStubs("series");
+afterEach(drain);
+
+const HOUR = SERIES_BUCKET_MS;
+
+describe("GateMonitor series", () => {
+  it("adds each batch to its hour: counts, drop rate, the calibration's band and the detector's evidence", async () => {
+    const { gateId, rpc } = monitor("hours");
+    await rpc.observe(batch(gateId, "h1", T0 + 5 * 60_000, steady(40)));
+    await rpc.observe(batch(gateId, "h2", T0 + 50 * 60_000, [...steady(10), [20, 20], [20, 0], [0, 0]]));
+    await rpc.observe(batch(gateId, "h3", T0 + HOUR + 1, steady(5)));
+    // A retried batch is counted once, in the series as in the window.
+    await rpc.observe(batch(gateId, "h3", T0 + HOUR + 2, steady(5)));
+    const buckets = await rpc.series(T0, T0 + 2 * HOUR);
+    expect(buckets.map((b) => [b.start, b.batches, b.queries, b.candidates, b.dropped, b.empty_queries, b.gated_queries])).toEqual([
+      [new Date(T0).toISOString(), 2, 52, 1040, 320, 1, 51],
+      [new Date(T0 + HOUR).toISOString(), 1, 5, 100, 30, 0, 5],
+    ]);
+    expect(buckets[0]!.drop_rate).toBeCloseTo(320 / 1040, 12);
+    expect(buckets[0]).toMatchObject({ calibration_id: `cal_${gateId}`, index_version: "v1", end: new Date(T0 + HOUR).toISOString() });
+    const status = await rpc.status(gateId, T0 + HOUR + 3, batch(gateId, "x", T0, []).config);
+    const w = status.windows[0]!;
+    // The bucket holds the detector's numbers after its last batch: the last hour's equal the window's now.
+    expect(buckets[1]).toMatchObject({
+      expected: w.drop_rate.expected,
+      band: w.drop_rate.band,
+      log_evidence: w.drop_rate.log_evidence,
+      log_threshold: w.log_threshold,
+      drop_rate_alarms: 0,
+      last_alarm_at: null,
+    });
+    expect(buckets[0]!.max_log_evidence).toBeGreaterThanOrEqual(buckets[0]!.log_evidence);
+    // A range selects the buckets that overlap it.
+    expect((await rpc.series(T0 + HOUR + 10, T0 + 2 * HOUR)).map((b) => b.start)).toEqual([new Date(T0 + HOUR).toISOString()]);
+  });
+
+  it("marks an alarm in its hour, restarts the detector and keeps the day's window", async () => {
+    const { gateId, rpc } = monitor("alarm");
+    await rpc.observe(batch(gateId, "a0", T0, steady(100)));
+    const alarmAt = T0 + 2 * HOUR + 7 * 60_000;
+    const alarmed = await rpc.observe(batch(gateId, "a1", alarmAt, moved(200)));
+    expect(alarmed.alerts).toEqual(["drop_rate_drift"]);
+    expect(alarmed.window.drop_rate.alarm).toBe(true);
+    const after = await rpc.observe(batch(gateId, "a2", alarmAt + 60_000, steady(10)));
+    // The window still holds every query of the day; the restarted detector has seen ten.
+    expect(after.window).toMatchObject({ queries: 310, alarms: 1 });
+    expect(after.window.drop_rate).toMatchObject({ alarm: false, armed: false, not_armed_reason: "too_few_queries" });
+    const [first, alarmHour] = await rpc.series(T0, T0 + 3 * HOUR);
+    expect(first).toMatchObject({ drop_rate_alarms: 0, last_alarm_at: null });
+    expect(alarmHour).toMatchObject({ batches: 2, queries: 210, drop_rate_alarms: 1, last_alarm_at: new Date(alarmAt).toISOString() });
+    // The hour keeps the evidence that alarmed (its highest), and ends on the restarted detector's.
+    expect(alarmHour!.max_log_evidence).toBeGreaterThanOrEqual(alarmHour!.log_threshold);
+    expect(alarmHour!.log_evidence).toBeLessThan(alarmHour!.log_threshold);
+  });
+
+  it("forgets buckets past the retention when a new hour opens, and keeps at most MAX_SERIES_BUCKETS", async () => {
+    const { gateId, stub, rpc } = monitor("bounds");
+    await rpc.observe(batch(gateId, "old", T0, steady(5)));
+    await rpc.observe(batch(gateId, "still", T0 + SERIES_RETENTION_MS - HOUR, steady(5)));
+    // Opening an hour past the retention of the first forgets it.
+    await rpc.observe(batch(gateId, "new", T0 + SERIES_RETENTION_MS + HOUR, steady(5)));
+    const kept = await rpc.series(T0 - HOUR, T0 + SERIES_RETENTION_MS + 2 * HOUR);
+    expect(kept.map((b) => b.start)).toEqual([
+      new Date(T0 + SERIES_RETENTION_MS - HOUR).toISOString(),
+      new Date(T0 + SERIES_RETENTION_MS + HOUR).toISOString(),
+    ]);
+
+    // The row cap: three other calibrations fill every hour of the retention (MAX_SERIES_BUCKETS rows), then one more
+    // hour opens: the oldest row goes, though none is past the retention.
+    const capAt = T0 + SERIES_RETENTION_MS + 5 * HOUR;
+    const B = Math.floor(capAt / HOUR) * HOUR;
+    await runInDurableObject(stub, (_: GateMonitor, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DELETE FROM series");
+      for (let c = 0; c < MAX_SERIES_BUCKETS / (SERIES_RETENTION_MS / HOUR); c++)
+        for (let h = 0; h < SERIES_RETENTION_MS / HOUR; h++)
+          sql.exec(
+            "INSERT INTO series VALUES (?, ?, 'v0', 1, 1, 20, 6, 0, 1, 0.3, 0.28, 0.32, 0, 0, 7, NULL, 0, 0, NULL)",
+            `cal_other_${c}`,
+            B - SERIES_RETENTION_MS + h * HOUR,
+          );
+    });
+    const rows = () =>
+      runInDurableObject(stub, (_: GateMonitor, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM series").one().n);
+    expect(await rows()).toBe(MAX_SERIES_BUCKETS);
+    await rpc.observe(batch(gateId, "cap", capAt, steady(5)));
+    expect(await rows()).toBe(MAX_SERIES_BUCKETS);
+    const left = await rpc.series(B - SERIES_RETENTION_MS, B);
+    expect(left.filter((b) => b.start === new Date(B - SERIES_RETENTION_MS).toISOString()).map((b) => b.calibration_id)).toEqual([
+      "cal_other_1",
+      "cal_other_2",
+    ]);
+    expect(left.at(-1)).toMatchObject({ calibration_id: `cal_${gateId}`, start: new Date(B).toISOString() });
+  });
+});
