@@ -15,7 +15,8 @@ import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support
 const calibrate = (gate: object, version = "v1") =>
   callJson("POST", "/v1/calibrations", 201, {
     token: TOKENS.calibrate,
-    json: { ...gate, index_version: version, scores: spreadScores(60), policy: { kind: "drop_rate", target: 0.2 } },
+    // activate: true: a second version of 60 scores is an inconclusive rebuild, which "auto" would not serve
+    json: { ...gate, index_version: version, scores: spreadScores(60), policy: { kind: "drop_rate", target: 0.2 }, activate: true },
   });
 
 async function pages<T>(path: string, key: "gates" | "alerts", query: Record<string, string | number | undefined>): Promise<T[][]> {

@@ -47,7 +47,8 @@ describe("did you mean", () => {
     for (const v of ["blue", "green"]) {
       await callJson("POST", "/v1/calibrations", 201, {
         token: TOKENS.calibrate,
-        json: { ...gate, index_version: v, scores: spreadScores(100), policy: { kind: "drop_rate", target: 0.2 } },
+        // activate: true: the same 100 scores again are an inconclusive rebuild, which "auto" would not serve
+        json: { ...gate, index_version: v, scores: spreadScores(100), policy: { kind: "drop_rate", target: 0.2 }, activate: true },
       });
     }
     const res = await call("GET", `/v1/threshold?${qs({ ...gate, index_version: "gren" })}`, { token: TOKENS.read });
