@@ -6,6 +6,7 @@
  * q spans [offsets[q], offsets[q+1]).
  */
 import { EMPTY_CONTEXT_STRATA, stratumOf } from "./empty-context";
+import { bindingGuard, type Guards, guardedKept, NO_GUARDS } from "./guarded-gate";
 import { satterthwaiteDf } from "./satterthwaite";
 
 /** Lays queries out flat: their scores one after the other, and the Q+1 offsets where each starts. O(total scores). */
@@ -35,10 +36,16 @@ export interface PerQueryStats {
   readonly designEffect: number;
   /** Satterthwaite degrees of freedom of that estimate (satterthwaite.ts); Infinity with fewer than 2 queries. */
   readonly degreesOfFreedom: number;
+  /** Share of queries where min_keep keeps candidates below the threshold, and where max_keep drops some above it. */
+  readonly minKeepBindingRate: number;
+  readonly maxKeepBindingRate: number;
 }
 
-/** Counts per query at `threshold` (null keeps everything). O(total candidates). */
-export function perQueryStats(scores: Float64Array, offsets: Uint32Array, threshold: number | null): PerQueryStats {
+/**
+ * Counts per query at `threshold` (null keeps everything) for the gate with `guards` (guarded-gate.ts; none by
+ * default): the design effect is that of the guarded drops, queries as units. O(total candidates).
+ */
+export function perQueryStats(scores: Float64Array, offsets: Uint32Array, threshold: number | null, guards: Guards = NO_GUARDS): PerQueryStats {
   const q = offsets.length - 1;
   if (q < 1) throw new RangeError("perQueryStats: no queries");
   const sums = emptyClusterSums();
@@ -46,12 +53,18 @@ export function perQueryStats(scores: Float64Array, offsets: Uint32Array, thresh
   let empty = 0;
   const sizes: number[] = [];
   const drops: number[] = [];
+  let minBinding = 0;
+  let maxBinding = 0;
   for (let i = 0; i < q; i++) {
     const start = offsets[i]!;
     const end = offsets[i + 1]!;
-    let dropped = 0;
-    if (threshold !== null) for (let j = start; j < end; j++) if (scores[j]! < threshold) dropped++;
+    let below = 0;
+    if (threshold !== null) for (let j = start; j < end; j++) if (scores[j]! < threshold) below++;
     const m = end - start;
+    const binding = bindingGuard(m, m - below, guards);
+    if (binding === "min_keep") minBinding++;
+    else if (binding === "max_keep") maxBinding++;
+    const dropped = m - guardedKept(m, m - below, guards);
     kept += m - dropped;
     if (m > 0 && dropped === m) empty++;
     addCluster(sums, m, dropped);
@@ -67,6 +80,8 @@ export function perQueryStats(scores: Float64Array, offsets: Uint32Array, thresh
     emptyContextRate: empty / q,
     designEffect: designEffect(sums),
     degreesOfFreedom: satterthwaiteDf(sizes, drops),
+    minKeepBindingRate: minBinding / q,
+    maxKeepBindingRate: maxBinding / q,
   };
 }
 
@@ -83,7 +98,10 @@ export interface ClusterSums {
   droppedTimesSize: number;
   /** sum m_q^2 */
   sizeSq: number;
-  /** queries with m_q > 0 and D_q = m_q */
+  /**
+   * queries with m_q > 0 and D_q = m_q: left empty by the threshold. With a level L (addCluster), queries the threshold
+   * leaves with fewer than min(L, m_q) candidates: for a gate with min_keep >= 1, those where the guard binds.
+   */
   empty: number;
   /**
    * Queries and empty queries per candidate-count stratum (empty-context.ts EMPTY_CONTEXT_STRATA). Absent in sums
@@ -92,6 +110,12 @@ export interface ClusterSums {
    */
   stratumQueries?: number[];
   stratumEmpty?: number[];
+  /**
+   * Queries that said whether they abstained (clients that apply abstention), and those that did. Absent in sums
+   * stored before abstention was watched: read as 0.
+   */
+  abstentionQueries?: number;
+  abstained?: number;
 }
 
 export function emptyClusterSums(): ClusterSums {
@@ -119,19 +143,26 @@ export function cloneSums(s: Readonly<ClusterSums>): ClusterSums {
 }
 
 /**
- * Adds one query with m candidates of which d were dropped (mutates `sums`: it is an accumulator). A query with no
- * candidates says nothing about the gate and is skipped. Throws RangeError unless 0 <= d <= m are whole numbers.
+ * Adds one query with m candidates of which d were dropped (mutates `sums`: it is an accumulator). The query counts as
+ * `empty` when fewer than min(level, m) candidates survive (level 1: none). `abstained` (true/false) counts it in the
+ * abstention sums; null: the query did not say. A query with no candidates says nothing about the gate and is skipped.
+ * Throws RangeError unless 0 <= d <= m are whole numbers and level >= 1.
  */
-export function addCluster(sums: ClusterSums, m: number, d: number): void {
+export function addCluster(sums: ClusterSums, m: number, d: number, level = 1, abstained: boolean | null = null): void {
   if (!(Number.isInteger(m) && Number.isInteger(d) && d >= 0 && d <= m)) throw new RangeError(`addCluster: m=${m}, d=${d}`);
+  if (!(Number.isInteger(level) && level >= 1)) throw new RangeError(`addCluster: level=${level}`);
   if (m === 0) return;
+  if (abstained !== null) {
+    sums.abstentionQueries = (sums.abstentionQueries ?? 0) + 1;
+    if (abstained) sums.abstained = (sums.abstained ?? 0) + 1;
+  }
   sums.queries += 1;
   sums.candidates += m;
   sums.dropped += d;
   sums.droppedSq += d * d;
   sums.droppedTimesSize += d * m;
   sums.sizeSq += m * m;
-  const empty = d === m;
+  const empty = m - d < Math.min(level, m);
   if (empty) sums.empty += 1;
   if (sums.stratumQueries === undefined || sums.stratumEmpty === undefined) {
     sums.stratumQueries = EMPTY_CONTEXT_STRATA.map(() => 0);
