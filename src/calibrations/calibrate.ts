@@ -25,6 +25,8 @@ export interface CalibrationInput {
   readonly offsets: Uint32Array | null;
   /** Relevance per score (1 relevant, 0 not), parallel to `scores`; only with `offsets`. null: unlabelled. */
   readonly relevant?: Uint8Array | null;
+  /** Per query (with `offsets`): explicitly answerable or not; null entries (or no array) follow the labels. */
+  readonly answerable?: readonly (boolean | null)[] | null;
   /** How the scores were encoded: float32 uploads are checked for rounding near the threshold. */
   readonly precision?: "float64" | "float32";
 }

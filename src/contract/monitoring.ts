@@ -6,12 +6,25 @@ import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_JUDGED_QUERIES, MAX_
 // Production observations and drift
 // ---------------------------------------------------------------------------------------------------------------
 
-/** One query's counts: [candidates reranked, candidates dropped by the gate]. */
+const count = z.number().int().min(0);
+const QUERY_COUNTS_SHAPE = "must be [candidates, dropped] or [candidates, dropped, below, abstained] with whole numbers (abstained 0 or 1)";
+
+/**
+ * One query's counts: [candidates reranked, candidates dropped by the gate], or, from a client that applies guards
+ * or abstention (src/stats/guard-rule.ts), [candidates, dropped, below, abstained]: `below` the scored candidates
+ * under the threshold (what the threshold alone drops: where a min_keep guard binds), `abstained` 1 when the query
+ * abstained (0 otherwise). `dropped` is what the guarded candidate gate drops, whether or not the query abstained.
+ */
 export const QueryCounts = z
-  .tuple([z.number().int().min(0).max(MAX_CANDIDATES_PER_QUERY), z.number().int().min(0)], {
-    error: "must be [candidates, dropped] with whole numbers",
-  })
-  .refine(([m, d]) => d <= m, { error: "dropped must not exceed candidates" });
+  .union(
+    [
+      z.tuple([count.max(MAX_CANDIDATES_PER_QUERY), count]),
+      z.tuple([count.max(MAX_CANDIDATES_PER_QUERY), count, count, z.union([z.literal(0), z.literal(1)])]),
+    ],
+    { error: QUERY_COUNTS_SHAPE },
+  )
+  .refine((q) => q[1] <= q[0] && (q[2] === undefined || q[2] <= q[0]), { error: "dropped and below must not exceed candidates" });
+export type QueryCounts = z.infer<typeof QueryCounts>;
 
 /**
  * What every production batch starts with: its id (a retried batch with the same id is never counted twice) and

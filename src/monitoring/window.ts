@@ -12,7 +12,7 @@ import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, type DriftConfig } f
 import { type DetectedRate, type DetectorEvaluation, evaluateDetector, observeDetector } from "../stats/drift-detector";
 import { type DetectorState, newDetector } from "../stats/e-detector";
 import { EMPTY_CONTEXT_STRATA } from "../stats/empty-context";
-import { addCluster, type ClusterSums, cloneSums, emptyClusterSums } from "../stats/per-query";
+import { addCluster, type ClusterSums, cloneSums, emptyClusterSums, type QueryObservation } from "../stats/per-query";
 
 /** Scores kept per gate window (uniform reservoir sample) for the production score distribution. */
 export const SCORE_RESERVOIR_SIZE = 2_000;
@@ -75,7 +75,7 @@ export const windowExpired = (w: WindowState, nowMs: number): boolean => nowMs >
  */
 export function addBatch(
   w: WindowState,
-  queries: readonly (readonly [number, number])[],
+  queries: readonly QueryObservation[],
   scores: readonly number[] | null,
   random: () => number,
   nowMs: number = w.started_at,

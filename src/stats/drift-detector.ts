@@ -25,7 +25,7 @@ import {
 } from "./drift";
 import { type DetectorStart, type DetectorState, detectorAdd, detectorLogThreshold, readDetector } from "./e-detector";
 import { logEvidence, priorFor } from "./mixture-test";
-import { type ClusterSums, designEffect } from "./per-query";
+import { type ClusterSums, designEffect, type QueryObservation } from "./per-query";
 
 export interface DetectedRate extends RateTest {
   /** The caller's tag (epoch ms) of the start with the most evidence: the evidence accumulates since then. */
@@ -60,7 +60,7 @@ function logEvidences(sums: Readonly<ClusterSums>, deff: number, bands: DriftBan
 /** Adds a batch to the detector (a new state; the input is not mutated). `nowMs` tags a start opened by it. */
 export function observeDetector(
   state: DetectorState,
-  queries: readonly (readonly [number, number])[],
+  queries: readonly QueryObservation[],
   nowMs: number,
   cal: CalibrationExpectation,
   config: DriftConfig,

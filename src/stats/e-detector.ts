@@ -19,7 +19,7 @@
  * opened just after it carry the most evidence and stay. Memory O(maxStarts), cost O(maxStarts) per batch.
  * Reference: docs/drift.md, "The change detector".
  */
-import { addCluster, type ClusterSums, cloneSums, emptyClusterSums } from "./per-query";
+import { addCluster, type ClusterSums, cloneSums, emptyClusterSums, type QueryObservation } from "./per-query";
 
 export interface DetectorStart {
   /** Caller's tag for when the start opened (the monitor passes epoch milliseconds). */
@@ -54,7 +54,7 @@ export function newDetector(): DetectorState {
  */
 export function detectorAdd(
   state: DetectorState,
-  queries: readonly (readonly [number, number])[],
+  queries: readonly QueryObservation[],
   openedAt: number,
   limits: DetectorLimits,
   score: (sums: Readonly<ClusterSums>, total: Readonly<ClusterSums>) => number,

@@ -118,6 +118,12 @@ export interface ClusterSums {
   abstained?: number;
 }
 
+/**
+ * One production query as an observation reports it: candidates, dropped by the (guarded) gate, and from a client that
+ * applies guards or abstention the scored candidates below the threshold and 1 when the query abstained (0 if not).
+ */
+export type QueryObservation = readonly [candidates: number, dropped: number, below?: number, abstained?: number];
+
 export function emptyClusterSums(): ClusterSums {
   const zeros = () => EMPTY_CONTEXT_STRATA.map(() => 0);
   return {
