@@ -186,6 +186,27 @@ export const PerQuery = z.object({
   mean_candidates: z.number(),
   empty_context_rate: z.number(),
   design_effect: z.number(),
+  /**
+   * Guarded gates with min_keep = L >= 1 are never empty: `empty_context_rate`, its strata and its check then count the
+   * queries the threshold leaves with fewer than min(L, m) candidates (where the guard binds), and this is L.
+   * Absent: no min_keep guard, they count queries left with nothing.
+   */
+  empty_context_level: z.number().int().optional(),
+  /**
+   * Guarded gates: the guarded drop rate's counts on the calibration's own queries per candidate-count stratum, which
+   * the production monitor's drop-rate expectation is conditioned on. Absent for gates without guards.
+   */
+  drop_rate_by_candidates: z
+    .array(
+      z.object({
+        min_candidates: z.number().int(),
+        max_candidates: z.number().int().nullable(),
+        queries: z.number().int(),
+        candidates: z.number().int(),
+        dropped: z.number().int(),
+      }),
+    )
+    .optional(),
   /** Per candidate-count stratum; absent on calibrations fitted before it was kept. */
   empty_context_by_candidates: z.array(EmptyContextStratum).optional(),
   /** The extrapolation's check on the calibration's own short queries; absent on calibrations fitted before it. */

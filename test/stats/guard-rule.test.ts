@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import fixture from "../../fixtures/guarded-gate.json";
 import { decideQuery } from "../../src/stats/guard-rule";
 
 interface Vector {
@@ -10,7 +10,7 @@ interface Vector {
   expected: { kept: number[]; dropped: number[]; abstain: boolean; dropped_count: number; below: number };
 }
 
-const vectors = JSON.parse(readFileSync(new URL("../../fixtures/guarded-gate.json", import.meta.url), "utf8")) as { cases: Vector[] };
+const vectors = fixture as unknown as { cases: Vector[] };
 
 /** JSON has no NaN or Infinity: the fixture writes them as strings. */
 const score = (s: number | string | null): number | null => (typeof s === "string" ? Number(s) : s);
