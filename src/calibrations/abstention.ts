@@ -8,7 +8,7 @@ import type { AbstentionPolicy, AbstentionReport, StoredCalibration } from "../c
 import { AppError, invalid } from "../platform/errors";
 import { abstentionTradeoff, carriedRateSd, catchRate, fitAbstentionRate, fitFalseAbstention, splitTops, topScores } from "../stats/abstention";
 import { clopperPearsonInterval } from "../stats/binomial-bound";
-import { countBelow, sortedCopy } from "../stats/order-statistics";
+import { countAtOrBelow, countBelow, sortedCopy } from "../stats/order-statistics";
 
 /** What an upload gives abstention to work with. */
 export interface AbstentionInput {
@@ -78,6 +78,7 @@ function rateReport(sortedTops: Float64Array, p: number, mode: "rate" | "carry",
     abstain_below: fit.abstainBelow,
     queries: o.queries,
     k: fit.k,
+    ties: fit.ties,
     expected_rate: fit.expectedRate,
     in_sample_rate: o.in_sample_rate,
     rate_interval_95: fit.interval95,
@@ -106,6 +107,7 @@ function falseAbstentionReport(tops: Float64Array, answerable: Uint8Array, alpha
     abstain_below: fit.abstainBelow,
     queries: o.queries,
     k: fit.k,
+    ties: countAtOrBelow(sorted, fit.abstainBelow) - o.below,
     // The overall rate depends on the mix of answerable queries, which production may change: its interval is the
     // exact binomial one of the calibration's share, the monitor's expectation the same share (monitoring/window.ts).
     expected_rate: o.in_sample_rate,

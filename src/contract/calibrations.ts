@@ -331,6 +331,8 @@ export const AbstentionReport = z.object({
   /** Calibration queries (top scores) and the rank of abstain_below among them. */
   queries: z.number().int(),
   k: z.number().int(),
+  /** Calibration top scores equal to abstain_below (they do not abstain). */
+  ties: z.number().int(),
   /** Share of fresh queries expected to abstain (what the production monitor watches), in sample, and its 95 % interval. */
   expected_rate: z.number(),
   in_sample_rate: z.number(),

@@ -92,6 +92,17 @@ export const WindowStatus = z.object({
   log_threshold: z.number(),
   drop_rate: RateTest,
   empty_context: RateTest.nullable(),
+  /**
+   * A gate with min_keep = L >= 1 is never empty: `empty_context` and `empty_queries` then count the queries whose
+   * threshold left fewer than min(L, candidates) (where the guard binds, from clients that report `below`), and this is
+   * L. Absent: queries left with nothing.
+   */
+  empty_context_level: z.number().int().optional(),
+  /** Queries that said whether they abstained, and those that did (absent in windows recorded before abstention). */
+  abstention_queries: z.number().int().optional(),
+  abstained_queries: z.number().int().optional(),
+  /** The abstention rate's test (abstaining gates; null otherwise, absent in windows recorded before it). */
+  abstention: RateTest.nullable().optional(),
   /** Candidates per query in this window and in the calibration (information: not an alarm). */
   mean_candidates: z.number().nullable(),
   expected_mean_candidates: z.number().nullable(),
