@@ -33,6 +33,15 @@ export type StoredPolicy =
       reference: "active" | { calibration_id: string } | { inline_scores: number };
     };
 
+/**
+ * The per-query guards a gate applies with its threshold: keep at least the top `min_keep` scored candidates of every
+ * query (all of a shorter one) and at most `max_keep`. `{ min_keep: 0, max_keep: null }` is no guard.
+ */
+export interface ThresholdGuards {
+  min_keep: number;
+  max_keep: number | null;
+}
+
 /** The body of `GET /v1/threshold`. */
 export interface ThresholdResponse {
   index: string;
@@ -47,6 +56,10 @@ export interface ThresholdResponse {
   expected_drop_rate: number;
   fitted_at: string;
   activated_at: string;
+  /** Always present; a server from before guards sends neither this nor `abstain_below` (clients read: no guards). */
+  guards: ThresholdGuards;
+  /** A query whose top score is below this abstains (nothing kept); null: never. */
+  abstain_below: number | null;
 }
 
 /** The body of `POST /v1/observations`: the counts of up to MAX_OBSERVATION_QUERIES queries of one calibration or gate. */
