@@ -69,9 +69,8 @@ export function applyGate<T>(
 ): AppliedGate<T> {
   const values = candidates.map(score);
   const d = decideQuery(values, policy, unscored);
-  const kept: T[] = [];
-  const dropped: T[] = [];
-  candidates.forEach((c, i) => (d.kept[i] ? kept : dropped).push(c));
+  const kept = candidates.filter((_, i) => d.kept[i]);
+  const dropped = candidates.filter((_, i) => !d.kept[i]);
   const scores = collectScores ? values.filter(isScored) : [];
   return { kept, dropped, abstain: d.abstain, topScore: d.topScore, droppedCount: d.dropped, unscored: d.unscored, scores };
 }

@@ -116,7 +116,13 @@ describe("guards and abstention in gate()", () => {
   ])("a body with %s is a bad response: the caller's fallback applies, nothing throws", async (_, broken) => {
     const { client, reported } = clientServing({ ...thresholdBody("cal_0000000001", 0.5), ...broken });
     const r = await client.gate(scored([0.1, 0.6]), { gate, score: (x) => x.score, fallback: 0.05 });
-    expect(r).toMatchObject({ reason: "fallback", threshold: 0.05, abstain: false, guards: { minKeep: 0, maxKeep: null }, error: { code: "bad_response" } });
+    expect(r).toMatchObject({
+      reason: "fallback",
+      threshold: 0.05,
+      abstain: false,
+      guards: { minKeep: 0, maxKeep: null },
+      error: { code: "bad_response" },
+    });
     expect(r.kept.map((x) => x.i)).toEqual([0, 1]);
     expect(reported).toEqual([]);
   });
@@ -135,7 +141,11 @@ describe("guards and abstention in gate()", () => {
     await client.getThreshold(gate, { fallback: 0.1 });
     const offline = fakeServer(() => "network-error");
     const restored = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: offline.fetch, bootstrap: client.snapshot() });
-    expect(await restored.getThreshold(gate, { fallback: 0.1 })).toMatchObject({ reason: "stale", guards: { minKeep: 2, maxKeep: 4 }, abstainBelow: 0.2 });
+    expect(await restored.getThreshold(gate, { fallback: 0.1 })).toMatchObject({
+      reason: "stale",
+      guards: { minKeep: 2, maxKeep: 4 },
+      abstainBelow: 0.2,
+    });
     const { guards: _g, abstain_below: _a, ...old } = served;
     const fromOld = new ScoregateClient({
       baseUrl: "https://scoregate.test",
@@ -143,6 +153,10 @@ describe("guards and abstention in gate()", () => {
       fetch: offline.fetch,
       bootstrap: { version: 1, savedAt: 0, entries: [{ gate, response: old as ThresholdResponse, etag: null, fetchedAt: 0 }] },
     });
-    expect(await fromOld.getThreshold(gate, { fallback: 0.1 })).toMatchObject({ reason: "stale", threshold: 0.5, guards: { minKeep: 0, maxKeep: null } });
+    expect(await fromOld.getThreshold(gate, { fallback: 0.1 })).toMatchObject({
+      reason: "stale",
+      threshold: 0.5,
+      guards: { minKeep: 0, maxKeep: null },
+    });
   });
 });
