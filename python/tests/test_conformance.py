@@ -32,8 +32,14 @@ def to_gate(g: Dict[str, Any]) -> Gate:
     return Gate(embedding=g["embedding"], reranker=g["reranker"], index=g.get("index"), index_version=g.get("index_version"))
 
 
-def threshold_body(calibration_id: str, threshold: Optional[float]) -> Dict[str, Any]:
-    return {**DEFAULTS["threshold_body"], "calibration_id": calibration_id, "threshold": threshold}
+def threshold_body(calibration_id: str, threshold: Optional[float], answer: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The default body with this calibration, threshold and (when the answer gives them) guard fields."""
+    guard_fields = {k: v for k, v in (answer or {}).items() if k in ("guards", "abstain_below")}
+    return {**DEFAULTS["threshold_body"], "calibration_id": calibration_id, "threshold": threshold, **guard_fields}
+
+
+def guards_view(g: Any) -> Dict[str, Any]:
+    return {"min_keep": g.min_keep, "max_keep": g.max_keep}
 
 
 def ms(seconds: float) -> int:
@@ -106,7 +112,7 @@ class ScriptedServer:
         elif "error" in answer:
             data = json.dumps({"error": {"code": answer["error"], "message": f"{answer['error']} (conformance)"}}).encode()
         elif status == 200 and "calibration_id" in answer:
-            data = json.dumps(threshold_body(answer["calibration_id"], answer.get("threshold"))).encode()
+            data = json.dumps(threshold_body(answer["calibration_id"], answer.get("threshold"), answer)).encode()
             out["ETag"] = f'"{answer["calibration_id"]}"'
             out["Cache-Control"] = DEFAULTS["cache_control"]
         elif status == 304:
@@ -158,6 +164,8 @@ def threshold_view(r: Any) -> Dict[str, Any]:
     return {
         "reason": r.reason,
         "threshold": r.threshold,
+        "guards": guards_view(r.guards),
+        "abstain_below": r.abstain_below,
         "calibration_id": r.calibration_id,
         "index_version": r.index_version,
         "expected_drop_rate": r.expected_drop_rate,
@@ -214,6 +222,10 @@ class Runner:
                 "kept": [c["index"] for c in result.kept],
                 "dropped": [c["index"] for c in result.dropped],
                 "unscored": result.unscored,
+                "abstain": result.abstain,
+                "top_score": result.top_score,
+                "guards": guards_view(result.guards),
+                "abstain_below": result.abstain_below,
                 "reason": result.reason,
                 "threshold": result.threshold,
                 "calibration_id": result.calibration_id,
