@@ -8,7 +8,7 @@
 // out of the published types (docs/architecture.md, "How the contract travels with the clients").
 import { THRESHOLD_MAX_AGE_SECONDS, THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS } from "../../../src/contract/limits";
 import type { ThresholdResponse } from "../../../src/contract/wire-types";
-import { applyGate, guardsOf, NO_GUARDS, readThresholdResponse } from "./guarded-gate";
+import { applyGate, readThresholdResponse } from "./guarded-gate";
 import { type BackoffPolicy, backoffDelay, boundedFetch, clientError, describeFailure, parseCacheControl, parseRetryAfter, startTimer } from "./http";
 import { ObservationReporter } from "./observations";
 import type {
@@ -295,7 +295,7 @@ export class ScoregateClient {
     const v = entry.value!;
     const result: ThresholdResult = {
       threshold: v.threshold,
-      guards: guardsOf(v),
+      guards: { minKeep: v.guards.min_keep, maxKeep: v.guards.max_keep },
       abstainBelow: v.abstain_below,
       calibrationId: v.calibration_id,
       indexVersion: v.index_version,
@@ -457,7 +457,7 @@ function gateKey(g: GateKey): string {
 function fallbackResult(fallback: number | null, uncalibrated: boolean, error?: ClientError, fetchedAt: number | null = null): ThresholdResult {
   const result: ThresholdResult = {
     threshold: fallback,
-    guards: { ...NO_GUARDS },
+    guards: { minKeep: 0, maxKeep: null },
     abstainBelow: null,
     calibrationId: null,
     indexVersion: null,

@@ -8,10 +8,6 @@
  */
 import type { ThresholdResponse } from "../../../src/contract/wire-types";
 import { decideQuery, type GuardPolicy, isScored } from "../../../src/stats/guard-rule";
-import type { Guards } from "./types";
-
-/** No guard: what a fallback, an uncalibrated gate or a server that serves no guards means. */
-export const NO_GUARDS: Readonly<Guards> = Object.freeze({ minKeep: 0, maxKeep: null });
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 const isCount = (v: unknown, min: number): v is number => Number.isInteger(v) && (v as number) >= min;
@@ -21,28 +17,24 @@ const isCount = (v: unknown, min: number): v is number => Number.isInteger(v) &&
  * sends neither `guards` nor `abstain_below`: each missing field reads as its neutral value, so the gate behaves as
  * it did. A field that is present but broken (a negative or fractional `min_keep`, a `max_keep` below 1 or below
  * `min_keep`, an infinite cutoff) makes the whole body invalid: applying half a policy would be worse than the
- * caller's fallback.
+ * caller's fallback. Written compactly on purpose: it ships in the size-budgeted core.
  */
 export function readThresholdResponse(body: unknown): ThresholdResponse | undefined {
-  if (typeof body !== "object" || body === null) return undefined;
-  const b = body as Partial<Record<keyof ThresholdResponse, unknown>>;
-  if (!(b.threshold === null || isFiniteNumber(b.threshold))) return undefined;
-  if (typeof b.calibration_id !== "string" || typeof b.index_version !== "string" || typeof b.expected_drop_rate !== "number") return undefined;
-  let guards: ThresholdResponse["guards"] = { min_keep: 0, max_keep: null };
-  if (b.guards !== undefined) {
-    const g = b.guards as Partial<Record<keyof ThresholdResponse["guards"], unknown>> | null;
-    if (typeof g !== "object" || g === null || !isCount(g.min_keep, 0)) return undefined;
-    if (!(g.max_keep === null || (isCount(g.max_keep, 1) && g.max_keep >= g.min_keep))) return undefined;
-    guards = { min_keep: g.min_keep, max_keep: g.max_keep };
-  }
-  const abstainBelow = b.abstain_below ?? null;
-  if (!(abstainBelow === null || isFiniteNumber(abstainBelow))) return undefined;
-  return { ...(body as ThresholdResponse), guards, abstain_below: abstainBelow };
-}
-
-/** The served guards in the client's words. */
-export function guardsOf(response: ThresholdResponse): Guards {
-  return { minKeep: response.guards.min_keep, maxKeep: response.guards.max_keep };
+  // biome-ignore lint/suspicious/noExplicitAny: an unchecked JSON body, every field is checked below
+  const b = body as Record<string, any> | null;
+  const g = b?.guards ?? { min_keep: 0, max_keep: null };
+  const a = b?.abstain_below ?? null;
+  const valid =
+    typeof b === "object" &&
+    b !== null &&
+    (b.threshold === null || isFiniteNumber(b.threshold)) &&
+    typeof b.calibration_id === "string" &&
+    typeof b.index_version === "string" &&
+    typeof b.expected_drop_rate === "number" &&
+    isCount(g.min_keep, 0) &&
+    (g.max_keep === null || (isCount(g.max_keep, 1) && g.max_keep >= g.min_keep)) &&
+    (a === null || isFiniteNumber(a));
+  return valid ? ({ ...b, guards: { min_keep: g.min_keep, max_keep: g.max_keep }, abstain_below: a } as ThresholdResponse) : undefined;
 }
 
 /** What `gate()` decided for one query, candidates split in their input order. */
