@@ -8,7 +8,10 @@
 // out of the published types (docs/architecture.md, "How the contract travels with the clients").
 import { THRESHOLD_MAX_AGE_SECONDS, THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS } from "../../../src/contract/limits";
 import type { ThresholdResponse } from "../../../src/contract/wire-types";
-import { applyGate, readThresholdResponse } from "./guarded-gate";
+// The per-query rule, bundled from the pure core: the server counts what a gate does with the very same code, so the
+// client and the server's statistics cannot drift apart (fixtures/guarded-gate.json pins it for the Python client).
+import { decideQuery, isScored } from "../../../src/stats/guard-rule";
+import { readThresholdResponse } from "./threshold-response";
 import { type BackoffPolicy, backoffDelay, boundedFetch, clientError, describeFailure, parseCacheControl, parseRetryAfter, startTimer } from "./http";
 import { ObservationReporter } from "./observations";
 import type {
@@ -156,27 +159,29 @@ export class ScoregateClient {
   async gate<T>(candidates: readonly T[], options: GateOptions<T>): Promise<GateResult<T>> {
     const t = await this.getThreshold(options.gate, options);
     const policy = { threshold: t.threshold, minKeep: t.guards.minKeep, maxKeep: t.guards.maxKeep, abstainBelow: t.abstainBelow };
-    const g = applyGate(candidates, options.score, policy, options.unscored ?? "keep", options.reportScores === true);
+    const values = candidates.map(options.score);
+    const d = decideQuery(values, policy, options.unscored ?? "keep");
     if (options.report !== false && t.calibrationId !== null && candidates.length > 0) {
       // The candidate gate's drops, before abstention: the drop-rate monitor keeps watching the threshold.
-      const observation: Observation = { calibrationId: t.calibrationId, gate: options.gate, candidates: candidates.length, dropped: g.droppedCount };
-      if (g.scores.length > 0) observation.scores = g.scores;
+      const observation: Observation = { calibrationId: t.calibrationId, gate: options.gate, candidates: candidates.length, dropped: d.dropped };
+      const scores = options.reportScores === true ? values.filter(isScored) : [];
+      if (scores.length > 0) observation.scores = scores;
       this.report(observation, options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil });
     }
     const result: GateResult<T> = {
-      kept: g.kept,
-      dropped: g.dropped,
-      abstain: g.abstain,
-      topScore: g.topScore,
+      kept: candidates.filter((_, i) => d.kept[i]),
+      dropped: candidates.filter((_, i) => !d.kept[i]),
+      abstain: d.abstain,
+      topScore: d.topScore,
       threshold: t.threshold,
       guards: t.guards,
       abstainBelow: t.abstainBelow,
       calibrationId: t.calibrationId,
       reason: t.reason,
       indexVersion: t.indexVersion,
-      unscored: g.unscored,
+      unscored: d.unscored,
     };
-    if (g.abstain) result.abstainReason = `top score ${g.topScore} is below abstain_below ${t.abstainBelow}`;
+    if (d.abstain) result.abstainReason = `top score ${d.topScore} is below abstain_below ${t.abstainBelow}`;
     if (t.error !== undefined) result.error = t.error;
     return result;
   }
