@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from scoregate import AsyncClient, Client, Gate
-from support import Clock, wait_until
+from support import Clock, OpenerAnswer, wait_until
 
 FIXTURE = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "client-behaviour.json").read_text(encoding="utf8"))
 DEFAULTS = FIXTURE["defaults"]
@@ -46,22 +46,6 @@ def ms(seconds: float) -> int:
     return round(seconds * 1000)
 
 
-class _Answer:
-    """What urllib's opener returns for a 2xx answer."""
-
-    def __init__(self, status: int, headers: http.client.HTTPMessage, body: bytes):
-        self.status, self.headers, self._body = status, headers, body
-
-    def read(self) -> bytes:
-        return self._body
-
-    def __enter__(self) -> "_Answer":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        pass
-
-
 class ScriptedServer:
     """A urllib opener that answers from the case's script (one answer per request per path, the last one repeating)
     and records every request."""
@@ -79,7 +63,7 @@ class ScriptedServer:
                 v = server[kind]
                 self.answers[kind] = list(v) if isinstance(v, list) else [v]
 
-    def open(self, req: urllib.request.Request, timeout: float) -> _Answer:
+    def open(self, req: urllib.request.Request, timeout: float) -> OpenerAnswer:
         url = urllib.parse.urlsplit(req.full_url)
         headers = {k.lower(): v for k, v in req.header_items()}
         body = json.loads(req.data) if req.data else None
@@ -101,7 +85,7 @@ class ScriptedServer:
             raise urllib.error.URLError(socket.timeout("timed out"))
         return self._respond(answer, headers, req.full_url)
 
-    def _respond(self, answer: Dict[str, Any], request_headers: Dict[str, str], url: str) -> _Answer:
+    def _respond(self, answer: Dict[str, Any], request_headers: Dict[str, str], url: str) -> OpenerAnswer:
         status = answer.get("status", 200)
         out = http.client.HTTPMessage()
         data = b""
@@ -124,7 +108,7 @@ class ScriptedServer:
                 out[name] = value
         if status >= 300:  # what urllib does for every status from 300 on, a 304 included
             raise urllib.error.HTTPError(url, status, "scripted", out, io.BytesIO(data))
-        return _Answer(status, out, data)
+        return OpenerAnswer(status, out, data)
 
 
 def client_options(settings: Dict[str, Any], server: ScriptedServer, clock: Clock) -> Dict[str, Any]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from scoregate import AsyncClient, Client, Gate, Guards, decide_query
+from support import OpenerAnswer
 
 FIXTURE = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "guarded-gate.json").read_text(encoding="utf8"))
 GATE = Gate("e5", "bge", index="docs")
@@ -43,32 +44,17 @@ def body(threshold: Optional[float], **fields: Any) -> Dict[str, Any]:
     }
 
 
-class _Answer:
-    """What urllib's opener returns for a 200."""
-
-    def __init__(self, data: bytes):
-        self.status, self.headers, self._data = 200, http.client.HTTPMessage(), data
-        self.headers["Cache-Control"] = "private, max-age=5"
-
-    def read(self) -> bytes:
-        return self._data
-
-    def __enter__(self) -> "_Answer":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        pass
-
-
 class Serving:
     """An opener that answers GET /v1/threshold with one body; the client's reports are recorded, not sent."""
 
     def __init__(self, served: Dict[str, Any]):
         self.data = json.dumps(served).encode()
 
-    def open(self, req: Any, timeout: float) -> _Answer:
+    def open(self, req: Any, timeout: float) -> OpenerAnswer:
         assert "/v1/threshold" in req.full_url, req.full_url
-        return _Answer(self.data)
+        headers = http.client.HTTPMessage()
+        headers["Cache-Control"] = "private, max-age=5"
+        return OpenerAnswer(200, headers, self.data)
 
 
 def client_serving(served: Dict[str, Any], cls: Any = Client) -> Any:
