@@ -95,8 +95,15 @@ function toGateKey(g: FixtureGate): GateKey {
 
 /** The default body with this calibration, threshold and (when the answer gives them) guard fields. */
 function thresholdBody(calibrationId: string, threshold: number | null, answer: Answer = {}) {
-  const guardFields = Object.fromEntries(Object.entries({ guards: answer.guards, abstain_below: answer.abstain_below }).filter(([, v]) => v !== undefined));
-  return { ...defaults.threshold_body, calibration_id: calibrationId, threshold, ...guardFields } as unknown as Snapshot["entries"][number]["response"];
+  const guardFields = Object.fromEntries(
+    Object.entries({ guards: answer.guards, abstain_below: answer.abstain_below }).filter(([, v]) => v !== undefined),
+  );
+  return {
+    ...defaults.threshold_body,
+    calibration_id: calibrationId,
+    threshold,
+    ...guardFields,
+  } as unknown as Snapshot["entries"][number]["response"];
 }
 
 /** Guards in the fixture's words. */
