@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type CalibrationResult, calibrate } from "../../src/calibrations/calibrate";
+import { parseCalibrationUpload } from "../../src/calibrations/upload";
 import { CalibrationMeta } from "../../src/contract";
 import { AppError } from "../../src/platform/errors";
 import { gateIdOf } from "../../src/platform/ids";
@@ -238,5 +239,41 @@ describe("certified abstention", () => {
       }),
     );
     expect(e.code).toBe("invalid_input");
+  });
+});
+
+describe("guards and abstention in every upload encoding", () => {
+  const enc = new TextEncoder();
+
+  it("NDJSON: labelled lines may say whether they are answerable", () => {
+    const lines = [
+      JSON.stringify({ ...GATE, index_version: "v1", policy: { kind: "drop_rate", target: 0.2, min_keep: 1, abstention: { alpha: 0.1 } } }),
+      JSON.stringify({ scores: [0.9, 0.1], relevance: [1, 0] }),
+      JSON.stringify({ scores: [0.3, 0.2], relevance: [0, 0], answerable: true }),
+    ];
+    const input = parseCalibrationUpload({ type: "ndjson", bytes: enc.encode(lines.join("\n")), params: {} });
+    expect(input.answerable).toEqual([null, true]);
+    expect(input.meta.policy).toMatchObject({ min_keep: 1, abstention: { alpha: 0.1 } });
+  });
+
+  it("float32: min_keep, max_keep and abstention_rate as query parameters, refused when nonsensical", () => {
+    const bytes = new Uint8Array(new Float32Array([0.1, 0.2, 0.3, 0.4]).buffer);
+    const params = { ...GATE, index_version: "v1", kind: "drop_rate", target: "0.25", candidates_per_query: "2" };
+    const input = parseCalibrationUpload({ type: "float32", bytes, params: { ...params, min_keep: "1", max_keep: "2", abstention_rate: "0.1" } });
+    expect(input.meta.policy).toMatchObject({ min_keep: 1, max_keep: 2, abstention: { rate: 0.1 } });
+    let caught: unknown = null;
+    try {
+      parseCalibrationUpload({ type: "float32", bytes, params: { ...params, min_keep: "2", max_keep: "1" } });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(AppError);
+    expect((caught as AppError).code).toBe("invalid_input");
+    expect(JSON.stringify((caught as AppError).details)).toContain("policy.max_keep");
+  });
+
+  it("JSON: answerable needs one flag per query", () => {
+    const body = { ...GATE, index_version: "v1", policy: { kind: "drop_rate", target: 0.2 }, queries: [[0.1], [0.2]], answerable: [true] };
+    expect(() => parseCalibrationUpload({ type: "json", bytes: enc.encode(JSON.stringify(body)), params: {} })).toThrow(/one flag per query/);
   });
 });
