@@ -32,8 +32,13 @@ export interface Expectation {
    * guard binds, and so does the monitor. Absent: 1 (queries left with nothing).
    */
   readonly empty_context_level?: number;
-  /** Guarded gates: the calibration's guarded drop counts per candidate-count stratum (the monitor conditions on them). */
-  readonly drop_rate_strata?: readonly { readonly queries: number; readonly candidates: number; readonly dropped: number }[] | null;
+  /** The guards the gate applies (absent or null: none). */
+  readonly guards?: { readonly min_keep: number; readonly max_keep: number | null } | null;
+  /**
+   * Guarded gates: per drop-rate stratum (stats/per-query.ts DROP_RATE_STRATA), the calibration's queries, candidates
+   * a threshold decides and those of them dropped (the monitor conditions on them).
+   */
+  readonly drop_rate_strata?: readonly { readonly queries: number; readonly eligible: number; readonly dropped: number }[] | null;
   /**
    * Abstaining gates: the share of calibration queries expected to abstain, the queries it rests on, and (rate and
    * carry modes) the rank and ties of abstain_below among their top scores for the exact law.
@@ -77,7 +82,10 @@ export function expectationOf(c: StoredCalibration): Expectation {
     empty_context_tolerance: c.empty_context_tolerance ?? null,
     mean_candidates: c.per_query?.mean_candidates ?? null,
     ...(c.per_query?.empty_context_level !== undefined ? { empty_context_level: c.per_query.empty_context_level } : {}),
-    drop_rate_strata: c.per_query?.drop_rate_by_candidates?.map(({ queries, candidates, dropped }) => ({ queries, candidates, dropped })) ?? null,
+    guards: c.guards ? { min_keep: c.guards.min_keep, max_keep: c.guards.max_keep } : null,
+    drop_rate_strata:
+      c.per_query?.drop_rate_by_candidates?.map(({ queries, eligible, eligible_dropped }) => ({ queries, eligible, dropped: eligible_dropped })) ??
+      null,
     abstention: abstentionExpectation(c) ?? null,
     empty_context_strata:
       c.per_query?.empty_context_by_candidates?.map((st) => ({

@@ -8,7 +8,7 @@ import { AppError } from "../platform/errors";
 import { SUMMARY_QUANTILE_STEPS } from "../platform/limits";
 import { buildDistribution, type Distribution } from "../stats/distribution";
 import { effectiveSize, rateInterval, widenedRanks } from "../stats/effective-size";
-import { EMPTY_CONTEXT_STRATA, emptyRateByCandidates, stratumOf } from "../stats/empty-context";
+import { emptyRateByCandidates } from "../stats/empty-context";
 import { float32Spacing } from "../stats/float32-spacing";
 import { fitGate } from "../stats/gate-fit";
 import {
@@ -23,7 +23,7 @@ import {
 } from "../stats/guarded-gate";
 import { scoresNeededFor } from "../stats/intervals";
 import { countBelow, kthSmallest, quantileInvertedCdf, quantileSummary } from "../stats/order-statistics";
-import { perQueryStats } from "../stats/per-query";
+import { DROP_RATE_STRATA, dropStratumOf, eligibleSplit, perQueryStats } from "../stats/per-query";
 import { smallSampleFactor } from "../stats/satterthwaite";
 import { tieAwareDropRate } from "../stats/tie-aware";
 import { FLAT_REBUILD_DESIGN_EFFECT } from "./rebuild-shift";
@@ -318,14 +318,23 @@ function guardedCore(
 }
 
 /**
- * The guarded gate's drop rate on the calibration's own queries per candidate-count stratum (empty-context.ts
- * EMPTY_CONTEXT_STRATA): what the production monitor expects of queries of each size (guards bind most on short
- * queries, so a change of the query-size mix moves the pooled rate with the gate unchanged).
+ * The guarded gate's drops on the calibration's own queries per drop-rate stratum (per-query.ts DROP_RATE_STRATA), and
+ * those among the candidates a threshold decides: what the production monitor expects of queries of each size (guards
+ * bind most on short queries and the cap on long ones, so a change of the query-size mix moves the pooled rate with
+ * the gate unchanged).
  */
 function dropRateByCandidates(scores: Float64Array, offsets: Uint32Array, threshold: number | null, guards: Guards) {
-  const strata = EMPTY_CONTEXT_STRATA.map((lo, b) => {
-    const next = EMPTY_CONTEXT_STRATA[b + 1];
-    return { min_candidates: lo, max_candidates: next === undefined ? null : next - 1, queries: 0, candidates: 0, dropped: 0 };
+  const strata = DROP_RATE_STRATA.map((lo, b) => {
+    const next = DROP_RATE_STRATA[b + 1];
+    return {
+      min_candidates: lo,
+      max_candidates: next === undefined ? null : next - 1,
+      queries: 0,
+      candidates: 0,
+      dropped: 0,
+      eligible: 0,
+      eligible_dropped: 0,
+    };
   });
   for (let i = 0; i + 1 < offsets.length; i++) {
     const start = offsets[i]!;
@@ -333,10 +342,14 @@ function dropRateByCandidates(scores: Float64Array, offsets: Uint32Array, thresh
     if (m === 0) continue;
     let below = 0;
     if (threshold !== null) for (let j = start; j < start + m; j++) if (scores[j]! < threshold) below++;
-    const st = strata[stratumOf(m)]!;
+    const st = strata[dropStratumOf(m)]!;
+    const dropped = m - guardedKept(m, m - below, guards);
+    const e = eligibleSplit(m, dropped, guards);
     st.queries++;
     st.candidates += m;
-    st.dropped += m - guardedKept(m, m - below, guards);
+    st.dropped += dropped;
+    st.eligible += e.eligible;
+    st.eligible_dropped += e.dropped;
   }
   return strata;
 }

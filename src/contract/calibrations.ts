@@ -193,8 +193,9 @@ export const PerQuery = z.object({
    */
   empty_context_level: z.number().int().optional(),
   /**
-   * Guarded gates: the guarded drop rate's counts on the calibration's own queries per candidate-count stratum, which
-   * the production monitor's drop-rate expectation is conditioned on. Absent for gates without guards.
+   * Guarded gates: the guarded drop rate's counts on the calibration's own queries per drop-rate stratum (1, 2, 3, 4-5,
+   * 6-9, 10-19, 20-49, 50-99, 100-199, 200-499, 500+), which the production monitor's drop-rate test is conditioned on.
+   * Absent for gates without guards.
    */
   drop_rate_by_candidates: z
     .array(
@@ -204,6 +205,9 @@ export const PerQuery = z.object({
         queries: z.number().int(),
         candidates: z.number().int(),
         dropped: z.number().int(),
+        /** Candidates a threshold decides (ranks in (min_keep, max_keep]) and those of them dropped. */
+        eligible: z.number().int(),
+        eligible_dropped: z.number().int(),
       }),
     )
     .optional(),

@@ -12,6 +12,7 @@ import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, type DriftConfig } f
 import { type DetectedRate, type DetectorEvaluation, evaluateDetector, observeDetector } from "../stats/drift-detector";
 import { type DetectorState, newDetector } from "../stats/e-detector";
 import { EMPTY_CONTEXT_STRATA } from "../stats/empty-context";
+import { NO_GUARDS } from "../stats/guarded-gate";
 import { addObservation, type ClusterSums, cloneSums, emptyClusterSums, type QueryObservation } from "../stats/per-query";
 
 /** Scores kept per gate window (uniform reservoir sample) for the production score distribution. */
@@ -81,10 +82,11 @@ export function addBatch(
   nowMs: number = w.started_at,
   config: DriftConfig = DEFAULT_DRIFT_CONFIG,
 ): WindowState {
-  const level = w.expectation.empty_context_level ?? 1;
-  const detector = observeDetector(w.detector ?? newDetector(), queries, nowMs, calibrationExpectation(w.expectation), config, level);
+  const g = w.expectation.guards;
+  const guards = g ? { minKeep: g.min_keep, maxKeep: g.max_keep } : NO_GUARDS;
+  const detector = observeDetector(w.detector ?? newDetector(), queries, nowMs, calibrationExpectation(w.expectation), config, guards);
   const sums = cloneSums(w.sums);
-  for (const q of queries) addObservation(sums, q, level);
+  for (const q of queries) addObservation(sums, q, guards);
   const reservoir = [...w.reservoir];
   let seen = w.seen;
   for (const s of scores ?? []) {

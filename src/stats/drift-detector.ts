@@ -27,6 +27,7 @@ import {
   type RateTest,
 } from "./drift";
 import { type DetectorStart, type DetectorState, detectorAdd, detectorLogThreshold, readDetector } from "./e-detector";
+import { type Guards, NO_GUARDS } from "./guarded-gate";
 import { type ClusterSums, designEffect, type QueryObservation } from "./per-query";
 
 export interface DetectedRate extends RateTest {
@@ -72,7 +73,7 @@ export function observeDetector(
   nowMs: number,
   cal: CalibrationExpectation,
   config: DriftConfig,
-  level = 1,
+  guards: Guards = NO_GUARDS,
 ): DetectorState {
   // Pruning scores every start against the same totals: the bands (a Jeffreys quantile per stratum) once per batch.
   let memo: { total: Readonly<ClusterSums>; deff: number; bands: DriftBands } | null = null;
@@ -89,7 +90,7 @@ export function observeDetector(
       const e = logEvidences(sums, memo.deff, memo.bands, config);
       return Math.max(e.drop, e.empty, e.abstention);
     },
-    level,
+    guards,
   );
 }
 

@@ -21,7 +21,7 @@ import { clopperPearsonUpperBound, jeffreysUpperBound } from "./binomial-bound";
 import { atEffectiveSize, floorSignificant, lawAtMean, marginOf, type RateLaw } from "./calibration-margin";
 import { EMPTY_CONTEXT_STRATA, type ExtrapolationCheck } from "./empty-context";
 import { type Band, DEFAULT_PRIOR_STRENGTH, logEvidence, priorFor } from "./mixture-test";
-import { type ClusterSums, designEffect } from "./per-query";
+import { type ClusterSums, DROP_RATE_STRATA, designEffect } from "./per-query";
 
 export interface DriftConfig {
   /** Probability of any false alarm per gate and calibration over `horizonQueries` queries (drift-detector.ts). */
@@ -93,19 +93,20 @@ export interface CalibrationExpectation {
   readonly tolerance?: number;
   readonly emptyContextTolerance?: number;
   /**
-   * Guarded gates: the calibration's guarded drop counts per candidate-count stratum (aligned with
-   * EMPTY_CONTEXT_STRATA). The drop-rate test then compares each stratum with its own rate (guards bind most on short
-   * queries, so the pooled rate moves with the production mix of query sizes while the gate does not).
+   * Guarded gates: per drop-rate stratum (aligned with per-query.ts DROP_RATE_STRATA) the calibration's candidates a
+   * threshold decides and those of them dropped. The drop-rate test then compares each stratum's share with its own
+   * (guards bind most on short queries and the cap on long ones, so the pooled rate moves with the production mix of
+   * query sizes while the gate does not; the cap's own drops follow from each query's size and are not tested).
    */
   readonly dropRateStrata?: readonly DropStratum[] | null;
   /** Abstaining gates: the calibration's share of queries that abstain, its exact law when known, and its queries. */
   readonly abstention?: { readonly expectedRate: number; readonly law?: RateLaw; readonly queries: number } | null;
 }
 
-/** A calibration's guarded drop counts in one candidate-count stratum. */
+/** A calibration's guarded drop counts in one drop-rate stratum: queries, candidates a threshold decides, dropped among them. */
 export interface DropStratum {
   readonly queries: number;
-  readonly candidates: number;
+  readonly eligible: number;
   readonly dropped: number;
 }
 
@@ -288,12 +289,12 @@ function dropStrataBands(
   tolerance: number,
 ): StratumBand[] | null {
   const strata = cal.dropRateStrata;
-  if (!strata || strata.length !== EMPTY_CONTEXT_STRATA.length) return null;
-  const measured = Math.max(1, strata.filter((st) => st.candidates > 0).length);
+  if (!strata || strata.length !== DROP_RATE_STRATA.length) return null;
+  const measured = Math.max(1, strata.filter((st) => st.eligible > 0).length);
   return strata.map((st) => {
-    if (st.candidates === 0) return { expected: 0, band: { lo: 0, hi: 1 }, armable: false };
-    const p = st.dropped / st.candidates;
-    const [lo, hi] = marginOf(lawAtMean(p, Math.max(1, st.candidates / deffCal)), alphaPerTest / (4 * measured));
+    if (st.eligible === 0) return { expected: 0, band: { lo: 0, hi: 1 }, armable: false };
+    const p = st.dropped / st.eligible;
+    const [lo, hi] = marginOf(lawAtMean(p, Math.max(1, st.eligible / deffCal)), alphaPerTest / (4 * measured));
     return {
       expected: p,
       band: { lo: Math.max(0, Math.min(p - tolerance, lo)), hi: Math.min(1, Math.max(p + tolerance, hi)) },
@@ -314,8 +315,8 @@ export function dropRateLogEvidence(sums: Readonly<ClusterSums>, deff: number, b
   }
   let total = 0;
   strata.forEach((st, b) => {
-    const c = sums.stratumCandidates?.[b] ?? 0;
-    const d = sums.stratumDropped?.[b] ?? 0;
+    const c = sums.stratumEligible?.[b] ?? 0;
+    const d = sums.stratumEligibleDropped?.[b] ?? 0;
     if (st.armable && c > 0) total += logEvidence(d / deff, (c - d) / deff, st.band, priorFor(st.band, priorStrength));
   });
   return total;
@@ -330,25 +331,32 @@ export function abstentionLogEvidence(sums: Readonly<ClusterSums>, bands: DriftB
 }
 
 /**
- * The drop rate a guarded calibration expects of production's own mix of query sizes, and the band's ends, averaged
- * over the strata by production candidates (the pooled ones without strata or without production candidates). For
- * display; the test is dropRateLogEvidence.
+ * The drop rate a guarded calibration expects of production's own mix of query sizes, and the band's ends: the drops
+ * the cap makes whatever the threshold (known from each query's size) plus each stratum's rate (and band) times the
+ * candidates production brought to it that a threshold decides, over all production candidates. The pooled values
+ * without strata or without production candidates. For display; the test is dropRateLogEvidence.
  */
 export function conditionedDropRate(sums: Readonly<ClusterSums>, bands: DriftBands, pooled: number): { expected: number; band: Band } {
   const strata = bands.dropStrata;
-  const weights = sums.stratumCandidates;
-  const total = weights?.reduce((a, b) => a + b, 0) ?? 0;
-  if (strata === null || weights === undefined || total === 0) return { expected: pooled, band: bands.dropRate };
+  const eligible = sums.stratumEligible;
+  const eligibleDropped = sums.stratumEligibleDropped;
+  if (strata === null || eligible === undefined || eligibleDropped === undefined || sums.candidates === 0) {
+    return { expected: pooled, band: bands.dropRate };
+  }
+  // Drops outside the strata's eligible candidates: the cap's (and any from queries counted before strata were kept).
+  let fixed = sums.dropped;
   let expected = 0;
   let lo = 0;
   let hi = 0;
   strata.forEach((st, b) => {
-    const w = (weights[b] ?? 0) / total;
-    expected += w * st.expected;
-    lo += w * st.band.lo;
-    hi += w * st.band.hi;
+    const e = eligible[b] ?? 0;
+    fixed -= eligibleDropped[b] ?? 0;
+    expected += e * st.expected;
+    lo += e * st.band.lo;
+    hi += e * st.band.hi;
   });
-  return { expected, band: { lo, hi } };
+  const c = sums.candidates;
+  return { expected: (fixed + expected) / c, band: { lo: (fixed + lo) / c, hi: (fixed + hi) / c } };
 }
 
 /**

@@ -19,6 +19,7 @@
  * opened just after it carry the most evidence and stay. Memory O(maxStarts), cost O(maxStarts) per batch.
  * Reference: docs/drift.md, "The change detector".
  */
+import { type Guards, NO_GUARDS } from "./guarded-gate";
 import { addObservation, type ClusterSums, cloneSums, emptyClusterSums, type QueryObservation } from "./per-query";
 
 export interface DetectorStart {
@@ -50,8 +51,8 @@ export function newDetector(): DetectorState {
 
 /**
  * Adds a batch of observed queries ([candidates, dropped] or [candidates, dropped, below, abstained]), opening a start
- * first when a block has passed. `score` gives a start's log evidence for pruning; `level` is the gate's empty-context
- * level (per-query.ts addCluster: a min_keep guard's binding). Returns a new state (the input is not mutated).
+ * first when a block has passed. `score` gives a start's log evidence for pruning; `guards` are the gate's (per-query.ts
+ * addObservation: where min_keep binds, and the candidates a threshold decides). Returns a new state (the input is not mutated).
  */
 export function detectorAdd(
   state: DetectorState,
@@ -59,7 +60,7 @@ export function detectorAdd(
   openedAt: number,
   limits: DetectorLimits,
   score: (sums: Readonly<ClusterSums>, total: Readonly<ClusterSums>) => number,
-  level = 1,
+  guards: Guards = NO_GUARDS,
 ): DetectorState {
   if (!(Number.isInteger(limits.blockQueries) && limits.blockQueries >= 1 && Number.isInteger(limits.maxStarts) && limits.maxStarts >= 2)) {
     throw new RangeError(`detectorAdd: limits ${JSON.stringify(limits)}`);
@@ -74,8 +75,8 @@ export function detectorAdd(
   }
   const total = cloneSums(state.total);
   for (const q of queries) {
-    addObservation(total, q, level);
-    for (const s of starts) addObservation(s.sums, q, level);
+    addObservation(total, q, guards);
+    for (const s of starts) addObservation(s.sums, q, guards);
     if (q[0] > 0) sinceNewest++;
   }
   if (starts.length > limits.maxStarts) {

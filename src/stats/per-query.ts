@@ -117,11 +117,13 @@ export interface ClusterSums {
   abstentionQueries?: number;
   abstained?: number;
   /**
-   * Candidates and dropped candidates per candidate-count stratum, for a drop-rate expectation conditioned on the
-   * queries' sizes (guarded gates). Absent in sums stored before they were kept: they count from the next query on.
+   * Per drop-rate stratum (DROP_RATE_STRATA): the candidates a threshold decides (ranks in (min_keep, max_keep]) and
+   * those of them dropped, for a guarded gate's drop-rate test conditioned on query sizes. The rest of a query's drops,
+   * max(0, m - max_keep), follow from its size. Absent in sums stored before they were kept: counted from the next
+   * query on.
    */
-  stratumCandidates?: number[];
-  stratumDropped?: number[];
+  stratumEligible?: number[];
+  stratumEligibleDropped?: number[];
 }
 
 /**
@@ -142,8 +144,8 @@ export function emptyClusterSums(): ClusterSums {
     empty: 0,
     stratumQueries: zeros(),
     stratumEmpty: zeros(),
-    stratumCandidates: zeros(),
-    stratumDropped: zeros(),
+    stratumEligible: DROP_RATE_STRATA.map(() => 0),
+    stratumEligibleDropped: DROP_RATE_STRATA.map(() => 0),
   };
 }
 
@@ -153,8 +155,8 @@ export function cloneSums(s: Readonly<ClusterSums>): ClusterSums {
     ...s,
     ...(s.stratumQueries ? { stratumQueries: [...s.stratumQueries] } : {}),
     ...(s.stratumEmpty ? { stratumEmpty: [...s.stratumEmpty] } : {}),
-    ...(s.stratumCandidates ? { stratumCandidates: [...s.stratumCandidates] } : {}),
-    ...(s.stratumDropped ? { stratumDropped: [...s.stratumDropped] } : {}),
+    ...(s.stratumEligible ? { stratumEligible: [...s.stratumEligible] } : {}),
+    ...(s.stratumEligibleDropped ? { stratumEligibleDropped: [...s.stratumEligibleDropped] } : {}),
   };
 }
 
@@ -169,6 +171,8 @@ export interface QueryExtras {
   readonly below?: number;
   /** Whether the query abstained; absent or null: the query did not say. */
   readonly abstained?: boolean | null;
+  /** The gate's guards, for the drop-rate strata's eligible candidates (none by default). */
+  readonly guards?: Guards;
 }
 
 /**
@@ -204,19 +208,54 @@ export function addCluster(sums: ClusterSums, m: number, d: number, extras: Quer
   const b = stratumOf(m);
   sums.stratumQueries[b]! += 1;
   if (empty) sums.stratumEmpty[b]! += 1;
-  if (sums.stratumCandidates === undefined || sums.stratumDropped === undefined) {
+  if (sums.stratumEligible === undefined || sums.stratumEligibleDropped === undefined) {
     // Sums stored before these were kept: start counting now (their drop-rate strata see only later queries).
-    sums.stratumCandidates = EMPTY_CONTEXT_STRATA.map(() => 0);
-    sums.stratumDropped = EMPTY_CONTEXT_STRATA.map(() => 0);
+    sums.stratumEligible = DROP_RATE_STRATA.map(() => 0);
+    sums.stratumEligibleDropped = DROP_RATE_STRATA.map(() => 0);
   }
-  sums.stratumCandidates[b]! += m;
-  sums.stratumDropped[b]! += d;
+  const e = eligibleSplit(m, d, extras.guards ?? NO_GUARDS);
+  const g = dropStratumOf(m);
+  sums.stratumEligible[g]! += e.eligible;
+  sums.stratumEligibleDropped[g]! += e.dropped;
 }
 
-/** Adds an observed query ([m, d] or [m, d, below, abstained]) for a gate whose empty-context level is `level`. */
-export function addObservation(sums: ClusterSums, q: QueryObservation, level = 1): void {
+/**
+ * Lower ends of the drop-rate strata of a guarded gate: 1 to 5 one by one, then each the last times 1.25, rounded up, below
+ * MAX_CANDIDATES_PER_QUERY (37 strata). Fine, because under guards a query's drop share among the candidates a
+ * threshold decides depends on its size: min_keep takes its top ranks, and a max_keep cap leaves the threshold only
+ * ranks (min_keep, max_keep], the upper part of a long query (in simulation, [100, 199] as one stratum alarmed on every
+ * seed when production sent only queries of 150 to 200 candidates with a cap of 120).
+ */
+export const DROP_RATE_STRATA: readonly number[] = [
+  1, 2, 3, 4, 5, 7, 9, 12, 15, 19, 24, 30, 38, 48, 60, 75, 94, 118, 148, 185, 232, 290, 363, 454, 568, 710, 888, 1110, 1388, 1735, 2169, 2712, 3390,
+  4238, 5298, 6623, 8279,
+];
+
+/** The drop-rate stratum of a query with m >= 1 candidates. */
+export function dropStratumOf(m: number): number {
+  let b = 0;
+  while (b + 1 < DROP_RATE_STRATA.length && m >= DROP_RATE_STRATA[b + 1]!) b++;
+  return b;
+}
+
+/**
+ * A guarded query's candidates a threshold decides (ranks in (m0, M]: min(m, M) - min(m0, m)) and those of them
+ * dropped: d less the max(0, m - M) the cap drops whatever the threshold (clamped for a client that did not apply it).
+ */
+export function eligibleSplit(m: number, d: number, g: Guards): { eligible: number; dropped: number } {
+  const eligible = Math.min(m, g.maxKeep ?? m) - Math.min(g.minKeep, m);
+  return { eligible, dropped: Math.min(eligible, Math.max(0, d - Math.max(0, m - (g.maxKeep ?? m)))) };
+}
+
+/** Adds an observed query ([m, d] or [m, d, below, abstained]) of a gate with `guards` (its min_keep is the empty-context level). */
+export function addObservation(sums: ClusterSums, q: QueryObservation, guards: Guards = NO_GUARDS): void {
   const [m, d, below, abstained] = q;
-  addCluster(sums, m, d, { level, ...(below !== undefined ? { below } : {}), abstained: abstained === undefined ? null : abstained === 1 });
+  addCluster(sums, m, d, {
+    level: Math.max(1, guards.minKeep),
+    guards,
+    ...(below !== undefined ? { below } : {}),
+    abstained: abstained === undefined ? null : abstained === 1,
+  });
 }
 
 /**

@@ -84,7 +84,8 @@ describe("guarded drop-rate calibrations", () => {
     expect(c.per_query!.empty_context_rate).toBeCloseTo(g.min_keep_binding_rate, 12);
     const byStratum = c.per_query!.drop_rate_by_candidates!;
     expect(byStratum.reduce((a, st) => a + st.dropped, 0)).toBe(fit.dropped);
-    expect(byStratum[0]).toMatchObject({ min_candidates: 1, dropped: 0 }); // one candidate, min_keep 3: never dropped
+    expect(byStratum[0]).toMatchObject({ min_candidates: 1, dropped: 0, eligible: 0 }); // one candidate, min_keep 3: never dropped
+    expect(byStratum.reduce((a, st) => a + st.eligible, 0)).toBe(fit.ceiling - fit.floor);
     expect(c.policy).toMatchObject({ kind: "drop_rate", target: 0.3, min_keep: 3, max_keep: 8 });
     expect(c.abstain_below).toBeNull();
   });

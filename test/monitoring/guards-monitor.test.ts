@@ -62,7 +62,7 @@ describe("watching a guarded gate", () => {
   it("conditions the drop rate on query sizes: short production queries are no drift", async () => {
     const c = await fitted({ kind: "drop_rate", target: 0.4, min_keep: 3, max_keep: 15 });
     const e = expectationOf(c);
-    expect(e.drop_rate_strata).toHaveLength(8);
+    expect(e.drop_rate_strata).toHaveLength(37);
     // Production brings short queries (2..6 candidates), where min_keep 3 keeps most: the pooled rate falls far
     // below the calibration's 40 %, with the gate unchanged.
     const short = (rng: Rng) => sizesUniform(rng, 2, 6);
