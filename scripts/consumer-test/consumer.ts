@@ -49,7 +49,10 @@ export async function everything(candidates: readonly { id: string; score: numbe
   const abstained: string | undefined = result.abstain ? result.abstainReason : undefined;
   const guards: Guards = t.guards;
   const policy: GuardPolicy = { threshold: t.threshold, minKeep: guards.minKeep, maxKeep: guards.maxKeep, abstainBelow: t.abstainBelow };
-  const decision: QueryDecision = decideQuery(candidates.map((c) => c.score), policy);
+  const decision: QueryDecision = decideQuery(
+    candidates.map((c) => c.score),
+    policy,
+  );
   const observation: Observation = { calibrationId: result.calibrationId, candidates: candidates.length, dropped: result.dropped.length };
   client.report(observation);
   const unsubscribe = client.subscribe((event: ClientEvent) => {
