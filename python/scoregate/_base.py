@@ -121,19 +121,26 @@ class ClientBase:
         calibration_id: Optional[str] = None,
         gate: Optional[GateLike] = None,
         scores: Optional[Sequence[float]] = None,
+        below: Optional[int] = None,
+        abstained: bool = False,
     ) -> None:
         """Queues one query's counts for POST /v1/observations (batched; never raises, never waits). Name the
-        calibration you applied (``calibration_id`` of the threshold) or the gate."""
+        calibration you applied (``calibration_id`` of the threshold) or the gate. For a guarded or abstaining gate
+        pass ``below`` (the scored candidates under the threshold: what it alone would drop) and ``abstained``: the
+        query is then sent as ``[candidates, dropped, below, abstained]``, which servers with guards accept."""
         try:
-            self._after_report(self._queue.report(candidates, dropped, calibration_id, gate, scores))
+            self._after_report(self._queue.report(candidates, dropped, calibration_id, gate, scores, below, abstained))
         except Exception:
             log.exception("scoregate: unexpected failure in report")
 
     def _gate_result(self, candidates: Sequence[Any], t: ThresholdResult, p: Partition, report: bool) -> GateResult:
         """Reports the query's counts when a calibration produced the threshold, and says what was decided."""
         if report and t.calibration_id is not None and len(candidates) > 0:
-            # the candidate gate's drops, before abstention: the drop-rate monitor keeps watching the threshold
-            self.report(len(candidates), p.dropped_count, calibration_id=t.calibration_id, scores=p.scores or None)
+            # the candidate gate's drops, before abstention: the drop-rate monitor keeps watching the threshold; a guarded
+            # or abstaining calibration is also watched on where its guards bind and how often queries abstain
+            guarded = t.guards.min_keep > 0 or t.guards.max_keep is not None or t.abstain_below is not None
+            extra: Dict[str, Any] = {"below": p.below, "abstained": p.abstain} if guarded else {}
+            self.report(len(candidates), p.dropped_count, calibration_id=t.calibration_id, scores=p.scores or None, **extra)
         return GateResult(
             p.kept,
             p.dropped,

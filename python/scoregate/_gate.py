@@ -91,6 +91,8 @@ class Partition:
     top_score: Optional[float] = None
     #: what the candidate gate dropped, before abstention (what an observation reports)
     dropped_count: int = 0
+    #: scored candidates strictly below the threshold (what the threshold alone would drop)
+    below: int = 0
 
 
 def partition(
@@ -113,7 +115,7 @@ def partition(
         except Exception:
             values.append(None)
     d = decide_query(values, threshold, min_keep, max_keep, abstain_below, unscored)
-    out = Partition(unscored=d.unscored, abstain=d.abstain, top_score=d.top_score, dropped_count=d.dropped)
+    out = Partition(unscored=d.unscored, abstain=d.abstain, top_score=d.top_score, dropped_count=d.dropped, below=d.below)
     for c, k in zip(candidates, d.kept):
         (out.kept if k else out.dropped).append(c)
     if report_scores:

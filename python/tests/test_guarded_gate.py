@@ -60,7 +60,7 @@ class Serving:
 def client_serving(served: Dict[str, Any], cls: Any = Client) -> Any:
     c = cls("https://scoregate.test", "t", opener=Serving(served).open, background=False)
     c.reported = []
-    c.report = lambda candidates, dropped, **kw: c.reported.append((candidates, dropped, kw.get("calibration_id")))
+    c.report = lambda candidates, dropped, **kw: c.reported.append((candidates, dropped, kw.get("calibration_id"), kw.get("below"), kw.get("abstained")))
     return c
 
 
@@ -95,7 +95,10 @@ class VectorTests(unittest.TestCase):
                 self.assertEqual([x["i"] for x in r.dropped], want["dropped"])
                 self.assertEqual(r.abstain, want["abstain"])
                 self.assertEqual(r.abstain_reason is not None, want["abstain"])
-                expected_reports = [(len(candidates), want["dropped_count"], "cal_0000000001")] if candidates else []
+                # a guarded or abstaining calibration also reports what the threshold alone drops and the abstention
+                guarded = p["min_keep"] > 0 or p["max_keep"] is not None or p["abstain_below"] is not None
+                extra = (want["below"], want["abstain"]) if guarded else (None, None)
+                expected_reports = [(len(candidates), want["dropped_count"], "cal_0000000001", *extra)] if candidates else []
                 self.assertEqual(c.reported, expected_reports)
 
 
@@ -106,7 +109,7 @@ class GuardTests(unittest.TestCase):
         self.assertEqual((r.kept, len(r.dropped), r.abstain, r.top_score), ([], 3, True, 0.4))
         self.assertEqual(r.abstain_reason, "top score 0.4 is below abstain_below 0.5")
         self.assertEqual((r.guards, r.abstain_below), (Guards(1, None), 0.5))
-        self.assertEqual(c.reported, [(3, 1, "cal_0000000001")])
+        self.assertEqual(c.reported, [(3, 1, "cal_0000000001", 1, True)])
 
     def test_the_async_client_applies_the_same_rule(self) -> None:
         async def run() -> Any:
@@ -158,6 +161,15 @@ class GuardTests(unittest.TestCase):
         c = Client("https://scoregate.test", "t", opener=refuse, background=False)
         r = c.gate([{"score": 0.01}, {"score": 0.02}], GATE, fallback=0.5)
         self.assertEqual((r.reason, r.kept, r.abstain, r.abstain_below, r.top_score), ("fallback", [], False, None, 0.02))
+
+    def test_report_takes_below_and_abstained_and_ignores_a_below_above_candidates(self) -> None:
+        c = Client("https://scoregate.test", "t", opener=Serving(body(0.5)).open, background=False)
+        c.report(5, 2, calibration_id="cal_0000000001", below=4, abstained=True)
+        c.report(5, 2, calibration_id="cal_0000000001")
+        c.report(5, 2, calibration_id="cal_0000000001", below=6)
+        stats = c.observation_stats()
+        self.assertEqual((stats.queued, stats.ignored), (2, 1))
+        self.assertEqual(c._queue._groups[next(iter(c._queue._groups))].queries, [[5, 2, 4, 1], [5, 2]])
 
     def test_decide_query_refuses_guards_that_break_their_invariants(self) -> None:
         for min_keep, max_keep in ((-1, None), (1.5, None), (0, 0), (3, 2), (True, None)):

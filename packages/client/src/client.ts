@@ -164,6 +164,12 @@ export class ScoregateClient {
     if (options.report !== false && t.calibrationId !== null && candidates.length > 0) {
       // The candidate gate's drops, before abstention: the drop-rate monitor keeps watching the threshold.
       const observation: Observation = { calibrationId: t.calibrationId, gate: options.gate, candidates: candidates.length, dropped: d.dropped };
+      // A guarded or abstaining calibration is watched on where its guards bind and how often queries abstain; a
+      // plain one gets the pair every server accepts.
+      if (t.guards.minKeep > 0 || t.guards.maxKeep !== null || t.abstainBelow !== null) {
+        observation.below = d.below;
+        observation.abstained = d.abstain;
+      }
       const scores = options.reportScores === true ? values.filter(isScored) : [];
       if (scores.length > 0) observation.scores = scores;
       this.report(observation, options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil });

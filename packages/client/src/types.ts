@@ -122,7 +122,16 @@ export interface Observation {
   calibrationId?: string | null;
   gate?: GateKey;
   candidates: number;
+  /** What the gate dropped (with guards: the guarded gate, whether or not the query abstained). */
   dropped: number;
+  /**
+   * For a guarded or abstaining gate: the scored candidates strictly below the threshold (what the threshold alone
+   * would drop, so the server sees where a guard binds). With it the query is sent as
+   * `[candidates, dropped, below, abstained]`; without it as `[candidates, dropped]`, which every server accepts.
+   */
+  below?: number;
+  /** Whether the query abstained (sent only with `below`; default false). */
+  abstained?: boolean;
   scores?: readonly number[];
 }
 

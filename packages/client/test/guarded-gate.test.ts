@@ -3,6 +3,7 @@
 // The Python client runs the same file (python/tests/test_guarded_gate.py).
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ObservationBatch } from "../../../src/contract";
 import type { ThresholdResponse } from "../../../src/contract/wire-types";
 import { decideQuery, type Observation, ScoregateClient } from "../src";
 import { fakeServer, ok, thresholdBody } from "./fake-server";
@@ -74,9 +75,16 @@ describe("guarded gate vectors (fixtures/guarded-gate.json) through gate()", () 
       expect(r.dropped.map((x) => x.i)).toEqual(c.expected.dropped);
       expect(r.abstain).toBe(c.expected.abstain);
       expect(r.abstainReason !== undefined).toBe(c.expected.abstain);
-      // What the observation carries: the candidate gate's drops, before abstention.
+      // What the observation carries: the candidate gate's drops before abstention and, for a guarded or abstaining
+      // calibration, what the threshold alone would drop and whether the query abstained.
+      const guarded = p.min_keep > 0 || p.max_keep !== null || p.abstain_below !== null;
+      const extra = guarded ? { below: c.expected.below, abstained: c.expected.abstain } : {};
       if (candidates.length === 0) expect(reported).toEqual([]);
-      else expect(reported).toMatchObject([{ calibrationId: "cal_0000000001", candidates: candidates.length, dropped: c.expected.dropped_count }]);
+      else
+        expect(reported).toEqual([
+          expect.objectContaining({ calibrationId: "cal_0000000001", candidates: candidates.length, dropped: c.expected.dropped_count, ...extra }),
+        ]);
+      if (!guarded) expect(reported[0]?.below).toBeUndefined();
       const policy = { threshold: p.threshold, minKeep: p.min_keep, maxKeep: p.max_keep, abstainBelow: p.abstain_below };
       expect(decideQuery(c.scores.map(decode), policy, c.unscored).below).toBe(c.expected.below);
     });
@@ -92,7 +100,7 @@ describe("guards and abstention in gate()", () => {
     expect(r).toMatchObject({ kept: [], abstain: true, topScore: 0.4, abstainBelow: 0.5, guards: { minKeep: 1, maxKeep: null } });
     expect(r.dropped.map((x) => x.i)).toEqual([0, 1, 2]);
     expect(r.abstainReason).toBe("top score 0.4 is below abstain_below 0.5");
-    expect(reported).toMatchObject([{ candidates: 3, dropped: 1 }]);
+    expect(reported).toMatchObject([{ candidates: 3, dropped: 1, below: 1, abstained: true }]);
   });
 
   it("a server without the fields (older than guards) is read as no guards and no abstention", async () => {
@@ -158,5 +166,23 @@ describe("guards and abstention in gate()", () => {
       threshold: 0.5,
       guards: { minKeep: 0, maxKeep: null },
     });
+  });
+
+  it("report() sends [candidates, dropped, below, abstained] when given below, the pair otherwise, and ignores a below above candidates", async () => {
+    const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(thresholdBody())));
+    const client = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } });
+    client.report({ calibrationId: "cal_0000000001", candidates: 5, dropped: 2, below: 4, abstained: true });
+    client.report({ calibrationId: "cal_0000000001", candidates: 5, dropped: 2, below: 3 });
+    client.report({ calibrationId: "cal_0000000001", candidates: 5, dropped: 2 });
+    client.report({ calibrationId: "cal_0000000001", candidates: 5, dropped: 2, below: 6 });
+    await client.flush();
+    const body = server.observationRequests()[0]!.body;
+    expect(body.queries).toEqual([
+      [5, 2, 4, 1],
+      [5, 2, 3, 0],
+      [5, 2],
+    ]);
+    expect(ObservationBatch.safeParse(body).success).toBe(true);
+    expect(client.observationStats()).toMatchObject({ sent: 3, ignored: 1 });
   });
 });

@@ -105,12 +105,12 @@ describe("ScoregateCompressor", () => {
     expect(results.map((r) => r.abstain)).toEqual([false, false, true]);
     expect(results[2]).toMatchObject({ abstainReason: "top score 0.3 is below abstain_below 0.4", guards: { minKeep: 1, maxKeep: 2 } });
     await c.flush();
-    // What the candidate gate dropped, before abstention (the abstaining query's top document is guarded).
+    // [candidates, dropped before abstention, below the threshold, abstained] (the abstaining query's top document is guarded).
     expect(server.observationRequests()[0]!.body).toMatchObject({
       queries: [
-        [3, 2],
-        [3, 1],
-        [2, 1],
+        [3, 2, 3, 0],
+        [3, 1, 0, 0],
+        [2, 1, 2, 1],
       ],
     });
   });

@@ -206,8 +206,8 @@ describe("ScoregateProvider", () => {
     expect(server.observationRequests()[0]!.body).toMatchObject({
       calibration_id: "cal_0000000001",
       queries: [
-        [2, 1],
-        [2, 1],
+        [2, 1, 2, 0],
+        [2, 1, 2, 1],
       ],
     });
   });
