@@ -1,15 +1,15 @@
 /**
  * A guarded, abstaining gate end to end inside workerd: a labelled upload with min_keep, max_keep and certified
- * abstention; GET /v1/threshold serving the guards and abstain_below; the SDK's gate() applying them; observations
- * that report what the guarded gate did ([m, d, below, abstained]); and the abstention_drift alert when production
- * starts sending questions the corpus cannot answer.
+ * abstention; GET /v1/threshold serving the guards and abstain_below; the SDK's gate() applying them and reporting
+ * what the guarded gate did ([m, d, below, abstained]); and the abstention_drift alert when production starts sending
+ * questions the corpus cannot answer.
  */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ScoregateClient } from "../packages/client/src";
 import { decideQuery } from "../src/stats/guard-rule";
 import { createRng, type Rng } from "./support/prng";
-import { call, callJson, counted, qs, TOKENS, uniqueGate } from "./support/worker";
+import { call, callJson, qs, TOKENS, uniqueGate } from "./support/worker";
 
 const worker = (exports as unknown as { default: Fetcher }).default;
 
@@ -89,31 +89,47 @@ describe("a guarded, abstaining gate from upload to alert", () => {
     expect(good.abstain).toBe(false);
     expect(good.kept.filter(Boolean).length).toBe(6);
 
-    // Production like the calibration: observations carry what the guarded gate did; no alert.
-    const observe = async (batch: number, answerableShare: number) => {
-      const queries = Array.from({ length: 100 }, () => {
-        const d = decideQuery(labelledQuery(rng, rng.next() < answerableShare).scores, policy);
-        return [CANDIDATES, d.dropped, d.below, d.abstain ? 1 : 0] as [number, number, number, 0 | 1];
-      });
-      return counted(
-        await callJson("POST", "/v1/observations", 202, {
-          token: TOKENS.read,
-          json: { batch_id: `guards-${batch}`, calibration_id: c.id, queries },
-        }),
-      );
+    // Production like the calibration, gated and reported by the SDK: its observations carry what the guarded gate
+    // did ([m, d, below, abstained]), sent by flush() every 100 queries; no alert.
+    const reporter = new ScoregateClient({
+      baseUrl: "http://scoregate.test",
+      token: TOKENS.read,
+      fetch: ((input: RequestInfo | URL, init?: RequestInit) => worker.fetch(String(input), init)) as typeof fetch,
+      observations: { timer: false, batchSize: 1000 },
+    });
+    const monitorWindow = async () => {
+      const m = await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read });
+      return m.windows.find((w) => w.calibration_id === c.id)!;
     };
-    for (let b = 0; b < 6; b++) expect((await observe(b, 0.75)).alerts).toEqual([]);
-    const steady = (await observe(6, 0.75)).window;
+    const produce = async (answerableShare: number) => {
+      for (let i = 0; i < 100; i++) {
+        const scores = labelledQuery(rng, rng.next() < answerableShare).scores;
+        await reporter.gate(
+          scores.map((score, id) => ({ id, score })),
+          { gate, score: (x) => x.score, fallback: null },
+        );
+      }
+      expect(await reporter.flush()).toMatchObject({ sentBatches: 1, failedBatches: 0 });
+    };
+    for (let b = 0; b < 7; b++) await produce(0.75);
+    const steady = await monitorWindow();
     expect(steady.abstention_queries).toBe(700);
+    expect(steady.empty_context_level).toBe(2);
     expect(steady.abstention!.armed).toBe(true);
     expect(Math.abs(steady.abstention!.observed! - steady.abstention!.expected)).toBeLessThan(0.06);
+    const quiet = await callJson("GET", `/v1/alerts?${qs(gate)}`, 200, { token: TOKENS.read });
+    expect(quiet.alerts).toEqual([]);
 
     // Then most questions have no good answer in the corpus: the abstention rate's detector raises its own alert.
-    let raised: string[] = [];
-    for (let b = 7; b < 30 && !raised.includes("abstention_drift"); b++) raised = (await observe(b, 0.2)).alerts;
-    expect(raised).toContain("abstention_drift");
-    const { alerts } = await callJson("GET", `/v1/alerts?kind=abstention_drift&${qs(gate)}`, 200, { token: TOKENS.read });
+    const raised = async () => (await callJson("GET", `/v1/alerts?kind=abstention_drift&${qs(gate)}`, 200, { token: TOKENS.read })).alerts;
+    let batches = 0;
+    while (batches < 20 && (await raised()).length === 0) {
+      await produce(0.2);
+      batches++;
+    }
+    const alerts = await raised();
     expect(alerts).toHaveLength(1);
+    expect(batches).toBeLessThan(10); // detected within 1,000 queries of the change
     expect(alerts[0]!.summary).toMatch(/production queries abstained/);
   });
 });
