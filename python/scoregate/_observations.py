@@ -86,9 +86,19 @@ class ObservationQueue:
         self._stats = ObservationStats()
         self.closed = False
 
-    def report(self, candidates: int, dropped: int, calibration_id: Optional[str], gate: Optional[GateLike], scores: Optional[Sequence[float]]) -> bool:
+    def report(
+        self,
+        candidates: int,
+        dropped: int,
+        calibration_id: Optional[str],
+        gate: Optional[GateLike],
+        scores: Optional[Sequence[float]],
+        below: Optional[int] = None,
+        abstained: bool = False,
+    ) -> bool:
         """Queues one query's counts, or counts it as ignored (invalid, closed, or the token was refused). True when it
-        filled a batch (which is then due at once)."""
+        filled a batch (which is then due at once). With ``below`` the query is sent as
+        ``[candidates, dropped, below, abstained]`` (a guarded or abstaining gate), else as ``[candidates, dropped]``."""
         target = _target(calibration_id, gate)
         valid = (
             isinstance(candidates, int)
@@ -96,6 +106,7 @@ class ObservationQueue:
             and not isinstance(candidates, bool)
             and not isinstance(dropped, bool)
             and 0 <= dropped <= candidates <= MAX_CANDIDATES_PER_QUERY
+            and (below is None or (isinstance(below, int) and not isinstance(below, bool) and 0 <= below <= candidates))
         )
         with self._lock:
             if self.closed or self._stopped() is not None or target is None or not valid:
@@ -106,7 +117,7 @@ class ObservationQueue:
             if group is None:
                 group = _Group(target=target, created_at=self._now())
                 self._groups[key] = group
-            group.queries.append([candidates, dropped])
+            group.queries.append([candidates, dropped] if below is None else [candidates, dropped, below, 1 if abstained else 0])
             if scores and self._max_scores > 0:
                 group.scores.extend(float(s) for s in scores if isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s))
                 # keep the newest scores: the sample is meant to describe current production

@@ -7,14 +7,18 @@ import {
   type ClientError,
   type ClientErrorCode,
   type ClientEvent,
+  decideQuery,
   type FlushResult,
   type GateKey,
   type GateOptions,
   type GateResult,
   type GetThresholdOptions,
+  type GuardPolicy,
+  type Guards,
   OBSERVATIONS_PATH,
   type Observation,
   type ObservationStats,
+  type QueryDecision,
   ScoregateClient,
   type ScoregateClientOptions,
   type Snapshot,
@@ -42,6 +46,13 @@ export async function everything(candidates: readonly { id: string; score: numbe
   const gateOptions: GateOptions<(typeof candidates)[number]> = { gate, fallback: 0.4, score: (c) => c.score, unscored: "drop" };
   const result: GateResult<(typeof candidates)[number]> = await client.gate(candidates, gateOptions);
   const kept: string[] = result.kept.map((c) => c.id);
+  const abstained: string | undefined = result.abstain ? result.abstainReason : undefined;
+  const guards: Guards = t.guards;
+  const policy: GuardPolicy = { threshold: t.threshold, minKeep: guards.minKeep, maxKeep: guards.maxKeep, abstainBelow: t.abstainBelow };
+  const decision: QueryDecision = decideQuery(
+    candidates.map((c) => c.score),
+    policy,
+  );
   const observation: Observation = { calibrationId: result.calibrationId, candidates: candidates.length, dropped: result.dropped.length };
   client.report(observation);
   const unsubscribe = client.subscribe((event: ClientEvent) => {
@@ -68,5 +79,5 @@ export async function everything(candidates: readonly { id: string; score: numbe
   const postprocessorOptions: ScoregatePostprocessorOptions = { client, gate, fallback: 0.4 };
   const nodes: NodeWithScore[] = await new ScoregatePostprocessor(postprocessorOptions).postprocessNodes([]);
 
-  return [paths, reason, code, kept, stats, threshold, restored, flushed, value, documents, nodes];
+  return [paths, reason, code, kept, abstained, decision, stats, threshold, restored, flushed, value, documents, nodes];
 }

@@ -48,8 +48,8 @@ const UPLOAD_META_SHAPE: JsonShapeLimits = {
   maxNumbers: MAX_REFERENCE_SCORES + MAX_UPLOAD_JSON_STRINGS,
 };
 
-/** An NDJSON score or query line: a number, an array of scores, or {"scores": [...], "relevance": [...]}. */
-const NDJSON_LINE_SHAPE: JsonShapeLimits = { maxDepth: 2, maxContainers: 3, maxStrings: 2, maxNumbers: 2 * MAX_CANDIDATES_PER_QUERY };
+/** An NDJSON score or query line: a number, an array of scores, or {"scores": [...], "relevance": [...], "answerable"?}. */
+const NDJSON_LINE_SHAPE: JsonShapeLimits = { maxDepth: 2, maxContainers: 3, maxStrings: 3, maxNumbers: 2 * MAX_CANDIDATES_PER_QUERY };
 
 export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"];
 
@@ -90,7 +90,7 @@ function fromJson(text: string): CalibrationInput {
   const parts = splitJsonUpload(text);
   // not an object: the schema says what is wrong with it
   if (parts === null) throw new TypeError(`unreachable: ${String(validate(UploadMeta, parseJsonText(text), "invalid_input", "calibration"))}`);
-  const meta = checkedMeta(UploadMeta, parseJsonText(parts.metaText, "request body", UPLOAD_META_SHAPE), "calibration");
+  const { answerable, ...meta } = checkedMeta(UploadMeta, parseJsonText(parts.metaText, "request body", UPLOAD_META_SHAPE), "calibration");
   const { scores, queries, relevance } = parts;
   if ((scores === null) === (queries === null)) {
     throw invalid('give exactly one of "scores" (number[]) or "queries" (number[][])', [
@@ -105,6 +105,12 @@ function fromJson(text: string): CalibrationInput {
   if (meta.relevant_at !== undefined && relevance === null) {
     throw invalid("relevant_at needs relevance labels", [{ path: "relevant_at", message: "without relevance" }]);
   }
+  const nQueries = queries === null ? 0 : queries.offsets.length - 1;
+  if (answerable !== undefined && (queries === null || answerable.length !== nQueries)) {
+    throw invalid(`answerable needs one flag per query (${nQueries} queries, ${answerable.length} flags)`, [
+      { path: "answerable", message: "must have one entry per query of queries" },
+    ]);
+  }
   if (scores !== null) return { meta, scores, offsets: null, relevant: null };
   const q = queries!;
   const relevant =
@@ -117,7 +123,7 @@ function fromJson(text: string): CalibrationInput {
           meta.relevant_at,
           (i) => `relevance[${i}]`,
         );
-  return { meta, scores: q.values, offsets: q.offsets, relevant };
+  return { meta, scores: q.values, offsets: q.offsets, relevant, answerable: answerable ?? null };
 }
 
 /**
@@ -175,12 +181,15 @@ function fromNdjson(bytes: Uint8Array): CalibrationInput {
   const queryEnds: number[] = [0];
   const labels = new GrowingArray(MAX_SCORES);
   const labelEnds: number[] = [0];
+  // Explicit answerability of each query line (null: derived from its labels); kept only once a line sets it.
+  const answerable: (boolean | null)[] = [];
+  let anyAnswerable = false;
   // The line of each query, and of the first one without labels (labelled lines are objects {"scores", "relevance"}).
   const lineOf: number[] = [];
   let labelled = 0;
   let firstUnlabelled: number | null = null;
   const tooMany = (no: number) => invalid(`more than ${MAX_SCORES} scores`, [{ path: `line ${no}`, message: "too many scores" }]);
-  const addQuery = (no: number, scores: readonly number[], relevance: readonly number[] | null): void => {
+  const addQuery = (no: number, scores: readonly number[], relevance: readonly number[] | null, explicit: boolean | null): void => {
     if (queryEnds.length > MAX_QUERIES) throw invalid(`more than ${MAX_QUERIES} queries`, [{ path: `line ${no}`, message: "too many queries" }]);
     for (const x of scores) if (!queries.push(x)) throw tooMany(no);
     queryEnds.push(queries.length);
@@ -190,6 +199,8 @@ function fromNdjson(bytes: Uint8Array): CalibrationInput {
       for (const l of relevance) if (!labels.push(l)) throw tooMany(no);
     }
     labelEnds.push(labels.length);
+    answerable.push(explicit);
+    anyAnswerable ||= explicit !== null;
     lineOf.push(no);
   };
   for (const [no, line] of it) {
@@ -205,10 +216,10 @@ function fromNdjson(bytes: Uint8Array): CalibrationInput {
       if (!Number.isFinite(v)) throw invalid(`NDJSON line ${no}: ${line} is not a finite number`, [{ path: `line ${no}`, message: "not finite" }]);
       if (!flat.push(v)) throw tooMany(no);
     } else if (Array.isArray(v)) {
-      addQuery(no, validate(Query, v, "invalid_input", `NDJSON line ${no}`), null);
+      addQuery(no, validate(Query, v, "invalid_input", `NDJSON line ${no}`), null, null);
     } else if (typeof v === "object" && v !== null) {
       const q = validate(LabelledQueryLine, v, "invalid_input", `NDJSON line ${no}`);
-      addQuery(no, q.scores, q.relevance);
+      addQuery(no, q.scores, q.relevance, q.answerable ?? null);
     } else {
       throw invalid(`NDJSON line ${no} must be a number (a score), an array of numbers (a query) or {"scores", "relevance"} (a labelled query)`, [
         { path: `line ${no}`, message: "expected a number, an array or an object" },
@@ -242,10 +253,24 @@ function fromNdjson(bytes: Uint8Array): CalibrationInput {
       meta.relevant_at,
       (i) => `line ${lineOf[i]}.relevance`,
     ),
+    answerable: anyAnswerable ? answerable : null,
+  };
+}
+
+/** The guard and abstention fields of a float32 upload's policy (validated with the policy by CalibrationMeta). */
+function guardsFromQuery(q: ReturnType<typeof BinaryUploadQuery.parse>): Pick<Policy, "min_keep" | "max_keep" | "abstention"> {
+  return {
+    ...(q.min_keep !== undefined ? { min_keep: q.min_keep } : {}),
+    ...(q.max_keep !== undefined ? { max_keep: q.max_keep } : {}),
+    ...(q.abstention_rate !== undefined ? { abstention: { rate: q.abstention_rate } } : {}),
   };
 }
 
 function policyFromQuery(q: ReturnType<typeof BinaryUploadQuery.parse>): Policy {
+  return { ...barePolicyFromQuery(q), ...guardsFromQuery(q) } as Policy;
+}
+
+function barePolicyFromQuery(q: ReturnType<typeof BinaryUploadQuery.parse>): Policy {
   if (q.kind === "drop_rate") {
     if (q.target === undefined) throw invalid("kind=drop_rate needs target", [{ path: "target", message: "is required" }]);
     if (q.threshold !== undefined || q.reference !== undefined) {

@@ -21,7 +21,7 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
   const f = {
     scoregate_gate_info: fam("Gate identity and its current calibration (value 1)."),
     scoregate_drift_alarm: fam(
-      "1 while the gate is in alarm: an unresolved drift alert (drop_rate_drift, empty_context, recall_drift) or an alarm its monitor has not yet stored; else 0.",
+      "1 while the gate is in alarm: an unresolved drift alert (drop_rate_drift, empty_context, recall_drift, abstention_drift) or an alarm its monitor has not yet stored; else 0.",
     ),
     scoregate_drift_alarm_since_seconds: fam("When the gate's alarm began (Unix seconds); present only while scoregate_drift_alarm is 1."),
     scoregate_threshold: fam("Current threshold of the gate (keep iff score >= threshold); absent when no gate."),
@@ -108,6 +108,7 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       f.scoregate_drift_log_evidence.samples.push({ labels: { ...wl, test: "drop_rate" }, value: w.drop_rate.log_evidence });
       if (w.empty_context)
         f.scoregate_drift_log_evidence.samples.push({ labels: { ...wl, test: "empty_context" }, value: w.empty_context.log_evidence });
+      if (w.abstention) f.scoregate_drift_log_evidence.samples.push({ labels: { ...wl, test: "abstention" }, value: w.abstention.log_evidence });
       f.scoregate_drift_log_threshold.samples.push({ labels: wl, value: w.log_threshold });
     }
     const q = status.queued_ingest;

@@ -29,3 +29,14 @@ export function clopperPearsonUpperBound(x: number, n: number, level: number): n
   if (x === n) return 1;
   return betaInv(level, x + 1, n - x);
 }
+
+/**
+ * The two-sided Clopper-Pearson interval of x successes in n trials at `level` (equal tails): [Beta(x, n - x + 1) at
+ * (1 - level)/2, Beta(x + 1, n - x) at (1 + level)/2], 0 at x = 0 and 1 at x = n; exact (at least the level at every
+ * p). It is `scipy.stats.binomtest(x, n).proportion_ci(level, method="exact")`.
+ */
+export function clopperPearsonInterval(x: number, n: number, level = 0.95): [number, number] {
+  check("clopperPearsonInterval", x, n, level);
+  const tail = (1 - level) / 2;
+  return [x === 0 ? 0 : betaInv(tail, x, n - x + 1), x === n ? 1 : betaInv(1 - tail, x + 1, n - x)];
+}

@@ -42,10 +42,16 @@
  * Strata with no calibration query large enough reuse the nearest smaller stratum that has one (`extrapolated`: a
  * larger k is empty at most as often under both models) and inherit its source and check.
  *
+ * Guards. With min_keep = L >= 1 a guarded gate is never empty; what the monitor watches instead is how often the
+ * guard binds: the threshold leaves fewer than min(L, m) candidates of a query of m. Every estimate above carries over
+ * with that event in place of "all dropped" (`level` = L; level 1 is the empty-context event itself): own queries
+ * count it, and the extrapolation takes P(X < min(L, k)) for X ~ Hypergeometric(m, c, k), the candidates at or above
+ * the threshold among k drawn from a calibration query with c of its m there (C(d, k)/C(m, k) for L = 1).
+ *
  * Preconditions: `offsets` has Q + 1 >= 2 entries as in per-query.ts. Cost O(total candidates + G * 50) for G distinct
  * (candidates, dropped) pairs (at most Q). Reference: docs/drift.md, "Empty context".
  */
-import { binomCdf } from "./special";
+import { binomCdf, logBeta } from "./special";
 
 /**
  * Lower ends of the candidate-count strata: [1], [2], [3], [4, 5], [6, 9], [10, 19], [20, 49], [50, ...). Fixed:
@@ -157,20 +163,39 @@ function groupQueries(scores: Float64Array, offsets: Uint32Array, threshold: num
   return [...groups.values()];
 }
 
+/** ln C(n, k) for whole 0 <= k <= n. */
+const logChoose = (n: number, k: number): number => -Math.log(n + 1) - logBeta(n - k + 1, k + 1);
+
 /**
- * C(d, k)/C(m, k) for k = 1..min(m, K_MAX) by the running product (h_k = h_{k-1} (d - k + 1)/(m - k + 1)): one pass
- * per distinct (m, d) serves every stratum and every size the check needs. Index 0 is unused.
+ * P(fewer than min(level, k) of k drawn survive the threshold) for k = 1..min(m, K_MAX): for level 1, C(d, k)/C(m, k)
+ * by the running product (h_k = h_{k-1} (d - k + 1)/(m - k + 1)); above it the lower tail of the hypergeometric
+ * law of the survivors. One pass per distinct (m, d) serves every stratum and every size the check needs. Index 0 is
+ * unused.
  */
-function allDroppedByDraw(g: Group): Float64Array {
+function lowByDraw(g: Group, level: number): Float64Array {
   const top = Math.min(g.m, K_MAX);
   const h = new Float64Array(top + 1);
-  let p = 1;
+  if (level === 1) {
+    let p = 1;
+    for (let k = 1; k <= top; k++) {
+      p *= Math.max(0, g.d - k + 1) / (g.m - k + 1);
+      h[k] = p;
+    }
+    return h;
+  }
+  const c = g.m - g.d;
   for (let k = 1; k <= top; k++) {
-    p *= Math.max(0, g.d - k + 1) / (g.m - k + 1);
-    h[k] = p;
+    const total = logChoose(g.m, k);
+    let p = 0;
+    // x survivors among the k drawn: C(c, x) C(d, k - x) / C(m, k), for x below min(level, k) and within the support.
+    for (let x = Math.max(0, k - g.d); x < Math.min(level, k, c + 1); x++) p += Math.exp(logChoose(c, x) + logChoose(g.d, k - x) - total);
+    h[k] = Math.min(1, p);
   }
   return h;
 }
+
+/** Fewer than min(level, m) of the query's m candidates survive the threshold (level 1: all dropped). */
+const isLow = (g: { readonly m: number; readonly d: number }, level: number): boolean => g.m - g.d < Math.min(level, g.m);
 
 /** The calibration's strata and the verdict of the extrapolation's check, pooled over its strata. */
 export interface EmptyContextByCandidates {
@@ -180,13 +205,17 @@ export interface EmptyContextByCandidates {
   readonly verdict: ExtrapolationCheck;
 }
 
-/** The calibration's empty rate per stratum at `threshold` (null keeps everything: every rate 0). */
-export function emptyRateByCandidates(scores: Float64Array, offsets: Uint32Array, threshold: number | null): EmptyContextByCandidates {
+/**
+ * The calibration's empty rate per stratum at `threshold` (null keeps everything: every rate 0); with `level` L > 1 the
+ * rate of queries the threshold leaves with fewer than min(L, m) candidates (where a min_keep = L guard binds).
+ */
+export function emptyRateByCandidates(scores: Float64Array, offsets: Uint32Array, threshold: number | null, level = 1): EmptyContextByCandidates {
+  if (!(Number.isInteger(level) && level >= 1)) throw new RangeError(`emptyRateByCandidates: level=${level}`);
   const groups = groupQueries(scores, offsets, threshold);
-  const draws = groups.map(allDroppedByDraw);
+  const draws = groups.map((g) => lowByDraw(g, level));
   const hyper = EMPTY_CONTEXT_STRATA.map((k) => hypergeometricEstimate(groups, draws, k));
-  const own = EMPTY_CONTEXT_STRATA.map((lo, b) => ownCounts(groups, lo, EMPTY_CONTEXT_STRATA[b + 1]));
-  const checks = EMPTY_CONTEXT_STRATA.map((lo, b) => checkStratum(groups, draws, lo, EMPTY_CONTEXT_STRATA[b + 1], own[b]!));
+  const own = EMPTY_CONTEXT_STRATA.map((lo, b) => ownCounts(groups, lo, EMPTY_CONTEXT_STRATA[b + 1], level));
+  const checks = EMPTY_CONTEXT_STRATA.map((lo, b) => checkStratum(groups, draws, lo, EMPTY_CONTEXT_STRATA[b + 1], own[b]!, level));
   const pooled = pooledCheck(checks);
   const verdict = verdictOf(checks, pooled);
 
@@ -250,14 +279,14 @@ function verdictOf(checks: readonly (StratumCheck | null)[], pooled: StratumChec
   return pooled.predictedEmpty < CHECK_MIN_PREDICTED_EMPTY ? "inconclusive" : "passed";
 }
 
-/** Own queries of the stratum [lo, next) and the empty ones among them. */
-function ownCounts(groups: readonly Group[], lo: number, next: number | undefined): { queries: number; empty: number } {
+/** Own queries of the stratum [lo, next) and the empty (low) ones among them. */
+function ownCounts(groups: readonly Group[], lo: number, next: number | undefined, level: number): { queries: number; empty: number } {
   let queries = 0;
   let empty = 0;
   for (const g of groups) {
     if (g.m < lo || (next !== undefined && g.m >= next)) continue;
     queries += g.count;
-    if (g.d === g.m) empty += g.count;
+    if (isLow(g, level)) empty += g.count;
   }
   return { queries, empty };
 }
@@ -300,6 +329,7 @@ function checkStratum(
   lo: number,
   next: number | undefined,
   own: { queries: number; empty: number },
+  level: number,
 ): StratumCheck | null {
   if (own.queries === 0) return null;
   const hi = Math.min(next === undefined ? K_MAX : next - 1, K_MAX);
@@ -312,7 +342,7 @@ function checkStratum(
     for (const g of groups) {
       if (g.m !== m) continue;
       ownOfSize += g.count;
-      if (g.d === g.m) ownEmpty += g.count;
+      if (isLow(g, level)) ownEmpty += g.count;
     }
     if (ownOfSize === 0) continue;
     let longer = 0;

@@ -131,17 +131,7 @@ export type RecallFit =
 export function fitRecallGate(q: LabelledQueries, r: number, notion: CoverageNotion): RecallFit {
   if (!(r > 0 && r < 1)) throw new RangeError(`fitRecallGate: target ${r} outside (0, 1)`);
   const alpha = 1 - r;
-  if (notion !== "candidates") {
-    const s = perQueryRelevantScores(q, notion === "any_relevant" ? "max" : "min");
-    const n = s.length;
-    const k = recallRank(n, alpha);
-    if (k < 1) return { kind: "too_few_queries", n, minimumQueries: minimumQueriesFor(alpha) };
-    const bound = 1 - k / (n + 1);
-    const t = s[k - 1]!;
-    const below = countBelow(s, t);
-    const ties = countAtOrBelow(s, t) - below;
-    return { kind: "fitted", rule: "rank", threshold: t, k, n, coverageBound: bound, ...tieAware(n, k, below, ties), missMass: k, below, ties };
-  }
+  if (notion !== "candidates") return fitRankRule(perQueryRelevantScores(q, notion === "any_relevant" ? "max" : "min"), alpha);
   // Pooled relevant scores, each weighted 1/m_i (m_i relevant candidates in its query): S(t) = sum of weights below t.
   const pooled: { s: number; w: number }[] = [];
   const nq = q.offsets.length - 1;
@@ -185,6 +175,22 @@ export function fitRecallGate(q: LabelledQueries, r: number, notion: CoverageNot
     below,
     ties,
   };
+}
+
+/**
+ * The conformal rank rule on ascending per-query statistics `s` (one per exchangeable query) at miss level alpha:
+ * t = s_(k), k = floor((n+1) alpha); a fresh statistic falls below t with probability k/(n+1) <= alpha (continuous),
+ * tie-aware as below. Shared by the recall notions any/all relevant and by abstention (abstention.ts).
+ */
+export function fitRankRule(s: Float64Array, alpha: number): RecallFit {
+  const n = s.length;
+  const k = recallRank(n, alpha);
+  if (k < 1) return { kind: "too_few_queries", n, minimumQueries: minimumQueriesFor(alpha) };
+  const bound = 1 - k / (n + 1);
+  const t = s[k - 1]!;
+  const below = countBelow(s, t);
+  const ties = countAtOrBelow(s, t) - below;
+  return { kind: "fitted", rule: "rank", threshold: t, k, n, coverageBound: bound, ...tieAware(n, k, below, ties), missMass: k, below, ties };
 }
 
 /**

@@ -1,6 +1,17 @@
 import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/drift.json" with { type: "json" };
-import { addCluster, type ClusterSums, cloneSums, designEffect, emptyClusterSums, perQueryStats } from "../../src/stats/per-query";
+import {
+  addCluster,
+  addObservation,
+  type ClusterSums,
+  cloneSums,
+  DROP_RATE_STRATA,
+  designEffect,
+  dropStratumOf,
+  eligibleSplit,
+  emptyClusterSums,
+  perQueryStats,
+} from "../../src/stats/per-query";
 import { clusteredDrops, createRng } from "../support/prng";
 
 function sumsOf(m: readonly number[], d: readonly number[]): ClusterSums {
@@ -82,6 +93,8 @@ describe("designEffect", () => {
       empty: a.empty + b.empty,
       stratumQueries: a.stratumQueries!.map((x, i) => x + b.stratumQueries![i]!),
       stratumEmpty: a.stratumEmpty!.map((x, i) => x + b.stratumEmpty![i]!),
+      stratumEligible: a.stratumEligible!.map((x, i) => x + b.stratumEligible![i]!),
+      stratumEligibleDropped: a.stratumEligibleDropped!.map((x, i) => x + b.stratumEligibleDropped![i]!),
     };
     const whole = sumsOf(c.m, c.d);
     expect(merged).toEqual(whole);
@@ -129,10 +142,44 @@ describe("addCluster", () => {
       empty: 1,
       stratumQueries: [0, 0, 1, 1, 0, 0, 0, 0],
       stratumEmpty: [0, 0, 0, 1, 0, 0, 0, 0],
+      // Without guards every candidate is one a threshold decides.
+      stratumEligible: DROP_RATE_STRATA.map((_, b) => (b === 2 ? 3 : b === 3 ? 4 : 0)),
+      stratumEligibleDropped: DROP_RATE_STRATA.map((_, b) => (b === 2 ? 1 : b === 3 ? 4 : 0)),
     });
     expect(() => addCluster(sums, 3, 4)).toThrow(RangeError);
+    expect(() => addCluster(sums, 3, 1, { below: 4 })).toThrow(RangeError);
+    expect(() => addCluster(sums, 3, 1, { level: 0 })).toThrow(RangeError);
     expect(() => addCluster(sums, -1, 0)).toThrow(RangeError);
     expect(() => addCluster(sums, 2.5, 1)).toThrow(RangeError);
+  });
+
+  it("with a min_keep level counts where the guard binds (from below), and counts abstention when the query says", () => {
+    const sums = emptyClusterSums();
+    // min_keep 3: 10 candidates, the threshold keeps 2 of them (8 below), the guard keeps 3 (7 dropped): binds.
+    const guards = { minKeep: 3, maxKeep: null };
+    addObservation(sums, [10, 7, 8, 0], guards);
+    // The threshold keeps 5: the guard does not bind.
+    addObservation(sums, [10, 5, 5, 1], guards);
+    // A short query the threshold empties: binds (fewer than min(3, 2) = 2 left).
+    addObservation(sums, [2, 0, 2, 0], guards);
+    // An old client's [m, d]: below is taken as d, the guard never seen binding; abstention not said.
+    addObservation(sums, [10, 7], guards);
+    expect(sums).toMatchObject({ queries: 4, empty: 2, abstentionQueries: 3, abstained: 1, dropped: 19 });
+    expect(sums.stratumEmpty).toEqual([0, 1, 0, 0, 0, 1, 0, 0]);
+    // Ranks 4..10 of the 10-candidate queries are what the threshold decides; the 2-candidate query has none.
+    // [9, 11] is drop-rate stratum 6.
+    expect(sums.stratumEligible).toEqual(DROP_RATE_STRATA.map((_, b) => (b === 6 ? 21 : 0)));
+    expect(sums.stratumEligibleDropped).toEqual(DROP_RATE_STRATA.map((_, b) => (b === 6 ? 19 : 0)));
+  });
+
+  it("splits a capped query's drops into the cap's and those the threshold decides", () => {
+    expect(eligibleSplit(200, 100, { minKeep: 3, maxKeep: 120 })).toEqual({ eligible: 117, dropped: 20 });
+    expect(eligibleSplit(50, 10, { minKeep: 3, maxKeep: 120 })).toEqual({ eligible: 47, dropped: 10 });
+    expect(eligibleSplit(2, 0, { minKeep: 3, maxKeep: null })).toEqual({ eligible: 0, dropped: 0 });
+    // A client that did not apply the cap reports fewer drops than the cap makes: none counted as the threshold's.
+    expect(eligibleSplit(200, 50, { minKeep: 0, maxKeep: 120 })).toEqual({ eligible: 120, dropped: 0 });
+    expect([1, 5, 6, 7, 9, 147, 148, 184, 185, 10_000].map(dropStratumOf)).toEqual([0, 4, 4, 5, 6, 17, 18, 18, 19, 36]);
+    expect(DROP_RATE_STRATA).toHaveLength(37);
   });
 });
 

@@ -32,6 +32,16 @@ function policy(p: StoredPolicy): string {
   }
 }
 
+/** The served guards and abstention cutoff, one line each, only when the calibration sets them. */
+function guardLines(t: ThresholdResponse): string[] {
+  const { min_keep: min, max_keep: max } = t.guards;
+  const keep = [min > 0 ? `at least ${min}` : null, max !== null ? `at most ${max}` : null].filter((x) => x !== null);
+  return [
+    ...(keep.length > 0 ? [`  guards        keep ${keep.join(", ")} candidates per query`] : []),
+    ...(t.abstain_below !== null ? [`  abstention    a query abstains when its top score is below ${number(t.abstain_below)}`] : []),
+  ];
+}
+
 export async function threshold(c: Ctx): Promise<number> {
   const gate = gateFlags(c.v, true);
   const query: Record<string, string | undefined> = { ...gate, index_version: c.v["index-version"] };
@@ -48,6 +58,7 @@ export async function threshold(c: Ctx): Promise<number> {
       `  gate          ${t.index} / ${t.embedding} / ${t.reranker}, index version ${t.index_version}`,
       `  calibration   ${t.calibration_id} (fitted ${t.fitted_at}, activated ${t.activated_at})`,
       `  drop rate     expected ${percent(t.expected_drop_rate)}; policy ${policy(t.policy)}; scale ${t.score_scale}`,
+      ...guardLines(t),
     ].join("\n"),
   );
   return EXIT.ok;

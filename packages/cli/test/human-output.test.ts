@@ -93,5 +93,10 @@ describe("the other commands' summaries", () => {
     const plain = await cli(["threshold", "--embedding", "e", "--reranker", "r"], env());
     expect(plain.stdout.split("\n")[0]).toBe("0.1491");
     expect(plain.stdout).not.toContain("exact");
+    expect(plain.stdout).not.toMatch(/guards|abstention/u);
+    stub.handle(() => ({ status: 200, body: { ...responses.threshold(), guards: { min_keep: 2, max_keep: 8 }, abstain_below: 0.41234 } }));
+    const guarded = await cli(["threshold", "--embedding", "e", "--reranker", "r"], env());
+    expect(guarded.stdout).toContain("  guards        keep at least 2, at most 8 candidates per query");
+    expect(guarded.stdout).toContain("  abstention    a query abstains when its top score is below 0.4123");
   });
 });

@@ -7,7 +7,7 @@
 // The contract modules imported here (limits, wire-types) import no zod: its schemas stay out of the bundle and zod
 // out of the published types (docs/architecture.md, "How the contract travels with the clients").
 import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "../../../src/contract/limits";
-import type { ObservationBatch } from "../../../src/contract/wire-types";
+import type { ObservationBatch, QueryCounts } from "../../../src/contract/wire-types";
 import { type BackoffPolicy, backoffDelay, describeFailure, type Outcome, parseRetryAfter, startTimer } from "./http";
 import type { ClientError, FlushResult, GateKey, Observation, ObservationStats, ScoregateClientOptions } from "./types";
 
@@ -15,7 +15,7 @@ type Target = Pick<ObservationBatch, "calibration_id" | "index" | "embedding" | 
 
 interface Group {
   target: Target;
-  queries: [number, number][];
+  queries: QueryCounts[];
   scores: number[];
   createdAt: number;
 }
@@ -23,7 +23,7 @@ interface Group {
 interface Batch {
   id: string;
   target: Target;
-  queries: [number, number][];
+  queries: QueryCounts[];
   scores: number[];
   nextAttemptAt: number;
 }
@@ -75,7 +75,8 @@ export class ObservationReporter {
       Number.isInteger(o.dropped) &&
       o.dropped >= 0 &&
       o.dropped <= o.candidates &&
-      o.candidates <= MAX_CANDIDATES_PER_QUERY;
+      o.candidates <= MAX_CANDIDATES_PER_QUERY &&
+      (o.below === undefined || (Number.isInteger(o.below) && o.below >= 0 && o.below <= o.candidates));
     if (this.#closed || this.#deps.isStopped() !== undefined || target === undefined || !valid) {
       this.#stats.ignored += 1;
       return;
@@ -86,7 +87,7 @@ export class ObservationReporter {
       group = { target, queries: [], scores: [], createdAt: this.#deps.now() };
       this.#groups.set(key, group);
     }
-    group.queries.push([o.candidates, o.dropped]);
+    group.queries.push(o.below === undefined ? [o.candidates, o.dropped] : [o.candidates, o.dropped, o.below, o.abstained ? 1 : 0]);
     if (o.scores !== undefined && this.#maxScores > 0) {
       for (const s of o.scores) if (Number.isFinite(s)) group.scores.push(s);
       // Keep the newest scores: the sample is meant to describe current production.

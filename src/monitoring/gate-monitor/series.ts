@@ -8,15 +8,17 @@
  * MAX_SERIES_BUCKETS rows (30 days for three calibrations at once), the oldest go. A row is about 150 bytes in
  * SQLite; nothing is held in memory between calls (docs/storage.md, docs/benchmarks.md section 20).
  */
+
 import type { SeriesBucket } from "../../contract";
 import { MAX_SERIES_BUCKETS, SERIES_BUCKET_MS, SERIES_RETENTION_MS } from "../../platform/limits";
+import type { QueryObservation } from "../../stats/per-query";
 
 /** What one counted batch adds to its calibration's bucket. */
 export interface BucketInput {
   readonly calibration_id: string;
   readonly index_version: string;
   readonly now_ms: number;
-  readonly queries: readonly (readonly [number, number])[];
+  readonly queries: readonly QueryObservation[];
   /** The calibration's expected drop rate and band, and the detector's numbers after this batch (before any restart). */
   readonly expected: number;
   readonly band: { readonly lo: number; readonly hi: number };
