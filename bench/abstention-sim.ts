@@ -51,9 +51,21 @@ interface Scenario {
 const SCENARIOS: Scenario[] = [
   { name: "20 each", pop: { mix: SIZE_MIXES.fixed20, rho: 0, coupling: 0 }, falseLead: false, rounded: false, cal: CAL },
   { name: "20 each, false lead", pop: { mix: SIZE_MIXES.fixed20, rho: 0, coupling: 0 }, falseLead: true, rounded: false, cal: CAL },
-  { name: "1-200 log-normal coupled, false lead", pop: { mix: SIZE_MIXES.logNormal200, rho: 0, coupling: 1 }, falseLead: true, rounded: false, cal: CAL },
+  {
+    name: "1-200 log-normal coupled, false lead",
+    pop: { mix: SIZE_MIXES.logNormal200, rho: 0, coupling: 1 },
+    falseLead: true,
+    rounded: false,
+    cal: CAL,
+  },
   { name: "20 each, false lead, two decimals", pop: { mix: SIZE_MIXES.fixed20, rho: 0, coupling: 0 }, falseLead: true, rounded: true, cal: CAL },
-  { name: "20 each, false lead, 30 calibration queries", pop: { mix: SIZE_MIXES.fixed20, rho: 0, coupling: 0 }, falseLead: true, rounded: false, cal: 30 },
+  {
+    name: "20 each, false lead, 30 calibration queries",
+    pop: { mix: SIZE_MIXES.fixed20, rho: 0, coupling: 0 },
+    falseLead: true,
+    rounded: false,
+    cal: 30,
+  },
 ];
 
 /** Q queries: flat scores, offsets and per-query answerability. */
@@ -95,7 +107,16 @@ SCENARIOS.forEach((s, si) => {
   const fa = (a: number): number => countBelow(refTops.answerable, a) / refTops.answerable.length;
   const caught = (a: number): number => countBelow(refTops.unanswerable, a) / refTops.unanswerable.length;
   const unansShare = refTops.unanswerable.length / (ref.offsets.length - 1);
-  const acc = ALPHAS.map(() => ({ fa: [] as number[], bound: [] as number[], n: [] as number[], above: 0, held: 0, cat: [] as number[], catHeld: 0, refused: 0 }));
+  const acc = ALPHAS.map(() => ({
+    fa: [] as number[],
+    bound: [] as number[],
+    n: [] as number[],
+    above: 0,
+    held: 0,
+    cat: [] as number[],
+    catHeld: 0,
+    refused: 0,
+  }));
   const tradeAcc = TRADEOFF.map(() => ({ fa: [] as number[], cat: [] as number[] }));
   const floorFa = fa(FLOOR);
   const floorCatch = caught(FLOOR);

@@ -101,7 +101,14 @@ POPS.forEach((pop, pi) => {
     `scoregate recall any_relevant ${RECALL_TARGET}, no guards`,
     `scoregate recall any_relevant ${RECALL_TARGET}, min_keep ${GUARDS.minKeep}, max_keep ${GUARDS.maxKeep}`,
   ];
-  const perSeed = names.map(() => ({ drop: [] as number[], empty: [] as number[], flood: [] as number[], any: [] as number[], share: [] as number[], kept: [] as number[] }));
+  const perSeed = names.map(() => ({
+    drop: [] as number[],
+    empty: [] as number[],
+    flood: [] as number[],
+    any: [] as number[],
+    share: [] as number[],
+    kept: [] as number[],
+  }));
   for (let seed = 0; seed < SEEDS; seed++) {
     const rng = createRng(deriveSeed(2200 + pi, seed));
     const cal = drawLabelled(rng, CAL, pop, LABELS);

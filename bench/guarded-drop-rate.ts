@@ -4,9 +4,9 @@
  * combinations) across candidate-count mixes from 1 to 200 per query, with query effects (rho) and count-score
  * coupling (bench/lib/guard-models.ts).
  *
- * Per scenario, a reference population of REF fresh queries is drawn once; its pooled eligible scores under each
- * guard (eligibleScores) give the realized guarded drop rate of any threshold exactly on those queries, D(t) / C, in
- * O(log C). Per seed, CAL calibration queries are drawn, the guarded gate is fitted at each target, and compared:
+ * Per scenario, a reference population of about REF_CANDIDATES fresh candidates is drawn once; its pooled eligible
+ * scores under each guard (eligibleScores) give the realized guarded drop rate of any threshold exactly on those
+ * queries, D(t) / C, in O(log C). Per seed, CAL calibration queries are drawn, the guarded gate is fitted at each target, and compared:
  *  - the fit's expected drop rate (k/(n+1), tie-aware) against the realized rate on the reference queries;
  *  - the 95 % interval as the server computes it (the design effect of the guarded per-query drops and its
  *    Satterthwaite df, src/calibrations/fit.ts): does it hold the realized rate;
@@ -18,13 +18,14 @@
  *
  *   npx esbuild bench/guarded-drop-rate.ts --bundle --platform=node --format=esm --packages=external --log-level=warning \
  *     --outfile=node_modules/.cache/scoregate-bench/guarded-drop-rate.mjs && npx node node_modules/.cache/scoregate-bench/guarded-drop-rate.mjs
- * Options: --runs N (seeds per scenario, default 300), --cal N (calibration queries, default 300), --ref N (reference
- * queries, default 40000), --out PATH (default bench/results/guarded-drop-rate.md).
+ * Options: --runs N (seeds per scenario, default 300), --cal N (calibration queries, default 300), --ref-candidates N
+ * (the reference population's size in candidates, default 4000000: as many queries as that takes in each mix),
+ * --out PATH (default bench/results/guarded-drop-rate.md).
  */
 import { effectiveSize, rateInterval } from "../src/stats/effective-size";
+import { fitGate } from "../src/stats/gate-fit";
 import { decideQuery } from "../src/stats/guard-rule";
 import { type EligibleScores, eligibleScores, fitGuardedGate, type Guards, guardedDropCount, NO_GUARDS } from "../src/stats/guarded-gate";
-import { fitGate } from "../src/stats/gate-fit";
 import { sortedCopy } from "../src/stats/order-statistics";
 import { perQueryStats } from "../src/stats/per-query";
 import { smallSampleFactor } from "../src/stats/satterthwaite";
@@ -34,7 +35,7 @@ import { machineLine, numberOption, stringOption, writeReport } from "./lib/repo
 
 const RUNS = numberOption("runs", 300);
 const CAL = numberOption("cal", 300);
-const REF = numberOption("ref", 40_000);
+const REF_CANDIDATES = numberOption("ref-candidates", 4_000_000);
 const OUT = stringOption("out", "bench/results/guarded-drop-rate.md");
 const TARGETS = [0.3, 0.7, 0.95];
 const MARGIN = 0.03;
@@ -78,11 +79,15 @@ const t0 = Date.now();
 const cells: Cell[] = [];
 let ruleChecks = 0;
 let ruleMismatches = 0;
+const refQueries: number[] = [];
 const label = (p: Population): string => `${p.mix.name}, rho ${p.rho}, coupling ${p.coupling}`;
 
 SCENARIOS.forEach((pop, si) => {
   const refRng = createRng(deriveSeed(1900, si));
-  const ref = drawQueries(refRng, REF, pop);
+  // As many queries as REF_CANDIDATES candidates take in this mix (its mean size from a pilot of 10,000 queries).
+  const pilot = drawQueries(refRng, 10_000, pop);
+  const ref = drawQueries(refRng, Math.ceil((REF_CANDIDATES * 10_000) / pilot.scores.length), pop);
+  refQueries.push(ref.offsets.length - 1);
   const refN = ref.scores.length;
   const refE = GUARDS.map(({ g }) => eligibleScores(ref.scores, ref.offsets, g));
   const rows: Cell[][] = GUARDS.map(({ name }, gi) =>
@@ -179,9 +184,9 @@ const seconds = (Date.now() - t0) / 1000;
 const lines: string[] = [];
 lines.push("# Guarded drop-rate gates: the fitted target against the realized drop rate on fresh queries", "");
 lines.push(
-  `Command: \`npx esbuild bench/guarded-drop-rate.ts ... && npx node node_modules/.cache/scoregate-bench/guarded-drop-rate.mjs --runs ${RUNS} --cal ${CAL} --ref ${REF}\``,
+  `Command: \`npx esbuild bench/guarded-drop-rate.ts ... && npx node node_modules/.cache/scoregate-bench/guarded-drop-rate.mjs --runs ${RUNS} --cal ${CAL} --ref-candidates ${REF_CANDIDATES}\``,
   "",
-  `Machine: ${machineLine()}. ${RUNS} seeds per scenario (calibration deriveSeed(1901 + scenario, run), reference deriveSeed(1900, scenario)), ${CAL} calibration queries, ${REF.toLocaleString("en-US")} reference queries. Run time ${seconds.toFixed(0)} s.`,
+  `Machine: ${machineLine()}. ${RUNS} seeds per scenario (calibration deriveSeed(1901 + scenario, run), reference deriveSeed(1900, scenario)), ${CAL} calibration queries, reference populations of about ${REF_CANDIDATES.toLocaleString("en-US")} candidates (${Math.min(...refQueries).toLocaleString("en-US")} to ${Math.max(...refQueries).toLocaleString("en-US")} queries). Run time ${seconds.toFixed(0)} s.`,
   "",
   `The rule the clients apply (decideQuery) against the fit's counting: ${ruleChecks} checks (per query and per calibration total, first seed of every row), ${ruleMismatches} mismatches.`,
   "",
@@ -219,11 +224,15 @@ for (const c of cells) {
   summary.set(c.guards, s);
 }
 lines.push("", "Summary per guard (every scenario and target run):", "");
-lines.push("| guards | rows | rows with bias within 2 se | largest bias, points (2 se) | lowest interval coverage | bare threshold + guards: largest miss of the target, points |");
+lines.push(
+  "| guards | rows | rows with bias within 2 se | largest bias, points (2 se) | lowest interval coverage | bare threshold + guards: largest miss of the target, points |",
+);
 lines.push("| --- | ---: | ---: | ---: | ---: | ---: |");
 for (const { name } of GUARDS) {
   const s = summary.get(name);
   if (!s) continue;
-  lines.push(`| ${name} | ${s.rows} | ${s.biasOk} | ${pct(s.worstBias)} (${pct(s.worstBiasSe)}) | ${pct(s.minCover, 1)} % | ${pct(s.worstBare, 1)} |`);
+  lines.push(
+    `| ${name} | ${s.rows} | ${s.biasOk} | ${pct(s.worstBias)} (${pct(s.worstBiasSe)}) | ${pct(s.minCover, 1)} % | ${pct(s.worstBare, 1)} |`,
+  );
 }
 writeReport(OUT, lines);
