@@ -10,6 +10,7 @@ const TITLES: Record<AlertKind, string> = {
   empty_context: "Empty-context rate rising",
   uncalibrated_request: "Uncalibrated gate requested",
   recall_drift: "Recall below its guarantee",
+  abstention_drift: "Abstention-rate drift",
 };
 
 const EMOJI: Record<"opened" | "resolved", string> = { opened: ":rotating_light:", resolved: ":white_check_mark:" };

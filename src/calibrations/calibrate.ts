@@ -7,13 +7,21 @@
 import type { Activation, CalibrationMeta, CoverageNotion, ShiftReport, StoredCalibration, Tolerance, Warning } from "../contract";
 import { AppError, type ErrorDetail, invalid } from "../platform/errors";
 import { gateIdOf, newId } from "../platform/ids";
+import { type Guards, hasGuards } from "../stats/guarded-gate";
 import { sortedCopy } from "../stats/order-statistics";
+import { resolveAbstention } from "./abstention";
 import { commitActivation } from "./activation";
 import { type ResolvedTarget, resolveTarget } from "./carry";
 import type { ActivationDeps } from "./deps";
 import { fitCalibration } from "./fit";
 import { rebuildShift } from "./rebuild-shift";
 import { coverageShift, labelledOf, labelsReport, recallReport, resolveRecall } from "./recall";
+
+/** The guards a policy sets, in the core's terms (omitted fields: none). */
+export function guardsOf(p: Pick<CalibrationMeta["policy"], "min_keep" | "max_keep">): Guards {
+  return { minKeep: p.min_keep ?? 0, maxKeep: p.max_keep ?? null };
+}
+
 import { currentOf, currentSeqOf } from "./store";
 
 /** A parsed upload, whatever its content type. */
@@ -25,6 +33,8 @@ export interface CalibrationInput {
   readonly offsets: Uint32Array | null;
   /** Relevance per score (1 relevant, 0 not), parallel to `scores`; only with `offsets`. null: unlabelled. */
   readonly relevant?: Uint8Array | null;
+  /** Per query (with `offsets`): explicitly answerable or not; null entries (or no array) follow the labels. */
+  readonly answerable?: readonly (boolean | null)[] | null;
   /** How the scores were encoded: float32 uploads are checked for rounding near the threshold. */
   readonly precision?: "float64" | "float32";
 }
@@ -83,15 +93,35 @@ export async function calibrate(input: CalibrationInput, actor: string, deps: Ac
   const sorted = sortedCopy(input.scores);
   const labelled = labelledOf(input);
   const policy = meta.policy;
+  const guards = guardsOf(policy);
+  if (hasGuards(guards) && input.offsets === null) {
+    throw invalid("min_keep and max_keep act on each query's ranks: upload queries (or float32 with candidates_per_query)", [
+      { path: hasGuards({ ...guards, maxKeep: null }) ? "policy.min_keep" : "policy.max_keep", message: "needs queries" },
+    ]);
+  }
   // A recall policy resolves to its threshold from the labels; the drop-rate fit then reports that threshold's drop
   // rate, uncertainty and per-query statistics like any other gate, so the production monitor watches it.
-  const recallTarget = policy.kind === "recall" ? resolveRecall(policy, labelled, sorted) : null;
+  const recallTarget = policy.kind === "recall" ? resolveRecall(policy, labelled, sorted, guards) : null;
   const resolved: ResolvedTarget =
     policy.kind === "recall"
-      ? { target: recallTarget!.dropRateTarget, carry: null, storedPolicy: policy, referenceDesignEffect: 1, referenceWasRecall: false }
+      ? {
+          target: recallTarget!.dropRateTarget,
+          carry: null,
+          storedPolicy: policy,
+          referenceDesignEffect: 1,
+          referenceWasRecall: false,
+          reference: null,
+        }
       : await resolveTarget(policy, gateId, n, deps);
   const byQuery = input.offsets ? { scores: input.scores, offsets: input.offsets } : null;
-  const fitted = fitCalibration(sorted, resolved.target, byQuery, input.precision ?? "float64");
+  // A guarded recall gate stays at its rule's threshold (the guarantee is the rule's); other gates fit their target.
+  const at = recallTarget && hasGuards(guards) ? { threshold: recallTarget.threshold } : undefined;
+  const fitted = fitCalibration(sorted, resolved.target, byQuery, input.precision ?? "float64", guards, at);
+  const abstention = resolveAbstention(
+    policy.abstention,
+    byQuery ? { ...byQuery, relevant: input.relevant ?? null, answerable: input.answerable ?? null } : null,
+    resolved.reference,
+  );
   if (recallTarget && fitted.fields.threshold !== recallTarget.threshold) {
     throw new AppError("internal", `recall threshold ${recallTarget.threshold} refitted as ${fitted.fields.threshold}`);
   }
@@ -111,7 +141,13 @@ export async function calibrate(input: CalibrationInput, actor: string, deps: Ac
   const now = deps.now();
   const createdAt = now.toISOString();
   const warnings = [...fitted.warnings];
-  const labels = labelled ? labelsReport(labelled, fitted.fields.threshold, meta.relevant_at, warnings) : null;
+  const labels = labelled ? labelsReport(labelled, fitted.fields.threshold, meta.relevant_at, warnings, guards) : null;
+  if (abstention?.carry && abstention.carry.carried_rate_sd > 0.01) {
+    warnings.push({
+      code: "small_reference",
+      message: `the carried abstention rate has sd ${(100 * abstention.carry.carried_rate_sd).toFixed(2)} points from the reference's ${abstention.carry.reference_queries} and this upload's ${abstention.queries} queries`,
+    });
+  }
   const recall =
     recallTarget && labelled ? recallReport(meta.policy as { target: number; coverage: CoverageNotion }, recallTarget, labelled, sorted) : null;
   if (resolved.referenceWasRecall) {
@@ -169,6 +205,8 @@ export async function calibrate(input: CalibrationInput, actor: string, deps: Ac
       carry,
       labels,
       recall,
+      abstain_below: abstention?.abstain_below ?? null,
+      abstention,
       warnings,
       shift,
       shift_tolerance: meta.shift_tolerance,

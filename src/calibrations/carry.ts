@@ -4,7 +4,7 @@
  * (docs/methods.md, "Carry").
  */
 
-import type { Calibration, Policy, StoredPolicy } from "../contract";
+import type { Calibration, Policy, StoredCalibration, StoredPolicy } from "../contract";
 import { AppError, invalid } from "../platform/errors";
 import { shareBelow } from "../stats/distribution";
 import { countBelow, sortedCopy } from "../stats/order-statistics";
@@ -19,14 +19,25 @@ export interface ResolvedTarget {
   readonly referenceDesignEffect: number;
   /** The reference was a recall calibration: its drop rate is carried, its recall guarantee is not. */
   readonly referenceWasRecall: boolean;
+  /** The reference calibration (carry from a calibration; null otherwise): its abstention rate can be carried too. */
+  readonly reference: StoredCalibration | null;
 }
 
 export type RateOrCarryPolicy = Exclude<Policy, { kind: "recall" }>;
 
+/** The guard fields of a policy as stored: only those the upload set. */
+export function storedGuards(p: Pick<Policy, "min_keep" | "max_keep" | "abstention">): Pick<StoredPolicy, "min_keep" | "max_keep" | "abstention"> {
+  return {
+    ...(p.min_keep !== undefined ? { min_keep: p.min_keep } : {}),
+    ...(p.max_keep !== undefined ? { max_keep: p.max_keep } : {}),
+    ...(p.abstention !== undefined ? { abstention: p.abstention } : {}),
+  };
+}
+
 /** Resolves `policy` for the gate `gateId`; `n` is the size of the new calibration (for the carried sd). */
 export async function resolveTarget(policy: RateOrCarryPolicy, gateId: string, n: number, deps: RegistryDeps): Promise<ResolvedTarget> {
   if (policy.kind === "drop_rate")
-    return { target: policy.target, carry: null, storedPolicy: policy, referenceDesignEffect: 1, referenceWasRecall: false };
+    return { target: policy.target, carry: null, storedPolicy: policy, referenceDesignEffect: 1, referenceWasRecall: false, reference: null };
 
   const ref = policy.reference;
   let dropRate: number;
@@ -36,6 +47,7 @@ export async function resolveTarget(policy: RateOrCarryPolicy, gateId: string, n
   let storedReference: Extract<StoredPolicy, { kind: "carry" }>["reference"];
   let referenceDesignEffect = 1;
   let referenceWasRecall = false;
+  let referenceRecord: StoredCalibration | null = null;
 
   if (typeof ref === "object" && "scores" in ref) {
     if (policy.threshold === undefined) {
@@ -76,6 +88,7 @@ export async function resolveTarget(policy: RateOrCarryPolicy, gateId: string, n
     referenceN = record.n;
     referenceDesignEffect = record.per_query?.design_effect ?? 1;
     referenceWasRecall = record.policy.kind === "recall";
+    referenceRecord = record;
     reference = { kind: "calibration", calibration_id: record.id };
     // The reference's own threshold has an exact in-sample drop rate; other values come from the kept distribution.
     dropRate =
@@ -96,8 +109,9 @@ export async function resolveTarget(policy: RateOrCarryPolicy, gateId: string, n
       reference_n: referenceN,
       carried_drop_rate_sd: Math.sqrt(dropRate * (1 - dropRate) * (1 / referenceN + 1 / n)),
     },
-    storedPolicy: { kind: "carry", threshold: policy.threshold ?? null, reference: storedReference },
+    storedPolicy: { kind: "carry", threshold: policy.threshold ?? null, reference: storedReference, ...storedGuards(policy) },
     referenceDesignEffect,
     referenceWasRecall,
+    reference: referenceRecord,
   };
 }

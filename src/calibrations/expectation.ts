@@ -27,6 +27,24 @@ export interface Expectation {
   readonly empty_context_strata?: readonly ExpectedStratum[] | null;
   /** Mean candidates per calibration query (queries uploads), shown next to production's. */
   readonly mean_candidates?: number | null;
+  /**
+   * A guarded gate's min_keep when at least 1: the empty-context rate and strata then count the queries where the
+   * guard binds, and so does the monitor. Absent: 1 (queries left with nothing).
+   */
+  readonly empty_context_level?: number;
+  /** Guarded gates: the calibration's guarded drop counts per candidate-count stratum (the monitor conditions on them). */
+  readonly drop_rate_strata?: readonly { readonly queries: number; readonly candidates: number; readonly dropped: number }[] | null;
+  /**
+   * Abstaining gates: the share of calibration queries expected to abstain, the queries it rests on, and (rate and
+   * carry modes) the rank and ties of abstain_below among their top scores for the exact law.
+   */
+  readonly abstention?: {
+    readonly expected_rate: number;
+    readonly queries: number;
+    readonly k?: number;
+    readonly below?: number;
+    readonly ties?: number;
+  } | null;
 }
 
 /** One stratum of the expectation; the optional fields are absent in projections published before they were kept. */
@@ -58,6 +76,9 @@ export function expectationOf(c: StoredCalibration): Expectation {
     drift_tolerance: c.drift_tolerance ?? null,
     empty_context_tolerance: c.empty_context_tolerance ?? null,
     mean_candidates: c.per_query?.mean_candidates ?? null,
+    ...(c.per_query?.empty_context_level !== undefined ? { empty_context_level: c.per_query.empty_context_level } : {}),
+    drop_rate_strata: c.per_query?.drop_rate_by_candidates?.map(({ queries, candidates, dropped }) => ({ queries, candidates, dropped })) ?? null,
+    abstention: abstentionExpectation(c) ?? null,
     empty_context_strata:
       c.per_query?.empty_context_by_candidates?.map((st) => ({
         rate: st.rate,
@@ -69,4 +90,18 @@ export function expectationOf(c: StoredCalibration): Expectation {
         ...(st.extrapolation_check !== undefined ? { extrapolation_check: st.extrapolation_check } : {}),
       })) ?? null,
   };
+}
+
+/**
+ * What the monitor expects of an abstaining calibration: for a fitted rate (modes "rate", "carry") the rank of
+ * abstain_below among the Q top scores, so the exact law of the rate is known (calibration-margin.ts); for a
+ * false-abstention fit the calibration's own share over Q queries (its law at that mean), since the overall rate
+ * depends on the share of answerable queries.
+ */
+function abstentionExpectation(c: StoredCalibration): NonNullable<Expectation["abstention"]> | null {
+  const a = c.abstention;
+  if (!a || a.abstain_below === null) return null;
+  const base = { expected_rate: a.expected_rate, queries: a.queries };
+  if (a.mode === "false_abstention") return base;
+  return { ...base, k: a.k, below: Math.round(a.in_sample_rate * a.queries), ties: a.ties };
 }

@@ -8,11 +8,21 @@ import { AppError } from "../platform/errors";
 import { SUMMARY_QUANTILE_STEPS } from "../platform/limits";
 import { buildDistribution, type Distribution } from "../stats/distribution";
 import { effectiveSize, rateInterval, widenedRanks } from "../stats/effective-size";
-import { emptyRateByCandidates } from "../stats/empty-context";
+import { EMPTY_CONTEXT_STRATA, emptyRateByCandidates, stratumOf } from "../stats/empty-context";
 import { float32Spacing } from "../stats/float32-spacing";
 import { fitGate } from "../stats/gate-fit";
+import {
+  type EligibleScores,
+  eligibleScores,
+  fitGuardedGate,
+  type Guards,
+  guardedFitAt,
+  guardedKept,
+  hasGuards,
+  NO_GUARDS,
+} from "../stats/guarded-gate";
 import { scoresNeededFor } from "../stats/intervals";
-import { kthSmallest, quantileInvertedCdf, quantileSummary } from "../stats/order-statistics";
+import { countBelow, kthSmallest, quantileInvertedCdf, quantileSummary } from "../stats/order-statistics";
 import { perQueryStats } from "../stats/per-query";
 import { smallSampleFactor } from "../stats/satterthwaite";
 import { tieAwareDropRate } from "../stats/tie-aware";
@@ -61,6 +71,7 @@ export interface FittedCalibration {
     | "summary"
     | "min"
     | "max"
+    | "guards"
   >;
   readonly distribution: Distribution;
   readonly warnings: Warning[];
@@ -68,40 +79,47 @@ export interface FittedCalibration {
 
 const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
 
+/** Where the gate was placed and what it drops in sample: the bare fit (gate-fit.ts) or the guarded one (guarded-gate.ts). */
+interface GateCore {
+  readonly threshold: number | null;
+  readonly k: number;
+  /** Calibration candidates the gate drops: strictly below t (bare), D(t) (guarded). */
+  readonly below: number;
+  readonly ties: number;
+  readonly expectedDropRate: number;
+  readonly conformalDropRate: number;
+  readonly inSampleDropRate: number;
+  /** Guarded only: the eligible scores, for the threshold's interval (ranks shift by the floor). */
+  readonly eligible: EligibleScores | null;
+}
+
 /**
  * Fits target d on `sorted` (ascending). `byQuery` holds the same scores in query order with Q+1 offsets when the
- * upload gave queries; `precision` says whether the scores came as float32. Throws AppError("too_few_scores") when
- * k = ceil((n+1) d) > n, "target_unreachable" when the gate would drop nothing at a target above 0 (constant or
- * saturated scores), "float32_precision" when float32 rounding near the threshold is as coarse as the scores' spread.
+ * upload gave queries; `precision` says whether the scores came as float32. With `guards` (which need `byQuery`) the
+ * guarded gate drops the target share (guarded-gate.ts); `at` places it at a threshold chosen elsewhere instead (a
+ * guarded recall rule's). Throws AppError("too_few_scores") when k = ceil((n+1) d) > n, "target_unreachable" when the
+ * gate would drop nothing at a target above 0 (constant or saturated scores) or the guards put the target out of
+ * reach, "float32_precision" when float32 rounding near the threshold is as coarse as the scores' spread.
  */
 export function fitCalibration(
   sorted: Float64Array,
   target: number,
   byQuery: { scores: Float64Array; offsets: Uint32Array } | null,
   precision: "float64" | "float32" = "float64",
+  guards: Guards = NO_GUARDS,
+  at?: { readonly threshold: number | null },
 ): FittedCalibration {
-  const fit = fitGate(sorted, target);
-  if (fit.kind === "too_few_scores") {
-    throw new AppError(
-      "too_few_scores",
-      `target drop rate ${target} needs at least ${fit.minimumN} scores (k = ceil((n+1)*d) = ${fit.k} > n = ${fit.n})`,
-      { n: fit.n, k: fit.k, target, minimum_n: fit.minimumN },
-    );
-  }
-  const n = fit.n;
+  const guarded = hasGuards(guards);
+  if (guarded && byQuery === null) throw new RangeError("fitCalibration: guards need queries");
+  const core = guarded ? guardedCore(byQuery!, guards, target, at) : bareCore(sorted, target);
+  const n = sorted.length;
   const warnings: Warning[] = [];
-  if (precision === "float32") checkFloat32Precision(sorted, fit.threshold, warnings);
-  const tie = fit.threshold === null ? { below: 0, ties: 0, expectedDropRate: 0 } : tieAwareDropRate(sorted, fit.k);
-  if (target > 0 && tie.ties >= 2 && tie.below === 0) {
-    // Constant or saturated at the bottom: the gate would keep every candidate while claiming to drop `target`.
-    throw new AppError(
-      "target_unreachable",
-      `no threshold drops anything: the ${tie.ties} lowest scores (${pct(tie.ties / n)}) all equal ${fit.threshold}, and a gate keeps scores equal to its threshold; target ${target} cannot be reached on these scores`,
-      { n, target, ties_at_minimum: tie.ties, minimum: fit.threshold },
-    );
-  }
-  const perQuery = byQuery ? perQueryStats(byQuery.scores, byQuery.offsets, fit.threshold) : null;
-  const empty = byQuery ? emptyRateByCandidates(byQuery.scores, byQuery.offsets, fit.threshold) : null;
+  if (precision === "float32") checkFloat32Precision(sorted, core.threshold, warnings);
+  const tie = { below: core.below, ties: core.ties, expectedDropRate: core.expectedDropRate };
+  const perQuery = byQuery ? perQueryStats(byQuery.scores, byQuery.offsets, core.threshold, guards) : null;
+  // A min_keep >= 1 gate is never empty: its strata count the queries where the guard binds instead (empty-context.ts).
+  const level = Math.max(1, guards.minKeep);
+  const empty = byQuery ? emptyRateByCandidates(byQuery.scores, byQuery.offsets, core.threshold, level) : null;
   const deff = perQuery ? perQuery.designEffect : 1;
   const nEff = effectiveSize(n, deff);
   // Few or unequal queries: the design effect is itself uncertain, so the intervals use t with its Satterthwaite df.
@@ -123,42 +141,48 @@ export function fitCalibration(
       message: `scores were uploaded flat, so how strongly the candidates of one query move together cannot be estimated: the intervals assume independent candidates and are too narrow if they are clustered. The rebuild decision against another calibration borrows that one's design effect if it was uploaded as queries, and otherwise assumes a design effect of ${FLAT_REBUILD_DESIGN_EFFECT}, so small moves stay inconclusive. Upload \`queries\` (or float32 with candidates_per_query) for intervals and decisions that count queries; the production monitor uses the clustering it measures`,
     });
   }
-  if (fit.threshold !== null && tie.ties >= 2 && tie.ties / n > TIES_AT_THRESHOLD_WARNING_SHARE) {
+  if (core.threshold !== null && tie.ties >= 2 && tie.ties / n > TIES_AT_THRESHOLD_WARNING_SHARE) {
     const gap = tie.expectedDropRate - target;
     warnings.push({
       code: "ties_at_threshold",
-      message: `${tie.ties} scores (${pct(tie.ties / n)}) equal the threshold ${fit.threshold}; all are kept, so the gate drops ${pct(tie.expectedDropRate)} against the target ${pct(target)} (${(100 * gap).toFixed(2)} points): no threshold between two tied values exists`,
+      message: `${tie.ties} scores (${pct(tie.ties / n)}) equal the threshold ${core.threshold}; all are kept, so the gate drops ${pct(tie.expectedDropRate)} against the target ${pct(target)} (${(100 * gap).toFixed(2)} points): no threshold between two tied values exists`,
     });
   }
   let thresholdInterval: [number | null, number | null] = [null, null];
   if (target > 0) {
     const ranks = widenedRanks(n, target, deff / shrink);
-    thresholdInterval = [
-      ranks.lower === null ? null : kthSmallest(sorted, ranks.lower),
-      ranks.upper === null ? null : kthSmallest(sorted, ranks.upper),
-    ];
+    // Guarded: the gate that drops r - 1 candidates sits at the (r - floor)-th eligible score (guarded-gate.ts).
+    const at = (r: number | null): number | null => {
+      if (r === null) return null;
+      if (core.eligible === null) return kthSmallest(sorted, r);
+      const j = r - core.eligible.floor;
+      return j >= 1 && j <= core.eligible.eligible.length ? kthSmallest(core.eligible.eligible, j) : null;
+    };
+    thresholdInterval = [at(ranks.lower), at(ranks.upper)];
   }
   return {
     fields: {
-      threshold: fit.threshold,
+      threshold: core.threshold,
       target_drop_rate: target,
       expected_drop_rate: tie.expectedDropRate,
-      in_sample_drop_rate: fit.inSampleDropRate,
-      conformal_drop_rate: fit.expectedDropRate,
+      in_sample_drop_rate: core.inSampleDropRate,
+      conformal_drop_rate: core.conformalDropRate,
       ties_at_threshold: tie.ties,
       effective_n: nEff,
       interval_degrees_of_freedom: Number.isFinite(df) ? df : null,
       drop_rate_interval_95: rateInterval(tie.expectedDropRate, nEff * shrink),
       threshold_interval_95: thresholdInterval,
-      k: fit.k,
+      k: core.k,
       n,
       n_queries: perQuery ? perQuery.queries : null,
       per_query: perQuery
         ? {
             mean_kept: perQuery.meanKept,
             mean_candidates: perQuery.meanCandidates,
-            empty_context_rate: perQuery.emptyContextRate,
+            empty_context_rate: guards.minKeep >= 1 ? perQuery.minKeepBindingRate : perQuery.emptyContextRate,
             design_effect: perQuery.designEffect,
+            ...(guards.minKeep >= 1 ? { empty_context_level: level } : {}),
+            ...(guarded ? { drop_rate_by_candidates: dropRateByCandidates(byQuery!.scores, byQuery!.offsets, core.threshold, guards) } : {}),
             empty_context_check: {
               verdict: empty!.verdict,
               queries: empty!.check?.queries ?? 0,
@@ -188,10 +212,133 @@ export function fitCalibration(
       summary: { step: 1 / SUMMARY_QUANTILE_STEPS, quantiles: quantileSummary(sorted, SUMMARY_QUANTILE_STEPS) },
       min: sorted[0]!,
       max: sorted[n - 1]!,
+      guards:
+        guarded && perQuery
+          ? {
+              min_keep: guards.minKeep,
+              max_keep: guards.maxKeep,
+              min_keep_binding_rate: perQuery.minKeepBindingRate,
+              max_keep_binding_rate: perQuery.maxKeepBindingRate,
+              bare_drop_rate: core.threshold === null ? 0 : countBelow(sorted, core.threshold) / n,
+              reachable: { lowest: core.eligible!.floor / (n + 1), highest: core.eligible!.ceiling / (n + 1) },
+            }
+          : null,
     },
     distribution: buildDistribution(sorted, DISTRIBUTION_KNOTS),
     warnings,
   };
+}
+
+/** The bare gate x_(k) with its tie-aware centre; 422s for too few scores and a target no threshold reaches. */
+function bareCore(sorted: Float64Array, target: number): GateCore {
+  const fit = fitGate(sorted, target);
+  if (fit.kind === "too_few_scores") throw tooFewScores(fit.k, fit.n, target, fit.minimumN);
+  const n = fit.n;
+  const tie = fit.threshold === null ? { below: 0, ties: 0, expectedDropRate: 0 } : tieAwareDropRate(sorted, fit.k);
+  if (target > 0 && tie.ties >= 2 && tie.below === 0) {
+    // Constant or saturated at the bottom: the gate would keep every candidate while claiming to drop `target`.
+    throw new AppError(
+      "target_unreachable",
+      `no threshold drops anything: the ${tie.ties} lowest scores (${pct(tie.ties / n)}) all equal ${fit.threshold}, and a gate keeps scores equal to its threshold; target ${target} cannot be reached on these scores`,
+      { n, target, ties_at_minimum: tie.ties, minimum: fit.threshold },
+    );
+  }
+  return {
+    threshold: fit.threshold,
+    k: fit.k,
+    below: tie.below,
+    ties: tie.ties,
+    expectedDropRate: tie.expectedDropRate,
+    conformalDropRate: fit.expectedDropRate,
+    inSampleDropRate: fit.inSampleDropRate,
+    eligible: null,
+  };
+}
+
+function tooFewScores(k: number, n: number, target: number, minimumN: number): AppError {
+  return new AppError("too_few_scores", `target drop rate ${target} needs at least ${minimumN} scores (k = ceil((n+1)*d) = ${k} > n = ${n})`, {
+    n,
+    k,
+    target,
+    minimum_n: minimumN,
+  });
+}
+
+/**
+ * The guarded gate (guarded-gate.ts): the largest threshold at which it drops at most k - 1 calibration candidates,
+ * or the gate at `at`. 422 target_unreachable with the reachable targets when max_keep drops more than the target at
+ * every threshold or min_keep keeps too much for it.
+ */
+function guardedCore(
+  byQuery: { scores: Float64Array; offsets: Uint32Array },
+  guards: Guards,
+  target: number,
+  at?: { readonly threshold: number | null },
+): GateCore {
+  const e = eligibleScores(byQuery.scores, byQuery.offsets, guards);
+  const fit = at === undefined ? fitGuardedGate(e, target) : guardedFitAt(e, at.threshold);
+  if (fit.kind === "too_few_scores") throw tooFewScores(fit.k, fit.n, target, fit.minimumN);
+  if (fit.kind === "unreachable") {
+    const guard = fit.bound === "floor" ? `max_keep ${guards.maxKeep}` : `min_keep ${guards.minKeep}`;
+    const what =
+      fit.bound === "floor"
+        ? `drops ${pct(fit.floor / fit.n)} of these candidates at every threshold (queries longer than the cap)`
+        : `keeps ${pct(1 - fit.ceiling / fit.n)} of these candidates at every threshold (the top ranks of every query)`;
+    throw new AppError(
+      "target_unreachable",
+      `guards put target drop rate ${target} out of reach: ${guard} ${what}; reachable targets on these queries are above ${fit.lowestTarget.toFixed(4)} and up to ${fit.highestTarget.toFixed(4)}${fit.floor === 0 ? " (or 0)" : ""}`,
+      {
+        n: fit.n,
+        target,
+        bound: fit.bound === "floor" ? "max_keep" : "min_keep",
+        min_keep: guards.minKeep,
+        max_keep: guards.maxKeep,
+        lowest_target: fit.lowestTarget,
+        highest_target: fit.highestTarget,
+      },
+    );
+  }
+  if (at === undefined && target > 0 && fit.dropped === 0) {
+    throw new AppError(
+      "target_unreachable",
+      `no threshold drops anything: the ${fit.ties} lowest candidates a threshold decides all equal ${fit.threshold}, and a gate keeps scores equal to its threshold; target ${target} cannot be reached on these scores`,
+      { n: fit.n, target, ties_at_minimum: fit.ties, minimum: fit.threshold },
+    );
+  }
+  return {
+    threshold: fit.threshold,
+    k: fit.k,
+    below: fit.dropped,
+    ties: fit.ties,
+    expectedDropRate: fit.expectedDropRate,
+    conformalDropRate: fit.conformalDropRate,
+    inSampleDropRate: fit.inSampleDropRate,
+    eligible: e,
+  };
+}
+
+/**
+ * The guarded gate's drop rate on the calibration's own queries per candidate-count stratum (empty-context.ts
+ * EMPTY_CONTEXT_STRATA): what the production monitor expects of queries of each size (guards bind most on short
+ * queries, so a change of the query-size mix moves the pooled rate with the gate unchanged).
+ */
+function dropRateByCandidates(scores: Float64Array, offsets: Uint32Array, threshold: number | null, guards: Guards) {
+  const strata = EMPTY_CONTEXT_STRATA.map((lo, b) => {
+    const next = EMPTY_CONTEXT_STRATA[b + 1];
+    return { min_candidates: lo, max_candidates: next === undefined ? null : next - 1, queries: 0, candidates: 0, dropped: 0 };
+  });
+  for (let i = 0; i + 1 < offsets.length; i++) {
+    const start = offsets[i]!;
+    const m = offsets[i + 1]! - start;
+    if (m === 0) continue;
+    let below = 0;
+    if (threshold !== null) for (let j = start; j < start + m; j++) if (scores[j]! < threshold) below++;
+    const st = strata[stratumOf(m)]!;
+    st.queries++;
+    st.candidates += m;
+    st.dropped += m - guardedKept(m, m - below, guards);
+  }
+  return strata;
 }
 
 /**

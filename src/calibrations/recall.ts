@@ -6,9 +6,19 @@
  */
 import type { CoverageNotion, Labels, RecallReport, ShiftReport, StoredCalibration, Warning } from "../contract";
 import { AppError, invalid } from "../platform/errors";
+import { eligibleScores, type Guards, guardedFitAt, hasGuards, NO_GUARDS } from "../stats/guarded-gate";
+import { effectiveScores, fitGuardedRecall } from "../stats/guarded-recall";
 import { countBelow } from "../stats/order-statistics";
 import { perQueryStats } from "../stats/per-query";
-import { coverageAt, coverageInterval, fitRecallGate, type LabelledQueries, labelCounts, pooledRelevantKept } from "../stats/recall-gate";
+import {
+  coverageAt,
+  coverageInterval,
+  fitRecallGate,
+  type LabelledQueries,
+  labelCounts,
+  pooledRelevantKept,
+  type RecallFit,
+} from "../stats/recall-gate";
 
 /** Targets of the recall-against-drop-rate table (the policy's own target is added). */
 export const TRADEOFF_TARGETS = [0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99];
@@ -19,26 +29,51 @@ export function labelledOf(input: { scores: Float64Array; offsets: Uint32Array |
   return { scores: input.scores, offsets: input.offsets, relevant: input.relevant };
 }
 
+/** A fitted recall rule (bare or guarded: a guarded one may leave the threshold null when no candidate is eligible). */
+export type FittedRecall = Omit<Extract<RecallFit, { kind: "fitted" }>, "threshold"> & { readonly threshold: number | null };
+
 export interface RecallTarget {
   /** The threshold of the recall rule; null keeps everything (it would be the lowest score anyway). */
   readonly threshold: number | null;
-  /** A drop-rate target that the drop-rate fit turns into exactly this threshold: (below + 1)/(n + 1). */
+  /** A drop-rate target that the drop-rate fit turns into exactly this threshold: (below + 1)/(n + 1); guarded: its expected rate. */
   readonly dropRateTarget: number;
-  readonly fit: Extract<ReturnType<typeof fitRecallGate>, { kind: "fitted" }>;
+  readonly fit: FittedRecall;
+  /** The guards the rule was fitted with (recall with guards keeps its guarantee on the effective scores: guarded-recall.ts). */
+  readonly guards: Guards;
 }
 
-/** Fits the recall rule; 422 without labels, too_few_labelled_queries (with the number needed) when n is too small. */
+/** The labelled queries as a guarded gate sees them: effective scores (guarded-recall.ts), or the queries themselves. */
+const seenBy = (labelled: LabelledQueries, guards: Guards): LabelledQueries => (hasGuards(guards) ? effectiveScores(labelled, guards) : labelled);
+
+/**
+ * A threshold for coverage on effective scores: null keeps every candidate a threshold decides, not those the cap
+ * drops (effective score -Infinity), so it reads as the lowest finite number there.
+ */
+const effectiveThreshold = (t: number | null, guards: Guards): number | null => (t === null && hasGuards(guards) ? -Number.MAX_VALUE : t);
+
+/** The recall rule, bare or with guards: the largest threshold that keeps the target coverage. */
+function fitRecall(labelled: LabelledQueries, target: number, coverage: CoverageNotion, guards: Guards) {
+  if (!hasGuards(guards)) return fitRecallGate(labelled, target, coverage);
+  const e = eligibleScores(labelled.scores, labelled.offsets, guards);
+  return fitGuardedRecall(labelled, target, coverage, guards, e.eligible.length > 0 ? e.eligible[e.eligible.length - 1]! : null);
+}
+
+/**
+ * Fits the recall rule; 422 without labels, too_few_labelled_queries (with the number needed) when n is too small,
+ * target_unreachable when max_keep loses the relevant candidates of too many queries at every threshold.
+ */
 export function resolveRecall(
   policy: { target: number; coverage: CoverageNotion },
   labelled: LabelledQueries | null,
   sorted: Float64Array,
+  guards: Guards = NO_GUARDS,
 ): RecallTarget {
   if (labelled === null) {
     throw invalid('policy kind "recall" needs relevance labels: upload "queries" with a parallel "relevance" (JSON or NDJSON)', [
       { path: "relevance", message: "is required for a recall policy" },
     ]);
   }
-  const fit = fitRecallGate(labelled, policy.target, policy.coverage);
+  const fit = fitRecall(labelled, policy.target, policy.coverage, guards);
   if (fit.kind === "too_few_queries") {
     const counts = labelCounts(labelled);
     throw new AppError(
@@ -53,15 +88,39 @@ export function resolveRecall(
       },
     );
   }
-  const below = countBelow(sorted, fit.threshold);
-  if (below === 0) return { threshold: null, dropRateTarget: 0, fit };
-  return { threshold: fit.threshold, dropRateTarget: (below + 1) / (sorted.length + 1), fit };
+  if (fit.kind === "unreachable") {
+    throw new AppError(
+      "target_unreachable",
+      `max_keep ${guards.maxKeep} loses the relevant candidates of ${fit.lost} of ${fit.n} labelled queries at every threshold, so coverage ${policy.target} (${policy.coverage}) cannot be certified${fit.highestTarget === null ? "" : `; the highest target these guards allow is ${fit.highestTarget.toFixed(4)}`}`,
+      {
+        target: policy.target,
+        coverage: policy.coverage,
+        labelled_queries: fit.n,
+        lost: fit.lost,
+        max_keep: guards.maxKeep,
+        highest_target: fit.highestTarget,
+      },
+    );
+  }
+  if (hasGuards(guards)) {
+    const at = guardedFitAt(eligibleScores(labelled.scores, labelled.offsets, guards), fit.threshold);
+    return { threshold: fit.threshold, dropRateTarget: at.expectedDropRate, fit, guards };
+  }
+  const t = fit.threshold as number;
+  const below = countBelow(sorted, t);
+  if (below === 0) return { threshold: null, dropRateTarget: 0, fit, guards };
+  return { threshold: t, dropRateTarget: (below + 1) / (sorted.length + 1), fit, guards };
 }
 
-function rates(labelled: LabelledQueries, sorted: Float64Array, threshold: number | null): { drop: number; empty: number } {
+function rates(labelled: LabelledQueries, sorted: Float64Array, threshold: number | null, guards: Guards): { drop: number; empty: number } {
+  const stats = perQueryStats(labelled.scores, labelled.offsets, threshold, guards);
   return {
-    drop: threshold === null ? 0 : countBelow(sorted, threshold) / sorted.length,
-    empty: perQueryStats(labelled.scores, labelled.offsets, threshold).emptyContextRate,
+    drop: hasGuards(guards)
+      ? 1 - (stats.meanKept * stats.queries) / sorted.length
+      : threshold === null
+        ? 0
+        : countBelow(sorted, threshold) / sorted.length,
+    empty: stats.emptyContextRate,
   };
 }
 
@@ -72,13 +131,15 @@ export function recallReport(
   labelled: LabelledQueries,
   sorted: Float64Array,
 ): RecallReport {
-  const { fit } = resolved;
-  const at = rates(labelled, sorted, resolved.threshold);
+  const { fit, guards } = resolved;
+  const at = rates(labelled, sorted, resolved.threshold, guards);
+  const seen = seenBy(labelled, guards);
+  const t = effectiveThreshold(resolved.threshold, guards);
   const targets = [...new Set([...TRADEOFF_TARGETS, policy.target])].sort((a, b) => a - b);
   const tradeoff = targets.map((target) => {
-    const f = fitRecallGate(labelled, target, policy.coverage);
+    const f = fitRecall(labelled, target, policy.coverage, guards);
     if (f.kind !== "fitted") return { target, threshold: null, coverage_bound: null, drop_rate: null, empty_context_rate: null };
-    const r = rates(labelled, sorted, f.threshold);
+    const r = rates(labelled, sorted, f.threshold, guards);
     return { target, threshold: f.threshold, coverage_bound: f.coverageBound, drop_rate: r.drop, empty_context_rate: r.empty };
   });
   return {
@@ -93,9 +154,9 @@ export function recallReport(
     expected_coverage: fit.expectedCoverage,
     miss_below: fit.below,
     ties_at_threshold: fit.ties,
-    coverage_interval_95: coverageInterval(fit),
-    in_sample_coverage: coverageAt(labelled, resolved.threshold, policy.coverage) ?? 1,
-    pooled_relevant_kept: pooledRelevantKept(labelled, resolved.threshold) ?? 1,
+    coverage_interval_95: coverageInterval(fit as Extract<RecallFit, { kind: "fitted" }>),
+    in_sample_coverage: coverageAt(seen, t, policy.coverage) ?? 1,
+    pooled_relevant_kept: pooledRelevantKept(seen, t) ?? 1,
     implied_drop_rate: at.drop,
     empty_context_rate: at.empty,
     tradeoff,
@@ -103,7 +164,13 @@ export function recallReport(
 }
 
 /** What the labels say at the fitted threshold, and a warning for queries without a relevant candidate. */
-export function labelsReport(labelled: LabelledQueries, threshold: number | null, relevantAt: number | undefined, warnings: Warning[]): Labels {
+export function labelsReport(
+  labelled: LabelledQueries,
+  threshold: number | null,
+  relevantAt: number | undefined,
+  warnings: Warning[],
+  guards: Guards = NO_GUARDS,
+): Labels {
   const counts = labelCounts(labelled);
   if (counts.withoutRelevant > 0) {
     warnings.push({
@@ -111,7 +178,9 @@ export function labelsReport(labelled: LabelledQueries, threshold: number | null
       message: `${counts.withoutRelevant} of ${counts.queries} labelled queries have no relevant candidate: they are left out of every coverage figure (a gate cannot keep what is not there), but they still count for the drop and empty-context rates`,
     });
   }
-  const cov = (notion: CoverageNotion): number => coverageAt(labelled, threshold, notion) ?? 1;
+  const seen = seenBy(labelled, guards);
+  const t = effectiveThreshold(threshold, guards);
+  const cov = (notion: CoverageNotion): number => coverageAt(seen, t, notion) ?? 1;
   return {
     queries: counts.queries,
     labelled_queries: counts.labelled,
@@ -119,7 +188,7 @@ export function labelsReport(labelled: LabelledQueries, threshold: number | null
     relevant_candidates: counts.relevantCandidates,
     relevant_at: relevantAt ?? null,
     coverage_at_threshold: { any_relevant: cov("any_relevant"), all_relevant: cov("all_relevant"), candidates: cov("candidates") },
-    pooled_relevant_kept: pooledRelevantKept(labelled, threshold) ?? 1,
+    pooled_relevant_kept: pooledRelevantKept(seen, t) ?? 1,
   };
 }
 

@@ -98,7 +98,7 @@ function labelsOf(
 function fromJson(value: unknown): CalibrationInput {
   checkNumericArrays(value);
   const body = validate(CalibrationUpload, value, "invalid_input", "calibration");
-  const { scores, queries, relevance, ...meta } = body;
+  const { scores, queries, relevance, answerable, ...meta } = body;
   if ((scores === undefined) === (queries === undefined)) {
     throw invalid('give exactly one of "scores" (number[]) or "queries" (number[][])', [
       { path: "scores", message: "exactly one of scores or queries is required" },
@@ -112,9 +112,14 @@ function fromJson(value: unknown): CalibrationInput {
   if (meta.relevant_at !== undefined && relevance === undefined) {
     throw invalid("relevant_at needs relevance labels", [{ path: "relevant_at", message: "without relevance" }]);
   }
+  if (answerable !== undefined && (queries === undefined || answerable.length !== queries.length)) {
+    throw invalid(`answerable needs one flag per query (${queries?.length ?? 0} queries, ${answerable.length} flags)`, [
+      { path: "answerable", message: "must have one entry per query of queries" },
+    ]);
+  }
   if (scores !== undefined) return { meta, scores: Float64Array.from(scores), offsets: null, relevant: null };
   const relevant = relevance === undefined ? null : labelsOf(queries!, relevance, meta.relevant_at, (i) => `relevance[${i}]`);
-  return { meta, ...flattenQueries(queries!), relevant };
+  return { meta, ...flattenQueries(queries!), relevant, answerable: answerable ?? null };
 }
 
 /**
@@ -171,6 +176,8 @@ function fromNdjson(bytes: Uint8Array): CalibrationInput {
   const queries: number[][] = [];
   // Labelled query lines are objects {"scores": [...], "relevance": [...]}; null marks a line without labels.
   const relevance: (number[] | null)[] = [];
+  // Explicit answerability of labelled lines (null: derived from the labels).
+  const answerable: (boolean | null)[] = [];
   const lineOf: number[] = [];
   for (const [no, line] of it) {
     let v: unknown;
@@ -191,12 +198,14 @@ function fromNdjson(bytes: Uint8Array): CalibrationInput {
     } else if (Array.isArray(v)) {
       queries.push(validate(Query, v, "invalid_input", `NDJSON line ${no}`));
       relevance.push(null);
+      answerable.push(null);
       lineOf.push(no);
       if (queries.length > MAX_QUERIES) throw invalid(`more than ${MAX_QUERIES} queries`, [{ path: `line ${no}`, message: "too many queries" }]);
     } else if (typeof v === "object" && v !== null) {
       const q = validate(LabelledQueryLine, v, "invalid_input", `NDJSON line ${no}`);
       queries.push(q.scores);
       relevance.push(q.relevance);
+      answerable.push(q.answerable ?? null);
       lineOf.push(no);
       if (queries.length > MAX_QUERIES) throw invalid(`more than ${MAX_QUERIES} queries`, [{ path: `line ${no}`, message: "too many queries" }]);
     } else {
@@ -225,10 +234,28 @@ function fromNdjson(bytes: Uint8Array): CalibrationInput {
       { path: `line ${lineOf[first]}`, message: "query without relevance labels" },
     ]);
   }
-  return { meta, ...flattenQueries(queries), relevant: labelsOf(queries, relevance, meta.relevant_at, (i) => `line ${lineOf[i]}.relevance`) };
+  return {
+    meta,
+    ...flattenQueries(queries),
+    relevant: labelsOf(queries, relevance, meta.relevant_at, (i) => `line ${lineOf[i]}.relevance`),
+    answerable: answerable.some((a) => a !== null) ? answerable : null,
+  };
+}
+
+/** The guard and abstention fields of a float32 upload's policy (validated with the policy by CalibrationMeta). */
+function guardsFromQuery(q: ReturnType<typeof BinaryUploadQuery.parse>): Pick<Policy, "min_keep" | "max_keep" | "abstention"> {
+  return {
+    ...(q.min_keep !== undefined ? { min_keep: q.min_keep } : {}),
+    ...(q.max_keep !== undefined ? { max_keep: q.max_keep } : {}),
+    ...(q.abstention_rate !== undefined ? { abstention: { rate: q.abstention_rate } } : {}),
+  };
 }
 
 function policyFromQuery(q: ReturnType<typeof BinaryUploadQuery.parse>): Policy {
+  return { ...barePolicyFromQuery(q), ...guardsFromQuery(q) } as Policy;
+}
+
+function barePolicyFromQuery(q: ReturnType<typeof BinaryUploadQuery.parse>): Policy {
   if (q.kind === "drop_rate") {
     if (q.target === undefined) throw invalid("kind=drop_rate needs target", [{ path: "target", message: "is required" }]);
     if (q.threshold !== undefined || q.reference !== undefined) {

@@ -54,6 +54,8 @@ export const Query = z
 export const LabelledQueryLine = z.strictObject({
   scores: Query,
   relevance: z.array(Score, { error: "must be an array of numbers" }),
+  /** Whether the corpus holds a good answer to this query; omitted: iff it has a relevant candidate. */
+  answerable: z.boolean({ error: "must be true or false" }).optional(),
 });
 
 export const CalibrationUpload = z.strictObject({
@@ -67,6 +69,14 @@ export const CalibrationUpload = z.strictObject({
   /** Relevance labels parallel to `queries`: one array per query, one label per candidate (0/1, or graded with relevant_at). */
   relevance: z
     .array(z.array(Score, { error: "must be an array of numbers" }), { error: "must be an array of arrays of numbers" })
+    .max(MAX_QUERIES, { error: `must hold at most ${MAX_QUERIES} queries` })
+    .optional(),
+  /**
+   * Per query: does the corpus hold a good answer (for abstention with `{"alpha"}`)? Parallel to `queries`. Omitted:
+   * a query is answerable iff it has a relevant candidate.
+   */
+  answerable: z
+    .array(z.boolean({ error: "must be true or false" }), { error: "must be an array of true/false" })
     .max(MAX_QUERIES, { error: `must hold at most ${MAX_QUERIES} queries` })
     .optional(),
 });
@@ -102,6 +112,10 @@ export const BinaryUploadQuery = z.strictObject({
   empty_context_tolerance_relative: QueryNumber.optional(),
   /** Split the scores into consecutive queries of this many candidates (per-query statistics). */
   candidates_per_query: QueryNumber.pipe(z.number().int().min(1).max(MAX_CANDIDATES_PER_QUERY)).optional(),
+  /** The policy's guards (they need candidates_per_query) and its abstention rate (float32 uploads carry no labels). */
+  min_keep: QueryNumber.optional(),
+  max_keep: QueryNumber.optional(),
+  abstention_rate: QueryNumber.optional(),
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -172,6 +186,27 @@ export const PerQuery = z.object({
   mean_candidates: z.number(),
   empty_context_rate: z.number(),
   design_effect: z.number(),
+  /**
+   * Guarded gates with min_keep = L >= 1 are never empty: `empty_context_rate`, its strata and its check then count the
+   * queries the threshold leaves with fewer than min(L, m) candidates (where the guard binds), and this is L.
+   * Absent: no min_keep guard, they count queries left with nothing.
+   */
+  empty_context_level: z.number().int().optional(),
+  /**
+   * Guarded gates: the guarded drop rate's counts on the calibration's own queries per candidate-count stratum, which
+   * the production monitor's drop-rate expectation is conditioned on. Absent for gates without guards.
+   */
+  drop_rate_by_candidates: z
+    .array(
+      z.object({
+        min_candidates: z.number().int(),
+        max_candidates: z.number().int().nullable(),
+        queries: z.number().int(),
+        candidates: z.number().int(),
+        dropped: z.number().int(),
+      }),
+    )
+    .optional(),
   /** Per candidate-count stratum; absent on calibrations fitted before it was kept. */
   empty_context_by_candidates: z.array(EmptyContextStratum).optional(),
   /** The extrapolation's check on the calibration's own short queries; absent on calibrations fitted before it. */
@@ -257,6 +292,77 @@ export const RecallReport = z.object({
   tradeoff: z.array(RecallTradeoffRow),
 });
 export type RecallReport = z.infer<typeof RecallReport>;
+
+/** What the guards of a guarded calibration do on its own queries (docs/methods.md, "Guards and abstention"). */
+export const GuardsReport = z.object({
+  min_keep: z.number().int(),
+  max_keep: z.number().int().nullable(),
+  /** Share of calibration queries where min_keep keeps candidates below the threshold, and where max_keep drops some above it. */
+  min_keep_binding_rate: z.number(),
+  max_keep_binding_rate: z.number(),
+  /** Share of calibration candidates below the threshold: what `score >= threshold` alone would drop. */
+  bare_drop_rate: z.number(),
+  /**
+   * Drop-rate targets these guards can reach on these queries: (lowest, highest] (and 0 when lowest is 0). max_keep
+   * drops `lowest` at every threshold; min_keep keeps all but `highest`.
+   */
+  reachable: z.object({ lowest: z.number(), highest: z.number() }),
+});
+export type GuardsReport = z.infer<typeof GuardsReport>;
+
+/** One row of the false-abstention table: what a stricter promise costs in unanswerable queries caught. */
+export const AbstentionTradeoffRow = z.object({
+  alpha: z.number(),
+  /** null: too few answerable queries for this alpha. */
+  abstain_below: z.number().nullable(),
+  false_abstention_bound: z.number().nullable(),
+  catch_rate: z.number().nullable(),
+  catch_interval_95: z.tuple([z.number(), z.number()]).nullable(),
+  /** Share of all calibration queries that abstain. */
+  abstention_rate: z.number().nullable(),
+});
+
+/** Certified abstention of a calibration (policy field `abstention`). */
+export const AbstentionReport = z.object({
+  /** "false_abstention": fitted on labels for `alpha`; "rate": a target share of queries; "carry": the reference's rate. */
+  mode: z.enum(["false_abstention", "rate", "carry"]),
+  /** A query abstains iff its top score is below this; null: never (a rate of 0). */
+  abstain_below: z.number().nullable(),
+  /** Calibration queries (top scores) and the rank of abstain_below among them. */
+  queries: z.number().int(),
+  k: z.number().int(),
+  /** Calibration top scores equal to abstain_below (they do not abstain). */
+  ties: z.number().int(),
+  /** Share of fresh queries expected to abstain (what the production monitor watches), in sample, and its 95 % interval. */
+  expected_rate: z.number(),
+  in_sample_rate: z.number(),
+  rate_interval_95: z.tuple([z.number(), z.number()]),
+  /** The target rate ("rate", "carry"); null for "false_abstention". */
+  target_rate: z.number().nullable(),
+  /** "false_abstention" only (null otherwise): the promise, its guarantee and what it catches. */
+  alpha: z.number().nullable(),
+  answerable_queries: z.number().int().nullable(),
+  unanswerable_queries: z.number().int().nullable(),
+  /** A fresh answerable query abstains with probability at most this (k/(n+1) <= alpha, n answerable queries). */
+  false_abstention_bound: z.number().nullable(),
+  expected_false_abstention: z.number().nullable(),
+  false_abstention_interval_95: z.tuple([z.number(), z.number()]).nullable(),
+  /** Share of unanswerable calibration queries that abstain, with its exact (Clopper-Pearson) 95 % interval. */
+  catch_rate: z.number().nullable(),
+  catch_interval_95: z.tuple([z.number(), z.number()]).nullable(),
+  tradeoff: z.array(AbstentionTradeoffRow).nullable(),
+  /** "carry" only: the reference's abstention rate and the carried rate's sd sqrt(p(1-p)(1/Q_ref + 1/Q)). */
+  carry: z
+    .object({
+      reference_calibration_id: z.string(),
+      reference_abstain_below: z.number().nullable(),
+      reference_rate: z.number(),
+      reference_queries: z.number().int(),
+      carried_rate_sd: z.number(),
+    })
+    .nullable(),
+});
+export type AbstentionReport = z.infer<typeof AbstentionReport>;
 
 export const Warning = z.object({ code: z.string(), message: z.string() });
 export type Warning = z.infer<typeof Warning>;
@@ -356,6 +462,14 @@ export const Calibration = z.object({
   labels: Labels.nullable(),
   /** The recall guarantee (policy kind "recall"; null otherwise). */
   recall: RecallReport.nullable(),
+  /**
+   * The guards the gate applies and what they do (null: none). Absent on calibrations fitted before guards: none.
+   * `expected_drop_rate` and its interval are those of the guarded gate.
+   */
+  guards: GuardsReport.nullable().optional(),
+  /** A query abstains iff its top score is below this (null: never); absent on calibrations fitted before it: never. */
+  abstain_below: z.number().nullable().optional(),
+  abstention: AbstentionReport.nullable().optional(),
   summary: z.object({ step: z.number(), quantiles: z.array(z.number()) }),
   min: z.number(),
   max: z.number(),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DEFAULT_PAGE_SIZE, MAX_ID_LENGTH, MAX_PAGE_SIZE, MAX_REFERENCE_SCORES, MAX_SCORES } from "./limits";
+import { DEFAULT_PAGE_SIZE, MAX_CANDIDATES_PER_QUERY, MAX_ID_LENGTH, MAX_PAGE_SIZE, MAX_REFERENCE_SCORES, MAX_SCORES } from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Identity
@@ -60,11 +60,60 @@ export const Scores = z
   .min(1, { error: "must not be empty" })
   .max(MAX_SCORES, { error: `must hold at most ${MAX_SCORES} scores` });
 
-export const DropRatePolicy = z.strictObject({
-  kind: z.literal("drop_rate"),
-  /** Share of candidates to drop, 0 <= target < 1. 0 keeps everything (no gate). */
-  target: z.number({ error: "must be a number" }).min(0, { error: "must be in [0, 1)" }).lt(1, { error: "must be in [0, 1)" }),
-});
+// ---------------------------------------------------------------------------------------------------------------
+// Guards and abstention (docs/methods.md, "Guards and abstention"), composable with every policy kind
+// ---------------------------------------------------------------------------------------------------------------
+
+const guardCount = (what: string) =>
+  z
+    .number({ error: "must be a whole number" })
+    .int({ error: "must be a whole number" })
+    .min(what === "min_keep" ? 0 : 1, { error: what === "min_keep" ? "must be at least 0" : "must be at least 1" })
+    .max(MAX_CANDIDATES_PER_QUERY, { error: `must be at most ${MAX_CANDIDATES_PER_QUERY}` });
+
+/** A rate or level in the open interval (0, 1). */
+const openUnit = z.number({ error: "must be a number" }).gt(0, { error: "must be in (0, 1)" }).lt(1, { error: "must be in (0, 1)" });
+
+/**
+ * Certified abstention: the query abstains (keeps nothing) when its top score is below the fitted `abstain_below`.
+ * `{alpha}`: with labels, at most alpha of answerable queries abstain (a finite-sample guarantee); `{rate}`: without
+ * labels, the share of queries that abstain; `"carry"` (policy kind carry): the reference calibration's abstention
+ * rate, refitted on the new top scores.
+ */
+export const AbstentionPolicy = z.union(
+  [
+    z.strictObject({ alpha: openUnit }),
+    z.strictObject({
+      rate: z.number({ error: "must be a number" }).min(0, { error: "must be in [0, 1)" }).lt(1, { error: "must be in [0, 1)" }),
+    }),
+    z.literal("carry"),
+  ],
+  { error: 'must be {"alpha": a} (labels), {"rate": p} or "carry"' },
+);
+export type AbstentionPolicy = z.infer<typeof AbstentionPolicy>;
+
+/** The guard fields every policy kind takes. Omitted: no guard (min_keep 0, no cap), no abstention. */
+const GuardFields = {
+  /** Keep at least the top min_keep candidates of every query (all of a shorter one). */
+  min_keep: guardCount("min_keep").optional(),
+  /** Keep at most max_keep candidates of any query; null or omitted: no cap. */
+  max_keep: guardCount("max_keep").nullable().optional(),
+  abstention: AbstentionPolicy.optional(),
+};
+
+/** max_keep must not be below min_keep (a cap below the floor keeps nothing consistent). */
+const guardsConsistent = (p: { min_keep?: number | undefined; max_keep?: number | null | undefined }): boolean =>
+  p.max_keep === undefined || p.max_keep === null || p.max_keep >= (p.min_keep ?? 0);
+const GUARDS_INCONSISTENT = { error: "max_keep must be at least min_keep", path: ["max_keep"] };
+
+export const DropRatePolicy = z
+  .strictObject({
+    kind: z.literal("drop_rate"),
+    /** Share of candidates to drop, 0 <= target < 1. 0 keeps everything (no gate). */
+    target: z.number({ error: "must be a number" }).min(0, { error: "must be in [0, 1)" }).lt(1, { error: "must be in [0, 1)" }),
+    ...GuardFields,
+  })
+  .refine(guardsConsistent, GUARDS_INCONSISTENT);
 
 export const CarryReference = z.union([
   z.literal("active"),
@@ -77,12 +126,15 @@ export const CarryReference = z.union([
   }),
 ]);
 
-export const CarryPolicy = z.strictObject({
-  kind: z.literal("carry"),
-  /** The old absolute threshold. Omitted: the reference calibration's own threshold. */
-  threshold: Score.optional(),
-  reference: CarryReference,
-});
+export const CarryPolicy = z
+  .strictObject({
+    kind: z.literal("carry"),
+    /** The old absolute threshold. Omitted: the reference calibration's own threshold. */
+    threshold: Score.optional(),
+    reference: CarryReference,
+    ...GuardFields,
+  })
+  .refine(guardsConsistent, GUARDS_INCONSISTENT);
 
 /** What a recall gate guarantees for a fresh query (docs/methods.md, "Label-aware gates (recall)"). */
 export const CoverageNotion = z.enum(["any_relevant", "all_relevant", "candidates"], {
@@ -91,13 +143,16 @@ export const CoverageNotion = z.enum(["any_relevant", "all_relevant", "candidate
 export type CoverageNotion = z.infer<typeof CoverageNotion>;
 
 /** A label-aware gate: the highest threshold that keeps relevant candidates with probability at least `target`. */
-export const RecallPolicy = z.strictObject({
-  kind: z.literal("recall"),
-  /** Target coverage r, 0 < r < 1. */
-  target: z.number({ error: "must be a number" }).gt(0, { error: "must be in (0, 1)" }).lt(1, { error: "must be in (0, 1)" }),
-  /** any_relevant: at least one relevant candidate kept; all_relevant: all of them; candidates: a relevant candidate. */
-  coverage: CoverageNotion.default("any_relevant"),
-});
+export const RecallPolicy = z
+  .strictObject({
+    kind: z.literal("recall"),
+    /** Target coverage r, 0 < r < 1. */
+    target: z.number({ error: "must be a number" }).gt(0, { error: "must be in (0, 1)" }).lt(1, { error: "must be in (0, 1)" }),
+    /** any_relevant: at least one relevant candidate kept; all_relevant: all of them; candidates: a relevant candidate. */
+    coverage: CoverageNotion.default("any_relevant"),
+    ...GuardFields,
+  })
+  .refine(guardsConsistent, GUARDS_INCONSISTENT);
 
 export const Policy = z.discriminatedUnion("kind", [DropRatePolicy, CarryPolicy, RecallPolicy], {
   error:
@@ -106,13 +161,24 @@ export const Policy = z.discriminatedUnion("kind", [DropRatePolicy, CarryPolicy,
 export type Policy = z.infer<typeof Policy>;
 
 /** How a policy is stored and echoed: inline reference scores are replaced by their count. */
+/**
+ * The guard fields as stored and echoed: present only when the upload set them (policies stored before guards have
+ * none). The guards a gate applies are served as `guards` and `abstain_below` (contract/serving.ts).
+ */
+const StoredGuardFields = {
+  min_keep: z.number().int().optional(),
+  max_keep: z.number().int().nullable().optional(),
+  abstention: z.union([z.object({ alpha: z.number() }), z.object({ rate: z.number() }), z.literal("carry")]).optional(),
+};
+
 export const StoredPolicy = z.union([
-  DropRatePolicy,
-  RecallPolicy,
+  z.object({ kind: z.literal("drop_rate"), target: z.number(), ...StoredGuardFields }),
+  z.object({ kind: z.literal("recall"), target: z.number(), coverage: CoverageNotion, ...StoredGuardFields }),
   z.object({
     kind: z.literal("carry"),
     threshold: z.number().nullable(),
     reference: z.union([z.literal("active"), z.object({ calibration_id: z.string() }), z.object({ inline_scores: z.number().int() })]),
+    ...StoredGuardFields,
   }),
 ]);
 export type StoredPolicy = z.infer<typeof StoredPolicy>;

@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   "invalid_input",
   "too_few_scores",
   "too_few_labelled_queries",
+  "too_few_answerable_queries",
   "target_unreachable",
   "float32_precision",
   "unknown_reference",

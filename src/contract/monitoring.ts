@@ -6,12 +6,25 @@ import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_JUDGED_QUERIES, MAX_
 // Production observations and drift
 // ---------------------------------------------------------------------------------------------------------------
 
-/** One query's counts: [candidates reranked, candidates dropped by the gate]. */
+const count = z.number().int().min(0);
+const QUERY_COUNTS_SHAPE = "must be [candidates, dropped] or [candidates, dropped, below, abstained] with whole numbers (abstained 0 or 1)";
+
+/**
+ * One query's counts: [candidates reranked, candidates dropped by the gate], or, from a client that applies guards
+ * or abstention (src/stats/guard-rule.ts), [candidates, dropped, below, abstained]: `below` the scored candidates
+ * under the threshold (what the threshold alone drops: where a min_keep guard binds), `abstained` 1 when the query
+ * abstained (0 otherwise). `dropped` is what the guarded candidate gate drops, whether or not the query abstained.
+ */
 export const QueryCounts = z
-  .tuple([z.number().int().min(0).max(MAX_CANDIDATES_PER_QUERY), z.number().int().min(0)], {
-    error: "must be [candidates, dropped] with whole numbers",
-  })
-  .refine(([m, d]) => d <= m, { error: "dropped must not exceed candidates" });
+  .union(
+    [
+      z.tuple([count.max(MAX_CANDIDATES_PER_QUERY), count]),
+      z.tuple([count.max(MAX_CANDIDATES_PER_QUERY), count, count, z.union([z.literal(0), z.literal(1)])]),
+    ],
+    { error: QUERY_COUNTS_SHAPE },
+  )
+  .refine((q) => q[1] <= q[0] && (q[2] === undefined || q[2] <= q[0]), { error: "dropped and below must not exceed candidates" });
+export type QueryCounts = z.infer<typeof QueryCounts>;
 
 /**
  * What every production batch starts with: its id (a retried batch with the same id is never counted twice) and
@@ -79,6 +92,17 @@ export const WindowStatus = z.object({
   log_threshold: z.number(),
   drop_rate: RateTest,
   empty_context: RateTest.nullable(),
+  /**
+   * A gate with min_keep = L >= 1 is never empty: `empty_context` and `empty_queries` then count the queries whose
+   * threshold left fewer than min(L, candidates) (where the guard binds, from clients that report `below`), and this is
+   * L. Absent: queries left with nothing.
+   */
+  empty_context_level: z.number().int().optional(),
+  /** Queries that said whether they abstained, and those that did (absent in windows recorded before abstention). */
+  abstention_queries: z.number().int().optional(),
+  abstained_queries: z.number().int().optional(),
+  /** The abstention rate's test (abstaining gates; null otherwise, absent in windows recorded before it). */
+  abstention: RateTest.nullable().optional(),
   /** Candidates per query in this window and in the calibration (information: not an alarm). */
   mean_candidates: z.number().nullable(),
   expected_mean_candidates: z.number().nullable(),

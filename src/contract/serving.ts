@@ -9,6 +9,11 @@ import { MAX_NOTE_LENGTH } from "./limits";
 export const ThresholdQuery = GateRef.extend({ index_version: Id.optional() });
 export type ThresholdQuery = z.infer<typeof ThresholdQuery>;
 
+/** The guards of a served gate; `NO_GUARDS` is the neutral value (old calibrations, gates without guards). */
+export const Guards = z.object({ min_keep: z.number().int(), max_keep: z.number().int().nullable() });
+export type Guards = z.infer<typeof Guards>;
+export const NO_GUARDS: Guards = { min_keep: 0, max_keep: null };
+
 export const ThresholdResponse = z.object({
   index: z.string(),
   embedding: z.string(),
@@ -21,6 +26,13 @@ export const ThresholdResponse = z.object({
   expected_drop_rate: z.number(),
   fitted_at: z.string(),
   activated_at: z.string(),
+  /**
+   * The per-query guards the gate applies with the threshold (src/stats/guard-rule.ts): keep at least the top
+   * min_keep candidates of a query and at most max_keep. Always present; `{min_keep: 0, max_keep: null}` is none.
+   */
+  guards: Guards,
+  /** A query abstains (keeps nothing) when its top score is below this; always present, null: never abstains. */
+  abstain_below: z.number().nullable(),
 });
 export type ThresholdResponse = z.infer<typeof ThresholdResponse>;
 

@@ -23,15 +23,41 @@ export type ScoreScale = "probability" | "logit" | "unbounded";
 /** What a recall gate guarantees for a fresh query. */
 export type CoverageNotion = "any_relevant" | "all_relevant" | "candidates";
 
-/** A calibration's policy as stored and echoed (inline reference scores are replaced by their count). */
+/** How a calibration abstains, as stored: a false-abstention level, a target rate, or the reference's rate carried. */
+export type StoredAbstention = { alpha: number } | { rate: number } | "carry";
+
+/** A calibration's policy as stored and echoed (inline reference scores are replaced by their count). The guard fields are present only when the upload set them. */
 export type StoredPolicy =
-  | { kind: "drop_rate"; target: number }
-  | { kind: "recall"; target: number; coverage: CoverageNotion }
+  | {
+      kind: "drop_rate";
+      target: number;
+      min_keep?: number | undefined;
+      max_keep?: number | null | undefined;
+      abstention?: StoredAbstention | undefined;
+    }
+  | {
+      kind: "recall";
+      target: number;
+      coverage: CoverageNotion;
+      min_keep?: number | undefined;
+      max_keep?: number | null | undefined;
+      abstention?: StoredAbstention | undefined;
+    }
   | {
       kind: "carry";
       threshold: number | null;
       reference: "active" | { calibration_id: string } | { inline_scores: number };
+      min_keep?: number | undefined;
+      max_keep?: number | null | undefined;
+      abstention?: StoredAbstention | undefined;
     };
+
+/** The per-query guards a gate applies: keep at least the top min_keep candidates of a query, at most max_keep. */
+export interface Guards {
+  min_keep: number;
+  /** null: no cap. */
+  max_keep: number | null;
+}
 
 /** The body of `GET /v1/threshold`. */
 export interface ThresholdResponse {
@@ -47,7 +73,14 @@ export interface ThresholdResponse {
   expected_drop_rate: number;
   fitted_at: string;
   activated_at: string;
+  /** Always present (`{min_keep: 0, max_keep: null}`: none); a server older than guards omits it: treat as none. */
+  guards: Guards;
+  /** A query abstains when its top score is below this; null: never. */
+  abstain_below: number | null;
 }
+
+/** One query of an observation batch (see ObservationBatch.queries). */
+export type QueryCounts = [number, number] | [number, number, number, 0 | 1];
 
 /** The body of `POST /v1/observations`: the counts of up to MAX_OBSERVATION_QUERIES queries of one calibration or gate. */
 export interface ObservationBatch {
@@ -57,7 +90,11 @@ export interface ObservationBatch {
   embedding?: string | undefined;
   reranker?: string | undefined;
   index_version?: string | undefined;
-  /** One `[candidates, dropped]` pair per query. */
-  queries: [number, number][];
+  /**
+   * One entry per query: `[candidates, dropped]`, or with a guarded or abstaining gate
+   * `[candidates, dropped, below, abstained]`: `below` the scored candidates under the threshold (what the threshold
+   * alone would drop), `abstained` 1 when the query abstained, else 0.
+   */
+  queries: QueryCounts[];
   scores?: number[] | undefined;
 }

@@ -16,7 +16,14 @@ import type { DashboardDeps } from "./deps";
 export const OVERVIEW_MAX_GATES = 200;
 
 const SEVERITY: Record<AlertStatus, number> = { open: 0, acknowledged: 1, resolved: 2 };
-const KIND_WEIGHT: Record<AlertKind, number> = { rebuild_shift: 0, drop_rate_drift: 0, empty_context: 1, uncalibrated_request: 2, recall_drift: 3 };
+const KIND_WEIGHT: Record<AlertKind, number> = {
+  rebuild_shift: 0,
+  drop_rate_drift: 0,
+  empty_context: 1,
+  uncalibrated_request: 2,
+  recall_drift: 3,
+  abstention_drift: 1,
+};
 
 /** Most urgent first: open before acknowledged before resolved, drift and shifts before the rest, newest first. */
 export function byUrgency(a: Alert, b: Alert): number {

@@ -7,6 +7,7 @@
 import type { Expectation } from "../calibrations/expectation";
 import type { AlertKind, CoverageNotion, CoverageStatus, MonitorStatus, WindowStatus } from "../contract";
 import type { DriftConfig } from "../stats/drift";
+import type { QueryObservation } from "../stats/per-query";
 
 /** One observation batch, resolved to the calibration it was gated with. */
 export interface ObserveBatch {
@@ -15,7 +16,7 @@ export interface ObserveBatch {
   readonly batch_id: string;
   /** SHA-256 of the batch as sent: a batch id reused with another body is refused (batch_mismatch). */
   readonly batch_hash: string;
-  readonly queries: readonly (readonly [number, number])[];
+  readonly queries: readonly QueryObservation[];
   readonly scores: readonly number[] | null;
 }
 

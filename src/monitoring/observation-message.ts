@@ -18,6 +18,7 @@ export interface ObservationMessage extends ObserveBatch {
 }
 
 const Name = z.string().min(1);
+const Count = z.number().int().min(0);
 
 const MessageSchema = z.object({
   v: z.literal(OBSERVATION_MESSAGE_VERSION),
@@ -32,7 +33,8 @@ const MessageSchema = z.object({
   }),
   batch_id: Name,
   batch_hash: Name,
-  queries: z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])).min(1),
+  // [candidates, dropped] or, from clients that apply guards or abstention, [candidates, dropped, below, abstained].
+  queries: z.array(z.union([z.tuple([Count, Count]), z.tuple([Count, Count, Count, z.union([z.literal(0), z.literal(1)])])])).min(1),
   scores: z.array(z.number()).nullable(),
 });
 

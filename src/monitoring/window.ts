@@ -12,7 +12,7 @@ import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, type DriftConfig } f
 import { type DetectedRate, type DetectorEvaluation, evaluateDetector, observeDetector } from "../stats/drift-detector";
 import { type DetectorState, newDetector } from "../stats/e-detector";
 import { EMPTY_CONTEXT_STRATA } from "../stats/empty-context";
-import { addCluster, type ClusterSums, cloneSums, emptyClusterSums } from "../stats/per-query";
+import { addObservation, type ClusterSums, cloneSums, emptyClusterSums, type QueryObservation } from "../stats/per-query";
 
 /** Scores kept per gate window (uniform reservoir sample) for the production score distribution. */
 export const SCORE_RESERVOIR_SIZE = 2_000;
@@ -75,15 +75,16 @@ export const windowExpired = (w: WindowState, nowMs: number): boolean => nowMs >
  */
 export function addBatch(
   w: WindowState,
-  queries: readonly (readonly [number, number])[],
+  queries: readonly QueryObservation[],
   scores: readonly number[] | null,
   random: () => number,
   nowMs: number = w.started_at,
   config: DriftConfig = DEFAULT_DRIFT_CONFIG,
 ): WindowState {
-  const detector = observeDetector(w.detector ?? newDetector(), queries, nowMs, calibrationExpectation(w.expectation), config);
+  const level = w.expectation.empty_context_level ?? 1;
+  const detector = observeDetector(w.detector ?? newDetector(), queries, nowMs, calibrationExpectation(w.expectation), config, level);
   const sums = cloneSums(w.sums);
-  for (const [m, d] of queries) addCluster(sums, m, d);
+  for (const q of queries) addObservation(sums, q, level);
   const reservoir = [...w.reservoir];
   let seen = w.seen;
   for (const s of scores ?? []) {
@@ -125,7 +126,16 @@ export function calibrationExpectation(e: Expectation): CalibrationExpectation {
       })) ?? null,
     ...(e.drift_tolerance != null ? { tolerance: e.drift_tolerance } : {}),
     ...(e.empty_context_tolerance != null ? { emptyContextTolerance: e.empty_context_tolerance } : {}),
+    dropRateStrata: e.drop_rate_strata ?? null,
+    abstention: abstentionOf(e.abstention),
   };
+}
+
+/** The abstention rate's expectation: the exact law from its rank and ties when the calibration kept them. */
+function abstentionOf(a: Expectation["abstention"]): NonNullable<CalibrationExpectation["abstention"]> | null {
+  if (!a || a.queries < 1) return null;
+  const exact = a.k !== undefined && a.below !== undefined && a.ties !== undefined && a.k >= 1 && a.k <= a.queries;
+  return { expectedRate: a.expected_rate, queries: a.queries, ...(exact ? { law: dropRateLaw(a.queries, a.k!, a.below!, a.ties!) } : {}) };
 }
 
 export function evaluateWindow(w: WindowState, config: DriftConfig): DetectorEvaluation {
@@ -159,6 +169,12 @@ export function windowStatus(w: WindowState, ev: DetectorEvaluation): WindowStat
     log_threshold: ev.logThreshold,
     drop_rate: rate(ev.dropRate, w.sums.candidates > 0 ? w.sums.dropped / w.sums.candidates : null),
     empty_context: ev.emptyContext ? rate(ev.emptyContext, w.sums.queries > 0 ? w.sums.empty / w.sums.queries : null) : null,
+    ...(w.expectation.empty_context_level !== undefined ? { empty_context_level: w.expectation.empty_context_level } : {}),
+    abstained_queries: w.sums.abstained ?? 0,
+    abstention_queries: w.sums.abstentionQueries ?? 0,
+    abstention: ev.abstention
+      ? rate(ev.abstention, (w.sums.abstentionQueries ?? 0) > 0 ? (w.sums.abstained ?? 0) / w.sums.abstentionQueries! : null)
+      : null,
     mean_candidates: w.sums.queries > 0 ? w.sums.candidates / w.sums.queries : null,
     expected_mean_candidates: w.expectation.mean_candidates ?? null,
     candidates_per_query: candidatesPerQuery(w, ev),
@@ -200,8 +216,20 @@ export function driftSummary(status: WindowStatus): string {
   return `production drop rate ${pct(t.observed)} over ${status.queries} queries against the calibration's ${pct(t.expected)} (tolerated ${pct(t.band.lo)}..${pct(t.band.hi)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
 }
 
-/** The alert sentence for an empty-context alarm. */
+/** The alert sentence for an empty-context alarm (for a min_keep gate: the guard binding more often than calibrated). */
 export function emptyContextSummary(status: WindowStatus): string {
   const t = status.empty_context!;
-  return `${pct(t.observed)} of ${status.queries} production queries lost every candidate to the gate, against ${pct(t.expected)} expected for their candidate counts (tolerated up to ${pct(t.band.hi)})`;
+  const level = status.empty_context_level;
+  const what =
+    level === undefined
+      ? "lost every candidate to the gate"
+      : `had fewer than min(${level}, candidates) at or above the threshold, so the min_keep guard kept candidates below it,`;
+  return `${pct(t.observed)} of ${status.queries} production queries ${what} against ${pct(t.expected)} expected for their candidate counts (tolerated up to ${pct(t.band.hi)})`;
+}
+
+/** The alert sentence for an abstention-rate alarm. */
+export function abstentionSummary(status: WindowStatus): string {
+  const t = status.abstention!;
+  const since = t.evidence_queries === null ? "" : ` over the last ${t.evidence_queries} queries`;
+  return `${pct(t.observed)} of ${status.abstention_queries ?? 0} production queries abstained (top score below abstain_below) against the calibration's ${pct(t.expected)} (tolerated ${pct(t.band.lo)}..${pct(t.band.hi)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
 }

@@ -31,6 +31,7 @@ export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 |
     case "invalid_input":
     case "too_few_scores":
     case "too_few_labelled_queries":
+    case "too_few_answerable_queries":
     case "target_unreachable":
     case "float32_precision":
     case "unknown_reference":

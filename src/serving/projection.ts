@@ -7,7 +7,7 @@
  * reconciler (reconcile.ts) republishes any key that disagrees with D1. A reader that misses KV falls back to D1.
  */
 import type { Expectation } from "../calibrations/expectation";
-import type { ThresholdResponse } from "../contract";
+import { NO_GUARDS, type ThresholdResponse } from "../contract";
 import { sha256Hex } from "../platform/digest";
 
 export interface ProjectedThreshold {
@@ -16,6 +16,16 @@ export interface ProjectedThreshold {
   readonly activation_seq: number;
   readonly threshold: ThresholdResponse;
   readonly expectation: Expectation;
+}
+
+/**
+ * A projection as GET /v1/threshold serves it: values published before guards lack `guards` and `abstain_below`, and
+ * KV keeps them until the gate's next activation, so they are read as the neutral values (no guard, never abstains).
+ */
+export function servedProjection(p: ProjectedThreshold): ProjectedThreshold {
+  const t = p.threshold as Partial<Pick<ThresholdResponse, "guards" | "abstain_below">> & Omit<ThresholdResponse, "guards" | "abstain_below">;
+  if (t.guards !== undefined && t.abstain_below !== undefined) return p;
+  return { ...p, threshold: { ...t, guards: t.guards ?? NO_GUARDS, abstain_below: t.abstain_below ?? null } };
 }
 
 export interface ThresholdProjection {
@@ -39,9 +49,11 @@ export class KvThresholdProjection implements ThresholdProjection {
 
   async get(gateId: string, indexVersion: string | null): Promise<ProjectedThreshold | null> {
     const key = await projectionKey(gateId, indexVersion);
-    return this.cacheTtlSeconds === null
-      ? this.kv.get<ProjectedThreshold>(key, { type: "json" })
-      : this.kv.get<ProjectedThreshold>(key, { type: "json", cacheTtl: this.cacheTtlSeconds });
+    const value =
+      this.cacheTtlSeconds === null
+        ? await this.kv.get<ProjectedThreshold>(key, { type: "json" })
+        : await this.kv.get<ProjectedThreshold>(key, { type: "json", cacheTtl: this.cacheTtlSeconds });
+    return value === null ? null : servedProjection(value);
   }
 
   async put(gateId: string, indexVersion: string | null, value: ProjectedThreshold): Promise<void> {

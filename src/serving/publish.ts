@@ -5,7 +5,7 @@
 import type { ActivationListener } from "../calibrations/activation";
 import { expectationOf } from "../calibrations/expectation";
 import { type ActiveRow, type CalibrationStore, currentOf, type GateRow } from "../calibrations/store";
-import type { StoredCalibration, ThresholdResponse } from "../contract";
+import { NO_GUARDS, type StoredCalibration, type ThresholdResponse } from "../contract";
 import type { ProjectedThreshold, ThresholdProjection } from "./projection";
 
 /** Publishing and reconciling the KV projection: the system of record and the projection. */
@@ -28,6 +28,8 @@ export function projectionOf(gate: GateRow, row: ActiveRow, c: StoredCalibration
     expected_drop_rate: c.expected_drop_rate,
     fitted_at: c.created_at,
     activated_at: row.activated_at,
+    guards: c.guards ? { min_keep: c.guards.min_keep, max_keep: c.guards.max_keep } : NO_GUARDS,
+    abstain_below: c.abstain_below ?? null,
   };
   return {
     v: 1,

@@ -14,18 +14,20 @@
  */
 
 import {
+  abstentionLogEvidence,
   type CalibrationExpectation,
+  conditionedDropRate,
   conditionedEmptyContext,
   type DriftBands,
   type DriftConfig,
   driftBands,
+  dropRateLogEvidence,
   emptyContextLogEvidence,
   notArmedReason,
   type RateTest,
 } from "./drift";
 import { type DetectorStart, type DetectorState, detectorAdd, detectorLogThreshold, readDetector } from "./e-detector";
-import { logEvidence, priorFor } from "./mixture-test";
-import { type ClusterSums, designEffect } from "./per-query";
+import { type ClusterSums, designEffect, type QueryObservation } from "./per-query";
 
 export interface DetectedRate extends RateTest {
   /** The caller's tag (epoch ms) of the start with the most evidence: the evidence accumulates since then. */
@@ -43,38 +45,52 @@ export interface DetectorEvaluation {
   readonly armed: boolean;
   readonly dropRate: DetectedRate;
   readonly emptyContext: DetectedRate | null;
+  /** The abstention rate's test (null: the calibration does not abstain). */
+  readonly abstention: DetectedRate | null;
   /** The empty-context band of each candidate-count stratum (null without the calibration's strata). */
   readonly emptyStrata: DriftBands["emptyStrata"];
 }
 
-function logEvidences(sums: Readonly<ClusterSums>, deff: number, bands: DriftBands, config: DriftConfig): { drop: number; empty: number } {
-  const drop = logEvidence(
-    sums.dropped / deff,
-    (sums.candidates - sums.dropped) / deff,
-    bands.dropRate,
-    priorFor(bands.dropRate, config.priorStrength),
-  );
-  return { drop, empty: emptyContextLogEvidence(sums, bands, config.priorStrength) };
+interface Evidences {
+  readonly drop: number;
+  readonly empty: number;
+  readonly abstention: number;
+}
+
+function logEvidences(sums: Readonly<ClusterSums>, deff: number, bands: DriftBands, config: DriftConfig): Evidences {
+  return {
+    drop: dropRateLogEvidence(sums, deff, bands, config.priorStrength),
+    empty: emptyContextLogEvidence(sums, bands, config.priorStrength),
+    abstention: abstentionLogEvidence(sums, bands, config.priorStrength),
+  };
 }
 
 /** Adds a batch to the detector (a new state; the input is not mutated). `nowMs` tags a start opened by it. */
 export function observeDetector(
   state: DetectorState,
-  queries: readonly (readonly [number, number])[],
+  queries: readonly QueryObservation[],
   nowMs: number,
   cal: CalibrationExpectation,
   config: DriftConfig,
+  level = 1,
 ): DetectorState {
   // Pruning scores every start against the same totals: the bands (a Jeffreys quantile per stratum) once per batch.
   let memo: { total: Readonly<ClusterSums>; deff: number; bands: DriftBands } | null = null;
-  return detectorAdd(state, queries, nowMs, config, (sums, total) => {
-    if (memo === null || memo.total !== total) {
-      const deff = designEffect(total);
-      memo = { total, deff, bands: driftBands(cal, config, deff) };
-    }
-    const e = logEvidences(sums, memo.deff, memo.bands, config);
-    return Math.max(e.drop, e.empty);
-  });
+  return detectorAdd(
+    state,
+    queries,
+    nowMs,
+    config,
+    (sums, total) => {
+      if (memo === null || memo.total !== total) {
+        const deff = designEffect(total);
+        memo = { total, deff, bands: driftBands(cal, config, deff) };
+      }
+      const e = logEvidences(sums, memo.deff, memo.bands, config);
+      return Math.max(e.drop, e.empty, e.abstention);
+    },
+    level,
+  );
 }
 
 /** Reads both detectors. O(starts). */
@@ -83,7 +99,7 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
   const bands = driftBands(cal, config, deff);
   const logThreshold = detectorLogThreshold(bands.alphaPerTest / 2, Math.ceil(config.horizonQueries / config.blockQueries));
   const armed = state.total.queries >= config.minQueries;
-  const cache = new Map<DetectorStart, { drop: number; empty: number }>();
+  const cache = new Map<DetectorStart, Evidences>();
   const of = (s: DetectorStart) => {
     let v = cache.get(s);
     if (v === undefined) {
@@ -93,7 +109,7 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
     return v;
   };
   const byStart = new Map(state.starts.map((s) => [s.sums, s] as const));
-  const reading = (pick: "drop" | "empty") => readDetector(state, (sums) => of(byStart.get(sums as ClusterSums)!)[pick]);
+  const reading = (pick: keyof Evidences) => readDetector(state, (sums) => of(byStart.get(sums as ClusterSums)!)[pick]);
   const total = state.total;
   const rate = (
     r: ReturnType<typeof reading>,
@@ -112,13 +128,26 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
     since: r.strongest?.openedAt ?? null,
     sinceQueries: r.strongest === null ? null : total.queries - r.strongest.queriesBefore,
   });
+  // Guarded: the expectation and band for the query sizes production brought since the reset (display; the test is per stratum).
+  const drop = conditionedDropRate(total, bands, cal.expectedDropRate);
   const dropRate = rate(
     reading("drop"),
     total.candidates > 0 ? total.dropped / total.candidates : null,
-    cal.expectedDropRate,
-    bands.dropRate,
+    drop.expected,
+    drop.band,
     bands.dropRateArmable,
   );
+  let abstention: DetectedRate | null = null;
+  if (bands.abstention !== null && cal.abstention) {
+    const asked = total.abstentionQueries ?? 0;
+    abstention = rate(
+      reading("abstention"),
+      asked > 0 ? (total.abstained ?? 0) / asked : null,
+      cal.abstention.expectedRate,
+      bands.abstention,
+      bands.abstentionArmable,
+    );
+  }
   let emptyContext: DetectedRate | null = null;
   if (bands.emptyContext !== null && cal.emptyContextRate !== null) {
     // Expected rate and band for the candidate counts production brought since the reset (display; the test is per stratum).
@@ -131,5 +160,5 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
       bands.emptyContextArmable,
     );
   }
-  return { queries: total.queries, designEffect: deff, logThreshold, armed, dropRate, emptyContext, emptyStrata: bands.emptyStrata };
+  return { queries: total.queries, designEffect: deff, logThreshold, armed, dropRate, emptyContext, abstention, emptyStrata: bands.emptyStrata };
 }

@@ -92,7 +92,25 @@ export interface CalibrationExpectation {
   /** Per-calibration tolerances (absolute, rate units) that override the config's. */
   readonly tolerance?: number;
   readonly emptyContextTolerance?: number;
+  /**
+   * Guarded gates: the calibration's guarded drop counts per candidate-count stratum (aligned with
+   * EMPTY_CONTEXT_STRATA). The drop-rate test then compares each stratum with its own rate (guards bind most on short
+   * queries, so the pooled rate moves with the production mix of query sizes while the gate does not).
+   */
+  readonly dropRateStrata?: readonly DropStratum[] | null;
+  /** Abstaining gates: the calibration's share of queries that abstain, its exact law when known, and its queries. */
+  readonly abstention?: { readonly expectedRate: number; readonly law?: RateLaw; readonly queries: number } | null;
 }
+
+/** A calibration's guarded drop counts in one candidate-count stratum. */
+export interface DropStratum {
+  readonly queries: number;
+  readonly candidates: number;
+  readonly dropped: number;
+}
+
+/** A drop-rate stratum is tested from this many calibration queries of its size (fewer: not tested). */
+export const MIN_DROP_STRATUM_QUERIES = 30;
 
 export interface CalibrationStratum {
   readonly rate: number;
@@ -168,6 +186,11 @@ export interface DriftBands {
   readonly emptyContextArmable: boolean;
   /** Per candidate-count stratum (aligned with EMPTY_CONTEXT_STRATA), or null without the calibration's strata. */
   readonly emptyStrata: readonly StratumBand[] | null;
+  /** Guarded gates: the drop-rate band of each candidate-count stratum (null: the pooled band is tested). */
+  readonly dropStrata: readonly StratumBand[] | null;
+  /** Abstaining gates: the abstention rate's band (null: not tested). */
+  readonly abstention: Band | null;
+  readonly abstentionArmable: boolean;
 }
 
 /**
@@ -191,7 +214,8 @@ export interface DriftBands {
 export function driftBands(cal: CalibrationExpectation, config: DriftConfig, productionDesignEffect: number): DriftBands {
   if (!(config.alpha > 0 && config.alpha < 1)) throw new RangeError(`driftBands: alpha=${config.alpha}`);
   const testsEmpty = cal.emptyContextRate !== null && cal.nQueries !== null && cal.nQueries > 0;
-  const alphaPerTest = testsEmpty ? config.alpha / 2 : config.alpha;
+  const testsAbstention = cal.abstention != null && cal.abstention.queries > 0;
+  const alphaPerTest = config.alpha / (1 + (testsEmpty ? 1 : 0) + (testsAbstention ? 1 : 0));
   const deffCal = Math.max(1, cal.designEffect ?? 1, productionDesignEffect);
   const tolerance = cal.tolerance ?? config.tolerance;
   const p0 = cal.expectedDropRate;
@@ -199,7 +223,18 @@ export function driftBands(cal: CalibrationExpectation, config: DriftConfig, pro
   const law = atEffectiveSize(cal.dropRateLaw ?? lawAtMean(p0, cal.n), cal.n, floorSignificant(cal.n / deffCal));
   const [marginLo, marginHi] = marginOf(law, alphaPerTest / 4);
   const dropRate: Band = { lo: Math.max(0, Math.min(p0 - tolerance, marginLo)), hi: Math.min(1, Math.max(p0 + tolerance, marginHi)) };
-  const dropRateArmable = Math.max(p0 - marginLo, marginHi - p0) <= config.maxCalibrationMargin;
+  let dropRateArmable = Math.max(p0 - marginLo, marginHi - p0) <= config.maxCalibrationMargin;
+  const dropStrata = dropStrataBands(cal, config, deffCal, alphaPerTest, tolerance);
+  if (dropStrata !== null) dropRateArmable = dropStrata.some((b) => b.armable);
+  let abstention: Band | null = null;
+  let abstentionArmable = false;
+  if (testsAbstention && cal.abstention) {
+    // Queries abstain one by one (independent units: no design effect); the margin spends a'/2 like the drop rate's.
+    const a = cal.abstention;
+    const [lo, hi] = marginOf(a.law ?? lawAtMean(a.expectedRate, a.queries), alphaPerTest / 4);
+    abstention = { lo: Math.max(0, Math.min(a.expectedRate - tolerance, lo)), hi: Math.min(1, Math.max(a.expectedRate + tolerance, hi)) };
+    abstentionArmable = Math.max(a.expectedRate - lo, hi - a.expectedRate) <= config.maxCalibrationMargin;
+  }
   let emptyContext: Band | null = null;
   let emptyContextArmable = false;
   let emptyStrata: StratumBand[] | null = null;
@@ -234,7 +269,86 @@ export function driftBands(cal: CalibrationExpectation, config: DriftConfig, pro
       emptyContextArmable = emptyStrata.some((b) => b.armable);
     }
   }
-  return { alphaPerTest, dropRate, dropRateArmable, emptyContext, emptyContextArmable, emptyStrata };
+  return { alphaPerTest, dropRate, dropRateArmable, emptyContext, emptyContextArmable, emptyStrata, dropStrata, abstention, abstentionArmable };
+}
+
+/**
+ * The drop-rate band of each candidate-count stratum of a guarded calibration: its own guarded rate p_b over its
+ * candidates, the margin from the Beta law at the stratum's effective size (candidates / deff) at level a'/(4 S) a
+ * side for the S strata with calibration candidates (Bonferroni), widened to the tolerance. A stratum is tested from
+ * MIN_DROP_STRATUM_QUERIES calibration queries when its margin is within maxCalibrationMargin. A stratum whose
+ * queries the guard decides alone (every query at most min_keep long) has rate 0 and no margin: any drop there means
+ * the guard is not applied.
+ */
+function dropStrataBands(
+  cal: CalibrationExpectation,
+  config: DriftConfig,
+  deffCal: number,
+  alphaPerTest: number,
+  tolerance: number,
+): StratumBand[] | null {
+  const strata = cal.dropRateStrata;
+  if (!strata || strata.length !== EMPTY_CONTEXT_STRATA.length) return null;
+  const measured = Math.max(1, strata.filter((st) => st.candidates > 0).length);
+  return strata.map((st) => {
+    if (st.candidates === 0) return { expected: 0, band: { lo: 0, hi: 1 }, armable: false };
+    const p = st.dropped / st.candidates;
+    const [lo, hi] = marginOf(lawAtMean(p, Math.max(1, st.candidates / deffCal)), alphaPerTest / (4 * measured));
+    return {
+      expected: p,
+      band: { lo: Math.max(0, Math.min(p - tolerance, lo)), hi: Math.min(1, Math.max(p + tolerance, hi)) },
+      armable: st.queries >= MIN_DROP_STRATUM_QUERIES && Math.max(p - lo, hi - p) <= config.maxCalibrationMargin,
+    };
+  });
+}
+
+/**
+ * ln of the drop-rate e-value of a set of sums, counts deflated by the design effect: against the pooled band, or for a
+ * guarded calibration the product over its tested strata of each stratum's band e-value (a query's size is known
+ * before the gate acts on it, as for empty context). O(strata).
+ */
+export function dropRateLogEvidence(sums: Readonly<ClusterSums>, deff: number, bands: DriftBands, priorStrength: number): number {
+  const strata = bands.dropStrata;
+  if (strata === null) {
+    return logEvidence(sums.dropped / deff, (sums.candidates - sums.dropped) / deff, bands.dropRate, priorFor(bands.dropRate, priorStrength));
+  }
+  let total = 0;
+  strata.forEach((st, b) => {
+    const c = sums.stratumCandidates?.[b] ?? 0;
+    const d = sums.stratumDropped?.[b] ?? 0;
+    if (st.armable && c > 0) total += logEvidence(d / deff, (c - d) / deff, st.band, priorFor(st.band, priorStrength));
+  });
+  return total;
+}
+
+/** ln of the abstention e-value: abstained against answered queries, against the band (-Infinity when not tested). */
+export function abstentionLogEvidence(sums: Readonly<ClusterSums>, bands: DriftBands, priorStrength: number): number {
+  if (bands.abstention === null) return -Infinity;
+  const n = sums.abstentionQueries ?? 0;
+  const x = sums.abstained ?? 0;
+  return logEvidence(x, n - x, bands.abstention, priorFor(bands.abstention, priorStrength));
+}
+
+/**
+ * The drop rate a guarded calibration expects of production's own mix of query sizes, and the band's ends, averaged
+ * over the strata by production candidates (the pooled ones without strata or without production candidates). For
+ * display; the test is dropRateLogEvidence.
+ */
+export function conditionedDropRate(sums: Readonly<ClusterSums>, bands: DriftBands, pooled: number): { expected: number; band: Band } {
+  const strata = bands.dropStrata;
+  const weights = sums.stratumCandidates;
+  const total = weights?.reduce((a, b) => a + b, 0) ?? 0;
+  if (strata === null || weights === undefined || total === 0) return { expected: pooled, band: bands.dropRate };
+  let expected = 0;
+  let lo = 0;
+  let hi = 0;
+  strata.forEach((st, b) => {
+    const w = (weights[b] ?? 0) / total;
+    expected += w * st.expected;
+    lo += w * st.band.lo;
+    hi += w * st.band.hi;
+  });
+  return { expected, band: { lo, hi } };
 }
 
 /**
@@ -307,7 +421,7 @@ export function evaluateDrift(
   const effectiveDropped = sums.dropped / deff;
   const effectiveKept = (sums.candidates - sums.dropped) / deff;
   const band = bands.dropRate;
-  const le = logEvidence(effectiveDropped, effectiveKept, band, priorFor(band, config.priorStrength));
+  const le = dropRateLogEvidence(sums, deff, bands, config.priorStrength);
   const dropArmed = armed && bands.dropRateArmable;
   const dropRate: RateTest = {
     observed: sums.candidates > 0 ? sums.dropped / sums.candidates : null,

@@ -19,7 +19,7 @@
  * opened just after it carry the most evidence and stay. Memory O(maxStarts), cost O(maxStarts) per batch.
  * Reference: docs/drift.md, "The change detector".
  */
-import { addCluster, type ClusterSums, cloneSums, emptyClusterSums } from "./per-query";
+import { addObservation, type ClusterSums, cloneSums, emptyClusterSums, type QueryObservation } from "./per-query";
 
 export interface DetectorStart {
   /** Caller's tag for when the start opened (the monitor passes epoch milliseconds). */
@@ -49,15 +49,17 @@ export function newDetector(): DetectorState {
 }
 
 /**
- * Adds a batch of [candidates, dropped] query counts, opening a start first when a block has passed. `score` gives a
- * start's log evidence for pruning. Returns a new state (the input is not mutated).
+ * Adds a batch of observed queries ([candidates, dropped] or [candidates, dropped, below, abstained]), opening a start
+ * first when a block has passed. `score` gives a start's log evidence for pruning; `level` is the gate's empty-context
+ * level (per-query.ts addCluster: a min_keep guard's binding). Returns a new state (the input is not mutated).
  */
 export function detectorAdd(
   state: DetectorState,
-  queries: readonly (readonly [number, number])[],
+  queries: readonly QueryObservation[],
   openedAt: number,
   limits: DetectorLimits,
   score: (sums: Readonly<ClusterSums>, total: Readonly<ClusterSums>) => number,
+  level = 1,
 ): DetectorState {
   if (!(Number.isInteger(limits.blockQueries) && limits.blockQueries >= 1 && Number.isInteger(limits.maxStarts) && limits.maxStarts >= 2)) {
     throw new RangeError(`detectorAdd: limits ${JSON.stringify(limits)}`);
@@ -71,10 +73,10 @@ export function detectorAdd(
     opened++;
   }
   const total = cloneSums(state.total);
-  for (const [m, d] of queries) {
-    addCluster(total, m, d);
-    for (const s of starts) addCluster(s.sums, m, d);
-    if (m > 0) sinceNewest++;
+  for (const q of queries) {
+    addObservation(total, q, level);
+    for (const s of starts) addObservation(s.sums, q, level);
+    if (q[0] > 0) sinceNewest++;
   }
   if (starts.length > limits.maxStarts) {
     let weakest = 0;

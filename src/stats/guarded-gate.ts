@@ -180,3 +180,33 @@ export function fitGuardedGate(e: EligibleScores, d: number): GuardedFit {
 export function guardedDropCount(e: EligibleScores, threshold: number | null): number {
   return e.floor + (threshold === null ? 0 : countBelow(e.eligible, threshold));
 }
+
+/**
+ * The guarded gate at a threshold chosen elsewhere (a recall rule's, which must not move: guarded-recall.ts), counted
+ * like fitGuardedGate: D(t) = floor + eligible scores below t, k = D(t) + 1 (the conformal rank whose fit is t when t
+ * is an eligible score), centred at k/(n+1) when exactly one eligible score equals t and at the plug-in D(t)/n
+ * otherwise (ties, or a threshold between scores). null keeps every eligible candidate. O(log n).
+ */
+export function guardedFitAt(e: EligibleScores, threshold: number | null): Extract<GuardedFit, { kind: "fitted" }> {
+  const { n, floor, ceiling } = e;
+  if (n === 0) throw new RangeError("guardedFitAt: empty sample");
+  const below = threshold === null ? 0 : countBelow(e.eligible, threshold);
+  const ties = threshold === null ? 0 : countAtOrBelow(e.eligible, threshold) - below;
+  const dropped = floor + below;
+  const k = threshold === null ? floor : dropped + 1;
+  return {
+    kind: "fitted",
+    threshold,
+    k,
+    eligibleRank: threshold === null ? 0 : below + 1,
+    n,
+    floor,
+    ceiling,
+    below,
+    ties,
+    dropped,
+    conformalDropRate: k / (n + 1),
+    expectedDropRate: ties === 1 ? k / (n + 1) : dropped / n,
+    inSampleDropRate: dropped / n,
+  };
+}

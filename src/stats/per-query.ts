@@ -116,7 +116,19 @@ export interface ClusterSums {
    */
   abstentionQueries?: number;
   abstained?: number;
+  /**
+   * Candidates and dropped candidates per candidate-count stratum, for a drop-rate expectation conditioned on the
+   * queries' sizes (guarded gates). Absent in sums stored before they were kept: they count from the next query on.
+   */
+  stratumCandidates?: number[];
+  stratumDropped?: number[];
 }
+
+/**
+ * One production query as an observation reports it: candidates, dropped by the (guarded) gate, and from a client that
+ * applies guards or abstention the scored candidates below the threshold and 1 when the query abstained (0 if not).
+ */
+export type QueryObservation = readonly [candidates: number, dropped: number, below?: number, abstained?: number];
 
 export function emptyClusterSums(): ClusterSums {
   const zeros = () => EMPTY_CONTEXT_STRATA.map(() => 0);
@@ -130,6 +142,8 @@ export function emptyClusterSums(): ClusterSums {
     empty: 0,
     stratumQueries: zeros(),
     stratumEmpty: zeros(),
+    stratumCandidates: zeros(),
+    stratumDropped: zeros(),
   };
 }
 
@@ -139,19 +153,38 @@ export function cloneSums(s: Readonly<ClusterSums>): ClusterSums {
     ...s,
     ...(s.stratumQueries ? { stratumQueries: [...s.stratumQueries] } : {}),
     ...(s.stratumEmpty ? { stratumEmpty: [...s.stratumEmpty] } : {}),
+    ...(s.stratumCandidates ? { stratumCandidates: [...s.stratumCandidates] } : {}),
+    ...(s.stratumDropped ? { stratumDropped: [...s.stratumDropped] } : {}),
   };
+}
+
+/** What an observed query says beyond its counts (addCluster). */
+export interface QueryExtras {
+  /**
+   * The gate's min_keep (at least 1): the query counts as `empty` when the threshold leaves fewer than min(level, m)
+   * of its candidates (level 1: none; above, where a min_keep guard binds).
+   */
+  readonly level?: number;
+  /** Scored candidates below the threshold (what the threshold alone drops); absent: `d` (a gate without guards). */
+  readonly below?: number;
+  /** Whether the query abstained; absent or null: the query did not say. */
+  readonly abstained?: boolean | null;
 }
 
 /**
  * Adds one query with m candidates of which d were dropped (mutates `sums`: it is an accumulator). The query counts as
- * `empty` when fewer than min(level, m) candidates survive (level 1: none). `abstained` (true/false) counts it in the
- * abstention sums; null: the query did not say. A query with no candidates says nothing about the gate and is skipped.
- * Throws RangeError unless 0 <= d <= m are whole numbers and level >= 1.
+ * `empty` when the threshold leaves fewer than min(level, m) candidates (`below` of them dropped by it; level 1: all).
+ * `abstained` (true/false) counts it in the abstention sums. A query with no candidates says nothing about the gate
+ * and is skipped. Throws RangeError unless 0 <= d, below <= m are whole numbers and level >= 1.
  */
-export function addCluster(sums: ClusterSums, m: number, d: number, level = 1, abstained: boolean | null = null): void {
+export function addCluster(sums: ClusterSums, m: number, d: number, extras: QueryExtras = {}): void {
+  const level = extras.level ?? 1;
+  const below = extras.below ?? d;
   if (!(Number.isInteger(m) && Number.isInteger(d) && d >= 0 && d <= m)) throw new RangeError(`addCluster: m=${m}, d=${d}`);
+  if (!(Number.isInteger(below) && below >= 0 && below <= m)) throw new RangeError(`addCluster: m=${m}, below=${below}`);
   if (!(Number.isInteger(level) && level >= 1)) throw new RangeError(`addCluster: level=${level}`);
   if (m === 0) return;
+  const abstained = extras.abstained ?? null;
   if (abstained !== null) {
     sums.abstentionQueries = (sums.abstentionQueries ?? 0) + 1;
     if (abstained) sums.abstained = (sums.abstained ?? 0) + 1;
@@ -162,7 +195,7 @@ export function addCluster(sums: ClusterSums, m: number, d: number, level = 1, a
   sums.droppedSq += d * d;
   sums.droppedTimesSize += d * m;
   sums.sizeSq += m * m;
-  const empty = m - d < Math.min(level, m);
+  const empty = m - below < Math.min(level, m);
   if (empty) sums.empty += 1;
   if (sums.stratumQueries === undefined || sums.stratumEmpty === undefined) {
     sums.stratumQueries = EMPTY_CONTEXT_STRATA.map(() => 0);
@@ -171,6 +204,19 @@ export function addCluster(sums: ClusterSums, m: number, d: number, level = 1, a
   const b = stratumOf(m);
   sums.stratumQueries[b]! += 1;
   if (empty) sums.stratumEmpty[b]! += 1;
+  if (sums.stratumCandidates === undefined || sums.stratumDropped === undefined) {
+    // Sums stored before these were kept: start counting now (their drop-rate strata see only later queries).
+    sums.stratumCandidates = EMPTY_CONTEXT_STRATA.map(() => 0);
+    sums.stratumDropped = EMPTY_CONTEXT_STRATA.map(() => 0);
+  }
+  sums.stratumCandidates[b]! += m;
+  sums.stratumDropped[b]! += d;
+}
+
+/** Adds an observed query ([m, d] or [m, d, below, abstained]) for a gate whose empty-context level is `level`. */
+export function addObservation(sums: ClusterSums, q: QueryObservation, level = 1): void {
+  const [m, d, below, abstained] = q;
+  addCluster(sums, m, d, { level, ...(below !== undefined ? { below } : {}), abstained: abstained === undefined ? null : abstained === 1 });
 }
 
 /**

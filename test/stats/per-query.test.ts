@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/drift.json" with { type: "json" };
-import { addCluster, type ClusterSums, cloneSums, designEffect, emptyClusterSums, perQueryStats } from "../../src/stats/per-query";
+import { addCluster, addObservation, type ClusterSums, cloneSums, designEffect, emptyClusterSums, perQueryStats } from "../../src/stats/per-query";
 import { clusteredDrops, createRng } from "../support/prng";
 
 function sumsOf(m: readonly number[], d: readonly number[]): ClusterSums {
@@ -82,6 +82,8 @@ describe("designEffect", () => {
       empty: a.empty + b.empty,
       stratumQueries: a.stratumQueries!.map((x, i) => x + b.stratumQueries![i]!),
       stratumEmpty: a.stratumEmpty!.map((x, i) => x + b.stratumEmpty![i]!),
+      stratumCandidates: a.stratumCandidates!.map((x, i) => x + b.stratumCandidates![i]!),
+      stratumDropped: a.stratumDropped!.map((x, i) => x + b.stratumDropped![i]!),
     };
     const whole = sumsOf(c.m, c.d);
     expect(merged).toEqual(whole);
@@ -129,8 +131,26 @@ describe("addCluster", () => {
       empty: 1,
       stratumQueries: [0, 0, 1, 1, 0, 0, 0, 0],
       stratumEmpty: [0, 0, 0, 1, 0, 0, 0, 0],
+      stratumCandidates: [0, 0, 3, 4, 0, 0, 0, 0],
+      stratumDropped: [0, 0, 1, 4, 0, 0, 0, 0],
     });
     expect(() => addCluster(sums, 3, 4)).toThrow(RangeError);
+    expect(() => addCluster(sums, 3, 1, { below: 4 })).toThrow(RangeError);
+    expect(() => addCluster(sums, 3, 1, { level: 0 })).toThrow(RangeError);
+  });
+
+  it("with a min_keep level counts where the guard binds (from below), and counts abstention when the query says", () => {
+    const sums = emptyClusterSums();
+    // min_keep 3: 10 candidates, the threshold keeps 2 of them (8 below), the guard keeps 3 (7 dropped): binds.
+    addObservation(sums, [10, 7, 8, 0], 3);
+    // The threshold keeps 5: the guard does not bind.
+    addObservation(sums, [10, 5, 5, 1], 3);
+    // A short query the threshold empties: binds (fewer than min(3, 2) = 2 left).
+    addObservation(sums, [2, 0, 2, 0], 3);
+    // An old client's [m, d]: below is taken as d, the guard never seen binding; abstention not said.
+    addObservation(sums, [10, 7], 3);
+    expect(sums).toMatchObject({ queries: 4, empty: 2, abstentionQueries: 3, abstained: 1, dropped: 19 });
+    expect(sums.stratumEmpty).toEqual([0, 1, 0, 0, 0, 1, 0, 0]);
     expect(() => addCluster(sums, -1, 0)).toThrow(RangeError);
     expect(() => addCluster(sums, 2.5, 1)).toThrow(RangeError);
   });

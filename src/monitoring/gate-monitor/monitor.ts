@@ -23,7 +23,7 @@ import type {
   ObserveOutcome,
   QueuedBatchResult,
 } from "../monitor-contract";
-import { addBatch, driftSummary, emptyContextSummary, evaluateWindow, newWindow, windowStatus } from "../window";
+import { abstentionSummary, addBatch, driftSummary, emptyContextSummary, evaluateWindow, newWindow, windowStatus } from "../window";
 import { AlertOutbox } from "./alert-outbox";
 import { BatchLedger } from "./batch-ledger";
 import { CoverageTests } from "./coverage";
@@ -129,6 +129,7 @@ export class Monitor {
     const alerts: AlertInput[] = [];
     if (ev.dropRate.alarm) alerts.push({ ...common, kind: "drop_rate_drift", summary: driftSummary(status), details: { window: status } });
     if (ev.emptyContext?.alarm) alerts.push({ ...common, kind: "empty_context", summary: emptyContextSummary(status), details: { window: status } });
+    if (ev.abstention?.alarm) alerts.push({ ...common, kind: "abstention_drift", summary: abstentionSummary(status), details: { window: status } });
     if (alerts.length > 0) {
       // Reset the detector after an alarm: archive the alarmed window, open a fresh one with a fresh detector.
       this.#windows.archive(next, now, config);

@@ -1,0 +1,242 @@
+import { describe, expect, it } from "vitest";
+import { type CalibrationResult, calibrate } from "../../src/calibrations/calibrate";
+import { CalibrationMeta } from "../../src/contract";
+import { AppError } from "../../src/platform/errors";
+import { gateIdOf } from "../../src/platform/ids";
+import { fitFalseAbstention, splitTops, topScores } from "../../src/stats/abstention";
+import { eligibleScores, fitGuardedGate } from "../../src/stats/guarded-gate";
+import { flattenQueries } from "../../src/stats/per-query";
+import { fitRecallGate } from "../../src/stats/recall-gate";
+import { labelledQueries } from "../support/labelled";
+import { memoryDeps } from "../support/memory-deps";
+import { createRng } from "../support/prng";
+
+const NOW = new Date(Date.UTC(2026, 11, 2, 9, 30, 0));
+const GATE = { index: "docs", embedding: "e5@v1", reranker: "bge-reranker@v2" };
+
+/** q queries of 1..maxM candidates (sizes uniform), scores normal with a per-query effect (seeded). */
+function queries(seed: number, q: number, maxM: number): number[][] {
+  const rng = createRng(seed);
+  return Array.from({ length: q }, () => {
+    const m = 1 + Math.floor(rng.next() * maxM);
+    const base = rng.normal();
+    return Array.from({ length: m }, () => base + rng.normal());
+  });
+}
+
+interface Upload {
+  policy: Record<string, unknown>;
+  queries: readonly (readonly number[])[];
+  relevance?: readonly (readonly number[])[];
+  answerable?: (boolean | null)[];
+  gate?: typeof GATE;
+  index_version?: string;
+}
+
+function run(s: ReturnType<typeof memoryDeps>, u: Upload): Promise<CalibrationResult> {
+  const meta = CalibrationMeta.parse({ ...(u.gate ?? GATE), index_version: u.index_version ?? "v1", policy: u.policy });
+  const flat = flattenQueries(u.queries);
+  const relevant = u.relevance ? Uint8Array.from(u.relevance.flat()) : null;
+  return calibrate({ meta, ...flat, relevant, answerable: u.answerable ?? null }, "alice", s.deps);
+}
+
+async function rejection(p: Promise<unknown>): Promise<AppError> {
+  const err = await p.then(
+    () => new Error("expected the call to fail"),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(AppError);
+  return err as AppError;
+}
+
+const setup = () => memoryDeps({ startMs: NOW.getTime() });
+
+describe("guarded drop-rate calibrations", () => {
+  const qs = queries(11, 400, 12);
+
+  it("places the threshold where the guarded gate drops the target and reports the guards' effect", async () => {
+    const s = setup();
+    const r = await run(s, { policy: { kind: "drop_rate", target: 0.3, min_keep: 3, max_keep: 8 }, queries: qs });
+    const c = r.calibration;
+    const flat = flattenQueries(qs);
+    const fit = fitGuardedGate(eligibleScores(flat.scores, flat.offsets, { minKeep: 3, maxKeep: 8 }), 0.3);
+    expect(fit.kind).toBe("fitted");
+    if (fit.kind !== "fitted") return;
+    expect(c.threshold).toBe(fit.threshold);
+    expect(c.k).toBe(fit.k);
+    expect(c.expected_drop_rate).toBeCloseTo(fit.expectedDropRate, 12);
+    expect(c.in_sample_drop_rate).toBeCloseTo(fit.dropped / fit.n, 12);
+    expect(Math.abs(c.expected_drop_rate - 0.3)).toBeLessThan(1 / (c.n + 1) + 1e-12);
+    const g = c.guards!;
+    expect(g).toMatchObject({ min_keep: 3, max_keep: 8 });
+    // min_keep binds on short queries, so the bare threshold would drop more than the guarded gate does.
+    expect(g.min_keep_binding_rate).toBeGreaterThan(0.1);
+    expect(g.max_keep_binding_rate).toBeGreaterThan(0);
+    expect(g.bare_drop_rate).not.toBeCloseTo(c.in_sample_drop_rate, 3);
+    expect(g.reachable.lowest).toBeCloseTo(fit.floor / (fit.n + 1), 12);
+    expect(g.reachable.highest).toBeCloseTo(fit.ceiling / (fit.n + 1), 12);
+    // The drop rate's interval counts queries (the guarded drops' design effect), and holds the expected rate.
+    expect(c.drop_rate_interval_95[0]).toBeLessThan(c.expected_drop_rate);
+    expect(c.drop_rate_interval_95[1]).toBeGreaterThan(c.expected_drop_rate);
+    // A min_keep >= 1 gate is never empty: its strata count where the guard binds.
+    expect(c.per_query!.empty_context_level).toBe(3);
+    expect(c.per_query!.empty_context_rate).toBeCloseTo(g.min_keep_binding_rate, 12);
+    const byStratum = c.per_query!.drop_rate_by_candidates!;
+    expect(byStratum.reduce((a, st) => a + st.dropped, 0)).toBe(fit.dropped);
+    expect(byStratum[0]).toMatchObject({ min_candidates: 1, dropped: 0 }); // one candidate, min_keep 3: never dropped
+    expect(c.policy).toMatchObject({ kind: "drop_rate", target: 0.3, min_keep: 3, max_keep: 8 });
+    expect(c.abstain_below).toBeNull();
+  });
+
+  it("serves the guards with the threshold", async () => {
+    const s = setup();
+    const r = await run(s, { policy: { kind: "drop_rate", target: 0.3, min_keep: 2 }, queries: qs });
+    const p = await s.projection.get(r.calibration.gate_id, null);
+    expect(p!.threshold).toMatchObject({ threshold: r.calibration.threshold, guards: { min_keep: 2, max_keep: null }, abstain_below: null });
+  });
+
+  it("422 target_unreachable with what is reachable when max_keep drops more than the target", async () => {
+    const s = setup();
+    const long = queries(12, 100, 1).map((_, i) => Array.from({ length: 10 }, (_, j) => i + j / 10));
+    const e = await rejection(run(s, { policy: { kind: "drop_rate", target: 0.3, max_keep: 2 }, queries: long }));
+    expect(e.code).toBe("target_unreachable");
+    expect(e.details).toMatchObject({ bound: "max_keep", max_keep: 2, lowest_target: 800 / 1001, highest_target: 1000 / 1001 });
+    expect(e.message).toMatch(/max_keep 2 drops 80\.00 %/);
+    expect(await s.calibrations.activeRows(await gateIdOf(GATE))).toEqual([]); // nothing stored
+  });
+
+  it("422 target_unreachable when min_keep keeps too much", async () => {
+    const s = setup();
+    const e = await rejection(run(s, { policy: { kind: "drop_rate", target: 0.5, min_keep: 5 }, queries: queries(13, 100, 6) }));
+    expect(e.code).toBe("target_unreachable");
+    expect(e.details).toMatchObject({ bound: "min_keep", min_keep: 5, lowest_target: 0 });
+    expect((e.details as { highest_target: number }).highest_target).toBeLessThan(0.5);
+  });
+
+  it("422 for guards on flat scores, naming the field", async () => {
+    const s = setup();
+    const meta = CalibrationMeta.parse({ ...GATE, index_version: "v1", policy: { kind: "drop_rate", target: 0.3, max_keep: 5 } });
+    const e = await rejection(calibrate({ meta, scores: Float64Array.from([1, 2, 3, 4]), offsets: null }, "alice", s.deps));
+    expect(e.code).toBe("invalid_input");
+    expect(e.details).toEqual([{ path: "policy.max_keep", message: "needs queries" }]);
+  });
+});
+
+describe("recall calibrations with guards", () => {
+  const lq = labelledQueries(21, 300, 20);
+  const up = { queries: lq.map((q) => q.scores), relevance: lq.map((q) => q.relevance) };
+
+  it("keeps the rank rule on effective scores: with min_keep the threshold is at least the bare one", async () => {
+    const s = setup();
+    const bare = (await run(s, { ...up, policy: { kind: "recall", target: 0.9 } })).calibration;
+    const s2 = setup();
+    const guarded = (await run(s2, { ...up, policy: { kind: "recall", target: 0.9, min_keep: 2 } })).calibration;
+    expect(guarded.threshold!).toBeGreaterThanOrEqual(bare.threshold!);
+    expect(guarded.recall!.coverage_bound).toBeGreaterThanOrEqual(0.9);
+    expect(guarded.recall!.in_sample_coverage).toBeGreaterThanOrEqual(0.9);
+    expect(guarded.labels!.coverage_at_threshold.any_relevant).toBe(guarded.recall!.in_sample_coverage);
+    expect(guarded.guards).toMatchObject({ min_keep: 2, max_keep: null });
+    // The bare rule on the same queries for comparison: the same n and k.
+    const flat = flattenQueries(up.queries);
+    const ref = fitRecallGate({ ...flat, relevant: Uint8Array.from(up.relevance.flat()) }, 0.9, "any_relevant");
+    expect(ref.kind === "fitted" && guarded.recall!.k === ref.k).toBe(true);
+  });
+
+  it("422 target_unreachable when the cap loses too many relevant candidates", async () => {
+    const s = setup();
+    const e = await rejection(run(s, { ...up, policy: { kind: "recall", target: 0.95, coverage: "all_relevant", max_keep: 1 } }));
+    expect(e.code).toBe("target_unreachable");
+    expect(e.details).toMatchObject({ max_keep: 1, coverage: "all_relevant" });
+  });
+});
+
+describe("certified abstention", () => {
+  // 300 answerable queries (with a relevant candidate) and 100 without one, which score lower.
+  const answerable = labelledQueries(31, 300, 10);
+  const rng = createRng(32);
+  const unanswerable = Array.from({ length: 100 }, () => ({
+    scores: Array.from({ length: 10 }, () => 1 / (1 + Math.exp(-(rng.normal() - 1.5)))),
+    relevance: Array.from({ length: 10 }, () => 0),
+  }));
+  const all = [...answerable, ...unanswerable];
+  const up = { queries: all.map((q) => q.scores), relevance: all.map((q) => q.relevance) };
+
+  it("alpha: abstain_below is the k-th smallest answerable top score, with catch rate and the alpha table", async () => {
+    const s = setup();
+    const r = await run(s, { ...up, policy: { kind: "drop_rate", target: 0.3, min_keep: 1, abstention: { alpha: 0.1 } } });
+    const a = r.calibration.abstention!;
+    const flat = flattenQueries(up.queries);
+    const tops = topScores(flat.scores, flat.offsets);
+    const flags = Uint8Array.from(all.map((q) => (q.relevance.includes(1) ? 1 : 0)));
+    const fit = fitFalseAbstention(splitTops(tops, flags).answerable, 0.1);
+    expect(fit.kind).toBe("fitted");
+    if (fit.kind !== "fitted") return;
+    expect(a.abstain_below).toBe(fit.abstainBelow);
+    expect(r.calibration.abstain_below).toBe(fit.abstainBelow);
+    expect(a).toMatchObject({ mode: "false_abstention", alpha: 0.1, answerable_queries: 300, unanswerable_queries: 100, k: 30, queries: 400 });
+    expect(a.false_abstention_bound).toBeCloseTo(30 / 301, 12);
+    expect(a.catch_rate!).toBeGreaterThan(0.3);
+    expect(a.catch_interval_95![0]).toBeLessThan(a.catch_rate!);
+    expect(a.tradeoff!.map((row) => row.alpha)).toContain(0.1);
+    // A stricter promise catches no more.
+    const rows = a.tradeoff!.filter((row) => row.catch_rate !== null);
+    for (let i = 1; i < rows.length; i++) expect(rows[i]!.catch_rate!).toBeGreaterThanOrEqual(rows[i - 1]!.catch_rate!);
+    const p = await s.projection.get(r.calibration.gate_id, null);
+    expect(p!.threshold).toMatchObject({ guards: { min_keep: 1, max_keep: null }, abstain_below: fit.abstainBelow });
+  });
+
+  it("explicit answerable flags override the labels", async () => {
+    const s = setup();
+    const flags = all.map((_, i) => (i < 300 ? null : i < 350)); // 50 of the label-less queries are answerable after all
+    const r = await run(s, { ...up, answerable: flags, policy: { kind: "drop_rate", target: 0.3, abstention: { alpha: 0.1 } } });
+    expect(r.calibration.abstention).toMatchObject({ answerable_queries: 350, unanswerable_queries: 50 });
+  });
+
+  it("422 too_few_answerable_queries with the number needed", async () => {
+    const s = setup();
+    const few = { queries: up.queries.slice(0, 15), relevance: up.relevance.slice(0, 15) };
+    const e = await rejection(run(s, { ...few, policy: { kind: "drop_rate", target: 0.1, abstention: { alpha: 0.05 } } }));
+    expect(e.code).toBe("too_few_answerable_queries");
+    expect(e.details).toMatchObject({ answerable_queries: 15, minimum_queries: 19, alpha: 0.05 });
+  });
+
+  it("422 for alpha without labels or flags", async () => {
+    const s = setup();
+    const e = await rejection(run(s, { queries: up.queries, policy: { kind: "drop_rate", target: 0.1, abstention: { alpha: 0.1 } } }));
+    expect(e.code).toBe("invalid_input");
+  });
+
+  it("rate without labels, carried to a new gate", async () => {
+    const s = setup();
+    const old = await run(s, { queries: up.queries, policy: { kind: "drop_rate", target: 0.2, abstention: { rate: 0.1 } } });
+    const a = old.calibration.abstention!;
+    expect(a).toMatchObject({ mode: "rate", target_rate: 0.1, queries: 400, k: 41 });
+    expect(a.expected_rate).toBeCloseTo(41 / 401, 12);
+    expect(a.in_sample_rate).toBeCloseTo(40 / 400, 12);
+    const shifted = up.queries.map((q) => q.map((x) => x * 0.9 + 0.05));
+    const next = await run(s, {
+      gate: { ...GATE, embedding: "e5@v2" },
+      queries: shifted,
+      policy: { kind: "carry", reference: { calibration_id: old.calibration.id }, abstention: "carry" },
+    });
+    const c = next.calibration.abstention!;
+    expect(c.mode).toBe("carry");
+    expect(c.carry).toMatchObject({ reference_calibration_id: old.calibration.id, reference_rate: 0.1, reference_queries: 400 });
+    expect(c.carry!.carried_rate_sd).toBeCloseTo(Math.sqrt(0.1 * 0.9 * (2 / 400)), 12);
+    expect(c.in_sample_rate).toBeCloseTo(0.1, 2);
+    expect(next.calibration.policy).toMatchObject({ kind: "carry", abstention: "carry" });
+  });
+
+  it("422 for carrying abstention from a reference without it", async () => {
+    const s = setup();
+    const old = await run(s, { queries: up.queries, policy: { kind: "drop_rate", target: 0.2 } });
+    const e = await rejection(
+      run(s, {
+        gate: { ...GATE, embedding: "e5@v2" },
+        queries: up.queries,
+        policy: { kind: "carry", reference: { calibration_id: old.calibration.id }, abstention: "carry" },
+      }),
+    );
+    expect(e.code).toBe("invalid_input");
+  });
+});

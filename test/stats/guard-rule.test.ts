@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import fixture from "../../fixtures/guarded-gate.json";
+import { decideQuery } from "../../src/stats/guard-rule";
+
+interface Vector {
+  name: string;
+  scores: (number | string | null)[];
+  policy: { threshold: number | null; min_keep: number; max_keep: number | null; abstain_below: number | null };
+  unscored: "keep" | "drop";
+  expected: { kept: number[]; dropped: number[]; abstain: boolean; dropped_count: number; below: number };
+}
+
+const vectors = fixture as unknown as { cases: Vector[] };
+
+/** JSON has no NaN or Infinity: the fixture writes them as strings. */
+const score = (s: number | string | null): number | null => (typeof s === "string" ? Number(s) : s);
+
+describe("decideQuery reproduces the shared client vectors (fixtures/guarded-gate.json)", () => {
+  it("has the vectors", () => expect(vectors.cases.length).toBeGreaterThan(50));
+  for (const v of vectors.cases) {
+    it(v.name, () => {
+      const p = v.policy;
+      const d = decideQuery(
+        v.scores.map(score),
+        { threshold: p.threshold, minKeep: p.min_keep, maxKeep: p.max_keep, abstainBelow: p.abstain_below },
+        v.unscored,
+      );
+      const kept = d.kept.flatMap((k, i) => (k ? [i] : []));
+      const dropped = d.kept.flatMap((k, i) => (k ? [] : [i]));
+      expect({ kept, dropped, abstain: d.abstain, dropped_count: d.dropped, below: d.below }).toEqual(v.expected);
+    });
+  }
+
+  it("refuses a policy that breaks its own invariants", () => {
+    expect(() => decideQuery([0.1], { threshold: 0, minKeep: 2, maxKeep: 1, abstainBelow: null })).toThrow(RangeError);
+    expect(() => decideQuery([0.1], { threshold: 0, minKeep: -1, maxKeep: null, abstainBelow: null })).toThrow(RangeError);
+    expect(() => decideQuery([0.1], { threshold: 0, minKeep: 0.5, maxKeep: null, abstainBelow: null })).toThrow(RangeError);
+  });
+});
