@@ -1,21 +1,59 @@
+import { readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
 import { vendorAssets } from "./scripts/vendor-assets.mjs";
 
-// Three projects over one test tree that mirrors src/: "unit" runs the pure core and services in plain Node;
-// "packages" runs the client packages' tests in Node; "workers" runs every `*.workerd.test.ts` (routes, jobs, Durable
-// Objects, the client inside the runtime) inside workerd with real local D1/KV/DO (storage is isolated per test file).
+/**
+ * The order in which files are handed to the two workers. vitest runs the projects one after another, in name order,
+ * each project's files longest first; here the browser file (the longest) starts at once beside the workerd files
+ * (their runner takes seconds to start, better spent while the browser file runs than at the end), then the Node
+ * projects' files follow longest first across both projects, so the long ones start early and the many short ones
+ * fill both workers until the end. A Node worker switching project costs a new process (well under a second); the
+ * workerd files stay together, as each switch away from them would start workerd again.
+ */
+class LongPolesFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const phase = (spec: TestSpecification) => (spec.project.name === "browser" ? 0 : spec.project.name === "workers" ? 1 : 2);
+    // the duration of the file's last run; files never run come first
+    const duration = (spec: TestSpecification) => this.ctx.cache.getTestSpecificationResult(spec)?.duration ?? Number.MAX_VALUE;
+    return (await super.sort(files)).sort((a, b) => phase(a) - phase(b) || (phase(a) === 2 ? duration(b) - duration(a) : 0));
+  }
+}
+
+// Four projects over one test tree that mirrors src/: "unit" runs the pure core and services in plain Node;
+// "packages" runs the client packages' tests in Node; "browser" drives the dashboard in Chromium; "workers" runs every
+// `*.workerd.test.ts` (routes, jobs, Durable Objects, the client inside the runtime) inside workerd with real local
+// D1/KV/DO.
+//
+// Each test file still starts from a clean slate, but without a new process per file (docs/benchmarks.md, "Test suite
+// wall time", has the figures): the node and workerd projects run with `isolate: false`, so a worker (a Node process,
+// or one workerd process) runs file after file, and a setup file restores what isolation gave before each file: fresh
+// modules (vi.resetModules, so no module state such as an isolate cache leaks from one file into the next) and, in
+// workerd, empty storage (test/support/setup-workerd-file.ts).
 export default defineConfig(async () => {
   // The Worker's static assets ([assets] in wrangler.toml) must exist before workerd starts.
   vendorAssets();
-  const migrations = await readD1Migrations("./migrations");
+  // Read when the first workerd runner starts, not here: readD1Migrations loads wrangler (about a second), which would
+  // delay every project's first test.
+  let migrations: ReturnType<typeof readD1Migrations> | undefined;
+  const readMigrations = () => {
+    migrations ??= readD1Migrations("./migrations");
+    return migrations;
+  };
+  const dependencies = Object.keys((JSON.parse(readFileSync("./package.json", "utf8")) as { dependencies: Record<string, string> }).dependencies);
   return {
     test: {
+      // vitest's default is one worker fewer than the cores: a single worker on these 2-core machines.
+      maxWorkers: 2,
+      sequence: { sequencer: LongPolesFirstSequencer },
       projects: [
         {
           test: {
             name: "unit",
             environment: "node",
+            isolate: false,
+            setupFiles: ["./test/support/setup-node-file.ts"],
             include: ["test/**/*.test.ts"],
             exclude: ["test/**/*.workerd.test.ts", "test/**/*.browser.test.ts"],
           },
@@ -25,6 +63,8 @@ export default defineConfig(async () => {
           test: {
             name: "browser",
             environment: "node",
+            // the local worker's bundle is built once per change of src/ and shared with the CLI tests (bench/lib/worker.mjs)
+            env: { SCOREGATE_REUSE_WORKER_BUILD: "1" },
             include: ["test/**/*.browser.test.ts"],
             testTimeout: 120_000,
             hookTimeout: 240_000,
@@ -37,12 +77,15 @@ export default defineConfig(async () => {
           test: {
             name: "packages",
             environment: "node",
+            env: { SCOREGATE_REUSE_WORKER_BUILD: "1" },
+            isolate: false,
+            setupFiles: ["./test/support/setup-node-file.ts"],
             include: ["packages/*/test/**/*.test.ts"],
           },
         },
         {
           plugins: [
-            cloudflareTest(({ inject }) => ({
+            cloudflareTest(async ({ inject }) => ({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
                 // Tests never reach out: only the local webhook receiver (test/support/webhook-receiver.ts) answers;
@@ -63,7 +106,7 @@ export default defineConfig(async () => {
                 d1Databases: { UNMIGRATED_DB: "scoregate-unmigrated" },
                 bindings: {
                   ENVIRONMENT: "test",
-                  TEST_MIGRATIONS: migrations,
+                  TEST_MIGRATIONS: await readMigrations(),
                   READ_TOKENS: "svc-a:test-read",
                   CALIBRATE_TOKENS: "rebuild-bot:test-calibrate",
                   ADMIN_TOKENS: "alice:test-admin,bob:test-admin-2",
@@ -73,9 +116,19 @@ export default defineConfig(async () => {
           ],
           test: {
             name: "workers",
+            isolate: false,
             globalSetup: ["./test/support/webhook-receiver.ts"],
             include: ["test/**/*.workerd.test.ts"],
-            setupFiles: ["./test/support/apply-migrations.ts"],
+            setupFiles: ["./test/support/setup-workerd-file.ts"],
+            deps: {
+              // Pre-bundled with esbuild once, so a worker loads a handful of modules instead of about 500 tiny ones
+              // (zod and @stdlib are many small files each fetched from vite). hono stays unbundled: vitest keeps
+              // its JSX runtime out of the pre-bundle, and a bundled hono beside an unbundled runtime would load two
+              // copies of hono/jsx.
+              optimizer: {
+                ssr: { enabled: true, include: dependencies.filter((d) => d === "zod" || d.startsWith("@stdlib/")) },
+              },
+            },
           },
         },
       ],

@@ -10,7 +10,8 @@
  * close() removes, also on SIGINT/SIGTERM. The dev registry is disabled so nothing is written outside it.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,6 +73,52 @@ export function buildWorker(outdir) {
     throw new Error(`wrangler build failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
   }
   return bundle;
+}
+
+/**
+ * What the bundle is built from: src/ and the files that steer wrangler's build (its config, the TypeScript settings
+ * for JSX, the locked dependencies, wrangler itself included).
+ */
+const BUILD_INPUTS = ["wrangler.toml", "tsconfig.json", "tsconfig.base.json", "package-lock.json"];
+const BUILD_CACHE = join(ROOT, "node_modules", ".cache", "scoregate-worker");
+
+/** A digest of every build input (paths and contents). */
+function buildInputsDigest() {
+  const files = [...BUILD_INPUTS];
+  const walk = (dir) => {
+    for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(path);
+      else files.push(path);
+    }
+  };
+  walk("src");
+  const hash = createHash("sha256");
+  for (const file of files.sort())
+    hash
+      .update(`${file}\0`)
+      .update(readFileSync(join(ROOT, file)))
+      .update("\0");
+  return hash.digest("hex").slice(0, 32);
+}
+
+/**
+ * buildWorker, but a bundle already built from the same inputs (same digest) is reused. For the test projects that
+ * start a local worker (the browser test and the CLI tests: vitest.config.ts sets SCOREGATE_REUSE_WORKER_BUILD=1),
+ * so one `npm test` builds once; benchmarks always build afresh. Keeps only the newest bundle.
+ */
+function reusedBuild(outdir) {
+  const digest = buildInputsDigest();
+  const cached = join(BUILD_CACHE, digest, "index.js");
+  if (existsSync(cached)) return cached;
+  const built = buildWorker(outdir);
+  mkdirSync(dirname(cached), { recursive: true });
+  // copy then rename: a concurrent reader sees the whole file or none
+  const partial = `${cached}.${process.pid}.partial`;
+  copyFileSync(built, partial);
+  renameSync(partial, cached);
+  for (const entry of readdirSync(BUILD_CACHE)) if (entry !== digest) rmSync(join(BUILD_CACHE, entry), { recursive: true, force: true });
+  return cached;
 }
 
 /**
@@ -249,7 +296,7 @@ export async function startWorker({ log = LogLevel.WARN, ingest = "direct", insp
   process.once("exit", removeTmp);
   try {
     const buildStart = performance.now();
-    const scriptPath = buildWorker(join(tmp, "dist"));
+    const scriptPath = process.env.SCOREGATE_REUSE_WORKER_BUILD === "1" ? reusedBuild(join(tmp, "dist")) : buildWorker(join(tmp, "dist"));
     const buildMs = performance.now() - buildStart;
     const { compatibilityDate, compatibilityFlags } = wranglerConfig();
     const queue = ingest === "queue" ? await observationQueueConfig() : null;

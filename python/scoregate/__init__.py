@@ -4,7 +4,8 @@ for asyncio services; both standard library only."""
 # Defined before the imports below: the HTTP module reads it for the User-Agent header.
 __version__ = "0.1.0"
 
-from ._types import REASONS, ClientError, FlushResult, Gate, GateResult, ObservationStats, ThresholdResult  # noqa: E402
+from ._gate import QueryDecision, decide_query  # noqa: E402
+from ._types import REASONS, ClientError, FlushResult, Gate, GateResult, Guards, ObservationStats, ThresholdResult  # noqa: E402
 from .aio import AsyncClient  # noqa: E402
 from .client import Client  # noqa: E402
 
@@ -16,7 +17,10 @@ __all__ = [
     "FlushResult",
     "Gate",
     "GateResult",
+    "Guards",
     "ObservationStats",
+    "QueryDecision",
     "ThresholdResult",
     "__version__",
+    "decide_query",
 ]

@@ -12,7 +12,7 @@ import time
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 from . import _http
-from ._gate import Partition
+from ._gate import Partition, Score, partition
 from ._observations import DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUED, DEFAULT_MAX_SCORES, ObservationQueue
 from ._thresholds import Outcome, ThresholdCache
 from ._types import ClientError, GateLike, GateResult, ObservationStats, ThresholdResult
@@ -132,8 +132,29 @@ class ClientBase:
     def _gate_result(self, candidates: Sequence[Any], t: ThresholdResult, p: Partition, report: bool) -> GateResult:
         """Reports the query's counts when a calibration produced the threshold, and says what was decided."""
         if report and t.calibration_id is not None and len(candidates) > 0:
-            self.report(len(candidates), len(p.dropped), calibration_id=t.calibration_id, scores=p.scores or None)
-        return GateResult(p.kept, p.dropped, t.threshold, t.calibration_id, t.reason, t.index_version, p.unscored, t.error)
+            # the candidate gate's drops, before abstention: the drop-rate monitor keeps watching the threshold
+            self.report(len(candidates), p.dropped_count, calibration_id=t.calibration_id, scores=p.scores or None)
+        return GateResult(
+            p.kept,
+            p.dropped,
+            t.threshold,
+            t.calibration_id,
+            t.reason,
+            t.index_version,
+            p.unscored,
+            t.error,
+            abstain=p.abstain,
+            abstain_reason=f"top score {p.top_score} is below abstain_below {t.abstain_below}" if p.abstain else None,
+            top_score=p.top_score,
+            guards=t.guards,
+            abstain_below=t.abstain_below,
+        )
+
+    @staticmethod
+    def _partition(candidates: Sequence[Any], t: ThresholdResult, score: Score, unscored: str, report_scores: bool) -> Partition:
+        """Applies the threshold, the guards and the abstention cutoff ``t`` carries (scoregate._gate)."""
+        g = t.guards
+        return partition(candidates, score, unscored, report_scores, t.threshold, g.min_keep, g.max_keep, t.abstain_below)
 
     def _send(self, method: str, url: str, headers: Dict[str, str], body: Optional[bytes]) -> Outcome:
         """One blocking request; its outcome, never an exception."""

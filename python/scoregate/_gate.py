@@ -1,4 +1,17 @@
-"""Applying a threshold to reranked candidates: the part of ``gate()`` both clients share."""
+"""Applying a served calibration to one query's reranked candidates: the part of ``gate()`` both clients share.
+
+``decide_query`` is the per-query rule of the server and the TypeScript SDK (src/stats/guard-rule.ts in the
+repository, stated in words in docs/methods.md, "Guards and abstention"), written again here because this package uses
+the standard library only. fixtures/guarded-gate.json pins all three; python/tests/test_guarded_gate.py runs it here:
+
+1. a candidate is scored when its score is an int or float other than NaN (infinities count; bools do not);
+2. scored candidates are ranked by score, highest first, equal scores in input order; unscored ones take no rank;
+3. when ``abstain_below`` is set and the highest score is below it, the query abstains: nothing is kept (a query
+   without a scored candidate never abstains);
+4. otherwise the scored candidate of rank r is kept iff r <= max_keep (no cap when None) and (r <= min_keep, or there
+   is no threshold, or score >= threshold);
+5. unscored candidates are kept, or dropped with ``unscored="drop"`` when the gate drops anything (a threshold or a cap).
+"""
 
 from __future__ import annotations
 
@@ -8,31 +21,101 @@ from typing import Any, Callable, List, Mapping, Optional, Sequence, Union
 Score = Union[str, Callable[[Any], Optional[float]]]
 
 
+def is_scored(s: Any) -> bool:
+    """True when a score takes part in the ranking: an int or float other than NaN (bools are not scores)."""
+    return isinstance(s, (int, float)) and not isinstance(s, bool) and s == s
+
+
+@dataclass(frozen=True)
+class QueryDecision:
+    """What the rule decides for one query (the same fields as the TypeScript ``decideQuery``)."""
+
+    #: one entry per candidate, in input order: True when it is kept (all False when the query abstains)
+    kept: List[bool]
+    abstain: bool
+    #: the highest score, or None without a scored candidate
+    top_score: Optional[float]
+    #: candidates the candidate gate drops (unscored ones included), whether or not the query abstains
+    dropped: int
+    #: scored candidates strictly below the threshold (0 without one)
+    below: int
+    unscored: int
+
+
+def decide_query(
+    scores: Sequence[Any],
+    threshold: Optional[float] = None,
+    min_keep: int = 0,
+    max_keep: Optional[int] = None,
+    abstain_below: Optional[float] = None,
+    unscored: str = "keep",
+) -> QueryDecision:
+    """Applies the rule to one query's scores (input order; None, NaN or a non-number: unscored). Raises ValueError for
+    guards that break their own invariants (a negative or fractional ``min_keep``, a ``max_keep`` below 1 or below
+    ``min_keep``): the client validates what it is served, this is the last line."""
+    if not isinstance(min_keep, int) or isinstance(min_keep, bool) or min_keep < 0:
+        raise ValueError(f"decide_query: min_keep={min_keep!r}")
+    if max_keep is not None and (not isinstance(max_keep, int) or isinstance(max_keep, bool) or max_keep < max(1, min_keep)):
+        raise ValueError(f"decide_query: max_keep={max_keep!r} with min_keep={min_keep!r}")
+    ranked = [i for i, s in enumerate(scores) if is_scored(s)]
+    # list.sort is stable: equal scores keep their input order
+    ranked.sort(key=lambda i: -scores[i])
+    kept = [False] * len(scores)
+    for r, i in enumerate(ranked, start=1):
+        kept[i] = (max_keep is None or r <= max_keep) and (r <= min_keep or threshold is None or scores[i] >= threshold)
+    drops_unscored = unscored == "drop" and (threshold is not None or max_keep is not None)
+    for i, s in enumerate(scores):
+        if not is_scored(s):
+            kept[i] = not drops_unscored
+    top = scores[ranked[0]] if ranked else None
+    abstain = abstain_below is not None and top is not None and top < abstain_below
+    return QueryDecision(
+        kept=[False] * len(scores) if abstain else kept,
+        abstain=abstain,
+        top_score=top,
+        dropped=kept.count(False),
+        below=0 if threshold is None else sum(1 for i in ranked if scores[i] < threshold),
+        unscored=len(scores) - len(ranked),
+    )
+
+
 @dataclass
 class Partition:
     kept: List[Any] = field(default_factory=list)
+    #: every candidate not kept (all of them when the query abstains)
     dropped: List[Any] = field(default_factory=list)
     #: the scores seen, when asked to report them
     scores: List[float] = field(default_factory=list)
     unscored: int = 0
+    abstain: bool = False
+    top_score: Optional[float] = None
+    #: what the candidate gate dropped, before abstention (what an observation reports)
+    dropped_count: int = 0
 
 
-def partition(candidates: Sequence[Any], threshold: Optional[float], score: Score, unscored: str, report_scores: bool) -> Partition:
-    """Keeps candidates with ``score >= threshold`` in order (None keeps all). A missing, non-numeric or NaN score is
-    unscored: kept, or dropped with ``unscored="drop"`` when there is a threshold. ``score`` is a key (dicts,
-    attributes) or a function."""
+def partition(
+    candidates: Sequence[Any],
+    score: Score,
+    unscored: str,
+    report_scores: bool,
+    threshold: Optional[float],
+    min_keep: int = 0,
+    max_keep: Optional[int] = None,
+    abstain_below: Optional[float] = None,
+) -> Partition:
+    """Splits candidates (in order) by ``decide_query``. ``score`` is a key (dicts, attributes) or a function; a score
+    it cannot read is unscored."""
     get = score if callable(score) else (lambda c, k=score: c.get(k) if isinstance(c, Mapping) else getattr(c, k, None))
-    out = Partition()
+    values: List[Any] = []
     for c in candidates:
         try:
-            s = get(c)
+            values.append(get(c))
         except Exception:
-            s = None
-        if not isinstance(s, (int, float)) or isinstance(s, bool) or s != s:
-            out.unscored += 1
-            (out.dropped if unscored == "drop" and threshold is not None else out.kept).append(c)
-            continue
-        if report_scores:
-            out.scores.append(float(s))
-        (out.kept if threshold is None or s >= threshold else out.dropped).append(c)
+            values.append(None)
+    d = decide_query(values, threshold, min_keep, max_keep, abstain_below, unscored)
+    out = Partition(unscored=d.unscored, abstain=d.abstain, top_score=d.top_score, dropped_count=d.dropped)
+    for c, k in zip(candidates, d.kept):
+        (out.kept if k else out.dropped).append(c)
+    if report_scores:
+        out.scores = [float(s) for s in values if is_scored(s)]
     return out

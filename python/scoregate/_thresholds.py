@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import threading
 import urllib.parse
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from ._types import (
     THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS,
     ClientError,
     Gate,
+    Guards,
     ThresholdResult,
     as_gate,
 )
@@ -157,6 +159,7 @@ class ThresholdCache:
         if entry.uncalibrated:
             return fallback_result(fallback, True, None, entry.fetched_at)
         v = entry.value or {}
+        guards = v.get("guards") or {}
         return ThresholdResult(
             threshold=v.get("threshold"),
             calibration_id=v.get("calibration_id"),
@@ -165,6 +168,8 @@ class ThresholdCache:
             reason="cached" if fresh else "stale",
             fetched_at=entry.fetched_at,
             error=None if fresh else (self.auth_error or entry.last_error),
+            guards=Guards(guards.get("min_keep", 0), guards.get("max_keep")),
+            abstain_below=v.get("abstain_below"),
         )
 
     def _claim(self, entry: Entry, now: float) -> Plan:
@@ -211,10 +216,11 @@ class ThresholdCache:
         status, headers, body = outcome
         self.api_version = headers.get(_http.API_VERSION_HEADER) or self.api_version
         if status == 200:
-            if not is_threshold_response(body):
-                self._fail(entry, ClientError("bad_response", "200 without a threshold body", status))
+            value = read_threshold_response(body)
+            if value is None:
+                self._fail(entry, ClientError("bad_response", "200 without a valid threshold body", status))
                 return
-            entry.value = body
+            entry.value = value
             entry.etag = headers.get("ETag")
             entry.uncalibrated = False
             self._confirmed(entry, headers, now)
@@ -282,13 +288,14 @@ class ThresholdCache:
                     gate = as_gate(s["gate"])
                 except (KeyError, TypeError):
                     continue
-                if not is_threshold_response(s.get("response")):
+                response = read_threshold_response(s.get("response"))
+                if response is None:
                     continue
                 existing = self.entries.get(gate.key())
                 if existing is not None and not existing.bootstrapped and (existing.value is not None or existing.uncalibrated):
                     continue
                 e = existing or Entry(gate=gate)
-                e.value = s["response"]
+                e.value = response
                 e.etag = s.get("etag") if isinstance(s.get("etag"), str) else None
                 fetched_at = s.get("fetched_at")
                 e.fetched_at = float(fetched_at) if isinstance(fetched_at, (int, float)) else 0.0
@@ -309,13 +316,39 @@ def fallback_result(fallback: Optional[float], uncalibrated: bool, error: Option
     )
 
 
-def is_threshold_response(body: Any) -> bool:
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_count(v: Any, minimum: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= minimum
+
+
+def read_threshold_response(body: Any) -> Optional[Dict[str, Any]]:
+    """The body of a 200 as the cache keeps it, or None when it is not a threshold body. A server from before guards
+    sends neither ``guards`` nor ``abstain_below``: each missing field reads as its neutral value, so the gate behaves
+    as it did. A field that is present but broken (a negative or fractional ``min_keep``, a ``max_keep`` below 1 or
+    below ``min_keep``, an infinite cutoff) makes the whole body invalid: half a policy is worse than the fallback."""
     if not isinstance(body, dict):
-        return False
+        return None
     t = body.get("threshold")
-    return (
-        (t is None or (isinstance(t, (int, float)) and not isinstance(t, bool) and t == t and abs(t) != float("inf")))
-        and isinstance(body.get("calibration_id"), str)
-        and isinstance(body.get("index_version"), str)
-        and isinstance(body.get("expected_drop_rate"), (int, float))
-    )
+    if not (t is None or (_is_number(t) and math.isfinite(t))):
+        return None
+    if not (isinstance(body.get("calibration_id"), str) and isinstance(body.get("index_version"), str) and _is_number(body.get("expected_drop_rate"))):
+        return None
+    guards: Dict[str, Any] = {"min_keep": 0, "max_keep": None}
+    if "guards" in body:
+        g = body["guards"]
+        # JSON integers arrive as int; a whole float (2.0) is accepted like the TypeScript client's Number.isInteger
+        if isinstance(g, dict):
+            g = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in g.items()}
+        if not isinstance(g, dict) or not _is_count(g.get("min_keep"), 0):
+            return None
+        cap = g.get("max_keep")
+        if not (cap is None or (_is_count(cap, 1) and cap >= g["min_keep"])):
+            return None
+        guards = {"min_keep": g["min_keep"], "max_keep": cap}
+    a = body.get("abstain_below")
+    if not (a is None or (_is_number(a) and math.isfinite(a))):
+        return None
+    return {**body, "guards": guards, "abstain_below": a}

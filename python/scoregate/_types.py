@@ -60,6 +60,16 @@ class ClientError:
     retry_after: Optional[float] = None
 
 
+@dataclass(frozen=True)
+class Guards:
+    """The per-query guards a calibration serves with its threshold (``guards`` of GET /v1/threshold): keep at least
+    the top ``min_keep`` scored candidates of every query (all of a shorter one) and at most ``max_keep``.
+    ``Guards()`` is no guard: a fallback, an uncalibrated gate, or a server that serves none."""
+
+    min_keep: int = 0
+    max_keep: Optional[int] = None
+
+
 @dataclass
 class ThresholdResult:
     #: keep a candidate iff score >= threshold; None keeps everything
@@ -73,11 +83,17 @@ class ThresholdResult:
     #: when the server last confirmed the value (epoch seconds), or None
     fetched_at: Optional[float]
     error: Optional[ClientError] = None
+    #: applied with the threshold by ``gate()``; no guard for a fallback or an uncalibrated gate
+    guards: Guards = Guards()
+    #: a query whose top score is below this abstains; None (always for a fallback): never
+    abstain_below: Optional[float] = None
 
 
 @dataclass
 class GateResult:
+    #: the candidates kept, in their input order; empty when the query abstains
     kept: List[Any]
+    #: every other candidate, in their input order: all of them when the query abstains
     dropped: List[Any]
     threshold: Optional[float]
     calibration_id: Optional[str]
@@ -85,6 +101,14 @@ class GateResult:
     index_version: Optional[str]
     unscored: int = 0
     error: Optional[ClientError] = None
+    #: True when the query abstains: its top score is below ``abstain_below`` (no good answer; nothing kept)
+    abstain: bool = False
+    #: why the query abstained (its top score and the cutoff), only when ``abstain`` is True
+    abstain_reason: Optional[str] = None
+    #: the query's highest score; None when no candidate has one
+    top_score: Optional[float] = None
+    guards: Guards = Guards()
+    abstain_below: Optional[float] = None
 
 
 @dataclass

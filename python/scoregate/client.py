@@ -18,7 +18,6 @@ import threading
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 from ._base import ClientBase
-from ._gate import partition
 from ._thresholds import Plan, fallback_result
 from ._types import ClientError, FlushResult, GateLike, GateResult, ThresholdResult, as_gate
 
@@ -79,10 +78,12 @@ class Client(ClientBase):
         report_scores: bool = False,
         timeout: Optional[float] = None,
     ) -> GateResult:
-        """Keeps candidates with ``score >= threshold`` (None keeps all); ``score`` is a key (dicts, attributes) or a
-        function. Reports the query's counts when a calibration produced the threshold. Never raises."""
+        """Keeps candidates with ``score >= threshold`` (None keeps all) within the served guards (at least the top
+        ``min_keep``, at most ``max_keep``) and keeps none when the query's top score is below ``abstain_below``
+        (``abstain=True``, with ``abstain_reason``). ``score`` is a key (dicts, attributes) or a function. Reports the
+        query's counts when a calibration produced the threshold. Never raises."""
         t = self.get_threshold(gate, fallback, timeout=timeout)
-        return self._gate_result(candidates, t, partition(candidates, t.threshold, score, unscored, report_scores), report)
+        return self._gate_result(candidates, t, self._partition(candidates, t, score, unscored, report_scores), report)
 
     # -- observations ---------------------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -62,6 +63,22 @@ class StubServer:
 
     def threshold_requests(self) -> List[Dict[str, Any]]:
         return [r for r in self.requests if r["path"].startswith("/v1/threshold")]
+
+
+class OpenerAnswer:
+    """What urllib's opener returns for a 2xx answer (for tests that pass the client an ``opener``)."""
+
+    def __init__(self, status: int, headers: http.client.HTTPMessage, body: bytes):
+        self.status, self.headers, self._body = status, headers, body
+
+    def read(self) -> bytes:
+        return self._body
+
+    def __enter__(self) -> "OpenerAnswer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
 
 
 class Clock:

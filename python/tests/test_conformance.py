@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from scoregate import AsyncClient, Client, Gate
-from support import Clock, wait_until
+from support import Clock, OpenerAnswer, wait_until
 
 FIXTURE = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "client-behaviour.json").read_text(encoding="utf8"))
 DEFAULTS = FIXTURE["defaults"]
@@ -32,28 +32,18 @@ def to_gate(g: Dict[str, Any]) -> Gate:
     return Gate(embedding=g["embedding"], reranker=g["reranker"], index=g.get("index"), index_version=g.get("index_version"))
 
 
-def threshold_body(calibration_id: str, threshold: Optional[float]) -> Dict[str, Any]:
-    return {**DEFAULTS["threshold_body"], "calibration_id": calibration_id, "threshold": threshold}
+def threshold_body(calibration_id: str, threshold: Optional[float], answer: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The default body with this calibration, threshold and (when the answer gives them) guard fields."""
+    guard_fields = {k: v for k, v in (answer or {}).items() if k in ("guards", "abstain_below")}
+    return {**DEFAULTS["threshold_body"], "calibration_id": calibration_id, "threshold": threshold, **guard_fields}
+
+
+def guards_view(g: Any) -> Dict[str, Any]:
+    return {"min_keep": g.min_keep, "max_keep": g.max_keep}
 
 
 def ms(seconds: float) -> int:
     return round(seconds * 1000)
-
-
-class _Answer:
-    """What urllib's opener returns for a 2xx answer."""
-
-    def __init__(self, status: int, headers: http.client.HTTPMessage, body: bytes):
-        self.status, self.headers, self._body = status, headers, body
-
-    def read(self) -> bytes:
-        return self._body
-
-    def __enter__(self) -> "_Answer":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        pass
 
 
 class ScriptedServer:
@@ -73,7 +63,7 @@ class ScriptedServer:
                 v = server[kind]
                 self.answers[kind] = list(v) if isinstance(v, list) else [v]
 
-    def open(self, req: urllib.request.Request, timeout: float) -> _Answer:
+    def open(self, req: urllib.request.Request, timeout: float) -> OpenerAnswer:
         url = urllib.parse.urlsplit(req.full_url)
         headers = {k.lower(): v for k, v in req.header_items()}
         body = json.loads(req.data) if req.data else None
@@ -95,7 +85,7 @@ class ScriptedServer:
             raise urllib.error.URLError(socket.timeout("timed out"))
         return self._respond(answer, headers, req.full_url)
 
-    def _respond(self, answer: Dict[str, Any], request_headers: Dict[str, str], url: str) -> _Answer:
+    def _respond(self, answer: Dict[str, Any], request_headers: Dict[str, str], url: str) -> OpenerAnswer:
         status = answer.get("status", 200)
         out = http.client.HTTPMessage()
         data = b""
@@ -106,7 +96,7 @@ class ScriptedServer:
         elif "error" in answer:
             data = json.dumps({"error": {"code": answer["error"], "message": f"{answer['error']} (conformance)"}}).encode()
         elif status == 200 and "calibration_id" in answer:
-            data = json.dumps(threshold_body(answer["calibration_id"], answer.get("threshold"))).encode()
+            data = json.dumps(threshold_body(answer["calibration_id"], answer.get("threshold"), answer)).encode()
             out["ETag"] = f'"{answer["calibration_id"]}"'
             out["Cache-Control"] = DEFAULTS["cache_control"]
         elif status == 304:
@@ -118,7 +108,7 @@ class ScriptedServer:
                 out[name] = value
         if status >= 300:  # what urllib does for every status from 300 on, a 304 included
             raise urllib.error.HTTPError(url, status, "scripted", out, io.BytesIO(data))
-        return _Answer(status, out, data)
+        return OpenerAnswer(status, out, data)
 
 
 def client_options(settings: Dict[str, Any], server: ScriptedServer, clock: Clock) -> Dict[str, Any]:
@@ -158,6 +148,8 @@ def threshold_view(r: Any) -> Dict[str, Any]:
     return {
         "reason": r.reason,
         "threshold": r.threshold,
+        "guards": guards_view(r.guards),
+        "abstain_below": r.abstain_below,
         "calibration_id": r.calibration_id,
         "index_version": r.index_version,
         "expected_drop_rate": r.expected_drop_rate,
@@ -214,6 +206,10 @@ class Runner:
                 "kept": [c["index"] for c in result.kept],
                 "dropped": [c["index"] for c in result.dropped],
                 "unscored": result.unscored,
+                "abstain": result.abstain,
+                "top_score": result.top_score,
+                "guards": guards_view(result.guards),
+                "abstain_below": result.abstain_below,
                 "reason": result.reason,
                 "threshold": result.threshold,
                 "calibration_id": result.calibration_id,

@@ -52,10 +52,12 @@ export type StoredPolicy =
       abstention?: StoredAbstention | undefined;
     };
 
-/** The per-query guards a gate applies: keep at least the top min_keep candidates of a query, at most max_keep. */
-export interface Guards {
+/**
+ * The per-query guards a gate applies with its threshold: keep at least the top `min_keep` scored candidates of every
+ * query (all of a shorter one) and at most `max_keep`. `{ min_keep: 0, max_keep: null }` is no guard.
+ */
+export interface ThresholdGuards {
   min_keep: number;
-  /** null: no cap. */
   max_keep: number | null;
 }
 
@@ -73,9 +75,9 @@ export interface ThresholdResponse {
   expected_drop_rate: number;
   fitted_at: string;
   activated_at: string;
-  /** Always present (`{min_keep: 0, max_keep: null}`: none); a server older than guards omits it: treat as none. */
-  guards: Guards;
-  /** A query abstains when its top score is below this; null: never. */
+  /** Always present; a server from before guards sends neither this nor `abstain_below` (clients read: no guards). */
+  guards: ThresholdGuards;
+  /** A query whose top score is below this abstains (nothing kept); null: never. */
   abstain_below: number | null;
 }
 

@@ -4,7 +4,7 @@
  * ones wrote (a SQLite trigger installed through runInDurableObject, so the object itself has no test hook), and the
  * object is aborted right after a committed batch.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { GateMonitorRpc, ObserveInput } from "../../src/monitoring/monitor-contract";
@@ -109,8 +109,11 @@ describe("GateMonitor: aborted right after a batch", () => {
     await runInDurableObject(stub, (instance: GateMonitor) => {
       (instance as unknown as Record<symbol, boolean>)[marker] = true;
     });
-    // ctx.abort() resets the object as a crash would: its in-memory state is gone and the call that aborted it fails.
-    await expect(runInDurableObject(stub, (_: GateMonitor, state) => state.abort("aborted by the test"))).rejects.toThrow("aborted by the test");
+    // Aborted as a crash would: the runtime drops the instance and its in-memory state, storage stays. (Aborting from
+    // outside, as the integration's abortAllDurableObjects() does, rather than with ctx.abort() from a call inside:
+    // the two reset the object the same way, but ctx.abort() makes workerd print an "uncaught exception" line into a
+    // passing run.)
+    await abortAllDurableObjects();
     const freshStub = env.GATE_MONITOR.get(env.GATE_MONITOR.idFromName(gateId));
     stubs.splice(stubs.indexOf(stub), 1, freshStub); // the aborted stub cannot run alarms any more
     const fresh = freshStub as unknown as GateMonitorRpc;

@@ -3,7 +3,7 @@
  * proves to hold goes to D1 instead of serving the older copy as current. Over the in-memory doubles: KV is made
  * older by putting the previous projection value back, D1 failing is injected through the store.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { calibrate } from "../../src/calibrations/calibrate";
 import type { ActiveRow } from "../../src/calibrations/store";
 import { CalibrationMeta, ThresholdQuery } from "../../src/contract";
@@ -148,6 +148,9 @@ describe("readThreshold with a caller that has seen a newer activation", () => {
     await readThreshold(s.q, cache, s.deps, lkg); // v1 from KV, now the last-known-good copy
     s.advance(10 * ISOLATE_CACHE_TTL_MS);
     s.store.failing = true;
+    // The reader logs each failed D1 read for operators: captured and checked at the end instead of printed.
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    onTestFinished(() => errors.mockRestore());
     // deferred work (the KV repair) meets the injected fault: swallow it as the Worker does
     const deferred: Promise<unknown>[] = [];
     const deps = { ...s.deps, defer: (p: Promise<unknown>) => void deferred.push(p.catch(() => undefined)) };
@@ -165,5 +168,10 @@ describe("readThreshold with a caller that has seen a newer activation", () => {
     s.advance(10 * ISOLATE_CACHE_TTL_MS);
     const stale = await readThreshold(s.q, newIsolate(), deps, lkg, s.newer.activation_seq);
     expect(stale).toMatchObject({ source: "stale", projection: s.newer });
+    // one line per read that needed D1 while it failed (the 503 and the stale answer), each with the injected error
+    expect(errors.mock.calls.map(([line, e]) => [line, (e as Error).message])).toEqual([
+      ["D1 read of the threshold failed", "D1_ERROR: Network connection lost."],
+      ["D1 read of the threshold failed", "D1_ERROR: Network connection lost."],
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, inject, it } from "vitest";
+import { beforeEach, describe, expect, inject, it, onTestFinished, vi } from "vitest";
 import { raiseAlert } from "../../src/alerts/lifecycle";
 import type { Env } from "../../src/platform/env";
 import { WEBHOOK_RETRY_DELAYS_MS, WEBHOOK_TIMEOUT_MS } from "../../src/platform/limits";
@@ -167,7 +167,11 @@ describe("webhook delivery", () => {
     await callJson("PATCH", `/v1/webhooks/${ep.id}`, 200, { json: { enabled: true } });
     const again = await callJson("POST", `/v1/webhooks/deliveries/${encodeURIComponent(d.id)}/replay`, 200);
     expect(again.status).toBe("pending");
+    // The deletion is logged for operators: captured and checked here instead of printed.
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    onTestFinished(() => log.mockRestore());
     await callJson("DELETE", `/v1/webhooks/${ep.id}`, 200);
+    expect(log.mock.calls).toEqual([[`webhook endpoint ${ep.id} deleted by alice`]]);
     const gone = await callJson("POST", `/v1/webhooks/deliveries/${encodeURIComponent(d.id)}/replay`, 409);
     expect(gone.error.message).toContain("was deleted");
   });
@@ -286,9 +290,17 @@ describe("delivery faults", () => {
   it(
     "a receiver that hangs past the timeout counts as a failed attempt, retried on schedule with the same webhook-id",
     async () => {
+      // The sender bounds each attempt with AbortSignal.timeout(WEBHOOK_TIMEOUT_MS). The timeout is checked to be that
+      // constant, then made to fire after HANG_SEEN_MS instead of 10 s: the receiver still hangs past it (it answers
+      // after 15 s), so the attempt still ends in the abort, without the suite waiting the full 10 s.
+      const HANG_SEEN_MS = 300;
+      const timeout = AbortSignal.timeout.bind(AbortSignal);
+      const timeouts = vi.spyOn(AbortSignal, "timeout").mockImplementation((ms) => timeout(Math.min(ms, HANG_SEEN_MS)));
+      onTestFinished(() => timeouts.mockRestore());
       const ep = await endpoint("hanging", "hang");
       const t0 = new Date();
-      await raise(t0); // waits for the deferred attempt, which gives up after WEBHOOK_TIMEOUT_MS
+      await raise(t0); // waits for the deferred attempt, which gives up when its timeout fires
+      expect(timeouts.mock.calls).toEqual([[WEBHOOK_TIMEOUT_MS]]);
       const [d] = await deliveriesOf(ep.id);
       expect(d).toMatchObject({ status: "pending", attempts: 1, last_status: null });
       expect(d.last_error).toMatch(/^network error/u);

@@ -8,6 +8,10 @@
 // out of the published types (docs/architecture.md, "How the contract travels with the clients").
 import { THRESHOLD_MAX_AGE_SECONDS, THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS } from "../../../src/contract/limits";
 import type { ThresholdResponse } from "../../../src/contract/wire-types";
+// The per-query rule, bundled from the pure core: the server counts what a gate does with the very same code, so the
+// client and the server's statistics cannot drift apart (fixtures/guarded-gate.json pins it for the Python client).
+import { decideQuery, isScored } from "../../../src/stats/guard-rule";
+import { readThresholdResponse } from "./threshold-response";
 import { type BackoffPolicy, backoffDelay, boundedFetch, clientError, describeFailure, parseCacheControl, parseRetryAfter, startTimer } from "./http";
 import { ObservationReporter } from "./observations";
 import type {
@@ -147,40 +151,37 @@ export class ScoregateClient {
   }
 
   /**
-   * Applies the gate: keeps `score >= threshold` (null keeps everything), and reports the query's counts when a
+   * Applies the gate as src/stats/guard-rule.ts states it: keeps `score >= threshold` (null keeps everything) within
+   * the served guards (at least the top `minKeep`, at most `maxKeep`), and withholds every candidate when the query's
+   * top score is below `abstainBelow` (`abstain: true`, with the reason). Reports the query's counts when a
    * calibration produced the threshold. Returns which calibration decided, so the caller can log it.
    */
   async gate<T>(candidates: readonly T[], options: GateOptions<T>): Promise<GateResult<T>> {
     const t = await this.getThreshold(options.gate, options);
-    const kept: T[] = [];
-    const dropped: T[] = [];
-    const scores: number[] = [];
-    let unscored = 0;
-    const dropUnscored = options.unscored === "drop";
-    for (const c of candidates) {
-      const s = options.score(c);
-      if (typeof s !== "number" || Number.isNaN(s)) {
-        unscored += 1;
-        (dropUnscored && t.threshold !== null ? dropped : kept).push(c);
-        continue;
-      }
-      if (options.reportScores === true) scores.push(s);
-      (t.threshold === null || s >= t.threshold ? kept : dropped).push(c);
-    }
+    const policy = { threshold: t.threshold, minKeep: t.guards.minKeep, maxKeep: t.guards.maxKeep, abstainBelow: t.abstainBelow };
+    const values = candidates.map(options.score);
+    const d = decideQuery(values, policy, options.unscored ?? "keep");
     if (options.report !== false && t.calibrationId !== null && candidates.length > 0) {
-      const observation: Observation = { calibrationId: t.calibrationId, gate: options.gate, candidates: candidates.length, dropped: dropped.length };
+      // The candidate gate's drops, before abstention: the drop-rate monitor keeps watching the threshold.
+      const observation: Observation = { calibrationId: t.calibrationId, gate: options.gate, candidates: candidates.length, dropped: d.dropped };
+      const scores = options.reportScores === true ? values.filter(isScored) : [];
       if (scores.length > 0) observation.scores = scores;
       this.report(observation, options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil });
     }
     const result: GateResult<T> = {
-      kept,
-      dropped,
+      kept: candidates.filter((_, i) => d.kept[i]),
+      dropped: candidates.filter((_, i) => !d.kept[i]),
+      abstain: d.abstain,
+      topScore: d.topScore,
       threshold: t.threshold,
+      guards: t.guards,
+      abstainBelow: t.abstainBelow,
       calibrationId: t.calibrationId,
       reason: t.reason,
       indexVersion: t.indexVersion,
-      unscored,
+      unscored: d.unscored,
     };
+    if (d.abstain) result.abstainReason = `top score ${d.topScore} is below abstain_below ${t.abstainBelow}`;
     if (t.error !== undefined) result.error = t.error;
     return result;
   }
@@ -248,12 +249,13 @@ export class ScoregateClient {
   restore(snapshot: Snapshot): void {
     if (snapshot?.version !== 1 || !Array.isArray(snapshot.entries)) return;
     for (const s of snapshot.entries) {
-      if (!isThresholdResponse(s?.response) || typeof s.gate?.embedding !== "string" || typeof s.gate.reranker !== "string") continue;
+      const response = readThresholdResponse(s?.response);
+      if (response === undefined || typeof s.gate?.embedding !== "string" || typeof s.gate.reranker !== "string") continue;
       const key = gateKey(s.gate);
       const existing = this.#entries.get(key);
       if (existing !== undefined && !existing.bootstrapped && (existing.value !== undefined || existing.uncalibrated)) continue;
       const e = existing ?? this.#newEntry(s.gate, typeof s.fetchedAt === "number" ? s.fetchedAt : 0);
-      e.value = s.response;
+      e.value = response;
       e.etag = typeof s.etag === "string" ? s.etag : null;
       e.fetchedAt = typeof s.fetchedAt === "number" ? s.fetchedAt : 0;
       e.bootstrapped = true;
@@ -298,6 +300,8 @@ export class ScoregateClient {
     const v = entry.value!;
     const result: ThresholdResult = {
       threshold: v.threshold,
+      guards: { minKeep: v.guards.min_keep, maxKeep: v.guards.max_keep },
+      abstainBelow: v.abstain_below,
       calibrationId: v.calibration_id,
       indexVersion: v.index_version,
       expectedDropRate: v.expected_drop_rate,
@@ -347,21 +351,22 @@ export class ScoregateClient {
     const { response, body } = outcome;
     const retryAfter = parseRetryAfter(response.headers.get("retry-after"), now);
     if (response.status === 200) {
-      if (!isThresholdResponse(body)) return this.#fail(entry, clientError("bad_response", "200 without a threshold body"), now);
+      const value = readThresholdResponse(body);
+      if (value === undefined) return this.#fail(entry, clientError("bad_response", "200 without a valid threshold body"), now);
       const previous = entry.value?.calibration_id ?? null;
       const wasFailing = entry.lastError !== undefined;
-      entry.value = body;
+      entry.value = value;
       entry.etag = response.headers.get("etag");
       entry.uncalibrated = false;
       this.#confirmed(entry, response, now);
-      if (previous !== body.calibration_id || wasFailing) {
-        if (previous !== body.calibration_id)
+      if (previous !== value.calibration_id || wasFailing) {
+        if (previous !== value.calibration_id)
           this.#emit({
             type: "calibration",
             gate: entry.gate,
-            calibrationId: body.calibration_id,
+            calibrationId: value.calibration_id,
             previousCalibrationId: previous,
-            threshold: body.threshold,
+            threshold: value.threshold,
           });
         else this.#emit({ type: "recovered", gate: entry.gate });
       }
@@ -454,21 +459,11 @@ function gateKey(g: GateKey): string {
   return JSON.stringify([g.index ?? "default", g.embedding, g.reranker, g.indexVersion ?? null]);
 }
 
-function isThresholdResponse(body: unknown): body is ThresholdResponse {
-  const b = body as Partial<ThresholdResponse> | null;
-  return (
-    typeof b === "object" &&
-    b !== null &&
-    (b.threshold === null || (typeof b.threshold === "number" && Number.isFinite(b.threshold))) &&
-    typeof b.calibration_id === "string" &&
-    typeof b.index_version === "string" &&
-    typeof b.expected_drop_rate === "number"
-  );
-}
-
 function fallbackResult(fallback: number | null, uncalibrated: boolean, error?: ClientError, fetchedAt: number | null = null): ThresholdResult {
   const result: ThresholdResult = {
     threshold: fallback,
+    guards: { minKeep: 0, maxKeep: null },
+    abstainBelow: null,
     calibrationId: null,
     indexVersion: null,
     expectedDropRate: null,

@@ -2,6 +2,8 @@
  * @scoregate/client: read gate thresholds without ever stalling the hot path, apply them, report what they did.
  * Runs in Node, browsers and Workers (no Node-only API here; snapshot files are in `@scoregate/client/node`).
  */
+// The per-query rule gate() applies, for callers that read thresholds themselves (getThreshold, OpenFeature flags).
+export { decideQuery, type GuardPolicy, type QueryDecision } from "../../../src/stats/guard-rule";
 export { OBSERVATIONS_PATH, ScoregateClient, THRESHOLD_PATH } from "./client";
 export type {
   ClientError,
@@ -12,6 +14,7 @@ export type {
   GateOptions,
   GateResult,
   GetThresholdOptions,
+  Guards,
   Observation,
   ObservationStats,
   ScoregateClientOptions,

@@ -39,9 +39,23 @@ export interface ClientError {
   retryAfterMs?: number;
 }
 
+/**
+ * The per-query guards a calibration serves with its threshold (`guards` of GET /v1/threshold):
+ * keep at least the top `minKeep` scored candidates of every query (all of a shorter one), and at most `maxKeep`.
+ * `{ minKeep: 0, maxKeep: null }` is no guard: a fallback, an uncalibrated gate, or a server that serves none.
+ */
+export interface Guards {
+  minKeep: number;
+  maxKeep: number | null;
+}
+
 export interface ThresholdResult {
   /** Keep a candidate iff `score >= threshold`; null keeps everything. */
   threshold: number | null;
+  /** Applied with the threshold by `gate()`; no guard for a fallback or an uncalibrated gate. */
+  guards: Guards;
+  /** A query whose top score is below this abstains; null (always for a fallback): never. */
+  abstainBelow: number | null;
   /** The calibration that produced the threshold; null for `fallback` and `uncalibrated`. */
   calibrationId: string | null;
   indexVersion: string | null;
@@ -68,7 +82,10 @@ export interface GateOptions<T> extends GetThresholdOptions {
   gate: GateKey;
   /** The reranker score of a candidate; undefined or NaN counts as unscored. */
   score: (candidate: T) => number | null | undefined;
-  /** Unscored candidates are kept (default) or dropped; they are counted in `unscored` either way. */
+  /**
+   * Unscored candidates are kept (default) or dropped when the gate drops anything (a threshold or a `maxKeep`); they
+   * take no rank, count towards neither guard, and are counted in `unscored` either way.
+   */
   unscored?: "keep" | "drop";
   /** Report the query's counts through `report()` (default true; only when a calibration produced the threshold). */
   report?: boolean;
@@ -77,9 +94,22 @@ export interface GateOptions<T> extends GetThresholdOptions {
 }
 
 export interface GateResult<T> {
+  /** The candidates kept, in their input order; empty when the query abstains. */
   kept: T[];
+  /** Every other candidate, in their input order: all of them when the query abstains. */
   dropped: T[];
+  /**
+   * True when the query abstains: its top score is below the calibration's `abstainBelow`, so the corpus most likely
+   * holds no good answer and nothing is kept (say so instead of answering from noise). Never for a fallback.
+   */
+  abstain: boolean;
+  /** Why the query abstained (its top score and the cutoff), only when `abstain` is true. */
+  abstainReason?: string;
+  /** The query's highest score; null when no candidate has one. */
+  topScore: number | null;
   threshold: number | null;
+  guards: Guards;
+  abstainBelow: number | null;
   calibrationId: string | null;
   reason: ThresholdReason;
   indexVersion: string | null;

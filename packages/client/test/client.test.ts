@@ -30,6 +30,8 @@ describe("getThreshold: the happy path and the cache", () => {
     const first = await client.getThreshold(gate, { fallback: 0.1 });
     expect(first).toEqual({
       threshold: 0.42,
+      guards: { minKeep: 0, maxKeep: null },
+      abstainBelow: null,
       calibrationId: "cal_0000000001",
       indexVersion: "v1",
       expectedDropRate: 0.3,

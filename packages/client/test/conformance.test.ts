@@ -16,6 +16,8 @@ interface Answer {
   status?: number;
   calibration_id?: string;
   threshold?: number | null;
+  guards?: { min_keep: number; max_keep: number | null };
+  abstain_below?: number | null;
   error?: string;
   headers?: Record<string, string | null>;
   text?: string;
@@ -91,9 +93,21 @@ function toGateKey(g: FixtureGate): GateKey {
   return key;
 }
 
-function thresholdBody(calibrationId: string, threshold: number | null) {
-  return { ...defaults.threshold_body, calibration_id: calibrationId, threshold } as unknown as Snapshot["entries"][number]["response"];
+/** The default body with this calibration, threshold and (when the answer gives them) guard fields. */
+function thresholdBody(calibrationId: string, threshold: number | null, answer: Answer = {}) {
+  const guardFields = Object.fromEntries(
+    Object.entries({ guards: answer.guards, abstain_below: answer.abstain_below }).filter(([, v]) => v !== undefined),
+  );
+  return {
+    ...defaults.threshold_body,
+    calibration_id: calibrationId,
+    threshold,
+    ...guardFields,
+  } as unknown as Snapshot["entries"][number]["response"];
 }
+
+/** Guards in the fixture's words. */
+const guardsView = (g: { minKeep: number; maxKeep: number | null }) => ({ min_keep: g.minKeep, max_keep: g.maxKeep });
 
 function toResponse(answer: Answer, request: Recorded): Response {
   const headers = new Headers();
@@ -103,7 +117,7 @@ function toResponse(answer: Answer, request: Recorded): Response {
   else if (answer.json !== undefined) body = JSON.stringify(answer.json);
   else if (answer.error !== undefined) body = JSON.stringify({ error: { code: answer.error, message: `${answer.error} (conformance)` } });
   else if (status === 200 && answer.calibration_id !== undefined) {
-    body = JSON.stringify(thresholdBody(answer.calibration_id, answer.threshold ?? null));
+    body = JSON.stringify(thresholdBody(answer.calibration_id, answer.threshold ?? null, answer));
     headers.set("etag", `"${answer.calibration_id}"`);
     headers.set("cache-control", defaults.cache_control);
   } else if (status === 304) {
@@ -196,6 +210,8 @@ function thresholdView(r: ThresholdResult, keys: string[]): Record<string, unkno
   const all: Record<string, unknown> = {
     reason: r.reason,
     threshold: r.threshold,
+    guards: guardsView(r.guards),
+    abstain_below: r.abstainBelow,
     calibration_id: r.calibrationId,
     index_version: r.indexVersion,
     expected_drop_rate: r.expectedDropRate,
@@ -302,6 +318,10 @@ describe("client conformance (fixtures/client-behaviour.json)", () => {
             kept: r.kept.map((x) => x.index),
             dropped: r.dropped.map((x) => x.index),
             unscored: r.unscored,
+            abstain: r.abstain,
+            top_score: r.topScore,
+            guards: guardsView(r.guards),
+            abstain_below: r.abstainBelow,
             reason: r.reason,
             threshold: r.threshold,
             calibration_id: r.calibrationId,

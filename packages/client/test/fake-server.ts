@@ -2,7 +2,8 @@
  * A scripted stand-in for the Worker: records every request and answers with whatever the test set (a status, a
  * network failure, or a request that never settles). No network.
  */
-import type { ThresholdResponse } from "../../../src/contract";
+// The clients' own view of the body (guards included), which the server's schema is checked against.
+import type { ThresholdResponse } from "../../../src/contract/wire-types";
 import { ScoregateClient } from "../src";
 
 export interface Recorded {
@@ -32,6 +33,8 @@ export function thresholdBody(
     expected_drop_rate: 0.3,
     fitted_at: "2026-01-01T00:00:00.000Z",
     activated_at: "2026-01-01T00:00:00.000Z",
+    guards: { min_keep: 0, max_keep: null },
+    abstain_below: null,
     ...overrides,
   };
 }

@@ -1,8 +1,9 @@
 /**
  * @scoregate/langchain: a LangChain.js document compressor that applies a scoregate gate to reranked documents. Put
  * it after a reranker (for example in a DocumentCompressorPipeline inside a ContextualCompressionRetriever): it reads
- * the score the reranker wrote to `metadata.relevanceScore` (configurable), keeps `score >= threshold`, and reports
- * the query's counts through @scoregate/client.
+ * the score the reranker wrote to `metadata.relevanceScore` (configurable), applies the gate through @scoregate/client's
+ * `gate()` (`score >= threshold` within the calibration's guards, nothing when the query abstains) and reports the
+ * query's counts.
  */
 import type { Callbacks } from "@langchain/core/callbacks/manager";
 import type { DocumentInterface } from "@langchain/core/documents";
@@ -26,7 +27,11 @@ export interface ScoregateCompressorOptions {
   reportScores?: boolean;
   /** Wait at most this long for a first answer (default: the client's timeout). */
   timeoutMs?: number;
-  /** Called with every decision (threshold, calibration, reason, kept and dropped), for logging. */
+  /**
+   * Called with every decision (threshold, guards, calibration, reason, kept and dropped), for logging. An abstaining
+   * query (no good answer in the corpus) returns no documents: `result.abstain` is true and `result.abstainReason`
+   * says why, so the application can answer "I don't know" instead of prompting on noise.
+   */
   onResult?: (result: GateResult<DocumentInterface>, query: string) => void;
 }
 
@@ -41,7 +46,10 @@ export class ScoregateCompressor extends BaseDocumentCompressor {
     options.client.addUserAgentProduct(`scoregate-langchain/${version}`);
   }
 
-  /** Keeps the documents scored at or above the gate's threshold, in their order. Never throws for scoregate's sake. */
+  /**
+   * Keeps the documents the gate keeps (scored at or above the threshold, at least the top `minKeep`, at most
+   * `maxKeep`), in their order; none when the query abstains. Never throws for scoregate's sake.
+   */
   async compressDocuments(documents: DocumentInterface[], query: string, _callbacks?: Callbacks): Promise<DocumentInterface[]> {
     const key = this.#scoreKey;
     const o = this.#o;

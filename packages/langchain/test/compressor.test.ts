@@ -19,6 +19,12 @@ function serving(threshold: number | null) {
   );
 }
 
+/** A calibration with guards and an abstention cutoff: at least the top 1, at most 2, abstain below 0.4. */
+function servingGuarded(threshold: number) {
+  const body = thresholdBody("cal_0000000001", threshold, { guards: { min_keep: 1, max_keep: 2 }, abstain_below: 0.4 });
+  return fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(body)));
+}
+
 function client(server: ReturnType<typeof fakeServer>) {
   const rng = createRng(9);
   return new ScoregateClient({
@@ -85,6 +91,28 @@ describe("ScoregateCompressor", () => {
     expect((await compressor.compressDocuments(docs([0.9, 0.5]), "q")).map((d) => d.metadata.id)).toEqual([0]);
     expect(results[0]).toMatchObject({ reason: "fallback", calibrationId: null, error: { code: "network" } });
     expect(c.observationStats().queued).toBe(0);
+  });
+
+  it("applies the served guards, and an abstaining query returns no documents with the reason in onResult", async () => {
+    const server = servingGuarded(0.8);
+    const c = client(server);
+    const results: GateResult<DocumentInterface>[] = [];
+    const compressor = new ScoregateCompressor({ client: c, gate, fallback: 0.1, onResult: (r) => results.push(r) });
+    // min_keep 1 keeps the top document although the threshold drops all; max_keep 2 caps a query that clears it.
+    expect((await compressor.compressDocuments(docs([0.5, 0.7, 0.6]), "q")).map((d) => d.metadata.id)).toEqual([1]);
+    expect((await compressor.compressDocuments(docs([0.9, 0.85, 0.95]), "q")).map((d) => d.metadata.id)).toEqual([0, 2]);
+    expect(await compressor.compressDocuments(docs([0.3, 0.1]), "q")).toEqual([]);
+    expect(results.map((r) => r.abstain)).toEqual([false, false, true]);
+    expect(results[2]).toMatchObject({ abstainReason: "top score 0.3 is below abstain_below 0.4", guards: { minKeep: 1, maxKeep: 2 } });
+    await c.flush();
+    // What the candidate gate dropped, before abstention (the abstaining query's top document is guarded).
+    expect(server.observationRequests()[0]!.body).toMatchObject({
+      queries: [
+        [3, 2],
+        [3, 1],
+        [2, 1],
+      ],
+    });
   });
 
   it("an uncalibrated gate applies the fallback (null keeps everything)", async () => {

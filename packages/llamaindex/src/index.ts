@@ -1,6 +1,7 @@
 /**
  * @scoregate/llamaindex: a LlamaIndex.TS node postprocessor that applies a scoregate gate to `NodeWithScore.score`
- * (where rerankers put their score). Put it after the reranker in a query engine's `nodePostprocessors`. Only type
+ * (where rerankers put their score) through @scoregate/client's `gate()`: the threshold within the calibration's
+ * guards, and no nodes at all when the query abstains. Put it after the reranker in a query engine's `nodePostprocessors`. Only type
  * imports from LlamaIndex: the package adds nothing to an application's LlamaIndex install.
  */
 import type { MessageContent } from "@llamaindex/core/llms";
@@ -23,7 +24,11 @@ export interface ScoregatePostprocessorOptions {
   reportScores?: boolean;
   /** Wait at most this long for a first answer (default: the client's timeout). */
   timeoutMs?: number;
-  /** Called with every decision (threshold, calibration, reason, kept and dropped), for logging. */
+  /**
+   * Called with every decision (threshold, guards, calibration, reason, kept and dropped), for logging. An abstaining
+   * query (no good answer in the corpus) returns no nodes: `result.abstain` is true and `result.abstainReason` says
+   * why, so the application can answer "I don't know" instead of prompting on noise.
+   */
   onResult?: (result: GateResult<NodeWithScore>, query: MessageContent | undefined) => void;
 }
 
@@ -35,7 +40,10 @@ export class ScoregatePostprocessor implements BaseNodePostprocessor {
     options.client.addUserAgentProduct(`scoregate-llamaindex/${version}`);
   }
 
-  /** Keeps the nodes scored at or above the gate's threshold, in their order. Never throws for scoregate's sake. */
+  /**
+   * Keeps the nodes the gate keeps (scored at or above the threshold, at least the top `minKeep`, at most `maxKeep`),
+   * in their order; none when the query abstains. Never throws for scoregate's sake.
+   */
   async postprocessNodes(nodes: NodeWithScore[], query?: MessageContent): Promise<NodeWithScore[]> {
     const o = this.#o;
     const result = await o.client.gate(nodes, {

@@ -33,6 +33,12 @@ function serving(threshold: number | null) {
   );
 }
 
+/** A calibration with guards and an abstention cutoff: at least the top 1, at most 2, abstain below 0.4. */
+function servingGuarded(threshold: number) {
+  const body = thresholdBody("cal_0000000001", threshold, { guards: { min_keep: 1, max_keep: 2 }, abstain_below: 0.4 });
+  return fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(body)));
+}
+
 function client(server: ReturnType<typeof fakeServer>) {
   const rng = createRng(13);
   return new ScoregateClient({
@@ -72,6 +78,19 @@ describe("ScoregatePostprocessor", () => {
     expect((await qe.retrieve("q")).map((n) => n.node.id_)).toEqual(["n0", "n2"]);
     const strict = engine([0, -0.1, undefined], new ScoregatePostprocessor({ client: c, gate, fallback: 0.1, unscored: "drop" }));
     expect((await strict.retrieve("q")).map((n) => n.node.id_)).toEqual(["n0"]);
+  });
+
+  it("applies the served guards, and an abstaining query leaves no source nodes with the reason in onResult", async () => {
+    const c = client(servingGuarded(0.8));
+    const results: GateResult<NodeWithScore>[] = [];
+    const pp = new ScoregatePostprocessor({ client: c, gate, fallback: 0.1, onResult: (r) => results.push(r) });
+    // min_keep 1 keeps the top node although the threshold drops all; max_keep 2 caps a query that clears it.
+    expect((await engine([0.5, 0.7, 0.6], pp).retrieve("q")).map((n) => n.node.id_)).toEqual(["n1"]);
+    expect((await engine([0.9, 0.85, 0.95], pp).retrieve("q")).map((n) => n.node.id_)).toEqual(["n0", "n2"]);
+    const response = await engine([0.3, 0.1], pp).query({ query: "a question the corpus cannot answer" });
+    expect(response.sourceNodes).toEqual([]);
+    expect(results.map((r) => r.abstain)).toEqual([false, false, true]);
+    expect(results[2]).toMatchObject({ abstainReason: "top score 0.3 is below abstain_below 0.4", guards: { minKeep: 1, maxKeep: 2 } });
   });
 
   it("scoregate down: the fallback applies and nothing throws; uncalibrated with a null fallback keeps everything", async () => {

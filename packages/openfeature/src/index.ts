@@ -3,6 +3,10 @@
  * names a gate through the `gates` map (or `resolveGate`); the evaluation context may pin `indexVersion`. Values come
  * from @scoregate/client, so evaluations never wait on the network once a gate is held. docs/clients.md has the
  * mapping of reasons and events.
+ *
+ * A number is only the threshold: the calibration's guards and abstention cutoff travel in the flag metadata
+ * (`minKeep`, `maxKeep`, `abstainBelow`), and `provider.gate(flagKey, candidates, ...)` applies all of it the way
+ * the SDK's `gate()` does (an abstaining query keeps nothing and says why).
  */
 import {
   ErrorCode,
@@ -18,7 +22,10 @@ import {
 } from "@openfeature/server-sdk";
 import {
   type ClientEvent,
+  decideQuery,
   type GateKey,
+  type GateOptions,
+  type GateResult,
   type Observation,
   ScoregateClient,
   type ScoregateClientOptions,
@@ -139,6 +146,38 @@ export class ScoregateProvider implements Provider {
   }
 
   /**
+   * Applies the gate of a flag to one query's candidates with the SDK's `gate()`: the threshold, the guards and the
+   * abstention cutoff, reporting the counts under the calibration that decided. A flag key that names no gate applies
+   * the caller's `fallback` threshold alone, with reason `fallback` and a `bad_request` error (never throws). An
+   * abstaining query returns no candidates: `abstain` is true and `abstainReason` says why.
+   */
+  async gate<T>(
+    flagKey: string,
+    candidates: readonly T[],
+    options: Omit<GateOptions<T>, "gate">,
+    context: EvaluationContext = {},
+  ): Promise<GateResult<T>> {
+    const gate = this.#gateOf(flagKey, context);
+    if (gate !== undefined) return this.client.gate(candidates, { ...options, gate });
+    const guards = { minKeep: 0, maxKeep: null };
+    const d = decideQuery(candidates.map(options.score), { threshold: options.fallback, ...guards, abstainBelow: null }, options.unscored ?? "keep");
+    return {
+      kept: candidates.filter((_, i) => d.kept[i]),
+      dropped: candidates.filter((_, i) => !d.kept[i]),
+      abstain: false,
+      topScore: d.topScore,
+      threshold: options.fallback,
+      guards,
+      abstainBelow: null,
+      calibrationId: null,
+      reason: "fallback",
+      indexVersion: null,
+      unscored: d.unscored,
+      error: { code: "bad_request", message: `no scoregate gate is mapped to flag "${flagKey}"` },
+    };
+  }
+
+  /**
    * Reports one query's counts for the gate of a flag, under the calibration that produced the threshold (pass
    * the evaluation's `variant`, which is the calibration id).
    */
@@ -205,6 +244,10 @@ function metadataOf(r: ThresholdResult): FlagMetadata {
   if (r.calibrationId !== null) m.calibrationId = r.calibrationId;
   if (r.indexVersion !== null) m.indexVersion = r.indexVersion;
   if (r.expectedDropRate !== null) m.expectedDropRate = r.expectedDropRate;
+  // Metadata values cannot be null: an absent maxKeep or abstainBelow means none.
+  if (r.guards.minKeep > 0) m.minKeep = r.guards.minKeep;
+  if (r.guards.maxKeep !== null) m.maxKeep = r.guards.maxKeep;
+  if (r.abstainBelow !== null) m.abstainBelow = r.abstainBelow;
   if (r.fetchedAt !== null) m.fetchedAt = r.fetchedAt;
   if (r.error !== undefined) m.error = r.error.message;
   return m;

@@ -183,6 +183,35 @@ describe("ScoregateProvider", () => {
     expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000001", queries: [[20, 6]] });
   });
 
+  it("guards and the abstention cutoff travel in the flag metadata; a calibration without them adds none", async () => {
+    const guarded = thresholdBody("cal_0000000001", 0.5, { guards: { min_keep: 1, max_keep: 5 }, abstain_below: 0.3 });
+    const t = await setup(fakeServer(() => ok(guarded)));
+    expect((await t.of.getNumberDetails("rag.docs.threshold", 0.1)).flagMetadata).toMatchObject({ minKeep: 1, maxKeep: 5, abstainBelow: 0.3 });
+    const plain = await (await setup(fakeServer())).of.getNumberDetails("rag.docs.threshold", 0.1);
+    expect(Object.keys(plain.flagMetadata).filter((k) => ["minKeep", "maxKeep", "abstainBelow"].includes(k))).toEqual([]);
+  });
+
+  it("provider.gate() applies a flag's threshold, guards and abstention; an unmapped flag applies the fallback alone", async () => {
+    const guarded = thresholdBody("cal_0000000001", 0.8, { guards: { min_keep: 1, max_keep: null }, abstain_below: 0.4 });
+    const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(guarded)));
+    const t = await setup(server);
+    const score = (c: { s: number }) => c.s;
+    const kept = await t.provider.gate("rag.docs.threshold", [{ s: 0.5 }, { s: 0.7 }], { score, fallback: 0.1 });
+    expect(kept).toMatchObject({ kept: [{ s: 0.7 }], abstain: false, calibrationId: "cal_0000000001" });
+    const none = await t.provider.gate("rag.docs.threshold", [{ s: 0.3 }, { s: 0.1 }], { score, fallback: 0.1 });
+    expect(none).toMatchObject({ kept: [], abstain: true, abstainReason: "top score 0.3 is below abstain_below 0.4" });
+    const unmapped = await t.provider.gate("no.such.flag", [{ s: 0.3 }, { s: 0.1 }], { score, fallback: 0.2 });
+    expect(unmapped).toMatchObject({ kept: [{ s: 0.3 }], dropped: [{ s: 0.1 }], reason: "fallback", abstain: false, error: { code: "bad_request" } });
+    await t.client.flush();
+    expect(server.observationRequests()[0]!.body).toMatchObject({
+      calibration_id: "cal_0000000001",
+      queries: [
+        [2, 1],
+        [2, 1],
+      ],
+    });
+  });
+
   it("closing OpenFeature closes a client the provider created (pending observations are flushed)", async () => {
     const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(thresholdBody())));
     const provider = new ScoregateProvider({

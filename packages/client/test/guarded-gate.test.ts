@@ -1,0 +1,162 @@
+// The shared guarded-gate vectors (fixtures/guarded-gate.json, format in fixtures/guarded-gate.md) through the SDK's
+// gate(): a scripted server serves each case's policy, gate() must keep, drop, abstain and report as `expected` says.
+// The Python client runs the same file (python/tests/test_guarded_gate.py).
+import { readFileSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { ThresholdResponse } from "../../../src/contract/wire-types";
+import { decideQuery, type Observation, ScoregateClient } from "../src";
+import { fakeServer, ok, thresholdBody } from "./fake-server";
+
+type Encoded = number | null | "NaN" | "Infinity" | "-Infinity";
+
+interface Vector {
+  name: string;
+  scores: Encoded[];
+  policy: { threshold: number | null; min_keep: number; max_keep: number | null; abstain_below: number | null };
+  unscored: "keep" | "drop";
+  expected: { kept: number[]; dropped: number[]; abstain: boolean; dropped_count: number; below: number };
+}
+
+const fixture = JSON.parse(readFileSync(new URL("../../../fixtures/guarded-gate.json", import.meta.url), "utf8")) as {
+  version: number;
+  cases: Vector[];
+};
+
+const gate = { index: "docs", embedding: "e5", reranker: "bge" };
+
+/** JSON has no NaN or Infinity: the fixture spells them as strings. */
+function decode(s: Encoded): number | null {
+  if (s === "NaN") return Number.NaN;
+  if (s === "Infinity") return Number.POSITIVE_INFINITY;
+  if (s === "-Infinity") return Number.NEGATIVE_INFINITY;
+  return s;
+}
+
+function clientServing(body: unknown) {
+  const server = fakeServer(() => ok(body as ThresholdResponse));
+  const client = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "read-token", fetch: server.fetch, observations: { timer: false } });
+  const reported: Observation[] = [];
+  vi.spyOn(client, "report").mockImplementation((o) => void reported.push(o));
+  return { client, server, reported };
+}
+
+interface Candidate {
+  i: number;
+  score: number | null;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: new Date("2026-06-01T00:00:00Z") });
+});
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+describe("guarded gate vectors (fixtures/guarded-gate.json) through gate()", () => {
+  it("has cases covering every clause", () => {
+    expect(fixture.version).toBe(1);
+    expect(fixture.cases.length).toBeGreaterThan(50);
+    expect(fixture.cases.some((c) => c.expected.abstain)).toBe(true);
+    expect(fixture.cases.some((c) => c.unscored === "drop")).toBe(true);
+  });
+
+  for (const c of fixture.cases) {
+    it(c.name, async () => {
+      const p = c.policy;
+      const { client, reported } = clientServing(
+        thresholdBody("cal_0000000001", p.threshold, { guards: { min_keep: p.min_keep, max_keep: p.max_keep }, abstain_below: p.abstain_below }),
+      );
+      const candidates: Candidate[] = c.scores.map((s, i) => ({ i, score: decode(s) }));
+      const r = await client.gate(candidates, { gate, score: (x) => x.score, fallback: 0.99, unscored: c.unscored });
+      expect(r.reason).toBe("calibrated");
+      expect(r.kept.map((x) => x.i)).toEqual(c.expected.kept);
+      expect(r.dropped.map((x) => x.i)).toEqual(c.expected.dropped);
+      expect(r.abstain).toBe(c.expected.abstain);
+      expect(r.abstainReason !== undefined).toBe(c.expected.abstain);
+      // What the observation carries: the candidate gate's drops, before abstention.
+      if (candidates.length === 0) expect(reported).toEqual([]);
+      else expect(reported).toMatchObject([{ calibrationId: "cal_0000000001", candidates: candidates.length, dropped: c.expected.dropped_count }]);
+      const policy = { threshold: p.threshold, minKeep: p.min_keep, maxKeep: p.max_keep, abstainBelow: p.abstain_below };
+      expect(decideQuery(c.scores.map(decode), policy, c.unscored).below).toBe(c.expected.below);
+    });
+  }
+});
+
+describe("guards and abstention in gate()", () => {
+  const scored = (scores: number[]): Candidate[] => scores.map((score, i) => ({ i, score }));
+
+  it("an abstaining query keeps nothing, says why, and still reports what the candidate gate dropped", async () => {
+    const { client, reported } = clientServing(thresholdBody("cal_0000000001", 0.3, { guards: { min_keep: 1, max_keep: null }, abstain_below: 0.5 }));
+    const r = await client.gate(scored([0.31, 0.2, 0.4]), { gate, score: (x) => x.score, fallback: 0.1 });
+    expect(r).toMatchObject({ kept: [], abstain: true, topScore: 0.4, abstainBelow: 0.5, guards: { minKeep: 1, maxKeep: null } });
+    expect(r.dropped.map((x) => x.i)).toEqual([0, 1, 2]);
+    expect(r.abstainReason).toBe("top score 0.4 is below abstain_below 0.5");
+    expect(reported).toMatchObject([{ candidates: 3, dropped: 1 }]);
+  });
+
+  it("a server without the fields (older than guards) is read as no guards and no abstention", async () => {
+    const { guards: _g, abstain_below: _a, ...old } = thresholdBody("cal_0000000001", 0.9);
+    const { client } = clientServing(old);
+    const r = await client.gate(scored([0.1, 0.95, 0.2]), { gate, score: (x) => x.score, fallback: 0.1 });
+    expect(r).toMatchObject({ reason: "calibrated", abstain: false, guards: { minKeep: 0, maxKeep: null }, abstainBelow: null });
+    expect(r.kept.map((x) => x.i)).toEqual([1]);
+    const t = await client.getThreshold(gate, { fallback: 0.1 });
+    expect(t).toMatchObject({ threshold: 0.9, guards: { minKeep: 0, maxKeep: null }, abstainBelow: null });
+    expect(client.snapshot().entries[0]!.response).toMatchObject({ guards: { min_keep: 0, max_keep: null }, abstain_below: null });
+  });
+
+  it.each([
+    ["a negative min_keep", { guards: { min_keep: -1, max_keep: null } }],
+    ["a fractional min_keep", { guards: { min_keep: 1.5, max_keep: null } }],
+    ["a max_keep of 0", { guards: { min_keep: 0, max_keep: 0 } }],
+    ["a max_keep below min_keep", { guards: { min_keep: 3, max_keep: 2 } }],
+    ["guards that are not an object", { guards: "none" }],
+    ["a string abstain_below", { abstain_below: "0.5" }],
+  ])("a body with %s is a bad response: the caller's fallback applies, nothing throws", async (_, broken) => {
+    const { client, reported } = clientServing({ ...thresholdBody("cal_0000000001", 0.5), ...broken });
+    const r = await client.gate(scored([0.1, 0.6]), { gate, score: (x) => x.score, fallback: 0.05 });
+    expect(r).toMatchObject({
+      reason: "fallback",
+      threshold: 0.05,
+      abstain: false,
+      guards: { minKeep: 0, maxKeep: null },
+      error: { code: "bad_response" },
+    });
+    expect(r.kept.map((x) => x.i)).toEqual([0, 1]);
+    expect(reported).toEqual([]);
+  });
+
+  it("a fallback never abstains and applies no guard", async () => {
+    const server = fakeServer(() => "network-error");
+    const client = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } });
+    const r = await client.gate(scored([0.01, 0.02]), { gate, score: (x) => x.score, fallback: 0.5 });
+    expect(r).toMatchObject({ reason: "fallback", kept: [], abstain: false, abstainBelow: null, topScore: 0.02 });
+    expect(r.abstainReason).toBeUndefined();
+  });
+
+  it("a snapshot keeps the guards; an older snapshot without them restores as no guards", async () => {
+    const served = thresholdBody("cal_0000000001", 0.5, { guards: { min_keep: 2, max_keep: 4 }, abstain_below: 0.2 });
+    const { client } = clientServing(served);
+    await client.getThreshold(gate, { fallback: 0.1 });
+    const offline = fakeServer(() => "network-error");
+    const restored = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: offline.fetch, bootstrap: client.snapshot() });
+    expect(await restored.getThreshold(gate, { fallback: 0.1 })).toMatchObject({
+      reason: "stale",
+      guards: { minKeep: 2, maxKeep: 4 },
+      abstainBelow: 0.2,
+    });
+    const { guards: _g, abstain_below: _a, ...old } = served;
+    const fromOld = new ScoregateClient({
+      baseUrl: "https://scoregate.test",
+      token: "t",
+      fetch: offline.fetch,
+      bootstrap: { version: 1, savedAt: 0, entries: [{ gate, response: old as ThresholdResponse, etag: null, fetchedAt: 0 }] },
+    });
+    expect(await fromOld.getThreshold(gate, { fallback: 0.1 })).toMatchObject({
+      reason: "stale",
+      threshold: 0.5,
+      guards: { minKeep: 0, maxKeep: null },
+    });
+  });
+});

@@ -1,0 +1,170 @@
+"""The shared guarded-gate vectors (fixtures/guarded-gate.json, format in fixtures/guarded-gate.md) through the Python
+clients' ``gate()`` and ``decide_query``; the TypeScript SDK runs the same file (packages/client/test/
+guarded-gate.test.ts). Also: a server from before guards reads as no guards, broken guards as a bad response."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import logging
+import math
+import unittest
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from scoregate import AsyncClient, Client, Gate, Guards, decide_query
+from support import OpenerAnswer
+
+FIXTURE = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "guarded-gate.json").read_text(encoding="utf8"))
+GATE = Gate("e5", "bge", index="docs")
+# a broken body is logged once as a failure; these tests cause that on purpose
+logging.getLogger("scoregate").setLevel(logging.CRITICAL)
+
+
+def decode(s: Any) -> Optional[float]:
+    """JSON has no NaN or Infinity: the fixture spells them as strings."""
+    return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}.get(s, s) if isinstance(s, str) else s
+
+
+def body(threshold: Optional[float], **fields: Any) -> Dict[str, Any]:
+    return {
+        "index": "docs",
+        "embedding": "e5",
+        "reranker": "bge",
+        "threshold": threshold,
+        "calibration_id": "cal_0000000001",
+        "index_version": "v1",
+        "policy": {"kind": "drop_rate", "target": 0.3},
+        "score_scale": "unbounded",
+        "expected_drop_rate": 0.3,
+        "fitted_at": "2026-01-01T00:00:00.000Z",
+        "activated_at": "2026-01-01T00:00:00.000Z",
+        **fields,
+    }
+
+
+class Serving:
+    """An opener that answers GET /v1/threshold with one body; the client's reports are recorded, not sent."""
+
+    def __init__(self, served: Dict[str, Any]):
+        self.data = json.dumps(served).encode()
+
+    def open(self, req: Any, timeout: float) -> OpenerAnswer:
+        assert "/v1/threshold" in req.full_url, req.full_url
+        headers = http.client.HTTPMessage()
+        headers["Cache-Control"] = "private, max-age=5"
+        return OpenerAnswer(200, headers, self.data)
+
+
+def client_serving(served: Dict[str, Any], cls: Any = Client) -> Any:
+    c = cls("https://scoregate.test", "t", opener=Serving(served).open, background=False)
+    c.reported = []
+    c.report = lambda candidates, dropped, **kw: c.reported.append((candidates, dropped, kw.get("calibration_id")))
+    return c
+
+
+class VectorTests(unittest.TestCase):
+    def test_the_fixture_covers_every_clause(self) -> None:
+        self.assertEqual(FIXTURE["version"], 1)
+        self.assertGreater(len(FIXTURE["cases"]), 50)
+        self.assertTrue(any(c["expected"]["abstain"] for c in FIXTURE["cases"]))
+        self.assertTrue(any(c["unscored"] == "drop" for c in FIXTURE["cases"]))
+
+    def test_decide_query_reproduces_every_vector(self) -> None:
+        for case in FIXTURE["cases"]:
+            with self.subTest(case["name"]):
+                p = case["policy"]
+                scores = [decode(s) for s in case["scores"]]
+                d = decide_query(scores, p["threshold"], p["min_keep"], p["max_keep"], p["abstain_below"], case["unscored"])
+                want = case["expected"]
+                self.assertEqual([i for i, k in enumerate(d.kept) if k], want["kept"])
+                self.assertEqual((d.abstain, d.dropped, d.below), (want["abstain"], want["dropped_count"], want["below"]))
+
+    def test_gate_reproduces_every_vector_and_reports_the_candidate_gates_drops(self) -> None:
+        for case in FIXTURE["cases"]:
+            with self.subTest(case["name"]):
+                p = case["policy"]
+                guards = {"min_keep": p["min_keep"], "max_keep": p["max_keep"]}
+                c = client_serving(body(p["threshold"], guards=guards, abstain_below=p["abstain_below"]))
+                candidates = [{"i": i, "score": decode(s)} for i, s in enumerate(case["scores"])]
+                r = c.gate(candidates, GATE, fallback=0.99, unscored=case["unscored"])
+                want = case["expected"]
+                self.assertEqual(r.reason, "calibrated")
+                self.assertEqual([x["i"] for x in r.kept], want["kept"])
+                self.assertEqual([x["i"] for x in r.dropped], want["dropped"])
+                self.assertEqual(r.abstain, want["abstain"])
+                self.assertEqual(r.abstain_reason is not None, want["abstain"])
+                expected_reports = [(len(candidates), want["dropped_count"], "cal_0000000001")] if candidates else []
+                self.assertEqual(c.reported, expected_reports)
+
+
+class GuardTests(unittest.TestCase):
+    def test_an_abstaining_query_keeps_nothing_and_says_why(self) -> None:
+        c = client_serving(body(0.3, guards={"min_keep": 1, "max_keep": None}, abstain_below=0.5))
+        r = c.gate([{"score": 0.31}, {"score": 0.2}, {"score": 0.4}], GATE, fallback=0.1)
+        self.assertEqual((r.kept, len(r.dropped), r.abstain, r.top_score), ([], 3, True, 0.4))
+        self.assertEqual(r.abstain_reason, "top score 0.4 is below abstain_below 0.5")
+        self.assertEqual((r.guards, r.abstain_below), (Guards(1, None), 0.5))
+        self.assertEqual(c.reported, [(3, 1, "cal_0000000001")])
+
+    def test_the_async_client_applies_the_same_rule(self) -> None:
+        async def run() -> Any:
+            c = client_serving(body(0.5, guards={"min_keep": 2, "max_keep": 3}, abstain_below=None), AsyncClient)
+            try:
+                return await c.gate([{"s": 0.1}, {"s": 0.9}, {"s": 0.2}, {"s": 0.8}, {"s": 0.7}, {"s": 0.6}], GATE, fallback=0.1, score="s")
+            finally:
+                await c.close()
+
+        r = asyncio.run(run())
+        self.assertEqual([x["s"] for x in r.kept], [0.9, 0.8, 0.7])
+        self.assertFalse(r.abstain)
+
+    def test_a_server_without_the_fields_reads_as_no_guards(self) -> None:
+        c = client_serving(body(0.9))
+        r = c.gate([{"score": 0.1}, {"score": 0.95}], GATE, fallback=0.1)
+        self.assertEqual(([x["score"] for x in r.kept], r.abstain, r.guards, r.abstain_below), ([0.95], False, Guards(), None))
+        t = c.get_threshold(GATE, fallback=0.1)
+        self.assertEqual((t.threshold, t.guards, t.abstain_below), (0.9, Guards(0, None), None))
+        self.assertEqual(c.snapshot()["entries"][0]["response"]["guards"], {"min_keep": 0, "max_keep": None})
+
+    def test_broken_guards_are_a_bad_response_and_the_fallback_applies(self) -> None:
+        broken: List[Dict[str, Any]] = [
+            {"guards": {"min_keep": -1, "max_keep": None}},
+            {"guards": {"min_keep": 1.5, "max_keep": None}},
+            {"guards": {"min_keep": 0, "max_keep": 0}},
+            {"guards": {"min_keep": 3, "max_keep": 2}},
+            {"guards": {"min_keep": True, "max_keep": None}},
+            {"guards": "none"},
+            {"abstain_below": "0.5"},
+        ]
+        for fields in broken:
+            with self.subTest(fields):
+                c = client_serving(body(0.5, **fields))
+                r = c.gate([{"score": 0.1}, {"score": 0.6}], GATE, fallback=0.05)
+                self.assertEqual((r.reason, r.threshold, r.abstain, r.guards), ("fallback", 0.05, False, Guards()))
+                self.assertEqual((r.error.code if r.error else None, len(r.kept)), ("bad_response", 2))
+                self.assertEqual(c.reported, [])
+
+    def test_whole_floats_are_counts(self) -> None:
+        c = client_serving(body(0.9, guards={"min_keep": 1.0, "max_keep": 2.0}))
+        t = c.get_threshold(GATE, fallback=0.1)
+        self.assertEqual((t.reason, t.guards), ("calibrated", Guards(1, 2)))
+
+    def test_a_fallback_never_abstains_and_applies_no_guard(self) -> None:
+        def refuse(req: Any, timeout: float) -> Any:
+            raise OSError("connection refused")
+
+        c = Client("https://scoregate.test", "t", opener=refuse, background=False)
+        r = c.gate([{"score": 0.01}, {"score": 0.02}], GATE, fallback=0.5)
+        self.assertEqual((r.reason, r.kept, r.abstain, r.abstain_below, r.top_score), ("fallback", [], False, None, 0.02))
+
+    def test_decide_query_refuses_guards_that_break_their_invariants(self) -> None:
+        for min_keep, max_keep in ((-1, None), (1.5, None), (0, 0), (3, 2), (True, None)):
+            with self.subTest(min_keep=min_keep, max_keep=max_keep):
+                with self.assertRaises(ValueError):
+                    decide_query([0.5], 0.4, min_keep, max_keep)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    unittest.main()

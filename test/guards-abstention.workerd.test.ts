@@ -1,0 +1,119 @@
+/**
+ * A guarded, abstaining gate end to end inside workerd: a labelled upload with min_keep, max_keep and certified
+ * abstention; GET /v1/threshold serving the guards and abstain_below; the SDK's gate() applying them; observations
+ * that report what the guarded gate did ([m, d, below, abstained]); and the abstention_drift alert when production
+ * starts sending questions the corpus cannot answer.
+ */
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ScoregateClient } from "../packages/client/src";
+import { decideQuery } from "../src/stats/guard-rule";
+import { createRng, type Rng } from "./support/prng";
+import { call, callJson, counted, qs, TOKENS, uniqueGate } from "./support/worker";
+
+const worker = (exports as unknown as { default: Fetcher }).default;
+
+const CANDIDATES = 10;
+
+/** A query's reranker scores (probabilities): answerable ones have relevant candidates that score high. */
+function labelledQuery(rng: Rng, answerable: boolean): { scores: number[]; relevance: number[] } {
+  const base = rng.normal() - (answerable ? 0 : 1.5);
+  const relevance = Array.from({ length: CANDIDATES }, (_, i) => (answerable && (i === 0 || rng.next() < 0.15) ? 1 : 0));
+  const scores = relevance.map((r) => 1 / (1 + Math.exp(-(base + 2 * r + rng.normal()))));
+  return { scores, relevance };
+}
+
+describe("a guarded, abstaining gate from upload to alert", () => {
+  it("fits, serves, gates with the SDK, watches, and raises abstention_drift", async () => {
+    const gate = uniqueGate("guards");
+    const rng = createRng(20261202);
+    const calibration = Array.from({ length: 400 }, (_, i) => labelledQuery(rng, i % 4 !== 0)); // 300 answerable, 100 not
+
+    // Upload: a drop-rate gate with guards and abstention certified at alpha 0.1 on the labels.
+    const created = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: {
+        ...gate,
+        index_version: "v1",
+        score_scale: "probability",
+        policy: { kind: "drop_rate", target: 0.4, min_keep: 2, max_keep: 6, abstention: { alpha: 0.1 } },
+        queries: calibration.map((q) => q.scores),
+        relevance: calibration.map((q) => q.relevance),
+      },
+    });
+    const c = created.calibration;
+    expect(c.guards).toMatchObject({ min_keep: 2, max_keep: 6 });
+    expect(c.guards!.max_keep_binding_rate).toBeGreaterThan(0);
+    expect(Math.abs(c.expected_drop_rate - 0.4)).toBeLessThan(0.01);
+    expect(c.abstention).toMatchObject({ mode: "false_abstention", alpha: 0.1, answerable_queries: 300, unanswerable_queries: 100, k: 30 });
+    expect(c.abstention!.false_abstention_bound!).toBeLessThanOrEqual(0.1);
+    expect(c.abstention!.catch_rate!).toBeGreaterThan(0.5);
+    expect(c.abstain_below).toBe(c.abstention!.abstain_below);
+
+    // Nonsense guards are refused with the field's path and nothing stored.
+    const refused = await call("POST", "/v1/calibrations", {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v2", policy: { kind: "drop_rate", target: 0.4, min_keep: 3, max_keep: 2 }, queries: [[0.1, 0.2]] },
+    });
+    expect(refused.status).toBe(422);
+    const body = (await refused.json()) as { error: { code: string; details: { path: string; message: string }[] } };
+    expect(body.error.code).toBe("invalid_input");
+    expect(body.error.details).toContainEqual({ path: "policy.max_keep", message: "max_keep must be at least min_keep" });
+
+    // Served with the threshold.
+    const served = await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read });
+    expect(served).toMatchObject({ threshold: c.threshold, guards: { min_keep: 2, max_keep: 6 }, abstain_below: c.abstain_below });
+
+    // The SDK's gate() applies them: a query with no good answer abstains, an answerable one keeps 2..6 candidates.
+    const client = new ScoregateClient({
+      baseUrl: "http://scoregate.test",
+      token: TOKENS.read,
+      fetch: ((input: RequestInfo | URL, init?: RequestInit) => worker.fetch(String(input), init)) as typeof fetch,
+      observations: { timer: false },
+    });
+    const policy = { threshold: c.threshold, minKeep: 2, maxKeep: 6, abstainBelow: c.abstain_below! };
+    const gated = async (scores: number[]) => {
+      const r = await client.gate(
+        scores.map((score, id) => ({ id, score })),
+        { gate, score: (x) => x.score, fallback: null, report: false },
+      );
+      // The SDK's decision is the server's rule (src/stats/guard-rule.ts).
+      const d = decideQuery(scores, policy);
+      expect(r.abstain).toBe(d.abstain);
+      expect(r.kept.map((x) => x.id)).toEqual(d.kept.flatMap((k, i) => (k ? [i] : [])));
+      return d;
+    };
+    const hopeless = await gated(Array.from({ length: CANDIDATES }, (_, i) => c.abstain_below! - 0.01 - i / 1000));
+    expect(hopeless.abstain).toBe(true);
+    const good = await gated(Array.from({ length: CANDIDATES }, (_, i) => 0.99 - i / 100));
+    expect(good.abstain).toBe(false);
+    expect(good.kept.filter(Boolean).length).toBe(6);
+
+    // Production like the calibration: observations carry what the guarded gate did; no alert.
+    const observe = async (batch: number, answerableShare: number) => {
+      const queries = Array.from({ length: 100 }, () => {
+        const d = decideQuery(labelledQuery(rng, rng.next() < answerableShare).scores, policy);
+        return [CANDIDATES, d.dropped, d.below, d.abstain ? 1 : 0] as [number, number, number, 0 | 1];
+      });
+      return counted(
+        await callJson("POST", "/v1/observations", 202, {
+          token: TOKENS.read,
+          json: { batch_id: `guards-${batch}`, calibration_id: c.id, queries },
+        }),
+      );
+    };
+    for (let b = 0; b < 6; b++) expect((await observe(b, 0.75)).alerts).toEqual([]);
+    const steady = (await observe(6, 0.75)).window;
+    expect(steady.abstention_queries).toBe(700);
+    expect(steady.abstention!.armed).toBe(true);
+    expect(Math.abs(steady.abstention!.observed! - steady.abstention!.expected)).toBeLessThan(0.06);
+
+    // Then most questions have no good answer in the corpus: the abstention rate's detector raises its own alert.
+    let raised: string[] = [];
+    for (let b = 7; b < 30 && !raised.includes("abstention_drift"); b++) raised = (await observe(b, 0.2)).alerts;
+    expect(raised).toContain("abstention_drift");
+    const { alerts } = await callJson("GET", `/v1/alerts?kind=abstention_drift&${qs(gate)}`, 200, { token: TOKENS.read });
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.summary).toMatch(/production queries abstained/);
+  });
+});
