@@ -108,9 +108,9 @@ interface Watch {
   bind: boolean;
 }
 
-function watch(w: Watch, batch: QueryObservation[], q: number, cal: CalibrationExpectation, level: number): void {
+function watch(w: Watch, batch: QueryObservation[], q: number, cal: CalibrationExpectation, guards: Guards): void {
   if (w.drop && w.bind) return;
-  w.state = observeDetector(w.state, batch, q, cal, DEFAULT_DRIFT_CONFIG, level);
+  w.state = observeDetector(w.state, batch, q, cal, DEFAULT_DRIFT_CONFIG, guards);
   const ev = evaluateDetector(w.state, cal, DEFAULT_DRIFT_CONFIG);
   if (ev.dropRate.alarm) w.drop = true;
   if (ev.emptyContext?.alarm) w.bind = true;
@@ -134,7 +134,6 @@ let oursTotal = 0;
 let runsTotal = 0;
 [...ROWS, ...POWER_ROWS].forEach((row, ri) => {
   const pop: Population = { mix: CAL_MIX, rho: RHO, coupling: row.coupling };
-  const level = Math.max(1, row.guards.minKeep);
   let oursDrop = 0;
   let oursBind = 0;
   let beforeDrop = 0;
@@ -163,8 +162,8 @@ let runsTotal = 0;
         pc += x[0];
         pd += x[1];
       }
-      watch(wOurs, batch, q, ours, level);
-      watch(wBefore, batch, q, before, level);
+      watch(wOurs, batch, q, ours, row.guards);
+      watch(wBefore, batch, q, before, row.guards);
     }
     tested += (driftBands(ours, DEFAULT_DRIFT_CONFIG, 1).dropStrata ?? []).filter((b) => b.armable).length / RUNS;
     prodRate += pd / pc / RUNS;
