@@ -28,19 +28,14 @@ export function murmur3(bytes: Uint8Array, seed = 0): number {
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
-  k = 0;
-  switch (n & 3) {
-    // biome-ignore lint/suspicious/noFallthroughSwitchClause: the reference algorithm's tail falls through on purpose
-    case 3:
-      k ^= bytes[tail + 2]! << 16;
-    // biome-ignore lint/suspicious/noFallthroughSwitchClause: the reference algorithm's tail falls through on purpose
-    case 2:
-      k ^= bytes[tail + 1]! << 8;
-    case 1:
-      k ^= bytes[tail]!;
-      k = Math.imul(k, 0xcc9e2d51);
-      k = (k << 15) | (k >>> 17);
-      h ^= Math.imul(k, 0x1b873593);
+  const rest = n & 3;
+  if (rest > 0) {
+    k = rest === 3 ? bytes[tail + 2]! << 16 : 0;
+    if (rest >= 2) k ^= bytes[tail + 1]! << 8;
+    k ^= bytes[tail]!;
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
   }
   h ^= n;
   h ^= h >>> 16;

@@ -23,7 +23,10 @@ function keyShapes(): Record<string, string[]> {
   const rng = createRng(20);
   const hex = (digits: number) => Array.from({ length: digits }, () => Math.floor(rng.next() * 16).toString(16)).join("");
   const ids = Array.from({ length: KEYS }, (_, i) => `user-${i}`);
-  const uuids = Array.from({ length: KEYS }, () => `${hex(8)}-${hex(4)}-4${hex(3)}-${(8 + Math.floor(rng.next() * 4)).toString(16)}${hex(3)}-${hex(12)}`);
+  const uuids = Array.from(
+    { length: KEYS },
+    () => `${hex(8)}-${hex(4)}-4${hex(3)}-${(8 + Math.floor(rng.next() * 4)).toString(16)}${hex(3)}-${hex(12)}`,
+  );
   const emails = Array.from({ length: KEYS }, (_, i) => `${["ana", "bob", "zoë", "jürgen"][i % 4]}.${i}@example.org`);
   return { ids, uuids, emails };
 }
