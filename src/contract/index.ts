@@ -15,6 +15,7 @@ export * from "./envelopes";
 export * from "./errors";
 export * from "./limits";
 export * from "./monitoring";
+export * from "./promotions";
 export * from "./routes";
 export * from "./serving";
 export * from "./webhooks";

@@ -18,4 +18,6 @@ export type WireTypesMatchTheSchemas = [
   Expect<Equal<wire.StoredPolicy, z.infer<typeof schemas.StoredPolicy>>>,
   Expect<Equal<wire.ThresholdResponse, z.infer<typeof schemas.ThresholdResponse>>>,
   Expect<Equal<wire.ObservationBatch, z.infer<typeof schemas.ObservationBatch>>>,
+  Expect<Equal<wire.ServedShadow, z.infer<typeof schemas.ServedShadow>>>,
+  Expect<Equal<wire.ServedRollout, z.infer<typeof schemas.ServedRollout>>>,
 ];

@@ -30,6 +30,8 @@ export function projectionOf(gate: GateRow, row: ActiveRow, c: StoredCalibration
     activated_at: row.activated_at,
     guards: c.guards ? { min_keep: c.guards.min_keep, max_keep: c.guards.max_keep } : NO_GUARDS,
     abstain_below: c.abstain_below ?? null,
+    rollout: null,
+    shadows: [],
   };
   return {
     v: 1,
