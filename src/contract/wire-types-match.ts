@@ -23,4 +23,6 @@ export type WireTypesMatchTheSchemas = [
   Expect<Equal<wire.GateEvent, z.infer<typeof schemas.GateEvent>>>,
   Expect<Equal<wire.GateHeartbeat, z.infer<typeof schemas.GateHeartbeat>>>,
   Expect<Equal<wire.SseEventName, schemas.SseEventName>>,
+  Expect<Equal<wire.ServedShadow, z.infer<typeof schemas.ServedShadow>>>,
+  Expect<Equal<wire.ServedRollout, z.infer<typeof schemas.ServedRollout>>>,
 ];

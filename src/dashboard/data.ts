@@ -52,6 +52,8 @@ const KIND_WEIGHT: Record<AlertKind, number> = {
   uncalibrated_request: 2,
   recall_drift: 3,
   abstention_drift: 1,
+  promotion_paused: 0,
+  promotion_rolled_back: 0,
 };
 
 /** Most urgent first: open before acknowledged before resolved, drift and shifts before the rest, newest first. */

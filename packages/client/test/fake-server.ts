@@ -35,6 +35,8 @@ export function thresholdBody(
     activated_at: "2026-01-01T00:00:00.000Z",
     guards: { min_keep: 0, max_keep: null },
     abstain_below: null,
+    rollout: null,
+    shadows: [],
     ...overrides,
   };
 }
