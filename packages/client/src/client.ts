@@ -11,7 +11,8 @@ import { THRESHOLD_MAX_AGE_SECONDS, THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_
 // client and the server's statistics cannot drift apart (fixtures/guarded-gate.json pins it for the Python client).
 import { decideQuery, isScored, type QueryDecision } from "../../../src/stats/guard-rule";
 import { BASIS_POINTS, bucketOf } from "./assignment";
-import { readThresholdResponse, type Served, type ServedGate } from "./threshold-response";
+import type { ServedGate } from "../../../src/contract/wire-types";
+import { readThresholdResponse, type Served } from "./threshold-response";
 import { type BackoffPolicy, backoffDelay, boundedFetch, clientError, describeFailure, parseCacheControl, parseRetryAfter, startTimer } from "./http";
 import { ObservationReporter } from "./observations";
 import type {

@@ -1,34 +1,8 @@
 /** The check of GET /v1/threshold's body, guards, rollout and shadows included, before the cache keeps it. */
-import type { ThresholdResponse } from "../../../src/contract/wire-types";
+import type { ServedGate, ServedShadow, ThresholdResponse } from "../../../src/contract/wire-types";
 
-/** A calibration's gate as a client applies it (a promotion candidate's or a shadow's). */
-export interface ServedGate {
-  calibration_id: string;
-  index_version: string;
-  threshold: number | null;
-  expected_drop_rate: number;
-  guards: { min_keep: number; max_keep: number | null };
-  abstain_below: number | null;
-}
-
-/** A running (or paused) promotion's split: keys whose bucket is below `percent_bp` are served `candidate`. */
-export interface ServedRollout {
-  promotion_id: string;
-  step: number;
-  percent_bp: number;
-  salt: string;
-  state: "running" | "paused";
-  candidate: ServedGate;
-}
-
-/** A shadow: mirrored queries whose key's bucket (salted with its calibration id) is below `sample_rate`. */
-export interface ServedShadow extends ServedGate {
-  sample_rate: number;
-  since_seq: number;
-}
-
-/** The threshold body as the cache keeps it: a server from before promotions reads as no rollout and no shadows. */
-export type Served = ThresholdResponse & { rollout: ServedRollout | null; shadows: ServedShadow[] };
+/** The threshold body as the cache keeps it (a server from before promotions reads as no rollout and no shadows). */
+export type Served = ThresholdResponse;
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 const isCount = (v: unknown, min: number): v is number => Number.isInteger(v) && (v as number) >= min;

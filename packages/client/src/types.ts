@@ -1,4 +1,14 @@
-import type { ThresholdResponse } from "../../../src/contract/wire-types";
+import type { GateEvent, PromotionArm, ThresholdResponse } from "../../../src/contract/wire-types";
+
+export type {
+  GateEvent,
+  GateEventKind,
+  GateEventPromotion,
+  GateHeartbeat,
+  ServedGate,
+  ServedRollout,
+  ServedShadow,
+} from "../../../src/contract/wire-types";
 
 /** A gate as GET /v1/threshold names it; `indexVersion` pins one version (blue/green indexes). */
 export interface GateKey {
@@ -74,7 +84,7 @@ export interface ThresholdResult {
 }
 
 /** The arm of a promotion a request was served: assigned by the stable hash of its key (docs/clients.md). */
-export type Arm = "control" | "candidate" | "unassigned";
+export type Arm = PromotionArm;
 
 /** The promotion step and arm a request was served under; gate() reports it with the query's counts. */
 export interface PromotionRef {
@@ -277,31 +287,4 @@ export interface StreamOptions {
   recoveryMs?: number;
   /** Run in Cloudflare Workers too (default false: no connection outlives a request there, so Workers poll). */
   inWorkers?: boolean;
-}
-
-/** The gate's open promotion as an event states it. */
-export interface GateEventPromotion {
-  id: string;
-  state: string;
-  step: number;
-  percent: number;
-}
-
-/**
- * One pushed change of a gate with the full state it serves after it (GET /v1/events, docs/api.md "Pushed
- * changes"): `seq` is the activation-log sequence number, `prev_seq` the gate's previous one (0: none).
- */
-export interface GateEvent {
-  v: 1;
-  seq: number;
-  prev_seq: number;
-  gate_id: string;
-  kind: string;
-  at: string;
-  actor: string;
-  reason: string | null;
-  calibration_id: string;
-  served: ThresholdResponse | null;
-  promotion: GateEventPromotion | null;
-  details: Record<string, unknown> | null;
 }
