@@ -9,7 +9,7 @@
 /** Basis points in 100 %: a rollout's `percent_bp` and a bucket share this scale. */
 export const BASIS_POINTS = 10_000;
 
-let encoder: TextEncoder | undefined;
+let encoder: { encode(s: string): Uint8Array } | undefined;
 
 /**
  * MurmurHash3 x86_32 (aappleby/smhasher, src/MurmurHash3.cpp) of `bytes` with `seed`, as an unsigned 32-bit integer.
