@@ -43,6 +43,15 @@ export const EVENT_LOG_RETENTION_MS = 30 * 24 * 3600 * 1000;
  */
 export const HUB_SYNC_BATCH = 100;
 
+/**
+ * The cron tick syncs the hubs of gates whose log changed within this window (src/streaming/hub-sync.ts): a missed
+ * push is repaired within a minute, and a hub is never asked about a gate that has been quiet.
+ */
+export const HUB_SYNC_WINDOW_MS = 10 * 60 * 1000;
+
+/** Most hubs one cron tick syncs (one Durable Object call each; a gate changes a few times a day). */
+export const MAX_HUB_SYNCS_PER_TICK = 50;
+
 /** Seconds a subscriber refused with 429 too_many_subscribers is asked to wait (Retry-After) before trying again. */
 export const SUBSCRIBE_RETRY_AFTER_SECONDS = 60;
 

@@ -32,7 +32,7 @@ export function resumePoint(lastEventId: string | undefined, after: string | und
 }
 
 /** 429 too_many_subscribers, with when to try again (the client polls meanwhile). */
-export class TooManySubscribersError extends AppError {
+export class SubscribeRefused extends AppError {
   readonly retryAfterSeconds = SUBSCRIBE_RETRY_AFTER_SECONDS;
   constructor(gateId: string) {
     super("too_many_subscribers", `gate ${gateId} has the most subscribers it takes; poll GET /v1/threshold and subscribe again later`);
@@ -45,7 +45,7 @@ export async function subscribe(gateId: string, resume: number | null, deps: Str
     throw new AppError("not_found", `gate ${gateId} does not exist: it is created by its first calibration upload`);
   }
   const res = await deps.hub.subscribe(gateId, resume);
-  if (res.status === 429) throw new TooManySubscribersError(gateId);
+  if (res.status === 429) throw new SubscribeRefused(gateId);
   if (res.webSocket === null) throw new TypeError(`the hub of gate ${gateId} answered ${res.status} without a WebSocket`);
   return relay(res.webSocket, deps.relayClock);
 }

@@ -15,7 +15,7 @@ import { docsRoutes } from "../reference/docs";
 import { referenceRoutes } from "../reference/routes";
 import { servingRoutes } from "../serving/routes";
 import { streamingRoutes } from "../streaming/routes";
-import { TooManySubscribersError } from "../streaming/subscribe";
+import { SubscribeRefused } from "../streaming/subscribe";
 import { webhookRoutes } from "../webhooks/routes";
 import type { AppEnv } from "./deps";
 import { isolate } from "./isolate";
@@ -58,7 +58,7 @@ app.notFound((c) => c.json(errorBody(new AppError("not_found", `no route for ${c
 app.onError((err, c) => {
   if (err instanceof AppError) {
     if (err.code === "storage_unavailable") c.header("Retry-After", String(STORAGE_RETRY_AFTER_SECONDS));
-    if (err instanceof TooManySubscribersError) c.header("Retry-After", String(err.retryAfterSeconds));
+    if (err instanceof SubscribeRefused) c.header("Retry-After", String(err.retryAfterSeconds));
     return c.json(errorBody(err), httpStatus(err.code));
   }
   if (isSchemaError(err)) return c.json(errorBody(notMigrated()), 503);
