@@ -120,3 +120,6 @@ export function sseFrame(event: SseEventName, data: GateEvent | GateHeartbeat, i
 
 /** The stream's first frame: how long to wait before reconnecting. */
 export const sseRetryFrame = (ms: number = SSE_RETRY_MS): string => `retry: ${ms}\n\n`;
+
+/** A gate id (src/platform/ids.ts gateIdOf): 32 lowercase hex characters. */
+export const GateId = z.string().regex(/^[0-9a-f]{32}$/u, { error: "must be a gate id: 32 lowercase hex characters" });
