@@ -13,8 +13,9 @@
  * - shifted: the (1 - 2 aS) sequence lies entirely outside [-tol, tol]; equivalent: the (1 - 2 aE) sequence lies inside
  *   (-tol, tol) (TOST). Each is one one-sided crossing of a two-sided sequence, so P(ever shifted | |Delta| <= tol) <=
  *   aS and P(ever equivalent | |Delta| >= tol) <= aE, asymptotically, over the whole sequence of reads.
- * - t is the live side's effective size (queries / design effect): the side that grows. se is the Agresti-Caffo
- *   two-proportion standard error on the effective sizes (change-decision.ts), queries as the unit.
+ * - t is the live side's number of queries: queries are the independent units (the candidates of one query move
+ *   together), and the live side is the one that grows. se is the Agresti-Caffo two-proportion standard error on the
+ *   effective sizes (candidates / design effect, change-decision.ts), so clustering widens it, not t.
  * - Burn-in: before `minQueries` queries on each side the answer is inconclusive with no interval (the asymptotics
  *   need a few dozen clusters).
  * Preconditions: rates in [0, 1], effective sizes > 0, tol in [0, 1], levels in (0, 0.25), tStar >= 1. Cost O(1).
@@ -22,7 +23,7 @@
  */
 import { adjustedVariance, type ChangeDecisionKind } from "./change-decision";
 
-/** One side of a live comparison: its pooled drop rate, its effective size (queries / deff) and its raw queries. */
+/** One side of a live comparison: its pooled drop rate, its effective size (candidates / deff) and its queries. */
 export interface ChangeSide {
   readonly rate: number;
   readonly effectiveSize: number;
@@ -32,7 +33,7 @@ export interface ChangeSide {
 export interface AnytimeLevels {
   readonly alphaShift: number;
   readonly alphaEquivalence: number;
-  /** Effective queries at which the sequence is tightest (a step's min_queries). */
+  /** Live queries at which the sequence is tightest (a step's min_queries). */
   readonly plannedQueries: number;
   /** Queries each side needs before any answer but inconclusive. */
   readonly minQueries: number;
@@ -71,7 +72,7 @@ export function decideChangeAnytime(reference: ChangeSide, live: ChangeSide, tol
   if (Math.min(reference.queries, live.queries) < levels.minQueries) {
     return { decision: "inconclusive", change, standardError: se, interval95: null, moreDataFactor: null };
   }
-  const t = live.effectiveSize;
+  const t = Math.max(1, live.queries);
   const k = (alpha: number): number => csMultiplier(t, alpha, levels.plannedQueries);
   const kS = k(2 * aS);
   const kE = k(2 * aE);
