@@ -23,7 +23,10 @@ const { values: opts } = parseArgs({ options: { url: { type: "string" }, rounds:
 const baseUrl = opts.url ?? process.env.SCOREGATE_URL ?? "http://localhost:8787";
 const rounds = Number(opts.rounds ?? 3);
 const gate = { index: "docs", embedding: "intfloat/e5-large-v2", reranker: "BAAI/bge-reranker-v2-m3" };
-const lines = readFileSync(join(ROOT, "fixtures/walkthrough/live.ndjson"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+const lines = readFileSync(join(ROOT, "fixtures/walkthrough/live.ndjson"), "utf8")
+  .trim()
+  .split("\n")
+  .map((l) => JSON.parse(l));
 
 const client = new ScoregateClient({ baseUrl, token: process.env.SCOREGATE_TOKEN ?? "dev-read", stream: true });
 client.subscribe((e) => {
