@@ -79,11 +79,11 @@ export interface ThresholdResponse {
   guards: ThresholdGuards;
   /** A query whose top score is below this abstains (nothing kept); null: never. */
   abstain_below: number | null;
-  // --- promotion contract: always sent; a server from before promotions sends neither (clients read null and []) ---
+  // --- promotion contract: optional, always sent by a server with promotions; absent reads as null and [] ---
   /** The running or paused promotion's split; null: none (everyone is served the fields above). */
-  rollout: ServedRollout | null;
+  rollout?: ServedRollout | null | undefined;
   /** The gate's shadow calibrations: mirrored traffic is gated with them and reported with `role: "shadow"`. */
-  shadows: ServedShadow[];
+  shadows?: ServedShadow[] | undefined;
 }
 
 /** A calibration's gate as a client applies it (a shadow's or a promotion candidate's). */
@@ -141,3 +141,57 @@ export interface ObservationBatch {
   /** The promotion step and arm the queries were served under (from the threshold's `rollout`). */
   promotion?: { id: string; step: number; arm: PromotionArm } | undefined;
 }
+
+/** What happened to a gate (src/contract/events.ts GATE_EVENT_KINDS). */
+export type GateEventKind =
+  | "activation"
+  | "shadow_added"
+  | "shadow_removed"
+  | "promotion_started"
+  | "promotion_step"
+  | "promotion_paused"
+  | "promotion_resumed"
+  | "promotion_rolled_back"
+  | "promotion_completed"
+  | "promotion_superseded";
+
+/** The gate's open promotion as an event states it. */
+export interface GateEventPromotion {
+  id: string;
+  state: string;
+  /** 0-based index of the plan's current step. */
+  step: number;
+  /** Share of keyed traffic served the candidate, in percent. */
+  percent: number;
+}
+
+/**
+ * One pushed change of a gate (SSE `event: gate` or `snapshot`, `id:` = `seq`), with the full state served after it.
+ * Drop `seq <= last`; apply when `prev_seq === last` or it is a snapshot; otherwise reconnect with `Last-Event-ID`.
+ */
+export interface GateEvent {
+  v: 1;
+  seq: number;
+  /** The seq of the gate's event before this one (0: none): gaps show as `prev_seq !== last`, never `seq - 1`. */
+  prev_seq: number;
+  gate_id: string;
+  kind: GateEventKind;
+  at: string;
+  actor: string;
+  reason: string | null;
+  calibration_id: string;
+  /** What `GET /v1/threshold` answers after this event; null while the gate serves nothing. */
+  served: ThresholdResponse | null;
+  promotion: GateEventPromotion | null;
+  details: Record<string, unknown> | null;
+}
+
+/** SSE `event: heartbeat` (no `id:`), every 15 s of an idle stream: `head_seq` above the last seen seq means a gap. */
+export interface GateHeartbeat {
+  v: 1;
+  head_seq: number;
+  at: string;
+}
+
+/** The `event:` names of the stream: `gate` and `snapshot` carry a GateEvent, `heartbeat` a GateHeartbeat. */
+export type SseEventName = "gate" | "snapshot" | "heartbeat";
