@@ -76,11 +76,12 @@ export const ThresholdResponse = z.object({
   guards: Guards,
   /** A query abstains (keeps nothing) when its top score is below this; always present, null: never abstains. */
   abstain_below: z.number().nullable(),
-  // --- promotion contract: rollout and shadows (always sent; a server from before them sends neither: read null, []) ---
+  // --- promotion contract: rollout and shadows. Optional in the schema, always sent by this server once the gate's head
+  // holds them; absent (a server or a KV value from before promotions) reads as null and [] ---
   /** The running or paused promotion's split (null: none; everyone is served the fields above). */
-  rollout: ServedRollout.nullable(),
+  rollout: ServedRollout.nullable().optional(),
   /** The gate's shadow calibrations, evaluated on mirrored traffic; never served. */
-  shadows: z.array(ServedShadow),
+  shadows: z.array(ServedShadow).optional(),
 });
 export type ThresholdResponse = z.infer<typeof ThresholdResponse>;
 

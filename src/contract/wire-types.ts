@@ -79,11 +79,11 @@ export interface ThresholdResponse {
   guards: ThresholdGuards;
   /** A query whose top score is below this abstains (nothing kept); null: never. */
   abstain_below: number | null;
-  // --- promotion contract: always sent; a server from before promotions sends neither (clients read null and []) ---
+  // --- promotion contract: optional, always sent by a server with promotions; absent reads as null and [] ---
   /** The running or paused promotion's split; null: none (everyone is served the fields above). */
-  rollout: ServedRollout | null;
+  rollout?: ServedRollout | null | undefined;
   /** The gate's shadow calibrations: mirrored traffic is gated with them and reported with `role: "shadow"`. */
-  shadows: ServedShadow[];
+  shadows?: ServedShadow[] | undefined;
 }
 
 /** A calibration's gate as a client applies it (a shadow's or a promotion candidate's). */

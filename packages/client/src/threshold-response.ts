@@ -1,8 +1,8 @@
 /** The check of GET /v1/threshold's body, guards, rollout and shadows included, before the cache keeps it. */
-import type { ServedGate, ServedShadow, ThresholdResponse } from "../../../src/contract/wire-types";
+import type { ServedGate, ServedRollout, ServedShadow, ThresholdResponse } from "../../../src/contract/wire-types";
 
-/** The threshold body as the cache keeps it (a server from before promotions reads as no rollout and no shadows). */
-export type Served = ThresholdResponse;
+/** The threshold body as the cache keeps it: a server that sends no rollout or shadows reads as null and []. */
+export type Served = ThresholdResponse & { rollout: ServedRollout | null; shadows: ServedShadow[] };
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 const isCount = (v: unknown, min: number): v is number => Number.isInteger(v) && (v as number) >= min;
