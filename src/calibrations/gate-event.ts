@@ -39,8 +39,6 @@ export function servedThreshold(gate: GateNames, c: StoredCalibration, activated
     activated_at: activatedAt,
     guards: c.guards ? { min_keep: c.guards.min_keep, max_keep: c.guards.max_keep } : NO_GUARDS,
     abstain_below: c.abstain_below ?? null,
-    rollout: null,
-    shadows: [],
   };
 }
 

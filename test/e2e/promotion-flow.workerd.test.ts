@@ -2,7 +2,15 @@
  * The whole flow in workerd, with the SDK as the service uses it (its streaming client, `stream: true`, pointed at the
  * Worker): a gate with v1 active and v2 stored unserved; the subscribed client sees every change of the gate pushed,
  * and the seqs it applied are exactly the gate's activation log in D1, with no gap and no repeat, across a forced
- * reconnect in the middle of the changes; what it serves follows each event without a poll.
+ * reconnect in the middle of the changes; what it serves follows each event without a poll. Then v2 in shadow and a
+ * progressive promotion moved by the admin overrides: the shadow and every promotion transition arrive pushed, in the
+ * log's order, and the client keeps serving the gate from memory.
+ *
+ * Not here yet, because the server does not do it yet: the served state (GET /v1/threshold and each event's `served`)
+ * carries no `rollout` and no `shadows`, so the arms by assignment key and `shadow()` are tested against a scripted
+ * server (packages/client/test/promotion.test.ts, stream.test.ts) instead; shadow batches are refused (409) and no
+ * step is decided from the arms' live counts, so the evidence-driven part (shadow observations until `equivalent`, a
+ * step advancing on `equivalent`, the incident's v2 rolled back) waits for the monitor to count them.
  */
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -94,5 +102,38 @@ describe("the promotion flow, pushed to the SDK", () => {
     // one read to start; everything after came pushed
     expect(reads).toEqual([200]);
     expect(client.streams()).toEqual([{ gate: { ...gate }, state: "open", last: seqs.at(-1) }]);
+  });
+
+  it("a shadow and every transition of a progressive promotion arrive pushed, once each, in the log's order", async () => {
+    const gate = uniqueGate("flow-promote");
+    const v1 = await upload(gate, "v1", true);
+    const v2 = await upload(gate, "v2", false, 0.05);
+    const { client, reads } = streamingClient();
+    const kinds: string[] = [];
+    const seqs: number[] = [];
+    client.subscribe((e: ClientEvent) => {
+      if (e.type === "gate") {
+        kinds.push(e.event.kind);
+        seqs.push(e.event.seq);
+      }
+    });
+    await client.getThreshold(gate, { fallback: 0.5 });
+    await vi.waitFor(() => expect(kinds).toEqual(["activation"]), WAIT);
+
+    await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { json: { sample_rate: 0.5 } });
+    await vi.waitFor(() => expect(kinds.at(-1)).toBe("shadow_added"), WAIT);
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { json: { steps: [10, 50, 100], min_queries: 200 } });
+    await vi.waitFor(() => expect(kinds.at(-1)).toBe("promotion_started"), WAIT);
+    client.reconnect();
+    await callJson("POST", `/v1/promotions/${p.id}/advance`, 200, { json: { reason: "step by hand" } });
+    await vi.waitFor(() => expect(kinds.at(-1)).toBe("promotion_step"), WAIT);
+    await callJson("POST", `/v1/promotions/${p.id}/rollback`, 200, { json: { reason: "by hand" } });
+    await vi.waitFor(() => expect(kinds.at(-1)).toBe("promotion_rolled_back"), WAIT);
+
+    const log = await logSeqs(gate);
+    expect(seqs).toEqual(log.slice(log.indexOf(seqs[0]!)));
+    expect(kinds).toEqual(["activation", "shadow_added", "promotion_started", "promotion_step", "promotion_rolled_back"]);
+    expect(await client.getThreshold(gate, { fallback: 0.5, assignmentKey: "user-1" })).toMatchObject({ calibrationId: v1.id, reason: "cached" });
+    expect(reads).toEqual([200]);
   });
 });
