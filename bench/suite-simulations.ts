@@ -95,7 +95,10 @@ const CHECKS: readonly Check[] = [
           if (r.delay === null) missed++;
           else worst = Math.max(worst, r.delay);
         }
-        return { seen: `${falseAlarms} false alarms, ${missed} missed, longest delay ${worst}`, holds: falseAlarms === 0 && missed === 0 && worst <= 400 };
+        return {
+          seen: `${falseAlarms} false alarms, ${missed} missed, longest delay ${worst}`,
+          holds: falseAlarms === 0 && missed === 0 && worst <= 400,
+        };
       },
     }),
   ),

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, driftBands } from "../../src/stats/drift";
 import { evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
 import { type DetectorState, detectorAdd, newDetector } from "../../src/stats/e-detector";
-import { CANDIDATES as M, DETECTOR_BATCH as BATCH, DETECTOR_CALIBRATION as CAL, detectorDelay as delay } from "../support/monitor-runs";
+import { DETECTOR_BATCH as BATCH, DETECTOR_CALIBRATION as CAL, detectorDelay as delay, CANDIDATES as M } from "../support/monitor-runs";
 import { clusteredDrops, createRng, deriveSeed } from "../support/prng";
 
 // The seed counts here decide each property (a blind spot would miss on every seed); bench/suite-simulations.ts runs the same scenarios on the counts the

@@ -44,7 +44,14 @@ export function firstAlarm(seed: number, queries: number, p: number, rho: number
 }
 
 /** How many of `runs` windows alarm at all, window `run` seeded with `seedOf(run)`. */
-export function windowsThatAlarm(runs: number, seedOf: (run: number) => number, queries: number, p: number, rho: number, p0hat: number | null): number {
+export function windowsThatAlarm(
+  runs: number,
+  seedOf: (run: number) => number,
+  queries: number,
+  p: number,
+  rho: number,
+  p0hat: number | null,
+): number {
   let alarms = 0;
   for (let run = 0; run < runs; run++) if (firstAlarm(seedOf(run), queries, p, rho, p0hat) !== null) alarms++;
   return alarms;
@@ -55,13 +62,7 @@ export function windowsThatAlarm(runs: number, seedOf: (run: number) => number, 
  * every alarm: the alarms during the quiet part, and the queries from the change to the first alarm after it (null
  * when none within `limit`).
  */
-export function detectorDelay(
-  seed: number,
-  quiet: number,
-  after: number,
-  rho: number,
-  limit = 5_000,
-): { falseAlarms: number; delay: number | null } {
+export function detectorDelay(seed: number, quiet: number, after: number, rho: number, limit = 5_000): { falseAlarms: number; delay: number | null } {
   const rng = createRng(seed);
   let state = newDetector();
   let falseAlarms = 0;
