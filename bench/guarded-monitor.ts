@@ -31,7 +31,7 @@ import { evaluateDetector, observeDetector } from "../src/stats/drift-detector";
 import { type DetectorState, newDetector } from "../src/stats/e-detector";
 import { type Guards, guardedKept } from "../src/stats/guarded-gate";
 import { sortedCopy } from "../src/stats/order-statistics";
-import type { QueryObservation } from "../src/stats/per-query";
+import { DROP_RATE_STRATA, type QueryObservation } from "../src/stats/per-query";
 import { createRng, deriveSeed, type Rng } from "../test/support/prng";
 import { drawQueries, type Population, SIZE_MIXES, sizeFor } from "./lib/guard-models";
 import { machineLine, numberOption, stringOption, upperBound95, writeReport } from "./lib/report";
@@ -117,7 +117,7 @@ function watch(w: Watch, batch: QueryObservation[], q: number, cal: CalibrationE
 }
 
 const HEADER = [
-  "| guards, target | production mix | coupling | calibration guarded rate % | production guarded rate % | ours: runs with a drop-rate alarm (one-sided 95 % bound) | ours: guard-binding (min_keep) alarms | ours: drop-rate strata tested (of 8) | before (one pooled rate): runs with a drop-rate alarm |",
+  `| guards, target | production mix | coupling | calibration guarded rate % | production guarded rate % | ours: runs with a drop-rate alarm (one-sided 95 % bound) | ours: guard-binding (min_keep) alarms | ours: drop-rate strata tested (of ${DROP_RATE_STRATA.length}) | before (one pooled rate): runs with a drop-rate alarm |`,
   "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
 ];
 const lines: string[] = [];
