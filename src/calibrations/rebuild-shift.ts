@@ -5,8 +5,8 @@
 import type { ShiftReport, StoredCalibration } from "../contract";
 import { decideChange } from "../stats/change-decision";
 import { type Distribution, shareBelow } from "../stats/distribution";
-import { countBelow } from "../stats/order-statistics";
 import { type Guards, NO_GUARDS } from "../stats/guarded-gate";
+import { countBelow } from "../stats/order-statistics";
 import { perQueryStats } from "../stats/per-query";
 import { ksDistance, populationStabilityIndex, twoProportionTest } from "../stats/shift";
 

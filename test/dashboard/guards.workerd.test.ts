@@ -61,12 +61,12 @@ describe("gate page of a guarded, abstaining gate", () => {
     expect(w.abstention?.observed).toBeCloseTo(0.4, 12);
 
     const html = await page(`/ui/gates/${calibration.gate_id}`, await session(TOKENS.read));
-    const guards = /data-field="guards">([^]*?)<\/div>/u.exec(html)?.[1] ?? "";
+    const guards = /data-field="guards">([\s\S]*?)<\/div>/u.exec(html)?.[1] ?? "";
     expect(guards).toContain("min_keep 1, max_keep 2");
     expect(guards).toContain(`min_keep binds on ${pct(g.min_keep_binding_rate)}`);
     expect(guards).toContain(`max_keep on ${pct(g.max_keep_binding_rate)}`);
     expect(guards).toContain(`would drop ${pct(g.bare_drop_rate)}`);
-    const abstain = /data-field="abstain-below">([^]*?)<\/div>/u.exec(html)?.[1] ?? "";
+    const abstain = /data-field="abstain-below">([\s\S]*?)<\/div>/u.exec(html)?.[1] ?? "";
     expect(abstain).toContain("abstain_below 0.55");
     expect(abstain).toContain(`expected abstention ${pct(calibration.abstention!.expected_rate)}`);
 

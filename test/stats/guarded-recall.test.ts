@@ -145,7 +145,7 @@ describe("guarded recall coverage on fresh queries (simulation, 300 seeds)", () 
   });
 });
 
-describe("the reachability edge under max_keep (docs/methods.md, \"Guards and abstention\")", () => {
+describe('the reachability edge under max_keep (docs/methods.md, "Guards and abstention")', () => {
   // A query whose relevant candidates all rank beyond max_keep has guarded score -Infinity: lost at every threshold.
   // With k = floor((n+1)(1-r)) the rule fits while fewer than k calibration queries are lost and refuses from k on.
   const q = (relevantRank: number, top: number): GoldenQuery => ({
@@ -153,8 +153,7 @@ describe("the reachability edge under max_keep (docs/methods.md, \"Guards and ab
     relevance: [0, 1, 2].map((r) => Number(r === relevantRank)),
   });
   const g: Guards = { minKeep: 0, maxKeep: 2 };
-  const set = (lost: number): LabelledQueries =>
-    labelled(Array.from({ length: 19 }, (_, i) => (i < lost ? q(2, 1 + i / 100) : q(0, 0.5 + i / 100))));
+  const set = (lost: number): LabelledQueries => labelled(Array.from({ length: 19 }, (_, i) => (i < lost ? q(2, 1 + i / 100) : q(0, 0.5 + i / 100))));
 
   it("n = 19, r = 0.9 (k = 2): one lost query fits, two are 422 with the highest target the cap allows", () => {
     const one = fitGuardedRecall(set(1), 0.9, "any_relevant", g, eligibleMax(set(1), g));

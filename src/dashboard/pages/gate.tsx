@@ -32,8 +32,8 @@ function GuardLines(props: { calibration: Calibration }) {
     <>
       {g && (
         <div data-field="guards">
-          guards: min_keep {g.min_keep}, max_keep {g.max_keep ?? "none"} (in calibration min_keep binds on {pct(g.min_keep_binding_rate)} of
-          queries, max_keep on {pct(g.max_keep_binding_rate)}; the threshold alone would drop {pct(g.bare_drop_rate)})
+          guards: min_keep {g.min_keep}, max_keep {g.max_keep ?? "none"} (in calibration min_keep binds on {pct(g.min_keep_binding_rate)} of queries,
+          max_keep on {pct(g.max_keep_binding_rate)}; the threshold alone would drop {pct(g.bare_drop_rate)})
         </div>
       )}
       {a !== null && (
