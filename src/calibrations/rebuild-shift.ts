@@ -5,6 +5,7 @@
 import type { ShiftReport, StoredCalibration } from "../contract";
 import { decideChange } from "../stats/change-decision";
 import { type Distribution, shareBelow } from "../stats/distribution";
+import { type Guards, NO_GUARDS } from "../stats/guarded-gate";
 import { countBelow } from "../stats/order-statistics";
 import { perQueryStats } from "../stats/per-query";
 import { ksDistance, populationStabilityIndex, twoProportionTest } from "../stats/shift";
@@ -51,8 +52,22 @@ export function rebuildShift(input: {
   const { previous, sorted, tolerance } = input;
   const n = input.distribution.n;
   const t = previous.threshold;
-  const pPrev = previous.in_sample_drop_rate;
-  const pNew = t === null ? 0 : sorted ? countBelow(sorted, t) / n : shareBelow(input.distribution, t);
+  // A guarded previous gate is compared as it ran, with its guards on both sides, where the new scores come per query;
+  // otherwise (flat new scores, or only their distribution left) the guards cannot be applied and both sides are
+  // compared bare: `score >= threshold` alone, the previous calibration's bare_drop_rate against the new share below.
+  const pg = previous.guards ?? null;
+  const guards: Guards | null = pg && t !== null ? { minKeep: pg.min_keep, maxKeep: pg.max_keep } : null;
+  const guardedNew = guards !== null && input.byQuery !== null;
+  const pPrev = pg && guards !== null && !guardedNew ? pg.bare_drop_rate : previous.in_sample_drop_rate;
+  const newStats = input.byQuery ? perQueryStats(input.byQuery.scores, input.byQuery.offsets, t, guardedNew ? guards : NO_GUARDS) : null;
+  const pNew =
+    t === null
+      ? 0
+      : guardedNew && newStats && input.byQuery
+        ? 1 - (newStats.meanKept * newStats.queries) / input.byQuery.scores.length
+        : sorted
+          ? countBelow(sorted, t) / n
+          : shareBelow(input.distribution, t);
   // Queries, not candidates, are the sampling unit when either side gives them: deflate both n by the design effect.
   // Both sides estimate the same clustering; each estimate is low-biased with few queries (test/calibrations/
   // rebuild-shift.test.ts measured 0.4 % false alerts at 50 queries a side with per-side estimates), so use the larger.
@@ -63,7 +78,6 @@ export function rebuildShift(input: {
         df: previous.interval_degrees_of_freedom ?? (previous.n_queries !== null ? Math.max(1, previous.n_queries - 1) : Number.POSITIVE_INFINITY),
       }
     : null;
-  const newStats = input.byQuery ? perQueryStats(input.byQuery.scores, input.byQuery.offsets, t) : null;
   const newSide = newStats
     ? { deff: newStats.designEffect, df: newStats.degreesOfFreedom }
     : input.newDesignEffect !== undefined
@@ -92,7 +106,13 @@ export function rebuildShift(input: {
   let reason: string;
   if (t === null) reason = "the previous calibration kept every candidate (no gate), so no drop rate can move";
   else {
-    const head = `the previous threshold ${t} drops ${pts(pNew)} of the new scores against ${pts(pPrev)} before (${change >= 0 ? "+" : ""}${(100 * change).toFixed(1)} points, ${ci})`;
+    const gated =
+      guards === null
+        ? ""
+        : guardedNew
+          ? ` with its guards (min_keep ${guards.minKeep}, max_keep ${guards.maxKeep ?? "none"})`
+          : " alone (its guards left out: the new scores are not per query, so they cannot be applied; both sides compared bare)";
+    const head = `the previous threshold ${t}${gated} drops ${pts(pNew)} of the new scores against ${pts(pPrev)} before (${change >= 0 ? "+" : ""}${(100 * change).toFixed(1)} points, ${ci})`;
     if (decision === "shifted") reason = `${head}: shifted, beyond the ${tol} (minimum-effect test, level ${REBUILD_SHIFT_ALPHA})`;
     else if (decision === "equivalent")
       reason = `${head}: equivalent, shown to be within the ${tol} (TOST, level ${REBUILD_EQUIVALENCE_ALPHA}): safe to promote`;

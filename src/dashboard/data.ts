@@ -77,6 +77,13 @@ export interface WindowPoint {
   /** Production's mean candidates per query, and how it compares with the calibration's (information only). */
   readonly mean_candidates: number | null;
   readonly candidates_change: WindowStatus["candidates_per_query"]["change"];
+  /**
+   * A min_keep gate's level (`empty_context_level`): `empty_rate` is then the share of queries where the guard bound
+   * (the threshold alone left fewer than min(level, candidates)). null: queries left with nothing.
+   */
+  readonly empty_level: number | null;
+  /** The abstention rate's test of an abstaining calibration (null otherwise), with the queries that reported it. */
+  readonly abstention: { readonly observed: number | null; readonly expected: number; readonly queries: number; readonly alarm: boolean } | null;
   readonly open: boolean;
 }
 
@@ -101,6 +108,10 @@ function pointOf(w: WindowStatus, open: boolean): WindowPoint {
     empty_rate: w.queries > 0 ? w.empty_queries / w.queries : null,
     mean_candidates: w.mean_candidates,
     candidates_change: w.candidates_per_query.change,
+    empty_level: w.empty_context_level ?? null,
+    abstention: w.abstention
+      ? { observed: w.abstention.observed, expected: w.abstention.expected, queries: w.abstention_queries ?? 0, alarm: w.abstention.alarm }
+      : null,
     open,
   };
 }

@@ -12,7 +12,9 @@
  * therefore apply unchanged to the effective scores and keep their finite-sample guarantee, with two edges:
  *
  * - a threshold of -Infinity: the cap loses the relevant candidates of too many queries for any threshold to certify
- *   the target (`unreachable`, with the highest target the guards allow);
+ *   the target (`unreachable`, with the highest target the guards allow). A lost query is missed even at -Infinity, so
+ *   the guarantee is joint: P(fitted and a fresh query missed) <= k/(n+1). Conditioned on fitting it falls short of
+ *   the target near this edge (docs/methods.md, "Recall with guards"; test/stats/guarded-recall.test.ts measures it);
  * - a threshold of +Infinity: min_keep alone gives the guarantee. Any finite threshold keeps at least as much, so the
  *   gate takes the highest eligible calibration score (it then keeps the top m0 of each query and little more); its
  *   coverage is at least the bound and its in-sample centre is the plug-in 1 - below/n.

@@ -4,7 +4,8 @@
  * by never resolving: nothing after the commit point runs, as when the isolate is reset. The retry with the same key
  * replays the committed answer (before and after the key's claim expires), never stores a second calibration, and
  * completes the side effects (the KV projection here; the Worker wires the isolate invalidation and rebuild_shift the
- * same way, as activation listeners).
+ * same way, as activation listeners). A request that only stalls past its claim loses the race to its retry: the
+ * calibrations_by_request unique index refuses its commit with 409, and exactly one calibration is stored.
  */
 import { describe, expect, it } from "vitest";
 import type { ActivationListener } from "../../src/calibrations/activation";
@@ -114,5 +115,48 @@ describe("an upload killed after its D1 commit, before its Idempotency-Key compl
     const s = setup();
     await crash(s, raw("v1"), "rebuild-9");
     await expect(uploadCalibration(raw("v1", {}, 0.1), "rebuild-bot", "rebuild-9", s.deps)).rejects.toMatchObject({ code: "idempotency_mismatch" });
+  });
+
+  it("a slow request whose claim expired before its commit: the retry stores it, the slow one's commit is refused (409), one calibration", async () => {
+    const s = setup();
+    const gateId = await gateIdOf(GATE);
+    // Hold the first request just before its D1 commit, as a request that stalls past IDEMPOTENCY_LOCK_MS.
+    let release: () => void = () => {};
+    let stalled: () => void = () => {};
+    const atCommit = new Promise<void>((r) => {
+      stalled = r;
+    });
+    const store = s.m.calibrations;
+    const create = store.create.bind(store);
+    let first = true;
+    const deps = {
+      ...s.deps,
+      calibrations: Object.assign(Object.create(store) as typeof store, {
+        create: async (input: Parameters<typeof store.create>[0]) => {
+          if (first) {
+            first = false;
+            stalled();
+            await new Promise<void>((r) => {
+              release = r;
+            });
+          }
+          return create(input);
+        },
+      }),
+    };
+    const slow = uploadCalibration(raw("v1"), "rebuild-bot", "rebuild-slow", deps);
+    await atCommit;
+    s.m.advance(IDEMPOTENCY_LOCK_MS + 1000);
+    const retry = await uploadCalibration(raw("v1"), "rebuild-bot", "rebuild-slow", deps);
+    expect(retry).toMatchObject({ status: 201, replayed: false });
+    release();
+    await expect(slow).rejects.toMatchObject({ code: "conflict" });
+    const history = (await store.history(gateId, 10, null)).items;
+    expect(history.map((c) => c.id)).toEqual([retry.body.calibration.id]);
+    expect(await store.activations(gateId, 10)).toHaveLength(1);
+    // the client that saw the 409 retries and gets the stored answer
+    const again = await uploadCalibration(raw("v1"), "rebuild-bot", "rebuild-slow", deps);
+    expect(again).toMatchObject({ status: 201, replayed: true });
+    expect(again.body.calibration.id).toBe(retry.body.calibration.id);
   });
 });

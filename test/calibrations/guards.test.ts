@@ -278,3 +278,35 @@ describe("guards and abstention in every upload encoding", () => {
     expect(() => parseCalibrationUpload({ type: "json", bytes: enc.encode(JSON.stringify(body)), params: {} })).toThrow(/one flag per query/);
   });
 });
+
+describe("the rebuild shift of a guarded gate", () => {
+  const qs = queries(31, 400, 12);
+  const policy = { kind: "drop_rate", target: 0.3, min_keep: 3 };
+
+  it("applies the previous gate's guards to new per-query scores: the same scores again do not move", async () => {
+    const s = setup();
+    const v1 = await run(s, { policy, queries: qs });
+    const g = v1.calibration.guards!;
+    // min_keep binds here: the bare threshold alone drops visibly more than the guarded gate.
+    expect(g.bare_drop_rate - v1.calibration.in_sample_drop_rate).toBeGreaterThan(0.05);
+    const v2 = await run(s, { policy, queries: qs, index_version: "v2" });
+    const shift = v2.shift!;
+    expect(shift.previous_drop_rate_at_previous_threshold).toBe(v1.calibration.in_sample_drop_rate);
+    expect(shift.drop_rate_at_previous_threshold).toBeCloseTo(v1.calibration.in_sample_drop_rate, 12);
+    expect(shift.change_points).toBeCloseTo(0, 9);
+    expect(shift.decision).not.toBe("shifted");
+    expect(shift.reason).toContain("with its guards (min_keep 3, max_keep none)");
+  });
+
+  it("compares both sides bare when the new scores are flat, and says so", async () => {
+    const s = setup();
+    const v1 = await run(s, { policy, queries: qs });
+    const flat = flattenQueries(qs);
+    const meta = CalibrationMeta.parse({ ...GATE, index_version: "v2", policy: { kind: "drop_rate", target: 0.3 } });
+    const v2 = await calibrate({ meta, scores: flat.scores, offsets: null }, "alice", s.deps);
+    const shift = v2.shift!;
+    expect(shift.previous_drop_rate_at_previous_threshold).toBe(v1.calibration.guards!.bare_drop_rate);
+    expect(shift.drop_rate_at_previous_threshold).toBeCloseTo(v1.calibration.guards!.bare_drop_rate, 12);
+    expect(shift.reason).toContain("its guards left out");
+  });
+});

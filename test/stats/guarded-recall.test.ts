@@ -3,7 +3,8 @@ import golden from "../../fixtures/golden/guards.json" with { type: "json" };
 import { decideQuery } from "../../src/stats/guard-rule";
 import { type Guards, NO_GUARDS } from "../../src/stats/guarded-gate";
 import { effectiveScores, fitGuardedRecall } from "../../src/stats/guarded-recall";
-import { type CoverageNotion, fitRecallGate, type LabelledQueries } from "../../src/stats/recall-gate";
+import { countBelow } from "../../src/stats/order-statistics";
+import { type CoverageNotion, fitRecallGate, type LabelledQueries, perQueryRelevantScores } from "../../src/stats/recall-gate";
 import { createRng, deriveSeed } from "../support/prng";
 
 type GoldenQuery = { scores: number[]; relevance: number[] };
@@ -142,4 +143,78 @@ describe("guarded recall coverage on fresh queries (simulation, 300 seeds)", () 
     expect(mean).toBeGreaterThanOrEqual(r - 0.01);
     expect(mean).toBeLessThanOrEqual(r + (notion === "candidates" ? 2 : 1) / (n + 1) + 0.01);
   });
+});
+
+describe('the reachability edge under max_keep (docs/methods.md, "Guards and abstention")', () => {
+  // A query whose relevant candidates all rank beyond max_keep has guarded score -Infinity: lost at every threshold.
+  // With k = floor((n+1)(1-r)) the rule fits while fewer than k calibration queries are lost and refuses from k on.
+  const q = (relevantRank: number, top: number): GoldenQuery => ({
+    scores: [top, top - 0.1, top - 0.2],
+    relevance: [0, 1, 2].map((r) => Number(r === relevantRank)),
+  });
+  const g: Guards = { minKeep: 0, maxKeep: 2 };
+  const set = (lost: number): LabelledQueries => labelled(Array.from({ length: 19 }, (_, i) => (i < lost ? q(2, 1 + i / 100) : q(0, 0.5 + i / 100))));
+
+  it("n = 19, r = 0.9 (k = 2): one lost query fits, two are 422 with the highest target the cap allows", () => {
+    const one = fitGuardedRecall(set(1), 0.9, "any_relevant", g, eligibleMax(set(1), g));
+    expect(one.kind).toBe("fitted");
+    // The threshold is the smallest finite guarded score: the one lost query counts as the first miss.
+    if (one.kind === "fitted") expect(one.threshold).toBeCloseTo(0.51, 12);
+    const two = fitGuardedRecall(set(2), 0.9, "any_relevant", g, eligibleMax(set(2), g));
+    expect(two).toEqual({ kind: "unreachable", n: 19, lost: 2, highestTarget: 1 - 3 / 20 });
+    // At the highest target the cap allows, the same calibration fits.
+    expect(fitGuardedRecall(set(2), 0.85, "any_relevant", g, eligibleMax(set(2), g)).kind).toBe("fitted");
+  });
+
+  it("at the edge the guarantee holds jointly with fitting, not for fitted calibrations alone, nor for the cap alone", () => {
+    // Each query 3-20 candidates, a fifth relevant; max_keep 2 loses every relevant candidate of about 11.8 % of the
+    // queries, so r = 0.88 (k = 7 of n = 60) is only just reachable and about half the calibrations are refused.
+    const rng = createRng(deriveSeed(920, 0));
+    const draw = (): GoldenQuery => {
+      const m = 3 + Math.floor(rng.next() * 18);
+      const base = rng.normal();
+      const relevance = Array.from({ length: m }, () => Number(rng.next() < 0.2));
+      return { scores: relevance.map((r) => base + 1.5 * r + rng.normal()), relevance };
+    };
+    const relevantQueries = (count: number): GoldenQuery[] => {
+      const out: GoldenQuery[] = [];
+      while (out.length < count) {
+        const x = draw();
+        if (x.relevance.includes(1)) out.push(x);
+      }
+      return out;
+    };
+    // The truth from 50,000 fresh queries: coverage of t is the share of guarded per-query scores >= t, a lost query
+    // (-Infinity) never covered (the fits above check the effective scores against the guard rule itself).
+    const reference = perQueryRelevantScores(effectiveScores(labelled(relevantQueries(50_000)), g), "max");
+    const coverage = (t: number): number => 1 - countBelow(reference, t) / reference.length;
+    const capOnly = coverage(-Number.MAX_VALUE);
+    const r = 0.88;
+    const seeds = 2000;
+    let missedAndFitted = 0;
+    let fittedCoverage = 0;
+    let fitted = 0;
+    for (let s = 0; s < seeds; s++) {
+      const cal = labelled(relevantQueries(60));
+      const fit = fitGuardedRecall(cal, r, "any_relevant", g, eligibleMax(cal, g));
+      if (fit.kind === "too_few_queries") throw new Error("60 queries suffice at r = 0.88");
+      if (fit.kind === "unreachable") continue;
+      const c = coverage(fit.threshold!);
+      missedAndFitted += 1 - c;
+      fittedCoverage += c;
+      fitted++;
+    }
+    expect(capOnly).toBeGreaterThan(r);
+    expect(capOnly).toBeLessThan(0.9);
+    expect(fitted).toBeGreaterThan(seeds * 0.2);
+    expect(fitted).toBeLessThan(seeds * 0.8);
+    // P(fitted and a fresh query missed) <= k/(n+1) = 7/61 = 0.115 (sd of the mean over seeds about 0.002): exact.
+    expect(missedAndFitted / seeds).toBeLessThanOrEqual(7 / 61 + 0.006);
+    // Conditioned on the fit succeeding it falls below the target: the fitted calibrations are those that saw few
+    // lost queries, so their threshold spends the miss budget the cap then takes as well ...
+    expect(fittedCoverage / fitted).toBeLessThan(r);
+    // ... and serving the cap alone when the fit refuses would not rescue it: a refused calibration is no certificate
+    // for the cap either (that would miss p_lost on top of the fitted calibrations' misses).
+    expect((fittedCoverage + (seeds - fitted) * capOnly) / seeds).toBeLessThan(r);
+  }, 120_000);
 });

@@ -5,7 +5,7 @@
 import { SERIES_BUCKET_MS } from "../../contract";
 import { num, pct } from "../charts/scale";
 import { alarmsOf, calibrationsOf, DropRateSeriesChart } from "../charts/time-series";
-import { type GateView, SERIES_RANGES, type SeriesRange } from "../data";
+import { type GateView, SERIES_RANGES, type SeriesRange, type WindowPoint } from "../data";
 import { when } from "./layout";
 import { Table } from "./table";
 
@@ -38,6 +38,8 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
   const v = props.view;
   const series = v.series;
   const buckets = series?.buckets ?? [];
+  const guarded = v.monitor.points.some((p) => p.empty_level !== null);
+  const abstaining = v.monitor.points.some((p) => p.abstention !== null);
   return (
     <>
       <h2 id="production">Production drop rate</h2>
@@ -135,7 +137,26 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
             { header: "Observed", num: true, cell: (p) => pct(p.observed) },
             { header: "Expected", num: true, cell: (p) => pct(p.expected) },
             { header: "Band", num: true, cell: (p) => `${pct(p.band[0])} – ${pct(p.band[1])}` },
-            { header: "Empty context", num: true, cell: (p) => pct(p.empty_rate) },
+            {
+              // A min_keep gate is never empty: its test watches where the guard binds (docs/drift.md).
+              header: guarded ? "Empty context / guard binding" : "Empty context",
+              num: true,
+              field: "empty",
+              cell: (p) => (p.empty_level === null ? pct(p.empty_rate) : `guard bound ${pct(p.empty_rate)} (min_keep ${p.empty_level})`),
+            },
+            ...(abstaining
+              ? [
+                  {
+                    header: "Abstention",
+                    num: true,
+                    field: "abstention",
+                    cell: (p: WindowPoint) =>
+                      p.abstention === null
+                        ? "–"
+                        : `${pct(p.abstention.observed)} of ${p.abstention.queries} (expected ${pct(p.abstention.expected)})${p.abstention.alarm ? ", alarm" : ""}`,
+                  },
+                ]
+              : []),
             {
               header: "Candidates / query",
               num: true,

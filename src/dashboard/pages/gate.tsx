@@ -23,6 +23,29 @@ export interface GateQuery {
 const labelOf = (c: Calibration, other: Calibration): string =>
   `${c.index_version}${other.index_version === c.index_version ? ` (${c.id.slice(-6)})` : ""}${c.current ? " (served)" : ""}`;
 
+/** The served guards and abstain_below, with what they do on the calibration's own queries (nothing without them). */
+function GuardLines(props: { calibration: Calibration }) {
+  const c = props.calibration;
+  const g = c.guards ?? null;
+  const a = c.abstain_below ?? null;
+  return (
+    <>
+      {g && (
+        <div data-field="guards">
+          guards: min_keep {g.min_keep}, max_keep {g.max_keep ?? "none"} (in calibration min_keep binds on {pct(g.min_keep_binding_rate)} of queries,
+          max_keep on {pct(g.max_keep_binding_rate)}; the threshold alone would drop {pct(g.bare_drop_rate)})
+        </div>
+      )}
+      {a !== null && (
+        <div data-field="abstain-below">
+          abstain_below {num(a)}: a query whose top score is below it keeps nothing
+          {c.abstention ? ` (expected abstention ${pct(c.abstention.expected_rate)} of queries)` : ""}
+        </div>
+      )}
+    </>
+  );
+}
+
 export function GatePage(props: { view: GateView; q: GateQuery; principal: Principal; csrf: string; path: string }) {
   const { view: v, q } = props;
   const admin = grants(props.principal.scope, "admin");
@@ -72,6 +95,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
               ? `index version ${cur.index_version}, ${cur.policy.kind} policy, expected drop ${pct(cur.expected_drop_rate)}`
               : "no active calibration"}
           </div>
+          {cur && <GuardLines calibration={cur} />}
           {rolledBack && (
             <div data-field="rolled-back">
               Rolled back from {cmp!.newer.index_version} at {when(rolledBack.activated_at)} by {rolledBack.actor}

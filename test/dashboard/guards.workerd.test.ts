@@ -1,0 +1,92 @@
+// The gate page of a guarded, abstaining gate shows the served guards and abstain_below with what they do on the
+// calibration's queries, and the monitor's guard-binding and abstention figures per window, the numbers
+// GET /v1/calibrations and GET /v1/monitor give.
+import { describe, expect, it } from "vitest";
+import { pct } from "../../src/dashboard/charts/scale";
+import { callJson, counted, qs, TOKENS, uniqueGate } from "../support/worker";
+import { page, session } from "./session-support";
+
+/** The README's guarded example: 12 queries of 3 candidates, 10 of them answerable. */
+const QUERIES = [
+  [0.91, 0.4, 0.12],
+  [0.55, 0.31, 0.08],
+  [0.77, 0.52, 0.3],
+  [0.35, 0.62, 0.21],
+  [0.88, 0.15, 0.44],
+  [0.49, 0.58, 0.11],
+  [0.82, 0.33, 0.27],
+  [0.66, 0.71, 0.05],
+  [0.93, 0.47, 0.38],
+  [0.58, 0.2, 0.61],
+  [0.18, 0.09, 0.02],
+  [0.31, 0.12, 0.07],
+];
+const RELEVANCE = QUERIES.map((_, i) => (i >= 10 ? [0, 0, 0] : [1, 0, 0]));
+
+/** The `<tr>` of the open window in the windows table. */
+function openWindowRow(html: string): string {
+  const start = html.indexOf('data-table="windows"');
+  expect(start, "a windows table").toBeGreaterThanOrEqual(0);
+  const table = html.slice(start, html.indexOf("</table>", start));
+  const row = table.split("<tr").find((tr) => tr.includes("(open)"));
+  if (row === undefined) throw new Error("no open window row");
+  return row;
+}
+
+describe("gate page of a guarded, abstaining gate", () => {
+  it("shows the guards, abstain_below, guard binding and the abstention rate with the API's numbers", async () => {
+    const gate = uniqueGate("guards-page");
+    const { calibration } = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: {
+        ...gate,
+        index_version: "v4",
+        activate: true,
+        queries: QUERIES,
+        relevance: RELEVANCE,
+        policy: { kind: "drop_rate", target: 0.5, min_keep: 1, max_keep: 2, abstention: { alpha: 0.1 } },
+      },
+    });
+    const g = calibration.guards!;
+    expect(g).toMatchObject({ min_keep: 1, max_keep: 2 });
+    expect(calibration.abstain_below).toBe(0.55);
+    // Production: 40 queries whose threshold alone drops all 3 (min_keep binds) and that abstain, 60 that keep 2.
+    const queries = [...Array.from({ length: 40 }, () => [3, 2, 3, 1]), ...Array.from({ length: 60 }, () => [3, 1, 1, 0])];
+    counted(await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: { batch_id: "guards-page-1", ...gate, queries } }));
+    const monitor = await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read });
+    const w = monitor.windows[0]!;
+    expect(w.empty_context_level).toBe(1);
+    expect(w.empty_queries).toBe(40);
+    expect(w.abstained_queries).toBe(40);
+    expect(w.abstention?.observed).toBeCloseTo(0.4, 12);
+
+    const html = await page(`/ui/gates/${calibration.gate_id}`, await session(TOKENS.read));
+    const guards = /data-field="guards">([\s\S]*?)<\/div>/u.exec(html)?.[1] ?? "";
+    expect(guards).toContain("min_keep 1, max_keep 2");
+    expect(guards).toContain(`min_keep binds on ${pct(g.min_keep_binding_rate)}`);
+    expect(guards).toContain(`max_keep on ${pct(g.max_keep_binding_rate)}`);
+    expect(guards).toContain(`would drop ${pct(g.bare_drop_rate)}`);
+    const abstain = /data-field="abstain-below">([\s\S]*?)<\/div>/u.exec(html)?.[1] ?? "";
+    expect(abstain).toContain("abstain_below 0.55");
+    expect(abstain).toContain(`expected abstention ${pct(calibration.abstention!.expected_rate)}`);
+
+    const row = openWindowRow(html);
+    expect(html).toContain("Empty context / guard binding");
+    expect(row).toContain(`guard bound ${pct(40 / 100)} (min_keep 1)`);
+    expect(row).toContain(`${pct(w.abstention!.observed)} of 100 (expected ${pct(w.abstention!.expected)})`);
+  });
+
+  it("shows neither for a plain gate", async () => {
+    const gate = uniqueGate("plain-page");
+    const { calibration } = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", activate: true, queries: QUERIES, policy: { kind: "drop_rate", target: 0.3 } },
+    });
+    counted(await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: { batch_id: "plain-page-1", ...gate, queries: [[3, 1]] } }));
+    const html = await page(`/ui/gates/${calibration.gate_id}`, await session(TOKENS.read));
+    expect(html).not.toContain('data-field="guards"');
+    expect(html).not.toContain('data-field="abstain-below"');
+    expect(html).not.toContain("guard binding");
+    expect(openWindowRow(html)).not.toContain("guard bound");
+  });
+});
