@@ -153,9 +153,16 @@ for (const rho of [0.05, 0.3]) {
       if (!ok) failures++;
     }
     const list = (m: Map<string, number>): string => [...m].map(([k, n]) => `${k} ${n}`).join(", ") || "-";
-    const stopQ = candidateAtStop.length ? `${fmt(quantile(candidateAtStop, 0.5))} / ${fmt(quantile(candidateAtStop, 0.99))} / ${fmt(quantile(candidateAtStop, 1))}` : "-";
+    const stopQ = candidateAtStop.length
+      ? `${fmt(quantile(candidateAtStop, 0.5))} / ${fmt(quantile(candidateAtStop, 0.99))} / ${fmt(quantile(candidateAtStop, 1))}`
+      : "-";
     const label = { incident: "incident (59 %), rollback", null: "null (true change 0), pause", carried: "carried from 400 queries, pause" }[kind];
-    const paused = pausedChanges.length ? ` (|true change| of the runs stopped or still running: ${pausedChanges.map((x) => (100 * x).toFixed(1)).sort().join(", ")} points)` : "";
+    const paused = pausedChanges.length
+      ? ` (|true change| of the runs stopped or still running: ${pausedChanges
+          .map((x) => (100 * x).toFixed(1))
+          .sort()
+          .join(", ")} points)`
+      : "";
     lines.push(
       `| ${label} | ${rho} | ${seeds} | ${list(outcomes)} | ${inFirst} | ${list(causes)}${kind === "incident" ? "" : paused} | ${stopQ} | ${fmt(quantile(servedAll, 0.5))} / ${fmt(quantile(servedAll, 1))} | ${(100 * upperBound95(failures, seeds)).toFixed(2)} % (${failures} failed) |`,
     );

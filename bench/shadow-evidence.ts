@@ -39,7 +39,16 @@ interface Outcome {
 }
 
 /** One shadow run: v1 active at t1, the shadow's threshold t2, mirrored at `mirror`, until the first decision. */
-function run(rng: Rng, rho: number, t1: number, t2: number, target: ReturnType<typeof targetSide>, mirror: number, v2Extra: number, untilEnd: boolean): Outcome {
+function run(
+  rng: Rng,
+  rho: number,
+  t1: number,
+  t2: number,
+  target: ReturnType<typeof targetSide>,
+  mirror: number,
+  v2Extra: number,
+  untilEnd: boolean,
+): Outcome {
   const active = emptyClusterSums();
   const shadow = emptyClusterSums();
   let first: { queries: number; decision: string } | null = null;
@@ -135,7 +144,9 @@ for (const rho of [0.05, 0.3]) {
       if (delta === 0 ? o.everShifted : o.everEquivalent) bad++;
     }
     const [lo, hi] = clopperPearson(bad, LEVEL_SEEDS);
-    lines.push(`| ${rho} | ${label} | ${delta === 0 ? "shifted" : "equivalent"} | ${bad} of ${LEVEL_SEEDS} | ${pct(bad / LEVEL_SEEDS)} (${pct(lo)}..${pct(hi)}) | ${delta === 0 ? "0.1 %" : "5 %"} |`);
+    lines.push(
+      `| ${rho} | ${label} | ${delta === 0 ? "shifted" : "equivalent"} | ${bad} of ${LEVEL_SEEDS} | ${pct(bad / LEVEL_SEEDS)} (${pct(lo)}..${pct(hi)}) | ${delta === 0 ? "0.1 %" : "5 %"} |`,
+    );
     cell++;
   }
 }

@@ -8,7 +8,7 @@
  * Phi(t1 - V2_SHIFT) = 59 % of v2's scores (its calibration says so: its target is 59 %, the change is against v1).
  * Calibrations go through the server's fitCalibration and expectationOf, as an upload would.
  */
-import { expectationOf, type Expectation } from "../../src/calibrations/expectation";
+import { type Expectation, expectationOf } from "../../src/calibrations/expectation";
 import { fitCalibration } from "../../src/calibrations/fit";
 import type { StoredCalibration } from "../../src/contract";
 import { sortedCopy } from "../../src/stats/order-statistics";

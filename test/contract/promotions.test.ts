@@ -23,7 +23,9 @@ describe("the promotion contract", () => {
     const base = { batch_id: "b", calibration_id: "cal_0123456789", queries: [[20, 4]] };
     expect(ObservationBatch.safeParse({ ...base, role: "shadow" }).success).toBe(true);
     expect(ObservationBatch.safeParse({ ...base, promotion: { id: "prm_0123456789", step: 1, arm: "candidate" } }).success).toBe(true);
-    expect(ObservationBatch.safeParse({ ...base, role: "shadow", promotion: { id: "prm_0123456789", step: 1, arm: "candidate" } }).success).toBe(false);
+    expect(ObservationBatch.safeParse({ ...base, role: "shadow", promotion: { id: "prm_0123456789", step: 1, arm: "candidate" } }).success).toBe(
+      false,
+    );
     expect(ObservationBatch.safeParse({ batch_id: "b", embedding: "e", reranker: "r", queries: [[1, 0]], role: "shadow" }).success).toBe(false);
     expect(ObservationBatch.safeParse({ ...base, promotion: { id: "prm_0123456789", step: 0, arm: "both" } }).success).toBe(false);
   });
