@@ -10,9 +10,10 @@ import random
 import secrets
 import threading
 import time
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from . import _http, _stream
+from ._assignment import BASIS_POINTS, bucket_of
 from ._gate import Partition, Score, partition
 from ._observations import DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUED, DEFAULT_MAX_SCORES, ObservationQueue
 from ._thresholds import Outcome, ThresholdCache
@@ -164,13 +165,14 @@ class ClientBase:
         below: Optional[int] = None,
         abstained: bool = False,
         promotion: Optional[Mapping[str, Any]] = None,
+        role: Optional[str] = None,
     ) -> None:
         """Queues one query's counts for POST /v1/observations (batched; never raises, never waits). Name the
         calibration you applied (``calibration_id`` of the threshold) or the gate. For a guarded or abstaining gate
         pass ``below`` (the scored candidates under the threshold: what it alone would drop) and ``abstained``: the
         query is then sent as ``[candidates, dropped, below, abstained]``, which servers with guards accept."""
         try:
-            self._after_report(self._queue.report(candidates, dropped, calibration_id, gate, scores, below, abstained, promotion))
+            self._after_report(self._queue.report(candidates, dropped, calibration_id, gate, scores, below, abstained, promotion, role))
         except Exception:
             log.exception("scoregate: unexpected failure in report")
 
@@ -200,6 +202,22 @@ class ClientBase:
             abstain_below=t.abstain_below,
             promotion=t.promotion,
         )
+
+    def _shadow(self, candidates: Sequence[Any], gate: Gate, key: str, score: Score, index_version: Optional[str]) -> List[str]:
+        """Reports a mirrored query for each shadow of the gate whose sample takes ``key`` (its bucket, salted with the
+        shadow's calibration id, is below ``sample_rate``), gated by that shadow, with ``role: "shadow"``; never changes
+        what is served. Returns the calibration ids it reported for."""
+        reported: List[str] = []
+        for s in self._cache.shadows(gate):
+            if (index_version is not None and index_version != s["index_version"]) or bucket_of(s["calibration_id"], key) >= s["sample_rate"] * BASIS_POINTS:
+                continue
+            g = s.get("guards") or {}
+            p = partition(candidates, score, "keep", False, s["threshold"], g.get("min_keep", 0), g.get("max_keep"), s.get("abstain_below"))
+            guarded = g.get("min_keep", 0) > 0 or g.get("max_keep") is not None or s.get("abstain_below") is not None
+            extra: Dict[str, Any] = {"below": p.below, "abstained": p.abstain} if guarded else {}
+            self.report(len(candidates), p.dropped_count, calibration_id=s["calibration_id"], role="shadow", **extra)
+            reported.append(s["calibration_id"])
+        return reported
 
     @staticmethod
     def _partition(candidates: Sequence[Any], t: ThresholdResult, score: Score, unscored: str, report_scores: bool) -> Partition:

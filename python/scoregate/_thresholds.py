@@ -19,7 +19,7 @@ import math
 import threading
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from . import _http
 from ._assignment import BASIS_POINTS, bucket_of
@@ -249,6 +249,12 @@ class ThresholdCache:
             self.stop_on_auth(entry, failure)
         else:
             self._fail(entry, failure)
+
+    def shadows(self, gate: Gate) -> List[Dict[str, Any]]:
+        """The gate's shadow calibrations as last served (none when nothing is held)."""
+        with self._lock:
+            entry = self.entries.get(gate.key())
+            return list(((entry.value if entry is not None else None) or {}).get("shadows") or [])
 
     def pushed(self, gate: Gate, event: Optional[Mapping[str, Any]], max_age: float) -> None:
         """A pushed event (scoregate._stream): its full state replaces the gate's entry as a 200 with its ETag would (an

@@ -18,7 +18,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from typing import Any, Callable, Coroutine, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Coroutine, List, Optional, Sequence, Set, Tuple, Union
 
 from ._base import ClientBase
 from ._thresholds import Outcome, Plan, fallback_result
@@ -102,6 +102,24 @@ class AsyncClient(ClientBase):
         query's counts when a calibration produced the threshold. Never raises."""
         t = await self.get_threshold(gate, fallback, timeout=timeout, assignment_key=assignment_key)
         return self._gate_result(candidates, t, self._partition(candidates, t, score, unscored, report_scores), report)
+
+    async def shadow(
+        self,
+        candidates: Sequence[Any],
+        gate: GateLike,
+        *,
+        key: str,
+        score: Union[str, Callable[[Any], Optional[float]]] = "score",
+        index_version: Optional[str] = None,
+    ) -> List[str]:
+        """Shadow evaluation of one mirrored query, as ``Client.shadow``. Never raises (cancellation excepted)."""
+        try:
+            g = as_gate(gate)
+            await self.get_threshold(g, None)
+            return self._shadow(candidates, g, key, score, index_version)
+        except Exception:
+            log.exception("scoregate: unexpected failure in shadow")
+            return []
 
     # -- observations ---------------------------------------------------------------------------------------------
 

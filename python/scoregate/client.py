@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from ._base import ClientBase
 from ._thresholds import Plan, fallback_result
@@ -89,6 +89,26 @@ class Client(ClientBase):
         query's counts when a calibration produced the threshold. Never raises."""
         t = self.get_threshold(gate, fallback, timeout=timeout, assignment_key=assignment_key)
         return self._gate_result(candidates, t, self._partition(candidates, t, score, unscored, report_scores), report)
+
+    def shadow(
+        self,
+        candidates: Sequence[Any],
+        gate: GateLike,
+        *,
+        key: str,
+        score: Union[str, Callable[[Any], Optional[float]]] = "score",
+        index_version: Optional[str] = None,
+    ) -> List[str]:
+        """Shadow evaluation of one mirrored query (the candidates the new index version returned): each shadow of the
+        gate whose sample takes ``key`` gets the query's counts with ``role: "shadow"``. Never raises; returns the
+        shadow calibration ids it reported for."""
+        try:
+            g = as_gate(gate)
+            self.get_threshold(g, None)
+            return self._shadow(candidates, g, key, score, index_version)
+        except Exception:
+            log.exception("scoregate: unexpected failure in shadow")
+            return []
 
     # -- observations ---------------------------------------------------------------------------------------------
 

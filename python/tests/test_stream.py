@@ -255,5 +255,47 @@ class PromotionArmTest(unittest.TestCase):
         client.close()
 
 
+class ShadowTest(unittest.TestCase):
+    def test_sampled_keys_are_reported_under_the_shadow_with_role_shadow(self) -> None:
+        shadow = {"calibration_id": "cal_3", "index_version": "v2", "threshold": 0.6, "expected_drop_rate": 0.3, "guards": {"min_keep": 0, "max_keep": None}, "abstain_below": None, "sample_rate": 0.2, "since_seq": 4}
+        body = {**threshold_body("cal_1"), "rollout": None, "shadows": [shadow]}
+        sent: List[Any] = []
+
+        class H(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                sent.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        client = Client(f"http://127.0.0.1:{server.server_address[1]}", "t", background=False)
+        keys = [f"session-{i}" for i in range(100)]
+        sampled = [k for k in keys if bucket_of("cal_3", k) < 2000]
+        for k in keys:
+            got = client.shadow([{"score": 0.9}, {"score": 0.5}, {"score": 0.7}], GATE, key=k)
+            self.assertEqual(got, ["cal_3"] if k in sampled else [])
+        self.assertEqual(client.shadow([{"score": 0.9}], GATE, key=sampled[0], index_version="v9"), [])
+        client.flush()
+        self.assertEqual(len(sent), 1)
+        self.assertEqual((sent[0]["calibration_id"], sent[0]["role"]), ("cal_3", "shadow"))
+        self.assertEqual(sent[0]["queries"], [[3, 1]] * len(sampled))
+        client.close()
+
+
 if __name__ == "__main__":
     unittest.main()
