@@ -19,18 +19,14 @@ export interface ProjectedThreshold {
 }
 
 /**
- * A projection as GET /v1/threshold serves it: values published before guards lack `guards` and `abstain_below` (and
- * before promotions `rollout` and `shadows`), and KV keeps them until the gate's next activation, so they are read as
- * the neutral values (no guard, never abstains, no split, no shadow).
+ * A projection as GET /v1/threshold serves it: values published before guards lack `guards` and `abstain_below`, and
+ * KV keeps them until the gate's next activation, so they are read as the neutral values (no guard, never abstains).
+ * `rollout` and `shadows` are optional in the contract: absent reads as none, so nothing is filled in here.
  */
 export function servedProjection(p: ProjectedThreshold): ProjectedThreshold {
-  type Late = "guards" | "abstain_below" | "rollout" | "shadows";
-  const t = p.threshold as Partial<Pick<ThresholdResponse, Late>> & Omit<ThresholdResponse, Late>;
-  if (t.guards !== undefined && t.abstain_below !== undefined && t.rollout !== undefined && t.shadows !== undefined) return p;
-  return {
-    ...p,
-    threshold: { ...t, guards: t.guards ?? NO_GUARDS, abstain_below: t.abstain_below ?? null, rollout: t.rollout ?? null, shadows: t.shadows ?? [] },
-  };
+  const t = p.threshold as Partial<Pick<ThresholdResponse, "guards" | "abstain_below">> & Omit<ThresholdResponse, "guards" | "abstain_below">;
+  if (t.guards !== undefined && t.abstain_below !== undefined) return p;
+  return { ...p, threshold: { ...t, guards: t.guards ?? NO_GUARDS, abstain_below: t.abstain_below ?? null } };
 }
 
 export interface ThresholdProjection {

@@ -31,7 +31,7 @@ function kvWith(values: Record<string, unknown>): KVNamespace {
 describe("projections published before guards", () => {
   it("are served with no guards and no abstention, and then match the response schema", async () => {
     const p = await new KvThresholdProjection(kvWith({ "thr/gate_1": old }), null).get("gate_1", null);
-    expect(p!.threshold).toMatchObject({ threshold: 0.42, guards: NO_GUARDS, abstain_below: null, rollout: null, shadows: [] });
+    expect(p!.threshold).toMatchObject({ threshold: 0.42, guards: NO_GUARDS, abstain_below: null });
     expect(ThresholdResponse.safeParse(p!.threshold).success).toBe(true);
     expect(ThresholdResponse.safeParse(old.threshold).success).toBe(false);
   });
@@ -39,7 +39,7 @@ describe("projections published before guards", () => {
   it("keep what a newer projection says", async () => {
     const fresh = {
       ...old,
-      threshold: { ...old.threshold, guards: { min_keep: 3, max_keep: 10 }, abstain_below: 0.2, rollout: null, shadows: [] },
+      threshold: { ...old.threshold, guards: { min_keep: 3, max_keep: 10 }, abstain_below: 0.2 },
     } as ProjectedThreshold;
     const p = await new KvThresholdProjection(kvWith({ "thr/gate_1": fresh }), 30).get("gate_1", null);
     expect(p).toEqual(fresh);
