@@ -10,14 +10,17 @@
  *   before the answer, so a pipeline that reads the threshold or the alerts right after sees them; a listener that
  *   fails is logged (the activation stands: the reconciler repairs KV within minutes) and may add a warning.
  *
- * Appends an activation (who, when, what it replaced), never overwrites one.
+ * Appends an activation (who, when, what it replaced), never overwrites one. Each is a row of the gate's activation
+ * log with the GateEvent pushed to the gate's subscribers (gate-event.ts, src/contract/events.ts): its listeners get
+ * that event, with the seq D1 gave the row.
  */
-import type { Activation, ShiftReport, StoredCalibration, Warning } from "../contract";
+import type { Activation, GateEvent, ShiftReport, StoredCalibration, Warning } from "../contract";
 import { AppError } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { DEFAULT_SHIFT_TOLERANCE, MAX_ACTIVATION_ATTEMPTS } from "../platform/limits";
+import { gateEventBody, servedThreshold, withSeq } from "./gate-event";
 import { rebuildShift } from "./rebuild-shift";
-import { type ActiveRow, type CalibrationStore, currentOf, currentSeqOf } from "./store";
+import { type CalibrationStore, currentOf, type GateState } from "./store";
 
 /** What activating needs (a slice of the calibrations feature's, ./deps.ts). */
 export interface ActivationDeps {
@@ -45,6 +48,8 @@ export interface ActivationEvent {
   /** The shift of this calibration against the one it replaces as the gate's current one. */
   readonly shift: ShiftReport | null;
   readonly activation: Activation;
+  /** The row's event as pushed to the gate's subscribers: `seq` is the activation's, `prev_seq` the gate's row before. */
+  readonly event: GateEvent;
 }
 
 /** A side effect of every committed activation. */
@@ -87,17 +92,17 @@ export interface Written<T> {
 }
 
 /**
- * The optimistic loop: `attempt` computes against the gate's active rows and writes conditionally on
- * currentSeqOf(rows), returning null when another activation landed first; it is then retried against the new rows,
- * up to MAX_ACTIVATION_ATTEMPTS (then 409). Once written, the listeners run.
+ * The optimistic loop: `attempt` computes against the gate's active rows and writes conditionally on the gate's head
+ * seq (read with them, in one transaction), returning null when another change of the gate landed first; it is then
+ * retried against the new state, up to MAX_ACTIVATION_ATTEMPTS (then 409). Once written, the listeners run.
  */
 export async function commitActivation<T>(
   gateId: string,
   deps: ActivationDeps,
-  attempt: (rows: readonly ActiveRow[]) => Promise<Written<T> | null>,
+  attempt: (state: GateState) => Promise<Written<T> | null>,
 ): Promise<T> {
   for (let n = 1; ; n++) {
-    const written = await attempt(await deps.calibrations.activeRows(gateId));
+    const written = await attempt(await deps.calibrations.gateState(gateId));
     if (written === null) {
       if (n >= MAX_ACTIVATION_ATTEMPTS) throw tooManyConcurrentActivations();
       continue;
@@ -122,9 +127,10 @@ export async function activate(calibrationId: string, actor: string, reason: str
   if (calibration === null) throw new AppError("not_found", `calibration ${calibrationId} does not exist`);
   const now = deps.now();
   const activationId = newId("act", now, deps.random());
-  const distribution = await deps.calibrations.distribution(calibration.id);
+  const [distribution, gate] = await Promise.all([deps.calibrations.distribution(calibration.id), deps.calibrations.gate(calibration.gate_id)]);
+  if (gate === null) throw new TypeError(`calibration ${calibration.id} names gate ${calibration.gate_id}, which does not exist`);
 
-  return commitActivation(calibration.gate_id, deps, async (rows) => {
+  return commitActivation(calibration.gate_id, deps, async ({ rows, headSeq }) => {
     const previousRow = currentOf(rows);
     let shift: ShiftReport | null = null;
     if (previousRow !== null && previousRow.calibration_id !== calibration.id) {
@@ -172,8 +178,27 @@ export async function activate(calibrationId: string, actor: string, reason: str
       actor,
       reason,
     };
-    if (!(await deps.calibrations.activate(activation, currentSeqOf(rows)))) return null;
+    const event = activationEventBody(activation, headSeq, servedThreshold(gate, calibration, activation.activated_at));
+    const seq = await deps.calibrations.append({ activation, event }, headSeq);
+    if (seq === null) return null;
     const warnings: Warning[] = [];
-    return { result: { activation, calibration, shift, warnings }, activated: { calibration, shift, activation }, warnings };
+    return {
+      result: { activation, calibration, shift, warnings },
+      activated: { calibration, shift, activation, event: withSeq(event, seq) },
+      warnings,
+    };
   });
 }
+
+/** The event of an activation row appended after the gate's row `prevSeq`: the activated calibration is served. */
+export const activationEventBody = (activation: Activation, prevSeq: number, served: GateEvent["served"]) =>
+  gateEventBody({
+    gateId: activation.gate_id,
+    kind: "activation",
+    prevSeq,
+    at: activation.activated_at,
+    actor: activation.actor,
+    reason: activation.reason,
+    calibrationId: activation.calibration_id,
+    served,
+  });

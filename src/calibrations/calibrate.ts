@@ -10,14 +10,15 @@ import { gateIdOf, newId } from "../platform/ids";
 import { type Guards, hasGuards } from "../stats/guarded-gate";
 import { sortedCopy } from "../stats/order-statistics";
 import { resolveAbstention } from "./abstention";
-import { commitActivation } from "./activation";
+import { activationEventBody, commitActivation } from "./activation";
 import { activationOutcome } from "./auto-activation";
 import { type ResolvedTarget, resolveTarget } from "./carry";
 import type { ActivationDeps } from "./deps";
 import { fitCalibration } from "./fit";
+import { servedThreshold, withSeq } from "./gate-event";
 import { rebuildShift } from "./rebuild-shift";
 import { coverageShift, labelledOf, labelsReport, recallReport, resolveRecall } from "./recall";
-import { type ActiveRow, currentOf, currentSeqOf } from "./store";
+import { type ActiveRow, currentOf } from "./store";
 
 /** The guards a policy sets, in the core's terms (omitted fields: none). */
 export function guardsOf(p: Pick<CalibrationMeta["policy"], "min_keep" | "max_keep">): Guards {
@@ -261,22 +262,25 @@ export async function calibrate(
 
   // An activating upload is written only if the gate's current calibration is still the one its shift and
   // previous_calibration_id were computed against; a concurrent activation makes it recompute against the new one.
-  return commitActivation(gateId, deps, async (rows) => {
+  return commitActivation(gateId, deps, async ({ rows, headSeq }) => {
     const { calibration, shift, outcome, activation } = await prepare(rows);
+    const gate = { gate_id: gateId, index: meta.index, embedding: meta.embedding, reranker: meta.reranker, created_at: createdAt };
+    const event = activation === null ? null : activationEventBody(activation, headSeq, servedThreshold(gate, calibration, activation.activated_at));
     const stored = await deps.calibrations.create({
-      gate: { gate_id: gateId, index: meta.index, embedding: meta.embedding, reranker: meta.reranker, created_at: createdAt },
+      gate,
       calibration,
       distribution: fitted.distribution,
-      activation,
-      expectedCurrentSeq: currentSeqOf(rows),
+      activation: activation === null || event === null ? null : { activation, event },
+      expectedCurrentSeq: headSeq,
       request: request === null ? null : { ...request, outcome },
     });
-    if (!stored) return null;
+    if (stored === null) return null;
     // `warnings` is also the calibration's own list: a failed listener's warning (alert_not_raised) shows in both
     // places of the answer (not in the record already stored).
     return {
       result: { calibration, shift, warnings, outcome },
-      activated: activation === null ? null : { calibration, shift, activation },
+      activated:
+        activation === null || event === null || stored.seq === null ? null : { calibration, shift, activation, event: withSeq(event, stored.seq) },
       warnings,
     };
   });

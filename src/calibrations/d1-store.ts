@@ -1,8 +1,16 @@
-import type { Activation, ActivationOutcome, StoredCalibration } from "../contract";
+import {
+  type Activation,
+  type ActivationOutcome,
+  CALIBRATION_CHANGE_KINDS,
+  type GateEvent,
+  type GateEventKind,
+  type StoredCalibration,
+} from "../contract";
 import { AppError } from "../platform/errors";
 import type { Distribution } from "../stats/distribution";
 import { decodeDistribution, encodeDistribution } from "./distribution-codec";
-import type { ActiveRow, ActiveSummary, CalibrationStore, GatePage, GateRow, HistoryPage, UploadRequest } from "./store";
+import { type GateEventBody, gateEventBody, servedThreshold, withSeq } from "./gate-event";
+import type { ActiveRow, ActiveSummary, CalibrationStore, GatePage, GateRow, GateState, HistoryPage, LogEntry, UploadRequest } from "./store";
 
 interface GateDbRow {
   gate_id: string;
@@ -20,8 +28,52 @@ const toGate = (r: GateDbRow): GateRow => ({
   created_at: r.created_at,
 });
 
-/** The gate's latest activation seq (0 when never activated); `?2` is the gate id. */
-const LATEST_SEQ = `COALESCE((SELECT MAX(seq) FROM activations WHERE gate_id = ?2), 0)`;
+/** The gate's head seq (0 when its log is empty); `?2` is the gate id. */
+const HEAD_SEQ = `COALESCE((SELECT head_seq FROM gate_heads WHERE gate_id = ?2), 0)`;
+
+/** `kind IN (...)` of the rows that change a gate's current calibration. */
+const CHANGES_CALIBRATION = `kind IN (${CALIBRATION_CHANGE_KINDS.map((k) => `'${k}'`).join(", ")})`;
+
+const changesCalibration = (kind: GateEventKind): boolean => (CALIBRATION_CHANGE_KINDS as readonly GateEventKind[]).includes(kind);
+
+/** A row of the activation log as the event queries read it. */
+interface EventDbRow {
+  seq: number;
+  prev_seq: number | null;
+  kind: GateEventKind;
+  event: string | null;
+  gate_id: string;
+  calibration_id: string;
+  activated_at: string;
+  actor: string;
+  reason: string | null;
+  /** Only for rows from before migrations/0008 (no stored event): the calibration's record and the gate's names. */
+  record: string | null;
+  idx: string | null;
+  embedding: string | null;
+  reranker: string | null;
+}
+
+const EVENT_COLUMNS = `a.seq, a.prev_seq, a.kind, a.event, a.gate_id, a.calibration_id, a.activated_at, a.actor, a.reason,
+  CASE WHEN a.event IS NULL THEN c.record END AS record, CASE WHEN a.event IS NULL THEN g.idx END AS idx,
+  CASE WHEN a.event IS NULL THEN g.embedding END AS embedding, CASE WHEN a.event IS NULL THEN g.reranker END AS reranker
+  FROM activations a JOIN calibrations c ON c.id = a.calibration_id JOIN gates g ON g.gate_id = a.gate_id`;
+
+/** The stored event, or (rows from before 0008, all activations) the event rebuilt from the row and its calibration. */
+function eventOf(r: EventDbRow): GateEvent {
+  if (r.event !== null) return withSeq(JSON.parse(r.event) as GateEventBody, r.seq);
+  const body = gateEventBody({
+    gateId: r.gate_id,
+    kind: r.kind,
+    prevSeq: r.prev_seq ?? 0,
+    at: r.activated_at,
+    actor: r.actor,
+    reason: r.reason,
+    calibrationId: r.calibration_id,
+    served: servedThreshold({ index: r.idx!, embedding: r.embedding!, reranker: r.reranker! }, parseRecord(r.record!), r.activated_at),
+  });
+  return withSeq(body, r.seq);
+}
 
 const parseRecord = (record: string): StoredCalibration => JSON.parse(record) as StoredCalibration;
 
@@ -30,28 +82,56 @@ export class D1CalibrationStore implements CalibrationStore {
   constructor(private readonly db: D1Database) {}
 
   /**
-   * The activation and its active row, each written only while the gate's latest activation is still `expectedSeq`
-   * (the one the caller computed the shift and previous_calibration_id against). A D1 batch is one transaction, so
-   * of two concurrent activations computed against the same state exactly one is written; the other changes nothing
-   * and is retried by the service against the new state.
+   * The statements that append one row to a gate's activation log (migrations/0008): the row, written only while the
+   * gate's head is still `expectedSeq` (the state the caller computed against), the head moved to it, and for the
+   * kinds that change the current calibration its active row. A D1 batch is one transaction, so of two concurrent
+   * changes computed against the same head exactly one is written; the other changes nothing and is retried by its
+   * service against the new state. The statements after the first find no row when it wrote none. Callers that write
+   * more in the same batch (a promotion's own tables) put these first and check the first statement's changes.
    */
-  private activationStatements(a: Activation, expectedSeq: number): D1PreparedStatement[] {
+  logStatements(entry: LogEntry, expectedSeq: number): D1PreparedStatement[] {
+    const a = entry.activation;
+    if (entry.event.prev_seq !== expectedSeq) {
+      throw new RangeError(`event.prev_seq ${entry.event.prev_seq} is not the expected head ${expectedSeq}`);
+    }
     return [
       this.db
         .prepare(
-          `INSERT INTO activations (id, gate_id, index_version, calibration_id, previous_calibration_id, activated_at, actor, reason)
-           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE ${LATEST_SEQ} = ?9`,
+          `INSERT INTO activations (id, gate_id, index_version, calibration_id, previous_calibration_id, activated_at, actor, reason, kind, prev_seq, event)
+           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?9, ?11 WHERE ${HEAD_SEQ} = ?9`,
         )
-        .bind(a.id, a.gate_id, a.index_version, a.calibration_id, a.previous_calibration_id, a.activated_at, a.actor, a.reason, expectedSeq),
+        .bind(
+          a.id,
+          a.gate_id,
+          a.index_version,
+          a.calibration_id,
+          a.previous_calibration_id,
+          a.activated_at,
+          a.actor,
+          a.reason,
+          expectedSeq,
+          entry.event.kind,
+          JSON.stringify(entry.event),
+        ),
       this.db
         .prepare(
-          `INSERT INTO active_calibrations (gate_id, index_version, calibration_id, activation_id, activation_seq, activated_at)
-           SELECT ?1, ?2, ?3, ?4, seq, ?5 FROM activations WHERE id = ?4
-           ON CONFLICT (gate_id, index_version) DO UPDATE SET
-             calibration_id = excluded.calibration_id, activation_id = excluded.activation_id,
-             activation_seq = excluded.activation_seq, activated_at = excluded.activated_at`,
+          `INSERT INTO gate_heads (gate_id, head_seq) SELECT gate_id, seq FROM activations WHERE id = ?1
+           ON CONFLICT (gate_id) DO UPDATE SET head_seq = excluded.head_seq`,
         )
-        .bind(a.gate_id, a.index_version, a.calibration_id, a.id, a.activated_at),
+        .bind(a.id),
+      ...(changesCalibration(entry.event.kind)
+        ? [
+            this.db
+              .prepare(
+                `INSERT INTO active_calibrations (gate_id, index_version, calibration_id, activation_id, activation_seq, activated_at)
+                 SELECT ?1, ?2, ?3, ?4, seq, ?5 FROM activations WHERE id = ?4
+                 ON CONFLICT (gate_id, index_version) DO UPDATE SET
+                   calibration_id = excluded.calibration_id, activation_id = excluded.activation_id,
+                   activation_seq = excluded.activation_seq, activated_at = excluded.activated_at`,
+              )
+              .bind(a.gate_id, a.index_version, a.calibration_id, a.id, a.activated_at),
+          ]
+        : []),
     ];
   }
 
@@ -59,15 +139,15 @@ export class D1CalibrationStore implements CalibrationStore {
     gate: GateRow;
     calibration: StoredCalibration;
     distribution: Distribution;
-    activation: Activation | null;
+    activation: LogEntry | null;
     expectedCurrentSeq?: number;
     request?: UploadRequest | null;
-  }): Promise<boolean> {
+  }): Promise<{ readonly seq: number | null } | null> {
     const { gate, calibration: c, activation } = input;
     const request = input.request ?? null;
     const expected = input.expectedCurrentSeq ?? 0;
     // With an activation, the calibration row is conditional too: a lost race stores nothing at all.
-    const guard = activation ? `WHERE ${LATEST_SEQ} = ?14` : "";
+    const guard = activation ? `WHERE ${HEAD_SEQ} = ?14` : "";
     const statements = [
       this.db
         .prepare(`INSERT OR IGNORE INTO gates (gate_id, idx, embedding, reranker, created_at) VALUES (?, ?, ?, ?, ?)`)
@@ -94,7 +174,7 @@ export class D1CalibrationStore implements CalibrationStore {
           request === null ? null : JSON.stringify(request.outcome),
           ...(activation ? [expected] : []),
         ),
-      ...(activation ? this.activationStatements(activation, expected) : []),
+      ...(activation ? this.logStatements(activation, expected) : []),
     ];
     let results: D1Result[];
     try {
@@ -106,7 +186,8 @@ export class D1CalibrationStore implements CalibrationStore {
       }
       throw e;
     }
-    return results[1]!.meta.changes === 1;
+    if (results[1]!.meta.changes !== 1) return null;
+    return { seq: activation ? Number(results[2]!.meta.last_row_id) : null };
   }
 
   async byRequest(actor: string, key: string, hash: string): Promise<{ calibration: StoredCalibration; outcome: ActivationOutcome } | null> {
@@ -142,9 +223,30 @@ export class D1CalibrationStore implements CalibrationStore {
     };
   }
 
-  async activate(activation: Activation, expectedCurrentSeq: number): Promise<boolean> {
-    const results = await this.db.batch(this.activationStatements(activation, expectedCurrentSeq));
-    return results[0]!.meta.changes === 1;
+  async append(entry: LogEntry, expectedHeadSeq: number): Promise<number | null> {
+    const [written] = await this.db.batch(this.logStatements(entry, expectedHeadSeq));
+    return written!.meta.changes === 1 ? Number(written!.meta.last_row_id) : null;
+  }
+
+  async gateState(gateId: string): Promise<GateState> {
+    const [rows, head] = await this.db.batch<unknown>([
+      this.db.prepare(`SELECT * FROM active_calibrations WHERE gate_id = ? ORDER BY activation_seq DESC`).bind(gateId),
+      this.db.prepare(`SELECT head_seq FROM gate_heads WHERE gate_id = ?`).bind(gateId),
+    ]);
+    return { rows: rows!.results as ActiveRow[], headSeq: (head!.results as { head_seq: number }[])[0]?.head_seq ?? 0 };
+  }
+
+  async events(gateId: string, afterSeq: number, limit: number): Promise<GateEvent[]> {
+    const { results } = await this.db
+      .prepare(`SELECT ${EVENT_COLUMNS} WHERE a.gate_id = ? AND a.seq > ? ORDER BY a.seq LIMIT ?`)
+      .bind(gateId, afterSeq, limit)
+      .all<EventDbRow>();
+    return results.map(eventOf);
+  }
+
+  async latestEvent(gateId: string): Promise<GateEvent | null> {
+    const row = await this.db.prepare(`SELECT ${EVENT_COLUMNS} WHERE a.gate_id = ? ORDER BY a.seq DESC LIMIT 1`).bind(gateId).first<EventDbRow>();
+    return row ? eventOf(row) : null;
   }
 
   async gate(gateId: string): Promise<GateRow | null> {
@@ -219,7 +321,7 @@ export class D1CalibrationStore implements CalibrationStore {
     const { results } = await this.db
       .prepare(
         `SELECT id, gate_id, index_version, calibration_id, previous_calibration_id, activated_at, actor, reason
-         FROM activations WHERE gate_id = ? ORDER BY seq DESC LIMIT ?`,
+         FROM activations WHERE gate_id = ? AND ${CHANGES_CALIBRATION} ORDER BY seq DESC LIMIT ?`,
       )
       .bind(gateId, limit)
       .all<Activation>();

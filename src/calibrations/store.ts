@@ -1,13 +1,19 @@
 /**
  * The system of record for gates, calibrations and activations (D1 in production, memory in unit tests).
  *
- * Consistency: D1 is strongly consistent within one database; `create` and `activate` are single atomic batches, so
- * an activation and the active-state row it implies are never seen apart. Calibrations are immutable; activations are
- * append-only. Ordering uses the database's own sequence numbers (`seq`), never wall-clock ties.
+ * Consistency: D1 is strongly consistent within one database; `create` and `append` are single atomic batches, so
+ * a row of the activation log, the active-state row it implies and the gate's head are never seen apart. Calibrations
+ * are immutable; the activation log is append-only. Ordering uses the database's own sequence numbers (`seq`), never
+ * wall-clock ties.
+ *
+ * The activation log holds every change of a gate a client acts on (src/contract/events.ts GATE_EVENT_KINDS), each
+ * with the GateEvent pushed for it; the gate's head (`gate_heads.head_seq`, migrations/0008) is the seq of its newest
+ * row, and every row is written only while the head is still the one its writer computed against.
  */
 
-import type { Activation, ActivationOutcome, StoredCalibration } from "../contract";
+import type { Activation, ActivationOutcome, GateEvent, StoredCalibration } from "../contract";
 import type { Distribution } from "../stats/distribution";
+import type { GateEventBody } from "./gate-event";
 
 export interface GateRow {
   readonly gate_id: string;
@@ -61,21 +67,41 @@ export interface UploadRequest {
   readonly outcome: ActivationOutcome;
 }
 
+/** One row of the activation log to append: the row's columns and the event pushed for it. */
+export interface LogEntry {
+  /**
+   * The row. For kinds other than activation and promotion_completed, `calibration_id` is the calibration the event is
+   * about (shadowed, promoted) and the gate's active rows do not change.
+   */
+  readonly activation: Activation;
+  /** The event (its `kind` is the row's kind; its `prev_seq` must be the expected head). */
+  readonly event: GateEventBody;
+}
+
+/** A gate's active rows and the head of its log, read together (one transaction). */
+export interface GateState {
+  /** Current (greatest activation_seq) first. */
+  readonly rows: ActiveRow[];
+  /** The seq of the gate's newest log row (0: none): what a conditional write compares with. */
+  readonly headSeq: number;
+}
+
 export interface CalibrationStore {
   /**
    * Stores a calibration (and its gate, first time seen) and optionally its activation, in one atomic batch. With an
-   * activation, `expectedCurrentSeq` is the gate's current activation_seq the caller computed against (0: none): when
-   * another activation landed in between, nothing is stored and it returns false (the caller recomputes and retries).
+   * activation, `expectedCurrentSeq` is the gate's head seq the caller computed against (0: none): when another change
+   * of the gate landed in between, nothing is stored and it returns null (the caller recomputes and retries). Stored,
+   * it returns the activation's seq (null without an activation).
    */
   create(input: {
     gate: GateRow;
     calibration: StoredCalibration;
     distribution: Distribution;
-    activation: Activation | null;
+    activation: LogEntry | null;
     expectedCurrentSeq?: number;
     /** At most one calibration is ever stored per (created_by, key, hash): a second is refused (409 conflict). */
     request?: UploadRequest | null;
-  }): Promise<boolean>;
+  }): Promise<{ readonly seq: number | null } | null>;
   /** The calibration the upload `(actor, key, hash)` committed, with its activation outcome; null when none. */
   byRequest(actor: string, key: string, hash: string): Promise<{ calibration: StoredCalibration; outcome: ActivationOutcome } | null>;
   get(id: string): Promise<StoredCalibration | null>;
@@ -83,11 +109,18 @@ export interface CalibrationStore {
   /** Newest first; `before` is the `next` of the previous page. */
   history(gateId: string, limit: number, before: number | null): Promise<HistoryPage>;
   /**
-   * Records an activation and moves the (gate, index_version) active row to it, atomically, only if the gate's current
-   * activation_seq is still `expectedCurrentSeq` (0: none). Returns false, storing nothing, when another activation
-   * landed first: activations of one gate form one linear history.
+   * Appends a row to the gate's activation log (for the calibration-changing kinds, also moves the (gate,
+   * index_version) active row to it), atomically, only if the gate's head seq is still `expectedHeadSeq` (0: none).
+   * Returns the row's seq, or null, storing nothing, when another change landed first: one gate's log is one linear
+   * history.
    */
-  activate(activation: Activation, expectedCurrentSeq: number): Promise<boolean>;
+  append(entry: LogEntry, expectedHeadSeq: number): Promise<number | null>;
+  /** The gate's active rows and head seq, read in one transaction. */
+  gateState(gateId: string): Promise<GateState>;
+  /** Up to `limit` events of the gate after seq `afterSeq`, oldest first. */
+  events(gateId: string, afterSeq: number, limit: number): Promise<GateEvent[]>;
+  /** The gate's newest event; null when its log is empty. */
+  latestEvent(gateId: string): Promise<GateEvent | null>;
   gate(gateId: string): Promise<GateRow | null>;
   gates(): Promise<GateRow[]>;
   /** Every active row of a gate, current (greatest activation_seq) first. */
@@ -106,12 +139,9 @@ export interface CalibrationStore {
    * reranker under another index, then those sharing the index and one of embedding or reranker.
    */
   calibratedNeighbours(gate: { index: string; embedding: string; reranker: string }, limit: number): Promise<GateRow[]>;
-  /** Activation audit of a gate, newest first. */
+  /** Activation audit of a gate (the rows that changed its current calibration, CALIBRATION_CHANGE_KINDS), newest first. */
   activations(gateId: string, limit: number): Promise<Activation[]>;
 }
-
-/** The activation_seq a conditional write compares with: the current row's, or 0 for a gate never activated. */
-export const currentSeqOf = (rows: readonly ActiveRow[]): number => currentOf(rows)?.activation_seq ?? 0;
 
 /** The gate's current row: the most recently activated of its active rows. */
 export function currentOf(rows: readonly ActiveRow[]): ActiveRow | null {

@@ -73,8 +73,10 @@ async function recoverCommitted(
       row === undefined
         ? undefined
         : (await deps.calibrations.activations(calibration.gate_id, RECOVERY_ACTIVATIONS)).find((a) => a.id === row.activation_id);
-    if (activation !== undefined) {
-      warnings.push(...(await notifyActivated({ calibration, shift: calibration.shift, activation }, deps.activationListeners)));
+    // Its event: the first of the gate's log after seq - 1 is the row itself (seqs are whole numbers).
+    const [event] = row === undefined ? [] : await deps.calibrations.events(calibration.gate_id, row.activation_seq - 1, 1);
+    if (activation !== undefined && event !== undefined && event.seq === row?.activation_seq) {
+      warnings.push(...(await notifyActivated({ calibration, shift: calibration.shift, activation, event }, deps.activationListeners)));
     }
   }
   return {

@@ -13,6 +13,7 @@ export * from "./calibrations";
 export * from "./common";
 export * from "./envelopes";
 export * from "./errors";
+export * from "./events";
 export * from "./limits";
 export * from "./monitoring";
 export * from "./routes";

@@ -129,6 +129,23 @@ export const MAX_WEBHOOK_ENDPOINTS = 20;
 /** Longest note on an alert action or reason on an activation. */
 export const MAX_NOTE_LENGTH = 1000;
 
+// Pushed changes (GET /v1/events, src/contract/events.ts) ------------------------------------------------------
+
+/** Milliseconds a client waits before reconnecting, sent as the stream's first frame (`retry:`). */
+export const SSE_RETRY_MS = 1_000;
+
+/**
+ * Milliseconds between heartbeats of an idle stream: well under the 100 s after which Cloudflare's proxy cuts an idle
+ * connection. A client that reads nothing for three heartbeats (45 s) treats the connection as dead.
+ */
+export const SSE_HEARTBEAT_MS = 15_000;
+
+/**
+ * The most concurrent subscriptions of one gate: the next is answered 429 `too_many_subscribers` with Retry-After, and
+ * the client polls instead (docs/benchmarks.md, "Pushed changes": the figure it was measured at).
+ */
+export const MAX_SUBSCRIBERS_PER_GATE = 5_000;
+
 /** Longest webhook URL. */
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
 

@@ -17,6 +17,7 @@ import {
   ServiceIndex,
   WebhookEndpointList,
 } from "./envelopes";
+import { EventsQuery, GateEventsQuery } from "./events";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
 import {
   JudgmentAccepted,
@@ -74,6 +75,16 @@ export interface RouteSpec {
 const json = <S extends z.ZodType>(schema: S, required = true) =>
   ({ required, content: { "application/json": schema } }) as const satisfies RequestBodySpec;
 
+/** The resume point of an event stream: the `id:` of the last event the client applied (or `?after=`). */
+const LAST_EVENT_ID = {
+  name: "Last-Event-ID",
+  maxLength: 16,
+  description: "the seq of the last event applied: the stream replays the gate's events after it (or sends a snapshot)",
+} as const;
+
+const EVENT_STREAM =
+  "text/event-stream: `retry:` first, then `event: gate` frames (`id:` = seq, data = GateEvent), `event: snapshot` when a replay is impossible, and `event: heartbeat` (GateHeartbeat) every 15 s";
+
 export const ROUTES = {
   index: {
     method: "get",
@@ -114,6 +125,28 @@ export const ROUTES = {
     },
     errors: [400, 404],
   },
+  // Pushed changes (src/contract/events.ts) -------------------------------------------------------------------
+  streamEvents: {
+    method: "get",
+    path: "/v1/events",
+    scope: "read",
+    summary: "Subscribe to a gate's changes (Server-Sent Events; resume with Last-Event-ID)",
+    query: EventsQuery,
+    headers: [LAST_EVENT_ID],
+    responses: { 200: { description: EVENT_STREAM, contentType: "text/event-stream" } },
+    errors: [400, 404, 429],
+  },
+  streamGateEvents: {
+    method: "get",
+    path: "/v1/gates/{gate_id}/events",
+    scope: "read",
+    summary: "Subscribe to a gate's changes by gate id (Server-Sent Events; resume with Last-Event-ID)",
+    query: GateEventsQuery,
+    headers: [LAST_EVENT_ID],
+    responses: { 200: { description: EVENT_STREAM, contentType: "text/event-stream" } },
+    errors: [400, 404, 429],
+  },
+  // ----------------------------------------------------------------------------------------------------------------
   createCalibration: {
     method: "post",
     path: "/v1/calibrations",

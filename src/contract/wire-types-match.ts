@@ -18,4 +18,9 @@ export type WireTypesMatchTheSchemas = [
   Expect<Equal<wire.StoredPolicy, z.infer<typeof schemas.StoredPolicy>>>,
   Expect<Equal<wire.ThresholdResponse, z.infer<typeof schemas.ThresholdResponse>>>,
   Expect<Equal<wire.ObservationBatch, z.infer<typeof schemas.ObservationBatch>>>,
+  Expect<Equal<wire.GateEventKind, z.infer<typeof schemas.GateEventKind>>>,
+  Expect<Equal<wire.GateEventPromotion, z.infer<typeof schemas.GateEventPromotion>>>,
+  Expect<Equal<wire.GateEvent, z.infer<typeof schemas.GateEvent>>>,
+  Expect<Equal<wire.GateHeartbeat, z.infer<typeof schemas.GateHeartbeat>>>,
+  Expect<Equal<wire.SseEventName, schemas.SseEventName>>,
 ];

@@ -100,3 +100,57 @@ export interface ObservationBatch {
   queries: QueryCounts[];
   scores?: number[] | undefined;
 }
+
+/** What happened to a gate (src/contract/events.ts GATE_EVENT_KINDS). */
+export type GateEventKind =
+  | "activation"
+  | "shadow_added"
+  | "shadow_removed"
+  | "promotion_started"
+  | "promotion_step"
+  | "promotion_paused"
+  | "promotion_resumed"
+  | "promotion_rolled_back"
+  | "promotion_completed"
+  | "promotion_superseded";
+
+/** The gate's open promotion as an event states it. */
+export interface GateEventPromotion {
+  id: string;
+  state: string;
+  /** 0-based index of the plan's current step. */
+  step: number;
+  /** Share of keyed traffic served the candidate, in percent. */
+  percent: number;
+}
+
+/**
+ * One pushed change of a gate (SSE `event: gate` or `snapshot`, `id:` = `seq`), with the full state served after it.
+ * Drop `seq <= last`; apply when `prev_seq === last` or it is a snapshot; otherwise reconnect with `Last-Event-ID`.
+ */
+export interface GateEvent {
+  v: 1;
+  seq: number;
+  /** The seq of the gate's event before this one (0: none): gaps show as `prev_seq !== last`, never `seq - 1`. */
+  prev_seq: number;
+  gate_id: string;
+  kind: GateEventKind;
+  at: string;
+  actor: string;
+  reason: string | null;
+  calibration_id: string;
+  /** What `GET /v1/threshold` answers after this event; null while the gate serves nothing. */
+  served: ThresholdResponse | null;
+  promotion: GateEventPromotion | null;
+  details: Record<string, unknown> | null;
+}
+
+/** SSE `event: heartbeat` (no `id:`), every 15 s of an idle stream: `head_seq` above the last seen seq means a gap. */
+export interface GateHeartbeat {
+  v: 1;
+  head_seq: number;
+  at: string;
+}
+
+/** The `event:` names of the stream: `gate` and `snapshot` carry a GateEvent, `heartbeat` a GateHeartbeat. */
+export type SseEventName = "gate" | "snapshot" | "heartbeat";

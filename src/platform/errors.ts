@@ -9,7 +9,7 @@ import type { ErrorCode, ErrorDetail, ErrorResponse } from "../contract";
 export type { ErrorCode, ErrorDetail };
 
 /** The single exhaustive mapping from domain error to HTTP status. */
-export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 503 {
+export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503 {
   switch (code) {
     case "malformed_json":
     case "bad_request":
@@ -38,6 +38,8 @@ export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 |
     case "idempotency_mismatch":
     case "batch_mismatch":
       return 422;
+    case "too_many_subscribers":
+      return 429;
     case "misconfigured":
     case "not_migrated":
     case "storage_unavailable":

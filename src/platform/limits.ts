@@ -26,6 +26,35 @@ export const IDEMPOTENCY_LOCK_MS = 5 * 60 * 1000;
 /** A calibration's change detector with no observation for this long is forgotten (a week: the batch-id retention). */
 export const DETECTOR_IDLE_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
+// Pushed changes: the hub and the relay (src/streaming/) ---------------------------------------------------------
+
+/**
+ * Events a gate's hub keeps for replay (src/streaming/event-log.ts): a subscriber that reconnects after missing more
+ * (or after EVENT_LOG_RETENTION_MS) gets a snapshot instead. A gate changes a few times a day; an event is about 1 KB.
+ */
+export const EVENT_LOG_MAX = 1_000;
+
+/** How long a gate's hub keeps an event for replay: 30 days, D1 Time Travel's window. */
+export const EVENT_LOG_RETENTION_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * Most events a hub reads from D1 at once when it finds itself behind (a publish that failed or arrived out of order);
+ * more are read on the next change or the next cron tick.
+ */
+export const HUB_SYNC_BATCH = 100;
+
+/**
+ * The cron tick syncs the hubs of gates whose log changed within this window (src/streaming/hub-sync.ts): a missed
+ * push is repaired within a minute, and a hub is never asked about a gate that has been quiet.
+ */
+export const HUB_SYNC_WINDOW_MS = 10 * 60 * 1000;
+
+/** Most hubs one cron tick syncs (one Durable Object call each; a gate changes a few times a day). */
+export const MAX_HUB_SYNCS_PER_TICK = 50;
+
+/** Seconds a subscriber refused with 429 too_many_subscribers is asked to wait (Retry-After) before trying again. */
+export const SUBSCRIBE_RETRY_AFTER_SECONDS = 60;
+
 /** Finished windows kept per gate for the monitor's history. */
 export const MAX_WINDOW_HISTORY = 30;
 

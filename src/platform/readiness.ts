@@ -19,6 +19,7 @@ export const REQUIRED_TABLES = [
   "alert_occurrences",
   "uncalibrated_sightings",
   "ended_sessions",
+  "gate_heads",
 ] as const;
 
 export const MIGRATE_COMMAND = "npx wrangler d1 migrations apply DB --remote (locally: --local, which npm start runs)";

@@ -4,8 +4,9 @@
  */
 import type { ActivationListener } from "../calibrations/activation";
 import { expectationOf } from "../calibrations/expectation";
+import { servedThreshold } from "../calibrations/gate-event";
 import { type ActiveRow, type CalibrationStore, currentOf, type GateRow } from "../calibrations/store";
-import { NO_GUARDS, type StoredCalibration, type ThresholdResponse } from "../contract";
+import type { StoredCalibration } from "../contract";
 import type { ProjectedThreshold, ThresholdProjection } from "./projection";
 
 /** Publishing and reconciling the KV projection: the system of record and the projection. */
@@ -16,26 +17,11 @@ export interface ProjectionDeps {
 
 /** The value served for an active row. */
 export function projectionOf(gate: GateRow, row: ActiveRow, c: StoredCalibration): ProjectedThreshold {
-  const threshold: ThresholdResponse = {
-    index: gate.index,
-    embedding: gate.embedding,
-    reranker: gate.reranker,
-    threshold: c.threshold,
-    calibration_id: c.id,
-    index_version: c.index_version,
-    policy: c.policy,
-    score_scale: c.score_scale,
-    expected_drop_rate: c.expected_drop_rate,
-    fitted_at: c.created_at,
-    activated_at: row.activated_at,
-    guards: c.guards ? { min_keep: c.guards.min_keep, max_keep: c.guards.max_keep } : NO_GUARDS,
-    abstain_below: c.abstain_below ?? null,
-  };
   return {
     v: 1,
     gate_id: gate.gate_id,
     activation_seq: row.activation_seq,
-    threshold,
+    threshold: servedThreshold(gate, c, row.activated_at),
     expectation: expectationOf(c),
   };
 }

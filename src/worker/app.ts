@@ -14,6 +14,8 @@ import { isSchemaError, notMigrated } from "../platform/readiness";
 import { docsRoutes } from "../reference/docs";
 import { referenceRoutes } from "../reference/routes";
 import { servingRoutes } from "../serving/routes";
+import { streamingRoutes } from "../streaming/routes";
+import { SubscribeRefused } from "../streaming/subscribe";
 import { webhookRoutes } from "../webhooks/routes";
 import type { AppEnv } from "./deps";
 import { isolate } from "./isolate";
@@ -45,6 +47,7 @@ app.route("/", calibrationRoutes);
 app.route("/", monitoringRoutes);
 app.route("/", alertRoutes);
 app.route("/", webhookRoutes);
+app.route("/", streamingRoutes);
 // The dashboard (/ui, src/dashboard/routes.tsx) and the API reference (/docs, src/reference/docs.ts): HTML pages, not
 // API operations.
 app.route("/", dashboardRoutes);
@@ -55,6 +58,7 @@ app.notFound((c) => c.json(errorBody(new AppError("not_found", `no route for ${c
 app.onError((err, c) => {
   if (err instanceof AppError) {
     if (err.code === "storage_unavailable") c.header("Retry-After", String(STORAGE_RETRY_AFTER_SECONDS));
+    if (err instanceof SubscribeRefused) c.header("Retry-After", String(err.retryAfterSeconds));
     return c.json(errorBody(err), httpStatus(err.code));
   }
   if (isSchemaError(err)) return c.json(errorBody(notMigrated()), 503);

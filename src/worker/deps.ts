@@ -11,9 +11,18 @@ import type { MonitoringDeps } from "../monitoring/deps";
 import type { RouteEnv } from "../platform/env";
 import type { ReferenceDeps } from "../reference/deps";
 import type { ServingDeps } from "../serving/deps";
+import type { StreamingDeps } from "../streaming/deps";
 import type { WebhookDeps } from "../webhooks/deps";
 
-export type AppDeps = CalibrationDeps & ServingDeps & MonitoringDeps & AlertDeps & WebhookDeps & ReferenceDeps & DashboardDeps & SessionDeps;
+export type AppDeps = CalibrationDeps &
+  ServingDeps &
+  MonitoringDeps &
+  AlertDeps &
+  WebhookDeps &
+  ReferenceDeps &
+  DashboardDeps &
+  SessionDeps &
+  StreamingDeps;
 
 /** The Hono environment of the app: the bindings, and the context variables of every middleware with AppDeps. */
 export type AppEnv = RouteEnv<AppDeps>;

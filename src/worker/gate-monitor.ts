@@ -5,10 +5,14 @@
  * alerts their transactions queued in D1 afterwards; a raise that fails is retried by the object's alarm (which the
  * platform retries too). Memory is bounded: running sums, a fixed-size score reservoir, batch ids on disk with a
  * retention.
+ *
+ * It is also the hub of the gate's subscribers (src/streaming/hub.ts): the relays' WebSockets are accepted here with
+ * the Hibernation API, committed changes arrive by `publishEvent`, and the relays' pings are answered by the runtime
+ * (an auto-response) without waking the object.
  */
 import { DurableObject } from "cloudflare:workers";
 import { raiseAlert } from "../alerts/lifecycle";
-import type { SeriesBucket } from "../contract";
+import type { GateEvent, SeriesBucket } from "../contract";
 import { Monitor } from "../monitoring/gate-monitor/monitor";
 import type {
   GateMonitorRpc,
@@ -22,18 +26,55 @@ import type {
 } from "../monitoring/monitor-contract";
 import type { Env } from "../platform/env";
 import type { DriftConfig } from "../stats/drift";
-import { alertDeps } from "./wiring";
+import type { GateHubRpc } from "../streaming/deps";
+import { HUB_PING, HUB_PONG, Hub } from "../streaming/hub";
+import { alertDeps, eventSource } from "./wiring";
 
 /** Delay before the object's alarm retries alerts whose raise failed. */
 const ALERT_RETRY_MS = 30_000;
 
-export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc {
+export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc, GateHubRpc {
   // #private, not TypeScript `private`: only true private members are unreachable over RPC.
   readonly #monitor: Monitor;
+  readonly #hub: Hub;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#monitor = new Monitor(ctx.storage);
+    this.#hub = new Hub(ctx, () => Date.now());
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HUB_PING, HUB_PONG));
+  }
+
+  /** A relay's subscribe (src/streaming/hub-client.ts): the only HTTP the object answers. */
+  override async fetch(request: Request): Promise<Response> {
+    return this.#hub.subscribe(request, eventSource(this.env));
+  }
+
+  async publishEvent(event: GateEvent): Promise<number> {
+    return this.#hub.publish(event, eventSource(this.env));
+  }
+
+  async syncEvents(gateId: string): Promise<number> {
+    return this.#hub.sync(gateId, eventSource(this.env));
+  }
+
+  /** Subscribers send nothing but pings, which the auto-response answers; anything else is ignored. */
+  override async webSocketMessage(): Promise<void> {}
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
+    } catch {
+      // already closed
+    }
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    try {
+      ws.close(1011, "error");
+    } catch {
+      // already closed
+    }
   }
 
   async observe(input: ObserveInput): Promise<ObserveOutcome> {

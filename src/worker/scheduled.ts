@@ -1,19 +1,22 @@
 /**
  * Cron (every minute): reconcile the KV projection with D1, retry due webhook deliveries, forget expired
- * idempotency keys. Thin adapter: the clock comes from the trigger's scheduled time.
+ * idempotency keys, bring the hubs of recently changed gates up to D1 (missed pushes). Thin adapter: the clock comes from the trigger's scheduled time.
  */
 import { D1IdempotencyStore } from "../platform/d1-idempotency-store";
 import type { Env } from "../platform/env";
 import { IDEMPOTENCY_TTL_MS } from "../platform/limits";
 import { type ReconcileResult, reconcileProjection } from "../serving/reconcile";
+import { D1RecentChanges, syncRecentHubs } from "../streaming/hub-sync";
 import { type DeliveryRun, deliverDue } from "../webhooks/delivery";
-import { coreDeps, webhookDeps } from "./wiring";
+import { coreDeps, hubClient, webhookDeps } from "./wiring";
 
 /** What one tick did; a step that failed is named in `failed` (and logged) and does not stop the others. */
 export interface ScheduledReport {
   reconcile: ReconcileResult | null;
   webhooks: DeliveryRun | null;
   idempotencyKeysPurged: number | null;
+  /** Hubs of recently changed gates brought up to D1. */
+  hubsSynced: number | null;
   failed: string[];
 }
 
@@ -28,7 +31,7 @@ export async function runScheduled(env: Env, now: Date, log: ScheduledLog = (lin
   // The reconciler reads KV without its edge cache (null): it must see the current value to compare with D1.
   const projection = coreDeps(env, waitUntil, () => now, null);
   const webhooks = webhookDeps(env, waitUntil, () => now);
-  const report: ScheduledReport = { reconcile: null, webhooks: null, idempotencyKeysPurged: null, failed: [] };
+  const report: ScheduledReport = { reconcile: null, webhooks: null, idempotencyKeysPurged: null, hubsSynced: null, failed: [] };
   const steps: [string, () => Promise<void>][] = [
     [
       "reconcile",
@@ -49,6 +52,12 @@ export async function runScheduled(env: Env, now: Date, log: ScheduledLog = (lin
       "idempotency",
       async () => {
         report.idempotencyKeysPurged = await new D1IdempotencyStore(env.DB).purge(new Date(now.getTime() - IDEMPOTENCY_TTL_MS).toISOString());
+      },
+    ],
+    [
+      "hubs",
+      async () => {
+        report.hubsSynced = await syncRecentHubs(new D1RecentChanges(env.DB), hubClient(env), now);
       },
     ],
   ];

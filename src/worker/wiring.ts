@@ -25,6 +25,10 @@ import { KvThresholdProjection } from "../serving/projection";
 import { publishOnActivation } from "../serving/publish";
 import { ThresholdReader } from "../serving/threshold-reader";
 import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../stats/drift";
+import type { EventSource, HubClient } from "../streaming/deps";
+import { DurableHubClient } from "../streaming/hub-client";
+import { pushOnActivation } from "../streaming/push-listener";
+import { systemRelayClock } from "../streaming/relay";
 import { D1WebhookStore } from "../webhooks/d1-store";
 import { deliverDue } from "../webhooks/delivery";
 import type { WebhookDeps } from "../webhooks/deps";
@@ -139,6 +143,12 @@ export function consumerDeps(env: Env, now: () => Date = () => new Date()): Cons
   };
 }
 
+/** The activation log a gate's hub catches up from (D1). */
+export const eventSource = (env: Env): EventSource => new D1CalibrationStore(env.DB);
+
+/** The gates' hubs of pushed changes (their GateMonitor objects). */
+export const hubClient = (env: Env): HubClient => new DurableHubClient(env.GATE_MONITOR);
+
 /** Everything a request may need: one object that satisfies every feature's slice (./deps.ts). */
 export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => new Date()): AppDeps {
   let drift: DriftConfig | undefined;
@@ -146,13 +156,16 @@ export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => 
   const core = coreDeps(env, waitUntil, now);
   const alerts = alertDeps(env, waitUntil, now);
   const thresholds = new ThresholdReader(isolate.thresholds, core);
+  const hub = hubClient(env);
   return {
     ...core,
     ...alerts,
     thresholds,
     // Whoever activates (upload, promote, roll back, the dashboard): publish from D1, forget this isolate's copies,
-    // then raise or resolve rebuild_shift, in this order, before the answer.
-    activationListeners: [publishOnActivation(core), thresholds.invalidateOnActivation, shiftAlertListener(alerts)],
+    // push the change to the gate's subscribers, then raise or resolve rebuild_shift, in this order, before the answer.
+    activationListeners: [publishOnActivation(core), thresholds.invalidateOnActivation, pushOnActivation(hub), shiftAlertListener(alerts)],
+    hub,
+    relayClock: systemRelayClock,
     onUncalibrated: (gateId, q, caller) => {
       noteUncalibrated(gateId, q, caller, alerts, isolate.uncalibratedAlerts);
     },

@@ -6,7 +6,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type ActivationEvent, type ActivationListener, activate, commitActivation } from "../../src/calibrations/activation";
 import { calibrate } from "../../src/calibrations/calibrate";
-import type { Activation } from "../../src/contract";
+import type { LogEntry } from "../../src/calibrations/store";
+import type { GateEvent } from "../../src/contract";
 import { CalibrationMeta } from "../../src/contract";
 import { AppError } from "../../src/platform/errors";
 import { gateIdOf } from "../../src/platform/ids";
@@ -73,16 +74,42 @@ describe("activation listeners", () => {
   });
 });
 
+describe("the event of every activation", () => {
+  it("links each to the gate's row before it, carries what is served, and is what the log replays", async () => {
+    const events: GateEvent[] = [];
+    const m = memoryDeps();
+    const listener: ActivationListener = { failure: "never", run: (e) => void events.push(e.event) };
+    const deps = { ...m.deps, activationListeners: [listener] };
+    const v1 = await calibrate({ meta: meta("v1"), scores: SCORES, offsets: null }, "alice", deps);
+    const v2 = await calibrate({ meta: meta("v2", false), scores: SCORES, offsets: null }, "alice", deps);
+    await activate(v2.calibration.id, "bob", "promote", deps);
+    await activate(v1.calibration.id, "bob", "roll back", deps);
+    expect(events.map((e) => [e.kind, e.calibration_id, e.served?.calibration_id, e.actor, e.reason])).toEqual([
+      ["activation", v1.calibration.id, v1.calibration.id, "alice", "uploaded with activate: true"],
+      ["activation", v2.calibration.id, v2.calibration.id, "bob", "promote"],
+      ["activation", v1.calibration.id, v1.calibration.id, "bob", "roll back"],
+    ]);
+    expect(events[0]!.prev_seq).toBe(0);
+    expect(events[1]!.prev_seq).toBe(events[0]!.seq);
+    expect(events[2]!.prev_seq).toBe(events[1]!.seq);
+    expect(events[2]!.served?.threshold).toBe(v1.calibration.threshold);
+    const gateId = await gateIdOf(GATE);
+    expect(await m.calibrations.events(gateId, 0, 10)).toEqual(events);
+    expect(await m.calibrations.events(gateId, events[0]!.seq, 10)).toEqual(events.slice(1));
+    expect(await m.calibrations.latestEvent(gateId)).toEqual(events[2]);
+  });
+});
+
 describe("the optimistic loop", () => {
   /** A store that lets `lose` activations of other callers land first, one per attempt. */
   class RacedStore extends MemoryCalibrationStore {
     lose = 0;
-    override async activate(a: Activation, expectedCurrentSeq: number): Promise<boolean> {
+    override async append(entry: LogEntry, expectedHeadSeq: number): Promise<number | null> {
       if (this.lose > 0) {
         this.lose--;
-        return false;
+        return null;
       }
-      return super.activate(a, expectedCurrentSeq);
+      return super.append(entry, expectedHeadSeq);
     }
   }
 

@@ -15,7 +15,7 @@ import { MemoryIdempotencyStore } from "../support/memory-idempotency-store";
 /** A store whose next `failures` writes fail the way D1 does when its connection drops. */
 class FlakyStore extends MemoryCalibrationStore {
   failures = 0;
-  override async create(input: Parameters<MemoryCalibrationStore["create"]>[0]): Promise<boolean> {
+  override async create(input: Parameters<MemoryCalibrationStore["create"]>[0]): ReturnType<MemoryCalibrationStore["create"]> {
     if (this.failures > 0) {
       this.failures--;
       throw new Error("D1_ERROR: Network connection lost.");

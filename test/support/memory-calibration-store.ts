@@ -1,3 +1,4 @@
+import { withSeq } from "../../src/calibrations/gate-event";
 import {
   type ActiveRow,
   type ActiveSummary,
@@ -5,10 +6,12 @@ import {
   currentOf,
   type GatePage,
   type GateRow,
+  type GateState,
   type HistoryPage,
+  type LogEntry,
   type UploadRequest,
 } from "../../src/calibrations/store";
-import type { Activation, ActivationOutcome, StoredCalibration } from "../../src/contract";
+import { type Activation, type ActivationOutcome, CALIBRATION_CHANGE_KINDS, type GateEvent, type StoredCalibration } from "../../src/contract";
 import { AppError } from "../../src/platform/errors";
 import type { Distribution } from "../../src/stats/distribution";
 
@@ -16,7 +19,7 @@ import type { Distribution } from "../../src/stats/distribution";
 export class MemoryCalibrationStore implements CalibrationStore {
   private readonly gateRows = new Map<string, GateRow>();
   private readonly calibrations: { seq: number; record: StoredCalibration; distribution: Distribution; request: UploadRequest | null }[] = [];
-  private readonly activationLog: { seq: number; activation: Activation }[] = [];
+  private readonly activationLog: { seq: number; activation: Activation; event: GateEvent }[] = [];
   private readonly active = new Map<string, ActiveRow>();
   private seq = 0;
 
@@ -24,19 +27,19 @@ export class MemoryCalibrationStore implements CalibrationStore {
     gate: GateRow;
     calibration: StoredCalibration;
     distribution: Distribution;
-    activation: Activation | null;
+    activation: LogEntry | null;
     expectedCurrentSeq?: number;
     request?: UploadRequest | null;
-  }): Promise<boolean> {
+  }): Promise<{ readonly seq: number | null } | null> {
     if (this.calibrations.some((c) => c.record.id === input.calibration.id)) throw new Error("duplicate calibration id");
     const request = input.request ?? null;
     if (request && (await this.byRequest(input.calibration.created_by, request.key, request.hash)))
       throw new AppError("conflict", "this upload was stored meanwhile");
-    if (input.activation && this.latestSeq(input.gate.gate_id) !== (input.expectedCurrentSeq ?? 0)) return false;
+    if (input.activation && this.latestSeq(input.gate.gate_id) !== (input.expectedCurrentSeq ?? 0)) return null;
     if (!this.gateRows.has(input.gate.gate_id)) this.gateRows.set(input.gate.gate_id, input.gate);
     this.calibrations.push({ seq: ++this.seq, record: structuredClone(input.calibration), distribution: input.distribution, request });
-    if (input.activation) await this.activate(input.activation, input.expectedCurrentSeq ?? 0);
-    return true;
+    if (input.activation) return { seq: await this.append(input.activation, input.expectedCurrentSeq ?? 0) };
+    return { seq: null };
   }
 
   async byRequest(actor: string, key: string, hash: string): Promise<{ calibration: StoredCalibration; outcome: ActivationOutcome } | null> {
@@ -67,10 +70,12 @@ export class MemoryCalibrationStore implements CalibrationStore {
     return { items: page.map((r) => structuredClone(r.record)), next: rows.length > limit ? page[page.length - 1]!.seq : null };
   }
 
-  async activate(a: Activation, expectedCurrentSeq: number): Promise<boolean> {
-    if (this.latestSeq(a.gate_id) !== expectedCurrentSeq) return false;
+  async append(entry: LogEntry, expectedHeadSeq: number): Promise<number | null> {
+    const a = entry.activation;
+    if (this.latestSeq(a.gate_id) !== expectedHeadSeq) return null;
     const seq = ++this.seq;
-    this.activationLog.push({ seq, activation: { ...a } });
+    this.activationLog.push({ seq, activation: { ...a }, event: withSeq(structuredClone(entry.event), seq) });
+    if (!(CALIBRATION_CHANGE_KINDS as readonly string[]).includes(entry.event.kind)) return seq;
     this.active.set(`${a.gate_id}\u0000${a.index_version}`, {
       gate_id: a.gate_id,
       index_version: a.index_version,
@@ -79,7 +84,24 @@ export class MemoryCalibrationStore implements CalibrationStore {
       activation_seq: seq,
       activated_at: a.activated_at,
     });
-    return true;
+    return seq;
+  }
+
+  async gateState(gateId: string): Promise<GateState> {
+    return { rows: await this.activeRows(gateId), headSeq: this.latestSeq(gateId) };
+  }
+
+  async events(gateId: string, afterSeq: number, limit: number): Promise<GateEvent[]> {
+    return this.activationLog
+      .filter((x) => x.activation.gate_id === gateId && x.seq > afterSeq)
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, limit)
+      .map((x) => structuredClone(x.event));
+  }
+
+  async latestEvent(gateId: string): Promise<GateEvent | null> {
+    const [last] = await this.events(gateId, 0, Number.MAX_SAFE_INTEGER).then((all) => all.slice(-1));
+    return last ?? null;
   }
 
   async gate(gateId: string): Promise<GateRow | null> {
@@ -119,7 +141,7 @@ export class MemoryCalibrationStore implements CalibrationStore {
 
   async activations(gateId: string, limit: number): Promise<Activation[]> {
     return this.activationLog
-      .filter((x) => x.activation.gate_id === gateId)
+      .filter((x) => x.activation.gate_id === gateId && (CALIBRATION_CHANGE_KINDS as readonly string[]).includes(x.event.kind))
       .sort((a, b) => b.seq - a.seq)
       .slice(0, limit)
       .map((x) => ({ ...x.activation }));

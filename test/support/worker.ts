@@ -2,6 +2,7 @@
  * Helpers for route tests inside workerd: call the Worker's default export, with tokens from vitest.config.ts.
  */
 import { exports } from "cloudflare:workers";
+import { expect } from "vitest";
 import type { z } from "zod";
 import type { ErrorResponse, ROUTES } from "../../src/contract";
 
@@ -125,4 +126,14 @@ export function asQueries(scores: readonly number[], m = 20): number[][] {
   const out: number[][] = [];
   for (let i = 0; i < scores.length; i += m) out.push(scores.slice(i, i + m));
   return out;
+}
+
+/** Reads an error answer: its status and code must be these, and its wording ours, never the validation library's. */
+export async function expectError(res: Response, status: number, code: string): Promise<{ code: string; message: string; details?: any }> {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  const body = JSON.parse(text);
+  expect(body.error.code, text).toBe(code);
+  expect(text).not.toMatch(/Invalid input|expected string, received|received undefined|Too small|Too big/u);
+  return body.error;
 }

@@ -8,7 +8,8 @@
  * Objects created before migrations were numbered have no `schema_migrations` table but do have their data: every
  * migration here therefore tolerates finding its work done (CREATE ... IF NOT EXISTS; a column added only when
  * missing). Which module owns each table: batch-ledger.ts (batches, judgment_batches), windows.ts (windows, history,
- * detectors), coverage.ts (coverage), alert-outbox.ts (pending_alerts), ingest-counters.ts (queued_ingest), series.ts (series).
+ * detectors), coverage.ts (coverage), alert-outbox.ts (pending_alerts), ingest-counters.ts (queued_ingest), series.ts (series),
+ * src/streaming/event-log.ts (gate_events).
  */
 
 export interface MonitorMigration {
@@ -71,6 +72,16 @@ CREATE TABLE IF NOT EXISTS series (calibration_id TEXT NOT NULL, bucket_start IN
   empty_log_evidence REAL, drop_alarms INTEGER NOT NULL, empty_alarms INTEGER NOT NULL, last_alarm_at INTEGER,
   PRIMARY KEY (calibration_id, bucket_start)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS series_by_time ON series (bucket_start);
+`),
+  },
+  // Pushed changes (src/streaming/) -----------------------------------------------------------------------------
+  {
+    id: 5,
+    name: "gate_events: the hub's replay buffer of the gate's newest events (src/streaming/event-log.ts; objects start empty and fill from D1)",
+    apply: (sql) =>
+      sql.exec(`
+CREATE TABLE IF NOT EXISTS gate_events (seq INTEGER PRIMARY KEY, prev_seq INTEGER NOT NULL, appended_at INTEGER NOT NULL, event TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS gate_events_by_prev ON gate_events (prev_seq);
 `),
   },
 ];

@@ -1,0 +1,106 @@
+/**
+ * The edge relay: turns the hub's WebSocket (one per subscriber, accepted by the gate's hibernating Durable Object)
+ * into the client's Server-Sent Events stream. The hub's frames are already SSE text and pass through unchanged; the
+ * relay adds the stream's first frame (`retry:`), a heartbeat with the gate's head seq every SSE_HEARTBEAT_MS, and a
+ * liveness check of the hub: a "ping" with every heartbeat (answered "pong" by the object's auto-response, without
+ * waking it), and a hub that has not answered by the next heartbeat is taken for dead.
+ *
+ * Whichever end goes, the other follows: the hub socket closing or failing ends the client's stream (the client
+ * reconnects with Last-Event-ID and is sent what it missed), and the client going away (the stream is cancelled)
+ * closes the hub socket. SSE rather than a WebSocket to the client, because every client we ship can read a streamed
+ * body with an Authorization header (Node 20 and Python's urllib included) and `id:`/`retry:` resume comes with it
+ * (docs/architecture.md, "Pushed changes").
+ */
+import { type GateHeartbeat, SSE_HEARTBEAT_MS, sseFrame, sseRetryFrame } from "../contract";
+import type { RelayClock } from "./deps";
+import { HUB_PING, HUB_PONG } from "./hub";
+
+/** The head seq a hub frame states: an event's `id:` line, or a heartbeat's `head_seq`; null for neither. */
+export function headOfFrame(frame: string): number | null {
+  const m = /^id: (\d+)\n/u.exec(frame) ?? /"head_seq":(\d+)/u.exec(frame);
+  return m === null ? null : Number(m[1]);
+}
+
+/** The SSE body relaying `hub` (the hub end of a subscribe, not yet accepted). */
+export function relay(hub: WebSocket, clock: RelayClock, heartbeatMs: number = SSE_HEARTBEAT_MS): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let head = 0;
+  let answered = true;
+  let ended = false;
+  let stopBeats: () => void = () => {};
+  let sink: ReadableStreamDefaultController<Uint8Array> | null = null;
+
+  const write = (text: string): void => {
+    if (ended || sink === null) return;
+    try {
+      sink.enqueue(encoder.encode(text));
+    } catch {
+      end();
+    }
+  };
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    stopBeats();
+    try {
+      sink?.close();
+    } catch {
+      // already closed or cancelled by the client
+    }
+    try {
+      hub.close(1000, "relay closed");
+    } catch {
+      // already closed by the hub
+    }
+  };
+
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      sink = controller;
+      controller.enqueue(encoder.encode(sseRetryFrame()));
+    },
+    cancel() {
+      end();
+    },
+  });
+
+  hub.accept();
+  hub.addEventListener("message", (m) => {
+    const text = typeof m.data === "string" ? m.data : new TextDecoder().decode(m.data);
+    if (text === HUB_PONG) {
+      answered = true;
+      return;
+    }
+    const seq = headOfFrame(text);
+    if (seq !== null && seq > head) head = seq;
+    write(text);
+  });
+  hub.addEventListener("close", end);
+  hub.addEventListener("error", end);
+
+  stopBeats = clock.every(heartbeatMs, () => {
+    if (!answered) {
+      end();
+      return;
+    }
+    answered = false;
+    try {
+      hub.send(HUB_PING);
+    } catch {
+      end();
+      return;
+    }
+    const beat: GateHeartbeat = { v: 1, head_seq: head, at: new Date(clock.now()).toISOString() };
+    write(sseFrame("heartbeat", beat));
+  });
+  return body;
+}
+
+/** The platform's clock and timers, for one stream (never started at module scope). */
+export const systemRelayClock: RelayClock = {
+  now: () => Date.now(),
+  every: (ms, fn) => {
+    const timer = setInterval(fn, ms);
+    return () => clearInterval(timer);
+  },
+};

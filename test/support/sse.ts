@@ -1,0 +1,91 @@
+/**
+ * A small Server-Sent Events reader for tests: frames of a streamed body, one at a time, each with a deadline so a
+ * missing event fails the test instead of hanging it.
+ */
+import type { GateEvent, GateHeartbeat } from "../../src/contract";
+
+export interface SseFrame {
+  readonly id: string | null;
+  readonly event: string | null;
+  readonly data: string | null;
+  readonly retry: number | null;
+}
+
+export class SseReader {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #decoder = new TextDecoder();
+  #buffer = "";
+  #done = false;
+
+  constructor(body: ReadableStream<Uint8Array>) {
+    this.#reader = body.getReader();
+  }
+
+  /** The next frame; null when the stream ended. Throws after `timeoutMs` without one. */
+  async next(timeoutMs = 5_000): Promise<SseFrame | null> {
+    for (;;) {
+      const cut = this.#buffer.indexOf("\n\n");
+      if (cut >= 0) {
+        const raw = this.#buffer.slice(0, cut);
+        this.#buffer = this.#buffer.slice(cut + 2);
+        return parseFrame(raw);
+      }
+      if (this.#done) return null;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no SSE frame within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        const { value, done } = await Promise.race([this.#reader.read(), deadline]);
+        if (done) this.#done = true;
+        else this.#buffer += this.#decoder.decode(value, { stream: true });
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+
+  /** The next frame, which must exist. */
+  async frame(timeoutMs?: number): Promise<SseFrame> {
+    const f = await this.next(timeoutMs);
+    if (f === null) throw new Error("the stream ended");
+    return f;
+  }
+
+  /** The next `gate` or `snapshot` frame, skipping heartbeats, with its event. */
+  async event(timeoutMs?: number): Promise<{ name: string; id: string | null; event: GateEvent }> {
+    for (;;) {
+      const f = await this.frame(timeoutMs);
+      if (f.event === "heartbeat") continue;
+      return { name: f.event ?? "", id: f.id, event: JSON.parse(f.data ?? "null") as GateEvent };
+    }
+  }
+
+  /** The next heartbeat, which must be the next frame. */
+  async heartbeat(timeoutMs?: number): Promise<GateHeartbeat> {
+    const f = await this.frame(timeoutMs);
+    if (f.event !== "heartbeat") throw new Error(`expected a heartbeat, got ${JSON.stringify(f)}`);
+    return JSON.parse(f.data ?? "null") as GateHeartbeat;
+  }
+
+  async cancel(): Promise<void> {
+    await this.#reader.cancel();
+  }
+}
+
+function parseFrame(raw: string): SseFrame {
+  let id: string | null = null;
+  let event: string | null = null;
+  let data: string | null = null;
+  let retry: number | null = null;
+  for (const line of raw.split("\n")) {
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /u, "");
+    if (field === "id") id = value;
+    else if (field === "event") event = value;
+    else if (field === "data") data = data === null ? value : `${data}\n${value}`;
+    else if (field === "retry") retry = Number(value);
+  }
+  return { id, event, data, retry };
+}
