@@ -1,8 +1,8 @@
 /**
- * The rebuild-shift scenarios of test/calibrations/rebuild-shift.test.ts at full size. The suite runs the first one on
- * 100 seeds (enough to hold chance moves beyond the tolerance, which is what it checks); this runs every scenario on
- * the seed counts the suite used to run, times --scale, and reports the alerts and the chance moves beyond the
- * tolerance. Scenario model and seeds: test/support/rebuild-scenarios.ts.
+ * The rebuild-shift scenarios of test/calibrations/rebuild-shift.test.ts at full size. The suite runs them on 100,
+ * 500, 50 and 50 seeds (enough to hold chance moves beyond the tolerance, which is what each checks); this runs every
+ * scenario on the seed counts the suite used to run, times --scale, and reports the alerts and the chance moves beyond
+ * the tolerance. Scenario model and seeds: test/support/rebuild-scenarios.ts.
  *
  *   npx esbuild bench/rebuild-shift-scenarios.ts --bundle --platform=node --format=esm --packages=external \
  *     --log-level=warning --outfile=node_modules/.cache/scoregate-bench/rebuild-shift-scenarios.mjs && \

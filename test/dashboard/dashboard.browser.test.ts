@@ -1,38 +1,20 @@
 /**
- * The dashboard and /docs in a real browser: Debian's Chromium driven by playwright-core against a seeded local
- * Worker (workerd through Miniflare, bench/lib/worker.mjs, ENVIRONMENT=development). Checks the content that
- * matters, clicks a rollback and a re-activation and asks the API, runs axe on every page, refuses every request
- * that leaves the Worker, and saves screenshots (desktop and 375 px) under test-artifacts/. With
- * SCOREGATE_README_SCREENSHOTS=1 it also writes the README's screenshots to docs/images/.
+ * The dashboard in a real browser: Debian's Chromium driven by playwright-core against a seeded local Worker (workerd
+ * through Miniflare, bench/lib/worker.mjs, ENVIRONMENT=development). Checks the content that matters, clicks a
+ * rollback and a re-activation and asks the API, runs axe on every page, refuses every request that leaves the
+ * Worker, and saves screenshots (desktop and 375 px) under test-artifacts/. With SCOREGATE_README_SCREENSHOTS=1 it
+ * also writes the README's screenshots to docs/images/. /docs, the API reference, has its own file
+ * (test/reference/docs.browser.test.ts), which checks it the same way.
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import AxeBuilder from "@axe-core/playwright";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, type StartedWorker, startWorker } from "../../bench/lib/worker.mjs";
+import { ARTIFACTS, axe, haveChromium, launchChromium, shoot } from "../support/browser";
 
-/**
- * Debian's Chromium: its old headless shell when installed (package chromium-headless-shell: the same Blink without
- * the full browser around it, about a quarter less CPU for these pages, the same axe results and widths), else the
- * full browser in headless mode. SCOREGATE_CHROMIUM names another binary.
- */
-const CHROMIUM =
-  process.env.SCOREGATE_CHROMIUM ??
-  ["/usr/lib/chromium/chromium-headless-shell", "/usr/lib/chromium/chromium"].find((p) => existsSync(p)) ??
-  "/usr/lib/chromium/chromium";
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  const msg = `\n!!! browser tests SKIPPED: no Chromium at ${CHROMIUM}. Install it with: apt-get install -y chromium chromium-headless-shell fonts-dejavu-core (.ci/run does)\n`;
-  console.warn(msg);
-  // CI installs Chromium (.ci/run): a missing browser there is a failure, not a skip.
-  if (process.env.CI) throw new Error(msg);
-}
-
-const ARTIFACTS = join(ROOT, "test-artifacts", "screenshots");
-const README_IMAGES = process.env.SCOREGATE_README_SCREENSHOTS ? join(ROOT, "docs", "images") : null;
 const GATE = { index: "docs", embedding: "intfloat/e5-large-v2", reranker: "BAAI/bge-reranker-v2-m3" };
 
 let worker: StartedWorker;
@@ -57,47 +39,7 @@ async function api(method: string, path: string, body?: unknown, token = "dev-ad
   return JSON.parse(text);
 }
 
-async function axe(page: Page, label: string): Promise<void> {
-  // The same rules and the same violations as the default analysis, without its cost (on /docs, about 11,000 elements,
-  // 55 s against 14 s): legacy mode runs axe.run() in the page instead of runPartial() per frame plus finishRun() in a
-  // second, blank page, and differs only for cross-origin frames, which these pages cannot have (every request that
-  // leaves the Worker is aborted, and the last test asserts there were none); resultTypes keeps the full result for
-  // violations, the only list read here, and one example node for passes and incomplete checks.
-  const result = await new AxeBuilder({ page })
-    .setLegacyMode(true)
-    .options({ resultTypes: ["violations"] })
-    .analyze();
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(
-    bad.map((v) => `${label}: ${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
-    label,
-  ).toEqual([]);
-}
-
-/**
- * Saves the page at 1280 px and at 375 px, whole pages by default; `fullPage: false` keeps the first screen only, for
- * /docs (about 20,000 px tall at 1280 px, 43,000 at 375 px: seconds to capture, and a picture no one reads). The
- * width check covers the whole page either way.
- */
-async function shoot(page: Page, name: string, readmeName?: string, fullPage = true): Promise<void> {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.setViewportSize({ width: 1280, height: 900 });
-  await page.screenshot({ path: join(ARTIFACTS, `${name}-desktop.png`), fullPage });
-  if (README_IMAGES !== null && readmeName !== undefined) {
-    mkdirSync(README_IMAGES, { recursive: true });
-    await page.screenshot({ path: join(README_IMAGES, readmeName), fullPage: false });
-  }
-  await page.setViewportSize({ width: 375, height: 812 });
-  await page.screenshot({ path: join(ARTIFACTS, `${name}-375.png`), fullPage });
-  // At phone width nothing but the scrollable table wrappers may be wider than the screen.
-  const width = await page.evaluate(
-    () => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth,
-  );
-  expect(width, `${name} at 375 px`).toBeLessThanOrEqual(375);
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
-
-describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
+describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
   beforeAll(async () => {
     // A webhook receiver that fails the first delivery (so the alert page has a failed attempt to replay).
     receiver = createServer((req, res) => {
@@ -122,10 +64,7 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
       const r = await api("POST", "/v1/observations", { batch_id: batch, calibration_id: v2.id, queries }, "dev-read");
       expect(r.alerts, batch).toEqual(["drop_rate_drift"]);
     }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     await context.route("**/*", (route) => {
       const url = route.request().url();
@@ -385,17 +324,6 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
     await axe(page, "drift alert at 375 px");
     await page.close();
   });
-
-  it("/docs renders the API reference from the Worker's own assets", async () => {
-    const page = await context.newPage();
-    await page.goto(`${origin}/docs`);
-    await page.getByText("Fit and store a calibration").first().waitFor({ timeout: 60_000 });
-    await axe(page, "docs");
-    await shoot(page, "docs", undefined, false);
-    await page.close();
-    // The reference is a large page: on a loaded machine (the suite shares two cores) rendering it, axe and the
-    // screenshots take minutes.
-  }, 300_000);
 
   it("no page requested anything outside the Worker", () => {
     expect(outside).toEqual([]);

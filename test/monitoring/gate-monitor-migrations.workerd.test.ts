@@ -60,8 +60,10 @@ const rewind = (stub: MonitorStub, to: "before-batch-hash" | "before-numbered-mi
   runInDurableObject(stub, (_: GateMonitor, state) => {
     const sql = state.storage.sql;
     sql.exec("DROP TABLE schema_migrations");
-    // The series (migration 4) came after migrations were numbered: no older object has it.
+    // The series (migration 4) and the hub's event log (migration 5) came after migrations were numbered: no older
+    // object has them.
     sql.exec("DROP TABLE series");
+    sql.exec("DROP TABLE gate_events");
     if (to === "before-batch-hash") {
       // The first schema: batches without a hash, and none of the tables added later (judgments, queued ingest).
       sql.exec("CREATE TABLE batches_then (batch_id TEXT PRIMARY KEY, received_at INTEGER NOT NULL)");
@@ -80,6 +82,7 @@ const ALL_TABLES = [
   "batches",
   "coverage",
   "detectors",
+  "gate_events",
   "history",
   "judgment_batches",
   "pending_alerts",

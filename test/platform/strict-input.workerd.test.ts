@@ -7,17 +7,7 @@ import { describe, expect, it } from "vitest";
 import { ROUTES, type RouteSpec } from "../../src/contract";
 import { MAX_JSON_BODY_BYTES, MAX_SMALL_BODY_BYTES } from "../../src/platform/limits";
 import { seedSightings } from "../support/uncalibrated";
-import { call, callJson, counted, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
-
-async function expectError(res: Response, status: number, code: string): Promise<{ code: string; message: string; details?: any }> {
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  const body = JSON.parse(text);
-  expect(body.error.code, text).toBe(code);
-  // never the validation library's own wording
-  expect(text).not.toMatch(/Invalid input|expected string, received|received undefined|Too small|Too big/u);
-  return body.error;
-}
+import { call, callJson, counted, expectError, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 const good = (gate: object, extra: object = {}) => ({
   ...gate,

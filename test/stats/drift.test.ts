@@ -7,35 +7,15 @@ import { calibrationExpectation } from "../../src/monitoring/window";
 import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, type DriftConfig, driftBands, evaluateDrift } from "../../src/stats/drift";
 import { sortedCopy } from "../../src/stats/order-statistics";
 import { addCluster, type ClusterSums, emptyClusterSums } from "../../src/stats/per-query";
-import { binomCdf, binomIsf } from "../../src/stats/special";
-import { clusteredDrops, createRng, deriveSeed } from "../support/prng";
+import { binomCdf } from "../../src/stats/special";
+import { CANDIDATES, firstAlarm, maxAlarmsConsistentWithAlpha, windowsThatAlarm } from "../support/monitor-runs";
+import { createRng, deriveSeed } from "../support/prng";
 
-const M = 20;
-const BATCH = 10;
+const M = CANDIDATES;
 
 function calibration(expectedDropRate: number, n: number, empty: { rate: number; queries: number } | null = null): CalibrationExpectation {
   return { expectedDropRate, n, emptyContextRate: empty?.rate ?? null, nQueries: empty?.queries ?? null };
 }
-
-/**
- * One monitoring window, evaluated after every batch of BATCH queries (peeking). Returns the number of queries seen at
- * the first drop-rate alarm, or null. p0hat is drawn from the calibration's sampling distribution unless given.
- */
-function firstAlarm(seed: number, queries: number, p: number, rho: number, p0hat: number | null): number | null {
-  const rng = createRng(seed);
-  const expected = p0hat ?? rng.binomial(10_000, 0.3) / 10_000;
-  const cal = calibration(expected, 10_000);
-  const drops = clusteredDrops(rng, M, p, rho);
-  const sums = emptyClusterSums();
-  for (let q = 1; q <= queries; q++) {
-    addCluster(sums, M, drops());
-    if (q % BATCH === 0 && evaluateDrift(sums, cal, DEFAULT_DRIFT_CONFIG).dropRate.alarm) return q;
-  }
-  return null;
-}
-
-/** The most alarms a valid level-alpha test could give in `runs` windows, except with probability 1e-4. */
-const maxAlarmsConsistentWithAlpha = (runs: number): number => binomIsf(1e-4, runs, DEFAULT_DRIFT_CONFIG.alpha);
 
 describe("evaluateDrift", () => {
   it.each(golden.evaluateDrift)("matches the python reference on deflated counts: $name", (c) => {
@@ -77,30 +57,30 @@ describe("evaluateDrift", () => {
   });
 });
 
+// The run counts here decide each property; bench/suite-simulations.ts runs the same scenarios on the counts the suite
+// used to run (300 windows a scenario, 20,000 short heavily clustered windows): docs/benchmarks.md, "Test suite wall
+// time". bench/drift-sim.ts measures the rates on 5,000 full windows.
 describe("drop-rate monitor in simulation (peeking every 10 queries, 20 candidates a query)", () => {
-  const RUNS = 300;
+  const RUNS = 100;
   const QUERIES = 2_000;
 
   it("does not alarm without a shift, with clustered queries (rho 0.05) and a noisy calibration", () => {
-    let alarms = 0;
-    for (let run = 0; run < RUNS; run++) if (firstAlarm(deriveSeed(1, run), QUERIES, 0.3, 0.05, null) !== null) alarms++;
+    const alarms = windowsThatAlarm(RUNS, (run) => deriveSeed(1, run), QUERIES, 0.3, 0.05, null);
     expect(alarms).toBeLessThanOrEqual(maxAlarmsConsistentWithAlpha(RUNS));
-  });
+  }, 60_000);
 
   it("does not alarm more than alpha allows at the edge of the band (true rate 0.32, expected 0.30), rho 0.2", () => {
-    let alarms = 0;
-    for (let run = 0; run < RUNS; run++) if (firstAlarm(deriveSeed(2, run), QUERIES, 0.32, 0.2, 0.3) !== null) alarms++;
+    const alarms = windowsThatAlarm(RUNS, (run) => deriveSeed(2, run), QUERIES, 0.32, 0.2, 0.3);
     expect(alarms).toBeLessThanOrEqual(maxAlarmsConsistentWithAlpha(RUNS));
-  });
+  }, 60_000);
 
   // Regression test for a defect found by bench/drift-sim.ts, now fixed: before DEFAULT_DRIFT_CONFIG.minQueries
   // existed, heavy clustering false-alarmed at 10-20 queries, where the design effect estimated from those few queries
   // is far below the truth (1.0-2.5 against 10.5). evaluateDrift now raises no alarm before minQueries (100) queries;
   // this pins that windows of 100 heavily clustered queries stay within alpha. Full-window rates: bench/results/drift.md.
   it("heavy clustering (rho 0.5) stays within alpha: no alarm in the first 100 queries, where deff is underestimated", () => {
-    const runs = 20_000;
-    let alarms = 0;
-    for (let run = 0; run < runs; run++) if (firstAlarm(deriveSeed(5, run), 100, 0.3, 0.5, 0.3) !== null) alarms++;
+    const runs = 5_000;
+    const alarms = windowsThatAlarm(runs, (run) => deriveSeed(5, run), 100, 0.3, 0.5, 0.3);
     expect(alarms).toBeLessThanOrEqual(maxAlarmsConsistentWithAlpha(runs));
   }, 60_000);
 
@@ -113,13 +93,11 @@ describe("drop-rate monitor in simulation (peeking every 10 queries, 20 candidat
     expect(delays.length / RUNS).toBeGreaterThanOrEqual(0.95);
     delays.sort((a, b) => a - b);
     expect(delays[Math.floor(delays.length / 2)]).toBeLessThanOrEqual(500);
-  });
+  }, 60_000);
 
   it("alarms on a fall as well as a rise (0.30 -> 0.20)", () => {
-    let detected = 0;
-    for (let run = 0; run < 50; run++) if (firstAlarm(deriveSeed(4, run), 3_000, 0.2, 0.05, null) !== null) detected++;
-    expect(detected).toBe(50);
-  });
+    expect(windowsThatAlarm(50, (run) => deriveSeed(4, run), 3_000, 0.2, 0.05, null)).toBe(50);
+  }, 60_000);
 });
 
 describe("empty-context monitor", () => {
