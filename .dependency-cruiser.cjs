@@ -39,7 +39,7 @@ module.exports = {
       severity: "error",
       comment:
         "A feature never imports another feature's routes (HTTP modules): what it needs of another feature comes through its slice of dependencies (deps.ts), and cross-feature effects are listeners wired in src/worker/.",
-      from: { path: "^src/(alerts|calibrations|dashboard|monitoring|reference|serving|streaming|webhooks)/" },
+      from: { path: "^src/(alerts|calibrations|dashboard|monitoring|promotions|reference|serving|streaming|webhooks)/" },
       to: { path: "^src/[^/]+/routes\\.tsx?$", pathNot: ["^src/$1/"] },
     },
     {

@@ -8,14 +8,16 @@ import logging
 import os
 import random
 import secrets
+import threading
 import time
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-from . import _http
+from . import _http, _stream
+from ._assignment import BASIS_POINTS, bucket_of
 from ._gate import Partition, Score, partition
 from ._observations import DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUED, DEFAULT_MAX_SCORES, ObservationQueue
 from ._thresholds import Outcome, ThresholdCache
-from ._types import ClientError, GateLike, GateResult, ObservationStats, ThresholdResult
+from ._types import ClientError, Gate, GateLike, GateResult, ObservationStats, ThresholdResult
 
 log = logging.getLogger("scoregate")
 
@@ -40,6 +42,7 @@ class ClientBase:
         opener: Optional[Callable[..., Any]] = None,
         clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
+        stream: Any = False,
     ):
         self._init_io()
         if not isinstance(base_url, str) or base_url == "":
@@ -80,6 +83,11 @@ class ClientBase:
         )
         if bootstrap is not None:
             self.restore(bootstrap)
+        #: pushed changes (``stream=True`` or a mapping of scoregate._stream.StreamOptions fields): off by default
+        self._stream_options = _stream.options_of(stream)
+        self._streams: Dict[Any, _stream.GateStream] = {}
+        self._streams_lock = threading.Lock()
+        self._rng = rng
 
     def _init_io(self) -> None:
         """Sets up what the client's kind of I/O needs (locks, threads or loop state), before anything else."""
@@ -90,6 +98,39 @@ class ClientBase:
 
     def _after_report(self, sealed: bool) -> None:
         """Makes sure queued observations will be sent (a thread or a task, per client); ``sealed``: a batch is full."""
+
+    def _watch(self, gate: Gate) -> None:
+        """Opens the gate's stream on its first read when streaming is on (at most ``max_gates``; a gate pinned to an
+        index version always polls: the server pushes a gate's current state)."""
+        o = self._stream_options
+        if o is None or gate.index_version is not None:
+            return
+        with self._streams_lock:
+            if gate.key() in self._streams or len(self._streams) >= o.max_gates:
+                return
+            s = _stream.GateStream(
+                _stream.events_url(self._base, gate.index, gate.embedding, gate.reranker),
+                lambda: {"Authorization": f"Bearer {self._token}", "User-Agent": _http.USER_AGENT},
+                o,
+                on_event=lambda e: self._cache.pushed(gate, e, o.read_timeout),
+                on_heartbeat=lambda: self._cache.pushed(gate, None, o.read_timeout),
+                on_state=lambda state, _reason: self._cache.pushed(gate, None, 0) if state in ("polling", "stopped") else None,
+                clock=self._now,
+                rng=self._rng,
+            )
+            self._streams[gate.key()] = s
+        s.start()
+
+    def _close_streams(self) -> None:
+        with self._streams_lock:
+            streams, self._streams = list(self._streams.values()), {}
+        for s in streams:
+            s.close()
+
+    def streams(self) -> Dict[Any, Optional[int]]:
+        """The last event seq each open stream applied, by gate key (health checks and tests)."""
+        with self._streams_lock:
+            return {k: s.last for k, s in self._streams.items()}
 
     @property
     def auth_error(self) -> Optional[ClientError]:
@@ -123,13 +164,15 @@ class ClientBase:
         scores: Optional[Sequence[float]] = None,
         below: Optional[int] = None,
         abstained: bool = False,
+        promotion: Optional[Mapping[str, Any]] = None,
+        role: Optional[str] = None,
     ) -> None:
         """Queues one query's counts for POST /v1/observations (batched; never raises, never waits). Name the
         calibration you applied (``calibration_id`` of the threshold) or the gate. For a guarded or abstaining gate
         pass ``below`` (the scored candidates under the threshold: what it alone would drop) and ``abstained``: the
         query is then sent as ``[candidates, dropped, below, abstained]``, which servers with guards accept."""
         try:
-            self._after_report(self._queue.report(candidates, dropped, calibration_id, gate, scores, below, abstained))
+            self._after_report(self._queue.report(candidates, dropped, calibration_id, gate, scores, below, abstained, promotion, role))
         except Exception:
             log.exception("scoregate: unexpected failure in report")
 
@@ -140,6 +183,8 @@ class ClientBase:
             # or abstaining calibration is also watched on where its guards bind and how often queries abstain
             guarded = t.guards.min_keep > 0 or t.guards.max_keep is not None or t.abstain_below is not None
             extra: Dict[str, Any] = {"below": p.below, "abstained": p.abstain} if guarded else {}
+            if t.promotion is not None:
+                extra["promotion"] = t.promotion
             self.report(len(candidates), p.dropped_count, calibration_id=t.calibration_id, scores=p.scores or None, **extra)
         return GateResult(
             p.kept,
@@ -155,7 +200,24 @@ class ClientBase:
             top_score=p.top_score,
             guards=t.guards,
             abstain_below=t.abstain_below,
+            promotion=t.promotion,
         )
+
+    def _shadow(self, candidates: Sequence[Any], gate: Gate, key: str, score: Score, index_version: Optional[str]) -> List[str]:
+        """Reports a mirrored query for each shadow of the gate whose sample takes ``key`` (its bucket, salted with the
+        shadow's calibration id, is below ``sample_rate``), gated by that shadow, with ``role: "shadow"``; never changes
+        what is served. Returns the calibration ids it reported for."""
+        reported: List[str] = []
+        for s in self._cache.shadows(gate):
+            if (index_version is not None and index_version != s["index_version"]) or bucket_of(s["calibration_id"], key) >= s["sample_rate"] * BASIS_POINTS:
+                continue
+            g = s.get("guards") or {}
+            p = partition(candidates, score, "keep", False, s["threshold"], g.get("min_keep", 0), g.get("max_keep"), s.get("abstain_below"))
+            guarded = g.get("min_keep", 0) > 0 or g.get("max_keep") is not None or s.get("abstain_below") is not None
+            extra: Dict[str, Any] = {"below": p.below, "abstained": p.abstain} if guarded else {}
+            self.report(len(candidates), p.dropped_count, calibration_id=s["calibration_id"], role="shadow", **extra)
+            reported.append(s["calibration_id"])
+        return reported
 
     @staticmethod
     def _partition(candidates: Sequence[Any], t: ThresholdResult, score: Score, unscored: str, report_scores: bool) -> Partition:

@@ -12,7 +12,7 @@ import json
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Generator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Sequence, Tuple
 
 from . import _http
 from ._types import (
@@ -95,11 +95,18 @@ class ObservationQueue:
         scores: Optional[Sequence[float]],
         below: Optional[int] = None,
         abstained: bool = False,
+        promotion: Optional[Mapping[str, Any]] = None,
+        role: Optional[str] = None,
     ) -> bool:
         """Queues one query's counts, or counts it as ignored (invalid, closed, or the token was refused). True when it
         filled a batch (which is then due at once). With ``below`` the query is sent as
         ``[candidates, dropped, below, abstained]`` (a guarded or abstaining gate), else as ``[candidates, dropped]``."""
         target = _target(calibration_id, gate)
+        if target is not None and role == "shadow":
+            target["role"] = "shadow"
+        if target is not None and promotion is not None:
+            # a promotion's arms are separate batches: the monitor counts each arm of each step apart
+            target["promotion"] = {"id": promotion["id"], "step": promotion["step"], "arm": promotion["arm"]}
         valid = (
             isinstance(candidates, int)
             and isinstance(dropped, int)

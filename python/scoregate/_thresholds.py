@@ -19,9 +19,10 @@ import math
 import threading
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from . import _http
+from ._assignment import BASIS_POINTS, bucket_of
 from ._types import (
     THRESHOLD_MAX_AGE_SECONDS,
     THRESHOLD_STALE_IF_ERROR_SECONDS,
@@ -106,7 +107,7 @@ class ThresholdCache:
 
     # -- deciding --------------------------------------------------------------------------------------------------
 
-    def plan(self, gate: Gate, fallback: Optional[float]) -> Plan:
+    def plan(self, gate: Gate, fallback: Optional[float], assignment_key: Optional[str] = None) -> Plan:
         key = gate.key()
         with self._lock:
             now = self._now()
@@ -115,10 +116,10 @@ class ThresholdCache:
                 self.entries.move_to_end(key)  # least recently used order
                 fresh = (entry.value is not None or entry.uncalibrated) and not entry.bootstrapped and now - entry.fetched_at < entry.max_age
                 if fresh:
-                    return Plan(entry, answer=self._answer(entry, fallback, True))
+                    return Plan(entry, answer=self._answer(entry, fallback, True, assignment_key))
                 if self._usable(entry, now):
                     plan = self._claim(entry, now)
-                    plan.answer = self._answer(entry, fallback, False)
+                    plan.answer = self._answer(entry, fallback, False, assignment_key)
                     return plan
                 if entry.value is not None and not entry.bootstrapped:
                     # past stale-if-error: too old to serve
@@ -133,11 +134,11 @@ class ThresholdCache:
                 plan.answer = fallback_result(fallback, entry.uncalibrated, self.auth_error or entry.last_error)
             return plan
 
-    def after_wait(self, entry: Entry, fallback: Optional[float]) -> ThresholdResult:
+    def after_wait(self, entry: Entry, fallback: Optional[float], assignment_key: Optional[str] = None) -> ThresholdResult:
         """The answer of a caller whose wait for the shared request ended in time."""
         with self._lock:
             if entry.value is not None and not entry.uncalibrated and entry.last_error is None and not entry.bootstrapped:
-                result = self._answer(entry, fallback, True)
+                result = self._answer(entry, fallback, True, assignment_key)
                 result.reason = "calibrated"
                 return result
             if entry.uncalibrated and entry.last_error is None:
@@ -155,10 +156,19 @@ class ThresholdCache:
         limit = self._max_stale if self._max_stale is not None else entry.stale_if_error
         return now - entry.fetched_at < entry.max_age + limit
 
-    def _answer(self, entry: Entry, fallback: Optional[float], fresh: bool) -> ThresholdResult:
+    def _answer(self, entry: Entry, fallback: Optional[float], fresh: bool, key: Optional[str] = None) -> ThresholdResult:
+        """The served answer; during a promotion the arm's, chosen by the key's bucket under the rollout's salt."""
         if entry.uncalibrated:
             return fallback_result(fallback, True, None, entry.fetched_at)
         v = entry.value or {}
+        rollout = v.get("rollout")
+        promotion = None
+        if rollout is not None:
+            candidate = key is not None and bucket_of(rollout["salt"], key) < rollout["percent_bp"]
+            if candidate:
+                v = rollout["candidate"]
+            arm = "unassigned" if key is None else "candidate" if candidate else "control"
+            promotion = {"id": rollout["promotion_id"], "step": rollout["step"], "arm": arm}
         guards = v.get("guards") or {}
         return ThresholdResult(
             threshold=v.get("threshold"),
@@ -170,6 +180,7 @@ class ThresholdCache:
             error=None if fresh else (self.auth_error or entry.last_error),
             guards=Guards(guards.get("min_keep", 0), guards.get("max_keep")),
             abstain_below=v.get("abstain_below"),
+            promotion=promotion,
         )
 
     def _claim(self, entry: Entry, now: float) -> Plan:
@@ -238,6 +249,41 @@ class ThresholdCache:
             self.stop_on_auth(entry, failure)
         else:
             self._fail(entry, failure)
+
+    def shadows(self, gate: Gate) -> List[Dict[str, Any]]:
+        """The gate's shadow calibrations as last served (none when nothing is held)."""
+        with self._lock:
+            entry = self.entries.get(gate.key())
+            return list(((entry.value if entry is not None else None) or {}).get("shadows") or [])
+
+    def pushed(self, gate: Gate, event: Optional[Mapping[str, Any]], max_age: float) -> None:
+        """A pushed event (scoregate._stream): its full state replaces the gate's entry as a 200 with its ETag would (an
+        event older than the entry's ETag is ignored); ``event`` None only confirms the entry (a heartbeat). The entry
+        counts as fresh for ``max_age`` seconds (the stream's read timeout); ``None, 0`` marks it stale, so the next
+        read polls (the stream failed over to polling)."""
+        with self._lock:
+            entry = self.entries.get(gate.key())
+            if entry is None:
+                return
+            now = self._now()
+            if event is None:
+                if max_age > 0:
+                    self._confirmed(entry, {}, now)
+                entry.max_age = max_age
+                return
+            held = (entry.etag or "").rstrip('"').rpartition(".")[2]
+            if held.isdigit() and event["seq"] < int(held):
+                return
+            served = event.get("served")
+            if served is None:
+                entry.value, entry.etag, entry.uncalibrated = None, None, True
+            else:
+                value = read_threshold_response(served)
+                if value is None:
+                    return
+                entry.value, entry.etag, entry.uncalibrated = value, f'"{value["calibration_id"]}.{event["seq"]}"', False
+            self._confirmed(entry, {}, now)
+            entry.max_age = max_age
 
     def stop_on_auth(self, entry: Optional[Entry], error: ClientError) -> None:
         if entry is not None:
@@ -351,4 +397,15 @@ def read_threshold_response(body: Any) -> Optional[Dict[str, Any]]:
     a = body.get("abstain_below")
     if not (a is None or (_is_number(a) and math.isfinite(a))):
         return None
-    return {**body, "guards": guards, "abstain_below": a}
+    # a server from before promotions sends neither rollout nor shadows; a broken one makes the body invalid
+    rollout = body.get("rollout")
+    if rollout is not None:
+        bp, salt = (rollout.get("percent_bp"), rollout.get("salt")) if isinstance(rollout, dict) else (None, None)
+        candidate = read_threshold_response(rollout.get("candidate")) if isinstance(rollout, dict) else None
+        if not (_is_count(bp, 0) and isinstance(salt, str) and isinstance(rollout.get("promotion_id"), str) and _is_count(rollout.get("step"), 0) and candidate is not None):
+            return None
+        rollout = {**rollout, "candidate": candidate}
+    shadows = body.get("shadows", [])
+    if not isinstance(shadows, list) or not all(isinstance(s, dict) and _is_number(s.get("sample_rate")) and read_threshold_response(s) is not None for s in shadows):
+        return None
+    return {**body, "guards": guards, "abstain_below": a, "rollout": rollout, "shadows": shadows}

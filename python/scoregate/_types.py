@@ -87,6 +87,9 @@ class ThresholdResult:
     guards: Guards = Guards()
     #: a query whose top score is below this abstains; None (always for a fallback): never
     abstain_below: Optional[float] = None
+    #: only during a guarded promotion: ``{"id", "step", "arm"}``, the arm (``candidate``, ``control`` or
+    #: ``unassigned`` without an assignment key) this request was served; the fields above are the arm's
+    promotion: Optional[Dict[str, Any]] = None
 
 
 @dataclass
@@ -109,6 +112,8 @@ class GateResult:
     top_score: Optional[float] = None
     guards: Guards = Guards()
     abstain_below: Optional[float] = None
+    #: during a guarded promotion: the promotion, step and arm the query was served (and reported) under
+    promotion: Optional[Dict[str, Any]] = None
 
 
 @dataclass

@@ -18,7 +18,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from typing import Any, Callable, Coroutine, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Coroutine, List, Optional, Sequence, Set, Tuple, Union
 
 from ._base import ClientBase
 from ._thresholds import Outcome, Plan, fallback_result
@@ -49,12 +49,16 @@ class AsyncClient(ClientBase):
 
     # -- thresholds -----------------------------------------------------------------------------------------------
 
-    async def get_threshold(self, gate: GateLike, fallback: Optional[float], *, timeout: Optional[float] = None) -> ThresholdResult:
+    async def get_threshold(
+        self, gate: GateLike, fallback: Optional[float], *, timeout: Optional[float] = None, assignment_key: Optional[str] = None
+    ) -> ThresholdResult:
         """The gate's threshold; never raises (cancellation of the caller excepted). ``fallback`` (required; None keeps
         everything) is used until a first answer arrives and when the gate is uncalibrated."""
         try:
             wait = self._timeout if timeout is None else timeout
-            plan = self._cache.plan(as_gate(gate), fallback)
+            g = as_gate(gate)
+            self._watch(g)
+            plan = self._cache.plan(g, fallback, assignment_key)
             if plan.start:
                 self._spawn(self._refresh(plan))
             if plan.answer is not None:
@@ -65,7 +69,7 @@ class AsyncClient(ClientBase):
                 await asyncio.wait_for(asyncio.shield(plan.flight), wait)
             except asyncio.TimeoutError:
                 return fallback_result(fallback, False, ClientError("timeout", f"no answer within {wait} s"))
-            return self._cache.after_wait(plan.entry, fallback)
+            return self._cache.after_wait(plan.entry, fallback, assignment_key)
         except Exception as e:  # the hot path must never raise
             log.exception("scoregate: unexpected failure in get_threshold")
             return fallback_result(fallback, False, ClientError("internal", f"{type(e).__name__}: {e}"))
@@ -90,13 +94,32 @@ class AsyncClient(ClientBase):
         report: bool = True,
         report_scores: bool = False,
         timeout: Optional[float] = None,
+        assignment_key: Optional[str] = None,
     ) -> GateResult:
         """Keeps candidates with ``score >= threshold`` (None keeps all) within the served guards (at least the top
         ``min_keep``, at most ``max_keep``) and keeps none when the query's top score is below ``abstain_below``
         (``abstain=True``, with ``abstain_reason``). ``score`` is a key (dicts, attributes) or a function. Reports the
         query's counts when a calibration produced the threshold. Never raises."""
-        t = await self.get_threshold(gate, fallback, timeout=timeout)
+        t = await self.get_threshold(gate, fallback, timeout=timeout, assignment_key=assignment_key)
         return self._gate_result(candidates, t, self._partition(candidates, t, score, unscored, report_scores), report)
+
+    async def shadow(
+        self,
+        candidates: Sequence[Any],
+        gate: GateLike,
+        *,
+        key: str,
+        score: Union[str, Callable[[Any], Optional[float]]] = "score",
+        index_version: Optional[str] = None,
+    ) -> List[str]:
+        """Shadow evaluation of one mirrored query, as ``Client.shadow``. Never raises (cancellation excepted)."""
+        try:
+            g = as_gate(gate)
+            await self.get_threshold(g, None)
+            return self._shadow(candidates, g, key, score, index_version)
+        except Exception:
+            log.exception("scoregate: unexpected failure in shadow")
+            return []
 
     # -- observations ---------------------------------------------------------------------------------------------
 
@@ -144,7 +167,8 @@ class AsyncClient(ClientBase):
 
     async def close(self) -> FlushResult:
         """Stops the flush task, flushes once and releases the worker threads; later reports are ignored (and
-        counted). Thresholds keep working (a later request starts new worker threads)."""
+        counted). Thresholds keep working (a later request starts new worker threads); streams stop."""
+        self._close_streams()
         self._closing = True
         flusher = self._flusher
         if flusher is not None and not flusher.done():

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from ._base import ClientBase
 from ._thresholds import Plan, fallback_result
@@ -42,12 +42,16 @@ class Client(ClientBase):
 
     # -- thresholds -----------------------------------------------------------------------------------------------
 
-    def get_threshold(self, gate: GateLike, fallback: Optional[float], *, timeout: Optional[float] = None) -> ThresholdResult:
+    def get_threshold(
+        self, gate: GateLike, fallback: Optional[float], *, timeout: Optional[float] = None, assignment_key: Optional[str] = None
+    ) -> ThresholdResult:
         """The gate's threshold; never raises. ``fallback`` (required; None keeps everything) is used until a first
         answer arrives and when the gate is uncalibrated. ``timeout`` bounds this call's wait when nothing is held."""
         try:
             wait = self._timeout if timeout is None else timeout
-            plan = self._cache.plan(as_gate(gate), fallback)
+            g = as_gate(gate)
+            self._watch(g)
+            plan = self._cache.plan(g, fallback, assignment_key)
             if plan.start:
                 threading.Thread(target=self._refresh, args=(plan,), name="scoregate-refresh", daemon=True).start()
             if plan.answer is not None:
@@ -55,7 +59,7 @@ class Client(ClientBase):
             # wait at most this caller's own deadline (the shared request has its own timeout)
             if not plan.flight.wait(wait):
                 return fallback_result(fallback, False, ClientError("timeout", f"no answer within {wait} s"))
-            return self._cache.after_wait(plan.entry, fallback)
+            return self._cache.after_wait(plan.entry, fallback, assignment_key)
         except Exception as e:  # the hot path must never raise
             log.exception("scoregate: unexpected failure in get_threshold")
             return fallback_result(fallback, False, ClientError("internal", f"{type(e).__name__}: {e}"))
@@ -77,13 +81,34 @@ class Client(ClientBase):
         report: bool = True,
         report_scores: bool = False,
         timeout: Optional[float] = None,
+        assignment_key: Optional[str] = None,
     ) -> GateResult:
         """Keeps candidates with ``score >= threshold`` (None keeps all) within the served guards (at least the top
         ``min_keep``, at most ``max_keep``) and keeps none when the query's top score is below ``abstain_below``
         (``abstain=True``, with ``abstain_reason``). ``score`` is a key (dicts, attributes) or a function. Reports the
         query's counts when a calibration produced the threshold. Never raises."""
-        t = self.get_threshold(gate, fallback, timeout=timeout)
+        t = self.get_threshold(gate, fallback, timeout=timeout, assignment_key=assignment_key)
         return self._gate_result(candidates, t, self._partition(candidates, t, score, unscored, report_scores), report)
+
+    def shadow(
+        self,
+        candidates: Sequence[Any],
+        gate: GateLike,
+        *,
+        key: str,
+        score: Union[str, Callable[[Any], Optional[float]]] = "score",
+        index_version: Optional[str] = None,
+    ) -> List[str]:
+        """Shadow evaluation of one mirrored query (the candidates the new index version returned): each shadow of the
+        gate whose sample takes ``key`` gets the query's counts with ``role: "shadow"``. Never raises; returns the
+        shadow calibration ids it reported for."""
+        try:
+            g = as_gate(gate)
+            self.get_threshold(g, None)
+            return self._shadow(candidates, g, key, score, index_version)
+        except Exception:
+            log.exception("scoregate: unexpected failure in shadow")
+            return []
 
     # -- observations ---------------------------------------------------------------------------------------------
 
@@ -126,7 +151,8 @@ class Client(ClientBase):
                 return done.value  # type: ignore[no-any-return]
 
     def close(self) -> FlushResult:
-        """Flushes once and stops the background thread; later reports are ignored (and counted)."""
+        """Flushes once and stops the background thread and any stream; later reports are ignored (and counted)."""
+        self._close_streams()
         self._stop.set()
         self._wake.set()
         with self._start_lock:

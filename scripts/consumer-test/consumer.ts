@@ -4,11 +4,16 @@ import { Document, type DocumentInterface } from "@langchain/core/documents";
 import type { NodeWithScore } from "@llamaindex/core/schema";
 import { OpenFeature } from "@openfeature/server-sdk";
 import {
+  type Arm,
+  BASIS_POINTS,
+  bucketOf,
   type ClientError,
   type ClientErrorCode,
   type ClientEvent,
   decideQuery,
   type FlushResult,
+  type GateEvent,
+  type GateEventKind,
   type GateKey,
   type GateOptions,
   type GateResult,
@@ -18,16 +23,34 @@ import {
   OBSERVATIONS_PATH,
   type Observation,
   type ObservationStats,
+  type PromotionRef,
   type QueryDecision,
   ScoregateClient,
   type ScoregateClientOptions,
+  type ServedGate,
+  type ServedRollout,
+  type ServedShadow,
+  type ShadowOptions,
   type Snapshot,
   type SnapshotEntry,
+  type StreamOptions,
   THRESHOLD_PATH,
   type ThresholdReason,
   type ThresholdResult,
 } from "@scoregate/client";
 import { loadSnapshot, saveSnapshot } from "@scoregate/client/node";
+import {
+  EVENTS_PATH,
+  eventsUrl,
+  GateStream,
+  type GateStreamOptions,
+  type SseFrame,
+  SseParser,
+  STREAM_DEFAULTS,
+  type StreamClientOptions,
+  ScoregateClient as StreamingClient,
+  type StreamState,
+} from "@scoregate/client/stream";
 import { ScoregateCompressor, type ScoregateCompressorOptions } from "@scoregate/langchain";
 import { ScoregatePostprocessor, type ScoregatePostprocessorOptions } from "@scoregate/llamaindex";
 import { ScoregateProvider, type ScoregateProviderOptions } from "@scoregate/openfeature";
@@ -80,4 +103,41 @@ export async function everything(candidates: readonly { id: string; score: numbe
   const nodes: NodeWithScore[] = await new ScoregatePostprocessor(postprocessorOptions).postprocessNodes([]);
 
   return [paths, reason, code, kept, abstained, decision, stats, threshold, restored, flushed, value, documents, nodes];
+}
+
+/** Promotions, shadows and pushed changes (`@scoregate/client/stream`). */
+export async function promotionsAndStreams(candidates: readonly { id: string; score: number }[]): Promise<readonly unknown[]> {
+  const streamOptions: StreamOptions = { readTimeoutMs: STREAM_DEFAULTS.readTimeoutMs, maxGates: 5 };
+  const streamingOptions: StreamClientOptions = { baseUrl: "https://scoregate.example.workers.dev", token: "read-token", stream: streamOptions };
+  const streaming = new StreamingClient(streamingOptions);
+  const t: ThresholdResult = await streaming.getThreshold(gate, { fallback: 0.4, assignmentKey: "user-1" });
+  const promotion: PromotionRef | undefined = t.promotion;
+  const arm: Arm | undefined = promotion?.arm;
+  const shadowOptions: ShadowOptions<(typeof candidates)[number]> = { gate, score: (c) => c.score, key: "user-1" };
+  const shadowed: string[] = await streaming.shadow(candidates, shadowOptions);
+  const inArm: boolean = bucketOf("prm_1", "user-1") < BASIS_POINTS / 10;
+  streaming.subscribe((e: ClientEvent) => {
+    if (e.type === "gate") {
+      const event: GateEvent = e.event;
+      const kind: GateEventKind = event.kind;
+      const rollout: ServedRollout | null | undefined = event.served?.rollout;
+      const candidate: ServedGate | undefined = rollout?.candidate;
+      const shadows: ServedShadow[] | undefined = event.served?.shadows;
+      console.log(kind, candidate?.calibration_id, shadows?.length);
+    }
+  });
+  const frames: SseFrame[] = [];
+  new SseParser((f) => frames.push(f)).push("event: gate\ndata: {}\n\n");
+  const states: StreamState[] = [];
+  const watchOptions: GateStreamOptions = {
+    url: eventsUrl("https://scoregate.example.workers.dev", gate),
+    headers: () => ({ authorization: "Bearer read-token" }),
+    fetch,
+    onEvent: (e, snapshot) => console.log(e.seq, snapshot),
+    onState: (s) => states.push(s),
+  };
+  const watch = new GateStream(watchOptions);
+  watch.close();
+  await streaming.close();
+  return [EVENTS_PATH, arm, shadowed, inArm, frames, states];
 }

@@ -18,6 +18,8 @@ const TITLES: Record<AlertKind, string> = {
   uncalibrated_request: "Uncalibrated gate requested",
   recall_drift: "Recall below its guarantee",
   abstention_drift: "Abstention-rate drift",
+  promotion_paused: "Promotion paused on a regression",
+  promotion_rolled_back: "Promotion rolled back on a regression",
 };
 
 const EMOJI: Record<"opened" | "resolved", string> = { opened: ":rotating_light:", resolved: ":white_check_mark:" };

@@ -6,7 +6,17 @@ import { MAX_NOTE_LENGTH } from "./limits";
 // Alerts
 // ---------------------------------------------------------------------------------------------------------------
 
-export const AlertKind = z.enum(["rebuild_shift", "drop_rate_drift", "empty_context", "uncalibrated_request", "recall_drift", "abstention_drift"]);
+export const AlertKind = z.enum([
+  "rebuild_shift",
+  "drop_rate_drift",
+  "empty_context",
+  "uncalibrated_request",
+  "recall_drift",
+  "abstention_drift",
+  // promotion contract: a guarded promotion stopped on a regression (details: the decision and its numbers)
+  "promotion_paused",
+  "promotion_rolled_back",
+]);
 export type AlertKind = z.infer<typeof AlertKind>;
 export const AlertStatus = z.enum(["open", "acknowledged", "resolved"]);
 export type AlertStatus = z.infer<typeof AlertStatus>;

@@ -16,6 +16,7 @@ export * from "./errors";
 export * from "./events";
 export * from "./limits";
 export * from "./monitoring";
+export * from "./promotions";
 export * from "./routes";
 export * from "./serving";
 export * from "./webhooks";

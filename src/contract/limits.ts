@@ -164,3 +164,22 @@ export const MAX_SERIES_BUCKETS = 3 * (SERIES_RETENTION_MS / SERIES_BUCKET_MS);
 
 /** Most activations a GET /v1/monitor/series answer lists (the newest in its range). */
 export const MAX_SERIES_ACTIVATIONS = 200;
+
+// --- promotion contract (shadow calibrations and guarded promotion) ---------------------------------------------
+
+/** Shadow calibrations a gate may evaluate at once on mirrored live traffic. */
+export const MAX_SHADOWS_PER_GATE = 3;
+/** Share of production queries a client mirrors to a shadow when `sample_rate` is omitted. */
+export const DEFAULT_SHADOW_SAMPLE_RATE = 0.1;
+/** Steps of a promotion plan at most (the last is always 100 %). */
+export const MAX_PROMOTION_STEPS = 10;
+/** The plan used when `steps` is omitted: 10 %, 50 %, then the whole traffic. */
+export const DEFAULT_PROMOTION_STEPS: readonly number[] = [10, 50, 100];
+/** Candidate-arm queries a step needs before it may advance, at least and by default. */
+export const MIN_PROMOTION_QUERIES = 200;
+export const DEFAULT_PROMOTION_QUERIES = 2000;
+/** Hours a step may wait for a decision before the promotion pauses (`inconclusive_timeout`), by default and at most. */
+export const DEFAULT_MAX_STEP_HOURS = 72;
+export const MAX_STEP_HOURS = 30 * 24;
+/** Queries each side of a live decision needs before it answers anything but `inconclusive` (asymptotic validity). */
+export const MIN_DECISION_QUERIES = 50;

@@ -41,9 +41,31 @@ const BatchTarget = {
   index_version: Id.optional(),
 };
 
+// --- promotion contract: who a batch belongs to (a shadow, or an arm of a promotion step) ---
+/**
+ * The arm of a promotion a batch's queries were served: `candidate` (the promoted calibration), `control` (the gate's
+ * current one) or `unassigned` (requests without an assignment key: served control, never counted as evidence).
+ */
+export const PromotionArm = z.enum(["control", "candidate", "unassigned"], { error: 'must be "control", "candidate" or "unassigned"' });
+export type PromotionArm = z.infer<typeof PromotionArm>;
+
+/** The promotion step a batch was gated under, from GET /v1/threshold's `rollout` (a late batch counts for its own step). */
+export const BatchPromotion = z.strictObject({
+  id: z.string().regex(/^prm_[0-9a-z]{10,40}$/u, { error: "is not a promotion id" }),
+  step: z.number({ error: "must be a whole number" }).int({ error: "must be a whole number" }).min(0).max(99),
+  arm: PromotionArm,
+});
+export type BatchPromotion = z.infer<typeof BatchPromotion>;
+
+/** `shadow`: mirrored queries gated by a shadow calibration (calibration_id required); omitted: served traffic. */
+export const BatchRole = z.enum(["served", "shadow"], { error: 'must be "served" or "shadow"' });
+export type BatchRole = z.infer<typeof BatchRole>;
+
 export const ObservationBatch = z
   .strictObject({
     ...BatchTarget,
+    role: BatchRole.optional(),
+    promotion: BatchPromotion.optional(),
     queries: z
       .array(QueryCounts)
       .min(1, { error: "must not be empty" })
@@ -56,6 +78,14 @@ export const ObservationBatch = z
   .refine((b) => b.calibration_id !== undefined || (b.embedding !== undefined && b.reranker !== undefined), {
     error: "name the calibration (calibration_id) or the gate (embedding, reranker and optionally index)",
     path: ["calibration_id"],
+  })
+  .refine((b) => b.role !== "shadow" || b.calibration_id !== undefined, {
+    error: "a shadow batch names its shadow calibration (calibration_id)",
+    path: ["calibration_id"],
+  })
+  .refine((b) => b.role !== "shadow" || b.promotion === undefined, {
+    error: "a shadow batch belongs to no promotion arm",
+    path: ["promotion"],
   });
 export type ObservationBatch = z.infer<typeof ObservationBatch>;
 

@@ -29,6 +29,7 @@ import {
   ObservationBatch,
   SeriesQuery,
 } from "./monitoring";
+import { Promotion, PromotionList, PromotionListQuery, PromotionPlanBody, ReasonBody, ShadowBody, ShadowChanged, ShadowList } from "./promotions";
 import { ActivateBody, HistoryQuery, Pagination, ThresholdQuery, ThresholdResponse } from "./serving";
 import { Delivery, DeliveryQuery, WebhookCreate, WebhookDeleted, WebhookEndpoint, WebhookUpdate } from "./webhooks";
 
@@ -345,6 +346,95 @@ export const ROUTES = {
     responses: { 200: { description: "pending again", schema: Delivery } },
     errors: [404, 409],
   },
+  // --- promotion contract: shadow calibrations and guarded promotion ---------------------------------------------
+  addShadow: {
+    method: "post",
+    path: "/v1/calibrations/{id}/shadow",
+    scope: "admin",
+    summary: "Evaluate a stored, unserved calibration on mirrored live traffic (a shadow of its gate)",
+    body: json(ShadowBody, false),
+    responses: { 200: { description: "the gate's shadows after it", schema: ShadowChanged } },
+    errors: [404, 409, 422],
+  },
+  removeShadow: {
+    method: "delete",
+    path: "/v1/calibrations/{id}/shadow",
+    scope: "admin",
+    summary: "Stop evaluating a shadow",
+    responses: { 200: { description: "the gate's shadows after it", schema: ShadowChanged } },
+    errors: [404, 409],
+  },
+  listShadows: {
+    method: "get",
+    path: "/v1/gates/{gate_id}/shadows",
+    scope: "read",
+    summary: "A gate's shadows with their live decisions against their targets and against the active gate",
+    responses: { 200: { description: "the shadows", schema: ShadowList } },
+    errors: [404],
+  },
+  promoteCalibration: {
+    method: "post",
+    path: "/v1/calibrations/{id}/promote",
+    scope: "admin",
+    summary: "Start a guarded promotion: straight ([100]) or progressive in steps, paused or rolled back on a regression",
+    body: json(PromotionPlanBody, false),
+    responses: { 201: { description: "started", schema: Promotion } },
+    errors: [404, 409, 422],
+  },
+  getPromotion: {
+    method: "get",
+    path: "/v1/promotions/{id}",
+    scope: "read",
+    summary: "A promotion: plan, state, the running step's evidence and every transition with its numbers",
+    responses: { 200: { description: "the promotion", schema: Promotion } },
+    errors: [404],
+  },
+  listGatePromotions: {
+    method: "get",
+    path: "/v1/gates/{gate_id}/promotions",
+    scope: "read",
+    summary: "A gate's promotions, newest first",
+    query: PromotionListQuery,
+    responses: { 200: { description: "a page of promotions", schema: PromotionList } },
+    errors: [400, 404],
+  },
+  pausePromotion: {
+    method: "post",
+    path: "/v1/promotions/{id}/pause",
+    scope: "admin",
+    summary: "Pause a promotion: hold its split, stop advancing",
+    body: json(ReasonBody, false),
+    responses: { 200: { description: "the promotion after it", schema: Promotion } },
+    errors: [404, 409, 422],
+  },
+  resumePromotion: {
+    method: "post",
+    path: "/v1/promotions/{id}/resume",
+    scope: "admin",
+    summary: "Resume a paused promotion at its step",
+    body: json(ReasonBody, false),
+    responses: { 200: { description: "the promotion after it", schema: Promotion } },
+    errors: [404, 409, 422],
+  },
+  advancePromotion: {
+    method: "post",
+    path: "/v1/promotions/{id}/advance",
+    scope: "admin",
+    summary: "Advance a promotion one step without waiting for the evidence (logged as such)",
+    body: json(ReasonBody, false),
+    responses: { 200: { description: "the promotion after it", schema: Promotion } },
+    errors: [404, 409, 422],
+  },
+  rollbackPromotion: {
+    method: "post",
+    path: "/v1/promotions/{id}/rollback",
+    scope: "admin",
+    summary: "Roll a promotion back: the candidate serves no traffic, the promotion ends",
+    body: json(ReasonBody, false),
+    responses: { 200: { description: "the promotion after it", schema: Promotion } },
+    errors: [404, 409, 422],
+  },
+  // --- end promotion contract ---------------------------------------------------------------------------------
   metrics: {
     method: "get",
     path: "/metrics",

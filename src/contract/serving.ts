@@ -14,6 +14,49 @@ export const Guards = z.object({ min_keep: z.number().int(), max_keep: z.number(
 export type Guards = z.infer<typeof Guards>;
 export const NO_GUARDS: Guards = { min_keep: 0, max_keep: null };
 
+// --- promotion contract: what a client needs to gate a shadow's or a candidate's traffic ---
+/** A calibration's gate as clients apply it: enough to gate candidates without another request. */
+const ServedGate = {
+  calibration_id: z.string(),
+  index_version: z.string(),
+  /** Keep a candidate iff `score >= threshold`; null keeps everything. */
+  threshold: z.number().nullable(),
+  expected_drop_rate: z.number(),
+  guards: Guards,
+  abstain_below: z.number().nullable(),
+};
+
+/**
+ * One shadow of a gate as GET /v1/threshold serves it. A client mirrors the queries whose key hashes below
+ * `sample_rate` (salted with `calibration_id`), gates them with this threshold and reports them with `role: "shadow"`;
+ * what the service itself keeps never changes.
+ */
+export const ServedShadow = z.object({
+  ...ServedGate,
+  sample_rate: z.number(),
+  /** The activation-log sequence number of the `shadow_added` event. */
+  since_seq: z.number().int(),
+});
+export type ServedShadow = z.infer<typeof ServedShadow>;
+
+/**
+ * A running promotion's traffic split as GET /v1/threshold serves it. A request whose key's bucket
+ * (murmur3_x86_32 of `salt + ":" + key`, scaled to 0..9999) is below `percent_bp` is served `candidate`, every other
+ * keyed request the gate's current calibration (the control arm: the top-level fields); requests without a key are
+ * served control and reported with arm `unassigned`.
+ */
+export const ServedRollout = z.object({
+  promotion_id: z.string(),
+  /** Zero-based index of the running step in the plan's `steps`. */
+  step: z.number().int(),
+  /** The candidate's share of keyed traffic in basis points (1,000 = 10 %); 0 while a paused promotion holds nothing. */
+  percent_bp: z.number().int(),
+  salt: z.string(),
+  state: z.enum(["running", "paused"]),
+  candidate: z.object(ServedGate),
+});
+export type ServedRollout = z.infer<typeof ServedRollout>;
+
 export const ThresholdResponse = z.object({
   index: z.string(),
   embedding: z.string(),
@@ -33,6 +76,12 @@ export const ThresholdResponse = z.object({
   guards: Guards,
   /** A query abstains (keeps nothing) when its top score is below this; always present, null: never abstains. */
   abstain_below: z.number().nullable(),
+  // --- promotion contract: rollout and shadows. Optional in the schema, always sent by this server once the gate's head
+  // holds them; absent (a server or a KV value from before promotions) reads as null and [] ---
+  /** The running or paused promotion's split (null: none; everyone is served the fields above). */
+  rollout: ServedRollout.nullable().optional(),
+  /** The gate's shadow calibrations, evaluated on mirrored traffic; never served. */
+  shadows: z.array(ServedShadow).optional(),
 });
 export type ThresholdResponse = z.infer<typeof ThresholdResponse>;
 

@@ -18,6 +18,8 @@ export type WireTypesMatchTheSchemas = [
   Expect<Equal<wire.StoredPolicy, z.infer<typeof schemas.StoredPolicy>>>,
   Expect<Equal<wire.ThresholdResponse, z.infer<typeof schemas.ThresholdResponse>>>,
   Expect<Equal<wire.ObservationBatch, z.infer<typeof schemas.ObservationBatch>>>,
+  Expect<Equal<wire.ServedShadow, z.infer<typeof schemas.ServedShadow>>>,
+  Expect<Equal<wire.ServedRollout, z.infer<typeof schemas.ServedRollout>>>,
   Expect<Equal<wire.GateEventKind, z.infer<typeof schemas.GateEventKind>>>,
   Expect<Equal<wire.GateEventPromotion, z.infer<typeof schemas.GateEventPromotion>>>,
   Expect<Equal<wire.GateEvent, z.infer<typeof schemas.GateEvent>>>,

@@ -79,7 +79,44 @@ export interface ThresholdResponse {
   guards: ThresholdGuards;
   /** A query whose top score is below this abstains (nothing kept); null: never. */
   abstain_below: number | null;
+  // --- promotion contract: optional, always sent by a server with promotions; absent reads as null and [] ---
+  /** The running or paused promotion's split; null: none (everyone is served the fields above). */
+  rollout?: ServedRollout | null | undefined;
+  /** The gate's shadow calibrations: mirrored traffic is gated with them and reported with `role: "shadow"`. */
+  shadows?: ServedShadow[] | undefined;
 }
+
+/** A calibration's gate as a client applies it (a shadow's or a promotion candidate's). */
+export interface ServedGate {
+  calibration_id: string;
+  index_version: string;
+  threshold: number | null;
+  expected_drop_rate: number;
+  guards: ThresholdGuards;
+  abstain_below: number | null;
+}
+
+/** One shadow: mirror the queries whose key hashes below `sample_rate` (salted with the calibration id). */
+export interface ServedShadow extends ServedGate {
+  sample_rate: number;
+  since_seq: number;
+}
+
+/**
+ * A promotion's split: a keyed request whose bucket (murmur3_x86_32 of `salt + ":" + key` scaled to 0..9999) is
+ * below `percent_bp` is served `candidate`; other keyed requests control; unkeyed ones control, arm `unassigned`.
+ */
+export interface ServedRollout {
+  promotion_id: string;
+  step: number;
+  percent_bp: number;
+  salt: string;
+  state: "running" | "paused";
+  candidate: ServedGate;
+}
+
+/** The arm of a promotion a batch's queries were served. */
+export type PromotionArm = "control" | "candidate" | "unassigned";
 
 /** One query of an observation batch (see ObservationBatch.queries). */
 export type QueryCounts = [number, number] | [number, number, number, 0 | 1];
@@ -99,6 +136,10 @@ export interface ObservationBatch {
    */
   queries: QueryCounts[];
   scores?: number[] | undefined;
+  /** `shadow`: mirrored queries gated by the shadow calibration `calibration_id`; omitted: served traffic. */
+  role?: "served" | "shadow" | undefined;
+  /** The promotion step and arm the queries were served under (from the threshold's `rollout`). */
+  promotion?: { id: string; step: number; arm: PromotionArm } | undefined;
 }
 
 /** What happened to a gate (src/contract/events.ts GATE_EVENT_KINDS). */

@@ -17,6 +17,7 @@ import {
   type DriftState,
   type GateSummary,
   type MonitorSeries,
+  type Promotion,
   ROUTES,
   type WindowStatus,
 } from "../contract";
@@ -27,6 +28,7 @@ import { grants, type Principal } from "../platform/auth";
 import { AppError } from "../platform/errors";
 import { MAX_CONCURRENT_READS } from "../platform/limits";
 import { mapLimit } from "../platform/map-limit";
+import { listPromotions } from "../promotions/service";
 import type { Distribution } from "../stats/distribution";
 import { listDeliveries } from "../webhooks/delivery";
 import type { DashboardDeps } from "./deps";
@@ -52,6 +54,8 @@ const KIND_WEIGHT: Record<AlertKind, number> = {
   uncalibrated_request: 2,
   recall_drift: 3,
   abstention_drift: 1,
+  promotion_paused: 0,
+  promotion_rolled_back: 0,
 };
 
 /** Most urgent first: open before acknowledged before resolved, drift and shifts before the rest, newest first. */
@@ -233,7 +237,12 @@ export interface GateView {
   readonly monitor: MonitorView;
   readonly series: MonitorSeries | null;
   readonly alerts: Alert[];
+  /** The gate's most recent promotions (at most GATE_PAGE_PROMOTIONS), newest first, with their audit trails. */
+  readonly promotions: Promotion[];
 }
+
+/** Promotions the gate page shows a timeline for. */
+const GATE_PAGE_PROMOTIONS = 3;
 
 /**
  * Which two calibrations the gate page compares: the rebuild the current calibration took part in, on either side,
@@ -269,12 +278,13 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
   const comparison = await comparisonOf(current, h, deps);
   const to = deps.now();
   const from = new Date(to.getTime() - SERIES_RANGES[range] * 3600 * 1000);
-  const [olderDist, newerDist, monitor, series, alerts] = await Promise.all([
+  const [olderDist, newerDist, monitor, series, alerts, promotions] = await Promise.all([
     comparison === null ? null : deps.calibrations.distribution(comparison.older.id),
     comparison === null ? null : deps.calibrations.distribution(comparison.newer.id),
     monitorView(gateId, deps, true),
     monitorSeries({ ...gate, from: from.toISOString(), to: to.toISOString() }, deps).catch(() => null),
     listAlerts({ gate_id: gateId, limit: 100 }, deps),
+    listPromotions(gateId, GATE_PAGE_PROMOTIONS, undefined, deps),
   ]);
   return {
     gate,
@@ -287,6 +297,7 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
     monitor: monitor.view,
     series,
     alerts: alerts.sort(byUrgency),
+    promotions: promotions.promotions,
   };
 }
 

@@ -5,6 +5,7 @@
 import type { AlertDeps } from "../alerts/deps";
 import type { ActivationDeps, RegistryDeps } from "../calibrations/deps";
 import type { MonitorStatusDeps } from "../monitoring/deps";
+import type { PromotionDeps } from "../promotions/deps";
 import type { WebhookDeps } from "../webhooks/deps";
 
-export type DashboardDeps = RegistryDeps & ActivationDeps & AlertDeps & MonitorStatusDeps & WebhookDeps;
+export type DashboardDeps = RegistryDeps & ActivationDeps & AlertDeps & MonitorStatusDeps & WebhookDeps & PromotionDeps;

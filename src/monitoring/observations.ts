@@ -21,6 +21,13 @@ export type ObservationResult = ObservationAccepted;
  * nothing is enqueued. A batch too large for one queue message (MAX_OBSERVATION_MESSAGE_BYTES) is counted directly.
  */
 export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Promise<ObservationResult> {
+  // A shadow batch must never reach the gate's windows as served traffic (it would raise the gate's production alerts):
+  // until the monitor keeps shadow evidence apart, it is refused and nothing is counted.
+  if (batch.role === "shadow") {
+    throw new AppError("conflict", "shadow batches are not counted by this server yet: nothing was counted", [
+      { path: "role", message: "shadow evaluation on live traffic is not available" },
+    ]);
+  }
   const ingest = deps.ingest;
   const r = await resolveBatchTarget(batch, deps);
   // Validated in both modes: a DRIFT_* typo is a 503 here, not a queue of messages no consumer can count.

@@ -20,6 +20,9 @@ export const REQUIRED_TABLES = [
   "uncalibrated_sightings",
   "ended_sessions",
   "gate_heads",
+  // promotions (migrations/0009)
+  "promotions",
+  "promotion_steps",
 ] as const;
 
 export const MIGRATE_COMMAND = "npx wrangler d1 migrations apply DB --remote (locally: --local, which npm start runs)";

@@ -21,6 +21,7 @@ export interface ProjectedThreshold {
 /**
  * A projection as GET /v1/threshold serves it: values published before guards lack `guards` and `abstain_below`, and
  * KV keeps them until the gate's next activation, so they are read as the neutral values (no guard, never abstains).
+ * `rollout` and `shadows` are optional in the contract: absent reads as none, so nothing is filled in here.
  */
 export function servedProjection(p: ProjectedThreshold): ProjectedThreshold {
   const t = p.threshold as Partial<Pick<ThresholdResponse, "guards" | "abstain_below">> & Omit<ThresholdResponse, "guards" | "abstain_below">;

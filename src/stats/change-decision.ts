@@ -28,6 +28,15 @@ export function welchDf(v1: number, df1: number, v2: number, df2: number): numbe
   return Math.max(1, ((v1 + v2) * (v1 + v2)) / denominator);
 }
 
+/**
+ * The Agresti-Caffo variance of a proportion p from n (effective) observations: one success and one failure added
+ * (Agresti & Caffo, Am. Stat. 2000), so an estimate of 0 or 1 never has variance 0. O(1).
+ */
+export function adjustedVariance(p: number, n: number): number {
+  const a = (p * n + 1) / (n + 2);
+  return (a * (1 - a)) / (n + 2);
+}
+
 export type ChangeDecisionKind = "equivalent" | "shifted" | "inconclusive";
 
 export interface ChangeDecision {
@@ -57,11 +66,8 @@ export function decideChange(
   if (!(alphaShift > 0 && alphaShift < 0.5 && alphaEquivalence > 0 && alphaEquivalence < 0.5)) {
     throw new RangeError(`decideChange: levels ${alphaShift}, ${alphaEquivalence}`);
   }
-  const adj = (p: number, n: number): number => (p * n + 1) / (n + 2);
-  const a1 = adj(p1, n1);
-  const a2 = adj(p2, n2);
-  const v1 = (a1 * (1 - a1)) / (n1 + 2);
-  const v2 = (a2 * (1 - a2)) / (n2 + 2);
+  const v1 = adjustedVariance(p1, n1);
+  const v2 = adjustedVariance(p2, n2);
   const se = Math.sqrt(v1 + v2);
   const change = p2 - p1;
   const abs = Math.abs(change);

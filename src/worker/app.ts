@@ -11,6 +11,7 @@ import { monitoringRoutes } from "../monitoring/routes";
 import { AppError, errorBody, httpStatus } from "../platform/errors";
 import { STORAGE_RETRY_AFTER_SECONDS } from "../platform/limits";
 import { isSchemaError, notMigrated } from "../platform/readiness";
+import { promotionRoutes } from "../promotions/routes";
 import { docsRoutes } from "../reference/docs";
 import { referenceRoutes } from "../reference/routes";
 import { servingRoutes } from "../serving/routes";
@@ -48,6 +49,7 @@ app.route("/", monitoringRoutes);
 app.route("/", alertRoutes);
 app.route("/", webhookRoutes);
 app.route("/", streamingRoutes);
+app.route("/", promotionRoutes);
 // The dashboard (/ui, src/dashboard/routes.tsx) and the API reference (/docs, src/reference/docs.ts): HTML pages, not
 // API operations.
 app.route("/", dashboardRoutes);

@@ -9,6 +9,7 @@ import type { DashboardDeps } from "../dashboard/deps";
 import type { SessionDeps } from "../dashboard/session";
 import type { MonitoringDeps } from "../monitoring/deps";
 import type { RouteEnv } from "../platform/env";
+import type { PromotionDeps } from "../promotions/deps";
 import type { ReferenceDeps } from "../reference/deps";
 import type { ServingDeps } from "../serving/deps";
 import type { StreamingDeps } from "../streaming/deps";
@@ -22,7 +23,8 @@ export type AppDeps = CalibrationDeps &
   ReferenceDeps &
   DashboardDeps &
   SessionDeps &
-  StreamingDeps;
+  StreamingDeps &
+  PromotionDeps;
 
 /** The Hono environment of the app: the bindings, and the context variables of every middleware with AppDeps. */
 export type AppEnv = RouteEnv<AppDeps>;

@@ -6,6 +6,7 @@
  */
 import { D1AlertStore } from "../alerts/d1-store";
 import type { AlertDeps } from "../alerts/deps";
+import { raiseAlert } from "../alerts/lifecycle";
 import { shiftAlertListener } from "../alerts/shift-alert";
 import { noteUncalibrated } from "../alerts/uncalibrated-alert";
 import { D1CalibrationStore } from "../calibrations/d1-store";
@@ -20,6 +21,9 @@ import { AppError } from "../platform/errors";
 import { cryptoRandomHex16 } from "../platform/ids";
 import { KV_CACHE_TTL_SECONDS } from "../platform/limits";
 import { missingTables } from "../platform/readiness";
+import { D1PromotionStore } from "../promotions/d1-store";
+import type { PromotionDeps } from "../promotions/deps";
+import { supersedeOnActivation } from "../promotions/service";
 import type { ReaderDeps } from "../serving/deps";
 import { KvThresholdProjection } from "../serving/projection";
 import { publishOnActivation } from "../serving/publish";
@@ -149,6 +153,26 @@ export const eventSource = (env: Env): EventSource => new D1CalibrationStore(env
 /** The gates' hubs of pushed changes (their GateMonitor objects). */
 export const hubClient = (env: Env): HubClient => new DurableHubClient(env.GATE_MONITOR);
 
+/** A promotion stopped on a regression or a timeout raises its alert (the alerts feature), with the decision's numbers. */
+function promotionStoppedAlert(alerts: AlertDeps, core: ReturnType<typeof coreDeps>): PromotionDeps["promotionStopped"] {
+  return async (promotion, record, kind) => {
+    const gate = await core.calibrations.gate(promotion.gate_id);
+    if (gate === null) return;
+    const verb = kind === "promotion_rolled_back" ? "rolled back" : "paused";
+    await raiseAlert(
+      {
+        gate_id: promotion.gate_id,
+        gate,
+        kind,
+        summary: `promotion ${promotion.id} of ${promotion.candidate_calibration_id} ${verb} at ${record.percent} % (${record.cause})`,
+        details: { promotion_id: promotion.id, step: record.step, cause: record.cause, ...record.numbers },
+        calibration_ids: [promotion.candidate_calibration_id, promotion.control_calibration_id],
+      },
+      alerts,
+    );
+  };
+}
+
 /** Everything a request may need: one object that satisfies every feature's slice (./deps.ts). */
 export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => new Date()): AppDeps {
   let drift: DriftConfig | undefined;
@@ -157,13 +181,26 @@ export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => 
   const alerts = alertDeps(env, waitUntil, now);
   const thresholds = new ThresholdReader(isolate.thresholds, core);
   const hub = hubClient(env);
-  return {
+  const deps: AppDeps = {
     ...core,
     ...alerts,
     thresholds,
     // Whoever activates (upload, promote, roll back, the dashboard): publish from D1, forget this isolate's copies,
     // push the change to the gate's subscribers, then raise or resolve rebuild_shift, in this order, before the answer.
-    activationListeners: [publishOnActivation(core), thresholds.invalidateOnActivation, pushOnActivation(hub), shiftAlertListener(alerts)],
+    activationListeners: [
+      publishOnActivation(core),
+      thresholds.invalidateOnActivation,
+      pushOnActivation(hub),
+      shiftAlertListener(alerts),
+      // promotions: a manual activation supersedes the gate's open promotion
+      {
+        run: (e) => (e.event.kind === "activation" ? supersedeOnActivation(e.activation.gate_id, e.calibration.id, deps) : undefined),
+        failure: "promotion supersede failed",
+      },
+    ],
+    // --- promotions (E2) ---
+    promotions: new D1PromotionStore(env.DB),
+    promotionStopped: promotionStoppedAlert(alerts, core),
     hub,
     relayClock: systemRelayClock,
     onUncalibrated: (gateId, q, caller) => {
@@ -186,4 +223,5 @@ export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => 
     missingTables: () => missingTables(env.DB, isolate.migrated),
     openApiDocument: isolate.openApiDocument,
   };
+  return deps;
 }

@@ -59,7 +59,10 @@ describe("served guards and observations", () => {
       activated_at: "2026-12-02T00:00:00.000Z",
     };
     expect(ThresholdResponse.safeParse(body).success).toBe(false);
-    expect(ThresholdResponse.parse({ ...body, guards: NO_GUARDS, abstain_below: null }).guards).toEqual({ min_keep: 0, max_keep: null });
+    expect(ThresholdResponse.parse({ ...body, guards: NO_GUARDS, abstain_below: null, rollout: null, shadows: [] }).guards).toEqual({
+      min_keep: 0,
+      max_keep: null,
+    });
   });
 
   it("an observed query is [m, d] or [m, d, below, abstained]", () => {

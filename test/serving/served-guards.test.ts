@@ -37,7 +37,10 @@ describe("projections published before guards", () => {
   });
 
   it("keep what a newer projection says", async () => {
-    const fresh = { ...old, threshold: { ...old.threshold, guards: { min_keep: 3, max_keep: 10 }, abstain_below: 0.2 } } as ProjectedThreshold;
+    const fresh = {
+      ...old,
+      threshold: { ...old.threshold, guards: { min_keep: 3, max_keep: 10 }, abstain_below: 0.2 },
+    } as ProjectedThreshold;
     const p = await new KvThresholdProjection(kvWith({ "thr/gate_1": fresh }), 30).get("gate_1", null);
     expect(p).toEqual(fresh);
   });

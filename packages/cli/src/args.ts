@@ -38,6 +38,19 @@ export const OPTIONS = {
   reason: { type: "string" },
   kind: { type: "string" },
   status: { type: "string" },
+  steps: { type: "string" },
+  straight: { type: "boolean" },
+  "min-queries": { type: "string" },
+  "on-regression": { type: "string" },
+  tolerance: { type: "string" },
+  pause: { type: "boolean" },
+  resume: { type: "boolean" },
+  advance: { type: "boolean" },
+  rollback: { type: "boolean" },
+  "sample-rate": { type: "string" },
+  remove: { type: "boolean" },
+  gate: { type: "string" },
+  since: { type: "string" },
 } as const;
 
 type Parsed = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
@@ -55,6 +68,11 @@ Usage:
   scoregate activate  ID [--reason TEXT]                      (admin token: promote or roll back)
   scoregate alerts    [--kind K] [--status S] [--embedding E --reranker R [--index I]] [--limit N] [--cursor C]
   scoregate gates                                              (every gate: follows the server's pages)
+  scoregate shadow    ID [--sample-rate R] [--remove]         (admin token: evaluate ID on mirrored traffic)
+  scoregate promote   ID [--steps 10,50,100 | --straight] [--min-queries N] [--on-regression pause|rollback]
+                         [--tolerance X] [--reason TEXT]       (admin token: a guarded promotion)
+  scoregate promote   ID --pause | --resume | --advance | --rollback   (admin token: override the open promotion)
+  scoregate watch     --embedding E --reranker R [--index I] | --gate ID  [--since SEQ]   (pushed changes, until ^C)
 
 Calibrate options:
   --index I              the collection (default "default")
@@ -74,6 +92,17 @@ Calibrate options:
   --float32              send float32 (smaller; rounds scores to about 7 significant digits)
   --no-progress          no progress bar (it is shown only when stderr is a terminal)
 
+Shadow, promote and watch options:
+  --sample-rate R        shadow: the share of queries clients mirror to it (0 < R <= 1, default the server's 0.1)
+  --remove               shadow: stop evaluating it
+  --steps P,P,...        promote: the candidate's share of keyed traffic per step, in %, ending with 100
+  --straight             promote: serve it at once (--steps 100), then watch it
+  --min-queries N        promote: candidate queries each step needs before it can advance
+  --on-regression W      promote: pause | rollback (default rollback) when the candidate regresses
+  --tolerance X          promote: the drop-rate change that counts as equivalent (default the calibration's)
+  --gate ID              watch: the gate by id instead of --index/--embedding/--reranker
+  --since SEQ            watch: resume after this event seq (the server replays what followed, or a snapshot)
+
 Global options:
   --url URL              server (default $SCOREGATE_URL, else http://localhost:8787)
   --token TOKEN          bearer token (default $SCOREGATE_TOKEN)
@@ -87,6 +116,7 @@ Exit codes:
   3  calibrate: not served, the rebuild shifted the gate (decision "shifted")
   4  calibrate: not served, the rebuild decision is inconclusive
   5  calibrate: not served, the expected drop rate misses the target (too few scores for it)
+  shadow: 0 equivalent to the active gate, 3 shifted (against the active gate or its own target), 4 not decided yet
 `;
 
 /** A usage error: exit 2, with a pointer to --help. */

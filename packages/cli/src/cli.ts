@@ -8,9 +8,14 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+// `scoregate watch` runs until interrupted: ^C ends it with exit 0
+const interrupted = new AbortController();
+for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => interrupted.abort());
+
 process.exitCode = await run(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
   stdin: process.stdin,
+  signal: interrupted.signal,
 });

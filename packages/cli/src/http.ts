@@ -141,6 +141,11 @@ export class Api {
     return this.opts.baseUrl;
   }
 
+  /** The headers of every request: the token and the CLI's User-Agent. */
+  headers(): Record<string, string> {
+    return { Authorization: `Bearer ${this.opts.token}`, "User-Agent": USER_AGENT };
+  }
+
   url(route: RouteName, params: Record<string, string> = {}, query: Record<string, string | number | boolean | undefined> = {}): URL {
     const path = ROUTES[route].path.replace(/\{(\w+)\}/gu, (_, k: string) => encodeURIComponent(params[k] ?? ""));
     const u = new URL(path, this.opts.baseUrl.endsWith("/") ? this.opts.baseUrl : `${this.opts.baseUrl}/`);

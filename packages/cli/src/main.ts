@@ -5,6 +5,9 @@
 import { commandName, num, parseArgv, USAGE, usage } from "./args";
 import { calibrate } from "./calibrate";
 import { activate, alerts, gates, history, threshold } from "./commands";
+import { promote } from "./promote";
+import { shadow } from "./shadow";
+import { watch } from "./watch";
 import type { Ctx, Io } from "./context";
 import { EXIT } from "./decision";
 import { Api, CliError } from "./http";
@@ -16,7 +19,10 @@ export { USAGE } from "./args";
 /** This package's version, from package.json at build time (the bundler inlines the one field). */
 export const VERSION: string = version;
 
-const COMMANDS = { calibrate, threshold, history, activate, alerts, gates } satisfies Record<string, (c: Ctx) => Promise<number>>;
+const COMMANDS = { calibrate, threshold, history, activate, alerts, gates, shadow, promote, watch } satisfies Record<
+  string,
+  (c: Ctx) => Promise<number>
+>;
 const COMMAND_NAMES = Object.keys(COMMANDS) as (keyof typeof COMMANDS)[];
 
 /**
@@ -66,10 +72,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         throw usage(`${JSON.stringify(baseUrl)} is not a URL: set --url or SCOREGATE_URL to the server, e.g. http://localhost:8787`);
       }
       const token = v.token ?? io.env.SCOREGATE_TOKEN;
+      const scope = command === "calibrate" ? "calibrate" : ["activate", "promote", "shadow"].includes(command) ? "admin" : "read";
       if (token === undefined || token === "")
-        throw usage(
-          `no token: set SCOREGATE_TOKEN or --token (${command === "calibrate" ? "a calibrate" : command === "activate" ? "an admin" : "a read"} token; locally dev-${command === "calibrate" ? "calibrate" : command === "activate" ? "admin" : "read"})`,
-        );
+        throw usage(`no token: set SCOREGATE_TOKEN or --token (${scope === "admin" ? "an" : "a"} ${scope} token; locally dev-${scope})`);
       return new Api({
         baseUrl,
         token,

@@ -7,11 +7,12 @@
 // The contract modules imported here (limits, wire-types) import no zod: its schemas stay out of the bundle and zod
 // out of the published types (docs/architecture.md, "How the contract travels with the clients").
 import { THRESHOLD_MAX_AGE_SECONDS, THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS } from "../../../src/contract/limits";
-import type { ThresholdResponse } from "../../../src/contract/wire-types";
 // The per-query rule, bundled from the pure core: the server counts what a gate does with the very same code, so the
 // client and the server's statistics cannot drift apart (fixtures/guarded-gate.json pins it for the Python client).
-import { decideQuery, isScored } from "../../../src/stats/guard-rule";
-import { readThresholdResponse } from "./threshold-response";
+import { decideQuery, isScored, type QueryDecision } from "../../../src/stats/guard-rule";
+import { BASIS_POINTS, bucketOf } from "./assignment";
+import type { ServedGate } from "../../../src/contract/wire-types";
+import { readThresholdResponse, type Served } from "./threshold-response";
 import { type BackoffPolicy, backoffDelay, boundedFetch, clientError, describeFailure, parseCacheControl, parseRetryAfter, startTimer } from "./http";
 import { ObservationReporter } from "./observations";
 import type {
@@ -21,10 +22,13 @@ import type {
   GateKey,
   GateOptions,
   GateResult,
+  GateEvent,
   GetThresholdOptions,
   Observation,
   ObservationStats,
+  PromotionRef,
   ScoregateClientOptions,
+  ShadowOptions,
   Snapshot,
   ThresholdResult,
 } from "./types";
@@ -40,7 +44,7 @@ export const OBSERVATIONS_PATH = "/v1/observations";
 
 interface Entry {
   gate: GateKey;
-  value?: ThresholdResponse | undefined;
+  value?: Served | undefined;
   etag: string | null;
   /** When the server last confirmed the value (or the uncalibrated answer). */
   fetchedAt: number;
@@ -121,10 +125,11 @@ export class ScoregateClient {
     }
     const fresh =
       entry !== undefined && (entry.value !== undefined || entry.uncalibrated) && !entry.bootstrapped && now - entry.fetchedAt < entry.maxAgeMs;
-    if (entry !== undefined && fresh) return this.#answer(entry, options.fallback, true);
+    const k = options.assignmentKey;
+    if (entry !== undefined && fresh) return this.#answer(entry, options.fallback, true, k);
     if (entry !== undefined && this.#usable(entry, now)) {
       this.#refreshInBackground(entry, now, options.waitUntil);
-      return this.#answer(entry, options.fallback, false);
+      return this.#answer(entry, options.fallback, false, k);
     }
     if (entry === undefined) {
       entry = this.#newEntry(gate, now);
@@ -145,7 +150,7 @@ export class ScoregateClient {
       return fallbackResult(options.fallback, false, why);
     }
     if (entry.value !== undefined && !entry.uncalibrated && entry.lastError === undefined && !entry.bootstrapped)
-      return { ...this.#answer(entry, options.fallback, true), reason: "calibrated" };
+      return { ...this.#answer(entry, options.fallback, true, k), reason: "calibrated" };
     if (entry.uncalibrated && entry.lastError === undefined) return fallbackResult(options.fallback, true, undefined, entry.fetchedAt);
     return fallbackResult(options.fallback, false, this.#authError ?? entry.lastError);
   }
@@ -162,16 +167,16 @@ export class ScoregateClient {
     const values = candidates.map(options.score);
     const d = decideQuery(values, policy, options.unscored ?? "keep");
     if (options.report !== false && t.calibrationId !== null && candidates.length > 0) {
-      // The candidate gate's drops, before abstention: the drop-rate monitor keeps watching the threshold.
-      const observation: Observation = { calibrationId: t.calibrationId, gate: options.gate, candidates: candidates.length, dropped: d.dropped };
-      // A guarded or abstaining calibration is watched on where its guards bind and how often queries abstain; a
-      // plain one gets the pair every server accepts.
-      if (t.guards.minKeep > 0 || t.guards.maxKeep !== null || t.abstainBelow !== null) {
-        observation.below = d.below;
-        observation.abstained = d.abstain;
-      }
+      const observation = countsOf(
+        t.calibrationId,
+        candidates.length,
+        d,
+        t.guards.minKeep > 0 || t.guards.maxKeep !== null || t.abstainBelow !== null,
+      );
+      observation.gate = options.gate;
       const scores = options.reportScores === true ? values.filter(isScored) : [];
       if (scores.length > 0) observation.scores = scores;
+      if (t.promotion !== undefined) observation.promotion = t.promotion;
       this.report(observation, options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil });
     }
     const result: GateResult<T> = {
@@ -189,7 +194,36 @@ export class ScoregateClient {
     };
     if (d.abstain) result.abstainReason = `top score ${d.topScore} is below abstain_below ${t.abstainBelow}`;
     if (t.error !== undefined) result.error = t.error;
+    if (t.promotion !== undefined) result.promotion = t.promotion;
     return result;
+  }
+
+  /**
+   * Shadow evaluation of one mirrored query: for each shadow calibration of the gate whose sample takes this key
+   * (its bucket, salted with the shadow's calibration id, is below the shadow's `sample_rate`), applies the shadow's
+   * gate to the mirrored candidates and reports the counts with `role: "shadow"`. Changes nothing that is served;
+   * never throws. Returns the calibration ids the query was reported for.
+   */
+  async shadow<T>(candidates: readonly T[], options: ShadowOptions<T>): Promise<string[]> {
+    await this.getThreshold(options.gate, { fallback: null, ...(options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil }) });
+    const shadows = this.#entries.get(gateKey(options.gate))?.value?.shadows ?? [];
+    const values = candidates.map(options.score);
+    const reported: string[] = [];
+    for (const s of shadows) {
+      if ((options.indexVersion ?? s.index_version) !== s.index_version || bucketOf(s.calibration_id, options.key) >= s.sample_rate * BASIS_POINTS)
+        continue;
+      const g = s.guards;
+      const o = countsOf(
+        s.calibration_id,
+        candidates.length,
+        decideQuery(values, policyOf(s), "keep"),
+        g.min_keep > 0 || g.max_keep !== null || s.abstain_below !== null,
+      );
+      o.role = "shadow";
+      this.report(o, options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil });
+      reported.push(s.calibration_id);
+    }
+    return reported;
   }
 
   /** Queues one query's counts for POST /v1/observations (batched; never throws, never waits). */
@@ -202,7 +236,7 @@ export class ScoregateClient {
     return this.#reporter.flush();
   }
 
-  /** Flushes, stops the timers; later reports are ignored and counted. */
+  /** Flushes, stops the timers and any stream; later reports are ignored and counted. */
   close(): Promise<FlushResult> {
     return this.#reporter.close();
   }
@@ -301,19 +335,29 @@ export class ScoregateClient {
     return now - entry.fetchedAt < entry.maxAgeMs + (this.#maxStaleMs ?? entry.staleIfErrorMs);
   }
 
-  #answer(entry: Entry, fallback: number | null, fresh: boolean): ThresholdResult {
+  /** The served answer; during a promotion the arm's, chosen by the key's bucket under the rollout's salt. */
+  #answer(entry: Entry, fallback: number | null, fresh: boolean, key?: string): ThresholdResult {
     if (entry.uncalibrated) return fallbackResult(fallback, true, undefined, entry.fetchedAt);
     const v = entry.value!;
+    const r = v.rollout;
+    let promotion: PromotionRef | undefined;
+    let g: ServedGate = v;
+    if (r !== null) {
+      const candidate = key !== undefined && bucketOf(r.salt, key) < r.percent_bp;
+      if (candidate) g = r.candidate;
+      promotion = { id: r.promotion_id, step: r.step, arm: key === undefined ? "unassigned" : candidate ? "candidate" : "control" };
+    }
     const result: ThresholdResult = {
-      threshold: v.threshold,
-      guards: { minKeep: v.guards.min_keep, maxKeep: v.guards.max_keep },
-      abstainBelow: v.abstain_below,
-      calibrationId: v.calibration_id,
-      indexVersion: v.index_version,
-      expectedDropRate: v.expected_drop_rate,
+      threshold: g.threshold,
+      guards: { minKeep: g.guards.min_keep, maxKeep: g.guards.max_keep },
+      abstainBelow: g.abstain_below,
+      calibrationId: g.calibration_id,
+      indexVersion: g.index_version,
+      expectedDropRate: g.expected_drop_rate,
       reason: fresh ? "cached" : "stale",
       fetchedAt: entry.fetchedAt,
     };
+    if (promotion !== undefined) result.promotion = promotion;
     const error = this.#authError ?? entry.lastError;
     if (!fresh && error !== undefined) result.error = error;
     return result;
@@ -359,24 +403,7 @@ export class ScoregateClient {
     if (response.status === 200) {
       const value = readThresholdResponse(body);
       if (value === undefined) return this.#fail(entry, clientError("bad_response", "200 without a valid threshold body"), now);
-      const previous = entry.value?.calibration_id ?? null;
-      const wasFailing = entry.lastError !== undefined;
-      entry.value = value;
-      entry.etag = response.headers.get("etag");
-      entry.uncalibrated = false;
-      this.#confirmed(entry, response, now);
-      if (previous !== value.calibration_id || wasFailing) {
-        if (previous !== value.calibration_id)
-          this.#emit({
-            type: "calibration",
-            gate: entry.gate,
-            calibrationId: value.calibration_id,
-            previousCalibrationId: previous,
-            threshold: value.threshold,
-          });
-        else this.#emit({ type: "recovered", gate: entry.gate });
-      }
-      return;
+      return this.#take(entry, value, response.headers.get("etag"), response, now);
     }
     if (response.status === 304 && entry.value !== undefined) {
       const wasFailing = entry.lastError !== undefined;
@@ -394,22 +421,67 @@ export class ScoregateClient {
       return;
     }
     const failure = describeFailure(response.status, body, retryAfter);
-    if (failure.code === "uncalibrated") {
-      const was = entry.uncalibrated;
-      entry.value = undefined;
-      entry.etag = null;
-      entry.uncalibrated = true;
-      this.#confirmed(entry, response, now);
-      if (!was) this.#emit({ type: "uncalibrated", gate: entry.gate });
-      return;
-    }
+    if (failure.code === "uncalibrated") return this.#uncalibrated(entry, response, now);
     if (failure.code === "unauthorized" || failure.code === "forbidden") return this.#stopOnAuth(entry, failure);
     return this.#fail(entry, failure, now);
   }
 
-  /** A server answer (200, 304, 404 uncalibrated): reset the failure state and take the lifetimes it sent. */
-  #confirmed(entry: Entry, response: Response, now: number): void {
-    const cc = parseCacheControl(response.headers.get("cache-control"));
+  /** A new value, from a 200 or a pushed event: keep it, announce a changed calibration (or a recovery). */
+  #take(entry: Entry, value: Served, etag: string | null, response: Response | null, now: number): void {
+    const previous = entry.value?.calibration_id ?? null;
+    const wasFailing = entry.lastError !== undefined;
+    entry.value = value;
+    entry.etag = etag;
+    entry.uncalibrated = false;
+    this.#confirmed(entry, response, now);
+    if (previous !== value.calibration_id)
+      this.#emit({
+        type: "calibration",
+        gate: entry.gate,
+        calibrationId: value.calibration_id,
+        previousCalibrationId: previous,
+        threshold: value.threshold,
+      });
+    else if (wasFailing) this.#emit({ type: "recovered", gate: entry.gate });
+  }
+
+  /**
+   * The door of the `@scoregate/client/stream` client into this cache (not for applications). A pushed event's full
+   * state replaces the gate's entry as a 200 with its ETag would (an event older than the entry's ETag is ignored),
+   * then the event is announced; `event` null only confirms the entry (a heartbeat). Either way the entry counts as
+   * fresh for `maxAgeMs` (the stream's read timeout); `null, 0` marks it stale, so the next read polls (the stream
+   * failed over to polling).
+   * @internal
+   */
+  _pushed(gate: GateKey, event: GateEvent | null, maxAgeMs: number): void {
+    const entry = this.#entries.get(gateKey(gate));
+    if (entry === undefined || (event !== null && event.seq < Number(/(\d+)"$/u.exec(entry.etag ?? "")?.[1] ?? 0))) return;
+    const now = this.#now();
+    if (event === null) {
+      if (maxAgeMs > 0) this.#confirmed(entry, null, now);
+    } else if (event.served === null) this.#uncalibrated(entry, null, now);
+    else {
+      const value = readThresholdResponse(event.served);
+      if (value === undefined) return;
+      this.#take(entry, value, `"${value.calibration_id}.${event.seq}"`, null, now);
+    }
+    if (event !== null) this.#emit({ type: "gate", gate: entry.gate, event });
+    entry.maxAgeMs = maxAgeMs;
+  }
+
+  /** The server says the gate serves nothing (404 `uncalibrated`, or a pushed event without a served state). */
+  #uncalibrated(entry: Entry, response: Response | null, now: number): void {
+    const was = entry.uncalibrated;
+    entry.value = undefined;
+    entry.etag = null;
+    entry.uncalibrated = true;
+    this.#confirmed(entry, response, now);
+    if (!was) this.#emit({ type: "uncalibrated", gate: entry.gate });
+  }
+
+  /** A server answer (200, 304, 404 uncalibrated, a pushed event): reset the failure state, take the lifetimes sent. */
+  #confirmed(entry: Entry, response: Response | null, now: number): void {
+    const cc = parseCacheControl(response?.headers.get("cache-control") ?? null);
     entry.fetchedAt = now;
     entry.maxAgeMs = cc.maxAgeMs ?? THRESHOLD_MAX_AGE_SECONDS * 1000;
     const swr = cc.staleWhileRevalidateMs ?? THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS * 1000;
@@ -461,7 +533,30 @@ export class ScoregateClient {
   }
 }
 
-function gateKey(g: GateKey): string {
+/**
+ * One query's counts for the calibration that gated it: the candidate gate's drops, before abstention (the drop-rate
+ * monitor keeps watching the threshold). A guarded or abstaining calibration is also watched on where its guards bind
+ * and how often queries abstain; a plain one gets the pair every server accepts.
+ */
+function countsOf(calibrationId: string, candidates: number, d: QueryDecision, guarded: boolean): Observation {
+  const o: Observation = { calibrationId, candidates, dropped: d.dropped };
+  if (guarded) {
+    o.below = d.below;
+    o.abstained = d.abstain;
+  }
+  return o;
+}
+
+/** The gate a served calibration states, as the per-query rule takes it. */
+const policyOf = (g: ServedGate) => ({
+  threshold: g.threshold,
+  minKeep: g.guards.min_keep,
+  maxKeep: g.guards.max_keep,
+  abstainBelow: g.abstain_below,
+});
+
+/** The cache key of a gate (exported for the stream entry, which keys its streams the same way). */
+export function gateKey(g: GateKey): string {
   return JSON.stringify([g.index ?? "default", g.embedding, g.reranker, g.indexVersion ?? null]);
 }
 

@@ -5,11 +5,15 @@
 // The per-query rule gate() applies, for callers that read thresholds themselves (getThreshold, OpenFeature flags).
 export { decideQuery, type GuardPolicy, type QueryDecision } from "../../../src/stats/guard-rule";
 export { OBSERVATIONS_PATH, ScoregateClient, THRESHOLD_PATH } from "./client";
+export { BASIS_POINTS, bucketOf } from "./assignment";
 export type {
+  Arm,
   ClientError,
   ClientErrorCode,
   ClientEvent,
   FlushResult,
+  GateEvent,
+  GateEventKind,
   GateKey,
   GateOptions,
   GateResult,
@@ -17,9 +21,15 @@ export type {
   Guards,
   Observation,
   ObservationStats,
+  PromotionRef,
+  ServedGate,
+  ServedRollout,
+  ServedShadow,
+  ShadowOptions,
   ScoregateClientOptions,
   Snapshot,
   SnapshotEntry,
+  StreamOptions,
   ThresholdReason,
   ThresholdResult,
 } from "./types";

@@ -9,9 +9,12 @@
 import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "../../../src/contract/limits";
 import type { ObservationBatch, QueryCounts } from "../../../src/contract/wire-types";
 import { type BackoffPolicy, backoffDelay, describeFailure, type Outcome, parseRetryAfter, startTimer } from "./http";
-import type { ClientError, FlushResult, GateKey, Observation, ObservationStats, ScoregateClientOptions } from "./types";
+import type { ClientError, FlushResult, GateKey, Observation, ObservationStats, PromotionRef, ScoregateClientOptions } from "./types";
 
-type Target = Pick<ObservationBatch, "calibration_id" | "index" | "embedding" | "reranker" | "index_version">;
+type Target = Pick<ObservationBatch, "calibration_id" | "index" | "embedding" | "reranker" | "index_version"> & {
+  role?: "shadow";
+  promotion?: PromotionRef;
+};
 
 interface Group {
   target: Target;
@@ -269,13 +272,19 @@ export class ObservationReporter {
   }
 }
 
+/** Where a query's counts go: its calibration (or gate), and its role and promotion arm, each batch one target. */
 function toTarget(o: Observation): Target | undefined {
-  if (typeof o.calibrationId === "string" && o.calibrationId !== "") return { calibration_id: o.calibrationId };
-  const g: GateKey | undefined = o.gate;
-  if (g === undefined || typeof g.embedding !== "string" || typeof g.reranker !== "string") return undefined;
-  const t: Target = { embedding: g.embedding, reranker: g.reranker };
-  if (g.index !== undefined) t.index = g.index;
-  if (g.indexVersion !== undefined) t.index_version = g.indexVersion;
+  let t: Target;
+  if (typeof o.calibrationId === "string" && o.calibrationId !== "") t = { calibration_id: o.calibrationId };
+  else {
+    const g: GateKey | undefined = o.gate;
+    if (g === undefined || typeof g.embedding !== "string" || typeof g.reranker !== "string") return undefined;
+    t = { embedding: g.embedding, reranker: g.reranker };
+    if (g.index !== undefined) t.index = g.index;
+    if (g.indexVersion !== undefined) t.index_version = g.indexVersion;
+  }
+  if (o.role === "shadow") t.role = "shadow";
+  if (o.promotion !== undefined) t.promotion = { id: o.promotion.id, step: o.promotion.step, arm: o.promotion.arm };
   return t;
 }
 

@@ -1,4 +1,14 @@
-import type { ThresholdResponse } from "../../../src/contract/wire-types";
+import type { GateEvent, PromotionArm, ThresholdResponse } from "../../../src/contract/wire-types";
+
+export type {
+  GateEvent,
+  GateEventKind,
+  GateEventPromotion,
+  GateHeartbeat,
+  ServedGate,
+  ServedRollout,
+  ServedShadow,
+} from "../../../src/contract/wire-types";
 
 /** A gate as GET /v1/threshold names it; `indexVersion` pins one version (blue/green indexes). */
 export interface GateKey {
@@ -65,6 +75,22 @@ export interface ThresholdResult {
   fetchedAt: number | null;
   /** The last failure, when one explains the answer (a fallback, or a stale value while the server fails). */
   error?: ClientError;
+  /**
+   * Only while the gate runs a guarded promotion: the promotion, its step and the arm this request was served
+   * (`candidate` when the assignment key's bucket is below the rollout's share, `control` otherwise, `unassigned`
+   * without a key). The threshold, calibration and index version above are the arm's: query the index version named.
+   */
+  promotion?: PromotionRef;
+}
+
+/** The arm of a promotion a request was served: assigned by the stable hash of its key (docs/clients.md). */
+export type Arm = PromotionArm;
+
+/** The promotion step and arm a request was served under; gate() reports it with the query's counts. */
+export interface PromotionRef {
+  id: string;
+  step: number;
+  arm: Arm;
 }
 
 export interface GetThresholdOptions {
@@ -76,6 +102,12 @@ export interface GetThresholdOptions {
   signal?: AbortSignal;
   /** Wait at most this long for a first answer (default: the client's `timeoutMs`). */
   timeoutMs?: number;
+  /**
+   * A stable key of who asks (a user or session id): during a guarded promotion it decides the arm, the same key
+   * always the same arm (MurmurHash3 of the promotion's salt and the key, docs/clients.md). Without one a request
+   * is served the control arm and reported `unassigned`.
+   */
+  assignmentKey?: string;
 }
 
 export interface GateOptions<T> extends GetThresholdOptions {
@@ -115,6 +147,8 @@ export interface GateResult<T> {
   indexVersion: string | null;
   unscored: number;
   error?: ClientError;
+  /** During a guarded promotion: the promotion, step and arm this query was served (and reported) under. */
+  promotion?: PromotionRef;
 }
 
 export interface Observation {
@@ -133,6 +167,21 @@ export interface Observation {
   /** Whether the query abstained (sent only with `below`; default false). */
   abstained?: boolean;
   scores?: readonly number[];
+  /** The promotion step and arm the query was served under (`promotion` of the threshold result). */
+  promotion?: PromotionRef;
+  /** `shadow`: a mirrored query gated by the shadow calibration `calibrationId`; never what was served. */
+  role?: "shadow";
+}
+
+export interface ShadowOptions<T> {
+  gate: GateKey;
+  /** The reranker score of a mirrored candidate; undefined or NaN counts as unscored. */
+  score: (candidate: T) => number | null | undefined;
+  /** The query's stable key: a shadow takes the queries whose key hashes below its sample rate. */
+  key: string;
+  /** Only shadows of this index version (the version the mirrored candidates came from); default every shadow. */
+  indexVersion?: string;
+  waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 export interface ObservationStats {
@@ -173,7 +222,9 @@ export type ClientEvent =
   | { type: "calibration"; gate: GateKey; calibrationId: string; previousCalibrationId: string | null; threshold: number | null }
   | { type: "uncalibrated"; gate: GateKey }
   | { type: "error"; gate: GateKey | null; error: ClientError }
-  | { type: "recovered"; gate: GateKey };
+  | { type: "recovered"; gate: GateKey }
+  /** A change pushed over the gate's stream (`stream` option): the event as the server sent it. */
+  | { type: "gate"; gate: GateKey; event: GateEvent };
 
 export interface ScoregateClientOptions {
   /** The Worker's origin, e.g. `https://scoregate.example.workers.dev`. */
@@ -219,4 +270,21 @@ export interface ScoregateClientOptions {
      */
     timer?: boolean;
   };
+}
+
+/** Tuning of pushed changes; every field has a default (docs/clients.md, "Pushed changes"). */
+export interface StreamOptions {
+  /** Most gates streamed at once (default 20); further gates poll. */
+  maxGates?: number;
+  /** A stream that delivers no byte (not even a heartbeat) for this long is dead (default 45,000 ms: 3 heartbeats). */
+  readTimeoutMs?: number;
+  /** Reconnect delay: first and cap (defaults 1,000 and 30,000 ms), doubling, with 50 % jitter. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** Failures within `failureWindowMs` (default 5 within 60,000 ms) that switch the gate to polling. */
+  maxFailures?: number;
+  failureWindowMs?: number;
+  /** While polling after a failover, try the stream again this often (default 300,000 ms). */
+  recoveryMs?: number;
+  /** Run in Cloudflare Workers too (default false: no connection outlives a request there, so Workers poll). */
+  inWorkers?: boolean;
 }

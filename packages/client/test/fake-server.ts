@@ -35,6 +35,8 @@ export function thresholdBody(
     activated_at: "2026-01-01T00:00:00.000Z",
     guards: { min_keep: 0, max_keep: null },
     abstain_below: null,
+    rollout: null,
+    shadows: [],
     ...overrides,
   };
 }
@@ -62,7 +64,7 @@ export function error(status: number, code: string, headers: Record<string, stri
 export function fakeServer(initial?: (req: Recorded) => Reply) {
   const requests: Recorded[] = [];
   let handler: (req: Recorded) => Reply = initial ?? (() => ok(thresholdBody()));
-  const fetchFn = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
+  const fetchFn = (async (input: string | URL | Request, init: RequestInit = {}) => {
     const text = typeof init.body === "string" ? init.body : undefined;
     const req: Recorded = {
       method: init.method ?? "GET",

@@ -25,6 +25,11 @@ export interface ScoregatePostprocessorOptions {
   /** Wait at most this long for a first answer (default: the client's timeout). */
   timeoutMs?: number;
   /**
+   * The stable key of who asks (a user or session id, from your request context): during a guarded promotion it
+   * decides the arm the query is served and reported under (docs/clients.md, "Promotions, arms and shadows").
+   */
+  assignmentKey?: (query: MessageContent | undefined) => string | undefined;
+  /**
    * Called with every decision (threshold, guards, calibration, reason, kept and dropped), for logging. An abstaining
    * query (no good answer in the corpus) returns no nodes: `result.abstain` is true and `result.abstainReason` says
    * why, so the application can answer "I don't know" instead of prompting on noise.
@@ -55,8 +60,11 @@ export class ScoregatePostprocessor implements BaseNodePostprocessor {
       ...(o.report === undefined ? {} : { report: o.report }),
       ...(o.reportScores === undefined ? {} : { reportScores: o.reportScores }),
       ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+      ...withKey(o.assignmentKey?.(query)),
     });
     o.onResult?.(result, query);
     return result.kept;
   }
 }
+
+const withKey = (assignmentKey: string | undefined) => (assignmentKey === undefined ? {} : { assignmentKey });

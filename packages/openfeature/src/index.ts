@@ -28,15 +28,17 @@ import {
   type GateResult,
   type Observation,
   ScoregateClient,
-  type ScoregateClientOptions,
+  type ShadowOptions,
   type ThresholdResult,
 } from "@scoregate/client";
+// Options without a client build the client of the stream entry, so `stream: true` turns pushed changes on.
+import { ScoregateClient as StreamingClient, type StreamClientOptions } from "@scoregate/client/stream";
 // package.json is read at build time: the bundler inlines this one field.
 import { version } from "../package.json";
 
 export interface ScoregateProviderOptions {
   /** A client shared with the rest of the service, or options to create one (then the provider closes it). */
-  client: ScoregateClient | ScoregateClientOptions;
+  client: ScoregateClient | StreamClientOptions;
   /** Flag key -> gate. */
   gates?: Record<string, GateKey>;
   /** For flag keys not in `gates`: derive the gate (for example from a naming scheme); undefined means not found. */
@@ -67,7 +69,7 @@ export class ScoregateProvider implements Provider {
 
   constructor(options: ScoregateProviderOptions) {
     this.#ownsClient = !(options.client instanceof ScoregateClient);
-    this.client = options.client instanceof ScoregateClient ? options.client : new ScoregateClient(options.client);
+    this.client = options.client instanceof ScoregateClient ? options.client : new StreamingClient(options.client);
     this.client.addUserAgentProduct(`scoregate-openfeature/${version}`);
     this.#gates = { ...options.gates };
     this.#resolveGate = options.resolveGate;
@@ -109,7 +111,7 @@ export class ScoregateProvider implements Provider {
         errorCode: ErrorCode.FLAG_NOT_FOUND,
         errorMessage: `no scoregate gate is mapped to flag "${flagKey}"`,
       };
-    const r = await this.client.getThreshold(gate, { fallback: defaultValue });
+    const r = await this.client.getThreshold(gate, { fallback: defaultValue, ...keyOf(context) });
     this.#noteServed(flagKey, r);
     const flagMetadata = metadataOf(r);
     if (r.reason === "uncalibrated")
@@ -158,7 +160,7 @@ export class ScoregateProvider implements Provider {
     context: EvaluationContext = {},
   ): Promise<GateResult<T>> {
     const gate = this.#gateOf(flagKey, context);
-    if (gate !== undefined) return this.client.gate(candidates, { ...options, gate });
+    if (gate !== undefined) return this.client.gate(candidates, { ...keyOf(context), ...options, gate });
     const guards = { minKeep: 0, maxKeep: null };
     const d = decideQuery(candidates.map(options.score), { threshold: options.fallback, ...guards, abstainBelow: null }, options.unscored ?? "keep");
     return {
@@ -187,6 +189,22 @@ export class ScoregateProvider implements Provider {
     this.client.report(gate === undefined ? observation : { ...observation, gate });
   }
 
+  /**
+   * Shadow evaluation of one mirrored query for the gate of a flag (the SDK's `shadow()`): the key defaults to the
+   * context's `targetingKey`. Returns the shadow calibrations it was reported for (none for an unmapped flag).
+   */
+  async shadow<T>(
+    flagKey: string,
+    candidates: readonly T[],
+    options: Omit<ShadowOptions<T>, "gate" | "key"> & { key?: string },
+    context: EvaluationContext = {},
+  ): Promise<string[]> {
+    const gate = this.#gateOf(flagKey, context);
+    const key = options.key ?? context.targetingKey;
+    if (gate === undefined || key === undefined) return [];
+    return this.client.shadow(candidates, { ...options, gate, key });
+  }
+
   #gateOf(flagKey: string, context: EvaluationContext): GateKey | undefined {
     const base = Object.hasOwn(this.#gates, flagKey) ? this.#gates[flagKey] : this.#resolveGate?.(flagKey, context);
     if (base === undefined) return undefined;
@@ -195,6 +213,8 @@ export class ScoregateProvider implements Provider {
   }
 
   #noteServed(flagKey: string, r: ThresholdResult): void {
+    // A promotion's candidate arm serves another calibration to some keys: that is the split, not a change of the flag.
+    if (r.promotion?.arm === "candidate") return;
     const before = this.#served.get(flagKey);
     this.#served.set(flagKey, r.calibrationId);
     // The first evaluation of a flag is not a change; a later different calibration (or losing one) is.
@@ -235,8 +255,22 @@ export class ScoregateProvider implements Provider {
       else this.events.emit(ProviderEvents.Stale, { message: e.error.message, flagsChanged: this.#flagsOf(e.gate) });
     } else if (e.type === "recovered") {
       this.events.emit(ProviderEvents.Ready, { message: "scoregate answers again" });
+    } else if (e.type === "gate" && e.event.kind !== "activation" && e.event.kind !== "promotion_completed") {
+      // A pushed change that keeps the gate's calibration (a promotion step, pause or rollback, a shadow): the split or
+      // the shadow set changed. A pushed activation was announced by its `calibration` event just before.
+      const { seq, kind } = e.event;
+      this.events.emit(ProviderEvents.ConfigurationChanged, {
+        flagsChanged: this.#flagsOf(e.gate),
+        message: `${kind} (event ${seq})`,
+        metadata: { calibrationId: e.event.served?.calibration_id ?? e.event.calibration_id, seq, kind },
+      });
     }
   }
+}
+
+/** The assignment key of an evaluation: OpenFeature's standard `targetingKey` (a user or session id). */
+function keyOf(context: EvaluationContext): { assignmentKey?: string } {
+  return context.targetingKey === undefined ? {} : { assignmentKey: context.targetingKey };
 }
 
 function metadataOf(r: ThresholdResult): FlagMetadata {

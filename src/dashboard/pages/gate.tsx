@@ -8,6 +8,7 @@ import { GateHistory } from "./gate-history";
 import { ProductionSection } from "./gate-production";
 import { RebuildDecision } from "./gate-rebuild";
 import { gateName, Layout, when } from "./layout";
+import { PromotionTimeline } from "./promotion";
 import { type Column, Table } from "./table";
 
 export interface GateQuery {
@@ -235,6 +236,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
       )}
 
       <RebuildDecision comparison={cmp} />
+      <PromotionTimeline promotions={v.promotions} />
 
       <ProductionSection view={v} range={q.range} path={props.path} />
 

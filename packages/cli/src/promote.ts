@@ -1,0 +1,89 @@
+/**
+ * `scoregate promote`: start a guarded promotion of a stored calibration (progressive in steps, or straight), or act
+ * on the open promotion (--pause, --resume, --advance, --rollback). Prints the promotion; --json prints it as JSON.
+ */
+import type { Calibration, Promotion, PromotionList } from "../../../src/contract";
+import { num, oneOf, usage } from "./args";
+import type { Ctx } from "./context";
+import { EXIT } from "./decision";
+import { count, percent, prose } from "./format";
+import { CliError } from "./http";
+
+const OVERRIDES = ["pause", "resume", "advance", "rollback"] as const;
+type Override = (typeof OVERRIDES)[number];
+const OVERRIDE_ROUTES = {
+  pause: "pausePromotion",
+  resume: "resumePromotion",
+  advance: "advancePromotion",
+  rollback: "rollbackPromotion",
+} as const satisfies Record<Override, string>;
+
+/** `--steps 10,50,100` as whole percentages (the server checks the order and the final 100 and says what is wrong). */
+function steps(raw: string | undefined, straight: boolean): number[] | undefined {
+  if (straight) {
+    if (raw !== undefined) throw usage("--straight and --steps cannot be combined: --straight is --steps 100");
+    return [100];
+  }
+  if (raw === undefined) return undefined;
+  const parts = raw.split(",").map((s) => s.trim());
+  if (parts.some((p) => !/^\d+$/u.test(p)))
+    throw usage(`--steps ${JSON.stringify(raw)} is not valid: it must be whole percentages separated by commas, e.g. 10,50,100`);
+  return parts.map(Number);
+}
+
+/** The promotion in a few lines: state, split, plan, and its audit trail. */
+export function describePromotion(p: Promotion): string {
+  const lines = [
+    `Promotion ${p.id}: ${p.candidate_calibration_id} over ${p.control_calibration_id}, ${p.state}, step ${p.step + 1} of ${p.plan.steps.length} (${p.percent} % of keyed traffic on the candidate)`,
+    `  plan          steps ${p.plan.steps.join(" -> ")} %, at least ${count(p.plan.min_queries)} candidate queries a step, tolerance ${percent(p.plan.tolerance)}, on regression ${p.plan.on_regression}`,
+  ];
+  if (p.evidence !== null) {
+    const e = p.evidence;
+    lines.push(
+      `  evidence      candidate ${count(e.candidate_queries)} queries (drop ${e.candidate_drop_rate === null ? "-" : percent(e.candidate_drop_rate)}), control ${count(e.control_queries)} (drop ${e.control_drop_rate === null ? "-" : percent(e.control_drop_rate)}): ${e.vs_control.decision} vs control, ${e.vs_target.decision} vs target`,
+    );
+  }
+  for (const s of p.steps)
+    lines.push(
+      `  ${s.at}  ${s.kind.padEnd(11)} ${String(s.percent).padStart(3)} %  ${s.cause} by ${s.actor}${s.reason ? `: ${prose(s.reason)}` : ""}`,
+    );
+  return lines.join("\n");
+}
+
+/** The open promotion whose candidate is `calibrationId` (or the promotion with that id). */
+async function openPromotion(c: Ctx, id: string): Promise<string> {
+  if (id.startsWith("prm_")) return id;
+  const cal = await c.api().request<Calibration>("getCalibration", { params: { id } });
+  const list = await c.api().request<PromotionList>("listGatePromotions", { params: { gate_id: cal.body.gate_id } });
+  const open = list.body.promotions.find((p) => p.candidate_calibration_id === id && (p.state === "running" || p.state === "paused"));
+  if (open === undefined) throw new CliError(`${id} has no running or paused promotion`, EXIT.usage, "usage", ["scoregate promote ID starts one"]);
+  return open.id;
+}
+
+export async function promote(c: Ctx): Promise<number> {
+  const id = c.positionals[0];
+  if (id === undefined || c.positionals.length > 1)
+    throw usage("promote takes one calibration id: scoregate promote cal_... [--steps 10,50,100] [--min-queries N] [--on-regression pause|rollback]");
+  const chosen = OVERRIDES.filter((o) => c.v[o] === true);
+  if (chosen.length > 1) throw usage(`--${chosen.join(" and --")} cannot be combined: give one`);
+  const json = (body: unknown) => ({ body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
+  const reason = c.v.reason === undefined ? {} : { reason: c.v.reason };
+  let res: { body: Promotion };
+  if (chosen[0] !== undefined) {
+    const promotion = await openPromotion(c, id);
+    res = await c.api().request<Promotion>(OVERRIDE_ROUTES[chosen[0]], { params: { id: promotion }, ...json(reason) });
+  } else {
+    const plan: Record<string, unknown> = { ...reason };
+    const s = steps(c.v.steps, c.v.straight === true);
+    if (s !== undefined) plan.steps = s;
+    const minQueries = num(c.v["min-queries"], "--min-queries", (x) => Number.isInteger(x) && x > 0, "a whole number of queries");
+    if (minQueries !== undefined) plan.min_queries = minQueries;
+    const onRegression = oneOf(c.v["on-regression"], "on-regression", ["pause", "rollback"] as const);
+    if (onRegression !== undefined) plan.on_regression = onRegression;
+    const tolerance = num(c.v.tolerance, "--tolerance", (x) => x > 0 && x < 1, "a drop-rate change above 0 and below 1, e.g. 0.02");
+    if (tolerance !== undefined) plan.tolerance = tolerance;
+    res = await c.api().request<Promotion>("promoteCalibration", { params: { id }, ...json(plan), okStatuses: [200, 201] });
+  }
+  c.out(c.json ? JSON.stringify(res.body) : describePromotion(res.body));
+  return EXIT.ok;
+}

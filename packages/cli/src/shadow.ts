@@ -1,0 +1,62 @@
+/**
+ * `scoregate shadow`: put a stored calibration in shadow on its gate (or take it out with --remove), then print its live
+ * decision on mirrored traffic. The exit code follows the decision against the active gate, for pipelines: 0
+ * equivalent, 3 shifted (or shifted against its own target), 4 not decided yet.
+ */
+import type { Calibration, ShadowList, ShadowStatus } from "../../../src/contract";
+import { num, usage } from "./args";
+import type { Ctx } from "./context";
+import { EXIT } from "./decision";
+import { count, percent } from "./format";
+
+type LiveDecision = ShadowStatus["vs_active"];
+
+function decisionLine(label: string, d: LiveDecision): string {
+  const change = d.change === null ? "" : ` ${d.change >= 0 ? "+" : ""}${(d.change * 100).toFixed(1)} pt`;
+  const interval = d.interval95 === null ? "" : `, 95 % CS ${(d.interval95[0] * 100).toFixed(1)}..${(d.interval95[1] * 100).toFixed(1)} pt`;
+  const more = d.more_data_factor === null ? "" : `; about ${count(Math.ceil(d.queries * (d.more_data_factor - 1)))} more queries to decide`;
+  return `  ${label.padEnd(13)} ${d.decision}${change}${interval} (tolerance ${percent(d.tolerance)}, ${count(d.queries)} queries)${more}`;
+}
+
+/** One shadow's live evaluation in a few lines. */
+export function describeShadow(s: ShadowStatus): string {
+  return [
+    `Shadow ${s.calibration_id} (index version ${s.index_version}), ${percent(s.sample_rate)} of queries mirrored since ${s.since}`,
+    `  drop rate     ${s.drop_rate === null ? "-" : percent(s.drop_rate)} on ${count(s.queries)} mirrored queries (expected ${percent(s.expected_drop_rate)})`,
+    decisionLine("vs target", s.vs_target),
+    decisionLine("vs active", s.vs_active),
+    ...(s.drift?.drop_rate.alarm ? ["  drift         the shadow's drop rate drifted from its calibration (a shadow never alerts the gate)"] : []),
+  ].join("\n");
+}
+
+/** The exit code of a shadow's evaluation: shifted on either comparison is 3, equivalent against the active gate 0. */
+export function shadowExitCode(s: ShadowStatus): number {
+  if (s.vs_active.decision === "shifted" || s.vs_target.decision === "shifted") return EXIT.shifted;
+  return s.vs_active.decision === "equivalent" ? EXIT.ok : EXIT.inconclusive;
+}
+
+export async function shadow(c: Ctx): Promise<number> {
+  const id = c.positionals[0];
+  if (id === undefined || c.positionals.length > 1)
+    throw usage("shadow takes one calibration id: scoregate shadow cal_... [--sample-rate R] [--remove]");
+  const sampleRate = num(c.v["sample-rate"], "--sample-rate", (x) => x > 0 && x <= 1, "a share of queries above 0 and at most 1, e.g. 0.1");
+  const json = (body: unknown) => ({ body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
+  const reason = c.v.reason === undefined ? {} : { reason: c.v.reason };
+  if (c.v.remove === true) {
+    if (sampleRate !== undefined) throw usage("--remove and --sample-rate cannot be combined");
+    const res = await c.api().request<{ shadows: unknown[] }>("removeShadow", { params: { id }, ...json(reason) });
+    c.out(c.json ? JSON.stringify(res.body) : `${id} is no longer a shadow; the gate has ${res.body.shadows.length} shadow(s) left`);
+    return EXIT.ok;
+  }
+  const cal = await c.api().request<Calibration>("getCalibration", { params: { id } });
+  const read = async () =>
+    (await c.api().request<ShadowList>("listShadows", { params: { gate_id: cal.body.gate_id } })).body.shadows.find((s) => s.calibration_id === id);
+  let status = await read();
+  if (status === undefined || (sampleRate !== undefined && sampleRate !== status.sample_rate)) {
+    await c.api().request("addShadow", { params: { id }, ...json({ ...(sampleRate === undefined ? {} : { sample_rate: sampleRate }), ...reason }) });
+    status = await read();
+  }
+  if (status === undefined) throw usage(`${id} is not among its gate's shadows after adding it: is it the gate's current calibration?`);
+  c.out(c.json ? JSON.stringify(status) : describeShadow(status));
+  return shadowExitCode(status);
+}

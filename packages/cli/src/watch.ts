@@ -1,0 +1,74 @@
+/**
+ * `scoregate watch`: prints a gate's pushed changes as they happen, one line each (NDJSON with --json), through the
+ * SDK's stream (GET /v1/events): it resumes with Last-Event-ID after a reconnect and says so, so a gap would show.
+ * Runs until interrupted (exit 0); a refused token or an unknown gate exits 2.
+ */
+import { eventsUrl, type GateEvent, GateStream } from "@scoregate/client/stream";
+import { gateFlags, num, usage } from "./args";
+import type { Ctx } from "./context";
+import { EXIT } from "./decision";
+import { num as number } from "./format";
+import { CliError } from "./http";
+
+/** One event as a line: seq, kind, the calibration served, its threshold, the split, the reason. */
+export function eventLine(e: GateEvent, snapshot: boolean): string {
+  const served = e.served === null ? "nothing served" : `${e.served.calibration_id} threshold ${number(e.served.threshold)}`;
+  const rollout = e.served?.rollout;
+  const split = rollout ? ` split ${rollout.percent_bp / 100} % to ${rollout.candidate.calibration_id} (${rollout.state})` : "";
+  return `${snapshot ? "-- snapshot\n" : ""}${e.seq} ${e.kind.padEnd(21)} ${served}${split}${e.reason ? `  ${e.reason}` : ""}`;
+}
+
+export async function watch(c: Ctx): Promise<number> {
+  if (c.positionals.length > 0)
+    throw usage("watch takes no arguments: scoregate watch --embedding E --reranker R [--index I] | --gate ID [--since SEQ]");
+  const since = num(c.v.since, "--since", (x) => Number.isSafeInteger(x) && x >= 0, "an event seq (a whole number)");
+  const api = c.api();
+  let url: string;
+  if (c.v.gate !== undefined) {
+    if (c.v.embedding !== undefined || c.v.reranker !== undefined) throw usage("--gate and --embedding/--reranker name the gate twice: give one");
+    url = api.url("streamGateEvents", { gate_id: c.v.gate }).toString();
+  } else {
+    const g = gateFlags(c.v, true);
+    url = eventsUrl(api.baseUrl, { embedding: g.embedding!, reranker: g.reranker!, ...(g.index === undefined ? {} : { index: g.index }) });
+  }
+  const signal = c.io.signal;
+  return await new Promise<number>((resolve, reject) => {
+    let opened = false;
+    const stream = new GateStream({
+      url,
+      headers: () => api.headers(),
+      fetch: c.io.fetch ?? fetch,
+      after: since ?? null,
+      onEvent: (e, snapshot) => c.out(c.json ? JSON.stringify(snapshot ? { snapshot: true, ...e } : e) : eventLine(e, snapshot)),
+      onState: (state, d) => {
+        if (state === "open") {
+          if (opened) c.warn(`-- reconnected, resumed after ${d.after ?? "nothing"}`);
+          opened = true;
+        } else if (state === "reconnecting") c.warn(`-- connection lost (${d.reason}); reconnecting`);
+        else if (state === "polling") {
+          // watch has nothing to poll: a route the server lacks, or a gate it does not know, ends the command
+          stream.close();
+          reject(
+            new CliError(
+              `${d.status ?? ""} ${d.reason}: the server does not stream this gate`,
+              d.status === 404 ? EXIT.usage : EXIT.failure,
+              "unreachable",
+              ["check the gate (scoregate gates lists them) and that the server is a version with pushed changes"],
+            ),
+          );
+        } else if (state === "stopped" && d.status !== undefined) {
+          reject(
+            new CliError(`${d.status}: the token is refused`, EXIT.usage, d.status === 401 ? "unauthorized" : "forbidden", [
+              "watch needs a read token",
+            ]),
+          );
+        }
+      },
+    });
+    signal?.addEventListener("abort", () => {
+      stream.close();
+      resolve(EXIT.ok);
+    });
+    stream.start();
+  });
+}

@@ -1,0 +1,268 @@
+/**
+ * `scoregate promote`, `shadow` and `watch` against stub servers: the request each sends, what it prints, its exit
+ * codes and usage errors; watch against a stub of the events route (a real text/event-stream) across a forced
+ * disconnect, resuming with Last-Event-ID, until interrupted.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { Promotion, ShadowStatus } from "../../../src/contract";
+import { frame, gateEvent, type SseStub, startSseStub } from "../../client/test/sse-server";
+import { type Io, run } from "../src/main";
+import { cli } from "./support/run";
+import { type StubServer, startStubServer } from "./support/stub-server";
+
+let stub: StubServer;
+beforeAll(async () => {
+  stub = await startStubServer();
+});
+afterAll(async () => {
+  await stub.close();
+});
+const env = () => ({ SCOREGATE_URL: stub.url, SCOREGATE_TOKEN: "stub-token" });
+
+const decision = (d: "equivalent" | "shifted" | "inconclusive", change = 0.003) => ({
+  decision: d,
+  change,
+  interval95: [change - 0.01, change + 0.01] as [number, number],
+  tolerance: 0.02,
+  queries: 640,
+  reference_queries: 2100,
+  effective_queries: 500,
+  more_data_factor: d === "inconclusive" ? 2.5 : null,
+});
+
+function promotion(over: Partial<Promotion> = {}): Promotion {
+  return {
+    id: "prm_0000000001",
+    gate_id: "g1",
+    candidate_calibration_id: "cal_v2",
+    control_calibration_id: "cal_v1",
+    plan: { steps: [10, 50, 100], min_queries: 500, on_regression: "rollback", tolerance: 0.02, max_step_hours: 72 },
+    state: "running",
+    step: 0,
+    percent: 10,
+    version: 1,
+    started_at: "2026-01-01T00:00:00.000Z",
+    updated_at: "2026-01-01T00:00:00.000Z",
+    actor: "alice",
+    evidence: null,
+    steps: [
+      {
+        id: "s1",
+        kind: "started",
+        cause: "admin",
+        step: 0,
+        percent: 10,
+        seq: 12,
+        at: "2026-01-01T00:00:00.000Z",
+        actor: "alice",
+        reason: null,
+        numbers: {},
+      },
+    ],
+    ...over,
+  };
+}
+
+function shadowStatus(vsActive: ReturnType<typeof decision>, vsTarget = decision("equivalent")): ShadowStatus {
+  return {
+    calibration_id: "cal_v2",
+    index_version: "v2",
+    sample_rate: 0.2,
+    since: "2026-01-01T00:00:00.000Z",
+    since_seq: 11,
+    queries: 640,
+    drop_rate: 0.223,
+    expected_drop_rate: 0.22,
+    vs_target: vsTarget,
+    vs_active: vsActive,
+    drift: null,
+  };
+}
+
+describe("scoregate promote", () => {
+  it("sends the plan (steps, min queries, on regression, tolerance, reason) and prints the promotion", async () => {
+    stub.handle(() => ({ status: 201, body: promotion() }));
+    const r = await cli(
+      ["promote", "cal_v2", "--steps", "10,50,100", "--min-queries", "500", "--on-regression", "pause", "--tolerance", "0.03", "--reason", "v2"],
+      env(),
+    );
+    expect(r.code).toBe(0);
+    expect(stub.last().request!.method).toBe("POST");
+    expect(stub.last().request!.url).toBe("/v1/calibrations/cal_v2/promote");
+    expect(JSON.parse(stub.last().body)).toEqual({ steps: [10, 50, 100], min_queries: 500, on_regression: "pause", tolerance: 0.03, reason: "v2" });
+    expect(r.stdout).toMatch(/^Promotion prm_0000000001: cal_v2 over cal_v1, running, step 1 of 3 \(10 % of keyed traffic on the candidate\)/u);
+    expect(r.stdout).toContain("steps 10 -> 50 -> 100 %");
+  });
+
+  it("--straight is one step of 100; --json prints the server's promotion", async () => {
+    stub.handle(() => ({ status: 201, body: promotion({ plan: { ...promotion().plan, steps: [100] }, percent: 100 }) }));
+    const r = await cli(["promote", "cal_v2", "--straight", "--json"], env());
+    expect(r.code).toBe(0);
+    expect(JSON.parse(stub.last().body)).toEqual({ steps: [100] });
+    expect(JSON.parse(r.stdout).percent).toBe(100);
+  });
+
+  it("an override finds the calibration's open promotion and acts on it", async () => {
+    const seen: string[] = [];
+    stub.handle((req) => {
+      seen.push(`${req.method} ${req.url}`);
+      if (req.url === "/v1/calibrations/cal_v2") return { status: 200, body: { id: "cal_v2", gate_id: "g1" } };
+      if (req.url?.startsWith("/v1/gates/g1/promotions"))
+        return {
+          status: 200,
+          body: { gate_id: "g1", promotions: [promotion({ id: "prm_old", state: "rolled_back" }), promotion()], next_cursor: null },
+        };
+      return { status: 200, body: promotion({ state: "paused" }) };
+    });
+    const r = await cli(["promote", "cal_v2", "--pause", "--reason", "looking"], env());
+    expect(r.code).toBe(0);
+    expect(seen.at(-1)).toBe("POST /v1/promotions/prm_0000000001/pause");
+    expect(JSON.parse(stub.last().body)).toEqual({ reason: "looking" });
+    expect(r.stdout).toContain("paused");
+  });
+
+  it("usage errors exit 2 and send nothing", async () => {
+    stub.reset();
+    for (const argv of [
+      ["promote"],
+      ["promote", "cal_v2", "--steps", "10,fifty,100"],
+      ["promote", "cal_v2", "--straight", "--steps", "100"],
+      ["promote", "cal_v2", "--pause", "--rollback"],
+      ["promote", "cal_v2", "--on-regression", "panic"],
+      ["promote", "cal_v2", "--min-queries", "0"],
+    ]) {
+      const r = await cli(argv, env());
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(/^scoregate: /u);
+    }
+    expect(stub.last().request).toBeNull();
+  });
+
+  it("a server refusal (409: the gate has an open promotion) exits 2 with the server's message", async () => {
+    stub.handle(() => ({ status: 409, body: { error: { code: "conflict", message: "the gate already has an open promotion" } } }));
+    const r = await cli(["promote", "cal_v2"], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("the gate already has an open promotion");
+  });
+});
+
+describe("scoregate shadow", () => {
+  function serve(status: ShadowStatus, listedBefore: boolean) {
+    let added = false;
+    const seen: string[] = [];
+    stub.handle((req, body) => {
+      seen.push(`${req.method} ${req.url} ${body}`);
+      if (req.url === "/v1/calibrations/cal_v2") return { status: 200, body: { id: "cal_v2", gate_id: "g1" } };
+      if (req.method === "POST" && req.url === "/v1/calibrations/cal_v2/shadow") {
+        added = true;
+        return { status: 200, body: { gate_id: "g1", calibration_id: "cal_v2", seq: 11, shadows: [] } };
+      }
+      return { status: 200, body: { gate_id: "g1", active_calibration_id: "cal_v1", shadows: listedBefore || added ? [status] : [] } };
+    });
+    return seen;
+  }
+
+  it("adds the shadow when it is not one yet, prints the live decision; exit 4 until decided", async () => {
+    const seen = serve(shadowStatus(decision("inconclusive")), false);
+    const r = await cli(["shadow", "cal_v2", "--sample-rate", "0.2"], env());
+    expect(seen.filter((s) => s.startsWith("POST"))).toEqual(['POST /v1/calibrations/cal_v2/shadow {"sample_rate":0.2}']);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toContain("Shadow cal_v2 (index version v2), 20.0 % of queries mirrored");
+    expect(r.stdout).toMatch(/vs active\s+inconclusive \+0\.3 pt, 95 % CS -0\.7\.\.1\.3 pt/u);
+    expect(r.stdout).toContain("about 960 more queries to decide");
+  });
+
+  it("reads an existing shadow without adding it again: exit 0 equivalent, 3 shifted (vs active or vs target)", async () => {
+    for (const [status, code] of [
+      [shadowStatus(decision("equivalent")), 0],
+      [shadowStatus(decision("shifted", 0.37)), 3],
+      [shadowStatus(decision("equivalent"), decision("shifted", 0.3)), 3],
+    ] as const) {
+      const seen = serve(status, true);
+      const r = await cli(["shadow", "cal_v2", "--json"], env());
+      expect(r.code).toBe(code);
+      expect(JSON.parse(r.stdout).vs_active.decision).toBe(status.vs_active.decision);
+      expect(seen.some((s) => s.startsWith("POST"))).toBe(false);
+    }
+  });
+
+  it("--remove deletes it; --remove with --sample-rate is a usage error", async () => {
+    stub.handle(() => ({ status: 200, body: { gate_id: "g1", calibration_id: "cal_v2", seq: 14, shadows: [] } }));
+    const r = await cli(["shadow", "cal_v2", "--remove"], env());
+    expect(r.code).toBe(0);
+    expect(stub.last().request!.method).toBe("DELETE");
+    expect(r.stdout).toBe("cal_v2 is no longer a shadow; the gate has 0 shadow(s) left\n");
+    expect((await cli(["shadow", "cal_v2", "--remove", "--sample-rate", "0.1"], env())).code).toBe(2);
+    expect((await cli(["shadow", "cal_v2", "--sample-rate", "2"], env())).code).toBe(2);
+  });
+});
+
+describe("scoregate watch", () => {
+  let sse: SseStub;
+  afterAll(async () => {
+    await sse?.close();
+  });
+
+  /** Runs watch until `stop` aborts it, with the output readable while it runs. */
+  function watch(argv: string[], url: string) {
+    const out = { stdout: "", stderr: "" };
+    const interrupt = new AbortController();
+    const io: Io = {
+      stdout: { write: (s: string) => (out.stdout += s) },
+      stderr: { write: (s: string) => (out.stderr += s), isTTY: false },
+      env: { SCOREGATE_URL: url, SCOREGATE_TOKEN: "read-token" },
+      signal: interrupt.signal,
+    };
+    return { out, done: run(["watch", ...argv], io), stop: () => interrupt.abort() };
+  }
+
+  it("prints each pushed event once, says when it reconnected and where it resumed, exits 0 when interrupted", async () => {
+    sse = await startSseStub((c, n) => {
+      c.open();
+      if (n === 1) {
+        c.send(frame(gateEvent(5, 0), "snapshot") + frame(gateEvent(9, 5, "cal_0000000009", 0.5)));
+        setTimeout(() => c.destroy(), 10);
+      } else c.send(frame(gateEvent(9, 5, "cal_0000000009", 0.5)) + frame(gateEvent(12, 9, "cal_0000000012", 0.61)));
+    });
+    const w = watch(["--embedding", "e5", "--reranker", "bge", "--index", "docs"], sse.url);
+    await vi.waitFor(() => expect(w.out.stdout.split("\n").filter(Boolean)).toHaveLength(4), { timeout: 5000, interval: 5 });
+    w.stop();
+    expect(await w.done).toBe(0);
+    expect(w.out.stdout).toBe(
+      [
+        "-- snapshot",
+        "5 activation            cal_0000000005 threshold 0.42",
+        "9 activation            cal_0000000009 threshold 0.5",
+        "12 activation            cal_0000000012 threshold 0.61",
+        "",
+      ].join("\n"),
+    );
+    expect(w.out.stderr).toMatch(/-- connection lost \(.*\); reconnecting\n-- reconnected, resumed after 9\n/u);
+    expect(sse.connections.map((c) => c.lastEventId)).toEqual([undefined, "9"]);
+    expect(sse.connections[0]!.req.url).toBe("/v1/events?index=docs&embedding=e5&reranker=bge");
+    await sse.close();
+  });
+
+  it("--json prints NDJSON; --since resumes there; --gate names the gate by id", async () => {
+    sse = await startSseStub((c) => {
+      c.open();
+      c.send(frame(gateEvent(21, 20)));
+    });
+    const w = watch(["--gate", "g1", "--since", "20", "--json"], sse.url);
+    await vi.waitFor(() => expect(w.out.stdout).toContain("\n"), { timeout: 5000, interval: 5 });
+    w.stop();
+    expect(await w.done).toBe(0);
+    expect(JSON.parse(w.out.stdout)).toMatchObject({ seq: 21, prev_seq: 20, kind: "activation" });
+    expect(sse.connections[0]!.lastEventId).toBe("20");
+    expect(sse.connections[0]!.req.url).toBe("/v1/gates/g1/events");
+    await sse.close();
+  });
+
+  it("a refused token exits 2; an unknown gate exits 2; a missing gate flag is a usage error", async () => {
+    sse = await startSseStub((c, n) => c.res.writeHead(n === 1 ? 401 : 404).end());
+    expect(await watch(["--embedding", "e5", "--reranker", "bge"], sse.url).done).toBe(2);
+    expect(await watch(["--embedding", "e5", "--reranker", "bge"], sse.url).done).toBe(2);
+    expect(await watch(["--embedding", "e5"], sse.url).done).toBe(2);
+    await sse.close();
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * Arm assignment for progressive promotions and shadow sampling: a stable bucket in basis points (0..9,999) from
+ * MurmurHash3 x86_32 of the UTF-8 bytes of `salt + ":" + key`, seed 0. The Python client computes the same bits
+ * (python/scoregate/_assignment.py); fixtures/assignment.json pins both to one table. docs/clients.md explains it.
+ */
+// Hand-written rather than a dependency: ~25 lines, synchronous (WebCrypto digests are async and the hot path never
+// awaits), and it must hash UTF-8 bytes: the common npm ports hash `charCodeAt & 0xff` and disagree on non-ASCII keys.
+
+/** Basis points in 100 %: a rollout's `percent_bp` and a bucket share this scale. */
+export const BASIS_POINTS = 10_000;
+
+let encoder: { encode(s: string): Uint8Array } | undefined;
+
+/**
+ * MurmurHash3 x86_32 (aappleby/smhasher, src/MurmurHash3.cpp) of `bytes` with `seed`, as an unsigned 32-bit integer.
+ * O(n) in the byte length.
+ */
+export function murmur3(bytes: Uint8Array, seed = 0): number {
+  let h = seed >>> 0;
+  const n = bytes.length;
+  const tail = n & ~3;
+  let k = 0;
+  for (let i = 0; i < tail; i += 4) {
+    k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const rest = n & 3;
+  if (rest > 0) {
+    k = rest === 3 ? bytes[tail + 2]! << 16 : 0;
+    if (rest >= 2) k ^= bytes[tail + 1]! << 8;
+    k ^= bytes[tail]!;
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+  }
+  h ^= n;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * The bucket of `key` under `salt` (a promotion id, or a shadow's calibration id), in basis points 0..9,999:
+ * `floor(murmur3(utf8(salt + ":" + key)) * 10000 / 2^32)`, exact in a double and free of modulo bias. A key is in the
+ * candidate arm iff its bucket is below the rollout's `percent_bp`, so a key that is in at 10 % stays in at 50 %.
+ */
+export function bucketOf(salt: string, key: string): number {
+  encoder ??= new TextEncoder();
+  return Math.floor((murmur3(encoder.encode(`${salt}:${key}`)) * BASIS_POINTS) / 2 ** 32);
+}

@@ -1,0 +1,384 @@
+/**
+ * @scoregate/client/stream: the client with pushed changes. `new ScoregateClient({ ..., stream: true })` subscribes to
+ * each gate it reads (GET /v1/events, Server-Sent Events over `fetch`, so it runs in Node 20+, browsers and, when
+ * asked, Workers) and applies every pushed state to the same cache the ETag poller feeds, emitting the same
+ * `calibration` events plus a `gate` event per change. A dead or refused stream falls back to polling and comes back.
+ * A separate entry, so the core stays within its size budget for those who poll. docs/clients.md, "Pushed changes".
+ */
+import { ScoregateClient as CoreClient, gateKey } from "./client";
+import { type BackoffPolicy, backoffDelay, parseRetryAfter, startTimer } from "./http";
+import type { GateEvent, GateKey, GetThresholdOptions, ScoregateClientOptions, StreamOptions, ThresholdResult } from "./types";
+
+export * from "./index";
+export type { StreamOptions } from "./types";
+
+/** Path of the pushed changes of a gate named by index, embedding and reranker (ROUTES in src/contract/routes.ts). */
+export const EVENTS_PATH = "/v1/events";
+
+/** The defaults of StreamOptions (docs/clients.md has the table and where each value comes from). */
+export const STREAM_DEFAULTS = {
+  maxGates: 20,
+  readTimeoutMs: 45_000,
+  backoff: { initialMs: 1000, maxMs: 30_000 },
+  /** A connection that stayed up this long resets the backoff. */
+  resetAfterMs: 60_000,
+  maxFailures: 5,
+  failureWindowMs: 60_000,
+  recoveryMs: 300_000,
+} as const;
+
+/** HTTP statuses that switch a stream to polling at once (the route is missing, refused for now, or unsupported). */
+const FALLBACK_STATUSES = new Set([404, 429, 501]);
+
+/** One parsed Server-Sent Events frame: `event` defaults to `message`, `id` is the frame's `id:` when it had one. */
+export interface SseFrame {
+  event: string;
+  data: string;
+  id: string | undefined;
+}
+
+/**
+ * An incremental `text/event-stream` parser (WHATWG HTML, "Server-sent events", 9.2.6 interpreting an event
+ * stream): lines end in CRLF, LF or CR; `data:` lines join with LF; a blank line dispatches; `:` starts a comment;
+ * `retry:` takes digits only. Hand-written rather than a dependency: the SDK has none, and this is the whole of it.
+ */
+export class SseParser {
+  #buffer = "";
+  #event = "";
+  #data: string[] = [];
+  #id: string | undefined;
+  #pendingCr = false;
+
+  constructor(
+    private readonly onFrame: (frame: SseFrame) => void,
+    private readonly onRetry: (ms: number) => void = () => {},
+  ) {}
+
+  /** Feeds decoded text; complete frames are dispatched synchronously, in order. */
+  push(text: string): void {
+    let s = text;
+    // a CR at the end of the previous chunk already ended its line: a LF starting this one belongs to it
+    if (this.#pendingCr && s.startsWith("\n")) s = s.slice(1);
+    this.#pendingCr = s.endsWith("\r");
+    this.#buffer += s;
+    const lines = this.#buffer.split(/\r\n|\r|\n/u);
+    this.#buffer = lines.pop() ?? "";
+    for (const line of lines) this.#line(line);
+  }
+
+  #line(line: string): void {
+    if (line === "") {
+      if (this.#data.length > 0) this.onFrame({ event: this.#event || "message", data: this.#data.join("\n"), id: this.#id });
+      this.#event = "";
+      this.#data = [];
+      this.#id = undefined;
+      return;
+    }
+    if (line.startsWith(":")) return;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "data") this.#data.push(value);
+    else if (field === "event") this.#event = value;
+    else if (field === "id" && !value.includes("\0")) this.#id = value;
+    else if (field === "retry" && /^\d+$/u.test(value)) this.onRetry(Number(value));
+  }
+}
+
+/** Where a gate's stream is: connected, waiting to reconnect, polling after a failover, or stopped. */
+export type StreamState = "open" | "reconnecting" | "polling" | "stopped";
+
+export interface GateStreamOptions extends StreamOptions {
+  /** The events URL of the gate, without a resume point. */
+  url: string;
+  headers: () => Record<string, string>;
+  fetch: typeof fetch;
+  now?: () => number;
+  random?: () => number;
+  /** Resume after this seq (sent as Last-Event-ID); default none: the server starts with a snapshot. */
+  after?: number | null;
+  /** An event to apply, in order, each exactly once; `snapshot` when the server sent the full state instead. */
+  onEvent: (event: GateEvent, snapshot: boolean) => void;
+  /** A heartbeat of a healthy stream, with the gate's newest seq. */
+  onHeartbeat?: (headSeq: number) => void;
+  /** Every change of state, with why (`reconnecting`: the failure; `open`: the seq it resumed after, if any). */
+  onState?: (state: StreamState, detail: { status?: number; reason: string; after: number | null }) => void;
+}
+
+/**
+ * One gate's subscription: connects, applies events in order exactly once (drops `seq <= last`, treats
+ * `prev_seq !== last` as a gap and reconnects with Last-Event-ID so the server replays or sends a snapshot), detects
+ * a dead connection by `readTimeoutMs` without a byte, reconnects with exponential backoff and jitter, and switches
+ * to polling (state `polling`) on 404/429/501 or after `maxFailures` failures within `failureWindowMs`, trying the
+ * stream again every `recoveryMs`. A 401/403 stops it (`stopped`). Never throws into the caller.
+ */
+export class GateStream {
+  readonly #o: GateStreamOptions;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #backoff: BackoffPolicy;
+  #last: number | null;
+  #controller: AbortController | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #failures: number[] = [];
+  #consecutive = 0;
+  #openedAt = 0;
+  #closed = false;
+  #state: StreamState | undefined;
+
+  constructor(options: GateStreamOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#backoff = {
+      initialMs: options.backoff?.initialMs ?? STREAM_DEFAULTS.backoff.initialMs,
+      maxMs: options.backoff?.maxMs ?? STREAM_DEFAULTS.backoff.maxMs,
+    };
+    this.#last = options.after ?? null;
+  }
+
+  /** The seq of the last event applied (null before the first). */
+  get last(): number | null {
+    return this.#last;
+  }
+
+  get state(): StreamState | undefined {
+    return this.#state;
+  }
+
+  /** Opens the connection (once; later calls do nothing). */
+  start(): void {
+    if (this.#state === undefined && !this.#closed) void this.#connect();
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    clearTimeout(this.#retry);
+    this.#controller?.abort();
+    this.#set("stopped", { reason: "closed" });
+  }
+
+  /** Drops the connection as a failure would (a test's forced disconnect, or a gap): it reconnects with backoff. */
+  drop(reason = "dropped"): void {
+    this.#controller?.abort(new Error(reason));
+  }
+
+  #set(state: StreamState, detail: { status?: number; reason: string }): void {
+    this.#state = state;
+    this.#o.onState?.(state, { ...detail, after: this.#last });
+  }
+
+  #arm(controller: AbortController): void {
+    clearTimeout(this.#timer);
+    const ms = this.#o.readTimeoutMs ?? STREAM_DEFAULTS.readTimeoutMs;
+    this.#timer = startTimer(() => controller.abort(new Error(`no byte within ${ms} ms`)), ms);
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#closed) return;
+    const controller = new AbortController();
+    this.#controller = controller;
+    const headers: Record<string, string> = { ...this.#o.headers(), accept: "text/event-stream", "cache-control": "no-store" };
+    if (this.#last !== null) headers["last-event-id"] = String(this.#last);
+    this.#arm(controller);
+    let outcome: { status?: number; reason: string; retryAfterMs?: number | undefined };
+    try {
+      const response = await this.#o.fetch(this.#o.url, { headers, signal: controller.signal });
+      if (response.status === 401 || response.status === 403) {
+        await response.body?.cancel();
+        clearTimeout(this.#timer);
+        this.#closed = true;
+        this.#set("stopped", { status: response.status, reason: `${response.status}: the token is refused` });
+        return;
+      }
+      const type = response.headers.get("content-type") ?? "";
+      if (response.status !== 200 || !type.startsWith("text/event-stream") || response.body === null) {
+        await response.body?.cancel();
+        const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), this.#now());
+        if (FALLBACK_STATUSES.has(response.status))
+          return this.#fallback({ status: response.status, reason: `${response.status}: polling instead` }, retryAfterMs);
+        outcome = { status: response.status, reason: `${response.status} ${type || "without a content type"}`, retryAfterMs };
+      } else outcome = await this.#read(response.body, controller);
+    } catch (e) {
+      outcome = { reason: errorText(controller.signal.reason ?? e) };
+    }
+    clearTimeout(this.#timer);
+    if (this.#closed) return;
+    this.#failed(outcome);
+  }
+
+  /** Reads frames until the stream ends or is aborted; resolves with why it ended. */
+  async #read(body: ReadableStream<Uint8Array>, controller: AbortController): Promise<{ reason: string }> {
+    this.#openedAt = this.#now();
+    this.#set("open", { reason: this.#last === null ? "connected" : `resumed after ${this.#last}` });
+    const decoder = new TextDecoder();
+    let gap: string | undefined;
+    const parser = new SseParser(
+      (frame) => {
+        if (gap === undefined) gap = this.#frame(frame);
+        if (gap !== undefined) controller.abort(new Error(gap));
+      },
+      (ms) => {
+        this.#backoff.initialMs = Math.max(ms, 1);
+      },
+    );
+    const reader = body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return { reason: "the server closed the stream" };
+        this.#arm(controller);
+        parser.push(decoder.decode(value, { stream: true }));
+      }
+    } catch (e) {
+      return { reason: errorText(controller.signal.reason ?? e) };
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
+  /** Applies one frame; returns why the stream must be resumed (a gap), or undefined. */
+  #frame(frame: SseFrame): string | undefined {
+    let data: Partial<GateEvent> & { head_seq?: number };
+    try {
+      data = JSON.parse(frame.data) as typeof data;
+    } catch {
+      return `unreadable ${frame.event} frame`;
+    }
+    if (frame.event === "heartbeat") {
+      const head = data.head_seq;
+      if (typeof head === "number" && head > (this.#last ?? 0)) return `gap: the gate is at ${head}, this stream at ${this.#last ?? 0}`;
+      this.#o.onHeartbeat?.(head ?? 0);
+      return undefined;
+    }
+    if (frame.event !== "gate" && frame.event !== "snapshot") return undefined;
+    if (data.v !== 1 || typeof data.seq !== "number" || typeof data.prev_seq !== "number") return `unknown event version ${String(data.v)}`;
+    const snapshot = frame.event === "snapshot";
+    if (this.#last !== null && data.seq <= this.#last) return undefined;
+    if (!snapshot && this.#last !== null && data.prev_seq !== this.#last)
+      return `gap: event ${data.seq} follows ${data.prev_seq}, this stream is at ${this.#last}`;
+    this.#last = data.seq;
+    this.#o.onEvent(data as GateEvent, snapshot);
+    return undefined;
+  }
+
+  #failed(outcome: { status?: number; reason: string; retryAfterMs?: number | undefined }): void {
+    const now = this.#now();
+    if (this.#openedAt > 0 && now - this.#openedAt >= STREAM_DEFAULTS.resetAfterMs) {
+      this.#consecutive = 0;
+      this.#failures = [];
+    }
+    this.#openedAt = 0;
+    const windowMs = this.#o.failureWindowMs ?? STREAM_DEFAULTS.failureWindowMs;
+    this.#failures = this.#failures.filter((t) => now - t < windowMs);
+    this.#failures.push(now);
+    if (this.#failures.length >= (this.#o.maxFailures ?? STREAM_DEFAULTS.maxFailures)) {
+      this.#fallback(outcome, undefined);
+      return;
+    }
+    this.#consecutive += 1;
+    // A gap is resumed at once: the connection is fine, only an event is missing.
+    const delay = outcome.reason.startsWith("gap") ? 0 : backoffDelay(this.#backoff, this.#consecutive, this.#random, outcome.retryAfterMs);
+    this.#set("reconnecting", outcome);
+    this.#retry = startTimer(() => void this.#connect(), delay);
+  }
+
+  #fallback(outcome: { status?: number; reason: string }, retryAfterMs: number | undefined): void {
+    this.#failures = [];
+    this.#consecutive = 0;
+    this.#set("polling", outcome);
+    this.#retry = startTimer(() => void this.#connect(), Math.max(retryAfterMs ?? 0, this.#o.recoveryMs ?? STREAM_DEFAULTS.recoveryMs));
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The events URL of a gate (its index, embedding and reranker). */
+export function eventsUrl(baseUrl: string, gate: GateKey): string {
+  const params = new URLSearchParams();
+  if (gate.index !== undefined) params.set("index", gate.index);
+  params.set("embedding", gate.embedding);
+  params.set("reranker", gate.reranker);
+  return `${baseUrl.replace(/\/+$/u, "")}${EVENTS_PATH}?${params}`;
+}
+
+export interface StreamClientOptions extends ScoregateClientOptions {
+  /**
+   * Subscribe to each gate's pushed changes instead of polling it, falling back to polling when the stream fails
+   * (default off). Gates pinned to an index version always poll (the server pushes a gate's current state).
+   */
+  stream?: boolean | StreamOptions;
+}
+
+/**
+ * The SDK's client, plus pushed changes when `stream` is on: the first read of a gate opens its stream (at most
+ * `maxGates` streams; further gates poll). While a gate's stream is healthy its value counts as fresh (`cached`) and
+ * the poller stays idle; every event replaces the cached state at once.
+ */
+export class ScoregateClient extends CoreClient {
+  readonly #streams = new Map<string, GateStream>();
+  readonly #options: StreamOptions | undefined;
+  readonly #base: StreamClientOptions;
+
+  constructor(options: StreamClientOptions) {
+    super(options);
+    this.#base = options;
+    const s = options.stream;
+    const inWorkers = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === "Cloudflare-Workers";
+    const on = s !== undefined && s !== false && (!inWorkers || (s !== true && s.inWorkers === true));
+    this.#options = on ? (s === true ? {} : s) : undefined;
+  }
+
+  override getThreshold(gate: GateKey, options: GetThresholdOptions): Promise<ThresholdResult> {
+    if (this.#options !== undefined && gate.indexVersion === undefined) this.#watch(gate, this.#options);
+    return super.getThreshold(gate, options);
+  }
+
+  override close() {
+    for (const s of this.#streams.values()) s.close();
+    return super.close();
+  }
+
+  /** The state of each open stream, by gate (for health checks and tests). */
+  streams(): { gate: GateKey; state: StreamState | undefined; last: number | null }[] {
+    return [...this.#streams.entries()].map(([k, s]) => ({ gate: gateOf(k), state: s.state, last: s.last }));
+  }
+
+  /** Drops every stream as a network failure would; each reconnects and resumes after its last event. */
+  reconnect(): void {
+    for (const s of this.#streams.values()) s.drop("reconnect requested");
+  }
+
+  #watch(gate: GateKey, options: StreamOptions): void {
+    const key = gateKey(gate);
+    if (this.#streams.has(key) || this.#streams.size >= (options.maxGates ?? STREAM_DEFAULTS.maxGates)) return;
+    const readTimeoutMs = options.readTimeoutMs ?? STREAM_DEFAULTS.readTimeoutMs;
+    const b = this.#base;
+    const stream = new GateStream({
+      ...options,
+      url: eventsUrl(b.baseUrl, gate),
+      headers: () => ({ authorization: `Bearer ${b.token}`, "user-agent": this.userAgent }),
+      fetch: (input, init) => (b.fetch ?? globalThis.fetch)(input, init),
+      ...(b.now === undefined ? {} : { now: b.now }),
+      ...(b.random === undefined ? {} : { random: b.random }),
+      onEvent: (event) => this._pushed(gate, event, readTimeoutMs),
+      onHeartbeat: () => this._pushed(gate, null, readTimeoutMs),
+      onState: (state) => {
+        // a failed-over gate is polled from its next read on
+        if (state === "polling" || state === "stopped") this._pushed(gate, null, 0);
+      },
+    });
+    this.#streams.set(key, stream);
+    stream.start();
+  }
+}
+
+function gateOf(key: string): GateKey {
+  const [index, embedding, reranker] = JSON.parse(key) as [string, string, string];
+  return { index, embedding, reranker };
+}

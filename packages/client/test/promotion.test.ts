@@ -1,0 +1,112 @@
+// A gate during a guarded promotion and with shadows: getThreshold()/gate() serve each key its arm (the bucket of
+// src/assignment.ts under the rollout's salt) and report the promotion, step and arm; shadow() samples mirrored
+// queries by key and reports them with role "shadow"; a body with a broken rollout or shadow is refused as a whole.
+import { describe, expect, it } from "vitest";
+import type { ThresholdResponse } from "../../../src/contract/wire-types";
+import { ScoregateClient } from "../src";
+import { bucketOf } from "../src/assignment";
+import { fakeServer, ok, thresholdBody } from "./fake-server";
+
+const GATE = { index: "docs", embedding: "e5", reranker: "bge" };
+const candidate = {
+  calibration_id: "cal_0000000002",
+  index_version: "v2",
+  threshold: 0.6,
+  expected_drop_rate: 0.3,
+  guards: { min_keep: 0, max_keep: null },
+  abstain_below: null,
+};
+const rollout = { promotion_id: "prm_0000000001", step: 0, percent_bp: 1000, salt: "prm_0000000001", state: "running", candidate };
+const shadow = { ...candidate, calibration_id: "cal_0000000003", sample_rate: 0.2, since_seq: 4 };
+
+function setup(extra: Record<string, unknown>) {
+  const body = { ...thresholdBody(), ...extra } as ThresholdResponse;
+  const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(body)));
+  const client = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } });
+  return { server, client };
+}
+
+describe("a gate during a promotion", () => {
+  it("serves each key its arm, the same arm every time, and a keyless request control as unassigned", async () => {
+    const { client } = setup({ rollout });
+    const keys = Array.from({ length: 400 }, (_, i) => `user-${i}`);
+    let candidates = 0;
+    for (const key of keys) {
+      const r = await client.getThreshold(GATE, { fallback: 0.1, assignmentKey: key });
+      const inArm = bucketOf("prm_0000000001", key) < 1000;
+      candidates += inArm ? 1 : 0;
+      expect(r).toMatchObject(
+        inArm
+          ? { threshold: 0.6, calibrationId: "cal_0000000002", indexVersion: "v2", promotion: { id: "prm_0000000001", step: 0, arm: "candidate" } }
+          : { threshold: 0.42, calibrationId: "cal_0000000001", indexVersion: "v1", promotion: { id: "prm_0000000001", step: 0, arm: "control" } },
+      );
+      expect((await client.getThreshold(GATE, { fallback: 0.1, assignmentKey: key })).promotion?.arm).toBe(inArm ? "candidate" : "control");
+    }
+    expect(candidates).toBeGreaterThan(0);
+    expect(candidates).toBeLessThan(100);
+    expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ calibrationId: "cal_0000000001", promotion: { arm: "unassigned" } });
+  });
+
+  it("gate() applies the arm's threshold and reports the counts under the arm's calibration with the promotion", async () => {
+    const { client, server } = setup({ rollout: { ...rollout, percent_bp: 10_000 } });
+    const r = await client.gate([0.9, 0.5, 0.2], { gate: GATE, fallback: 0.1, score: (s) => s, assignmentKey: "user-1" });
+    expect(r).toMatchObject({ kept: [0.9], calibrationId: "cal_0000000002", promotion: { arm: "candidate", step: 0 } });
+    await client.flush();
+    const batch = server.observationRequests()[0]!.body;
+    expect(batch).toMatchObject({
+      calibration_id: "cal_0000000002",
+      queries: [[3, 2]],
+      promotion: { id: "prm_0000000001", step: 0, arm: "candidate" },
+    });
+    expect(batch.role).toBeUndefined();
+  });
+
+  it("a gate without a rollout reports no promotion", async () => {
+    const { client, server } = setup({});
+    const r = await client.gate([0.9, 0.2], { gate: GATE, fallback: 0.1, score: (s) => s, assignmentKey: "user-1" });
+    expect(r.promotion).toBeUndefined();
+    await client.flush();
+    expect(server.observationRequests()[0]!.body.promotion).toBeUndefined();
+  });
+
+  it("refuses a body whose rollout has no readable candidate (the caller's fallback instead of half a policy)", async () => {
+    const { client } = setup({ rollout: { ...rollout, candidate: { ...candidate, threshold: "0.6" } } });
+    expect(await client.getThreshold(GATE, { fallback: 0.1, assignmentKey: "k" })).toMatchObject({
+      threshold: 0.1,
+      reason: "fallback",
+      error: { code: "bad_response" },
+    });
+  });
+});
+
+describe("shadow()", () => {
+  it("reports the sampled keys' mirrored queries under the shadow with role shadow, and nothing else", async () => {
+    const { client, server } = setup({ shadows: [shadow] });
+    const keys = Array.from({ length: 200 }, (_, i) => `session-${i}`);
+    let sampled = 0;
+    for (const key of keys) {
+      const got = await client.shadow([0.9, 0.55, 0.7], { gate: GATE, score: (s) => s, key });
+      const inSample = bucketOf("cal_0000000003", key) < 2000;
+      expect(got).toEqual(inSample ? ["cal_0000000003"] : []);
+      sampled += inSample ? 1 : 0;
+    }
+    expect(sampled).toBeGreaterThan(10);
+    await client.flush();
+    const batches = server.observationRequests().map((r) => r.body);
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toMatchObject({ calibration_id: "cal_0000000003", role: "shadow" });
+    expect(batches[0].queries).toEqual(Array.from({ length: sampled }, () => [3, 1]));
+  });
+
+  it("takes only the shadows of the mirrored index version when one is named; a server without shadows reports nothing", async () => {
+    const { client } = setup({ shadows: [shadow] });
+    expect(await client.shadow([0.9], { gate: GATE, score: (s) => s, key: "session-3", indexVersion: "v9" })).toEqual([]);
+    const plain = setup({});
+    expect(await plain.client.shadow([0.9], { gate: GATE, score: (s) => s, key: "session-3" })).toEqual([]);
+  });
+
+  it("refuses a body with a shadow lacking its sample rate", async () => {
+    const { client } = setup({ shadows: [{ ...shadow, sample_rate: null }] });
+    expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ reason: "fallback", error: { code: "bad_response" } });
+  });
+});

@@ -1,0 +1,212 @@
+// Pushed changes (src/stream.ts) against a stub of the events route on a real local HTTP server: the SSE parser, one
+// gate's stream (in order, exactly once across a forced disconnect mid-frame, gaps resumed, dead connections
+// detected, failover to polling and back, a refused token stops it), and the client with `stream: true` feeding the
+// same cache and events as the poller.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { GateStream, ScoregateClient, type SseFrame, SseParser, type StreamState } from "../src/stream";
+import type { ClientEvent, GateEvent } from "../src/types";
+import { thresholdBody } from "./fake-server";
+import { frame, gateEvent, heartbeat, type SseStub, startSseStub } from "./sse-server";
+
+const GATE = { index: "docs", embedding: "e5", reranker: "bge" };
+const WAIT = { timeout: 5000, interval: 5 };
+let stub: SseStub | undefined;
+const cleanups: (() => void)[] = [];
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) c();
+  await stub?.close();
+  stub = undefined;
+});
+
+/** A stream of the stub's gate with short timings; records the seqs it applied and its states. */
+function open(url: string, options: Partial<ConstructorParameters<typeof GateStream>[0]> = {}) {
+  const seqs: number[] = [];
+  const states: { state: StreamState; reason: string; after: number | null; status?: number }[] = [];
+  const s = new GateStream({
+    url: `${url}/v1/events?index=docs&embedding=e5&reranker=bge`,
+    headers: () => ({ authorization: "Bearer read-token" }),
+    fetch: globalThis.fetch,
+    readTimeoutMs: 2000,
+    backoff: { initialMs: 5, maxMs: 20 },
+    random: () => 0.5,
+    onEvent: (e) => seqs.push(e.seq),
+    onState: (state, d) => states.push({ state, ...d }),
+    ...options,
+  });
+  cleanups.push(() => s.close());
+  s.start();
+  return { s, seqs, states };
+}
+
+describe("SseParser", () => {
+  it("splits frames on LF, CRLF and CR across chunk boundaries, joins data lines, skips comments, reads retry", () => {
+    const frames: SseFrame[] = [];
+    const retries: number[] = [];
+    const p = new SseParser(
+      (f) => frames.push(f),
+      (ms) => retries.push(ms),
+    );
+    for (const chunk of ["retry: 250\n\n: hb\r", '\nid: 7\r\nevent: gate\ndata: {"a"', ":1}\ndata: x\r\r", "data:y\n", "\nretry: 1x\n\n"])
+      p.push(chunk);
+    expect(frames).toEqual([
+      { event: "gate", data: '{"a":1}\nx', id: "7" },
+      { event: "message", data: "y", id: undefined },
+    ]);
+    expect(retries).toEqual([250]);
+  });
+});
+
+describe("GateStream", () => {
+  it("applies every event once and in order across a disconnect in the middle of a frame, resuming with Last-Event-ID", async () => {
+    stub = await startSseStub((c, n) => {
+      c.open();
+      if (n === 1) {
+        c.send(frame(gateEvent(5, 0), "snapshot"));
+        c.send(frame(gateEvent(7, 5)));
+        c.send(frame(gateEvent(9, 7)));
+        // half of event 11, then the network goes
+        c.send(frame(gateEvent(11, 9)).slice(0, 40));
+        setTimeout(() => c.destroy(), 20);
+      } else {
+        // the server replays from the client's Last-Event-ID, overlapping by one (a duplicate must be dropped)
+        c.send(frame(gateEvent(9, 7)));
+        c.send(frame(gateEvent(11, 9)));
+        c.send(frame(gateEvent(12, 11)));
+      }
+    });
+    const { seqs, states } = open(stub.url);
+    await vi.waitFor(() => expect(seqs).toEqual([5, 7, 9, 11, 12]), WAIT);
+    expect(stub.connections.map((c) => c.lastEventId)).toEqual([undefined, "9"]);
+    expect(states.map((s) => s.state)).toEqual(["open", "reconnecting", "open"]);
+    expect(states[2]!.reason).toBe("resumed after 9");
+  });
+
+  it("treats an event whose prev_seq is not the last seq as a gap: reconnects at once with the last seq", async () => {
+    stub = await startSseStub((c, n) => {
+      c.open();
+      if (n === 1) {
+        c.send(frame(gateEvent(5, 0), "snapshot"));
+        c.send(frame(gateEvent(9, 7))); // 7 never arrived
+      } else c.send(frame(gateEvent(7, 5)) + frame(gateEvent(9, 7)));
+    });
+    const { seqs, states } = open(stub.url);
+    await vi.waitFor(() => expect(seqs).toEqual([5, 7, 9]), WAIT);
+    expect(stub.connections.map((c) => c.lastEventId)).toEqual([undefined, "5"]);
+    expect(states[1]!.reason).toMatch(/^gap: event 9 follows 7, this stream is at 5/u);
+  });
+
+  it("a heartbeat ahead of the last seq is a gap; a snapshot is applied whatever its prev_seq", async () => {
+    stub = await startSseStub((c, n) => {
+      c.open();
+      if (n === 1) c.send(frame(gateEvent(5, 0), "snapshot") + heartbeat(5) + heartbeat(8));
+      else c.send(frame(gateEvent(8, 6), "snapshot") + heartbeat(8));
+    });
+    const heads: number[] = [];
+    const { seqs } = open(stub.url, { onHeartbeat: (h) => heads.push(h) });
+    await vi.waitFor(() => expect(heads).toEqual([5, 8]), WAIT);
+    expect(seqs).toEqual([5, 8]);
+    expect(stub.connections.map((c) => c.lastEventId)).toEqual([undefined, "5"]);
+  });
+
+  it("a connection silent for readTimeoutMs is dead: it reconnects", async () => {
+    stub = await startSseStub((c, n) => {
+      c.open();
+      if (n === 1) c.send(frame(gateEvent(5, 0), "snapshot"));
+      else c.send(frame(gateEvent(6, 5)));
+    });
+    const { seqs, states } = open(stub.url, { readTimeoutMs: 150 });
+    await vi.waitFor(() => expect(seqs).toEqual([5, 6]), WAIT);
+    expect(states[1]).toMatchObject({ state: "reconnecting", reason: "no byte within 150 ms" });
+    expect(stub.connections[1]!.lastEventId).toBe("5");
+  });
+
+  it("falls back to polling at once on 404, 429 and 501, and tries the stream again after recoveryMs", async () => {
+    for (const status of [404, 429, 501]) {
+      stub = await startSseStub((c, n) => {
+        if (n === 1) c.res.writeHead(status, { "content-type": "application/json" }).end("{}");
+        else {
+          c.open();
+          c.send(frame(gateEvent(3, 0), "snapshot"));
+        }
+      });
+      const { seqs, states } = open(stub.url, { recoveryMs: 30 });
+      await vi.waitFor(() => expect(seqs).toEqual([3]), WAIT);
+      expect(states.slice(0, 2).map((s) => [s.state, s.status])).toEqual([
+        ["polling", status],
+        ["open", undefined],
+      ]);
+      for (const c of cleanups.splice(0)) c();
+      await stub.close();
+      stub = undefined;
+    }
+  });
+
+  it("falls back to polling after maxFailures failures within the window (network and 5xx), then comes back", async () => {
+    stub = await startSseStub((c, n) => {
+      if (n <= 2) c.destroy();
+      else if (n <= 4) c.res.writeHead(503).end();
+      else {
+        c.open();
+        c.send(frame(gateEvent(4, 0), "snapshot"));
+      }
+    });
+    const { seqs, states } = open(stub.url, { maxFailures: 4, recoveryMs: 30 });
+    await vi.waitFor(() => expect(seqs).toEqual([4]), WAIT);
+    expect(states.map((s) => s.state)).toEqual(["reconnecting", "reconnecting", "reconnecting", "polling", "open"]);
+    expect(states[3]!.status).toBe(503);
+  });
+
+  it("stops on 401 and 403 and never reconnects", async () => {
+    for (const status of [401, 403]) {
+      stub = await startSseStub((c) => c.res.writeHead(status).end());
+      const { states } = open(stub.url, { recoveryMs: 10 });
+      await vi.waitFor(() => expect(states.map((s) => s.state)).toEqual(["stopped"]), WAIT);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(stub.connections).toHaveLength(1);
+      expect(states[0]!.status).toBe(status);
+      await stub.close();
+      stub = undefined;
+    }
+  });
+});
+
+describe("ScoregateClient with stream: true", () => {
+  it("feeds the poller's cache: a pushed activation is served at once, announced as calibration and gate events, with no further GET", async () => {
+    let push: ((e: GateEvent) => void) | undefined;
+    stub = await startSseStub((c) => {
+      c.open();
+      c.send(frame(gateEvent(5, 0, "cal_0000000001", 0.42), "snapshot"));
+      push = (e) => c.send(frame(e));
+    });
+    stub.threshold = { body: thresholdBody("cal_0000000001", 0.42), etag: '"cal_0000000001.5"' };
+    const client = new ScoregateClient({ baseUrl: stub.url, token: "read-token", stream: { readTimeoutMs: 2000 } });
+    cleanups.push(() => void client.close());
+    const events: ClientEvent[] = [];
+    client.subscribe((e) => events.push(e));
+    const first = await client.getThreshold(GATE, { fallback: 0.1 });
+    expect(first).toMatchObject({ threshold: 0.42, calibrationId: "cal_0000000001" });
+    await vi.waitFor(() => expect(push).toBeDefined(), WAIT);
+    await vi.waitFor(() => expect(client.streams()[0]?.last).toBe(5), WAIT);
+    push!(gateEvent(8, 5, "cal_0000000002", 0.55));
+    await vi.waitFor(() => expect(events.some((e) => e.type === "gate" && e.event.seq === 8)).toBe(true), WAIT);
+    const second = await client.getThreshold(GATE, { fallback: 0.1 });
+    expect(second).toMatchObject({ threshold: 0.55, calibrationId: "cal_0000000002", reason: "cached" });
+    expect(events.filter((e) => e.type === "calibration")).toEqual([
+      { type: "calibration", gate: GATE, calibrationId: "cal_0000000001", previousCalibrationId: null, threshold: 0.42 },
+      { type: "calibration", gate: GATE, calibrationId: "cal_0000000002", previousCalibrationId: "cal_0000000001", threshold: 0.55 },
+    ]);
+    expect(stub.thresholdGets).toBe(1);
+    expect(stub.connections[0]!.req.headers.authorization).toBe("Bearer read-token");
+  });
+
+  it("a gate pinned to an index version is polled, never streamed", async () => {
+    stub = await startSseStub((c) => c.open());
+    stub.threshold = { body: thresholdBody(), etag: '"cal_0000000001.5"' };
+    const client = new ScoregateClient({ baseUrl: stub.url, token: "read-token", stream: true });
+    cleanups.push(() => void client.close());
+    await client.getThreshold({ ...GATE, indexVersion: "v1" }, { fallback: 0.1 });
+    expect(client.streams()).toEqual([]);
+    expect(stub.connections).toHaveLength(0);
+  });
+});

@@ -1,0 +1,81 @@
+// The provider over a client with pushed changes (a stub of the events route on a local HTTP server): a pushed
+// activation and a pushed promotion step each fire PROVIDER_CONFIGURATION_CHANGED for the gate's flags at once, with
+// the event's seq and kind; during a promotion the evaluation context's targetingKey picks the arm.
+import { type EventDetails, OpenFeature, ProviderEvents } from "@openfeature/server-sdk";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { bucketOf } from "../../client/src/assignment";
+import type { GateEvent } from "../../client/src/types";
+import { thresholdBody } from "../../client/test/fake-server";
+import { frame, gateEvent, type SseStub, startSseStub } from "../../client/test/sse-server";
+import { ScoregateProvider } from "../src";
+
+const WAIT = { timeout: 5000, interval: 5 };
+let stub: SseStub | undefined;
+let provider: ScoregateProvider | undefined;
+
+afterEach(async () => {
+  await provider?.onClose();
+  await stub?.close();
+});
+
+afterAll(async () => {
+  await OpenFeature.close();
+});
+
+describe("ScoregateProvider with stream: true", () => {
+  it("fires PROVIDER_CONFIGURATION_CHANGED on pushed events; targetingKey assigns the promotion arm", async () => {
+    let push: ((e: GateEvent) => void) | undefined;
+    stub = await startSseStub((c) => {
+      c.open();
+      c.send(frame(gateEvent(5, 0, "cal_0000000001", 0.42), "snapshot"));
+      push = (e) => c.send(frame(e));
+    });
+    stub.threshold = { body: thresholdBody("cal_0000000001", 0.42), etag: '"cal_0000000001.5"' };
+    provider = new ScoregateProvider({
+      client: { baseUrl: stub.url, token: "read-token", stream: true, observations: { timer: false } },
+      gates: { "rag.docs.threshold": { index: "docs", embedding: "e5", reranker: "bge" } },
+    });
+    await OpenFeature.setProviderAndWait("scoregate-pushed", provider);
+    const of = OpenFeature.getClient("scoregate-pushed");
+    const changed: EventDetails[] = [];
+    of.addHandler(ProviderEvents.ConfigurationChanged, (d) => changed.push(d!));
+    await vi.waitFor(() => expect(push).toBeDefined(), WAIT);
+
+    push!(gateEvent(8, 5, "cal_0000000002", 0.55));
+    await vi.waitFor(() => expect(changed).toHaveLength(1), WAIT);
+    expect(changed[0]).toMatchObject({ flagsChanged: ["rag.docs.threshold"], metadata: { calibrationId: "cal_0000000002" } });
+    expect(await of.getNumberValue("rag.docs.threshold", 0.1)).toBe(0.55);
+
+    const candidate = {
+      calibration_id: "cal_0000000003",
+      index_version: "v3",
+      threshold: 0.7,
+      expected_drop_rate: 0.3,
+      guards: { min_keep: 0, max_keep: null },
+      abstain_below: null,
+    };
+    const step: GateEvent = {
+      ...gateEvent(9, 8, "cal_0000000002", 0.55),
+      kind: "promotion_step",
+      calibration_id: "cal_0000000003",
+      promotion: { id: "prm_0000000001", state: "running", step: 1, percent: 50 },
+    };
+    step.served = {
+      ...step.served!,
+      rollout: { promotion_id: "prm_0000000001", step: 1, percent_bp: 5000, salt: "prm_0000000001", state: "running", candidate },
+    };
+    push!(step);
+    await vi.waitFor(() => expect(changed).toHaveLength(2), WAIT);
+    expect(changed[1]).toMatchObject({
+      flagsChanged: ["rag.docs.threshold"],
+      metadata: { calibrationId: "cal_0000000002", seq: 9, kind: "promotion_step" },
+    });
+    const inArm = Array.from({ length: 50 }, (_, i) => `user-${i}`).find((k) => bucketOf("prm_0000000001", k) < 5000)!;
+    const outOfArm = Array.from({ length: 50 }, (_, i) => `user-${i}`).find((k) => bucketOf("prm_0000000001", k) >= 5000)!;
+    expect(await of.getNumberValue("rag.docs.threshold", 0.1, { targetingKey: inArm })).toBe(0.7);
+    expect(await of.getNumberValue("rag.docs.threshold", 0.1, { targetingKey: outOfArm })).toBe(0.55);
+    // serving the candidate arm to some keys is the split, not a change of the flag
+    expect(changed).toHaveLength(2);
+    expect(stub.thresholdGets).toBe(1);
+  });
+});

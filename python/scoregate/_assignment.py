@@ -1,0 +1,49 @@
+"""Arm assignment for progressive promotions and shadow sampling, bit for bit the TypeScript SDK's
+(packages/client/src/assignment.ts): a bucket in basis points (0..9,999) from MurmurHash3 x86_32 of the UTF-8 bytes of
+``salt + ":" + key``, seed 0. fixtures/assignment.json pins both; docs/clients.md explains the choice.
+
+Written here rather than taken from a package: the client uses the standard library only, and the function is short.
+"""
+
+from __future__ import annotations
+
+#: Basis points in 100 %: a rollout's ``percent_bp`` and a bucket share this scale.
+BASIS_POINTS = 10_000
+
+_M32 = 0xFFFFFFFF
+
+
+def _rotl(x: int, r: int) -> int:
+    return ((x << r) | (x >> (32 - r))) & _M32
+
+
+def murmur3(data: bytes, seed: int = 0) -> int:
+    """MurmurHash3 x86_32 (aappleby/smhasher, src/MurmurHash3.cpp) of ``data``, as an unsigned 32-bit int."""
+    c1, c2 = 0xCC9E2D51, 0x1B873593
+    h = seed & _M32
+    n = len(data)
+    tail = n & ~3
+    for i in range(0, tail, 4):
+        k = int.from_bytes(data[i : i + 4], "little")
+        k = _rotl((k * c1) & _M32, 15)
+        h ^= (k * c2) & _M32
+        h = (_rotl(h, 13) * 5 + 0xE6546B64) & _M32
+    rest = n & 3
+    if rest:
+        k = int.from_bytes(data[tail:], "little")
+        k = _rotl((k * c1) & _M32, 15)
+        h ^= (k * c2) & _M32
+    h ^= n
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & _M32
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & _M32
+    h ^= h >> 16
+    return h
+
+
+def bucket_of(salt: str, key: str) -> int:
+    """The bucket of ``key`` under ``salt`` (a promotion id, or a shadow's calibration id), in basis points 0..9,999:
+    ``floor(murmur3(utf8(salt + ":" + key)) * 10000 / 2**32)``. A key is in the candidate arm iff its bucket is below
+    the rollout's ``percent_bp``, so a key that is in at 10 % stays in at 50 %."""
+    return (murmur3(f"{salt}:{key}".encode("utf-8")) * BASIS_POINTS) >> 32

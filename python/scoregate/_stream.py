@@ -1,0 +1,251 @@
+"""Pushed changes for both clients: one daemon thread per streamed gate reads GET /v1/events (Server-Sent Events) with
+urllib and hands each event to the threshold cache, which applies it as a 200 with its ETag would. The rules are the
+TypeScript SDK's (packages/client/src/stream.ts; docs/clients.md, "Pushed changes"):
+
+* events are applied in order and exactly once: ``seq <= last`` is dropped; an event whose ``prev_seq`` is not the last
+  seq (or a heartbeat whose ``head_seq`` is ahead) is a gap, and the stream reconnects with ``Last-Event-ID: last`` so
+  the server replays what was missed, or sends a snapshot (applied whatever its ``prev_seq``);
+* no byte for ``read_timeout`` seconds (three heartbeats) is a dead connection: reconnect with exponential backoff
+  (1 s doubling to 30 s, half of it random), reset after 60 s connected;
+* 404, 429 and 501, or ``max_failures`` failures within ``failure_window`` seconds, switch the gate to polling, and the
+  stream is tried again every ``recovery`` seconds; 401 and 403 stop it.
+
+The stream's thread never touches the caller's event loop: the cache it writes is guarded by a lock, so the asyncio
+client reads the same entries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+from . import _http
+
+log = logging.getLogger("scoregate")
+
+#: Path of the pushed changes of a gate named by index, embedding and reranker.
+EVENTS_PATH = "/v1/events"
+#: HTTP statuses that switch a stream to polling at once.
+FALLBACK_STATUSES = (404, 429, 501)
+
+
+@dataclass
+class StreamOptions:
+    """Tuning of pushed changes (seconds); the defaults are the TypeScript SDK's."""
+
+    max_gates: int = 20
+    read_timeout: float = 45.0
+    backoff_initial: float = 1.0
+    backoff_max: float = 30.0
+    reset_after: float = 60.0
+    max_failures: int = 5
+    failure_window: float = 60.0
+    recovery: float = 300.0
+
+
+def options_of(stream: Any) -> Optional[StreamOptions]:
+    """``stream=True`` or a mapping of StreamOptions fields; None when streaming is off."""
+    if stream is None or stream is False:
+        return None
+    if stream is True:
+        return StreamOptions()
+    if isinstance(stream, StreamOptions):
+        return stream
+    if isinstance(stream, Mapping):
+        return StreamOptions(**dict(stream))
+    raise TypeError("scoregate: stream must be True, False or a mapping of stream options")
+
+
+class SseParser:
+    """The ``text/event-stream`` grammar (WHATWG HTML, "Server-sent events"), fed one decoded line at a time:
+    ``data:`` lines join with a newline, a blank line dispatches, ``:`` starts a comment. Written here because the
+    package uses the standard library only."""
+
+    def __init__(self, on_frame: Callable[[str, str, Optional[str]], None]):
+        self._on_frame = on_frame
+        self._event = ""
+        self._data: List[str] = []
+        self._id: Optional[str] = None
+
+    def line(self, line: str) -> None:
+        line = line.rstrip("\r\n")
+        if line == "":
+            if self._data:
+                self._on_frame(self._event or "message", "\n".join(self._data), self._id)
+            self._event, self._data, self._id = "", [], None
+            return
+        if line.startswith(":"):
+            return
+        field, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if field == "data":
+            self._data.append(value)
+        elif field == "event":
+            self._event = value
+        elif field == "id" and "\0" not in value:
+            self._id = value
+
+
+class _Resume(Exception):
+    """A gap: the stream must reconnect from its last seq at once."""
+
+
+class GateStream:
+    """One gate's subscription on a daemon thread. ``on_event(event)`` gets each event once, in order;
+    ``on_heartbeat()`` each heartbeat of a healthy stream; ``on_state(state, reason)`` each change of state
+    (``open``, ``reconnecting``, ``polling``, ``stopped``)."""
+
+    def __init__(
+        self,
+        url: str,
+        headers: Callable[[], Dict[str, str]],
+        options: StreamOptions,
+        *,
+        on_event: Callable[[Dict[str, Any]], None],
+        on_heartbeat: Callable[[], None] = lambda: None,
+        on_state: Callable[[str, str], None] = lambda s, r: None,
+        clock: Callable[[], float],
+        rng: Callable[[], float],
+        after: Optional[int] = None,
+    ):
+        self.url = url
+        self._headers = headers
+        self._o = options
+        self._on_event = on_event
+        self._on_heartbeat = on_heartbeat
+        self._on_state = on_state
+        self._now = clock
+        self._rng = rng
+        self.last: Optional[int] = after
+        self.state: Optional[str] = None
+        self._stop = threading.Event()
+        self._response: Any = None
+        self._thread = threading.Thread(target=self._run, name="scoregate-stream", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._drop()
+        self._set("stopped", "closed")
+
+    def drop(self) -> None:
+        """Drops the connection as a network failure would: the stream reconnects and resumes."""
+        self._drop()
+
+    def _drop(self) -> None:
+        r = self._response
+        if r is not None:
+            try:
+                # shutting the socket down wakes the blocked read at once (closing the response alone may not)
+                r.fp.raw._sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+            except Exception:
+                try:
+                    r.close()
+                except Exception:
+                    pass
+
+    def _set(self, state: str, reason: str) -> None:
+        self.state = state
+        try:
+            self._on_state(state, reason)
+        except Exception:
+            log.exception("scoregate: stream state listener failed")
+
+    def _run(self) -> None:
+        failures: List[float] = []
+        consecutive = 0
+        while not self._stop.is_set():
+            opened_at: Optional[float] = None
+            status: Optional[int] = None
+            gap = False
+            try:
+                headers = {**self._headers(), "Accept": "text/event-stream", "Cache-Control": "no-store"}
+                if self.last is not None:
+                    headers["Last-Event-ID"] = str(self.last)
+                request = urllib.request.Request(self.url, headers=headers)
+                with urllib.request.urlopen(request, timeout=self._o.read_timeout) as response:
+                    self._response = response
+                    if not (response.headers.get("Content-Type") or "").startswith("text/event-stream"):
+                        raise OSError("the answer is not an event stream")
+                    opened_at = self._now()
+                    self._set("open", "connected" if self.last is None else f"resumed after {self.last}")
+                    self._read(response)
+                reason = "the server closed the stream"
+            except _Resume as r:
+                reason, gap = str(r), True
+            except urllib.error.HTTPError as e:
+                status, reason = e.code, f"{e.code}"
+                e.close()
+            except (OSError, ValueError) as e:
+                reason = f"{type(e).__name__}: {e}"
+            finally:
+                self._response = None
+            if self._stop.is_set():
+                return
+            if status in (401, 403):
+                self._set("stopped", f"{status}: the token is refused")
+                return
+            now = self._now()
+            if status in FALLBACK_STATUSES:
+                self._set("polling", f"{status}: polling instead")
+                failures, consecutive = [], 0
+                self._stop.wait(self._o.recovery)
+                continue
+            if opened_at is not None and now - opened_at >= self._o.reset_after:
+                failures, consecutive = [], 0
+            failures = [t for t in failures if now - t < self._o.failure_window] + [now]
+            if len(failures) >= self._o.max_failures:
+                self._set("polling", reason)
+                failures, consecutive = [], 0
+                self._stop.wait(self._o.recovery)
+                continue
+            consecutive += 1
+            self._set("reconnecting", reason)
+            if not gap:
+                self._stop.wait(_http.backoff_delay(self._o.backoff_initial, self._o.backoff_max, consecutive, self._rng(), None))
+
+    def _read(self, response: Any) -> None:
+        parser = SseParser(self._frame)
+        while not self._stop.is_set():
+            raw = response.readline()
+            if not raw:
+                return
+            parser.line(raw.decode("utf-8"))
+
+    def _frame(self, event: str, data: str, _id: Optional[str]) -> None:
+        try:
+            body = json.loads(data)
+        except ValueError:
+            raise _Resume(f"unreadable {event} frame") from None
+        if event == "heartbeat":
+            head = body.get("head_seq")
+            if isinstance(head, int) and head > (self.last or 0):
+                raise _Resume(f"gap: the gate is at {head}, this stream at {self.last or 0}")
+            self._on_heartbeat()
+            return
+        if event not in ("gate", "snapshot"):
+            return
+        seq, prev = body.get("seq"), body.get("prev_seq")
+        if body.get("v") != 1 or not isinstance(seq, int) or not isinstance(prev, int):
+            raise _Resume(f"unknown event version {body.get('v')!r}")
+        if self.last is not None and seq <= self.last:
+            return
+        if event != "snapshot" and self.last is not None and prev != self.last:
+            raise _Resume(f"gap: event {seq} follows {prev}, this stream is at {self.last}")
+        self.last = seq
+        self._on_event(body)
+
+
+def events_url(base_url: str, index: Optional[str], embedding: str, reranker: str) -> str:
+    params = {"index": index, "embedding": embedding, "reranker": reranker}
+    return f"{base_url}{EVENTS_PATH}?{urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})}"

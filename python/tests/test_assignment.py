@@ -1,0 +1,37 @@
+"""Arm assignment (scoregate._assignment): the reference algorithm's published vectors and the shared table the
+TypeScript SDK also reproduces (fixtures/assignment.json, made by fixtures/assignment-generate.py), plus the balance
+of one step over 100,000 keys (the SDK's test covers the chi-square and the other shapes)."""
+
+from __future__ import annotations
+
+import json
+import math
+import unittest
+from pathlib import Path
+
+from scoregate._assignment import BASIS_POINTS, bucket_of, murmur3
+
+FIXTURE = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "assignment.json").read_text(encoding="utf8"))
+
+
+class AssignmentTest(unittest.TestCase):
+    def test_published_vectors(self) -> None:
+        for v in FIXTURE["published"]:
+            self.assertEqual(murmur3(v["input"].encode("utf-8"), v["seed"]), v["hash"], v)
+
+    def test_shared_table(self) -> None:
+        self.assertEqual(len(FIXTURE["cases"]), 2000)
+        for salt, key, h, bucket in FIXTURE["cases"]:
+            self.assertEqual(murmur3(f"{salt}:{key}".encode("utf-8")), h, (salt, key))
+            self.assertEqual(bucket_of(salt, key), bucket, (salt, key))
+
+    def test_ten_percent_step_takes_its_share(self) -> None:
+        n = 100_000
+        inside = sum(1 for i in range(n) if bucket_of("prm_7f3a9c2e1b", f"user-{i}") < 1000)
+        # normal approximation of the binomial 99.9 % interval (z = 3.29): n p = 10,000, sd = 94.9
+        self.assertLess(abs(inside - n * 0.1), 3.29 * math.sqrt(n * 0.1 * 0.9) + 1)
+        self.assertTrue(all(0 <= bucket_of("s", f"k{i}") < BASIS_POINTS for i in range(1000)))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,301 @@
+"""Pushed changes (scoregate._stream) against a local stub of GET /v1/events that writes a real text/event-stream:
+events applied once and in order across a connection cut in the middle of a frame (resumed with Last-Event-ID), gaps
+resumed, 404 and 401 handled; the sync and asyncio clients serve a pushed activation at once without polling. Also a
+promotion's arms by assignment key and the promotion reported with the counts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Dict, List, Optional
+
+from scoregate import AsyncClient, Client, Gate
+from scoregate._assignment import bucket_of
+from scoregate._stream import GateStream, SseParser, StreamOptions
+from support import CACHE_CONTROL, threshold_body, wait_until
+
+GATE = Gate("e5", "bge", index="docs")
+
+
+def event(seq: int, prev: int, cal: Optional[str] = None, threshold: float = 0.42) -> Dict[str, Any]:
+    cal = cal or f"cal_{seq:010d}"
+    return {
+        "v": 1, "seq": seq, "prev_seq": prev, "gate_id": "g1", "kind": "activation", "at": "2026-01-01T00:00:00.000Z",
+        "actor": "alice", "reason": None, "calibration_id": cal, "served": threshold_body(cal, threshold), "promotion": None,
+        "details": None,
+    }
+
+
+def frame(e: Dict[str, Any], name: str = "gate") -> bytes:
+    return f"id: {e['seq']}\nevent: {name}\ndata: {json.dumps(e)}\n\n".encode()
+
+
+class SseStub:
+    """`script(n, write, last_event_id)` runs for the n-th events connection; `write(b"")` cuts the connection.
+    GET /v1/threshold answers `threshold` with ETag `etag`."""
+
+    def __init__(self, script: Callable[[int, Callable[[bytes], None], Optional[str]], None]):
+        self.connections: List[Optional[str]] = []
+        self.threshold_gets = 0
+        self.threshold: Dict[str, Any] = threshold_body("cal_0000000005")
+        self.etag = '"cal_0000000005.5"'
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                if self.path.startswith("/v1/threshold"):
+                    stub.threshold_gets += 1
+                    data = json.dumps(stub.threshold).encode()
+                    self.send_response(200)
+                    for k, v in {"Content-Type": "application/json", "ETag": stub.etag, "Cache-Control": CACHE_CONTROL, "Content-Length": str(len(data))}.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                stub.connections.append(self.headers.get("Last-Event-ID"))
+                n = len(stub.connections)
+
+                def write(b: bytes) -> None:
+                    if b == b"":
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(b), b))
+                    self.wfile.flush()
+
+                def start(status: int = 200) -> None:
+                    self.send_response(status)
+                    if status == 200:
+                        self.send_header("Content-Type", "text/event-stream")
+                        self.send_header("Transfer-Encoding", "chunked")
+                    else:
+                        self.send_header("Content-Length", "0")
+                    self.end_headers()
+
+                write.start = start  # type: ignore[attr-defined]
+                try:
+                    script(n, write, self.headers.get("Last-Event-ID"))
+                    stub.hold.wait(5)
+                except OSError:
+                    pass
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.hold = threading.Event()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.hold.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class StreamTest(unittest.TestCase):
+    def test_parser(self) -> None:
+        frames: List[Any] = []
+        p = SseParser(lambda e, d, i: frames.append((e, d, i)))
+        for line in [": hb\n", "id: 7\r\n", "event: gate\n", 'data: {"a"\n', "data: 1}\n", "\n", "data: x\n", "\n"]:
+            p.line(line)
+        self.assertEqual(frames, [("gate", '{"a"\n1}', "7"), ("message", "x", None)])
+
+    def _stream(self, stub: SseStub, **kw: Any) -> Any:
+        seqs: List[int] = []
+        states: List[str] = []
+        s = GateStream(
+            f"{stub.url}/v1/events?embedding=e5&reranker=bge",
+            lambda: {"Authorization": "Bearer t"},
+            StreamOptions(read_timeout=2.0, backoff_initial=0.01, backoff_max=0.05, recovery=0.05, **kw),
+            on_event=lambda e: seqs.append(e["seq"]),
+            on_state=lambda st, _r: states.append(st),
+            clock=lambda: 0.0,
+            rng=lambda: 0.5,
+        )
+        s.start()
+        self.addCleanup(s.close)
+        return s, seqs, states
+
+    def test_resume_after_a_cut_in_the_middle_of_a_frame_and_gaps(self) -> None:
+        def script(n: int, write: Any, last: Optional[str]) -> None:
+            write.start()
+            if n == 1:
+                write(frame(event(5, 0), "snapshot") + frame(event(7, 5)) + frame(event(9, 7))[:30])
+                write(b"")
+            elif n == 2:
+                write(frame(event(7, 5)) + frame(event(12, 11)))  # a duplicate, then a gap (11 never came)
+            else:
+                write(frame(event(9, 7)) + frame(event(11, 9)) + frame(event(12, 11)))
+
+        stub = SseStub(script)
+        self.addCleanup(stub.close)
+        _, seqs, states = self._stream(stub)
+        self.assertTrue(wait_until(lambda: seqs == [5, 7, 9, 11, 12]), seqs)
+        self.assertEqual(stub.connections, [None, "7", "7"])
+        self.assertEqual(states[:2], ["open", "reconnecting"])
+
+    def test_404_polls_then_comes_back_and_401_stops(self) -> None:
+        def script(n: int, write: Any, last: Optional[str]) -> None:
+            if n == 1:
+                write.start(404)
+                return
+            write.start()
+            write(frame(event(3, 0), "snapshot"))
+
+        stub = SseStub(script)
+        self.addCleanup(stub.close)
+        _, seqs, states = self._stream(stub)
+        self.assertTrue(wait_until(lambda: seqs == [3]))
+        self.assertEqual(states[:2], ["polling", "open"])
+
+        refused = SseStub(lambda n, write, last: write.start(401))
+        self.addCleanup(refused.close)
+        _, _, states = self._stream(refused)
+        self.assertTrue(wait_until(lambda: states == ["stopped"]))
+        self.assertEqual(len(refused.connections), 1)
+
+
+class ClientStreamTest(unittest.TestCase):
+    def _stub(self) -> Any:
+        pushes: List[Any] = []
+
+        def script(n: int, write: Any, last: Optional[str]) -> None:
+            write.start()
+            write(frame(event(5, 0, "cal_0000000005"), "snapshot"))
+            pushes.append(write)
+
+        stub = SseStub(script)
+        self.addCleanup(stub.close)
+        return stub, pushes
+
+    def test_sync_client_serves_a_pushed_activation_at_once(self) -> None:
+        stub, pushes = self._stub()
+        client = Client(stub.url, "t", stream={"read_timeout": 5.0}, background=False)
+        self.addCleanup(client.close)
+        self.assertEqual(client.get_threshold(GATE, 0.1).calibration_id, "cal_0000000005")
+        self.assertTrue(wait_until(lambda: len(pushes) == 1 and list(client.streams().values()) == [5]))
+        pushes[0](frame(event(8, 5, "cal_0000000008", 0.55)))
+        self.assertTrue(wait_until(lambda: client.get_threshold(GATE, 0.1).calibration_id == "cal_0000000008"))
+        r = client.get_threshold(GATE, 0.1)
+        self.assertEqual((r.threshold, r.reason), (0.55, "cached"))
+        self.assertEqual(stub.threshold_gets, 1)
+
+    def test_async_client_serves_a_pushed_activation_at_once(self) -> None:
+        stub, pushes = self._stub()
+
+        async def main() -> None:
+            client = AsyncClient(stub.url, "t", stream=True)
+            try:
+                self.assertEqual((await client.get_threshold(GATE, 0.1)).calibration_id, "cal_0000000005")
+                for _ in range(300):
+                    if pushes and list(client.streams().values()) == [5]:
+                        break
+                    await asyncio.sleep(0.01)
+                pushes[0](frame(event(8, 5, "cal_0000000008", 0.55)))
+                for _ in range(300):
+                    if (await client.get_threshold(GATE, 0.1)).calibration_id == "cal_0000000008":
+                        break
+                    await asyncio.sleep(0.01)
+                self.assertEqual((await client.get_threshold(GATE, 0.1)).threshold, 0.55)
+            finally:
+                await client.close()
+
+        asyncio.run(main())
+        self.assertEqual(stub.threshold_gets, 1)
+
+
+class PromotionArmTest(unittest.TestCase):
+    def test_arms_by_key_and_promotion_reported(self) -> None:
+        candidate = {"calibration_id": "cal_2", "index_version": "v2", "threshold": 0.6, "expected_drop_rate": 0.3, "guards": {"min_keep": 0, "max_keep": None}, "abstain_below": None}
+        body = {**threshold_body("cal_1"), "rollout": {"promotion_id": "prm_1", "step": 1, "percent_bp": 5000, "salt": "prm_1", "state": "running", "candidate": candidate}, "shadows": []}
+        sent: List[Any] = []
+
+        class H(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                sent.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        client = Client(f"http://127.0.0.1:{server.server_address[1]}", "t", background=False)
+        keys = [f"user-{i}" for i in range(40)]
+        for k in keys:
+            r = client.get_threshold(GATE, 0.1, assignment_key=k)
+            inside = bucket_of("prm_1", k) < 5000
+            self.assertEqual((r.calibration_id, r.threshold, r.promotion["arm"]), ("cal_2", 0.6, "candidate") if inside else ("cal_1", 0.42, "control"))
+        self.assertEqual(client.get_threshold(GATE, 0.1).promotion, {"id": "prm_1", "step": 1, "arm": "unassigned"})
+        k = next(k for k in keys if bucket_of("prm_1", k) < 5000)
+        g = client.gate([{"score": 0.9}, {"score": 0.5}], GATE, fallback=0.1, assignment_key=k)
+        self.assertEqual((len(g.kept), g.calibration_id, g.promotion["arm"]), (1, "cal_2", "candidate"))
+        client.flush()
+        self.assertEqual(sent[0]["promotion"], {"id": "prm_1", "step": 1, "arm": "candidate"})
+        self.assertEqual(sent[0]["calibration_id"], "cal_2")
+        client.close()
+
+
+class ShadowTest(unittest.TestCase):
+    def test_sampled_keys_are_reported_under_the_shadow_with_role_shadow(self) -> None:
+        shadow = {"calibration_id": "cal_3", "index_version": "v2", "threshold": 0.6, "expected_drop_rate": 0.3, "guards": {"min_keep": 0, "max_keep": None}, "abstain_below": None, "sample_rate": 0.2, "since_seq": 4}
+        body = {**threshold_body("cal_1"), "rollout": None, "shadows": [shadow]}
+        sent: List[Any] = []
+
+        class H(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                sent.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        client = Client(f"http://127.0.0.1:{server.server_address[1]}", "t", background=False)
+        keys = [f"session-{i}" for i in range(100)]
+        sampled = [k for k in keys if bucket_of("cal_3", k) < 2000]
+        for k in keys:
+            got = client.shadow([{"score": 0.9}, {"score": 0.5}, {"score": 0.7}], GATE, key=k)
+            self.assertEqual(got, ["cal_3"] if k in sampled else [])
+        self.assertEqual(client.shadow([{"score": 0.9}], GATE, key=sampled[0], index_version="v9"), [])
+        client.flush()
+        self.assertEqual(len(sent), 1)
+        self.assertEqual((sent[0]["calibration_id"], sent[0]["role"]), ("cal_3", "shadow"))
+        self.assertEqual(sent[0]["queries"], [[3, 1]] * len(sampled))
+        client.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

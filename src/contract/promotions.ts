@@ -1,0 +1,221 @@
+import { z } from "zod";
+import { Cursor, PageLimit } from "./common";
+import {
+  DEFAULT_MAX_STEP_HOURS,
+  DEFAULT_PROMOTION_QUERIES,
+  DEFAULT_PROMOTION_STEPS,
+  DEFAULT_SHADOW_SAMPLE_RATE,
+  MAX_ABSOLUTE_TOLERANCE,
+  MAX_NOTE_LENGTH,
+  MAX_PROMOTION_STEPS,
+  MAX_STEP_HOURS,
+  MIN_PROMOTION_QUERIES,
+} from "./limits";
+import { WindowStatus } from "./monitoring";
+import { ServedShadow } from "./serving";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shadow calibrations: a stored, unserved calibration evaluated on mirrored live traffic
+// ---------------------------------------------------------------------------------------------------------------
+
+const Reason = z.string({ error: "must be a string" }).max(MAX_NOTE_LENGTH);
+
+/** Body of POST /v1/calibrations/{id}/shadow: the share of production queries clients mirror to it. */
+export const ShadowBody = z.strictObject({
+  sample_rate: z
+    .number({ error: "must be a number" })
+    .gt(0, { error: "must be above 0" })
+    .max(1, { error: "must be at most 1" })
+    .default(DEFAULT_SHADOW_SAMPLE_RATE),
+  reason: Reason.optional(),
+});
+export type ShadowBody = z.infer<typeof ShadowBody>;
+
+/** Body of DELETE /v1/calibrations/{id}/shadow and of the promotion overrides. */
+export const ReasonBody = z.strictObject({ reason: Reason.optional() });
+export type ReasonBody = z.infer<typeof ReasonBody>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Live decisions (queries as the unit, anytime-valid)
+// ---------------------------------------------------------------------------------------------------------------
+
+export const LiveDecisionKind = z.enum(["equivalent", "shifted", "inconclusive"]);
+export type LiveDecisionKind = z.infer<typeof LiveDecisionKind>;
+
+/**
+ * The rebuild decision's three answers computed on live traffic, valid however often it is read (an asymptotic
+ * confidence sequence replaces the fixed-n quantile: docs/drift.md, "Shadow and promotion decisions").
+ * `change` is the live drop rate minus the reference (the target, or the other arm), in [-1, 1].
+ */
+export const LiveDecision = z.object({
+  decision: LiveDecisionKind,
+  change: z.number().nullable(),
+  /** The 95 % confidence sequence of `change` (null before MIN_DECISION_QUERIES queries on each side). */
+  interval95: z.tuple([z.number(), z.number()]).nullable(),
+  tolerance: z.number(),
+  /** Queries of each side behind the decision, and their effective sizes after the design effect. */
+  queries: z.number().int(),
+  reference_queries: z.number().int().nullable(),
+  effective_queries: z.number().nullable(),
+  /** How many times the evidence must grow for the same estimate to settle an inconclusive decision; null otherwise. */
+  more_data_factor: z.number().nullable(),
+});
+export type LiveDecision = z.infer<typeof LiveDecision>;
+
+/** One shadow's live evaluation (GET /v1/gates/{gate_id}/shadows). */
+export const ShadowStatus = z.object({
+  calibration_id: z.string(),
+  index_version: z.string(),
+  sample_rate: z.number(),
+  since: z.string(),
+  since_seq: z.number().int(),
+  /** Mirrored queries counted, and their pooled drop rate (null before any candidate). */
+  queries: z.number().int(),
+  drop_rate: z.number().nullable(),
+  expected_drop_rate: z.number(),
+  /** The shadow's live drop rate against its own calibration's expected rate. */
+  vs_target: LiveDecision,
+  /** The shadow's live drop rate against the active gate's on the same time span. */
+  vs_active: LiveDecision,
+  /** The shadow's drift window, run exactly as the active one's; its alarms never raise the gate's alerts. */
+  drift: WindowStatus.nullable(),
+});
+export type ShadowStatus = z.infer<typeof ShadowStatus>;
+
+export const ShadowList = z.object({
+  gate_id: z.string(),
+  active_calibration_id: z.string().nullable(),
+  shadows: z.array(ShadowStatus),
+});
+export type ShadowList = z.infer<typeof ShadowList>;
+
+/** The answer to adding or removing a shadow: the gate's shadow set after it, and the event's sequence number. */
+export const ShadowChanged = z.object({
+  gate_id: z.string(),
+  calibration_id: z.string(),
+  seq: z.number().int(),
+  shadows: z.array(ServedShadow),
+});
+export type ShadowChanged = z.infer<typeof ShadowChanged>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Guarded promotion
+// ---------------------------------------------------------------------------------------------------------------
+
+export const OnRegression = z.enum(["pause", "rollback"], { error: 'must be "pause" or "rollback"' });
+export type OnRegression = z.infer<typeof OnRegression>;
+
+const stepsError = `must be strictly increasing whole percentages in 1..100, ending with 100, at most ${MAX_PROMOTION_STEPS} of them`;
+
+/** Body of POST /v1/calibrations/{id}/promote. `[100]` is a straight promotion (served at once, then watched). */
+export const PromotionPlanBody = z.strictObject({
+  steps: z
+    .array(z.number({ error: stepsError }).int({ error: stepsError }).min(1, { error: stepsError }).max(100, { error: stepsError }))
+    .min(1, { error: stepsError })
+    .max(MAX_PROMOTION_STEPS, { error: stepsError })
+    .refine((s) => s.at(-1) === 100 && s.every((p, i) => i === 0 || p > s[i - 1]!), { error: stepsError })
+    .default([...DEFAULT_PROMOTION_STEPS]),
+  min_queries: z
+    .number({ error: "must be a whole number" })
+    .int({ error: "must be a whole number" })
+    .min(MIN_PROMOTION_QUERIES, { error: `must be at least ${MIN_PROMOTION_QUERIES}` })
+    .max(10_000_000, { error: "must be at most 10000000" })
+    .default(DEFAULT_PROMOTION_QUERIES),
+  on_regression: OnRegression.default("rollback"),
+  /** Tolerance on the drop rate's change; omitted: the candidate calibration's `shift_tolerance`. */
+  tolerance: z
+    .number({ error: "must be a number" })
+    .gt(0, { error: "must be above 0" })
+    .max(MAX_ABSOLUTE_TOLERANCE, { error: `must be at most ${MAX_ABSOLUTE_TOLERANCE}` })
+    .optional(),
+  max_step_hours: z
+    .number({ error: "must be a number" })
+    .gt(0, { error: "must be above 0" })
+    .max(MAX_STEP_HOURS, { error: `must be at most ${MAX_STEP_HOURS}` })
+    .default(DEFAULT_MAX_STEP_HOURS),
+  reason: Reason.optional(),
+});
+export type PromotionPlanBody = z.infer<typeof PromotionPlanBody>;
+
+/** The plan as stored: every default resolved. */
+export const PromotionPlan = z.object({
+  steps: z.array(z.number().int()),
+  min_queries: z.number().int(),
+  on_regression: OnRegression,
+  tolerance: z.number(),
+  max_step_hours: z.number(),
+});
+export type PromotionPlan = z.infer<typeof PromotionPlan>;
+
+export const PromotionState = z.enum(["running", "paused", "completed", "rolled_back", "superseded"]);
+export type PromotionState = z.infer<typeof PromotionState>;
+
+/** What a promotion audit row records. */
+export const PromotionStepKind = z.enum(["started", "advanced", "paused", "resumed", "rolled_back", "completed", "superseded"]);
+export type PromotionStepKind = z.infer<typeof PromotionStepKind>;
+
+/** Why a transition happened. */
+export const PromotionCause = z.enum([
+  "admin",
+  "equivalent",
+  "shifted_vs_control",
+  "shifted_vs_target",
+  "drift_alarm",
+  "inconclusive_timeout",
+  "activation",
+]);
+export type PromotionCause = z.infer<typeof PromotionCause>;
+
+/** One audit row of a promotion: every start, advance, pause, resume, rollback and completion, with its numbers. */
+export const PromotionStepRecord = z.object({
+  id: z.string(),
+  kind: PromotionStepKind,
+  cause: PromotionCause,
+  /** The plan step (zero-based) and the candidate's share after the transition, in percent. */
+  step: z.number().int(),
+  percent: z.number(),
+  /** The activation-log sequence number of the transition's event (null when it wrote none). */
+  seq: z.number().int().nullable(),
+  at: z.string(),
+  actor: z.string(),
+  reason: z.string().nullable(),
+  /** The evidence behind it: the decisions vs control and vs target, the arms' queries, the drift alarm. */
+  numbers: z.record(z.string(), z.unknown()),
+});
+export type PromotionStepRecord = z.infer<typeof PromotionStepRecord>;
+
+/** Evidence of the running step, per arm (GET /v1/promotions/{id} while running or paused). */
+export const StepEvidence = z.object({
+  step: z.number().int(),
+  candidate_queries: z.number().int(),
+  control_queries: z.number().int(),
+  candidate_drop_rate: z.number().nullable(),
+  control_drop_rate: z.number().nullable(),
+  vs_control: LiveDecision,
+  vs_target: LiveDecision,
+});
+export type StepEvidence = z.infer<typeof StepEvidence>;
+
+export const Promotion = z.object({
+  id: z.string(),
+  gate_id: z.string(),
+  candidate_calibration_id: z.string(),
+  control_calibration_id: z.string(),
+  plan: PromotionPlan,
+  state: PromotionState,
+  /** Zero-based index of the current step in `plan.steps`, and the candidate's share of keyed traffic now (percent). */
+  step: z.number().int(),
+  percent: z.number(),
+  /** Bumped by every transition: a decision computed against an older version is dropped. */
+  version: z.number().int(),
+  started_at: z.string(),
+  updated_at: z.string(),
+  actor: z.string(),
+  evidence: StepEvidence.nullable(),
+  steps: z.array(PromotionStepRecord),
+});
+export type Promotion = z.infer<typeof Promotion>;
+
+export const PromotionListQuery = z.object({ limit: PageLimit, cursor: Cursor.optional() });
+export const PromotionList = z.object({ gate_id: z.string(), promotions: z.array(Promotion), next_cursor: z.string().nullable() });
+export type PromotionList = z.infer<typeof PromotionList>;

@@ -1,0 +1,87 @@
+/**
+ * The gate page's promotion timeline: for each recent guarded promotion, the candidate's share of keyed traffic after
+ * every transition (an SVG step line, pauses and rollbacks marked), and the audit trail as a table (its text
+ * alternative: every point of the line is a row).
+ */
+import type { Promotion, PromotionStepRecord } from "../../contract";
+import { when } from "./layout";
+import { Table } from "./table";
+
+const W = 720;
+const H = 200;
+const M = { top: 14, right: 20, bottom: 28, left: 48 };
+const MARK = { paused: "#a86b00", rolled_back: "#a8401a", superseded: "#555" } as const;
+
+/** The share after each transition as a step line, one slot per transition (their times are in the table). */
+function Timeline(props: { p: Promotion }) {
+  const steps = props.p.steps;
+  const n = Math.max(1, steps.length - 1);
+  const x = (i: number) => M.left + ((W - M.left - M.right) * i) / n;
+  const y = (percent: number) => H - M.bottom - ((H - M.top - M.bottom) * percent) / 100;
+  let d = "";
+  steps.forEach((s, i) => {
+    d += i === 0 ? `M${x(0)},${y(s.percent)}` : `H${x(i)}V${y(s.percent)}`;
+  });
+  const title = `Promotion ${props.p.id}: the candidate's share of keyed traffic after each transition`;
+  const desc = steps.map((s) => `${s.kind} ${s.percent} %`).join(", ");
+  return (
+    <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${title}: ${desc}`} data-chart="promotion">
+      {[0, 50, 100].map((t) => (
+        <g>
+          <line x1={M.left} x2={W - M.right} y1={y(t)} y2={y(t)} stroke="#e3e5e8" />
+          <text x={M.left - 8} y={y(t) + 4} textAnchor="end" fontSize="12" fill="#1a1a1a">
+            {t} %
+          </text>
+        </g>
+      ))}
+      <path d={d} fill="none" stroke="#1f5fa8" strokeWidth="2.5" />
+      {steps.map((s, i) => {
+        const color = MARK[s.kind as keyof typeof MARK] ?? "#1f5fa8";
+        return (
+          <g data-step={s.kind}>
+            <circle cx={x(i)} cy={y(s.percent)} r={s.kind in MARK ? 6 : 4} fill={color} stroke="#fff" strokeWidth="1" />
+            <text x={x(i)} y={H - 8} textAnchor="middle" fontSize="11" fill="#1a1a1a">
+              {s.kind.replace("_", " ")}
+            </text>
+          </g>
+        );
+      })}
+    </svg>
+  );
+}
+
+/** Recent promotions of the gate, newest first; nothing when it has none. */
+export function PromotionTimeline(props: { promotions: readonly Promotion[] }) {
+  if (props.promotions.length === 0) return null;
+  return (
+    <>
+      <h2 id="promotions">Promotions</h2>
+      {props.promotions.map((p) => (
+        <section aria-label={`promotion ${p.id}`} data-promotion={p.id}>
+          <p>
+            <code>{p.candidate_calibration_id}</code> over <code>{p.control_calibration_id}</code>:{" "}
+            <strong data-field="promotion-state">{p.state}</strong>, step {p.step + 1} of {p.plan.steps.length} ({p.percent} % of keyed traffic), plan{" "}
+            {p.plan.steps.join(" → ")} %, at least {p.plan.min_queries} candidate queries a step, on regression {p.plan.on_regression}
+          </p>
+          <Timeline p={p} />
+          <Table<PromotionStepRecord>
+            name="promotion-steps"
+            caption="Every transition, oldest first"
+            captionClass="muted"
+            rows={p.steps}
+            rowAttrs={(s) => ({ "data-step": s.kind })}
+            columns={[
+              { header: "When", cell: (s) => when(s.at) },
+              { header: "Transition", cell: (s) => s.kind.replace("_", " ") },
+              { header: "Share", num: true, cell: (s) => `${s.percent} %` },
+              { header: "Why", cell: (s) => s.cause.replaceAll("_", " ") },
+              { header: "By", cell: (s) => s.actor },
+              { header: "Reason", cell: (s) => s.reason ?? "" },
+              { header: "Event", num: true, cell: (s) => (s.seq === null ? "–" : String(s.seq)) },
+            ]}
+          />
+        </section>
+      ))}
+    </>
+  );
+}

@@ -1,0 +1,124 @@
+/** D1 implementation of PromotionStore (store.ts says what it promises). */
+import type { PromotionStepRecord } from "../contract";
+import type { PromotionRow, PromotionStore } from "./store";
+
+interface Row {
+  id: string;
+  gate_id: string;
+  candidate_calibration_id: string;
+  control_calibration_id: string;
+  plan: string;
+  state: PromotionRow["state"];
+  step: number;
+  version: number;
+  started_at: string;
+  updated_at: string;
+  actor: string;
+}
+
+interface StepRow {
+  id: string;
+  kind: PromotionStepRecord["kind"];
+  cause: PromotionStepRecord["cause"];
+  step: number;
+  percent: number;
+  seq: number | null;
+  at: string;
+  actor: string;
+  reason: string | null;
+  numbers: string;
+}
+
+const fromRow = (r: Row): PromotionRow => ({ ...r, plan: JSON.parse(r.plan) });
+const fromStep = (r: StepRow): PromotionStepRecord => ({ ...r, numbers: JSON.parse(r.numbers) });
+
+const INSERT_STEP = `INSERT OR IGNORE INTO promotion_steps (id, promotion_id, ord, kind, cause, step, percent, seq, at, actor, reason, numbers)`;
+
+export class D1PromotionStore implements PromotionStore {
+  constructor(private readonly db: D1Database) {}
+
+  async create(row: PromotionRow, first: PromotionStepRecord): Promise<boolean> {
+    try {
+      await this.db.batch([
+        this.db
+          .prepare(
+            `INSERT INTO promotions (id, gate_id, candidate_calibration_id, control_calibration_id, plan, state, step, version, started_at, updated_at, actor)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .bind(
+            row.id,
+            row.gate_id,
+            row.candidate_calibration_id,
+            row.control_calibration_id,
+            JSON.stringify(row.plan),
+            row.state,
+            row.step,
+            row.version,
+            row.started_at,
+            row.updated_at,
+            row.actor,
+          ),
+        this.stepInsert(row.id, row.version, first, null),
+      ]);
+      return true;
+    } catch (e) {
+      if (String(e).includes("UNIQUE constraint failed")) return false;
+      throw e;
+    }
+  }
+
+  private stepInsert(promotionId: string, ord: number, r: PromotionStepRecord, expectedVersion: number | null): D1PreparedStatement {
+    const values = [r.id, promotionId, ord, r.kind, r.cause, r.step, r.percent, r.seq, r.at, r.actor, r.reason, JSON.stringify(r.numbers)];
+    if (expectedVersion === null) return this.db.prepare(`${INSERT_STEP} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).bind(...values);
+    // Only when the update of this batch won: the promotion now has the version this row records.
+    return this.db
+      .prepare(`${INSERT_STEP} SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT version FROM promotions WHERE id = ?) = ?`)
+      .bind(...values, promotionId, ord);
+  }
+
+  async get(id: string): Promise<PromotionRow | null> {
+    const r = await this.db.prepare("SELECT * FROM promotions WHERE id = ?").bind(id).first<Row>();
+    return r ? fromRow(r) : null;
+  }
+
+  async open(gateId: string): Promise<PromotionRow | null> {
+    const r = await this.db.prepare("SELECT * FROM promotions WHERE gate_id = ? AND state IN ('running', 'paused')").bind(gateId).first<Row>();
+    return r ? fromRow(r) : null;
+  }
+
+  async list(gateId: string, limit: number, after: number | null): Promise<{ rows: PromotionRow[]; next: number | null }> {
+    const offset = after ?? 0;
+    const { results } = await this.db
+      .prepare("SELECT * FROM promotions WHERE gate_id = ? ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?")
+      .bind(gateId, limit + 1, offset)
+      .all<Row>();
+    return { rows: results.slice(0, limit).map(fromRow), next: results.length > limit ? offset + limit : null };
+  }
+
+  async steps(id: string): Promise<PromotionStepRecord[]> {
+    const { results } = await this.db
+      .prepare("SELECT id, kind, cause, step, percent, seq, at, actor, reason, numbers FROM promotion_steps WHERE promotion_id = ? ORDER BY ord")
+      .bind(id)
+      .all<StepRow>();
+    return results.map(fromStep);
+  }
+
+  async transition(
+    id: string,
+    expectedVersion: number,
+    next: Pick<PromotionRow, "state" | "step" | "updated_at">,
+    record: PromotionStepRecord,
+  ): Promise<boolean> {
+    const [update] = await this.db.batch([
+      this.db
+        .prepare("UPDATE promotions SET state = ?, step = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?")
+        .bind(next.state, next.step, next.updated_at, id, expectedVersion),
+      this.stepInsert(id, expectedVersion + 1, record, expectedVersion + 1),
+    ]);
+    return (update?.meta.changes ?? 0) === 1;
+  }
+
+  async setSeq(recordId: string, seq: number): Promise<void> {
+    await this.db.prepare("UPDATE promotion_steps SET seq = ? WHERE id = ?").bind(seq, recordId).run();
+  }
+}

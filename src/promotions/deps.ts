@@ -1,0 +1,19 @@
+/**
+ * The slice of dependencies the promotions feature needs: src/worker/wiring.ts builds it from `env`. Activating the
+ * candidate at completion goes through the calibrations feature's activation (its listeners publish and push it).
+ */
+import type { ActivationDeps } from "../calibrations/activation";
+import type { Promotion, PromotionStepRecord } from "../contract";
+import type { PromotionStore } from "./store";
+
+/** What follows a transition that stopped a promotion on a regression or a timeout (an alert, wired in worker/). */
+export type PromotionStopListener = (
+  promotion: Promotion,
+  record: PromotionStepRecord,
+  alert: "promotion_paused" | "promotion_rolled_back",
+) => Promise<void>;
+
+export interface PromotionDeps extends ActivationDeps {
+  readonly promotions: PromotionStore;
+  readonly promotionStopped: PromotionStopListener;
+}

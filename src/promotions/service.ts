@@ -1,0 +1,201 @@
+/**
+ * Guarded promotions: start one, apply a transition the state machine chose (an override now; the monitor's decisions
+ * through the same function), read them. The state of record is D1 (store.ts); each transition is written
+ * conditionally on the promotion's version and then appended to the gate's activation log (one event per transition,
+ * pushed to subscribers), so a replay after a restart changes nothing and a late decision loses to an override.
+ */
+import { type ActivationEvent, activate, commitActivation } from "../calibrations/activation";
+import { gateEventBody, servedThreshold, withSeq } from "../calibrations/gate-event";
+import { currentOf } from "../calibrations/store";
+import type { Activation, GateEventKind, Promotion, PromotionPlan, PromotionPlanBody, PromotionStepKind, PromotionStepRecord } from "../contract";
+import { AppError } from "../platform/errors";
+import { newId } from "../platform/ids";
+import { DEFAULT_SHIFT_TOLERANCE } from "../platform/limits";
+import type { PromotionDeps } from "./deps";
+import { type AdminAction, percentOf, startOf, type Transition, transition } from "./state-machine";
+import type { PromotionRow } from "./store";
+
+const EVENT_KIND: Record<PromotionStepKind, GateEventKind> = {
+  started: "promotion_started",
+  advanced: "promotion_step",
+  paused: "promotion_paused",
+  resumed: "promotion_resumed",
+  rolled_back: "promotion_rolled_back",
+  completed: "promotion_completed",
+  superseded: "promotion_superseded",
+};
+
+async function view(row: PromotionRow, deps: PromotionDeps): Promise<Promotion> {
+  return { ...row, percent: percentOf(row.plan, row.state, row.step), evidence: null, steps: await deps.promotions.steps(row.id) };
+}
+
+function record(
+  row: PromotionRow,
+  t: Transition,
+  actor: string,
+  reason: string | null,
+  at: string,
+  numbers: Record<string, unknown>,
+): PromotionStepRecord {
+  return {
+    id: `${row.id}:${row.version + 1}:${t.kind}`,
+    kind: t.kind,
+    cause: t.cause,
+    step: t.step,
+    percent: t.percent,
+    seq: null,
+    at,
+    actor,
+    reason,
+    numbers,
+  };
+}
+
+/** Appends the transition's event to the gate's log (not for completion: that is the candidate's activation). */
+async function appendEvent(row: PromotionRow, t: Transition, rec: PromotionStepRecord, deps: PromotionDeps): Promise<void> {
+  const [promoted, gate] = await Promise.all([deps.calibrations.get(row.candidate_calibration_id), deps.calibrations.gate(row.gate_id)]);
+  if (promoted === null || gate === null) throw new TypeError(`promotion ${row.id} names a calibration or gate that does not exist`);
+  const seq = await commitActivation(row.gate_id, deps, async ({ rows, headSeq }) => {
+    const current = currentOf(rows);
+    const control = current ? await deps.calibrations.get(current.calibration_id) : null;
+    const activation: Activation = {
+      id: newId("act", deps.now(), deps.random()),
+      gate_id: row.gate_id,
+      index_version: promoted.index_version,
+      calibration_id: promoted.id,
+      previous_calibration_id: current?.calibration_id ?? null,
+      activated_at: rec.at,
+      actor: rec.actor,
+      reason: rec.reason,
+    };
+    const event = gateEventBody({
+      gateId: row.gate_id,
+      kind: EVENT_KIND[t.kind],
+      prevSeq: headSeq,
+      at: rec.at,
+      actor: rec.actor,
+      reason: rec.reason,
+      calibrationId: promoted.id,
+      served: control && current ? servedThreshold(gate, control, current.activated_at) : null,
+      promotion: { id: row.id, state: t.state, step: t.step, percent: t.percent },
+      details: { cause: t.cause, ...rec.numbers },
+    });
+    const written = await deps.calibrations.append({ activation, event }, headSeq);
+    if (written === null) return null;
+    const activated: ActivationEvent = { calibration: promoted, shift: null, activation, event: withSeq(event, written) };
+    return { result: written, activated, warnings: [] };
+  });
+  await deps.promotions.setSeq(rec.id, seq);
+}
+
+/**
+ * Applies a transition to a promotion read at `row.version`: null when another transition won (nothing changed).
+ * Completion activates the candidate; a stop on a regression or a timeout raises its alert.
+ */
+export async function applyTransition(
+  row: PromotionRow,
+  t: Transition,
+  actor: string,
+  reason: string | null,
+  numbers: Record<string, unknown>,
+  deps: PromotionDeps,
+): Promise<Promotion | null> {
+  const at = deps.now().toISOString();
+  const rec = record(row, t, actor, reason, at, numbers);
+  if (!(await deps.promotions.transition(row.id, row.version, { state: t.state, step: t.step, updated_at: at }, rec))) return null;
+  if (t.kind === "completed") {
+    await activate(row.candidate_calibration_id, actor, reason ?? `promotion ${row.id} completed`, deps);
+    // The activation's row is the gate's head unless another change landed right after it (then the audit row keeps null).
+    const [latest] = await deps.calibrations.activations(row.gate_id, 1);
+    const { headSeq } = await deps.calibrations.gateState(row.gate_id);
+    if (latest?.calibration_id === row.candidate_calibration_id) await deps.promotions.setSeq(rec.id, headSeq);
+  } else if (t.kind !== "superseded") await appendEvent(row, t, rec, deps);
+  const next = (await deps.promotions.get(row.id))!;
+  const promotion = await view(next, deps);
+  if (t.alert !== null) await deps.promotionStopped(promotion, { ...rec, seq: promotion.steps.at(-1)?.seq ?? null }, t.alert);
+  return promotion;
+}
+
+/** POST /v1/calibrations/{id}/promote. */
+export async function startPromotion(calibrationId: string, body: PromotionPlanBody, actor: string, deps: PromotionDeps): Promise<Promotion> {
+  const candidate = await deps.calibrations.get(calibrationId);
+  if (candidate === null) throw new AppError("not_found", `calibration ${calibrationId} does not exist`);
+  const current = currentOf((await deps.calibrations.gateState(candidate.gate_id)).rows);
+  if (current === null) throw new AppError("conflict", "the gate serves no calibration yet: activate one before promoting another against it");
+  if (current.calibration_id === candidate.id)
+    throw new AppError("conflict", `calibration ${candidate.id} is already the gate's current calibration`);
+  const plan: PromotionPlan = {
+    steps: body.steps,
+    min_queries: body.min_queries,
+    on_regression: body.on_regression,
+    tolerance: body.tolerance ?? candidate.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE,
+    max_step_hours: body.max_step_hours,
+  };
+  const now = deps.now();
+  const at = now.toISOString();
+  const first = startOf(plan);
+  const row: PromotionRow = {
+    id: newId("prm", now, deps.random()),
+    gate_id: candidate.gate_id,
+    candidate_calibration_id: candidate.id,
+    control_calibration_id: current.calibration_id,
+    plan,
+    state: "running",
+    step: 0,
+    version: 1,
+    started_at: at,
+    updated_at: at,
+    actor,
+  };
+  const started = { ...first, kind: "started" as const, state: "running" as const, percent: percentOf(plan, "running", 0) };
+  const rec: PromotionStepRecord = { ...record({ ...row, version: 0 }, started, actor, body.reason ?? null, at, { plan }) };
+  if (!(await deps.promotions.create(row, rec)))
+    throw new AppError("conflict", "the gate already has an open promotion: pause, roll back or finish it first");
+  await appendEvent(row, started, rec, deps);
+  // A straight plan ([100]) completes at once: the candidate is activated and watched by the gate's drift detector.
+  if (first.kind === "completed") return (await applyTransition(row, first, actor, body.reason ?? null, { plan }, deps)) ?? view(row, deps);
+  return view((await deps.promotions.get(row.id))!, deps);
+}
+
+/** POST /v1/promotions/{id}/{pause|resume|advance|rollback}. */
+export async function overridePromotion(
+  id: string,
+  action: AdminAction,
+  actor: string,
+  reason: string | null,
+  deps: PromotionDeps,
+): Promise<Promotion> {
+  const row = await deps.promotions.get(id);
+  if (row === null) throw new AppError("not_found", `promotion ${id} does not exist`);
+  const t = transition(row, { kind: "admin", action });
+  if (t.kind === "none") throw new AppError("conflict", `promotion ${id} is ${row.state}: it cannot ${action}`);
+  const applied = await applyTransition(row, t, actor, reason, { override: action }, deps);
+  if (applied === null) throw new AppError("conflict", `promotion ${id} changed while this ${action} was applied: read it and retry`);
+  return applied;
+}
+
+export async function getPromotion(id: string, deps: PromotionDeps): Promise<Promotion> {
+  const row = await deps.promotions.get(id);
+  if (row === null) throw new AppError("not_found", `promotion ${id} does not exist`);
+  return view(row, deps);
+}
+
+/** The gate's promotions, newest first (cursor: the offset in base 36). */
+export async function listPromotions(gateId: string, limit: number, cursor: string | undefined, deps: PromotionDeps) {
+  if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", `gate ${gateId} does not exist`);
+  const page = await deps.promotions.list(gateId, limit, cursor === undefined ? null : Number.parseInt(cursor, 36));
+  return {
+    gate_id: gateId,
+    promotions: await Promise.all(page.rows.map((r) => view(r, deps))),
+    next_cursor: page.next === null ? null : page.next.toString(36),
+  };
+}
+
+/** A manual activation of the gate supersedes its open promotion (a listener wired in src/worker/). */
+export async function supersedeOnActivation(gateId: string, calibrationId: string, deps: PromotionDeps): Promise<void> {
+  const row = await deps.promotions.open(gateId);
+  if (row === null) return;
+  const t = transition(row, { kind: "activation" });
+  if (t.kind === "none") return;
+  await applyTransition(row, t, "promotion", `calibration ${calibrationId} was activated`, { activated: calibrationId }, deps);
+}

@@ -1,0 +1,158 @@
+/**
+ * Shadow calibrations: a stored, unserved calibration of a gate evaluated on mirrored live traffic. Adding or removing
+ * one appends a `shadow_added` / `shadow_removed` event to the gate's activation log (its `details` carry the sample
+ * rate), so it is pushed like every change; the gate's shadow set is the log's latest word on each calibration.
+ * Live evidence: shadow batches are not counted yet (POST /v1/observations refuses them, so they can never raise the
+ * active gate's alerts), so every live decision reads `inconclusive` with 0 queries.
+ */
+import { type ActivationEvent, commitActivation } from "../calibrations/activation";
+import { gateEventBody, servedThreshold, withSeq } from "../calibrations/gate-event";
+import { currentOf } from "../calibrations/store";
+import {
+  type Activation,
+  type GateEvent,
+  type LiveDecision,
+  MAX_SHADOWS_PER_GATE,
+  NO_GUARDS,
+  type ServedShadow,
+  type ShadowChanged,
+  type ShadowList,
+  type StoredCalibration,
+} from "../contract";
+import { AppError } from "../platform/errors";
+import { newId } from "../platform/ids";
+import { DEFAULT_SHIFT_TOLERANCE } from "../platform/limits";
+import type { PromotionDeps } from "./deps";
+
+/** Log rows read to find a gate's shadow set (the newest first matter; older ones are superseded). */
+const SHADOW_LOG_ROWS = 1000;
+
+interface ShadowEntry {
+  readonly calibration_id: string;
+  readonly sample_rate: number;
+  readonly since_seq: number;
+  readonly since: string;
+}
+
+/** The shadow set after a gate's log: each calibration's latest shadow event, if it added it. */
+export function shadowSet(events: readonly GateEvent[]): ShadowEntry[] {
+  const latest = new Map<string, GateEvent>();
+  for (const e of events)
+    if (e.kind === "shadow_added" || e.kind === "shadow_removed" || e.kind === "activation" || e.kind === "promotion_started")
+      latest.set(e.calibration_id, e);
+  return [...latest.values()]
+    .filter((e) => e.kind === "shadow_added")
+    .map((e) => ({ calibration_id: e.calibration_id, sample_rate: Number(e.details?.sample_rate ?? 0), since_seq: e.seq, since: e.at }));
+}
+
+const servedShadow = (c: StoredCalibration, s: ShadowEntry): ServedShadow => ({
+  calibration_id: c.id,
+  index_version: c.index_version,
+  threshold: c.threshold,
+  expected_drop_rate: c.expected_drop_rate,
+  guards: c.guards ? { min_keep: c.guards.min_keep, max_keep: c.guards.max_keep } : NO_GUARDS,
+  abstain_below: c.abstain_below ?? null,
+  sample_rate: s.sample_rate,
+  since_seq: s.since_seq,
+});
+
+async function shadowsOf(gateId: string, deps: PromotionDeps): Promise<ServedShadow[]> {
+  const set = shadowSet(await deps.calibrations.events(gateId, 0, SHADOW_LOG_ROWS));
+  const cals = await Promise.all(set.map((s) => deps.calibrations.get(s.calibration_id)));
+  return set.flatMap((s, i) => (cals[i] ? [servedShadow(cals[i]!, s)] : []));
+}
+
+/** Adds (`sampleRate` a number) or removes (null) a calibration from its gate's shadow set. */
+export async function changeShadow(
+  calibrationId: string,
+  sampleRate: number | null,
+  actor: string,
+  reason: string | null,
+  deps: PromotionDeps,
+): Promise<ShadowChanged> {
+  const c = await deps.calibrations.get(calibrationId);
+  if (c === null) throw new AppError("not_found", `calibration ${calibrationId} does not exist`);
+  const gate = await deps.calibrations.gate(c.gate_id);
+  if (gate === null) throw new TypeError(`calibration ${c.id} names gate ${c.gate_id}, which does not exist`);
+  const seq = await commitActivation(c.gate_id, deps, async ({ rows, headSeq }) => {
+    const current = currentOf(rows);
+    const inShadow = (await shadowsOf(c.gate_id, deps)).map((s) => s.calibration_id);
+    if (sampleRate !== null) {
+      if (rows.some((r) => r.calibration_id === c.id))
+        throw new AppError("conflict", `calibration ${c.id} is served (active): only an unserved calibration can be a shadow`);
+      if (inShadow.includes(c.id)) throw new AppError("conflict", `calibration ${c.id} is already a shadow of its gate`);
+      if (inShadow.length >= MAX_SHADOWS_PER_GATE)
+        throw new AppError("conflict", `the gate already has ${MAX_SHADOWS_PER_GATE} shadows (MAX_SHADOWS_PER_GATE): remove one first`);
+    } else if (!inShadow.includes(c.id)) throw new AppError("conflict", `calibration ${c.id} is not a shadow of its gate`);
+    const control = current ? await deps.calibrations.get(current.calibration_id) : null;
+    const at = deps.now().toISOString();
+    const activation: Activation = {
+      id: newId("act", deps.now(), deps.random()),
+      gate_id: c.gate_id,
+      index_version: c.index_version,
+      calibration_id: c.id,
+      previous_calibration_id: current?.calibration_id ?? null,
+      activated_at: at,
+      actor,
+      reason,
+    };
+    const event = gateEventBody({
+      gateId: c.gate_id,
+      kind: sampleRate === null ? "shadow_removed" : "shadow_added",
+      prevSeq: headSeq,
+      at,
+      actor,
+      reason,
+      calibrationId: c.id,
+      served: control && current ? servedThreshold(gate, control, current.activated_at) : null,
+      details: sampleRate === null ? null : { sample_rate: sampleRate },
+    });
+    const written = await deps.calibrations.append({ activation, event }, headSeq);
+    if (written === null) return null;
+    const activated: ActivationEvent = { calibration: c, shift: null, activation, event: withSeq(event, written) };
+    return { result: written, activated, warnings: [] };
+  });
+  return { gate_id: c.gate_id, calibration_id: c.id, seq, shadows: await shadowsOf(c.gate_id, deps) };
+}
+
+const noEvidence = (tolerance: number): LiveDecision => ({
+  decision: "inconclusive",
+  change: null,
+  interval95: null,
+  tolerance,
+  queries: 0,
+  reference_queries: null,
+  effective_queries: null,
+  more_data_factor: null,
+});
+
+/** GET /v1/gates/{gate_id}/shadows. */
+export async function listShadows(gateId: string, deps: PromotionDeps): Promise<ShadowList> {
+  if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", `gate ${gateId} does not exist`);
+  const [set, state] = await Promise.all([deps.calibrations.events(gateId, 0, SHADOW_LOG_ROWS).then(shadowSet), deps.calibrations.gateState(gateId)]);
+  const cals = await Promise.all(set.map((s) => deps.calibrations.get(s.calibration_id)));
+  return {
+    gate_id: gateId,
+    active_calibration_id: currentOf(state.rows)?.calibration_id ?? null,
+    shadows: set.flatMap((s, i) => {
+      const c = cals[i];
+      if (!c) return [];
+      const tol = c.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE;
+      return [
+        {
+          calibration_id: c.id,
+          index_version: c.index_version,
+          sample_rate: s.sample_rate,
+          since: s.since,
+          since_seq: s.since_seq,
+          queries: 0,
+          drop_rate: null,
+          expected_drop_rate: c.expected_drop_rate,
+          vs_target: noEvidence(tol),
+          vs_active: noEvidence(tol),
+          drift: null,
+        },
+      ];
+    }),
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * Where promotions live (D1, migrations/0009_promotions.sql): the promotion's state of record and its audit rows.
+ * Consistency: D1 is strongly consistent; every transition is one atomic batch conditional on the promotion's version,
+ * so two deciders (the monitor's outbox and an admin override) never both apply: the second changes nothing.
+ */
+import type { PromotionPlan, PromotionState, PromotionStepRecord } from "../contract";
+
+export interface PromotionRow {
+  readonly id: string;
+  readonly gate_id: string;
+  readonly candidate_calibration_id: string;
+  readonly control_calibration_id: string;
+  readonly plan: PromotionPlan;
+  readonly state: PromotionState;
+  readonly step: number;
+  readonly version: number;
+  readonly started_at: string;
+  readonly updated_at: string;
+  readonly actor: string;
+}
+
+export interface PromotionStore {
+  /** Stores a new promotion and its first audit row; false (nothing stored) when the gate already has an open one. */
+  create(row: PromotionRow, first: PromotionStepRecord): Promise<boolean>;
+  get(id: string): Promise<PromotionRow | null>;
+  /** The gate's open (running or paused) promotion, if any. */
+  open(gateId: string): Promise<PromotionRow | null>;
+  /** The gate's promotions, newest first, `limit` from offset `after` (null: the first page). */
+  list(gateId: string, limit: number, after: number | null): Promise<{ rows: PromotionRow[]; next: number | null }>;
+  /** Audit rows of a promotion, oldest first. */
+  steps(id: string): Promise<PromotionStepRecord[]>;
+  /**
+   * Applies a transition: the row moves to `next` only if its version is still `expectedVersion`, and the audit row is
+   * inserted in the same batch (ignored when its id exists: a replay). False when the version moved on (nothing changed).
+   */
+  transition(
+    id: string,
+    expectedVersion: number,
+    next: Pick<PromotionRow, "state" | "step" | "updated_at">,
+    record: PromotionStepRecord,
+  ): Promise<boolean>;
+  /** Records the activation-log seq of an audit row once its event is appended. */
+  setSeq(recordId: string, seq: number): Promise<void>;
+}

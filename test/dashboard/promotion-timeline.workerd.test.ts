@@ -1,0 +1,39 @@
+// The gate page's promotion timeline: a gate without promotions shows none; one whose promotion was started, paused,
+// resumed, advanced and rolled back shows its state, the share after every transition on the line (pause and rollback
+// marked) and each transition as a row of its audit table, oldest first.
+import { describe, expect, it } from "vitest";
+import { asQueries, callJson, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+import { page, session } from "./session-support";
+
+const upload = async (gate: ReturnType<typeof uniqueGate>, index_version: string, offset: number, activate: boolean) =>
+  (
+    await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version, queries: asQueries(spreadScores(4000, offset)), policy: { kind: "drop_rate", target: 0.2 }, activate },
+    })
+  ).calibration;
+
+describe("the gate page's promotion timeline", () => {
+  it("shows each transition of the gate's promotion on the line and in the audit table; nothing without one", async () => {
+    const gate = uniqueGate("dash-promotion");
+    const v1 = await upload(gate, "v1", 0, true);
+    const cookie = await session(TOKENS.read);
+    expect(await page(`/ui/gates/${v1.gate_id}`, cookie)).not.toContain('id="promotions"');
+
+    const v2 = await upload(gate, "v2", 0.3, false);
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { json: { steps: [10, 50, 100], min_queries: 500 } });
+    for (const action of ["pause", "resume", "advance", "rollback"])
+      await callJson("POST", `/v1/promotions/${p.id}/${action}`, 200, { json: { reason: `by hand: ${action}` } });
+
+    const html = await page(`/ui/gates/${v1.gate_id}`, cookie);
+    expect(html).toContain('id="promotions"');
+    expect(html).toMatch(/data-field="promotion-state">rolled_back</u);
+    const section = html.slice(html.indexOf(`data-promotion="${p.id}"`));
+    const chart = section.slice(section.indexOf('data-chart="promotion"'), section.indexOf("</svg>"));
+    expect([...chart.matchAll(/<g data-step="(\w+)"/gu)].map((m) => m[1])).toEqual(["started", "paused", "resumed", "advanced", "rolled_back"]);
+    const table = section.slice(section.indexOf('data-table="promotion-steps"'), section.indexOf("</table>"));
+    expect([...table.matchAll(/<tr data-step="(\w+)"/gu)].map((m) => m[1])).toEqual(["started", "paused", "resumed", "advanced", "rolled_back"]);
+    expect(table).toContain("by hand: advance");
+    expect(table).toContain("50 %");
+  });
+});

@@ -1,0 +1,170 @@
+/**
+ * Guarded promotion and shadows through the API: a promotion's state of record is D1, every transition is one
+ * conditional write with its audit row and one row of the gate's activation log; overrides apply where they may and
+ * are refused (409, nothing changed) where they may not; a replayed transition (a restart between a decision and its
+ * write, retried) changes nothing; a shadow is never served and its batches are never counted as production.
+ */
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { D1PromotionStore } from "../../src/promotions/d1-store";
+import { asQueries, call, callJson, expectError, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+
+type Gate = ReturnType<typeof uniqueGate>;
+const upload = async (gate: Gate, index_version: string, offset: number, activate: boolean | "auto" = "auto") =>
+  (
+    await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version, queries: asQueries(spreadScores(4000, offset)), policy: { kind: "drop_rate", target: 0.2 }, activate },
+    })
+  ).calibration;
+const admin = { token: TOKENS.admin };
+
+async function twoVersions(label: string) {
+  const gate = uniqueGate(label);
+  const v1 = await upload(gate, "v1", 0);
+  const v2 = await upload(gate, "v2", 0.3, false);
+  return { gate, v1, v2 };
+}
+
+describe("POST /v1/calibrations/{id}/promote", () => {
+  it("starts at the first step with its plan resolved, one open promotion per gate, and logs the start", async () => {
+    const { v1, v2 } = await twoVersions("promo-start");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, {
+      ...admin,
+      json: { steps: [10, 50, 100], min_queries: 500, reason: "rebuild" },
+    });
+    expect(p).toMatchObject({
+      state: "running",
+      step: 0,
+      percent: 10,
+      version: 1,
+      candidate_calibration_id: v2.id,
+      control_calibration_id: v1.id,
+      plan: { steps: [10, 50, 100], min_queries: 500, on_regression: "rollback", tolerance: 0.02, max_step_hours: 72 },
+    });
+    expect(p.steps).toHaveLength(1);
+    expect(p.steps[0]).toMatchObject({ kind: "started", cause: "admin", percent: 10, reason: "rebuild" });
+    expect(p.steps[0]!.seq).toBeGreaterThan(0);
+    await expectError(await call("POST", `/v1/calibrations/${v2.id}/promote`, { ...admin, json: {} }), 409, "conflict");
+    await expectError(await call("POST", `/v1/calibrations/${v1.id}/promote`, { ...admin, json: {} }), 409, "conflict");
+    expect((await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).id).toBe(p.id);
+    const list = await callJson("GET", `/v1/gates/${p.gate_id}/promotions`, 200, { token: TOKENS.read });
+    expect(list.promotions.map((x) => x.id)).toEqual([p.id]);
+  });
+
+  it("refuses bad plans and tokens without admin scope, changing nothing", async () => {
+    const { v2 } = await twoVersions("promo-bad");
+    await expectError(await call("POST", `/v1/calibrations/${v2.id}/promote`, { ...admin, json: { steps: [50, 10] } }), 422, "invalid_input");
+    await expectError(await call("POST", `/v1/calibrations/${v2.id}/promote`, { token: TOKENS.calibrate, json: {} }), 403, "forbidden");
+    await expectError(await call("POST", "/v1/calibrations/cal_000000000000aaaaaaaaaaaaaaaa/promote", { ...admin, json: {} }), 404, "not_found");
+    await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
+  });
+
+  it("takes pause, resume, advance and rollback overrides in order, each logged with its seq, and refuses the rest", async () => {
+    const { gate, v1, v2 } = await twoVersions("promo-override");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
+    await expectError(await call("POST", `/v1/promotions/${p.id}/resume`, { ...admin, json: {} }), 409, "conflict");
+    expect(await callJson("POST", `/v1/promotions/${p.id}/pause`, 200, { ...admin, json: { reason: "hold" } })).toMatchObject({
+      state: "paused",
+      percent: 10,
+    });
+    expect(await callJson("POST", `/v1/promotions/${p.id}/resume`, 200, { ...admin, json: {} })).toMatchObject({ state: "running", step: 0 });
+    expect(await callJson("POST", `/v1/promotions/${p.id}/advance`, 200, { ...admin, json: {} })).toMatchObject({
+      state: "running",
+      step: 1,
+      percent: 50,
+    });
+    const done = await callJson("POST", `/v1/promotions/${p.id}/rollback`, 200, { ...admin, json: { reason: "manual" } });
+    expect(done).toMatchObject({ state: "rolled_back", percent: 0, version: 5 });
+    expect(done.steps.map((s) => s.kind)).toEqual(["started", "paused", "resumed", "advanced", "rolled_back"]);
+    const seqs = done.steps.map((s) => s.seq!);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    await expectError(await call("POST", `/v1/promotions/${p.id}/pause`, { ...admin, json: {} }), 409, "conflict");
+    // Nothing of it changed what the gate serves.
+    expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).calibration_id).toBe(v1.id);
+  });
+
+  it("completes by activating the candidate; a straight plan completes at once", async () => {
+    const { gate, v2 } = await twoVersions("promo-complete");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { steps: [50, 100] } });
+    expect(await callJson("POST", `/v1/promotions/${p.id}/advance`, 200, { ...admin, json: {} })).toMatchObject({ state: "completed", percent: 100 });
+    expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).calibration_id).toBe(v2.id);
+
+    const other = await twoVersions("promo-straight");
+    const s = await callJson("POST", `/v1/calibrations/${other.v2.id}/promote`, 201, { ...admin, json: { steps: [100] } });
+    expect(s.state).toBe("completed");
+    expect((await callJson("GET", `/v1/threshold?${qs(other.gate)}`, 200, { token: TOKENS.read })).calibration_id).toBe(other.v2.id);
+  });
+
+  it("is superseded by a manual activation of the gate", async () => {
+    const { v2 } = await twoVersions("promo-supersede");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
+    await callJson("POST", `/v1/calibrations/${v2.id}/activate`, 200, { ...admin, json: {} });
+    expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "superseded", percent: 0 });
+  });
+
+  it("a transition replayed after a restart (the same version, the same audit id) changes nothing", async () => {
+    const { v2 } = await twoVersions("promo-replay");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
+    const store = new D1PromotionStore(env.DB);
+    const rec = {
+      id: `${p.id}:2:paused`,
+      kind: "paused",
+      cause: "shifted_vs_control",
+      step: 0,
+      percent: 10,
+      seq: null,
+      at: "2026-12-03T00:00:00.000Z",
+      actor: "promotion",
+      reason: null,
+      numbers: { change: 0.37 },
+    } as const;
+    const next = { state: "paused", step: 0, updated_at: rec.at } as const;
+    expect(await store.transition(p.id, 1, next, rec)).toBe(true);
+    expect(await store.transition(p.id, 1, next, rec)).toBe(false);
+    const after = (await store.get(p.id))!;
+    expect(after).toMatchObject({ state: "paused", version: 2 });
+    expect((await store.steps(p.id)).map((s) => s.kind)).toEqual(["started", "paused"]);
+    // An override that read version 1 (before the decision) loses: the promotion moved on.
+    expect(
+      await store.transition(
+        p.id,
+        1,
+        { state: "rolled_back", step: 0, updated_at: rec.at },
+        { ...rec, id: `${p.id}:2:rolled_back`, kind: "rolled_back" },
+      ),
+    ).toBe(false);
+    expect((await store.get(p.id))!.state).toBe("paused");
+  });
+});
+
+describe("shadow calibrations", () => {
+  it("adds and removes a shadow (logged, listed with no evidence yet), never for a served calibration, never served", async () => {
+    const { gate, v1, v2 } = await twoVersions("shadow-add");
+    const added = await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { ...admin, json: { sample_rate: 0.2 } });
+    expect(added.shadows).toEqual([expect.objectContaining({ calibration_id: v2.id, sample_rate: 0.2, threshold: v2.threshold })]);
+    await expectError(await call("POST", `/v1/calibrations/${v2.id}/shadow`, { ...admin, json: {} }), 409, "conflict");
+    await expectError(await call("POST", `/v1/calibrations/${v1.id}/shadow`, { ...admin, json: {} }), 409, "conflict");
+    const list = await callJson("GET", `/v1/gates/${added.gate_id}/shadows`, 200, { token: TOKENS.read });
+    expect(list).toMatchObject({
+      active_calibration_id: v1.id,
+      shadows: [{ calibration_id: v2.id, queries: 0, vs_active: { decision: "inconclusive" } }],
+    });
+    expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).calibration_id).toBe(v1.id);
+    const removed = await callJson("DELETE", `/v1/calibrations/${v2.id}/shadow`, 200, admin);
+    expect(removed.shadows).toEqual([]);
+    expect(removed.seq).toBeGreaterThan(added.seq);
+    await expectError(await call("DELETE", `/v1/calibrations/${v2.id}/shadow`, admin), 409, "conflict");
+  });
+
+  it("a shadow batch is refused and counts nothing, so it can never raise the active gate's alerts", async () => {
+    const { v1, v2 } = await twoVersions("shadow-batch");
+    await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { ...admin, json: {} });
+    const batch = { batch_id: "shadow-1", calibration_id: v2.id, role: "shadow", queries: Array.from({ length: 200 }, () => [20, 20]) };
+    await expectError(await call("POST", "/v1/observations", { token: TOKENS.read, json: batch }), 409, "conflict");
+    const monitor = await callJson("GET", `/v1/monitor?${qs({ index: v1.index, embedding: v1.embedding, reranker: v1.reranker })}`, 200, {
+      token: TOKENS.read,
+    });
+    expect(monitor.windows).toEqual([]);
+  });
+});
