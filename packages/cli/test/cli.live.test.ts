@@ -1,7 +1,7 @@
 /**
  * The CLI against the local worker (workerd through Miniflare, started once for this file): files with and without
  * query groups, CRLF, stdin, a 1,000,000-score file, each exit code the server can cause, and the other commands.
- * The bin itself (`npx scoregate` from the repository root, built first as `npm run build:cli` builds it) runs once as
+ * The bin itself (`npx scoregate` from the repository root, built first with the SDK it imports, as `npm run build:cli` builds them) runs once as
  * a child process.
  */
 import { spawnSync } from "node:child_process";
