@@ -36,7 +36,9 @@ function relayed() {
   const received: string[] = [];
   let closed = false;
   hubEnd.accept();
-  hubEnd.addEventListener("message", (m) => received.push(String(m.data)));
+  hubEnd.addEventListener("message", (m) => {
+    received.push(String(m.data));
+  });
   hubEnd.addEventListener("close", () => {
     closed = true;
   });
