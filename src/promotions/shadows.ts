@@ -6,14 +6,13 @@
  * active gate's alerts), so every live decision reads `inconclusive` with 0 queries.
  */
 import { type ActivationEvent, commitActivation } from "../calibrations/activation";
-import { gateEventBody, servedThreshold, withSeq } from "../calibrations/gate-event";
+import { gateEventBody, PENDING_SINCE_SEQ, servedGate, servedThreshold, withHeads, withSeq } from "../calibrations/gate-event";
 import { currentOf } from "../calibrations/store";
 import {
   type Activation,
   type GateEvent,
   type LiveDecision,
   MAX_SHADOWS_PER_GATE,
-  NO_GUARDS,
   type ServedShadow,
   type ShadowChanged,
   type ShadowList,
@@ -46,12 +45,7 @@ export function shadowSet(events: readonly GateEvent[]): ShadowEntry[] {
 }
 
 const servedShadow = (c: StoredCalibration, s: ShadowEntry): ServedShadow => ({
-  calibration_id: c.id,
-  index_version: c.index_version,
-  threshold: c.threshold,
-  expected_drop_rate: c.expected_drop_rate,
-  guards: c.guards ? { min_keep: c.guards.min_keep, max_keep: c.guards.max_keep } : NO_GUARDS,
-  abstain_below: c.abstain_below ?? null,
+  ...servedGate(c),
   sample_rate: s.sample_rate,
   since_seq: s.since_seq,
 });
@@ -74,7 +68,7 @@ export async function changeShadow(
   if (c === null) throw new AppError("not_found", `calibration ${calibrationId} does not exist`);
   const gate = await deps.calibrations.gate(c.gate_id);
   if (gate === null) throw new TypeError(`calibration ${c.id} names gate ${c.gate_id}, which does not exist`);
-  const seq = await commitActivation(c.gate_id, deps, async ({ rows, headSeq }) => {
+  const seq = await commitActivation(c.gate_id, deps, async ({ rows, headSeq, heads }) => {
     const current = currentOf(rows);
     const inShadow = (await shadowsOf(c.gate_id, deps)).map((s) => s.calibration_id);
     if (sampleRate !== null) {
@@ -86,6 +80,11 @@ export async function changeShadow(
     } else if (!inShadow.includes(c.id)) throw new AppError("conflict", `calibration ${c.id} is not a shadow of its gate`);
     const control = current ? await deps.calibrations.get(current.calibration_id) : null;
     const at = deps.now().toISOString();
+    const kept = heads.shadows.filter((s) => s.calibration_id !== c.id);
+    const shadows =
+      sampleRate === null
+        ? kept
+        : [...kept, servedShadow(c, { calibration_id: c.id, sample_rate: sampleRate, since_seq: PENDING_SINCE_SEQ, since: at })];
     const activation: Activation = {
       id: newId("act", deps.now(), deps.random()),
       gate_id: c.gate_id,
@@ -104,7 +103,7 @@ export async function changeShadow(
       actor,
       reason,
       calibrationId: c.id,
-      served: control && current ? servedThreshold(gate, control, current.activated_at) : null,
+      served: control && current ? withHeads(servedThreshold(gate, control, current.activated_at), { rollout: heads.rollout, shadows }) : null,
       details: sampleRate === null ? null : { sample_rate: sampleRate },
     });
     const written = await deps.calibrations.append({ activation, event }, headSeq);
