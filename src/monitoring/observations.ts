@@ -65,6 +65,7 @@ export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Pr
   }
   const outcome = await deps.monitor.observe(r.gate.gate_id, { ...resolved, now_ms: deps.now().getTime(), config });
   if (outcome.mismatch) throw batchMismatch(batch.batch_id);
+  if (!outcome.duplicate && resolved.promotion !== undefined && resolved.promotion.arm !== "unassigned") await deps.armCounted?.(resolved.promotion);
   return {
     queued: false,
     accepted: !outcome.duplicate,

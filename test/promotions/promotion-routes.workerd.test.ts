@@ -104,6 +104,28 @@ describe("POST /v1/calibrations/{id}/promote", () => {
     expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "superseded", percent: 0 });
   });
 
+  it("rolls back on the arms' evidence: a candidate that drops far more than control at its step (the incident's v2)", async () => {
+    const { gate, v1, v2 } = await twoVersions("promo-evidence");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { steps: [10, 50, 100], min_queries: 200 } });
+    const arm = (id: string, calibration_id: string, a: "candidate" | "control", dropped: number) => ({
+      batch_id: id,
+      calibration_id,
+      promotion: { id: p.id, step: 0, arm: a },
+      queries: Array.from({ length: 100 }, () => [20, dropped]),
+    });
+    await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: arm("ctl-1", v1.id, "control", 4) });
+    // Still running while the candidate arm has no evidence.
+    expect((await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).state).toBe("running");
+    await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: arm("cand-1", v2.id, "candidate", 14) });
+    const after = await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read });
+    expect(after).toMatchObject({ state: "rolled_back", percent: 0 });
+    const last = after.steps.at(-1)!;
+    expect(last).toMatchObject({ kind: "rolled_back", actor: "promotion" });
+    expect(last.cause).not.toBe("admin");
+    expect(last.numbers).toMatchObject({ vs_control: { decision: "shifted" } });
+    expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).rollout).toBeNull();
+  });
+
   it("a transition replayed after a restart (the same version, the same audit id) changes nothing", async () => {
     const { v2 } = await twoVersions("promo-replay");
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
