@@ -7,10 +7,8 @@
  * log's order, and the client keeps serving the gate from memory.
  *
  * Tested elsewhere: the served split and shadows against the Worker, with the SDK's arms by assignment key
- * (test/serving/served-rollout.workerd.test.ts), and shadow batches counted into the shadow's live decision
- * (test/promotions/promotion-routes.workerd.test.ts). Not here yet, because the server does not do it yet: no step is
- * decided from the arms' live counts, so a step advancing on `equivalent` and the incident's v2 rolled back by the
- * evidence wait for it.
+ * (test/serving/served-rollout.workerd.test.ts); shadow batches counted into the shadow's live decision and a step
+ * rolled back on its arms' evidence (test/promotions/promotion-routes.workerd.test.ts).
  */
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
