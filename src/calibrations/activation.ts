@@ -18,7 +18,7 @@ import type { Activation, GateEvent, ShiftReport, StoredCalibration, Warning } f
 import { AppError } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { DEFAULT_SHIFT_TOLERANCE, MAX_ACTIVATION_ATTEMPTS } from "../platform/limits";
-import { gateEventBody, servedThreshold, withSeq } from "./gate-event";
+import { gateEventBody, headsAfterActivation, servedThreshold, withHeads, withSeq } from "./gate-event";
 import { rebuildShift } from "./rebuild-shift";
 import { type CalibrationStore, currentOf, type GateState } from "./store";
 
@@ -130,7 +130,7 @@ export async function activate(calibrationId: string, actor: string, reason: str
   const [distribution, gate] = await Promise.all([deps.calibrations.distribution(calibration.id), deps.calibrations.gate(calibration.gate_id)]);
   if (gate === null) throw new TypeError(`calibration ${calibration.id} names gate ${calibration.gate_id}, which does not exist`);
 
-  return commitActivation(calibration.gate_id, deps, async ({ rows, headSeq }) => {
+  return commitActivation(calibration.gate_id, deps, async ({ rows, headSeq, heads }) => {
     const previousRow = currentOf(rows);
     let shift: ShiftReport | null = null;
     if (previousRow !== null && previousRow.calibration_id !== calibration.id) {
@@ -178,7 +178,8 @@ export async function activate(calibrationId: string, actor: string, reason: str
       actor,
       reason,
     };
-    const event = activationEventBody(activation, headSeq, servedThreshold(gate, calibration, activation.activated_at));
+    const served = withHeads(servedThreshold(gate, calibration, activation.activated_at), headsAfterActivation(heads, calibration.id));
+    const event = activationEventBody(activation, headSeq, served);
     const seq = await deps.calibrations.append({ activation, event }, headSeq);
     if (seq === null) return null;
     const warnings: Warning[] = [];

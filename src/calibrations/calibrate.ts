@@ -15,7 +15,7 @@ import { activationOutcome } from "./auto-activation";
 import { type ResolvedTarget, resolveTarget } from "./carry";
 import type { ActivationDeps } from "./deps";
 import { fitCalibration } from "./fit";
-import { servedThreshold, withSeq } from "./gate-event";
+import { headsAfterActivation, servedThreshold, withHeads, withSeq } from "./gate-event";
 import { rebuildShift } from "./rebuild-shift";
 import { coverageShift, labelledOf, labelsReport, recallReport, resolveRecall } from "./recall";
 import { type ActiveRow, currentOf } from "./store";
@@ -262,10 +262,17 @@ export async function calibrate(
 
   // An activating upload is written only if the gate's current calibration is still the one its shift and
   // previous_calibration_id were computed against; a concurrent activation makes it recompute against the new one.
-  return commitActivation(gateId, deps, async ({ rows, headSeq }) => {
+  return commitActivation(gateId, deps, async ({ rows, headSeq, heads }) => {
     const { calibration, shift, outcome, activation } = await prepare(rows);
     const gate = { gate_id: gateId, index: meta.index, embedding: meta.embedding, reranker: meta.reranker, created_at: createdAt };
-    const event = activation === null ? null : activationEventBody(activation, headSeq, servedThreshold(gate, calibration, activation.activated_at));
+    const event =
+      activation === null
+        ? null
+        : activationEventBody(
+            activation,
+            headSeq,
+            withHeads(servedThreshold(gate, calibration, activation.activated_at), headsAfterActivation(heads, calibration.id)),
+          );
     const stored = await deps.calibrations.create({
       gate,
       calibration,

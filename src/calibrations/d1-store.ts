@@ -4,12 +4,14 @@ import {
   CALIBRATION_CHANGE_KINDS,
   type GateEvent,
   type GateEventKind,
+  type ServedRollout,
+  type ServedShadow,
   type StoredCalibration,
 } from "../contract";
 import { AppError } from "../platform/errors";
 import type { Distribution } from "../stats/distribution";
 import { decodeDistribution, encodeDistribution } from "./distribution-codec";
-import { type GateEventBody, gateEventBody, servedThreshold, withSeq } from "./gate-event";
+import { type GateEventBody, gateEventBody, PENDING_SINCE_SEQ, servedThreshold, withSeq } from "./gate-event";
 import type { ActiveRow, ActiveSummary, CalibrationStore, GatePage, GateRow, GateState, HistoryPage, LogEntry, UploadRequest } from "./store";
 
 interface GateDbRow {
@@ -30,6 +32,13 @@ const toGate = (r: GateDbRow): GateRow => ({
 
 /** The gate's head seq (0 when its log is empty); `?2` is the gate id. */
 const HEAD_SEQ = `COALESCE((SELECT head_seq FROM gate_heads WHERE gate_id = ?2), 0)`;
+
+/**
+ * The shadow set `?4` (JSON, or NULL: unchanged) with the pending `since_seq` of a shadow its own event adds set to the
+ * row's seq (gate-event.ts, PENDING_SINCE_SEQ); `?1` is the row's id.
+ */
+const SHADOWS_WITH_SEQ = `CASE WHEN ?4 IS NOT NULL THEN (SELECT json_group_array(CASE WHEN json_extract(value, '$.since_seq') = ${PENDING_SINCE_SEQ}
+  THEN json_set(value, '$.since_seq', (SELECT seq FROM activations WHERE id = ?1)) ELSE json(value) END) FROM json_each(?4)) END`;
 
 /** `kind IN (...)` of the rows that change a gate's current calibration. */
 const CHANGES_CALIBRATION = `kind IN (${CALIBRATION_CHANGE_KINDS.map((k) => `'${k}'`).join(", ")})`;
@@ -94,6 +103,10 @@ export class D1CalibrationStore implements CalibrationStore {
     if (entry.event.prev_seq !== expectedSeq) {
       throw new RangeError(`event.prev_seq ${entry.event.prev_seq} is not the expected head ${expectedSeq}`);
     }
+    // The split and the shadow set: written when the event states them, kept otherwise (rows from older writers).
+    const served = entry.event.served;
+    const rollout = served?.rollout === undefined ? null : JSON.stringify(served.rollout);
+    const shadows = served?.shadows === undefined ? null : JSON.stringify(served.shadows);
     return [
       this.db
         .prepare(
@@ -115,10 +128,13 @@ export class D1CalibrationStore implements CalibrationStore {
         ),
       this.db
         .prepare(
-          `INSERT INTO gate_heads (gate_id, head_seq) SELECT gate_id, seq FROM activations WHERE id = ?1
-           ON CONFLICT (gate_id) DO UPDATE SET head_seq = excluded.head_seq`,
+          `INSERT INTO gate_heads (gate_id, head_seq, rollout, shadows)
+           SELECT gate_id, seq, CASE WHEN ?2 THEN ?3 END, COALESCE(${SHADOWS_WITH_SEQ}, '[]') FROM activations WHERE id = ?1
+           ON CONFLICT (gate_id) DO UPDATE SET head_seq = excluded.head_seq,
+             rollout = CASE WHEN ?2 THEN excluded.rollout ELSE gate_heads.rollout END,
+             shadows = COALESCE(${SHADOWS_WITH_SEQ}, gate_heads.shadows)`,
         )
-        .bind(a.id),
+        .bind(a.id, served?.rollout === undefined ? 0 : 1, rollout, shadows),
       ...(changesCalibration(entry.event.kind)
         ? [
             this.db
@@ -231,9 +247,14 @@ export class D1CalibrationStore implements CalibrationStore {
   async gateState(gateId: string): Promise<GateState> {
     const [rows, head] = await this.db.batch<unknown>([
       this.db.prepare(`SELECT * FROM active_calibrations WHERE gate_id = ? ORDER BY activation_seq DESC`).bind(gateId),
-      this.db.prepare(`SELECT head_seq FROM gate_heads WHERE gate_id = ?`).bind(gateId),
+      this.db.prepare(`SELECT head_seq, rollout, shadows FROM gate_heads WHERE gate_id = ?`).bind(gateId),
     ]);
-    return { rows: rows!.results as ActiveRow[], headSeq: (head!.results as { head_seq: number }[])[0]?.head_seq ?? 0 };
+    const h = (head!.results as { head_seq: number; rollout: string | null; shadows: string }[])[0];
+    return {
+      rows: rows!.results as ActiveRow[],
+      headSeq: h?.head_seq ?? 0,
+      heads: { rollout: h?.rollout ? (JSON.parse(h.rollout) as ServedRollout) : null, shadows: h ? (JSON.parse(h.shadows) as ServedShadow[]) : [] },
+    };
   }
 
   async events(gateId: string, afterSeq: number, limit: number): Promise<GateEvent[]> {

@@ -9,6 +9,8 @@ import {
   type GateEventKind,
   type GateEventPromotion,
   NO_GUARDS,
+  type ServedRollout,
+  type ServedShadow,
   type StoredCalibration,
   type ThresholdResponse,
 } from "../contract";
@@ -42,6 +44,38 @@ export function servedThreshold(gate: GateNames, c: StoredCalibration, activated
   };
 }
 
+/** A calibration as a shadow or a promotion's candidate arm is served: what a client gates that traffic with. */
+export const servedGate = (c: StoredCalibration): Omit<ServedShadow, "sample_rate" | "since_seq"> => ({
+  calibration_id: c.id,
+  index_version: c.index_version,
+  threshold: c.threshold,
+  expected_drop_rate: c.expected_drop_rate,
+  guards: c.guards ? { min_keep: c.guards.min_keep, max_keep: c.guards.max_keep } : NO_GUARDS,
+  abstain_below: c.abstain_below ?? null,
+});
+
+/** The gate's split and shadow set (gate_heads.rollout / shadows): served beside its current calibration. */
+export interface GateHeads {
+  readonly rollout: ServedRollout | null;
+  readonly shadows: readonly ServedShadow[];
+}
+
+/** `served` with the gate's split and shadows after an event: what GET /v1/threshold and the pushed event carry. */
+export const withHeads = (served: ThresholdResponse, heads: GateHeads): ThresholdResponse => ({
+  ...served,
+  rollout: heads.rollout,
+  shadows: [...heads.shadows],
+});
+
+/**
+ * The heads after an activation of `calibrationId` outside a promotion's own completion: a change of the control arm
+ * ends any split (the promotion is superseded), and the activated calibration stops being a shadow.
+ */
+export const headsAfterActivation = (heads: GateHeads, calibrationId: string): GateHeads => ({
+  rollout: null,
+  shadows: heads.shadows.filter((s) => s.calibration_id !== calibrationId),
+});
+
 /** The event body of one row of the log, appended after the gate's row `prevSeq` (0: the gate's first). */
 export function gateEventBody(input: {
   readonly gateId: string;
@@ -70,5 +104,16 @@ export function gateEventBody(input: {
   };
 }
 
+/**
+ * `since_seq` of a shadow its own `shadow_added` event adds: the event's seq is D1's AUTOINCREMENT, unknown until the
+ * row is written, so the body says 0 and the written event (and gate_heads, d1-store.ts) says the row's seq.
+ */
+export const PENDING_SINCE_SEQ = 0;
+
 /** The event of a row once written: its body with the seq D1 gave it. */
-export const withSeq = (body: GateEventBody, seq: number): GateEvent => ({ ...body, seq });
+export function withSeq(body: GateEventBody, seq: number): GateEvent {
+  const shadows = body.served?.shadows;
+  if (body.served === null || shadows === undefined || !shadows.some((s) => s.since_seq === PENDING_SINCE_SEQ)) return { ...body, seq };
+  const served = { ...body.served, shadows: shadows.map((s) => (s.since_seq === PENDING_SINCE_SEQ ? { ...s, since_seq: seq } : s)) };
+  return { ...body, served, seq };
+}

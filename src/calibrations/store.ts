@@ -13,7 +13,7 @@
 
 import type { Activation, ActivationOutcome, GateEvent, StoredCalibration } from "../contract";
 import type { Distribution } from "../stats/distribution";
-import type { GateEventBody } from "./gate-event";
+import type { GateEventBody, GateHeads } from "./gate-event";
 
 export interface GateRow {
   readonly gate_id: string;
@@ -84,6 +84,8 @@ export interface GateState {
   readonly rows: ActiveRow[];
   /** The seq of the gate's newest log row (0: none): what a conditional write compares with. */
   readonly headSeq: number;
+  /** The running promotion's split (null: none) and the shadow set, as the newest event left them. */
+  readonly heads: GateHeads;
 }
 
 export interface CalibrationStore {

@@ -4,6 +4,7 @@
  */
 import type { AlertStore } from "../alerts/store";
 import type { CalibrationStore } from "../calibrations/store";
+import type { BatchPromotion } from "../contract";
 import type { ThresholdReader } from "../serving/threshold-reader";
 import type { DriftConfig } from "../stats/drift";
 import type { MonitorClient } from "./monitor-contract";
@@ -17,6 +18,8 @@ export interface MonitoringDeps {
   readonly now: () => Date;
   /** The gate monitors (one Durable Object per gate). */
   readonly monitor: MonitorClient;
+  /** After a promotion-arm batch is counted: its step's decision from the evidence (promotions, wired in worker/). */
+  readonly armCounted?: (promotion: BatchPromotion) => Promise<void>;
   /** The drift configuration (a getter that throws AppError misconfigured on invalid DRIFT_* vars). */
   readonly drift: DriftConfig;
   /** How observations reach the monitors (OBSERVATION_INGEST); a getter that throws AppError misconfigured when invalid. */

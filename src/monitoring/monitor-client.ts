@@ -8,6 +8,7 @@ import type {
   GateMonitorRpc,
   JudgeInput,
   JudgeOutcome,
+  LiveSums,
   MonitorClient,
   MonitorSnapshot,
   ObserveInput,
@@ -34,6 +35,10 @@ export class DurableMonitorClient implements MonitorClient {
 
   async judge(gateId: string, input: JudgeInput): Promise<JudgeOutcome> {
     return this.stub(gateId).judge(input);
+  }
+
+  async evidence(gateId: string): Promise<Record<string, LiveSums>> {
+    return this.stub(gateId).evidence();
   }
 
   async status(gateId: string, nowMs: number, config: DriftConfig, detail = true): Promise<MonitorSnapshot> {

@@ -5,9 +5,15 @@
  */
 
 import type { Expectation } from "../calibrations/expectation";
-import type { AlertKind, CoverageNotion, CoverageStatus, MonitorStatus, SeriesBucket, WindowStatus } from "../contract";
+import type { AlertKind, BatchPromotion, CoverageNotion, CoverageStatus, MonitorStatus, SeriesBucket, WindowStatus } from "../contract";
 import type { DriftConfig } from "../stats/drift";
-import type { QueryObservation } from "../stats/per-query";
+import type { ClusterSums, QueryObservation } from "../stats/per-query";
+
+/** One side of a live decision: its queries' cluster sums and when it started (epoch ms; gate-monitor/live-evidence.ts). */
+export interface LiveSums {
+  readonly since: number;
+  readonly sums: ClusterSums;
+}
 
 /** One observation batch, resolved to the calibration it was gated with. */
 export interface ObserveBatch {
@@ -18,6 +24,12 @@ export interface ObserveBatch {
   readonly batch_hash: string;
   readonly queries: readonly QueryObservation[];
   readonly scores: readonly number[] | null;
+  /** `shadow`: mirrored queries of a shadow calibration, counted apart and never alerting; absent: served traffic. */
+  readonly role?: "shadow";
+  /** For a shadow batch: the seq of the shadow's `shadow_added` event (its evidence starts there). */
+  readonly shadow_since_seq?: number;
+  /** The promotion step and arm the queries were served under (contract/monitoring.ts BatchPromotion). */
+  readonly promotion?: BatchPromotion;
 }
 
 export interface ObserveInput extends ObserveBatch {
@@ -108,6 +120,8 @@ export interface GateMonitorRpc {
   status(gateId: string, nowMs: number, config: DriftConfig, detail?: boolean): Promise<MonitorSnapshot>;
   /** The series buckets overlapping [fromMs, toMs], oldest first (gate-monitor/series.ts). */
   series(fromMs: number, toMs: number): Promise<SeriesBucket[]>;
+  /** The live evidence of the gate's shadows and promotion arms, by key (gate-monitor/live-evidence.ts). */
+  evidence(): Promise<Record<string, LiveSums>>;
 }
 
 /** How services reach a gate's monitor (one per gate id). */
@@ -120,4 +134,6 @@ export interface MonitorClient {
   status(gateId: string, nowMs: number, config: DriftConfig, detail?: boolean): Promise<MonitorSnapshot>;
   /** The gate's series buckets overlapping [fromMs, toMs], oldest first. */
   series(gateId: string, fromMs: number, toMs: number): Promise<SeriesBucket[]>;
+  /** The live evidence of the gate's shadows and promotion arms, by key (gate-monitor/live-evidence.ts). */
+  evidence(gateId: string): Promise<Record<string, LiveSums>>;
 }

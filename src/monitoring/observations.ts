@@ -21,15 +21,19 @@ export type ObservationResult = ObservationAccepted;
  * nothing is enqueued. A batch too large for one queue message (MAX_OBSERVATION_MESSAGE_BYTES) is counted directly.
  */
 export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Promise<ObservationResult> {
-  // A shadow batch must never reach the gate's windows as served traffic (it would raise the gate's production alerts):
-  // until the monitor keeps shadow evidence apart, it is refused and nothing is counted.
-  if (batch.role === "shadow") {
-    throw new AppError("conflict", "shadow batches are not counted by this server yet: nothing was counted", [
-      { path: "role", message: "shadow evaluation on live traffic is not available" },
-    ]);
-  }
   const ingest = deps.ingest;
   const r = await resolveBatchTarget(batch, deps);
+  // A shadow batch counts only for a calibration in its gate's shadow set, and only apart from the served traffic.
+  let shadowSinceSeq: number | null = null;
+  if (batch.role === "shadow") {
+    const { heads } = await deps.calibrations.gateState(r.gate.gate_id);
+    shadowSinceSeq = heads.shadows.find((s) => s.calibration_id === r.calibration.id)?.since_seq ?? null;
+    if (shadowSinceSeq === null) {
+      throw new AppError("conflict", `calibration ${r.calibration.id} is not a shadow of its gate: nothing was counted`, [
+        { path: "calibration_id", message: "not in the gate's shadow set (POST /v1/calibrations/{id}/shadow)" },
+      ]);
+    }
+  }
   // Validated in both modes: a DRIFT_* typo is a 503 here, not a queue of messages no consumer can count.
   const config = deps.drift;
   const resolved: ObserveBatch = {
@@ -39,8 +43,11 @@ export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Pr
     batch_hash: await batchHash(batch),
     queries: batch.queries,
     scores: batch.scores ?? null,
+    ...(shadowSinceSeq === null ? {} : { role: "shadow" as const, shadow_since_seq: shadowSinceSeq }),
+    ...(batch.promotion === undefined ? {} : { promotion: batch.promotion }),
   };
-  if (ingest.mode === "queue") {
+  // Shadow and arm batches are counted directly: the queue message carries served counts only.
+  if (ingest.mode === "queue" && resolved.role === undefined && resolved.promotion === undefined) {
     const message = observationMessage(resolved, deps.now().getTime());
     if (messageBytes(message) <= MAX_OBSERVATION_MESSAGE_BYTES) {
       try {
@@ -58,6 +65,7 @@ export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Pr
   }
   const outcome = await deps.monitor.observe(r.gate.gate_id, { ...resolved, now_ms: deps.now().getTime(), config });
   if (outcome.mismatch) throw batchMismatch(batch.batch_id);
+  if (!outcome.duplicate && resolved.promotion !== undefined && resolved.promotion.arm !== "unassigned") await deps.armCounted?.(resolved.promotion);
   return {
     queued: false,
     accepted: !outcome.duplicate,

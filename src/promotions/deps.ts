@@ -4,6 +4,7 @@
  */
 import type { ActivationDeps } from "../calibrations/activation";
 import type { Promotion, PromotionStepRecord } from "../contract";
+import type { MonitorClient } from "../monitoring/monitor-contract";
 import type { PromotionStore } from "./store";
 
 /** What follows a transition that stopped a promotion on a regression or a timeout (an alert, wired in worker/). */
@@ -16,4 +17,6 @@ export type PromotionStopListener = (
 export interface PromotionDeps extends ActivationDeps {
   readonly promotions: PromotionStore;
   readonly promotionStopped: PromotionStopListener;
+  /** The gate's live evidence of its shadows and arms (the GateMonitor). */
+  readonly monitor: Pick<MonitorClient, "evidence">;
 }

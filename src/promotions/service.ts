@@ -5,9 +5,19 @@
  * pushed to subscribers), so a replay after a restart changes nothing and a late decision loses to an override.
  */
 import { type ActivationEvent, activate, commitActivation } from "../calibrations/activation";
-import { gateEventBody, servedThreshold, withSeq } from "../calibrations/gate-event";
+import { gateEventBody, servedGate, servedThreshold, withHeads, withSeq } from "../calibrations/gate-event";
 import { currentOf } from "../calibrations/store";
-import type { Activation, GateEventKind, Promotion, PromotionPlan, PromotionPlanBody, PromotionStepKind, PromotionStepRecord } from "../contract";
+import type {
+  Activation,
+  GateEventKind,
+  Promotion,
+  PromotionPlan,
+  PromotionPlanBody,
+  PromotionStepKind,
+  PromotionStepRecord,
+  ServedRollout,
+  StoredCalibration,
+} from "../contract";
 import { AppError } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { DEFAULT_SHIFT_TOLERANCE } from "../platform/limits";
@@ -51,13 +61,28 @@ function record(
   };
 }
 
+/** The split served after a transition: the candidate's share while the promotion is open, none once it ended. */
+function rolloutOf(row: PromotionRow, t: Transition, candidate: StoredCalibration): ServedRollout | null {
+  if (t.state !== "running" && t.state !== "paused") return null;
+  return {
+    promotion_id: row.id,
+    step: t.step,
+    percent_bp: Math.round(t.percent * 100),
+    salt: row.id,
+    state: t.state,
+    candidate: servedGate(candidate),
+  };
+}
+
 /** Appends the transition's event to the gate's log (not for completion: that is the candidate's activation). */
 async function appendEvent(row: PromotionRow, t: Transition, rec: PromotionStepRecord, deps: PromotionDeps): Promise<void> {
   const [promoted, gate] = await Promise.all([deps.calibrations.get(row.candidate_calibration_id), deps.calibrations.gate(row.gate_id)]);
   if (promoted === null || gate === null) throw new TypeError(`promotion ${row.id} names a calibration or gate that does not exist`);
-  const seq = await commitActivation(row.gate_id, deps, async ({ rows, headSeq }) => {
+  const seq = await commitActivation(row.gate_id, deps, async ({ rows, headSeq, heads }) => {
     const current = currentOf(rows);
     const control = current ? await deps.calibrations.get(current.calibration_id) : null;
+    // The candidate leaves the shadow set when its promotion starts (a shadow is fine as a candidate).
+    const shadows = heads.shadows.filter((s) => s.calibration_id !== promoted.id);
     const activation: Activation = {
       id: newId("act", deps.now(), deps.random()),
       gate_id: row.gate_id,
@@ -76,7 +101,10 @@ async function appendEvent(row: PromotionRow, t: Transition, rec: PromotionStepR
       actor: rec.actor,
       reason: rec.reason,
       calibrationId: promoted.id,
-      served: control && current ? servedThreshold(gate, control, current.activated_at) : null,
+      served:
+        control && current
+          ? withHeads(servedThreshold(gate, control, current.activated_at), { rollout: rolloutOf(row, t, promoted), shadows })
+          : null,
       promotion: { id: row.id, state: t.state, step: t.step, percent: t.percent },
       details: { cause: t.cause, ...rec.numbers },
     });

@@ -2,23 +2,26 @@
  * Shadow calibrations: a stored, unserved calibration of a gate evaluated on mirrored live traffic. Adding or removing
  * one appends a `shadow_added` / `shadow_removed` event to the gate's activation log (its `details` carry the sample
  * rate), so it is pushed like every change; the gate's shadow set is the log's latest word on each calibration.
- * Live evidence: shadow batches are not counted yet (POST /v1/observations refuses them, so they can never raise the
- * active gate's alerts), so every live decision reads `inconclusive` with 0 queries.
+ * Live evidence: the gate's monitor counts a shadow's batches apart from the served traffic (they never raise the
+ * gate's alerts) and the served traffic since the shadow's first batch (gate-monitor/live-evidence.ts); the list reads
+ * the live decisions (monitoring/live-decision.ts) from those counts.
  */
 import { type ActivationEvent, commitActivation } from "../calibrations/activation";
-import { gateEventBody, servedThreshold, withSeq } from "../calibrations/gate-event";
+import { expectationOf } from "../calibrations/expectation";
+import { gateEventBody, PENDING_SINCE_SEQ, servedGate, servedThreshold, withHeads, withSeq } from "../calibrations/gate-event";
 import { currentOf } from "../calibrations/store";
 import {
   type Activation,
   type GateEvent,
-  type LiveDecision,
   MAX_SHADOWS_PER_GATE,
-  NO_GUARDS,
+  MIN_PROMOTION_QUERIES,
   type ServedShadow,
   type ShadowChanged,
   type ShadowList,
   type StoredCalibration,
 } from "../contract";
+import { shadowKey, versusKey } from "../monitoring/gate-monitor/live-evidence";
+import { liveDecision, liveSide, targetSide } from "../monitoring/live-decision";
 import { AppError } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { DEFAULT_SHIFT_TOLERANCE } from "../platform/limits";
@@ -46,12 +49,7 @@ export function shadowSet(events: readonly GateEvent[]): ShadowEntry[] {
 }
 
 const servedShadow = (c: StoredCalibration, s: ShadowEntry): ServedShadow => ({
-  calibration_id: c.id,
-  index_version: c.index_version,
-  threshold: c.threshold,
-  expected_drop_rate: c.expected_drop_rate,
-  guards: c.guards ? { min_keep: c.guards.min_keep, max_keep: c.guards.max_keep } : NO_GUARDS,
-  abstain_below: c.abstain_below ?? null,
+  ...servedGate(c),
   sample_rate: s.sample_rate,
   since_seq: s.since_seq,
 });
@@ -74,7 +72,7 @@ export async function changeShadow(
   if (c === null) throw new AppError("not_found", `calibration ${calibrationId} does not exist`);
   const gate = await deps.calibrations.gate(c.gate_id);
   if (gate === null) throw new TypeError(`calibration ${c.id} names gate ${c.gate_id}, which does not exist`);
-  const seq = await commitActivation(c.gate_id, deps, async ({ rows, headSeq }) => {
+  const seq = await commitActivation(c.gate_id, deps, async ({ rows, headSeq, heads }) => {
     const current = currentOf(rows);
     const inShadow = (await shadowsOf(c.gate_id, deps)).map((s) => s.calibration_id);
     if (sampleRate !== null) {
@@ -86,6 +84,11 @@ export async function changeShadow(
     } else if (!inShadow.includes(c.id)) throw new AppError("conflict", `calibration ${c.id} is not a shadow of its gate`);
     const control = current ? await deps.calibrations.get(current.calibration_id) : null;
     const at = deps.now().toISOString();
+    const kept = heads.shadows.filter((s) => s.calibration_id !== c.id);
+    const shadows =
+      sampleRate === null
+        ? kept
+        : [...kept, servedShadow(c, { calibration_id: c.id, sample_rate: sampleRate, since_seq: PENDING_SINCE_SEQ, since: at })];
     const activation: Activation = {
       id: newId("act", deps.now(), deps.random()),
       gate_id: c.gate_id,
@@ -104,7 +107,7 @@ export async function changeShadow(
       actor,
       reason,
       calibrationId: c.id,
-      served: control && current ? servedThreshold(gate, control, current.activated_at) : null,
+      served: control && current ? withHeads(servedThreshold(gate, control, current.activated_at), { rollout: heads.rollout, shadows }) : null,
       details: sampleRate === null ? null : { sample_rate: sampleRate },
     });
     const written = await deps.calibrations.append({ activation, event }, headSeq);
@@ -115,21 +118,17 @@ export async function changeShadow(
   return { gate_id: c.gate_id, calibration_id: c.id, seq, shadows: await shadowsOf(c.gate_id, deps) };
 }
 
-const noEvidence = (tolerance: number): LiveDecision => ({
-  decision: "inconclusive",
-  change: null,
-  interval95: null,
-  tolerance,
-  queries: 0,
-  reference_queries: null,
-  effective_queries: null,
-  more_data_factor: null,
-});
+/** Live queries a shadow's decisions are tightest at (the anytime-valid sequence's tuning point: live-decision.ts). */
+const SHADOW_PLANNED_QUERIES = MIN_PROMOTION_QUERIES;
 
 /** GET /v1/gates/{gate_id}/shadows. */
 export async function listShadows(gateId: string, deps: PromotionDeps): Promise<ShadowList> {
   if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", `gate ${gateId} does not exist`);
-  const [set, state] = await Promise.all([deps.calibrations.events(gateId, 0, SHADOW_LOG_ROWS).then(shadowSet), deps.calibrations.gateState(gateId)]);
+  const [set, state, evidence] = await Promise.all([
+    deps.calibrations.events(gateId, 0, SHADOW_LOG_ROWS).then(shadowSet),
+    deps.calibrations.gateState(gateId),
+    deps.monitor.evidence(gateId),
+  ]);
   const cals = await Promise.all(set.map((s) => deps.calibrations.get(s.calibration_id)));
   return {
     gate_id: gateId,
@@ -138,6 +137,10 @@ export async function listShadows(gateId: string, deps: PromotionDeps): Promise<
       const c = cals[i];
       if (!c) return [];
       const tol = c.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE;
+      // Keyed by the shadow_added event: evidence from an earlier stint in shadow is not this one's.
+      const shadowSums = evidence[shadowKey(c.id, s.since_seq)]?.sums ?? null;
+      const live = shadowSums ? liveSide(shadowSums) : null;
+      const versus = evidence[versusKey(c.id, s.since_seq)]?.sums ?? null;
       return [
         {
           calibration_id: c.id,
@@ -145,11 +148,11 @@ export async function listShadows(gateId: string, deps: PromotionDeps): Promise<
           sample_rate: s.sample_rate,
           since: s.since,
           since_seq: s.since_seq,
-          queries: 0,
-          drop_rate: null,
+          queries: shadowSums?.queries ?? 0,
+          drop_rate: live?.rate ?? null,
           expected_drop_rate: c.expected_drop_rate,
-          vs_target: noEvidence(tol),
-          vs_active: noEvidence(tol),
+          vs_target: liveDecision(targetSide(expectationOf(c)), live, tol, SHADOW_PLANNED_QUERIES),
+          vs_active: liveDecision(versus ? liveSide(versus) : null, live, tol, SHADOW_PLANNED_QUERIES),
           drift: null,
         },
       ];

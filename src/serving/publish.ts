@@ -4,8 +4,8 @@
  */
 import type { ActivationListener } from "../calibrations/activation";
 import { expectationOf } from "../calibrations/expectation";
-import { servedThreshold } from "../calibrations/gate-event";
-import { type ActiveRow, type CalibrationStore, currentOf, type GateRow } from "../calibrations/store";
+import { servedThreshold, withHeads } from "../calibrations/gate-event";
+import { type ActiveRow, type CalibrationStore, currentOf, type GateRow, type GateState } from "../calibrations/store";
 import type { StoredCalibration } from "../contract";
 import type { ProjectedThreshold, ThresholdProjection } from "./projection";
 
@@ -15,13 +15,19 @@ export interface ProjectionDeps {
   readonly projection: ThresholdProjection;
 }
 
-/** The value served for an active row. */
-export function projectionOf(gate: GateRow, row: ActiveRow, c: StoredCalibration): ProjectedThreshold {
+/**
+ * The value served for an active row. The gate's current value (`state` given) also carries the split and the shadow
+ * set, and is versioned by the gate's head seq: a shadow or promotion event changes what is served without a new
+ * activation row, and its seq must reach the ETag and outrank the KV value it replaces. A pinned version serves its
+ * calibration alone.
+ */
+export function projectionOf(gate: GateRow, row: ActiveRow, c: StoredCalibration, state: GateState | null): ProjectedThreshold {
+  const served = servedThreshold(gate, c, row.activated_at);
   return {
     v: 1,
     gate_id: gate.gate_id,
-    activation_seq: row.activation_seq,
-    threshold: servedThreshold(gate, c, row.activated_at),
+    activation_seq: state === null ? row.activation_seq : Math.max(row.activation_seq, state.headSeq),
+    threshold: state === null ? served : withHeads(served, state.heads),
     expectation: expectationOf(c),
   };
 }
@@ -37,7 +43,8 @@ export interface PublishResult {
  * (after a D1 Time Travel restore, sequence numbers can repeat: empty KV then, see docs/storage.md).
  */
 export async function publishGate(gateId: string, versions: readonly string[] | null, deps: ProjectionDeps): Promise<PublishResult> {
-  const [gate, rows] = await Promise.all([deps.calibrations.gate(gateId), deps.calibrations.activeRows(gateId)]);
+  const [gate, state] = await Promise.all([deps.calibrations.gate(gateId), deps.calibrations.gateState(gateId)]);
+  const rows = state.rows;
   if (gate === null || rows.length === 0) return { written: 0, unchanged: 0 };
   const targets: [string | null, ActiveRow][] = [];
   const current = currentOf(rows)!;
@@ -49,8 +56,9 @@ export async function publishGate(gateId: string, versions: readonly string[] | 
   let unchanged = 0;
   for (const [version, row] of targets) {
     const existing = await deps.projection.get(gateId, version);
-    // Equal: nothing to do. Greater: a concurrent publish already wrote a newer activation; never go back.
-    if (existing !== null && existing.activation_seq >= row.activation_seq) {
+    const seq = version === null ? Math.max(row.activation_seq, state.headSeq) : row.activation_seq;
+    // Equal: nothing to do. Greater: a concurrent publish already wrote a newer event; never go back.
+    if (existing !== null && existing.activation_seq >= seq) {
       unchanged++;
       continue;
     }
@@ -61,7 +69,7 @@ export async function publishGate(gateId: string, versions: readonly string[] | 
       record = fetched;
       records.set(row.calibration_id, record);
     }
-    await deps.projection.put(gateId, version, projectionOf(gate, row, record));
+    await deps.projection.put(gateId, version, projectionOf(gate, row, record, version === null ? state : null));
     written++;
   }
   return { written, unchanged };

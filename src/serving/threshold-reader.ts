@@ -202,7 +202,8 @@ async function readFromD1(
   remember: (entry: CachedThreshold) => void,
   deps: ReaderDeps,
 ): Promise<ReadOutcome> {
-  const rows = await deps.calibrations.activeRows(gateId);
+  const state = await deps.calibrations.gateState(gateId);
+  const rows = state.rows;
   const row = version === null ? currentOf(rows) : (rows.find((r) => r.index_version === version) ?? null);
   const [gate, record] = row ? await Promise.all([deps.calibrations.gate(gateId), deps.calibrations.get(row.calibration_id)]) : [null, null];
   if (row === null || gate === null || record === null) {
@@ -221,7 +222,7 @@ async function readFromD1(
     remember(cached(null, gateId, suggestions));
     throw new UncalibratedError(gateId, q, suggestions);
   }
-  const projection = projectionOf(gate, row, record);
+  const projection = projectionOf(gate, row, record, version === null ? state : null);
   const entry = cached(projection, gateId);
   remember(entry);
   // KV was missing a value D1 has: repair it after responding.

@@ -18,6 +18,7 @@ import type {
   GateMonitorRpc,
   JudgeInput,
   JudgeOutcome,
+  LiveSums,
   MonitorSnapshot,
   ObserveInput,
   ObserveManyInput,
@@ -101,6 +102,10 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc, G
 
   async series(fromMs: number, toMs: number): Promise<SeriesBucket[]> {
     return this.#monitor.series(fromMs, toMs);
+  }
+
+  async evidence(): Promise<Record<string, LiveSums>> {
+    return this.#monitor.evidence();
   }
 
   /** Raises every pending alert in D1; on failure keeps the rest and schedules the object's alarm to retry. */

@@ -24,6 +24,7 @@ import { missingTables } from "../platform/readiness";
 import { D1PromotionStore } from "../promotions/d1-store";
 import type { PromotionDeps } from "../promotions/deps";
 import { supersedeOnActivation } from "../promotions/service";
+import { decideStepFromEvidence } from "../promotions/step-evidence";
 import type { ReaderDeps } from "../serving/deps";
 import { KvThresholdProjection } from "../serving/projection";
 import { publishOnActivation } from "../serving/publish";
@@ -201,6 +202,8 @@ export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => 
     // --- promotions (E2) ---
     promotions: new D1PromotionStore(env.DB),
     promotionStopped: promotionStoppedAlert(alerts, core),
+    // A counted promotion-arm batch lets its step decide on the evidence (advance, pause or roll back).
+    armCounted: (p) => decideStepFromEvidence(p, deps),
     hub,
     relayClock: systemRelayClock,
     onUncalibrated: (gateId, q, caller) => {

@@ -6,11 +6,9 @@
  * progressive promotion moved by the admin overrides: the shadow and every promotion transition arrive pushed, in the
  * log's order, and the client keeps serving the gate from memory.
  *
- * Not here yet, because the server does not do it yet: the served state (GET /v1/threshold and each event's `served`)
- * carries no `rollout` and no `shadows`, so the arms by assignment key and `shadow()` are tested against a scripted
- * server (packages/client/test/promotion.test.ts, stream.test.ts) instead; shadow batches are refused (409) and no
- * step is decided from the arms' live counts, so the evidence-driven part (shadow observations until `equivalent`, a
- * step advancing on `equivalent`, the incident's v2 rolled back) waits for the monitor to count them.
+ * Tested elsewhere: the served split and shadows against the Worker, with the SDK's arms by assignment key
+ * (test/serving/served-rollout.workerd.test.ts); shadow batches counted into the shadow's live decision and a step
+ * rolled back on its arms' evidence (test/promotions/promotion-routes.workerd.test.ts).
  */
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";

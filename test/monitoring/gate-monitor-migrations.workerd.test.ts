@@ -60,10 +60,11 @@ const rewind = (stub: MonitorStub, to: "before-batch-hash" | "before-numbered-mi
   runInDurableObject(stub, (_: GateMonitor, state) => {
     const sql = state.storage.sql;
     sql.exec("DROP TABLE schema_migrations");
-    // The series (migration 4) and the hub's event log (migration 5) came after migrations were numbered: no older
-    // object has them.
+    // The series (migration 4), the hub's event log (migration 5) and the live evidence (migration 6) came after
+    // migrations were numbered: no older object has them.
     sql.exec("DROP TABLE series");
     sql.exec("DROP TABLE gate_events");
+    sql.exec("DROP TABLE evidence");
     if (to === "before-batch-hash") {
       // The first schema: batches without a hash, and none of the tables added later (judgments, queued ingest).
       sql.exec("CREATE TABLE batches_then (batch_id TEXT PRIMARY KEY, received_at INTEGER NOT NULL)");
@@ -82,6 +83,7 @@ const ALL_TABLES = [
   "batches",
   "coverage",
   "detectors",
+  "evidence",
   "gate_events",
   "history",
   "judgment_batches",

@@ -10,7 +10,7 @@ import { DRIFT_WINDOW_MS } from "../../src/monitoring/window";
 import { MAX_WINDOW_HISTORY } from "../../src/platform/limits";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
 import type { GateMonitor } from "../../src/worker/gate-monitor";
-import { batch, steady, T0 } from "../support/monitor-batches";
+import { batch, moved, steady, T0 } from "../support/monitor-batches";
 
 let counter = 0;
 function monitor(label: string) {
@@ -149,5 +149,44 @@ describe("GateMonitor.observeMany (queued batches)", () => {
     const status = await rpc.status(gateId, T0 + 1, DEFAULT_DRIFT_CONFIG);
     expect(status.windows[0]).toMatchObject({ queries: 22, batches: 3 });
     expect(status.queued_ingest).toMatchObject({ calls: 2, batches: 3, counted: 3 });
+  });
+
+  it("counts a shadow's batches apart (its alarm raises nothing of the gate) and each promotion arm per step", async () => {
+    const { gateId, stub, rpc } = monitor("evidence");
+    stubs.push(stub);
+    const shadowBatch = (id: string, at: number): ObserveInput => ({
+      ...batch(gateId, id, at, moved(200)),
+      calibration: { ...batch(gateId, id, at, []).calibration, id: `cal_shadow_${gateId}`, index_version: "v2" },
+      role: "shadow",
+      shadow_since_seq: 7,
+    });
+    // 60 % against an expected 30 %: as a served batch this alarms within one batch (see moved()).
+    const shadowed = await rpc.observe(shadowBatch("s1", T0));
+    expect(shadowed.alerts).toEqual([]);
+    // Its own window did alarm (the shadow's status): only the gate's alerts are spared.
+    expect(shadowed.window.drop_rate.alarm).toBe(true);
+    const status = await rpc.status(gateId, T0 + 1, DEFAULT_DRIFT_CONFIG);
+    expect(status.pending_alerts).toEqual([]);
+    expect(status.windows.find((w) => w.calibration_id === `cal_shadow_${gateId}`)).toMatchObject({ queries: 200, alarms: 1 });
+
+    await rpc.observe(batch(gateId, "served-1", T0 + 2, steady(30)));
+    const arm = (id: string, step: number, a: "candidate" | "control" | "unassigned", n: number): ObserveInput => ({
+      ...batch(gateId, id, T0 + 3, steady(n)),
+      promotion: { id: "prm_0123456789abcdef", step, arm: a },
+    });
+    await rpc.observe(arm("c0", 0, "candidate", 11));
+    await rpc.observe(arm("k0", 0, "control", 13));
+    await rpc.observe(arm("c1", 1, "candidate", 17));
+    await rpc.observe(arm("u1", 1, "unassigned", 19));
+    const ev = await rpc.evidence();
+    const queries = Object.fromEntries(Object.entries(ev).map(([k, v]) => [k, v.sums.queries]));
+    expect(queries).toEqual({
+      [`shadow:cal_shadow_${gateId}@7`]: 200,
+      // Served since the shadow's first batch: every batch but the candidate arm's (30 + 13 + 19).
+      [`versus:cal_shadow_${gateId}@7`]: 62,
+      "arm:prm_0123456789abcdef:0:candidate": 11,
+      "arm:prm_0123456789abcdef:0:control": 13,
+      "arm:prm_0123456789abcdef:1:candidate": 17,
+    });
   });
 });

@@ -2,7 +2,8 @@
  * Guarded promotion and shadows through the API: a promotion's state of record is D1, every transition is one
  * conditional write with its audit row and one row of the gate's activation log; overrides apply where they may and
  * are refused (409, nothing changed) where they may not; a replayed transition (a restart between a decision and its
- * write, retried) changes nothing; a shadow is never served and its batches are never counted as production.
+ * write, retried) changes nothing; a shadow is never served, and its batches count as its own evidence, never as
+ * production.
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -103,6 +104,28 @@ describe("POST /v1/calibrations/{id}/promote", () => {
     expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "superseded", percent: 0 });
   });
 
+  it("rolls back on the arms' evidence: a candidate that drops far more than control at its step (the incident's v2)", async () => {
+    const { gate, v1, v2 } = await twoVersions("promo-evidence");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { steps: [10, 50, 100], min_queries: 200 } });
+    const arm = (id: string, calibration_id: string, a: "candidate" | "control", dropped: number) => ({
+      batch_id: id,
+      calibration_id,
+      promotion: { id: p.id, step: 0, arm: a },
+      queries: Array.from({ length: 100 }, () => [20, dropped]),
+    });
+    await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: arm("ctl-1", v1.id, "control", 4) });
+    // Still running while the candidate arm has no evidence.
+    expect((await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).state).toBe("running");
+    await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: arm("cand-1", v2.id, "candidate", 14) });
+    const after = await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read });
+    expect(after).toMatchObject({ state: "rolled_back", percent: 0 });
+    const last = after.steps.at(-1)!;
+    expect(last).toMatchObject({ kind: "rolled_back", actor: "promotion" });
+    expect(last.cause).not.toBe("admin");
+    expect(last.numbers).toMatchObject({ vs_control: { decision: "shifted" } });
+    expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).rollout).toBeNull();
+  });
+
   it("a transition replayed after a restart (the same version, the same audit id) changes nothing", async () => {
     const { v2 } = await twoVersions("promo-replay");
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
@@ -139,7 +162,7 @@ describe("POST /v1/calibrations/{id}/promote", () => {
 });
 
 describe("shadow calibrations", () => {
-  it("adds and removes a shadow (logged, listed with no evidence yet), never for a served calibration, never served", async () => {
+  it("adds and removes a shadow (logged, listed with no evidence before its batches), never for a served calibration, never served", async () => {
     const { gate, v1, v2 } = await twoVersions("shadow-add");
     const added = await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { ...admin, json: { sample_rate: 0.2 } });
     expect(added.shadows).toEqual([expect.objectContaining({ calibration_id: v2.id, sample_rate: 0.2, threshold: v2.threshold })]);
@@ -157,14 +180,36 @@ describe("shadow calibrations", () => {
     await expectError(await call("DELETE", `/v1/calibrations/${v2.id}/shadow`, admin), 409, "conflict");
   });
 
-  it("a shadow batch is refused and counts nothing, so it can never raise the active gate's alerts", async () => {
-    const { v1, v2 } = await twoVersions("shadow-batch");
-    await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { ...admin, json: {} });
-    const batch = { batch_id: "shadow-1", calibration_id: v2.id, role: "shadow", queries: Array.from({ length: 200 }, () => [20, 20]) };
-    await expectError(await call("POST", "/v1/observations", { token: TOKENS.read, json: batch }), 409, "conflict");
-    const monitor = await callJson("GET", `/v1/monitor?${qs({ index: v1.index, embedding: v1.embedding, reranker: v1.reranker })}`, 200, {
-      token: TOKENS.read,
-    });
-    expect(monitor.windows).toEqual([]);
+  it("counts shadow batches in the shadow's own evidence: `shifted` for a v2 that drops far more, no alert of the gate, nothing served changes", async () => {
+    const { gate, v1, v2 } = await twoVersions("shadow-batch");
+    // Not a shadow (yet): refused, nothing counted.
+    const early = { batch_id: "shadow-early", calibration_id: v2.id, role: "shadow", queries: [[20, 4]] };
+    await expectError(await call("POST", "/v1/observations", { token: TOKENS.read, json: early }), 409, "conflict");
+    await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { ...admin, json: { sample_rate: 0.5 } });
+    const before = await call("GET", `/v1/threshold?${qs(gate)}`, { token: TOKENS.read });
+    const beforeBody = await before.text();
+    // The served traffic keeps its expected ~20 % drop; the shadow's mirrored queries drop 70 % (the incident's v2),
+    // far past anything the gate's own detector would let through without an alarm.
+    for (let i = 0; i < 4; i++) {
+      const served = { batch_id: `served-${i}`, calibration_id: v1.id, queries: Array.from({ length: 100 }, () => [20, 4]) };
+      await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: served });
+      const shadow = { batch_id: `shadow-${i}`, calibration_id: v2.id, role: "shadow", queries: Array.from({ length: 100 }, () => [20, 14]) };
+      const counted = await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: shadow });
+      expect(counted).toMatchObject({ queued: false, accepted: true, calibration_id: v2.id, alerts: [] });
+    }
+    const list = await callJson("GET", `/v1/gates/${v2.gate_id}/shadows`, 200, { token: TOKENS.read });
+    const s = list.shadows[0]!;
+    expect(s).toMatchObject({ calibration_id: v2.id, queries: 400 });
+    expect(s.drop_rate).toBeCloseTo(0.7, 10);
+    expect(s.vs_target).toMatchObject({ decision: "shifted", queries: 400 });
+    expect(s.vs_target.change!).toBeGreaterThan(0.4);
+    // The active side spans the shadow's batches only: the served batch before the shadow's first is not in it.
+    expect(s.vs_active).toMatchObject({ decision: "shifted", reference_queries: 300 });
+    // The gate raised nothing, and serves the same bytes.
+    const alerts = await env.DB.prepare("SELECT kind FROM alerts WHERE gate_id = ?").bind(v2.gate_id).all<{ kind: string }>();
+    expect(alerts.results.map((a) => a.kind)).not.toContain("drop_rate_drift");
+    expect(alerts.results.map((a) => a.kind)).not.toContain("empty_context");
+    const after = await call("GET", `/v1/threshold?${qs(gate)}`, { token: TOKENS.read });
+    expect(await after.text()).toBe(beforeBody);
   });
 });

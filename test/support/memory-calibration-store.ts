@@ -11,7 +11,15 @@ import {
   type LogEntry,
   type UploadRequest,
 } from "../../src/calibrations/store";
-import { type Activation, type ActivationOutcome, CALIBRATION_CHANGE_KINDS, type GateEvent, type StoredCalibration } from "../../src/contract";
+import {
+  type Activation,
+  type ActivationOutcome,
+  CALIBRATION_CHANGE_KINDS,
+  type GateEvent,
+  type ServedRollout,
+  type ServedShadow,
+  type StoredCalibration,
+} from "../../src/contract";
 import { AppError } from "../../src/platform/errors";
 import type { Distribution } from "../../src/stats/distribution";
 
@@ -88,7 +96,14 @@ export class MemoryCalibrationStore implements CalibrationStore {
   }
 
   async gateState(gateId: string): Promise<GateState> {
-    return { rows: await this.activeRows(gateId), headSeq: this.latestSeq(gateId) };
+    // The split and the shadow set as the newest event that states them left them (the D1 store's gate_heads).
+    let rollout: ServedRollout | null = null;
+    let shadows: ServedShadow[] = [];
+    for (const x of this.activationLog.filter((y) => y.activation.gate_id === gateId).sort((a, b) => a.seq - b.seq)) {
+      if (x.event.served?.rollout !== undefined) rollout = x.event.served.rollout;
+      if (x.event.served?.shadows !== undefined) shadows = x.event.served.shadows;
+    }
+    return { rows: await this.activeRows(gateId), headSeq: this.latestSeq(gateId), heads: { rollout, shadows: structuredClone(shadows) } };
   }
 
   async events(gateId: string, afterSeq: number, limit: number): Promise<GateEvent[]> {

@@ -84,6 +84,13 @@ CREATE TABLE IF NOT EXISTS gate_events (seq INTEGER PRIMARY KEY, prev_seq INTEGE
 CREATE INDEX IF NOT EXISTS gate_events_by_prev ON gate_events (prev_seq);
 `),
   },
+  // Shadows and promotions (src/promotions/) ------------------------------------------------------------------
+  {
+    id: 6,
+    name: "evidence: live counts of each shadow, its comparison span and each promotion arm per step (live-evidence.ts)",
+    apply: (sql) =>
+      sql.exec(`CREATE TABLE IF NOT EXISTS evidence (calibration_id TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, state TEXT NOT NULL)`),
+  },
 ];
 
 /** Applies every migration the object has not run, each in its own transaction with its ledger row; returns their ids. */

@@ -17,6 +17,7 @@ import { addJudgments, coverageStatus, evaluateCoverageState, newCoverageState, 
 import type {
   JudgeInput,
   JudgeOutcome,
+  LiveSums,
   MonitorSnapshot,
   ObserveInput,
   ObserveManyInput,
@@ -29,6 +30,7 @@ import { AlertOutbox } from "./alert-outbox";
 import { BatchLedger } from "./batch-ledger";
 import { CoverageTests } from "./coverage";
 import { IngestCounters } from "./ingest-counters";
+import { armKey, LiveEvidence, shadowKey } from "./live-evidence";
 import { migrate } from "./migrations";
 import { Series } from "./series";
 import { Windows } from "./windows";
@@ -43,6 +45,7 @@ export class Monitor {
   readonly #coverage: CoverageTests;
   readonly #counters: IngestCounters;
   readonly #series: Series;
+  readonly #evidence: LiveEvidence;
   /** Alarms decided and not yet raised in D1: the host drains it. */
   readonly outbox: AlertOutbox;
 
@@ -56,6 +59,7 @@ export class Monitor {
     this.#coverage = new CoverageTests(sql);
     this.#counters = new IngestCounters(sql);
     this.#series = new Series(sql);
+    this.#evidence = new LiveEvidence(sql);
     this.outbox = new AlertOutbox(sql);
   }
 
@@ -147,14 +151,34 @@ export class Monitor {
       drop_rate_alarm: ev.dropRate.alarm,
       empty_context_alarm: ev.emptyContext?.alarm ?? false,
     });
+    this.#countEvidence(input, now);
+    // A shadow's window runs exactly as the active one's, but its alarms are its own status: never the gate's alerts.
+    const shadow = input.role === "shadow";
     if (alerts.length > 0) {
       // Restart the detector after an alarm, so a continued shift alarms again on fresh evidence. The window keeps its
       // counts: the day's drop rate is still the day's (the gate reads "alarm" from the alert, ../drift-state.ts).
       next = { ...next, alarms: next.alarms + 1, detector: newDetector() };
-      for (const a of alerts) this.outbox.add(a, now);
+      if (!shadow) for (const a of alerts) this.outbox.add(a, now);
     }
     this.#windows.save(next, now);
-    return { duplicate: false, mismatch: false, window: status, alerts: alerts.map((a) => a.kind) };
+    return { duplicate: false, mismatch: false, window: status, alerts: shadow ? [] : alerts.map((a) => a.kind) };
+  }
+
+  /** The batch's share of the live evidence (live-evidence.ts): a shadow's, a promotion arm's, the served span. */
+  #countEvidence(input: ObserveInput, now: number): void {
+    if (input.role === "shadow") {
+      this.#evidence.add(shadowKey(input.calibration.id, input.shadow_since_seq ?? 0), input.queries, now);
+      return;
+    }
+    const p = input.promotion;
+    // Unassigned queries are not randomized: they take no part in an arm's evidence.
+    if (p !== undefined && p.arm !== "unassigned") this.#evidence.add(armKey(p.id, p.step, p.arm), input.queries, now);
+    if (p?.arm !== "candidate") this.#evidence.addServed(input.queries, now);
+  }
+
+  /** The live evidence by key (live-evidence.ts). */
+  evidence(): Record<string, LiveSums> {
+    return this.#evidence.all();
   }
 
   /**

@@ -5,9 +5,9 @@
  */
 export class StateTable<T> {
   readonly #sql: SqlStorage;
-  readonly #table: "windows" | "detectors" | "coverage";
+  readonly #table: "windows" | "detectors" | "coverage" | "evidence";
 
-  constructor(sql: SqlStorage, table: "windows" | "detectors" | "coverage") {
+  constructor(sql: SqlStorage, table: "windows" | "detectors" | "coverage" | "evidence") {
     this.#sql = sql;
     this.#table = table;
   }
