@@ -52,9 +52,12 @@ describe("runScheduled: projection reconciliation", () => {
 
     const row = await activeRow(gateId, "v1");
     expect(row.calibration_id).toBe(cal.id);
+    // The current value is the one first published; a pinned version's value serves its calibration alone (no
+    // promotion split or shadow set, which belong to the gate's current reads).
+    const { rollout: _rollout, shadows: _shadows, ...pinnedThreshold } = published!.threshold;
     for (const version of [null, "v1"]) {
       const value = await kvGet(gateId, version);
-      expect(value).toEqual(published);
+      expect(value).toEqual(version === null ? published : { ...published, threshold: pinnedThreshold });
       expect(value).toMatchObject({ v: 1, gate_id: gateId, activation_seq: row.activation_seq });
       expect(value?.threshold).toMatchObject({ calibration_id: cal.id, threshold: cal.threshold, index_version: "v1" });
     }
