@@ -36,7 +36,8 @@ function sources(dir: string): string[] {
 function declarations(text: string): [string, string][] {
   const out: [string, string][] = [];
   for (const line of text.split("\n")) {
-    const m = /^(?:export )?(?:let|var) ([A-Za-z_$][\w$]*)(.*)$/u.exec(line) ?? /^(?:export )?const ([A-Za-z_$][\w$]*)(?::[^=]+)? = (new .*)$/u.exec(line);
+    const m =
+      /^(?:export )?(?:let|var) ([A-Za-z_$][\w$]*)(.*)$/u.exec(line) ?? /^(?:export )?const ([A-Za-z_$][\w$]*)(?::[^=]+)? = (new .*)$/u.exec(line);
     if (m) out.push([m[1]!, (m[2] ?? "").trim()]);
   }
   return out;
