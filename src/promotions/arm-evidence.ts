@@ -6,7 +6,7 @@
  * what the decision saw.
  */
 import { expectationOf } from "../calibrations/expectation";
-import type { StepEvidence, StoredCalibration } from "../contract";
+import type { ArmDrift, StepEvidence, StoredCalibration } from "../contract";
 import { liveDecision, liveSide, targetSide } from "../monitoring/live-decision";
 import type { ArmEvidence, LiveSums } from "../monitoring/monitor-contract";
 import { armKey } from "../monitoring/gate-monitor/live-evidence";
@@ -54,7 +54,6 @@ export function stepEvidence(
 
 /** The numbers an automatic transition records in its audit row, its log event and its alert. */
 export function decisionNumbers(view: StepEvidence): Record<string, unknown> {
-  const drift = view.candidate_drift;
   return {
     vs_control: view.vs_control,
     vs_target: view.vs_target,
@@ -62,17 +61,21 @@ export function decisionNumbers(view: StepEvidence): Record<string, unknown> {
     control_queries: view.control_queries,
     candidate_drop_rate: view.candidate_drop_rate,
     control_drop_rate: view.control_drop_rate,
-    drift_alarm:
-      drift?.alarm == null
-        ? null
-        : {
-            ...drift.alarm,
-            observed: drift.window.drop_rate.observed,
-            expected: drift.window.drop_rate.expected,
-            band: drift.window.drop_rate.band,
-            log_evidence: drift.alarm.kind === "empty_context" ? (drift.window.empty_context?.log_evidence ?? null) : drift.window.drop_rate.log_evidence,
-            log_threshold: drift.window.log_threshold,
-            queries: drift.window.queries,
-          },
+    drift_alarm: alarmNumbers(view.candidate_drift),
+  };
+}
+
+/** The alarm of the candidate's drift detector with the numbers of the test that fired (drop rate or empty context). */
+function alarmNumbers(drift: ArmDrift | null): Record<string, unknown> | null {
+  if (drift?.alarm == null) return null;
+  const t = drift.alarm.kind === "empty_context" ? drift.window.empty_context : drift.window.drop_rate;
+  return {
+    ...drift.alarm,
+    observed: t?.observed ?? null,
+    expected: t?.expected ?? null,
+    band: t?.band ?? null,
+    log_evidence: t?.log_evidence ?? null,
+    log_threshold: drift.window.log_threshold,
+    queries: drift.window.queries,
   };
 }
