@@ -39,8 +39,7 @@ export async function decideStep(row: PromotionRow, arms: ArmEvidence, deps: Pro
   const { view, input } = stepEvidence(row, arms, candidate);
   const numbers = decisionNumbers(view);
   const onEvidence = transition(row, input);
-  if (onEvidence.kind !== "none")
-    return (await applyTransition(row, onEvidence, "promotion", null, numbers, deps)) === null ? "lost" : "decided";
+  if (onEvidence.kind !== "none") return (await applyTransition(row, onEvidence, "promotion", null, numbers, deps)) === null ? "lost" : "decided";
   const deadline = stepDeadline(row);
   if (deps.now().getTime() < deadline) return "waiting";
   const t = transition(row, { kind: "deadline", step: row.step });

@@ -103,7 +103,10 @@ describe("GateMonitor", () => {
 });
 
 describe("GateMonitor: a promotion's candidate arm", () => {
-  const arm = (b: ObserveInput, step: number, a: "candidate" | "control"): ObserveInput => ({ ...b, promotion: { id: "prm_0000000000aaaa", step, arm: a } });
+  const arm = (b: ObserveInput, step: number, a: "candidate" | "control"): ObserveInput => ({
+    ...b,
+    promotion: { id: "prm_0000000000aaaa", step, arm: a },
+  });
 
   it("runs its own drift window per step: its alarm stays in the arm's evidence, never in the gate's windows or alerts", async () => {
     const { gateId, stub, rpc } = monitor("arm-drift");

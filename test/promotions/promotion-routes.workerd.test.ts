@@ -257,7 +257,12 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
     const alarm = last.numbers.drift_alarm as { log_evidence: number; log_threshold: number };
     expect(alarm.log_evidence).toBeGreaterThanOrEqual(alarm.log_threshold);
     // The paused step shows the detector that stopped it.
-    expect(after.evidence).toMatchObject({ step: 0, candidate_queries: 120, control_queries: 10, candidate_drift: { alarm: { kind: "drop_rate_drift" } } });
+    expect(after.evidence).toMatchObject({
+      step: 0,
+      candidate_queries: 120,
+      control_queries: 10,
+      candidate_drift: { alarm: { kind: "drop_rate_drift" } },
+    });
     expect(after.evidence!.candidate_drift!.window).toMatchObject({ calibration_id: v2.id, queries: 120, drop_rate: { alarm: true } });
     // The activation log's event carries the cause and the numbers; the alert is the promotion's, not a drift alert.
     const event = await env.DB.prepare("SELECT event FROM activations WHERE seq = ?").bind(last.seq).first<{ event: string }>();
@@ -271,7 +276,15 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
     const { v2 } = await twoVersions("engine-empty");
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { min_queries: 200 } });
     // Half the queries lose every candidate, half keep all: 20 % dropped overall, as calibrated.
-    await post(armBatch(p, "empty-cand", v2.id, "candidate", Array.from({ length: 120 }, (_, j) => (j % 2 ? [4, 4] : [16, 0]))));
+    await post(
+      armBatch(
+        p,
+        "empty-cand",
+        v2.id,
+        "candidate",
+        Array.from({ length: 120 }, (_, j) => (j % 2 ? [4, 4] : [16, 0])),
+      ),
+    );
     const last = (await get(p)).steps.at(-1)!;
     expect(last).toMatchObject({ kind: "rolled_back", cause: "drift_alarm" });
     expect(last.numbers).toMatchObject({

@@ -86,7 +86,12 @@ export async function promote(c: Ctx): Promise<number> {
     if (onRegression !== undefined) plan.on_regression = onRegression;
     const tolerance = num(c.v.tolerance, "--tolerance", (x) => x > 0 && x < 1, "a drop-rate change above 0 and below 1, e.g. 0.02");
     if (tolerance !== undefined) plan.tolerance = tolerance;
-    const maxStepHours = num(c.v["max-step-hours"], "--max-step-hours", (x) => x > 0 && x <= MAX_STEP_HOURS, `hours above 0 and at most ${MAX_STEP_HOURS}`);
+    const maxStepHours = num(
+      c.v["max-step-hours"],
+      "--max-step-hours",
+      (x) => x > 0 && x <= MAX_STEP_HOURS,
+      `hours above 0 and at most ${MAX_STEP_HOURS}`,
+    );
     if (maxStepHours !== undefined) plan.max_step_hours = maxStepHours;
     res = await c.api().request<Promotion>("promoteCalibration", { params: { id }, ...json(plan), okStatuses: [200, 201] });
   }

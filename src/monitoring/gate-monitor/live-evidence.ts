@@ -90,8 +90,7 @@ export class LiveEvidence {
   /** Deletes every row whose key starts with one of `prefixes` (compared literally: ids hold `_`, a LIKE wildcard). */
   forget(prefixes: readonly string[]): number {
     let n = 0;
-    for (const p of prefixes)
-      n += this.#sql.exec(`DELETE FROM evidence WHERE substr(calibration_id, 1, ?) = ?`, p.length, p).rowsWritten;
+    for (const p of prefixes) n += this.#sql.exec(`DELETE FROM evidence WHERE substr(calibration_id, 1, ?) = ?`, p.length, p).rowsWritten;
     return n;
   }
 

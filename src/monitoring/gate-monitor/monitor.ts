@@ -26,16 +26,7 @@ import type {
   ObserveOutcome,
   QueuedBatchResult,
 } from "../monitor-contract";
-import {
-  abstentionSummary,
-  addBatch,
-  driftSummary,
-  emptyContextSummary,
-  evaluateWindow,
-  newWindow,
-  type WindowState,
-  windowStatus,
-} from "../window";
+import { abstentionSummary, addBatch, driftSummary, emptyContextSummary, evaluateWindow, newWindow, type WindowState, windowStatus } from "../window";
 import { AlertOutbox } from "./alert-outbox";
 import { BatchLedger } from "./batch-ledger";
 import { CoverageTests } from "./coverage";
