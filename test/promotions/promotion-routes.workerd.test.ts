@@ -5,10 +5,11 @@
  * write, retried) changes nothing; a shadow is never served, and its batches count as its own evidence, never as
  * production.
  */
-import { abortAllDurableObjects, createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { abortAllDurableObjects, env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { D1PromotionStore } from "../../src/promotions/d1-store";
 import type { GateMonitor } from "../../src/worker/gate-monitor";
+import { isolate, newIsolateMemory } from "../../src/worker/isolate";
 import { tick } from "../support/scheduled";
 import { asQueries, call, callJson, expectError, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
@@ -358,32 +359,14 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
     expect((await get(p)).evidence).toMatchObject({ candidate_queries: 100, control_queries: 100, vs_control: { decision: "equivalent" } });
     // (b) The gate's monitor is reset as a crash or a deploy would (every live instance dropped, storage kept).
     await abortAllDurableObjects();
-    // (a) A fresh isolate: the Worker's modules evaluated anew (its app and src/worker/isolate.ts), so nothing of the
-    // first isolate's memory is there. After (b): the test pool would treat new modules under a live object as a code
-    // change and invalidate it noisily (test/support/setup-workerd-file.ts resets in the same order).
-    vi.resetModules();
-    const fresh = (await import("../../src/worker/app")).app;
-    const freshCall = async (path: string, json: unknown) => {
-      const ctx = createExecutionContext();
-      const res = await fresh.fetch(
-        new Request(`http://scoregate.test${path}`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${TOKENS.read}`, "content-type": "application/json" },
-          body: JSON.stringify(json),
-        }),
-        env as never,
-        ctx,
-      );
-      await waitOnExecutionContext(ctx);
-      return res;
-    };
+    // (a) A fresh isolate: everything an isolate remembers is src/worker/isolate.ts (test/worker/isolate-state.test.ts
+    // holds every other module to keeping nothing), so an empty one is a new isolate's memory.
+    Object.assign(isolate, newIsolateMemory());
     // A batch replayed from before the restart is still a duplicate; the step's counts go on from where they were.
-    expect(await (await freshCall("/v1/observations", armBatch(p, "rs-cand-1", v2.id, "candidate", onTarget(100)))).json()).toMatchObject({
-      duplicate: true,
-    });
-    expect((await freshCall("/v1/observations", armBatch(p, "rs-ctl-2", v1.id, "control", onTarget(100)))).status).toBe(202);
+    expect(await post(armBatch(p, "rs-cand-1", v2.id, "candidate", onTarget(100)))).toMatchObject({ duplicate: true });
+    await post(armBatch(p, "rs-ctl-2", v1.id, "control", onTarget(100)));
     expect((await get(p)).evidence).toMatchObject({ step: 0, candidate_queries: 100, control_queries: 200 });
-    expect((await freshCall("/v1/observations", armBatch(p, "rs-cand-2", v2.id, "candidate", onTarget(100)))).status).toBe(202);
+    await post(armBatch(p, "rs-cand-2", v2.id, "candidate", onTarget(100)));
     await tick(env, new Date());
     const after = await get(p);
     expect(after).toMatchObject({ state: "running", step: 1, percent: 50, version: 2 });
