@@ -206,6 +206,9 @@ describe("shadow calibrations", () => {
     expect(s.drop_rate).toBeCloseTo(0.7, 10);
     expect(s.vs_target).toMatchObject({ decision: "shifted", queries: 400 });
     expect(s.vs_target.change!).toBeGreaterThan(0.4);
+    // The shadow's own drift window, run as the active gate's: it alarms on the shift, and raises nothing (below).
+    expect(s.drift).toMatchObject({ calibration_id: v2.id, queries: 400, drop_rate: { observed: 0.7 } });
+    expect(s.drift!.alarms).toBeGreaterThan(0);
     // The active side spans the shadow's batches only: the served batch before the shadow's first is not in it.
     expect(s.vs_active).toMatchObject({ decision: "shifted", reference_queries: 300 });
     // The gate raised nothing, and serves the same bytes.
