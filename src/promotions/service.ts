@@ -44,9 +44,15 @@ async function view(row: PromotionRow, deps: PromotionDeps): Promise<Promotion> 
   return { ...row, percent: percentOf(row.plan, row.state, row.step), evidence, steps };
 }
 
+/** The step's live numbers; null (logged) when the gate's monitor cannot answer: a transition already written stands. */
 async function liveEvidence(row: PromotionRow, deps: PromotionDeps): Promise<StepEvidence | null> {
-  const [evidence, candidate] = await Promise.all([deps.monitor.evidence(row.gate_id), deps.calibrations.get(row.candidate_calibration_id)]);
-  return candidate === null ? null : stepEvidence(row, armsOf(row, evidence), candidate).view;
+  try {
+    const [evidence, candidate] = await Promise.all([deps.monitor.evidence(row.gate_id), deps.calibrations.get(row.candidate_calibration_id)]);
+    return candidate === null ? null : stepEvidence(row, armsOf(row, evidence), candidate).view;
+  } catch (e) {
+    console.error(`reading the live evidence of promotion ${row.id} failed; answered without it`, e);
+    return null;
+  }
 }
 
 /**
