@@ -17,4 +17,6 @@ export declare function startWorker(options?: {
   inspector?: boolean;
   v8Flags?: readonly string[];
   onRuntimeLine?: ((line: string) => void) | null;
+  stateDir?: string | null;
+  migrate?: boolean;
 }): Promise<StartedWorker>;

@@ -255,8 +255,11 @@ export function machineInfo() {
   };
 }
 
-/** The Miniflare options every local worker here shares: loopback on a free port, no telemetry, state under `tmp`. */
-function localRuntimeOptions(tmp, log) {
+/**
+ * The Miniflare options every local worker here shares: loopback on a free port, no telemetry, state under `tmp`
+ * (or in `stateDir`, which outlives the worker).
+ */
+function localRuntimeOptions(tmp, log, stateDir = null) {
   return {
     host: "127.0.0.1",
     port: 0,
@@ -267,7 +270,7 @@ function localRuntimeOptions(tmp, log) {
     cf: false,
     // no per-request log line from Miniflare's entry worker (production has no such hop)
     logRequests: false,
-    resourcePersistencePath: join(tmp, "state"),
+    resourcePersistencePath: stateDir ?? join(tmp, "state"),
     resourceTmpPath: join(tmp, "mf-tmp"),
   };
 }
@@ -277,9 +280,19 @@ function localRuntimeOptions(tmp, log) {
  * (dev tokens dev-read / dev-calibrate / dev-admin), migrations applied. Returns { mf, url, workerdPid, tmp, close }.
  * `ingest: "queue"` sets OBSERVATION_INGEST=queue and binds the observation queue with its consumer (the Worker
  * itself), as wrangler.toml declares them. `v8Flags` are passed to workerd's V8 (e.g. ["--trace-gc"]); `onRuntimeLine`
- * receives every line workerd prints (instead of this process's console).
+ * receives every line workerd prints (instead of this process's console). `stateDir`: keep D1, KV and Durable Object
+ * storage there instead of under the temp dir, so it outlives close() (the caller removes it) and a later worker
+ * started on it continues from it, with `migrate: false` (the migrations are applied once per storage).
  */
-export async function startWorker({ log = LogLevel.WARN, ingest = "direct", inspector = false, v8Flags = [], onRuntimeLine = null } = {}) {
+export async function startWorker({
+  log = LogLevel.WARN,
+  ingest = "direct",
+  inspector = false,
+  v8Flags = [],
+  onRuntimeLine = null,
+  stateDir = null,
+  migrate = true,
+} = {}) {
   const tmp = mkdtempSync(join(tmpdir(), "scoregate-bench-"));
   let mf = null;
   let closed = false;
@@ -312,7 +325,7 @@ export async function startWorker({ log = LogLevel.WARN, ingest = "direct", insp
     const flagsBefore = process.env.MINIFLARE_WORKERD_V8_FLAGS;
     if (v8Flags.length > 0) process.env.MINIFLARE_WORKERD_V8_FLAGS = v8Flags.join(" ");
     mf = new Miniflare({
-      ...localRuntimeOptions(tmp, log),
+      ...localRuntimeOptions(tmp, log, stateDir),
       // every line workerd prints (a V8 --trace-gc line arrives as { level: "log", message })
       ...(onRuntimeLine ? { handleStructuredLogs: (entry) => onRuntimeLine(entry.message) } : {}),
       // workerd's DevTools inspector on a free loopback port: per-isolate V8 heap figures (isolateHeapUsage below)
@@ -348,7 +361,7 @@ export async function startWorker({ log = LogLevel.WARN, ingest = "direct", insp
     const url = await mf.ready;
     if (flagsBefore === undefined) delete process.env.MINIFLARE_WORKERD_V8_FLAGS;
     else process.env.MINIFLARE_WORKERD_V8_FLAGS = flagsBefore;
-    const migrations = await applyMigrations(mf);
+    const migrations = migrate ? await applyMigrations(mf) : null;
     const workerdPid = findWorkerdPid();
     return { mf, url, workerdPid, tmp, buildMs, migrations, compatibilityDate, close };
   } catch (e) {

@@ -184,6 +184,25 @@ export const PromotionStepRecord = z.object({
 });
 export type PromotionStepRecord = z.infer<typeof PromotionStepRecord>;
 
+/** The first drift alarm of a candidate arm during a step (it stops the step): which test, when, and its sentence. */
+export const ArmDriftAlarm = z.object({
+  kind: z.enum(["drop_rate_drift", "empty_context"]),
+  at: z.string(),
+  summary: z.string(),
+});
+export type ArmDriftAlarm = z.infer<typeof ArmDriftAlarm>;
+
+/**
+ * The candidate arm's drift detector during a step: the gate's own anytime-valid detector (drop rate, and empty
+ * context where the calibration has its expectation) run on the candidate arm's batches of this step alone, against
+ * the candidate calibration's expectation. Its alarm stops the step (`drift_alarm`); it never raises the gate's alerts.
+ */
+export const ArmDrift = z.object({
+  window: WindowStatus,
+  alarm: ArmDriftAlarm.nullable(),
+});
+export type ArmDrift = z.infer<typeof ArmDrift>;
+
 /** Evidence of the running step, per arm (GET /v1/promotions/{id} while running or paused). */
 export const StepEvidence = z.object({
   step: z.number().int(),
@@ -191,8 +210,11 @@ export const StepEvidence = z.object({
   control_queries: z.number().int(),
   candidate_drop_rate: z.number().nullable(),
   control_drop_rate: z.number().nullable(),
+  /** The candidate arm against the control arm of the same step, and against its own calibration's expected rate. */
   vs_control: LiveDecision,
   vs_target: LiveDecision,
+  /** The candidate arm's drift detector this step (null before its first batch). */
+  candidate_drift: ArmDrift.nullable(),
 });
 export type StepEvidence = z.infer<typeof StepEvidence>;
 
@@ -211,6 +233,7 @@ export const Promotion = z.object({
   started_at: z.string(),
   updated_at: z.string(),
   actor: z.string(),
+  /** The running or paused step's live numbers (null once the promotion is closed: its evidence is deleted then). */
   evidence: StepEvidence.nullable(),
   steps: z.array(PromotionStepRecord),
 });

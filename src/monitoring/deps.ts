@@ -7,7 +7,7 @@ import type { CalibrationStore } from "../calibrations/store";
 import type { BatchPromotion } from "../contract";
 import type { ThresholdReader } from "../serving/threshold-reader";
 import type { DriftConfig } from "../stats/drift";
-import type { MonitorClient } from "./monitor-contract";
+import type { ArmEvidence, MonitorClient } from "./monitor-contract";
 import type { ObservationIngest } from "./observation-queue";
 
 export interface MonitoringDeps {
@@ -18,8 +18,11 @@ export interface MonitoringDeps {
   readonly now: () => Date;
   /** The gate monitors (one Durable Object per gate). */
   readonly monitor: MonitorClient;
-  /** After a promotion-arm batch is counted: its step's decision from the evidence (promotions, wired in worker/). */
-  readonly armCounted?: (promotion: BatchPromotion) => Promise<void>;
+  /**
+   * After a promotion-arm batch is counted: its step's decision from the evidence (promotions, wired in worker/), given
+   * the step's arms as the batch left them when the monitor answered with them.
+   */
+  readonly armCounted?: (promotion: BatchPromotion, arms: ArmEvidence | undefined) => Promise<void>;
   /** The drift configuration (a getter that throws AppError misconfigured on invalid DRIFT_* vars). */
   readonly drift: DriftConfig;
   /** How observations reach the monitors (OBSERVATION_INGEST); a getter that throws AppError misconfigured when invalid. */

@@ -41,6 +41,10 @@ export class DurableMonitorClient implements MonitorClient {
     return this.stub(gateId).evidence();
   }
 
+  async forgetEvidence(gateId: string, prefixes: readonly string[]): Promise<number> {
+    return this.stub(gateId).forgetEvidence(prefixes);
+  }
+
   async status(gateId: string, nowMs: number, config: DriftConfig, detail = true): Promise<MonitorSnapshot> {
     return this.stub(gateId).status(gateId, nowMs, config, detail);
   }

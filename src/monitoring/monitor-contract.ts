@@ -5,14 +5,25 @@
  */
 
 import type { Expectation } from "../calibrations/expectation";
-import type { AlertKind, BatchPromotion, CoverageNotion, CoverageStatus, MonitorStatus, SeriesBucket, WindowStatus } from "../contract";
+import type { AlertKind, ArmDrift, BatchPromotion, CoverageNotion, CoverageStatus, MonitorStatus, SeriesBucket, WindowStatus } from "../contract";
 import type { DriftConfig } from "../stats/drift";
 import type { ClusterSums, QueryObservation } from "../stats/per-query";
 
-/** One side of a live decision: its queries' cluster sums and when it started (epoch ms; gate-monitor/live-evidence.ts). */
+/**
+ * One side of a live decision: its queries' cluster sums and when it started (epoch ms; gate-monitor/live-evidence.ts).
+ * A promotion's candidate arm also carries its drift detector for the step (absent on other sides, and on arm rows
+ * stored before the detector ran there).
+ */
 export interface LiveSums {
   readonly since: number;
   readonly sums: ClusterSums;
+  readonly drift?: ArmDrift;
+}
+
+/** The live evidence of a promotion step's two arms, as the batch that was just counted left them. */
+export interface ArmEvidence {
+  readonly candidate: LiveSums | null;
+  readonly control: LiveSums | null;
 }
 
 /** One observation batch, resolved to the calibration it was gated with. */
@@ -64,8 +75,11 @@ export interface ObserveOutcome {
   readonly duplicate: boolean;
   /** A duplicate batch id whose first batch had a different body (nothing was counted). */
   readonly mismatch: boolean;
+  /** The calibration's drift window after the batch (for a candidate-arm batch: the arm's detector of the step). */
   readonly window: WindowStatus;
   readonly alerts: AlertKind[];
+  /** For a counted promotion-arm batch: its step's arms after it, so the step decides without another call. */
+  readonly arms?: ArmEvidence;
 }
 
 export interface JudgeInput {
@@ -122,6 +136,8 @@ export interface GateMonitorRpc {
   series(fromMs: number, toMs: number): Promise<SeriesBucket[]>;
   /** The live evidence of the gate's shadows and promotion arms, by key (gate-monitor/live-evidence.ts). */
   evidence(): Promise<Record<string, LiveSums>>;
+  /** Deletes the evidence rows whose key starts with one of `prefixes` (a closed promotion, a removed shadow); returns how many. */
+  forgetEvidence(prefixes: readonly string[]): Promise<number>;
 }
 
 /** How services reach a gate's monitor (one per gate id). */
@@ -136,4 +152,6 @@ export interface MonitorClient {
   series(gateId: string, fromMs: number, toMs: number): Promise<SeriesBucket[]>;
   /** The live evidence of the gate's shadows and promotion arms, by key (gate-monitor/live-evidence.ts). */
   evidence(gateId: string): Promise<Record<string, LiveSums>>;
+  /** Deletes the gate's evidence rows whose key starts with one of `prefixes`; returns how many. */
+  forgetEvidence(gateId: string, prefixes: readonly string[]): Promise<number>;
 }

@@ -65,7 +65,13 @@ export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Pr
   }
   const outcome = await deps.monitor.observe(r.gate.gate_id, { ...resolved, now_ms: deps.now().getTime(), config });
   if (outcome.mismatch) throw batchMismatch(batch.batch_id);
-  if (!outcome.duplicate && resolved.promotion !== undefined && resolved.promotion.arm !== "unassigned") await deps.armCounted?.(resolved.promotion);
+  if (!outcome.duplicate && resolved.promotion !== undefined && resolved.promotion.arm !== "unassigned") {
+    // The batch is counted whatever becomes of the decision: a decision that fails (its D1 write, say) is logged, not
+    // answered as an error the client would retry in vain (a retried batch is a duplicate), and the cron re-decides it.
+    await deps.armCounted?.(resolved.promotion, outcome.arms).catch((e: unknown) => {
+      console.error(`the decision after arm batch ${batch.batch_id} failed; the cron decides it again`, e);
+    });
+  }
   return {
     queued: false,
     accepted: !outcome.duplicate,

@@ -26,6 +26,16 @@ export const IDEMPOTENCY_LOCK_MS = 5 * 60 * 1000;
 /** A calibration's change detector with no observation for this long is forgotten (a week: the batch-id retention). */
 export const DETECTOR_IDLE_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
+/**
+ * A row of live evidence (a shadow's, a promotion arm's) with no batch for this long is forgotten. A backstop: rows of
+ * a closed promotion or a removed shadow are deleted when it closes; this catches a delete that failed, or a shadow
+ * that left its gate's set by an activation. Longer than MAX_STEP_HOURS, so a paused step keeps its evidence.
+ */
+export const EVIDENCE_IDLE_RETENTION_MS = 90 * 24 * 3600 * 1000;
+
+/** Running promotions the cron re-decides (and checks against their deadline) per tick, oldest step first. */
+export const PROMOTIONS_PER_TICK = 100;
+
 // Pushed changes: the hub and the relay (src/streaming/) ---------------------------------------------------------
 
 /**

@@ -86,6 +86,14 @@ export class D1PromotionStore implements PromotionStore {
     return r ? fromRow(r) : null;
   }
 
+  async running(limit: number): Promise<PromotionRow[]> {
+    const { results } = await this.db
+      .prepare("SELECT * FROM promotions WHERE state = 'running' ORDER BY updated_at, id LIMIT ?")
+      .bind(limit)
+      .all<Row>();
+    return results.map(fromRow);
+  }
+
   async list(gateId: string, limit: number, after: number | null): Promise<{ rows: PromotionRow[]; next: number | null }> {
     const offset = after ?? 0;
     const { results } = await this.db

@@ -5,6 +5,7 @@
 import type { ActivationDeps } from "../calibrations/activation";
 import type { Promotion, PromotionStepRecord } from "../contract";
 import type { MonitorClient } from "../monitoring/monitor-contract";
+import type { DriftConfig } from "../stats/drift";
 import type { PromotionStore } from "./store";
 
 /** What follows a transition that stopped a promotion on a regression or a timeout (an alert, wired in worker/). */
@@ -17,6 +18,8 @@ export type PromotionStopListener = (
 export interface PromotionDeps extends ActivationDeps {
   readonly promotions: PromotionStore;
   readonly promotionStopped: PromotionStopListener;
-  /** The gate's live evidence of its shadows and arms (the GateMonitor). */
-  readonly monitor: Pick<MonitorClient, "evidence">;
+  /** The gate's live evidence of its shadows and arms (the GateMonitor), and its deletion once they close. */
+  readonly monitor: Pick<MonitorClient, "evidence" | "forgetEvidence" | "status">;
+  /** The drift configuration (a shadow's drift window is read with it). */
+  readonly drift: DriftConfig;
 }

@@ -16,13 +16,16 @@ import type {
   PromotionStepKind,
   PromotionStepRecord,
   ServedRollout,
+  StepEvidence,
   StoredCalibration,
 } from "../contract";
+import { promotionPrefix, shadowPrefixes } from "../monitoring/gate-monitor/live-evidence";
 import { AppError } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { DEFAULT_SHIFT_TOLERANCE } from "../platform/limits";
+import { armsOf, stepEvidence } from "./arm-evidence";
 import type { PromotionDeps } from "./deps";
-import { type AdminAction, percentOf, startOf, type Transition, transition } from "./state-machine";
+import { type AdminAction, isOpen, percentOf, startOf, type Transition, transition } from "./state-machine";
 import type { PromotionRow } from "./store";
 
 const EVENT_KIND: Record<PromotionStepKind, GateEventKind> = {
@@ -35,8 +38,34 @@ const EVENT_KIND: Record<PromotionStepKind, GateEventKind> = {
   superseded: "promotion_superseded",
 };
 
+/** The promotion as the API shows it: an open one with its step's live numbers (a closed one's evidence is deleted). */
 async function view(row: PromotionRow, deps: PromotionDeps): Promise<Promotion> {
-  return { ...row, percent: percentOf(row.plan, row.state, row.step), evidence: null, steps: await deps.promotions.steps(row.id) };
+  const [steps, evidence] = await Promise.all([deps.promotions.steps(row.id), isOpen(row.state) ? liveEvidence(row, deps) : null]);
+  return { ...row, percent: percentOf(row.plan, row.state, row.step), evidence, steps };
+}
+
+/** The step's live numbers; null (logged) when the gate's monitor cannot answer: a transition already written stands. */
+async function liveEvidence(row: PromotionRow, deps: PromotionDeps): Promise<StepEvidence | null> {
+  try {
+    const [evidence, candidate] = await Promise.all([deps.monitor.evidence(row.gate_id), deps.calibrations.get(row.candidate_calibration_id)]);
+    return candidate === null ? null : stepEvidence(row, armsOf(row, evidence), candidate).view;
+  } catch (e) {
+    console.error(`reading the live evidence of promotion ${row.id} failed; answered without it`, e);
+    return null;
+  }
+}
+
+/**
+ * Deletes the live evidence of a promotion that closed (its arms, and the candidate's stints in shadow, which it left
+ * when the promotion started). A failure is logged, not thrown: the transition stands, and the monitor forgets rows
+ * idle for EVIDENCE_IDLE_RETENTION_MS anyway.
+ */
+async function forgetEvidence(gateId: string, prefixes: readonly string[], deps: PromotionDeps): Promise<void> {
+  try {
+    await deps.monitor.forgetEvidence(gateId, prefixes);
+  } catch (e) {
+    console.error(`deleting the evidence ${prefixes.join(", ")} of gate ${gateId} failed; it expires when idle`, e);
+  }
 }
 
 function record(
@@ -138,6 +167,7 @@ export async function applyTransition(
     const { headSeq } = await deps.calibrations.gateState(row.gate_id);
     if (latest?.calibration_id === row.candidate_calibration_id) await deps.promotions.setSeq(rec.id, headSeq);
   } else if (t.kind !== "superseded") await appendEvent(row, t, rec, deps);
+  if (!isOpen(t.state)) await forgetEvidence(row.gate_id, [promotionPrefix(row.id), ...shadowPrefixes(row.candidate_calibration_id)], deps);
   const next = (await deps.promotions.get(row.id))!;
   const promotion = await view(next, deps);
   if (t.alert !== null) await deps.promotionStopped(promotion, { ...rec, seq: promotion.steps.at(-1)?.seq ?? null }, t.alert);

@@ -20,7 +20,7 @@ import {
   type ShadowList,
   type StoredCalibration,
 } from "../contract";
-import { shadowKey, versusKey } from "../monitoring/gate-monitor/live-evidence";
+import { shadowKey, shadowPrefixes, versusKey } from "../monitoring/gate-monitor/live-evidence";
 import { liveDecision, liveSide, targetSide } from "../monitoring/live-decision";
 import { AppError } from "../platform/errors";
 import { newId } from "../platform/ids";
@@ -115,6 +115,12 @@ export async function changeShadow(
     const activated: ActivationEvent = { calibration: c, shift: null, activation, event: withSeq(event, written) };
     return { result: written, activated, warnings: [] };
   });
+  // A removed shadow's evidence goes with it (a later stint in shadow starts afresh anyway). A failure is logged: the
+  // removal stands, and the monitor forgets rows idle for EVIDENCE_IDLE_RETENTION_MS.
+  if (sampleRate === null)
+    await deps.monitor.forgetEvidence(c.gate_id, shadowPrefixes(c.id)).catch((e: unknown) => {
+      console.error(`deleting the evidence of shadow ${c.id} failed; it expires when idle`, e);
+    });
   return { gate_id: c.gate_id, calibration_id: c.id, seq, shadows: await shadowsOf(c.gate_id, deps) };
 }
 
@@ -124,11 +130,14 @@ const SHADOW_PLANNED_QUERIES = MIN_PROMOTION_QUERIES;
 /** GET /v1/gates/{gate_id}/shadows. */
 export async function listShadows(gateId: string, deps: PromotionDeps): Promise<ShadowList> {
   if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", `gate ${gateId} does not exist`);
-  const [set, state, evidence] = await Promise.all([
+  const [set, state, evidence, monitor] = await Promise.all([
     deps.calibrations.events(gateId, 0, SHADOW_LOG_ROWS).then(shadowSet),
     deps.calibrations.gateState(gateId),
     deps.monitor.evidence(gateId),
+    deps.monitor.status(gateId, deps.now().getTime(), deps.drift, false),
   ]);
+  // A shadow's batches run through a drift window of its own calibration, exactly as the served one's (never alerting).
+  const windows = new Map(monitor.windows.map((w) => [w.calibration_id, w]));
   const cals = await Promise.all(set.map((s) => deps.calibrations.get(s.calibration_id)));
   return {
     gate_id: gateId,
@@ -153,7 +162,7 @@ export async function listShadows(gateId: string, deps: PromotionDeps): Promise<
           expected_drop_rate: c.expected_drop_rate,
           vs_target: liveDecision(targetSide(expectationOf(c)), live, tol, SHADOW_PLANNED_QUERIES),
           vs_active: liveDecision(versus ? liveSide(versus) : null, live, tol, SHADOW_PLANNED_QUERIES),
-          drift: null,
+          drift: windows.get(c.id) ?? null,
         },
       ];
     }),

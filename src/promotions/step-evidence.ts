@@ -1,42 +1,87 @@
 /**
- * The running step's automatic decision from the gate's live evidence: after an arm batch is counted, the candidate
- * arm of its step is compared with the control arm of the same step and with its own calibration's target
- * (monitoring/live-decision.ts, anytime-valid), and the state machine says whether to advance, stop on a regression
- * or wait; the transition is written like an override's (conditional on the promotion's version, so a late or
- * replayed decision changes nothing). Not yet: the candidate's drift alarm as evidence (always false here), the
- * `max_step_hours` deadline, and the monitor-side outbox that would retry a decision lost to a failed D1 write
- * (until then the next arm batch decides again).
+ * The running step's automatic decision from the gate's live evidence (arm-evidence.ts): the state machine says
+ * whether to advance, stop on a regression (a `shifted` decision, or the candidate arm's drift alarm) or wait, and
+ * whether the step ran past its plan's `max_step_hours` without a decision (then it pauses: a timeout is no evidence
+ * of a regression, so it never rolls back whatever `on_regression` says; an admin resumes, advances or rolls back).
+ * The step's clock starts when the promotion entered `running` at this step (its start, an advance or a resume: the
+ * row's `updated_at`, as only those transitions lead to `running`).
+ *
+ * Two callers, one function: the batch that was just counted (its observe answer carries the step's arms, so no
+ * second monitor call), and the cron (src/worker/scheduled.ts, every minute with the trigger's time as the clock),
+ * which re-decides every running step from the monitor's evidence. The cron is what enforces the deadline on a step
+ * that gets no batch, and what applies a decision whose D1 write failed after its batch was counted. Every write is
+ * conditional on the promotion's version (service.ts applyTransition), so a decision made twice lands once.
  */
-import { expectationOf } from "../calibrations/expectation";
 import type { BatchPromotion } from "../contract";
-import { armKey } from "../monitoring/gate-monitor/live-evidence";
-import { liveDecision, liveSide, targetSide } from "../monitoring/live-decision";
+import type { ArmEvidence } from "../monitoring/monitor-contract";
+import { PROMOTIONS_PER_TICK } from "../platform/limits";
+import { armsOf, decisionNumbers, stepEvidence } from "./arm-evidence";
 import type { PromotionDeps } from "./deps";
 import { applyTransition } from "./service";
 import { isOpen, transition } from "./state-machine";
+import type { PromotionRow } from "./store";
 
-/** Decides the step an arm batch was counted for, when its promotion is still open at that step. */
-export async function decideStepFromEvidence(p: BatchPromotion, deps: PromotionDeps): Promise<void> {
+/** When the running step of `row` times out (epoch ms): max_step_hours after it entered `running`. */
+export const stepDeadline = (row: Pick<PromotionRow, "updated_at" | "plan">): number =>
+  Date.parse(row.updated_at) + row.plan.max_step_hours * 3600 * 1000;
+
+/** What deciding one step did. */
+export type StepOutcome = "waiting" | "decided" | "timed_out" | "lost";
+
+/**
+ * Decides the running step of `row` on its arms' evidence, then on its deadline: `decided` or `timed_out` when a
+ * transition was written, `lost` when another transition won the version first (nothing changed), `waiting` otherwise.
+ */
+export async function decideStep(row: PromotionRow, arms: ArmEvidence, deps: PromotionDeps): Promise<StepOutcome> {
+  if (row.state !== "running") return "waiting";
+  const candidate = await deps.calibrations.get(row.candidate_calibration_id);
+  if (candidate === null) return "waiting";
+  const { view, input } = stepEvidence(row, arms, candidate);
+  const numbers = decisionNumbers(view);
+  const onEvidence = transition(row, input);
+  if (onEvidence.kind !== "none") return (await applyTransition(row, onEvidence, "promotion", null, numbers, deps)) === null ? "lost" : "decided";
+  const deadline = stepDeadline(row);
+  if (deps.now().getTime() < deadline) return "waiting";
+  const t = transition(row, { kind: "deadline", step: row.step });
+  if (t.kind === "none") return "waiting";
+  const reason = `step ${row.step} (${t.percent} %) reached no decision within max_step_hours = ${row.plan.max_step_hours}`;
+  const timed = { ...numbers, max_step_hours: row.plan.max_step_hours, step_since: row.updated_at, deadline: new Date(deadline).toISOString() };
+  return (await applyTransition(row, t, "promotion", reason, timed, deps)) === null ? "lost" : "timed_out";
+}
+
+/**
+ * Decides the step an arm batch was counted for, when its promotion is still open at that step. `arms`: the step's
+ * arms from the batch's observe answer (read from the monitor when absent).
+ */
+export async function decideStepFromEvidence(p: BatchPromotion, deps: PromotionDeps, arms?: ArmEvidence): Promise<void> {
   const row = await deps.promotions.get(p.id);
   if (row === null || !isOpen(row.state) || row.step !== p.step) return;
-  const [evidence, candidate] = await Promise.all([deps.monitor.evidence(row.gate_id), deps.calibrations.get(row.candidate_calibration_id)]);
-  if (candidate === null) return;
-  const side = (arm: "candidate" | "control") => {
-    const e = evidence[armKey(row.id, row.step, arm)];
-    return e === undefined ? null : liveSide(e.sums);
-  };
-  const cand = side("candidate");
-  const { tolerance, min_queries } = row.plan;
-  const vsControl = liveDecision(side("control"), cand, tolerance, min_queries);
-  const vsTarget = liveDecision(targetSide(expectationOf(candidate)), cand, tolerance, min_queries);
-  const t = transition(row, {
-    kind: "evidence",
-    step: row.step,
-    vsControl: vsControl.decision,
-    vsTarget: vsTarget.decision,
-    driftAlarm: false,
-    candidateQueries: cand?.queries ?? 0,
-  });
-  if (t.kind === "none") return;
-  await applyTransition(row, t, "promotion", null, { vs_control: vsControl, vs_target: vsTarget }, deps);
+  await decideStep(row, arms ?? armsOf(row, await deps.monitor.evidence(row.gate_id)), deps);
+}
+
+/** What one sweep did, by outcome, and the promotions whose decision threw (logged; the next tick tries again). */
+export interface PromotionSweep {
+  readonly checked: number;
+  readonly decided: number;
+  readonly timed_out: number;
+  readonly failed: string[];
+}
+
+/** The cron's pass over running promotions (at most PROMOTIONS_PER_TICK, the longest-waiting step first). */
+export async function sweepPromotions(deps: PromotionDeps): Promise<PromotionSweep> {
+  const rows = await deps.promotions.running(PROMOTIONS_PER_TICK);
+  let decided = 0;
+  let timedOut = 0;
+  const failed: string[] = [];
+  for (const row of rows) {
+    try {
+      const outcome = await decideStep(row, armsOf(row, await deps.monitor.evidence(row.gate_id)), deps);
+      if (outcome === "decided") decided++;
+      if (outcome === "timed_out") timedOut++;
+    } catch (e) {
+      failed.push(row.id);
+      console.error(`deciding promotion ${row.id} failed; the next tick tries again`, e);
+    }
+  }
+  return { checked: rows.length, decided, timed_out: timedOut, failed };
 }

@@ -25,6 +25,8 @@ export interface PromotionStore {
   get(id: string): Promise<PromotionRow | null>;
   /** The gate's open (running or paused) promotion, if any. */
   open(gateId: string): Promise<PromotionRow | null>;
+  /** Running promotions of every gate, the longest in their current state first, at most `limit` (the cron's sweep). */
+  running(limit: number): Promise<PromotionRow[]>;
   /** The gate's promotions, newest first, `limit` from offset `after` (null: the first page). */
   list(gateId: string, limit: number, after: number | null): Promise<{ rows: PromotionRow[]; next: number | null }>;
   /** Audit rows of a promotion, oldest first. */

@@ -108,6 +108,10 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc, G
     return this.#monitor.evidence();
   }
 
+  async forgetEvidence(prefixes: readonly string[]): Promise<number> {
+    return this.#monitor.forgetEvidence(prefixes);
+  }
+
   /** Raises every pending alert in D1; on failure keeps the rest and schedules the object's alarm to retry. */
   async #raisePending(nowMs: number): Promise<void> {
     const deps = alertDeps(

@@ -1,14 +1,17 @@
 /**
  * Cron (every minute): reconcile the KV projection with D1, retry due webhook deliveries, forget expired
- * idempotency keys, bring the hubs of recently changed gates up to D1 (missed pushes). Thin adapter: the clock comes from the trigger's scheduled time.
+ * idempotency keys, bring the hubs of recently changed gates up to D1 (missed pushes), re-decide every running
+ * promotion step from its evidence and stop the steps past their `max_step_hours` (promotions/step-evidence.ts).
+ * Thin adapter: the clock comes from the trigger's scheduled time.
  */
 import { D1IdempotencyStore } from "../platform/d1-idempotency-store";
 import type { Env } from "../platform/env";
 import { IDEMPOTENCY_TTL_MS } from "../platform/limits";
+import { type PromotionSweep, sweepPromotions } from "../promotions/step-evidence";
 import { type ReconcileResult, reconcileProjection } from "../serving/reconcile";
 import { D1RecentChanges, syncRecentHubs } from "../streaming/hub-sync";
 import { type DeliveryRun, deliverDue } from "../webhooks/delivery";
-import { coreDeps, hubClient, webhookDeps } from "./wiring";
+import { appDeps, coreDeps, hubClient, webhookDeps } from "./wiring";
 
 /** What one tick did; a step that failed is named in `failed` (and logged) and does not stop the others. */
 export interface ScheduledReport {
@@ -17,6 +20,8 @@ export interface ScheduledReport {
   idempotencyKeysPurged: number | null;
   /** Hubs of recently changed gates brought up to D1. */
   hubsSynced: number | null;
+  /** Running promotions re-decided from their evidence, and those stopped by their deadline. */
+  promotions: PromotionSweep | null;
   failed: string[];
 }
 
@@ -31,7 +36,7 @@ export async function runScheduled(env: Env, now: Date, log: ScheduledLog = (lin
   // The reconciler reads KV without its edge cache (null): it must see the current value to compare with D1.
   const projection = coreDeps(env, waitUntil, () => now, null);
   const webhooks = webhookDeps(env, waitUntil, () => now);
-  const report: ScheduledReport = { reconcile: null, webhooks: null, idempotencyKeysPurged: null, hubsSynced: null, failed: [] };
+  const report: ScheduledReport = { reconcile: null, webhooks: null, idempotencyKeysPurged: null, hubsSynced: null, promotions: null, failed: [] };
   const steps: [string, () => Promise<void>][] = [
     [
       "reconcile",
@@ -58,6 +63,15 @@ export async function runScheduled(env: Env, now: Date, log: ScheduledLog = (lin
       "hubs",
       async () => {
         report.hubsSynced = await syncRecentHubs(new D1RecentChanges(env.DB), hubClient(env), now);
+      },
+    ],
+    [
+      "promotions",
+      async () => {
+        const r = await sweepPromotions(appDeps(env, waitUntil, () => now));
+        report.promotions = r;
+        if (r.decided + r.timed_out > 0) log(`promotions: ${r.decided} decided on evidence, ${r.timed_out} paused at their deadline`);
+        if (r.failed.length > 0) throw new Error(`promotions ${r.failed.join(", ")} could not be decided`);
       },
     ],
   ];

@@ -203,7 +203,7 @@ export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => 
     promotions: new D1PromotionStore(env.DB),
     promotionStopped: promotionStoppedAlert(alerts, core),
     // A counted promotion-arm batch lets its step decide on the evidence (advance, pause or roll back).
-    armCounted: (p) => decideStepFromEvidence(p, deps),
+    armCounted: (p, arms) => decideStepFromEvidence(p, deps, arms),
     hub,
     relayClock: systemRelayClock,
     onUncalibrated: (gateId, q, caller) => {

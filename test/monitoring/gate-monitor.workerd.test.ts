@@ -102,6 +102,45 @@ describe("GateMonitor", () => {
   });
 });
 
+describe("GateMonitor: a promotion's candidate arm", () => {
+  const arm = (b: ObserveInput, step: number, a: "candidate" | "control"): ObserveInput => ({
+    ...b,
+    promotion: { id: "prm_0000000000aaaa", step, arm: a },
+  });
+
+  it("runs its own drift window per step: its alarm stays in the arm's evidence, never in the gate's windows or alerts", async () => {
+    const { gateId, stub, rpc } = monitor("arm-drift");
+    stubs.push(stub);
+    const first = await rpc.observe(arm(batch(gateId, "a1", T0, moved(200)), 0, "candidate"));
+    expect(first).toMatchObject({ alerts: [], window: { queries: 200, drop_rate: { alarm: true } } });
+    expect(first.arms?.candidate?.drift?.alarm).toMatchObject({ kind: "drop_rate_drift", at: new Date(T0).toISOString() });
+    // Later batches of the step keep the first alarm; the next step starts a fresh detector.
+    const later = await rpc.observe(arm(batch(gateId, "a2", T0 + 1_000, steady(50)), 0, "candidate"));
+    expect(later.arms?.candidate).toMatchObject({ sums: { queries: 250 }, drift: { alarm: { at: new Date(T0).toISOString() } } });
+    const next = await rpc.observe(arm(batch(gateId, "a3", T0 + 2_000, steady(50)), 1, "candidate"));
+    expect(next.arms?.candidate?.drift).toMatchObject({ alarm: null, window: { queries: 50 } });
+    const status = await rpc.status(gateId, T0 + 3_000, DEFAULT_DRIFT_CONFIG);
+    expect(status.windows).toEqual([]);
+    expect(status.pending_alerts).toEqual([]);
+  });
+
+  it("continues an arm row stored before the detector ran there (migration 6's rows): its counts go on, the detector starts", async () => {
+    const { gateId, stub, rpc } = monitor("arm-legacy");
+    stubs.push(stub);
+    const legacy = { since: T0, sums: (await rpc.observe(arm(batch(gateId, "l0", T0, steady(30)), 0, "control"))).arms!.control!.sums };
+    await runInDurableObject(stub, (_: GateMonitor, state) => {
+      state.storage.sql.exec(
+        "INSERT INTO evidence (calibration_id, updated_at, state) VALUES (?, ?, ?)",
+        "arm:prm_0000000000aaaa:0:candidate",
+        T0,
+        JSON.stringify(legacy),
+      );
+    });
+    const after = await rpc.observe(arm(batch(gateId, "l1", T0 + 1_000, steady(20)), 0, "candidate"));
+    expect(after.arms?.candidate).toMatchObject({ since: T0, sums: { queries: 50 }, drift: { alarm: null, window: { queries: 20 } } });
+  });
+});
+
 describe("GateMonitor.observeMany (queued batches)", () => {
   const many = (nowMs: number, batches: ObserveInput[]) => ({
     now_ms: nowMs,

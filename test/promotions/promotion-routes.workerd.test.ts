@@ -5,9 +5,12 @@
  * write, retried) changes nothing; a shadow is never served, and its batches count as its own evidence, never as
  * production.
  */
-import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { abortAllDurableObjects, env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
 import { D1PromotionStore } from "../../src/promotions/d1-store";
+import type { GateMonitor } from "../../src/worker/gate-monitor";
+import { isolate, newIsolateMemory } from "../../src/worker/isolate";
+import { tick } from "../support/scheduled";
 import { asQueries, call, callJson, expectError, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 type Gate = ReturnType<typeof uniqueGate>;
@@ -203,6 +206,9 @@ describe("shadow calibrations", () => {
     expect(s.drop_rate).toBeCloseTo(0.7, 10);
     expect(s.vs_target).toMatchObject({ decision: "shifted", queries: 400 });
     expect(s.vs_target.change!).toBeGreaterThan(0.4);
+    // The shadow's own drift window, run as the active gate's: it alarms on the shift, and raises nothing (below).
+    expect(s.drift).toMatchObject({ calibration_id: v2.id, queries: 400, drop_rate: { observed: 0.7 } });
+    expect(s.drift!.alarms).toBeGreaterThan(0);
     // The active side spans the shadow's batches only: the served batch before the shadow's first is not in it.
     expect(s.vs_active).toMatchObject({ decision: "shifted", reference_queries: 300 });
     // The gate raised nothing, and serves the same bytes.
@@ -211,5 +217,192 @@ describe("shadow calibrations", () => {
     expect(alerts.results.map((a) => a.kind)).not.toContain("empty_context");
     const after = await call("GET", `/v1/threshold?${qs(gate)}`, { token: TOKENS.read });
     expect(await after.text()).toBe(beforeBody);
+  });
+});
+
+describe("the promotion engine: the candidate's drift alarm, the step's deadline, lost decisions, restarts, retention", () => {
+  type P = { id: string; gate_id: string };
+  const armBatch = (p: P, id: string, calibration_id: string, arm: "candidate" | "control", queries: number[][], step = 0) => ({
+    batch_id: id,
+    calibration_id,
+    promotion: { id: p.id, step, arm },
+    queries,
+  });
+  const post = async (json: unknown) => callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json });
+  const get = (p: P) => callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read });
+  const alertsOf = async (gateId: string) =>
+    (await env.DB.prepare("SELECT kind, details FROM alerts WHERE gate_id = ?").bind(gateId).all<{ kind: string; details: string }>()).results;
+  const evidenceRows = (gateId: string) =>
+    runInDurableObject(env.GATE_MONITOR.get(env.GATE_MONITOR.idFromName(gateId)), (_: GateMonitor, state) =>
+      state.storage.sql
+        .exec<{ calibration_id: string }>("SELECT calibration_id FROM evidence")
+        .toArray()
+        .map((r) => r.calibration_id),
+    );
+  const same = (n: number, q: number[]) => Array.from({ length: n }, () => q);
+  /** Queries at the calibrations' 20 % drop rate, varying per query (a design effect above 1, as in production). */
+  const onTarget = (n: number) => Array.from({ length: n }, (_, j) => (j % 2 ? [20, 2] : [20, 6]));
+
+  it("a candidate far from its target, with the control comparison still inconclusive, is stopped by its own drift alarm: a promotion alert, never the gate's", async () => {
+    const { v1, v2 } = await twoVersions("engine-drift");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { min_queries: 200, on_regression: "pause" } });
+    await post(armBatch(p, "drift-ctl", v1.id, "control", same(10, [20, 4])));
+    // The incident's v2: 70 % dropped against its 20 %; one batch arms the detector (DriftConfig.minQueries) and alarms.
+    const counted = await post(armBatch(p, "drift-cand", v2.id, "candidate", same(120, [20, 14])));
+    expect(counted).toMatchObject({ accepted: true, alerts: [] });
+    const after = await get(p);
+    expect(after).toMatchObject({ state: "paused", percent: 10 });
+    const last = after.steps.at(-1)!;
+    expect(last).toMatchObject({ kind: "paused", cause: "drift_alarm", actor: "promotion" });
+    expect(last.numbers).toMatchObject({
+      vs_control: { decision: "inconclusive" },
+      drift_alarm: { kind: "drop_rate_drift", observed: 0.7, queries: 120 },
+    });
+    const alarm = last.numbers.drift_alarm as { log_evidence: number; log_threshold: number };
+    expect(alarm.log_evidence).toBeGreaterThanOrEqual(alarm.log_threshold);
+    // The paused step shows the detector that stopped it.
+    expect(after.evidence).toMatchObject({
+      step: 0,
+      candidate_queries: 120,
+      control_queries: 10,
+      candidate_drift: { alarm: { kind: "drop_rate_drift" } },
+    });
+    expect(after.evidence!.candidate_drift!.window).toMatchObject({ calibration_id: v2.id, queries: 120, drop_rate: { alarm: true } });
+    // The activation log's event carries the cause and the numbers; the alert is the promotion's, not a drift alert.
+    const event = await env.DB.prepare("SELECT event FROM activations WHERE seq = ?").bind(last.seq).first<{ event: string }>();
+    expect(JSON.parse(event!.event)).toMatchObject({ details: { cause: "drift_alarm", drift_alarm: { kind: "drop_rate_drift" } } });
+    const alerts = await alertsOf(p.gate_id);
+    expect(alerts.map((a) => a.kind)).toEqual(["promotion_paused"]);
+    expect(JSON.parse(alerts[0]!.details)).toMatchObject({ cause: "drift_alarm", drift_alarm: { kind: "drop_rate_drift" } });
+  });
+
+  it("the empty-context test alarms too: a candidate on its drop-rate target (both comparisons inconclusive) is rolled back", async () => {
+    const { v2 } = await twoVersions("engine-empty");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { min_queries: 200 } });
+    // Half the queries lose every candidate, half keep all: 20 % dropped overall, as calibrated.
+    await post(
+      armBatch(
+        p,
+        "empty-cand",
+        v2.id,
+        "candidate",
+        Array.from({ length: 120 }, (_, j) => (j % 2 ? [4, 4] : [16, 0])),
+      ),
+    );
+    const last = (await get(p)).steps.at(-1)!;
+    expect(last).toMatchObject({ kind: "rolled_back", cause: "drift_alarm" });
+    expect(last.numbers).toMatchObject({
+      vs_control: { decision: "inconclusive" },
+      vs_target: { decision: "inconclusive" },
+      candidate_drop_rate: 0.2,
+      drift_alarm: { kind: "empty_context", observed: 0.5 },
+    });
+    expect((await alertsOf(p.gate_id)).map((a) => a.kind)).toEqual(["promotion_rolled_back"]);
+  });
+
+  it("a step without a decision within max_step_hours is paused by the cron (whatever on_regression says); its clock restarts on resume", async () => {
+    const { v2 } = await twoVersions("engine-deadline");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { max_step_hours: 1, on_regression: "rollback" } });
+    const t0 = Date.parse(p.updated_at);
+    await tick(env, new Date(t0 + 59 * 60_000));
+    expect((await get(p)).state).toBe("running");
+    const late = await tick(env, new Date(t0 + 61 * 60_000));
+    expect(late.failed).toEqual([]);
+    const paused = await get(p);
+    expect(paused).toMatchObject({ state: "paused", percent: 10 });
+    expect(paused.steps.at(-1)).toMatchObject({
+      kind: "paused",
+      cause: "inconclusive_timeout",
+      actor: "promotion",
+      numbers: { max_step_hours: 1, deadline: new Date(t0 + 3600_000).toISOString() },
+    });
+    expect((await alertsOf(p.gate_id)).map((a) => a.kind)).toEqual(["promotion_paused"]);
+    const resumed = await callJson("POST", `/v1/promotions/${p.id}/resume`, 200, { ...admin, json: {} });
+    await tick(env, new Date(Date.parse(resumed.updated_at) + 30 * 60_000));
+    expect((await get(p)).state).toBe("running");
+  });
+
+  it("a decision lost to a failed D1 write is applied by the next cron tick, exactly once", async () => {
+    const { v1, v2 } = await twoVersions("engine-lost");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { min_queries: 200 } });
+    await post(armBatch(p, "lost-ctl", v1.id, "control", same(100, [20, 4])));
+    // The promotion's transition write fails (a trigger on D1, so the Worker itself has no test hook).
+    await env.DB.prepare(
+      `CREATE TRIGGER fail_promotion_write BEFORE UPDATE ON promotions WHEN OLD.id = '${p.id}' BEGIN SELECT RAISE(ABORT, 'injected D1 failure'); END`,
+    ).run();
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      // Fewer queries than arm the drift detector: the decision is the comparison with control.
+      const cand = armBatch(p, "lost-cand", v2.id, "candidate", same(60, [20, 14]));
+      // The batch is counted (the client must not retry it): only the decision was lost.
+      expect(await post(cand)).toMatchObject({ accepted: true });
+      expect(logged).toHaveBeenCalledWith(expect.stringContaining("the cron decides it again"), expect.anything());
+      expect(await get(p)).toMatchObject({ state: "running", version: 1 });
+      // A tick while D1 still fails decides nothing and reports the promotion.
+      expect((await tick(env, new Date())).failed).toContain("promotions");
+    } finally {
+      logged.mockRestore();
+      await env.DB.prepare("DROP TRIGGER fail_promotion_write").run();
+    }
+    const first = await tick(env, new Date());
+    expect(first.promotions!.decided).toBeGreaterThanOrEqual(1);
+    await tick(env, new Date());
+    expect(await post(armBatch(p, "lost-cand", v2.id, "candidate", same(60, [20, 14])))).toMatchObject({ duplicate: true });
+    const after = await get(p);
+    expect(after).toMatchObject({ state: "rolled_back", version: 2 });
+    expect(after.steps.map((s) => s.kind)).toEqual(["started", "rolled_back"]);
+    expect(after.steps[1]).toMatchObject({ cause: "shifted_vs_control", numbers: { candidate_queries: 60, control_queries: 100 } });
+  });
+
+  it("survives a fresh isolate and a reset monitor mid-step: the step's evidence continues and its decision lands once", async () => {
+    const { v1, v2 } = await twoVersions("engine-restart");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { min_queries: 200, tolerance: 0.05 } });
+    await post(armBatch(p, "rs-ctl-1", v1.id, "control", onTarget(100)));
+    await post(armBatch(p, "rs-cand-1", v2.id, "candidate", onTarget(100)));
+    expect((await get(p)).evidence).toMatchObject({ candidate_queries: 100, control_queries: 100, vs_control: { decision: "equivalent" } });
+    // (b) The gate's monitor is reset as a crash or a deploy would (every live instance dropped, storage kept).
+    await abortAllDurableObjects();
+    // (a) A fresh isolate: everything an isolate remembers is src/worker/isolate.ts (test/worker/isolate-state.test.ts
+    // holds every other module to keeping nothing), so an empty one is a new isolate's memory.
+    Object.assign(isolate, newIsolateMemory());
+    // A batch replayed from before the restart is still a duplicate; the step's counts go on from where they were.
+    expect(await post(armBatch(p, "rs-cand-1", v2.id, "candidate", onTarget(100)))).toMatchObject({ duplicate: true });
+    await post(armBatch(p, "rs-ctl-2", v1.id, "control", onTarget(100)));
+    expect((await get(p)).evidence).toMatchObject({ step: 0, candidate_queries: 100, control_queries: 200 });
+    await post(armBatch(p, "rs-cand-2", v2.id, "candidate", onTarget(100)));
+    await tick(env, new Date());
+    const after = await get(p);
+    expect(after).toMatchObject({ state: "running", step: 1, percent: 50, version: 2 });
+    expect(after.steps.map((s) => s.kind)).toEqual(["started", "advanced"]);
+    expect(after.steps[1]).toMatchObject({ cause: "equivalent", numbers: { candidate_queries: 200, control_queries: 200 } });
+    expect(after.evidence).toMatchObject({ step: 1, candidate_queries: 0, candidate_drift: null });
+  });
+
+  it("deletes the evidence of a closed promotion and of a removed shadow", async () => {
+    const { gate, v1, v2 } = await twoVersions("engine-retention");
+    await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { ...admin, json: {} });
+    await post({ batch_id: "ret-shadow", calibration_id: v2.id, role: "shadow", queries: onTarget(10) });
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
+    await post(armBatch(p, "ret-ctl", v1.id, "control", onTarget(10)));
+    await post(armBatch(p, "ret-cand", v2.id, "candidate", onTarget(10)));
+    const keys = await evidenceRows(p.gate_id);
+    expect(keys.filter((k) => k.startsWith(`arm:${p.id}:`)).sort()).toEqual([`arm:${p.id}:0:candidate`, `arm:${p.id}:0:control`]);
+    expect(keys.some((k) => k.startsWith(`shadow:${v2.id}@`))).toBe(true);
+    const closed = await callJson("POST", `/v1/promotions/${p.id}/rollback`, 200, { ...admin, json: {} });
+    expect(closed.evidence).toBeNull();
+    expect((await evidenceRows(p.gate_id)).filter((k) => k.includes(p.id) || k.includes(v2.id))).toEqual([]);
+
+    // A shadow removed: its rows go; another shadow's stay.
+    const v3 = await upload(gate, "v3", 0.1, false);
+    for (const c of [v2, v3]) {
+      await callJson("POST", `/v1/calibrations/${c.id}/shadow`, 200, { ...admin, json: {} });
+      await post({ batch_id: `ret-shadow-${c.id}`, calibration_id: c.id, role: "shadow", queries: onTarget(10) });
+    }
+    await post({ batch_id: "ret-served", calibration_id: v1.id, queries: onTarget(10) });
+    const shadowRows = async (c: { id: string }) => (await evidenceRows(p.gate_id)).filter((k) => k.includes(c.id)).length;
+    expect(await shadowRows(v2)).toBe(2);
+    await callJson("DELETE", `/v1/calibrations/${v2.id}/shadow`, 200, admin);
+    expect(await shadowRows(v2)).toBe(0);
+    expect(await shadowRows(v3)).toBe(2);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PromotionPlan } from "../../src/contract";
 import { type PromotionPosition, percentOf, startOf, transition } from "../../src/promotions/state-machine";
+import { stepDeadline } from "../../src/promotions/step-evidence";
 
 const plan = (over: Partial<PromotionPlan> = {}): PromotionPlan => ({
   steps: [10, 50, 100],
@@ -132,5 +133,13 @@ describe("the promotion state machine", () => {
     const p = Object.freeze(at("running", 0));
     transition(p, evidence({ vsControl: "equivalent" }));
     expect(p).toEqual(at("running", 0));
+  });
+});
+
+describe("stepDeadline", () => {
+  it("counts max_step_hours from the step's entry into running (the row's updated_at: a start, an advance or a resume)", () => {
+    const row = { updated_at: "2026-12-01T10:00:00.000Z", plan: plan({ max_step_hours: 1.5 }) };
+    expect(new Date(stepDeadline(row)).toISOString()).toBe("2026-12-01T11:30:00.000Z");
+    expect(stepDeadline({ ...row, updated_at: "2026-12-02T00:00:00.000Z" }) - stepDeadline(row)).toBe(14 * 3600 * 1000);
   });
 });

@@ -42,6 +42,7 @@ export const OPTIONS = {
   straight: { type: "boolean" },
   "min-queries": { type: "string" },
   "on-regression": { type: "string" },
+  "max-step-hours": { type: "string" },
   tolerance: { type: "string" },
   pause: { type: "boolean" },
   resume: { type: "boolean" },
@@ -69,7 +70,7 @@ Usage:
   scoregate alerts    [--kind K] [--status S] [--embedding E --reranker R [--index I]] [--limit N] [--cursor C]
   scoregate gates                                              (every gate: follows the server's pages)
   scoregate shadow    ID [--sample-rate R] [--remove]         (admin token: evaluate ID on mirrored traffic)
-  scoregate promote   ID [--steps 10,50,100 | --straight] [--min-queries N] [--on-regression pause|rollback]
+  scoregate promote   ID [--steps 10,50,100 | --straight] [--min-queries N] [--on-regression pause|rollback] [--max-step-hours N]
                          [--tolerance X] [--reason TEXT]       (admin token: a guarded promotion)
   scoregate promote   ID --pause | --resume | --advance | --rollback   (admin token: override the open promotion)
   scoregate watch     --embedding E --reranker R [--index I] | --gate ID  [--since SEQ]   (pushed changes, until ^C)
@@ -100,6 +101,7 @@ Shadow, promote and watch options:
   --min-queries N        promote: candidate queries each step needs before it can advance
   --on-regression W      promote: pause | rollback (default rollback) when the candidate regresses
   --tolerance X          promote: the drop-rate change that counts as equivalent (default the calibration's)
+  --max-step-hours N     promote: hours a step may go without a decision before it pauses (default 72)
   --gate ID              watch: the gate by id instead of --index/--embedding/--reranker
   --since SEQ            watch: resume after this event seq (the server replays what followed, or a snapshot)
 

@@ -2,7 +2,7 @@
  * `scoregate promote`: start a guarded promotion of a stored calibration (progressive in steps, or straight), or act
  * on the open promotion (--pause, --resume, --advance, --rollback). Prints the promotion; --json prints it as JSON.
  */
-import type { Calibration, Promotion, PromotionList } from "../../../src/contract";
+import { type Calibration, MAX_STEP_HOURS, type Promotion, type PromotionList } from "../../../src/contract";
 import { num, oneOf, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
@@ -35,13 +35,15 @@ function steps(raw: string | undefined, straight: boolean): number[] | undefined
 export function describePromotion(p: Promotion): string {
   const lines = [
     `Promotion ${p.id}: ${p.candidate_calibration_id} over ${p.control_calibration_id}, ${p.state}, step ${p.step + 1} of ${p.plan.steps.length} (${p.percent} % of keyed traffic on the candidate)`,
-    `  plan          steps ${p.plan.steps.join(" -> ")} %, at least ${count(p.plan.min_queries)} candidate queries a step, tolerance ${percent(p.plan.tolerance)}, on regression ${p.plan.on_regression}`,
+    `  plan          steps ${p.plan.steps.join(" -> ")} %, at least ${count(p.plan.min_queries)} candidate queries a step, tolerance ${percent(p.plan.tolerance)}, on regression ${p.plan.on_regression}, a step pauses after ${p.plan.max_step_hours} h without a decision`,
   ];
   if (p.evidence !== null) {
     const e = p.evidence;
     lines.push(
       `  evidence      candidate ${count(e.candidate_queries)} queries (drop ${e.candidate_drop_rate === null ? "-" : percent(e.candidate_drop_rate)}), control ${count(e.control_queries)} (drop ${e.control_drop_rate === null ? "-" : percent(e.control_drop_rate)}): ${e.vs_control.decision} vs control, ${e.vs_target.decision} vs target`,
     );
+    const alarm = e.candidate_drift?.alarm;
+    if (alarm) lines.push(`  drift alarm   ${alarm.kind} at ${alarm.at}: ${prose(alarm.summary)}`);
   }
   for (const s of p.steps)
     lines.push(
@@ -63,7 +65,9 @@ async function openPromotion(c: Ctx, id: string): Promise<string> {
 export async function promote(c: Ctx): Promise<number> {
   const id = c.positionals[0];
   if (id === undefined || c.positionals.length > 1)
-    throw usage("promote takes one calibration id: scoregate promote cal_... [--steps 10,50,100] [--min-queries N] [--on-regression pause|rollback]");
+    throw usage(
+      "promote takes one calibration id: scoregate promote cal_... [--steps 10,50,100] [--min-queries N] [--on-regression pause|rollback] [--max-step-hours N]",
+    );
   const chosen = OVERRIDES.filter((o) => c.v[o] === true);
   if (chosen.length > 1) throw usage(`--${chosen.join(" and --")} cannot be combined: give one`);
   const json = (body: unknown) => ({ body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
@@ -82,6 +86,13 @@ export async function promote(c: Ctx): Promise<number> {
     if (onRegression !== undefined) plan.on_regression = onRegression;
     const tolerance = num(c.v.tolerance, "--tolerance", (x) => x > 0 && x < 1, "a drop-rate change above 0 and below 1, e.g. 0.02");
     if (tolerance !== undefined) plan.tolerance = tolerance;
+    const maxStepHours = num(
+      c.v["max-step-hours"],
+      "--max-step-hours",
+      (x) => x > 0 && x <= MAX_STEP_HOURS,
+      `hours above 0 and at most ${MAX_STEP_HOURS}`,
+    );
+    if (maxStepHours !== undefined) plan.max_step_hours = maxStepHours;
     res = await c.api().request<Promotion>("promoteCalibration", { params: { id }, ...json(plan), okStatuses: [200, 201] });
   }
   c.out(c.json ? JSON.stringify(res.body) : describePromotion(res.body));

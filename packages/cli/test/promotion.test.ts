@@ -83,13 +83,23 @@ describe("scoregate promote", () => {
   it("sends the plan (steps, min queries, on regression, tolerance, reason) and prints the promotion", async () => {
     stub.handle(() => ({ status: 201, body: promotion() }));
     const r = await cli(
-      ["promote", "cal_v2", "--steps", "10,50,100", "--min-queries", "500", "--on-regression", "pause", "--tolerance", "0.03", "--reason", "v2"],
+      [
+        ...["promote", "cal_v2", "--steps", "10,50,100", "--min-queries", "500", "--on-regression", "pause", "--tolerance", "0.03"],
+        ...["--max-step-hours", "48", "--reason", "v2"],
+      ],
       env(),
     );
     expect(r.code).toBe(0);
     expect(stub.last().request!.method).toBe("POST");
     expect(stub.last().request!.url).toBe("/v1/calibrations/cal_v2/promote");
-    expect(JSON.parse(stub.last().body)).toEqual({ steps: [10, 50, 100], min_queries: 500, on_regression: "pause", tolerance: 0.03, reason: "v2" });
+    expect(JSON.parse(stub.last().body)).toEqual({
+      steps: [10, 50, 100],
+      min_queries: 500,
+      on_regression: "pause",
+      tolerance: 0.03,
+      max_step_hours: 48,
+      reason: "v2",
+    });
     expect(r.stdout).toMatch(/^Promotion prm_0000000001: cal_v2 over cal_v1, running, step 1 of 3 \(10 % of keyed traffic on the candidate\)/u);
     expect(r.stdout).toContain("steps 10 -> 50 -> 100 %");
   });
@@ -130,6 +140,9 @@ describe("scoregate promote", () => {
       ["promote", "cal_v2", "--pause", "--rollback"],
       ["promote", "cal_v2", "--on-regression", "panic"],
       ["promote", "cal_v2", "--min-queries", "0"],
+      ["promote", "cal_v2", "--max-step-hours", "0"],
+      ["promote", "cal_v2", "--max-step-hours", "721"],
+      ["promote", "cal_v2", "--max-step-hours", "soon"],
     ]) {
       const r = await cli(argv, env());
       expect(r.code, argv.join(" ")).toBe(2);

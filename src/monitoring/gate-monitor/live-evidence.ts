@@ -6,31 +6,61 @@
  * - `versus:<calibration>@<seq>`: the gate's served queries counted since that shadow's first batch (the same time
  *   span, so a daily traffic shift moves both sides);
  * - `arm:<promotion>:<step>:<arm>`: a promotion arm's queries per step (a late batch counts for the step it carries).
- * Owns the table `evidence` (migrations.ts). Read by live-decision.ts through the host's `evidence()`.
+ *   The candidate arm's row also holds its drift window for the step (../window.ts, the gate's own detector against
+ *   the candidate calibration's expectation) and its first alarm, which stops the step.
+ * Retention: the rows of a closed promotion or a removed shadow are deleted by prefix (forget); any row idle for
+ * EVIDENCE_IDLE_RETENTION_MS is forgotten too. Owns the table `evidence` (migrations.ts). Read by live-decision.ts
+ * through the host's `evidence()`.
  */
+import type { ArmDrift } from "../../contract";
+import { EVIDENCE_IDLE_RETENTION_MS } from "../../platform/limits";
 import { addObservation, emptyClusterSums, type QueryObservation } from "../../stats/per-query";
-import type { LiveSums } from "../monitor-contract";
+import type { ArmEvidence, LiveSums } from "../monitor-contract";
+import type { WindowState } from "../window";
 import { StateTable } from "./state-table";
 
 export const shadowKey = (calibrationId: string, sinceSeq: number): string => `shadow:${calibrationId}@${sinceSeq}`;
 export const versusKey = (calibrationId: string, sinceSeq: number): string => `versus:${calibrationId}@${sinceSeq}`;
 export const armKey = (promotionId: string, step: number, arm: string): string => `arm:${promotionId}:${step}:${arm}`;
+/** Prefixes of every row of a promotion, and of every stint of a calibration in shadow (for forget). */
+export const promotionPrefix = (promotionId: string): string => `arm:${promotionId}:`;
+export const shadowPrefixes = (calibrationId: string): string[] => [`shadow:${calibrationId}@`, `versus:${calibrationId}@`];
+
+/** A row as stored: the candidate arm's also carries the detector's window, which is never sent over RPC. */
+interface StoredSide extends LiveSums {
+  readonly armWindow?: WindowState;
+}
+
+/** The candidate arm's drift after a batch: the window to keep and what readers see. */
+export interface ArmDriftUpdate {
+  readonly window: WindowState;
+  readonly view: ArmDrift;
+}
+
+const visible = ({ armWindow: _, ...side }: StoredSide): LiveSums => side;
 
 export class LiveEvidence {
-  readonly #table: StateTable<LiveSums>;
+  readonly #table: StateTable<StoredSide>;
   readonly #sql: SqlStorage;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    this.#table = new StateTable<LiveSums>(sql, "evidence");
+    this.#table = new StateTable<StoredSide>(sql, "evidence");
   }
 
-  /** Adds a batch's queries to the side `key`, starting it at `nowMs` when new. */
-  add(key: string, queries: readonly QueryObservation[], nowMs: number): void {
+  /** Adds a batch's queries to the side `key`, starting it at `nowMs` when new; `drift` replaces the arm's detector. */
+  add(key: string, queries: readonly QueryObservation[], nowMs: number, drift?: ArmDriftUpdate): void {
     const prev = this.#table.get(key);
     const sums = prev?.sums ?? emptyClusterSums();
     for (const q of queries) addObservation(sums, q);
-    this.#table.put(key, nowMs, { since: prev?.since ?? nowMs, sums });
+    const carried = drift ?? (prev?.armWindow && prev.drift ? { window: prev.armWindow, view: prev.drift } : undefined);
+    this.#table.put(key, nowMs, { since: prev?.since ?? nowMs, sums, ...(carried ? { drift: carried.view, armWindow: carried.window } : {}) });
+  }
+
+  /** The candidate arm's drift window and first alarm so far this step (undefined before its first batch). */
+  armDrift(key: string): { window: WindowState; alarm: ArmDrift["alarm"] } | undefined {
+    const row = this.#table.get(key);
+    return row?.armWindow && row.drift ? { window: row.armWindow, alarm: row.drift.alarm } : undefined;
   }
 
   /** Adds served queries to the comparison side of every shadow that has evidence. */
@@ -42,9 +72,30 @@ export class LiveEvidence {
     for (const c of shadows) this.add(`versus:${c}`, queries, nowMs);
   }
 
+  /** Both arms of a promotion step. */
+  arms(promotionId: string, step: number): ArmEvidence {
+    const side = (arm: string) => {
+      const row = this.#table.get(armKey(promotionId, step, arm));
+      return row === undefined ? null : visible(row);
+    };
+    return { candidate: side("candidate"), control: side("control") };
+  }
+
   /** Every side, by key. */
   all(): Record<string, LiveSums> {
     const rows = this.#sql.exec<{ calibration_id: string; state: string }>(`SELECT calibration_id, state FROM evidence`).toArray();
-    return Object.fromEntries(rows.map((r) => [r.calibration_id, JSON.parse(r.state) as LiveSums]));
+    return Object.fromEntries(rows.map((r) => [r.calibration_id, visible(JSON.parse(r.state) as StoredSide)]));
+  }
+
+  /** Deletes every row whose key starts with one of `prefixes` (compared literally: ids hold `_`, a LIKE wildcard). */
+  forget(prefixes: readonly string[]): number {
+    let n = 0;
+    for (const p of prefixes) n += this.#sql.exec(`DELETE FROM evidence WHERE substr(calibration_id, 1, ?) = ?`, p.length, p).rowsWritten;
+    return n;
+  }
+
+  /** Forgets rows with no batch for EVIDENCE_IDLE_RETENTION_MS. */
+  forgetIdle(nowMs: number): void {
+    this.#table.forgetIdleSince(nowMs - EVIDENCE_IDLE_RETENTION_MS);
   }
 }

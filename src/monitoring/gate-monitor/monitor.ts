@@ -10,8 +10,9 @@
  * host), so no count is lost, no batch counted twice, no alert lost.
  */
 import type { AlertInput } from "../../alerts/lifecycle";
-import type { AlertKind, SeriesBucket } from "../../contract";
+import type { AlertKind, ArmDrift, SeriesBucket } from "../../contract";
 import type { DriftConfig } from "../../stats/drift";
+import type { DetectorEvaluation } from "../../stats/drift-detector";
 import { newDetector } from "../../stats/e-detector";
 import { addJudgments, coverageStatus, evaluateCoverageState, newCoverageState, recallDriftSummary } from "../coverage-window";
 import type {
@@ -25,7 +26,7 @@ import type {
   ObserveOutcome,
   QueuedBatchResult,
 } from "../monitor-contract";
-import { abstentionSummary, addBatch, driftSummary, emptyContextSummary, evaluateWindow, newWindow, windowStatus } from "../window";
+import { abstentionSummary, addBatch, driftSummary, emptyContextSummary, evaluateWindow, newWindow, type WindowState, windowStatus } from "../window";
 import { AlertOutbox } from "./alert-outbox";
 import { BatchLedger } from "./batch-ledger";
 import { CoverageTests } from "./coverage";
@@ -69,6 +70,7 @@ export class Monitor {
     this.#ledger.forgetExpired(nowMs);
     this.#windows.forgetIdleDetectors(nowMs);
     this.#coverage.forgetIdle(nowMs);
+    this.#evidence.forgetIdle(nowMs);
   }
 
   observe(input: ObserveInput): ObserveOutcome {
@@ -117,6 +119,8 @@ export class Monitor {
   #count(input: ObserveInput): ObserveOutcome {
     const { now_ms: now, config } = input;
     const random = (): number => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
+    const candidateArm = input.role !== "shadow" && input.promotion?.arm === "candidate" ? input.promotion : null;
+    if (candidateArm !== null) return this.#countCandidate(input, candidateArm, random);
     const base =
       this.#windows.open(input.calibration.id) ??
       newWindow(
@@ -138,19 +142,7 @@ export class Monitor {
     if (ev.dropRate.alarm) alerts.push({ ...common, kind: "drop_rate_drift", summary: driftSummary(status), details: { window: status } });
     if (ev.emptyContext?.alarm) alerts.push({ ...common, kind: "empty_context", summary: emptyContextSummary(status), details: { window: status } });
     if (ev.abstention?.alarm) alerts.push({ ...common, kind: "abstention_drift", summary: abstentionSummary(status), details: { window: status } });
-    this.#series.record({
-      calibration_id: next.calibration_id,
-      index_version: next.index_version,
-      now_ms: now,
-      queries: input.queries,
-      expected: ev.dropRate.expected,
-      band: ev.dropRate.band,
-      log_evidence: ev.dropRate.logEvidence,
-      log_threshold: ev.logThreshold,
-      empty_context_log_evidence: ev.emptyContext?.logEvidence ?? null,
-      drop_rate_alarm: ev.dropRate.alarm,
-      empty_context_alarm: ev.emptyContext?.alarm ?? false,
-    });
+    this.#recordSeries(input, next, ev);
     this.#countEvidence(input, now);
     // A shadow's window runs exactly as the active one's, but its alarms are its own status: never the gate's alerts.
     const shadow = input.role === "shadow";
@@ -161,10 +153,55 @@ export class Monitor {
       if (!shadow) for (const a of alerts) this.outbox.add(a, now);
     }
     this.#windows.save(next, now);
-    return { duplicate: false, mismatch: false, window: status, alerts: shadow ? [] : alerts.map((a) => a.kind) };
+    const p = input.promotion;
+    const arms = !shadow && p !== undefined && p.arm === "control" ? { arms: this.#evidence.arms(p.id, p.step) } : {};
+    return { duplicate: false, mismatch: false, window: status, alerts: shadow ? [] : alerts.map((a) => a.kind), ...arms };
   }
 
-  /** The batch's share of the live evidence (live-evidence.ts): a shadow's, a promotion arm's, the served span. */
+  /**
+   * A promotion's candidate-arm batch: counted in the arm's evidence and in the arm's own drift window for the step
+   * (the gate's detector against the candidate calibration's expectation, started at the step's first candidate
+   * batch, no score sample). Its first alarm is kept in the row and stops the step (the promotion decides on it); it
+   * never reaches the outbox: arm traffic raises no production alert of the gate.
+   */
+  #countCandidate(input: ObserveInput, p: ObserveInput["promotion"] & {}, random: () => number): ObserveOutcome {
+    const { now_ms: now, config } = input;
+    const key = armKey(p.id, p.step, "candidate");
+    const prev = this.#evidence.armDrift(key);
+    const base = prev?.window ?? newWindow(input.calibration.id, input.calibration.index_version, input.calibration.expectation, now);
+    const claim = this.#ledger.claim(input.batch_id, now, input.batch_hash);
+    if (!claim.claimed) return { duplicate: true, mismatch: claim.mismatch, window: windowStatus(base, evaluateWindow(base, config)), alerts: [] };
+    const next = addBatch(base, input.queries, null, random, now, config);
+    const ev = evaluateWindow(next, config);
+    const window = windowStatus(next, ev);
+    const fired: ArmDrift["alarm"] = ev.dropRate.alarm
+      ? { kind: "drop_rate_drift", at: new Date(now).toISOString(), summary: driftSummary(window) }
+      : ev.emptyContext?.alarm
+        ? { kind: "empty_context", at: new Date(now).toISOString(), summary: emptyContextSummary(window) }
+        : null;
+    this.#recordSeries(input, next, ev);
+    // The first alarm stays: the step is stopped on it, and later batches of the step cannot unsay it.
+    this.#evidence.add(key, input.queries, now, { window: next, view: { window, alarm: prev?.alarm ?? fired } });
+    return { duplicate: false, mismatch: false, window, alerts: [], arms: this.#evidence.arms(p.id, p.step) };
+  }
+
+  #recordSeries(input: ObserveInput, w: WindowState, ev: DetectorEvaluation): void {
+    this.#series.record({
+      calibration_id: w.calibration_id,
+      index_version: w.index_version,
+      now_ms: input.now_ms,
+      queries: input.queries,
+      expected: ev.dropRate.expected,
+      band: ev.dropRate.band,
+      log_evidence: ev.dropRate.logEvidence,
+      log_threshold: ev.logThreshold,
+      empty_context_log_evidence: ev.emptyContext?.logEvidence ?? null,
+      drop_rate_alarm: ev.dropRate.alarm,
+      empty_context_alarm: ev.emptyContext?.alarm ?? false,
+    });
+  }
+
+  /** A served or shadow batch's share of the live evidence (live-evidence.ts): a shadow's, the control arm's, the served span. */
   #countEvidence(input: ObserveInput, now: number): void {
     if (input.role === "shadow") {
       this.#evidence.add(shadowKey(input.calibration.id, input.shadow_since_seq ?? 0), input.queries, now);
@@ -172,13 +209,18 @@ export class Monitor {
     }
     const p = input.promotion;
     // Unassigned queries are not randomized: they take no part in an arm's evidence.
-    if (p !== undefined && p.arm !== "unassigned") this.#evidence.add(armKey(p.id, p.step, p.arm), input.queries, now);
-    if (p?.arm !== "candidate") this.#evidence.addServed(input.queries, now);
+    if (p !== undefined && p.arm === "control") this.#evidence.add(armKey(p.id, p.step, p.arm), input.queries, now);
+    this.#evidence.addServed(input.queries, now);
   }
 
   /** The live evidence by key (live-evidence.ts). */
   evidence(): Record<string, LiveSums> {
     return this.#evidence.all();
+  }
+
+  /** Deletes the evidence rows under `prefixes` (a closed promotion's, a removed shadow's); returns how many. */
+  forgetEvidence(prefixes: readonly string[]): number {
+    return this.#storage.transactionSync(() => this.#evidence.forget(prefixes));
   }
 
   /**
