@@ -78,7 +78,7 @@ describe.skipIf(!haveChromium())("/docs in Chromium, under its CSP", () => {
     expect(violations.length).toBeLessThanOrEqual(1);
     // Read above before axe runs in the page: axe's own script is not the page's, and plays no part in the policy.
     await axe(page, "docs");
-    await shoot(page, "docs", undefined, false);
+    await shoot(page, "docs", undefined, false, false);
     await page.close();
     // The reference is a large page: on a loaded machine (the suite shares two cores) rendering it, axe and the
     // screenshots take minutes.

@@ -63,9 +63,9 @@ export async function axe(page: Page, label: string): Promise<void> {
 /**
  * Saves the page at 1280 px and at 375 px, whole pages by default; `fullPage: false` keeps the first screen only, for
  * /docs (about 20,000 px tall at 1280 px, 43,000 at 375 px: seconds to capture, and a picture no one reads). The
- * width check covers the whole page either way.
+ * width check covers the whole page either way. The page is left at 1280 px unless `restore` is false.
  */
-export async function shoot(page: Page, name: string, readmeName?: string, fullPage = true): Promise<void> {
+export async function shoot(page: Page, name: string, readmeName?: string, fullPage = true, restore = true): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.screenshot({ path: join(ARTIFACTS, `${name}-desktop.png`), fullPage });
@@ -80,5 +80,7 @@ export async function shoot(page: Page, name: string, readmeName?: string, fullP
     () => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth,
   );
   expect(width, `${name} at 375 px`).toBeLessThanOrEqual(375);
-  await page.setViewportSize({ width: 1280, height: 900 });
+  // back to the desktop width for the test's next steps; `restore: false` when the page is closed next (on /docs the
+  // relayout alone costs over a second)
+  if (restore) await page.setViewportSize({ width: 1280, height: 900 });
 }
