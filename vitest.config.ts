@@ -5,19 +5,20 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 import { vendorAssets } from "./scripts/vendor-assets.mjs";
 
 /**
- * The order in which files are handed to the two workers. vitest runs the projects one after another, in name order,
- * each project's files longest first; here the browser file (the longest) starts at once beside the workerd files
- * (their runner takes seconds to start, better spent while the browser file runs than at the end), then the Node
- * projects' files follow longest first across both projects, so the long ones start early and the many short ones
- * fill both workers until the end. A Node worker switching project costs a new process (well under a second); the
- * workerd files stay together, as each switch away from them would start workerd again.
+ * The order in which files are handed to the two workers. The browser files (the longest) start at once beside the
+ * workerd files (their runner takes seconds to start, better spent while the browser files run than at the end); then
+ * the Node projects, one after the other ("packages", whose CLI test against a live worker is the longest Node file,
+ * then "unit"), each project's files longest first, so the long ones start early and the many short ones fill both
+ * workers until the end. Projects are kept together because a worker that moves to a file of another project is a new
+ * process that evaluates src/ again: interleaving "unit" and "packages" by duration alone cost about 20 CPU seconds of
+ * process starts (docs/benchmarks.md, "Test suite wall time"). The workerd files stay together for the same reason.
  */
 class LongPolesFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    const phase = (spec: TestSpecification) => (spec.project.name === "browser" ? 0 : spec.project.name === "workers" ? 1 : 2);
+    const phase = (spec: TestSpecification) => ({ browser: 0, workers: 1, packages: 2, unit: 3 })[spec.project.name] ?? 4;
     // the duration of the file's last run; files never run come first
     const duration = (spec: TestSpecification) => this.ctx.cache.getTestSpecificationResult(spec)?.duration ?? Number.MAX_VALUE;
-    return (await super.sort(files)).sort((a, b) => phase(a) - phase(b) || (phase(a) === 2 ? duration(b) - duration(a) : 0));
+    return (await super.sort(files)).sort((a, b) => phase(a) - phase(b) || (phase(a) >= 2 ? duration(b) - duration(a) : 0));
   }
 }
 
