@@ -17,4 +17,5 @@ export declare function startWorker(options?: {
   inspector?: boolean;
   v8Flags?: readonly string[];
   onRuntimeLine?: ((line: string) => void) | null;
+  entryWrapper?: string | null;
 }): Promise<StartedWorker>;

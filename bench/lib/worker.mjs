@@ -294,9 +294,18 @@ function localRuntimeOptions(tmp, log) {
  * (dev tokens dev-read / dev-calibrate / dev-admin), migrations applied. Returns { mf, url, workerdPid, tmp, close }.
  * `ingest: "queue"` sets OBSERVATION_INGEST=queue and binds the observation queue with its consumer (the Worker
  * itself), as wrangler.toml declares them. `v8Flags` are passed to workerd's V8 (e.g. ["--trace-gc"]); `onRuntimeLine`
- * receives every line workerd prints (instead of this process's console).
+ * receives every line workerd prints (instead of this process's console). `entryWrapper` (an ES module's source) becomes
+ * the main module, with the built Worker beside it as `./scoregate.js`: a benchmark may add a door the Worker does not
+ * have (bench/push-propagation.mjs: a direct WebSocket to a gate's hub) and pass everything else to it.
  */
-export async function startWorker({ log = LogLevel.WARN, ingest = "direct", inspector = false, v8Flags = [], onRuntimeLine = null } = {}) {
+export async function startWorker({
+  log = LogLevel.WARN,
+  ingest = "direct",
+  inspector = false,
+  v8Flags = [],
+  onRuntimeLine = null,
+  entryWrapper = null,
+} = {}) {
   const tmp = mkdtempSync(join(tmpdir(), "scoregate-bench-"));
   let mf = null;
   let closed = false;
@@ -343,7 +352,13 @@ export async function startWorker({ log = LogLevel.WARN, ingest = "direct", insp
             manifest: {
               mainModule: "index.js",
               modulesRoot: dirname(scriptPath),
-              modules: { "index.js": { type: "esm", contents: readFileSync(scriptPath, "utf8") } },
+              modules:
+                entryWrapper === null
+                  ? { "index.js": { type: "esm", contents: readFileSync(scriptPath, "utf8") } }
+                  : {
+                      "index.js": { type: "esm", contents: entryWrapper },
+                      "scoregate.js": { type: "esm", contents: readFileSync(scriptPath, "utf8") },
+                    },
             },
             env: {
               DB: { type: "d1", id: "scoregate-bench" },
