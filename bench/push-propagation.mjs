@@ -60,6 +60,8 @@ const IDLE_MS = Number(opts.idle) * 1000;
 const POLL_MS = Number(opts.poll);
 const STORM_EVENTS = Number(opts.storm);
 const OUT = resolve(ROOT, opts.out);
+// Each arm starts with v1 served and activates v2 first, then alternates: even counts bring v1 back at each arm's end.
+if (K < 2 || K % 2 !== 0 || STORM_EVENTS < 2 || STORM_EVENTS % 2 !== 0) throw new RangeError("--activations and --storm must be even, at least 2");
 /** A subscriber that has not seen an activation this long after its 200 counts as a miss. */
 const MISS_AFTER_MS = 10_000;
 /** The polling arm waits this long per activation: the SDK's max-age (5 s) and a margin. */
@@ -322,7 +324,9 @@ async function measurePush(url, subs, arrivals, targets, label) {
 async function storm(url, subs, targets, label) {
   for (const s of subs) s.drop();
   await sleep(1000);
-  for (const target of targets.slice(0, STORM_EVENTS)) {
+  // Served after the arm's activations: targets[K - 1] (K even: v1); the storm goes on alternating from there.
+  for (let i = 0; i < STORM_EVENTS; i++) {
+    const target = targets[i % 2];
     await api(url, "POST", `/v1/calibrations/${target}/activate`, "dev-admin", { reason: `bench ${label} storm` });
   }
   // Each activation is one row of the gate's log and nothing else writes to it here: the newest seq is known.
