@@ -79,7 +79,11 @@ const WALK = {
   v2: { ...v2Body, activate: false, shift_tolerance: TOLERANCE },
   incident: incidentBody,
 } as const;
-/** Small steps, so that the simulation stays a few thousand queries: 200 candidate queries a step, an 8-point tolerance. */
+/**
+ * Small steps, so that the simulation stays a few thousand queries: 200 candidate queries a step (the least a plan may
+ * ask) and an 8-point tolerance, within which 200 clustered queries can show equivalence (at the default 2 points a
+ * carried v2 needs thousands: docs/benchmarks.md, sections 29 and 30). The incident's 37-point move is far outside it.
+ */
 const PLAN = { steps: [10, 50, 100], min_queries: 200, tolerance: TOLERANCE, reason: "index rebuild" };
 /** Queries served between two reads of the promotion, and at most per awaited transition. */
 const CHUNK = 500;
@@ -102,8 +106,8 @@ const uploadWalk = async (gate: Gate, body: object) =>
 /**
  * A service as examples/promote-rebuild/mirror.mjs runs one: each live query is served through `gate()` with its user
  * as the assignment key (during a promotion the arm decides which index version answers, so that version's scores are
- * gated) and mirrored to v2 through `shadow()`; each pass over the file is new users. Reports are flushed after each
- * call, so the Worker has counted them (and decided the step) when it returns.
+ * gated) and mirrored to v2 through `shadow()`; each pass over the file is new users. Reports are flushed every CHUNK
+ * queries (one batch per calibration, role and arm), so the Worker has counted them, and decided the step, by then.
  */
 class MirroringService {
   #next = 0;
