@@ -8,7 +8,8 @@
  * promotion [10, 50, 100] advances on `equivalent` from the arms' counts alone (the SDK's `gate()` with each user as
  * assignment key, no override) to 100 %; then the incident's v2 (v2's scores at the old absolute 0.4: 59 % dropped)
  * is rolled back on its evidence during its first step; the same subscribed client sees each change pushed, once, in
- * the log's order, across a forced reconnect mid-promotion, and reads the threshold from the Worker once.
+ * the log's order, across a forced reconnect mid-promotion, and reads the threshold from the Worker once; the gate's
+ * object restarting mid-step loses none of the step's evidence.
  *
  * Tested elsewhere: the overrides (pause, resume, advance, rollback), their refusals and a transition replayed after
  * a restart (test/promotions/promotion-routes.workerd.test.ts); the state machine's every input
@@ -16,6 +17,7 @@
  * (test/serving/served-rollout.workerd.test.ts); the relay's replay, heartbeats and cleanup (test/streaming/); the
  * promotion's false-stop and catch rates over many seeds (bench/guarded-promotion.ts, docs/benchmarks.md section 30).
  */
+import { evictDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import liveText from "../../fixtures/walkthrough/live.ndjson?raw";
@@ -230,9 +232,16 @@ describe("the promotion flow, pushed to the SDK", () => {
     await pushed("promotion_started");
     // The connection drops mid-promotion: what happens while it is away arrives on its return, once.
     client.reconnect();
+    const v1Before = service.served[v1.id] ?? 0;
+    await service.serve(CHUNK);
+    // The gate's object restarts mid-step (evicted; its sockets hibernated): the step's evidence is in its storage.
+    await evictDurableObject(env.GATE_MONITOR.get(env.GATE_MONITOR.idFromName(v2.gate_id)));
     const advanced = await service.until(good.id, "advanced");
     expect(advanced.steps.at(-1)).toMatchObject({ kind: "advanced", cause: "equivalent", actor: "promotion", percent: 50 });
-    expect(advanced.steps.at(-1)!.numbers).toMatchObject({ vs_control: { decision: "equivalent" } });
+    const numbers = advanced.steps.at(-1)!.numbers as { vs_control: { decision: string; reference_queries: number } };
+    expect(numbers.vs_control.decision).toBe("equivalent");
+    // Every control-arm query of the step counted, those before the restart included.
+    expect(numbers.vs_control.reference_queries).toBe(service.served[v1.id]! - v1Before);
     await pushed("promotion_step");
     const completed = await service.until(good.id, "completed");
     expect(completed).toMatchObject({ state: "completed", percent: 100 });
