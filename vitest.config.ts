@@ -28,9 +28,9 @@ class LongPolesFirstSequencer extends BaseSequencer {
 //
 // Each test file still starts from a clean slate, but without a new process per file (docs/benchmarks.md, "Test suite
 // wall time", has the figures): the node and workerd projects run with `isolate: false`, so a worker (a Node process,
-// or one workerd process) runs file after file, and a setup file restores what isolation gave before each file: fresh
-// modules (vi.resetModules, so no module state such as an isolate cache leaks from one file into the next) and, in
-// workerd, empty storage (test/support/setup-workerd-file.ts).
+// or one workerd process) runs file after file, evaluating src/ once, and a setup file restores what isolation gave
+// before each file: an empty isolate memory (src/worker/isolate.ts, the one module that keeps state;
+// test/worker/isolate-state.test.ts holds it so) and, in workerd, empty storage (test/support/setup-workerd-file.ts).
 export default defineConfig(async () => {
   // The Worker's static assets ([assets] in wrangler.toml) must exist before workerd starts.
   vendorAssets();

@@ -10,13 +10,13 @@
  * close() removes, also on SIGINT/SIGTERM. The dev registry is disabled so nothing is written outside it.
  */
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Log, LogLevel, Miniflare } from "miniflare";
 import { vendorAssets } from "../../scripts/vendor-assets.mjs";
+import { CACHE, inputsDigest } from "./build-cache.mjs";
 
 const WORKER_NAME = "scoregate";
 
@@ -80,27 +80,10 @@ export function buildWorker(outdir) {
  * for JSX, the locked dependencies, wrangler itself included).
  */
 const BUILD_INPUTS = ["wrangler.toml", "tsconfig.json", "tsconfig.base.json", "package-lock.json"];
-const BUILD_CACHE = join(ROOT, "node_modules", ".cache", "scoregate-worker");
+const BUILD_CACHE = join(CACHE, "scoregate-worker");
 
 /** A digest of every build input (paths and contents). */
-function buildInputsDigest() {
-  const files = [...BUILD_INPUTS];
-  const walk = (dir) => {
-    for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.isDirectory()) walk(path);
-      else files.push(path);
-    }
-  };
-  walk("src");
-  const hash = createHash("sha256");
-  for (const file of files.sort())
-    hash
-      .update(`${file}\0`)
-      .update(readFileSync(join(ROOT, file)))
-      .update("\0");
-  return hash.digest("hex").slice(0, 32);
-}
+const buildInputsDigest = () => inputsDigest([...BUILD_INPUTS, "src"]);
 
 /**
  * buildWorker, but a bundle already built from the same inputs (same digest) is reused. For the test projects that

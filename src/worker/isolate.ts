@@ -18,7 +18,11 @@ function kept<T>(make: () => T): () => T {
   };
 }
 
-export const isolate = {
+/**
+ * A new isolate's memory, empty: `isolate` below is one, and the test setups (test/support/setup-*-file.ts) give each
+ * test file another, as a new isolate would have.
+ */
+export const newIsolateMemory = () => ({
   /**
    * The threshold read path's tiers in memory (src/serving/threshold-reader.ts): each gate's threshold for
    * ISOLATE_CACHE_TTL_MS, and the last one served for LAST_KNOWN_GOOD_MS (answered, marked stale, only when KV and D1
@@ -35,4 +39,6 @@ export const isolate = {
   migrated: new WeakSet<D1Database>(),
   /** The OpenAPI document (src/reference/openapi.ts): it depends only on the contract. */
   openApiDocument: kept(openApiDocument),
-};
+});
+
+export const isolate = newIsolateMemory();

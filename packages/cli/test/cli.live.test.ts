@@ -11,17 +11,19 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRng } from "../../../test/support/prng";
 import { cli } from "./support/run";
-import { type LocalWorker, startLocalWorker } from "./support/worker";
+import { buildCliOnce, type LocalWorker, startLocalWorker } from "./support/worker";
 
 const ROOT = resolve(import.meta.dirname, "..", "..", "..");
 let worker: LocalWorker;
 const dir = mkdtempSync(join(tmpdir(), "scoregate-cli-live-"));
 
 beforeAll(async () => {
-  // The bin is the built dist/cli.js: build it from the current sources (and link it, as npm does for a workspace's
-  // bin), so the child-process tests below run what this checkout would publish.
-  const build = spawnSync("npm", ["run", "--silent", "build:cli"], { cwd: ROOT, encoding: "utf8" });
-  if (build.status !== 0) throw new Error(`npm run build:cli failed:\n${build.stdout}\n${build.stderr}`);
+  // The bin is the built dist/cli.js: built from the current sources (and linked, as npm does for a workspace's bin),
+  // so the child-process tests below run what this checkout would publish. A build from the same sources is reused.
+  await buildCliOnce(() => {
+    const build = spawnSync("npm", ["run", "--silent", "build:cli"], { cwd: ROOT, encoding: "utf8" });
+    if (build.status !== 0) throw new Error(`npm run build:cli failed:\n${build.stdout}\n${build.stderr}`);
+  });
   worker = await startLocalWorker();
 }, 180_000);
 afterAll(async () => {
