@@ -1,9 +1,10 @@
 /**
- * Propagation of a change to 1,000 subscribed clients of one gate: pushed (GET /v1/events, the SSE relay over the
- * gate's hibernating hub) against today's polling path (the SDK's ETag polling), in one run on one local workerd.
+ * Propagation of a change to 1,000 subscribed clients of one gate, three ways in one run on one local workerd: pushed
+ * over SSE (GET /v1/events, the edge relay over the gate's hibernating hub: what the Worker ships), pushed over a
+ * WebSocket held by the gate's hub itself (no relay), and today's polling path (the SDK's ETag polling).
  *
  *   npm run bench:push           (= node bench/push-propagation.mjs, Node 24 from the devDependency)
- *   npm run bench:push -- --subscribers 1000 --activations 10 --gap 3 --idle 30 --out bench/results/push-propagation.md
+ *   npm run bench:push -- --subscribers 1000 --activations 10 --gap 3 --idle 30 --poll 100 --out bench/results/push-propagation.md
  *
  * What it does: builds the worker, runs it in Miniflare 5 directly (workerd, not `wrangler dev`), uploads v1 (served)
  * and v2 (stored) of one gate, then:
@@ -12,18 +13,28 @@
  *      polling with the server's max-age, bundled with esbuild for this run), each asked for the threshold every
  *      `poll` ms as a busy service would; v2, v1, v2, ... activated `activations` times and the time each client first
  *      answers the new calibration recorded; then RSS and open file descriptors of workerd as the baseline;
- *   3. push arm: opens `subscribers` SSE streams (one Node process, undici fetch, a line parser), waits for each one's
- *      snapshot, measures RSS, file descriptors and `idle` seconds of CPU with all of them connected (heartbeats every
- *      15 s), then activates `activations` times, `gap` seconds apart, and records when each subscriber receives the
- *      event of each activation: latency from the activation's 200 (negative when the push arrives before the answer:
- *      listeners run before it) and from the request's start. Checks that every subscriber got every event exactly
- *      once, linked by prev_seq (gaps, duplicates and misses are counted, must be 0); then closes the streams and counts
- *      workerd's file descriptors again (are the relays torn down?).
- * The Node process's event-loop delay (perf_hooks.monitorEventLoopDelay) is reported per arm, so a saturated client
- * process is not read as server latency. Local KV is immediately consistent: production polling is slower by KV's
- * propagation (about 60 s) on top of what is measured here; pushed events do not go through KV.
- * Wall time: about build (~5 s) + 2 x idle + activations x gap + activations x (max-age + gap) (~3 min by default).
+ *   3. SSE arm: opens `subscribers` SSE streams (one Node process, undici fetch, a line parser), waits for each one's
+ *      first heartbeat, measures RSS, file descriptors and `idle` seconds of CPU with all of them connected
+ *      (heartbeats every 15 s), then activates `activations` times, `gap` seconds apart, and records when each
+ *      subscriber receives the event of each activation: latency from the activation's 200 (negative when the push
+ *      arrives before the answer: listeners run before it) and from the request's start;
+ *   4. reconnect storm (SSE): every subscriber drops its stream at once, `storm` activations land while they are
+ *      away, then all reconnect at once with Last-Event-ID; the time from the storm's start until each has applied
+ *      the newest event (the hub replays what it missed), and the reconnects refused or failed (retried);
+ *   5. the streams closed, workerd's file descriptors counted 1, 5 and 20 s later (a relay ends when workerd cancels
+ *      its stream, which it does on its next write to a gone client: a heartbeat, every 15 s);
+ *   6. WebSocket arm: the same (connect, idle CPU with a ping every 15 s answered by the hub's auto-response,
+ *      activations, storm with `?after=`, close and file descriptors) with clients on a WebSocket held by the gate's
+ *      hub. The Worker has no such door (clients get SSE: docs/architecture.md, "Pushed changes"), so this run adds
+ *      one in front of the built Worker (HUB_DOOR below): authenticate, then hand the upgrade to the gate's object
+ *      with the relay's own subscribe request; workerd then splices the client's socket to the hub's.
+ * Every subscriber of each arm must get every event exactly once, linked by prev_seq (gaps, duplicates and misses
+ * are counted, must be 0), storm included. The Node process's event-loop delay (perf_hooks.monitorEventLoopDelay) is
+ * reported per arm, so a saturated client process is not read as server latency. Local KV is immediately consistent:
+ * production polling is slower by KV's propagation (about 60 s) on top of what is measured here; pushed events do not
+ * go through KV. Wall time: about build (~5 s) + 3 x idle + activations x (2 x gap + max-age + 2 s) + 2 x 25 s.
  */
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -38,6 +49,7 @@ const { values: opts } = parseArgs({
     gap: { type: "string", default: "3" },
     idle: { type: "string", default: "30" },
     poll: { type: "string", default: "100" },
+    storm: { type: "string", default: "2" },
     out: { type: "string", default: "bench/results/push-propagation.md" },
   },
 });
@@ -46,14 +58,48 @@ const K = Number(opts.activations);
 const GAP_MS = Number(opts.gap) * 1000;
 const IDLE_MS = Number(opts.idle) * 1000;
 const POLL_MS = Number(opts.poll);
+const STORM_EVENTS = Number(opts.storm);
 const OUT = resolve(ROOT, opts.out);
+// Each arm starts with v1 served and activates v2 first, then alternates: even counts bring v1 back at each arm's end.
+if (K < 2 || K % 2 !== 0 || STORM_EVENTS < 2 || STORM_EVENTS % 2 !== 0) throw new RangeError("--activations and --storm must be even, at least 2");
 /** A subscriber that has not seen an activation this long after its 200 counts as a miss. */
 const MISS_AFTER_MS = 10_000;
 /** The polling arm waits this long per activation: the SDK's max-age (5 s) and a margin. */
 const POLL_WAIT_MS = 7_000;
+/** A storm not caught up by then is reported as such. */
+const STORM_DEADLINE_MS = 60_000;
+/** A refused or failed reconnect is retried after this long (a client's backoff, kept short). */
+const RETRY_MS = 250;
+/** The WebSocket clients' own liveness ping, at the relay's heartbeat interval (SSE_HEARTBEAT_MS). */
+const WS_PING_MS = 15_000;
 const TARGET_P99_MS = 2_000;
 const GATE = { index: "default", embedding: "e5", reranker: "bge-push" };
 const GATE_QS = new URLSearchParams(GATE).toString();
+
+/**
+ * The benchmark's extra door: GET /bench/hub?gate=ID[&after=SEQ] with the read token upgrades to a WebSocket held by
+ * the gate's hub (the internal subscribe request of src/streaming/hub.ts, hubSubscribeUrl, exactly as the relay sends
+ * it); everything else goes to the built Worker. Not a route of the Worker: the bench's stand-in for the design it
+ * compares with (clients on the object's WebSocket, no relay).
+ */
+const HUB_DOOR = `
+import scoregate from "./scoregate.js";
+export * from "./scoregate.js";
+export default {
+  ...scoregate,
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname !== "/bench/hub") return scoregate.fetch(request, env, ctx);
+    if (url.searchParams.get("token") !== "dev-read") return new Response("unauthorized", { status: 401 });
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket", { status: 426 });
+    const gate = url.searchParams.get("gate");
+    const after = url.searchParams.get("after");
+    const hub = env.GATE_MONITOR.get(env.GATE_MONITOR.idFromName(gate));
+    const at = "https://hub.internal/subscribe?gate=" + encodeURIComponent(gate) + (after === null ? "" : "&after=" + after);
+    return hub.fetch(at, { headers: { upgrade: "websocket" } });
+  },
+};
+`;
 
 const log = (...a) => console.error(...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -79,54 +125,111 @@ async function upload(url, version, activate, seed) {
   const rand = mulberry32(seed);
   const scores = Array.from({ length: 1000 }, () => rand());
   const body = { ...GATE, index_version: version, scores, policy: { kind: "drop_rate", target: 0.2 }, activate };
-  return (await api(url, "POST", "/v1/calibrations", "dev-calibrate", body)).calibration.id;
+  return (await api(url, "POST", "/v1/calibrations", "dev-calibrate", body)).calibration;
 }
 
-/** One SSE subscriber: a streamed fetch, frames parsed as they come, each gate event stamped on arrival. */
-function subscriber(url, onEvent) {
-  const controller = new AbortController();
-  const state = { connected: null, ended: false, last: 0, gaps: 0, dups: 0 };
-  const ready = new Promise((resolveReady, rejectReady) => {
-    (async () => {
-      const res = await fetch(new URL(`/v1/events?${GATE_QS}`, url), {
-        headers: { authorization: "Bearer dev-read", accept: "text/event-stream" },
-        signal: controller.signal,
-      });
-      if (res.status !== 200) throw new Error(`GET /v1/events answered ${res.status}: ${await res.text()}`);
-      const decoder = new TextDecoder();
-      let buffer = "";
-      for await (const chunk of res.body) {
-        buffer += decoder.decode(chunk, { stream: true });
-        for (let cut = buffer.indexOf("\n\n"); cut >= 0; cut = buffer.indexOf("\n\n")) {
-          const frame = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          const name = /^event: (.*)$/mu.exec(frame)?.[1];
-          const data = /^data: (.*)$/mu.exec(frame)?.[1];
-          if (name === "snapshot") {
-            state.last = JSON.parse(data).seq;
-            state.connected = performance.now();
-            resolveReady();
-          } else if (name === "gate") {
-            const at = performance.now();
-            const e = JSON.parse(data);
-            if (e.seq <= state.last) state.dups++;
-            else {
-              if (e.prev_seq !== state.last) state.gaps++;
-              state.last = e.seq;
-              onEvent(e, at);
-            }
+/**
+ * One subscriber of either transport, kept across reconnects: frames parsed as they come (a WebSocket message is one
+ * hub frame, already SSE text), each gate event stamped on arrival and checked against the last applied seq.
+ * `connect()` opens (resuming after `state.last` when it has one) and resolves at the hub's first heartbeat;
+ * `drop()` closes from the client's side.
+ */
+function subscriber(transport, url, gateId, onEvent) {
+  const state = { last: 0, gaps: 0, dups: 0, endedEarly: 0, open: false, failures: 0, caughtAt: null, target: null };
+  let current = null;
+  const frames = (onReady) => {
+    let buffer = "";
+    return (text) => {
+      buffer += text;
+      for (let cut = buffer.indexOf("\n\n"); cut >= 0; cut = buffer.indexOf("\n\n")) {
+        const frame = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const name = /^event: (.*)$/mu.exec(frame)?.[1];
+        const data = /^data: (.*)$/mu.exec(frame)?.[1];
+        if (name === "heartbeat") onReady();
+        else if (name === "snapshot") state.last = JSON.parse(data).seq;
+        else if (name === "gate") {
+          const at = performance.now();
+          const e = JSON.parse(data);
+          if (e.seq <= state.last) state.dups++;
+          else {
+            if (e.prev_seq !== state.last) state.gaps++;
+            state.last = e.seq;
+            if (state.target !== null && e.seq >= state.target && state.caughtAt === null) state.caughtAt = at;
+            onEvent(e, at);
           }
         }
       }
-    })()
-      .catch((e) => {
-        if (e.name !== "AbortError") rejectReady(e);
-      })
-      .finally(() => {
-        state.ended = true;
+    };
+  };
+  const connectSse = () =>
+    new Promise((ready, fail) => {
+      const controller = new AbortController();
+      let dropped = false;
+      current = () => {
+        dropped = true;
+        controller.abort();
+      };
+      (async () => {
+        const headers = { authorization: "Bearer dev-read", accept: "text/event-stream" };
+        if (state.last > 0) headers["last-event-id"] = String(state.last);
+        const res = await fetch(new URL(`/v1/events?${GATE_QS}`, url), { headers, signal: controller.signal });
+        if (res.status !== 200) throw new Error(`GET /v1/events answered ${res.status}: ${await res.text()}`);
+        const decoder = new TextDecoder();
+        const feed = frames(() => {
+          state.open = true;
+          ready();
+        });
+        for await (const chunk of res.body) feed(decoder.decode(chunk, { stream: true }));
+      })()
+        .catch((e) => {
+          if (e.name !== "AbortError") fail(e);
+        })
+        .finally(() => {
+          if (state.open && !dropped) state.endedEarly++;
+          state.open = false;
+        });
+    });
+  const connectWs = () =>
+    new Promise((ready, fail) => {
+      const q = new URLSearchParams({ gate: gateId, token: "dev-read", ...(state.last > 0 ? { after: String(state.last) } : {}) });
+      const ws = new WebSocket(new URL(`/bench/hub?${q}`, url.href.replace(/^http/u, "ws")));
+      let dropped = false;
+      let ping = null;
+      current = () => {
+        dropped = true;
+        ws.close(1000, "bench");
+      };
+      const feed = frames(() => {
+        if (!state.open) {
+          state.open = true;
+          ping = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send("ping"), WS_PING_MS);
+          ready();
+        }
       });
-  });
-  return { state, ready, close: () => controller.abort() };
+      ws.addEventListener("message", (m) => {
+        if (typeof m.data === "string" && m.data !== "pong") feed(m.data);
+      });
+      ws.addEventListener("error", () => {
+        if (!state.open) fail(new Error("WebSocket failed to open"));
+      });
+      ws.addEventListener("close", () => {
+        clearInterval(ping);
+        if (state.open && !dropped) state.endedEarly++;
+        state.open = false;
+      });
+    });
+  const connect = async () => {
+    for (;;) {
+      try {
+        return await (transport === "sse" ? connectSse() : connectWs());
+      } catch {
+        state.failures++;
+        await sleep(RETRY_MS);
+      }
+    }
+  };
+  return { state, connect, drop: () => current?.() };
 }
 
 /** The SDK (packages/client) bundled for this run: today's polling client. */
@@ -163,16 +266,157 @@ function summary(xs) {
   return { n: xs.length, p50: quantile(xs, 0.5), p90: quantile(xs, 0.9), p99: quantile(xs, 0.99), max: quantile(xs, 1) };
 }
 
+/** Opens `n` subscribers of `transport`, a hundred at a time (a fleet starting, not a storm). */
+async function openSubscribers(transport, url, gateId, n, arrivals) {
+  const subs = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const s = subscriber(transport, url, gateId, (e, at) => {
+      const list = arrivals.get(e.seq) ?? [];
+      list.push({ at, cal: e.calibration_id });
+      arrivals.set(e.seq, list);
+    });
+    subs.push(s);
+    if (i % 100 === 99 || i === n - 1) await Promise.all(subs.slice(i - (i % 100)).map((x) => x.connect()));
+  }
+  return { subs, connectMs: performance.now() - t0 };
+}
+
+/** Activates each target in turn, `gap` apart, timing each subscriber's arrival of its event. */
+async function measurePush(url, subs, arrivals, targets, label) {
+  const from200 = [];
+  const fromStart = [];
+  const perActivation = [];
+  let misses = 0;
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  for (const target of targets) {
+    const t0 = performance.now();
+    await api(url, "POST", `/v1/calibrations/${target}/activate`, "dev-admin", { reason: `bench ${label}` });
+    const t200 = performance.now();
+    log(`${label}: activation answered in ${fmt(t200 - t0)} ms`);
+    const deadline = t200 + MISS_AFTER_MS;
+    // the event of this activation is the newest seq whose calibration is the target
+    let got = [];
+    while (performance.now() < deadline) {
+      const newest = Math.max(...arrivals.keys());
+      got = arrivals.get(newest) ?? [];
+      if (got.length >= subs.length && got[0].cal === target) break;
+      await sleep(20);
+    }
+    const mine = got.filter((g) => g.cal === target);
+    misses += subs.length - mine.length;
+    const lat = mine.map((g) => g.at - t200);
+    from200.push(...lat);
+    fromStart.push(...mine.map((g) => g.at - t0));
+    perActivation.push({ request: t200 - t0, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: quantile(lat, 1), got: mine.length });
+    await sleep(Math.max(0, GAP_MS - (performance.now() - t200)));
+  }
+  loop.disable();
+  return { from200: summary(from200), fromStart: summary(fromStart), perActivation, misses, loop };
+}
+
+/**
+ * The reconnect storm: every subscriber drops at once, `STORM_EVENTS` activations land while they are away, then all
+ * reconnect at once, resuming after their last seq; per subscriber, the time from the storm's start until it has
+ * applied the newest event.
+ */
+async function storm(url, subs, targets, label) {
+  for (const s of subs) s.drop();
+  await sleep(1000);
+  // Served after the arm's activations: targets[K - 1] (K even: v1); the storm goes on alternating from there.
+  for (let i = 0; i < STORM_EVENTS; i++) {
+    const target = targets[i % 2];
+    await api(url, "POST", `/v1/calibrations/${target}/activate`, "dev-admin", { reason: `bench ${label} storm` });
+  }
+  // Each activation is one row of the gate's log and nothing else writes to it here: the newest seq is known.
+  const behind = subs.map((s) => s.state.last);
+  const newest = Math.max(...behind) + STORM_EVENTS;
+  for (const s of subs) {
+    s.state.target = newest;
+    s.state.caughtAt = null;
+  }
+  const failuresBefore = subs.reduce((a, s) => a + s.state.failures, 0);
+  const t0 = performance.now();
+  const reconnected = Promise.all(subs.map((s) => s.connect()));
+  while (performance.now() - t0 < STORM_DEADLINE_MS && subs.some((s) => s.state.caughtAt === null)) await sleep(20);
+  await Promise.race([reconnected, sleep(1000)]);
+  const caught = subs.filter((s) => s.state.caughtAt !== null).map((s) => s.state.caughtAt - t0);
+  for (const s of subs) s.state.target = null;
+  return {
+    caught: summary(caught),
+    notCaught: subs.length - caught.length,
+    retries: subs.reduce((a, s) => a + s.state.failures, 0) - failuresBefore,
+    missedWhileAway: Math.min(...subs.map((s, i) => s.state.last - behind[i])),
+  };
+}
+
+/**
+ * Connections workerd has not closed although their client did (TCP CLOSE-WAIT on its port, from `ss`): a held
+ * stream whose client is gone; null where `ss` is unavailable.
+ */
+const closeWaits = (port) => {
+  try {
+    return execFileSync("ss", ["-tanH", "state", "close-wait", `( sport = :${port} )`], { encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean).length;
+  } catch {
+    return null;
+  }
+};
+
+/** Drops every subscriber; counts workerd's file descriptors and half-closed connections 1, 5 and 20 s later. */
+async function closeAndCount(pid, port, subs) {
+  for (const s of subs) s.drop();
+  const fds = [];
+  const halfClosed = [];
+  let waited = 0;
+  for (const at of [1, 5, 20]) {
+    await sleep((at - waited) * 1000);
+    waited = at;
+    fds.push(fdCount(pid));
+    halfClosed.push(closeWaits(port));
+  }
+  return { fds, halfClosed };
+}
+
+/** Everything measured for one pushed arm. */
+async function pushArm(transport, h, gateId, targets) {
+  const pid = h.workerdPid;
+  const label = transport === "sse" ? "SSE" : "WebSocket";
+  log(`${label} arm: opening ${N} subscriptions ...`);
+  const arrivals = new Map(); // seq -> arrival times
+  const rss0 = procStatusKb(pid, "VmRSS");
+  const fds0 = fdCount(pid);
+  const { subs, connectMs } = await openSubscribers(transport, h.url, gateId, N, arrivals);
+  await sleep(2000);
+  const rssN = procStatusKb(pid, "VmRSS");
+  const fdsN = fdCount(pid);
+  log(`${label}: idle ${IDLE_MS / 1000} s with ${N} subscribers ...`);
+  const idleCpuN = await cpuOver(pid, IDLE_MS);
+  const push = await measurePush(h.url, subs, arrivals, targets, label);
+  log(`${label}: reconnect storm ...`);
+  const st = await storm(h.url, subs, targets, label);
+  const errors = {
+    gaps: subs.reduce((a, s) => a + s.state.gaps, 0),
+    dups: subs.reduce((a, s) => a + s.state.dups, 0),
+    endedEarly: subs.reduce((a, s) => a + s.state.endedEarly, 0),
+  };
+  const after = await closeAndCount(pid, h.url.port, subs);
+  return { label, rss0, rssN, fds0, fdsN, after, idleCpuN, connectMs, push, storm: st, errors };
+}
+
 async function main() {
   const machine = machineInfo();
   log(`starting workerd (build, migrations) ...`);
-  const h = await startWorker();
+  const h = await startWorker({ entryWrapper: HUB_DOOR });
   const pid = h.workerdPid;
   try {
     const url = h.url;
     const v1 = await upload(url, "v1", true, 1);
     const v2 = await upload(url, "v2", false, 2);
-    const targets = Array.from({ length: K }, (_, i) => (i % 2 === 0 ? v2 : v1));
+    const gateId = v1.gate_id;
+    const targets = Array.from({ length: K }, (_, i) => (i % 2 === 0 ? v2.id : v1.id));
 
     // 1. idle, nobody subscribed
     await sleep(2000);
@@ -227,79 +471,20 @@ async function main() {
     stop = true;
     await Promise.all(pollers);
     await sleep(2000);
-    const rss0 = procStatusKb(pid, "VmRSS");
-    const fds0 = fdCount(pid);
 
-    // 3. push arm
-    log(`opening ${N} subscriptions ...`);
-    const arrivals = new Map(); // seq -> arrival times
-    const subs = [];
-    const tOpen = performance.now();
-    for (let i = 0; i < N; i++) {
-      subs.push(
-        subscriber(url, (e, at) => {
-          const list = arrivals.get(e.seq) ?? [];
-          list.push({ at, cal: e.calibration_id });
-          arrivals.set(e.seq, list);
-        }),
-      );
-      if (i % 100 === 99) await Promise.all(subs.slice(i - 99).map((s) => s.ready));
-    }
-    await Promise.all(subs.map((s) => s.ready));
-    const connectMs = performance.now() - tOpen;
-    await sleep(2000);
-    const rssN = procStatusKb(pid, "VmRSS");
-    const fdsN = fdCount(pid);
-    log(`idle ${IDLE_MS / 1000} s with ${N} subscribers ...`);
-    const idleCpuN = await cpuOver(pid, IDLE_MS);
+    // 3-5. SSE (what the Worker ships), then 6. the hub's own WebSocket
+    const sse = await pushArm("sse", h, gateId, targets);
+    const ws = await pushArm("ws", h, gateId, targets);
 
-    const pushFrom200 = [];
-    const pushFromStart = [];
-    const perActivation = [];
-    let misses = 0;
-    const loopPush = monitorEventLoopDelay({ resolution: 5 });
-    loopPush.enable();
-    for (const target of targets) {
-      const t0 = performance.now();
-      await api(url, "POST", `/v1/calibrations/${target}/activate`, "dev-admin", { reason: "bench" });
-      const t200 = performance.now();
-      log(`push: activation answered in ${fmt(t200 - t0)} ms`);
-      const deadline = t200 + MISS_AFTER_MS;
-      // the event of this activation is the newest seq whose calibration is the target
-      let got = [];
-      while (performance.now() < deadline) {
-        const newest = Math.max(...arrivals.keys());
-        got = arrivals.get(newest) ?? [];
-        if (got.length >= N && got[0].cal === target) break;
-        await sleep(20);
-      }
-      const mine = got.filter((g) => g.cal === target);
-      misses += N - mine.length;
-      const lat = mine.map((g) => g.at - t200);
-      pushFrom200.push(...lat);
-      pushFromStart.push(...mine.map((g) => g.at - t0));
-      perActivation.push({ request: t200 - t0, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: quantile(lat, 1), got: mine.length });
-      await sleep(Math.max(0, GAP_MS - (performance.now() - t200)));
-    }
-    loopPush.disable();
-    const gaps = subs.reduce((a, s) => a + s.state.gaps, 0);
-    const dups = subs.reduce((a, s) => a + s.state.dups, 0);
-    const endedEarly = subs.filter((s) => s.state.ended).length;
-    for (const s of subs) s.close();
-    await sleep(5000);
-    const fdsAfter = fdCount(pid);
-
-    const push = summary(pushFrom200);
-    const pushStart = summary(pushFromStart);
     const poll = summary(pollFrom200);
     const pollStart = summary(pollFromStart);
-    const bytesPerSub = rss0 !== null && rssN !== null ? ((rssN - rss0) * 1024) / N : null;
     const lines = [];
     const row = (name, s) => `| ${name} | ${s.n} | ${fmt(s.p50)} | ${fmt(s.p90)} | ${fmt(s.p99)} | ${fmt(s.max)} |`;
+    const ratio = (a, b) => fmt(a / b, 2);
     lines.push(`# Pushed changes: propagation to ${N} subscribers of one gate`);
     lines.push("");
     lines.push(
-      `Command: \`npm run bench:push -- --subscribers ${N} --activations ${K} --gap ${GAP_MS / 1000} --idle ${IDLE_MS / 1000} --poll ${POLL_MS}\``,
+      `Command: \`npm run bench:push -- --subscribers ${N} --activations ${K} --gap ${GAP_MS / 1000} --idle ${IDLE_MS / 1000} --poll ${POLL_MS} --storm ${STORM_EVENTS}\``,
     );
     lines.push(`Build: \`${BUILD_COMMAND}\`, run by Miniflare ${machine.miniflare} (workerd ${machine.workerd}); Node ${machine.node}.`);
     lines.push(`Machine: ${machine.nproc} cores, ${machine.cpu}. Date: ${new Date().toISOString()}.`);
@@ -308,44 +493,76 @@ async function main() {
     lines.push("");
     lines.push("| arm | samples | p50 | p90 | p99 | max |");
     lines.push("| --- | ---: | ---: | ---: | ---: | ---: |");
-    lines.push(row("push (SSE relay over the hibernating hub)", push));
-    lines.push(row("push, from the activation request's start", pushStart));
+    lines.push(row("push, SSE relay over the hibernating hub (GET /v1/events)", sse.push.from200));
+    lines.push(row("push, WebSocket held by the hub (bench door, no relay)", ws.push.from200));
     lines.push(row("polling (today's SDK, ETag, max-age 5 s)", poll));
+    lines.push(row("SSE, from the activation request's start", sse.push.fromStart));
+    lines.push(row("WebSocket, from the activation request's start", ws.push.fromStart));
     lines.push(row("polling, from the activation request's start", pollStart));
     lines.push("");
     lines.push(
-      `From the request's start, polling / push: p50 ${fmt(pollStart.p50 / pushStart.p50, 1)}x, p99 ${fmt(pollStart.p99 / pushStart.p99, 1)}x. Target p99 < ${TARGET_P99_MS} ms for push (from the 200): ${push.p99 < TARGET_P99_MS ? "met" : "NOT met"}.`,
+      `From the request's start, polling / SSE: p50 ${ratio(pollStart.p50, sse.push.fromStart.p50)}x, p99 ${ratio(pollStart.p99, sse.push.fromStart.p99)}x; SSE / WebSocket: p50 ${ratio(sse.push.fromStart.p50, ws.push.fromStart.p50)}x, p99 ${ratio(sse.push.fromStart.p99, ws.push.fromStart.p99)}x. Target p99 < ${TARGET_P99_MS} ms from the 200: SSE ${sse.push.from200.p99 < TARGET_P99_MS ? "met" : "NOT met"}, WebSocket ${ws.push.from200.p99 < TARGET_P99_MS ? "met" : "NOT met"}.`,
     );
+    for (const a of [sse, ws]) {
+      lines.push(
+        `${a.label}: ${a.push.misses} missed (not received within ${MISS_AFTER_MS / 1000} s), ${a.errors.gaps} gaps (prev_seq not the last applied), ${a.errors.dups} duplicates, ${a.errors.endedEarly} streams ended by the server, over the activations and the storm.`,
+      );
+    }
+    lines.push(`Polling: ${pollMisses} (client, activation) pairs not seen within ${POLL_WAIT_MS / 1000} s.`);
+    lines.push("");
+    lines.push(`## Reconnect storm: all subscribers dropped, ${STORM_EVENTS} activations while away, all back at once`);
+    lines.push("");
+    lines.push("Time from the storm's start until each subscriber has applied the newest event (ms):");
+    lines.push("");
+    lines.push("| arm | caught up | p50 | p90 | p99 | max | not caught up in 60 s | reconnects retried | events replayed to each |");
+    lines.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (const a of [sse, ws]) {
+      const c = a.storm.caught;
+      lines.push(
+        `| ${a.label} | ${c.n} | ${fmt(c.p50)} | ${fmt(c.p90)} | ${fmt(c.p99)} | ${fmt(c.max)} | ${a.storm.notCaught} | ${a.storm.retries} | ${a.storm.missedWhileAway} |`,
+      );
+    }
+    lines.push("");
     lines.push(
-      `Push: ${misses} missed (not received within ${MISS_AFTER_MS / 1000} s), ${gaps} gaps (prev_seq not the last seen), ${dups} duplicates, ${endedEarly} streams ended early. Polling: ${pollMisses} clients that did not see an activation within ${POLL_WAIT_MS / 1000} s.`,
+      `SSE / WebSocket, storm: p50 ${ratio(sse.storm.caught.p50, ws.storm.caught.p50)}x, p99 ${ratio(sse.storm.caught.p99, ws.storm.caught.p99)}x.`,
     );
     lines.push("");
-    lines.push("Per activation (push): activation request ms, then p50 / p99 / max from its 200, subscribers reached:");
+    lines.push("Per activation: activation request ms, then p50 / p99 / max from its 200, subscribers reached:");
     lines.push("");
-    lines.push("| # | request | p50 | p99 | max | reached |");
-    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: |");
-    for (const [i, a] of perActivation.entries()) {
-      lines.push(`| ${i + 1} | ${fmt(a.request)} | ${fmt(a.p50)} | ${fmt(a.p99)} | ${fmt(a.max)} | ${a.got} |`);
+    lines.push("| # | SSE request | SSE p50 | SSE p99 | SSE max | reached | WS request | WS p50 | WS p99 | WS max | reached |");
+    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (const [i, a] of sse.push.perActivation.entries()) {
+      const b = ws.push.perActivation[i];
+      lines.push(
+        `| ${i + 1} | ${fmt(a.request)} | ${fmt(a.p50)} | ${fmt(a.p99)} | ${fmt(a.max)} | ${a.got} | ${fmt(b.request)} | ${fmt(b.p50)} | ${fmt(b.p99)} | ${fmt(b.max)} | ${b.got} |`,
+      );
     }
     lines.push("");
     lines.push(`Activation requests during the polling arm (ms): ${pollRequests.map((x) => fmt(x)).join(", ")}.`);
     lines.push("");
     lines.push("## Client process (event-loop delay while measuring, ms)");
     lines.push("");
-    lines.push(
-      `push arm: p50 ${fmt(loopPush.percentile(50) / 1e6, 1)}, p99 ${fmt(loopPush.percentile(99) / 1e6, 1)}, max ${fmt(loopPush.max / 1e6, 1)}; polling arm: p50 ${fmt(loopPoll.percentile(50) / 1e6, 1)}, p99 ${fmt(loopPoll.percentile(99) / 1e6, 1)}, max ${fmt(loopPoll.max / 1e6, 1)}.`,
-    );
+    const loopLine = (name, l) => `${name}: p50 ${fmt(l.percentile(50) / 1e6, 1)}, p99 ${fmt(l.percentile(99) / 1e6, 1)}, max ${fmt(l.max / 1e6, 1)}`;
+    lines.push(`${loopLine("SSE arm", sse.push.loop)}; ${loopLine("WebSocket arm", ws.push.loop)}; ${loopLine("polling arm", loopPoll)}.`);
     lines.push("");
     lines.push("## Cost of held subscriptions (workerd process)");
     lines.push("");
-    lines.push("| | no subscriber | " + N + " subscribers |");
-    lines.push("| --- | ---: | ---: |");
-    lines.push(`| RSS (MB) | ${fmt(rss0 / 1024, 1)} | ${fmt(rssN / 1024, 1)} |`);
-    lines.push(`| CPU seconds over ${IDLE_MS / 1000} idle s | ${fmt(idleCpu0, 2)} | ${fmt(idleCpuN, 2)} |`);
-    lines.push(`| open file descriptors | ${fds0} | ${fdsN} (5 s after the ${N} clients disconnected: ${fdsAfter}) |`);
-    lines.push("");
+    lines.push(`| | no subscriber | ${N} SSE | ${N} WebSocket |`);
+    lines.push("| --- | ---: | ---: | ---: |");
     lines.push(
-      `Memory per subscription (relay request + hub socket + client side in workerd): ${fmt(bytesPerSub === null ? null : bytesPerSub / 1024, 1)} KB. Idle CPU per subscription and heartbeat: ${fmt(idleCpuN !== null && idleCpu0 !== null ? ((idleCpuN - idleCpu0) / N / (IDLE_MS / 15000)) * 1e6 : null, 1)} µs. ${N} subscriptions connected in ${fmt(connectMs)} ms.`,
+      `| RSS before the arm, with its subscribers (MB) | - | ${fmt(sse.rss0 / 1024, 1)}, ${fmt(sse.rssN / 1024, 1)} | ${fmt(ws.rss0 / 1024, 1)}, ${fmt(ws.rssN / 1024, 1)} |`,
+    );
+    lines.push(`| CPU seconds over ${IDLE_MS / 1000} idle s | ${fmt(idleCpu0, 2)} | ${fmt(sse.idleCpuN, 2)} | ${fmt(ws.idleCpuN, 2)} |`);
+    lines.push(
+      `| open file descriptors: before, connected, 1 / 5 / 20 s after the clients left | - | ${sse.fds0}, ${sse.fdsN}, ${sse.after.fds.join(" / ")} | ${ws.fds0}, ${ws.fdsN}, ${ws.after.fds.join(" / ")} |`,
+    );
+    lines.push(
+      `| connections the clients closed and workerd not yet (CLOSE-WAIT), 1 / 5 / 20 s after | - | ${sse.after.halfClosed.join(" / ")} | ${ws.after.halfClosed.join(" / ")} |`,
+    );
+    lines.push("");
+    const perBeat = (a) => (a.idleCpuN !== null && idleCpu0 !== null ? ((a.idleCpuN - idleCpu0) / N / (IDLE_MS / 15000)) * 1e6 : null);
+    lines.push(
+      `Idle CPU per subscription and 15 s beat: SSE ${fmt(perBeat(sse), 1)} µs (relay heartbeat frame + ping to the hub), WebSocket ${fmt(perBeat(ws), 1)} µs (the client's ping, answered by the auto-response). Memory per subscription: SSE ${fmt(((sse.rssN - sse.rss0) * 1024) / N / 1024, 1)} KB, WebSocket ${fmt(((ws.rssN - ws.rss0) * 1024) / N / 1024, 1)} KB. ${N} subscriptions connected (100 at a time) in ${fmt(sse.connectMs)} ms (SSE) and ${fmt(ws.connectMs)} ms (WebSocket).`,
     );
     const text = `${lines.join("\n")}\n`;
     mkdirSync(dirname(OUT), { recursive: true });

@@ -19,4 +19,5 @@ export declare function startWorker(options?: {
   onRuntimeLine?: ((line: string) => void) | null;
   stateDir?: string | null;
   migrate?: boolean;
+  entryWrapper?: string | null;
 }): Promise<StartedWorker>;

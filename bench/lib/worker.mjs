@@ -283,6 +283,9 @@ function localRuntimeOptions(tmp, log, stateDir = null) {
  * receives every line workerd prints (instead of this process's console). `stateDir`: keep D1, KV and Durable Object
  * storage there instead of under the temp dir, so it outlives close() (the caller removes it) and a later worker
  * started on it continues from it, with `migrate: false` (the migrations are applied once per storage).
+ * `entryWrapper` (an ES module's source) becomes the main module, with the built Worker beside it as `./scoregate.js`:
+ * a benchmark may add a door the Worker does not have (bench/push-propagation.mjs: a direct WebSocket to a gate's hub)
+ * and pass everything else to it.
  */
 export async function startWorker({
   log = LogLevel.WARN,
@@ -292,6 +295,7 @@ export async function startWorker({
   onRuntimeLine = null,
   stateDir = null,
   migrate = true,
+  entryWrapper = null,
 } = {}) {
   const tmp = mkdtempSync(join(tmpdir(), "scoregate-bench-"));
   let mf = null;
@@ -339,7 +343,13 @@ export async function startWorker({
             manifest: {
               mainModule: "index.js",
               modulesRoot: dirname(scriptPath),
-              modules: { "index.js": { type: "esm", contents: readFileSync(scriptPath, "utf8") } },
+              modules:
+                entryWrapper === null
+                  ? { "index.js": { type: "esm", contents: readFileSync(scriptPath, "utf8") } }
+                  : {
+                      "index.js": { type: "esm", contents: entryWrapper },
+                      "scoregate.js": { type: "esm", contents: readFileSync(scriptPath, "utf8") },
+                    },
             },
             env: {
               DB: { type: "d1", id: "scoregate-bench" },

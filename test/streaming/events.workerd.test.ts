@@ -1,17 +1,18 @@
 /**
  * Pushed changes end to end in workerd: GET /v1/events streams a gate's activations and rollbacks once each, in
  * order, resumes after a reconnect with Last-Event-ID without a gap or a repeat, replays what a subscriber missed (or
- * sends a snapshot when it cannot), survives the hub's object being evicted, catches up from D1 when a push is missed,
- * and refuses misuse with a JSON error.
+ * sends a snapshot when it cannot), survives the hub's object being evicted, tears a subscription down (the hub's socket
+ * closed) when its client goes away, catches up from D1 when a push is missed, and refuses misuse with a JSON error.
  */
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { D1CalibrationStore } from "../../src/calibrations/d1-store";
 import { gateEventBody } from "../../src/calibrations/gate-event";
 import { type GateEvent, SSE_RETRY_MS } from "../../src/contract";
 import { gateIdOf } from "../../src/platform/ids";
 import type { GateHubRpc } from "../../src/streaming/deps";
+import { SUBSCRIBER_TAG } from "../../src/streaming/hub";
 import { tick } from "../support/scheduled";
 import { SseReader } from "../support/sse";
 import { call, callJson, expectError, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
@@ -162,6 +163,23 @@ describe("GET /v1/events", () => {
     const replayed = await again.event();
     expect([replayed.name, replayed.event.prev_seq, replayed.event.reason]).toEqual(["gate", pushed.event.seq, "while closed"]);
     expect((await logOf(gate)).map((e) => e.seq)).toEqual([start, pushed.event.seq, replayed.event.seq]);
+  });
+
+  it("tears down a subscription when its client goes away: the relay closes the hub's socket, the others keep theirs", async () => {
+    const gate = uniqueGate("push-gone");
+    const v1 = await upload(gate, "v1", true);
+    const subs = [await subscribe(gate), await subscribe(gate), await subscribe(gate)];
+    for (const s of subs) await s.event();
+    const hub = await hubOf(gate);
+    const sockets = () => runInDurableObject(hub, (_, state) => state.getWebSockets(SUBSCRIBER_TAG).length);
+    expect(await sockets()).toBe(3);
+    // Two clients go away (their bodies cancelled, as workerd does when a client disconnects or a write to it fails).
+    await subs[0]!.cancel();
+    await subs[1]!.cancel();
+    await vi.waitFor(async () => expect(await sockets()).toBe(1), { timeout: 5_000, interval: 20 });
+    // The one left still gets the next change.
+    await activate(v1, "still there");
+    expect((await subs[2]!.event()).event.reason).toBe("still there");
   });
 
   it("catches up from D1 when a push is missed: a later publish or a sync sends the missing events in order", async () => {
