@@ -33,12 +33,28 @@
  * reported per arm, so a saturated client process is not read as server latency. Local KV is immediately consistent:
  * production polling is slower by KV's propagation (about 60 s) on top of what is measured here; pushed events do not
  * go through KV. Wall time: about build (~5 s) + 3 x idle + activations x (2 x gap + max-age + 2 s) + 2 x 25 s.
+ *
+ * What held subscriptions cost the ingest path (`--ingest`, only this, nothing above):
+ *
+ *   npm run bench:push -- --ingest --subscribers 1000 --rounds 3 --seconds 10 --connections 8 --every 1 --out bench/results/push-ingest.md
+ *
+ * The gate's object hosts both the hub (the relays' subscribers) and the monitor that counts observation batches. In
+ * each of `rounds` rounds, four arms of `seconds` each load `POST /v1/observations` for that one gate from a worker
+ * thread (`connections` closed loops, unique batch ids, 20 queries a batch as in section 8), timing every batch:
+ *   0 quiet       no subscriber;            0 pushing     no subscriber, an activation every `every` s;
+ *   N quiet       `subscribers` SSE held;   N pushing     held, an activation every `every` s pushed to all of them.
+ * The 0-subscriber pair and the N pair swap order every round (opening N streams before the N pair, dropping them and
+ * waiting 20 s for the relays to end after it), and quiet/pushing swap inside each pair, so machine noise drifting
+ * through the run hits every arm. Ratios are against "0 quiet", pooled over rounds and per round; each subscriber must
+ * get every pushed event once (gaps, duplicates and misses counted). Wall time: about rounds x (4 x seconds + 30 s).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { Worker } from "node:worker_threads";
 import { build } from "esbuild";
 import { BUILD_COMMAND, cpuSecondsOf, machineInfo, mulberry32, procStatusKb, ROOT, startWorker } from "./lib/worker.mjs";
 
@@ -50,7 +66,12 @@ const { values: opts } = parseArgs({
     idle: { type: "string", default: "30" },
     poll: { type: "string", default: "100" },
     storm: { type: "string", default: "2" },
-    out: { type: "string", default: "bench/results/push-propagation.md" },
+    ingest: { type: "boolean", default: false },
+    rounds: { type: "string", default: "3" },
+    seconds: { type: "string", default: "10" },
+    connections: { type: "string", default: "8" },
+    every: { type: "string", default: "1" },
+    out: { type: "string" },
   },
 });
 const N = Number(opts.subscribers);
@@ -59,7 +80,7 @@ const GAP_MS = Number(opts.gap) * 1000;
 const IDLE_MS = Number(opts.idle) * 1000;
 const POLL_MS = Number(opts.poll);
 const STORM_EVENTS = Number(opts.storm);
-const OUT = resolve(ROOT, opts.out);
+const OUT = resolve(ROOT, opts.out ?? (opts.ingest ? "bench/results/push-ingest.md" : "bench/results/push-propagation.md"));
 // Each arm starts with v1 served and activates v2 first, then alternates: even counts bring v1 back at each arm's end.
 if (K < 2 || K % 2 !== 0 || STORM_EVENTS < 2 || STORM_EVENTS % 2 !== 0) throw new RangeError("--activations and --storm must be even, at least 2");
 /** A subscriber that has not seen an activation this long after its 200 counts as a miss. */
@@ -574,4 +595,182 @@ async function main() {
   }
 }
 
-await main();
+/**
+ * The ingest load, in a worker thread so the subscribers' frames parsed on the main thread do not delay its timing:
+ * `connections` closed loops posting one observation batch each (unique ids), for `ms`; answers the latencies (ms) of
+ * the 2xx answers and the count of the others.
+ */
+const INGEST_LOAD = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { url, gate, connections, ms, prefix } = workerData;
+const lat = [];
+let failed = 0;
+let n = 0;
+const end = performance.now() + ms;
+async function loop(c) {
+  while (performance.now() < end) {
+    const queries = Array.from({ length: 20 }, (_, i) => [20, (n + i + c) % 9]);
+    const body = JSON.stringify({ batch_id: prefix + "-" + c + "-" + ++n, ...gate, queries });
+    const t0 = performance.now();
+    try {
+      const res = await fetch(url, { method: "POST", headers: { authorization: "Bearer dev-read", "content-type": "application/json" }, body });
+      await res.arrayBuffer();
+      if (res.status >= 200 && res.status < 300) lat.push(performance.now() - t0);
+      else failed++;
+    } catch {
+      failed++;
+    }
+  }
+}
+Promise.all(Array.from({ length: connections }, (_, c) => loop(c))).then(() => parentPort.postMessage({ lat, failed }));
+`;
+
+function ingestLoad(url, ms, prefix) {
+  return new Promise((done, fail) => {
+    const w = new Worker(INGEST_LOAD, {
+      eval: true,
+      workerData: { url: new URL("/v1/observations", url).href, gate: GATE, connections: Number(opts.connections), ms, prefix },
+    });
+    w.once("message", done);
+    w.once("error", fail);
+  });
+}
+
+/** What held subscriptions cost `POST /v1/observations` on their gate (`--ingest`; see the header). */
+async function ingestMain() {
+  const machine = machineInfo();
+  const rounds = Number(opts.rounds);
+  const armMs = Number(opts.seconds) * 1000;
+  const everyMs = Number(opts.every) * 1000;
+  const arms = ["0 quiet", "0 pushing", "N quiet", "N pushing"];
+  const pooled = new Map(arms.map((a) => [a, { lat: [], failed: 0, activations: 0, seconds: 0 }]));
+  const perRound = [];
+  const load0 = loadavg();
+  log(`starting workerd (build, migrations) ...`);
+  const h = await startWorker();
+  try {
+    const url = h.url;
+    const v1 = await upload(url, "v1", true, 1);
+    const v2 = await upload(url, "v2", false, 2);
+    const gateId = v1.gate_id;
+    let served = v1.id;
+    let misses = 0;
+    let pushedTotal = 0;
+    const errors = { gaps: 0, dups: 0, endedEarly: 0 };
+    const fds = [];
+    // warm-up: the gate's object, the monitor's tables and the build's first calls, not measured
+    await ingestLoad(url, 3000, "warm");
+    const runArm = async (name, round, subs, arrivals) => {
+      const pushing = name.endsWith("pushing");
+      const loop = monitorEventLoopDelay({ resolution: 5 });
+      loop.enable();
+      const t0 = performance.now();
+      const running = ingestLoad(url, armMs, `r${round}-${name.replace(" ", "")}`);
+      const pushed = [];
+      if (pushing) {
+        while (performance.now() - t0 + everyMs <= armMs) {
+          const next = performance.now() + everyMs;
+          const target = served === v1.id ? v2.id : v1.id;
+          await api(url, "POST", `/v1/calibrations/${target}/activate`, "dev-admin", { reason: `bench ingest ${name}` });
+          served = target;
+          pushed.push(target);
+          await sleep(Math.max(0, next - performance.now()));
+        }
+      }
+      const r = await running;
+      const seconds = (performance.now() - t0) / 1000;
+      loop.disable();
+      if (subs !== null && pushed.length > 0) {
+        await sleep(2000);
+        // every activation is one event of the gate's log, delivered to every held subscriber
+        const newest = [...arrivals.keys()].sort((a, b) => b - a).slice(0, pushed.length);
+        for (const seq of newest) misses += subs.length - (arrivals.get(seq)?.length ?? 0);
+        pushedTotal += pushed.length * subs.length;
+      }
+      const p = pooled.get(name);
+      p.lat.push(...r.lat);
+      p.failed += r.failed;
+      p.activations += pushed.length;
+      p.seconds += seconds;
+      const row = { round, name, ...summary(r.lat), failed: r.failed, rate: r.lat.length / seconds, activations: pushed.length, loopP99: loop.percentile(99) / 1e6 };
+      perRound.push(row);
+      log(`round ${round} ${name}: ${row.n} batches, ${fmt(row.rate)}/s, p50 ${fmt(row.p50, 1)} ms, p99 ${fmt(row.p99, 1)} ms, ${pushed.length} activations`);
+    };
+    for (let round = 1; round <= rounds; round++) {
+      const quietFirst = round % 2 === 1;
+      const pair = (prefix) => (quietFirst ? [`${prefix} quiet`, `${prefix} pushing`] : [`${prefix} pushing`, `${prefix} quiet`]);
+      const zero = async () => {
+        for (const name of pair("0")) await runArm(name, round, null, null);
+      };
+      const held = async () => {
+        const arrivals = new Map();
+        log(`round ${round}: opening ${N} subscriptions ...`);
+        const { subs } = await openSubscribers("sse", url, gateId, N, arrivals);
+        await sleep(2000);
+        fds.push(fdCount(h.workerdPid));
+        for (const name of pair("N")) await runArm(name, round, subs, arrivals);
+        for (const k of Object.keys(errors)) errors[k] += subs.reduce((a, s) => a + s.state[k], 0);
+        log(`round ${round}: dropping them, waiting for the relays to end ...`);
+        await closeAndCount(h.workerdPid, url.port, subs);
+      };
+      if (round % 2 === 1) {
+        await zero();
+        await held();
+      } else {
+        await held();
+        await zero();
+      }
+    }
+    const load1 = loadavg();
+    const base = pooled.get("0 quiet");
+    const b = summary(base.lat);
+    const lines = [];
+    lines.push(`# Pushed changes: what ${N} held subscriptions cost observation ingest on their gate`);
+    lines.push("");
+    lines.push(
+      `Command: \`npm run bench:push -- --ingest --subscribers ${N} --rounds ${rounds} --seconds ${armMs / 1000} --connections ${opts.connections} --every ${everyMs / 1000}\``,
+    );
+    lines.push(`Build: \`${BUILD_COMMAND}\`, run by Miniflare ${machine.miniflare} (workerd ${machine.workerd}); Node ${machine.node}.`);
+    lines.push(
+      `Machine: ${machine.nproc} cores, ${machine.cpu}. Load average (1 / 5 / 15 min) at the start ${load0.map((x) => x.toFixed(2)).join(" / ")}, at the end ${load1.map((x) => x.toFixed(2)).join(" / ")}. Date: ${new Date().toISOString()}.`,
+    );
+    lines.push("");
+    lines.push(`## POST /v1/observations latency, pooled over ${rounds} rounds (ms; ratios against "0 quiet")`);
+    lines.push("");
+    lines.push("| arm | batches | batches/s | p50 | p90 | p99 | max | p50 ratio | p99 ratio | batches/s ratio | non-2xx | activations |");
+    lines.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    const baseRate = base.lat.length / base.seconds;
+    for (const name of arms) {
+      const p = pooled.get(name);
+      const s = summary(p.lat);
+      const rate = p.lat.length / p.seconds;
+      lines.push(
+        `| ${name.replace("N", String(N))} | ${s.n} | ${fmt(rate)} | ${fmt(s.p50, 1)} | ${fmt(s.p90, 1)} | ${fmt(s.p99, 1)} | ${fmt(s.max, 1)} | ${fmt(s.p50 / b.p50, 2)} | ${fmt(s.p99 / b.p99, 2)} | ${fmt(rate / baseRate, 2)} | ${p.failed} | ${p.activations} |`,
+      );
+    }
+    lines.push("");
+    lines.push(
+      `Pushed during the ingest: ${pushedTotal} (activation, subscriber) deliveries expected, ${misses} missed (not received 2 s after the arm), ${errors.gaps} gaps, ${errors.dups} duplicates, ${errors.endedEarly} streams ended by the server. workerd's open file descriptors with the ${N} streams held, per round: ${fds.join(", ")}.`,
+    );
+    lines.push("");
+    lines.push("## Per round (ms; p50 and p99 ratios against the same round's \"0 quiet\")");
+    lines.push("");
+    lines.push("| round | arm | batches | batches/s | p50 | p99 | p50 ratio | p99 ratio | client event-loop p99 |");
+    lines.push("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (const r of perRound) {
+      const rb = perRound.find((x) => x.round === r.round && x.name === "0 quiet");
+      lines.push(
+        `| ${r.round} | ${r.name.replace("N", String(N))} | ${r.n} | ${fmt(r.rate)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.p50 / rb.p50, 2)} | ${fmt(r.p99 / rb.p99, 2)} | ${fmt(r.loopP99, 1)} |`,
+      );
+    }
+    const text = `${lines.join("\n")}\n`;
+    mkdirSync(dirname(OUT), { recursive: true });
+    writeFileSync(OUT, text);
+    process.stdout.write(text);
+    log(`written to ${relative(ROOT, OUT)}`);
+  } finally {
+    await h.close();
+  }
+}
+
+await (opts.ingest ? ingestMain() : main());
