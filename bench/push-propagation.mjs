@@ -56,7 +56,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { build } from "esbuild";
-import { BUILD_COMMAND, cpuSecondsOf, machineInfo, mulberry32, procStatusKb, ROOT, startWorker } from "./lib/worker.mjs";
+import { BUILD_COMMAND, cpuSecondsOf, machineInfo, median, mulberry32, procStatusKb, ROOT, startWorker } from "./lib/worker.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -751,6 +751,14 @@ async function ingestMain() {
     lines.push("");
     lines.push(
       `Pushed during the ingest: ${pushedTotal} (activation, subscriber) deliveries expected, ${misses} missed (not received 2 s after the arm), ${errors.gaps} gaps, ${errors.dups} duplicates, ${errors.endedEarly} streams ended by the server. workerd's open file descriptors with the ${N} streams held, per round: ${fds.join(", ")}.`,
+    );
+    const roundRatios = (name, q) =>
+      perRound.filter((r) => r.name === name).map((r) => r[q] / perRound.find((x) => x.round === r.round && x.name === "0 quiet")[q]);
+    lines.push(
+      `Median over rounds of each round's ratio to its own "0 quiet" (p50 / p99): ${arms
+        .slice(1)
+        .map((a) => `${a.replace("N", String(N))} ${fmt(median(roundRatios(a, "p50")), 2)} / ${fmt(median(roundRatios(a, "p99")), 2)}`)
+        .join("; ")}.`,
     );
     lines.push("");
     lines.push("## Per round (ms; p50 and p99 ratios against the same round's \"0 quiet\")");
