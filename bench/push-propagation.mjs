@@ -36,7 +36,7 @@
  *
  * What held subscriptions cost the ingest path (`--ingest`, only this, nothing above):
  *
- *   npm run bench:push -- --ingest --subscribers 1000 --rounds 3 --seconds 10 --connections 8 --every 1 --out bench/results/push-ingest.md
+ *   npm run bench:push -- --ingest --subscribers 1000 --rounds 6 --seconds 10 --connections 8 --every 1 --out bench/results/push-ingest.md
  *
  * The gate's object hosts both the hub (the relays' subscribers) and the monitor that counts observation batches. In
  * each of `rounds` rounds, four arms of `seconds` each load `POST /v1/observations` for that one gate from a worker
@@ -46,7 +46,7 @@
  * The 0-subscriber pair and the N pair swap order every round (opening N streams before the N pair, dropping them and
  * waiting 20 s for the relays to end after it), and quiet/pushing swap inside each pair, so machine noise drifting
  * through the run hits every arm. Ratios are against "0 quiet", pooled over rounds and per round; each subscriber must
- * get every pushed event once (gaps, duplicates and misses counted). Wall time: about rounds x (4 x seconds + 30 s).
+ * get every pushed event once (gaps, duplicates and misses counted). Wall time: about rounds x (4 x seconds + 35 s).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
