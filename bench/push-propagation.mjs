@@ -692,9 +692,19 @@ async function ingestMain() {
       p.failed += r.failed;
       p.activations += pushed.length;
       p.seconds += seconds;
-      const row = { round, name, ...summary(r.lat), failed: r.failed, rate: r.lat.length / seconds, activations: pushed.length, loopP99: loop.percentile(99) / 1e6 };
+      const row = {
+        round,
+        name,
+        ...summary(r.lat),
+        failed: r.failed,
+        rate: r.lat.length / seconds,
+        activations: pushed.length,
+        loopP99: loop.percentile(99) / 1e6,
+      };
       perRound.push(row);
-      log(`round ${round} ${name}: ${row.n} batches, ${fmt(row.rate)}/s, p50 ${fmt(row.p50, 1)} ms, p99 ${fmt(row.p99, 1)} ms, ${pushed.length} activations`);
+      log(
+        `round ${round} ${name}: ${row.n} batches, ${fmt(row.rate)}/s, p50 ${fmt(row.p50, 1)} ms, p99 ${fmt(row.p99, 1)} ms, ${pushed.length} activations`,
+      );
     };
     for (let round = 1; round <= rounds; round++) {
       const quietFirst = round % 2 === 1;
@@ -761,7 +771,7 @@ async function ingestMain() {
         .join("; ")}.`,
     );
     lines.push("");
-    lines.push("## Per round (ms; p50 and p99 ratios against the same round's \"0 quiet\")");
+    lines.push('## Per round (ms; p50 and p99 ratios against the same round\'s "0 quiet")');
     lines.push("");
     lines.push("| round | arm | batches | batches/s | p50 | p99 | p50 ratio | p99 ratio | client event-loop p99 |");
     lines.push("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
