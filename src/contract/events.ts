@@ -78,7 +78,7 @@ export const GateEvent = z.object({
   calibration_id: z.string(),
   /** What `GET /v1/threshold` answers for the gate after this event; null while the gate serves nothing. */
   served: ThresholdResponse.nullable(),
-  /** The gate's open promotion after this event; null when there is none. */
+  /** The gate's promotion after this event (open, or the one this event closed: rolled back, completed); null when none. */
   promotion: GateEventPromotion.nullable(),
   /** The numbers behind the event (a step's evidence, a shadow's sample rate), by kind; null when none. */
   details: z.record(z.string(), z.unknown()).nullable(),

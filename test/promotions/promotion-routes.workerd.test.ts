@@ -91,6 +91,8 @@ describe("POST /v1/calibrations/{id}/promote", () => {
   it("completes by activating the candidate, logged as promotion_completed; a straight plan completes at once", async () => {
     const { gate, v1, v2 } = await twoVersions("promo-complete");
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { steps: [50, 100] } });
+    // A candidate may be mirrored as a shadow too; its completion ends that, as any activation of it does.
+    await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { ...admin, json: {} });
     const done = await callJson("POST", `/v1/promotions/${p.id}/advance`, 200, { ...admin, json: { reason: "looks good" } });
     expect(done).toMatchObject({ state: "completed", percent: 100 });
     const served = await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read });
@@ -102,7 +104,7 @@ describe("POST /v1/calibrations/{id}/promote", () => {
         .bind(v2.gate_id)
         .all<{ seq: number; kind: string; event: string }>()
     ).results;
-    expect(log.map((r) => r.kind)).toEqual(["activation", "promotion_started", "promotion_completed"]);
+    expect(log.map((r) => r.kind)).toEqual(["activation", "promotion_started", "shadow_added", "promotion_completed"]);
     const completion = log.at(-1)!;
     expect(JSON.parse(completion.event)).toMatchObject({
       kind: "promotion_completed",
@@ -115,6 +117,7 @@ describe("POST /v1/calibrations/{id}/promote", () => {
     });
     expect(done.steps.at(-1)).toMatchObject({ kind: "completed", seq: completion.seq });
     expect(served.activated_at).toBe(JSON.parse(completion.event).at);
+    expect((await callJson("GET", `/v1/gates/${v2.gate_id}/shadows`, 200, { token: TOKENS.read })).shadows).toEqual([]);
     // The gate's activation history lists it as the change of calibration it is.
     const history = await callJson("GET", `/v1/calibrations?${qs(gate)}`, 200, { token: TOKENS.read });
     expect(
