@@ -2,9 +2,12 @@
  * The rebuild_shift alert follows activations: an activation whose shift report alerts raises it; an activation that
  * rolls back to the calibration that was served before the open alert's shift resolves it, with a note naming the
  * activation (and raises nothing, though the rollback's own shift report alerts too: the incident is over, not new).
- * An activation listener (src/calibrations/activation.ts), wired in src/worker/wiring.ts.
+ * Only a change of the gate's current calibration counts (CALIBRATION_CHANGE_KINDS): a promotion's start, step or
+ * shadow names its candidate too, but serves it to a share of traffic at most, so it neither ends nor starts an
+ * incident. An activation listener (src/calibrations/activation.ts), wired in src/worker/wiring.ts.
  */
 import type { ActivationListener } from "../calibrations/activation";
+import { isCalibrationChange } from "../contract";
 import type { AlertDeps } from "./deps";
 import { raiseAlert, resolveAlert } from "./lifecycle";
 
@@ -12,7 +15,8 @@ export function shiftAlertListener(deps: AlertDeps): ActivationListener {
   return {
     failure: "updating the rebuild_shift alert failed",
     warning: { code: "alert_not_raised", message: "the rebuild_shift alert could not be stored or resolved; check GET /v1/alerts" },
-    run: async ({ calibration: c, shift, activation }) => {
+    run: async ({ calibration: c, shift, activation, event }) => {
+      if (!isCalibrationChange(event.kind)) return;
       const [open] = await deps.alerts.list({ gate_id: c.gate_id, kind: "rebuild_shift", status: undefined, limit: 1 });
       // calibration_ids of a rebuild_shift alert are [the calibration served before, the one that shifted].
       if (open !== undefined && open.status !== "resolved" && open.calibration_ids[0] === c.id) {

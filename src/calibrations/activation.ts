@@ -14,7 +14,7 @@
  * log with the GateEvent pushed to the gate's subscribers (gate-event.ts, src/contract/events.ts): its listeners get
  * that event, with the seq D1 gave the row.
  */
-import type { Activation, GateEvent, ShiftReport, StoredCalibration, Warning } from "../contract";
+import type { Activation, CalibrationChangeKind, GateEvent, GateEventPromotion, ShiftReport, StoredCalibration, Warning } from "../contract";
 import { AppError } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { DEFAULT_SHIFT_TOLERANCE, MAX_ACTIVATION_ATTEMPTS } from "../platform/limits";
@@ -115,14 +115,38 @@ export async function commitActivation<T>(
 
 export interface ActivationResult {
   readonly activation: Activation;
+  /** The seq of the activation's row in the gate's log (its event's seq). */
+  readonly seq: number;
   readonly calibration: StoredCalibration;
   /** The shift of this calibration against the calibration it replaces as the gate's current one. */
   readonly shift: ShiftReport | null;
   readonly warnings: Warning[];
 }
 
-/** Promotes or rolls back to a stored calibration. */
-export async function activate(calibrationId: string, actor: string, reason: string | null, deps: ActivationDeps): Promise<ActivationResult> {
+/**
+ * How an activation is logged, both kinds that change the gate's current calibration (CALIBRATION_CHANGE_KINDS):
+ * `activation` (an upload served, an activation, a rollback), or `promotion_completed`, the activation a guarded
+ * promotion's completion makes of its candidate, whose event names the promotion it closes and the numbers that
+ * decided it. Either is the one row and the one event of the change; the listeners run the same for both.
+ */
+export type ActivationKind =
+  | { readonly kind: Extract<CalibrationChangeKind, "activation"> }
+  | {
+      readonly kind: Extract<CalibrationChangeKind, "promotion_completed">;
+      readonly promotion: GateEventPromotion;
+      readonly details: Record<string, unknown>;
+    };
+
+const PLAIN: ActivationKind = { kind: "activation" };
+
+/** Promotes or rolls back to a stored calibration (`as`: a promotion's completion logs it as `promotion_completed`). */
+export async function activate(
+  calibrationId: string,
+  actor: string,
+  reason: string | null,
+  deps: ActivationDeps,
+  as: ActivationKind = PLAIN,
+): Promise<ActivationResult> {
   const calibration = await deps.calibrations.get(calibrationId);
   if (calibration === null) throw new AppError("not_found", `calibration ${calibrationId} does not exist`);
   const now = deps.now();
@@ -179,12 +203,12 @@ export async function activate(calibrationId: string, actor: string, reason: str
       reason,
     };
     const served = withHeads(servedThreshold(gate, calibration, activation.activated_at), headsAfterActivation(heads, calibration.id));
-    const event = activationEventBody(activation, headSeq, served);
+    const event = activationEventBody(activation, headSeq, served, as);
     const seq = await deps.calibrations.append({ activation, event }, headSeq);
     if (seq === null) return null;
     const warnings: Warning[] = [];
     return {
-      result: { activation, calibration, shift, warnings },
+      result: { activation, seq, calibration, shift, warnings },
       activated: { calibration, shift, activation, event: withSeq(event, seq) },
       warnings,
     };
@@ -192,14 +216,15 @@ export async function activate(calibrationId: string, actor: string, reason: str
 }
 
 /** The event of an activation row appended after the gate's row `prevSeq`: the activated calibration is served. */
-export const activationEventBody = (activation: Activation, prevSeq: number, served: GateEvent["served"]) =>
+export const activationEventBody = (activation: Activation, prevSeq: number, served: GateEvent["served"], as: ActivationKind = PLAIN) =>
   gateEventBody({
     gateId: activation.gate_id,
-    kind: "activation",
+    kind: as.kind,
     prevSeq,
     at: activation.activated_at,
     actor: activation.actor,
     reason: activation.reason,
     calibrationId: activation.calibration_id,
     served,
+    ...(as.kind === "promotion_completed" ? { promotion: as.promotion, details: as.details } : {}),
   });

@@ -4,6 +4,7 @@ import {
   CALIBRATION_CHANGE_KINDS,
   type GateEvent,
   type GateEventKind,
+  isCalibrationChange,
   type ServedRollout,
   type ServedShadow,
   type StoredCalibration,
@@ -42,8 +43,6 @@ const SHADOWS_WITH_SEQ = `CASE WHEN ?4 IS NOT NULL THEN (SELECT json_group_array
 
 /** `kind IN (...)` of the rows that change a gate's current calibration. */
 const CHANGES_CALIBRATION = `kind IN (${CALIBRATION_CHANGE_KINDS.map((k) => `'${k}'`).join(", ")})`;
-
-const changesCalibration = (kind: GateEventKind): boolean => (CALIBRATION_CHANGE_KINDS as readonly GateEventKind[]).includes(kind);
 
 /** A row of the activation log as the event queries read it. */
 interface EventDbRow {
@@ -135,7 +134,7 @@ export class D1CalibrationStore implements CalibrationStore {
              shadows = COALESCE(${SHADOWS_WITH_SEQ}, gate_heads.shadows)`,
         )
         .bind(a.id, served?.rollout === undefined ? 0 : 1, rollout, shadows),
-      ...(changesCalibration(entry.event.kind)
+      ...(isCalibrationChange(entry.event.kind)
         ? [
             this.db
               .prepare(

@@ -68,8 +68,8 @@ export const withHeads = (served: ThresholdResponse, heads: GateHeads): Threshol
 });
 
 /**
- * The heads after an activation of `calibrationId` outside a promotion's own completion: a change of the control arm
- * ends any split (the promotion is superseded), and the activated calibration stops being a shadow.
+ * The heads after an activation of `calibrationId`: a change of the control arm ends any split (the promotion
+ * completed, or is superseded), and the activated calibration stops being a shadow.
  */
 export const headsAfterActivation = (heads: GateHeads, calibrationId: string): GateHeads => ({
   rollout: null,

@@ -12,8 +12,9 @@ import { ThresholdResponse } from "./serving";
  * an event's `seq` is that row's activation_seq and the threshold's ETag changes with it:
  * - `activation`: an upload served, an activation or a rollback (the gate's current calibration changed);
  * - `shadow_added` / `shadow_removed`: a calibration entered or left the gate's shadow set;
- * - `promotion_*`: a guarded promotion started, advanced a step, paused, resumed, rolled back, completed (the
- *   candidate became the gate's current calibration) or was superseded by a manual activation.
+ * - `promotion_*`: a guarded promotion started, advanced a step, paused, resumed, rolled back, completed or was
+ *   superseded by a manual activation. `promotion_completed` is the candidate's activation itself (the gate's current
+ *   calibration changed, as with `activation`; one row, one event), naming the promotion it closes.
  */
 export const GATE_EVENT_KINDS = [
   "activation",
@@ -30,8 +31,14 @@ export const GATE_EVENT_KINDS = [
 export const GateEventKind = z.enum(GATE_EVENT_KINDS);
 export type GateEventKind = z.infer<typeof GateEventKind>;
 
-/** The kinds that change the gate's current calibration: history, the shift alert and the dashboard read only these. */
+/**
+ * The kinds that change the gate's current calibration: history, the shift alert and the dashboard read only these, and
+ * a client that tells a change of calibration from a change of the split or the shadows tests for these.
+ */
 export const CALIBRATION_CHANGE_KINDS = ["activation", "promotion_completed"] as const satisfies readonly GateEventKind[];
+export type CalibrationChangeKind = (typeof CALIBRATION_CHANGE_KINDS)[number];
+export const isCalibrationChange = (kind: GateEventKind): kind is CalibrationChangeKind =>
+  (CALIBRATION_CHANGE_KINDS as readonly GateEventKind[]).includes(kind);
 
 /** The version of the event body (`v`): a client ignores an event whose `v` it does not know and keeps polling. */
 export const GATE_EVENT_VERSION = 1;
@@ -71,7 +78,7 @@ export const GateEvent = z.object({
   calibration_id: z.string(),
   /** What `GET /v1/threshold` answers for the gate after this event; null while the gate serves nothing. */
   served: ThresholdResponse.nullable(),
-  /** The gate's open promotion after this event; null when there is none. */
+  /** The gate's promotion after this event (open, or the one this event closed: rolled back, completed); null when none. */
   promotion: GateEventPromotion.nullable(),
   /** The numbers behind the event (a step's evidence, a shadow's sample rate), by kind; null when none. */
   details: z.record(z.string(), z.unknown()).nullable(),

@@ -10,6 +10,7 @@ import { currentOf } from "../calibrations/store";
 import type {
   Activation,
   GateEventKind,
+  GateEventPromotion,
   Promotion,
   PromotionPlan,
   PromotionPlanBody,
@@ -28,7 +29,7 @@ import type { PromotionDeps } from "./deps";
 import { type AdminAction, isOpen, percentOf, startOf, type Transition, transition } from "./state-machine";
 import type { PromotionRow } from "./store";
 
-const EVENT_KIND: Record<PromotionStepKind, GateEventKind> = {
+const EVENT_KIND = {
   started: "promotion_started",
   advanced: "promotion_step",
   paused: "promotion_paused",
@@ -36,7 +37,7 @@ const EVENT_KIND: Record<PromotionStepKind, GateEventKind> = {
   rolled_back: "promotion_rolled_back",
   completed: "promotion_completed",
   superseded: "promotion_superseded",
-};
+} as const satisfies Record<PromotionStepKind, GateEventKind>;
 
 /** The promotion as the API shows it: an open one with its step's live numbers (a closed one's evidence is deleted). */
 async function view(row: PromotionRow, deps: PromotionDeps): Promise<Promotion> {
@@ -103,6 +104,12 @@ function rolloutOf(row: PromotionRow, t: Transition, candidate: StoredCalibratio
   };
 }
 
+/** The promotion as the transition's event states it. */
+const promotionOf = (row: PromotionRow, t: Transition): GateEventPromotion => ({ id: row.id, state: t.state, step: t.step, percent: t.percent });
+
+/** The numbers behind the transition's event: its cause and what decided it. */
+const detailsOf = (t: Transition, rec: PromotionStepRecord): Record<string, unknown> => ({ cause: t.cause, ...rec.numbers });
+
 /** Appends the transition's event to the gate's log (not for completion: that is the candidate's activation). */
 async function appendEvent(row: PromotionRow, t: Transition, rec: PromotionStepRecord, deps: PromotionDeps): Promise<void> {
   const [promoted, gate] = await Promise.all([deps.calibrations.get(row.candidate_calibration_id), deps.calibrations.gate(row.gate_id)]);
@@ -134,8 +141,8 @@ async function appendEvent(row: PromotionRow, t: Transition, rec: PromotionStepR
         control && current
           ? withHeads(servedThreshold(gate, control, current.activated_at), { rollout: rolloutOf(row, t, promoted), shadows })
           : null,
-      promotion: { id: row.id, state: t.state, step: t.step, percent: t.percent },
-      details: { cause: t.cause, ...rec.numbers },
+      promotion: promotionOf(row, t),
+      details: detailsOf(t, rec),
     });
     const written = await deps.calibrations.append({ activation, event }, headSeq);
     if (written === null) return null;
@@ -161,11 +168,14 @@ export async function applyTransition(
   const rec = record(row, t, actor, reason, at, numbers);
   if (!(await deps.promotions.transition(row.id, row.version, { state: t.state, step: t.step, updated_at: at }, rec))) return null;
   if (t.kind === "completed") {
-    await activate(row.candidate_calibration_id, actor, reason ?? `promotion ${row.id} completed`, deps);
-    // The activation's row is the gate's head unless another change landed right after it (then the audit row keeps null).
-    const [latest] = await deps.calibrations.activations(row.gate_id, 1);
-    const { headSeq } = await deps.calibrations.gateState(row.gate_id);
-    if (latest?.calibration_id === row.candidate_calibration_id) await deps.promotions.setSeq(rec.id, headSeq);
+    // Completion is the candidate's activation (the one activation operation: head, active row, listeners), logged
+    // as promotion_completed with the promotion it closes.
+    const { seq } = await activate(row.candidate_calibration_id, actor, reason ?? `promotion ${row.id} completed`, deps, {
+      kind: EVENT_KIND.completed,
+      promotion: promotionOf(row, t),
+      details: detailsOf(t, rec),
+    });
+    await deps.promotions.setSeq(rec.id, seq);
   } else if (t.kind !== "superseded") await appendEvent(row, t, rec, deps);
   if (!isOpen(t.state)) await forgetEvidence(row.gate_id, [promotionPrefix(row.id), ...shadowPrefixes(row.candidate_calibration_id)], deps);
   const next = (await deps.promotions.get(row.id))!;

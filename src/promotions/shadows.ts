@@ -13,6 +13,7 @@ import { currentOf } from "../calibrations/store";
 import {
   type Activation,
   type GateEvent,
+  isCalibrationChange,
   MAX_SHADOWS_PER_GATE,
   MIN_PROMOTION_QUERIES,
   type ServedShadow,
@@ -41,7 +42,7 @@ interface ShadowEntry {
 export function shadowSet(events: readonly GateEvent[]): ShadowEntry[] {
   const latest = new Map<string, GateEvent>();
   for (const e of events)
-    if (e.kind === "shadow_added" || e.kind === "shadow_removed" || e.kind === "activation" || e.kind === "promotion_started")
+    if (e.kind === "shadow_added" || e.kind === "shadow_removed" || isCalibrationChange(e.kind) || e.kind === "promotion_started")
       latest.set(e.calibration_id, e);
   return [...latest.values()]
     .filter((e) => e.kind === "shadow_added")

@@ -193,7 +193,8 @@ export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => 
       thresholds.invalidateOnActivation,
       pushOnActivation(hub),
       shiftAlertListener(alerts),
-      // promotions: a manual activation supersedes the gate's open promotion
+      // promotions: a manual activation supersedes the gate's open promotion (a completion, promotion_completed,
+      // closed its own before activating)
       {
         run: (e) => (e.event.kind === "activation" ? supersedeOnActivation(e.activation.gate_id, e.calibration.id, deps) : undefined),
         failure: "promotion supersede failed",

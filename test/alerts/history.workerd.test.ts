@@ -1,6 +1,7 @@
 /**
  * Alert history: every occurrence is kept with its own numbers and the first is never overwritten; a rollback to the
- * calibration served before a rebuild_shift resolves that alert with a note naming the activation.
+ * calibration served before a rebuild_shift resolves that alert with a note naming the activation; promoting it back
+ * resolves it only once the promotion completes.
  */
 
 import { env } from "cloudflare:workers";
@@ -36,6 +37,25 @@ describe("rebuild_shift history and rollback", () => {
     const again = (await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "rebuild_shift" })}`, 200)).alerts;
     expect(again).toHaveLength(2);
     expect(again[0]).toMatchObject({ status: "open", calibration_ids: [first.calibration.id, second.calibration.id] });
+  });
+
+  it("promoting v1 back at 10 % leaves the v2 alert open: only v1 served to everyone again resolves it", async () => {
+    const gate = uniqueGate("partial-return");
+    const first = await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: { ...v1, ...gate } });
+    await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: { ...v2, ...gate, activate: true } });
+    const [alert] = (await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "rebuild_shift" })}`, 200)).alerts;
+    expect(alert).toMatchObject({ status: "open" });
+    const status = async () => (await callJson("GET", `/v1/alerts/${alert!.id}`, 200)).status;
+
+    const promotion = await callJson("POST", `/v1/calibrations/${first.calibration.id}/promote`, 201, {
+      json: { steps: [10, 50, 100], min_queries: 200, reason: "back to v1, carefully" },
+    });
+    expect(promotion).toMatchObject({ state: "running", percent: 10 });
+    expect(await status()).toBe("open");
+    // the admin ends it: v1 is the gate's current calibration again, which is what resolves the incident
+    await callJson("POST", `/v1/promotions/${promotion.id}/advance`, 200, { json: { reason: "enough" } });
+    await callJson("POST", `/v1/promotions/${promotion.id}/advance`, 200, { json: { reason: "enough" } });
+    expect(await status()).toBe("resolved");
   });
 
   it("repeats keep the first occurrence's numbers and list every occurrence with its own", async () => {

@@ -199,11 +199,14 @@ describe("the promotion flow, pushed to the SDK", () => {
     const { client, reads } = streamingClient();
     const kinds: string[] = [];
     const seqs: number[] = [];
+    /** The calibration changes the client announced (its `calibration` events), as `previous -> current`. */
+    const changes: string[] = [];
     client.subscribe((e: ClientEvent) => {
       if (e.type === "gate") {
         kinds.push(e.event.kind);
         seqs.push(e.event.seq);
-      }
+      } else if (e.type === "calibration" && e.previousCalibrationId !== e.calibrationId)
+        changes.push(`${e.previousCalibrationId} -> ${e.calibrationId}`);
     });
     const service = new MirroringService(client, gate);
     const pushed = (kind: string) => vi.waitFor(() => expect(kinds.at(-1)).toBe(kind), WAIT);
@@ -257,8 +260,11 @@ describe("the promotion flow, pushed to the SDK", () => {
       ["advanced", "equivalent"],
       ["completed", "equivalent"],
     ]);
-    // Completion is the candidate's activation: one `activation` event, the promotion's record says `completed`.
-    await pushed("activation");
+    // Completion is the candidate's activation: one `promotion_completed` event, whose seq the promotion's record names;
+    // the client announces it as the change of calibration it is.
+    await pushed("promotion_completed");
+    expect(completed.steps.at(-1)!.seq).toBe(seqs.at(-1));
+    expect(changes.at(-1)).toBe(`${v1.id} -> ${v2.id}`);
     expect(await client.getThreshold(gate, { fallback: 0.4, assignmentKey: "user-1" })).toEqual(
       expect.objectContaining({ calibrationId: v2.id, reason: "cached" }),
     );
@@ -292,7 +298,7 @@ describe("the promotion flow, pushed to the SDK", () => {
       "shadow_added",
       "promotion_started",
       "promotion_step",
-      "activation",
+      "promotion_completed",
       "promotion_started",
       "promotion_rolled_back",
     ]);

@@ -88,11 +88,47 @@ describe("POST /v1/calibrations/{id}/promote", () => {
     expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).calibration_id).toBe(v1.id);
   });
 
-  it("completes by activating the candidate; a straight plan completes at once", async () => {
-    const { gate, v2 } = await twoVersions("promo-complete");
+  it("completes by activating the candidate, logged as promotion_completed; a straight plan completes at once", async () => {
+    const { gate, v1, v2 } = await twoVersions("promo-complete");
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { steps: [50, 100] } });
-    expect(await callJson("POST", `/v1/promotions/${p.id}/advance`, 200, { ...admin, json: {} })).toMatchObject({ state: "completed", percent: 100 });
-    expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).calibration_id).toBe(v2.id);
+    // A candidate may be mirrored as a shadow too; its completion ends that, as any activation of it does.
+    await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { ...admin, json: {} });
+    const done = await callJson("POST", `/v1/promotions/${p.id}/advance`, 200, { ...admin, json: { reason: "looks good" } });
+    expect(done).toMatchObject({ state: "completed", percent: 100 });
+    const served = await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read });
+    expect(served).toMatchObject({ calibration_id: v2.id, rollout: null });
+    // One row for the completion: the candidate's activation, of kind promotion_completed, naming the promotion and
+    // carrying what is served after it; the promotion's `completed` record names its seq.
+    const log = (
+      await env.DB.prepare("SELECT seq, kind, event FROM activations WHERE gate_id = ? ORDER BY seq")
+        .bind(v2.gate_id)
+        .all<{ seq: number; kind: string; event: string }>()
+    ).results;
+    expect(log.map((r) => r.kind)).toEqual(["activation", "promotion_started", "shadow_added", "promotion_completed"]);
+    const completion = log.at(-1)!;
+    expect(JSON.parse(completion.event)).toMatchObject({
+      kind: "promotion_completed",
+      calibration_id: v2.id,
+      actor: "alice",
+      reason: "looks good",
+      promotion: { id: p.id, state: "completed", step: 1, percent: 100 },
+      details: { cause: "admin", override: "advance" },
+      served: { calibration_id: v2.id, rollout: null, shadows: [] },
+    });
+    expect(done.steps.at(-1)).toMatchObject({ kind: "completed", seq: completion.seq });
+    expect(served.activated_at).toBe(JSON.parse(completion.event).at);
+    expect((await callJson("GET", `/v1/gates/${v2.gate_id}/shadows`, 200, { token: TOKENS.read })).shadows).toEqual([]);
+    // The gate's activation history lists it as the change of calibration it is.
+    const history = await callJson("GET", `/v1/calibrations?${qs(gate)}`, 200, { token: TOKENS.read });
+    expect(
+      history.activations.map((a: { calibration_id: string; previous_calibration_id: string | null }) => [
+        a.calibration_id,
+        a.previous_calibration_id,
+      ]),
+    ).toEqual([
+      [v2.id, v1.id],
+      [v1.id, null],
+    ]);
 
     const other = await twoVersions("promo-straight");
     const s = await callJson("POST", `/v1/calibrations/${other.v2.id}/promote`, 201, { ...admin, json: { steps: [100] } });

@@ -235,7 +235,8 @@ describe("scoregate watch", () => {
       if (n === 1) {
         c.send(frame(gateEvent(5, 0), "snapshot") + frame(gateEvent(9, 5, "cal_0000000009", 0.5)));
         setTimeout(() => c.destroy(), 10);
-      } else c.send(frame(gateEvent(9, 5, "cal_0000000009", 0.5)) + frame(gateEvent(12, 9, "cal_0000000012", 0.61)));
+      } else
+        c.send(frame(gateEvent(9, 5, "cal_0000000009", 0.5)) + frame({ ...gateEvent(12, 9, "cal_0000000012", 0.61), kind: "promotion_completed" }));
     });
     const w = watch(["--embedding", "e5", "--reranker", "bge", "--index", "docs"], sse.url);
     await vi.waitFor(() => expect(w.out.stdout.split("\n").filter(Boolean)).toHaveLength(4), { timeout: 5000, interval: 5 });
@@ -246,7 +247,7 @@ describe("scoregate watch", () => {
         "-- snapshot",
         "5 activation            cal_0000000005 threshold 0.42",
         "9 activation            cal_0000000009 threshold 0.5",
-        "12 activation            cal_0000000012 threshold 0.61",
+        "12 promotion_completed   cal_0000000012 threshold 0.61",
         "",
       ].join("\n"),
     );

@@ -1,6 +1,7 @@
 // The provider over a client with pushed changes (a stub of the events route on a local HTTP server): a pushed
-// activation and a pushed promotion step each fire PROVIDER_CONFIGURATION_CHANGED for the gate's flags at once, with
-// the event's seq and kind; during a promotion the evaluation context's targetingKey picks the arm.
+// activation, a promotion step and the promotion's completion each fire PROVIDER_CONFIGURATION_CHANGED once for the
+// gate's flags at once, with the event's seq and kind; during a promotion the evaluation context's targetingKey picks
+// the arm.
 import { type EventDetails, OpenFeature, ProviderEvents } from "@openfeature/server-sdk";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { bucketOf } from "../../client/src/assignment";
@@ -76,6 +77,17 @@ describe("ScoregateProvider with stream: true", () => {
     expect(await of.getNumberValue("rag.docs.threshold", 0.1, { targetingKey: outOfArm })).toBe(0.55);
     // serving the candidate arm to some keys is the split, not a change of the flag
     expect(changed).toHaveLength(2);
+
+    // The promotion completes: its one event is the candidate's activation, announced once as the change of calibration
+    // (the client emits its `calibration` and `gate` events together, so a second announcement would be here already).
+    push!({
+      ...gateEvent(11, 9, "cal_0000000003", 0.7),
+      kind: "promotion_completed",
+      promotion: { id: "prm_0000000001", state: "completed", step: 2, percent: 100 },
+    });
+    await vi.waitFor(() => expect(changed).toHaveLength(3), WAIT);
+    expect(changed[2]).toMatchObject({ flagsChanged: ["rag.docs.threshold"], metadata: { calibrationId: "cal_0000000003" } });
+    expect(await of.getNumberValue("rag.docs.threshold", 0.1, { targetingKey: outOfArm })).toBe(0.7);
     expect(stub.thresholdGets).toBe(1);
   });
 });
