@@ -49,8 +49,8 @@
  * get every pushed event once (gaps, duplicates and misses counted). Wall time: about rounds x (4 x seconds + 35 s).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { loadavg } from "node:os";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -67,6 +67,7 @@ const { values: opts } = parseArgs({
     poll: { type: "string", default: "100" },
     storm: { type: "string", default: "2" },
     ingest: { type: "boolean", default: false },
+    restart: { type: "boolean", default: false },
     rounds: { type: "string", default: "3" },
     seconds: { type: "string", default: "10" },
     connections: { type: "string", default: "8" },
@@ -80,7 +81,10 @@ const GAP_MS = Number(opts.gap) * 1000;
 const IDLE_MS = Number(opts.idle) * 1000;
 const POLL_MS = Number(opts.poll);
 const STORM_EVENTS = Number(opts.storm);
-const OUT = resolve(ROOT, opts.out ?? (opts.ingest ? "bench/results/push-ingest.md" : "bench/results/push-propagation.md"));
+const OUT = resolve(
+  ROOT,
+  opts.out ?? (opts.ingest ? "bench/results/push-ingest.md" : opts.restart ? "bench/results/push-restart.md" : "bench/results/push-propagation.md"),
+);
 // Each arm starts with v1 served and activates v2 first, then alternates: even counts bring v1 back at each arm's end.
 if (K < 2 || K % 2 !== 0 || STORM_EVENTS < 2 || STORM_EVENTS % 2 !== 0) throw new RangeError("--activations and --storm must be even, at least 2");
 /** A subscriber that has not seen an activation this long after its 200 counts as a miss. */
@@ -791,4 +795,78 @@ async function ingestMain() {
   }
 }
 
-await (opts.ingest ? ingestMain() : main());
+/**
+ * A reconnect storm caused by the server (`--restart`; see the header): workerd stopped while `subscribers` SSE
+ * streams are held and started again on the same storage; every client retries every RETRY_MS from the moment its
+ * stream ends, resuming after its last seq.
+ */
+async function restartMain() {
+  const machine = machineInfo();
+  const load0 = loadavg();
+  const stateDir = mkdtempSync(join(tmpdir(), "scoregate-push-restart-"));
+  let h = await startWorker({ stateDir });
+  try {
+    const target = new URL(h.url); // the clients' address: its port moves to the restarted workerd's
+    const v1 = await upload(target, "v1", true, 1);
+    const v2 = await upload(target, "v2", false, 2);
+    const arrivals = new Map();
+    log(`opening ${N} subscriptions ...`);
+    const { subs } = await openSubscribers("sse", target, v1.gate_id, N, arrivals);
+    await sleep(2000);
+    const t0 = performance.now();
+    const stopped = h.close();
+    // each client reconnects as soon as its stream ends (refused, retried, until the Worker is back)
+    const back = subs.map(async (s) => {
+      while (s.state.open) await sleep(5);
+      await s.connect();
+      return performance.now() - t0;
+    });
+    await stopped;
+    const downMs = performance.now() - t0;
+    h = await startWorker({ stateDir, migrate: false });
+    target.port = h.url.port;
+    const upMs = performance.now() - t0;
+    log(`workerd stopped in ${fmt(downMs)} ms, serving again ${fmt(upMs)} ms after the stop began; waiting for ${N} reconnects ...`);
+    const reconnect = summary(await Promise.all(back));
+    const endedByServer = subs.reduce((a, s) => a + s.state.endedEarly, 0);
+    const retries = subs.reduce((a, s) => a + s.state.failures, 0);
+    await sleep(2000);
+    const push = await measurePush(target, subs, arrivals, [v2.id, v1.id], "after the restart");
+    const errors = { gaps: subs.reduce((a, s) => a + s.state.gaps, 0), dups: subs.reduce((a, s) => a + s.state.dups, 0) };
+    for (const s of subs) s.drop();
+    const load1 = loadavg();
+    const lines = [];
+    lines.push(`# Pushed changes: ${N} SSE subscribers through a restart of the Worker`);
+    lines.push("");
+    lines.push(`Command: \`npm run bench:push -- --restart --subscribers ${N}\``);
+    lines.push(`Build: \`${BUILD_COMMAND}\`, run by Miniflare ${machine.miniflare} (workerd ${machine.workerd}); Node ${machine.node}.`);
+    lines.push(
+      `Machine: ${machine.nproc} cores, ${machine.cpu}. Load average (1 / 5 / 15 min) at the start ${load0.map((x) => x.toFixed(2)).join(" / ")}, at the end ${load1.map((x) => x.toFixed(2)).join(" / ")}. Date: ${new Date().toISOString()}.`,
+    );
+    lines.push("");
+    lines.push(
+      `workerd stopped ${fmt(downMs)} ms and served again ${fmt(upMs)} ms after the stop began (a new process on the same storage, its build included). Streams ended by the server: ${endedByServer} of ${N}; reconnects refused or failed and retried every ${RETRY_MS} ms: ${retries}.`,
+    );
+    lines.push("");
+    lines.push("| | subscribers | p50 | p90 | p99 | max |");
+    lines.push("| --- | ---: | ---: | ---: | ---: | ---: |");
+    lines.push(
+      `| from the stop's start to reconnected (first heartbeat), ms | ${reconnect.n} | ${fmt(reconnect.p50)} | ${fmt(reconnect.p90)} | ${fmt(reconnect.p99)} | ${fmt(reconnect.max)} |`,
+    );
+    lines.push(
+      `| after: an activation's push, from its 200, ms | ${push.from200.n} | ${fmt(push.from200.p50)} | ${fmt(push.from200.p90)} | ${fmt(push.from200.p99)} | ${fmt(push.from200.max)} |`,
+    );
+    lines.push("");
+    lines.push(`After the restart: ${push.misses} missed, ${errors.gaps} gaps, ${errors.dups} duplicates over 2 activations.`);
+    const text = `${lines.join("\n")}\n`;
+    mkdirSync(dirname(OUT), { recursive: true });
+    writeFileSync(OUT, text);
+    process.stdout.write(text);
+    log(`written to ${relative(ROOT, OUT)}`);
+  } finally {
+    await h.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+await (opts.ingest ? ingestMain() : opts.restart ? restartMain() : main());
