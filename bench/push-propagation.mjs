@@ -47,6 +47,12 @@
  * waiting 20 s for the relays to end after it), and quiet/pushing swap inside each pair, so machine noise drifting
  * through the run hits every arm. Ratios are against "0 quiet", pooled over rounds and per round; each subscriber must
  * get every pushed event once (gaps, duplicates and misses counted). Wall time: about rounds x (4 x seconds + 35 s).
+ *
+ * A reconnect storm caused by the server (`--restart`, only this): `npm run bench:push -- --restart --subscribers 1000`
+ * starts the Worker on a kept storage (startWorker's `stateDir`), opens `subscribers` SSE streams, stops workerd and
+ * starts it again on that storage (a deploy or a crash: every stream ends at once). Each client retries every
+ * RETRY_MS from the moment its stream ends, resuming after its last seq; reported: the restart, the time to each
+ * reconnect (from the stop and from the Worker serving again), retries, then two activations pushed to all of them.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -827,7 +833,9 @@ async function restartMain() {
     target.port = h.url.port;
     const upMs = performance.now() - t0;
     log(`workerd stopped in ${fmt(downMs)} ms, serving again ${fmt(upMs)} ms after the stop began; waiting for ${N} reconnects ...`);
-    const reconnect = summary(await Promise.all(back));
+    const backMs = await Promise.all(back);
+    const reconnect = summary(backMs);
+    const sinceUp = summary(backMs.map((ms) => ms - upMs));
     const endedByServer = subs.reduce((a, s) => a + s.state.endedEarly, 0);
     const retries = subs.reduce((a, s) => a + s.state.failures, 0);
     await sleep(2000);
@@ -852,6 +860,9 @@ async function restartMain() {
     lines.push("| --- | ---: | ---: | ---: | ---: | ---: |");
     lines.push(
       `| from the stop's start to reconnected (first heartbeat), ms | ${reconnect.n} | ${fmt(reconnect.p50)} | ${fmt(reconnect.p90)} | ${fmt(reconnect.p99)} | ${fmt(reconnect.max)} |`,
+    );
+    lines.push(
+      `| from serving again to reconnected, ms | ${sinceUp.n} | ${fmt(sinceUp.p50)} | ${fmt(sinceUp.p90)} | ${fmt(sinceUp.p99)} | ${fmt(sinceUp.max)} |`,
     );
     lines.push(
       `| after: an activation's push, from its 200, ms | ${push.from200.n} | ${fmt(push.from200.p50)} | ${fmt(push.from200.p90)} | ${fmt(push.from200.p99)} | ${fmt(push.from200.max)} |`,
