@@ -110,7 +110,10 @@ const promotionOf = (row: PromotionRow, t: Transition): GateEventPromotion => ({
 /** The numbers behind the transition's event: its cause and what decided it. */
 const detailsOf = (t: Transition, rec: PromotionStepRecord): Record<string, unknown> => ({ cause: t.cause, ...rec.numbers });
 
-/** Appends the transition's event to the gate's log (not for completion: that is the candidate's activation). */
+/**
+ * Appends the transition's event to the gate's log (not for completion: that is the candidate's activation). A
+ * supersession's event follows the activation that superseded it, and carries what that activation serves.
+ */
 async function appendEvent(row: PromotionRow, t: Transition, rec: PromotionStepRecord, deps: PromotionDeps): Promise<void> {
   const [promoted, gate] = await Promise.all([deps.calibrations.get(row.candidate_calibration_id), deps.calibrations.gate(row.gate_id)]);
   if (promoted === null || gate === null) throw new TypeError(`promotion ${row.id} names a calibration or gate that does not exist`);
@@ -176,7 +179,7 @@ export async function applyTransition(
       details: detailsOf(t, rec),
     });
     await deps.promotions.setSeq(rec.id, seq);
-  } else if (t.kind !== "superseded") await appendEvent(row, t, rec, deps);
+  } else await appendEvent(row, t, rec, deps);
   if (!isOpen(t.state)) await forgetEvidence(row.gate_id, [promotionPrefix(row.id), ...shadowPrefixes(row.candidate_calibration_id)], deps);
   const next = (await deps.promotions.get(row.id))!;
   const promotion = await view(next, deps);

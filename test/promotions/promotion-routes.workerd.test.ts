@@ -140,7 +140,19 @@ describe("POST /v1/calibrations/{id}/promote", () => {
     const { v2 } = await twoVersions("promo-supersede");
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
     await callJson("POST", `/v1/calibrations/${v2.id}/activate`, 200, { ...admin, json: {} });
-    expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "superseded", percent: 0 });
+    const superseded = await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read });
+    expect(superseded).toMatchObject({ state: "superseded", percent: 0 });
+    // The activation, then the promotion's end: its event names it and serves what the activation serves, no split.
+    const log = (
+      await env.DB.prepare("SELECT seq, kind, event FROM activations WHERE gate_id = ? ORDER BY seq")
+        .bind(v2.gate_id)
+        .all<{ seq: number; kind: string; event: string }>()
+    ).results;
+    expect(log.map((r) => r.kind)).toEqual(["activation", "promotion_started", "activation", "promotion_superseded"]);
+    const end = JSON.parse(log.at(-1)!.event);
+    expect(end).toMatchObject({ kind: "promotion_superseded", promotion: { id: p.id, state: "superseded" } });
+    expect(end.served).toMatchObject({ calibration_id: v2.id, rollout: null });
+    expect(superseded.steps.at(-1)).toMatchObject({ kind: "superseded", seq: log.at(-1)!.seq });
   });
 
   it("rolls back on the arms' evidence: a candidate that drops far more than control at its step (the incident's v2)", async () => {
