@@ -15,6 +15,10 @@ export interface ProjectionDeps {
   readonly projection: ThresholdProjection;
 }
 
+/** The version of an active row's served value: the gate's head seq for its current value (`state` given). */
+const projectedSeq = (row: ActiveRow, state: GateState | null): number =>
+  state === null ? row.activation_seq : Math.max(row.activation_seq, state.headSeq);
+
 /**
  * The value served for an active row. The gate's current value (`state` given) also carries the split and the shadow
  * set, and is versioned by the gate's head seq: a shadow or promotion event changes what is served without a new
@@ -26,7 +30,7 @@ export function projectionOf(gate: GateRow, row: ActiveRow, c: StoredCalibration
   return {
     v: 1,
     gate_id: gate.gate_id,
-    activation_seq: state === null ? row.activation_seq : Math.max(row.activation_seq, state.headSeq),
+    activation_seq: projectedSeq(row, state),
     threshold: state === null ? served : withHeads(served, state.heads),
     expectation: expectationOf(c),
   };
@@ -56,9 +60,9 @@ export async function publishGate(gateId: string, versions: readonly string[] | 
   let unchanged = 0;
   for (const [version, row] of targets) {
     const existing = await deps.projection.get(gateId, version);
-    const seq = version === null ? Math.max(row.activation_seq, state.headSeq) : row.activation_seq;
+    const heads = version === null ? state : null;
     // Equal: nothing to do. Greater: a concurrent publish already wrote a newer event; never go back.
-    if (existing !== null && existing.activation_seq >= seq) {
+    if (existing !== null && existing.activation_seq >= projectedSeq(row, heads)) {
       unchanged++;
       continue;
     }
@@ -69,7 +73,7 @@ export async function publishGate(gateId: string, versions: readonly string[] | 
       record = fetched;
       records.set(row.calibration_id, record);
     }
-    await deps.projection.put(gateId, version, projectionOf(gate, row, record, version === null ? state : null));
+    await deps.projection.put(gateId, version, projectionOf(gate, row, record, heads));
     written++;
   }
   return { written, unchanged };

@@ -23,6 +23,14 @@ const upload = async (gate: Gate, index_version: string, offset: number, activat
   ).calibration;
 const admin = { token: TOKENS.admin };
 
+/** The gate's log in D1 (its activations table), oldest first. */
+const gateLog = async (gateId: string) =>
+  (
+    await env.DB.prepare("SELECT seq, kind, event FROM activations WHERE gate_id = ? ORDER BY seq")
+      .bind(gateId)
+      .all<{ seq: number; kind: string; event: string }>()
+  ).results;
+
 async function twoVersions(label: string) {
   const gate = uniqueGate(label);
   const v1 = await upload(gate, "v1", 0);
@@ -99,11 +107,7 @@ describe("POST /v1/calibrations/{id}/promote", () => {
     expect(served).toMatchObject({ calibration_id: v2.id, rollout: null });
     // One row for the completion: the candidate's activation, of kind promotion_completed, naming the promotion and
     // carrying what is served after it; the promotion's `completed` record names its seq.
-    const log = (
-      await env.DB.prepare("SELECT seq, kind, event FROM activations WHERE gate_id = ? ORDER BY seq")
-        .bind(v2.gate_id)
-        .all<{ seq: number; kind: string; event: string }>()
-    ).results;
+    const log = await gateLog(v2.gate_id);
     expect(log.map((r) => r.kind)).toEqual(["activation", "promotion_started", "shadow_added", "promotion_completed"]);
     const completion = log.at(-1)!;
     expect(JSON.parse(completion.event)).toMatchObject({
@@ -143,11 +147,7 @@ describe("POST /v1/calibrations/{id}/promote", () => {
     const superseded = await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read });
     expect(superseded).toMatchObject({ state: "superseded", percent: 0 });
     // The activation, then the promotion's end: its event names it and serves what the activation serves, no split.
-    const log = (
-      await env.DB.prepare("SELECT seq, kind, event FROM activations WHERE gate_id = ? ORDER BY seq")
-        .bind(v2.gate_id)
-        .all<{ seq: number; kind: string; event: string }>()
-    ).results;
+    const log = await gateLog(v2.gate_id);
     expect(log.map((r) => r.kind)).toEqual(["activation", "promotion_started", "activation", "promotion_superseded"]);
     const end = JSON.parse(log.at(-1)!.event);
     expect(end).toMatchObject({ kind: "promotion_superseded", promotion: { id: p.id, state: "superseded" } });
