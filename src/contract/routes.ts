@@ -39,6 +39,25 @@ export const SCOPES: readonly Scope[] = ["read", "calibrate", "admin"];
 
 export type Method = "get" | "post" | "patch" | "delete";
 
+/**
+ * The groups of the API reference, in the order it shows them (OpenAPI `tags`): the reference at /docs opens the first
+ * group and lists the others by name, each expanded on demand, so a reader lands on the calibrations a rebuild
+ * pipeline uploads rather than on a page of every operation (all of them rendered at once is about 22,000 elements).
+ */
+export const ROUTE_TAGS = {
+  calibrations: { name: "Calibrations", description: "Upload score samples, fit gates, and choose which calibration a gate serves" },
+  serving: { name: "Serving", description: "What RAG services read: a gate's threshold, and its changes pushed as they happen" },
+  monitoring: {
+    name: "Monitoring",
+    description: "What RAG services report from production (per-query counts, judged queries), and the drift it shows",
+  },
+  alerts: { name: "Alerts", description: "Drift, shifts and uncalibrated requests, with every occurrence's numbers" },
+  webhooks: { name: "Webhooks", description: "Where alerts are delivered, and each delivery" },
+  promotions: { name: "Shadows and promotions", description: "Shadow evaluation on live traffic and guarded, progressive promotion" },
+  service: { name: "Service", description: "Health, this document, and Prometheus metrics" },
+} as const;
+export type RouteTag = keyof typeof ROUTE_TAGS;
+
 /** A request body content type: a schema (JSON), or a description of a non-JSON encoding. */
 export type BodyContent = z.ZodType | { readonly description: string; readonly format?: "binary" };
 
@@ -61,6 +80,8 @@ export interface RouteSpec {
   readonly method: Method;
   /** OpenAPI path template: `/v1/calibrations/{id}`. */
   readonly path: string;
+  /** Its group in the API reference. */
+  readonly tag: RouteTag;
   /** The least scope that may call it; null for public routes. */
   readonly scope: Scope | null;
   readonly summary: string;
@@ -90,6 +111,7 @@ export const ROUTES = {
   index: {
     method: "get",
     path: "/",
+    tag: "service",
     scope: null,
     summary: "What this service is and where its documents are",
     responses: {
@@ -101,6 +123,7 @@ export const ROUTES = {
   health: {
     method: "get",
     path: "/healthz",
+    tag: "service",
     scope: null,
     summary: "Liveness and readiness (503 not_migrated before the D1 migrations are applied)",
     responses: { 200: { description: "ok", schema: Health } },
@@ -109,6 +132,7 @@ export const ROUTES = {
   openapi: {
     method: "get",
     path: "/openapi.json",
+    tag: "service",
     scope: null,
     summary: "This OpenAPI 3.1 document",
     responses: { 200: { description: "the document", contentType: "application/json" } },
@@ -117,6 +141,7 @@ export const ROUTES = {
   getThreshold: {
     method: "get",
     path: "/v1/threshold",
+    tag: "serving",
     scope: "read",
     summary: "The current threshold of a gate",
     query: ThresholdQuery,
@@ -130,6 +155,7 @@ export const ROUTES = {
   streamEvents: {
     method: "get",
     path: "/v1/events",
+    tag: "serving",
     scope: "read",
     summary: "Subscribe to a gate's changes (Server-Sent Events; resume with Last-Event-ID)",
     query: EventsQuery,
@@ -140,6 +166,7 @@ export const ROUTES = {
   streamGateEvents: {
     method: "get",
     path: "/v1/gates/{gate_id}/events",
+    tag: "serving",
     scope: "read",
     summary: "Subscribe to a gate's changes by gate id (Server-Sent Events; resume with Last-Event-ID)",
     query: GateEventsQuery,
@@ -151,6 +178,7 @@ export const ROUTES = {
   createCalibration: {
     method: "post",
     path: "/v1/calibrations",
+    tag: "calibrations",
     scope: "calibrate",
     summary: "Fit and store a calibration (JSON, NDJSON or float32)",
     headers: [
@@ -177,6 +205,7 @@ export const ROUTES = {
   listCalibrations: {
     method: "get",
     path: "/v1/calibrations",
+    tag: "calibrations",
     scope: "read",
     summary: "History of a gate, newest first",
     query: HistoryQuery,
@@ -186,6 +215,7 @@ export const ROUTES = {
   getCalibration: {
     method: "get",
     path: "/v1/calibrations/{id}",
+    tag: "calibrations",
     scope: "read",
     summary: "One calibration",
     responses: { 200: { description: "the calibration", schema: Calibration } },
@@ -194,6 +224,7 @@ export const ROUTES = {
   activateCalibration: {
     method: "post",
     path: "/v1/calibrations/{id}/activate",
+    tag: "calibrations",
     scope: "admin",
     summary: "Promote or roll back",
     body: json(ActivateBody, false),
@@ -203,6 +234,7 @@ export const ROUTES = {
   listGates: {
     method: "get",
     path: "/v1/gates",
+    tag: "calibrations",
     scope: "read",
     summary: "Gates with their active calibrations, in creation order, a page at a time",
     query: Pagination,
@@ -212,6 +244,7 @@ export const ROUTES = {
   postObservations: {
     method: "post",
     path: "/v1/observations",
+    tag: "monitoring",
     scope: "read",
     summary: "Report per-query counts from production",
     body: json(ObservationBatch),
@@ -221,6 +254,7 @@ export const ROUTES = {
   postJudgments: {
     method: "post",
     path: "/v1/judgments",
+    tag: "monitoring",
     scope: "read",
     summary: "Report judged (labelled) production queries of a recall gate",
     body: json(JudgmentBatch),
@@ -230,6 +264,7 @@ export const ROUTES = {
   getMonitor: {
     method: "get",
     path: "/v1/monitor",
+    tag: "monitoring",
     scope: "read",
     summary: "Drift windows of a gate",
     query: MonitorQuery,
@@ -239,6 +274,7 @@ export const ROUTES = {
   getMonitorSeries: {
     method: "get",
     path: "/v1/monitor/series",
+    tag: "monitoring",
     scope: "read",
     summary: "A gate's drop rate and drift evidence per hour, with its activations (JSON, or CSV with format=csv)",
     query: SeriesQuery,
@@ -254,6 +290,7 @@ export const ROUTES = {
   listAlerts: {
     method: "get",
     path: "/v1/alerts",
+    tag: "alerts",
     scope: "read",
     summary: "Alerts, newest first, a page at a time",
     query: AlertQuery,
@@ -263,6 +300,7 @@ export const ROUTES = {
   getAlert: {
     method: "get",
     path: "/v1/alerts/{id}",
+    tag: "alerts",
     scope: "read",
     summary: "One alert",
     responses: { 200: { description: "the alert", schema: Alert } },
@@ -271,6 +309,7 @@ export const ROUTES = {
   listAlertOccurrences: {
     method: "get",
     path: "/v1/alerts/{id}/occurrences",
+    tag: "alerts",
     scope: "read",
     summary: "Every occurrence of an alert with its own numbers, newest first",
     query: AlertOccurrenceQuery,
@@ -280,6 +319,7 @@ export const ROUTES = {
   acknowledgeAlert: {
     method: "post",
     path: "/v1/alerts/{id}/acknowledge",
+    tag: "alerts",
     scope: "admin",
     summary: "Acknowledge",
     body: json(AlertAction, false),
@@ -289,6 +329,7 @@ export const ROUTES = {
   resolveAlert: {
     method: "post",
     path: "/v1/alerts/{id}/resolve",
+    tag: "alerts",
     scope: "admin",
     summary: "Resolve",
     body: json(AlertAction, false),
@@ -298,6 +339,7 @@ export const ROUTES = {
   createWebhook: {
     method: "post",
     path: "/v1/webhooks",
+    tag: "webhooks",
     scope: "admin",
     summary: "Add a webhook endpoint",
     body: json(WebhookCreate),
@@ -307,6 +349,7 @@ export const ROUTES = {
   listWebhooks: {
     method: "get",
     path: "/v1/webhooks",
+    tag: "webhooks",
     scope: "admin",
     summary: "Webhook endpoints (secrets masked)",
     responses: { 200: { description: "endpoints", schema: WebhookEndpointList } },
@@ -315,6 +358,7 @@ export const ROUTES = {
   updateWebhook: {
     method: "patch",
     path: "/v1/webhooks/{id}",
+    tag: "webhooks",
     scope: "admin",
     summary: "Update or rotate a webhook endpoint",
     body: json(WebhookUpdate),
@@ -324,6 +368,7 @@ export const ROUTES = {
   deleteWebhook: {
     method: "delete",
     path: "/v1/webhooks/{id}",
+    tag: "webhooks",
     scope: "admin",
     summary: "Delete a webhook endpoint (its pending deliveries fail; past deliveries stay listed)",
     responses: { 200: { description: "deleted", schema: WebhookDeleted } },
@@ -332,6 +377,7 @@ export const ROUTES = {
   listDeliveries: {
     method: "get",
     path: "/v1/webhooks/deliveries",
+    tag: "webhooks",
     scope: "admin",
     summary: "Webhook deliveries",
     query: DeliveryQuery,
@@ -341,6 +387,7 @@ export const ROUTES = {
   replayDelivery: {
     method: "post",
     path: "/v1/webhooks/deliveries/{id}/replay",
+    tag: "webhooks",
     scope: "admin",
     summary: "Replay a delivery",
     responses: { 200: { description: "pending again", schema: Delivery } },
@@ -350,6 +397,7 @@ export const ROUTES = {
   addShadow: {
     method: "post",
     path: "/v1/calibrations/{id}/shadow",
+    tag: "promotions",
     scope: "admin",
     summary: "Evaluate a stored, unserved calibration on mirrored live traffic (a shadow of its gate)",
     body: json(ShadowBody, false),
@@ -359,6 +407,7 @@ export const ROUTES = {
   removeShadow: {
     method: "delete",
     path: "/v1/calibrations/{id}/shadow",
+    tag: "promotions",
     scope: "admin",
     summary: "Stop evaluating a shadow",
     responses: { 200: { description: "the gate's shadows after it", schema: ShadowChanged } },
@@ -367,6 +416,7 @@ export const ROUTES = {
   listShadows: {
     method: "get",
     path: "/v1/gates/{gate_id}/shadows",
+    tag: "promotions",
     scope: "read",
     summary: "A gate's shadows with their live decisions against their targets and against the active gate",
     responses: { 200: { description: "the shadows", schema: ShadowList } },
@@ -375,6 +425,7 @@ export const ROUTES = {
   promoteCalibration: {
     method: "post",
     path: "/v1/calibrations/{id}/promote",
+    tag: "promotions",
     scope: "admin",
     summary: "Start a guarded promotion: straight ([100]) or progressive in steps, paused or rolled back on a regression",
     body: json(PromotionPlanBody, false),
@@ -384,6 +435,7 @@ export const ROUTES = {
   getPromotion: {
     method: "get",
     path: "/v1/promotions/{id}",
+    tag: "promotions",
     scope: "read",
     summary: "A promotion: plan, state, the running step's evidence and every transition with its numbers",
     responses: { 200: { description: "the promotion", schema: Promotion } },
@@ -392,6 +444,7 @@ export const ROUTES = {
   listGatePromotions: {
     method: "get",
     path: "/v1/gates/{gate_id}/promotions",
+    tag: "promotions",
     scope: "read",
     summary: "A gate's promotions, newest first",
     query: PromotionListQuery,
@@ -401,6 +454,7 @@ export const ROUTES = {
   pausePromotion: {
     method: "post",
     path: "/v1/promotions/{id}/pause",
+    tag: "promotions",
     scope: "admin",
     summary: "Pause a promotion: hold its split, stop advancing",
     body: json(ReasonBody, false),
@@ -410,6 +464,7 @@ export const ROUTES = {
   resumePromotion: {
     method: "post",
     path: "/v1/promotions/{id}/resume",
+    tag: "promotions",
     scope: "admin",
     summary: "Resume a paused promotion at its step",
     body: json(ReasonBody, false),
@@ -419,6 +474,7 @@ export const ROUTES = {
   advancePromotion: {
     method: "post",
     path: "/v1/promotions/{id}/advance",
+    tag: "promotions",
     scope: "admin",
     summary: "Advance a promotion one step without waiting for the evidence (logged as such)",
     body: json(ReasonBody, false),
@@ -428,6 +484,7 @@ export const ROUTES = {
   rollbackPromotion: {
     method: "post",
     path: "/v1/promotions/{id}/rollback",
+    tag: "promotions",
     scope: "admin",
     summary: "Roll a promotion back: the candidate serves no traffic, the promotion ends",
     body: json(ReasonBody, false),
@@ -438,6 +495,7 @@ export const ROUTES = {
   metrics: {
     method: "get",
     path: "/metrics",
+    tag: "service",
     scope: "read",
     summary: "Prometheus metrics",
     responses: { 200: { description: "Prometheus text format 0.0.4", contentType: "text/plain" } },

@@ -1,8 +1,9 @@
 /**
  * A small script served at /docs/a11y.js next to the API reference. The reference's own markup has accessibility
  * faults that axe reports as critical or serious (buttons with `aria-selected`, icon-only buttons without a name, a
- * tablist with plain buttons, a focusable content-type badge inside a response's button); the script repairs them as the reference renders, so keyboard and screen-reader users get
- * a usable page. It only adds or removes ARIA attributes: no content, no requests.
+ * tablist with plain buttons, a focusable content-type badge inside a response's button, a group's "Show More" button
+ * named without the words it shows); the script repairs them as the reference renders, so keyboard and screen-reader
+ * users get a usable page. It only adds or removes ARIA attributes: no content, no requests.
  */
 export const REFERENCE_A11Y_SCRIPT = `(() => {
   const nameOf = (b) => {
@@ -26,6 +27,13 @@ export const REFERENCE_A11Y_SCRIPT = `(() => {
       for (const ch of t.querySelectorAll("button")) if (ch.getAttribute("role") !== "tab") ch.setAttribute("role", "tab");
     }
     for (const b of document.querySelectorAll("button")) {
+      // A name that leaves out the words on the button (a group's "Show More" named "Show all Serving endpoints")
+      // fails speech users, who say what they see: the name starts with the visible text.
+      const label = b.getAttribute("aria-label");
+      const text = b.innerText.trim();
+      if (label !== null && text !== "" && !label.toLowerCase().includes(text.toLowerCase())) {
+        b.setAttribute("aria-label", label.startsWith("Show all ") ? text + ": " + label.slice(5) : text + " (" + label + ")");
+      }
       if (b.hasAttribute("aria-label") || b.hasAttribute("aria-labelledby")) continue;
       if (String(b.className || "").includes("copy") || b.innerText.trim() === "") {
         b.setAttribute("aria-label", nameOf(b));

@@ -4,7 +4,7 @@
  * companion.
  */
 import { z } from "zod";
-import { ErrorResponse, pathParams, ROUTES, type RouteSpec } from "../contract";
+import { ErrorResponse, pathParams, ROUTE_TAGS, ROUTES, type RouteSpec } from "../contract";
 
 const schema = (s: z.ZodType, io: "input" | "output") => z.toJSONSchema(s, { io, unrepresentable: "any" });
 
@@ -59,6 +59,7 @@ function operation(spec: RouteSpec): object {
     ),
   };
   return {
+    tags: [ROUTE_TAGS[spec.tag].name],
     summary: spec.summary,
     ...(spec.scope === null ? { security: [] } : { security: [{ bearer: [] }], "x-scope": spec.scope }),
     ...(parameters.length > 0 ? { parameters } : {}),
@@ -81,6 +82,7 @@ export function openApiDocument(): object {
       version: "0.1.0",
       description: "Calibrated, served and watched retrieval score cutoffs. Scopes nest: read < calibrate < admin.",
     },
+    tags: Object.values(ROUTE_TAGS).map(({ name, description }) => ({ name, description })),
     components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
     paths,
   };

@@ -4,13 +4,15 @@
  * Worker, the browser refuses nothing but the one eval probe described below, axe finds no serious or critical
  * violation, nothing is wider than a phone's screen at 375 px (screenshots under test-artifacts/), and a page of
  * another origin cannot frame it. The page is rendered once for all of these: it is the largest the Worker serves
- * (about 14,000 elements), and rendering it and running axe over it are most of this project's time.
+ * (about 7,000 elements with its first group of operations open, 22,000 with all of them), and rendering it and
+ * running axe over it were the largest part of this project's test time.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StartedWorker, startWorker } from "../../bench/lib/worker.mjs";
+import { ROUTE_TAGS } from "../../src/contract";
 import { axe, haveChromium, launchChromium, shoot } from "../support/browser";
 
 interface Violation {
@@ -76,6 +78,16 @@ describe.skipIf(!haveChromium())("/docs in Chromium, under its CSP", () => {
     // falls back when it may not: under this policy it may not, and that is the only refusal.
     expect(violations.filter((v) => !(v.directive === "script-src" && v.blocked === "eval"))).toEqual([]);
     expect(violations.length).toBeLessThanOrEqual(1);
+    // The operations are in groups (OpenAPI tags): the first is open, each other one is listed with a "Show More"
+    // button. Opening the Monitoring group brings the one response with two media types (the series' JSON and CSV),
+    // whose listbox /docs/a11y.js repairs; the other groups are the same components (operations, parameters, schemas,
+    // examples) over other routes, and opening all of them would bring back the 22,000 elements of the whole API.
+    const groups = Object.values(ROUTE_TAGS).map((t) => t.name);
+    for (const name of groups.slice(1)) {
+      await expect.poll(() => page.getByRole("button", { name: `Show More: all ${name} endpoints` }).count(), { message: name }).toBe(1);
+    }
+    await page.getByRole("button", { name: "Show More: all Monitoring endpoints" }).click();
+    await page.getByText("A gate's drop rate and drift evidence per hour").first().waitFor({ timeout: 60_000 });
     // Read above before axe runs in the page: axe's own script is not the page's, and plays no part in the policy.
     await axe(page, "docs");
     await shoot(page, "docs", undefined, false, false);

@@ -6,7 +6,8 @@ import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support
 /** The parts of the OpenAPI document these tests read (the document itself is checked against the route table). */
 interface OpenApiDocument {
   openapi: string;
-  paths: Record<string, Record<string, { "x-scope"?: string }>>;
+  paths: Record<string, Record<string, { "x-scope"?: string; tags?: string[] }>>;
+  tags: { name: string; description: string }[];
 }
 
 describe("GET /openapi.json", () => {
@@ -28,6 +29,19 @@ describe("GET /openapi.json", () => {
       const op = doc.paths[spec.path]?.[spec.method];
       expect(op?.["x-scope"] ?? null, `${spec.method} ${spec.path}`).toBe(spec.scope);
     }
+  });
+
+  it("puts every operation in one of the reference's groups, each group used and described, in the table's order", async () => {
+    const doc = (await callJson("GET", "/openapi.json", 200, { token: null })) as OpenApiDocument;
+    expect(doc.tags.map((t) => t.name)).toEqual(Object.values(S.ROUTE_TAGS).map((t) => t.name));
+    for (const t of doc.tags) expect(t.description.length, t.name).toBeGreaterThan(10);
+    const used = new Set<string>();
+    for (const spec of Object.values(S.ROUTES)) {
+      const tags = doc.paths[spec.path]?.[spec.method]?.tags;
+      expect(tags, `${spec.method} ${spec.path}`).toEqual([S.ROUTE_TAGS[spec.tag].name]);
+      used.add(tags![0]!);
+    }
+    expect([...used].sort()).toEqual(doc.tags.map((t) => t.name).sort());
   });
 
   it("every documented route exists and enforces its documented scope", async () => {
