@@ -2,8 +2,8 @@
  * The dashboard in a real browser: Debian's Chromium driven by playwright-core against a seeded local Worker (workerd
  * through Miniflare, bench/lib/worker.mjs, ENVIRONMENT=development). Checks the content that matters, clicks a
  * rollback and a re-activation and asks the API, runs axe on every page, refuses every request that leaves the
- * Worker, and saves screenshots (desktop and 375 px) under test-artifacts/. With SCOREGATE_README_SCREENSHOTS=1 it
- * also writes the README's screenshots to docs/images/. /docs, the API reference, has its own file
+ * Worker, and with SCOREGATE_SCREENSHOTS=1 saves screenshots (desktop and 375 px) under test-artifacts/. With
+ * SCOREGATE_README_SCREENSHOTS=1 it also writes the README's screenshots to docs/images/. /docs, the API reference, has its own file
  * (test/reference/docs.browser.test.ts), which checks it the same way.
  */
 import { mkdirSync, readFileSync } from "node:fs";
@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, type StartedWorker, startWorker } from "../../bench/lib/worker.mjs";
-import { ARTIFACTS, axe, haveChromium, launchChromium, shoot } from "../support/browser";
+import { ARTIFACTS, axe, haveChromium, launchChromium, SCREENSHOTS, shoot } from "../support/browser";
 
 const GATE = { index: "docs", embedding: "intfloat/e5-large-v2", reranker: "BAAI/bge-reranker-v2-m3" };
 
@@ -200,8 +200,10 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
       expect(box.width / viewBoxWidth, `label scale at ${width} px`).toBeGreaterThanOrEqual(0.9);
       expect(box.x + box.width).toBeLessThanOrEqual(width);
       await axe(page, `gate series at ${width} px`);
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await page.locator("#production ~ section figure").screenshot({ path: join(ARTIFACTS, `gate-series-${width}.png`) });
+      if (SCREENSHOTS) {
+        mkdirSync(ARTIFACTS, { recursive: true });
+        await page.locator("#production ~ section figure").screenshot({ path: join(ARTIFACTS, `gate-series-${width}.png`) });
+      }
     }
     await page.setViewportSize({ width: 1280, height: 900 });
     // The text alternative and the plotted numbers say the same.

@@ -2,7 +2,7 @@
  * /docs in a real browser under its Content-Security-Policy (src/reference/docs.ts): Debian's Chromium driven by
  * playwright-core against a local Worker (bench/lib/worker.mjs). The reference renders, requests nothing outside the
  * Worker, the browser refuses nothing but the one eval probe described below, axe finds no serious or critical
- * violation, nothing is wider than a phone's screen at 375 px (screenshots under test-artifacts/), and a page of
+ * violation, nothing is wider than a phone's screen at 375 px (screenshots under test-artifacts/ with SCOREGATE_SCREENSHOTS=1), and a page of
  * another origin cannot frame it. The page is rendered once for all of these: it is the largest the Worker serves
  * (about 7,000 elements with its first group of operations open, 22,000 with all of them), and rendering it and
  * running axe over it were the largest part of this project's test time.

@@ -41,6 +41,12 @@ export function launchChromium(): Promise<Browser> {
 export const ARTIFACTS = join(ROOT, "test-artifacts", "screenshots");
 /** With SCOREGATE_README_SCREENSHOTS=1, the README's screenshots are written here too. */
 const README_IMAGES = process.env.SCOREGATE_README_SCREENSHOTS ? join(ROOT, "docs", "images") : null;
+/**
+ * Screenshots are for people, not assertions: written with SCOREGATE_SCREENSHOTS=1 (or SCOREGATE_README_SCREENSHOTS=1),
+ * skipped otherwise, which saves about an eighth of the dashboard file's time (two whole-page captures per page). The
+ * width checks run either way.
+ */
+export const SCREENSHOTS = Boolean(process.env.SCOREGATE_SCREENSHOTS || README_IMAGES);
 
 /** Fails the test on every serious or critical axe violation of the page as it is now, each named with `label`. */
 export async function axe(page: Page, label: string): Promise<void> {
@@ -61,20 +67,20 @@ export async function axe(page: Page, label: string): Promise<void> {
 }
 
 /**
- * Saves the page at 1280 px and at 375 px, whole pages by default; `fullPage: false` keeps the first screen only, for
+ * Checks the page's width at 375 px and, with SCREENSHOTS, saves it at 1280 px and at 375 px, whole pages by default; `fullPage: false` keeps the first screen only, for
  * /docs (about 20,000 px tall at 1280 px, 43,000 at 375 px: seconds to capture, and a picture no one reads). The
  * width check covers the whole page either way. The page is left at 1280 px unless `restore` is false.
  */
 export async function shoot(page: Page, name: string, readmeName?: string, fullPage = true, restore = true): Promise<void> {
-  mkdirSync(ARTIFACTS, { recursive: true });
+  if (SCREENSHOTS) mkdirSync(ARTIFACTS, { recursive: true });
   await page.setViewportSize({ width: 1280, height: 900 });
-  await page.screenshot({ path: join(ARTIFACTS, `${name}-desktop.png`), fullPage });
+  if (SCREENSHOTS) await page.screenshot({ path: join(ARTIFACTS, `${name}-desktop.png`), fullPage });
   if (README_IMAGES !== null && readmeName !== undefined) {
     mkdirSync(README_IMAGES, { recursive: true });
     await page.screenshot({ path: join(README_IMAGES, readmeName), fullPage: false });
   }
   await page.setViewportSize({ width: 375, height: 812 });
-  await page.screenshot({ path: join(ARTIFACTS, `${name}-375.png`), fullPage });
+  if (SCREENSHOTS) await page.screenshot({ path: join(ARTIFACTS, `${name}-375.png`), fullPage });
   // At phone width nothing but the scrollable table wrappers may be wider than the screen.
   const width = await page.evaluate(
     () => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth,
