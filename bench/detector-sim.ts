@@ -21,7 +21,9 @@
  *          --null-runs N (default 40), --out PATH (default bench/results/detector.md).
  */
 import { writeFileSync } from "node:fs";
-import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, evaluateDrift } from "../src/stats/drift";
+import type { CalibrationExpectation } from "../src/stats/calibration-expectation";
+import { evaluateDrift } from "../src/stats/drift";
+import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift-config";
 import { evaluateDetector, observeDetector } from "../src/stats/drift-detector";
 import { type DetectorState, newDetector } from "../src/stats/e-detector";
 import { addCluster, type ClusterSums, emptyClusterSums } from "../src/stats/per-query";

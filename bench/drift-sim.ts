@@ -33,7 +33,9 @@ import { availableParallelism, cpus, platform, release } from "node:os";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, evaluateDrift } from "../src/stats/drift";
+import type { CalibrationExpectation } from "../src/stats/calibration-expectation";
+import { evaluateDrift } from "../src/stats/drift";
+import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift-config";
 import { DEFAULT_PRIOR_STRENGTH } from "../src/stats/mixture-test";
 import { addCluster, emptyClusterSums } from "../src/stats/per-query";
 import { betaInv, zInv } from "../src/stats/special";
@@ -48,7 +50,7 @@ const ALPHA = DEFAULT_DRIFT_CONFIG.alpha;
 const Z_05 = zInv(0.975);
 const Z_ALPHA = zInv(1 - ALPHA / 2);
 const SPRT_ALTERNATIVES = [0.33, 0.35, 0.4, 0.5] as const;
-/** The z of the shipped band's calibration term (src/stats/drift.ts): z_{1-alpha/4}, 3.48 at alpha 0.001. */
+/** The z of the shipped band's calibration term (src/stats/drift-bands.ts): z_{1-alpha/4}, 3.48 at alpha 0.001. */
 const Z_CAL = zInv(1 - ALPHA / 4);
 const COMMAND =
   "npx esbuild bench/drift-sim.ts --bundle --platform=node --format=esm --packages=external --log-level=warning " +

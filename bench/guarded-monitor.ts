@@ -9,7 +9,7 @@
  * calibrationExpectation), and production's observations [m, d, below] go through the change detector with the gate's
  * empty-context level (min_keep: the guard's binding, not empty context).
  *  - ours: the drop-rate test per candidate-count stratum against the calibration's own guarded rate there
- *    (src/stats/drift.ts dropRateStrata), and the guard-binding test per stratum;
+ *    (src/stats/calibration-expectation.ts dropRateStrata), and the guard-binding test per stratum;
  *  - before: the same expectation without the drop-rate strata (one pooled guarded rate, what the monitor did with a
  *    guarded calibration before it conditioned on query sizes).
  *
@@ -26,7 +26,9 @@ import { expectationOf } from "../src/calibrations/expectation";
 import { fitCalibration } from "../src/calibrations/fit";
 import type { StoredCalibration } from "../src/contract";
 import { calibrationExpectation } from "../src/monitoring/window";
-import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, driftBands } from "../src/stats/drift";
+import type { CalibrationExpectation } from "../src/stats/calibration-expectation";
+import { driftBands } from "../src/stats/drift-bands";
+import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift-config";
 import { evaluateDetector, observeDetector } from "../src/stats/drift-detector";
 import { type DetectorState, newDetector } from "../src/stats/e-detector";
 import { type Guards, guardedKept } from "../src/stats/guarded-gate";

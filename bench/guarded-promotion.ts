@@ -26,7 +26,7 @@ import type { PromotionPlan } from "../src/contract";
 import { liveDecision, liveSide, targetSide } from "../src/monitoring/live-decision";
 import { addBatch, evaluateWindow, newWindow } from "../src/monitoring/window";
 import { type PromotionPosition, transition } from "../src/promotions/state-machine";
-import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift";
+import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift-config";
 import { addObservation, emptyClusterSums, type QueryObservation } from "../src/stats/per-query";
 import { zCdf, zInv } from "../src/stats/special";
 import { createRng, deriveSeed } from "../test/support/prng";

@@ -17,7 +17,7 @@ import { expectationOf } from "../src/calibrations/expectation";
 import { fitCalibration } from "../src/calibrations/fit";
 import type { StoredCalibration } from "../src/contract";
 import { calibrationExpectation } from "../src/monitoring/window";
-import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift";
+import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift-config";
 import { evaluateDetector, observeDetector } from "../src/stats/drift-detector";
 import { newDetector } from "../src/stats/e-detector";
 import { sortedCopy } from "../src/stats/order-statistics";

@@ -5,7 +5,7 @@
  *
  * 1. Drop-rate margin, exact: for a gate x_(k) on n continuous exchangeable scores the true drop rate is
  *    Beta(k, n+1-k); P(it lies outside the band) is computed exactly (P(Beta(k, n+1-k) <= x) = P(Bin(n, x) >= k)) for
- *    the band before (centre F_n(t-) +- max(tolerance, z_{1-a'/4} sd), normal) and ours (src/stats/drift.ts). Budget
+ *    the band before (centre F_n(t-) +- max(tolerance, z_{1-a'/4} sd), normal) and ours (src/stats/drift-bands.ts). Budget
  *    a'/2, a' = 0.001 (drop rate tested alone) or 0.0005 (with empty context).
  * 2. Drop-rate monitor end to end: per run the gate's true rate is drawn from that exact law, production brings
  *    QUERIES queries of 20 independent candidates (dropped ~ Binomial(20, true rate)) in batches of 100 to the change
@@ -25,7 +25,8 @@
  */
 import { calibrationExpectation } from "../src/monitoring/window";
 import { coverageMargin, coveragePrior, evaluateCoverage } from "../src/stats/coverage-test";
-import { DEFAULT_DRIFT_CONFIG, driftBands } from "../src/stats/drift";
+import { driftBands } from "../src/stats/drift-bands";
+import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift-config";
 import { evaluateDetector, observeDetector } from "../src/stats/drift-detector";
 import { newDetector } from "../src/stats/e-detector";
 import { conformalRank } from "../src/stats/gate-fit";

@@ -4,7 +4,7 @@
  * end (a k-candidate production query treated as a random k-subset of a longer calibration query), bounded at its
  * Korn-Graubard effective size, never checked. Right when a query's size does not depend on its scores.
  */
-import type { CalibrationExpectation, CalibrationStratum } from "../../src/stats/drift";
+import type { CalibrationExpectation, CalibrationStratum } from "../../src/stats/calibration-expectation";
 import { allDroppedProbability, EMPTY_CONTEXT_STRATA, KG_MIN_NONZERO } from "../../src/stats/empty-context";
 
 export function previousStrata(scores: Float64Array, offsets: Uint32Array, threshold: number): CalibrationStratum[] {

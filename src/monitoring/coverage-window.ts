@@ -5,7 +5,7 @@
  */
 import type { CoverageStatus } from "../contract";
 import { type CoverageEvaluation, evaluateCoverage } from "../stats/coverage-test";
-import type { DriftConfig } from "../stats/drift";
+import type { DriftConfig } from "../stats/drift-config";
 import type { JudgeInput } from "./monitor-contract";
 
 export interface CoverageState {

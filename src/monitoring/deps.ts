@@ -6,7 +6,7 @@ import type { AlertStore } from "../alerts/store";
 import type { CalibrationStore } from "../calibrations/store";
 import type { BatchPromotion } from "../contract";
 import type { ThresholdReader } from "../serving/threshold-reader";
-import type { DriftConfig } from "../stats/drift";
+import type { DriftConfig } from "../stats/drift-config";
 import type { ArmEvidence, MonitorClient } from "./monitor-contract";
 import type { ObservationIngest } from "./observation-queue";
 

@@ -3,7 +3,7 @@
  * threaded; a soft limit of about 1k requests/s per object, which is why observations arrive in batches).
  */
 import type { SeriesBucket } from "../contract";
-import type { DriftConfig } from "../stats/drift";
+import type { DriftConfig } from "../stats/drift-config";
 import type {
   GateMonitorRpc,
   JudgeInput,

@@ -6,7 +6,7 @@
 
 import type { Expectation } from "../calibrations/expectation";
 import type { AlertKind, ArmDrift, BatchPromotion, CoverageNotion, CoverageStatus, MonitorStatus, SeriesBucket, WindowStatus } from "../contract";
-import type { DriftConfig } from "../stats/drift";
+import type { DriftConfig } from "../stats/drift-config";
 import type { ClusterSums, QueryObservation } from "../stats/per-query";
 
 /**

@@ -14,7 +14,7 @@
  * Runs over small interfaces (a MonitorClient, the clock, a logger), so it unit-tests in Node.
  */
 import { OBSERVATION_RETRY_BASE_DELAY_SECONDS, OBSERVATION_RETRY_MAX_DELAY_SECONDS } from "../platform/limits";
-import type { DriftConfig } from "../stats/drift";
+import type { DriftConfig } from "../stats/drift-config";
 import type { MonitorClient, ObserveBatch, QueuedBatchResult } from "./monitor-contract";
 import { decodeObservationMessage, type ObservationMessage } from "./observation-message";
 

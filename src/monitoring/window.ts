@@ -7,8 +7,9 @@
 
 import type { Expectation } from "../calibrations/expectation";
 import type { WindowStatus } from "../contract";
+import type { CalibrationExpectation } from "../stats/calibration-expectation";
 import { dropRateLaw } from "../stats/calibration-margin";
-import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../stats/drift";
+import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../stats/drift-config";
 import { type DetectedRate, type DetectorEvaluation, evaluateDetector, observeDetector } from "../stats/drift-detector";
 import { type DetectorState, newDetector } from "../stats/e-detector";
 import { EMPTY_CONTEXT_STRATA } from "../stats/empty-context";

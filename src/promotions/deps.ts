@@ -5,7 +5,7 @@
 import type { ActivationDeps } from "../calibrations/activation";
 import type { Promotion, PromotionStepRecord } from "../contract";
 import type { MonitorClient } from "../monitoring/monitor-contract";
-import type { DriftConfig } from "../stats/drift";
+import type { DriftConfig } from "../stats/drift-config";
 import type { PromotionStore } from "./store";
 
 /** What follows a transition that stopped a promotion on a regression or a timeout (an alert, wired in worker/). */

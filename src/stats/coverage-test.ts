@@ -11,7 +11,7 @@
  * since tied relevant scores are kept: recall-gate.ts) and U the 1 - alpha/2 quantile of the exact law of that miss
  * rate (recall-gate.ts missLaw: Beta(k, n + 1 - k), tie-aware): a gate whose coverage is below its centre by the luck
  * of its calibration sample does not alarm, at every n and target (a normal margin false-alarmed 0.45 % at n = 50,
- * r = 0.95 within 10,000 judged queries, against 0.1 %). The budget alpha is split as in drift.ts: alpha/2 on the
+ * r = 0.95 within 10,000 judged queries, against 0.1 %). The budget alpha is split as in drift-bands.ts: alpha/2 on the
  * calibration's error (one-sided), alpha/2 on the sequential test (alarm at ln E >= ln(2/alpha)). The test is armed
  * only when U - c <= maxMargin (a calibration so small that its own coverage is known only within more than 25
  * points has no honest band short of a broken gate).

@@ -1,6 +1,6 @@
 /**
  * The production drift decision of one calibration: the e-detector of e-detector.ts run over the band e-values of
- * drift.ts, for the drop rate and (when the calibration was uploaded as queries) the empty-context rate. Pure.
+ * drift-evidence.ts, for the drop rate and (when the calibration was uploaded as queries) the empty-context rate. Pure.
  *
  * Budget. alpha is split between the tests that run (a' = alpha/2 each when the empty-context rate is tested too,
  * a' = alpha otherwise). Each test spends a'/2 on the calibration's own error (the band's z_{1-a'/4} term) and a'/2 on
@@ -13,19 +13,12 @@
  * `minQueries` queries, where the estimate is too low under heavy clustering.
  */
 
-import {
-  abstentionLogEvidence,
-  type CalibrationExpectation,
-  conditionedDropRate,
-  conditionedEmptyContext,
-  type DriftBands,
-  type DriftConfig,
-  driftBands,
-  dropRateLogEvidence,
-  emptyContextLogEvidence,
-  notArmedReason,
-  type RateTest,
-} from "./drift";
+import type { CalibrationExpectation } from "./calibration-expectation";
+import { conditionedDropRate, conditionedEmptyContext } from "./conditioned-rates";
+import { notArmedReason, type RateTest } from "./drift";
+import { type DriftBands, driftBands } from "./drift-bands";
+import type { DriftConfig } from "./drift-config";
+import { abstentionLogEvidence, dropRateLogEvidence, emptyContextLogEvidence } from "./drift-evidence";
 import { type DetectorStart, type DetectorState, detectorAdd, detectorLogThreshold, readDetector } from "./e-detector";
 import { type Guards, NO_GUARDS } from "./guarded-gate";
 import { type ClusterSums, designEffect, type QueryObservation } from "./per-query";

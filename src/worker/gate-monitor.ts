@@ -26,7 +26,7 @@ import type {
   ObserveOutcome,
 } from "../monitoring/monitor-contract";
 import type { Env } from "../platform/env";
-import type { DriftConfig } from "../stats/drift";
+import type { DriftConfig } from "../stats/drift-config";
 import type { GateHubRpc } from "../streaming/deps";
 import { HUB_PING, HUB_PONG, Hub } from "../streaming/hub";
 import { alertDeps, eventSource } from "./wiring";

@@ -29,7 +29,7 @@ import type { ReaderDeps } from "../serving/deps";
 import { KvThresholdProjection } from "../serving/projection";
 import { publishOnActivation } from "../serving/publish";
 import { ThresholdReader } from "../serving/threshold-reader";
-import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../stats/drift";
+import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../stats/drift-config";
 import type { EventSource, HubClient } from "../streaming/deps";
 import { DurableHubClient } from "../streaming/hub-client";
 import { pushOnActivation } from "../streaming/push-listener";
@@ -92,7 +92,7 @@ export function alertDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () =
   };
 }
 
-/** The drift configuration from env (DRIFT_ALPHA, DRIFT_TOLERANCE), validated; defaults from stats/drift.ts. */
+/** The drift configuration from env (DRIFT_ALPHA, DRIFT_TOLERANCE), validated; defaults from stats/drift-config.ts. */
 export function driftConfig(env: Env): DriftConfig {
   const read = (name: "DRIFT_ALPHA" | "DRIFT_TOLERANCE", fallback: number, ok: (x: number) => boolean): number => {
     const raw = env[name];

@@ -8,7 +8,7 @@ import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } fro
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { GateMonitorRpc, ObserveInput } from "../../src/monitoring/monitor-contract";
-import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
+import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 import type { GateMonitor } from "../../src/worker/gate-monitor";
 import { batch, moved, steady, T0 } from "../support/monitor-batches";
 

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { GateMonitorRpc, ObserveInput } from "../../src/monitoring/monitor-contract";
 import { DRIFT_WINDOW_MS } from "../../src/monitoring/window";
 import { MAX_WINDOW_HISTORY } from "../../src/platform/limits";
-import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
+import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 import type { GateMonitor } from "../../src/worker/gate-monitor";
 import { batch, moved, steady, T0 } from "../support/monitor-batches";
 

@@ -8,7 +8,7 @@ import { calibrate } from "../../src/calibrations/calibrate";
 import { type Expectation, expectationOf } from "../../src/calibrations/expectation";
 import { CalibrationMeta, type StoredCalibration } from "../../src/contract";
 import { addBatch, evaluateWindow, newWindow, type WindowState, windowStatus } from "../../src/monitoring/window";
-import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
+import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 import { decideQuery } from "../../src/stats/guard-rule";
 import { flattenQueries, type QueryObservation } from "../../src/stats/per-query";
 import { memoryDeps } from "../support/memory-deps";

@@ -8,7 +8,7 @@ import { observationMessage } from "../../src/monitoring/observation-message";
 import { type ConsumerDeps, consumeObservations, type QueueMessage, retryDelaySeconds } from "../../src/monitoring/queue-consumer";
 import { AppError } from "../../src/platform/errors";
 import { OBSERVATION_RETRY_BASE_DELAY_SECONDS, OBSERVATION_RETRY_MAX_DELAY_SECONDS } from "../../src/platform/limits";
-import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../../src/stats/drift";
+import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../../src/stats/drift-config";
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
 

@@ -13,7 +13,7 @@ import {
   windowExpired,
   windowStatus,
 } from "../../src/monitoring/window";
-import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
+import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 import { createRng } from "../support/prng";
 
 const START = Date.UTC(2026, 10, 24, 0, 0, 0);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, driftBands } from "../../src/stats/drift";
+import type { CalibrationExpectation } from "../../src/stats/calibration-expectation";
+import { driftBands } from "../../src/stats/drift-bands";
+import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 import { evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
 import { type DetectorState, detectorAdd, newDetector } from "../../src/stats/e-detector";
 import { DETECTOR_BATCH as BATCH, DETECTOR_CALIBRATION as CAL, detectorDelay as delay, CANDIDATES as M } from "../support/monitor-runs";

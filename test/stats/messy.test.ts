@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/messy.json" with { type: "json" };
 import { jeffreysUpperBound } from "../../src/stats/binomial-bound";
+import type { CalibrationExpectation } from "../../src/stats/calibration-expectation";
 import { atEffectiveSize, dropRateLaw, lawAtMean, marginOf } from "../../src/stats/calibration-margin";
 import { decideChange } from "../../src/stats/change-decision";
-import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
+import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 import { evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
 import { newDetector } from "../../src/stats/e-detector";
 import { effectiveSize, rateInterval, widenedRanks } from "../../src/stats/effective-size";

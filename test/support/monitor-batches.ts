@@ -1,6 +1,6 @@
 /** Observation batches for driving a GateMonitor directly (its RPC input), shared by the Durable Object tests. */
 import type { ObserveInput } from "../../src/monitoring/monitor-contract";
-import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift";
+import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 
 /** The tests' fixed clock start: 2026-11-24T00:00Z. */
 export const T0 = Date.UTC(2026, 10, 24, 0, 0, 0);

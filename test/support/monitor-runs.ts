@@ -6,7 +6,9 @@
  * Model: queries of M = 20 candidates, each query's drop probability drawn with intra-query correlation rho
  * (clusteredDrops); the calibration's expected rate is 0.30 from 10,000 candidates unless stated.
  */
-import { type CalibrationExpectation, DEFAULT_DRIFT_CONFIG, evaluateDrift } from "../../src/stats/drift";
+import type { CalibrationExpectation } from "../../src/stats/calibration-expectation";
+import { evaluateDrift } from "../../src/stats/drift";
+import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 import { evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
 import { newDetector } from "../../src/stats/e-detector";
 import { addCluster, emptyClusterSums } from "../../src/stats/per-query";

@@ -11,7 +11,7 @@
  */
 import type { AlertInput } from "../../alerts/lifecycle";
 import type { AlertKind, ArmDrift, SeriesBucket } from "../../contract";
-import type { DriftConfig } from "../../stats/drift";
+import type { DriftConfig } from "../../stats/drift-config";
 import type { DetectorEvaluation } from "../../stats/drift-detector";
 import { newDetector } from "../../stats/e-detector";
 import { addJudgments, coverageStatus, evaluateCoverageState, newCoverageState, recallDriftSummary } from "../coverage-window";

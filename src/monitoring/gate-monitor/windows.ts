@@ -6,7 +6,7 @@
  */
 import type { WindowStatus } from "../../contract";
 import { DETECTOR_IDLE_RETENTION_MS, MAX_WINDOW_HISTORY } from "../../platform/limits";
-import type { DriftConfig } from "../../stats/drift";
+import type { DriftConfig } from "../../stats/drift-config";
 import type { DetectorState } from "../../stats/e-detector";
 import { evaluateWindow, type WindowState, windowExpired, windowStatus } from "../window";
 import { StateTable } from "./state-table";

@@ -1,0 +1,72 @@
+/**
+ * What a calibration predicts for production, as the drift tests (drift-bands.ts, drift.ts) read it: the centre and
+ * exact law of the gate's drop rate, the calibration's size and design effect, its empty-context rate per
+ * candidate-count stratum, a guarded gate's drop-rate strata and an abstaining gate's abstention rate. Pure data.
+ */
+import type { RateLaw } from "./calibration-margin";
+import type { ExtrapolationCheck } from "./empty-context";
+
+/** What the calibration predicts. */
+export interface CalibrationExpectation {
+  /** Where the gate's true drop rate is centred: k/(n+1) without ties at the threshold, F_n(t-) with them. */
+  readonly expectedDropRate: number;
+  /**
+   * The exact law of the gate's true drop rate (calibration-margin.ts dropRateLaw); absent for calibrations published
+   * before it was kept, whose margin uses the Beta law at their mean (lawAtMean).
+   */
+  readonly dropRateLaw?: RateLaw;
+  /** Calibration sample size in candidates (for sd_cal). */
+  readonly n: number;
+  /** The calibration's design effect at its threshold when it was uploaded as queries (1 otherwise). */
+  readonly designEffect?: number;
+  /** The calibration's empty-context rate and query count, when it was uploaded as queries. */
+  readonly emptyContextRate: number | null;
+  readonly nQueries: number | null;
+  /**
+   * The calibration's empty-context rate per candidate-count stratum, aligned with EMPTY_CONTEXT_STRATA
+   * (empty-context.ts); absent for calibrations fitted before strata were kept (then every production query is
+   * compared with emptyContextRate).
+   */
+  readonly emptyContextStrata?: readonly CalibrationStratum[] | null;
+  /** Per-calibration tolerances (absolute, rate units) that override the config's. */
+  readonly tolerance?: number;
+  readonly emptyContextTolerance?: number;
+  /**
+   * Guarded gates: per drop-rate stratum (aligned with per-query.ts DROP_RATE_STRATA) the calibration's candidates a
+   * threshold decides and those of them dropped. The drop-rate test then compares each stratum's share with its own
+   * (guards bind most on short queries and the cap on long ones, so the pooled rate moves with the production mix of
+   * query sizes while the gate does not; the cap's own drops follow from each query's size and are not tested).
+   */
+  readonly dropRateStrata?: readonly DropStratum[] | null;
+  /** Abstaining gates: the calibration's share of queries that abstain, its exact law when known, and its queries. */
+  readonly abstention?: { readonly expectedRate: number; readonly law?: RateLaw; readonly queries: number } | null;
+}
+
+/** A calibration's guarded drop counts in one drop-rate stratum: queries, candidates a threshold decides, dropped among them. */
+export interface DropStratum {
+  readonly queries: number;
+  readonly eligible: number;
+  readonly dropped: number;
+}
+
+/** A drop-rate stratum is tested from this many calibration queries of its size (fewer: not tested). */
+export const MIN_DROP_STRATUM_QUERIES = 30;
+
+export interface CalibrationStratum {
+  readonly rate: number;
+  readonly queries: number;
+  /** Effective size of the rate's estimate (empty-context.ts); absent: `queries`. */
+  readonly effectiveQueries?: number;
+  readonly extrapolated: boolean;
+  /**
+   * "observed": `empty` of `queries` own queries, bounded exactly (Clopper-Pearson); "hypergeometric" or absent
+   * (calibrations fitted before sources were kept): the extrapolation, bounded at its effective size (Jeffreys).
+   */
+  readonly source?: "observed" | "hypergeometric";
+  readonly empty?: number;
+  /**
+   * The extrapolation's check on the calibration's own short queries (empty-context.ts): a hypergeometric stratum
+   * after "failed" or "inconclusive" is not tested.
+   */
+  readonly extrapolationCheck?: ExtrapolationCheck | null;
+}

@@ -1,0 +1,161 @@
+/**
+ * The drift tests' bands: how far the production rates may stray from what the calibration predicts before the
+ * tests (drift.ts, drift-evidence.ts) count evidence against it. Pure.
+ *
+ * Drop rate: anytime-valid beta-binomial mixture test (mixture-test.ts) of the design-effect-deflated counts against
+ * the tolerance band around the calibration's expected drop rate. Empty context: the same test, one-sided, on the
+ * share of queries that lost every candidate (queries are independent units: no design effect), against an upper
+ * confidence bound of the calibration's rate per candidate-count stratum (binomial-bound.ts).
+ *
+ * The false-alarm budget alpha is split. When the empty-context rate is tested as well, each of the two tests gets
+ * a' = alpha/2; otherwise the drop-rate test gets a' = alpha. Each test spends:
+ *  - a'/2 on the calibration's own error: the band reaches at least the a'/4 and 1 - a'/4 quantiles of the exact Beta
+ *    law of the gate's true rate (calibration-margin.ts) at the calibration's effective size n / max(deff_cal,
+ *    deff_prod), a'/4 on each side;
+ *  - a'/2 on the sequential test: for a single fixed start, alarm when log E >= ln(2/a') (Ville's inequality);
+ *    the detector uses its own threshold instead.
+ * Reference: docs/drift.md.
+ */
+import { clopperPearsonUpperBound, jeffreysUpperBound } from "./binomial-bound";
+import { type CalibrationExpectation, MIN_DROP_STRATUM_QUERIES } from "./calibration-expectation";
+import { atEffectiveSize, floorSignificant, lawAtMean, marginOf } from "./calibration-margin";
+import type { DriftConfig } from "./drift-config";
+import { EMPTY_CONTEXT_STRATA } from "./empty-context";
+import type { Band } from "./mixture-test";
+import { DROP_RATE_STRATA } from "./per-query";
+
+/** The empty-context band of one candidate-count stratum. */
+export interface StratumBand {
+  /** The calibration's rate for the stratum (its lower end) and the band's upper end. */
+  readonly expected: number;
+  readonly band: Band;
+  /** False when the calibration has too few queries of this size to bound the rate (the stratum is not tested). */
+  readonly armable: boolean;
+}
+
+/** The tolerance bands both tests use, given the design effect measured in production. O(1). */
+export interface DriftBands {
+  readonly alphaPerTest: number;
+  readonly dropRate: Band;
+  /** False when the calibration margin reaches beyond config.maxCalibrationMargin (the test is not armed). */
+  readonly dropRateArmable: boolean;
+  /** null when the calibration has no per-query statistics. */
+  readonly emptyContext: Band | null;
+  readonly emptyContextArmable: boolean;
+  /** Per candidate-count stratum (aligned with EMPTY_CONTEXT_STRATA), or null without the calibration's strata. */
+  readonly emptyStrata: readonly StratumBand[] | null;
+  /** Guarded gates: the drop-rate band of each candidate-count stratum (null: the pooled band is tested). */
+  readonly dropStrata: readonly StratumBand[] | null;
+  /** Abstaining gates: the abstention rate's band (null: not tested). */
+  readonly abstention: Band | null;
+  readonly abstentionArmable: boolean;
+}
+
+/**
+ * Bands: the drop rate's is [min(p0 - tolerance, L), max(p0 + tolerance, U)], p0 the centre of the gate's true rate
+ * (k/(n+1), tie-aware) and [L, U] its calibration margin: the a'/4 and 1 - a'/4 quantiles of the exact law of the
+ * true rate (calibration-margin.ts), so each side spends a'/4 and the margin a'/2 in all; the law at the
+ * calibration's effective size n / max(deff_cal, deff_production): a calibration uploaded flat has deff_cal = 1 by
+ * construction, so the clustering production shows floors it. Armable when neither end of [L, U] is further than
+ * maxCalibrationMargin from p0.
+ *
+ * Empty context: [0, max(e + tolerance, U)], U the Jeffreys upper bound of the calibration's overall rate e
+ * (binomial-bound.ts), where the Wald sd was 0 for a calibration without an empty query. With the calibration's
+ * strata, each candidate-count stratum b gets its own band from its rate e_b over its Q_b calibration queries, the
+ * bounds at level 1 - a'/(2 S) for the S strata measured (not extrapolated), so that all of them hold together with
+ * probability 1 - a'/2 (Bonferroni). An observed stratum (its own queries' empty count) is bounded exactly
+ * (Clopper-Pearson); a hypergeometric one at its effective size (Korn & Graubard; empty-context.ts says why a mean of
+ * per-query probabilities is worth more than Q Bernoulli queries), its count rounded up, by Jeffreys. A stratum is
+ * tested (armable) when its bound exceeds its rate by at most maxEmptyContextBoundExcess and, if it rests on the
+ * extrapolation, the extrapolation passed (or could not be given) its check on the calibration's short queries.
+ */
+export function driftBands(cal: CalibrationExpectation, config: DriftConfig, productionDesignEffect: number): DriftBands {
+  if (!(config.alpha > 0 && config.alpha < 1)) throw new RangeError(`driftBands: alpha=${config.alpha}`);
+  const testsEmpty = cal.emptyContextRate !== null && cal.nQueries !== null && cal.nQueries > 0;
+  const testsAbstention = cal.abstention != null && cal.abstention.queries > 0;
+  const alphaPerTest = config.alpha / (1 + (testsEmpty ? 1 : 0) + (testsAbstention ? 1 : 0));
+  const deffCal = Math.max(1, cal.designEffect ?? 1, productionDesignEffect);
+  const tolerance = cal.tolerance ?? config.tolerance;
+  const p0 = cal.expectedDropRate;
+  if (!(p0 >= 0 && p0 <= 1)) throw new RangeError(`driftBands: expected drop rate ${p0}`);
+  const law = atEffectiveSize(cal.dropRateLaw ?? lawAtMean(p0, cal.n), cal.n, floorSignificant(cal.n / deffCal));
+  const [marginLo, marginHi] = marginOf(law, alphaPerTest / 4);
+  const dropRate: Band = { lo: Math.max(0, Math.min(p0 - tolerance, marginLo)), hi: Math.min(1, Math.max(p0 + tolerance, marginHi)) };
+  let dropRateArmable = Math.max(p0 - marginLo, marginHi - p0) <= config.maxCalibrationMargin;
+  const dropStrata = dropStrataBands(cal, config, deffCal, alphaPerTest, tolerance);
+  if (dropStrata !== null) dropRateArmable = dropStrata.some((b) => b.armable);
+  let abstention: Band | null = null;
+  let abstentionArmable = false;
+  if (testsAbstention && cal.abstention) {
+    // Queries abstain one by one (independent units: no design effect); the margin spends a'/2 like the drop rate's.
+    const a = cal.abstention;
+    const [lo, hi] = marginOf(a.law ?? lawAtMean(a.expectedRate, a.queries), alphaPerTest / 4);
+    abstention = { lo: Math.max(0, Math.min(a.expectedRate - tolerance, lo)), hi: Math.min(1, Math.max(a.expectedRate + tolerance, hi)) };
+    abstentionArmable = Math.max(a.expectedRate - lo, hi - a.expectedRate) <= config.maxCalibrationMargin;
+  }
+  let emptyContext: Band | null = null;
+  let emptyContextArmable = false;
+  let emptyStrata: StratumBand[] | null = null;
+  if (testsEmpty && cal.emptyContextRate !== null && cal.nQueries !== null) {
+    const emptyTolerance = cal.emptyContextTolerance ?? config.emptyContextTolerance;
+    const bandOf = (rate: number, size: number, level: number, exactCount: number | null = null): StratumBand => {
+      const queries = Math.max(1, Math.round(size));
+      const x = exactCount ?? Math.min(queries, Math.max(0, Math.ceil(rate * queries - 1e-9)));
+      const upper = exactCount === null ? jeffreysUpperBound(x, queries, level) : clopperPearsonUpperBound(x, queries, level);
+      return {
+        expected: rate,
+        band: { lo: 0, hi: Math.min(1, Math.max(rate + emptyTolerance, upper)) },
+        armable: upper - rate <= config.maxEmptyContextBoundExcess,
+      };
+    };
+    const overall = bandOf(cal.emptyContextRate, cal.nQueries, 1 - alphaPerTest / 2);
+    emptyContext = overall.band;
+    emptyContextArmable = overall.armable;
+    const strata = cal.emptyContextStrata;
+    if (strata && strata.length === EMPTY_CONTEXT_STRATA.length) {
+      const measured = Math.max(1, strata.filter((st) => !st.extrapolated).length);
+      emptyStrata = strata.map((st) => {
+        if (st.queries === 0) return { expected: st.rate, band: { lo: 0, hi: 1 }, armable: false };
+        const level = 1 - alphaPerTest / (2 * measured);
+        const b =
+          st.source === "observed"
+            ? bandOf(st.rate, st.queries, level, st.empty ?? Math.round(st.rate * st.queries))
+            : bandOf(st.rate, st.effectiveQueries ?? st.queries, level);
+        const distrusted = st.source !== "observed" && (st.extrapolationCheck === "failed" || st.extrapolationCheck === "inconclusive");
+        return distrusted ? { ...b, armable: false } : b;
+      });
+      emptyContextArmable = emptyStrata.some((b) => b.armable);
+    }
+  }
+  return { alphaPerTest, dropRate, dropRateArmable, emptyContext, emptyContextArmable, emptyStrata, dropStrata, abstention, abstentionArmable };
+}
+
+/**
+ * The drop-rate band of each candidate-count stratum of a guarded calibration: its own guarded rate p_b over its
+ * candidates, the margin from the Beta law at the stratum's effective size (candidates / deff) at level a'/(4 S) a
+ * side for the S strata with calibration candidates (Bonferroni), widened to the tolerance. A stratum is tested from
+ * MIN_DROP_STRATUM_QUERIES calibration queries when its margin is within maxCalibrationMargin. A stratum whose
+ * queries the guard decides alone (every query at most min_keep long) has rate 0 and no margin: any drop there means
+ * the guard is not applied.
+ */
+function dropStrataBands(
+  cal: CalibrationExpectation,
+  config: DriftConfig,
+  deffCal: number,
+  alphaPerTest: number,
+  tolerance: number,
+): StratumBand[] | null {
+  const strata = cal.dropRateStrata;
+  if (!strata || strata.length !== DROP_RATE_STRATA.length) return null;
+  const measured = Math.max(1, strata.filter((st) => st.eligible > 0).length);
+  return strata.map((st) => {
+    if (st.eligible === 0) return { expected: 0, band: { lo: 0, hi: 1 }, armable: false };
+    const p = st.dropped / st.eligible;
+    const [lo, hi] = marginOf(lawAtMean(p, Math.max(1, st.eligible / deffCal)), alphaPerTest / (4 * measured));
+    return {
+      expected: p,
+      band: { lo: Math.max(0, Math.min(p - tolerance, lo)), hi: Math.min(1, Math.max(p + tolerance, hi)) },
+      armable: st.queries >= MIN_DROP_STRATUM_QUERIES && Math.max(p - lo, hi - p) <= config.maxCalibrationMargin,
+    };
+  });
+}

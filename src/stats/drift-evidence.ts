@@ -1,0 +1,64 @@
+/**
+ * ln of the drift tests' e-values on one set of per-query sums against their bands (drift-bands.ts): the beta-binomial
+ * mixture test (mixture-test.ts) of the drop rate, the empty-context rate and the abstention rate, per stratum where
+ * the calibration has strata. Pure; each is O(strata). The change detector (drift-detector.ts) sums them over its
+ * candidate change points; evaluateDrift (drift.ts) reads them from a fixed start.
+ */
+import type { DriftBands } from "./drift-bands";
+import { logEvidence, priorFor } from "./mixture-test";
+import type { ClusterSums } from "./per-query";
+
+/**
+ * ln of the drop-rate e-value of a set of sums, counts deflated by the design effect: against the pooled band, or for a
+ * guarded calibration the product over its tested strata of each stratum's band e-value (a query's size is known
+ * before the gate acts on it, as for empty context). O(strata).
+ */
+export function dropRateLogEvidence(sums: Readonly<ClusterSums>, deff: number, bands: DriftBands, priorStrength: number): number {
+  const strata = bands.dropStrata;
+  if (strata === null) {
+    return logEvidence(sums.dropped / deff, (sums.candidates - sums.dropped) / deff, bands.dropRate, priorFor(bands.dropRate, priorStrength));
+  }
+  let total = 0;
+  strata.forEach((st, b) => {
+    const c = sums.stratumEligible?.[b] ?? 0;
+    const d = sums.stratumEligibleDropped?.[b] ?? 0;
+    if (st.armable && c > 0) total += logEvidence(d / deff, (c - d) / deff, st.band, priorFor(st.band, priorStrength));
+  });
+  return total;
+}
+
+/** ln of the abstention e-value: abstained against answered queries, against the band (-Infinity when not tested). */
+export function abstentionLogEvidence(sums: Readonly<ClusterSums>, bands: DriftBands, priorStrength: number): number {
+  if (bands.abstention === null) return -Infinity;
+  const n = sums.abstentionQueries ?? 0;
+  const x = sums.abstained ?? 0;
+  return logEvidence(x, n - x, bands.abstention, priorFor(bands.abstention, priorStrength));
+}
+
+/**
+ * ln of the empty-context e-value of a set of sums: the product over strata of each armable stratum's mixture
+ * e-value (queries are independent and a query's candidate count is known before the gate acts on it, so the product
+ * of the strata's test supermartingales is one), times the e-value of queries counted without a stratum against the
+ * overall band. -Infinity when the calibration has no per-query statistics. O(strata).
+ */
+export function emptyContextLogEvidence(sums: Readonly<ClusterSums>, bands: DriftBands, priorStrength: number): number {
+  if (bands.emptyContext === null) return -Infinity;
+  const strata = bands.emptyStrata;
+  if (strata === null || sums.stratumQueries === undefined || sums.stratumEmpty === undefined) {
+    return logEvidence(sums.empty, sums.queries - sums.empty, bands.emptyContext, priorFor(bands.emptyContext, priorStrength));
+  }
+  let total = 0;
+  let stratifiedQueries = 0;
+  let stratifiedEmpty = 0;
+  strata.forEach((st, b) => {
+    const q = sums.stratumQueries![b] ?? 0;
+    const e = sums.stratumEmpty![b] ?? 0;
+    stratifiedQueries += q;
+    stratifiedEmpty += e;
+    if (st.armable && q > 0) total += logEvidence(e, q - e, st.band, priorFor(st.band, priorStrength));
+  });
+  const restQueries = sums.queries - stratifiedQueries;
+  const restEmpty = sums.empty - stratifiedEmpty;
+  if (restQueries > 0) total += logEvidence(restEmpty, restQueries - restEmpty, bands.emptyContext, priorFor(bands.emptyContext, priorStrength));
+  return total;
+}
