@@ -1,6 +1,7 @@
 /**
  * HTTP details shared by the threshold cache and the observation reporter: Cache-Control and Retry-After parsing,
- * backoff with jitter, timers that never keep a Node process alive, and one bounded fetch.
+ * backoff with jitter, timers that never keep a Node process alive, a bounded wait for a shared request, and one
+ * bounded fetch.
  */
 import type { ErrorResponse } from "../../../src/contract/wire-types";
 import type { ClientError, ClientErrorCode } from "./types";
@@ -56,6 +57,31 @@ export function startTimer(fn: () => void, ms: number): ReturnType<typeof setTim
   const t = setTimeout(fn, ms);
   (t as { unref?: () => void }).unref?.();
   return t;
+}
+
+/**
+ * Waits for a shared request, but never longer than this caller's own deadline or signal. The deadline is the
+ * caller's own timer: if the request's initiator was cancelled, its promise may never settle, and its timers with it.
+ */
+export function waitAtMost(promise: Promise<void>, ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    let onAbort: (() => void) | undefined;
+    const done = (settled: boolean) => {
+      clearTimeout(timer);
+      if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+      resolve(settled);
+    };
+    const timer = startTimer(() => done(false), ms);
+    if (signal !== undefined) {
+      onAbort = () => done(false);
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+    promise.then(
+      () => done(true),
+      () => done(true),
+    );
+  });
 }
 
 export function clientError(code: ClientErrorCode, message: string, status?: number, retryAfterMs?: number): ClientError {

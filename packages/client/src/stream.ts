@@ -5,7 +5,8 @@
  * `calibration` events plus a `gate` event per change. A dead or refused stream falls back to polling and comes back.
  * A separate entry, so the core stays within its size budget for those who poll. docs/clients.md, "Pushed changes".
  */
-import { ScoregateClient as CoreClient, gateKey } from "./client";
+import { gateKey } from "./cache-entry";
+import { ScoregateClient as CoreClient } from "./client";
 import { type BackoffPolicy, backoffDelay, parseRetryAfter, startTimer } from "./http";
 import type { GateEvent, GateKey, GetThresholdOptions, ScoregateClientOptions, StreamOptions, ThresholdResult } from "./types";
 

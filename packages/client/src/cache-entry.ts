@@ -1,0 +1,130 @@
+/**
+ * One gate's entry in the threshold cache and what each server answer does to it: the value and ETag held, the
+ * lifetimes the server's Cache-Control granted, the failures behind the backoff. Each transition returns the event the
+ * client announces for it (undefined: none); the client (client.ts) sends the requests and tells its listeners.
+ */
+// The contract modules imported here (limits, wire-types) import no zod: its schemas stay out of the bundle and zod
+// out of the published types (docs/architecture.md, "How the contract travels with the clients").
+import { THRESHOLD_MAX_AGE_SECONDS, THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS } from "../../../src/contract/limits";
+import { type BackoffPolicy, backoffDelay, parseCacheControl } from "./http";
+import type { Served } from "./threshold-response";
+import type { ClientError, ClientEvent, GateKey } from "./types";
+
+export interface Entry {
+  gate: GateKey;
+  value?: Served | undefined;
+  etag: string | null;
+  /** When the server last confirmed the value (or the uncalibrated answer). */
+  fetchedAt: number;
+  maxAgeMs: number;
+  staleIfErrorMs: number;
+  /** Served from a snapshot until the server answers: always `stale`, never `cached`. */
+  bootstrapped: boolean;
+  uncalibrated: boolean;
+  inflight?: { promise: Promise<void>; startedAt: number } | undefined;
+  failures: number;
+  nextAttemptAt: number;
+  lastError?: ClientError;
+}
+
+/** The cache key of a gate (the stream entry keys its streams the same way). */
+export function gateKey(g: GateKey): string {
+  return JSON.stringify([g.index ?? "default", g.embedding, g.reranker, g.indexVersion ?? null]);
+}
+
+export function newEntry(gate: GateKey, now: number): Entry {
+  return {
+    gate: { ...gate },
+    etag: null,
+    fetchedAt: now,
+    maxAgeMs: THRESHOLD_MAX_AGE_SECONDS * 1000,
+    staleIfErrorMs: Math.max(THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS) * 1000,
+    bootstrapped: false,
+    uncalibrated: false,
+    failures: 0,
+    nextAttemptAt: 0,
+  };
+}
+
+/** Within max-age of the server's last answer, which a bootstrapped value has not had yet: answered as `cached`. */
+export function isFresh(entry: Entry, now: number): boolean {
+  return (entry.value !== undefined || entry.uncalibrated) && !entry.bootstrapped && now - entry.fetchedAt < entry.maxAgeMs;
+}
+
+/** Can this entry answer without waiting? A bootstrapped value can until the server answers. */
+export function isUsable(entry: Entry, now: number, maxStaleMs: number | undefined): boolean {
+  if (entry.uncalibrated) return true;
+  if (entry.value === undefined) return false;
+  if (entry.bootstrapped) return true;
+  return now - entry.fetchedAt < entry.maxAgeMs + (maxStaleMs ?? entry.staleIfErrorMs);
+}
+
+/** Least recently used first out: drops the oldest entries (the Map's first keys) until at most `maxGates` remain. */
+export function evictOldest(entries: Map<string, Entry>, maxGates: number): void {
+  while (entries.size > maxGates) {
+    const oldest = entries.keys().next().value as string;
+    entries.delete(oldest);
+  }
+}
+
+/** A server answer (200, 304, 404 uncalibrated, a pushed event): reset the failure state, take the lifetimes sent. */
+export function confirm(entry: Entry, response: Response | null, now: number): void {
+  const cc = parseCacheControl(response?.headers.get("cache-control") ?? null);
+  entry.fetchedAt = now;
+  entry.maxAgeMs = cc.maxAgeMs ?? THRESHOLD_MAX_AGE_SECONDS * 1000;
+  const swr = cc.staleWhileRevalidateMs ?? THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS * 1000;
+  const sie = cc.staleIfErrorMs ?? THRESHOLD_STALE_IF_ERROR_SECONDS * 1000;
+  entry.staleIfErrorMs = Math.max(swr, sie);
+  entry.bootstrapped = false;
+  entry.failures = 0;
+  entry.nextAttemptAt = 0;
+  delete entry.lastError;
+}
+
+/** A new value, from a 200 or a pushed event: keep it, announce a changed calibration (or a recovery). */
+export function take(entry: Entry, value: Served, etag: string | null, response: Response | null, now: number): ClientEvent | undefined {
+  const previous = entry.value?.calibration_id ?? null;
+  const wasFailing = entry.lastError !== undefined;
+  entry.value = value;
+  entry.etag = etag;
+  entry.uncalibrated = false;
+  confirm(entry, response, now);
+  if (previous !== value.calibration_id) return calibrationEvent(entry, value, previous);
+  if (wasFailing) return { type: "recovered", gate: entry.gate };
+  return undefined;
+}
+
+/**
+ * A 304 for the entry's `value`: the server confirms it. A value from a snapshot is announced as the gate's
+ * calibration (the server's first word on it), a recovery from failures as such.
+ */
+export function notModified(entry: Entry, value: Served, response: Response, now: number): ClientEvent | undefined {
+  const wasFailing = entry.lastError !== undefined;
+  const fromSnapshot = entry.bootstrapped;
+  confirm(entry, response, now);
+  if (fromSnapshot) return calibrationEvent(entry, value, value.calibration_id);
+  if (wasFailing) return { type: "recovered", gate: entry.gate };
+  return undefined;
+}
+
+function calibrationEvent(entry: Entry, value: Served, previousCalibrationId: string | null): ClientEvent {
+  return { type: "calibration", gate: entry.gate, calibrationId: value.calibration_id, previousCalibrationId, threshold: value.threshold };
+}
+
+/** The server says the gate serves nothing (404 `uncalibrated`, or a pushed event without a served state). */
+export function markUncalibrated(entry: Entry, response: Response | null, now: number): ClientEvent | undefined {
+  const was = entry.uncalibrated;
+  entry.value = undefined;
+  entry.etag = null;
+  entry.uncalibrated = true;
+  confirm(entry, response, now);
+  return was ? undefined : { type: "uncalibrated", gate: entry.gate };
+}
+
+/** A failed request: the next attempt waits for the backoff (and Retry-After); the first failure in a row is announced. */
+export function markFailed(entry: Entry, error: ClientError, now: number, backoff: BackoffPolicy, random: () => number): ClientEvent | undefined {
+  entry.failures += 1;
+  entry.lastError = error;
+  entry.nextAttemptAt = now + backoffDelay(backoff, entry.failures, random, error.retryAfterMs);
+  return entry.failures === 1 ? { type: "error", gate: entry.gate, error } : undefined;
+}

@@ -1,0 +1,59 @@
+/**
+ * What a client is configured with: its options with their defaults, and the products it names in `User-Agent`. A
+ * wrong value here is a programmer error and throws TypeError at once, unlike every call on the hot path.
+ */
+import type { BackoffPolicy } from "./http";
+import type { ScoregateClientOptions } from "./types";
+// package.json is read at build time: the bundler inlines this one field, so the code names the version it ships as.
+import { version } from "../package.json";
+
+const DEFAULT_TIMEOUT_MS = 2000;
+
+/** ScoregateClientOptions with every default applied (docs/clients.md has the table). */
+export interface ResolvedOptions {
+  /** Without trailing slashes. */
+  readonly baseUrl: string;
+  readonly token: string;
+  /** Undefined: the global fetch, looked up at call time. */
+  readonly fetch: typeof fetch | undefined;
+  readonly timeoutMs: number;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly backoff: BackoffPolicy;
+  readonly maxStaleMs: number | undefined;
+  readonly waitUntil: ((p: Promise<unknown>) => void) | undefined;
+  readonly maxGates: number;
+}
+
+/** Checks the required options (TypeError without a baseUrl or a token) and applies the defaults. */
+export function resolveOptions(options: ScoregateClientOptions): ResolvedOptions {
+  if (typeof options.baseUrl !== "string" || options.baseUrl === "") throw new TypeError("ScoregateClient: baseUrl is required");
+  if (typeof options.token !== "string" || options.token === "") throw new TypeError("ScoregateClient: token is required");
+  return {
+    baseUrl: options.baseUrl.replace(/\/+$/u, ""),
+    token: options.token,
+    fetch: options.fetch,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    now: options.now ?? Date.now,
+    random: options.random ?? Math.random,
+    backoff: { initialMs: options.backoff?.initialMs ?? 1000, maxMs: options.backoff?.maxMs ?? 60_000 },
+    maxStaleMs: options.maxStaleMs,
+    waitUntil: options.waitUntil,
+    maxGates: options.maxGates ?? 1000,
+  };
+}
+
+/** What this package calls itself in `User-Agent`: `scoregate-client/<version>`. */
+export const CLIENT_PRODUCT = `scoregate-client/${version}`;
+/** An HTTP product (RFC 9110, section 10.1.5): a token, optionally `/` and a version token. */
+const PRODUCT = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\/[!#$%&'*+.^_`|~0-9A-Za-z-]+)?$/u;
+
+/**
+ * `userAgent` with `product` in front, unless it names it already. Throws TypeError for a value that is not an HTTP
+ * product (`name` or `name/version`, token characters only).
+ */
+export function withProduct(userAgent: string, product: string): string {
+  if (typeof product !== "string" || !PRODUCT.test(product))
+    throw new TypeError(`ScoregateClient: ${JSON.stringify(product)} is not an HTTP product such as "my-service/1.2"`);
+  return userAgent.split(" ").includes(product) ? userAgent : `${product} ${userAgent}`;
+}
