@@ -10,6 +10,7 @@ import { type BackoffPolicy, backoffDelay, parseCacheControl } from "./http";
 import type { Served } from "./threshold-response";
 import type { ClientError, ClientEvent, GateKey } from "./types";
 
+/** One gate in the cache: mutable, owned by the one client that holds it. */
 export interface Entry {
   gate: GateKey;
   value?: Served | undefined;
@@ -32,6 +33,7 @@ export function gateKey(g: GateKey): string {
   return JSON.stringify([g.index ?? "default", g.embedding, g.reranker, g.indexVersion ?? null]);
 }
 
+/** An entry with nothing from the server yet, with the contract's default lifetimes. */
 export function newEntry(gate: GateKey, now: number): Entry {
   return {
     gate: { ...gate },
