@@ -9,6 +9,9 @@
 
 export * from "./alerts";
 export * from "./api-version";
+export * from "./calibration-per-query";
+export * from "./calibration-reports";
+export * from "./calibration-upload";
 export * from "./calibrations";
 export * from "./common";
 export * from "./envelopes";
@@ -17,6 +20,19 @@ export * from "./events";
 export * from "./limits";
 export * from "./monitoring";
 export * from "./promotions";
+// route-spec.ts also holds the per-feature tables' helper `json`, which is no part of the contract
+export {
+  type BodyContent,
+  type Method,
+  pathParams,
+  type RequestBodySpec,
+  type ResponseSpec,
+  ROUTE_TAGS,
+  type RouteSpec,
+  type RouteTag,
+  SCOPES,
+  type Scope,
+} from "./route-spec";
 export * from "./routes";
 export * from "./serving";
 export * from "./webhooks";

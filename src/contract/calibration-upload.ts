@@ -1,0 +1,129 @@
+import { z } from "zod";
+import { GateRef, Id, Policy, Score, ScoreScale, Scores } from "./common";
+import { DEFAULT_SHIFT_TOLERANCE, MAX_ABSOLUTE_TOLERANCE, MAX_CANDIDATES_PER_QUERY, MAX_QUERIES, MAX_RELATIVE_TOLERANCE } from "./limits";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Calibration upload
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A drift tolerance: absolute, in rate units (0.005 = half a point), or relative to the calibration's expected rate
+ * (`{"relative": 0.5}`: half of it), so a 1 % gate can alarm when it stops dropping.
+ */
+export const Tolerance = z.union([
+  z
+    .number({ error: "must be a number in 0..0.5 or {relative: 0..1}" })
+    .min(0, { error: "must be at least 0" })
+    .max(MAX_ABSOLUTE_TOLERANCE, {
+      error: `must be at most ${MAX_ABSOLUTE_TOLERANCE}`,
+    }),
+  z.strictObject({
+    relative: z
+      .number()
+      .gt(0, { error: "must be above 0" })
+      .max(MAX_RELATIVE_TOLERANCE, { error: `must be at most ${MAX_RELATIVE_TOLERANCE}` }),
+  }),
+]);
+export type Tolerance = z.infer<typeof Tolerance>;
+
+/**
+ * Whether an upload is served (docs/api.md, "Activation"): "auto" (the default) serves it only when that is safe (the
+ * gate serves nothing yet, or the rebuild decision is "equivalent", and the expected drop rate is within
+ * AUTO_ACTIVATE_MAX_TARGET_MISS of the target); true serves it whatever the decision; false stores it unserved.
+ */
+export const ActivateMode = z.union([z.literal("auto"), z.boolean()], { error: 'must be "auto", true or false' });
+export type ActivateMode = z.infer<typeof ActivateMode>;
+
+/** Everything but the scores; shared by the JSON body, the NDJSON header line and the float32 query string. */
+export const CalibrationMeta = GateRef.extend({
+  index_version: Id,
+  policy: Policy,
+  activate: ActivateMode.default("auto"),
+  /** Compute the whole answer (fit, intervals, shift report, decision) and store, activate and raise nothing. */
+  dry_run: z.boolean({ error: "must be true or false" }).default(false),
+  score_scale: ScoreScale.default("unbounded"),
+  /** Rebuild shift alert tolerance, in drop-rate units (default 0.02 = 2 points). */
+  shift_tolerance: z.number().min(0).max(1).default(DEFAULT_SHIFT_TOLERANCE),
+  /** Tolerance of the production drop-rate band (default: the server's, 2 points). */
+  drift_tolerance: Tolerance.optional(),
+  /** Tolerance of the production empty-context band (default: the server's, 2 points). */
+  empty_context_tolerance: Tolerance.optional(),
+  /**
+   * Graded relevance labels: a candidate is relevant iff its label >= relevant_at. Omitted: labels must be 0 or 1.
+   */
+  relevant_at: z.number({ error: "must be a finite number" }).optional(),
+});
+export type CalibrationMeta = z.infer<typeof CalibrationMeta>;
+
+export const Query = z
+  .array(Score, { error: "must be an array of numbers" })
+  .min(1, { error: "a query must have at least one candidate score" })
+  .max(MAX_CANDIDATES_PER_QUERY, { error: `a query may have at most ${MAX_CANDIDATES_PER_QUERY} candidates` });
+
+/** An NDJSON line of a labelled upload: one query's scores and its relevance labels. */
+export const LabelledQueryLine = z.strictObject({
+  scores: Query,
+  relevance: z.array(Score, { error: "must be an array of numbers" }),
+  /** Whether the corpus holds a good answer to this query; omitted: iff it has a relevant candidate. */
+  answerable: z.boolean({ error: "must be true or false" }).optional(),
+});
+
+export const CalibrationUpload = z.strictObject({
+  ...CalibrationMeta.shape,
+  scores: Scores.optional(),
+  queries: z
+    .array(Query, { error: "must be an array of arrays of numbers" })
+    .min(1, { error: "must not be empty" })
+    .max(MAX_QUERIES, { error: `must hold at most ${MAX_QUERIES} queries` })
+    .optional(),
+  /** Relevance labels parallel to `queries`: one array per query, one label per candidate (0/1, or graded with relevant_at). */
+  relevance: z
+    .array(z.array(Score, { error: "must be an array of numbers" }), { error: "must be an array of arrays of numbers" })
+    .max(MAX_QUERIES, { error: `must hold at most ${MAX_QUERIES} queries` })
+    .optional(),
+  /**
+   * Per query: does the corpus hold a good answer (for abstention with `{"alpha"}`)? Parallel to `queries`. Omitted:
+   * a query is answerable iff it has a relevant candidate.
+   */
+  answerable: z
+    .array(z.boolean({ error: "must be true or false" }), { error: "must be an array of true/false" })
+    .max(MAX_QUERIES, { error: `must hold at most ${MAX_QUERIES} queries` })
+    .optional(),
+});
+export type CalibrationUpload = z.infer<typeof CalibrationUpload>;
+
+/**
+ * A number in a query string: a JSON-style decimal literal. An empty value is an error, never 0 (z.coerce would turn
+ * `target=` into 0, silently deploying "keep everything").
+ */
+const QueryNumber = z
+  .string()
+  .regex(/^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$/u, { error: "must be a number" })
+  .transform(Number)
+  .pipe(z.number({ error: "must be a finite number" }));
+
+/** Query parameters of a float32 (application/octet-stream) upload: the policy is flattened. Unknown names are refused. */
+export const BinaryUploadQuery = z.strictObject({
+  ...GateRef.shape,
+  index_version: Id,
+  kind: z.enum(["drop_rate", "carry"], { error: 'must be "drop_rate" or "carry"' }),
+  target: QueryNumber.optional(),
+  threshold: QueryNumber.optional(),
+  /** "active" or a calibration id. */
+  reference: z.string().min(1).optional(),
+  activate: z.enum(["auto", "true", "false"], { error: 'must be "auto", "true" or "false"' }).default("auto"),
+  dry_run: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).default("false"),
+  score_scale: ScoreScale.default("unbounded"),
+  shift_tolerance: QueryNumber.pipe(z.number().min(0).max(1)).default(DEFAULT_SHIFT_TOLERANCE),
+  /** Absolute drift tolerances, or relative to the expected rate (`*_relative`); give at most one of each pair. */
+  drift_tolerance: QueryNumber.optional(),
+  drift_tolerance_relative: QueryNumber.optional(),
+  empty_context_tolerance: QueryNumber.optional(),
+  empty_context_tolerance_relative: QueryNumber.optional(),
+  /** Split the scores into consecutive queries of this many candidates (per-query statistics). */
+  candidates_per_query: QueryNumber.pipe(z.number().int().min(1).max(MAX_CANDIDATES_PER_QUERY)).optional(),
+  /** The policy's guards (they need candidates_per_query) and its abstention rate (float32 uploads carry no labels). */
+  min_keep: QueryNumber.optional(),
+  max_keep: QueryNumber.optional(),
+  abstention_rate: QueryNumber.optional(),
+});

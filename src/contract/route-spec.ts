@@ -1,0 +1,74 @@
+/**
+ * What an entry of the route table is (src/contract/routes.ts): its method, path, group, scope, request and response
+ * specs, and the helpers the per-feature tables share.
+ */
+import type { z } from "zod";
+
+/** Token scopes; they nest: admin includes calibrate includes read. */
+export type Scope = "read" | "calibrate" | "admin";
+export const SCOPES: readonly Scope[] = ["read", "calibrate", "admin"];
+
+export type Method = "get" | "post" | "patch" | "delete";
+
+/**
+ * The groups of the API reference, in the order it shows them (OpenAPI `tags`): the reference at /docs opens the first
+ * group and lists the others by name, each expanded on demand, so a reader lands on the calibrations a rebuild
+ * pipeline uploads rather than on a page of every operation (all of them rendered at once is about 22,000 elements).
+ */
+export const ROUTE_TAGS = {
+  calibrations: { name: "Calibrations", description: "Upload score samples, fit gates, and choose which calibration a gate serves" },
+  serving: { name: "Serving", description: "What RAG services read: a gate's threshold, and its changes pushed as they happen" },
+  monitoring: {
+    name: "Monitoring",
+    description: "What RAG services report from production (per-query counts, judged queries), and the drift it shows",
+  },
+  alerts: { name: "Alerts", description: "Drift, shifts and uncalibrated requests, with every occurrence's numbers" },
+  webhooks: { name: "Webhooks", description: "Where alerts are delivered, and each delivery" },
+  promotions: { name: "Shadows and promotions", description: "Shadow evaluation on live traffic and guarded, progressive promotion" },
+  service: { name: "Service", description: "Health, this document, and Prometheus metrics" },
+} as const;
+export type RouteTag = keyof typeof ROUTE_TAGS;
+
+/** A request body content type: a schema (JSON), or a description of a non-JSON encoding. */
+export type BodyContent = z.ZodType | { readonly description: string; readonly format?: "binary" };
+
+export interface ResponseSpec {
+  readonly description: string;
+  /** The JSON body's schema; absent for bodies that are not JSON (see `contentType`) or empty. */
+  readonly schema?: z.ZodType;
+  /** Non-JSON response media type (for example Prometheus text). */
+  readonly contentType?: string;
+  /** Other media types of the same answer besides the schema's JSON, chosen by the request (type -> description). */
+  readonly alternatives?: Readonly<Record<string, string>>;
+}
+
+export interface RequestBodySpec {
+  readonly required: boolean;
+  readonly content: Readonly<Record<string, BodyContent>>;
+}
+
+export interface RouteSpec {
+  readonly method: Method;
+  /** OpenAPI path template: `/v1/calibrations/{id}`. */
+  readonly path: string;
+  /** Its group in the API reference. */
+  readonly tag: RouteTag;
+  /** The least scope that may call it; null for public routes. */
+  readonly scope: Scope | null;
+  readonly summary: string;
+  readonly query?: z.ZodObject;
+  readonly headers?: readonly { readonly name: string; readonly maxLength: number; readonly description: string }[];
+  readonly body?: RequestBodySpec;
+  readonly responses: Readonly<Record<number, ResponseSpec>>;
+  /** Error statuses the route answers besides 401/403 (added for every authenticated route). */
+  readonly errors: readonly number[];
+}
+
+/** A JSON request body; the schema's type is kept, so a handler's input is typed from the table (platform/http/handle.ts). */
+export const json = <S extends z.ZodType>(schema: S, required = true) =>
+  ({ required, content: { "application/json": schema } }) as const satisfies RequestBodySpec;
+
+/** The path parameter names of a path template (`/v1/alerts/{id}` -> ["id"]). */
+export function pathParams(path: string): string[] {
+  return [...path.matchAll(/\{(\w+)\}/gu)].map((m) => m[1]!);
+}

@@ -1,0 +1,56 @@
+/** The alert operations of the route table: listing alerts and their occurrences, acknowledging and resolving them. */
+import { Alert, AlertAction, AlertOccurrenceQuery, AlertQuery } from "./alerts";
+import { AlertList, AlertOccurrenceList } from "./envelopes";
+import { json, type RouteSpec } from "./route-spec";
+
+export const alertRoutes = {
+  listAlerts: {
+    method: "get",
+    path: "/v1/alerts",
+    tag: "alerts",
+    scope: "read",
+    summary: "Alerts, newest first, a page at a time",
+    query: AlertQuery,
+    responses: { 200: { description: "a page of alerts", schema: AlertList } },
+    errors: [400],
+  },
+  getAlert: {
+    method: "get",
+    path: "/v1/alerts/{id}",
+    tag: "alerts",
+    scope: "read",
+    summary: "One alert",
+    responses: { 200: { description: "the alert", schema: Alert } },
+    errors: [404],
+  },
+  listAlertOccurrences: {
+    method: "get",
+    path: "/v1/alerts/{id}/occurrences",
+    tag: "alerts",
+    scope: "read",
+    summary: "Every occurrence of an alert with its own numbers, newest first",
+    query: AlertOccurrenceQuery,
+    responses: { 200: { description: "occurrences", schema: AlertOccurrenceList } },
+    errors: [400, 404],
+  },
+  acknowledgeAlert: {
+    method: "post",
+    path: "/v1/alerts/{id}/acknowledge",
+    tag: "alerts",
+    scope: "admin",
+    summary: "Acknowledge",
+    body: json(AlertAction, false),
+    responses: { 200: { description: "acknowledged", schema: Alert } },
+    errors: [404, 409, 422],
+  },
+  resolveAlert: {
+    method: "post",
+    path: "/v1/alerts/{id}/resolve",
+    tag: "alerts",
+    scope: "admin",
+    summary: "Resolve",
+    body: json(AlertAction, false),
+    responses: { 200: { description: "resolved", schema: Alert } },
+    errors: [404, 422],
+  },
+} as const satisfies Record<string, RouteSpec>;

@@ -1,0 +1,52 @@
+/** The serving operations of the route table: a gate's threshold, and its changes pushed as they happen (events.ts). */
+import { EventsQuery, GateEventsQuery } from "./events";
+import type { RouteSpec } from "./route-spec";
+import { ThresholdQuery, ThresholdResponse } from "./serving";
+
+/** The resume point of an event stream: the `id:` of the last event the client applied (or `?after=`). */
+const LAST_EVENT_ID = {
+  name: "Last-Event-ID",
+  maxLength: 16,
+  description: "the seq of the last event applied: the stream replays the gate's events after it (or sends a snapshot)",
+} as const;
+
+const EVENT_STREAM =
+  "text/event-stream: `retry:` first, then `event: gate` frames (`id:` = seq, data = GateEvent), `event: snapshot` when a replay is impossible, and `event: heartbeat` (GateHeartbeat) every 15 s";
+
+export const servingRoutes = {
+  getThreshold: {
+    method: "get",
+    path: "/v1/threshold",
+    tag: "serving",
+    scope: "read",
+    summary: "The current threshold of a gate",
+    query: ThresholdQuery,
+    responses: {
+      200: { description: "the threshold (ETag: the calibration id and its activation sequence number)", schema: ThresholdResponse },
+      304: { description: "not modified" },
+    },
+    errors: [400, 404],
+  },
+  streamEvents: {
+    method: "get",
+    path: "/v1/events",
+    tag: "serving",
+    scope: "read",
+    summary: "Subscribe to a gate's changes (Server-Sent Events; resume with Last-Event-ID)",
+    query: EventsQuery,
+    headers: [LAST_EVENT_ID],
+    responses: { 200: { description: EVENT_STREAM, contentType: "text/event-stream" } },
+    errors: [400, 404, 429],
+  },
+  streamGateEvents: {
+    method: "get",
+    path: "/v1/gates/{gate_id}/events",
+    tag: "serving",
+    scope: "read",
+    summary: "Subscribe to a gate's changes by gate id (Server-Sent Events; resume with Last-Event-ID)",
+    query: GateEventsQuery,
+    headers: [LAST_EVENT_ID],
+    responses: { 200: { description: EVENT_STREAM, contentType: "text/event-stream" } },
+    errors: [400, 404, 429],
+  },
+} as const satisfies Record<string, RouteSpec>;
