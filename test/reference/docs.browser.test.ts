@@ -84,7 +84,9 @@ describe.skipIf(!haveChromium())("/docs in Chromium, under its CSP", () => {
     // examples) over other routes, and opening all of them would bring back the 22,000 elements of the whole API.
     const groups = Object.values(ROUTE_TAGS).map((t) => t.name);
     for (const name of groups.slice(1)) {
-      await expect.poll(() => page.getByRole("button", { name: `Show More: all ${name} endpoints` }).count(), { message: name }).toBe(1);
+      await expect
+        .poll(() => page.getByRole("button", { name: `Show More: all ${name} endpoints` }).count(), { message: name, timeout: 30_000 })
+        .toBe(1);
     }
     await page.getByRole("button", { name: "Show More: all Monitoring endpoints" }).click();
     await page.getByText("A gate's drop rate and drift evidence per hour").first().waitFor({ timeout: 60_000 });
