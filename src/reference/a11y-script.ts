@@ -27,12 +27,13 @@ export const REFERENCE_A11Y_SCRIPT = `(() => {
       for (const ch of t.querySelectorAll("button")) if (ch.getAttribute("role") !== "tab") ch.setAttribute("role", "tab");
     }
     for (const b of document.querySelectorAll("button")) {
-      // A name that leaves out the words on the button (a group's "Show More" named "Show all Serving endpoints")
-      // fails speech users, who say what they see: the name starts with the visible text.
+      // A group's "Show More" button is named "Show all Serving endpoints": a name that leaves out the words on the
+      // button fails speech users, who say what they see, so it becomes "Show More: all Serving endpoints". Only
+      // these labels are read (innerText costs a layout), and a label already renamed no longer matches.
       const label = b.getAttribute("aria-label");
-      const text = b.innerText.trim();
-      if (label !== null && text !== "" && !label.toLowerCase().includes(text.toLowerCase())) {
-        b.setAttribute("aria-label", label.startsWith("Show all ") ? text + ": " + label.slice(5) : text + " (" + label + ")");
+      if (label !== null && label.startsWith("Show all ")) {
+        const text = b.innerText.replace(/\\s+/g, " ").trim();
+        if (text !== "") b.setAttribute("aria-label", text + ": " + label.slice(5));
       }
       if (b.hasAttribute("aria-label") || b.hasAttribute("aria-labelledby")) continue;
       if (String(b.className || "").includes("copy") || b.innerText.trim() === "") {

@@ -38,7 +38,7 @@ describe("evaluateDrift", () => {
   });
 
   // ln(2/alpha) = ln(2000) at alpha 0.001: alpha/2 goes to the calibration's error in the band, alpha/2 to the
-  // sequential test (src/stats/drift.ts).
+  // sequential test (src/stats/drift-bands.ts).
   it("alarms at ln(2/alpha): alpha/2 is spent on the calibration's error", () => {
     const ev = evaluateDrift(emptyClusterSums(), calibration(0.3, 10_000), DEFAULT_DRIFT_CONFIG);
     expect(ev.logThreshold).toBeCloseTo(Math.log(2000), 14);
