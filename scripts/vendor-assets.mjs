@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Fills public/vendor/ (the Worker's static assets, [assets] in wrangler.toml) from node_modules, so the API
 // reference at /docs loads its script from the Worker itself and never from a CDN. Run by postinstall, npm start,
-// the tests (vitest.config.ts), the browser-test worker (bench/lib/worker.mjs) and deploy:dry; the copies are not
+// the tests (vitest.config.ts) and deploy:dry (bench/lib/worker.mjs reads the folder it fills); the copies are not
 // committed (.gitignore). Idempotent: copies only when the source is newer or the size differs.
 import { copyFileSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";

@@ -15,7 +15,6 @@ import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Log, LogLevel, Miniflare } from "miniflare";
-import { vendorAssets } from "../../scripts/vendor-assets.mjs";
 import { CACHE, inputsDigest } from "./build-cache.mjs";
 
 const WORKER_NAME = "scoregate";
@@ -30,6 +29,20 @@ export function wranglerConfig() {
   const flagsRaw = /^\s*compatibility_flags\s*=\s*\[([^\]]*)\]/mu.exec(toml)?.[1] ?? "";
   const flags = [...flagsRaw.matchAll(/"([^"]+)"/gu)].map((m) => m[1]);
   return { compatibilityDate: date, compatibilityFlags: flags };
+}
+
+/**
+ * The Worker's static assets: the `[assets]` directory of wrangler.toml, as a deploy serves it. Read here, not filled:
+ * scripts/vendor-assets.mjs fills it from node_modules on `npm ci` (postinstall), `npm start`, the tests
+ * (vitest.config.ts) and `deploy:dry`, and the scripts sit above this harness (scripts/consumer-test.mjs uses it).
+ */
+function assetsDirectory() {
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  const dir = /^\[assets\][^[]*?^\s*directory\s*=\s*"([^"]+)"/mu.exec(toml)?.[1];
+  if (!dir) throw new Error("wrangler.toml has no [assets] directory");
+  const abs = resolve(ROOT, dir);
+  if (!existsSync(join(abs, "vendor"))) throw new Error(`${join(abs, "vendor")} is missing: run node scripts/vendor-assets.mjs (npm ci runs it)`);
+  return abs;
 }
 
 /**
@@ -362,7 +375,7 @@ export async function startWorker({
             ...(queue ? { triggers: [queue.trigger] } : {}),
             exports: { GateMonitor: { type: "durable-object", storage: "sqlite" } },
             // [assets] of wrangler.toml: the static files the Worker serves (the API reference's script at /docs).
-            assets: { directory: vendorAssets(), hasUserWorker: true },
+            assets: { directory: assetsDirectory(), hasUserWorker: true },
           },
           dev: { rootPath: ROOT, unsafeRegisterWorker: false },
         },
