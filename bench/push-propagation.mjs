@@ -152,6 +152,13 @@ async function api(url, method, path, token, body) {
   return JSON.parse(text);
 }
 
+/** Serves `target` on its gate (an admin activation, as a rollback would be); returns when it was sent and answered. */
+async function serve(url, target, reason) {
+  const t0 = performance.now();
+  await api(url, "POST", `/v1/calibrations/${target}/activate`, "dev-admin", { reason });
+  return { t0, t200: performance.now() };
+}
+
 async function upload(url, version, activate, seed) {
   const rand = mulberry32(seed);
   const scores = Array.from({ length: 1000 }, () => rand());
@@ -322,9 +329,7 @@ async function measurePush(url, subs, arrivals, targets, label) {
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   for (const target of targets) {
-    const t0 = performance.now();
-    await api(url, "POST", `/v1/calibrations/${target}/activate`, "dev-admin", { reason: `bench ${label}` });
-    const t200 = performance.now();
+    const { t0, t200 } = await serve(url, target, `bench ${label}`);
     log(`${label}: activation answered in ${fmt(t200 - t0)} ms`);
     const deadline = t200 + MISS_AFTER_MS;
     // the event of this activation is the newest seq whose calibration is the target
@@ -358,7 +363,7 @@ async function storm(url, subs, targets, label) {
   // Served after the arm's activations: targets[K - 1] (K even: v1); the storm goes on alternating from there.
   for (let i = 0; i < STORM_EVENTS; i++) {
     const target = targets[i % 2];
-    await api(url, "POST", `/v1/calibrations/${target}/activate`, "dev-admin", { reason: `bench ${label} storm` });
+    await serve(url, target, `bench ${label} storm`);
   }
   // Each activation is one row of the gate's log and nothing else writes to it here: the newest seq is known.
   const behind = subs.map((s) => s.state.last);
@@ -482,9 +487,7 @@ async function main() {
     const loopPoll = monitorEventLoopDelay({ resolution: 5 });
     loopPoll.enable();
     for (const target of targets) {
-      const t0 = performance.now();
-      await api(url, "POST", `/v1/calibrations/${target}/activate`, "dev-admin", { reason: "bench polling" });
-      const t200 = performance.now();
+      const { t0, t200 } = await serve(url, target, "bench polling");
       log(`polling: activation answered in ${fmt(t200 - t0)} ms`);
       pollRequests.push(t200 - t0);
       await sleep(POLL_WAIT_MS);
@@ -681,7 +684,7 @@ async function ingestMain() {
         while (performance.now() - t0 + everyMs <= armMs) {
           const next = performance.now() + everyMs;
           const target = served === v1.id ? v2.id : v1.id;
-          await api(url, "POST", `/v1/calibrations/${target}/activate`, "dev-admin", { reason: `bench ingest ${name}` });
+          await serve(url, target, `bench ingest ${name}`);
           served = target;
           pushed.push(target);
           await sleep(Math.max(0, next - performance.now()));
