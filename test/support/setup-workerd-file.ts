@@ -31,7 +31,9 @@ const MAX_RESETS = 5;
  */
 async function storageIsEmpty(): Promise<boolean> {
   const tables = (db: D1Database) =>
-    db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").first<{ n: number }>();
+    db
+      .prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'")
+      .first<{ n: number }>();
   const [main, unmigrated, keys] = await Promise.all([tables(env.DB), tables(env.UNMIGRATED_DB), env.THRESHOLDS.list({ limit: 1 })]);
   return main?.n === 0 && unmigrated?.n === 0 && keys.keys.length === 0;
 }
