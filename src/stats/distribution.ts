@@ -44,9 +44,21 @@ export function buildDistribution(sorted: Float64Array, knots: number): Distribu
 
 /** Estimated count of scores strictly below x (exact at knots and outside [min, max]). O(log K). */
 export function countBelowIn(dist: Distribution, x: number): number {
-  const { values, below, atOrBelow, n } = dist;
   if (Number.isNaN(x)) throw new RangeError("countBelowIn: NaN");
-  const j = countBelow(values, x); // first knot >= x
+  return countBelowAtKnot(dist, countBelow(dist.values, x), x);
+}
+
+/** Estimated count of scores at or below x. */
+export function countAtOrBelowIn(dist: Distribution, x: number): number {
+  return countAtOrBelowAtKnot(dist, countBelow(dist.values, x), x);
+}
+
+/**
+ * countBelowIn(dist, x) when j, the index of the first knot >= x (countBelow(dist.values, x)), is already known: for a
+ * caller that walks x upwards and moves j along instead of searching for it (ksDistance). O(1).
+ */
+export function countBelowAtKnot(dist: Distribution, j: number, x: number): number {
+  const { values, below, atOrBelow, n } = dist;
   if (j < values.length && values[j] === x) return below[j]!;
   if (j === 0) return 0;
   if (j === values.length) return n;
@@ -57,11 +69,10 @@ export function countBelowIn(dist: Distribution, x: number): number {
   return lo + ((hi - lo) * (x - a)) / (b - a);
 }
 
-/** Estimated count of scores at or below x. */
-export function countAtOrBelowIn(dist: Distribution, x: number): number {
-  const j = countBelow(dist.values, x);
+/** countAtOrBelowIn(dist, x) with j as in countBelowAtKnot. O(1). */
+export function countAtOrBelowAtKnot(dist: Distribution, j: number, x: number): number {
   if (j < dist.values.length && dist.values[j] === x) return dist.atOrBelow[j]!;
-  return countBelowIn(dist, x);
+  return countBelowAtKnot(dist, j, x);
 }
 
 /** Share of the calibration strictly below x: the drop rate of a gate at x on this calibration. */
