@@ -101,7 +101,8 @@ describe("deploy guard", () => {
         const env: Record<string, string> = {};
         for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("CLOUDFLARE_") && k !== DRY_RUN_VARIABLE) env[k] = v;
         Object.assign(env, { HOME: home, XDG_CONFIG_HOME: home, CI: "true", WRANGLER_SEND_METRICS: "false" });
-        const r = spawnSync("npx", ["wrangler", "deploy"], {
+        // wrangler's own bin, the one `npx wrangler` resolves to, without npm's start-up around it
+        const r = spawnSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "deploy"], {
           env: env as NodeJS.ProcessEnv,
           encoding: "utf8",
           timeout: WRANGLER_RUN_TIMEOUT_MS,
