@@ -4,12 +4,13 @@
  * ones wrote (a SQLite trigger installed through runInDurableObject, so the object itself has no test hook), and the
  * object is aborted right after a committed batch.
  */
-import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { GateMonitorRpc, ObserveInput } from "../../src/monitoring/monitor-contract";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 import type { GateMonitor } from "../../src/worker/gate-monitor";
+import { abortAllObjects } from "../support/abort-objects";
 import { batch, moved, steady, T0 } from "../support/monitor-batches";
 
 type MonitorStub = ReturnType<typeof env.GATE_MONITOR.get>;
@@ -119,7 +120,7 @@ describe("GateMonitor: aborted right after a batch", () => {
     // outside, as the integration's abortAllDurableObjects() does, rather than with ctx.abort() from a call inside:
     // the two reset the object the same way, but ctx.abort() makes workerd print an "uncaught exception" line into a
     // passing run.)
-    await abortAllDurableObjects();
+    await abortAllObjects();
     const freshStub = env.GATE_MONITOR.get(env.GATE_MONITOR.idFromName(gateId));
     stubs.splice(stubs.indexOf(stub), 1, freshStub); // the aborted stub cannot run alarms any more
     const fresh = freshStub as unknown as GateMonitorRpc;

@@ -5,11 +5,12 @@
  * write, retried) changes nothing; a shadow is never served, and its batches count as its own evidence, never as
  * production.
  */
-import { abortAllDurableObjects, env, runInDurableObject } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { D1PromotionStore } from "../../src/promotions/d1-store";
 import type { GateMonitor } from "../../src/worker/gate-monitor";
 import { isolate, newIsolateMemory } from "../../src/worker/isolate";
+import { abortAllObjects } from "../support/abort-objects";
 import { tick } from "../support/scheduled";
 import { asQueries, call, callJson, expectError, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
@@ -409,7 +410,7 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
     await post(armBatch(p, "rs-cand-1", v2.id, "candidate", onTarget(100)));
     expect((await get(p)).evidence).toMatchObject({ candidate_queries: 100, control_queries: 100, vs_control: { decision: "equivalent" } });
     // (b) The gate's monitor is reset as a crash or a deploy would (every live instance dropped, storage kept).
-    await abortAllDurableObjects();
+    await abortAllObjects();
     // (a) A fresh isolate: everything an isolate remembers is src/worker/isolate.ts (test/worker/isolate-state.test.ts
     // holds every other module to keeping nothing), so an empty one is a new isolate's memory.
     Object.assign(isolate, newIsolateMemory());
