@@ -50,6 +50,7 @@ export function countBelowIn(dist: Distribution, x: number): number {
 
 /** Estimated count of scores at or below x. */
 export function countAtOrBelowIn(dist: Distribution, x: number): number {
+  if (Number.isNaN(x)) throw new RangeError("countAtOrBelowIn: NaN");
   return countAtOrBelowAtKnot(dist, countBelow(dist.values, x), x);
 }
 

@@ -67,6 +67,7 @@ describe(`buildDistribution(sorted, ${K}) + shareBelow against exact shares (num
     expect(() => buildDistribution(new Float64Array(0), K)).toThrow(RangeError);
     for (const k of [1, 0, 2.5]) expect(() => buildDistribution(s, k)).toThrow(RangeError);
     expect(() => countBelowIn(dist, NaN)).toThrow(RangeError);
+    expect(() => countAtOrBelowIn(dist, NaN)).toThrow(RangeError);
   });
 });
 
