@@ -49,7 +49,10 @@ export const ServedRollout = z.object({
   promotion_id: z.string(),
   /** Zero-based index of the running step in the plan's `steps`. */
   step: z.number().int(),
-  /** The candidate's share of keyed traffic in basis points (1,000 = 10 %); 0 while a paused promotion holds nothing. */
+  /**
+   * The candidate's share of keyed traffic in basis points (1,000 = 10 %). A paused promotion keeps its step's share
+   * (it stops advancing, it does not stop serving the candidate); a rollback or a completion ends the split (null).
+   */
   percent_bp: z.number().int(),
   salt: z.string(),
   state: z.enum(["running", "paused"]),
