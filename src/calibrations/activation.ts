@@ -135,6 +135,11 @@ export type ActivationKind =
       readonly kind: Extract<CalibrationChangeKind, "promotion_completed">;
       readonly promotion: GateEventPromotion;
       readonly details: Record<string, unknown>;
+      /**
+       * The log row's id, derived by the promotion from its audit row (src/promotions/service.ts logIdOf), so a
+       * completion written again by the cron's repair finds its row instead of activating twice.
+       */
+      readonly activationId: string;
     };
 
 const PLAIN: ActivationKind = { kind: "activation" };
@@ -150,7 +155,7 @@ export async function activate(
   const calibration = await deps.calibrations.get(calibrationId);
   if (calibration === null) throw new AppError("not_found", `calibration ${calibrationId} does not exist`);
   const now = deps.now();
-  const activationId = newId("act", now, deps.random());
+  const activationId = as.kind === "promotion_completed" ? as.activationId : newId("act", now, deps.random());
   const [distribution, gate] = await Promise.all([deps.calibrations.distribution(calibration.id), deps.calibrations.gate(calibration.gate_id)]);
   if (gate === null) throw new TypeError(`calibration ${calibration.id} names gate ${calibration.gate_id}, which does not exist`);
 

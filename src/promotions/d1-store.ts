@@ -1,6 +1,6 @@
 /** D1 implementation of PromotionStore (store.ts says what it promises). */
 import type { PromotionStepRecord } from "../contract";
-import type { PromotionRow, PromotionStore } from "./store";
+import type { PromotionRow, PromotionStore, UnloggedRecord } from "./store";
 
 interface Row {
   id: string;
@@ -128,5 +128,31 @@ export class D1PromotionStore implements PromotionStore {
 
   async setSeq(recordId: string, seq: number): Promise<void> {
     await this.db.prepare("UPDATE promotion_steps SET seq = ? WHERE id = ?").bind(seq, recordId).run();
+  }
+
+  async loggedSeq(logId: string): Promise<number | null> {
+    // The activation log is the calibrations feature's table (migrations/0001, 0008); read here by its primary key only.
+    const r = await this.db.prepare("SELECT seq FROM activations WHERE id = ?").bind(logId).first<{ seq: number }>();
+    return r?.seq ?? null;
+  }
+
+  async unlogged(limit: number): Promise<UnloggedRecord[]> {
+    // promotion_steps_unlogged (migrations/0011) holds only these rows: the sweep costs nothing while all is linked.
+    const [steps, rows] = await this.db.batch<unknown>([
+      this.db
+        .prepare(
+          `SELECT id, promotion_id, ord, kind, cause, step, percent, seq, at, actor, reason, numbers FROM promotion_steps
+           WHERE seq IS NULL ORDER BY at, ord LIMIT ?`,
+        )
+        .bind(limit),
+      this.db
+        .prepare(`SELECT * FROM promotions WHERE id IN (SELECT promotion_id FROM promotion_steps WHERE seq IS NULL ORDER BY at, ord LIMIT ?)`)
+        .bind(limit),
+    ]);
+    const byId = new Map((rows!.results as Row[]).map((r) => [r.id, fromRow(r)]));
+    return (steps!.results as (StepRow & { promotion_id: string; ord: number })[]).flatMap(({ promotion_id, ord, ...step }) => {
+      const promotion = byId.get(promotion_id);
+      return promotion ? [{ record: fromStep(step), promotion, latest: ord === promotion.version }] : [];
+    });
   }
 }

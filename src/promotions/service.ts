@@ -3,6 +3,12 @@
  * through the same function), read them. The state of record is D1 (store.ts); each transition is written
  * conditionally on the promotion's version and then appended to the gate's activation log (one event per transition,
  * pushed to subscribers), so a replay after a restart changes nothing and a late decision loses to an override.
+ *
+ * The log write is a second step, so it is made repairable: the event of an audit row is written under an id derived
+ * from that row (`logIdOf`: a retry or a repair finds the row instead of writing a second one), what it serves (the
+ * split) is read from the promotion's current row (a late write of an older transition serves the newer state), and the
+ * audit row's `seq` is set last, after the event and its alert. A row left without its seq (the Worker died, D1 failed,
+ * the gate's log was too busy) is finished by the cron (`repairPromotionLog`, every minute).
  */
 import { type ActivationEvent, activate, commitActivation } from "../calibrations/activation";
 import { gateEventBody, servedGate, servedThreshold, withHeads, withSeq } from "../calibrations/gate-event";
@@ -22,11 +28,12 @@ import type {
 } from "../contract";
 import { promotionPrefix, shadowPrefixes } from "../monitoring/gate-monitor/live-evidence";
 import { AppError } from "../platform/errors";
+import { sha256Hex } from "../platform/digest";
 import { newId } from "../platform/ids";
-import { DEFAULT_SHIFT_TOLERANCE } from "../platform/limits";
-import { armsOf, stepEvidence } from "./arm-evidence";
+import { DEFAULT_SHIFT_TOLERANCE, PROMOTIONS_PER_TICK } from "../platform/limits";
+import { armsOf, decisionNumbers, stepEvidence } from "./arm-evidence";
 import type { PromotionDeps } from "./deps";
-import { type AdminAction, isOpen, percentOf, startOf, type Transition, transition } from "./state-machine";
+import { type AdminAction, alertOf, isOpen, percentOf, STATE_AFTER, startOf, type Transition, transition } from "./state-machine";
 import type { PromotionRow } from "./store";
 
 const EVENT_KIND = {
@@ -91,73 +98,148 @@ function record(
   };
 }
 
-/** The split served after a transition: the candidate's share while the promotion is open, none once it ended. */
-function rolloutOf(row: PromotionRow, t: Transition, candidate: StoredCalibration): ServedRollout | null {
-  if (t.state !== "running" && t.state !== "paused") return null;
+/**
+ * The split served while the promotion is in its current state: the step's share while it is open (a pause keeps it),
+ * none once it ended. Always from the promotion's current row, never from the transition being logged.
+ */
+function rolloutOf(current: PromotionRow, candidate: StoredCalibration): ServedRollout | null {
+  if (current.state !== "running" && current.state !== "paused") return null;
   return {
-    promotion_id: row.id,
-    step: t.step,
-    percent_bp: Math.round(t.percent * 100),
-    salt: row.id,
-    state: t.state,
+    promotion_id: current.id,
+    step: current.step,
+    percent_bp: Math.round(percentOf(current.plan, current.state, current.step) * 100),
+    salt: current.id,
+    state: current.state,
     candidate: servedGate(candidate),
   };
 }
 
-/** The promotion as the transition's event states it. */
-const promotionOf = (row: PromotionRow, t: Transition): GateEventPromotion => ({ id: row.id, state: t.state, step: t.step, percent: t.percent });
+/** The promotion as an audit row's event states it: the transition it records. */
+const promotionOf = (id: string, rec: PromotionStepRecord): GateEventPromotion => ({ id, state: STATE_AFTER[rec.kind], step: rec.step, percent: rec.percent });
 
 /** The numbers behind the transition's event: its cause and what decided it. */
-const detailsOf = (t: Transition, rec: PromotionStepRecord): Record<string, unknown> => ({ cause: t.cause, ...rec.numbers });
+const detailsOf = (rec: PromotionStepRecord): Record<string, unknown> => ({ cause: rec.cause, ...rec.numbers });
 
 /**
- * Appends the transition's event to the gate's log (not for completion: that is the candidate's activation). A
- * supersession's event follows the activation that superseded it, and carries what that activation serves.
+ * The id of the activation-log row an audit row's event is written under: derived from the audit row (its time, and
+ * a hash of its id where other rows have random bits), so whoever writes it, the request or the cron's repair, writes
+ * it once; a second writer finds it (PromotionStore.loggedSeq) or fails on its primary key.
  */
-async function appendEvent(row: PromotionRow, t: Transition, rec: PromotionStepRecord, deps: PromotionDeps): Promise<void> {
+export const logIdOf = async (rec: Pick<PromotionStepRecord, "id" | "at">): Promise<string> => newId("act", new Date(rec.at), await sha256Hex(rec.id, 8));
+
+/**
+ * Appends an audit row's event to the gate's log (not for completion: that is the candidate's activation), serving
+ * the split of the promotion's current row, re-read on every attempt. A supersession's event follows the activation
+ * that superseded it, and carries what that activation serves.
+ */
+async function appendEvent(promotionId: string, rec: PromotionStepRecord, logId: string, deps: PromotionDeps): Promise<number> {
+  const row = await deps.promotions.get(promotionId);
+  if (row === null) throw new TypeError(`promotion ${promotionId} does not exist`);
   const [promoted, gate] = await Promise.all([deps.calibrations.get(row.candidate_calibration_id), deps.calibrations.gate(row.gate_id)]);
   if (promoted === null || gate === null) throw new TypeError(`promotion ${row.id} names a calibration or gate that does not exist`);
-  const seq = await commitActivation(row.gate_id, deps, async ({ rows, headSeq, heads }) => {
-    const current = currentOf(rows);
-    const control = current ? await deps.calibrations.get(current.calibration_id) : null;
+  return commitActivation(row.gate_id, deps, async ({ rows, headSeq, heads }) => {
+    // Read after the head: a transition committed since was either logged before this head (this attempt serves its
+    // state) or will be logged after this row (and serve its own, newer, state).
+    const current = (await deps.promotions.get(row.id)) ?? row;
+    const active = currentOf(rows);
+    const control = active ? await deps.calibrations.get(active.calibration_id) : null;
     // The candidate leaves the shadow set when its promotion starts (a shadow is fine as a candidate).
     const shadows = heads.shadows.filter((s) => s.calibration_id !== promoted.id);
     const activation: Activation = {
-      id: newId("act", deps.now(), deps.random()),
+      id: logId,
       gate_id: row.gate_id,
       index_version: promoted.index_version,
       calibration_id: promoted.id,
-      previous_calibration_id: current?.calibration_id ?? null,
+      previous_calibration_id: active?.calibration_id ?? null,
       activated_at: rec.at,
       actor: rec.actor,
       reason: rec.reason,
     };
     const event = gateEventBody({
       gateId: row.gate_id,
-      kind: EVENT_KIND[t.kind],
+      kind: EVENT_KIND[rec.kind],
       prevSeq: headSeq,
       at: rec.at,
       actor: rec.actor,
       reason: rec.reason,
       calibrationId: promoted.id,
       served:
-        control && current
-          ? withHeads(servedThreshold(gate, control, current.activated_at), { rollout: rolloutOf(row, t, promoted), shadows })
+        control && active
+          ? withHeads(servedThreshold(gate, control, active.activated_at), { rollout: rolloutOf(current, promoted), shadows })
           : null,
-      promotion: promotionOf(row, t),
-      details: detailsOf(t, rec),
+      promotion: promotionOf(row.id, rec),
+      details: detailsOf(rec),
     });
     const written = await deps.calibrations.append({ activation, event }, headSeq);
     if (written === null) return null;
     const activated: ActivationEvent = { calibration: promoted, shift: null, activation, event: withSeq(event, written) };
     return { result: written, activated, warnings: [] };
   });
+}
+
+/**
+ * Writes the completion's event: the candidate's activation (the one activation operation: head, active row,
+ * listeners), logged as promotion_completed with the promotion it closes. Only while the gate still serves the
+ * control arm: when another activation replaced it since (a completion repaired late), that activation stands, and the
+ * audit row is linked to it (it ended the promotion in effect).
+ */
+async function appendCompletion(row: PromotionRow, rec: PromotionStepRecord, logId: string, deps: PromotionDeps): Promise<number> {
+  const active = currentOf((await deps.calibrations.gateState(row.gate_id)).rows);
+  if (active !== null && active.calibration_id !== row.control_calibration_id) return active.activation_seq;
+  const { seq } = await activate(row.candidate_calibration_id, rec.actor, rec.reason ?? `promotion ${row.id} completed`, deps, {
+    kind: EVENT_KIND.completed,
+    promotion: promotionOf(row.id, rec),
+    details: detailsOf(rec),
+    activationId: logId,
+  });
+  return seq;
+}
+
+/** The seq of an audit row's event: found when it was written already, else written now (once, whoever writes). */
+async function logRecord(row: PromotionRow, rec: PromotionStepRecord, deps: PromotionDeps): Promise<number> {
+  const logId = await logIdOf(rec);
+  const found = await deps.promotions.loggedSeq(logId);
+  if (found !== null) return found;
+  try {
+    return rec.kind === "completed" ? await appendCompletion(row, rec, logId, deps) : await appendEvent(row.id, rec, logId, deps);
+  } catch (e) {
+    // Another writer (the request and the cron at once) wrote it first: the row's primary key refused the second.
+    const raced = await deps.promotions.loggedSeq(logId);
+    if (raced !== null) return raced;
+    throw e;
+  }
+}
+
+/**
+ * Finishes an audit row whose transition is written: its event in the gate's log, its alert (a stop on a regression
+ * or a timeout; only while the promotion is still in the state it records: a pause resumed since alerts no more), the
+ * evidence of a promotion that closed, then its seq (last: a row with a seq is done). Idempotent: run again after a
+ * failure anywhere, it writes no second event; the alert is at least once (a repeat only counts an occurrence more on
+ * the open alert).
+ */
+async function settle(promotionId: string, rec: PromotionStepRecord, latest: boolean, deps: PromotionDeps): Promise<void> {
+  const row = await deps.promotions.get(promotionId);
+  if (row === null) throw new TypeError(`promotion ${promotionId} does not exist`);
+  const seq = await logRecord(row, rec, deps);
+  const alert = latest ? alertOf(rec.kind, rec.cause) : null;
+  if (alert !== null) await deps.promotionStopped(await view(row, deps), { ...rec, seq }, alert);
+  if (!isOpen(row.state)) await forgetEvidence(row.gate_id, [promotionPrefix(row.id), ...shadowPrefixes(row.candidate_calibration_id)], deps);
   await deps.promotions.setSeq(rec.id, seq);
+}
+
+/** settle, in a request: a failure is logged, not answered (the transition stands, and the cron finishes it). */
+async function settleOrLeave(promotionId: string, rec: PromotionStepRecord, deps: PromotionDeps): Promise<void> {
+  try {
+    await settle(promotionId, rec, true, deps);
+  } catch (e) {
+    console.error(`logging ${rec.kind} of promotion ${promotionId} failed; the cron writes its event`, e);
+  }
 }
 
 /**
  * Applies a transition to a promotion read at `row.version`: null when another transition won (nothing changed).
- * Completion activates the candidate; a stop on a regression or a timeout raises its alert.
+ * Completion activates the candidate; a stop on a regression or a timeout raises its alert. Once the transition is
+ * written it stands: a failure after it (the log write) is logged and finished by the cron, not answered.
  */
 export async function applyTransition(
   row: PromotionRow,
@@ -170,21 +252,34 @@ export async function applyTransition(
   const at = deps.now().toISOString();
   const rec = record(row, t, actor, reason, at, numbers);
   if (!(await deps.promotions.transition(row.id, row.version, { state: t.state, step: t.step, updated_at: at }, rec))) return null;
-  if (t.kind === "completed") {
-    // Completion is the candidate's activation (the one activation operation: head, active row, listeners), logged
-    // as promotion_completed with the promotion it closes.
-    const { seq } = await activate(row.candidate_calibration_id, actor, reason ?? `promotion ${row.id} completed`, deps, {
-      kind: EVENT_KIND.completed,
-      promotion: promotionOf(row, t),
-      details: detailsOf(t, rec),
-    });
-    await deps.promotions.setSeq(rec.id, seq);
-  } else await appendEvent(row, t, rec, deps);
-  if (!isOpen(t.state)) await forgetEvidence(row.gate_id, [promotionPrefix(row.id), ...shadowPrefixes(row.candidate_calibration_id)], deps);
-  const next = (await deps.promotions.get(row.id))!;
-  const promotion = await view(next, deps);
-  if (t.alert !== null) await deps.promotionStopped(promotion, { ...rec, seq: promotion.steps.at(-1)?.seq ?? null }, t.alert);
-  return promotion;
+  await settleOrLeave(row.id, rec, deps);
+  return view((await deps.promotions.get(row.id))!, deps);
+}
+
+/** What one repair pass did: audit rows given their event, and those that failed again (logged; the next tick retries). */
+export interface LogRepair {
+  readonly repaired: number;
+  readonly failed: string[];
+}
+
+/**
+ * The cron's repair: every audit row still without its log event (at most PROMOTIONS_PER_TICK, oldest first) gets
+ * it, built from its promotion's current row: a rollback stops serving the candidate and raises its alert, a completion
+ * activates the candidate, a pause or an advance serves the promotion's current split.
+ */
+export async function repairPromotionLog(deps: PromotionDeps): Promise<LogRepair> {
+  let repaired = 0;
+  const failed: string[] = [];
+  for (const { record: rec, promotion, latest } of await deps.promotions.unlogged(PROMOTIONS_PER_TICK)) {
+    try {
+      await settle(promotion.id, rec, latest, deps);
+      repaired++;
+    } catch (e) {
+      failed.push(rec.id);
+      console.error(`repairing the log event of ${rec.id} failed; the next tick tries again`, e);
+    }
+  }
+  return { repaired, failed };
 }
 
 /** POST /v1/calibrations/{id}/promote. */
@@ -222,7 +317,7 @@ export async function startPromotion(calibrationId: string, body: PromotionPlanB
   const rec: PromotionStepRecord = { ...record({ ...row, version: 0 }, started, actor, body.reason ?? null, at, { plan }) };
   if (!(await deps.promotions.create(row, rec)))
     throw new AppError("conflict", "the gate already has an open promotion: pause, roll back or finish it first");
-  await appendEvent(row, started, rec, deps);
+  await settleOrLeave(row.id, rec, deps);
   // A straight plan ([100]) completes at once: the candidate is activated and watched by the gate's drift detector.
   if (first.kind === "completed") return (await applyTransition(row, first, actor, body.reason ?? null, { plan }, deps)) ?? view(row, deps);
   return view((await deps.promotions.get(row.id))!, deps);
@@ -240,7 +335,11 @@ export async function overridePromotion(
   if (row === null) throw new AppError("not_found", `promotion ${id} does not exist`);
   const t = transition(row, { kind: "admin", action });
   if (t.kind === "none") throw new AppError("conflict", `promotion ${id} is ${row.state}: it cannot ${action}`);
-  const applied = await applyTransition(row, t, actor, reason, { override: action }, deps);
+  // The step's evidence at the moment of the override, recorded as an automatic decision records it (null, and left
+  // out, when the gate's monitor cannot answer: the override does not wait on it).
+  const evidence = await liveEvidence(row, deps);
+  const numbers = { override: action, ...(evidence === null ? {} : decisionNumbers(evidence)) };
+  const applied = await applyTransition(row, t, actor, reason, numbers, deps);
   if (applied === null) throw new AppError("conflict", `promotion ${id} changed while this ${action} was applied: read it and retry`);
   return applied;
 }

@@ -84,16 +84,28 @@ export function startOf(plan: PromotionPlan): Transition {
   return { kind: done ? "completed" : "started", cause: "admin", state, step: 0, percent: percentOf(plan, state, 0), alert: null };
 }
 
+/**
+ * The alert a transition of `kind` for `cause` raises: a stop on a regression or a timeout (never an admin's, an
+ * advance's or a supersession's). Read again from an audit row when its log event is repaired (service.ts).
+ */
+export function alertOf(kind: PromotionStepKind, cause: PromotionCause): Transition["alert"] {
+  if (cause === "admin" || cause === "equivalent" || cause === "activation") return null;
+  return kind === "paused" ? "promotion_paused" : kind === "rolled_back" ? "promotion_rolled_back" : null;
+}
+
+/** The state a promotion is in after a transition of `kind` (every kind leads to one state). */
+export const STATE_AFTER = {
+  started: "running",
+  advanced: "running",
+  paused: "paused",
+  resumed: "running",
+  rolled_back: "rolled_back",
+  completed: "completed",
+  superseded: "superseded",
+} as const satisfies Record<PromotionStepKind, PromotionState>;
+
 function move(p: PromotionPosition, kind: PromotionStepKind, cause: PromotionCause, state: PromotionState, step: number): Transition {
-  const alert =
-    cause === "admin" || cause === "equivalent" || cause === "activation"
-      ? null
-      : kind === "paused"
-        ? "promotion_paused"
-        : kind === "rolled_back"
-          ? "promotion_rolled_back"
-          : null;
-  return { kind, cause, state, step, percent: percentOf(p.plan, state, step), alert };
+  return { kind, cause, state, step, percent: percentOf(p.plan, state, step), alert: alertOf(kind, cause) };
 }
 
 /** The next step, or completion when it is the last (100 %). */

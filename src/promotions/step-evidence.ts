@@ -17,7 +17,7 @@ import type { ArmEvidence } from "../monitoring/monitor-contract";
 import { PROMOTIONS_PER_TICK } from "../platform/limits";
 import { armsOf, decisionNumbers, stepEvidence } from "./arm-evidence";
 import type { PromotionDeps } from "./deps";
-import { applyTransition } from "./service";
+import { applyTransition, repairPromotionLog } from "./service";
 import { isOpen, transition } from "./state-machine";
 import type { PromotionRow } from "./store";
 
@@ -59,20 +59,30 @@ export async function decideStepFromEvidence(p: BatchPromotion, deps: PromotionD
   await decideStep(row, arms ?? armsOf(row, await deps.monitor.evidence(row.gate_id)), deps);
 }
 
-/** What one sweep did, by outcome, and the promotions whose decision threw (logged; the next tick tries again). */
+/**
+ * What one sweep did, by outcome, and what threw (logged; the next tick tries again): the promotions whose decision
+ * failed and the audit rows whose log event could not be written.
+ */
 export interface PromotionSweep {
+  /** Audit rows whose event the sweep wrote to the gate's log (their transition's own write had failed). */
+  readonly repaired: number;
   readonly checked: number;
   readonly decided: number;
   readonly timed_out: number;
   readonly failed: string[];
 }
 
-/** The cron's pass over running promotions (at most PROMOTIONS_PER_TICK, the longest-waiting step first). */
+/**
+ * The cron's pass: first the transitions written without their log event (service.ts repairPromotionLog), so a
+ * rollback stops serving its candidate within a tick; then the running promotions (at most PROMOTIONS_PER_TICK, the
+ * longest-waiting step first).
+ */
 export async function sweepPromotions(deps: PromotionDeps): Promise<PromotionSweep> {
+  const repair = await repairPromotionLog(deps);
   const rows = await deps.promotions.running(PROMOTIONS_PER_TICK);
   let decided = 0;
   let timedOut = 0;
-  const failed: string[] = [];
+  const failed: string[] = [...repair.failed];
   for (const row of rows) {
     try {
       const outcome = await decideStep(row, armsOf(row, await deps.monitor.evidence(row.gate_id)), deps);
@@ -83,5 +93,5 @@ export async function sweepPromotions(deps: PromotionDeps): Promise<PromotionSwe
       console.error(`deciding promotion ${row.id} failed; the next tick tries again`, e);
     }
   }
-  return { checked: rows.length, decided, timed_out: timedOut, failed };
+  return { repaired: repair.repaired, checked: rows.length, decided, timed_out: timedOut, failed };
 }

@@ -1,7 +1,9 @@
 /**
  * Where promotions live (D1, migrations/0009_promotions.sql): the promotion's state of record and its audit rows.
  * Consistency: D1 is strongly consistent; every transition is one atomic batch conditional on the promotion's version,
- * so two deciders (the monitor's outbox and an admin override) never both apply: the second changes nothing.
+ * so two deciders (the monitor's outbox and an admin override) never both apply: the second changes nothing. The
+ * transition's event is written to the gate's activation log after that batch (service.ts); an audit row's `seq` stays
+ * NULL until it is, which is what the cron's repair looks for (`unlogged`, migrations/0011).
  */
 import type { PromotionPlan, PromotionState, PromotionStepRecord } from "../contract";
 
@@ -41,6 +43,24 @@ export interface PromotionStore {
     next: Pick<PromotionRow, "state" | "step" | "updated_at">,
     record: PromotionStepRecord,
   ): Promise<boolean>;
-  /** Records the activation-log seq of an audit row once its event is appended. */
+  /** Records the activation-log seq of an audit row once its event is appended (and its alert raised). */
   setSeq(recordId: string, seq: number): Promise<void>;
+  /**
+   * The seq of the activation-log row `logId` (the id an audit row's event is written under, service.ts logIdOf), or
+   * null when no such row exists: how a retry or a repair tells an event already written from one still to write.
+   */
+  loggedSeq(logId: string): Promise<number | null>;
+  /**
+   * Audit rows whose event is not linked to the gate's log yet (seq NULL: the request that wrote the transition died,
+   * or its log write failed), oldest first, at most `limit`, each with its promotion's current row (the cron's repair).
+   */
+  unlogged(limit: number): Promise<UnloggedRecord[]>;
+}
+
+/** An audit row still without its log event, and its promotion as it is now. */
+export interface UnloggedRecord {
+  readonly record: PromotionStepRecord;
+  readonly promotion: PromotionRow;
+  /** Whether it is the promotion's newest audit row (the promotion is still in the state it recorded). */
+  readonly latest: boolean;
 }

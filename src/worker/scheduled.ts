@@ -1,7 +1,8 @@
 /**
  * Cron (every minute): reconcile the KV projection with D1, retry due webhook deliveries, forget expired
- * idempotency keys, bring the hubs of recently changed gates up to D1 (missed pushes), re-decide every running
- * promotion step from its evidence and stop the steps past their `max_step_hours` (promotions/step-evidence.ts).
+ * idempotency keys, bring the hubs of recently changed gates up to D1 (missed pushes), write the log event of every
+ * promotion transition left without one, re-decide every running promotion step from its evidence and stop the steps
+ * past their `max_step_hours` (promotions/step-evidence.ts).
  * Thin adapter: the clock comes from the trigger's scheduled time.
  */
 import { D1IdempotencyStore } from "../platform/d1-idempotency-store";
@@ -20,7 +21,7 @@ export interface ScheduledReport {
   idempotencyKeysPurged: number | null;
   /** Hubs of recently changed gates brought up to D1. */
   hubsSynced: number | null;
-  /** Running promotions re-decided from their evidence, and those stopped by their deadline. */
+  /** Promotion transitions given their missing log event, running promotions re-decided, those stopped by their deadline. */
   promotions: PromotionSweep | null;
   failed: string[];
 }
@@ -70,8 +71,9 @@ export async function runScheduled(env: Env, now: Date, log: ScheduledLog = (lin
       async () => {
         const r = await sweepPromotions(appDeps(env, waitUntil, () => now));
         report.promotions = r;
+        if (r.repaired > 0) log(`promotions: ${r.repaired} transition(s) whose log event was missing written`);
         if (r.decided + r.timed_out > 0) log(`promotions: ${r.decided} decided on evidence, ${r.timed_out} paused at their deadline`);
-        if (r.failed.length > 0) throw new Error(`promotions ${r.failed.join(", ")} could not be decided`);
+        if (r.failed.length > 0) throw new Error(`promotions: ${r.failed.join(", ")} could not be decided or logged`);
       },
     ],
   ];
