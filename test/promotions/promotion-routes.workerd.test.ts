@@ -403,6 +403,105 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
     expect(after.steps[1]).toMatchObject({ cause: "shifted_vs_control", numbers: { candidate_queries: 60, control_queries: 100 } });
   });
 
+  /**
+   * Runs `during` while every write to the gate's activation log fails (a D1 trigger: the Worker has no test hook), so a
+   * transition is written to D1 and its log event is not; the failures it logs are expected and checked.
+   */
+  async function withLogFailing(gateId: string, during: () => Promise<void>) {
+    await env.DB.prepare(
+      `CREATE TRIGGER fail_log_write BEFORE INSERT ON activations WHEN NEW.gate_id = '${gateId}' BEGIN SELECT RAISE(ABORT, 'injected D1 failure'); END`,
+    ).run();
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      await during();
+      expect(logged).toHaveBeenCalledWith(expect.stringContaining("the cron writes its event"), expect.anything());
+    } finally {
+      logged.mockRestore();
+      await env.DB.prepare("DROP TRIGGER fail_log_write").run();
+    }
+  }
+  const served = (gate: Gate) => callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read });
+
+  it("a rollback whose log write failed is finished by the next cron tick: the candidate is no longer served, one alert, the audit row has its seq", async () => {
+    const { gate, v1, v2 } = await twoVersions("engine-unlogged-rollback");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { min_queries: 200 } });
+    await post(armBatch(p, "ul-ctl", v1.id, "control", same(100, [20, 4])));
+    const logBefore = (await gateLog(p.gate_id)).length;
+    await withLogFailing(p.gate_id, async () => {
+      await post(armBatch(p, "ul-cand", v2.id, "candidate", same(60, [20, 14])));
+      // The rollback is written; its event is not: the gate still serves the candidate to its share, and nothing alerted.
+      const written = await get(p);
+      expect(written).toMatchObject({ state: "rolled_back" });
+      expect(written.steps.at(-1)).toMatchObject({ kind: "rolled_back", seq: null });
+      expect((await served(gate)).rollout).toMatchObject({ promotion_id: p.id, percent_bp: 1000 });
+      expect(await alertsOf(p.gate_id)).toEqual([]);
+      // A tick while the log still fails repairs nothing and reports it.
+      expect((await tick(env, new Date())).failed).toContain("promotions");
+    });
+    const repaired = await tick(env, new Date());
+    expect(repaired.failed).toEqual([]);
+    // (at least 1: a row another test of this file left unlogged on purpose may be repaired in the same tick)
+    expect(repaired.promotions!.repaired).toBeGreaterThanOrEqual(1);
+    expect(await served(gate)).toMatchObject({ calibration_id: v1.id, rollout: null });
+    const log = await gateLog(p.gate_id);
+    expect(log).toHaveLength(logBefore + 1);
+    const last = log.at(-1)!;
+    expect(JSON.parse(last.event)).toMatchObject({
+      kind: "promotion_rolled_back",
+      promotion: { id: p.id, state: "rolled_back" },
+      details: { cause: "shifted_vs_control", candidate_queries: 60 },
+      served: { calibration_id: v1.id, rollout: null },
+    });
+    expect((await get(p)).steps.at(-1)).toMatchObject({ kind: "rolled_back", seq: last.seq });
+    // Another tick writes nothing more and alerts no more: one alert, one occurrence.
+    expect((await tick(env, new Date())).promotions).toMatchObject({ repaired: 0 });
+    expect(await gateLog(p.gate_id)).toHaveLength(logBefore + 1);
+    const alerts = await env.DB.prepare("SELECT kind, occurrences FROM alerts WHERE gate_id = ?").bind(p.gate_id).all();
+    expect(alerts.results).toEqual([{ kind: "promotion_rolled_back", occurrences: 1 }]);
+  });
+
+  it("a completion whose activation failed activates the candidate at the next cron tick, once", async () => {
+    const { gate, v1, v2 } = await twoVersions("engine-unlogged-complete");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { steps: [50, 100] } });
+    await withLogFailing(p.gate_id, async () => {
+      // The override answers with the completion written (it stands); the candidate is not activated yet.
+      const done = await callJson("POST", `/v1/promotions/${p.id}/advance`, 200, { ...admin, json: {} });
+      expect(done).toMatchObject({ state: "completed" });
+      expect(done.steps.at(-1)).toMatchObject({ kind: "completed", seq: null });
+      expect(await served(gate)).toMatchObject({ calibration_id: v1.id, rollout: { percent_bp: 5000 } });
+    });
+    expect((await tick(env, new Date())).promotions!.repaired).toBeGreaterThanOrEqual(1);
+    expect(await served(gate)).toMatchObject({ calibration_id: v2.id, rollout: null });
+    const log = await gateLog(p.gate_id);
+    expect(log.map((r) => r.kind)).toEqual(["activation", "promotion_started", "promotion_completed"]);
+    expect((await get(p)).steps.at(-1)).toMatchObject({ kind: "completed", seq: log.at(-1)!.seq });
+    await tick(env, new Date());
+    expect(await gateLog(p.gate_id)).toHaveLength(3);
+  });
+
+  it("two transitions in a row whose older one is logged last end with the newer state served", async () => {
+    const { gate, v2 } = await twoVersions("engine-unlogged-order");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
+    await withLogFailing(p.gate_id, async () => {
+      await callJson("POST", `/v1/promotions/${p.id}/pause`, 200, { ...admin, json: {} });
+    });
+    await callJson("POST", `/v1/promotions/${p.id}/resume`, 200, { ...admin, json: {} });
+    expect((await served(gate)).rollout).toMatchObject({ state: "running", step: 0 });
+    // The pause's event is written now, after the resume's: it serves the promotion as it is (running), not as the
+    // pause left it.
+    expect((await tick(env, new Date())).promotions!.repaired).toBeGreaterThanOrEqual(1);
+    const log = await gateLog(p.gate_id);
+    expect(log.map((r) => r.kind)).toEqual(["activation", "promotion_started", "promotion_resumed", "promotion_paused"]);
+    expect(JSON.parse(log.at(-1)!.event)).toMatchObject({ promotion: { state: "paused" }, served: { rollout: { state: "running" } } });
+    expect((await served(gate)).rollout).toMatchObject({ state: "running", step: 0, percent_bp: 1000 });
+    const steps = (await get(p)).steps;
+    expect(steps.map((s) => [s.kind, s.seq])).toEqual([
+      ["started", log[1]!.seq],
+      ["paused", log[3]!.seq],
+      ["resumed", log[2]!.seq],
+    ]);
+  });
+
   it("survives a fresh isolate and a reset monitor mid-step: the step's evidence continues and its decision lands once", async () => {
     const { v1, v2 } = await twoVersions("engine-restart");
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { min_queries: 200, tolerance: 0.05 } });
