@@ -5,6 +5,7 @@
 import type { AlertStore } from "../alerts/store";
 import type { CalibrationStore } from "../calibrations/store";
 import type { BatchPromotion } from "../contract";
+import type { PromotionStore } from "../promotions/store";
 import type { ThresholdReader } from "../serving/threshold-reader";
 import type { DriftConfig } from "../stats/drift-config";
 import type { ArmEvidence, MonitorClient } from "./monitor-contract";
@@ -23,6 +24,8 @@ export interface MonitoringDeps {
    * the step's arms as the batch left them when the monitor answered with them.
    */
   readonly armCounted?: (promotion: BatchPromotion, arms: ArmEvidence | undefined) => Promise<void>;
+  /** The promotions a batch's arm claim is checked against (batch-promotion.ts). */
+  readonly promotions: Pick<PromotionStore, "get">;
   /** The drift configuration (a getter that throws AppError misconfigured on invalid DRIFT_* vars). */
   readonly drift: DriftConfig;
   /** How observations reach the monitors (OBSERVATION_INGEST); a getter that throws AppError misconfigured when invalid. */

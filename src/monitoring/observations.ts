@@ -7,6 +7,7 @@
 import type { ObservationAccepted, ObservationBatch } from "../contract";
 import { AppError } from "../platform/errors";
 import { MAX_OBSERVATION_MESSAGE_BYTES } from "../platform/limits";
+import { checkBatchPromotion } from "./batch-promotion";
 import { batchHash, batchMismatch, resolveBatchTarget } from "./batch-target";
 import type { MonitoringDeps } from "./deps";
 import type { ObserveBatch } from "./monitor-contract";
@@ -33,6 +34,10 @@ export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Pr
         { path: "calibration_id", message: "not in the gate's shadow set (POST /v1/calibrations/{id}/shadow)" },
       ]);
     }
+  }
+  // A promotion arm is checked before anything is counted: its evidence decides that promotion's step.
+  if (batch.promotion !== undefined) {
+    await checkBatchPromotion(batch.promotion, { gateId: r.gate.gate_id, calibrationId: r.calibration.id }, deps);
   }
   // Validated in both modes: a DRIFT_* typo is a 503 here, not a queue of messages no consumer can count.
   const config = deps.drift;

@@ -90,6 +90,15 @@ describe("POST /v1/calibrations/{id}/promote", () => {
     const done = await callJson("POST", `/v1/promotions/${p.id}/rollback`, 200, { ...admin, json: { reason: "manual" } });
     expect(done).toMatchObject({ state: "rolled_back", percent: 0, version: 5 });
     expect(done.steps.map((s) => s.kind)).toEqual(["started", "paused", "resumed", "advanced", "rolled_back"]);
+    // Each override records the step's evidence as it stood, as an automatic decision does.
+    expect(done.steps[4]!.numbers).toMatchObject({
+      override: "rollback",
+      candidate_queries: 0,
+      control_queries: 0,
+      vs_control: { decision: "inconclusive" },
+      vs_target: { decision: "inconclusive" },
+      drift_alarm: null,
+    });
     const seqs = done.steps.map((s) => s.seq!);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
     await expectError(await call("POST", `/v1/promotions/${p.id}/pause`, { ...admin, json: {} }), 409, "conflict");
@@ -396,7 +405,12 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
     const first = await tick(env, new Date());
     expect(first.promotions!.decided).toBeGreaterThanOrEqual(1);
     await tick(env, new Date());
-    expect(await post(armBatch(p, "lost-cand", v2.id, "candidate", same(60, [20, 14])))).toMatchObject({ duplicate: true });
+    // The batch sent again is not counted again: its promotion ended (409, nothing counted).
+    await expectError(
+      await call("POST", "/v1/observations", { token: TOKENS.read, json: armBatch(p, "lost-cand", v2.id, "candidate", same(60, [20, 14])) }),
+      409,
+      "conflict",
+    );
     const after = await get(p);
     expect(after).toMatchObject({ state: "rolled_back", version: 2 });
     expect(after.steps.map((s) => s.kind)).toEqual(["started", "rolled_back"]);
@@ -500,6 +514,36 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
       ["paused", log[3]!.seq],
       ["resumed", log[2]!.seq],
     ]);
+  });
+
+  it("refuses an arm batch whose claim does not hold, counting nothing: another gate's promotion, the other arm's calibration, a step that is over, a promotion that ended", async () => {
+    const { v1, v2 } = await twoVersions("claim-a");
+    const other = await twoVersions("claim-b");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { steps: [10, 50, 100], min_queries: 100_000 } });
+    const refused = async (json: unknown, status: number, code: string, path: string) => {
+      const error = await expectError(await call("POST", "/v1/observations", { token: TOKENS.read, json }), status, code);
+      expect(error.details).toEqual([expect.objectContaining({ path })]);
+    };
+    // Another gate's batch naming this promotion; a promotion that does not exist.
+    await refused(armBatch(p, "claim-1", other.v2.id, "candidate", onTarget(10)), 422, "invalid_input", "promotion.id");
+    await refused(armBatch({ ...p, id: "prm_0000000000000000000000000000" }, "claim-2", v2.id, "candidate", onTarget(10)), 422, "invalid_input", "promotion.id");
+    // The candidate arm naming the control calibration, and the other way round (unassigned is control's traffic too).
+    await refused(armBatch(p, "claim-3", v1.id, "candidate", onTarget(10)), 422, "invalid_input", "calibration_id");
+    await refused(armBatch(p, "claim-4", v2.id, "control", onTarget(10)), 422, "invalid_input", "calibration_id");
+    await refused({ ...armBatch(p, "claim-5", v2.id, "control", onTarget(10)), promotion: { id: p.id, step: 0, arm: "unassigned" } }, 422, "invalid_input", "calibration_id");
+    // Nothing of it was counted, in this gate's monitor or the other's; the refused batch ids are free.
+    expect((await get(p)).evidence).toMatchObject({ candidate_queries: 0, control_queries: 0 });
+    expect((await evidenceRows(other.v2.gate_id)).filter((k) => k.includes(p.id))).toEqual([]);
+    expect(await post(armBatch(p, "claim-3", v2.id, "candidate", onTarget(10)))).toMatchObject({ accepted: true });
+    expect((await get(p)).evidence).toMatchObject({ step: 0, candidate_queries: 10, control_queries: 0 });
+    // A step that is over, and a promotion that ended, take no more batches.
+    await callJson("POST", `/v1/promotions/${p.id}/advance`, 200, { ...admin, json: {} });
+    await refused(armBatch(p, "claim-6", v2.id, "candidate", onTarget(10)), 409, "conflict", "promotion.step");
+    await refused(armBatch(p, "claim-7", v2.id, "candidate", onTarget(10), 2), 409, "conflict", "promotion.step");
+    expect(await post(armBatch(p, "claim-8", v1.id, "control", onTarget(10), 1))).toMatchObject({ accepted: true });
+    await callJson("POST", `/v1/promotions/${p.id}/rollback`, 200, { ...admin, json: {} });
+    await refused(armBatch(p, "claim-9", v1.id, "control", onTarget(10), 1), 409, "conflict", "promotion.id");
+    expect((await evidenceRows(p.gate_id)).filter((k) => k.includes(p.id))).toEqual([]);
   });
 
   it("survives a fresh isolate and a reset monitor mid-step: the step's evidence continues and its decision lands once", async () => {
