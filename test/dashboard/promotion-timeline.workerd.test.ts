@@ -22,6 +22,15 @@ describe("the gate page's promotion timeline", () => {
 
     const v2 = await upload(gate, "v2", 0.3, false);
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { json: { steps: [10, 50, 100], min_queries: 500 } });
+    // Some evidence at step 0 (too little to decide): the pause records it, and the table shows it.
+    const arm = (arm: "candidate" | "control", calibration_id: string, dropped: number) => ({
+      batch_id: `dash-${arm}`,
+      calibration_id,
+      promotion: { id: p.id, step: 0, arm },
+      queries: Array.from({ length: 60 }, () => [20, dropped]),
+    });
+    await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: arm("control", v1.id, 4) });
+    await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: arm("candidate", v2.id, 5) });
     for (const action of ["pause", "resume", "advance", "rollback"])
       await callJson("POST", `/v1/promotions/${p.id}/${action}`, 200, { json: { reason: `by hand: ${action}` } });
 
@@ -35,5 +44,8 @@ describe("the gate page's promotion timeline", () => {
     expect([...table.matchAll(/<tr data-step="(\w+)"/gu)].map((m) => m[1])).toEqual(["started", "paused", "resumed", "advanced", "rolled_back"]);
     expect(table).toContain("by hand: advance");
     expect(table).toContain("50 %");
+    // Each override's row shows the candidate against control as it stood: the pause's with the step's numbers.
+    const pause = table.slice(table.indexOf('<tr data-step="paused"'), table.indexOf('<tr data-step="resumed"'));
+    expect(pause).toMatch(/inconclusive, \+5 points \(95 %: [+-][\d.]+ to \+[\d.]+\)/u);
   });
 });

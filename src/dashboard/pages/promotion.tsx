@@ -3,7 +3,8 @@
  * every transition (an SVG step line, pauses and rollbacks marked), and the audit trail as a table (its text
  * alternative: every point of the line is a row).
  */
-import type { Promotion, PromotionStepRecord } from "../../contract";
+import { LiveDecision, type Promotion, type PromotionStepRecord } from "../../contract";
+import { num } from "../charts/scale";
 import { when } from "./layout";
 import { Table } from "./table";
 
@@ -11,6 +12,21 @@ const W = 720;
 const H = 200;
 const M = { top: 14, right: 20, bottom: 28, left: 48 };
 const MARK = { paused: "#a86b00", rolled_back: "#a8401a", superseded: "#555" } as const;
+
+const signedPoints = (x: number) => `${x >= 0 ? "+" : ""}${num(x * 100, 1)}`;
+
+/**
+ * The candidate against control as a transition recorded it (automatic decisions and overrides record the step's
+ * evidence in `numbers`): the decision, the change in drop rate and its 95 % interval, in percentage points.
+ */
+function vsControl(s: PromotionStepRecord): string {
+  const d = LiveDecision.safeParse(s.numbers.vs_control);
+  if (!d.success) return "–";
+  const { decision, change, interval95 } = d.data;
+  if (change === null) return decision;
+  const interval = interval95 === null ? "" : ` (95 %: ${signedPoints(interval95[0])} to ${signedPoints(interval95[1])})`;
+  return `${decision}, ${signedPoints(change)} points${interval}`;
+}
 
 /** The share after each transition as a step line, one slot per transition (their times are in the table). */
 function Timeline(props: { p: Promotion }) {
@@ -75,6 +91,7 @@ export function PromotionTimeline(props: { promotions: readonly Promotion[] }) {
               { header: "Transition", cell: (s) => s.kind.replace("_", " ") },
               { header: "Share", num: true, cell: (s) => `${s.percent} %` },
               { header: "Why", cell: (s) => s.cause.replaceAll("_", " ") },
+              { header: "Candidate vs control", cell: vsControl },
               { header: "By", cell: (s) => s.actor },
               { header: "Reason", cell: (s) => s.reason ?? "" },
               { header: "Event", num: true, cell: (s) => (s.seq === null ? "–" : String(s.seq)) },
