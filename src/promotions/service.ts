@@ -27,8 +27,8 @@ import type {
   StoredCalibration,
 } from "../contract";
 import { promotionPrefix, shadowPrefixes } from "../monitoring/gate-monitor/live-evidence";
-import { AppError } from "../platform/errors";
 import { sha256Hex } from "../platform/digest";
+import { AppError } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { DEFAULT_SHIFT_TOLERANCE, PROMOTIONS_PER_TICK } from "../platform/limits";
 import { armsOf, decisionNumbers, stepEvidence } from "./arm-evidence";
@@ -115,7 +115,12 @@ function rolloutOf(current: PromotionRow, candidate: StoredCalibration): ServedR
 }
 
 /** The promotion as an audit row's event states it: the transition it records. */
-const promotionOf = (id: string, rec: PromotionStepRecord): GateEventPromotion => ({ id, state: STATE_AFTER[rec.kind], step: rec.step, percent: rec.percent });
+const promotionOf = (id: string, rec: PromotionStepRecord): GateEventPromotion => ({
+  id,
+  state: STATE_AFTER[rec.kind],
+  step: rec.step,
+  percent: rec.percent,
+});
 
 /** The numbers behind the transition's event: its cause and what decided it. */
 const detailsOf = (rec: PromotionStepRecord): Record<string, unknown> => ({ cause: rec.cause, ...rec.numbers });
@@ -125,7 +130,8 @@ const detailsOf = (rec: PromotionStepRecord): Record<string, unknown> => ({ caus
  * a hash of its id where other rows have random bits), so whoever writes it, the request or the cron's repair, writes
  * it once; a second writer finds it (PromotionStore.loggedSeq) or fails on its primary key.
  */
-export const logIdOf = async (rec: Pick<PromotionStepRecord, "id" | "at">): Promise<string> => newId("act", new Date(rec.at), await sha256Hex(rec.id, 8));
+export const logIdOf = async (rec: Pick<PromotionStepRecord, "id" | "at">): Promise<string> =>
+  newId("act", new Date(rec.at), await sha256Hex(rec.id, 8));
 
 /**
  * Appends an audit row's event to the gate's log (not for completion: that is the candidate's activation), serving
@@ -164,9 +170,7 @@ async function appendEvent(promotionId: string, rec: PromotionStepRecord, logId:
       reason: rec.reason,
       calibrationId: promoted.id,
       served:
-        control && active
-          ? withHeads(servedThreshold(gate, control, active.activated_at), { rollout: rolloutOf(current, promoted), shadows })
-          : null,
+        control && active ? withHeads(servedThreshold(gate, control, active.activated_at), { rollout: rolloutOf(current, promoted), shadows }) : null,
       promotion: promotionOf(row.id, rec),
       details: detailsOf(rec),
     });

@@ -526,11 +526,21 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
     };
     // Another gate's batch naming this promotion; a promotion that does not exist.
     await refused(armBatch(p, "claim-1", other.v2.id, "candidate", onTarget(10)), 422, "invalid_input", "promotion.id");
-    await refused(armBatch({ ...p, id: "prm_0000000000000000000000000000" }, "claim-2", v2.id, "candidate", onTarget(10)), 422, "invalid_input", "promotion.id");
+    await refused(
+      armBatch({ ...p, id: "prm_0000000000000000000000000000" }, "claim-2", v2.id, "candidate", onTarget(10)),
+      422,
+      "invalid_input",
+      "promotion.id",
+    );
     // The candidate arm naming the control calibration, and the other way round (unassigned is control's traffic too).
     await refused(armBatch(p, "claim-3", v1.id, "candidate", onTarget(10)), 422, "invalid_input", "calibration_id");
     await refused(armBatch(p, "claim-4", v2.id, "control", onTarget(10)), 422, "invalid_input", "calibration_id");
-    await refused({ ...armBatch(p, "claim-5", v2.id, "control", onTarget(10)), promotion: { id: p.id, step: 0, arm: "unassigned" } }, 422, "invalid_input", "calibration_id");
+    await refused(
+      { ...armBatch(p, "claim-5", v2.id, "control", onTarget(10)), promotion: { id: p.id, step: 0, arm: "unassigned" } },
+      422,
+      "invalid_input",
+      "calibration_id",
+    );
     // Nothing of it was counted, in this gate's monitor or the other's; the refused batch ids are free.
     expect((await get(p)).evidence).toMatchObject({ candidate_queries: 0, control_queries: 0 });
     expect((await evidenceRows(other.v2.gate_id)).filter((k) => k.includes(p.id))).toEqual([]);
