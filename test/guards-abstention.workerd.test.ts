@@ -1,6 +1,7 @@
 /**
  * A guarded, abstaining gate end to end inside workerd: a labelled upload with min_keep, max_keep and certified
- * abstention; GET /v1/threshold serving the guards and abstain_below; the SDK's gate() applying them and reporting
+ * abstention; GET /v1/threshold serving the guards and abstain_below; a carry at another threshold reading the guarded
+ * summary back from D1; the SDK's gate() applying them and reporting
  * what the guarded gate did ([m, d, below, abstained]); and the abstention_drift alert when production starts sending
  * questions the corpus cannot answer.
  */
@@ -8,6 +9,8 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ScoregateClient } from "../packages/client/src";
 import { decideQuery } from "../src/stats/guard-rule";
+import { eligibleScores, guardedDropCount } from "../src/stats/guarded-gate";
+import { flattenQueries } from "../src/stats/per-query";
 import { createRng, type Rng } from "./support/prng";
 import { call, callJson, qs, TOKENS, uniqueGate } from "./support/worker";
 
@@ -63,6 +66,25 @@ describe("a guarded, abstaining gate from upload to alert", () => {
     // Served with the threshold.
     const served = await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read });
     expect(served).toMatchObject({ threshold: c.threshold, guards: { min_keep: 2, max_keep: 6 }, abstain_below: c.abstain_below });
+
+    // A carry to a new gate at another threshold reads the guarded summary back from D1: it inherits the guards and
+    // carries what the guarded gate drops there (1,600 eligible scores, all knots: exact), not the bare share.
+    const t0 = c.threshold! + 0.05;
+    const flat = flattenQueries(calibration.map((q) => q.scores));
+    const guardedShare = guardedDropCount(eligibleScores(flat.scores, flat.offsets, { minKeep: 2, maxKeep: 6 }), t0) / flat.scores.length;
+    const carried = await callJson("POST", "/v1/calibrations", 200, {
+      token: TOKENS.calibrate,
+      json: {
+        ...gate,
+        embedding: `${gate.embedding}-next`,
+        index_version: "v1",
+        dry_run: true,
+        policy: { kind: "carry", threshold: t0, reference: { calibration_id: c.id } },
+        queries: calibration.map((q) => q.scores),
+      },
+    });
+    expect(carried.calibration.carry).toMatchObject({ reference_drop_rate: guardedShare, reference_guards: { min_keep: 2, max_keep: 6 } });
+    expect(carried.calibration.guards).toMatchObject({ min_keep: 2, max_keep: 6 });
 
     // The SDK's gate() applies them: a query with no good answer abstains, an answerable one keeps 2..6 candidates.
     const client = new ScoregateClient({

@@ -4,7 +4,9 @@
 repository, stated in words in docs/methods.md, "Guards and abstention"), written again here because this package uses
 the standard library only. fixtures/guarded-gate.json pins all three; python/tests/test_guarded_gate.py runs it here:
 
-1. a candidate is scored when its score is an int or float other than NaN (infinities count; bools do not);
+1. a candidate is scored when its score is a real number other than NaN: an int, a float, or any other
+   ``numbers.Real`` such as numpy's ``float32`` (what sentence-transformers' ``CrossEncoder.predict`` returns) or a
+   ``Fraction``, compared as a float (infinities count; bools, numpy's included, do not);
 2. scored candidates are ranked by score, highest first, equal scores in input order; unscored ones take no rank;
 3. when ``abstain_below`` is set and the highest score is below it, the query abstains: nothing is kept (a query
    without a scored candidate never abstains);
@@ -15,15 +17,37 @@ the standard library only. fixtures/guarded-gate.json pins all three; python/tes
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Union
 
 Score = Union[str, Callable[[Any], Optional[float]]]
 
 
+def score_value(s: Any) -> Optional[Union[int, float]]:
+    """The score as the rule compares it, or None when the candidate is unscored. Any ``numbers.Real`` other than a
+    bool counts (numpy registers its scalar types there, ``numpy.bool_`` excepted); a plain int or float is returned
+    as it is, an int subclass as its int, any other real (``numpy.float64`` included) as a plain float (beyond the
+    float range: an infinity of its sign). NaN, a value whose conversion fails, and everything else: None."""
+    if isinstance(s, bool) or not isinstance(s, numbers.Real):
+        return None
+    if type(s) is int or type(s) is float:
+        return s if s == s else None
+    if isinstance(s, int):
+        return int(s)
+    try:
+        f = float(s)
+    except OverflowError:
+        return math.inf if s > 0 else -math.inf
+    except Exception:  # a third-party real that cannot be converted: unscored, never raised on the hot path
+        return None
+    return f if f == f else None
+
+
 def is_scored(s: Any) -> bool:
-    """True when a score takes part in the ranking: an int or float other than NaN (bools are not scores)."""
-    return isinstance(s, (int, float)) and not isinstance(s, bool) and s == s
+    """True when a score takes part in the ranking (``score_value`` is not None)."""
+    return score_value(s) is not None
 
 
 @dataclass(frozen=True)
@@ -57,24 +81,25 @@ def decide_query(
         raise ValueError(f"decide_query: min_keep={min_keep!r}")
     if max_keep is not None and (not isinstance(max_keep, int) or isinstance(max_keep, bool) or max_keep < max(1, min_keep)):
         raise ValueError(f"decide_query: max_keep={max_keep!r} with min_keep={min_keep!r}")
-    ranked = [i for i, s in enumerate(scores) if is_scored(s)]
+    values = [score_value(s) for s in scores]
+    ranked = [i for i, v in enumerate(values) if v is not None]
     # list.sort is stable: equal scores keep their input order
-    ranked.sort(key=lambda i: -scores[i])
+    ranked.sort(key=lambda i: -values[i])  # type: ignore[operator]
     kept = [False] * len(scores)
     for r, i in enumerate(ranked, start=1):
-        kept[i] = (max_keep is None or r <= max_keep) and (r <= min_keep or threshold is None or scores[i] >= threshold)
+        kept[i] = (max_keep is None or r <= max_keep) and (r <= min_keep or threshold is None or values[i] >= threshold)  # type: ignore[operator]
     drops_unscored = unscored == "drop" and (threshold is not None or max_keep is not None)
-    for i, s in enumerate(scores):
-        if not is_scored(s):
+    for i, v in enumerate(values):
+        if v is None:
             kept[i] = not drops_unscored
-    top = scores[ranked[0]] if ranked else None
+    top = values[ranked[0]] if ranked else None
     abstain = abstain_below is not None and top is not None and top < abstain_below
     return QueryDecision(
         kept=[False] * len(scores) if abstain else kept,
         abstain=abstain,
         top_score=top,
         dropped=kept.count(False),
-        below=0 if threshold is None else sum(1 for i in ranked if scores[i] < threshold),
+        below=0 if threshold is None else sum(1 for i in ranked if values[i] < threshold),  # type: ignore[operator]
         unscored=len(scores) - len(ranked),
     )
 
@@ -119,5 +144,5 @@ def partition(
     for c, k in zip(candidates, d.kept):
         (out.kept if k else out.dropped).append(c)
     if report_scores:
-        out.scores = [float(s) for s in values if is_scored(s)]
+        out.scores = [float(v) for v in map(score_value, values) if v is not None]
     return out

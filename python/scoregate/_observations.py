@@ -25,6 +25,7 @@ from ._types import (
     ObservationStats,
     as_gate,
 )
+from ._gate import score_value
 from ._thresholds import Outcome
 
 #: Default queries per batch: the TypeScript client's default (MAX_OBSERVATION_QUERIES is the API's cap).
@@ -126,7 +127,9 @@ class ObservationQueue:
                 self._groups[key] = group
             group.queries.append([candidates, dropped] if below is None else [candidates, dropped, below, 1 if abstained else 0])
             if scores and self._max_scores > 0:
-                group.scores.extend(float(s) for s in scores if isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s))
+                # every real the gate ranks (numpy's float32 included: _gate.score_value), finite ones only
+                values = (score_value(s) for s in scores)
+                group.scores.extend(float(v) for v in values if v is not None and math.isfinite(v))
                 # keep the newest scores: the sample is meant to describe current production
                 del group.scores[: max(0, len(group.scores) - self._max_scores)]
             self._stats.queued += 1

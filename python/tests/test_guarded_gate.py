@@ -9,7 +9,9 @@ import http.client
 import json
 import logging
 import math
+import numbers
 import unittest
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -176,6 +178,64 @@ class GuardTests(unittest.TestCase):
             with self.subTest(min_keep=min_keep, max_keep=max_keep):
                 with self.assertRaises(ValueError):
                     decide_query([0.5], 0.4, min_keep, max_keep)  # type: ignore[arg-type]
+
+
+class Real32:
+    """A real number that is neither int nor float, registered as numbers.Real the way numpy registers its scalars:
+    what the rule must rank without numpy installed (numpy itself is not a dependency of the package)."""
+
+    def __init__(self, v: float) -> None:
+        self.v = v
+
+    def __float__(self) -> float:
+        return self.v
+
+
+numbers.Real.register(Real32)
+
+
+class RealScoreTests(unittest.TestCase):
+    """Scores that are real numbers but not int or float (numpy's float32 from CrossEncoder.predict, Fraction) are
+    ranked, thresholded and abstained on like floats; bools, numpy's included, and NaN stay unscored."""
+
+    def check_reals(self, real: Any) -> None:
+        scores = [real(0.9), real(0.25), real(0.625)]
+        d = decide_query(scores, threshold=0.5, abstain_below=0.95)
+        self.assertEqual((d.abstain, d.unscored, d.top_score, d.below, d.dropped), (True, 0, float(real(0.9)), 1, 1))
+        self.assertIs(type(d.top_score), float)
+        d = decide_query(scores, threshold=0.7, min_keep=2)
+        self.assertEqual((d.kept, d.abstain, d.below), ([True, False, True], False, 2))
+        d = decide_query([real(0.1), real(0.8), real(0.3)], threshold=0.2, max_keep=1)
+        self.assertEqual(d.kept, [False, True, False])
+
+    def test_a_registered_real_is_a_score(self) -> None:
+        self.check_reals(Real32)
+        self.assertEqual(decide_query([Real32(math.nan), Real32(0.4)], threshold=0.5).unscored, 1)
+
+    def test_a_fraction_is_a_score(self) -> None:
+        self.check_reals(lambda v: Fraction(v).limit_denominator(1000))
+
+    def test_numpy_float32_scores_are_scores(self) -> None:
+        try:
+            import numpy as np  # type: ignore[import-not-found]
+        except ImportError:
+            self.skipTest("numpy is not installed in this environment (the package does not depend on it); Real32 stands in")
+        self.check_reals(np.float32)
+        self.check_reals(np.float64)
+        d = decide_query([np.float32("nan"), np.bool_(True), True, np.int64(3), np.float16(0.5)], threshold=1.0)
+        self.assertEqual((d.unscored, d.kept, d.top_score), (3, [True, True, True, True, False], 3.0))
+
+    def test_gate_thresholds_and_reports_real_scores(self) -> None:
+        c = client_serving(body(0.5, guards={"min_keep": 1, "max_keep": None}, abstain_below=None))
+        r = c.gate([{"score": Real32(0.25)}, {"score": Real32(0.75)}, {"score": Real32(0.375)}], GATE, fallback=0.1)
+        self.assertEqual(([x["score"].v for x in r.kept], r.unscored, r.top_score), ([0.75], 0, 0.75))
+        self.assertEqual(c.reported, [(3, 2, "cal_0000000001", 2, False)])
+
+    def test_report_keeps_real_scores_as_floats(self) -> None:
+        c = Client("https://scoregate.test", "t", opener=Serving(body(0.5)).open, background=False)
+        c.report(3, 1, calibration_id="cal_0000000001", scores=[Real32(0.25), Fraction(3, 4), True, Real32(math.inf)])
+        group = c._queue._groups[next(iter(c._queue._groups))]
+        self.assertEqual(group.scores, [0.25, 0.75])
 
 
 if __name__ == "__main__":

@@ -7,23 +7,18 @@
 import type { Activation, ActivationOutcome, CalibrationMeta, CoverageNotion, ShiftReport, StoredCalibration, Tolerance, Warning } from "../contract";
 import { AppError, type ErrorDetail, invalid } from "../platform/errors";
 import { gateIdOf, newId } from "../platform/ids";
-import { type Guards, hasGuards } from "../stats/guarded-gate";
+import { hasGuards } from "../stats/guarded-gate";
 import { sortedCopy } from "../stats/order-statistics";
 import { resolveAbstention } from "./abstention";
 import { activationEventBody, commitActivation } from "./activation";
 import { activationOutcome } from "./auto-activation";
-import { type ResolvedTarget, resolveTarget } from "./carry";
+import { describeGuards, guardsOf, type ResolvedTarget, resolveTarget } from "./carry";
 import type { ActivationDeps } from "./deps";
 import { fitCalibration } from "./fit";
 import { headsAfterActivation, servedThreshold, withHeads, withSeq } from "./gate-event";
 import { rebuildShift } from "./rebuild-shift";
 import { coverageShift, labelledOf, labelsReport, recallReport, resolveRecall } from "./recall";
 import { type ActiveRow, currentOf } from "./store";
-
-/** The guards a policy sets, in the core's terms (omitted fields: none). */
-export function guardsOf(p: Pick<CalibrationMeta["policy"], "min_keep" | "max_keep">): Guards {
-  return { minKeep: p.min_keep ?? 0, maxKeep: p.max_keep ?? null };
-}
 
 /** A parsed upload, whatever its content type. */
 export interface CalibrationInput {
@@ -104,19 +99,21 @@ export async function calibrate(
   const sorted = sortedCopy(input.scores);
   const labelled = labelledOf(input);
   const policy = meta.policy;
-  const guards = guardsOf(policy);
-  if (hasGuards(guards) && input.offsets === null) {
+  const stated = guardsOf(policy);
+  if (hasGuards(stated) && input.offsets === null) {
     throw invalid("min_keep and max_keep act on each query's ranks: upload queries (or float32 with candidates_per_query)", [
-      { path: hasGuards({ ...guards, maxKeep: null }) ? "policy.min_keep" : "policy.max_keep", message: "needs queries" },
+      { path: hasGuards({ ...stated, maxKeep: null }) ? "policy.min_keep" : "policy.max_keep", message: "needs queries" },
     ]);
   }
   // A recall policy resolves to its threshold from the labels; the drop-rate fit then reports that threshold's drop
   // rate, uncertainty and per-query statistics like any other gate, so the production monitor watches it.
-  const recallTarget = policy.kind === "recall" ? resolveRecall(policy, labelled, sorted, guards) : null;
+  const recallTarget = policy.kind === "recall" ? resolveRecall(policy, labelled, sorted, stated) : null;
   const resolved: ResolvedTarget =
     policy.kind === "recall"
       ? {
           target: recallTarget!.dropRateTarget,
+          guards: stated,
+          warnings: [],
           carry: null,
           storedPolicy: policy,
           referenceDesignEffect: 1,
@@ -124,6 +121,14 @@ export async function calibrate(
           reference: null,
         }
       : await resolveTarget(policy, gateId, n, deps);
+  // A carry that states no guards inherits its reference's (carry.ts).
+  const guards = resolved.guards;
+  if (hasGuards(guards) && input.offsets === null) {
+    throw invalid(
+      `this carry inherits the reference calibration's guards (${describeGuards(guards)}), which act on each query's ranks: upload queries (or float32 with candidates_per_query), or state "min_keep": 0 to carry without guards`,
+      [{ path: "policy.reference", message: "a guarded reference needs queries (or min_keep: 0)" }],
+    );
+  }
   const byQuery = input.offsets ? { scores: input.scores, offsets: input.offsets } : null;
   // A guarded recall gate stays at its rule's threshold (the guarantee is the rule's); other gates fit their target.
   const at = recallTarget && hasGuards(guards) ? { threshold: recallTarget.threshold } : undefined;
@@ -151,7 +156,7 @@ export async function calibrate(
 
   const now = deps.now();
   const createdAt = now.toISOString();
-  const warnings = [...fitted.warnings];
+  const warnings = [...resolved.warnings, ...fitted.warnings];
   const labels = labelled ? labelsReport(labelled, fitted.fields.threshold, meta.relevant_at, warnings, guards) : null;
   if (abstention?.carry && abstention.carry.carried_rate_sd > 0.01) {
     warnings.push({

@@ -1,25 +1,58 @@
 /**
- * Binary encoding of a stored distribution (stats/distribution.ts) for the D1 BLOB column:
- *   [u32 version=1][u32 knots][f64 n][f64 values x K][f64 below x K][f64 atOrBelow x K], little-endian.
- * K <= DISTRIBUTION_KNOTS (2000) gives at most 48 KB + 16 bytes, far below D1's 2 MB row limit.
+ * Binary encoding of a stored distribution (stats/distribution.ts) for the D1 BLOB column, little-endian:
+ *   version 1 (a bare gate):    [u32 1][u32 K][f64 n][f64 values x K][f64 below x K][f64 atOrBelow x K]
+ *   version 2 (a guarded gate): the same block with version 2, then [f64 floor][u32 K_e][u32 0][f64 n_e] and the
+ *                               eligible scores' values, below and atOrBelow (K_e each; K_e = 0: no eligible score).
+ * K <= DISTRIBUTION_KNOTS (2000) gives at most 48 KB + 16 bytes per block (96 KB for a guarded gate), far below D1's
+ * 2 MB row limit. Version 1 rows written before guarded calibrations kept their eligible summary still decode.
  */
 import type { Distribution } from "../stats/distribution";
 
-const VERSION = 1;
+const BARE = 1;
+const GUARDED = 2;
 const HEADER_BYTES = 16;
+/** [f64 floor][u32 K_e][u32 reserved][f64 n_e] */
+const GUARDED_HEADER_BYTES = 24;
+
+const blockBytes = (k: number): number => HEADER_BYTES + 24 * k;
 
 export function encodeDistribution(dist: Distribution): Uint8Array {
   const k = dist.values.length;
-  const buf = new ArrayBuffer(HEADER_BYTES + 3 * 8 * k);
+  const g = dist.guarded;
+  const ke = g?.eligible?.values.length ?? 0;
+  const buf = new ArrayBuffer(blockBytes(k) + (g === undefined ? 0 : GUARDED_HEADER_BYTES + 24 * ke));
   const view = new DataView(buf);
-  view.setUint32(0, VERSION, true);
+  view.setUint32(0, g === undefined ? BARE : GUARDED, true);
   view.setUint32(4, k, true);
   view.setFloat64(8, dist.n, true);
-  let o = HEADER_BYTES;
-  for (const arr of [dist.values, dist.below, dist.atOrBelow]) {
-    for (let i = 0; i < k; i++, o += 8) view.setFloat64(o, arr[i]!, true);
+  let o = writeArrays(view, HEADER_BYTES, dist);
+  if (g !== undefined) {
+    view.setFloat64(o, g.floor, true);
+    view.setUint32(o + 8, ke, true);
+    view.setUint32(o + 12, 0, true);
+    view.setFloat64(o + 16, g.eligible?.n ?? 0, true);
+    o += GUARDED_HEADER_BYTES;
+    if (g.eligible) writeArrays(view, o, g.eligible);
   }
   return new Uint8Array(buf);
+}
+
+function writeArrays(view: DataView, start: number, d: Distribution): number {
+  let o = start;
+  const k = d.values.length;
+  for (const arr of [d.values, d.below, d.atOrBelow]) {
+    for (let i = 0; i < k; i++, o += 8) view.setFloat64(o, arr[i]!, true);
+  }
+  return o;
+}
+
+function readArrays(view: DataView, start: number, k: number, n: number): Distribution {
+  const read = (at: number): Float64Array => {
+    const out = new Float64Array(k);
+    for (let i = 0; i < k; i++) out[i] = view.getFloat64(at + 8 * i, true);
+    return out;
+  };
+  return { n, values: read(start), below: read(start + 8 * k), atOrBelow: read(start + 16 * k) };
 }
 
 /** Decodes what `encodeDistribution` wrote. D1 may hand BLOBs back as ArrayBuffer, a typed array or number[]. */
@@ -30,16 +63,18 @@ export function decodeDistribution(raw: ArrayBuffer | ArrayBufferView | readonly
       ? new Uint8Array(raw)
       : new Uint8Array((raw as ArrayBufferView).buffer, (raw as ArrayBufferView).byteOffset, (raw as ArrayBufferView).byteLength);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.byteLength < HEADER_BYTES || view.getUint32(0, true) !== VERSION) {
-    throw new TypeError("decodeDistribution: unknown encoding");
-  }
+  const version = bytes.byteLength < HEADER_BYTES ? 0 : view.getUint32(0, true);
+  if (version !== BARE && version !== GUARDED) throw new TypeError("decodeDistribution: unknown encoding");
   const k = view.getUint32(4, true);
-  if (bytes.byteLength !== HEADER_BYTES + 24 * k) throw new TypeError("decodeDistribution: truncated");
-  const n = view.getFloat64(8, true);
-  const read = (start: number): Float64Array => {
-    const out = new Float64Array(k);
-    for (let i = 0; i < k; i++) out[i] = view.getFloat64(start + 8 * i, true);
-    return out;
-  };
-  return { n, values: read(HEADER_BYTES), below: read(HEADER_BYTES + 8 * k), atOrBelow: read(HEADER_BYTES + 16 * k) };
+  const pooledEnd = blockBytes(k);
+  if (version === BARE) {
+    if (bytes.byteLength !== pooledEnd) throw new TypeError("decodeDistribution: truncated");
+    return readArrays(view, HEADER_BYTES, k, view.getFloat64(8, true));
+  }
+  if (bytes.byteLength < pooledEnd + GUARDED_HEADER_BYTES) throw new TypeError("decodeDistribution: truncated");
+  const ke = view.getUint32(pooledEnd + 8, true);
+  if (bytes.byteLength !== pooledEnd + GUARDED_HEADER_BYTES + 24 * ke) throw new TypeError("decodeDistribution: truncated");
+  const pooled = readArrays(view, HEADER_BYTES, k, view.getFloat64(8, true));
+  const eligible = ke === 0 ? null : readArrays(view, pooledEnd + GUARDED_HEADER_BYTES, ke, view.getFloat64(pooledEnd + 16, true));
+  return { ...pooled, guarded: { floor: view.getFloat64(pooledEnd, true), eligible } };
 }

@@ -224,9 +224,20 @@ export function fitCalibration(
             }
           : null,
     },
-    distribution: buildDistribution(sorted, DISTRIBUTION_KNOTS),
+    distribution: summaryOf(sorted, core.eligible),
     warnings,
   };
+}
+
+/**
+ * The kept summary: the pooled scores, and for a guarded gate its eligible scores and floor too, so that a later carry
+ * at another threshold gets the guarded drop rate (carry.ts) and not the bare one.
+ */
+function summaryOf(sorted: Float64Array, eligible: EligibleScores | null): Distribution {
+  const pooled = buildDistribution(sorted, DISTRIBUTION_KNOTS);
+  if (eligible === null) return pooled;
+  const e = eligible.eligible.length === 0 ? null : buildDistribution(eligible.eligible, DISTRIBUTION_KNOTS);
+  return { ...pooled, guarded: { floor: eligible.floor, eligible: e } };
 }
 
 /** The bare gate x_(k) with its tie-aware centre; 422s for too few scores and a target no threshold reaches. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CoverageNotion } from "./common";
+import { Guards } from "./serving";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Calibration record: what the policy's fit reports (carry, labels, recall, guards, abstention)
@@ -11,8 +12,16 @@ export const Carry = z.object({
     z.object({ kind: z.literal("inline"), n: z.number().int() }),
   ]),
   reference_threshold: z.number().nullable(),
-  /** Share of the reference strictly below the reference threshold: the drop rate being carried. */
+  /**
+   * Share of the reference's candidates its gate drops at the reference threshold (those strictly below it; for a
+   * guarded reference, what its guarded gate drops): the drop rate being carried.
+   */
   reference_drop_rate: z.number(),
+  /**
+   * The reference gate's guards (`{min_keep: 0, max_keep: null}`: none; always none for inline scores). A carry that
+   * states no guards is fitted with these. Absent on calibrations carried before guards were inherited.
+   */
+  reference_guards: Guards.optional(),
   reference_n: z.number().int(),
   /** sd of the carried drop rate from both samples: sqrt(d(1-d)(1/n_ref + 1/n)). */
   carried_drop_rate_sd: z.number(),

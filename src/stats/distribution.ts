@@ -19,6 +19,27 @@ export interface Distribution {
   readonly below: Float64Array;
   /** #{s <= values[i]} */
   readonly atOrBelow: Float64Array;
+  /** A guarded calibration's summary of what its threshold decides (GuardedSummary); absent for a bare gate. */
+  readonly guarded?: GuardedSummary;
+}
+
+/**
+ * What a guarded gate (guarded-gate.ts) needs to be asked again at another threshold: its drop count at t is
+ * D(t) = floor + #{eligible scores < t}, where the eligible scores are those of ranks in (min_keep, max_keep] of each
+ * query and the floor counts the candidates beyond max_keep. The eligible scores are summarised like the pooled ones
+ * (the same knots and rank error); null when no candidate is eligible (D is the floor at every t).
+ */
+export interface GuardedSummary {
+  readonly floor: number;
+  readonly eligible: Distribution | null;
+}
+
+/**
+ * Share of the calibration's n candidates the guarded gate drops at x: (floor + countBelowIn(eligible, x)) / n, within
+ * the eligible summary's rank error (exact at its knots). `n` is the calibration's size (the pooled summary's n).
+ */
+export function guardedShareBelow(g: GuardedSummary, n: number, x: number): number {
+  return (g.floor + (g.eligible === null ? 0 : countBelowIn(g.eligible, x))) / n;
 }
 
 /** Builds the summary from ascending finite scores with at most about `knots` knots. O(K log n). */

@@ -119,6 +119,7 @@ describe("calibrate: carry", () => {
       reference: { kind: "inline", n: 7 },
       reference_threshold: 0.5,
       reference_drop_rate: d,
+      reference_guards: { min_keep: 0, max_keep: null },
       reference_n: 7,
       carried_drop_rate_sd: expect.closeTo(Math.sqrt(d * (1 - d) * (1 / 7 + 1 / 100)), 12),
     });

@@ -5,7 +5,7 @@ import { CalibrationMeta } from "../../src/contract";
 import { AppError } from "../../src/platform/errors";
 import { gateIdOf } from "../../src/platform/ids";
 import { fitFalseAbstention, splitTops, topScores } from "../../src/stats/abstention";
-import { eligibleScores, fitGuardedGate } from "../../src/stats/guarded-gate";
+import { eligibleScores, fitGuardedGate, guardedDropCount } from "../../src/stats/guarded-gate";
 import { flattenQueries } from "../../src/stats/per-query";
 import { fitRecallGate } from "../../src/stats/recall-gate";
 import { labelledQueries } from "../support/labelled";
@@ -121,6 +121,102 @@ describe("guarded drop-rate calibrations", () => {
     const e = await rejection(calibrate({ meta, scores: Float64Array.from([1, 2, 3, 4]), offsets: null }, "alice", s.deps));
     expect(e.code).toBe("invalid_input");
     expect(e.details).toEqual([{ path: "policy.max_keep", message: "needs queries" }]);
+  });
+});
+
+describe("carry with guards", () => {
+  const qs = queries(11, 400, 12);
+  const flat = flattenQueries(qs);
+  const NEXT = { ...GATE, embedding: "e5@v2" };
+  const guarded = (s: ReturnType<typeof setup>) => run(s, { policy: { kind: "drop_rate", target: 0.3, min_keep: 3 }, queries: qs });
+  const codes = (r: CalibrationResult) => r.warnings.map((w) => w.code);
+
+  it("identical scores carry to the same threshold with the reference's guards when the carry states none", async () => {
+    const s = setup();
+    const ref = (await guarded(s)).calibration;
+    const r = await run(s, { gate: NEXT, queries: qs, policy: { kind: "carry", reference: { calibration_id: ref.id } } });
+    const c = r.calibration;
+    expect(c.guards).toMatchObject({ min_keep: 3, max_keep: null });
+    expect(c.target_drop_rate).toBe(ref.in_sample_drop_rate); // the guarded share, not the bare one
+    expect(ref.guards!.bare_drop_rate).toBeGreaterThan(ref.in_sample_drop_rate + 0.05);
+    expect(c.threshold).toBe(ref.threshold);
+    expect(c.in_sample_drop_rate).toBe(ref.in_sample_drop_rate);
+    expect(c.carry).toMatchObject({ reference_drop_rate: ref.in_sample_drop_rate, reference_guards: { min_keep: 3, max_keep: null } });
+    expect(c.policy).toEqual({ kind: "carry", threshold: null, reference: { calibration_id: ref.id } }); // as given
+    expect(codes(r)).not.toContain("carry_guards_changed");
+    const p = await s.projection.get(c.gate_id, null);
+    expect(p!.threshold).toMatchObject({ threshold: ref.threshold, guards: { min_keep: 3, max_keep: null } });
+  });
+
+  it("an explicit threshold carries the share the reference's guarded gate drops there (from its kept summary)", async () => {
+    const s = setup();
+    const ref = (await guarded(s)).calibration;
+    const t0 = ref.threshold! + 0.4;
+    const e = eligibleScores(flat.scores, flat.offsets, { minKeep: 3, maxKeep: null });
+    expect(e.eligible.length).toBeLessThanOrEqual(2000); // every eligible score is a knot: the summary is exact
+    const exact = guardedDropCount(e, t0) / flat.scores.length;
+    let bare = 0;
+    for (const x of flat.scores) if (x < t0) bare++;
+    expect(bare / flat.scores.length).toBeGreaterThan(exact + 0.05);
+    const r = await run(s, { gate: NEXT, queries: qs, policy: { kind: "carry", threshold: t0, reference: { calibration_id: ref.id } } });
+    const c = r.calibration;
+    expect(c.carry).toMatchObject({ reference_threshold: t0, reference_drop_rate: exact });
+    expect(c.target_drop_rate).toBe(exact);
+    expect(c.guards).toMatchObject({ min_keep: 3, max_keep: null });
+    // On the same scores the new guarded gate lands on the smallest eligible score at or above t0.
+    expect(c.threshold).toBe(e.eligible.find((x) => x >= t0));
+    // Restating the same guards changes nothing and warns of nothing.
+    const same = await run(s, {
+      gate: NEXT,
+      queries: qs,
+      policy: { kind: "carry", threshold: t0, reference: { calibration_id: ref.id }, min_keep: 3 },
+    });
+    expect(same.calibration.threshold).toBe(c.threshold);
+    expect(codes(same)).not.toContain("carry_guards_changed");
+  });
+
+  it("a guarded reference stored without its guarded summary is carried at its own threshold only", async () => {
+    const s = setup();
+    const ref = (await guarded(s)).calibration;
+    const dist = (await s.calibrations.distribution(ref.id)) as { guarded?: unknown };
+    delete dist.guarded; // as a calibration stored before guarded summaries were kept
+    const err = await rejection(
+      run(s, { gate: NEXT, queries: qs, policy: { kind: "carry", threshold: ref.threshold! + 0.4, reference: { calibration_id: ref.id } } }),
+    );
+    expect(err.code).toBe("invalid_input");
+    expect(err.details).toMatchObject([{ path: "policy.threshold" }]);
+    const own = await run(s, {
+      gate: NEXT,
+      queries: qs,
+      policy: { kind: "carry", threshold: ref.threshold!, reference: { calibration_id: ref.id } },
+    });
+    expect(own.calibration.threshold).toBe(ref.threshold);
+  });
+
+  it("differing guards carry the reference's guarded rate and say so in a warning", async () => {
+    const s = setup();
+    const ref = (await guarded(s)).calibration;
+    const r = await run(s, { gate: NEXT, queries: qs, policy: { kind: "carry", reference: { calibration_id: ref.id }, min_keep: 1, max_keep: 8 } });
+    expect(r.calibration.target_drop_rate).toBe(ref.in_sample_drop_rate);
+    expect(r.calibration.guards).toMatchObject({ min_keep: 1, max_keep: 8 });
+    expect(Math.abs(r.calibration.in_sample_drop_rate - ref.in_sample_drop_rate)).toBeLessThan(2 / r.calibration.n);
+    const w = r.warnings.find((x) => x.code === "carry_guards_changed");
+    expect(w?.message).toMatch(/reference gate \(min_keep 3, no max_keep\).*own guards \(min_keep 1, max_keep 8\)/);
+    // min_keep 0 states "no guards": the bare gate is fitted to the reference's guarded share.
+    const bare = await run(s, { gate: NEXT, queries: qs, policy: { kind: "carry", reference: { calibration_id: ref.id }, min_keep: 0 } });
+    expect(bare.calibration.guards).toBeNull();
+    expect(bare.calibration.target_drop_rate).toBe(ref.in_sample_drop_rate);
+    expect(codes(bare)).toContain("carry_guards_changed");
+  });
+
+  it("422 for flat scores that would inherit the reference's guards, naming the way out", async () => {
+    const s = setup();
+    const ref = (await guarded(s)).calibration;
+    const meta = CalibrationMeta.parse({ ...NEXT, index_version: "v1", policy: { kind: "carry", reference: { calibration_id: ref.id } } });
+    const e = await rejection(calibrate({ meta, scores: flat.scores, offsets: null }, "alice", s.deps));
+    expect(e.code).toBe("invalid_input");
+    expect(e.message).toMatch(/inherits the reference calibration's guards \(min_keep 3, no max_keep\).*"min_keep": 0/);
+    expect(e.details).toEqual([{ path: "policy.reference", message: "a guarded reference needs queries (or min_keep: 0)" }]);
   });
 });
 

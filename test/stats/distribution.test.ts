@@ -1,8 +1,19 @@
 import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/distribution.json";
-import { buildDistribution, countAtOrBelowIn, countBelowIn, quantileOf, shareAtOrBelow, shareBelow } from "../../src/stats/distribution";
+import {
+  buildDistribution,
+  countAtOrBelowIn,
+  countBelowIn,
+  guardedShareBelow,
+  quantileOf,
+  shareAtOrBelow,
+  shareBelow,
+} from "../../src/stats/distribution";
+import { eligibleScores, guardedDropCount } from "../../src/stats/guarded-gate";
 import { countAtOrBelow, countBelow, sortedCopy } from "../../src/stats/order-statistics";
+import { flattenQueries } from "../../src/stats/per-query";
 import { scores } from "../support/golden";
+import { createRng } from "../support/prng";
 
 const K = golden.knots;
 /** The requirement on a kept summary: rank error at most 0.1 point. */
@@ -92,5 +103,28 @@ describe("quantileOf against numpy inverted_cdf", () => {
   it("rejects p outside [0, 1]", () => {
     const dist = buildDistribution(Float64Array.of(1, 2), K);
     for (const p of [-0.1, 1.1, NaN]) expect(() => quantileOf(dist, p)).toThrow(RangeError);
+  });
+});
+
+describe("guardedShareBelow", () => {
+  it("is the guarded drop rate D(t)/n: exact with every eligible score a knot, within the rank error otherwise", () => {
+    const rng = createRng(8);
+    const qs = Array.from({ length: 600 }, () => {
+      const m = 1 + Math.floor(rng.next() * 15);
+      const base = rng.normal();
+      return Array.from({ length: m }, () => base + rng.normal());
+    });
+    const flat = flattenQueries(qs);
+    const n = flat.scores.length;
+    const e = eligibleScores(flat.scores, flat.offsets, { minKeep: 2, maxKeep: 9 });
+    for (const knots of [e.eligible.length, 200]) {
+      const summary = { floor: e.floor, eligible: buildDistribution(e.eligible, knots) };
+      for (const t of [-3, -0.5, 0, 0.7, 2.5]) {
+        const exact = guardedDropCount(e, t) / n;
+        const tolerance = knots === e.eligible.length ? 1e-12 : (e.eligible.length / (knots - 1) + 2) / n;
+        expect(Math.abs(guardedShareBelow(summary, n, t) - exact)).toBeLessThanOrEqual(tolerance);
+      }
+    }
+    expect(guardedShareBelow({ floor: e.floor, eligible: null }, n, 1)).toBe(e.floor / n);
   });
 });
