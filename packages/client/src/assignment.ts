@@ -68,4 +68,6 @@ export const shadowsTaking = <S extends Pick<ServedShadow, "calibration_id" | "i
   key: string,
   indexVersion?: string,
 ): S[] =>
-  (shadows ?? []).filter((s) => (indexVersion ?? s.index_version) === s.index_version && bucketOf(s.calibration_id, key) < s.sample_rate * BASIS_POINTS);
+  (shadows ?? []).filter(
+    (s) => (indexVersion ?? s.index_version) === s.index_version && bucketOf(s.calibration_id, key) < s.sample_rate * BASIS_POINTS,
+  );

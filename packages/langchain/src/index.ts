@@ -88,7 +88,8 @@ export class ScoregateCompressor extends BaseDocumentCompressor {
     if ("shadow" in o) {
       const k = o.shadow.key(query);
       const v = o.shadow.indexVersion;
-      const ids = k === undefined ? [] : await o.client.shadow(documents, { gate: o.gate, score, key: k, ...(v === undefined ? {} : { indexVersion: v }) });
+      const ids =
+        k === undefined ? [] : await o.client.shadow(documents, { gate: o.gate, score, key: k, ...(v === undefined ? {} : { indexVersion: v }) });
       o.onShadow?.(ids, query);
       return documents;
     }
@@ -108,4 +109,3 @@ export class ScoregateCompressor extends BaseDocumentCompressor {
 }
 
 const withKey = (assignmentKey: string | undefined) => (assignmentKey === undefined ? {} : { assignmentKey });
-

@@ -78,7 +78,8 @@ export class ScoregatePostprocessor implements BaseNodePostprocessor {
     if ("shadow" in o) {
       const key = o.shadow.key(query);
       const v = o.shadow.indexVersion;
-      const ids = key === undefined ? [] : await o.client.shadow(nodes, { gate: o.gate, score, key, ...(v === undefined ? {} : { indexVersion: v }) });
+      const ids =
+        key === undefined ? [] : await o.client.shadow(nodes, { gate: o.gate, score, key, ...(v === undefined ? {} : { indexVersion: v }) });
       o.onShadow?.(ids, query);
       return nodes;
     }
