@@ -174,14 +174,14 @@ export class ScoregateClient {
 
   /**
    * The gate's shadows whose sample takes `key` (the ones `shadow()` would report this key for), read at once from the
-   * cached threshold answer: ask before querying the new index version, and mirror only the queries it names. Never
-   * waits and never throws: with nothing usable cached it answers none and starts the request that fills the cache
-   * (handed to `waitUntil`), as a stale value starts its revalidation.
+   * cached threshold answer (copies of the served shadows): ask before querying the new index version, and mirror only
+   * the queries it names. Never waits and never throws: with nothing usable cached it answers none and starts the
+   * request that fills the cache (handed to `waitUntil`), as a stale value starts its revalidation.
    */
   shadowsFor(gate: GateKey, key: string, options: Pick<ShadowOptions<unknown>, "indexVersion" | "waitUntil"> = {}): ServedShadow[] {
     const [entry, fresh, started] = this.#read(gate, options.waitUntil);
     if (started !== undefined) (options.waitUntil ?? this.#options.waitUntil)?.(started);
-    return fresh === undefined ? [] : shadowsTaking(entry.value?.shadows, key, options.indexVersion);
+    return fresh === undefined ? [] : shadowsTaking(entry.value?.shadows, key, options.indexVersion).map((s) => ({ ...s }));
   }
 
   /** Queues one query's counts for POST /v1/observations (batched; never throws, never waits). */

@@ -135,7 +135,10 @@ describe("shadowsFor()", () => {
       expect(ids(named), key).toEqual(taken);
       expect(await client.shadow([0.9, 0.5], { gate: GATE, score: (s) => s, key, ...options }), key).toEqual(taken);
     }
-    expect(client.shadowsFor(GATE, sampling.cases[1]![0])[1]).toEqual(shadows[3]);
+    const named = client.shadowsFor(GATE, sampling.cases[1]![0]);
+    expect(named[1]).toEqual(shadows[3]);
+    named[1]!.sample_rate = 0; // a copy: the cache keeps its own
+    expect(client.shadowsFor(GATE, sampling.cases[1]![0])).toHaveLength(2);
     expect(server.thresholdRequests()).toHaveLength(1);
   });
 
