@@ -7,6 +7,10 @@ Written here rather than taken from a package: the client uses the standard libr
 
 from __future__ import annotations
 
+from typing import Any, Iterable, List, Mapping, Optional, TypeVar
+
+_S = TypeVar("_S", bound=Mapping[str, Any])
+
 #: Basis points in 100 %: a rollout's ``percent_bp`` and a bucket share this scale.
 BASIS_POINTS = 10_000
 
@@ -47,3 +51,15 @@ def bucket_of(salt: str, key: str) -> int:
     ``floor(murmur3(utf8(salt + ":" + key)) * 10000 / 2**32)``. A key is in the candidate arm iff its bucket is below
     the rollout's ``percent_bp``, so a key that is in at 10 % stays in at 50 %."""
     return (murmur3(f"{salt}:{key}".encode("utf-8")) * BASIS_POINTS) >> 32
+
+
+def shadows_taking(shadows: Iterable[_S], key: str, index_version: Optional[str] = None) -> List[_S]:
+    """The shadows whose sample takes ``key``: the key's bucket under the shadow's ``calibration_id`` is below its
+    ``sample_rate`` in basis points; with ``index_version``, only the shadows of that index version. ``shadow()``
+    reports for exactly these and ``shadows_for()`` names them, so the two agree by construction (the SDK:
+    ``shadowsTaking``; fixtures/assignment.json pins both)."""
+    return [
+        s
+        for s in shadows
+        if (index_version is None or index_version == s["index_version"]) and bucket_of(s["calibration_id"], key) < s["sample_rate"] * BASIS_POINTS
+    ]

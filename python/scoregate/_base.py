@@ -13,11 +13,11 @@ import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from . import _http, _stream
-from ._assignment import BASIS_POINTS, bucket_of
+from ._assignment import shadows_taking
 from ._gate import Partition, Score, partition
 from ._observations import DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUED, DEFAULT_MAX_SCORES, ObservationQueue
-from ._thresholds import Outcome, ThresholdCache
-from ._types import ClientError, Gate, GateLike, GateResult, ObservationStats, ThresholdResult
+from ._thresholds import Outcome, Plan, ThresholdCache
+from ._types import ClientError, Gate, GateLike, GateResult, ObservationStats, ThresholdResult, as_gate
 
 log = logging.getLogger("scoregate")
 
@@ -204,13 +204,10 @@ class ClientBase:
         )
 
     def _shadow(self, candidates: Sequence[Any], gate: Gate, key: str, score: Score, index_version: Optional[str]) -> List[str]:
-        """Reports a mirrored query for each shadow of the gate whose sample takes ``key`` (its bucket, salted with the
-        shadow's calibration id, is below ``sample_rate``), gated by that shadow, with ``role: "shadow"``; never changes
-        what is served. Returns the calibration ids it reported for."""
+        """Reports a mirrored query for each shadow of the gate whose sample takes ``key`` (``shadows_taking``), gated by
+        that shadow, with ``role: "shadow"``; never changes what is served. Returns the calibration ids it reported for."""
         reported: List[str] = []
-        for s in self._cache.shadows(gate):
-            if (index_version is not None and index_version != s["index_version"]) or bucket_of(s["calibration_id"], key) >= s["sample_rate"] * BASIS_POINTS:
-                continue
+        for s in shadows_taking(self._cache.shadows(gate), key, index_version):
             g = s.get("guards") or {}
             p = partition(candidates, score, "keep", False, s["threshold"], g.get("min_keep", 0), g.get("max_keep"), s.get("abstain_below"))
             guarded = g.get("min_keep", 0) > 0 or g.get("max_keep") is not None or s.get("abstain_below") is not None
@@ -218,6 +215,29 @@ class ClientBase:
             self.report(len(candidates), p.dropped_count, calibration_id=s["calibration_id"], role="shadow", **extra)
             reported.append(s["calibration_id"])
         return reported
+
+    def shadows_for(self, gate: GateLike, key: str, *, index_version: Optional[str] = None) -> List[Dict[str, Any]]:
+        """The gate's shadows whose sample takes ``key`` (the ones ``shadow()`` would report this key for), read at once
+        from the cached threshold answer: ask before querying the new index version, and mirror only the queries it
+        names. Each is the served shadow (``calibration_id``, ``index_version``, ``sample_rate``, ``threshold``, ...), a
+        shallow copy. Never waits and never raises, on ``AsyncClient`` too: with nothing usable cached it answers ``[]`` and
+        starts the request that fills the cache, as a stale value starts its revalidation."""
+        try:
+            g = as_gate(gate)
+            self._watch(g)
+            plan = self._cache.plan(g, None)
+            if plan.start:
+                self._begin(plan)
+            if plan.answer is None:
+                return []
+            return [dict(s) for s in shadows_taking(self._cache.shadows(g), key, index_version)]
+        except Exception:
+            log.exception("scoregate: unexpected failure in shadows_for")
+            return []
+
+    def _begin(self, plan: Plan) -> None:
+        """Runs the request a plan claimed in the background (a thread, or a task on the running loop)."""
+        raise NotImplementedError
 
     @staticmethod
     def _partition(candidates: Sequence[Any], t: ThresholdResult, score: Score, unscored: str, report_scores: bool) -> Partition:

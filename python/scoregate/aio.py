@@ -60,7 +60,7 @@ class AsyncClient(ClientBase):
             self._watch(g)
             plan = self._cache.plan(g, fallback, assignment_key)
             if plan.start:
-                self._spawn(self._refresh(plan))
+                self._begin(plan)
             if plan.answer is not None:
                 return plan.answer
             try:
@@ -73,6 +73,9 @@ class AsyncClient(ClientBase):
         except Exception as e:  # the hot path must never raise
             log.exception("scoregate: unexpected failure in get_threshold")
             return fallback_result(fallback, False, ClientError("internal", f"{type(e).__name__}: {e}"))
+
+    def _begin(self, plan: Plan) -> None:
+        self._spawn(self._refresh(plan))
 
     async def _refresh(self, plan: Plan) -> None:
         outcome: Outcome = ClientError("internal", "the request was cancelled")

@@ -53,7 +53,7 @@ class Client(ClientBase):
             self._watch(g)
             plan = self._cache.plan(g, fallback, assignment_key)
             if plan.start:
-                threading.Thread(target=self._refresh, args=(plan,), name="scoregate-refresh", daemon=True).start()
+                self._begin(plan)
             if plan.answer is not None:
                 return plan.answer
             # wait at most this caller's own deadline (the shared request has its own timeout)
@@ -63,6 +63,9 @@ class Client(ClientBase):
         except Exception as e:  # the hot path must never raise
             log.exception("scoregate: unexpected failure in get_threshold")
             return fallback_result(fallback, False, ClientError("internal", f"{type(e).__name__}: {e}"))
+
+    def _begin(self, plan: Plan) -> None:
+        threading.Thread(target=self._refresh, args=(plan,), name="scoregate-refresh", daemon=True).start()
 
     def _refresh(self, plan: Plan) -> None:
         try:

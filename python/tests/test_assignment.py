@@ -1,5 +1,6 @@
 """Arm assignment (scoregate._assignment): the reference algorithm's published vectors and the shared table the
-TypeScript SDK also reproduces (fixtures/assignment.json, made by fixtures/assignment-generate.py), plus the balance
+TypeScript SDK also reproduces (fixtures/assignment.json, made by fixtures/assignment-generate.py) with its shadow
+sampling table, plus the balance
 of one step over 100,000 keys (the SDK's test covers the chi-square and the other shapes)."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import math
 import unittest
 from pathlib import Path
 
-from scoregate._assignment import BASIS_POINTS, bucket_of, murmur3
+from scoregate._assignment import BASIS_POINTS, bucket_of, murmur3, shadows_taking
 
 FIXTURE = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "assignment.json").read_text(encoding="utf8"))
 
@@ -24,6 +25,13 @@ class AssignmentTest(unittest.TestCase):
         for salt, key, h, bucket in FIXTURE["cases"]:
             self.assertEqual(murmur3(f"{salt}:{key}".encode("utf-8")), h, (salt, key))
             self.assertEqual(bucket_of(salt, key), bucket, (salt, key))
+
+    def test_shared_shadow_sampling_table(self) -> None:
+        sampling = FIXTURE["shadow_sampling"]
+        self.assertEqual(len(sampling["cases"]), 400)
+        for key, index_version, taken in sampling["cases"]:
+            got = shadows_taking(sampling["shadows"], key, index_version)
+            self.assertEqual([s["calibration_id"] for s in got], taken, (key, index_version))
 
     def test_ten_percent_step_takes_its_share(self) -> None:
         n = 100_000

@@ -1,7 +1,8 @@
 """Pushed changes (scoregate._stream) against a local stub of GET /v1/events that writes a real text/event-stream:
 events applied once and in order across a connection cut in the middle of a frame (resumed with Last-Event-ID), gaps
 resumed, 404 and 401 handled; the sync and asyncio clients serve a pushed activation at once without polling. Also a
-promotion's arms by assignment key and the promotion reported with the counts."""
+promotion's arms by assignment key and the promotion reported with the counts, and shadow sampling: ``shadows_for``
+names at once what ``shadow()`` reports for (the shared table of fixtures/assignment.json)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import json
 import socket
 import threading
 import unittest
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional
 
 from scoregate import AsyncClient, Client, Gate
 from scoregate._assignment import bucket_of
 from scoregate._stream import GateStream, SseParser, StreamOptions
-from support import CACHE_CONTROL, threshold_body, wait_until
+from support import CACHE_CONTROL, StubServer, error, threshold_body, wait_until
 
 GATE = Gate("e5", "bge", index="docs")
 
@@ -295,6 +297,88 @@ class ShadowTest(unittest.TestCase):
         self.assertEqual((sent[0]["calibration_id"], sent[0]["role"]), ("cal_3", "shadow"))
         self.assertEqual(sent[0]["queries"], [[3, 1]] * len(sampled))
         client.close()
+
+
+class ShadowsForTest(unittest.TestCase):
+    SAMPLING = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "assignment.json").read_text(encoding="utf8"))["shadow_sampling"]
+    SERVED = [
+        {**s, "threshold": 0.6, "expected_drop_rate": 0.3, "guards": {"min_keep": 0, "max_keep": None}, "abstain_below": None, "since_seq": 4}
+        for s in SAMPLING["shadows"]
+    ]
+
+    def stub(self, shadows: List[Dict[str, Any]], release: Optional[threading.Event] = None) -> StubServer:
+        """GET /v1/threshold serves ``shadows`` (after ``release`` is set, if given: at most 5 s later); POST accepts."""
+        stub = StubServer()
+        self.addCleanup(stub.close)
+
+        def handler(method: str, path: str, headers: Dict[str, str], body: Any) -> Any:
+            if method == "POST":
+                return 202, {}, {}
+            if release is not None:
+                release.wait(5)
+            return 200, {"ETag": '"cal_1"', "Cache-Control": CACHE_CONTROL}, {**threshold_body("cal_1"), "rollout": None, "shadows": shadows}
+
+        stub.handler = handler
+        return stub
+
+    def test_names_what_shadow_reports_for_from_the_shared_table(self) -> None:
+        stub = self.stub(self.SERVED)
+        client = Client(stub.url, "t", background=False)
+        self.addCleanup(client.close)
+        client.get_threshold(GATE, None)
+        for key, index_version, taken in self.SAMPLING["cases"]:
+            named = client.shadows_for(GATE, key, index_version=index_version)
+            self.assertEqual([s["calibration_id"] for s in named], taken, (key, index_version))
+            self.assertEqual(client.shadow([{"score": 0.9}, {"score": 0.5}], GATE, key=key, index_version=index_version), taken)
+        named = client.shadows_for(GATE, self.SAMPLING["cases"][1][0])
+        self.assertEqual(named[1], self.SERVED[3])
+        named[1]["sample_rate"] = 0  # a copy: the cache keeps its own
+        self.assertEqual(len(client.shadows_for(GATE, self.SAMPLING["cases"][1][0])), 2)
+        self.assertEqual(len(stub.threshold_requests()), 1)
+
+    def test_sync_cold_cache_answers_none_at_once_and_starts_one_request(self) -> None:
+        release = threading.Event()
+        stub = self.stub([{**self.SERVED[0], "sample_rate": 1}], release)
+        client = Client(stub.url, "t", background=False)
+        self.addCleanup(client.close)
+        # the server holds its answer until released: a call that waited for it would come back with the shadow
+        self.assertEqual(client.shadows_for(GATE, "session-1"), [])
+        self.assertEqual(client.shadows_for(GATE, "session-1"), [])
+        self.assertFalse(release.is_set())
+        release.set()
+        self.assertTrue(wait_until(lambda: len(client.shadows_for(GATE, "session-1")) == 1))
+        self.assertEqual(len(stub.threshold_requests()), 1)
+
+    def test_async_cold_cache_answers_none_at_once_and_starts_one_request(self) -> None:
+        release = threading.Event()
+        stub = self.stub([{**self.SERVED[0], "sample_rate": 1}], release)
+
+        async def main() -> None:
+            client = AsyncClient(stub.url, "t", background=False)
+            try:
+                self.assertEqual(client.shadows_for(GATE, "session-1"), [])
+                self.assertFalse(release.is_set())
+                release.set()
+                for _ in range(300):
+                    if client.shadows_for(GATE, "session-1"):
+                        break
+                    await asyncio.sleep(0.01)
+                self.assertEqual([s["calibration_id"] for s in client.shadows_for(GATE, "session-1")], ["cal_0000000003"])
+            finally:
+                await client.close()
+
+        asyncio.run(main())
+        self.assertEqual(len(stub.threshold_requests()), 1)
+
+    def test_uncalibrated_gate_and_server_without_shadows_answer_none(self) -> None:
+        uncalibrated = StubServer()
+        self.addCleanup(uncalibrated.close)
+        uncalibrated.handler = lambda m, p, h, b: error(404, "uncalibrated")
+        for url in (uncalibrated.url, self.stub([]).url):
+            client = Client(url, "t", background=False)
+            self.addCleanup(client.close)
+            client.get_threshold(GATE, None)
+            self.assertEqual(client.shadows_for(GATE, "session-1"), [])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { GateRef } from "./common";
-import { SSE_RETRY_MS } from "./limits";
+import { SSE_HEARTBEAT_MS, SSE_RETRY_MS } from "./limits";
+import type { SseFrameSpec } from "./route-spec";
 import { ThresholdResponse } from "./serving";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -103,6 +104,20 @@ export type GateHeartbeat = z.infer<typeof GateHeartbeat>;
  */
 export const SSE_EVENT_NAMES = ["gate", "snapshot", "heartbeat"] as const;
 export type SseEventName = (typeof SSE_EVENT_NAMES)[number];
+
+/** The frames of a gate's event stream as the route table states them (the OpenAPI document is made from it). */
+export const SSE_FRAMES = {
+  gate: { description: "one change of the gate", data: GateEvent, id: "the event's seq (resume from it with Last-Event-ID)" },
+  snapshot: {
+    description: "the gate's newest event, sent instead of a replay the server can no longer give: apply it whatever its prev_seq",
+    data: GateEvent,
+    id: "the event's seq",
+  },
+  heartbeat: {
+    description: `sent every ${SSE_HEARTBEAT_MS / 1000} s while nothing else is; it leaves the last event id unchanged`,
+    data: GateHeartbeat,
+  },
+} as const satisfies Record<SseEventName, SseFrameSpec>;
 
 /**
  * The resume point in a query string, for clients that cannot set the Last-Event-ID header (curl, a browser

@@ -40,6 +40,15 @@ export interface ResponseSpec {
   readonly contentType?: string;
   /** Other media types of the same answer besides the schema's JSON, chosen by the request (type -> description). */
   readonly alternatives?: Readonly<Record<string, string>>;
+  /** A `text/event-stream` answer's frames, by SSE event name (the OpenAPI document describes each one). */
+  readonly events?: Readonly<Record<string, SseFrameSpec>>;
+}
+
+/** One kind of Server-Sent Events frame: what it means, the schema of its `data:` JSON, what `id:` holds (absent: none). */
+export interface SseFrameSpec {
+  readonly description: string;
+  readonly data: z.ZodType;
+  readonly id?: string;
 }
 
 export interface RequestBodySpec {

@@ -1,5 +1,5 @@
 /** The serving operations of the route table: a gate's threshold, and its changes pushed as they happen (events.ts). */
-import { EventsQuery, GateEventsQuery } from "./events";
+import { EventsQuery, GateEventsQuery, SSE_FRAMES } from "./events";
 import type { RouteSpec } from "./route-spec";
 import { ThresholdQuery, ThresholdResponse } from "./serving";
 
@@ -35,7 +35,7 @@ export const servingRoutes = {
     summary: "Subscribe to a gate's changes (Server-Sent Events; resume with Last-Event-ID)",
     query: EventsQuery,
     headers: [LAST_EVENT_ID],
-    responses: { 200: { description: EVENT_STREAM, contentType: "text/event-stream" } },
+    responses: { 200: { description: EVENT_STREAM, contentType: "text/event-stream", events: SSE_FRAMES } },
     errors: [400, 404, 429],
   },
   streamGateEvents: {
@@ -46,7 +46,7 @@ export const servingRoutes = {
     summary: "Subscribe to a gate's changes by gate id (Server-Sent Events; resume with Last-Event-ID)",
     query: GateEventsQuery,
     headers: [LAST_EVENT_ID],
-    responses: { 200: { description: EVENT_STREAM, contentType: "text/event-stream" } },
+    responses: { 200: { description: EVENT_STREAM, contentType: "text/event-stream", events: SSE_FRAMES } },
     errors: [400, 404, 429],
   },
 } as const satisfies Record<string, RouteSpec>;

@@ -5,6 +5,7 @@
  */
 // Hand-written rather than a dependency: ~25 lines, synchronous (WebCrypto digests are async and the hot path never
 // awaits), and it must hash UTF-8 bytes: the common npm ports hash `charCodeAt & 0xff` and disagree on non-ASCII keys.
+import type { ServedShadow } from "../../../src/contract/wire-types";
 
 /** Basis points in 100 %: a rollout's `percent_bp` and a bucket share this scale. */
 export const BASIS_POINTS = 10_000;
@@ -55,3 +56,18 @@ export function bucketOf(salt: string, key: string): number {
   encoder ??= new TextEncoder();
   return Math.floor((murmur3(encoder.encode(`${salt}:${key}`)) * BASIS_POINTS) / 2 ** 32);
 }
+
+/**
+ * The shadows whose sample takes `key`: the key's bucket under the shadow's calibration id is below its `sample_rate`
+ * in basis points; with `indexVersion`, only the shadows of that index version. `shadow()` reports for exactly these
+ * and `shadowsFor()` names them, so the two agree by construction (Python: `shadows_taking` in _assignment.py;
+ * fixtures/assignment.json pins both). O(shadows x key length).
+ */
+export const shadowsTaking = <S extends Pick<ServedShadow, "calibration_id" | "index_version" | "sample_rate">>(
+  shadows: readonly S[] | undefined,
+  key: string,
+  indexVersion?: string,
+): S[] =>
+  (shadows ?? []).filter(
+    (s) => (indexVersion ?? s.index_version) === s.index_version && bucketOf(s.calibration_id, key) < s.sample_rate * BASIS_POINTS,
+  );

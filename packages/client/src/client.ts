@@ -14,7 +14,7 @@ import type { ServedGate } from "../../../src/contract/wire-types";
 // The per-query rule, bundled from the pure core: the server counts what a gate does with the very same code, so the
 // client and the server's statistics cannot drift apart (fixtures/guarded-gate.json pins it for the Python client).
 import { decideQuery, isScored, type QueryDecision } from "../../../src/stats/guard-rule";
-import { BASIS_POINTS, bucketOf } from "./assignment";
+import { shadowsTaking } from "./assignment";
 import {
   confirm,
   type Entry,
@@ -46,6 +46,7 @@ import type {
   Observation,
   ObservationStats,
   ScoregateClientOptions,
+  ServedShadow,
   ShadowOptions,
   Snapshot,
   ThresholdResult,
@@ -87,30 +88,8 @@ export class ScoregateClient {
    * the fallback.
    */
   async getThreshold(gate: GateKey, options: GetThresholdOptions): Promise<ThresholdResult> {
-    const key = gateKey(gate);
-    const now = this.#options.now();
-    let entry = this.#entries.get(key);
-    if (entry !== undefined) {
-      // Least recently used order: re-insert on every read.
-      this.#entries.delete(key);
-      this.#entries.set(key, entry);
-    }
-    const k = options.assignmentKey;
-    if (entry !== undefined && isFresh(entry, now)) return servedResult(entry, options.fallback, true, k, this.#authError);
-    if (entry !== undefined && isUsable(entry, now, this.#options.maxStaleMs)) {
-      this.#refreshInBackground(entry, now, options.waitUntil);
-      return servedResult(entry, options.fallback, false, k, this.#authError);
-    }
-    if (entry === undefined) {
-      entry = newEntry(gate, now);
-      this.#entries.set(key, entry);
-      evictOldest(this.#entries, this.#options.maxGates);
-    } else if (entry.value !== undefined && !entry.bootstrapped) {
-      // Past stale-if-error: the value is too old to serve.
-      entry.value = undefined;
-      entry.etag = null;
-    }
-    const started = this.#startRefresh(entry, now);
+    const [entry, fresh, started] = this.#read(gate, options.waitUntil);
+    if (fresh !== undefined) return servedResult(entry, options.fallback, fresh, options.assignmentKey, this.#authError);
     if (started === undefined) return fallbackResult(options.fallback, entry.uncalibrated, this.#authError ?? entry.lastError);
     const settled = await waitAtMost(started, options.timeoutMs ?? this.#options.timeoutMs, options.signal);
     if (!settled) {
@@ -120,7 +99,7 @@ export class ScoregateClient {
       return fallbackResult(options.fallback, false, why);
     }
     if (entry.value !== undefined && !entry.uncalibrated && entry.lastError === undefined && !entry.bootstrapped)
-      return { ...servedResult(entry, options.fallback, true, k, this.#authError), reason: "calibrated" };
+      return { ...servedResult(entry, options.fallback, true, options.assignmentKey, this.#authError), reason: "calibrated" };
     if (entry.uncalibrated && entry.lastError === undefined) return fallbackResult(options.fallback, true, undefined, entry.fetchedAt);
     return fallbackResult(options.fallback, false, this.#authError ?? entry.lastError);
   }
@@ -176,12 +155,9 @@ export class ScoregateClient {
    */
   async shadow<T>(candidates: readonly T[], options: ShadowOptions<T>): Promise<string[]> {
     await this.getThreshold(options.gate, { fallback: null, ...(options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil }) });
-    const shadows = this.#entries.get(gateKey(options.gate))?.value?.shadows ?? [];
     const values = candidates.map(options.score);
     const reported: string[] = [];
-    for (const s of shadows) {
-      if ((options.indexVersion ?? s.index_version) !== s.index_version || bucketOf(s.calibration_id, options.key) >= s.sample_rate * BASIS_POINTS)
-        continue;
+    for (const s of shadowsTaking(this.#entries.get(gateKey(options.gate))?.value?.shadows, options.key, options.indexVersion)) {
       const g = s.guards;
       const o = countsOf(
         s.calibration_id,
@@ -194,6 +170,18 @@ export class ScoregateClient {
       reported.push(s.calibration_id);
     }
     return reported;
+  }
+
+  /**
+   * The gate's shadows whose sample takes `key` (the ones `shadow()` would report this key for), read at once from the
+   * cached threshold answer (copies of the served shadows): ask before querying the new index version, and mirror only
+   * the queries it names. Never waits and never throws: with nothing usable cached it answers none and starts the
+   * request that fills the cache (handed to `waitUntil`), as a stale value starts its revalidation.
+   */
+  shadowsFor(gate: GateKey, key: string, options: Pick<ShadowOptions<unknown>, "indexVersion" | "waitUntil"> = {}): ServedShadow[] {
+    const [entry, fresh, started] = this.#read(gate, options.waitUntil);
+    if (started !== undefined) (options.waitUntil ?? this.#options.waitUntil)?.(started);
+    return fresh === undefined ? [] : shadowsTaking(entry.value?.shadows, key, options.indexVersion).map((s) => ({ ...s }));
   }
 
   /** Queues one query's counts for POST /v1/observations (batched; never throws, never waits). */
@@ -256,6 +244,37 @@ export class ScoregateClient {
   }
 
   // -------------------------------------------------------------------------------------------------------------
+
+  /**
+   * A read of the gate's entry, touched as most recently used: `fresh` true answers `cached`, false `stale` (its
+   * revalidation then runs in the background); undefined: nothing usable, and `started` is the request to wait for
+   * (undefined: none may be sent now).
+   */
+  #read(gate: GateKey, waitUntil: GetThresholdOptions["waitUntil"]): [Entry, boolean | undefined, Promise<void> | undefined] {
+    const key = gateKey(gate);
+    const now = this.#options.now();
+    let entry = this.#entries.get(key);
+    if (entry !== undefined) {
+      // Least recently used order: re-insert on every read.
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+      if (isFresh(entry, now)) return [entry, true, undefined];
+      if (isUsable(entry, now, this.#options.maxStaleMs)) {
+        this.#refreshInBackground(entry, now, waitUntil);
+        return [entry, false, undefined];
+      }
+      if (entry.value !== undefined && !entry.bootstrapped) {
+        // Past stale-if-error: the value is too old to serve.
+        entry.value = undefined;
+        entry.etag = null;
+      }
+    } else {
+      entry = newEntry(gate, now);
+      this.#entries.set(key, entry);
+      evictOldest(this.#entries, this.#options.maxGates);
+    }
+    return [entry, undefined, this.#startRefresh(entry, now)];
+  }
 
   #refreshInBackground(entry: Entry, now: number, waitUntil: GetThresholdOptions["waitUntil"]): void {
     const promise = this.#startRefresh(entry, now);

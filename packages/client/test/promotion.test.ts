@@ -1,11 +1,13 @@
 // A gate during a guarded promotion and with shadows: getThreshold()/gate() serve each key its arm (the bucket of
 // src/assignment.ts under the rollout's salt) and report the promotion, step and arm; shadow() samples mirrored
-// queries by key and reports them with role "shadow"; a body with a broken rollout or shadow is refused as a whole.
+// queries by key and reports them with role "shadow", and shadowsFor() names the same shadows at once from the cache
+// (fixtures/assignment.json's sampling table); a body with a broken rollout or shadow is refused as a whole.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { ThresholdResponse } from "../../../src/contract/wire-types";
 import { ScoregateClient } from "../src";
 import { bucketOf } from "../src/assignment";
-import { fakeServer, ok, thresholdBody } from "./fake-server";
+import { error, fakeServer, ok, thresholdBody } from "./fake-server";
 
 const GATE = { index: "docs", embedding: "e5", reranker: "bge" };
 const candidate = {
@@ -108,5 +110,58 @@ describe("shadow()", () => {
   it("refuses a body with a shadow lacking its sample rate", async () => {
     const { client } = setup({ shadows: [{ ...shadow, sample_rate: null }] });
     expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ reason: "fallback", error: { code: "bad_response" } });
+  });
+});
+
+describe("shadowsFor()", () => {
+  const sampling = (
+    JSON.parse(readFileSync(new URL("../../../fixtures/assignment.json", import.meta.url), "utf8")) as {
+      shadow_sampling: {
+        shadows: { calibration_id: string; index_version: string; sample_rate: number }[];
+        cases: [key: string, indexVersion: string | null, taken: string[]][];
+      };
+    }
+  ).shadow_sampling;
+  const shadows = sampling.shadows.map((s) => ({ ...candidate, ...s, since_seq: 4 }));
+  const ids = (list: { calibration_id: string }[]) => list.map((s) => s.calibration_id);
+
+  it("names at once, from the cached answer, exactly the shadows shadow() reports for (the shared sampling table)", async () => {
+    const { client, server } = setup({ shadows });
+    await client.getThreshold(GATE, { fallback: null });
+    expect(sampling.cases.length).toBe(400);
+    for (const [key, indexVersion, taken] of sampling.cases) {
+      const options = indexVersion === null ? {} : { indexVersion };
+      const named = client.shadowsFor(GATE, key, options);
+      expect(ids(named), key).toEqual(taken);
+      expect(await client.shadow([0.9, 0.5], { gate: GATE, score: (s) => s, key, ...options }), key).toEqual(taken);
+    }
+    const named = client.shadowsFor(GATE, sampling.cases[1]![0]);
+    expect(named[1]).toEqual(shadows[3]);
+    named[1]!.sample_rate = 0; // a copy: the cache keeps its own
+    expect(client.shadowsFor(GATE, sampling.cases[1]![0])).toHaveLength(2);
+    expect(server.thresholdRequests()).toHaveLength(1);
+  });
+
+  it("never waits on a cold cache: answers none and starts one request (handed to waitUntil), then answers from it", async () => {
+    const { client, server } = setup({ shadows: [{ ...shadow, sample_rate: 1 }] });
+    const pending: Promise<unknown>[] = [];
+    const waitUntil = (p: Promise<unknown>) => void pending.push(p);
+    expect(client.shadowsFor(GATE, "session-1", { waitUntil })).toEqual([]);
+    expect(client.shadowsFor(GATE, "session-1", { waitUntil })).toEqual([]);
+    expect(server.thresholdRequests()).toHaveLength(1);
+    expect(pending).toHaveLength(2);
+    await Promise.all(pending);
+    expect(ids(client.shadowsFor(GATE, "session-1"))).toEqual(["cal_0000000003"]);
+    expect(server.thresholdRequests()).toHaveLength(1);
+  });
+
+  it("answers none for an uncalibrated gate, a failing server and a server without shadows, without throwing", async () => {
+    const uncalibrated = fakeServer(() => error(404, "uncalibrated"));
+    const failing = fakeServer(() => "network-error");
+    for (const server of [uncalibrated, failing, setup({}).server]) {
+      const client = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } });
+      await client.getThreshold(GATE, { fallback: null });
+      expect(client.shadowsFor(GATE, "session-1")).toEqual([]);
+    }
   });
 });

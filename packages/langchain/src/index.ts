@@ -3,7 +3,8 @@
  * it after a reranker (for example in a DocumentCompressorPipeline inside a ContextualCompressionRetriever): it reads
  * the score the reranker wrote to `metadata.relevanceScore` (configurable), applies the gate through @scoregate/client's
  * `gate()` (`score >= threshold` within the calibration's guards, nothing when the query abstains) and reports the
- * query's counts.
+ * query's counts. With the `shadow` option it sits on a retriever of the new index version instead (shadow evaluation):
+ * it reports the mirrored query for the gate's shadow calibrations through `shadow()` and returns the documents unchanged.
  */
 import type { Callbacks } from "@langchain/core/callbacks/manager";
 import type { DocumentInterface } from "@langchain/core/documents";
@@ -40,11 +41,32 @@ export interface ScoregateCompressorOptions {
   onResult?: (result: GateResult<DocumentInterface>, query: string) => void;
 }
 
+/**
+ * A compressor on the MIRRORED retriever (the new index version's, queried for the queries `client.shadowsFor()` named):
+ * it reports each query's documents for the gate's shadow calibrations whose sample takes the key (`client.shadow()`,
+ * `role: "shadow"`) and returns the documents unchanged. Nothing is gated or reported as production.
+ */
+export interface ScoregateShadowCompressorOptions {
+  client: ScoregateClient;
+  /** The production gate, as the production compressor names it (its shadows are the candidates). */
+  gate: GateKey;
+  /** Metadata key of the reranker score (default `relevanceScore`). */
+  scoreKey?: string;
+  shadow: {
+    /** The query's stable key, the one `shadowsFor()` was asked with; undefined: the query is not reported. */
+    key: (query: string) => string | undefined;
+    /** The index version the mirrored retriever searches: only its shadows are reported (default: every shadow). */
+    indexVersion?: string;
+  };
+  /** Called with the shadow calibrations the query was reported for (none: not sampled, or no key), for logging. */
+  onShadow?: (calibrationIds: string[], query: string) => void;
+}
+
 export class ScoregateCompressor extends BaseDocumentCompressor {
-  readonly #o: ScoregateCompressorOptions;
+  readonly #o: ScoregateCompressorOptions | ScoregateShadowCompressorOptions;
   readonly #scoreKey: string;
 
-  constructor(options: ScoregateCompressorOptions) {
+  constructor(options: ScoregateCompressorOptions | ScoregateShadowCompressorOptions) {
     super();
     this.#o = options;
     this.#scoreKey = options.scoreKey ?? "relevanceScore";
@@ -53,18 +75,28 @@ export class ScoregateCompressor extends BaseDocumentCompressor {
 
   /**
    * Keeps the documents the gate keeps (scored at or above the threshold, at least the top `minKeep`, at most
-   * `maxKeep`), in their order; none when the query abstains. Never throws for scoregate's sake.
+   * `maxKeep`), in their order; none when the query abstains. With `shadow`: every document, unchanged, after
+   * reporting the mirrored query. Never throws for scoregate's sake.
    */
   async compressDocuments(documents: DocumentInterface[], query: string, _callbacks?: Callbacks): Promise<DocumentInterface[]> {
     const key = this.#scoreKey;
     const o = this.#o;
+    const score = (d: DocumentInterface) => {
+      const s = d.metadata?.[key];
+      return typeof s === "number" ? s : undefined;
+    };
+    if ("shadow" in o) {
+      const k = o.shadow.key(query);
+      const v = o.shadow.indexVersion;
+      const ids =
+        k === undefined ? [] : await o.client.shadow(documents, { gate: o.gate, score, key: k, ...(v === undefined ? {} : { indexVersion: v }) });
+      o.onShadow?.(ids, query);
+      return documents;
+    }
     const result = await o.client.gate(documents, {
       gate: o.gate,
       fallback: o.fallback,
-      score: (d) => {
-        const s = d.metadata?.[key];
-        return typeof s === "number" ? s : undefined;
-      },
+      score,
       ...(o.unscored === undefined ? {} : { unscored: o.unscored }),
       ...(o.report === undefined ? {} : { report: o.report }),
       ...(o.reportScores === undefined ? {} : { reportScores: o.reportScores }),

@@ -153,3 +153,45 @@ describe("ScoregateCompressor during a promotion", () => {
     expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000002", promotion: { arm: "candidate" } });
   });
 });
+
+describe("ScoregateCompressor with shadow (on the mirrored retriever)", () => {
+  it("reports the mirrored query for the shadows of its index version and returns the documents unchanged", async () => {
+    const shadowOf = (calibration_id: string, index_version: string) => ({
+      calibration_id,
+      index_version,
+      threshold: 0.6,
+      expected_drop_rate: 0.3,
+      guards: { min_keep: 0, max_keep: null },
+      abstain_below: null,
+      sample_rate: 1,
+      since_seq: 3,
+    });
+    const body = thresholdBody("cal_0000000001", 0.5, { shadows: [shadowOf("cal_0000000002", "v2"), shadowOf("cal_0000000003", "v3")] });
+    const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(body)));
+    const c = client(server);
+    const seen: [string[], string][] = [];
+    const keys: Record<string, string> = { "what is a score gate?": "session-1" };
+    const mirrored = docs([0.9, 0.5, 0.7]);
+    const retriever = new ContextualCompressionRetriever({
+      baseCompressor: new ScoregateCompressor({
+        client: c,
+        gate,
+        shadow: { key: (q) => keys[q], indexVersion: "v2" },
+        onShadow: (ids, q) => seen.push([ids, q]),
+      }),
+      baseRetriever: new FakeRetriever({ output: mirrored }),
+    });
+    const out = await retriever.invoke("what is a score gate?");
+    expect(out.map((d) => [d.pageContent, d.metadata])).toEqual(mirrored.map((d) => [d.pageContent, d.metadata]));
+    // a query without a key is not reported, and still gets every document
+    expect(await retriever.invoke("unkeyed")).toHaveLength(3);
+    expect(seen).toEqual([
+      [["cal_0000000002"], "what is a score gate?"],
+      [[], "unkeyed"],
+    ]);
+    await c.flush();
+    const batches = server.observationRequests().map((r) => r.body);
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toMatchObject({ calibration_id: "cal_0000000002", role: "shadow", queries: [[3, 1]] });
+  });
+});

@@ -1,7 +1,9 @@
 /**
  * @scoregate/llamaindex: a LlamaIndex.TS node postprocessor that applies a scoregate gate to `NodeWithScore.score`
  * (where rerankers put their score) through @scoregate/client's `gate()`: the threshold within the calibration's
- * guards, and no nodes at all when the query abstains. Put it after the reranker in a query engine's `nodePostprocessors`. Only type
+ * guards, and no nodes at all when the query abstains. Put it after the reranker in a query engine's `nodePostprocessors`. With
+ * the `shadow` option it sits in the query engine of the new index version instead (shadow evaluation): it reports the
+ * mirrored query for the gate's shadow calibrations through `shadow()` and returns the nodes unchanged. Only type
  * imports from LlamaIndex: the package adds nothing to an application's LlamaIndex install.
  */
 import type { MessageContent } from "@llamaindex/core/llms";
@@ -37,25 +39,54 @@ export interface ScoregatePostprocessorOptions {
   onResult?: (result: GateResult<NodeWithScore>, query: MessageContent | undefined) => void;
 }
 
-export class ScoregatePostprocessor implements BaseNodePostprocessor {
-  readonly #o: ScoregatePostprocessorOptions;
+/**
+ * A postprocessor in the MIRRORED query engine (the new index version's, queried for the queries
+ * `client.shadowsFor()` named): it reports each query's nodes for the gate's shadow calibrations whose sample takes the
+ * key (`client.shadow()`, `role: "shadow"`) and returns the nodes unchanged. Nothing is gated or reported as production.
+ */
+export interface ScoregateShadowPostprocessorOptions {
+  client: ScoregateClient;
+  /** The production gate, as the production postprocessor names it (its shadows are the candidates). */
+  gate: GateKey;
+  shadow: {
+    /** The query's stable key, the one `shadowsFor()` was asked with; undefined: the query is not reported. */
+    key: (query: MessageContent | undefined) => string | undefined;
+    /** The index version the mirrored engine searches: only its shadows are reported (default: every shadow). */
+    indexVersion?: string;
+  };
+  /** Called with the shadow calibrations the query was reported for (none: not sampled, or no key), for logging. */
+  onShadow?: (calibrationIds: string[], query: MessageContent | undefined) => void;
+}
 
-  constructor(options: ScoregatePostprocessorOptions) {
+export class ScoregatePostprocessor implements BaseNodePostprocessor {
+  readonly #o: ScoregatePostprocessorOptions | ScoregateShadowPostprocessorOptions;
+
+  constructor(options: ScoregatePostprocessorOptions | ScoregateShadowPostprocessorOptions) {
     this.#o = options;
     options.client.addUserAgentProduct(`scoregate-llamaindex/${version}`);
   }
 
   /**
    * Keeps the nodes the gate keeps (scored at or above the threshold, at least the top `minKeep`, at most `maxKeep`),
-   * in their order; none when the query abstains. Never throws for scoregate's sake.
+   * in their order; none when the query abstains. With `shadow`: every node, unchanged, after reporting the mirrored
+   * query. Never throws for scoregate's sake.
    */
   async postprocessNodes(nodes: NodeWithScore[], query?: MessageContent): Promise<NodeWithScore[]> {
     const o = this.#o;
+    // `typeof`, not truthiness: a score of exactly 0 must be compared, not treated as missing.
+    const score = (n: NodeWithScore) => (typeof n.score === "number" ? n.score : undefined);
+    if ("shadow" in o) {
+      const key = o.shadow.key(query);
+      const v = o.shadow.indexVersion;
+      const ids =
+        key === undefined ? [] : await o.client.shadow(nodes, { gate: o.gate, score, key, ...(v === undefined ? {} : { indexVersion: v }) });
+      o.onShadow?.(ids, query);
+      return nodes;
+    }
     const result = await o.client.gate(nodes, {
       gate: o.gate,
       fallback: o.fallback,
-      // `typeof`, not truthiness: a score of exactly 0 must be compared, not treated as missing.
-      score: (n) => (typeof n.score === "number" ? n.score : undefined),
+      score,
       ...(o.unscored === undefined ? {} : { unscored: o.unscored }),
       ...(o.report === undefined ? {} : { report: o.report }),
       ...(o.reportScores === undefined ? {} : { reportScores: o.reportScores }),

@@ -138,3 +138,45 @@ describe("ScoregatePostprocessor during a promotion", () => {
     expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000002", promotion: { arm: "candidate" } });
   });
 });
+
+describe("ScoregatePostprocessor with shadow (in the mirrored query engine)", () => {
+  it("reports the mirrored query for the shadows of its index version and returns the nodes unchanged", async () => {
+    const shadowOf = (calibration_id: string, index_version: string) => ({
+      calibration_id,
+      index_version,
+      threshold: 0.6,
+      expected_drop_rate: 0.3,
+      guards: { min_keep: 0, max_keep: null },
+      abstain_below: null,
+      sample_rate: 1,
+      since_seq: 3,
+    });
+    const body = thresholdBody("cal_0000000001", 0.5, { shadows: [shadowOf("cal_0000000002", "v2"), shadowOf("cal_0000000003", "v3")] });
+    const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(body)));
+    const c = client(server);
+    const seen: [string[], unknown][] = [];
+    const post = new ScoregatePostprocessor({
+      client: c,
+      gate,
+      shadow: { key: (q) => (q === "what is a score gate?" ? "session-1" : undefined), indexVersion: "v2" },
+      onShadow: (ids, q) => seen.push([ids, q]),
+    });
+    const response = await engine([0.9, 0.5, 0.7], post).query({ query: "what is a score gate?" });
+    expect(response.sourceNodes!.map((n) => [n.node.id_, n.score])).toEqual([
+      ["n0", 0.9],
+      ["n1", 0.5],
+      ["n2", 0.7],
+    ]);
+    // a query without a key is not reported, and still gets every node
+    const nodes = await new StubRetriever([0.1, 0.2]).retrieve("q");
+    expect(await post.postprocessNodes(nodes, "unkeyed")).toEqual(nodes);
+    expect(seen).toEqual([
+      [["cal_0000000002"], "what is a score gate?"],
+      [[], "unkeyed"],
+    ]);
+    await c.flush();
+    const batches = server.observationRequests().map((r) => r.body);
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toMatchObject({ calibration_id: "cal_0000000002", role: "shadow", queries: [[3, 1]] });
+  });
+});
