@@ -28,8 +28,8 @@ import { sortedCopy } from "../src/stats/order-statistics";
 import { flattenQueries, perQueryStats } from "../src/stats/per-query";
 import { zCdf, zInv } from "../src/stats/special";
 import { createRng, deriveSeed } from "../test/support/prng";
-import { clusteredQuery } from "../test/support/score-models";
 import { exactShiftedProbability } from "../test/support/rebuild-level-exact";
+import { clusteredQuery } from "../test/support/score-models";
 import { clopperPearson, machineLine, numberOption, stringOption, writeReport } from "./lib/report";
 
 const RUNS = numberOption("runs", 10_000);
@@ -144,7 +144,9 @@ function exactTable(): string[] {
     for (const move of [TOL, -TOL]) {
       const at = (df1: number, df2: number): string =>
         `${(100 * exactShiftedProbability({ n1: q1 * M, n2: q2 * M, target: 0.3, tolerance: TOL, move, df1, df2, alphaShift: 0.001 })).toFixed(3)} %`;
-      out.push(`| ${q1.toLocaleString("en-US")} against ${q2.toLocaleString("en-US")} | ${move > 0 ? "+" : "-"}2 points | ${at(q1 - 1, q2 - 1)} | ${at(q1 / 3, q2 / 3)} | ${at(Infinity, Infinity)} |`);
+      out.push(
+        `| ${q1.toLocaleString("en-US")} against ${q2.toLocaleString("en-US")} | ${move > 0 ? "+" : "-"}2 points | ${at(q1 - 1, q2 - 1)} | ${at(q1 / 3, q2 / 3)} | ${at(Infinity, Infinity)} |`,
+      );
     }
   }
   return out;

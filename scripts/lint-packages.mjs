@@ -44,7 +44,12 @@ for (const p of publishedPackages()) {
 }
 const cache = mkdtempSync(join(tmpdir(), "scoregate-publish-cache-"));
 try {
-  const out = check("npm publish --dry-run --workspaces", "npm", ["publish", "--dry-run", "--workspaces", "--offline", "--cache", cache, "--loglevel=error"], ROOT);
+  const out = check(
+    "npm publish --dry-run --workspaces",
+    "npm",
+    ["publish", "--dry-run", "--workspaces", "--offline", "--cache", cache, "--loglevel=error"],
+    ROOT,
+  );
   for (const p of publishedPackages()) {
     if (!out.includes(`+ ${p.name}@${p.version}`)) {
       console.log(`FAIL  npm publish --dry-run did not list ${p.name}@${p.version}\n${out}`);
