@@ -13,6 +13,12 @@
  *   npx esbuild bench/rebuild-levels.ts --bundle --platform=node --format=esm --packages=external --log-level=warning \
  *     --outfile=node_modules/.cache/scoregate-bench/rebuild-levels.mjs && npx node node_modules/.cache/scoregate-bench/rebuild-levels.mjs
  * Options: --runs N (level rows, default 10000), --power-runs N (default 1000), --out PATH (default bench/results/rebuild-levels.md).
+ *
+ * The report starts with the exact levels for independent scores (test/support/rebuild-level-exact.ts: no simulation,
+ * so 0.1 % is resolved exactly) at unbalanced sizes, with Student's t on the largest df Satterthwaite can give each side
+ * (Q - 1: the least conservative), and on Q / 3 (about what it gives independent queries of 20 at target 0.3: the
+ * binomial's kurtosis near 3), against normal quantiles. `--exact-only` writes that table alone (a second), to
+ * bench/results/rebuild-levels-exact.md unless --out says otherwise.
  */
 import { fitCalibration } from "../src/calibrations/fit";
 import { rebuildShift } from "../src/calibrations/rebuild-shift";
@@ -22,12 +28,14 @@ import { sortedCopy } from "../src/stats/order-statistics";
 import { flattenQueries, perQueryStats } from "../src/stats/per-query";
 import { zCdf, zInv } from "../src/stats/special";
 import { createRng, deriveSeed } from "../test/support/prng";
+import { exactShiftedProbability } from "../test/support/rebuild-level-exact";
 import { clusteredQuery } from "../test/support/score-models";
 import { clopperPearson, machineLine, numberOption, stringOption, writeReport } from "./lib/report";
 
 const RUNS = numberOption("runs", 10_000);
 const POWER_RUNS = numberOption("power-runs", 1000);
-const OUT = stringOption("out", "bench/results/rebuild-levels.md");
+const EXACT_ONLY = process.argv.includes("--exact-only");
+const OUT = stringOption("out", EXACT_ONLY ? "bench/results/rebuild-levels-exact.md" : "bench/results/rebuild-levels.md");
 const TOL = 0.02;
 const M = 20;
 
@@ -114,13 +122,54 @@ function runRow(row: Row, scenario: number): { ours: number; before: number } {
   return { ours, before };
 }
 
+/** Exact P(shifted) at the edge for independent scores, queries of M: previous and new queries, and the move. */
+const EXACT: readonly (readonly [number, number])[] = [
+  [50, 50],
+  [50, 200],
+  [50, 2000],
+  [50, 10_000],
+  [100, 2000],
+  [200, 2000],
+  [500, 2000],
+];
+
+function exactTable(): string[] {
+  const out = [
+    `Exact, independent scores (${M} a query, design effect 1), target 0.3, tolerance 2 points, level 0.1 %: P(shifted) with the true rate moved by exactly the tolerance (\`test/support/rebuild-level-exact.ts\`).`,
+    "",
+    "| previous against new queries | move | ours: t, df Q - 1 a side (the largest) | ours: t, df Q / 3 a side (typical here) | before: normal quantiles |",
+    "| --- | --- | --- | --- | --- |",
+  ];
+  for (const [q1, q2] of EXACT) {
+    for (const move of [TOL, -TOL]) {
+      const at = (df1: number, df2: number): string =>
+        `${(100 * exactShiftedProbability({ n1: q1 * M, n2: q2 * M, target: 0.3, tolerance: TOL, move, df1, df2, alphaShift: 0.001 })).toFixed(3)} %`;
+      out.push(
+        `| ${q1.toLocaleString("en-US")} against ${q2.toLocaleString("en-US")} | ${move > 0 ? "+" : "-"}2 points | ${at(q1 - 1, q2 - 1)} | ${at(q1 / 3, q2 / 3)} | ${at(Infinity, Infinity)} |`,
+      );
+    }
+  }
+  return out;
+}
+
 const lines: string[] = [];
 const t0 = Date.now();
+if (EXACT_ONLY) {
+  lines.push("# Rebuild decision levels: exact, unbalanced sides", "");
+  lines.push("Command: `npm run bench:rebuild-levels -- --exact-only`", "", `Machine: ${machineLine()}.`, "", ...exactTable());
+  lines.push("", `Run time ${((Date.now() - t0) / 1000).toFixed(1)} s.`);
+  writeReport(OUT, lines);
+  process.exit(0);
+}
 lines.push("# Rebuild decision levels: flat uploads and unbalanced sides", "");
 lines.push(
   `Command: \`npx esbuild bench/rebuild-levels.ts ... && npx node node_modules/.cache/scoregate-bench/rebuild-levels.mjs --runs ${RUNS} --power-runs ${POWER_RUNS}\``,
   "",
   `Machine: ${machineLine()}. Target 0.3, 20 candidates a query, tolerance 2 points; seeds deriveSeed(700 + row, run), power rows deriveSeed(760 + row, run).`,
+  "",
+  ...exactTable(),
+  "",
+  "Simulated, clustered scores:",
   "",
   "| scenario | the error counted | level | ours | before (design effect 1 for flat sides, normal quantiles) |",
   "| --- | --- | --- | --- | --- |",

@@ -5,11 +5,15 @@
  * - are-the-types-wrong (attw --pack, profile esm-only): the declarations resolve like the JavaScript for node16 and
  *   bundler consumers (packages without declarations, the CLI, are skipped). The packages are ESM only: CommonJS
  *   consumers on Node 20.19+ load them with require() (require of ESM), which scripts/consumer-test.mjs checks;
- * - size-limit (.size-limit.json): the client core, minified and gzipped, under its budget.
+ * - size-limit (.size-limit.json): the client core, minified and gzipped, under its budget;
+ * - `npm publish --dry-run` of every workspace package, the release procedure's check (docs/releasing.md), with
+ *   `--offline` and a throwaway cache under the system temp dir: it packs and validates each manifest without the
+ *   registry or a login, and without touching the user's npm cache. One npm process for all packages (about 3 s).
  * Prints one line per check and exits 1 if any failed, after printing that tool's report.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { publishedPackages, ROOT } from "./lib/packages.mjs";
 
@@ -37,6 +41,23 @@ for (const p of publishedPackages()) {
   }
   check(`publint ${p.name}`, bin("publint"), ["run", "--strict", "."], p.dir);
   if (p.hasTypes) check(`attw ${p.name}`, bin("attw"), ["--pack", ".", "--profile", "esm-only", "--format", "table-flipped"], p.dir);
+}
+const cache = mkdtempSync(join(tmpdir(), "scoregate-publish-cache-"));
+try {
+  const out = check(
+    "npm publish --dry-run --workspaces",
+    "npm",
+    ["publish", "--dry-run", "--workspaces", "--offline", "--cache", cache, "--loglevel=error"],
+    ROOT,
+  );
+  for (const p of publishedPackages()) {
+    if (!out.includes(`+ ${p.name}@${p.version}`)) {
+      console.log(`FAIL  npm publish --dry-run did not list ${p.name}@${p.version}\n${out}`);
+      failures.push(`publish dry-run ${p.name}`);
+    }
+  }
+} finally {
+  rmSync(cache, { recursive: true, force: true });
 }
 const size = check("size-limit (.size-limit.json)", bin("size-limit"), [], ROOT);
 const measured = /Size:\s+(.+)$/mu.exec(size)?.[1];

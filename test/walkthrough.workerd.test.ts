@@ -1,6 +1,7 @@
 // The README walk-through, step by step, with the same request bodies (fixtures/walkthrough), and what README.md says
 // about each step checked against what the Worker answers: the responses, the rollback and the gate page after it.
 import { describe, expect, it } from "vitest";
+import messy from "../fixtures/golden/messy.json";
 import v1 from "../fixtures/walkthrough/v1.json";
 import v2 from "../fixtures/walkthrough/v2.json";
 import readme from "../README.md?raw";
@@ -9,6 +10,9 @@ import { call, callJson, qs, TOKENS } from "./support/worker";
 
 /** README.md with its line breaks and indentation folded to single spaces, as prose and wrapped JSON are compared. */
 const README = readme.replace(/\s+/gu, " ");
+
+/** The rebuild decision scipy computes from the same two uploads. */
+const WALKTHROUGH_SHIFT = messy.decideChangeT.find((c) => c.name.startsWith("README walk-through"))!;
 
 const gate = { index: v1.index, embedding: v1.embedding, reranker: v1.reranker };
 
@@ -76,8 +80,12 @@ describe("README walk-through: carry 0.4 across an index rebuild", () => {
     expect(s2.psi).toMatchObject({ bins: 10, threshold: 0.1, exceeds: true });
     expect(s2.psi.value).toBeCloseTo(0.9186, 4);
     // Student's t on the Welch-Satterthwaite df of both sides' query totals: a hair wider than the normal 34.40..39.60.
+    // scipy computes the same interval from the same uploads (fixtures/golden/messy-generate.py, walkthrough_case).
     expect(s2.change_interval_95[0]).toBeCloseTo(0.3438363077, 10);
     expect(s2.change_interval_95[1]).toBeCloseTo(0.3961636923, 10);
+    expect(s2.change_interval_95[0]).toBeCloseTo(WALKTHROUGH_SHIFT.interval95[0]!, 10);
+    expect(s2.change_interval_95[1]).toBeCloseTo(WALKTHROUGH_SHIFT.interval95[1]!, 10);
+    expect(s2.degrees_of_freedom!).toBeCloseTo(WALKTHROUGH_SHIFT.degreesOfFreedom!, 8);
     expect(s2.design_effect_source).toBe("both");
     expect(s2.more_data_factor).toBeNull();
     expect(s2.reason).toBe(

@@ -89,10 +89,14 @@ export async function runConsumerWorker(contents, vars, stateDir) {
 
 /**
  * What is wrong with the `npm install` lines of `files`: a package this test does not install, an adapter without its
- * framework peer on the same line, a published package with no line.
+ * framework peer on the same line, a published package with no line. A tarball path counts as its package when its
+ * file name is the one `npm pack` writes for the package's current version (`scoregate-client-0.1.0.tgz`), so the
+ * pack-and-install lines cannot go stale at a version bump.
  */
 export function installLineProblems(packages, files) {
   const packed = new Set(packages.map((p) => p.name));
+  const tarballs = new Map(packages.map((p) => [`${p.name.replace(/^@/u, "").replace("/", "-")}-${p.version}.tgz`, p.name]));
+  const asPackage = (t) => (t.endsWith(".tgz") ? (tarballs.get(t.split("/").pop()) ?? t) : t);
   const peers = new Map(packages.map((p) => [p.name, Object.keys(p.manifest.peerDependencies ?? {})]));
   const frameworks = new Set([...peers.values()].flat());
   const problems = [];
@@ -103,7 +107,8 @@ export function installLineProblems(packages, files) {
       const names = line
         .split(/\s+/u)
         .slice(2)
-        .filter((t) => t !== "" && !t.startsWith("-"));
+        .filter((t) => t !== "" && !t.startsWith("-"))
+        .map(asPackage);
       for (const n of names) {
         named.add(n);
         if (!packed.has(n) && !frameworks.has(n)) problems.push(`${file}: "${line.trim()}" installs ${n}, which this test does not`);

@@ -204,7 +204,8 @@ describe("empty-context test conditioned on candidates per query", () => {
 
 // ----------------------------------------------------------------------------------------------------------------
 // Sizes coupled to scores: low-scoring queries bring fewer candidates (a first-stage similarity cutoff). Calibration
-// and production are the same population, so nothing drifted. The full simulation is bench/null-alarms.ts.
+// and production are the same population, so nothing drifted. The full simulation is bench/coupled-sizes.ts
+// (docs/benchmarks.md, section 17).
 // ----------------------------------------------------------------------------------------------------------------
 
 describe("empty-context strata when a query's candidate count depends on how well it scores", () => {

@@ -3,7 +3,7 @@ import golden from "../../fixtures/golden/messy.json" with { type: "json" };
 import { jeffreysUpperBound } from "../../src/stats/binomial-bound";
 import type { CalibrationExpectation } from "../../src/stats/calibration-expectation";
 import { atEffectiveSize, dropRateLaw, lawAtMean, marginOf } from "../../src/stats/calibration-margin";
-import { decideChange } from "../../src/stats/change-decision";
+import { decideChange, welchDf } from "../../src/stats/change-decision";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 import { evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
 import { newDetector } from "../../src/stats/e-detector";
@@ -15,8 +15,11 @@ import { sortedCopy } from "../../src/stats/order-statistics";
 import { satterthwaiteDf, smallSampleFactor } from "../../src/stats/satterthwaite";
 import { binomCdf, tInv } from "../../src/stats/special";
 import { tieAwareDropRate } from "../../src/stats/tie-aware";
+import { exactShiftedProbability } from "../support/rebuild-level-exact";
 
 const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(1e-300, Math.abs(b));
+/** The golden JSON writes an infinite df as null (JSON has no Infinity). */
+const df = (x: number | null): number => (x === null ? Number.POSITIVE_INFINITY : x);
 
 describe("tieAwareDropRate against numpy (quantized, graded, saturated, continuous and constant scores)", () => {
   for (const c of golden.tieAware) {
@@ -82,6 +85,47 @@ describe("decideChange against the python reference", () => {
     expect(Math.abs(d.interval95[1] - c.interval95[1]!)).toBeLessThan(1e-12);
     if (c.moreDataFactor === null) expect(d.moreDataFactor).toBeNull();
     else expect(rel(d.moreDataFactor!, c.moreDataFactor)).toBeLessThan(1e-9);
+  });
+
+  it.each(golden.decideChangeT)("with each side's df (Student t on the Welch-Satterthwaite df): $name", (c) => {
+    const d = decideChange(c.p1, c.n1, c.p2, c.n2, c.tolerance, 0.001, 0.05, df(c.df1), df(c.df2));
+    expect(d.decision).toBe(c.decision);
+    expect(rel(d.degreesOfFreedom, c.degreesOfFreedom)).toBeLessThan(1e-12);
+    expect(rel(d.standardError, c.standardError)).toBeLessThan(1e-12);
+    expect(Math.abs(d.interval95[0] - c.interval95[0]!)).toBeLessThan(1e-12);
+    expect(Math.abs(d.interval95[1] - c.interval95[1]!)).toBeLessThan(1e-12);
+    if (c.moreDataFactor === null) expect(d.moreDataFactor).toBeNull();
+    else expect(rel(d.moreDataFactor!, c.moreDataFactor)).toBeLessThan(1e-9);
+  });
+
+  it.each(golden.welchDf)("welchDf(v=$v1, $v2; df=$df1, $df2) = $df", (c) => {
+    expect(welchDf(c.v1, df(c.df1), c.v2, df(c.df2))).toBeCloseTo(df(c.df), 12);
+    if (c.df !== null) expect(rel(welchDf(c.v1, df(c.df1), c.v2, df(c.df2)), c.df)).toBeLessThan(1e-13);
+  });
+
+  it("welchDf refuses negative variances and df below 1; normal quantiles when both df are infinite", () => {
+    expect(() => welchDf(-1e-4, 5, 1e-4, 5)).toThrow(RangeError);
+    expect(() => welchDf(1e-4, 0.5, 1e-4, 5)).toThrow(RangeError);
+    expect(() => welchDf(1e-4, Number.NaN, 1e-4, 5)).toThrow(RangeError);
+    const normal = decideChange(0.3, 476, 0.39, 19_048, 0.02, 0.001, 0.05);
+    expect(normal.degreesOfFreedom).toBe(Number.POSITIVE_INFINITY);
+    expect(normal.decision).toBe("shifted");
+  });
+
+  it("keeps the shifted level (0.1 %) at the tolerance's edge for 50 previous queries against 2,000 new (exact)", () => {
+    // Independent scores, 20 a query: 1,000 previous scores against 40,000 new, the true rate moved by exactly +-2
+    // points. The df are the largest Satterthwaite can give 50 and 2,000 queries (Q - 1): a larger df means a smaller t
+    // quantile, so this bounds the level over every df the server computes for them. Normal quantiles (before) break it.
+    const at = (move: number, df1: number, df2: number): number =>
+      exactShiftedProbability({ n1: 1000, n2: 40_000, target: 0.3, tolerance: 0.02, move, df1, df2, alphaShift: 0.001 });
+    const up = at(0.02, 49, 1999);
+    const down = at(-0.02, 49, 1999);
+    const before = at(0.02, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+    expect(up).toBeLessThanOrEqual(0.001);
+    expect(down).toBeLessThanOrEqual(0.001);
+    expect(before).toBeGreaterThan(0.001);
+    // Inside the tolerance it is smaller still.
+    expect(at(0.01, 49, 1999)).toBeLessThan(up);
   });
 
   it("never calls a sample with zero variance equivalent: the Agresti-Caffo se is positive", () => {
