@@ -10,6 +10,7 @@ import { gateIdOf, newId } from "../platform/ids";
 import { type Guards, hasGuards } from "../stats/guarded-gate";
 import { sortedCopy } from "../stats/order-statistics";
 import { resolveAbstention } from "./abstention";
+import { monitoredStrataWarnings } from "./monitored-strata";
 import { activationEventBody, commitActivation } from "./activation";
 import { activationOutcome } from "./auto-activation";
 import { type ResolvedTarget, resolveTarget } from "./carry";
@@ -151,7 +152,7 @@ export async function calibrate(
 
   const now = deps.now();
   const createdAt = now.toISOString();
-  const warnings = [...fitted.warnings];
+  const warnings = [...fitted.warnings, ...monitoredStrataWarnings(fitted.fields, abstention)];
   const labels = labelled ? labelsReport(labelled, fitted.fields.threshold, meta.relevant_at, warnings, guards) : null;
   if (abstention?.carry && abstention.carry.carried_rate_sd > 0.01) {
     warnings.push({

@@ -142,7 +142,8 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
       ? null
       : strataCoverage(
           bands.dropStrata,
-          (cal.dropRateStrata ?? []).map((st) => st.queries),
+          // Strata whose queries the guards decide alone have nothing to test.
+          (cal.dropRateStrata ?? []).map((st) => (st.eligible > 0 ? st.queries : 0)),
           total.stratumEligible,
         ),
   );
