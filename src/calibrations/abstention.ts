@@ -161,7 +161,11 @@ export function resolveAbstention(
  * production monitor expects of queries of each size (a query's top score is the largest of its candidates' and
  * rises with their number, so the pooled rate moves with production's mix of query sizes while the gate does not).
  */
-function abstentionByCandidates(tops: Float64Array, offsets: Uint32Array, abstainBelow: number | null): NonNullable<AbstentionReport["by_candidates"]> {
+function abstentionByCandidates(
+  tops: Float64Array,
+  offsets: Uint32Array,
+  abstainBelow: number | null,
+): NonNullable<AbstentionReport["by_candidates"]> {
   const strata = DROP_RATE_STRATA.map((lo, b) => {
     const next = DROP_RATE_STRATA[b + 1];
     return { min_candidates: lo, max_candidates: next === undefined ? null : next - 1, queries: 0, abstained: 0 };

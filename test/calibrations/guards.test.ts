@@ -98,7 +98,12 @@ describe("guarded drop-rate calibrations", () => {
     expect(w?.message).toMatch(/drop-rate test .* (\d+) of the (\d+) strata/);
     // 3,000 queries of 1..4 candidates, abstaining: every size has hundreds, all tested.
     const dense = await run(s, { policy: { kind: "drop_rate", target: 0.3, min_keep: 1, abstention: { rate: 0.1 } }, queries: queries(32, 3000, 4) });
-    expect(dense.calibration.abstention?.by_candidates?.slice(0, 4).map((st) => st.queries)).toEqual([expect.any(Number), expect.any(Number), expect.any(Number), expect.any(Number)]);
+    expect(dense.calibration.abstention?.by_candidates?.slice(0, 4).map((st) => st.queries)).toEqual([
+      expect.any(Number),
+      expect.any(Number),
+      expect.any(Number),
+      expect.any(Number),
+    ]);
     expect(dense.calibration.abstention?.by_candidates?.reduce((a, st) => a + st.queries, 0)).toBe(3000);
     expect(dense.warnings.map((x) => x.code)).not.toContain("few_monitored_strata");
   });

@@ -71,6 +71,11 @@ describe("watching a guarded gate", () => {
     expect(status.drop_rate.observed!).toBeLessThan(0.25);
     expect(Math.abs(status.drop_rate.expected - status.drop_rate.observed!)).toBeLessThan(0.03);
     expect(conditioned.alarms.drop).toBe(0);
+    // On-call sees how much of the traffic the stratified test watches: short sizes hold about 65 calibration queries each.
+    expect(status.drop_rate.strata_total).toBeGreaterThan(status.drop_rate.strata_tested!);
+    expect(status.drop_rate.strata_tested).toBeGreaterThan(0);
+    expect(status.drop_rate.tested_share).toBeGreaterThan(0);
+    expect(status.drop_rate.tested_share).toBeLessThanOrEqual(1);
     // The same production against the pooled expectation (as before guards were watched) alarms: the test can fail.
     const pooled = watch({ ...e, drop_rate_strata: null }, c, 7, 40, short);
     expect(pooled.alarms.drop).toBeGreaterThan(0);
