@@ -243,8 +243,8 @@ export function addCluster(sums: ClusterSums, m: number, d: number, extras: Quer
  * threshold decides depends on its size: min_keep takes its top ranks, and a max_keep cap leaves the threshold only
  * ranks (min_keep, max_keep], the upper part of a long query (in simulation, [100, 199] as one stratum alarmed on every
  * seed when production sent only queries of 150 to 200 candidates with a cap of 120). The abstention test uses the same
- * strata: a query's top score is the largest of its m scores and rises with every candidate it brings (in simulation
- * the coarser empty-context strata, 6-9 as one, still alarmed when production sent only 2 to 6 candidates).
+ * strata: a query's top score is the largest of its m scores and rises with every candidate it brings, so the coarser
+ * empty-context strata (6-9 as one) would mix sizes whose abstention rates differ by a factor of about two.
  */
 export const DROP_RATE_STRATA: readonly number[] = [
   1, 2, 3, 4, 5, 7, 9, 12, 15, 19, 24, 30, 38, 48, 60, 75, 94, 118, 148, 185, 232, 290, 363, 454, 568, 710, 888, 1110, 1388, 1735, 2169, 2712, 3390,

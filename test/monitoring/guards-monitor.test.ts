@@ -136,7 +136,8 @@ describe("watching abstention", () => {
         expect(r.alarms.abstention).toBe(0);
       }
       // The same production against the pooled rate (a calibration stored before the strata were kept) alarms.
-      const pooled = watch({ ...e, abstention: { ...e.abstention!, strata: undefined } as Expectation["abstention"] }, c, 21 + 10 * i, 30, size);
+      const { strata: _kept, ...stored } = e.abstention!;
+      const pooled = watch({ ...e, abstention: stored }, c, 21 + 10 * i, 30, size);
       expect(pooled.alarms.abstention).toBeGreaterThan(0);
     }
     // Short queries abstain far more than the calibration's 10 %, long ones far less: the mix alone moved the rate.
