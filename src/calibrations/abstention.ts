@@ -9,6 +9,7 @@ import { AppError, invalid } from "../platform/errors";
 import { abstentionTradeoff, carriedRateSd, catchRate, fitAbstentionRate, fitFalseAbstention, splitTops, topScores } from "../stats/abstention";
 import { clopperPearsonInterval } from "../stats/binomial-bound";
 import { countAtOrBelow, countBelow, sortedCopy } from "../stats/order-statistics";
+import { DROP_RATE_STRATA, dropStratumOf } from "../stats/per-query";
 
 /** What an upload gives abstention to work with. */
 export interface AbstentionInput {
@@ -151,6 +152,33 @@ export function resolveAbstention(
     ]);
   }
   const tops = topScores(input.scores, input.offsets);
+  const report = resolveReport(policy, input, tops, reference);
+  return { ...report, by_candidates: abstentionByCandidates(tops, input.offsets, report.abstain_below) };
+}
+
+/**
+ * The calibration's queries and abstentions per drop-rate stratum (stats/per-query.ts DROP_RATE_STRATA): what the
+ * production monitor expects of queries of each size (a query's top score is the largest of its candidates' and
+ * rises with their number, so the pooled rate moves with production's mix of query sizes while the gate does not).
+ */
+function abstentionByCandidates(
+  tops: Float64Array,
+  offsets: Uint32Array,
+  abstainBelow: number | null,
+): NonNullable<AbstentionReport["by_candidates"]> {
+  const strata = DROP_RATE_STRATA.map((lo, b) => {
+    const next = DROP_RATE_STRATA[b + 1];
+    return { min_candidates: lo, max_candidates: next === undefined ? null : next - 1, queries: 0, abstained: 0 };
+  });
+  for (const [i, top] of tops.entries()) {
+    const st = strata[dropStratumOf(offsets[i + 1]! - offsets[i]!)]!;
+    st.queries++;
+    if (abstainBelow !== null && top < abstainBelow) st.abstained++;
+  }
+  return strata;
+}
+
+function resolveReport(policy: AbstentionPolicy, input: AbstentionInput, tops: Float64Array, reference: StoredCalibration | null): AbstentionReport {
   if (policy === "carry") {
     const ref = reference?.abstention ?? null;
     if (reference === null || ref === null || ref === undefined) {

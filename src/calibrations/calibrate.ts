@@ -16,6 +16,7 @@ import { describeGuards, guardsOf, type ResolvedTarget, resolveTarget } from "./
 import type { ActivationDeps } from "./deps";
 import { fitCalibration } from "./fit";
 import { headsAfterActivation, servedThreshold, withHeads, withSeq } from "./gate-event";
+import { monitoredStrataWarnings } from "./monitored-strata";
 import { rebuildShift } from "./rebuild-shift";
 import { coverageShift, labelledOf, labelsReport, recallReport, resolveRecall } from "./recall";
 import { type ActiveRow, currentOf } from "./store";
@@ -156,7 +157,7 @@ export async function calibrate(
 
   const now = deps.now();
   const createdAt = now.toISOString();
-  const warnings = [...resolved.warnings, ...fitted.warnings];
+  const warnings = [...resolved.warnings, ...fitted.warnings, ...monitoredStrataWarnings(fitted.fields, abstention)];
   const labels = labelled ? labelsReport(labelled, fitted.fields.threshold, meta.relevant_at, warnings, guards) : null;
   if (abstention?.carry && abstention.carry.carried_rate_sd > 0.01) {
     warnings.push({

@@ -49,6 +49,8 @@ export interface Expectation {
     readonly k?: number;
     readonly below?: number;
     readonly ties?: number;
+    /** Per drop-rate stratum: the calibration's queries and those that abstain (absent before they were kept). */
+    readonly strata?: readonly { readonly queries: number; readonly abstained: number }[];
   } | null;
 }
 
@@ -109,7 +111,11 @@ export function expectationOf(c: StoredCalibration): Expectation {
 function abstentionExpectation(c: StoredCalibration): NonNullable<Expectation["abstention"]> | null {
   const a = c.abstention;
   if (!a || a.abstain_below === null) return null;
-  const base = { expected_rate: a.expected_rate, queries: a.queries };
+  const base = {
+    expected_rate: a.expected_rate,
+    queries: a.queries,
+    ...(a.by_candidates ? { strata: a.by_candidates.map(({ queries, abstained }) => ({ queries, abstained })) } : {}),
+  };
   if (a.mode === "false_abstention") return base;
   return { ...base, k: a.k, below: Math.round(a.in_sample_rate * a.queries), ties: a.ties };
 }

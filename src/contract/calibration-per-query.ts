@@ -73,8 +73,9 @@ export const PerQuery = z.object({
    */
   empty_context_level: z.number().int().optional(),
   /**
-   * Guarded gates: the guarded drop rate's counts on the calibration's own queries per drop-rate stratum (1, 2, 3, 4-5,
-   * 6-9, 10-19, 20-49, 50-99, 100-199, 200-499, 500+), which the production monitor's drop-rate test is conditioned on.
+   * Guarded gates: the guarded drop rate's counts on the calibration's own queries per drop-rate stratum (1, 2, 3, 4,
+   * 5-6, 7-8, 9-11, ...: boundaries 1.25 times apart, 37 strata), which the production monitor's drop-rate test is
+   * conditioned on.
    * Absent for gates without guards.
    */
   drop_rate_by_candidates: z

@@ -152,6 +152,21 @@ export const AbstentionReport = z.object({
   catch_rate: z.number().nullable(),
   catch_interval_95: z.tuple([z.number(), z.number()]).nullable(),
   tradeoff: z.array(AbstentionTradeoffRow).nullable(),
+  /**
+   * The calibration's queries and those that abstain per drop-rate stratum of candidate counts (1, 2, 3, 4, 5-6, 7-8,
+   * 9-11, ... : boundaries 1.25 times apart, 37 strata), which the production monitor's abstention test is conditioned
+   * on. Absent on calibrations fitted before it was kept (their monitor compares every query with `expected_rate`).
+   */
+  by_candidates: z
+    .array(
+      z.object({
+        min_candidates: z.number().int(),
+        max_candidates: z.number().int().nullable(),
+        queries: z.number().int(),
+        abstained: z.number().int(),
+      }),
+    )
+    .optional(),
   /** "carry" only: the reference's abstention rate and the carried rate's sd sqrt(p(1-p)(1/Q_ref + 1/Q)). */
   carry: z
     .object({

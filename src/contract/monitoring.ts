@@ -107,6 +107,16 @@ export const RateTest = z.object({
   /** When the candidate change point with the most evidence opened, and the queries since (null before any). */
   evidence_since: z.string().nullable(),
   evidence_queries: z.number().int().nullable(),
+  /**
+   * Stratified tests only (a guarded gate's drop rate; abstention on calibrations that kept its strata): strata whose
+   * calibration band is tested (30 calibration queries and a margin within 25 points), of the strata the calibration
+   * holds queries in, and the share of production's units since the detector's reset (candidates a threshold decides;
+   * queries that reported abstention) that fell in tested strata (null before any). Queries in untested strata are
+   * not watched. Absent for pooled tests and in windows recorded before they were reported.
+   */
+  strata_tested: z.number().int().optional(),
+  strata_total: z.number().int().optional(),
+  tested_share: z.number().nullable().optional(),
 });
 
 export const WindowStatus = z.object({

@@ -138,7 +138,13 @@ export function calibrationExpectation(e: Expectation): CalibrationExpectation {
 function abstentionOf(a: Expectation["abstention"]): NonNullable<CalibrationExpectation["abstention"]> | null {
   if (!a || a.queries < 1) return null;
   const exact = a.k !== undefined && a.below !== undefined && a.ties !== undefined && a.k >= 1 && a.k <= a.queries;
-  return { expectedRate: a.expected_rate, queries: a.queries, ...(exact ? { law: dropRateLaw(a.queries, a.k!, a.below!, a.ties!) } : {}) };
+  return {
+    expectedRate: a.expected_rate,
+    queries: a.queries,
+    ...(exact ? { law: dropRateLaw(a.queries, a.k!, a.below!, a.ties!) } : {}),
+    // Absent in projections published before the strata were kept: the pooled rate is tested (drift-bands.ts).
+    ...(a.strata ? { strata: a.strata } : {}),
+  };
 }
 
 export function evaluateWindow(w: WindowState, config: DriftConfig): DetectorEvaluation {
@@ -157,6 +163,7 @@ export function windowStatus(w: WindowState, ev: DetectorEvaluation): WindowStat
     not_armed_reason: t.notArmedReason,
     evidence_since: t.since === null ? null : new Date(t.since).toISOString(),
     evidence_queries: t.sinceQueries,
+    ...(t.strata ? { strata_tested: t.strata.tested, strata_total: t.strata.total, tested_share: t.strata.testedShare } : {}),
   });
   return {
     calibration_id: w.calibration_id,

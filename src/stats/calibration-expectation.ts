@@ -38,8 +38,25 @@ export interface CalibrationExpectation {
    * query sizes while the gate does not; the cap's own drops follow from each query's size and are not tested).
    */
   readonly dropRateStrata?: readonly DropStratum[] | null;
-  /** Abstaining gates: the calibration's share of queries that abstain, its exact law when known, and its queries. */
-  readonly abstention?: { readonly expectedRate: number; readonly law?: RateLaw; readonly queries: number } | null;
+  /**
+   * Abstaining gates: the calibration's share of queries that abstain, its exact law when known, and its queries; and,
+   * for calibrations fitted since they were kept, its queries and abstentions per drop-rate stratum (aligned with
+   * per-query.ts DROP_RATE_STRATA). With strata the abstention test compares each stratum with its own rate (a query's
+   * top score rises with its candidate count, so the pooled rate moves with production's mix of query sizes while the
+   * gate does not); without them, every production query with the pooled rate.
+   */
+  readonly abstention?: {
+    readonly expectedRate: number;
+    readonly law?: RateLaw;
+    readonly queries: number;
+    readonly strata?: readonly AbstentionStratum[] | null;
+  } | null;
+}
+
+/** A calibration's queries of one drop-rate stratum and those of them that abstain at abstain_below. */
+export interface AbstentionStratum {
+  readonly queries: number;
+  readonly abstained: number;
 }
 
 /** A calibration's guarded drop counts in one drop-rate stratum: queries, candidates a threshold decides, dropped among them. */
@@ -49,7 +66,7 @@ export interface DropStratum {
   readonly dropped: number;
 }
 
-/** A drop-rate stratum is tested from this many calibration queries of its size (fewer: not tested). */
+/** A drop-rate (or abstention) stratum is tested from this many calibration queries of its size (fewer: not tested). */
 export const MIN_DROP_STRATUM_QUERIES = 30;
 
 export interface CalibrationStratum {

@@ -1,9 +1,10 @@
 /**
- * What the calibration predicts of production's own mix of query sizes: the drop rate and empty-context rate it
- * expects, and their bands, averaged over the strata the production queries fell in. Pure; O(strata). For display
+ * What the calibration predicts of production's own mix of query sizes: the drop rate, empty-context rate and
+ * abstention rate it expects, and their bands, averaged over the strata the production queries fell in; and how much
+ * of a stratified test is watching. Pure; O(strata). For display
  * beside the tests, which weigh the strata themselves (drift-evidence.ts).
  */
-import type { DriftBands } from "./drift-bands";
+import type { DriftBands, StratumBand } from "./drift-bands";
 import type { Band } from "./mixture-test";
 import type { ClusterSums } from "./per-query";
 
@@ -58,4 +59,60 @@ export function conditionedEmptyContext(sums: Readonly<ClusterSums>, bands: Drif
   expected += rest * overall.expected;
   hi += rest * overall.hi;
   return { expected: expected / sums.queries, hi: hi / sums.queries };
+}
+
+/**
+ * The abstention rate an abstaining calibration expects of production's own mix of query sizes, and the band's ends:
+ * each stratum's rate (and band) times the production queries of that size that reported abstention, plus the pooled
+ * rate (and band) for queries counted before the sums kept strata, over all of them. The pooled values without strata
+ * or without such queries. For display; the test is abstentionLogEvidence.
+ */
+export function conditionedAbstention(sums: Readonly<ClusterSums>, bands: DriftBands, pooled: number): { expected: number; band: Band } {
+  const strata = bands.abstentionStrata;
+  const n = sums.abstentionQueries ?? 0;
+  const pooledBand = bands.abstention ?? { lo: 0, hi: 1 };
+  if (strata === null || n === 0) return { expected: pooled, band: pooledBand };
+  let rest = n;
+  let expected = 0;
+  let lo = 0;
+  let hi = 0;
+  strata.forEach((st, b) => {
+    const q = sums.stratumAbstentionQueries?.[b] ?? 0;
+    rest -= q;
+    expected += q * st.expected;
+    lo += q * st.band.lo;
+    hi += q * st.band.hi;
+  });
+  return {
+    expected: (expected + rest * pooled) / n,
+    band: { lo: (lo + rest * pooledBand.lo) / n, hi: (hi + rest * pooledBand.hi) / n },
+  };
+}
+
+/** How much of a stratified test is watching (window status; calibration warning `few_monitored_strata`). */
+export interface StrataCoverage {
+  /** Strata whose band is tested, and strata the calibration holds any of (the rest have nothing to test against). */
+  readonly tested: number;
+  readonly total: number;
+  /** Share of `weights` (production's, or the calibration's own, units per stratum) in tested strata; null when they sum to 0. */
+  readonly testedShare: number | null;
+}
+
+/**
+ * Tested strata among those the calibration holds (`held[b]` > 0), and the share of `weights` that falls in tested
+ * strata: a stratified test is blind to the queries of its untested strata. O(strata).
+ */
+export function strataCoverage(strata: readonly StratumBand[], held: readonly number[], weights: readonly number[] | undefined): StrataCoverage {
+  let tested = 0;
+  let total = 0;
+  let all = 0;
+  let watched = 0;
+  strata.forEach((st, b) => {
+    if ((held[b] ?? 0) > 0) total++;
+    if (st.armable) tested++;
+    const w = weights?.[b] ?? 0;
+    all += w;
+    if (st.armable) watched += w;
+  });
+  return { tested, total, testedShare: all > 0 ? watched / all : null };
 }

@@ -5,7 +5,8 @@
  * Drop rate: anytime-valid beta-binomial mixture test (mixture-test.ts) of the design-effect-deflated counts against
  * the tolerance band around the calibration's expected drop rate. Empty context: the same test, one-sided, on the
  * share of queries that lost every candidate (queries are independent units: no design effect), against an upper
- * confidence bound of the calibration's rate per candidate-count stratum (binomial-bound.ts).
+ * confidence bound of the calibration's rate per candidate-count stratum (binomial-bound.ts). Abstention: the
+ * two-sided test on the share of queries that abstain, per drop-rate stratum where the calibration kept them.
  *
  * The false-alarm budget alpha is split. When the empty-context rate is tested as well, each of the two tests gets
  * a' = alpha/2; otherwise the drop-rate test gets a' = alpha. Each test spends:
@@ -16,8 +17,8 @@
  *    the detector uses its own threshold instead.
  * Reference: docs/drift.md.
  */
-import { clopperPearsonUpperBound, jeffreysUpperBound } from "./binomial-bound";
-import { type CalibrationExpectation, MIN_DROP_STRATUM_QUERIES } from "./calibration-expectation";
+import { clopperPearsonInterval, clopperPearsonUpperBound, jeffreysUpperBound } from "./binomial-bound";
+import { type AbstentionStratum, type CalibrationExpectation, MIN_DROP_STRATUM_QUERIES } from "./calibration-expectation";
 import { atEffectiveSize, floorSignificant, lawAtMean, marginOf } from "./calibration-margin";
 import type { DriftConfig } from "./drift-config";
 import { EMPTY_CONTEXT_STRATA } from "./empty-context";
@@ -49,6 +50,8 @@ export interface DriftBands {
   /** Abstaining gates: the abstention rate's band (null: not tested). */
   readonly abstention: Band | null;
   readonly abstentionArmable: boolean;
+  /** Abstaining gates: the abstention band of each drop-rate stratum (null: the pooled band is tested). */
+  readonly abstentionStrata: readonly StratumBand[] | null;
 }
 
 /**
@@ -86,12 +89,15 @@ export function driftBands(cal: CalibrationExpectation, config: DriftConfig, pro
   if (dropStrata !== null) dropRateArmable = dropStrata.some((b) => b.armable);
   let abstention: Band | null = null;
   let abstentionArmable = false;
+  let abstentionStrata: StratumBand[] | null = null;
   if (testsAbstention && cal.abstention) {
     // Queries abstain one by one (independent units: no design effect); the margin spends a'/2 like the drop rate's.
     const a = cal.abstention;
     const [lo, hi] = marginOf(a.law ?? lawAtMean(a.expectedRate, a.queries), alphaPerTest / 4);
     abstention = { lo: Math.max(0, Math.min(a.expectedRate - tolerance, lo)), hi: Math.min(1, Math.max(a.expectedRate + tolerance, hi)) };
     abstentionArmable = Math.max(a.expectedRate - lo, hi - a.expectedRate) <= config.maxCalibrationMargin;
+    abstentionStrata = abstentionStrataBands(a.strata ?? null, config, alphaPerTest, tolerance);
+    if (abstentionStrata !== null) abstentionArmable = abstentionStrata.some((b) => b.armable);
   }
   let emptyContext: Band | null = null;
   let emptyContextArmable = false;
@@ -127,7 +133,47 @@ export function driftBands(cal: CalibrationExpectation, config: DriftConfig, pro
       emptyContextArmable = emptyStrata.some((b) => b.armable);
     }
   }
-  return { alphaPerTest, dropRate, dropRateArmable, emptyContext, emptyContextArmable, emptyStrata, dropStrata, abstention, abstentionArmable };
+  return {
+    alphaPerTest,
+    dropRate,
+    dropRateArmable,
+    emptyContext,
+    emptyContextArmable,
+    emptyStrata,
+    dropStrata,
+    abstention,
+    abstentionArmable,
+    abstentionStrata,
+  };
+}
+
+/**
+ * The abstention band of each drop-rate stratum of an abstaining calibration: its own share x_b / Q_b of queries that
+ * abstain, the margin its exact (Clopper-Pearson) interval at level 1 - a'/(2 S) for the S strata with calibration
+ * queries (a'/(4 S) a side, Bonferroni: the margin spends a'/2 in all, like the pooled band's), widened to the
+ * tolerance. Queries are independent units (no design effect). A stratum is tested from MIN_DROP_STRATUM_QUERIES
+ * calibration queries when its margin is within maxCalibrationMargin. abstain_below was fitted on all the calibration's
+ * queries, so a stratum's count is binomial given it only approximately; the error is of order Q_b / Q and the
+ * seeded null runs of docs/benchmarks.md section 32 measure it. null without the calibration's strata.
+ */
+function abstentionStrataBands(
+  strata: readonly AbstentionStratum[] | null,
+  config: DriftConfig,
+  alphaPerTest: number,
+  tolerance: number,
+): StratumBand[] | null {
+  if (strata === null || strata.length !== DROP_RATE_STRATA.length) return null;
+  const measured = Math.max(1, strata.filter((st) => st.queries > 0).length);
+  return strata.map((st) => {
+    if (st.queries === 0) return { expected: 0, band: { lo: 0, hi: 1 }, armable: false };
+    const p = st.abstained / st.queries;
+    const [lo, hi] = clopperPearsonInterval(st.abstained, st.queries, 1 - alphaPerTest / (2 * measured));
+    return {
+      expected: p,
+      band: { lo: Math.max(0, Math.min(p - tolerance, lo)), hi: Math.min(1, Math.max(p + tolerance, hi)) },
+      armable: st.queries >= MIN_DROP_STRATUM_QUERIES && Math.max(p - lo, hi - p) <= config.maxCalibrationMargin,
+    };
+  });
 }
 
 /**

@@ -14,7 +14,7 @@
  */
 
 import type { CalibrationExpectation } from "./calibration-expectation";
-import { conditionedDropRate, conditionedEmptyContext } from "./conditioned-rates";
+import { conditionedAbstention, conditionedDropRate, conditionedEmptyContext, type StrataCoverage, strataCoverage } from "./conditioned-rates";
 import { notArmedReason, type RateTest } from "./drift";
 import { type DriftBands, driftBands } from "./drift-bands";
 import type { DriftConfig } from "./drift-config";
@@ -28,6 +28,12 @@ export interface DetectedRate extends RateTest {
   readonly since: number | null;
   /** Queries since that start. */
   readonly sinceQueries: number | null;
+  /**
+   * A stratified test (guarded drop rate, abstention with the calibration's strata): how many strata are tested, and
+   * the share of production's units since the reset (candidates a threshold decides; queries that reported abstention)
+   * that fell in them. Absent for a pooled test.
+   */
+  readonly strata?: StrataCoverage;
 }
 
 export interface DetectorEvaluation {
@@ -111,6 +117,7 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
     expected: number,
     band: { lo: number; hi: number },
     calibrationBounds: boolean,
+    strata: StrataCoverage | null = null,
   ): DetectedRate => ({
     observed,
     expected,
@@ -121,6 +128,7 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
     notArmedReason: notArmedReason(armed, calibrationBounds),
     since: r.strongest?.openedAt ?? null,
     sinceQueries: r.strongest === null ? null : total.queries - r.strongest.queriesBefore,
+    ...(strata !== null ? { strata } : {}),
   });
   // Guarded: the expectation and band for the query sizes production brought since the reset (display; the test is per stratum).
   const drop = conditionedDropRate(total, bands, cal.expectedDropRate);
@@ -130,16 +138,33 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
     drop.expected,
     drop.band,
     bands.dropRateArmable,
+    bands.dropStrata === null
+      ? null
+      : strataCoverage(
+          bands.dropStrata,
+          // Strata whose queries the guards decide alone have nothing to test.
+          (cal.dropRateStrata ?? []).map((st) => (st.eligible > 0 ? st.queries : 0)),
+          total.stratumEligible,
+        ),
   );
   let abstention: DetectedRate | null = null;
   if (bands.abstention !== null && cal.abstention) {
     const asked = total.abstentionQueries ?? 0;
+    // With strata: the expectation and band for the query sizes production brought since the reset (display).
+    const conditioned = conditionedAbstention(total, bands, cal.abstention.expectedRate);
     abstention = rate(
       reading("abstention"),
       asked > 0 ? (total.abstained ?? 0) / asked : null,
-      cal.abstention.expectedRate,
-      bands.abstention,
+      conditioned.expected,
+      conditioned.band,
       bands.abstentionArmable,
+      bands.abstentionStrata === null
+        ? null
+        : strataCoverage(
+            bands.abstentionStrata,
+            (cal.abstention.strata ?? []).map((st) => st.queries),
+            total.stratumAbstentionQueries,
+          ),
     );
   }
   let emptyContext: DetectedRate | null = null;

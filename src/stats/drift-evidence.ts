@@ -1,12 +1,13 @@
 /**
  * ln of the drift tests' e-values on one set of per-query sums against their bands (drift-bands.ts): the beta-binomial
  * mixture test (mixture-test.ts) of the drop rate, the empty-context rate and the abstention rate, per stratum where
- * the calibration has strata. Pure; each is O(strata). The change detector (drift-detector.ts) sums them over its
+ * the calibration has strata (abstention: one tilt mixture over its strata, stratified-tilt.ts). Pure; each is O(strata). The change detector (drift-detector.ts) sums them over its
  * candidate change points; evaluateDrift (drift.ts) reads them from a fixed start.
  */
 import type { DriftBands } from "./drift-bands";
 import { logEvidence, priorFor } from "./mixture-test";
 import type { ClusterSums } from "./per-query";
+import { type TiltStratum, tiltLogEvidence } from "./stratified-tilt";
 
 /**
  * ln of the drop-rate e-value of a set of sums, counts deflated by the design effect: against the pooled band, or for a
@@ -27,12 +28,29 @@ export function dropRateLogEvidence(sums: Readonly<ClusterSums>, deff: number, b
   return total;
 }
 
-/** ln of the abstention e-value: abstained against answered queries, against the band (-Infinity when not tested). */
+/**
+ * ln of the abstention e-value: abstained against answered queries. With the calibration's strata, one log-odds tilt
+ * mixture over the tested strata, each against its own band (stratified-tilt.ts; a query's size is known before it
+ * abstains or not), the queries counted before the sums kept strata against the pooled band; queries of untested
+ * strata are not tested. Without strata, the mixture test of all queries against the pooled band. -Infinity when not
+ * tested. O(strata).
+ */
 export function abstentionLogEvidence(sums: Readonly<ClusterSums>, bands: DriftBands, priorStrength: number): number {
   if (bands.abstention === null) return -Infinity;
   const n = sums.abstentionQueries ?? 0;
   const x = sums.abstained ?? 0;
-  return logEvidence(x, n - x, bands.abstention, priorFor(bands.abstention, priorStrength));
+  const strata = bands.abstentionStrata;
+  if (strata === null) return logEvidence(x, n - x, bands.abstention, priorFor(bands.abstention, priorStrength));
+  const tested: TiltStratum[] = [];
+  let rest = { n, ones: x };
+  strata.forEach((st, b) => {
+    const q = sums.stratumAbstentionQueries?.[b] ?? 0;
+    const a = sums.stratumAbstained?.[b] ?? 0;
+    rest = { n: rest.n - q, ones: rest.ones - a };
+    if (st.armable && q > 0) tested.push({ n: q, ones: a, band: st.band });
+  });
+  if (rest.n > 0) tested.push({ ...rest, band: bands.abstention });
+  return tiltLogEvidence(tested);
 }
 
 /**

@@ -117,6 +117,14 @@ export interface ClusterSums {
   abstentionQueries?: number;
   abstained?: number;
   /**
+   * The same per drop-rate stratum (DROP_RATE_STRATA), for the abstention test conditioned on query sizes (a query's
+   * top score rises with its candidate count). Absent in sums stored before they were kept and in sums no query
+   * reported abstention to: they start with the next query that does, and the queries counted before them are the
+   * difference between `abstentionQueries` and their total.
+   */
+  stratumAbstentionQueries?: number[];
+  stratumAbstained?: number[];
+  /**
    * Per drop-rate stratum (DROP_RATE_STRATA): the candidates a threshold decides (ranks in (min_keep, max_keep]) and
    * those of them dropped, for a guarded gate's drop-rate test conditioned on query sizes. The rest of a query's drops,
    * max(0, m - max_keep), follow from its size. Absent in sums stored before they were kept: counted from the next
@@ -157,6 +165,8 @@ export function cloneSums(s: Readonly<ClusterSums>): ClusterSums {
     ...(s.stratumEmpty ? { stratumEmpty: [...s.stratumEmpty] } : {}),
     ...(s.stratumEligible ? { stratumEligible: [...s.stratumEligible] } : {}),
     ...(s.stratumEligibleDropped ? { stratumEligibleDropped: [...s.stratumEligibleDropped] } : {}),
+    ...(s.stratumAbstentionQueries ? { stratumAbstentionQueries: [...s.stratumAbstentionQueries] } : {}),
+    ...(s.stratumAbstained ? { stratumAbstained: [...s.stratumAbstained] } : {}),
   };
 }
 
@@ -192,6 +202,14 @@ export function addCluster(sums: ClusterSums, m: number, d: number, extras: Quer
   if (abstained !== null) {
     sums.abstentionQueries = (sums.abstentionQueries ?? 0) + 1;
     if (abstained) sums.abstained = (sums.abstained ?? 0) + 1;
+    if (sums.stratumAbstentionQueries === undefined || sums.stratumAbstained === undefined) {
+      // Kept only once a query reports abstention: gates that do not abstain store no empty arrays.
+      sums.stratumAbstentionQueries = DROP_RATE_STRATA.map(() => 0);
+      sums.stratumAbstained = DROP_RATE_STRATA.map(() => 0);
+    }
+    const g = dropStratumOf(m);
+    sums.stratumAbstentionQueries[g]! += 1;
+    if (abstained) sums.stratumAbstained[g]! += 1;
   }
   sums.queries += 1;
   sums.candidates += m;
@@ -224,7 +242,9 @@ export function addCluster(sums: ClusterSums, m: number, d: number, extras: Quer
  * MAX_CANDIDATES_PER_QUERY (37 strata). Fine, because under guards a query's drop share among the candidates a
  * threshold decides depends on its size: min_keep takes its top ranks, and a max_keep cap leaves the threshold only
  * ranks (min_keep, max_keep], the upper part of a long query (in simulation, [100, 199] as one stratum alarmed on every
- * seed when production sent only queries of 150 to 200 candidates with a cap of 120).
+ * seed when production sent only queries of 150 to 200 candidates with a cap of 120). The abstention test uses the same
+ * strata: a query's top score is the largest of its m scores and rises with every candidate it brings, so the coarser
+ * empty-context strata (6-9 as one) would mix sizes whose abstention rates differ by a factor of about two.
  */
 export const DROP_RATE_STRATA: readonly number[] = [
   1, 2, 3, 4, 5, 7, 9, 12, 15, 19, 24, 30, 38, 48, 60, 75, 94, 118, 148, 185, 232, 290, 363, 454, 568, 710, 888, 1110, 1388, 1735, 2169, 2712, 3390,

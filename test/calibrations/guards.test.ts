@@ -90,6 +90,24 @@ describe("guarded drop-rate calibrations", () => {
     expect(c.abstain_below).toBeNull();
   });
 
+  it("warns few_monitored_strata when the calibration's queries fall mostly in size strata the monitor cannot test", async () => {
+    const s = memoryDeps({ startMs: NOW.getTime() });
+    // 300 queries of 1..200 candidates: each drop-rate stratum holds a handful, too few to bound its rate.
+    const thin = await run(s, { policy: { kind: "drop_rate", target: 0.3, min_keep: 3 }, queries: queries(31, 300, 200) });
+    const w = thin.warnings.find((x) => x.code === "few_monitored_strata");
+    expect(w?.message).toMatch(/drop-rate test .* (\d+) of the (\d+) strata/);
+    // 3,000 queries of 1..4 candidates, abstaining: every size has hundreds, all tested.
+    const dense = await run(s, { policy: { kind: "drop_rate", target: 0.3, min_keep: 1, abstention: { rate: 0.1 } }, queries: queries(32, 3000, 4) });
+    expect(dense.calibration.abstention?.by_candidates?.slice(0, 4).map((st) => st.queries)).toEqual([
+      expect.any(Number),
+      expect.any(Number),
+      expect.any(Number),
+      expect.any(Number),
+    ]);
+    expect(dense.calibration.abstention?.by_candidates?.reduce((a, st) => a + st.queries, 0)).toBe(3000);
+    expect(dense.warnings.map((x) => x.code)).not.toContain("few_monitored_strata");
+  });
+
   it("serves the guards with the threshold", async () => {
     const s = setup();
     const r = await run(s, { policy: { kind: "drop_rate", target: 0.3, min_keep: 2 }, queries: qs });

@@ -71,6 +71,11 @@ describe("watching a guarded gate", () => {
     expect(status.drop_rate.observed!).toBeLessThan(0.25);
     expect(Math.abs(status.drop_rate.expected - status.drop_rate.observed!)).toBeLessThan(0.03);
     expect(conditioned.alarms.drop).toBe(0);
+    // On-call sees how much of the traffic the stratified test watches: short sizes hold about 65 calibration queries each.
+    expect(status.drop_rate.strata_total).toBeGreaterThan(status.drop_rate.strata_tested!);
+    expect(status.drop_rate.strata_tested).toBeGreaterThan(0);
+    expect(status.drop_rate.tested_share).toBeGreaterThan(0);
+    expect(status.drop_rate.tested_share).toBeLessThanOrEqual(1);
     // The same production against the pooled expectation (as before guards were watched) alarms: the test can fail.
     const pooled = watch({ ...e, drop_rate_strata: null }, c, 7, 40, short);
     expect(pooled.alarms.drop).toBeGreaterThan(0);
@@ -107,8 +112,43 @@ describe("watching abstention", () => {
     expect(s.abstention_queries).toBe(4000);
     expect(Math.abs(s.abstention!.observed! - 0.1)).toBeLessThan(0.03);
     expect(same.alarms.abstention).toBe(0);
-    const worse = watch(e, c, 12, 40, (rng) => sizesUniform(rng, 1, 30), -0.7);
+    // Every score 1.0 lower: 10 % -> about 32 % abstain. (The per-size expectation rests on each size's own calibration
+    // queries, so it needs a larger move than the pooled rate did: docs/benchmarks.md section 32.)
+    const worse = watch(e, c, 12, 40, (rng) => sizesUniform(rng, 1, 30), -1.0);
     expect(worse.alarms.abstention).toBeGreaterThan(0);
+  });
+
+  it("conditions abstention on query sizes: production with the same score law but other query sizes is no drift", async () => {
+    const c = await fitted({ kind: "drop_rate", target: 0.3, abstention: { rate: 0.1 } });
+    const e = expectationOf(c);
+    expect(e.abstention?.strata).toHaveLength(37);
+    const mixes = [(rng: Rng) => sizesUniform(rng, 2, 6), (rng: Rng) => sizesUniform(rng, 20, 30)];
+    const observed: number[] = [];
+    for (const [i, size] of mixes.entries()) {
+      for (const seed of [21, 22, 23]) {
+        const r = watch(e, c, seed + 10 * i, 30, size);
+        const s = windowStatus(r.w, evaluateWindow(r.w, DEFAULT_DRIFT_CONFIG));
+        observed.push(s.abstention!.observed!);
+        // The expectation shown is the calibration's for production's own sizes (each size's rate rests on about 70
+        // calibration queries, sd about 5 points), not the pooled 10 %.
+        expect(Math.abs(s.abstention!.expected - s.abstention!.observed!)).toBeLessThan(0.08);
+        expect(s.abstention).toMatchObject({ strata_total: expect.any(Number), strata_tested: expect.any(Number) });
+        expect(r.alarms.abstention).toBe(0);
+      }
+      // The same production against the pooled rate (a calibration stored before the strata were kept) alarms.
+      const { strata: _kept, ...stored } = e.abstention!;
+      const pooled = watch({ ...e, abstention: stored }, c, 21 + 10 * i, 30, size);
+      expect(pooled.alarms.abstention).toBeGreaterThan(0);
+    }
+    // Short queries abstain far more than the calibration's 10 %, long ones far less: the mix alone moved the rate.
+    expect(Math.min(...observed.slice(0, 3))).toBeGreaterThan(0.15);
+    expect(Math.max(...observed.slice(3))).toBeLessThan(0.06);
+  });
+
+  it("a real abstention shift on short queries still alarms under the per-size expectation", async () => {
+    const c = await fitted({ kind: "drop_rate", target: 0.3, abstention: { rate: 0.1 } });
+    const r = watch(expectationOf(c), c, 24, 30, (rng) => sizesUniform(rng, 2, 6), -1.0);
+    expect(r.alarms.abstention).toBeGreaterThan(0);
   });
 
   it("old clients' [m, d] say nothing about abstention", async () => {
