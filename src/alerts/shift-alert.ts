@@ -32,7 +32,7 @@ export function shiftAlertListener(deps: AlertDeps): ActivationListener {
       }
       if (!shift?.alert) return;
       // Its own alert, opened when its listeners ran before: not a repeat.
-      if (open !== undefined && open.status !== "resolved" && open.details["activation_id"] === activation.id) return;
+      if (open !== undefined && open.status !== "resolved" && open.details.activation_id === activation.id) return;
       await raiseAlert(
         {
           gate_id: c.gate_id,

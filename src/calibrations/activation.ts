@@ -73,10 +73,7 @@ export interface Notified {
  * Runs the listeners in order, each once, whatever the others did; then, when none failed, deletes the row's
  * pending-listeners marker (a failure leaves it: the cron tick runs them all again, each being idempotent).
  */
-export async function notifyActivated(
-  event: ActivationEvent,
-  deps: Pick<ActivationDeps, "calibrations" | "activationListeners">,
-): Promise<Notified> {
+export async function notifyActivated(event: ActivationEvent, deps: Pick<ActivationDeps, "calibrations" | "activationListeners">): Promise<Notified> {
   const warnings: Warning[] = [];
   let failed = 0;
   for (const listener of deps.activationListeners) {

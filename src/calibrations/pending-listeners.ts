@@ -65,7 +65,10 @@ export interface ListenerSweep {
  */
 export async function sweepPendingListeners(deps: OwedDeps, now: Date): Promise<ListenerSweep> {
   const sweep: ListenerSweep = { ran: 0, replaced: 0, failed: 0, given_up: 0 };
-  const due = await deps.calibrations.pendingListeners(new Date(now.getTime() - ACTIVATION_LISTENERS_GRACE_MS).toISOString(), ACTIVATION_LISTENERS_PER_TICK);
+  const due = await deps.calibrations.pendingListeners(
+    new Date(now.getTime() - ACTIVATION_LISTENERS_GRACE_MS).toISOString(),
+    ACTIVATION_LISTENERS_PER_TICK,
+  );
   const giveUpBefore = new Date(now.getTime() - ACTIVATION_LISTENERS_GIVE_UP_MS).toISOString();
   for (const pending of due) {
     const { outcome } = await runOwedListeners(pending, deps);

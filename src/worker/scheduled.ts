@@ -41,13 +41,24 @@ export async function runScheduled(env: Env, now: Date, log: ScheduledLog = (lin
   // The reconciler reads KV without its edge cache (null): it must see the current value to compare with D1.
   const projection = coreDeps(env, waitUntil, () => now, null);
   const webhooks = webhookDeps(env, waitUntil, () => now);
-  const report: ScheduledReport = { listeners: null, reconcile: null, webhooks: null, idempotencyKeysPurged: null, hubsSynced: null, promotions: null, failed: [] };
+  const report: ScheduledReport = {
+    listeners: null,
+    reconcile: null,
+    webhooks: null,
+    idempotencyKeysPurged: null,
+    hubsSynced: null,
+    promotions: null,
+    failed: [],
+  };
   const steps: [string, () => Promise<void>][] = [
     // First: the owed listeners publish KV and push to hubs, so the steps below find less to repair.
     [
       "listeners",
       async () => {
-        const r = await sweepPendingListeners(appDeps(env, waitUntil, () => now), now);
+        const r = await sweepPendingListeners(
+          appDeps(env, waitUntil, () => now),
+          now,
+        );
         report.listeners = r;
         if (r.ran + r.replaced + r.failed + r.given_up > 0) {
           log(`listeners: ran those of ${r.ran} change(s), ${r.replaced} replaced since, ${r.failed} failed, ${r.given_up} given up`);

@@ -12,10 +12,10 @@
  */
 import { describe, expect, it, vi } from "vitest";
 import type { ActivationListener } from "../../src/calibrations/activation";
+import { runOwedListeners, sweepPendingListeners } from "../../src/calibrations/pending-listeners";
 import type { RawUpload } from "../../src/calibrations/upload";
 import { uploadCalibration } from "../../src/calibrations/upload-service";
 import { gateIdOf } from "../../src/platform/ids";
-import { runOwedListeners, sweepPendingListeners } from "../../src/calibrations/pending-listeners";
 import { ACTIVATION_LISTENERS_GRACE_MS, IDEMPOTENCY_LOCK_MS } from "../../src/platform/limits";
 import { memoryDeps } from "../support/memory-deps";
 import { MemoryIdempotencyStore } from "../support/memory-idempotency-store";
@@ -58,7 +58,8 @@ async function crash(s: ReturnType<typeof setup>, upload: RawUpload, key: string
   const before = (await s.m.calibrations.history(gateId, 10, null)).items.length;
   s.killNext();
   void uploadCalibration(upload, "rebuild-bot", key, s.deps);
-  for (let i = 0; i < 1000 && (await s.m.calibrations.history(gateId, 10, null)).items.length === before; i++) await new Promise((r) => setTimeout(r, 1));
+  for (let i = 0; i < 1000 && (await s.m.calibrations.history(gateId, 10, null)).items.length === before; i++)
+    await new Promise((r) => setTimeout(r, 1));
 }
 
 describe("an upload killed after its D1 commit, before its Idempotency-Key completes", () => {

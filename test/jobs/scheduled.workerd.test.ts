@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { uploadCalibration } from "../../src/calibrations/upload-service";
 import type { Env } from "../../src/platform/env";
 import { gateIdOf } from "../../src/platform/ids";
-import { uploadCalibration } from "../../src/calibrations/upload-service";
 import { ACTIVATION_LISTENERS_GRACE_MS, IDEMPOTENCY_TTL_MS } from "../../src/platform/limits";
 import { type ProjectedThreshold, projectionKey } from "../../src/serving/projection";
 import { appDeps } from "../../src/worker/wiring";
@@ -143,15 +143,23 @@ describe("runScheduled: the listeners owed by an upload whose request died at it
     await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: upload("v1", 0) });
     // The Worker's own wiring, killed at the commit point (the test-only fault hook): nothing after the commit runs.
     const committedAt = new Date();
-    const deps = { ...appDeps(scheduledEnv, () => {}, () => committedAt), afterCommit: () => new Promise<void>(() => {}) };
+    const deps = {
+      ...appDeps(
+        scheduledEnv,
+        () => {},
+        () => committedAt,
+      ),
+      afterCommit: () => new Promise<void>(() => {}),
+    };
     const bytes = new TextEncoder().encode(JSON.stringify(upload("v2", 0.3)));
     void uploadCalibration({ type: "json", params: {}, bytes }, "rebuild-bot", undefined, deps);
     const markers = async () =>
       (await env.DB.prepare("SELECT activation_id FROM pending_listeners WHERE gate_id = ?").bind(gateId).all<{ activation_id: string }>()).results;
     for (let i = 0; i < 2000 && (await markers()).length === 0; i++) await new Promise((r) => setTimeout(r, 1));
     const v2 = await activeRow(gateId, "v2");
-    expect(JSON.parse((await env.DB.prepare("SELECT shift FROM pending_listeners WHERE gate_id = ?").bind(gateId).first<{ shift: string }>())!.shift))
-      .toMatchObject({ decision: "shifted", alert: true });
+    expect(
+      JSON.parse((await env.DB.prepare("SELECT shift FROM pending_listeners WHERE gate_id = ?").bind(gateId).first<{ shift: string }>())!.shift),
+    ).toMatchObject({ decision: "shifted", alert: true });
     expect(await markers()).toEqual([{ activation_id: expect.stringMatching(/^act_/u) }]);
     const shiftAlerts = () =>
       env.DB.prepare("SELECT status, occurrences, calibration_ids FROM alerts WHERE gate_id = ? AND kind = 'rebuild_shift'").bind(gateId).all();

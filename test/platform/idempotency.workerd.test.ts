@@ -78,7 +78,9 @@ describe("a retry after the upload's request died between its D1 commit and its 
     const history = await callJson("GET", `/v1/calibrations?${qs(gate)}`, 200);
     expect(history.calibrations).toHaveLength(1);
     expect(history.activations).toHaveLength(1);
-    const owed = await env.DB.prepare("SELECT COUNT(*) AS n FROM pending_listeners WHERE gate_id = ?").bind(await gateIdOf(gate)).first<{ n: number }>();
+    const owed = await env.DB.prepare("SELECT COUNT(*) AS n FROM pending_listeners WHERE gate_id = ?")
+      .bind(await gateIdOf(gate))
+      .first<{ n: number }>();
     expect(owed?.n).toBe(0);
   });
 

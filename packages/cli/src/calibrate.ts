@@ -30,7 +30,9 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * request itself is wrong.
  */
 const retryable = (e: CliError): boolean =>
-  e.server === undefined ? e.code === "timeout" || e.code === "unreachable" : e.server.status === 409 || e.server.status === 429 || e.server.status >= 500;
+  e.server === undefined
+    ? e.code === "timeout" || e.code === "unreachable"
+    : e.server.status === 409 || e.server.status === 429 || e.server.status >= 500;
 
 /** The last failure, with how to get the upload's answer later without a second calibration. */
 const withKeyHint = (e: CliError, key: string, attempts: number): CliError =>
