@@ -4,7 +4,9 @@
  * activation (and raises nothing, though the rollback's own shift report alerts too: the incident is over, not new).
  * Only a change of the gate's current calibration counts (CALIBRATION_CHANGE_KINDS): a promotion's start, step or
  * shadow names its candidate too, but serves it to a share of traffic at most, so it neither ends nor starts an
- * incident. An activation listener (src/calibrations/activation.ts), wired in src/worker/wiring.ts.
+ * incident. An activation listener (src/calibrations/activation.ts), wired in src/worker/wiring.ts. Run once more for
+ * the same activation (src/calibrations/pending-listeners.ts), it changes nothing: the alert it opened is not counted
+ * again, and one it resolved stays resolved.
  */
 import type { ActivationListener } from "../calibrations/activation";
 import { isCalibrationChange } from "../contract";
@@ -29,6 +31,8 @@ export function shiftAlertListener(deps: AlertDeps): ActivationListener {
         return;
       }
       if (!shift?.alert) return;
+      // Its own alert, opened when its listeners ran before: not a repeat.
+      if (open !== undefined && open.status !== "resolved" && open.details.activation_id === activation.id) return;
       await raiseAlert(
         {
           gate_id: c.gate_id,

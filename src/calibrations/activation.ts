@@ -8,7 +8,9 @@
  * - what follows a committed activation (`ActivationListener`s, wired once in src/worker/wiring.ts): publish the KV
  *   projection, forget this isolate's copies of the threshold, raise or resolve the rebuild_shift alert. They run
  *   before the answer, so a pipeline that reads the threshold or the alerts right after sees them; a listener that
- *   fails is logged (the activation stands: the reconciler repairs KV within minutes) and may add a warning.
+ *   fails is logged (the activation stands: the reconciler repairs KV within minutes) and may add a warning. Every
+ *   row is committed with a marker saying its listeners are owed (migrations/0010), deleted once they all ran: a
+ *   request that dies after its commit leaves the marker, and the cron tick runs them (pending-listeners.ts).
  *
  * Appends an activation (who, when, what it replaced), never overwrites one. Each is a row of the gate's activation
  * log with the GateEvent pushed to the gate's subscribers (gate-event.ts, src/contract/events.ts): its listeners get
@@ -61,18 +63,37 @@ export interface ActivationListener {
   readonly warning?: Warning;
 }
 
-/** Runs the listeners in order, each once, whatever the others did; returns the warnings of those that failed. */
-export async function notifyActivated(event: ActivationEvent, listeners: readonly ActivationListener[]): Promise<Warning[]> {
+/** What running a change's listeners gave: the warnings of those that failed, and how many failed. */
+export interface Notified {
+  readonly warnings: Warning[];
+  readonly failed: number;
+}
+
+/**
+ * Runs the listeners in order, each once, whatever the others did; then, when none failed, deletes the row's
+ * pending-listeners marker (a failure leaves it: the cron tick runs them all again, each being idempotent).
+ */
+export async function notifyActivated(event: ActivationEvent, deps: Pick<ActivationDeps, "calibrations" | "activationListeners">): Promise<Notified> {
   const warnings: Warning[] = [];
-  for (const listener of listeners) {
+  let failed = 0;
+  for (const listener of deps.activationListeners) {
     try {
       await listener.run(event);
     } catch (e) {
+      failed++;
       console.error(listener.failure, e);
       if (listener.warning) warnings.push(listener.warning);
     }
   }
-  return warnings;
+  if (failed === 0) {
+    try {
+      await deps.calibrations.listenersRan(event.activation.id);
+    } catch (e) {
+      // The change stands and its listeners ran: the cron tick runs them once more, harmlessly, and deletes it.
+      console.error("deleting the pending-listeners marker failed", e);
+    }
+  }
+  return { warnings, failed };
 }
 
 /** 409 after MAX_ACTIVATION_ATTEMPTS lost races: the request changed nothing and can be sent again. */
@@ -108,7 +129,7 @@ export async function commitActivation<T>(
       continue;
     }
     if (deps.afterCommit) await deps.afterCommit();
-    if (written.activated) written.warnings.push(...(await notifyActivated(written.activated, deps.activationListeners)));
+    if (written.activated) written.warnings.push(...(await notifyActivated(written.activated, deps)).warnings);
     return written.result;
   }
 }
@@ -209,7 +230,7 @@ export async function activate(
     };
     const served = withHeads(servedThreshold(gate, calibration, activation.activated_at), headsAfterActivation(heads, calibration.id));
     const event = activationEventBody(activation, headSeq, served, as);
-    const seq = await deps.calibrations.append({ activation, event }, headSeq);
+    const seq = await deps.calibrations.append({ activation, event, shift }, headSeq);
     if (seq === null) return null;
     const warnings: Warning[] = [];
     return {

@@ -283,7 +283,7 @@ export async function calibrate(
       gate,
       calibration,
       distribution: fitted.distribution,
-      activation: activation === null || event === null ? null : { activation, event },
+      activation: activation === null || event === null ? null : { activation, event, shift },
       expectedCurrentSeq: headSeq,
       request: request === null ? null : { ...request, outcome },
     });

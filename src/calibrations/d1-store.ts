@@ -7,13 +7,25 @@ import {
   isCalibrationChange,
   type ServedRollout,
   type ServedShadow,
+  type ShiftReport,
   type StoredCalibration,
 } from "../contract";
 import { AppError } from "../platform/errors";
 import type { Distribution } from "../stats/distribution";
 import { decodeDistribution, encodeDistribution } from "./distribution-codec";
 import { type GateEventBody, gateEventBody, PENDING_SINCE_SEQ, servedThreshold, withSeq } from "./gate-event";
-import type { ActiveRow, ActiveSummary, CalibrationStore, GatePage, GateRow, GateState, HistoryPage, LogEntry, UploadRequest } from "./store";
+import type {
+  ActiveRow,
+  ActiveSummary,
+  CalibrationStore,
+  GatePage,
+  GateRow,
+  GateState,
+  HistoryPage,
+  LogEntry,
+  PendingListeners,
+  UploadRequest,
+} from "./store";
 
 interface GateDbRow {
   gate_id: string;
@@ -83,6 +95,15 @@ function eventOf(r: EventDbRow): GateEvent {
   return withSeq(body, r.seq);
 }
 
+interface PendingDbRow {
+  activation_id: string;
+  gate_id: string;
+  committed_at: string;
+  shift: string | null;
+}
+
+const toPending = (r: PendingDbRow): PendingListeners => ({ ...r, shift: r.shift === null ? null : (JSON.parse(r.shift) as ShiftReport) });
+
 const parseRecord = (record: string): StoredCalibration => JSON.parse(record) as StoredCalibration;
 
 /** D1 implementation of CalibrationStore. Built per request from `env.DB`. */
@@ -96,6 +117,7 @@ export class D1CalibrationStore implements CalibrationStore {
    * changes computed against the same head exactly one is written; the other changes nothing and is retried by its
    * service against the new state. The statements after the first find no row when it wrote none. Callers that write
    * more in the same batch (a promotion's own tables) put these first and check the first statement's changes.
+   * The last statement writes the row's pending-listeners marker (migrations/0010), deleted once its listeners ran.
    */
   logStatements(entry: LogEntry, expectedSeq: number): D1PreparedStatement[] {
     const a = entry.activation;
@@ -147,6 +169,11 @@ export class D1CalibrationStore implements CalibrationStore {
               .bind(a.gate_id, a.index_version, a.calibration_id, a.id, a.activated_at),
           ]
         : []),
+      this.db
+        .prepare(
+          `INSERT INTO pending_listeners (activation_id, gate_id, committed_at, shift) SELECT id, gate_id, activated_at, ?2 FROM activations WHERE id = ?1`,
+        )
+        .bind(a.id, entry.shift ? JSON.stringify(entry.shift) : null),
     ];
   }
 
@@ -335,6 +362,33 @@ export class D1CalibrationStore implements CalibrationStore {
       .bind(gate.index, gate.embedding, gate.reranker, limit)
       .all<GateDbRow>();
     return results.map(toGate);
+  }
+
+  async logEntry(activationId: string): Promise<{ activation: Activation; event: GateEvent } | null> {
+    const row = await this.db
+      .prepare(`SELECT a.id, a.index_version, a.previous_calibration_id, ${EVENT_COLUMNS} WHERE a.id = ?`)
+      .bind(activationId)
+      .first<EventDbRow & { id: string; index_version: string; previous_calibration_id: string | null }>();
+    if (row === null) return null;
+    const { id, gate_id, index_version, calibration_id, previous_calibration_id, activated_at, actor, reason } = row;
+    return { activation: { id, gate_id, index_version, calibration_id, previous_calibration_id, activated_at, actor, reason }, event: eventOf(row) };
+  }
+
+  async pendingListeners(committedBefore: string, limit: number): Promise<PendingListeners[]> {
+    const { results } = await this.db
+      .prepare(`SELECT * FROM pending_listeners WHERE committed_at <= ? ORDER BY committed_at, activation_id LIMIT ?`)
+      .bind(committedBefore, limit)
+      .all<PendingDbRow>();
+    return results.map(toPending);
+  }
+
+  async pendingListenersOf(activationId: string): Promise<PendingListeners | null> {
+    const row = await this.db.prepare(`SELECT * FROM pending_listeners WHERE activation_id = ?`).bind(activationId).first<PendingDbRow>();
+    return row ? toPending(row) : null;
+  }
+
+  async listenersRan(activationId: string): Promise<void> {
+    await this.db.prepare(`DELETE FROM pending_listeners WHERE activation_id = ?`).bind(activationId).run();
   }
 
   async activations(gateId: string, limit: number): Promise<Activation[]> {

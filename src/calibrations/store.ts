@@ -11,7 +11,7 @@
  * row, and every row is written only while the head is still the one its writer computed against.
  */
 
-import type { Activation, ActivationOutcome, GateEvent, StoredCalibration } from "../contract";
+import type { Activation, ActivationOutcome, GateEvent, ShiftReport, StoredCalibration } from "../contract";
 import type { Distribution } from "../stats/distribution";
 import type { GateEventBody, GateHeads } from "./gate-event";
 
@@ -76,6 +76,20 @@ export interface LogEntry {
   readonly activation: Activation;
   /** The event (its `kind` is the row's kind; its `prev_seq` must be the expected head). */
   readonly event: GateEventBody;
+  /** The shift report the row's listeners get (stored with its pending marker); omitted: none. */
+  readonly shift?: ShiftReport | null;
+}
+
+/**
+ * A committed row of the activation log whose listeners have not all run (migrations/0010): written with the row, in
+ * its batch; deleted once they ran (src/calibrations/pending-listeners.ts).
+ */
+export interface PendingListeners {
+  readonly activation_id: string;
+  readonly gate_id: string;
+  /** The row's activated_at. */
+  readonly committed_at: string;
+  readonly shift: ShiftReport | null;
 }
 
 /** A gate's active rows and the head of its log, read together (one transaction). */
@@ -141,6 +155,14 @@ export interface CalibrationStore {
    * reranker under another index, then those sharing the index and one of embedding or reranker.
    */
   calibratedNeighbours(gate: { index: string; embedding: string; reranker: string }, limit: number): Promise<GateRow[]>;
+  /** The log row `activationId` as its listeners see it; null when there is none. */
+  logEntry(activationId: string): Promise<{ activation: Activation; event: GateEvent } | null>;
+  /** Markers committed at or before `committedBefore`, oldest first, at most `limit`. */
+  pendingListeners(committedBefore: string, limit: number): Promise<PendingListeners[]>;
+  /** The row's marker; null when its listeners all ran (or it has none). */
+  pendingListenersOf(activationId: string): Promise<PendingListeners | null>;
+  /** Deletes the row's marker: its listeners all ran. */
+  listenersRan(activationId: string): Promise<void>;
   /** Activation audit of a gate (the rows that changed its current calibration, CALIBRATION_CHANGE_KINDS), newest first. */
   activations(gateId: string, limit: number): Promise<Activation[]>;
 }

@@ -2,18 +2,19 @@
  * POST /v1/calibrations as one service: parse the upload, then either a dry run (computed, nothing stored, the
  * Idempotency-Key ignored: there is nothing to replay) or a calibration run at most once per Idempotency-Key.
  *
- * The crash window: an upload's calibration (and activation) commit in one D1 batch with its key and request hash;
- * the listeners (KV publish, isolate invalidation, rebuild_shift) and the key's completion follow. A request that dies
- * in between leaves a committed calibration and a key in flight. Its retry finds the calibration by (token name, key,
- * request hash) instead of answering 409 or, once the key's claim expired, calibrating a second time: it runs the
- * listeners of that activation if it still serves (each is safe to repeat: publish from D1, forget copies, raise or
- * update the one open alert), completes the key and replays the committed answer.
+ * The crash window: an upload's calibration (and activation, with its pending-listeners marker) commit in one D1
+ * batch with its key and request hash; the listeners (KV publish, isolate invalidation, the push to subscribers,
+ * rebuild_shift, a promotion's supersession) and the key's completion follow. A request that dies in between leaves a
+ * committed calibration, a marker and a key in flight. Its retry finds the calibration by (token name, key, request
+ * hash) instead of answering 409 or, once the key's claim expired, calibrating a second time: it runs the listeners
+ * its activation still owes (pending-listeners.ts), completes the key and replays the committed answer. Without a
+ * retry (or without a key) the cron tick runs the owed listeners after ACTIVATION_LISTENERS_GRACE_MS.
  */
 import type { CalibrationCreated, Warning } from "../contract";
 import { once, requestHash } from "../platform/idempotency";
-import { notifyActivated } from "./activation";
 import { calibrate } from "./calibrate";
 import type { CalibrationDeps } from "./deps";
+import { runOwedListeners } from "./pending-listeners";
 import { describe } from "./registry";
 import { parseCalibrationUpload, type RawUpload } from "./upload";
 
@@ -51,9 +52,6 @@ export async function uploadCalibration(raw: RawUpload, actor: string, key: stri
   );
 }
 
-/** Activations searched for the one a recovered upload committed (it is its version's active one: among the newest). */
-const RECOVERY_ACTIVATIONS = 50;
-
 /** The answer of an upload that committed but whose request died before completing its key (module comment). */
 async function recoverCommitted(
   actor: string,
@@ -66,18 +64,10 @@ async function recoverCommitted(
   const { calibration, outcome } = found;
   const warnings: Warning[] = [...calibration.warnings];
   if (outcome.activated) {
-    const rows = await deps.calibrations.activeRows(calibration.gate_id);
-    const row = rows.find((r) => r.index_version === calibration.index_version && r.calibration_id === calibration.id);
-    // Still served: complete what follows its activation. Replaced since: the later activation ran its own listeners.
-    const activation =
-      row === undefined
-        ? undefined
-        : (await deps.calibrations.activations(calibration.gate_id, RECOVERY_ACTIVATIONS)).find((a) => a.id === row.activation_id);
-    // Its event: the first of the gate's log after seq - 1 is the row itself (seqs are whole numbers).
-    const [event] = row === undefined ? [] : await deps.calibrations.events(calibration.gate_id, row.activation_seq - 1, 1);
-    if (activation !== undefined && event !== undefined && event.seq === row?.activation_seq) {
-      warnings.push(...(await notifyActivated({ calibration, shift: calibration.shift, activation, event }, deps.activationListeners)));
-    }
+    // Its activation's listeners, if still owed (the cron tick may have run them meanwhile: then nothing is run).
+    const row = (await deps.calibrations.activeRows(calibration.gate_id)).find((r) => r.calibration_id === calibration.id);
+    const pending = row === undefined ? null : await deps.calibrations.pendingListenersOf(row.activation_id);
+    if (pending !== null) warnings.push(...(await runOwedListeners(pending, deps)).warnings);
   }
   return {
     status: 201,

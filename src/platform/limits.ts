@@ -117,6 +117,28 @@ export const WEBHOOK_BATCH = 20;
 export const RECONCILE_GATES_PER_RUN = 100;
 
 /**
+ * How long after a change of a gate commits the cron tick waits before running the listeners its request still owes
+ * (src/calibrations/pending-listeners.ts): a request runs them right after its commit, within seconds; one that has not
+ * after this long is taken for dead, as its Idempotency-Key's claim is (IDEMPOTENCY_LOCK_MS). Shorter would race live
+ * requests (harmless, every listener is idempotent, but wasted); longer leaves a lost rebuild_shift alert unraised
+ * longer. The KV projection does not wait for it: the reconciler repairs KV on every tick.
+ */
+export const ACTIVATION_LISTENERS_GRACE_MS = IDEMPOTENCY_LOCK_MS;
+
+/**
+ * Changes whose owed listeners one cron tick runs, oldest first. Each costs about a dozen KV, D1 and Durable Object
+ * calls, next to the reconciler's (RECONCILE_GATES_PER_RUN) within the 1,000 subrequests of an invocation; a backlog
+ * is worked off over several ticks.
+ */
+export const ACTIVATION_LISTENERS_PER_TICK = 20;
+
+/**
+ * A change whose listeners still fail this long after its commit is given up (logged, its marker deleted): KV and the
+ * hubs are repaired by their own cron steps anyway, and a listener that failed for a day will not be fixed by retrying.
+ */
+export const ACTIVATION_LISTENERS_GIVE_UP_MS = 24 * 3600 * 1000;
+
+/**
  * Attempts of one activation (or activating upload) against concurrent activations of the same gate. Each attempt
  * re-reads the gate's current calibration and recomputes the shift; a conditional write admits one per round, so 25
  * covers 25 simultaneous activations of one gate. Beyond that the request is refused with 409 and can be retried.

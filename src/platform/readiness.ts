@@ -23,6 +23,8 @@ export const REQUIRED_TABLES = [
   // promotions (migrations/0009)
   "promotions",
   "promotion_steps",
+  // owed listeners (migrations/0010)
+  "pending_listeners",
 ] as const;
 
 export const MIGRATE_COMMAND = "npx wrangler d1 migrations apply DB --remote (locally: --local, which npm start runs)";

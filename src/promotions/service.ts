@@ -365,10 +365,18 @@ export async function listPromotions(gateId: string, limit: number, cursor: stri
   };
 }
 
-/** A manual activation of the gate supersedes its open promotion (a listener wired in src/worker/). */
-export async function supersedeOnActivation(gateId: string, calibrationId: string, deps: PromotionDeps): Promise<void> {
+/**
+ * A manual activation of the gate supersedes its open promotion (a listener wired in src/worker/). Run late for an
+ * activation whose request died (src/calibrations/pending-listeners.ts), it must not end a promotion started after
+ * it: such a promotion's control is the activated calibration (a promotion is started against the gate's current
+ * one), while one open before it has the calibration it replaced. Only re-activating the current calibration leaves
+ * the two apart by nothing; it supersedes, as it always did.
+ */
+export async function supersedeOnActivation(activation: Activation, deps: PromotionDeps): Promise<void> {
+  const { gate_id: gateId, calibration_id: calibrationId } = activation;
   const row = await deps.promotions.open(gateId);
   if (row === null) return;
+  if (row.control_calibration_id === calibrationId && activation.previous_calibration_id !== calibrationId) return;
   const t = transition(row, { kind: "activation" });
   if (t.kind === "none") return;
   await applyTransition(row, t, "promotion", `calibration ${calibrationId} was activated`, { activated: calibrationId }, deps);

@@ -1,10 +1,12 @@
 /**
- * Cron (every minute): reconcile the KV projection with D1, retry due webhook deliveries, forget expired
- * idempotency keys, bring the hubs of recently changed gates up to D1 (missed pushes), write the log event of every
- * promotion transition left without one, re-decide every running promotion step from its evidence and stop the steps
- * past their `max_step_hours` (promotions/step-evidence.ts).
+ * Cron (every minute): run the listeners that changes committed more than ACTIVATION_LISTENERS_GRACE_MS ago still owe
+ * (their request died: calibrations/pending-listeners.ts), reconcile the KV projection with D1, retry due webhook
+ * deliveries, forget expired idempotency keys, bring the hubs of recently changed gates up to D1 (missed pushes),
+ * write the log event of every promotion transition left without one, re-decide every running promotion step from its
+ * evidence and stop the steps past their `max_step_hours` (promotions/step-evidence.ts).
  * Thin adapter: the clock comes from the trigger's scheduled time.
  */
+import { type ListenerSweep, sweepPendingListeners } from "../calibrations/pending-listeners";
 import { D1IdempotencyStore } from "../platform/d1-idempotency-store";
 import type { Env } from "../platform/env";
 import { IDEMPOTENCY_TTL_MS } from "../platform/limits";
@@ -16,6 +18,8 @@ import { appDeps, coreDeps, hubClient, webhookDeps } from "./wiring";
 
 /** What one tick did; a step that failed is named in `failed` (and logged) and does not stop the others. */
 export interface ScheduledReport {
+  /** Changes whose owed listeners this tick ran (or found replaced, or left failed for the next tick). */
+  listeners: ListenerSweep | null;
   reconcile: ReconcileResult | null;
   webhooks: DeliveryRun | null;
   idempotencyKeysPurged: number | null;
@@ -37,8 +41,31 @@ export async function runScheduled(env: Env, now: Date, log: ScheduledLog = (lin
   // The reconciler reads KV without its edge cache (null): it must see the current value to compare with D1.
   const projection = coreDeps(env, waitUntil, () => now, null);
   const webhooks = webhookDeps(env, waitUntil, () => now);
-  const report: ScheduledReport = { reconcile: null, webhooks: null, idempotencyKeysPurged: null, hubsSynced: null, promotions: null, failed: [] };
+  const report: ScheduledReport = {
+    listeners: null,
+    reconcile: null,
+    webhooks: null,
+    idempotencyKeysPurged: null,
+    hubsSynced: null,
+    promotions: null,
+    failed: [],
+  };
   const steps: [string, () => Promise<void>][] = [
+    // First: the owed listeners publish KV and push to hubs, so the steps below find less to repair.
+    [
+      "listeners",
+      async () => {
+        const r = await sweepPendingListeners(
+          appDeps(env, waitUntil, () => now),
+          now,
+        );
+        report.listeners = r;
+        if (r.ran + r.replaced + r.failed + r.given_up > 0) {
+          log(`listeners: ran those of ${r.ran} change(s), ${r.replaced} replaced since, ${r.failed} failed, ${r.given_up} given up`);
+        }
+        if (r.failed > 0) throw new Error(`the listeners of ${r.failed} change(s) failed; retried on the next tick`);
+      },
+    ],
     [
       "reconcile",
       async () => {

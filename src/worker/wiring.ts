@@ -196,7 +196,7 @@ export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => 
       // promotions: a manual activation supersedes the gate's open promotion (a completion, promotion_completed,
       // closed its own before activating)
       {
-        run: (e) => (e.event.kind === "activation" ? supersedeOnActivation(e.activation.gate_id, e.calibration.id, deps) : undefined),
+        run: (e) => (e.event.kind === "activation" ? supersedeOnActivation(e.activation, deps) : undefined),
         failure: "promotion supersede failed",
       },
     ],

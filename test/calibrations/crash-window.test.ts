@@ -3,16 +3,20 @@
  * hash in one batch) and before its listeners run and its Idempotency-Key is completed. `afterCommit` kills it there
  * by never resolving: nothing after the commit point runs, as when the isolate is reset. The retry with the same key
  * replays the committed answer (before and after the key's claim expires), never stores a second calibration, and
- * completes the side effects (the KV projection here; the Worker wires the isolate invalidation and rebuild_shift the
- * same way, as activation listeners). A request that only stalls past its claim loses the race to its retry: the
- * calibrations_by_request unique index refuses its commit with 409, and exactly one calibration is stored.
+ * completes the side effects (the KV projection and the rebuild_shift alert here; the Worker wires the isolate
+ * invalidation, the push to subscribers and a promotion's supersession the same way, as activation listeners). A
+ * request that only stalls past its claim loses the race to its retry: the calibrations_by_request unique index
+ * refuses its commit with 409, and exactly one calibration is stored. Without a retry, the cron tick's sweep runs the
+ * listeners the change still owes once ACTIVATION_LISTENERS_GRACE_MS has passed (src/calibrations/pending-listeners.ts;
+ * test/jobs/scheduled.workerd.test.ts runs it through the Worker's wiring).
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ActivationListener } from "../../src/calibrations/activation";
+import { runOwedListeners, sweepPendingListeners } from "../../src/calibrations/pending-listeners";
 import type { RawUpload } from "../../src/calibrations/upload";
 import { uploadCalibration } from "../../src/calibrations/upload-service";
 import { gateIdOf } from "../../src/platform/ids";
-import { IDEMPOTENCY_LOCK_MS } from "../../src/platform/limits";
+import { ACTIVATION_LISTENERS_GRACE_MS, IDEMPOTENCY_LOCK_MS } from "../../src/platform/limits";
 import { memoryDeps } from "../support/memory-deps";
 import { MemoryIdempotencyStore } from "../support/memory-idempotency-store";
 
@@ -48,12 +52,14 @@ function setup() {
   return { m, deps, ran, killNext };
 }
 
-/** Starts a request that is killed at its commit point and waits until it got there. */
-async function crash(s: ReturnType<typeof setup>, upload: RawUpload, key: string): Promise<void> {
+/** Starts a request that is killed at its commit point and waits until it got there (its calibration is stored). */
+async function crash(s: ReturnType<typeof setup>, upload: RawUpload, key: string | undefined): Promise<void> {
+  const gateId = await gateIdOf(GATE);
+  const before = (await s.m.calibrations.history(gateId, 10, null)).items.length;
   s.killNext();
   void uploadCalibration(upload, "rebuild-bot", key, s.deps);
-  const gateId = await gateIdOf(GATE);
-  for (let i = 0; i < 1000 && (await s.m.calibrations.history(gateId, 10, null)).items.length === 0; i++) await new Promise((r) => setTimeout(r, 1));
+  for (let i = 0; i < 1000 && (await s.m.calibrations.history(gateId, 10, null)).items.length === before; i++)
+    await new Promise((r) => setTimeout(r, 1));
 }
 
 describe("an upload killed after its D1 commit, before its Idempotency-Key completes", () => {
@@ -158,5 +164,109 @@ describe("an upload killed after its D1 commit, before its Idempotency-Key compl
     const again = await uploadCalibration(raw("v1"), "rebuild-bot", "rebuild-slow", deps);
     expect(again).toMatchObject({ status: 201, replayed: true });
     expect(again.body.calibration.id).toBe(retry.body.calibration.id);
+  });
+});
+
+describe("the listeners a shifted activate: true upload owes after a crash at its commit", () => {
+  /** Every marker still there, whatever its age. */
+  const owed = (s: ReturnType<typeof setup>) => s.m.calibrations.pendingListeners("9999-12-31", 100);
+
+  /** v1 served normally, then v2 (shifted, activate: true) killed at its commit: served in D1, nothing after it ran. */
+  async function crashedShift(key: string | undefined) {
+    const s = setup();
+    const gateId = await gateIdOf(GATE);
+    const v1 = await uploadCalibration(raw("v1"), "rebuild-bot", undefined, s.deps);
+    await crash(s, raw("v2", { activate: true }, -0.5), key);
+    const [v2] = (await s.m.calibrations.history(gateId, 1, null)).items;
+    expect(v2?.shift).toMatchObject({ decision: "shifted", alert: true });
+    expect((await s.m.calibrations.current(gateId))?.calibration_id).toBe(v2!.id);
+    expect((await s.m.projection.get(gateId, null))?.threshold.calibration_id).toBe(v1.body.calibration.id);
+    expect(await s.m.alerts.list({ gate_id: gateId, kind: "rebuild_shift", limit: 10 })).toEqual([]);
+    const [marker] = await owed(s);
+    expect(marker).toMatchObject({ gate_id: gateId, shift: { decision: "shifted", alert: true } });
+    return { s, gateId, v2: v2!, marker: marker! };
+  }
+
+  const openShiftAlerts = async (s: ReturnType<typeof setup>, gateId: string) =>
+    (await s.m.alerts.list({ gate_id: gateId, kind: "rebuild_shift", limit: 10 })).filter((a) => a.status === "open");
+
+  it("its retry with the same key raises rebuild_shift, publishes it and deletes the marker", async () => {
+    const { s, gateId, v2 } = await crashedShift("shift-1");
+    const retry = await uploadCalibration(raw("v2", { activate: true }, -0.5), "rebuild-bot", "shift-1", s.deps);
+    expect(retry).toMatchObject({ replayed: true, body: { calibration: { id: v2.id, current: true } } });
+    const [alert] = await openShiftAlerts(s, gateId);
+    expect(alert).toMatchObject({ occurrences: 1, calibration_ids: [v2.shift!.previous_calibration_id, v2.id] });
+    expect((await s.m.projection.get(gateId, null))?.threshold.calibration_id).toBe(v2.id);
+    expect(await owed(s)).toEqual([]);
+    // The cron tick finds nothing owed.
+    s.m.advance(ACTIVATION_LISTENERS_GRACE_MS + 60_000);
+    expect(await sweepPendingListeners(s.deps, s.deps.now())).toEqual({ ran: 0, replaced: 0, failed: 0, given_up: 0 });
+    expect((await openShiftAlerts(s, gateId))[0]?.occurrences).toBe(1);
+  });
+
+  it("with no retry (and no key), one cron tick past the grace period raises it, publishes it and deletes the marker; a second changes nothing", async () => {
+    const { s, gateId, v2 } = await crashedShift(undefined);
+    const ranBefore = s.ran.length;
+    // Within the grace period the request may still be running its listeners: the sweep leaves them to it.
+    s.m.advance(ACTIVATION_LISTENERS_GRACE_MS - 1000);
+    expect(await sweepPendingListeners(s.deps, s.deps.now())).toEqual({ ran: 0, replaced: 0, failed: 0, given_up: 0 });
+    expect(await openShiftAlerts(s, gateId)).toEqual([]);
+
+    s.m.advance(2000);
+    expect(await sweepPendingListeners(s.deps, s.deps.now())).toEqual({ ran: 1, replaced: 0, failed: 0, given_up: 0 });
+    const [alert] = await openShiftAlerts(s, gateId);
+    expect(alert).toMatchObject({ occurrences: 1, calibration_ids: [v2.shift!.previous_calibration_id, v2.id] });
+    expect((await s.m.projection.get(gateId, null))?.threshold.calibration_id).toBe(v2.id);
+    expect(await owed(s)).toEqual([]);
+    expect(s.ran).toHaveLength(ranBefore + 1);
+
+    s.m.advance(60_000);
+    expect(await sweepPendingListeners(s.deps, s.deps.now())).toEqual({ ran: 0, replaced: 0, failed: 0, given_up: 0 });
+    expect(await s.m.alerts.list({ gate_id: gateId, kind: "rebuild_shift", limit: 10 })).toEqual([alert]);
+    expect(s.ran).toHaveLength(ranBefore + 1);
+  });
+
+  it("run twice (a retry racing the tick), the listeners raise the alert once: no second alert, no repeat counted", async () => {
+    const { s, gateId, marker } = await crashedShift("shift-3");
+    expect((await runOwedListeners(marker, s.deps)).outcome).toBe("ran");
+    expect((await runOwedListeners(marker, s.deps)).outcome).toBe("ran");
+    const alerts = await s.m.alerts.list({ gate_id: gateId, kind: "rebuild_shift", limit: 10 });
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ status: "open", occurrences: 1 });
+  });
+
+  it("a crashed activation replaced since as the gate's current calibration is not run late: its marker is dropped", async () => {
+    const { s, gateId } = await crashedShift(undefined);
+    // v3 is served after it (its own listeners run): v2's shift alert would now describe a calibration no one serves.
+    const v3 = await uploadCalibration(raw("v3", { activate: true }), "rebuild-bot", undefined, s.deps);
+    const ranBefore = s.ran.length;
+    s.m.advance(ACTIVATION_LISTENERS_GRACE_MS + 60_000);
+    expect(await sweepPendingListeners(s.deps, s.deps.now())).toEqual({ ran: 0, replaced: 1, failed: 0, given_up: 0 });
+    expect(s.ran).toHaveLength(ranBefore);
+    expect(await owed(s)).toEqual([]);
+    expect((await s.m.projection.get(gateId, null))?.threshold.calibration_id).toBe(v3.body.calibration.id);
+  });
+
+  it("a listener that fails keeps the marker for the next tick, which runs them again", async () => {
+    const { s, gateId, v2 } = await crashedShift(undefined);
+    let down = true;
+    const flaky = {
+      failure: "flaky listener failed",
+      run: () => {
+        if (down) throw new Error("down");
+      },
+    };
+    const deps = { ...s.deps, activationListeners: [...s.deps.activationListeners, flaky] };
+    s.m.advance(ACTIVATION_LISTENERS_GRACE_MS + 60_000);
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    expect(await sweepPendingListeners(deps, deps.now())).toEqual({ ran: 0, replaced: 0, failed: 1, given_up: 0 });
+    expect(errors.mock.calls.map((c) => c[0])).toEqual(["flaky listener failed"]);
+    errors.mockRestore();
+    expect(await owed(s)).toHaveLength(1);
+    down = false;
+    s.m.advance(60_000);
+    expect(await sweepPendingListeners(deps, deps.now())).toEqual({ ran: 1, replaced: 0, failed: 0, given_up: 0 });
+    expect(await owed(s)).toEqual([]);
+    expect((await openShiftAlerts(s, gateId)).map((a) => [a.calibration_ids[1], a.occurrences])).toEqual([[v2.id, 1]]);
   });
 });

@@ -1,9 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { uploadCalibration } from "../../src/calibrations/upload-service";
 import type { Env } from "../../src/platform/env";
 import { gateIdOf } from "../../src/platform/ids";
-import { IDEMPOTENCY_TTL_MS } from "../../src/platform/limits";
+import { ACTIVATION_LISTENERS_GRACE_MS, IDEMPOTENCY_TTL_MS } from "../../src/platform/limits";
 import { type ProjectedThreshold, projectionKey } from "../../src/serving/projection";
+import { appDeps } from "../../src/worker/wiring";
 import { tick } from "../support/scheduled";
 import { callJson, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
@@ -123,5 +125,61 @@ describe("runScheduled: idempotency key retention", () => {
 
     const { results } = await env.DB.prepare("SELECT key FROM idempotency_keys WHERE key LIKE 'sched-%' ORDER BY key").all<{ key: string }>();
     expect(results.map((r) => r.key)).toEqual(["sched-exactly-24h", "sched-fresh"]);
+  });
+});
+
+describe("runScheduled: the listeners owed by an upload whose request died at its D1 commit", () => {
+  it("a shifted activate: true upload, no retry, no key: the tick past the grace period raises rebuild_shift and serves it; the next changes nothing", async () => {
+    const gate = uniqueGate("sched-owed");
+    const gateId = await gateIdOf(gate);
+    // Flat uploads are judged at an assumed design effect of 50: enough scores that a 20-point move is "shifted".
+    const upload = (index_version: string, offset: number) => ({
+      ...gate,
+      index_version,
+      scores: spreadScores(4000, offset),
+      policy: { kind: "drop_rate", target: 0.2 },
+      activate: true,
+    });
+    await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: upload("v1", 0) });
+    // The Worker's own wiring, killed at the commit point (the test-only fault hook): nothing after the commit runs.
+    const committedAt = new Date();
+    const deps = {
+      ...appDeps(
+        scheduledEnv,
+        () => {},
+        () => committedAt,
+      ),
+      afterCommit: () => new Promise<void>(() => {}),
+    };
+    const bytes = new TextEncoder().encode(JSON.stringify(upload("v2", 0.3)));
+    void uploadCalibration({ type: "json", params: {}, bytes }, "rebuild-bot", undefined, deps);
+    const markers = async () =>
+      (await env.DB.prepare("SELECT activation_id FROM pending_listeners WHERE gate_id = ?").bind(gateId).all<{ activation_id: string }>()).results;
+    for (let i = 0; i < 2000 && (await markers()).length === 0; i++) await new Promise((r) => setTimeout(r, 1));
+    const v2 = await activeRow(gateId, "v2");
+    expect(
+      JSON.parse((await env.DB.prepare("SELECT shift FROM pending_listeners WHERE gate_id = ?").bind(gateId).first<{ shift: string }>())!.shift),
+    ).toMatchObject({ decision: "shifted", alert: true });
+    expect(await markers()).toEqual([{ activation_id: expect.stringMatching(/^act_/u) }]);
+    const shiftAlerts = () =>
+      env.DB.prepare("SELECT status, occurrences, calibration_ids FROM alerts WHERE gate_id = ? AND kind = 'rebuild_shift'").bind(gateId).all();
+    expect((await shiftAlerts()).results).toEqual([]);
+
+    // Within the grace period the request might still be running its listeners: left to it.
+    const early = await tick(scheduledEnv, new Date(committedAt.getTime() + ACTIVATION_LISTENERS_GRACE_MS - 1000));
+    expect(early.listeners).toEqual({ ran: 0, replaced: 0, failed: 0, given_up: 0 });
+    expect((await shiftAlerts()).results).toEqual([]);
+
+    const late = await tick(scheduledEnv, new Date(committedAt.getTime() + ACTIVATION_LISTENERS_GRACE_MS + 60_000));
+    expect(late.failed).toEqual([]);
+    expect(late.listeners).toEqual({ ran: 1, replaced: 0, failed: 0, given_up: 0 });
+    const raised = (await shiftAlerts()).results;
+    expect(raised).toEqual([{ status: "open", occurrences: 1, calibration_ids: expect.stringContaining(v2.calibration_id) }]);
+    expect((await kvGet(gateId, null))?.threshold.calibration_id).toBe(v2.calibration_id);
+    expect(await markers()).toEqual([]);
+
+    const next = await tick(scheduledEnv, new Date(committedAt.getTime() + ACTIVATION_LISTENERS_GRACE_MS + 120_000));
+    expect(next.listeners).toEqual({ ran: 0, replaced: 0, failed: 0, given_up: 0 });
+    expect((await shiftAlerts()).results).toEqual(raised);
   });
 });

@@ -43,8 +43,8 @@ describe("Idempotency-Key on POST /v1/calibrations", () => {
 
 describe("a retry after the upload's request died between its D1 commit and its key's completion", () => {
   // The state such a crash leaves in D1 and KV: the calibration and activation committed with the key and request
-  // hash (one batch), the key still in flight, nothing published, no alert. (test/calibrations/crash-window.test.ts
-  // kills a real request there.)
+  // hash and the activation's pending-listeners marker (one batch), the key still in flight, nothing published, no
+  // alert. (test/calibrations/crash-window.test.ts and test/jobs/scheduled.workerd.test.ts kill a real request there.)
   async function crashState(gate: ReturnType<typeof uniqueGate>, key: string, claimedAt: string | null) {
     const headers = { "idempotency-key": key };
     const json = { ...gate, index_version: "v1", scores: spreadScores(1000), policy: { kind: "drop_rate", target: 0.2 } };
@@ -53,6 +53,11 @@ describe("a retry after the upload's request died between its D1 commit and its 
       `UPDATE idempotency_keys SET status = NULL, response = NULL${claimedAt ? ", created_at = ?3" : ""} WHERE actor = ?1 AND key = ?2`,
     )
       .bind("rebuild-bot", key, ...(claimedAt ? [claimedAt] : []))
+      .run();
+    await env.DB.prepare(
+      `INSERT INTO pending_listeners (activation_id, gate_id, committed_at) SELECT id, gate_id, activated_at FROM activations WHERE calibration_id = ?`,
+    )
+      .bind(first.calibration.id)
       .run();
     await env.THRESHOLDS.delete(await projectionKey(await gateIdOf(gate), null));
     return { first, retry: () => call("POST", "/v1/calibrations", { token: TOKENS.calibrate, json, headers }) };
@@ -73,6 +78,10 @@ describe("a retry after the upload's request died between its D1 commit and its 
     const history = await callJson("GET", `/v1/calibrations?${qs(gate)}`, 200);
     expect(history.calibrations).toHaveLength(1);
     expect(history.activations).toHaveLength(1);
+    const owed = await env.DB.prepare("SELECT COUNT(*) AS n FROM pending_listeners WHERE gate_id = ?")
+      .bind(await gateIdOf(gate))
+      .first<{ n: number }>();
+    expect(owed?.n).toBe(0);
   });
 
   it("once the key's claim expired, the retry still replays and never stores a second calibration", async () => {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { PromotionPlan } from "../../src/contract";
+import type { Activation, PromotionPlan } from "../../src/contract";
+import type { PromotionDeps } from "../../src/promotions/deps";
+import { supersedeOnActivation } from "../../src/promotions/service";
 import { type PromotionPosition, percentOf, startOf, transition } from "../../src/promotions/state-machine";
 import { stepDeadline } from "../../src/promotions/step-evidence";
+import type { PromotionRow } from "../../src/promotions/store";
 
 const plan = (over: Partial<PromotionPlan> = {}): PromotionPlan => ({
   steps: [10, 50, 100],
@@ -141,5 +144,64 @@ describe("stepDeadline", () => {
     const row = { updated_at: "2026-12-01T10:00:00.000Z", plan: plan({ max_step_hours: 1.5 }) };
     expect(new Date(stepDeadline(row)).toISOString()).toBe("2026-12-01T11:30:00.000Z");
     expect(stepDeadline({ ...row, updated_at: "2026-12-02T00:00:00.000Z" }) - stepDeadline(row)).toBe(14 * 3600 * 1000);
+  });
+});
+
+describe("a manual activation supersedes the gate's open promotion (supersedeOnActivation), also when run late", () => {
+  const open: PromotionRow = {
+    id: "prm_1",
+    gate_id: "g",
+    candidate_calibration_id: "cal_candidate",
+    control_calibration_id: "cal_control",
+    plan: plan(),
+    state: "running",
+    step: 0,
+    version: 1,
+    started_at: "2026-12-03T10:00:00.000Z",
+    updated_at: "2026-12-03T10:00:00.000Z",
+    actor: "ops",
+  };
+  const activation = (calibration_id: string, previous_calibration_id: string | null): Activation => ({
+    id: "act_1",
+    gate_id: "g",
+    index_version: "v2",
+    calibration_id,
+    previous_calibration_id,
+    activated_at: "2026-12-03T10:05:00.000Z",
+    actor: "ops",
+    reason: null,
+  });
+  /** Promotion deps that record the supersession's attempted transition (refused, so nothing else runs). */
+  function deps() {
+    const tried: string[] = [];
+    const d = {
+      now: () => new Date("2026-12-03T10:10:00.000Z"),
+      promotions: {
+        open: async () => open,
+        transition: async (_id: string, _v: number, next: { state: string }) => {
+          tried.push(next.state);
+          return false;
+        },
+      },
+    };
+    return { tried, deps: d as unknown as PromotionDeps };
+  }
+
+  it("supersedes a promotion open before the activation (its control is the calibration the activation replaced)", async () => {
+    const { tried, deps: d } = deps();
+    await supersedeOnActivation(activation("cal_other", "cal_control"), d);
+    expect(tried).toEqual(["superseded"]);
+  });
+
+  it("leaves a promotion started after it (its control is the activated calibration): the late run of a crashed activation", async () => {
+    const { tried, deps: d } = deps();
+    await supersedeOnActivation(activation("cal_control", "cal_before"), d);
+    expect(tried).toEqual([]);
+  });
+
+  it("re-activating the current calibration still supersedes, as it always did", async () => {
+    const { tried, deps: d } = deps();
+    await supersedeOnActivation(activation("cal_control", "cal_control"), d);
+    expect(tried).toEqual(["superseded"]);
   });
 });

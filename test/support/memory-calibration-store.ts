@@ -9,6 +9,7 @@ import {
   type GateState,
   type HistoryPage,
   type LogEntry,
+  type PendingListeners,
   type UploadRequest,
 } from "../../src/calibrations/store";
 import {
@@ -29,6 +30,8 @@ export class MemoryCalibrationStore implements CalibrationStore {
   private readonly calibrations: { seq: number; record: StoredCalibration; distribution: Distribution; request: UploadRequest | null }[] = [];
   private readonly activationLog: { seq: number; activation: Activation; event: GateEvent }[] = [];
   private readonly active = new Map<string, ActiveRow>();
+  /** Pending-listeners markers by activation id (migrations/0010), written with their row. */
+  readonly pending = new Map<string, PendingListeners>();
   private seq = 0;
 
   async create(input: {
@@ -83,6 +86,7 @@ export class MemoryCalibrationStore implements CalibrationStore {
     if (this.latestSeq(a.gate_id) !== expectedHeadSeq) return null;
     const seq = ++this.seq;
     this.activationLog.push({ seq, activation: { ...a }, event: withSeq(structuredClone(entry.event), seq) });
+    this.pending.set(a.id, { activation_id: a.id, gate_id: a.gate_id, committed_at: a.activated_at, shift: structuredClone(entry.shift ?? null) });
     if (!(CALIBRATION_CHANGE_KINDS as readonly string[]).includes(entry.event.kind)) return seq;
     this.active.set(`${a.gate_id}\u0000${a.index_version}`, {
       gate_id: a.gate_id,
@@ -152,6 +156,28 @@ export class MemoryCalibrationStore implements CalibrationStore {
       const c = this.calibrations.find((x) => x.record.id === r.calibration_id)!.record;
       return { ...r, threshold: c.threshold, expected_drop_rate: c.expected_drop_rate };
     });
+  }
+
+  async logEntry(activationId: string): Promise<{ activation: Activation; event: GateEvent } | null> {
+    const x = this.activationLog.find((y) => y.activation.id === activationId);
+    return x ? { activation: { ...x.activation }, event: structuredClone(x.event) } : null;
+  }
+
+  async pendingListeners(committedBefore: string, limit: number): Promise<PendingListeners[]> {
+    return [...this.pending.values()]
+      .filter((p) => p.committed_at <= committedBefore)
+      .sort((a, b) => (a.committed_at === b.committed_at ? (a.activation_id < b.activation_id ? -1 : 1) : a.committed_at < b.committed_at ? -1 : 1))
+      .slice(0, limit)
+      .map((p) => structuredClone(p));
+  }
+
+  async pendingListenersOf(activationId: string): Promise<PendingListeners | null> {
+    const p = this.pending.get(activationId);
+    return p ? structuredClone(p) : null;
+  }
+
+  async listenersRan(activationId: string): Promise<void> {
+    this.pending.delete(activationId);
   }
 
   async activations(gateId: string, limit: number): Promise<Activation[]> {

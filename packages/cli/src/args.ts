@@ -89,7 +89,8 @@ Calibrate options:
   --shift-tolerance T    rebuild shift tolerance in drop-rate units (default 0.02)
   --dry-run              the whole report (fit, shift, decision, would it be served) with nothing stored or served
   --strict               servers without activate "auto": exit 4 when the rebuild decision is inconclusive
-  --idempotency-key K    a retried upload with the same key replays the first answer instead of calibrating twice
+  --idempotency-key K    the upload's Idempotency-Key (default: a new one per run, reused by the run's retries):
+                         an upload sent again with the same key replays the first answer instead of calibrating twice
   --float32              send float32 (smaller; rounds scores to about 7 significant digits)
   --no-progress          no progress bar (it is shown only when stderr is a terminal)
 

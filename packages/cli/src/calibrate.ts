@@ -2,6 +2,7 @@
  * `scoregate calibrate FILE|-`: read the score file, upload it, print the calibration, the rebuild shift and the
  * decision, and exit with the decision's code.
  */
+import { randomUUID } from "node:crypto";
 import { statSync } from "node:fs";
 import type { z } from "zod";
 import { type ActivationOutcome, CalibrationMeta, type CalibrationCreated } from "../../../src/contract";
@@ -14,6 +15,37 @@ import { count, fixed, size, num as number, percent, pointInterval, points, poin
 import { type Api, CliError } from "./http";
 import { noProgress, type Progress, terminalProgress } from "./progress";
 import { FORMATS, InputError, readScores, type ScoreFile } from "./read-scores";
+
+/** Attempts of one upload: the first and its retries, all with the run's Idempotency-Key. */
+export const UPLOAD_ATTEMPTS = 3;
+
+/** The wait before retry n is n times this (1 s, then 2 s). */
+export const RETRY_DELAY_MS = 1000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Failures an upload is sent again for: no answer (the server may have stored it: the key makes the retry replay it),
+ * 409 (the key's first request is still running, or a concurrent activation won), 429 and 5xx. Not the other 4xx: the
+ * request itself is wrong.
+ */
+const retryable = (e: CliError): boolean =>
+  e.server === undefined
+    ? e.code === "timeout" || e.code === "unreachable"
+    : e.server.status === 409 || e.server.status === 429 || e.server.status >= 500;
+
+/** The last failure, with how to get the upload's answer later without a second calibration. */
+const withKeyHint = (e: CliError, key: string, attempts: number): CliError =>
+  new CliError(
+    e.message,
+    e.exitCode,
+    e.code,
+    [
+      ...e.hints,
+      `sent ${attempts} times with Idempotency-Key ${key}: run again with --idempotency-key ${key} to get its answer if the server stored it, never a second calibration`,
+    ],
+    e.server,
+  );
 
 function policyFrom(v: Values): UploadMeta["policy"] {
   if (v.target !== undefined && v.carry !== undefined) throw usage("give either --target D or --carry [THRESHOLD], not both");
@@ -99,16 +131,28 @@ export async function calibrate(c: Ctx): Promise<number> {
     if (e instanceof BodyError) throw new CliError(e.message, EXIT.usage, "invalid_upload");
     throw e;
   }
-  const headers: Record<string, string> = { "Content-Type": body.contentType, "Content-Length": String(body.bytes) };
-  if (v["idempotency-key"] !== undefined) headers["Idempotency-Key"] = v["idempotency-key"];
+  // Every run has a key (its own unless --idempotency-key gives one), so its retries below never calibrate twice.
+  const key = v["idempotency-key"] ?? randomUUID();
+  const headers: Record<string, string> = { "Content-Type": body.contentType, "Content-Length": String(body.bytes), "Idempotency-Key": key };
   let res: Awaited<ReturnType<Api["request"]>>;
+  let attempts = 0;
   try {
-    res = await c.api().request<z.infer<typeof CalibrationCreated>>("createCalibration", {
-      body: bodyStream(body.chunks, (sent) => progress.update("uploading", sent, body.bytes)),
-      headers,
-      ...(body.query ? { query: body.query } : {}),
-      okStatuses: [200, 201],
-    });
+    for (;;) {
+      attempts++;
+      try {
+        res = await c.api().request<z.infer<typeof CalibrationCreated>>("createCalibration", {
+          body: bodyStream(body.chunks, (sent) => progress.update("uploading", sent, body.bytes)),
+          headers,
+          ...(body.query ? { query: body.query } : {}),
+          okStatuses: [200, 201],
+        });
+        break;
+      } catch (e) {
+        if (!(e instanceof CliError) || !retryable(e)) throw e;
+        if (attempts >= UPLOAD_ATTEMPTS) throw withKeyHint(e, key, attempts);
+        await (io.sleep ?? sleep)(RETRY_DELAY_MS * attempts);
+      }
+    }
   } finally {
     progress.done();
   }
@@ -131,6 +175,8 @@ export async function calibrate(c: Ctx): Promise<number> {
     bytes: body.bytes,
     note: body.note,
     replayed: res.headers.get("idempotent-replayed") === "true",
+    idempotency_key: key,
+    attempts,
   };
   const inconclusiveWarning = outcome === undefined && decided.decision === "inconclusive" && code === 0;
   if (c.json) {
@@ -177,7 +223,16 @@ function report(
   { decision, source }: RebuildDecision,
   code: number,
   data: ScoreFile,
-  upload: { file: string; queries: number | null; content_type: string; bytes: number; note: string | null; replayed: boolean },
+  upload: {
+    file: string;
+    queries: number | null;
+    content_type: string;
+    bytes: number;
+    note: string | null;
+    replayed: boolean;
+    idempotency_key: string;
+    attempts: number;
+  },
 ): string {
   const cal = created.calibration;
   const lines: string[] = [];
@@ -186,7 +241,13 @@ function report(
       ? `Dry run for ${cal.index} / ${cal.embedding} / ${cal.reranker}, index version ${cal.index_version}: nothing stored, ${outcome.would_activate ? "would be served" : "would not be served"}`
       : `Calibrated ${cal.index} / ${cal.embedding} / ${cal.reranker}, index version ${cal.index_version}: ${cal.id} (${servedLabel(cal, outcome)})`,
   );
-  if (upload.replayed) lines.push("  (replayed: this --idempotency-key was used before; this is the first upload's answer)");
+  if (upload.replayed) {
+    lines.push(
+      upload.attempts > 1
+        ? `  (sent ${upload.attempts} times with Idempotency-Key ${upload.idempotency_key}: stored once; this is the first attempt's answer)`
+        : "  (replayed: this --idempotency-key was used before; this is the first upload's answer)",
+    );
+  }
   lines.push(
     `  read        ${count(data.scores.length)} scores${upload.queries !== null ? ` in ${count(upload.queries)} queries` : ""} from ${upload.file} (${readAs(data)})`,
   );

@@ -9,6 +9,8 @@ export interface Io {
   env: Record<string, string | undefined>;
   stdin?: Readable;
   fetch?: typeof fetch;
+  /** Waits before an upload is retried (tests: at once). */
+  sleep?: (ms: number) => Promise<void>;
   /** Ends a long-running command (watch) with exit 0: the bin aborts it on SIGINT and SIGTERM. */
   signal?: AbortSignal;
 }

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_VERSION, API_VERSION_HEADER, type ShiftReport } from "../../../src/contract";
 import cliPackage from "../package.json";
+import { UPLOAD_ATTEMPTS } from "../src/calibrate";
 import { legacyDecision, rebuildDecision } from "../src/decision";
 import { type Created, responses } from "./support/responses";
 import { cli } from "./support/run";
@@ -223,6 +224,53 @@ describe("errors say what to do (stub server)", () => {
       body: { error: { code: "not_found", message: "no such route" } },
     });
     expect((await cli(["gates"], env())).stderr).not.toContain("API version");
+  });
+
+  it("every run sends an Idempotency-Key of its own; --idempotency-key replaces it", async () => {
+    answer({ status: 201, body: responses.first() });
+    await calibrate();
+    const first = lastRequest().headers["idempotency-key"];
+    expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/u);
+    await calibrate();
+    expect(lastRequest().headers["idempotency-key"]).not.toBe(first);
+    await calibrate("--idempotency-key", "rebuild-7");
+    expect(lastRequest().headers["idempotency-key"]).toBe("rebuild-7");
+  });
+
+  it.each([
+    ["a 503", { status: 503, body: { error: { code: "storage_unavailable", message: "D1 did not answer" } } }],
+    ["a 409 (the first attempt still running)", { status: 409, body: { error: { code: "conflict", message: "in progress" } } }],
+    ["no answer within --timeout", { status: 201, body: responses.first(), delayMs: 2000 }],
+  ])("after %s the upload is sent again with the same key, and a replayed answer says so", async (_, failure) => {
+    const keys: (string | undefined)[] = [];
+    stub.handle((req) => {
+      keys.push(req.headers["idempotency-key"] as string | undefined);
+      return keys.length === 1 ? failure : { status: 201, headers: { "Idempotent-Replayed": "true" }, body: responses.first() };
+    });
+    const r = await calibrate("--timeout", "1", "--json");
+    expect(r.code).toBe(0);
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe(keys[0]);
+    expect(JSON.parse(r.stdout).upload).toMatchObject({ idempotency_key: keys[0], attempts: 2, replayed: true });
+  });
+
+  it(`gives up after ${UPLOAD_ATTEMPTS} attempts, naming the key that gets the stored answer; a 4xx is not retried`, async () => {
+    let n = 0;
+    stub.handle(() => {
+      n++;
+      return { status: 500, body: { error: { code: "internal", message: "boom" } } };
+    });
+    const r = await calibrate("--idempotency-key", "rebuild-8");
+    expect(r.code).toBe(1);
+    expect(n).toBe(UPLOAD_ATTEMPTS);
+    expect(r.stderr).toContain("run again with --idempotency-key rebuild-8");
+    n = 0;
+    stub.handle(() => {
+      n++;
+      return { status: 422, body: { error: { code: "invalid_request", message: "bad" } } };
+    });
+    expect((await calibrate()).code).toBe(2);
+    expect(n).toBe(1);
   });
 
   it("500 and 429 exit 1; 429 names the Retry-After", async () => {

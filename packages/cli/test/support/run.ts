@@ -15,6 +15,8 @@ export async function cli(argv: string[], env: Record<string, string | undefined
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s), isTTY: false },
     env,
+    // an upload's retries go at once (their waits are the CLI's RETRY_DELAY_MS; the tests count the attempts)
+    sleep: async () => {},
     ...(stdin !== undefined ? { stdin: Readable.from([Buffer.from(stdin)]) } : {}),
   };
   const code = await run(argv, io);
