@@ -4,6 +4,7 @@ import { grants } from "../../platform/auth";
 import { EcdfChart, HistogramChart, type Marker, type Series } from "../charts/charts";
 import { dropRateAt, num, pct } from "../charts/scale";
 import { type GateView, type SeriesRange, stateWords } from "../data";
+import { alertsHref } from "./alerts";
 import { GateHistory } from "./gate-history";
 import { ProductionSection } from "./gate-production";
 import { RebuildDecision } from "./gate-rebuild";
@@ -241,12 +242,12 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
       <ProductionSection view={v} range={q.range} path={props.path} />
 
       <h2 id="alerts">Alerts</h2>
-      {v.alerts.length === 0 ? (
+      {v.alerts.alerts.length === 0 ? (
         <p>No alerts for this gate.</p>
       ) : (
-        <ul>
-          {v.alerts.map((a) => (
-            <li>
+        <ul data-field="gate-alerts">
+          {v.alerts.alerts.map((a) => (
+            <li data-alert={a.id}>
               <a href={`/ui/alerts/${a.id}`}>
                 <span class={`badge ${a.status}`}>{a.status}</span> {a.kind}
               </a>{" "}
@@ -254,6 +255,13 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
             </li>
           ))}
         </ul>
+      )}
+      {v.alerts.next_cursor !== null && (
+        <p>
+          <a href={alertsHref({ gateId: v.gate.gate_id }, v.alerts.next_cursor)} rel="next" data-field="more-alerts">
+            More alerts of this gate
+          </a>
+        </p>
       )}
 
       <GateHistory view={v} admin={admin} csrf={props.csrf} />
