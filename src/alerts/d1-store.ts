@@ -5,7 +5,15 @@
  */
 import type { Alert, AlertKind, AlertOccurrence, AlertStatus } from "../contract";
 import { equalityWhere } from "../platform/sql";
-import { type AlertFilter, type AlertPage, type AlertStore, STATUS_URGENCY, type UncalibratedSighting, URGENCY_STRIDE, type WebhookEventInput } from "./store";
+import {
+  type AlertFilter,
+  type AlertPage,
+  type AlertStore,
+  STATUS_URGENCY,
+  type UncalibratedSighting,
+  URGENCY_STRIDE,
+  type WebhookEventInput,
+} from "./store";
 
 interface AlertRow {
   id: string;

@@ -257,12 +257,16 @@ function bareCore(sorted: Float64Array, target: number): GateCore {
 }
 
 function tooFewScores(k: number, n: number, target: number, minimumN: number): AppError {
-  return new AppError("too_few_scores", `target drop rate ${percentText(target)} needs at least ${minimumN} scores (k = ceil((n+1)*d) = ${k} > n = ${n})`, {
-    n,
-    k,
-    target,
-    minimum_n: minimumN,
-  });
+  return new AppError(
+    "too_few_scores",
+    `target drop rate ${percentText(target)} needs at least ${minimumN} scores (k = ceil((n+1)*d) = ${k} > n = ${n})`,
+    {
+      n,
+      k,
+      target,
+      minimum_n: minimumN,
+    },
+  );
 }
 
 /**

@@ -150,7 +150,13 @@ describe("alert lists with more alerts than a page", () => {
       const id = `alr_allist${String(i).padStart(3, "0")}`;
       const a = own
         ? seeded(id, calibration.gate_id, gate, "uncalibrated_request", minute(2 + i))
-        : seeded(id, `${String(i).padStart(3, "0")}${"e".repeat(61)}`, { index: "al-list-other", embedding: "e5", reranker: `r-${i}` }, "uncalibrated_request", minute(2 + i));
+        : seeded(
+            id,
+            `${String(i).padStart(3, "0")}${"e".repeat(61)}`,
+            { index: "al-list-other", embedding: "e5", reranker: `r-${i}` },
+            "uncalibrated_request",
+            minute(2 + i),
+          );
       await raise(a, true);
       newer.push(id);
     }

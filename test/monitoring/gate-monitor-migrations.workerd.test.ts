@@ -155,7 +155,14 @@ describe("GateMonitor migrations", () => {
       ]),
     );
     const [before, after] = await rpc.series(T0, T0 + 2 * HOUR);
-    expect(before).toMatchObject({ queries: 20, abstention_queries: 0, abstained_queries: 0, abstention_rate: null, guard_bound_queries: 0, abstention_alarms: 0 });
+    expect(before).toMatchObject({
+      queries: 20,
+      abstention_queries: 0,
+      abstained_queries: 0,
+      abstention_rate: null,
+      guard_bound_queries: 0,
+      abstention_alarms: 0,
+    });
     expect(after).toMatchObject({ queries: 2, abstention_queries: 2, abstained_queries: 1, abstention_rate: 0.5, guard_bound_queries: 1 });
     expect((await schemaOf(stub)).ledger.map((m) => m.id)).toEqual(ALL_IDS);
   });

@@ -99,7 +99,15 @@ describe("GateMonitor series", () => {
     await rpc.observe(guarded("g2", alarmAt - 60_000, answered));
     let alarmed: string[] = [];
     for (let i = 0; i < 20 && !alarmed.includes("abstention_drift"); i++) {
-      alarmed = (await rpc.observe(guarded(`g3-${i}`, alarmAt + i, Array.from({ length: 100 }, (_, j) => [20, j % 2 === 0 ? 20 : 6, j % 2 === 0 ? 20 : 6, j % 2 === 0 ? 1 : 0])))).alerts;
+      alarmed = (
+        await rpc.observe(
+          guarded(
+            `g3-${i}`,
+            alarmAt + i,
+            Array.from({ length: 100 }, (_, j) => [20, j % 2 === 0 ? 20 : 6, j % 2 === 0 ? 20 : 6, j % 2 === 0 ? 1 : 0]),
+          ),
+        )
+      ).alerts;
     }
     expect(alarmed).toContain("abstention_drift");
     const [, alarmHour] = await rpc.series(T0, T0 + 3 * HOUR);

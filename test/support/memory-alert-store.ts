@@ -4,7 +4,14 @@
  * events recorded once per alert change), no persistence. `events` shows what would be fanned out to endpoints.
  */
 
-import { type AlertFilter, type AlertPage, type AlertStore, type UncalibratedSighting, urgencyKey, type WebhookEventInput } from "../../src/alerts/store";
+import {
+  type AlertFilter,
+  type AlertPage,
+  type AlertStore,
+  type UncalibratedSighting,
+  urgencyKey,
+  type WebhookEventInput,
+} from "../../src/alerts/store";
 import type { Alert, AlertKind, AlertOccurrence } from "../../src/contract";
 
 export class MemoryAlertStore implements AlertStore {

@@ -48,9 +48,7 @@ export const alarmCount = (b: SeriesBucket): number => b.drop_rate_alarms + b.em
 
 /** The alarms in the buckets: when each bucket's last alarm happened, and how many it held. */
 export function alarmsOf(buckets: readonly SeriesBucket[]): { at: string; count: number; index_version: string }[] {
-  return buckets
-    .filter((b) => b.last_alarm_at !== null)
-    .map((b) => ({ at: b.last_alarm_at!, count: alarmCount(b), index_version: b.index_version }));
+  return buckets.filter((b) => b.last_alarm_at !== null).map((b) => ({ at: b.last_alarm_at!, count: alarmCount(b), index_version: b.index_version }));
 }
 
 /** The calibrations in the buckets, in order of first appearance, with their tone. */

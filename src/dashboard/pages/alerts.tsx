@@ -1,6 +1,6 @@
 import { AlertKind, AlertStatus } from "../../contract";
-import type { AlertListView } from "../data";
 import type { Principal } from "../../platform/auth";
+import type { AlertListView } from "../data";
 import { gateName, Layout, when } from "./layout";
 import { Table } from "./table";
 
