@@ -85,6 +85,8 @@ for (let h = 0; h < hours; h++) {
         empty_context_log_evidence: 0.5,
         drop_rate_alarm: h % 97 === 0 && b === 0,
         empty_context_alarm: false,
+        abstention_alarm: false,
+        min_keep: 1,
       });
       batches++;
     }
@@ -118,7 +120,8 @@ for (let h = 0; h < SERIES_RETENTION_MS / SERIES_BUCKET_MS; h++) {
       calibration_id: id,
       index_version: `v${c + 1}`,
       now_ms: start + h * SERIES_BUCKET_MS,
-      queries: [[20, 5]],
+      // [m, d, below, abstained] from a guarded, abstaining client: every counter of the row is written.
+      queries: [[20, 5, 18, 1]],
       expected: 0.22,
       band: { lo: 0.2, hi: 0.24 },
       log_evidence: 1.25,
@@ -126,6 +129,8 @@ for (let h = 0; h < SERIES_RETENTION_MS / SERIES_BUCKET_MS; h++) {
       empty_context_log_evidence: null,
       drop_rate_alarm: false,
       empty_context_alarm: false,
+      abstention_alarm: false,
+      min_keep: 3,
     });
   }
 }

@@ -5,7 +5,15 @@
  */
 import type { Alert, AlertKind, AlertOccurrence, AlertStatus } from "../contract";
 import { equalityWhere } from "../platform/sql";
-import type { AlertFilter, AlertPage, AlertStore, UncalibratedSighting, WebhookEventInput } from "./store";
+import {
+  type AlertFilter,
+  type AlertPage,
+  type AlertStore,
+  STATUS_URGENCY,
+  type UncalibratedSighting,
+  URGENCY_STRIDE,
+  type WebhookEventInput,
+} from "./store";
 
 interface AlertRow {
   id: string;
@@ -129,12 +137,20 @@ export class D1AlertStore implements AlertStore {
   async page(filter: AlertFilter): Promise<AlertPage> {
     const where = equalityWhere([
       ["gate_id", filter.gate_id],
+      ["json_extract(gate, '$.index')", filter.index],
       ["kind", filter.kind],
       ["status", filter.status],
     ]);
-    // rowid is the order alerts were opened in: one opened later never lands behind a cursor already handed out.
+    // rowid is the order alerts were opened in: one opened later never lands behind a cursor already handed out. The
+    // urgency order puts the status rank above it (store.ts urgencyKey); a dashboard list, so a scan is fine.
+    const position =
+      filter.order === "urgency"
+        ? `(CASE status ${Object.entries(STATUS_URGENCY)
+            .map(([s, rank]) => `WHEN '${s}' THEN ${rank}`)
+            .join(" ")} END) * ${URGENCY_STRIDE} + rowid`
+        : "rowid";
     const before = filter.before ?? Number.MAX_SAFE_INTEGER;
-    const sql = `SELECT rowid AS seq, * FROM alerts ${where.sql === "" ? "WHERE" : `${where.sql} AND`} rowid < ? ORDER BY rowid DESC LIMIT ?`;
+    const sql = `SELECT ${position} AS seq, * FROM alerts ${where.sql === "" ? "WHERE" : `${where.sql} AND`} ${position} < ? ORDER BY seq DESC LIMIT ?`;
     const { results } = await this.db
       .prepare(sql)
       .bind(...where.params, before, filter.limit + 1)

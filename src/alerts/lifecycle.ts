@@ -3,12 +3,13 @@
  * resolving emit webhook events (payload.ts); delivery is src/webhooks/delivery.ts's job.
  */
 
-import type { Alert, AlertKind, AlertOccurrence, AlertStatus } from "../contract";
+import type { Alert, AlertKind, AlertOccurrence } from "../contract";
 import { AppError } from "../platform/errors";
 import { cursorOf, seqOfCursor } from "../platform/http/cursor";
 import { newId } from "../platform/ids";
 import type { AlertDeps } from "./deps";
 import { alertPayload } from "./payload";
+import type { AlertFilter } from "./store";
 
 export interface AlertInput {
   readonly gate_id: string;
@@ -67,17 +68,12 @@ export async function raiseCappedAlert(
   return result;
 }
 
-/** The newest `filter.limit` alerts that match (the dashboard's lists; the API pages with listAlertsPage). */
-export async function listAlerts(
-  filter: { gate_id?: string | undefined; kind?: AlertKind | undefined; status?: AlertStatus | undefined; limit: number },
-  deps: AlertDeps,
-): Promise<Alert[]> {
-  return deps.alerts.list(filter);
-}
-
-/** GET /v1/alerts: a page of matching alerts, newest first, and the cursor of the next page (null on the last). */
+/**
+ * A page of matching alerts (newest opened first, or most urgent first with `order: "urgency"`) and the cursor of the
+ * next page (null on the last): GET /v1/alerts and the dashboard's alert lists.
+ */
 export async function listAlertsPage(
-  filter: { gate_id?: string | undefined; kind?: AlertKind | undefined; status?: AlertStatus | undefined; limit: number },
+  filter: Omit<AlertFilter, "before">,
   cursor: string | undefined,
   deps: AlertDeps,
 ): Promise<{ alerts: Alert[]; next_cursor: string | null }> {

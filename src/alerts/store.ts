@@ -16,17 +16,38 @@ export interface WebhookEventInput {
 
 export interface AlertFilter {
   readonly gate_id?: string | undefined;
+  /** Only alerts of gates in this index. */
+  readonly index?: string | undefined;
   readonly kind?: AlertKind | undefined;
   readonly status?: AlertStatus | undefined;
   readonly limit: number;
-  /** Only alerts opened before the one whose database order this is (the `next` of the previous page). */
+  /**
+   * "opened" (the default): newest opened first, `before`/`next` the alert's database order. "urgency": open alerts,
+   * then acknowledged, then resolved, newest opened first within each; `before`/`next` are then the position
+   * urgencyKey gives. An alert only moves down that order (open to acknowledged to resolved), so following `next`
+   * still reaches every alert that existed at the first page (one resolved while paging may be listed twice).
+   */
+  readonly order?: "opened" | "urgency" | undefined;
+  /** Only alerts after the one whose position this is (the `next` of the previous page). */
   readonly before?: number | null | undefined;
 }
 
-/** A page of alerts, newest first. */
+/** Rank of a status in the "urgency" order (higher first). */
+export const STATUS_URGENCY: Readonly<Record<AlertStatus, number>> = { open: 2, acknowledged: 1, resolved: 0 };
+
+/**
+ * Positions in the "urgency" order: the status rank above any database order (rowids stay below 2^40, about 10^12
+ * alerts), so one number sorts by status, then by opening, and stays a cursor (cursorOf needs a safe integer).
+ */
+export const URGENCY_STRIDE = 2 ** 40;
+
+/** An alert's position in the "urgency" order, from its status and database order (rowid). */
+export const urgencyKey = (status: AlertStatus, seq: number): number => STATUS_URGENCY[status] * URGENCY_STRIDE + seq;
+
+/** A page of alerts, in the filter's order. */
 export interface AlertPage {
   readonly items: Alert[];
-  /** Pass back as `before` for the next (older) page; null on the last page. */
+  /** Pass back as `before` for the next page; null on the last page. */
   readonly next: number | null;
 }
 
@@ -41,7 +62,7 @@ export interface AlertStore {
   /** The alert's occurrences, newest first. */
   occurrences(alertId: string, limit: number): Promise<AlertOccurrence[]>;
   get(id: string): Promise<Alert | null>;
-  /** Newest first (the order alerts were opened; a repeat does not move an alert). */
+  /** In `filter.order` (newest opened first by default; a repeat does not move an alert). */
   list(filter: AlertFilter): Promise<Alert[]>;
   /** Like list, with the position of the next page. */
   page(filter: AlertFilter): Promise<AlertPage>;

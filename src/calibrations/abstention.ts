@@ -6,6 +6,7 @@
  */
 import type { AbstentionPolicy, AbstentionReport, StoredCalibration } from "../contract";
 import { AppError, invalid } from "../platform/errors";
+import { percentText } from "../platform/format";
 import { abstentionTradeoff, carriedRateSd, catchRate, fitAbstentionRate, fitFalseAbstention, splitTops, topScores } from "../stats/abstention";
 import { clopperPearsonInterval } from "../stats/binomial-bound";
 import { countAtOrBelow, countBelow, sortedCopy } from "../stats/order-statistics";
@@ -62,14 +63,14 @@ function rateReport(sortedTops: Float64Array, p: number, mode: "rate" | "carry",
   if (fit.kind === "too_few_queries") {
     throw new AppError(
       "too_few_scores",
-      `abstention rate ${p} needs at least ${fit.minimumQueries} queries (the rate is fitted on each query's top score); the upload has ${fit.n}`,
+      `abstention rate ${percentText(p)} needs at least ${fit.minimumQueries} queries (the rate is fitted on each query's top score); the upload has ${fit.n}`,
       { n: fit.n, target: p, minimum_n: fit.minimumQueries, unit: "queries" },
     );
   }
   if (fit.kind === "unreachable") {
     throw new AppError(
       "target_unreachable",
-      `no abstain_below makes any query abstain: the ${fit.tiesAtMinimum} lowest top scores are tied, and a query whose top score equals abstain_below does not abstain; abstention rate ${p} cannot be reached`,
+      `no abstain_below makes any query abstain: the ${fit.tiesAtMinimum} lowest top scores are tied, and a query whose top score equals abstain_below does not abstain; abstention rate ${percentText(p)} cannot be reached`,
       { n: fit.n, target: p, ties_at_minimum: fit.tiesAtMinimum, unit: "queries" },
     );
   }
@@ -96,7 +97,7 @@ function falseAbstentionReport(tops: Float64Array, answerable: Uint8Array, alpha
   if (fit.kind === "too_few_answerable") {
     throw new AppError(
       "too_few_answerable_queries",
-      `false abstention at most ${alpha} needs at least ${fit.minimumQueries} answerable queries (k = floor((n+1) alpha) >= 1); the upload has ${fit.n} answerable and ${split.unanswerable.length} unanswerable`,
+      `false abstention at most ${percentText(alpha)} needs at least ${fit.minimumQueries} answerable queries (k = floor((n+1) alpha) >= 1); the upload has ${fit.n} answerable and ${split.unanswerable.length} unanswerable`,
       { answerable_queries: fit.n, unanswerable_queries: split.unanswerable.length, minimum_queries: fit.minimumQueries, alpha },
     );
   }

@@ -5,6 +5,7 @@
 
 import type { StoredCalibration, Warning } from "../contract";
 import { AppError } from "../platform/errors";
+import { percentText } from "../platform/format";
 import { SUMMARY_QUANTILE_STEPS } from "../platform/limits";
 import { buildDistribution, type Distribution } from "../stats/distribution";
 import { effectiveSize, rateInterval, widenedRanks } from "../stats/effective-size";
@@ -131,8 +132,8 @@ export function fitCalibration(
       code: "small_sample",
       message:
         deff > 1
-          ? `${n} scores in ${perQuery!.queries} queries are worth ${Math.floor(nEff)} independent ones (design effect ${deff.toFixed(2)}): the drop rate's 95 % interval is wider than +-1 point at target ${target}; about ${needed} effective scores are needed`
-          : `${n} scores give the drop rate a 95 % interval wider than +-1 point at target ${target}; about ${needed} are needed`,
+          ? `${n} scores in ${perQuery!.queries} queries are worth ${Math.floor(nEff)} independent ones (design effect ${deff.toFixed(2)}): the drop rate's 95 % interval is wider than +-1 point at target ${percentText(target)}; about ${needed} effective scores are needed`
+          : `${n} scores give the drop rate a 95 % interval wider than +-1 point at target ${percentText(target)}; about ${needed} are needed`,
     });
   }
   if (byQuery === null) {
@@ -250,7 +251,7 @@ function bareCore(sorted: Float64Array, target: number): GateCore {
     // Constant or saturated at the bottom: the gate would keep every candidate while claiming to drop `target`.
     throw new AppError(
       "target_unreachable",
-      `no threshold drops anything: the ${tie.ties} lowest scores (${pct(tie.ties / n)}) all equal ${fit.threshold}, and a gate keeps scores equal to its threshold; target ${target} cannot be reached on these scores`,
+      `no threshold drops anything: the ${tie.ties} lowest scores (${pct(tie.ties / n)}) all equal ${fit.threshold}, and a gate keeps scores equal to its threshold; target ${percentText(target)} cannot be reached on these scores`,
       { n, target, ties_at_minimum: tie.ties, minimum: fit.threshold },
     );
   }
@@ -267,12 +268,16 @@ function bareCore(sorted: Float64Array, target: number): GateCore {
 }
 
 function tooFewScores(k: number, n: number, target: number, minimumN: number): AppError {
-  return new AppError("too_few_scores", `target drop rate ${target} needs at least ${minimumN} scores (k = ceil((n+1)*d) = ${k} > n = ${n})`, {
-    n,
-    k,
-    target,
-    minimum_n: minimumN,
-  });
+  return new AppError(
+    "too_few_scores",
+    `target drop rate ${percentText(target)} needs at least ${minimumN} scores (k = ceil((n+1)*d) = ${k} > n = ${n})`,
+    {
+      n,
+      k,
+      target,
+      minimum_n: minimumN,
+    },
+  );
 }
 
 /**
@@ -297,7 +302,7 @@ function guardedCore(
         : `keeps ${pct(1 - fit.ceiling / fit.n)} of these candidates at every threshold (the top ranks of every query)`;
     throw new AppError(
       "target_unreachable",
-      `guards put target drop rate ${target} out of reach: ${guard} ${what}; reachable targets on these queries are above ${fit.lowestTarget.toFixed(4)} and up to ${fit.highestTarget.toFixed(4)}${fit.floor === 0 ? " (or 0)" : ""}`,
+      `guards put target drop rate ${percentText(target)} out of reach: ${guard} ${what}; reachable targets on these queries are above ${fit.lowestTarget.toFixed(4)} and up to ${fit.highestTarget.toFixed(4)}${fit.floor === 0 ? " (or 0)" : ""}`,
       {
         n: fit.n,
         target,
@@ -312,7 +317,7 @@ function guardedCore(
   if (at === undefined && target > 0 && fit.dropped === 0) {
     throw new AppError(
       "target_unreachable",
-      `no threshold drops anything: the ${fit.ties} lowest candidates a threshold decides all equal ${fit.threshold}, and a gate keeps scores equal to its threshold; target ${target} cannot be reached on these scores`,
+      `no threshold drops anything: the ${fit.ties} lowest candidates a threshold decides all equal ${fit.threshold}, and a gate keeps scores equal to its threshold; target ${percentText(target)} cannot be reached on these scores`,
       { n: fit.n, target, ties_at_minimum: fit.ties, minimum: fit.threshold },
     );
   }
@@ -377,7 +382,7 @@ function checkFloat32Precision(sorted: Float64Array, threshold: number | null, w
   const at = threshold ?? quantileInvertedCdf(sorted, 0.5);
   const spacing = float32Spacing(at);
   const share = spacing / spread;
-  const text = `float32 spacing near ${at} is ${spacing}, ${(100 * share).toPrecision(2)} % of the scores' spread ${spread}`;
+  const text = `float32 spacing near ${at.toPrecision(6)} is ${spacing.toPrecision(3)}, ${(100 * share).toPrecision(2)} % of the scores' spread ${spread.toPrecision(4)}`;
   if (share >= FLOAT32_SPACING_REFUSE_SHARE) {
     throw new AppError(
       "float32_precision",

@@ -6,6 +6,7 @@
  */
 import type { CoverageNotion, Labels, RecallReport, ShiftReport, StoredCalibration, Warning } from "../contract";
 import { AppError, invalid } from "../platform/errors";
+import { percentText } from "../platform/format";
 import { eligibleScores, type Guards, guardedFitAt, hasGuards, NO_GUARDS } from "../stats/guarded-gate";
 import { effectiveScores, fitGuardedRecall } from "../stats/guarded-recall";
 import { countBelow } from "../stats/order-statistics";
@@ -78,7 +79,7 @@ export function resolveRecall(
     const counts = labelCounts(labelled);
     throw new AppError(
       "too_few_labelled_queries",
-      `target coverage ${policy.target} (${policy.coverage}) needs at least ${fit.minimumQueries} labelled queries with a relevant candidate; the upload has ${fit.n} (${counts.withoutRelevant} more have none)`,
+      `target coverage ${percentText(policy.target)} (${policy.coverage}) needs at least ${fit.minimumQueries} labelled queries with a relevant candidate; the upload has ${fit.n} (${counts.withoutRelevant} more have none)`,
       {
         labelled_queries: fit.n,
         queries_without_relevant: counts.withoutRelevant,
@@ -91,7 +92,7 @@ export function resolveRecall(
   if (fit.kind === "unreachable") {
     throw new AppError(
       "target_unreachable",
-      `max_keep ${guards.maxKeep} loses the relevant candidates of ${fit.lost} of ${fit.n} labelled queries at every threshold, so coverage ${policy.target} (${policy.coverage}) cannot be certified${fit.highestTarget === null ? "" : `; the highest target these guards allow is ${fit.highestTarget.toFixed(4)}`}`,
+      `max_keep ${guards.maxKeep} loses the relevant candidates of ${fit.lost} of ${fit.n} labelled queries at every threshold, so coverage ${percentText(policy.target)} (${policy.coverage}) cannot be certified${fit.highestTarget === null ? "" : `; the highest target these guards allow is ${fit.highestTarget.toFixed(4)}`}`,
       {
         target: policy.target,
         coverage: policy.coverage,

@@ -378,9 +378,24 @@ export const SeriesBucket = z.object({
   log_threshold: z.number(),
   /** The empty-context test's ln evidence after the last batch (null when the calibration has no such test). */
   empty_context_log_evidence: z.number().nullable(),
-  /** Alarms raised in this hour, by test, and the time of the last one (the detector restarts at each). */
+  /**
+   * Queries that said whether they abstained (clients that apply abstention report [m, d, below, abstained]), those
+   * that abstained, and abstained / abstention_queries (null when none said). 0 in hours recorded before they were
+   * counted.
+   */
+  abstention_queries: z.number().int(),
+  abstained_queries: z.number().int(),
+  abstention_rate: z.number().nullable(),
+  /**
+   * Queries where the gate's min_keep guard bound: the threshold alone left fewer than min(min_keep, candidates), read
+   * from the query's `below`. 0 for a gate without min_keep, for clients that do not report `below`, and in hours
+   * recorded before they were counted.
+   */
+  guard_bound_queries: z.number().int(),
+  /** Alarms raised in this hour, by test, and the time of the last one of any test (the detector restarts at each). */
   drop_rate_alarms: z.number().int(),
   empty_context_alarms: z.number().int(),
+  abstention_alarms: z.number().int(),
   last_alarm_at: z.string().nullable(),
 });
 export type SeriesBucket = z.infer<typeof SeriesBucket>;

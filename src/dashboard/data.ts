@@ -5,7 +5,7 @@
  * the route table grants them.
  */
 
-import { alertOccurrences, listAlerts } from "../alerts/lifecycle";
+import { alertOccurrences, listAlertsPage } from "../alerts/lifecycle";
 import { getCalibration, history, listGates } from "../calibrations/registry";
 import {
   type Alert,
@@ -45,6 +45,29 @@ export const OVERVIEW_DETAIL_ROWS = 100;
 
 /** Occurrences listed on an alert page, newest first (the API pages through more). */
 export const ALERT_PAGE_OCCURRENCES = 50;
+
+/**
+ * Alerts per page of the alert list (/ui/alerts) and on a gate page. The lists are in the store's "urgency" order (open,
+ * then acknowledged, then resolved; newest first within each) and page with GET /v1/alerts's cursors, so every alert
+ * is reachable and an old open alert is never pushed out by newer ones. A gate has at most one unresolved alert per
+ * kind, so its page lists all of its unresolved alerts on the first page.
+ */
+export const ALERT_LIST_PAGE_SIZE = 50;
+
+/** A page of alerts as the dashboard lists them, and the cursor of the next page (null on the last). */
+export interface AlertListView {
+  readonly alerts: Alert[];
+  readonly next_cursor: string | null;
+}
+
+/** One page of the alerts that match, most urgent first (see ALERT_LIST_PAGE_SIZE); a cursor it did not make is a 400. */
+export async function alertList(
+  filter: { gate_id?: string | undefined; index?: string | undefined; kind?: AlertKind | undefined; status?: AlertStatus | undefined },
+  cursor: string | undefined,
+  deps: DashboardDeps,
+): Promise<AlertListView> {
+  return listAlertsPage({ ...filter, limit: ALERT_LIST_PAGE_SIZE, order: "urgency" }, cursor, deps);
+}
 
 const SEVERITY: Record<AlertStatus, number> = { open: 0, acknowledged: 1, resolved: 2 };
 const KIND_WEIGHT: Record<AlertKind, number> = {
@@ -236,7 +259,8 @@ export interface GateView {
   readonly newerDist: Distribution | null;
   readonly monitor: MonitorView;
   readonly series: MonitorSeries | null;
-  readonly alerts: Alert[];
+  /** The first page of the gate's alerts (alertList): every unresolved one, then the newest resolved. */
+  readonly alerts: AlertListView;
   /** The gate's most recent promotions (at most GATE_PAGE_PROMOTIONS), newest first, with their audit trails. */
   readonly promotions: Promotion[];
 }
@@ -283,7 +307,7 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
     comparison === null ? null : deps.calibrations.distribution(comparison.newer.id),
     monitorView(gateId, deps, true),
     monitorSeries({ ...gate, from: from.toISOString(), to: to.toISOString() }, deps).catch(() => null),
-    listAlerts({ gate_id: gateId, limit: 100 }, deps),
+    alertList({ gate_id: gateId }, undefined, deps),
     listPromotions(gateId, GATE_PAGE_PROMOTIONS, undefined, deps),
   ]);
   return {
@@ -296,7 +320,7 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
     newerDist,
     monitor: monitor.view,
     series,
-    alerts: alerts.sort(byUrgency),
+    alerts,
     promotions: promotions.promotions,
   };
 }

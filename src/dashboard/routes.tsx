@@ -6,7 +6,7 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { acknowledgeAlert, listAlerts, resolveAlert } from "../alerts/lifecycle";
+import { acknowledgeAlert, resolveAlert } from "../alerts/lifecycle";
 import { activate } from "../calibrations/activation";
 import { type AlertKind, type AlertStatus, DEFAULT_INDEX } from "../contract";
 import { monitorSeries, seriesCsv } from "../monitoring/series-report";
@@ -14,7 +14,7 @@ import { AppError, httpStatus } from "../platform/errors";
 import { decodeUtf8, readBodyBytes } from "../platform/http/body";
 import { gateIdOf } from "../platform/ids";
 import { replayDelivery } from "../webhooks/delivery";
-import { alertView, byUrgency, gateView, overview, SERIES_RANGES, type SeriesRange } from "./data";
+import { alertList, alertView, gateView, overview, SERIES_RANGES, type SeriesRange } from "./data";
 import { AlertPage } from "./pages/alert";
 import { ALERT_KINDS, ALERT_STATUSES, AlertsPage } from "./pages/alerts";
 import { GatePage } from "./pages/gate";
@@ -183,11 +183,16 @@ dashboardRoutes.get("/ui/alerts", requireSession, async (c) => {
   const status = (ALERT_STATUSES as readonly string[]).includes(c.req.query("status") ?? "") ? (c.req.query("status") as AlertStatus) : undefined;
   const index = c.req.query("index")?.trim() || undefined;
   const gateId = c.req.query("gate_id")?.trim() || undefined;
-  const alerts = (await listAlerts({ kind, status, gate_id: gateId, limit: 200 }, c.get("deps")))
-    .filter((a) => index === undefined || a.gate.index === index)
-    .sort(byUrgency);
+  const cursor = c.req.query("cursor") || undefined;
+  const list = await alertList({ kind, status, index, gate_id: gateId }, cursor, c.get("deps"));
   return c.html(
-    <AlertsPage alerts={alerts} kind={kind} status={status} index={index} gateId={gateId} principal={c.get("principal")} csrf={c.get("csrf")} />,
+    <AlertsPage
+      list={list}
+      filter={{ kind, status, index, gateId }}
+      firstPage={cursor === undefined}
+      principal={c.get("principal")}
+      csrf={c.get("csrf")}
+    />,
   );
 });
 

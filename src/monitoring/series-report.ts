@@ -64,6 +64,12 @@ const COLUMNS = [
   "drop_rate_alarms",
   "empty_context_alarms",
   "last_alarm_at",
+  // Added later: appended, so a reader of the earlier columns by position keeps working.
+  "abstention_queries",
+  "abstained_queries",
+  "abstention_rate",
+  "guard_bound_queries",
+  "abstention_alarms",
 ] as const;
 
 /**

@@ -132,8 +132,16 @@ describe("dry_run: true", () => {
     const fresh = uniqueGate("dry-new");
     const dry = await upload(fresh, "v1", V1, { dry_run: true }, 200);
     expect(dry.activation_outcome).toMatchObject({ would_activate: true, reason: "first_calibration" });
-    const gates = await callJson("GET", "/v1/gates", 200, { token: TOKENS.read });
-    expect(gates.gates.some((g) => g.reranker === fresh.reranker)).toBe(false);
+    // Every page of GET /v1/gates (its cursors followed to the end): the first page alone could miss the gate.
+    const rerankers: string[] = [];
+    for (let cursor: string | null | undefined, pages = 0; cursor !== null; pages++) {
+      expect(pages).toBeLessThan(1000);
+      const page = await callJson("GET", `/v1/gates?${qs({ limit: 10, ...(cursor === undefined ? {} : { cursor }) })}`, 200, { token: TOKENS.read });
+      rerankers.push(...page.gates.map((g) => g.reranker));
+      cursor = page.next_cursor;
+    }
+    expect(rerankers).toContain(gate.reranker); // the walk reaches gates created by a real upload
+    expect(rerankers).not.toContain(fresh.reranker);
   });
 
   it("float32 uploads take activate and dry_run as query parameters", async () => {

@@ -65,3 +65,38 @@ describe("detector state after an alarm", () => {
     expect(metricsAfter.split("\n").find((l) => l.startsWith("scoregate_drift_alarm{") && l.includes(calibration.gate_id))).toMatch(/\} 0$/u);
   });
 });
+
+describe("an alarm raised against a calibration rolled back from", () => {
+  it("keeps the gate in alarm after the rollback, and the gate page says which version the alert is about", async () => {
+    const gate = uniqueGate("alarm-rollback");
+    const upload = (index_version: string) =>
+      callJson("POST", "/v1/calibrations", 201, {
+        token: TOKENS.calibrate,
+        json: { ...gate, index_version, activate: true, scores: spreadScores(10_000), policy: { kind: "drop_rate", target: 0.22 } },
+      });
+    const v1 = (await upload("v1")).calibration;
+    await upload("v2");
+    let alarmed = false;
+    for (let i = 0; i < 20 && !alarmed; i++) {
+      const r = counted(
+        await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: { batch_id: `rb-${i}`, ...gate, queries: counts(100, 0.58) } }),
+      );
+      alarmed = r.alerts.includes("drop_rate_drift");
+    }
+    expect(alarmed).toBe(true);
+    await callJson("POST", `/v1/calibrations/${v1.id}/activate`, 200, { token: TOKENS.admin, json: { reason: "v2 drifted" } });
+
+    const cookie = await session(TOKENS.read);
+    const gatePage = await page(`/ui/gates/${v1.gate_id}`, cookie);
+    expect(detectorBadge(gatePage)).toBe("alarm");
+    const note = /data-field="alarm-not-served">([\s\S]*?)<\/div>/u.exec(gatePage)?.[1]?.replace(/\s+/gu, " ") ?? "";
+    expect(note).toContain("drop_rate_drift was raised against v2, which is not served now");
+
+    // On-call resolves it: the gate leaves the alarm and the note goes.
+    const { alerts } = await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "drop_rate_drift" })}`, 200, { token: TOKENS.read });
+    await callJson("POST", `/v1/alerts/${alerts[0]!.id}/resolve`, 200, { token: TOKENS.admin, json: {} });
+    const after = await page(`/ui/gates/${v1.gate_id}`, cookie);
+    expect(detectorBadge(after)).not.toBe("alarm");
+    expect(after).not.toContain('data-field="alarm-not-served"');
+  });
+});

@@ -74,6 +74,17 @@ describe("gate page of a guarded, abstaining gate", () => {
     expect(html).toContain("Empty context / guard binding");
     expect(row).toContain(`guard bound ${pct(40 / 100)} (min_keep 1)`);
     expect(row).toContain(`${pct(w.abstention!.observed)} of 100 (expected ${pct(w.abstention!.expected)})`);
+
+    // The hour's bucket counts the same (GET /v1/monitor/series), and the hourly table shows both rates.
+    const series = await callJson("GET", `/v1/monitor/series?${qs(gate)}`, 200, { token: TOKENS.read });
+    expect(series.buckets[0]).toMatchObject({ abstention_queries: 100, abstained_queries: 40, guard_bound_queries: 40 });
+    expect(series.buckets[0]!.abstention_rate).toBeCloseTo(0.4, 12);
+    const start = html.indexOf('data-table="series"');
+    expect(start, "an hourly table").toBeGreaterThanOrEqual(0);
+    const hourly = html.slice(start, html.indexOf("</table>", start));
+    expect(hourly).toContain(">Guard bound<");
+    expect(hourly).toContain(">Abstained<");
+    expect(hourly).toContain(`${pct(0.4)} (100)`);
   });
 
   it("shows neither for a plain gate", async () => {
@@ -88,5 +99,7 @@ describe("gate page of a guarded, abstaining gate", () => {
     expect(html).not.toContain('data-field="abstain-below"');
     expect(html).not.toContain("guard binding");
     expect(openWindowRow(html)).not.toContain("guard bound");
+    const hourly = html.slice(html.indexOf('data-table="series"'));
+    expect(hourly.slice(0, hourly.indexOf("</table>"))).not.toContain(">Abstained<");
   });
 });

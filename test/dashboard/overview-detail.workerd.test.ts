@@ -1,13 +1,15 @@
 // The overview with more gates in alarm than it reads monitors for (OVERVIEW_DETAIL_ROWS): every gate in alarm is
 // still listed, the first OVERVIEW_DETAIL_ROWS with their monitor's view (alerts by id), the rest from D1 alone (their
-// alerts link to the gate's alert list). The alarms are seeded through the alert store: raising a hundred drift
-// alerts through the monitor would take a hundred batches and prove nothing more about the page.
+// alerts link to the gate's alert list). The alert list and a gate page with more alerts than a page (ALERT_LIST_PAGE_SIZE):
+// an old open alert is listed first, the pages reach every alert, the index filter reaches past the first page.
+// Alerts are seeded through the alert store: raising a hundred drift alerts through the monitor would take a hundred
+// batches and prove nothing more about the pages.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { D1AlertStore } from "../../src/alerts/d1-store";
 import type { Alert } from "../../src/contract";
-import { OVERVIEW_DETAIL_ROWS } from "../../src/dashboard/data";
-import { callJson, spreadScores, TOKENS } from "../support/worker";
+import { ALERT_LIST_PAGE_SIZE, OVERVIEW_DETAIL_ROWS } from "../../src/dashboard/data";
+import { call, callJson, spreadScores, TOKENS } from "../support/worker";
 import { page, session } from "./session-support";
 
 /** Per row of one table of the overview (data-table="alarms" or "gates"): its gate id and its row's HTML. */
@@ -23,6 +25,27 @@ const rowsOf = (html: string, table: string): { gate: string; html: string }[] =
       return gate === undefined ? [] : [{ gate, html: tr }];
     });
 };
+
+/** An alert as the store takes it (open, seen once at `at`). */
+const seeded = (id: string, gate_id: string, gate: Alert["gate"], kind: Alert["kind"], at: string, calibration_ids: string[] = []): Alert => ({
+  id,
+  gate_id,
+  gate,
+  kind,
+  status: "open",
+  summary: "seeded",
+  details: {},
+  calibration_ids,
+  occurrences: 1,
+  first_seen_at: at,
+  last_seen_at: at,
+  acknowledged_at: null,
+  acknowledged_by: null,
+  resolved_at: null,
+  resolved_by: null,
+  acknowledged_note: null,
+  resolved_note: null,
+});
 
 describe("overview with more gates in alarm than it reads monitors for", () => {
   it("lists every gate in alarm, newest alarm first; rows past the detail limit come from D1", async () => {
@@ -82,4 +105,93 @@ describe("overview with more gates in alarm than it reads monitors for", () => {
     }
     expect(alarms.slice(OVERVIEW_DETAIL_ROWS)).toHaveLength(3);
   }, 180_000);
+});
+
+/** The alert ids listed on a page (rows of the alert table, or items of a gate page's list) and its next page's path. */
+function listed(html: string): { ids: string[]; next: string | null } {
+  const ids = [...html.matchAll(/data-alert="(alr_[a-z0-9]+)"/gu)].map((m) => m[1]!);
+  const next = /<a href="([^"]+)" rel="next"/u.exec(html)?.[1]?.replaceAll("&amp;", "&") ?? null;
+  return { ids, next };
+}
+
+/** Every alert id of a list, following its "Next page" links from `path`. */
+async function allPages(path: string, cookie: string): Promise<{ pages: string[][] }> {
+  const pages: string[][] = [];
+  for (let at: string | null = path; at !== null && pages.length < 20; ) {
+    const { ids, next } = listed(await page(at, cookie));
+    pages.push(ids);
+    at = next;
+  }
+  return { pages };
+}
+
+describe("alert lists with more alerts than a page", () => {
+  it("list an old open alert first, reach every alert page by page, and filter by index beyond the first page", async () => {
+    const store = new D1AlertStore((env as unknown as { DB: D1Database }).DB);
+    const gate = { index: "al-list", embedding: "e5", reranker: "r-alerts" };
+    const { calibration } = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", scores: spreadScores(50), policy: { kind: "drop_rate", target: 0.2 } },
+    });
+    const minute = (i: number) => new Date(Date.UTC(2026, 1, 1, 0, i)).toISOString();
+    const raise = async (a: Alert, resolve: boolean) => {
+      expect((await store.raise(a, { id: `evt_${a.id}`, type: "alert.opened", payload: "{}" }))?.opened).toBe(true);
+      if (resolve) await store.resolve(a.id, "test", a.first_seen_at, { id: `evt_${a.id}_r`, type: "alert.resolved", payload: "{}" }, null);
+    };
+    // Oldest: a resolved alert of another gate of the index. Then the gate's open drift alert, then more than a page
+    // of newer resolved alerts: the gate's own (a kind it has no open alert of) and other indexes'.
+    const oldest = seeded("alr_allistold", "f".repeat(64), { ...gate, reranker: "r-other" }, "empty_context", minute(0));
+    await raise(oldest, true);
+    const open = seeded("alr_allistopen", calibration.gate_id, gate, "drop_rate_drift", minute(1), [calibration.id]);
+    await raise(open, false);
+    const newer: string[] = [];
+    for (let i = 0; i < ALERT_LIST_PAGE_SIZE + 10; i++) {
+      const own = i % 10 !== 0;
+      const id = `alr_allist${String(i).padStart(3, "0")}`;
+      const a = own
+        ? seeded(id, calibration.gate_id, gate, "uncalibrated_request", minute(2 + i))
+        : seeded(
+            id,
+            `${String(i).padStart(3, "0")}${"e".repeat(61)}`,
+            { index: "al-list-other", embedding: "e5", reranker: `r-${i}` },
+            "uncalibrated_request",
+            minute(2 + i),
+          );
+      await raise(a, true);
+      newer.push(id);
+    }
+    const mine = new Set([oldest.id, open.id, ...newer]);
+    const cookie = await session(TOKENS.read);
+
+    // The whole list: the open alert on the first page, ahead of every resolved one; the pages together hold every
+    // alert once (the file's other alerts too), in urgency order.
+    const whole = await allPages("/ui/alerts", cookie);
+    expect(whole.pages.length).toBeGreaterThan(1);
+    expect(whole.pages[0]).toContain(open.id);
+    const flat = whole.pages.flat();
+    expect(new Set(flat).size).toBe(flat.length);
+    expect(flat.filter((id) => mine.has(id)).sort()).toEqual([...mine].sort());
+    expect(flat.filter((id) => mine.has(id))).toEqual([open.id, ...[...newer].reverse(), oldest.id]);
+
+    // The index filter pages in the store: it finds the index's oldest alert beyond the first page of the list.
+    const byIndex = await allPages("/ui/alerts?index=al-list", cookie);
+    const indexed = [open.id, ...newer.filter((_, i) => i % 10 !== 0).reverse(), oldest.id];
+    expect(byIndex.pages.flat()).toEqual(indexed);
+    expect(byIndex.pages.length).toBe(Math.ceil(indexed.length / ALERT_LIST_PAGE_SIZE));
+    // Filters stay on later pages; a status filter lists only that status.
+    expect((await allPages("/ui/alerts?index=al-list&status=open", cookie)).pages.flat()).toEqual([open.id]);
+
+    // The gate page lists the gate's open alert first and links to the rest of its alerts.
+    const gatePage = listed(await page(`/ui/gates/${calibration.gate_id}`, cookie));
+    expect(gatePage.ids[0]).toBe(open.id);
+    expect(gatePage.ids).toHaveLength(ALERT_LIST_PAGE_SIZE);
+    expect(gatePage.next).toMatch(/^\/ui\/alerts\?gate_id=[0-9a-f]+&cursor=[0-9a-z]+$/u);
+    const rest = await allPages(gatePage.next!, cookie);
+    const ownIds = [open.id, ...newer.filter((_, i) => i % 10 !== 0).reverse()];
+    expect([...gatePage.ids, ...rest.pages.flat()]).toEqual(ownIds);
+
+    // A cursor the list did not make is refused, not read as the first page.
+    const bad = await call("GET", "/ui/alerts?cursor=not%20a%20cursor", { token: null, headers: { cookie } });
+    expect(bad.status).toBe(400);
+  }, 120_000);
 });

@@ -3,7 +3,7 @@
 // written out, in both layouts.
 import { describe, expect, it } from "vitest";
 import type { SeriesBucket } from "../../src/contract";
-import { DropRateSeriesChart } from "../../src/dashboard/charts/time-series";
+import { alarmsOf, DropRateSeriesChart } from "../../src/dashboard/charts/time-series";
 
 const HOUR = 3600 * 1000;
 const T0 = Date.UTC(2026, 11, 1);
@@ -27,8 +27,13 @@ function bucket(h: number, calibration: string, version: string, dropRate: numbe
     max_log_evidence: 1,
     log_threshold: 17.5,
     empty_context_log_evidence: null,
+    abstention_queries: 0,
+    abstained_queries: 0,
+    abstention_rate: null,
+    guard_bound_queries: 0,
     drop_rate_alarms: 0,
     empty_context_alarms: 0,
+    abstention_alarms: 0,
     last_alarm_at: null,
     ...o,
   };
@@ -68,6 +73,19 @@ function pathOf(svg: string, calibration: string, part: string): string {
 }
 
 describe("drop rate over time chart", () => {
+  it("marks an hour whose only alarm was the abstention test's, and counts every test's alarms", () => {
+    const at = new Date(T0 + 3 * HOUR + 60_000).toISOString();
+    const hours = [
+      bucket(2, "cal_v1", "v1", 0.22),
+      bucket(3, "cal_v1", "v1", 0.22, { abstention_alarms: 1, last_alarm_at: at }),
+      bucket(4, "cal_v1", "v1", 0.3, { drop_rate_alarms: 1, empty_context_alarms: 1, abstention_alarms: 1, last_alarm_at: at.replace("T03", "T04") }),
+    ];
+    expect(alarmsOf(hours)).toEqual([
+      { at, count: 1, index_version: "v1" },
+      { at: at.replace("T03", "T04"), count: 3, index_version: "v1" },
+    ]);
+  });
+
   it("draws each calibration with its gaps, expected rate and band, and marks alarms and activations in both layouts", async () => {
     const html = await render();
     const layouts = html.split('data-chart="drop-rate-series"').slice(1);

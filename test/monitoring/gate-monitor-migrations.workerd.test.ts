@@ -128,6 +128,45 @@ describe("GateMonitor migrations", () => {
     expect(schema.ledger.map((m) => m.id)).toEqual(ALL_IDS);
   });
 
+  it("an object whose series predates migration 7 keeps its hours, reads 0 for the new counts and counts them from then on", async () => {
+    const { gateId, stub, rpc } = monitor("series-7");
+    const HOUR = 3_600_000;
+    // A min_keep 2 gate's batches ([m, d] or [m, d, below, abstained] per query).
+    const guarded = (batchId: string, nowMs: number, queries: number[][]) => {
+      const b = batch(gateId, batchId, nowMs, []);
+      const expectation = { ...b.calibration.expectation, guards: { min_keep: 2, max_keep: null } };
+      return { ...b, queries: queries as unknown as typeof b.queries, calibration: { ...b.calibration, expectation } };
+    };
+    await rpc.observe(guarded("s1", T0, steady(20)));
+    // The series as migration 4 made it: without the abstention and guard counts, and no ledger row for 7.
+    await runInDurableObject(stub, (_: GateMonitor, state) => {
+      const sql = state.storage.sql;
+      for (const column of ["abstention_queries", "abstained", "guard_bound_queries", "abstention_alarms"]) {
+        sql.exec(`ALTER TABLE series DROP COLUMN ${column}`);
+      }
+      sql.exec("DELETE FROM schema_migrations WHERE id = 7");
+    });
+    await evictDurableObject(stub);
+
+    await rpc.observe(
+      guarded("s2", T0 + HOUR, [
+        [20, 20, 20, 1],
+        [20, 6, 6, 0],
+      ]),
+    );
+    const [before, after] = await rpc.series(T0, T0 + 2 * HOUR);
+    expect(before).toMatchObject({
+      queries: 20,
+      abstention_queries: 0,
+      abstained_queries: 0,
+      abstention_rate: null,
+      guard_bound_queries: 0,
+      abstention_alarms: 0,
+    });
+    expect(after).toMatchObject({ queries: 2, abstention_queries: 2, abstained_queries: 1, abstention_rate: 0.5, guard_bound_queries: 1 });
+    expect((await schemaOf(stub)).ledger.map((m) => m.id)).toEqual(ALL_IDS);
+  });
+
   it("an object created before migrations were numbered (today's tables, no ledger) migrates without touching its data", async () => {
     const { gateId, stub, rpc } = monitor("unnumbered");
     await rpc.observe(batch(gateId, "u1", T0, steady(20)));

@@ -65,6 +65,57 @@ describe("GateMonitor series", () => {
     expect(alarmHour!.log_evidence).toBeLessThan(alarmHour!.log_threshold);
   });
 
+  it("counts abstention and min_keep binding per hour, and marks an abstention alarm", async () => {
+    const { gateId, rpc } = monitor("abstain");
+    // A min_keep 3 gate that abstains on 10 % of queries (its expectation rests on 2,000 calibration queries).
+    const guarded = (batchId: string, nowMs: number, queries: number[][]) => {
+      const b = batch(gateId, batchId, nowMs, []);
+      return {
+        ...b,
+        queries: queries as unknown as typeof b.queries,
+        calibration: {
+          ...b.calibration,
+          expectation: { ...b.calibration.expectation, guards: { min_keep: 3, max_keep: null }, abstention: { expected_rate: 0.1, queries: 2000 } },
+        },
+      };
+    };
+    // [m, d, below, abstained]: bound where the threshold alone left fewer than min(3, m) (m - below < 3).
+    const hour1 = [
+      [20, 6, 6, 0], // not bound, answered
+      [20, 17, 19, 0], // bound: the threshold alone kept 1
+      [2, 0, 2, 0], // bound: a 2-candidate query the threshold emptied (min(3, 2) = 2)
+      [20, 20, 20, 1], // abstained (and the threshold alone kept nothing: bound)
+      [20, 6], // an older client: says nothing of abstention, and no below (read as d: not bound)
+      [0, 0, 0, 0], // no candidates: not counted
+    ];
+    await rpc.observe(guarded("g1", T0 + 60_000, hour1));
+    const [first] = await rpc.series(T0, T0 + HOUR);
+    expect(first).toMatchObject({ queries: 5, abstention_queries: 4, abstained_queries: 1, guard_bound_queries: 3, abstention_alarms: 0 });
+    expect(first!.abstention_rate).toBeCloseTo(0.25, 12);
+
+    // Production abstains far more than the 10 % calibrated: the abstention test alarms and its hour marks it.
+    const alarmAt = T0 + 2 * HOUR + 5 * 60_000;
+    const answered = Array.from({ length: 100 }, () => [20, 6, 6, 0]);
+    await rpc.observe(guarded("g2", alarmAt - 60_000, answered));
+    let alarmed: string[] = [];
+    for (let i = 0; i < 20 && !alarmed.includes("abstention_drift"); i++) {
+      alarmed = (
+        await rpc.observe(
+          guarded(
+            `g3-${i}`,
+            alarmAt + i,
+            Array.from({ length: 100 }, (_, j) => [20, j % 2 === 0 ? 20 : 6, j % 2 === 0 ? 20 : 6, j % 2 === 0 ? 1 : 0]),
+          ),
+        )
+      ).alerts;
+    }
+    expect(alarmed).toContain("abstention_drift");
+    const [, alarmHour] = await rpc.series(T0, T0 + 3 * HOUR);
+    expect(alarmHour!.abstention_alarms).toBe(1);
+    expect(alarmHour!.last_alarm_at).not.toBeNull();
+    expect(alarmHour!.abstention_rate!).toBeGreaterThan(0.2);
+  });
+
   it("forgets buckets past the retention when a new hour opens, and keeps at most MAX_SERIES_BUCKETS", async () => {
     const { gateId, stub, rpc } = monitor("bounds");
     await rpc.observe(batch(gateId, "old", T0, steady(5)));
@@ -87,7 +138,9 @@ describe("GateMonitor series", () => {
       for (let c = 0; c < MAX_SERIES_BUCKETS / (SERIES_RETENTION_MS / HOUR); c++)
         for (let h = 0; h < SERIES_RETENTION_MS / HOUR; h++)
           sql.exec(
-            "INSERT INTO series VALUES (?, ?, 'v0', 1, 1, 20, 6, 0, 1, 0.3, 0.28, 0.32, 0, 0, 7, NULL, 0, 0, NULL)",
+            `INSERT INTO series (calibration_id, bucket_start, index_version, batches, queries, candidates, dropped, empty_queries,
+               gated_queries, expected, band_lo, band_hi, log_evidence, max_log_evidence, log_threshold, empty_log_evidence,
+               drop_alarms, empty_alarms, last_alarm_at) VALUES (?, ?, 'v0', 1, 1, 20, 6, 0, 1, 0.3, 0.28, 0.32, 0, 0, 7, NULL, 0, 0, NULL)`,
             `cal_other_${c}`,
             B - SERIES_RETENTION_MS + h * HOUR,
           );

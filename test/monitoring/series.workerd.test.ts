@@ -32,6 +32,12 @@ describe("GET /v1/monitor/series", () => {
       drop_rate: 0.5,
       expected: r.window.drop_rate.expected,
       log_threshold: r.window.log_threshold,
+      // [m, d] from a client that applies neither guards nor abstention: nothing to count.
+      abstention_queries: 0,
+      abstained_queries: 0,
+      abstention_rate: null,
+      guard_bound_queries: 0,
+      abstention_alarms: 0,
     });
     expect(series.activations).toEqual([
       { at: expect.any(String), calibration_id: calibration.id, index_version: "v1", previous_calibration_id: null },
@@ -45,6 +51,11 @@ describe("GET /v1/monitor/series", () => {
       "start,end,calibration_id,index_version,batches,queries,candidates,dropped,empty_queries,gated_queries,drop_rate,expected",
     );
     expect(row!.split(",").slice(2, 11)).toEqual([calibration.id, "v1", "1", "3", "50", "25", "1", "2", "0.5"]);
+    // Columns added later come last, so earlier columns keep their positions.
+    expect(header!.split(",").slice(-6).join(",")).toBe(
+      "last_alarm_at,abstention_queries,abstained_queries,abstention_rate,guard_bound_queries,abstention_alarms",
+    );
+    expect(row!.split(",").slice(-5)).toEqual(["0", "0", "", "0", "0"]);
     expect(end).toBe("");
 
     // A range before the observations has no bucket (and no activation).

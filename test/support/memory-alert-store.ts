@@ -4,7 +4,14 @@
  * events recorded once per alert change), no persistence. `events` shows what would be fanned out to endpoints.
  */
 
-import type { AlertFilter, AlertPage, AlertStore, UncalibratedSighting, WebhookEventInput } from "../../src/alerts/store";
+import {
+  type AlertFilter,
+  type AlertPage,
+  type AlertStore,
+  type UncalibratedSighting,
+  urgencyKey,
+  type WebhookEventInput,
+} from "../../src/alerts/store";
 import type { Alert, AlertKind, AlertOccurrence } from "../../src/contract";
 
 export class MemoryAlertStore implements AlertStore {
@@ -60,11 +67,11 @@ export class MemoryAlertStore implements AlertStore {
   /** An alert's position + 1 stands for the D1 rowid (the order alerts were opened). */
   async page(filter: AlertFilter): Promise<AlertPage> {
     const matching = this.#alerts
-      .map((a, i) => ({ a, seq: i + 1 }))
+      .map((a, i) => ({ a, seq: filter.order === "urgency" ? urgencyKey(a.status, i + 1) : i + 1 }))
       .filter(({ a }) => (filter.gate_id === undefined || a.gate_id === filter.gate_id) && (filter.kind === undefined || a.kind === filter.kind))
-      .filter(({ a }) => filter.status === undefined || a.status === filter.status)
+      .filter(({ a }) => (filter.status === undefined || a.status === filter.status) && (filter.index === undefined || a.gate.index === filter.index))
       .filter(({ seq }) => seq < (filter.before ?? Number.MAX_SAFE_INTEGER))
-      .reverse();
+      .sort((x, y) => y.seq - x.seq);
     const rows = matching.slice(0, filter.limit);
     return { items: rows.map(({ a }) => structuredClone(a)), next: matching.length > filter.limit ? rows[rows.length - 1]!.seq : null };
   }

@@ -43,11 +43,12 @@ const ALARM = "#a4161a";
 /** SVG coordinates to a tenth of a pixel: smaller pages, the same picture. */
 const r = (v: number): number => Math.round(v * 10) / 10;
 
+/** The alarms a bucket holds, of every test (drop rate, empty context or guard binding, abstention). */
+export const alarmCount = (b: SeriesBucket): number => b.drop_rate_alarms + b.empty_context_alarms + b.abstention_alarms;
+
 /** The alarms in the buckets: when each bucket's last alarm happened, and how many it held. */
 export function alarmsOf(buckets: readonly SeriesBucket[]): { at: string; count: number; index_version: string }[] {
-  return buckets
-    .filter((b) => b.last_alarm_at !== null)
-    .map((b) => ({ at: b.last_alarm_at!, count: b.drop_rate_alarms + b.empty_context_alarms, index_version: b.index_version }));
+  return buckets.filter((b) => b.last_alarm_at !== null).map((b) => ({ at: b.last_alarm_at!, count: alarmCount(b), index_version: b.index_version }));
 }
 
 /** The calibrations in the buckets, in order of first appearance, with their tone. */

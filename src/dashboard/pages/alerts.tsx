@@ -1,5 +1,6 @@
-import { type Alert, AlertKind, AlertStatus } from "../../contract";
+import { AlertKind, AlertStatus } from "../../contract";
 import type { Principal } from "../../platform/auth";
+import type { AlertListView } from "../data";
 import { gateName, Layout, when } from "./layout";
 import { Table } from "./table";
 
@@ -7,16 +8,40 @@ import { Table } from "./table";
 export const ALERT_KINDS = AlertKind.options;
 export const ALERT_STATUSES = AlertStatus.options;
 
+/** The filters of the alert list, as its query string keeps them. */
+export interface AlertListFilter {
+  readonly kind?: string | undefined;
+  readonly status?: string | undefined;
+  readonly index?: string | undefined;
+  /** Set when the list is one gate's (the overview and the gate page link here). */
+  readonly gateId?: string | undefined;
+}
+
+/** The alert list's URL with `filter` and, for a later page, its cursor. */
+export function alertsHref(filter: AlertListFilter, cursor?: string): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of [
+    ["status", filter.status],
+    ["kind", filter.kind],
+    ["index", filter.index],
+    ["gate_id", filter.gateId],
+    ["cursor", cursor],
+  ] as const) {
+    if (v !== undefined) q.set(k, v);
+  }
+  const qs = q.toString();
+  return qs === "" ? "/ui/alerts" : `/ui/alerts?${qs}`;
+}
+
 export function AlertsPage(props: {
-  alerts: Alert[];
-  kind: string | undefined;
-  status: string | undefined;
-  index: string | undefined;
-  /** Set when the list is one gate's (the overview links here for rows shown from D1 alone). */
-  gateId: string | undefined;
+  list: AlertListView;
+  filter: AlertListFilter;
+  /** False on a page reached through a cursor (it links back to the first). */
+  firstPage: boolean;
   principal: Principal;
   csrf: string;
 }) {
+  const f = props.filter;
   return (
     <Layout title="Alerts" principal={props.principal} csrf={props.csrf} current="alerts">
       <h1>Alerts</h1>
@@ -26,7 +51,7 @@ export function AlertsPage(props: {
           <select id="f-status" name="status">
             <option value="">any</option>
             {ALERT_STATUSES.map((s) => (
-              <option value={s} selected={s === props.status}>
+              <option value={s} selected={s === f.status}>
                 {s}
               </option>
             ))}
@@ -37,7 +62,7 @@ export function AlertsPage(props: {
           <select id="f-kind" name="kind">
             <option value="">any</option>
             {ALERT_KINDS.map((k) => (
-              <option value={k} selected={k === props.kind}>
+              <option value={k} selected={k === f.kind}>
                 {k}
               </option>
             ))}
@@ -45,21 +70,21 @@ export function AlertsPage(props: {
         </div>
         <div>
           <label for="f-index">Index</label>
-          <input id="f-index" name="index" type="text" value={props.index ?? ""} size={12} />
+          <input id="f-index" name="index" type="text" value={f.index ?? ""} size={12} />
         </div>
-        {props.gateId !== undefined && <input type="hidden" name="gate_id" value={props.gateId} />}
+        {f.gateId !== undefined && <input type="hidden" name="gate_id" value={f.gateId} />}
         <div>
           <button type="submit">Filter</button>
         </div>
       </form>
-      {props.alerts.length === 0 ? (
+      {props.list.alerts.length === 0 ? (
         <p>No alerts match.</p>
       ) : (
         <Table
           name="alerts"
-          caption="Most urgent first"
+          caption="Open first, then acknowledged, then resolved; newest first within each"
           captionClass="muted"
-          rows={props.alerts}
+          rows={props.list.alerts}
           rowAttrs={(a) => ({ "data-alert": a.id })}
           columns={[
             { header: "Status", cell: (a) => <span class={`badge ${a.status}`}>{a.status}</span> },
@@ -70,6 +95,17 @@ export function AlertsPage(props: {
             { header: "Last seen", cell: (a) => when(a.last_seen_at) },
           ]}
         />
+      )}
+      {(props.list.next_cursor !== null || !props.firstPage) && (
+        <nav class="ranges" aria-label="Alert pages" data-field="pages">
+          {!props.firstPage && <a href={alertsHref(f)}>First page</a>}
+          {!props.firstPage && props.list.next_cursor !== null && " · "}
+          {props.list.next_cursor !== null && (
+            <a href={alertsHref(f, props.list.next_cursor)} rel="next" data-field="next-page">
+              Next page
+            </a>
+          )}
+        </nav>
       )}
     </Layout>
   );

@@ -2,12 +2,12 @@
  * The gate page's production section: the drop rate and the detector's evidence per hour over the chosen range
  * (charts/time-series.tsx) with its plotted numbers, and the monitor's daily windows.
  */
-import { SERIES_BUCKET_MS } from "../../contract";
+import { SERIES_BUCKET_MS, type SeriesBucket } from "../../contract";
 import { num, pct } from "../charts/scale";
-import { alarmsOf, calibrationsOf, DropRateSeriesChart } from "../charts/time-series";
+import { alarmCount, alarmsOf, calibrationsOf, DropRateSeriesChart } from "../charts/time-series";
 import { type GateView, SERIES_RANGES, type SeriesRange, type WindowPoint } from "../data";
 import { when } from "./layout";
-import { Table } from "./table";
+import { type Column, Table } from "./table";
 
 const RANGE_WORDS: Record<SeriesRange, string> = { "24h": "24 hours", "7d": "7 days", "30d": "30 days" };
 
@@ -32,6 +32,27 @@ function describe(v: GateView, range: SeriesRange): string {
         : `${hours(alarms.length)} with alarms, the first at ${when(alarms[0]!.at)}, the last at ${when(alarms.at(-1)!.at)}.`,
     ...(v.series?.activations ?? []).map((a) => `Activated ${a.index_version} at ${when(a.at)}.`),
   ].join(" ");
+}
+
+/**
+ * The hourly table's guard and abstention columns, shown when some hour has them: the share of queries where min_keep
+ * bound, and the abstention rate of the queries that reported it (with their number).
+ */
+function hourlyGuardColumns(buckets: readonly SeriesBucket[]): Column<SeriesBucket>[] {
+  return [
+    ...(buckets.some((b) => b.guard_bound_queries > 0)
+      ? [{ header: "Guard bound", num: true, cell: (b: SeriesBucket) => (b.queries > 0 ? pct(b.guard_bound_queries / b.queries) : "–") }]
+      : []),
+    ...(buckets.some((b) => b.abstention_queries > 0)
+      ? [
+          {
+            header: "Abstained",
+            num: true,
+            cell: (b: SeriesBucket) => (b.abstention_rate === null ? "–" : `${pct(b.abstention_rate)} (${b.abstention_queries})`),
+          },
+        ]
+      : []),
+  ];
 }
 
 export function ProductionSection(props: { view: GateView; range: SeriesRange; path: string }) {
@@ -106,8 +127,9 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                 { header: "Expected", num: true, cell: (b) => pct(b.expected) },
                 { header: "Band", num: true, cell: (b) => `${pct(b.band.lo)} – ${pct(b.band.hi)}` },
                 { header: "Empty context", num: true, cell: (b) => (b.queries > 0 ? pct(b.empty_queries / b.queries) : "–") },
+                ...hourlyGuardColumns(buckets),
                 { header: "Evidence (ln R, highest)", num: true, cell: (b) => `${num(b.max_log_evidence, 1)} / ${num(b.log_threshold, 1)}` },
-                { header: "Alarms", num: true, cell: (b) => b.drop_rate_alarms + b.empty_context_alarms },
+                { header: "Alarms", num: true, cell: (b) => alarmCount(b) },
               ]}
             />
           </details>

@@ -4,6 +4,7 @@ import { grants } from "../../platform/auth";
 import { EcdfChart, HistogramChart, type Marker, type Series } from "../charts/charts";
 import { dropRateAt, num, pct } from "../charts/scale";
 import { type GateView, type SeriesRange, stateWords } from "../data";
+import { alertsHref } from "./alerts";
 import { GateHistory } from "./gate-history";
 import { ProductionSection } from "./gate-production";
 import { RebuildDecision } from "./gate-rebuild";
@@ -47,6 +48,22 @@ function GuardLines(props: { calibration: Calibration }) {
   );
 }
 
+/**
+ * The drift alerts holding the gate in alarm that were raised against a calibration the gate does not serve now (after
+ * a rollback, v2's drift alert keeps the v1-serving gate in alarm until resolved: docs/dashboard.md, "The drift
+ * state"), with that calibration's index version. The gate page's first page of alerts holds every unresolved one.
+ */
+function alarmsNotServed(v: GateView): { kind: string; version: string }[] {
+  const state = v.monitor.state;
+  if (state?.state !== "alarm" || v.current === null) return [];
+  const current = v.current.id;
+  return v.alerts.alerts.flatMap((a) => {
+    if (!state.alert_ids.includes(a.id) || a.calibration_ids.length === 0 || a.calibration_ids.includes(current)) return [];
+    const version = v.calibrations.find((c) => a.calibration_ids.includes(c.id))?.index_version;
+    return [{ kind: a.kind, version: version ?? `calibration ${a.calibration_ids[0]}` }];
+  });
+}
+
 export function GatePage(props: { view: GateView; q: GateQuery; principal: Principal; csrf: string; path: string }) {
   const { view: v, q } = props;
   const admin = grants(props.principal.scope, "admin");
@@ -71,6 +88,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
   const rolledBack =
     cmp !== null && cur?.id === cmp.older.id && last?.calibration_id === cur.id && last.previous_calibration_id === cmp.newer.id ? last : null;
   const state = v.monitor.state;
+  const notServed = alarmsNotServed(v);
   const gateLabel = gateName(v.gate);
   const chartTitle = `Score distributions of ${series.map((s) => s.label).join(" and ")}`;
   const chartDesc = headline ? `${headline}.` : "The share of candidates below each score.";
@@ -130,6 +148,12 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
                   ))}
                 </>
               )}
+            </div>
+          )}
+          {notServed.length > 0 && (
+            <div data-field="alarm-not-served">
+              {notServed.map((n) => `${n.kind} was raised against ${n.version}, which is not served now`).join("; ")}: it holds the alarm until
+              resolved (resolve it once the calibration served now is confirmed)
             </div>
           )}
           {state?.state === "not_armed" && <div>collecting the 100 queries the detector needs before it can alarm</div>}
@@ -241,12 +265,12 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
       <ProductionSection view={v} range={q.range} path={props.path} />
 
       <h2 id="alerts">Alerts</h2>
-      {v.alerts.length === 0 ? (
+      {v.alerts.alerts.length === 0 ? (
         <p>No alerts for this gate.</p>
       ) : (
-        <ul>
-          {v.alerts.map((a) => (
-            <li>
+        <ul data-field="gate-alerts">
+          {v.alerts.alerts.map((a) => (
+            <li data-alert={a.id}>
               <a href={`/ui/alerts/${a.id}`}>
                 <span class={`badge ${a.status}`}>{a.status}</span> {a.kind}
               </a>{" "}
@@ -254,6 +278,13 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
             </li>
           ))}
         </ul>
+      )}
+      {v.alerts.next_cursor !== null && (
+        <p>
+          <a href={alertsHref({ gateId: v.gate.gate_id }, v.alerts.next_cursor)} rel="next" data-field="more-alerts">
+            More alerts of this gate
+          </a>
+        </p>
       )}
 
       <GateHistory view={v} admin={admin} csrf={props.csrf} />

@@ -27,6 +27,9 @@ export function columnsOf(sql: SqlStorage, table: string): string[] {
     .map((r) => r.name);
 }
 
+/** The counters migration 7 adds to `series` (names from code, never from input). */
+const SERIES_COLUMNS_7 = ["abstention_queries", "abstained", "guard_bound_queries", "abstention_alarms"] as const;
+
 export const MONITOR_MIGRATIONS: readonly MonitorMigration[] = [
   {
     id: 1,
@@ -90,6 +93,17 @@ CREATE INDEX IF NOT EXISTS gate_events_by_prev ON gate_events (prev_seq);
     name: "evidence: live counts of each shadow, its comparison span and each promotion arm per step (live-evidence.ts)",
     apply: (sql) =>
       sql.exec(`CREATE TABLE IF NOT EXISTS evidence (calibration_id TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, state TEXT NOT NULL)`),
+  },
+  // Series columns (series.ts) ---------------------------------------------------------------------------------
+  {
+    id: 7,
+    name: "series: abstention and guard counts per hour (queries that reported abstention, those that abstained, those where min_keep bound) and abstention alarms; earlier buckets read 0",
+    apply: (sql) => {
+      const has = columnsOf(sql, "series");
+      for (const column of SERIES_COLUMNS_7) {
+        if (!has.includes(column)) sql.exec(`ALTER TABLE series ADD COLUMN ${column} INTEGER NOT NULL DEFAULT 0`);
+      }
+    },
   },
 ];
 

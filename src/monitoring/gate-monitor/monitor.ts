@@ -198,6 +198,8 @@ export class Monitor {
       empty_context_log_evidence: ev.emptyContext?.logEvidence ?? null,
       drop_rate_alarm: ev.dropRate.alarm,
       empty_context_alarm: ev.emptyContext?.alarm ?? false,
+      abstention_alarm: ev.abstention?.alarm ?? false,
+      min_keep: w.expectation.guards?.min_keep ?? 0,
     });
   }
 

@@ -2,10 +2,10 @@
  * The monitor's drop-rate series: per calibration, one row per hour (SERIES_BUCKET_MS) of the production counts it
  * received and of its change detector's evidence, written in the same transaction as the window they also update, so
  * on-call can see when a shift started (GET /v1/monitor/series, the gate page's chart). Owns the table `series`
- * (migrations.ts, migration 3).
+ * (migrations.ts, migration 4; migration 7 added the abstention and guard counts).
  *
  * Bounded: when a batch opens a new hour, buckets older than SERIES_RETENTION_MS (30 days) are forgotten and, beyond
- * MAX_SERIES_BUCKETS rows (30 days for three calibrations at once), the oldest go. A row is about 150 bytes in
+ * MAX_SERIES_BUCKETS rows (30 days for three calibrations at once), the oldest go. A row is about 190 bytes in
  * SQLite; nothing is held in memory between calls (docs/storage.md, docs/benchmarks.md section 20).
  */
 
@@ -27,6 +27,9 @@ export interface BucketInput {
   readonly empty_context_log_evidence: number | null;
   readonly drop_rate_alarm: boolean;
   readonly empty_context_alarm: boolean;
+  readonly abstention_alarm: boolean;
+  /** The calibration's min_keep (0 without the guard): a query where it binds is counted as guard bound. */
+  readonly min_keep: number;
 }
 
 type Row = {
@@ -49,6 +52,10 @@ type Row = {
   drop_alarms: number;
   empty_alarms: number;
   last_alarm_at: number | null;
+  abstention_queries: number;
+  abstained: number;
+  guard_bound_queries: number;
+  abstention_alarms: number;
 };
 
 /** The start of the bucket holding `ms`. */
@@ -68,7 +75,10 @@ export class Series {
     let dropped = 0;
     let empty = 0;
     let gated = 0;
-    for (const [m, d] of b.queries) {
+    let abstentionQueries = 0;
+    let abstained = 0;
+    let guardBound = 0;
+    for (const [m, d, below, abstain] of b.queries) {
       // As the window counts them (stats/per-query.ts addCluster): a query without candidates says nothing of the gate.
       if (m === 0) continue;
       queries += 1;
@@ -76,16 +86,23 @@ export class Series {
       dropped += d;
       if (d === m) empty += 1;
       if (d > 0) gated += 1;
+      if (abstain !== undefined) {
+        abstentionQueries += 1;
+        if (abstain === 1) abstained += 1;
+      }
+      // The guard binds where the threshold alone leaves fewer than min(min_keep, m) (addCluster's level test; a client
+      // that reports no `below` is read as below = d, so its guard is never seen binding).
+      if (b.min_keep >= 1 && m - (below ?? d) < Math.min(b.min_keep, m)) guardBound += 1;
     }
     const start = bucketStart(b.now_ms);
-    const alarmAt = b.drop_rate_alarm || b.empty_context_alarm ? b.now_ms : null;
+    const alarmAt = b.drop_rate_alarm || b.empty_context_alarm || b.abstention_alarm ? b.now_ms : null;
     const opened =
       this.#sql.exec(`SELECT 1 FROM series WHERE calibration_id = ? AND bucket_start = ?`, b.calibration_id, start).toArray().length === 0;
     this.#sql.exec(
       `INSERT INTO series (calibration_id, bucket_start, index_version, batches, queries, candidates, dropped, empty_queries,
          gated_queries, expected, band_lo, band_hi, log_evidence, max_log_evidence, log_threshold, empty_log_evidence,
-         drop_alarms, empty_alarms, last_alarm_at)
-       VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         drop_alarms, empty_alarms, last_alarm_at, abstention_queries, abstained, guard_bound_queries, abstention_alarms)
+       VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (calibration_id, bucket_start) DO UPDATE SET
          batches = batches + 1, queries = queries + excluded.queries, candidates = candidates + excluded.candidates,
          dropped = dropped + excluded.dropped, empty_queries = empty_queries + excluded.empty_queries,
@@ -93,7 +110,10 @@ export class Series {
          band_hi = excluded.band_hi, log_evidence = excluded.log_evidence,
          max_log_evidence = MAX(max_log_evidence, excluded.max_log_evidence), log_threshold = excluded.log_threshold,
          empty_log_evidence = excluded.empty_log_evidence, drop_alarms = drop_alarms + excluded.drop_alarms,
-         empty_alarms = empty_alarms + excluded.empty_alarms, last_alarm_at = COALESCE(excluded.last_alarm_at, last_alarm_at)`,
+         empty_alarms = empty_alarms + excluded.empty_alarms, last_alarm_at = COALESCE(excluded.last_alarm_at, last_alarm_at),
+         abstention_queries = abstention_queries + excluded.abstention_queries, abstained = abstained + excluded.abstained,
+         guard_bound_queries = guard_bound_queries + excluded.guard_bound_queries,
+         abstention_alarms = abstention_alarms + excluded.abstention_alarms`,
       b.calibration_id,
       start,
       b.index_version,
@@ -112,6 +132,10 @@ export class Series {
       b.drop_rate_alarm ? 1 : 0,
       b.empty_context_alarm ? 1 : 0,
       alarmAt,
+      abstentionQueries,
+      abstained,
+      guardBound,
+      b.abstention_alarm ? 1 : 0,
     );
     if (opened) this.#prune(b.now_ms);
   }
@@ -157,8 +181,13 @@ export class Series {
           max_log_evidence: r.max_log_evidence,
           log_threshold: r.log_threshold,
           empty_context_log_evidence: r.empty_log_evidence,
+          abstention_queries: r.abstention_queries,
+          abstained_queries: r.abstained,
+          abstention_rate: r.abstention_queries > 0 ? r.abstained / r.abstention_queries : null,
+          guard_bound_queries: r.guard_bound_queries,
           drop_rate_alarms: r.drop_alarms,
           empty_context_alarms: r.empty_alarms,
+          abstention_alarms: r.abstention_alarms,
           last_alarm_at: r.last_alarm_at === null ? null : new Date(r.last_alarm_at).toISOString(),
         }),
       );
