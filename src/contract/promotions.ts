@@ -31,6 +31,13 @@ export const ShadowBody = z.strictObject({
 });
 export type ShadowBody = z.infer<typeof ShadowBody>;
 
+/** Body of PATCH /v1/calibrations/{id}/shadow: a shadow's new sample rate (its evidence so far is kept). */
+export const ShadowRateBody = z.strictObject({
+  sample_rate: z.number({ error: "must be a number" }).gt(0, { error: "must be above 0" }).max(1, { error: "must be at most 1" }),
+  reason: Reason.optional(),
+});
+export type ShadowRateBody = z.infer<typeof ShadowRateBody>;
+
 /** Body of DELETE /v1/calibrations/{id}/shadow and of the promotion overrides. */
 export const ReasonBody = z.strictObject({ reason: Reason.optional() });
 export type ReasonBody = z.infer<typeof ReasonBody>;
