@@ -12,7 +12,8 @@ import { ThresholdResponse } from "./serving";
  * What happened to a gate. Every kind is one row of the gate's activation log (D1 `activations`, migrations/0008), so
  * an event's `seq` is that row's activation_seq and the threshold's ETag changes with it:
  * - `activation`: an upload served, an activation or a rollback (the gate's current calibration changed);
- * - `shadow_added` / `shadow_removed`: a calibration entered or left the gate's shadow set;
+ * - `shadow_added` / `shadow_removed`: a calibration entered or left the gate's shadow set; `shadow_changed`: a
+ *   shadow's sample rate changed (its evidence, keyed by its `shadow_added` event, goes on);
  * - `promotion_*`: a guarded promotion started, advanced a step, paused, resumed, rolled back, completed or was
  *   superseded by a manual activation. `promotion_completed` is the candidate's activation itself (the gate's current
  *   calibration changed, as with `activation`; one row, one event), naming the promotion it closes.
@@ -21,6 +22,7 @@ export const GATE_EVENT_KINDS = [
   "activation",
   "shadow_added",
   "shadow_removed",
+  "shadow_changed",
   "promotion_started",
   "promotion_step",
   "promotion_paused",

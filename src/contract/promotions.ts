@@ -20,16 +20,22 @@ import { ServedShadow } from "./serving";
 
 const Reason = z.string({ error: "must be a string" }).max(MAX_NOTE_LENGTH);
 
+/** The share of keyed queries mirrored to a shadow. */
+const SampleRate = z.number({ error: "must be a number" }).gt(0, { error: "must be above 0" }).max(1, { error: "must be at most 1" });
+
 /** Body of POST /v1/calibrations/{id}/shadow: the share of production queries clients mirror to it. */
 export const ShadowBody = z.strictObject({
-  sample_rate: z
-    .number({ error: "must be a number" })
-    .gt(0, { error: "must be above 0" })
-    .max(1, { error: "must be at most 1" })
-    .default(DEFAULT_SHADOW_SAMPLE_RATE),
+  sample_rate: SampleRate.default(DEFAULT_SHADOW_SAMPLE_RATE),
   reason: Reason.optional(),
 });
 export type ShadowBody = z.infer<typeof ShadowBody>;
+
+/** Body of PATCH /v1/calibrations/{id}/shadow: a shadow's new sample rate (its evidence so far is kept). */
+export const ShadowRateBody = z.strictObject({
+  sample_rate: SampleRate,
+  reason: Reason.optional(),
+});
+export type ShadowRateBody = z.infer<typeof ShadowRateBody>;
 
 /** Body of DELETE /v1/calibrations/{id}/shadow and of the promotion overrides. */
 export const ReasonBody = z.strictObject({ reason: Reason.optional() });

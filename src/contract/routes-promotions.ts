@@ -1,5 +1,15 @@
 /** The promotion operations of the route table: shadow calibrations on live traffic and guarded promotion. */
-import { Promotion, PromotionList, PromotionListQuery, PromotionPlanBody, ReasonBody, ShadowBody, ShadowChanged, ShadowList } from "./promotions";
+import {
+  Promotion,
+  PromotionList,
+  PromotionListQuery,
+  PromotionPlanBody,
+  ReasonBody,
+  ShadowBody,
+  ShadowChanged,
+  ShadowList,
+  ShadowRateBody,
+} from "./promotions";
 import { json, type RouteSpec } from "./route-spec";
 
 export const promotionRoutes = {
@@ -10,6 +20,16 @@ export const promotionRoutes = {
     scope: "admin",
     summary: "Evaluate a stored, unserved calibration on mirrored live traffic (a shadow of its gate)",
     body: json(ShadowBody, false),
+    responses: { 200: { description: "the gate's shadows after it", schema: ShadowChanged } },
+    errors: [404, 409, 422],
+  },
+  changeShadowRate: {
+    method: "patch",
+    path: "/v1/calibrations/{id}/shadow",
+    tag: "promotions",
+    scope: "admin",
+    summary: "Change a shadow's sample rate; its live evidence so far is kept",
+    body: json(ShadowRateBody),
     responses: { 200: { description: "the gate's shadows after it", schema: ShadowChanged } },
     errors: [404, 409, 422],
   },

@@ -147,6 +147,7 @@ export type GateEventKind =
   | "activation"
   | "shadow_added"
   | "shadow_removed"
+  | "shadow_changed"
   | "promotion_started"
   | "promotion_step"
   | "promotion_paused"

@@ -36,13 +36,26 @@ for (const [route, action] of overrides) {
 
 handle(promotionRoutes, ROUTES.addShadow, { body: "request" }, async (c, { params, body }) =>
   c.json(
-    await changeShadow(params.id, body?.sample_rate ?? DEFAULT_SHADOW_SAMPLE_RATE, c.get("principal").name, body?.reason ?? null, c.get("deps")),
+    await changeShadow(
+      params.id,
+      { kind: "add", sampleRate: body?.sample_rate ?? DEFAULT_SHADOW_SAMPLE_RATE },
+      c.get("principal").name,
+      body?.reason ?? null,
+      c.get("deps"),
+    ),
+    200,
+  ),
+);
+
+handle(promotionRoutes, ROUTES.changeShadowRate, { body: "request" }, async (c, { params, body }) =>
+  c.json(
+    await changeShadow(params.id, { kind: "rate", sampleRate: body.sample_rate }, c.get("principal").name, body.reason ?? null, c.get("deps")),
     200,
   ),
 );
 
 handle(promotionRoutes, ROUTES.removeShadow, async (c, { params }) =>
-  c.json(await changeShadow(params.id, null, c.get("principal").name, null, c.get("deps")), 200),
+  c.json(await changeShadow(params.id, { kind: "remove" }, c.get("principal").name, null, c.get("deps")), 200),
 );
 
 handle(promotionRoutes, ROUTES.listShadows, async (c, { params }) => c.json(await listShadows(params.gate_id, c.get("deps")), 200));

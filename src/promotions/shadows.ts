@@ -1,7 +1,9 @@
 /**
- * Shadow calibrations: a stored, unserved calibration of a gate evaluated on mirrored live traffic. Adding or removing
- * one appends a `shadow_added` / `shadow_removed` event to the gate's activation log (its `details` carry the sample
- * rate), so it is pushed like every change; the gate's shadow set is the log's latest word on each calibration.
+ * Shadow calibrations: a stored, unserved calibration of a gate evaluated on mirrored live traffic. Adding, re-rating
+ * or removing one appends a `shadow_added` / `shadow_changed` / `shadow_removed` event to the gate's activation log
+ * (`details` carry the sample rate), so it is pushed like every change; the gate's shadow set is the log read in order.
+ * A rate change keeps the shadow's `since_seq` (its `shadow_added` event), so its evidence so far goes on counting: the
+ * mirrored queries before and after are both a keyed sample of the same traffic.
  * Live evidence: the gate's monitor counts a shadow's batches apart from the served traffic (they never raise the
  * gate's alerts) and the served traffic since the shadow's first batch (gate-monitor/live-evidence.ts); the list reads
  * the live decisions (monitoring/live-decision.ts) from those counts.
@@ -13,6 +15,7 @@ import { currentOf } from "../calibrations/store";
 import {
   type Activation,
   type GateEvent,
+  type GateEventKind,
   isCalibrationChange,
   MAX_SHADOWS_PER_GATE,
   MIN_PROMOTION_QUERIES,
@@ -38,15 +41,18 @@ interface ShadowEntry {
   readonly since: string;
 }
 
-/** The shadow set after a gate's log: each calibration's latest shadow event, if it added it. */
+/** The shadow set after a gate's log, oldest event first: each shadow as added, with its latest sample rate. */
 export function shadowSet(events: readonly GateEvent[]): ShadowEntry[] {
-  const latest = new Map<string, GateEvent>();
-  for (const e of events)
-    if (e.kind === "shadow_added" || e.kind === "shadow_removed" || isCalibrationChange(e.kind) || e.kind === "promotion_started")
-      latest.set(e.calibration_id, e);
-  return [...latest.values()]
-    .filter((e) => e.kind === "shadow_added")
-    .map((e) => ({ calibration_id: e.calibration_id, sample_rate: Number(e.details?.sample_rate ?? 0), since_seq: e.seq, since: e.at }));
+  const set = new Map<string, ShadowEntry>();
+  for (const e of events) {
+    const rate = Number(e.details?.sample_rate ?? 0);
+    if (e.kind === "shadow_added") set.set(e.calibration_id, { calibration_id: e.calibration_id, sample_rate: rate, since_seq: e.seq, since: e.at });
+    else if (e.kind === "shadow_changed") {
+      const s = set.get(e.calibration_id);
+      if (s) set.set(e.calibration_id, { ...s, sample_rate: rate });
+    } else if (e.kind === "shadow_removed" || isCalibrationChange(e.kind) || e.kind === "promotion_started") set.delete(e.calibration_id);
+  }
+  return [...set.values()];
 }
 
 const servedShadow = (c: StoredCalibration, s: ShadowEntry): ServedShadow => ({
@@ -61,10 +67,21 @@ async function shadowsOf(gateId: string, deps: PromotionDeps): Promise<ServedSha
   return set.flatMap((s, i) => (cals[i] ? [servedShadow(cals[i]!, s)] : []));
 }
 
-/** Adds (`sampleRate` a number) or removes (null) a calibration from its gate's shadow set. */
+/** What a change does to a calibration's place in its gate's shadow set. */
+export type ShadowChange =
+  | { readonly kind: "add"; readonly sampleRate: number }
+  | { readonly kind: "rate"; readonly sampleRate: number }
+  | { readonly kind: "remove" };
+
+const EVENT_KIND = { add: "shadow_added", rate: "shadow_changed", remove: "shadow_removed" } as const satisfies Record<
+  ShadowChange["kind"],
+  GateEventKind
+>;
+
+/** Adds a calibration to its gate's shadow set, changes its sample rate, or removes it. */
 export async function changeShadow(
   calibrationId: string,
-  sampleRate: number | null,
+  change: ShadowChange,
   actor: string,
   reason: string | null,
   deps: PromotionDeps,
@@ -75,21 +92,46 @@ export async function changeShadow(
   if (gate === null) throw new TypeError(`calibration ${c.id} names gate ${c.gate_id}, which does not exist`);
   const seq = await commitActivation(c.gate_id, deps, async ({ rows, headSeq, heads }) => {
     const current = currentOf(rows);
-    const inShadow = (await shadowsOf(c.gate_id, deps)).map((s) => s.calibration_id);
-    if (sampleRate !== null) {
-      if (rows.some((r) => r.calibration_id === c.id))
-        throw new AppError("conflict", `calibration ${c.id} is served (active): only an unserved calibration can be a shadow`);
-      if (inShadow.includes(c.id)) throw new AppError("conflict", `calibration ${c.id} is already a shadow of its gate`);
-      if (inShadow.length >= MAX_SHADOWS_PER_GATE)
-        throw new AppError("conflict", `the gate already has ${MAX_SHADOWS_PER_GATE} shadows (MAX_SHADOWS_PER_GATE): remove one first`);
-    } else if (!inShadow.includes(c.id)) throw new AppError("conflict", `calibration ${c.id} is not a shadow of its gate`);
+    const inShadow = await shadowsOf(c.gate_id, deps);
+    const mine = inShadow.find((s) => s.calibration_id === c.id);
+    switch (change.kind) {
+      case "add":
+        if (rows.some((r) => r.calibration_id === c.id))
+          throw new AppError("conflict", `calibration ${c.id} is served (active): only an unserved calibration can be a shadow`);
+        if (mine)
+          throw new AppError(
+            "conflict",
+            `calibration ${c.id} is already a shadow of its gate (sample rate ${mine.sample_rate}): PATCH /v1/calibrations/${c.id}/shadow changes its rate`,
+          );
+        if (inShadow.length >= MAX_SHADOWS_PER_GATE)
+          throw new AppError("conflict", `the gate already has ${MAX_SHADOWS_PER_GATE} shadows (MAX_SHADOWS_PER_GATE): remove one first`);
+        break;
+      case "rate":
+      case "remove":
+        if (!mine) throw new AppError("conflict", `calibration ${c.id} is not a shadow of its gate`);
+        break;
+      default:
+        return ((x: never): never => {
+          throw new TypeError(`unknown shadow change ${JSON.stringify(x)}`);
+        })(change);
+    }
     const control = current ? await deps.calibrations.get(current.calibration_id) : null;
     const at = deps.now().toISOString();
     const kept = heads.shadows.filter((s) => s.calibration_id !== c.id);
+    const headOf = heads.shadows.find((s) => s.calibration_id === c.id);
     const shadows =
-      sampleRate === null
+      change.kind === "remove"
         ? kept
-        : [...kept, servedShadow(c, { calibration_id: c.id, sample_rate: sampleRate, since_seq: PENDING_SINCE_SEQ, since: at })];
+        : [
+            ...kept,
+            // a rate change keeps the shadow's since_seq: its evidence is keyed by it (observations report it)
+            servedShadow(c, {
+              calibration_id: c.id,
+              sample_rate: change.sampleRate,
+              since_seq: change.kind === "rate" ? (headOf?.since_seq ?? mine!.since_seq) : PENDING_SINCE_SEQ,
+              since: at,
+            }),
+          ];
     const activation: Activation = {
       id: newId("act", deps.now(), deps.random()),
       gate_id: c.gate_id,
@@ -102,14 +144,14 @@ export async function changeShadow(
     };
     const event = gateEventBody({
       gateId: c.gate_id,
-      kind: sampleRate === null ? "shadow_removed" : "shadow_added",
+      kind: EVENT_KIND[change.kind],
       prevSeq: headSeq,
       at,
       actor,
       reason,
       calibrationId: c.id,
       served: control && current ? withHeads(servedThreshold(gate, control, current.activated_at), { rollout: heads.rollout, shadows }) : null,
-      details: sampleRate === null ? null : { sample_rate: sampleRate },
+      details: change.kind === "remove" ? null : { sample_rate: change.sampleRate },
     });
     const written = await deps.calibrations.append({ activation, event }, headSeq);
     if (written === null) return null;
@@ -118,7 +160,7 @@ export async function changeShadow(
   });
   // A removed shadow's evidence goes with it (a later stint in shadow starts afresh anyway). A failure is logged: the
   // removal stands, and the monitor forgets rows idle for EVIDENCE_IDLE_RETENTION_MS.
-  if (sampleRate === null)
+  if (change.kind === "remove")
     await deps.monitor.forgetEvidence(c.gate_id, shadowPrefixes(c.id)).catch((e: unknown) => {
       console.error(`deleting the evidence of shadow ${c.id} failed; it expires when idle`, e);
     });

@@ -2,14 +2,15 @@
  * The whole flow in workerd, with the SDK as a service uses it (its streaming client, `stream: true`, pointed at the
  * Worker). First the pushed changes alone: every activation of a gate reaches the subscribed client once, in order,
  * with the seqs exactly the gate's activation log in D1, across a forced reconnect during which two changes happen;
- * what it serves follows each event without a poll. Then the promotion flow on the README walk-through's data
- * (fixtures/walkthrough): v1 active (0.4, 22 %), v2 stored unserved and put in shadow; the service's mirrored
- * queries, reported by the SDK's `shadow()`, give the shadow's live decision read from the API; a progressive
- * promotion [10, 50, 100] advances on `equivalent` from the arms' counts alone (the SDK's `gate()` with each user as
- * assignment key, no override) to 100 %; then the incident's v2 (v2's scores at the old absolute 0.4: 59 % dropped)
- * is rolled back on its evidence during its first step; the same subscribed client sees each change pushed, once, in
- * the log's order, across a forced reconnect mid-promotion, and reads the threshold from the Worker once; the gate's
- * object restarting mid-step loses none of the step's evidence.
+ * what it serves follows each event without a poll. Then README.md's "Promote an index rebuild safely" as it prints it:
+ * the parameters of its commands are read from README.md (v2's upload edits, the shadow's sample rate, each promote's
+ * flags, each mirror run's rounds), the service is examples/promote-rebuild/mirror.mjs's own loop
+ * (mirror-rounds.mjs), and what the README says each step answers is checked: the shadow's live decision is
+ * `equivalent`, the promotion advances on `equivalent` from the arms' counts alone (no override) to 100 % within the
+ * rounds the README says, the incident's v2 (v2's scores at the old absolute 0.4: 59 % dropped) is rolled back on its
+ * evidence in its first step; the subscribed client sees each change pushed, once, in the log's order, across a
+ * forced reconnect, and reads the threshold from the Worker once; the gate's object restarting mid-step loses none of
+ * the step's evidence.
  *
  * Tested elsewhere: the overrides (pause, resume, advance, rollback), their refusals and a transition replayed after
  * a restart (test/promotions/promotion-routes.workerd.test.ts); the state machine's every input
@@ -20,12 +21,14 @@
 import { evictDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { type LiveQuery, mirrorRounds } from "../../examples/promote-rebuild/mirror-rounds.mjs";
 import liveText from "../../fixtures/walkthrough/live.ndjson?raw";
 import v1Body from "../../fixtures/walkthrough/v1.json";
 import v2Body from "../../fixtures/walkthrough/v2.json";
 import incidentBody from "../../fixtures/walkthrough/v2-at-0.4.json";
 import { ScoregateClient } from "../../packages/client/src/stream";
 import type { ClientEvent } from "../../packages/client/src/types";
+import readme from "../../README.md?raw";
 import { D1CalibrationStore } from "../../src/calibrations/d1-store";
 import { gateIdOf } from "../../src/platform/ids";
 import { callJson, spreadScores, TOKENS, uniqueGate } from "../support/worker";
@@ -74,28 +77,59 @@ async function logSeqs(gate: Gate): Promise<number[]> {
   return (await new D1CalibrationStore(env.DB).events(await gateIdOf(gate), 0, 1000)).map((e) => e.seq);
 }
 
-/** The walk-through's uploads (fixtures/walkthrough): v1 at 0.4 (22 %), v2 carrying it unserved, and the incident's v2. */
-const TOLERANCE = 0.08;
-const WALK = {
-  v1: v1Body,
-  v2: { ...v2Body, activate: false, shift_tolerance: TOLERANCE },
-  incident: incidentBody,
-} as const;
 /**
- * Small steps, so that the simulation stays a few thousand queries: 200 candidate queries a step (the least a plan may
- * ask) and an 8-point tolerance, within which 200 clustered queries can show equivalence (at the default 2 points a
- * carried v2 needs thousands: docs/benchmarks.md, sections 29 and 30). The incident's 37-point move is far outside it.
+ * README.md's "Promote an index rebuild safely", read from the README itself so the two cannot drift apart: the jq edit
+ * of v2's upload, the shadow's sample rate, the rounds of each run of examples/promote-rebuild/mirror.mjs and the flags
+ * of each `scoregate promote` (turned into the plan the CLI sends).
  */
-const PLAN = { steps: [10, 50, 100], min_queries: 200, tolerance: TOLERANCE, reason: "index rebuild" };
-/** Queries served between two reads of the promotion, and at most per awaited transition. */
-const CHUNK = 500;
-const MAX_QUERIES = 8000;
-
-interface LiveQuery {
-  readonly key: string;
-  readonly v1: readonly number[];
-  readonly v2: readonly number[];
+const SECTION = (() => {
+  const start = readme.indexOf("## Promote an index rebuild safely");
+  const end = readme.indexOf("\n## ", start + 1);
+  expect(start, "README.md has the section").toBeGreaterThan(0);
+  return readme.slice(start, end);
+})();
+/** The section with its line breaks and indentation folded to single spaces, as its prose is compared. */
+const PROSE = SECTION.replace(/\s+/gu, " ");
+/** `jq '.activate = false | .shift_tolerance = 0.08' fixtures/walkthrough/v2.json` as the fields it sets. */
+const V2_EDITS: Record<string, unknown> = Object.fromEntries(
+  /jq '([^']*)' fixtures\/walkthrough\/v2\.json/u
+    .exec(SECTION)![1]!
+    .split("|")
+    .map((edit) => /^\s*\.(\w+) = (.+?)\s*$/u.exec(edit)!)
+    .map(([, field, value]) => [field!, JSON.parse(value!)]),
+);
+const SAMPLE_RATE = Number(/npx scoregate shadow "\$V2" --sample-rate ([\d.]+)/u.exec(SECTION)![1]);
+/** The rounds of each mirror run, in the README's order: the shadow, the promotion, the incident. */
+const ROUNDS = [...SECTION.matchAll(/node examples\/promote-rebuild\/mirror\.mjs --rounds (\d+)/gu)].map((m) => Number(m[1]));
+/** The plan `scoregate promote ID FLAGS` sends (packages/cli/src/promote.ts), for the flags the README gives it. */
+function planOf(flags: string): Record<string, unknown> {
+  const plan: Record<string, unknown> = {};
+  const words = flags.trim().split(/\s+/u);
+  for (let i = 0; i < words.length; i += 2) {
+    const value = words[i + 1]!;
+    switch (words[i]) {
+      case "--steps":
+        plan.steps = value.split(",").map(Number);
+        break;
+      case "--min-queries":
+        plan.min_queries = Number(value);
+        break;
+      case "--tolerance":
+        plan.tolerance = Number(value);
+        break;
+      case "--on-regression":
+        plan.on_regression = value;
+        break;
+      default:
+        throw new Error(`README.md's promote command has a flag this test does not know: ${words[i]}`);
+    }
+  }
+  return plan;
 }
+const PLANS = Object.fromEntries(
+  [...SECTION.matchAll(/npx scoregate promote "\$(V2|BAD)" (--steps[^\n#]*)/gu)].map((m) => [m[1]!, planOf(m[2]!)]),
+) as Record<"V2" | "BAD", Record<string, unknown>>;
+
 /** fixtures/walkthrough/live.ndjson: 1,000 live queries with their v1 and v2 scores, `key` a user. */
 const LIVE: readonly LiveQuery[] = liveText
   .trim()
@@ -105,50 +139,22 @@ const LIVE: readonly LiveQuery[] = liveText
 const uploadWalk = async (gate: Gate, body: object) =>
   (await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: { ...body, ...gate } })).calibration;
 
-/**
- * A service as examples/promote-rebuild/mirror.mjs runs one: each live query is served through `gate()` with its user
- * as the assignment key (during a promotion the arm decides which index version answers, so that version's scores are
- * gated) and mirrored to v2 through `shadow()`; each pass over the file is new users. Reports are flushed every CHUNK
- * queries (one batch per calibration, role and arm), so the Worker has counted them, and decided the step, by then.
- */
-class MirroringService {
-  #next = 0;
-  /** Queries served per calibration. */
-  readonly served: Record<string, number> = {};
-  constructor(
-    readonly client: ScoregateClient,
-    readonly gate: Gate,
-  ) {}
-
-  /** Serves the next `n` queries; returns the v2 scores of those mirrored to a shadow. */
-  async serve(n: number): Promise<(readonly number[])[]> {
-    const mirrored: (readonly number[])[] = [];
-    const score = (x: number) => x;
-    for (let i = 0; i < n; i++, this.#next++) {
-      const q = LIVE[this.#next % LIVE.length]!;
-      const key = `${q.key}-r${Math.floor(this.#next / LIVE.length)}`;
-      const t = await this.client.getThreshold(this.gate, { fallback: 0.4, assignmentKey: key });
-      const r = await this.client.gate(t.indexVersion === "v2" ? q.v2 : q.v1, { gate: this.gate, score, fallback: 0.4, assignmentKey: key });
-      this.served[r.calibrationId!] = (this.served[r.calibrationId!] ?? 0) + 1;
-      if ((await this.client.shadow(q.v2, { gate: this.gate, score, key, indexVersion: "v2" })).length > 0) mirrored.push(q.v2);
-      if ((i + 1) % CHUNK === 0 || i === n - 1) {
-        const flushed = await this.client.flush();
-        expect(flushed).toMatchObject({ failedBatches: 0, stats: { queued: 0, rejected: 0 } });
-      }
-    }
-    return mirrored;
-  }
-
-  /** Serves until the promotion has recorded a step of `kind` (read from the API between chunks); returns it. */
-  async until(promotionId: string, kind: string) {
-    for (let served = 0; served < MAX_QUERIES; served += CHUNK) {
-      await this.serve(CHUNK);
-      const p = await callJson("GET", `/v1/promotions/${promotionId}`, 200, { token: TOKENS.read });
-      if (p.steps.some((x) => x.kind === kind)) return p;
-      expect(p.state, "closed before the awaited step").toMatch(/^(running|paused)$/u);
-    }
-    throw new Error(`no ${kind} step after ${MAX_QUERIES} queries`);
-  }
+/** One run of examples/promote-rebuild/mirror.mjs (its very loop) on `gate`; counts the queries served per calibration. */
+async function mirror(client: ScoregateClient, gate: Gate, rounds: number, afterRound?: (round: number) => Promise<void>) {
+  const served: Record<string, number> = {};
+  const mirrored: (readonly number[])[] = [];
+  await mirrorRounds(client, LIVE, {
+    gate,
+    rounds,
+    onQuery: ({ query, result, shadows }) => {
+      served[result.calibrationId!] = (served[result.calibrationId!] ?? 0) + 1;
+      if (shadows.length > 0) mirrored.push(query.v2);
+    },
+    ...(afterRound ? { afterRound } : {}),
+  });
+  const stats = await client.flush();
+  expect(stats).toMatchObject({ failedBatches: 0, stats: { queued: 0, rejected: 0 } });
+  return { served, mirrored };
 }
 
 describe("the promotion flow, pushed to the SDK", () => {
@@ -191,11 +197,21 @@ describe("the promotion flow, pushed to the SDK", () => {
     expect(client.streams()).toEqual([{ gate: { ...gate }, state: "open", last: seqs.at(-1) }]);
   });
 
-  it("the whole flow on the walk-through's data: a shadow decided live, a promotion advanced on evidence to 100 %, the incident's v2 rolled back, every change pushed", async () => {
-    const gate = uniqueGate("flow-whole");
-    const v1 = await uploadWalk(gate, WALK.v1);
-    const v2 = await uploadWalk(gate, WALK.v2);
+  it("README.md's promotion, run as it prints it: the shadow decided live, the promotion advanced on evidence to 100 %, the incident's v2 rolled back, every change pushed", async () => {
+    expect(ROUNDS).toEqual([3, 5, 1]);
+    const gate = uniqueGate("flow-readme");
+    // 1. v1 active, v2 stored unserved (with the README's edits of its upload).
+    const v1 = await uploadWalk(gate, v1Body);
+    const v2 = await uploadWalk(gate, { ...v2Body, ...V2_EDITS });
     expect(v1.threshold).toBe(0.4);
+    expect(v2).toMatchObject({ shift_tolerance: 0.08, current: false });
+    // What the README says of the live traffic: each version's drop rate over the whole file at its threshold.
+    const liveDrop = (side: "v1" | "v2", t: number) => {
+      const all = LIVE.flatMap((q) => q[side]);
+      return ((100 * all.filter((x) => x < t).length) / all.length).toFixed(1);
+    };
+    expect(PROSE).toContain(`v1 drops ${liveDrop("v1", v1.threshold!)} % and v2 ${liveDrop("v2", v2.threshold!)} %`);
+
     const { client, reads } = streamingClient();
     const kinds: string[] = [];
     const seqs: number[] = [];
@@ -208,85 +224,105 @@ describe("the promotion flow, pushed to the SDK", () => {
       } else if (e.type === "calibration" && e.previousCalibrationId !== e.calibrationId)
         changes.push(`${e.previousCalibrationId} -> ${e.calibrationId}`);
     });
-    const service = new MirroringService(client, gate);
     const pushed = (kind: string) => vi.waitFor(() => expect(kinds.at(-1)).toBe(kind), WAIT);
     expect(await client.getThreshold(gate, { fallback: 0.4 })).toMatchObject({ calibrationId: v1.id });
     await pushed("activation");
 
-    // v2 in shadow on half of the users: the service mirrors each query to v2 through the SDK's shadow(); what it
-    // serves does not change, and the live decision is read from the API.
-    await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { json: { sample_rate: 0.5 } });
+    // 2. and 3. v2 in shadow on the README's share of users; the mirror serves v1 and reports the v2 scores.
+    await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { json: { sample_rate: SAMPLE_RATE } });
     await pushed("shadow_added");
-    const mirrored = await service.serve(LIVE.length);
-    expect(service.served).toEqual({ [v1.id]: LIVE.length });
-    expect(mirrored.length).toBeGreaterThan(400);
+    const shadowRun = await mirror(client, gate, ROUNDS[0]!);
+    expect(shadowRun.served).toEqual({ [v1.id]: ROUNDS[0]! * LIVE.length });
+    // "about 600 mirrored queries: a fifth of 3,000"
+    expect(PROSE).toContain(`After the ${ROUNDS[0]} rounds (about ${Math.round(SAMPLE_RATE * ROUNDS[0]! * LIVE.length)} mirrored queries`);
+    expect(shadowRun.mirrored.length / (ROUNDS[0]! * LIVE.length)).toBeCloseTo(SAMPLE_RATE, 1);
+
+    // 4. The live decision: equivalent to its target and to the active gate, so `scoregate shadow` exits 0.
     const shadows = await callJson("GET", `/v1/gates/${v2.gate_id}/shadows`, 200, { token: TOKENS.read });
     const s = shadows.shadows[0]!;
-    expect(s).toMatchObject({ calibration_id: v2.id, queries: mirrored.length });
-    const flat = mirrored.flat();
+    expect(s).toMatchObject({ calibration_id: v2.id, queries: shadowRun.mirrored.length });
+    const flat = shadowRun.mirrored.flat();
     expect(s.drop_rate).toBeCloseTo(flat.filter((x) => x < v2.threshold!).length / flat.length, 12);
-    // v2 carried v1's 22 %: on live traffic it matches its own target and the active gate on the same span (the
-    // active side starts at the shadow's first batch, so the first flush's served batch is not in it).
-    expect(s.vs_target).toMatchObject({ decision: "equivalent", queries: mirrored.length });
-    expect(s.vs_active).toMatchObject({ decision: "equivalent", reference_queries: CHUNK });
+    expect(s.vs_target).toMatchObject({ decision: "equivalent", tolerance: 0.08, queries: shadowRun.mirrored.length });
+    expect(s.vs_active).toMatchObject({ decision: "equivalent", tolerance: 0.08 });
+    expect(PROSE).toMatch(/v2 is `equivalent` to both, .* and the command exits 0/u);
 
-    // Promoted progressively, watched at every step: the arms' counts alone move it (no override), to 100 %.
-    const good = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { json: PLAN });
+    // 6. Promoted with the README's flags, watched at every step: the arms' counts alone move it (no override) to
+    // 100 % within the first 3 rounds. The connection drops as the promotion starts (the client resumes after the
+    // event it had), and after the first round the gate's object restarts (evicted, its sockets hibernated): the
+    // step's evidence is in its storage. The client's reconnect runs on a timer, so the test waits for it before the
+    // service's tight loop, which leaves a timer in workerd no turn until its next I/O.
+    const good = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { json: PLANS.V2 });
+    expect(good.plan).toMatchObject({ steps: [10, 50, 100], min_queries: 200, tolerance: 0.08, on_regression: "rollback" });
     await pushed("promotion_started");
-    // The connection drops mid-promotion: what happens while it is away arrives on its return, once.
     client.reconnect();
-    const v1Before = service.served[v1.id] ?? 0;
-    await service.serve(CHUNK);
-    const v1AtRestart = service.served[v1.id]!;
-    // The gate's object restarts mid-step (evicted; its sockets hibernated): the step's evidence is in its storage.
-    await evictDurableObject(env.GATE_MONITOR.get(env.GATE_MONITOR.idFromName(v2.gate_id)));
-    const advanced = await service.until(good.id, "advanced");
-    expect(advanced.steps.at(-1)).toMatchObject({ kind: "advanced", cause: "equivalent", actor: "promotion", percent: 50 });
-    const numbers = advanced.steps.at(-1)!.numbers as { vs_control: { decision: string; reference_queries: number } };
-    expect(numbers.vs_control.decision).toBe("equivalent");
-    // Every control-arm query of the step before the restart counted. The last chunk's control batch may be counted
-    // after the candidate batch that decided (the SDK sends a flush's batches one after another, in the order their
-    // arms first occurred in the chunk), so the decision saw all of the step's control queries, or all but that chunk's.
-    const reference = numbers.vs_control.reference_queries;
-    expect(reference).toBeGreaterThanOrEqual(v1AtRestart - v1Before);
-    expect(reference).toBeLessThanOrEqual(service.served[v1.id]! - v1Before);
-    expect(reference).toBeGreaterThanOrEqual(service.served[v1.id]! - v1Before - CHUNK);
-    await pushed("promotion_step");
-    const completed = await service.until(good.id, "completed");
-    expect(completed).toMatchObject({ state: "completed", percent: 100 });
-    expect(service.served[v2.id]).toBeGreaterThan(0);
-    expect(completed.steps.map((x) => [x.kind, x.cause])).toEqual([
-      ["started", "admin"],
-      ["advanced", "equivalent"],
-      ["completed", "equivalent"],
+    await vi.waitFor(() => expect(client.streams()[0]!.state).toBe("reconnecting"), WAIT);
+    await vi.waitFor(() => expect(client.streams()[0]!.state).toBe("open"), WAIT);
+    let beforeRestart: { candidate: number; control: number } | null = null;
+    let completedBy: number | null = null;
+    const promotionRun = await mirror(client, gate, ROUNDS[1]!, async (round) => {
+      if (round === 0) {
+        const p = await callJson("GET", `/v1/promotions/${good.id}`, 200, { token: TOKENS.read });
+        expect(p).toMatchObject({ state: "running", step: 0 });
+        beforeRestart = { candidate: p.evidence!.candidate_queries, control: p.evidence!.control_queries };
+        await evictDurableObject(env.GATE_MONITOR.get(env.GATE_MONITOR.idFromName(v2.gate_id)));
+        const after = await callJson("GET", `/v1/promotions/${good.id}`, 200, { token: TOKENS.read });
+        expect({ candidate: after.evidence!.candidate_queries, control: after.evidence!.control_queries }).toEqual(beforeRestart);
+      }
+      if (completedBy === null && (await callJson("GET", `/v1/promotions/${good.id}`, 200, { token: TOKENS.read })).state === "completed")
+        completedBy = round + 1;
+    });
+    // every query of the first round counted before the restart, in its arm
+    expect(beforeRestart).toEqual({ candidate: expect.any(Number), control: LIVE.length - beforeRestart!.candidate });
+    expect(completedBy).not.toBeNull();
+    expect(completedBy!).toBeLessThanOrEqual(3);
+    expect(PROSE).toContain(`the promotion completes within the first 3 of the ${ROUNDS[1]} rounds`);
+    const completed = await callJson("GET", `/v1/promotions/${good.id}`, 200, { token: TOKENS.read });
+    expect(completed).toMatchObject({ state: "completed", percent: 100, control_calibration_id: v1.id });
+    expect(completed.steps.map((x) => [x.kind, x.cause, x.actor])).toEqual([
+      ["started", "admin", "alice"],
+      ["advanced", "equivalent", "promotion"],
+      ["completed", "equivalent", "promotion"],
     ]);
+    const advanced = completed.steps[1]!.numbers as { vs_control: { decision: string; reference_queries: number } };
+    expect(advanced.vs_control.decision).toBe("equivalent");
+    // The step's decision counted the control queries of the round before the restart.
+    expect(advanced.vs_control.reference_queries).toBeGreaterThan(beforeRestart!.control);
+    expect(promotionRun.served[v2.id]).toBeGreaterThan(LIVE.length);
     // Completion is the candidate's activation: one `promotion_completed` event, whose seq the promotion's record names;
     // the client announces it as the change of calibration it is.
     await pushed("promotion_completed");
     expect(completed.steps.at(-1)!.seq).toBe(seqs.at(-1));
     expect(changes.at(-1)).toBe(`${v1.id} -> ${v2.id}`);
-    expect(await client.getThreshold(gate, { fallback: 0.4, assignmentKey: "user-1" })).toEqual(
-      expect.objectContaining({ calibrationId: v2.id, reason: "cached" }),
-    );
 
-    // The incident's v2 (v2's scores at the old absolute 0.4: 59 % dropped where v2 drops 22 %), promoted the same
-    // way: its candidate arm drops far more than the control arm on the same users, and the first step rolls it back.
-    const bad = await uploadWalk(gate, WALK.incident);
-    const incident = await callJson("POST", `/v1/calibrations/${bad.id}/promote`, 201, { json: PLAN });
+    // 7. The incident's v2 promoted the same way over v2, the control now: rolled back on its evidence in the 10 %
+    // step within the one round the README runs; every client back on v2.
+    const bad = await uploadWalk(gate, incidentBody);
+    const incident = await callJson("POST", `/v1/calibrations/${bad.id}/promote`, 201, { json: PLANS.BAD });
+    expect(incident.control_calibration_id).toBe(v2.id);
     await pushed("promotion_started");
-    const rolledBack = await service.until(incident.id, "rolled_back");
-    expect(rolledBack).toMatchObject({ state: "rolled_back", step: 0, percent: 0 });
+    let rolledBackBy: number | null = null;
+    const incidentRun = await mirror(client, gate, ROUNDS[2]!, async (round) => {
+      if (rolledBackBy === null && (await callJson("GET", `/v1/promotions/${incident.id}`, 200, { token: TOKENS.read })).state === "rolled_back")
+        rolledBackBy = round + 1;
+    });
+    expect(rolledBackBy).toBe(1);
+    expect(PROSE).toContain("the 10 % step ends in `promotion_rolled_back` within one round of the mirror");
     // Its candidate arm was served (users whose key fell in the first 10 %) until the rollback.
-    expect(service.served[bad.id]).toBeGreaterThan(0);
+    expect(incidentRun.served[bad.id]).toBeGreaterThan(0);
+    const rolledBack = await callJson("GET", `/v1/promotions/${incident.id}`, 200, { token: TOKENS.read });
+    expect(rolledBack).toMatchObject({ state: "rolled_back", step: 0, percent: 0 });
     expect(rolledBack.steps.at(-1)).toMatchObject({ kind: "rolled_back", cause: "shifted_vs_control", actor: "promotion", percent: 0 });
+    expect(PROSE).toContain(`rolled_back, cause ${rolledBack.steps.at(-1)!.cause}`);
     const shift = rolledBack.steps.at(-1)!.numbers as { vs_control: { decision: string; change: number } };
     expect(shift.vs_control.decision).toBe("shifted");
     // About 59 % against 22 %: the candidate arm drops 30 to 45 points more than control on the same users.
     expect(shift.vs_control.change).toBeGreaterThan(0.3);
     expect(shift.vs_control.change).toBeLessThan(0.45);
     await pushed("promotion_rolled_back");
+    expect(PROSE).toContain("every client is back on v2 with the next pushed event");
     expect(await client.getThreshold(gate, { fallback: 0.4, assignmentKey: "user-1" })).toEqual(
-      expect.objectContaining({ calibrationId: v2.id, reason: "cached" }),
+      expect.objectContaining({ calibrationId: v2.id, indexVersion: "v2", reason: "cached" }),
     );
 
     // Every change of the gate, pushed once each in the log's order across the reconnect; one read to start.

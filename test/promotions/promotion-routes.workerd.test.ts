@@ -241,6 +241,48 @@ describe("shadow calibrations", () => {
     await expectError(await call("DELETE", `/v1/calibrations/${v2.id}/shadow`, admin), 409, "conflict");
   });
 
+  it("changes a shadow's sample rate in place: served and listed with the new rate, one shadow_changed event, its evidence kept", async () => {
+    const { gate, v1, v2 } = await twoVersions("shadow-rate");
+    // Not a shadow yet: a rate change is refused and changes nothing.
+    await expectError(await call("PATCH", `/v1/calibrations/${v2.id}/shadow`, { ...admin, json: { sample_rate: 0.5 } }), 409, "conflict");
+    const added = await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { ...admin, json: { sample_rate: 0.2 } });
+    const shadowBatch = (id: string) => ({ batch_id: id, calibration_id: v2.id, role: "shadow", queries: Array.from({ length: 60 }, () => [20, 4]) });
+    await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: shadowBatch("rate-before") });
+    // Adding it again is still refused, and says how to change the rate.
+    const again = await expectError(
+      await call("POST", `/v1/calibrations/${v2.id}/shadow`, { ...admin, json: { sample_rate: 0.5 } }),
+      409,
+      "conflict",
+    );
+    expect(again.message).toContain(`PATCH /v1/calibrations/${v2.id}/shadow`);
+    // Bad input: a clear error, nothing changed; a read token may not change it.
+    await expectError(await call("PATCH", `/v1/calibrations/${v2.id}/shadow`, { ...admin, json: { sample_rate: 1.5 } }), 422, "invalid_input");
+    await expectError(await call("PATCH", `/v1/calibrations/${v2.id}/shadow`, { ...admin, json: {} }), 422, "invalid_input");
+    expect((await call("PATCH", `/v1/calibrations/${v2.id}/shadow`, { token: TOKENS.read, json: { sample_rate: 0.5 } })).status).toBe(403);
+    await expectError(await call("PATCH", "/v1/calibrations/cal_missing/shadow", { ...admin, json: { sample_rate: 0.5 } }), 404, "not_found");
+
+    const changed = await callJson("PATCH", `/v1/calibrations/${v2.id}/shadow`, 200, {
+      ...admin,
+      json: { sample_rate: 0.5, reason: "more evidence" },
+    });
+    // The shadow keeps the seq of its shadow_added event (its evidence is keyed by it); the change is one new event.
+    expect(changed.shadows).toEqual([expect.objectContaining({ calibration_id: v2.id, sample_rate: 0.5, since_seq: added.seq })]);
+    expect(changed.seq).toBeGreaterThan(added.seq);
+    const log = (await gateLog(added.gate_id)).filter((r) => r.seq > added.seq);
+    expect(log.map((r) => r.kind)).toEqual(["shadow_changed"]);
+    expect(JSON.parse(log[0]!.event)).toMatchObject({ kind: "shadow_changed", reason: "more evidence", details: { sample_rate: 0.5 } });
+    // Clients read the new rate with the threshold.
+    const served = await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read });
+    expect(served).toMatchObject({ calibration_id: v1.id, shadows: [{ calibration_id: v2.id, sample_rate: 0.5, since_seq: added.seq }] });
+    // Batches before and after the change count as one shadow's evidence.
+    await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: shadowBatch("rate-after") });
+    const list = await callJson("GET", `/v1/gates/${added.gate_id}/shadows`, 200, { token: TOKENS.read });
+    expect(list.shadows).toEqual([expect.objectContaining({ calibration_id: v2.id, sample_rate: 0.5, since_seq: added.seq, queries: 120 })]);
+    // Removed, it has no rate to change.
+    await callJson("DELETE", `/v1/calibrations/${v2.id}/shadow`, 200, admin);
+    await expectError(await call("PATCH", `/v1/calibrations/${v2.id}/shadow`, { ...admin, json: { sample_rate: 0.3 } }), 409, "conflict");
+  });
+
   it("counts shadow batches in the shadow's own evidence: `shifted` for a v2 that drops far more, no alert of the gate, nothing served changes", async () => {
     const { gate, v1, v2 } = await twoVersions("shadow-batch");
     // Not a shadow (yet): refused, nothing counted.

@@ -73,6 +73,8 @@ Usage:
   scoregate promote   ID [--steps 10,50,100 | --straight] [--min-queries N] [--on-regression pause|rollback] [--max-step-hours N]
                          [--tolerance X] [--reason TEXT]       (admin token: a guarded promotion)
   scoregate promote   ID --pause | --resume | --advance | --rollback   (admin token: override the open promotion)
+  scoregate promotion ID                                       (a promotion as it stands: prm_..., or the calibration
+                                                                it promotes for that calibration's latest promotion)
   scoregate watch     --embedding E --reranker R [--index I] | --gate ID  [--since SEQ]   (pushed changes, until ^C)
 
 Calibrate options:
@@ -95,7 +97,8 @@ Calibrate options:
   --no-progress          no progress bar (it is shown only when stderr is a terminal)
 
 Shadow, promote and watch options:
-  --sample-rate R        shadow: the share of queries clients mirror to it (0 < R <= 1, default the server's 0.1)
+  --sample-rate R        shadow: the share of queries clients mirror to it (0 < R <= 1, default the server's 0.1);
+                         on an existing shadow, its new rate (the evidence so far is kept)
   --remove               shadow: stop evaluating it
   --steps P,P,...        promote: the candidate's share of keyed traffic per step, in %, ending with 100
   --straight             promote: serve it at once (--steps 100), then watch it

@@ -5,7 +5,7 @@
 import { commandName, num, parseArgv, USAGE, usage } from "./args";
 import { calibrate } from "./calibrate";
 import { activate, alerts, gates, history, threshold } from "./commands";
-import { promote } from "./promote";
+import { promote, promotion } from "./promote";
 import { shadow } from "./shadow";
 import { watch } from "./watch";
 import type { Ctx, Io } from "./context";
@@ -19,7 +19,7 @@ export { USAGE } from "./args";
 /** This package's version, from package.json at build time (the bundler inlines the one field). */
 export const VERSION: string = version;
 
-const COMMANDS = { calibrate, threshold, history, activate, alerts, gates, shadow, promote, watch } satisfies Record<
+const COMMANDS = { calibrate, threshold, history, activate, alerts, gates, shadow, promote, promotion, watch } satisfies Record<
   string,
   (c: Ctx) => Promise<number>
 >;

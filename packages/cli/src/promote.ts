@@ -1,8 +1,9 @@
 /**
  * `scoregate promote`: start a guarded promotion of a stored calibration (progressive in steps, or straight), or act
- * on the open promotion (--pause, --resume, --advance, --rollback). Prints the promotion; --json prints it as JSON.
+ * on the open promotion (--pause, --resume, --advance, --rollback). `scoregate promotion`: read one as it stands.
+ * Each prints the promotion; --json prints it as JSON.
  */
-import { type Calibration, MAX_STEP_HOURS, type Promotion, type PromotionList } from "../../../src/contract";
+import { type Calibration, MAX_PAGE_SIZE, MAX_STEP_HOURS, type Promotion, type PromotionList } from "../../../src/contract";
 import { num, oneOf, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
@@ -52,14 +53,46 @@ export function describePromotion(p: Promotion): string {
   return lines.join("\n");
 }
 
+/**
+ * The promotion `id` names: itself when it is a promotion id, else the newest promotion whose candidate is the
+ * calibration `id`, its open one first (its gate's promotions are newest first; the pages are followed until one
+ * matches). A gate has at most one open promotion and nothing newer starts beside it, so the open one is also the newest.
+ */
+async function promotionOf(c: Ctx, id: string): Promise<{ id: string; state: Promotion["state"] | null }> {
+  if (id.startsWith("prm_")) return { id, state: null };
+  const cal = await c.api().request<Calibration>("getCalibration", { params: { id } });
+  let cursor: string | undefined;
+  do {
+    const page = await c.api().request<PromotionList>("listGatePromotions", {
+      params: { gate_id: cal.body.gate_id },
+      query: { limit: MAX_PAGE_SIZE, cursor },
+    });
+    const mine = page.body.promotions.filter((p) => p.candidate_calibration_id === id);
+    const found = mine.find((p) => p.state === "running" || p.state === "paused") ?? mine[0];
+    if (found !== undefined) return { id: found.id, state: found.state };
+    cursor = page.body.next_cursor ?? undefined;
+  } while (cursor !== undefined);
+  throw new CliError(`${id} has never been promoted`, EXIT.usage, "usage", ["scoregate promote ID starts a promotion"]);
+}
+
 /** The open promotion whose candidate is `calibrationId` (or the promotion with that id). */
 async function openPromotion(c: Ctx, id: string): Promise<string> {
-  if (id.startsWith("prm_")) return id;
-  const cal = await c.api().request<Calibration>("getCalibration", { params: { id } });
-  const list = await c.api().request<PromotionList>("listGatePromotions", { params: { gate_id: cal.body.gate_id } });
-  const open = list.body.promotions.find((p) => p.candidate_calibration_id === id && (p.state === "running" || p.state === "paused"));
-  if (open === undefined) throw new CliError(`${id} has no running or paused promotion`, EXIT.usage, "usage", ["scoregate promote ID starts one"]);
-  return open.id;
+  const p = await promotionOf(c, id);
+  if (p.state !== null && p.state !== "running" && p.state !== "paused")
+    throw new CliError(`${id} has no running or paused promotion (its latest, ${p.id}, is ${p.state})`, EXIT.usage, "usage", [
+      "scoregate promote ID starts one",
+    ]);
+  return p.id;
+}
+
+/** `scoregate promotion ID`: a promotion as it stands (plan, state, the running step's evidence, every transition). */
+export async function promotion(c: Ctx): Promise<number> {
+  const id = c.positionals[0];
+  if (id === undefined || c.positionals.length > 1)
+    throw usage("promotion takes one promotion id or the calibration it promotes: scoregate promotion prm_...|cal_...");
+  const res = await c.api().request<Promotion>("getPromotion", { params: { id: (await promotionOf(c, id)).id } });
+  c.out(c.json ? JSON.stringify(res.body) : describePromotion(res.body));
+  return EXIT.ok;
 }
 
 export async function promote(c: Ctx): Promise<number> {

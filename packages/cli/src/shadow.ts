@@ -1,6 +1,6 @@
 /**
- * `scoregate shadow`: put a stored calibration in shadow on its gate (or take it out with --remove), then print its live
- * decision on mirrored traffic. The exit code follows the decision against the active gate, for pipelines: 0
+ * `scoregate shadow`: put a stored calibration in shadow on its gate, change an existing shadow's sample rate, or take
+ * it out with --remove; then print its live decision on mirrored traffic. The exit code follows the decision against the active gate, for pipelines: 0
  * equivalent, 3 shifted (or shifted against its own target), 4 not decided yet.
  */
 import type { Calibration, ShadowList, ShadowStatus } from "../../../src/contract";
@@ -52,8 +52,12 @@ export async function shadow(c: Ctx): Promise<number> {
   const read = async () =>
     (await c.api().request<ShadowList>("listShadows", { params: { gate_id: cal.body.gate_id } })).body.shadows.find((s) => s.calibration_id === id);
   let status = await read();
-  if (status === undefined || (sampleRate !== undefined && sampleRate !== status.sample_rate)) {
+  if (status === undefined) {
     await c.api().request("addShadow", { params: { id }, ...json({ ...(sampleRate === undefined ? {} : { sample_rate: sampleRate }), ...reason }) });
+    status = await read();
+  } else if (sampleRate !== undefined && sampleRate !== status.sample_rate) {
+    // a shadow's rate changes in place: its evidence so far is kept (a second POST is refused)
+    await c.api().request("changeShadowRate", { params: { id }, ...json({ sample_rate: sampleRate, ...reason }) });
     status = await read();
   }
   if (status === undefined) throw usage(`${id} is not among its gate's shadows after adding it: is it the gate's current calibration?`);

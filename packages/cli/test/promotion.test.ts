@@ -1,6 +1,7 @@
 /**
- * `scoregate promote`, `shadow` and `watch` against stub servers: the request each sends, what it prints, its exit
- * codes and usage errors; watch against a stub of the events route (a real text/event-stream) across a forced
+ * `scoregate promote`, `promotion`, `shadow` and `watch` against stub servers: the request each sends, what it prints,
+ * its exit codes and usage errors (the shadow stub refuses what the Worker refuses: a second POST of a shadow; the
+ * Worker's own answers are in test/promotions/promotion-routes.workerd.test.ts); watch against a stub of the events route (a real text/event-stream) across a forced
  * disconnect, resuming with Last-Event-ID, until interrupted.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -159,18 +160,90 @@ describe("scoregate promote", () => {
   });
 });
 
-describe("scoregate shadow", () => {
-  function serve(status: ShadowStatus, listedBefore: boolean) {
-    let added = false;
+describe("scoregate promotion", () => {
+  it("reads a promotion by id and prints it; --json prints the server's promotion", async () => {
+    const completed = promotion({ state: "completed", step: 2, percent: 100 });
+    stub.handle(() => ({ status: 200, body: completed }));
+    const r = await cli(["promotion", "prm_0000000001"], { ...env(), SCOREGATE_TOKEN: "read-token" });
+    expect(r.code).toBe(0);
+    expect(stub.last().request!.method).toBe("GET");
+    expect(stub.last().request!.url).toBe("/v1/promotions/prm_0000000001");
+    expect(r.stdout).toMatch(/^Promotion prm_0000000001: cal_v2 over cal_v1, completed, step 3 of 3 \(100 % of keyed traffic/u);
+    const j = await cli(["promotion", "prm_0000000001", "--json"], env());
+    expect(j.code).toBe(0);
+    expect(JSON.parse(j.stdout)).toEqual(completed);
+  });
+
+  it("by calibration id: that calibration's newest promotion, following the gate's pages to find it", async () => {
     const seen: string[] = [];
+    stub.handle((req) => {
+      seen.push(`${req.method} ${req.url}`);
+      if (req.url === "/v1/calibrations/cal_v2") return { status: 200, body: { id: "cal_v2", gate_id: "g1" } };
+      if (req.url === "/v1/gates/g1/promotions?limit=200")
+        return {
+          status: 200,
+          body: { gate_id: "g1", promotions: [promotion({ id: "prm_other", candidate_calibration_id: "cal_v3" })], next_cursor: "c2" },
+        };
+      if (req.url === "/v1/gates/g1/promotions?limit=200&cursor=c2")
+        return {
+          status: 200,
+          body: {
+            gate_id: "g1",
+            promotions: [promotion({ id: "prm_new", state: "rolled_back" }), promotion({ id: "prm_old", state: "completed" })],
+            next_cursor: null,
+          },
+        };
+      return { status: 200, body: promotion({ id: "prm_new", state: "rolled_back", percent: 0 }) };
+    });
+    const r = await cli(["promotion", "cal_v2"], env());
+    expect(r.code).toBe(0);
+    expect(seen.at(-1)).toBe("GET /v1/promotions/prm_new");
+    expect(r.stdout).toContain("Promotion prm_new: cal_v2 over cal_v1, rolled_back");
+  });
+
+  it("exit 2 for a calibration never promoted, an unknown promotion (the server's 404) or no id; an override of a closed promotion is refused", async () => {
+    stub.handle((req) => {
+      if (req.url === "/v1/calibrations/cal_v2") return { status: 200, body: { id: "cal_v2", gate_id: "g1" } };
+      if (req.url?.startsWith("/v1/gates/g1/promotions"))
+        return { status: 200, body: { gate_id: "g1", promotions: [promotion({ id: "prm_done", state: "completed" })], next_cursor: null } };
+      if (req.url?.startsWith("/v1/gates/g2/promotions")) return { status: 200, body: { gate_id: "g2", promotions: [], next_cursor: null } };
+      if (req.url === "/v1/calibrations/cal_new") return { status: 200, body: { id: "cal_new", gate_id: "g2" } };
+      return { status: 404, body: { error: { code: "not_found", message: "promotion prm_missing does not exist" } } };
+    });
+    const never = await cli(["promotion", "cal_new"], env());
+    expect([never.code, never.stderr]).toEqual([2, expect.stringContaining("cal_new has never been promoted")]);
+    const missing = await cli(["promotion", "prm_missing"], env());
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining("promotion prm_missing does not exist")]);
+    const closed = await cli(["promote", "cal_v2", "--pause"], env());
+    expect([closed.code, closed.stderr]).toEqual([2, expect.stringContaining("its latest, prm_done, is completed")]);
+    expect(stub.last().request!.method).toBe("GET");
+    stub.reset();
+    expect((await cli(["promotion"], env())).code).toBe(2);
+    expect((await cli(["promotion", "prm_a", "prm_b"], env())).code).toBe(2);
+    expect(stub.last().request).toBeNull();
+  });
+});
+
+describe("scoregate shadow", () => {
+  /** The Worker's shadow routes in small: POST adds (409 when it is a shadow already), PATCH changes the rate (409 when not). */
+  function serve(status: ShadowStatus, listedBefore: boolean) {
+    let listed: ShadowStatus | null = listedBefore ? status : null;
+    const seen: string[] = [];
+    const conflict = (message: string) => ({ status: 409, body: { error: { code: "conflict", message } } });
     stub.handle((req, body) => {
       seen.push(`${req.method} ${req.url} ${body}`);
       if (req.url === "/v1/calibrations/cal_v2") return { status: 200, body: { id: "cal_v2", gate_id: "g1" } };
-      if (req.method === "POST" && req.url === "/v1/calibrations/cal_v2/shadow") {
-        added = true;
+      if (req.url === "/v1/calibrations/cal_v2/shadow") {
+        if (req.method === "POST") {
+          if (listed) return conflict("calibration cal_v2 is already a shadow of its gate");
+          listed = status;
+        } else if (req.method === "PATCH") {
+          if (!listed) return conflict("calibration cal_v2 is not a shadow of its gate");
+          listed = { ...listed, sample_rate: (JSON.parse(body) as { sample_rate: number }).sample_rate };
+        }
         return { status: 200, body: { gate_id: "g1", calibration_id: "cal_v2", seq: 11, shadows: [] } };
       }
-      return { status: 200, body: { gate_id: "g1", active_calibration_id: "cal_v1", shadows: listedBefore || added ? [status] : [] } };
+      return { status: 200, body: { gate_id: "g1", active_calibration_id: "cal_v1", shadows: listed ? [listed] : [] } };
     });
     return seen;
   }
@@ -197,6 +270,17 @@ describe("scoregate shadow", () => {
       expect(JSON.parse(r.stdout).vs_active.decision).toBe(status.vs_active.decision);
       expect(seen.some((s) => s.startsWith("POST"))).toBe(false);
     }
+  });
+
+  it("--sample-rate on an existing shadow changes its rate in place (PATCH; the same rate sends nothing)", async () => {
+    const seen = serve(shadowStatus(decision("equivalent")), true);
+    const r = await cli(["shadow", "cal_v2", "--sample-rate", "0.5", "--reason", "more evidence"], env());
+    expect(r.code).toBe(0);
+    expect(seen.filter((x) => !x.startsWith("GET"))).toEqual(['PATCH /v1/calibrations/cal_v2/shadow {"sample_rate":0.5,"reason":"more evidence"}']);
+    expect(r.stdout).toContain("Shadow cal_v2 (index version v2), 50.0 % of queries mirrored");
+    const same = serve(shadowStatus(decision("equivalent")), true);
+    expect((await cli(["shadow", "cal_v2", "--sample-rate", "0.2"], env())).code).toBe(0);
+    expect(same.filter((x) => !x.startsWith("GET"))).toEqual([]);
   });
 
   it("--remove deletes it; --remove with --sample-rate is a usage error", async () => {
