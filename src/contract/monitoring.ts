@@ -49,7 +49,7 @@ const BatchTarget = {
 export const PromotionArm = z.enum(["control", "candidate", "unassigned"], { error: 'must be "control", "candidate" or "unassigned"' });
 export type PromotionArm = z.infer<typeof PromotionArm>;
 
-/** The promotion step a batch was gated under, from GET /v1/threshold's `rollout` (a late batch counts for its own step). */
+/** The promotion step a batch was gated under, from GET /v1/threshold's `rollout` (a batch whose step is over when it arrives counts as an ordinary batch, in no arm). */
 export const BatchPromotion = z.strictObject({
   id: z.string().regex(/^prm_[0-9a-z]{10,40}$/u, { error: "is not a promotion id" }),
   step: z.number({ error: "must be a whole number" }).int({ error: "must be a whole number" }).min(0).max(99),

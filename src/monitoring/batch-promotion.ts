@@ -3,20 +3,25 @@
  * that promotion's step, so a claim that does not hold would count in the wrong gate's monitor or corrupt the step's
  * comparison. The claim holds when the promotion exists and is on the batch's gate (else 422 invalid_input), the batch
  * was gated with the arm's calibration (candidate: the promoted one; control and unassigned: the control the promotion
- * was started against; else 422 invalid_input), and, for the counted arms (candidate, control), the promotion is open
- * at that step (else 409 conflict: a batch of a step that is over, or of a promotion that ended, decides nothing any
- * more and is not counted; the client drops it).
+ * was started against; else 422 invalid_input). A claim that was right when the queries were served but is out of date
+ * now (the promotion moved to another step or ended while the batch was queued in a client: every step change makes
+ * some) is not refused: its arm decides nothing any more, so the batch is counted as an ordinary batch of its
+ * calibration (the gate's drift monitor still sees its queries) and no arm counts it. Refusing it would drop live
+ * traffic from the drift monitor at every step change.
  */
 import type { BatchPromotion } from "../contract";
 import { AppError } from "../platform/errors";
 import type { MonitoringDeps } from "./deps";
 
-/** Throws the refusal of a batch whose promotion claim does not hold; returns when it holds. */
+/**
+ * Throws the refusal of a batch whose promotion claim does not hold; else says whether its arm still counts (false: the
+ * promotion ended or is at another step, count the batch without its claim).
+ */
 export async function checkBatchPromotion(
   claim: BatchPromotion,
   target: { readonly gateId: string; readonly calibrationId: string },
   deps: Pick<MonitoringDeps, "promotions">,
-): Promise<void> {
+): Promise<boolean> {
   const p = await deps.promotions.get(claim.id);
   if (p === null || p.gate_id !== target.gateId) {
     throw new AppError("invalid_input", `promotion ${claim.id} is not a promotion of this batch's gate: nothing was counted`, [
@@ -31,15 +36,6 @@ export async function checkBatchPromotion(
       [{ path: "calibration_id", message: `must be ${armCalibration} for arm ${claim.arm}` }],
     );
   }
-  if (claim.arm === "unassigned") return;
-  if (p.state !== "running" && p.state !== "paused") {
-    throw new AppError("conflict", `promotion ${p.id} is ${p.state}: its arms are counted no more, nothing was counted`, [
-      { path: "promotion.id", message: `the promotion is ${p.state}` },
-    ]);
-  }
-  if (claim.step !== p.step) {
-    throw new AppError("conflict", `promotion ${p.id} is at step ${p.step}, not ${claim.step}: nothing was counted`, [
-      { path: "promotion.step", message: `the promotion's current step is ${p.step}` },
-    ]);
-  }
+  if (claim.arm === "unassigned") return true;
+  return (p.state === "running" || p.state === "paused") && claim.step === p.step;
 }

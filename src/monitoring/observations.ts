@@ -35,10 +35,12 @@ export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Pr
       ]);
     }
   }
-  // A promotion arm is checked before anything is counted: its evidence decides that promotion's step.
-  if (batch.promotion !== undefined) {
-    await checkBatchPromotion(batch.promotion, { gateId: r.gate.gate_id, calibrationId: r.calibration.id }, deps);
-  }
+  // A promotion arm is checked before anything is counted: its evidence decides that promotion's step. An out-of-date
+  // claim (the step is over, the promotion ended) is dropped and the batch counted as an ordinary one.
+  const claim =
+    batch.promotion !== undefined && (await checkBatchPromotion(batch.promotion, { gateId: r.gate.gate_id, calibrationId: r.calibration.id }, deps))
+      ? batch.promotion
+      : undefined;
   // Validated in both modes: a DRIFT_* typo is a 503 here, not a queue of messages no consumer can count.
   const config = deps.drift;
   const resolved: ObserveBatch = {
@@ -49,7 +51,7 @@ export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Pr
     queries: batch.queries,
     scores: batch.scores ?? null,
     ...(shadowSinceSeq === null ? {} : { role: "shadow" as const, shadow_since_seq: shadowSinceSeq }),
-    ...(batch.promotion === undefined ? {} : { promotion: batch.promotion }),
+    ...(claim === undefined ? {} : { promotion: claim }),
   };
   // Shadow and arm batches are counted directly: the queue message carries served counts only.
   if (ingest.mode === "queue" && resolved.role === undefined && resolved.promotion === undefined) {

@@ -447,12 +447,8 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
     const first = await tick(env, new Date());
     expect(first.promotions!.decided).toBeGreaterThanOrEqual(1);
     await tick(env, new Date());
-    // The batch sent again is not counted again: its promotion ended (409, nothing counted).
-    await expectError(
-      await call("POST", "/v1/observations", { token: TOKENS.read, json: armBatch(p, "lost-cand", v2.id, "candidate", same(60, [20, 14])) }),
-      409,
-      "conflict",
-    );
+    // The batch sent again is not counted again: a duplicate, though its promotion ended since.
+    expect(await post(armBatch(p, "lost-cand", v2.id, "candidate", same(60, [20, 14])))).toMatchObject({ duplicate: true });
     const after = await get(p);
     expect(after).toMatchObject({ state: "rolled_back", version: 2 });
     expect(after.steps.map((s) => s.kind)).toEqual(["started", "rolled_back"]);
@@ -558,7 +554,7 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
     ]);
   });
 
-  it("refuses an arm batch whose claim does not hold, counting nothing: another gate's promotion, the other arm's calibration, a step that is over, a promotion that ended", async () => {
+  it("refuses an arm batch whose claim does not hold, counting nothing (another gate's promotion, the other arm's calibration), and counts one whose step is over or whose promotion ended in no arm", async () => {
     const { v1, v2 } = await twoVersions("claim-a");
     const other = await twoVersions("claim-b");
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { steps: [10, 50, 100], min_queries: 100_000 } });
@@ -588,13 +584,17 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
     expect((await evidenceRows(other.v2.gate_id)).filter((k) => k.includes(p.id))).toEqual([]);
     expect(await post(armBatch(p, "claim-3", v2.id, "candidate", onTarget(10)))).toMatchObject({ accepted: true });
     expect((await get(p)).evidence).toMatchObject({ step: 0, candidate_queries: 10, control_queries: 0 });
-    // A step that is over, and a promotion that ended, take no more batches.
+    // A batch queued in a client across a step change (or one that names a step not reached) is accepted and counted as
+    // an ordinary batch of its calibration: no arm of any step counts it.
     await callJson("POST", `/v1/promotions/${p.id}/advance`, 200, { ...admin, json: {} });
-    await refused(armBatch(p, "claim-6", v2.id, "candidate", onTarget(10)), 409, "conflict", "promotion.step");
-    await refused(armBatch(p, "claim-7", v2.id, "candidate", onTarget(10), 2), 409, "conflict", "promotion.step");
+    expect(await post(armBatch(p, "claim-6", v2.id, "candidate", onTarget(10)))).toMatchObject({ accepted: true });
+    expect(await post(armBatch(p, "claim-7", v2.id, "candidate", onTarget(10), 2))).toMatchObject({ accepted: true });
+    expect((await get(p)).evidence).toMatchObject({ step: 1, candidate_queries: 0, control_queries: 0 });
     expect(await post(armBatch(p, "claim-8", v1.id, "control", onTarget(10), 1))).toMatchObject({ accepted: true });
+    expect((await get(p)).evidence).toMatchObject({ step: 1, candidate_queries: 0, control_queries: 10 });
+    // After the promotion ended, likewise; its evidence is gone and stays gone.
     await callJson("POST", `/v1/promotions/${p.id}/rollback`, 200, { ...admin, json: {} });
-    await refused(armBatch(p, "claim-9", v1.id, "control", onTarget(10), 1), 409, "conflict", "promotion.id");
+    expect(await post(armBatch(p, "claim-9", v1.id, "control", onTarget(10), 1))).toMatchObject({ accepted: true });
     expect((await evidenceRows(p.gate_id)).filter((k) => k.includes(p.id))).toEqual([]);
   });
 
