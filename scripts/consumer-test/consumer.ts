@@ -51,8 +51,8 @@ import {
   ScoregateClient as StreamingClient,
   type StreamState,
 } from "@scoregate/client/stream";
-import { ScoregateCompressor, type ScoregateCompressorOptions } from "@scoregate/langchain";
-import { ScoregatePostprocessor, type ScoregatePostprocessorOptions } from "@scoregate/llamaindex";
+import { ScoregateCompressor, type ScoregateCompressorOptions, type ScoregateShadowCompressorOptions } from "@scoregate/langchain";
+import { ScoregatePostprocessor, type ScoregatePostprocessorOptions, type ScoregateShadowPostprocessorOptions } from "@scoregate/llamaindex";
 import { ScoregateProvider, type ScoregateProviderOptions } from "@scoregate/openfeature";
 
 const options: ScoregateClientOptions = { baseUrl: "https://scoregate.example.workers.dev", token: "read-token", observations: { timer: false } };
@@ -102,7 +102,13 @@ export async function everything(candidates: readonly { id: string; score: numbe
   const postprocessorOptions: ScoregatePostprocessorOptions = { client, gate, fallback: 0.4 };
   const nodes: NodeWithScore[] = await new ScoregatePostprocessor(postprocessorOptions).postprocessNodes([]);
 
-  return [paths, reason, code, kept, abstained, decision, stats, threshold, restored, flushed, value, documents, nodes];
+  // On the mirrored retriever: report the shadows' scores, return the documents unchanged.
+  const shadowCompressorOptions: ScoregateShadowCompressorOptions = { client, gate, shadow: { key: (query) => query, indexVersion: "v2" } };
+  const mirrored: DocumentInterface[] = await new ScoregateCompressor(shadowCompressorOptions).compressDocuments(documents, "query");
+  const shadowPostprocessorOptions: ScoregateShadowPostprocessorOptions = { client, gate, shadow: { key: () => "user-1" } };
+  const mirroredNodes: NodeWithScore[] = await new ScoregatePostprocessor(shadowPostprocessorOptions).postprocessNodes(nodes);
+
+  return [paths, reason, code, kept, abstained, decision, stats, threshold, restored, flushed, value, documents, nodes, mirrored, mirroredNodes];
 }
 
 /** Promotions, shadows and pushed changes (`@scoregate/client/stream`). */
@@ -114,6 +120,7 @@ export async function promotionsAndStreams(candidates: readonly { id: string; sc
   const promotion: PromotionRef | undefined = t.promotion;
   const arm: Arm | undefined = promotion?.arm;
   const shadowOptions: ShadowOptions<(typeof candidates)[number]> = { gate, score: (c) => c.score, key: "user-1" };
+  const sampled: ServedShadow[] = streaming.shadowsFor(gate, "user-1");
   const shadowed: string[] = await streaming.shadow(candidates, shadowOptions);
   const inArm: boolean = bucketOf("prm_1", "user-1") < BASIS_POINTS / 10;
   streaming.subscribe((e: ClientEvent) => {
@@ -139,5 +146,5 @@ export async function promotionsAndStreams(candidates: readonly { id: string; sc
   const watch = new GateStream(watchOptions);
   watch.close();
   await streaming.close();
-  return [EVENTS_PATH, arm, shadowed, inArm, frames, states];
+  return [EVENTS_PATH, arm, sampled, shadowed, inArm, frames, states];
 }
