@@ -18,7 +18,7 @@ import { fitCalibration } from "./fit";
 import { headsAfterActivation, servedThreshold, withHeads, withSeq } from "./gate-event";
 import { monitoredStrataWarnings } from "./monitored-strata";
 import { rebuildShift } from "./rebuild-shift";
-import { coverageShift, labelledOf, labelsReport, recallReport, resolveRecall } from "./recall";
+import { coverageShift, labelledOf, labelsReport, nearCapWarnings, recallReport, resolveRecall } from "./recall";
 import { type ActiveRow, currentOf } from "./store";
 
 /** A parsed upload, whatever its content type. */
@@ -167,6 +167,8 @@ export async function calibrate(
   }
   const recall =
     recallTarget && labelled ? recallReport(meta.policy as { target: number; coverage: CoverageNotion }, recallTarget, labelled, sorted) : null;
+  if (recallTarget && labelled)
+    warnings.push(...nearCapWarnings(meta.policy as { target: number; coverage: CoverageNotion }, recallTarget, labelled));
   if (resolved.referenceWasRecall) {
     warnings.push({
       code: "recall_not_guaranteed",

@@ -8,7 +8,7 @@ import type { CoverageNotion, Labels, RecallReport, ShiftReport, StoredCalibrati
 import { AppError, invalid } from "../platform/errors";
 import { percentText } from "../platform/format";
 import { eligibleScores, type Guards, guardedFitAt, hasGuards, NO_GUARDS } from "../stats/guarded-gate";
-import { effectiveScores, fitGuardedRecall } from "../stats/guarded-recall";
+import { effectiveScores, fitGuardedRecall, lostToCap } from "../stats/guarded-recall";
 import { countBelow } from "../stats/order-statistics";
 import { perQueryStats } from "../stats/per-query";
 import {
@@ -123,6 +123,32 @@ function rates(labelled: LabelledQueries, sorted: Float64Array, threshold: numbe
         : countBelow(sorted, threshold) / sorted.length,
     empty: stats.emptyContextRate,
   };
+}
+
+/**
+ * Above this share of the miss budget taken by max_keep alone, a fitted recall gate gets the warning `recall_near_cap`.
+ * The budget is what the rule lets the calibration miss: k - 1 queries for the rank rules (k = floor((n+1)(1-r))),
+ * (n+1)(1-r) - 1 of pooled loss for `candidates`; the fit is refused once the cap's loss reaches it. Near that edge a
+ * refit on fresh queries is refused about half the time and the gates that do fit cover less than the target
+ * (docs/methods.md, "Recall with guards"; benchmarks section 23: 89.46 % at 0.9 with 428 of 1,000 refused): at half
+ * the budget the cap is named while there is still room to lower the target or raise max_keep.
+ */
+export const NEAR_CAP_BUDGET_SHARE = 0.5;
+
+/** `recall_near_cap` when max_keep alone takes more than NEAR_CAP_BUDGET_SHARE of a fitted recall gate's miss budget. */
+export function nearCapWarnings(policy: { target: number; coverage: CoverageNotion }, resolved: RecallTarget, labelled: LabelledQueries): Warning[] {
+  const { fit, guards } = resolved;
+  if (guards.maxKeep === null || fit.kind !== "fitted") return [];
+  const lost = lostToCap(effectiveScores(labelled, guards), policy.coverage);
+  const budget = policy.coverage === "candidates" ? (fit.n + 1) * (1 - policy.target) - 1 : fit.k - 1;
+  if (lost === 0 || lost <= NEAR_CAP_BUDGET_SHARE * budget) return [];
+  const unit = policy.coverage === "candidates" ? "of pooled loss" : "labelled queries";
+  return [
+    {
+      code: "recall_near_cap",
+      message: `max_keep ${guards.maxKeep} alone loses the relevant candidates of ${Number(lost.toPrecision(4))} of the ${Number(budget.toPrecision(4))} ${unit} coverage ${percentText(policy.target)} (${policy.coverage}) may miss in this calibration of ${fit.n}: the guarantee holds jointly with the fit succeeding, and this close to the edge a refit on fresh queries is often refused and the gates that do fit cover less than the target; lower the target or raise max_keep (docs/methods.md, "Recall with guards")`,
+    },
+  ];
 }
 
 /** The guarantee and its cost for a recall calibration. */

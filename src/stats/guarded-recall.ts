@@ -106,26 +106,34 @@ function clampedCounts(eff: LabelledQueries, notion: CoverageNotion, t: number) 
   return { below, ties, missMass: below + 1, expectedCoverage: 1 - below / n, coverageUpper: 1 };
 }
 
+/**
+ * Queries the cap loses at every threshold (their statistic is -Infinity), on effective scores: a count of queries for
+ * the rank rules, the pooled loss (each query's share of lost relevant candidates) for `candidates`.
+ */
+export function lostToCap(eff: LabelledQueries, notion: CoverageNotion): number {
+  if (notion !== "candidates") {
+    const s = perQueryRelevantScores(eff, notion === "any_relevant" ? "max" : "min");
+    return countAtOrBelow(s, Number.NEGATIVE_INFINITY);
+  }
+  let lost = 0;
+  for (let i = 0; i + 1 < eff.offsets.length; i++) {
+    let m = 0;
+    let gone = 0;
+    for (let j = eff.offsets[i]!; j < eff.offsets[i + 1]!; j++) {
+      if (eff.relevant[j] !== 1) continue;
+      m++;
+      if (eff.scores[j] === Number.NEGATIVE_INFINITY) gone++;
+    }
+    if (m > 0) lost += gone / m;
+  }
+  return lost;
+}
+
 function unreachable(eff: LabelledQueries, notion: CoverageNotion, n: number): GuardedRecallFit {
   // Queries whose statistic is -Infinity are missed at every threshold. For the rank rules the target is certifiable
   // iff lost <= k - 1, i.e. floor((n+1)(1 - r)) >= lost + 1; for candidates the pooled loss at -Infinity plays the
   // part of `lost`.
-  let lost = 0;
-  if (notion !== "candidates") {
-    const s = perQueryRelevantScores(eff, notion === "any_relevant" ? "max" : "min");
-    lost = countAtOrBelow(s, Number.NEGATIVE_INFINITY);
-  } else {
-    for (let i = 0; i + 1 < eff.offsets.length; i++) {
-      let m = 0;
-      let gone = 0;
-      for (let j = eff.offsets[i]!; j < eff.offsets[i + 1]!; j++) {
-        if (eff.relevant[j] !== 1) continue;
-        m++;
-        if (eff.scores[j] === Number.NEGATIVE_INFINITY) gone++;
-      }
-      if (m > 0) lost += gone / m;
-    }
-  }
+  const lost = lostToCap(eff, notion);
   const highest = 1 - (lost + 1) / (n + 1);
   return { kind: "unreachable", n, lost, highestTarget: highest > 0 && minimumQueriesFor(1 - highest) <= n ? highest : null };
 }

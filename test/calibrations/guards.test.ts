@@ -264,6 +264,24 @@ describe("recall calibrations with guards", () => {
     expect(e.code).toBe("target_unreachable");
     expect(e.details).toMatchObject({ max_keep: 1, coverage: "all_relevant" });
   });
+
+  // 99 labelled queries of 5 candidates; `lost` of them have their one relevant candidate at rank 5, beyond max_keep 3.
+  // At target 0.9, k = floor(100 * 0.1) = 10: the fit refuses from 10 lost queries on, and its miss budget is 9.
+  const capped = (lost: number): Upload => {
+    const qs = Array.from({ length: 99 }, (_, i) => [1, 0.9, 0.8, 0.7, 0.6].map((x) => x + i / 1000));
+    const relevance = qs.map((_, i) => [0, 1, 2, 3, 4].map((r) => Number(r === (i < lost ? 4 : 0))));
+    return { queries: qs, relevance, policy: { kind: "recall", target: 0.9, max_keep: 3 } };
+  };
+  const nearCap = async (lost: number) => (await run(setup(), capped(lost))).calibration.warnings.filter((w) => w.code === "recall_near_cap");
+
+  it("warns recall_near_cap when max_keep alone takes more than half the miss budget of a gate it still fits", async () => {
+    expect(await nearCap(0)).toEqual([]);
+    expect(await nearCap(4)).toEqual([]);
+    const [w] = await nearCap(5);
+    expect(w!.message).toContain("max_keep 3 alone loses the relevant candidates of 5 of the 9 labelled queries");
+    expect(await nearCap(9)).toHaveLength(1);
+    expect((await rejection(run(setup(), capped(10)))).code).toBe("target_unreachable");
+  });
 });
 
 describe("certified abstention", () => {
