@@ -12,7 +12,7 @@ import { sortedCopy } from "../stats/order-statistics";
 import { resolveAbstention } from "./abstention";
 import { activationEventBody, commitActivation } from "./activation";
 import { activationOutcome } from "./auto-activation";
-import { describeGuards, guardsOf, type ResolvedTarget, resolveTarget } from "./carry";
+import { describeGuards, guardsOf, type ResolvedTarget, resolveTarget, statedTarget } from "./carry";
 import type { ActivationDeps } from "./deps";
 import { fitCalibration } from "./fit";
 import { headsAfterActivation, servedThreshold, withHeads, withSeq } from "./gate-event";
@@ -110,18 +110,7 @@ export async function calibrate(
   // rate, uncertainty and per-query statistics like any other gate, so the production monitor watches it.
   const recallTarget = policy.kind === "recall" ? resolveRecall(policy, labelled, sorted, stated) : null;
   const resolved: ResolvedTarget =
-    policy.kind === "recall"
-      ? {
-          target: recallTarget!.dropRateTarget,
-          guards: stated,
-          warnings: [],
-          carry: null,
-          storedPolicy: policy,
-          referenceDesignEffect: 1,
-          referenceWasRecall: false,
-          reference: null,
-        }
-      : await resolveTarget(policy, gateId, n, deps);
+    policy.kind === "recall" ? statedTarget(recallTarget!.dropRateTarget, stated, policy) : await resolveTarget(policy, gateId, n, deps);
   // A carry that states no guards inherits its reference's (carry.ts).
   const guards = resolved.guards;
   if (hasGuards(guards) && input.offsets === null) {

@@ -32,6 +32,11 @@ export interface ResolvedTarget {
 
 export type RateOrCarryPolicy = Exclude<Policy, { kind: "recall" }>;
 
+/** A target the policy states itself (a drop rate, or a recall gate's implied drop rate): nothing carried. */
+export function statedTarget(target: number, guards: Guards, storedPolicy: StoredPolicy): ResolvedTarget {
+  return { target, guards, warnings: [], carry: null, storedPolicy, referenceDesignEffect: 1, referenceWasRecall: false, reference: null };
+}
+
 /** The guard fields of a policy as stored: only those the upload set. */
 export function storedGuards(p: Pick<Policy, "min_keep" | "max_keep" | "abstention">): Pick<StoredPolicy, "min_keep" | "max_keep" | "abstention"> {
   return {
@@ -83,18 +88,7 @@ function referenceDropRate(record: StoredCalibration, dist: Distribution, t: num
 
 /** Resolves `policy` for the gate `gateId`; `n` is the size of the new calibration (for the carried sd). */
 export async function resolveTarget(policy: RateOrCarryPolicy, gateId: string, n: number, deps: RegistryDeps): Promise<ResolvedTarget> {
-  if (policy.kind === "drop_rate") {
-    return {
-      target: policy.target,
-      guards: guardsOf(policy),
-      warnings: [],
-      carry: null,
-      storedPolicy: policy,
-      referenceDesignEffect: 1,
-      referenceWasRecall: false,
-      reference: null,
-    };
-  }
+  if (policy.kind === "drop_rate") return statedTarget(policy.target, guardsOf(policy), policy);
 
   const ref = policy.reference;
   let dropRate: number;
