@@ -257,7 +257,12 @@ export class GateStream {
     try {
       const pending = this.#o.fetch(this.#o.url, { headers, signal: controller.signal });
       // an answer that comes after the deadline is nobody's: free its connection
-      aborted.catch(() => pending.then((r) => r.body?.cancel().catch(() => {}), () => {}));
+      aborted.catch(() =>
+        pending.then(
+          (r) => r.body?.cancel().catch(() => {}),
+          () => {},
+        ),
+      );
       const response = await Promise.race([pending, aborted]);
       if (response.status === 401 || response.status === 403) {
         await response.body?.cancel();
@@ -458,7 +463,10 @@ export class ScoregateClient extends CoreClient {
     const key = gateKey(gate);
     const existing = this.#streams.get(key);
     // a read is what moves a stream on where its timers were dropped (a Worker's ended request): GateStream.check
-    if (existing !== undefined) return existing.check();
+    if (existing !== undefined) {
+      existing.check();
+      return;
+    }
     if (this.#streams.size >= (options.maxGates ?? STREAM_DEFAULTS.maxGates)) return;
     const readTimeoutMs = options.readTimeoutMs ?? STREAM_DEFAULTS.readTimeoutMs;
     const b = this.#base;

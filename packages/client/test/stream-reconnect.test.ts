@@ -7,7 +7,6 @@
 // timer behind. The same rules over real HTTP are in stream.test.ts.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { GateStream, ScoregateClient, type StreamState } from "../src/stream";
-import type { GateEvent } from "../src/types";
 import { thresholdBody } from "./fake-server";
 import { frame, gateEvent, heartbeat } from "./sse-server";
 
@@ -96,6 +95,32 @@ function open(server: ReturnType<typeof fakeServer>, options: Partial<Constructo
   });
   s.start();
   return { s, seqs, states, names: () => states.map((x) => x.state) };
+}
+
+/** The streaming client over `server`, its threshold route serving `served.calibrationId` (counting the GETs). */
+function streamingClient(server: ReturnType<typeof fakeServer>, maxFailures = 5) {
+  const served = { calibrationId: "cal_0000000005", threshold: 0.42, seq: 5 };
+  const gets: number[] = [];
+  const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    if (String(input).includes("/v1/threshold")) {
+      gets.push(Date.now());
+      return new Response(JSON.stringify(thresholdBody(served.calibrationId, served.threshold)), {
+        status: 200,
+        headers: { "content-type": "application/json", etag: `"${served.calibrationId}.${served.seq}"`, "cache-control": "private, max-age=5" },
+      });
+    }
+    return server.fetch(input, init);
+  }) as typeof fetch;
+  const client = new ScoregateClient({
+    baseUrl: "http://scoregate.test",
+    token: "read-token",
+    fetch: fetchFn,
+    now: () => Date.now(),
+    random: () => 0.5,
+    stream: { backoff: { initialMs: 1000, maxMs: 8000 }, readTimeoutMs: 45_000, maxFailures },
+    observations: { timer: false },
+  });
+  return { client, gets, served };
 }
 
 /** Lets promise callbacks and zero-delay timers run, without moving the clock. */
@@ -393,23 +418,7 @@ describe("GateStream where timers may never fire (a Worker's request ended)", ()
 
   it("the client checks a gate's stream on each read, so a lost retry timer heals at the next getThreshold", async () => {
     const server = fakeServer();
-    const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
-      if (String(input).includes("/v1/threshold"))
-        return new Response(JSON.stringify(thresholdBody("cal_0000000005", 0.42)), {
-          status: 200,
-          headers: { "content-type": "application/json", etag: '"cal_0000000005.5"', "cache-control": "private, max-age=5" },
-        });
-      return server.fetch(input, init);
-    }) as typeof fetch;
-    const client = new ScoregateClient({
-      baseUrl: "http://scoregate.test",
-      token: "read-token",
-      fetch: fetchFn,
-      now: () => Date.now(),
-      random: () => 0.5,
-      stream: { backoff: { initialMs: 1000, maxMs: 8000 } },
-      observations: { timer: false },
-    });
+    const { client } = streamingClient(server);
     const seen: number[] = [];
     client.subscribe((e) => {
       if (e.type === "gate") seen.push(e.event.seq);
@@ -433,5 +442,30 @@ describe("GateStream where timers may never fire (a Worker's request ended)", ()
     expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ threshold: 0.5, calibrationId: "cal_0000000006" });
     await client.close();
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("while a dropped stream cannot reconnect, its value counts as fresh only until readTimeoutMs after the last byte; then reads poll", async () => {
+    const server = fakeServer((n) => (n === 1 ? "stream" : "network-error"));
+    // failures never reach maxFailures here: the stream stays `reconnecting` throughout (polling marks the value stale)
+    const { client, gets, served } = streamingClient(server, 100);
+    await client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    server.conns[0]!.send(frame(gateEvent(5, 0, "cal_0000000005", 0.42), "snapshot") + heartbeat(5));
+    await settle();
+    const lastByte = Date.now();
+    server.conns[0]!.end();
+    // the gate changes while the client cannot reach the stream
+    Object.assign(served, { calibrationId: "cal_0000000006", threshold: 0.5, seq: 6 });
+    await vi.advanceTimersByTimeAsync(40_000);
+    expect(client.streams()[0]!.state).toBe("reconnecting");
+    expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ threshold: 0.42, reason: "cached" });
+    expect(gets).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(lastByte + 45_000 - Date.now());
+    expect(client.streams()[0]!.state).toBe("reconnecting");
+    await client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    expect(gets).toHaveLength(2);
+    expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ threshold: 0.5, calibrationId: "cal_0000000006" });
+    await client.close();
   });
 });
