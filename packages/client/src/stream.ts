@@ -353,18 +353,18 @@ export class GateStream {
   }
 
   #failed(outcome: { status?: number; reason: string; retryAfterMs?: number | undefined }, requested: boolean): void {
-    if (requested) {
-      this.#openedAt = 0;
-      this.#set("reconnecting", outcome);
-      this.#schedule(backoffDelay(this.#backoff, 1, this.#random));
-      return;
-    }
     const now = this.#now();
     if (this.#openedAt > 0 && now - this.#openedAt >= STREAM_DEFAULTS.resetAfterMs) {
       this.#consecutive = 0;
       this.#failures = [];
     }
     this.#openedAt = 0;
+    if (requested) {
+      // asked for, not a failure: neither counted nor backed off beyond the first delay
+      this.#set("reconnecting", outcome);
+      this.#schedule(backoffDelay(this.#backoff, 1, this.#random));
+      return;
+    }
     const windowMs = this.#o.failureWindowMs ?? STREAM_DEFAULTS.failureWindowMs;
     this.#failures = this.#failures.filter((t) => now - t < windowMs);
     this.#failures.push(now);
