@@ -8,7 +8,9 @@ TypeScript SDK's (packages/client/src/stream.ts; docs/clients.md, "Pushed change
 * no byte for ``read_timeout`` seconds (three heartbeats) is a dead connection: reconnect with exponential backoff
   (1 s doubling to 30 s, half of it random), reset after 60 s connected;
 * 404, 429 and 501, or ``max_failures`` failures within ``failure_window`` seconds, switch the gate to polling, and the
-  stream is tried again every ``recovery`` seconds; 401 and 403 stop it.
+  stream is tried again every ``recovery`` seconds; 401 and 403 stop it;
+* nothing ends the thread but ``close()``: a listener that raises is logged and taken for a failed connection (the
+  stream resumes after the event it was handed), and once closed the stream stays ``stopped``.
 
 The stream's thread never touches the caller's event loop: the cache it writes is guarded by a lock, so the asyncio
 client reads the same entries.
@@ -127,6 +129,8 @@ class GateStream:
         self.last: Optional[int] = after
         self.state: Optional[str] = None
         self._stop = threading.Event()
+        #: orders state changes against close(), so a failure seen as close() runs cannot announce itself after ``stopped``
+        self._state_lock = threading.Lock()
         self._response: Any = None
         self._thread = threading.Thread(target=self._run, name="scoregate-stream", daemon=True)
 
@@ -155,7 +159,10 @@ class GateStream:
                     pass
 
     def _set(self, state: str, reason: str) -> None:
-        self.state = state
+        with self._state_lock:
+            if self.state == "stopped" or (self._stop.is_set() and state != "stopped"):
+                return
+            self.state = state
         try:
             self._on_state(state, reason)
         except Exception:
@@ -188,6 +195,9 @@ class GateStream:
                 e.close()
             except (OSError, ValueError) as e:
                 reason = f"{type(e).__name__}: {e}"
+            except Exception as e:  # a listener's bug: the thread must outlive it
+                log.exception("scoregate: stream listener failed")
+                reason = f"{type(e).__name__} in a listener: {e}"
             finally:
                 self._response = None
             if self._stop.is_set():
