@@ -191,7 +191,7 @@ class GateStream:
             except _Resume as r:
                 reason, gap = str(r), True
             except urllib.error.HTTPError as e:
-                status, reason = e.code, f"{e.code}"
+                status, reason = e.code, f"{e.code}{_server_said(e)}"
                 e.close()
             except (OSError, ValueError) as e:
                 reason = f"{type(e).__name__}: {e}"
@@ -207,7 +207,7 @@ class GateStream:
                 return
             now = self._now()
             if status in FALLBACK_STATUSES:
-                self._set("polling", f"{status}: polling instead")
+                self._set("polling", f"{reason}: polling instead")
                 failures, consecutive = [], 0
                 self._stop.wait(self._o.recovery)
                 continue
@@ -259,3 +259,18 @@ class GateStream:
 def events_url(base_url: str, index: Optional[str], embedding: str, reranker: str) -> str:
     params = {"index": index, "embedding": embedding, "reranker": reranker}
     return f"{base_url}{EVENTS_PATH}?{urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})}"
+
+
+def _server_said(e: "urllib.error.HTTPError") -> str:
+    """' not_found: gate ... does not exist ...' from a JSON error body (at most 64 KiB read); '' otherwise."""
+    try:
+        if "json" not in (e.headers.get("content-type") or ""):
+            return ""
+        body = json.loads(e.read(65536).decode("utf-8"))
+        err = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(err, dict):
+            return ""
+        code = f" {err['code']}" if isinstance(err.get("code"), str) else ""
+        return f"{code}: {err['message']}" if isinstance(err.get("message"), str) else code
+    except (OSError, ValueError):
+        return ""

@@ -70,14 +70,20 @@ class SseStub:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(b), b))
                     self.wfile.flush()
 
-                def start(status: int = 200) -> None:
+                def start(status: int = 200, error: Optional[bytes] = None) -> None:
                     self.send_response(status)
                     if status == 200:
                         self.send_header("Content-Type", "text/event-stream")
                         self.send_header("Transfer-Encoding", "chunked")
+                    elif error is not None:
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(error)))
                     else:
                         self.send_header("Content-Length", "0")
                     self.end_headers()
+                    if status != 200 and error is not None:
+                        self.wfile.write(error)
+                        self.wfile.flush()
 
                 write.start = start  # type: ignore[attr-defined]
                 try:
@@ -157,6 +163,26 @@ class StreamTest(unittest.TestCase):
         _, seqs, states = self._stream(stub)
         self.assertTrue(wait_until(lambda: seqs == [3]))
         self.assertEqual(states[:2], ["polling", "open"])
+
+        # the polling reason says what the server said: a gate that does not exist is named as such
+        message = "gate gat_x does not exist: it is created by its first calibration upload"
+        body = json.dumps({"error": {"code": "not_found", "message": message}}).encode()
+        missing = SseStub(lambda n, write, last: write.start(404, body))
+        self.addCleanup(missing.close)
+        reasons: List[str] = []
+        s = GateStream(
+            f"{missing.url}/v1/events?embedding=e5&reranker=bge",
+            lambda: {"Authorization": "Bearer t"},
+            StreamOptions(read_timeout=2.0, backoff_initial=0.01, backoff_max=0.05, recovery=5.0),
+            on_event=lambda e: None,
+            on_state=lambda st, r: reasons.append(f"{st}|{r}"),
+            clock=lambda: 0.0,
+            rng=lambda: 0.5,
+        )
+        s.start()
+        self.addCleanup(s.close)
+        self.assertTrue(wait_until(lambda: len(reasons) > 0))
+        self.assertEqual(reasons[0], f"polling|404 not_found: {message}: polling instead")
 
         refused = SseStub(lambda n, write, last: write.start(401))
         self.addCleanup(refused.close)

@@ -273,12 +273,13 @@ export class GateStream {
       }
       const type = response.headers.get("content-type") ?? "";
       if (response.status !== 200 || !type.startsWith("text/event-stream") || response.body === null) {
-        await response.body?.cancel();
+        // the server's own words (a 404 says whether the gate or the route is missing), within the read deadline
+        const said = type.includes("json") ? await Promise.race([serverMessage(response), aborted]) : (await response.body?.cancel(), "");
         const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), this.#now());
         if (FALLBACK_STATUSES.has(response.status)) {
           clearTimeout(this.#timer);
           if (this.#closed) return;
-          return this.#fallback({ status: response.status, reason: `${response.status}: polling instead` }, retryAfterMs);
+          return this.#fallback({ status: response.status, reason: `${response.status}${said}: polling instead` }, retryAfterMs);
         }
         outcome = { status: response.status, reason: `${response.status} ${type || "without a content type"}`, retryAfterMs };
       } else outcome = await this.#read(response.body, controller, aborted);
@@ -384,6 +385,17 @@ export class GateStream {
     this.#consecutive = 0;
     this.#set("polling", outcome);
     this.#schedule(Math.max(retryAfterMs ?? 0, this.#o.recoveryMs ?? STREAM_DEFAULTS.recoveryMs));
+  }
+}
+
+/** " not_found: gate ... does not exist ..." from a JSON error body; "" for any other body. */
+async function serverMessage(response: Response): Promise<string> {
+  try {
+    const body = (await response.json()) as { error?: { code?: unknown; message?: unknown } } | null;
+    const code = typeof body?.error?.code === "string" ? ` ${body.error.code}` : "";
+    return typeof body?.error?.message === "string" ? `${code}: ${body.error.message}` : code;
+  } catch {
+    return "";
   }
 }
 
