@@ -4,6 +4,10 @@
  * rate, the empty-context rate, queries, candidates and candidates per query observed in the current window, the
  * evidence against the calibration, queued batches by result, and open alerts. The text format is prometheus.ts.
  *
+ * Every per-calibration series carries `calibration_id` and `role` (window-role.ts): "active" for the gate's current
+ * calibration, "previous", "shadow" or "candidate" (a promotion's candidate arm) for the others, so a rule that
+ * selects role="active" reads the gate's own numbers only.
+ *
  * The served numbers of every gate come from one D1 query (activeSummaries); each listed gate then costs one Durable
  * Object call, MAX_CONCURRENT_READS at a time. MAX_METRICS_GATES is set from the time of a scrape at the cap
  * (bench/metrics-cap.mjs, docs/benchmarks.md section 21).
@@ -15,6 +19,8 @@ import { mapLimit } from "../platform/map-limit";
 import type { MonitoringDeps } from "./deps";
 import { driftState, isDriftKind } from "./drift-state";
 import { type Family, renderPrometheus } from "./prometheus";
+import { gateWindows } from "./status";
+import { windowRole } from "./window-role";
 
 export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
   const fam = (help: string): Family => ({ help, samples: [] });
@@ -87,7 +93,7 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       value: 1,
     });
     const state = driftState({
-      windows: status.windows,
+      windows: gateWindows(status.windows),
       recall: status.recall,
       pending: status.pending_alerts,
       unresolved: (openByGate.get(g.gate_id) ?? []).map((o) => ({ kind: o.kind, since: o.since, id: null })),
@@ -95,9 +101,9 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     f.scoregate_drift_alarm.samples.push({ labels: gl, value: state.state === "alarm" ? 1 : 0 });
     if (state.since !== null) f.scoregate_drift_alarm_since_seconds.samples.push({ labels: gl, value: Date.parse(state.since) / 1000 });
     if (c.threshold !== null) f.scoregate_threshold.samples.push({ labels: gl, value: c.threshold });
-    f.scoregate_expected_drop_rate.samples.push({ labels: { ...gl, calibration_id: c.calibration_id }, value: c.expected_drop_rate });
+    f.scoregate_expected_drop_rate.samples.push({ labels: { ...gl, calibration_id: c.calibration_id, role: "active" }, value: c.expected_drop_rate });
     for (const w of status.windows) {
-      const wl = { ...gl, calibration_id: w.calibration_id };
+      const wl = { ...gl, calibration_id: w.calibration_id, role: windowRole(w.traffic, w.calibration_id, c.calibration_id) };
       if (w.drop_rate.observed !== null) f.scoregate_observed_drop_rate.samples.push({ labels: wl, value: w.drop_rate.observed });
       if (w.empty_context) f.scoregate_expected_empty_context_rate.samples.push({ labels: wl, value: w.empty_context.expected });
       if (w.empty_context?.observed != null) f.scoregate_observed_empty_context_rate.samples.push({ labels: wl, value: w.empty_context.observed });
@@ -120,7 +126,7 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       ] as const)
         f.scoregate_queued_batches.samples.push({ labels: { ...gl, result }, value });
     for (const r of status.recall ?? []) {
-      const rl = { ...gl, calibration_id: r.calibration_id, coverage: r.coverage };
+      const rl = { ...gl, calibration_id: r.calibration_id, role: windowRole("served", r.calibration_id, c.calibration_id), coverage: r.coverage };
       f.scoregate_expected_coverage.samples.push({ labels: rl, value: r.expected });
       if (r.observed !== null) f.scoregate_observed_coverage.samples.push({ labels: rl, value: r.observed });
       f.scoregate_coverage_cs_lower.samples.push({ labels: rl, value: r.confidence_sequence_95[0] });
