@@ -117,7 +117,8 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       f.scoregate_drift_log_evidence.samples.push({ labels: { ...cl, test: "drop_rate", ...role }, value: w.drop_rate.log_evidence });
       if (w.empty_context)
         f.scoregate_drift_log_evidence.samples.push({ labels: { ...cl, test: "empty_context", ...role }, value: w.empty_context.log_evidence });
-      if (w.abstention) f.scoregate_drift_log_evidence.samples.push({ labels: { ...cl, test: "abstention", ...role }, value: w.abstention.log_evidence });
+      if (w.abstention)
+        f.scoregate_drift_log_evidence.samples.push({ labels: { ...cl, test: "abstention", ...role }, value: w.abstention.log_evidence });
       f.scoregate_drift_log_threshold.samples.push({ labels: wl, value: w.log_threshold });
     }
     const q = status.queued_ingest;

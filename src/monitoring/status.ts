@@ -20,7 +20,8 @@ import { monitorCoverage, monitorWindow } from "./window-role";
  * The windows the gate's drift state reads: every window of the `windows` table (served and shadow, as before roles),
  * not a promotion's candidate arm, whose alarm is its promotion's.
  */
-export const gateWindows = <W extends Pick<SnapshotWindow, "traffic">>(windows: readonly W[]): W[] => windows.filter((w) => w.traffic !== "candidate");
+export const gateWindows = <W extends Pick<SnapshotWindow, "traffic">>(windows: readonly W[]): W[] =>
+  windows.filter((w) => w.traffic !== "candidate");
 
 /** Fewest sampled scores for which the sample is compared with the calibration. */
 export const MIN_SCORE_SAMPLE = 50;

@@ -99,7 +99,9 @@ describe("gate page of a guarded, abstaining gate", () => {
     }
     expect(html).toContain("share of queries that abstained per hour");
     const a = w.abstention!;
-    expect(html).toContain(`v4 abstained on ${pct(0.4)} to ${pct(0.4)} of queries per hour, expected ${pct(a.expected)} (band ${pct(a.band.lo)} to ${pct(a.band.hi)}).`);
+    expect(html).toContain(
+      `v4 abstained on ${pct(0.4)} to ${pct(0.4)} of queries per hour, expected ${pct(a.expected)} (band ${pct(a.band.lo)} to ${pct(a.band.hi)}).`,
+    );
   });
 
   it("shows neither for a plain gate", async () => {

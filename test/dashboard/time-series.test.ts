@@ -117,7 +117,9 @@ describe("drop rate over time chart", () => {
   it("draws an abstaining calibration's share of abstaining queries per hour in a panel of its own, with its expected rate and band", async () => {
     // v1 abstains: 10 % in hours 0-9 and 30 % from hour 13 (hours 10-12 silent); v2 does not (no panel line for it).
     const withAbstention = buckets.map((b) =>
-      b.calibration_id === "cal_v1" ? { ...b, abstention_queries: 100, abstained_queries: 10, abstention_rate: Date.parse(b.start) < T0 + 12 * HOUR ? 0.1 : 0.3 } : b,
+      b.calibration_id === "cal_v1"
+        ? { ...b, abstention_queries: 100, abstained_queries: 10, abstention_rate: Date.parse(b.start) < T0 + 12 * HOUR ? 0.1 : 0.3 }
+        : b,
     );
     const plain = await render();
     const html = await render({ buckets: withAbstention, abstention: [{ calibration_id: "cal_v1", expected: 0.12, band: [0.05, 0.2] }] });
@@ -130,7 +132,8 @@ describe("drop rate over time chart", () => {
       expect(panel).toContain(">Abstention per hour (share of queries)</text>");
       expect(panel).not.toContain("cal_v2");
       // Broken at the silent hours like the drop rate: two segments of each part.
-      for (const name of ["abstention", "abstention-expected", "abstention-band"]) expect(pathOf(panel, "cal_v1", name).match(/M/gu), name).toHaveLength(2);
+      for (const name of ["abstention", "abstention-expected", "abstention-band"])
+        expect(pathOf(panel, "cal_v1", name).match(/M/gu), name).toHaveLength(2);
       // One dot per hour of v1, 30 % drawn above 10 %, all of them between the panel's axis lines.
       const dots = [...panel.matchAll(/<circle cx="[\d.]+" cy="([\d.]+)"[^>]*data-bucket="([^"]+)"/gu)].map((m) => ({ y: Number(m[1]), at: m[2]! }));
       expect(dots).toHaveLength(withAbstention.filter((b) => b.abstention_rate !== null).length);
@@ -138,7 +141,9 @@ describe("drop rate over time chart", () => {
       expect(y(0.1).size).toBe(1);
       expect(y(0.3).size).toBe(1);
       expect([...y(0.3)][0]!).toBeLessThan([...y(0.1)][0]!);
-      const [top, bottom] = [/<line x1="[\d.]+" x2="[\d.]+" y1="([\d.]+)" y2="([\d.]+)" stroke="#333"/u.exec(panel)!].map((m) => [Number(m[1]), Number(m[2])])[0]!;
+      // the panel's vertical axis: its first dark line
+      const axis = /<line x1="[\d.]+" x2="[\d.]+" y1="([\d.]+)" y2="([\d.]+)" stroke="#333"/u.exec(panel)!;
+      const [top, bottom] = [Number(axis[1]), Number(axis[2])];
       for (const d of dots) expect(d.y > top && d.y < bottom, `${d.y} in [${top}, ${bottom}]`).toBe(true);
       expect(panel).not.toMatch(/NaN|undefined|Infinity/u);
     }

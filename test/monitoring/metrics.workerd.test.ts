@@ -27,7 +27,9 @@ describe("GET /metrics", () => {
     const line = (name: string) => text.split("\n").find((l) => l.startsWith(`${name}{`) && l.includes(calibration.gate_id));
     const value = (l: string | undefined) => Number(l?.split(" ").at(-1));
     expect(text).toContain("# TYPE scoregate_observed_drop_rate gauge");
-    expect(line("scoregate_expected_drop_rate")).toMatch(new RegExp(`calibration_id="${calibration.id}",role="active"\\} ${calibration.expected_drop_rate}$`));
+    expect(line("scoregate_expected_drop_rate")).toMatch(
+      new RegExp(`calibration_id="${calibration.id}",role="active"\\} ${calibration.expected_drop_rate}$`),
+    );
     expect(line("scoregate_observed_drop_rate")).toMatch(/\} 0\.26$/);
     expect(line("scoregate_window_queries")).toMatch(/\} 3$/);
     expect(line("scoregate_window_candidates")).toMatch(/\} 50$/);
@@ -100,9 +102,15 @@ describe("GET /metrics", () => {
       `scoregate_window_queries{gate_id="${v1.gate_id}",calibration_id="${v1.id}",role="active"} 9`,
     ]);
     expect(series("scoregate_drift_log_evidence").filter((l) => l.includes(`calibration_id="${v1.id}"`))).toEqual([
-      expect.stringMatching(new RegExp(`^scoregate_drift_log_evidence\\{gate_id="${v1.gate_id}",calibration_id="${v1.id}",test="drop_rate",role="active"\\} `)),
+      expect.stringMatching(
+        new RegExp(`^scoregate_drift_log_evidence\\{gate_id="${v1.gate_id}",calibration_id="${v1.id}",test="drop_rate",role="active"\\} `),
+      ),
     ]);
-    expect(series("scoregate_observed_drop_rate").map((l) => /role="(\w+)"/u.exec(l)![1]).sort()).toEqual(["active", "candidate", "previous", "shadow", "shadow"]);
+    expect(
+      series("scoregate_observed_drop_rate")
+        .map((l) => /role="(\w+)"/u.exec(l)![1])
+        .sort(),
+    ).toEqual(["active", "candidate", "previous", "shadow", "shadow"]);
 
     // A shadow activated: its mirrored counts go to the history as the shadow's, the served ones start a window of their own.
     await callJson("POST", `/v1/calibrations/${s1.id}/activate`, 200, { ...admin, json: { reason: "the shadow won" } });

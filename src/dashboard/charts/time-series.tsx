@@ -130,7 +130,13 @@ const midLine = (x: (t: number) => number, y: (b: SeriesBucket) => number | null
     .digits(1);
 
 /** Dots on the observed rate, one per hour that has one. */
-function Dots(props: { points: readonly HourPoint[]; x: (t: number) => number; y: (v: number) => number; rate: (b: SeriesBucket) => number | null; color: string }) {
+function Dots(props: {
+  points: readonly HourPoint[];
+  x: (t: number) => number;
+  y: (v: number) => number;
+  rate: (b: SeriesBucket) => number | null;
+  color: string;
+}) {
   return (
     <>
       {props.points.map((p) => {
@@ -240,7 +246,13 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
               <g data-calibration={l.calibration_id}>
                 {l.band && (
                   <path
-                    d={stepBand(step, () => ab(l.band![0]), () => ab(l.band![1]))(stepped) ?? ""}
+                    d={
+                      stepBand(
+                        step,
+                        () => ab(l.band![0]),
+                        () => ab(l.band![1]),
+                      )(stepped) ?? ""
+                    }
                     fill={color}
                     fillOpacity="0.15"
                     data-part="abstention-band"

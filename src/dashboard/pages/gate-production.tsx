@@ -58,7 +58,8 @@ function describe(v: GateView, range: SeriesRange): string {
   const abstention = abstentionShown(buckets, abstentionLines(v, buckets)).map(({ line, buckets: mine }) => {
     const rates = mine.flatMap((b) => (b.abstention_rate === null ? [] : [b.abstention_rate]));
     const name = calibrationName(v, calibrationsOf(mine)[0]!);
-    const expected = line.expected === null ? "" : `, expected ${pct(line.expected)}${line.band ? ` (band ${pct(line.band[0])} to ${pct(line.band[1])})` : ""}`;
+    const expected =
+      line.expected === null ? "" : `, expected ${pct(line.expected)}${line.band ? ` (band ${pct(line.band[0])} to ${pct(line.band[1])})` : ""}`;
     return `${name} abstained on ${pct(Math.min(...rates))} to ${pct(Math.max(...rates))} of queries per hour${expected}.`;
   });
   return [
@@ -145,8 +146,8 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                 {abstentionShown(buckets, abstention).length > 0 && (
                   <li>
                     <span class="sw abstention" aria-hidden="true" />
-                    abstention panel, in each version's colour: share of queries that abstained per hour (dotted line and dots),
-                    expected (dashes), tolerance band (shaded)
+                    abstention panel, in each version's colour: share of queries that abstained per hour (dotted line and dots), expected (dashes),
+                    tolerance band (shaded)
                   </li>
                 )}
                 <li>

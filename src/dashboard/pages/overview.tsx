@@ -22,7 +22,9 @@ const policyText = (p: StoredPolicy | null): string => {
  * served traffic. Never a shadow's or a promotion candidate's: the row shows what the gate serves.
  */
 function shownWindow(r: GateRowView): WindowPoint | undefined {
-  const open = (r.monitor?.points ?? []).filter((p) => p.open && (p.role === "active" || p.role === "previous")).sort((a, b) => b.queries - a.queries);
+  const open = (r.monitor?.points ?? [])
+    .filter((p) => p.open && (p.role === "active" || p.role === "previous"))
+    .sort((a, b) => b.queries - a.queries);
   return open.find((p) => p.role === "active") ?? open[0];
 }
 

@@ -293,7 +293,11 @@ export class Monitor {
     const candidates = this.#evidence.candidateWindows(nowMs - DRIFT_WINDOW_MS);
     const windows: SnapshotWindow[] = [
       ...open.map((w) => ({ ...windowStatus(w, evaluateWindow(w, config)), traffic: traffic(w) })),
-      ...candidates.map((c) => ({ ...windowStatus(c.window, evaluateWindow(c.window, config)), traffic: "candidate" as const, promotion: c.promotion })),
+      ...candidates.map((c) => ({
+        ...windowStatus(c.window, evaluateWindow(c.window, config)),
+        traffic: "candidate" as const,
+        promotion: c.promotion,
+      })),
     ];
     const recall = this.#coverage.all().map((c) => coverageStatus(c, evaluateCoverageState(c, config)));
     const queued_ingest = this.#counters.status();
