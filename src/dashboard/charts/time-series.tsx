@@ -147,6 +147,28 @@ function Dots(props: {
   );
 }
 
+/** A panel's horizontal grid lines with their tick labels on the left. */
+function Grid(props: {
+  L: (typeof LAYOUTS)[keyof typeof LAYOUTS];
+  at: (v: number) => number;
+  ticks: readonly number[];
+  label: (v: number) => string;
+}) {
+  const { L } = props;
+  return (
+    <>
+      {props.ticks.map((t) => (
+        <g>
+          <line x1={L.left} x2={L.w - L.right} y1={r(props.at(t))} y2={r(props.at(t))} stroke="#e3e5e8" />
+          <text x={L.left - 6} y={r(props.at(t) + 4)} textAnchor="end" fontSize="12" fill="#1a1a1a">
+            {props.label(t)}
+          </text>
+        </g>
+      ))}
+    </>
+  );
+}
+
 function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: string; title: string; desc: string }) {
   const L = LAYOUTS[props.layout];
   const rateTop = L.top;
@@ -201,22 +223,8 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
       <title id={`${props.id}-title`}>{props.title}</title>
       <desc id={`${props.id}-desc`}>{props.desc}</desc>
       {/* axes and grid */}
-      {y.ticks(5).map((t) => (
-        <g>
-          <line x1={L.left} x2={L.w - L.right} y1={r(y(t))} y2={r(y(t))} stroke="#e3e5e8" />
-          <text x={L.left - 6} y={r(y(t) + 4)} textAnchor="end" fontSize="12" fill="#1a1a1a">
-            {pctTick(t)}
-          </text>
-        </g>
-      ))}
-      {e.ticks(4).map((t) => (
-        <g>
-          <line x1={L.left} x2={L.w - L.right} y1={r(e(t))} y2={r(e(t))} stroke="#e3e5e8" />
-          <text x={L.left - 6} y={r(e(t) + 4)} textAnchor="end" fontSize="12" fill="#1a1a1a">
-            {num(t, 1)}
-          </text>
-        </g>
-      ))}
+      <Grid L={L} at={y} ticks={y.ticks(5)} label={pctTick} />
+      <Grid L={L} at={e} ticks={e.ticks(4)} label={(t) => num(t, 1)} />
       <text x={L.left} y={rateTop - 10} fontSize="13" fontWeight="bold" fill="#1a1a1a">
         Drop rate per hour
       </text>
@@ -225,14 +233,7 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
       </text>
       {abst.length > 0 && (
         <g data-panel="abstention">
-          {ab.ticks(3).map((t) => (
-            <g>
-              <line x1={L.left} x2={L.w - L.right} y1={r(ab(t))} y2={r(ab(t))} stroke="#e3e5e8" />
-              <text x={L.left - 6} y={r(ab(t) + 4)} textAnchor="end" fontSize="12" fill="#1a1a1a">
-                {pctTick(t)}
-              </text>
-            </g>
-          ))}
+          <Grid L={L} at={ab} ticks={ab.ticks(3)} label={pctTick} />
           <text x={L.left} y={abTop - 10} fontSize="13" fontWeight="bold" fill="#1a1a1a">
             Abstention per hour (share of queries)
           </text>
