@@ -85,6 +85,23 @@ describe("gate page of a guarded, abstaining gate", () => {
     expect(hourly).toContain(">Guard bound<");
     expect(hourly).toContain(">Abstained<");
     expect(hourly).toContain(`${pct(0.4)} (100)`);
+    expect(row).toContain(">active<");
+
+    // The hourly chart's abstention panel (both layouts): the hour's share, the expected rate and the band the monitor
+    // tests, named in the legend and in the text alternative with the same numbers.
+    const panels = html.split('data-panel="abstention"').slice(1);
+    expect(panels).toHaveLength(2);
+    for (const panel of panels) {
+      const mine = panel.slice(0, panel.indexOf("</g></g>"));
+      expect(mine).toContain('data-part="abstention-band"');
+      expect(mine).toContain('data-part="abstention-expected"');
+      expect(mine.match(/<circle [^>]*data-bucket="([^"]+)"/gu)).toEqual([expect.stringContaining(series.buckets[0]!.start)]);
+    }
+    expect(html).toContain("share of queries that abstained per hour");
+    const a = w.abstention!;
+    expect(html).toContain(
+      `v4 abstained on ${pct(0.4)} to ${pct(0.4)} of queries per hour, expected ${pct(a.expected)} (band ${pct(a.band.lo)} to ${pct(a.band.hi)}).`,
+    );
   });
 
   it("shows neither for a plain gate", async () => {
@@ -101,5 +118,6 @@ describe("gate page of a guarded, abstaining gate", () => {
     expect(openWindowRow(html)).not.toContain("guard bound");
     const hourly = html.slice(html.indexOf('data-table="series"'));
     expect(hourly.slice(0, hourly.indexOf("</table>"))).not.toContain(">Abstained<");
+    expect(html).not.toContain('data-panel="abstention"');
   });
 });
