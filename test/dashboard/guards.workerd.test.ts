@@ -3,7 +3,7 @@
 // GET /v1/calibrations and GET /v1/monitor give.
 import { describe, expect, it } from "vitest";
 import { pct } from "../../src/dashboard/charts/scale";
-import { callJson, counted, qs, TOKENS, uniqueGate } from "../support/worker";
+import { callJson, counted, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 import { page, session } from "./session-support";
 
 /** The README's guarded example: 12 queries of 3 candidates, 10 of them answerable. */
@@ -119,5 +119,27 @@ describe("gate page of a guarded, abstaining gate", () => {
     const hourly = html.slice(html.indexOf('data-table="series"'));
     expect(hourly.slice(0, hourly.indexOf("</table>"))).not.toContain(">Abstained<");
     expect(html).not.toContain('data-panel="abstention"');
+  });
+});
+
+describe("gate page comparing two calibrations of one index version", () => {
+  it("tells them apart by their ids' ends in the headline, not 'of v2 and of v2'", async () => {
+    const gate = uniqueGate("same-version");
+    const upload = async (target: number) =>
+      (
+        await callJson("POST", "/v1/calibrations", 201, {
+          token: TOKENS.calibrate,
+          json: { ...gate, index_version: "v2", activate: true, scores: spreadScores(400), policy: { kind: "drop_rate", target } },
+        })
+      ).calibration;
+    const older = await upload(0.2);
+    const newer = await upload(0.3);
+    const html = await page(`/ui/gates/${newer.gate_id}`, await session(TOKENS.read));
+    const start = html.indexOf('data-field="headline"');
+    expect(start).toBeGreaterThanOrEqual(0);
+    const big = html.indexOf('class="big"', start);
+    const headline = html.slice(big, html.indexOf("</div>", big));
+    expect(headline).toContain(`of v2 (${older.id.slice(-6)}) and`);
+    expect(headline).toContain(`of v2 (${newer.id.slice(-6)})`);
   });
 });
