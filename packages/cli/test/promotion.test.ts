@@ -254,7 +254,9 @@ describe("scoregate shadow", () => {
     expect(seen.filter((s) => s.startsWith("POST"))).toEqual(['POST /v1/calibrations/cal_v2/shadow {"sample_rate":0.2}']);
     expect(r.code).toBe(4);
     expect(r.stdout).toContain("Shadow cal_v2 (index version v2), 20.0 % of queries mirrored");
-    expect(r.stdout).toMatch(/vs active\s+inconclusive \+0\.3 pt, 95 % CS -0\.7\.\.1\.3 pt/u);
+    // the change and its interval in points, and the tolerance in points too (the contract's 0.02 is 2 points)
+    expect(r.stdout).toMatch(/vs active\s+inconclusive \+0\.3 points \(95 %: -0\.7 to \+1\.3 points\), tolerance 2\.0 points, 640 queries/u);
+    expect(r.stdout).not.toMatch(/tolerance [\d.]+ %/u);
     expect(r.stdout).toContain("about 960 more queries to decide");
   });
 
