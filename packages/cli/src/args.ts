@@ -228,7 +228,10 @@ function missingValue(name: keyof typeof OPTIONS, value: string | undefined, inl
   const needs = `--${name} needs a value, e.g. --${name} ${example}`;
   if (value === undefined) throw usage(needs);
   if (inline !== true && value.startsWith("-") && value !== "-")
-    throw usage(`${needs}: it is followed by ${JSON.stringify(value)}`, `a value that starts with a dash goes after an equals sign: --${name}=${value}`);
+    throw usage(
+      `${needs}: it is followed by ${JSON.stringify(value)}`,
+      `a value that starts with a dash goes after an equals sign: --${name}=${value}`,
+    );
 }
 
 /** A command name, or a usage error naming the closest one. */

@@ -132,7 +132,8 @@ export const aToken = (scope: string): string => `${/^[aeiou]/u.test(scope) ? "a
  * keeps the server's message and details as sent).
  */
 function suggestions(message: string, details: unknown): { message: string; lines: string[] } {
-  const list = typeof details === "object" && details !== null && !Array.isArray(details) ? (details as Record<string, unknown>).suggestions : undefined;
+  const list =
+    typeof details === "object" && details !== null && !Array.isArray(details) ? (details as Record<string, unknown>).suggestions : undefined;
   const flags = gateSuggestionLines(list);
   const bare = message.replace(/ \(see details\.[\w.]+\)/gu, "");
   if (flags.length === 0) return { message: bare, lines: [] };

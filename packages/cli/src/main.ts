@@ -73,8 +73,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       }
       const token = v.token ?? io.env.SCOREGATE_TOKEN;
       const scope = command === "calibrate" ? "calibrate" : ["activate", "promote", "shadow"].includes(command) ? "admin" : "read";
-      if (token === undefined || token === "")
-        throw usage(`no token: set SCOREGATE_TOKEN or --token (${aToken(scope)}; locally dev-${scope})`);
+      if (token === undefined || token === "") throw usage(`no token: set SCOREGATE_TOKEN or --token (${aToken(scope)}; locally dev-${scope})`);
       return new Api({
         baseUrl,
         token,

@@ -37,8 +37,7 @@ const CANDIDATE_STEMS = new Set([
   "uu",
   "gu",
 ]);
-const looksQueryish = (name: string): boolean =>
-  QUERYISH_NAME.test(name) && !CANDIDATE_STEMS.has(name.toLowerCase().replace(/[\W_]*id$/u, ""));
+const looksQueryish = (name: string): boolean => QUERYISH_NAME.test(name) && !CANDIDATE_STEMS.has(name.toLowerCase().replace(/[\W_]*id$/u, ""));
 
 interface Column {
   readonly name: string;

@@ -229,7 +229,10 @@ describe("errors say what to do (stub server)", () => {
     ];
     const cases = [
       // a mistyped model: gates with similar names
-      [uncalibrated("intfloat/e5-large-v3", "; calibrated gates with similar names are in details.suggestions", near), "calibrated gates with similar names"],
+      [
+        uncalibrated("intfloat/e5-large-v3", "; calibrated gates with similar names are in details.suggestions", near),
+        "calibrated gates with similar names",
+      ],
       // only --index left out: the same models under another index
       [
         uncalibrated("intfloat/e5-large-v2", "; did you mean index=docs or index=faq? (see details.suggestions)", near),
@@ -252,7 +255,8 @@ describe("errors say what to do (stub server)", () => {
       expect(lines[0]).toMatch(/^scoregate: 404 uncalibrated: the gate default \/ \S+ \/ bge .* has no active calibration$/u);
       expect(lines[1]).toBe(`  ${heading}, as flags:`);
       const flags = refusal.body.error.details.suggestions.map(
-        (g) => `    --index ${g.index} --embedding ${g.embedding} --reranker ${g.reranker}${"index_version" in g ? ` --index-version ${g.index_version}` : ""}`,
+        (g) =>
+          `    --index ${g.index} --embedding ${g.embedding} --reranker ${g.reranker}${"index_version" in g ? ` --index-version ${g.index_version}` : ""}`,
       );
       expect(lines.slice(2, 2 + flags.length)).toEqual(flags);
       expect(r.stderr).toContain("scoregate gates lists them");
@@ -261,14 +265,20 @@ describe("errors say what to do (stub server)", () => {
       expect(JSON.parse(j.stdout).error).toMatchObject({ message: refusal.body.error.message, details: refusal.body.error.details });
     }
     // a name a shell would split is quoted
-    answer(uncalibrated("e5", "; calibrated gates with similar names are in details.suggestions", [{ index: "my docs", embedding: "e5", reranker: "bge" }]));
+    answer(
+      uncalibrated("e5", "; calibrated gates with similar names are in details.suggestions", [
+        { index: "my docs", embedding: "e5", reranker: "bge" },
+      ]),
+    );
     expect((await cli(["threshold", "--embedding", "e5", "--reranker", "bge"], env())).stderr).toContain('--index "my docs" --embedding e5');
   });
 
   it("a 413 relays the server's limit once, and says what to do", async () => {
     answer({
       status: 413,
-      body: { error: { code: "payload_too_large", message: "request body exceeds the limit of 24 MiB (25165824 bytes)", details: { max_bytes: 25165824 } } },
+      body: {
+        error: { code: "payload_too_large", message: "request body exceeds the limit of 24 MiB (25165824 bytes)", details: { max_bytes: 25165824 } },
+      },
     });
     const r = await calibrate();
     expect(r.code).toBe(2);

@@ -5,7 +5,7 @@
  * disconnect, resuming with Last-Event-ID, until interrupted.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { Promotion, ShadowStatus } from "../../../src/contract";
+import type { Promotion, ServedRollout, ShadowStatus } from "../../../src/contract";
 import { frame, gateEvent, type SseStub, startSseStub } from "../../client/test/sse-server";
 import { type Io, run } from "../src/main";
 import { cli } from "./support/run";
@@ -390,7 +390,11 @@ describe("scoregate watch", () => {
 
   it("each kind says what it did: the shadow added (not the served calibration), a rollback's cause, the reason given", async () => {
     const served = gateEvent(30, 0, "cal_v1", 0.4);
-    const rollout = { promotion_id: "prm_1", step: 0, percent_bp: 1000, salt: "prm_1", state: "running", candidate: { calibration_id: "cal_bad" } };
+    const { calibration_id: _c, index_version, threshold, expected_drop_rate, guards, abstain_below } = served.served!;
+    const rollout: ServedRollout = {
+      ...{ promotion_id: "prm_1", step: 0, percent_bp: 1000, salt: "prm_1", state: "running" },
+      candidate: { calibration_id: "cal_bad", index_version, threshold, expected_drop_rate, guards, abstain_below },
+    };
     sse = await startSseStub((c) => {
       c.open();
       c.send(

@@ -192,7 +192,9 @@ describe("readScores", () => {
     expect(flat.scores.length).toBe(4);
     // by its values alone: a column without a query-like name (or a file without a header) whose values come in runs
     const runs = ["q", "q", "r", "r", "s", "s"].map((q, i) => `${q},${i / 10}`);
-    expect((await inputError(readScores(file("topic.csv", `topic,score\n${runs.join("\n")}\n`)))).message).toMatch(/^column topic looks like a query id: pass --query-column topic /u);
+    expect((await inputError(readScores(file("topic.csv", `topic,score\n${runs.join("\n")}\n`)))).message).toMatch(
+      /^column topic looks like a query id: pass --query-column topic /u,
+    );
     expect((await inputError(readScores(file("nohead-runs.csv", `${runs.join("\n")}\n`), { scoreColumn: "2" }))).message).toMatch(
       /^column 1 looks like a query id: pass --query-column 1 /u,
     );

@@ -80,13 +80,19 @@ describe("the CLI suggests", () => {
       if (name === "carry") continue; // its value is optional: a bare --carry carries the reference's own threshold
       const r = await cli(["gates", `--${name}`], env);
       expect(r.code, name).toBe(2);
-      expect(r.stderr.split("\n")[0], name).toBe(`scoregate: --${name} needs a value, e.g. --${name} ${VALUE_EXAMPLES[name as keyof typeof VALUE_EXAMPLES]}`);
+      expect(r.stderr.split("\n")[0], name).toBe(
+        `scoregate: --${name} needs a value, e.g. --${name} ${VALUE_EXAMPLES[name as keyof typeof VALUE_EXAMPLES]}`,
+      );
       expect(r.stderr).not.toContain("Option '");
     }
     const next = await cli(["calibrate", "s.csv", ...gate, "--target", "--dry-run"], env);
     expect(next.stderr.split("\n")[0]).toBe('scoregate: --target needs a value, e.g. --target 0.2: it is followed by "--dry-run"');
     // every flag that takes a value has an example (the type checks it too)
-    expect(Object.keys(OPTIONS).filter((k) => OPTIONS[k as keyof typeof OPTIONS].type === "string").sort()).toEqual(Object.keys(VALUE_EXAMPLES).sort());
+    expect(
+      Object.keys(OPTIONS)
+        .filter((k) => OPTIONS[k as keyof typeof OPTIONS].type === "string")
+        .sort(),
+    ).toEqual(Object.keys(VALUE_EXAMPLES).sort());
   });
 
   it("--delimiter names the separators it takes", async () => {
