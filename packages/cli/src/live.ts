@@ -14,25 +14,26 @@ export function liveDecisionText(d: LiveDecision): string {
   return `${d.decision}${change}${interval}`;
 }
 
+const { candidate_queries, control_queries, candidate_drop_rate, control_drop_rate, vs_control, vs_target } = StepEvidence.shape;
+/** A field read when it has the contract's shape and left out otherwise, so one odd field never hides the others. */
+const lenient = <T extends z.ZodType>(t: T) => t.optional().catch(undefined);
+
 /**
  * The numbers a promotion's transition records (src/promotions: the step's arms and decisions when the engine or an
  * override decided on evidence, the deadline of a timed-out step, the activation that superseded it), each optional:
  * a transition records only those it had.
  */
-export const TransitionNumbers = StepEvidence.pick({
-  candidate_queries: true,
-  control_queries: true,
-  candidate_drop_rate: true,
-  control_drop_rate: true,
-  vs_control: true,
-  vs_target: true,
-})
-  .partial()
-  .extend({
-    drift_alarm: z.object({ kind: z.string() }).nullable().optional(),
-    max_step_hours: z.number().optional(),
-    activated: z.string().optional(),
-  });
+export const TransitionNumbers = z.object({
+  candidate_queries: lenient(candidate_queries),
+  control_queries: lenient(control_queries),
+  candidate_drop_rate: lenient(candidate_drop_rate),
+  control_drop_rate: lenient(control_drop_rate),
+  vs_control: lenient(vs_control),
+  vs_target: lenient(vs_target),
+  drift_alarm: lenient(z.object({ kind: z.string() }).nullable()),
+  max_step_hours: lenient(z.number()),
+  activated: lenient(z.string()),
+});
 export type TransitionNumbers = z.infer<typeof TransitionNumbers>;
 
 const rate = (r: number | null | undefined): string => (r === null || r === undefined ? "-" : percent(r));

@@ -201,6 +201,20 @@ describe("scoregate promotion", () => {
             drift_alarm: null,
           },
         },
+        {
+          ...promotion().steps[0]!,
+          kind: "paused",
+          cause: "inconclusive_timeout",
+          numbers: {
+            candidate_queries: 100,
+            control_queries: 900,
+            candidate_drop_rate: null,
+            control_drop_rate: 0.2,
+            vs_control: { decision: "inconclusive" }, // not the contract's shape: left out, the rest still shown
+            max_step_hours: 72,
+          },
+        },
+        { ...promotion().steps[0]!, kind: "superseded", cause: "activation", numbers: { activated: "cal_v3" } },
       ],
     });
     stub.handle(() => ({ status: 200, body: rolledBack }));
@@ -214,7 +228,9 @@ describe("scoregate promotion", () => {
     expect(lines[4]).toBe(
       "      candidate 640 queries (drop 59.2 %), control 2,100 (drop 22.1 %); vs control shifted +37.0 points (95 %: +36.0 to +38.0 points), vs target equivalent +0.3 points (95 %: -0.7 to +1.3 points)",
     );
-    expect(lines).toHaveLength(5);
+    expect(lines[6]).toBe("      candidate 100 queries (drop -), control 900 (drop 20.0 %); no decision within 72 h");
+    expect(lines[8]).toBe("      cal_v3 was activated");
+    expect(lines).toHaveLength(9);
     const j = await cli(["promotion", "prm_0000000001", "--json"], env());
     expect(JSON.parse(j.stdout)).toEqual(rolledBack);
   });
