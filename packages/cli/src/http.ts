@@ -98,7 +98,9 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
     case "not_found":
       return route === "activateCalibration" || route === "getCalibration"
         ? "no calibration has that id: scoregate history --embedding E --reranker R lists a gate's calibrations"
-        : "the server does not know it: check the ids (scoregate gates lists the gates)";
+        : route === "listCalibrations"
+          ? "no such gate: check --index, --embedding and --reranker (scoregate gates lists the gates)"
+          : "the server does not know it: check the ids (scoregate gates lists the gates)";
     case "too_few_scores":
       return `a target drop rate of ${detail(d.target, percent)} needs at least ${detail(d.minimum_n, count)} scores, the file has ${detail(d.n, count)}: lower --target or upload more scores`;
     case "unknown_reference":

@@ -264,6 +264,26 @@ describe("errors say what to do (stub server)", () => {
       const j = await cli(["threshold", "--embedding", "x", "--reranker", "bge", "--json"], env());
       expect(JSON.parse(j.stdout).error).toMatchObject({ message: refusal.body.error.message, details: refusal.body.error.details });
     }
+    // the history of a gate never calibrated: a 404 not_found as src/calibrations/registry.ts words it
+    answer({
+      status: 404,
+      body: {
+        error: {
+          code: "not_found",
+          message:
+            'no gate default / e5 / bge (index defaults to "default" when omitted): a gate is created by its first calibration upload; did you mean index=docs embedding=e5 reranker=bge?',
+          details: { suggestions: [{ index: "docs", embedding: "e5", reranker: "bge" }] },
+        },
+      },
+    });
+    const history = await cli(["history", "--embedding", "e5", "--reranker", "bge"], env());
+    expect(history.code).toBe(2);
+    expect(history.stderr.split("\n").slice(0, 3)).toEqual([
+      'scoregate: 404 not_found: no gate default / e5 / bge (index defaults to "default" when omitted): a gate is created by its first calibration upload',
+      "  calibrated gates with similar names, as flags:",
+      "    --index docs --embedding e5 --reranker bge",
+    ]);
+    expect(history.stderr).toContain("no such gate: check --index, --embedding and --reranker");
     // a name a shell would split is quoted
     answer(
       uncalibrated("e5", "; calibrated gates with similar names are in details.suggestions", [

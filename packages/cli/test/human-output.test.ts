@@ -83,10 +83,12 @@ describe("the server's warnings in calibrate's summary", () => {
     const body = responses.first();
     body.warnings = [
       { code: "flat_scores", message: "scores were uploaded flat, so how strongly the candidates of one query move together cannot be estimated" },
-      // a warning the server may add: a first upload of a gate whose name is close to calibrated ones
+      // a first upload of a gate whose name is close to calibrated ones (src/calibrations/new-gate.ts's wording), with
+      // the similar gates in details as a server may add them
       {
         code: "new_gate",
-        message: "this upload creates the gate default / intfloat/e5-large-v3 / bge; gates with similar names are calibrated",
+        message:
+          "this upload creates the gate index=default embedding=intfloat/e5-large-v3 reranker=bge; calibrated gates with similar names exist: index=default embedding=intfloat/e5-large-v2 reranker=bge",
         details: { similar: [{ index: "default", embedding: "intfloat/e5-large-v2", reranker: "bge" }] },
       } as (typeof body.warnings)[number],
       { code: "some_future_code", message: "a warning this CLI does not know yet" },
@@ -99,7 +101,7 @@ describe("the server's warnings in calibrate's summary", () => {
     expect(lines.slice(1, 8)).toEqual([
       "Warning (flat_scores): scores were uploaded flat, so how strongly the candidates of one query move together cannot be estimated",
       "  with this CLI: name the file's query column (--query-column NAME), or write one JSONL array per query",
-      "Warning (new_gate): this upload creates the gate default / intfloat/e5-large-v3 / bge; gates with similar names are calibrated",
+      "Warning (new_gate): this upload creates the gate index=default embedding=intfloat/e5-large-v3 reranker=bge; calibrated gates with similar names exist: index=default embedding=intfloat/e5-large-v2 reranker=bge",
       "  gates with similar names, as flags:",
       "    --index default --embedding intfloat/e5-large-v2 --reranker bge",
       "  if a name is mistyped, this upload made a new gate: check --index, --embedding and --reranker (scoregate gates lists the gates)",
