@@ -92,9 +92,11 @@ export async function watch(c: Ctx): Promise<number> {
         else if (state === "polling") {
           // watch has nothing to poll: a route the server lacks, or a gate it does not know, ends the command
           stream.close();
+          // the stream's reason holds the server's own words when it gave some ("404 not_found: gate ... does not exist")
+          const why = d.reason.replace(/: polling instead$/u, "");
           reject(
             new CliError(
-              `${d.status ?? ""} ${d.reason}: the server does not stream this gate`,
+              why === String(d.status) ? `${why}: the server does not stream this gate` : `cannot watch this gate: ${why}`,
               d.status === 404 ? EXIT.usage : EXIT.failure,
               "unreachable",
               ["check the gate (scoregate gates lists them) and that the server is a version with pushed changes"],

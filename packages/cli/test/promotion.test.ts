@@ -475,4 +475,17 @@ describe("scoregate watch", () => {
     expect(await watch(["--embedding", "e5"], sse.url).done).toBe(2);
     await sse.close();
   });
+
+  it("an unknown gate is named in the server's words, once, not as a stream the server lacks", async () => {
+    const message = "gate g1 does not exist: it is created by its first calibration upload";
+    sse = await startSseStub((c) =>
+      c.res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "not_found", message } })),
+    );
+    const w = watch(["--gate", "g1"], sse.url);
+    expect(await w.done).toBe(2);
+    expect(w.out.stderr).toContain(`cannot watch this gate: 404 not_found: ${message}`);
+    expect(w.out.stderr).not.toContain("404 404");
+    expect(w.out.stderr).not.toContain("polling instead");
+    await sse.close();
+  });
 });
