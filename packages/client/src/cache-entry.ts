@@ -33,19 +33,11 @@ export function gateKey(g: GateKey): string {
   return JSON.stringify([g.index ?? "default", g.embedding, g.reranker, g.indexVersion ?? null]);
 }
 
-/** An entry with nothing from the server yet, with the contract's default lifetimes. */
+/** An entry with nothing from the server yet, with the contract's default lifetimes (what `confirm` sets without a header). */
 export function newEntry(gate: GateKey, now: number): Entry {
-  return {
-    gate: { ...gate },
-    etag: null,
-    fetchedAt: now,
-    maxAgeMs: THRESHOLD_MAX_AGE_SECONDS * 1000,
-    staleIfErrorMs: Math.max(THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS) * 1000,
-    bootstrapped: false,
-    uncalibrated: false,
-    failures: 0,
-    nextAttemptAt: 0,
-  };
+  const entry = { gate: { ...gate }, etag: null, uncalibrated: false } as Entry;
+  confirm(entry, null, now);
+  return entry;
 }
 
 /** Within max-age of the server's last answer, which a bootstrapped value has not had yet: answered as `cached`. */

@@ -30,7 +30,7 @@ import {
 } from "./cache-entry";
 import { restoreInto, snapshotOf } from "./cache-snapshot";
 import { CLIENT_PRODUCT, type ResolvedOptions, resolveOptions, withProduct } from "./client-options";
-import { boundedFetch, clientError, describeFailure, parseRetryAfter, waitAtMost } from "./http";
+import { boundedFetch, clientError, describeFailure, parseRetryAfter, timeoutError, waitAtMost } from "./http";
 import { ObservationReporter } from "./observations";
 import { readThresholdResponse } from "./threshold-response";
 import { fallbackResult, servedResult } from "./threshold-result";
@@ -72,7 +72,7 @@ export class ScoregateClient {
     this.#options = resolveOptions(options);
     if (options.bootstrap !== undefined) this.restore(options.bootstrap);
     this.#reporter = new ObservationReporter({
-      send: (body) => this.#send("POST", OBSERVATIONS_PATH, body),
+      send: (body) => this.#send(OBSERVATIONS_PATH, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
       now: this.#options.now,
       random: () => this.#options.random(),
       backoff: this.#options.backoff,
@@ -89,18 +89,18 @@ export class ScoregateClient {
    */
   async getThreshold(gate: GateKey, options: GetThresholdOptions): Promise<ThresholdResult> {
     const [entry, fresh, started] = this.#read(gate, options.waitUntil);
-    if (fresh !== undefined) return servedResult(entry, options.fallback, fresh, options.assignmentKey, this.#authError);
-    if (started === undefined) return fallbackResult(options.fallback, entry.uncalibrated, this.#authError ?? entry.lastError);
-    const settled = await waitAtMost(started, options.timeoutMs ?? this.#options.timeoutMs, options.signal);
-    if (!settled) {
-      const why = options.signal?.aborted
-        ? clientError("aborted", "the caller stopped waiting")
-        : clientError("timeout", `no answer within ${options.timeoutMs ?? this.#options.timeoutMs} ms`);
-      return fallbackResult(options.fallback, false, why);
-    }
-    if (entry.value !== undefined && !entry.uncalibrated && entry.lastError === undefined && !entry.bootstrapped)
-      return { ...servedResult(entry, options.fallback, true, options.assignmentKey, this.#authError), reason: "calibrated" };
-    if (entry.uncalibrated && entry.lastError === undefined) return fallbackResult(options.fallback, true, undefined, entry.fetchedAt);
+    if (fresh !== undefined) return servedResult(entry, options, fresh ? "cached" : "stale", this.#authError);
+    const waitMs = options.timeoutMs ?? this.#options.timeoutMs;
+    if (started !== undefined && !(await waitAtMost(started, waitMs, options.signal)))
+      return fallbackResult(
+        options.fallback,
+        false,
+        options.signal?.aborted ? clientError("aborted", "the caller stopped waiting") : timeoutError(waitMs),
+      );
+    // The request this call waited for answered (a value, or the gate is uncalibrated) without a failure.
+    if (started !== undefined && entry.lastError === undefined && (entry.uncalibrated || (entry.value !== undefined && !entry.bootstrapped)))
+      return servedResult(entry, options, "calibrated", this.#authError);
+    // Nothing usable and no request may be sent now (backoff, refused token), or the request failed.
     return fallbackResult(options.fallback, false, this.#authError ?? entry.lastError);
   }
 
@@ -128,22 +128,17 @@ export class ScoregateClient {
       if (t.promotion !== undefined) observation.promotion = t.promotion;
       this.report(observation, options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil });
     }
+    // The threshold answer's fields (its error and promotion when it has them) but the two a gate result does not carry.
+    const { expectedDropRate: _rate, fetchedAt: _at, ...served } = t;
     const result: GateResult<T> = {
+      ...served,
       kept: candidates.filter((_, i) => d.kept[i]),
       dropped: candidates.filter((_, i) => !d.kept[i]),
       abstain: d.abstain,
       topScore: d.topScore,
-      threshold: t.threshold,
-      guards: t.guards,
-      abstainBelow: t.abstainBelow,
-      calibrationId: t.calibrationId,
-      reason: t.reason,
-      indexVersion: t.indexVersion,
       unscored: d.unscored,
     };
     if (d.abstain) result.abstainReason = `top score ${d.topScore} is below abstain_below ${t.abstainBelow}`;
-    if (t.error !== undefined) result.error = t.error;
-    if (t.promotion !== undefined) result.promotion = t.promotion;
     return result;
   }
 
@@ -305,11 +300,9 @@ export class ScoregateClient {
     params.set("embedding", g.embedding);
     params.set("reranker", g.reranker);
     if (g.indexVersion !== undefined) params.set("index_version", g.indexVersion);
-    const { token, baseUrl, timeoutMs } = this.#options;
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: "application/json", "user-agent": this.#userAgent };
+    const headers: Record<string, string> = { accept: "application/json" };
     if (entry.etag !== null && entry.value !== undefined) headers["if-none-match"] = entry.etag;
-    const fetchFn = this.#options.fetch ?? globalThis.fetch;
-    const outcome = await boundedFetch(fetchFn, `${baseUrl}${THRESHOLD_PATH}?${params}`, { method: "GET", headers }, timeoutMs);
+    const outcome = await this.#send(`${THRESHOLD_PATH}?${params}`, { method: "GET", headers });
     const now = this.#options.now();
     if (outcome.kind === "failed") return this.#fail(entry, outcome.error, now);
     const { response, body } = outcome;
@@ -373,20 +366,11 @@ export class ScoregateClient {
     }
   }
 
-  /** POST with the token and the client's timeout (observations). */
-  #send(method: string, path: string, body: unknown) {
+  /** A request to the server with the token, the client's `User-Agent` and its timeout. */
+  #send(path: string, init: { method: string; headers: Record<string, string>; body?: string }) {
     const { token, baseUrl, timeoutMs } = this.#options;
-    const fetchFn = this.#options.fetch ?? globalThis.fetch;
-    return boundedFetch(
-      fetchFn,
-      `${baseUrl}${path}`,
-      {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "user-agent": this.#userAgent },
-        body: JSON.stringify(body),
-      },
-      timeoutMs,
-    );
+    const headers = { ...init.headers, authorization: `Bearer ${token}`, "user-agent": this.#userAgent };
+    return boundedFetch(this.#options.fetch ?? globalThis.fetch, `${baseUrl}${path}`, { ...init, headers }, timeoutMs);
   }
 }
 
