@@ -39,6 +39,7 @@ import {
   type ThresholdResult,
 } from "@scoregate/client";
 import { loadSnapshot, saveSnapshot } from "@scoregate/client/node";
+import { shadow, shadowsFor } from "@scoregate/client/shadow";
 import {
   EVENTS_PATH,
   eventsUrl,
@@ -120,8 +121,9 @@ export async function promotionsAndStreams(candidates: readonly { id: string; sc
   const promotion: PromotionRef | undefined = t.promotion;
   const arm: Arm | undefined = promotion?.arm;
   const shadowOptions: ShadowOptions<(typeof candidates)[number]> = { gate, score: (c) => c.score, key: "user-1" };
-  const sampled: ServedShadow[] = streaming.shadowsFor(gate, "user-1");
-  const shadowed: string[] = await streaming.shadow(candidates, shadowOptions);
+  const sampled: ServedShadow[] = shadowsFor(streaming, gate, "user-1");
+  const shadowed: string[] = await shadow(streaming, candidates, shadowOptions);
+  const polled: ServedShadow[] = shadowsFor(client, gate, "user-1", { indexVersion: "v2" });
   const inArm: boolean = bucketOf("prm_1", "user-1") < BASIS_POINTS / 10;
   streaming.subscribe((e: ClientEvent) => {
     if (e.type === "gate") {
@@ -146,5 +148,5 @@ export async function promotionsAndStreams(candidates: readonly { id: string; sc
   const watch = new GateStream(watchOptions);
   watch.close();
   await streaming.close();
-  return [EVENTS_PATH, arm, sampled, shadowed, inArm, frames, states];
+  return [EVENTS_PATH, arm, sampled, shadowed, polled, inArm, frames, states];
 }

@@ -10,11 +10,9 @@
  */
 // The contract modules imported here (limits, wire-types) import no zod: its schemas stay out of the bundle and zod
 // out of the published types (docs/architecture.md, "How the contract travels with the clients").
-import type { ServedGate } from "../../../src/contract/wire-types";
 // The per-query rule, bundled from the pure core: the server counts what a gate does with the very same code, so the
 // client and the server's statistics cannot drift apart (fixtures/guarded-gate.json pins it for the Python client).
 import { decideQuery, isScored, type QueryDecision } from "../../../src/stats/guard-rule";
-import { shadowsTaking } from "./assignment";
 import {
   confirm,
   type Entry,
@@ -32,7 +30,7 @@ import { restoreInto, snapshotOf } from "./cache-snapshot";
 import { CLIENT_PRODUCT, type ResolvedOptions, resolveOptions, withProduct } from "./client-options";
 import { boundedFetch, clientError, describeFailure, parseRetryAfter, timeoutError, waitAtMost } from "./http";
 import { ObservationReporter } from "./observations";
-import { readThresholdResponse } from "./threshold-response";
+import { readThresholdResponse, type Served } from "./threshold-response";
 import { fallbackResult, servedResult } from "./threshold-result";
 import type {
   ClientError,
@@ -46,8 +44,6 @@ import type {
   Observation,
   ObservationStats,
   ScoregateClientOptions,
-  ServedShadow,
-  ShadowOptions,
   Snapshot,
   ThresholdResult,
 } from "./types";
@@ -143,40 +139,15 @@ export class ScoregateClient {
   }
 
   /**
-   * Shadow evaluation of one mirrored query: for each shadow calibration of the gate whose sample takes this key
-   * (its bucket, salted with the shadow's calibration id, is below the shadow's `sample_rate`), applies the shadow's
-   * gate to the mirrored candidates and reports the counts with `role: "shadow"`. Changes nothing that is served;
-   * never throws. Returns the calibration ids the query was reported for.
+   * The door of `@scoregate/client/shadow` into this cache (not for applications): reads the gate's entry as
+   * `getThreshold` does (touched as most recently used; a stale value starts its revalidation) and answers the served
+   * body while it is usable, else undefined, handing a request it had to start to `waitUntil`.
+   * @internal
    */
-  async shadow<T>(candidates: readonly T[], options: ShadowOptions<T>): Promise<string[]> {
-    await this.getThreshold(options.gate, { fallback: null, ...(options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil }) });
-    const values = candidates.map(options.score);
-    const reported: string[] = [];
-    for (const s of shadowsTaking(this.#entries.get(gateKey(options.gate))?.value?.shadows, options.key, options.indexVersion)) {
-      const g = s.guards;
-      const o = countsOf(
-        s.calibration_id,
-        candidates.length,
-        decideQuery(values, policyOf(s), "keep"),
-        g.min_keep > 0 || g.max_keep !== null || s.abstain_below !== null,
-      );
-      o.role = "shadow";
-      this.report(o, options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil });
-      reported.push(s.calibration_id);
-    }
-    return reported;
-  }
-
-  /**
-   * The gate's shadows whose sample takes `key` (the ones `shadow()` would report this key for), read at once from the
-   * cached threshold answer (copies of the served shadows): ask before querying the new index version, and mirror only
-   * the queries it names. Never waits and never throws: with nothing usable cached it answers none and starts the
-   * request that fills the cache (handed to `waitUntil`), as a stale value starts its revalidation.
-   */
-  shadowsFor(gate: GateKey, key: string, options: Pick<ShadowOptions<unknown>, "indexVersion" | "waitUntil"> = {}): ServedShadow[] {
-    const [entry, fresh, started] = this.#read(gate, options.waitUntil);
-    if (started !== undefined) (options.waitUntil ?? this.#options.waitUntil)?.(started);
-    return fresh === undefined ? [] : shadowsTaking(entry.value?.shadows, key, options.indexVersion).map((s) => ({ ...s }));
+  _served(gate: GateKey, waitUntil?: GetThresholdOptions["waitUntil"]): Served | undefined {
+    const [entry, fresh, started] = this.#read(gate, waitUntil);
+    if (started !== undefined) (waitUntil ?? this.#options.waitUntil)?.(started);
+    return fresh === undefined ? undefined : entry.value;
   }
 
   /** Queues one query's counts for POST /v1/observations (batched; never throws, never waits). */
@@ -379,7 +350,7 @@ export class ScoregateClient {
  * monitor keeps watching the threshold). A guarded or abstaining calibration is also watched on where its guards bind
  * and how often queries abstain; a plain one gets the pair every server accepts.
  */
-function countsOf(calibrationId: string, candidates: number, d: QueryDecision, guarded: boolean): Observation {
+export function countsOf(calibrationId: string, candidates: number, d: QueryDecision, guarded: boolean): Observation {
   const o: Observation = { calibrationId, candidates, dropped: d.dropped };
   if (guarded) {
     o.below = d.below;
@@ -387,11 +358,3 @@ function countsOf(calibrationId: string, candidates: number, d: QueryDecision, g
   }
   return o;
 }
-
-/** The gate a served calibration states, as the per-query rule takes it. */
-const policyOf = (g: ServedGate) => ({
-  threshold: g.threshold,
-  minKeep: g.guards.min_keep,
-  maxKeep: g.guards.max_keep,
-  abstainBelow: g.abstain_below,
-});
