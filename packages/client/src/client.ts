@@ -68,13 +68,11 @@ export class ScoregateClient {
     this.#options = resolveOptions(options);
     if (options.bootstrap !== undefined) this.restore(options.bootstrap);
     this.#reporter = new ObservationReporter({
+      ...this.#options,
       send: (body) => this.#send(OBSERVATIONS_PATH, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
-      now: this.#options.now,
-      random: () => this.#options.random(),
-      backoff: this.#options.backoff,
       isStopped: () => this.#authError,
       onAuthError: (e) => this.#stopOnAuth(null, e),
-      ...(options.observations === undefined ? {} : { options: options.observations }),
+      options: options.observations,
     });
   }
 

@@ -8,7 +8,8 @@
 // out of the published types (docs/architecture.md, "How the contract travels with the clients").
 import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "../../../src/contract/limits";
 import type { ObservationBatch, QueryCounts } from "../../../src/contract/wire-types";
-import { type BackoffPolicy, backoffDelay, describeFailure, type Outcome, parseRetryAfter, startTimer } from "./http";
+import type { ResolvedOptions } from "./client-options";
+import { backoffDelay, describeFailure, type Outcome, parseRetryAfter, startTimer } from "./http";
 import type { ClientError, FlushResult, GateKey, Observation, ObservationStats, PromotionRef, ScoregateClientOptions } from "./types";
 
 type Target = Pick<ObservationBatch, "calibration_id" | "index" | "embedding" | "reranker" | "index_version"> & {
@@ -31,14 +32,12 @@ interface Batch extends Group {
   nextAttemptAt: number;
 }
 
-export interface ReporterDeps {
+/** What the reporter needs of its client: the client's clock, jitter and backoff, its requests and its token state. */
+export interface ReporterDeps extends Pick<ResolvedOptions, "now" | "random" | "backoff"> {
   send: (body: ObservationBatch) => Promise<Outcome>;
-  now: () => number;
-  random: () => number;
-  backoff: BackoffPolicy;
   isStopped: () => ClientError | undefined;
   onAuthError: (e: ClientError) => void;
-  options?: ScoregateClientOptions["observations"];
+  options: ScoregateClientOptions["observations"];
 }
 
 export class ObservationReporter {
