@@ -14,14 +14,26 @@ const port = argValue("--port") ?? "8787";
 const ip = argValue("--ip") ?? "localhost";
 const persistTo = argValue("--persist-to");
 
+// wrangler prints a table of every migration after applying each one (about 200 lines on a fresh database): keep its
+// output for a failure and say in one line what was applied.
 const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : [])], {
-  stdio: "inherit",
+  stdio: ["inherit", "pipe", "pipe"],
+  encoding: "utf8",
   env: { ...process.env, CI: "true" },
 });
 if (migrate.status !== 0) {
+  process.stdout.write(migrate.stdout ?? "");
+  process.stderr.write(migrate.stderr ?? "");
   console.error("scoregate: applying local D1 migrations failed");
   process.exit(migrate.status ?? 1);
 }
+// wrangler's tables list only the migrations it applies ("No migrations to apply!" when there are none)
+const applied = [...new Set((migrate.stdout ?? "").match(/\d{4}_[\w-]+\.sql/gu) ?? [])];
+console.log(
+  applied.length > 0
+    ? `scoregate: applied ${applied.length} local D1 migration(s): ${applied.join(", ")}`
+    : "scoregate: local D1 database up to date (no migration to apply)",
+);
 
 const banner = `
   scoregate (development) on http://${ip}:${port}

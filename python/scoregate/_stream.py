@@ -8,7 +8,9 @@ TypeScript SDK's (packages/client/src/stream.ts; docs/clients.md, "Pushed change
 * no byte for ``read_timeout`` seconds (three heartbeats) is a dead connection: reconnect with exponential backoff
   (1 s doubling to 30 s, half of it random), reset after 60 s connected;
 * 404, 429 and 501, or ``max_failures`` failures within ``failure_window`` seconds, switch the gate to polling, and the
-  stream is tried again every ``recovery`` seconds; 401 and 403 stop it.
+  stream is tried again every ``recovery`` seconds; 401 and 403 stop it;
+* nothing ends the thread but ``close()``: a listener that raises is logged and taken for a failed connection (the
+  stream resumes after the event it was handed), and once closed the stream stays ``stopped``.
 
 The stream's thread never touches the caller's event loop: the cache it writes is guarded by a lock, so the asyncio
 client reads the same entries.
@@ -127,6 +129,8 @@ class GateStream:
         self.last: Optional[int] = after
         self.state: Optional[str] = None
         self._stop = threading.Event()
+        #: orders state changes against close(), so a failure seen as close() runs cannot announce itself after ``stopped``
+        self._state_lock = threading.Lock()
         self._response: Any = None
         self._thread = threading.Thread(target=self._run, name="scoregate-stream", daemon=True)
 
@@ -155,7 +159,10 @@ class GateStream:
                     pass
 
     def _set(self, state: str, reason: str) -> None:
-        self.state = state
+        with self._state_lock:
+            if self.state == "stopped" or (self._stop.is_set() and state != "stopped"):
+                return
+            self.state = state
         try:
             self._on_state(state, reason)
         except Exception:
@@ -184,10 +191,13 @@ class GateStream:
             except _Resume as r:
                 reason, gap = str(r), True
             except urllib.error.HTTPError as e:
-                status, reason = e.code, f"{e.code}"
+                status, reason = e.code, f"{e.code}{_server_said(e)}"
                 e.close()
             except (OSError, ValueError) as e:
                 reason = f"{type(e).__name__}: {e}"
+            except Exception as e:  # a listener's bug: the thread must outlive it
+                log.exception("scoregate: stream listener failed")
+                reason = f"{type(e).__name__} in a listener: {e}"
             finally:
                 self._response = None
             if self._stop.is_set():
@@ -197,7 +207,7 @@ class GateStream:
                 return
             now = self._now()
             if status in FALLBACK_STATUSES:
-                self._set("polling", f"{status}: polling instead")
+                self._set("polling", f"{reason}: polling instead")
                 failures, consecutive = [], 0
                 self._stop.wait(self._o.recovery)
                 continue
@@ -249,3 +259,18 @@ class GateStream:
 def events_url(base_url: str, index: Optional[str], embedding: str, reranker: str) -> str:
     params = {"index": index, "embedding": embedding, "reranker": reranker}
     return f"{base_url}{EVENTS_PATH}?{urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})}"
+
+
+def _server_said(e: "urllib.error.HTTPError") -> str:
+    """' not_found: gate ... does not exist ...' from a JSON error body (at most 64 KiB read); '' otherwise."""
+    try:
+        if "json" not in (e.headers.get("content-type") or ""):
+            return ""
+        body = json.loads(e.read(65536).decode("utf-8"))
+        err = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(err, dict):
+            return ""
+        code = f" {err['code']}" if isinstance(err.get("code"), str) else ""
+        return f"{code}: {err['message']}" if isinstance(err.get("message"), str) else code
+    except (OSError, ValueError):
+        return ""

@@ -70,14 +70,20 @@ class SseStub:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(b), b))
                     self.wfile.flush()
 
-                def start(status: int = 200) -> None:
+                def start(status: int = 200, error: Optional[bytes] = None) -> None:
                     self.send_response(status)
                     if status == 200:
                         self.send_header("Content-Type", "text/event-stream")
                         self.send_header("Transfer-Encoding", "chunked")
+                    elif error is not None:
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(error)))
                     else:
                         self.send_header("Content-Length", "0")
                     self.end_headers()
+                    if status != 200 and error is not None:
+                        self.wfile.write(error)
+                        self.wfile.flush()
 
                 write.start = start  # type: ignore[attr-defined]
                 try:
@@ -93,7 +99,8 @@ class SseStub:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # a short poll: shutdown() waits for it, once per test
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def close(self) -> None:
         self.hold.set()
@@ -157,11 +164,184 @@ class StreamTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: seqs == [3]))
         self.assertEqual(states[:2], ["polling", "open"])
 
+        # the polling reason says what the server said: a gate that does not exist is named as such
+        message = "gate gat_x does not exist: it is created by its first calibration upload"
+        body = json.dumps({"error": {"code": "not_found", "message": message}}).encode()
+        missing = SseStub(lambda n, write, last: write.start(404, body))
+        self.addCleanup(missing.close)
+        reasons: List[str] = []
+        s = GateStream(
+            f"{missing.url}/v1/events?embedding=e5&reranker=bge",
+            lambda: {"Authorization": "Bearer t"},
+            StreamOptions(read_timeout=2.0, backoff_initial=0.01, backoff_max=0.05, recovery=5.0),
+            on_event=lambda e: None,
+            on_state=lambda st, r: reasons.append(f"{st}|{r}"),
+            clock=lambda: 0.0,
+            rng=lambda: 0.5,
+        )
+        s.start()
+        self.addCleanup(s.close)
+        self.assertTrue(wait_until(lambda: len(reasons) > 0))
+        self.assertEqual(reasons[0], f"polling|404 not_found: {message}: polling instead")
+
         refused = SseStub(lambda n, write, last: write.start(401))
         self.addCleanup(refused.close)
         _, _, states = self._stream(refused)
         self.assertTrue(wait_until(lambda: states == ["stopped"]))
         self.assertEqual(len(refused.connections), 1)
+
+
+def heartbeat(head: int) -> bytes:
+    return f'event: heartbeat\ndata: {json.dumps({"v": 1, "head_seq": head, "at": "2026-01-01T00:00:00.000Z"})}\n\n'.encode()
+
+
+def replay(last: Optional[str], head: int) -> bytes:
+    """What the server sends a subscriber resuming after ``last``: every event after it, up to ``head`` (seqs 5, 6, ...)."""
+    after = int(last) if last is not None else 4
+    return b"".join(frame(event(q, q - 1) if q > 5 else event(5, 0), "gate" if q > 5 else "snapshot") for q in range(after + 1, head + 1))
+
+
+class StreamReconnectTest(unittest.TestCase):
+    """Reconnects as real traffic produces them; each checks the Last-Event-ID of every connection, that every event is
+    applied once and in order, and that the stream ends ``open`` (or ``polling`` with its reason)."""
+
+    def _stream(self, stub: SseStub, on_event: Optional[Callable[[Dict[str, Any]], None]] = None, **kw: Any) -> Any:
+        seqs: List[int] = []
+        states: List[Any] = []
+        o = {"read_timeout": 2.0, "backoff_initial": 0.01, "backoff_max": 0.05, "recovery": 0.05, **kw}
+
+        def applied(e: Dict[str, Any]) -> None:
+            seqs.append(e["seq"])
+            if on_event is not None:
+                on_event(e)
+
+        s = GateStream(
+            f"{stub.url}/v1/events?embedding=e5&reranker=bge",
+            lambda: {"Authorization": "Bearer t"},
+            StreamOptions(**o),
+            on_event=applied,
+            on_state=lambda st, r: states.append((st, r)),
+            clock=lambda: 0.0,
+            rng=lambda: 0.5,
+        )
+        s.start()
+        self.addCleanup(s.close)
+        return s, seqs, states
+
+    def _resuming_stub(self, head: Callable[[int], int], then: Callable[[int, Any], None] = lambda n, write: None) -> SseStub:
+        """Each connection n is sent what it missed up to ``head(n)``, then ``then(n, write)`` runs."""
+
+        def script(n: int, write: Any, last: Optional[str]) -> None:
+            write.start()
+            write(replay(last, head(n)) + heartbeat(head(n)))
+            then(n, write)
+
+        stub = SseStub(script)
+        self.addCleanup(stub.close)
+        return stub
+
+    def test_drop_while_open_resumes_after_the_last_event(self) -> None:
+        stub = self._resuming_stub(lambda n: 6 + n)
+        s, seqs, states = self._stream(stub)
+        self.assertTrue(wait_until(lambda: seqs == [5, 6, 7]), seqs)
+        s.drop()
+        self.assertTrue(wait_until(lambda: seqs == [5, 6, 7, 8] and s.state == "open"), (seqs, states))
+        self.assertEqual(stub.connections, [None, "7"])
+        self.assertEqual([st for st, _ in states], ["open", "reconnecting", "open"])
+        self.assertEqual(states[2][1], "resumed after 7")
+
+    def test_drop_twice_in_a_row_opens_one_connection(self) -> None:
+        stub = self._resuming_stub(lambda n: 5 + n)
+        s, seqs, _ = self._stream(stub, backoff_initial=0.2, backoff_max=0.2)
+        self.assertTrue(wait_until(lambda: seqs == [5, 6]), seqs)
+        s.drop()
+        s.drop()
+        self.assertTrue(wait_until(lambda: s.state == "reconnecting"))
+        s.drop()  # while the reconnect waits: nothing to drop
+        self.assertTrue(wait_until(lambda: seqs == [5, 6, 7] and s.state == "open"), seqs)
+        self.assertEqual(stub.connections, [None, "6"])
+
+    def test_server_closing_after_its_first_heartbeat_resumes_each_time_then_polls_with_the_reason(self) -> None:
+        stub = self._resuming_stub(lambda n: 4 + n, lambda n, write: write(b"") if n <= 3 else None)
+        s, seqs, states = self._stream(stub, max_failures=3)
+        self.assertTrue(wait_until(lambda: seqs == [5, 6, 7, 8] and s.state == "open"), (seqs, states))
+        self.assertEqual(stub.connections, [None, "5", "6", "7"])
+        self.assertEqual([st for st, _ in states], ["open", "reconnecting", "open", "reconnecting", "open", "polling", "open"])
+        self.assertEqual(states[5], ("polling", "the server closed the stream"))
+
+    def test_drop_from_inside_an_event_listener_neither_misses_nor_repeats(self) -> None:
+        holder: List[GateStream] = []
+        stub = self._resuming_stub(lambda n: 7 if n == 1 else 8)
+        s, seqs, _ = self._stream(stub, on_event=lambda e: holder[0].drop() if e["seq"] == 6 else None)
+        holder.append(s)
+        self.assertTrue(wait_until(lambda: seqs == [5, 6, 7, 8] and s.state == "open"), seqs)
+        # what was read before the socket went is applied; the new connection resumes after it
+        self.assertEqual(len(stub.connections), 2)
+        self.assertIn(stub.connections[1], ("6", "7"))
+
+    def test_a_network_error_on_the_reconnect_request_then_success(self) -> None:
+        def script(n: int, write: Any, last: Optional[str]) -> None:
+            if n == 2:
+                write(b"")  # the socket goes before any answer
+                return
+            write.start()
+            write(replay(last, 5 + n) + heartbeat(5 + n))
+
+        stub = SseStub(script)
+        self.addCleanup(stub.close)
+        s, seqs, states = self._stream(stub)
+        self.assertTrue(wait_until(lambda: seqs == [5, 6]), seqs)
+        s.drop()
+        self.assertTrue(wait_until(lambda: seqs == [5, 6, 7, 8] and s.state == "open"), (seqs, states))
+        self.assertEqual(stub.connections, [None, "6", "6"])
+        self.assertEqual([st for st, _ in states], ["open", "reconnecting", "reconnecting", "open"])
+
+    def test_a_listener_that_raises_does_not_end_the_stream(self) -> None:
+        def boom(e: Dict[str, Any]) -> None:
+            if e["seq"] == 6:
+                raise KeyError("listener bug")
+
+        stub = self._resuming_stub(lambda n: 6 + n)
+        with self.assertLogs("scoregate", "ERROR") as logged:
+            s, seqs, _ = self._stream(stub, on_event=boom)
+            self.assertTrue(wait_until(lambda: seqs == [5, 6, 7, 8] and s.state == "open"), seqs)
+        self.assertEqual(stub.connections, [None, "6"])
+        self.assertIn("stream listener failed", logged.output[0])
+
+    def test_close_while_reconnecting_ends_the_thread_and_stays_stopped(self) -> None:
+        stub = self._resuming_stub(lambda n: 5)
+        s, seqs, _ = self._stream(stub, backoff_initial=30.0, backoff_max=30.0)
+        self.assertTrue(wait_until(lambda: seqs == [5]))
+        s.drop()
+        self.assertTrue(wait_until(lambda: s.state == "reconnecting"))
+        s.close()
+        s._thread.join(2)
+        self.assertFalse(s._thread.is_alive())
+        self.assertEqual(s.state, "stopped")
+        self.assertEqual(len(stub.connections), 1)
+
+    def test_close_racing_a_failure_leaves_the_stream_stopped(self) -> None:
+        stub = self._resuming_stub(lambda n: 5)
+        holder: List[GateStream] = []
+        closing = threading.Event()
+
+        def clock() -> float:
+            # the stream reads the clock after it saw the connection end and before it says `reconnecting`: close there
+            if closing.is_set() and holder:
+                closing.clear()
+                holder[0].close()
+            return 0.0
+
+        s = GateStream(f"{stub.url}/v1/events?embedding=e5&reranker=bge", lambda: {}, StreamOptions(read_timeout=2.0), on_event=lambda e: None, clock=clock, rng=lambda: 0.5)
+        holder.append(s)
+        s.start()
+        self.addCleanup(s.close)
+        self.assertTrue(wait_until(lambda: s.last == 5))
+        closing.set()
+        s.drop()
+        s._thread.join(2)
+        self.assertFalse(s._thread.is_alive())
+        self.assertEqual(s.state, "stopped")
 
 
 class ClientStreamTest(unittest.TestCase):

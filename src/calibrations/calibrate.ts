@@ -17,6 +17,7 @@ import type { ActivationDeps } from "./deps";
 import { fitCalibration } from "./fit";
 import { headsAfterActivation, servedThreshold, withHeads, withSeq } from "./gate-event";
 import { monitoredStrataWarnings } from "./monitored-strata";
+import { newGateWarning } from "./new-gate";
 import { rebuildShift } from "./rebuild-shift";
 import { coverageShift, labelledOf, labelsReport, nearCapWarnings, recallReport, resolveRecall } from "./recall";
 import { type ActiveRow, currentOf } from "./store";
@@ -96,6 +97,10 @@ export async function calibrate(
   }
 
   const gateId = await gateIdOf(meta);
+  // A carry from a named calibration (an embedding or reranker upgrade) creates its new gate on purpose.
+  const carriesFromCalibration =
+    meta.policy.kind === "carry" && typeof meta.policy.reference === "object" && "calibration_id" in meta.policy.reference;
+  const newGateNote = carriesFromCalibration ? null : await newGateWarning(meta, gateId, deps.calibrations);
   const n = input.scores.length;
   const sorted = sortedCopy(input.scores);
   const labelled = labelledOf(input);
@@ -147,6 +152,7 @@ export async function calibrate(
   const now = deps.now();
   const createdAt = now.toISOString();
   const warnings = [...resolved.warnings, ...fitted.warnings, ...monitoredStrataWarnings(fitted.fields, abstention)];
+  if (newGateNote !== null) warnings.unshift(newGateNote);
   const labels = labelled ? labelsReport(labelled, fitted.fields.threshold, meta.relevant_at, warnings, guards) : null;
   if (abstention?.carry && abstention.carry.carried_rate_sd > 0.01) {
     warnings.push({

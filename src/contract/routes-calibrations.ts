@@ -42,7 +42,7 @@ export const calibrationRoutes = {
     summary: "History of a gate, newest first",
     query: HistoryQuery,
     responses: { 200: { description: "a page", schema: CalibrationHistory } },
-    errors: [400],
+    errors: [400, 404],
   },
   getCalibration: {
     method: "get",

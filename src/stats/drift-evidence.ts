@@ -1,8 +1,10 @@
 /**
  * ln of the drift tests' e-values on one set of per-query sums against their bands (drift-bands.ts): the beta-binomial
  * mixture test (mixture-test.ts) of the drop rate, the empty-context rate and the abstention rate, per stratum where
- * the calibration has strata (abstention: one tilt mixture over its strata, stratified-tilt.ts). Pure; each is O(strata). The change detector (drift-detector.ts) sums them over its
- * candidate change points; evaluateDrift (drift.ts) reads them from a fixed start.
+ * the calibration has strata (abstention: one tilt mixture over its strata, stratified-tilt.ts; the drop rate and
+ * empty context keep the product of one test per stratum: docs/benchmarks.md section 33). Pure; each is
+ * O(strata). The change detector (drift-detector.ts) sums them over its candidate change points; evaluateDrift
+ * (drift.ts) reads them from a fixed start.
  */
 import type { DriftBands } from "./drift-bands";
 import { logEvidence, priorFor } from "./mixture-test";
@@ -13,6 +15,13 @@ import { type TiltStratum, tiltLogEvidence } from "./stratified-tilt";
  * ln of the drop-rate e-value of a set of sums, counts deflated by the design effect: against the pooled band, or for a
  * guarded calibration the product over its tested strata of each stratum's band e-value (a query's size is known
  * before the gate acts on it, as for empty context). O(strata).
+ *
+ * Why a product and not one tilt shared by the strata, as abstentionLogEvidence: a shared tilt needs outcomes whose
+ * null law it bounds, and a query's candidates move together, so the valid outcome is a query's dropped share, bounded
+ * as one Bernoulli trial; it keeps about deff / E of a query's evidence (E candidates decided) and lost to the product
+ * in every measured case (the seed incident 75 queries against 25; a 22 % -> 30 % move of the bare drops never
+ * detected in 4,000 queries, where the product took a median 1,288): docs/benchmarks.md section 33,
+ * docs/methods.md "Watching a guarded, abstaining gate".
  */
 export function dropRateLogEvidence(sums: Readonly<ClusterSums>, deff: number, bands: DriftBands, priorStrength: number): number {
   const strata = bands.dropStrata;
@@ -58,6 +67,11 @@ export function abstentionLogEvidence(sums: Readonly<ClusterSums>, bands: DriftB
  * e-value (queries are independent and a query's candidate count is known before the gate acts on it, so the product
  * of the strata's test supermartingales is one), times the e-value of queries counted without a stratum against the
  * overall band. -Infinity when the calibration has no per-query statistics. O(strata).
+ *
+ * Not one shared tilt (stratified-tilt.ts): a shift pushes short queries' rates past their bands while long queries
+ * stay near 0, under their bands' upper ends, and a shared upward tilt is charged on every one of those unmoved queries
+ * where the product charges their stratum only its mixture's price (the seed incident with sizes coupled to scores:
+ * 38 of 50 runs caught by the product, 1 of 50 by the tilt; docs/benchmarks.md section 33).
  */
 export function emptyContextLogEvidence(sums: Readonly<ClusterSums>, bands: DriftBands, priorStrength: number): number {
   if (bands.emptyContext === null) return -Infinity;

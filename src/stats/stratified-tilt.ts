@@ -17,6 +17,11 @@
  * lower (the pooled test: +202). One tilt shared by all strata pays the price once: the shift that moves the scores of
  * every query moves every stratum's rate the same way in log-odds terms, roughly.
  *
+ * Where it does not pay (so the drop rate and empty context keep the product; docs/benchmarks.md section 33): outcomes
+ * that are not single yes/no answers of independent units (a guarded query's dropped share bounded as one trial keeps
+ * about deff / E of its evidence), and shifts that move only some strata past their bands' edges (empty context: long
+ * queries stay near 0, and the shared tilt is charged on each of them).
+ *
  * Prior: equal weights on theta = +-TILT_MIN * sqrt(2)^k, k = 0..TILT_STEPS-1 (log-odds shifts 0.05 to 3.2 either
  * way; the price of the mixture is at most ln(2 * TILT_STEPS) = 3.3 nats). Pure; O(strata * TILT_STEPS).
  */

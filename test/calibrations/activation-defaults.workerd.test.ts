@@ -16,8 +16,13 @@ const upload = (gate: Gate, index_version: string, queries: number[][], extra: o
     json: { ...gate, index_version, queries, policy: { kind: "drop_rate", target: 0.2 }, ...extra },
   });
 const served = async (gate: Gate) => (await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).calibration_id;
-const historyIds = async (gate: Gate) =>
-  (await callJson("GET", `/v1/calibrations?${qs(gate)}`, 200, { token: TOKENS.read })).calibrations.map((c) => c.id);
+/** The gate's calibrations, newest first; none for a gate never created (its history is a 404). */
+const historyIds = async (gate: Gate): Promise<string[]> => {
+  const res = await call("GET", `/v1/calibrations?${qs(gate)}`, { token: TOKENS.read });
+  if (res.status === 404) return [];
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { calibrations: { id: string }[] }).calibrations.map((c) => c.id);
+};
 const shiftAlerts = async (gate: Gate) =>
   (await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "rebuild_shift" })}`, 200, { token: TOKENS.read })).alerts;
 

@@ -2,7 +2,8 @@
  * The whole flow in workerd, with the SDK as a service uses it (its streaming client, `stream: true`, pointed at the
  * Worker). First the pushed changes alone: every activation of a gate reaches the subscribed client once, in order,
  * with the seqs exactly the gate's activation log in D1, across a forced reconnect during which two changes happen;
- * what it serves follows each event without a poll. Then README.md's "Promote an index rebuild safely" as it prints it:
+ * what it serves follows each event without a poll, and the reconnect (asked twice in a row) is one subscribe resuming
+ * after the last event. Then README.md's "Promote an index rebuild safely" as it prints it:
  * the parameters of its commands are read from README.md (v2's upload edits, the shadow's sample rate, each promote's
  * flags, each mirror run's rounds), the service is examples/promote-rebuild/mirror.mjs's own loop
  * (mirror-rounds.mjs), and what the README says each step answers is checked: the shadow's live decision is
@@ -43,16 +44,19 @@ afterEach(async () => {
   for (const c of clients.splice(0)) await c.close();
 });
 
-/** The streaming SDK against the Worker, counting the threshold reads that reach it. */
+/** The streaming SDK against the Worker, counting the threshold reads that reach it and each subscribe's Last-Event-ID. */
 function streamingClient() {
   const reads: number[] = [];
+  const subscribes: (string | null)[] = [];
   const client = new ScoregateClient({
     baseUrl: "http://scoregate.test",
     token: TOKENS.read,
     fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
       const url = String(input);
+      const path = new URL(url).pathname;
+      if (path === "/v1/events") subscribes.push(new Headers(init?.headers).get("last-event-id"));
       const res = await worker.fetch(url, init);
-      if (new URL(url).pathname === "/v1/threshold") reads.push(res.status);
+      if (path === "/v1/threshold") reads.push(res.status);
       return res;
     }) as typeof fetch,
     // workerd: the test runner keeps the connection open between requests, as a Node service would
@@ -60,7 +64,7 @@ function streamingClient() {
     observations: { timer: false },
   });
   clients.push(client);
-  return { client, reads };
+  return { client, reads, subscribes };
 }
 
 const upload = async (gate: Gate, version: string, activate: boolean, offset = 0) =>
@@ -164,7 +168,7 @@ describe("the promotion flow, pushed to the SDK", () => {
     const gate = uniqueGate("flow-push");
     const v1 = await upload(gate, "v1", true);
     const v2 = await upload(gate, "v2", false, 0.05);
-    const { client, reads } = streamingClient();
+    const { client, reads, subscribes } = streamingClient();
     const seqs: number[] = [];
     const calibrations: string[] = [];
     client.subscribe((e: ClientEvent) => {
@@ -181,7 +185,10 @@ describe("the promotion flow, pushed to the SDK", () => {
     await vi.waitFor(() => expect(seqs).toHaveLength(2), WAIT);
     expect(await client.getThreshold(gate, { fallback: 0.5 })).toMatchObject({ calibrationId: v2.id, threshold: v2.threshold, reason: "cached" });
 
-    // the connection drops; two changes happen before the client is back: it resumes with Last-Event-ID
+    // the connection drops (asked twice in a row: one reconnect); two changes happen before the client is back: it
+    // resumes with Last-Event-ID
+    const before = seqs.at(-1);
+    client.reconnect();
     client.reconnect();
     await activate(v1.id, "rolled back");
     await activate(v2.id, "again");
@@ -197,6 +204,7 @@ describe("the promotion flow, pushed to the SDK", () => {
     // one read to start; everything after came pushed
     expect(reads).toEqual([200]);
     expect(client.streams()).toEqual([{ gate: { ...gate }, state: "open", last: seqs.at(-1) }]);
+    expect(subscribes).toEqual([null, String(before)]);
   });
 
   it("README.md's promotion, run as it prints it: the shadow decided live, the promotion advanced on evidence to 100 %, the incident's v2 rolled back, every change pushed", async () => {

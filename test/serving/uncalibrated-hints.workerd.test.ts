@@ -62,3 +62,52 @@ describe("did you mean", () => {
     expect(error.message).toContain("did you mean index_version=green or index_version=blue?");
   });
 });
+
+describe("a mistyped gate elsewhere", () => {
+  it("the history of a gate never calibrated is a 404 naming the gates it may mean, not an empty list", async () => {
+    const gate = uniqueGate("dym-history");
+    await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index: "docs", index_version: "v1", scores: spreadScores(100), policy: { kind: "drop_rate", target: 0.2 } },
+    });
+    const res = await call("GET", `/v1/calibrations?${qs({ embedding: gate.embedding, reranker: gate.reranker })}`, { token: TOKENS.read });
+    expect(res.status).toBe(404);
+    const { error } = await res.json<any>();
+    expect(error.code).toBe("not_found");
+    expect(error.message).toContain('index defaults to "default"');
+    expect(error.message).toContain(`did you mean index=docs embedding=${gate.embedding} reranker=${gate.reranker}?`);
+    expect(error.details.suggestions).toEqual([{ index: "docs", embedding: gate.embedding, reranker: gate.reranker }]);
+    // the gate that exists answers its history
+    const history = await callJson("GET", `/v1/calibrations?${qs({ ...gate, index: "docs" })}`, 200, { token: TOKENS.read });
+    expect(history.calibrations).toHaveLength(1);
+  });
+
+  it("an upload that creates a gate next to calibrated gates of similar names says so, and still creates it", async () => {
+    const gate = uniqueGate("dym-upload");
+    const body = { index_version: "v1", scores: spreadScores(100), policy: { kind: "drop_rate", target: 0.2 } };
+    const first = await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: { ...gate, ...body } });
+    // the gate's first upload had no neighbour, and a second upload to an existing gate is not new
+    expect(first.warnings.map((w: { code: string }) => w.code)).not.toContain("new_gate");
+    const again = await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: { ...gate, ...body, index_version: "v2" } });
+    expect(again.warnings.map((w: { code: string }) => w.code)).not.toContain("new_gate");
+    const typo = { ...gate, embedding: `${gate.embedding}-typo` };
+    const created = await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: { ...typo, ...body } });
+    const note = created.warnings.find((w: { code: string }) => w.code === "new_gate");
+    expect(note.message).toContain(
+      `calibrated gates with similar names exist: index=${gate.index} embedding=${gate.embedding} reranker=${gate.reranker}`,
+    );
+    expect(created.calibration.active).toBe(true);
+    // a carry from a named calibration creates its new gate on purpose: no warning
+    const upgrade = { ...gate, embedding: `${gate.embedding}-next` };
+    const carried = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: {
+        ...upgrade,
+        index_version: "v1",
+        scores: spreadScores(100),
+        policy: { kind: "carry", threshold: 0.4, reference: { calibration_id: first.calibration.id } },
+      },
+    });
+    expect(carried.warnings.map((w: { code: string }) => w.code)).not.toContain("new_gate");
+  });
+});

@@ -31,6 +31,13 @@ export const STREAM_DEFAULTS = {
 /** HTTP statuses that switch a stream to polling at once (the route is missing, refused for now, or unsupported). */
 const FALLBACK_STATUSES = new Set([404, 429, 501]);
 
+/**
+ * How late a stream's own timer (its retry, or its read deadline) must be before `check()` takes it for lost and does
+ * its work. Node and browsers run timers on time, give or take a busy event loop; a Cloudflare Worker drops the timers
+ * of a request that has ended, so there only a later read of the gate moves the stream on.
+ */
+export const OVERDUE_MS = 1_000;
+
 /** One parsed Server-Sent Events frame: `event` defaults to `message`, `id` is the frame's `id:` when it had one. */
 export interface SseFrame {
   event: string;
@@ -112,7 +119,12 @@ export interface GateStreamOptions extends StreamOptions {
  * `prev_seq !== last` as a gap and reconnects with Last-Event-ID so the server replays or sends a snapshot), detects
  * a dead connection by `readTimeoutMs` without a byte, reconnects with exponential backoff and jitter, and switches
  * to polling (state `polling`) on 404/429/501 or after `maxFailures` failures within `failureWindowMs`, trying the
- * stream again every `recoveryMs`. A 401/403 stops it (`stopped`). Never throws into the caller.
+ * stream again every `recoveryMs`. A 401/403 stops it (`stopped`). Never throws into the caller, a listener's error
+ * included.
+ *
+ * Its deadlines do not rely on `fetch` honouring the abort signal: the request and every read are raced against it,
+ * so a request or body that ignores the signal cannot hold the stream in `reconnecting` or `open`. At most one
+ * connection or pending retry exists at a time.
  */
 export class GateStream {
   readonly #o: GateStreamOptions;
@@ -127,7 +139,12 @@ export class GateStream {
   #consecutive = 0;
   #openedAt = 0;
   #closed = false;
+  #started = false;
   #state: StreamState | undefined;
+  /** The connection whose end was asked for by reconnect() (not a failure). */
+  #requested: AbortController | undefined;
+  /** When the pending timer (retry, or read deadline) is due; check() acts on it once it is OVERDUE_MS late. */
+  #dueAt = Number.POSITIVE_INFINITY;
 
   constructor(options: GateStreamOptions) {
     this.#o = options;
@@ -151,14 +168,17 @@ export class GateStream {
 
   /** Opens the connection (once; later calls do nothing). */
   start(): void {
-    if (this.#state === undefined && !this.#closed) void this.#connect();
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    void this.#connect();
   }
 
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
     clearTimeout(this.#retry);
-    this.#controller?.abort();
+    this.#dueAt = Number.POSITIVE_INFINITY;
+    this.#controller?.abort(new Error("closed"));
     this.#set("stopped", { reason: "closed" });
   }
 
@@ -167,27 +187,83 @@ export class GateStream {
     this.#controller?.abort(new Error(reason));
   }
 
+  /**
+   * Drops the open connection to resume after the last event, as asked (a config reload, a test): not a failure, so it
+   * neither counts toward `maxFailures` nor grows the backoff; the new connection waits the first backoff delay (half
+   * to all of `backoff.initialMs`, so many clients asked at once do not reconnect at once). A stream already
+   * reconnecting or polling keeps its schedule; a connection being opened is opened again.
+   */
+  reconnect(): void {
+    const c = this.#controller;
+    if (c === undefined || c.signal.aborted || this.#closed) return;
+    this.#requested = c;
+    c.abort(new Error("reconnect requested"));
+  }
+
+  /**
+   * Does now what a lost timer should have done: a retry OVERDUE_MS past due connects, a connection silent OVERDUE_MS
+   * past `readTimeoutMs` is given up (and reconnects). Cheap and a no-op while the timers run (Node, browsers); the
+   * client calls it on each read of the gate, which is what moves a stream on in a Worker, where the timers of a
+   * request that has ended never fire.
+   */
+  check(): void {
+    if (this.#closed || !this.#started || this.#now() < this.#dueAt + OVERDUE_MS) return;
+    this.#dueAt = Number.POSITIVE_INFINITY;
+    const c = this.#controller;
+    if (this.#retry !== undefined) {
+      clearTimeout(this.#retry);
+      this.#retry = undefined;
+      void this.#connect();
+    } else if (c !== undefined && !c.signal.aborted) {
+      c.abort(new Error(`no byte within ${this.#o.readTimeoutMs ?? STREAM_DEFAULTS.readTimeoutMs} ms`));
+    }
+  }
+
   #set(state: StreamState, detail: { status?: number; reason: string }): void {
     this.#state = state;
-    this.#o.onState?.(state, { ...detail, after: this.#last });
+    try {
+      this.#o.onState?.(state, { ...detail, after: this.#last });
+    } catch {
+      // A listener's bug must not stop the stream (a throw here would leave it reconnecting with no retry armed).
+    }
   }
 
   #arm(controller: AbortController): void {
     clearTimeout(this.#timer);
     const ms = this.#o.readTimeoutMs ?? STREAM_DEFAULTS.readTimeoutMs;
+    this.#dueAt = this.#now() + ms;
     this.#timer = startTimer(() => controller.abort(new Error(`no byte within ${ms} ms`)), ms);
+  }
+
+  /** Runs `connect` after `ms` as the one pending retry. */
+  #schedule(ms: number): void {
+    clearTimeout(this.#retry);
+    this.#dueAt = this.#now() + ms;
+    this.#retry = startTimer(() => {
+      this.#retry = undefined;
+      void this.#connect();
+    }, ms);
   }
 
   async #connect(): Promise<void> {
     if (this.#closed) return;
     const controller = new AbortController();
     this.#controller = controller;
+    const aborted = abortion(controller.signal);
     const headers: Record<string, string> = { ...this.#o.headers(), accept: "text/event-stream", "cache-control": "no-store" };
     if (this.#last !== null) headers["last-event-id"] = String(this.#last);
     this.#arm(controller);
     let outcome: { status?: number; reason: string; retryAfterMs?: number | undefined };
     try {
-      const response = await this.#o.fetch(this.#o.url, { headers, signal: controller.signal });
+      const pending = this.#o.fetch(this.#o.url, { headers, signal: controller.signal });
+      // an answer that comes after the deadline is nobody's: free its connection
+      aborted.catch(() =>
+        pending.then(
+          (r) => r.body?.cancel().catch(() => {}),
+          () => {},
+        ),
+      );
+      const response = await Promise.race([pending, aborted]);
       if (response.status === 401 || response.status === 403) {
         await response.body?.cancel();
         clearTimeout(this.#timer);
@@ -197,22 +273,27 @@ export class GateStream {
       }
       const type = response.headers.get("content-type") ?? "";
       if (response.status !== 200 || !type.startsWith("text/event-stream") || response.body === null) {
-        await response.body?.cancel();
+        // the server's own words (a 404 says whether the gate or the route is missing), within the read deadline
+        const said = type.includes("json") ? await Promise.race([serverMessage(response), aborted]) : (await response.body?.cancel(), "");
         const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), this.#now());
-        if (FALLBACK_STATUSES.has(response.status))
-          return this.#fallback({ status: response.status, reason: `${response.status}: polling instead` }, retryAfterMs);
+        if (FALLBACK_STATUSES.has(response.status)) {
+          clearTimeout(this.#timer);
+          if (this.#closed) return;
+          return this.#fallback({ status: response.status, reason: `${response.status}${said}: polling instead` }, retryAfterMs);
+        }
         outcome = { status: response.status, reason: `${response.status} ${type || "without a content type"}`, retryAfterMs };
-      } else outcome = await this.#read(response.body, controller);
+      } else outcome = await this.#read(response.body, controller, aborted);
     } catch (e) {
       outcome = { reason: errorText(controller.signal.reason ?? e) };
     }
     clearTimeout(this.#timer);
+    this.#dueAt = Number.POSITIVE_INFINITY;
     if (this.#closed) return;
-    this.#failed(outcome);
+    this.#failed(outcome, this.#requested === controller);
   }
 
   /** Reads frames until the stream ends or is aborted; resolves with why it ended. */
-  async #read(body: ReadableStream<Uint8Array>, controller: AbortController): Promise<{ reason: string }> {
+  async #read(body: ReadableStream<Uint8Array>, controller: AbortController, aborted: Promise<never>): Promise<{ reason: string }> {
     this.#openedAt = this.#now();
     this.#set("open", { reason: this.#last === null ? "connected" : `resumed after ${this.#last}` });
     const decoder = new TextDecoder();
@@ -229,7 +310,7 @@ export class GateStream {
     const reader = body.getReader();
     try {
       for (;;) {
-        const { done, value } = await reader.read();
+        const { done, value } = await Promise.race([reader.read(), aborted]);
         if (done) return { reason: "the server closed the stream" };
         this.#arm(controller);
         parser.push(decoder.decode(value, { stream: true }));
@@ -237,7 +318,13 @@ export class GateStream {
     } catch (e) {
       return { reason: errorText(controller.signal.reason ?? e) };
     } finally {
-      reader.releaseLock();
+      // cancelling settles a read still pending (a body that ignores the signal) and frees the connection
+      if (controller.signal.aborted) reader.cancel(controller.signal.reason).catch(() => {});
+      try {
+        reader.releaseLock();
+      } catch {
+        // a runtime that refuses to release a reader with a pending read: the cancel above ends it
+      }
     }
   }
 
@@ -266,13 +353,19 @@ export class GateStream {
     return undefined;
   }
 
-  #failed(outcome: { status?: number; reason: string; retryAfterMs?: number | undefined }): void {
+  #failed(outcome: { status?: number; reason: string; retryAfterMs?: number | undefined }, requested: boolean): void {
     const now = this.#now();
     if (this.#openedAt > 0 && now - this.#openedAt >= STREAM_DEFAULTS.resetAfterMs) {
       this.#consecutive = 0;
       this.#failures = [];
     }
     this.#openedAt = 0;
+    if (requested) {
+      // asked for, not a failure: neither counted nor backed off beyond the first delay
+      this.#set("reconnecting", outcome);
+      this.#schedule(backoffDelay(this.#backoff, 1, this.#random));
+      return;
+    }
     const windowMs = this.#o.failureWindowMs ?? STREAM_DEFAULTS.failureWindowMs;
     this.#failures = this.#failures.filter((t) => now - t < windowMs);
     this.#failures.push(now);
@@ -284,19 +377,39 @@ export class GateStream {
     // A gap is resumed at once: the connection is fine, only an event is missing.
     const delay = outcome.reason.startsWith("gap") ? 0 : backoffDelay(this.#backoff, this.#consecutive, this.#random, outcome.retryAfterMs);
     this.#set("reconnecting", outcome);
-    this.#retry = startTimer(() => void this.#connect(), delay);
+    this.#schedule(delay);
   }
 
   #fallback(outcome: { status?: number; reason: string }, retryAfterMs: number | undefined): void {
     this.#failures = [];
     this.#consecutive = 0;
     this.#set("polling", outcome);
-    this.#retry = startTimer(() => void this.#connect(), Math.max(retryAfterMs ?? 0, this.#o.recoveryMs ?? STREAM_DEFAULTS.recoveryMs));
+    this.#schedule(Math.max(retryAfterMs ?? 0, this.#o.recoveryMs ?? STREAM_DEFAULTS.recoveryMs));
+  }
+}
+
+/** " not_found: gate ... does not exist ..." from a JSON error body; "" for any other body. */
+async function serverMessage(response: Response): Promise<string> {
+  try {
+    const body = (await response.json()) as { error?: { code?: unknown; message?: unknown } } | null;
+    const code = typeof body?.error?.code === "string" ? ` ${body.error.code}` : "";
+    return typeof body?.error?.message === "string" ? `${code}: ${body.error.message}` : code;
+  } catch {
+    return "";
   }
 }
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** A promise that rejects with the signal's reason when it aborts, to race against what might ignore the signal. */
+function abortion(signal: AbortSignal): Promise<never> {
+  const p = new Promise<never>((_, reject) => {
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+  p.catch(() => {}); // only ever raced: its rejection alone is not an error
+  return p;
 }
 
 /** The events URL of a gate (its index, embedding and reranker). */
@@ -350,14 +463,23 @@ export class ScoregateClient extends CoreClient {
     return [...this.#streams.entries()].map(([k, s]) => ({ gate: gateOf(k), state: s.state, last: s.last }));
   }
 
-  /** Drops every stream as a network failure would; each reconnects and resumes after its last event. */
+  /**
+   * Drops every open stream; each reconnects after the first backoff delay and resumes after its last event. Not a
+   * failure (GateStream.reconnect): asked for as often as you like, it never switches a gate to polling.
+   */
   reconnect(): void {
-    for (const s of this.#streams.values()) s.drop("reconnect requested");
+    for (const s of this.#streams.values()) s.reconnect();
   }
 
   #watch(gate: GateKey, options: StreamOptions): void {
     const key = gateKey(gate);
-    if (this.#streams.has(key) || this.#streams.size >= (options.maxGates ?? STREAM_DEFAULTS.maxGates)) return;
+    const existing = this.#streams.get(key);
+    // a read is what moves a stream on where its timers were dropped (a Worker's ended request): GateStream.check
+    if (existing !== undefined) {
+      existing.check();
+      return;
+    }
+    if (this.#streams.size >= (options.maxGates ?? STREAM_DEFAULTS.maxGates)) return;
     const readTimeoutMs = options.readTimeoutMs ?? STREAM_DEFAULTS.readTimeoutMs;
     const b = this.#base;
     const stream = new GateStream({

@@ -142,6 +142,16 @@ describe("GateStream", () => {
     }
   });
 
+  it("says in its polling reason what the server said: a 404 for a gate that does not exist names it", async () => {
+    const message = "gate gat_x does not exist: it is created by its first calibration upload";
+    stub = await startSseStub((c) => {
+      c.res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "not_found", message } }));
+    });
+    const { states } = open(stub.url, { recoveryMs: 60_000 });
+    await vi.waitFor(() => expect(states.length).toBeGreaterThan(0), WAIT);
+    expect(states[0]).toMatchObject({ state: "polling", status: 404, reason: `404 not_found: ${message}: polling instead` });
+  });
+
   it("falls back to polling after maxFailures failures within the window (network and 5xx), then comes back", async () => {
     stub = await startSseStub((c, n) => {
       if (n <= 2) c.destroy();

@@ -1,7 +1,8 @@
 // The provider over a client with pushed changes (a stub of the events route on a local HTTP server): a pushed
 // activation, a promotion step and the promotion's completion each fire PROVIDER_CONFIGURATION_CHANGED once for the
 // gate's flags at once, with the event's seq and kind; during a promotion the evaluation context's targetingKey picks
-// the arm.
+// the arm. After a dropped connection and after client.reconnect(), what the server replays (its overlap included)
+// fires it once per missed change, never again for one already announced.
 import { type EventDetails, OpenFeature, ProviderEvents } from "@openfeature/server-sdk";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { bucketOf } from "../../client/src/assignment";
@@ -9,6 +10,7 @@ import type { GateEvent } from "../../client/src/types";
 import { thresholdBody } from "../../client/test/fake-server";
 import { frame, gateEvent, type SseStub, startSseStub } from "../../client/test/sse-server";
 import { ScoregateProvider } from "../src";
+import type { ScoregateClient as StreamingClient } from "../../client/src/stream";
 
 const WAIT = { timeout: 5000, interval: 5 };
 let stub: SseStub | undefined;
@@ -88,6 +90,49 @@ describe("ScoregateProvider with stream: true", () => {
     await vi.waitFor(() => expect(changed).toHaveLength(3), WAIT);
     expect(changed[2]).toMatchObject({ flagsChanged: ["rag.docs.threshold"], metadata: { calibrationId: "cal_0000000003" } });
     expect(await of.getNumberValue("rag.docs.threshold", 0.1, { targetingKey: outOfArm })).toBe(0.7);
+    expect(stub.thresholdGets).toBe(1);
+  });
+
+  it("after a dropped connection and after reconnect(), each change the server replays fires PROVIDER_CONFIGURATION_CHANGED once", async () => {
+    const replays: Record<number, GateEvent[]> = {
+      1: [gateEvent(5, 0, "cal_0000000001", 0.42)],
+      // resuming after 5: the server's replay overlaps by one (dropped), then the change made while disconnected
+      2: [gateEvent(5, 0, "cal_0000000001", 0.42), gateEvent(8, 5, "cal_0000000002", 0.55)],
+      3: [gateEvent(8, 5, "cal_0000000002", 0.55), gateEvent(9, 8, "cal_0000000003", 0.6)],
+    };
+    let drop: (() => void) | undefined;
+    stub = await startSseStub((c, n) => {
+      c.open();
+      for (const e of replays[n] ?? []) c.send(frame(e, n === 1 ? "snapshot" : "gate"));
+      drop = () => c.destroy();
+    });
+    stub.threshold = { body: thresholdBody("cal_0000000001", 0.42), etag: '"cal_0000000001.5"' };
+    provider = new ScoregateProvider({
+      client: { baseUrl: stub.url, token: "read-token", stream: true, observations: { timer: false } },
+      gates: { "rag.docs.threshold": { index: "docs", embedding: "e5", reranker: "bge" } },
+    });
+    await OpenFeature.setProviderAndWait("scoregate-reconnect", provider);
+    const of = OpenFeature.getClient("scoregate-reconnect");
+    const changed: EventDetails[] = [];
+    of.addHandler(ProviderEvents.ConfigurationChanged, (d) => changed.push(d!));
+    const streams = (provider.client as StreamingClient).streams();
+    expect(streams).toHaveLength(1);
+    await vi.waitFor(() => expect((provider!.client as StreamingClient).streams()[0]).toMatchObject({ state: "open", last: 5 }), WAIT);
+
+    drop!();
+    await vi.waitFor(() => expect(changed).toHaveLength(1), WAIT);
+    expect(changed[0]).toMatchObject({ flagsChanged: ["rag.docs.threshold"], metadata: { calibrationId: "cal_0000000002" } });
+    expect(await of.getNumberValue("rag.docs.threshold", 0.1)).toBe(0.55);
+
+    (provider.client as StreamingClient).reconnect();
+    await vi.waitFor(() => expect(changed).toHaveLength(2), WAIT);
+    expect(changed[1]).toMatchObject({ flagsChanged: ["rag.docs.threshold"], metadata: { calibrationId: "cal_0000000003" } });
+    expect(await of.getNumberValue("rag.docs.threshold", 0.1)).toBe(0.6);
+    expect(stub.connections.map((c) => c.lastEventId)).toEqual([undefined, "5", "8"]);
+    expect((provider.client as StreamingClient).streams()[0]).toMatchObject({ state: "open", last: 9 });
+    // no change is announced twice, and none needed a poll
+    await new Promise((r) => setTimeout(r, 50));
+    expect(changed).toHaveLength(2);
     expect(stub.thresholdGets).toBe(1);
   });
 });

@@ -5,8 +5,8 @@ export function LoginPage(props: { next: string; error: string | null; developme
     <Layout title="Sign in" principal={null} csrf="">
       <h1>Sign in</h1>
       <p>
-        Paste an API token. A read token shows every page; an admin token also activates calibrations and acknowledges alerts. The token is kept in a
-        cookie that page scripts cannot read.
+        Paste an API token. A read token shows every page; an admin token also activates calibrations and acknowledges alerts. The token itself is not
+        kept: signing in sets a cookie with a signed, expiring session id, which page scripts cannot read.
       </p>
       {props.error && (
         <p class="error" role="alert">

@@ -68,17 +68,15 @@ export async function readBodyBytes(request: Request, maxBytes: number, larger?:
   return out;
 }
 
-const mib = (bytes: number): string => (bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes.toLocaleString("en-US")} bytes`);
+/** "10 MiB (10485760 bytes)" for a whole number of MiB, else "8,000,000 bytes" (the exact figure once). */
+const limitText = (bytes: number): string =>
+  bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB (${bytes} bytes)` : `${bytes.toLocaleString("en-US")} bytes`;
 
 const tooLarge = (maxBytes: number, larger?: LargerHint): AppError =>
-  new AppError(
-    "payload_too_large",
-    `request body exceeds the limit of ${mib(maxBytes)} (${maxBytes} bytes)${larger === undefined ? "" : `: ${larger}`}`,
-    {
-      max_bytes: maxBytes,
-      ...(larger === undefined ? {} : { hint: larger }),
-    },
-  );
+  new AppError("payload_too_large", `request body exceeds the limit of ${limitText(maxBytes)}${larger === undefined ? "" : `: ${larger}`}`, {
+    max_bytes: maxBytes,
+    ...(larger === undefined ? {} : { hint: larger }),
+  });
 
 /**
  * The first object key that occurs twice in one object of `text` (valid JSON: call after JSON.parse succeeded), as a
