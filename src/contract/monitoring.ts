@@ -297,13 +297,38 @@ export const DriftState = z.object({
 });
 export type DriftState = z.infer<typeof DriftState>;
 
+/**
+ * Whose numbers a monitor entry holds, as the gate stands when it is read: `active` the served traffic of the gate's
+ * current calibration (a promotion's control arm included); `previous` served traffic of another calibration (the one
+ * an activation replaced, reported by services that have not yet refreshed, or an older index_version's asked for by
+ * version); `shadow` mirrored traffic of a shadow calibration (never the gate's alerts); `candidate` a running
+ * promotion's candidate arm in its current step (its alarm stops the step, never raises the gate's alerts). Only
+ * `active` entries describe what the gate serves by default.
+ */
+export const WindowRole = z.enum(["active", "previous", "shadow", "candidate"]);
+export type WindowRole = z.infer<typeof WindowRole>;
+
+/** A drift window as GET /v1/monitor reports it: the window and whose traffic it counted. */
+export const MonitorWindow = WindowStatus.extend({
+  role: WindowRole,
+  /** A `candidate` window's promotion and step (absent for other roles). */
+  promotion: z.object({ id: z.string(), step: z.number().int() }).optional(),
+});
+export type MonitorWindow = z.infer<typeof MonitorWindow>;
+
+/** A coverage test as GET /v1/monitor reports it: `active` for the gate's current calibration, `previous` otherwise. */
+export const MonitorCoverage = CoverageStatus.extend({ role: WindowRole });
+export type MonitorCoverage = z.infer<typeof MonitorCoverage>;
+
 export const MonitorStatus = z.object({
   gate_id: z.string(),
   state: DriftState,
-  windows: z.array(WindowStatus),
-  history: z.array(WindowStatus),
+  /** The open windows: the active calibration's, and any previous calibration's, shadow's and candidate arm's. */
+  windows: z.array(MonitorWindow),
+  /** Finished windows, newest first (`role` as the gate stands now; windows finished before roles were kept read as served). */
+  history: z.array(MonitorWindow),
   /** Coverage tests of recall calibrations that received judgments (POST /v1/judgments). */
-  recall: z.array(CoverageStatus),
+  recall: z.array(MonitorCoverage),
   queued_ingest: QueuedIngestStatus,
 });
 export type MonitorStatus = z.infer<typeof MonitorStatus>;

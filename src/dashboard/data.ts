@@ -17,8 +17,10 @@ import {
   type DriftState,
   type GateSummary,
   type MonitorSeries,
+  type MonitorWindow,
   type Promotion,
   ROUTES,
+  type WindowRole,
   type WindowStatus,
 } from "../contract";
 import { driftState, isDriftKind } from "../monitoring/drift-state";
@@ -108,7 +110,15 @@ export interface WindowPoint {
    */
   readonly empty_level: number | null;
   /** The abstention rate's test of an abstaining calibration (null otherwise), with the queries that reported it. */
-  readonly abstention: { readonly observed: number | null; readonly expected: number; readonly queries: number; readonly alarm: boolean } | null;
+  readonly abstention: {
+    readonly observed: number | null;
+    readonly expected: number;
+    readonly band: readonly [number, number];
+    readonly queries: number;
+    readonly alarm: boolean;
+  } | null;
+  /** Whose traffic the window counted (src/monitoring/window-role.ts): only "active" is what the gate serves by default. */
+  readonly role: WindowRole;
   readonly open: boolean;
 }
 
@@ -119,7 +129,7 @@ export interface MonitorView {
   readonly error: string | null;
 }
 
-function pointOf(w: WindowStatus, open: boolean): WindowPoint {
+function pointOf(w: MonitorWindow, open: boolean): WindowPoint {
   return {
     calibration_id: w.calibration_id,
     index_version: w.index_version,
@@ -135,8 +145,15 @@ function pointOf(w: WindowStatus, open: boolean): WindowPoint {
     candidates_change: w.candidates_per_query.change,
     empty_level: w.empty_context_level ?? null,
     abstention: w.abstention
-      ? { observed: w.abstention.observed, expected: w.abstention.expected, queries: w.abstention_queries ?? 0, alarm: w.abstention.alarm }
+      ? {
+          observed: w.abstention.observed,
+          expected: w.abstention.expected,
+          band: [w.abstention.band.lo, w.abstention.band.hi],
+          queries: w.abstention_queries ?? 0,
+          alarm: w.abstention.alarm,
+        }
       : null,
+    role: w.role,
     open,
   };
 }
@@ -147,9 +164,13 @@ export function stateWords(state: DriftState | null): string {
 }
 
 /** The monitor's windows as points (oldest first), its drift state, and the gate's unresolved alerts. */
-async function monitorView(gateId: string, deps: DashboardDeps, detail: boolean): Promise<{ view: MonitorView; unresolved: Alert[] | null }> {
+async function monitorView(
+  gate: Pick<GateSummary, "gate_id" | "current_calibration_id">,
+  deps: DashboardDeps,
+  detail: boolean,
+): Promise<{ view: MonitorView; unresolved: Alert[] | null }> {
   try {
-    const { status, unresolved } = await gateMonitorReport(gateId, deps, detail);
+    const { status, unresolved } = await gateMonitorReport(gate.gate_id, deps, detail, gate.current_calibration_id);
     const points = [...status.history.map((w) => pointOf(w, false)), ...status.windows.map((w) => pointOf(w, true))];
     points.sort((a, b) => a.started_at.localeCompare(b.started_at));
     return { view: { points, state: status.state, error: null }, unresolved };
@@ -226,7 +247,7 @@ export async function overview(deps: DashboardDeps, indexFilter: string | undefi
     const fromD1 = (openByGate.get(g.gate_id) ?? []).map((o) => ({ kind: o.kind, status: "open" as const }));
     if (i >= OVERVIEW_DETAIL_ROWS) return { gate: g, current, policy: null, monitor: null, state: d1State(g.gate_id), alerts: fromD1 };
     const [monitor, calibration] = await Promise.all([
-      monitorView(g.gate_id, deps, false),
+      monitorView(g, deps, false),
       current === null ? Promise.resolve(null) : deps.calibrations.get(current.calibration_id),
     ]);
     return {
@@ -305,7 +326,7 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
   const [olderDist, newerDist, monitor, series, alerts, promotions] = await Promise.all([
     comparison === null ? null : deps.calibrations.distribution(comparison.older.id),
     comparison === null ? null : deps.calibrations.distribution(comparison.newer.id),
-    monitorView(gateId, deps, true),
+    monitorView(gate, deps, true),
     monitorSeries({ ...gate, from: from.toISOString(), to: to.toISOString() }, deps).catch(() => null),
     alertList({ gate_id: gateId }, undefined, deps),
     listPromotions(gateId, GATE_PAGE_PROMOTIONS, undefined, deps),

@@ -4,6 +4,10 @@
  * rate, the empty-context rate, queries, candidates and candidates per query observed in the current window, the
  * evidence against the calibration, queued batches by result, and open alerts. The text format is prometheus.ts.
  *
+ * Every per-calibration series carries `calibration_id` and `role` (window-role.ts): "active" for the gate's current
+ * calibration, "previous", "shadow" or "candidate" (a promotion's candidate arm) for the others, so a rule that
+ * selects role="active" reads the gate's own numbers only.
+ *
  * The served numbers of every gate come from one D1 query (activeSummaries); each listed gate then costs one Durable
  * Object call, MAX_CONCURRENT_READS at a time. MAX_METRICS_GATES is set from the time of a scrape at the cap
  * (bench/metrics-cap.mjs, docs/benchmarks.md section 21).
@@ -15,6 +19,8 @@ import { mapLimit } from "../platform/map-limit";
 import type { MonitoringDeps } from "./deps";
 import { driftState, isDriftKind } from "./drift-state";
 import { type Family, renderPrometheus } from "./prometheus";
+import { gateWindows } from "./status";
+import { windowRole } from "./window-role";
 
 export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
   const fam = (help: string): Family => ({ help, samples: [] });
@@ -87,7 +93,7 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       value: 1,
     });
     const state = driftState({
-      windows: status.windows,
+      windows: gateWindows(status.windows),
       recall: status.recall,
       pending: status.pending_alerts,
       unresolved: (openByGate.get(g.gate_id) ?? []).map((o) => ({ kind: o.kind, since: o.since, id: null })),
@@ -95,9 +101,12 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     f.scoregate_drift_alarm.samples.push({ labels: gl, value: state.state === "alarm" ? 1 : 0 });
     if (state.since !== null) f.scoregate_drift_alarm_since_seconds.samples.push({ labels: gl, value: Date.parse(state.since) / 1000 });
     if (c.threshold !== null) f.scoregate_threshold.samples.push({ labels: gl, value: c.threshold });
-    f.scoregate_expected_drop_rate.samples.push({ labels: { ...gl, calibration_id: c.calibration_id }, value: c.expected_drop_rate });
+    f.scoregate_expected_drop_rate.samples.push({ labels: { ...gl, calibration_id: c.calibration_id, role: "active" }, value: c.expected_drop_rate });
     for (const w of status.windows) {
-      const wl = { ...gl, calibration_id: w.calibration_id };
+      // `role` comes last in every label set: the labels the series had before it keep their order.
+      const role = { role: windowRole(w.traffic, w.calibration_id, c.calibration_id) };
+      const cl = { ...gl, calibration_id: w.calibration_id };
+      const wl = { ...cl, ...role };
       if (w.drop_rate.observed !== null) f.scoregate_observed_drop_rate.samples.push({ labels: wl, value: w.drop_rate.observed });
       if (w.empty_context) f.scoregate_expected_empty_context_rate.samples.push({ labels: wl, value: w.empty_context.expected });
       if (w.empty_context?.observed != null) f.scoregate_observed_empty_context_rate.samples.push({ labels: wl, value: w.empty_context.observed });
@@ -105,10 +114,11 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       f.scoregate_window_candidates.samples.push({ labels: wl, value: w.candidates });
       f.scoregate_window_design_effect.samples.push({ labels: wl, value: w.design_effect });
       if (w.mean_candidates !== null) f.scoregate_window_mean_candidates.samples.push({ labels: wl, value: w.mean_candidates });
-      f.scoregate_drift_log_evidence.samples.push({ labels: { ...wl, test: "drop_rate" }, value: w.drop_rate.log_evidence });
+      f.scoregate_drift_log_evidence.samples.push({ labels: { ...cl, test: "drop_rate", ...role }, value: w.drop_rate.log_evidence });
       if (w.empty_context)
-        f.scoregate_drift_log_evidence.samples.push({ labels: { ...wl, test: "empty_context" }, value: w.empty_context.log_evidence });
-      if (w.abstention) f.scoregate_drift_log_evidence.samples.push({ labels: { ...wl, test: "abstention" }, value: w.abstention.log_evidence });
+        f.scoregate_drift_log_evidence.samples.push({ labels: { ...cl, test: "empty_context", ...role }, value: w.empty_context.log_evidence });
+      if (w.abstention)
+        f.scoregate_drift_log_evidence.samples.push({ labels: { ...cl, test: "abstention", ...role }, value: w.abstention.log_evidence });
       f.scoregate_drift_log_threshold.samples.push({ labels: wl, value: w.log_threshold });
     }
     const q = status.queued_ingest;
@@ -120,7 +130,7 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       ] as const)
         f.scoregate_queued_batches.samples.push({ labels: { ...gl, result }, value });
     for (const r of status.recall ?? []) {
-      const rl = { ...gl, calibration_id: r.calibration_id, coverage: r.coverage };
+      const rl = { ...gl, calibration_id: r.calibration_id, coverage: r.coverage, role: windowRole("served", r.calibration_id, c.calibration_id) };
       f.scoregate_expected_coverage.samples.push({ labels: rl, value: r.expected });
       if (r.observed !== null) f.scoregate_observed_coverage.samples.push({ labels: rl, value: r.observed });
       f.scoregate_coverage_cs_lower.samples.push({ labels: rl, value: r.confidence_sequence_95[0] });

@@ -8,6 +8,7 @@ import type { Expectation } from "../calibrations/expectation";
 import type { AlertKind, ArmDrift, BatchPromotion, CoverageNotion, CoverageStatus, MonitorStatus, SeriesBucket, WindowStatus } from "../contract";
 import type { DriftConfig } from "../stats/drift-config";
 import type { ClusterSums, QueryObservation } from "../stats/per-query";
+import type { WindowTraffic } from "./window";
 
 /**
  * One side of a live decision: its queries' cluster sums and when it started (epoch ms; gate-monitor/live-evidence.ts).
@@ -117,10 +118,22 @@ export interface JudgeOutcome {
 }
 
 /**
+ * A window as the monitor knows it: the traffic it counted (served, shadow, or a promotion's candidate arm with its
+ * promotion and step). Whether served traffic is the gate's current calibration's is D1's to say (./window-role.ts).
+ */
+export type SnapshotWindow = WindowStatus & {
+  readonly traffic: WindowTraffic | "candidate";
+  readonly promotion?: { readonly id: string; readonly step: number };
+};
+
+/**
  * A monitor's status (without the drift state, which also needs the gate's alerts in D1: ./drift-state.ts), the raw
  * score sample of each open window keyed by calibration id, and the alarms decided and not yet stored in D1.
  */
-export type MonitorSnapshot = Omit<MonitorStatus, "state"> & {
+export type MonitorSnapshot = Omit<MonitorStatus, "state" | "windows" | "history" | "recall"> & {
+  windows: SnapshotWindow[];
+  history: SnapshotWindow[];
+  recall: CoverageStatus[];
   samples: Record<string, number[]>;
   pending_alerts: { kind: AlertKind; at: number }[];
 };

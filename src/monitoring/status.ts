@@ -13,6 +13,15 @@ import { countBelow, sortedCopy } from "../stats/order-statistics";
 import { ksDistance } from "../stats/shift";
 import type { MonitorStatusDeps } from "./deps";
 import { driftState } from "./drift-state";
+import type { SnapshotWindow } from "./monitor-contract";
+import { monitorCoverage, monitorWindow } from "./window-role";
+
+/**
+ * The windows the gate's drift state reads: every window of the `windows` table (served and shadow, as before roles),
+ * not a promotion's candidate arm, whose alarm is its promotion's.
+ */
+export const gateWindows = <W extends Pick<SnapshotWindow, "traffic">>(windows: readonly W[]): W[] =>
+  windows.filter((w) => w.traffic !== "candidate");
 
 /** Fewest sampled scores for which the sample is compared with the calibration. */
 export const MIN_SCORE_SAMPLE = 50;
@@ -42,15 +51,19 @@ export async function gateMonitorReport(
   gateId: string,
   deps: MonitorStatusDeps,
   detail = true,
+  current?: string | null,
 ): Promise<{ status: MonitorStatus; unresolved: Alert[] }> {
-  const [{ samples, pending_alerts, ...snapshot }, unresolved] = await Promise.all([
+  const [{ samples, pending_alerts, ...snapshot }, unresolved, currentId] = await Promise.all([
     deps.monitor.status(gateId, deps.now().getTime(), deps.drift, detail),
     unresolvedAlerts(gateId, deps),
+    current !== undefined ? current : deps.calibrations.gateState(gateId).then((s) => s.rows[0]?.calibration_id ?? null),
   ]);
   const windows = await Promise.all(
-    snapshot.windows.map(async (w) => {
+    snapshot.windows.map(async (sw) => {
+      const w = monitorWindow(sw, currentId);
       const sample = samples[w.calibration_id] ?? [];
-      if (sample.length < MIN_SCORE_SAMPLE) return w;
+      // A candidate arm keeps no score sample (the calibration's sample is its shadow window's, if any).
+      if (w.role === "candidate" || sample.length < MIN_SCORE_SAMPLE) return w;
       const [c, dist] = await Promise.all([deps.calibrations.get(w.calibration_id), deps.calibrations.distribution(w.calibration_id)]);
       if (c === null || dist === null) return w;
       const sorted = sortedCopy(sample);
@@ -65,12 +78,14 @@ export async function gateMonitorReport(
     }),
   );
   const state = driftState({
-    windows: snapshot.windows,
+    windows: gateWindows(snapshot.windows),
     recall: snapshot.recall,
     pending: pending_alerts,
     unresolved: unresolved.map((a) => ({ kind: a.kind, since: a.first_seen_at, id: a.id })),
   });
-  return { status: { ...snapshot, state, windows }, unresolved };
+  const history = snapshot.history.map((w) => monitorWindow(w, currentId));
+  const recall = snapshot.recall.map((r) => monitorCoverage(r, currentId));
+  return { status: { ...snapshot, state, windows, history, recall }, unresolved };
 }
 
 /** GET /v1/monitor: the report of a gate named by its fields (404 for a gate never calibrated). */

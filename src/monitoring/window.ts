@@ -39,7 +39,15 @@ export interface WindowState {
   readonly seen: number;
   /** The change detector, carried from the previous window of the calibration (absent in states stored before it). */
   readonly detector?: DetectorState;
+  /**
+   * The traffic the window counts: served (the gate's own) or shadow (mirrored queries of a shadow calibration). A
+   * window never mixes them (gate-monitor/monitor.ts). Absent in windows stored before it was kept.
+   */
+  readonly role?: WindowTraffic;
 }
+
+/** What a window of the `windows` table counts (a promotion's candidate arm has its own, gate-monitor/live-evidence.ts). */
+export type WindowTraffic = "served" | "shadow";
 
 export function newWindow(
   calibrationId: string,

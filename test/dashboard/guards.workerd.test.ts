@@ -3,7 +3,7 @@
 // GET /v1/calibrations and GET /v1/monitor give.
 import { describe, expect, it } from "vitest";
 import { pct } from "../../src/dashboard/charts/scale";
-import { callJson, counted, qs, TOKENS, uniqueGate } from "../support/worker";
+import { callJson, counted, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 import { page, session } from "./session-support";
 
 /** The README's guarded example: 12 queries of 3 candidates, 10 of them answerable. */
@@ -85,6 +85,23 @@ describe("gate page of a guarded, abstaining gate", () => {
     expect(hourly).toContain(">Guard bound<");
     expect(hourly).toContain(">Abstained<");
     expect(hourly).toContain(`${pct(0.4)} (100)`);
+    expect(row).toContain(">active<");
+
+    // The hourly chart's abstention panel (both layouts): the hour's share, the expected rate and the band the monitor
+    // tests, named in the legend and in the text alternative with the same numbers.
+    const panels = html.split('data-panel="abstention"').slice(1);
+    expect(panels).toHaveLength(2);
+    for (const panel of panels) {
+      const mine = panel.slice(0, panel.indexOf("</g></g>"));
+      expect(mine).toContain('data-part="abstention-band"');
+      expect(mine).toContain('data-part="abstention-expected"');
+      expect(mine.match(/<circle [^>]*data-bucket="([^"]+)"/gu)).toEqual([expect.stringContaining(series.buckets[0]!.start)]);
+    }
+    expect(html).toContain("share of queries that abstained per hour");
+    const a = w.abstention!;
+    expect(html).toContain(
+      `v4 abstained on ${pct(0.4)} to ${pct(0.4)} of queries per hour, expected ${pct(a.expected)} (band ${pct(a.band.lo)} to ${pct(a.band.hi)}).`,
+    );
   });
 
   it("shows neither for a plain gate", async () => {
@@ -101,5 +118,28 @@ describe("gate page of a guarded, abstaining gate", () => {
     expect(openWindowRow(html)).not.toContain("guard bound");
     const hourly = html.slice(html.indexOf('data-table="series"'));
     expect(hourly.slice(0, hourly.indexOf("</table>"))).not.toContain(">Abstained<");
+    expect(html).not.toContain('data-panel="abstention"');
+  });
+});
+
+describe("gate page comparing two calibrations of one index version", () => {
+  it("tells them apart by their ids' ends in the headline, not 'of v2 and of v2'", async () => {
+    const gate = uniqueGate("same-version");
+    const upload = async (target: number) =>
+      (
+        await callJson("POST", "/v1/calibrations", 201, {
+          token: TOKENS.calibrate,
+          json: { ...gate, index_version: "v2", activate: true, scores: spreadScores(400), policy: { kind: "drop_rate", target } },
+        })
+      ).calibration;
+    const older = await upload(0.2);
+    const newer = await upload(0.3);
+    const html = await page(`/ui/gates/${newer.gate_id}`, await session(TOKENS.read));
+    const start = html.indexOf('data-field="headline"');
+    expect(start).toBeGreaterThanOrEqual(0);
+    const big = html.indexOf('class="big"', start);
+    const headline = html.slice(big, html.indexOf("</div>", big));
+    expect(headline).toContain(`of v2 (${older.id.slice(-6)}) and`);
+    expect(headline).toContain(`of v2 (${newer.id.slice(-6)})`);
   });
 });

@@ -55,6 +55,35 @@ describe("overview with more gates than a page", () => {
   }, 120_000);
 });
 
+describe("a gate with a shadow", () => {
+  it("shows the shadow's window as the shadow's: never as the gate's observed drop, named with its role on the gate page", async () => {
+    const gate = uniqueGate("ov-shadow");
+    const upload = async (index_version: string, activate: boolean) =>
+      (
+        await callJson("POST", "/v1/calibrations", 201, {
+          token: TOKENS.calibrate,
+          json: { ...gate, index_version, scores: spreadScores(400), policy: { kind: "drop_rate", target: 0.2 }, activate },
+        })
+      ).calibration;
+    const v1 = await upload("v1", true);
+    const v2 = await upload("v2", false);
+    await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { token: TOKENS.admin, json: {} });
+    // Only the shadow has counts: 60 mirrored queries, 25 % dropped.
+    await callJson("POST", "/v1/observations", 202, {
+      token: TOKENS.read,
+      json: { batch_id: "ov-shadow-1", calibration_id: v2.id, role: "shadow", queries: Array.from({ length: 60 }, () => [20, 5]) },
+    });
+    const cookie = await session(TOKENS.read);
+    const overview = await page(`/ui?index=${gate.index}`, cookie);
+    const row = overview.slice(overview.indexOf(`data-gate="${v1.gate_id}"`));
+    expect(/data-field="observed">([^<]*)</u.exec(row)?.[1]).toBe("–");
+    const gatePage = await page(`/ui/gates/${v1.gate_id}`, cookie);
+    const windows = gatePage.slice(gatePage.indexOf('data-table="windows"'), gatePage.indexOf("</table>", gatePage.indexOf('data-table="windows"')));
+    expect([...windows.matchAll(/data-field="role">([^<]*)</gu)].map((m) => m[1])).toEqual(["shadow"]);
+    expect(gatePage).toContain("v2 (shadow): observed (line and dots)");
+  });
+});
+
 describe("a read session on an alert page", () => {
   it("sees what a read token sees in the API: the alert, none of its webhook deliveries", async () => {
     const hook = await callJson("POST", "/v1/webhooks", 201, {

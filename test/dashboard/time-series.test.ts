@@ -3,7 +3,7 @@
 // written out, in both layouts.
 import { describe, expect, it } from "vitest";
 import type { SeriesBucket } from "../../src/contract";
-import { alarmsOf, DropRateSeriesChart } from "../../src/dashboard/charts/time-series";
+import { type AbstentionLine, alarmsOf, DropRateSeriesChart } from "../../src/dashboard/charts/time-series";
 
 const HOUR = 3600 * 1000;
 const T0 = Date.UTC(2026, 11, 1);
@@ -53,9 +53,10 @@ const buckets: SeriesBucket[] = [
   ...Array.from({ length: 4 }, (_, i) => bucket(20 + i, "cal_v2", "v2", 0.21)),
 ];
 
-async function render(): Promise<string> {
+async function render(input: { buckets?: SeriesBucket[]; abstention?: AbstentionLine[] } = {}): Promise<string> {
   const node = DropRateSeriesChart({
-    buckets,
+    buckets: input.buckets ?? buckets,
+    ...(input.abstention ? { abstention: input.abstention } : {}),
     activations: [{ at: new Date(T0 + 20 * HOUR).toISOString(), index_version: "v2" }],
     fromMs: T0,
     toMs: T0 + 23.5 * HOUR,
@@ -110,6 +111,41 @@ describe("drop rate over time chart", () => {
       // the plot area's right edge: the width less the right margin (720 - 20, 360 - 12)
       const right = svg.startsWith(' data-layout="wide"') ? 700 : 348;
       for (const m of part.matchAll(/ (?:x|x1|x2|cx)="([\d.]+)"/gu)) expect(Number(m[1])).toBeLessThanOrEqual(right);
+    }
+  });
+
+  it("draws an abstaining calibration's share of abstaining queries per hour in a panel of its own, with its expected rate and band", async () => {
+    // v1 abstains: 10 % in hours 0-9 and 30 % from hour 13 (hours 10-12 silent); v2 does not (no panel line for it).
+    const withAbstention = buckets.map((b) =>
+      b.calibration_id === "cal_v1"
+        ? { ...b, abstention_queries: 100, abstained_queries: 10, abstention_rate: Date.parse(b.start) < T0 + 12 * HOUR ? 0.1 : 0.3 }
+        : b,
+    );
+    const plain = await render();
+    const html = await render({ buckets: withAbstention, abstention: [{ calibration_id: "cal_v1", expected: 0.12, band: [0.05, 0.2] }] });
+    const heights = (h: string) => [...h.matchAll(/viewBox="0 0 \d+ (\d+)"/gu)].map((m) => Number(m[1]));
+    // The panel (110 px and a 44 px gap) is added only where there is abstention to show.
+    expect(heights(html)).toEqual(heights(plain).map((h) => h + 154));
+    expect(await render({ abstention: [{ calibration_id: "cal_v1", expected: 0.12, band: [0.05, 0.2] }] })).toBe(plain);
+    for (const svg of html.split('data-chart="drop-rate-series"').slice(1)) {
+      const panel = svg.slice(svg.indexOf('data-panel="abstention"'), svg.indexOf("</g></g>", svg.indexOf('data-panel="abstention"')));
+      expect(panel).toContain(">Abstention per hour (share of queries)</text>");
+      expect(panel).not.toContain("cal_v2");
+      // Broken at the silent hours like the drop rate: two segments of each part.
+      for (const name of ["abstention", "abstention-expected", "abstention-band"])
+        expect(pathOf(panel, "cal_v1", name).match(/M/gu), name).toHaveLength(2);
+      // One dot per hour of v1, 30 % drawn above 10 %, all of them between the panel's axis lines.
+      const dots = [...panel.matchAll(/<circle cx="[\d.]+" cy="([\d.]+)"[^>]*data-bucket="([^"]+)"/gu)].map((m) => ({ y: Number(m[1]), at: m[2]! }));
+      expect(dots).toHaveLength(withAbstention.filter((b) => b.abstention_rate !== null).length);
+      const y = (rate: number) => new Set(dots.filter((d) => (Date.parse(d.at) < T0 + 12 * HOUR ? 0.1 : 0.3) === rate).map((d) => d.y));
+      expect(y(0.1).size).toBe(1);
+      expect(y(0.3).size).toBe(1);
+      expect([...y(0.3)][0]!).toBeLessThan([...y(0.1)][0]!);
+      // the panel's vertical axis: its first dark line
+      const axis = /<line x1="[\d.]+" x2="[\d.]+" y1="([\d.]+)" y2="([\d.]+)" stroke="#333"/u.exec(panel)!;
+      const [top, bottom] = [Number(axis[1]), Number(axis[2])];
+      for (const d of dots) expect(d.y > top && d.y < bottom, `${d.y} in [${top}, ${bottom}]`).toBe(true);
+      expect(panel).not.toMatch(/NaN|undefined|Infinity/u);
     }
   });
 });

@@ -108,7 +108,7 @@ describe("GateMonitor: a promotion's candidate arm", () => {
     promotion: { id: "prm_0000000000aaaa", step, arm: a },
   });
 
-  it("runs its own drift window per step: its alarm stays in the arm's evidence, never in the gate's windows or alerts", async () => {
+  it("runs its own drift window per step: its alarm stays in the arm's evidence, never in the gate's alerts; the status lists it as the candidate's", async () => {
     const { gateId, stub, rpc } = monitor("arm-drift");
     stubs.push(stub);
     const first = await rpc.observe(arm(batch(gateId, "a1", T0, moved(200)), 0, "candidate"));
@@ -120,8 +120,11 @@ describe("GateMonitor: a promotion's candidate arm", () => {
     const next = await rpc.observe(arm(batch(gateId, "a3", T0 + 2_000, steady(50)), 1, "candidate"));
     expect(next.arms?.candidate?.drift).toMatchObject({ alarm: null, window: { queries: 50 } });
     const status = await rpc.status(gateId, T0 + 3_000, DEFAULT_DRIFT_CONFIG);
-    expect(status.windows).toEqual([]);
+    // The status lists the arm's window of its newest step as the candidate's, apart from the gate's (served, shadow).
+    expect(status.windows.map((w) => [w.traffic, w.promotion, w.queries])).toEqual([["candidate", { id: "prm_0000000000aaaa", step: 1 }, 50]]);
     expect(status.pending_alerts).toEqual([]);
+    // A day after the arm's last batch (its promotion closed and its rows not yet deleted, say) it is no longer listed.
+    expect((await rpc.status(gateId, T0 + 2_000 + 24 * 3600 * 1000 + 1, DEFAULT_DRIFT_CONFIG)).windows).toEqual([]);
   });
 
   it("continues an arm row stored before the detector ran there (migration 6's rows): its counts go on, the detector starts", async () => {

@@ -70,7 +70,9 @@ describe("POST /v1/judgments", () => {
     expect(monitor.recall).toHaveLength(1);
     expect(monitor.recall[0]).toMatchObject({ calibration_id: calibration.id, queries: 1001 });
     const metrics = await (await call("GET", "/metrics", { token: TOKENS.read })).text();
-    expect(metrics).toMatch(new RegExp(`scoregate_observed_coverage\\{[^}]*calibration_id="${calibration.id}",coverage="any_relevant"\\} 0\\.9`));
+    expect(metrics).toMatch(
+      new RegExp(`scoregate_observed_coverage\\{[^}]*calibration_id="${calibration.id}",coverage="any_relevant",role="active"\\} 0\\.9`),
+    );
     expect(metrics).toMatch(/scoregate_coverage_cs_lower\{/);
     expect(metrics).toMatch(/scoregate_recall_log_evidence\{/);
   });

@@ -274,7 +274,9 @@ export class GateStream {
       const type = response.headers.get("content-type") ?? "";
       if (response.status !== 200 || !type.startsWith("text/event-stream") || response.body === null) {
         // the server's own words (a 404 says whether the gate or the route is missing), within the read deadline
-        const said = type.includes("json") ? await Promise.race([serverMessage(response), aborted]) : (await response.body?.cancel(), "");
+        let said = "";
+        if (type.includes("json")) said = await Promise.race([serverMessage(response), aborted]);
+        else await response.body?.cancel();
         const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), this.#now());
         if (FALLBACK_STATUSES.has(response.status)) {
           clearTimeout(this.#timer);

@@ -14,6 +14,16 @@ import { area, curveStepAfter, line } from "d3-shape";
 import type { SeriesBucket } from "../../contract";
 import { num } from "./scale";
 
+/**
+ * An abstaining calibration (one with `abstain_below`): its share of abstaining queries per hour is drawn in a panel
+ * of its own, against the rate its monitor expects and the band it tests (null: not known yet, nothing drawn).
+ */
+export interface AbstentionLine {
+  readonly calibration_id: string;
+  readonly expected: number | null;
+  readonly band: readonly [number, number] | null;
+}
+
 /** What the chart plots: the series' buckets, its activations and the range shown. */
 export interface TimeSeriesInput {
   readonly buckets: readonly SeriesBucket[];
@@ -21,11 +31,13 @@ export interface TimeSeriesInput {
   readonly fromMs: number;
   readonly toMs: number;
   readonly bucketMs: number;
+  /** The abstaining calibrations (none: no abstention panel). */
+  readonly abstention?: readonly AbstentionLine[];
 }
 
 const LAYOUTS = {
-  wide: { w: 720, rate: 230, evidence: 120, gap: 44, left: 58, right: 20, top: 26, bottom: 40, ticks: 8 },
-  narrow: { w: 360, rate: 220, evidence: 120, gap: 44, left: 50, right: 12, top: 26, bottom: 40, ticks: 4 },
+  wide: { w: 720, rate: 230, abstention: 110, evidence: 120, gap: 44, left: 58, right: 20, top: 26, bottom: 40, ticks: 8 },
+  narrow: { w: 360, rate: 220, abstention: 110, evidence: 120, gap: 44, left: 50, right: 12, top: 26, bottom: 40, ticks: 4 },
 } as const;
 
 /**
@@ -58,9 +70,24 @@ export function calibrationsOf(buckets: readonly SeriesBucket[]): { calibration_
   return [...seen].map(([calibration_id, index_version], i) => ({ calibration_id, index_version, tone: TONES[i % TONES.length]! }));
 }
 
+/**
+ * The abstaining calibrations that have an hour with queries that reported abstention, with their buckets: what the
+ * abstention panel draws (empty: no panel).
+ */
+export function abstentionShown(
+  buckets: readonly SeriesBucket[],
+  lines: readonly AbstentionLine[],
+): { line: AbstentionLine; buckets: SeriesBucket[] }[] {
+  return lines
+    .map((line) => ({ line, buckets: buckets.filter((b) => b.calibration_id === line.calibration_id) }))
+    .filter((a) => a.buckets.some((b) => b.abstention_rate !== null));
+}
+
+type HourPoint = { t: number; b: SeriesBucket } | null;
+
 /** Hour-by-hour points of one calibration from its first bucket to its last, null where no batch arrived (a gap). */
-function hourly(buckets: readonly SeriesBucket[], bucketMs: number): ({ t: number; b: SeriesBucket } | null)[] {
-  const out: ({ t: number; b: SeriesBucket } | null)[] = [];
+function hourly(buckets: readonly SeriesBucket[], bucketMs: number): HourPoint[] {
+  const out: HourPoint[] = [];
   let last: number | null = null;
   for (const b of buckets) {
     const t = Date.parse(b.start);
@@ -71,11 +98,85 @@ function hourly(buckets: readonly SeriesBucket[], bucketMs: number): ({ t: numbe
   return out;
 }
 
+/** Each point twice, at its hour's start and end: a band or an expected rate holds for the whole hour. */
+const steppedOf = (points: readonly HourPoint[], bucketMs: number): HourPoint[] =>
+  points.flatMap((p) => (p === null ? [null] : [p, { t: p.t + bucketMs, b: p.b }]));
+
+/** A step line over stepped points (gaps where no batch arrived). */
+const stepLine = (x: (t: number) => number, y: (b: SeriesBucket) => number) =>
+  line<HourPoint>()
+    .defined((p) => p !== null)
+    .x((p) => x(p!.t))
+    .y((p) => y(p!.b))
+    .curve(curveStepAfter)
+    .digits(1);
+
+/** A shaded band over stepped points. */
+const stepBand = (x: (t: number) => number, lo: (b: SeriesBucket) => number, hi: (b: SeriesBucket) => number) =>
+  area<HourPoint>()
+    .defined((p) => p !== null)
+    .x((p) => x(p!.t))
+    .y0((p) => lo(p!.b))
+    .y1((p) => hi(p!.b))
+    .curve(curveStepAfter)
+    .digits(1);
+
+/** An observed rate through the middle of each hour that has one. */
+const midLine = (x: (t: number) => number, y: (b: SeriesBucket) => number | null) =>
+  line<HourPoint>()
+    .defined((p) => p !== null && y(p.b) !== null)
+    .x((p) => x(p!.t))
+    .y((p) => y(p!.b)!)
+    .digits(1);
+
+/** Dots on the observed rate, one per hour that has one. */
+function Dots(props: {
+  points: readonly HourPoint[];
+  x: (t: number) => number;
+  y: (v: number) => number;
+  rate: (b: SeriesBucket) => number | null;
+  color: string;
+}) {
+  return (
+    <>
+      {props.points.map((p) => {
+        const v = p === null ? null : props.rate(p.b);
+        return p !== null && v !== null && <circle cx={r(props.x(p.t))} cy={r(props.y(v))} r="2.5" fill={props.color} data-bucket={p.b.start} />;
+      })}
+    </>
+  );
+}
+
+/** A panel's horizontal grid lines with their tick labels on the left. */
+function Grid(props: {
+  L: (typeof LAYOUTS)[keyof typeof LAYOUTS];
+  at: (v: number) => number;
+  ticks: readonly number[];
+  label: (v: number) => string;
+}) {
+  const { L } = props;
+  return (
+    <>
+      {props.ticks.map((t) => (
+        <g>
+          <line x1={L.left} x2={L.w - L.right} y1={r(props.at(t))} y2={r(props.at(t))} stroke="#e3e5e8" />
+          <text x={L.left - 6} y={r(props.at(t) + 4)} textAnchor="end" fontSize="12" fill="#1a1a1a">
+            {props.label(t)}
+          </text>
+        </g>
+      ))}
+    </>
+  );
+}
+
 function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: string; title: string; desc: string }) {
   const L = LAYOUTS[props.layout];
   const rateTop = L.top;
   const rateBottom = rateTop + L.rate;
-  const evTop = rateBottom + L.gap;
+  const abst = abstentionShown(props.buckets, props.abstention ?? []);
+  const abTop = rateBottom + L.gap;
+  const abBottom = abst.length === 0 ? rateBottom : abTop + L.abstention;
+  const evTop = abBottom + L.gap;
   const evBottom = evTop + L.evidence;
   const h = evBottom + L.bottom;
   // The current hour's bucket runs past now: the axis ends where the last bucket does, so its band stays inside.
@@ -104,6 +205,13 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
   const step = (t: number) => x(new Date(t));
   const alarms = alarmsOf(props.buckets);
   const pctTick = (v: number) => `${num(v * 100, 1)} %`;
+  const abRates = abst
+    .flatMap(({ line: l, buckets }) => [...buckets.map((b) => b.abstention_rate), l.expected, ...(l.band ?? [])])
+    .filter((v): v is number => v !== null);
+  const ab = scaleLinear()
+    .domain([0, Math.min(1, Math.max(...abRates, 0) + 0.05)])
+    .range([abBottom, abTop])
+    .nice(3);
   return (
     <svg
       viewBox={`0 0 ${L.w} ${h}`}
@@ -115,28 +223,66 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
       <title id={`${props.id}-title`}>{props.title}</title>
       <desc id={`${props.id}-desc`}>{props.desc}</desc>
       {/* axes and grid */}
-      {y.ticks(5).map((t) => (
-        <g>
-          <line x1={L.left} x2={L.w - L.right} y1={r(y(t))} y2={r(y(t))} stroke="#e3e5e8" />
-          <text x={L.left - 6} y={r(y(t) + 4)} textAnchor="end" fontSize="12" fill="#1a1a1a">
-            {pctTick(t)}
-          </text>
-        </g>
-      ))}
-      {e.ticks(4).map((t) => (
-        <g>
-          <line x1={L.left} x2={L.w - L.right} y1={r(e(t))} y2={r(e(t))} stroke="#e3e5e8" />
-          <text x={L.left - 6} y={r(e(t) + 4)} textAnchor="end" fontSize="12" fill="#1a1a1a">
-            {num(t, 1)}
-          </text>
-        </g>
-      ))}
+      <Grid L={L} at={y} ticks={y.ticks(5)} label={pctTick} />
+      <Grid L={L} at={e} ticks={e.ticks(4)} label={(t) => num(t, 1)} />
       <text x={L.left} y={rateTop - 10} fontSize="13" fontWeight="bold" fill="#1a1a1a">
         Drop rate per hour
       </text>
       <text x={L.left} y={evTop - 10} fontSize="13" fontWeight="bold" fill="#1a1a1a">
         Evidence of a shift (ln R)
       </text>
+      {abst.length > 0 && (
+        <g data-panel="abstention">
+          <Grid L={L} at={ab} ticks={ab.ticks(3)} label={pctTick} />
+          <text x={L.left} y={abTop - 10} fontSize="13" fontWeight="bold" fill="#1a1a1a">
+            Abstention per hour (share of queries)
+          </text>
+          <line x1={L.left} x2={L.left} y1={abTop} y2={abBottom} stroke="#333" />
+          <line x1={L.left} x2={L.w - L.right} y1={abBottom} y2={abBottom} stroke="#333" />
+          {abst.map(({ line: l, buckets }) => {
+            const color = cals.find((c) => c.calibration_id === l.calibration_id)?.tone.color ?? TONES[0].color;
+            const points = hourly(buckets, props.bucketMs);
+            const stepped = steppedOf(points, props.bucketMs);
+            return (
+              <g data-calibration={l.calibration_id}>
+                {l.band && (
+                  <path
+                    d={
+                      stepBand(
+                        step,
+                        () => ab(l.band![0]),
+                        () => ab(l.band![1]),
+                      )(stepped) ?? ""
+                    }
+                    fill={color}
+                    fillOpacity="0.15"
+                    data-part="abstention-band"
+                  />
+                )}
+                {l.expected !== null && (
+                  <path
+                    d={stepLine(step, () => ab(l.expected!))(stepped) ?? ""}
+                    fill="none"
+                    stroke={color}
+                    strokeWidth="2"
+                    strokeDasharray="6 3"
+                    data-part="abstention-expected"
+                  />
+                )}
+                <path
+                  d={midLine(mid, (b) => (b.abstention_rate === null ? null : ab(b.abstention_rate)))(points) ?? ""}
+                  fill="none"
+                  stroke={color}
+                  strokeWidth="2"
+                  strokeDasharray="2 2"
+                  data-part="abstention"
+                />
+                <Dots points={points} x={mid} y={ab} rate={(b) => b.abstention_rate} color={color} />
+              </g>
+            );
+          })}
+        </g>
+      )}
       <line x1={L.left} x2={L.w - L.right} y1={evBottom} y2={evBottom} stroke="#333" />
       <line x1={L.left} x2={L.left} y1={rateTop} y2={rateBottom} stroke="#333" />
       <line x1={L.left} x2={L.left} y1={evTop} y2={evBottom} stroke="#333" />
@@ -159,42 +305,22 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
           props.bucketMs,
         );
         // Steps over each bucket's hour: the band and the expected rate hold for the whole hour.
-        const stepped = points.flatMap((p) => (p === null ? [null] : [p, { t: p.t + props.bucketMs, b: p.b }]));
-        const band = area<{ t: number; b: SeriesBucket } | null>()
-          .defined((p) => p !== null)
-          .x((p) => step(p!.t))
-          .y0((p) => y(p!.b.band.lo))
-          .y1((p) => y(p!.b.band.hi))
-          .curve(curveStepAfter)
-          .digits(1);
-        const expected = line<{ t: number; b: SeriesBucket } | null>()
-          .defined((p) => p !== null)
-          .x((p) => step(p!.t))
-          .y((p) => y(p!.b.expected))
-          .curve(curveStepAfter)
-          .digits(1);
-        const observed = line<{ t: number; b: SeriesBucket } | null>()
-          .defined((p) => p !== null && p.b.drop_rate !== null)
-          .x((p) => mid(p!.t))
-          .y((p) => y(p!.b.drop_rate!))
-          .digits(1);
-        const ev = line<{ t: number; b: SeriesBucket } | null>()
-          .defined((p) => p !== null)
-          .x((p) => step(p!.t))
-          .y((p) => e(p!.b.max_log_evidence))
-          .curve(curveStepAfter)
-          .digits(1);
+        const stepped = steppedOf(points, props.bucketMs);
+        const band = stepBand(
+          step,
+          (b) => y(b.band.lo),
+          (b) => y(b.band.hi),
+        );
+        const expected = stepLine(step, (b) => y(b.expected));
+        const observed = midLine(mid, (b) => (b.drop_rate === null ? null : y(b.drop_rate)));
+        const ev = stepLine(step, (b) => e(b.max_log_evidence));
         const last = points.filter((p) => p !== null).at(-1);
         return (
           <g data-calibration={c.calibration_id}>
             <path d={band(stepped) ?? ""} fill={c.tone.color} fillOpacity="0.15" data-part="band" />
             <path d={expected(stepped) ?? ""} fill="none" stroke={c.tone.color} strokeWidth="2" strokeDasharray="6 3" data-part="expected" />
             <path d={observed(points) ?? ""} fill="none" stroke={c.tone.color} strokeWidth="2" data-part="observed" />
-            {points.map(
-              (p) =>
-                p !== null &&
-                p.b.drop_rate !== null && <circle cx={r(mid(p.t))} cy={r(y(p.b.drop_rate))} r="2.5" fill={c.tone.color} data-bucket={p.b.start} />,
-            )}
+            <Dots points={points} x={mid} y={y} rate={(b) => b.drop_rate} color={c.tone.color} />
             <path d={ev(stepped) ?? ""} fill="none" stroke={c.tone.color} strokeWidth="2" data-part="evidence" />
             {last && (
               <line

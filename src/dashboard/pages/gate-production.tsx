@@ -2,9 +2,9 @@
  * The gate page's production section: the drop rate and the detector's evidence per hour over the chosen range
  * (charts/time-series.tsx) with its plotted numbers, and the monitor's daily windows.
  */
-import { SERIES_BUCKET_MS, type SeriesBucket } from "../../contract";
+import { SERIES_BUCKET_MS, type SeriesBucket, type WindowRole } from "../../contract";
 import { num, pct } from "../charts/scale";
-import { alarmCount, alarmsOf, calibrationsOf, DropRateSeriesChart } from "../charts/time-series";
+import { type AbstentionLine, abstentionShown, alarmCount, alarmsOf, calibrationsOf, DropRateSeriesChart } from "../charts/time-series";
 import { type GateView, SERIES_RANGES, type SeriesRange, type WindowPoint } from "../data";
 import { when } from "./layout";
 import { type Column, Table } from "./table";
@@ -12,6 +12,38 @@ import { type Column, Table } from "./table";
 const RANGE_WORDS: Record<SeriesRange, string> = { "24h": "24 hours", "7d": "7 days", "30d": "30 days" };
 
 const hours = (n: number): string => `${n} ${n === 1 ? "hour" : "hours"}`;
+
+/** Whose traffic, in words (contract/monitoring.ts WindowRole). */
+export const ROLE_WORDS: Record<WindowRole, string> = { active: "active", previous: "previous", shadow: "shadow", candidate: "promotion candidate" };
+
+/** A calibration's role as its monitor windows say (the open window's first); null when it has none. */
+function roleOf(v: GateView, calibrationId: string): WindowRole | null {
+  const mine = v.monitor.points.filter((p) => p.calibration_id === calibrationId);
+  return (mine.find((p) => p.open) ?? mine.at(-1))?.role ?? null;
+}
+
+/** A calibration as the chart's legend and text name it: its index version, and its role unless it is the active one. */
+function calibrationName(v: GateView, c: { calibration_id: string; index_version: string }): string {
+  const role = roleOf(v, c.calibration_id);
+  return role === null || role === "active" ? c.index_version : `${c.index_version} (${ROLE_WORDS[role]})`;
+}
+
+/**
+ * The calibrations of the series that abstain (abstain_below set; for one not in the gate's listed history, one whose
+ * hours report abstention), with the expected rate and band of their newest monitor window that tests abstention.
+ */
+function abstentionLines(v: GateView, buckets: readonly SeriesBucket[]): AbstentionLine[] {
+  const listed = new Map(v.calibrations.map((c) => [c.id, c]));
+  return calibrationsOf(buckets)
+    .filter(({ calibration_id: id }) => {
+      const c = listed.get(id);
+      return c === undefined ? buckets.some((b) => b.calibration_id === id && b.abstention_queries > 0) : c.abstain_below != null;
+    })
+    .map(({ calibration_id }) => {
+      const tested = v.monitor.points.filter((p) => p.calibration_id === calibration_id && p.abstention !== null).at(-1)?.abstention ?? null;
+      return { calibration_id, expected: tested?.expected ?? null, band: tested?.band ?? null };
+    });
+}
 
 /** The chart's text alternative: what it shows, in one paragraph. */
 function describe(v: GateView, range: SeriesRange): string {
@@ -21,10 +53,18 @@ function describe(v: GateView, range: SeriesRange): string {
   const alarms = alarmsOf(buckets);
   const parts = calibrationsOf(buckets).map((c) => {
     const mine = buckets.filter((b) => b.calibration_id === c.calibration_id);
-    return `${c.index_version} expected ${pct(mine.at(-1)!.expected)} (band ${pct(mine.at(-1)!.band.lo)} to ${pct(mine.at(-1)!.band.hi)})`;
+    return `${calibrationName(v, c)} expected ${pct(mine.at(-1)!.expected)} (band ${pct(mine.at(-1)!.band.lo)} to ${pct(mine.at(-1)!.band.hi)})`;
+  });
+  const abstention = abstentionShown(buckets, abstentionLines(v, buckets)).map(({ line, buckets: mine }) => {
+    const rates = mine.flatMap((b) => (b.abstention_rate === null ? [] : [b.abstention_rate]));
+    const name = calibrationName(v, calibrationsOf(mine)[0]!);
+    const expected =
+      line.expected === null ? "" : `, expected ${pct(line.expected)}${line.band ? ` (band ${pct(line.band[0])} to ${pct(line.band[1])})` : ""}`;
+    return `${name} abstained on ${pct(Math.min(...rates))} to ${pct(Math.max(...rates))} of queries per hour${expected}.`;
   });
   return [
     `${hours(buckets.length)} with observations in the last ${RANGE_WORDS[range]}; observed drop rate from ${pct(Math.min(...rates))} to ${pct(Math.max(...rates))}; ${parts.join("; ")}.`,
+    ...abstention,
     alarms.length === 0
       ? "No alarm."
       : alarms.length === 1
@@ -61,6 +101,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
   const buckets = series?.buckets ?? [];
   const guarded = v.monitor.points.some((p) => p.empty_level !== null);
   const abstaining = v.monitor.points.some((p) => p.abstention !== null);
+  const abstention = abstentionLines(v, buckets);
   return (
     <>
       <h2 id="production">Production drop rate</h2>
@@ -90,6 +131,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
               fromMs={Date.parse(series.from)}
               toMs={Date.parse(series.to)}
               bucketMs={SERIES_BUCKET_MS}
+              abstention={abstention}
               title={`Production drop rate and drift evidence per hour, last ${RANGE_WORDS[props.range]}`}
               desc={describe(v, props.range)}
             />
@@ -98,9 +140,16 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                 {calibrationsOf(buckets).map((c) => (
                   <li>
                     <span class={`sw ${c.tone.cls}`} aria-hidden="true" />
-                    {c.index_version}: observed (line and dots), expected (dashes), tolerance band (shaded)
+                    {calibrationName(v, c)}: observed (line and dots), expected (dashes), tolerance band (shaded)
                   </li>
                 ))}
+                {abstentionShown(buckets, abstention).length > 0 && (
+                  <li>
+                    <span class="sw abstention" aria-hidden="true" />
+                    abstention panel, in each version's colour: share of queries that abstained per hour (dotted line and dots), expected (dashes),
+                    tolerance band (shaded)
+                  </li>
+                )}
                 <li>
                   <span class="sw alarm-level" aria-hidden="true" />
                   alarm level of the evidence; red triangles and lines: alarms
@@ -155,6 +204,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
               ),
             },
             { header: "Version", cell: (p) => p.index_version },
+            { header: "Role", field: "role", cell: (p) => ROLE_WORDS[p.role] },
             { header: "Queries", num: true, cell: (p) => p.queries },
             { header: "Observed", num: true, cell: (p) => pct(p.observed) },
             { header: "Expected", num: true, cell: (p) => pct(p.expected) },

@@ -21,9 +21,12 @@ export interface GateQuery {
   readonly flash: string | null;
 }
 
-/** A calibration's name on this page: its index version (with its id's end when both share one), and "served". */
-const labelOf = (c: Calibration, other: Calibration): string =>
-  `${c.index_version}${other.index_version === c.index_version ? ` (${c.id.slice(-6)})` : ""}${c.current ? " (served)" : ""}`;
+/** A calibration's index version, with its id's end when the other calibration shown has the same version. */
+const versionOf = (c: Calibration, other: Calibration): string =>
+  `${c.index_version}${other.index_version === c.index_version ? ` (${c.id.slice(-6)})` : ""}`;
+
+/** A calibration's name on this page: its version (versionOf) and "served". */
+const labelOf = (c: Calibration, other: Calibration): string => `${versionOf(c, other)}${c.current ? " (served)" : ""}`;
 
 /** The served guards and abstain_below, with what they do on the calibration's own queries (nothing without them). */
 function GuardLines(props: { calibration: Calibration }) {
@@ -80,7 +83,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
     if (oldT !== null) markers.push({ label: `old ${num(oldT)}`, value: oldT });
     if (newT !== null && newT !== oldT) markers.push({ label: `${cmp.newer.policy.kind === "carry" ? "carried" : "new"} ${num(newT)}`, value: newT });
     if (oldT !== null && v.olderDist && v.newerDist) {
-      headline = `${num(oldT)} drops ${pct(dropRateAt(v.olderDist, oldT), 0)} of ${cmp.older.index_version} and ${pct(dropRateAt(v.newerDist, oldT), 0)} of ${cmp.newer.index_version}`;
+      headline = `${num(oldT)} drops ${pct(dropRateAt(v.olderDist, oldT), 0)} of ${versionOf(cmp.older, cmp.newer)} and ${pct(dropRateAt(v.newerDist, oldT), 0)} of ${versionOf(cmp.newer, cmp.older)}`;
     }
   }
   // The latest activation, when it rolled back to the older of the two: the page says so next to what is served.
@@ -117,7 +120,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
           {cur && <GuardLines calibration={cur} />}
           {rolledBack && (
             <div data-field="rolled-back">
-              Rolled back from {cmp!.newer.index_version} at {when(rolledBack.activated_at)} by {rolledBack.actor}
+              Rolled back from {versionOf(cmp!.newer, cmp!.older)} at {when(rolledBack.activated_at)} by {rolledBack.actor}
               {rolledBack.reason ? `: "${rolledBack.reason}"` : ""}
             </div>
           )}

@@ -17,10 +17,15 @@ const policyText = (p: StoredPolicy | null): string => {
   }
 };
 
-/** The served calibration's open window (it holds the day's counts, alarms included); otherwise any open window. */
+/**
+ * The served calibration's open window (it holds the day's counts, alarms included); otherwise another open window of
+ * served traffic. Never a shadow's or a promotion candidate's: the row shows what the gate serves.
+ */
 function shownWindow(r: GateRowView): WindowPoint | undefined {
-  const open = (r.monitor?.points ?? []).filter((p) => p.open).sort((a, b) => b.queries - a.queries);
-  return open.find((p) => p.calibration_id === r.current?.calibration_id) ?? open[0];
+  const open = (r.monitor?.points ?? [])
+    .filter((p) => p.open && (p.role === "active" || p.role === "previous"))
+    .sort((a, b) => b.queries - a.queries);
+  return open.find((p) => p.role === "active") ?? open[0];
 }
 
 const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [

@@ -65,11 +65,15 @@ export class LiveEvidence {
 
   /** Adds served queries to the comparison side of every shadow that has evidence. */
   addServed(queries: readonly QueryObservation[], nowMs: number): void {
-    const shadows = this.#sql
+    for (const c of this.#shadowStints()) this.add(`versus:${c}`, queries, nowMs);
+  }
+
+  /** `<calibration>@<seq>` of every shadow row. */
+  #shadowStints(): string[] {
+    return this.#sql
       .exec<{ calibration_id: string }>(`SELECT calibration_id FROM evidence WHERE calibration_id LIKE 'shadow:%'`)
       .toArray()
       .map((r) => r.calibration_id.slice("shadow:".length));
-    for (const c of shadows) this.add(`versus:${c}`, queries, nowMs);
   }
 
   /** Both arms of a promotion step. */
@@ -79,6 +83,34 @@ export class LiveEvidence {
       return row === undefined ? null : visible(row);
     };
     return { candidate: side("candidate"), control: side("control") };
+  }
+
+  /**
+   * The drift window of each promotion's candidate arm in its newest step, among the arms that counted a batch since
+   * `sinceMs` (a closed promotion's rows are deleted when it closes; these stop showing a day after their last batch
+   * should that deletion have failed).
+   */
+  candidateWindows(sinceMs: number): { promotion: { id: string; step: number }; window: WindowState }[] {
+    const newest = new Map<string, { promotion: { id: string; step: number }; window: WindowState }>();
+    const rows = this.#sql
+      .exec<{ calibration_id: string; state: string }>(
+        `SELECT calibration_id, state FROM evidence WHERE calibration_id LIKE 'arm:%:candidate' AND updated_at >= ?`,
+        sinceMs,
+      )
+      .toArray();
+    for (const r of rows) {
+      const m = /^arm:(.+):(\d+):candidate$/u.exec(r.calibration_id);
+      const window = (JSON.parse(r.state) as StoredSide).armWindow;
+      if (m === null || window === undefined) continue;
+      const promotion = { id: m[1]!, step: Number(m[2]) };
+      if ((newest.get(promotion.id)?.promotion.step ?? -1) < promotion.step) newest.set(promotion.id, { promotion, window });
+    }
+    return [...newest.values()];
+  }
+
+  /** The calibrations with a shadow's evidence row (they counted shadow batches in their current stint). */
+  shadowCalibrations(): Set<string> {
+    return new Set(this.#shadowStints().map((s) => s.replace(/@\d+$/u, "")));
   }
 
   /** Every side, by key. */

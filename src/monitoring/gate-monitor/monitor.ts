@@ -25,8 +25,20 @@ import type {
   ObserveManyOutcome,
   ObserveOutcome,
   QueuedBatchResult,
+  SnapshotWindow,
 } from "../monitor-contract";
-import { abstentionSummary, addBatch, driftSummary, emptyContextSummary, evaluateWindow, newWindow, type WindowState, windowStatus } from "../window";
+import {
+  abstentionSummary,
+  addBatch,
+  DRIFT_WINDOW_MS,
+  driftSummary,
+  emptyContextSummary,
+  evaluateWindow,
+  newWindow,
+  type WindowState,
+  type WindowTraffic,
+  windowStatus,
+} from "../window";
 import { AlertOutbox } from "./alert-outbox";
 import { BatchLedger } from "./batch-ledger";
 import { CoverageTests } from "./coverage";
@@ -121,18 +133,28 @@ export class Monitor {
     const random = (): number => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
     const candidateArm = input.role !== "shadow" && input.promotion?.arm === "candidate" ? input.promotion : null;
     if (candidateArm !== null) return this.#countCandidate(input, candidateArm, random);
-    const base =
-      this.#windows.open(input.calibration.id) ??
-      newWindow(
-        input.calibration.id,
-        input.calibration.index_version,
-        input.calibration.expectation,
-        now,
-        0,
-        this.#windows.detector(input.calibration.id),
-      );
+    // A window counts one kind of traffic, so a shadow's numbers are never read as the gate's (GET /v1/monitor's
+    // `role`): a calibration that changes kind (a shadow activated; a replaced one added as a shadow the same day)
+    // closes its window to the history and starts a new one with a fresh detector. Older windows (no kind) take either.
+    const traffic = input.role === "shadow" ? "shadow" : "served";
+    const open = this.#windows.open(input.calibration.id);
+    const fits = open !== null && (open.role === undefined || open.role === traffic);
+    const base: WindowState = fits
+      ? open
+      : {
+          ...newWindow(
+            input.calibration.id,
+            input.calibration.index_version,
+            input.calibration.expectation,
+            now,
+            0,
+            open === null ? this.#windows.detector(input.calibration.id) : newDetector(),
+          ),
+          role: traffic,
+        };
     const claim = this.#ledger.claim(input.batch_id, now, input.batch_hash);
     if (!claim.claimed) return { duplicate: true, mismatch: claim.mismatch, window: windowStatus(base, evaluateWindow(base, config)), alerts: [] };
+    if (open !== null && !fits) this.#windows.archive(open, now, config);
 
     let next = addBatch(base, input.queries, input.scores, random, now, config);
     const ev = evaluateWindow(next, config);
@@ -266,7 +288,17 @@ export class Monitor {
   status(gateId: string, nowMs: number, config: DriftConfig, detail = true): MonitorSnapshot {
     this.#rollOver(nowMs, config);
     const open = this.#windows.allOpen();
-    const windows = open.map((w) => windowStatus(w, evaluateWindow(w, config)));
+    const legacyShadows = open.some((w) => w.role === undefined) ? this.#evidence.shadowCalibrations() : new Set<string>();
+    const traffic = (w: WindowState): WindowTraffic => w.role ?? (legacyShadows.has(w.calibration_id) ? "shadow" : "served");
+    const candidates = this.#evidence.candidateWindows(nowMs - DRIFT_WINDOW_MS);
+    const windows: SnapshotWindow[] = [
+      ...open.map((w) => ({ ...windowStatus(w, evaluateWindow(w, config)), traffic: traffic(w) })),
+      ...candidates.map((c) => ({
+        ...windowStatus(c.window, evaluateWindow(c.window, config)),
+        traffic: "candidate" as const,
+        promotion: c.promotion,
+      })),
+    ];
     const recall = this.#coverage.all().map((c) => coverageStatus(c, evaluateCoverageState(c, config)));
     const queued_ingest = this.#counters.status();
     const pending_alerts = this.outbox.pending();

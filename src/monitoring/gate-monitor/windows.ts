@@ -8,7 +8,8 @@ import type { WindowStatus } from "../../contract";
 import { DETECTOR_IDLE_RETENTION_MS, MAX_WINDOW_HISTORY } from "../../platform/limits";
 import type { DriftConfig } from "../../stats/drift-config";
 import type { DetectorState } from "../../stats/e-detector";
-import { evaluateWindow, type WindowState, windowExpired, windowStatus } from "../window";
+import type { SnapshotWindow } from "../monitor-contract";
+import { evaluateWindow, type WindowState, type WindowTraffic, windowExpired, windowStatus } from "../window";
 import { StateTable } from "./state-table";
 
 export class Windows {
@@ -48,17 +49,17 @@ export class Windows {
       `INSERT INTO history (calibration_id, ended_at, status) VALUES (?, ?, ?)`,
       w.calibration_id,
       nowMs,
-      JSON.stringify(windowStatus(w, evaluateWindow(w, config))),
+      JSON.stringify({ ...windowStatus(w, evaluateWindow(w, config)), ...(w.role === undefined ? {} : { traffic: w.role }) }),
     );
     this.#sql.exec(`DELETE FROM history WHERE id NOT IN (SELECT id FROM history ORDER BY id DESC LIMIT ?)`, MAX_WINDOW_HISTORY);
   }
 
-  /** The finished windows, newest first. */
-  history(): WindowStatus[] {
+  /** The finished windows, newest first (those archived before windows kept their traffic read as served). */
+  history(): SnapshotWindow[] {
     return this.#sql
       .exec<{ status: string }>(`SELECT status FROM history ORDER BY id DESC`)
       .toArray()
-      .map((r) => JSON.parse(r.status) as WindowStatus);
+      .map((r) => ({ traffic: "served", ...(JSON.parse(r.status) as WindowStatus & { traffic?: WindowTraffic }) }));
   }
 
   /** Moves expired windows to the history, keeping their detectors, and forgets detectors idle past their retention. */
