@@ -45,6 +45,7 @@ import {
   eventsUrl,
   GateStream,
   type GateStreamOptions,
+  OVERDUE_MS,
   type SseFrame,
   SseParser,
   STREAM_DEFAULTS,
@@ -148,5 +149,5 @@ export async function promotionsAndStreams(candidates: readonly { id: string; sc
   const watch = new GateStream(watchOptions);
   watch.close();
   await streaming.close();
-  return [EVENTS_PATH, arm, sampled, shadowed, polled, inArm, frames, states];
+  return [EVENTS_PATH, OVERDUE_MS, arm, sampled, shadowed, polled, inArm, frames, states];
 }
