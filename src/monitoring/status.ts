@@ -17,11 +17,12 @@ import type { SnapshotWindow } from "./monitor-contract";
 import { monitorCoverage, monitorWindow } from "./window-role";
 
 /**
- * The windows the gate's drift state reads: every window of the `windows` table (served and shadow, as before roles),
- * not a promotion's candidate arm, whose alarm is its promotion's.
+ * The windows the gate's drift state reads: those of served traffic only. A shadow's window (mirrored queries, never
+ * alerting) and a promotion's candidate arm (whose alarm is its promotion's) say nothing about what the gate serves:
+ * a gate whose only armed detector is a shadow's is not "watching".
  */
 export const gateWindows = <W extends Pick<SnapshotWindow, "traffic">>(windows: readonly W[]): W[] =>
-  windows.filter((w) => w.traffic !== "candidate");
+  windows.filter((w) => w.traffic === "served");
 
 /** Fewest sampled scores for which the sample is compared with the calibration. */
 export const MIN_SCORE_SAMPLE = 50;

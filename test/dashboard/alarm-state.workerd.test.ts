@@ -100,3 +100,33 @@ describe("an alarm raised against a calibration rolled back from", () => {
     expect(after).not.toContain('data-field="alarm-not-served"');
   });
 });
+
+describe("detector state of a gate whose only armed detector is a shadow's", () => {
+  it("is not 'watching': the served calibration has no observations, whatever its shadow counted", async () => {
+    const gate = uniqueGate("shadow-only");
+    const upload = async (index_version: string, activate: boolean) =>
+      (
+        await callJson("POST", "/v1/calibrations", 201, {
+          token: TOKENS.calibrate,
+          json: { ...gate, index_version, scores: spreadScores(10_000), policy: { kind: "drop_rate", target: 0.22 }, activate },
+        })
+      ).calibration;
+    await upload("v1", true);
+    const shadow = await upload("v2", false);
+    await callJson("POST", `/v1/calibrations/${shadow.id}/shadow`, 200, { token: TOKENS.admin, json: { sample_rate: 0.5 } });
+    counted(
+      await callJson("POST", "/v1/observations", 202, {
+        token: TOKENS.read,
+        json: { batch_id: "shadow-only-1", calibration_id: shadow.id, role: "shadow", queries: counts(300, 0.22) },
+      }),
+    );
+    const monitor = await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read });
+    const mirrored = monitor.windows.find((w) => w.calibration_id === shadow.id)!;
+    expect(mirrored).toMatchObject({ role: "shadow", queries: 300 });
+    // the shadow's own detector is armed: only the gate's state ignores it
+    expect(mirrored.drop_rate.armed).toBe(true);
+    expect(monitor.state.state).toBe("no_observations");
+    const html = await page(`/ui/gates/${shadow.gate_id}`, await session(TOKENS.read));
+    expect(detectorBadge(html)).not.toContain("watching");
+  });
+});

@@ -92,7 +92,7 @@ describe("a mistyped gate elsewhere", () => {
     expect(again.warnings.map((w: { code: string }) => w.code)).not.toContain("new_gate");
     const typo = { ...gate, embedding: `${gate.embedding}-typo` };
     const created = await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: { ...typo, ...body } });
-    const note = created.warnings.find((w: { code: string }) => w.code === "new_gate");
+    const note = created.warnings.find((w: { code: string }) => w.code === "new_gate")!;
     expect(note.message).toContain(
       `calibrated gates with similar names exist: index=${gate.index} embedding=${gate.embedding} reranker=${gate.reranker}`,
     );

@@ -26,6 +26,7 @@ export const OPTIONS = {
   delimiter: { type: "string" },
   "score-column": { type: "string" },
   "query-column": { type: "string" },
+  "no-query-column": { type: "boolean" },
   "score-scale": { type: "string" },
   "shift-tolerance": { type: "string" },
   "dry-run": { type: "boolean" },
@@ -53,6 +54,46 @@ export const OPTIONS = {
   gate: { type: "string" },
   since: { type: "string" },
 } as const;
+
+/** The flags that take a value. */
+type ValueFlag = { [K in keyof typeof OPTIONS]: (typeof OPTIONS)[K]["type"] extends "string" ? K : never }[keyof typeof OPTIONS];
+
+/**
+ * A typical value of every flag that takes one, for "--target needs a value, e.g. --target 0.2" (the compiler checks
+ * that each such flag has one).
+ */
+export const VALUE_EXAMPLES = {
+  url: "http://localhost:8787",
+  token: "dev-read",
+  timeout: "60",
+  index: "docs",
+  embedding: "intfloat/e5-large-v2",
+  reranker: "BAAI/bge-reranker-v2-m3",
+  "index-version": "v2",
+  target: "0.2",
+  carry: "0.4",
+  reference: "active",
+  format: "csv",
+  delimiter: "semicolon",
+  "score-column": "score",
+  "query-column": "query_id",
+  "score-scale": "probability",
+  "shift-tolerance": "0.02",
+  "idempotency-key": "build-1234",
+  limit: "50",
+  cursor: "C (the More: line of the previous page)",
+  reason: '"reviewed"',
+  kind: "rebuild_shift",
+  status: "open",
+  steps: "10,50,100",
+  "min-queries": "500",
+  "on-regression": "pause",
+  "max-step-hours": "48",
+  tolerance: "0.02",
+  "sample-rate": "0.1",
+  gate: "GATE_ID (scoregate gates lists them)",
+  since: "42",
+} as const satisfies Record<ValueFlag, string>;
 
 type Parsed = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
 export type Values = Parsed["values"];
@@ -86,7 +127,8 @@ Calibrate options:
   --delimiter C          CSV field separator: comma, semicolon, tab or pipe (default: detected from the first lines,
                          with decimal commas, as in 0,734, when the separator is not a comma)
   --score-column C       score column name (or 1-based position without a header); default: a column named "score"
-  --query-column C       column grouping rows into queries; default: query_id, qid or query if present; "" for none
+  --query-column C       column grouping rows into queries; default: query_id, qid or query if present
+  --no-query-column      upload the scores as one flat list (refused without it when a column looks like a query id)
   --score-scale S        probability | logit | unbounded (default unbounded)
   --shift-tolerance T    rebuild shift tolerance in drop-rate units (default 0.02)
   --dry-run              the whole report (fit, shift, decision, would it be served) with nothing stored or served
@@ -153,7 +195,11 @@ export function parseArgv(argv: readonly string[]): { values: Values; positional
   const args = normalizeArgv(argv);
   const { tokens } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
   for (const t of tokens) {
-    if (t.kind !== "option" || Object.hasOwn(OPTIONS, t.name)) continue;
+    if (t.kind !== "option") continue;
+    if (Object.hasOwn(OPTIONS, t.name)) {
+      missingValue(t.name as keyof typeof OPTIONS, t.value, t.inlineValue);
+      continue;
+    }
     const raw = args[t.index]!;
     // "-target": parseArgs reads it as the short flags -t -a -r ...; it was meant as one long flag
     if (/^-[^-]{2,}/u.test(raw)) {
@@ -165,11 +211,27 @@ export function parseArgv(argv: readonly string[]): { values: Values; positional
   try {
     return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (e) {
-    // node:util's own words: "Option '--target <value>' argument missing", "... argument is ambiguous" (with its fix
-    // on the following lines: a value that starts with a dash is written --target=-0.1)
+    // what the checks above leave to node:util: a value given to a flag that takes none (--json=yes)
     const [first, ...rest] = (e as Error).message.split("\n");
     throw usage(first!.replace(/\. To specify a positional argument.*$/u, ""), ...rest);
   }
+}
+
+/**
+ * A flag that takes a value and got none, in the CLI's words rather than node:util's ("Option '--target <value>'
+ * argument missing"): read leniently, a bare `--target` has no value, and `--target --dry-run` took the next flag as
+ * its value (node:util calls that ambiguous; a value that starts with a dash is written `--target=-x`).
+ */
+function missingValue(name: keyof typeof OPTIONS, value: string | undefined, inline: boolean | undefined): void {
+  if (!Object.hasOwn(VALUE_EXAMPLES, name)) return;
+  const example = VALUE_EXAMPLES[name as ValueFlag];
+  const needs = `--${name} needs a value, e.g. --${name} ${example}`;
+  if (value === undefined) throw usage(needs);
+  if (inline !== true && value.startsWith("-") && value !== "-")
+    throw usage(
+      `${needs}: it is followed by ${JSON.stringify(value)}`,
+      `a value that starts with a dash goes after an equals sign: --${name}=${value}`,
+    );
 }
 
 /** A command name, or a usage error naming the closest one. */

@@ -15,6 +15,7 @@ import { count, fixed, size, num as number, percent, pointInterval, points, poin
 import { type Api, CliError } from "./http";
 import { noProgress, type Progress, terminalProgress } from "./progress";
 import { FORMATS, InputError, readScores, type ScoreFile } from "./read-scores";
+import { warningLines } from "./warnings";
 
 /** Attempts of one upload: the first and its retries, all with the run's Idempotency-Key. */
 export const UPLOAD_ATTEMPTS = 3;
@@ -98,6 +99,8 @@ export async function calibrate(c: Ctx): Promise<number> {
   const format = oneOf(v.format, "format", FORMATS);
   const delimiter = v.delimiter === undefined ? undefined : delimiterFromFlag(v.delimiter);
   if (delimiter === null) throw usage(`--delimiter ${JSON.stringify(v.delimiter)} is not one of comma, semicolon, tab, pipe (or , ; |)`);
+  if (v["no-query-column"] === true && v["query-column"] !== undefined)
+    throw usage("--query-column and --no-query-column cannot be combined: give one");
 
   const showProgress = v["no-progress"] !== true && io.stderr.isTTY === true && !c.json;
   const progress: Progress = showProgress ? terminalProgress(io.stderr as NodeJS.WriteStream) : noProgress;
@@ -115,7 +118,7 @@ export async function calibrate(c: Ctx): Promise<number> {
       format,
       delimiter,
       scoreColumn: v["score-column"],
-      queryColumn: v["query-column"],
+      queryColumn: v["no-query-column"] === true ? "" : v["query-column"],
       onProgress: (b) => progress.update("reading", b, size),
     });
   } catch (e) {
@@ -241,6 +244,7 @@ function report(
       ? `Dry run for ${cal.index} / ${cal.embedding} / ${cal.reranker}, index version ${cal.index_version}: nothing stored, ${outcome.would_activate ? "would be served" : "would not be served"}`
       : `Calibrated ${cal.index} / ${cal.embedding} / ${cal.reranker}, index version ${cal.index_version}: ${cal.id} (${servedLabel(cal, outcome)})`,
   );
+  lines.push(...warningLines([...created.warnings, ...cal.warnings.filter((w) => !created.warnings.some((x) => x.code === w.code))]));
   if (upload.replayed) {
     lines.push(
       upload.attempts > 1
@@ -290,8 +294,6 @@ function report(
     lines.push(`  ${prose(shift.reason)}`);
   } else lines.push("Shift: none (the gate had no calibration to compare with)");
   if (outcome) lines.push(`Serving: ${prose(outcome.message)}`);
-  const warnings = [...created.warnings, ...cal.warnings.filter((w) => !created.warnings.some((x) => x.code === w.code))];
-  for (const w of warnings) lines.push(`Warning (${w.code}): ${prose(w.message)}`);
   const label =
     decision === null
       ? "no previous calibration"

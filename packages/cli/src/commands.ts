@@ -17,6 +17,7 @@ import type { Ctx } from "./context";
 import { EXIT } from "./decision";
 import { count, num as number, percent, prose } from "./format";
 import { CliError } from "./http";
+import { warningLines } from "./warnings";
 
 /** A stored policy in words: "drop rate 20.0 %", "recall 90.0 % (any_relevant)", "carry 0.4". */
 function policy(p: StoredPolicy): string {
@@ -110,8 +111,8 @@ export async function activate(c: Ctx): Promise<number> {
     `Activated ${r.calibration.id} (${r.calibration.index} / ${r.calibration.embedding} / ${r.calibration.reranker}, index version ${r.calibration.index_version}): threshold ${number(r.calibration.threshold)} is served now`,
     `  replacing ${r.activation.previous_calibration_id ?? "nothing"}; recorded as ${r.activation.id} by ${r.activation.actor}${r.activation.reason ? `: ${r.activation.reason}` : ""}`,
   ];
+  lines.splice(2, 0, ...warningLines(r.warnings));
   if (r.shift) lines.push(`  shift: ${prose(r.shift.reason)}`);
-  for (const w of r.warnings) lines.push(`Warning (${w.code}): ${prose(w.message)}`);
   c.out(lines.join("\n"));
   return EXIT.ok;
 }

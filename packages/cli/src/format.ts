@@ -71,11 +71,14 @@ export function pValue(p: number): string {
   return p.toPrecision(2);
 }
 
-/** A size in bytes, KB or MB (1024-based, as file managers count) with one decimal: "312 bytes", "4.2 KB", "18.4 MB". */
+/**
+ * A size in bytes, KiB or MiB (binary units, as the README states the server's limits) with one decimal, none when it
+ * is a whole number of them: "312 bytes", "4.2 KiB", "18.4 MiB", "24 MiB".
+ */
 export function size(bytes: number): string {
   if (bytes < 1024) return `${bytes} bytes`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  const [value, unit] = bytes < 1024 * 1024 ? [bytes / 1024, "KiB"] : [bytes / 1024 / 1024, "MiB"];
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${unit}`;
 }
 
 // a decimal with a point, not part of a word, a version ("1.2.3") or an id

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { API_VERSION, API_VERSION_HEADER, ErrorResponse, ROUTES } from "../../../src/contract";
 import { EXIT } from "./decision";
 import { count, percent } from "./format";
+import { gateSuggestionLines } from "./suggest";
 import { version } from "../package.json";
 
 /** What the CLI calls itself in `User-Agent`. */
@@ -90,20 +91,23 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
       return "the token is missing or unknown: set SCOREGATE_TOKEN (or --token) to a token of this server (locally: dev-read, dev-calibrate, dev-admin)";
     case "forbidden": {
       const scope = ROUTES[route].scope;
-      return `this token's scope does not allow it: ${route === "createCalibration" ? "calibrate" : route === "activateCalibration" ? "activate" : "this command"} needs a ${scope} token (locally: dev-${scope})`;
+      return `this token's scope does not allow it: ${route === "createCalibration" ? "calibrate" : route === "activateCalibration" ? "activate" : "this command"} needs ${aToken(scope ?? "read")} (locally: dev-${scope ?? "read"})`;
     }
     case "uncalibrated":
       return "the gate has no active calibration: check --index, --embedding and --reranker (scoregate gates lists them), or calibrate it with scoregate calibrate";
     case "not_found":
       return route === "activateCalibration" || route === "getCalibration"
         ? "no calibration has that id: scoregate history --embedding E --reranker R lists a gate's calibrations"
-        : "the server does not know it: check the ids (scoregate gates lists the gates)";
+        : route === "listCalibrations"
+          ? "no such gate: check --index, --embedding and --reranker (scoregate gates lists the gates)"
+          : "the server does not know it: check the ids (scoregate gates lists the gates)";
     case "too_few_scores":
       return `a target drop rate of ${detail(d.target, percent)} needs at least ${detail(d.minimum_n, count)} scores, the file has ${detail(d.n, count)}: lower --target or upload more scores`;
     case "unknown_reference":
       return "the carry reference does not exist: --reference active needs a gate that is already calibrated; otherwise pass a calibration id (scoregate history) or use --target";
     case "payload_too_large":
-      return `the body is over the server's limit of ${detail(d.max_bytes ?? "?", count)} bytes: upload fewer scores (or --float32 for flat scores)`;
+      // the server's message states the limit already
+      return "upload fewer scores in one calibration, or pass --float32 (4 bytes a score; flat scores or equal-size queries)";
     case "idempotency_mismatch":
       return "this --idempotency-key was used for a different upload: use a new key for a new upload";
     case "conflict":
@@ -119,6 +123,29 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
     default:
       return null;
   }
+}
+
+/** "a read token", "an admin token". */
+export const aToken = (scope: string): string => `${/^[aeiou]/u.test(scope) ? "an" : "a"} ${scope} token`;
+
+/**
+ * The gates a refusal suggests (an uncalibrated 404's `details.suggestions`) as hint lines with the flags that name
+ * them, and the server's message without its pointers to `details`, which a person at a terminal never sees (--json
+ * keeps the server's message and details as sent).
+ */
+function suggestions(message: string, details: unknown): { message: string; lines: string[] } {
+  const list =
+    typeof details === "object" && details !== null && !Array.isArray(details) ? (details as Record<string, unknown>).suggestions : undefined;
+  const flags = gateSuggestionLines(list);
+  const bare = message.replace(/ \(see details\.[\w.]+\)/gu, "");
+  if (flags.length === 0) return { message: bare, lines: [] };
+  const versions = (list as unknown[]).every((x) => typeof x === "object" && x !== null && "index_version" in x);
+  return {
+    // the server names the suggestions in its own terms ("did you mean index=docs?", "... are in details.suggestions"):
+    // the lines below name them as flags instead
+    message: bare.replace(/; (?:its active versions: )?did you mean .*$|; calibrated gates with similar names are in details\.suggestions$/u, ""),
+    lines: [versions ? "its active index versions, as flags:" : "calibrated gates with similar names, as flags:", ...flags.map((f) => `  ${f}`)],
+  };
 }
 
 function detailLines(details: unknown): string[] {
@@ -221,7 +248,8 @@ export class Api {
     const envelope = AnyErrorResponse.safeParse(parsed);
     const code = envelope.success ? envelope.data.error.code : null;
     const message = envelope.success ? envelope.data.error.message : text.slice(0, 200) || res.statusText;
-    const lines = envelope.success ? detailLines(envelope.data.error.details) : [];
+    const suggested = suggestions(message, envelope.success ? envelope.data.error.details : undefined);
+    const lines = envelope.success ? [...detailLines(envelope.data.error.details), ...suggested.lines] : [];
     const h = code ? hint(code, res.status, route, envelope.success ? envelope.data.error.details : undefined) : null;
     if (h) lines.push(h);
     // A refusal from a server of another API version is most likely that: say so before anything else is suspected.
@@ -245,7 +273,7 @@ export class Api {
     const server: ServerRefusal = { status: res.status, code, message };
     if (envelope.success && envelope.data.error.details !== undefined) server.details = envelope.data.error.details;
     throw new CliError(
-      `${res.status}${code ? ` ${code}` : ""}: ${message}`,
+      `${res.status}${code ? ` ${code}` : ""}: ${suggested.message}`,
       input ? EXIT.usage : EXIT.failure,
       code ?? "invalid_response",
       lines,

@@ -10,7 +10,7 @@ import { shadow } from "./shadow";
 import { watch } from "./watch";
 import type { Ctx, Io } from "./context";
 import { EXIT } from "./decision";
-import { Api, CliError } from "./http";
+import { aToken, Api, CliError } from "./http";
 import { version } from "../package.json";
 
 export type { Io } from "./context";
@@ -73,8 +73,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       }
       const token = v.token ?? io.env.SCOREGATE_TOKEN;
       const scope = command === "calibrate" ? "calibrate" : ["activate", "promote", "shadow"].includes(command) ? "admin" : "read";
-      if (token === undefined || token === "")
-        throw usage(`no token: set SCOREGATE_TOKEN or --token (${scope === "admin" ? "an" : "a"} ${scope} token; locally dev-${scope})`);
+      if (token === undefined || token === "") throw usage(`no token: set SCOREGATE_TOKEN or --token (${aToken(scope)}; locally dev-${scope})`);
       return new Api({
         baseUrl,
         token,

@@ -7,7 +7,8 @@ import { type Calibration, MAX_PAGE_SIZE, MAX_STEP_HOURS, type Promotion, type P
 import { num, oneOf, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
-import { count, percent, prose } from "./format";
+import { count, pointWidth, prose } from "./format";
+import { armsText, TransitionNumbers } from "./live";
 import { CliError } from "./http";
 
 const OVERRIDES = ["pause", "resume", "advance", "rollback"] as const;
@@ -32,24 +33,37 @@ function steps(raw: string | undefined, straight: boolean): number[] | undefined
   return parts.map(Number);
 }
 
-/** The promotion in a few lines: state, split, plan, and its audit trail. */
+/** What a transition's recorded numbers say beyond its arms: the step that timed out, the activation that superseded it. */
+function transitionNumbers(raw: Record<string, unknown>): string {
+  const n = TransitionNumbers.safeParse(raw);
+  if (!n.success) return "";
+  return [
+    armsText(n.data),
+    n.data.max_step_hours === undefined ? "" : `no decision within ${n.data.max_step_hours} h`,
+    n.data.activated === undefined ? "" : `${n.data.activated} was activated`,
+  ]
+    .filter((x) => x !== "")
+    .join("; ");
+}
+
+/** The promotion in a few lines: state, split, plan, the running step's evidence, and its audit trail with each transition's numbers. */
 export function describePromotion(p: Promotion): string {
   const lines = [
     `Promotion ${p.id}: ${p.candidate_calibration_id} over ${p.control_calibration_id}, ${p.state}, step ${p.step + 1} of ${p.plan.steps.length} (${p.percent} % of keyed traffic on the candidate)`,
-    `  plan          steps ${p.plan.steps.join(" -> ")} %, at least ${count(p.plan.min_queries)} candidate queries a step, tolerance ${percent(p.plan.tolerance)}, on regression ${p.plan.on_regression}, a step pauses after ${p.plan.max_step_hours} h without a decision`,
+    `  plan          steps ${p.plan.steps.join(" -> ")} %, at least ${count(p.plan.min_queries)} candidate queries a step, tolerance ${pointWidth(p.plan.tolerance)} points, on regression ${p.plan.on_regression}, a step pauses after ${p.plan.max_step_hours} h without a decision`,
   ];
   if (p.evidence !== null) {
-    const e = p.evidence;
-    lines.push(
-      `  evidence      candidate ${count(e.candidate_queries)} queries (drop ${e.candidate_drop_rate === null ? "-" : percent(e.candidate_drop_rate)}), control ${count(e.control_queries)} (drop ${e.control_drop_rate === null ? "-" : percent(e.control_drop_rate)}): ${e.vs_control.decision} vs control, ${e.vs_target.decision} vs target`,
-    );
-    const alarm = e.candidate_drift?.alarm;
+    lines.push(`  evidence      ${armsText(p.evidence)}`);
+    const alarm = p.evidence.candidate_drift?.alarm;
     if (alarm) lines.push(`  drift alarm   ${alarm.kind} at ${alarm.at}: ${prose(alarm.summary)}`);
   }
-  for (const s of p.steps)
+  for (const s of p.steps) {
     lines.push(
       `  ${s.at}  ${s.kind.padEnd(11)} ${String(s.percent).padStart(3)} %  ${s.cause} by ${s.actor}${s.reason ? `: ${prose(s.reason)}` : ""}`,
     );
+    const numbers = transitionNumbers(s.numbers);
+    if (numbers !== "") lines.push(`      ${numbers}`);
+  }
   return lines.join("\n");
 }
 

@@ -12,6 +12,8 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { MAX_CANDIDATES_PER_QUERY, MAX_QUERIES, MAX_SCORES } from "../../../src/contract";
 import { count } from "./format";
+import { QueryColumnSniffer } from "./query-column";
+import { shellWord } from "./suggest";
 import { DELIMITER_NAMES, DELIMITER_SAMPLE_LINES, DELIMITERS, type Delimiter, detectDelimiter, parseNumber, splitFields } from "./delimiter";
 
 export type Format = "csv" | "tsv" | "jsonl" | "text";
@@ -25,7 +27,10 @@ export interface ReadOptions {
   format?: Format | undefined;
   /** Name of the score column (CSV with a header, JSONL objects), or its 1-based position (CSV without a header). */
   scoreColumn?: string | undefined;
-  /** Name (or 1-based position) of the column that groups rows into queries; "" turns the automatic detection off. */
+  /**
+   * Name (or 1-based position) of the column that groups rows into queries; "" reads the scores flat (no detection,
+   * and no refusal of a column that looks like a query id).
+   */
   queryColumn?: string | undefined;
   /** The field separator of a CSV/TSV file; detected from the first lines when not given (tab with format "tsv"). */
   delimiter?: Delimiter | undefined;
@@ -87,6 +92,9 @@ class Uints {
     this.data[this.length++] = x;
   }
 }
+
+/** A JSON field's value as the query-column sniff compares it: strings and numbers, nothing else. */
+const primitive = (v: unknown): string | undefined => (typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined);
 
 /** A finite number, or null (see parseNumber). */
 const parseScore = (s: string): number | null => parseNumber(s);
@@ -171,6 +179,9 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   let width = 0;
   let jsonlKind: "number" | "array" | "object" | null = null;
   let tooMany = false;
+  // set while no query column is named or recognised (and --no-query-column is not given): one that looks like one
+  let sniffer: QueryColumnSniffer | null = null;
+  let sniffedKeys: string[] = [];
 
   const addQuery = (key: string): void => {
     let id = queryIds.get(key);
@@ -234,6 +245,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     if (scoreIdx >= width || queryIdx >= width)
       throw new InputError(`column ${Math.max(scoreIdx, queryIdx) + 1} does not exist: line ${no} has ${width} fields`);
     if (queryIdx === scoreIdx) throw new InputError("the score column and the query column are the same column");
+    if (queryIdx < 0 && opts.queryColumn === undefined && width > 1) sniffer = new QueryColumnSniffer(header, width, scoreIdx);
     return !isHeader;
   };
 
@@ -251,7 +263,10 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
       const q = fields[queryIdx]!;
       if (q.trim() === "") return bad(no, "the query column is empty");
       if (addScore(x, no)) addQuery(q.trim());
-    } else addScore(x, no);
+    } else {
+      if (sniffer?.sniffing) sniffer.observe(fields);
+      addScore(x, no);
+    }
   };
   /** A hint when text holds another separator than the one in use: the detection was wrong, or the file is mixed. */
   const otherSeparator = (text: string): string => {
@@ -301,6 +316,10 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
             `which field holds the score? line ${lineNo} has ${keys.map((k) => JSON.stringify(k)).join(", ")}: pass --score-column NAME`,
           );
         queryKey = opts.queryColumn === "" ? null : (opts.queryColumn ?? keys.find((k) => QUERY_NAMES.includes(k.toLowerCase())) ?? null);
+        if (queryKey === null && opts.queryColumn === undefined && keys.length > 1) {
+          sniffer = new QueryColumnSniffer(keys, keys.length, keys.indexOf(scoreKey));
+          sniffedKeys = keys;
+        }
       }
     } else if (kind !== jsonlKind)
       return bad(lineNo, `is ${kind === "array" ? "an array" : `a${kind === "object" ? "n" : ""} ${kind}`}, earlier lines are ${jsonlKind}s`);
@@ -323,7 +342,10 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
         const q = o[queryKey];
         if (q === undefined || q === null || q === "") return bad(lineNo, `field ${JSON.stringify(queryKey)} (the query) is missing`);
         if (addScore(x, lineNo)) addQuery(typeof q === "string" ? q : JSON.stringify(q));
-      } else addScore(x, lineNo);
+      } else {
+        if (sniffer?.sniffing) sniffer.observe(sniffedKeys.map((k) => primitive(o[k])));
+        addScore(x, lineNo);
+      }
     }
   };
 
@@ -371,6 +393,11 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     );
   }
   if (scores.length === 0) throw new InputError(`no scores in ${source === "-" ? "stdin" : String(source)}${header ? " (only a header row)" : ""}`);
+  const suspect = (sniffer as QueryColumnSniffer | null)?.suspect() ?? null;
+  if (suspect !== null)
+    throw new InputError(
+      `column ${suspect} looks like a query id: pass --query-column ${shellWord(suspect)} to keep per-query statistics, or --no-query-column to upload the scores as one flat list`,
+    );
 
   const grouped = queryIds.size > 0 || (format === "csv" && queryIdx >= 0) || queryKey !== null || jsonlKind === "array";
   let out = scores.data.subarray(0, scores.length);

@@ -7,15 +7,14 @@ import type { Calibration, ShadowList, ShadowStatus } from "../../../src/contrac
 import { num, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
-import { count, percent } from "./format";
+import { count, percent, pointWidth } from "./format";
+import { liveDecisionText } from "./live";
 
 type LiveDecision = ShadowStatus["vs_active"];
 
 function decisionLine(label: string, d: LiveDecision): string {
-  const change = d.change === null ? "" : ` ${d.change >= 0 ? "+" : ""}${(d.change * 100).toFixed(1)} pt`;
-  const interval = d.interval95 === null ? "" : `, 95 % CS ${(d.interval95[0] * 100).toFixed(1)}..${(d.interval95[1] * 100).toFixed(1)} pt`;
   const more = d.more_data_factor === null ? "" : `; about ${count(Math.ceil(d.queries * (d.more_data_factor - 1)))} more queries to decide`;
-  return `  ${label.padEnd(13)} ${d.decision}${change}${interval} (tolerance ${percent(d.tolerance)}, ${count(d.queries)} queries)${more}`;
+  return `  ${label.padEnd(13)} ${liveDecisionText(d)}, tolerance ${pointWidth(d.tolerance)} points, ${count(d.queries)} queries${more}`;
 }
 
 /** One shadow's live evaluation in a few lines. */

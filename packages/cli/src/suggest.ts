@@ -34,3 +34,23 @@ export function didYouMean(input: string, known: readonly string[], show: (name:
   const s = suggest(input, known);
   return s === undefined ? "" : `: did you mean ${show(s)}?`;
 }
+
+/** A flag value as a shell word: quoted only when it holds something a shell would split or expand. */
+export const shellWord = (s: string): string => (/^[\w./:@%+=-]+$/u.test(s) ? s : JSON.stringify(s));
+
+/**
+ * The gates (or index versions) a server's answer suggests, as the CLI flags that name them, one per line: the server
+ * sends them as `{index, embedding, reranker, index_version?}` objects (an uncalibrated 404's `details.suggestions`),
+ * and a person at a terminal never sees `details`. Entries of another shape are shown as they came.
+ */
+export function gateSuggestionLines(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  return list.map((s: unknown) => {
+    if (typeof s !== "object" || s === null) return String(s);
+    const g = s as Record<string, unknown>;
+    const flags = (["index", "embedding", "reranker", "index_version"] as const)
+      .filter((k) => typeof g[k] === "string")
+      .map((k) => `--${k.replace("_", "-")} ${shellWord(g[k] as string)}`);
+    return flags.length > 0 ? flags.join(" ") : JSON.stringify(s);
+  });
+}

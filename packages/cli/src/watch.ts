@@ -7,15 +7,59 @@ import { eventsUrl, type GateEvent, GateStream } from "@scoregate/client/stream"
 import { gateFlags, num, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
-import { num as number } from "./format";
-import { CliError } from "./http";
+import { num as number, percent } from "./format";
+import { aToken, CliError } from "./http";
 
-/** One event as a line: seq, kind, the calibration served, its threshold, the split, the reason. */
+/** The cause a promotion event's details carry (src/promotions: `{cause, ...numbers}`), or null. */
+const causeOf = (e: GateEvent): string | null => (typeof e.details?.cause === "string" ? e.details.cause : null);
+
+/** A shadow event's sample rate from its details, as a percentage, or null. */
+const sampleRateOf = (e: GateEvent): string | null => (typeof e.details?.sample_rate === "number" ? percent(e.details.sample_rate) : null);
+
+/**
+ * What an event did, in words: the calibration it is about (`calibration_id`: the one activated, put in shadow or
+ * promoted) and the numbers its kind carries; a pause or a rollback says why. Null when the served calibration after
+ * it says it all (an activation).
+ */
+function whatHappened(e: GateEvent): string | null {
+  const promotion = e.promotion === null ? "" : `promotion ${e.promotion.id}: `;
+  const rate = sampleRateOf(e);
+  switch (e.kind) {
+    case "activation":
+      return null;
+    case "shadow_added":
+      return `shadow ${e.calibration_id} added${rate === null ? "" : `, ${rate} of queries mirrored`}`;
+    case "shadow_changed":
+      return `shadow ${e.calibration_id}${rate === null ? " changed" : ` now mirrors ${rate} of queries`}`;
+    case "shadow_removed":
+      return `shadow ${e.calibration_id} removed`;
+    case "promotion_started":
+    case "promotion_step":
+    case "promotion_resumed":
+      return `${promotion}${e.calibration_id} on ${e.promotion?.percent ?? "?"} % of keyed traffic (step ${(e.promotion?.step ?? 0) + 1})`;
+    case "promotion_paused":
+    case "promotion_rolled_back":
+    case "promotion_superseded":
+      return `${promotion}${e.calibration_id} ${e.kind.slice("promotion_".length).replace("_", " ")}, cause ${causeOf(e) ?? "not stated"}`;
+    case "promotion_completed":
+      // the candidate's activation: the served calibration after it is the candidate
+      return e.promotion === null ? null : `promotion ${e.promotion.id} completed`;
+    default:
+      return `${e.calibration_id}`;
+  }
+}
+
+/**
+ * One event as a line: seq, kind, what it did (the shadow added, the promotion's step, a rollback's cause), what is
+ * served after it (calibration, threshold, split), and the reason given.
+ */
 export function eventLine(e: GateEvent, snapshot: boolean): string {
-  const served = e.served === null ? "nothing served" : `${e.served.calibration_id} threshold ${number(e.served.threshold)}`;
+  const what = whatHappened(e);
+  const threshold = e.served === null ? "nothing served" : `${e.served.calibration_id} threshold ${number(e.served.threshold)}`;
   const rollout = e.served?.rollout;
   const split = rollout ? ` split ${rollout.percent_bp / 100} % to ${rollout.candidate.calibration_id} (${rollout.state})` : "";
-  return `${snapshot ? "-- snapshot\n" : ""}${e.seq} ${e.kind.padEnd(21)} ${served}${split}${e.reason ? `  ${e.reason}` : ""}`;
+  const served = what === null ? `${threshold}${split}` : `${what}; serving ${threshold}${split}`;
+  return `${snapshot ? "-- snapshot\n" : ""}${e.seq} ${e.kind.padEnd(21)} ${served}${e.reason ? `  reason: ${e.reason}` : ""}`;
 }
 
 export async function watch(c: Ctx): Promise<number> {
@@ -59,7 +103,7 @@ export async function watch(c: Ctx): Promise<number> {
         } else if (state === "stopped" && d.status !== undefined) {
           reject(
             new CliError(`${d.status}: the token is refused`, EXIT.usage, d.status === 401 ? "unauthorized" : "forbidden", [
-              "watch needs a read token",
+              `watch needs ${aToken("read")}`,
             ]),
           );
         }

@@ -205,6 +205,106 @@ describe("errors say what to do (stub server)", () => {
     const f = await calibrate();
     expect(f.code).toBe(2);
     expect(f.stderr).toContain("calibrate needs a calibrate token");
+    answer({ status: 403, body: { error: { code: "forbidden", message: "needs admin" } } });
+    const a = await cli(["activate", "cal_1"], env());
+    expect(a.stderr).toContain("activate needs an admin token (locally: dev-admin)");
+  });
+
+  /** An uncalibrated 404 as src/serving/threshold-reader.ts words it (its message and details.suggestions). */
+  const uncalibrated = (embedding: string, tail: string, suggestions: Record<string, string>[]) => ({
+    status: 404,
+    body: {
+      error: {
+        code: "uncalibrated",
+        message: `the gate default / ${embedding} / bge (index defaults to "default" when omitted) has no active calibration${tail}`,
+        details: { gate_id: "g", index: "default", embedding, reranker: "bge", index_version: null, suggestions },
+      },
+    },
+  });
+
+  it("an uncalibrated 404's suggestions are printed as flags, and the human output never points at details", async () => {
+    const near = [
+      { index: "docs", embedding: "intfloat/e5-large-v2", reranker: "bge" },
+      { index: "faq", embedding: "intfloat/e5-large-v2", reranker: "bge" },
+    ];
+    const cases = [
+      // a mistyped model: gates with similar names
+      [
+        uncalibrated("intfloat/e5-large-v3", "; calibrated gates with similar names are in details.suggestions", near),
+        "calibrated gates with similar names",
+      ],
+      // only --index left out: the same models under another index
+      [
+        uncalibrated("intfloat/e5-large-v2", "; did you mean index=docs or index=faq? (see details.suggestions)", near),
+        "calibrated gates with similar names",
+      ],
+      // a version that is not active: the gate's active versions
+      [
+        uncalibrated("intfloat/e5-large-v2", "; its active versions: did you mean index_version=v2? (see details.suggestions)", [
+          { index: "default", embedding: "intfloat/e5-large-v2", reranker: "bge", index_version: "v2" },
+        ]),
+        "its active index versions",
+      ],
+    ] as const;
+    for (const [refusal, heading] of cases) {
+      answer(refusal);
+      const r = await cli(["threshold", "--embedding", refusal.body.error.details.embedding, "--reranker", "bge"], env());
+      expect(r.code).toBe(2);
+      expect(r.stderr).not.toContain("details");
+      const lines = r.stderr.split("\n");
+      expect(lines[0]).toMatch(/^scoregate: 404 uncalibrated: the gate default \/ \S+ \/ bge .* has no active calibration$/u);
+      expect(lines[1]).toBe(`  ${heading}, as flags:`);
+      const flags = refusal.body.error.details.suggestions.map(
+        (g) =>
+          `    --index ${g.index} --embedding ${g.embedding} --reranker ${g.reranker}${"index_version" in g ? ` --index-version ${g.index_version}` : ""}`,
+      );
+      expect(lines.slice(2, 2 + flags.length)).toEqual(flags);
+      expect(r.stderr).toContain("scoregate gates lists them");
+      // --json keeps the server's message and details as sent
+      const j = await cli(["threshold", "--embedding", "x", "--reranker", "bge", "--json"], env());
+      expect(JSON.parse(j.stdout).error).toMatchObject({ message: refusal.body.error.message, details: refusal.body.error.details });
+    }
+    // the history of a gate never calibrated: a 404 not_found as src/calibrations/registry.ts words it
+    answer({
+      status: 404,
+      body: {
+        error: {
+          code: "not_found",
+          message:
+            'no gate default / e5 / bge (index defaults to "default" when omitted): a gate is created by its first calibration upload; did you mean index=docs embedding=e5 reranker=bge?',
+          details: { suggestions: [{ index: "docs", embedding: "e5", reranker: "bge" }] },
+        },
+      },
+    });
+    const history = await cli(["history", "--embedding", "e5", "--reranker", "bge"], env());
+    expect(history.code).toBe(2);
+    expect(history.stderr.split("\n").slice(0, 3)).toEqual([
+      'scoregate: 404 not_found: no gate default / e5 / bge (index defaults to "default" when omitted): a gate is created by its first calibration upload',
+      "  calibrated gates with similar names, as flags:",
+      "    --index docs --embedding e5 --reranker bge",
+    ]);
+    expect(history.stderr).toContain("no such gate: check --index, --embedding and --reranker");
+    // a name a shell would split is quoted
+    answer(
+      uncalibrated("e5", "; calibrated gates with similar names are in details.suggestions", [
+        { index: "my docs", embedding: "e5", reranker: "bge" },
+      ]),
+    );
+    expect((await cli(["threshold", "--embedding", "e5", "--reranker", "bge"], env())).stderr).toContain('--index "my docs" --embedding e5');
+  });
+
+  it("a 413 relays the server's limit once, and says what to do", async () => {
+    answer({
+      status: 413,
+      body: {
+        error: { code: "payload_too_large", message: "request body exceeds the limit of 24 MiB (25165824 bytes)", details: { max_bytes: 25165824 } },
+      },
+    });
+    const r = await calibrate();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("413 payload_too_large: request body exceeds the limit of 24 MiB (25165824 bytes)");
+    expect(r.stderr.match(/25,?165,?824/gu)).toHaveLength(1);
+    expect(r.stderr).toContain("upload fewer scores in one calibration, or pass --float32");
   });
 
   it("every request says which CLI sent it: User-Agent scoregate-cli/<the package's version>", async () => {
@@ -332,6 +432,27 @@ describe("errors say what to do (stub server)", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('line 3: "oops" is not a finite number');
     expect(lastBody()).toBe("");
+  });
+
+  it("a column that looks like a query id is not silently dropped: exit 2 naming it; --no-query-column uploads the scores flat", async () => {
+    const p = join(dir, "question.csv");
+    writeFileSync(p, `question_id,ce_score\n${Array.from({ length: 40 }, (_, i) => `q${Math.floor(i / 4)},${i / 40}`).join("\n")}\n`);
+    const argv = ["calibrate", p, "--embedding", "e", "--reranker", "bge", "--index-version", "v", "--target", "0.2", "--score-column", "ce_score"];
+    stub.reset();
+    const r = await cli(argv, env());
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")[0]).toBe(
+      "scoregate: column question_id looks like a query id: pass --query-column question_id to keep per-query statistics, or --no-query-column to upload the scores as one flat list",
+    );
+    expect(lastBody()).toBe("");
+    answer({ status: 201, body: responses.first() });
+    const flat = await cli([...argv, "--no-query-column"], env());
+    expect(flat.code).toBe(0);
+    expect(lastBody().trimEnd().split("\n")).toHaveLength(41);
+    const grouped = await cli([...argv, "--query-column", "question_id", "--json"], env());
+    expect(JSON.parse(grouped.stdout).upload).toMatchObject({ queries: 10, query_column: "question_id" });
+    const both = await cli([...argv, "--query-column", "question_id", "--no-query-column"], env());
+    expect([both.code, both.stderr.split("\n")[0]]).toEqual([2, "scoregate: --query-column and --no-query-column cannot be combined: give one"]);
   });
 
   it("no token exits 2 and names the variable", async () => {

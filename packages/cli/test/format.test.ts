@@ -1,5 +1,6 @@
 /** The CLI's number formatting: one rule per kind of number, used by every command's summary. */
 import { describe, expect, it } from "vitest";
+import { MAX_NDJSON_BODY_BYTES } from "../../../src/contract";
 import { count, num, percent, pointInterval, points, pointWidth, prose, size } from "../src/format";
 
 describe("format", () => {
@@ -41,8 +42,11 @@ describe("format", () => {
   it("counts get thousands separators; sizes a unit that shows them", () => {
     expect(count(1_000_000)).toBe("1,000,000");
     expect(size(312)).toBe("312 bytes");
-    expect(size(4300)).toBe("4.2 KB");
-    expect(size(18.4 * 1024 * 1024)).toBe("18.4 MB");
+    expect(size(4300)).toBe("4.2 KiB");
+    expect(size(18.4 * 1024 * 1024)).toBe("18.4 MiB");
+    // the NDJSON limit reads as the README states it
+    expect(size(MAX_NDJSON_BODY_BYTES)).toBe("24 MiB");
+    expect(size(1024 * 1024 + 1)).toBe("1.0 MiB");
   });
 
   it("prose shortens raw floats only, and leaves versions, ids, dates and written numbers alone", () => {

@@ -78,6 +78,40 @@ describe("calibrate's summary of a real shift report", () => {
   });
 });
 
+describe("the server's warnings in calibrate's summary", () => {
+  it("come right after the headline, every code (today's flat_scores, a new_gate with its similar gates), with the CLI's way to act", async () => {
+    const body = responses.first();
+    body.warnings = [
+      { code: "flat_scores", message: "scores were uploaded flat, so how strongly the candidates of one query move together cannot be estimated" },
+      // a first upload of a gate whose name is close to calibrated ones (src/calibrations/new-gate.ts's wording), with
+      // the similar gates in details as a server may add them
+      {
+        code: "new_gate",
+        message:
+          "this upload creates the gate index=default embedding=intfloat/e5-large-v3 reranker=bge; calibrated gates with similar names exist: index=default embedding=intfloat/e5-large-v2 reranker=bge",
+        details: { similar: [{ index: "default", embedding: "intfloat/e5-large-v2", reranker: "bge" }] },
+      } as (typeof body.warnings)[number],
+      { code: "some_future_code", message: "a warning this CLI does not know yet" },
+    ];
+    stub.handle(() => ({ status: 201, body }));
+    const r = await calibrate();
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toMatch(/^Calibrated /u);
+    expect(lines.slice(1, 8)).toEqual([
+      "Warning (flat_scores): scores were uploaded flat, so how strongly the candidates of one query move together cannot be estimated",
+      "  with this CLI: name the file's query column (--query-column NAME), or write one JSONL array per query",
+      "Warning (new_gate): this upload creates the gate index=default embedding=intfloat/e5-large-v3 reranker=bge; calibrated gates with similar names exist: index=default embedding=intfloat/e5-large-v2 reranker=bge",
+      "  gates with similar names, as flags:",
+      "    --index default --embedding intfloat/e5-large-v2 --reranker bge",
+      "  if a name is mistyped, this upload made a new gate: check --index, --embedding and --reranker (scoregate gates lists the gates)",
+      "Warning (some_future_code): a warning this CLI does not know yet",
+    ]);
+    // said once
+    expect(r.stdout.match(/Warning \(flat_scores\)/gu)).toHaveLength(1);
+  });
+});
+
 describe("the other commands' summaries", () => {
   it("threshold: four significant digits, the exact value on its own line when they differ", async () => {
     const body = responses.threshold();

@@ -5,7 +5,7 @@
  * disconnect, resuming with Last-Event-ID, until interrupted.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { Promotion, ShadowStatus } from "../../../src/contract";
+import type { Promotion, ServedRollout, ShadowStatus } from "../../../src/contract";
 import { frame, gateEvent, type SseStub, startSseStub } from "../../client/test/sse-server";
 import { type Io, run } from "../src/main";
 import { cli } from "./support/run";
@@ -174,6 +174,67 @@ describe("scoregate promotion", () => {
     expect(JSON.parse(j.stdout)).toEqual(completed);
   });
 
+  it("prints each transition's numbers under it: arms, drop rates, the decisions with their intervals in points", async () => {
+    const shifted = decision("shifted", 0.37);
+    const rolledBack = promotion({
+      state: "rolled_back",
+      percent: 0,
+      steps: [
+        { ...promotion().steps[0]!, numbers: { plan: promotion().plan } },
+        {
+          id: "s2",
+          kind: "rolled_back",
+          cause: "shifted_vs_control",
+          step: 0,
+          percent: 0,
+          seq: 15,
+          at: "2026-01-01T01:00:00.000Z",
+          actor: "promotion",
+          reason: null,
+          numbers: {
+            vs_control: shifted,
+            vs_target: decision("equivalent"),
+            candidate_queries: 640,
+            control_queries: 2100,
+            candidate_drop_rate: 0.592,
+            control_drop_rate: 0.2213,
+            drift_alarm: null,
+          },
+        },
+        {
+          ...promotion().steps[0]!,
+          kind: "paused",
+          cause: "inconclusive_timeout",
+          numbers: {
+            candidate_queries: 100,
+            control_queries: 900,
+            candidate_drop_rate: null,
+            control_drop_rate: 0.2,
+            vs_control: { decision: "inconclusive" }, // not the contract's shape: left out, the rest still shown
+            max_step_hours: 72,
+          },
+        },
+        { ...promotion().steps[0]!, kind: "superseded", cause: "activation", numbers: { activated: "cal_v3" } },
+      ],
+    });
+    stub.handle(() => ({ status: 200, body: rolledBack }));
+    const r = await cli(["promotion", "prm_0000000001"], env());
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines[1]).toContain("tolerance 2.0 points");
+    // the start records only the plan (on the plan line): no numbers line under it
+    expect(lines[2]).toMatch(/started +10 % +admin by alice$/u);
+    expect(lines[3]).toMatch(/rolled_back +0 % +shifted_vs_control by promotion$/u);
+    expect(lines[4]).toBe(
+      "      candidate 640 queries (drop 59.2 %), control 2,100 (drop 22.1 %); vs control shifted +37.0 points (95 %: +36.0 to +38.0 points), vs target equivalent +0.3 points (95 %: -0.7 to +1.3 points)",
+    );
+    expect(lines[6]).toBe("      candidate 100 queries (drop -), control 900 (drop 20.0 %); no decision within 72 h");
+    expect(lines[8]).toBe("      cal_v3 was activated");
+    expect(lines).toHaveLength(9);
+    const j = await cli(["promotion", "prm_0000000001", "--json"], env());
+    expect(JSON.parse(j.stdout)).toEqual(rolledBack);
+  });
+
   it("by calibration id: that calibration's newest promotion, following the gate's pages to find it", async () => {
     const seen: string[] = [];
     stub.handle((req) => {
@@ -254,7 +315,9 @@ describe("scoregate shadow", () => {
     expect(seen.filter((s) => s.startsWith("POST"))).toEqual(['POST /v1/calibrations/cal_v2/shadow {"sample_rate":0.2}']);
     expect(r.code).toBe(4);
     expect(r.stdout).toContain("Shadow cal_v2 (index version v2), 20.0 % of queries mirrored");
-    expect(r.stdout).toMatch(/vs active\s+inconclusive \+0\.3 pt, 95 % CS -0\.7\.\.1\.3 pt/u);
+    // the change and its interval in points, and the tolerance in points too (the contract's 0.02 is 2 points)
+    expect(r.stdout).toMatch(/vs active\s+inconclusive \+0\.3 points \(95 %: -0\.7 to \+1\.3 points\), tolerance 2\.0 points, 640 queries/u);
+    expect(r.stdout).not.toMatch(/tolerance [\d.]+ %/u);
     expect(r.stdout).toContain("about 960 more queries to decide");
   });
 
@@ -338,6 +401,55 @@ describe("scoregate watch", () => {
     expect(w.out.stderr).toMatch(/-- connection lost \(.*\); reconnecting\n-- reconnected, resumed after 9\n/u);
     expect(sse.connections.map((c) => c.lastEventId)).toEqual([undefined, "9"]);
     expect(sse.connections[0]!.req.url).toBe("/v1/events?index=docs&embedding=e5&reranker=bge");
+    await sse.close();
+  });
+
+  it("each kind says what it did: the shadow added (not the served calibration), a rollback's cause, the reason given", async () => {
+    const served = gateEvent(30, 0, "cal_v1", 0.4);
+    const { calibration_id: _c, index_version, threshold, expected_drop_rate, guards, abstain_below } = served.served!;
+    const rollout: ServedRollout = {
+      ...{ promotion_id: "prm_1", step: 0, percent_bp: 1000, salt: "prm_1", state: "running" },
+      candidate: { calibration_id: "cal_bad", index_version, threshold, expected_drop_rate, guards, abstain_below },
+    };
+    sse = await startSseStub((c) => {
+      c.open();
+      c.send(
+        frame({ ...served, seq: 31, prev_seq: 30, kind: "shadow_added", calibration_id: "cal_v2", details: { sample_rate: 0.2 } }) +
+          frame({ ...served, seq: 32, prev_seq: 31, kind: "shadow_changed", calibration_id: "cal_v2", details: { sample_rate: 0.5 } }) +
+          frame({
+            ...served,
+            seq: 33,
+            prev_seq: 32,
+            kind: "promotion_started",
+            calibration_id: "cal_bad",
+            served: { ...served.served!, rollout },
+            promotion: { id: "prm_1", state: "running", step: 0, percent: 10 },
+            details: { cause: "admin" },
+          }) +
+          frame({
+            ...served,
+            seq: 34,
+            prev_seq: 33,
+            kind: "promotion_rolled_back",
+            actor: "promotion",
+            calibration_id: "cal_bad",
+            promotion: { id: "prm_1", state: "rolled_back", step: 0, percent: 0 },
+            details: { cause: "shifted_vs_control", candidate_queries: 640 },
+          }) +
+          frame({ ...served, seq: 35, prev_seq: 34, kind: "shadow_removed", calibration_id: "cal_v2", reason: "done", details: null }),
+      );
+    });
+    const w = watch(["--gate", "g1"], sse.url);
+    await vi.waitFor(() => expect(w.out.stdout.split("\n").filter(Boolean)).toHaveLength(5), { timeout: 5000, interval: 5 });
+    w.stop();
+    expect(await w.done).toBe(0);
+    expect(w.out.stdout.split("\n").filter(Boolean)).toEqual([
+      "31 shadow_added          shadow cal_v2 added, 20.0 % of queries mirrored; serving cal_v1 threshold 0.4",
+      "32 shadow_changed        shadow cal_v2 now mirrors 50.0 % of queries; serving cal_v1 threshold 0.4",
+      "33 promotion_started     promotion prm_1: cal_bad on 10 % of keyed traffic (step 1); serving cal_v1 threshold 0.4 split 10 % to cal_bad (running)",
+      "34 promotion_rolled_back promotion prm_1: cal_bad rolled back, cause shifted_vs_control; serving cal_v1 threshold 0.4",
+      "35 shadow_removed        shadow cal_v2 removed; serving cal_v1 threshold 0.4  reason: done",
+    ]);
     await sse.close();
   });
 

@@ -178,6 +178,45 @@ describe("readScores", () => {
     expect(e4.message).toContain("no such file");
   });
 
+  it("refuses a column that looks like a query id when none is named or recognised; --query-column or an empty one (--no-query-column) decides", async () => {
+    const rows = ["question_id,ce_score", "q1,0.5", "q1,0.25", "q2,0.75", "q2,0.125"].join("\n");
+    const p = file("question.csv", `${rows}\n`);
+    const e = await inputError(readScores(p, { scoreColumn: "ce_score" }));
+    expect(e.message).toBe(
+      "column question_id looks like a query id: pass --query-column question_id to keep per-query statistics, or --no-query-column to upload the scores as one flat list",
+    );
+    const grouped = await readScores(p, { scoreColumn: "ce_score", queryColumn: "question_id" });
+    expect([...grouped.offsets!]).toEqual([0, 2, 4]);
+    const flat = await readScores(p, { scoreColumn: "ce_score", queryColumn: "" });
+    expect(flat.offsets).toBeNull();
+    expect(flat.scores.length).toBe(4);
+    // by its values alone: a column without a query-like name (or a file without a header) whose values come in runs
+    const runs = ["q", "q", "r", "r", "s", "s"].map((q, i) => `${q},${i / 10}`);
+    expect((await inputError(readScores(file("topic.csv", `topic,score\n${runs.join("\n")}\n`)))).message).toMatch(
+      /^column topic looks like a query id: pass --query-column topic /u,
+    );
+    expect((await inputError(readScores(file("nohead-runs.csv", `${runs.join("\n")}\n`), { scoreColumn: "2" }))).message).toMatch(
+      /^column 1 looks like a query id: pass --query-column 1 /u,
+    );
+    // JSONL objects too
+    const jsonl = ["q1", "q1", "q2"].map((q, i) => JSON.stringify({ group_id: q, ce: i / 4 })).join("\n");
+    expect((await inputError(readScores(fromText(jsonl), { format: "jsonl", scoreColumn: "ce" }))).message).toMatch(/^column group_id looks like/u);
+  });
+
+  it("does not take a candidate's id, a label or a constant for a query id", async () => {
+    for (const text of [
+      "doc_id,score\nd1,0.5\nd1,0.25\nd2,0.75\n", // a document's id, even repeated
+      "pid,score\np1,0.5\np1,0.25\n",
+      "id,score\n1,0.5\n2,0.25\n3,0.75\n", // a row id: no value twice
+      "label,score\n1,0.5\n1,0.25\n0,0.75\n0,0.1\n1,0.2\n", // values come back: not runs of queries
+      "model,score\nbge,0.5\nbge,0.25\nbge,0.75\n", // one value
+      "split,score\ntrain,0.5\ntrain,0.25\ntest,0.75\ntest,0.1\n", // two runs: fewer than QUERY_RUN_MIN_VALUES
+    ]) {
+      const r = await readScores(file("flat.csv", text));
+      expect(r.offsets, text).toBeNull();
+    }
+  });
+
   it("refuses a query with more candidates than the server accepts, naming the query column", async () => {
     const rows = Array.from({ length: 10_001 }, (_, i) => `same,${i / 10_001}`);
     const e = await inputError(readScores(file("onequery.csv", `index_name,score\n${rows.join("\n")}\n`), { queryColumn: "index_name" }));

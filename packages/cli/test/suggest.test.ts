@@ -1,5 +1,6 @@
 /** "Did you mean": the closest command, flag or value for a typo, and nothing when nothing is close. */
 import { describe, expect, it } from "vitest";
+import { OPTIONS, VALUE_EXAMPLES } from "../src/args";
 import { suggest } from "../src/suggest";
 import { cli } from "./support/run";
 
@@ -69,9 +70,29 @@ describe("the CLI suggests", () => {
   it("a value that starts with a dash is not taken for a flag, and the fix is named", async () => {
     const r = await cli(["calibrate", "s.csv", ...gate, "--target", "-0.1"], env);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("Option '--target' argument is ambiguous");
-    expect(r.stderr).toContain("use '--target=-XYZ'");
+    expect(r.stderr.split("\n")[0]).toBe('scoregate: --target needs a value, e.g. --target 0.2: it is followed by "-0.1"');
+    expect(r.stderr).toContain("a value that starts with a dash goes after an equals sign: --target=-0.1");
     expect(r.stderr).not.toContain("unknown flag");
+  });
+
+  it("a flag without its value is named in the CLI's words with an example, for every flag that takes one", async () => {
+    for (const name of Object.keys(VALUE_EXAMPLES)) {
+      if (name === "carry") continue; // its value is optional: a bare --carry carries the reference's own threshold
+      const r = await cli(["gates", `--${name}`], env);
+      expect(r.code, name).toBe(2);
+      expect(r.stderr.split("\n")[0], name).toBe(
+        `scoregate: --${name} needs a value, e.g. --${name} ${VALUE_EXAMPLES[name as keyof typeof VALUE_EXAMPLES]}`,
+      );
+      expect(r.stderr).not.toContain("Option '");
+    }
+    const next = await cli(["calibrate", "s.csv", ...gate, "--target", "--dry-run"], env);
+    expect(next.stderr.split("\n")[0]).toBe('scoregate: --target needs a value, e.g. --target 0.2: it is followed by "--dry-run"');
+    // every flag that takes a value has an example (the type checks it too)
+    expect(
+      Object.keys(OPTIONS)
+        .filter((k) => OPTIONS[k as keyof typeof OPTIONS].type === "string")
+        .sort(),
+    ).toEqual(Object.keys(VALUE_EXAMPLES).sort());
   });
 
   it("--delimiter names the separators it takes", async () => {
