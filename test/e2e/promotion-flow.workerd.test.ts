@@ -27,6 +27,7 @@ import liveText from "../../fixtures/walkthrough/live.ndjson?raw";
 import v1Body from "../../fixtures/walkthrough/v1.json";
 import v2Body from "../../fixtures/walkthrough/v2.json";
 import incidentBody from "../../fixtures/walkthrough/v2-at-0.4.json";
+import { shadow } from "../../packages/client/src/shadow";
 import { ScoregateClient } from "../../packages/client/src/stream";
 import type { ClientEvent } from "../../packages/client/src/types";
 import readme from "../../README.md?raw";
@@ -150,6 +151,7 @@ async function mirror(client: ScoregateClient, gate: Gate, rounds: number, after
   await mirrorRounds(client, LIVE, {
     gate,
     rounds,
+    shadow,
     onQuery: ({ query, result, shadows }) => {
       served[result.calibrationId!] = (served[result.calibrationId!] ?? 0) + 1;
       if (shadows.length > 0) mirrored.push(query.v2);
