@@ -51,9 +51,21 @@ export async function shadow(c: Ctx): Promise<number> {
   const read = async () =>
     (await c.api().request<ShadowList>("listShadows", { params: { gate_id: cal.body.gate_id } })).body.shadows.find((s) => s.calibration_id === id);
   let status = await read();
+  if (status === undefined && cal.body.active === true) {
+    // served (activated, or promoted to 100 %): a shadow's evaluation ends when it is served, and a served calibration
+    // cannot be one; say so rather than relay the server's 409 to what reads like a status query
+    throw usage(
+      `${id} is served on its gate (${cal.body.current ? "its current calibration" : `index version ${cal.body.index_version}`}), not a shadow: its live evaluation as a shadow ended when it was served`,
+      `scoregate promotion ${id} prints its promotion, if it was promoted`,
+    );
+  }
   if (status === undefined) {
     await c.api().request("addShadow", { params: { id }, ...json({ ...(sampleRate === undefined ? {} : { sample_rate: sampleRate }), ...reason }) });
     status = await read();
+    if (!c.json && status !== undefined)
+      c.warn(
+        `${id} put in shadow on its gate at ${percent(status.sample_rate)} of queries${sampleRate === undefined ? " (the server's default; --sample-rate R chooses)" : ""}`,
+      );
   } else if (sampleRate !== undefined && sampleRate !== status.sample_rate) {
     // a shadow's rate changes in place: its evidence so far is kept (a second POST is refused)
     await c.api().request("changeShadowRate", { params: { id }, ...json({ sample_rate: sampleRate, ...reason }) });

@@ -355,6 +355,27 @@ describe("scoregate shadow", () => {
     expect((await cli(["shadow", "cal_v2", "--remove", "--sample-rate", "0.1"], env())).code).toBe(2);
     expect((await cli(["shadow", "cal_v2", "--sample-rate", "2"], env())).code).toBe(2);
   });
+
+  it("a calibration already served (promoted) is said to be served, not relayed as a 409, and nothing is sent", async () => {
+    const seen: string[] = [];
+    stub.handle((req) => {
+      seen.push(`${req.method} ${req.url}`);
+      if (req.url === "/v1/calibrations/cal_v2")
+        return { status: 200, body: { id: "cal_v2", gate_id: "g1", index_version: "v2", active: true, current: true } };
+      return { status: 200, body: { gate_id: "g1", active_calibration_id: "cal_v2", shadows: [] } };
+    });
+    const r = await cli(["shadow", "cal_v2"], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("cal_v2 is served on its gate (its current calibration), not a shadow");
+    expect(r.stderr).toContain("scoregate promotion cal_v2");
+    expect(seen.filter((s) => !s.startsWith("GET"))).toEqual([]);
+  });
+
+  it("adding without --sample-rate says the rate the server chose", async () => {
+    serve(shadowStatus(decision("inconclusive")), false);
+    const r = await cli(["shadow", "cal_v2"], env());
+    expect(r.stderr).toContain("cal_v2 put in shadow on its gate at 20.0 % of queries (the server's default; --sample-rate R chooses)");
+  });
 });
 
 describe("scoregate watch", () => {
