@@ -68,11 +68,13 @@ export async function watch(c: Ctx): Promise<number> {
   const since = num(c.v.since, "--since", (x) => Number.isSafeInteger(x) && x >= 0, "an event seq (a whole number)");
   const api = c.api();
   let url: string;
+  let names: ReturnType<typeof gateFlags> | null = null;
   if (c.v.gate !== undefined) {
     if (c.v.embedding !== undefined || c.v.reranker !== undefined) throw usage("--gate and --embedding/--reranker name the gate twice: give one");
     url = api.url("streamGateEvents", { gate_id: c.v.gate }).toString();
   } else {
     const g = gateFlags(c.v, true);
+    names = g;
     url = eventsUrl(api.baseUrl, { embedding: g.embedding!, reranker: g.reranker!, ...(g.index === undefined ? {} : { index: g.index }) });
   }
   const signal = c.io.signal;
@@ -94,14 +96,23 @@ export async function watch(c: Ctx): Promise<number> {
           stream.close();
           // the stream's reason holds the server's own words when it gave some ("404 not_found: gate ... does not exist")
           const why = d.reason.replace(/: polling instead$/u, "");
-          reject(
-            new CliError(
-              why === String(d.status) ? `${why}: the server does not stream this gate` : `cannot watch this gate: ${why}`,
-              d.status === 404 ? EXIT.usage : EXIT.failure,
-              "unreachable",
-              ["check the gate (scoregate gates lists them) and that the server is a version with pushed changes"],
-            ),
+          const said = why !== String(d.status);
+          const failure = new CliError(
+            said ? `cannot watch this gate: ${why}` : `${why}: the server does not stream this gate`,
+            d.status === 404 ? EXIT.usage : EXIT.failure,
+            "unreachable",
+            said
+              ? ["scoregate gates lists every gate"]
+              : ["check the gate (scoregate gates lists them) and that the server is a version with pushed changes"],
           );
+          // a gate named by its models that the server does not know: its history's 404 names the gates it may mean
+          if (d.status === 404 && names !== null) {
+            const g = names;
+            api.request("listCalibrations", { query: { ...g, limit: 1 } }).then(
+              () => reject(failure),
+              (e: unknown) => reject(e instanceof CliError && e.code === "not_found" ? e : failure),
+            );
+          } else reject(failure);
         } else if (state === "stopped" && d.status !== undefined) {
           reject(
             new CliError(`${d.status}: the token is refused`, EXIT.usage, d.status === 401 ? "unauthorized" : "forbidden", [

@@ -509,4 +509,29 @@ describe("scoregate watch", () => {
     expect(w.out.stderr).not.toContain("polling instead");
     await sse.close();
   });
+
+  it("a gate named by mistyped models: the gates it may mean, as the history's 404 names them", async () => {
+    const json = (body: object) => JSON.stringify(body);
+    sse = await startSseStub((c) => {
+      const history = c.req.url?.startsWith("/v1/calibrations") === true;
+      c.res.writeHead(404, { "content-type": "application/json" }).end(
+        history
+          ? json({
+              error: {
+                code: "not_found",
+                message:
+                  "no gate docs / e5-typo / bge: a gate is created by its first calibration upload; did you mean index=docs embedding=e5 reranker=bge?",
+                details: { suggestions: [{ index: "docs", embedding: "e5", reranker: "bge" }] },
+              },
+            })
+          : json({ error: { code: "not_found", message: "gate 0a1b does not exist: it is created by its first calibration upload" } }),
+      );
+    });
+    const w = watch(["--embedding", "e5-typo", "--reranker", "bge", "--index", "docs"], sse.url);
+    expect(await w.done).toBe(2);
+    expect(w.out.stderr).toContain("no gate docs / e5-typo / bge");
+    expect(w.out.stderr).toContain("--index docs --embedding e5 --reranker bge");
+    expect(w.out.stderr).not.toContain("0a1b");
+    await sse.close();
+  });
 });
