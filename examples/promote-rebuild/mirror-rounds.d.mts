@@ -1,4 +1,5 @@
 import type { GateResult, ScoregateClient } from "@scoregate/client";
+import type { shadow } from "@scoregate/client/shadow";
 
 /** One line of fixtures/walkthrough/live.ndjson: a user and the scores its query got from the v1 and the v2 index. */
 export interface LiveQuery {
@@ -10,6 +11,8 @@ export interface LiveQuery {
 export interface MirrorOptions {
   readonly gate: { readonly index: string; readonly embedding: string; readonly reranker: string };
   readonly rounds: number;
+  /** `shadow` of `@scoregate/client/shadow`, from the same build as the client. */
+  readonly shadow: typeof shadow;
   /** Called after each query is served and mirrored: the gate's result and the shadows that took it. */
   readonly onQuery?: (q: { query: LiveQuery; result: GateResult<number>; shadows: readonly string[] }) => void;
   /** Awaited after each round's last flush. */
@@ -21,7 +24,7 @@ export declare const FLUSH_EVERY: number;
 
 /** Serves and mirrors `rounds` passes over `lines`; returns the queries served per arm and mirrored per shadow. */
 export declare function mirrorRounds(
-  client: Pick<ScoregateClient, "getThreshold" | "gate" | "shadow" | "flush">,
+  client: ScoregateClient,
   lines: readonly LiveQuery[],
   options: MirrorOptions,
 ): Promise<{ served: Map<string, number>; shadowed: Map<string, number> }>;

@@ -5,14 +5,14 @@
  * Round r serves every live query once, its user `${key}-r${r}`, so each run of the example starts with the same users
  * and each round is new users. For every query the service reads the threshold with the user as assignment key (during
  * a promotion the key's arm decides which index version answers), gates that version's scores with `gate()`, and
- * mirrors the v2 scores to the gate's shadows with `shadow()`. The SDK's reports are flushed every FLUSH_EVERY queries
+ * mirrors the v2 scores to the gate's shadows with `shadow()` (`@scoregate/client/shadow`, passed in with the client). The SDK's reports are flushed every FLUSH_EVERY queries
  * (its own timer may send some sooner), so the Worker has counted each round by its end.
  */
 
 /** Queries served between two explicit flushes of the SDK's observation reports. */
 export const FLUSH_EVERY = 250;
 
-export async function mirrorRounds(client, lines, { gate, rounds, onQuery, afterRound }) {
+export async function mirrorRounds(client, lines, { gate, rounds, shadow, onQuery, afterRound }) {
   const served = new Map();
   const shadowed = new Map();
   const score = (s) => s;
@@ -24,7 +24,7 @@ export async function mirrorRounds(client, lines, { gate, rounds, onQuery, after
       const result = await client.gate(t.indexVersion === "v2" ? q.v2 : q.v1, { gate, score, fallback: 0.4, assignmentKey: key });
       const arm = result.promotion?.arm ?? "no promotion";
       served.set(arm, (served.get(arm) ?? 0) + 1);
-      const shadows = await client.shadow(q.v2, { gate, score, key, indexVersion: "v2" });
+      const shadows = await shadow(client, q.v2, { gate, score, key, indexVersion: "v2" });
       for (const id of shadows) shadowed.set(id, (shadowed.get(id) ?? 0) + 1);
       onQuery?.({ query: q, result, shadows });
       if ((i + 1) % FLUSH_EVERY === 0 || i === lines.length - 1) await client.flush();

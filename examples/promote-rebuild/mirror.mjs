@@ -15,6 +15,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { shadow } from "../../packages/client/dist/shadow.js";
 import { ScoregateClient } from "../../packages/client/dist/stream.js";
 import { mirrorRounds } from "./mirror-rounds.mjs";
 
@@ -33,7 +34,7 @@ client.subscribe((e) => {
   if (e.type === "gate") console.log(`pushed: ${e.event.seq} ${e.event.kind}${e.event.reason ? ` (${e.event.reason})` : ""}`);
 });
 
-const { served, shadowed } = await mirrorRounds(client, lines, { gate, rounds });
+const { served, shadowed } = await mirrorRounds(client, lines, { gate, rounds, shadow });
 await client.close();
 console.log(`served: ${[...served].map(([arm, n]) => `${n} ${arm}`).join(", ")}`);
 console.log(`mirrored: ${[...shadowed].map(([id, n]) => `${n} to shadow ${id}`).join(", ") || "none (no shadow)"}`);

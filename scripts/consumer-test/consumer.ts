@@ -39,11 +39,13 @@ import {
   type ThresholdResult,
 } from "@scoregate/client";
 import { loadSnapshot, saveSnapshot } from "@scoregate/client/node";
+import { shadow, shadowsFor } from "@scoregate/client/shadow";
 import {
   EVENTS_PATH,
   eventsUrl,
   GateStream,
   type GateStreamOptions,
+  OVERDUE_MS,
   type SseFrame,
   SseParser,
   STREAM_DEFAULTS,
@@ -120,8 +122,9 @@ export async function promotionsAndStreams(candidates: readonly { id: string; sc
   const promotion: PromotionRef | undefined = t.promotion;
   const arm: Arm | undefined = promotion?.arm;
   const shadowOptions: ShadowOptions<(typeof candidates)[number]> = { gate, score: (c) => c.score, key: "user-1" };
-  const sampled: ServedShadow[] = streaming.shadowsFor(gate, "user-1");
-  const shadowed: string[] = await streaming.shadow(candidates, shadowOptions);
+  const sampled: ServedShadow[] = shadowsFor(streaming, gate, "user-1");
+  const shadowed: string[] = await shadow(streaming, candidates, shadowOptions);
+  const polled: ServedShadow[] = shadowsFor(client, gate, "user-1", { indexVersion: "v2" });
   const inArm: boolean = bucketOf("prm_1", "user-1") < BASIS_POINTS / 10;
   streaming.subscribe((e: ClientEvent) => {
     if (e.type === "gate") {
@@ -146,5 +149,5 @@ export async function promotionsAndStreams(candidates: readonly { id: string; sc
   const watch = new GateStream(watchOptions);
   watch.close();
   await streaming.close();
-  return [EVENTS_PATH, arm, sampled, shadowed, inArm, frames, states];
+  return [EVENTS_PATH, OVERDUE_MS, arm, sampled, shadowed, polled, inArm, frames, states];
 }

@@ -4,8 +4,13 @@
  *
  * "auto", the default, serves an upload only when serving it cannot silently hurt: the expected drop rate must be
  * within AUTO_ACTIVATE_MAX_TARGET_MISS of the target (3 scores at target 0.01 expect 25 %: they once replaced a
- * 1,000,000-score calibration), and then either the gate serves nothing yet or the rebuild decision is "equivalent".
- * A "shifted" or "inconclusive" upload is stored for review and promoted with POST /v1/calibrations/{id}/activate.
+ * 1,000,000-score calibration), and then either the gate serves nothing yet or the rebuild decision is "equivalent"
+ * and the upload drops what the served calibration drops, within the shift tolerance. The rebuild decision looks at
+ * the served threshold on the new scores: an upload of the same scores with another target (a carry of the old
+ * absolute 0.4 that drops 59 % where 22 % is served) passes it, and is a change of what the gate does that someone
+ * should decide on ("drop_rate_changed"). A recall gate that keeps the served recall guarantee may move its drop rate:
+ * its target is the guarantee. A "shifted", "inconclusive" or "drop_rate_changed" upload is stored for review and
+ * promoted with POST /v1/calibrations/{id}/activate.
  */
 import type { ActivateMode, ActivationOutcome, ActivationReason, ShiftReport } from "../contract";
 import { AUTO_ACTIVATE_MAX_TARGET_MISS } from "../platform/limits";
@@ -21,6 +26,11 @@ export interface ActivationFacts {
   readonly first: boolean;
   readonly targetDropRate: number;
   readonly expectedDropRate: number;
+  /**
+   * The served calibration's expected drop rate and the tolerance of the rebuild decision, when the upload is compared
+   * with the gate's current calibration and does not keep the same recall guarantee; null otherwise.
+   */
+  readonly served: { readonly expectedDropRate: number; readonly tolerance: number } | null;
 }
 
 const points = (rate: number): string => `${(100 * rate).toFixed(2)} points`;
@@ -31,6 +41,9 @@ function reasonOf(f: ActivationFacts): ActivationReason {
   if (f.activate === false) return "not_requested";
   if (Math.abs(f.expectedDropRate - f.targetDropRate) > AUTO_ACTIVATE_MAX_TARGET_MISS) return "target_missed";
   if (f.first || f.decision === null) return "first_calibration";
+  if (f.decision === "equivalent" && f.served !== null && Math.abs(f.expectedDropRate - f.served.expectedDropRate) > f.served.tolerance) {
+    return "drop_rate_changed";
+  }
   return f.decision;
 }
 
@@ -42,6 +55,7 @@ const SERVED: Record<ActivationReason, boolean> = {
   shifted: false,
   inconclusive: false,
   target_missed: false,
+  drop_rate_changed: false,
 };
 
 function why(reason: ActivationReason, f: ActivationFacts): string {
@@ -58,6 +72,10 @@ function why(reason: ActivationReason, f: ActivationFacts): string {
       return 'the rebuild decision is shifted (see shift.reason) and activate is "auto": the gate keeps serving its current calibration';
     case "inconclusive":
       return 'the rebuild decision is inconclusive (too little data to show the drop rate stayed within the tolerance) and activate is "auto": the gate keeps serving its current calibration';
+    case "drop_rate_changed": {
+      const s = f.served!;
+      return `the upload would drop ${percent(f.expectedDropRate)} of candidates where the served calibration drops ${percent(s.expectedDropRate)} (${points(Math.abs(f.expectedDropRate - s.expectedDropRate))}, beyond the ${points(s.tolerance)} tolerance) and activate is "auto": a change of what the gate drops is served only when asked for (activate: true)`;
+    }
     case "target_missed":
       return `the expected drop rate ${percent(f.expectedDropRate)} misses the target ${percent(f.targetDropRate)} by ${points(Math.abs(f.expectedDropRate - f.targetDropRate))}, more than the ${points(AUTO_ACTIVATE_MAX_TARGET_MISS)} activate "auto" accepts (too few or too tied scores for this target)`;
     default: {

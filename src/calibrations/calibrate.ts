@@ -189,11 +189,13 @@ export async function calibrate(
     const baselineId =
       previousRow?.calibration_id ?? (resolved.carry?.reference.kind === "calibration" ? resolved.carry.reference.calibration_id : null);
     let shift: ShiftReport | null = null;
+    let served: StoredCalibration | null = null;
     if (baselineId !== null) {
       const [previous, previousDistribution] = await Promise.all([deps.calibrations.get(baselineId), deps.calibrations.distribution(baselineId)]);
       if (previous === null || previousDistribution === null) {
         throw new AppError("internal", "active calibration row points at a missing calibration");
       }
+      served = previous;
       shift = rebuildShift({
         previous,
         previousDistribution,
@@ -213,6 +215,10 @@ export async function calibrate(
       first: previousRow === null,
       targetDropRate: fitted.fields.target_drop_rate,
       expectedDropRate: fitted.fields.expected_drop_rate,
+      served:
+        shift !== null && previousRow !== null && !keepsRecallGuarantee(served, meta.policy)
+          ? { expectedDropRate: shift.previous_expected_drop_rate, tolerance: shift.tolerance }
+          : null,
     });
     // The rebuild_shift alert follows an activation: an upload that is not served raises none, and says so.
     if (shift?.alert && !outcome.activated) {
@@ -294,4 +300,15 @@ export async function calibrate(
       warnings,
     };
   });
+}
+
+/** A recall upload that states the served calibration's recall target and coverage: its drop rate may move. */
+function keepsRecallGuarantee(served: StoredCalibration | null, policy: CalibrationMeta["policy"]): boolean {
+  return (
+    served !== null &&
+    policy.kind === "recall" &&
+    served.policy.kind === "recall" &&
+    served.policy.target === policy.target &&
+    served.policy.coverage === policy.coverage
+  );
 }

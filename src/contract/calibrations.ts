@@ -142,10 +142,20 @@ export type StoredCalibration = Omit<Calibration, "active" | "current">;
 
 /**
  * Why an upload is served or not: "requested" (activate: true), "first_calibration" (the gate served nothing), and
- * "equivalent" are served; "not_requested" (activate: false), "shifted", "inconclusive" and "target_missed" (the
- * expected drop rate misses the target by more than AUTO_ACTIVATE_MAX_TARGET_MISS) are not.
+ * "equivalent" are served; "not_requested" (activate: false), "shifted", "inconclusive", "target_missed" (the
+ * expected drop rate misses the target by more than AUTO_ACTIVATE_MAX_TARGET_MISS) and "drop_rate_changed" (an
+ * equivalent rebuild whose expected drop rate moves beyond the shift tolerance from the served calibration's) are not.
  */
-export const ActivationReason = z.enum(["requested", "first_calibration", "equivalent", "not_requested", "shifted", "inconclusive", "target_missed"]);
+export const ActivationReason = z.enum([
+  "requested",
+  "first_calibration",
+  "equivalent",
+  "not_requested",
+  "shifted",
+  "inconclusive",
+  "target_missed",
+  "drop_rate_changed",
+]);
 export type ActivationReason = z.infer<typeof ActivationReason>;
 
 /** What an upload did to what is served, and why (docs/api.md, "Activation"). */

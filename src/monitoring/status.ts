@@ -21,8 +21,7 @@ import { monitorCoverage, monitorWindow } from "./window-role";
  * alerting) and a promotion's candidate arm (whose alarm is its promotion's) say nothing about what the gate serves:
  * a gate whose only armed detector is a shadow's is not "watching".
  */
-export const gateWindows = <W extends Pick<SnapshotWindow, "traffic">>(windows: readonly W[]): W[] =>
-  windows.filter((w) => w.traffic === "served");
+export const gateWindows = <W extends Pick<SnapshotWindow, "traffic">>(windows: readonly W[]): W[] => windows.filter((w) => w.traffic === "served");
 
 /** Fewest sampled scores for which the sample is compared with the calibration. */
 export const MIN_SCORE_SAMPLE = 50;

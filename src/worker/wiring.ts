@@ -25,6 +25,7 @@ import { D1PromotionStore } from "../promotions/d1-store";
 import type { PromotionDeps } from "../promotions/deps";
 import { supersedeOnActivation } from "../promotions/service";
 import { decideStepFromEvidence } from "../promotions/step-evidence";
+import { promotionStopSummary } from "../promotions/stop-summary";
 import type { ReaderDeps } from "../serving/deps";
 import { KvThresholdProjection } from "../serving/projection";
 import { publishOnActivation } from "../serving/publish";
@@ -165,7 +166,7 @@ function promotionStoppedAlert(alerts: AlertDeps, core: ReturnType<typeof coreDe
         gate_id: promotion.gate_id,
         gate,
         kind,
-        summary: `promotion ${promotion.id} of ${promotion.candidate_calibration_id} ${verb} at ${record.percent} % (${record.cause})`,
+        summary: promotionStopSummary(promotion, record, verb),
         details: { promotion_id: promotion.id, step: record.step, cause: record.cause, ...record.numbers },
         calibration_ids: [promotion.candidate_calibration_id, promotion.control_calibration_id],
       },

@@ -1,6 +1,7 @@
 /**
  * What an upload does to what is served: `activate: "auto"` (the default) serves only a gate's first calibration or an
- * "equivalent" rebuild, never one whose expected drop rate misses its target by more than AUTO_ACTIVATE_MAX_TARGET_MISS;
+ * "equivalent" rebuild that drops what the served calibration drops (within the shift tolerance), never one whose
+ * expected drop rate misses its target by more than AUTO_ACTIVATE_MAX_TARGET_MISS;
  * `activate: true` serves whatever the decision; `dry_run: true` answers the same and stores, activates and raises
  * nothing. Each answer's `activation_outcome` says what happened and why.
  */
@@ -82,6 +83,25 @@ describe('activate "auto" (the default)', () => {
     expect(first.activation_outcome).toMatchObject({ activated: false, reason: "target_missed" });
     const res = await call("GET", `/v1/threshold?${qs(fresh)}`, { token: TOKENS.read });
     expect(res.status).toBe(404);
+  });
+
+  it("does not serve an equivalent rebuild whose own target moves the drop rate beyond the tolerance (the old absolute 0.4 carried onto the same scores)", async () => {
+    const gate = uniqueGate("auto-target-moved");
+    const v1 = await upload(gate, "v1", V1);
+    // The same scores: the rebuild decision (the served threshold on the new scores) is equivalent. A target 2.5
+    // points away is beyond the 2-point tolerance; 1.5 points is within it.
+    const moved = await upload(gate, "v2", V1, { policy: { kind: "drop_rate", target: 0.225 } });
+    expect(moved.shift!.decision).toBe("equivalent");
+    expect(moved.activation_outcome).toMatchObject({ activated: false, would_activate: false, reason: "drop_rate_changed" });
+    expect(moved.activation_outcome.message).toContain(
+      "the upload would drop 22.50 % of candidates where the served calibration drops 20.00 % (2.50 points, beyond the 2.00 points tolerance)",
+    );
+    expect(await served(gate)).toBe(v1.calibration.id);
+    const near = await upload(gate, "v3", V1, { policy: { kind: "drop_rate", target: 0.215 } });
+    expect(near.activation_outcome).toMatchObject({ activated: true, reason: "equivalent" });
+    // the same change asked for (activate: true) is served
+    const asked = await upload(gate, "v4", V1, { policy: { kind: "drop_rate", target: 0.5 }, activate: true });
+    expect(asked.activation_outcome).toMatchObject({ activated: true, reason: "requested" });
   });
 });
 

@@ -358,7 +358,11 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
   const post = async (json: unknown) => callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json });
   const get = (p: P) => callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read });
   const alertsOf = async (gateId: string) =>
-    (await env.DB.prepare("SELECT kind, details FROM alerts WHERE gate_id = ?").bind(gateId).all<{ kind: string; details: string }>()).results;
+    (
+      await env.DB.prepare("SELECT kind, details, summary FROM alerts WHERE gate_id = ?")
+        .bind(gateId)
+        .all<{ kind: string; details: string; summary: string }>()
+    ).results;
   const evidenceRows = (gateId: string) =>
     runInDurableObject(env.GATE_MONITOR.get(env.GATE_MONITOR.idFromName(gateId)), (_: GateMonitor, state) =>
       state.storage.sql
@@ -424,7 +428,15 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
       candidate_drop_rate: 0.2,
       drift_alarm: { kind: "empty_context", observed: 0.5 },
     });
-    expect((await alertsOf(p.gate_id)).map((a) => a.kind)).toEqual(["promotion_rolled_back"]);
+    const [alert] = await alertsOf(p.gate_id);
+    expect(alert!.kind).toBe("promotion_rolled_back");
+    // the step it stopped in (not the 0 % the rollback leaves), the cause and the numbers, in the alert's own sentence
+    expect(alert!.summary).toMatch(
+      new RegExp(
+        `^promotion ${p.id} of ${v2.id} rolled back in step 1 of ${p.plan.steps.length} \\(${p.plan.steps[0]} % of keyed traffic\\): drift_alarm; the candidate arm dropped 20 %; 120 candidate and 0 control queries; `,
+      ),
+    );
+    expect(alert!.summary).toContain("drift alarm: ");
   });
 
   it("a step without a decision within max_step_hours is paused by the cron (whatever on_regression says); its clock restarts on resume", async () => {

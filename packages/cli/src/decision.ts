@@ -43,7 +43,8 @@ export function rebuildDecision(shift: ShiftWithDecision | null | undefined): Re
 }
 
 /**
- * The exit code of an upload: 0 exactly when it is served (a dry run: would be), else why not: 3 shifted,
+ * The exit code of an upload: 0 exactly when it is served (a dry run: would be), else why not: 3 shifted (or an
+ * equivalent rebuild whose own drop rate moves beyond the tolerance from the served one's: drop_rate_changed),
  * 4 inconclusive, 5 its expected drop rate misses the target. A server that sends no `activation_outcome` served
  * every upload but a dry run: then the decision alone decides (exitCodeForDecision).
  */
@@ -52,6 +53,7 @@ export function exitCodeFor(outcome: ActivationOutcome | undefined, decision: De
   if (outcome.would_activate) return EXIT.ok;
   switch (outcome.reason) {
     case "shifted":
+    case "drop_rate_changed":
       return EXIT.shifted;
     case "inconclusive":
       return EXIT.inconclusive;

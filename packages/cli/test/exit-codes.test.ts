@@ -122,6 +122,16 @@ describe("rebuild decision and exit codes (stub server)", () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ exit_code: 5, activation_outcome: { activated: false, reason: "target_missed" } });
   });
 
+  it("an equivalent rebuild whose own drop rate moved beyond the tolerance (drop_rate_changed) exits 3 and is not served", async () => {
+    // the recorded equivalent answer, as a server that refuses it under activate "auto" sends it
+    const body = responses.equivalent();
+    const activation_outcome = { ...body.activation_outcome, activated: false, would_activate: false, reason: "drop_rate_changed" as const };
+    answer({ status: 201, body: { ...body, calibration: { ...body.calibration, active: false, current: false }, activation_outcome } });
+    const r = await calibrate();
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain(`(stored, not served: promote it with scoregate activate ${body.calibration.id})`);
+  });
+
   it("--dry-run prints what would be served and exits as the real upload would (3: shifted, not served)", async () => {
     const body = responses.dryRun();
     answer({ status: 200, body });

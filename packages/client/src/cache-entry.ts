@@ -33,19 +33,11 @@ export function gateKey(g: GateKey): string {
   return JSON.stringify([g.index ?? "default", g.embedding, g.reranker, g.indexVersion ?? null]);
 }
 
-/** An entry with nothing from the server yet, with the contract's default lifetimes. */
+/** An entry with nothing from the server yet, with the contract's default lifetimes (what `confirm` sets without a header). */
 export function newEntry(gate: GateKey, now: number): Entry {
-  return {
-    gate: { ...gate },
-    etag: null,
-    fetchedAt: now,
-    maxAgeMs: THRESHOLD_MAX_AGE_SECONDS * 1000,
-    staleIfErrorMs: Math.max(THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS) * 1000,
-    bootstrapped: false,
-    uncalibrated: false,
-    failures: 0,
-    nextAttemptAt: 0,
-  };
+  const entry = { gate: { ...gate }, etag: null, uncalibrated: false } as Entry;
+  confirm(entry, null, now);
+  return entry;
 }
 
 /** Within max-age of the server's last answer, which a bootstrapped value has not had yet: answered as `cached`. */
@@ -86,14 +78,10 @@ export function confirm(entry: Entry, response: Response | null, now: number): v
 /** A new value, from a 200 or a pushed event: keep it, announce a changed calibration (or a recovery). */
 export function take(entry: Entry, value: Served, etag: string | null, response: Response | null, now: number): ClientEvent | undefined {
   const previous = entry.value?.calibration_id ?? null;
-  const wasFailing = entry.lastError !== undefined;
   entry.value = value;
   entry.etag = etag;
   entry.uncalibrated = false;
-  confirm(entry, response, now);
-  if (previous !== value.calibration_id) return calibrationEvent(entry, value, previous);
-  if (wasFailing) return { type: "recovered", gate: entry.gate };
-  return undefined;
+  return confirmed(entry, response, now, previous !== value.calibration_id, previous);
 }
 
 /**
@@ -101,16 +89,26 @@ export function take(entry: Entry, value: Served, etag: string | null, response:
  * calibration (the server's first word on it), a recovery from failures as such.
  */
 export function notModified(entry: Entry, value: Served, response: Response, now: number): ClientEvent | undefined {
-  const wasFailing = entry.lastError !== undefined;
-  const fromSnapshot = entry.bootstrapped;
-  confirm(entry, response, now);
-  if (fromSnapshot) return calibrationEvent(entry, value, value.calibration_id);
-  if (wasFailing) return { type: "recovered", gate: entry.gate };
-  return undefined;
+  return confirmed(entry, response, now, entry.bootstrapped, value.calibration_id);
 }
 
-function calibrationEvent(entry: Entry, value: Served, previousCalibrationId: string | null): ClientEvent {
-  return { type: "calibration", gate: entry.gate, calibrationId: value.calibration_id, previousCalibrationId, threshold: value.threshold };
+/**
+ * Confirms the entry's value (already in place) and says what changed: its calibration when `announce` (with the one
+ * it replaced), else a recovery when the entry was failing.
+ */
+function confirmed(
+  entry: Entry,
+  response: Response | null,
+  now: number,
+  announce: boolean,
+  previousCalibrationId: string | null,
+): ClientEvent | undefined {
+  const wasFailing = entry.lastError !== undefined;
+  confirm(entry, response, now);
+  const value = entry.value!;
+  if (announce)
+    return { type: "calibration", gate: entry.gate, calibrationId: value.calibration_id, previousCalibrationId, threshold: value.threshold };
+  return wasFailing ? { type: "recovered", gate: entry.gate } : undefined;
 }
 
 /** The server says the gate serves nothing (404 `uncalibrated`, or a pushed event without a served state). */

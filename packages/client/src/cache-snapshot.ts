@@ -28,10 +28,11 @@ export function restoreInto(entries: Map<string, Entry>, snapshot: Snapshot): vo
     const key = gateKey(s.gate);
     const existing = entries.get(key);
     if (existing !== undefined && !existing.bootstrapped && (existing.value !== undefined || existing.uncalibrated)) continue;
-    const e = existing ?? newEntry(s.gate, typeof s.fetchedAt === "number" ? s.fetchedAt : 0);
+    const fetchedAt = typeof s.fetchedAt === "number" ? s.fetchedAt : 0;
+    const e = existing ?? newEntry(s.gate, fetchedAt);
     e.value = response;
     e.etag = typeof s.etag === "string" ? s.etag : null;
-    e.fetchedAt = typeof s.fetchedAt === "number" ? s.fetchedAt : 0;
+    e.fetchedAt = fetchedAt;
     e.bootstrapped = true;
     entries.set(key, e);
   }

@@ -10,11 +10,9 @@
  */
 // The contract modules imported here (limits, wire-types) import no zod: its schemas stay out of the bundle and zod
 // out of the published types (docs/architecture.md, "How the contract travels with the clients").
-import type { ServedGate } from "../../../src/contract/wire-types";
 // The per-query rule, bundled from the pure core: the server counts what a gate does with the very same code, so the
 // client and the server's statistics cannot drift apart (fixtures/guarded-gate.json pins it for the Python client).
 import { decideQuery, isScored, type QueryDecision } from "../../../src/stats/guard-rule";
-import { shadowsTaking } from "./assignment";
 import {
   confirm,
   type Entry,
@@ -30,9 +28,9 @@ import {
 } from "./cache-entry";
 import { restoreInto, snapshotOf } from "./cache-snapshot";
 import { CLIENT_PRODUCT, type ResolvedOptions, resolveOptions, withProduct } from "./client-options";
-import { boundedFetch, clientError, describeFailure, parseRetryAfter, waitAtMost } from "./http";
+import { boundedFetch, clientError, describeFailure, parseRetryAfter, timeoutError, waitAtMost } from "./http";
 import { ObservationReporter } from "./observations";
-import { readThresholdResponse } from "./threshold-response";
+import { readThresholdResponse, type Served } from "./threshold-response";
 import { fallbackResult, servedResult } from "./threshold-result";
 import type {
   ClientError,
@@ -46,8 +44,6 @@ import type {
   Observation,
   ObservationStats,
   ScoregateClientOptions,
-  ServedShadow,
-  ShadowOptions,
   Snapshot,
   ThresholdResult,
 } from "./types";
@@ -72,13 +68,11 @@ export class ScoregateClient {
     this.#options = resolveOptions(options);
     if (options.bootstrap !== undefined) this.restore(options.bootstrap);
     this.#reporter = new ObservationReporter({
-      send: (body) => this.#send("POST", OBSERVATIONS_PATH, body),
-      now: this.#options.now,
-      random: () => this.#options.random(),
-      backoff: this.#options.backoff,
+      ...this.#options,
+      send: (body) => this.#send(OBSERVATIONS_PATH, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
       isStopped: () => this.#authError,
       onAuthError: (e) => this.#stopOnAuth(null, e),
-      ...(options.observations === undefined ? {} : { options: options.observations }),
+      options: options.observations,
     });
   }
 
@@ -89,18 +83,18 @@ export class ScoregateClient {
    */
   async getThreshold(gate: GateKey, options: GetThresholdOptions): Promise<ThresholdResult> {
     const [entry, fresh, started] = this.#read(gate, options.waitUntil);
-    if (fresh !== undefined) return servedResult(entry, options.fallback, fresh, options.assignmentKey, this.#authError);
-    if (started === undefined) return fallbackResult(options.fallback, entry.uncalibrated, this.#authError ?? entry.lastError);
-    const settled = await waitAtMost(started, options.timeoutMs ?? this.#options.timeoutMs, options.signal);
-    if (!settled) {
-      const why = options.signal?.aborted
-        ? clientError("aborted", "the caller stopped waiting")
-        : clientError("timeout", `no answer within ${options.timeoutMs ?? this.#options.timeoutMs} ms`);
-      return fallbackResult(options.fallback, false, why);
-    }
-    if (entry.value !== undefined && !entry.uncalibrated && entry.lastError === undefined && !entry.bootstrapped)
-      return { ...servedResult(entry, options.fallback, true, options.assignmentKey, this.#authError), reason: "calibrated" };
-    if (entry.uncalibrated && entry.lastError === undefined) return fallbackResult(options.fallback, true, undefined, entry.fetchedAt);
+    if (fresh !== undefined) return servedResult(entry, options, fresh ? "cached" : "stale", this.#authError);
+    const waitMs = options.timeoutMs ?? this.#options.timeoutMs;
+    if (started !== undefined && !(await waitAtMost(started, waitMs, options.signal)))
+      return fallbackResult(
+        options.fallback,
+        false,
+        options.signal?.aborted ? clientError("aborted", "the caller stopped waiting") : timeoutError(waitMs),
+      );
+    // The request this call waited for answered (a value, or the gate is uncalibrated) without a failure.
+    if (started !== undefined && entry.lastError === undefined && (entry.uncalibrated || (entry.value !== undefined && !entry.bootstrapped)))
+      return servedResult(entry, options, "calibrated", this.#authError);
+    // Nothing usable and no request may be sent now (backoff, refused token), or the request failed.
     return fallbackResult(options.fallback, false, this.#authError ?? entry.lastError);
   }
 
@@ -128,60 +122,30 @@ export class ScoregateClient {
       if (t.promotion !== undefined) observation.promotion = t.promotion;
       this.report(observation, options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil });
     }
+    // The threshold answer's fields (its error and promotion when it has them) but the two a gate result does not carry.
+    const { expectedDropRate: _rate, fetchedAt: _at, ...served } = t;
     const result: GateResult<T> = {
+      ...served,
       kept: candidates.filter((_, i) => d.kept[i]),
       dropped: candidates.filter((_, i) => !d.kept[i]),
       abstain: d.abstain,
       topScore: d.topScore,
-      threshold: t.threshold,
-      guards: t.guards,
-      abstainBelow: t.abstainBelow,
-      calibrationId: t.calibrationId,
-      reason: t.reason,
-      indexVersion: t.indexVersion,
       unscored: d.unscored,
     };
     if (d.abstain) result.abstainReason = `top score ${d.topScore} is below abstain_below ${t.abstainBelow}`;
-    if (t.error !== undefined) result.error = t.error;
-    if (t.promotion !== undefined) result.promotion = t.promotion;
     return result;
   }
 
   /**
-   * Shadow evaluation of one mirrored query: for each shadow calibration of the gate whose sample takes this key
-   * (its bucket, salted with the shadow's calibration id, is below the shadow's `sample_rate`), applies the shadow's
-   * gate to the mirrored candidates and reports the counts with `role: "shadow"`. Changes nothing that is served;
-   * never throws. Returns the calibration ids the query was reported for.
+   * The door of `@scoregate/client/shadow` into this cache (not for applications): reads the gate's entry as
+   * `getThreshold` does (touched as most recently used; a stale value starts its revalidation) and answers the served
+   * body while it is usable, else undefined, handing a request it had to start to `waitUntil`.
+   * @internal
    */
-  async shadow<T>(candidates: readonly T[], options: ShadowOptions<T>): Promise<string[]> {
-    await this.getThreshold(options.gate, { fallback: null, ...(options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil }) });
-    const values = candidates.map(options.score);
-    const reported: string[] = [];
-    for (const s of shadowsTaking(this.#entries.get(gateKey(options.gate))?.value?.shadows, options.key, options.indexVersion)) {
-      const g = s.guards;
-      const o = countsOf(
-        s.calibration_id,
-        candidates.length,
-        decideQuery(values, policyOf(s), "keep"),
-        g.min_keep > 0 || g.max_keep !== null || s.abstain_below !== null,
-      );
-      o.role = "shadow";
-      this.report(o, options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil });
-      reported.push(s.calibration_id);
-    }
-    return reported;
-  }
-
-  /**
-   * The gate's shadows whose sample takes `key` (the ones `shadow()` would report this key for), read at once from the
-   * cached threshold answer (copies of the served shadows): ask before querying the new index version, and mirror only
-   * the queries it names. Never waits and never throws: with nothing usable cached it answers none and starts the
-   * request that fills the cache (handed to `waitUntil`), as a stale value starts its revalidation.
-   */
-  shadowsFor(gate: GateKey, key: string, options: Pick<ShadowOptions<unknown>, "indexVersion" | "waitUntil"> = {}): ServedShadow[] {
-    const [entry, fresh, started] = this.#read(gate, options.waitUntil);
-    if (started !== undefined) (options.waitUntil ?? this.#options.waitUntil)?.(started);
-    return fresh === undefined ? [] : shadowsTaking(entry.value?.shadows, key, options.indexVersion).map((s) => ({ ...s }));
+  _served(gate: GateKey, waitUntil?: GetThresholdOptions["waitUntil"]): Served | undefined {
+    const [entry, fresh, started] = this.#read(gate, waitUntil);
+    if (started !== undefined) (waitUntil ?? this.#options.waitUntil)?.(started);
+    return fresh === undefined ? undefined : entry.value;
   }
 
   /** Queues one query's counts for POST /v1/observations (batched; never throws, never waits). */
@@ -305,11 +269,9 @@ export class ScoregateClient {
     params.set("embedding", g.embedding);
     params.set("reranker", g.reranker);
     if (g.indexVersion !== undefined) params.set("index_version", g.indexVersion);
-    const { token, baseUrl, timeoutMs } = this.#options;
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: "application/json", "user-agent": this.#userAgent };
+    const headers: Record<string, string> = { accept: "application/json" };
     if (entry.etag !== null && entry.value !== undefined) headers["if-none-match"] = entry.etag;
-    const fetchFn = this.#options.fetch ?? globalThis.fetch;
-    const outcome = await boundedFetch(fetchFn, `${baseUrl}${THRESHOLD_PATH}?${params}`, { method: "GET", headers }, timeoutMs);
+    const outcome = await this.#send(`${THRESHOLD_PATH}?${params}`, { method: "GET", headers });
     const now = this.#options.now();
     if (outcome.kind === "failed") return this.#fail(entry, outcome.error, now);
     const { response, body } = outcome;
@@ -373,20 +335,11 @@ export class ScoregateClient {
     }
   }
 
-  /** POST with the token and the client's timeout (observations). */
-  #send(method: string, path: string, body: unknown) {
+  /** A request to the server with the token, the client's `User-Agent` and its timeout. */
+  #send(path: string, init: { method: string; headers: Record<string, string>; body?: string }) {
     const { token, baseUrl, timeoutMs } = this.#options;
-    const fetchFn = this.#options.fetch ?? globalThis.fetch;
-    return boundedFetch(
-      fetchFn,
-      `${baseUrl}${path}`,
-      {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "user-agent": this.#userAgent },
-        body: JSON.stringify(body),
-      },
-      timeoutMs,
-    );
+    const headers = { ...init.headers, authorization: `Bearer ${token}`, "user-agent": this.#userAgent };
+    return boundedFetch(this.#options.fetch ?? globalThis.fetch, `${baseUrl}${path}`, { ...init, headers }, timeoutMs);
   }
 }
 
@@ -395,7 +348,7 @@ export class ScoregateClient {
  * monitor keeps watching the threshold). A guarded or abstaining calibration is also watched on where its guards bind
  * and how often queries abstain; a plain one gets the pair every server accepts.
  */
-function countsOf(calibrationId: string, candidates: number, d: QueryDecision, guarded: boolean): Observation {
+export function countsOf(calibrationId: string, candidates: number, d: QueryDecision, guarded: boolean): Observation {
   const o: Observation = { calibrationId, candidates, dropped: d.dropped };
   if (guarded) {
     o.below = d.below;
@@ -403,11 +356,3 @@ function countsOf(calibrationId: string, candidates: number, d: QueryDecision, g
   }
   return o;
 }
-
-/** The gate a served calibration states, as the per-query rule takes it. */
-const policyOf = (g: ServedGate) => ({
-  threshold: g.threshold,
-  minKeep: g.guards.min_keep,
-  maxKeep: g.guards.max_keep,
-  abstainBelow: g.abstain_below,
-});

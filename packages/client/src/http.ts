@@ -91,6 +91,9 @@ export function clientError(code: ClientErrorCode, message: string, status?: num
   return e;
 }
 
+/** No answer within the deadline: what a request that timed out and a caller that stopped waiting both say. */
+export const timeoutError = (ms: number): ClientError => clientError("timeout", `no answer within ${ms} ms`);
+
 export type Outcome = { kind: "response"; response: Response; body: unknown } | { kind: "failed"; error: ClientError };
 
 /**
@@ -103,7 +106,7 @@ export async function boundedFetch(fetchFn: typeof fetch, url: string, init: Req
   const deadline = new Promise<Outcome>((resolve) => {
     timer = startTimer(() => {
       controller.abort();
-      resolve({ kind: "failed", error: clientError("timeout", `no answer within ${timeoutMs} ms`) });
+      resolve({ kind: "failed", error: timeoutError(timeoutMs) });
     }, timeoutMs);
   });
   const attempt = (async (): Promise<Outcome> => {

@@ -8,7 +8,8 @@
 // out of the published types (docs/architecture.md, "How the contract travels with the clients").
 import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "../../../src/contract/limits";
 import type { ObservationBatch, QueryCounts } from "../../../src/contract/wire-types";
-import { type BackoffPolicy, backoffDelay, describeFailure, type Outcome, parseRetryAfter, startTimer } from "./http";
+import type { ResolvedOptions } from "./client-options";
+import { backoffDelay, describeFailure, type Outcome, parseRetryAfter, startTimer } from "./http";
 import type { ClientError, FlushResult, GateKey, Observation, ObservationStats, PromotionRef, ScoregateClientOptions } from "./types";
 
 type Target = Pick<ObservationBatch, "calibration_id" | "index" | "embedding" | "reranker" | "index_version"> & {
@@ -16,29 +17,27 @@ type Target = Pick<ObservationBatch, "calibration_id" | "index" | "embedding" | 
   promotion?: PromotionRef;
 };
 
+/** The queries of one target waiting to be sealed into a batch, under `key` in the pending map. */
 interface Group {
+  key: string;
   target: Target;
   queries: QueryCounts[];
   scores: number[];
   createdAt: number;
 }
 
-interface Batch {
+/** A sealed group: its batch id (kept across retries) and when it may be sent again. */
+interface Batch extends Group {
   id: string;
-  target: Target;
-  queries: QueryCounts[];
-  scores: number[];
   nextAttemptAt: number;
 }
 
-export interface ReporterDeps {
+/** What the reporter needs of its client: the client's clock, jitter and backoff, its requests and its token state. */
+export interface ReporterDeps extends Pick<ResolvedOptions, "now" | "random" | "backoff"> {
   send: (body: ObservationBatch) => Promise<Outcome>;
-  now: () => number;
-  random: () => number;
-  backoff: BackoffPolicy;
   isStopped: () => ClientError | undefined;
   onAuthError: (e: ClientError) => void;
-  options?: ScoregateClientOptions["observations"];
+  options: ScoregateClientOptions["observations"];
 }
 
 export class ObservationReporter {
@@ -87,7 +86,7 @@ export class ObservationReporter {
     const key = JSON.stringify(target);
     let group = this.#groups.get(key);
     if (group === undefined) {
-      group = { target, queries: [], scores: [], createdAt: this.#deps.now() };
+      group = { key, target, queries: [], scores: [], createdAt: this.#deps.now() };
       this.#groups.set(key, group);
     }
     group.queries.push(o.below === undefined ? [o.candidates, o.dropped] : [o.candidates, o.dropped, o.below, o.abstained ? 1 : 0]);
@@ -97,9 +96,9 @@ export class ObservationReporter {
       if (group.scores.length > this.#maxScores) group.scores.splice(0, group.scores.length - this.#maxScores);
     }
     this.#stats.queued += 1;
-    if (group.queries.length >= this.#batchSize) this.#seal(key, group);
+    if (group.queries.length >= this.#batchSize) this.#seal(group);
     this.#enforceBound();
-    if (this.#due(this.#deps.now())) {
+    if (this.#nextDue() <= this.#deps.now()) {
       const p = this.#sendDue(false);
       waitUntil?.(p);
     } else this.#schedule();
@@ -107,7 +106,7 @@ export class ObservationReporter {
 
   async flush(): Promise<FlushResult> {
     if (this.#sending !== undefined) await this.#sending;
-    for (const [key, g] of this.#groups) this.#seal(key, g);
+    for (const g of this.#groups.values()) this.#seal(g);
     const r = this.#deps.isStopped() === undefined ? await this.#sendDue(true) : { sent: 0, failed: 0 };
     this.#schedule();
     return { sentBatches: r.sent, failedBatches: r.failed, stats: this.stats() };
@@ -127,58 +126,51 @@ export class ObservationReporter {
 
   // -------------------------------------------------------------------------------------------------------------
 
-  #seal(key: string, g: Group): void {
-    this.#groups.delete(key);
+  #seal(g: Group): void {
+    this.#groups.delete(g.key);
     this.#clientId ??= randomId(this.#deps.random);
     this.#seq += 1;
-    const id = `${this.#clientId}-${this.#seq}`.slice(0, MAX_BATCH_ID_LENGTH);
-    this.#batches.push({ id, target: g.target, queries: g.queries, scores: g.scores, nextAttemptAt: 0 });
+    this.#batches.push({ ...g, id: `${this.#clientId}-${this.#seq}`.slice(0, MAX_BATCH_ID_LENGTH), nextAttemptAt: 0 });
   }
 
   /** Drops the oldest queries (sealed batches first, then the oldest groups) beyond maxQueued. */
   #enforceBound(): void {
     let excess = this.#stats.queued - (this.#inFlight?.queries.length ?? 0) - this.#maxQueued;
     // The batch being sent is left alone: its body is already on the wire, and the server may count it.
-    for (const b of [...this.#batches]) {
+    for (const q of [...this.#batches, ...this.#groups.values()]) {
       if (excess <= 0) break;
-      if (b === this.#inFlight) continue;
-      const n = Math.min(excess, b.queries.length);
-      b.queries.splice(0, n);
+      if (q === this.#inFlight) continue;
+      const n = Math.min(excess, q.queries.length);
+      q.queries.splice(0, n);
       excess -= n;
-      this.#dropped(n);
-      if (b.queries.length === 0) this.#remove(b);
-    }
-    for (const [key, g] of this.#groups) {
-      if (excess <= 0) break;
-      const n = Math.min(excess, g.queries.length);
-      g.queries.splice(0, n);
-      excess -= n;
-      this.#dropped(n);
-      if (g.queries.length === 0) this.#groups.delete(key);
+      this.#settle(n, "droppedForMemory");
+      if (q.queries.length === 0) this.#remove(q);
     }
   }
 
-  #dropped(n: number): void {
-    this.#stats.droppedForMemory += n;
+  /** `n` queries leave the queue, counted under `outcome`. */
+  #settle(n: number, outcome: "sent" | "rejected" | "droppedForMemory"): void {
+    this.#stats[outcome] += n;
     this.#stats.queued -= n;
   }
 
-  #due(now: number): boolean {
-    if (now < this.#nextAttemptAt) return false;
-    if (this.#batches.some((b) => b.nextAttemptAt <= now)) return true;
-    for (const g of this.#groups.values()) if (now - g.createdAt >= this.#intervalMs) return true;
-    return false;
+  /**
+   * When something is next due: the oldest group's age reaching the flush interval or a batch's retry time, never
+   * before the backoff after the last failure; Infinity with nothing queued.
+   */
+  #nextDue(): number {
+    let at = Number.POSITIVE_INFINITY;
+    for (const g of this.#groups.values()) at = Math.min(at, g.createdAt + this.#intervalMs);
+    for (const b of this.#batches) at = Math.min(at, b.nextAttemptAt);
+    return Math.max(at, this.#nextAttemptAt);
   }
 
   /** A timer for the next due moment (Node and browsers); unref'd, so it never keeps a process alive. */
   #schedule(): void {
     if (!this.#useTimer || this.#closed || this.#timer !== undefined || this.#deps.isStopped() !== undefined) return;
-    if (this.#groups.size === 0 && this.#batches.length === 0) return;
+    const at = this.#nextDue();
+    if (at === Number.POSITIVE_INFINITY) return;
     const now = this.#deps.now();
-    let at = Number.POSITIVE_INFINITY;
-    for (const g of this.#groups.values()) at = Math.min(at, g.createdAt + this.#intervalMs);
-    for (const b of this.#batches) at = Math.min(at, b.nextAttemptAt);
-    at = Math.max(at, this.#nextAttemptAt);
     this.#timer = startTimer(
       () => {
         this.#timer = undefined;
@@ -201,7 +193,7 @@ export class ObservationReporter {
     let sent = 0;
     let failed = 0;
     const now = this.#deps.now();
-    for (const [key, g] of this.#groups) if (force || now - g.createdAt >= this.#intervalMs) this.#seal(key, g);
+    for (const g of this.#groups.values()) if (force || now - g.createdAt >= this.#intervalMs) this.#seal(g);
     for (const batch of [...this.#batches]) {
       if (this.#deps.isStopped() !== undefined) break;
       if (!force && (this.#deps.now() < this.#nextAttemptAt || this.#deps.now() < batch.nextAttemptAt)) continue;
@@ -219,8 +211,7 @@ export class ObservationReporter {
       const t = this.#deps.now();
       if (outcome.kind === "response" && outcome.response.status >= 200 && outcome.response.status < 300) {
         this.#remove(batch);
-        this.#stats.sent += n;
-        this.#stats.queued -= n;
+        this.#settle(n, "sent");
         this.#failures = 0;
         this.#nextAttemptAt = 0;
         sent += 1;
@@ -241,8 +232,7 @@ export class ObservationReporter {
       if (!retriable) {
         // 400, 404 uncalibrated, 422: the same batch would be refused again.
         this.#remove(batch);
-        this.#stats.rejected += n;
-        this.#stats.queued -= n;
+        this.#settle(n, "rejected");
         continue;
       }
       this.#failures += 1;
@@ -254,19 +244,20 @@ export class ObservationReporter {
     return { sent, failed };
   }
 
-  #remove(batch: Batch): void {
-    const i = this.#batches.indexOf(batch);
+  /** Takes a sealed batch out of the send queue, or a group out of the pending map. */
+  #remove(q: Group): void {
+    // A batch is a copy of its group, so it is never the map's value: a batch removed twice leaves the group alone.
+    if (this.#groups.get(q.key) === q) this.#groups.delete(q.key);
+    const i = this.#batches.indexOf(q as Batch);
     if (i >= 0) this.#batches.splice(i, 1);
   }
 
   #rejectAll(): void {
     let n = 0;
-    for (const b of this.#batches) n += b.queries.length;
-    for (const g of this.#groups.values()) n += g.queries.length;
+    for (const q of [...this.#batches, ...this.#groups.values()]) n += q.queries.length;
     this.#batches = [];
     this.#groups.clear();
-    this.#stats.rejected += n;
-    this.#stats.queued -= n;
+    this.#settle(n, "rejected");
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }

@@ -6,7 +6,7 @@
 import type { ServedGate } from "../../../src/contract/wire-types";
 import { bucketOf } from "./assignment";
 import type { Entry } from "./cache-entry";
-import type { ClientError, PromotionRef, ThresholdResult } from "./types";
+import type { ClientError, GetThresholdOptions, PromotionRef, ThresholdResult } from "./types";
 
 /**
  * The served answer of an entry that holds a value or the uncalibrated answer; during a promotion the arm's, chosen by
@@ -14,12 +14,12 @@ import type { ClientError, PromotionRef, ThresholdResult } from "./types";
  */
 export function servedResult(
   entry: Entry,
-  fallback: number | null,
-  fresh: boolean,
-  key: string | undefined,
+  options: Pick<GetThresholdOptions, "fallback" | "assignmentKey">,
+  reason: "calibrated" | "cached" | "stale",
   authError: ClientError | undefined,
 ): ThresholdResult {
-  if (entry.uncalibrated) return fallbackResult(fallback, true, undefined, entry.fetchedAt);
+  if (entry.uncalibrated) return fallbackResult(options.fallback, true, undefined, entry.fetchedAt);
+  const key = options.assignmentKey;
   const v = entry.value!;
   const r = v.rollout;
   let promotion: PromotionRef | undefined;
@@ -36,12 +36,12 @@ export function servedResult(
     calibrationId: g.calibration_id,
     indexVersion: g.index_version,
     expectedDropRate: g.expected_drop_rate,
-    reason: fresh ? "cached" : "stale",
+    reason,
     fetchedAt: entry.fetchedAt,
   };
   if (promotion !== undefined) result.promotion = promotion;
   const error = authError ?? entry.lastError;
-  if (!fresh && error !== undefined) result.error = error;
+  if (reason === "stale" && error !== undefined) result.error = error;
   return result;
 }
 

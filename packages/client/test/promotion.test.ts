@@ -1,5 +1,5 @@
 // A gate during a guarded promotion and with shadows: getThreshold()/gate() serve each key its arm (the bucket of
-// src/assignment.ts under the rollout's salt) and report the promotion, step and arm; shadow() samples mirrored
+// src/assignment.ts under the rollout's salt) and report the promotion, step and arm; shadow() (the `./shadow` entry) samples mirrored
 // queries by key and reports them with role "shadow", and shadowsFor() names the same shadows at once from the cache
 // (fixtures/assignment.json's sampling table); a body with a broken rollout or shadow is refused as a whole.
 import { readFileSync } from "node:fs";
@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { ThresholdResponse } from "../../../src/contract/wire-types";
 import { ScoregateClient } from "../src";
 import { bucketOf } from "../src/assignment";
+import { shadow, shadowsFor } from "../src/shadow";
 import { error, fakeServer, ok, thresholdBody } from "./fake-server";
 
 const GATE = { index: "docs", embedding: "e5", reranker: "bge" };
@@ -19,7 +20,7 @@ const candidate = {
   abstain_below: null,
 };
 const rollout = { promotion_id: "prm_0000000001", step: 0, percent_bp: 1000, salt: "prm_0000000001", state: "running", candidate };
-const shadow = { ...candidate, calibration_id: "cal_0000000003", sample_rate: 0.2, since_seq: 4 };
+const servedShadow = { ...candidate, calibration_id: "cal_0000000003", sample_rate: 0.2, since_seq: 4 };
 
 function setup(extra: Record<string, unknown>) {
   const body = { ...thresholdBody(), ...extra } as ThresholdResponse;
@@ -83,11 +84,11 @@ describe("a gate during a promotion", () => {
 
 describe("shadow()", () => {
   it("reports the sampled keys' mirrored queries under the shadow with role shadow, and nothing else", async () => {
-    const { client, server } = setup({ shadows: [shadow] });
+    const { client, server } = setup({ shadows: [servedShadow] });
     const keys = Array.from({ length: 200 }, (_, i) => `session-${i}`);
     let sampled = 0;
     for (const key of keys) {
-      const got = await client.shadow([0.9, 0.55, 0.7], { gate: GATE, score: (s) => s, key });
+      const got = await shadow(client, [0.9, 0.55, 0.7], { gate: GATE, score: (s) => s, key });
       const inSample = bucketOf("cal_0000000003", key) < 2000;
       expect(got).toEqual(inSample ? ["cal_0000000003"] : []);
       sampled += inSample ? 1 : 0;
@@ -101,14 +102,14 @@ describe("shadow()", () => {
   });
 
   it("takes only the shadows of the mirrored index version when one is named; a server without shadows reports nothing", async () => {
-    const { client } = setup({ shadows: [shadow] });
-    expect(await client.shadow([0.9], { gate: GATE, score: (s) => s, key: "session-3", indexVersion: "v9" })).toEqual([]);
+    const { client } = setup({ shadows: [servedShadow] });
+    expect(await shadow(client, [0.9], { gate: GATE, score: (s) => s, key: "session-3", indexVersion: "v9" })).toEqual([]);
     const plain = setup({});
-    expect(await plain.client.shadow([0.9], { gate: GATE, score: (s) => s, key: "session-3" })).toEqual([]);
+    expect(await shadow(plain.client, [0.9], { gate: GATE, score: (s) => s, key: "session-3" })).toEqual([]);
   });
 
   it("refuses a body with a shadow lacking its sample rate", async () => {
-    const { client } = setup({ shadows: [{ ...shadow, sample_rate: null }] });
+    const { client } = setup({ shadows: [{ ...servedShadow, sample_rate: null }] });
     expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ reason: "fallback", error: { code: "bad_response" } });
   });
 });
@@ -131,27 +132,27 @@ describe("shadowsFor()", () => {
     expect(sampling.cases.length).toBe(400);
     for (const [key, indexVersion, taken] of sampling.cases) {
       const options = indexVersion === null ? {} : { indexVersion };
-      const named = client.shadowsFor(GATE, key, options);
+      const named = shadowsFor(client, GATE, key, options);
       expect(ids(named), key).toEqual(taken);
-      expect(await client.shadow([0.9, 0.5], { gate: GATE, score: (s) => s, key, ...options }), key).toEqual(taken);
+      expect(await shadow(client, [0.9, 0.5], { gate: GATE, score: (s) => s, key, ...options }), key).toEqual(taken);
     }
-    const named = client.shadowsFor(GATE, sampling.cases[1]![0]);
+    const named = shadowsFor(client, GATE, sampling.cases[1]![0]);
     expect(named[1]).toEqual(shadows[3]);
     named[1]!.sample_rate = 0; // a copy: the cache keeps its own
-    expect(client.shadowsFor(GATE, sampling.cases[1]![0])).toHaveLength(2);
+    expect(shadowsFor(client, GATE, sampling.cases[1]![0])).toHaveLength(2);
     expect(server.thresholdRequests()).toHaveLength(1);
   });
 
   it("never waits on a cold cache: answers none and starts one request (handed to waitUntil), then answers from it", async () => {
-    const { client, server } = setup({ shadows: [{ ...shadow, sample_rate: 1 }] });
+    const { client, server } = setup({ shadows: [{ ...servedShadow, sample_rate: 1 }] });
     const pending: Promise<unknown>[] = [];
     const waitUntil = (p: Promise<unknown>) => void pending.push(p);
-    expect(client.shadowsFor(GATE, "session-1", { waitUntil })).toEqual([]);
-    expect(client.shadowsFor(GATE, "session-1", { waitUntil })).toEqual([]);
+    expect(shadowsFor(client, GATE, "session-1", { waitUntil })).toEqual([]);
+    expect(shadowsFor(client, GATE, "session-1", { waitUntil })).toEqual([]);
     expect(server.thresholdRequests()).toHaveLength(1);
     expect(pending).toHaveLength(2);
     await Promise.all(pending);
-    expect(ids(client.shadowsFor(GATE, "session-1"))).toEqual(["cal_0000000003"]);
+    expect(ids(shadowsFor(client, GATE, "session-1"))).toEqual(["cal_0000000003"]);
     expect(server.thresholdRequests()).toHaveLength(1);
   });
 
@@ -161,7 +162,7 @@ describe("shadowsFor()", () => {
     for (const server of [uncalibrated, failing, setup({}).server]) {
       const client = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } });
       await client.getThreshold(GATE, { fallback: null });
-      expect(client.shadowsFor(GATE, "session-1")).toEqual([]);
+      expect(shadowsFor(client, GATE, "session-1")).toEqual([]);
     }
   });
 });

@@ -4,12 +4,14 @@
  * the score the reranker wrote to `metadata.relevanceScore` (configurable), applies the gate through @scoregate/client's
  * `gate()` (`score >= threshold` within the calibration's guards, nothing when the query abstains) and reports the
  * query's counts. With the `shadow` option it sits on a retriever of the new index version instead (shadow evaluation):
- * it reports the mirrored query for the gate's shadow calibrations through `shadow()` and returns the documents unchanged.
+ * it reports the mirrored query for the gate's shadow calibrations through `shadow()`
+ * (`@scoregate/client/shadow`) and returns the documents unchanged.
  */
 import type { Callbacks } from "@langchain/core/callbacks/manager";
 import type { DocumentInterface } from "@langchain/core/documents";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import type { GateKey, GateResult, ScoregateClient } from "@scoregate/client";
+import { shadow } from "@scoregate/client/shadow";
 // package.json is read at build time: the bundler inlines this one field.
 import { version } from "../package.json";
 
@@ -42,9 +44,10 @@ export interface ScoregateCompressorOptions {
 }
 
 /**
- * A compressor on the MIRRORED retriever (the new index version's, queried for the queries `client.shadowsFor()` named):
- * it reports each query's documents for the gate's shadow calibrations whose sample takes the key (`client.shadow()`,
- * `role: "shadow"`) and returns the documents unchanged. Nothing is gated or reported as production.
+ * A compressor on the MIRRORED retriever (the new index version's, queried for the queries `shadowsFor()` named):
+ * it reports each query's documents for the gate's shadow calibrations whose sample takes the key (`shadow()`,
+ * `role: "shadow"`; both from `@scoregate/client/shadow`) and returns the documents unchanged. Nothing is gated or
+ * reported as production.
  */
 export interface ScoregateShadowCompressorOptions {
   client: ScoregateClient;
@@ -89,7 +92,7 @@ export class ScoregateCompressor extends BaseDocumentCompressor {
       const k = o.shadow.key(query);
       const v = o.shadow.indexVersion;
       const ids =
-        k === undefined ? [] : await o.client.shadow(documents, { gate: o.gate, score, key: k, ...(v === undefined ? {} : { indexVersion: v }) });
+        k === undefined ? [] : await shadow(o.client, documents, { gate: o.gate, score, key: k, ...(v === undefined ? {} : { indexVersion: v }) });
       o.onShadow?.(ids, query);
       return documents;
     }

@@ -10,6 +10,7 @@ import type { MessageContent } from "@llamaindex/core/llms";
 import type { BaseNodePostprocessor } from "@llamaindex/core/postprocessor";
 import type { NodeWithScore } from "@llamaindex/core/schema";
 import type { GateKey, GateResult, ScoregateClient } from "@scoregate/client";
+import { shadow } from "@scoregate/client/shadow";
 // package.json is read at build time: the bundler inlines this one field.
 import { version } from "../package.json";
 
@@ -40,9 +41,10 @@ export interface ScoregatePostprocessorOptions {
 }
 
 /**
- * A postprocessor in the MIRRORED query engine (the new index version's, queried for the queries
- * `client.shadowsFor()` named): it reports each query's nodes for the gate's shadow calibrations whose sample takes the
- * key (`client.shadow()`, `role: "shadow"`) and returns the nodes unchanged. Nothing is gated or reported as production.
+ * A postprocessor in the MIRRORED query engine (the new index version's, queried for the queries `shadowsFor()`
+ * named): it reports each query's nodes for the gate's shadow calibrations whose sample takes the key (`shadow()`,
+ * `role: "shadow"`; both from `@scoregate/client/shadow`) and returns the nodes unchanged. Nothing is gated or reported
+ * as production.
  */
 export interface ScoregateShadowPostprocessorOptions {
   client: ScoregateClient;
@@ -79,7 +81,7 @@ export class ScoregatePostprocessor implements BaseNodePostprocessor {
       const key = o.shadow.key(query);
       const v = o.shadow.indexVersion;
       const ids =
-        key === undefined ? [] : await o.client.shadow(nodes, { gate: o.gate, score, key, ...(v === undefined ? {} : { indexVersion: v }) });
+        key === undefined ? [] : await shadow(o.client, nodes, { gate: o.gate, score, key, ...(v === undefined ? {} : { indexVersion: v }) });
       o.onShadow?.(ids, query);
       return nodes;
     }

@@ -31,6 +31,8 @@ import {
   type ShadowOptions,
   type ThresholdResult,
 } from "@scoregate/client";
+// Shadow evaluation is its own entry of the SDK (the core leaves it out for services that never mirror queries).
+import { shadow } from "@scoregate/client/shadow";
 // Options without a client build the client of the stream entry, so `stream: true` turns pushed changes on.
 import { ScoregateClient as StreamingClient, type StreamClientOptions } from "@scoregate/client/stream";
 // package.json is read at build time: the bundler inlines this one field.
@@ -190,8 +192,8 @@ export class ScoregateProvider implements Provider {
   }
 
   /**
-   * Shadow evaluation of one mirrored query for the gate of a flag (the SDK's `shadow()`): the key defaults to the
-   * context's `targetingKey`. Returns the shadow calibrations it was reported for (none for an unmapped flag).
+   * Shadow evaluation of one mirrored query for the gate of a flag (`shadow()` of `@scoregate/client/shadow`): the key
+   * defaults to the context's `targetingKey`. Returns the shadow calibrations it was reported for (none for an unmapped flag).
    */
   async shadow<T>(
     flagKey: string,
@@ -202,7 +204,7 @@ export class ScoregateProvider implements Provider {
     const gate = this.#gateOf(flagKey, context);
     const key = options.key ?? context.targetingKey;
     if (gate === undefined || key === undefined) return [];
-    return this.client.shadow(candidates, { ...options, gate, key });
+    return shadow(this.client, candidates, { ...options, gate, key });
   }
 
   #gateOf(flagKey: string, context: EvaluationContext): GateKey | undefined {

@@ -1,0 +1,45 @@
+/**
+ * The sentence of a promotion's pause or rollback alert: which step it stopped in (the share of keyed traffic the
+ * candidate had then, not the 0 % a rollback leaves), why, and the numbers of the decision that stopped it, so the
+ * alert says why without opening its details. Pure.
+ */
+import type { Promotion, PromotionStepRecord } from "../contract";
+import { percentText } from "../platform/format";
+
+const points = (x: number): string => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)} points`;
+const num = (x: unknown): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);
+const obj = (x: unknown): Record<string, unknown> | null => (typeof x === "object" && x !== null ? (x as Record<string, unknown>) : null);
+
+/** "the candidate arm dropped 59.3 % against 21.9 % on control (+37.4 points, 95 %: +30.1 to +44.7 points)", or "". */
+function evidenceText(numbers: Record<string, unknown>): string {
+  const parts: string[] = [];
+  const cand = num(numbers.candidate_drop_rate);
+  const ctl = num(numbers.control_drop_rate);
+  const vs = obj(numbers.vs_control);
+  const change = num(vs?.change);
+  const ci = Array.isArray(vs?.interval95) ? (vs.interval95 as unknown[]).map(num) : null;
+  if (cand !== null && ctl !== null) {
+    let s = `the candidate arm dropped ${percentText(cand)} against ${percentText(ctl)} on control`;
+    if (change !== null) {
+      s += ` (${points(change)}${ci !== null && ci[0] != null && ci[1] != null ? `, 95 %: ${points(ci[0])} to ${points(ci[1])}` : ""})`;
+    }
+    parts.push(s);
+  } else if (cand !== null) parts.push(`the candidate arm dropped ${percentText(cand)}`);
+  const cq = num(numbers.candidate_queries);
+  const kq = num(numbers.control_queries);
+  if (cq !== null && kq !== null) parts.push(`${cq} candidate and ${kq} control queries`);
+  const alarm = obj(numbers.drift_alarm);
+  if (typeof alarm?.summary === "string") parts.push(`drift alarm: ${alarm.summary}`);
+  return parts.join("; ");
+}
+
+export function promotionStopSummary(
+  promotion: Pick<Promotion, "id" | "candidate_calibration_id" | "plan">,
+  record: PromotionStepRecord,
+  verb: string,
+): string {
+  const share = promotion.plan.steps[record.step];
+  const where = `in step ${record.step + 1} of ${promotion.plan.steps.length}${share === undefined ? "" : ` (${share} % of keyed traffic)`}`;
+  const evidence = evidenceText(record.numbers);
+  return `promotion ${promotion.id} of ${promotion.candidate_calibration_id} ${verb} ${where}: ${record.cause}${evidence ? `; ${evidence}` : ""}`;
+}
