@@ -27,6 +27,9 @@ export const V2_SHIFT = zInv(V1_DROP) - zInv(INCIDENT_DROP);
 export interface Gate {
   readonly threshold: number;
   readonly expectation: Expectation;
+  /** The calibration queries and the drop rate it was fitted at: an upload of these fits the same gate. */
+  readonly queries: readonly Float64Array[];
+  readonly target: number;
 }
 
 /** Fits `target`, or with `at` the drop rate v1's absolute threshold has on these scores (what the incident served). */
@@ -37,7 +40,7 @@ function calibrate(rng: Rng, rho: number, shift: number, target: number, at?: nu
   const d = at === undefined ? target : sorted.filter((x) => x < at).length / sorted.length;
   const fitted = fitCalibration(sorted, d, byQuery);
   const record = { ...fitted.fields, drift_tolerance: null, empty_context_tolerance: null } as unknown as StoredCalibration;
-  return { threshold: record.threshold as number, expectation: expectationOf(record) };
+  return { threshold: record.threshold as number, expectation: expectationOf(record), queries, target: d };
 }
 
 /** v1, the carried (good) v2 and the incident's v2, each fitted on its own calibration sample. */

@@ -11,6 +11,15 @@ export interface StartedWorker {
 }
 
 export declare const ROOT: string;
+export declare const BUILD_COMMAND: string;
+export declare function machineInfo(): {
+  nproc: string;
+  cpu: string;
+  node: string;
+  workerd: string;
+  miniflare: string;
+  wrangler: string;
+};
 export declare function startWorker(options?: {
   log?: number;
   ingest?: "direct" | "queue";
