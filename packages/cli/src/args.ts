@@ -227,11 +227,16 @@ function missingValue(name: keyof typeof OPTIONS, value: string | undefined, inl
   const example = VALUE_EXAMPLES[name as ValueFlag];
   const needs = `--${name} needs a value, e.g. --${name} ${example}`;
   if (value === undefined) throw usage(needs);
-  if (inline !== true && value.startsWith("-") && value !== "-")
+  if (inline !== true && value.startsWith("-") && value !== "-") {
+    // followed by another flag: the value was left out; anything else (-0.1) may be a value that starts with a dash
+    const flag = /^--?([a-z][a-z-]*)(=|$)/u.exec(value)?.[1];
+    if (flag !== undefined && (Object.hasOwn(OPTIONS, flag) || flag.startsWith("no-")))
+      throw usage(`${needs}: it is followed by the flag ${value.split("=")[0]}`);
     throw usage(
       `${needs}: it is followed by ${JSON.stringify(value)}`,
       `a value that starts with a dash goes after an equals sign: --${name}=${value}`,
     );
+  }
 }
 
 /** A command name, or a usage error naming the closest one. */

@@ -75,6 +75,13 @@ describe("the CLI suggests", () => {
     expect(r.stderr).not.toContain("unknown flag");
   });
 
+  it("a flag followed by another flag is a value left out, not a value to write after an equals sign", async () => {
+    const r = await cli(["calibrate", "s.csv", ...gate, "--target", "--score-column", "ce_score"], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")[0]).toBe("scoregate: --target needs a value, e.g. --target 0.2: it is followed by the flag --score-column");
+    expect(r.stderr).not.toContain("--target=--score-column");
+  });
+
   it("a flag without its value is named in the CLI's words with an example, for every flag that takes one", async () => {
     for (const name of Object.keys(VALUE_EXAMPLES)) {
       if (name === "carry") continue; // its value is optional: a bare --carry carries the reference's own threshold
@@ -86,7 +93,7 @@ describe("the CLI suggests", () => {
       expect(r.stderr).not.toContain("Option '");
     }
     const next = await cli(["calibrate", "s.csv", ...gate, "--target", "--dry-run"], env);
-    expect(next.stderr.split("\n")[0]).toBe('scoregate: --target needs a value, e.g. --target 0.2: it is followed by "--dry-run"');
+    expect(next.stderr.split("\n")[0]).toBe("scoregate: --target needs a value, e.g. --target 0.2: it is followed by the flag --dry-run");
     // every flag that takes a value has an example (the type checks it too)
     expect(
       Object.keys(OPTIONS)
