@@ -134,27 +134,25 @@ export class Monitor {
     const candidateArm = input.role !== "shadow" && input.promotion?.arm === "candidate" ? input.promotion : null;
     if (candidateArm !== null) return this.#countCandidate(input, candidateArm, random);
     // A window counts one kind of traffic, so a shadow's numbers are never read as the gate's (GET /v1/monitor's
-    // `role`): a calibration that changes kind (a shadow activated; a replaced one added as a shadow the same day)
-    // closes its window to the history and starts a new one with a fresh detector. Older windows (no kind) take either.
+    // `role`): a calibration's served and mirrored batches go to two windows, each with its own detector
+    // (windows.ts, keyOf). A served window stored before windows kept their traffic takes served batches.
     const traffic = input.role === "shadow" ? "shadow" : "served";
-    const open = this.#windows.open(input.calibration.id);
-    const fits = open !== null && (open.role === undefined || open.role === traffic);
-    const base: WindowState = fits
-      ? open
-      : {
-          ...newWindow(
-            input.calibration.id,
-            input.calibration.index_version,
-            input.calibration.expectation,
-            now,
-            0,
-            open === null ? this.#windows.detector(input.calibration.id) : newDetector(),
-          ),
-          role: traffic,
-        };
+    const open = this.#windows.open(input.calibration.id, traffic);
+    const base: WindowState =
+      open ??
+      ({
+        ...newWindow(
+          input.calibration.id,
+          input.calibration.index_version,
+          input.calibration.expectation,
+          now,
+          0,
+          this.#windows.detector(input.calibration.id, traffic),
+        ),
+        role: traffic,
+      } satisfies WindowState);
     const claim = this.#ledger.claim(input.batch_id, now, input.batch_hash);
     if (!claim.claimed) return { duplicate: true, mismatch: claim.mismatch, window: windowStatus(base, evaluateWindow(base, config)), alerts: [] };
-    if (open !== null && !fits) this.#windows.archive(open, now, config);
 
     let next = addBatch(base, input.queries, input.scores, random, now, config);
     const ev = evaluateWindow(next, config);
@@ -303,7 +301,11 @@ export class Monitor {
     const queued_ingest = this.#counters.status();
     const pending_alerts = this.outbox.pending();
     if (!detail) return { gate_id: gateId, windows, history: [], recall, queued_ingest, samples: {}, pending_alerts };
-    const samples = Object.fromEntries(open.map((w) => [w.calibration_id, w.reservoir]));
+    // one sample per calibration: its served window's where it has both (the shadow's mirrored scores come first, so
+    // the served ones overwrite them)
+    const samples = Object.fromEntries(
+      [...open].sort((a, b) => Number(traffic(a) === "served") - Number(traffic(b) === "served")).map((w) => [w.calibration_id, w.reservoir]),
+    );
     return { gate_id: gateId, windows, history: this.#windows.history(), recall, queued_ingest, samples, pending_alerts };
   }
 

@@ -12,6 +12,16 @@ import type { SnapshotWindow } from "../monitor-contract";
 import { evaluateWindow, type WindowState, type WindowTraffic, windowExpired, windowStatus } from "../window";
 import { StateTable } from "./state-table";
 
+/**
+ * A window's key in the `windows` and `detectors` tables: the calibration id for served traffic (and for windows
+ * stored before windows kept their traffic), the id and "shadow" for a shadow's mirrored traffic. A calibration that
+ * gets both at once (a shadow just activated while clients still mirror for a few seconds; a replaced calibration put
+ * in shadow while late served batches arrive) keeps one window and one detector of each: neither closes the other,
+ * and evidence gathered on mirrored traffic never raises an alarm of served traffic, nor the other way round.
+ */
+const keyOf = (calibrationId: string, traffic: WindowTraffic | undefined): string =>
+  traffic === "shadow" ? `${calibrationId}\u0000shadow` : calibrationId;
+
 export class Windows {
   readonly #sql: SqlStorage;
   readonly #open: StateTable<WindowState>;
@@ -23,9 +33,9 @@ export class Windows {
     this.#detectors = new StateTable<DetectorState>(sql, "detectors");
   }
 
-  /** The calibration's open window, or null. */
-  open(calibrationId: string): WindowState | null {
-    return this.#open.get(calibrationId) ?? null;
+  /** The calibration's open window of this traffic, or null. */
+  open(calibrationId: string, traffic: WindowTraffic): WindowState | null {
+    return this.#open.get(keyOf(calibrationId, traffic)) ?? null;
   }
 
   /** Every open window, the most recently updated first. */
@@ -34,12 +44,12 @@ export class Windows {
   }
 
   save(w: WindowState, nowMs: number): void {
-    this.#open.put(w.calibration_id, nowMs, w);
+    this.#open.put(keyOf(w.calibration_id, w.role), nowMs, w);
   }
 
-  /** The detector a calibration's previous window left, or undefined (a new window then starts a fresh one). */
-  detector(calibrationId: string): DetectorState | undefined {
-    return this.#detectors.get(calibrationId);
+  /** The detector the calibration's previous window of this traffic left, or undefined (a new window starts a fresh one). */
+  detector(calibrationId: string, traffic: WindowTraffic): DetectorState | undefined {
+    return this.#detectors.get(keyOf(calibrationId, traffic));
   }
 
   /** Adds a finished window to the history (a window without batches leaves none), keeping the newest MAX_WINDOW_HISTORY. */
@@ -68,8 +78,8 @@ export class Windows {
       if (!windowExpired(w, nowMs)) continue;
       this.archive(w, nowMs, config);
       // The detector outlives the window: a change that starts late in a day is not diluted by the day's earlier data.
-      if (w.detector) this.#detectors.put(w.calibration_id, nowMs, w.detector);
-      this.#open.delete(w.calibration_id);
+      if (w.detector) this.#detectors.put(keyOf(w.calibration_id, w.role), nowMs, w.detector);
+      this.#open.delete(keyOf(w.calibration_id, w.role));
     }
   }
 
