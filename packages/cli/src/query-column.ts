@@ -95,7 +95,8 @@ export class QueryColumnSniffer {
   /** The first suspect column's name (or 1-based position), or null. */
   suspect(): string | null {
     const found = this.#columns.find(
-      (c) => (this.#named && looksQueryish(c.name) && c.repeated) || (c.run && !c.recurred && c.seen.size >= QUERY_RUN_MIN_VALUES),
+      // a column of fewer distinct values (one model_id, run_id or tenant for the whole file) is metadata, not queries
+      (c) => c.seen.size >= QUERY_RUN_MIN_VALUES && ((this.#named && looksQueryish(c.name) && c.repeated) || (c.run && !c.recurred)),
     );
     return found?.name ?? null;
   }

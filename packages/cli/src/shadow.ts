@@ -55,7 +55,7 @@ export async function shadow(c: Ctx): Promise<number> {
     // served (activated, or promoted to 100 %): a shadow's evaluation ends when it is served, and a served calibration
     // cannot be one; say so rather than relay the server's 409 to what reads like a status query
     throw usage(
-      `${id} is served on its gate (${cal.body.current ? "its current calibration" : `index version ${cal.body.index_version}`}), not a shadow: its live evaluation as a shadow ended when it was served`,
+      `${id} is served on its gate (${cal.body.current ? "its current calibration" : `index version ${cal.body.index_version}`}), not a shadow: a served calibration cannot be one (a shadow's live evaluation ends when it is served)`,
       `scoregate promotion ${id} prints its promotion, if it was promoted`,
     );
   }

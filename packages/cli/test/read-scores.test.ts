@@ -179,17 +179,17 @@ describe("readScores", () => {
   });
 
   it("refuses a column that looks like a query id when none is named or recognised; --query-column or an empty one (--no-query-column) decides", async () => {
-    const rows = ["question_id,ce_score", "q1,0.5", "q1,0.25", "q2,0.75", "q2,0.125"].join("\n");
+    const rows = ["question_id,ce_score", "q1,0.5", "q1,0.25", "q2,0.75", "q2,0.125", "q3,0.375", "q3,0.625"].join("\n");
     const p = file("question.csv", `${rows}\n`);
     const e = await inputError(readScores(p, { scoreColumn: "ce_score" }));
     expect(e.message).toBe(
       "column question_id looks like a query id: pass --query-column question_id to keep per-query statistics, or --no-query-column to upload the scores as one flat list",
     );
     const grouped = await readScores(p, { scoreColumn: "ce_score", queryColumn: "question_id" });
-    expect([...grouped.offsets!]).toEqual([0, 2, 4]);
+    expect([...grouped.offsets!]).toEqual([0, 2, 4, 6]);
     const flat = await readScores(p, { scoreColumn: "ce_score", queryColumn: "" });
     expect(flat.offsets).toBeNull();
-    expect(flat.scores.length).toBe(4);
+    expect(flat.scores.length).toBe(6);
     // by its values alone: a column without a query-like name (or a file without a header) whose values come in runs
     const runs = ["q", "q", "r", "r", "s", "s"].map((q, i) => `${q},${i / 10}`);
     expect((await inputError(readScores(file("topic.csv", `topic,score\n${runs.join("\n")}\n`)))).message).toMatch(
@@ -199,7 +199,7 @@ describe("readScores", () => {
       /^column 1 looks like a query id: pass --query-column 1 /u,
     );
     // JSONL objects too
-    const jsonl = ["q1", "q1", "q2"].map((q, i) => JSON.stringify({ group_id: q, ce: i / 4 })).join("\n");
+    const jsonl = ["q1", "q1", "q2", "q3"].map((q, i) => JSON.stringify({ group_id: q, ce: i / 4 })).join("\n");
     expect((await inputError(readScores(fromText(jsonl), { format: "jsonl", scoreColumn: "ce" }))).message).toMatch(/^column group_id looks like/u);
   });
 
@@ -210,6 +210,8 @@ describe("readScores", () => {
       "id,score\n1,0.5\n2,0.25\n3,0.75\n", // a row id: no value twice
       "label,score\n1,0.5\n1,0.25\n0,0.75\n0,0.1\n1,0.2\n", // values come back: not runs of queries
       "model,score\nbge,0.5\nbge,0.25\nbge,0.75\n", // one value
+      "model_id,score\nbge,0.5\nbge,0.25\nbge,0.75\n", // one value, with a query-like name: metadata of the whole file
+      "run_id,score\nr1,0.5\nr1,0.25\nr2,0.75\nr2,0.1\n", // two values: fewer than QUERY_RUN_MIN_VALUES
       "split,score\ntrain,0.5\ntrain,0.25\ntest,0.75\ntest,0.1\n", // two runs: fewer than QUERY_RUN_MIN_VALUES
     ]) {
       const r = await readScores(file("flat.csv", text));
