@@ -123,11 +123,19 @@ def backoff_delay(initial: float, cap: float, failures: int, random_value: float
     return max(delay, retry_after or 0.0)
 
 
+def server_words(body: Any) -> Tuple[Optional[str], Optional[str]]:
+    """The code and message of the server's error envelope ({"error": {"code", "message"}}), each when it is a string."""
+    envelope = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(envelope, dict):
+        return None, None
+    code, message = envelope.get("code"), envelope.get("message")
+    return (code if isinstance(code, str) else None), (message if isinstance(message, str) else None)
+
+
 def describe_failure(status: int, body: Any, retry_after: Optional[float]) -> ClientError:
     """What a non-2xx answer means for the client, with the server's own message when it sent the error envelope."""
-    envelope = body.get("error") if isinstance(body, dict) else None
-    code = envelope.get("code") if isinstance(envelope, dict) and isinstance(envelope.get("code"), str) else None
-    said = f": {envelope['message']}" if code and isinstance(envelope.get("message"), str) else ""  # type: ignore[union-attr]
+    code, message = server_words(body)
+    said = f": {message}" if code and message is not None else ""
     if status == 401:
         return ClientError("unauthorized", f"401 unauthorized{said} (check the token; refreshing stopped)", status)
     if status == 403:

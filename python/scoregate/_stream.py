@@ -266,11 +266,8 @@ def _server_said(e: "urllib.error.HTTPError") -> str:
     try:
         if "json" not in (e.headers.get("content-type") or ""):
             return ""
-        body = json.loads(e.read(65536).decode("utf-8"))
-        err = body.get("error") if isinstance(body, dict) else None
-        if not isinstance(err, dict):
-            return ""
-        code = f" {err['code']}" if isinstance(err.get("code"), str) else ""
-        return f"{code}: {err['message']}" if isinstance(err.get("message"), str) else code
+        code, message = _http.server_words(json.loads(e.read(65536).decode("utf-8")))
+        said = "" if code is None else f" {code}"
+        return said if message is None else f"{said}: {message}"
     except (OSError, ValueError):
         return ""

@@ -134,10 +134,14 @@ export async function boundedFetch(fetchFn: typeof fetch, url: string, init: Req
 }
 
 /** What a non-2xx answer means for the client, with the server's own message when it sent the error envelope. */
+/** The code and message of the server's error envelope (`{"error": {"code", "message"}}`), each when it is a string. */
+export function serverWords(body: unknown): [code: string | undefined, message: string | undefined] {
+  const e = (body as Partial<ErrorResponse> | null)?.error;
+  return [typeof e?.code === "string" ? e.code : undefined, typeof e?.message === "string" ? e.message : undefined];
+}
+
 export function describeFailure(status: number, body: unknown, retryAfterMs: number | undefined): ClientError {
-  const envelope = body as Partial<ErrorResponse> | null;
-  const serverCode = typeof envelope?.error?.code === "string" ? envelope.error.code : undefined;
-  const serverMessage = typeof envelope?.error?.message === "string" ? envelope.error.message : undefined;
+  const [serverCode, serverMessage] = serverWords(body);
   const said = serverMessage === undefined ? "" : `: ${serverMessage}`;
   if (status === 401) return clientError("unauthorized", `401 unauthorized${said} (check the token; refreshing stopped)`, status);
   if (status === 403) return clientError("forbidden", `403 forbidden${said} (the token lacks the scope; refreshing stopped)`, status);

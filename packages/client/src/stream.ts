@@ -7,7 +7,7 @@
  */
 import { gateKey } from "./cache-entry";
 import { ScoregateClient as CoreClient } from "./client";
-import { type BackoffPolicy, backoffDelay, parseRetryAfter, startTimer } from "./http";
+import { type BackoffPolicy, backoffDelay, parseRetryAfter, serverWords, startTimer } from "./http";
 import type { GateEvent, GateKey, GetThresholdOptions, ScoregateClientOptions, StreamOptions, ThresholdResult } from "./types";
 
 export * from "./index";
@@ -393,9 +393,9 @@ export class GateStream {
 /** " not_found: gate ... does not exist ..." from a JSON error body; "" for any other body. */
 async function serverMessage(response: Response): Promise<string> {
   try {
-    const body = (await response.json()) as { error?: { code?: unknown; message?: unknown } } | null;
-    const code = typeof body?.error?.code === "string" ? ` ${body.error.code}` : "";
-    return typeof body?.error?.message === "string" ? `${code}: ${body.error.message}` : code;
+    const [code, message] = serverWords(await response.json());
+    const said = code === undefined ? "" : ` ${code}`;
+    return message === undefined ? said : `${said}: ${message}`;
   } catch {
     return "";
   }
