@@ -16,8 +16,8 @@ import { describeGuards, guardsOf, type ResolvedTarget, resolveTarget, statedTar
 import type { ActivationDeps } from "./deps";
 import { fitCalibration } from "./fit";
 import { headsAfterActivation, servedThreshold, withHeads, withSeq } from "./gate-event";
+import { newGateWarning } from "./gate-names";
 import { monitoredStrataWarnings } from "./monitored-strata";
-import { newGateWarning } from "./new-gate";
 import { rebuildShift } from "./rebuild-shift";
 import { coverageShift, labelledOf, labelsReport, nearCapWarnings, recallReport, resolveRecall } from "./recall";
 import { type ActiveRow, currentOf } from "./store";

@@ -2,12 +2,12 @@
  * Read services for history and audit: calibrations with their derived active/current flags, gate listings.
  */
 
-import { type Activation, type Calibration, DEFAULT_INDEX, type GateRef, type GateSummary, type StoredCalibration } from "../contract";
+import type { Activation, Calibration, GateRef, GateSummary, StoredCalibration } from "../contract";
 import { AppError } from "../platform/errors";
 import { cursorOf, seqOfCursor } from "../platform/http/cursor";
 import { gateIdOf } from "../platform/ids";
-import { MAX_GATE_SUGGESTIONS } from "../platform/limits";
 import type { RegistryDeps } from "./deps";
+import { unknownGateError } from "./gate-names";
 import { type ActiveRow, type ActiveSummary, currentOf, type GateRow } from "./store";
 
 function withFlags(c: StoredCalibration, rows: readonly ActiveRow[]): Calibration {
@@ -53,27 +53,13 @@ export async function history(gate: GateRef, limit: number, cursor: string | und
   ]);
   // Every gate has at least one calibration (its first upload creates it): an empty first page is a gate that does
   // not exist, most often a mistyped name or a forgotten index, answered as such rather than as an empty history.
-  if (cursor === undefined && page.items.length === 0) throw await unknownGate(gate, deps);
+  if (cursor === undefined && page.items.length === 0) throw await unknownGateError(gate, deps.calibrations);
   return {
     gate_id: gateId,
     calibrations: page.items.map((c) => withFlags(c, rows)),
     activations,
     next_cursor: page.next === null ? null : cursorOf(page.next),
   };
-}
-
-/** 404 for a gate that was never calibrated, naming the calibrated gates with similar names (in details.suggestions). */
-async function unknownGate(gate: GateRef, deps: RegistryDeps): Promise<AppError> {
-  const similar = await deps.calibrations.calibratedNeighbours(gate, MAX_GATE_SUGGESTIONS);
-  const names = similar.map((g) => `index=${g.index} embedding=${g.embedding} reranker=${g.reranker}`);
-  const indexNote = gate.index === DEFAULT_INDEX ? ` (index defaults to ${JSON.stringify(DEFAULT_INDEX)} when omitted)` : "";
-  return new AppError(
-    "not_found",
-    `no gate ${gate.index} / ${gate.embedding} / ${gate.reranker}${indexNote}: a gate is created by its first calibration upload${
-      names.length > 0 ? `; did you mean ${names.join(" or ")}?` : ""
-    }`,
-    { suggestions: similar.map((g) => ({ index: g.index, embedding: g.embedding, reranker: g.reranker })) },
-  );
 }
 
 /** Gates with their active calibrations, current first (one listing for the API and the dashboard). */

@@ -11,8 +11,9 @@
  */
 
 import type { ActivationListener } from "../calibrations/activation";
+import { gateTitle } from "../calibrations/gate-names";
 import { currentOf } from "../calibrations/store";
-import { DEFAULT_INDEX, type ThresholdQuery, type ThresholdResponse } from "../contract";
+import type { ThresholdQuery, ThresholdResponse } from "../contract";
 import { AppError } from "../platform/errors";
 import { type JsonText, jsonText } from "../platform/http/json-text";
 import { gateIdOf } from "../platform/ids";
@@ -110,7 +111,7 @@ export const storageUnavailable = (): AppError =>
   );
 
 function uncalibratedMessage(q: ThresholdQuery, suggestions: readonly GateSuggestion[]): string {
-  const gate = `${q.index} / ${q.embedding} / ${q.reranker}${q.index === DEFAULT_INDEX ? ` (index defaults to ${JSON.stringify(DEFAULT_INDEX)} when omitted)` : ""}`;
+  const gate = gateTitle(q);
   const base =
     q.index_version === undefined
       ? `the gate ${gate} has no active calibration`

@@ -1,0 +1,50 @@
+/**
+ * A gate named by hand may be mistyped ("e5-large-v3" for "e5-large-v2", or the index left out, so it means
+ * "default"). Every answer about a gate that does not exist says so in the same words and names the calibrated gates
+ * with similar names (same models on another index, or the same index with one model equal): the 404 of a gate's
+ * history here, and the `new_gate` warning of an upload that creates a gate next to such gates (the upload still
+ * creates it, as asked, so a rebuild pipeline does not start serving a new gate silently while the one it meant stays
+ * on its old calibration). GET /v1/threshold's uncalibrated 404 (serving/threshold-reader.ts) uses the same title.
+ */
+import { DEFAULT_INDEX, type GateRef, type Warning } from "../contract";
+import { AppError } from "../platform/errors";
+import { MAX_GATE_SUGGESTIONS } from "../platform/limits";
+import type { CalibrationStore } from "./store";
+
+type GateName = { readonly index: string; readonly embedding: string; readonly reranker: string };
+
+/** "index=docs embedding=e5 reranker=bge". */
+const flagsOf = (g: GateName): string => `index=${g.index} embedding=${g.embedding} reranker=${g.reranker}`;
+
+/** "docs / e5 / bge", saying what the index means when it is the default one (most often: left out). */
+export const gateTitle = (g: GateName): string =>
+  `${g.index} / ${g.embedding} / ${g.reranker}${g.index === DEFAULT_INDEX ? ` (index defaults to ${JSON.stringify(DEFAULT_INDEX)} when omitted)` : ""}`;
+
+type Neighbours = Pick<CalibrationStore, "calibratedNeighbours">;
+
+/** 404 for a gate that was never calibrated, naming the calibrated gates with similar names (in details.suggestions). */
+export async function unknownGateError(gate: GateRef, calibrations: Neighbours): Promise<AppError> {
+  const similar = await calibrations.calibratedNeighbours(gate, MAX_GATE_SUGGESTIONS);
+  return new AppError(
+    "not_found",
+    `no gate ${gateTitle(gate)}: a gate is created by its first calibration upload${
+      similar.length > 0 ? `; did you mean ${similar.map(flagsOf).join(" or ")}?` : ""
+    }`,
+    { suggestions: similar.map((g) => ({ index: g.index, embedding: g.embedding, reranker: g.reranker })) },
+  );
+}
+
+/** The `new_gate` warning of an upload that creates its gate next to calibrated gates of similar names; else null. */
+export async function newGateWarning(
+  gate: GateName,
+  gateId: string,
+  calibrations: Pick<CalibrationStore, "gate"> & Neighbours,
+): Promise<Warning | null> {
+  if ((await calibrations.gate(gateId)) !== null) return null;
+  const similar = await calibrations.calibratedNeighbours(gate, MAX_GATE_SUGGESTIONS);
+  if (similar.length === 0) return null;
+  return {
+    code: "new_gate",
+    message: `this upload creates the gate ${flagsOf(gate)}; calibrated gates with similar names exist: ${similar.map(flagsOf).join("; ")}. If you meant one of them, check the index, embedding and reranker you sent`,
+  };
+}
