@@ -83,7 +83,7 @@ describe("the server's warnings in calibrate's summary", () => {
     const body = responses.first();
     body.warnings = [
       { code: "flat_scores", message: "scores were uploaded flat, so how strongly the candidates of one query move together cannot be estimated" },
-      // a first upload of a gate whose name is close to calibrated ones (src/calibrations/new-gate.ts's wording), with
+      // a first upload of a gate whose name is close to calibrated ones (src/calibrations/gate-names.ts's wording), with
       // the similar gates in details as a server may add them
       {
         code: "new_gate",
