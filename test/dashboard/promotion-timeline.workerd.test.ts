@@ -1,6 +1,6 @@
 // The gate page's promotion timeline: a gate without promotions shows none; one whose promotion was started, paused,
 // resumed, advanced and rolled back shows its state, the share after every transition on the line (pause and rollback
-// marked) and each transition as a row of its audit table, oldest first.
+// marked) and each transition as a row of its audit table, oldest first; the rebuild decision made at the candidate's upload then says the rollback overruled it.
 import { describe, expect, it } from "vitest";
 import { asQueries, callJson, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 import { page, session } from "./session-support";
@@ -31,6 +31,8 @@ describe("the gate page's promotion timeline", () => {
     });
     await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: arm("control", v1.id, 4) });
     await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: arm("candidate", v2.id, 5) });
+    // Running: the upload-time decision stands alone.
+    expect(await page(`/ui/gates/${v1.gate_id}`, cookie)).not.toContain('data-field="overruled"');
     for (const action of ["pause", "resume", "advance", "rollback"])
       await callJson("POST", `/v1/promotions/${p.id}/${action}`, 200, { json: { reason: `by hand: ${action}` } });
 
@@ -47,5 +49,13 @@ describe("the gate page's promotion timeline", () => {
     // Each override's row shows the candidate against control as it stood: the pause's with the step's numbers.
     const pause = table.slice(table.indexOf('<tr data-step="paused"'), table.indexOf('<tr data-step="resumed"'));
     expect(pause).toMatch(/inconclusive, \+5 points \(95 %: [+-][\d.]+ to \+[\d.]+\)/u);
+    // The rebuild decision made at v2's upload stays on the page, under it the rollback that overruled it, linked.
+    const rebuild = html.slice(html.indexOf('id="rebuild"'), html.indexOf('id="promotions"'));
+    const overruled = rebuild.slice(rebuild.indexOf('<p data-field="overruled"'));
+    expect(overruled.replace(/<[^>]+>/gu, "")).toMatch(
+      new RegExp(`^rolled back Live traffic overruled this decision: the promotion of v2 \\(${p.id}\\) was rolled back at 50 % of traffic on .+ UTC \\(admin: by hand: rollback\\)\\.`, "u"),
+    );
+    expect(overruled).toContain(`href="#promotion-${p.id}"`);
+    expect(html).toContain(`id="promotion-${p.id}"`);
   });
 });

@@ -1,7 +1,8 @@
 /** The gate page's rebuild decision: the shift report between the two calibrations the page compares. */
-import type { ShiftReport } from "../../contract";
+import type { Promotion, ShiftReport } from "../../contract";
 import { num, pct } from "../charts/scale";
 import type { Comparison } from "../data";
+import { when } from "./layout";
 
 /**
  * The decision and interval of a shift report: every report has them now, but calibrations stored before they
@@ -12,7 +13,19 @@ function decisionOf(shift: ShiftReport): { decision: ShiftReport["decision"] | n
   return { decision: stored.decision ?? null, interval: stored.change_interval_95 ?? null };
 }
 
-export function RebuildDecision(props: { comparison: Comparison | null }) {
+/**
+ * The rollback that closed the newer calibration's latest promotion, if it ended so: live traffic then overruled the
+ * upload-time decision ("equivalent ... safe to promote" can be followed by a candidate arm that shifted), and the page
+ * says so under it. `promotions` come newest first.
+ */
+function overruledBy(newer: Comparison["newer"], promotions: readonly Promotion[]) {
+  const latest = promotions.find((p) => p.candidate_calibration_id === newer.id);
+  if (latest?.state !== "rolled_back") return null;
+  const step = latest.steps.findLast((s) => s.kind === "rolled_back");
+  return step === undefined ? null : { promotion: latest, step };
+}
+
+export function RebuildDecision(props: { comparison: Comparison | null; promotions: readonly Promotion[] }) {
   const c = props.comparison;
   const shift = c?.shift ?? null;
   if (c === null || shift === null) {
@@ -24,6 +37,7 @@ export function RebuildDecision(props: { comparison: Comparison | null }) {
     );
   }
   const extra = decisionOf(shift);
+  const overruled = overruledBy(c.newer, props.promotions);
   return (
     <>
       <h2 id="rebuild">
@@ -43,6 +57,14 @@ export function RebuildDecision(props: { comparison: Comparison | null }) {
         {!c.newer.current && (
           <p class="muted" data-field="not-served">
             Made when {c.newer.index_version} was uploaded; {c.newer.index_version} is not served now.
+          </p>
+        )}
+        {overruled && (
+          <p data-field="overruled">
+            <span class="badge alarm">rolled back</span> Live traffic overruled this decision: the promotion of{" "}
+            {c.newer.index_version} (<a href={`#promotion-${overruled.promotion.id}`}>{overruled.promotion.id}</a>) was rolled back at{" "}
+            {overruled.promotion.plan.steps[overruled.step.step] ?? overruled.promotion.percent} % of traffic on {when(overruled.step.at)} ({overruled.step.cause.replaceAll("_", " ")}
+            {overruled.step.reason ? `: ${overruled.step.reason}` : ""}).
           </p>
         )}
         <dl class="kv">

@@ -262,7 +262,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
         </section>
       )}
 
-      <RebuildDecision comparison={cmp} />
+      <RebuildDecision comparison={cmp} promotions={v.promotions} />
       <PromotionTimeline promotions={v.promotions} />
 
       <ProductionSection view={v} range={q.range} path={props.path} />

@@ -73,7 +73,7 @@ export function PromotionTimeline(props: { promotions: readonly Promotion[] }) {
     <>
       <h2 id="promotions">Promotions</h2>
       {props.promotions.map((p) => (
-        <section aria-label={`promotion ${p.id}`} data-promotion={p.id}>
+        <section id={`promotion-${p.id}`} aria-label={`promotion ${p.id}`} data-promotion={p.id}>
           <p>
             <code>{p.candidate_calibration_id}</code> over <code>{p.control_calibration_id}</code>:{" "}
             <strong data-field="promotion-state">{p.state}</strong>, step {p.step + 1} of {p.plan.steps.length} ({p.percent} % of keyed traffic), plan{" "}
