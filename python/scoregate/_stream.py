@@ -1,6 +1,6 @@
 """Pushed changes for both clients: one daemon thread per streamed gate reads GET /v1/events (Server-Sent Events) with
 urllib and hands each event to the threshold cache, which applies it as a 200 with its ETag would. The rules are the
-TypeScript SDK's (packages/client/src/stream.ts; docs/clients.md, "Pushed changes"):
+TypeScript SDK's (packages/client/src/gate-stream.ts and stream.ts; docs/clients.md, "Pushed changes"):
 
 * events are applied in order and exactly once: ``seq <= last`` is dropped; an event whose ``prev_seq`` is not the last
   seq (or a heartbeat whose ``head_seq`` is ahead) is a gap, and the stream reconnects with ``Last-Event-ID: last`` so

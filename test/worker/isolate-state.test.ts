@@ -13,7 +13,7 @@ import { ROOT } from "../../bench/lib/worker.mjs";
 const STATELESS: Record<string, string> = {
   "src/stats/calibration-margin.ts:memo": "a pure function's memo, bounded (MEMO_ENTRIES): it changes no answer",
   "src/monitoring/drift-state.ts:DRIFT_KINDS": "a constant set, never written",
-  "packages/client/src/stream.ts:FALLBACK_STATUSES": "a constant set, never written",
+  "packages/client/src/gate-stream.ts:FALLBACK_STATUSES": "a constant set, never written",
   "packages/cli/src/query-column.ts:CANDIDATE_STEMS": "a constant set, never written",
   "src/platform/http/body.ts:decoder": "a TextDecoder used without `stream`: each decode() starts afresh",
   "src/platform/digest.ts:encoder": "a TextEncoder: stateless",

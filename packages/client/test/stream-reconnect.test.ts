@@ -1,4 +1,4 @@
-// Reconnects of pushed changes (src/stream.ts) as real traffic produces them, on fake timers and a fake `fetch` whose
+// Reconnects of pushed changes (src/gate-stream.ts, src/stream.ts) as real traffic produces them, on fake timers and a fake `fetch` whose
 // bodies the test writes frame by frame, so each race lands exactly where the test puts it: reconnect() while open,
 // twice in a row, while the reconnect waits or connects, and from inside an event's listener; a server that closes
 // right after its first heartbeat; a failed reconnect request; a fetch that never answers; timers that never fire

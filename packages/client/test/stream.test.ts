@@ -1,4 +1,4 @@
-// Pushed changes (src/stream.ts) against a stub of the events route on a real local HTTP server: the SSE parser, one
+// Pushed changes (src/stream.ts, src/gate-stream.ts, src/sse-parser.ts) against a stub of the events route on a real local HTTP server: the SSE parser, one
 // gate's stream (in order, exactly once across a forced disconnect mid-frame, gaps resumed, dead connections
 // detected, failover to polling and back, a refused token stops it), and the client with `stream: true` feeding the
 // same cache and events as the poller.
