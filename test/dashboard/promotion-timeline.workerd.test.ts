@@ -53,7 +53,10 @@ describe("the gate page's promotion timeline", () => {
     const rebuild = html.slice(html.indexOf('id="rebuild"'), html.indexOf('id="promotions"'));
     const overruled = rebuild.slice(rebuild.indexOf('<p data-field="overruled"'));
     expect(overruled.replace(/<[^>]+>/gu, "")).toMatch(
-      new RegExp(`^rolled back Live traffic overruled this decision: the promotion of v2 \\(${p.id}\\) was rolled back at 50 % of traffic on .+ UTC \\(admin: by hand: rollback\\)\\.`, "u"),
+      new RegExp(
+        `^rolled back Live traffic overruled this decision: the promotion of v2 \\(${p.id}\\) was rolled back at 50 % of traffic on .+ UTC \\(admin: by hand: rollback\\)\\.`,
+        "u",
+      ),
     );
     expect(overruled).toContain(`href="#promotion-${p.id}"`);
     expect(html).toContain(`id="promotion-${p.id}"`);

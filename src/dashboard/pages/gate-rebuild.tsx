@@ -61,9 +61,10 @@ export function RebuildDecision(props: { comparison: Comparison | null; promotio
         )}
         {overruled && (
           <p data-field="overruled">
-            <span class="badge alarm">rolled back</span> Live traffic overruled this decision: the promotion of{" "}
-            {c.newer.index_version} (<a href={`#promotion-${overruled.promotion.id}`}>{overruled.promotion.id}</a>) was rolled back at{" "}
-            {overruled.promotion.plan.steps[overruled.step.step] ?? overruled.promotion.percent} % of traffic on {when(overruled.step.at)} ({overruled.step.cause.replaceAll("_", " ")}
+            <span class="badge alarm">rolled back</span> Live traffic overruled this decision: the promotion of {c.newer.index_version} (
+            <a href={`#promotion-${overruled.promotion.id}`}>{overruled.promotion.id}</a>) was rolled back at{" "}
+            {overruled.promotion.plan.steps[overruled.step.step] ?? overruled.promotion.percent} % of traffic on {when(overruled.step.at)} (
+            {overruled.step.cause.replaceAll("_", " ")}
             {overruled.step.reason ? `: ${overruled.step.reason}` : ""}).
           </p>
         )}
