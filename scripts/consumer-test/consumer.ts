@@ -38,6 +38,7 @@ import {
   type ThresholdReason,
   type ThresholdResult,
 } from "@scoregate/client";
+import { type GateStepOptions, gateStep, type ShadowStepOptions } from "@scoregate/client/adapter";
 import { loadSnapshot, saveSnapshot } from "@scoregate/client/node";
 import { shadow, shadowsFor } from "@scoregate/client/shadow";
 import {
@@ -110,7 +111,31 @@ export async function everything(candidates: readonly { id: string; score: numbe
   const shadowPostprocessorOptions: ScoregateShadowPostprocessorOptions = { client, gate, shadow: { key: () => "user-1" } };
   const mirroredNodes: NodeWithScore[] = await new ScoregatePostprocessor(shadowPostprocessorOptions).postprocessNodes(nodes);
 
-  return [paths, reason, code, kept, abstained, decision, stats, threshold, restored, flushed, value, documents, nodes, mirrored, mirroredNodes];
+  // An adapter of one's own: the step the LangChain.js and LlamaIndex.TS adapters take.
+  type Chunk = { text: string; score?: number };
+  const stepOptions: GateStepOptions<Chunk, { text: string }> = { client, gate, fallback: 0.4, assignmentKey: (q) => q.text };
+  const chunks: Chunk[] = await gateStep(stepOptions, [{ text: "passage", score: 0.7 }], { text: "query" }, (c) => c.score);
+  const shadowStep: ShadowStepOptions<{ text: string }> = { client, gate, shadow: { key: (q) => q.text }, onShadow: (ids) => console.log(ids) };
+  const mirroredChunks: Chunk[] = await gateStep(shadowStep, chunks, { text: "query" }, (c) => c.score);
+
+  return [
+    paths,
+    reason,
+    code,
+    kept,
+    abstained,
+    decision,
+    stats,
+    threshold,
+    restored,
+    flushed,
+    value,
+    documents,
+    nodes,
+    mirrored,
+    mirroredNodes,
+    mirroredChunks,
+  ];
 }
 
 /** Promotions, shadows and pushed changes (`@scoregate/client/stream`). */

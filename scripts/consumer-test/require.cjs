@@ -4,14 +4,15 @@ const assert = require("node:assert/strict");
 const { ScoregateClient } = require("@scoregate/client");
 const { saveSnapshot } = require("@scoregate/client/node");
 const { shadow, shadowsFor } = require("@scoregate/client/shadow");
+const { gateStep } = require("@scoregate/client/adapter");
 const { ScoregateCompressor } = require("@scoregate/langchain");
 const { ScoregatePostprocessor } = require("@scoregate/llamaindex");
 const { ScoregateProvider } = require("@scoregate/openfeature");
 
 const client = new ScoregateClient({ baseUrl: "http://127.0.0.1:1", token: "t" });
-for (const f of [saveSnapshot, shadow, shadowsFor, ScoregateCompressor, ScoregatePostprocessor, ScoregateProvider])
+for (const f of [saveSnapshot, shadow, shadowsFor, gateStep, ScoregateCompressor, ScoregatePostprocessor, ScoregateProvider])
   assert.equal(typeof f, "function");
 // the shadow entry reads the core client's cache: nothing cached yet, so no shadow takes the key
 assert.deepEqual(shadowsFor(client, { embedding: "e5", reranker: "bge" }, "user-1"), []);
 assert.match(client.userAgent, /^scoregate-client\/\d+\.\d+\.\d+/u);
-console.log(JSON.stringify({ node: process.version, required: 6 }));
+console.log(JSON.stringify({ node: process.version, required: 7 }));

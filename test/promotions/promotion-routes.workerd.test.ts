@@ -73,7 +73,12 @@ describe("POST /v1/calibrations/{id}/promote", () => {
     await expectError(await call("POST", `/v1/calibrations/${v2.id}/promote`, { ...admin, json: { steps: [50, 10] } }), 422, "invalid_input");
     await expectError(await call("POST", `/v1/calibrations/${v2.id}/promote`, { token: TOKENS.calibrate, json: {} }), 403, "forbidden");
     await expectError(await call("POST", "/v1/calibrations/cal_000000000000aaaaaaaaaaaaaaaa/promote", { ...admin, json: {} }), 404, "not_found");
-    await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
+    // The overrides need admin too: a read or calibrate token is refused and the promotion stays as it was.
+    for (const action of ["pause", "resume", "advance", "rollback"])
+      for (const token of [TOKENS.read, TOKENS.calibrate])
+        await expectError(await call("POST", `/v1/promotions/${p.id}/${action}`, { token, json: {} }), 403, "forbidden");
+    expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "running", step: 0, version: 1 });
   });
 
   it("takes pause, resume, advance and rollback overrides in order, each logged with its seq, and refuses the rest", async () => {
@@ -242,6 +247,18 @@ describe("shadow calibrations", () => {
     expect(removed.shadows).toEqual([]);
     expect(removed.seq).toBeGreaterThan(added.seq);
     await expectError(await call("DELETE", `/v1/calibrations/${v2.id}/shadow`, admin), 409, "conflict");
+  });
+
+  it("takes at most MAX_SHADOWS_PER_GATE shadows a gate: a fourth is refused, saying so, until one is removed", async () => {
+    const { gate, v2 } = await twoVersions("shadow-max");
+    const more = [await upload(gate, "v3", 0.1, false), await upload(gate, "v4", 0.2, false), await upload(gate, "v5", 0.4, false)];
+    for (const c of [v2, ...more.slice(0, 2)]) await callJson("POST", `/v1/calibrations/${c.id}/shadow`, 200, { ...admin, json: {} });
+    const refused = await expectError(await call("POST", `/v1/calibrations/${more[2]!.id}/shadow`, { ...admin, json: {} }), 409, "conflict");
+    expect(refused.message).toBe("the gate already has 3 shadows (MAX_SHADOWS_PER_GATE): remove one first");
+    const list = await callJson("GET", `/v1/gates/${v2.gate_id}/shadows`, 200, { token: TOKENS.read });
+    expect(list.shadows.map((x) => x.calibration_id).sort()).toEqual([v2.id, more[0]!.id, more[1]!.id].sort());
+    await callJson("DELETE", `/v1/calibrations/${v2.id}/shadow`, 200, admin);
+    await callJson("POST", `/v1/calibrations/${more[2]!.id}/shadow`, 200, { ...admin, json: {} });
   });
 
   it("changes a shadow's sample rate in place: served and listed with the new rate, one shadow_changed event, its evidence kept", async () => {

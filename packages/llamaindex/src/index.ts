@@ -9,35 +9,18 @@
 import type { MessageContent } from "@llamaindex/core/llms";
 import type { BaseNodePostprocessor } from "@llamaindex/core/postprocessor";
 import type { NodeWithScore } from "@llamaindex/core/schema";
-import type { GateKey, GateResult, ScoregateClient } from "@scoregate/client";
-import { shadow } from "@scoregate/client/shadow";
+import { type GateStepOptions, gateStep, type ShadowStepOptions } from "@scoregate/client/adapter";
 // package.json is read at build time: the bundler inlines this one field.
 import { version } from "../package.json";
 
-export interface ScoregatePostprocessorOptions {
-  client: ScoregateClient;
-  gate: GateKey;
-  /** The threshold until scoregate first answers, and for an uncalibrated gate (null keeps everything). */
-  fallback: number | null;
+/**
+ * The production postprocessor: gates the nodes (`gateStep` of `@scoregate/client/adapter`, whose options these are,
+ * with LlamaIndex's nodes and query). `onResult` gets every decision; an abstaining query (no good answer in the
+ * corpus) returns no nodes, and `result.abstainReason` says why.
+ */
+export interface ScoregatePostprocessorOptions extends GateStepOptions<NodeWithScore, MessageContent | undefined> {
   /** Nodes without a numeric score are kept (default) or dropped. A score of 0 is a score. */
   unscored?: "keep" | "drop";
-  /** Report each query's counts (default true). */
-  report?: boolean;
-  /** Also send the scores as the production score sample (default false). */
-  reportScores?: boolean;
-  /** Wait at most this long for a first answer (default: the client's timeout). */
-  timeoutMs?: number;
-  /**
-   * The stable key of who asks (a user or session id, from your request context): during a guarded promotion it
-   * decides the arm the query is served and reported under (docs/clients.md, "Promotions, arms and shadows").
-   */
-  assignmentKey?: (query: MessageContent | undefined) => string | undefined;
-  /**
-   * Called with every decision (threshold, guards, calibration, reason, kept and dropped), for logging. An abstaining
-   * query (no good answer in the corpus) returns no nodes: `result.abstain` is true and `result.abstainReason` says
-   * why, so the application can answer "I don't know" instead of prompting on noise.
-   */
-  onResult?: (result: GateResult<NodeWithScore>, query: MessageContent | undefined) => void;
 }
 
 /**
@@ -46,19 +29,7 @@ export interface ScoregatePostprocessorOptions {
  * `role: "shadow"`; both from `@scoregate/client/shadow`) and returns the nodes unchanged. Nothing is gated or reported
  * as production.
  */
-export interface ScoregateShadowPostprocessorOptions {
-  client: ScoregateClient;
-  /** The production gate, as the production postprocessor names it (its shadows are the candidates). */
-  gate: GateKey;
-  shadow: {
-    /** The query's stable key, the one `shadowsFor()` was asked with; undefined: the query is not reported. */
-    key: (query: MessageContent | undefined) => string | undefined;
-    /** The index version the mirrored engine searches: only its shadows are reported (default: every shadow). */
-    indexVersion?: string;
-  };
-  /** Called with the shadow calibrations the query was reported for (none: not sampled, or no key), for logging. */
-  onShadow?: (calibrationIds: string[], query: MessageContent | undefined) => void;
-}
+export type ScoregateShadowPostprocessorOptions = ShadowStepOptions<MessageContent | undefined>;
 
 export class ScoregatePostprocessor implements BaseNodePostprocessor {
   readonly #o: ScoregatePostprocessorOptions | ScoregateShadowPostprocessorOptions;
@@ -74,30 +45,7 @@ export class ScoregatePostprocessor implements BaseNodePostprocessor {
    * query. Never throws for scoregate's sake.
    */
   async postprocessNodes(nodes: NodeWithScore[], query?: MessageContent): Promise<NodeWithScore[]> {
-    const o = this.#o;
     // `typeof`, not truthiness: a score of exactly 0 must be compared, not treated as missing.
-    const score = (n: NodeWithScore) => (typeof n.score === "number" ? n.score : undefined);
-    if ("shadow" in o) {
-      const key = o.shadow.key(query);
-      const v = o.shadow.indexVersion;
-      const ids =
-        key === undefined ? [] : await shadow(o.client, nodes, { gate: o.gate, score, key, ...(v === undefined ? {} : { indexVersion: v }) });
-      o.onShadow?.(ids, query);
-      return nodes;
-    }
-    const result = await o.client.gate(nodes, {
-      gate: o.gate,
-      fallback: o.fallback,
-      score,
-      ...(o.unscored === undefined ? {} : { unscored: o.unscored }),
-      ...(o.report === undefined ? {} : { report: o.report }),
-      ...(o.reportScores === undefined ? {} : { reportScores: o.reportScores }),
-      ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
-      ...withKey(o.assignmentKey?.(query)),
-    });
-    o.onResult?.(result, query);
-    return result.kept;
+    return gateStep(this.#o, nodes, query, (n) => (typeof n.score === "number" ? n.score : undefined));
   }
 }
-
-const withKey = (assignmentKey: string | undefined) => (assignmentKey === undefined ? {} : { assignmentKey });

@@ -1,0 +1,89 @@
+/**
+ * @scoregate/client/adapter: what a framework adapter does with one retrieval step, written once for all of them (the
+ * LangChain.js compressor and the LlamaIndex.TS postprocessor use it; so can an adapter of your own). A production step
+ * gates the items through the client's `gate()` and hands the decision to `onResult`; a shadow step (the `shadow`
+ * option, on the mirrored retriever of a new index version) reports the mirrored query for the gate's shadow
+ * calibrations through `shadow()` and returns the items unchanged. docs/clients.md, "Writing an adapter".
+ */
+import type { ScoregateClient } from "./client";
+import { shadow } from "./shadow";
+import type { GateKey, GateResult } from "./types";
+
+/** The options of a production step: the gate, its fallback, and what `gate()` takes; `Q` is the framework's query. */
+export interface GateStepOptions<T, Q> {
+  client: ScoregateClient;
+  gate: GateKey;
+  /** The threshold until scoregate first answers, and for an uncalibrated gate (null keeps everything). */
+  fallback: number | null;
+  /** Items without a numeric score are kept (default) or dropped. A score of 0 is a score. */
+  unscored?: "keep" | "drop";
+  /** Report each query's counts (default true). */
+  report?: boolean;
+  /** Also send the scores as the production score sample (default false). */
+  reportScores?: boolean;
+  /** Wait at most this long for a first answer (default: the client's timeout). */
+  timeoutMs?: number;
+  /**
+   * The stable key of who asks (a user or session id, from your request context): during a guarded promotion it
+   * decides the arm the query is served and reported under (docs/clients.md, "Promotions, arms and shadows").
+   */
+  assignmentKey?: (query: Q) => string | undefined;
+  /**
+   * Called with every decision (threshold, guards, calibration, reason, kept and dropped), for logging. An abstaining
+   * query (no good answer in the corpus) keeps no items: `result.abstain` is true and `result.abstainReason` says why,
+   * so the application can answer "I don't know" instead of prompting on noise.
+   */
+  onResult?: (result: GateResult<T>, query: Q) => void;
+}
+
+/**
+ * The options of a shadow step, on the MIRRORED retriever (the new index version's, queried for the queries
+ * `shadowsFor()` named): nothing is gated or reported as production.
+ */
+export interface ShadowStepOptions<Q> {
+  client: ScoregateClient;
+  /** The production gate, as the production step names it (its shadows are the candidates). */
+  gate: GateKey;
+  shadow: {
+    /** The query's stable key, the one `shadowsFor()` was asked with; undefined: the query is not reported. */
+    key: (query: Q) => string | undefined;
+    /** The index version the mirrored retriever searches: only its shadows are reported (default: every shadow). */
+    indexVersion?: string;
+  };
+  /** Called with the shadow calibrations the query was reported for (none: not sampled, or no key), for logging. */
+  onShadow?: (calibrationIds: string[], query: Q) => void;
+}
+
+/**
+ * One retrieval step: with `shadow` in the options, reports the mirrored query and returns `items` unchanged;
+ * otherwise returns the items the gate keeps (scored at or above the threshold, at least the top `minKeep`, at most
+ * `maxKeep`), in their order, none when the query abstains. `score` reads an item's reranker score (undefined: unscored).
+ * Never throws for scoregate's sake.
+ */
+export async function gateStep<T, Q>(
+  o: GateStepOptions<T, Q> | ShadowStepOptions<Q>,
+  items: T[],
+  query: Q,
+  score: (item: T) => number | undefined,
+): Promise<T[]> {
+  if ("shadow" in o) {
+    const key = o.shadow.key(query);
+    const v = o.shadow.indexVersion;
+    const ids = key === undefined ? [] : await shadow(o.client, items, { gate: o.gate, score, key, ...(v === undefined ? {} : { indexVersion: v }) });
+    o.onShadow?.(ids, query);
+    return items;
+  }
+  const assignmentKey = o.assignmentKey?.(query);
+  const result = await o.client.gate(items, {
+    gate: o.gate,
+    fallback: o.fallback,
+    score,
+    ...(o.unscored === undefined ? {} : { unscored: o.unscored }),
+    ...(o.report === undefined ? {} : { report: o.report }),
+    ...(o.reportScores === undefined ? {} : { reportScores: o.reportScores }),
+    ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+    ...(assignmentKey === undefined ? {} : { assignmentKey }),
+  });
+  o.onResult?.(result, query);
+  return result.kept;
+}

@@ -1,0 +1,93 @@
+// The step framework adapters share (src/adapter.ts, `@scoregate/client/adapter`), as an adapter of one's own uses it:
+// a production step keeps what the gate keeps in the items' order, passes the query's assignment key, skips options it
+// was not given and hands the decision to onResult; a shadow step returns the items unchanged after reporting the
+// mirrored query for the shadows that sample its key, and reports nothing for a query without a key.
+import { describe, expect, it } from "vitest";
+import type { ThresholdResponse } from "../../../src/contract/wire-types";
+import { ScoregateClient } from "../src";
+import { gateStep } from "../src/adapter";
+import { bucketOf } from "../src/assignment";
+import { fakeServer, ok, thresholdBody } from "./fake-server";
+
+interface Chunk {
+  id: string;
+  score?: number;
+}
+const GATE = { index: "docs", embedding: "e5", reranker: "bge" };
+const candidate = {
+  calibration_id: "cal_0000000002",
+  index_version: "v2",
+  threshold: 0.6,
+  expected_drop_rate: 0.3,
+  guards: { min_keep: 0, max_keep: null },
+  abstain_below: null,
+};
+const rollout = { promotion_id: "prm_0000000001", step: 0, percent_bp: 10_000, salt: "prm_0000000001", state: "running", candidate };
+const chunks: Chunk[] = [{ id: "a", score: 0.5 }, { id: "b" }, { id: "c", score: 0.9 }, { id: "d", score: 0 }];
+const score = (c: Chunk) => c.score;
+
+function setup(extra: Record<string, unknown> = {}) {
+  const body = { ...thresholdBody(), ...extra } as ThresholdResponse;
+  const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(body)));
+  const client = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } });
+  return { server, client };
+}
+
+describe("gateStep, the step every adapter takes", () => {
+  it("keeps what the gate keeps, in order, and tells onResult with the query", async () => {
+    const { client, server } = setup();
+    const seen: [string[], string][] = [];
+    const kept = await gateStep(
+      { client, gate: GATE, fallback: 0.1, onResult: (r, q) => seen.push([r.kept.map((c) => c.id), q]) },
+      chunks,
+      "q1",
+      score,
+    );
+    // thresholdBody serves 0.42: "b" is unscored (kept by default), "d" scored 0 is a score and is dropped
+    expect(kept.map((c) => c.id)).toEqual(["a", "b", "c"]);
+    expect(seen).toEqual([[["a", "b", "c"], "q1"]]);
+    await client.flush();
+    expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000001", queries: [[4, 1]] });
+  });
+
+  it("passes unscored, report and the query's assignment key to gate()", async () => {
+    const { client, server } = setup({ rollout });
+    const keyed = await gateStep(
+      { client, gate: GATE, fallback: 0.1, unscored: "drop", report: false, assignmentKey: (q: string) => `user-${q}` },
+      chunks,
+      "7",
+      score,
+    );
+    // the whole rollout is the candidate arm: its threshold 0.6 applies, and the unscored chunk is dropped
+    expect(keyed.map((c) => c.id)).toEqual(["c"]);
+    await client.flush();
+    expect(server.observationRequests()).toHaveLength(0);
+    // without a key the query is unassigned: control's 0.42
+    const unkeyed = await gateStep({ client, gate: GATE, fallback: 0.1, assignmentKey: () => undefined }, chunks, "8", score);
+    expect(unkeyed.map((c) => c.id)).toEqual(["a", "b", "c"]);
+  });
+
+  it("a shadow step returns the items unchanged and reports the mirrored query for the shadows that take its key", async () => {
+    const shadowA = { ...candidate, calibration_id: "cal_0000000003", sample_rate: 1, since_seq: 4 };
+    const shadowB = { ...candidate, calibration_id: "cal_0000000004", index_version: "v3", sample_rate: 1, since_seq: 5 };
+    const { client, server } = setup({ shadows: [shadowA, shadowB] });
+    const reported: [string[], string][] = [];
+    const step = {
+      client,
+      gate: GATE,
+      shadow: { key: (q: string) => (q === "nokey" ? undefined : q), indexVersion: "v2" },
+      onShadow: (ids: string[], q: string) => reported.push([ids, q]),
+    };
+    expect(await gateStep(step, chunks, "user-1", score)).toBe(chunks);
+    expect(await gateStep(step, chunks, "nokey", score)).toBe(chunks);
+    expect(reported).toEqual([
+      [["cal_0000000003"], "user-1"],
+      [[], "nokey"],
+    ]);
+    expect(bucketOf("cal_0000000003", "user-1")).toBeLessThan(10_000);
+    await client.flush();
+    const batches = server.observationRequests().map((r) => r.body);
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toMatchObject({ calibration_id: "cal_0000000003", role: "shadow", queries: [[4, 2]] });
+  });
+});
