@@ -330,7 +330,7 @@ describe("calibrate: warnings", () => {
     const s = setup();
     const odd = await run(s, { index_version: "v3", policy: { kind: "drop_rate", target: 10 / 31 } }, oneTo(500));
     const message = odd.warnings.find((w) => w.code === "small_sample")?.message ?? "";
-    expect(message).toContain("at target 32.26 %;");
+    expect(message).toContain("around 32.26 %;");
     expect(message).not.toMatch(/0\.32258/u);
     const tooFew = await rejection(run(s, { index_version: "v4", policy: { kind: "drop_rate", target: 0.999 } }, oneTo(100)));
     expect(tooFew.message).toMatch(/^target drop rate 99\.9 % needs at least 999 scores/u);
