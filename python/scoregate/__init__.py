@@ -5,7 +5,7 @@ for asyncio services; both standard library only."""
 __version__ = "0.1.0"
 
 from ._gate import QueryDecision, decide_query  # noqa: E402
-from ._types import REASONS, ClientError, FlushResult, Gate, GateResult, Guards, ObservationStats, ThresholdResult  # noqa: E402
+from ._types import REASONS, ClientError, ClientEvent, FlushResult, Gate, GateResult, Guards, ObservationStats, ThresholdResult  # noqa: E402
 from .aio import AsyncClient  # noqa: E402
 from .client import Client  # noqa: E402
 
@@ -14,6 +14,7 @@ __all__ = [
     "AsyncClient",
     "Client",
     "ClientError",
+    "ClientEvent",
     "FlushResult",
     "Gate",
     "GateResult",

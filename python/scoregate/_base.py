@@ -17,7 +17,7 @@ from ._assignment import shadows_taking
 from ._gate import Partition, Score, partition
 from ._observations import DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUED, DEFAULT_MAX_SCORES, ObservationQueue
 from ._thresholds import Outcome, Plan, ThresholdCache
-from ._types import ClientError, Gate, GateLike, GateResult, ObservationStats, ThresholdResult, as_gate
+from ._types import ClientError, ClientEvent, Gate, GateLike, GateResult, ObservationStats, ThresholdResult, as_gate
 
 log = logging.getLogger("scoregate")
 
@@ -126,6 +126,13 @@ class ClientBase:
             streams, self._streams = list(self._streams.values()), {}
         for s in streams:
             s.close()
+
+    def subscribe(self, listener: Callable[[ClientEvent], None]) -> Callable[[], None]:
+        """Calls ``listener`` with every change of the cache (a ClientEvent: a new calibration, uncalibrated, the first
+        error in a row, a recovery, a pushed change); returns the function that unsubscribes it. A listener runs on the
+        thread (or, in AsyncClient, the event loop) that learned the change, outside the cache's lock, so it may read
+        thresholds; keep it short, and what it raises is logged and ignored."""
+        return self._cache.subscribe(listener)
 
     def streams(self) -> Dict[Any, Optional[int]]:
         """The last event seq each open stream applied, by gate key (health checks and tests)."""

@@ -28,6 +28,7 @@ from ._types import (
     THRESHOLD_STALE_IF_ERROR_SECONDS,
     THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS,
     ClientError,
+    ClientEvent,
     Gate,
     Guards,
     ThresholdResult,
@@ -104,6 +105,35 @@ class ThresholdCache:
         self.auth_error: Optional[ClientError] = None
         #: the ``scoregate-api-version`` header of the last answer that had one (diagnostics only)
         self.api_version: Optional[str] = None
+        self._listeners: List[Callable[[ClientEvent], None]] = []
+        #: events of transitions made under the lock, told to the listeners once it is released (``_tell``)
+        self._pending: List[ClientEvent] = []
+
+    # -- listening -------------------------------------------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[ClientEvent], None]) -> Callable[[], None]:
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _tell(self) -> None:
+        """Tells every listener the events made so far, outside the lock (a listener may read the cache). A listener's
+        exception is logged and ignored: it must not break the cache."""
+        with self._lock:
+            events, self._pending = self._pending, []
+            listeners = list(self._listeners)
+        for event in events:
+            for listener in listeners:
+                try:
+                    listener(event)
+                except Exception:
+                    log.exception("scoregate: a listener failed on a %s event", event.type)
 
     # -- deciding --------------------------------------------------------------------------------------------------
 
@@ -219,6 +249,7 @@ class ThresholdCache:
             finally:
                 if entry.inflight is plan.flight:
                     entry.inflight = None
+        self._tell()
 
     def _apply(self, entry: Entry, outcome: Outcome, now: float) -> None:
         if isinstance(outcome, ClientError):
@@ -231,24 +262,43 @@ class ThresholdCache:
             if value is None:
                 self._fail(entry, ClientError("bad_response", "200 without a valid threshold body", status))
                 return
-            entry.value = value
-            entry.etag = headers.get("ETag")
-            entry.uncalibrated = False
-            self._confirmed(entry, headers, now)
+            self._take(entry, value, headers.get("ETag"), headers, now)
             return
         if status == 304 and entry.value is not None:
-            self._confirmed(entry, headers, now)
+            # a value from a snapshot is announced on the server's first word on it, as the TypeScript client does
+            self._confirm_and_announce(entry, headers, now, entry.bootstrapped, entry.value["calibration_id"])
             return
         failure = _http.describe_failure(status, body, _http.parse_retry_after(headers.get("Retry-After"), now))
         if failure.code == "uncalibrated":
-            entry.value = None
-            entry.etag = None
-            entry.uncalibrated = True
-            self._confirmed(entry, headers, now)
+            self._mark_uncalibrated(entry, headers, now)
         elif failure.code in ("unauthorized", "forbidden"):
-            self.stop_on_auth(entry, failure)
+            self._stop_on_auth(entry, failure)
         else:
             self._fail(entry, failure)
+
+    def _take(self, entry: Entry, value: Dict[str, Any], etag: Optional[str], headers: Mapping[str, str], now: float) -> None:
+        """A new value (a 200 or a pushed event): keep it; announce a changed calibration, or a recovery."""
+        previous = entry.value["calibration_id"] if entry.value is not None else None
+        entry.value, entry.etag, entry.uncalibrated = value, etag, False
+        self._confirm_and_announce(entry, headers, now, previous != value["calibration_id"], previous)
+
+    def _confirm_and_announce(self, entry: Entry, headers: Mapping[str, str], now: float, announce: bool, previous: Optional[str]) -> None:
+        was_failing = entry.last_error is not None
+        self._confirmed(entry, headers, now)
+        value = entry.value or {}
+        if announce:
+            self._pending.append(
+                ClientEvent("calibration", entry.gate, value.get("calibration_id"), previous, value.get("threshold"))
+            )
+        elif was_failing:
+            self._pending.append(ClientEvent("recovered", entry.gate))
+
+    def _mark_uncalibrated(self, entry: Entry, headers: Mapping[str, str], now: float) -> None:
+        was = entry.uncalibrated
+        entry.value, entry.etag, entry.uncalibrated = None, None, True
+        self._confirmed(entry, headers, now)
+        if not was:
+            self._pending.append(ClientEvent("uncalibrated", entry.gate))
 
     def shadows(self, gate: Gate) -> List[Dict[str, Any]]:
         """The gate's shadow calibrations as last served (none when nothing is held)."""
@@ -262,35 +312,46 @@ class ThresholdCache:
         counts as fresh for ``max_age`` seconds (the stream's read timeout); ``None, 0`` marks it stale, so the next
         read polls (the stream failed over to polling)."""
         with self._lock:
-            entry = self.entries.get(gate.key())
-            if entry is None:
-                return
-            now = self._now()
-            if event is None:
-                if max_age > 0:
-                    self._confirmed(entry, {}, now)
-                entry.max_age = max_age
-                return
-            held = (entry.etag or "").rstrip('"').rpartition(".")[2]
-            if held.isdigit() and event["seq"] < int(held):
-                return
-            served = event.get("served")
-            if served is None:
-                entry.value, entry.etag, entry.uncalibrated = None, None, True
-            else:
-                value = read_threshold_response(served)
-                if value is None:
-                    return
-                entry.value, entry.etag, entry.uncalibrated = value, f'"{value["calibration_id"]}.{event["seq"]}"', False
-            self._confirmed(entry, {}, now)
+            self._pushed(gate, event, max_age)
+        self._tell()
+
+    def _pushed(self, gate: Gate, event: Optional[Mapping[str, Any]], max_age: float) -> None:
+        entry = self.entries.get(gate.key())
+        if entry is None:
+            return
+        now = self._now()
+        if event is None:
+            if max_age > 0:
+                self._confirmed(entry, {}, now)
             entry.max_age = max_age
+            return
+        held = (entry.etag or "").rstrip('"').rpartition(".")[2]
+        if held.isdigit() and event["seq"] < int(held):
+            return
+        served = event.get("served")
+        if served is None:
+            self._mark_uncalibrated(entry, {}, now)
+        else:
+            value = read_threshold_response(served)
+            if value is None:
+                return
+            self._take(entry, value, f'"{value["calibration_id"]}.{event["seq"]}"', {}, now)
+        self._pending.append(ClientEvent("gate", entry.gate, event=dict(event)))
+        entry.max_age = max_age
 
     def stop_on_auth(self, entry: Optional[Entry], error: ClientError) -> None:
+        """A refused token (the observation queue's, outside the lock): stop every request, once."""
+        with self._lock:
+            self._stop_on_auth(entry, error)
+        self._tell()
+
+    def _stop_on_auth(self, entry: Optional[Entry], error: ClientError) -> None:
         if entry is not None:
             entry.last_error = error
         if self.auth_error is None:
             self.auth_error = error
             log.error("scoregate: %s (%s): the client stops sending requests; fix the token", error.code, error.message)
+            self._pending.append(ClientEvent("error", entry.gate if entry is not None else None, error=error))
 
     def _confirmed(self, entry: Entry, headers: Mapping[str, str], now: float) -> None:
         """A server answer (200, 304, 404 uncalibrated): reset the failure state and take the lifetimes it sent."""
@@ -313,6 +374,7 @@ class ThresholdCache:
         entry.next_attempt_at = self._now() + _http.backoff_delay(initial, cap, entry.failures, self._rng(), error.retry_after)
         if entry.failures == 1:
             log.warning("scoregate: %s for %s: %s", error.code, entry.gate, error.message)
+            self._pending.append(ClientEvent("error", entry.gate, error=error))
 
     # -- snapshots -------------------------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 # Limits the API promises; the same values as src/contract/limits.ts (python/tests/test_limits.py checks that).
 MAX_OBSERVATION_QUERIES = 10_000
@@ -58,6 +58,28 @@ class ClientError:
     status: Optional[int] = None
     #: seconds the server asked to wait (Retry-After), when it said
     retry_after: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class ClientEvent:
+    """What changed in the client's cache, for ``Client.subscribe`` listeners (the TypeScript client's ClientEvent):
+
+    * ``calibration``: the gate now serves another calibration (``calibration_id``, ``previous_calibration_id``,
+      ``threshold``), or the server's first word on a value restored from a snapshot;
+    * ``uncalibrated``: the server says the gate serves nothing;
+    * ``error``: the first failure in a row for the gate (``error``), or the refused token that stopped the client
+      (``gate`` None when an observation batch met it);
+    * ``recovered``: the server answered again after failures;
+    * ``gate``: a pushed change of the gate (``event``: its kind, seq and full served state; streaming clients only).
+    """
+
+    type: str
+    gate: Optional[Gate]
+    calibration_id: Optional[str] = None
+    previous_calibration_id: Optional[str] = None
+    threshold: Optional[float] = None
+    error: Optional[ClientError] = None
+    event: Optional[Dict[str, Any]] = None
 
 
 @dataclass(frozen=True)

@@ -369,6 +369,23 @@ class ClientStreamTest(unittest.TestCase):
         self.assertEqual((r.threshold, r.reason), (0.55, "cached"))
         self.assertEqual(stub.threshold_gets, 1)
 
+    def test_sync_client_tells_listeners_of_a_pushed_activation(self) -> None:
+        stub, pushes = self._stub()
+        client = Client(stub.url, "t", stream={"read_timeout": 5.0}, background=False)
+        self.addCleanup(client.close)
+        seen: List[Any] = []
+        client.subscribe(seen.append)
+        client.get_threshold(GATE, 0.1)
+        self.assertTrue(wait_until(lambda: len(pushes) == 1 and list(client.streams().values()) == [5]))
+        pushes[0](frame(event(8, 5, "cal_0000000008", 0.55)))
+        self.assertTrue(wait_until(lambda: any(e.type == "gate" and e.event["seq"] == 8 for e in seen)))
+        pushed = [e for e in seen if e.type == "calibration" and e.calibration_id == "cal_0000000008"]
+        self.assertEqual(len(pushed), 1)
+        self.assertEqual((pushed[0].previous_calibration_id, pushed[0].threshold), ("cal_0000000005", 0.55))
+        # the calibration event comes before the gate event of the same push, as in the TypeScript client
+        kinds = [(e.type, e.calibration_id) for e in seen if e.type in ("calibration", "gate")]
+        self.assertLess(kinds.index(("calibration", "cal_0000000008")), [i for i, k in enumerate(kinds) if k[0] == "gate"][-1])
+
     def test_async_client_serves_a_pushed_activation_at_once(self) -> None:
         stub, pushes = self._stub()
 
