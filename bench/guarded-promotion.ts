@@ -1,5 +1,5 @@
 /**
- * Guarded promotion in simulation: a progressive promotion [10, 50, 100] with min_queries 2,000 driven by the real
+ * Guarded promotion in simulation: a progressive promotion [10, 50, 100] (min_queries 2,000 and tolerance 0.02 unless asked otherwise) driven by the real
  * decision code: the promotion state machine (src/promotions/state-machine.ts), the live decisions of the step's arms
  * (src/monitoring/live-decision.ts) and the candidate's drift window (src/monitoring/window.ts, the monitor's own
  * detector), read after every batch of 25 queries.
@@ -20,9 +20,11 @@
  *
  *   npx esbuild bench/guarded-promotion.ts --bundle --platform=node --format=esm --packages=external --log-level=warning \
  *     --outfile=node_modules/.cache/scoregate-bench/guarded-promotion.mjs && npx node node_modules/.cache/scoregate-bench/guarded-promotion.mjs
- * Options: --bad-seeds N (default 500), --good-seeds N (default 300), --out PATH (default bench/results/guarded-promotion.md).
+ * Options: --bad-seeds N (default 500), --good-seeds N (default 300), --carried-seeds N (default 100), --min-queries N
+ * (default 2000) and --tolerance X (default 0.02): the plan's (the README's promotion runs --min-queries 200 --tolerance
+ * 0.08), --out PATH (default bench/results/guarded-promotion.md).
  */
-import type { PromotionPlan } from "../src/contract";
+import { MIN_PROMOTION_QUERIES, type PromotionPlan } from "../src/contract";
 import { liveDecision, liveSide, targetSide } from "../src/monitoring/live-decision";
 import { addBatch, evaluateWindow, newWindow } from "../src/monitoring/window";
 import { type PromotionPosition, transition } from "../src/promotions/state-machine";
@@ -40,7 +42,13 @@ const OUT = stringOption("out", "bench/results/guarded-promotion.md");
 const USERS = 50_000;
 const BATCH = 25;
 const MAX_QUERIES = 400_000;
-const PLAN: Omit<PromotionPlan, "on_regression"> = { steps: [10, 50, 100], min_queries: 2000, tolerance: 0.02, max_step_hours: 72 };
+const PLAN: Omit<PromotionPlan, "on_regression"> = {
+  steps: [10, 50, 100],
+  min_queries: numberOption("min-queries", 2000),
+  tolerance: numberOption("tolerance", 0.02),
+  max_step_hours: 72,
+};
+if (PLAN.min_queries < MIN_PROMOTION_QUERIES) throw new RangeError(`--min-queries must be at least ${MIN_PROMOTION_QUERIES}`);
 
 interface Result {
   readonly state: string;

@@ -12,10 +12,12 @@
  *     --outfile=node_modules/.cache/scoregate-bench/shadow-evidence.mjs && npx node node_modules/.cache/scoregate-bench/shadow-evidence.mjs
  * Options: --seeds N (default 200; 0 skips the table of queries to a decision), --level-seeds N (default 2000),
  * --levels all|shifted (default all; `shifted`: only the rows of a false `shifted`, true change 0, the slowest level
- * to bound), --horizon N live queries (default 20000), --out PATH (default bench/results/shadow-evidence.md).
+ * to bound), --horizon N live queries (default 20000), --planned N: the queries the anytime sequence is tuned for
+ * (default DEFAULT_PROMOTION_QUERIES, 2,000; the Worker tunes a shadow's for MIN_PROMOTION_QUERIES, 200: src/promotions/shadows.ts),
+ * --out PATH (default bench/results/shadow-evidence.md).
  * Seeds depend on the row, never on which rows run: a row's first N seeds are the same in every run.
  */
-import { DEFAULT_PROMOTION_QUERIES } from "../src/contract";
+import { DEFAULT_PROMOTION_QUERIES, MIN_PROMOTION_QUERIES } from "../src/contract";
 import { liveDecision, liveSide, targetSide } from "../src/monitoring/live-decision";
 import { addObservation, emptyClusterSums } from "../src/stats/per-query";
 import { zCdf, zInv } from "../src/stats/special";
@@ -29,6 +31,8 @@ const HORIZON = numberOption("horizon", 20_000);
 const LEVELS = stringOption("levels", "all");
 if (LEVELS !== "all" && LEVELS !== "shifted") throw new RangeError(`--levels must be all or shifted, not ${LEVELS}`);
 const OUT = stringOption("out", "bench/results/shadow-evidence.md");
+const PLANNED = numberOption("planned", DEFAULT_PROMOTION_QUERIES);
+if (PLANNED < MIN_PROMOTION_QUERIES) throw new RangeError(`--planned must be at least ${MIN_PROMOTION_QUERIES}, not ${PLANNED}`);
 const BATCH = 25;
 const TOL = 0.02;
 
@@ -65,12 +69,12 @@ function run(
       addObservation(active, a);
       if (rng.next() < mirror) addObservation(shadow, s);
     }
-    const d = liveDecision(liveSide(active), liveSide(shadow), TOL, DEFAULT_PROMOTION_QUERIES);
+    const d = liveDecision(liveSide(active), liveSide(shadow), TOL, PLANNED);
     if (d.decision === "equivalent") everEquivalent = true;
     if (d.decision === "shifted") everShifted = true;
     if (first === null && d.decision !== "inconclusive") {
       first = { queries: served, decision: d.decision };
-      vsTarget = liveDecision(target, liveSide(shadow), TOL, DEFAULT_PROMOTION_QUERIES).decision;
+      vsTarget = liveDecision(target, liveSide(shadow), TOL, PLANNED).decision;
       if (!untilEnd) break;
     }
   }
@@ -85,7 +89,7 @@ lines.push("# Shadow evidence: live queries to a decision", "");
 lines.push(
   `Command: \`npx esbuild bench/shadow-evidence.ts ... && npx node node_modules/.cache/scoregate-bench/shadow-evidence.mjs --seeds ${SEEDS} --level-seeds ${LEVEL_SEEDS} --levels ${LEVELS} --horizon ${HORIZON}\``,
   "",
-  `Machine: ${machineLine()}. Queries of 20 candidates; calibrations of 400 queries; batches of ${BATCH}; tolerance ${TOL}; decision read after every batch; horizon ${HORIZON.toLocaleString("en-US")} served queries. Seeds deriveSeed(2900 + cell, seed).`,
+  `Machine: ${machineLine()}. Queries of 20 candidates; calibrations of 400 queries; batches of ${BATCH}; tolerance ${TOL}; anytime sequence tuned for ${PLANNED.toLocaleString("en-US")} planned queries; decision read after every batch; horizon ${HORIZON.toLocaleString("en-US")} served queries. Seeds deriveSeed(2900 + cell, seed).`,
   "",
   ...(SEEDS === 0
     ? []

@@ -237,7 +237,11 @@ describe("GET /v1/events", () => {
   it("refuses misuse with a JSON error and changes nothing", async () => {
     const gate = uniqueGate("push-misuse");
     await upload(gate, "v1", true);
-    expect((await call("GET", `/v1/events?${qs(gate)}`, { token: null })).status).toBe(401);
+    const anonymous = await call("GET", `/v1/events?${qs(gate)}`, { token: null });
+    expect(anonymous.headers.get("content-type")).toMatch(/^application\/json/u);
+    await expectError(anonymous, 401, "unauthorized");
+    // an unknown token: refused the same way, as JSON
+    await expectError(await call("GET", `/v1/events?${qs(gate)}`, { token: "not-a-token" }), 401, "unauthorized");
     const missing = await expectError(await call("GET", `/v1/events?index=${gate.index}`, { token: TOKENS.read }), 400, "bad_request");
     expect(JSON.stringify(missing.details)).toContain("embedding");
     const badId = await expectError(
