@@ -109,6 +109,8 @@ export interface WindowPoint {
    * (the threshold alone left fewer than min(level, candidates)). null: queries left with nothing.
    */
   readonly empty_level: number | null;
+  /** A min_keep gate's guard-binding test (the window's `empty_context` test at its level); null otherwise. */
+  readonly guard: { readonly expected: number; readonly band: readonly [number, number] } | null;
   /** The abstention rate's test of an abstaining calibration (null otherwise), with the queries that reported it. */
   readonly abstention: {
     readonly observed: number | null;
@@ -144,6 +146,10 @@ function pointOf(w: MonitorWindow, open: boolean): WindowPoint {
     mean_candidates: w.mean_candidates,
     candidates_change: w.candidates_per_query.change,
     empty_level: w.empty_context_level ?? null,
+    guard:
+      (w.empty_context_level ?? 0) >= 1 && w.empty_context
+        ? { expected: w.empty_context.expected, band: [w.empty_context.band.lo, w.empty_context.band.hi] }
+        : null,
     abstention: w.abstention
       ? {
           observed: w.abstention.observed,

@@ -102,6 +102,21 @@ describe("gate page of a guarded, abstaining gate", () => {
     expect(html).toContain(
       `v4 abstained on ${pct(0.4)} to ${pct(0.4)} of queries per hour, expected ${pct(a.expected)} (band ${pct(a.band.lo)} to ${pct(a.band.hi)}).`,
     );
+
+    // And the guard-binding panel above it: the hour's 40 %, against the window's guard-binding test.
+    const guardPanels = html.split('data-panel="guard"').slice(1);
+    expect(guardPanels).toHaveLength(2);
+    for (const panel of guardPanels) {
+      const mine = panel.slice(0, panel.indexOf('data-panel="abstention"'));
+      expect(mine).toContain('data-part="guard-band"');
+      expect(mine).toContain('data-part="guard-expected"');
+      expect(mine.match(/<circle [^>]*data-bucket="([^"]+)"/gu)).toEqual([expect.stringContaining(series.buckets[0]!.start)]);
+    }
+    expect(html).toContain("share of queries where min_keep bound per hour");
+    const e = w.empty_context!;
+    expect(html).toContain(
+      `v4 had min_keep bind on ${pct(0.4)} to ${pct(0.4)} of queries per hour, expected ${pct(e.expected)} (band ${pct(e.band.lo)} to ${pct(e.band.hi)}).`,
+    );
   });
 
   it("shows neither for a plain gate", async () => {
@@ -119,6 +134,7 @@ describe("gate page of a guarded, abstaining gate", () => {
     const hourly = html.slice(html.indexOf('data-table="series"'));
     expect(hourly.slice(0, hourly.indexOf("</table>"))).not.toContain(">Abstained<");
     expect(html).not.toContain('data-panel="abstention"');
+    expect(html).not.toContain('data-panel="guard"');
   });
 });
 

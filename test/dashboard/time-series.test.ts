@@ -3,7 +3,7 @@
 // written out, in both layouts.
 import { describe, expect, it } from "vitest";
 import type { SeriesBucket } from "../../src/contract";
-import { type AbstentionLine, alarmsOf, DropRateSeriesChart } from "../../src/dashboard/charts/time-series";
+import { alarmsOf, DropRateSeriesChart, type ShareLine } from "../../src/dashboard/charts/time-series";
 
 const HOUR = 3600 * 1000;
 const T0 = Date.UTC(2026, 11, 1);
@@ -53,10 +53,11 @@ const buckets: SeriesBucket[] = [
   ...Array.from({ length: 4 }, (_, i) => bucket(20 + i, "cal_v2", "v2", 0.21)),
 ];
 
-async function render(input: { buckets?: SeriesBucket[]; abstention?: AbstentionLine[] } = {}): Promise<string> {
+async function render(input: { buckets?: SeriesBucket[]; abstention?: ShareLine[]; guard?: ShareLine[] } = {}): Promise<string> {
   const node = DropRateSeriesChart({
     buckets: input.buckets ?? buckets,
     ...(input.abstention ? { abstention: input.abstention } : {}),
+    ...(input.guard ? { guard: input.guard } : {}),
     activations: [{ at: new Date(T0 + 20 * HOUR).toISOString(), index_version: "v2" }],
     fromMs: T0,
     toMs: T0 + 23.5 * HOUR,
@@ -145,6 +146,45 @@ describe("drop rate over time chart", () => {
       const axis = /<line x1="[\d.]+" x2="[\d.]+" y1="([\d.]+)" y2="([\d.]+)" stroke="#333"/u.exec(panel)!;
       const [top, bottom] = [Number(axis[1]), Number(axis[2])];
       for (const d of dots) expect(d.y > top && d.y < bottom, `${d.y} in [${top}, ${bottom}]`).toBe(true);
+      expect(panel).not.toMatch(/NaN|undefined|Infinity/u);
+    }
+  });
+
+  it("draws a min_keep calibration's guard binding per hour in its own panel above the abstention one", async () => {
+    // v1's guard binds on 20 % of queries in hours 0-9 and 40 % from hour 13; it also abstains (10 %).
+    const guarded = buckets.map((b) =>
+      b.calibration_id === "cal_v1"
+        ? {
+            ...b,
+            guard_bound_queries: Date.parse(b.start) < T0 + 12 * HOUR ? 20 : 40,
+            abstention_queries: 100,
+            abstained_queries: 10,
+            abstention_rate: 0.1,
+          }
+        : b,
+    );
+    const line = { calibration_id: "cal_v1", expected: 0.22, band: [0.15, 0.3] as const };
+    const plain = await render();
+    const heights = (h: string) => [...h.matchAll(/viewBox="0 0 \d+ (\d+)"/gu)].map((m) => Number(m[1]));
+    // no hour where the guard bound: no panel
+    expect(await render({ guard: [line] })).toBe(plain);
+    const both = await render({ buckets: guarded, guard: [line], abstention: [{ ...line, expected: 0.1, band: [0.05, 0.15] }] });
+    expect(heights(both)).toEqual(heights(plain).map((h) => h + 2 * 154));
+    for (const svg of both.split('data-chart="drop-rate-series"').slice(1)) {
+      const at = svg.indexOf('data-panel="guard"');
+      expect(at).toBeGreaterThan(0);
+      expect(at).toBeLessThan(svg.indexOf('data-panel="abstention"'));
+      const panel = svg.slice(at, svg.indexOf('data-panel="abstention"'));
+      expect(panel).toContain(">Guard binding per hour (share of queries where min_keep bound)</text>");
+      expect(panel).not.toContain("cal_v2");
+      for (const name of ["guard", "guard-expected", "guard-band"]) expect(pathOf(panel, "cal_v1", name).match(/M/gu), name).toHaveLength(2);
+      // v1's buckets hold 100 queries: 20 and 40 bound, drawn at two heights, 40 % above 20 %
+      const dots = [...panel.matchAll(/<circle cx="[\d.]+" cy="([\d.]+)"[^>]*data-bucket="([^"]+)"/gu)].map((m) => ({ y: Number(m[1]), at: m[2]! }));
+      expect(dots).toHaveLength(guarded.filter((b) => b.calibration_id === "cal_v1").length);
+      const y = (early: boolean) => new Set(dots.filter((d) => Date.parse(d.at) < T0 + 12 * HOUR === early).map((d) => d.y));
+      expect(y(true).size).toBe(1);
+      expect(y(false).size).toBe(1);
+      expect([...y(false)][0]!).toBeLessThan([...y(true)][0]!);
       expect(panel).not.toMatch(/NaN|undefined|Infinity/u);
     }
   });

@@ -1,7 +1,8 @@
 /**
  * The gate page's drop rate over time (server-rendered SVG, hono/jsx): per hour, the observed drop rate of each
- * calibration against its expected rate (dashes) and tolerance band (shaded), and below it the change detector's
- * evidence against its alarm level, with alarms (red triangles and lines) and activations (grey dashed lines, named by
+ * calibration against its expected rate (dashes) and tolerance band (shaded); for a guarded or abstaining calibration,
+ * panels of the share of queries where min_keep bound and of the queries that abstained, each against its test's
+ * expected rate and band; and below them the change detector's evidence against its alarm level, with alarms (red triangles and lines) and activations (grey dashed lines, named by
  * index version) marked across both panels.
  *
  * Drawn with d3-scale and d3-shape: a time axis needs ticks on hour and day boundaries with labels that change with
@@ -15,14 +16,29 @@ import type { SeriesBucket } from "../../contract";
 import { num } from "./scale";
 
 /**
- * An abstaining calibration (one with `abstain_below`): its share of abstaining queries per hour is drawn in a panel
- * of its own, against the rate its monitor expects and the band it tests (null: not known yet, nothing drawn).
+ * A calibration in a share panel (the guard-binding panel of a min_keep calibration, the abstention panel of one with
+ * `abstain_below`): its share of queries per hour against the rate its monitor's test expects and the band it tests
+ * (null: not known yet, nothing drawn).
  */
-export interface AbstentionLine {
+export interface ShareLine {
   readonly calibration_id: string;
   readonly expected: number | null;
   readonly band: readonly [number, number] | null;
 }
+
+/** The share panels, top to bottom: what each plots per hour, and its heading. */
+const SHARE_PANELS = {
+  guard: {
+    title: "Guard binding per hour (share of queries where min_keep bound)",
+    // every query of the hour counts: clients that report `below` are the guarded calibration's (docs/clients.md)
+    rate: (b: SeriesBucket): number | null => (b.queries > 0 ? b.guard_bound_queries / b.queries : null),
+  },
+  abstention: {
+    title: "Abstention per hour (share of queries)",
+    rate: (b: SeriesBucket): number | null => b.abstention_rate,
+  },
+} as const;
+export type SharePanel = keyof typeof SHARE_PANELS;
 
 /** What the chart plots: the series' buckets, its activations and the range shown. */
 export interface TimeSeriesInput {
@@ -32,7 +48,9 @@ export interface TimeSeriesInput {
   readonly toMs: number;
   readonly bucketMs: number;
   /** The abstaining calibrations (none: no abstention panel). */
-  readonly abstention?: readonly AbstentionLine[];
+  readonly abstention?: readonly ShareLine[];
+  /** The min_keep calibrations (none: no guard-binding panel). */
+  readonly guard?: readonly ShareLine[];
 }
 
 const LAYOUTS = {
@@ -71,17 +89,22 @@ export function calibrationsOf(buckets: readonly SeriesBucket[]): { calibration_
 }
 
 /**
- * The abstaining calibrations that have an hour with queries that reported abstention, with their buckets: what the
- * abstention panel draws (empty: no panel).
+ * The calibrations of a share panel that have an hour with a share to draw, with their buckets: what the panel draws
+ * (empty: no panel). The abstention panel needs queries that reported abstention; the guard panel, a guard that bound.
  */
-export function abstentionShown(
+export function shareShown(
+  panel: SharePanel,
   buckets: readonly SeriesBucket[],
-  lines: readonly AbstentionLine[],
-): { line: AbstentionLine; buckets: SeriesBucket[] }[] {
+  lines: readonly ShareLine[],
+): { line: ShareLine; buckets: SeriesBucket[] }[] {
+  const shown = panel === "guard" ? (b: SeriesBucket) => b.guard_bound_queries > 0 : (b: SeriesBucket) => b.abstention_rate !== null;
   return lines
     .map((line) => ({ line, buckets: buckets.filter((b) => b.calibration_id === line.calibration_id) }))
-    .filter((a) => a.buckets.some((b) => b.abstention_rate !== null));
+    .filter((a) => a.buckets.some(shown));
 }
+
+/** The abstention panel's calibrations (shareShown of "abstention"). */
+export const abstentionShown = (buckets: readonly SeriesBucket[], lines: readonly ShareLine[]) => shareShown("abstention", buckets, lines);
 
 type HourPoint = { t: number; b: SeriesBucket } | null;
 
@@ -173,10 +196,24 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
   const L = LAYOUTS[props.layout];
   const rateTop = L.top;
   const rateBottom = rateTop + L.rate;
-  const abst = abstentionShown(props.buckets, props.abstention ?? []);
-  const abTop = rateBottom + L.gap;
-  const abBottom = abst.length === 0 ? rateBottom : abTop + L.abstention;
-  const evTop = abBottom + L.gap;
+  // The share panels with something to draw, stacked under the drop rate, each with its own scale.
+  let panelBottom = rateBottom;
+  const panels = (["guard", "abstention"] as const).flatMap((name) => {
+    const shown = shareShown(name, props.buckets, props[name] ?? []);
+    if (shown.length === 0) return [];
+    const top = panelBottom + L.gap;
+    panelBottom = top + L.abstention;
+    const rate = SHARE_PANELS[name].rate;
+    const values = shown
+      .flatMap(({ line: l, buckets }) => [...buckets.map(rate), l.expected, ...(l.band ?? [])])
+      .filter((v): v is number => v !== null);
+    const scale = scaleLinear()
+      .domain([0, Math.min(1, Math.max(...values, 0) + 0.05)])
+      .range([panelBottom, top])
+      .nice(3);
+    return [{ name, shown, top, bottom: panelBottom, scale, rate }];
+  });
+  const evTop = panelBottom + L.gap;
   const evBottom = evTop + L.evidence;
   const h = evBottom + L.bottom;
   // The current hour's bucket runs past now: the axis ends where the last bucket does, so its band stays inside.
@@ -205,13 +242,6 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
   const step = (t: number) => x(new Date(t));
   const alarms = alarmsOf(props.buckets);
   const pctTick = (v: number) => `${num(v * 100, 1)} %`;
-  const abRates = abst
-    .flatMap(({ line: l, buckets }) => [...buckets.map((b) => b.abstention_rate), l.expected, ...(l.band ?? [])])
-    .filter((v): v is number => v !== null);
-  const ab = scaleLinear()
-    .domain([0, Math.min(1, Math.max(...abRates, 0) + 0.05)])
-    .range([abBottom, abTop])
-    .nice(3);
   return (
     <svg
       viewBox={`0 0 ${L.w} ${h}`}
@@ -231,15 +261,15 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
       <text x={L.left} y={evTop - 10} fontSize="13" fontWeight="bold" fill="#1a1a1a">
         Evidence of a shift (ln R)
       </text>
-      {abst.length > 0 && (
-        <g data-panel="abstention">
+      {panels.map(({ name, shown, top, bottom, scale: ab, rate }) => (
+        <g data-panel={name}>
           <Grid L={L} at={ab} ticks={ab.ticks(3)} label={pctTick} />
-          <text x={L.left} y={abTop - 10} fontSize="13" fontWeight="bold" fill="#1a1a1a">
-            Abstention per hour (share of queries)
+          <text x={L.left} y={top - 10} fontSize="13" fontWeight="bold" fill="#1a1a1a">
+            {SHARE_PANELS[name].title}
           </text>
-          <line x1={L.left} x2={L.left} y1={abTop} y2={abBottom} stroke="#333" />
-          <line x1={L.left} x2={L.w - L.right} y1={abBottom} y2={abBottom} stroke="#333" />
-          {abst.map(({ line: l, buckets }) => {
+          <line x1={L.left} x2={L.left} y1={top} y2={bottom} stroke="#333" />
+          <line x1={L.left} x2={L.w - L.right} y1={bottom} y2={bottom} stroke="#333" />
+          {shown.map(({ line: l, buckets }) => {
             const color = cals.find((c) => c.calibration_id === l.calibration_id)?.tone.color ?? TONES[0].color;
             const points = hourly(buckets, props.bucketMs);
             const stepped = steppedOf(points, props.bucketMs);
@@ -256,7 +286,7 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
                     }
                     fill={color}
                     fillOpacity="0.15"
-                    data-part="abstention-band"
+                    data-part={`${name}-band`}
                   />
                 )}
                 {l.expected !== null && (
@@ -266,23 +296,28 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
                     stroke={color}
                     strokeWidth="2"
                     strokeDasharray="6 3"
-                    data-part="abstention-expected"
+                    data-part={`${name}-expected`}
                   />
                 )}
                 <path
-                  d={midLine(mid, (b) => (b.abstention_rate === null ? null : ab(b.abstention_rate)))(points) ?? ""}
+                  d={
+                    midLine(mid, (b) => {
+                      const v = rate(b);
+                      return v === null ? null : ab(v);
+                    })(points) ?? ""
+                  }
                   fill="none"
                   stroke={color}
                   strokeWidth="2"
                   strokeDasharray="2 2"
-                  data-part="abstention"
+                  data-part={name}
                 />
-                <Dots points={points} x={mid} y={ab} rate={(b) => b.abstention_rate} color={color} />
+                <Dots points={points} x={mid} y={ab} rate={rate} color={color} />
               </g>
             );
           })}
         </g>
-      )}
+      ))}
       <line x1={L.left} x2={L.w - L.right} y1={evBottom} y2={evBottom} stroke="#333" />
       <line x1={L.left} x2={L.left} y1={rateTop} y2={rateBottom} stroke="#333" />
       <line x1={L.left} x2={L.left} y1={evTop} y2={evBottom} stroke="#333" />

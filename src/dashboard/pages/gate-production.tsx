@@ -4,7 +4,7 @@
  */
 import { SERIES_BUCKET_MS, type SeriesBucket, type WindowRole } from "../../contract";
 import { num, pct } from "../charts/scale";
-import { type AbstentionLine, abstentionShown, alarmCount, alarmsOf, calibrationsOf, DropRateSeriesChart } from "../charts/time-series";
+import { alarmCount, alarmsOf, calibrationsOf, DropRateSeriesChart, type ShareLine, type SharePanel, shareShown } from "../charts/time-series";
 import { type GateView, SERIES_RANGES, type SeriesRange, type WindowPoint } from "../data";
 import { when } from "./layout";
 import { type Column, Table } from "./table";
@@ -29,20 +29,38 @@ function calibrationName(v: GateView, c: { calibration_id: string; index_version
 }
 
 /**
- * The calibrations of the series that abstain (abstain_below set; for one not in the gate's listed history, one whose
- * hours report abstention), with the expected rate and band of their newest monitor window that tests abstention.
+ * The calibrations of the series a share panel draws, with the expected rate and band of their newest monitor window
+ * that tests it: for "abstention" those that abstain (abstain_below set), for "guard" those with min_keep >= 1; a
+ * calibration not in the gate's listed history qualifies by its hours (abstention reported, a guard that bound).
  */
-function abstentionLines(v: GateView, buckets: readonly SeriesBucket[]): AbstentionLine[] {
+function shareLines(panel: SharePanel, v: GateView, buckets: readonly SeriesBucket[]): ShareLine[] {
   const listed = new Map(v.calibrations.map((c) => [c.id, c]));
+  const reported = (b: SeriesBucket) => (panel === "guard" ? b.guard_bound_queries > 0 : b.abstention_queries > 0);
   return calibrationsOf(buckets)
     .filter(({ calibration_id: id }) => {
       const c = listed.get(id);
-      return c === undefined ? buckets.some((b) => b.calibration_id === id && b.abstention_queries > 0) : c.abstain_below != null;
+      if (c === undefined) return buckets.some((b) => b.calibration_id === id && reported(b));
+      return panel === "guard" ? (c.guards?.min_keep ?? 0) >= 1 : c.abstain_below != null;
     })
     .map(({ calibration_id }) => {
-      const tested = v.monitor.points.filter((p) => p.calibration_id === calibration_id && p.abstention !== null).at(-1)?.abstention ?? null;
+      const tested = v.monitor.points.filter((p) => p.calibration_id === calibration_id && p[panel] !== null).at(-1)?.[panel] ?? null;
       return { calibration_id, expected: tested?.expected ?? null, band: tested?.band ?? null };
     });
+}
+
+/** One sentence per calibration of a share panel: its hourly range and what its test expects. */
+function shareSentences(panel: SharePanel, v: GateView, buckets: readonly SeriesBucket[]): string[] {
+  const verb = panel === "guard" ? "had min_keep bind on" : "abstained on";
+  return shareShown(panel, buckets, shareLines(panel, v, buckets)).map(({ line, buckets: mine }) => {
+    const rates = mine.flatMap((b) => {
+      const r = panel === "guard" ? (b.queries > 0 ? b.guard_bound_queries / b.queries : null) : b.abstention_rate;
+      return r === null ? [] : [r];
+    });
+    const name = calibrationName(v, calibrationsOf(mine)[0]!);
+    const expected =
+      line.expected === null ? "" : `, expected ${pct(line.expected)}${line.band ? ` (band ${pct(line.band[0])} to ${pct(line.band[1])})` : ""}`;
+    return `${name} ${verb} ${pct(Math.min(...rates))} to ${pct(Math.max(...rates))} of queries per hour${expected}.`;
+  });
 }
 
 /** The chart's text alternative: what it shows, in one paragraph. */
@@ -55,16 +73,10 @@ function describe(v: GateView, range: SeriesRange): string {
     const mine = buckets.filter((b) => b.calibration_id === c.calibration_id);
     return `${calibrationName(v, c)} expected ${pct(mine.at(-1)!.expected)} (band ${pct(mine.at(-1)!.band.lo)} to ${pct(mine.at(-1)!.band.hi)})`;
   });
-  const abstention = abstentionShown(buckets, abstentionLines(v, buckets)).map(({ line, buckets: mine }) => {
-    const rates = mine.flatMap((b) => (b.abstention_rate === null ? [] : [b.abstention_rate]));
-    const name = calibrationName(v, calibrationsOf(mine)[0]!);
-    const expected =
-      line.expected === null ? "" : `, expected ${pct(line.expected)}${line.band ? ` (band ${pct(line.band[0])} to ${pct(line.band[1])})` : ""}`;
-    return `${name} abstained on ${pct(Math.min(...rates))} to ${pct(Math.max(...rates))} of queries per hour${expected}.`;
-  });
   return [
     `${hours(buckets.length)} with observations in the last ${RANGE_WORDS[range]}; observed drop rate from ${pct(Math.min(...rates))} to ${pct(Math.max(...rates))}; ${parts.join("; ")}.`,
-    ...abstention,
+    ...shareSentences("guard", v, buckets),
+    ...shareSentences("abstention", v, buckets),
     alarms.length === 0
       ? "No alarm."
       : alarms.length === 1
@@ -101,7 +113,8 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
   const buckets = series?.buckets ?? [];
   const guarded = v.monitor.points.some((p) => p.empty_level !== null);
   const abstaining = v.monitor.points.some((p) => p.abstention !== null);
-  const abstention = abstentionLines(v, buckets);
+  const abstention = shareLines("abstention", v, buckets);
+  const guard = shareLines("guard", v, buckets);
   return (
     <>
       <h2 id="production">Production drop rate</h2>
@@ -132,6 +145,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
               toMs={Date.parse(series.to)}
               bucketMs={SERIES_BUCKET_MS}
               abstention={abstention}
+              guard={guard}
               title={`Production drop rate and drift evidence per hour, last ${RANGE_WORDS[props.range]}`}
               desc={describe(v, props.range)}
             />
@@ -143,7 +157,14 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                     {calibrationName(v, c)}: observed (line and dots), expected (dashes), tolerance band (shaded)
                   </li>
                 ))}
-                {abstentionShown(buckets, abstention).length > 0 && (
+                {shareShown("guard", buckets, guard).length > 0 && (
+                  <li>
+                    <span class="sw abstention" aria-hidden="true" />
+                    guard-binding panel, in each version's colour: share of queries where min_keep bound per hour (dotted line and dots), expected for
+                    production's query sizes (dashes), tolerance band (shaded)
+                  </li>
+                )}
+                {shareShown("abstention", buckets, abstention).length > 0 && (
                   <li>
                     <span class="sw abstention" aria-hidden="true" />
                     abstention panel, in each version's colour: share of queries that abstained per hour (dotted line and dots), expected (dashes),
