@@ -122,7 +122,7 @@ const lines: string[] = [];
 const t0 = Date.now();
 lines.push("# Guarded promotion in simulation", "");
 lines.push(
-  `Command: \`npx esbuild bench/guarded-promotion.ts ... && npx node node_modules/.cache/scoregate-bench/guarded-promotion.mjs --bad-seeds ${BAD_SEEDS} --good-seeds ${GOOD_SEEDS} --carried-seeds ${CARRIED_SEEDS}\``,
+  `Command: \`npx esbuild bench/guarded-promotion.ts ... && npx node node_modules/.cache/scoregate-bench/guarded-promotion.mjs --bad-seeds ${BAD_SEEDS} --good-seeds ${GOOD_SEEDS} --carried-seeds ${CARRIED_SEEDS} --min-queries ${PLAN.min_queries} --tolerance ${PLAN.tolerance}\``,
   "",
   `Machine: ${machineLine()}. Plan [10, 50, 100], min_queries ${PLAN.min_queries}, tolerance ${PLAN.tolerance}; queries of 20 candidates; ${USERS.toLocaleString("en-US")} users; batches of ${BATCH}, every batch evaluated; at most ${MAX_QUERIES.toLocaleString("en-US")} served queries per run. Seeds deriveSeed(3000 + cell, seed).`,
   "",

@@ -87,7 +87,7 @@ const lines: string[] = [];
 const t0 = Date.now();
 lines.push("# Shadow evidence: live queries to a decision", "");
 lines.push(
-  `Command: \`npx esbuild bench/shadow-evidence.ts ... && npx node node_modules/.cache/scoregate-bench/shadow-evidence.mjs --seeds ${SEEDS} --level-seeds ${LEVEL_SEEDS} --levels ${LEVELS} --horizon ${HORIZON}\``,
+  `Command: \`npx esbuild bench/shadow-evidence.ts ... && npx node node_modules/.cache/scoregate-bench/shadow-evidence.mjs --seeds ${SEEDS} --level-seeds ${LEVEL_SEEDS} --levels ${LEVELS} --horizon ${HORIZON} --planned ${PLANNED}\``,
   "",
   `Machine: ${machineLine()}. Queries of 20 candidates; calibrations of 400 queries; batches of ${BATCH}; tolerance ${TOL}; anytime sequence tuned for ${PLANNED.toLocaleString("en-US")} planned queries; decision read after every batch; horizon ${HORIZON.toLocaleString("en-US")} served queries. Seeds deriveSeed(2900 + cell, seed).`,
   "",
