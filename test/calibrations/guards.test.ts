@@ -133,6 +133,35 @@ describe("guarded drop-rate calibrations", () => {
     expect((e.details as { highest_target: number }).highest_target).toBeLessThan(0.5);
   });
 
+  it("422 target_unreachable says so in words when min_keep keeps every candidate: only 0 is reachable", async () => {
+    const s = setup();
+    const short = queries(14, 100, 3); // 1 to 3 candidates per query
+    const e = await rejection(run(s, { policy: { kind: "drop_rate", target: 0.2, min_keep: 3 }, queries: short }));
+    expect(e.code).toBe("target_unreachable");
+    expect(e.details).toMatchObject({ bound: "min_keep", min_keep: 3, lowest_target: 0, highest_target: 0 });
+    expect(e.message).toBe(
+      "guards put target drop rate 20 % out of reach: min_keep 3 keeps every candidate of these queries (none has more than 3), so no threshold drops anything: the only reachable target is 0 (no gate)",
+    );
+    expect(e.message).not.toMatch(/0\.0000/u);
+    // Target 0 is reachable: the gate keeps everything.
+    const none = await run(s, { policy: { kind: "drop_rate", target: 0, min_keep: 3 }, queries: short });
+    expect(none.calibration.threshold).toBeNull();
+  });
+
+  it("422 target_unreachable when min_keep equals max_keep: every threshold drops the same share, no target is reachable", async () => {
+    const s = setup();
+    const long = queries(15, 50, 1).map((_, i) => Array.from({ length: 5 }, (_, j) => i + j / 10));
+    for (const target of [0, 0.3, 0.6, 0.9]) {
+      const e = await rejection(run(s, { policy: { kind: "drop_rate", target, min_keep: 2, max_keep: 2 }, queries: long }));
+      expect(e.code).toBe("target_unreachable");
+      expect(e.message).toMatch(
+        /min_keep and max_keep 2 keep the top 2 of every query at every threshold, which drops 60\.00 % of these candidates/u,
+      );
+      expect(e.message).toMatch(/no drop-rate target is reachable \(set max_keep above min_keep/u);
+      expect(e.details).toMatchObject({ min_keep: 2, max_keep: 2, lowest_target: 150 / 251, highest_target: 150 / 251 });
+    }
+  });
+
   it("422 for guards on flat scores, naming the field", async () => {
     const s = setup();
     const meta = CalibrationMeta.parse({ ...GATE, index_version: "v1", policy: { kind: "drop_rate", target: 0.3, max_keep: 5 } });
