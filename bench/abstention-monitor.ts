@@ -116,7 +116,7 @@ ROWS.forEach((row, ri) => {
     const rng = createRng(deriveSeed(3200 + ri, run));
     const cal = flattenQueries(Array.from({ length: CAL }, () => draw(rng, 1, 30, 0)));
     const fitted = fitCalibration(sortedCopy(cal.scores), DROP_TARGET, cal);
-    const abstention = resolveAbstention({ rate: RATE }, { ...cal, relevant: null, answerable: null }, null);
+    const abstention = resolveAbstention({ rate: RATE }, { ...cal, relevant: null, answerable: null }, null).report;
     const record = { ...fitted.fields, abstention, drift_tolerance: null, empty_context_tolerance: null } as unknown as StoredCalibration;
     const expOurs = calibrationExpectation(expectationOf(record));
     if (!expOurs.abstention?.strata) throw new Error("an abstaining calibration without abstention strata");

@@ -1,7 +1,7 @@
 /**
  * A guarded, abstaining gate end to end inside workerd: a labelled upload with min_keep, max_keep and certified
  * abstention; GET /v1/threshold serving the guards and abstain_below; a carry at another threshold reading the guarded
- * summary back from D1; the SDK's gate() applying them and reporting
+ * summary back from D1 and keeping the abstention (its rate, not its guarantee); the SDK's gate() applying them and reporting
  * what the guarded gate did ([m, d, below, abstained]); and the abstention_drift alert when production starts sending
  * questions the corpus cannot answer.
  */
@@ -85,6 +85,9 @@ describe("a guarded, abstaining gate from upload to alert", () => {
     });
     expect(carried.calibration.carry).toMatchObject({ reference_drop_rate: guardedShare, reference_guards: { min_keep: 2, max_keep: 6 } });
     expect(carried.calibration.guards).toMatchObject({ min_keep: 2, max_keep: 6 });
+    // It keeps the abstention too, as a rate: the false-abstention guarantee does not carry, and the carry says so.
+    expect(carried.calibration.abstention).toMatchObject({ mode: "carry", alpha: null, carry: { reference_calibration_id: c.id } });
+    expect(carried.warnings.map((w: { code: string }) => w.code)).toContain("false_abstention_not_guaranteed");
 
     // The SDK's gate() applies them: a query with no good answer abstains, an answerable one keeps 2..6 candidates.
     const client = new ScoregateClient({
@@ -153,5 +156,34 @@ describe("a guarded, abstaining gate from upload to alert", () => {
     expect(alerts).toHaveLength(1);
     expect(batches).toBeLessThan(10); // detected within 1,000 queries of the change
     expect(alerts[0]!.summary).toMatch(/production queries abstained/);
+  });
+
+  it("a carry from the active calibration keeps its guards and its abstention, and serves both", async () => {
+    const gate = uniqueGate("carry-abstains");
+    const rng = createRng(20261204);
+    const upload = async (index_version: string, policy: object, qs: number[][]) =>
+      callJson("POST", "/v1/calibrations", 201, {
+        token: TOKENS.calibrate,
+        json: { ...gate, index_version, score_scale: "probability", activate: true, policy, queries: qs },
+      });
+    const first = Array.from({ length: 400 }, (_, i) => labelledQuery(rng, i % 4 !== 0).scores);
+    const ref = (await upload("v1", { kind: "drop_rate", target: 0.3, min_keep: 2, max_keep: 8, abstention: { rate: 0.1 } }, first)).calibration;
+    expect(ref.abstain_below).not.toBeNull();
+
+    // The index is rebuilt: the same kind of queries, scored again, carried from what the gate serves.
+    const rebuilt = Array.from({ length: 400 }, (_, i) => labelledQuery(rng, i % 4 !== 0).scores);
+    const { calibration: c, warnings } = await upload("v2", { kind: "carry", reference: "active" }, rebuilt);
+    expect(c.guards).toMatchObject({ min_keep: 2, max_keep: 8 });
+    expect(c.abstention).toMatchObject({ mode: "carry", carry: { reference_calibration_id: ref.id, reference_rate: 0.1, reference_queries: 400 } });
+    expect(c.abstain_below).toBe(c.abstention!.abstain_below);
+    expect(Math.abs(c.abstention!.in_sample_rate - 0.1)).toBeLessThan(1 / 400 + 1e-12);
+    expect(warnings.map((w: { code: string }) => w.code)).not.toContain("false_abstention_not_guaranteed");
+    const served = await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read });
+    expect(served).toMatchObject({
+      calibration_id: c.id,
+      threshold: c.threshold,
+      guards: { min_keep: 2, max_keep: 8 },
+      abstain_below: c.abstain_below,
+    });
   });
 });

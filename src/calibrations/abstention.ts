@@ -4,13 +4,14 @@
  * the drop-rate fit is unchanged (an observation reports what the candidate gate drops on every query).
  * docs/methods.md, "Guards and abstention".
  */
-import type { AbstentionPolicy, AbstentionReport, StoredCalibration } from "../contract";
+import type { AbstentionPolicy, AbstentionReport, StoredCalibration, Warning } from "../contract";
 import { AppError, invalid } from "../platform/errors";
 import { percentText } from "../platform/format";
 import { abstentionTradeoff, carriedRateSd, catchRate, fitAbstentionRate, fitFalseAbstention, splitTops, topScores } from "../stats/abstention";
 import { clopperPearsonInterval } from "../stats/binomial-bound";
 import { countAtOrBelow, countBelow, sortedCopy } from "../stats/order-statistics";
 import { DROP_RATE_STRATA, dropStratumOf } from "../stats/per-query";
+import { SMALL_REFERENCE_SD } from "./carry";
 
 /** What an upload gives abstention to work with. */
 export interface AbstentionInput {
@@ -136,25 +137,78 @@ function falseAbstentionReport(tops: Float64Array, answerable: Uint8Array, alpha
   };
 }
 
+/** What an upload's abstention resolves to: its report (null: the calibration never abstains) and its warnings. */
+export interface ResolvedAbstention {
+  readonly report: AbstentionReport | null;
+  readonly warnings: readonly Warning[];
+}
+
+/** The reference calibration's abstention when it abstains (abstain_below set), else null. */
+function abstentionOf(reference: StoredCalibration | null): AbstentionReport | null {
+  const a = reference?.abstention ?? null;
+  return a !== null && a.abstain_below !== null ? a : null;
+}
+
+/** `{"rate": 0}`: never abstain. It needs no queries, so it is how a carry of flat scores drops its reference's abstention. */
+const neverAbstains = (p: AbstentionPolicy): boolean => typeof p === "object" && "rate" in p && p.rate === 0;
+
 /**
- * The abstention report of an upload, or null without the policy field. `reference` is the carry policy's reference
- * calibration (for "carry"; null for inline reference scores or other kinds). 422s: abstention without queries,
- * `{alpha}` without labels or answerable flags, too few (answerable) queries, a reference without abstention.
+ * The abstention of an upload. `reference` is the carry policy's reference calibration (null for inline reference
+ * scores or other kinds). A carry that states no abstention keeps its reference's the way it keeps its guards: as
+ * `"carry"` (the reference's abstention rate refitted on the new top scores); `{"rate": 0}` says "none". A carried
+ * rate from a reference certified with `{"alpha"}` warns that the false-abstention guarantee does not carry.
+ * 422s: abstention without queries (an inherited one included, naming the way out), `{alpha}` without labels or
+ * answerable flags, too few (answerable) queries, `"carry"` from a reference without abstention.
  */
 export function resolveAbstention(
   policy: AbstentionPolicy | undefined,
   input: AbstentionInput | null,
   reference: StoredCalibration | null,
-): AbstentionReport | null {
-  if (policy === undefined) return null;
+): ResolvedAbstention {
+  const inherited = policy === undefined ? abstentionOf(reference) : null;
+  const effective: AbstentionPolicy | undefined = inherited !== null ? "carry" : policy;
+  if (effective === undefined) return { report: null, warnings: [] };
   if (input === null) {
+    if (neverAbstains(effective)) return { report: null, warnings: [] };
+    if (inherited !== null) {
+      throw invalid(
+        `this carry inherits the reference calibration's abstention (abstain_below ${inherited.abstain_below}: ${percentText(inherited.in_sample_rate)} of its queries abstained), which is judged on each query's top score: upload queries (or float32 with candidates_per_query), or state "abstention": {"rate": 0} to carry without abstention`,
+        [{ path: "policy.reference", message: "an abstaining reference needs queries (or abstention: {rate: 0})" }],
+      );
+    }
     throw invalid("abstention is judged on each query's top score: upload queries (or float32 with candidates_per_query)", [
       { path: "policy.abstention", message: "needs queries" },
     ]);
   }
   const tops = topScores(input.scores, input.offsets);
-  const report = resolveReport(policy, input, tops, reference);
-  return { ...report, by_candidates: abstentionByCandidates(tops, input.offsets, report.abstain_below) };
+  const report = resolveReport(effective, input, tops, reference);
+  return {
+    report: { ...report, by_candidates: abstentionByCandidates(tops, input.offsets, report.abstain_below) },
+    warnings: report.carry === null ? [] : carryWarnings(report, abstentionOf(reference)),
+  };
+}
+
+/**
+ * A carried abstention rate's warnings: its sd above 1 point, and a reference certified with `{"alpha"}` whose
+ * guarantee is not carried (only its overall rate is: the share of answerable queries below the new abstain_below
+ * is unknown without labels for the new version).
+ */
+function carryWarnings(report: AbstentionReport, reference: AbstentionReport | null): Warning[] {
+  const carry = report.carry!;
+  const out: Warning[] = [];
+  if (reference?.mode === "false_abstention" && reference.alpha !== null) {
+    out.push({
+      code: "false_abstention_not_guaranteed",
+      message: `the reference's abstain_below ${carry.reference_abstain_below} was certified so that at most ${percentText(reference.alpha)} of answerable queries abstain; a carry keeps its overall abstention rate (${percentText(carry.reference_rate)} of its ${carry.reference_queries} queries), not that guarantee: how many answerable queries abstain after the upgrade is unknown. Only labels for the new version can restore it: upload relevance labels or answerable flags with "abstention": {"alpha": ${reference.alpha}}`,
+    });
+  }
+  if (carry.carried_rate_sd > SMALL_REFERENCE_SD) {
+    out.push({
+      code: "small_reference",
+      message: `the carried abstention rate has sd ${(100 * carry.carried_rate_sd).toFixed(2)} points from the reference's ${carry.reference_queries} and this upload's ${report.queries} queries`,
+    });
+  }
+  return out;
 }
 
 /**

@@ -12,7 +12,7 @@ import { sortedCopy } from "../stats/order-statistics";
 import { resolveAbstention } from "./abstention";
 import { activationEventBody, commitActivation } from "./activation";
 import { activationOutcome } from "./auto-activation";
-import { describeGuards, guardsOf, type ResolvedTarget, resolveTarget, statedTarget } from "./carry";
+import { describeGuards, guardsOf, type ResolvedTarget, resolveTarget, SMALL_REFERENCE_SD, statedTarget } from "./carry";
 import type { ActivationDeps } from "./deps";
 import { fitCalibration } from "./fit";
 import { headsAfterActivation, servedThreshold, withHeads, withSeq } from "./gate-event";
@@ -128,11 +128,12 @@ export async function calibrate(
   // A guarded recall gate stays at its rule's threshold (the guarantee is the rule's); other gates fit their target.
   const at = recallTarget && hasGuards(guards) ? { threshold: recallTarget.threshold } : undefined;
   const fitted = fitCalibration(sorted, resolved.target, byQuery, input.precision ?? "float64", guards, at);
-  const abstention = resolveAbstention(
+  const resolvedAbstention = resolveAbstention(
     policy.abstention,
     byQuery ? { ...byQuery, relevant: input.relevant ?? null, answerable: input.answerable ?? null } : null,
     resolved.reference,
   );
+  const abstention = resolvedAbstention.report;
   if (recallTarget && fitted.fields.threshold !== recallTarget.threshold) {
     throw new AppError("internal", `recall threshold ${recallTarget.threshold} refitted as ${fitted.fields.threshold}`);
   }
@@ -154,12 +155,7 @@ export async function calibrate(
   const warnings = [...resolved.warnings, ...fitted.warnings, ...monitoredStrataWarnings(fitted.fields, abstention)];
   if (newGateNote !== null) warnings.unshift(newGateNote);
   const labels = labelled ? labelsReport(labelled, fitted.fields.threshold, meta.relevant_at, warnings, guards) : null;
-  if (abstention?.carry && abstention.carry.carried_rate_sd > 0.01) {
-    warnings.push({
-      code: "small_reference",
-      message: `the carried abstention rate has sd ${(100 * abstention.carry.carried_rate_sd).toFixed(2)} points from the reference's ${abstention.carry.reference_queries} and this upload's ${abstention.queries} queries`,
-    });
-  }
+  warnings.push(...resolvedAbstention.warnings);
   const recall =
     recallTarget && labelled ? recallReport(meta.policy as { target: number; coverage: CoverageNotion }, recallTarget, labelled, sorted) : null;
   if (recallTarget && labelled)
@@ -171,7 +167,7 @@ export async function calibrate(
         "the reference is a recall calibration: its drop rate is carried, its recall guarantee is not. Only labels for the new version can restore it: upload them with a recall policy",
     });
   }
-  if (carry && carry.carried_drop_rate_sd > 0.01) {
+  if (carry && carry.carried_drop_rate_sd > SMALL_REFERENCE_SD) {
     warnings.push({
       code: "small_reference",
       message: `the carried drop rate has sd ${(100 * carry.carried_drop_rate_sd).toFixed(2)} points from the effective sizes of the reference (${carry.reference_n} scores) and new (${n} scores) samples`,

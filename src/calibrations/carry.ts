@@ -14,6 +14,9 @@ import { countBelow, sortedCopy } from "../stats/order-statistics";
 import type { RegistryDeps } from "./deps";
 import { currentOf } from "./store";
 
+/** A carried rate (drop or abstention) whose sd exceeds this (1 point) warns `small_reference`. */
+export const SMALL_REFERENCE_SD = 0.01;
+
 export interface ResolvedTarget {
   readonly target: number;
   /** The guards the new gate is fitted with: the policy's, or for a carry that states none, the reference's. */

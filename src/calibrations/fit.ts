@@ -16,6 +16,7 @@ import {
   type EligibleScores,
   eligibleScores,
   fitGuardedGate,
+  type GuardedFit,
   type Guards,
   guardedFitAt,
   guardedKept,
@@ -281,6 +282,27 @@ function tooFewScores(k: number, n: number, target: number, minimumN: number): A
 }
 
 /**
+ * Why guards put a target out of reach, and what is reachable. When no candidate is left for a threshold to decide
+ * (ceiling = floor) the range of reachable targets is empty: every threshold drops the same share, which is 0 when
+ * min_keep keeps every candidate (then only target 0 is reachable) and the ranks beyond max_keep when min_keep equals
+ * it (then none is).
+ */
+function unreachableText(fit: Extract<GuardedFit, { kind: "unreachable" }>, guards: Guards): string {
+  if (fit.ceiling === fit.floor) {
+    if (fit.floor === 0) {
+      return `min_keep ${guards.minKeep} keeps every candidate of these queries (none has more than ${guards.minKeep}), so no threshold drops anything: the only reachable target is 0 (no gate)`;
+    }
+    return `min_keep and max_keep ${guards.maxKeep} keep the top ${guards.maxKeep} of every query at every threshold, which drops ${pct(fit.floor / fit.n)} of these candidates whatever the threshold: no drop-rate target is reachable (set max_keep above min_keep to leave the threshold ranks to decide)`;
+  }
+  const guard = fit.bound === "floor" ? `max_keep ${guards.maxKeep}` : `min_keep ${guards.minKeep}`;
+  const what =
+    fit.bound === "floor"
+      ? `drops ${pct(fit.floor / fit.n)} of these candidates at every threshold (queries longer than the cap)`
+      : `keeps ${pct(1 - fit.ceiling / fit.n)} of these candidates at every threshold (the top ranks of every query)`;
+  return `${guard} ${what}; reachable targets on these queries are above ${fit.lowestTarget.toFixed(4)} and up to ${fit.highestTarget.toFixed(4)}${fit.floor === 0 ? " (or 0)" : ""}`;
+}
+
+/**
  * The guarded gate (guarded-gate.ts): the largest threshold at which it drops at most k - 1 calibration candidates,
  * or the gate at `at`. 422 target_unreachable with the reachable targets when max_keep drops more than the target at
  * every threshold or min_keep keeps too much for it.
@@ -295,24 +317,15 @@ function guardedCore(
   const fit = at === undefined ? fitGuardedGate(e, target) : guardedFitAt(e, at.threshold);
   if (fit.kind === "too_few_scores") throw tooFewScores(fit.k, fit.n, target, fit.minimumN);
   if (fit.kind === "unreachable") {
-    const guard = fit.bound === "floor" ? `max_keep ${guards.maxKeep}` : `min_keep ${guards.minKeep}`;
-    const what =
-      fit.bound === "floor"
-        ? `drops ${pct(fit.floor / fit.n)} of these candidates at every threshold (queries longer than the cap)`
-        : `keeps ${pct(1 - fit.ceiling / fit.n)} of these candidates at every threshold (the top ranks of every query)`;
-    throw new AppError(
-      "target_unreachable",
-      `guards put target drop rate ${percentText(target)} out of reach: ${guard} ${what}; reachable targets on these queries are above ${fit.lowestTarget.toFixed(4)} and up to ${fit.highestTarget.toFixed(4)}${fit.floor === 0 ? " (or 0)" : ""}`,
-      {
-        n: fit.n,
-        target,
-        bound: fit.bound === "floor" ? "max_keep" : "min_keep",
-        min_keep: guards.minKeep,
-        max_keep: guards.maxKeep,
-        lowest_target: fit.lowestTarget,
-        highest_target: fit.highestTarget,
-      },
-    );
+    throw new AppError("target_unreachable", `guards put target drop rate ${percentText(target)} out of reach: ${unreachableText(fit, guards)}`, {
+      n: fit.n,
+      target,
+      bound: fit.bound === "floor" ? "max_keep" : "min_keep",
+      min_keep: guards.minKeep,
+      max_keep: guards.maxKeep,
+      lowest_target: fit.lowestTarget,
+      highest_target: fit.highestTarget,
+    });
   }
   if (at === undefined && target > 0 && fit.dropped === 0) {
     throw new AppError(

@@ -1,8 +1,11 @@
 /**
  * GET /metrics in the Prometheus text exposition format (version 0.0.4): per gate, its drift state (alarm or not,
  * since when: drift-state.ts, the same rule as GET /v1/monitor and the dashboard), the expected and observed drop
- * rate, the empty-context rate, queries, candidates and candidates per query observed in the current window, the
- * evidence against the calibration, queued batches by result, and open alerts. The text format is prometheus.ts.
+ * rate, the empty-context rate (for a min_keep gate, which is never empty, the rate at which its guard binds, under
+ * its own name), the abstention rate of an abstaining gate, queries, candidates and candidates per query observed in
+ * the current window, the evidence of each test against the calibration, queued batches by result, and open alerts.
+ * Every series added for guards and abstention is one more per window, only on gates that have them: the samples per
+ * listed gate stay bounded, so MAX_METRICS_GATES still bounds a scrape. The text format is prometheus.ts.
  *
  * Every per-calibration series carries `calibration_id` and `role` (window-role.ts): "active" for the gate's current
  * calibration, "previous", "shadow" or "candidate" (a promotion's candidate arm) for the others, so a rule that
@@ -36,7 +39,24 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     scoregate_expected_empty_context_rate: fam(
       "Share of queries expected to be left with no candidate in the current window, at its mix of candidates per query (the empty-context test's expectation).",
     ),
-    scoregate_observed_empty_context_rate: fam("Share of production queries left with no candidate in the current window."),
+    scoregate_observed_empty_context_rate: fam(
+      "Share of production queries left with no candidate in the current window (gates without min_keep: a min_keep gate is never empty, see scoregate_observed_guard_bound_rate).",
+    ),
+    scoregate_expected_guard_bound_rate: fam(
+      "min_keep gates: share of queries expected to have their min_keep guard bind (the threshold alone keeps fewer than min(min_keep, candidates)) in the current window, at its mix of candidates per query (the guard-binding test's expectation).",
+    ),
+    scoregate_observed_guard_bound_rate: fam(
+      "min_keep gates: share of production queries in the current window where the min_keep guard bound (from clients that report below).",
+    ),
+    scoregate_expected_abstention_rate: fam(
+      "Abstaining gates: share of queries expected to abstain (top score below abstain_below) in the current window, at its mix of candidates per query when the calibration kept its sizes (the abstention test's expectation).",
+    ),
+    scoregate_observed_abstention_rate: fam(
+      "Abstaining gates: share of production queries that abstained in the current window, of those that said whether they abstained.",
+    ),
+    scoregate_window_abstention_queries: fam(
+      "Abstaining gates: production queries in the current window that said whether they abstained (clients that apply abstention).",
+    ),
     scoregate_window_queries: fam("Production queries observed in the current window."),
     scoregate_window_candidates: fam("Production candidates observed in the current window."),
     scoregate_window_mean_candidates: fam(
@@ -46,7 +66,9 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       "Queued observation batches the gate's monitor received (OBSERVATION_INGEST=queue), by result: counted, duplicate, mismatch (not counted).",
     ),
     scoregate_window_design_effect: fam("Kish design effect of the drop indicator in the current window."),
-    scoregate_drift_log_evidence: fam("ln of the anytime-valid e-value against the calibration (alarm at scoregate_drift_log_threshold)."),
+    scoregate_drift_log_evidence: fam(
+      "ln of the anytime-valid e-value against the calibration, by test: drop_rate, empty_context (guard_bound for a min_keep gate), abstention (alarm at scoregate_drift_log_threshold).",
+    ),
     scoregate_drift_log_threshold: fam("ln(2/alpha): the evidence level that raises an alert."),
     scoregate_expected_coverage: fam("Guaranteed coverage of a recall calibration (by coverage notion)."),
     scoregate_observed_coverage: fam("Coverage of judged production queries since the test last restarted (POST /v1/judgments)."),
@@ -108,15 +130,26 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       const cl = { ...gl, calibration_id: w.calibration_id };
       const wl = { ...cl, ...role };
       if (w.drop_rate.observed !== null) f.scoregate_observed_drop_rate.samples.push({ labels: wl, value: w.drop_rate.observed });
-      if (w.empty_context) f.scoregate_expected_empty_context_rate.samples.push({ labels: wl, value: w.empty_context.expected });
-      if (w.empty_context?.observed != null) f.scoregate_observed_empty_context_rate.samples.push({ labels: wl, value: w.empty_context.observed });
+      // A min_keep gate is never empty: its empty-context test watches where the guard binds (empty_context_level),
+      // which is reported under its own name rather than as queries "left with no candidate".
+      const guardBound = w.empty_context_level !== undefined;
+      const [expectedEmpty, observedEmpty, emptyTest] = guardBound
+        ? [f.scoregate_expected_guard_bound_rate, f.scoregate_observed_guard_bound_rate, "guard_bound"]
+        : [f.scoregate_expected_empty_context_rate, f.scoregate_observed_empty_context_rate, "empty_context"];
+      if (w.empty_context) expectedEmpty.samples.push({ labels: wl, value: w.empty_context.expected });
+      if (w.empty_context?.observed != null) observedEmpty.samples.push({ labels: wl, value: w.empty_context.observed });
+      if (w.abstention) {
+        f.scoregate_expected_abstention_rate.samples.push({ labels: wl, value: w.abstention.expected });
+        if (w.abstention.observed !== null) f.scoregate_observed_abstention_rate.samples.push({ labels: wl, value: w.abstention.observed });
+        f.scoregate_window_abstention_queries.samples.push({ labels: wl, value: w.abstention_queries ?? 0 });
+      }
       f.scoregate_window_queries.samples.push({ labels: wl, value: w.queries });
       f.scoregate_window_candidates.samples.push({ labels: wl, value: w.candidates });
       f.scoregate_window_design_effect.samples.push({ labels: wl, value: w.design_effect });
       if (w.mean_candidates !== null) f.scoregate_window_mean_candidates.samples.push({ labels: wl, value: w.mean_candidates });
       f.scoregate_drift_log_evidence.samples.push({ labels: { ...cl, test: "drop_rate", ...role }, value: w.drop_rate.log_evidence });
       if (w.empty_context)
-        f.scoregate_drift_log_evidence.samples.push({ labels: { ...cl, test: "empty_context", ...role }, value: w.empty_context.log_evidence });
+        f.scoregate_drift_log_evidence.samples.push({ labels: { ...cl, test: emptyTest, ...role }, value: w.empty_context.log_evidence });
       if (w.abstention)
         f.scoregate_drift_log_evidence.samples.push({ labels: { ...cl, test: "abstention", ...role }, value: w.abstention.log_evidence });
       f.scoregate_drift_log_threshold.samples.push({ labels: wl, value: w.log_threshold });

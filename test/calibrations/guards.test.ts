@@ -133,6 +133,35 @@ describe("guarded drop-rate calibrations", () => {
     expect((e.details as { highest_target: number }).highest_target).toBeLessThan(0.5);
   });
 
+  it("422 target_unreachable says so in words when min_keep keeps every candidate: only 0 is reachable", async () => {
+    const s = setup();
+    const short = queries(14, 100, 3); // 1 to 3 candidates per query
+    const e = await rejection(run(s, { policy: { kind: "drop_rate", target: 0.2, min_keep: 3 }, queries: short }));
+    expect(e.code).toBe("target_unreachable");
+    expect(e.details).toMatchObject({ bound: "min_keep", min_keep: 3, lowest_target: 0, highest_target: 0 });
+    expect(e.message).toBe(
+      "guards put target drop rate 20 % out of reach: min_keep 3 keeps every candidate of these queries (none has more than 3), so no threshold drops anything: the only reachable target is 0 (no gate)",
+    );
+    expect(e.message).not.toMatch(/0\.0000/u);
+    // Target 0 is reachable: the gate keeps everything.
+    const none = await run(s, { policy: { kind: "drop_rate", target: 0, min_keep: 3 }, queries: short });
+    expect(none.calibration.threshold).toBeNull();
+  });
+
+  it("422 target_unreachable when min_keep equals max_keep: every threshold drops the same share, no target is reachable", async () => {
+    const s = setup();
+    const long = queries(15, 50, 1).map((_, i) => Array.from({ length: 5 }, (_, j) => i + j / 10));
+    for (const target of [0, 0.3, 0.6, 0.9]) {
+      const e = await rejection(run(s, { policy: { kind: "drop_rate", target, min_keep: 2, max_keep: 2 }, queries: long }));
+      expect(e.code).toBe("target_unreachable");
+      expect(e.message).toMatch(
+        /min_keep and max_keep 2 keep the top 2 of every query at every threshold, which drops 60\.00 % of these candidates/u,
+      );
+      expect(e.message).toMatch(/no drop-rate target is reachable \(set max_keep above min_keep/u);
+      expect(e.details).toMatchObject({ min_keep: 2, max_keep: 2, lowest_target: 150 / 251, highest_target: 150 / 251 });
+    }
+  });
+
   it("422 for guards on flat scores, naming the field", async () => {
     const s = setup();
     const meta = CalibrationMeta.parse({ ...GATE, index_version: "v1", policy: { kind: "drop_rate", target: 0.3, max_keep: 5 } });
@@ -372,6 +401,118 @@ describe("certified abstention", () => {
       }),
     );
     expect(e.code).toBe("invalid_input");
+  });
+});
+
+describe("carry keeps the reference's abstention", () => {
+  const answerable = labelledQueries(41, 300, 10);
+  const rng = createRng(42);
+  const unanswerable = Array.from({ length: 100 }, () => ({
+    scores: Array.from({ length: 10 }, () => 1 / (1 + Math.exp(-(rng.normal() - 1.5)))),
+    relevance: Array.from({ length: 10 }, () => 0),
+  }));
+  const all = [...answerable, ...unanswerable];
+  const up = { queries: all.map((q) => q.scores), relevance: all.map((q) => q.relevance) };
+  const NEXT = { ...GATE, embedding: "e5@v2" };
+  const codes = (r: CalibrationResult) => r.warnings.map((w) => w.code);
+  const shifted = up.queries.map((q) => q.map((x) => x * 0.9 + 0.05));
+
+  it("a carry that states no abstention carries the reference's rate, as it carries its guards", async () => {
+    const s = setup();
+    const ref = (
+      await run(s, { queries: up.queries, policy: { kind: "drop_rate", target: 0.3, min_keep: 2, max_keep: 8, abstention: { rate: 0.1 } } })
+    ).calibration;
+    const r = await run(s, { gate: NEXT, queries: shifted, policy: { kind: "carry", reference: { calibration_id: ref.id } } });
+    const c = r.calibration;
+    expect(c.guards).toMatchObject({ min_keep: 2, max_keep: 8 });
+    expect(c.abstention).toMatchObject({ mode: "carry", carry: { reference_calibration_id: ref.id, reference_rate: 0.1, reference_queries: 400 } });
+    expect(c.abstain_below).not.toBeNull();
+    expect(c.abstain_below).toBe(c.abstention!.abstain_below);
+    expect(c.abstention!.in_sample_rate).toBeCloseTo(0.1, 2);
+    // The same as stating "carry": inheriting is only the default.
+    const stated = await run(s, {
+      gate: NEXT,
+      queries: shifted,
+      policy: { kind: "carry", reference: { calibration_id: ref.id }, abstention: "carry" },
+    });
+    expect(stated.calibration.abstention).toEqual(c.abstention);
+    expect(c.policy).toEqual({ kind: "carry", threshold: null, reference: { calibration_id: ref.id } }); // as given
+    expect(codes(r)).not.toContain("false_abstention_not_guaranteed");
+    // Served with the threshold.
+    const p = await s.projection.get(c.gate_id, null);
+    expect(p!.threshold).toMatchObject({ guards: { min_keep: 2, max_keep: 8 }, abstain_below: c.abstain_below });
+  });
+
+  it('{"rate": 0} carries without abstention; a reference that never abstained gives none', async () => {
+    const s = setup();
+    const ref = (await run(s, { queries: up.queries, policy: { kind: "drop_rate", target: 0.3, abstention: { rate: 0.1 } } })).calibration;
+    const none = await run(s, {
+      gate: NEXT,
+      queries: shifted,
+      policy: { kind: "carry", reference: { calibration_id: ref.id }, abstention: { rate: 0 } },
+    });
+    expect(none.calibration.abstain_below).toBeNull();
+    expect(none.calibration.abstention).toMatchObject({ mode: "rate", target_rate: 0, abstain_below: null });
+    const plain = (await run(s, { queries: up.queries, policy: { kind: "drop_rate", target: 0.3 } })).calibration;
+    const r = await run(s, {
+      gate: { ...NEXT, index: "other" },
+      queries: shifted,
+      policy: { kind: "carry", reference: { calibration_id: plain.id } },
+    });
+    expect(r.calibration.abstention).toBeNull();
+    expect(r.calibration.abstain_below).toBeNull();
+  });
+
+  it("a carried alpha-certified abstention says its false-abstention guarantee does not carry, inherited or stated", async () => {
+    const s = setup();
+    const ref = (await run(s, { ...up, policy: { kind: "drop_rate", target: 0.3, abstention: { alpha: 0.1 } } })).calibration;
+    expect(ref.abstention!.mode).toBe("false_abstention");
+    for (const abstention of [undefined, "carry"] as const) {
+      const r = await run(s, {
+        gate: NEXT,
+        queries: shifted,
+        policy: { kind: "carry", reference: { calibration_id: ref.id }, ...(abstention ? { abstention } : {}) },
+      });
+      const a = r.calibration.abstention!;
+      expect(a).toMatchObject({
+        mode: "carry",
+        alpha: null,
+        false_abstention_bound: null,
+        carry: { reference_rate: ref.abstention!.in_sample_rate },
+      });
+      const w = r.warnings.find((x) => x.code === "false_abstention_not_guaranteed");
+      expect(w?.message).toMatch(/at most 10 % of answerable queries abstain.*not that guarantee.*"abstention": \{"alpha": 0\.1\}/);
+    }
+    // With labels for the new version the policy states alpha again: certified, no warning.
+    const relabelled = await run(s, {
+      gate: NEXT,
+      queries: shifted,
+      relevance: up.relevance,
+      policy: { kind: "carry", reference: { calibration_id: ref.id }, abstention: { alpha: 0.1 } },
+    });
+    expect(relabelled.calibration.abstention!.mode).toBe("false_abstention");
+    expect(codes(relabelled)).not.toContain("false_abstention_not_guaranteed");
+  });
+
+  it('422 for flat scores that would inherit the reference\'s abstention, naming the way out; {"rate": 0} takes it', async () => {
+    const s = setup();
+    const ref = (await run(s, { queries: up.queries, policy: { kind: "drop_rate", target: 0.3, abstention: { rate: 0.1 } } })).calibration;
+    const flat = flattenQueries(shifted);
+    const upload = (policy: Record<string, unknown>) =>
+      calibrate({ meta: CalibrationMeta.parse({ ...NEXT, index_version: "v1", policy }), scores: flat.scores, offsets: null }, "alice", s.deps);
+    const e = await rejection(upload({ kind: "carry", reference: { calibration_id: ref.id } }));
+    expect(e.code).toBe("invalid_input");
+    expect(e.message).toMatch(
+      /inherits the reference calibration's abstention \(abstain_below .*: 10 % of its queries abstained\).*"abstention": \{"rate": 0\}/,
+    );
+    expect(e.details).toEqual([{ path: "policy.reference", message: "an abstaining reference needs queries (or abstention: {rate: 0})" }]);
+    expect(await s.calibrations.activeRows(await gateIdOf(NEXT))).toEqual([]); // nothing stored
+    const r = await upload({ kind: "carry", reference: { calibration_id: ref.id }, abstention: { rate: 0 } });
+    expect(r.calibration.abstention).toBeNull();
+    expect(r.calibration.abstain_below).toBeNull();
+    // A stated rate above 0 still needs queries.
+    const stated = await rejection(upload({ kind: "carry", reference: { calibration_id: ref.id }, abstention: { rate: 0.1 } }));
+    expect(stated.details).toEqual([{ path: "policy.abstention", message: "needs queries" }]);
   });
 });
 

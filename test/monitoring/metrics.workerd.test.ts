@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+import { asQueries, call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 describe("GET /metrics", () => {
   it("exposes per-gate drop rates, window counts, evidence and open alerts in Prometheus text format", async () => {
@@ -139,5 +139,84 @@ describe("GET /metrics", () => {
       ["shadow", 2],
     ]);
     expect(after.history).toEqual([]);
+  });
+
+  it("shows a min_keep gate's guard binding under its own name and an abstaining gate's abstention rate", async () => {
+    const upload = async (label: string, policy: object) => {
+      const gate = uniqueGate(label);
+      const { calibration } = await callJson("POST", "/v1/calibrations", 201, {
+        token: TOKENS.calibrate,
+        json: { ...gate, index_version: "v1", queries: asQueries(spreadScores(2000), 20), policy },
+      });
+      return { gate, calibration };
+    };
+    const guarded = await upload("metrics-guards", { kind: "drop_rate", target: 0.25, min_keep: 2, abstention: { rate: 0.1 } });
+    const plain = await upload("metrics-plain", { kind: "drop_rate", target: 0.25 });
+    const observe = (gate: ReturnType<typeof uniqueGate>, batch_id: string, queries: number[][]) =>
+      callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: { batch_id, ...gate, queries } });
+    // [candidates, dropped, below, abstained]: the second query's threshold alone kept 1 of 20, so min_keep 2 bound.
+    await observe(guarded.gate, "g1", [
+      [20, 5, 5, 0],
+      [20, 18, 19, 1],
+      [10, 2, 2, 0],
+    ]);
+    await observe(plain.gate, "p1", [
+      [20, 5],
+      [20, 20],
+      [10, 2],
+    ]);
+
+    const text = await (await call("GET", "/metrics", { token: TOKENS.read })).text();
+    const lines = (name: string, gateId: string) => text.split("\n").filter((l) => l.startsWith(`${name}{gate_id="${gateId}"`));
+    const value = (name: string, gateId: string) => {
+      const found = lines(name, gateId);
+      expect(found, name).toHaveLength(1);
+      expect(found[0]).toMatch(/,role="active"\} /u);
+      return Number(found[0]!.split(" ").at(-1));
+    };
+    const tests = (gateId: string) => lines("scoregate_drift_log_evidence", gateId).map((l) => /test="(\w+)"/u.exec(l)![1]);
+    const windowOf = async (gate: ReturnType<typeof uniqueGate>) =>
+      (await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read })).windows[0]!;
+
+    // The min_keep gate is never empty: its guard-binding test is reported as such, not as queries left with nothing.
+    const g = guarded.calibration.gate_id;
+    const gw = await windowOf(guarded.gate);
+    expect(gw.empty_context_level).toBe(2);
+    expect(value("scoregate_observed_guard_bound_rate", g)).toBeCloseTo(1 / 3, 12);
+    expect(value("scoregate_expected_guard_bound_rate", g)).toBe(gw.empty_context!.expected);
+    expect(lines("scoregate_observed_empty_context_rate", g)).toEqual([]);
+    expect(lines("scoregate_expected_empty_context_rate", g)).toEqual([]);
+    expect(value("scoregate_observed_abstention_rate", g)).toBeCloseTo(1 / 3, 12);
+    expect(value("scoregate_expected_abstention_rate", g)).toBe(gw.abstention!.expected);
+    expect(value("scoregate_window_abstention_queries", g)).toBe(3);
+    expect(tests(g).sort()).toEqual(["abstention", "drop_rate", "guard_bound"]);
+    const evidence = (gateId: string, test: string) =>
+      Number(
+        lines("scoregate_drift_log_evidence", gateId)
+          .find((l) => l.includes(`test="${test}"`))!
+          .split(" ")
+          .at(-1),
+      );
+    expect(evidence(g, "guard_bound")).toBe(gw.empty_context!.log_evidence);
+    expect(evidence(g, "abstention")).toBe(gw.abstention!.log_evidence);
+
+    // A gate without guards or abstention keeps its empty-context series and gets none of the others.
+    const p = plain.calibration.gate_id;
+    const pw = await windowOf(plain.gate);
+    expect(value("scoregate_observed_empty_context_rate", p)).toBeCloseTo(1 / 3, 12);
+    expect(value("scoregate_expected_empty_context_rate", p)).toBe(pw.empty_context!.expected);
+    for (const name of [
+      "scoregate_observed_guard_bound_rate",
+      "scoregate_expected_guard_bound_rate",
+      "scoregate_observed_abstention_rate",
+      "scoregate_expected_abstention_rate",
+      "scoregate_window_abstention_queries",
+    ])
+      expect(lines(name, p), name).toEqual([]);
+    expect(tests(p).sort()).toEqual(["drop_rate", "empty_context"]);
+    // Every new family says what it is.
+    for (const name of ["scoregate_observed_guard_bound_rate", "scoregate_expected_abstention_rate", "scoregate_observed_abstention_rate"])
+      expect(text).toContain(`# TYPE ${name} gauge`);
+    expect(text).toMatch(/^# HELP scoregate_observed_empty_context_rate .*a min_keep gate is never empty/mu);
   });
 });
