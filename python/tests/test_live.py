@@ -98,5 +98,79 @@ class LiveTests(unittest.TestCase):
         c.close()
 
 
+
+def upload(embedding: str, version: str, seed: int, activate: bool, offset: float = 0.0) -> dict:
+    rng = random.Random(seed)
+    queries = [[min(1.0, rng.random() + offset) for _ in range(20)] for _ in range(200)]
+    body = {"index": "docs", "embedding": embedding, "reranker": "bge-python", "index_version": version, "policy": {"kind": "drop_rate", "target": 0.25}, "queries": queries, "activate": activate}
+    return call("POST", "/v1/calibrations", "dev-calibrate", body)["calibration"]
+
+
+@unittest.skipUnless(URL, "needs the local worker: run `npm run test:python` (python/run-tests.mjs starts it and sets SCOREGATE_URL)")
+class LivePromotionTests(unittest.TestCase):
+    """Pushed changes, promotion arms and shadows against the real Worker, each on a gate of its own."""
+
+    def test_a_streaming_client_serves_a_pushed_activation_and_tells_its_listener(self) -> None:
+        v1 = upload("e5-python-stream", "v1", 1, True)
+        v2 = upload("e5-python-stream", "v2", 2, False, 0.1)
+        gate = Gate("e5-python-stream", "bge-python", index="docs")
+        c = Client(URL, "dev-read", background=False, stream=True)
+        self.addCleanup(c.close)
+        seen = []
+        c.subscribe(seen.append)
+        self.assertEqual(c.get_threshold(gate, fallback=0.5).calibration_id, v1["id"])
+        self.assertTrue(wait_until(lambda: len(c.streams()) == 1 and list(c.streams().values())[0] is not None, timeout=10))
+        call("POST", f"/v1/calibrations/{v2['id']}/activate", "dev-admin", {"reason": "python live test"})
+        self.assertTrue(wait_until(lambda: any(e.type == "calibration" and e.calibration_id == v2["id"] for e in seen), timeout=10))
+        pushed = [e for e in seen if e.type == "calibration" and e.calibration_id == v2["id"]][0]
+        self.assertEqual((pushed.previous_calibration_id, pushed.threshold), (v1["id"], v2["threshold"]))
+        self.assertTrue(any(e.type == "gate" and e.event["served"]["calibration_id"] == v2["id"] for e in seen))
+        r = c.get_threshold(gate, fallback=0.5)
+        self.assertEqual((r.calibration_id, r.reason), (v2["id"], "cached"))
+
+    def test_promotion_arms_by_key_are_served_and_counted_per_arm(self) -> None:
+        v1 = upload("e5-python-promo", "v1", 3, True)
+        v2 = upload("e5-python-promo", "v2", 4, False)
+        gate = Gate("e5-python-promo", "bge-python", index="docs")
+        p = call("POST", f"/v1/calibrations/{v2['id']}/promote", "dev-admin", {"steps": [50, 100], "min_queries": 200})
+        self.addCleanup(lambda: call("POST", f"/v1/promotions/{p['id']}/rollback", "dev-admin", {"reason": "python live test done"}))
+        c = Client(URL, "dev-read", background=False)
+        self.addCleanup(c.close)
+        rng = random.Random(5)
+        arms = {}
+        for i in range(200):
+            r = c.gate([{"score": rng.random()} for _ in range(20)], gate, fallback=0.5, assignment_key=f"user-{i}")
+            self.assertEqual(r.calibration_id, v2["id"] if r.promotion["arm"] == "candidate" else v1["id"])
+            arms[r.promotion["arm"]] = arms.get(r.promotion["arm"], 0) + 1
+        # about half of 200 keys at 50 %: both arms served (each below 140 with overwhelming probability)
+        self.assertEqual(set(arms), {"candidate", "control"})
+        self.assertTrue(60 < arms["candidate"] < 140, arms)
+        self.assertEqual(c.flush().failed_batches, 0)
+        evidence = call("GET", f"/v1/promotions/{p['id']}", "dev-read")["evidence"]
+        self.assertEqual((evidence["candidate_queries"], evidence["control_queries"]), (arms["candidate"], arms["control"]))
+
+    def test_a_shadow_samples_keys_and_its_mirrored_queries_are_counted(self) -> None:
+        upload("e5-python-shadow", "v1", 6, True)
+        v2 = upload("e5-python-shadow", "v2", 7, False)
+        gate = Gate("e5-python-shadow", "bge-python", index="docs")
+        call("POST", f"/v1/calibrations/{v2['id']}/shadow", "dev-admin", {"sample_rate": 0.5})
+        c = Client(URL, "dev-read", background=False)
+        self.addCleanup(c.close)
+        c.get_threshold(gate, fallback=0.5)
+        rng = random.Random(8)
+        mirrored = 0
+        for i in range(100):
+            named = c.shadows_for(gate, key=f"user-{i}")
+            self.assertIn(len(named), (0, 1))
+            if named:
+                ids = c.shadow([{"score": rng.random()} for _ in range(20)], gate, key=f"user-{i}", score="score")
+                self.assertEqual(ids, [v2["id"]])
+                mirrored += 1
+        self.assertTrue(25 < mirrored < 75, mirrored)
+        self.assertEqual(c.flush().failed_batches, 0)
+        shadows = call("GET", f"/v1/gates/{v2['gate_id']}/shadows", "dev-read")["shadows"]
+        self.assertEqual([(s["calibration_id"], s["queries"]) for s in shadows], [(v2["id"], mirrored)])
+
+
 if __name__ == "__main__":
     unittest.main()
