@@ -310,6 +310,15 @@ const cpuOver = async (pid, ms) => {
   return before === null || after === null ? null : after - before;
 };
 
+/** Writes the report to OUT and prints it. */
+function writeOut(lines) {
+  const text = `${lines.join("\n")}\n`;
+  mkdirSync(dirname(OUT), { recursive: true });
+  writeFileSync(OUT, text);
+  process.stdout.write(text);
+  log(`written to ${relative(ROOT, OUT)}`);
+}
+
 function summary(xs) {
   return { n: xs.length, p50: quantile(xs, 0.5), p90: quantile(xs, 0.9), p99: quantile(xs, 0.99), max: quantile(xs, 1) };
 }
@@ -608,11 +617,7 @@ async function main() {
     lines.push(
       `Idle CPU per subscription and 15 s beat: SSE ${fmt(perBeat(sse), 1)} µs (relay heartbeat frame + ping to the hub), WebSocket ${fmt(perBeat(ws), 1)} µs (the client's ping, answered by the auto-response). Memory per subscription: SSE ${fmt(((sse.rssN - sse.rss0) * 1024) / N / 1024, 1)} KB, WebSocket ${fmt(((ws.rssN - ws.rss0) * 1024) / N / 1024, 1)} KB. ${N} subscriptions connected (100 at a time) in ${fmt(sse.connectMs)} ms (SSE) and ${fmt(ws.connectMs)} ms (WebSocket).`,
     );
-    const text = `${lines.join("\n")}\n`;
-    mkdirSync(dirname(OUT), { recursive: true });
-    writeFileSync(OUT, text);
-    process.stdout.write(text);
-    log(`written to ${relative(ROOT, OUT)}`);
+    writeOut(lines);
   } finally {
     await h.close();
   }
@@ -804,11 +809,7 @@ async function ingestMain() {
         `| ${r.round} | ${r.name.replace("N", String(N))} | ${r.n} | ${fmt(r.rate)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.p50 / rb.p50, 2)} | ${fmt(r.p99 / rb.p99, 2)} | ${fmt(r.loopP99, 1)} |`,
       );
     }
-    const text = `${lines.join("\n")}\n`;
-    mkdirSync(dirname(OUT), { recursive: true });
-    writeFileSync(OUT, text);
-    process.stdout.write(text);
-    log(`written to ${relative(ROOT, OUT)}`);
+    writeOut(lines);
   } finally {
     await h.close();
   }
@@ -882,11 +883,7 @@ async function restartMain() {
     );
     lines.push("");
     lines.push(`After the restart: ${push.misses} missed, ${errors.gaps} gaps, ${errors.dups} duplicates over 2 activations.`);
-    const text = `${lines.join("\n")}\n`;
-    mkdirSync(dirname(OUT), { recursive: true });
-    writeFileSync(OUT, text);
-    process.stdout.write(text);
-    log(`written to ${relative(ROOT, OUT)}`);
+    writeOut(lines);
   } finally {
     await h.close();
     rmSync(stateDir, { recursive: true, force: true });
@@ -1003,11 +1000,7 @@ async function sdkMain() {
     lines.push(
       `Client process event-loop delay while measuring (ms): p50 ${fmt(loop.percentile(50) / 1e6, 1)}, p99 ${fmt(loop.percentile(99) / 1e6, 1)}, max ${fmt(loop.max / 1e6, 1)}.`,
     );
-    const text = `${lines.join("\n")}\n`;
-    mkdirSync(dirname(OUT), { recursive: true });
-    writeFileSync(OUT, text);
-    process.stdout.write(text);
-    log(`written to ${relative(ROOT, OUT)}`);
+    writeOut(lines);
   } finally {
     await h.close();
   }
