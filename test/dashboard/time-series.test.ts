@@ -3,7 +3,8 @@
 // written out, in both layouts.
 import { describe, expect, it } from "vitest";
 import type { SeriesBucket } from "../../src/contract";
-import { alarmsOf, DropRateSeriesChart, type ShareLine } from "../../src/dashboard/charts/time-series";
+import type { ShareLine } from "../../src/dashboard/charts/share-panel";
+import { alarmsOf, DropRateSeriesChart } from "../../src/dashboard/charts/time-series";
 
 const HOUR = 3600 * 1000;
 const T0 = Date.UTC(2026, 11, 1);

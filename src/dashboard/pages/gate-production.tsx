@@ -4,7 +4,9 @@
  */
 import { SERIES_BUCKET_MS, type SeriesBucket, type WindowRole } from "../../contract";
 import { num, pct } from "../charts/scale";
-import { alarmCount, alarmsOf, calibrationsOf, DropRateSeriesChart, type ShareLine, type SharePanel, shareShown } from "../charts/time-series";
+import { calibrationsOf } from "../charts/series-parts";
+import { type ShareLine, type SharePanel, shareShown } from "../charts/share-panel";
+import { alarmCount, alarmsOf, DropRateSeriesChart } from "../charts/time-series";
 import { type GateView, SERIES_RANGES, type SeriesRange, type WindowPoint } from "../data";
 import { when } from "./layout";
 import { type Column, Table } from "./table";
