@@ -28,7 +28,7 @@ import { sortedCopy } from "../src/stats/order-statistics";
 import { flattenQueries, perQueryStats } from "../src/stats/per-query";
 import { zCdf, zInv } from "../src/stats/special";
 import { createRng, deriveSeed } from "../test/support/prng";
-import { exactShiftedProbability } from "../test/support/rebuild-level-exact";
+import { exactShiftedProbability, waldOnT } from "../test/support/rebuild-level-exact";
 import { clusteredQuery } from "../test/support/score-models";
 import { clopperPearson, machineLine, numberOption, stringOption, writeReport } from "./lib/report";
 
@@ -122,7 +122,7 @@ function runRow(row: Row, scenario: number): { ours: number; before: number } {
   return { ours, before };
 }
 
-/** Exact P(shifted) at the edge for independent scores, queries of M: previous and new queries, and the move. */
+/** Exact P(shifted) at the edge for independent scores, queries of M: previous and new queries (both ways round). */
 const EXACT: readonly (readonly [number, number])[] = [
   [50, 50],
   [50, 200],
@@ -131,23 +131,65 @@ const EXACT: readonly (readonly [number, number])[] = [
   [100, 2000],
   [200, 2000],
   [500, 2000],
+  [2000, 200],
+  [2000, 50],
+  [2000, 2000],
 ];
+/** The grid whose worst cell each target's row reports: 50 to 10,000 queries a side, every pair, both edges. */
+const GRID = [50, 100, 200, 500, 2000, 10_000];
+
+const pct3 = (p: number): string => `${(100 * p).toFixed(3)} %`;
 
 function exactTable(): string[] {
+  const exact = (q1: number, q2: number, target: number, move: number, df1: number, df2: number, before = false): number =>
+    exactShiftedProbability({
+      n1: q1 * M,
+      n2: q2 * M,
+      target,
+      tolerance: TOL,
+      move,
+      df1,
+      df2,
+      alphaShift: 0.001,
+      ...(before ? { shifted: waldOnT(TOL, 0.001, df1, df2) } : {}),
+    });
   const out = [
-    `Exact, independent scores (${M} a query, design effect 1), target 0.3, tolerance 2 points, level 0.1 %: P(shifted) with the true rate moved by exactly the tolerance (\`test/support/rebuild-level-exact.ts\`).`,
+    `Exact, independent scores (${M} a query, design effect 1), target 0.3, tolerance 2 points, level 0.1 %: P(shifted) with the true rate moved by exactly the tolerance (\`test/support/rebuild-level-exact.ts\`). Ours: the standard error at H0's edge and the skew term (\`shiftRejected\` in src/stats/change-decision.ts); before: the plain Wald test on t.`,
     "",
-    "| previous against new queries | move | ours: t, df Q - 1 a side (the largest) | ours: t, df Q / 3 a side (typical here) | before: normal quantiles |",
-    "| --- | --- | --- | --- | --- |",
+    "| previous against new queries | move | ours: t, df Q - 1 a side (the largest) | ours: t, df Q / 3 a side (typical here) | ours: normal quantiles | before: t, df Q - 1 |",
+    "| --- | --- | --- | --- | --- | --- |",
   ];
   for (const [q1, q2] of EXACT) {
     for (const move of [TOL, -TOL]) {
-      const at = (df1: number, df2: number): string =>
-        `${(100 * exactShiftedProbability({ n1: q1 * M, n2: q2 * M, target: 0.3, tolerance: TOL, move, df1, df2, alphaShift: 0.001 })).toFixed(3)} %`;
       out.push(
-        `| ${q1.toLocaleString("en-US")} against ${q2.toLocaleString("en-US")} | ${move > 0 ? "+" : "-"}2 points | ${at(q1 - 1, q2 - 1)} | ${at(q1 / 3, q2 / 3)} | ${at(Infinity, Infinity)} |`,
+        `| ${q1.toLocaleString("en-US")} against ${q2.toLocaleString("en-US")} | ${move > 0 ? "+" : "-"}2 points | ${pct3(exact(q1, q2, 0.3, move, q1 - 1, q2 - 1))} | ${pct3(exact(q1, q2, 0.3, move, q1 / 3, q2 / 3))} | ${pct3(exact(q1, q2, 0.3, move, Infinity, Infinity))} | ${pct3(exact(q1, q2, 0.3, move, q1 - 1, q2 - 1, true))} |`,
       );
     }
+  }
+  out.push(
+    "",
+    `The largest level over every pair of ${GRID.map((g) => g.toLocaleString("en-US")).join(", ")} queries a side, both edges, df Q - 1 (a target below the tolerance moves down by half the target):`,
+    "",
+    "| target | ours: worst level (where) | before: worst level (where) |",
+    "| ---: | --- | --- |",
+  );
+  for (const target of [0.01, 0.1, 0.3, 0.5]) {
+    const worst = (before: boolean): string => {
+      let w = 0;
+      let at = "";
+      for (const q1 of GRID)
+        for (const q2 of GRID)
+          for (const edge of [TOL, -TOL]) {
+            const move = target < TOL && edge < 0 ? -target / 2 : edge;
+            const p = exact(q1, q2, target, move, q1 - 1, q2 - 1, before);
+            if (p > w) {
+              w = p;
+              at = `${q1.toLocaleString("en-US")} against ${q2.toLocaleString("en-US")}, ${move > 0 ? "+" : ""}${(100 * move).toFixed(1)} points`;
+            }
+          }
+      return `${pct3(w)} (${at})`;
+    };
+    out.push(`| ${target} | ${worst(false)} | ${worst(true)} |`);
   }
   return out;
 }

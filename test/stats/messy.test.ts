@@ -15,7 +15,7 @@ import { sortedCopy } from "../../src/stats/order-statistics";
 import { satterthwaiteDf, smallSampleFactor } from "../../src/stats/satterthwaite";
 import { binomCdf, tInv } from "../../src/stats/special";
 import { tieAwareDropRate } from "../../src/stats/tie-aware";
-import { exactShiftedProbability } from "../support/rebuild-level-exact";
+import { exactShiftedProbability, waldOnT } from "../support/rebuild-level-exact";
 
 const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(1e-300, Math.abs(b));
 /** The golden JSON writes an infinite df as null (JSON has no Infinity). */
@@ -107,7 +107,7 @@ describe("decideChange against the python reference", () => {
     expect(() => welchDf(-1e-4, 5, 1e-4, 5)).toThrow(RangeError);
     expect(() => welchDf(1e-4, 0.5, 1e-4, 5)).toThrow(RangeError);
     expect(() => welchDf(1e-4, Number.NaN, 1e-4, 5)).toThrow(RangeError);
-    const normal = decideChange(0.3, 476, 0.39, 19_048, 0.02, 0.001, 0.05);
+    const normal = decideChange(0.3, 476, 0.42, 19_048, 0.02, 0.001, 0.05);
     expect(normal.degreesOfFreedom).toBe(Number.POSITIVE_INFINITY);
     expect(normal.decision).toBe("shifted");
   });
@@ -115,17 +115,34 @@ describe("decideChange against the python reference", () => {
   it("keeps the shifted level (0.1 %) at the tolerance's edge for 50 previous queries against 2,000 new (exact)", () => {
     // Independent scores, 20 a query: 1,000 previous scores against 40,000 new, the true rate moved by exactly +-2
     // points. The df are the largest Satterthwaite can give 50 and 2,000 queries (Q - 1): a larger df means a smaller t
-    // quantile, so this bounds the level over every df the server computes for them. Normal quantiles (before) break it.
+    // quantile, so this bounds the level over every df the server computes for them. Normal quantiles too.
     const at = (move: number, df1: number, df2: number): number =>
       exactShiftedProbability({ n1: 1000, n2: 40_000, target: 0.3, tolerance: 0.02, move, df1, df2, alphaShift: 0.001 });
     const up = at(0.02, 49, 1999);
     const down = at(-0.02, 49, 1999);
-    const before = at(0.02, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
     expect(up).toBeLessThanOrEqual(0.001);
     expect(down).toBeLessThanOrEqual(0.001);
-    expect(before).toBeGreaterThan(0.001);
+    expect(at(0.02, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY)).toBeLessThanOrEqual(0.001);
     // Inside the tolerance it is smaller still.
     expect(at(0.01, 49, 1999)).toBeLessThan(up);
+  });
+
+  it("keeps it at unbalanced sizes either way round and at extreme targets, where the plain Wald test on t broke it (exact)", () => {
+    // [previous queries, new queries, target, move]: the worst cells of a 6 x 6 grid of 50 to 10,000 queries a side
+    // (20 scores a query, df Q - 1) for each target (docs/benchmarks.md, section 16).
+    const cases: [number, number, number, number][] = [
+      [200, 2000, 0.3, 0.02], // a small previous calibration: its fitted threshold's Beta law is skewed
+      [2000, 200, 0.3, -0.02], // a small new sample: its plug-in variance shrinks where its rate is low
+      [50, 10_000, 0.01, 0.02], // an extreme target: both
+      [10_000, 50, 0.1, -0.02],
+    ];
+    for (const [q1, q2, target, move] of cases) {
+      const input = { n1: 20 * q1, n2: 20 * q2, target, tolerance: 0.02, move, df1: q1 - 1, df2: q2 - 1, alphaShift: 0.001 };
+      const before = exactShiftedProbability({ ...input, shifted: waldOnT(0.02, 0.001, q1 - 1, q2 - 1) });
+      const now = exactShiftedProbability(input);
+      expect(before, `${q1} vs ${q2} at ${target}`).toBeGreaterThan(0.001);
+      expect(now, `${q1} vs ${q2} at ${target}`).toBeLessThanOrEqual(0.001);
+    }
   });
 
   it("never calls a sample with zero variance equivalent: the Agresti-Caffo se is positive", () => {

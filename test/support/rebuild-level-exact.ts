@@ -10,8 +10,21 @@
  * and the expectation over u by the midpoint rule on a grid of `steps` cells in value, weighted by the Beta CDF
  * (P(u <= x) = P(Binomial(n1, x) >= k)). Shared by test/stats/messy.test.ts and bench/rebuild-levels.ts.
  */
-import { decideChange } from "../../src/stats/change-decision";
-import { betaInv, binomCdf } from "../../src/stats/special";
+import { adjustedVariance, decideChange, welchDf } from "../../src/stats/change-decision";
+import { betaInv, binomCdf, tInv } from "../../src/stats/special";
+
+/**
+ * The shift rule before the restricted standard error and the skew term (change-decision.ts, shiftRejected): the plain
+ * Wald test |Delta_hat| - t se > tol, se at the observed rates (Agresti-Caffo), symmetric Student t on the
+ * Welch-Satterthwaite df. For comparisons with it in the same run (the test and bench/rebuild-levels.ts).
+ */
+export const waldOnT =
+  (tolerance: number, alphaShift: number, df1: number, df2: number) =>
+  (p1: number, n1: number, p2: number, n2: number): boolean => {
+    const v1 = adjustedVariance(p1, n1);
+    const v2 = adjustedVariance(p2, n2);
+    return Math.abs(p2 - p1) - tInv(1 - alphaShift, welchDf(v1, df1, v2, df2)) * Math.sqrt(v1 + v2) > tolerance;
+  };
 
 export interface ExactLevelInput {
   /** Previous and new calibration sizes in scores. */
@@ -26,13 +39,21 @@ export interface ExactLevelInput {
   readonly df2: number;
   readonly alphaShift: number;
   readonly steps?: number;
+  /**
+   * The rule under test, on (p1, n1, p2, n2): whether it calls the pair shifted; default `decideChange`'s decision
+   * with this input's tolerance, level and df (another rule: a comparison with the one before, in the same run).
+   */
+  readonly shifted?: (p1: number, n1: number, p2: number, n2: number) => boolean;
 }
 
 export function exactShiftedProbability(c: ExactLevelInput): number {
   const k = Math.ceil((c.n1 + 1) * c.target - 1e-9);
   const pPrev = (k - 1) / c.n1;
-  const shifted = (k2: number): boolean =>
-    decideChange(pPrev, c.n1, k2 / c.n2, c.n2, c.tolerance, c.alphaShift, 0.05, c.df1, c.df2).decision === "shifted";
+  const rule =
+    c.shifted ??
+    ((p1: number, n1: number, p2: number, n2: number) =>
+      decideChange(p1, n1, p2, n2, c.tolerance, c.alphaShift, 0.05, c.df1, c.df2).decision === "shifted");
+  const shifted = (k2: number): boolean => rule(pPrev, c.n1, k2 / c.n2, c.n2);
   // The shifted set is two tails, [0, lo] and [hi, n2]: moving K2 one step away from the previous rate moves the
   // estimate by 1/n2 and q * se by far less (se changes by about |1 - 2p| / (2 n2 (n2 + 2) se) per step), so each side
   // is monotone and a bisection finds its edge; the edges' neighbours are checked.
