@@ -21,6 +21,10 @@ export const OPTIONS = {
   "index-version": { type: "string" },
   target: { type: "string" },
   carry: { type: "string" },
+  "min-keep": { type: "string" },
+  "max-keep": { type: "string" },
+  "abstain-rate": { type: "string" },
+  "abstain-carry": { type: "boolean" },
   reference: { type: "string" },
   format: { type: "string" },
   delimiter: { type: "string" },
@@ -72,6 +76,9 @@ export const VALUE_EXAMPLES = {
   "index-version": "v2",
   target: "0.2",
   carry: "0.4",
+  "min-keep": "3",
+  "max-keep": "10",
+  "abstain-rate": "0.05",
   reference: "active",
   format: "csv",
   delimiter: "semicolon",
@@ -104,7 +111,8 @@ const flag = (name: string): string => `--${name}`;
 export const USAGE = `scoregate: calibrate, serve and watch reranker score gates
 
 Usage:
-  scoregate calibrate FILE|- --embedding E --reranker R --index-version V (--target D | --carry [THRESHOLD]) [options]
+  scoregate calibrate FILE|- --embedding E --reranker R --index-version V (--target D | --carry [THRESHOLD])
+                      [--min-keep N] [--max-keep N] [--abstain-rate R | --abstain-carry] [options]
   scoregate threshold --embedding E --reranker R [--index I] [--index-version V]
   scoregate history   --embedding E --reranker R [--index I] [--limit N] [--cursor C]
   scoregate activate  ID [--reason TEXT]                      (admin token: promote or roll back)
@@ -123,6 +131,14 @@ Calibrate options:
   --target D             drop the bottom D of candidates (0 <= D < 1, e.g. 0.2)
   --carry [THRESHOLD]    keep the drop rate THRESHOLD had on the reference (omit it: the reference's own threshold)
   --reference REF        carry reference: "active" (default) or a calibration id
+  --min-keep N           guard: keep at least the top N candidates of every query (all of a shorter one); the
+                         threshold is fitted so that the guarded gate drops the target (needs a query column)
+  --max-keep N           guard: keep at most N candidates of any query (N >= 1, >= --min-keep; needs a query column).
+                         With --carry and neither guard flag, the reference's guards are kept; --min-keep 0 drops them
+  --abstain-rate R       abstention: a query keeps nothing when its top score is below a cutoff fitted so that the
+                         share R of queries abstains (0 <= R < 1, e.g. 0.05; needs a query column)
+  --abstain-carry        abstention, with --carry: the reference's abstention rate, refitted on these top scores
+                         (a carry keeps no abstention unless asked)
   --format F             csv | tsv | jsonl | text (default: from the file name, else detected from the first line)
   --delimiter C          CSV field separator: comma, semicolon, tab or pipe (default: detected from the first lines,
                          with decimal commas, as in 0,734, when the separator is not a comma)
@@ -171,6 +187,15 @@ Exit codes:
 export const usage = (message: string, ...details: string[]): CliError =>
   new CliError(message, EXIT.usage, "usage", [...details, "scoregate --help shows every command and flag"]);
 
+/**
+ * Flags a user may look for that the CLI does not have, with why and what to do instead ("did you mean" would point
+ * at a flag that does something else).
+ */
+const UNSUPPORTED: Readonly<Record<string, string>> = {
+  "abstain-alpha":
+    'abstention with a false-abstention level ({"alpha": a}) is fitted on relevance labels or answerable flags per query, which scoregate calibrate does not read: upload labelled queries with POST /v1/calibrations (docs/api.md), or use --abstain-rate R (a share of queries, no labels)',
+};
+
 /** `--carry` takes an optional value: rewrite `--carry 0.4` to `--carry=0.4` and a bare `--carry` to `--carry=`. */
 function normalizeArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
@@ -200,6 +225,8 @@ export function parseArgv(argv: readonly string[]): { values: Values; positional
       missingValue(t.name as keyof typeof OPTIONS, t.value, t.inlineValue);
       continue;
     }
+    const unsupported = UNSUPPORTED[t.name];
+    if (unsupported !== undefined) throw usage(`${t.rawName} is not a flag of this CLI: ${unsupported}`);
     const raw = args[t.index]!;
     // "-target": parseArgs reads it as the short flags -t -a -r ...; it was meant as one long flag
     if (/^-[^-]{2,}/u.test(raw)) {

@@ -81,6 +81,14 @@ function metaQuery(meta: UploadMeta, candidatesPerQuery: number | null): Record<
     const ref = meta.policy.reference;
     q.reference = ref === "active" ? "active" : "calibration_id" in ref ? ref.calibration_id : "";
   }
+  if (meta.policy.min_keep !== undefined) q.min_keep = String(meta.policy.min_keep);
+  if (meta.policy.max_keep !== undefined && meta.policy.max_keep !== null) q.max_keep = String(meta.policy.max_keep);
+  const abstention = meta.policy.abstention;
+  if (abstention !== undefined) {
+    // The float32 query string has only abstention_rate; encodeUpload refuses the other forms before this.
+    if (abstention === "carry" || !("rate" in abstention)) throw new RangeError("float32 uploads carry only an abstention rate");
+    q.abstention_rate = String(abstention.rate);
+  }
   if (meta.activate !== undefined) q.activate = String(meta.activate);
   if (meta.dry_run !== undefined) q.dry_run = String(meta.dry_run);
   if (meta.score_scale !== undefined) q.score_scale = meta.score_scale;
@@ -92,7 +100,14 @@ function metaQuery(meta: UploadMeta, candidatesPerQuery: number | null): Record<
 export class BodyError extends Error {}
 
 export function encodeUpload(meta: UploadMeta, scores: Float64Array, offsets: Uint32Array | null, forceFloat32: boolean): EncodedBody {
+  // The float32 query string carries an abstention rate but not the carried form (nor labels).
+  const abstention = meta.policy.abstention;
+  const float32Sendable = abstention === undefined || (abstention !== "carry" && "rate" in abstention);
   const float32 = (note: string | null): EncodedBody => {
+    if (!float32Sendable)
+      throw new BodyError(
+        "--abstain-carry cannot be sent as float32 (its query parameters carry only an abstention rate): upload without --float32, or give the rate with --abstain-rate R",
+      );
     const perQuery = offsets === null ? null : equalQuerySize(offsets);
     if (offsets !== null && perQuery === null)
       throw new BodyError(
@@ -108,7 +123,7 @@ export function encodeUpload(meta: UploadMeta, scores: Float64Array, offsets: Ui
   if (forceFloat32) return float32(float32Exact(scores) ? null : "--float32: scores rounded to float32 (about 7 significant digits)");
   const nd = ndjsonChunks(meta, scores, offsets);
   if (nd.bytes <= MAX_NDJSON_BODY_BYTES) return { contentType: "application/x-ndjson", chunks: nd.chunks, bytes: nd.bytes, query: null, note: null };
-  if (float32Exact(scores) && (offsets === null || equalQuerySize(offsets) !== null))
+  if (float32Sendable && float32Exact(scores) && (offsets === null || equalQuerySize(offsets) !== null))
     return float32("sent as float32: every score is a float32 value, so nothing is lost, and NDJSON would exceed the server's limit");
   throw new BodyError(
     `${count(scores.length)} scores make ${size(nd.bytes)} of full-precision NDJSON, over the server's ${size(MAX_NDJSON_BODY_BYTES)} limit: ` +

@@ -5,13 +5,14 @@
 import { randomUUID } from "node:crypto";
 import { statSync } from "node:fs";
 import type { z } from "zod";
-import { type ActivationOutcome, CalibrationMeta, type CalibrationCreated } from "../../../src/contract";
+import { type ActivationOutcome, CalibrationMeta, type CalibrationCreated, MAX_CANDIDATES_PER_QUERY } from "../../../src/contract";
 import { gateFlags, num, oneOf, SCORE_SCALES, usage, type Values } from "./args";
 import { BodyError, bodyStream, encodeUpload, type UploadMeta } from "./body";
 import type { Ctx } from "./context";
 import { EXIT, exitCodeFor, rebuildDecision, type RebuildDecision, type ShiftWithDecision } from "./decision";
 import { DELIMITER_NAMES, delimiterFromFlag } from "./delimiter";
 import { count, fixed, size, num as number, percent, pointInterval, points, pointWidth, prose, pValue } from "./format";
+import { abstentionLine, guardsLines, perQueryLines } from "./guard-lines";
 import { type Api, CliError } from "./http";
 import { noProgress, type Progress, terminalProgress } from "./progress";
 import { FORMATS, InputError, readScores, type ScoreFile } from "./read-scores";
@@ -22,6 +23,9 @@ export const UPLOAD_ATTEMPTS = 3;
 
 /** The wait before retry n is n times this (1 s, then 2 s). */
 export const RETRY_DELAY_MS = 1000;
+
+/** The guard and abstention fields every policy kind takes (src/contract/common.ts). */
+type GuardFields = Pick<Extract<UploadMeta["policy"], { kind: "drop_rate" }>, "min_keep" | "max_keep" | "abstention">;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -48,6 +52,50 @@ const withKeyHint = (e: CliError, key: string, attempts: number): CliError =>
     e.server,
   );
 
+/** A guard count: a whole number from `min` to the server's candidates per query. */
+const guardCount = (v: string | undefined, flagName: string, min: number): number | undefined =>
+  num(
+    v,
+    flagName,
+    (x) => Number.isInteger(x) && x >= min && x <= MAX_CANDIDATES_PER_QUERY,
+    `a whole number from ${min} to ${count(MAX_CANDIDATES_PER_QUERY)} (candidates per query)`,
+  );
+
+/** The policy's guard and abstention fields from --min-keep, --max-keep, --abstain-rate and --abstain-carry. */
+function guardsFrom(v: Values, carry: boolean): GuardFields {
+  const out: GuardFields = {};
+  const min = guardCount(v["min-keep"], "--min-keep", 0);
+  const max = guardCount(v["max-keep"], "--max-keep", 1);
+  if (min !== undefined && max !== undefined && max < min)
+    throw usage(`--max-keep ${max} is below --min-keep ${min}: a query cannot keep at most ${max} and at least ${min} candidates`);
+  if (min !== undefined) out.min_keep = min;
+  if (max !== undefined) out.max_keep = max;
+  if (v["abstain-rate"] !== undefined && v["abstain-carry"] === true) throw usage("give either --abstain-rate R or --abstain-carry, not both");
+  const rate = num(v["abstain-rate"], "--abstain-rate", (x) => x >= 0 && x < 1, "a share of queries in [0, 1), e.g. 0.05 for 5 %");
+  if (rate !== undefined) out.abstention = { rate };
+  if (v["abstain-carry"] === true) {
+    if (!carry)
+      throw usage(
+        "--abstain-carry goes with --carry (it carries the reference's abstention rate): with --target, give the rate with --abstain-rate R",
+      );
+    out.abstention = "carry";
+  }
+  return out;
+}
+
+/** True when the policy has a guard or abstention: they are judged per query, so the upload needs queries. */
+export const perQueryPolicy = (p: UploadMeta["policy"]): boolean =>
+  p.min_keep !== undefined || (p.max_keep !== undefined && p.max_keep !== null) || p.abstention !== undefined;
+
+/** Why guards and abstention need queries, for the refusals of flat scores. */
+const PER_QUERY_WHY = "guards keep and drop by rank within a query, and abstention judges a query by its top score";
+
+/** The guard and abstention flags given, for those refusals: "--min-keep and --abstain-rate". */
+function perQueryFlags(v: Values): string {
+  const given = (["min-keep", "max-keep", "abstain-rate", "abstain-carry"] as const).filter((f) => v[f] !== undefined).map((f) => `--${f}`);
+  return given.length <= 1 ? (given[0] ?? "") : `${given.slice(0, -1).join(", ")} and ${given.at(-1)}`;
+}
+
 function policyFrom(v: Values): UploadMeta["policy"] {
   if (v.target !== undefined && v.carry !== undefined) throw usage("give either --target D or --carry [THRESHOLD], not both");
   if (v.target !== undefined) {
@@ -55,16 +103,29 @@ function policyFrom(v: Values): UploadMeta["policy"] {
     return {
       kind: "drop_rate",
       target: num(v.target, "--target", (x) => x >= 0 && x < 1, "a drop rate in [0, 1), e.g. 0.2 to drop the bottom 20 %")!,
+      ...guardsFrom(v, false),
     };
   }
   if (v.carry !== undefined) {
     const ref = v.reference ?? "active";
     const reference = ref === "active" ? ("active" as const) : { calibration_id: ref };
-    if (v.carry === "") return { kind: "carry", reference };
-    return { kind: "carry", threshold: num(v.carry, "--carry", () => true, "a number (the old absolute threshold)")!, reference };
+    const guards = guardsFrom(v, true);
+    if (v.carry === "") return { kind: "carry", reference, ...guards };
+    return { kind: "carry", threshold: num(v.carry, "--carry", () => true, "a number (the old absolute threshold)")!, reference, ...guards };
   }
   throw usage("choose a policy: --target D (drop the bottom D, e.g. 0.2) or --carry [THRESHOLD] (keep the drop rate of an old threshold)");
 }
+
+/** The flag that sets a field of the upload's metadata, for the contract's complaints; the field's path otherwise. */
+const FIELD_FLAGS: Readonly<Record<string, string>> = {
+  index_version: "--index-version",
+  "policy.target": "--target",
+  "policy.threshold": "--carry",
+  "policy.min_keep": "--min-keep",
+  "policy.max_keep": "--max-keep",
+  "policy.abstention": "--abstain-rate",
+};
+const flagOf = (path: string): string => FIELD_FLAGS[path] ?? path;
 
 /** The upload's metadata from the flags, checked against the contract before a large file is read. */
 function metaFrom(v: Values): UploadMeta {
@@ -79,10 +140,7 @@ function metaFrom(v: Values): UploadMeta {
   if (tol !== undefined) meta.shift_tolerance = tol;
   const checked = CalibrationMeta.safeParse(meta);
   if (!checked.success) {
-    throw usage(
-      "the flags do not make a valid calibration",
-      ...checked.error.issues.map((i) => `${i.path.join(".").replace("index_version", "--index-version")}: ${i.message}`),
-    );
+    throw usage("the flags do not make a valid calibration", ...checked.error.issues.map((i) => `${flagOf(i.path.join("."))}: ${i.message}`));
   }
   return meta;
 }
@@ -101,6 +159,9 @@ export async function calibrate(c: Ctx): Promise<number> {
   if (delimiter === null) throw usage(`--delimiter ${JSON.stringify(v.delimiter)} is not one of comma, semicolon, tab, pipe (or , ; |)`);
   if (v["no-query-column"] === true && v["query-column"] !== undefined)
     throw usage("--query-column and --no-query-column cannot be combined: give one");
+
+  if (v["no-query-column"] === true && perQueryPolicy(meta.policy))
+    throw usage(`${perQueryFlags(v)} and --no-query-column cannot be combined: ${PER_QUERY_WHY}, and --no-query-column uploads none`);
 
   const showProgress = v["no-progress"] !== true && io.stderr.isTTY === true && !c.json;
   const progress: Progress = showProgress ? terminalProgress(io.stderr as NodeJS.WriteStream) : noProgress;
@@ -125,6 +186,14 @@ export async function calibrate(c: Ctx): Promise<number> {
     progress.done();
     if (e instanceof InputError) throw new CliError(e.message, EXIT.usage, "invalid_file", e.problems);
     throw e;
+  }
+  if (data.offsets === null && perQueryPolicy(meta.policy)) {
+    progress.done();
+    const flags = perQueryFlags(v);
+    throw usage(
+      `${flags} need${flags.includes(" and ") ? "" : "s"} queries: ${PER_QUERY_WHY}, and ${file === "-" ? "stdin" : file} was read as one flat list of scores`,
+      "name the column that groups rows into queries with --query-column NAME (a column named query_id, qid or query is found by itself), or write one JSONL array per query",
+    );
   }
   let body: ReturnType<typeof encodeUpload>;
   try {
@@ -270,15 +339,10 @@ function report(
     lines.push(
       `  carried     ${number(cal.carry.reference_threshold)} dropped ${percent(cal.carry.reference_drop_rate)} of the reference (${cal.carry.reference.kind === "calibration" ? cal.carry.reference.calibration_id : `${count(cal.carry.reference.n)} inline scores`})`,
     );
-  if (cal.per_query)
-    lines.push(
-      `  per query   ${fixed(cal.per_query.mean_candidates, 1)} candidates, ${fixed(cal.per_query.mean_kept, 1)} kept, ${percent(cal.per_query.empty_context_rate)} left empty, design effect ${fixed(cal.per_query.design_effect, 2)}`,
-    );
-  const short = cal.per_query?.empty_context_by_candidates?.filter((s) => s.min_candidates <= 3 && !s.extrapolated) ?? [];
-  if (short.length > 0)
-    lines.push(
-      `  left empty  at ${short.map((s) => s.min_candidates).join(" / ")} candidates a query: ${short.map((s) => percent(s.rate)).join(" / ")}`,
-    );
+  // servers before guards send neither field: no guard, no abstention
+  if (cal.guards) lines.push(...guardsLines(cal.guards));
+  if (cal.abstention) lines.push(abstentionLine(cal.abstention));
+  if (cal.per_query) lines.push(...perQueryLines(cal.per_query, cal.guards?.min_keep ?? 0));
   if (shift) {
     lines.push(
       `Shift against ${shift.previous_index_version} (${shift.previous_calibration_id}, ${shift.compared_with === "gate_current" ? "the gate's current calibration" : "the carry reference"}):`,
