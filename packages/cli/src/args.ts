@@ -25,6 +25,9 @@ export const OPTIONS = {
   "max-keep": { type: "string" },
   "abstain-rate": { type: "string" },
   "abstain-carry": { type: "boolean" },
+  "abstain-alpha": { type: "string" },
+  "label-column": { type: "string" },
+  "relevant-at": { type: "string" },
   reference: { type: "string" },
   format: { type: "string" },
   delimiter: { type: "string" },
@@ -79,6 +82,9 @@ export const VALUE_EXAMPLES = {
   "min-keep": "3",
   "max-keep": "10",
   "abstain-rate": "0.05",
+  "abstain-alpha": "0.1",
+  "label-column": "relevance",
+  "relevant-at": "2",
   reference: "active",
   format: "csv",
   delimiter: "semicolon",
@@ -112,7 +118,8 @@ export const USAGE = `scoregate: calibrate, serve and watch reranker score gates
 
 Usage:
   scoregate calibrate FILE|- --embedding E --reranker R --index-version V (--target D | --carry [THRESHOLD])
-                      [--min-keep N] [--max-keep N] [--abstain-rate R | --abstain-carry] [options]
+                      [--min-keep N] [--max-keep N] [--abstain-rate R | --abstain-carry | --abstain-alpha A]
+                      [--label-column C [--relevant-at X]] [options]
   scoregate threshold --embedding E --reranker R [--index I] [--index-version V]
   scoregate history   --embedding E --reranker R [--index I] [--limit N] [--cursor C]
   scoregate activate  ID [--reason TEXT]                      (admin token: promote or roll back)
@@ -139,6 +146,10 @@ Calibrate options:
                          share R of queries abstains (0 <= R < 1, e.g. 0.05; needs a query column)
   --abstain-carry        abstention, with --carry: the reference's abstention rate, refitted on these top scores
                          (a carry keeps no abstention unless asked)
+  --abstain-alpha A      abstention with labels (--label-column): at most the share A of answerable queries (those
+                         with a relevant candidate) abstain, a finite-sample guarantee (0 < A < 1, e.g. 0.1)
+  --label-column C       column (or JSONL field) with each candidate's relevance label: 0/1, or graded with
+                         --relevant-at X (relevant iff label >= X); uploaded as labelled queries
   --format F             csv | tsv | jsonl | text (default: from the file name, else detected from the first line)
   --delimiter C          CSV field separator: comma, semicolon, tab or pipe (default: detected from the first lines,
                          with decimal commas, as in 0,734, when the separator is not a comma)
@@ -187,15 +198,6 @@ Exit codes:
 export const usage = (message: string, ...details: string[]): CliError =>
   new CliError(message, EXIT.usage, "usage", [...details, "scoregate --help shows every command and flag"]);
 
-/**
- * Flags a user may look for that the CLI does not have, with why and what to do instead ("did you mean" would point
- * at a flag that does something else).
- */
-const UNSUPPORTED: Readonly<Record<string, string>> = {
-  "abstain-alpha":
-    'abstention with a false-abstention level ({"alpha": a}) is fitted on relevance labels or answerable flags per query, which scoregate calibrate does not read: upload labelled queries with POST /v1/calibrations (docs/api.md), or use --abstain-rate R (a share of queries, no labels)',
-};
-
 /** `--carry` takes an optional value: rewrite `--carry 0.4` to `--carry=0.4` and a bare `--carry` to `--carry=`. */
 function normalizeArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
@@ -225,8 +227,6 @@ export function parseArgv(argv: readonly string[]): { values: Values; positional
       missingValue(t.name as keyof typeof OPTIONS, t.value, t.inlineValue);
       continue;
     }
-    const unsupported = UNSUPPORTED[t.name];
-    if (unsupported !== undefined) throw usage(`${t.rawName} is not a flag of this CLI: ${unsupported}`);
     const raw = args[t.index]!;
     // "-target": parseArgs reads it as the short flags -t -a -r ...; it was meant as one long flag
     if (/^-[^-]{2,}/u.test(raw)) {

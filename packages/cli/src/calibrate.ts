@@ -12,7 +12,7 @@ import type { Ctx } from "./context";
 import { EXIT, exitCodeFor, rebuildDecision, type RebuildDecision, type ShiftWithDecision } from "./decision";
 import { DELIMITER_NAMES, delimiterFromFlag } from "./delimiter";
 import { count, fixed, size, num as number, percent, pointInterval, points, pointWidth, prose, pValue } from "./format";
-import { abstentionLine, guardsLines, perQueryLines } from "./guard-lines";
+import { abstentionLine, guardsLines, labelsLine, perQueryLines } from "./guard-lines";
 import { type Api, CliError } from "./http";
 import { noProgress, type Progress, terminalProgress } from "./progress";
 import { FORMATS, InputError, readScores, type ScoreFile } from "./read-scores";
@@ -70,9 +70,20 @@ function guardsFrom(v: Values, carry: boolean): GuardFields {
     throw usage(`--max-keep ${max} is below --min-keep ${min}: a query cannot keep at most ${max} and at least ${min} candidates`);
   if (min !== undefined) out.min_keep = min;
   if (max !== undefined) out.max_keep = max;
-  if (v["abstain-rate"] !== undefined && v["abstain-carry"] === true) throw usage("give either --abstain-rate R or --abstain-carry, not both");
+  const forms = (["abstain-rate", "abstain-carry", "abstain-alpha"] as const).filter((f) => v[f] !== undefined);
+  if (forms.length > 1)
+    throw usage(`give one of --abstain-rate R, --abstain-carry and --abstain-alpha A, not ${forms.map((f) => `--${f}`).join(" and ")}`);
   const rate = num(v["abstain-rate"], "--abstain-rate", (x) => x >= 0 && x < 1, "a share of queries in [0, 1), e.g. 0.05 for 5 %");
   if (rate !== undefined) out.abstention = { rate };
+  const alpha = num(v["abstain-alpha"], "--abstain-alpha", (x) => x > 0 && x < 1, "a false-abstention level in (0, 1), e.g. 0.1");
+  if (alpha !== undefined) {
+    if (v["label-column"] === undefined)
+      throw usage(
+        "--abstain-alpha needs relevance labels: name the column (or JSONL field) that holds each candidate's label with --label-column C",
+        "a query is answerable iff it has a relevant candidate; without labels, --abstain-rate R sets the share of queries that abstain",
+      );
+    out.abstention = { alpha };
+  }
   if (v["abstain-carry"] === true) {
     if (!carry)
       throw usage(
@@ -87,12 +98,17 @@ function guardsFrom(v: Values, carry: boolean): GuardFields {
 export const perQueryPolicy = (p: UploadMeta["policy"]): boolean =>
   p.min_keep !== undefined || (p.max_keep !== undefined && p.max_keep !== null) || p.abstention !== undefined;
 
-/** Why guards and abstention need queries, for the refusals of flat scores. */
-const PER_QUERY_WHY = "guards keep and drop by rank within a query, and abstention judges a query by its top score";
+/** The upload needs queries: for its guards or abstention, or for relevance labels (the server takes them per query). */
+const needsQueries = (v: Values, p: UploadMeta["policy"]): boolean => perQueryPolicy(p) || v["label-column"] !== undefined;
 
-/** The guard and abstention flags given, for those refusals: "--min-keep and --abstain-rate". */
+/** Why guards, abstention and labels need queries, for the refusals of flat scores. */
+const PER_QUERY_WHY = "guards keep and drop by rank within a query, abstention judges a query by its top score, and labels are uploaded per query";
+
+/** The guard, abstention and label flags given, for those refusals: "--min-keep and --abstain-rate". */
 function perQueryFlags(v: Values): string {
-  const given = (["min-keep", "max-keep", "abstain-rate", "abstain-carry"] as const).filter((f) => v[f] !== undefined).map((f) => `--${f}`);
+  const given = (["min-keep", "max-keep", "abstain-rate", "abstain-carry", "abstain-alpha", "label-column"] as const)
+    .filter((f) => v[f] !== undefined)
+    .map((f) => `--${f}`);
   return given.length <= 1 ? (given[0] ?? "") : `${given.slice(0, -1).join(", ")} and ${given.at(-1)}`;
 }
 
@@ -124,6 +140,7 @@ const FIELD_FLAGS: Readonly<Record<string, string>> = {
   "policy.min_keep": "--min-keep",
   "policy.max_keep": "--max-keep",
   "policy.abstention": "--abstain-rate",
+  relevant_at: "--relevant-at",
 };
 const flagOf = (path: string): string => FIELD_FLAGS[path] ?? path;
 
@@ -134,6 +151,10 @@ function metaFrom(v: Values): UploadMeta {
   const meta: UploadMeta = { embedding: v.embedding!, reranker: v.reranker!, index_version: v["index-version"], policy: policyFrom(v) };
   if (v.index !== undefined) meta.index = v.index;
   if (v["dry-run"]) meta.dry_run = true;
+  if (v["relevant-at"] !== undefined && v["label-column"] === undefined)
+    throw usage("--relevant-at goes with --label-column: it says which graded labels count as relevant");
+  const relevantAt = num(v["relevant-at"], "--relevant-at", () => true, "a number (a label at or above it is relevant)");
+  if (relevantAt !== undefined) meta.relevant_at = relevantAt;
   const scale = oneOf(v["score-scale"], "score-scale", SCORE_SCALES);
   if (scale !== undefined) meta.score_scale = scale;
   const tol = num(v["shift-tolerance"], "--shift-tolerance", (x) => x >= 0 && x <= 1, "in [0, 1] (drop-rate units: 0.02 = 2 points)");
@@ -160,7 +181,7 @@ export async function calibrate(c: Ctx): Promise<number> {
   if (v["no-query-column"] === true && v["query-column"] !== undefined)
     throw usage("--query-column and --no-query-column cannot be combined: give one");
 
-  if (v["no-query-column"] === true && perQueryPolicy(meta.policy))
+  if (v["no-query-column"] === true && needsQueries(v, meta.policy))
     throw usage(`${perQueryFlags(v)} and --no-query-column cannot be combined: ${PER_QUERY_WHY}, and --no-query-column uploads none`);
 
   const showProgress = v["no-progress"] !== true && io.stderr.isTTY === true && !c.json;
@@ -180,6 +201,7 @@ export async function calibrate(c: Ctx): Promise<number> {
       delimiter,
       scoreColumn: v["score-column"],
       queryColumn: v["no-query-column"] === true ? "" : v["query-column"],
+      labelColumn: v["label-column"],
       onProgress: (b) => progress.update("reading", b, size),
     });
   } catch (e) {
@@ -187,17 +209,17 @@ export async function calibrate(c: Ctx): Promise<number> {
     if (e instanceof InputError) throw new CliError(e.message, EXIT.usage, "invalid_file", e.problems);
     throw e;
   }
-  if (data.offsets === null && perQueryPolicy(meta.policy)) {
+  if (data.offsets === null && needsQueries(v, meta.policy)) {
     progress.done();
     const flags = perQueryFlags(v);
     throw usage(
       `${flags} need${flags.includes(" and ") ? "" : "s"} queries: ${PER_QUERY_WHY}, and ${file === "-" ? "stdin" : file} was read as one flat list of scores`,
-      "name the column that groups rows into queries with --query-column NAME (a column named query_id, qid or query is found by itself), or write one JSONL array per query",
+      `name the column that groups rows into queries with --query-column NAME (a column named query_id, qid or query is found by itself)${v["label-column"] === undefined ? ", or write one JSONL array per query" : ""}`,
     );
   }
   let body: ReturnType<typeof encodeUpload>;
   try {
-    body = encodeUpload(meta, data.scores, data.offsets, v.float32 === true);
+    body = encodeUpload(meta, data.scores, data.offsets, v.float32 === true, data.labels);
   } catch (e) {
     progress.done();
     if (e instanceof BodyError) throw new CliError(e.message, EXIT.usage, "invalid_upload");
@@ -243,6 +265,7 @@ export async function calibrate(c: Ctx): Promise<number> {
     queries: data.offsets ? data.offsets.length - 1 : null,
     score_column: data.scoreColumn,
     query_column: data.queryColumn,
+    label_column: data.labelColumn,
     content_type: body.contentType,
     bytes: body.bytes,
     note: body.note,
@@ -284,6 +307,7 @@ function readAs(data: ScoreFile): string {
   if (data.decimalComma) parts.push("decimal commas");
   if (data.scoreColumn) parts.push(`score column ${JSON.stringify(data.scoreColumn)}`);
   if (data.queryColumn) parts.push(`query column ${JSON.stringify(data.queryColumn)}`);
+  if (data.labelColumn) parts.push(`label column ${JSON.stringify(data.labelColumn)}`);
   return parts.join(", ");
 }
 
@@ -340,6 +364,7 @@ function report(
       `  carried     ${number(cal.carry.reference_threshold)} dropped ${percent(cal.carry.reference_drop_rate)} of the reference (${cal.carry.reference.kind === "calibration" ? cal.carry.reference.calibration_id : `${count(cal.carry.reference.n)} inline scores`})`,
     );
   // servers before guards send neither field: no guard, no abstention
+  if (cal.labels) lines.push(labelsLine(cal.labels));
   if (cal.guards) lines.push(...guardsLines(cal.guards));
   if (cal.abstention) lines.push(abstentionLine(cal.abstention));
   if (cal.per_query) lines.push(...perQueryLines(cal.per_query, cal.guards?.min_keep ?? 0));

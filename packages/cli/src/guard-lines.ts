@@ -3,7 +3,7 @@
  * served). Every number goes through ./format.
  */
 import type { z } from "zod";
-import type { AbstentionReport, Guards, GuardsReport, PerQuery } from "../../../src/contract";
+import type { AbstentionReport, Guards, GuardsReport, Labels, PerQuery } from "../../../src/contract";
 import { count, fixed, num as number, percent } from "./format";
 
 /** "keep at least 3, at most 10 candidates per query" ("keep at least 1 candidate per query"), or null for no guard. */
@@ -30,6 +30,12 @@ export function guardsLines(g: GuardsReport): string[] {
     `  guards      ${keep}: ${binds.join(", ")}`,
     `              the bare threshold (score >= threshold alone) would drop ${percent(g.bare_drop_rate)}`,
   ];
+}
+
+/** What a labelled upload's labels say at the fitted threshold (in sample): queries with a relevant candidate and what is kept. */
+export function labelsLine(l: Labels): string {
+  const c = l.coverage_at_threshold;
+  return `  labels      ${count(l.labelled_queries)} of ${count(l.queries)} queries have a relevant candidate; the gate keeps one for ${percent(c.any_relevant)} of them, all for ${percent(c.all_relevant)}`;
 }
 
 /** The fitted abstention cutoff with the share of queries expected to abstain, and what its mode adds. */

@@ -246,6 +246,37 @@ describe("guards and abstention against the local worker", () => {
     expect(out.calibration.abstention!.carry!.reference_calibration_id).toBe(active.calibration_id);
   });
 
+  it("labels from a CSV column: --abstain-alpha fits a false-abstention guarantee on the answerable queries", async () => {
+    // 200 queries of 10: the 140 answerable ones hold one relevant candidate scored higher, the 60 others none
+    const rng = createRng(23);
+    const rows = ["query_id,score,relevance"];
+    for (let q = 0; q < 200; q++) {
+      const answerable = q % 10 < 7;
+      for (let j = 0; j < 10; j++) {
+        const relevant = answerable && j === 0;
+        rows.push(`q${q},${1 / (1 + Math.exp(-(rng.normal() + (relevant ? 2 : answerable ? 0 : -0.5))))},${relevant ? 1 : 0}`);
+      }
+    }
+    const p = join(dir, "labelled.csv");
+    writeFileSync(p, `${rows.join("\n")}\n`);
+    const args = [...gateArgs("e5-labels", "v1"), "--target", "0.3", "--min-keep", "1", "--label-column", "relevance", "--abstain-alpha", "0.1"];
+    const r = await cli(["calibrate", p, ...args], env());
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('(csv, score column "score", query column "query_id", label column "relevance")');
+    expect(r.stdout).toMatch(
+      /\n {2}labels {6}140 of 200 queries have a relevant candidate; the gate keeps one for \d+\.\d % of them, all for \d+\.\d %\n/u,
+    );
+    expect(r.stdout).toMatch(
+      /\n {2}abstention {2}a query keeps nothing when its top score is below [\d.]+: expected \d+\.\d % of queries .*; answerable queries abstain with probability at most \d+\.\d % \(alpha 10\.0 %\), catches \d+\.\d % of unanswerable queries \(95 %: /u,
+    );
+    const out = json<{ calibration: { abstention: { mode: string; alpha: number; answerable_queries: number; false_abstention_bound: number } } }>(
+      (await cli(["calibrate", p, ...args, "--dry-run", "--json"], env())).stdout,
+    );
+    expect(out.calibration.abstention).toMatchObject({ mode: "false_abstention", alpha: 0.1, answerable_queries: 140 });
+    expect(out.calibration.abstention.false_abstention_bound).toBeLessThanOrEqual(0.1);
+  });
+
   it("guards that put the target out of reach: exit 2 with the reachable targets; guards on flat scores: exit 2, nothing sent", async () => {
     const p = csv("guard-unreachable.csv", queries(22, 50, 20));
     const r = await cli(["calibrate", p, ...gateArgs("e5-guard-bad", "v1"), "--target", "0.05", "--max-keep", "5"], env());

@@ -74,6 +74,67 @@ describe("guard and abstention flags: what is sent", () => {
   });
 });
 
+describe("relevance labels (--label-column) and abstention for a false-abstention level (--abstain-alpha)", () => {
+  it("sends labelled query lines {scores, relevance}, grouped per query, with relevant_at and the alpha policy", async () => {
+    const p = join(dir, "labelled.csv");
+    // rows of one query need not be adjacent: the labels travel with their scores
+    writeFileSync(p, "query_id,score,grade\nq1,0.9,3\nq2,0.2,0\nq1,0.4,1\nq2,0.7,2\nq3,0.5,0\n");
+    stub.handle(() => ({ status: 201, body: responses.labelled() }));
+    const r = await calibrate(p, "--target", "0.3", "--label-column", "grade", "--relevant-at", "2", "--abstain-alpha", "0.1");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const lines = stub.last().body.trimEnd().split("\n");
+    expect(JSON.parse(lines[0]!)).toMatchObject({ relevant_at: 2, policy: { kind: "drop_rate", target: 0.3, abstention: { alpha: 0.1 } } });
+    expect(lines.slice(1).map((l) => JSON.parse(l))).toEqual([
+      { scores: [0.9, 0.4], relevance: [3, 1] },
+      { scores: [0.2, 0.7], relevance: [0, 2] },
+      { scores: [0.5], relevance: [0] },
+    ]);
+    expect(r.stdout).toContain('label column "grade"');
+  });
+
+  it("the summary of a labelled fit: the labels, and what the false-abstention guarantee promises and catches", async () => {
+    const body = responses.labelled();
+    const a = body.calibration.abstention!;
+    stub.handle(() => ({ status: 201, body }));
+    const p = join(dir, "labelled-summary.csv");
+    writeFileSync(p, "query_id,score,label\nq1,0.9,1\nq1,0.2,0\nq2,0.5,0\n");
+    const r = await calibrate(p, "--target", "0.3", "--label-column", "label", "--abstain-alpha", "0.1");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      "  labels      140 of 200 queries have a relevant candidate; the gate keeps one for 100.0 % of them, all for 100.0 %\n",
+    );
+    const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+    expect(r.stdout).toContain(
+      `; answerable queries abstain with probability at most ${pct(a.false_abstention_bound!)} (alpha 10.0 %), catches ${pct(a.catch_rate!)} of unanswerable queries (95 %: ${pct(a.catch_interval_95![0])} to ${pct(a.catch_interval_95![1])})\n`,
+    );
+    expect(r.stdout).toContain(
+      `a query keeps nothing when its top score is below ${Number(a.abstain_below!.toPrecision(4))}: expected ${pct(a.expected_rate)}`,
+    );
+  });
+
+  it("labels are refused where they cannot go: flat scores, JSONL arrays, --float32", async () => {
+    stub.reset();
+    const flatLabelled = join(dir, "flat-labelled.csv");
+    writeFileSync(flatLabelled, "score,label\n0.9,1\n0.2,0\n0.5,0\n");
+    const f = await calibrate(flatLabelled, "--target", "0.3", "--label-column", "label");
+    expect(f.code).toBe(2);
+    expect(f.stderr).toContain("--label-column needs queries");
+    expect(f.stderr).not.toContain("JSONL array");
+    const arrays = join(dir, "arrays.jsonl");
+    writeFileSync(arrays, "[0.9,0.2]\n[0.5]\n");
+    const a = await calibrate(arrays, "--target", "0.3", "--label-column", "label");
+    expect(a.code).toBe(2);
+    expect(a.stderr).toContain("--label-column reads a column of a CSV/TSV file or a field of JSONL objects");
+    const labelled = join(dir, "equal-labelled.csv");
+    writeFileSync(labelled, "query_id,score,label\nq1,0.5,1\nq1,0.25,0\nq2,0.75,0\nq2,0.125,1\n");
+    const f32 = await calibrate(labelled, "--target", "0.3", "--label-column", "label", "--float32");
+    expect(f32.code).toBe(2);
+    expect(f32.stderr).toContain("relevance labels cannot be sent as float32");
+    expect(stub.last().request).toBeNull();
+  });
+});
+
 describe("bad guard and abstention flags: exit 2 before anything is sent", () => {
   it.each([
     [["--target", "0.3", "--min-keep", "1.5"], '--min-keep "1.5" is not valid: it must be a whole number from 0'],
@@ -86,9 +147,22 @@ describe("bad guard and abstention flags: exit 2 before anything is sent", () =>
     ],
     [["--target", "0.3", "--min-keep", "5", "--max-keep", "3"], "--max-keep 3 is below --min-keep 5"],
     [["--target", "0.3", "--abstain-rate", "1"], '--abstain-rate "1" is not valid: it must be a share of queries in [0, 1)'],
-    [["--target", "0.3", "--abstain-rate", "0.05", "--abstain-carry"], "give either --abstain-rate R or --abstain-carry, not both"],
+    [
+      ["--target", "0.3", "--abstain-rate", "0.05", "--abstain-carry"],
+      "give one of --abstain-rate R, --abstain-carry and --abstain-alpha A, not --abstain-rate and --abstain-carry",
+    ],
+    [["--target", "0.3", "--abstain-rate", "0.05", "--abstain-alpha", "0.1", "--label-column", "label"], "not --abstain-rate and --abstain-alpha"],
+    [
+      ["--target", "0.3", "--abstain-alpha", "0.1"],
+      "--abstain-alpha needs relevance labels: name the column (or JSONL field) that holds each candidate's label with --label-column C",
+    ],
+    [
+      ["--target", "0.3", "--abstain-alpha", "1", "--label-column", "label"],
+      '--abstain-alpha "1" is not valid: it must be a false-abstention level in (0, 1)',
+    ],
+    [["--target", "0.3", "--relevant-at", "2"], "--relevant-at goes with --label-column"],
+    [["--target", "0.3", "--label-column", "label", "--no-query-column"], "--label-column and --no-query-column cannot be combined"],
     [["--target", "0.3", "--abstain-carry"], "--abstain-carry goes with --carry"],
-    [["--target", "0.3", "--abstain-alpha", "0.1"], "--abstain-alpha is not a flag of this CLI: abstention with a false-abstention level"],
     [["--target", "0.3", "--min-kep", "3"], "unknown flag --min-kep: did you mean --min-keep?"],
     [["--target", "0.3", "--max-keep"], "--max-keep needs a value, e.g. --max-keep 10"],
     [["--target", "0.3", "--max-keep", "3", "--no-query-column"], "--max-keep and --no-query-column cannot be combined"],
@@ -124,7 +198,16 @@ describe("bad guard and abstention flags: exit 2 before anything is sent", () =>
 
   it("--help names every guard and abstention flag", async () => {
     const r = await cli(["--help"], env());
-    for (const f of ["--min-keep N", "--max-keep N", "--abstain-rate R", "--abstain-carry"]) expect(r.stdout).toContain(f);
+    for (const f of [
+      "--min-keep N",
+      "--max-keep N",
+      "--abstain-rate R",
+      "--abstain-carry",
+      "--abstain-alpha A",
+      "--label-column C",
+      "--relevant-at X",
+    ])
+      expect(r.stdout).toContain(f);
   });
 });
 
