@@ -124,6 +124,10 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
     case "misconfigured":
       return "the server is misconfigured (production without tokens, or with the local dev tokens): its operator must fix it";
     case "invalid_input":
+      // labels other than 0/1 without relevant_at: the CLI's flag for it
+      if (Array.isArray(details) && details.some((x) => /relevant_at/u.test(String((x as { message?: unknown }).message))))
+        return "graded relevance labels: pass --relevant-at X (a label at or above X is relevant)";
+      return "the server refused the request as invalid: see the problems listed";
     case "bad_request":
     case "malformed_json":
       return "the server refused the request as invalid: see the problems listed";

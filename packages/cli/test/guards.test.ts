@@ -113,6 +113,17 @@ describe("relevance labels (--label-column) and abstention for a false-abstentio
     );
   });
 
+  it("graded labels without --relevant-at: the server's 422 names the line, the CLI names the flag", async () => {
+    const details = [{ path: "line 2.relevance[0]", message: "must be 0 or 1 (or give relevant_at for graded labels)" }];
+    stub.handle(() => ({ status: 422, body: { error: { code: "invalid_input", message: "invalid relevance labels", details } } }));
+    const p = join(dir, "graded.csv");
+    writeFileSync(p, "query_id,score,grade\nq1,0.9,3\nq1,0.2,0\n");
+    const r = await calibrate(p, "--target", "0.3", "--label-column", "grade");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("line 2.relevance[0]: must be 0 or 1 (or give relevant_at for graded labels)");
+    expect(r.stderr).toContain("graded relevance labels: pass --relevant-at X (a label at or above X is relevant)");
+  });
+
   it("labels are refused where they cannot go: flat scores, JSONL arrays, --float32", async () => {
     stub.reset();
     const flatLabelled = join(dir, "flat-labelled.csv");
