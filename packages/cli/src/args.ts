@@ -21,6 +21,13 @@ export const OPTIONS = {
   "index-version": { type: "string" },
   target: { type: "string" },
   carry: { type: "string" },
+  "min-keep": { type: "string" },
+  "max-keep": { type: "string" },
+  "abstain-rate": { type: "string" },
+  "abstain-carry": { type: "boolean" },
+  "abstain-alpha": { type: "string" },
+  "label-column": { type: "string" },
+  "relevant-at": { type: "string" },
   reference: { type: "string" },
   format: { type: "string" },
   delimiter: { type: "string" },
@@ -72,6 +79,12 @@ export const VALUE_EXAMPLES = {
   "index-version": "v2",
   target: "0.2",
   carry: "0.4",
+  "min-keep": "3",
+  "max-keep": "10",
+  "abstain-rate": "0.05",
+  "abstain-alpha": "0.1",
+  "label-column": "relevance",
+  "relevant-at": "2",
   reference: "active",
   format: "csv",
   delimiter: "semicolon",
@@ -104,7 +117,9 @@ const flag = (name: string): string => `--${name}`;
 export const USAGE = `scoregate: calibrate, serve and watch reranker score gates
 
 Usage:
-  scoregate calibrate FILE|- --embedding E --reranker R --index-version V (--target D | --carry [THRESHOLD]) [options]
+  scoregate calibrate FILE|- --embedding E --reranker R --index-version V (--target D | --carry [THRESHOLD])
+                      [--min-keep N] [--max-keep N] [--abstain-rate R | --abstain-carry | --abstain-alpha A]
+                      [--label-column C [--relevant-at X]] [options]
   scoregate threshold --embedding E --reranker R [--index I] [--index-version V]
   scoregate history   --embedding E --reranker R [--index I] [--limit N] [--cursor C]
   scoregate activate  ID [--reason TEXT]                      (admin token: promote or roll back)
@@ -123,6 +138,18 @@ Calibrate options:
   --target D             drop the bottom D of candidates (0 <= D < 1, e.g. 0.2)
   --carry [THRESHOLD]    keep the drop rate THRESHOLD had on the reference (omit it: the reference's own threshold)
   --reference REF        carry reference: "active" (default) or a calibration id
+  --min-keep N           guard: keep at least the top N candidates of every query (all of a shorter one); the
+                         threshold is fitted so that the guarded gate drops the target (needs a query column)
+  --max-keep N           guard: keep at most N candidates of any query (N >= 1, >= --min-keep; needs a query column).
+                         With --carry and neither guard flag, the reference's guards are kept; --min-keep 0 drops them
+  --abstain-rate R       abstention: a query keeps nothing when its top score is below a cutoff fitted so that the
+                         share R of queries abstains (0 <= R < 1, e.g. 0.05; needs a query column)
+  --abstain-carry        abstention, with --carry: the reference's abstention rate, refitted on these top scores
+                         (a carry keeps no abstention unless asked)
+  --abstain-alpha A      abstention with labels (--label-column): at most the share A of answerable queries (those
+                         with a relevant candidate) abstain, a finite-sample guarantee (0 < A < 1, e.g. 0.1)
+  --label-column C       column (or JSONL field) with each candidate's relevance label: 0/1, or graded with
+                         --relevant-at X (relevant iff label >= X); uploaded as labelled queries
   --format F             csv | tsv | jsonl | text (default: from the file name, else detected from the first line)
   --delimiter C          CSV field separator: comma, semicolon, tab or pipe (default: detected from the first lines,
                          with decimal commas, as in 0,734, when the separator is not a comma)

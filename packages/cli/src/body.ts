@@ -23,7 +23,17 @@ export interface EncodedBody {
 
 const CHUNK_CHARS = 1 << 16;
 
-export function ndjsonChunks(meta: UploadMeta, scores: Float64Array, offsets: Uint32Array | null): { chunks: Uint8Array[]; bytes: number } {
+/**
+ * The NDJSON body: the metadata line, then one score per line (flat), one query per line as an array, or, with
+ * `labels` (which need queries), one labelled query per line: `{"scores": [...], "relevance": [...]}`.
+ */
+export function ndjsonChunks(
+  meta: UploadMeta,
+  scores: Float64Array,
+  offsets: Uint32Array | null,
+  labels: Float64Array | null = null,
+): { chunks: Uint8Array[]; bytes: number } {
+  if (labels !== null && offsets === null) throw new RangeError("ndjsonChunks: labels need queries");
   const enc = new TextEncoder();
   const chunks: Uint8Array[] = [];
   let bytes = 0;
@@ -43,9 +53,13 @@ export function ndjsonChunks(meta: UploadMeta, scores: Float64Array, offsets: Ui
     for (let q = 0; q + 1 < offsets.length; q++) {
       const a = offsets[q]!;
       const b = offsets[q + 1]!;
-      buf += `[${scores[a]}`;
+      buf += labels === null ? `[${scores[a]}` : `{"scores":[${scores[a]}`;
       for (let i = a + 1; i < b; i++) buf += `,${scores[i]}`;
-      buf += "]\n";
+      if (labels !== null) {
+        buf += `],"relevance":[${labels[a]}`;
+        for (let i = a + 1; i < b; i++) buf += `,${labels[i]}`;
+        buf += "]}\n";
+      } else buf += "]\n";
       if (buf.length > CHUNK_CHARS) flush();
     }
   }
@@ -81,6 +95,14 @@ function metaQuery(meta: UploadMeta, candidatesPerQuery: number | null): Record<
     const ref = meta.policy.reference;
     q.reference = ref === "active" ? "active" : "calibration_id" in ref ? ref.calibration_id : "";
   }
+  if (meta.policy.min_keep !== undefined) q.min_keep = String(meta.policy.min_keep);
+  if (meta.policy.max_keep !== undefined && meta.policy.max_keep !== null) q.max_keep = String(meta.policy.max_keep);
+  const abstention = meta.policy.abstention;
+  if (abstention !== undefined) {
+    // The float32 query string has only abstention_rate; encodeUpload refuses the other forms before this.
+    if (abstention === "carry" || !("rate" in abstention)) throw new RangeError("float32 uploads carry only an abstention rate");
+    q.abstention_rate = String(abstention.rate);
+  }
   if (meta.activate !== undefined) q.activate = String(meta.activate);
   if (meta.dry_run !== undefined) q.dry_run = String(meta.dry_run);
   if (meta.score_scale !== undefined) q.score_scale = meta.score_scale;
@@ -91,8 +113,22 @@ function metaQuery(meta: UploadMeta, candidatesPerQuery: number | null): Record<
 
 export class BodyError extends Error {}
 
-export function encodeUpload(meta: UploadMeta, scores: Float64Array, offsets: Uint32Array | null, forceFloat32: boolean): EncodedBody {
+export function encodeUpload(
+  meta: UploadMeta,
+  scores: Float64Array,
+  offsets: Uint32Array | null,
+  forceFloat32: boolean,
+  labels: Float64Array | null = null,
+): EncodedBody {
+  // The float32 query string carries an abstention rate but not the carried form (nor labels).
+  const abstention = meta.policy.abstention;
+  const float32Sendable = labels === null && (abstention === undefined || (abstention !== "carry" && "rate" in abstention));
   const float32 = (note: string | null): EncodedBody => {
+    if (labels !== null) throw new BodyError("relevance labels cannot be sent as float32 (it carries scores only): upload without --float32");
+    if (!float32Sendable)
+      throw new BodyError(
+        "--abstain-carry cannot be sent as float32 (its query parameters carry only an abstention rate): upload without --float32, or give the rate with --abstain-rate R",
+      );
     const perQuery = offsets === null ? null : equalQuerySize(offsets);
     if (offsets !== null && perQuery === null)
       throw new BodyError(
@@ -106,9 +142,9 @@ export function encodeUpload(meta: UploadMeta, scores: Float64Array, offsets: Ui
     return { contentType: "application/octet-stream", chunks: [bytes], bytes: bytes.length, query: metaQuery(meta, perQuery), note };
   };
   if (forceFloat32) return float32(float32Exact(scores) ? null : "--float32: scores rounded to float32 (about 7 significant digits)");
-  const nd = ndjsonChunks(meta, scores, offsets);
+  const nd = ndjsonChunks(meta, scores, offsets, labels);
   if (nd.bytes <= MAX_NDJSON_BODY_BYTES) return { contentType: "application/x-ndjson", chunks: nd.chunks, bytes: nd.bytes, query: null, note: null };
-  if (float32Exact(scores) && (offsets === null || equalQuerySize(offsets) !== null))
+  if (float32Sendable && float32Exact(scores) && (offsets === null || equalQuerySize(offsets) !== null))
     return float32("sent as float32: every score is a float32 value, so nothing is lost, and NDJSON would exceed the server's limit");
   throw new BodyError(
     `${count(scores.length)} scores make ${size(nd.bytes)} of full-precision NDJSON, over the server's ${size(MAX_NDJSON_BODY_BYTES)} limit: ` +

@@ -5,16 +5,18 @@
 import { randomUUID } from "node:crypto";
 import { statSync } from "node:fs";
 import type { z } from "zod";
-import { type ActivationOutcome, CalibrationMeta, type CalibrationCreated } from "../../../src/contract";
-import { gateFlags, num, oneOf, SCORE_SCALES, usage, type Values } from "./args";
-import { BodyError, bodyStream, encodeUpload, type UploadMeta } from "./body";
+import type { ActivationOutcome, CalibrationCreated } from "../../../src/contract";
+import { oneOf, usage } from "./args";
+import { BodyError, bodyStream, encodeUpload } from "./body";
 import type { Ctx } from "./context";
 import { EXIT, exitCodeFor, rebuildDecision, type RebuildDecision, type ShiftWithDecision } from "./decision";
 import { DELIMITER_NAMES, delimiterFromFlag } from "./delimiter";
 import { count, fixed, size, num as number, percent, pointInterval, points, pointWidth, prose, pValue } from "./format";
+import { abstentionLine, guardsLines, labelsLine, perQueryLines } from "./guard-lines";
 import { type Api, CliError } from "./http";
 import { noProgress, type Progress, terminalProgress } from "./progress";
 import { FORMATS, InputError, readScores, type ScoreFile } from "./read-scores";
+import { metaFrom, needsQueries, PER_QUERY_WHY, perQueryFlags } from "./upload-meta";
 import { warningLines } from "./warnings";
 
 /** Attempts of one upload: the first and its retries, all with the run's Idempotency-Key. */
@@ -48,45 +50,6 @@ const withKeyHint = (e: CliError, key: string, attempts: number): CliError =>
     e.server,
   );
 
-function policyFrom(v: Values): UploadMeta["policy"] {
-  if (v.target !== undefined && v.carry !== undefined) throw usage("give either --target D or --carry [THRESHOLD], not both");
-  if (v.target !== undefined) {
-    if (v.reference !== undefined) throw usage("--reference goes with --carry, not with --target");
-    return {
-      kind: "drop_rate",
-      target: num(v.target, "--target", (x) => x >= 0 && x < 1, "a drop rate in [0, 1), e.g. 0.2 to drop the bottom 20 %")!,
-    };
-  }
-  if (v.carry !== undefined) {
-    const ref = v.reference ?? "active";
-    const reference = ref === "active" ? ("active" as const) : { calibration_id: ref };
-    if (v.carry === "") return { kind: "carry", reference };
-    return { kind: "carry", threshold: num(v.carry, "--carry", () => true, "a number (the old absolute threshold)")!, reference };
-  }
-  throw usage("choose a policy: --target D (drop the bottom D, e.g. 0.2) or --carry [THRESHOLD] (keep the drop rate of an old threshold)");
-}
-
-/** The upload's metadata from the flags, checked against the contract before a large file is read. */
-function metaFrom(v: Values): UploadMeta {
-  gateFlags(v, true);
-  if (v["index-version"] === undefined) throw usage("missing --index-version: the index version these scores come from (e.g. the rebuild's id)");
-  const meta: UploadMeta = { embedding: v.embedding!, reranker: v.reranker!, index_version: v["index-version"], policy: policyFrom(v) };
-  if (v.index !== undefined) meta.index = v.index;
-  if (v["dry-run"]) meta.dry_run = true;
-  const scale = oneOf(v["score-scale"], "score-scale", SCORE_SCALES);
-  if (scale !== undefined) meta.score_scale = scale;
-  const tol = num(v["shift-tolerance"], "--shift-tolerance", (x) => x >= 0 && x <= 1, "in [0, 1] (drop-rate units: 0.02 = 2 points)");
-  if (tol !== undefined) meta.shift_tolerance = tol;
-  const checked = CalibrationMeta.safeParse(meta);
-  if (!checked.success) {
-    throw usage(
-      "the flags do not make a valid calibration",
-      ...checked.error.issues.map((i) => `${i.path.join(".").replace("index_version", "--index-version")}: ${i.message}`),
-    );
-  }
-  return meta;
-}
-
 export async function calibrate(c: Ctx): Promise<number> {
   const { v, io } = c;
   const file = c.positionals[0];
@@ -101,6 +64,9 @@ export async function calibrate(c: Ctx): Promise<number> {
   if (delimiter === null) throw usage(`--delimiter ${JSON.stringify(v.delimiter)} is not one of comma, semicolon, tab, pipe (or , ; |)`);
   if (v["no-query-column"] === true && v["query-column"] !== undefined)
     throw usage("--query-column and --no-query-column cannot be combined: give one");
+
+  if (v["no-query-column"] === true && needsQueries(v, meta.policy))
+    throw usage(`${perQueryFlags(v)} and --no-query-column cannot be combined: ${PER_QUERY_WHY}, and --no-query-column uploads none`);
 
   const showProgress = v["no-progress"] !== true && io.stderr.isTTY === true && !c.json;
   const progress: Progress = showProgress ? terminalProgress(io.stderr as NodeJS.WriteStream) : noProgress;
@@ -119,6 +85,7 @@ export async function calibrate(c: Ctx): Promise<number> {
       delimiter,
       scoreColumn: v["score-column"],
       queryColumn: v["no-query-column"] === true ? "" : v["query-column"],
+      labelColumn: v["label-column"],
       onProgress: (b) => progress.update("reading", b, size),
     });
   } catch (e) {
@@ -126,9 +93,17 @@ export async function calibrate(c: Ctx): Promise<number> {
     if (e instanceof InputError) throw new CliError(e.message, EXIT.usage, "invalid_file", e.problems);
     throw e;
   }
+  if (data.offsets === null && needsQueries(v, meta.policy)) {
+    progress.done();
+    const flags = perQueryFlags(v);
+    throw usage(
+      `${flags} need${flags.includes(" and ") ? "" : "s"} queries: ${PER_QUERY_WHY}, and ${file === "-" ? "stdin" : file} was read as one flat list of scores`,
+      `name the column that groups rows into queries with --query-column NAME (a column named query_id, qid or query is found by itself)${v["label-column"] === undefined ? ", or write one JSONL array per query" : ""}`,
+    );
+  }
   let body: ReturnType<typeof encodeUpload>;
   try {
-    body = encodeUpload(meta, data.scores, data.offsets, v.float32 === true);
+    body = encodeUpload(meta, data.scores, data.offsets, v.float32 === true, data.labels);
   } catch (e) {
     progress.done();
     if (e instanceof BodyError) throw new CliError(e.message, EXIT.usage, "invalid_upload");
@@ -174,6 +149,7 @@ export async function calibrate(c: Ctx): Promise<number> {
     queries: data.offsets ? data.offsets.length - 1 : null,
     score_column: data.scoreColumn,
     query_column: data.queryColumn,
+    label_column: data.labelColumn,
     content_type: body.contentType,
     bytes: body.bytes,
     note: body.note,
@@ -215,6 +191,7 @@ function readAs(data: ScoreFile): string {
   if (data.decimalComma) parts.push("decimal commas");
   if (data.scoreColumn) parts.push(`score column ${JSON.stringify(data.scoreColumn)}`);
   if (data.queryColumn) parts.push(`query column ${JSON.stringify(data.queryColumn)}`);
+  if (data.labelColumn) parts.push(`label column ${JSON.stringify(data.labelColumn)}`);
   return parts.join(", ");
 }
 
@@ -270,15 +247,11 @@ function report(
     lines.push(
       `  carried     ${number(cal.carry.reference_threshold)} dropped ${percent(cal.carry.reference_drop_rate)} of the reference (${cal.carry.reference.kind === "calibration" ? cal.carry.reference.calibration_id : `${count(cal.carry.reference.n)} inline scores`})`,
     );
-  if (cal.per_query)
-    lines.push(
-      `  per query   ${fixed(cal.per_query.mean_candidates, 1)} candidates, ${fixed(cal.per_query.mean_kept, 1)} kept, ${percent(cal.per_query.empty_context_rate)} left empty, design effect ${fixed(cal.per_query.design_effect, 2)}`,
-    );
-  const short = cal.per_query?.empty_context_by_candidates?.filter((s) => s.min_candidates <= 3 && !s.extrapolated) ?? [];
-  if (short.length > 0)
-    lines.push(
-      `  left empty  at ${short.map((s) => s.min_candidates).join(" / ")} candidates a query: ${short.map((s) => percent(s.rate)).join(" / ")}`,
-    );
+  // servers before guards send neither field: no guard, no abstention
+  if (cal.labels) lines.push(labelsLine(cal.labels));
+  if (cal.guards) lines.push(...guardsLines(cal.guards));
+  if (cal.abstention) lines.push(abstentionLine(cal.abstention));
+  if (cal.per_query) lines.push(...perQueryLines(cal.per_query, cal.guards?.min_keep ?? 0));
   if (shift) {
     lines.push(
       `Shift against ${shift.previous_index_version} (${shift.previous_calibration_id}, ${shift.compared_with === "gate_current" ? "the gate's current calibration" : "the carry reference"}):`,

@@ -16,6 +16,7 @@ import { ALERT_KINDS, ALERT_STATUSES, gateFlags, num, oneOf, usage } from "./arg
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
 import { count, num as number, percent, prose } from "./format";
+import { keepWords } from "./guard-lines";
 import { CliError } from "./http";
 import { warningLines } from "./warnings";
 
@@ -35,10 +36,9 @@ function policy(p: StoredPolicy): string {
 
 /** The served guards and abstention cutoff, one line each, only when the calibration sets them. */
 function guardLines(t: ThresholdResponse): string[] {
-  const { min_keep: min, max_keep: max } = t.guards;
-  const keep = [min > 0 ? `at least ${min}` : null, max !== null ? `at most ${max}` : null].filter((x) => x !== null);
+  const keep = keepWords(t.guards);
   return [
-    ...(keep.length > 0 ? [`  guards        keep ${keep.join(", ")} candidates per query`] : []),
+    ...(keep !== null ? [`  guards        ${keep}`] : []),
     ...(t.abstain_below !== null ? [`  abstention    a query abstains when its top score is below ${number(t.abstain_below)}`] : []),
   ];
 }

@@ -102,7 +102,14 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
           ? "no such gate: check --index, --embedding and --reranker (scoregate gates lists the gates)"
           : "the server does not know it: check the ids (scoregate gates lists the gates)";
     case "too_few_scores":
-      return `a target drop rate of ${detail(d.target, percent)} needs at least ${detail(d.minimum_n, count)} scores, the file has ${detail(d.n, count)}: lower --target or upload more scores`;
+      // an abstention rate is fitted on the queries' top scores: its minimum is in queries
+      return d.unit === "queries"
+        ? `an abstention rate of ${detail(d.target, percent)} needs at least ${detail(d.minimum_n, count)} queries, the file has ${detail(d.n, count)}: lower --abstain-rate or upload more queries`
+        : `a target drop rate of ${detail(d.target, percent)} needs at least ${detail(d.minimum_n, count)} scores, the file has ${detail(d.n, count)}: lower --target or upload more scores`;
+    case "target_unreachable":
+      return unreachableHint(d);
+    case "too_few_answerable_queries":
+      return `a false-abstention level of ${detail(d.alpha, percent)} needs at least ${detail(d.minimum_queries, count)} answerable queries, the upload has ${detail(d.answerable_queries, count)} (and ${detail(d.unanswerable_queries, count)} unanswerable): raise the level or upload more answerable queries`;
     case "unknown_reference":
       return "the carry reference does not exist: --reference active needs a gate that is already calibrated; otherwise pass a calibration id (scoregate history) or use --target";
     case "payload_too_large":
@@ -117,12 +124,36 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
     case "misconfigured":
       return "the server is misconfigured (production without tokens, or with the local dev tokens): its operator must fix it";
     case "invalid_input":
+      // labels other than 0/1 without relevant_at: the CLI's flag for it
+      if (Array.isArray(details) && details.some((x) => /relevant_at/u.test(String((x as { message?: unknown }).message))))
+        return "graded relevance labels: pass --relevant-at X (a label at or above X is relevant)";
+      return "the server refused the request as invalid: see the problems listed";
     case "bad_request":
     case "malformed_json":
       return "the server refused the request as invalid: see the problems listed";
     default:
       return null;
   }
+}
+
+/**
+ * What to do about a target_unreachable (docs/api.md): guards that put the drop-rate target out of reach (`bound`,
+ * with the reachable targets `(lowest_target, highest_target]`), scores tied at the bottom, or an abstention rate whose
+ * lowest top scores tie (`unit: "queries"`).
+ */
+function unreachableHint(d: Record<string, unknown>): string {
+  if (d.bound === "max_keep" || d.bound === "min_keep") {
+    const lowest = typeof d.lowest_target === "number" ? d.lowest_target : null;
+    const range = `reachable targets on these queries are above ${detail(d.lowest_target, percent)} and up to ${detail(d.highest_target, percent)}${lowest === 0 ? " (or 0)" : ""}`;
+    return d.bound === "max_keep"
+      ? `--max-keep ${String(d.max_keep)} drops more than the target at every threshold (${range}): raise --max-keep (or the target)`
+      : `--min-keep ${String(d.min_keep)} keeps too much for the target (${range}): lower --min-keep (or the target)`;
+  }
+  if (d.lost !== undefined)
+    return `the cap loses too many queries for this recall target: targets up to ${detail(d.highest_target, percent)} are reachable`;
+  if (d.unit === "queries")
+    return "the lowest top scores of the queries are tied, so no cutoff makes any query abstain: leave out --abstain-rate, or check the score column (--score-column)";
+  return "the lowest scores are tied at the minimum, so no threshold drops anything: check the score column (--score-column), or lower --target";
 }
 
 /** "a read token", "an admin token". */

@@ -32,6 +32,11 @@ export interface ReadOptions {
    * and no refusal of a column that looks like a query id).
    */
   queryColumn?: string | undefined;
+  /**
+   * Name (or 1-based position) of the column holding each candidate's relevance label (CSV/TSV), or the field of
+   * JSONL objects; read only when given. Labels are finite numbers (0/1, or graded with the upload's relevant_at).
+   */
+  labelColumn?: string | undefined;
   /** The field separator of a CSV/TSV file; detected from the first lines when not given (tab with format "tsv"). */
   delimiter?: Delimiter | undefined;
   /** Called now and then with the bytes read so far (for the progress bar). */
@@ -44,6 +49,8 @@ export interface ScoreFile {
   scores: Float64Array;
   /** Q+1 offsets into `scores`, or null for flat scores. */
   offsets: Uint32Array | null;
+  /** Each score's relevance label, in the order of `scores`, when `labelColumn` was given; else null. */
+  labels: Float64Array | null;
   header: string[] | null;
   /** The field separator of a CSV/TSV file with more than one column, else null. */
   delimiter: Delimiter | null;
@@ -51,6 +58,7 @@ export interface ScoreFile {
   decimalComma: boolean;
   scoreColumn: string | null;
   queryColumn: string | null;
+  labelColumn: string | null;
   lines: number;
   blankLines: number;
 }
@@ -152,6 +160,8 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     });
   }
   const scores = new Floats();
+  // labels[i] belongs to scores[i]: a label is pushed exactly when its score is
+  const labels = opts.labelColumn === undefined ? null : new Floats();
   const rowQuery = new Uints();
   const queryIds = new Map<string, number>();
   const problems: string[] = [];
@@ -174,6 +184,8 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   let sample: { no: number; line: string }[] | null = null;
   let scoreIdx = 0;
   let queryIdx = -1;
+  let labelIdx = -1;
+  let labelKey: string | null = null;
   let scoreKey: string | null = null;
   let queryKey: string | null = null;
   let width = 0;
@@ -191,15 +203,21 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     }
     rowQuery.push(id);
   };
-  const addScore = (x: number, lineNumber: number): boolean => {
+  const addScore = (x: number, lineNumber: number, label: number | null = null): boolean => {
     if (scores.length === MAX_SCORES) {
       if (!tooMany) bad(lineNumber, `more than ${count(MAX_SCORES)} scores: the server accepts at most that many in one calibration`);
       tooMany = true;
       return false;
     }
     scores.push(x);
+    if (labels !== null) labels.push(label!);
     return true;
   };
+  /** --label-column names a column of a CSV/TSV file or a field of JSONL objects: refused for the other layouts. */
+  const noLabelsIn = (what: string): InputError =>
+    new InputError(
+      `--label-column reads a column of a CSV/TSV file or a field of JSONL objects (one candidate per line), and ${what} has none: write one row per candidate with its label`,
+    );
 
   const field = (s: string): number | null => parseNumber(s, decimalComma);
   const startCsv = (line: string, no: number): boolean => {
@@ -245,6 +263,12 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     if (scoreIdx >= width || queryIdx >= width)
       throw new InputError(`column ${Math.max(scoreIdx, queryIdx) + 1} does not exist: line ${no} has ${width} fields`);
     if (queryIdx === scoreIdx) throw new InputError("the score column and the query column are the same column");
+    if (opts.labelColumn !== undefined) {
+      labelIdx = columnIndex(opts.labelColumn, header, "label", "--label-column");
+      if (labelIdx >= width) throw new InputError(`column ${labelIdx + 1} does not exist: line ${no} has ${width} fields`);
+      if (labelIdx === scoreIdx || labelIdx === queryIdx)
+        throw new InputError(`the label column is the same column as the ${labelIdx === scoreIdx ? "score" : "query"} column`);
+    }
     if (queryIdx < 0 && opts.queryColumn === undefined && width > 1) sniffer = new QueryColumnSniffer(header, width, scoreIdx);
     return !isHeader;
   };
@@ -259,13 +283,19 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     const raw = fields[scoreIdx]!;
     const x = field(raw);
     if (x === null) return bad(no, `${JSON.stringify(raw)} is not a finite number${otherSeparator(raw)}`);
+    let label: number | null = null;
+    if (labelIdx >= 0) {
+      const rawLabel = fields[labelIdx]!;
+      label = field(rawLabel);
+      if (label === null) return bad(no, `the label ${JSON.stringify(rawLabel)} is not a finite number`);
+    }
     if (queryIdx >= 0) {
       const q = fields[queryIdx]!;
       if (q.trim() === "") return bad(no, "the query column is empty");
-      if (addScore(x, no)) addQuery(q.trim());
+      if (addScore(x, no, label)) addQuery(q.trim());
     } else {
       if (sniffer?.sniffing) sniffer.observe(fields);
-      addScore(x, no);
+      addScore(x, no, label);
     }
   };
   /** A hint when text holds another separator than the one in use: the detection was wrong, or the file is mixed. */
@@ -308,7 +338,9 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     if (kind === null) return bad(lineNo, "must be a number, an array of numbers (one query) or an object with a score field");
     if (jsonlKind === null) {
       jsonlKind = kind;
+      if (kind !== "object" && labels !== null) throw noLabelsIn(`a JSONL file of ${kind === "array" ? "arrays" : "numbers"}`);
       if (kind === "object") {
+        labelKey = opts.labelColumn ?? null;
         const keys = Object.keys(v as object);
         scoreKey = opts.scoreColumn ?? keys.find((k) => SCORE_NAMES.includes(k.toLowerCase())) ?? null;
         if (scoreKey === null)
@@ -338,13 +370,20 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
       const x = typeof s === "number" ? s : typeof s === "string" ? parseScore(s.trim()) : null;
       if (x === null || !Number.isFinite(x))
         return bad(lineNo, `field ${JSON.stringify(scoreKey)} is ${s === undefined ? "missing" : "not a finite number"}`);
+      let label: number | null = null;
+      if (labelKey !== null) {
+        const l = o[labelKey];
+        label = typeof l === "number" ? l : typeof l === "string" ? parseScore(l.trim()) : null;
+        if (label === null || !Number.isFinite(label))
+          return bad(lineNo, `field ${JSON.stringify(labelKey)} (the label) is ${l === undefined ? "missing" : "not a finite number"}`);
+      }
       if (queryKey !== null) {
         const q = o[queryKey];
         if (q === undefined || q === null || q === "") return bad(lineNo, `field ${JSON.stringify(queryKey)} (the query) is missing`);
-        if (addScore(x, lineNo)) addQuery(typeof q === "string" ? q : JSON.stringify(q));
+        if (addScore(x, lineNo, label)) addQuery(typeof q === "string" ? q : JSON.stringify(q));
       } else {
         if (sniffer?.sniffing) sniffer.observe(sniffedKeys.map((k) => primitive(o[k])));
-        addScore(x, lineNo);
+        addScore(x, lineNo, label);
       }
     }
   };
@@ -363,6 +402,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
       if (!started) {
         started = true;
         format ??= sniff(line);
+        if (format === "text" && labels !== null) throw noLabelsIn("a plain score file");
         if (format === "csv" || format === "tsv") sample = [];
       }
       if (sample !== null) {
@@ -401,6 +441,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
 
   const grouped = queryIds.size > 0 || (format === "csv" && queryIdx >= 0) || queryKey !== null || jsonlKind === "array";
   let out = scores.data.subarray(0, scores.length);
+  let outLabels = labels === null ? null : labels.data.subarray(0, labels.length);
   let offsets: Uint32Array | null = null;
   if (grouped) {
     const q = queryIds.size;
@@ -423,19 +464,27 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     }
     const cursor = offsets.slice(0, q);
     const sorted = new Float64Array(scores.length);
-    for (let i = 0; i < scores.length; i++) sorted[cursor[ids[i]!]!++] = out[i]!;
+    const sortedLabels = outLabels === null ? null : new Float64Array(scores.length);
+    for (let i = 0; i < scores.length; i++) {
+      const at = cursor[ids[i]!]!++;
+      sorted[at] = out[i]!;
+      if (sortedLabels !== null) sortedLabels[at] = outLabels![i]!;
+    }
     out = sorted;
+    outLabels = sortedLabels;
   }
   const h = header as string[] | null;
   return {
     format: format!,
     scores: out,
     offsets,
+    labels: outLabels,
     header: h,
     delimiter: (format === "csv" || format === "tsv") && width > 1 ? delimiter : null,
     decimalComma,
     scoreColumn: h ? (h[scoreIdx] ?? null) : scoreKey,
     queryColumn: h && queryIdx >= 0 ? (h[queryIdx] ?? null) : queryKey,
+    labelColumn: labels === null ? null : h && labelIdx >= 0 ? (h[labelIdx] ?? null) : (labelKey ?? opts.labelColumn ?? null),
     lines: lineNo,
     blankLines,
   };

@@ -1,6 +1,7 @@
 /**
  * The CLI against the local worker (workerd through Miniflare, started once for this file): files with and without
- * query groups, CRLF, stdin, a 1,000,000-score file, each exit code the server can cause, and the other commands.
+ * query groups, CRLF, stdin, a 1,000,000-score file, each exit code the server can cause, guards and abstention, and the
+ * other commands (a stored calibration through shadow, promote, its overrides and its rollback, with watch printing it).
  * The bin itself (`npx scoregate` from the repository root, built first with the SDK it imports, as `npm run build:cli` builds them) runs once as
  * a child process.
  */
@@ -8,8 +9,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createRng } from "../../../test/support/prng";
+import { type Io, run } from "../src/main";
 import { cli } from "./support/run";
 import { buildCliOnce, type LocalWorker, startLocalWorker } from "./support/worker";
 
@@ -194,6 +196,105 @@ describe("scoregate calibrate against the local worker", () => {
   });
 });
 
+describe("guards and abstention against the local worker", () => {
+  /** Queries of 1 to 20 candidates: min_keep binds on the short ones, max_keep on the long ones. */
+  const sized = (seed: number) => queries(seed, 300, 20).map((q, i) => q.slice(0, 1 + (i % 20)));
+  interface Guarded extends Out {
+    calibration: Out["calibration"] & {
+      guards: { min_keep: number; max_keep: number | null; min_keep_binding_rate: number } | null;
+      abstain_below: number | null;
+      abstention: { mode: string; expected_rate: number; carry: { reference_calibration_id: string } | null } | null;
+      per_query: { empty_context_rate: number; empty_context_level?: number };
+    };
+  }
+
+  it("a guarded, abstaining calibrate: the fitted guards and abstention in the summary and served; a carry keeps the guards and carries the abstention", async () => {
+    const v1 = csv("guard-v1.csv", sized(20));
+    const flags = ["--target", "0.3", "--min-keep", "3", "--max-keep", "15", "--abstain-rate", "0.05"];
+    const r = await cli(["calibrate", v1, ...gateArgs("e5-guard", "v1"), ...flags], env());
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /\n {2}guards {6}keep at least 3, at most 15 candidates per query: min_keep binds on \d+\.\d % of queries, max_keep on \d+\.\d %\n/u,
+    );
+    expect(r.stdout).toMatch(/\n {14}the bare threshold \(score >= threshold alone\) would drop \d+\.\d %\n/u);
+    expect(r.stdout).toMatch(
+      /\n {2}abstention {2}a query keeps nothing when its top score is below [\d.]+: expected \d+\.\d % of queries \(95 %: [\d.]+ % to [\d.]+ %\), target 5\.0 %\n/u,
+    );
+    expect(r.stdout).toMatch(/per query .* kept, min_keep binds on \d+\.\d % \(the threshold alone keeps fewer than 3; never empty\)/u);
+    expect(r.stdout).not.toContain("left empty");
+    // the same upload as JSON (a dry run: nothing stored): the per-query rate the summary names is the guard's binding rate
+    const dry = json<Guarded>((await cli(["calibrate", v1, ...gateArgs("e5-guard", "v1"), ...flags, "--dry-run", "--json"], env())).stdout);
+    expect(dry.calibration.per_query.empty_context_level).toBe(3);
+    expect(dry.calibration.per_query.empty_context_rate).toBe(dry.calibration.guards!.min_keep_binding_rate);
+    expect(dry.calibration.abstention!.mode).toBe("rate");
+
+    const served = await cli(["threshold", "--embedding", "e5-guard", "--reranker", "bge-reranker-v2-m3"], env("dev-read"));
+    expect(served.stdout).toContain("  guards        keep at least 3, at most 15 candidates per query");
+    expect(served.stdout).toMatch(/ {2}abstention {4}a query abstains when its top score is below [\d.]+/u);
+
+    // a carry that states no guards keeps the reference's; --abstain-carry carries its abstention rate
+    const v2 = csv("guard-v2.csv", sized(21));
+    const c = await cli(["calibrate", v2, ...gateArgs("e5-guard", "v2"), "--carry", "--abstain-carry", "--dry-run", "--json"], env());
+    const out = json<Guarded>(c.stdout);
+    expect(c.code).toBe(out.exit_code);
+    expect(out.calibration.guards).toMatchObject({ min_keep: 3, max_keep: 15 });
+    expect(out.calibration.abstention!.mode).toBe("carry");
+    const active = json<{ calibration_id: string }>(
+      (await cli(["threshold", "--embedding", "e5-guard", "--reranker", "bge-reranker-v2-m3", "--json"], env("dev-read"))).stdout,
+    );
+    expect(out.calibration.abstention!.carry!.reference_calibration_id).toBe(active.calibration_id);
+  });
+
+  it("labels from a CSV column: --abstain-alpha fits a false-abstention guarantee on the answerable queries", async () => {
+    // 200 queries of 10: the 140 answerable ones hold one relevant candidate scored higher, the 60 others none
+    const rng = createRng(23);
+    const rows = ["query_id,score,relevance"];
+    for (let q = 0; q < 200; q++) {
+      const answerable = q % 10 < 7;
+      for (let j = 0; j < 10; j++) {
+        const relevant = answerable && j === 0;
+        rows.push(`q${q},${1 / (1 + Math.exp(-(rng.normal() + (relevant ? 2 : answerable ? 0 : -0.5))))},${relevant ? 1 : 0}`);
+      }
+    }
+    const p = join(dir, "labelled.csv");
+    writeFileSync(p, `${rows.join("\n")}\n`);
+    const args = [...gateArgs("e5-labels", "v1"), "--target", "0.3", "--min-keep", "1", "--label-column", "relevance", "--abstain-alpha", "0.1"];
+    const r = await cli(["calibrate", p, ...args], env());
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('(csv, score column "score", query column "query_id", label column "relevance")');
+    expect(r.stdout).toMatch(
+      /\n {2}labels {6}140 of 200 queries have a relevant candidate; the gate keeps one for \d+\.\d % of them, all for \d+\.\d %\n/u,
+    );
+    expect(r.stdout).toMatch(
+      /\n {2}abstention {2}a query keeps nothing when its top score is below [\d.]+: expected \d+\.\d % of queries .*; answerable queries abstain with probability at most \d+\.\d % \(alpha 10\.0 %\), catches \d+\.\d % of unanswerable queries \(95 %: /u,
+    );
+    const out = json<{ calibration: { abstention: { mode: string; alpha: number; answerable_queries: number; false_abstention_bound: number } } }>(
+      (await cli(["calibrate", p, ...args, "--dry-run", "--json"], env())).stdout,
+    );
+    expect(out.calibration.abstention).toMatchObject({ mode: "false_abstention", alpha: 0.1, answerable_queries: 140 });
+    expect(out.calibration.abstention.false_abstention_bound).toBeLessThanOrEqual(0.1);
+  });
+
+  it("guards that put the target out of reach: exit 2 with the reachable targets; guards on flat scores: exit 2, nothing sent", async () => {
+    const p = csv("guard-unreachable.csv", queries(22, 50, 20));
+    const r = await cli(["calibrate", p, ...gateArgs("e5-guard-bad", "v1"), "--target", "0.05", "--max-keep", "5"], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("422 target_unreachable");
+    expect(r.stderr).toMatch(
+      /--max-keep 5 drops more than the target at every threshold \(reachable targets on these queries are above 7\d\.\d % and up to/u,
+    );
+    const flat = join(dir, "guard-flat.txt");
+    writeFileSync(flat, `${queries(22, 50, 20).flat().join("\n")}\n`);
+    const f = await cli(["calibrate", flat, ...gateArgs("e5-guard-bad", "v1"), "--target", "0.2", "--min-keep", "2"], env());
+    expect(f.code).toBe(2);
+    expect(f.stderr).toContain("--min-keep needs queries");
+    const gates = await cli(["gates", "--json"], env("dev-read"));
+    expect(gates.stdout).not.toContain("e5-guard-bad");
+  });
+});
+
 describe("the other commands against the local worker", () => {
   it("gates, history, activate (roll back), threshold and alerts", async () => {
     const v1 = csv("cmd-v1.csv", queries(10, 100, 20));
@@ -238,6 +339,96 @@ describe("the other commands against the local worker", () => {
     expect(unknown.stderr).toContain("404 uncalibrated");
     expect(unknown.stderr).toContain("scoregate gates");
   });
+
+  it("shadow, promote with a plan, promotion, the overrides and watch: a stored v2 through its promotion, with exit codes and printed lines", async () => {
+    const gate = ["--embedding", "e5-prm", "--reranker", "bge-reranker-v2-m3"];
+    const v1 = json<Out>(
+      (await cli(["calibrate", csv("prm-v1.csv", queries(30, 100, 10)), ...gateArgs("e5-prm", "v1"), "--target", "0.2", "--json"], env())).stdout,
+    );
+    expect(v1.exit_code).toBe(0);
+    // the rebuild moved the old threshold's drop rate: stored, not served (exit 3), the state a promotion starts from
+    const stored = await cli(
+      ["calibrate", csv("prm-v2.csv", queries(31, 100, 10, -1)), ...gateArgs("e5-prm", "v2"), "--carry", "0.5", "--json"],
+      env(),
+    );
+    expect(stored.code).toBe(3);
+    const v2 = json<Out>(stored.stdout).calibration.id;
+
+    // watch the gate while it changes: each event one line, until interrupted (exit 0)
+    const watched = { stdout: "", stderr: "" };
+    const interrupt = new AbortController();
+    const io: Io = {
+      stdout: { write: (x: string) => (watched.stdout += x) },
+      stderr: { write: (x: string) => (watched.stderr += x), isTTY: false },
+      env: env("dev-read"),
+      signal: interrupt.signal,
+    };
+    const watching = run(["watch", ...gate], io);
+    await vi.waitFor(() => expect(watched.stdout).toContain(v1.calibration.id), { timeout: 10_000, interval: 20 });
+
+    const shadow = await cli(["shadow", v2, "--sample-rate", "0.2"], env("dev-admin"));
+    expect(shadow.stderr).toBe(`${v2} put in shadow on its gate at 20.0 % of queries\n`);
+    expect(shadow.stdout).toContain(`Shadow ${v2} (index version v2), 20.0 % of queries mirrored since`);
+    expect(shadow.stdout).toMatch(/^ {2}vs active {5}.*, tolerance \d+\.\d points, 0 queries/mu);
+    expect(shadow.code).toBe(4); // no mirrored queries yet: not decided
+    const rate = await cli(["shadow", v2, "--sample-rate", "0.5"], env("dev-admin"));
+    expect(rate.code).toBe(4);
+    expect(rate.stdout).toContain("50.0 % of queries mirrored");
+    // on an existing shadow without a new rate, shadow reads its evaluation: a read token does
+    const read = await cli(["shadow", v2], env("dev-read"));
+    expect(read.code).toBe(4);
+    expect(read.stdout).toContain("50.0 % of queries mirrored");
+
+    const plan = ["--steps", "10,50,100", "--min-queries", "200", "--on-regression", "pause", "--tolerance", "0.03", "--reason", "canary"];
+    expect((await cli(["promote", v2, ...plan], env())).code).toBe(2);
+    const promoted = await cli(["promote", v2, ...plan], env("dev-admin"));
+    expect(promoted.stderr).toBe("");
+    expect(promoted.code).toBe(0);
+    const headline = new RegExp(
+      `^Promotion (prm_\\w+): ${v2} over ${v1.calibration.id}, running, step 1 of 3 \\(10 % of keyed traffic on the candidate\\)$`,
+      "mu",
+    );
+    expect(promoted.stdout).toMatch(headline);
+    const prm = headline.exec(promoted.stdout)![1]!;
+    expect(promoted.stdout).toContain(
+      "  plan          steps 10 -> 50 -> 100 %, at least 200 candidate queries a step, tolerance 3.0 points, on regression pause",
+    );
+    expect(promoted.stdout).toContain(
+      "  evidence      candidate 0 queries (drop -), control 0 (drop -); vs control inconclusive, vs target inconclusive",
+    );
+    expect(promoted.stdout).toMatch(/Z {2}started {6}10 % {2}admin by dev-admin: canary$/mu);
+
+    // read back by its id and by the calibration it promotes, as a reader
+    const byId = await cli(["promotion", prm], env("dev-read"));
+    expect(byId.code).toBe(0);
+    expect(byId.stdout).toMatch(headline);
+    expect((await cli(["promotion", v2, "--json"], env("dev-read"))).stdout).toContain(`"id":"${prm}"`);
+    const split = await cli(["threshold", ...gate], env("dev-read"));
+    expect(split.stdout).toContain(v1.calibration.id);
+
+    const paused = await cli(["promote", v2, "--pause", "--reason", "look first"], env("dev-admin"));
+    expect(paused.code).toBe(0);
+    expect(paused.stdout).toContain(`Promotion ${prm}: ${v2} over ${v1.calibration.id}, paused`);
+    const rolledBack = await cli(["promote", v2, "--rollback", "--reason", "not now"], env("dev-admin"));
+    expect(rolledBack.code).toBe(0);
+    expect(rolledBack.stdout).toContain(`Promotion ${prm}: ${v2} over ${v1.calibration.id}, rolled_back`);
+    const closed = await cli(["promote", v2, "--resume"], env("dev-admin"));
+    expect(closed.code).toBe(2);
+    expect(closed.stderr).toContain(`${v2} has no running or paused promotion (its latest, ${prm}, is rolled_back)`);
+
+    await vi.waitFor(() => expect(watched.stdout).toMatch(/promotion_rolled_back/u), { timeout: 10_000, interval: 20 });
+    interrupt.abort();
+    expect(await watching).toBe(0);
+    const kinds = watched.stdout
+      .split("\n")
+      .filter((l) => /^\d+ /u.test(l))
+      .map((l) => l.split(/\s+/u)[1]);
+    expect(kinds).toEqual(
+      expect.arrayContaining(["shadow_added", "shadow_changed", "promotion_started", "promotion_paused", "promotion_rolled_back"]),
+    );
+    expect(watched.stdout).toContain(`shadow ${v2} added, 20.0 % of queries mirrored; serving ${v1.calibration.id}`);
+    expect(watched.stderr).toBe("");
+  }, 60_000);
 
   it("npx scoregate works from the repository root (the built bin, linked by npm)", () => {
     const r = spawnSync("npx", ["scoregate", "gates", "--json"], { cwd: ROOT, env: { ...process.env, ...env("dev-read") }, encoding: "utf8" });

@@ -241,3 +241,47 @@ describe("readScores", () => {
     expect(r.scores).toBeInstanceOf(Float64Array);
   }, 60_000);
 });
+
+describe("readScores with --label-column", () => {
+  it("reads each row's label beside its score, permuted with it when rows are grouped into queries", async () => {
+    const f = file("labelled.csv", "query_id,doc,score,relevance\nq1,a,0.9,1\nq2,b,0.1,0\nq1,c,0.5,0\nq2,d,0.25,2\nq3,e,0.7,1\n");
+    const r = await readScores(f, { labelColumn: "relevance" });
+    expect(r.labelColumn).toBe("relevance");
+    expect([...r.offsets!]).toEqual([0, 2, 4, 5]);
+    expect([...r.scores]).toEqual([0.9, 0.5, 0.1, 0.25, 0.7]);
+    expect([...r.labels!]).toEqual([1, 0, 0, 2, 1]);
+    // without the option nothing is read: the column is just another one
+    expect((await readScores(f)).labels).toBeNull();
+  });
+
+  it("a position without a header, decimal commas, and JSONL objects", async () => {
+    const semi = await readScores(fromText("q1;0,9;1\nq1;0,4;0\nq2;0,7;1\n"), { scoreColumn: "2", queryColumn: "1", labelColumn: "3" });
+    expect([...semi.labels!]).toEqual([1, 0, 1]);
+    expect([...semi.scores]).toEqual([0.9, 0.4, 0.7]);
+    const jsonl = await readScores(
+      fromText('{"qid":"a","score":0.3,"rel":1}\n{"qid":"b","score":0.6,"rel":"0"}\n{"qid":"a","score":0.1,"rel":0}\n'),
+      {
+        format: "jsonl",
+        labelColumn: "rel",
+      },
+    );
+    expect([...jsonl.scores]).toEqual([0.3, 0.1, 0.6]);
+    expect([...jsonl.labels!]).toEqual([1, 0, 0]);
+    expect(jsonl.labelColumn).toBe("rel");
+  });
+
+  it("bad labels are bad rows with their line numbers; a missing or shared column and layouts without columns are refused", async () => {
+    const bad = await inputError(readScores(fromText("query_id,score,label\nq1,0.5,yes\nq1,0.2,\nq2,0.3,1\n"), { labelColumn: "label" }));
+    expect(bad.problems).toEqual(['line 2: the label "yes" is not a finite number', 'line 3: the label "" is not a finite number']);
+    const missing = await inputError(readScores(fromText('{"query":"a","score":0.3}\n'), { format: "jsonl", labelColumn: "rel" }));
+    expect(missing.problems).toEqual(['line 1: field "rel" (the label) is missing']);
+    const noColumn = await inputError(readScores(fromText("query_id,score\nq1,0.5\n"), { labelColumn: "label" }));
+    expect(noColumn.message).toContain('there is no label column "label"');
+    const same = await inputError(readScores(fromText("query_id,score\nq1,0.5\n"), { labelColumn: "score" }));
+    expect(same.message).toBe("the label column is the same column as the score column");
+    const arrays = await inputError(readScores(fromText("[0.5,0.2]\n"), { format: "jsonl", labelColumn: "label" }));
+    expect(arrays.message).toContain("a JSONL file of arrays has none");
+    const text = await inputError(readScores(fromText("0.5\n0.2\n"), { format: "text", labelColumn: "label" }));
+    expect(text.message).toContain("a plain score file has none");
+  });
+});

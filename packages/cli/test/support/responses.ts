@@ -38,6 +38,12 @@ export const responses = {
   inconclusive: () => checked("inconclusive", CalibrationCreated, 201),
   /** 3 scores at target 0.01 (expected 25 %) over a served gate: stored, not served. */
   targetMissed: () => checked("target_missed", CalibrationCreated, 201),
+  /** A first calibration with guards (min_keep 3, max_keep 15) and an abstention rate of 5 %, queries of 1 to 20. */
+  guarded: () => checked("guarded", CalibrationCreated, 201),
+  /** Relevance labels (140 of 200 queries answerable), min_keep 1 and abstention for alpha 0.1. */
+  labelled: () => checked("labelled", CalibrationCreated, 201),
+  /** max_keep 5 on queries of 20 candidates: a 5 % target is out of reach (lowest reachable 74.9 %). */
+  targetUnreachableGuards: () => checked("target_unreachable_guards", ErrorResponse, 422),
   threshold: () => checked("threshold", ThresholdResponse, 200),
   tooFewScores: () => checked("too_few_scores", ErrorResponse, 422),
   invalidInput: () => checked("invalid_input", ErrorResponse, 422),

@@ -1,0 +1,126 @@
+/**
+ * The upload's metadata from `scoregate calibrate`'s flags: the policy with its guards and abstention, labels'
+ * relevant_at, and why an upload needs queries. Every flag is checked here, before a large file is read.
+ */
+import { CalibrationMeta, MAX_CANDIDATES_PER_QUERY } from "../../../src/contract";
+import { gateFlags, num, oneOf, SCORE_SCALES, usage, type Values } from "./args";
+import type { UploadMeta } from "./body";
+import { count } from "./format";
+
+/** The guard and abstention fields every policy kind takes (src/contract/common.ts). */
+type GuardFields = Pick<Extract<UploadMeta["policy"], { kind: "drop_rate" }>, "min_keep" | "max_keep" | "abstention">;
+
+/** A guard count: a whole number from `min` to the server's candidates per query. */
+const guardCount = (v: string | undefined, flagName: string, min: number): number | undefined =>
+  num(
+    v,
+    flagName,
+    (x) => Number.isInteger(x) && x >= min && x <= MAX_CANDIDATES_PER_QUERY,
+    `a whole number from ${min} to ${count(MAX_CANDIDATES_PER_QUERY)} (candidates per query)`,
+  );
+
+/** The policy's guard and abstention fields from --min-keep, --max-keep, --abstain-rate and --abstain-carry. */
+function guardsFrom(v: Values, carry: boolean): GuardFields {
+  const out: GuardFields = {};
+  const min = guardCount(v["min-keep"], "--min-keep", 0);
+  const max = guardCount(v["max-keep"], "--max-keep", 1);
+  if (min !== undefined && max !== undefined && max < min)
+    throw usage(`--max-keep ${max} is below --min-keep ${min}: a query cannot keep at most ${max} and at least ${min} candidates`);
+  if (min !== undefined) out.min_keep = min;
+  if (max !== undefined) out.max_keep = max;
+  const forms = (["abstain-rate", "abstain-carry", "abstain-alpha"] as const).filter((f) => v[f] !== undefined);
+  if (forms.length > 1)
+    throw usage(`give one of --abstain-rate R, --abstain-carry and --abstain-alpha A, not ${forms.map((f) => `--${f}`).join(" and ")}`);
+  const rate = num(v["abstain-rate"], "--abstain-rate", (x) => x >= 0 && x < 1, "a share of queries in [0, 1), e.g. 0.05 for 5 %");
+  if (rate !== undefined) out.abstention = { rate };
+  const alpha = num(v["abstain-alpha"], "--abstain-alpha", (x) => x > 0 && x < 1, "a false-abstention level in (0, 1), e.g. 0.1");
+  if (alpha !== undefined) {
+    if (v["label-column"] === undefined)
+      throw usage(
+        "--abstain-alpha needs relevance labels: name the column (or JSONL field) that holds each candidate's label with --label-column C",
+        "a query is answerable iff it has a relevant candidate; without labels, --abstain-rate R sets the share of queries that abstain",
+      );
+    out.abstention = { alpha };
+  }
+  if (v["abstain-carry"] === true) {
+    if (!carry)
+      throw usage(
+        "--abstain-carry goes with --carry (it carries the reference's abstention rate): with --target, give the rate with --abstain-rate R",
+      );
+    out.abstention = "carry";
+  }
+  return out;
+}
+
+/** True when the policy has a guard or abstention: they are judged per query, so the upload needs queries. */
+const perQueryPolicy = (p: UploadMeta["policy"]): boolean =>
+  p.min_keep !== undefined || (p.max_keep !== undefined && p.max_keep !== null) || p.abstention !== undefined;
+
+/** The upload needs queries: for its guards or abstention, or for relevance labels (the server takes them per query). */
+export const needsQueries = (v: Values, p: UploadMeta["policy"]): boolean => perQueryPolicy(p) || v["label-column"] !== undefined;
+
+/** Why guards, abstention and labels need queries, for the refusals of flat scores. */
+export const PER_QUERY_WHY =
+  "guards keep and drop by rank within a query, abstention judges a query by its top score, and labels are uploaded per query";
+
+/** The guard, abstention and label flags given, for those refusals: "--min-keep and --abstain-rate". */
+export function perQueryFlags(v: Values): string {
+  const given = (["min-keep", "max-keep", "abstain-rate", "abstain-carry", "abstain-alpha", "label-column"] as const)
+    .filter((f) => v[f] !== undefined)
+    .map((f) => `--${f}`);
+  return given.length <= 1 ? (given[0] ?? "") : `${given.slice(0, -1).join(", ")} and ${given.at(-1)}`;
+}
+
+function policyFrom(v: Values): UploadMeta["policy"] {
+  if (v.target !== undefined && v.carry !== undefined) throw usage("give either --target D or --carry [THRESHOLD], not both");
+  if (v.target !== undefined) {
+    if (v.reference !== undefined) throw usage("--reference goes with --carry, not with --target");
+    return {
+      kind: "drop_rate",
+      target: num(v.target, "--target", (x) => x >= 0 && x < 1, "a drop rate in [0, 1), e.g. 0.2 to drop the bottom 20 %")!,
+      ...guardsFrom(v, false),
+    };
+  }
+  if (v.carry !== undefined) {
+    const ref = v.reference ?? "active";
+    const reference = ref === "active" ? ("active" as const) : { calibration_id: ref };
+    const guards = guardsFrom(v, true);
+    if (v.carry === "") return { kind: "carry", reference, ...guards };
+    return { kind: "carry", threshold: num(v.carry, "--carry", () => true, "a number (the old absolute threshold)")!, reference, ...guards };
+  }
+  throw usage("choose a policy: --target D (drop the bottom D, e.g. 0.2) or --carry [THRESHOLD] (keep the drop rate of an old threshold)");
+}
+
+/** The flag that sets a field of the upload's metadata, for the contract's complaints; the field's path otherwise. */
+const FIELD_FLAGS: Readonly<Record<string, string>> = {
+  index_version: "--index-version",
+  "policy.target": "--target",
+  "policy.threshold": "--carry",
+  "policy.min_keep": "--min-keep",
+  "policy.max_keep": "--max-keep",
+  "policy.abstention": "--abstain-rate",
+  relevant_at: "--relevant-at",
+};
+const flagOf = (path: string): string => FIELD_FLAGS[path] ?? path;
+
+/** The upload's metadata from the flags, checked against the contract before a large file is read. */
+export function metaFrom(v: Values): UploadMeta {
+  gateFlags(v, true);
+  if (v["index-version"] === undefined) throw usage("missing --index-version: the index version these scores come from (e.g. the rebuild's id)");
+  const meta: UploadMeta = { embedding: v.embedding!, reranker: v.reranker!, index_version: v["index-version"], policy: policyFrom(v) };
+  if (v.index !== undefined) meta.index = v.index;
+  if (v["dry-run"]) meta.dry_run = true;
+  if (v["relevant-at"] !== undefined && v["label-column"] === undefined)
+    throw usage("--relevant-at goes with --label-column: it says which graded labels count as relevant");
+  const relevantAt = num(v["relevant-at"], "--relevant-at", () => true, "a number (a label at or above it is relevant)");
+  if (relevantAt !== undefined) meta.relevant_at = relevantAt;
+  const scale = oneOf(v["score-scale"], "score-scale", SCORE_SCALES);
+  if (scale !== undefined) meta.score_scale = scale;
+  const tol = num(v["shift-tolerance"], "--shift-tolerance", (x) => x >= 0 && x <= 1, "in [0, 1] (drop-rate units: 0.02 = 2 points)");
+  if (tol !== undefined) meta.shift_tolerance = tol;
+  const checked = CalibrationMeta.safeParse(meta);
+  if (!checked.success) {
+    throw usage("the flags do not make a valid calibration", ...checked.error.issues.map((i) => `${flagOf(i.path.join("."))}: ${i.message}`));
+  }
+  return meta;
+}
