@@ -81,6 +81,8 @@ export async function history(c: Ctx): Promise<number> {
       `  ${cal.id}  ${cal.index_version.padEnd(10)} threshold ${number(cal.threshold).padEnd(10)} expected drop ${percent(cal.expected_drop_rate).padEnd(8)} n ${count(cal.n).padStart(9)}  ${cal.created_at}${flags ? `  [${flags}]` : ""}${cal.shift?.alert ? "  shift alert" : ""}`,
     );
   }
+  if (h.calibrations.some((cal) => cal.current || cal.active))
+    lines.push("  [current]: what the gate serves; [active]: what a request pinned to that index_version reads");
   if (h.activations.length > 0) {
     lines.push("Activations, newest first:");
     for (const a of h.activations)

@@ -326,6 +326,12 @@ describe("the other commands against the local worker", () => {
     expect(rollback.stdout).toContain(`Activated ${first.calibration.id}`);
     expect(rollback.stdout).toContain("v2 hurt recall");
 
+    // After the rollback: v1 is served and active for v1; v2 stays its version's active calibration (a pin on v2 reads it).
+    const human = await cli(["history", "--embedding", "e5-cmd", "--reranker", "bge-reranker-v2-m3"], env("dev-read"));
+    const rows = human.stdout.split("\n");
+    expect(rows.find((r) => r.includes(first.calibration.id))).toMatch(/\[current, active\]$/u);
+    expect(rows.find((r) => r.includes(json<Out>(second.stdout).calibration.id))).toMatch(/\[active\]( {2}shift alert)?$/u);
+    expect(rows).toContain("  [current]: what the gate serves; [active]: what a request pinned to that index_version reads");
     const t = await cli(["threshold", "--embedding", "e5-cmd", "--reranker", "bge-reranker-v2-m3"], env("dev-read"));
     expect(t.code).toBe(0);
     // four significant digits for a person, the exact value on the next line when they differ
