@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import random
+import sys
 import unittest
 import urllib.parse
 import urllib.request
@@ -108,12 +109,17 @@ def upload(embedding: str, version: str, seed: int, activate: bool, offset: floa
 
 @unittest.skipUnless(URL, "needs the local worker: run `npm run test:python` (python/run-tests.mjs starts it and sets SCOREGATE_URL)")
 class LivePromotionTests(unittest.TestCase):
-    """Pushed changes, promotion arms and shadows against the real Worker, each on a gate of its own."""
+    """Pushed changes, promotion arms and shadows against the real Worker, each on a gate of its own (named afresh for
+    each run: run-tests.mjs runs the suite once per Python against the same worker)."""
+
+    def setUp(self) -> None:
+        # not random: this Python's version and process, unique among the runs sharing the worker
+        self.run_id = f"py{sys.version_info.major}{sys.version_info.minor}-{os.getpid()}"
 
     def test_a_streaming_client_serves_a_pushed_activation_and_tells_its_listener(self) -> None:
-        v1 = upload("e5-python-stream", "v1", 1, True)
-        v2 = upload("e5-python-stream", "v2", 2, False, 0.1)
-        gate = Gate("e5-python-stream", "bge-python", index="docs")
+        v1 = upload(f"e5-python-stream-{self.run_id}", "v1", 1, True)
+        v2 = upload(f"e5-python-stream-{self.run_id}", "v2", 2, False, 0.1)
+        gate = Gate(f"e5-python-stream-{self.run_id}", "bge-python", index="docs")
         c = Client(URL, "dev-read", background=False, stream=True)
         self.addCleanup(c.close)
         seen = []
@@ -129,9 +135,9 @@ class LivePromotionTests(unittest.TestCase):
         self.assertEqual((r.calibration_id, r.reason), (v2["id"], "cached"))
 
     def test_promotion_arms_by_key_are_served_and_counted_per_arm(self) -> None:
-        v1 = upload("e5-python-promo", "v1", 3, True)
-        v2 = upload("e5-python-promo", "v2", 4, False)
-        gate = Gate("e5-python-promo", "bge-python", index="docs")
+        v1 = upload(f"e5-python-promo-{self.run_id}", "v1", 3, True)
+        v2 = upload(f"e5-python-promo-{self.run_id}", "v2", 4, False)
+        gate = Gate(f"e5-python-promo-{self.run_id}", "bge-python", index="docs")
         p = call("POST", f"/v1/calibrations/{v2['id']}/promote", "dev-admin", {"steps": [50, 100], "min_queries": 200})
         self.addCleanup(lambda: call("POST", f"/v1/promotions/{p['id']}/rollback", "dev-admin", {"reason": "python live test done"}))
         c = Client(URL, "dev-read", background=False)
@@ -150,9 +156,9 @@ class LivePromotionTests(unittest.TestCase):
         self.assertEqual((evidence["candidate_queries"], evidence["control_queries"]), (arms["candidate"], arms["control"]))
 
     def test_a_shadow_samples_keys_and_its_mirrored_queries_are_counted(self) -> None:
-        upload("e5-python-shadow", "v1", 6, True)
-        v2 = upload("e5-python-shadow", "v2", 7, False)
-        gate = Gate("e5-python-shadow", "bge-python", index="docs")
+        upload(f"e5-python-shadow-{self.run_id}", "v1", 6, True)
+        v2 = upload(f"e5-python-shadow-{self.run_id}", "v2", 7, False)
+        gate = Gate(f"e5-python-shadow-{self.run_id}", "bge-python", index="docs")
         call("POST", f"/v1/calibrations/{v2['id']}/shadow", "dev-admin", {"sample_rate": 0.5})
         c = Client(URL, "dev-read", background=False)
         self.addCleanup(c.close)
