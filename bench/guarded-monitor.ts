@@ -20,7 +20,8 @@
  *   npx esbuild bench/guarded-monitor.ts --bundle --platform=node --format=esm --packages=external --log-level=warning \
  *     --outfile=node_modules/.cache/scoregate-bench/guarded-monitor.mjs && npx node node_modules/.cache/scoregate-bench/guarded-monitor.mjs
  * Options: --runs N (default 20), --queries N (default 10000), --cal N (default 500), --out PATH (default
- * bench/results/guarded-monitor.md), --rows all|power (default all: power runs only the power rows).
+ * bench/results/guarded-monitor.md), --rows all|power|N (default all: power runs only the power rows, N only the row of
+ * that index, counting from 0 in the order of the report).
  */
 import { expectationOf } from "../src/calibrations/expectation";
 import { fitCalibration } from "../src/calibrations/fit";
@@ -137,6 +138,7 @@ let oursTotal = 0;
 let runsTotal = 0;
 [...ROWS, ...POWER_ROWS].forEach((row, ri) => {
   if (ROWS_OPTION === "power" && row.shift === 0) return;
+  if (/^\d+$/u.test(ROWS_OPTION) && ri !== Number(ROWS_OPTION)) return;
   const pop: Population = { mix: CAL_MIX, rho: RHO, coupling: row.coupling };
   let oursDrop = 0;
   let oursBind = 0;

@@ -135,6 +135,7 @@ export function calibrationExpectation(e: Expectation): CalibrationExpectation {
         ...(st.empty !== undefined ? { empty: st.empty } : {}),
         ...(st.extrapolation_check !== undefined ? { extrapolationCheck: st.extrapolation_check } : {}),
       })) ?? null,
+    ...(e.empty_context_level !== undefined ? { emptyContextLevel: e.empty_context_level } : {}),
     ...(e.drift_tolerance != null ? { tolerance: e.drift_tolerance } : {}),
     ...(e.empty_context_tolerance != null ? { emptyContextTolerance: e.empty_context_tolerance } : {}),
     dropRateStrata: e.drop_rate_strata ?? null,

@@ -28,6 +28,11 @@ export interface CalibrationExpectation {
    * compared with emptyContextRate).
    */
   readonly emptyContextStrata?: readonly CalibrationStratum[] | null;
+  /**
+   * A guarded gate's min_keep when at least 2: the strata then count where the guard binds (fewer than min(L, m) kept),
+   * and only strata measured on the calibration's own queries are tested (drift-bands.ts). Absent: 1.
+   */
+  readonly emptyContextLevel?: number;
   /** Per-calibration tolerances (absolute, rate units) that override the config's. */
   readonly tolerance?: number;
   readonly emptyContextTolerance?: number;

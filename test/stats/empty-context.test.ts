@@ -261,3 +261,31 @@ describe("empty-context strata when a query's candidate count depends on how wel
     expect(r.strata[5]!.source).toBe("observed");
   });
 });
+
+describe("a min_keep gate's guard-binding strata", () => {
+  // Eight strata: the four shortest extrapolated from longer queries with a check that passed, the rest measured on
+  // their own 400 queries. For the empty event (level 1) a passed check arms the extrapolated strata; where the guard
+  // binds (level 3) the event is common and the check passed on coupled sizes in 12 of 200 null runs that then
+  // false-alarmed (docs/benchmarks.md section 26), so only measured strata are tested.
+  const strata = EMPTY_CONTEXT_STRATA.map((_, b) =>
+    b < 4
+      ? {
+          rate: 0.4,
+          queries: 2000,
+          effectiveQueries: 2000,
+          extrapolated: false,
+          source: "hypergeometric" as const,
+          extrapolationCheck: "passed" as const,
+        }
+      : { rate: 0.2, queries: 400, extrapolated: false, source: "observed" as const, empty: 80 },
+  );
+  const cal = { expectedDropRate: 0.3, n: 40_000, emptyContextRate: 0.25, nQueries: 2000, emptyContextStrata: strata };
+
+  it("tests only the strata measured on their own queries where min_keep >= 2, every trusted one for the empty event", () => {
+    const armed = (level: number | undefined) =>
+      driftBands(level === undefined ? cal : { ...cal, emptyContextLevel: level }, DEFAULT_DRIFT_CONFIG, 1).emptyStrata!.map((b) => b.armable);
+    expect(armed(undefined)).toEqual([true, true, true, true, true, true, true, true]);
+    expect(armed(1)).toEqual(armed(undefined));
+    expect(armed(3)).toEqual([false, false, false, false, true, true, true, true]);
+  });
+});
