@@ -128,7 +128,7 @@ const lines: string[] = [];
 const t0 = Date.now();
 lines.push("# Monitor on a guarded gate when production's query sizes differ from the calibration's", "");
 lines.push(
-  `Command: \`npx esbuild bench/guarded-monitor.ts ... && npx node node_modules/.cache/scoregate-bench/guarded-monitor.mjs --runs ${RUNS} --queries ${QUERIES} --cal ${CAL}\``,
+  `Command: \`npx esbuild bench/guarded-monitor.ts ... && npx node node_modules/.cache/scoregate-bench/guarded-monitor.mjs --runs ${RUNS} --queries ${QUERIES} --cal ${CAL}${ROWS_OPTION === "all" ? "" : ` --rows ${ROWS_OPTION}`}\``,
   "",
   `Machine: ${machineLine()}. Calibration ${CAL} queries of 1-200 candidates (log-normal), rho ${RHO}; production ${QUERIES.toLocaleString("en-US")} queries, batches of ${BATCH}. Seeds deriveSeed(2300 + row, run).`,
   "",
