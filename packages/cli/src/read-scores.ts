@@ -10,11 +10,15 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import { MAX_CANDIDATES_PER_QUERY, MAX_QUERIES, MAX_SCORES } from "../../../src/contract";
+import { MAX_SCORES } from "../../../src/contract";
 import { count } from "./format";
+import { InputError } from "./input-error";
+import { Floats, groupByQuery, Uints } from "./query-groups";
 import { QueryColumnSniffer } from "./query-column";
 import { shellWord } from "./suggest";
 import { DELIMITER_NAMES, DELIMITER_SAMPLE_LINES, DELIMITERS, type Delimiter, detectDelimiter, parseNumber, splitFields } from "./delimiter";
+
+export { InputError } from "./input-error";
 
 export type Format = "csv" | "tsv" | "jsonl" | "text";
 export const FORMATS: readonly Format[] = ["csv", "tsv", "jsonl", "text"];
@@ -63,43 +67,7 @@ export interface ScoreFile {
   blankLines: number;
 }
 
-/** Bad input, with the line numbers of the first offenders: the CLI exits 2 with it. */
-export class InputError extends Error {
-  constructor(
-    message: string,
-    readonly problems: readonly string[] = [],
-  ) {
-    super(message);
-  }
-}
-
 const MAX_PROBLEMS = 10;
-
-class Floats {
-  data = new Float64Array(1 << 16);
-  length = 0;
-  push(x: number): void {
-    if (this.length === this.data.length) {
-      const grown = new Float64Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
-    this.data[this.length++] = x;
-  }
-}
-
-class Uints {
-  data = new Uint32Array(1 << 16);
-  length = 0;
-  push(x: number): void {
-    if (this.length === this.data.length) {
-      const grown = new Uint32Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
-    this.data[this.length++] = x;
-  }
-}
 
 /** A JSON field's value as the query-column sniff compares it: strings and numbers, nothing else. */
 const primitive = (v: unknown): string | undefined => (typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined);
@@ -444,34 +412,8 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   let outLabels = labels === null ? null : labels.data.subarray(0, labels.length);
   let offsets: Uint32Array | null = null;
   if (grouped) {
-    const q = queryIds.size;
-    if (q > MAX_QUERIES) throw new InputError(`${count(q)} queries: the server accepts at most ${count(MAX_QUERIES)} in one calibration`);
-    // counting sort by query (stable): rows of one query need not be contiguous in the file
-    offsets = new Uint32Array(q + 1);
-    const ids = rowQuery.data;
-    for (let i = 0; i < scores.length; i++) offsets[ids[i]! + 1]!++;
-    let largest = 0;
-    for (let j = 0; j < q; j++) {
-      const c = offsets[j + 1]!;
-      if (c > largest) largest = c;
-      offsets[j + 1] = offsets[j]! + c;
-    }
-    if (largest > MAX_CANDIDATES_PER_QUERY) {
-      const [key] = [...queryIds].find(([, id]) => offsets![id + 1]! - offsets![id]! === largest)!;
-      throw new InputError(
-        `query ${JSON.stringify(key.startsWith("\u0000") ? `on line ${key.slice(1)}` : key)} has ${count(largest)} candidates; the server accepts at most ${count(MAX_CANDIDATES_PER_QUERY)} per query: is ${queryIdx >= 0 && header ? JSON.stringify((header as string[])[queryIdx]) : "the query column"} really a query id?`,
-      );
-    }
-    const cursor = offsets.slice(0, q);
-    const sorted = new Float64Array(scores.length);
-    const sortedLabels = outLabels === null ? null : new Float64Array(scores.length);
-    for (let i = 0; i < scores.length; i++) {
-      const at = cursor[ids[i]!]!++;
-      sorted[at] = out[i]!;
-      if (sortedLabels !== null) sortedLabels[at] = outLabels![i]!;
-    }
-    out = sorted;
-    outLabels = sortedLabels;
+    const column = queryIdx >= 0 && header ? JSON.stringify((header as string[])[queryIdx]) : "the query column";
+    ({ scores: out, labels: outLabels, offsets } = groupByQuery(out, outLabels, rowQuery.data, queryIds, column));
   }
   const h = header as string[] | null;
   return {
