@@ -13,19 +13,7 @@
 // The per-query rule, bundled from the pure core: the server counts what a gate does with the very same code, so the
 // client and the server's statistics cannot drift apart (fixtures/guarded-gate.json pins it for the Python client).
 import { decideQuery, isScored, type QueryDecision } from "../../../src/stats/guard-rule";
-import {
-  confirm,
-  type Entry,
-  evictOldest,
-  gateKey,
-  isFresh,
-  isUsable,
-  markFailed,
-  markUncalibrated,
-  newEntry,
-  notModified,
-  take,
-} from "./cache-entry";
+import { type Entry, evictOldest, gateKey, isFresh, isUsable, markFailed, markUncalibrated, newEntry, notModified, take } from "./cache-entry";
 import { restoreInto, snapshotOf } from "./cache-snapshot";
 import { CLIENT_PRODUCT, type ResolvedOptions, resolveOptions, withProduct } from "./client-options";
 import { boundedFetch, clientError, describeFailure, parseRetryAfter, timeoutError, waitAtMost } from "./http";
@@ -39,7 +27,6 @@ import type {
   GateKey,
   GateOptions,
   GateResult,
-  GateEvent,
   GetThresholdOptions,
   Observation,
   ObservationStats,
@@ -289,27 +276,23 @@ export class ScoregateClient {
   }
 
   /**
-   * The door of the `@scoregate/client/stream` client into this cache (not for applications). A pushed event's full
-   * state replaces the gate's entry as a 200 with its ETag would (an event older than the entry's ETag is ignored),
-   * then the event is announced; `event` null only confirms the entry (a heartbeat). Either way the entry counts as
-   * fresh for `maxAgeMs` (the stream's read timeout); `null, 0` marks it stale, so the next read polls (the stream
-   * failed over to polling).
+   * The doors of the `@scoregate/client/stream` client into this cache (not for applications): a gate's entry, this
+   * client's clock, and its listeners (stream.ts applies a pushed event to the entry with cache-entry.ts's transitions
+   * and announces them here, as #revalidate does for a 200).
    * @internal
    */
-  _pushed(gate: GateKey, event: GateEvent | null, maxAgeMs: number): void {
-    const entry = this.#entries.get(gateKey(gate));
-    if (entry === undefined || (event !== null && event.seq < Number(/(\d+)"$/u.exec(entry.etag ?? "")?.[1] ?? 0))) return;
-    const now = this.#options.now();
-    if (event === null) {
-      if (maxAgeMs > 0) confirm(entry, null, now);
-    } else if (event.served === null) this.#emit(markUncalibrated(entry, null, now));
-    else {
-      const value = readThresholdResponse(event.served);
-      if (value === undefined) return;
-      this.#emit(take(entry, value, `"${value.calibration_id}.${event.seq}"`, null, now));
-    }
-    if (event !== null) this.#emit({ type: "gate", gate: entry.gate, event });
-    entry.maxAgeMs = maxAgeMs;
+  _entry(gate: GateKey): Entry | undefined {
+    return this.#entries.get(gateKey(gate));
+  }
+
+  /** @internal */
+  _now(): number {
+    return this.#options.now();
+  }
+
+  /** @internal */
+  _emit(event: ClientEvent | undefined): void {
+    this.#emit(event);
   }
 
   #fail(entry: Entry, error: ClientError, now: number): void {

@@ -5,10 +5,11 @@
  * `calibration` events plus a `gate` event per change. A dead or refused stream falls back to polling and comes back.
  * A separate entry, so the core stays within its size budget for those who poll. docs/clients.md, "Pushed changes".
  */
-import { gateKey } from "./cache-entry";
+import { confirm, gateKey, markUncalibrated, take } from "./cache-entry";
 import { ScoregateClient as CoreClient } from "./client";
+import { readThresholdResponse } from "./threshold-response";
 import { GateStream, STREAM_DEFAULTS, type StreamState } from "./gate-stream";
-import type { GateKey, GetThresholdOptions, ScoregateClientOptions, StreamOptions, ThresholdResult } from "./types";
+import type { GateEvent, GateKey, GetThresholdOptions, ScoregateClientOptions, StreamOptions, ThresholdResult } from "./types";
 
 export * from "./index";
 export type { StreamOptions } from "./types";
@@ -95,16 +96,38 @@ export class ScoregateClient extends CoreClient {
       fetch: (input, init) => (b.fetch ?? globalThis.fetch)(input, init),
       ...(b.now === undefined ? {} : { now: b.now }),
       ...(b.random === undefined ? {} : { random: b.random }),
-      onEvent: (event) => this._pushed(gate, event, readTimeoutMs),
-      onHeartbeat: () => this._pushed(gate, null, readTimeoutMs),
+      onEvent: (event) => pushed(this, gate, event, readTimeoutMs),
+      onHeartbeat: () => pushed(this, gate, null, readTimeoutMs),
       onState: (state) => {
         // a failed-over gate is polled from its next read on
-        if (state === "polling" || state === "stopped") this._pushed(gate, null, 0);
+        if (state === "polling" || state === "stopped") pushed(this, gate, null, 0);
       },
     });
     this.#streams.set(key, stream);
     stream.start();
   }
+}
+
+/**
+ * A pushed event applied to the client's cache. Its full state replaces the gate's entry as a 200 with its ETag would
+ * (an event older than the entry's ETag is ignored), then the event is announced; `event` null only confirms the entry
+ * (a heartbeat). Either way the entry counts as fresh for `maxAgeMs` (the stream's read timeout); `null, 0` marks it
+ * stale, so the next read polls (the stream failed over to polling).
+ */
+function pushed(client: CoreClient, gate: GateKey, event: GateEvent | null, maxAgeMs: number): void {
+  const entry = client._entry(gate);
+  if (entry === undefined || (event !== null && event.seq < Number(/(\d+)"$/u.exec(entry.etag ?? "")?.[1] ?? 0))) return;
+  const now = client._now();
+  if (event === null) {
+    if (maxAgeMs > 0) confirm(entry, null, now);
+  } else if (event.served === null) client._emit(markUncalibrated(entry, null, now));
+  else {
+    const value = readThresholdResponse(event.served);
+    if (value === undefined) return;
+    client._emit(take(entry, value, `"${value.calibration_id}.${event.seq}"`, null, now));
+  }
+  if (event !== null) client._emit({ type: "gate", gate: entry.gate, event });
+  entry.maxAgeMs = maxAgeMs;
 }
 
 function gateOf(key: string): GateKey {
