@@ -191,6 +191,20 @@ class Runner:
         self.server = ScriptedServer(self.clock)
         self.settings = {**DEFAULTS["client"], **case.get("client", {})}
         self.checked = 0
+        #: every announced change, as the language-neutral view `events` compares (fixtures/client-behaviour.md)
+        self.events: List[Dict[str, Any]] = []
+        self.told = 0
+
+    def listen(self, client: Any) -> None:
+        def on_event(e: Any) -> None:
+            view: Dict[str, Any] = {"type": e.type}
+            if e.type == "calibration":
+                view.update({"calibration_id": e.calibration_id, "previous_calibration_id": e.previous_calibration_id})
+            if e.type == "error":
+                view["error"] = e.error.code
+            self.events.append(view)
+
+        client.subscribe(on_event)
 
     def make_client(self) -> Union[Client, AsyncClient]:
         raise NotImplementedError
@@ -223,6 +237,11 @@ class Runner:
         sent = self.server.recorded[self.checked :]
         if "report" not in step and "server" not in step:
             self.checked = len(self.server.recorded)
+        told = self.events[self.told :]
+        if "report" not in step and "server" not in step:
+            self.told = len(self.events)
+        if "events" in step:
+            t.assertEqual(told, step["events"], f"{label}: events")
         if "requests" in step:
             posts = [r for r in self.server.recorded if r["method"] == "POST"]
             wanted = step["requests"]
@@ -278,6 +297,7 @@ def candidates_of(g: Dict[str, Any]) -> List[Dict[str, Any]]:
 class SyncRunner(Runner):
     def run(self) -> None:
         client = Client(DEFAULTS["base_url"], DEFAULTS["token"], **client_options(self.settings, self.server, self.clock))
+        self.listen(client)
         for i, step in enumerate(self.case["steps"]):
             label = self.label(i)
             self.advance(label, step)
@@ -319,6 +339,7 @@ class AsyncRunner(Runner):
 
     async def _run(self) -> None:
         client = AsyncClient(DEFAULTS["base_url"], DEFAULTS["token"], **client_options(self.settings, self.server, self.clock))
+        self.listen(client)
         try:
             for i, step in enumerate(self.case["steps"]):
                 label = self.label(i)

@@ -1,6 +1,6 @@
 // The client conformance cases (fixtures/client-behaviour.json), which the Python clients run too
-// (python/tests/test_conformance.py): a scripted server, an injected clock, and the answers and requests both
-// clients must produce. The format is described in fixtures/client-behaviour.md.
+// (python/tests/test_conformance.py): a scripted server, an injected clock, and the answers, requests and listener
+// events both clients must produce. The format is described in fixtures/client-behaviour.md.
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type FlushResult, type GateKey, ScoregateClient, type ScoregateClientOptions, type Snapshot, type ThresholdResult } from "../src";
@@ -58,6 +58,7 @@ interface Step {
   close?: Record<string, never>;
   expect?: Record<string, unknown>;
   requests?: ExpectedRequest[];
+  events?: Record<string, unknown>[];
   stats?: Record<string, unknown>;
   auth_error?: string | null;
 }
@@ -270,6 +271,15 @@ describe("client conformance (fixtures/client-behaviour.json)", () => {
         background.add(tracked);
       };
       const client = new ScoregateClient(clientOptions({ ...defaults.client, ...c.client }, server, waitUntil));
+      // Every announced change, as the language-neutral view `events` compares (fixtures/client-behaviour.md).
+      const events: Record<string, unknown>[] = [];
+      client.subscribe((e) => {
+        const view: Record<string, unknown> = { type: e.type };
+        if (e.type === "calibration") Object.assign(view, { calibration_id: e.calibrationId, previous_calibration_id: e.previousCalibrationId });
+        if (e.type === "error") view.error = e.error.code;
+        events.push(view);
+      });
+      let told = 0;
       /** Runs timers until the call and every piece of background work it started are done (timeouts included). */
       const settle = async <T>(work: Promise<T>): Promise<T> => {
         let done = false;
@@ -347,6 +357,9 @@ describe("client conformance (fixtures/client-behaviour.json)", () => {
         // at once or leave it to the next flush: either way its requests are checked with the next such step).
         const sent = server.recorded.slice(checked);
         if (step.report === undefined && step.server === undefined) checked = server.recorded.length;
+        const newEvents = events.slice(told);
+        if (step.report === undefined && step.server === undefined) told = events.length;
+        if (step.events !== undefined) expect(newEvents, `${label}: events`).toEqual(step.events);
         if (step.requests !== undefined) {
           const posts = server.recorded.filter((r) => r.method === "POST");
           const expected = step.requests;
