@@ -154,7 +154,7 @@ function exactTable(): string[] {
       ...(before ? { shifted: waldOnT(TOL, 0.001, df1, df2) } : {}),
     });
   const out = [
-    `Exact, independent scores (${M} a query, design effect 1), target 0.3, tolerance 2 points, level 0.1 %: P(shifted) with the true rate moved by exactly the tolerance (\`test/support/rebuild-level-exact.ts\`). Ours: the standard error at H0's edge and the skew term (\`shiftRejected\` in src/stats/change-decision.ts); before: the plain Wald test on t.`,
+    `Exact, independent scores (${M} a query, design effect 1), target 0.3, tolerance 2 points, level 0.1 %: P(shifted) with the true rate moved by exactly the tolerance (\`test/support/rebuild-level-exact.ts\`). Ours: the standard error at H0's edge and the skew term (\`shiftMargin\` in src/stats/change-decision.ts); before: the plain Wald test on t.`,
     "",
     "| previous against new queries | move | ours: t, df Q - 1 a side (the largest) | ours: t, df Q / 3 a side (typical here) | ours: normal quantiles | before: t, df Q - 1 |",
     "| --- | --- | --- | --- | --- | --- |",

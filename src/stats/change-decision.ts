@@ -3,10 +3,11 @@
  * fractional after a design effect), with a tolerance `tol` on |Delta|. Two tests, each at its own level:
  *
  * - shifted: minimum-effect test of H0: |Delta| <= tol, rejected when Delta_hat - z se_0 > tol or
- *   Delta_hat + z se_0 < -tol, with se_0 and z as `shiftRejected` below states them (the standard error at the rates
+ *   Delta_hat + z se_0 < -tol, with se_0 and z as `shiftMargin` below states them (the standard error at the rates
  *   H0's edge implies, and a critical value that follows the skew of Delta_hat). At a true Delta anywhere in
  *   [-tol, tol], even at its edge, P(shifted) <= aS: computed exactly for independent scores at 50 to 10,000 queries
- *   a side, balanced or not, the largest edge level is 0.0995 % at aS = 0.1 % (docs/benchmarks.md, section 16).
+ *   a side, balanced or not, at targets 0.01 to 0.5, the largest edge level is 0.101 % at aS = 0.1 %
+ *   (docs/benchmarks.md, section 16).
  * - equivalent: TOST (Schuirmann 1987) of H0: |Delta| >= tol, rejected when the (1 - 2 aE) interval
  *   Delta_hat +- z_{1-aE} se lies inside (-tol, tol). P(equivalent) <= aE when |Delta| >= tol.
  * - inconclusive otherwise; `moreDataFactor` is how many times both samples must grow for the same estimate to
@@ -40,7 +41,9 @@ export function adjustedVariance(p: number, n: number): number {
 }
 
 /**
- * Whether the minimum-effect test rejects H0: |Delta| <= tol toward the side s of Delta_hat, at level `alpha`. Two
+ * The margin of the minimum-effect test of H0: |Delta| <= tol toward the side s of Delta_hat, at level `alpha`: it
+ * rejects when |Delta_hat| - margin > tol, and the more-data factor of an undecided move past the tolerance scales the
+ * same margin. Two
  * corrections to the plain Wald test, each for a way the level was exceeded at unbalanced sizes (exact computation,
  * docs/benchmarks.md section 16: up to 0.108 % with a small previous side, 0.110 % with a small new side, at 0.1 %):
  *
@@ -57,7 +60,7 @@ export function adjustedVariance(p: number, n: number): number {
  * With clustered samples n1 and n2 are effective sizes, so both terms are the independent-score approximation at the
  * design effect's size. Cost O(1).
  */
-function shiftRejected(p1: number, n1: number, p2: number, n2: number, tol: number, alpha: number, df1: number, df2: number): boolean {
+function shiftMargin(p1: number, n1: number, p2: number, n2: number, tol: number, alpha: number, df1: number, df2: number): number {
   const s = p2 >= p1 ? 1 : -1;
   const q1 = Math.min(1, Math.max(0, (n1 * p1 + n2 * (p2 - s * tol)) / (n1 + n2)));
   const q2 = Math.min(1, Math.max(0, q1 + s * tol));
@@ -69,7 +72,7 @@ function shiftRejected(p1: number, n1: number, p2: number, n2: number, tol: numb
   const k3 = (2 * q1 * (1 - q1) * (1 - 2 * q1)) / (n1 * n1) + (q2 * (1 - q2) * (1 - 2 * q2)) / (n2 * n2);
   const g = k3 / se0 ** 3;
   const critical = z + (Math.max(0, s * g) * (z * z - 1)) / 6;
-  return Math.abs(p2 - p1) - critical * se0 > tol;
+  return critical * se0;
 }
 
 export type ChangeDecisionKind = "equivalent" | "shifted" | "inconclusive";
@@ -108,17 +111,18 @@ export function decideChange(
   const abs = Math.abs(change);
   const df = welchDf(v1, df1, v2, df2);
   const q = (p: number): number => (Number.isFinite(df) ? tInv(p, df) : zInv(p));
-  const zS = q(1 - alphaShift);
+  const shiftBy = shiftMargin(p1, n1, p2, n2, tol, alphaShift, df1, df2);
   const zE = q(1 - alphaEquivalence);
   const z95 = q(0.975);
   const interval95: [number, number] = [Math.max(-1, change - z95 * se), Math.min(1, change + z95 * se)];
   let decision: ChangeDecisionKind = "inconclusive";
-  if (shiftRejected(p1, n1, p2, n2, tol, alphaShift, df1, df2)) decision = "shifted";
+  if (abs - shiftBy > tol) decision = "shifted";
   else if (abs + zE * se < tol) decision = "equivalent";
   let moreDataFactor: number | null = null;
   if (decision === "inconclusive" && abs !== tol) {
-    const z = abs > tol ? zS : zE;
-    moreDataFactor = Math.max(1, ((z * se) / Math.abs(abs - tol)) ** 2);
+    // Both margins shrink as 1 / sqrt(size): the factor that brings the one in play down to |abs - tol|.
+    const margin = abs > tol ? shiftBy : zE * se;
+    moreDataFactor = Math.max(1, (margin / Math.abs(abs - tol)) ** 2);
   }
   return { decision, change, standardError: se, interval95, moreDataFactor, degreesOfFreedom: df };
 }

@@ -14,7 +14,7 @@ import { adjustedVariance, decideChange, welchDf } from "../../src/stats/change-
 import { betaInv, binomCdf, tInv } from "../../src/stats/special";
 
 /**
- * The shift rule before the restricted standard error and the skew term (change-decision.ts, shiftRejected): the plain
+ * The shift rule before the restricted standard error and the skew term (change-decision.ts, shiftMargin): the plain
  * Wald test |Delta_hat| - t se > tol, se at the observed rates (Agresti-Caffo), symmetric Student t on the
  * Welch-Satterthwaite df. For comparisons with it in the same run (the test and bench/rebuild-levels.ts).
  */
