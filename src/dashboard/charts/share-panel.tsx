@@ -18,19 +18,30 @@ export interface ShareLine {
   readonly band: readonly [number, number] | null;
 }
 
-/** The share panels, top to bottom: what each plots per hour, and its heading. */
+/**
+ * The share panels, top to bottom: what each plots per hour, which hours make a calibration worth drawing (a guard
+ * that bound; queries that reported abstention), and its heading.
+ */
 const SHARE_PANELS = {
   guard: {
     title: "Guard binding per hour (share of queries where min_keep bound)",
     // every query of the hour counts: clients that report `below` are the guarded calibration's (docs/clients.md)
     rate: (b: SeriesBucket): number | null => (b.queries > 0 ? b.guard_bound_queries / b.queries : null),
+    shows: (b: SeriesBucket): boolean => b.guard_bound_queries > 0,
   },
   abstention: {
     title: "Abstention per hour (share of queries)",
     rate: (b: SeriesBucket): number | null => b.abstention_rate,
+    shows: (b: SeriesBucket): boolean => b.abstention_rate !== null,
   },
 } as const;
 export type SharePanel = keyof typeof SHARE_PANELS;
+
+/** The hour's share a panel plots (null: nothing to plot), for the chart, its text alternative and the hourly table. */
+export const shareRate = (panel: SharePanel, b: SeriesBucket): number | null => SHARE_PANELS[panel].rate(b);
+
+/** Whether the hour puts its calibration in the panel (a guard that bound; queries that reported abstention). */
+export const shareShows = (panel: SharePanel, b: SeriesBucket): boolean => SHARE_PANELS[panel].shows(b);
 
 /**
  * The calibrations of a share panel that have an hour with a share to draw, with their buckets: what the panel draws
@@ -41,10 +52,9 @@ export function shareShown(
   buckets: readonly SeriesBucket[],
   lines: readonly ShareLine[],
 ): { line: ShareLine; buckets: SeriesBucket[] }[] {
-  const shown = panel === "guard" ? (b: SeriesBucket) => b.guard_bound_queries > 0 : (b: SeriesBucket) => b.abstention_rate !== null;
   return lines
     .map((line) => ({ line, buckets: buckets.filter((b) => b.calibration_id === line.calibration_id) }))
-    .filter((a) => a.buckets.some(shown));
+    .filter((a) => a.buckets.some(SHARE_PANELS[panel].shows));
 }
 
 /** A share panel as the chart draws it: its calibrations, its place and its scale. */

@@ -5,7 +5,7 @@
 import { SERIES_BUCKET_MS, type SeriesBucket, type WindowRole } from "../../contract";
 import { num, pct } from "../charts/scale";
 import { calibrationsOf } from "../charts/series-parts";
-import { type ShareLine, type SharePanel, shareShown } from "../charts/share-panel";
+import { type ShareLine, type SharePanel, shareRate, shareShown, shareShows } from "../charts/share-panel";
 import { alarmCount, alarmsOf, DropRateSeriesChart } from "../charts/time-series";
 import { type GateView, SERIES_RANGES, type SeriesRange, type WindowPoint } from "../data";
 import { when } from "./layout";
@@ -37,11 +37,10 @@ function calibrationName(v: GateView, c: { calibration_id: string; index_version
  */
 function shareLines(panel: SharePanel, v: GateView, buckets: readonly SeriesBucket[]): ShareLine[] {
   const listed = new Map(v.calibrations.map((c) => [c.id, c]));
-  const reported = (b: SeriesBucket) => (panel === "guard" ? b.guard_bound_queries > 0 : b.abstention_queries > 0);
   return calibrationsOf(buckets)
     .filter(({ calibration_id: id }) => {
       const c = listed.get(id);
-      if (c === undefined) return buckets.some((b) => b.calibration_id === id && reported(b));
+      if (c === undefined) return buckets.some((b) => b.calibration_id === id && shareShows(panel, b));
       return panel === "guard" ? (c.guards?.min_keep ?? 0) >= 1 : c.abstain_below != null;
     })
     .map(({ calibration_id }) => {
@@ -55,7 +54,7 @@ function shareSentences(panel: SharePanel, v: GateView, buckets: readonly Series
   const verb = panel === "guard" ? "had min_keep bind on" : "abstained on";
   return shareShown(panel, buckets, shareLines(panel, v, buckets)).map(({ line, buckets: mine }) => {
     const rates = mine.flatMap((b) => {
-      const r = panel === "guard" ? (b.queries > 0 ? b.guard_bound_queries / b.queries : null) : b.abstention_rate;
+      const r = shareRate(panel, b);
       return r === null ? [] : [r];
     });
     const name = calibrationName(v, calibrationsOf(mine)[0]!);
@@ -94,10 +93,19 @@ function describe(v: GateView, range: SeriesRange): string {
  */
 function hourlyGuardColumns(buckets: readonly SeriesBucket[]): Column<SeriesBucket>[] {
   return [
-    ...(buckets.some((b) => b.guard_bound_queries > 0)
-      ? [{ header: "Guard bound", num: true, cell: (b: SeriesBucket) => (b.queries > 0 ? pct(b.guard_bound_queries / b.queries) : "–") }]
+    ...(buckets.some((b) => shareShows("guard", b))
+      ? [
+          {
+            header: "Guard bound",
+            num: true,
+            cell: (b: SeriesBucket) => {
+              const r = shareRate("guard", b);
+              return r === null ? "–" : pct(r);
+            },
+          },
+        ]
       : []),
-    ...(buckets.some((b) => b.abstention_queries > 0)
+    ...(buckets.some((b) => shareShows("abstention", b))
       ? [
           {
             header: "Abstained",
