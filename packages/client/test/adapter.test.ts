@@ -3,35 +3,21 @@
 // was not given and hands the decision to onResult; a shadow step returns the items unchanged after reporting the
 // mirrored query for the shadows that sample its key, and reports nothing for a query without a key.
 import { describe, expect, it } from "vitest";
-import type { ThresholdResponse } from "../../../src/contract/wire-types";
-import { ScoregateClient } from "../src";
 import { gateStep } from "../src/adapter";
 import { bucketOf } from "../src/assignment";
-import { fakeServer, ok, thresholdBody } from "./fake-server";
+import { candidateGate, servingClient } from "./fake-server";
 
 interface Chunk {
   id: string;
   score?: number;
 }
 const GATE = { index: "docs", embedding: "e5", reranker: "bge" };
-const candidate = {
-  calibration_id: "cal_0000000002",
-  index_version: "v2",
-  threshold: 0.6,
-  expected_drop_rate: 0.3,
-  guards: { min_keep: 0, max_keep: null },
-  abstain_below: null,
-};
+const candidate = candidateGate;
 const rollout = { promotion_id: "prm_0000000001", step: 0, percent_bp: 10_000, salt: "prm_0000000001", state: "running", candidate };
 const chunks: Chunk[] = [{ id: "a", score: 0.5 }, { id: "b" }, { id: "c", score: 0.9 }, { id: "d", score: 0 }];
 const score = (c: Chunk) => c.score;
 
-function setup(extra: Record<string, unknown> = {}) {
-  const body = { ...thresholdBody(), ...extra } as ThresholdResponse;
-  const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(body)));
-  const client = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } });
-  return { server, client };
-}
+const setup = servingClient;
 
 describe("gateStep, the step every adapter takes", () => {
   it("keeps what the gate keeps, in order, and tells onResult with the query", async () => {

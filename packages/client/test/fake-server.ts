@@ -107,4 +107,22 @@ export async function userAgentWith(attach: (client: ScoregateClient) => unknown
 }
 
 /** A seeded [0, 1) source for the jitter (tests never use Math.random). */
+/** A promotion candidate's (or a shadow's) served gate: v2 at 0.6, no guards. */
+export const candidateGate = {
+  calibration_id: "cal_0000000002",
+  index_version: "v2",
+  threshold: 0.6,
+  expected_drop_rate: 0.3,
+  guards: { min_keep: 0, max_keep: null },
+  abstain_below: null,
+};
+
+/** A client of a server that answers thresholdBody() with `extra` (a rollout, shadows) and accepts every batch. */
+export function servingClient(extra: Record<string, unknown> = {}) {
+  const body = { ...thresholdBody(), ...extra } as ThresholdResponse;
+  const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(body)));
+  const client = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } });
+  return { server, client };
+}
+
 export { createRng } from "../../../test/support/prng";

@@ -4,30 +4,17 @@
 // (fixtures/assignment.json's sampling table); a body with a broken rollout or shadow is refused as a whole.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { ThresholdResponse } from "../../../src/contract/wire-types";
 import { ScoregateClient } from "../src";
 import { bucketOf } from "../src/assignment";
 import { shadow, shadowsFor } from "../src/shadow";
-import { error, fakeServer, ok, thresholdBody } from "./fake-server";
+import { candidateGate, error, fakeServer, servingClient } from "./fake-server";
 
 const GATE = { index: "docs", embedding: "e5", reranker: "bge" };
-const candidate = {
-  calibration_id: "cal_0000000002",
-  index_version: "v2",
-  threshold: 0.6,
-  expected_drop_rate: 0.3,
-  guards: { min_keep: 0, max_keep: null },
-  abstain_below: null,
-};
+const candidate = candidateGate;
 const rollout = { promotion_id: "prm_0000000001", step: 0, percent_bp: 1000, salt: "prm_0000000001", state: "running", candidate };
 const servedShadow = { ...candidate, calibration_id: "cal_0000000003", sample_rate: 0.2, since_seq: 4 };
 
-function setup(extra: Record<string, unknown>) {
-  const body = { ...thresholdBody(), ...extra } as ThresholdResponse;
-  const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(body)));
-  const client = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } });
-  return { server, client };
-}
+const setup = servingClient;
 
 describe("a gate during a promotion", () => {
   it("serves each key its arm, the same arm every time, and a keyless request control as unassigned", async () => {
