@@ -101,7 +101,8 @@ export const RateTest = z.object({
   /**
    * Why it is not armed: "too_few_queries" (fewer than 100 since the detector's reset) or "calibration_too_small"
    * (no honest band: the calibration's own rate is known only within more than 25 points, or, for empty context, no
-   * candidate-count stratum's rate is bounded within 10 points). null when armed.
+   * candidate-count stratum's rate is bounded within 10 points; for a min_keep >= 2 gate's guard binding, none measured
+   * on 50 calibration queries of its own). null when armed.
    */
   not_armed_reason: z.enum(["too_few_queries", "calibration_too_small"]).nullable(),
   /** When the candidate change point with the most evidence opened, and the queries since (null before any). */
