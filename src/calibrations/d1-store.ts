@@ -106,6 +106,13 @@ const toPending = (r: PendingDbRow): PendingListeners => ({ ...r, shift: r.shift
 
 const parseRecord = (record: string): StoredCalibration => JSON.parse(record) as StoredCalibration;
 
+/**
+ * An active row's served numbers: the calibration's threshold and expected drop rate (columns), its guards and
+ * abstention cutoff (from the record; calibrations stored before guards have none: 0, null, null).
+ */
+const SUMMARY_COLUMNS = `c.threshold, c.expected_drop_rate, coalesce(json_extract(c.record, '$.guards.min_keep'), 0) AS min_keep,
+  json_extract(c.record, '$.guards.max_keep') AS max_keep, json_extract(c.record, '$.abstain_below') AS abstain_below`;
+
 /** D1 implementation of CalibrationStore. Built per request from `env.DB`. */
 export class D1CalibrationStore implements CalibrationStore {
   constructor(private readonly db: D1Database) {}
@@ -322,7 +329,7 @@ export class D1CalibrationStore implements CalibrationStore {
   async activeSummaries(): Promise<ActiveSummary[]> {
     const { results } = await this.db
       .prepare(
-        `SELECT a.*, c.threshold, c.expected_drop_rate FROM active_calibrations a JOIN calibrations c ON c.id = a.calibration_id
+        `SELECT a.*, ${SUMMARY_COLUMNS} FROM active_calibrations a JOIN calibrations c ON c.id = a.calibration_id
          ORDER BY a.gate_id, a.activation_seq DESC`,
       )
       .all<ActiveSummary>();
@@ -335,7 +342,7 @@ export class D1CalibrationStore implements CalibrationStore {
       this.db.prepare(`SELECT rowid AS seq, * FROM gates WHERE rowid > ? ORDER BY rowid LIMIT ?`).bind(after ?? 0, limit + 1),
       this.db
         .prepare(
-          `SELECT a.*, c.threshold, c.expected_drop_rate FROM active_calibrations a JOIN calibrations c ON c.id = a.calibration_id
+          `SELECT a.*, ${SUMMARY_COLUMNS} FROM active_calibrations a JOIN calibrations c ON c.id = a.calibration_id
            WHERE a.gate_id IN (SELECT gate_id FROM gates WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)
            ORDER BY a.gate_id, a.activation_seq DESC`,
         )

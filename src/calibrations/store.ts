@@ -38,6 +38,10 @@ export interface ActiveRow {
 export interface ActiveSummary extends ActiveRow {
   readonly threshold: number | null;
   readonly expected_drop_rate: number;
+  /** The calibration's guards and abstention cutoff as served (0, null and null when it has none). */
+  readonly min_keep: number;
+  readonly max_keep: number | null;
+  readonly abstain_below: number | null;
 }
 
 export interface HistoryPage {

@@ -1,6 +1,7 @@
 /**
  * GET /metrics in the Prometheus text exposition format (version 0.0.4): per gate, its drift state (alarm or not,
- * since when: drift-state.ts, the same rule as GET /v1/monitor and the dashboard), the expected and observed drop
+ * since when: drift-state.ts, the same rule as GET /v1/monitor and the dashboard), what it serves (threshold, guards,
+ * abstention cutoff), the expected and observed drop
  * rate, the empty-context rate (for a min_keep gate, which is never empty, the rate at which its guard binds, under
  * its own name), the abstention rate of an abstaining gate, queries, candidates and candidates per query observed in
  * the current window, the evidence of each test against the calibration, queued batches by result, and open alerts.
@@ -34,6 +35,11 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     ),
     scoregate_drift_alarm_since_seconds: fam("When the gate's alarm began (Unix seconds); present only while scoregate_drift_alarm is 1."),
     scoregate_threshold: fam("Current threshold of the gate (keep iff score >= threshold); absent when no gate."),
+    scoregate_min_keep: fam("Guard of the gate's current calibration: every query keeps at least its top min_keep candidates (0: no guard)."),
+    scoregate_max_keep: fam("Guard of the gate's current calibration: no query keeps more than max_keep candidates; absent when uncapped."),
+    scoregate_abstain_below: fam(
+      "Abstention cutoff of the gate's current calibration: a query whose top score is below it keeps nothing; absent when it never abstains.",
+    ),
     scoregate_expected_drop_rate: fam("Expected drop rate k/(n+1) of the current calibration."),
     scoregate_observed_drop_rate: fam("Drop rate observed in production in the current window."),
     scoregate_expected_empty_context_rate: fam(
@@ -123,6 +129,9 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     f.scoregate_drift_alarm.samples.push({ labels: gl, value: state.state === "alarm" ? 1 : 0 });
     if (state.since !== null) f.scoregate_drift_alarm_since_seconds.samples.push({ labels: gl, value: Date.parse(state.since) / 1000 });
     if (c.threshold !== null) f.scoregate_threshold.samples.push({ labels: gl, value: c.threshold });
+    f.scoregate_min_keep.samples.push({ labels: gl, value: c.min_keep });
+    if (c.max_keep !== null) f.scoregate_max_keep.samples.push({ labels: gl, value: c.max_keep });
+    if (c.abstain_below !== null) f.scoregate_abstain_below.samples.push({ labels: gl, value: c.abstain_below });
     f.scoregate_expected_drop_rate.samples.push({ labels: { ...gl, calibration_id: c.calibration_id, role: "active" }, value: c.expected_drop_rate });
     for (const w of status.windows) {
       // `role` comes last in every label set: the labels the series had before it keep their order.

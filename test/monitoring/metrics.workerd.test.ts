@@ -150,7 +150,7 @@ describe("GET /metrics", () => {
       });
       return { gate, calibration };
     };
-    const guarded = await upload("metrics-guards", { kind: "drop_rate", target: 0.25, min_keep: 2, abstention: { rate: 0.1 } });
+    const guarded = await upload("metrics-guards", { kind: "drop_rate", target: 0.25, min_keep: 2, max_keep: 18, abstention: { rate: 0.1 } });
     const plain = await upload("metrics-plain", { kind: "drop_rate", target: 0.25 });
     const observe = (gate: ReturnType<typeof uniqueGate>, batch_id: string, queries: number[][]) =>
       callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: { batch_id, ...gate, queries } });
@@ -190,6 +190,12 @@ describe("GET /metrics", () => {
     expect(value("scoregate_expected_abstention_rate", g)).toBe(gw.abstention!.expected);
     expect(value("scoregate_window_abstention_queries", g)).toBe(3);
     expect(tests(g).sort()).toEqual(["abstention", "drop_rate", "guard_bound"]);
+    // What the gate serves, beside its threshold: the guards and the abstention cutoff of its current calibration.
+    const served = (name: string, gateId: string) => text.split("\n").filter((l) => l.startsWith(`${name}{gate_id="${gateId}"}`));
+    expect(served("scoregate_min_keep", g)).toEqual([`scoregate_min_keep{gate_id="${g}"} 2`]);
+    expect(served("scoregate_max_keep", g)).toEqual([`scoregate_max_keep{gate_id="${g}"} 18`]);
+    expect(served("scoregate_abstain_below", g)).toEqual([`scoregate_abstain_below{gate_id="${g}"} ${guarded.calibration.abstain_below}`]);
+    expect(guarded.calibration.abstain_below).toEqual(expect.any(Number));
     const evidence = (gateId: string, test: string) =>
       Number(
         lines("scoregate_drift_log_evidence", gateId)
@@ -214,6 +220,9 @@ describe("GET /metrics", () => {
     ])
       expect(lines(name, p), name).toEqual([]);
     expect(tests(p).sort()).toEqual(["drop_rate", "empty_context"]);
+    expect(served("scoregate_min_keep", p)).toEqual([`scoregate_min_keep{gate_id="${p}"} 0`]);
+    expect(served("scoregate_max_keep", p)).toEqual([]);
+    expect(served("scoregate_abstain_below", p)).toEqual([]);
     // Every new family says what it is.
     for (const name of ["scoregate_observed_guard_bound_rate", "scoregate_expected_abstention_rate", "scoregate_observed_abstention_rate"])
       expect(text).toContain(`# TYPE ${name} gauge`);

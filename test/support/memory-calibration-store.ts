@@ -154,7 +154,14 @@ export class MemoryCalibrationStore implements CalibrationStore {
   async activeSummaries(): Promise<ActiveSummary[]> {
     return [...this.active.values()].map((r) => {
       const c = this.calibrations.find((x) => x.record.id === r.calibration_id)!.record;
-      return { ...r, threshold: c.threshold, expected_drop_rate: c.expected_drop_rate };
+      return {
+        ...r,
+        threshold: c.threshold,
+        expected_drop_rate: c.expected_drop_rate,
+        min_keep: c.guards?.min_keep ?? 0,
+        max_keep: c.guards?.max_keep ?? null,
+        abstain_below: c.abstain_below ?? null,
+      };
     });
   }
 
