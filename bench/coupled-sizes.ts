@@ -16,7 +16,9 @@
  *
  *   npx esbuild bench/coupled-sizes.ts --bundle --platform=node --format=esm --packages=external --log-level=warning \
  *     --outfile=node_modules/.cache/scoregate-bench/coupled-sizes.mjs && npx node node_modules/.cache/scoregate-bench/coupled-sizes.mjs
- * Options: --runs N (default 30), --queries N (default 20000), --out PATH (default bench/results/coupled-sizes.md).
+ * Options: --runs N (default 30), --queries N (default 20000), --out PATH (default bench/results/coupled-sizes.md),
+ *   --rows LIST (comma-separated row numbers 0-9, default all: split a long run over processes; a row's seeds do not
+ *   depend on which rows run with it).
  */
 
 import { expectationOf } from "../src/calibrations/expectation";
@@ -45,6 +47,11 @@ const TARGET = 0.3;
 const CAL_QUERIES = 500;
 
 const ROWS = [0, 0.5, 1, 1.5, 3].flatMap((coupling) => [20, 50].map((maxM) => ({ coupling, maxM })));
+const ROWS_RUN = new Set(
+  stringOption("rows", ROWS.map((_, i) => i).join(","))
+    .split(",")
+    .map(Number),
+);
 
 function correlation(xs: readonly number[], ys: readonly number[]): number {
   const n = xs.length;
@@ -65,7 +72,7 @@ const lines: string[] = [];
 const t0 = Date.now();
 lines.push("# Empty-context false alarms when query sizes and scores are coupled (nothing drifted)", "");
 lines.push(
-  `Command: \`npx esbuild bench/coupled-sizes.ts ... && npx node node_modules/.cache/scoregate-bench/coupled-sizes.mjs --runs ${RUNS} --queries ${QUERIES}\``,
+  `Command: \`npx esbuild bench/coupled-sizes.ts ... && npx node node_modules/.cache/scoregate-bench/coupled-sizes.mjs --runs ${RUNS} --queries ${QUERIES} --rows ${[...ROWS_RUN].join(",")}\``,
   "",
   `Machine: ${machineLine()}. Calibration ${CAL_QUERIES} queries, rho ${RHO}, target ${TARGET}; production ${QUERIES.toLocaleString("en-US")} queries from the same population, batches of ${BATCH}. Seeds deriveSeed(540 + row, run).`,
   "",
@@ -73,6 +80,7 @@ lines.push(
   "| --- | --- | --- | --- | --- | --- | --- |",
 );
 ROWS.forEach(({ coupling, maxM }, row) => {
+  if (!ROWS_RUN.has(row)) return;
   let oursRuns = 0;
   let beforeRuns = 0;
   let oursDrop = 0;
