@@ -158,7 +158,8 @@ Calibrate options:
   --abstain-carry        abstention, with --carry: the reference's abstention rate, refitted on these top scores
                          (a carry keeps no abstention unless asked)
   --abstain-alpha A      abstention with labels (--label-column): at most the share A of answerable queries (those
-                         with a relevant candidate) abstain, a finite-sample guarantee (0 < A < 1, e.g. 0.1)
+                         with a relevant candidate, or as --answerable-column says) abstain, a finite-sample
+                         guarantee (0 < A < 1, e.g. 0.1)
   --label-column C       column (or JSONL field) with each candidate's relevance label: 0/1, or graded with
                          --relevant-at X (relevant iff label >= X); uploaded as labelled queries
   --answerable-column C  with --abstain-alpha: column (or JSONL field) with each row's query-level answerable flag
