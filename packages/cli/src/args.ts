@@ -21,6 +21,8 @@ export const OPTIONS = {
   "index-version": { type: "string" },
   target: { type: "string" },
   carry: { type: "string" },
+  recall: { type: "string" },
+  coverage: { type: "string" },
   "min-keep": { type: "string" },
   "max-keep": { type: "string" },
   "abstain-rate": { type: "string" },
@@ -28,6 +30,7 @@ export const OPTIONS = {
   "abstain-alpha": { type: "string" },
   "label-column": { type: "string" },
   "relevant-at": { type: "string" },
+  "answerable-column": { type: "string" },
   reference: { type: "string" },
   format: { type: "string" },
   delimiter: { type: "string" },
@@ -79,12 +82,15 @@ export const VALUE_EXAMPLES = {
   "index-version": "v2",
   target: "0.2",
   carry: "0.4",
+  recall: "0.9",
+  coverage: "any_relevant",
   "min-keep": "3",
   "max-keep": "10",
   "abstain-rate": "0.05",
   "abstain-alpha": "0.1",
   "label-column": "relevance",
   "relevant-at": "2",
+  "answerable-column": "answerable",
   reference: "active",
   format: "csv",
   delimiter: "semicolon",
@@ -117,9 +123,10 @@ const flag = (name: string): string => `--${name}`;
 export const USAGE = `scoregate: calibrate, serve and watch reranker score gates
 
 Usage:
-  scoregate calibrate FILE|- --embedding E --reranker R --index-version V (--target D | --carry [THRESHOLD])
+  scoregate calibrate FILE|- --embedding E --reranker R --index-version V
+                      (--target D | --carry [THRESHOLD] | --recall R [--coverage C])
                       [--min-keep N] [--max-keep N] [--abstain-rate R | --abstain-carry | --abstain-alpha A]
-                      [--label-column C [--relevant-at X]] [options]
+                      [--label-column C [--relevant-at X] [--answerable-column C]] [options]
   scoregate threshold --embedding E --reranker R [--index I] [--index-version V]
   scoregate history   --embedding E --reranker R [--index I] [--limit N] [--cursor C]
   scoregate activate  ID [--reason TEXT]                      (admin token: promote or roll back)
@@ -137,6 +144,10 @@ Calibrate options:
   --index I              the collection (default "default")
   --target D             drop the bottom D of candidates (0 <= D < 1, e.g. 0.2)
   --carry [THRESHOLD]    keep the drop rate THRESHOLD had on the reference (omit it: the reference's own threshold)
+  --recall R             a recall gate (needs --label-column): the highest threshold that keeps relevant candidates
+                         for at least the share R of fresh queries, a finite-sample guarantee (0 < R < 1, e.g. 0.9)
+  --coverage C           what --recall guarantees: any_relevant (default: a relevant candidate kept), all_relevant
+                         (every relevant candidate kept) or candidates (the share of a query's relevant candidates kept)
   --reference REF        carry reference: "active" (default) or a calibration id
   --min-keep N           guard: keep at least the top N candidates of every query (all of a shorter one); the
                          threshold is fitted so that the guarded gate drops the target (needs a query column)
@@ -147,9 +158,13 @@ Calibrate options:
   --abstain-carry        abstention, with --carry: the reference's abstention rate, refitted on these top scores
                          (a carry keeps no abstention unless asked)
   --abstain-alpha A      abstention with labels (--label-column): at most the share A of answerable queries (those
-                         with a relevant candidate) abstain, a finite-sample guarantee (0 < A < 1, e.g. 0.1)
+                         with a relevant candidate, or as --answerable-column says) abstain, a finite-sample
+                         guarantee (0 < A < 1, e.g. 0.1)
   --label-column C       column (or JSONL field) with each candidate's relevance label: 0/1, or graded with
                          --relevant-at X (relevant iff label >= X); uploaded as labelled queries
+  --answerable-column C  with --abstain-alpha: column (or JSONL field) with each row's query-level answerable flag
+                         (true/false, 1/0 or yes/no, any case; the same on every row of a query). Omitted: a query is
+                         answerable iff it has a relevant candidate
   --format F             csv | tsv | jsonl | text (default: from the file name, else detected from the first line)
   --delimiter C          CSV field separator: comma, semicolon, tab or pipe (default: detected from the first lines,
                          with decimal commas, as in 0,734, when the separator is not a comma)
@@ -162,7 +177,8 @@ Calibrate options:
   --strict               servers without activate "auto": exit 4 when the rebuild decision is inconclusive
   --idempotency-key K    the upload's Idempotency-Key (default: a new one per run, reused by the run's retries):
                          an upload sent again with the same key replays the first answer instead of calibrating twice
-  --float32              send float32 (smaller; rounds scores to about 7 significant digits)
+  --float32              send float32 (smaller; rounds scores to about 7 significant digits; no labels, so not with
+                         --label-column, --recall or --answerable-column)
   --no-progress          no progress bar (it is shown only when stderr is a terminal)
 
 Shadow, promote and watch options:

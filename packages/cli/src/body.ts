@@ -4,12 +4,16 @@
  * float32 (application/octet-stream) is used only when it loses nothing (every score is a float32 value) and NDJSON
  * would exceed the server's limit, or when asked for with --float32.
  */
-import { MAX_BINARY_BODY_BYTES, MAX_NDJSON_BODY_BYTES, type CalibrationMeta } from "../../../src/contract";
+import type { z } from "zod";
+import { MAX_BINARY_BODY_BYTES, MAX_NDJSON_BODY_BYTES, type CalibrationMeta, type Policy } from "../../../src/contract";
 import { count, size } from "./format";
 
-/** What the CLI sends as the NDJSON header line: the contract's metadata as the server reads it before defaults. */
-export type UploadMeta = Omit<CalibrationMeta, "activate" | "dry_run" | "score_scale" | "shift_tolerance" | "index"> &
-  Partial<Pick<CalibrationMeta, "activate" | "dry_run" | "score_scale" | "shift_tolerance" | "index">>;
+/**
+ * What the CLI sends as the NDJSON header line: the contract's metadata as the server reads it before defaults (a
+ * recall policy's coverage among them).
+ */
+export type UploadMeta = Omit<CalibrationMeta, "activate" | "dry_run" | "score_scale" | "shift_tolerance" | "index" | "policy"> &
+  Partial<Pick<CalibrationMeta, "activate" | "dry_run" | "score_scale" | "shift_tolerance" | "index">> & { policy: z.input<typeof Policy> };
 
 export interface EncodedBody {
   contentType: "application/x-ndjson" | "application/octet-stream";
@@ -23,17 +27,30 @@ export interface EncodedBody {
 
 const CHUNK_CHARS = 1 << 16;
 
+/** What a labelled upload sends beside the scores: one label per score and, optionally, one answerable flag per query. */
+export interface UploadLabels {
+  /** Parallel to the scores. */
+  relevance: Float64Array;
+  /** Parallel to the queries (offsets.length - 1 flags); null: a query is answerable iff it has a relevant candidate. */
+  answerable: readonly boolean[] | null;
+}
+
 /**
  * The NDJSON body: the metadata line, then one score per line (flat), one query per line as an array, or, with
- * `labels` (which need queries), one labelled query per line: `{"scores": [...], "relevance": [...]}`.
+ * `labelled` (which needs queries), one labelled query per line: `{"scores": [...], "relevance": [...]}`, with
+ * `"answerable": true|false` when the flags are given (the contract's LabelledQueryLine).
  */
 export function ndjsonChunks(
   meta: UploadMeta,
   scores: Float64Array,
   offsets: Uint32Array | null,
-  labels: Float64Array | null = null,
+  labelled: UploadLabels | null = null,
 ): { chunks: Uint8Array[]; bytes: number } {
-  if (labels !== null && offsets === null) throw new RangeError("ndjsonChunks: labels need queries");
+  if (labelled !== null && offsets === null) throw new RangeError("ndjsonChunks: labels need queries");
+  if (labelled?.answerable && labelled.answerable.length !== offsets!.length - 1)
+    throw new RangeError("ndjsonChunks: answerable needs one flag per query");
+  const labels = labelled?.relevance ?? null;
+  const answerable = labelled?.answerable ?? null;
   const enc = new TextEncoder();
   const chunks: Uint8Array[] = [];
   let bytes = 0;
@@ -58,7 +75,7 @@ export function ndjsonChunks(
       if (labels !== null) {
         buf += `],"relevance":[${labels[a]}`;
         for (let i = a + 1; i < b; i++) buf += `,${labels[i]}`;
-        buf += "]}\n";
+        buf += answerable === null ? "]}\n" : `],"answerable":${answerable[q]}}\n`;
       } else buf += "]\n";
       if (buf.length > CHUNK_CHARS) flush();
     }
@@ -118,7 +135,7 @@ export function encodeUpload(
   scores: Float64Array,
   offsets: Uint32Array | null,
   forceFloat32: boolean,
-  labels: Float64Array | null = null,
+  labels: UploadLabels | null = null,
 ): EncodedBody {
   // The float32 query string carries an abstention rate but not the carried form (nor labels).
   const abstention = meta.policy.abstention;

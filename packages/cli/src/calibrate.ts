@@ -14,6 +14,7 @@ import { DELIMITER_NAMES, delimiterFromFlag } from "./delimiter";
 import { count, fixed, size, num as number, percent, pointInterval, points, pointWidth, prose, pValue } from "./format";
 import { abstentionLine, guardsLines, labelsLine, perQueryLines } from "./guard-lines";
 import { type Api, CliError } from "./http";
+import { recallLines } from "./recall-lines";
 import { noProgress, type Progress, terminalProgress } from "./progress";
 import { FORMATS, InputError, readScores, type ScoreFile } from "./read-scores";
 import { metaFrom, needsQueries, PER_QUERY_WHY, perQueryFlags } from "./upload-meta";
@@ -86,6 +87,7 @@ export async function calibrate(c: Ctx): Promise<number> {
       scoreColumn: v["score-column"],
       queryColumn: v["no-query-column"] === true ? "" : v["query-column"],
       labelColumn: v["label-column"],
+      answerableColumn: v["answerable-column"],
       onProgress: (b) => progress.update("reading", b, size),
     });
   } catch (e) {
@@ -103,7 +105,13 @@ export async function calibrate(c: Ctx): Promise<number> {
   }
   let body: ReturnType<typeof encodeUpload>;
   try {
-    body = encodeUpload(meta, data.scores, data.offsets, v.float32 === true, data.labels);
+    body = encodeUpload(
+      meta,
+      data.scores,
+      data.offsets,
+      v.float32 === true,
+      data.labels === null ? null : { relevance: data.labels, answerable: data.answerable },
+    );
   } catch (e) {
     progress.done();
     if (e instanceof BodyError) throw new CliError(e.message, EXIT.usage, "invalid_upload");
@@ -150,6 +158,7 @@ export async function calibrate(c: Ctx): Promise<number> {
     score_column: data.scoreColumn,
     query_column: data.queryColumn,
     label_column: data.labelColumn,
+    answerable_column: data.answerableColumn,
     content_type: body.contentType,
     bytes: body.bytes,
     note: body.note,
@@ -192,6 +201,7 @@ function readAs(data: ScoreFile): string {
   if (data.scoreColumn) parts.push(`score column ${JSON.stringify(data.scoreColumn)}`);
   if (data.queryColumn) parts.push(`query column ${JSON.stringify(data.queryColumn)}`);
   if (data.labelColumn) parts.push(`label column ${JSON.stringify(data.labelColumn)}`);
+  if (data.answerableColumn) parts.push(`answerable column ${JSON.stringify(data.answerableColumn)}`);
   return parts.join(", ");
 }
 
@@ -241,7 +251,7 @@ function report(
   );
   const di = cal.drop_rate_interval_95;
   lines.push(
-    `  drop rate   target ${percent(cal.target_drop_rate)}, expected ${percent(cal.expected_drop_rate)} (95 %: ${percent(di[0])} to ${percent(di[1])})`,
+    `  drop rate   ${cal.recall ? `${percent(cal.target_drop_rate)} implied by the recall target` : `target ${percent(cal.target_drop_rate)}`}, expected ${percent(cal.expected_drop_rate)} (95 %: ${percent(di[0])} to ${percent(di[1])})`,
   );
   if (cal.carry)
     lines.push(
@@ -249,6 +259,8 @@ function report(
     );
   // servers before guards send neither field: no guard, no abstention
   if (cal.labels) lines.push(labelsLine(cal.labels));
+  // servers before recall gates send no recall field
+  if (cal.recall) lines.push(...recallLines(cal.recall));
   if (cal.guards) lines.push(...guardsLines(cal.guards));
   if (cal.abstention) lines.push(abstentionLine(cal.abstention));
   if (cal.per_query) lines.push(...perQueryLines(cal.per_query, cal.guards?.min_keep ?? 0));

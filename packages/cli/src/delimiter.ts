@@ -82,6 +82,14 @@ export function splitFields(line: string, delimiter: string): string[] | null {
 const DECIMAL_COMMA = /^[-+]?\d*,\d+(?:[eE][-+]?\d+)?$/u;
 const DECIMAL_POINT = /^[-+]?\d*\.\d+(?:[eE][-+]?\d+)?$/u;
 
+/** A hint when text holds another separator than the one in use: the detection was wrong, or the file is mixed. */
+export function otherSeparatorHint(text: string, delimiter: Delimiter): string {
+  const other = DELIMITERS.find((d) => d !== delimiter && text.includes(d));
+  return other === undefined
+    ? ""
+    : ` (it holds a ${DELIMITER_NAMES[other]} and the fields are split at each ${DELIMITER_NAMES[delimiter]}: if the ${DELIMITER_NAMES[other]} separates them, pass --delimiter ${DELIMITER_NAMES[other]})`;
+}
+
 /**
  * A finite number, or null. Empty fields are refused (Number("") is 0, which would invent a score). With
  * `decimalComma`, "0,734" is 0.734; "1.234,5" (a thousands separator) and "1,2,3" are still refused (the one comma

@@ -108,6 +108,8 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
         : `a target drop rate of ${detail(d.target, percent)} needs at least ${detail(d.minimum_n, count)} scores, the file has ${detail(d.n, count)}: lower --target or upload more scores`;
     case "target_unreachable":
       return unreachableHint(d);
+    case "too_few_labelled_queries":
+      return `a recall target of ${detail(d.target, percent)} (${String(d.coverage)}) needs at least ${detail(d.minimum_queries, count)} labelled queries with a relevant candidate, the upload has ${detail(d.labelled_queries, count)} (and ${detail(d.queries_without_relevant, count)} without one, which count for nothing here): lower --recall or label more queries`;
     case "too_few_answerable_queries":
       return `a false-abstention level of ${detail(d.alpha, percent)} needs at least ${detail(d.minimum_queries, count)} answerable queries, the upload has ${detail(d.answerable_queries, count)} (and ${detail(d.unanswerable_queries, count)} unanswerable): raise the level or upload more answerable queries`;
     case "unknown_reference":
@@ -150,7 +152,7 @@ function unreachableHint(d: Record<string, unknown>): string {
       : `--min-keep ${String(d.min_keep)} keeps too much for the target (${range}): lower --min-keep (or the target)`;
   }
   if (d.lost !== undefined)
-    return `the cap loses too many queries for this recall target: targets up to ${detail(d.highest_target, percent)} are reachable`;
+    return `--max-keep ${String(d.max_keep)} cuts off the relevant candidates of ${detail(d.lost, count)} of ${detail(d.labelled_queries, count)} labelled queries at every threshold: raise --max-keep, or lower --recall${typeof d.highest_target === "number" ? ` (these guards allow --recall up to ${Number(d.highest_target.toFixed(4))})` : " (no target is reachable with this cap)"}`;
   if (d.unit === "queries")
     return "the lowest top scores of the queries are tied, so no cutoff makes any query abstain: leave out --abstain-rate, or check the score column (--score-column)";
   return "the lowest scores are tied at the minimum, so no threshold drops anything: check the score column (--score-column), or lower --target";

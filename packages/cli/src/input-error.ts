@@ -7,3 +7,13 @@ export class InputError extends Error {
     super(message);
   }
 }
+
+/** A read failure of `source` in words (missing, a directory, no permission); anything else as it came. */
+export function readError(e: unknown, source: unknown): unknown {
+  if (e instanceof InputError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return new InputError(`cannot read ${String(source)}: no such file`);
+  if (code === "EISDIR") return new InputError(`cannot read ${String(source)}: it is a directory`);
+  if (code === "EACCES") return new InputError(`cannot read ${String(source)}: permission denied`);
+  return e;
+}

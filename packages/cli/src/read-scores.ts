@@ -11,17 +11,18 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { MAX_SCORES } from "../../../src/contract";
+import { columnIndex, type Format, formatFromName, sniffFormat } from "./file-layout";
+import { AnswerableFlags, ANSWERABLE_VALUES, answerableText, parseAnswerable } from "./answerable";
 import { count } from "./format";
-import { InputError } from "./input-error";
+import { InputError, readError } from "./input-error";
 import { Floats, groupByQuery, Uints } from "./query-groups";
 import { QueryColumnSniffer } from "./query-column";
 import { shellWord } from "./suggest";
-import { DELIMITER_NAMES, DELIMITER_SAMPLE_LINES, DELIMITERS, type Delimiter, detectDelimiter, parseNumber, splitFields } from "./delimiter";
+import { DELIMITER_SAMPLE_LINES, type Delimiter, detectDelimiter, otherSeparatorHint, parseNumber, splitFields } from "./delimiter";
 
 export { InputError } from "./input-error";
 
-export type Format = "csv" | "tsv" | "jsonl" | "text";
-export const FORMATS: readonly Format[] = ["csv", "tsv", "jsonl", "text"];
+export { type Format, FORMATS } from "./file-layout";
 
 /** Column names recognised without --score-column / --query-column (reranker and eval tooling spell them so). */
 const SCORE_NAMES = ["score", "relevance_score", "relevancescore", "rerank_score", "reranker_score"];
@@ -41,6 +42,11 @@ export interface ReadOptions {
    * JSONL objects; read only when given. Labels are finite numbers (0/1, or graded with the upload's relevant_at).
    */
   labelColumn?: string | undefined;
+  /**
+   * Name (or 1-based position) of the column, or the JSONL field, holding each row's query-level answerable flag
+   * (answerable.ts: true/false, 1/0, yes/no); read only when given, and only for rows grouped into queries.
+   */
+  answerableColumn?: string | undefined;
   /** The field separator of a CSV/TSV file; detected from the first lines when not given (tab with format "tsv"). */
   delimiter?: Delimiter | undefined;
   /** Called now and then with the bytes read so far (for the progress bar). */
@@ -55,6 +61,8 @@ export interface ScoreFile {
   offsets: Uint32Array | null;
   /** Each score's relevance label, in the order of `scores`, when `labelColumn` was given; else null. */
   labels: Float64Array | null;
+  /** One answerable flag per query (in query order) when `answerableColumn` was given and the rows have queries; else null. */
+  answerable: boolean[] | null;
   header: string[] | null;
   /** The field separator of a CSV/TSV file with more than one column, else null. */
   delimiter: Delimiter | null;
@@ -63,6 +71,7 @@ export interface ScoreFile {
   scoreColumn: string | null;
   queryColumn: string | null;
   labelColumn: string | null;
+  answerableColumn: string | null;
   lines: number;
   blankLines: number;
 }
@@ -74,40 +83,6 @@ const primitive = (v: unknown): string | undefined => (typeof v === "string" ? v
 
 /** A finite number, or null (see parseNumber). */
 const parseScore = (s: string): number | null => parseNumber(s);
-
-function formatFromName(file: string): Format | undefined {
-  const lower = file.toLowerCase();
-  if (lower.endsWith(".csv")) return "csv";
-  if (lower.endsWith(".tsv") || lower.endsWith(".tab")) return "tsv";
-  if (lower.endsWith(".jsonl") || lower.endsWith(".ndjson")) return "jsonl";
-  if (lower.endsWith(".txt")) return "text";
-  return undefined;
-}
-
-function sniff(line: string): Format {
-  const c = line[0];
-  if (c === "{" || c === "[") return "jsonl";
-  if (line.includes("\t")) return "tsv";
-  if (line.includes(",")) return "csv";
-  // one field: a number is a plain score file, a word is the header of a one-column CSV
-  return parseScore(line) === null ? "csv" : "text";
-}
-
-/** Resolves a column given by name (header) or 1-based position. */
-function columnIndex(spec: string, header: string[] | null, what: string, flag: string): number {
-  if (header) {
-    const i = header.indexOf(spec);
-    if (i >= 0) return i;
-    const ci = header.findIndex((h) => h.toLowerCase() === spec.toLowerCase());
-    if (ci >= 0) return ci;
-  }
-  if (/^[1-9]\d*$/u.test(spec)) return Number(spec) - 1;
-  throw new InputError(
-    header
-      ? `there is no ${what} column ${JSON.stringify(spec)}: the header has ${header.map((h) => JSON.stringify(h)).join(", ")}; pass one of them to ${flag}`
-      : `${flag} ${JSON.stringify(spec)} names a column, but the file has no header row: give the column's position (1 = first)`,
-  );
-}
 
 /**
  * Reads scores from a file path ("-" = stdin) or a stream. Throws InputError for bad input (with line numbers).
@@ -130,6 +105,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   const scores = new Floats();
   // labels[i] belongs to scores[i]: a label is pushed exactly when its score is
   const labels = opts.labelColumn === undefined ? null : new Floats();
+  const answerable = opts.answerableColumn === undefined ? null : new AnswerableFlags();
   const rowQuery = new Uints();
   const queryIds = new Map<string, number>();
   const problems: string[] = [];
@@ -154,6 +130,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   let queryIdx = -1;
   let labelIdx = -1;
   let labelKey: string | null = null;
+  let answerableIdx = -1;
   let scoreKey: string | null = null;
   let queryKey: string | null = null;
   let width = 0;
@@ -163,13 +140,23 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   let sniffer: QueryColumnSniffer | null = null;
   let sniffedKeys: string[] = [];
 
-  const addQuery = (key: string): void => {
+  /** Adds the row to its query, and its answerable flag (when read: `flag` non-null) to the query's. */
+  const addQuery = (key: string, no: number, flag: boolean | null = null): void => {
     let id = queryIds.get(key);
     if (id === undefined) {
       id = queryIds.size;
       queryIds.set(key, id);
     }
     rowQuery.push(id);
+    const disagrees = flag === null ? null : answerable!.observe(id, key, flag, no);
+    if (disagrees !== null) bad(no, disagrees);
+  };
+  /** A row's answerable flag; undefined after recording the row as bad, naming its value (undefined `raw`: missing). */
+  const flagOf = (raw: unknown, no: number, where: string): boolean | undefined => {
+    const flag = parseAnswerable(raw);
+    if (flag !== null) return flag;
+    bad(no, `the answerable flag ${where}is ${answerableText(raw)}, not ${ANSWERABLE_VALUES}`);
+    return undefined;
   };
   const addScore = (x: number, lineNumber: number, label: number | null = null): boolean => {
     if (scores.length === MAX_SCORES) {
@@ -181,10 +168,11 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     if (labels !== null) labels.push(label!);
     return true;
   };
-  /** --label-column names a column of a CSV/TSV file or a field of JSONL objects: refused for the other layouts. */
+  /** --label-column and --answerable-column name a column of a CSV/TSV file or a field of JSONL objects, which other layouts lack. */
+  const perRowFlag = opts.labelColumn !== undefined ? "--label-column" : opts.answerableColumn !== undefined ? "--answerable-column" : null;
   const noLabelsIn = (what: string): InputError =>
     new InputError(
-      `--label-column reads a column of a CSV/TSV file or a field of JSONL objects (one candidate per line), and ${what} has none: write one row per candidate with its label`,
+      `${perRowFlag} reads a column of a CSV/TSV file or a field of JSONL objects (one candidate per line), and ${what} has none: write one row per candidate with its ${perRowFlag === "--label-column" ? "label" : "flag"}`,
     );
 
   const field = (s: string): number | null => parseNumber(s, decimalComma);
@@ -237,6 +225,12 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
       if (labelIdx === scoreIdx || labelIdx === queryIdx)
         throw new InputError(`the label column is the same column as the ${labelIdx === scoreIdx ? "score" : "query"} column`);
     }
+    if (opts.answerableColumn !== undefined) {
+      answerableIdx = columnIndex(opts.answerableColumn, header, "answerable", "--answerable-column");
+      if (answerableIdx >= width) throw new InputError(`column ${answerableIdx + 1} does not exist: line ${no} has ${width} fields`);
+      const same = [scoreIdx, queryIdx, labelIdx].indexOf(answerableIdx);
+      if (same >= 0) throw new InputError(`the answerable column is the same column as the ${["score", "query", "label"][same]} column`);
+    }
     if (queryIdx < 0 && opts.queryColumn === undefined && width > 1) sniffer = new QueryColumnSniffer(header, width, scoreIdx);
     return !isHeader;
   };
@@ -247,31 +241,27 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     // every record has the first row's field count (RFC 4180): a row split differently would put another column's
     // value in the score's place
     if (fields.length !== width)
-      return bad(no, `has ${fields.length} fields, the ${header ? "header" : "first row"} has ${width}${otherSeparator(line)}`);
+      return bad(no, `has ${fields.length} fields, the ${header ? "header" : "first row"} has ${width}${otherSeparatorHint(line, delimiter!)}`);
     const raw = fields[scoreIdx]!;
     const x = field(raw);
-    if (x === null) return bad(no, `${JSON.stringify(raw)} is not a finite number${otherSeparator(raw)}`);
+    if (x === null) return bad(no, `${JSON.stringify(raw)} is not a finite number${otherSeparatorHint(raw, delimiter!)}`);
     let label: number | null = null;
     if (labelIdx >= 0) {
       const rawLabel = fields[labelIdx]!;
       label = field(rawLabel);
       if (label === null) return bad(no, `the label ${JSON.stringify(rawLabel)} is not a finite number`);
     }
+    // the flag is the query's: read only for rows that have a query (flat rows are refused by the caller)
+    const flag = answerableIdx >= 0 && queryIdx >= 0 ? flagOf(fields[answerableIdx]!, no, "") : null;
+    if (flag === undefined) return false;
     if (queryIdx >= 0) {
       const q = fields[queryIdx]!;
       if (q.trim() === "") return bad(no, "the query column is empty");
-      if (addScore(x, no, label)) addQuery(q.trim());
+      if (addScore(x, no, label)) addQuery(q.trim(), no, flag);
     } else {
       if (sniffer?.sniffing) sniffer.observe(fields);
       addScore(x, no, label);
     }
-  };
-  /** A hint when text holds another separator than the one in use: the detection was wrong, or the file is mixed. */
-  const otherSeparator = (text: string): string => {
-    const other = DELIMITERS.find((d) => d !== delimiter && text.includes(d));
-    return other === undefined
-      ? ""
-      : ` (it holds a ${DELIMITER_NAMES[other]} and the fields are split at each ${DELIMITER_NAMES[delimiter!]}: if the ${DELIMITER_NAMES[other]} separates them, pass --delimiter ${DELIMITER_NAMES[other]})`;
   };
   /** Chooses the separator from the sampled lines, then reads them. */
   const endSample = () => {
@@ -306,7 +296,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     if (kind === null) return bad(lineNo, "must be a number, an array of numbers (one query) or an object with a score field");
     if (jsonlKind === null) {
       jsonlKind = kind;
-      if (kind !== "object" && labels !== null) throw noLabelsIn(`a JSONL file of ${kind === "array" ? "arrays" : "numbers"}`);
+      if (kind !== "object" && perRowFlag !== null) throw noLabelsIn(`a JSONL file of ${kind === "array" ? "arrays" : "numbers"}`);
       if (kind === "object") {
         labelKey = opts.labelColumn ?? null;
         const keys = Object.keys(v as object);
@@ -331,7 +321,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
       if (arr.length === 0) return bad(lineNo, "an empty query: a query needs at least one candidate score");
       if (!arr.every((x) => typeof x === "number" && Number.isFinite(x))) return bad(lineNo, "a query must be an array of finite numbers");
       const id = `\u0000${lineNo}`;
-      for (const x of arr as number[]) if (addScore(x, lineNo)) addQuery(id);
+      for (const x of arr as number[]) if (addScore(x, lineNo)) addQuery(id, lineNo);
     } else {
       const o = v as Record<string, unknown>;
       const s = o[scoreKey!];
@@ -348,7 +338,10 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
       if (queryKey !== null) {
         const q = o[queryKey];
         if (q === undefined || q === null || q === "") return bad(lineNo, `field ${JSON.stringify(queryKey)} (the query) is missing`);
-        if (addScore(x, lineNo, label)) addQuery(typeof q === "string" ? q : JSON.stringify(q));
+        const key = opts.answerableColumn;
+        const flag = key === undefined ? null : flagOf(o[key], lineNo, `(field ${JSON.stringify(key)}) `);
+        if (flag === undefined) return false;
+        if (addScore(x, lineNo, label)) addQuery(typeof q === "string" ? q : JSON.stringify(q), lineNo, flag);
       } else {
         if (sniffer?.sniffing) sniffer.observe(sniffedKeys.map((k) => primitive(o[k])));
         addScore(x, lineNo, label);
@@ -369,8 +362,8 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
       }
       if (!started) {
         started = true;
-        format ??= sniff(line);
-        if (format === "text" && labels !== null) throw noLabelsIn("a plain score file");
+        format ??= sniffFormat(line);
+        if (format === "text" && perRowFlag !== null) throw noLabelsIn("a plain score file");
         if (format === "csv" || format === "tsv") sample = [];
       }
       if (sample !== null) {
@@ -384,12 +377,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     }
     if (sample !== null) endSample();
   } catch (e) {
-    if (e instanceof InputError) throw e;
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === "ENOENT") throw new InputError(`cannot read ${String(source)}: no such file`);
-    if (err.code === "EISDIR") throw new InputError(`cannot read ${String(source)}: it is a directory`);
-    if (err.code === "EACCES") throw new InputError(`cannot read ${String(source)}: permission denied`);
-    throw e;
+    throw readError(e, source);
   } finally {
     rl.close();
   }
@@ -421,12 +409,14 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     scores: out,
     offsets,
     labels: outLabels,
+    answerable: answerable === null || offsets === null ? null : answerable.done(offsets.length - 1),
     header: h,
     delimiter: (format === "csv" || format === "tsv") && width > 1 ? delimiter : null,
     decimalComma,
     scoreColumn: h ? (h[scoreIdx] ?? null) : scoreKey,
     queryColumn: h && queryIdx >= 0 ? (h[queryIdx] ?? null) : queryKey,
     labelColumn: labels === null ? null : h && labelIdx >= 0 ? (h[labelIdx] ?? null) : (labelKey ?? opts.labelColumn ?? null),
+    answerableColumn: answerable === null ? null : h && answerableIdx >= 0 ? (h[answerableIdx] ?? null) : (opts.answerableColumn ?? null),
     lines: lineNo,
     blankLines,
   };

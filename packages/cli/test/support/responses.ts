@@ -42,6 +42,10 @@ export const responses = {
   guarded: () => checked("guarded", CalibrationCreated, 201),
   /** Relevance labels (140 of 200 queries answerable), min_keep 1 and abstention for alpha 0.1. */
   labelled: () => checked("labelled", CalibrationCreated, 201),
+  /** A recall gate (0.9, any_relevant) on graded labels (relevant_at 2), 40 of 240 queries without a relevant candidate, ties. */
+  recall: () => checked("recall", CalibrationCreated, 201),
+  /** A recall target of 0.99 on 17 labelled queries (3 more without a relevant candidate): 99 are needed. */
+  tooFewLabelledQueries: () => checked("too_few_labelled_queries", ErrorResponse, 422),
   /** max_keep 5 on queries of 20 candidates: a 5 % target is out of reach (lowest reachable 74.9 %). */
   targetUnreachableGuards: () => checked("target_unreachable_guards", ErrorResponse, 422),
   threshold: () => checked("threshold", ThresholdResponse, 200),
