@@ -14,7 +14,7 @@
  * the step's evidence.
  *
  * Tested elsewhere: the overrides (pause, resume, advance, rollback), their refusals and a transition replayed after
- * a restart (test/promotions/promotion-routes.workerd.test.ts); the state machine's every input
+ * a restart (test/promotions/promotion-overrides.workerd.test.ts); the state machine's every input
  * (test/promotions/state-machine.test.ts); the served split and shadows with the SDK's arms by assignment key
  * (test/serving/served-rollout.workerd.test.ts); the relay's replay, heartbeats and cleanup (test/streaming/); the
  * promotion's false-stop and catch rates over many seeds (bench/guarded-promotion.ts, docs/benchmarks.md section 30).

@@ -9,26 +9,10 @@ import { describe, expect, it } from "vitest";
 import { bucketOf } from "../../packages/client/src/assignment";
 import { ScoregateClient } from "../../packages/client/src/client";
 import { D1CalibrationStore } from "../../src/calibrations/d1-store";
-import { asQueries, call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+import { admin, type Gate, twoVersions } from "../support/promotions";
+import { call, callJson, qs, TOKENS } from "../support/worker";
 
 const worker = (exports as unknown as { default: Fetcher }).default;
-type Gate = ReturnType<typeof uniqueGate>;
-const admin = { token: TOKENS.admin };
-
-const upload = async (gate: Gate, index_version: string, offset: number, activate: boolean | "auto") =>
-  (
-    await callJson("POST", "/v1/calibrations", 201, {
-      token: TOKENS.calibrate,
-      json: { ...gate, index_version, queries: asQueries(spreadScores(4000, offset)), policy: { kind: "drop_rate", target: 0.2 }, activate },
-    })
-  ).calibration;
-
-async function twoVersions(label: string) {
-  const gate = uniqueGate(label);
-  const v1 = await upload(gate, "v1", 0, "auto");
-  const v2 = await upload(gate, "v2", 0.3, false);
-  return { gate, v1, v2 };
-}
 
 /** GET /v1/threshold as a client sees it: the body and its ETag. */
 async function served(gate: Gate) {
