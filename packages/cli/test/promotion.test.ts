@@ -1,8 +1,8 @@
 /**
  * `scoregate promote`, `promotion`, `shadow` and `watch` against stub servers: the request each sends, what it prints,
  * its exit codes and usage errors (the shadow stub refuses what the Worker refuses: a second POST of a shadow; the
- * Worker's own answers are in test/promotions/promotion-routes.workerd.test.ts); watch against a stub of the events route (a real text/event-stream) across a forced
- * disconnect, resuming with Last-Event-ID, until interrupted.
+ * Worker's own answers are in test/promotions/shadow-routes.workerd.test.ts); watch against a stub of the events route
+ * (a real text/event-stream) across a forced disconnect, resuming with Last-Event-ID, until interrupted.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Promotion, ServedRollout, ShadowStatus } from "../../../src/contract";
