@@ -19,8 +19,7 @@
  * Same rows and population as bench/coupled-sizes.ts (calibration 500 queries, rho 0.3, target 0.3; a query's count
  * coupled to its effect). Seeds deriveSeed(740 + row, run) for the calibrations, deriveSeed(739, row) for the reference.
  *
- *   npx esbuild bench/coupled-bands.ts --bundle --platform=node --format=esm --packages=external --log-level=warning \
- *     --outfile=node_modules/.cache/scoregate-bench/coupled-bands.mjs && npx node node_modules/.cache/scoregate-bench/coupled-bands.mjs
+ *   npm run bench:coupled-bands   (= npx esbuild bench/coupled-bands.ts --bundle ... && npx node ...coupled-bands.mjs)
  * Options: --runs N (calibrations a row, default 20000), --ref N (reference queries a row, default 1000000),
  *   --rows LIST (comma-separated row numbers 0-9, default all), --out PATH (default bench/results/coupled-bands.md).
  */
@@ -84,7 +83,7 @@ const alphaShare = DEFAULT_DRIFT_CONFIG.alpha / 2 / 2; // a' = alpha/2 (drop rat
 const lines: string[] = [
   "# Empty-context bands against the exact production rate (nothing drifted; the level by construction)",
   "",
-  `Command: \`npx esbuild bench/coupled-bands.ts ... && npx node node_modules/.cache/scoregate-bench/coupled-bands.mjs --runs ${RUNS} --ref ${REF} --rows ${[...ROWS_RUN].join(",")}\``,
+  `Command: \`npm run bench:coupled-bands -- --runs ${RUNS} --ref ${REF} --rows ${[...ROWS_RUN].join(",")}\``,
   "",
   `Machine: ${machineLine()}. Calibration ${CAL_QUERIES} queries, rho ${RHO}, target ${TARGET}; reference ${REF.toLocaleString("en-US")} production queries a row. alpha ${DEFAULT_DRIFT_CONFIG.alpha}: the sequential part of the empty-context test spends a'/2 = ${alphaShare}.`,
   "",
