@@ -251,6 +251,37 @@ describe("empty-context strata when a query's candidate count depends on how wel
     for (const st of observed) expect(st.rate).toBe(st.own_empty! / st.own_queries!);
   });
 
+  it("tests no extrapolated stratum after a check that passed on coupled sizes, whose production rate is twice the band's top", () => {
+    // Calibration 17,439 of the top-50, coupling 1.5 row of bench/coupled-bands.ts: its few short queries passed the
+    // check, and the extrapolated strata under-state production's short queries 2 to 4 times (docs/benchmarks.md,
+    // section 17). Tested after the passed check, each would alarm on the same population.
+    const rng = createRng(deriveSeed(747, 17_439));
+    const { scores, offsets } = flattenQueries(Array.from({ length: 500 }, () => coupledQuery(rng, 50, 0.3, 1.5)));
+    const fitted = fitCalibration(sortedCopy(scores), 0.3, { scores, offsets });
+    const record = { ...fitted.fields, drift_tolerance: null, empty_context_tolerance: null } as unknown as StoredCalibration;
+    const cal = calibrationExpectation(expectationOf(record));
+    const t = fitted.fields.threshold!;
+    expect(fitted.fields.per_query!.empty_context_check!.verdict).toBe("passed");
+    const single = cal.emptyContextStrata![0]!;
+    expect([single.source, single.extrapolationCheck]).toEqual(["hypergeometric", "passed"]);
+    const bands = driftBands(cal, DEFAULT_DRIFT_CONFIG, 1);
+    // Production's single-candidate queries, from the same population: empty far above the band's top.
+    const prod = createRng(deriveSeed(748, 0));
+    let singles = 0;
+    let empty = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const q = coupledQuery(prod, 50, 0.3, 1.5);
+      if (q.length !== 1) continue;
+      singles++;
+      if (q[0]! < t) empty++;
+    }
+    expect(singles).toBeGreaterThan(300);
+    expect(empty / singles).toBeGreaterThan(1.5 * bands.emptyStrata![0]!.band.hi);
+    cal.emptyContextStrata!.forEach((st, b) => {
+      if (st.source !== "observed") expect(bands.emptyStrata![b]!.armable, `stratum ${EMPTY_CONTEXT_STRATA[b]}`).toBe(false);
+    });
+  });
+
   it("keeps the extrapolation where sizes do not depend on scores (400 queries of 1 to 12 candidates drawn independently)", () => {
     const rng = createRng(deriveSeed(9103, 0));
     const qs = Array.from({ length: 400 }, () => query(rng, 1 + Math.floor(rng.next() * 12), 0.1));
