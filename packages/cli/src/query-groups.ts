@@ -7,13 +7,22 @@ import { MAX_CANDIDATES_PER_QUERY, MAX_QUERIES } from "../../../src/contract";
 import { count } from "./format";
 import { InputError } from "./input-error";
 
-/** A growable Float64Array: the scores (and labels) as they are read, never a JS array of a million numbers. */
-export class Floats {
-  data = new Float64Array(1 << 16);
+/** The typed arrays the reader grows: Float64Array for scores and labels, Uint32Array for each row's query number. */
+type Grown = Float64Array<ArrayBuffer> | Uint32Array<ArrayBuffer>;
+
+/**
+ * A growable typed array (doubling): the rows as they are read, never a JS array of a million numbers. `make` builds
+ * the array type of a given length.
+ */
+class Growable<A extends Grown> {
   length = 0;
+  constructor(
+    public data: A,
+    private readonly make: (n: number) => A,
+  ) {}
   push(x: number): void {
     if (this.length === this.data.length) {
-      const grown = new Float64Array(this.data.length * 2);
+      const grown = this.make(this.data.length * 2);
       grown.set(this.data);
       this.data = grown;
     }
@@ -21,19 +30,13 @@ export class Floats {
   }
 }
 
-/** A growable Uint32Array: each row's query number. */
-export class Uints {
-  data = new Uint32Array(1 << 16);
-  length = 0;
-  push(x: number): void {
-    if (this.length === this.data.length) {
-      const grown = new Uint32Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
-    this.data[this.length++] = x;
-  }
-}
+const INITIAL_ROWS = 1 << 16;
+
+/** Scores or labels as they are read. */
+export const floats = (): Growable<Float64Array<ArrayBuffer>> => new Growable(new Float64Array(INITIAL_ROWS), (n) => new Float64Array(n));
+
+/** Each row's query number as it is read. */
+export const uints = (): Growable<Uint32Array<ArrayBuffer>> => new Growable(new Uint32Array(INITIAL_ROWS), (n) => new Uint32Array(n));
 
 /**
  * Sorts `scores` (and `labels`, kept beside them) by each row's query number `rowQuery[i]` (0..queryIds.size - 1),

@@ -15,7 +15,7 @@ import { columnIndex, type Format, formatFromName, sniffFormat } from "./file-la
 import { AnswerableFlags, ANSWERABLE_VALUES, answerableText, parseAnswerable } from "./answerable";
 import { count } from "./format";
 import { InputError, readError } from "./input-error";
-import { Floats, groupByQuery, Uints } from "./query-groups";
+import { floats, groupByQuery, uints } from "./query-groups";
 import { QueryColumnSniffer } from "./query-column";
 import { shellWord } from "./suggest";
 import { DELIMITER_SAMPLE_LINES, type Delimiter, detectDelimiter, otherSeparatorHint, parseNumber, splitFields } from "./delimiter";
@@ -102,11 +102,11 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
       }
     });
   }
-  const scores = new Floats();
+  const scores = floats();
   // labels[i] belongs to scores[i]: a label is pushed exactly when its score is
-  const labels = opts.labelColumn === undefined ? null : new Floats();
+  const labels = opts.labelColumn === undefined ? null : floats();
   const answerable = opts.answerableColumn === undefined ? null : new AnswerableFlags();
-  const rowQuery = new Uints();
+  const rowQuery = uints();
   const queryIds = new Map<string, number>();
   const problems: string[] = [];
   let badRows = 0;
