@@ -3,7 +3,7 @@ import golden from "../../fixtures/golden/messy.json" with { type: "json" };
 import { jeffreysUpperBound } from "../../src/stats/binomial-bound";
 import type { CalibrationExpectation } from "../../src/stats/calibration-expectation";
 import { atEffectiveSize, dropRateLaw, lawAtMean, marginOf } from "../../src/stats/calibration-margin";
-import { decideChange, welchDf } from "../../src/stats/change-decision";
+import { decideChange, SHIFT_LEVEL_SHARE, welchDf } from "../../src/stats/change-decision";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 import { evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
 import { newDetector } from "../../src/stats/e-detector";
@@ -142,6 +142,21 @@ describe("decideChange against the python reference", () => {
       const now = exactShiftedProbability(input);
       expect(before, `${q1} vs ${q2} at ${target}`).toBeGreaterThan(0.001);
       expect(now, `${q1} vs ${q2} at ${target}`).toBeLessThanOrEqual(0.001);
+    }
+  });
+
+  it("keeps it where the two first-order corrections alone left 0.101 %: the critical value at 0.95 of the level (exact)", () => {
+    // The worst cells of the grid at targets 0.1 and 0.5 before SHIFT_LEVEL_SHARE (docs/benchmarks.md, section 16).
+    const cases: [number, number, number, number][] = [
+      [500, 10_000, 0.1, -0.02],
+      [500, 500, 0.5, 0.02],
+    ];
+    for (const [q1, q2, target, move] of cases) {
+      const input = { n1: 20 * q1, n2: 20 * q2, target, tolerance: 0.02, move, df1: q1 - 1, df2: q2 - 1, alphaShift: 0.001 };
+      expect(exactShiftedProbability(input), `${q1} vs ${q2} at ${target}`).toBeLessThanOrEqual(0.001);
+      // The same rule at the full level (what the share undoes) is above it.
+      const full = exactShiftedProbability({ ...input, alphaShift: 0.001 / SHIFT_LEVEL_SHARE });
+      expect(full, `${q1} vs ${q2} at ${target}, full level`).toBeGreaterThan(0.001);
     }
   });
 
