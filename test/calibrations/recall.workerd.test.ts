@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { decideQuery } from "../../src/stats/guard-rule";
 import { labelledQueries } from "../support/labelled";
 import { call, callJson, TOKENS, uniqueGate } from "../support/worker";
 
@@ -183,5 +184,24 @@ describe("labelled uploads and the recall policy", () => {
       relevance: relevance.slice(0, 8),
     });
     expect((eight.error.details as { minimum_queries: number }).minimum_queries).toBe(9);
+  });
+
+  it("serves a finite threshold when min_keep alone gives the guarantee and no calibration candidate lies past it", async () => {
+    // Every calibration query has at most min_keep (5) candidates, so the guard keeps them all and nothing is left for
+    // a threshold to decide. null would serve "keep every candidate": a 10-candidate production query kept whole.
+    const gate = uniqueGate("recall-guard-only");
+    const qs = labelledQueries(17, 40, 5);
+    const res = await upload(body(gate, qs, { kind: "recall", target: 0.8, min_keep: 5 }));
+    const highest = Math.max(...qs.flatMap((q) => q.scores));
+    expect(res.calibration.threshold).toBe(highest);
+    expect(res.calibration.recall!.in_sample_coverage).toBe(1);
+    const served = await callJson("GET", `/v1/threshold?${new URLSearchParams(gate as Record<string, string>)}`, 200, { token: TOKENS.read });
+    expect(served).toMatchObject({ threshold: highest, guards: { min_keep: 5, max_keep: null } });
+    // A longer production query keeps its top 5, and more only above everything the calibration saw.
+    const production = [highest + 0.5, ...Array.from({ length: 9 }, (_, i) => highest - 0.01 * (i + 1))];
+    const kept = (threshold: number | null) =>
+      decideQuery(production, { threshold, minKeep: 5, maxKeep: null, abstainBelow: null }).kept.filter(Boolean);
+    expect(kept(served.threshold)).toHaveLength(5);
+    expect(kept(null)).toHaveLength(10);
   });
 });
