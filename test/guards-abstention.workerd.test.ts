@@ -59,9 +59,24 @@ describe("a guarded, abstaining gate from upload to alert", () => {
       json: { ...gate, index_version: "v2", policy: { kind: "drop_rate", target: 0.4, min_keep: 3, max_keep: 2 }, queries: [[0.1, 0.2]] },
     });
     expect(refused.status).toBe(422);
-    const body = (await refused.json()) as { error: { code: string; details: { path: string; message: string }[] } };
+    const body = (await refused.json()) as { error: { code: string; message: string; details: { path: string; message: string }[] } };
     expect(body.error.code).toBe("invalid_input");
-    expect(body.error.details).toContainEqual({ path: "policy.max_keep", message: "max_keep must be at least min_keep" });
+    expect(body.error.details).toContainEqual({ path: "policy.max_keep", message: "must be at least min_keep" });
+    expect(body.error.message).toBe("invalid calibration: policy.max_keep must be at least min_keep");
+    // A carry without its reference says it is required; a wrong one lists the forms it takes.
+    const carryRefusal = async (policy: object) => {
+      const r = await call("POST", "/v1/calibrations", {
+        token: TOKENS.calibrate,
+        json: { ...gate, index_version: "v2", policy, queries: [[0.1, 0.2]] },
+      });
+      expect(r.status).toBe(422);
+      return ((await r.json()) as { error: { details: { path: string; message: string }[] } }).error.details;
+    };
+    expect(await carryRefusal({ kind: "carry" })).toContainEqual({ path: "policy.reference", message: "is required" });
+    expect(await carryRefusal({ kind: "carry", reference: "activ" })).toContainEqual({
+      path: "policy.reference",
+      message: 'must be "active", {"calibration_id": "cal_..."} or {"scores": [...]}: the calibration whose drop rate is carried',
+    });
 
     // Served with the threshold.
     const served = await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read });

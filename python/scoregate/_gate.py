@@ -12,7 +12,9 @@ the standard library only. fixtures/guarded-gate.json pins all three; python/tes
    without a scored candidate never abstains);
 4. otherwise the scored candidate of rank r is kept iff r <= max_keep (no cap when None) and (r <= min_keep, or there
    is no threshold, or score >= threshold);
-5. unscored candidates are kept, or dropped with ``unscored="drop"`` when the gate drops anything (a threshold or a cap).
+5. unscored candidates are kept, or dropped with ``unscored="drop"`` when the gate drops anything (a threshold or a cap);
+   a cap counts them: kept unscored candidates (in input order) fill only the room the scored ones leave, so a query
+   never keeps more than ``max_keep`` candidates.
 """
 
 from __future__ import annotations
@@ -89,9 +91,12 @@ def decide_query(
     for r, i in enumerate(ranked, start=1):
         kept[i] = (max_keep is None or r <= max_keep) and (r <= min_keep or threshold is None or values[i] >= threshold)  # type: ignore[operator]
     drops_unscored = unscored == "drop" and (threshold is not None or max_keep is not None)
+    # A cap counts unscored candidates too: they fill, in input order, only the room the scored ones leave.
+    room = len(scores) if max_keep is None else max_keep - sum(kept)
     for i, v in enumerate(values):
         if v is None:
-            kept[i] = not drops_unscored
+            kept[i] = not drops_unscored and room > 0
+            room -= kept[i]
     top = values[ranked[0]] if ranked else None
     abstain = abstain_below is not None and top is not None and top < abstain_below
     return QueryDecision(

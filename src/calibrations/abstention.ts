@@ -167,7 +167,8 @@ export function resolveAbstention(
 ): ResolvedAbstention {
   const inherited = policy === undefined ? abstentionOf(reference) : null;
   const effective: AbstentionPolicy | undefined = inherited !== null ? "carry" : policy;
-  if (effective === undefined) return { report: null, warnings: [] };
+  const unused = answerableUnused(effective, input);
+  if (effective === undefined) return { report: null, warnings: unused };
   if (input === null) {
     if (neverAbstains(effective)) return { report: null, warnings: [] };
     if (inherited !== null) {
@@ -184,8 +185,20 @@ export function resolveAbstention(
   const report = resolveReport(effective, input, tops, reference);
   return {
     report: { ...report, by_candidates: abstentionByCandidates(tops, input.offsets, report.abstain_below) },
-    warnings: report.carry === null ? [] : carryWarnings(report, abstentionOf(reference)),
+    warnings: [...unused, ...(report.carry === null ? [] : carryWarnings(report, abstentionOf(reference)))],
   };
+}
+
+/** Answerable flags only certify `{"alpha"}` abstention: sent with any other (or none), they are unused and it says so. */
+function answerableUnused(effective: AbstentionPolicy | undefined, input: AbstentionInput | null): Warning[] {
+  if (!input?.answerable?.some((a) => a !== null)) return [];
+  if (typeof effective === "object" && "alpha" in effective) return [];
+  return [
+    {
+      code: "answerable_unused",
+      message: `the upload's answerable flags were not used: they certify abstention with "abstention": {"alpha": a} (at most the share a of answerable queries abstain), and this policy ${effective === undefined ? "has no abstention" : `abstains by ${typeof effective === "object" ? "rate" : "carry"}`}`,
+    },
+  ];
 }
 
 /**

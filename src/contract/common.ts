@@ -104,7 +104,7 @@ const GuardFields = {
 /** max_keep must not be below min_keep (a cap below the floor keeps nothing consistent). */
 const guardsConsistent = (p: { min_keep?: number | undefined; max_keep?: number | null | undefined }): boolean =>
   p.max_keep === undefined || p.max_keep === null || p.max_keep >= (p.min_keep ?? 0);
-const GUARDS_INCONSISTENT = { error: "max_keep must be at least min_keep", path: ["max_keep"] };
+const GUARDS_INCONSISTENT = { error: "must be at least min_keep", path: ["max_keep"] };
 
 export const DropRatePolicy = z
   .strictObject({
@@ -115,16 +115,19 @@ export const DropRatePolicy = z
   })
   .refine(guardsConsistent, GUARDS_INCONSISTENT);
 
-export const CarryReference = z.union([
-  z.literal("active"),
-  z.strictObject({ calibration_id: CalibrationId }),
-  z.strictObject({
-    scores: z
-      .array(Score, { error: "must be an array of numbers" })
-      .min(1, { error: "must not be empty" })
-      .max(MAX_REFERENCE_SCORES, { error: `must hold at most ${MAX_REFERENCE_SCORES} scores` }),
-  }),
-]);
+export const CarryReference = z.union(
+  [
+    z.literal("active"),
+    z.strictObject({ calibration_id: CalibrationId }),
+    z.strictObject({
+      scores: z
+        .array(Score, { error: "must be an array of numbers" })
+        .min(1, { error: "must not be empty" })
+        .max(MAX_REFERENCE_SCORES, { error: `must hold at most ${MAX_REFERENCE_SCORES} scores` }),
+    }),
+  ],
+  { error: 'must be "active", {"calibration_id": "cal_..."} or {"scores": [...]}: the calibration whose drop rate is carried' },
+);
 
 export const CarryPolicy = z
   .strictObject({

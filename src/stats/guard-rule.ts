@@ -13,7 +13,8 @@
  *    is no threshold, or score >= threshold). The kept candidates are therefore always the top ranks of the query:
  *    min(maxKeep, max(min(minKeep, m), c)) of them, c the candidates at or above the threshold.
  * 5. Unscored candidates are kept, or dropped with `unscored: "drop"` when the gate drops anything (a threshold or a
- *    cap is set).
+ *    cap is set). A cap counts them: kept unscored candidates (in input order) fill only the room the scored ones
+ *    leave, so a query never keeps more than maxKeep candidates.
  *
  * `dropped` and `below` describe the candidate gate before abstention (what an observation reports, so the drop-rate
  * test keeps watching the threshold on every query): `dropped` the candidates it drops, `below` the scored candidates
@@ -89,7 +90,13 @@ export function decideQuery(scores: ArrayLike<unknown>, policy: GuardPolicy, uns
   });
   const unscored = m - order.length;
   const dropsUnscored = unscoredMode === "drop" && (threshold !== null || maxKeep !== null);
-  for (let i = 0; i < m; i++) if (!isScored(scores[i])) kept[i] = !dropsUnscored;
+  // A cap counts unscored candidates too: they fill, in input order, only the room the scored ones leave.
+  let room = cap - kept.filter(Boolean).length;
+  for (let i = 0; i < m; i++) {
+    if (isScored(scores[i])) continue;
+    kept[i] = !dropsUnscored && room > 0;
+    if (kept[i]) room--;
+  }
   let dropped = 0;
   for (const k of kept) if (!k) dropped++;
   const abstain = abstainBelow !== null && top !== null && top < abstainBelow;

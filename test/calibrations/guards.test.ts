@@ -552,6 +552,24 @@ describe("guards and abstention in every upload encoding", () => {
   });
 });
 
+describe("answerable flags an upload does not use", () => {
+  const qs = queries(41, 120, 8);
+  const answerable = qs.map((_, i) => i % 3 !== 0);
+
+  it("warns answerable_unused when the policy abstains by rate or not at all, and not with alpha", async () => {
+    const codes = async (policy: Record<string, unknown>) => (await run(setup(), { policy, queries: qs, answerable })).warnings.map((w) => w.code);
+    expect(await codes({ kind: "drop_rate", target: 0.2 })).toContain("answerable_unused");
+    const byRate = await run(setup(), { policy: { kind: "drop_rate", target: 0.2, abstention: { rate: 0.1 } }, queries: qs, answerable });
+    const w = byRate.warnings.find((x) => x.code === "answerable_unused");
+    expect(w?.message).toContain('"abstention": {"alpha": a}');
+    expect(w?.message).toContain("abstains by rate");
+    expect(await codes({ kind: "drop_rate", target: 0.2, abstention: { alpha: 0.1 } })).not.toContain("answerable_unused");
+    // Without flags there is nothing to warn about.
+    const plain = await run(setup(), { policy: { kind: "drop_rate", target: 0.2, abstention: { rate: 0.1 } }, queries: qs });
+    expect(plain.warnings.map((x) => x.code)).not.toContain("answerable_unused");
+  });
+});
+
 describe("the rebuild shift of a guarded gate", () => {
   const qs = queries(31, 400, 12);
   const policy = { kind: "drop_rate", target: 0.3, min_keep: 3 };

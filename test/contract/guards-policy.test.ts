@@ -21,8 +21,8 @@ describe("policy guards and abstention", () => {
   });
 
   it("refuses a cap below the floor, fractions, negatives and a zero cap with the field's path", () => {
-    expect(issues({ kind: "drop_rate", target: 0.3, min_keep: 5, max_keep: 3 })).toEqual(["max_keep: max_keep must be at least min_keep"]);
-    expect(issues({ kind: "carry", reference: "active", min_keep: 2, max_keep: 1 })).toEqual(["max_keep: max_keep must be at least min_keep"]);
+    expect(issues({ kind: "drop_rate", target: 0.3, min_keep: 5, max_keep: 3 })).toEqual(["max_keep: must be at least min_keep"]);
+    expect(issues({ kind: "carry", reference: "active", min_keep: 2, max_keep: 1 })).toEqual(["max_keep: must be at least min_keep"]);
     expect(issues({ kind: "drop_rate", target: 0.3, min_keep: 1.5 })).toEqual(["min_keep: must be a whole number"]);
     expect(issues({ kind: "recall", target: 0.9, min_keep: -1 })).toEqual(["min_keep: must be at least 0"]);
     expect(issues({ kind: "drop_rate", target: 0.3, max_keep: 0 })).toEqual(["max_keep: must be at least 1"]);

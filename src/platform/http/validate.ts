@@ -78,7 +78,7 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, code: E
     message:
       i.code === "unrecognized_keys"
         ? `unknown field(s): ${i.keys.join(", ")}`
-        : i.code === "invalid_type" && i.input === undefined
+        : (i.code === "invalid_type" || i.code === "invalid_union") && i.input === undefined
           ? "is required"
           : i.message,
   }));
