@@ -172,8 +172,10 @@ function abstentionStrataBands(
 ): StratumBand[] | null {
   if (strata === null || strata.length !== DROP_RATE_STRATA.length) return null;
   const measured = Math.max(1, strata.filter((st) => st.queries > 0).length);
+  const pooled = pooledShare(strata.map((st) => [st.abstained, st.queries]));
   return strata.map((st) => {
-    if (st.queries === 0) return { expected: 0, band: { lo: 0, hi: 1 }, armable: false };
+    // A size the calibration never saw is not tested; for display it is expected at the calibration's pooled rate.
+    if (st.queries === 0) return { expected: pooled, band: { lo: 0, hi: 1 }, armable: false };
     const p = st.abstained / st.queries;
     const [lo, hi] = clopperPearsonInterval(st.abstained, st.queries, 1 - alphaPerTest / (2 * measured));
     return {
@@ -202,7 +204,11 @@ function dropStrataBands(
   const strata = cal.dropRateStrata;
   if (!strata || strata.length !== DROP_RATE_STRATA.length) return null;
   const measured = Math.max(1, strata.filter((st) => st.eligible > 0).length);
+  const pooled = pooledShare(strata.map((st) => [st.dropped, st.eligible]));
   return strata.map((st) => {
+    // A size the calibration never saw is not tested; for display it is expected at the calibration's pooled share of
+    // eligible candidates dropped. A size whose queries the guard decides alone has nothing eligible to drop.
+    if (st.queries === 0) return { expected: pooled, band: { lo: 0, hi: 1 }, armable: false };
     if (st.eligible === 0) return { expected: 0, band: { lo: 0, hi: 1 }, armable: false };
     const p = st.dropped / st.eligible;
     const [lo, hi] = marginOf(lawAtMean(p, Math.max(1, st.eligible / deffCal)), alphaPerTest / (4 * measured));
@@ -212,4 +218,15 @@ function dropStrataBands(
       armable: st.queries >= MIN_DROP_STRATUM_QUERIES && Math.max(p - lo, hi - p) <= config.maxCalibrationMargin,
     };
   });
+}
+
+/** Sum of the counts over sum of the units, [count, units] per stratum; 0 without units. */
+function pooledShare(parts: readonly (readonly [number, number])[]): number {
+  let x = 0;
+  let n = 0;
+  for (const [c, u] of parts) {
+    x += c;
+    n += u;
+  }
+  return n > 0 ? x / n : 0;
 }
