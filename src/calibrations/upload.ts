@@ -48,7 +48,7 @@ const UPLOAD_META_SHAPE: JsonShapeLimits = {
   maxNumbers: MAX_REFERENCE_SCORES + MAX_UPLOAD_JSON_STRINGS,
 };
 
-/** An NDJSON score or query line: a number, an array of scores, or {"scores": [...], "relevance": [...], "answerable"?}. */
+/** An NDJSON score or query line: a number, an array of scores, or {"scores": [...], "relevance"?: [...], "answerable"?}. */
 const NDJSON_LINE_SHAPE: JsonShapeLimits = { maxDepth: 2, maxContainers: 3, maxStrings: 3, maxNumbers: 2 * MAX_CANDIDATES_PER_QUERY };
 
 export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"];
@@ -219,7 +219,7 @@ function fromNdjson(bytes: Uint8Array): CalibrationInput {
       addQuery(no, validate(Query, v, "invalid_input", `NDJSON line ${no}`), null, null);
     } else if (typeof v === "object" && v !== null) {
       const q = validate(LabelledQueryLine, v, "invalid_input", `NDJSON line ${no}`);
-      addQuery(no, q.scores, q.relevance, q.answerable ?? null);
+      addQuery(no, q.scores, q.relevance ?? null, q.answerable ?? null);
     } else {
       throw invalid(`NDJSON line ${no} must be a number (a score), an array of numbers (a query) or {"scores", "relevance"} (a labelled query)`, [
         { path: `line ${no}`, message: "expected a number, an array or an object" },
@@ -235,7 +235,17 @@ function fromNdjson(bytes: Uint8Array): CalibrationInput {
   }
   if (flat.length > 0) return { meta, scores: flat.done(), offsets: null, relevant: null };
   const offsets = Uint32Array.from(queryEnds);
-  if (labelled === 0) return { meta, scores: queries.done(), offsets, relevant: null };
+  if (labelled === 0) {
+    // Without labels a flag is all there is to say whether a query is answerable: every line gives one, or none does.
+    const missing = answerable.indexOf(null);
+    if (anyAnswerable && missing >= 0) {
+      throw invalid(
+        `NDJSON query lines without relevance labels must all carry "answerable" or none: line ${lineOf[missing]} has none (with labels, a line without a flag is answerable iff it has a relevant candidate)`,
+        [{ path: `line ${lineOf[missing]}`, message: "query without an answerable flag" }],
+      );
+    }
+    return { meta, scores: queries.done(), offsets, relevant: null, answerable: anyAnswerable ? answerable : null };
+  }
   if (firstUnlabelled !== null) {
     throw invalid("NDJSON query lines must be all labelled ({scores, relevance}) or all unlabelled (arrays), not both", [
       { path: `line ${firstUnlabelled}`, message: "query without relevance labels" },

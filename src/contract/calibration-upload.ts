@@ -60,10 +60,13 @@ export const Query = z
   .min(1, { error: "a query must have at least one candidate score" })
   .max(MAX_CANDIDATES_PER_QUERY, { error: `a query may have at most ${MAX_CANDIDATES_PER_QUERY} candidates` });
 
-/** An NDJSON line of a labelled upload: one query's scores and its relevance labels. */
+/**
+ * An NDJSON query line as an object: one query's scores with its relevance labels, its answerable flag, or both
+ * (a flag without labels is what certified abstention needs when relevance was never judged candidate by candidate).
+ */
 export const LabelledQueryLine = z.strictObject({
   scores: Query,
-  relevance: z.array(Score, { error: "must be an array of numbers" }),
+  relevance: z.array(Score, { error: "must be an array of numbers" }).optional(),
   /** Whether the corpus holds a good answer to this query; omitted: iff it has a relevant candidate. */
   answerable: z.boolean({ error: "must be true or false" }).optional(),
 });

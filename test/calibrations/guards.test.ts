@@ -530,6 +530,35 @@ describe("guards and abstention in every upload encoding", () => {
     expect(input.meta.policy).toMatchObject({ min_keep: 1, abstention: { alpha: 0.1 } });
   });
 
+  it("NDJSON: query lines may carry answerable flags without relevance labels, all of them or none", async () => {
+    const header = JSON.stringify({ ...GATE, index_version: "v1", policy: { kind: "drop_rate", target: 0.2, abstention: { alpha: 0.1 } } });
+    const rng = createRng(77);
+    // 40 queries, every fourth unanswerable and scoring lower: flags alone certify the abstention.
+    const qs = Array.from({ length: 40 }, (_, i) => ({
+      answerable: i % 4 !== 0,
+      scores: [rng.normal() + (i % 4 === 0 ? -1.5 : 0.5), rng.normal() - 1],
+    }));
+    const bytes = enc.encode([header, ...qs.map((q) => JSON.stringify(q))].join("\n"));
+    const input = parseCalibrationUpload({ type: "ndjson", bytes, params: {} });
+    expect(input.relevant).toBeNull();
+    expect(input.answerable).toEqual(qs.map((q) => q.answerable));
+    const r = await calibrate(input, "alice", setup().deps);
+    expect(r.calibration.abstention).toMatchObject({ mode: "false_abstention", answerable_queries: 30, unanswerable_queries: 10 });
+    // One line without a flag among flagged unlabelled lines: refused, naming it.
+    const partial = [
+      header,
+      JSON.stringify({ scores: [0.5], answerable: true }),
+      JSON.stringify([0.4]),
+      JSON.stringify({ scores: [0.3], answerable: false }),
+    ];
+    expect(() => parseCalibrationUpload({ type: "ndjson", bytes: enc.encode(partial.join("\n")), params: {} })).toThrow(
+      /must all carry "answerable" or none: line 3 has none/,
+    );
+    // A flagged line without labels among labelled lines: the labelled/unlabelled rule names it.
+    const mixed = [header, JSON.stringify({ scores: [0.5, 0.1], relevance: [1, 0] }), JSON.stringify({ scores: [0.3], answerable: false })];
+    expect(() => parseCalibrationUpload({ type: "ndjson", bytes: enc.encode(mixed.join("\n")), params: {} })).toThrow(/all labelled/);
+  });
+
   it("float32: min_keep, max_keep and abstention_rate as query parameters, refused when nonsensical", () => {
     const bytes = new Uint8Array(new Float32Array([0.1, 0.2, 0.3, 0.4]).buffer);
     const params = { ...GATE, index_version: "v1", kind: "drop_rate", target: "0.25", candidates_per_query: "2" };

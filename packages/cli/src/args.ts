@@ -126,7 +126,7 @@ Usage:
   scoregate calibrate FILE|- --embedding E --reranker R --index-version V
                       (--target D | --carry [THRESHOLD] | --recall R [--coverage C])
                       [--min-keep N] [--max-keep N] [--abstain-rate R | --abstain-carry | --abstain-alpha A]
-                      [--label-column C [--relevant-at X] [--answerable-column C]] [options]
+                      [--label-column C [--relevant-at X]] [--answerable-column C] [options]
   scoregate threshold --embedding E --reranker R [--index I] [--index-version V]
   scoregate history   --embedding E --reranker R [--index I] [--limit N] [--cursor C]
   scoregate activate  ID [--reason TEXT]                      (admin token: promote or roll back)
@@ -157,14 +157,14 @@ Calibrate options:
                          share R of queries abstains (0 <= R < 1, e.g. 0.05; needs a query column)
   --abstain-carry        abstention, with --carry: the reference's abstention rate, refitted on these top scores
                          (a carry keeps no abstention unless asked)
-  --abstain-alpha A      abstention with labels (--label-column): at most the share A of answerable queries (those
-                         with a relevant candidate, or as --answerable-column says) abstain, a finite-sample
-                         guarantee (0 < A < 1, e.g. 0.1)
+  --abstain-alpha A      abstention with labels (--label-column) or answerable flags (--answerable-column): at most
+                         the share A of answerable queries (those with a relevant candidate, or as
+                         --answerable-column says) abstain, a finite-sample guarantee (0 < A < 1, e.g. 0.1)
   --label-column C       column (or JSONL field) with each candidate's relevance label: 0/1, or graded with
                          --relevant-at X (relevant iff label >= X); uploaded as labelled queries
   --answerable-column C  with --abstain-alpha: column (or JSONL field) with each row's query-level answerable flag
-                         (true/false, 1/0 or yes/no, any case; the same on every row of a query). Omitted: a query is
-                         answerable iff it has a relevant candidate
+                         (true/false, 1/0 or yes/no, any case; the same on every row of a query), with or without
+                         --label-column. Omitted: a query is answerable iff it has a relevant candidate
   --format F             csv | tsv | jsonl | text (default: from the file name, else detected from the first line)
   --delimiter C          CSV field separator: comma, semicolon, tab or pipe (default: detected from the first lines,
                          with decimal commas, as in 0,734, when the separator is not a comma)

@@ -27,18 +27,18 @@ export interface EncodedBody {
 
 const CHUNK_CHARS = 1 << 16;
 
-/** What a labelled upload sends beside the scores: one label per score and, optionally, one answerable flag per query. */
+/** What a labelled upload sends beside the scores: one label per score, one answerable flag per query, or both. */
 export interface UploadLabels {
-  /** Parallel to the scores. */
-  relevance: Float64Array;
+  /** Parallel to the scores; null: flags only (a query's answerable flag is all that says it has an answer). */
+  relevance: Float64Array | null;
   /** Parallel to the queries (offsets.length - 1 flags); null: a query is answerable iff it has a relevant candidate. */
   answerable: readonly boolean[] | null;
 }
 
 /**
  * The NDJSON body: the metadata line, then one score per line (flat), one query per line as an array, or, with
- * `labelled` (which needs queries), one labelled query per line: `{"scores": [...], "relevance": [...]}`, with
- * `"answerable": true|false` when the flags are given (the contract's LabelledQueryLine).
+ * `labelled` (which needs queries), one query object per line: `{"scores": [...], "relevance": [...]}` with labels,
+ * `"answerable": true|false` when the flags are given, or both (the contract's LabelledQueryLine).
  */
 export function ndjsonChunks(
   meta: UploadMeta,
@@ -70,13 +70,14 @@ export function ndjsonChunks(
     for (let q = 0; q + 1 < offsets.length; q++) {
       const a = offsets[q]!;
       const b = offsets[q + 1]!;
-      buf += labels === null ? `[${scores[a]}` : `{"scores":[${scores[a]}`;
+      const object = labels !== null || answerable !== null;
+      buf += object ? `{"scores":[${scores[a]}` : `[${scores[a]}`;
       for (let i = a + 1; i < b; i++) buf += `,${scores[i]}`;
       if (labels !== null) {
         buf += `],"relevance":[${labels[a]}`;
         for (let i = a + 1; i < b; i++) buf += `,${labels[i]}`;
-        buf += answerable === null ? "]}\n" : `],"answerable":${answerable[q]}}\n`;
-      } else buf += "]\n";
+      }
+      buf += answerable !== null ? `],"answerable":${answerable[q]}}\n` : object ? "]}\n" : "]\n";
       if (buf.length > CHUNK_CHARS) flush();
     }
   }

@@ -110,7 +110,7 @@ export async function calibrate(c: Ctx): Promise<number> {
       data.scores,
       data.offsets,
       v.float32 === true,
-      data.labels === null ? null : { relevance: data.labels, answerable: data.answerable },
+      data.labels === null && data.answerable === null ? null : { relevance: data.labels, answerable: data.answerable },
     );
   } catch (e) {
     progress.done();

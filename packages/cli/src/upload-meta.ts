@@ -35,10 +35,10 @@ function guardsFrom(v: Values, carry: boolean): GuardFields {
   if (rate !== undefined) out.abstention = { rate };
   const alpha = num(v["abstain-alpha"], "--abstain-alpha", (x) => x > 0 && x < 1, "a false-abstention level in (0, 1), e.g. 0.1");
   if (alpha !== undefined) {
-    if (v["label-column"] === undefined)
+    if (v["label-column"] === undefined && v["answerable-column"] === undefined)
       throw usage(
-        "--abstain-alpha needs relevance labels: name the column (or JSONL field) that holds each candidate's label with --label-column C",
-        "a query is answerable iff it has a relevant candidate; without labels, --abstain-rate R sets the share of queries that abstain",
+        "--abstain-alpha needs to know which queries are answerable: name the column (or JSONL field) of each candidate's relevance label with --label-column C (a query is answerable iff it has a relevant candidate), or of each query's answerable flag with --answerable-column C",
+        "without either, --abstain-rate R sets the share of queries that abstain",
       );
     out.abstention = { alpha };
   }
@@ -169,8 +169,8 @@ export function metaFrom(v: Values): UploadMeta {
 
 /**
  * Labels cannot travel as float32 (its body carries scores only), so --float32 with --recall or --answerable-column is
- * refused before the file is read; --answerable-column needs the labelled lines it rides on (--label-column) and is
- * read only by --abstain-alpha (false abstention is measured on the answerable queries; a recall gate is not).
+ * refused before the file is read; --answerable-column, with or without --label-column, is read only by --abstain-alpha
+ * (false abstention is measured on the answerable queries; a recall gate is not).
  */
 function answerableFlags(v: Values, policy: UploadMeta["policy"]): void {
   const labelled = [policy.kind === "recall" ? "--recall" : null, v["answerable-column"] !== undefined ? "--answerable-column" : null];
@@ -180,11 +180,6 @@ function answerableFlags(v: Values, policy: UploadMeta["policy"]): void {
       `${given.join(" and ")} cannot be sent as float32: ${given.length > 1 ? "they go" : "it goes"} with relevance labels, and a float32 body carries scores only: upload without --float32 (NDJSON keeps every score at full precision)`,
     );
   if (v["answerable-column"] === undefined) return;
-  if (v["label-column"] === undefined)
-    throw usage(
-      "--answerable-column goes with --label-column: the flags travel with each query's relevance labels",
-      "without an answerable column, a query is answerable iff it has a relevant candidate",
-    );
   if (typeof policy.abstention !== "object" || !("alpha" in policy.abstention))
     throw usage(
       "--answerable-column goes with --abstain-alpha A: the flags say which queries false abstention is measured on, and nothing else reads them",

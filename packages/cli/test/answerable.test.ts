@@ -123,4 +123,22 @@ describe("the NDJSON body with answerable flags", () => {
     expect(text(null).slice(1)).toEqual(['{"scores":[0.9,0.4],"relevance":[1,0]}', '{"scores":[0.2],"relevance":[0]}']);
     expect(() => text([true])).toThrow(RangeError);
   });
+
+  it("without relevance labels each query line carries its flag alone", async () => {
+    const meta = {
+      embedding: "e",
+      reranker: "r",
+      index_version: "v",
+      policy: { kind: "drop_rate" as const, target: 0.3, abstention: { alpha: 0.1 } },
+    };
+    const csv = "query_id,score,answerable\nq1,0.9,yes\nq1,0.4,yes\nq2,0.2,no\n";
+    const r = await readScores(fromText(csv), { answerableColumn: "answerable" });
+    expect(r.labels).toBeNull();
+    expect(r.answerable).toEqual([true, false]);
+    const lines = new TextDecoder()
+      .decode(Buffer.concat(encodeUpload(meta, r.scores, r.offsets, false, { relevance: null, answerable: r.answerable }).chunks))
+      .trimEnd()
+      .split("\n");
+    expect(lines.slice(1)).toEqual(['{"scores":[0.9,0.4],"answerable":true}', '{"scores":[0.2],"answerable":false}']);
+  });
 });

@@ -165,7 +165,7 @@ describe("bad guard and abstention flags: exit 2 before anything is sent", () =>
     [["--target", "0.3", "--abstain-rate", "0.05", "--abstain-alpha", "0.1", "--label-column", "label"], "not --abstain-rate and --abstain-alpha"],
     [
       ["--target", "0.3", "--abstain-alpha", "0.1"],
-      "--abstain-alpha needs relevance labels: name the column (or JSONL field) that holds each candidate's label with --label-column C",
+      "--abstain-alpha needs to know which queries are answerable: name the column (or JSONL field) of each candidate's relevance label with --label-column C (a query is answerable iff it has a relevant candidate), or of each query's answerable flag with --answerable-column C",
     ],
     [
       ["--target", "0.3", "--abstain-alpha", "1", "--label-column", "label"],

@@ -113,6 +113,28 @@ describe("a recall gate against the local worker", () => {
     expect(flagged.calibration.abstention).toMatchObject({ mode: "false_abstention", answerable_queries: 220, unanswerable_queries: 20 });
     expect(flagged.calibration.policy).toMatchObject({ kind: "recall", coverage: "all_relevant", min_keep: 1 });
     expect(flagged.upload.answerable_column).toBe("answerable");
+
+    // Without relevance labels the flags alone say which queries are answerable (a drop-rate gate, no labels sent).
+    const flagsOnly = await cli(
+      [
+        "calibrate",
+        path,
+        ...gateArgs("e5-answerable-flags", "v1"),
+        "--target",
+        "0.3",
+        "--abstain-alpha",
+        "0.1",
+        "--answerable-column",
+        "answerable",
+        "--dry-run",
+        "--json",
+      ],
+      env(),
+    );
+    expect(flagsOnly.stderr).toBe("");
+    const flagOut = JSON.parse(flagsOnly.stdout) as RecallOut;
+    expect(flagOut.calibration.abstention).toMatchObject({ mode: "false_abstention", answerable_queries: 220, unanswerable_queries: 20 });
+    expect(flagOut.calibration.labels).toBeNull();
   });
 
   it("too few labelled queries for the target: exit 2 with how many it needs, nothing stored", async () => {

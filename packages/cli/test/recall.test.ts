@@ -115,10 +115,7 @@ describe("--recall and --answerable-column: exit 2 before anything is sent", () 
     ],
     [["--recall", "0.9", "--max-keep", "5", "--min-keep", "6", ...labels], "--max-keep 5 is below --min-keep 6"],
     [["--recall", "0.9", ...labels, "--no-query-column"], "--label-column and --no-query-column cannot be combined"],
-    [
-      ["--target", "0.3", "--answerable-column", "answerable"],
-      "--answerable-column goes with --label-column: the flags travel with each query's relevance labels",
-    ],
+    [["--target", "0.3", "--answerable-column", "answerable"], "--answerable-column goes with --abstain-alpha A"],
     [["--recall", "0.9", ...labels, "--answerable-column", "answerable"], "--answerable-column goes with --abstain-alpha A"],
     [
       ["--target", "0.3", ...labels, "--abstain-alpha", "0.1", "--answerable-column", "answerable", "--float32"],
