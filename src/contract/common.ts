@@ -1,5 +1,13 @@
 import { z } from "zod";
-import { DEFAULT_PAGE_SIZE, MAX_CANDIDATES_PER_QUERY, MAX_ID_LENGTH, MAX_PAGE_SIZE, MAX_REFERENCE_SCORES, MAX_SCORES } from "./limits";
+import {
+  DEFAULT_PAGE_SIZE,
+  MAX_BATCH_ID_LENGTH,
+  MAX_CANDIDATES_PER_QUERY,
+  MAX_ID_LENGTH,
+  MAX_PAGE_SIZE,
+  MAX_REFERENCE_SCORES,
+  MAX_SCORES,
+} from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Identity
@@ -190,3 +198,17 @@ export const ScoreScale = z.enum(["probability", "logit", "unbounded"], {
   error: 'must be "probability", "logit" or "unbounded"',
 });
 export type ScoreScale = z.infer<typeof ScoreScale>;
+
+/**
+ * What every production batch starts with: its id (a retried batch with the same id is never counted twice) and
+ * which calibration it belongs to: `calibration_id` (the one whose threshold the service applied, from
+ * GET /v1/threshold), or the gate fields (the gate's current calibration).
+ */
+export const BatchTarget = {
+  batch_id: z.string().min(1).max(MAX_BATCH_ID_LENGTH),
+  calibration_id: CalibrationId.optional(),
+  index: Id.optional(),
+  embedding: Id.optional(),
+  reranker: Id.optional(),
+  index_version: Id.optional(),
+};

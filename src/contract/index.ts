@@ -17,7 +17,9 @@ export * from "./common";
 export * from "./envelopes";
 export * from "./errors";
 export * from "./events";
+export * from "./judgments";
 export * from "./limits";
+export * from "./monitor-series";
 export * from "./monitoring";
 export * from "./promotions";
 // route-spec.ts also holds the per-feature tables' helper `json`, which is no part of the contract

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { AlertKind } from "./alerts";
-import { CalibrationId, CoverageNotion, GateRef, Id, Score } from "./common";
-import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_JUDGED_QUERIES, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "./limits";
+import { BatchTarget, GateRef, Score } from "./common";
+import { CoverageStatus } from "./judgments";
+import { MAX_CANDIDATES_PER_QUERY, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Production observations and drift
@@ -26,20 +27,6 @@ export const QueryCounts = z
   )
   .refine((q) => q[1] <= q[0] && (q[2] === undefined || q[2] <= q[0]), { error: "dropped and below must not exceed candidates" });
 export type QueryCounts = z.infer<typeof QueryCounts>;
-
-/**
- * What every production batch starts with: its id (a retried batch with the same id is never counted twice) and
- * which calibration it belongs to: `calibration_id` (the one whose threshold the service applied, from
- * GET /v1/threshold), or the gate fields (the gate's current calibration).
- */
-const BatchTarget = {
-  batch_id: z.string().min(1).max(MAX_BATCH_ID_LENGTH),
-  calibration_id: CalibrationId.optional(),
-  index: Id.optional(),
-  embedding: Id.optional(),
-  reranker: Id.optional(),
-  index_version: Id.optional(),
-};
 
 // --- promotion contract: who a batch belongs to (a shadow, or an arm of a promotion step) ---
 /**
@@ -187,79 +174,6 @@ export const WindowStatus = z.object({
 });
 export type WindowStatus = z.infer<typeof WindowStatus>;
 
-// ---------------------------------------------------------------------------------------------------------------
-// Judgments: sampled labelled production queries, for the coverage of recall gates
-// ---------------------------------------------------------------------------------------------------------------
-
-/** One judged production query: its candidates' scores, their labels, and the threshold the service applied. */
-export const JudgedQuery = z.strictObject({
-  scores: z
-    .array(Score, { error: "must be an array of numbers" })
-    .min(1, { error: "a query must have at least one candidate score" })
-    .max(MAX_CANDIDATES_PER_QUERY, { error: `a query may have at most ${MAX_CANDIDATES_PER_QUERY} candidates` }),
-  /** One label per candidate: 0/1, or graded with the batch's relevant_at. */
-  relevance: z.array(Score, { error: "must be an array of numbers" }),
-  /** The threshold applied (null: no gate). Omitted: the calibration's own. */
-  threshold: Score.nullable().optional(),
-});
-
-export const JudgmentBatch = z
-  .strictObject({
-    ...BatchTarget,
-    /** Graded labels: relevant iff label >= relevant_at. Omitted: labels must be 0 or 1. */
-    relevant_at: z.number({ error: "must be a finite number" }).optional(),
-    queries: z
-      .array(JudgedQuery)
-      .min(1, { error: "must not be empty" })
-      .max(MAX_JUDGED_QUERIES, { error: `must hold at most ${MAX_JUDGED_QUERIES} queries: send several batches` }),
-  })
-  .refine((b) => b.calibration_id !== undefined || (b.embedding !== undefined && b.reranker !== undefined), {
-    error: "name the calibration (calibration_id) or the gate (embedding, reranker and optionally index)",
-    path: ["calibration_id"],
-  });
-export type JudgmentBatch = z.infer<typeof JudgmentBatch>;
-
-/** The anytime-valid coverage test of one recall calibration, since the last alarm (or since judgments began). */
-export const CoverageStatus = z.object({
-  calibration_id: z.string(),
-  index_version: z.string(),
-  coverage: CoverageNotion,
-  target: z.number(),
-  /**
-   * Where the gate's coverage is centred (the guaranteed bound without ties at the threshold; with ties, the share of
-   * labelled calibration queries it covers, which is higher) and the lowest coverage the test tolerates (the centre
-   * less the tolerance or the calibration's own noise, from the exact law of the achieved coverage).
-   */
-  expected: z.number(),
-  tolerated: z.number(),
-  /** False when the calibration is too small to bound its own coverage within 25 points: the test never alarms. */
-  armed: z.boolean(),
-  not_armed_reason: z.enum(["calibration_too_small"]).nullable(),
-  /** Judged queries with a relevant candidate (the units), their covered sum, and judged queries without one. */
-  queries: z.number().int(),
-  covered: z.number(),
-  queries_without_relevant: z.number().int(),
-  batches: z.number().int(),
-  observed: z.number().nullable(),
-  /** 95 % confidence sequence of the coverage: valid at every moment it is read. */
-  confidence_sequence_95: z.tuple([z.number(), z.number()]),
-  log_evidence: z.number(),
-  log_threshold: z.number(),
-  alarm: z.boolean(),
-  alarms: z.number().int(),
-  since: z.string(),
-});
-export type CoverageStatus = z.infer<typeof CoverageStatus>;
-
-export const JudgmentAccepted = z.object({
-  accepted: z.boolean(),
-  duplicate: z.boolean(),
-  gate_id: z.string(),
-  calibration_id: z.string(),
-  recall: CoverageStatus,
-  alerts: z.array(z.string()),
-});
-
 /**
  * What the queue consumer delivered to this gate's monitor (OBSERVATION_INGEST = "queue"), since the object was
  * created. A queued batch is answered before it is counted, so a `batch_id` reused with a different body cannot be
@@ -362,87 +276,3 @@ export const ObservationAccepted = z.discriminatedUnion("queued", [ObservationCo
 export type ObservationAccepted = z.infer<typeof ObservationAccepted>;
 
 export const MonitorQuery = GateRef;
-
-// ---------------------------------------------------------------------------------------------------------------
-// The drop rate over time: hourly buckets of each calibration's counts and evidence (GET /v1/monitor/series)
-// ---------------------------------------------------------------------------------------------------------------
-
-/** An ISO 8601 instant in a query string ("2026-12-02T10:00:00Z"). */
-const Instant = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date and time, like 2026-12-02T10:00:00Z" });
-
-export const SeriesQuery = GateRef.extend({
-  /** The first and last instants wanted (default: the whole retention, up to now). */
-  from: Instant.optional(),
-  to: Instant.optional(),
-  /** "json" (default) or "csv" (one row per bucket, the JSON bucket's fields as columns, the band as band_lo, band_hi). */
-  format: z.enum(["json", "csv"], { error: 'must be "json" or "csv"' }).optional(),
-});
-
-/** One hour of one calibration's production counts, with the detector's evidence at its end. */
-export const SeriesBucket = z.object({
-  calibration_id: z.string(),
-  index_version: z.string(),
-  /** The bucket's hour: [start, end). */
-  start: z.string(),
-  end: z.string(),
-  batches: z.number().int(),
-  /** Queries with at least one candidate, their candidates and the candidates the gate dropped. */
-  queries: z.number().int(),
-  candidates: z.number().int(),
-  dropped: z.number().int(),
-  /** Queries that lost every candidate (empty context), and queries that lost at least one (the gate acted). */
-  empty_queries: z.number().int(),
-  gated_queries: z.number().int(),
-  /** dropped / candidates (null without candidates). */
-  drop_rate: z.number().nullable(),
-  /** The calibration's expected drop rate and the tolerance band the detector tests, as they were in this hour. */
-  expected: z.number(),
-  band: z.object({ lo: z.number(), hi: z.number() }),
-  /** The drop-rate detector's ln evidence after the bucket's last batch and its highest in the bucket; the alarm level. */
-  log_evidence: z.number(),
-  max_log_evidence: z.number(),
-  log_threshold: z.number(),
-  /** The empty-context test's ln evidence after the last batch (null when the calibration has no such test). */
-  empty_context_log_evidence: z.number().nullable(),
-  /**
-   * Queries that said whether they abstained (clients that apply abstention report [m, d, below, abstained]), those
-   * that abstained, and abstained / abstention_queries (null when none said). 0 in hours recorded before they were
-   * counted.
-   */
-  abstention_queries: z.number().int(),
-  abstained_queries: z.number().int(),
-  abstention_rate: z.number().nullable(),
-  /**
-   * Queries where the gate's min_keep guard bound: the threshold alone left fewer than min(min_keep, candidates), read
-   * from the query's `below`. 0 for a gate without min_keep, for clients that do not report `below`, and in hours
-   * recorded before they were counted.
-   */
-  guard_bound_queries: z.number().int(),
-  /** Alarms raised in this hour, by test, and the time of the last one of any test (the detector restarts at each). */
-  drop_rate_alarms: z.number().int(),
-  empty_context_alarms: z.number().int(),
-  abstention_alarms: z.number().int(),
-  last_alarm_at: z.string().nullable(),
-});
-export type SeriesBucket = z.infer<typeof SeriesBucket>;
-
-/** An activation in the series' range: from then on the gate served this calibration. */
-export const SeriesActivation = z.object({
-  at: z.string(),
-  calibration_id: z.string(),
-  index_version: z.string(),
-  previous_calibration_id: z.string().nullable(),
-});
-
-export const MonitorSeries = z.object({
-  gate_id: z.string(),
-  from: z.string(),
-  to: z.string(),
-  bucket_seconds: z.number().int(),
-  retention_days: z.number(),
-  /** Oldest first; hours without observations have no bucket. */
-  buckets: z.array(SeriesBucket),
-  /** The gate's activations in [from, to], oldest first (at most the newest MAX_SERIES_ACTIVATIONS). */
-  activations: z.array(SeriesActivation),
-});
-export type MonitorSeries = z.infer<typeof MonitorSeries>;

@@ -1,14 +1,7 @@
 /** The monitoring operations of the route table: production observations and judgments, and the drift they show. */
-import {
-  JudgmentAccepted,
-  JudgmentBatch,
-  MonitorQuery,
-  MonitorSeries,
-  MonitorStatus,
-  ObservationAccepted,
-  ObservationBatch,
-  SeriesQuery,
-} from "./monitoring";
+import { JudgmentAccepted, JudgmentBatch } from "./judgments";
+import { MonitorSeries, SeriesQuery } from "./monitor-series";
+import { MonitorQuery, MonitorStatus, ObservationAccepted, ObservationBatch } from "./monitoring";
 import { json, type RouteSpec } from "./route-spec";
 
 export const monitoringRoutes = {
