@@ -87,8 +87,8 @@ export interface CalibrationStratum {
   readonly source?: "observed" | "hypergeometric";
   readonly empty?: number;
   /**
-   * The extrapolation's check on the calibration's own short queries (empty-context.ts): a hypergeometric stratum
-   * after "failed" or "inconclusive" is not tested.
+   * The extrapolation's check on the calibration's own short queries (empty-context.ts): a hypergeometric stratum is
+   * tested only when "untested" (nothing to check it with), or without a verdict (calibrations from before the check).
    */
   readonly extrapolationCheck?: ExtrapolationCheck | null;
 }

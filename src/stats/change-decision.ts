@@ -41,6 +41,14 @@ export function adjustedVariance(p: number, n: number): number {
 }
 
 /**
+ * The share of the shift test's level its critical value is taken at. shiftMargin's two corrections are first order: on
+ * the exact grid of docs/benchmarks.md section 16 (every pair of 50 to 10,000 queries a side, both edges, targets 0.01
+ * to 0.5) they left the level at most 0.101 % with t quantiles and 0.104 % with normal ones, at 0.1 %; the
+ * critical value at 0.95 alpha keeps every cell at most alpha for about 0.02 standard errors more margin.
+ */
+export const SHIFT_LEVEL_SHARE = 0.95;
+
+/**
  * The margin of the minimum-effect test of H0: |Delta| <= tol toward the side s of Delta_hat, at level `alpha`: it
  * rejects when |Delta_hat| - margin > tol, and the more-data factor of an undecided move past the tolerance scales the
  * same margin. Two
@@ -58,16 +66,8 @@ export function adjustedVariance(p: number, n: number): number {
  *   side would narrow it, which the level does not need.
  *
  * With clustered samples n1 and n2 are effective sizes, so both terms are the independent-score approximation at the
- * design effect's size. Cost O(1).
+ * design effect's size. The critical value is taken at SHIFT_LEVEL_SHARE alpha. Cost O(1).
  */
-/**
- * The share of the shift test's level its critical value is taken at. The two corrections above are first order: on
- * the exact grid of docs/benchmarks.md section 16 (every pair of 50 to 10,000 queries a side, both edges, targets 0.01
- * to 0.5) they left the level at most 0.101 % with t quantiles and 0.104 % with normal ones, at 0.1 %; the
- * critical value at 0.95 alpha keeps every cell at most alpha for about 0.02 standard errors more margin.
- */
-export const SHIFT_LEVEL_SHARE = 0.95;
-
 function shiftMargin(p1: number, n1: number, p2: number, n2: number, tol: number, alpha: number, df1: number, df2: number): number {
   const s = p2 >= p1 ? 1 : -1;
   const q1 = Math.min(1, Math.max(0, (n1 * p1 + n2 * (p2 - s * tol)) / (n1 + n2)));

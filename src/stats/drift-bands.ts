@@ -70,7 +70,8 @@ export interface DriftBands {
  * (Clopper-Pearson); a hypergeometric one at its effective size (Korn & Graubard; empty-context.ts says why a mean of
  * per-query probabilities is worth more than Q Bernoulli queries), its count rounded up, by Jeffreys. A stratum is
  * tested (armable) when its bound exceeds its rate by at most maxEmptyContextBoundExcess and, if it rests on the
- * extrapolation, the calibration had nothing to check it with (every query one size: "untested").
+ * extrapolation, the calibration had nothing to check it with ("untested": no calibration query of 50 candidates or
+ * fewer has a longer one, every query one size or every query longer than 50).
  */
 export function driftBands(cal: CalibrationExpectation, config: DriftConfig, productionDesignEffect: number): DriftBands {
   if (!(config.alpha > 0 && config.alpha < 1)) throw new RangeError(`driftBands: alpha=${config.alpha}`);
@@ -96,7 +97,7 @@ export function driftBands(cal: CalibrationExpectation, config: DriftConfig, pro
     const [lo, hi] = marginOf(a.law ?? lawAtMean(a.expectedRate, a.queries), alphaPerTest / 4);
     abstention = { lo: Math.max(0, Math.min(a.expectedRate - tolerance, lo)), hi: Math.min(1, Math.max(a.expectedRate + tolerance, hi)) };
     abstentionArmable = Math.max(a.expectedRate - lo, hi - a.expectedRate) <= config.maxCalibrationMargin;
-    abstentionStrata = abstentionStrataBands(a.strata ?? null, config, alphaPerTest, tolerance);
+    abstentionStrata = abstentionStrataBands(a.strata ?? null, a.expectedRate, config, alphaPerTest, tolerance);
     if (abstentionStrata !== null) abstentionArmable = abstentionStrata.some((b) => b.armable);
   }
   let emptyContext: Band | null = null;
@@ -132,8 +133,9 @@ export function driftBands(cal: CalibrationExpectation, config: DriftConfig, pro
         // coupled sizes in 12 of 200 null runs that then false-alarmed (docs/benchmarks.md section 26), and for the
         // empty event a passed check armed strata 2 to 4 times below production's rate in 2 of 20,000 coupled
         // calibrations (section 17, bench/coupled-bands.ts): so an extrapolated stratum is tested only where the
-        // calibration holds nothing to check it with ("untested": every query one size, the assumption stated in
-        // docs/drift.md) or was stored before the check existed (no verdict), never on a check's say-so.
+        // calibration holds nothing to check it with ("untested": no short calibration query with a longer one, the
+        // assumption stated in docs/drift.md) or was stored before the check existed (no verdict), never on a check's
+        // say-so.
         const checked = st.extrapolationCheck != null && st.extrapolationCheck !== "untested";
         const distrusted = st.source !== "observed" && ((cal.emptyContextLevel ?? 1) >= 2 || checked);
         return distrusted ? { ...b, armable: false } : b;
@@ -166,16 +168,17 @@ export function driftBands(cal: CalibrationExpectation, config: DriftConfig, pro
  */
 function abstentionStrataBands(
   strata: readonly AbstentionStratum[] | null,
+  expectedRate: number,
   config: DriftConfig,
   alphaPerTest: number,
   tolerance: number,
 ): StratumBand[] | null {
   if (strata === null || strata.length !== DROP_RATE_STRATA.length) return null;
   const measured = Math.max(1, strata.filter((st) => st.queries > 0).length);
-  const pooled = pooledShare(strata.map((st) => [st.abstained, st.queries]));
   return strata.map((st) => {
-    // A size the calibration never saw is not tested; for display it is expected at the calibration's pooled rate.
-    if (st.queries === 0) return { expected: pooled, band: { lo: 0, hi: 1 }, armable: false };
+    // A size the calibration never saw is not tested; for display it is expected at the calibration's own rate (what
+    // conditionedAbstention gives queries counted without a stratum).
+    if (st.queries === 0) return { expected: expectedRate, band: { lo: 0, hi: 1 }, armable: false };
     const p = st.abstained / st.queries;
     const [lo, hi] = clopperPearsonInterval(st.abstained, st.queries, 1 - alphaPerTest / (2 * measured));
     return {

@@ -28,7 +28,8 @@
  *  - "inconclusive": not failed, but the extrapolation expects fewer than CHECK_MIN_PREDICTED_EMPTY empty queries
  *    among those checked, too few to see even a several-fold excess (sizes coupled to scores made short queries
  *    empty 4 to 10 times as often as extrapolated in simulation);
- *  - "passed" otherwise; "untested" when no own query has a longer one (every calibration query the same size).
+ *  - "passed" otherwise; "untested" when no own query of m <= 50 candidates has a longer one (every calibration
+ *    query the same size, or every one longer than 50).
  * The verdict is reported per calibration; the monitor tests a hypergeometric stratum only when it is "untested"
  * (drift-bands.ts): a check that passes on a few dozen short queries is not evidence that coupling is absent, and a
  * passed check armed strata 2 to 4 times below production's rate in 2 of 20,000 coupled calibrations

@@ -5,7 +5,7 @@
  *
  * 1. A candidate is scored when its score is a number other than NaN (Infinity counts); the others are unscored.
  * 2. Scored candidates are ranked by score, highest first; equal scores keep their input order (the earlier ranks
- *    higher). Unscored candidates take no rank and count towards neither guard.
+ *    higher). Unscored candidates take no rank and do not count towards minKeep (maxKeep caps them: rule 5).
  * 3. Abstention: when `abstainBelow` is set and the query has at least one scored candidate whose highest score is
  *    strictly below it, the query abstains: every candidate is withheld (kept is empty). A query without a scored
  *    candidate never abstains: there is no score to judge it by.

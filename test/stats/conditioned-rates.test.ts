@@ -19,7 +19,8 @@ const cal: CalibrationExpectation = {
     b === ten ? { queries: 400, eligible: 3200, dropped: 1200 } : { queries: 0, eligible: 0, dropped: 0 },
   ),
   abstention: {
-    expectedRate: 0.1,
+    // The calibration's expected rate (k/(n+1)-style), not its in-sample share 40/400: what unseen sizes are shown at.
+    expectedRate: 0.1025,
     queries: 400,
     strata: DROP_RATE_STRATA.map((_, b) => (b === ten ? { queries: 400, abstained: 40 } : { queries: 0, abstained: 0 })),
   },
@@ -31,7 +32,7 @@ describe("the expectation shown for query sizes the calibration never saw", () =
   it("is the calibration's pooled rate, untested, with a band that says nothing is known", () => {
     expect(three).not.toBe(ten);
     expect(bands.dropStrata![three]).toEqual({ expected: 1200 / 3200, band: { lo: 0, hi: 1 }, armable: false });
-    expect(bands.abstentionStrata![three]).toEqual({ expected: 40 / 400, band: { lo: 0, hi: 1 }, armable: false });
+    expect(bands.abstentionStrata![three]).toEqual({ expected: 0.1025, band: { lo: 0, hi: 1 }, armable: false });
   });
 
   it("keeps the production-weighted expectation near the calibration's instead of 0", () => {
@@ -43,6 +44,6 @@ describe("the expectation shown for query sizes the calibration never saw", () =
     sums.stratumAbstentionQueries = DROP_RATE_STRATA.map((_, b) => (b === three ? 100 : 0));
     sums.stratumAbstained = DROP_RATE_STRATA.map((_, b) => (b === three ? 12 : 0));
     expect(conditionedDropRate(sums, bands, cal.expectedDropRate).expected).toBeCloseTo(1200 / 3200, 12);
-    expect(conditionedAbstention(sums, bands, 0.1).expected).toBeCloseTo(0.1, 12);
+    expect(conditionedAbstention(sums, bands, 0.1025).expected).toBeCloseTo(0.1025, 12);
   });
 });

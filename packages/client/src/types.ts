@@ -116,7 +116,8 @@ export interface GateOptions<T> extends GetThresholdOptions {
   score: (candidate: T) => number | null | undefined;
   /**
    * Unscored candidates are kept (default) or dropped when the gate drops anything (a threshold or a `maxKeep`); they
-   * take no rank, count towards neither guard, and are counted in `unscored` either way.
+   * take no rank and do not count towards `minKeep`, a `maxKeep` caps them too (they fill, in input order, only the
+   * room the scored ones leave), and they are counted in `unscored` either way.
    */
   unscored?: "keep" | "drop";
   /** Report the query's counts through `report()` (default true; only when a calibration produced the threshold). */
