@@ -133,13 +133,13 @@ export async function boundedFetch(fetchFn: typeof fetch, url: string, init: Req
   }
 }
 
-/** What a non-2xx answer means for the client, with the server's own message when it sent the error envelope. */
 /** The code and message of the server's error envelope (`{"error": {"code", "message"}}`), each when it is a string. */
 export function serverWords(body: unknown): [code: string | undefined, message: string | undefined] {
   const e = (body as Partial<ErrorResponse> | null)?.error;
   return [typeof e?.code === "string" ? e.code : undefined, typeof e?.message === "string" ? e.message : undefined];
 }
 
+/** What a non-2xx answer means for the client, with the server's own message when it sent the error envelope. */
 export function describeFailure(status: number, body: unknown, retryAfterMs: number | undefined): ClientError {
   const [serverCode, serverMessage] = serverWords(body);
   const said = serverMessage === undefined ? "" : `: ${serverMessage}`;
