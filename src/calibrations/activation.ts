@@ -20,6 +20,7 @@ import type { Activation, CalibrationChangeKind, GateEvent, GateEventPromotion, 
 import { AppError } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { DEFAULT_SHIFT_TOLERANCE, MAX_ACTIVATION_ATTEMPTS } from "../platform/limits";
+import { dropRateChangeWarning } from "./auto-activation";
 import { gateEventBody, headsAfterActivation, servedThreshold, withHeads, withSeq } from "./gate-event";
 import { rebuildShift } from "./rebuild-shift";
 import { type CalibrationStore, currentOf, type GateState } from "./store";
@@ -183,6 +184,7 @@ export async function activate(
   return commitActivation(calibration.gate_id, deps, async ({ rows, headSeq, heads }) => {
     const previousRow = currentOf(rows);
     let shift: ShiftReport | null = null;
+    const warnings: Warning[] = [];
     if (previousRow !== null && previousRow.calibration_id !== calibration.id) {
       const [previous, previousDistribution, [latest]] = await Promise.all([
         deps.calibrations.get(previousRow.calibration_id),
@@ -197,6 +199,8 @@ export async function activate(
         latest.previous_calibration_id === calibration.id &&
         previous?.shift?.previous_calibration_id === calibration.id &&
         previous.shift.alert;
+      const moved = previous && dropRateChangeWarning(previous, calibration, calibration.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE);
+      if (moved) warnings.push(moved);
       if (previous && previousDistribution && distribution) {
         // Only the kept distribution is left of the new scores: evaluate the previous threshold on it.
         shift = rebuildShift({
@@ -232,7 +236,6 @@ export async function activate(
     const event = activationEventBody(activation, headSeq, served, as);
     const seq = await deps.calibrations.append({ activation, event, shift }, headSeq);
     if (seq === null) return null;
-    const warnings: Warning[] = [];
     return {
       result: { activation, seq, calibration, shift, warnings },
       activated: { calibration, shift, activation, event: withSeq(event, seq) },

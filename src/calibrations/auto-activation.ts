@@ -12,7 +12,7 @@
  * its target is the guarantee. A "shifted", "inconclusive" or "drop_rate_changed" upload is stored for review and
  * promoted with POST /v1/calibrations/{id}/activate.
  */
-import type { ActivateMode, ActivationOutcome, ActivationReason, ShiftReport } from "../contract";
+import type { ActivateMode, ActivationOutcome, ActivationReason, Policy, ShiftReport, StoredCalibration, Warning } from "../contract";
 import { AUTO_ACTIVATE_MAX_TARGET_MISS } from "../platform/limits";
 
 export interface ActivationFacts {
@@ -99,4 +99,34 @@ export function activationOutcome(f: ActivationFacts): ActivationOutcome {
     message = `stored, not served: ${cause}. Promote it with POST /v1/calibrations/${f.calibrationId}/activate${reason === "not_requested" ? "" : ", or upload with activate: true"}`;
   }
   return { activate: f.activate, dry_run: f.dryRun, activated: served && !f.dryRun, would_activate: served, reason, message };
+}
+
+/** A recall upload that states the served calibration's recall target and coverage: its drop rate may move. */
+export function keepsRecallGuarantee(
+  served: Pick<StoredCalibration, "policy"> | null,
+  policy: Pick<Policy, "kind"> & Partial<{ target: number; coverage: string }>,
+): boolean {
+  return (
+    served !== null &&
+    policy.kind === "recall" &&
+    served.policy.kind === "recall" &&
+    served.policy.target === policy.target &&
+    served.policy.coverage === policy.coverage
+  );
+}
+
+/**
+ * What an explicit activation (POST /v1/calibrations/{id}/activate) says when it changes what the gate drops beyond
+ * the tolerance: the rebuild decision asks whether the served threshold means the same on the new scores, so it can
+ * say "equivalent" while the activated calibration, fitted to another target or carried at another threshold, drops
+ * three times as much. An explicit activation is not refused (activate "auto" would have stored it for review:
+ * drop_rate_changed); it says so. null when the drop rate stays within the tolerance or the recall guarantee is kept.
+ */
+export function dropRateChangeWarning(served: StoredCalibration, next: StoredCalibration, tolerance: number): Warning | null {
+  const moved = Math.abs(next.expected_drop_rate - served.expected_drop_rate);
+  if (moved <= tolerance || keepsRecallGuarantee(served, next.policy)) return null;
+  return {
+    code: "drop_rate_changed",
+    message: `this activation changes what the gate drops: ${served.id} dropped ${percent(served.expected_drop_rate)} of candidates, ${next.id} drops ${percent(next.expected_drop_rate)} (${points(moved)}, beyond the ${points(tolerance)} tolerance). The rebuild decision compares the served threshold on the new scores, not what the gate drops`,
+  };
 }

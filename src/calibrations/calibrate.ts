@@ -11,7 +11,7 @@ import { hasGuards } from "../stats/guarded-gate";
 import { sortedCopy } from "../stats/order-statistics";
 import { resolveAbstention } from "./abstention";
 import { activationEventBody, commitActivation } from "./activation";
-import { activationOutcome } from "./auto-activation";
+import { activationOutcome, keepsRecallGuarantee } from "./auto-activation";
 import { describeGuards, guardsOf, type ResolvedTarget, resolveTarget, SMALL_REFERENCE_SD, statedTarget } from "./carry";
 import type { ActivationDeps } from "./deps";
 import { fitCalibration } from "./fit";
@@ -296,15 +296,4 @@ export async function calibrate(
       warnings,
     };
   });
-}
-
-/** A recall upload that states the served calibration's recall target and coverage: its drop rate may move. */
-function keepsRecallGuarantee(served: StoredCalibration | null, policy: CalibrationMeta["policy"]): boolean {
-  return (
-    served !== null &&
-    policy.kind === "recall" &&
-    served.policy.kind === "recall" &&
-    served.policy.target === policy.target &&
-    served.policy.coverage === policy.coverage
-  );
 }

@@ -12,8 +12,10 @@ import { CalibrationMeta } from "../../src/contract";
 import { AppError } from "../../src/platform/errors";
 import { gateIdOf } from "../../src/platform/ids";
 import { MAX_ACTIVATION_ATTEMPTS } from "../../src/platform/limits";
+import { flattenQueries } from "../../src/stats/per-query";
 import { MemoryCalibrationStore } from "../support/memory-calibration-store";
 import { memoryDeps } from "../support/memory-deps";
+import { createRng } from "../support/prng";
 
 const GATE = { index: "docs", embedding: "e5", reranker: "bge" };
 const SCORES = Float64Array.from({ length: 200 }, (_, i) => ((i * 37) % 200) / 200 + 0.005);
@@ -137,5 +139,33 @@ describe("the optimistic loop", () => {
     expect((err as AppError).code).toBe("conflict");
     expect(attempts).toBe(MAX_ACTIVATION_ATTEMPTS);
     expect(seen).toEqual([]);
+  });
+});
+
+describe("an explicit activation that changes what the gate drops", () => {
+  const at = (version: string, target: number, activate: "auto" | boolean) =>
+    CalibrationMeta.parse({ ...GATE, index_version: version, activate, policy: { kind: "drop_rate", target } });
+
+  // 500 queries of 20 independent scores: enough for the rebuild decision to say equivalent on the same scores.
+  const rng = createRng(5150);
+  const { scores, offsets } = flattenQueries(Array.from({ length: 500 }, () => Array.from({ length: 20 }, () => rng.normal())));
+  const upload = (version: string, target: number, activate: "auto" | boolean) => ({ meta: at(version, target, activate), scores, offsets });
+
+  it("warns drop_rate_changed with both rates (activate auto would have stored it for review), and not within the tolerance", async () => {
+    const m = memoryDeps();
+    await calibrate(upload("v1", 0.2, true), "alice", m.deps);
+    // The same scores at another target: the rebuild decision is equivalent (the served threshold means the same on
+    // them), but the gate would drop 60 % where it dropped 20 %.
+    const wider = await calibrate(upload("v2", 0.6, "auto"), "alice", m.deps);
+    expect(wider.outcome.reason).toBe("drop_rate_changed");
+    const r = await activate(wider.calibration.id, "bob", "reviewed", m.deps);
+    expect(r.shift?.decision).toBe("equivalent");
+    const w = r.warnings.find((x) => x.code === "drop_rate_changed");
+    expect(w?.message).toContain("drops 60.");
+    expect(w?.message).toContain("dropped 20.");
+    // Back to a calibration that drops about what is served now: nothing to say.
+    const near = await calibrate(upload("v3", 0.61, false), "alice", m.deps);
+    const again = await activate(near.calibration.id, "bob", null, m.deps);
+    expect(again.warnings.map((x) => x.code)).not.toContain("drop_rate_changed");
   });
 });
