@@ -126,7 +126,7 @@ describe("README walk-through: carry 0.4 across an index rebuild", () => {
     expect(rb.change_points).toBeCloseTo(-18.365, 3);
     const alerts = (await callJson("GET", `/v1/alerts?${qs(gate)}`, 200, { token: TOKENS.read })).alerts;
     expect(alerts.map((a) => [a.kind, a.status])).toEqual([["rebuild_shift", "resolved"]]);
-    expect(alerts[0]!.resolved_note).toContain(`resolved by activation ${rollback.activation.id}`);
+    expect(alerts[0]!.resolved_note).toContain(`resolved by activation ${rollback.activation!.id}`);
 
     // What README.md shows of the rollback's answer is what it answers.
     expect(README).toContain(`"decision": "shifted", "alert": false, "not_alerted": "rollback"`);

@@ -20,6 +20,7 @@ import type { Activation, CalibrationChangeKind, GateEvent, GateEventPromotion, 
 import { AppError } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { DEFAULT_SHIFT_TOLERANCE, MAX_ACTIVATION_ATTEMPTS } from "../platform/limits";
+import type { Distribution } from "../stats/distribution";
 import { dropRateChangeWarning } from "./auto-activation";
 import { gateEventBody, headsAfterActivation, servedThreshold, withHeads, withSeq } from "./gate-event";
 import { rebuildShift } from "./rebuild-shift";
@@ -166,6 +167,93 @@ export type ActivationKind =
 
 const PLAIN: ActivationKind = { kind: "activation" };
 
+/** What activating a calibration would change, computed against the gate's state: its shift and warnings. */
+interface ActivationPlan {
+  readonly shift: ShiftReport | null;
+  readonly warnings: Warning[];
+  readonly previousCalibrationId: string | null;
+}
+
+/** A stored calibration with what its activation needs: its kept distribution and its gate's names. */
+async function loadForActivation(calibrationId: string, deps: ActivationDeps) {
+  const calibration = await deps.calibrations.get(calibrationId);
+  if (calibration === null) throw new AppError("not_found", `calibration ${calibrationId} does not exist`);
+  const [distribution, gate] = await Promise.all([deps.calibrations.distribution(calibration.id), deps.calibrations.gate(calibration.gate_id)]);
+  if (gate === null) throw new TypeError(`calibration ${calibration.id} names gate ${calibration.gate_id}, which does not exist`);
+  return { calibration, distribution, gate };
+}
+
+/**
+ * The shift of `calibration` against the gate's current one (recomputed from the kept distributions) and the
+ * warnings of the change, against `state`. No write.
+ */
+async function planActivation(
+  calibration: StoredCalibration,
+  distribution: Distribution | null,
+  { rows }: Pick<GateState, "rows">,
+  deps: ActivationDeps,
+): Promise<ActivationPlan> {
+  const previousRow = currentOf(rows);
+  let shift: ShiftReport | null = null;
+  const warnings: Warning[] = [];
+  if (previousRow !== null && previousRow.calibration_id !== calibration.id) {
+    const [previous, previousDistribution, [latest]] = await Promise.all([
+      deps.calibrations.get(previousRow.calibration_id),
+      deps.calibrations.distribution(previousRow.calibration_id),
+      deps.calibrations.activations(calibration.gate_id, 1),
+    ]);
+    // A rollback activates the calibration the current one replaced (the gate's latest activation says which) after
+    // the current one's own shift report against it alerted: it undoes that incident (shift-alert.ts resolves it).
+    // Promoting the replacement again is not one: it alerts as the first promotion did.
+    const rollback =
+      latest?.id === previousRow.activation_id &&
+      latest.previous_calibration_id === calibration.id &&
+      previous?.shift?.previous_calibration_id === calibration.id &&
+      previous.shift.alert;
+    const moved = previous && dropRateChangeWarning(previous, calibration, calibration.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE);
+    if (moved) warnings.push(moved);
+    if (previous && previousDistribution && distribution) {
+      // Only the kept distribution is left of the new scores: evaluate the previous threshold on it.
+      shift = rebuildShift({
+        previous,
+        previousDistribution,
+        sorted: null,
+        distribution,
+        byQuery: null,
+        ...(calibration.per_query
+          ? {
+              newDesignEffect: calibration.per_query.design_effect,
+              ...(calibration.interval_degrees_of_freedom != null ? { newDegreesOfFreedom: calibration.interval_degrees_of_freedom } : {}),
+            }
+          : {}),
+        tolerance: calibration.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE,
+        comparedWith: "gate_current",
+        rollback,
+      });
+    }
+  }
+  return { shift, warnings, previousCalibrationId: previousRow?.calibration_id ?? null };
+}
+
+/** What a dry run of an activation answers: the shift and warnings the activation would give, nothing written. */
+export interface ActivationPreview {
+  readonly calibration: StoredCalibration;
+  readonly shift: ShiftReport | null;
+  readonly warnings: Warning[];
+  /** The gate's current calibration the activation would replace (null when the gate serves none). */
+  readonly previousCalibrationId: string | null;
+}
+
+/**
+ * The dry run of an activation (POST /v1/calibrations/{id}/activate with `dry_run`): the shift and warnings against
+ * the gate's current calibration as they stand now, nothing written, no listener run, no alert.
+ */
+export async function previewActivation(calibrationId: string, deps: ActivationDeps): Promise<ActivationPreview> {
+  const { calibration, distribution } = await loadForActivation(calibrationId, deps);
+  const plan = await planActivation(calibration, distribution, await deps.calibrations.gateState(calibration.gate_id), deps);
+  return { calibration, ...plan };
+}
+
 /** Promotes or rolls back to a stored calibration (`as`: a promotion's completion logs it as `promotion_completed`). */
 export async function activate(
   calibrationId: string,
@@ -174,67 +262,25 @@ export async function activate(
   deps: ActivationDeps,
   as: ActivationKind = PLAIN,
 ): Promise<ActivationResult> {
-  const calibration = await deps.calibrations.get(calibrationId);
-  if (calibration === null) throw new AppError("not_found", `calibration ${calibrationId} does not exist`);
+  const { calibration, distribution, gate } = await loadForActivation(calibrationId, deps);
   const now = deps.now();
   const activationId = as.kind === "promotion_completed" ? as.activationId : newId("act", now, deps.random());
-  const [distribution, gate] = await Promise.all([deps.calibrations.distribution(calibration.id), deps.calibrations.gate(calibration.gate_id)]);
-  if (gate === null) throw new TypeError(`calibration ${calibration.id} names gate ${calibration.gate_id}, which does not exist`);
 
-  return commitActivation(calibration.gate_id, deps, async ({ rows, headSeq, heads }) => {
-    const previousRow = currentOf(rows);
-    let shift: ShiftReport | null = null;
-    const warnings: Warning[] = [];
-    if (previousRow !== null && previousRow.calibration_id !== calibration.id) {
-      const [previous, previousDistribution, [latest]] = await Promise.all([
-        deps.calibrations.get(previousRow.calibration_id),
-        deps.calibrations.distribution(previousRow.calibration_id),
-        deps.calibrations.activations(calibration.gate_id, 1),
-      ]);
-      // A rollback activates the calibration the current one replaced (the gate's latest activation says which) after
-      // the current one's own shift report against it alerted: it undoes that incident (shift-alert.ts resolves it).
-      // Promoting the replacement again is not one: it alerts as the first promotion did.
-      const rollback =
-        latest?.id === previousRow.activation_id &&
-        latest.previous_calibration_id === calibration.id &&
-        previous?.shift?.previous_calibration_id === calibration.id &&
-        previous.shift.alert;
-      const moved = previous && dropRateChangeWarning(previous, calibration, calibration.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE);
-      if (moved) warnings.push(moved);
-      if (previous && previousDistribution && distribution) {
-        // Only the kept distribution is left of the new scores: evaluate the previous threshold on it.
-        shift = rebuildShift({
-          previous,
-          previousDistribution,
-          sorted: null,
-          distribution,
-          byQuery: null,
-          ...(calibration.per_query
-            ? {
-                newDesignEffect: calibration.per_query.design_effect,
-                ...(calibration.interval_degrees_of_freedom != null ? { newDegreesOfFreedom: calibration.interval_degrees_of_freedom } : {}),
-              }
-            : {}),
-          tolerance: calibration.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE,
-          comparedWith: "gate_current",
-          rollback,
-        });
-      }
-    }
-
+  return commitActivation(calibration.gate_id, deps, async (state) => {
+    const { shift, warnings, previousCalibrationId } = await planActivation(calibration, distribution, state, deps);
     const activation: Activation = {
       id: activationId,
       gate_id: calibration.gate_id,
       index_version: calibration.index_version,
       calibration_id: calibration.id,
-      previous_calibration_id: previousRow?.calibration_id ?? null,
+      previous_calibration_id: previousCalibrationId,
       activated_at: deps.now().toISOString(),
       actor,
       reason,
     };
-    const served = withHeads(servedThreshold(gate, calibration, activation.activated_at), headsAfterActivation(heads, calibration.id));
-    const event = activationEventBody(activation, headSeq, served, as);
-    const seq = await deps.calibrations.append({ activation, event, shift }, headSeq);
+    const served = withHeads(servedThreshold(gate, calibration, activation.activated_at), headsAfterActivation(state.heads, calibration.id));
+    const event = activationEventBody(activation, state.headSeq, served, as);
+    const seq = await deps.calibrations.append({ activation, event, shift }, state.headSeq);
     if (seq === null) return null;
     return {
       result: { activation, seq, calibration, shift, warnings },

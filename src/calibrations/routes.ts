@@ -3,7 +3,7 @@ import { CalibrationId, ROUTES } from "../contract";
 import type { RouteEnv } from "../platform/env";
 import { AppError } from "../platform/errors";
 import { handle } from "../platform/http/handle";
-import { activate } from "./activation";
+import { activate, previewActivation } from "./activation";
 import type { CalibrationDeps } from "./deps";
 import { describe, getCalibration, history, listGatesPage } from "./registry";
 import { readCalibrationUpload } from "./upload";
@@ -37,6 +37,11 @@ handle(calibrationRoutes, ROUTES.getCalibration, { params: { id: calibrationIdPa
 
 handle(calibrationRoutes, ROUTES.activateCalibration, { body: "activation", params: { id: calibrationIdParam } }, async (c, { params, body }) => {
   const deps = c.get("deps");
+  if (body.dry_run === true) {
+    const preview = await previewActivation(params.id, deps);
+    const calibration = await describe(preview.calibration, deps);
+    return c.json({ activation: null, calibration, shift: preview.shift, warnings: preview.warnings, dry_run: true }, 200);
+  }
   const result = await activate(params.id, c.get("principal").name, body.reason ?? null, deps);
   return c.json(
     {
@@ -44,6 +49,7 @@ handle(calibrationRoutes, ROUTES.activateCalibration, { body: "activation", para
       calibration: await describe(result.calibration, deps),
       shift: result.shift,
       warnings: result.warnings,
+      dry_run: false,
     },
     200,
   );

@@ -17,10 +17,13 @@ export const CalibrationHistory = z.object({
   next_cursor: z.string().nullable(),
 });
 export const ActivationResult = z.object({
-  activation: Activation,
+  /** The activation recorded; null in a dry run, which records nothing. */
+  activation: Activation.nullable(),
   calibration: Calibration,
   shift: ShiftReport.nullable(),
   warnings: z.array(Warning),
+  /** True when this was a dry run: nothing was activated, logged, published or alerted. */
+  dry_run: z.boolean(),
 });
 /** A page of alerts, newest first; `next_cursor` (null on the last page) goes back as `cursor` for the next. */
 export const AlertList = z.object({ alerts: z.array(Alert), next_cursor: z.string().nullable() });

@@ -113,6 +113,8 @@ export type Activation = z.infer<typeof Activation>;
 
 export const ActivateBody = z.strictObject({
   reason: z.string({ error: "must be a string" }).max(MAX_NOTE_LENGTH).optional(),
+  /** Answer the shift and warnings the activation would give against the gate's current calibration; write nothing. */
+  dry_run: z.boolean({ error: "must be true or false" }).optional(),
 });
 
 export const GateSummary = z.object({

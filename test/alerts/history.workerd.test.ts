@@ -27,7 +27,7 @@ describe("rebuild_shift history and rollback", () => {
     expect(rollback.shift).toMatchObject({ decision: "shifted", alert: false, not_alerted: "rollback" });
     const after = await callJson("GET", `/v1/alerts/${alert!.id}`, 200);
     expect(after).toMatchObject({ status: "resolved", resolved_by: "alice", summary: alert!.summary, details: alert!.details, occurrences: 1 });
-    expect(after.resolved_note).toContain(rollback.activation.id);
+    expect(after.resolved_note).toContain(rollback.activation!.id);
     const all = (await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "rebuild_shift" })}`, 200)).alerts;
     expect(all).toHaveLength(1);
 

@@ -190,3 +190,44 @@ describe("dry_run: true", () => {
     expect((await staged.json<{ activation_outcome: unknown }>()).activation_outcome).toMatchObject({ activated: false, reason: "not_requested" });
   });
 });
+
+describe("POST /v1/calibrations/{id}/activate", () => {
+  const activate = (id: string, json: object) => callJson("POST", `/v1/calibrations/${id}/activate`, 200, { token: TOKENS.admin, json });
+
+  it("dry_run answers the shift and warnings the activation would give and changes nothing; the activation then says the same", async () => {
+    const gate = uniqueGate("activate-dry-run");
+    const v1 = await upload(gate, "v1", V1);
+    // Stored for review: the rebuild decision is equivalent, but the gate would drop 50 % where it drops 20 %.
+    const wider = await upload(gate, "v2", V1, { policy: { kind: "drop_rate", target: 0.5 } });
+    expect(wider.activation_outcome).toMatchObject({ activated: false, reason: "drop_rate_changed" });
+    const before = await historyIds(gate);
+    const dry = await activate(wider.calibration.id, { dry_run: true, reason: "preview" });
+    expect(dry).toMatchObject({ dry_run: true, activation: null, calibration: { id: wider.calibration.id } });
+    expect(dry.shift).toMatchObject({ decision: "equivalent", previous_calibration_id: v1.calibration.id });
+    expect(dry.warnings.map((w: { code: string }) => w.code)).toContain("drop_rate_changed");
+    expect(dry.warnings.find((w: { code: string }) => w.code === "drop_rate_changed")?.message).toContain("drops 50.00 %");
+    // Nothing changed: v1 is served, the log has no new activation, no alert.
+    expect(await served(gate)).toBe(v1.calibration.id);
+    expect(await historyIds(gate)).toEqual(before);
+    const log = await callJson("GET", `/v1/calibrations?${qs(gate)}`, 200, { token: TOKENS.read });
+    expect(log.activations).toHaveLength(1);
+    expect(await shiftAlerts(gate)).toEqual([]);
+    // The activation itself: served, logged, the same shift and warning.
+    const real = await activate(wider.calibration.id, { reason: "reviewed" });
+    expect(real).toMatchObject({ dry_run: false, activation: { calibration_id: wider.calibration.id, previous_calibration_id: v1.calibration.id } });
+    expect(real.shift?.decision).toBe(dry.shift?.decision);
+    expect(real.warnings.map((w: { code: string }) => w.code)).toContain("drop_rate_changed");
+    expect(await served(gate)).toBe(wider.calibration.id);
+  });
+
+  it("refuses a dry_run that is not a boolean, changing nothing", async () => {
+    const gate = uniqueGate("activate-dry-run-bad");
+    const v1 = await upload(gate, "v1", V1);
+    const res = await call("POST", `/v1/calibrations/${v1.calibration.id}/activate`, { token: TOKENS.admin, json: { dry_run: "yes" } });
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { error: { details: unknown[] } }).error.details).toContainEqual({
+      path: "dry_run",
+      message: "must be true or false",
+    });
+  });
+});

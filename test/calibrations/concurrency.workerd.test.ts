@@ -32,8 +32,8 @@ describe("concurrent activations of one gate", () => {
 
     // each response's shift was computed against the activation's own previous calibration
     for (const r of results) {
-      if (r.activation.previous_calibration_id === null) expect(r.shift).toBeNull();
-      else expect(r.shift!.previous_calibration_id).toBe(r.activation.previous_calibration_id);
+      if (r.activation!.previous_calibration_id === null) expect(r.shift).toBeNull();
+      else expect(r.shift!.previous_calibration_id).toBe(r.activation!.previous_calibration_id);
     }
     const newest = history.activations[0]!.calibration_id;
     const served = await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read });

@@ -129,7 +129,8 @@ Usage:
                       [--label-column C [--relevant-at X]] [--answerable-column C] [options]
   scoregate threshold --embedding E --reranker R [--index I] [--index-version V]
   scoregate history   --embedding E --reranker R [--index I] [--limit N] [--cursor C]
-  scoregate activate  ID [--reason TEXT]                      (admin token: promote or roll back)
+  scoregate activate  ID [--reason TEXT] [--dry-run]          (admin token: promote or roll back; --dry-run: the shift
+                                                               and warnings it would give, nothing changed)
   scoregate alerts    [--kind K] [--status S] [--embedding E --reranker R [--index I]] [--limit N] [--cursor C]
   scoregate gates                                              (every gate: follows the server's pages)
   scoregate shadow    ID [--sample-rate R] [--remove]         (admin token: evaluate ID on mirrored traffic)

@@ -98,7 +98,7 @@ export async function history(c: Ctx): Promise<number> {
 export async function activate(c: Ctx): Promise<number> {
   const id = c.positionals[0];
   if (id === undefined || c.positionals.length > 1) throw usage("activate takes one calibration id: scoregate activate cal_... [--reason TEXT]");
-  const body = JSON.stringify(c.v.reason !== undefined ? { reason: c.v.reason } : {});
+  const body = JSON.stringify({ ...(c.v.reason !== undefined ? { reason: c.v.reason } : {}), ...(c.v["dry-run"] === true ? { dry_run: true } : {}) });
   const res = await c.api().request<z.infer<typeof ActivationResult>>("activateCalibration", {
     params: { id },
     body,
@@ -109,10 +109,18 @@ export async function activate(c: Ctx): Promise<number> {
     c.out(JSON.stringify(r));
     return EXIT.ok;
   }
-  const lines = [
-    `Activated ${r.calibration.id} (${r.calibration.index} / ${r.calibration.embedding} / ${r.calibration.reranker}, index version ${r.calibration.index_version}): threshold ${number(r.calibration.threshold)} is served now`,
-    `  replacing ${r.activation.previous_calibration_id ?? "nothing"}; recorded as ${r.activation.id} by ${r.activation.actor}${r.activation.reason ? `: ${r.activation.reason}` : ""}`,
-  ];
+  const gate = `${r.calibration.id} (${r.calibration.index} / ${r.calibration.embedding} / ${r.calibration.reranker}, index version ${r.calibration.index_version})`;
+  const a = r.activation;
+  const lines =
+    a === null
+      ? [
+          `Dry run: activating ${gate} would serve threshold ${number(r.calibration.threshold)} (expected drop ${percent(r.calibration.expected_drop_rate)}); nothing was changed`,
+          ...(r.shift ? [`  compared with ${r.shift.previous_calibration_id}, the gate's current calibration`] : []),
+        ]
+      : [
+          `Activated ${gate}: threshold ${number(r.calibration.threshold)} is served now`,
+          `  replacing ${a.previous_calibration_id ?? "nothing"}; recorded as ${a.id} by ${a.actor}${a.reason ? `: ${a.reason}` : ""}`,
+        ];
   lines.splice(2, 0, ...warningLines(r.warnings));
   if (r.shift) lines.push(`  shift: ${prose(r.shift.reason)}`);
   c.out(lines.join("\n"));

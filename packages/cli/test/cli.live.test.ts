@@ -302,6 +302,18 @@ describe("the other commands against the local worker", () => {
     const first = json<Out>((await cli(["calibrate", v1, ...gateArgs("e5-cmd", "v1"), "--target", "0.2", "--json"], env())).stdout);
     const second = await cli(["calibrate", v2, ...gateArgs("e5-cmd", "v2"), "--carry", "0.5", "--json"], env());
     expect(second.code).toBe(3); // shifted: stored, not served; promoting it after review raises rebuild_shift
+    // A dry run first: what the activation would give, nothing changed (no alert below until the real one).
+    const preview = await cli(["activate", json<Out>(second.stdout).calibration.id, "--dry-run"], env("dev-admin"));
+    expect(preview.code).toBe(0);
+    expect(preview.stdout).toMatch(
+      /^Dry run: activating cal_\w+ \(default \/ e5-cmd \/ bge-reranker-v2-m3, index version v2\) would serve threshold [\d.]+ \(expected drop [\d.]+ %\); nothing was changed\n/u,
+    );
+    // v2 carries what 0.5 dropped of v1 (two thirds) where the gate serves 20 %: the warning says so before the shift.
+    expect(preview.stdout).toContain("this activation changes what the gate drops");
+    expect(preview.stdout).toContain(`compared with ${first.calibration.id}, the gate's current calibration`);
+    expect(preview.stdout).toMatch(/\n {2}shift: .*shifted/u);
+    const stillV1 = await cli(["threshold", "--embedding", "e5-cmd", "--reranker", "bge-reranker-v2-m3", "--json"], env("dev-read"));
+    expect(json<{ calibration_id: string }>(stillV1.stdout).calibration_id).toBe(first.calibration.id);
     const promoted = await cli(["activate", json<Out>(second.stdout).calibration.id, "--reason", "reviewed"], env("dev-admin"));
     expect(promoted.code).toBe(0);
 
