@@ -39,9 +39,10 @@ const banner = `
   scoregate (development) on http://${ip}:${port}
 
   Local tokens (refused by a production deploy):
-    read       dev-read        GET /v1/threshold, /v1/gates, /v1/calibrations
+    read       dev-read        GET /v1/threshold, /v1/gates, /v1/calibrations, /v1/alerts, /v1/monitor, /metrics;
+                               POST /v1/observations, /v1/judgments
     calibrate  dev-calibrate   POST /v1/calibrations (includes read)
-    admin      dev-admin       activation, alerts, webhooks (includes both)
+    admin      dev-admin       activation, promotions, shadows, alerts, webhooks (includes both)
 
   Try: curl -H "Authorization: Bearer dev-read" "http://${ip}:${port}/v1/gates"
 `;
