@@ -32,6 +32,8 @@ const MAX_FORM_BYTES = 8 * 1024;
 
 const FLASH: Record<string, string> = {
   activated: "Activated: the gate now serves this calibration (GET /v1/threshold agrees).",
+  "activated-drop-rate-changed":
+    "Activated: the gate now serves this calibration, and it drops a different share of candidates than the one it replaced, beyond the shift tolerance (drop_rate_changed): compare their expected drop rates in the history below.",
   acknowledged: "Acknowledged.",
   resolved: "Resolved.",
   replayed: "Delivery queued again.",
@@ -174,8 +176,9 @@ dashboardRoutes.post("/ui/gates/:gateId/activate", requireSession, async (c) => 
   const calibration = id === undefined ? null : await deps.calibrations.get(id);
   if (calibration === null || calibration.gate_id !== gateId) throw new AppError("not_found", "no such calibration on this gate");
   const reason = field(form, "reason")?.slice(0, 500) ?? null;
-  await activate(calibration.id, principal.name, reason, deps);
-  return c.redirect(`/ui/gates/${gateId}?done=activated#history`, 303);
+  const result = await activate(calibration.id, principal.name, reason, deps);
+  const changed = result.warnings.some((w) => w.code === "drop_rate_changed");
+  return c.redirect(`/ui/gates/${gateId}?done=${changed ? "activated-drop-rate-changed" : "activated"}#history`, 303);
 });
 
 dashboardRoutes.get("/ui/alerts", requireSession, async (c) => {

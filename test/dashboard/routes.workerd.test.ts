@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { TOKENS } from "../support/worker";
+import { asQueries, callJson, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 const worker = (exports as unknown as { default: Fetcher }).default;
 
@@ -82,5 +82,37 @@ describe("dashboard routes", () => {
       headers: { "content-type": "application/x-www-form-urlencoded", cookie: reader },
     });
     expect(forbidden.status).toBe(403);
+  });
+
+  it("an activation from the gate page that changes what the gate drops says so in its notice", async () => {
+    const gate = uniqueGate("ui-activate-changed");
+    const queries = asQueries(spreadScores(20_000));
+    const upload = (index_version: string, target: number, activate: "auto" | boolean = "auto") =>
+      callJson("POST", "/v1/calibrations", 201, {
+        token: TOKENS.calibrate,
+        json: { ...gate, index_version, queries, policy: { kind: "drop_rate", target }, activate },
+      });
+    const v1 = (await upload("v1", 0.2)).calibration;
+    const wider = (await upload("v2", 0.5)).calibration; // stored for review: drop_rate_changed
+    const admin = await session(TOKENS.admin);
+    const pageOf = async () => (await call("GET", `/ui/gates/${v1.gate_id}`, { token: null, headers: { cookie: admin } })).text();
+    const csrf = /name="csrf" value="([0-9a-f]{64})"/u.exec(await pageOf())![1]!;
+    const post = (calibration_id: string) =>
+      call("POST", `/ui/gates/${v1.gate_id}/activate`, {
+        token: null,
+        body: new URLSearchParams({ csrf, calibration_id, reason: "reviewed" }).toString(),
+        headers: { "content-type": "application/x-www-form-urlencoded", cookie: admin },
+      });
+    const changed = await post(wider.id);
+    expect(changed.status).toBe(303);
+    expect(changed.headers.get("location")).toBe(`/ui/gates/${v1.gate_id}?done=activated-drop-rate-changed#history`);
+    const notice = await (
+      await call("GET", `/ui/gates/${v1.gate_id}?done=activated-drop-rate-changed`, { token: null, headers: { cookie: admin } })
+    ).text();
+    expect(notice).toContain("drops a different share of candidates than the one it replaced");
+    // Rolling back to v1 changes it back, beyond the tolerance too; an activation within it gets the plain notice.
+    expect((await post(v1.id)).headers.get("location")).toContain("done=activated-drop-rate-changed");
+    const near = (await upload("v3", 0.21, false)).calibration;
+    expect((await post(near.id)).headers.get("location")).toBe(`/ui/gates/${v1.gate_id}?done=activated#history`);
   });
 });
