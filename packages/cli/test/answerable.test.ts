@@ -3,23 +3,11 @@
  * upload's query order, and the refusal of a query whose rows disagree, of a bad value and of layouts without
  * columns, each naming the line.
  */
-import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { AnswerableFlags, parseAnswerable } from "../src/answerable";
 import { encodeUpload } from "../src/body";
-import { InputError, readScores } from "../src/read-scores";
-
-const fromText = (text: string): Readable => Readable.from([Buffer.from(text)]);
-
-async function inputError(p: Promise<unknown>): Promise<InputError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error("expected an InputError");
-}
+import { readScores } from "../src/read-scores";
+import { fromText, inputError } from "./support/read-input";
 
 describe("parseAnswerable", () => {
   it.each([

@@ -6,34 +6,15 @@
  * a child process.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it, vi } from "vitest";
 import { createRng } from "../../../test/support/prng";
 import { type Io, run } from "../src/main";
 import { cli } from "./support/run";
-import { buildCliOnce, type LocalWorker, startLocalWorker } from "./support/worker";
+import { liveFixture, ROOT } from "./support/worker";
 
-const ROOT = resolve(import.meta.dirname, "..", "..", "..");
-let worker: LocalWorker;
-const dir = mkdtempSync(join(tmpdir(), "scoregate-cli-live-"));
-
-beforeAll(async () => {
-  // The bin is the built dist/cli.js: built from the current sources (and linked, as npm does for a workspace's bin),
-  // so the child-process tests below run what this checkout would publish. A build from the same sources is reused.
-  await buildCliOnce(() => {
-    const build = spawnSync("npm", ["run", "--silent", "build:cli"], { cwd: ROOT, encoding: "utf8" });
-    if (build.status !== 0) throw new Error(`npm run build:cli failed:\n${build.stdout}\n${build.stderr}`);
-  });
-  worker = await startLocalWorker();
-}, 180_000);
-afterAll(async () => {
-  await worker?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const env = (token = "dev-calibrate") => ({ SCOREGATE_URL: worker.url.origin, SCOREGATE_TOKEN: token });
+const { dir, worker, env } = liveFixture("scoregate-cli-live-");
 
 /** Per-query reranker-like scores: a query-level offset plus candidate noise, through a logistic. */
 function queries(seed: number, nQueries: number, perQuery: number, shift = 0): number[][] {
@@ -456,7 +437,7 @@ describe("the other commands against the local worker", () => {
   }, 60_000);
 
   it("examples/upgrade-replay runs against the worker and ends with what is served (exit 0: the new gate's first calibration)", () => {
-    const r = spawnSync(process.execPath, [join(ROOT, "examples", "upgrade-replay", "replay.mjs"), "--url", worker.url.origin], {
+    const r = spawnSync(process.execPath, [join(ROOT, "examples", "upgrade-replay", "replay.mjs"), "--url", worker().url.origin], {
       cwd: ROOT,
       encoding: "utf8",
     });

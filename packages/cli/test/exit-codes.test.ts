@@ -4,30 +4,24 @@
  * the one derived from `alert` for servers without it), the server's 4xx, 429, 5xx, an unreachable server and a
  * timeout.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { API_VERSION, API_VERSION_HEADER, type ShiftReport } from "../../../src/contract";
 import cliPackage from "../package.json";
 import { UPLOAD_ATTEMPTS } from "../src/calibrate";
 import { legacyDecision, rebuildDecision } from "../src/decision";
 import { type Created, responses } from "./support/responses";
 import { cli } from "./support/run";
-import { type StubAnswer, type StubServer, startStubServer } from "./support/stub-server";
+import { type StubAnswer, stubFixture } from "./support/stub-server";
 
-let stub: StubServer;
-const dir = mkdtempSync(join(tmpdir(), "scoregate-cli-exit-"));
+const { stub, dir, env } = stubFixture("scoregate-cli-exit-", (d) =>
+  writeFileSync(
+    join(d, "scores.csv"),
+    `query_id,score\n${Array.from({ length: 200 }, (_, i) => `q${i % 10},${(i * 0.1234567890123) % 1}`).join("\n")}\n`,
+  ),
+);
 const scores = join(dir, "scores.csv");
-
-beforeAll(async () => {
-  writeFileSync(scores, `query_id,score\n${Array.from({ length: 200 }, (_, i) => `q${i % 10},${(i * 0.1234567890123) % 1}`).join("\n")}\n`);
-  stub = await startStubServer();
-});
-afterAll(async () => {
-  await stub.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 const answer = (a: StubAnswer) => stub.handle(() => a);
 const lastRequest = () => stub.last().request!;
@@ -44,7 +38,6 @@ function legacy(over: Partial<ShiftReport>): Created {
   return { ...body, shift, calibration: { ...body.calibration, shift } } as Created;
 }
 
-const env = () => ({ SCOREGATE_URL: stub.url, SCOREGATE_TOKEN: "stub-token" });
 const calibrate = (...extra: string[]) =>
   cli(["calibrate", scores, "--embedding", "e5", "--reranker", "bge", "--index-version", "v2", "--target", "0.2", ...extra], env());
 

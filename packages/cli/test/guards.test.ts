@@ -4,33 +4,22 @@
  * what is refused before anything is sent (exit 2), how the server's refusals read, and the summary of a guarded,
  * abstaining fit.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MAX_CANDIDATES_PER_QUERY } from "../../../src/contract";
 import { responses } from "./support/responses";
 import { cli } from "./support/run";
-import { type StubServer, startStubServer } from "./support/stub-server";
+import { stubFixture } from "./support/stub-server";
 
-let stub: StubServer;
-const dir = mkdtempSync(join(tmpdir(), "scoregate-cli-guards-"));
+const { stub, dir, env } = stubFixture("scoregate-cli-guards-", () => {
+  writeFileSync(grouped, `query_id,score\n${values.map((x, i) => `q${i % 10},${x}`).join("\n")}\n`);
+  writeFileSync(flat, `${values.join("\n")}\n`);
+});
 /** 10 queries of 5 candidates (equal sizes, so --float32 can send them) and the same scores flat. */
 const grouped = join(dir, "grouped.csv");
 const flat = join(dir, "flat.txt");
 const values = Array.from({ length: 50 }, (_, i) => ((i * 0.377) % 1) + 0.001);
-
-beforeAll(async () => {
-  writeFileSync(grouped, `query_id,score\n${values.map((x, i) => `q${i % 10},${x}`).join("\n")}\n`);
-  writeFileSync(flat, `${values.join("\n")}\n`);
-  stub = await startStubServer();
-});
-afterAll(async () => {
-  await stub.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const env = () => ({ SCOREGATE_URL: stub.url, SCOREGATE_TOKEN: "stub-token" });
 const gate = ["--embedding", "e5", "--reranker", "bge", "--index-version", "v2"];
 const calibrate = (file: string, ...extra: string[]) => cli(["calibrate", file, ...gate, ...extra], env());
 /** The NDJSON header line of the last upload. */

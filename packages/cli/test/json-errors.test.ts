@@ -3,34 +3,22 @@
  * "exit_code"}`, with the server's error code at the top level when the server refused, else the CLI's own
  * (CLI_ERROR_CODES). docs/clients.md ("Errors in --json") documents the shape.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ERROR_CODES } from "../../../src/contract";
 import { CLI_ERROR_CODES } from "../src/http";
 import { responses } from "./support/responses";
 import { cli } from "./support/run";
-import { type StubServer, startStubServer } from "./support/stub-server";
+import { stubFixture } from "./support/stub-server";
 
 interface ErrorDoc {
   error: { code: string; message: string; source: "server" | "cli"; status?: number; details?: unknown; hints: string[] };
   exit_code: number;
 }
 
-let stub: StubServer;
-const dir = mkdtempSync(join(tmpdir(), "scoregate-cli-json-"));
+const { stub, dir, env } = stubFixture("scoregate-cli-json-", (d) => writeFileSync(join(d, "scores.txt"), "0.1\n0.2\n0.3\n"));
 const scores = join(dir, "scores.txt");
-beforeAll(async () => {
-  writeFileSync(scores, "0.1\n0.2\n0.3\n");
-  stub = await startStubServer();
-});
-afterAll(async () => {
-  await stub.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const env = () => ({ SCOREGATE_URL: stub.url, SCOREGATE_TOKEN: "stub-token" });
 const gate = ["--embedding", "e5", "--reranker", "bge", "--index-version", "v2"];
 async function jsonError(argv: string[], e: Record<string, string | undefined> = env()): Promise<ErrorDoc> {
   const r = await cli([...argv, "--json"], e);

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { splitQuoted } from "../src/delimiter";
-import { InputError, readScores } from "../src/read-scores";
+import { readScores } from "../src/read-scores";
+import { fromText, inputError } from "./support/read-input";
 import { createRng } from "../../../test/support/prng";
 
 const dir = mkdtempSync(join(tmpdir(), "scoregate-cli-read-"));
@@ -15,17 +15,6 @@ const file = (name: string, text: string): string => {
   writeFileSync(p, text);
   return p;
 };
-const fromText = (text: string): Readable => Readable.from([Buffer.from(text)]);
-
-async function inputError(p: Promise<unknown>): Promise<InputError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error("expected an InputError");
-}
 
 describe("readScores", () => {
   it("reads a CSV with a header and a query column, grouping rows per query in order of first appearance", async () => {

@@ -4,26 +4,14 @@
  * --relevant-at, with queries that have no relevant candidate and scores tied at two decimals, whose printed guarantee
  * is the rank rule's; answerable flags that change what false abstention is measured on; too few labelled queries.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createRng } from "../../../test/support/prng";
 import { cli } from "./support/run";
-import { type LocalWorker, startLocalWorker } from "./support/worker";
+import { liveFixture } from "./support/worker";
 
-let worker: LocalWorker;
-const dir = mkdtempSync(join(tmpdir(), "scoregate-cli-recall-live-"));
-
-beforeAll(async () => {
-  worker = await startLocalWorker();
-}, 180_000);
-afterAll(async () => {
-  await worker?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const env = (token = "dev-calibrate") => ({ SCOREGATE_URL: worker.url.origin, SCOREGATE_TOKEN: token });
+const { dir, env } = liveFixture("scoregate-cli-recall-live-");
 const gateArgs = (embedding: string, version: string) => ["--embedding", embedding, "--reranker", "bge-reranker-v2-m3", "--index-version", version];
 
 /** Queries this many, of 10 candidates each; this many of them (the first) with a relevant candidate. */

@@ -4,16 +4,14 @@
  * query without a relevant candidate, tied scores, answerable flags), what is refused before anything is sent (exit 2),
  * the printed guarantee, and how the server's recall refusals read.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { responses } from "./support/responses";
 import { cli } from "./support/run";
-import { type StubServer, startStubServer } from "./support/stub-server";
+import { stubFixture } from "./support/stub-server";
 
-let stub: StubServer;
-const dir = mkdtempSync(join(tmpdir(), "scoregate-cli-recall-"));
+const { stub, dir, env } = stubFixture("scoregate-cli-recall-", () => writeFileSync(graded, `${GRADED}\n`));
 /**
  * Graded labels 0-3 (relevant at 2). q1's rows are apart in the file; q2 has no relevant candidate (its best grade is
  * 1); q3's two candidates tie at 0.5; the answerable flag is the query's, in mixed case.
@@ -23,16 +21,6 @@ const GRADED = ["query_id,score,grade,answerable", "q1,0.9,3,yes", "q2,0.2,0,No"
   "\n",
 );
 
-beforeAll(async () => {
-  writeFileSync(graded, `${GRADED}\n`);
-  stub = await startStubServer();
-});
-afterAll(async () => {
-  await stub.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const env = () => ({ SCOREGATE_URL: stub.url, SCOREGATE_TOKEN: "stub-token" });
 const gate = ["--embedding", "e5", "--reranker", "bge", "--index-version", "v2"];
 const calibrate = (file: string, ...extra: string[]) => cli(["calibrate", file, ...gate, ...extra], env());
 /** The NDJSON lines of the last upload, parsed: the header, then one labelled query each. */

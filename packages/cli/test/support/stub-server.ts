@@ -3,8 +3,12 @@
  * what the current handler returns, and keeps the last request and its body.
  */
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
 import { type IncomingMessage, type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 
 export interface StubAnswer {
   status: number;
@@ -60,4 +64,37 @@ export async function startStubServer(): Promise<StubServer> {
       server.close();
     },
   };
+}
+
+/**
+ * A test file's stub server and scratch folder, started and removed by the file's beforeAll / afterAll: `stub` (usable
+ * once the hooks ran), `dir`, and `env`, the environment that points the CLI at the stub. `setup` writes the file's
+ * inputs into `dir` before the server starts.
+ */
+export function stubFixture(prefix: string, setup: (dir: string) => void = () => {}) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  let server: StubServer | undefined;
+  const started = (): StubServer => {
+    if (server === undefined) throw new Error("stubFixture: the stub server starts in beforeAll");
+    return server;
+  };
+  beforeAll(async () => {
+    setup(dir);
+    server = await startStubServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const stub: StubServer = {
+    get url() {
+      return started().url;
+    },
+    handle: (h) => started().handle(h),
+    last: () => started().last(),
+    reset: () => started().reset(),
+    close: () => started().close(),
+  };
+  const env = () => ({ SCOREGATE_URL: stub.url, SCOREGATE_TOKEN: "stub-token" });
+  return { stub, dir, env };
 }

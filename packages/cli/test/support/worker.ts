@@ -3,6 +3,15 @@
  * it in workerd through Miniflare with local D1/KV/DO and ENVIRONMENT=development (tokens dev-read, dev-calibrate,
  * dev-admin), on 127.0.0.1:<random port>.
  */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll } from "vitest";
+
+/** The repository root. */
+export const ROOT = resolve(import.meta.dirname, "..", "..", "..", "..");
+
 export interface LocalWorker {
   url: URL;
   close(): Promise<void>;
@@ -36,4 +45,32 @@ export async function buildCliOnce(build: () => void): Promise<void> {
 export async function startLocalWorker(): Promise<LocalWorker> {
   const h = (await import(/* @vite-ignore */ new URL(HARNESS, import.meta.url).href)) as Harness;
   return h.startWorker();
+}
+
+/**
+ * A live test file's local worker and scratch folder, set up by its beforeAll (the bin built first from the current
+ * sources, as `npm run build:cli` builds it, unless a build from the same sources exists: the child-process tests run
+ * what this checkout would publish) and removed by its afterAll. `worker` is usable once the hooks ran; `env` points
+ * the CLI at it with a dev token.
+ */
+export function liveFixture(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  let started: LocalWorker | undefined;
+  beforeAll(async () => {
+    await buildCliOnce(() => {
+      const build = spawnSync("npm", ["run", "--silent", "build:cli"], { cwd: ROOT, encoding: "utf8" });
+      if (build.status !== 0) throw new Error(`npm run build:cli failed:\n${build.stdout}\n${build.stderr}`);
+    });
+    started = await startLocalWorker();
+  }, 180_000);
+  afterAll(async () => {
+    await started?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const worker = (): LocalWorker => {
+    if (started === undefined) throw new Error("liveFixture: the worker starts in beforeAll");
+    return started;
+  };
+  const env = (token = "dev-calibrate") => ({ SCOREGATE_URL: worker().url.origin, SCOREGATE_TOKEN: token });
+  return { dir, worker, env };
 }
