@@ -52,25 +52,11 @@ const seenBy = (labelled: LabelledQueries, guards: Guards): LabelledQueries => (
  */
 const effectiveThreshold = (t: number | null, guards: Guards): number | null => (t === null && hasGuards(guards) ? -Number.MAX_VALUE : t);
 
-/**
- * The recall rule, bare or with guards: the largest threshold that keeps the target coverage. When `min_keep` alone
- * gives the guarantee (the rule's threshold is +Infinity) the gate serves the highest eligible calibration score, or,
- * when no calibration candidate lies past `min_keep`, the highest calibration score: any finite threshold keeps at
- * least what `min_keep` alone keeps, so the guarantee holds, and a production candidate past `min_keep` is kept only
- * when it outscores what the calibration saw. Never null, which clients read as "keep every candidate".
- */
+/** The recall rule, bare or with guards: the largest threshold that keeps the target coverage. */
 function fitRecall(labelled: LabelledQueries, target: number, coverage: CoverageNotion, guards: Guards) {
   if (!hasGuards(guards)) return fitRecallGate(labelled, target, coverage);
   const e = eligibleScores(labelled.scores, labelled.offsets, guards);
-  const highest = e.eligible.length > 0 ? e.eligible[e.eligible.length - 1]! : maxScore(labelled.scores);
-  return fitGuardedRecall(labelled, target, coverage, guards, highest);
-}
-
-/** The largest of the scores (an upload has at least one). */
-function maxScore(scores: Float64Array): number {
-  let m = Number.NEGATIVE_INFINITY;
-  for (const s of scores) if (s > m) m = s;
-  return m;
+  return fitGuardedRecall(labelled, target, coverage, guards, e.eligible.length > 0 ? e.eligible[e.eligible.length - 1]! : null);
 }
 
 /**

@@ -84,14 +84,16 @@ export function decideQuery(scores: ArrayLike<unknown>, policy: GuardPolicy, uns
   });
   const kept = new Array<boolean>(m).fill(false);
   const cap = maxKeep ?? Number.POSITIVE_INFINITY;
+  let keptScored = 0;
   order.forEach((i, r) => {
     const rank = r + 1;
     kept[i] = rank <= cap && (rank <= minKeep || threshold === null || (scores[i] as number) >= threshold);
+    if (kept[i]) keptScored++;
   });
   const unscored = m - order.length;
   const dropsUnscored = unscoredMode === "drop" && (threshold !== null || maxKeep !== null);
   // A cap counts unscored candidates too: they fill, in input order, only the room the scored ones leave.
-  let room = cap - kept.filter(Boolean).length;
+  let room = cap - keptScored;
   for (let i = 0; i < m; i++) {
     if (isScored(scores[i])) continue;
     kept[i] = !dropsUnscored && room > 0;

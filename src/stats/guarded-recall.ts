@@ -65,9 +65,12 @@ export type GuardedRecallFit =
     };
 
 /**
- * Fits the recall gate for target coverage r with guards. `eligibleMax` is the highest score of a candidate the
- * threshold decides (rank in (m0, M]) over the calibration, used when min_keep alone gives the guarantee; null when
- * no candidate is eligible.
+ * Fits the recall gate for target coverage r with guards. When min_keep alone gives the guarantee (the rule's threshold
+ * is +Infinity) the gate takes `eligibleMax`, the highest score of a candidate the threshold decides (rank in
+ * (m0, M]) over the calibration, or, with none eligible (null: every query at most min_keep long), the calibration's
+ * highest score: any finite threshold keeps at least what min_keep alone keeps, so the guarantee holds, and a
+ * production candidate past min_keep is kept only when it outscores what the calibration saw. Never null, which
+ * clients read as "keep every candidate".
  */
 export function fitGuardedRecall(q: LabelledQueries, r: number, notion: CoverageNotion, g: Guards, eligibleMax: number | null): GuardedRecallFit {
   const eff = effectiveScores(q, g);
@@ -75,11 +78,8 @@ export function fitGuardedRecall(q: LabelledQueries, r: number, notion: Coverage
   if (fit.kind === "too_few_queries") return fit;
   if (fit.threshold === Number.NEGATIVE_INFINITY) return unreachable(eff, notion, fit.n);
   if (fit.threshold !== Number.POSITIVE_INFINITY) return { ...fit, guardOnly: false };
-  if (eligibleMax === null) {
-    // Nothing for a threshold to decide: every effective score is infinite, so any finite cut (0) counts the misses.
-    return { ...fit, threshold: null, guardOnly: true, ...clampedCounts(eff, notion, 0) };
-  }
-  return { ...fit, threshold: eligibleMax, guardOnly: true, ...clampedCounts(eff, notion, eligibleMax) };
+  const t = eligibleMax ?? highestScore(q.scores);
+  return { ...fit, threshold: t, guardOnly: true, ...clampedCounts(eff, notion, t) };
 }
 
 /** What a threshold below the rule's own (+Infinity) misses in the calibration: the plug-in centre; the upper companion is 1. */
@@ -136,4 +136,11 @@ function unreachable(eff: LabelledQueries, notion: CoverageNotion, n: number): G
   const lost = lostToCap(eff, notion);
   const highest = 1 - (lost + 1) / (n + 1);
   return { kind: "unreachable", n, lost, highestTarget: highest > 0 && minimumQueriesFor(1 - highest) <= n ? highest : null };
+}
+
+/** The largest of the scores (a labelled upload has at least one). */
+function highestScore(scores: Float64Array): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (const s of scores) if (s > m) m = s;
+  return m;
 }
