@@ -1,7 +1,8 @@
 /**
  * The per-query answerable flag of `--answerable-column`: read from each candidate row (a CSV/TSV column or a JSONL
  * field), it belongs to the query, so every row of a query must say the same. The upload sends one flag per query
- * (the `answerable` field of each labelled NDJSON line), which false abstention (`--abstain-alpha`) is measured on.
+ * (the `answerable` field of each NDJSON query line, beside its labels when there are any), which false abstention
+ * (`--abstain-alpha`) is measured on.
  */
 
 /** The words a flag may be written with (case-insensitive, surrounding spaces ignored). */
