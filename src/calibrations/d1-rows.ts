@@ -86,9 +86,12 @@ export const toPending = (r: PendingDbRow): PendingListeners => ({ ...r, shift: 
 
 export const parseRecord = (record: string): StoredCalibration => JSON.parse(record) as StoredCalibration;
 
+/** An active row's served numbers: its calibration's threshold and expected drop rate (columns). */
+export const SUMMARY_COLUMNS = "c.threshold, c.expected_drop_rate";
+
 /**
- * An active row's served numbers: the calibration's threshold and expected drop rate (columns), its guards and
- * abstention cutoff (from the record; calibrations stored before guards have none: 0, null, null).
+ * Its guards and abstention cutoff, from the record (calibrations stored before guards have none: 0, null, null): a
+ * JSON parse per row, so read only where they are shown (/metrics), not by the gate listings.
  */
-export const SUMMARY_COLUMNS = `c.threshold, c.expected_drop_rate, coalesce(json_extract(c.record, '$.guards.min_keep'), 0) AS min_keep,
+export const GUARD_COLUMNS = `coalesce(json_extract(c.record, '$.guards.min_keep'), 0) AS min_keep,
   json_extract(c.record, '$.guards.max_keep') AS max_keep, json_extract(c.record, '$.abstain_below') AS abstain_below`;

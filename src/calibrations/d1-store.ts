@@ -15,6 +15,7 @@ import {
   type EventDbRow,
   eventOf,
   type GateDbRow,
+  GUARD_COLUMNS,
   HEAD_SEQ,
   type PendingDbRow,
   parseRecord,
@@ -34,6 +35,7 @@ import type {
   HistoryPage,
   LogEntry,
   PendingListeners,
+  ServedSummary,
   UploadRequest,
 } from "./store";
 
@@ -257,6 +259,16 @@ export class D1CalibrationStore implements CalibrationStore {
          ORDER BY a.gate_id, a.activation_seq DESC`,
       )
       .all<ActiveSummary>();
+    return results;
+  }
+
+  async servedSummaries(): Promise<ServedSummary[]> {
+    const { results } = await this.db
+      .prepare(
+        `SELECT a.*, ${SUMMARY_COLUMNS}, ${GUARD_COLUMNS} FROM active_calibrations a JOIN calibrations c ON c.id = a.calibration_id
+         ORDER BY a.gate_id, a.activation_seq DESC`,
+      )
+      .all<ServedSummary>();
     return results;
   }
 

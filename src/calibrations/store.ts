@@ -38,7 +38,11 @@ export interface ActiveRow {
 export interface ActiveSummary extends ActiveRow {
   readonly threshold: number | null;
   readonly expected_drop_rate: number;
-  /** The calibration's guards and abstention cutoff as served (0, null and null when it has none). */
+}
+
+/** An active row with everything its calibration serves: also the guards and abstention cutoff (/metrics). */
+export interface ServedSummary extends ActiveSummary {
+  /** 0, null and null when the calibration has none. */
   readonly min_keep: number;
   readonly max_keep: number | null;
   readonly abstain_below: number | null;
@@ -149,6 +153,8 @@ export interface CalibrationStore {
   allActiveRows(): Promise<ActiveRow[]>;
   /** Every active row with its calibration's threshold and expected drop rate (the dashboard's overview). */
   activeSummaries(): Promise<ActiveSummary[]>;
+  /** The same with each calibration's guards and abstention cutoff, read from its record (GET /metrics only). */
+  servedSummaries(): Promise<ServedSummary[]>;
   /**
    * GET /v1/gates: up to `limit` gates created after the one whose database order is `after` (null: from the first),
    * with their active rows, read in one transaction so the page and its rows agree.

@@ -12,12 +12,12 @@
  * calibration, "previous", "shadow" or "candidate" (a promotion's candidate arm) for the others, so a rule that
  * selects role="active" reads the gate's own numbers only.
  *
- * The served numbers of every gate come from one D1 query (activeSummaries); each listed gate then costs one Durable
+ * The served numbers of every gate come from one D1 query (servedSummaries); each listed gate then costs one Durable
  * Object call, MAX_CONCURRENT_READS at a time. MAX_METRICS_GATES is set from the time of a scrape at the cap
  * (bench/metrics-cap.mjs, docs/benchmarks.md section 21).
  */
 
-import type { ActiveSummary } from "../calibrations/store";
+import type { ServedSummary } from "../calibrations/store";
 import { MAX_CONCURRENT_READS, MAX_METRICS_GATES } from "../platform/limits";
 import { mapLimit } from "../platform/map-limit";
 import type { MonitoringDeps } from "./deps";
@@ -87,8 +87,8 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       "Calibrated gates listed here (listed=true, gates with a drift alert first) and left out beyond MAX_METRICS_GATES (listed=false).",
     ),
   };
-  const [gates, rows, open] = await Promise.all([deps.calibrations.gates(), deps.calibrations.activeSummaries(), deps.alerts.openCounts()]);
-  const currentByGate = new Map<string, ActiveSummary>();
+  const [gates, rows, open] = await Promise.all([deps.calibrations.gates(), deps.calibrations.servedSummaries(), deps.alerts.openCounts()]);
+  const currentByGate = new Map<string, ServedSummary>();
   for (const r of rows) {
     const best = currentByGate.get(r.gate_id);
     if (best === undefined || r.activation_seq > best.activation_seq) currentByGate.set(r.gate_id, r);

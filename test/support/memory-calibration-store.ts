@@ -10,6 +10,7 @@ import {
   type HistoryPage,
   type LogEntry,
   type PendingListeners,
+  type ServedSummary,
   type UploadRequest,
 } from "../../src/calibrations/store";
 import {
@@ -152,6 +153,13 @@ export class MemoryCalibrationStore implements CalibrationStore {
   }
 
   async activeSummaries(): Promise<ActiveSummary[]> {
+    return [...this.active.values()].map((r) => {
+      const c = this.calibrations.find((x) => x.record.id === r.calibration_id)!.record;
+      return { ...r, threshold: c.threshold, expected_drop_rate: c.expected_drop_rate };
+    });
+  }
+
+  async servedSummaries(): Promise<ServedSummary[]> {
     return [...this.active.values()].map((r) => {
       const c = this.calibrations.find((x) => x.record.id === r.calibration_id)!.record;
       return {
