@@ -137,9 +137,15 @@ export async function commitActivation<T>(
 }
 
 export interface ActivationResult {
-  readonly activation: Activation;
-  /** The seq of the activation's row in the gate's log (its event's seq). */
+  /** The activation recorded; null when the calibration was already the gate's current one (`alreadyCurrent`). */
+  readonly activation: Activation | null;
+  /** The seq of the activation's row in the gate's log (its event's seq); the gate's head seq when nothing was written. */
   readonly seq: number;
+  /**
+   * The calibration was already the gate's current one with no promotion under way: activating it again would change
+   * nothing that is served, so nothing was recorded, published, pushed or alerted.
+   */
+  readonly alreadyCurrent: boolean;
   readonly calibration: StoredCalibration;
   /** The shift of this calibration against the calibration it replaces as the gate's current one. */
   readonly shift: ShiftReport | null;
@@ -242,7 +248,13 @@ export interface ActivationPreview {
   readonly warnings: Warning[];
   /** The gate's current calibration the activation would replace (null when the gate serves none). */
   readonly previousCalibrationId: string | null;
+  /** Activating it would change nothing (ActivationResult.alreadyCurrent). */
+  readonly alreadyCurrent: boolean;
 }
+
+/** Activating `calibrationId` in `state` is a no-op: it is the gate's current calibration and no rollout is under way. */
+const isCurrent = (calibrationId: string, state: Pick<GateState, "rows" | "heads">): boolean =>
+  currentOf(state.rows)?.calibration_id === calibrationId && state.heads.rollout === null;
 
 /**
  * The dry run of an activation (POST /v1/calibrations/{id}/activate with `dry_run`): the shift and warnings against
@@ -250,11 +262,19 @@ export interface ActivationPreview {
  */
 export async function previewActivation(calibrationId: string, deps: ActivationDeps): Promise<ActivationPreview> {
   const { calibration, distribution } = await loadForActivation(calibrationId, deps);
-  const plan = await planActivation(calibration, distribution, await deps.calibrations.gateState(calibration.gate_id), deps);
-  return { calibration, ...plan };
+  const state = await deps.calibrations.gateState(calibration.gate_id);
+  const plan = await planActivation(calibration, distribution, state, deps);
+  // Nothing is raised: a shift that would alert says so as the upload's dry run does (calibrate.ts), not alert: true.
+  const shift = plan.shift?.alert ? { ...plan.shift, alert: false, not_alerted: "dry_run" as const } : plan.shift;
+  return { calibration, ...plan, shift, alreadyCurrent: isCurrent(calibration.id, state) };
 }
 
-/** Promotes or rolls back to a stored calibration (`as`: a promotion's completion logs it as `promotion_completed`). */
+/**
+ * Promotes or rolls back to a stored calibration (`as`: a promotion's completion logs it as `promotion_completed`).
+ * Activating the gate's current calibration while no promotion is under way is answered without a write
+ * (`alreadyCurrent`): a new row would serve the same threshold, push an event and log a change that is none. During a
+ * promotion it is a change (it ends the rollout: headsAfterActivation), and is written.
+ */
 export async function activate(
   calibrationId: string,
   actor: string,
@@ -266,7 +286,11 @@ export async function activate(
   const now = deps.now();
   const activationId = as.kind === "promotion_completed" ? as.activationId : newId("act", now, deps.random());
 
-  return commitActivation(calibration.gate_id, deps, async (state) => {
+  return commitActivation<ActivationResult>(calibration.gate_id, deps, async (state) => {
+    if (as.kind === "activation" && isCurrent(calibration.id, state)) {
+      const result: ActivationResult = { activation: null, seq: state.headSeq, alreadyCurrent: true, calibration, shift: null, warnings: [] };
+      return { result, activated: null, warnings: result.warnings };
+    }
     const { shift, warnings, previousCalibrationId } = await planActivation(calibration, distribution, state, deps);
     const activation: Activation = {
       id: activationId,
@@ -283,7 +307,7 @@ export async function activate(
     const seq = await deps.calibrations.append({ activation, event, shift }, state.headSeq);
     if (seq === null) return null;
     return {
-      result: { activation, seq, calibration, shift, warnings },
+      result: { activation, seq, alreadyCurrent: false, calibration, shift, warnings },
       activated: { calibration, shift, activation, event: withSeq(event, seq) },
       warnings,
     };

@@ -181,7 +181,7 @@ export function recallReport(
     expected_coverage: fit.expectedCoverage,
     miss_below: fit.below,
     ties_at_threshold: fit.ties,
-    coverage_interval_95: coverageInterval(fit as Extract<RecallFit, { kind: "fitted" }>),
+    coverage_interval_95: coverageInterval(fit),
     in_sample_coverage: coverageAt(seen, t, policy.coverage) ?? 1,
     pooled_relevant_kept: pooledRelevantKept(seen, t) ?? 1,
     implied_drop_rate: at.drop,

@@ -40,7 +40,8 @@ handle(calibrationRoutes, ROUTES.activateCalibration, { body: "activation", para
   if (body.dry_run === true) {
     const preview = await previewActivation(params.id, deps);
     const calibration = await describe(preview.calibration, deps);
-    return c.json({ activation: null, calibration, shift: preview.shift, warnings: preview.warnings, dry_run: true }, 200);
+    const { shift, warnings, alreadyCurrent } = preview;
+    return c.json({ activation: null, calibration, shift, warnings, dry_run: true, already_current: alreadyCurrent }, 200);
   }
   const result = await activate(params.id, c.get("principal").name, body.reason ?? null, deps);
   return c.json(
@@ -50,6 +51,7 @@ handle(calibrationRoutes, ROUTES.activateCalibration, { body: "activation", para
       shift: result.shift,
       warnings: result.warnings,
       dry_run: false,
+      already_current: result.alreadyCurrent,
     },
     200,
   );

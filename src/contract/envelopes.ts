@@ -17,13 +17,22 @@ export const CalibrationHistory = z.object({
   next_cursor: z.string().nullable(),
 });
 export const ActivationResult = z.object({
-  /** The activation recorded; null in a dry run, which records nothing. */
+  /**
+   * The activation recorded; null in a dry run, which records nothing, and when the calibration was already the gate's
+   * current one (`already_current`).
+   */
   activation: Activation.nullable(),
   calibration: Calibration,
   shift: ShiftReport.nullable(),
   warnings: z.array(Warning),
   /** True when this was a dry run: nothing was activated, logged, published or alerted. */
   dry_run: z.boolean(),
+  /**
+   * True when the calibration already was the gate's current one and no promotion was under way: the gate serves
+   * what it served, and nothing was logged, published, pushed or alerted (a dry run says whether activating would
+   * be such a no-op). Absent from servers before it.
+   */
+  already_current: z.boolean().optional(),
 });
 /** A page of alerts, newest first; `next_cursor` (null on the last page) goes back as `cursor` for the next. */
 export const AlertList = z.object({ alerts: z.array(Alert), next_cursor: z.string().nullable() });

@@ -34,6 +34,7 @@ const FLASH: Record<string, string> = {
   activated: "Activated: the gate now serves this calibration (GET /v1/threshold agrees).",
   "activated-drop-rate-changed":
     "Activated: the gate now serves this calibration, and it drops a different share of candidates than the one it replaced, beyond the shift tolerance (drop_rate_changed): compare their expected drop rates in the history below.",
+  "already-current": "Nothing changed: the gate already serves this calibration.",
   acknowledged: "Acknowledged.",
   resolved: "Resolved.",
   replayed: "Delivery queued again.",
@@ -178,7 +179,8 @@ dashboardRoutes.post("/ui/gates/:gateId/activate", requireSession, async (c) => 
   const reason = field(form, "reason")?.slice(0, 500) ?? null;
   const result = await activate(calibration.id, principal.name, reason, deps);
   const changed = result.warnings.some((w) => w.code === "drop_rate_changed");
-  return c.redirect(`/ui/gates/${gateId}?done=${changed ? "activated-drop-rate-changed" : "activated"}#history`, 303);
+  const done = result.alreadyCurrent ? "already-current" : changed ? "activated-drop-rate-changed" : "activated";
+  return c.redirect(`/ui/gates/${gateId}?done=${done}#history`, 303);
 });
 
 dashboardRoutes.get("/ui/alerts", requireSession, async (c) => {

@@ -253,8 +253,17 @@ export function coverageAt(q: LabelledQueries, threshold: number | null, notion:
  * as units (ties are not modelled there).
  */
 export function missLaw(
-  fit: Pick<Extract<RecallFit, { kind: "fitted" }>, "n" | "k" | "missMass" | "below" | "ties"> & { readonly rule: "rank" | "risk" },
+  fit: Pick<Extract<RecallFit, { kind: "fitted" }>, "n" | "k" | "missMass" | "below" | "ties"> & {
+    readonly rule: "rank" | "risk";
+    /** A guarded fit whose min_keep alone gave the guarantee (guarded-recall.ts): its threshold is not the rule's. */
+    readonly guardOnly?: boolean;
+  },
 ): RateLaw {
+  // A threshold with `below` of the n statistics strictly under it and none of the others: its miss rate lies between
+  // the law of the below-th order statistic and that of the next one, whatever rank the rule itself would have taken
+  // (for a guard-only fit the rule's k is the +Infinity fit's, and Beta(k, n + 1 - k) would centre the interval on a
+  // miss rate the gate does not have).
+  if (fit.guardOnly === true) return { lower: [fit.below, fit.n + 1 - fit.below], upper: [fit.below + 1, fit.n - fit.below] };
   if (fit.rule === "rank") return dropRateLaw(fit.n, fit.k, fit.below, fit.ties);
   return { lower: [fit.missMass, fit.n + 1 - fit.missMass], upper: [fit.missMass, fit.n + 1 - fit.missMass] };
 }
@@ -263,7 +272,7 @@ export function missLaw(
  * Equal-tailed interval of the coverage a fitted gate achieves on fresh queries: one minus the miss law's margin
  * (calibration-margin.ts marginOf), tie-aware for the rank rules.
  */
-export function coverageInterval(fit: Extract<RecallFit, { kind: "fitted" }>, level = 0.95): [number, number] {
+export function coverageInterval(fit: Parameters<typeof missLaw>[0], level = 0.95): [number, number] {
   const [lo, hi] = marginOf(missLaw(fit), (1 - level) / 2);
   return [1 - hi, 1 - lo];
 }

@@ -202,7 +202,7 @@ describe("POST /v1/calibrations/{id}/activate", () => {
     expect(wider.activation_outcome).toMatchObject({ activated: false, reason: "drop_rate_changed" });
     const before = await historyIds(gate);
     const dry = await activate(wider.calibration.id, { dry_run: true, reason: "preview" });
-    expect(dry).toMatchObject({ dry_run: true, activation: null, calibration: { id: wider.calibration.id } });
+    expect(dry).toMatchObject({ dry_run: true, already_current: false, activation: null, calibration: { id: wider.calibration.id } });
     expect(dry.shift).toMatchObject({ decision: "equivalent", previous_calibration_id: v1.calibration.id });
     expect(dry.warnings.map((w: { code: string }) => w.code)).toContain("drop_rate_changed");
     expect(dry.warnings.find((w: { code: string }) => w.code === "drop_rate_changed")?.message).toContain("drops 50.00 %");
@@ -214,10 +214,58 @@ describe("POST /v1/calibrations/{id}/activate", () => {
     expect(await shiftAlerts(gate)).toEqual([]);
     // The activation itself: served, logged, the same shift and warning.
     const real = await activate(wider.calibration.id, { reason: "reviewed" });
-    expect(real).toMatchObject({ dry_run: false, activation: { calibration_id: wider.calibration.id, previous_calibration_id: v1.calibration.id } });
+    expect(real).toMatchObject({
+      dry_run: false,
+      already_current: false,
+      activation: { calibration_id: wider.calibration.id, previous_calibration_id: v1.calibration.id },
+    });
     expect(real.shift?.decision).toBe(dry.shift?.decision);
     expect(real.warnings.map((w: { code: string }) => w.code)).toContain("drop_rate_changed");
     expect(await served(gate)).toBe(wider.calibration.id);
+  });
+
+  it("activating the calibration the gate already serves records, pushes and alerts nothing, and says so; its dry run too", async () => {
+    const gate = uniqueGate("activate-current");
+    const v1 = await upload(gate, "v1", V1);
+    const v2 = await upload(gate, "v2", asQueries(spreadScores(20_000, -0.3)), { activate: true });
+    expect(v2.shift).toMatchObject({ decision: "shifted", alert: true });
+    const log = async () => (await callJson("GET", `/v1/calibrations?${qs(gate)}`, 200, { token: TOKENS.read })).activations;
+    const before = await log();
+    expect(before).toHaveLength(2);
+    const alertsBefore = await shiftAlerts(gate);
+    expect(alertsBefore).toHaveLength(1);
+
+    const dry = await activate(v2.calibration.id, { dry_run: true });
+    expect(dry).toMatchObject({ dry_run: true, already_current: true, activation: null, shift: null, warnings: [] });
+    const again = await activate(v2.calibration.id, { reason: "re-run" });
+    expect(again).toMatchObject({ dry_run: false, already_current: true, activation: null, shift: null, warnings: [] });
+    expect(again.calibration).toMatchObject({ id: v2.calibration.id, current: true });
+    // The log, the served calibration and the alert are as they were.
+    expect(await log()).toEqual(before);
+    expect(await served(gate)).toBe(v2.calibration.id);
+    expect(await shiftAlerts(gate)).toEqual(alertsBefore);
+
+    // A calibration that is active for its version but not the gate's current one is a change (a rollback): written.
+    const back = await activate(v1.calibration.id, { reason: "rollback" });
+    expect(back).toMatchObject({
+      already_current: false,
+      activation: { calibration_id: v1.calibration.id, previous_calibration_id: v2.calibration.id },
+    });
+    expect(await log()).toHaveLength(3);
+    expect(await served(gate)).toBe(v1.calibration.id);
+  });
+
+  it("the dry run of a shifted calibration answers alert false, not_alerted dry_run, and raises nothing; the activation alerts", async () => {
+    const gate = uniqueGate("activate-dry-shifted");
+    await upload(gate, "v1", V1);
+    const shifted = await upload(gate, "v2", asQueries(spreadScores(20_000, -0.3)));
+    expect(shifted.shift).toMatchObject({ decision: "shifted", alert: false, not_alerted: "not_activated" });
+    const dry = await activate(shifted.calibration.id, { dry_run: true });
+    expect(dry.shift).toMatchObject({ decision: "shifted", alert: false, not_alerted: "dry_run" });
+    expect(await shiftAlerts(gate)).toEqual([]);
+    const real = await activate(shifted.calibration.id, { reason: "accepted" });
+    expect(real.shift).toMatchObject({ decision: "shifted", alert: true, not_alerted: null });
+    expect(await shiftAlerts(gate)).toHaveLength(1);
   });
 
   it("refuses a dry_run that is not a boolean, changing nothing", async () => {

@@ -123,7 +123,7 @@ describe("the optimistic loop", () => {
     const staged = await calibrate({ meta: meta("v1", false), scores: SCORES, offsets: null }, "alice", deps);
     store.lose = 3;
     const r = await activate(staged.calibration.id, "bob", null, deps);
-    expect(r.activation.calibration_id).toBe(staged.calibration.id);
+    expect(r.activation?.calibration_id).toBe(staged.calibration.id);
     expect(seen).toEqual(["once:v1"]);
   });
 

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { asQueries, callJson, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+import { asQueries, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 const worker = (exports as unknown as { default: Fetcher }).default;
 
@@ -114,5 +114,12 @@ describe("dashboard routes", () => {
     expect((await post(v1.id)).headers.get("location")).toContain("done=activated-drop-rate-changed");
     const near = (await upload("v3", 0.21, false)).calibration;
     expect((await post(near.id)).headers.get("location")).toBe(`/ui/gates/${v1.gate_id}?done=activated#history`);
+    // The button posted twice (a double click, a reload): the second changes nothing and says so.
+    const log = async () => (await callJson("GET", `/v1/calibrations?${qs(gate)}`, 200, { token: TOKENS.read })).activations.length;
+    const before = await log();
+    expect((await post(near.id)).headers.get("location")).toBe(`/ui/gates/${v1.gate_id}?done=already-current#history`);
+    expect(await log()).toBe(before);
+    const same = await (await call("GET", `/ui/gates/${v1.gate_id}?done=already-current`, { token: null, headers: { cookie: admin } })).text();
+    expect(same).toContain("Nothing changed: the gate already serves this calibration.");
   });
 });

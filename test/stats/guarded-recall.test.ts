@@ -4,7 +4,7 @@ import { decideQuery } from "../../src/stats/guard-rule";
 import { type Guards, NO_GUARDS } from "../../src/stats/guarded-gate";
 import { effectiveScores, fitGuardedRecall } from "../../src/stats/guarded-recall";
 import { countBelow } from "../../src/stats/order-statistics";
-import { type CoverageNotion, fitRecallGate, type LabelledQueries, perQueryRelevantScores } from "../../src/stats/recall-gate";
+import { type CoverageNotion, coverageInterval, fitRecallGate, type LabelledQueries, perQueryRelevantScores } from "../../src/stats/recall-gate";
 import { createRng, deriveSeed } from "../support/prng";
 
 type GoldenQuery = { scores: number[]; relevance: number[] };
@@ -217,4 +217,41 @@ describe('the reachability edge under max_keep (docs/methods.md, "Guards and abs
     // for the cap either (that would miss p_lost on top of the fitted calibrations' misses).
     expect((fittedCoverage + (seeds - fitted) * capOnly) / seeds).toBeLessThan(r);
   }, 120_000);
+});
+
+describe("the coverage interval of a gate whose min_keep alone gives the guarantee", () => {
+  /** 200 queries of 10 candidates; the relevant one ranks first in 195 and sixth in 5: min_keep 3 covers 97.5 %. */
+  function guardCovered(): LabelledQueries {
+    const rng = createRng(deriveSeed(1, 0));
+    const scores: number[] = [];
+    const relevant: number[] = [];
+    const offsets = [0];
+    for (let q = 0; q < 200; q++) {
+      const s = Array.from({ length: 10 }, () => rng.next());
+      const order = [...s.keys()].sort((a, b) => s[b]! - s[a]!);
+      const rel = q < 5 ? order[5]! : order[0]!;
+      for (const [i, x] of s.entries()) {
+        scores.push(x);
+        relevant.push(i === rel ? 1 : 0);
+      }
+      offsets.push(scores.length);
+    }
+    return { scores: Float64Array.from(scores), relevant: Uint8Array.from(relevant), offsets: Uint32Array.from(offsets) };
+  }
+
+  it.each(["any_relevant", "all_relevant", "candidates"] as const)("holds the gate's own expected coverage (%s)", (notion) => {
+    const q = guardCovered();
+    const g = { minKeep: 3, maxKeep: null };
+    const fit = fitGuardedRecall(q, 0.9, notion, g, eligibleMax(q, g));
+    expect(fit.kind).toBe("fitted");
+    if (fit.kind !== "fitted") return;
+    expect(fit.guardOnly).toBe(true);
+    // the finite threshold misses at most the 5 queries whose relevant candidate ranks sixth
+    expect(fit.expectedCoverage).toBeGreaterThanOrEqual(0.975);
+    const [lo, hi] = coverageInterval(fit);
+    expect(lo).toBeLessThanOrEqual(fit.expectedCoverage);
+    expect(hi).toBeGreaterThanOrEqual(fit.expectedCoverage);
+    // and it is the interval of that miss count, not of the rule's rank k (20 of 201): well above 1 - 20/201
+    expect(lo).toBeGreaterThan(0.94);
+  });
 });

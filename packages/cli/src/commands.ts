@@ -112,15 +112,19 @@ export async function activate(c: Ctx): Promise<number> {
   const gate = `${r.calibration.id} (${r.calibration.index} / ${r.calibration.embedding} / ${r.calibration.reranker}, index version ${r.calibration.index_version})`;
   const a = r.activation;
   const lines =
-    a === null
+    r.already_current === true
       ? [
-          `Dry run: activating ${gate} would serve threshold ${number(r.calibration.threshold)} (expected drop ${percent(r.calibration.expected_drop_rate)}); nothing was changed`,
-          ...(r.shift ? [`  compared with ${r.shift.previous_calibration_id}, the gate's current calibration`] : []),
+          `${gate} is already the gate's current calibration (threshold ${number(r.calibration.threshold)})${r.dry_run ? "" : "; nothing was recorded or changed"}`,
         ]
-      : [
-          `Activated ${gate}: threshold ${number(r.calibration.threshold)} is served now`,
-          `  replacing ${a.previous_calibration_id ?? "nothing"}; recorded as ${a.id} by ${a.actor}${a.reason ? `: ${a.reason}` : ""}`,
-        ];
+      : a === null
+        ? [
+            `Dry run: activating ${gate} would serve threshold ${number(r.calibration.threshold)} (expected drop ${percent(r.calibration.expected_drop_rate)}); nothing was changed`,
+            ...(r.shift ? [`  compared with ${r.shift.previous_calibration_id}, the gate's current calibration`] : []),
+          ]
+        : [
+            `Activated ${gate}: threshold ${number(r.calibration.threshold)} is served now`,
+            `  replacing ${a.previous_calibration_id ?? "nothing"}; recorded as ${a.id} by ${a.actor}${a.reason ? `: ${a.reason}` : ""}`,
+          ];
   lines.splice(2, 0, ...warningLines(r.warnings));
   if (r.shift) lines.push(`  shift: ${prose(r.shift.reason)}`);
   c.out(lines.join("\n"));

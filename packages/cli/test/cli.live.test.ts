@@ -318,6 +318,16 @@ describe("the other commands against the local worker", () => {
     expect(rollback.code).toBe(0);
     expect(rollback.stdout).toContain(`Activated ${first.calibration.id}`);
     expect(rollback.stdout).toContain("v2 hurt recall");
+    // Activating it again changes nothing and says so (no second row in the history, no event).
+    const again = await cli(["activate", first.calibration.id, "--reason", "again"], env("dev-admin"));
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(
+      /^cal_\w+ \(default \/ e5-cmd \/ bge-reranker-v2-m3, index version v1\) is already the gate's current calibration \(threshold [\d.]+\); nothing was recorded or changed\n?$/u,
+    );
+    const log = json<{ activations: unknown[] }>(
+      (await cli(["history", "--embedding", "e5-cmd", "--reranker", "bge-reranker-v2-m3", "--json"], env("dev-read"))).stdout,
+    );
+    expect(log.activations).toHaveLength(3);
 
     // After the rollback: v1 is served and active for v1; v2 stays its version's active calibration (a pin on v2 reads it).
     const human = await cli(["history", "--embedding", "e5-cmd", "--reranker", "bge-reranker-v2-m3"], env("dev-read"));
