@@ -32,7 +32,7 @@ export const answerableText = (raw: unknown): string => (raw === undefined ? "mi
 /**
  * The flags of the queries as their rows arrive: the first row of a query sets its flag, and a later row that says
  * otherwise is refused naming the query and the line that set it. Queries are numbered in order of first appearance
- * (read-scores.ts), which is the order of the upload's queries.
+ * (score-sink.ts), which is the order of the upload's queries.
  */
 export class AnswerableFlags {
   readonly #flags: (boolean | undefined)[] = [];

@@ -1,4 +1,7 @@
-/** Bad input, with the line numbers of the first offenders: the CLI exits 2 with it (read-scores.ts, query-groups.ts). */
+/**
+ * Bad input, with the line numbers of the first offenders: the CLI exits 2 with it (the score-file reader: read-scores.ts
+ * and the modules it reads with, query-groups.ts).
+ */
 export class InputError extends Error {
   constructor(
     message: string,

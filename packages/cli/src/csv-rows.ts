@@ -1,0 +1,158 @@
+/**
+ * The CSV/TSV line reader: holds the first DELIMITER_SAMPLE_LINES lines back until the separator and a decimal comma
+ * are detected from them (delimiter.ts; one line when the separator is known), resolves the columns from the first
+ * row (csv-layout.ts), then checks each row and puts its score, label, query and answerable flag into the sink.
+ */
+import { type CsvLayout, csvLayout } from "./csv-layout";
+import { DELIMITER_SAMPLE_LINES, type Delimiter, detectDelimiter, otherSeparatorHint, parseNumber, splitFields } from "./delimiter";
+import type { Format } from "./file-layout";
+import { QueryColumnSniffer } from "./query-column";
+import type { ReadOptions } from "./score-file";
+import type { ScoreSink } from "./score-sink";
+
+export class CsvRows {
+  readonly #sink: ScoreSink;
+  readonly #opts: ReadOptions;
+  #format: Format;
+  #delimiter: Delimiter | null;
+  #decimalComma = false;
+  #sample: { no: number; line: string }[] | null = [];
+  #layout: CsvLayout | null = null;
+  // the layout's fields, read on every row
+  #width = 0;
+  #scoreIdx = 0;
+  #queryIdx = -1;
+  #labelIdx = -1;
+  #answerableIdx = -1;
+  #header: string[] | null = null;
+  // set while no query column is named or recognised (and --no-query-column is not given): one that looks like one
+  #sniffer: QueryColumnSniffer | null = null;
+
+  /** `format`: "csv" or "tsv", until the detected separator says which. */
+  constructor(sink: ScoreSink, format: Format, opts: ReadOptions) {
+    this.#sink = sink;
+    this.#opts = opts;
+    this.#format = format;
+    // --format tsv says tab; otherwise the separator is detected from the sampled lines
+    this.#delimiter = opts.delimiter ?? (opts.format === "tsv" ? "\t" : null);
+  }
+
+  /** One non-blank, trimmed line, numbered `no` in the file. */
+  line(line: string, no: number): void {
+    if (this.#sample !== null) {
+      this.#sample.push({ no, line });
+      if (this.#sample.length === (this.#delimiter === null ? DELIMITER_SAMPLE_LINES : 1)) this.#endSample();
+      return;
+    }
+    this.#row(line, no);
+  }
+
+  /** After the last line: reads the lines still held back (a file shorter than the sample). */
+  end(): void {
+    if (this.#sample !== null) this.#endSample();
+  }
+
+  get format(): Format {
+    return this.#format;
+  }
+
+  /** The columns, once the first row is read; else null. */
+  get layout(): CsvLayout | null {
+    return this.#layout;
+  }
+
+  /** The field separator, given or detected (null while undetected). */
+  get delimiter(): Delimiter | null {
+    return this.#delimiter;
+  }
+
+  get decimalComma(): boolean {
+    return this.#decimalComma;
+  }
+
+  /** The column that looks like a query id although none was named (query-column.ts), or null. */
+  suspect(): string | null {
+    return this.#sniffer?.suspect() ?? null;
+  }
+
+  /** Chooses the separator from the sampled lines, then reads them. */
+  #endSample(): void {
+    const lines = this.#sample!;
+    this.#sample = null;
+    if (this.#delimiter === null) {
+      const guess = detectDelimiter(lines.map((l) => l.line));
+      this.#delimiter = guess.delimiter;
+      this.#decimalComma = guess.decimalComma;
+      this.#format = this.#delimiter === "\t" ? "tsv" : "csv";
+    }
+    lines.forEach((l, i) => {
+      if (i > 0) this.#row(l.line, l.no);
+      else if (this.#start(l.line, l.no)) this.#row(l.line, l.no);
+    });
+  }
+
+  /** Resolves the columns from the first row; true when that row is data (no header). */
+  #start(line: string, no: number): boolean {
+    const opts = this.#opts;
+    const layout = csvLayout(line, no, this.#delimiter!, this.#decimalComma, opts);
+    this.#layout = layout;
+    this.#width = layout.width;
+    this.#scoreIdx = layout.scoreIdx;
+    this.#queryIdx = layout.queryIdx;
+    this.#labelIdx = layout.labelIdx;
+    this.#answerableIdx = layout.answerableIdx;
+    this.#header = layout.header;
+    if (layout.queryIdx < 0 && opts.queryColumn === undefined && layout.width > 1)
+      this.#sniffer = new QueryColumnSniffer(layout.header, layout.width, layout.scoreIdx);
+    return layout.header === null;
+  }
+
+  #row(line: string, no: number): void {
+    const sink = this.#sink;
+    const delimiter = this.#delimiter!;
+    const fields = splitFields(line, delimiter);
+    if (fields === null) {
+      sink.bad(no, "unterminated or misplaced double quote (a quoted field may not span lines)");
+      return;
+    }
+    // every record has the first row's field count (RFC 4180): a row split differently would put another column's
+    // value in the score's place
+    if (fields.length !== this.#width) {
+      sink.bad(
+        no,
+        `has ${fields.length} fields, the ${this.#header ? "header" : "first row"} has ${this.#width}${otherSeparatorHint(line, delimiter)}`,
+      );
+      return;
+    }
+    const raw = fields[this.#scoreIdx]!;
+    const x = parseNumber(raw, this.#decimalComma);
+    if (x === null) {
+      sink.bad(no, `${JSON.stringify(raw)} is not a finite number${otherSeparatorHint(raw, delimiter)}`);
+      return;
+    }
+    let label: number | null = null;
+    if (this.#labelIdx >= 0) {
+      const rawLabel = fields[this.#labelIdx]!;
+      label = parseNumber(rawLabel, this.#decimalComma);
+      if (label === null) {
+        sink.bad(no, `the label ${JSON.stringify(rawLabel)} is not a finite number`);
+        return;
+      }
+    }
+    const queryIdx = this.#queryIdx;
+    // the flag is the query's: read only for rows that have a query (flat rows are refused by the caller)
+    const flag = this.#answerableIdx >= 0 && queryIdx >= 0 ? sink.flagOf(fields[this.#answerableIdx]!, no, "") : null;
+    if (flag === undefined) return;
+    if (queryIdx >= 0) {
+      const q = fields[queryIdx]!;
+      if (q.trim() === "") {
+        sink.bad(no, "the query column is empty");
+        return;
+      }
+      if (sink.addScore(x, no, label)) sink.addQuery(q.trim(), no, flag);
+    } else {
+      if (this.#sniffer?.sniffing) this.#sniffer.observe(fields);
+      sink.addScore(x, no, label);
+    }
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * The JSONL line reader: every line is a number (one score), an array of numbers (one query's candidates) or an
+ * object with a score field (one candidate, with its query, label and answerable flag in other fields), the first
+ * line saying which for the whole file; each line's rows go into the sink, or the line is recorded as bad.
+ */
+import { noPerRowColumn, QUERY_NAMES, SCORE_NAMES } from "./file-layout";
+import { InputError } from "./input-error";
+import { QueryColumnSniffer } from "./query-column";
+import type { ReadOptions } from "./score-file";
+import type { ScoreSink } from "./score-sink";
+import { parseNumber } from "./delimiter";
+
+type Kind = "number" | "array" | "object";
+
+/** A JSON field's value as the query-column sniff compares it: strings and numbers, nothing else. */
+const primitive = (v: unknown): string | undefined => (typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined);
+
+export class JsonlRows {
+  readonly #sink: ScoreSink;
+  readonly #opts: ReadOptions;
+  /** The flag naming a per-row field (perRowFlag), refused unless the lines are objects. */
+  readonly #perRowFlag: string | null;
+  #kind: Kind | null = null;
+  #scoreKey: string | null = null;
+  #queryKey: string | null = null;
+  #labelKey: string | null = null;
+  // set while no query field is named or recognised (and --no-query-column is not given): one that looks like one
+  #sniffer: QueryColumnSniffer | null = null;
+  #sniffedKeys: string[] = [];
+
+  constructor(sink: ScoreSink, opts: ReadOptions, perRowFlag: string | null) {
+    this.#sink = sink;
+    this.#opts = opts;
+    this.#perRowFlag = perRowFlag;
+  }
+
+  /** What the lines are, from the first valid one; null before it. */
+  get kind(): Kind | null {
+    return this.#kind;
+  }
+
+  /** The field of the score in objects; null for other lines. */
+  get scoreKey(): string | null {
+    return this.#scoreKey;
+  }
+
+  /** The field of the query in objects, named or recognised; else null. */
+  get queryKey(): string | null {
+    return this.#queryKey;
+  }
+
+  /** The field of the label in objects (--label-column); else null. */
+  get labelKey(): string | null {
+    return this.#labelKey;
+  }
+
+  /** The field that looks like a query id although none was named (query-column.ts), or null. */
+  suspect(): string | null {
+    return this.#sniffer?.suspect() ?? null;
+  }
+
+  /** One non-blank, trimmed line, numbered `lineNo` in the file. */
+  line(line: string, lineNo: number): void {
+    const sink = this.#sink;
+    const opts = this.#opts;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      sink.bad(lineNo, "is not valid JSON");
+      return;
+    }
+    const kind = typeof v === "number" ? "number" : Array.isArray(v) ? "array" : typeof v === "object" && v !== null ? "object" : null;
+    if (kind === null) {
+      sink.bad(lineNo, "must be a number, an array of numbers (one query) or an object with a score field");
+      return;
+    }
+    if (this.#kind === null) {
+      this.#kind = kind;
+      if (kind !== "object" && this.#perRowFlag !== null)
+        throw noPerRowColumn(this.#perRowFlag, `a JSONL file of ${kind === "array" ? "arrays" : "numbers"}`);
+      if (kind === "object") this.#startObjects(Object.keys(v as object), lineNo);
+    } else if (kind !== this.#kind) {
+      const jsonlKind = this.#kind;
+      sink.bad(lineNo, `is ${kind === "array" ? "an array" : `a${kind === "object" ? "n" : ""} ${kind}`}, earlier lines are ${jsonlKind}s`);
+      return;
+    }
+    if (kind === "number") {
+      if (!Number.isFinite(v)) {
+        sink.bad(lineNo, "is not a finite number");
+        return;
+      }
+      sink.addScore(v as number, lineNo);
+    } else if (kind === "array") {
+      const arr = v as unknown[];
+      if (arr.length === 0) {
+        sink.bad(lineNo, "an empty query: a query needs at least one candidate score");
+        return;
+      }
+      if (!arr.every((x) => typeof x === "number" && Number.isFinite(x))) {
+        sink.bad(lineNo, "a query must be an array of finite numbers");
+        return;
+      }
+      const id = `\u0000${lineNo}`;
+      for (const x of arr as number[]) if (sink.addScore(x, lineNo)) sink.addQuery(id, lineNo);
+    } else {
+      const o = v as Record<string, unknown>;
+      const scoreKey = this.#scoreKey!;
+      const s = o[scoreKey];
+      const x = typeof s === "number" ? s : typeof s === "string" ? parseNumber(s.trim()) : null;
+      if (x === null || !Number.isFinite(x)) {
+        sink.bad(lineNo, `field ${JSON.stringify(scoreKey)} is ${s === undefined ? "missing" : "not a finite number"}`);
+        return;
+      }
+      let label: number | null = null;
+      const labelKey = this.#labelKey;
+      if (labelKey !== null) {
+        const l = o[labelKey];
+        label = typeof l === "number" ? l : typeof l === "string" ? parseNumber(l.trim()) : null;
+        if (label === null || !Number.isFinite(label)) {
+          sink.bad(lineNo, `field ${JSON.stringify(labelKey)} (the label) is ${l === undefined ? "missing" : "not a finite number"}`);
+          return;
+        }
+      }
+      const queryKey = this.#queryKey;
+      if (queryKey !== null) {
+        const q = o[queryKey];
+        if (q === undefined || q === null || q === "") {
+          sink.bad(lineNo, `field ${JSON.stringify(queryKey)} (the query) is missing`);
+          return;
+        }
+        const key = opts.answerableColumn;
+        const flag = key === undefined ? null : sink.flagOf(o[key], lineNo, `(field ${JSON.stringify(key)}) `);
+        if (flag === undefined) return;
+        if (sink.addScore(x, lineNo, label)) sink.addQuery(typeof q === "string" ? q : JSON.stringify(q), lineNo, flag);
+      } else {
+        if (this.#sniffer?.sniffing) this.#sniffer.observe(this.#sniffedKeys.map((k) => primitive(o[k])));
+        sink.addScore(x, lineNo, label);
+      }
+    }
+  }
+
+  /** Chooses the score, query and label fields from the first object's keys and the options. */
+  #startObjects(keys: string[], lineNo: number): void {
+    const opts = this.#opts;
+    this.#labelKey = opts.labelColumn ?? null;
+    const scoreKey = opts.scoreColumn ?? keys.find((k) => SCORE_NAMES.includes(k.toLowerCase())) ?? null;
+    this.#scoreKey = scoreKey;
+    if (scoreKey === null)
+      throw new InputError(
+        `which field holds the score? line ${lineNo} has ${keys.map((k) => JSON.stringify(k)).join(", ")}: pass --score-column NAME`,
+      );
+    const queryKey = opts.queryColumn === "" ? null : (opts.queryColumn ?? keys.find((k) => QUERY_NAMES.includes(k.toLowerCase())) ?? null);
+    this.#queryKey = queryKey;
+    if (queryKey === null && opts.queryColumn === undefined && keys.length > 1) {
+      this.#sniffer = new QueryColumnSniffer(keys, keys.length, keys.indexOf(scoreKey));
+      this.#sniffedKeys = keys;
+    }
+  }
+}
