@@ -8,7 +8,8 @@
  */
 import { DEFAULT_INDEX, type GateRef, type Warning } from "../contract";
 import { AppError } from "../platform/errors";
-import { MAX_GATE_SUGGESTIONS } from "../platform/limits";
+import { editDistance } from "../platform/http/query";
+import { MAX_GATE_NEIGHBOUR_CANDIDATES, MAX_GATE_SUGGESTIONS } from "../platform/limits";
 import type { CalibrationStore } from "./store";
 
 type GateName = { readonly index: string; readonly embedding: string; readonly reranker: string };
@@ -22,9 +23,27 @@ export const gateTitle = (g: GateName): string =>
 
 type Neighbours = Pick<CalibrationStore, "calibratedNeighbours">;
 
+/** How far apart two gates' names are: the edit distances of index, embedding and reranker, added up. */
+const nameDistance = (a: GateName, b: GateName): number =>
+  editDistance(a.index, b.index) + editDistance(a.embedding, b.embedding) + editDistance(a.reranker, b.reranker);
+
+/**
+ * The calibrated gates with names similar to `gate`'s (the store's neighbours: the same models under another index,
+ * or the same index with one model equal), closest name first, at most MAX_GATE_SUGGESTIONS: `--index doc` suggests
+ * `docs` before `docs-archive` or `faq`. Equally close ones keep the store's order.
+ */
+export async function similarGates(gate: GateName, calibrations: Neighbours): Promise<GateName[]> {
+  const candidates = await calibrations.calibratedNeighbours(gate, MAX_GATE_NEIGHBOUR_CANDIDATES);
+  return candidates
+    .map((g, i) => ({ g, i, d: nameDistance(gate, g) }))
+    .sort((a, b) => a.d - b.d || a.i - b.i)
+    .slice(0, MAX_GATE_SUGGESTIONS)
+    .map(({ g }) => ({ index: g.index, embedding: g.embedding, reranker: g.reranker }));
+}
+
 /** 404 for a gate that was never calibrated, naming the calibrated gates with similar names (in details.suggestions). */
 export async function unknownGateError(gate: GateRef, calibrations: Neighbours): Promise<AppError> {
-  const similar = await calibrations.calibratedNeighbours(gate, MAX_GATE_SUGGESTIONS);
+  const similar = await similarGates(gate, calibrations);
   return new AppError(
     "not_found",
     `no gate ${gateTitle(gate)}: a gate is created by its first calibration upload${
@@ -41,7 +60,7 @@ export async function newGateWarning(
   calibrations: Pick<CalibrationStore, "gate"> & Neighbours,
 ): Promise<Warning | null> {
   if ((await calibrations.gate(gateId)) !== null) return null;
-  const similar = await calibrations.calibratedNeighbours(gate, MAX_GATE_SUGGESTIONS);
+  const similar = await similarGates(gate, calibrations);
   if (similar.length === 0) return null;
   return {
     code: "new_gate",

@@ -165,6 +165,11 @@ export const STORAGE_RETRY_AFTER_SECONDS = 5;
 
 /** Calibrated gates suggested in an uncalibrated 404 ("did you mean index=docs?"): enough to spot the typo, one query. */
 export const MAX_GATE_SUGGESTIONS = 5;
+/**
+ * Calibrated gates read as candidates for those suggestions (the same models under another index first, newest
+ * first), then ranked by how close their names are to the one asked for: bounds the read and the ranking's work.
+ */
+export const MAX_GATE_NEIGHBOUR_CANDIDATES = 50;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Queued observation ingest (OBSERVATION_INGEST = "queue"; docs/reliability.md#observation-ingest-at-fleet-scale).

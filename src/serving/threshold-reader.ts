@@ -11,7 +11,7 @@
  */
 
 import type { ActivationListener } from "../calibrations/activation";
-import { gateTitle } from "../calibrations/gate-names";
+import { gateTitle, similarGates } from "../calibrations/gate-names";
 import { currentOf } from "../calibrations/store";
 import type { ThresholdQuery, ThresholdResponse } from "../contract";
 import { AppError } from "../platform/errors";
@@ -215,11 +215,7 @@ async function readFromD1(
             .sort((a, b) => b.activation_seq - a.activation_seq)
             .slice(0, MAX_GATE_SUGGESTIONS)
             .map((r) => ({ index: q.index, embedding: q.embedding, reranker: q.reranker, index_version: r.index_version }))
-        : (await deps.calibrations.calibratedNeighbours(q, MAX_GATE_SUGGESTIONS)).map((g) => ({
-            index: g.index,
-            embedding: g.embedding,
-            reranker: g.reranker,
-          }));
+        : await similarGates(q, deps.calibrations);
     remember(cached(null, gateId, suggestions));
     throw new UncalibratedError(gateId, q, suggestions);
   }

@@ -23,6 +23,25 @@ describe("did you mean", () => {
     expect(again.error.details.suggestions).toEqual(error.details.suggestions);
   });
 
+  it("a mistyped index suggests the closest name first, not the newest gate", async () => {
+    const gate = uniqueGate("dym-closest");
+    // created oldest first: the closest name to "doc" is the oldest of the three
+    for (const index of ["docs", "faq", "docs-upgrade-replay"]) {
+      await callJson("POST", "/v1/calibrations", 201, {
+        token: TOKENS.calibrate,
+        json: { ...gate, index, index_version: "v1", scores: spreadScores(100), policy: { kind: "drop_rate", target: 0.2 } },
+      });
+    }
+    const res = await call("GET", `/v1/threshold?${qs({ ...gate, index: "doc" })}`, { token: TOKENS.read });
+    expect(res.status).toBe(404);
+    const { error } = await res.json<any>();
+    expect(error.details.suggestions.map((s: { index: string }) => s.index)).toEqual(["docs", "faq", "docs-upgrade-replay"]);
+    expect(error.message).toContain("did you mean index=docs or index=faq or index=docs-upgrade-replay?");
+    // the history's 404 ranks the same way
+    const history = await (await call("GET", `/v1/calibrations?${qs({ ...gate, index: "doc" })}`, { token: TOKENS.read })).json<any>();
+    expect(history.error.details.suggestions.map((s: { index: string }) => s.index)).toEqual(["docs", "faq", "docs-upgrade-replay"]);
+  });
+
   it("a misspelled reranker under the right index lists the calibrated gates of that index", async () => {
     const gate = uniqueGate("dym2");
     await callJson("POST", "/v1/calibrations", 201, {
