@@ -41,7 +41,8 @@ export const EmptyContextStratum = z.object({
   check: z.object({ queries: z.number().int(), empty: z.number().int(), predicted_empty: z.number(), p_value: z.number() }).nullable().optional(),
   /**
    * For a hypergeometric stratum, the calibration's verdict on the extrapolation (`per_query.empty_context_check`);
-   * null for an observed stratum. After "failed" or "inconclusive" the stratum is not tested.
+   * null for an observed stratum. The stratum is tested only when it is "untested" (the calibration held nothing to
+   * check the extrapolation with): after "passed", "failed" or "inconclusive" it is not (src/stats/drift-bands.ts).
    */
   extrapolation_check: ExtrapolationVerdict.nullable().optional(),
 });
