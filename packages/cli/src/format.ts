@@ -56,6 +56,17 @@ export function num(x: number | null | undefined, none = "none"): string {
   return String(Number(x.toPrecision(THRESHOLD_DIGITS)));
 }
 
+/** Decimals of a highest reachable target ("0.9476"), as a flag like --recall takes it. */
+export const TARGET_DECIMALS = 4;
+
+/**
+ * A highest reachable target (the server's `highest_target`) with TARGET_DECIMALS decimals, rounded down: rounded up,
+ * the number shown could lie just past what is reachable, and passing it back would be refused.
+ */
+export function reachableTarget(x: number): string {
+  return String(Math.floor(x * 10 ** TARGET_DECIMALS) / 10 ** TARGET_DECIMALS);
+}
+
 /** A count with thousands separators: "1,000,000". */
 export function count(n: number): string {
   return n.toLocaleString("en-US");
