@@ -62,8 +62,11 @@ function fitRecall(labelled: LabelledQueries, target: number, coverage: Coverage
 /** Decimals of a highest reachable target in messages: rounded down, so the number shown is itself reachable. */
 const TARGET_DECIMALS = 4;
 
-/** A highest reachable target as a policy value ("0.9476"), rounded down to TARGET_DECIMALS. */
-const targetText = (x: number): string => String(Math.floor(x * 10 ** TARGET_DECIMALS) / 10 ** TARGET_DECIMALS);
+/**
+ * A highest reachable target as a policy value ("0.9476"), rounded down to TARGET_DECIMALS. The nudge keeps a value
+ * that is a TARGET_DECIMALS decimal up to float error (1 - 4/5 = 0.19999999999999996) from losing a digit.
+ */
+const targetText = (x: number): string => String(Math.floor(x * 10 ** TARGET_DECIMALS + 1e-6) / 10 ** TARGET_DECIMALS);
 
 /**
  * What max_keep loses at every threshold (lostToCap, guarded-recall.ts), in the notion's unit: whole labelled queries

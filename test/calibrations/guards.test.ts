@@ -347,6 +347,9 @@ describe("recall calibrations with guards", () => {
       "max_keep 3 loses the relevant candidates of 7 of 60 labelled queries at every threshold, so coverage 90 % (any_relevant) cannot be certified; the highest target these guards allow is 0.8688",
     );
     expect((await run(setup(), cappedOf(60, 7, 0.8688))).calibration.recall!.coverage_bound).toBeGreaterThanOrEqual(0.8688);
+    // 99 queries, 31 lost: 1 - 32/100 is 0.6799999999999999 in floating point, and 0.68 itself is reachable
+    expect((await rejection(run(setup(), cappedOf(99, 31, 0.9)))).message).toMatch(/the highest target these guards allow is 0\.68$/u);
+    expect((await run(setup(), cappedOf(99, 31, 0.68))).calibration.recall).toMatchObject({ n: 99, k: 32 });
   });
 
   it("target_unreachable for candidates coverage speaks of pooled loss, not of a count of queries", async () => {

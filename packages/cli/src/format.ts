@@ -64,7 +64,8 @@ export const TARGET_DECIMALS = 4;
  * the number shown could lie just past what is reachable, and passing it back would be refused.
  */
 export function reachableTarget(x: number): string {
-  return String(Math.floor(x * 10 ** TARGET_DECIMALS) / 10 ** TARGET_DECIMALS);
+  // the nudge keeps a value that is a TARGET_DECIMALS decimal up to float error (1 - 4/5 = 0.19999999999999996)
+  return String(Math.floor(x * 10 ** TARGET_DECIMALS + 1e-6) / 10 ** TARGET_DECIMALS);
 }
 
 /** A count with thousands separators: "1,000,000". */

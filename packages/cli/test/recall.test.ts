@@ -280,6 +280,13 @@ describe("the server's refusals of a recall gate", () => {
     stub.handle(() => ({ status: 422, body: { error: { code: "target_unreachable", message, details: { ...details, highest_target: null } } } }));
     const none = await calibrate(graded, "--recall", "0.95", "--max-keep", "2", "--label-column", "grade", "--relevant-at", "2");
     expect(none.stderr).toContain("(no target is reachable with this cap)");
+    // 1 - 32/100 in floating point: rounded down, it is still 0.68, not 0.6799
+    stub.handle(() => ({
+      status: 422,
+      body: { error: { code: "target_unreachable", message, details: { ...details, highest_target: 1 - 32 / 100 } } },
+    }));
+    const exact = await calibrate(graded, "--recall", "0.95", "--max-keep", "2", "--label-column", "grade", "--relevant-at", "2");
+    expect(exact.stderr).toContain("(these guards allow --recall up to 0.68)");
   });
 
   it("target_unreachable for candidates coverage: the pooled loss, not a count of queries", async () => {
