@@ -59,6 +59,26 @@ function fitRecall(labelled: LabelledQueries, target: number, coverage: Coverage
   return fitGuardedRecall(labelled, target, coverage, guards, e.eligible.length > 0 ? e.eligible[e.eligible.length - 1]! : null);
 }
 
+/** Decimals of a highest reachable target in messages: rounded down, so the number shown is itself reachable. */
+const TARGET_DECIMALS = 4;
+
+/**
+ * A highest reachable target as a policy value ("0.9476"), rounded down to TARGET_DECIMALS. The nudge keeps a value
+ * that is a TARGET_DECIMALS decimal up to float error (1 - 4/5 = 0.19999999999999996) from losing a digit.
+ */
+const targetText = (x: number): string => String(Math.floor(x * 10 ** TARGET_DECIMALS + 1e-6) / 10 ** TARGET_DECIMALS);
+
+/**
+ * What max_keep loses at every threshold (lostToCap, guarded-recall.ts), in the notion's unit: whole labelled queries
+ * for the rank rules; for `candidates` a pooled loss (each query's share of relevant candidates ranked past the cap,
+ * summed), which is not a count of queries. As `recall_near_cap` says it.
+ */
+function lostText(lost: number, n: number, coverage: CoverageNotion): string {
+  return coverage === "candidates"
+    ? `loses the relevant candidates of ${Number(lost.toPrecision(4))} of pooled loss over the ${n} labelled queries (each adds the share of its relevant candidates ranked beyond max_keep)`
+    : `loses the relevant candidates of ${lost} of ${n} labelled queries`;
+}
+
 /**
  * Fits the recall rule; 422 without labels, too_few_labelled_queries (with the number needed) when n is too small,
  * target_unreachable when max_keep loses the relevant candidates of too many queries at every threshold.
@@ -92,7 +112,7 @@ export function resolveRecall(
   if (fit.kind === "unreachable") {
     throw new AppError(
       "target_unreachable",
-      `max_keep ${guards.maxKeep} loses the relevant candidates of ${fit.lost} of ${fit.n} labelled queries at every threshold, so coverage ${percentText(policy.target)} (${policy.coverage}) cannot be certified${fit.highestTarget === null ? "" : `; the highest target these guards allow is ${fit.highestTarget.toFixed(4)}`}`,
+      `max_keep ${guards.maxKeep} ${lostText(fit.lost, fit.n, policy.coverage)} at every threshold, so coverage ${percentText(policy.target)} (${policy.coverage}) cannot be certified${fit.highestTarget === null ? "" : `; the highest target these guards allow is ${targetText(fit.highestTarget)}`}`,
       {
         target: policy.target,
         coverage: policy.coverage,
@@ -165,9 +185,23 @@ export function recallReport(
   const targets = [...new Set([...TRADEOFF_TARGETS, policy.target])].sort((a, b) => a - b);
   const tradeoff = targets.map((target) => {
     const f = fitRecall(labelled, target, policy.coverage, guards);
-    if (f.kind !== "fitted") return { target, threshold: null, coverage_bound: null, drop_rate: null, empty_context_rate: null };
+    const unfit = { target, threshold: null, coverage_bound: null, drop_rate: null, empty_context_rate: null };
+    // the same reasons, and numbers, as the 422 a fit at this target gets (resolveRecall)
+    if (f.kind === "too_few_queries")
+      return { ...unfit, unfit_reason: "too_few_labelled_queries" as const, minimum_queries: f.minimumQueries, highest_target: null };
+    if (f.kind === "unreachable")
+      return { ...unfit, unfit_reason: "target_unreachable" as const, minimum_queries: null, highest_target: f.highestTarget };
     const r = rates(labelled, sorted, f.threshold, guards);
-    return { target, threshold: f.threshold, coverage_bound: f.coverageBound, drop_rate: r.drop, empty_context_rate: r.empty };
+    return {
+      target,
+      threshold: f.threshold,
+      coverage_bound: f.coverageBound,
+      drop_rate: r.drop,
+      empty_context_rate: r.empty,
+      unfit_reason: null,
+      minimum_queries: null,
+      highest_target: null,
+    };
   });
   return {
     target: policy.target,

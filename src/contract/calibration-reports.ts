@@ -42,15 +42,29 @@ export const Labels = z.object({
 });
 export type Labels = z.infer<typeof Labels>;
 
+/**
+ * Why a recall target cannot be fitted on these queries, as the 422 a recall fit at that target gets:
+ * "too_few_labelled_queries" (labelling more queries makes it reachable) or "target_unreachable" (max_keep loses the
+ * relevant candidates of too many queries at every threshold: more queries of the same kind do not help).
+ */
+export const RecallUnfitReason = z.enum(["too_few_labelled_queries", "target_unreachable"]);
+export type RecallUnfitReason = z.infer<typeof RecallUnfitReason>;
+
 /** One row of the recall-against-drop-rate table: what a target costs. */
 export const RecallTradeoffRow = z.object({
   target: z.number(),
-  /** null: too few labelled queries for this target. */
+  /** null: this target cannot be fitted on these queries (`unfit_reason` says why). */
   threshold: z.number().nullable(),
   coverage_bound: z.number().nullable(),
   /** Share of ALL calibration candidates below the threshold, and of queries left with none. */
   drop_rate: z.number().nullable(),
   empty_context_rate: z.number().nullable(),
+  /** Why the fields above are null; null on a fitted row. Absent on calibrations fitted before it was kept. */
+  unfit_reason: RecallUnfitReason.nullable().optional(),
+  /** "too_few_labelled_queries": the labelled queries (with a relevant candidate) this target needs; else null. */
+  minimum_queries: z.number().int().nullable().optional(),
+  /** "target_unreachable": the highest target these guards allow on these queries (null: none); else null. */
+  highest_target: z.number().nullable().optional(),
 });
 
 /** The guarantee of a recall calibration (policy kind "recall"). */

@@ -311,6 +311,60 @@ describe("recall calibrations with guards", () => {
     expect(await nearCap(9)).toHaveLength(1);
     expect((await rejection(run(setup(), capped(10)))).code).toBe("target_unreachable");
   });
+
+  // n labelled queries of 5 candidates; the first `lost` have their one relevant candidate at rank 5, beyond max_keep 3.
+  const cappedOf = (n: number, lost: number, target: number): Upload => {
+    const qs = Array.from({ length: n }, (_, i) => [1, 0.9, 0.8, 0.7, 0.6].map((x) => x + i / 1000));
+    const relevance = qs.map((_, i) => [0, 1, 2, 3, 4].map((r) => Number(r === (i < lost ? 4 : 0))));
+    return { queries: qs, relevance, policy: { kind: "recall", target, max_keep: 3 } };
+  };
+
+  it("says why a tradeoff row has no threshold: too few labelled queries (how many), or the cap (the highest target)", async () => {
+    // 60 queries, 3 lost: 0.9 fits (k = 6); 0.95 (k = 3) and 0.98 (k = 1) are out of the cap's reach however many
+    // queries are labelled; 0.99 needs 99 labelled queries before the cap even matters
+    const c = (await run(setup(), cappedOf(60, 3, 0.9))).calibration;
+    const row = (t: number) => c.recall!.tradeoff.find((r) => r.target === t)!;
+    expect(row(0.9)).toMatchObject({ threshold: c.threshold, unfit_reason: null, minimum_queries: null, highest_target: null });
+    const nulls = { threshold: null, coverage_bound: null, drop_rate: null, empty_context_rate: null };
+    for (const t of [0.95, 0.98]) {
+      expect(row(t)).toMatchObject({ ...nulls, unfit_reason: "target_unreachable", minimum_queries: null });
+      expect(row(t).highest_target).toBeCloseTo(1 - 4 / 61, 12);
+    }
+    expect(row(0.99)).toEqual({ target: 0.99, ...nulls, unfit_reason: "too_few_labelled_queries", minimum_queries: 99, highest_target: null });
+    // each row's reason and numbers are those of the 422 a fit at its target gets
+    const far = await rejection(run(setup(), cappedOf(60, 3, 0.95)));
+    expect(far.code).toBe("target_unreachable");
+    expect(far.details).toMatchObject({ lost: 3, labelled_queries: 60, highest_target: row(0.95).highest_target });
+    const few = await rejection(run(setup(), cappedOf(60, 3, 0.99)));
+    expect(few.code).toBe("too_few_labelled_queries");
+    expect(few.details).toMatchObject({ minimum_queries: 99 });
+  });
+
+  it("target_unreachable names whole queries for the rank rules and a highest target rounded down, so it is reachable", async () => {
+    // 60 queries, 7 lost at 0.9 (k = 6): the highest target is 1 - 8/61 = 0.868852..., which rounds up to 0.8689
+    const e = await rejection(run(setup(), cappedOf(60, 7, 0.9)));
+    expect(e.message).toBe(
+      "max_keep 3 loses the relevant candidates of 7 of 60 labelled queries at every threshold, so coverage 90 % (any_relevant) cannot be certified; the highest target these guards allow is 0.8688",
+    );
+    expect((await run(setup(), cappedOf(60, 7, 0.8688))).calibration.recall!.coverage_bound).toBeGreaterThanOrEqual(0.8688);
+    // 99 queries, 31 lost: 1 - 32/100 is 0.6799999999999999 in floating point, and 0.68 itself is reachable
+    expect((await rejection(run(setup(), cappedOf(99, 31, 0.9)))).message).toMatch(/the highest target these guards allow is 0\.68$/u);
+    expect((await run(setup(), cappedOf(99, 31, 0.68))).calibration.recall).toMatchObject({ n: 99, k: 32 });
+  });
+
+  it("target_unreachable for candidates coverage speaks of pooled loss, not of a count of queries", async () => {
+    // 40 queries of 4 candidates, relevant at ranks 1, 2 and 4: max_keep 3 loses a third of every query's relevant
+    // candidates, a pooled loss of 40/3 (no query is lost whole)
+    const qs = Array.from({ length: 40 }, (_, q) => [0.9 - q / 1000, 0.8, 0.5, 0.3 - q / 1000]);
+    const relevance = qs.map(() => [1, 1, 0, 1]);
+    const e = await rejection(run(setup(), { queries: qs, relevance, policy: { kind: "recall", target: 0.9, coverage: "candidates", max_keep: 3 } }));
+    expect(e.code).toBe("target_unreachable");
+    expect(e.details).toMatchObject({ coverage: "candidates", labelled_queries: 40, max_keep: 3 });
+    expect((e.details as { lost: number }).lost).toBeCloseTo(40 / 3, 12);
+    expect(e.message).toMatch(
+      /^max_keep 3 loses the relevant candidates of 13\.33 of pooled loss over the 40 labelled queries \(each adds the share of its relevant candidates ranked beyond max_keep\) at every threshold, so coverage 90 % \(candidates\) cannot be certified; the highest target these guards allow is 0\.6504$/u,
+    );
+  });
 });
 
 describe("certified abstention", () => {

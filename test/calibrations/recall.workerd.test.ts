@@ -32,6 +32,8 @@ describe("labelled uploads and the recall policy", () => {
     // a stricter target costs a lower threshold and a smaller drop rate
     for (let i = 1; i < rows.length; i++) if (rows[i]!.drop_rate !== null) expect(rows[i]!.drop_rate).toBeLessThanOrEqual(rows[i - 1]!.drop_rate!);
     expect(rows.find((r) => r.target === 0.9)!.threshold).toBe(c.threshold);
+    // 300 labelled queries and no cap: every target fits, and no row needs a reason
+    for (const r of rows) expect(r).toMatchObject({ unfit_reason: null, minimum_queries: null, highest_target: null });
     expect(c.labels).toMatchObject({ queries: 300, labelled_queries: 300, queries_without_relevant: 0, relevant_at: null });
     expect(c.labels!.coverage_at_threshold.any_relevant).toBe(c.recall!.in_sample_coverage);
     // the served threshold is the recall gate's, with its implied drop rate as the drift baseline
@@ -184,6 +186,31 @@ describe("labelled uploads and the recall policy", () => {
       relevance: relevance.slice(0, 8),
     });
     expect((eight.error.details as { minimum_queries: number }).minimum_queries).toBe(9);
+  });
+
+  it("says why a tradeoff row has no threshold: the cap (with the highest target it allows) or too few labelled queries (with how many)", async () => {
+    // 60 labelled queries of 5 candidates; 3 have their relevant candidate at rank 5, beyond max_keep 3
+    const qs = Array.from({ length: 60 }, (_, i) => ({
+      scores: [1, 0.9, 0.8, 0.7, 0.6].map((x) => x + i / 1000),
+      relevance: [0, 1, 2, 3, 4].map((r) => Number(r === (i < 3 ? 4 : 0))),
+    }));
+    const gate = uniqueGate("recall-tradeoff-cap");
+    const c = (await upload(body(gate, qs, { kind: "recall", target: 0.9, max_keep: 3 }))).calibration;
+    const nulls = { threshold: null, coverage_bound: null, drop_rate: null, empty_context_rate: null };
+    const highest = 1 - 4 / 61;
+    const expected = [
+      { target: 0.95, ...nulls, unfit_reason: "target_unreachable", minimum_queries: null, highest_target: highest },
+      { target: 0.98, ...nulls, unfit_reason: "target_unreachable", minimum_queries: null, highest_target: highest },
+      { target: 0.99, ...nulls, unfit_reason: "too_few_labelled_queries", minimum_queries: 99, highest_target: null },
+    ];
+    expect(c.recall!.tradeoff.slice(-3)).toEqual(expected);
+    expect(c.recall!.tradeoff.find((r) => r.target === 0.9)).toMatchObject({ threshold: c.threshold, unfit_reason: null });
+    // stored as answered
+    const read = await callJson("GET", `/v1/calibrations/${c.id}`, 200, { token: TOKENS.read });
+    expect(read.recall!.tradeoff.slice(-3)).toEqual(expected);
+    // the reason is the 422 a fit at that target gets
+    const far = (await refused(body(gate, qs, { kind: "recall", target: 0.95, max_keep: 3 }))).error;
+    expect(far).toMatchObject({ code: "target_unreachable", details: { highest_target: highest, lost: 3 } });
   });
 
   it("serves a finite threshold when min_keep alone gives the guarantee and no calibration candidate lies past it", async () => {

@@ -260,7 +260,7 @@ function report(
   // servers before guards send neither field: no guard, no abstention
   if (cal.labels) lines.push(labelsLine(cal.labels));
   // servers before recall gates send no recall field
-  if (cal.recall) lines.push(...recallLines(cal.recall));
+  if (cal.recall) lines.push(...recallLines(cal.recall, cal.guards?.max_keep ?? null));
   if (cal.guards) lines.push(...guardsLines(cal.guards));
   if (cal.abstention) lines.push(abstentionLine(cal.abstention));
   if (cal.per_query) lines.push(...perQueryLines(cal.per_query, cal.guards?.min_keep ?? 0));

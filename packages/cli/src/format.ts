@@ -56,6 +56,18 @@ export function num(x: number | null | undefined, none = "none"): string {
   return String(Number(x.toPrecision(THRESHOLD_DIGITS)));
 }
 
+/** Decimals of a highest reachable target ("0.9476"), as a flag like --recall takes it. */
+export const TARGET_DECIMALS = 4;
+
+/**
+ * A highest reachable target (the server's `highest_target`) with TARGET_DECIMALS decimals, rounded down: rounded up,
+ * the number shown could lie just past what is reachable, and passing it back would be refused.
+ */
+export function reachableTarget(x: number): string {
+  // the nudge keeps a value that is a TARGET_DECIMALS decimal up to float error (1 - 4/5 = 0.19999999999999996)
+  return String(Math.floor(x * 10 ** TARGET_DECIMALS + 1e-6) / 10 ** TARGET_DECIMALS);
+}
+
 /** A count with thousands separators: "1,000,000". */
 export function count(n: number): string {
   return n.toLocaleString("en-US");

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { API_VERSION, API_VERSION_HEADER, ErrorResponse, ROUTES } from "../../../src/contract";
 import { EXIT } from "./decision";
-import { count, percent } from "./format";
+import { count, num, percent, reachableTarget } from "./format";
 import { gateSuggestionLines } from "./suggest";
 import { version } from "../package.json";
 
@@ -151,8 +151,14 @@ function unreachableHint(d: Record<string, unknown>): string {
       ? `--max-keep ${String(d.max_keep)} drops more than the target at every threshold (${range}): raise --max-keep (or the target)`
       : `--min-keep ${String(d.min_keep)} keeps too much for the target (${range}): lower --min-keep (or the target)`;
   }
-  if (d.lost !== undefined)
-    return `--max-keep ${String(d.max_keep)} cuts off the relevant candidates of ${detail(d.lost, count)} of ${detail(d.labelled_queries, count)} labelled queries at every threshold: raise --max-keep, or lower --recall${typeof d.highest_target === "number" ? ` (these guards allow --recall up to ${Number(d.highest_target.toFixed(4))})` : " (no target is reachable with this cap)"}`;
+  if (d.lost !== undefined) {
+    // for candidates coverage `lost` is a pooled loss (shares of queries' relevant candidates, summed), not a count
+    const lost =
+      d.coverage === "candidates"
+        ? `the relevant candidates of ${detail(d.lost, num)} of pooled loss over the ${detail(d.labelled_queries, count)} labelled queries (each adds the share of its relevant candidates ranked beyond the cap)`
+        : `the relevant candidates of ${detail(d.lost, count)} of ${detail(d.labelled_queries, count)} labelled queries`;
+    return `--max-keep ${String(d.max_keep)} cuts off ${lost} at every threshold: raise --max-keep, or lower --recall${typeof d.highest_target === "number" ? ` (these guards allow --recall up to ${reachableTarget(d.highest_target)})` : " (no target is reachable with this cap)"}`;
+  }
   if (d.unit === "queries")
     return "the lowest top scores of the queries are tied, so no cutoff makes any query abstain: leave out --abstain-rate, or check the score column (--score-column)";
   return "the lowest scores are tied at the minimum, so no threshold drops anything: check the score column (--score-column), or lower --target";

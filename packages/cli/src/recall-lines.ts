@@ -5,7 +5,7 @@
  * Every number goes through ./format.
  */
 import type { CoverageNotion, RecallReport } from "../../../src/contract";
-import { count, num as number, percent } from "./format";
+import { count, num as number, percent, reachableTarget } from "./format";
 
 /** What each coverage notion promises a fresh query, with the bound in it. */
 function promise(coverage: CoverageNotion, bound: string): string {
@@ -27,8 +27,9 @@ export const TRADEOFF_ROWS = 6;
 /**
  * The recall lines: the guarantee (bound, target, notion, the labelled queries it rests on), this gate's coverage
  * with its 95 % interval, in sample and pooled, the ties at the threshold, and the drop rate other targets imply.
+ * `maxKeep` is the calibration's cap (`guards.max_keep`), named where it puts a target out of reach.
  */
-export function recallLines(r: RecallReport): string[] {
+export function recallLines(r: RecallReport, maxKeep: number | null = null): string[] {
   const rule = r.rule === "rank_floor" ? `rank ${r.k} of ${count(r.n)}` : "risk control";
   const lines = [
     `  recall      guaranteed: ${promise(r.coverage, percent(r.coverage_bound))} (target ${percent(r.target)}, ${r.coverage}; ${count(r.n)} labelled queries, ${rule})`,
@@ -47,7 +48,7 @@ export function recallLines(r: RecallReport): string[] {
   const rows = tradeoffRows(r);
   if (rows.length > 0)
     lines.push(
-      `  tradeoff    recall ${rows.map((t) => `${percent(t.target)} ${t.drop_rate === null ? "needs more queries" : `drops ${percent(t.drop_rate)} at ${number(t.threshold)}`}`).join(", ")}`,
+      `  tradeoff    recall ${rows.map((t) => `${percent(t.target)} ${t.drop_rate === null ? unfitText(t, maxKeep) : `drops ${percent(t.drop_rate)} at ${number(t.threshold)}`}`).join(", ")}`,
     );
   return lines;
 }
@@ -58,4 +59,24 @@ function tradeoffRows(r: RecallReport): RecallReport["tradeoff"] {
   if (r.tradeoff.length <= TRADEOFF_ROWS || at < 0) return r.tradeoff.slice(0, TRADEOFF_ROWS);
   const start = Math.min(Math.max(0, at - Math.floor(TRADEOFF_ROWS / 2)), r.tradeoff.length - TRADEOFF_ROWS);
   return r.tradeoff.slice(start, start + TRADEOFF_ROWS);
+}
+
+/**
+ * Why a tradeoff row has no threshold, in the words of the 422 a fit at its target gets: too few labelled queries (and
+ * how many it needs), or a cap that loses too many queries whatever their number (and the highest target it allows).
+ */
+function unfitText(t: RecallReport["tradeoff"][number], maxKeep: number | null): string {
+  const cap = maxKeep === null ? "max_keep" : `max_keep ${count(maxKeep)}`;
+  switch (t.unfit_reason) {
+    case "too_few_labelled_queries":
+      return typeof t.minimum_queries === "number" ? `needs ${count(t.minimum_queries)} labelled queries` : "needs more queries";
+    case "target_unreachable":
+      return `out of reach with ${cap} (${typeof t.highest_target === "number" ? `highest target ${reachableTarget(t.highest_target)}` : "no target reachable"})`;
+    case null:
+    case undefined:
+      // a server before the reason was kept: without a cap, too few queries is the only cause
+      return maxKeep === null ? "needs more queries" : `needs more queries or a higher ${cap}`;
+    default:
+      return ((x: never) => String(x))(t.unfit_reason);
+  }
 }

@@ -206,6 +206,44 @@ describe("the summary of a recall calibration", () => {
     expect(all.stdout).toMatch(/^ {2}tradeoff {4}recall 90\.0 % drops \d+\.\d % at 0\.39, 99\.0 % needs more queries$/mu);
   });
 
+  it("a tradeoff row without a threshold says why: the labelled queries it needs, or the cap that puts it out of reach", async () => {
+    const body = responses.recall();
+    const rc = body.calibration.recall!;
+    const nulls = { threshold: null, coverage_bound: null, drop_rate: null, empty_context_rate: null };
+    const capped = { ...nulls, unfit_reason: "target_unreachable" as const, minimum_queries: null, highest_target: 0.947630922693 };
+    body.calibration.recall = {
+      ...rc,
+      tradeoff: [
+        rc.tradeoff.find((t) => t.target === 0.9)!,
+        { target: 0.95, ...capped },
+        { target: 0.98, ...capped, highest_target: null },
+        { target: 0.99, ...nulls, unfit_reason: "too_few_labelled_queries", minimum_queries: 99, highest_target: null },
+      ],
+    };
+    const guards = {
+      min_keep: 0,
+      max_keep: 5,
+      min_keep_binding_rate: 0,
+      max_keep_binding_rate: 0.4,
+      bare_drop_rate: 0.5,
+      reachable: { lowest: 0.5, highest: 1 },
+    };
+    body.calibration.guards = guards;
+    stub.handle(() => ({ status: 201, body }));
+    const r = await calibrate(graded, "--recall", "0.9", "--max-keep", "5", "--label-column", "grade", "--relevant-at", "2");
+    expect(r.code).toBe(0);
+    const line = r.stdout.split("\n").find((l) => l.startsWith("  tradeoff    recall "))!;
+    // the highest target is rounded down (0.94763 -> 0.9476), so that --recall 0.9476 is itself reachable
+    expect(line).toMatch(
+      /, 95\.0 % out of reach with max_keep 5 \(highest target 0\.9476\), 98\.0 % out of reach with max_keep 5 \(no target reachable\), 99\.0 % needs 99 labelled queries$/u,
+    );
+    expect(line).not.toContain("needs more queries");
+    // a server that sends no reason: with a cap, either cause is possible
+    body.calibration.recall = { ...rc, tradeoff: [rc.tradeoff.find((t) => t.target === 0.9)!, { target: 0.99, ...nulls }] };
+    const old = await calibrate(graded, "--recall", "0.9", "--max-keep", "5", "--label-column", "grade", "--relevant-at", "2");
+    expect(old.stdout).toMatch(/, 99\.0 % needs more queries or a higher max_keep 5$/mu);
+  });
+
   it("--json passes the server's recall report and labels through as sent, with the columns read", async () => {
     const body = responses.recall();
     stub.handle(() => ({ status: 201, body }));
@@ -237,10 +275,41 @@ describe("the server's refusals of a recall gate", () => {
     const r = await calibrate(graded, "--recall", "0.95", "--max-keep", "2", "--label-column", "grade", "--relevant-at", "2");
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      "--max-keep 2 cuts off the relevant candidates of 14 of 200 labelled queries at every threshold: raise --max-keep, or lower --recall (these guards allow --recall up to 0.9304)",
+      "--max-keep 2 cuts off the relevant candidates of 14 of 200 labelled queries at every threshold: raise --max-keep, or lower --recall (these guards allow --recall up to 0.9303)",
     );
     stub.handle(() => ({ status: 422, body: { error: { code: "target_unreachable", message, details: { ...details, highest_target: null } } } }));
     const none = await calibrate(graded, "--recall", "0.95", "--max-keep", "2", "--label-column", "grade", "--relevant-at", "2");
     expect(none.stderr).toContain("(no target is reachable with this cap)");
+    // 1 - 32/100 in floating point: rounded down, it is still 0.68, not 0.6799
+    stub.handle(() => ({
+      status: 422,
+      body: { error: { code: "target_unreachable", message, details: { ...details, highest_target: 1 - 32 / 100 } } },
+    }));
+    const exact = await calibrate(graded, "--recall", "0.95", "--max-keep", "2", "--label-column", "grade", "--relevant-at", "2");
+    expect(exact.stderr).toContain("(these guards allow --recall up to 0.68)");
+  });
+
+  it("target_unreachable for candidates coverage: the pooled loss, not a count of queries", async () => {
+    const details = { target: 0.9, coverage: "candidates", labelled_queries: 40, lost: 13.333333333333341, max_keep: 3, highest_target: 0.6504065 };
+    const message = "max_keep 3 loses the relevant candidates of 13.33 of pooled loss over the 40 labelled queries";
+    stub.handle(() => ({ status: 422, body: { error: { code: "target_unreachable", message, details } } }));
+    const r = await calibrate(
+      graded,
+      "--recall",
+      "0.9",
+      "--coverage",
+      "candidates",
+      "--max-keep",
+      "3",
+      "--label-column",
+      "grade",
+      "--relevant-at",
+      "2",
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "--max-keep 3 cuts off the relevant candidates of 13.33 of pooled loss over the 40 labelled queries (each adds the share of its relevant candidates ranked beyond the cap) at every threshold: raise --max-keep, or lower --recall (these guards allow --recall up to 0.6504)",
+    );
+    expect(r.stderr).not.toMatch(/of 40 labelled queries at|13\.3{5}/u);
   });
 });
