@@ -75,7 +75,7 @@ const targetText = (x: number): string => String(Math.floor(x * 10 ** TARGET_DEC
  */
 function lostText(lost: number, n: number, coverage: CoverageNotion): string {
   return coverage === "candidates"
-    ? `loses the relevant candidates of ${Number(lost.toPrecision(4))} of pooled loss over the ${n} labelled queries (each adds the share of its relevant candidates ranked beyond max_keep)`
+    ? `loses ${Number(lost.toPrecision(4))} queries' worth of relevant candidates of the ${n} labelled queries (each query counts the share of its relevant candidates ranked beyond max_keep)`
     : `loses the relevant candidates of ${lost} of ${n} labelled queries`;
 }
 

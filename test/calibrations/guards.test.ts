@@ -362,7 +362,7 @@ describe("recall calibrations with guards", () => {
     expect(e.details).toMatchObject({ coverage: "candidates", labelled_queries: 40, max_keep: 3 });
     expect((e.details as { lost: number }).lost).toBeCloseTo(40 / 3, 12);
     expect(e.message).toMatch(
-      /^max_keep 3 loses the relevant candidates of 13\.33 of pooled loss over the 40 labelled queries \(each adds the share of its relevant candidates ranked beyond max_keep\) at every threshold, so coverage 90 % \(candidates\) cannot be certified; the highest target these guards allow is 0\.6504$/u,
+      /^max_keep 3 loses 13\.33 queries' worth of relevant candidates of the 40 labelled queries \(each query counts the share of its relevant candidates ranked beyond max_keep\) at every threshold, so coverage 90 % \(candidates\) cannot be certified; the highest target these guards allow is 0\.6504$/u,
     );
   });
 });

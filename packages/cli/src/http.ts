@@ -155,7 +155,7 @@ function unreachableHint(d: Record<string, unknown>): string {
     // for candidates coverage `lost` is a pooled loss (shares of queries' relevant candidates, summed), not a count
     const lost =
       d.coverage === "candidates"
-        ? `the relevant candidates of ${detail(d.lost, num)} of pooled loss over the ${detail(d.labelled_queries, count)} labelled queries (each adds the share of its relevant candidates ranked beyond the cap)`
+        ? `${detail(d.lost, num)} queries' worth of relevant candidates of the ${detail(d.labelled_queries, count)} labelled queries (each query counts the share of its relevant candidates ranked beyond the cap)`
         : `the relevant candidates of ${detail(d.lost, count)} of ${detail(d.labelled_queries, count)} labelled queries`;
     return `--max-keep ${String(d.max_keep)} cuts off ${lost} at every threshold: raise --max-keep, or lower --recall${typeof d.highest_target === "number" ? ` (these guards allow --recall up to ${reachableTarget(d.highest_target)})` : " (no target is reachable with this cap)"}`;
   }

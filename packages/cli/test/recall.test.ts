@@ -291,7 +291,7 @@ describe("the server's refusals of a recall gate", () => {
 
   it("target_unreachable for candidates coverage: the pooled loss, not a count of queries", async () => {
     const details = { target: 0.9, coverage: "candidates", labelled_queries: 40, lost: 13.333333333333341, max_keep: 3, highest_target: 0.6504065 };
-    const message = "max_keep 3 loses the relevant candidates of 13.33 of pooled loss over the 40 labelled queries";
+    const message = "max_keep 3 loses 13.33 queries' worth of relevant candidates of the 40 labelled queries";
     stub.handle(() => ({ status: 422, body: { error: { code: "target_unreachable", message, details } } }));
     const r = await calibrate(
       graded,
@@ -308,7 +308,7 @@ describe("the server's refusals of a recall gate", () => {
     );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      "--max-keep 3 cuts off the relevant candidates of 13.33 of pooled loss over the 40 labelled queries (each adds the share of its relevant candidates ranked beyond the cap) at every threshold: raise --max-keep, or lower --recall (these guards allow --recall up to 0.6504)",
+      "--max-keep 3 cuts off 13.33 queries' worth of relevant candidates of the 40 labelled queries (each query counts the share of its relevant candidates ranked beyond the cap) at every threshold: raise --max-keep, or lower --recall (these guards allow --recall up to 0.6504)",
     );
     expect(r.stderr).not.toMatch(/of 40 labelled queries at|13\.3{5}/u);
   });
