@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import logging
 import math
+import re
 import threading
 import urllib.parse
 from dataclasses import dataclass
@@ -36,6 +37,10 @@ from ._types import (
 )
 
 log = logging.getLogger("scoregate")
+
+#: The activation seq of a threshold ETag, ``"<calibration id>.<seq>"`` (weak or strong); a pushed event's ETag is built
+#: the same way, from its ``seq``.
+_ETAG_SEQ = re.compile(r'^(?:W/)?"\w+\.([0-9]+)"$', re.ASCII)
 
 #: How much longer than its own timeout a shared request may run before a caller treats it as lost (seconds).
 LOST_REQUEST_GRACE_SECONDS = 1.0
@@ -262,6 +267,10 @@ class ThresholdCache:
             if value is None:
                 self._fail(entry, ClientError("bad_response", "200 without a valid threshold body", status))
                 return
+            if _older_than_held(entry, headers.get("ETag")):
+                # a poll read before a pushed event was applied (a lagging copy, or a request sent before the push):
+                # the newer value stays, with its own lifetimes; the stream never pushes that seq again
+                return
             self._take(entry, value, headers.get("ETag"), headers, now)
             return
         if status == 304 and entry.value is not None:
@@ -325,8 +334,8 @@ class ThresholdCache:
                 self._confirmed(entry, {}, now)
             entry.max_age = max_age
             return
-        held = (entry.etag or "").rstrip('"').rpartition(".")[2]
-        if held.isdigit() and event["seq"] < int(held):
+        held = seq_of(entry.etag)
+        if held is not None and event["seq"] < held:
             return
         served = event.get("served")
         if served is None:
@@ -410,6 +419,21 @@ class ThresholdCache:
                 e.bootstrapped = True
                 self.entries[gate.key()] = e
             self._evict()
+
+
+def seq_of(etag: Optional[str]) -> Optional[int]:
+    """The activation seq of a threshold ETag, or None when it is not one (absent, or another format)."""
+    m = _ETAG_SEQ.match((etag or "").strip())
+    return int(m.group(1)) if m else None
+
+
+def _older_than_held(entry: Entry, etag: Optional[str]) -> bool:
+    """Is a 200 with ``etag`` older than the value the entry holds? A value from a snapshot is not the server's word to
+    this client, so it never outranks one."""
+    if entry.value is None or entry.bootstrapped:
+        return False
+    held, got = seq_of(entry.etag), seq_of(etag)
+    return held is not None and got is not None and got < held
 
 
 def fallback_result(fallback: Optional[float], uncalibrated: bool, error: Optional[ClientError], fetched_at: Optional[float] = None) -> ThresholdResult:

@@ -7,10 +7,11 @@ import threading
 import time
 import unittest
 from types import SimpleNamespace
+from typing import Any
 
 import scoregate
 from scoregate import Client, Gate
-from support import CACHE_CONTROL, Clock, StubServer, error, ok, wait_until
+from support import CACHE_CONTROL, Clock, StubServer, error, ok, threshold_body, wait_until
 
 GATE = Gate("e5", "bge", index="docs")
 # the client logs each failure once; the tests cause them on purpose
@@ -191,6 +192,30 @@ class ThresholdTests(StubTestCase):
         r = cold.get_threshold(GATE, fallback=0.5)
         self.assertLess(time.monotonic() - t0, 0.5)
         self.assertEqual((r.reason, r.threshold), ("stale", 0.42))
+
+    def test_a_200_older_than_the_held_value_is_ignored_unless_the_value_came_from_a_snapshot(self) -> None:
+        def answer(cal: str, etag: str) -> Any:
+            return lambda *a: (200, {"ETag": etag, "Cache-Control": CACHE_CONTROL}, threshold_body(cal, 0.6 if cal == "cal_b" else 0.3))
+
+        self.stub.handler = answer("cal_b", '"cal_b.6"')
+        c = self.client()
+        self.assertEqual(c.get_threshold(GATE, fallback=0.5).calibration_id, "cal_b")
+        snap = c.snapshot()
+        # a lagging copy answers seq 5: the held seq 6 stays, and stays stale (its lifetimes are not renewed)
+        self.stub.handler = answer("cal_a", '"cal_a.5"')
+        self.clock.advance(6)
+        c.get_threshold(GATE, fallback=0.5)
+        self.assertTrue(wait_until(lambda: len(self.stub.threshold_requests()) == 2 and c._cache.entries[GATE.key()].inflight is None))
+        r = c.get_threshold(GATE, fallback=0.5)
+        self.assertEqual((r.calibration_id, r.threshold, r.reason), ("cal_b", 0.6, "stale"))
+        # an ETag without a seq cannot be compared: it is taken
+        self.stub.handler = answer("cal_a", '"cal_a"')
+        self.assertTrue(wait_until(lambda: c.get_threshold(GATE, fallback=0.5).calibration_id == "cal_a"))
+        # a snapshot's value is not the server's word to this client: the server's older answer replaces it
+        self.stub.handler = answer("cal_a", '"cal_a.5"')
+        cold = self.client(bootstrap=snap)
+        self.assertEqual(cold.get_threshold(GATE, fallback=0.5).reason, "stale")
+        self.assertTrue(wait_until(lambda: cold.get_threshold(GATE, fallback=0.5).calibration_id == "cal_a"))
 
     def test_thread_safety_under_concurrent_reads_and_reports(self) -> None:
         self.stub.handler = lambda m, p, h, b: (202, {}, {"accepted": len(b["queries"])}) if m == "POST" else ok()

@@ -7,6 +7,7 @@ names at once what ``shadow()`` reports for (the shared table of fixtures/assign
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import socket
 import threading
@@ -18,7 +19,7 @@ from typing import Any, Callable, Dict, List, Optional
 from scoregate import AsyncClient, Client, Gate
 from scoregate._assignment import bucket_of
 from scoregate._stream import GateStream, SseParser, StreamOptions
-from support import CACHE_CONTROL, StubServer, error, threshold_body, wait_until
+from support import CACHE_CONTROL, Clock, OpenerAnswer, StubServer, error, threshold_body, wait_until
 
 GATE = Gate("e5", "bge", index="docs")
 
@@ -408,6 +409,86 @@ class ClientStreamTest(unittest.TestCase):
 
         asyncio.run(main())
         self.assertEqual(stub.threshold_gets, 1)
+
+
+def lagging_poll(release: threading.Event, seq: int = 5) -> Callable[..., Any]:
+    """An opener whose GET /v1/threshold answers, once ``release`` is set, calibration ``seq`` with its ETag, as a copy
+    read before the activation of a later seq would."""
+
+    def opener(req: Any, timeout: float) -> Any:
+        release.wait(5)
+        h = http.client.HTTPMessage()
+        h["ETag"], h["Cache-Control"], h["Content-Type"] = f'"cal_{seq:010d}.{seq}"', CACHE_CONTROL, "application/json"
+        return OpenerAnswer(200, h, json.dumps(threshold_body(f"cal_{seq:010d}", 0.3)).encode())
+
+    return opener
+
+
+class OlderPollTest(unittest.TestCase):
+    """A poll and the stream in flight together (a cold start with streaming): a 200 older than the pushed value it
+    finds (its ETag's seq is lower) neither replaces that value nor renews its lifetimes, whichever arrives first."""
+
+    def _stub(self, wait_for: Optional[threading.Event] = None) -> SseStub:
+        def script(n: int, write: Any, last: Optional[str]) -> None:
+            if wait_for is not None:
+                wait_for.wait(5)
+            write.start()
+            write(frame(event(6, 0, "cal_0000000006", 0.6), "snapshot"))
+
+        stub = SseStub(script)
+        self.addCleanup(stub.close)
+        return stub
+
+    def test_sync_a_poll_answered_after_the_push_keeps_the_pushed_value_and_its_lifetimes(self) -> None:
+        stub, release, clock = self._stub(), threading.Event(), Clock()
+        # read_timeout 7 s, the answer's max-age 5 s: a renewed lifetime would show as `stale` at 6 s
+        client = Client(stub.url, "t", stream={"read_timeout": 7.0}, background=False, opener=lagging_poll(release), timeout=3.0, clock=clock)
+        self.addCleanup(client.close)
+        results: List[Any] = []
+        t = threading.Thread(target=lambda: results.append(client.get_threshold(GATE, 0.1)))
+        t.start()
+        self.assertTrue(wait_until(lambda: list(client.streams().values()) == [6]))
+        clock.advance(1.0)
+        release.set()
+        t.join(5)
+        self.assertEqual((results[0].calibration_id, results[0].reason), ("cal_0000000006", "calibrated"))
+        clock.advance(5.0)
+        r = client.get_threshold(GATE, 0.1)
+        self.assertEqual((r.calibration_id, r.threshold, r.reason), ("cal_0000000006", 0.6, "cached"))
+        clock.advance(1.5)  # 7.5 s after the push: past the stream's lifetime, so a revalidation starts (and is older too)
+        self.assertEqual((client.get_threshold(GATE, 0.1).calibration_id, client.get_threshold(GATE, 0.1).reason), ("cal_0000000006", "stale"))
+
+    def test_sync_a_poll_answered_before_the_push_is_replaced_by_it(self) -> None:
+        pushed = threading.Event()
+        release = threading.Event()
+        release.set()
+        stub = self._stub(wait_for=pushed)
+        client = Client(stub.url, "t", stream={"read_timeout": 7.0}, background=False, opener=lagging_poll(release), timeout=3.0)
+        self.addCleanup(client.close)
+        self.assertEqual(client.get_threshold(GATE, 0.1).calibration_id, "cal_0000000005")
+        pushed.set()
+        self.assertTrue(wait_until(lambda: client.get_threshold(GATE, 0.1).calibration_id == "cal_0000000006"))
+        self.assertEqual(client.get_threshold(GATE, 0.1).reason, "cached")
+
+    def test_async_a_poll_answered_after_the_push_keeps_the_pushed_value(self) -> None:
+        stub, release = self._stub(), threading.Event()
+
+        async def main() -> None:
+            client = AsyncClient(stub.url, "t", stream={"read_timeout": 7.0}, background=False, opener=lagging_poll(release), timeout=3.0)
+            try:
+                waiting = asyncio.ensure_future(client.get_threshold(GATE, 0.1))
+                for _ in range(300):
+                    if list(client.streams().values()) == [6]:
+                        break
+                    await asyncio.sleep(0.01)
+                release.set()
+                self.assertEqual((await waiting).calibration_id, "cal_0000000006")
+                r = await client.get_threshold(GATE, 0.1)
+                self.assertEqual((r.calibration_id, r.threshold, r.reason), ("cal_0000000006", 0.6, "cached"))
+            finally:
+                await client.close()
+
+        asyncio.run(main())
 
 
 class PromotionArmTest(unittest.TestCase):
