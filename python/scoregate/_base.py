@@ -87,6 +87,8 @@ class ClientBase:
         self._stream_options = _stream.options_of(stream)
         self._streams: Dict[Any, _stream.GateStream] = {}
         self._streams_lock = threading.Lock()
+        #: set by close(): no stream opens again, so a read after close() (or one in flight during it) stays polling
+        self._streams_closed = False
         self._rng = rng
 
     def _init_io(self) -> None:
@@ -106,7 +108,7 @@ class ClientBase:
         if o is None or gate.index_version is not None:
             return
         with self._streams_lock:
-            if gate.key() in self._streams or len(self._streams) >= o.max_gates:
+            if self._streams_closed or gate.key() in self._streams or len(self._streams) >= o.max_gates:
                 return
             s = _stream.GateStream(
                 _stream.events_url(self._base, gate.index, gate.embedding, gate.reranker),
@@ -122,7 +124,9 @@ class ClientBase:
         s.start()
 
     def _close_streams(self) -> None:
+        """Stops every stream for good: later reads poll, as a gate beyond ``max_gates`` does."""
         with self._streams_lock:
+            self._streams_closed = True
             streams, self._streams = list(self._streams.values()), {}
         for s in streams:
             s.close()

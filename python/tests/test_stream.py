@@ -491,6 +491,44 @@ class OlderPollTest(unittest.TestCase):
         asyncio.run(main())
 
 
+class CloseTest(unittest.TestCase):
+    """Once closed, streaming stays stopped: a read after close() (or one in flight during it) polls and opens nothing."""
+
+    def _stub(self) -> SseStub:
+        stub = SseStub(lambda n, write, last: (write.start(), write(frame(event(6, 0, "cal_0000000006"), "snapshot"))))
+        self.addCleanup(stub.close)
+        return stub
+
+    def test_sync_client(self) -> None:
+        stub = self._stub()
+        client = Client(stub.url, "t", stream={"read_timeout": 5.0}, background=False)
+        client.get_threshold(GATE, 0.1)
+        self.assertTrue(wait_until(lambda: len(stub.connections) == 1 and list(client.streams().values()) == [6]))
+        client.close()
+        self.assertEqual(client.get_threshold(GATE, 0.1).calibration_id, "cal_0000000006")
+        client.get_threshold(Gate("e5", "bge", index="other"), 0.1)  # a gate first read after close()
+        self.assertFalse(wait_until(lambda: len(stub.connections) > 1, timeout=0.5), stub.connections)
+        self.assertEqual(client.streams(), {})
+
+    def test_async_client(self) -> None:
+        stub = self._stub()
+
+        async def main() -> None:
+            client = AsyncClient(stub.url, "t", stream={"read_timeout": 5.0}, background=False)
+            await client.get_threshold(GATE, 0.1)
+            for _ in range(300):
+                if len(stub.connections) == 1 and list(client.streams().values()) == [6]:
+                    break
+                await asyncio.sleep(0.01)
+            await client.close()
+            self.assertEqual((await client.get_threshold(GATE, 0.1)).calibration_id, "cal_0000000006")
+            await client.get_threshold(Gate("e5", "bge", index="other"), 0.1)
+            await asyncio.sleep(0.5)
+            self.assertEqual((len(stub.connections), client.streams()), (1, {}))
+
+        asyncio.run(main())
+
+
 class PromotionArmTest(unittest.TestCase):
     def test_arms_by_key_and_promotion_reported(self) -> None:
         candidate = {"calibration_id": "cal_2", "index_version": "v2", "threshold": 0.6, "expected_drop_rate": 0.3, "guards": {"min_keep": 0, "max_keep": None}, "abstain_below": None}
