@@ -326,9 +326,15 @@ class ThresholdCache:
 
     def _pushed(self, gate: Gate, event: Optional[Mapping[str, Any]], max_age: float) -> None:
         entry = self.entries.get(gate.key())
-        if entry is None:
-            return
         now = self._now()
+        if entry is None:
+            if event is None:
+                return
+            # the stream's first event can come before the read that opened it made the entry (or after the entry was
+            # evicted): keep it, as the stream never pushes that seq again
+            entry = Entry(gate=gate, fetched_at=now)
+            self.entries[gate.key()] = entry
+            self._evict()
         if event is None:
             if max_age > 0:
                 self._confirmed(entry, {}, now)

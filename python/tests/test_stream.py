@@ -444,10 +444,12 @@ class OlderPollTest(unittest.TestCase):
         # read_timeout 7 s, the answer's max-age 5 s: a renewed lifetime would show as `stale` at 6 s
         client = Client(stub.url, "t", stream={"read_timeout": 7.0}, background=False, opener=lagging_poll(release), timeout=3.0, clock=clock)
         self.addCleanup(client.close)
+        pushed: List[Any] = []
+        client.subscribe(lambda e: pushed.append(e) if e.type == "gate" else None)  # told once the cache holds it
         results: List[Any] = []
         t = threading.Thread(target=lambda: results.append(client.get_threshold(GATE, 0.1)))
         t.start()
-        self.assertTrue(wait_until(lambda: list(client.streams().values()) == [6]))
+        self.assertTrue(wait_until(lambda: len(pushed) == 1))
         clock.advance(1.0)
         release.set()
         t.join(5)
@@ -470,15 +472,31 @@ class OlderPollTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: client.get_threshold(GATE, 0.1).calibration_id == "cal_0000000006"))
         self.assertEqual(client.get_threshold(GATE, 0.1).reason, "cached")
 
+    def test_sync_an_event_pushed_before_the_first_read_made_the_entry_is_kept(self) -> None:
+        stub, release = self._stub(), threading.Event()
+        polls: List[Any] = []
+        lagging = lagging_poll(release)
+        client = Client(stub.url, "t", stream={"read_timeout": 7.0}, background=False, opener=lambda *a: polls.append(a) or lagging(*a), timeout=3.0)
+        self.addCleanup(client.close)
+        pushed: List[Any] = []
+        client.subscribe(lambda e: pushed.append(e) if e.type == "gate" else None)
+        client._watch(GATE)  # the stream a first read opens, its snapshot arriving before that read's cache lookup
+        self.assertTrue(wait_until(lambda: len(pushed) == 1))
+        release.set()
+        r = client.get_threshold(GATE, 0.1)
+        self.assertEqual((r.calibration_id, r.reason, polls), ("cal_0000000006", "cached", []))
+
     def test_async_a_poll_answered_after_the_push_keeps_the_pushed_value(self) -> None:
         stub, release = self._stub(), threading.Event()
 
         async def main() -> None:
             client = AsyncClient(stub.url, "t", stream={"read_timeout": 7.0}, background=False, opener=lagging_poll(release), timeout=3.0)
             try:
+                pushed: List[Any] = []
+                client.subscribe(lambda e: pushed.append(e) if e.type == "gate" else None)  # told once the cache holds it
                 waiting = asyncio.ensure_future(client.get_threshold(GATE, 0.1))
                 for _ in range(300):
-                    if list(client.streams().values()) == [6]:
+                    if pushed:
                         break
                     await asyncio.sleep(0.01)
                 release.set()
