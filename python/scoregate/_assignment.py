@@ -1,12 +1,13 @@
 """Arm assignment for progressive promotions and shadow sampling, bit for bit the TypeScript SDK's
 (packages/client/src/assignment.ts): a bucket in basis points (0..9,999) from MurmurHash3 x86_32 of the UTF-8 bytes of
-``salt + ":" + key``, seed 0. fixtures/assignment.json pins both; docs/clients.md explains the choice.
+``salt + ":" + key`` (TextEncoder's: a lone surrogate counts as U+FFFD), seed 0. fixtures/assignment.json pins both; docs/clients.md explains the choice.
 
 Written here rather than taken from a package: the client uses the standard library only, and the function is short.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, List, Mapping, Optional, TypeVar
 
 _S = TypeVar("_S", bound=Mapping[str, Any])
@@ -15,6 +16,21 @@ _S = TypeVar("_S", bound=Mapping[str, Any])
 BASIS_POINTS = 10_000
 
 _M32 = 0xFFFFFFFF
+
+#: A surrogate code point that is not half of a pair (a high one not followed by a low one, or a low one not preceded
+#: by a high one): what TextEncoder replaces with U+FFFD.
+_LONE_SURROGATE = re.compile("[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]")
+
+
+def utf8(text: str) -> bytes:
+    """The UTF-8 bytes of ``text`` as the TypeScript SDK's TextEncoder makes them, for every string: a lone surrogate
+    (a key read from JSON with ``\\ud800`` in it) becomes U+FFFD, and a pair of surrogate code points the character
+    they encode, where ``str.encode("utf-8")`` raises on either."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        paired = _LONE_SURROGATE.sub("\ufffd", text)
+        return paired.encode("utf-16-le", "surrogatepass").decode("utf-16-le").encode("utf-8")
 
 
 def _rotl(x: int, r: int) -> int:
@@ -50,7 +66,7 @@ def bucket_of(salt: str, key: str) -> int:
     """The bucket of ``key`` under ``salt`` (a promotion id, or a shadow's calibration id), in basis points 0..9,999:
     ``floor(murmur3(utf8(salt + ":" + key)) * 10000 / 2**32)``. A key is in the candidate arm iff its bucket is below
     the rollout's ``percent_bp``, so a key that is in at 10 % stays in at 50 %."""
-    return (murmur3(f"{salt}:{key}".encode("utf-8")) * BASIS_POINTS) >> 32
+    return (murmur3(utf8(f"{salt}:{key}")) * BASIS_POINTS) >> 32
 
 
 def shadows_taking(shadows: Iterable[_S], key: str, index_version: Optional[str] = None) -> List[_S]:

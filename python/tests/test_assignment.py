@@ -10,7 +10,7 @@ import math
 import unittest
 from pathlib import Path
 
-from scoregate._assignment import BASIS_POINTS, bucket_of, murmur3, shadows_taking
+from scoregate._assignment import BASIS_POINTS, bucket_of, murmur3, shadows_taking, utf8
 
 FIXTURE = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "assignment.json").read_text(encoding="utf8"))
 
@@ -23,8 +23,23 @@ class AssignmentTest(unittest.TestCase):
     def test_shared_table(self) -> None:
         self.assertEqual(len(FIXTURE["cases"]), 2000)
         for salt, key, h, bucket in FIXTURE["cases"]:
-            self.assertEqual(murmur3(f"{salt}:{key}".encode("utf-8")), h, (salt, key))
+            self.assertEqual(murmur3(utf8(f"{salt}:{key}")), h, (salt, key))
             self.assertEqual(bucket_of(salt, key), bucket, (salt, key))
+        # keys with lone surrogates are in the table, as JSON reads them (TextEncoder counts each as U+FFFD)
+        self.assertGreaterEqual(sum(1 for _, key, _, _ in FIXTURE["cases"] if any(0xD800 <= ord(c) <= 0xDFFF for c in key)), 5)
+
+    def test_utf8_is_text_encoders_for_lone_surrogates_and_pairs_of_surrogate_code_points(self) -> None:
+        # the bytes TextEncoder gives for the same UTF-16 code units
+        cases = {
+            "user-\ud800": b"user-\xef\xbf\xbd",
+            "\udc00\ud800": b"\xef\xbf\xbd\xef\xbf\xbd",
+            "\ud83d\ude00": "\U0001f600".encode("utf-8"),  # a pair written as two code points: the character
+            "\ud83d\ud83d\ude00\ude00": b"\xef\xbf\xbd" + "\U0001f600".encode("utf-8") + b"\xef\xbf\xbd",
+            "é\U0001f600": "é\U0001f600".encode("utf-8"),
+        }
+        for text, expected in cases.items():
+            self.assertEqual(utf8(text), expected, ascii(text))
+        self.assertEqual(bucket_of("prm_1", "user-\ud800"), bucket_of("prm_1", "user-\ufffd"))
 
     def test_shared_shadow_sampling_table(self) -> None:
         sampling = FIXTURE["shadow_sampling"]

@@ -591,6 +591,29 @@ class PromotionArmTest(unittest.TestCase):
         client.close()
 
 
+    def test_a_key_with_a_lone_surrogate_is_served_its_arm_as_in_typescript(self) -> None:
+        candidate = threshold_body("cal_0000000002", 0.6)
+        body = {**threshold_body("cal_0000000001", 0.3), "rollout": {"percent_bp": 5000, "salt": "prm_1", "promotion_id": "prm_1", "step": 1, "candidate": candidate}}
+
+        def opener(req: Any, timeout: float) -> Any:
+            h = http.client.HTTPMessage()
+            h["ETag"], h["Cache-Control"] = '"cal_0000000001.1"', CACHE_CONTROL
+            return OpenerAnswer(200, h, json.dumps(body).encode())
+
+        client = Client("http://scoregate.test", "t", background=False, opener=opener)
+        self.addCleanup(client.close)
+        client.get_threshold(GATE, 0.1)
+        # keys read from JSON (json.loads('"user-\\ud800"')): TextEncoder hashes each lone surrogate as U+FFFD
+        keys = [json.loads(f'"user-{i}-\\ud800"') for i in range(12)] + [json.loads('"\\udc00"')]
+        arms = set()
+        for k in keys:
+            r = client.get_threshold(GATE, 0.1, assignment_key=k)
+            arm = "candidate" if bucket_of("prm_1", k.replace("\ud800", "\ufffd").replace("\udc00", "\ufffd")) < 5000 else "control"
+            self.assertEqual((r.reason, r.error, r.promotion["arm"]), ("cached", None, arm), ascii(k))
+            self.assertEqual(r.calibration_id, "cal_0000000002" if arm == "candidate" else "cal_0000000001")
+            arms.add(arm)
+        self.assertEqual(arms, {"candidate", "control"})
+
 class ShadowTest(unittest.TestCase):
     def test_sampled_keys_are_reported_under_the_shadow_with_role_shadow(self) -> None:
         shadow = {"calibration_id": "cal_3", "index_version": "v2", "threshold": 0.6, "expected_drop_rate": 0.3, "guards": {"min_keep": 0, "max_keep": None}, "abstain_below": None, "sample_rate": 0.2, "since_seq": 4}
