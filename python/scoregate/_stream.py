@@ -6,9 +6,11 @@ TypeScript SDK's (packages/client/src/gate-stream.ts and stream.ts; docs/clients
   seq (or a heartbeat whose ``head_seq`` is ahead) is a gap, and the stream reconnects with ``Last-Event-ID: last`` so
   the server replays what was missed, or sends a snapshot (applied whatever its ``prev_seq``);
 * no byte for ``read_timeout`` seconds (three heartbeats) is a dead connection: reconnect with exponential backoff
-  (1 s doubling to 30 s, half of it random), reset after 60 s connected;
+  (1 s doubling to 30 s, half of it random), reset after 60 s connected, never sooner than the answer's
+  ``Retry-After``; the server's ``retry:`` field (milliseconds) replaces the backoff's first delay for that stream;
 * 404, 429 and 501, or ``max_failures`` failures within ``failure_window`` seconds, switch the gate to polling, and the
-  stream is tried again every ``recovery`` seconds; 401 and 403 stop it;
+  stream is tried again every ``recovery`` seconds (after a 404, 429 or 501, or its ``Retry-After`` if that is later);
+  401 and 403 stop it;
 * nothing ends the thread but ``close()``: a listener that raises is logged and taken for a failed connection (the
   stream resumes after the event it was handed), and once closed the stream stays ``stopped``.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import threading
 import urllib.error
@@ -67,11 +70,13 @@ def options_of(stream: Any) -> Optional[StreamOptions]:
 
 class SseParser:
     """The ``text/event-stream`` grammar (WHATWG HTML, "Server-sent events"), fed one decoded line at a time:
-    ``data:`` lines join with a newline, a blank line dispatches, ``:`` starts a comment. Written here because the
+    ``data:`` lines join with a newline, a blank line dispatches, ``:`` starts a comment, ``retry:`` (ASCII digits
+    only) is handed to ``on_retry`` in milliseconds. Written here because the
     package uses the standard library only."""
 
-    def __init__(self, on_frame: Callable[[str, str, Optional[str]], None]):
+    def __init__(self, on_frame: Callable[[str, str, Optional[str]], None], on_retry: Callable[[int], None] = lambda ms: None):
         self._on_frame = on_frame
+        self._on_retry = on_retry
         self._event = ""
         self._data: List[str] = []
         self._id: Optional[str] = None
@@ -94,6 +99,8 @@ class SseParser:
             self._event = value
         elif field == "id" and "\0" not in value:
             self._id = value
+        elif field == "retry" and re.fullmatch("[0-9]+", value):
+            self._on_retry(int(value))
 
 
 class _Resume(Exception):
@@ -128,6 +135,8 @@ class GateStream:
         self._rng = rng
         self.last: Optional[int] = after
         self.state: Optional[str] = None
+        #: the backoff's first delay (seconds): the options' until the server sends a ``retry:`` field
+        self._backoff_initial = options.backoff_initial
         self._stop = threading.Event()
         #: orders state changes against close(), so a failure seen as close() runs cannot announce itself after ``stopped``
         self._state_lock = threading.Lock()
@@ -174,6 +183,7 @@ class GateStream:
         while not self._stop.is_set():
             opened_at: Optional[float] = None
             status: Optional[int] = None
+            retry_after: Optional[float] = None
             gap = False
             try:
                 headers = {**self._headers(), "Accept": "text/event-stream", "Cache-Control": "no-store"}
@@ -183,6 +193,7 @@ class GateStream:
                 with urllib.request.urlopen(request, timeout=self._o.read_timeout) as response:
                     self._response = response
                     if not (response.headers.get("Content-Type") or "").startswith("text/event-stream"):
+                        retry_after = _http.parse_retry_after(response.headers.get("Retry-After"), self._now())
                         raise OSError("the answer is not an event stream")
                     opened_at = self._now()
                     self._set("open", "connected" if self.last is None else f"resumed after {self.last}")
@@ -192,6 +203,7 @@ class GateStream:
                 reason, gap = str(r), True
             except urllib.error.HTTPError as e:
                 status, reason = e.code, f"{e.code}{_server_said(e)}"
+                retry_after = _http.parse_retry_after((e.headers or {}).get("Retry-After"), self._now())
                 e.close()
             except (OSError, ValueError) as e:
                 reason = f"{type(e).__name__}: {e}"
@@ -209,7 +221,7 @@ class GateStream:
             if status in FALLBACK_STATUSES:
                 self._set("polling", f"{reason}: polling instead")
                 failures, consecutive = [], 0
-                self._stop.wait(self._o.recovery)
+                self._stop.wait(max(self._o.recovery, retry_after or 0.0))
                 continue
             if opened_at is not None and now - opened_at >= self._o.reset_after:
                 failures, consecutive = [], 0
@@ -222,15 +234,20 @@ class GateStream:
             consecutive += 1
             self._set("reconnecting", reason)
             if not gap:
-                self._stop.wait(_http.backoff_delay(self._o.backoff_initial, self._o.backoff_max, consecutive, self._rng(), None))
+                self._stop.wait(_http.backoff_delay(self._backoff_initial, self._o.backoff_max, consecutive, self._rng(), retry_after))
 
     def _read(self, response: Any) -> None:
-        parser = SseParser(self._frame)
+        parser = SseParser(self._frame, self._retry)
         while not self._stop.is_set():
             raw = response.readline()
             if not raw:
                 return
             parser.line(raw.decode("utf-8"))
+
+    def _retry(self, ms: int) -> None:
+        """The server's ``retry:`` field: its reconnection time becomes the backoff's first delay (at least 1 ms), as
+        the TypeScript SDK does; the backoff still doubles from it up to ``backoff_max``."""
+        self._backoff_initial = max(ms, 1) / 1000
 
     def _frame(self, event: str, data: str, _id: Optional[str]) -> None:
         try:

@@ -1,6 +1,7 @@
 """Pushed changes (scoregate._stream) against a local stub of GET /v1/events that writes a real text/event-stream:
 events applied once and in order across a connection cut in the middle of a frame (resumed with Last-Event-ID), gaps
-resumed, 404 and 401 handled; the sync and asyncio clients serve a pushed activation at once without polling. Also a
+resumed, 404 and 401 handled, Retry-After and the ``retry:`` field honoured; the sync and asyncio clients serve a pushed
+activation at once without polling, keep it over an older poll answer, and open no stream once closed. Also a
 promotion's arms by assignment key and the promotion reported with the counts, and shadow sampling: ``shadows_for``
 names at once what ``shadow()`` reports for (the shared table of fixtures/assignment.json)."""
 
@@ -11,6 +12,7 @@ import http.client
 import json
 import socket
 import threading
+import time
 import unittest
 from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +45,8 @@ class SseStub:
 
     def __init__(self, script: Callable[[int, Callable[[bytes], None], Optional[str]], None]):
         self.connections: List[Optional[str]] = []
+        #: time.monotonic() of each events connection
+        self.connected_at: List[float] = []
         self.threshold_gets = 0
         self.threshold: Dict[str, Any] = threshold_body("cal_0000000005")
         self.etag = '"cal_0000000005.5"'
@@ -61,6 +65,7 @@ class SseStub:
                     self.end_headers()
                     self.wfile.write(data)
                     return
+                stub.connected_at.append(time.monotonic())
                 stub.connections.append(self.headers.get("Last-Event-ID"))
                 n = len(stub.connections)
 
@@ -71,8 +76,10 @@ class SseStub:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(b), b))
                     self.wfile.flush()
 
-                def start(status: int = 200, error: Optional[bytes] = None) -> None:
+                def start(status: int = 200, error: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None) -> None:
                     self.send_response(status)
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
                     if status == 200:
                         self.send_header("Content-Type", "text/event-stream")
                         self.send_header("Transfer-Encoding", "chunked")
@@ -123,7 +130,7 @@ class StreamTest(unittest.TestCase):
         s = GateStream(
             f"{stub.url}/v1/events?embedding=e5&reranker=bge",
             lambda: {"Authorization": "Bearer t"},
-            StreamOptions(read_timeout=2.0, backoff_initial=0.01, backoff_max=0.05, recovery=0.05, **kw),
+            StreamOptions(**{"read_timeout": 2.0, "backoff_initial": 0.01, "backoff_max": 0.05, "recovery": 0.05, **kw}),
             on_event=lambda e: seqs.append(e["seq"]),
             on_state=lambda st, _r: states.append(st),
             clock=lambda: 0.0,
@@ -190,6 +197,49 @@ class StreamTest(unittest.TestCase):
         _, _, states = self._stream(refused)
         self.assertTrue(wait_until(lambda: states == ["stopped"]))
         self.assertEqual(len(refused.connections), 1)
+
+    def test_retry_after_and_the_retry_field_delay_the_reconnect(self) -> None:
+        def gaps(stub: SseStub) -> List[float]:
+            t = stub.connected_at
+            return [b - a for a, b in zip(t, t[1:])]
+
+        # a 429 polls, and tries the stream again after its Retry-After (1 s), not after `recovery` (0.05 s)
+        limited = SseStub(lambda n, write, last: write.start(429, None, {"Retry-After": "1"}) if n == 1 else (write.start(), write(frame(event(3, 0), "snapshot"))))
+        self.addCleanup(limited.close)
+        _, seqs, states = self._stream(limited)
+        self.assertTrue(wait_until(lambda: seqs == [3]))
+        self.assertEqual(states[:2], ["polling", "open"])
+        self.assertGreaterEqual(gaps(limited)[0], 0.95)
+
+        # a 503 reconnects with backoff (0.01 s), but never sooner than its Retry-After
+        unavailable = SseStub(lambda n, write, last: write.start(503, None, {"Retry-After": "1"}) if n == 1 else (write.start(), write(frame(event(3, 0), "snapshot"))))
+        self.addCleanup(unavailable.close)
+        _, seqs, states = self._stream(unavailable)
+        self.assertTrue(wait_until(lambda: seqs == [3]))
+        self.assertEqual(states[:2], ["reconnecting", "open"])
+        self.assertGreaterEqual(gaps(unavailable)[0], 0.95)
+
+        # `retry: 800` makes 0.8 s the backoff's first delay (half to all of it: 0.6 s with rng 0.5), for every reconnect
+        def told(n: int, write: Any, last: Optional[str]) -> None:
+            write.start()
+            write((b"retry: 800\n\n" if n == 1 else b"") + replay(last, 4 + n))
+            if n <= 2:
+                write(b"")
+
+        paced = SseStub(told)
+        self.addCleanup(paced.close)
+        s, seqs, states = self._stream(paced, backoff_max=5.0)
+        self.assertTrue(wait_until(lambda: seqs == [5, 6, 7]), seqs)
+        self.assertEqual(paced.connections, [None, "5", "6"])
+        self.assertGreaterEqual(gaps(paced)[0], 0.55)
+        self.assertGreaterEqual(gaps(paced)[1], 1.15)  # the second failure in a row: 1.6 s, half to all of it
+
+    def test_the_parser_takes_retry_in_ascii_digits_only(self) -> None:
+        retries: List[int] = []
+        p = SseParser(lambda e, d, i: None, retries.append)
+        for line in ["retry: 1500\n", "retry: 1.5\n", "retry: -1\n", "retry:\n", "retry: \u0661\u0662\n", "retry:20\n"]:
+            p.line(line)
+        self.assertEqual(retries, [1500, 20])
 
 
 def heartbeat(head: int) -> bytes:
