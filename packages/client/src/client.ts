@@ -339,7 +339,7 @@ export const scoresOf = <T>(candidates: readonly T[], score: (c: T) => number | 
     try {
       return score(c);
     } catch {
-      // unscored
+      return undefined; // unscored
     }
   });
 
