@@ -33,6 +33,9 @@ export function gateKey(g: GateKey): string {
   return JSON.stringify([g.index ?? "default", g.embedding, g.reranker, g.indexVersion ?? null]);
 }
 
+/** The activation seq an ETag `"<calibration id>.<seq>"` names (a pushed event's seq), 0 when it names none. */
+export const seqOf = (etag: string | null | undefined): number => Number(/\.(\d+)"$/u.exec(etag ?? "")?.[1] ?? 0);
+
 /** An entry with nothing from the server yet, with the contract's default lifetimes (what `confirm` sets without a header). */
 export function newEntry(gate: GateKey, now: number): Entry {
   const entry = { gate: { ...gate }, etag: null, uncalibrated: false } as Entry;

@@ -13,7 +13,7 @@
 // The per-query rule, bundled from the pure core: the server counts what a gate does with the very same code, so the
 // client and the server's statistics cannot drift apart (fixtures/guarded-gate.json pins it for the Python client).
 import { decideQuery, isScored, type QueryDecision } from "../../../src/stats/guard-rule";
-import { type Entry, evictOldest, gateKey, isFresh, isUsable, markFailed, markUncalibrated, newEntry, notModified, take } from "./cache-entry";
+import { type Entry, evictOldest, gateKey, isFresh, isUsable, markFailed, markUncalibrated, newEntry, notModified, seqOf, take } from "./cache-entry";
 import { restoreInto, snapshotOf } from "./cache-snapshot";
 import { CLIENT_PRODUCT, type ResolvedOptions, resolveOptions, withProduct } from "./client-options";
 import { boundedFetch, clientError, describeFailure, parseRetryAfter, timeoutError, waitAtMost } from "./http";
@@ -94,7 +94,7 @@ export class ScoregateClient {
   async gate<T>(candidates: readonly T[], options: GateOptions<T>): Promise<GateResult<T>> {
     const t = await this.getThreshold(options.gate, options);
     const policy = { threshold: t.threshold, minKeep: t.guards.minKeep, maxKeep: t.guards.maxKeep, abstainBelow: t.abstainBelow };
-    const values = candidates.map(options.score);
+    const values = scoresOf(candidates, options.score);
     const d = decideQuery(values, policy, options.unscored ?? "keep");
     if (options.report !== false && t.calibrationId !== null && candidates.length > 0) {
       const observation = countsOf(
@@ -258,19 +258,26 @@ export class ScoregateClient {
     if (g.indexVersion !== undefined) params.set("index_version", g.indexVersion);
     const headers: Record<string, string> = { accept: "application/json" };
     if (entry.etag !== null && entry.value !== undefined) headers["if-none-match"] = entry.etag;
+    const sent = seqOf(headers["if-none-match"]);
     const outcome = await this.#send(`${THRESHOLD_PATH}?${params}`, { method: "GET", headers });
     const now = this.#options.now();
     if (outcome.kind === "failed") return this.#fail(entry, outcome.error, now);
     const { response, body } = outcome;
     const retryAfter = parseRetryAfter(response.headers.get("retry-after"), now);
+    // A newer state arrived while this request was out (a pushed event): an answer older than it (a lagging replica)
+    // is dropped, and the held state keeps its lifetimes. The next request sends the newer ETag, which the server
+    // answers from its record.
+    const held = seqOf(entry.etag);
+    const etag = response.headers.get("etag");
+    const older = held > sent && seqOf(etag) < held;
     if (response.status === 200) {
       const value = readThresholdResponse(body);
       if (value === undefined) return this.#fail(entry, clientError("bad_response", "200 without a valid threshold body"), now);
-      return this.#emit(take(entry, value, response.headers.get("etag"), response, now));
+      return older ? undefined : this.#emit(take(entry, value, etag, response, now));
     }
     if (response.status === 304 && entry.value !== undefined) return this.#emit(notModified(entry, entry.value, response, now));
     const failure = describeFailure(response.status, body, retryAfter);
-    if (failure.code === "uncalibrated") return this.#emit(markUncalibrated(entry, response, now));
+    if (failure.code === "uncalibrated") return older ? undefined : this.#emit(markUncalibrated(entry, response, now));
     if (failure.code === "unauthorized" || failure.code === "forbidden") return this.#stopOnAuth(entry, failure);
     return this.#fail(entry, failure, now);
   }
@@ -325,6 +332,16 @@ export class ScoregateClient {
     return boundedFetch(this.#options.fetch ?? globalThis.fetch, `${baseUrl}${path}`, { ...init, headers }, timeoutMs);
   }
 }
+
+/** Each candidate's score; a score function that throws leaves its candidate unscored (the hot path never throws). */
+export const scoresOf = <T>(candidates: readonly T[], score: (c: T) => number | null | undefined) =>
+  candidates.map((c) => {
+    try {
+      return score(c);
+    } catch {
+      return undefined; // unscored
+    }
+  });
 
 /**
  * One query's counts for the calibration that gated it: the candidate gate's drops, before abstention (the drop-rate

@@ -33,7 +33,7 @@ interface Batch extends Group {
 }
 
 /** What the reporter needs of its client: the client's clock, jitter and backoff, its requests and its token state. */
-export interface ReporterDeps extends Pick<ResolvedOptions, "now" | "random" | "backoff"> {
+export interface ReporterDeps extends Pick<ResolvedOptions, "now" | "random" | "backoff" | "timeoutMs"> {
   send: (body: ObservationBatch) => Promise<Outcome>;
   isStopped: () => ClientError | undefined;
   onAuthError: (e: ClientError) => void;
@@ -51,6 +51,8 @@ export class ObservationReporter {
   /** Sealed batches awaiting their (next) attempt, oldest first. */
   #batches: Batch[] = [];
   #sending: Promise<{ sent: number; failed: number }> | undefined;
+  /** When the running send loop started its request; a loop whose start no longer matches was given up as lost. */
+  #sendingAt = 0;
   #inFlight: Batch | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -105,7 +107,7 @@ export class ObservationReporter {
   }
 
   async flush(): Promise<FlushResult> {
-    if (this.#sending !== undefined) await this.#sending;
+    await this.#running();
     for (const g of this.#groups.values()) this.#seal(g);
     const r = this.#deps.isStopped() === undefined ? await this.#sendDue(true) : { sent: 0, failed: 0 };
     this.#schedule();
@@ -174,22 +176,39 @@ export class ObservationReporter {
     this.#timer = startTimer(
       () => {
         this.#timer = undefined;
-        void this.#sendDue(false).then(() => this.#schedule());
+        void this.#sendDue(false);
       },
       Math.max(0, at - now),
     );
   }
 
-  /** Seals due groups and sends due batches one at a time; single flight. */
-  #sendDue(force: boolean): Promise<{ sent: number; failed: number }> {
-    if (this.#sending !== undefined) return this.#sending;
-    this.#sending = this.#sendLoop(force).finally(() => {
+  /**
+   * The running send loop, unless its request is older than its own timeout (+1 s): then it is lost (its initiator
+   * was cancelled and its promise may never settle, as in workerd) and given up; its batch stays queued with its batch
+   * id, so a retry is counted once by the server.
+   */
+  #running(): Promise<{ sent: number; failed: number }> | undefined {
+    if (this.#deps.now() - this.#sendingAt > this.#deps.timeoutMs + 1000) {
       this.#sending = undefined;
-    });
+      this.#sendingAt = -1;
+    }
     return this.#sending;
   }
 
+  /** Seals due groups and sends due batches one at a time; single flight. Reschedules once done (a batch sealed meanwhile). */
+  #sendDue(force: boolean): Promise<{ sent: number; failed: number }> {
+    const running = this.#running();
+    if (running !== undefined) return running;
+    const p = this.#sendLoop(force).finally(() => {
+      if (this.#sending === p) this.#sending = undefined;
+      this.#schedule();
+    });
+    this.#sending = p;
+    return p;
+  }
+
   async #sendLoop(force: boolean): Promise<{ sent: number; failed: number }> {
+    let at = 0;
     let sent = 0;
     let failed = 0;
     const now = this.#deps.now();
@@ -205,9 +224,11 @@ export class ObservationReporter {
       if (batch.scores.length > 0) body.scores = batch.scores;
       const n = batch.queries.length;
       this.#inFlight = batch;
-      const outcome = await this.#deps.send(body).finally(() => {
-        this.#inFlight = undefined;
-      });
+      this.#sendingAt = at = this.#deps.now();
+      const outcome = await this.#deps.send(body);
+      // Given up as lost meanwhile: the loop that replaced it owns the queue.
+      if (this.#sendingAt !== at) break;
+      this.#inFlight = undefined;
       const t = this.#deps.now();
       if (outcome.kind === "response" && outcome.response.status >= 200 && outcome.response.status < 300) {
         this.#remove(batch);

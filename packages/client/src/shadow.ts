@@ -8,7 +8,7 @@
 import type { ServedGate, ServedShadow } from "../../../src/contract/wire-types";
 import { decideQuery } from "../../../src/stats/guard-rule";
 import { shadowsTaking } from "./assignment";
-import { countsOf, type ScoregateClient } from "./client";
+import { countsOf, type ScoregateClient, scoresOf } from "./client";
 import type { GateKey, ShadowOptions } from "./types";
 
 /**
@@ -36,7 +36,7 @@ export function shadowsFor(
 export async function shadow<T>(client: ScoregateClient, candidates: readonly T[], options: ShadowOptions<T>): Promise<string[]> {
   const waitUntil = options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil };
   await client.getThreshold(options.gate, { fallback: null, ...waitUntil });
-  const values = candidates.map(options.score);
+  const values = scoresOf(candidates, options.score);
   const reported: string[] = [];
   for (const s of shadowsTaking(client._served(options.gate, options.waitUntil)?.shadows, options.key, options.indexVersion)) {
     const g = s.guards;

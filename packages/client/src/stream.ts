@@ -5,7 +5,7 @@
  * `calibration` events plus a `gate` event per change. A dead or refused stream falls back to polling and comes back.
  * A separate entry, so the core stays within its size budget for those who poll. docs/clients.md, "Pushed changes".
  */
-import { confirm, gateKey, markUncalibrated, take } from "./cache-entry";
+import { confirm, gateKey, markUncalibrated, seqOf, take } from "./cache-entry";
 import { ScoregateClient as CoreClient } from "./client";
 import { readThresholdResponse } from "./threshold-response";
 import { GateStream, STREAM_DEFAULTS, type StreamState } from "./gate-stream";
@@ -45,6 +45,7 @@ export class ScoregateClient extends CoreClient {
   readonly #streams = new Map<string, GateStream>();
   readonly #options: StreamOptions | undefined;
   readonly #base: StreamClientOptions;
+  #closed = false;
 
   constructor(options: StreamClientOptions) {
     super(options);
@@ -60,7 +61,9 @@ export class ScoregateClient extends CoreClient {
     return super.getThreshold(gate, options);
   }
 
+  /** Also closes every stream; a gate read after it polls and opens none. */
   override close() {
+    this.#closed = true;
     for (const s of this.#streams.values()) s.close();
     return super.close();
   }
@@ -79,6 +82,7 @@ export class ScoregateClient extends CoreClient {
   }
 
   #watch(gate: GateKey, options: StreamOptions): void {
+    if (this.#closed) return;
     const key = gateKey(gate);
     const existing = this.#streams.get(key);
     // a read is what moves a stream on where its timers were dropped (a Worker's ended request): GateStream.check
@@ -116,7 +120,7 @@ export class ScoregateClient extends CoreClient {
  */
 function pushed(client: CoreClient, gate: GateKey, event: GateEvent | null, maxAgeMs: number): void {
   const entry = client._entry(gate);
-  if (entry === undefined || (event !== null && event.seq < Number(/(\d+)"$/u.exec(entry.etag ?? "")?.[1] ?? 0))) return;
+  if (entry === undefined || (event !== null && event.seq < seqOf(entry.etag))) return;
   const now = client._now();
   if (event === null) {
     if (maxAgeMs > 0) confirm(entry, null, now);

@@ -285,6 +285,19 @@ describe("getThreshold: failures", () => {
 });
 
 describe("getThreshold: concurrency and cancellation", () => {
+  it("an answer with a lower seq than the ETag the request sent is the server's record: it replaces the held value", async () => {
+    // (A lower seq is dropped only when the newer state arrived while the request was out: stream.test.ts.)
+    const server = fakeServer(() => ok(thresholdBody("cal_0000000006", 0.6), { etag: '"cal_0000000006.6"' }));
+    const client = makeClient(server);
+    await client.getThreshold(gate, { fallback: 0.1 });
+    server.set(() => ok(thresholdBody("cal_0000000005", 0.5), { etag: '"cal_0000000005.5"' }));
+    await vi.advanceTimersByTimeAsync(5001);
+    await client.getThreshold(gate, { fallback: 0.1 }); // stale: revalidates in the background
+    await vi.advanceTimersByTimeAsync(0);
+    expect(server.requests[1]!.headers.get("if-none-match")).toBe('"cal_0000000006.6"');
+    expect(await client.getThreshold(gate, { fallback: 0.1 })).toMatchObject({ calibrationId: "cal_0000000005", reason: "cached" });
+  });
+
   it("concurrent cold callers share one request", async () => {
     let release: (r: Response) => void = () => {};
     const server = fakeServer(() => "hang");

@@ -101,6 +101,20 @@ describe("gate()", () => {
   });
 });
 
+describe("gate(): a score function that throws", () => {
+  it("leaves its candidate unscored (kept by default, dropped on request); gate() never rejects", async () => {
+    const client = makeClient(serverWith(() => accepted()));
+    const candidates = [{ id: 1, meta: { score: 0.9 } }, { id: 2 }, { id: 3, meta: { score: 0.1 } }] as { id: number; meta: { score: number } }[];
+    const score = (c: { meta: { score: number } }) => c.meta.score; // throws a TypeError for id 2
+    const kept = await client.gate(candidates, { gate, score, fallback: 0.1 });
+    expect(kept.kept.map((c) => c.id)).toEqual([1, 2]);
+    expect(kept.unscored).toBe(1);
+    const dropped = await client.gate(candidates, { gate, score, fallback: 0.1, unscored: "drop" });
+    expect(dropped.kept.map((c) => c.id)).toEqual([1]);
+    expect(dropped.dropped.map((c) => c.id)).toEqual([2, 3]);
+  });
+});
+
 describe("observation batching", () => {
   it("sends one batch per calibration when the interval has passed (timer), with unique batch ids", async () => {
     const server = serverWith(() => accepted());
@@ -244,6 +258,53 @@ describe("observation batching", () => {
     client.report({ calibrationId: "cal_0000000001", candidates: 3, dropped: 1 });
     expect(client.observationStats()).toMatchObject({ sent: 1, ignored: 1, queued: 0 });
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("a batch sealed while another is on the wire is sent by the timer once that send ends (batchSize 1)", async () => {
+    const releases: ((r: Response) => void)[] = [];
+    const server = serverWith(() => new Promise<Response>((r) => releases.push(r)) as unknown as Response);
+    const client = makeClient(server, { batchSize: 1 });
+    client.report({ calibrationId: "cal_0000000001", candidates: 5, dropped: 1 });
+    await vi.advanceTimersByTimeAsync(0);
+    client.report({ calibrationId: "cal_0000000001", candidates: 5, dropped: 2 }); // sealed while the first is sent
+    expect(server.observationRequests()).toHaveLength(1);
+    releases[0]!(accepted());
+    await vi.advanceTimersByTimeAsync(10); // no further report() or flush()
+    expect(server.observationRequests().map((r) => r.body.queries)).toEqual([[[5, 1]], [[5, 2]]]);
+    releases[1]!(accepted());
+    await vi.advanceTimersByTimeAsync(0);
+    expect(client.observationStats()).toMatchObject({ sent: 2, queued: 0 });
+  });
+
+  it("a batch POST that never settles (a Worker's ended request) is given up after timeoutMs + 1 s, then retried with its batch id", async () => {
+    // Neither the request nor its deadline timer ever settles (fake timers are not advanced): only the clock moves.
+    let clock = Date.now();
+    let lateAnswer: (r: Response) => void = () => {};
+    const server = serverWith(() => new Promise<Response>((r) => (lateAnswer = r)) as unknown as Response);
+    const client = new ScoregateClient({
+      baseUrl: "https://scoregate.test",
+      token: "read-token",
+      fetch: server.fetch,
+      now: () => clock,
+      timeoutMs: 2000,
+      observations: { timer: false, batchSize: 1 },
+    });
+    client.report({ calibrationId: "cal_0000000001", candidates: 5, dropped: 1 });
+    expect(server.observationRequests()).toHaveLength(1);
+    server.set(() => accepted());
+    clock += 3000; // within timeoutMs + 1 s: still in flight (single flight), nothing else is sent
+    client.report({ calibrationId: "cal_0000000001", candidates: 5, dropped: 2 });
+    expect(server.observationRequests()).toHaveLength(1);
+    clock += 1; // past it: the request is lost, and flush() no longer waits for it
+    const r = await client.flush();
+    const sent = server.observationRequests();
+    expect(sent.map((q) => q.body.queries)).toEqual([[[5, 1]], [[5, 1]], [[5, 2]]]);
+    expect(sent[1]!.body.batch_id).toBe(sent[0]!.body.batch_id);
+    expect(r).toMatchObject({ sentBatches: 2, stats: { queued: 0, sent: 2 } });
+    // Should the lost request answer after all, its batch is not counted twice.
+    lateAnswer(accepted());
+    await vi.advanceTimersByTimeAsync(0);
+    expect(client.observationStats()).toMatchObject({ queued: 0, sent: 2 });
   });
 
   it("flush() while the server is down keeps the batches for later", async () => {

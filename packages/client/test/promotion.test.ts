@@ -95,6 +95,17 @@ describe("shadow()", () => {
     expect(await shadow(plain.client, [0.9], { gate: GATE, score: (s) => s, key: "session-3" })).toEqual([]);
   });
 
+  it("a score function that throws leaves its candidate unscored: shadow() still reports the query", async () => {
+    const { client, server } = setup({ shadows: [{ ...servedShadow, sample_rate: 1 }] });
+    const score = (s: number) => {
+      if (s < 0) throw new Error("no score");
+      return s;
+    };
+    expect(await shadow(client, [0.9, -1, 0.1], { gate: GATE, score, key: "session-1" })).toEqual(["cal_0000000003"]);
+    await client.flush();
+    expect(server.observationRequests().map((r) => r.body.queries)).toEqual([[[3, 1]]]);
+  });
+
   it("refuses a body with a shadow lacking its sample rate", async () => {
     const { client } = setup({ shadows: [{ ...servedShadow, sample_rate: null }] });
     expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ reason: "fallback", error: { code: "bad_response" } });

@@ -220,3 +220,105 @@ describe("ScoregateClient with stream: true", () => {
     expect(stub.connections).toHaveLength(0);
   });
 });
+
+/** An in-process server on fake timers: /v1/threshold answers when the test resolves it, /v1/events streams what it writes. */
+function racingServer() {
+  const encoder = new TextEncoder();
+  const polls: { ifNoneMatch: string | null; answer: (r: Response) => void }[] = [];
+  const streams: { url: string; send: (t: string) => void }[] = [];
+  const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = String(input);
+    if (url.includes("/v1/threshold"))
+      return new Promise<Response>((answer) => polls.push({ ifNoneMatch: new Headers(init?.headers).get("if-none-match"), answer }));
+    if (url.includes("/v1/observations")) return new Response("{}", { status: 202 });
+    let sink!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({
+      start: (c) => {
+        sink = c;
+      },
+    });
+    init?.signal?.addEventListener("abort", () => sink.error(init.signal?.reason));
+    streams.push({ url, send: (t) => sink.enqueue(encoder.encode(t)) });
+    return new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } });
+  }) as typeof fetch;
+  const client = new ScoregateClient({
+    baseUrl: "http://scoregate.test",
+    token: "read-token",
+    fetch: fetchFn,
+    now: () => Date.now(),
+    random: () => 0.5,
+    stream: true,
+    observations: { timer: false },
+  });
+  const events: ClientEvent[] = [];
+  client.subscribe((e) => events.push(e));
+  return { polls, streams, client, events };
+}
+
+/** A 200 of GET /v1/threshold for the activation `seq` (calibration `cal_<seq>`). */
+function answer(seq: number): Response {
+  const id = `cal_${String(seq).padStart(10, "0")}`;
+  return new Response(JSON.stringify(thresholdBody(id, 0.3)), {
+    status: 200,
+    headers: { "content-type": "application/json", etag: `"${id}.${seq}"`, "cache-control": "private, max-age=5" },
+  });
+}
+
+const settle = async () => {
+  for (let i = 0; i < 6; i++) await vi.advanceTimersByTimeAsync(0);
+};
+
+describe("ScoregateClient with stream: true, when a poll and the stream race", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("a poll answer older than a pushed event is dropped; heartbeats keep the pushed value fresh", async () => {
+    vi.useFakeTimers({ now: Date.parse("2026-01-01T00:00:00Z") });
+    const { polls, streams, client, events } = racingServer();
+    const first = client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    streams[0]!.send(frame(gateEvent(6, 0), "snapshot")); // pushed while the cold poll is out
+    await settle();
+    polls[0]!.answer(answer(5)); // read from a lagging replica before the activation
+    expect(await first).toMatchObject({ calibrationId: "cal_0000000006", reason: "calibrated" });
+    for (let i = 0; i < 3; i++) {
+      await vi.advanceTimersByTimeAsync(20_000);
+      streams[0]!.send(heartbeat(6));
+      await settle();
+    }
+    expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ calibrationId: "cal_0000000006", reason: "cached" });
+    expect(events.filter((e) => e.type === "calibration").map((e) => e.type === "calibration" && e.calibrationId)).toEqual(["cal_0000000006"]);
+    expect(polls).toHaveLength(1);
+    await client.close();
+  });
+
+  it("a poll answer newer than a pushed event replaces it, and the older event pushed after it is ignored", async () => {
+    vi.useFakeTimers({ now: Date.parse("2026-01-01T00:00:00Z") });
+    const { polls, streams, client } = racingServer();
+    const first = client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    streams[0]!.send(frame(gateEvent(5, 0), "snapshot"));
+    await settle();
+    polls[0]!.answer(answer(6));
+    expect(await first).toMatchObject({ calibrationId: "cal_0000000006" });
+    streams[0]!.send(frame(gateEvent(4, 0)));
+    await settle();
+    expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ calibrationId: "cal_0000000006", reason: "cached" });
+    await client.close();
+  });
+
+  it("close() ends every stream: a gate read after it polls and opens no connection", async () => {
+    vi.useFakeTimers({ now: Date.parse("2026-01-01T00:00:00Z") });
+    const { polls, streams, client } = racingServer();
+    void client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    expect(streams).toHaveLength(1);
+    await client.close();
+    expect(client.streams().map((s) => s.state)).toEqual(["stopped"]);
+    void client.getThreshold({ ...GATE, index: "faq" }, { fallback: 0.1 });
+    await settle();
+    expect(streams).toHaveLength(1);
+    expect(polls).toHaveLength(2);
+  });
+});

@@ -64,7 +64,7 @@ export class ScoregateProvider implements Provider {
   readonly #resolveGate: ScoregateProviderOptions["resolveGate"];
   readonly #nullThreshold: number;
   readonly #initializeTimeoutMs: number | undefined;
-  /** The calibration each flag key last answered with, to announce changes once per flag. */
+  /** The calibration each flag key last answered with, per gate (servedKey), to announce changes once per flag. */
   readonly #served = new Map<string, string | null>();
   #unsubscribe: (() => void) | undefined;
   #initialized = false;
@@ -89,7 +89,7 @@ export class ScoregateProvider implements Provider {
     const results = await Promise.all(
       Object.entries(this.#gates).map(async ([flag, g]) => [flag, await this.client.getThreshold(g, options)] as const),
     );
-    for (const [flag, r] of results) this.#served.set(flag, r.calibrationId);
+    for (const [flag, r] of results) this.#served.set(servedKey(flag, this.#gates[flag]!), r.calibrationId);
     this.#initialized = true;
   }
 
@@ -114,7 +114,7 @@ export class ScoregateProvider implements Provider {
         errorMessage: `no scoregate gate is mapped to flag "${flagKey}"`,
       };
     const r = await this.client.getThreshold(gate, { fallback: defaultValue, ...keyOf(context) });
-    this.#noteServed(flagKey, r);
+    this.#noteServed(flagKey, gate, r);
     const flagMetadata = metadataOf(r);
     if (r.reason === "uncalibrated")
       return {
@@ -164,7 +164,11 @@ export class ScoregateProvider implements Provider {
     const gate = this.#gateOf(flagKey, context);
     if (gate !== undefined) return this.client.gate(candidates, { ...keyOf(context), ...options, gate });
     const guards = { minKeep: 0, maxKeep: null };
-    const d = decideQuery(candidates.map(options.score), { threshold: options.fallback, ...guards, abstainBelow: null }, options.unscored ?? "keep");
+    const d = decideQuery(
+      candidates.map(scoreOr(options.score)),
+      { threshold: options.fallback, ...guards, abstainBelow: null },
+      options.unscored ?? "keep",
+    );
     return {
       kept: candidates.filter((_, i) => d.kept[i]),
       dropped: candidates.filter((_, i) => !d.kept[i]),
@@ -214,11 +218,13 @@ export class ScoregateProvider implements Provider {
     return typeof pinned === "string" && pinned !== "" ? { ...base, indexVersion: pinned } : base;
   }
 
-  #noteServed(flagKey: string, r: ThresholdResult): void {
+  #noteServed(flagKey: string, gate: GateKey, r: ThresholdResult): void {
     // A promotion's candidate arm serves another calibration to some keys: that is the split, not a change of the flag.
     if (r.promotion?.arm === "candidate") return;
-    const before = this.#served.get(flagKey);
-    this.#served.set(flagKey, r.calibrationId);
+    // Per flag and gate: a context pinned to an index version reads another gate, not a change of the flag.
+    const key = servedKey(flagKey, gate);
+    const before = this.#served.get(key);
+    this.#served.set(key, r.calibrationId);
     // The first evaluation of a flag is not a change; a later different calibration (or losing one) is.
     if (before !== undefined && before !== r.calibrationId)
       this.events.emit(ProviderEvents.ConfigurationChanged, {
@@ -246,7 +252,7 @@ export class ScoregateProvider implements Provider {
       // (READY follows): nothing changed for the application.
       if (e.previousCalibrationId === e.calibrationId || (!this.#initialized && e.previousCalibrationId === null)) return;
       const flags = this.#flagsOf(e.gate);
-      for (const f of flags) this.#served.set(f, e.calibrationId);
+      for (const f of flags) this.#served.set(servedKey(f, e.gate), e.calibrationId);
       this.events.emit(ProviderEvents.ConfigurationChanged, {
         flagsChanged: flags,
         message: `calibration ${e.previousCalibrationId ?? "none"} -> ${e.calibrationId}`,
@@ -268,6 +274,22 @@ export class ScoregateProvider implements Provider {
       });
     }
   }
+}
+
+/** A flag's entry in the calibrations served: per gate, an index version pinned by the context included. */
+function servedKey(flagKey: string, g: GateKey): string {
+  return JSON.stringify([flagKey, g.index ?? "default", g.embedding, g.reranker, g.indexVersion ?? null]);
+}
+
+/** A score function that never throws: a candidate whose score cannot be read is unscored, as in the client's gate(). */
+function scoreOr<T>(score: (candidate: T) => number | null | undefined): (candidate: T) => number | null | undefined {
+  return (c) => {
+    try {
+      return score(c);
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 /** The assignment key of an evaluation: OpenFeature's standard `targetingKey` (a user or session id). */

@@ -169,6 +169,28 @@ describe("ScoregateProvider", () => {
     expect(server.requests.at(-1)!.url.searchParams.get("reranker")).toBe("BAAI/bge-reranker-v2-m3");
   });
 
+  it("a flag read with and without a pinned index version is two gates: switching between them is no configuration change", async () => {
+    const server = fakeServer((req) => ok(thresholdBody(req.url.searchParams.has("index_version") ? "cal_0000000002" : "cal_0000000001")));
+    const t = await setup(server);
+    for (let i = 0; i < 3; i++) {
+      expect((await t.of.getNumberDetails("rag.docs.threshold", 0.1, { indexVersion: "v7" })).variant).toBe("cal_0000000002");
+      expect((await t.of.getNumberDetails("rag.docs.threshold", 0.1)).variant).toBe("cal_0000000001");
+    }
+    const flagChanges = () =>
+      t.events.filter(
+        (e) => e.type === ProviderEvents.ConfigurationChanged && (e.details?.flagsChanged as string[] | undefined)?.includes("rag.docs.threshold"),
+      );
+    await t.settle();
+    expect(flagChanges()).toEqual([]);
+    // A new calibration of the pinned gate is still a change of the flag.
+    server.set(() => ok(thresholdBody("cal_0000000003")));
+    t.advance(5001);
+    await t.of.getNumberDetails("rag.docs.threshold", 0.1, { indexVersion: "v7" });
+    await t.settle();
+    await t.of.getNumberDetails("rag.docs.threshold", 0.1, { indexVersion: "v7" });
+    expect(flagChanges().map((e) => e.details?.message)).toEqual(["calibration cal_0000000002 -> cal_0000000003"]);
+  });
+
   it("a null threshold (keep everything) is served as -Infinity", async () => {
     const t = await setup(fakeServer(() => ok(thresholdBody("cal_0000000001", null))));
     expect((await t.of.getNumberValue("rag.docs.threshold", 0.1)) <= -1e308).toBe(true);
@@ -202,6 +224,15 @@ describe("ScoregateProvider", () => {
     expect(none).toMatchObject({ kept: [], abstain: true, abstainReason: "top score 0.3 is below abstain_below 0.4" });
     const unmapped = await t.provider.gate("no.such.flag", [{ s: 0.3 }, { s: 0.1 }], { score, fallback: 0.2 });
     expect(unmapped).toMatchObject({ kept: [{ s: 0.3 }], dropped: [{ s: 0.1 }], reason: "fallback", abstain: false, error: { code: "bad_request" } });
+    // A score function that throws leaves its candidate unscored, mapped flag or not: gate() never rejects.
+    const thrower = (c: { s?: number }) => {
+      if (c.s === undefined) throw new TypeError("no score");
+      return c.s;
+    };
+    const unscored = await t.provider.gate("no.such.flag", [{ s: 0.3 }, {}, { s: 0.1 }], { score: thrower, fallback: 0.2 });
+    expect(unscored).toMatchObject({ kept: [{ s: 0.3 }, {}], dropped: [{ s: 0.1 }], unscored: 1 });
+    const mapped = await t.provider.gate("rag.docs.threshold", [{ s: 0.9 }, {}], { score: thrower, fallback: 0.2, report: false });
+    expect(mapped).toMatchObject({ kept: [{ s: 0.9 }, {}], unscored: 1 });
     await t.client.flush();
     expect(server.observationRequests()[0]!.body).toMatchObject({
       calibration_id: "cal_0000000001",
