@@ -248,7 +248,7 @@ class ThresholdCache:
         entry = plan.entry
         with self._lock:
             try:
-                self._apply(entry, outcome, self._now())
+                self._apply(entry, outcome, self._now(), (plan.headers or {}).get("If-None-Match"))
             except Exception as e:  # a malformed answer must not break the cache
                 self._fail(entry, ClientError("internal", f"{type(e).__name__}: {e}"))
             finally:
@@ -256,7 +256,7 @@ class ThresholdCache:
                     entry.inflight = None
         self._tell()
 
-    def _apply(self, entry: Entry, outcome: Outcome, now: float) -> None:
+    def _apply(self, entry: Entry, outcome: Outcome, now: float, sent_etag: Optional[str] = None) -> None:
         if isinstance(outcome, ClientError):
             self._fail(entry, outcome)
             return
@@ -267,9 +267,9 @@ class ThresholdCache:
             if value is None:
                 self._fail(entry, ClientError("bad_response", "200 without a valid threshold body", status))
                 return
-            if _older_than_held(entry, headers.get("ETag")):
-                # a poll read before a pushed event was applied (a lagging copy, or a request sent before the push):
-                # the newer value stays, with its own lifetimes; the stream never pushes that seq again
+            if _older_than_held(entry, headers.get("ETag"), sent_etag):
+                # a poll sent before a pushed event was applied: the newer value stays, with its own lifetimes (the
+                # stream never pushes that seq again)
                 return
             self._take(entry, value, headers.get("ETag"), headers, now)
             return
@@ -433,10 +433,12 @@ def seq_of(etag: Optional[str]) -> Optional[int]:
     return int(m.group(1)) if m else None
 
 
-def _older_than_held(entry: Entry, etag: Optional[str]) -> bool:
-    """Is a 200 with ``etag`` older than the value the entry holds? A value from a snapshot is not the server's word to
-    this client, so it never outranks one."""
-    if entry.value is None or entry.bootstrapped:
+def _older_than_held(entry: Entry, etag: Optional[str], sent_etag: Optional[str]) -> bool:
+    """Is a 200 with ``etag`` older than a value the entry took while the request was out? A request that sent the
+    held ETag was answered knowing it (the server reads D1, its record, for a client ahead of its copies): its answer
+    is taken even with a lower seq (a restored database), as the TypeScript client does. A value from a snapshot is
+    not the server's word to this client, so it never outranks one."""
+    if entry.value is None or entry.bootstrapped or (sent_etag is not None and sent_etag == entry.etag):
         return False
     held, got = seq_of(entry.etag), seq_of(etag)
     return held is not None and got is not None and got < held
