@@ -47,6 +47,7 @@ export async function raiseCappedAlert(
     kind: input.kind,
     status: "open",
     summary: input.summary,
+    first_summary: input.summary,
     details: input.details,
     calibration_ids: [...input.calibration_ids],
     occurrences: 1,

@@ -32,14 +32,17 @@ const drift = (summary: string): AlertInput => ({
 });
 
 describe("alert lifecycle", () => {
-  it("opens one alert per gate and kind, counts repeats as occurrences and keeps the first summary", async () => {
+  it("opens one alert per gate and kind, counts repeats as occurrences, reads the latest summary and keeps the first", async () => {
     const { deps, alerts, advance, flush } = alertDeps();
     const first = await raiseAlert(drift("41 % against 30 %"), deps);
     advance(60_000);
     const again = await raiseAlert(drift("47 % against 30 %"), deps);
     await flush();
     expect(first.opened).toBe(true);
-    expect(again).toMatchObject({ opened: false, alert: { id: first.alert.id, occurrences: 2, summary: "41 % against 30 %" } });
+    expect(again).toMatchObject({
+      opened: false,
+      alert: { id: first.alert.id, occurrences: 2, summary: "47 % against 30 %", first_summary: "41 % against 30 %" },
+    });
     expect((await alertOccurrences(first.alert.id, 10, deps)).map((o) => o.summary)).toEqual(["47 % against 30 %", "41 % against 30 %"]);
     // one alert.opened event, however often it repeats
     expect(alerts.events.map((e) => e.type)).toEqual(["alert.opened"]);

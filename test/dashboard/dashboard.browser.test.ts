@@ -294,8 +294,9 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     const { occurrences } = await api("GET", `/v1/alerts/${alert.id}/occurrences`, undefined, "dev-read");
     expect(occurrences).toHaveLength(2);
     const [latest, first] = occurrences;
-    // The alert keeps its first occurrence's summary; the page leads with the latest one's.
-    expect(alert.summary).toBe(first.summary);
+    // The alert reads the latest occurrence's summary and keeps the first's; the page leads with the latest one's.
+    expect(alert.summary).toBe(latest.summary);
+    expect(alert.first_summary).toBe(first.summary);
     expect(latest.summary).not.toBe(first.summary);
     const page = await context.newPage();
     await page.goto(`${origin}/ui/alerts/${alert.id}`);
