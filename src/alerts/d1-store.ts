@@ -33,10 +33,20 @@ interface AlertRow {
   resolved_by: string | null;
   acknowledged_note: string | null;
   resolved_note: string | null;
+  /** From ALERT_COLUMNS: the newest occurrence's summary (null only if the alert has no occurrence row). */
+  latest_summary: string | null;
 }
 
-const toAlert = (r: AlertRow): Alert => ({
+/**
+ * The alert row's columns plus its latest occurrence's summary: the row keeps the first occurrence's (`summary`), the
+ * API's `summary` is the latest (docs/api.md, "Alerts"). Read, not written, so alerts stored before this read right.
+ */
+const ALERT_COLUMNS = `*, (SELECT o.summary FROM alert_occurrences o WHERE o.alert_id = alerts.id ORDER BY o.seq DESC LIMIT 1) AS latest_summary`;
+
+const toAlert = ({ latest_summary, ...r }: AlertRow): Alert => ({
   ...r,
+  summary: latest_summary ?? r.summary,
+  first_summary: r.summary,
   gate: JSON.parse(r.gate) as Alert["gate"],
   details: JSON.parse(r.details) as Alert["details"],
   calibration_ids: JSON.parse(r.calibration_ids) as string[],
@@ -67,8 +77,8 @@ export class D1AlertStore implements AlertStore {
 
   /**
    * Opens `candidate` or, when (gate, kind) already has an unresolved alert, counts a repeat on that one (occurrences
-   * + 1, last_seen_at); the alert keeps its first occurrence's summary and details, and every occurrence is appended to
-   * alert_occurrences with its own numbers. With `maxUnresolvedOfKind`, a new alert is opened only while fewer than
+   * + 1, last_seen_at); the alert row keeps its first occurrence's summary and details, and every occurrence is
+   * appended to alert_occurrences with its own numbers (the alert read back carries the latest's summary). With `maxUnresolvedOfKind`, a new alert is opened only while fewer than
    * that many of its kind are unresolved, checked inside the same statement (so the cap holds under concurrent
    * raises); null when the cap refused it.
    */
@@ -105,7 +115,7 @@ export class D1AlertStore implements AlertStore {
         )
         .bind(c.gate_id, c.kind, c.first_seen_at, c.summary, JSON.stringify(c.details), JSON.stringify(c.calibration_ids)),
       ...this.eventStatements(opened, c.id, c.first_seen_at, null),
-      this.db.prepare(`SELECT * FROM alerts WHERE gate_id = ? AND kind = ? AND status <> 'resolved'`).bind(c.gate_id, c.kind),
+      this.db.prepare(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE gate_id = ? AND kind = ? AND status <> 'resolved'`).bind(c.gate_id, c.kind),
     ]);
     const row = results[results.length - 1]!.results[0];
     if (row === undefined) return null;
@@ -126,7 +136,7 @@ export class D1AlertStore implements AlertStore {
   }
 
   async get(id: string): Promise<Alert | null> {
-    const row = await this.db.prepare(`SELECT * FROM alerts WHERE id = ?`).bind(id).first<AlertRow>();
+    const row = await this.db.prepare(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id = ?`).bind(id).first<AlertRow>();
     return row ? toAlert(row) : null;
   }
 
@@ -150,7 +160,7 @@ export class D1AlertStore implements AlertStore {
             .join(" ")} END) * ${URGENCY_STRIDE} + rowid`
         : "rowid";
     const before = filter.before ?? Number.MAX_SAFE_INTEGER;
-    const sql = `SELECT ${position} AS seq, * FROM alerts ${where.sql === "" ? "WHERE" : `${where.sql} AND`} ${position} < ? ORDER BY seq DESC LIMIT ?`;
+    const sql = `SELECT ${position} AS seq, ${ALERT_COLUMNS} FROM alerts ${where.sql === "" ? "WHERE" : `${where.sql} AND`} ${position} < ? ORDER BY seq DESC LIMIT ?`;
     const { results } = await this.db
       .prepare(sql)
       .bind(...where.params, before, filter.limit + 1)

@@ -47,6 +47,7 @@ export async function raiseCappedAlert(
     kind: input.kind,
     status: "open",
     summary: input.summary,
+    first_summary: input.summary,
     details: input.details,
     calibration_ids: [...input.calibration_ids],
     occurrences: 1,
@@ -113,4 +114,34 @@ export async function resolveAlert(id: string, actor: string, note: string | nul
   );
   deps.deliverWebhooks();
   return mustGet(id, deps);
+}
+
+/** What a person's acknowledge or resolve did: `changed` is false when the alert already was past it (nothing changed). */
+export interface AlertActionOutcome {
+  readonly alert: Alert;
+  readonly changed: boolean;
+}
+
+/**
+ * Acknowledges or resolves for a person who acted on a page that may be stale: an alert already resolved (or, to
+ * acknowledge, already acknowledged) is left as it is and reported unchanged, with who did it and when, instead of a
+ * 409 (acknowledge) or a silent success (resolve). Two people resolving at the same moment both read "changed".
+ */
+export async function actOnAlert(
+  action: "acknowledge" | "resolve",
+  id: string,
+  actor: string,
+  note: string | null,
+  deps: AlertDeps,
+): Promise<AlertActionOutcome> {
+  const before = await mustGet(id, deps);
+  if (before.status === "resolved" || (action === "acknowledge" && before.status === "acknowledged")) return { alert: before, changed: false };
+  if (action === "resolve") return { alert: await resolveAlert(id, actor, note, deps), changed: true };
+  try {
+    return { alert: await acknowledgeAlert(id, actor, note, deps), changed: true };
+  } catch (err) {
+    // Resolved between the read and the acknowledgement.
+    if (err instanceof AppError && err.code === "conflict") return { alert: await mustGet(id, deps), changed: false };
+    throw err;
+  }
 }

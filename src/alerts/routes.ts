@@ -10,16 +10,18 @@ import { acknowledgeAlert, alertOccurrences, listAlertsPage, resolveAlert } from
 export const alertRoutes = new Hono<RouteEnv<AlertDeps>>();
 
 handle(alertRoutes, ROUTES.listAlerts, async (c, { query: q }) => {
+  // A gate is named by embedding and reranker (index defaulting); `index` alone filters by index, as the dashboard does.
   let gateId = q.gate_id;
-  if (q.embedding !== undefined || q.reranker !== undefined || q.index !== undefined) {
+  const index = q.embedding === undefined && q.reranker === undefined ? q.index : undefined;
+  if (q.embedding !== undefined || q.reranker !== undefined) {
     if (q.embedding === undefined || q.reranker === undefined) {
-      throw new AppError("bad_request", "filter by gate with both embedding and reranker (and optionally index)", [
-        { path: "reranker", message: "both are required" },
+      throw new AppError("bad_request", "filter by gate with both embedding and reranker (and optionally index), or by index alone", [
+        { path: q.embedding === undefined ? "embedding" : "reranker", message: "both are required to name a gate" },
       ]);
     }
     gateId = await gateIdOf({ index: q.index ?? DEFAULT_INDEX, embedding: q.embedding, reranker: q.reranker });
   }
-  return c.json(await listAlertsPage({ gate_id: gateId, kind: q.kind, status: q.status, limit: q.limit }, q.cursor, c.get("deps")), 200);
+  return c.json(await listAlertsPage({ gate_id: gateId, index, kind: q.kind, status: q.status, limit: q.limit }, q.cursor, c.get("deps")), 200);
 });
 
 handle(alertRoutes, ROUTES.getAlert, async (c, { params }) => {

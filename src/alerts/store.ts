@@ -54,7 +54,8 @@ export interface AlertPage {
 export interface AlertStore {
   /**
    * Opens `candidate` or, when (gate, kind) already has an unresolved alert, counts a repeat on that one (occurrences
-   * + 1, last_seen_at; its first summary and details are kept). Every occurrence is recorded with its own numbers.
+   * + 1, last_seen_at; its first summary and details are kept as `first_summary` and `details`). Every occurrence is
+   * recorded with its own numbers, and an alert is read with the latest occurrence's `summary`.
    * Returns the alert as stored and whether it was newly opened; null when `maxUnresolvedOfKind` unresolved alerts of
    * the kind exist and this would open another (checked atomically with the insert).
    */

@@ -27,7 +27,14 @@ export const Alert = z.object({
   gate: z.object({ index: z.string(), embedding: z.string(), reranker: z.string() }),
   kind: AlertKind,
   status: AlertStatus,
+  /**
+   * One sentence about the latest occurrence (its numbers are those of the newest of GET /v1/alerts/{id}/occurrences):
+   * what is true now. Alerts stored before occurrences were kept read their first occurrence's.
+   */
   summary: z.string(),
+  /** The first occurrence's sentence, never overwritten (what `summary` said before the alert repeated). */
+  first_summary: z.string(),
+  /** The first occurrence's numbers, never overwritten (each occurrence's are in GET /v1/alerts/{id}/occurrences). */
   details: z.record(z.string(), z.unknown()),
   calibration_ids: z.array(z.string()),
   occurrences: z.number().int(),

@@ -6,16 +6,16 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { acknowledgeAlert, resolveAlert } from "../alerts/lifecycle";
+import { actOnAlert } from "../alerts/lifecycle";
 import { activate } from "../calibrations/activation";
-import { type AlertKind, type AlertStatus, DEFAULT_INDEX } from "../contract";
+import { type AlertKind, type AlertStatus, DEFAULT_INDEX, MAX_NOTE_LENGTH } from "../contract";
 import { monitorSeries, seriesCsv } from "../monitoring/series-report";
 import { AppError, httpStatus } from "../platform/errors";
 import { decodeUtf8, readBodyBytes } from "../platform/http/body";
 import { gateIdOf } from "../platform/ids";
 import { replayDelivery } from "../webhooks/delivery";
 import { alertList, alertView, gateView, overview, SERIES_RANGES, type SeriesRange } from "./data";
-import { AlertPage } from "./pages/alert";
+import { AlertPage, alertActionNotice } from "./pages/alert";
 import { ALERT_KINDS, ALERT_STATUSES, AlertsPage } from "./pages/alerts";
 import { GatePage } from "./pages/gate";
 import { Layout } from "./pages/layout";
@@ -27,8 +27,11 @@ import { STYLESHEET } from "./style";
 /** Pages load only what the Worker serves: no inline scripts, styles from /ui/style.css, forms post to /ui. */
 const CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/** Longest form body read (a token, a reason, a CSRF token). */
-const MAX_FORM_BYTES = 8 * 1024;
+/**
+ * Longest form body read (a token, a reason or a note, a CSRF token): a note of MAX_NOTE_LENGTH UTF-16 units is at most
+ * 9 bytes a unit percent-encoded (3 UTF-8 bytes), with 2 KiB for the other fields.
+ */
+const MAX_FORM_BYTES = 9 * MAX_NOTE_LENGTH + 2 * 1024;
 
 const FLASH: Record<string, string> = {
   activated: "Activated: the gate now serves this calibration (GET /v1/threshold agrees).",
@@ -72,8 +75,21 @@ const field = (form: FormData, name: string): string | undefined => {
   return typeof v === "string" && v.trim() !== "" ? v.trim() : undefined;
 };
 
+/**
+ * The page a form was posted from (its Referer: the pages send it to this origin only), when it is a /ui path of this
+ * origin; null otherwise. An error page after a form (a CSRF token gone stale after a new sign-in) links back there.
+ */
+function formPage(c: Context<DashboardBindings>): string | null {
+  const referer = c.req.method === "POST" ? c.req.header("referer") : undefined;
+  if (referer === undefined || !URL.canParse(referer)) return null;
+  const from = new URL(referer);
+  if (from.origin !== new URL(c.req.url).origin || !(from.pathname === "/ui" || from.pathname.startsWith("/ui/"))) return null;
+  return safeNext(from.pathname + from.search);
+}
+
 function errorPage(c: Context<DashboardBindings>, err: AppError) {
   const status = httpStatus(err.code);
+  const back = formPage(c);
   return c.html(
     <Layout title="Error" principal={null} csrf="">
       <h1>{status === 404 ? "Not found" : status === 403 ? "Not allowed" : "Something went wrong"}</h1>
@@ -81,6 +97,14 @@ function errorPage(c: Context<DashboardBindings>, err: AppError) {
         {err.message}
       </p>
       <p>
+        {back !== null && (
+          <>
+            <a href={back} data-field="back">
+              Back to the page you were on
+            </a>
+            {" · "}
+          </>
+        )}
         <a href="/ui">Back to the gates</a>
       </p>
     </Layout>,
@@ -203,16 +227,31 @@ dashboardRoutes.get("/ui/alerts", requireSession, async (c) => {
 
 dashboardRoutes.get("/ui/alerts/:id", requireSession, async (c) => {
   const view = await alertView(c.req.param("id"), c.get("principal"), c.get("deps"));
-  return c.html(<AlertPage view={view} principal={c.get("principal")} csrf={c.get("csrf")} flash={FLASH[c.req.query("done") ?? ""] ?? null} />);
+  const done = c.req.query("done") ?? "";
+  const flash = FLASH[done] ?? alertActionNotice(done, view.alert);
+  return c.html(<AlertPage view={view} principal={c.get("principal")} csrf={c.get("csrf")} flash={flash} />);
 });
+
+/** The optional note of an acknowledge or resolve form, bounded as the API bounds it (MAX_NOTE_LENGTH). */
+function noteOf(form: FormData): string | null {
+  const note = field(form, "note");
+  if (note === undefined) return null;
+  if (note.length > MAX_NOTE_LENGTH) {
+    const message = `the note has ${note.length} characters; at most ${MAX_NOTE_LENGTH}`;
+    throw new AppError("bad_request", message, [{ path: "note", message }]);
+  }
+  return note;
+}
 
 for (const action of ["acknowledge", "resolve"] as const) {
   dashboardRoutes.post(`/ui/alerts/:id/${action}`, requireSession, async (c) => {
-    const principal = await requireAdminPost(c, await readForm(c));
+    const form = await readForm(c);
+    const principal = await requireAdminPost(c, form);
     const id = c.req.param("id");
-    if (action === "acknowledge") await acknowledgeAlert(id, principal.name, null, c.get("deps"));
-    else await resolveAlert(id, principal.name, null, c.get("deps"));
-    return c.redirect(`/ui/alerts/${id}?done=${action === "acknowledge" ? "acknowledged" : "resolved"}`, 303);
+    const { alert, changed } = await actOnAlert(action, id, principal.name, noteOf(form), c.get("deps"));
+    // On a stale page (resolved meanwhile) nothing changes and the alert page says who did it and when.
+    const done = changed ? (action === "acknowledge" ? "acknowledged" : "resolved") : `already-${alert.status}`;
+    return c.redirect(`/ui/alerts/${id}?done=${done}`, 303);
   });
 }
 

@@ -28,6 +28,11 @@ th { background: var(--panel); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: .8rem 1rem; margin: .8rem 0; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(16rem, 1fr)); gap: .8rem; }
+.cards { display: flex; flex-wrap: wrap; gap: .8rem; margin: .8rem 0; }
+.cards > .panel { flex: 1 1 auto; margin: 0; max-width: 100%; }
+.cards dl.kv dd { overflow-wrap: break-word; }
+.actions { display: flex; flex-wrap: wrap; gap: .6rem 1.5rem; align-items: center; margin: .6rem 0; }
+.audit { margin: .4rem 0; padding-left: 1.2rem; }
 .big { font-size: 1.25rem; font-weight: bold; }
 .badge { display: inline-block; padding: .05rem .45rem; border-radius: 999px; font-size: .85rem; border: 1px solid currentColor; white-space: nowrap; }
 .badge.open, .badge.alarm, .badge.shifted { color: var(--bad); }

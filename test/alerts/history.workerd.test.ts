@@ -1,5 +1,6 @@
 /**
- * Alert history: every occurrence is kept with its own numbers and the first is never overwritten; a rollback to the
+ * Alert history: every occurrence is kept with its own numbers and the first is never overwritten (an alert reads the
+ * latest occurrence's summary, and keeps the first's as first_summary); a rollback to the
  * calibration served before a rebuild_shift resolves that alert with a note naming the activation; promoting it back
  * resolves it only once the promotion completes.
  */
@@ -26,7 +27,14 @@ describe("rebuild_shift history and rollback", () => {
     // v1 against v2 moves too, but the incident is over, not a new one: the report says so and alerts nobody.
     expect(rollback.shift).toMatchObject({ decision: "shifted", alert: false, not_alerted: "rollback" });
     const after = await callJson("GET", `/v1/alerts/${alert!.id}`, 200);
-    expect(after).toMatchObject({ status: "resolved", resolved_by: "alice", summary: alert!.summary, details: alert!.details, occurrences: 1 });
+    expect(after).toMatchObject({
+      status: "resolved",
+      resolved_by: "alice",
+      summary: alert!.summary,
+      first_summary: alert!.summary,
+      details: alert!.details,
+      occurrences: 1,
+    });
     expect(after.resolved_note).toContain(rollback.activation!.id);
     const all = (await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "rebuild_shift" })}`, 200)).alerts;
     expect(all).toHaveLength(1);
@@ -58,7 +66,7 @@ describe("rebuild_shift history and rollback", () => {
     expect(await status()).toBe("resolved");
   });
 
-  it("repeats keep the first occurrence's numbers and list every occurrence with its own", async () => {
+  it("repeats read the latest occurrence's summary, keep the first's, and list every occurrence with its own", async () => {
     const deps = alertDeps(env as unknown as Env, () => undefined);
     const input = (observed: number) => ({
       gate_id: "gate-history-drift",
@@ -72,7 +80,12 @@ describe("rebuild_shift history and rollback", () => {
     const second = await raiseAlert(input(47), deps);
     expect(second.opened).toBe(false);
     const alert = await callJson("GET", `/v1/alerts/${first.alert.id}`, 200);
-    expect(alert).toMatchObject({ occurrences: 2, summary: "production drop rate 41 %", details: { observed: 41 } });
+    const latest = { occurrences: 2, summary: "production drop rate 47 %", first_summary: "production drop rate 41 %", details: { observed: 41 } };
+    expect(alert).toMatchObject(latest);
+    expect(second.alert).toMatchObject(latest);
+    // every list reads the same: the latest occurrence's sentence, not the first's
+    const listed = (await callJson("GET", `/v1/alerts?${qs({ gate_id: "gate-history-drift" })}`, 200, { token: TOKENS.read })).alerts;
+    expect(listed.find((a: any) => a.id === first.alert.id)).toMatchObject(latest);
     const { occurrences } = await callJson("GET", `/v1/alerts/${first.alert.id}/occurrences`, 200, { token: TOKENS.read });
     expect(occurrences.map((o: any) => o.details.observed)).toEqual([47, 41]);
     expect(occurrences[0]!.summary).toBe("production drop rate 47 %");

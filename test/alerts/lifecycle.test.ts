@@ -4,7 +4,15 @@
  */
 import { describe, expect, it } from "vitest";
 import type { AlertDeps } from "../../src/alerts/deps";
-import { type AlertInput, acknowledgeAlert, alertOccurrences, raiseAlert, raiseCappedAlert, resolveAlert } from "../../src/alerts/lifecycle";
+import {
+  type AlertInput,
+  acknowledgeAlert,
+  actOnAlert,
+  alertOccurrences,
+  raiseAlert,
+  raiseCappedAlert,
+  resolveAlert,
+} from "../../src/alerts/lifecycle";
 import { MemoryAlertStore } from "../support/memory-alert-store";
 import { memoryDeps } from "../support/memory-deps";
 
@@ -32,14 +40,17 @@ const drift = (summary: string): AlertInput => ({
 });
 
 describe("alert lifecycle", () => {
-  it("opens one alert per gate and kind, counts repeats as occurrences and keeps the first summary", async () => {
+  it("opens one alert per gate and kind, counts repeats as occurrences, reads the latest summary and keeps the first", async () => {
     const { deps, alerts, advance, flush } = alertDeps();
     const first = await raiseAlert(drift("41 % against 30 %"), deps);
     advance(60_000);
     const again = await raiseAlert(drift("47 % against 30 %"), deps);
     await flush();
     expect(first.opened).toBe(true);
-    expect(again).toMatchObject({ opened: false, alert: { id: first.alert.id, occurrences: 2, summary: "41 % against 30 %" } });
+    expect(again).toMatchObject({
+      opened: false,
+      alert: { id: first.alert.id, occurrences: 2, summary: "47 % against 30 %", first_summary: "41 % against 30 %" },
+    });
     expect((await alertOccurrences(first.alert.id, 10, deps)).map((o) => o.summary)).toEqual(["47 % against 30 %", "41 % against 30 %"]);
     // one alert.opened event, however often it repeats
     expect(alerts.events.map((e) => e.type)).toEqual(["alert.opened"]);
@@ -74,5 +85,28 @@ describe("alert lifecycle", () => {
     await expect(acknowledgeAlert("alr_missing", "alice", null, deps)).rejects.toMatchObject({ code: "not_found" });
     // after resolution the same drift opens a new alert
     expect((await raiseAlert(drift("again"), deps)).opened).toBe(true);
+  });
+
+  it("a person acting on a stale page: an alert already past the action is reported unchanged, not refused", async () => {
+    const { deps, alerts, flush } = alertDeps();
+    const { alert } = await raiseAlert(drift("41 %"), deps);
+    expect(await actOnAlert("acknowledge", alert.id, "alice", "on it", deps)).toMatchObject({
+      changed: true,
+      alert: { status: "acknowledged", acknowledged_by: "alice", acknowledged_note: "on it" },
+    });
+    expect(await actOnAlert("acknowledge", alert.id, "carol", null, deps)).toMatchObject({ changed: false, alert: { acknowledged_by: "alice" } });
+    expect(await actOnAlert("resolve", alert.id, "bob", "fixed", deps)).toMatchObject({
+      changed: true,
+      alert: { status: "resolved", resolved_by: "bob" },
+    });
+    for (const action of ["acknowledge", "resolve"] as const) {
+      expect(await actOnAlert(action, alert.id, "carol", "late", deps)).toMatchObject({
+        changed: false,
+        alert: { status: "resolved", resolved_by: "bob", resolved_note: "fixed" },
+      });
+    }
+    await flush();
+    expect(alerts.events.map((e) => e.type)).toEqual(["alert.opened", "alert.resolved"]);
+    await expect(actOnAlert("resolve", "alr_missing", "alice", null, deps)).rejects.toMatchObject({ code: "not_found" });
   });
 });

@@ -19,6 +19,7 @@ const alert = (summary: string): Alert => ({
   kind: "uncalibrated_request",
   status: "open",
   summary,
+  first_summary: summary,
   details: { index_version: "<!everyone>" },
   calibration_ids: [],
   occurrences: 1,

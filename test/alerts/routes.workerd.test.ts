@@ -1,5 +1,9 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { raiseAlert } from "../../src/alerts/lifecycle";
+import type { Env } from "../../src/platform/env";
 import { UNCALIBRATED_ALERT_MIN_MINUTES } from "../../src/platform/limits";
+import { alertDeps } from "../../src/worker/wiring";
 import { READ_TOKEN_NAME, SERVICE_USER_AGENT, seedSightings, sightingsOf } from "../support/uncalibrated";
 import { asQueries, call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
@@ -134,8 +138,25 @@ describe("alert lifecycle", () => {
 });
 
 describe("filters and unknown gates", () => {
-  it("refuses a partial gate filter, and /v1/monitor of a gate that was never calibrated is a 404", async () => {
-    expect((await call("GET", "/v1/alerts?index=docs", { token: TOKENS.read })).status).toBe(400);
+  it("filters by index alone; refuses a partial gate, and /v1/monitor of a gate that was never calibrated is a 404", async () => {
+    const deps = alertDeps(env as unknown as Env, () => undefined);
+    const here = uniqueGate("index-filter");
+    const elsewhere = uniqueGate("index-filter-other");
+    const raise = (gate: typeof here, kind: "drop_rate_drift" | "empty_context") =>
+      raiseAlert({ gate_id: `gate-${gate.reranker}`, gate, kind, summary: `${kind} on ${gate.index}`, details: {}, calibration_ids: [] }, deps);
+    const a = await raise(here, "drop_rate_drift");
+    const b = await raise(here, "empty_context");
+    await raise(elsewhere, "drop_rate_drift");
+    const byIndex = await callJson("GET", `/v1/alerts?${qs({ status: "open", index: here.index })}`, 200, { token: TOKENS.read });
+    expect(byIndex.alerts.map((x: any) => x.id).sort()).toEqual([a.alert.id, b.alert.id].sort());
+    const oneKind = await callJson("GET", `/v1/alerts?${qs({ index: here.index, kind: "empty_context" })}`, 200, { token: TOKENS.read });
+    expect(oneKind.alerts.map((x: any) => x.id)).toEqual([b.alert.id]);
+    // a gate still needs both of its model names
+    for (const partial of [{ embedding: here.embedding }, { index: here.index, embedding: here.embedding }, { reranker: here.reranker }]) {
+      const res = await call("GET", `/v1/alerts?${qs(partial)}`, { token: TOKENS.read });
+      expect(res.status, JSON.stringify(partial)).toBe(400);
+      expect((await res.json<any>()).error.message).toContain("both embedding and reranker");
+    }
     const res = await call("GET", `/v1/monitor?${qs(uniqueGate("never-calibrated"))}`, { token: TOKENS.read });
     expect(res.status).toBe(404);
     expect((await res.json<any>()).error.code).toBe("not_found");

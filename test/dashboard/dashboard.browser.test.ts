@@ -294,8 +294,9 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     const { occurrences } = await api("GET", `/v1/alerts/${alert.id}/occurrences`, undefined, "dev-read");
     expect(occurrences).toHaveLength(2);
     const [latest, first] = occurrences;
-    // The alert keeps its first occurrence's summary; the page leads with the latest one's.
-    expect(alert.summary).toBe(first.summary);
+    // The alert reads the latest occurrence's summary and keeps the first's; the page leads with the latest one's.
+    expect(alert.summary).toBe(latest.summary);
+    expect(alert.first_summary).toBe(first.summary);
     expect(latest.summary).not.toBe(first.summary);
     const page = await context.newPage();
     await page.goto(`${origin}/ui/alerts/${alert.id}`);
@@ -320,6 +321,32 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     );
     expect(height, "page height at 1280 px").toBeLessThan(1800);
     for (const dt of await page.locator("section[data-group] dt").all()) expect((await dt.boundingBox())!.width).toBeGreaterThan(20);
+    // No number or word of the cards breaks mid-word at 1400 px ("21:2 / 9:31 UTC", "querie / s"): each word of each
+    // label and value lies on one line (a word broken across lines has two client rectangles).
+    await page.setViewportSize({ width: 1400, height: 900 });
+    const broken = await page.evaluate(() => {
+      type Doc = {
+        querySelectorAll(s: string): Iterable<{ textContent: string | null; childNodes: Iterable<{ nodeType: number; textContent: string | null }> }>;
+        createRange(): { setStart(n: unknown, o: number): void; setEnd(n: unknown, o: number): void; getClientRects(): { length: number } };
+      };
+      const doc = (globalThis as unknown as { document: Doc }).document;
+      const out: string[] = [];
+      for (const cell of doc.querySelectorAll("section[data-group] dt, section[data-group] dd, section[data-group] code")) {
+        for (const node of cell.childNodes) {
+          if (node.nodeType !== 3) continue;
+          const text = node.textContent ?? "";
+          for (const m of text.matchAll(/\S+/gu)) {
+            const range = doc.createRange();
+            range.setStart(node, m.index);
+            range.setEnd(node, m.index + m[0].length);
+            if (range.getClientRects().length > 1) out.push(m[0]);
+          }
+        }
+      }
+      return out;
+    });
+    expect(broken, "words broken across lines at 1400 px").toEqual([]);
+    await page.setViewportSize({ width: 1280, height: 900 });
     await axe(page, "drift alert");
     await shoot(page, "alert-drift");
     await page.setViewportSize({ width: 375, height: 812 });

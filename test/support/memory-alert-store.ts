@@ -1,6 +1,6 @@
 /**
  * In-memory AlertStore for unit tests of services: the same contract as the D1 store (one unresolved alert per gate
- * and kind, repeats counted as occurrences with the first summary kept, the cap checked with the insert, webhook
+ * and kind, repeats counted as occurrences, the first summary kept as `first_summary` and the latest read as `summary`, the cap checked with the insert, webhook
  * events recorded once per alert change), no persistence. `events` shows what would be fanned out to endpoints.
  */
 
@@ -38,7 +38,7 @@ export class MemoryAlertStore implements AlertStore {
     };
     if (existing) {
       const i = this.#alerts.indexOf(existing);
-      const updated: Alert = { ...existing, occurrences: existing.occurrences + 1, last_seen_at: candidate.last_seen_at };
+      const updated: Alert = { ...existing, summary: candidate.summary, occurrences: existing.occurrences + 1, last_seen_at: candidate.last_seen_at };
       this.#alerts[i] = updated;
       occurrence(existing.id);
       return { alert: structuredClone(updated), opened: false };

@@ -5,11 +5,11 @@
  * deliveries. The raw numbers stay one click away.
  */
 import type { Child } from "hono/jsx";
-import { type Alert, type AlertOccurrence, CoverageStatus, ShiftReport, WindowStatus } from "../../contract";
+import { type Alert, type AlertOccurrence, CoverageStatus, MAX_NOTE_LENGTH, ShiftReport, WindowStatus } from "../../contract";
 import type { Principal } from "../../platform/auth";
 import { grants } from "../../platform/auth";
 import { num, pct } from "../charts/scale";
-import type { AlertView } from "../data";
+import { ALERT_PAGE_OCCURRENCES, type AlertView } from "../data";
 import { AdminForm, gateName, Layout, when } from "./layout";
 import { Table } from "./table";
 
@@ -27,11 +27,14 @@ function CalibrationRows(props: { id: string; version: string }) {
   );
 }
 
-/** The evidence against its alarm level, and since when it accumulates. */
-function EvidenceRows(props: { log: number; level: number; sinceLabel: string; since: string | null }) {
+/**
+ * The evidence against its alarm level, and since when it accumulates. `name` is the statistic's name as the summary
+ * and docs/drift.md write it: ln R for the drift windows' change detector, ln E for the coverage test's e-value.
+ */
+function EvidenceRows(props: { name: "ln R" | "ln E"; log: number; level: number; sinceLabel: string; since: string | null }) {
   return (
     <>
-      <dt>ln R</dt>
+      <dt>{props.name}</dt>
       <dd data-field="evidence">
         {num(props.log, 2)} (alarm at {num(props.level, 2)})
       </dd>
@@ -59,10 +62,14 @@ function WindowNumbers(props: { w: WindowStatus; empty: boolean }) {
   const t = props.empty && w.empty_context ? w.empty_context : w.drop_rate;
   const what = props.empty ? "Queries that lost every candidate" : "Drop rate";
   return (
-    <div class="grid">
+    <div class="cards">
       <Group title={`${what}: observed against expected`} field="rate">
-        <dt>Observed</dt>
+        <dt>Observed (cumulative)</dt>
         <dd data-field="observed">{pct(t.observed)}</dd>
+        <dt>Over</dt>
+        <dd data-field="observed-scope">
+          the window's {w.queries} queries since it opened at {when(w.started_at)}; the evidence below weighs the latest ones
+        </dd>
         <dt>Expected</dt>
         <dd data-field="expected">{pct(t.expected)}</dd>
         <dt>Difference</dt>
@@ -73,9 +80,9 @@ function WindowNumbers(props: { w: WindowStatus; empty: boolean }) {
         </dd>
       </Group>
       <Group title="Evidence of a shift" field="evidence">
-        <EvidenceRows log={t.log_evidence} level={w.log_threshold} sinceLabel="Accumulating since" since={t.evidence_since} />
-        <dt>Over</dt>
-        <dd>{t.evidence_queries === null ? "–" : `${t.evidence_queries} queries`}</dd>
+        <EvidenceRows name="ln R" log={t.log_evidence} level={w.log_threshold} sinceLabel="Accumulating since" since={t.evidence_since} />
+        <dt>Over the latest</dt>
+        <dd data-field="evidence-queries">{t.evidence_queries === null ? "–" : `${t.evidence_queries} queries`}</dd>
         <dt>Design effect</dt>
         <dd>{num(w.design_effect, 2)}</dd>
       </Group>
@@ -109,7 +116,7 @@ function WindowNumbers(props: { w: WindowStatus; empty: boolean }) {
 function ShiftNumbers(props: { s: ShiftReport; details: Record<string, unknown> }) {
   const s = props.s;
   return (
-    <div class="grid">
+    <div class="cards">
       <Group title="The previous threshold: its drop rate before and after" field="rate">
         <dt>Threshold</dt>
         <dd>{num(s.previous_threshold)}</dd>
@@ -154,7 +161,7 @@ function ShiftNumbers(props: { s: ShiftReport; details: Record<string, unknown> 
 function RecallNumbers(props: { r: CoverageStatus }) {
   const r = props.r;
   return (
-    <div class="grid">
+    <div class="cards">
       <Group title={`Coverage (${r.coverage}): observed against guaranteed`} field="rate">
         <dt>Observed</dt>
         <dd data-field="observed">{pct(r.observed)}</dd>
@@ -168,7 +175,7 @@ function RecallNumbers(props: { r: CoverageStatus }) {
         </dd>
       </Group>
       <Group title="Evidence" field="evidence">
-        <EvidenceRows log={r.log_evidence} level={r.log_threshold} sinceLabel="Since" since={r.since} />
+        <EvidenceRows name="ln E" log={r.log_evidence} level={r.log_threshold} sinceLabel="Since" since={r.since} />
         <dt>Judged queries</dt>
         <dd>{r.queries}</dd>
       </Group>
@@ -224,6 +231,62 @@ function RawNumbers(props: { details: Record<string, unknown> }) {
   );
 }
 
+/**
+ * The notice after an action that changed nothing because the alert was already past it (`done` is
+ * "already-resolved" or "already-acknowledged", set by the dashboard's action routes); null for any other `done`.
+ */
+export function alertActionNotice(done: string, a: Alert): string | null {
+  if (done === "already-resolved" && a.resolved_at !== null) {
+    return `This alert was already resolved at ${when(a.resolved_at)} by ${a.resolved_by ?? "–"}: nothing changed.`;
+  }
+  if (done === "already-acknowledged" && a.acknowledged_at !== null) {
+    return `This alert was already acknowledged at ${when(a.acknowledged_at)} by ${a.acknowledged_by ?? "–"}: nothing changed.`;
+  }
+  return null;
+}
+
+/** Acknowledge or Resolve, with an optional note bounded as the API bounds it (MAX_NOTE_LENGTH). */
+function ActionForm(props: { alertId: string; action: "acknowledge" | "resolve"; csrf: string; label: string; secondary?: boolean }) {
+  const noteId = `note-${props.action}`;
+  return (
+    <form method="post" action={`/ui/alerts/${props.alertId}/${props.action}`} class="inline action" data-action={props.action}>
+      <input type="hidden" name="csrf" value={props.csrf} />
+      <label for={noteId} class="muted">
+        Note (optional)
+      </label>
+      <input id={noteId} name="note" type="text" maxlength={MAX_NOTE_LENGTH} size={24} />{" "}
+      <button type="submit" class={props.secondary ? "secondary" : undefined}>
+        {props.label}
+      </button>
+    </form>
+  );
+}
+
+/** Who acknowledged and resolved the alert, when, and with which note. */
+function AuditTrail(props: { alert: Alert }) {
+  const a = props.alert;
+  const steps = [
+    { field: "acknowledged", verb: "Acknowledged", at: a.acknowledged_at, by: a.acknowledged_by, note: a.acknowledged_note },
+    { field: "resolved", verb: "Resolved", at: a.resolved_at, by: a.resolved_by, note: a.resolved_note },
+  ].filter((step) => step.at !== null);
+  if (steps.length === 0) return null;
+  return (
+    <ul class="audit" data-field="audit">
+      {steps.map((step) => (
+        <li data-step={step.field}>
+          {step.verb} at {when(step.at)} by {step.by ?? "–"}
+          {step.note !== null && (
+            <>
+              {": "}
+              <span data-field={`${step.field}-note`}>{step.note}</span>
+            </>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 export function AlertPage(props: { view: AlertView; principal: Principal; csrf: string; flash: string | null }) {
   const a = props.view.alert;
   const admin = grants(props.principal.scope, "admin");
@@ -233,6 +296,11 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
     details: a.details,
     seen_at: a.last_seen_at,
   };
+  // Occurrences numbered 1..N within the alert, newest first (seq is a counter shared by every alert). A page short of
+  // the cap holds every stored occurrence; a full one counts down from the alert's total.
+  const shown = props.view.occurrences;
+  const total = shown.length < ALERT_PAGE_OCCURRENCES ? shown.length : a.occurrences;
+  const numbered = shown.map((o, i) => ({ o, n: total - i }));
   return (
     <Layout title={`Alert ${a.kind}`} principal={props.principal} csrf={props.csrf} current="alerts">
       <p>
@@ -254,16 +322,14 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
       </p>
       <p class="muted">
         {a.occurrences === 1 ? "Seen once" : `Seen ${a.occurrences} times`}, first at {when(a.first_seen_at)}, last at {when(a.last_seen_at)}.
-        {a.acknowledged_at &&
-          ` Acknowledged at ${when(a.acknowledged_at)} by ${a.acknowledged_by}${a.acknowledged_note ? `: ${a.acknowledged_note}` : ""}.`}
-        {a.resolved_at && ` Resolved at ${when(a.resolved_at)} by ${a.resolved_by}${a.resolved_note ? `: ${a.resolved_note}` : ""}.`}
       </p>
+      <AuditTrail alert={a} />
       {admin ? (
         a.status !== "resolved" && (
-          <p>
-            {a.status === "open" && <AdminForm action={`/ui/alerts/${a.id}/acknowledge`} csrf={props.csrf} label="Acknowledge" />}{" "}
-            <AdminForm action={`/ui/alerts/${a.id}/resolve`} csrf={props.csrf} label="Resolve" secondary />
-          </p>
+          <div class="actions">
+            {a.status === "open" && <ActionForm alertId={a.id} action="acknowledge" csrf={props.csrf} label="Acknowledge" />}
+            <ActionForm alertId={a.id} action="resolve" csrf={props.csrf} label="Resolve" secondary />
+          </div>
         )
       ) : (
         <p class="muted">Acknowledging and resolving need an admin token.</p>
@@ -280,12 +346,12 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
         name="occurrences"
         caption={a.occurrences > props.view.occurrences.length ? `The newest ${props.view.occurrences.length}` : "Newest first"}
         captionClass="muted"
-        rows={props.view.occurrences}
-        rowAttrs={(o) => ({ "data-occurrence": String(o.seq) })}
+        rows={numbered}
+        rowAttrs={({ o }) => ({ "data-occurrence": String(o.seq) })}
         columns={[
-          { header: "#", num: true, cell: (o) => o.seq },
-          { header: "Seen", cell: (o) => when(o.seen_at) },
-          { header: "Summary", cell: (o) => o.summary },
+          { header: "Occurrence", num: true, cell: ({ n }) => n },
+          { header: "Seen", cell: ({ o }) => when(o.seen_at) },
+          { header: "Summary", cell: ({ o }) => o.summary },
         ]}
       />
 

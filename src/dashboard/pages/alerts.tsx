@@ -1,4 +1,4 @@
-import { AlertKind, AlertStatus } from "../../contract";
+import { type Alert, AlertKind, AlertStatus } from "../../contract";
 import type { Principal } from "../../platform/auth";
 import type { AlertListView } from "../data";
 import { gateName, Layout, when } from "./layout";
@@ -7,6 +7,31 @@ import { Table } from "./table";
 /** The filters offer what the contract has: every kind and status of an alert. */
 export const ALERT_KINDS = AlertKind.options;
 export const ALERT_STATUSES = AlertStatus.options;
+
+/**
+ * An alert's summary as a list shows it: the latest occurrence's sentence (what is true now), when that was and of how
+ * many occurrences, and the first occurrence's sentence one click away. A repeated alert read by its first numbers
+ * can sit inside its band and look like a false alarm.
+ */
+export function AlertSummary(props: { alert: Pick<Alert, "summary" | "first_summary" | "occurrences" | "first_seen_at" | "last_seen_at"> }) {
+  const a = props.alert;
+  if (a.occurrences <= 1) return <span data-field="summary">{a.summary}</span>;
+  return (
+    <>
+      <span data-field="summary">{a.summary}</span>
+      <br />
+      <span class="muted" data-field="summary-when">
+        latest of {a.occurrences} occurrences, {when(a.last_seen_at)}
+      </span>
+      {a.first_summary !== a.summary && (
+        <details data-field="first-summary">
+          <summary>First occurrence, {when(a.first_seen_at)}</summary>
+          {a.first_summary}
+        </details>
+      )}
+    </>
+  );
+}
 
 /** The filters of the alert list, as its query string keeps them. */
 export interface AlertListFilter {
@@ -90,7 +115,7 @@ export function AlertsPage(props: {
             { header: "Status", cell: (a) => <span class={`badge ${a.status}`}>{a.status}</span> },
             { header: "Kind", cell: (a) => <a href={`/ui/alerts/${a.id}`}>{a.kind}</a> },
             { header: "Gate", cell: (a) => <a href={`/ui/gates/${a.gate_id}`}>{gateName(a.gate)}</a> },
-            { header: "Summary", cell: (a) => a.summary },
+            { header: "Summary (latest occurrence)", cell: (a) => <AlertSummary alert={a} /> },
             { header: "Occurrences", num: true, cell: (a) => a.occurrences },
             { header: "Last seen", cell: (a) => when(a.last_seen_at) },
           ]}

@@ -1,0 +1,240 @@
+/**
+ * The alert surfaces an on-call engineer reads and acts on: lists lead with the latest occurrence's summary (and say
+ * when it was), the alert page numbers occurrences within the alert, labels the observed rate for what it is and names
+ * the evidence as the summary does; Acknowledge and Resolve take a note; acting on an alert resolved meanwhile changes
+ * nothing and says so; an error page after a form links back to the page the form was on.
+ */
+
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { raiseAlert } from "../../src/alerts/lifecycle";
+import { MAX_NOTE_LENGTH } from "../../src/contract";
+import type { Env } from "../../src/platform/env";
+import { alertDeps } from "../../src/worker/wiring";
+import { callJson, TOKENS, uniqueGate } from "../support/worker";
+import { page, session } from "./session-support";
+
+const worker = (exports as unknown as { default: Fetcher }).default;
+const deps = () => alertDeps(env as unknown as Env, () => undefined);
+
+/** A drift window's status as the monitor stores it in an alert's details (the numbers the page lays out). */
+function window(o: { observed: number; queries: number; evidenceQueries: number }) {
+  const rate = {
+    observed: o.observed,
+    expected: 0.22,
+    band: { lo: 0.192, hi: 0.25 },
+    log_evidence: 5.3,
+    alarm: true,
+    armed: true,
+    not_armed_reason: null,
+    evidence_since: "2026-12-04T20:10:00.000Z",
+    evidence_queries: o.evidenceQueries,
+  };
+  return {
+    calibration_id: "cal_alertpage",
+    index_version: "v2",
+    started_at: "2026-12-04T00:00:00.000Z",
+    ends_at: "2026-12-05T00:00:00.000Z",
+    batches: 10,
+    queries: o.queries,
+    candidates: o.queries * 20,
+    dropped: Math.round(o.queries * 20 * o.observed),
+    empty_queries: 0,
+    design_effect: 1.4,
+    log_threshold: 4.6,
+    drop_rate: rate,
+    empty_context: null,
+    mean_candidates: 20,
+    expected_mean_candidates: 20,
+    candidates_per_query: { change: null, strata: [] },
+    alarms: 1,
+    score_sample: { size: 0, seen: 0, drop_rate_at_threshold: null, ks: null },
+  };
+}
+
+/** Text as the pages escape it. */
+const escaped = (s: string): string => s.replaceAll("'", "&#39;");
+
+const sentence = (observed: number, queries: number) =>
+  `production drop rate ${(observed * 100).toFixed(1)} % over ${queries} queries against the calibration's 22.0 % (tolerated 19.2 %..25.0 %)`;
+
+/** Raises a drop_rate_drift alert on a fresh gate twice: 23.2 % over 650 queries, then 30.4 % over 1150. */
+async function repeatedDrift(label: string) {
+  const gate = uniqueGate(label);
+  const raise = (observed: number, queries: number, evidenceQueries: number) =>
+    raiseAlert(
+      {
+        gate_id: `gate-${gate.reranker}`,
+        gate,
+        kind: "drop_rate_drift",
+        summary: sentence(observed, queries),
+        details: { window: window({ observed, queries, evidenceQueries }) },
+        calibration_ids: ["cal_alertpage"],
+      },
+      deps(),
+    );
+  const first = await raise(0.232, 650, 100);
+  const latest = await raise(0.304, 1150, 100);
+  return { gate, id: first.alert.id, latest: latest.alert };
+}
+
+async function post(path: string, cookie: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+  return worker.fetch(`http://scoregate.test${path}`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", cookie, ...headers },
+    body: new URLSearchParams(fields).toString(),
+  });
+}
+
+const csrfOf = (html: string): string => /name="csrf" value="([0-9a-f]{64})"/u.exec(html)![1]!;
+
+describe("alert lists", () => {
+  it("show the latest occurrence's summary, when it was and of how many, with the first one click away", async () => {
+    const { gate, id, latest } = await repeatedDrift("list-latest");
+    const list = await page(`/ui/alerts?index=${gate.index}`, await session(TOKENS.read));
+    const row = new RegExp(`<tr[^>]*data-alert="${id}"[^>]*>([\\s\\S]*?)</tr>`, "u").exec(list)![1]!;
+    expect(row).toContain(escaped(sentence(0.304, 1150)));
+    expect(row).toContain(`latest of 2 occurrences, ${latest.last_seen_at.replace("T", " ").replace(/\.\d+Z$/u, " UTC")}`);
+    // the first occurrence stays available, folded
+    expect(row).toMatch(/<details data-field="first-summary"><summary>First occurrence, [^<]+<\/summary>production drop rate 23\.2 %/u);
+    expect(row.indexOf("30.4 %")).toBeLessThan(row.indexOf("23.2 %"));
+  });
+});
+
+describe("the alert page", () => {
+  it("numbers occurrences 1..N within the alert and labels the observed rate as the window's cumulative one", async () => {
+    const { id } = await repeatedDrift("page-numbers");
+    // another alert's occurrence in between: the shared counter moves on
+    await repeatedDrift("page-numbers-other");
+    const alertPage = await page(`/ui/alerts/${id}`, await session(TOKENS.read));
+    const table = /<table[^>]*data-table="occurrences"[\s\S]*?<\/table>/u.exec(alertPage)?.[0] ?? alertPage;
+    const numbers = [...table.matchAll(/<tr data-occurrence="\d+"><td class="num">(\d+)<\/td>/gu)].map((m) => Number(m[1]));
+    expect(numbers).toEqual([2, 1]);
+    expect(table).toContain('<th scope="col" class="num">Occurrence</th>');
+    expect(alertPage).toContain("<dt>Observed (cumulative)</dt>");
+    expect(alertPage).toMatch(/data-field="observed-scope">the window&#39;s 1150 queries since it opened at 2026-12-04 00:00:00 UTC/u);
+    expect(alertPage).toMatch(/<dt>Over the latest<\/dt><dd data-field="evidence-queries">100 queries<\/dd>/u);
+    expect(alertPage).toContain("<dt>ln R</dt>");
+    // the cards grow with their content instead of breaking numbers mid-word
+    expect(alertPage).toContain('<div class="cards">');
+    const css = await (await worker.fetch("http://scoregate.test/ui/style.css")).text();
+    expect(css).toMatch(/\.cards > \.panel \{ flex: 1 1 auto;/u);
+    expect(css).toMatch(/\.cards dl\.kv dd \{ overflow-wrap: break-word; \}/u);
+  });
+
+  it("names a recall alert's evidence ln E, as its summary and docs/drift.md do", async () => {
+    const gate = uniqueGate("recall-name");
+    const recall = {
+      calibration_id: "cal_recall",
+      index_version: "v1",
+      coverage: "any_relevant",
+      target: 0.9,
+      expected: 0.92,
+      tolerated: 0.85,
+      armed: true,
+      not_armed_reason: null,
+      queries: 50,
+      covered: 3,
+      queries_without_relevant: 0,
+      batches: 1,
+      observed: 0.06,
+      confidence_sequence_95: [0.01, 0.2],
+      log_evidence: 9.1,
+      log_threshold: 3.7,
+      alarm: true,
+      alarms: 1,
+      since: "2026-12-04T00:00:00.000Z",
+    };
+    const { alert } = await raiseAlert(
+      {
+        gate_id: `gate-${gate.reranker}`,
+        gate,
+        kind: "recall_drift",
+        summary: "production coverage 6.0 % over 50 judged queries; evidence ln E = 9.1 >= 3.7",
+        details: { recall },
+        calibration_ids: ["cal_recall"],
+      },
+      deps(),
+    );
+    const html = await page(`/ui/alerts/${alert.id}`, await session(TOKENS.read));
+    expect(html).toContain("<dt>ln E</dt>");
+    expect(html).not.toContain("<dt>ln R</dt>");
+  });
+});
+
+describe("acknowledge and resolve from the page", () => {
+  it("take an optional note, bounded as the API bounds it, shown in the audit trail", async () => {
+    const { id } = await repeatedDrift("notes");
+    const admin = await session(TOKENS.admin);
+    const html = await page(`/ui/alerts/${id}`, admin);
+    expect(html).toMatch(new RegExp(`<input id="note-acknowledge" name="note" type="text" maxlength="${MAX_NOTE_LENGTH}"`, "u"));
+    expect(html).toMatch(new RegExp(`<input id="note-resolve" name="note" type="text" maxlength="${MAX_NOTE_LENGTH}"`, "u"));
+    const csrf = csrfOf(html);
+
+    const tooLong = await post(`/ui/alerts/${id}/acknowledge`, admin, { csrf, note: "x".repeat(MAX_NOTE_LENGTH + 1) });
+    expect(tooLong.status).toBe(400);
+    expect(await tooLong.text()).toContain(`at most ${MAX_NOTE_LENGTH}`);
+    expect((await callJson("GET", `/v1/alerts/${id}`, 200, { token: TOKENS.read })).status).toBe("open");
+
+    // a long note in three-byte characters fits the form body
+    const note = "調".repeat(MAX_NOTE_LENGTH);
+    const ack = await post(`/ui/alerts/${id}/acknowledge`, admin, { csrf, note });
+    expect(ack.status).toBe(303);
+    expect(ack.headers.get("location")).toBe(`/ui/alerts/${id}?done=acknowledged`);
+    const res = await post(`/ui/alerts/${id}/resolve`, admin, { csrf, note: "  rolled back to v1  " });
+    expect(res.headers.get("location")).toBe(`/ui/alerts/${id}?done=resolved`);
+    expect(await callJson("GET", `/v1/alerts/${id}`, 200, { token: TOKENS.read })).toMatchObject({
+      status: "resolved",
+      acknowledged_note: note,
+      resolved_note: "rolled back to v1",
+    });
+    const after = await page(`/ui/alerts/${id}`, admin);
+    expect(after).toContain(`<span data-field="acknowledged-note">${note}</span>`);
+    expect(after).toMatch(/<li data-step="resolved">Resolved at [^<]+ by [^<:]+: <span data-field="resolved-note">rolled back to v1<\/span><\/li>/u);
+  });
+
+  it("on an alert resolved meanwhile change nothing and say so on the alert page, for both actions", async () => {
+    const { id } = await repeatedDrift("stale-action");
+    const admin = await session(TOKENS.admin);
+    const csrf = csrfOf(await page(`/ui/alerts/${id}`, admin));
+    // someone else resolves it through the API while this page is open
+    const resolved = await callJson("POST", `/v1/alerts/${id}/resolve`, 200, { token: TOKENS.admin, json: { note: "fixed" } });
+    for (const action of ["acknowledge", "resolve"]) {
+      const res = await post(`/ui/alerts/${id}/${action}`, admin, { csrf, note: "late" });
+      expect(res.status, action).toBe(303);
+      expect(res.headers.get("location"), action).toBe(`/ui/alerts/${id}?done=already-resolved`);
+    }
+    expect(await callJson("GET", `/v1/alerts/${id}`, 200, { token: TOKENS.read })).toMatchObject({
+      status: "resolved",
+      resolved_at: resolved.resolved_at,
+      resolved_note: "fixed",
+      acknowledged_at: null,
+    });
+    const html = await page(`/ui/alerts/${id}?done=already-resolved`, admin);
+    const at = String(resolved.resolved_at)
+      .replace("T", " ")
+      .replace(/\.\d+Z$/u, " UTC");
+    expect(html).toContain(`This alert was already resolved at ${at} by ${resolved.resolved_by}: nothing changed.`);
+    expect(html).not.toContain("Something went wrong");
+  });
+
+  it("a stale CSRF token's error page links back to the alert, and only to a same-origin /ui page", async () => {
+    const { id } = await repeatedDrift("stale-csrf");
+    const admin = await session(TOKENS.admin);
+    const stale = "0".repeat(64);
+    const here = await post(`/ui/alerts/${id}/resolve`, admin, { csrf: stale }, { referer: `http://scoregate.test/ui/alerts/${id}` });
+    expect(here.status).toBe(403);
+    const body = await here.text();
+    expect(body).toContain("CSRF token is missing or stale");
+    expect(body).toContain(`<a href="/ui/alerts/${id}" data-field="back">Back to the page you were on</a>`);
+    for (const referer of ["https://evil.example/ui/alerts/x", "http://scoregate.test/v1/alerts", "http://scoregate.test/uix"]) {
+      const res = await post(`/ui/alerts/${id}/resolve`, admin, { csrf: stale }, { referer });
+      expect(res.status, referer).toBe(403);
+      const text = await res.text();
+      expect(text, referer).not.toContain('data-field="back"');
+      expect(text, referer).toContain('<a href="/ui">Back to the gates</a>');
+    }
+    expect((await callJson("GET", `/v1/alerts/${id}`, 200, { token: TOKENS.read })).status).toBe("open");
+  });
+});
