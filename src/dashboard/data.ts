@@ -16,6 +16,7 @@ import {
   type Delivery,
   type DriftState,
   type GateSummary,
+  type MonitorCoverage,
   type MonitorSeries,
   type MonitorWindow,
   type Promotion,
@@ -126,6 +127,11 @@ export interface WindowPoint {
 
 export interface MonitorView {
   readonly points: WindowPoint[];
+  /**
+   * The coverage tests of the gate's recall calibrations, exactly as GET /v1/monitor reports them (its `recall`):
+   * judged queries, observed coverage and its confidence sequence, the detector's evidence. Empty without judgments.
+   */
+  readonly recall: MonitorCoverage[];
   /** The gate's drift state (src/monitoring/drift-state.ts); null when the monitor could not be read. */
   readonly state: DriftState | null;
   readonly error: string | null;
@@ -179,10 +185,10 @@ async function monitorView(
     const { status, unresolved } = await gateMonitorReport(gate.gate_id, deps, detail, gate.current_calibration_id);
     const points = [...status.history.map((w) => pointOf(w, false)), ...status.windows.map((w) => pointOf(w, true))];
     points.sort((a, b) => a.started_at.localeCompare(b.started_at));
-    return { view: { points, state: status.state, error: null }, unresolved };
+    return { view: { points, recall: status.recall, state: status.state, error: null }, unresolved };
   } catch (e) {
     // A monitor that cannot be reached is shown, not thrown.
-    return { view: { points: [], state: null, error: e instanceof Error ? e.message : String(e) }, unresolved: null };
+    return { view: { points: [], recall: [], state: null, error: e instanceof Error ? e.message : String(e) }, unresolved: null };
   }
 }
 

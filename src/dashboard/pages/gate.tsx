@@ -5,6 +5,7 @@ import { EcdfChart, HistogramChart, type Marker, type Series } from "../charts/c
 import { dropRateAt, num, pct } from "../charts/scale";
 import { type GateView, type SeriesRange, stateWords } from "../data";
 import { alertsHref } from "./alerts";
+import { CoverageSection, recallPolicyLine } from "./gate-coverage";
 import { GateHistory } from "./gate-history";
 import { ProductionSection } from "./gate-production";
 import { RebuildDecision } from "./gate-rebuild";
@@ -112,9 +113,9 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
           <div class="big" data-field="current-threshold">
             {cur ? num(cur.threshold) : "uncalibrated"}
           </div>
-          <div>
+          <div data-field="current-policy">
             {cur
-              ? `index version ${cur.index_version}, ${cur.policy.kind} policy, expected drop ${pct(cur.expected_drop_rate)}`
+              ? `index version ${cur.index_version}, ${recallPolicyLine(cur) ?? `${cur.policy.kind} policy, expected drop ${pct(cur.expected_drop_rate)}`}`
               : "no active calibration"}
           </div>
           {cur && <GuardLines calibration={cur} />}
@@ -163,6 +164,8 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
           {v.monitor.error && <div class="error">monitor unavailable: {v.monitor.error}</div>}
         </div>
       </div>
+
+      <CoverageSection view={v} />
 
       <h2 id="distributions">Score distributions</h2>
       {series.length === 0 ? (
