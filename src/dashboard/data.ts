@@ -290,6 +290,8 @@ export interface GateView {
   readonly comparison: Comparison | null;
   readonly olderDist: Distribution | null;
   readonly newerDist: Distribution | null;
+  /** The served calibration's distribution when there is no comparison (a gate with one calibration); null otherwise. */
+  readonly currentDist: Distribution | null;
   readonly monitor: MonitorView;
   readonly series: MonitorSeries | null;
   /** The first page of the gate's alerts (alertList): every unresolved one, then the newest resolved. */
@@ -335,9 +337,10 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
   const comparison = await comparisonOf(current, h, deps);
   const to = deps.now();
   const from = new Date(to.getTime() - SERIES_RANGES[range] * 3600 * 1000);
-  const [olderDist, newerDist, monitor, series, alerts, promotions] = await Promise.all([
+  const [olderDist, newerDist, currentDist, monitor, series, alerts, promotions] = await Promise.all([
     comparison === null ? null : deps.calibrations.distribution(comparison.older.id),
     comparison === null ? null : deps.calibrations.distribution(comparison.newer.id),
+    comparison !== null || current === null ? null : deps.calibrations.distribution(current.id),
     monitorView(gate, deps, true),
     monitorSeries({ ...gate, from: from.toISOString(), to: to.toISOString() }, deps).catch(() => null),
     alertList({ gate_id: gateId }, undefined, deps),
@@ -351,6 +354,7 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
     comparison,
     olderDist,
     newerDist,
+    currentDist,
     monitor: monitor.view,
     series,
     alerts,

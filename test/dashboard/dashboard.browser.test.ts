@@ -328,6 +328,52 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     await page.close();
   });
 
+  it("gate page of a guarded, abstaining gate: the daily windows table fits at 1280 px, every column visible", async () => {
+    // The README's guarded example: 12 queries of 3 candidates, 10 answerable; production queries bind min_keep and abstain.
+    const queries = [
+      [0.91, 0.4, 0.12],
+      [0.55, 0.31, 0.08],
+      [0.77, 0.52, 0.3],
+      [0.35, 0.62, 0.21],
+      [0.88, 0.15, 0.44],
+      [0.49, 0.58, 0.11],
+      [0.82, 0.33, 0.27],
+      [0.66, 0.71, 0.05],
+      [0.93, 0.47, 0.38],
+      [0.58, 0.2, 0.61],
+      [0.18, 0.09, 0.02],
+      [0.31, 0.12, 0.07],
+    ];
+    const gate = { index: "support", embedding: "e5", reranker: "bge" };
+    const { calibration } = await api(
+      "POST",
+      "/v1/calibrations",
+      {
+        ...gate,
+        index_version: "v4",
+        activate: true,
+        queries,
+        relevance: queries.map((_, i) => (i >= 10 ? [0, 0, 0] : [1, 0, 0])),
+        policy: { kind: "drop_rate", target: 0.5, min_keep: 1, max_keep: 2, abstention: { alpha: 0.1 } },
+      },
+      "dev-calibrate",
+    );
+    const observed = [...Array.from({ length: 40 }, () => [3, 2, 3, 1]), ...Array.from({ length: 60 }, () => [3, 1, 1, 0])];
+    await api("POST", "/v1/observations", { batch_id: "support-1", ...gate, queries: observed }, "dev-read");
+    const page = await context.newPage();
+    await page.goto(`${origin}/ui/gates/${calibration.gate_id}`);
+    const table = page.locator('[data-table="windows"]');
+    expect(await table.locator("th").allTextContents()).toContain("Abstention");
+    const wrap = page.locator('section.table-wrap:has([data-table="windows"])');
+    const { scroll, client } = await wrap.evaluate((el: { scrollWidth: number; clientWidth: number }) => ({
+      scroll: el.scrollWidth,
+      client: el.clientWidth,
+    }));
+    expect(scroll, "windows table width at 1280 px").toBeLessThanOrEqual(client);
+    await axe(page, "guarded gate");
+    await page.close();
+  });
+
   it("no page requested anything outside the Worker", () => {
     expect(outside).toEqual([]);
   });

@@ -71,9 +71,10 @@ describe("gate page of a guarded, abstaining gate", () => {
     expect(abstain).toContain(`expected abstention ${pct(calibration.abstention!.expected_rate)}`);
 
     const row = openWindowRow(html);
-    expect(html).toContain("Empty context / guard binding");
-    expect(row).toContain(`guard bound ${pct(40 / 100)} (min_keep 1)`);
-    expect(row).toContain(`${pct(w.abstention!.observed)} of 100 (expected ${pct(w.abstention!.expected)})`);
+    expect(html).toContain("Empty context /<br/>guard binding");
+    // Each figure on its own line, so the daily table fits the page (test/dashboard/dashboard.browser.test.ts).
+    expect(row).toContain(`<div>guard bound ${pct(40 / 100)}</div><div class="muted">(min_keep 1)</div>`);
+    expect(row).toContain(`<div>${pct(w.abstention!.observed)} of 100</div><div class="muted">(expected ${pct(w.abstention!.expected)})</div>`);
 
     // The hour's bucket counts the same (GET /v1/monitor/series), and the hourly table shows both rates.
     const series = await callJson("GET", `/v1/monitor/series?${qs(gate)}`, 200, { token: TOKENS.read });

@@ -86,6 +86,10 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
     if (oldT !== null && v.olderDist && v.newerDist) {
       headline = `${num(oldT)} drops ${pct(dropRateAt(v.olderDist, oldT), 0)} of ${versionOf(cmp.older, cmp.newer)} and ${pct(dropRateAt(v.newerDist, oldT), 0)} of ${versionOf(cmp.newer, cmp.older)}`;
     }
+  } else if (cur !== null && v.currentDist !== null) {
+    // A gate with one calibration: its own distribution and threshold, nothing to compare it with.
+    series.push({ label: `${cur.index_version} (served)`, dist: v.currentDist, tone: "cur" });
+    if (cur.threshold !== null) markers.push({ label: `threshold ${num(cur.threshold)}`, value: cur.threshold });
   }
   // The latest activation, when it rolled back to the older of the two: the page says so next to what is served.
   const last = v.activations[0];
@@ -94,6 +98,8 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
   const state = v.monitor.state;
   const notServed = alarmsNotServed(v);
   const gateLabel = gateName(v.gate);
+  /** The calibration a series draws (its quantiles fill the plotted-numbers table). */
+  const calibrationOf = (s: Series): Calibration | null => (cmp === null ? cur : s.tone === "cur" ? cmp.newer : cmp.older);
   const chartTitle = `Score distributions of ${series.map((s) => s.label).join(" and ")}`;
   const chartDesc = headline ? `${headline}.` : "The share of candidates below each score.";
   return (
@@ -169,7 +175,13 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
 
       <h2 id="distributions">Score distributions</h2>
       {series.length === 0 ? (
-        <p>No stored distribution for this gate.</p>
+        <p data-field="no-distribution">
+          {cur === null
+            ? "No calibration is served, so there is no score distribution to show: activate one below."
+            : cmp !== null
+              ? `The stored score distributions of ${versionOf(cmp.older, cmp.newer)} and ${versionOf(cmp.newer, cmp.older)} could not be read.`
+              : `The stored score distribution of ${cur.index_version} (${cur.id}) could not be read.`}
+        </p>
       ) : (
         <section aria-labelledby="distributions">
           <p>
@@ -225,7 +237,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
               columns={[
                 { header: "Share below", num: true, cell: (p) => pct(p, 0) },
                 ...series.map((s): Column<number> => {
-                  const c = s.tone === "cur" ? cmp?.newer : cmp?.older;
+                  const c = calibrationOf(s);
                   const qs = c?.summary.quantiles ?? [];
                   return { header: s.label, num: true, cell: (p) => num(qs[Math.round(p / (c?.summary.step ?? 0.01))]) };
                 }),
