@@ -18,6 +18,7 @@ export interface GateQuery {
   /** The "what would threshold x drop?" input: the raw text and its parsed value (null when not a number). */
   readonly xRaw: string | undefined;
   readonly x: number | null;
+  /** The range the request named (the page shows GateView.range: the one it chose when none was named). */
   readonly range: SeriesRange;
   readonly flash: string | null;
 }
@@ -248,7 +249,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
           <h2 id="what-if">What would threshold x drop?</h2>
           <form method="get" action={`${props.path}#what-if`} class="filters">
             <input type="hidden" name="view" value={q.view} />
-            <input type="hidden" name="range" value={q.range} />
+            <input type="hidden" name="range" value={v.range} />
             <div>
               <label for="what-if-x">Threshold x</label>
               <input id="what-if-x" name="x" type="number" step="any" inputmode="decimal" value={q.xRaw ?? ""} required />
@@ -280,7 +281,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
       <RebuildDecision comparison={cmp} promotions={v.promotions} />
       <PromotionTimeline promotions={v.promotions} />
 
-      <ProductionSection view={v} range={q.range} path={props.path} />
+      <ProductionSection view={v} range={v.range} path={props.path} />
 
       <h2 id="alerts">Alerts</h2>
       {v.alerts.alerts.length === 0 ? (
