@@ -13,7 +13,9 @@ import { join } from "node:path";
 import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, type StartedWorker, startWorker } from "../../bench/lib/worker.mjs";
+import { pct } from "../../src/dashboard/charts/scale";
 import { ARTIFACTS, axe, haveChromium, launchChromium, SCREENSHOTS, shoot } from "../support/browser";
+import { labelledQueries } from "../support/labelled";
 
 const GATE = { index: "docs", embedding: "intfloat/e5-large-v2", reranker: "BAAI/bge-reranker-v2-m3" };
 
@@ -371,6 +373,39 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     }));
     expect(scroll, "windows table width at 1280 px").toBeLessThanOrEqual(client);
     await axe(page, "guarded gate");
+    await page.close();
+  });
+
+  it("gate page of a recall gate: its promise and the monitor's coverage test, accessible", async () => {
+    const gate = { index: "faq", embedding: "e5", reranker: "bge" };
+    const data = labelledQueries(21, 500);
+    const { calibration } = await api(
+      "POST",
+      "/v1/calibrations",
+      {
+        ...gate,
+        index_version: "v1",
+        policy: { kind: "recall", target: 0.9 },
+        queries: data.map((q) => q.scores),
+        relevance: data.map((q) => q.relevance),
+      },
+      "dev-calibrate",
+    );
+    const judged = labelledQueries(23, 200);
+    await api("POST", "/v1/judgments", { batch_id: "faq-1", ...gate, queries: judged }, "dev-read");
+    const monitor = await api("GET", `/v1/monitor?${new URLSearchParams(gate)}`, undefined, "dev-read");
+    const page = await context.newPage();
+    await page.goto(`${origin}/ui/gates/${calibration.gate_id}`);
+    expect(await page.locator('[data-field="coverage-target"]').textContent()).toBe("90.0 %");
+    expect(await page.locator('[data-field="coverage-observed"]').textContent()).toBe(pct(monitor.recall[0].observed));
+    expect(await page.locator('[data-field="coverage-queries"]').textContent()).toMatch(/^200 with a relevant candidate/u);
+    await axe(page, "recall gate");
+    await page.setViewportSize({ width: 375, height: 812 });
+    await axe(page, "recall gate at 375 px");
+    const pageWidth = await page.evaluate(
+      () => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth,
+    );
+    expect(pageWidth, "nothing wider than a 375 px screen").toBeLessThanOrEqual(375);
     await page.close();
   });
 
