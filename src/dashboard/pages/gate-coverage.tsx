@@ -34,6 +34,24 @@ export function coverageState(r: MonitorCoverage): string {
   return r.queries === 0 ? "armed, no judged query yet" : "watching";
 }
 
+/**
+ * The coverage test as it stood at its alarm, when GET /v1/monitor reports one (its `alarmed`, while the gate's
+ * recall_drift alarm stands): the numbers that raised the alert. The entry's own fields are then the restarted test's.
+ */
+export interface AlarmedCoverageView {
+  readonly at: string;
+  readonly since: string;
+  readonly queries: number;
+  readonly observed: number | null;
+  readonly confidence_sequence_95: readonly [number, number];
+  readonly log_evidence: number;
+  readonly log_threshold: number;
+}
+
+/** The entry's `alarmed` test (null when the monitor reports none, or a monitor that does not report it). */
+export const alarmedOf = (r: MonitorCoverage): AlarmedCoverageView | null =>
+  (r as MonitorCoverage & { readonly alarmed?: AlarmedCoverageView | null }).alarmed ?? null;
+
 /** Since when the test counts: judgments began then, or it restarted after its last alarm. */
 const sinceWords = (r: MonitorCoverage): string =>
   r.alarms > 0 ? `since ${when(r.since)} (the test restarts at each alarm; ${r.alarms} so far)` : `since ${when(r.since)}`;
@@ -75,6 +93,7 @@ function Production(props: { r: MonitorCoverage | undefined; version: string }) 
       </section>
     );
   }
+  const alarmed = alarmedOf(r);
   return (
     <section class="panel" data-field="coverage-production" aria-label="Coverage in production">
       <div class="muted">
@@ -100,6 +119,29 @@ function Production(props: { r: MonitorCoverage | undefined; version: string }) 
           {coverageState(r)}; evidence ln E {num(r.log_evidence, 2)} of {num(r.log_threshold, 2)}
         </dd>
       </dl>
+      {alarmed !== null && (
+        <div data-field="coverage-alarmed">
+          <div class="muted">
+            The test that alarmed, at {when(alarmed.at)} (the numbers of the recall_drift alert; the figures above are the restarted test's)
+          </div>
+          <dl class="kv numbers">
+            <dt>Judged queries</dt>
+            <dd>
+              {alarmed.queries} since {when(alarmed.since)}
+            </dd>
+            <dt>Observed coverage</dt>
+            <dd>{pct(alarmed.observed)}</dd>
+            <dt>95 % confidence sequence</dt>
+            <dd>
+              {pct(alarmed.confidence_sequence_95[0])} to {pct(alarmed.confidence_sequence_95[1])}
+            </dd>
+            <dt>Evidence</dt>
+            <dd>
+              ln E {num(alarmed.log_evidence, 2)} of {num(alarmed.log_threshold, 2)}
+            </dd>
+          </dl>
+        </div>
+      )}
     </section>
   );
 }
@@ -141,7 +183,16 @@ export function CoverageSection(props: { view: GateView }) {
               cell: (r) => `${pct(r.confidence_sequence_95[0])} – ${pct(r.confidence_sequence_95[1])}`,
             },
             { header: "Expected (tolerated)", num: true, cell: (r) => `${pct(r.expected)} (${pct(r.tolerated)})` },
-            { header: "Detector", field: "state", cell: (r) => coverageState(r) },
+            {
+              header: "Detector",
+              field: "state",
+              cell: (r) => {
+                const a = alarmedOf(r);
+                return a === null
+                  ? coverageState(r)
+                  : `${coverageState(r)} (alarmed at ${when(a.at)} on ${pct(a.observed)} over ${a.queries} queries)`;
+              },
+            },
             { header: "Since", cell: (r) => sinceWords(r) },
           ]}
         />
