@@ -16,6 +16,7 @@ import {
   type Delivery,
   type DriftState,
   type GateSummary,
+  type MonitorCoverage,
   type MonitorSeries,
   type MonitorWindow,
   type Promotion,
@@ -126,6 +127,11 @@ export interface WindowPoint {
 
 export interface MonitorView {
   readonly points: WindowPoint[];
+  /**
+   * The coverage tests of the gate's recall calibrations, exactly as GET /v1/monitor reports them (its `recall`):
+   * judged queries, observed coverage and its confidence sequence, the detector's evidence. Empty without judgments.
+   */
+  readonly recall: MonitorCoverage[];
   /** The gate's drift state (src/monitoring/drift-state.ts); null when the monitor could not be read. */
   readonly state: DriftState | null;
   readonly error: string | null;
@@ -179,10 +185,10 @@ async function monitorView(
     const { status, unresolved } = await gateMonitorReport(gate.gate_id, deps, detail, gate.current_calibration_id);
     const points = [...status.history.map((w) => pointOf(w, false)), ...status.windows.map((w) => pointOf(w, true))];
     points.sort((a, b) => a.started_at.localeCompare(b.started_at));
-    return { view: { points, state: status.state, error: null }, unresolved };
+    return { view: { points, recall: status.recall, state: status.state, error: null }, unresolved };
   } catch (e) {
     // A monitor that cannot be reached is shown, not thrown.
-    return { view: { points: [], state: null, error: e instanceof Error ? e.message : String(e) }, unresolved: null };
+    return { view: { points: [], recall: [], state: null, error: e instanceof Error ? e.message : String(e) }, unresolved: null };
   }
 }
 
@@ -284,8 +290,12 @@ export interface GateView {
   readonly comparison: Comparison | null;
   readonly olderDist: Distribution | null;
   readonly newerDist: Distribution | null;
+  /** The served calibration's distribution when there is no comparison (a gate with one calibration); null otherwise. */
+  readonly currentDist: Distribution | null;
   readonly monitor: MonitorView;
   readonly series: MonitorSeries | null;
+  /** The range the series covers: the one the request named, or the one the page chose (seriesInRange). */
+  readonly range: SeriesRange;
   /** The first page of the gate's alerts (alertList): every unresolved one, then the newest resolved. */
   readonly alerts: AlertListView;
   /** The gate's most recent promotions (at most GATE_PAGE_PROMOTIONS), newest first, with their audit trails. */
@@ -321,22 +331,51 @@ async function comparisonOf(current: Calibration | null, h: Awaited<ReturnType<t
 export const SERIES_RANGES = { "24h": 24, "7d": 7 * 24, "30d": 30 * 24 } as const;
 export type SeriesRange = keyof typeof SERIES_RANGES;
 
-export async function gateView(gateId: string, deps: DashboardDeps, range: SeriesRange): Promise<GateView> {
+/** The range a gate page opens with when the request names none (a gate with less than a day of data: DATA_RANGE_SHORT). */
+export const DEFAULT_SERIES_RANGE: SeriesRange = "7d";
+/** The range a gate page opens with when all of the gate's data is younger than it: its hours are visible, not folded into the edge. */
+export const DATA_RANGE_SHORT: SeriesRange = "24h";
+
+/**
+ * The series for the range asked for; with none asked for (`range` undefined), DEFAULT_SERIES_RANGE, narrowed to
+ * DATA_RANGE_SHORT when neither the series nor the monitor's windows hold anything older than that (a gate a few hours
+ * old would otherwise draw its hours as one dot at the right edge of 7 days). An explicit range is always kept.
+ */
+function seriesInRange(
+  series: MonitorSeries | null,
+  points: readonly WindowPoint[],
+  range: SeriesRange | undefined,
+  to: Date,
+): { series: MonitorSeries | null; range: SeriesRange } {
+  if (range !== undefined) return { series, range };
+  const shortFrom = new Date(to.getTime() - SERIES_RANGES[DATA_RANGE_SHORT] * 3600 * 1000).toISOString();
+  const starts = [...(series?.buckets ?? []).map((b) => b.start), ...points.map((p) => p.started_at)];
+  if (series === null || starts.length === 0 || starts.some((s) => s < shortFrom)) return { series, range: DEFAULT_SERIES_RANGE };
+  return { series: { ...series, from: shortFrom, activations: series.activations.filter((a) => a.at >= shortFrom) }, range: DATA_RANGE_SHORT };
+}
+
+/**
+ * The gate page's data. `range` is the series range the request named; undefined lets the page choose
+ * (seriesInRange), and GateView.range says which it chose.
+ */
+export async function gateView(gateId: string, deps: DashboardDeps, range: SeriesRange | undefined): Promise<GateView> {
   const gate = (await listGates(deps)).find((g) => g.gate_id === gateId);
   if (gate === undefined) throw new AppError("not_found", `gate ${gateId} does not exist`);
   const h = await history(gate, 50, undefined, deps);
   const current = h.calibrations.find((c) => c.current) ?? null;
   const comparison = await comparisonOf(current, h, deps);
   const to = deps.now();
-  const from = new Date(to.getTime() - SERIES_RANGES[range] * 3600 * 1000);
-  const [olderDist, newerDist, monitor, series, alerts, promotions] = await Promise.all([
+  const from = new Date(to.getTime() - SERIES_RANGES[range ?? DEFAULT_SERIES_RANGE] * 3600 * 1000);
+  const [olderDist, newerDist, currentDist, monitor, read, alerts, promotions] = await Promise.all([
     comparison === null ? null : deps.calibrations.distribution(comparison.older.id),
     comparison === null ? null : deps.calibrations.distribution(comparison.newer.id),
+    comparison !== null || current === null ? null : deps.calibrations.distribution(current.id),
     monitorView(gate, deps, true),
     monitorSeries({ ...gate, from: from.toISOString(), to: to.toISOString() }, deps).catch(() => null),
     alertList({ gate_id: gateId }, undefined, deps),
     listPromotions(gateId, GATE_PAGE_PROMOTIONS, undefined, deps),
   ]);
+  const shown = seriesInRange(read, monitor.view.points, range, to);
   return {
     gate,
     calibrations: h.calibrations,
@@ -345,8 +384,10 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
     comparison,
     olderDist,
     newerDist,
+    currentDist,
     monitor: monitor.view,
-    series,
+    series: shown.series,
+    range: shown.range,
     alerts,
     promotions: promotions.promotions,
   };

@@ -13,7 +13,9 @@ import { join } from "node:path";
 import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, type StartedWorker, startWorker } from "../../bench/lib/worker.mjs";
+import { pct } from "../../src/dashboard/charts/scale";
 import { ARTIFACTS, axe, haveChromium, launchChromium, SCREENSHOTS, shoot } from "../support/browser";
+import { labelledQueries } from "../support/labelled";
 
 const GATE = { index: "docs", embedding: "intfloat/e5-large-v2", reranker: "BAAI/bge-reranker-v2-m3" };
 
@@ -110,7 +112,8 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     expect(text).toContain("v2");
     expect(await row.locator('[data-field="expected"]').textContent()).toBe("22.0 %");
     // 32.5 % dropped over the 800 seeded queries: the alarms restarted the detector, not the day's window.
-    expect(await row.locator('[data-field="observed"]').textContent()).toBe("32.5 % (800 queries)");
+    // The open window is 24 h from its first batch: named by when it opened, not "today".
+    expect(await row.locator('[data-field="observed"]').textContent()).toMatch(/^32\.5 % \(800 queries\)since \d\d:\d\d UTC$/u);
     expect(text).toContain("rebuild_shift");
     expect(text).toContain("drop_rate_drift");
     // In alarm, listed with every gate in alarm, with since when (never the green "watching" of a restarted detector).
@@ -351,6 +354,85 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     await shoot(page, "alert-drift");
     await page.setViewportSize({ width: 375, height: 812 });
     await axe(page, "drift alert at 375 px");
+    await page.close();
+  });
+
+  it("gate page of a guarded, abstaining gate: the daily windows table fits at 1280 px, every column visible", async () => {
+    // The README's guarded example: 12 queries of 3 candidates, 10 answerable; production queries bind min_keep and abstain.
+    const queries = [
+      [0.91, 0.4, 0.12],
+      [0.55, 0.31, 0.08],
+      [0.77, 0.52, 0.3],
+      [0.35, 0.62, 0.21],
+      [0.88, 0.15, 0.44],
+      [0.49, 0.58, 0.11],
+      [0.82, 0.33, 0.27],
+      [0.66, 0.71, 0.05],
+      [0.93, 0.47, 0.38],
+      [0.58, 0.2, 0.61],
+      [0.18, 0.09, 0.02],
+      [0.31, 0.12, 0.07],
+    ];
+    const gate = { index: "support", embedding: "e5", reranker: "bge" };
+    const { calibration } = await api(
+      "POST",
+      "/v1/calibrations",
+      {
+        ...gate,
+        index_version: "v4",
+        activate: true,
+        queries,
+        relevance: queries.map((_, i) => (i >= 10 ? [0, 0, 0] : [1, 0, 0])),
+        policy: { kind: "drop_rate", target: 0.5, min_keep: 1, max_keep: 2, abstention: { alpha: 0.1 } },
+      },
+      "dev-calibrate",
+    );
+    const observed = [...Array.from({ length: 40 }, () => [3, 2, 3, 1]), ...Array.from({ length: 60 }, () => [3, 1, 1, 0])];
+    await api("POST", "/v1/observations", { batch_id: "support-1", ...gate, queries: observed }, "dev-read");
+    const page = await context.newPage();
+    await page.goto(`${origin}/ui/gates/${calibration.gate_id}`);
+    const table = page.locator('[data-table="windows"]');
+    expect(await table.locator("th").allTextContents()).toContain("Abstention");
+    const wrap = page.locator('section.table-wrap:has([data-table="windows"])');
+    const { scroll, client } = await wrap.evaluate((el: { scrollWidth: number; clientWidth: number }) => ({
+      scroll: el.scrollWidth,
+      client: el.clientWidth,
+    }));
+    expect(scroll, "windows table width at 1280 px").toBeLessThanOrEqual(client);
+    await axe(page, "guarded gate");
+    await page.close();
+  });
+
+  it("gate page of a recall gate: its promise and the monitor's coverage test, accessible", async () => {
+    const gate = { index: "faq", embedding: "e5", reranker: "bge" };
+    const data = labelledQueries(21, 500);
+    const { calibration } = await api(
+      "POST",
+      "/v1/calibrations",
+      {
+        ...gate,
+        index_version: "v1",
+        policy: { kind: "recall", target: 0.9 },
+        queries: data.map((q) => q.scores),
+        relevance: data.map((q) => q.relevance),
+      },
+      "dev-calibrate",
+    );
+    const judged = labelledQueries(23, 200);
+    await api("POST", "/v1/judgments", { batch_id: "faq-1", ...gate, queries: judged }, "dev-read");
+    const monitor = await api("GET", `/v1/monitor?${new URLSearchParams(gate)}`, undefined, "dev-read");
+    const page = await context.newPage();
+    await page.goto(`${origin}/ui/gates/${calibration.gate_id}`);
+    expect(await page.locator('[data-field="coverage-target"]').textContent()).toBe("90.0 %");
+    expect(await page.locator('[data-field="coverage-observed"]').textContent()).toBe(pct(monitor.recall[0].observed));
+    expect(await page.locator('[data-field="coverage-queries"]').textContent()).toMatch(/^200 with a relevant candidate/u);
+    await axe(page, "recall gate");
+    await page.setViewportSize({ width: 375, height: 812 });
+    await axe(page, "recall gate at 375 px");
+    const pageWidth = await page.evaluate(
+      () => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth,
+    );
+    expect(pageWidth, "nothing wider than a 375 px screen").toBeLessThanOrEqual(375);
     await page.close();
   });
 

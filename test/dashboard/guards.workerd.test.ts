@@ -71,9 +71,10 @@ describe("gate page of a guarded, abstaining gate", () => {
     expect(abstain).toContain(`expected abstention ${pct(calibration.abstention!.expected_rate)}`);
 
     const row = openWindowRow(html);
-    expect(html).toContain("Empty context / guard binding");
-    expect(row).toContain(`guard bound ${pct(40 / 100)} (min_keep 1)`);
-    expect(row).toContain(`${pct(w.abstention!.observed)} of 100 (expected ${pct(w.abstention!.expected)})`);
+    expect(html).toContain("Empty context /<br/>guard binding");
+    // Each figure on its own line, so the daily table fits the page (test/dashboard/dashboard.browser.test.ts).
+    expect(row).toContain(`<div>guard bound ${pct(40 / 100)}</div><div class="muted">(min_keep 1)</div>`);
+    expect(row).toContain(`<div>${pct(w.abstention!.observed)} of 100</div><div class="muted">(expected ${pct(w.abstention!.expected)})</div>`);
 
     // The hour's bucket counts the same (GET /v1/monitor/series), and the hourly table shows both rates.
     const series = await callJson("GET", `/v1/monitor/series?${qs(gate)}`, 200, { token: TOKENS.read });
@@ -117,6 +118,19 @@ describe("gate page of a guarded, abstaining gate", () => {
     expect(html).toContain(
       `v4 had min_keep bind on ${pct(0.4)} to ${pct(0.4)} of queries per hour, expected ${pct(e.expected)} (band ${pct(e.band.lo)} to ${pct(e.band.hi)}).`,
     );
+
+    // The overview's row says the same as the windows table: where the guard bound (never "empty"), and the observed
+    // drop of the open 24 h window named by when it opened, not "today".
+    const overview = await page(`/ui?index=${gate.index}`, await session(TOKENS.read));
+    const at = overview.indexOf(`data-gate="${calibration.gate_id}"`);
+    expect(at, "an overview row").toBeGreaterThanOrEqual(0);
+    const ovRow = overview.slice(at, overview.indexOf("</tr>", at));
+    expect(overview).toContain(">Empty context / guard bound<");
+    expect(/data-field="empty">([^<]*)</u.exec(ovRow)?.[1]).toBe(`guard bound ${pct(0.4)} (min_keep 1)`);
+    expect(overview).toContain(">Observed drop (open 24 h window)<");
+    expect(overview).not.toContain("(today)");
+    expect(ovRow).toContain(`since <time datetime="${w.started_at}"`);
+    expect(ovRow).toContain(`>${w.started_at.slice(11, 16)} UTC</time>`);
   });
 
   it("shows neither for a plain gate", async () => {
@@ -131,6 +145,10 @@ describe("gate page of a guarded, abstaining gate", () => {
     expect(html).not.toContain('data-field="abstain-below"');
     expect(html).not.toContain("guard binding");
     expect(openWindowRow(html)).not.toContain("guard bound");
+    const overview = await page(`/ui?index=${gate.index}`, await session(TOKENS.read));
+    const at = overview.indexOf(`data-gate="${calibration.gate_id}"`);
+    const ovRow = overview.slice(at, overview.indexOf("</tr>", at));
+    expect(/data-field="empty">([^<]*)</u.exec(ovRow)?.[1]).toBe(pct(0));
     const hourly = html.slice(html.indexOf('data-table="series"'));
     expect(hourly.slice(0, hourly.indexOf("</table>"))).not.toContain(">Abstained<");
     expect(html).not.toContain('data-panel="abstention"');

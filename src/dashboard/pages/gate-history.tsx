@@ -4,6 +4,25 @@ import type { GateView } from "../data";
 import { AdminForm, when } from "./layout";
 import { Table } from "./table";
 
+/**
+ * The calibration an activation replaced, by its index version (with its id's end when another listed calibration has
+ * the same version); the full id is its title and links to its row in the history above. An id the history does not
+ * list (older than its first page) is shown as it is.
+ */
+function Replaced(props: { id: string | null; view: GateView }) {
+  const id = props.id;
+  if (id === null) return "–";
+  const c = props.view.calibrations.find((x) => x.id === id);
+  if (c === undefined) return <code>{id}</code>;
+  const twin = props.view.calibrations.some((x) => x.id !== id && x.index_version === c.index_version);
+  return (
+    <a href={`#calibration-${id}`} title={id}>
+      {c.index_version}
+      {twin ? ` (${id.slice(-6)})` : ""}
+    </a>
+  );
+}
+
 export function GateHistory(props: { view: GateView; admin: boolean; csrf: string }) {
   const { view: v, admin } = props;
   const cur = v.current;
@@ -16,7 +35,7 @@ export function GateHistory(props: { view: GateView; admin: boolean; csrf: strin
         caption="Newest first"
         captionClass="muted"
         rows={v.calibrations}
-        rowAttrs={(c) => ({ "data-calibration": c.id })}
+        rowAttrs={(c) => ({ "data-calibration": c.id, id: `calibration-${c.id}` })}
         columns={[
           { header: "Calibration", cell: (c) => <code>{c.id}</code> },
           { header: "Version", cell: (c) => c.index_version },
@@ -62,7 +81,7 @@ export function GateHistory(props: { view: GateView; admin: boolean; csrf: strin
                 </>
               ),
             },
-            { header: "Replaced", cell: (a) => <code>{a.previous_calibration_id ?? "–"}</code> },
+            { header: "Replaced", field: "replaced", cell: (a) => <Replaced id={a.previous_calibration_id} view={v} /> },
             { header: "By", cell: (a) => a.actor },
             { header: "Reason", cell: (a) => a.reason ?? "" },
           ]}

@@ -242,10 +242,25 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
             { header: "Band", num: true, cell: (p) => `${pct(p.band[0])} – ${pct(p.band[1])}` },
             {
               // A min_keep gate is never empty: its test watches where the guard binds (docs/drift.md).
-              header: guarded ? "Empty context / guard binding" : "Empty context",
+              header: guarded ? (
+                <>
+                  Empty context /<br />
+                  guard binding
+                </>
+              ) : (
+                "Empty context"
+              ),
               num: true,
               field: "empty",
-              cell: (p) => (p.empty_level === null ? pct(p.empty_rate) : `guard bound ${pct(p.empty_rate)} (min_keep ${p.empty_level})`),
+              cell: (p) =>
+                p.empty_level === null ? (
+                  pct(p.empty_rate)
+                ) : (
+                  <>
+                    <div>guard bound {pct(p.empty_rate)}</div>
+                    <div class="muted">(min_keep {p.empty_level})</div>
+                  </>
+                ),
             },
             ...(abstaining
               ? [
@@ -254,20 +269,35 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                     num: true,
                     field: "abstention",
                     cell: (p: WindowPoint) =>
-                      p.abstention === null
-                        ? "–"
-                        : `${pct(p.abstention.observed)} of ${p.abstention.queries} (expected ${pct(p.abstention.expected)})${p.abstention.alarm ? ", alarm" : ""}`,
+                      p.abstention === null ? (
+                        "–"
+                      ) : (
+                        <>
+                          <div>
+                            {pct(p.abstention.observed)} of {p.abstention.queries}
+                          </div>
+                          <div class="muted">(expected {pct(p.abstention.expected)})</div>
+                          {p.abstention.alarm && <div>alarm</div>}
+                        </>
+                      ),
                   },
                 ]
               : []),
             {
-              header: "Candidates / query",
+              header: (
+                <>
+                  Candidates
+                  <br />/ query
+                </>
+              ),
               num: true,
               field: "candidates",
               cell: (p) => (
                 <>
                   {p.mean_candidates === null ? "–" : p.mean_candidates.toFixed(1)}
-                  {p.candidates_change === "fewer" || p.candidates_change === "more" ? ` (${p.candidates_change} than calibration)` : ""}
+                  {(p.candidates_change === "fewer" || p.candidates_change === "more") && (
+                    <div class="muted">({p.candidates_change} than calibration)</div>
+                  )}
                 </>
               ),
             },

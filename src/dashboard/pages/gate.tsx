@@ -5,6 +5,7 @@ import { EcdfChart, HistogramChart, type Marker, type Series } from "../charts/c
 import { dropRateAt, num, pct } from "../charts/scale";
 import { type GateView, type SeriesRange, stateWords } from "../data";
 import { alertsHref } from "./alerts";
+import { CoverageSection, recallPolicyLine } from "./gate-coverage";
 import { GateHistory } from "./gate-history";
 import { ProductionSection } from "./gate-production";
 import { RebuildDecision } from "./gate-rebuild";
@@ -17,6 +18,7 @@ export interface GateQuery {
   /** The "what would threshold x drop?" input: the raw text and its parsed value (null when not a number). */
   readonly xRaw: string | undefined;
   readonly x: number | null;
+  /** The range the request named (the page shows GateView.range: the one it chose when none was named). */
   readonly range: SeriesRange;
   readonly flash: string | null;
 }
@@ -85,6 +87,10 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
     if (oldT !== null && v.olderDist && v.newerDist) {
       headline = `${num(oldT)} drops ${pct(dropRateAt(v.olderDist, oldT), 0)} of ${versionOf(cmp.older, cmp.newer)} and ${pct(dropRateAt(v.newerDist, oldT), 0)} of ${versionOf(cmp.newer, cmp.older)}`;
     }
+  } else if (cur !== null && v.currentDist !== null) {
+    // A gate with one calibration: its own distribution and threshold, nothing to compare it with.
+    series.push({ label: `${cur.index_version} (served)`, dist: v.currentDist, tone: "cur" });
+    if (cur.threshold !== null) markers.push({ label: `threshold ${num(cur.threshold)}`, value: cur.threshold });
   }
   // The latest activation, when it rolled back to the older of the two: the page says so next to what is served.
   const last = v.activations[0];
@@ -93,6 +99,8 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
   const state = v.monitor.state;
   const notServed = alarmsNotServed(v);
   const gateLabel = gateName(v.gate);
+  /** The calibration a series draws (its quantiles fill the plotted-numbers table). */
+  const calibrationOf = (s: Series): Calibration | null => (cmp === null ? cur : s.tone === "cur" ? cmp.newer : cmp.older);
   const chartTitle = `Score distributions of ${series.map((s) => s.label).join(" and ")}`;
   const chartDesc = headline ? `${headline}.` : "The share of candidates below each score.";
   return (
@@ -112,9 +120,9 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
           <div class="big" data-field="current-threshold">
             {cur ? num(cur.threshold) : "uncalibrated"}
           </div>
-          <div>
+          <div data-field="current-policy">
             {cur
-              ? `index version ${cur.index_version}, ${cur.policy.kind} policy, expected drop ${pct(cur.expected_drop_rate)}`
+              ? `index version ${cur.index_version}, ${recallPolicyLine(cur) ?? `${cur.policy.kind} policy, expected drop ${pct(cur.expected_drop_rate)}`}`
               : "no active calibration"}
           </div>
           {cur && <GuardLines calibration={cur} />}
@@ -164,9 +172,17 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
         </div>
       </div>
 
+      <CoverageSection view={v} />
+
       <h2 id="distributions">Score distributions</h2>
       {series.length === 0 ? (
-        <p>No stored distribution for this gate.</p>
+        <p data-field="no-distribution">
+          {cur === null
+            ? "No calibration is served, so there is no score distribution to show: activate one below."
+            : cmp !== null
+              ? `The stored score distributions of ${versionOf(cmp.older, cmp.newer)} and ${versionOf(cmp.newer, cmp.older)} could not be read.`
+              : `The stored score distribution of ${cur.index_version} (${cur.id}) could not be read.`}
+        </p>
       ) : (
         <section aria-labelledby="distributions">
           <p>
@@ -222,7 +238,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
               columns={[
                 { header: "Share below", num: true, cell: (p) => pct(p, 0) },
                 ...series.map((s): Column<number> => {
-                  const c = s.tone === "cur" ? cmp?.newer : cmp?.older;
+                  const c = calibrationOf(s);
                   const qs = c?.summary.quantiles ?? [];
                   return { header: s.label, num: true, cell: (p) => num(qs[Math.round(p / (c?.summary.step ?? 0.01))]) };
                 }),
@@ -233,7 +249,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
           <h2 id="what-if">What would threshold x drop?</h2>
           <form method="get" action={`${props.path}#what-if`} class="filters">
             <input type="hidden" name="view" value={q.view} />
-            <input type="hidden" name="range" value={q.range} />
+            <input type="hidden" name="range" value={v.range} />
             <div>
               <label for="what-if-x">Threshold x</label>
               <input id="what-if-x" name="x" type="number" step="any" inputmode="decimal" value={q.xRaw ?? ""} required />
@@ -265,7 +281,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
       <RebuildDecision comparison={cmp} promotions={v.promotions} />
       <PromotionTimeline promotions={v.promotions} />
 
-      <ProductionSection view={v} range={q.range} path={props.path} />
+      <ProductionSection view={v} range={v.range} path={props.path} />
 
       <h2 id="alerts">Alerts</h2>
       {v.alerts.alerts.length === 0 ? (

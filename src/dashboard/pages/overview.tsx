@@ -28,6 +28,9 @@ function shownWindow(r: GateRowView): WindowPoint | undefined {
   return open.find((p) => p.role === "active") ?? open[0];
 }
 
+/** "21:29 UTC": the hour and minute of an ISO time (the full time is the element's title). */
+const clockTime = (iso: string): string => `${iso.slice(11, 16)} UTC`;
+
 const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
   {
     header: "Gate (index / embedding / reranker)",
@@ -43,12 +46,35 @@ const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
   { header: "Index version", cell: (r) => r.current?.index_version ?? "–" },
   { header: "Expected drop", num: true, field: "expected", cell: (r) => pct(r.current?.expected_drop_rate) },
   {
-    header: "Observed drop (today)",
+    // The monitor's window is 24 h from its first batch, not a calendar day: named by when it opened.
+    header: "Observed drop (open 24 h window)",
     num: true,
     field: "observed",
-    cell: (r) => (r.w === undefined ? "–" : `${pct(r.w.observed)} (${r.w.queries} queries)`),
+    cell: (r) =>
+      r.w === undefined ? (
+        "–"
+      ) : (
+        <>
+          <div>
+            {pct(r.w.observed)} ({r.w.queries} queries)
+          </div>
+          <div class="muted">
+            since{" "}
+            <time datetime={r.w.started_at} title={when(r.w.started_at)}>
+              {clockTime(r.w.started_at)}
+            </time>
+          </div>
+        </>
+      ),
   },
-  { header: "Empty context", num: true, cell: (r) => pct(r.w?.empty_rate) },
+  {
+    // A min_keep gate is never left empty: its column is where the guard bound, as on the gate page's windows table.
+    header: "Empty context / guard bound",
+    num: true,
+    field: "empty",
+    cell: (r) =>
+      r.w === undefined ? "–" : r.w.empty_level === null ? pct(r.w.empty_rate) : `guard bound ${pct(r.w.empty_rate)} (min_keep ${r.w.empty_level})`,
+  },
   {
     header: "Detector",
     field: "detector",

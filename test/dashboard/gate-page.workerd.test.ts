@@ -1,0 +1,109 @@
+// The gate page of a gate with one calibration shows that calibration's distribution (not "no stored distribution"),
+// the activation log names the calibration an activation replaced by its version, its id kept as the title, and the
+// production chart of a gate younger than a day opens on the hours it has.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { num, pct } from "../../src/dashboard/charts/scale";
+import { DATA_RANGE_SHORT, DEFAULT_SERIES_RANGE, gateView, SERIES_RANGES } from "../../src/dashboard/data";
+import type { Env } from "../../src/platform/env";
+import { appDeps } from "../../src/worker/wiring";
+import { callJson, counted, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+import { page, session } from "./session-support";
+
+/** The HTML of the table marked data-table="name" (to its closing tag). */
+function tableOf(html: string, name: string): string {
+  const start = html.indexOf(`data-table="${name}"`);
+  expect(start, `a ${name} table`).toBeGreaterThanOrEqual(0);
+  return html.slice(start, html.indexOf("</table>", start));
+}
+
+describe("gate page of a gate with one calibration", () => {
+  it("draws its score distribution and threshold, with the calibration's quantiles", async () => {
+    const gate = uniqueGate("single-dist");
+    const { calibration } = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", scores: spreadScores(400), policy: { kind: "drop_rate", target: 0.25 } },
+    });
+    const html = await page(`/ui/gates/${calibration.gate_id}`, await session(TOKENS.read));
+    expect(html).not.toContain("No stored distribution");
+    expect(html).not.toContain('data-field="no-distribution"');
+    expect(html).toContain("Score distributions of v1 (served)");
+    expect(html).toContain("v1 (served) (400 scores)");
+    // The implied-drop table: the served threshold on its own distribution (the calibration's expected drop).
+    const implied = tableOf(html, "implied");
+    const t = calibration.threshold!;
+    expect(implied).toContain(`threshold ${num(t)}`);
+    const cell = new RegExp(`data-cell="${t}@cur"[^>]*>([^<]*)<`, "u").exec(implied)?.[1];
+    expect(cell).toBe(pct(0.25));
+    // The plotted quantiles are the calibration's own.
+    const q = calibration.summary.quantiles[Math.round(0.5 / calibration.summary.step)];
+    expect(html).toMatch(new RegExp(`50 %</td><td class="num">${num(q).replace(".", "\\.")}<`, "u"));
+    // The what-if answer reads the same distribution.
+    const whatIf = await page(`/ui/gates/${calibration.gate_id}?x=${t}#what-if`, await session(TOKENS.read));
+    expect(/data-field="what-if"[\s\S]*?<strong>([^<]*)<\/strong> of v1 \(served\)/u.exec(whatIf)?.[1]).toBe(pct(0.25));
+  });
+});
+
+describe("activation log", () => {
+  it("names the replaced calibration by its version, with its id as the title and a link to its row", async () => {
+    const gate = uniqueGate("replaced");
+    const upload = async (index_version: string) =>
+      (
+        await callJson("POST", "/v1/calibrations", 201, {
+          token: TOKENS.calibrate,
+          json: { ...gate, index_version, activate: true, scores: spreadScores(200), policy: { kind: "drop_rate", target: 0.2 } },
+        })
+      ).calibration;
+    const v1 = await upload("v1");
+    const v2 = await upload("v2");
+    const html = await page(`/ui/gates/${v2.gate_id}`, await session(TOKENS.read));
+    const log = html.slice(html.indexOf("Activation log"));
+    const replaced = [...log.slice(0, log.indexOf("</table>")).matchAll(/data-field="replaced">([\s\S]*?)<\/td>/gu)].map((m) => m[1]);
+    expect(replaced).toContain(`<a href="#calibration-${v1.id}" title="${v1.id}">v1</a>`);
+    expect(replaced.join("")).not.toContain(`<code>${v1.id}</code>`);
+    expect(html).toContain(`id="calibration-${v1.id}"`);
+  });
+});
+
+describe("production range of a gate page", () => {
+  const depsAt = (now: Date) =>
+    appDeps(
+      env as unknown as Env,
+      () => {},
+      () => now,
+    );
+
+  it("opens on 24 hours when the gate has less than a day of data, and keeps a range that was asked for", async () => {
+    const gate = uniqueGate("young-range");
+    const { calibration } = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", scores: spreadScores(200), policy: { kind: "drop_rate", target: 0.2 } },
+    });
+    counted(await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: { batch_id: "young-1", ...gate, queries: [[20, 4]] } }));
+    const now = new Date();
+    const young = await gateView(calibration.gate_id, depsAt(now), undefined);
+    expect(young.range).toBe(DATA_RANGE_SHORT);
+    expect(young.series!.buckets).toHaveLength(1);
+    expect(Date.parse(young.series!.to) - Date.parse(young.series!.from)).toBe(SERIES_RANGES[DATA_RANGE_SHORT] * 3600 * 1000);
+    // Asked for: kept, whatever the data.
+    const asked = await gateView(calibration.gate_id, depsAt(now), "7d");
+    expect(asked.range).toBe("7d");
+    expect(Date.parse(asked.series!.to) - Date.parse(asked.series!.from)).toBe(SERIES_RANGES["7d"] * 3600 * 1000);
+    // Two days later the same hour is older than a day: the default range again.
+    const later = await gateView(calibration.gate_id, depsAt(new Date(now.getTime() + 2 * 24 * 3600 * 1000)), undefined);
+    expect(later.range).toBe(DEFAULT_SERIES_RANGE);
+    expect(later.series!.buckets).toHaveLength(1);
+    // The page marks the range it shows: an explicit 7 days stays 7 days.
+    const html = await page(`/ui/gates/${calibration.gate_id}?range=7d`, await session(TOKENS.read));
+    expect(html).toContain('<strong aria-current="true">7 days</strong>');
+  });
+
+  it("keeps the default range for a gate without observations", async () => {
+    const gate = uniqueGate("empty-range");
+    const { calibration } = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", scores: spreadScores(200), policy: { kind: "drop_rate", target: 0.2 } },
+    });
+    expect((await gateView(calibration.gate_id, depsAt(new Date()), undefined)).range).toBe(DEFAULT_SERIES_RANGE);
+  });
+});
