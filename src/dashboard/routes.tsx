@@ -158,8 +158,9 @@ dashboardRoutes.get("/ui", requireSession, async (c) => {
 
 dashboardRoutes.get("/ui/gates/:gateId", requireSession, async (c) => {
   const gateId = c.req.param("gateId");
-  const range = rangeOf(c.req.query("range"));
-  const view = await gateView(gateId, c.get("deps"), range);
+  // No range asked for (or an unknown one): gateView picks the default, narrowed to a day for a gate with less data.
+  const asked = c.req.query("range");
+  const view = await gateView(gateId, c.get("deps"), asked !== undefined && asked in SERIES_RANGES ? (asked as SeriesRange) : undefined);
   const xRaw = c.req.query("x");
   const x = xRaw === undefined || xRaw.trim() === "" ? null : Number(xRaw);
   return c.html(
@@ -169,7 +170,7 @@ dashboardRoutes.get("/ui/gates/:gateId", requireSession, async (c) => {
         view: c.req.query("view") === "histogram" ? "histogram" : "ecdf",
         xRaw,
         x: x !== null && Number.isFinite(x) ? x : null,
-        range,
+        range: view.range,
         flash: FLASH[c.req.query("done") ?? ""] ?? null,
       }}
       principal={c.get("principal")}

@@ -93,9 +93,16 @@ describe("production range of a gate page", () => {
     const later = await gateView(calibration.gate_id, depsAt(new Date(now.getTime() + 2 * 24 * 3600 * 1000)), undefined);
     expect(later.range).toBe(DEFAULT_SERIES_RANGE);
     expect(later.series!.buckets).toHaveLength(1);
-    // The page marks the range it shows: an explicit 7 days stays 7 days.
-    const html = await page(`/ui/gates/${calibration.gate_id}?range=7d`, await session(TOKENS.read));
+    // The page marks the range it shows: an explicit 7 days stays 7 days; without one (or with an unknown one) the
+    // page opens on the narrowed range.
+    const cookie = await session(TOKENS.read);
+    const html = await page(`/ui/gates/${calibration.gate_id}?range=7d`, cookie);
     expect(html).toContain('<strong aria-current="true">7 days</strong>');
+    for (const q of ["", "?range=nonsense"]) {
+      const opened = await page(`/ui/gates/${calibration.gate_id}${q}`, cookie);
+      expect(opened).not.toContain('<strong aria-current="true">7 days</strong>');
+      expect(opened).toContain('<strong aria-current="true">24 hours</strong>');
+    }
   });
 
   it("keeps the default range for a gate without observations", async () => {

@@ -4,7 +4,7 @@ import { grants } from "../../platform/auth";
 import { EcdfChart, HistogramChart, type Marker, type Series } from "../charts/charts";
 import { dropRateAt, num, pct } from "../charts/scale";
 import { type GateView, type SeriesRange, stateWords } from "../data";
-import { alertsHref } from "./alerts";
+import { AlertSummary, alertsHref } from "./alerts";
 import { CoverageSection, recallPolicyLine } from "./gate-coverage";
 import { GateHistory } from "./gate-history";
 import { ProductionSection } from "./gate-production";
@@ -293,7 +293,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
               <a href={`/ui/alerts/${a.id}`}>
                 <span class={`badge ${a.status}`}>{a.status}</span> {a.kind}
               </a>{" "}
-              {a.summary}
+              <AlertSummary alert={a} />
             </li>
           ))}
         </ul>
