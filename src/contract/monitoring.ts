@@ -206,9 +206,18 @@ export const DriftState = z.object({
   state: z.enum(["alarm", "watching", "not_armed", "no_observations"]),
   /** When the alarm began: the earliest first occurrence of the alerts that hold it (null unless alarm). */
   since: z.string().nullable(),
-  /** The drift alert kinds that hold the alarm, and the ids of those already stored (empty unless alarm). */
+  /**
+   * The drift alert kinds that hold the alarm, and the ids of those already stored (empty unless alarm), in the same
+   * order (kinds in the order of DRIFT_ALERT_KINDS). An alarm not yet stored has no id, so pair kinds with ids through
+   * `alerts`, not by position.
+   */
   kinds: z.array(AlertKind),
   alert_ids: z.array(z.string()),
+  /**
+   * Each alert that holds the alarm with its kind, in the order of `kinds` (the oldest first within a kind): `alert_id`
+   * null for an alarm the monitor has decided and not yet stored, `since` its first occurrence. Empty unless alarm.
+   */
+  alerts: z.array(z.object({ kind: AlertKind, alert_id: z.string().nullable(), since: z.string() })),
 });
 export type DriftState = z.infer<typeof DriftState>;
 

@@ -30,14 +30,19 @@ export function driftState(input: DriftStateInput): DriftState {
     ...input.pending.filter((p) => isDriftKind(p.kind)).map((p) => ({ kind: p.kind, since: new Date(p.at).toISOString(), id: null })),
   ];
   if (holding.length > 0) {
+    // One order for kinds, alert_ids and alerts (DRIFT_ALERT_KINDS, then the oldest first within a kind), so a reader
+    // that pairs kinds with alert_ids by position pairs them right whenever every holder is stored.
+    const rank = (k: AlertKind) => (DRIFT_ALERT_KINDS as readonly AlertKind[]).indexOf(k);
+    const ordered = [...holding].sort((a, b) => rank(a.kind) - rank(b.kind) || a.since.localeCompare(b.since));
     return {
       state: "alarm",
       since: holding.map((h) => h.since).reduce((a, b) => (b < a ? b : a)),
       kinds: DRIFT_ALERT_KINDS.filter((k) => holding.some((h) => h.kind === k)),
-      alert_ids: [...new Set(holding.flatMap((h) => (h.id === null ? [] : [h.id])))],
+      alert_ids: [...new Set(ordered.flatMap((h) => (h.id === null ? [] : [h.id])))],
+      alerts: ordered.map((h) => ({ kind: h.kind, alert_id: h.id, since: h.since })),
     };
   }
-  const quiet = { since: null, kinds: [], alert_ids: [] };
+  const quiet = { since: null, kinds: [], alert_ids: [], alerts: [] };
   if (input.windows.length === 0 && input.recall.length === 0) return { state: "no_observations", ...quiet };
   const armed = input.windows.some((w) => w.drop_rate.armed || w.empty_context?.armed === true) || input.recall.some((r) => r.armed);
   return { state: armed ? "watching" : "not_armed", ...quiet };

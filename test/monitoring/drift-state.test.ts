@@ -21,7 +21,13 @@ describe("driftState", () => {
         { kind: "rebuild_shift", since: "2026-12-01T09:00:00.000Z", id: "alr_0" },
       ],
     });
-    expect(s).toEqual({ state: "alarm", since: "2026-12-02T10:00:00.000Z", kinds: ["drop_rate_drift"], alert_ids: ["alr_1"] });
+    expect(s).toEqual({
+      state: "alarm",
+      since: "2026-12-02T10:00:00.000Z",
+      kinds: ["drop_rate_drift"],
+      alert_ids: ["alr_1"],
+      alerts: [{ kind: "drop_rate_drift", alert_id: "alr_1", since: "2026-12-02T10:00:00.000Z" }],
+    });
   });
 
   it("reads alarm for an alarm the monitor has not yet stored, and starts the alarm at the earliest holder", () => {
@@ -31,13 +37,43 @@ describe("driftState", () => {
       pending: [{ kind: "empty_context", at: Date.parse("2026-12-02T08:00:00Z") }],
       unresolved: [{ kind: "recall_drift", since: "2026-12-02T09:00:00.000Z", id: null }],
     });
-    expect(s).toEqual({ state: "alarm", since: "2026-12-02T08:00:00.000Z", kinds: ["empty_context", "recall_drift"], alert_ids: [] });
+    expect(s).toEqual({
+      state: "alarm",
+      since: "2026-12-02T08:00:00.000Z",
+      kinds: ["empty_context", "recall_drift"],
+      alert_ids: [],
+      alerts: [
+        { kind: "empty_context", alert_id: null, since: "2026-12-02T08:00:00.000Z" },
+        { kind: "recall_drift", alert_id: null, since: "2026-12-02T09:00:00.000Z" },
+      ],
+    });
+  });
+
+  it("lists alert_ids in the order of kinds, and pairs each kind with its alert, whatever order the alerts came in", () => {
+    // The gate's unresolved alerts arrive newest first: recall, then empty context, then drop rate.
+    const s = driftState({
+      ...none,
+      unresolved: [
+        { kind: "recall_drift", since: "2026-12-02T12:00:00.000Z", id: "alr_recall" },
+        { kind: "empty_context", since: "2026-12-02T11:00:00.000Z", id: "alr_empty" },
+        { kind: "drop_rate_drift", since: "2026-12-02T10:00:00.000Z", id: "alr_drop" },
+      ],
+      pending: [{ kind: "abstention_drift", at: Date.parse("2026-12-02T13:00:00Z") }],
+    });
+    expect(s.kinds).toEqual(["drop_rate_drift", "empty_context", "recall_drift", "abstention_drift"]);
+    expect(s.alert_ids).toEqual(["alr_drop", "alr_empty", "alr_recall"]);
+    expect(s.alerts.map((a) => [a.kind, a.alert_id])).toEqual([
+      ["drop_rate_drift", "alr_drop"],
+      ["empty_context", "alr_empty"],
+      ["recall_drift", "alr_recall"],
+      ["abstention_drift", null],
+    ]);
   });
 
   it("without an alarm: watching once a test is armed, not armed before, no observations without windows or coverage tests", () => {
     expect(driftState({ ...none, windows: [win(false), win(true)] }).state).toBe("watching");
     expect(driftState({ ...none, windows: [win(false, true)] }).state).toBe("watching");
-    expect(driftState({ ...none, windows: [win(false, false)] })).toEqual({ state: "not_armed", since: null, kinds: [], alert_ids: [] });
+    expect(driftState({ ...none, windows: [win(false, false)] })).toEqual({ state: "not_armed", since: null, kinds: [], alert_ids: [], alerts: [] });
     expect(driftState({ ...none, recall: [{ armed: true }] }).state).toBe("watching");
     expect(driftState(none).state).toBe("no_observations");
     // Alerts that are not drift alerts do not put a gate in alarm.
