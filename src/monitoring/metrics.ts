@@ -40,7 +40,12 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     scoregate_abstain_below: fam(
       "Abstention cutoff of the gate's current calibration: a query whose top score is below it keeps nothing; absent when it never abstains.",
     ),
-    scoregate_expected_drop_rate: fam("Expected drop rate k/(n+1) of the current calibration."),
+    scoregate_expected_drop_rate: fam(
+      "The current calibration's expected drop rate (its expected_drop_rate: the share of candidates its gate, guards included, drops; k/(n+1) for k scores below the threshold of n without ties at it). A guarded gate's drift test expects it per query size instead: scoregate_window_expected_drop_rate.",
+    ),
+    scoregate_window_expected_drop_rate: fam(
+      "The drop rate the drift test expects of the current window's detector: the calibration's for an unguarded gate; for a guarded gate, its per-size rates re-weighted to the query sizes production brought since the detector's reset.",
+    ),
     scoregate_observed_drop_rate: fam("Drop rate observed in production in the current window."),
     scoregate_expected_empty_context_rate: fam(
       "Share of queries expected to be left with no candidate in the current window, at its mix of candidates per query (the empty-context test's expectation).",
@@ -138,6 +143,7 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       const role = { role: windowRole(w.traffic, w.calibration_id, c.calibration_id) };
       const cl = { ...gl, calibration_id: w.calibration_id };
       const wl = { ...cl, ...role };
+      f.scoregate_window_expected_drop_rate.samples.push({ labels: wl, value: w.drop_rate.expected });
       if (w.drop_rate.observed !== null) f.scoregate_observed_drop_rate.samples.push({ labels: wl, value: w.drop_rate.observed });
       // A min_keep gate is never empty: its empty-context test watches where the guard binds (empty_context_level),
       // which is reported under its own name rather than as queries "left with no candidate".

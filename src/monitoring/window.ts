@@ -228,11 +228,21 @@ function candidatesPerQuery(w: WindowState, ev: DetectorEvaluation): WindowStatu
 
 const pct = (x: number | null): string => (x === null ? "n/a" : `${(100 * x).toFixed(1)} %`);
 
-/** The alert sentence for a drop-rate drift alarm. */
-export function driftSummary(status: WindowStatus): string {
+/**
+ * What a rate's expectation is, in an alert sentence. A stratified test (a guarded gate's drop rate, abstention with
+ * the calibration's strata) expects the calibration's per-size rates re-weighted to the query sizes production brought
+ * since the detector's reset: not the calibration's own rate, which the sentence gives beside it.
+ */
+function expectedPhrase(t: WindowStatus["drop_rate"], calibrationRate: number | null): string {
+  if (t.strata_tested === undefined) return `the calibration's ${pct(t.expected)}`;
+  return `${pct(t.expected)} expected for production's query sizes (calibration: ${pct(calibrationRate)})`;
+}
+
+/** The alert sentence for a drop-rate drift alarm; `calibrationRate` is the calibration's expected_drop_rate. */
+export function driftSummary(status: WindowStatus, calibrationRate: number | null): string {
   const t = status.drop_rate;
   const since = t.evidence_queries === null ? "" : ` over the last ${t.evidence_queries} queries`;
-  return `production drop rate ${pct(t.observed)} over ${status.queries} queries against the calibration's ${pct(t.expected)} (tolerated ${pct(t.band.lo)}..${pct(t.band.hi)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
+  return `production drop rate ${pct(t.observed)} over ${status.queries} queries against ${expectedPhrase(t, calibrationRate)} (tolerated ${pct(t.band.lo)}..${pct(t.band.hi)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
 }
 
 /** The alert sentence for an empty-context alarm (for a min_keep gate: the guard binding more often than calibrated). */
@@ -246,9 +256,9 @@ export function emptyContextSummary(status: WindowStatus): string {
   return `${pct(t.observed)} of ${status.queries} production queries ${what} against ${pct(t.expected)} expected for their candidate counts (tolerated up to ${pct(t.band.hi)})`;
 }
 
-/** The alert sentence for an abstention-rate alarm. */
-export function abstentionSummary(status: WindowStatus): string {
+/** The alert sentence for an abstention-rate alarm; `calibrationRate` is the calibration's abstention rate. */
+export function abstentionSummary(status: WindowStatus, calibrationRate: number | null): string {
   const t = status.abstention!;
   const since = t.evidence_queries === null ? "" : ` over the last ${t.evidence_queries} queries`;
-  return `${pct(t.observed)} of ${status.abstention_queries ?? 0} production queries abstained (top score below abstain_below) against the calibration's ${pct(t.expected)} (tolerated ${pct(t.band.lo)}..${pct(t.band.hi)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
+  return `${pct(t.observed)} of ${status.abstention_queries ?? 0} production queries abstained (top score below abstain_below) against ${expectedPhrase(t, calibrationRate)} (tolerated ${pct(t.band.lo)}..${pct(t.band.hi)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
 }

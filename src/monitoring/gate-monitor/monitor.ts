@@ -159,9 +159,21 @@ export class Monitor {
     const status = windowStatus(next, ev);
     const common = { gate_id: input.gate.gate_id, gate: input.gate, calibration_ids: [input.calibration.id] };
     const alerts: AlertInput[] = [];
-    if (ev.dropRate.alarm) alerts.push({ ...common, kind: "drop_rate_drift", summary: driftSummary(status), details: { window: status } });
+    if (ev.dropRate.alarm)
+      alerts.push({
+        ...common,
+        kind: "drop_rate_drift",
+        summary: driftSummary(status, next.expectation.expected_drop_rate),
+        details: { window: status },
+      });
     if (ev.emptyContext?.alarm) alerts.push({ ...common, kind: "empty_context", summary: emptyContextSummary(status), details: { window: status } });
-    if (ev.abstention?.alarm) alerts.push({ ...common, kind: "abstention_drift", summary: abstentionSummary(status), details: { window: status } });
+    if (ev.abstention?.alarm)
+      alerts.push({
+        ...common,
+        kind: "abstention_drift",
+        summary: abstentionSummary(status, next.expectation.abstention?.expected_rate ?? null),
+        details: { window: status },
+      });
     this.#recordSeries(input, next, ev);
     this.#countEvidence(input, now);
     // A shadow's window runs exactly as the active one's, but its alarms are its own status: never the gate's alerts.
@@ -195,7 +207,7 @@ export class Monitor {
     const ev = evaluateWindow(next, config);
     const window = windowStatus(next, ev);
     const fired: ArmDrift["alarm"] = ev.dropRate.alarm
-      ? { kind: "drop_rate_drift", at: new Date(now).toISOString(), summary: driftSummary(window) }
+      ? { kind: "drop_rate_drift", at: new Date(now).toISOString(), summary: driftSummary(window, next.expectation.expected_drop_rate) }
       : ev.emptyContext?.alarm
         ? { kind: "empty_context", at: new Date(now).toISOString(), summary: emptyContextSummary(window) }
         : null;
