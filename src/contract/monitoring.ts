@@ -92,6 +92,13 @@ export const RateTest = z.object({
    * on 50 calibration queries of its own). null when armed.
    */
   not_armed_reason: z.enum(["too_few_queries", "calibration_too_small"]).nullable(),
+  /**
+   * With "too_few_queries": the queries the detector still needs since its reset before this test can alarm; null
+   * otherwise. A detector restarted by an alarm gathers evidence before it is armed, so `log_evidence` (this detector's,
+   * since its reset) can stand above `log_threshold` while `armed` is false: it alarms once armed if it still does.
+   * Absent in windows recorded before it was reported.
+   */
+  queries_to_arm: z.number().int().nullable().optional(),
   /** When the candidate change point with the most evidence opened, and the queries since (null before any). */
   evidence_since: z.string().nullable(),
   evidence_queries: z.number().int().nullable(),
@@ -200,7 +207,8 @@ export const DRIFT_ALERT_KINDS = ["drop_rate_drift", "empty_context", "recall_dr
  * "alarm": the gate has an unresolved (open or acknowledged) drift alert, or its monitor alarmed and has not yet
  * stored the alert; it lasts until the alert is resolved (the detector restarts at each alarm, so its evidence alone
  * reads low right after one). Otherwise "watching" (a test is armed), "not_armed" (observations, but fewer than the
- * 100 queries a restarted or new detector needs before it can alarm) or "no_observations".
+ * 100 queries a restarted or new detector needs before it can alarm: `queries_to_arm` says how many remain; the
+ * windows' evidence is that detector's, which may stand above the alarm level until it is armed) or "no_observations".
  */
 export const DriftState = z.object({
   state: z.enum(["alarm", "watching", "not_armed", "no_observations"]),
@@ -218,6 +226,12 @@ export const DriftState = z.object({
    * null for an alarm the monitor has decided and not yet stored, `since` its first occurrence. Empty unless alarm.
    */
   alerts: z.array(z.object({ kind: AlertKind, alert_id: z.string().nullable(), since: z.string() })),
+  /**
+   * While no served test is armed (the gate "not_armed", or in alarm with its detector restarted): the fewest queries
+   * one of its tests still needs before it can alarm (the windows' `queries_to_arm`); null otherwise, and when no
+   * number of queries would arm one (a calibration too small to bound its rates).
+   */
+  queries_to_arm: z.number().int().nullable(),
 });
 export type DriftState = z.infer<typeof DriftState>;
 

@@ -16,7 +16,7 @@ export const isDriftKind = (kind: AlertKind): boolean => DRIFT_KINDS.has(kind);
 
 export interface DriftStateInput {
   /** The monitor's open windows and coverage tests: armed or not. */
-  readonly windows: readonly Pick<WindowStatus, "drop_rate" | "empty_context">[];
+  readonly windows: readonly Pick<WindowStatus, "drop_rate" | "empty_context" | "abstention">[];
   readonly recall: readonly { readonly armed: boolean }[];
   /** Alarms the monitor decided and has not yet stored in D1 (`at`: epoch ms). */
   readonly pending: readonly { readonly kind: AlertKind; readonly at: number }[];
@@ -29,6 +29,11 @@ export function driftState(input: DriftStateInput): DriftState {
     ...input.unresolved.filter((a) => isDriftKind(a.kind)),
     ...input.pending.filter((p) => isDriftKind(p.kind)).map((p) => ({ kind: p.kind, since: new Date(p.at).toISOString(), id: null })),
   ];
+  const tests = input.windows.flatMap((w) => [w.drop_rate, w.empty_context, w.abstention].flatMap((t) => (t ? [t] : [])));
+  const armed = tests.some((t) => t.armed) || input.recall.some((r) => r.armed);
+  // The evidence shown beside a state that is not armed is a restarted (or new) detector's: say when it arms.
+  const toArm = tests.flatMap((t) => (t.queries_to_arm == null ? [] : [t.queries_to_arm]));
+  const queries_to_arm = armed || toArm.length === 0 ? null : Math.min(...toArm);
   if (holding.length > 0) {
     // One order for kinds, alert_ids and alerts (DRIFT_ALERT_KINDS, then the oldest first within a kind), so a reader
     // that pairs kinds with alert_ids by position pairs them right whenever every holder is stored.
@@ -40,10 +45,10 @@ export function driftState(input: DriftStateInput): DriftState {
       kinds: DRIFT_ALERT_KINDS.filter((k) => holding.some((h) => h.kind === k)),
       alert_ids: [...new Set(ordered.flatMap((h) => (h.id === null ? [] : [h.id])))],
       alerts: ordered.map((h) => ({ kind: h.kind, alert_id: h.id, since: h.since })),
+      queries_to_arm,
     };
   }
   const quiet = { since: null, kinds: [], alert_ids: [], alerts: [] };
-  if (input.windows.length === 0 && input.recall.length === 0) return { state: "no_observations", ...quiet };
-  const armed = input.windows.some((w) => w.drop_rate.armed || w.empty_context?.armed === true) || input.recall.some((r) => r.armed);
-  return { state: armed ? "watching" : "not_armed", ...quiet };
+  if (input.windows.length === 0 && input.recall.length === 0) return { state: "no_observations", ...quiet, queries_to_arm: null };
+  return { state: armed ? "watching" : "not_armed", ...quiet, queries_to_arm };
 }

@@ -80,12 +80,16 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     scoregate_drift_log_evidence: fam(
       "ln of the anytime-valid e-value against the calibration, by test: drop_rate, empty_context (guard_bound for a min_keep gate), abstention (alarm at scoregate_drift_log_threshold).",
     ),
+    scoregate_drift_armed: fam(
+      "1 when the test can alarm, by test (as scoregate_drift_log_evidence); 0 while its detector, new or restarted by an alarm, holds fewer than the queries it needs (its evidence may then stand above scoregate_drift_log_threshold: it alarms once armed if it still does) or the calibration is too small to bound the rate.",
+    ),
     scoregate_drift_log_threshold: fam("ln(2/alpha): the evidence level that raises an alert."),
     scoregate_expected_coverage: fam("Guaranteed coverage of a recall calibration (by coverage notion)."),
     scoregate_observed_coverage: fam("Coverage of judged production queries since the test last restarted (POST /v1/judgments)."),
     scoregate_coverage_cs_lower: fam("Lower end of the 95 % confidence sequence of the production coverage."),
     scoregate_coverage_cs_upper: fam("Upper end of the 95 % confidence sequence of the production coverage."),
     scoregate_judged_queries: fam("Judged production queries with a relevant candidate since the coverage test last restarted."),
+    scoregate_recall_armed: fam("1 when the coverage test can alarm; 0 when the recall calibration is too small to bound its own coverage."),
     scoregate_recall_log_evidence: fam("ln of the anytime-valid e-value against the recall guarantee (alarm at scoregate_drift_log_threshold)."),
     scoregate_open_alerts: fam("Unresolved alerts by gate and kind."),
     scoregate_metrics_gates: fam(
@@ -162,11 +166,16 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       f.scoregate_window_candidates.samples.push({ labels: wl, value: w.candidates });
       f.scoregate_window_design_effect.samples.push({ labels: wl, value: w.design_effect });
       if (w.mean_candidates !== null) f.scoregate_window_mean_candidates.samples.push({ labels: wl, value: w.mean_candidates });
-      f.scoregate_drift_log_evidence.samples.push({ labels: { ...cl, test: "drop_rate", ...role }, value: w.drop_rate.log_evidence });
-      if (w.empty_context)
-        f.scoregate_drift_log_evidence.samples.push({ labels: { ...cl, test: emptyTest, ...role }, value: w.empty_context.log_evidence });
-      if (w.abstention)
-        f.scoregate_drift_log_evidence.samples.push({ labels: { ...cl, test: "abstention", ...role }, value: w.abstention.log_evidence });
+      for (const [test, t] of [
+        ["drop_rate", w.drop_rate],
+        [emptyTest, w.empty_context],
+        ["abstention", w.abstention],
+      ] as const) {
+        if (!t) continue;
+        const tl = { ...cl, test, ...role };
+        f.scoregate_drift_log_evidence.samples.push({ labels: tl, value: t.log_evidence });
+        f.scoregate_drift_armed.samples.push({ labels: tl, value: t.armed ? 1 : 0 });
+      }
       f.scoregate_drift_log_threshold.samples.push({ labels: wl, value: w.log_threshold });
     }
     const q = status.queued_ingest;
@@ -185,6 +194,7 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       f.scoregate_coverage_cs_upper.samples.push({ labels: rl, value: r.confidence_sequence_95[1] });
       f.scoregate_judged_queries.samples.push({ labels: rl, value: r.queries });
       f.scoregate_recall_log_evidence.samples.push({ labels: rl, value: r.log_evidence });
+      f.scoregate_recall_armed.samples.push({ labels: rl, value: r.armed ? 1 : 0 });
     }
   }
   for (const o of open) f.scoregate_open_alerts.samples.push({ labels: { gate_id: o.gate_id, kind: o.kind }, value: o.n });

@@ -170,6 +170,7 @@ export function windowStatus(w: WindowState, ev: DetectorEvaluation): WindowStat
     alarm: t.alarm,
     armed: t.armed,
     not_armed_reason: t.notArmedReason,
+    queries_to_arm: t.queriesToArm,
     evidence_since: t.since === null ? null : new Date(t.since).toISOString(),
     evidence_queries: t.sinceQueries,
     ...(t.strata ? { strata_tested: t.strata.tested, strata_total: t.strata.total, tested_share: t.strata.testedShare } : {}),

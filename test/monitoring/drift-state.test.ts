@@ -11,7 +11,33 @@ const win = (armed: boolean, emptyArmed: boolean | null = null) =>
 
 const none = { windows: [], recall: [], pending: [], unresolved: [] };
 
+/** A window whose restarted detector is not armed yet: `toArm` more queries, its evidence `logEvidence`. */
+const restarted = (toArm: number, logEvidence: number) =>
+  ({
+    drop_rate: { armed: false, not_armed_reason: "too_few_queries", queries_to_arm: toArm, log_evidence: logEvidence } as WindowStatus["drop_rate"],
+    empty_context: null,
+    abstention: { armed: false, not_armed_reason: "too_few_queries", queries_to_arm: toArm, log_evidence: 0 } as NonNullable<
+      WindowStatus["abstention"]
+    >,
+  }) as const;
+
 describe("driftState", () => {
+  it("says how many queries a restarted detector needs before it is armed, whatever evidence it already holds", () => {
+    // An alarm restarted the detector; its alert was resolved; 40 queries since hold evidence above the alarm level.
+    const s = driftState({ ...none, windows: [restarted(60, 61.06)] });
+    expect(s).toMatchObject({ state: "not_armed", queries_to_arm: 60 });
+    // The fewest over the gate's tests; none once a test is armed.
+    expect(driftState({ ...none, windows: [restarted(60, 61.06), restarted(25, 0)] }).queries_to_arm).toBe(25);
+    expect(driftState({ ...none, windows: [restarted(60, 61.06), win(true)] })).toMatchObject({ state: "watching", queries_to_arm: null });
+    // While the alarm stands, the restarted detector's count is there too.
+    const alarm = driftState({
+      ...none,
+      windows: [restarted(60, 61.06)],
+      unresolved: [{ kind: "drop_rate_drift", since: "2026-12-02T10:00:00.000Z", id: "a" }],
+    });
+    expect(alarm).toMatchObject({ state: "alarm", queries_to_arm: 60 });
+  });
+
   it("reads alarm while a drift alert is unresolved, since its first occurrence, whatever the restarted detector says", () => {
     const s = driftState({
       ...none,
@@ -27,6 +53,7 @@ describe("driftState", () => {
       kinds: ["drop_rate_drift"],
       alert_ids: ["alr_1"],
       alerts: [{ kind: "drop_rate_drift", alert_id: "alr_1", since: "2026-12-02T10:00:00.000Z" }],
+      queries_to_arm: null,
     });
   });
 
@@ -46,6 +73,7 @@ describe("driftState", () => {
         { kind: "empty_context", alert_id: null, since: "2026-12-02T08:00:00.000Z" },
         { kind: "recall_drift", alert_id: null, since: "2026-12-02T09:00:00.000Z" },
       ],
+      queries_to_arm: null,
     });
   });
 
@@ -73,7 +101,14 @@ describe("driftState", () => {
   it("without an alarm: watching once a test is armed, not armed before, no observations without windows or coverage tests", () => {
     expect(driftState({ ...none, windows: [win(false), win(true)] }).state).toBe("watching");
     expect(driftState({ ...none, windows: [win(false, true)] }).state).toBe("watching");
-    expect(driftState({ ...none, windows: [win(false, false)] })).toEqual({ state: "not_armed", since: null, kinds: [], alert_ids: [], alerts: [] });
+    expect(driftState({ ...none, windows: [win(false, false)] })).toEqual({
+      state: "not_armed",
+      since: null,
+      kinds: [],
+      alert_ids: [],
+      alerts: [],
+      queries_to_arm: null,
+    });
     expect(driftState({ ...none, recall: [{ armed: true }] }).state).toBe("watching");
     expect(driftState(none).state).toBe("no_observations");
     // Alerts that are not drift alerts do not put a gate in alarm.
