@@ -76,6 +76,24 @@ export const ObservationBatch = z
   });
 export type ObservationBatch = z.infer<typeof ObservationBatch>;
 
+/**
+ * A rate test that alarmed, as it stood at its alarm: the detector then restarts, so these are the numbers that
+ * raised the alert (`queries` the window's then, `observed` the window's rate then, the evidence and its change point
+ * the detector's). `at` when it alarmed.
+ */
+export const AlarmedRate = z.object({
+  at: z.string(),
+  queries: z.number().int(),
+  observed: z.number().nullable(),
+  expected: z.number(),
+  band: z.object({ lo: z.number(), hi: z.number() }),
+  log_evidence: z.number(),
+  log_threshold: z.number(),
+  evidence_since: z.string().nullable(),
+  evidence_queries: z.number().int().nullable(),
+});
+export type AlarmedRate = z.infer<typeof AlarmedRate>;
+
 export const RateTest = z.object({
   observed: z.number().nullable(),
   expected: z.number(),
@@ -112,6 +130,13 @@ export const RateTest = z.object({
   strata_tested: z.number().int().optional(),
   strata_total: z.number().int().optional(),
   tested_share: z.number().nullable().optional(),
+  /**
+   * While the alert this test raised stands (GET /v1/monitor, /metrics): the test as it stood at its alarm in this
+   * window; `log_evidence`, `armed`, `expected` and the evidence fields above are the restarted detector's. null
+   * otherwise (an observation's answer and an alert's details carry the window's earlier alarm of the test, if any;
+   * absent in windows recorded before it was kept).
+   */
+  alarmed: AlarmedRate.nullable().optional(),
 });
 
 export const WindowStatus = z.object({

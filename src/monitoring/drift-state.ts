@@ -7,7 +7,8 @@
  * (open or acknowledged), and from the moment the monitor decided it, before the alert reached D1 (the monitor's
  * outbox). Pure: the callers fetch the monitor's snapshot and the gate's unresolved alerts.
  */
-import { type AlertKind, DRIFT_ALERT_KINDS, type DriftState, type WindowStatus } from "../contract";
+import { type AlertKind, type CoverageStatus, DRIFT_ALERT_KINDS, type DriftState, type WindowStatus } from "../contract";
+import { RATE_TEST_KINDS, type RateTestName } from "./window";
 
 const DRIFT_KINDS: ReadonlySet<AlertKind> = new Set(DRIFT_ALERT_KINDS);
 
@@ -52,3 +53,27 @@ export function driftState(input: DriftStateInput): DriftState {
   if (input.windows.length === 0 && input.recall.length === 0) return { state: "no_observations", ...quiet, queries_to_arm: null };
   return { state: armed ? "watching" : "not_armed", ...quiet, queries_to_arm };
 }
+
+/**
+ * A window as the status reports it: each test's `alarmed` numbers (the test as it stood at its alarm, before the
+ * detector restarted) while the alert it raised holds the gate's alarm (`kinds`, the state's), null otherwise. Only
+ * served traffic raises the gate's alerts: a shadow's or a candidate arm's window reports none.
+ */
+export function standingWindow<W extends WindowStatus & { readonly traffic: string }>(w: W, kinds: readonly AlertKind[]): W {
+  const keep = <T extends { readonly alarmed?: unknown }>(t: T, name: RateTestName): T => ({
+    ...t,
+    alarmed: w.traffic === "served" && kinds.includes(RATE_TEST_KINDS[name]) ? (t.alarmed ?? null) : null,
+  });
+  return {
+    ...w,
+    drop_rate: keep(w.drop_rate, "drop_rate"),
+    empty_context: w.empty_context && keep(w.empty_context, "empty_context"),
+    ...(w.abstention ? { abstention: keep(w.abstention, "abstention") } : {}),
+  };
+}
+
+/** A coverage test as the status reports it: the alarmed test's numbers while recall_drift holds the alarm, else null. */
+export const standingCoverage = <C extends CoverageStatus>(c: C, kinds: readonly AlertKind[]): C => ({
+  ...c,
+  alarmed: kinds.includes("recall_drift") ? (c.alarmed ?? null) : null,
+});

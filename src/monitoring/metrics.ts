@@ -21,7 +21,7 @@ import type { ServedSummary } from "../calibrations/store";
 import { MAX_CONCURRENT_READS, MAX_METRICS_GATES } from "../platform/limits";
 import { mapLimit } from "../platform/map-limit";
 import type { MonitoringDeps } from "./deps";
-import { driftState, isDriftKind } from "./drift-state";
+import { driftState, isDriftKind, standingCoverage, standingWindow } from "./drift-state";
 import { type Family, renderPrometheus } from "./prometheus";
 import { gateWindows } from "./status";
 import { windowRole } from "./window-role";
@@ -83,6 +83,12 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     scoregate_drift_armed: fam(
       "1 when the test can alarm, by test (as scoregate_drift_log_evidence); 0 while its detector, new or restarted by an alarm, holds fewer than the queries it needs (its evidence may then stand above scoregate_drift_log_threshold: it alarms once armed if it still does) or the calibration is too small to bound the rate.",
     ),
+    scoregate_alarmed_observed_rate: fam(
+      "While the alert a test raised stands: the rate it tested, observed in the window when it alarmed (test as in scoregate_drift_log_evidence; the window's counts go on after the alarm, the detector restarts).",
+    ),
+    scoregate_alarmed_drift_log_evidence: fam(
+      "While the alert a test raised stands: the evidence that raised it (the restarted detector's is scoregate_drift_log_evidence).",
+    ),
     scoregate_drift_log_threshold: fam("ln(2/alpha): the evidence level that raises an alert."),
     scoregate_expected_coverage: fam("Guaranteed coverage of a recall calibration (by coverage notion)."),
     scoregate_observed_coverage: fam("Coverage of judged production queries since the test last restarted (POST /v1/judgments)."),
@@ -91,6 +97,19 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     scoregate_judged_queries: fam("Judged production queries with a relevant candidate since the coverage test last restarted."),
     scoregate_recall_armed: fam("1 when the coverage test can alarm; 0 when the recall calibration is too small to bound its own coverage."),
     scoregate_recall_log_evidence: fam("ln of the anytime-valid e-value against the recall guarantee (alarm at scoregate_drift_log_threshold)."),
+    scoregate_alarmed_observed_coverage: fam(
+      "While the gate's recall_drift alert stands: the coverage of the judged queries of the test that alarmed, when it alarmed (the restarted test's is scoregate_observed_coverage).",
+    ),
+    scoregate_alarmed_coverage_cs_lower: fam(
+      "While the gate's recall_drift alert stands: the lower end of the alarmed test's 95 % confidence sequence.",
+    ),
+    scoregate_alarmed_coverage_cs_upper: fam(
+      "While the gate's recall_drift alert stands: the upper end of the alarmed test's 95 % confidence sequence.",
+    ),
+    scoregate_alarmed_judged_queries: fam(
+      "While the gate's recall_drift alert stands: the judged queries with a relevant candidate the alarmed test held.",
+    ),
+    scoregate_alarmed_recall_log_evidence: fam("While the gate's recall_drift alert stands: the evidence that raised it."),
     scoregate_open_alerts: fam("Unresolved alerts by gate and kind."),
     scoregate_metrics_gates: fam(
       "Calibrated gates listed here (listed=true, gates with a drift alert first) and left out beyond MAX_METRICS_GATES (listed=false).",
@@ -142,7 +161,7 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     if (c.max_keep !== null) f.scoregate_max_keep.samples.push({ labels: gl, value: c.max_keep });
     if (c.abstain_below !== null) f.scoregate_abstain_below.samples.push({ labels: gl, value: c.abstain_below });
     f.scoregate_expected_drop_rate.samples.push({ labels: { ...gl, calibration_id: c.calibration_id, role: "active" }, value: c.expected_drop_rate });
-    for (const w of status.windows) {
+    for (const w of status.windows.map((sw) => standingWindow(sw, state.kinds))) {
       // `role` comes last in every label set: the labels the series had before it keep their order.
       const role = { role: windowRole(w.traffic, w.calibration_id, c.calibration_id) };
       const cl = { ...gl, calibration_id: w.calibration_id };
@@ -175,6 +194,10 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
         const tl = { ...cl, test, ...role };
         f.scoregate_drift_log_evidence.samples.push({ labels: tl, value: t.log_evidence });
         f.scoregate_drift_armed.samples.push({ labels: tl, value: t.armed ? 1 : 0 });
+        if (t.alarmed) {
+          if (t.alarmed.observed !== null) f.scoregate_alarmed_observed_rate.samples.push({ labels: tl, value: t.alarmed.observed });
+          f.scoregate_alarmed_drift_log_evidence.samples.push({ labels: tl, value: t.alarmed.log_evidence });
+        }
       }
       f.scoregate_drift_log_threshold.samples.push({ labels: wl, value: w.log_threshold });
     }
@@ -186,7 +209,7 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
         ["mismatch", q.mismatches],
       ] as const)
         f.scoregate_queued_batches.samples.push({ labels: { ...gl, result }, value });
-    for (const r of status.recall ?? []) {
+    for (const r of (status.recall ?? []).map((sr) => standingCoverage(sr, state.kinds))) {
       const rl = { ...gl, calibration_id: r.calibration_id, coverage: r.coverage, role: windowRole("served", r.calibration_id, c.calibration_id) };
       f.scoregate_expected_coverage.samples.push({ labels: rl, value: r.expected });
       if (r.observed !== null) f.scoregate_observed_coverage.samples.push({ labels: rl, value: r.observed });
@@ -195,6 +218,14 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       f.scoregate_judged_queries.samples.push({ labels: rl, value: r.queries });
       f.scoregate_recall_log_evidence.samples.push({ labels: rl, value: r.log_evidence });
       f.scoregate_recall_armed.samples.push({ labels: rl, value: r.armed ? 1 : 0 });
+      const a = r.alarmed;
+      if (a) {
+        if (a.observed !== null) f.scoregate_alarmed_observed_coverage.samples.push({ labels: rl, value: a.observed });
+        f.scoregate_alarmed_coverage_cs_lower.samples.push({ labels: rl, value: a.confidence_sequence_95[0] });
+        f.scoregate_alarmed_coverage_cs_upper.samples.push({ labels: rl, value: a.confidence_sequence_95[1] });
+        f.scoregate_alarmed_judged_queries.samples.push({ labels: rl, value: a.queries });
+        f.scoregate_alarmed_recall_log_evidence.samples.push({ labels: rl, value: a.log_evidence });
+      }
     }
   }
   for (const o of open) f.scoregate_open_alerts.samples.push({ labels: { gate_id: o.gate_id, kind: o.kind }, value: o.n });

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
+import type { Expectation } from "../../src/calibrations/expectation";
 import type { WindowStatus } from "../../src/contract";
-import { driftState } from "../../src/monitoring/drift-state";
+import { driftState, standingWindow } from "../../src/monitoring/drift-state";
+import { addBatch, evaluateWindow, newWindow, restartDetector, type WindowState, windowStatus } from "../../src/monitoring/window";
+import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
+import type { QueryObservation } from "../../src/stats/per-query";
 
 /** An open window's tests, armed or not. */
 const win = (armed: boolean, emptyArmed: boolean | null = null) =>
@@ -115,5 +119,59 @@ describe("driftState", () => {
     expect(driftState({ ...none, unresolved: [{ kind: "uncalibrated_request", since: "2026-12-02T09:00:00.000Z", id: "alr_2" }] }).state).toBe(
       "no_observations",
     );
+  });
+});
+
+describe("the alarmed tests' numbers after an alarm (empty context and abstention as the drop rate)", () => {
+  const FLAT_Q: Expectation = { n: 5000, expected_drop_rate: 0.1, empty_context_rate: 0.05, n_queries: 500 };
+  /** A window whose empty-context and abstention tests just alarmed (the drop rate's did not). */
+  function alarmedWindow(): { w: WindowState; status: WindowStatus } {
+    const queries: QueryObservation[] = Array.from({ length: 200 }, (_, i) => [10, i % 2 === 0 ? 10 : 1, i % 2 === 0 ? 10 : 1, i % 2 === 0 ? 1 : 0]);
+    const w = addBatch(newWindow("cal_x", "v1", FLAT_Q, 0), queries, null, () => 0, 0);
+    const ev = evaluateWindow(w, DEFAULT_DRIFT_CONFIG);
+    const status = windowStatus(w, ev);
+    const abstention = { ...status.empty_context!, observed: 0.5, expected: 0.1, log_evidence: 33 };
+    const fired = {
+      ...ev,
+      dropRate: { ...ev.dropRate, alarm: false },
+      emptyContext: { ...ev.emptyContext!, alarm: true },
+      abstention: { ...ev.dropRate, alarm: true },
+    };
+    const withAbstention = { ...status, abstention, abstention_queries: 200 };
+    return { w: restartDetector(w, withAbstention, fired, Date.parse("2026-12-02T10:00:00Z")), status: withAbstention };
+  }
+
+  it("keeps each alarmed test's numbers in the window and restarts the detector, the counts kept", () => {
+    const { w, status } = alarmedWindow();
+    expect(w.alarms).toBe(1);
+    expect(w.sums.queries).toBe(200);
+    expect(w.detector?.total.queries).toBe(0);
+    expect(w.alarmed?.drop_rate).toBeUndefined();
+    expect(w.alarmed?.empty_context).toMatchObject({
+      at: "2026-12-02T10:00:00.000Z",
+      queries: 200,
+      observed: 0.5,
+      log_evidence: status.empty_context!.log_evidence,
+    });
+    expect(w.alarmed?.abstention).toMatchObject({ queries: 200, observed: 0.5, expected: 0.1, log_evidence: 33 });
+    const shown = windowStatus(w, evaluateWindow(w, DEFAULT_DRIFT_CONFIG));
+    // The restarted detector's evidence is 0; the alarmed numbers stand beside it.
+    expect(shown.empty_context).toMatchObject({ log_evidence: 0, observed: 0.5 });
+    expect(shown.empty_context!.alarmed).toEqual(w.alarmed!.empty_context);
+  });
+
+  it("reports them while their alert holds the gate's alarm, on served traffic only", () => {
+    const { w } = alarmedWindow();
+    const served = { ...windowStatus(w, evaluateWindow(w, DEFAULT_DRIFT_CONFIG)), abstention: null, traffic: "served" as const };
+    const withAbstention = { ...served, abstention: { ...served.empty_context!, alarmed: w.alarmed!.abstention! } };
+    const both = standingWindow(withAbstention, ["empty_context", "abstention_drift"]);
+    expect(both.empty_context!.alarmed).toEqual(w.alarmed!.empty_context);
+    expect(both.abstention!.alarmed).toEqual(w.alarmed!.abstention);
+    // empty_context resolved, abstention_drift still open
+    const one = standingWindow(withAbstention, ["abstention_drift"]);
+    expect(one.empty_context!.alarmed).toBeNull();
+    expect(one.abstention!.alarmed).toEqual(w.alarmed!.abstention);
+    expect(standingWindow({ ...withAbstention, traffic: "shadow" }, ["empty_context", "abstention_drift"]).empty_context!.alarmed).toBeNull();
+    expect(standingWindow(served, []).abstention).toBeNull();
   });
 });

@@ -13,8 +13,7 @@ import type { AlertInput } from "../../alerts/lifecycle";
 import type { AlertKind, ArmDrift, SeriesBucket } from "../../contract";
 import type { DriftConfig } from "../../stats/drift-config";
 import type { DetectorEvaluation } from "../../stats/drift-detector";
-import { newDetector } from "../../stats/e-detector";
-import { addJudgments, coverageStatus, evaluateCoverageState, newCoverageState, recallDriftSummary } from "../coverage-window";
+import { addJudgments, coverageStatus, evaluateCoverageState, newCoverageState, recallDriftSummary, restartCoverage } from "../coverage-window";
 import type {
   JudgeInput,
   JudgeOutcome,
@@ -35,6 +34,7 @@ import {
   emptyContextSummary,
   evaluateWindow,
   newWindow,
+  restartDetector,
   type WindowState,
   type WindowTraffic,
   windowStatus,
@@ -180,8 +180,9 @@ export class Monitor {
     const shadow = input.role === "shadow";
     if (alerts.length > 0) {
       // Restart the detector after an alarm, so a continued shift alarms again on fresh evidence. The window keeps its
-      // counts: the day's drop rate is still the day's (the gate reads "alarm" from the alert, ../drift-state.ts).
-      next = { ...next, alarms: next.alarms + 1, detector: newDetector() };
+      // counts: the day's drop rate is still the day's (the gate reads "alarm" from the alert, ../drift-state.ts), and
+      // the alarmed tests' numbers, for the status while their alerts stand (../status.ts).
+      next = restartDetector(next, status, ev, now);
       if (!shadow) for (const a of alerts) this.outbox.add(a, now);
     }
     this.#windows.save(next, now);
@@ -268,10 +269,12 @@ export class Monitor {
       const base = this.#coverage.get(input.calibration.id) ?? newCoverageState(input.calibration, now);
       const claim = this.#ledger.claimJudgment(input.batch_id, now, input.batch_hash);
       if (!claim.claimed) {
-        return { duplicate: true, mismatch: claim.mismatch, recall: coverageStatus(base, evaluateCoverageState(base, input.config)), alerts: [] };
+        const { alarmed: _earlier, ...recall } = coverageStatus(base, evaluateCoverageState(base, input.config));
+        return { duplicate: true, mismatch: claim.mismatch, recall, alerts: [] };
       }
       let next = addJudgments(base, input.covered, input.without_relevant);
-      const status = coverageStatus(next, evaluateCoverageState(next, input.config));
+      // The answer and the alert carry this test's numbers, not those of an earlier alarm.
+      const { alarmed: _earlier, ...status } = coverageStatus(next, evaluateCoverageState(next, input.config));
       const alerts: AlertInput[] = [];
       if (status.alarm) {
         alerts.push({
@@ -282,8 +285,9 @@ export class Monitor {
           summary: recallDriftSummary(status),
           details: { recall: status },
         });
-        // Restart the test after an alarm: a continued fall alarms again (and updates the open alert).
-        next = newCoverageState(next.calibration, now, next.alarms + 1);
+        // Restart the test after an alarm: a continued fall alarms again (and updates the open alert). The alarmed
+        // test's numbers stay for the status while its alert stands (../status.ts).
+        next = restartCoverage(next, status, now);
         for (const a of alerts) this.outbox.add(a, now);
       }
       this.#coverage.save(next, now);
