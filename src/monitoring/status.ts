@@ -83,7 +83,7 @@ export async function gateMonitorReport(
       };
     }),
   );
-  const history = snapshot.history.map((w) => monitorWindow(w, currentId));
+  const history = snapshot.history.map((w) => monitorWindow(standingWindow(w, state.kinds), currentId));
   const recall = snapshot.recall.map((r) => monitorCoverage(standingCoverage(r, state.kinds), currentId));
   return { status: { ...snapshot, state, windows, history, recall }, unresolved };
 }
