@@ -45,8 +45,11 @@ export interface WindowState {
    */
   readonly role?: WindowTraffic;
   /** Each rate test's last alarm in this window, as it stood then (absent before one, and in states stored before). */
-  readonly alarmed?: Partial<Record<RateTestName, AlarmedRate>>;
+  readonly alarmed?: WindowAlarms;
 }
+
+/** Each rate test's last alarm, as it stood then: carried from a calibration's window to the next (gate-monitor/windows.ts). */
+export type WindowAlarms = Partial<Record<RateTestName, AlarmedRate>>;
 
 /** The rate tests of a window, by their field in WindowStatus, and the alert kind each raises. */
 export const RATE_TEST_KINDS = {

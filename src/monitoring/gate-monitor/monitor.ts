@@ -138,6 +138,7 @@ export class Monitor {
     // (windows.ts, keyOf). A served window stored before windows kept their traffic takes served batches.
     const traffic = input.role === "shadow" ? "shadow" : "served";
     const open = this.#windows.open(input.calibration.id, traffic);
+    const carried = open === null ? this.#windows.alarms(input.calibration.id, traffic) : undefined;
     const base: WindowState =
       open ??
       ({
@@ -150,6 +151,8 @@ export class Monitor {
           this.#windows.detector(input.calibration.id, traffic),
         ),
         role: traffic,
+        // The alarmed tests' numbers outlive the day their window ends, as their alerts do.
+        ...(carried ? { alarmed: carried } : {}),
       } satisfies WindowState);
     const claim = this.#ledger.claim(input.batch_id, now, input.batch_hash);
     if (!claim.claimed) return { duplicate: true, mismatch: claim.mismatch, window: windowStatus(base, evaluateWindow(base, config)), alerts: [] };
