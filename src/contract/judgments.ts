@@ -38,6 +38,22 @@ export const JudgmentBatch = z
   });
 export type JudgmentBatch = z.infer<typeof JudgmentBatch>;
 
+/**
+ * The coverage test that alarmed, as it stood at its alarm: the test then restarts on fresh judgments, so these are
+ * the numbers that raised the recall_drift alert. `since` when that test began, `at` when it alarmed.
+ */
+export const AlarmedCoverage = z.object({
+  at: z.string(),
+  since: z.string(),
+  queries: z.number().int(),
+  covered: z.number(),
+  observed: z.number().nullable(),
+  confidence_sequence_95: z.tuple([z.number(), z.number()]),
+  log_evidence: z.number(),
+  log_threshold: z.number(),
+});
+export type AlarmedCoverage = z.infer<typeof AlarmedCoverage>;
+
 /** The anytime-valid coverage test of one recall calibration, since the last alarm (or since judgments began). */
 export const CoverageStatus = z.object({
   calibration_id: z.string(),
@@ -67,6 +83,12 @@ export const CoverageStatus = z.object({
   alarm: z.boolean(),
   alarms: z.number().int(),
   since: z.string(),
+  /**
+   * While the gate's recall_drift alarm stands (GET /v1/monitor, /metrics): the test that alarmed, as it stood then;
+   * the fields above are the restarted test's, on the judgments since (`since`). null otherwise; absent in a
+   * judgment's answer.
+   */
+  alarmed: AlarmedCoverage.nullable().optional(),
 });
 export type CoverageStatus = z.infer<typeof CoverageStatus>;
 

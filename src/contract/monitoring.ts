@@ -76,6 +76,24 @@ export const ObservationBatch = z
   });
 export type ObservationBatch = z.infer<typeof ObservationBatch>;
 
+/**
+ * A rate test that alarmed, as it stood at its alarm: the detector then restarts, so these are the numbers that
+ * raised the alert (`queries` the window's then, `observed` the window's rate then, the evidence and its change point
+ * the detector's). `at` when it alarmed.
+ */
+export const AlarmedRate = z.object({
+  at: z.string(),
+  queries: z.number().int(),
+  observed: z.number().nullable(),
+  expected: z.number(),
+  band: z.object({ lo: z.number(), hi: z.number() }),
+  log_evidence: z.number(),
+  log_threshold: z.number(),
+  evidence_since: z.string().nullable(),
+  evidence_queries: z.number().int().nullable(),
+});
+export type AlarmedRate = z.infer<typeof AlarmedRate>;
+
 export const RateTest = z.object({
   observed: z.number().nullable(),
   expected: z.number(),
@@ -92,6 +110,13 @@ export const RateTest = z.object({
    * on 50 calibration queries of its own). null when armed.
    */
   not_armed_reason: z.enum(["too_few_queries", "calibration_too_small"]).nullable(),
+  /**
+   * With "too_few_queries": the queries the detector still needs since its reset before this test can alarm; null
+   * otherwise. A detector restarted by an alarm gathers evidence before it is armed, so `log_evidence` (this detector's,
+   * since its reset) can stand above `log_threshold` while `armed` is false: it alarms once armed if it still does.
+   * Absent in windows recorded before it was reported.
+   */
+  queries_to_arm: z.number().int().nullable().optional(),
   /** When the candidate change point with the most evidence opened, and the queries since (null before any). */
   evidence_since: z.string().nullable(),
   evidence_queries: z.number().int().nullable(),
@@ -105,6 +130,13 @@ export const RateTest = z.object({
   strata_tested: z.number().int().optional(),
   strata_total: z.number().int().optional(),
   tested_share: z.number().nullable().optional(),
+  /**
+   * While the alert this test raised stands (GET /v1/monitor, /metrics): the test as it stood at its alarm in this
+   * window; `log_evidence`, `armed`, `expected` and the evidence fields above are the restarted detector's. null
+   * otherwise (an observation's answer and an alert's details carry the window's earlier alarm of the test, if any;
+   * absent in windows recorded before it was kept).
+   */
+  alarmed: AlarmedRate.nullable().optional(),
 });
 
 export const WindowStatus = z.object({
@@ -200,15 +232,31 @@ export const DRIFT_ALERT_KINDS = ["drop_rate_drift", "empty_context", "recall_dr
  * "alarm": the gate has an unresolved (open or acknowledged) drift alert, or its monitor alarmed and has not yet
  * stored the alert; it lasts until the alert is resolved (the detector restarts at each alarm, so its evidence alone
  * reads low right after one). Otherwise "watching" (a test is armed), "not_armed" (observations, but fewer than the
- * 100 queries a restarted or new detector needs before it can alarm) or "no_observations".
+ * 100 queries a restarted or new detector needs before it can alarm: `queries_to_arm` says how many remain; the
+ * windows' evidence is that detector's, which may stand above the alarm level until it is armed) or "no_observations".
  */
 export const DriftState = z.object({
   state: z.enum(["alarm", "watching", "not_armed", "no_observations"]),
   /** When the alarm began: the earliest first occurrence of the alerts that hold it (null unless alarm). */
   since: z.string().nullable(),
-  /** The drift alert kinds that hold the alarm, and the ids of those already stored (empty unless alarm). */
+  /**
+   * The drift alert kinds that hold the alarm, and the ids of those already stored (empty unless alarm), in the same
+   * order (kinds in the order of DRIFT_ALERT_KINDS). An alarm not yet stored has no id, so pair kinds with ids through
+   * `alerts`, not by position.
+   */
   kinds: z.array(AlertKind),
   alert_ids: z.array(z.string()),
+  /**
+   * Each alert that holds the alarm with its kind, in the order of `kinds` (the oldest first within a kind): `alert_id`
+   * null for an alarm the monitor has decided and not yet stored, `since` its first occurrence. Empty unless alarm.
+   */
+  alerts: z.array(z.object({ kind: AlertKind, alert_id: z.string().nullable(), since: z.string() })),
+  /**
+   * While no served test is armed (the gate "not_armed", or in alarm with its detector restarted): the fewest queries
+   * one of its tests still needs before it can alarm (the windows' `queries_to_arm`); null otherwise, and when no
+   * number of queries would arm one (a calibration too small to bound its rates).
+   */
+  queries_to_arm: z.number().int().nullable(),
 });
 export type DriftState = z.infer<typeof DriftState>;
 

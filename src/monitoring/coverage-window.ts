@@ -3,7 +3,7 @@
  * last alarm (or since judgments began), tested by stats/coverage-test.ts. Pure: the GateMonitor Durable Object
  * stores it; time comes in as an argument.
  */
-import type { CoverageStatus } from "../contract";
+import type { AlarmedCoverage, CoverageStatus } from "../contract";
 import { type CoverageEvaluation, evaluateCoverage } from "../stats/coverage-test";
 import type { DriftConfig } from "../stats/drift-config";
 import type { JudgeInput } from "./monitor-contract";
@@ -16,10 +16,29 @@ export interface CoverageState {
   readonly covered: number;
   readonly without_relevant: number;
   readonly alarms: number;
+  /** The test that last alarmed, as it stood then (absent before any alarm, and in states stored before it was kept). */
+  readonly alarmed?: AlarmedCoverage;
 }
 
-export function newCoverageState(calibration: JudgeInput["calibration"], nowMs: number, alarms = 0): CoverageState {
-  return { calibration, started_at: nowMs, batches: 0, queries: 0, covered: 0, without_relevant: 0, alarms };
+export function newCoverageState(calibration: JudgeInput["calibration"], nowMs: number, alarms = 0, alarmed?: AlarmedCoverage): CoverageState {
+  return { calibration, started_at: nowMs, batches: 0, queries: 0, covered: 0, without_relevant: 0, alarms, ...(alarmed ? { alarmed } : {}) };
+}
+
+/**
+ * The test restarted after an alarm at `nowMs`: fresh sums, so a continued fall alarms again on fresh judgments, and
+ * the alarmed test's numbers (`status`, its status at the alarm) kept for the status while the alert stands.
+ */
+export function restartCoverage(s: CoverageState, status: CoverageStatus, nowMs: number): CoverageState {
+  return newCoverageState(s.calibration, nowMs, s.alarms + 1, {
+    at: new Date(nowMs).toISOString(),
+    since: status.since,
+    queries: status.queries,
+    covered: status.covered,
+    observed: status.observed,
+    confidence_sequence_95: status.confidence_sequence_95,
+    log_evidence: status.log_evidence,
+    log_threshold: status.log_threshold,
+  });
 }
 
 /** Adds one batch of judged queries (a new state; the input is not mutated). */
@@ -74,6 +93,7 @@ export function coverageStatus(s: CoverageState, ev: CoverageEvaluation): Covera
     alarm: ev.alarm,
     alarms: s.alarms,
     since: new Date(s.started_at).toISOString(),
+    alarmed: s.alarmed ?? null,
   };
 }
 

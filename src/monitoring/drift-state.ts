@@ -7,7 +7,8 @@
  * (open or acknowledged), and from the moment the monitor decided it, before the alert reached D1 (the monitor's
  * outbox). Pure: the callers fetch the monitor's snapshot and the gate's unresolved alerts.
  */
-import { type AlertKind, DRIFT_ALERT_KINDS, type DriftState, type WindowStatus } from "../contract";
+import { type AlertKind, type CoverageStatus, DRIFT_ALERT_KINDS, type DriftState, type WindowStatus } from "../contract";
+import { RATE_TEST_KINDS, type RateTestName } from "./window";
 
 const DRIFT_KINDS: ReadonlySet<AlertKind> = new Set(DRIFT_ALERT_KINDS);
 
@@ -16,7 +17,7 @@ export const isDriftKind = (kind: AlertKind): boolean => DRIFT_KINDS.has(kind);
 
 export interface DriftStateInput {
   /** The monitor's open windows and coverage tests: armed or not. */
-  readonly windows: readonly Pick<WindowStatus, "drop_rate" | "empty_context">[];
+  readonly windows: readonly Pick<WindowStatus, "drop_rate" | "empty_context" | "abstention">[];
   readonly recall: readonly { readonly armed: boolean }[];
   /** Alarms the monitor decided and has not yet stored in D1 (`at`: epoch ms). */
   readonly pending: readonly { readonly kind: AlertKind; readonly at: number }[];
@@ -29,16 +30,50 @@ export function driftState(input: DriftStateInput): DriftState {
     ...input.unresolved.filter((a) => isDriftKind(a.kind)),
     ...input.pending.filter((p) => isDriftKind(p.kind)).map((p) => ({ kind: p.kind, since: new Date(p.at).toISOString(), id: null })),
   ];
+  const tests = input.windows.flatMap((w) => [w.drop_rate, w.empty_context, w.abstention].flatMap((t) => (t ? [t] : [])));
+  const armed = tests.some((t) => t.armed) || input.recall.some((r) => r.armed);
+  // The evidence shown beside a state that is not armed is a restarted (or new) detector's: say when it arms.
+  const toArm = tests.flatMap((t) => (t.queries_to_arm == null ? [] : [t.queries_to_arm]));
+  const queries_to_arm = armed || toArm.length === 0 ? null : Math.min(...toArm);
   if (holding.length > 0) {
+    // One order for kinds, alert_ids and alerts (DRIFT_ALERT_KINDS, then the oldest first within a kind), so a reader
+    // that pairs kinds with alert_ids by position pairs them right whenever every holder is stored.
+    const rank = (k: AlertKind) => (DRIFT_ALERT_KINDS as readonly AlertKind[]).indexOf(k);
+    const ordered = [...holding].sort((a, b) => rank(a.kind) - rank(b.kind) || a.since.localeCompare(b.since));
     return {
       state: "alarm",
       since: holding.map((h) => h.since).reduce((a, b) => (b < a ? b : a)),
       kinds: DRIFT_ALERT_KINDS.filter((k) => holding.some((h) => h.kind === k)),
-      alert_ids: [...new Set(holding.flatMap((h) => (h.id === null ? [] : [h.id])))],
+      alert_ids: [...new Set(ordered.flatMap((h) => (h.id === null ? [] : [h.id])))],
+      alerts: ordered.map((h) => ({ kind: h.kind, alert_id: h.id, since: h.since })),
+      queries_to_arm,
     };
   }
-  const quiet = { since: null, kinds: [], alert_ids: [] };
-  if (input.windows.length === 0 && input.recall.length === 0) return { state: "no_observations", ...quiet };
-  const armed = input.windows.some((w) => w.drop_rate.armed || w.empty_context?.armed === true) || input.recall.some((r) => r.armed);
-  return { state: armed ? "watching" : "not_armed", ...quiet };
+  const quiet = { since: null, kinds: [], alert_ids: [], alerts: [] };
+  if (input.windows.length === 0 && input.recall.length === 0) return { state: "no_observations", ...quiet, queries_to_arm: null };
+  return { state: armed ? "watching" : "not_armed", ...quiet, queries_to_arm };
 }
+
+/**
+ * A window as the status reports it: each test's `alarmed` numbers (the test as it stood at its alarm, before the
+ * detector restarted) while the alert it raised holds the gate's alarm (`kinds`, the state's), null otherwise. Only
+ * served traffic raises the gate's alerts: a shadow's or a candidate arm's window reports none.
+ */
+export function standingWindow<W extends WindowStatus & { readonly traffic: string }>(w: W, kinds: readonly AlertKind[]): W {
+  const keep = <T extends { readonly alarmed?: unknown }>(t: T, name: RateTestName): T => ({
+    ...t,
+    alarmed: w.traffic === "served" && kinds.includes(RATE_TEST_KINDS[name]) ? (t.alarmed ?? null) : null,
+  });
+  return {
+    ...w,
+    drop_rate: keep(w.drop_rate, "drop_rate"),
+    empty_context: w.empty_context && keep(w.empty_context, "empty_context"),
+    ...(w.abstention ? { abstention: keep(w.abstention, "abstention") } : {}),
+  };
+}
+
+/** A coverage test as the status reports it: the alarmed test's numbers while recall_drift holds the alarm, else null. */
+export const standingCoverage = <C extends CoverageStatus>(c: C, kinds: readonly AlertKind[]): C => ({
+  ...c,
+  alarmed: kinds.includes("recall_drift") ? (c.alarmed ?? null) : null,
+});

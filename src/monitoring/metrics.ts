@@ -21,7 +21,7 @@ import type { ServedSummary } from "../calibrations/store";
 import { MAX_CONCURRENT_READS, MAX_METRICS_GATES } from "../platform/limits";
 import { mapLimit } from "../platform/map-limit";
 import type { MonitoringDeps } from "./deps";
-import { driftState, isDriftKind } from "./drift-state";
+import { driftState, isDriftKind, standingCoverage, standingWindow } from "./drift-state";
 import { type Family, renderPrometheus } from "./prometheus";
 import { gateWindows } from "./status";
 import { windowRole } from "./window-role";
@@ -40,7 +40,12 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     scoregate_abstain_below: fam(
       "Abstention cutoff of the gate's current calibration: a query whose top score is below it keeps nothing; absent when it never abstains.",
     ),
-    scoregate_expected_drop_rate: fam("Expected drop rate k/(n+1) of the current calibration."),
+    scoregate_expected_drop_rate: fam(
+      "The current calibration's expected drop rate (its expected_drop_rate: the share of candidates its gate, guards included, drops; k/(n+1) for k scores below the threshold of n without ties at it). A guarded gate's drift test expects it per query size instead: scoregate_window_expected_drop_rate.",
+    ),
+    scoregate_window_expected_drop_rate: fam(
+      "The drop rate the drift test expects of the current window's detector: the calibration's for an unguarded gate; for a guarded gate, its per-size rates re-weighted to the query sizes production brought since the detector's reset.",
+    ),
     scoregate_observed_drop_rate: fam("Drop rate observed in production in the current window."),
     scoregate_expected_empty_context_rate: fam(
       "Share of queries expected to be left with no candidate in the current window, at its mix of candidates per query (the empty-context test's expectation).",
@@ -75,13 +80,36 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     scoregate_drift_log_evidence: fam(
       "ln of the anytime-valid e-value against the calibration, by test: drop_rate, empty_context (guard_bound for a min_keep gate), abstention (alarm at scoregate_drift_log_threshold).",
     ),
+    scoregate_drift_armed: fam(
+      "1 when the test can alarm, by test (as scoregate_drift_log_evidence); 0 while its detector, new or restarted by an alarm, holds fewer than the queries it needs (its evidence may then stand above scoregate_drift_log_threshold: it alarms once armed if it still does) or the calibration is too small to bound the rate.",
+    ),
+    scoregate_alarmed_observed_rate: fam(
+      "While the alert a test raised stands: the rate it tested, observed in the window when it alarmed (test as in scoregate_drift_log_evidence; the window's counts go on after the alarm, the detector restarts).",
+    ),
+    scoregate_alarmed_drift_log_evidence: fam(
+      "While the alert a test raised stands: the evidence that raised it (the restarted detector's is scoregate_drift_log_evidence).",
+    ),
     scoregate_drift_log_threshold: fam("ln(2/alpha): the evidence level that raises an alert."),
     scoregate_expected_coverage: fam("Guaranteed coverage of a recall calibration (by coverage notion)."),
     scoregate_observed_coverage: fam("Coverage of judged production queries since the test last restarted (POST /v1/judgments)."),
     scoregate_coverage_cs_lower: fam("Lower end of the 95 % confidence sequence of the production coverage."),
     scoregate_coverage_cs_upper: fam("Upper end of the 95 % confidence sequence of the production coverage."),
     scoregate_judged_queries: fam("Judged production queries with a relevant candidate since the coverage test last restarted."),
+    scoregate_recall_armed: fam("1 when the coverage test can alarm; 0 when the recall calibration is too small to bound its own coverage."),
     scoregate_recall_log_evidence: fam("ln of the anytime-valid e-value against the recall guarantee (alarm at scoregate_drift_log_threshold)."),
+    scoregate_alarmed_observed_coverage: fam(
+      "While the gate's recall_drift alert stands: the coverage of the judged queries of the test that alarmed, when it alarmed (the restarted test's is scoregate_observed_coverage).",
+    ),
+    scoregate_alarmed_coverage_cs_lower: fam(
+      "While the gate's recall_drift alert stands: the lower end of the alarmed test's 95 % confidence sequence.",
+    ),
+    scoregate_alarmed_coverage_cs_upper: fam(
+      "While the gate's recall_drift alert stands: the upper end of the alarmed test's 95 % confidence sequence.",
+    ),
+    scoregate_alarmed_judged_queries: fam(
+      "While the gate's recall_drift alert stands: the judged queries with a relevant candidate the alarmed test held.",
+    ),
+    scoregate_alarmed_recall_log_evidence: fam("While the gate's recall_drift alert stands: the evidence that raised it."),
     scoregate_open_alerts: fam("Unresolved alerts by gate and kind."),
     scoregate_metrics_gates: fam(
       "Calibrated gates listed here (listed=true, gates with a drift alert first) and left out beyond MAX_METRICS_GATES (listed=false).",
@@ -133,11 +161,12 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     if (c.max_keep !== null) f.scoregate_max_keep.samples.push({ labels: gl, value: c.max_keep });
     if (c.abstain_below !== null) f.scoregate_abstain_below.samples.push({ labels: gl, value: c.abstain_below });
     f.scoregate_expected_drop_rate.samples.push({ labels: { ...gl, calibration_id: c.calibration_id, role: "active" }, value: c.expected_drop_rate });
-    for (const w of status.windows) {
+    for (const w of status.windows.map((sw) => standingWindow(sw, state.kinds))) {
       // `role` comes last in every label set: the labels the series had before it keep their order.
       const role = { role: windowRole(w.traffic, w.calibration_id, c.calibration_id) };
       const cl = { ...gl, calibration_id: w.calibration_id };
       const wl = { ...cl, ...role };
+      f.scoregate_window_expected_drop_rate.samples.push({ labels: wl, value: w.drop_rate.expected });
       if (w.drop_rate.observed !== null) f.scoregate_observed_drop_rate.samples.push({ labels: wl, value: w.drop_rate.observed });
       // A min_keep gate is never empty: its empty-context test watches where the guard binds (empty_context_level),
       // which is reported under its own name rather than as queries "left with no candidate".
@@ -156,11 +185,20 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       f.scoregate_window_candidates.samples.push({ labels: wl, value: w.candidates });
       f.scoregate_window_design_effect.samples.push({ labels: wl, value: w.design_effect });
       if (w.mean_candidates !== null) f.scoregate_window_mean_candidates.samples.push({ labels: wl, value: w.mean_candidates });
-      f.scoregate_drift_log_evidence.samples.push({ labels: { ...cl, test: "drop_rate", ...role }, value: w.drop_rate.log_evidence });
-      if (w.empty_context)
-        f.scoregate_drift_log_evidence.samples.push({ labels: { ...cl, test: emptyTest, ...role }, value: w.empty_context.log_evidence });
-      if (w.abstention)
-        f.scoregate_drift_log_evidence.samples.push({ labels: { ...cl, test: "abstention", ...role }, value: w.abstention.log_evidence });
+      for (const [test, t] of [
+        ["drop_rate", w.drop_rate],
+        [emptyTest, w.empty_context],
+        ["abstention", w.abstention],
+      ] as const) {
+        if (!t) continue;
+        const tl = { ...cl, test, ...role };
+        f.scoregate_drift_log_evidence.samples.push({ labels: tl, value: t.log_evidence });
+        f.scoregate_drift_armed.samples.push({ labels: tl, value: t.armed ? 1 : 0 });
+        if (t.alarmed) {
+          if (t.alarmed.observed !== null) f.scoregate_alarmed_observed_rate.samples.push({ labels: tl, value: t.alarmed.observed });
+          f.scoregate_alarmed_drift_log_evidence.samples.push({ labels: tl, value: t.alarmed.log_evidence });
+        }
+      }
       f.scoregate_drift_log_threshold.samples.push({ labels: wl, value: w.log_threshold });
     }
     const q = status.queued_ingest;
@@ -171,7 +209,7 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
         ["mismatch", q.mismatches],
       ] as const)
         f.scoregate_queued_batches.samples.push({ labels: { ...gl, result }, value });
-    for (const r of status.recall ?? []) {
+    for (const r of (status.recall ?? []).map((sr) => standingCoverage(sr, state.kinds))) {
       const rl = { ...gl, calibration_id: r.calibration_id, coverage: r.coverage, role: windowRole("served", r.calibration_id, c.calibration_id) };
       f.scoregate_expected_coverage.samples.push({ labels: rl, value: r.expected });
       if (r.observed !== null) f.scoregate_observed_coverage.samples.push({ labels: rl, value: r.observed });
@@ -179,6 +217,15 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       f.scoregate_coverage_cs_upper.samples.push({ labels: rl, value: r.confidence_sequence_95[1] });
       f.scoregate_judged_queries.samples.push({ labels: rl, value: r.queries });
       f.scoregate_recall_log_evidence.samples.push({ labels: rl, value: r.log_evidence });
+      f.scoregate_recall_armed.samples.push({ labels: rl, value: r.armed ? 1 : 0 });
+      const a = r.alarmed;
+      if (a) {
+        if (a.observed !== null) f.scoregate_alarmed_observed_coverage.samples.push({ labels: rl, value: a.observed });
+        f.scoregate_alarmed_coverage_cs_lower.samples.push({ labels: rl, value: a.confidence_sequence_95[0] });
+        f.scoregate_alarmed_coverage_cs_upper.samples.push({ labels: rl, value: a.confidence_sequence_95[1] });
+        f.scoregate_alarmed_judged_queries.samples.push({ labels: rl, value: a.queries });
+        f.scoregate_alarmed_recall_log_evidence.samples.push({ labels: rl, value: a.log_evidence });
+      }
     }
   }
   for (const o of open) f.scoregate_open_alerts.samples.push({ labels: { gate_id: o.gate_id, kind: o.kind }, value: o.n });

@@ -12,7 +12,7 @@ import { buildDistribution } from "../stats/distribution";
 import { countBelow, sortedCopy } from "../stats/order-statistics";
 import { ksDistance } from "../stats/shift";
 import type { MonitorStatusDeps } from "./deps";
-import { driftState } from "./drift-state";
+import { driftState, standingCoverage, standingWindow } from "./drift-state";
 import type { SnapshotWindow } from "./monitor-contract";
 import { monitorCoverage, monitorWindow } from "./window-role";
 
@@ -58,9 +58,15 @@ export async function gateMonitorReport(
     unresolvedAlerts(gateId, deps),
     current !== undefined ? current : deps.calibrations.gateState(gateId).then((s) => s.rows[0]?.calibration_id ?? null),
   ]);
+  const state = driftState({
+    windows: gateWindows(snapshot.windows),
+    recall: snapshot.recall,
+    pending: pending_alerts,
+    unresolved: unresolved.map((a) => ({ kind: a.kind, since: a.first_seen_at, id: a.id })),
+  });
   const windows = await Promise.all(
     snapshot.windows.map(async (sw) => {
-      const w = monitorWindow(sw, currentId);
+      const w = monitorWindow(standingWindow(sw, state.kinds), currentId);
       const sample = samples[w.calibration_id] ?? [];
       // A candidate arm keeps no score sample (the calibration's sample is its shadow window's, if any).
       if (w.role === "candidate" || sample.length < MIN_SCORE_SAMPLE) return w;
@@ -77,14 +83,8 @@ export async function gateMonitorReport(
       };
     }),
   );
-  const state = driftState({
-    windows: gateWindows(snapshot.windows),
-    recall: snapshot.recall,
-    pending: pending_alerts,
-    unresolved: unresolved.map((a) => ({ kind: a.kind, since: a.first_seen_at, id: a.id })),
-  });
-  const history = snapshot.history.map((w) => monitorWindow(w, currentId));
-  const recall = snapshot.recall.map((r) => monitorCoverage(r, currentId));
+  const history = snapshot.history.map((w) => monitorWindow(standingWindow(w, state.kinds), currentId));
+  const recall = snapshot.recall.map((r) => monitorCoverage(standingCoverage(r, state.kinds), currentId));
   return { status: { ...snapshot, state, windows, history, recall }, unresolved };
 }
 

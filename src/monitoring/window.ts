@@ -6,7 +6,7 @@
  */
 
 import type { Expectation } from "../calibrations/expectation";
-import type { WindowStatus } from "../contract";
+import type { AlarmedRate, AlertKind, WindowStatus } from "../contract";
 import type { CalibrationExpectation } from "../stats/calibration-expectation";
 import { dropRateLaw } from "../stats/calibration-margin";
 import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../stats/drift-config";
@@ -44,7 +44,20 @@ export interface WindowState {
    * window never mixes them (gate-monitor/monitor.ts). Absent in windows stored before it was kept.
    */
   readonly role?: WindowTraffic;
+  /** Each rate test's last alarm in this window, as it stood then (absent before one, and in states stored before). */
+  readonly alarmed?: WindowAlarms;
 }
+
+/** Each rate test's last alarm, as it stood then: carried from a calibration's window to the next (gate-monitor/windows.ts). */
+export type WindowAlarms = Partial<Record<RateTestName, AlarmedRate>>;
+
+/** The rate tests of a window, by their field in WindowStatus, and the alert kind each raises. */
+export const RATE_TEST_KINDS = {
+  drop_rate: "drop_rate_drift",
+  empty_context: "empty_context",
+  abstention: "abstention_drift",
+} as const satisfies Record<string, AlertKind>;
+export type RateTestName = keyof typeof RATE_TEST_KINDS;
 
 /** What a window of the `windows` table counts (a promotion's candidate arm has its own, gate-monitor/live-evidence.ts). */
 export type WindowTraffic = "served" | "shadow";
@@ -160,9 +173,39 @@ export function evaluateWindow(w: WindowState, config: DriftConfig): DetectorEva
   return evaluateDetector(w.detector ?? newDetector(), calibrationExpectation(w.expectation), config);
 }
 
+/**
+ * The window after an alarm decided on `status` (its status with the batch that alarmed) at `nowMs`: the detector
+ * restarted, so a continued shift alarms again on fresh evidence; the counts kept (the day's rate is still the day's);
+ * each alarmed test's numbers kept as they stood. A new state (the input is not mutated).
+ */
+export function restartDetector(w: WindowState, status: WindowStatus, ev: DetectorEvaluation, nowMs: number): WindowState {
+  const fired: Record<RateTestName, boolean> = {
+    drop_rate: ev.dropRate.alarm,
+    empty_context: ev.emptyContext?.alarm === true,
+    abstention: ev.abstention?.alarm === true,
+  };
+  const alarmed = { ...w.alarmed };
+  for (const name of Object.keys(RATE_TEST_KINDS) as RateTestName[]) {
+    const t = status[name];
+    if (!fired[name] || !t) continue;
+    alarmed[name] = {
+      at: new Date(nowMs).toISOString(),
+      queries: name === "abstention" ? (status.abstention_queries ?? 0) : status.queries,
+      observed: t.observed,
+      expected: t.expected,
+      band: t.band,
+      log_evidence: t.log_evidence,
+      log_threshold: status.log_threshold,
+      evidence_since: t.evidence_since,
+      evidence_queries: t.evidence_queries,
+    };
+  }
+  return { ...w, alarms: w.alarms + 1, detector: newDetector(), alarmed };
+}
+
 export function windowStatus(w: WindowState, ev: DetectorEvaluation): WindowStatus {
   // observed: this window's share (the daily number people read); the evidence is the detector's, since `since`.
-  const rate = (t: DetectedRate, observed: number | null) => ({
+  const rate = (t: DetectedRate, observed: number | null, name: RateTestName) => ({
     observed,
     expected: t.expected,
     band: { lo: t.band.lo, hi: t.band.hi },
@@ -170,9 +213,11 @@ export function windowStatus(w: WindowState, ev: DetectorEvaluation): WindowStat
     alarm: t.alarm,
     armed: t.armed,
     not_armed_reason: t.notArmedReason,
+    queries_to_arm: t.queriesToArm,
     evidence_since: t.since === null ? null : new Date(t.since).toISOString(),
     evidence_queries: t.sinceQueries,
     ...(t.strata ? { strata_tested: t.strata.tested, strata_total: t.strata.total, tested_share: t.strata.testedShare } : {}),
+    alarmed: w.alarmed?.[name] ?? null,
   });
   return {
     calibration_id: w.calibration_id,
@@ -186,13 +231,13 @@ export function windowStatus(w: WindowState, ev: DetectorEvaluation): WindowStat
     empty_queries: w.sums.empty,
     design_effect: ev.designEffect,
     log_threshold: ev.logThreshold,
-    drop_rate: rate(ev.dropRate, w.sums.candidates > 0 ? w.sums.dropped / w.sums.candidates : null),
-    empty_context: ev.emptyContext ? rate(ev.emptyContext, w.sums.queries > 0 ? w.sums.empty / w.sums.queries : null) : null,
+    drop_rate: rate(ev.dropRate, w.sums.candidates > 0 ? w.sums.dropped / w.sums.candidates : null, "drop_rate"),
+    empty_context: ev.emptyContext ? rate(ev.emptyContext, w.sums.queries > 0 ? w.sums.empty / w.sums.queries : null, "empty_context") : null,
     ...(w.expectation.empty_context_level !== undefined ? { empty_context_level: w.expectation.empty_context_level } : {}),
     abstained_queries: w.sums.abstained ?? 0,
     abstention_queries: w.sums.abstentionQueries ?? 0,
     abstention: ev.abstention
-      ? rate(ev.abstention, (w.sums.abstentionQueries ?? 0) > 0 ? (w.sums.abstained ?? 0) / w.sums.abstentionQueries! : null)
+      ? rate(ev.abstention, (w.sums.abstentionQueries ?? 0) > 0 ? (w.sums.abstained ?? 0) / w.sums.abstentionQueries! : null, "abstention")
       : null,
     mean_candidates: w.sums.queries > 0 ? w.sums.candidates / w.sums.queries : null,
     expected_mean_candidates: w.expectation.mean_candidates ?? null,
@@ -228,11 +273,21 @@ function candidatesPerQuery(w: WindowState, ev: DetectorEvaluation): WindowStatu
 
 const pct = (x: number | null): string => (x === null ? "n/a" : `${(100 * x).toFixed(1)} %`);
 
-/** The alert sentence for a drop-rate drift alarm. */
-export function driftSummary(status: WindowStatus): string {
+/**
+ * What a rate's expectation is, in an alert sentence. A stratified test (a guarded gate's drop rate, abstention with
+ * the calibration's strata) expects the calibration's per-size rates re-weighted to the query sizes production brought
+ * since the detector's reset: not the calibration's own rate, which the sentence gives beside it.
+ */
+function expectedPhrase(t: WindowStatus["drop_rate"], calibrationRate: number | null): string {
+  if (t.strata_tested === undefined) return `the calibration's ${pct(t.expected)}`;
+  return `${pct(t.expected)} expected for production's query sizes (calibration: ${pct(calibrationRate)})`;
+}
+
+/** The alert sentence for a drop-rate drift alarm; `calibrationRate` is the calibration's expected_drop_rate. */
+export function driftSummary(status: WindowStatus, calibrationRate: number | null): string {
   const t = status.drop_rate;
   const since = t.evidence_queries === null ? "" : ` over the last ${t.evidence_queries} queries`;
-  return `production drop rate ${pct(t.observed)} over ${status.queries} queries against the calibration's ${pct(t.expected)} (tolerated ${pct(t.band.lo)}..${pct(t.band.hi)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
+  return `production drop rate ${pct(t.observed)} over ${status.queries} queries against ${expectedPhrase(t, calibrationRate)} (tolerated ${pct(t.band.lo)}..${pct(t.band.hi)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
 }
 
 /** The alert sentence for an empty-context alarm (for a min_keep gate: the guard binding more often than calibrated). */
@@ -246,9 +301,9 @@ export function emptyContextSummary(status: WindowStatus): string {
   return `${pct(t.observed)} of ${status.queries} production queries ${what} against ${pct(t.expected)} expected for their candidate counts (tolerated up to ${pct(t.band.hi)})`;
 }
 
-/** The alert sentence for an abstention-rate alarm. */
-export function abstentionSummary(status: WindowStatus): string {
+/** The alert sentence for an abstention-rate alarm; `calibrationRate` is the calibration's abstention rate. */
+export function abstentionSummary(status: WindowStatus, calibrationRate: number | null): string {
   const t = status.abstention!;
   const since = t.evidence_queries === null ? "" : ` over the last ${t.evidence_queries} queries`;
-  return `${pct(t.observed)} of ${status.abstention_queries ?? 0} production queries abstained (top score below abstain_below) against the calibration's ${pct(t.expected)} (tolerated ${pct(t.band.lo)}..${pct(t.band.hi)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
+  return `${pct(t.observed)} of ${status.abstention_queries ?? 0} production queries abstained (top score below abstain_below) against ${expectedPhrase(t, calibrationRate)} (tolerated ${pct(t.band.lo)}..${pct(t.band.hi)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
 }

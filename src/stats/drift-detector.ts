@@ -34,6 +34,13 @@ export interface DetectedRate extends RateTest {
    * that fell in them. Absent for a pooled test.
    */
   readonly strata?: StrataCoverage;
+  /**
+   * Queries the detector still needs since its reset before this test can alarm (config.minQueries less those it
+   * holds); null when it is armed, or when more queries would not arm it (a calibration too small to bound its rate).
+   * A restarted detector gathers evidence before it is armed: its evidence can stand above the alarm level then, and
+   * alarms once the test is armed if it still does.
+   */
+  readonly queriesToArm: number | null;
 }
 
 export interface DetectorEvaluation {
@@ -126,6 +133,7 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
     alarm: armed && calibrationBounds && r.logStatistic >= logThreshold,
     armed: armed && calibrationBounds,
     notArmedReason: notArmedReason(armed, calibrationBounds),
+    queriesToArm: calibrationBounds && !armed ? config.minQueries - total.queries : null,
     since: r.strongest?.openedAt ?? null,
     sinceQueries: r.strongest === null ? null : total.queries - r.strongest.queriesBefore,
     ...(strata !== null ? { strata } : {}),

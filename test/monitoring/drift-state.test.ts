@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
+import type { Expectation } from "../../src/calibrations/expectation";
 import type { WindowStatus } from "../../src/contract";
-import { driftState } from "../../src/monitoring/drift-state";
+import { driftState, standingWindow } from "../../src/monitoring/drift-state";
+import { addBatch, evaluateWindow, newWindow, restartDetector, type WindowState, windowStatus } from "../../src/monitoring/window";
+import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
+import type { QueryObservation } from "../../src/stats/per-query";
 
 /** An open window's tests, armed or not. */
 const win = (armed: boolean, emptyArmed: boolean | null = null) =>
@@ -11,7 +15,33 @@ const win = (armed: boolean, emptyArmed: boolean | null = null) =>
 
 const none = { windows: [], recall: [], pending: [], unresolved: [] };
 
+/** A window whose restarted detector is not armed yet: `toArm` more queries, its evidence `logEvidence`. */
+const restarted = (toArm: number, logEvidence: number) =>
+  ({
+    drop_rate: { armed: false, not_armed_reason: "too_few_queries", queries_to_arm: toArm, log_evidence: logEvidence } as WindowStatus["drop_rate"],
+    empty_context: null,
+    abstention: { armed: false, not_armed_reason: "too_few_queries", queries_to_arm: toArm, log_evidence: 0 } as NonNullable<
+      WindowStatus["abstention"]
+    >,
+  }) as const;
+
 describe("driftState", () => {
+  it("says how many queries a restarted detector needs before it is armed, whatever evidence it already holds", () => {
+    // An alarm restarted the detector; its alert was resolved; 40 queries since hold evidence above the alarm level.
+    const s = driftState({ ...none, windows: [restarted(60, 61.06)] });
+    expect(s).toMatchObject({ state: "not_armed", queries_to_arm: 60 });
+    // The fewest over the gate's tests; none once a test is armed.
+    expect(driftState({ ...none, windows: [restarted(60, 61.06), restarted(25, 0)] }).queries_to_arm).toBe(25);
+    expect(driftState({ ...none, windows: [restarted(60, 61.06), win(true)] })).toMatchObject({ state: "watching", queries_to_arm: null });
+    // While the alarm stands, the restarted detector's count is there too.
+    const alarm = driftState({
+      ...none,
+      windows: [restarted(60, 61.06)],
+      unresolved: [{ kind: "drop_rate_drift", since: "2026-12-02T10:00:00.000Z", id: "a" }],
+    });
+    expect(alarm).toMatchObject({ state: "alarm", queries_to_arm: 60 });
+  });
+
   it("reads alarm while a drift alert is unresolved, since its first occurrence, whatever the restarted detector says", () => {
     const s = driftState({
       ...none,
@@ -21,7 +51,14 @@ describe("driftState", () => {
         { kind: "rebuild_shift", since: "2026-12-01T09:00:00.000Z", id: "alr_0" },
       ],
     });
-    expect(s).toEqual({ state: "alarm", since: "2026-12-02T10:00:00.000Z", kinds: ["drop_rate_drift"], alert_ids: ["alr_1"] });
+    expect(s).toEqual({
+      state: "alarm",
+      since: "2026-12-02T10:00:00.000Z",
+      kinds: ["drop_rate_drift"],
+      alert_ids: ["alr_1"],
+      alerts: [{ kind: "drop_rate_drift", alert_id: "alr_1", since: "2026-12-02T10:00:00.000Z" }],
+      queries_to_arm: null,
+    });
   });
 
   it("reads alarm for an alarm the monitor has not yet stored, and starts the alarm at the earliest holder", () => {
@@ -31,18 +68,110 @@ describe("driftState", () => {
       pending: [{ kind: "empty_context", at: Date.parse("2026-12-02T08:00:00Z") }],
       unresolved: [{ kind: "recall_drift", since: "2026-12-02T09:00:00.000Z", id: null }],
     });
-    expect(s).toEqual({ state: "alarm", since: "2026-12-02T08:00:00.000Z", kinds: ["empty_context", "recall_drift"], alert_ids: [] });
+    expect(s).toEqual({
+      state: "alarm",
+      since: "2026-12-02T08:00:00.000Z",
+      kinds: ["empty_context", "recall_drift"],
+      alert_ids: [],
+      alerts: [
+        { kind: "empty_context", alert_id: null, since: "2026-12-02T08:00:00.000Z" },
+        { kind: "recall_drift", alert_id: null, since: "2026-12-02T09:00:00.000Z" },
+      ],
+      queries_to_arm: null,
+    });
+  });
+
+  it("lists alert_ids in the order of kinds, and pairs each kind with its alert, whatever order the alerts came in", () => {
+    // The gate's unresolved alerts arrive newest first: recall, then empty context, then drop rate.
+    const s = driftState({
+      ...none,
+      unresolved: [
+        { kind: "recall_drift", since: "2026-12-02T12:00:00.000Z", id: "alr_recall" },
+        { kind: "empty_context", since: "2026-12-02T11:00:00.000Z", id: "alr_empty" },
+        { kind: "drop_rate_drift", since: "2026-12-02T10:00:00.000Z", id: "alr_drop" },
+      ],
+      pending: [{ kind: "abstention_drift", at: Date.parse("2026-12-02T13:00:00Z") }],
+    });
+    expect(s.kinds).toEqual(["drop_rate_drift", "empty_context", "recall_drift", "abstention_drift"]);
+    expect(s.alert_ids).toEqual(["alr_drop", "alr_empty", "alr_recall"]);
+    expect(s.alerts.map((a) => [a.kind, a.alert_id])).toEqual([
+      ["drop_rate_drift", "alr_drop"],
+      ["empty_context", "alr_empty"],
+      ["recall_drift", "alr_recall"],
+      ["abstention_drift", null],
+    ]);
   });
 
   it("without an alarm: watching once a test is armed, not armed before, no observations without windows or coverage tests", () => {
     expect(driftState({ ...none, windows: [win(false), win(true)] }).state).toBe("watching");
     expect(driftState({ ...none, windows: [win(false, true)] }).state).toBe("watching");
-    expect(driftState({ ...none, windows: [win(false, false)] })).toEqual({ state: "not_armed", since: null, kinds: [], alert_ids: [] });
+    expect(driftState({ ...none, windows: [win(false, false)] })).toEqual({
+      state: "not_armed",
+      since: null,
+      kinds: [],
+      alert_ids: [],
+      alerts: [],
+      queries_to_arm: null,
+    });
     expect(driftState({ ...none, recall: [{ armed: true }] }).state).toBe("watching");
     expect(driftState(none).state).toBe("no_observations");
     // Alerts that are not drift alerts do not put a gate in alarm.
     expect(driftState({ ...none, unresolved: [{ kind: "uncalibrated_request", since: "2026-12-02T09:00:00.000Z", id: "alr_2" }] }).state).toBe(
       "no_observations",
     );
+  });
+});
+
+describe("the alarmed tests' numbers after an alarm (empty context and abstention as the drop rate)", () => {
+  const FLAT_Q: Expectation = { n: 5000, expected_drop_rate: 0.1, empty_context_rate: 0.05, n_queries: 500 };
+  /** A window whose empty-context and abstention tests just alarmed (the drop rate's did not). */
+  function alarmedWindow(): { w: WindowState; status: WindowStatus } {
+    const queries: QueryObservation[] = Array.from({ length: 200 }, (_, i) => [10, i % 2 === 0 ? 10 : 1, i % 2 === 0 ? 10 : 1, i % 2 === 0 ? 1 : 0]);
+    const w = addBatch(newWindow("cal_x", "v1", FLAT_Q, 0), queries, null, () => 0, 0);
+    const ev = evaluateWindow(w, DEFAULT_DRIFT_CONFIG);
+    const status = windowStatus(w, ev);
+    const abstention = { ...status.empty_context!, observed: 0.5, expected: 0.1, log_evidence: 33 };
+    const fired = {
+      ...ev,
+      dropRate: { ...ev.dropRate, alarm: false },
+      emptyContext: { ...ev.emptyContext!, alarm: true },
+      abstention: { ...ev.dropRate, alarm: true },
+    };
+    const withAbstention = { ...status, abstention, abstention_queries: 200 };
+    return { w: restartDetector(w, withAbstention, fired, Date.parse("2026-12-02T10:00:00Z")), status: withAbstention };
+  }
+
+  it("keeps each alarmed test's numbers in the window and restarts the detector, the counts kept", () => {
+    const { w, status } = alarmedWindow();
+    expect(w.alarms).toBe(1);
+    expect(w.sums.queries).toBe(200);
+    expect(w.detector?.total.queries).toBe(0);
+    expect(w.alarmed?.drop_rate).toBeUndefined();
+    expect(w.alarmed?.empty_context).toMatchObject({
+      at: "2026-12-02T10:00:00.000Z",
+      queries: 200,
+      observed: 0.5,
+      log_evidence: status.empty_context!.log_evidence,
+    });
+    expect(w.alarmed?.abstention).toMatchObject({ queries: 200, observed: 0.5, expected: 0.1, log_evidence: 33 });
+    const shown = windowStatus(w, evaluateWindow(w, DEFAULT_DRIFT_CONFIG));
+    // The restarted detector's evidence is 0; the alarmed numbers stand beside it.
+    expect(shown.empty_context).toMatchObject({ log_evidence: 0, observed: 0.5 });
+    expect(shown.empty_context!.alarmed).toEqual(w.alarmed!.empty_context);
+  });
+
+  it("reports them while their alert holds the gate's alarm, on served traffic only", () => {
+    const { w } = alarmedWindow();
+    const served = { ...windowStatus(w, evaluateWindow(w, DEFAULT_DRIFT_CONFIG)), abstention: null, traffic: "served" as const };
+    const withAbstention = { ...served, abstention: { ...served.empty_context!, alarmed: w.alarmed!.abstention! } };
+    const both = standingWindow(withAbstention, ["empty_context", "abstention_drift"]);
+    expect(both.empty_context!.alarmed).toEqual(w.alarmed!.empty_context);
+    expect(both.abstention!.alarmed).toEqual(w.alarmed!.abstention);
+    // empty_context resolved, abstention_drift still open
+    const one = standingWindow(withAbstention, ["abstention_drift"]);
+    expect(one.empty_context!.alarmed).toBeNull();
+    expect(one.abstention!.alarmed).toEqual(w.alarmed!.abstention);
+    expect(standingWindow({ ...withAbstention, traffic: "shadow" }, ["empty_context", "abstention_drift"]).empty_context!.alarmed).toBeNull();
+    expect(standingWindow(served, []).abstention).toBeNull();
   });
 });

@@ -43,6 +43,22 @@ describe("GateMonitor", () => {
     expect(next.window).toMatchObject({ queries: 10, batches: 1, started_at: new Date(T0 + DRIFT_WINDOW_MS + 5).toISOString() });
   });
 
+  it("carries a window's alarmed numbers to the calibration's next window (an alert outlives the day), and into the history", async () => {
+    const { gateId, stub, rpc } = monitor("alarmed-carry");
+    stubs.push(stub);
+    const out = await rpc.observe(batch(gateId, "c1", T0 + DRIFT_WINDOW_MS - 1000, moved(200)));
+    expect(out.alerts).toEqual(["drop_rate_drift"]);
+    const alarmed = (await rpc.status(gateId, T0 + DRIFT_WINDOW_MS - 500, DEFAULT_DRIFT_CONFIG)).windows[0]!.drop_rate.alarmed;
+    expect(alarmed).toMatchObject({ queries: 200, observed: 0.6, at: new Date(T0 + DRIFT_WINDOW_MS - 1000).toISOString() });
+    // The window's day ends: the finished window keeps them, and the next window of the calibration carries them.
+    const rolled = await rpc.status(gateId, T0 + 2 * DRIFT_WINDOW_MS, DEFAULT_DRIFT_CONFIG);
+    expect(rolled.windows).toEqual([]);
+    expect(rolled.history[0]!.drop_rate.alarmed).toEqual(alarmed);
+    const next = await rpc.observe(batch(gateId, "c2", T0 + 2 * DRIFT_WINDOW_MS + 5, steady(10)));
+    expect(next.window.queries).toBe(10);
+    expect(next.window.drop_rate.alarmed).toEqual(alarmed);
+  });
+
   it(`keeps the newest ${MAX_WINDOW_HISTORY} finished windows and drops older ones`, async () => {
     const { gateId, rpc } = monitor("history");
     const windows = MAX_WINDOW_HISTORY + 5;

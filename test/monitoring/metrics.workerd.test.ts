@@ -190,6 +190,10 @@ describe("GET /metrics", () => {
     expect(value("scoregate_expected_abstention_rate", g)).toBe(gw.abstention!.expected);
     expect(value("scoregate_window_abstention_queries", g)).toBe(3);
     expect(tests(g).sort()).toEqual(["abstention", "drop_rate", "guard_bound"]);
+    // The drop rate the guarded gate's test expects (re-weighted to production's query sizes) is its own series; the
+    // calibration's expected_drop_rate stays what the calibration says.
+    expect(value("scoregate_window_expected_drop_rate", g)).toBe(gw.drop_rate.expected);
+    expect(value("scoregate_expected_drop_rate", g)).toBe(guarded.calibration.expected_drop_rate);
     // What the gate serves, beside its threshold: the guards and the abstention cutoff of its current calibration.
     const served = (name: string, gateId: string) => text.split("\n").filter((l) => l.startsWith(`${name}{gate_id="${gateId}"}`));
     expect(served("scoregate_min_keep", g)).toEqual([`scoregate_min_keep{gate_id="${g}"} 2`]);
@@ -227,5 +231,8 @@ describe("GET /metrics", () => {
     for (const name of ["scoregate_observed_guard_bound_rate", "scoregate_expected_abstention_rate", "scoregate_observed_abstention_rate"])
       expect(text).toContain(`# TYPE ${name} gauge`);
     expect(text).toMatch(/^# HELP scoregate_observed_empty_context_rate .*a min_keep gate is never empty/mu);
+    // The calibration's expected drop rate says what it is, not a formula that is wrong with ties or guards.
+    expect(text).toMatch(/^# HELP scoregate_expected_drop_rate The current calibration's expected drop rate \(its expected_drop_rate/mu);
+    expect(text).toMatch(/^# HELP scoregate_window_expected_drop_rate .*re-weighted to the query sizes production brought/mu);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Expectation } from "../../src/calibrations/expectation";
 import { WindowStatus } from "../../src/contract";
 import {
+  abstentionSummary,
   addBatch,
   DRIFT_WINDOW_MS,
   driftSummary,
@@ -216,12 +217,29 @@ describe("alert sentences", () => {
     // 20 queries drop all 10 and 100 drop 3: (200 + 300) / 2000 = 25.0 % against 10.0 %.
     const s = statusWith(FLAT, 20, 100);
     expect(s.drop_rate.observed).toBe(0.25);
-    const text = driftSummary(s);
+    const text = driftSummary(s, 0.1);
     expect(text).toContain("25.0 %");
-    expect(text).toContain("10.0 %");
+    expect(text).toContain("against the calibration's 10.0 %");
     expect(text).toContain("200 queries");
     expect(text).toContain(`${(100 * s.drop_rate.band.lo).toFixed(1)} %..${(100 * s.drop_rate.band.hi).toFixed(1)} %`);
     expect(text).toContain(s.log_threshold.toFixed(1));
+  });
+
+  it("a stratified test's expectation reads as production's query sizes, with the calibration's own rate beside it", () => {
+    // A guarded gate's test expects the per-size rates re-weighted to production's query sizes: 27.9 % here, while
+    // the calibration's own expected drop rate is 30.0 %. The sentence must not call 27.9 % "the calibration's".
+    const s = statusWith(FLAT, 20, 100);
+    const stratified = { ...s.drop_rate, expected: 0.279, strata_tested: 5, strata_total: 6, tested_share: 0.9 };
+    const text = driftSummary({ ...s, drop_rate: stratified }, 0.3);
+    expect(text).toContain("against 27.9 % expected for production's query sizes (calibration: 30.0 %)");
+    expect(text).not.toContain("calibration's");
+    const abstention = { ...stratified, observed: 0.2, expected: 0.081 };
+    const sentence = abstentionSummary({ ...s, abstention, abstention_queries: 200 }, 0.1);
+    expect(sentence).toContain("against 8.1 % expected for production's query sizes (calibration: 10.0 %)");
+    expect(sentence).not.toContain("calibration's");
+    // A pooled abstention test's expectation is the calibration's.
+    const { strata_tested: _t, strata_total: _n, tested_share: _s, ...pooled } = abstention;
+    expect(abstentionSummary({ ...s, abstention: pooled, abstention_queries: 200 }, 0.081)).toContain("against the calibration's 8.1 %");
   });
 
   it("emptyContextSummary names the observed and expected empty-context rates", () => {

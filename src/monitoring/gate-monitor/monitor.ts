@@ -13,8 +13,7 @@ import type { AlertInput } from "../../alerts/lifecycle";
 import type { AlertKind, ArmDrift, SeriesBucket } from "../../contract";
 import type { DriftConfig } from "../../stats/drift-config";
 import type { DetectorEvaluation } from "../../stats/drift-detector";
-import { newDetector } from "../../stats/e-detector";
-import { addJudgments, coverageStatus, evaluateCoverageState, newCoverageState, recallDriftSummary } from "../coverage-window";
+import { addJudgments, coverageStatus, evaluateCoverageState, newCoverageState, recallDriftSummary, restartCoverage } from "../coverage-window";
 import type {
   JudgeInput,
   JudgeOutcome,
@@ -35,6 +34,7 @@ import {
   emptyContextSummary,
   evaluateWindow,
   newWindow,
+  restartDetector,
   type WindowState,
   type WindowTraffic,
   windowStatus,
@@ -138,6 +138,7 @@ export class Monitor {
     // (windows.ts, keyOf). A served window stored before windows kept their traffic takes served batches.
     const traffic = input.role === "shadow" ? "shadow" : "served";
     const open = this.#windows.open(input.calibration.id, traffic);
+    const carried = open === null ? this.#windows.alarms(input.calibration.id, traffic) : undefined;
     const base: WindowState =
       open ??
       ({
@@ -150,6 +151,8 @@ export class Monitor {
           this.#windows.detector(input.calibration.id, traffic),
         ),
         role: traffic,
+        // The alarmed tests' numbers outlive the day their window ends, as their alerts do.
+        ...(carried ? { alarmed: carried } : {}),
       } satisfies WindowState);
     const claim = this.#ledger.claim(input.batch_id, now, input.batch_hash);
     if (!claim.claimed) return { duplicate: true, mismatch: claim.mismatch, window: windowStatus(base, evaluateWindow(base, config)), alerts: [] };
@@ -159,17 +162,30 @@ export class Monitor {
     const status = windowStatus(next, ev);
     const common = { gate_id: input.gate.gate_id, gate: input.gate, calibration_ids: [input.calibration.id] };
     const alerts: AlertInput[] = [];
-    if (ev.dropRate.alarm) alerts.push({ ...common, kind: "drop_rate_drift", summary: driftSummary(status), details: { window: status } });
+    if (ev.dropRate.alarm)
+      alerts.push({
+        ...common,
+        kind: "drop_rate_drift",
+        summary: driftSummary(status, next.expectation.expected_drop_rate),
+        details: { window: status },
+      });
     if (ev.emptyContext?.alarm) alerts.push({ ...common, kind: "empty_context", summary: emptyContextSummary(status), details: { window: status } });
-    if (ev.abstention?.alarm) alerts.push({ ...common, kind: "abstention_drift", summary: abstentionSummary(status), details: { window: status } });
+    if (ev.abstention?.alarm)
+      alerts.push({
+        ...common,
+        kind: "abstention_drift",
+        summary: abstentionSummary(status, next.expectation.abstention?.expected_rate ?? null),
+        details: { window: status },
+      });
     this.#recordSeries(input, next, ev);
     this.#countEvidence(input, now);
     // A shadow's window runs exactly as the active one's, but its alarms are its own status: never the gate's alerts.
     const shadow = input.role === "shadow";
     if (alerts.length > 0) {
       // Restart the detector after an alarm, so a continued shift alarms again on fresh evidence. The window keeps its
-      // counts: the day's drop rate is still the day's (the gate reads "alarm" from the alert, ../drift-state.ts).
-      next = { ...next, alarms: next.alarms + 1, detector: newDetector() };
+      // counts: the day's drop rate is still the day's (the gate reads "alarm" from the alert, ../drift-state.ts), and
+      // the alarmed tests' numbers, for the status while their alerts stand (../status.ts).
+      next = restartDetector(next, status, ev, now);
       if (!shadow) for (const a of alerts) this.outbox.add(a, now);
     }
     this.#windows.save(next, now);
@@ -195,7 +211,7 @@ export class Monitor {
     const ev = evaluateWindow(next, config);
     const window = windowStatus(next, ev);
     const fired: ArmDrift["alarm"] = ev.dropRate.alarm
-      ? { kind: "drop_rate_drift", at: new Date(now).toISOString(), summary: driftSummary(window) }
+      ? { kind: "drop_rate_drift", at: new Date(now).toISOString(), summary: driftSummary(window, next.expectation.expected_drop_rate) }
       : ev.emptyContext?.alarm
         ? { kind: "empty_context", at: new Date(now).toISOString(), summary: emptyContextSummary(window) }
         : null;
@@ -256,10 +272,12 @@ export class Monitor {
       const base = this.#coverage.get(input.calibration.id) ?? newCoverageState(input.calibration, now);
       const claim = this.#ledger.claimJudgment(input.batch_id, now, input.batch_hash);
       if (!claim.claimed) {
-        return { duplicate: true, mismatch: claim.mismatch, recall: coverageStatus(base, evaluateCoverageState(base, input.config)), alerts: [] };
+        const { alarmed: _earlier, ...recall } = coverageStatus(base, evaluateCoverageState(base, input.config));
+        return { duplicate: true, mismatch: claim.mismatch, recall, alerts: [] };
       }
       let next = addJudgments(base, input.covered, input.without_relevant);
-      const status = coverageStatus(next, evaluateCoverageState(next, input.config));
+      // The answer and the alert carry this test's numbers, not those of an earlier alarm.
+      const { alarmed: _earlier, ...status } = coverageStatus(next, evaluateCoverageState(next, input.config));
       const alerts: AlertInput[] = [];
       if (status.alarm) {
         alerts.push({
@@ -270,8 +288,9 @@ export class Monitor {
           summary: recallDriftSummary(status),
           details: { recall: status },
         });
-        // Restart the test after an alarm: a continued fall alarms again (and updates the open alert).
-        next = newCoverageState(next.calibration, now, next.alarms + 1);
+        // Restart the test after an alarm: a continued fall alarms again (and updates the open alert). The alarmed
+        // test's numbers stay for the status while its alert stands (../status.ts).
+        next = restartCoverage(next, status, now);
         for (const a of alerts) this.outbox.add(a, now);
       }
       this.#coverage.save(next, now);

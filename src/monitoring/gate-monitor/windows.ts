@@ -9,7 +9,7 @@ import { DETECTOR_IDLE_RETENTION_MS, MAX_WINDOW_HISTORY } from "../../platform/l
 import type { DriftConfig } from "../../stats/drift-config";
 import type { DetectorState } from "../../stats/e-detector";
 import type { SnapshotWindow } from "../monitor-contract";
-import { evaluateWindow, type WindowState, type WindowTraffic, windowExpired, windowStatus } from "../window";
+import { evaluateWindow, type WindowAlarms, type WindowState, type WindowTraffic, windowExpired, windowStatus } from "../window";
 import { StateTable } from "./state-table";
 
 /**
@@ -22,15 +22,29 @@ import { StateTable } from "./state-table";
 const keyOf = (calibrationId: string, traffic: WindowTraffic | undefined): string =>
   traffic === "shadow" ? `${calibrationId}\u0000shadow` : calibrationId;
 
+/**
+ * The key, in the `detectors` table, of the alarms a window carries to the next (the alarmed tests' numbers, which the
+ * status shows while their alerts stand: an alert outlives the day its window ends). Kept and forgotten with the
+ * detector.
+ */
+const alarmsKeyOf = (calibrationId: string, traffic: WindowTraffic | undefined): string => `${keyOf(calibrationId, traffic)}\u0000alarmed`;
+
 export class Windows {
   readonly #sql: SqlStorage;
   readonly #open: StateTable<WindowState>;
   readonly #detectors: StateTable<DetectorState>;
+  readonly #alarms: StateTable<WindowAlarms>;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
     this.#open = new StateTable<WindowState>(sql, "windows");
     this.#detectors = new StateTable<DetectorState>(sql, "detectors");
+    this.#alarms = new StateTable<WindowAlarms>(sql, "detectors");
+  }
+
+  /** The alarms the calibration's previous window of this traffic carried, or undefined. */
+  alarms(calibrationId: string, traffic: WindowTraffic): WindowAlarms | undefined {
+    return this.#alarms.get(alarmsKeyOf(calibrationId, traffic));
   }
 
   /** The calibration's open window of this traffic, or null. */
@@ -79,6 +93,7 @@ export class Windows {
       this.archive(w, nowMs, config);
       // The detector outlives the window: a change that starts late in a day is not diluted by the day's earlier data.
       if (w.detector) this.#detectors.put(keyOf(w.calibration_id, w.role), nowMs, w.detector);
+      if (w.alarmed) this.#alarms.put(alarmsKeyOf(w.calibration_id, w.role), nowMs, w.alarmed);
       this.#open.delete(keyOf(w.calibration_id, w.role));
     }
   }
