@@ -47,6 +47,10 @@ describe("detector state after an alarm", () => {
     expect(detectorBadge(gatePage)).toBe("alarm");
     const panel = gatePage.slice(gatePage.lastIndexOf("<", gatePage.indexOf('data-field="detector"'))).replace(/<[^>]+>/gu, "");
     expect(panel).toMatch(/^Drift detectoralarm since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/u);
+    // Each kind in alarm links to its own alert (paired by state.alerts, not by position).
+    const [held] = monitor.state.alerts;
+    expect(held).toMatchObject({ kind: "drop_rate_drift" });
+    expect(gatePage).toContain(`<a href="/ui/alerts/${held.alert_id}">drop_rate_drift</a>`);
 
     const metrics = await (await call("GET", "/metrics", { token: TOKENS.read })).text();
     const line = (name: string) => metrics.split("\n").find((l) => l.startsWith(`${name}{`) && l.includes(calibration.gate_id));

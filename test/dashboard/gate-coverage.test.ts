@@ -1,9 +1,9 @@
 // The gate page's coverage section rendered from a monitor report: while a recall_drift alarm stands the monitor
 // reports the test that alarmed (`alarmed`) beside the restarted one, and the section shows both, each named.
 import { describe, expect, it } from "vitest";
-import type { Calibration, MonitorCoverage } from "../../src/contract";
+import type { AlarmedCoverage, Calibration, MonitorCoverage } from "../../src/contract";
 import type { GateView } from "../../src/dashboard/data";
-import { type AlarmedCoverageView, CoverageSection } from "../../src/dashboard/pages/gate-coverage";
+import { CoverageSection } from "../../src/dashboard/pages/gate-coverage";
 
 const CAL = {
   id: "cal_recall1",
@@ -37,10 +37,11 @@ const RESTARTED: MonitorCoverage = {
   role: "active",
 };
 
-const ALARMED: AlarmedCoverageView = {
+const ALARMED: AlarmedCoverage = {
   at: "2026-12-04T21:40:00.000Z",
   since: "2026-12-04T20:00:00.000Z",
   queries: 275,
+  covered: 192.5,
   observed: 0.7,
   confidence_sequence_95: [0.6, 0.8],
   log_evidence: 3.2,

@@ -4,7 +4,7 @@
  * GET /v1/monitor reports it (its `recall`, read through the same report: src/monitoring/status.ts). The page adds
  * words, never numbers of its own.
  */
-import type { Calibration, CoverageNotion, MonitorCoverage } from "../../contract";
+import type { AlarmedCoverage, Calibration, CoverageNotion, MonitorCoverage } from "../../contract";
 import { num, pct } from "../charts/scale";
 import type { GateView } from "../data";
 import { ROLE_WORDS } from "./gate-production";
@@ -34,23 +34,8 @@ export function coverageState(r: MonitorCoverage): string {
   return r.queries === 0 ? "armed, no judged query yet" : "watching";
 }
 
-/**
- * The coverage test as it stood at its alarm, when GET /v1/monitor reports one (its `alarmed`, while the gate's
- * recall_drift alarm stands): the numbers that raised the alert. The entry's own fields are then the restarted test's.
- */
-export interface AlarmedCoverageView {
-  readonly at: string;
-  readonly since: string;
-  readonly queries: number;
-  readonly observed: number | null;
-  readonly confidence_sequence_95: readonly [number, number];
-  readonly log_evidence: number;
-  readonly log_threshold: number;
-}
-
-/** The entry's `alarmed` test (null when the monitor reports none, or a monitor that does not report it). */
-export const alarmedOf = (r: MonitorCoverage): AlarmedCoverageView | null =>
-  (r as MonitorCoverage & { readonly alarmed?: AlarmedCoverageView | null }).alarmed ?? null;
+/** The coverage test as it stood at its alarm (GET /v1/monitor's `alarmed`, while the recall_drift alarm stands). */
+export const alarmedOf = (r: MonitorCoverage): AlarmedCoverage | null => r.alarmed ?? null;
 
 /** Since when the test counts: judgments began then, or it restarted after its last alarm. */
 const sinceWords = (r: MonitorCoverage): string =>

@@ -147,17 +147,16 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
           </div>
           {state?.state === "alarm" && (
             <div>
-              {state.kinds.join(", ")}
-              {state.alert_ids.length > 0 && (
+              {state.alerts.map((a, i) => (
                 <>
-                  {": "}
-                  {state.alert_ids.map((id, i) => (
-                    <>
-                      {i > 0 && ", "}
-                      <a href={`/ui/alerts/${id}`}>alert {id.slice(-6)}</a>
-                    </>
-                  ))}
+                  {i > 0 && ", "}
+                  {a.alert_id === null ? a.kind : <a href={`/ui/alerts/${a.alert_id}`}>{a.kind}</a>}
                 </>
+              ))}
+              {state.queries_to_arm != null && state.queries_to_arm > 0 && (
+                <div class="muted" data-field="queries-to-arm">
+                  The restarted test arms after {state.queries_to_arm} more queries.
+                </div>
               )}
             </div>
           )}
