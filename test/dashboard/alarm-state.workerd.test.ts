@@ -50,7 +50,7 @@ describe("detector state after an alarm", () => {
     // Each kind in alarm links to its own alert (paired by state.alerts, not by position).
     const [held] = monitor.state.alerts;
     expect(held).toMatchObject({ kind: "drop_rate_drift" });
-    expect(gatePage).toContain(`<a href="/ui/alerts/${held.alert_id}">drop_rate_drift</a>`);
+    expect(gatePage).toContain(`<a href="/ui/alerts/${held!.alert_id}">drop_rate_drift</a>`);
 
     const metrics = await (await call("GET", "/metrics", { token: TOKENS.read })).text();
     const line = (name: string) => metrics.split("\n").find((l) => l.startsWith(`${name}{`) && l.includes(calibration.gate_id));
@@ -65,6 +65,10 @@ describe("detector state after an alarm", () => {
     expect(resolved.state.state).not.toBe("alarm");
     const after = await page(`/ui/gates/${calibration.gate_id}`, cookie);
     expect(detectorBadge(after)).not.toBe("alarm");
+    // the alarm came mid-batch: the restarted detector holds fewer than 100 queries, and the page says how many more
+    expect(resolved.state).toMatchObject({ state: "not_armed" });
+    expect(resolved.state.queries_to_arm).toBeGreaterThan(0);
+    expect(after).toContain(`collecting queries: ${resolved.state.queries_to_arm} more before the detector can alarm`);
     const metricsAfter = await (await call("GET", "/metrics", { token: TOKENS.read })).text();
     expect(metricsAfter.split("\n").find((l) => l.startsWith("scoregate_drift_alarm{") && l.includes(calibration.gate_id))).toMatch(/\} 0$/u);
   });

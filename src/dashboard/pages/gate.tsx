@@ -166,7 +166,13 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
               resolved (resolve it once the calibration served now is confirmed)
             </div>
           )}
-          {state?.state === "not_armed" && <div>collecting the 100 queries the detector needs before it can alarm</div>}
+          {state?.state === "not_armed" && (
+            <div data-field="queries-to-arm">
+              {state.queries_to_arm != null && state.queries_to_arm > 0
+                ? `collecting queries: ${state.queries_to_arm} more before the detector can alarm`
+                : "collecting the 100 queries the detector needs before it can alarm"}
+            </div>
+          )}
           {v.monitor.error && <div class="error">monitor unavailable: {v.monitor.error}</div>}
         </div>
       </div>
