@@ -91,6 +91,8 @@ export const AlarmedRate = z.object({
   log_threshold: z.number(),
   evidence_since: z.string().nullable(),
   evidence_queries: z.number().int().nullable(),
+  /** The rate over those queries (RateTest.evidence_observed). */
+  evidence_observed: z.number().nullable().optional(),
 });
 export type AlarmedRate = z.infer<typeof AlarmedRate>;
 
@@ -120,6 +122,12 @@ export const RateTest = z.object({
   /** When the candidate change point with the most evidence opened, and the queries since (null before any). */
   evidence_since: z.string().nullable(),
   evidence_queries: z.number().int().nullable(),
+  /**
+   * The rate observed over those `evidence_queries` queries since `evidence_since`: what the evidence is about, where
+   * `observed` is the whole window's (it can stay inside the band long after a shift began). null before any change
+   * point, or with no units of the rate since it; absent in windows recorded before it was reported.
+   */
+  evidence_observed: z.number().nullable().optional(),
   /**
    * Stratified tests only (a guarded gate's drop rate; abstention on calibrations that kept its strata): strata whose
    * calibration band is tested (30 calibration queries and a margin within 25 points), of the strata the calibration

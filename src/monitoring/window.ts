@@ -198,6 +198,7 @@ export function restartDetector(w: WindowState, status: WindowStatus, ev: Detect
       log_threshold: status.log_threshold,
       evidence_since: t.evidence_since,
       evidence_queries: t.evidence_queries,
+      evidence_observed: t.evidence_observed ?? null,
     };
   }
   return { ...w, alarms: w.alarms + 1, detector: newDetector(), alarmed };
@@ -216,6 +217,7 @@ export function windowStatus(w: WindowState, ev: DetectorEvaluation): WindowStat
     queries_to_arm: t.queriesToArm,
     evidence_since: t.since === null ? null : new Date(t.since).toISOString(),
     evidence_queries: t.sinceQueries,
+    evidence_observed: t.sinceObserved,
     ...(t.strata ? { strata_tested: t.strata.tested, strata_total: t.strata.total, tested_share: t.strata.testedShare } : {}),
     alarmed: w.alarmed?.[name] ?? null,
   });
@@ -283,10 +285,16 @@ function expectedPhrase(t: WindowStatus["drop_rate"], calibrationRate: number | 
   return `${pct(t.expected)} expected for production's query sizes (calibration: ${pct(calibrationRate)})`;
 }
 
+/** " over the last N queries, at X %": the queries the evidence weighs, and their rate when known. */
+const sinceWords = (t: WindowStatus["drop_rate"]): string =>
+  t.evidence_queries === null
+    ? ""
+    : ` over the last ${t.evidence_queries} queries${t.evidence_observed == null ? "" : `, at ${pct(t.evidence_observed)}`}`;
+
 /** The alert sentence for a drop-rate drift alarm; `calibrationRate` is the calibration's expected_drop_rate. */
 export function driftSummary(status: WindowStatus, calibrationRate: number | null): string {
   const t = status.drop_rate;
-  const since = t.evidence_queries === null ? "" : ` over the last ${t.evidence_queries} queries`;
+  const since = sinceWords(t);
   return `production drop rate ${pct(t.observed)} over ${status.queries} queries against ${expectedPhrase(t, calibrationRate)} (tolerated ${pct(t.band.lo)}..${pct(t.band.hi)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
 }
 
@@ -304,6 +312,6 @@ export function emptyContextSummary(status: WindowStatus): string {
 /** The alert sentence for an abstention-rate alarm; `calibrationRate` is the calibration's abstention rate. */
 export function abstentionSummary(status: WindowStatus, calibrationRate: number | null): string {
   const t = status.abstention!;
-  const since = t.evidence_queries === null ? "" : ` over the last ${t.evidence_queries} queries`;
+  const since = sinceWords(t);
   return `${pct(t.observed)} of ${status.abstention_queries ?? 0} production queries abstained (top score below abstain_below) against ${expectedPhrase(t, calibrationRate)} (tolerated ${pct(t.band.lo)}..${pct(t.band.hi)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
 }

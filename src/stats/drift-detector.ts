@@ -29,6 +29,11 @@ export interface DetectedRate extends RateTest {
   /** Queries since that start. */
   readonly sinceQueries: number | null;
   /**
+   * The observed rate since that start: what the evidence is about (the window's `observed` is cumulative and can sit
+   * inside the band long after a shift began). null before any start, or when the start holds no units of the rate.
+   */
+  readonly sinceObserved: number | null;
+  /**
    * A stratified test (guarded drop rate, abstention with the calibration's strata): how many strata are tested, and
    * the share of production's units since the reset (candidates a threshold decides; queries that reported abstention)
    * that fell in them. Absent for a pooled test.
@@ -124,6 +129,7 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
     expected: number,
     band: { lo: number; hi: number },
     calibrationBounds: boolean,
+    sinceRate: (sums: ClusterSums) => number | null,
     strata: StrataCoverage | null = null,
   ): DetectedRate => ({
     observed,
@@ -136,6 +142,7 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
     queriesToArm: calibrationBounds && !armed ? config.minQueries - total.queries : null,
     since: r.strongest?.openedAt ?? null,
     sinceQueries: r.strongest === null ? null : total.queries - r.strongest.queriesBefore,
+    sinceObserved: r.strongest === null ? null : sinceRate(r.strongest.sums),
     ...(strata !== null ? { strata } : {}),
   });
   // Guarded: the expectation and band for the query sizes production brought since the reset (display; the test is per stratum).
@@ -146,6 +153,7 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
     drop.expected,
     drop.band,
     bands.dropRateArmable,
+    (s) => (s.candidates > 0 ? s.dropped / s.candidates : null),
     bands.dropStrata === null
       ? null
       : strataCoverage(
@@ -166,6 +174,7 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
       conditioned.expected,
       conditioned.band,
       bands.abstentionArmable,
+      (s) => ((s.abstentionQueries ?? 0) > 0 ? (s.abstained ?? 0) / s.abstentionQueries! : null),
       bands.abstentionStrata === null
         ? null
         : strataCoverage(
@@ -185,6 +194,7 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
       conditioned.expected,
       { lo: 0, hi: conditioned.hi },
       bands.emptyContextArmable,
+      (s) => (s.queries > 0 ? s.empty / s.queries : null),
     );
   }
   return { queries: total.queries, designEffect: deff, logThreshold, armed, dropRate, emptyContext, abstention, emptyStrata: bands.emptyStrata };

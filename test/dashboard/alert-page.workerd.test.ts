@@ -29,6 +29,7 @@ function window(o: { observed: number; queries: number; evidenceQueries: number 
     not_armed_reason: null,
     evidence_since: "2026-12-04T20:10:00.000Z",
     evidence_queries: o.evidenceQueries,
+    evidence_observed: 0.41,
   };
   return {
     calibration_id: "cal_alertpage",
@@ -115,6 +116,8 @@ describe("the alert page", () => {
     expect(alertPage).toContain("<dt>Observed (cumulative)</dt>");
     expect(alertPage).toMatch(/data-field="observed-scope">the window&#39;s 1150 queries since it opened at 2026-12-04 00:00:00 UTC/u);
     expect(alertPage).toMatch(/<dt>Over the latest<\/dt><dd data-field="evidence-queries">100 queries<\/dd>/u);
+    // and the rate over those queries, which the cumulative one hides
+    expect(alertPage).toMatch(/<dt>Observed over them<\/dt><dd data-field="evidence-observed">41.0 %<\/dd>/u);
     expect(alertPage).toContain("<dt>ln R</dt>");
     // the cards grow with their content instead of breaking numbers mid-word
     expect(alertPage).toContain('<div class="cards">');

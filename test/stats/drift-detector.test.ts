@@ -79,6 +79,10 @@ describe("detector state stays bounded", () => {
     const ev = evaluateDetector(state, CAL, DEFAULT_DRIFT_CONFIG);
     expect(ev.dropRate.since!).toBeGreaterThanOrEqual(1_950);
     expect(ev.dropRate.sinceQueries!).toBeLessThanOrEqual(200);
+    // The rate since that start is the shifted one, where the cumulative rate barely moved.
+    expect(ev.dropRate.observed!).toBeLessThan(0.32);
+    expect(ev.dropRate.sinceObserved!).toBeGreaterThan(0.4);
+    expect(ev.dropRate.sinceObserved!).toBeLessThan(0.5);
   });
 });
 

@@ -83,6 +83,8 @@ function WindowNumbers(props: { w: WindowStatus; empty: boolean }) {
         <EvidenceRows name="ln R" log={t.log_evidence} level={w.log_threshold} sinceLabel="Accumulating since" since={t.evidence_since} />
         <dt>Over the latest</dt>
         <dd data-field="evidence-queries">{t.evidence_queries === null ? "–" : `${t.evidence_queries} queries`}</dd>
+        <dt>Observed over them</dt>
+        <dd data-field="evidence-observed">{t.evidence_observed == null ? "–" : pct(t.evidence_observed)}</dd>
         <dt>Design effect</dt>
         <dd>{num(w.design_effect, 2)}</dd>
       </Group>
