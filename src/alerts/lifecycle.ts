@@ -20,6 +20,12 @@ export interface AlertInput {
   /** The numbers that justify it. */
   readonly details: Record<string, unknown>;
   readonly calibration_ids: readonly string[];
+  /**
+   * When the condition was detected (ISO), if before it is raised: the gate monitor's alarms wait in its outbox and
+   * are raised moments (or, while D1 fails, retries) later. The alert's first_seen_at is then the detection, so the
+   * monitor can tell its own alarm's numbers from an earlier alert's (src/monitoring/drift-state.ts). Default: now.
+   */
+  readonly detected_at?: string;
 }
 
 /** Opens or updates the alert, then tries to deliver its webhooks after the response. */
@@ -39,7 +45,7 @@ export async function raiseCappedAlert(
   maxUnresolvedOfKind?: number,
 ): Promise<{ alert: Alert; opened: boolean } | null> {
   const now = deps.now();
-  const at = now.toISOString();
+  const at = input.detected_at ?? now.toISOString();
   const candidate: Alert = {
     id: newId("alr", now, deps.random()),
     gate_id: input.gate_id,

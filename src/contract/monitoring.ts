@@ -140,9 +140,11 @@ export const RateTest = z.object({
   tested_share: z.number().nullable().optional(),
   /**
    * While the alert this test raised stands (GET /v1/monitor, /metrics): the test as it stood at its alarm in this
-   * window; `log_evidence`, `armed`, `expected` and the evidence fields above are the restarted detector's. null
-   * otherwise (an observation's answer and an alert's details carry the window's earlier alarm of the test, if any;
-   * absent in windows recorded before it was kept).
+   * window; `log_evidence`, `armed`, `expected` and the evidence fields above are the restarted detector's. Shown
+   * only when an unresolved alert of its kind began at or before that alarm (an alert's first_seen_at is the
+   * monitor's detection time), so a resolved alert's numbers never appear under a later one. null otherwise, and in
+   * an alert's details (the alert is the alarm); an observation's answer carries the window's earlier alarm of the
+   * test, if any; absent in windows recorded before it was kept.
    */
   alarmed: AlarmedRate.nullable().optional(),
 });

@@ -16,9 +16,15 @@ const DRIFT_KINDS: ReadonlySet<AlertKind> = new Set(DRIFT_ALERT_KINDS);
 export const isDriftKind = (kind: AlertKind): boolean => DRIFT_KINDS.has(kind);
 
 export interface DriftStateInput {
-  /** The monitor's open windows and coverage tests: armed or not. */
-  readonly windows: readonly Pick<WindowStatus, "drop_rate" | "empty_context" | "abstention">[];
-  readonly recall: readonly { readonly armed: boolean }[];
+  /** The monitor's open windows of served traffic and its coverage tests: armed or not. */
+  readonly windows: readonly Pick<WindowStatus, "calibration_id" | "drop_rate" | "empty_context" | "abstention">[];
+  readonly recall: readonly { readonly calibration_id: string; readonly armed: boolean }[];
+  /**
+   * The gate's current calibration: only its tests say whether the gate is watched ("watching" or "not armed"). A
+   * window of the calibration an activation or rollback replaced still counts services that have not refreshed, and
+   * its armed detector says nothing of the one now served. Absent: every window counts.
+   */
+  readonly currentCalibrationId?: string | null;
   /** Alarms the monitor decided and has not yet stored in D1 (`at`: epoch ms). */
   readonly pending: readonly { readonly kind: AlertKind; readonly at: number }[];
   /** The gate's unresolved alerts of any kind (only drift kinds count), with when each was first seen. */
@@ -26,12 +32,19 @@ export interface DriftStateInput {
 }
 
 export function driftState(input: DriftStateInput): DriftState {
+  const stored = input.unresolved.filter((a) => isDriftKind(a.kind));
   const holding = [
-    ...input.unresolved.filter((a) => isDriftKind(a.kind)),
-    ...input.pending.filter((p) => isDriftKind(p.kind)).map((p) => ({ kind: p.kind, since: new Date(p.at).toISOString(), id: null })),
+    ...stored,
+    // A repeat alarm of an alert already stored (its outbox entry not yet raised) is that alert, not another holder.
+    ...input.pending
+      .filter((p) => isDriftKind(p.kind) && !stored.some((a) => a.kind === p.kind))
+      .map((p) => ({ kind: p.kind, since: new Date(p.at).toISOString(), id: null })),
   ];
-  const tests = input.windows.flatMap((w) => [w.drop_rate, w.empty_context, w.abstention].flatMap((t) => (t ? [t] : [])));
-  const armed = tests.some((t) => t.armed) || input.recall.some((r) => r.armed);
+  const current = input.currentCalibrationId;
+  const ofCurrent = <T extends { readonly calibration_id: string }>(xs: readonly T[]): readonly T[] =>
+    current === undefined || current === null ? xs : xs.filter((x) => x.calibration_id === current);
+  const tests = ofCurrent(input.windows).flatMap((w) => [w.drop_rate, w.empty_context, w.abstention].flatMap((t) => (t ? [t] : [])));
+  const armed = tests.some((t) => t.armed) || ofCurrent(input.recall).some((r) => r.armed);
   // The evidence shown beside a state that is not armed is a restarted (or new) detector's: say when it arms.
   const toArm = tests.flatMap((t) => (t.queries_to_arm == null ? [] : [t.queries_to_arm]));
   const queries_to_arm = armed || toArm.length === 0 ? null : Math.min(...toArm);
@@ -55,14 +68,23 @@ export function driftState(input: DriftStateInput): DriftState {
 }
 
 /**
+ * Does an alarm at `at` (ISO) belong to an alert of `kind` that holds the gate's alarm? It does when such an alert
+ * began at or before it: an alert's first_seen_at is its detection (the monitor's alarm time), and its later alarms
+ * come after. An earlier alert's alarm, carried by the window after that alert was resolved, is older than every
+ * holder of its kind.
+ */
+const heldBy = (at: string | undefined, kind: AlertKind, alerts: DriftState["alerts"]): boolean =>
+  at !== undefined && alerts.some((a) => a.kind === kind && Date.parse(a.since) <= Date.parse(at));
+
+/**
  * A window as the status reports it: each test's `alarmed` numbers (the test as it stood at its alarm, before the
- * detector restarted) while the alert it raised holds the gate's alarm (`kinds`, the state's), null otherwise. Only
+ * detector restarted) while the alert it raised holds the gate's alarm (`alerts`, the state's), null otherwise. Only
  * served traffic raises the gate's alerts: a shadow's or a candidate arm's window reports none.
  */
-export function standingWindow<W extends WindowStatus & { readonly traffic: string }>(w: W, kinds: readonly AlertKind[]): W {
-  const keep = <T extends { readonly alarmed?: unknown }>(t: T, name: RateTestName): T => ({
+export function standingWindow<W extends WindowStatus & { readonly traffic: string }>(w: W, alerts: DriftState["alerts"]): W {
+  const keep = <T extends { readonly alarmed?: { readonly at: string } | null | undefined }>(t: T, name: RateTestName): T => ({
     ...t,
-    alarmed: w.traffic === "served" && kinds.includes(RATE_TEST_KINDS[name]) ? (t.alarmed ?? null) : null,
+    alarmed: w.traffic === "served" && heldBy(t.alarmed?.at, RATE_TEST_KINDS[name], alerts) ? (t.alarmed ?? null) : null,
   });
   return {
     ...w,
@@ -72,8 +94,8 @@ export function standingWindow<W extends WindowStatus & { readonly traffic: stri
   };
 }
 
-/** A coverage test as the status reports it: the alarmed test's numbers while recall_drift holds the alarm, else null. */
-export const standingCoverage = <C extends CoverageStatus>(c: C, kinds: readonly AlertKind[]): C => ({
+/** A coverage test as the status reports it: the alarmed test's numbers while its recall_drift alert holds the alarm. */
+export const standingCoverage = <C extends CoverageStatus>(c: C, alerts: DriftState["alerts"]): C => ({
   ...c,
-  alarmed: kinds.includes("recall_drift") ? (c.alarmed ?? null) : null,
+  alarmed: heldBy(c.alarmed?.at, "recall_drift", alerts) ? (c.alarmed ?? null) : null,
 });

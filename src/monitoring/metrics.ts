@@ -153,6 +153,7 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       recall: status.recall,
       pending: status.pending_alerts,
       unresolved: (openByGate.get(g.gate_id) ?? []).map((o) => ({ kind: o.kind, since: o.since, id: null })),
+      currentCalibrationId: c.calibration_id,
     });
     f.scoregate_drift_alarm.samples.push({ labels: gl, value: state.state === "alarm" ? 1 : 0 });
     if (state.since !== null) f.scoregate_drift_alarm_since_seconds.samples.push({ labels: gl, value: Date.parse(state.since) / 1000 });
@@ -161,7 +162,7 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     if (c.max_keep !== null) f.scoregate_max_keep.samples.push({ labels: gl, value: c.max_keep });
     if (c.abstain_below !== null) f.scoregate_abstain_below.samples.push({ labels: gl, value: c.abstain_below });
     f.scoregate_expected_drop_rate.samples.push({ labels: { ...gl, calibration_id: c.calibration_id, role: "active" }, value: c.expected_drop_rate });
-    for (const w of status.windows.map((sw) => standingWindow(sw, state.kinds))) {
+    for (const w of status.windows.map((sw) => standingWindow(sw, state.alerts))) {
       // `role` comes last in every label set: the labels the series had before it keep their order.
       const role = { role: windowRole(w.traffic, w.calibration_id, c.calibration_id) };
       const cl = { ...gl, calibration_id: w.calibration_id };
@@ -209,7 +210,7 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
         ["mismatch", q.mismatches],
       ] as const)
         f.scoregate_queued_batches.samples.push({ labels: { ...gl, result }, value });
-    for (const r of (status.recall ?? []).map((sr) => standingCoverage(sr, state.kinds))) {
+    for (const r of (status.recall ?? []).map((sr) => standingCoverage(sr, state.alerts))) {
       const rl = { ...gl, calibration_id: r.calibration_id, coverage: r.coverage, role: windowRole("served", r.calibration_id, c.calibration_id) };
       f.scoregate_expected_coverage.samples.push({ labels: rl, value: r.expected });
       if (r.observed !== null) f.scoregate_observed_coverage.samples.push({ labels: rl, value: r.observed });

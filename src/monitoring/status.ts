@@ -63,10 +63,11 @@ export async function gateMonitorReport(
     recall: snapshot.recall,
     pending: pending_alerts,
     unresolved: unresolved.map((a) => ({ kind: a.kind, since: a.first_seen_at, id: a.id })),
+    currentCalibrationId: currentId,
   });
   const windows = await Promise.all(
     snapshot.windows.map(async (sw) => {
-      const w = monitorWindow(standingWindow(sw, state.kinds), currentId);
+      const w = monitorWindow(standingWindow(sw, state.alerts), currentId);
       const sample = samples[w.calibration_id] ?? [];
       // A candidate arm keeps no score sample (the calibration's sample is its shadow window's, if any).
       if (w.role === "candidate" || sample.length < MIN_SCORE_SAMPLE) return w;
@@ -83,8 +84,8 @@ export async function gateMonitorReport(
       };
     }),
   );
-  const history = snapshot.history.map((w) => monitorWindow(standingWindow(w, state.kinds), currentId));
-  const recall = snapshot.recall.map((r) => monitorCoverage(standingCoverage(r, state.kinds), currentId));
+  const history = snapshot.history.map((w) => monitorWindow(standingWindow(w, state.alerts), currentId));
+  const recall = snapshot.recall.map((r) => monitorCoverage(standingCoverage(r, state.alerts), currentId));
   return { status: { ...snapshot, state, windows, history, recall }, unresolved };
 }
 

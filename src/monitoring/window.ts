@@ -285,6 +285,17 @@ function expectedPhrase(t: WindowStatus["drop_rate"], calibrationRate: number | 
   return `${pct(t.expected)} expected for production's query sizes (calibration: ${pct(calibrationRate)})`;
 }
 
+/** The status without any test's `alarmed` numbers: what an alert's details hold (the alarm is the alert itself). */
+export function withoutAlarmed(s: WindowStatus): WindowStatus {
+  const bare = <T extends { readonly alarmed?: unknown }>(t: T): T => ({ ...t, alarmed: null });
+  return {
+    ...s,
+    drop_rate: bare(s.drop_rate),
+    empty_context: s.empty_context && bare(s.empty_context),
+    ...(s.abstention ? { abstention: bare(s.abstention) } : {}),
+  };
+}
+
 /** " over the last N queries, at X %": the queries the evidence weighs, and their rate when known. */
 const sinceWords = (t: WindowStatus["drop_rate"]): string =>
   t.evidence_queries === null

@@ -64,6 +64,16 @@ describe("a drop-rate detector restarted by an alarm, its alert resolved", () =>
     expect((await observe("after-2", counts(60, 0.58))).alerts).toContain("drop_rate_drift");
     const again = await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read });
     expect(again.state.state).toBe("alarm");
+    // The new alert is a new one, first seen at its own alarm: it shows that alarm's numbers, never the resolved
+    // alert's, and its details carry no earlier alarm.
+    const [held] = again.state.alerts;
+    expect(held!.alert_id).not.toBe(alerts[0]!.id);
+    const shown = again.windows[0]!.drop_rate.alarmed!;
+    expect(Date.parse(shown.at)).toBeGreaterThanOrEqual(Date.parse(held!.since));
+    expect(shown.at).not.toBe(fired.alarmed!.at);
+    const alert = await callJson("GET", `/v1/alerts/${held!.alert_id}`, 200, { token: TOKENS.read });
+    expect(alert.first_seen_at).toBe(shown.at);
+    expect((alert.details as { window: { drop_rate: { alarmed: unknown } } }).window.drop_rate.alarmed).toBeNull();
   });
 });
 

@@ -7,8 +7,9 @@ import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 import type { QueryObservation } from "../../src/stats/per-query";
 
 /** An open window's tests, armed or not. */
-const win = (armed: boolean, emptyArmed: boolean | null = null) =>
+const win = (armed: boolean, emptyArmed: boolean | null = null, calibration_id = "cal_a") =>
   ({
+    calibration_id,
     drop_rate: { armed } as WindowStatus["drop_rate"],
     empty_context: emptyArmed === null ? null : ({ armed: emptyArmed } as NonNullable<WindowStatus["empty_context"]>),
   }) as const;
@@ -16,8 +17,9 @@ const win = (armed: boolean, emptyArmed: boolean | null = null) =>
 const none = { windows: [], recall: [], pending: [], unresolved: [] };
 
 /** A window whose restarted detector is not armed yet: `toArm` more queries, its evidence `logEvidence`. */
-const restarted = (toArm: number, logEvidence: number) =>
+const restarted = (toArm: number, logEvidence: number, calibration_id = "cal_a") =>
   ({
+    calibration_id,
     drop_rate: { armed: false, not_armed_reason: "too_few_queries", queries_to_arm: toArm, log_evidence: logEvidence } as WindowStatus["drop_rate"],
     empty_context: null,
     abstention: { armed: false, not_armed_reason: "too_few_queries", queries_to_arm: toArm, log_evidence: 0 } as NonNullable<
@@ -102,6 +104,26 @@ describe("driftState", () => {
     ]);
   });
 
+  it("is watched only by the current calibration's tests: after a rollback, the replaced calibration's armed window does not count", () => {
+    // v2's window (services not yet refreshed) is armed; v1, served again, holds a restarted detector 50 queries short.
+    const windows = [win(true, null, "cal_v2"), restarted(50, 58.4, "cal_v1")];
+    expect(driftState({ ...none, windows, currentCalibrationId: "cal_v1" })).toMatchObject({ state: "not_armed", queries_to_arm: 50 });
+    expect(driftState({ ...none, windows, currentCalibrationId: "cal_v2" })).toMatchObject({ state: "watching", queries_to_arm: null });
+    // the same for coverage tests
+    const recall = [{ calibration_id: "cal_v2", armed: true }];
+    expect(driftState({ ...none, windows: [restarted(50, 0, "cal_v1")], recall, currentCalibrationId: "cal_v1" }).state).toBe("not_armed");
+  });
+
+  it("counts a repeat alarm waiting in the outbox as the alert already stored, not as a second holder", () => {
+    const s = driftState({
+      ...none,
+      unresolved: [{ kind: "drop_rate_drift", since: "2026-12-02T10:00:00.000Z", id: "alr_1" }],
+      pending: [{ kind: "drop_rate_drift", at: Date.parse("2026-12-02T11:00:00Z") }],
+    });
+    expect(s.alerts).toEqual([{ kind: "drop_rate_drift", alert_id: "alr_1", since: "2026-12-02T10:00:00.000Z" }]);
+    expect(s.alert_ids).toEqual(["alr_1"]);
+  });
+
   it("without an alarm: watching once a test is armed, not armed before, no observations without windows or coverage tests", () => {
     expect(driftState({ ...none, windows: [win(false), win(true)] }).state).toBe("watching");
     expect(driftState({ ...none, windows: [win(false, true)] }).state).toBe("watching");
@@ -113,7 +135,7 @@ describe("driftState", () => {
       alerts: [],
       queries_to_arm: null,
     });
-    expect(driftState({ ...none, recall: [{ armed: true }] }).state).toBe("watching");
+    expect(driftState({ ...none, recall: [{ calibration_id: "cal_a", armed: true }] }).state).toBe("watching");
     expect(driftState(none).state).toBe("no_observations");
     // Alerts that are not drift alerts do not put a gate in alarm.
     expect(driftState({ ...none, unresolved: [{ kind: "uncalibrated_request", since: "2026-12-02T09:00:00.000Z", id: "alr_2" }] }).state).toBe(
@@ -164,14 +186,25 @@ describe("the alarmed tests' numbers after an alarm (empty context and abstentio
     const { w } = alarmedWindow();
     const served = { ...windowStatus(w, evaluateWindow(w, DEFAULT_DRIFT_CONFIG)), abstention: null, traffic: "served" as const };
     const withAbstention = { ...served, abstention: { ...served.empty_context!, alarmed: w.alarmed!.abstention! } };
-    const both = standingWindow(withAbstention, ["empty_context", "abstention_drift"]);
+    // Each alert began at the alarm (its first_seen_at is the monitor's detection time).
+    const AT = "2026-12-02T10:00:00.000Z";
+    const holds = (...kinds: ("empty_context" | "abstention_drift")[]) => kinds.map((kind) => ({ kind, alert_id: `alr_${kind}`, since: AT }));
+    const both = standingWindow(withAbstention, holds("empty_context", "abstention_drift"));
     expect(both.empty_context!.alarmed).toEqual(w.alarmed!.empty_context);
     expect(both.abstention!.alarmed).toEqual(w.alarmed!.abstention);
     // empty_context resolved, abstention_drift still open
-    const one = standingWindow(withAbstention, ["abstention_drift"]);
+    const one = standingWindow(withAbstention, holds("abstention_drift"));
     expect(one.empty_context!.alarmed).toBeNull();
     expect(one.abstention!.alarmed).toEqual(w.alarmed!.abstention);
-    expect(standingWindow({ ...withAbstention, traffic: "shadow" }, ["empty_context", "abstention_drift"]).empty_context!.alarmed).toBeNull();
+    expect(standingWindow({ ...withAbstention, traffic: "shadow" }, holds("empty_context", "abstention_drift")).empty_context!.alarmed).toBeNull();
     expect(standingWindow(served, []).abstention).toBeNull();
+  });
+
+  it("are not shown under a later alert of the same kind: an earlier, resolved alert's alarm is older than it", () => {
+    const { w } = alarmedWindow();
+    const served = { ...windowStatus(w, evaluateWindow(w, DEFAULT_DRIFT_CONFIG)), traffic: "served" as const };
+    // the 10:00 alarm's alert was resolved; a new empty_context alert began at 12:00 (from another window)
+    const later = standingWindow(served, [{ kind: "empty_context", alert_id: "alr_new", since: "2026-12-02T12:00:00.000Z" }]);
+    expect(later.empty_context!.alarmed).toBeNull();
   });
 });

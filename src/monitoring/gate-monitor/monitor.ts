@@ -38,6 +38,7 @@ import {
   type WindowState,
   type WindowTraffic,
   windowStatus,
+  withoutAlarmed,
 } from "../window";
 import { AlertOutbox } from "./alert-outbox";
 import { BatchLedger } from "./batch-ledger";
@@ -161,21 +162,18 @@ export class Monitor {
     const ev = evaluateWindow(next, config);
     const status = windowStatus(next, ev);
     const common = { gate_id: input.gate.gate_id, gate: input.gate, calibration_ids: [input.calibration.id] };
+    // An alert's numbers are this alarm's: not an earlier alarm of the window (which may belong to a resolved alert).
+    const details = { window: withoutAlarmed(status) };
     const alerts: AlertInput[] = [];
     if (ev.dropRate.alarm)
-      alerts.push({
-        ...common,
-        kind: "drop_rate_drift",
-        summary: driftSummary(status, next.expectation.expected_drop_rate),
-        details: { window: status },
-      });
-    if (ev.emptyContext?.alarm) alerts.push({ ...common, kind: "empty_context", summary: emptyContextSummary(status), details: { window: status } });
+      alerts.push({ ...common, kind: "drop_rate_drift", summary: driftSummary(status, next.expectation.expected_drop_rate), details });
+    if (ev.emptyContext?.alarm) alerts.push({ ...common, kind: "empty_context", summary: emptyContextSummary(status), details });
     if (ev.abstention?.alarm)
       alerts.push({
         ...common,
         kind: "abstention_drift",
         summary: abstentionSummary(status, next.expectation.abstention?.expected_rate ?? null),
-        details: { window: status },
+        details,
       });
     this.#recordSeries(input, next, ev);
     this.#countEvidence(input, now);
@@ -186,7 +184,7 @@ export class Monitor {
       // counts: the day's drop rate is still the day's (the gate reads "alarm" from the alert, ../drift-state.ts), and
       // the alarmed tests' numbers, for the status while their alerts stand (../status.ts).
       next = restartDetector(next, status, ev, now);
-      if (!shadow) for (const a of alerts) this.outbox.add(a, now);
+      if (!shadow) for (const a of alerts) this.outbox.add({ ...a, detected_at: new Date(now).toISOString() }, now);
     }
     this.#windows.save(next, now);
     const p = input.promotion;
@@ -291,7 +289,7 @@ export class Monitor {
         // Restart the test after an alarm: a continued fall alarms again (and updates the open alert). The alarmed
         // test's numbers stay for the status while its alert stands (../status.ts).
         next = restartCoverage(next, status, now);
-        for (const a of alerts) this.outbox.add(a, now);
+        for (const a of alerts) this.outbox.add({ ...a, detected_at: new Date(now).toISOString() }, now);
       }
       this.#coverage.save(next, now);
       return { duplicate: false, mismatch: false, recall: status, alerts: alerts.map((a) => a.kind) };
