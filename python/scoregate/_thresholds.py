@@ -279,6 +279,8 @@ class ThresholdCache:
             return
         failure = _http.describe_failure(status, body, _http.parse_retry_after(headers.get("Retry-After"), now))
         if failure.code == "uncalibrated":
+            if _older_than_held(entry, headers.get("ETag"), sent_etag):
+                return  # a lagging copy that has not seen the activation the stream pushed meanwhile
             self._mark_uncalibrated(entry, headers, now)
         elif failure.code in ("unauthorized", "forbidden"):
             self._stop_on_auth(entry, failure)
@@ -434,14 +436,16 @@ def seq_of(etag: Optional[str]) -> Optional[int]:
 
 
 def _older_than_held(entry: Entry, etag: Optional[str], sent_etag: Optional[str]) -> bool:
-    """Is a 200 with ``etag`` older than a value the entry took while the request was out? A request that sent the
+    """Is an answer (a 200 with ``etag``, or a 404 uncalibrated, which has none) older than a state the entry took
+    while its request was out (a pushed event)? The rule of the TypeScript client, a missing seq read as 0: older iff
+    the held seq is above the one the request sent and the answer's is below the held one. A request that sent the
     held ETag was answered knowing it (the server reads D1, its record, for a client ahead of its copies): its answer
-    is taken even with a lower seq (a restored database), as the TypeScript client does. A value from a snapshot is
-    not the server's word to this client, so it never outranks one."""
-    if entry.value is None or entry.bootstrapped or (sent_etag is not None and sent_etag == entry.etag):
+    is taken even with a lower seq (a restored database). A value from a snapshot is not the server's word to this
+    client, so it never outranks one."""
+    if entry.bootstrapped:
         return False
-    held, got = seq_of(entry.etag), seq_of(etag)
-    return held is not None and got is not None and got < held
+    held = seq_of(entry.etag) or 0
+    return held > (seq_of(sent_etag) or 0) and (seq_of(etag) or 0) < held
 
 
 def fallback_result(fallback: Optional[float], uncalibrated: bool, error: Optional[ClientError], fetched_at: Optional[float] = None) -> ThresholdResult:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import io
 import json
 import socket
 import threading
 import time
 import unittest
+import urllib.error
 from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional
@@ -490,6 +492,29 @@ class OlderPollTest(unittest.TestCase):
         stub = SseStub(script)
         self.addCleanup(stub.close)
         return stub
+
+    def test_sync_a_lagging_404_after_the_push_keeps_the_pushed_value(self) -> None:
+        # a replica that has not seen the gate's first activation answers 404 uncalibrated after the stream pushed it
+        stub, release, clock = self._stub(), threading.Event(), Clock()
+
+        def opener(req: Any, timeout: float) -> Any:
+            release.wait(5)
+            h = http.client.HTTPMessage()
+            h["Content-Type"] = "application/json"
+            body = b'{"error": {"code": "uncalibrated", "message": "no calibration"}}'
+            raise urllib.error.HTTPError(req.full_url, 404, "Not Found", h, io.BytesIO(body))
+
+        client = Client(stub.url, "t", stream={"read_timeout": 7.0}, background=False, opener=opener, timeout=3.0, clock=clock)
+        self.addCleanup(client.close)
+        pushed: List[Any] = []
+        client.subscribe(lambda e: pushed.append(e) if e.type == "gate" else None)
+        t = threading.Thread(target=lambda: client.get_threshold(GATE, 0.1))
+        t.start()
+        self.assertTrue(wait_until(lambda: len(pushed) == 1))
+        release.set()
+        t.join(5)
+        r = client.get_threshold(GATE, 0.1)
+        self.assertEqual((r.calibration_id, r.reason), ("cal_0000000006", "cached"))
 
     def test_sync_a_poll_answered_after_the_push_keeps_the_pushed_value_and_its_lifetimes(self) -> None:
         stub, release, clock = self._stub(), threading.Event(), Clock()
