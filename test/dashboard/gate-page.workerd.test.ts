@@ -103,6 +103,10 @@ describe("production range of a gate page", () => {
       expect(opened).not.toContain('<strong aria-current="true">7 days</strong>');
       expect(opened).toContain('<strong aria-current="true">24 hours</strong>');
     }
+    // The hourly table counts each test's alarms, the windows table the detector's restarts: named apart.
+    expect(html).toMatch(/<th[^>]*>Test alarms<\/th>/u);
+    expect(html).toMatch(/<th[^>]*>Detector restarts<\/th>/u);
+    expect(html).not.toMatch(/<th[^>]*>Alarms<\/th>/u);
   });
 
   it("keeps the default range for a gate without observations", async () => {

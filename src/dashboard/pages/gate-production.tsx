@@ -209,7 +209,8 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                 { header: "Empty context", num: true, cell: (b) => (b.queries > 0 ? pct(b.empty_queries / b.queries) : "–") },
                 ...hourlyGuardColumns(buckets),
                 { header: "Evidence (ln R, highest)", num: true, cell: (b) => `${num(b.max_log_evidence, 1)} / ${num(b.log_threshold, 1)}` },
-                { header: "Alarms", num: true, cell: (b) => alarmCount(b) },
+                // each test that alarmed counts: a batch in which two tests alarm is 2 here, 1 restart in the windows table
+                { header: "Test alarms", num: true, cell: (b) => alarmCount(b) },
               ]}
             />
           </details>
@@ -301,7 +302,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                 </>
               ),
             },
-            { header: "Alarms", num: true, cell: (p) => p.alarms },
+            { header: "Detector restarts", num: true, cell: (p) => p.alarms },
           ]}
         />
       )}
