@@ -9,7 +9,7 @@ import { type Alert, type AlertOccurrence, CoverageStatus, MAX_NOTE_LENGTH, Shif
 import type { Principal } from "../../platform/auth";
 import { grants } from "../../platform/auth";
 import { num, pct } from "../charts/scale";
-import { ALERT_PAGE_OCCURRENCES, type AlertView } from "../data";
+import type { AlertView } from "../data";
 import { AdminForm, gateName, Layout, when } from "./layout";
 import { Table } from "./table";
 
@@ -339,11 +339,8 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
     details: a.details,
     seen_at: a.last_seen_at,
   };
-  // Occurrences numbered 1..N within the alert, newest first (seq is a counter shared by every alert). A page short of
-  // the cap holds every stored occurrence; a full one counts down from the alert's total.
-  const shown = props.view.occurrences;
-  const total = shown.length < ALERT_PAGE_OCCURRENCES ? shown.length : a.occurrences;
-  const numbered = shown.map((o, i) => ({ o, n: total - i }));
+  // Occurrences numbered 1..N within the alert as the API numbers them (seq is a counter shared by every alert).
+  const numbered = props.view.occurrences.map((o) => ({ o, n: o.number }));
   return (
     <Layout title={`Alert ${a.kind}`} principal={props.principal} csrf={props.csrf} current="alerts">
       <p>
