@@ -125,9 +125,15 @@ export class D1AlertStore implements AlertStore {
 
   async occurrences(alertId: string, limit: number): Promise<AlertOccurrence[]> {
     const { results } = await this.db
-      .prepare(`SELECT seq, seen_at, summary, details, calibration_ids FROM alert_occurrences WHERE alert_id = ? ORDER BY seq DESC LIMIT ?`)
+      // Numbered over every stored occurrence of the alert before the newest `limit` are taken.
+      .prepare(
+        `SELECT seq, number, seen_at, summary, details, calibration_ids FROM (
+           SELECT seq, ROW_NUMBER() OVER (ORDER BY seq) AS number, seen_at, summary, details, calibration_ids
+           FROM alert_occurrences WHERE alert_id = ?
+         ) ORDER BY seq DESC LIMIT ?`,
+      )
       .bind(alertId, limit)
-      .all<{ seq: number; seen_at: string; summary: string; details: string; calibration_ids: string }>();
+      .all<{ seq: number; number: number; seen_at: string; summary: string; details: string; calibration_ids: string }>();
     return results.map((r) => ({
       ...r,
       details: JSON.parse(r.details) as AlertOccurrence["details"],

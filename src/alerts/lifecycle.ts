@@ -94,10 +94,20 @@ async function mustGet(id: string, deps: AlertDeps): Promise<Alert> {
   return alert;
 }
 
+/** A note as stored: trimmed, and null when nothing is left (a note of spaces says nothing). */
+export function storedNote(note: string | null): string | null {
+  const trimmed = note?.trim() ?? "";
+  return trimmed === "" ? null : trimmed;
+}
+
+/**
+ * Acknowledges an open alert. Acknowledging an acknowledged one changes nothing (its `acknowledged_at`, `_by` and
+ * `_note` stay the first acknowledgement's) and answers the alert as stored, so a caller sees which note it keeps.
+ */
 export async function acknowledgeAlert(id: string, actor: string, note: string | null, deps: AlertDeps): Promise<Alert> {
   const alert = await mustGet(id, deps);
   if (alert.status === "resolved") throw new AppError("conflict", `alert ${id} is already resolved`);
-  await deps.alerts.acknowledge(id, actor, deps.now().toISOString(), note);
+  await deps.alerts.acknowledge(id, actor, deps.now().toISOString(), storedNote(note));
   return mustGet(id, deps);
 }
 
@@ -106,9 +116,10 @@ export async function alertOccurrences(id: string, limit: number, deps: AlertDep
   return deps.alerts.occurrences(id, limit);
 }
 
-export async function resolveAlert(id: string, actor: string, note: string | null, deps: AlertDeps): Promise<Alert> {
+export async function resolveAlert(id: string, actor: string, given: string | null, deps: AlertDeps): Promise<Alert> {
   const alert = await mustGet(id, deps);
   if (alert.status === "resolved") return alert;
+  const note = storedNote(given);
   const at = deps.now().toISOString();
   const resolved: Alert = { ...alert, status: "resolved", resolved_at: at, resolved_by: actor, resolved_note: note };
   await deps.alerts.resolve(

@@ -11,6 +11,16 @@ export const alertRoutes = new Hono<RouteEnv<AlertDeps>>();
 
 handle(alertRoutes, ROUTES.listAlerts, async (c, { query: q }) => {
   // A gate is named by embedding and reranker (index defaulting); `index` alone filters by index, as the dashboard does.
+  // gate_id names the gate too: with the others the two namings could disagree and match nothing, so that is refused.
+  if (q.gate_id !== undefined) {
+    const also = (["index", "embedding", "reranker"] as const).filter((k) => q[k] !== undefined);
+    if (also.length > 0) {
+      throw new AppError("bad_request", `filter by gate_id or by ${also.join(", ")}, not both: they name the gate twice`, [
+        { path: "gate_id", message: `given with ${also.join(", ")}` },
+        ...also.map((k) => ({ path: k, message: "given with gate_id" })),
+      ]);
+    }
+  }
   let gateId = q.gate_id;
   const index = q.embedding === undefined && q.reranker === undefined ? q.index : undefined;
   if (q.embedding !== undefined || q.reranker !== undefined) {

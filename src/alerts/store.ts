@@ -60,7 +60,7 @@ export interface AlertStore {
    * the kind exist and this would open another (checked atomically with the insert).
    */
   raise(candidate: Alert, opened: WebhookEventInput, maxUnresolvedOfKind?: number): Promise<{ alert: Alert; opened: boolean } | null>;
-  /** The alert's occurrences, newest first. */
+  /** The alert's newest `limit` occurrences, newest first, each with its `number` among all the alert's stored ones. */
   occurrences(alertId: string, limit: number): Promise<AlertOccurrence[]>;
   get(id: string): Promise<Alert | null>;
   /** In `filter.order` (newest opened first by default; a repeat does not move an alert). */

@@ -61,11 +61,23 @@ export const AlertQuery = z.object({
   cursor: Cursor.optional(),
 });
 
-export const AlertAction = z.strictObject({ note: z.string({ error: "must be a string" }).max(MAX_NOTE_LENGTH).optional() });
+/**
+ * The optional note of acknowledge and resolve. Stored trimmed; a note of only whitespace is stored as null (no note).
+ * The bound is on the note as sent.
+ */
+export const AlertAction = z.strictObject({
+  note: z
+    .string({ error: "must be a string" })
+    .max(MAX_NOTE_LENGTH, { error: (issue) => `must be at most ${MAX_NOTE_LENGTH} characters (got ${String((issue.input as string).length)})` })
+    .optional(),
+});
 
 /** One occurrence of an alert, with the numbers of that occurrence (the first is never overwritten). */
 export const AlertOccurrence = z.object({
+  /** Position in a counter shared by every alert's occurrences: an order, not a count. */
   seq: z.number().int(),
+  /** The occurrence's number within its alert, 1 the oldest stored (the dashboard's "Occurrence" column). */
+  number: z.number().int(),
   seen_at: z.string(),
   summary: z.string(),
   details: z.record(z.string(), z.unknown()),

@@ -126,6 +126,74 @@ describe("the alert page", () => {
     expect(css).toMatch(/\.cards dl\.kv dd \{ overflow-wrap: break-word; \}/u);
   });
 
+  it("labels a min_keep gate's empty_context alert by what was tested: where the guard bound, not empty queries", async () => {
+    const gate = uniqueGate("guard-bound");
+    const base = window({ observed: 0.22, queries: 400, evidenceQueries: 120 });
+    const guard = { ...base.drop_rate, observed: 0.075, expected: 0.03, band: { lo: 0, hi: 0.05 }, evidence_observed: 0.1 };
+    const details = { window: { ...base, empty_queries: 29, empty_context: guard, empty_context_level: 2 } };
+    const raise = (kind: "empty_context" | "drop_rate_drift") =>
+      raiseAlert(
+        {
+          gate_id: `gate-${gate.reranker}`,
+          gate,
+          kind,
+          summary:
+            "7.2 % of 400 production queries had fewer than min(2, candidates) at or above the threshold, so the min_keep guard kept candidates below it",
+          details,
+          calibration_ids: ["cal_alertpage"],
+        },
+        deps(),
+      );
+    const html = await page(`/ui/alerts/${(await raise("empty_context")).alert.id}`, await session(TOKENS.read));
+    expect(html).toContain("<h3>Queries where the min_keep guard bound: observed against expected</h3>");
+    expect(html).not.toContain("lost every candidate");
+    expect(html).toMatch(/<dt>Observed \(cumulative\)<\/dt><dd data-field="observed">7.5 %<\/dd>/u);
+    expect(html).toContain('<dt>Guard bound (min_keep 2)</dt><dd data-field="empty-queries">29</dd>');
+    expect(html).not.toContain("Empty queries");
+    // the same window's count on a drop-rate alert of that gate is where the guard bound too
+    const drop = await page(`/ui/alerts/${(await raise("drop_rate_drift")).alert.id}`, await session(TOKENS.read));
+    expect(drop).toContain("<h3>Drop rate: observed against expected</h3>");
+    expect(drop).toContain('<dt>Guard bound (min_keep 2)</dt><dd data-field="empty-queries">29</dd>');
+    expect(drop).not.toContain("Empty queries");
+  });
+
+  it("lays out an abstention_drift alert's numbers in cards: the rate over the queries that reported abstention", async () => {
+    const gate = uniqueGate("abstention-cards");
+    const base = window({ observed: 0.22, queries: 500, evidenceQueries: 100 });
+    const abstention = {
+      ...base.drop_rate,
+      observed: 0.18,
+      expected: 0.05,
+      band: { lo: 0.02, hi: 0.08 },
+      log_evidence: 6.1,
+      evidence_observed: 0.31,
+    };
+    const { alert } = await raiseAlert(
+      {
+        gate_id: `gate-${gate.reranker}`,
+        gate,
+        kind: "abstention_drift",
+        summary: "18.0 % of 400 production queries abstained (top score below abstain_below) against 5.0 % expected",
+        details: { window: { ...base, abstention_queries: 400, abstained_queries: 72, abstention } },
+        calibration_ids: ["cal_alertpage"],
+      },
+      deps(),
+    );
+    const html = await page(`/ui/alerts/${alert.id}`, await session(TOKENS.read));
+    expect(html).toContain('<div class="cards">');
+    expect(html).toContain("<h3>Abstention rate: observed against expected</h3>");
+    expect(html).toMatch(/<dt>Observed \(cumulative\)<\/dt><dd data-field="observed">18.0 %<\/dd>/u);
+    expect(html).toMatch(
+      /data-field="observed-scope">the window&#39;s 400 queries that reported abstention since it opened at 2026-12-04 00:00:00 UTC/u,
+    );
+    expect(html).toContain('<dd data-field="expected">5.0 %</dd>');
+    expect(html).toContain('<dd data-field="band">2.0 % to 8.0 %</dd>');
+    expect(html).toMatch(/<dt>ln R<\/dt><dd data-field="evidence">6.1 \(alarm at 4.6\)<\/dd>/u);
+    expect(html).toMatch(/<dt>Over the latest<\/dt><dd data-field="evidence-queries">100 queries<\/dd>/u);
+    expect(html).toMatch(/<dt>Observed over them<\/dt><dd data-field="evidence-observed">31.0 %<\/dd>/u);
+    expect(html).toContain('<dt>Reported abstention, abstained</dt><dd data-field="abstention-queries">400, 72</dd>');
+  });
+
   it("names a recall alert's evidence ln E, as its summary and docs/drift.md do", async () => {
     const gate = uniqueGate("recall-name");
     const recall = {

@@ -29,6 +29,7 @@ export class MemoryAlertStore implements AlertStore {
       const list = this.#occurrences.get(alertId) ?? [];
       list.unshift({
         seq: ++this.#seq,
+        number: list.length + 1,
         seen_at: candidate.last_seen_at,
         summary: candidate.summary,
         details: structuredClone(candidate.details),

@@ -9,7 +9,7 @@ import { type Alert, type AlertOccurrence, CoverageStatus, MAX_NOTE_LENGTH, Shif
 import type { Principal } from "../../platform/auth";
 import { grants } from "../../platform/auth";
 import { num, pct } from "../charts/scale";
-import { ALERT_PAGE_OCCURRENCES, type AlertView } from "../data";
+import type { AlertView } from "../data";
 import { AdminForm, gateName, Layout, when } from "./layout";
 import { Table } from "./table";
 
@@ -56,11 +56,30 @@ function Group(props: { title: string; field: string; children: Child }) {
 
 const points = (x: number) => `${x >= 0 ? "+" : ""}${num(x * 100, 1)} points`;
 
-/** A drift window's numbers (drop_rate_drift, empty_context): details.window. */
-function WindowNumbers(props: { w: WindowStatus; empty: boolean }) {
+/** Which of a drift window's rate tests an alert is about. */
+type WindowTest = "drop_rate" | "empty_context" | "abstention";
+
+/**
+ * A drift window's numbers (drop_rate_drift, empty_context, abstention_drift): details.window. A min_keep gate's
+ * window (`empty_context_level`) counts in `empty_context` and `empty_queries` the queries where the guard bound, not
+ * queries left empty (as its summary says), so the cards say so.
+ */
+function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
   const w = props.w;
-  const t = props.empty && w.empty_context ? w.empty_context : w.drop_rate;
-  const what = props.empty ? "Queries that lost every candidate" : "Drop rate";
+  const level = w.empty_context_level;
+  const guarded = level !== undefined && level >= 1;
+  const t = (props.test === "empty_context" ? w.empty_context : props.test === "abstention" ? w.abstention : null) ?? w.drop_rate;
+  const what =
+    props.test === "drop_rate"
+      ? "Drop rate"
+      : props.test === "abstention"
+        ? "Abstention rate"
+        : guarded
+          ? "Queries where the min_keep guard bound"
+          : "Queries that lost every candidate";
+  // The abstention rate is over the queries that said whether they abstained, not every query of the window.
+  const scope =
+    props.test === "abstention" ? `the window's ${w.abstention_queries ?? 0} queries that reported abstention` : `the window's ${w.queries} queries`;
   return (
     <div class="cards">
       <Group title={`${what}: observed against expected`} field="rate">
@@ -68,7 +87,7 @@ function WindowNumbers(props: { w: WindowStatus; empty: boolean }) {
         <dd data-field="observed">{pct(t.observed)}</dd>
         <dt>Over</dt>
         <dd data-field="observed-scope">
-          the window's {w.queries} queries since it opened at {when(w.started_at)}; the evidence below weighs the latest ones
+          {scope} since it opened at {when(w.started_at)}; the evidence below weighs the latest ones
         </dd>
         <dt>Expected</dt>
         <dd data-field="expected">{pct(t.expected)}</dd>
@@ -83,8 +102,12 @@ function WindowNumbers(props: { w: WindowStatus; empty: boolean }) {
         <EvidenceRows name="ln R" log={t.log_evidence} level={w.log_threshold} sinceLabel="Accumulating since" since={t.evidence_since} />
         <dt>Over the latest</dt>
         <dd data-field="evidence-queries">{t.evidence_queries === null ? "–" : `${t.evidence_queries} queries`}</dd>
-        <dt>Observed over them</dt>
-        <dd data-field="evidence-observed">{t.evidence_observed == null ? "–" : pct(t.evidence_observed)}</dd>
+        {t.evidence_observed !== undefined && (
+          <>
+            <dt>Observed over them</dt>
+            <dd data-field="evidence-observed">{t.evidence_observed === null ? "–" : pct(t.evidence_observed)}</dd>
+          </>
+        )}
         <dt>Design effect</dt>
         <dd>{num(w.design_effect, 2)}</dd>
       </Group>
@@ -99,8 +122,16 @@ function WindowNumbers(props: { w: WindowStatus; empty: boolean }) {
         <dd>
           {w.candidates}, {w.dropped}
         </dd>
-        <dt>Empty queries</dt>
-        <dd>{w.empty_queries}</dd>
+        <dt>{guarded ? `Guard bound (min_keep ${level})` : "Empty queries"}</dt>
+        <dd data-field="empty-queries">{w.empty_queries}</dd>
+        {w.abstention_queries !== undefined && (
+          <>
+            <dt>Reported abstention, abstained</dt>
+            <dd data-field="abstention-queries">
+              {w.abstention_queries}, {w.abstained_queries ?? 0}
+            </dd>
+          </>
+        )}
       </Group>
       <Group title="Calibration" field="calibration">
         <CalibrationRows id={w.calibration_id} version={w.index_version} />
@@ -191,9 +222,19 @@ function RecallNumbers(props: { r: CoverageStatus }) {
 /** The numbers of one occurrence, by meaning where its kind is known, else as plain rows. */
 function OccurrenceNumbers(props: { kind: Alert["kind"]; details: Record<string, unknown> }) {
   const d = props.details;
-  if (props.kind === "drop_rate_drift" || props.kind === "empty_context") {
+  const test: WindowTest | null =
+    props.kind === "drop_rate_drift"
+      ? "drop_rate"
+      : props.kind === "empty_context"
+        ? "empty_context"
+        : props.kind === "abstention_drift"
+          ? "abstention"
+          : null;
+  if (test !== null) {
     const w = WindowStatus.safeParse(d.window);
-    if (w.success) return <WindowNumbers w={w.data} empty={props.kind === "empty_context"} />;
+    // A window without the test the alert names (details of another shape) reads as plain rows.
+    const tested = w.success && (test === "drop_rate" || (test === "empty_context" ? w.data.empty_context : w.data.abstention));
+    if (w.success && tested) return <WindowNumbers w={w.data} test={test} />;
   }
   if (props.kind === "rebuild_shift") {
     const s = ShiftReport.safeParse(d.shift);
@@ -298,11 +339,8 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
     details: a.details,
     seen_at: a.last_seen_at,
   };
-  // Occurrences numbered 1..N within the alert, newest first (seq is a counter shared by every alert). A page short of
-  // the cap holds every stored occurrence; a full one counts down from the alert's total.
-  const shown = props.view.occurrences;
-  const total = shown.length < ALERT_PAGE_OCCURRENCES ? shown.length : a.occurrences;
-  const numbered = shown.map((o, i) => ({ o, n: total - i }));
+  // Occurrences numbered 1..N within the alert as the API numbers them (seq is a counter shared by every alert).
+  const numbered = props.view.occurrences.map((o) => ({ o, n: o.number }));
   return (
     <Layout title={`Alert ${a.kind}`} principal={props.principal} csrf={props.csrf} current="alerts">
       <p>

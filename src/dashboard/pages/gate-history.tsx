@@ -1,7 +1,7 @@
 /** The gate page's calibration history (with activate / roll back for admins) and its activation log. */
 import { num, pct } from "../charts/scale";
 import type { GateView } from "../data";
-import { AdminForm, when } from "./layout";
+import { when } from "./layout";
 import { Table } from "./table";
 
 /**
@@ -20,6 +20,28 @@ function Replaced(props: { id: string | null; view: GateView }) {
       {c.index_version}
       {twin ? ` (${id.slice(-6)})` : ""}
     </a>
+  );
+}
+
+/**
+ * Activate or roll back to one calibration, with an optional reason: AdminForm's markup, with the reason field's id
+ * derived from the calibration id alone (an HTML id holds no spaces; the button's accessible name keeps the words).
+ */
+function ActivateForm(props: { gateId: string; csrf: string; id: string; version: string; rollback: boolean }) {
+  const reasonId = `reason-${props.id}`;
+  const verb = props.rollback ? "Roll back" : "Activate";
+  return (
+    <form method="post" action={`/ui/gates/${props.gateId}/activate`} class="inline">
+      <input type="hidden" name="csrf" value={props.csrf} />
+      <input type="hidden" name="calibration_id" value={props.id} />
+      <label for={reasonId} class="muted">
+        Reason
+      </label>
+      <input id={reasonId} name="reason" type="text" maxlength={500} size={14} />{" "}
+      <button type="submit" aria-label={`${props.rollback ? "Roll back to" : "Activate"} ${props.version} ${props.id}`}>
+        {verb}
+      </button>
+    </form>
   );
 }
 
@@ -55,13 +77,12 @@ export function GateHistory(props: { view: GateView; admin: boolean; csrf: strin
             header: "Action",
             cell: (c) =>
               !c.current && (
-                <AdminForm
-                  action={`/ui/gates/${v.gate.gate_id}/activate`}
+                <ActivateForm
+                  gateId={v.gate.gate_id}
                   csrf={props.csrf}
-                  extra={{ calibration_id: c.id }}
-                  name={`${c.created_at < (cur?.created_at ?? "") ? "Roll back to" : "Activate"} ${c.index_version} ${c.id}`}
-                  label={c.created_at < (cur?.created_at ?? "") ? "Roll back" : "Activate"}
-                  reason
+                  id={c.id}
+                  version={c.index_version}
+                  rollback={c.created_at < (cur?.created_at ?? "")}
                 />
               ),
           },
