@@ -201,7 +201,7 @@ dashboardRoutes.post("/ui/gates/:gateId/activate", requireSession, async (c) => 
   const deps = c.get("deps");
   const calibration = id === undefined ? null : await deps.calibrations.get(id);
   if (calibration === null || calibration.gate_id !== gateId) throw new AppError("not_found", "no such calibration on this gate");
-  const reason = field(form, "reason")?.slice(0, 500) ?? null;
+  const reason = field(form, "reason")?.slice(0, MAX_NOTE_LENGTH) ?? null;
   const result = await activate(calibration.id, principal.name, reason, deps);
   const changed = result.warnings.some((w) => w.code === "drop_rate_changed");
   const done = result.alreadyCurrent ? "already-current" : changed ? "activated-drop-rate-changed" : "activated";

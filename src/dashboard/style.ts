@@ -69,6 +69,7 @@ details summary { cursor: pointer; color: var(--accent); }
 dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 0; }
 dl.kv dt { font-weight: bold; } dl.kv dd { margin: 0; overflow-wrap: anywhere; }
 code { overflow-wrap: anywhere; }
+.table-wrap td code { overflow-wrap: normal; white-space: nowrap; }
 @media (max-width: 600px) {
   main { padding: .6rem; }
   .series-chart .wide-only { display: none; }

@@ -1,7 +1,8 @@
 // The gate page's calibration history: each Activate / Roll back form's reason field has a valid HTML id (no spaces),
 // derived from the calibration id alone, and its label points at it.
 import { describe, expect, it } from "vitest";
-import { callJson, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+import { MAX_NOTE_LENGTH } from "../../src/contract";
+import { call, callJson, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 import { page, session } from "./session-support";
 
 describe("calibration history forms", () => {
@@ -30,5 +31,10 @@ describe("calibration history forms", () => {
     expect(table).toContain(`aria-label="Roll back to v1 ${v1.id}">Roll back</button>`);
     expect(table).toContain(`aria-label="Activate v3 ${v3.id}">Activate</button>`);
     expect(table).toContain(`<input type="hidden" name="calibration_id" value="${v1.id}"/>`);
+    // a reason as long as the API takes (MAX_NOTE_LENGTH), not cut at another length
+    expect(table).toContain(`maxlength="${MAX_NOTE_LENGTH}"`);
+    // calibration ids in tables stay on one line (the table scrolls instead)
+    const css = await (await call("GET", "/ui/style.css", { token: null })).text();
+    expect(css).toContain(".table-wrap td code { overflow-wrap: normal; white-space: nowrap; }");
   });
 });

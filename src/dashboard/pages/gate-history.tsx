@@ -1,4 +1,5 @@
 /** The gate page's calibration history (with activate / roll back for admins) and its activation log. */
+import { MAX_NOTE_LENGTH } from "../../contract";
 import { num, pct } from "../charts/scale";
 import type { GateView } from "../data";
 import { when } from "./layout";
@@ -37,7 +38,7 @@ function ActivateForm(props: { gateId: string; csrf: string; id: string; version
       <label for={reasonId} class="muted">
         Reason
       </label>
-      <input id={reasonId} name="reason" type="text" maxlength={500} size={14} />{" "}
+      <input id={reasonId} name="reason" type="text" maxlength={MAX_NOTE_LENGTH} size={14} />{" "}
       <button type="submit" aria-label={`${props.rollback ? "Roll back to" : "Activate"} ${props.version} ${props.id}`}>
         {verb}
       </button>

@@ -1,6 +1,7 @@
 /** The page frame: skip link, navigation, who is signed in (with sign-out), the main landmark. */
 import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
+import { MAX_NOTE_LENGTH } from "../../contract";
 import type { Principal } from "../../platform/auth";
 
 export interface PageProps {
@@ -87,7 +88,7 @@ export function AdminForm(props: {
           <label for={`reason-${props.name ?? props.action}`} class="muted">
             Reason
           </label>
-          <input id={`reason-${props.name ?? props.action}`} name="reason" type="text" maxlength={500} size={14} />{" "}
+          <input id={`reason-${props.name ?? props.action}`} name="reason" type="text" maxlength={MAX_NOTE_LENGTH} size={14} />{" "}
         </>
       )}
       <button type="submit" class={props.secondary ? "secondary" : undefined} aria-label={props.name}>
