@@ -148,12 +148,12 @@ describe("the alert page", () => {
     expect(html).toContain("<h3>Queries where the min_keep guard bound: observed against expected</h3>");
     expect(html).not.toContain("lost every candidate");
     expect(html).toMatch(/<dt>Observed \(cumulative\)<\/dt><dd data-field="observed">7.5 %<\/dd>/u);
-    expect(html).toContain('<dt>Guard bound (min_keep 2)</dt><dd data-field="empty-queries">29</dd>');
+    expect(html).toContain('<dt>Guard bound</dt><dd data-field="empty-queries">29 (min_keep 2)</dd>');
     expect(html).not.toContain("Empty queries");
     // the same window's count on a drop-rate alert of that gate is where the guard bound too
     const drop = await page(`/ui/alerts/${(await raise("drop_rate_drift")).alert.id}`, await session(TOKENS.read));
     expect(drop).toContain("<h3>Drop rate: observed against expected</h3>");
-    expect(drop).toContain('<dt>Guard bound (min_keep 2)</dt><dd data-field="empty-queries">29</dd>');
+    expect(drop).toContain('<dt>Guard bound</dt><dd data-field="empty-queries">29 (min_keep 2)</dd>');
     expect(drop).not.toContain("Empty queries");
   });
 
@@ -191,7 +191,7 @@ describe("the alert page", () => {
     expect(html).toMatch(/<dt>ln R<\/dt><dd data-field="evidence">6.1 \(alarm at 4.6\)<\/dd>/u);
     expect(html).toMatch(/<dt>Over the latest<\/dt><dd data-field="evidence-queries">100 queries<\/dd>/u);
     expect(html).toMatch(/<dt>Observed over them<\/dt><dd data-field="evidence-observed">31.0 %<\/dd>/u);
-    expect(html).toContain('<dt>Reported abstention, abstained</dt><dd data-field="abstention-queries">400, 72</dd>');
+    expect(html).toContain('<dt>Abstained</dt><dd data-field="abstention-queries">72 of the 400 that reported abstention</dd>');
   });
 
   it("names a recall alert's evidence ln E, as its summary and docs/drift.md do", async () => {

@@ -103,9 +103,9 @@ describe("production range of a gate page", () => {
       expect(opened).not.toContain('<strong aria-current="true">7 days</strong>');
       expect(opened).toContain('<strong aria-current="true">24 hours</strong>');
     }
-    // The hourly table counts each test's alarms, the windows table the detector's restarts: named apart.
+    // The hourly table counts each test's alarms, the windows table alarm events (detector restarts): named apart.
     expect(html).toMatch(/<th[^>]*>Test alarms<\/th>/u);
-    expect(html).toMatch(/<th[^>]*>Detector restarts<\/th>/u);
+    expect(html).toMatch(/<th[^>]*>Alarm<br\/>events<\/th>/u);
     expect(html).not.toMatch(/<th[^>]*>Alarms<\/th>/u);
   });
 

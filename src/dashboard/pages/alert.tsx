@@ -122,13 +122,17 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
         <dd>
           {w.candidates}, {w.dropped}
         </dd>
-        <dt>{guarded ? `Guard bound (min_keep ${level})` : "Empty queries"}</dt>
-        <dd data-field="empty-queries">{w.empty_queries}</dd>
+        {/* short labels: the card's label column is as wide as its longest label, and must fit a 375 px screen */}
+        <dt>{guarded ? "Guard bound" : "Empty queries"}</dt>
+        <dd data-field="empty-queries">
+          {w.empty_queries}
+          {guarded && ` (min_keep ${level})`}
+        </dd>
         {w.abstention_queries !== undefined && (
           <>
-            <dt>Reported abstention, abstained</dt>
+            <dt>Abstained</dt>
             <dd data-field="abstention-queries">
-              {w.abstention_queries}, {w.abstained_queries ?? 0}
+              {w.abstained_queries ?? 0} of the {w.abstention_queries} that reported abstention
             </dd>
           </>
         )}
