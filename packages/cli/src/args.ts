@@ -205,9 +205,11 @@ Exit codes:
   0  success (calibrate: the upload is served now; with --dry-run: would be)
   1  network or server failure (unreachable, timeout, 429, 5xx)
   2  usage or bad input (flags, the file, or the server's 4xx, explained)
-  3  calibrate: not served, the rebuild shifted the gate (decision "shifted")
+  3  calibrate: not served, the rebuild shifted the gate (decision "shifted") or changes what it drops
+     (drop_rate_changed)
   4  calibrate: not served, the rebuild decision is inconclusive
   5  calibrate: not served, the expected drop rate misses the target (too few scores for it)
+  130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM: stopped at once (watch ends with 0 instead)
   shadow: 0 equivalent to the active gate, 3 shifted (against the active gate or its own target), 4 not decided yet
 `;
 

@@ -8,9 +8,20 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-// `scoregate watch` runs until interrupted: ^C ends it with exit 0
+// `scoregate watch` runs until interrupted: ^C ends it with exit 0. Every other command stops at once, with the
+// shell's codes (130 for SIGINT, 143 for SIGTERM) and a line saying so: a pipeline that cancels a calibrate must not
+// see it go on to upload and serve. An upload already sent may have reached the server: the line says where to look.
 const interrupted = new AbortController();
-for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => interrupted.abort());
+const command = process.argv.slice(2).find((a) => !a.startsWith("-"));
+for (const s of ["SIGINT", "SIGTERM"] as const) {
+  process.once(s, () => {
+    interrupted.abort();
+    if (command === "watch") return;
+    const upload = command === "calibrate" ? ": an upload already sent may have been stored (scoregate history shows it)" : "";
+    process.stderr.write(`scoregate: interrupted by ${s}, stopped${upload}\n`);
+    process.exit(s === "SIGINT" ? 130 : 143);
+  });
+}
 
 process.exitCode = await run(process.argv.slice(2), {
   stdout: process.stdout,

@@ -446,6 +446,43 @@ describe("the other commands against the local worker", () => {
     expect(json<{ gates: unknown[] }>(r.stdout).gates.length).toBeGreaterThan(0);
   }, 60_000);
 
+  it("Ctrl-C or SIGTERM stops calibrate at once (130 / 143) with a line saying so, not after the server answers", async () => {
+    // A server that accepts the upload and never answers: without the signal the CLI would wait out its timeout.
+    const { createServer } = await import("node:http");
+    const held: import("node:http").ServerResponse[] = [];
+    const server = createServer((_req, res) => void held.push(res));
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    const port = (server.address() as import("node:net").AddressInfo).port;
+    const file = csv("signal.csv", queries(41, 20, 10));
+    const { spawn } = await import("node:child_process");
+    try {
+      for (const [signal, code] of [
+        ["SIGINT", 130],
+        ["SIGTERM", 143],
+      ] as const) {
+        const child = spawn(
+          process.execPath,
+          [join(ROOT, "packages/cli/dist/cli.js"), "calibrate", file, ...gateArgs("e5-signal", "v1"), "--target", "0.2"],
+          {
+            env: { ...process.env, SCOREGATE_URL: `http://127.0.0.1:${port}`, SCOREGATE_TOKEN: "dev-calibrate" },
+          },
+        );
+        let stderr = "";
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        const exited = new Promise<number | null>((ok) => child.on("exit", (c) => ok(c)));
+        await vi.waitFor(() => expect(held.length).toBeGreaterThan(0), { timeout: 20_000, interval: 20 }); // the upload is out
+        held.length = 0;
+        child.kill(signal);
+        expect(await exited).toBe(code);
+        expect(stderr).toContain(`scoregate: interrupted by ${signal}, stopped: an upload already sent may have been stored`);
+        expect(stderr).not.toMatch(/at .*\.js:\d+/u); // no stack trace
+      }
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  }, 60_000);
+
   it("examples/upgrade-replay runs against the worker and ends with what is served (exit 0: the new gate's first calibration)", () => {
     const r = spawnSync(process.execPath, [join(ROOT, "examples", "upgrade-replay", "replay.mjs"), "--url", worker().url.origin], {
       cwd: ROOT,
