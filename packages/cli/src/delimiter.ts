@@ -99,7 +99,16 @@ export function parseNumber(s: string, decimalComma = false): number | null {
   const x = Number(decimalComma && s.includes(",") ? s.replace(",", ".") : s);
   if (!Number.isFinite(x)) return null;
   if (x === 0 && s.trim() === "") return null;
+  // Number() also reads "0x1A" (26), "0b11" and "0o17": not how a score is written; refuse them as the row it is
+  if (Number.isInteger(x) && isPrefixedInteger(s)) return null;
   return x;
+}
+
+/** "0x..", "0b.." or "0o.." (JavaScript's integer literals), after leading spaces. */
+function isPrefixedInteger(s: string): boolean {
+  const t = s.trimStart();
+  const c = t.charCodeAt(1) | 32; // lower case
+  return t.charCodeAt(0) === 48 && (c === 120 || c === 98 || c === 111);
 }
 
 export interface DelimiterGuess {

@@ -48,6 +48,17 @@ describe("parseNumber and splitFields", () => {
     expect(parseNumber("  ")).toBeNull();
     expect(parseNumber("1e400")).toBeNull();
     expect(parseNumber("NaN")).toBeNull();
+    // JavaScript's integer literals are not scores: Number() would read "0x1A" as 26
+    for (const lit of ["0x1A", "0X1a", " 0x10", "0b11", "0o17", "0x0", "0x1"]) expect(parseNumber(lit), lit).toBeNull();
+    for (const [text, value] of [
+      ["0", 0],
+      ["01", 1],
+      ["10", 10],
+      ["0.5", 0.5],
+      ["-0", -0],
+      ["2e3", 2000],
+    ] as const)
+      expect(parseNumber(text)).toBe(value);
   });
 
   it("splits with quotes only where a line has one", () => {
