@@ -287,8 +287,15 @@ function report(
         : decision === "inconclusive"
           ? "INCONCLUSIVE: the data cannot tell whether the drop rate moved beyond the tolerance"
           : "equivalent: the drop rate stayed within the tolerance";
+  // The exit code follows what is served; when that is not the rebuild decision, the line says what decided it.
+  const notServedBecause =
+    outcome?.reason === "drop_rate_changed"
+      ? "; not served: the gate would drop a different share than the served calibration (drop_rate_changed)"
+      : outcome?.reason === "target_missed"
+        ? "; not served: the expected drop rate misses the target (target_missed)"
+        : "";
   lines.push(
-    `Decision: ${label}${source === "legacy" ? " (derived from alert and change_points: the server sends no decision)" : ""} -> exit ${code}`,
+    `Decision: ${label}${source === "legacy" ? " (derived from alert and change_points: the server sends no decision)" : ""}${notServedBecause} -> exit ${code}`,
   );
   return lines.join("\n");
 }

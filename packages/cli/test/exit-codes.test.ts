@@ -113,6 +113,8 @@ describe("rebuild decision and exit codes (stub server)", () => {
     const r = await calibrate("--json");
     expect(r.code).toBe(5);
     expect(JSON.parse(r.stdout)).toMatchObject({ exit_code: 5, activation_outcome: { activated: false, reason: "target_missed" } });
+    const human = await calibrate();
+    expect(human.stdout).toMatch(/\nDecision: .*; not served: the expected drop rate misses the target \(target_missed\) -> exit 5/u);
   });
 
   it("an equivalent rebuild whose own drop rate moved beyond the tolerance (drop_rate_changed) exits 3 and is not served", async () => {
@@ -123,6 +125,10 @@ describe("rebuild decision and exit codes (stub server)", () => {
     const r = await calibrate();
     expect(r.code).toBe(3);
     expect(r.stdout).toContain(`(stored, not served: promote it with scoregate activate ${body.calibration.id})`);
+    // the decision line says why it exits 3 although the rebuild decision is equivalent
+    expect(r.stdout).toContain(
+      "Decision: equivalent: the drop rate stayed within the tolerance; not served: the gate would drop a different share than the served calibration (drop_rate_changed) -> exit 3",
+    );
   });
 
   it("--dry-run prints what would be served and exits as the real upload would (3: shifted, not served)", async () => {
