@@ -143,6 +143,13 @@ export async function calibrate(c: Ctx): Promise<number> {
     progress.done();
   }
   const created = res.body as z.infer<typeof CalibrationCreated>;
+  // Whatever answered 2xx must be a calibration: a pipeline reads exit 0 as "served", so a body of another shape (a
+  // proxy, a wrong --url) is a failure, not a success with nothing in it. The fields the exit code rests on are checked.
+  const answer = created as unknown as { calibration?: { id?: unknown }; warnings?: unknown; shift?: unknown } | null;
+  if (typeof answer?.calibration?.id !== "string" || !Array.isArray(answer.warnings) || answer.shift === undefined)
+    throw new CliError(`the server answered ${res.status} with a body that is not a scoregate calibration`, EXIT.failure, "invalid_response", [
+      "is --url pointing at a scoregate server?",
+    ]);
   const shift = created.shift as ShiftWithDecision | null;
   const decided = rebuildDecision(shift);
   // Servers before activate "auto" send no activation_outcome (and served every upload but activate: false).

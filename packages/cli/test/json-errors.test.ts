@@ -78,6 +78,14 @@ describe("--json errors", () => {
     expect(doc.exit_code).toBe(1);
   });
 
+  it("a 201 that is not a scoregate calibration (a proxy, a wrong --url) is invalid_response, exit 1, never 'served'", async () => {
+    stub.handle(() => ({ status: 201, body: { calibration: 5 } }));
+    const doc = await jsonError(["calibrate", scores, ...gate, "--target", "0.2"]);
+    expect(doc.error).toMatchObject({ code: "invalid_response", source: "cli" });
+    expect(doc.error.message).toContain("not a scoregate calibration");
+    expect(doc.exit_code).toBe(1);
+  });
+
   it.each([
     ["usage", ["calibrate", scores, ...gate], 2],
     ["usage", ["gates", "--colour"], 2],
