@@ -1,6 +1,6 @@
 /** D1 implementation of PromotionStore (store.ts says what it promises). */
 import type { PromotionStepRecord } from "../contract";
-import type { PromotionRow, PromotionStore, UnloggedRecord } from "./store";
+import type { CreateOutcome, PromotionRow, PromotionStore, UnloggedRecord } from "./store";
 
 interface Row {
   id: string;
@@ -34,16 +34,24 @@ const fromStep = (r: StepRow): PromotionStepRecord => ({ ...r, numbers: JSON.par
 
 const INSERT_STEP = `INSERT OR IGNORE INTO promotion_steps (id, promotion_id, ord, kind, cause, step, percent, seq, at, actor, reason, numbers)`;
 
+/**
+ * The gate `?g`'s current calibration: its active row with the greatest activation_seq (calibrations/store.ts
+ * currentOf). The active rows are the calibrations feature's table (migrations/0001, 0008), read here only to make a
+ * promotion's writes conditional on the control still being served, in the same batch as the write.
+ */
+const CURRENT_CALIBRATION = (gate: string) =>
+  `(SELECT calibration_id FROM active_calibrations WHERE gate_id = ${gate} ORDER BY activation_seq DESC LIMIT 1)`;
+
 export class D1PromotionStore implements PromotionStore {
   constructor(private readonly db: D1Database) {}
 
-  async create(row: PromotionRow, first: PromotionStepRecord): Promise<boolean> {
+  async create(row: PromotionRow, first: PromotionStepRecord): Promise<CreateOutcome> {
     try {
-      await this.db.batch([
+      const [insert] = await this.db.batch([
         this.db
           .prepare(
             `INSERT INTO promotions (id, gate_id, candidate_calibration_id, control_calibration_id, plan, state, step, version, started_at, updated_at, actor)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE ${CURRENT_CALIBRATION("?2")} = ?4`,
           )
           .bind(
             row.id,
@@ -58,11 +66,12 @@ export class D1PromotionStore implements PromotionStore {
             row.updated_at,
             row.actor,
           ),
-        this.stepInsert(row.id, row.version, first, null),
+        // Only with the promotion row: nothing is stored when the control is no longer served.
+        this.stepInsert(row.id, row.version, first, row.version),
       ]);
-      return true;
+      return (insert?.meta.changes ?? 0) === 1 ? "created" : "control_replaced";
     } catch (e) {
-      if (String(e).includes("UNIQUE constraint failed")) return false;
+      if (String(e).includes("UNIQUE constraint failed")) return "open_exists";
       throw e;
     }
   }

@@ -319,8 +319,15 @@ export async function startPromotion(calibrationId: string, body: PromotionPlanB
   };
   const started = { ...first, kind: "started" as const, state: "running" as const, percent: percentOf(plan, "running", 0) };
   const rec: PromotionStepRecord = { ...record({ ...row, version: 0 }, started, actor, body.reason ?? null, at, { plan }) };
-  if (!(await deps.promotions.create(row, rec)))
-    throw new AppError("conflict", "the gate already has an open promotion: pause, roll back or finish it first");
+  const created = await deps.promotions.create(row, rec);
+  if (created === "open_exists") throw new AppError("conflict", "the gate already has an open promotion: pause, roll back or finish it first");
+  // Another calibration was activated after the control was read: a promotion against it could never decide (its
+  // control batches would be refused), so none is stored; started again, it runs against the calibration now served.
+  if (created === "control_replaced")
+    throw new AppError(
+      "conflict",
+      `the gate's current calibration changed from ${current.calibration_id} while this promotion was started; nothing was changed: retry`,
+    );
   await settleOrLeave(row.id, rec, deps);
   // A straight plan ([100]) completes at once: the candidate is activated and watched by the gate's drift detector.
   if (first.kind === "completed") return (await applyTransition(row, first, actor, body.reason ?? null, { plan }, deps)) ?? view(row, deps);

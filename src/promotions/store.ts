@@ -21,9 +21,16 @@ export interface PromotionRow {
   readonly actor: string;
 }
 
+/** What storing a new promotion did (PromotionStore.create). */
+export type CreateOutcome = "created" | "open_exists" | "control_replaced";
+
 export interface PromotionStore {
-  /** Stores a new promotion and its first audit row; false (nothing stored) when the gate already has an open one. */
-  create(row: PromotionRow, first: PromotionStepRecord): Promise<boolean>;
+  /**
+   * Stores a new promotion and its first audit row, in one batch conditional on the gate's current calibration still
+   * being the row's control: `open_exists` (nothing stored) when the gate already has an open promotion,
+   * `control_replaced` (nothing stored) when another calibration was activated since the caller read the control.
+   */
+  create(row: PromotionRow, first: PromotionStepRecord): Promise<CreateOutcome>;
   get(id: string): Promise<PromotionRow | null>;
   /** The gate's open (running or paused) promotion, if any. */
   open(gateId: string): Promise<PromotionRow | null>;
