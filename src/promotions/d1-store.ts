@@ -40,7 +40,7 @@ const INSERT_STEP = `INSERT OR IGNORE INTO promotion_steps (id, promotion_id, or
  * promotion's writes conditional on the control still being served, in the same batch as the write.
  */
 const CURRENT_CALIBRATION = (gate: string) =>
-  `(SELECT calibration_id FROM active_calibrations WHERE gate_id = ${gate} ORDER BY activation_seq DESC LIMIT 1)`;
+  `(SELECT calibration_id FROM active_calibrations a WHERE a.gate_id = ${gate} ORDER BY a.activation_seq DESC LIMIT 1)`;
 
 export class D1PromotionStore implements PromotionStore {
   constructor(private readonly db: D1Database) {}
@@ -125,11 +125,13 @@ export class D1PromotionStore implements PromotionStore {
     expectedVersion: number,
     next: Pick<PromotionRow, "state" | "step" | "updated_at">,
     record: PromotionStepRecord,
+    whileServing?: string,
   ): Promise<boolean> {
+    const serving = whileServing === undefined ? "" : ` AND ${CURRENT_CALIBRATION("promotions.gate_id")} = ?6`;
     const [update] = await this.db.batch([
       this.db
-        .prepare("UPDATE promotions SET state = ?, step = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?")
-        .bind(next.state, next.step, next.updated_at, id, expectedVersion),
+        .prepare(`UPDATE promotions SET state = ?1, step = ?2, updated_at = ?3, version = version + 1 WHERE id = ?4 AND version = ?5${serving}`)
+        .bind(next.state, next.step, next.updated_at, id, expectedVersion, ...(whileServing === undefined ? [] : [whileServing])),
       this.stepInsert(id, expectedVersion + 1, record, expectedVersion + 1),
     ]);
     return (update?.meta.changes ?? 0) === 1;

@@ -255,9 +255,28 @@ export async function applyTransition(
 ): Promise<Promotion | null> {
   const at = deps.now().toISOString();
   const rec = record(row, t, actor, reason, at, numbers);
-  if (!(await deps.promotions.transition(row.id, row.version, { state: t.state, step: t.step, updated_at: at }, rec))) return null;
+  // A completion is written only while the gate still serves the control: after another activation (whose supersede
+  // listener has not run yet, or failed), the candidate was never served to everyone, and the promotion is superseded.
+  const whileServing = t.kind === "completed" ? row.control_calibration_id : undefined;
+  if (!(await deps.promotions.transition(row.id, row.version, { state: t.state, step: t.step, updated_at: at }, rec, whileServing))) {
+    return whileServing === undefined ? null : supersedeInstead(row, deps);
+  }
   await settleOrLeave(row.id, rec, deps);
   return view((await deps.promotions.get(row.id))!, deps);
+}
+
+/**
+ * A completion refused because the gate no longer serves the control: the promotion is superseded, as the activation's
+ * listener (supersedeOnActivation) would have recorded it. Null when the promotion changed since instead (its version
+ * moved on: another transition won), as any lost transition answers.
+ */
+async function supersedeInstead(row: PromotionRow, deps: PromotionDeps): Promise<Promotion | null> {
+  const [now, state] = await Promise.all([deps.promotions.get(row.id), deps.calibrations.gateState(row.gate_id)]);
+  const active = currentOf(state.rows);
+  if (now === null || now.version !== row.version || active === null || active.calibration_id === row.control_calibration_id) return null;
+  const t = transition(now, { kind: "activation" });
+  if (t.kind === "none") return null;
+  return applyTransition(now, t, "promotion", `calibration ${active.calibration_id} was activated`, { activated: active.calibration_id }, deps);
 }
 
 /** What one repair pass did: audit rows given their event, and those that failed again (logged; the next tick retries). */

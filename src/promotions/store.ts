@@ -42,13 +42,16 @@ export interface PromotionStore {
   steps(id: string): Promise<PromotionStepRecord[]>;
   /**
    * Applies a transition: the row moves to `next` only if its version is still `expectedVersion`, and the audit row is
-   * inserted in the same batch (ignored when its id exists: a replay). False when the version moved on (nothing changed).
+   * inserted in the same batch (ignored when its id exists: a replay). With `whileServing` (a completion: the row's
+   * control), also only if that calibration is still the gate's current one. False when either no longer holds
+   * (nothing changed).
    */
   transition(
     id: string,
     expectedVersion: number,
     next: Pick<PromotionRow, "state" | "step" | "updated_at">,
     record: PromotionStepRecord,
+    whileServing?: string,
   ): Promise<boolean>;
   /** Records the activation-log seq of an audit row once its event is appended (and its alert raised). */
   setSeq(recordId: string, seq: number): Promise<void>;

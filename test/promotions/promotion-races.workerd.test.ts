@@ -5,13 +5,14 @@
  * at the point it would interleave, or a D1 trigger fails the write that would otherwise settle it first.
  */
 import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { activate } from "../../src/calibrations/activation";
 import { PromotionPlanBody } from "../../src/contract";
 import { AppError } from "../../src/platform/errors";
 import { startPromotion } from "../../src/promotions/service";
 import { appDeps } from "../../src/worker/wiring";
-import { admin, twoVersions, upload } from "../support/promotions";
+import { admin, gateLog, twoVersions, upload } from "../support/promotions";
+import { tick } from "../support/scheduled";
 import { callJson, qs, TOKENS } from "../support/worker";
 
 describe("promotions racing activations", () => {
@@ -50,5 +51,38 @@ describe("promotions racing activations", () => {
     // Started again, it runs against the calibration now served.
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { min_queries: 200 } });
     expect(p.control_calibration_id).toBe(v3.id);
+  });
+
+  it("a completion that lands after a manual activation of another calibration is recorded superseded, not completed", async () => {
+    const { gate, v2 } = await twoVersions("race-complete");
+    const v3 = await upload(gate, "v3", 0.1, false);
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { steps: [50, 100], min_queries: 200 } });
+    // Widen the window between the activation's commit and its supersede listener (which runs after publish, push,
+    // shift alert): the listener's transition fails once, as if the completion's write had won the version first.
+    await env.DB.prepare(
+      `CREATE TRIGGER race_fail_supersede BEFORE UPDATE ON promotions WHEN NEW.state = 'superseded' AND OLD.id = '${p.id}' BEGIN SELECT RAISE(ABORT, 'injected'); END`,
+    ).run();
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      await callJson("POST", `/v1/calibrations/${v3.id}/activate`, 200, { ...admin, json: { reason: "hotfix" } });
+      expect(logged).toHaveBeenCalled();
+    } finally {
+      logged.mockRestore();
+      await env.DB.prepare("DROP TRIGGER race_fail_supersede").run();
+    }
+    expect((await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).state).toBe("running");
+    const done = await callJson("POST", `/v1/promotions/${p.id}/advance`, 200, { ...admin, json: {} });
+    await tick(env, new Date());
+    const served = await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read });
+    expect({ calibration_id: served.calibration_id, rollout: served.rollout }).toEqual({ calibration_id: v3.id, rollout: null });
+    // The candidate was never served to everyone: the record says superseded, with its event and no completion.
+    const after = await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read });
+    expect({ answered: done.state, stored: after.state }).toEqual({ answered: "superseded", stored: "superseded" });
+    expect(after.steps.map((s: { kind: string }) => s.kind)).toEqual(["started", "superseded"]);
+    expect(after.steps.at(-1)).toMatchObject({ actor: "promotion", numbers: { activated: v3.id } });
+    expect(after.steps.at(-1)!.seq).toBeGreaterThan(0);
+    const kinds = (await gateLog(p.gate_id)).map((r) => r.kind);
+    expect(kinds).toContain("promotion_superseded");
+    expect(kinds).not.toContain("promotion_completed");
   });
 });
