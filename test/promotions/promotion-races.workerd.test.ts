@@ -85,4 +85,40 @@ describe("promotions racing activations", () => {
     expect(kinds).toContain("promotion_superseded");
     expect(kinds).not.toContain("promotion_completed");
   });
+
+  it("activating the current calibration while a promotion is open ends it, even before its start event is logged", async () => {
+    const { gate, v1, v2 } = await twoVersions("race-noop");
+    // The start's log write fails: the promotion is open in D1 (its state of record) with no split served yet.
+    await env.DB.prepare(
+      `CREATE TRIGGER race_fail_log BEFORE INSERT ON activations WHEN NEW.gate_id = (SELECT gate_id FROM calibrations WHERE id = '${v2.id}') BEGIN SELECT RAISE(ABORT, 'injected D1 failure'); END`,
+    ).run();
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    let p: { id: string };
+    try {
+      p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { min_queries: 200 } });
+      expect(logged).toHaveBeenCalled();
+    } finally {
+      logged.mockRestore();
+      await env.DB.prepare("DROP TRIGGER race_fail_log").run();
+    }
+    expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "running" });
+    expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).rollout).toBeNull();
+    // Neither the dry run nor the activation reads it as a no-op.
+    const preview = await callJson("POST", `/v1/calibrations/${v1.id}/activate`, 200, { ...admin, json: { dry_run: true } });
+    expect(preview.already_current).toBe(false);
+    const res = await callJson("POST", `/v1/calibrations/${v1.id}/activate`, 200, { ...admin, json: { reason: "stop the rollout" } });
+    expect(res.already_current).toBe(false);
+    expect((await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).state).toBe("superseded");
+    // The cron writes the start's event late: it serves the promotion's current state, no split.
+    await tick(env, new Date());
+    const after = await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read });
+    expect(after.steps.map((s: { kind: string; seq: number | null }) => [s.kind, s.seq !== null])).toEqual([
+      ["started", true],
+      ["superseded", true],
+    ]);
+    expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).rollout).toBeNull();
+    // Closed, the promotion no longer counts: activating the current calibration again is a no-op.
+    const again = await callJson("POST", `/v1/calibrations/${v1.id}/activate`, 200, { ...admin, json: {} });
+    expect(again.already_current).toBe(true);
+  });
 });
