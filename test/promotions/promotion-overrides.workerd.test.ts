@@ -87,8 +87,6 @@ describe("POST /v1/calibrations/{id}/promote", () => {
   it("completes by activating the candidate, logged as promotion_completed; a straight plan completes at once", async () => {
     const { gate, v1, v2 } = await twoVersions("promo-complete");
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { steps: [50, 100] } });
-    // A candidate may be mirrored as a shadow too; its completion ends that, as any activation of it does.
-    await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { ...admin, json: {} });
     const done = await callJson("POST", `/v1/promotions/${p.id}/advance`, 200, { ...admin, json: { reason: "looks good" } });
     expect(done).toMatchObject({ state: "completed", percent: 100 });
     const served = await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read });
@@ -96,7 +94,7 @@ describe("POST /v1/calibrations/{id}/promote", () => {
     // One row for the completion: the candidate's activation, of kind promotion_completed, naming the promotion and
     // carrying what is served after it; the promotion's `completed` record names its seq.
     const log = await gateLog(v2.gate_id);
-    expect(log.map((r) => r.kind)).toEqual(["activation", "promotion_started", "shadow_added", "promotion_completed"]);
+    expect(log.map((r) => r.kind)).toEqual(["activation", "promotion_started", "promotion_completed"]);
     const completion = log.at(-1)!;
     expect(JSON.parse(completion.event)).toMatchObject({
       kind: "promotion_completed",
