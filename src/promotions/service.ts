@@ -18,6 +18,7 @@ import type {
   GateEventKind,
   GateEventPromotion,
   Promotion,
+  PromotionCause,
   PromotionPlan,
   PromotionPlanBody,
   PromotionStepKind,
@@ -353,6 +354,30 @@ export async function startPromotion(calibrationId: string, body: PromotionPlanB
   return view((await deps.promotions.get(row.id))!, deps);
 }
 
+/** The causes of a pause on the step's evidence: resumed with that evidence, the step would decide the same at once. */
+const REGRESSION_CAUSES: ReadonlySet<PromotionCause> = new Set(["drift_alarm", "shifted_vs_control", "shifted_vs_target"]);
+
+/**
+ * Before resuming a step paused on a regression (the candidate's drift alarm, a `shifted` decision), its arms' evidence
+ * is deleted: the step starts fresh evidence, both arms together so they still cover the same traffic. Kept, the alarm
+ * (the step's first, never unsaid) or the decision would pause it again at the next batch or cron tick, and resume could
+ * only mean "wait a minute". An admin resumes after removing the cause ("index fixed"): the queries before it say
+ * nothing about the candidate after it, and a regression that persists alarms again on new queries (the step's test
+ * restarts as a new anytime-valid test). A pause by an admin or on a timeout keeps the evidence: it is not against the
+ * candidate, and the step goes on gathering it. Done before the transition: a failure refuses the resume (nothing
+ * changed, retry); batches counted in between are after the admin's decision and belong in the fresh evidence.
+ */
+async function freshEvidenceOnResume(row: PromotionRow, deps: PromotionDeps): Promise<void> {
+  const pause = (await deps.promotions.steps(row.id)).at(-1);
+  if (pause === undefined || pause.kind !== "paused" || !REGRESSION_CAUSES.has(pause.cause)) return;
+  try {
+    await deps.monitor.forgetEvidence(row.gate_id, [`${promotionPrefix(row.id)}${row.step}:`]);
+  } catch (e) {
+    console.error(`deleting the evidence of step ${row.step} of promotion ${row.id} failed; not resumed`, e);
+    throw new AppError("storage_unavailable", `the step's evidence could not be reset, so promotion ${row.id} was not resumed: retry`);
+  }
+}
+
 /** POST /v1/promotions/{id}/{pause|resume|advance|rollback}. */
 export async function overridePromotion(
   id: string,
@@ -365,6 +390,7 @@ export async function overridePromotion(
   if (row === null) throw new AppError("not_found", `promotion ${id} does not exist`);
   const t = transition(row, { kind: "admin", action });
   if (t.kind === "none") throw new AppError("conflict", `promotion ${id} is ${row.state}: it cannot ${action}`);
+  if (t.kind === "resumed") await freshEvidenceOnResume(row, deps);
   // The step's evidence at the moment of the override, recorded as an automatic decision records it (null, and left
   // out, when the gate's monitor cannot answer: the override does not wait on it).
   const evidence = await liveEvidence(row, deps);
