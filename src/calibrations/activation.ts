@@ -252,9 +252,12 @@ export interface ActivationPreview {
   readonly alreadyCurrent: boolean;
 }
 
-/** Activating `calibrationId` in `state` is a no-op: it is the gate's current calibration and no rollout is under way. */
-const isCurrent = (calibrationId: string, state: Pick<GateState, "rows" | "heads">): boolean =>
-  currentOf(state.rows)?.calibration_id === calibrationId && state.heads.rollout === null;
+/**
+ * Activating `calibrationId` in `state` is a no-op: it is the gate's current calibration and no rollout is under way,
+ * neither a served split nor a promotion open in D1 (whose start event may not be logged yet: the activation ends it).
+ */
+const isCurrent = (calibrationId: string, state: Pick<GateState, "rows" | "heads" | "promotionOpen">): boolean =>
+  currentOf(state.rows)?.calibration_id === calibrationId && state.heads.rollout === null && !state.promotionOpen;
 
 /**
  * The dry run of an activation (POST /v1/calibrations/{id}/activate with `dry_run`): the shift and warnings against

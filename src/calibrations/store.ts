@@ -108,6 +108,12 @@ export interface GateState {
   readonly headSeq: number;
   /** The running promotion's split (null: none) and the shadow set, as the newest event left them. */
   readonly heads: GateHeads;
+  /**
+   * Whether the gate has an open (running or paused) promotion in its state of record (the promotions feature's D1
+   * table), read with the rest: true from the promotion's start, even before its start event reaches the log and
+   * `heads.rollout`.
+   */
+  readonly promotionOpen: boolean;
 }
 
 export interface CalibrationStore {

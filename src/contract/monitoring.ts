@@ -36,7 +36,7 @@ export type QueryCounts = z.infer<typeof QueryCounts>;
 export const PromotionArm = z.enum(["control", "candidate", "unassigned"], { error: 'must be "control", "candidate" or "unassigned"' });
 export type PromotionArm = z.infer<typeof PromotionArm>;
 
-/** The promotion step a batch was gated under, from GET /v1/threshold's `rollout` (a batch whose step is over when it arrives counts as an ordinary batch, in no arm). */
+/** The promotion step a batch was gated under, from GET /v1/threshold's `rollout` (a batch whose step is over when it arrives counts in no arm: a control or unassigned one as an ordinary batch, a candidate one nowhere). */
 export const BatchPromotion = z.strictObject({
   id: z.string().regex(/^prm_[0-9a-z]{10,40}$/u, { error: "is not a promotion id" }),
   step: z.number({ error: "must be a whole number" }).int({ error: "must be a whole number" }).min(0).max(99),

@@ -5,9 +5,10 @@
  * was gated with the arm's calibration (candidate: the promoted one; control and unassigned: the control the promotion
  * was started against; else 422 invalid_input). A claim that was right when the queries were served but is out of date
  * now (the promotion moved to another step or ended while the batch was queued in a client: every step change makes
- * some) is not refused: its arm decides nothing any more, so the batch is counted as an ordinary batch of its
- * calibration (the gate's drift monitor still sees its queries) and no arm counts it. Refusing it would drop live
- * traffic from the drift monitor at every step change.
+ * some) is not refused: its arm decides nothing any more, so no arm counts it. A control or unassigned batch is counted
+ * as an ordinary batch of its calibration (the served one: the gate's drift monitor still sees its queries; refusing it
+ * would drop live traffic from the drift monitor at every step change); a candidate batch is counted nowhere
+ * (gate-monitor/monitor.ts, #countLateCandidate: its calibration is not served).
  */
 import type { BatchPromotion } from "../contract";
 import { AppError } from "../platform/errors";

@@ -42,6 +42,11 @@ export interface ObserveBatch {
   readonly shadow_since_seq?: number;
   /** The promotion step and arm the queries were served under (contract/monitoring.ts BatchPromotion). */
   readonly promotion?: BatchPromotion;
+  /**
+   * A candidate-arm batch whose claim is out of date (its step is over or its promotion ended while it was queued in a
+   * client; the claim itself is dropped): its batch id is claimed and its queries are counted nowhere (monitor.ts).
+   */
+  readonly late_candidate?: true;
 }
 
 export interface ObserveInput extends ObserveBatch {

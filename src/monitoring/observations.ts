@@ -36,11 +36,14 @@ export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Pr
     }
   }
   // A promotion arm is checked before anything is counted: its evidence decides that promotion's step. An out-of-date
-  // claim (the step is over, the promotion ended) is dropped and the batch counted as an ordinary one.
+  // claim (the step is over, the promotion ended) is dropped: a control or unassigned batch is counted as an ordinary
+  // one (its calibration is the one served), a candidate batch is counted nowhere.
   const claim =
     batch.promotion !== undefined && (await checkBatchPromotion(batch.promotion, { gateId: r.gate.gate_id, calibrationId: r.calibration.id }, deps))
       ? batch.promotion
       : undefined;
+  // A late candidate-arm batch is marked so the monitor counts it nowhere (monitor.ts #count says why).
+  const lateCandidate = batch.promotion?.arm === "candidate" && claim === undefined;
   // Validated in both modes: a DRIFT_* typo is a 503 here, not a queue of messages no consumer can count.
   const config = deps.drift;
   const resolved: ObserveBatch = {
@@ -52,9 +55,10 @@ export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Pr
     scores: batch.scores ?? null,
     ...(shadowSinceSeq === null ? {} : { role: "shadow" as const, shadow_since_seq: shadowSinceSeq }),
     ...(claim === undefined ? {} : { promotion: claim }),
+    ...(lateCandidate ? { late_candidate: true as const } : {}),
   };
-  // Shadow and arm batches are counted directly: the queue message carries served counts only.
-  if (ingest.mode === "queue" && resolved.role === undefined && resolved.promotion === undefined) {
+  // Shadow, arm and late candidate batches are counted directly: the queue message carries served counts only.
+  if (ingest.mode === "queue" && resolved.role === undefined && resolved.promotion === undefined && !lateCandidate) {
     const message = observationMessage(resolved, deps.now().getTime());
     if (messageBytes(message) <= MAX_OBSERVATION_MESSAGE_BYTES) {
       try {

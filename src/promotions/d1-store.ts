@@ -1,6 +1,6 @@
 /** D1 implementation of PromotionStore (store.ts says what it promises). */
 import type { PromotionStepRecord } from "../contract";
-import type { PromotionRow, PromotionStore, UnloggedRecord } from "./store";
+import type { CreateOutcome, PromotionRow, PromotionStore, UnloggedRecord } from "./store";
 
 interface Row {
   id: string;
@@ -34,16 +34,24 @@ const fromStep = (r: StepRow): PromotionStepRecord => ({ ...r, numbers: JSON.par
 
 const INSERT_STEP = `INSERT OR IGNORE INTO promotion_steps (id, promotion_id, ord, kind, cause, step, percent, seq, at, actor, reason, numbers)`;
 
+/**
+ * The gate `?g`'s current calibration: its active row with the greatest activation_seq (calibrations/store.ts
+ * currentOf). The active rows are the calibrations feature's table (migrations/0001, 0008), read here only to make a
+ * promotion's writes conditional on the control still being served, in the same batch as the write.
+ */
+const CURRENT_CALIBRATION = (gate: string) =>
+  `(SELECT calibration_id FROM active_calibrations a WHERE a.gate_id = ${gate} ORDER BY a.activation_seq DESC LIMIT 1)`;
+
 export class D1PromotionStore implements PromotionStore {
   constructor(private readonly db: D1Database) {}
 
-  async create(row: PromotionRow, first: PromotionStepRecord): Promise<boolean> {
+  async create(row: PromotionRow, first: PromotionStepRecord): Promise<CreateOutcome> {
     try {
-      await this.db.batch([
+      const [insert] = await this.db.batch([
         this.db
           .prepare(
             `INSERT INTO promotions (id, gate_id, candidate_calibration_id, control_calibration_id, plan, state, step, version, started_at, updated_at, actor)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE ${CURRENT_CALIBRATION("?2")} = ?4`,
           )
           .bind(
             row.id,
@@ -58,11 +66,12 @@ export class D1PromotionStore implements PromotionStore {
             row.updated_at,
             row.actor,
           ),
-        this.stepInsert(row.id, row.version, first, null),
+        // Only with the promotion row: nothing is stored when the control is no longer served.
+        this.stepInsert(row.id, row.version, first, row.version),
       ]);
-      return true;
+      return (insert?.meta.changes ?? 0) === 1 ? "created" : "control_replaced";
     } catch (e) {
-      if (String(e).includes("UNIQUE constraint failed")) return false;
+      if (String(e).includes("UNIQUE constraint failed")) return "open_exists";
       throw e;
     }
   }
@@ -116,11 +125,13 @@ export class D1PromotionStore implements PromotionStore {
     expectedVersion: number,
     next: Pick<PromotionRow, "state" | "step" | "updated_at">,
     record: PromotionStepRecord,
+    whileServing?: string,
   ): Promise<boolean> {
+    const serving = whileServing === undefined ? "" : ` AND ${CURRENT_CALIBRATION("promotions.gate_id")} = ?6`;
     const [update] = await this.db.batch([
       this.db
-        .prepare("UPDATE promotions SET state = ?, step = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?")
-        .bind(next.state, next.step, next.updated_at, id, expectedVersion),
+        .prepare(`UPDATE promotions SET state = ?1, step = ?2, updated_at = ?3, version = version + 1 WHERE id = ?4 AND version = ?5${serving}`)
+        .bind(next.state, next.step, next.updated_at, id, expectedVersion, ...(whileServing === undefined ? [] : [whileServing])),
       this.stepInsert(id, expectedVersion + 1, record, expectedVersion + 1),
     ]);
     return (update?.meta.changes ?? 0) === 1;

@@ -18,6 +18,7 @@ import type {
   GateEventKind,
   GateEventPromotion,
   Promotion,
+  PromotionCause,
   PromotionPlan,
   PromotionPlanBody,
   PromotionStepKind,
@@ -255,9 +256,28 @@ export async function applyTransition(
 ): Promise<Promotion | null> {
   const at = deps.now().toISOString();
   const rec = record(row, t, actor, reason, at, numbers);
-  if (!(await deps.promotions.transition(row.id, row.version, { state: t.state, step: t.step, updated_at: at }, rec))) return null;
+  // A completion is written only while the gate still serves the control: after another activation (whose supersede
+  // listener has not run yet, or failed), the candidate was never served to everyone, and the promotion is superseded.
+  const whileServing = t.kind === "completed" ? row.control_calibration_id : undefined;
+  if (!(await deps.promotions.transition(row.id, row.version, { state: t.state, step: t.step, updated_at: at }, rec, whileServing))) {
+    return whileServing === undefined ? null : supersedeInstead(row, deps);
+  }
   await settleOrLeave(row.id, rec, deps);
   return view((await deps.promotions.get(row.id))!, deps);
+}
+
+/**
+ * A completion refused because the gate no longer serves the control: the promotion is superseded, as the activation's
+ * listener (supersedeOnActivation) would have recorded it. Null when the promotion changed since instead (its version
+ * moved on: another transition won), as any lost transition answers.
+ */
+async function supersedeInstead(row: PromotionRow, deps: PromotionDeps): Promise<Promotion | null> {
+  const [now, state] = await Promise.all([deps.promotions.get(row.id), deps.calibrations.gateState(row.gate_id)]);
+  const active = currentOf(state.rows);
+  if (now === null || now.version !== row.version || active === null || active.calibration_id === row.control_calibration_id) return null;
+  const t = transition(now, { kind: "activation" });
+  if (t.kind === "none") return null;
+  return applyTransition(now, t, "promotion", `calibration ${active.calibration_id} was activated`, { activated: active.calibration_id }, deps);
 }
 
 /** What one repair pass did: audit rows given their event, and those that failed again (logged; the next tick retries). */
@@ -319,12 +339,43 @@ export async function startPromotion(calibrationId: string, body: PromotionPlanB
   };
   const started = { ...first, kind: "started" as const, state: "running" as const, percent: percentOf(plan, "running", 0) };
   const rec: PromotionStepRecord = { ...record({ ...row, version: 0 }, started, actor, body.reason ?? null, at, { plan }) };
-  if (!(await deps.promotions.create(row, rec)))
-    throw new AppError("conflict", "the gate already has an open promotion: pause, roll back or finish it first");
+  const created = await deps.promotions.create(row, rec);
+  if (created === "open_exists") throw new AppError("conflict", "the gate already has an open promotion: pause, roll back or finish it first");
+  // Another calibration was activated after the control was read: a promotion against it could never decide (its
+  // control batches would be refused), so none is stored; started again, it runs against the calibration now served.
+  if (created === "control_replaced")
+    throw new AppError(
+      "conflict",
+      `the gate's current calibration changed from ${current.calibration_id} while this promotion was started; nothing was changed: retry`,
+    );
   await settleOrLeave(row.id, rec, deps);
   // A straight plan ([100]) completes at once: the candidate is activated and watched by the gate's drift detector.
   if (first.kind === "completed") return (await applyTransition(row, first, actor, body.reason ?? null, { plan }, deps)) ?? view(row, deps);
   return view((await deps.promotions.get(row.id))!, deps);
+}
+
+/** The causes of a pause on the step's evidence: resumed with that evidence, the step would decide the same at once. */
+const REGRESSION_CAUSES: ReadonlySet<PromotionCause> = new Set(["drift_alarm", "shifted_vs_control", "shifted_vs_target"]);
+
+/**
+ * Before resuming a step paused on a regression (the candidate's drift alarm, a `shifted` decision), its arms' evidence
+ * is deleted: the step starts fresh evidence, both arms together so they still cover the same traffic. Kept, the alarm
+ * (the step's first, never unsaid) or the decision would pause it again at the next batch or cron tick, and resume could
+ * only mean "wait a minute". An admin resumes after removing the cause ("index fixed"): the queries before it say
+ * nothing about the candidate after it, and a regression that persists alarms again on new queries (the step's test
+ * restarts as a new anytime-valid test). A pause by an admin or on a timeout keeps the evidence: it is not against the
+ * candidate, and the step goes on gathering it. Done before the transition: a failure refuses the resume (nothing
+ * changed, retry); batches counted in between are after the admin's decision and belong in the fresh evidence.
+ */
+async function freshEvidenceOnResume(row: PromotionRow, deps: PromotionDeps): Promise<void> {
+  const pause = (await deps.promotions.steps(row.id)).at(-1);
+  if (pause === undefined || pause.kind !== "paused" || !REGRESSION_CAUSES.has(pause.cause)) return;
+  try {
+    await deps.monitor.forgetEvidence(row.gate_id, [`${promotionPrefix(row.id)}${row.step}:`]);
+  } catch (e) {
+    console.error(`deleting the evidence of step ${row.step} of promotion ${row.id} failed; not resumed`, e);
+    throw new AppError("storage_unavailable", `the step's evidence could not be reset, so promotion ${row.id} was not resumed: retry`);
+  }
 }
 
 /** POST /v1/promotions/{id}/{pause|resume|advance|rollback}. */
@@ -339,6 +390,7 @@ export async function overridePromotion(
   if (row === null) throw new AppError("not_found", `promotion ${id} does not exist`);
   const t = transition(row, { kind: "admin", action });
   if (t.kind === "none") throw new AppError("conflict", `promotion ${id} is ${row.state}: it cannot ${action}`);
+  if (t.kind === "resumed") await freshEvidenceOnResume(row, deps);
   // The step's evidence at the moment of the override, recorded as an automatic decision records it (null, and left
   // out, when the gate's monitor cannot answer: the override does not wait on it).
   const evidence = await liveEvidence(row, deps);

@@ -21,9 +21,16 @@ export interface PromotionRow {
   readonly actor: string;
 }
 
+/** What storing a new promotion did (PromotionStore.create). */
+export type CreateOutcome = "created" | "open_exists" | "control_replaced";
+
 export interface PromotionStore {
-  /** Stores a new promotion and its first audit row; false (nothing stored) when the gate already has an open one. */
-  create(row: PromotionRow, first: PromotionStepRecord): Promise<boolean>;
+  /**
+   * Stores a new promotion and its first audit row, in one batch conditional on the gate's current calibration still
+   * being the row's control: `open_exists` (nothing stored) when the gate already has an open promotion,
+   * `control_replaced` (nothing stored) when another calibration was activated since the caller read the control.
+   */
+  create(row: PromotionRow, first: PromotionStepRecord): Promise<CreateOutcome>;
   get(id: string): Promise<PromotionRow | null>;
   /** The gate's open (running or paused) promotion, if any. */
   open(gateId: string): Promise<PromotionRow | null>;
@@ -35,13 +42,16 @@ export interface PromotionStore {
   steps(id: string): Promise<PromotionStepRecord[]>;
   /**
    * Applies a transition: the row moves to `next` only if its version is still `expectedVersion`, and the audit row is
-   * inserted in the same batch (ignored when its id exists: a replay). False when the version moved on (nothing changed).
+   * inserted in the same batch (ignored when its id exists: a replay). With `whileServing` (a completion: the row's
+   * control), also only if that calibration is still the gate's current one. False when either no longer holds
+   * (nothing changed).
    */
   transition(
     id: string,
     expectedVersion: number,
     next: Pick<PromotionRow, "state" | "step" | "updated_at">,
     record: PromotionStepRecord,
+    whileServing?: string,
   ): Promise<boolean>;
   /** Records the activation-log seq of an audit row once its event is appended (and its alert raised). */
   setSeq(recordId: string, seq: number): Promise<void>;

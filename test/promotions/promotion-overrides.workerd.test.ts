@@ -10,6 +10,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { D1PromotionStore } from "../../src/promotions/d1-store";
 import { admin, gateLog, twoVersions } from "../support/promotions";
+import { tick } from "../support/scheduled";
 import { call, callJson, expectError, qs, TOKENS } from "../support/worker";
 
 describe("POST /v1/calibrations/{id}/promote", () => {
@@ -87,8 +88,6 @@ describe("POST /v1/calibrations/{id}/promote", () => {
   it("completes by activating the candidate, logged as promotion_completed; a straight plan completes at once", async () => {
     const { gate, v1, v2 } = await twoVersions("promo-complete");
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { steps: [50, 100] } });
-    // A candidate may be mirrored as a shadow too; its completion ends that, as any activation of it does.
-    await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { ...admin, json: {} });
     const done = await callJson("POST", `/v1/promotions/${p.id}/advance`, 200, { ...admin, json: { reason: "looks good" } });
     expect(done).toMatchObject({ state: "completed", percent: 100 });
     const served = await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read });
@@ -96,7 +95,7 @@ describe("POST /v1/calibrations/{id}/promote", () => {
     // One row for the completion: the candidate's activation, of kind promotion_completed, naming the promotion and
     // carrying what is served after it; the promotion's `completed` record names its seq.
     const log = await gateLog(v2.gate_id);
-    expect(log.map((r) => r.kind)).toEqual(["activation", "promotion_started", "shadow_added", "promotion_completed"]);
+    expect(log.map((r) => r.kind)).toEqual(["activation", "promotion_started", "promotion_completed"]);
     const completion = log.at(-1)!;
     expect(JSON.parse(completion.event)).toMatchObject({
       kind: "promotion_completed",
@@ -163,6 +162,39 @@ describe("POST /v1/calibrations/{id}/promote", () => {
     expect(last.cause).not.toBe("admin");
     expect(last.numbers).toMatchObject({ vs_control: { decision: "shifted" } });
     expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).rollout).toBeNull();
+  });
+
+  it("resume after a pause on the candidate's drift alarm continues the step on fresh evidence; an admin's pause keeps it", async () => {
+    const { v1, v2 } = await twoVersions("promo-resume-drift");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { min_queries: 200, on_regression: "pause" } });
+    const arm = (id: string, calibration_id: string, a: "candidate" | "control", queries: number[][]) => ({
+      batch_id: id,
+      calibration_id,
+      promotion: { id: p.id, step: 0, arm: a },
+      queries,
+    });
+    const post = (json: unknown) => callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json });
+    const get = () => callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read });
+    const same = (n: number, q: number[]) => Array.from({ length: n }, () => q);
+    await post(arm("rd-ctl", v1.id, "control", same(10, [20, 4])));
+    // 70 % dropped against v2's 20 %: the candidate arm's drift detector alarms and the step pauses.
+    await post(arm("rd-cand", v2.id, "candidate", same(120, [20, 14])));
+    expect((await get()).steps.at(-1)).toMatchObject({ kind: "paused", cause: "drift_alarm" });
+    await callJson("POST", `/v1/promotions/${p.id}/resume`, 200, { ...admin, json: { reason: "index fixed" } });
+    // The step's evidence starts again, both arms: the next tick finds no alarm and leaves it running.
+    expect((await get()).evidence).toMatchObject({ step: 0, candidate_queries: 0, control_queries: 0, candidate_drift: null });
+    await tick(env, new Date());
+    expect(await get()).toMatchObject({ state: "running", step: 0, percent: 10 });
+    expect((await get()).steps.map((s: { kind: string }) => s.kind)).toEqual(["started", "paused", "resumed"]);
+    // An admin's pause and resume keep the step's evidence.
+    await post(arm("rd-ctl-2", v1.id, "control", same(10, [20, 4])));
+    await post(arm("rd-cand-2", v2.id, "candidate", same(10, [20, 4])));
+    await callJson("POST", `/v1/promotions/${p.id}/pause`, 200, { ...admin, json: {} });
+    await callJson("POST", `/v1/promotions/${p.id}/resume`, 200, { ...admin, json: {} });
+    expect((await get()).evidence).toMatchObject({ candidate_queries: 10, control_queries: 10 });
+    // A regression that persists alarms again on the new queries.
+    await post(arm("rd-cand-3", v2.id, "candidate", same(120, [20, 14])));
+    expect((await get()).steps.at(-1)).toMatchObject({ kind: "paused", cause: "drift_alarm" });
   });
 
   it("a transition replayed after a restart (the same version, the same audit id) changes nothing", async () => {

@@ -290,8 +290,8 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
     expect((await evidenceRows(other.v2.gate_id)).filter((k) => k.includes(p.id))).toEqual([]);
     expect(await post(armBatch(p, "claim-3", v2.id, "candidate", onTarget(10)))).toMatchObject({ accepted: true });
     expect((await get(p)).evidence).toMatchObject({ step: 0, candidate_queries: 10, control_queries: 0 });
-    // A batch queued in a client across a step change (or one that names a step not reached) is accepted and counted as
-    // an ordinary batch of its calibration: no arm of any step counts it.
+    // A candidate batch queued in a client across a step change (or one that names a step not reached) is accepted and
+    // counted nowhere: no arm of any step counts it, nor the gate's served traffic (the candidate's share is not served).
     await callJson("POST", `/v1/promotions/${p.id}/advance`, 200, { ...admin, json: {} });
     expect(await post(armBatch(p, "claim-6", v2.id, "candidate", onTarget(10)))).toMatchObject({ accepted: true });
     expect(await post(armBatch(p, "claim-7", v2.id, "candidate", onTarget(10), 2))).toMatchObject({ accepted: true });
@@ -302,6 +302,32 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
     await callJson("POST", `/v1/promotions/${p.id}/rollback`, 200, { ...admin, json: {} });
     expect(await post(armBatch(p, "claim-9", v1.id, "control", onTarget(10), 1))).toMatchObject({ accepted: true });
     expect((await evidenceRows(p.gate_id)).filter((k) => k.includes(p.id))).toEqual([]);
+  });
+
+  it("a candidate-arm batch queued across a rollback is counted nowhere: no production alert, no served window, no shadow comparison", async () => {
+    const { gate, v1, v2 } = await twoVersions("late-cand");
+    // A shadow with evidence: the gate's served queries are its comparison side (`versus:`).
+    const v3 = await upload(gate, "v3", 0.1, false);
+    await callJson("POST", `/v1/calibrations/${v3.id}/shadow`, 200, { ...admin, json: {} });
+    await post({ batch_id: "late-sh-1", calibration_id: v3.id, role: "shadow", queries: onTarget(10) });
+    await post({ batch_id: "late-served-1", calibration_id: v1.id, queries: onTarget(10) });
+    const versus = () =>
+      runInDurableObject(env.GATE_MONITOR.get(env.GATE_MONITOR.idFromName(v1.gate_id)), (_: GateMonitor, state) =>
+        state.storage.sql.exec<{ state: string }>("SELECT state FROM evidence WHERE calibration_id LIKE 'versus:%'").toArray(),
+      );
+    const before = await versus();
+    expect(before).toHaveLength(1);
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { min_queries: 200 } });
+    await callJson("POST", `/v1/promotions/${p.id}/rollback`, 200, { ...admin, json: { reason: "manual" } });
+    // The client's queue still held the candidate arm's batch of step 0: 70 % dropped against v2's 20 %.
+    const late = await post(armBatch(p, "late-cand-1", v2.id, "candidate", same(120, [20, 14])));
+    expect(late).toMatchObject({ queued: false, accepted: true, alerts: [], window: { queries: 0 } });
+    expect((await alertsOf(p.gate_id)).map((a) => a.kind)).not.toContain("drop_rate_drift");
+    expect(await versus()).toEqual(before);
+    const monitor = await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read });
+    expect(monitor.windows.filter((w: { calibration_id: string }) => w.calibration_id === v2.id)).toEqual([]);
+    // Its batch id is claimed: a retry is a duplicate.
+    expect(await post(armBatch(p, "late-cand-1", v2.id, "candidate", same(120, [20, 14])))).toMatchObject({ duplicate: true });
   });
 
   it("survives a fresh isolate and a reset monitor mid-step: the step's evidence continues and its decision lands once", async () => {

@@ -1,6 +1,6 @@
 /**
  * Shadow calibrations through the API: a shadow is added, rate-changed and removed by admins (each logged), at most
- * MAX_SHADOWS_PER_GATE a gate, never for the served calibration; it is never served, and its batches count as its own
+ * MAX_SHADOWS_PER_GATE a gate, never for the served calibration nor an open promotion's candidate; it is never served, and its batches count as its own
  * evidence (decided with the anytime sequence tuned at MIN_PROMOTION_QUERIES), never as production.
  */
 import { env } from "cloudflare:test";
@@ -28,6 +28,36 @@ describe("shadow calibrations", () => {
     expect(removed.shadows).toEqual([]);
     expect(removed.seq).toBeGreaterThan(added.seq);
     await expectError(await call("DELETE", `/v1/calibrations/${v2.id}/shadow`, admin), 409, "conflict");
+  });
+
+  it("refuses an open promotion's candidate as a shadow (409, nothing changed): listed, served and accepted shadow sets stay one", async () => {
+    const { gate, v2 } = await twoVersions("shadow-cand");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { min_queries: 200 } });
+    const before = await gateLog(p.gate_id);
+    const refused = await expectError(
+      await call("POST", `/v1/calibrations/${v2.id}/shadow`, { ...admin, json: { sample_rate: 0.5 } }),
+      409,
+      "conflict",
+    );
+    expect(refused.message).toContain("candidate of the gate's open promotion");
+    expect(await gateLog(p.gate_id)).toEqual(before);
+    // Paused (its split held), the sets agree: no shadow listed, none served, a shadow batch of it refused.
+    await callJson("POST", `/v1/promotions/${p.id}/pause`, 200, { ...admin, json: {} });
+    await expectError(await call("POST", `/v1/calibrations/${v2.id}/shadow`, { ...admin, json: {} }), 409, "conflict");
+    const listed = (await callJson("GET", `/v1/gates/${p.gate_id}/shadows`, 200, { token: TOKENS.read })).shadows;
+    const served = (await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).shadows;
+    expect({ listed, served }).toEqual({ listed: [], served: [] });
+    const mirrored = await call("POST", "/v1/observations", {
+      token: TOKENS.read,
+      json: { batch_id: "shadow-cand-1", calibration_id: v2.id, role: "shadow", queries: [[20, 4]] },
+    });
+    expect(mirrored.status).toBe(409);
+    // Once the promotion ended, it may be a shadow like any unserved calibration: listed and served alike.
+    await callJson("POST", `/v1/promotions/${p.id}/rollback`, 200, { ...admin, json: {} });
+    await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { ...admin, json: { sample_rate: 0.5 } });
+    const ids = (xs: { calibration_id: string }[]) => xs.map((s) => s.calibration_id);
+    expect(ids((await callJson("GET", `/v1/gates/${p.gate_id}/shadows`, 200, { token: TOKENS.read })).shadows)).toEqual([v2.id]);
+    expect(ids((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).shadows!)).toEqual([v2.id]);
   });
 
   it("takes at most MAX_SHADOWS_PER_GATE shadows a gate: a fourth is refused, saying so, until one is removed", async () => {

@@ -108,7 +108,13 @@ export class MemoryCalibrationStore implements CalibrationStore {
       if (x.event.served?.rollout !== undefined) rollout = x.event.served.rollout;
       if (x.event.served?.shadows !== undefined) shadows = x.event.served.shadows;
     }
-    return { rows: await this.activeRows(gateId), headSeq: this.latestSeq(gateId), heads: { rollout, shadows: structuredClone(shadows) } };
+    // No promotions are stored here: an open one shows only through the split its events left.
+    return {
+      rows: await this.activeRows(gateId),
+      headSeq: this.latestSeq(gateId),
+      heads: { rollout, shadows: structuredClone(shadows) },
+      promotionOpen: false,
+    };
   }
 
   async events(gateId: string, afterSeq: number, limit: number): Promise<GateEvent[]> {

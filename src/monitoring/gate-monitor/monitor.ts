@@ -132,6 +132,7 @@ export class Monitor {
   #count(input: ObserveInput): ObserveOutcome {
     const { now_ms: now, config } = input;
     const random = (): number => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
+    if (input.late_candidate === true) return this.#countLateCandidate(input);
     const candidateArm = input.role !== "shadow" && input.promotion?.arm === "candidate" ? input.promotion : null;
     if (candidateArm !== null) return this.#countCandidate(input, candidateArm, random);
     // A window counts one kind of traffic, so a shadow's numbers are never read as the gate's (GET /v1/monitor's
@@ -217,6 +218,22 @@ export class Monitor {
     // The first alarm stays: the step is stopped on it, and later batches of the step cannot unsay it.
     this.#evidence.add(key, input.queries, now, { window: next, view: { window, alarm: prev?.alarm ?? fired } });
     return { duplicate: false, mismatch: false, window, alerts: [], arms: this.#evidence.arms(p.id, p.step) };
+  }
+
+  /**
+   * A candidate-arm batch that arrived after its step ended (a rollback, an advance, a completion while it was queued
+   * in a client): its batch id is claimed (a retry is a duplicate) and its queries are counted nowhere. Not as served
+   * traffic: the candidate's share is no longer served, so its drift would page production about a calibration nobody
+   * gets, and its queries would join the served span the shadows are compared against. Not as shadow traffic either:
+   * they were not mirrored at the shadow's rate and would skew that comparison. Not in the arm: its step is decided
+   * (and a closed promotion's evidence deleted). The answer's window is the calibration's, empty: nothing was counted.
+   */
+  #countLateCandidate(input: ObserveInput): ObserveOutcome {
+    const { now_ms: now, config } = input;
+    const empty = newWindow(input.calibration.id, input.calibration.index_version, input.calibration.expectation, now);
+    const window = windowStatus(empty, evaluateWindow(empty, config));
+    const claim = this.#ledger.claim(input.batch_id, now, input.batch_hash);
+    return { duplicate: !claim.claimed, mismatch: !claim.claimed && claim.mismatch, window, alerts: [] };
   }
 
   #recordSeries(input: ObserveInput, w: WindowState, ev: DetectorEvaluation): void {
