@@ -355,7 +355,7 @@ export async function startPromotion(calibrationId: string, body: PromotionPlanB
 }
 
 /** The causes of a pause on the step's evidence: resumed with that evidence, the step would decide the same at once. */
-const REGRESSION_CAUSES: ReadonlySet<PromotionCause> = new Set(["drift_alarm", "shifted_vs_control", "shifted_vs_target"]);
+const REGRESSION_CAUSES: readonly PromotionCause[] = ["drift_alarm", "shifted_vs_control", "shifted_vs_target"];
 
 /**
  * Before resuming a step paused on a regression (the candidate's drift alarm, a `shifted` decision), its arms' evidence
@@ -369,7 +369,7 @@ const REGRESSION_CAUSES: ReadonlySet<PromotionCause> = new Set(["drift_alarm", "
  */
 async function freshEvidenceOnResume(row: PromotionRow, deps: PromotionDeps): Promise<void> {
   const pause = (await deps.promotions.steps(row.id)).at(-1);
-  if (pause === undefined || pause.kind !== "paused" || !REGRESSION_CAUSES.has(pause.cause)) return;
+  if (pause === undefined || pause.kind !== "paused" || !REGRESSION_CAUSES.includes(pause.cause)) return;
   try {
     await deps.monitor.forgetEvidence(row.gate_id, [`${promotionPrefix(row.id)}${row.step}:`]);
   } catch (e) {
