@@ -131,7 +131,7 @@ Usage:
   scoregate history   --embedding E --reranker R [--index I] [--limit N] [--cursor C]
   scoregate activate  ID [--reason TEXT] [--dry-run]          (admin token: promote or roll back; --dry-run: the shift
                                                                and warnings it would give, nothing changed)
-  scoregate alerts    [--kind K] [--status S] [--embedding E --reranker R [--index I]] [--limit N] [--cursor C]
+  scoregate alerts    [--kind K] [--status S] [--index I] [--embedding E --reranker R] [--limit N] [--cursor C]
   scoregate gates                                              (every gate: follows the server's pages)
   scoregate shadow    ID [--sample-rate R] [--remove]         (admin token: evaluate ID on mirrored traffic)
   scoregate promote   ID [--steps 10,50,100 | --straight] [--min-queries N] [--on-regression pause|rollback] [--max-step-hours N]

@@ -247,7 +247,7 @@ function report(
     );
   }
   lines.push(
-    `  read        ${count(data.scores.length)} scores${upload.queries !== null ? ` in ${count(upload.queries)} queries` : ""} from ${upload.file} (${readAs(data)})`,
+    `  read        ${count(data.scores.length)} score${data.scores.length === 1 ? "" : "s"}${upload.queries !== null ? ` in ${count(upload.queries)} quer${upload.queries === 1 ? "y" : "ies"}` : ""} from ${upload.file} (${readAs(data)})`,
   );
   lines.push(
     `  sent        ${size(upload.bytes)} as ${upload.content_type === "application/x-ndjson" ? "NDJSON (full precision)" : "float32"}${upload.note ? `: ${upload.note}` : ""}`,

@@ -90,7 +90,8 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     rl.close();
   }
   opts.onProgress?.(bytes);
-  const name = source === "-" ? "stdin" : String(source);
+  // a stream (the CLI passes stdin itself for "-") has no name to print
+  const name = typeof source !== "string" || source === "-" ? "stdin" : source;
   sink.refuseBadRows(name);
   const layout = csv?.layout ?? null;
   const h = layout?.header ?? null;

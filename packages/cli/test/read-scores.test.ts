@@ -17,6 +17,11 @@ const file = (name: string, text: string): string => {
 };
 
 describe("readScores", () => {
+  it("names a stream it reads as stdin in its messages (empty, or bad rows)", async () => {
+    expect((await inputError(readScores(fromText("")))).message).toBe("no scores in stdin");
+    expect((await inputError(readScores(fromText("0.5\nx\n")))).message).toBe("1 bad row in stdin: fix or remove them");
+  });
+
   it("reads a CSV with a header and a query column, grouping rows per query in order of first appearance", async () => {
     const f = file("scores.csv", "query_id,doc,score\nq1,a,0.9\nq2,b,0.1\nq1,c,0.5\nq2,d,0.25\nq3,e,0.7\n");
     const r = await readScores(f);
