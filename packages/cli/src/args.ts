@@ -240,10 +240,18 @@ function normalizeArgv(argv: readonly string[]): string[] {
 export function parseArgv(argv: readonly string[]): { values: Values; positionals: string[] } {
   const args = normalizeArgv(argv);
   const { tokens } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
+  // A value flag given twice would silently take its last value (node:util's rule): a pipeline that appends
+  // `--target 0.4` to a command that has `--target 0.3` must learn which one it asked for.
+  const given = new Map<string, string | undefined>();
   for (const t of tokens) {
     if (t.kind !== "option") continue;
     if (Object.hasOwn(OPTIONS, t.name)) {
       missingValue(t.name as keyof typeof OPTIONS, t.value, t.inlineValue);
+      if (Object.hasOwn(VALUE_EXAMPLES, t.name)) {
+        if (given.has(t.name))
+          throw usage(`--${t.name} is given twice (${JSON.stringify(given.get(t.name))} and ${JSON.stringify(t.value)}): give it once`);
+        given.set(t.name, t.value);
+      }
       continue;
     }
     const raw = args[t.index]!;

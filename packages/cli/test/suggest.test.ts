@@ -52,6 +52,8 @@ describe("the CLI suggests", () => {
       '--kind "rebuild-shift" is not one of rebuild_shift, drop_rate_drift, empty_context, uncalibrated_request, recall_drift, abstention_drift, promotion_paused, promotion_rolled_back: did you mean rebuild_shift?',
     ],
     [["alerts", "--status", "opne"], "did you mean open?"],
+    [["calibrate", "s.csv", ...gate, "--target", "0.3", "--target", "0.4"], '--target is given twice ("0.3" and "0.4"): give it once'],
+    [["threshold", "--embedding", "e5", "--embedding=e6", "--reranker", "bge"], '--embedding is given twice ("e5" and "e6"): give it once'],
   ])("%j: %s", async (argv, message) => {
     const r = await cli(argv, env);
     expect(r.code).toBe(2);
