@@ -154,7 +154,9 @@ export async function calibrate(
   const createdAt = now.toISOString();
   const warnings = [...resolved.warnings, ...fitted.warnings, ...monitoredStrataWarnings(fitted.fields, abstention)];
   if (newGateNote !== null) warnings.unshift(newGateNote);
-  const labels = labelled ? labelsReport(labelled, fitted.fields.threshold, meta.relevant_at, warnings, guards) : null;
+  const labels = labelled
+    ? labelsReport(labelled, fitted.fields.threshold, meta.relevant_at, warnings, guards, abstention?.abstain_below ?? null)
+    : null;
   warnings.push(...resolvedAbstention.warnings);
   const recall =
     recallTarget && labelled ? recallReport(meta.policy as { target: number; coverage: CoverageNotion }, recallTarget, labelled, sorted) : null;

@@ -18,6 +18,7 @@ import {
   type LabelledQueries,
   labelCounts,
   pooledRelevantKept,
+  queryCoverage,
   type RecallFit,
 } from "../stats/recall-gate";
 
@@ -231,6 +232,7 @@ export function labelsReport(
   relevantAt: number | undefined,
   warnings: Warning[],
   guards: Guards = NO_GUARDS,
+  abstainBelow: number | null = null,
 ): Labels {
   const counts = labelCounts(labelled);
   if (counts.withoutRelevant > 0) {
@@ -242,6 +244,21 @@ export function labelsReport(
   const seen = seenBy(labelled, guards);
   const t = effectiveThreshold(threshold, guards);
   const cov = (notion: CoverageNotion): number => coverageAt(seen, t, notion) ?? 1;
+  // With abstention: a query whose top score is below abstain_below keeps nothing, so it covers nothing.
+  const withAbstention = (notion: CoverageNotion): number => {
+    let sum = 0;
+    let n = 0;
+    for (let i = 0; i + 1 < seen.offsets.length; i++) {
+      const [from, to] = [seen.offsets[i]!, seen.offsets[i + 1]!];
+      const c = queryCoverage(seen.scores, seen.relevant, from, to, t, notion);
+      if (c === null) continue;
+      let top = Number.NEGATIVE_INFINITY;
+      for (let j = labelled.offsets[i]!; j < labelled.offsets[i + 1]!; j++) if (labelled.scores[j]! > top) top = labelled.scores[j]!;
+      sum += abstainBelow !== null && top < abstainBelow ? 0 : c;
+      n++;
+    }
+    return n === 0 ? 1 : sum / n;
+  };
   return {
     queries: counts.queries,
     labelled_queries: counts.labelled,
@@ -250,6 +267,10 @@ export function labelsReport(
     relevant_at: relevantAt ?? null,
     coverage_at_threshold: { any_relevant: cov("any_relevant"), all_relevant: cov("all_relevant"), candidates: cov("candidates") },
     pooled_relevant_kept: pooledRelevantKept(seen, t) ?? 1,
+    coverage_with_abstention:
+      abstainBelow === null
+        ? null
+        : { any_relevant: withAbstention("any_relevant"), all_relevant: withAbstention("all_relevant"), candidates: withAbstention("candidates") },
   };
 }
 

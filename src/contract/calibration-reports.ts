@@ -39,6 +39,12 @@ export const Labels = z.object({
   coverage_at_threshold: z.object({ any_relevant: z.number(), all_relevant: z.number(), candidates: z.number() }),
   /** Share of all relevant candidates kept at the threshold, pooled (candidates coverage is a per-query average). */
   pooled_relevant_kept: z.number().optional(),
+  /**
+   * For a calibration that abstains: `coverage_at_threshold` with the queries that abstain (top score below
+   * `abstain_below`) counted as covering nothing, since an abstaining query hands the LLM no candidate. null when the
+   * calibration does not abstain; absent in calibrations stored before it.
+   */
+  coverage_with_abstention: z.object({ any_relevant: z.number(), all_relevant: z.number(), candidates: z.number() }).nullable().optional(),
 });
 export type Labels = z.infer<typeof Labels>;
 

@@ -35,7 +35,13 @@ export function guardsLines(g: GuardsReport): string[] {
 /** What a labelled upload's labels say at the fitted threshold (in sample): queries with a relevant candidate and what is kept. */
 export function labelsLine(l: Labels): string {
   const c = l.coverage_at_threshold;
-  return `  labels      ${count(l.labelled_queries)} of ${count(l.queries)} queries have a relevant candidate; the gate keeps one for ${percent(c.any_relevant)} of them, all for ${percent(c.all_relevant)}`;
+  const a = l.coverage_with_abstention;
+  // with abstention, a query that abstains keeps nothing: the figures that count it are the ones a user gets
+  const kept =
+    a == null
+      ? `the gate keeps one for ${percent(c.any_relevant)} of them, all for ${percent(c.all_relevant)}`
+      : `the gate keeps one for ${percent(a.any_relevant)} of them, all for ${percent(a.all_relevant)}, counting the queries that abstain (without abstention: ${percent(c.any_relevant)}, ${percent(c.all_relevant)})`;
+  return `  labels      ${count(l.labelled_queries)} of ${count(l.queries)} queries have a relevant candidate; ${kept}`;
 }
 
 /** The fitted abstention cutoff with the share of queries expected to abstain, and what its mode adds. */

@@ -93,6 +93,13 @@ describe("relevance labels (--label-column) and abstention for a false-abstentio
     expect(r.stdout).toContain(
       "  labels      140 of 200 queries have a relevant candidate; the gate keeps one for 100.0 % of them, all for 100.0 %\n",
     );
+    // with the server's coverage counting the queries that abstain, the line leads with it
+    const withAbstention = { ...body.calibration.labels!, coverage_with_abstention: { any_relevant: 0.9, all_relevant: 0.9, candidates: 0.9 } };
+    stub.handle(() => ({ status: 201, body: { ...body, calibration: { ...body.calibration, labels: withAbstention } } }));
+    const counted = await calibrate(p, "--target", "0.3", "--label-column", "label", "--abstain-alpha", "0.1");
+    expect(counted.stdout).toContain(
+      "  labels      140 of 200 queries have a relevant candidate; the gate keeps one for 90.0 % of them, all for 90.0 %, counting the queries that abstain (without abstention: 100.0 %, 100.0 %)\n",
+    );
     const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
     expect(r.stdout).toContain(
       `; answerable queries abstain with probability at most ${pct(a.false_abstention_bound!)} (alpha 10.0 %), catches ${pct(a.catch_rate!)} of unanswerable queries (95 %: ${pct(a.catch_interval_95![0])} to ${pct(a.catch_interval_95![1])})\n`,
