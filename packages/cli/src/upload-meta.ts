@@ -2,10 +2,11 @@
  * The upload's metadata from `scoregate calibrate`'s flags: the policy with its guards and abstention, labels'
  * relevant_at, and why an upload needs queries. Every flag is checked here, before a large file is read.
  */
-import { CalibrationMeta, CoverageNotion, MAX_CANDIDATES_PER_QUERY } from "../../../src/contract";
+import { CalibrationId, CalibrationMeta, CoverageNotion, MAX_CANDIDATES_PER_QUERY } from "../../../src/contract";
 import { gateFlags, num, oneOf, SCORE_SCALES, usage, type Values } from "./args";
 import type { UploadMeta } from "./body";
 import { count } from "./format";
+import { didYouMean } from "./suggest";
 
 /** The guard and abstention fields every policy kind takes (src/contract/common.ts). */
 type GuardFields = Pick<Extract<UploadMeta["policy"], { kind: "drop_rate" }>, "min_keep" | "max_keep" | "abstention">;
@@ -117,6 +118,8 @@ function policyFrom(v: Values): UploadMeta["policy"] {
   }
   if (v.carry !== undefined) {
     const ref = v.reference ?? "active";
+    if (ref !== "active" && !CalibrationId.safeParse(ref).success)
+      throw usage(`--reference ${JSON.stringify(ref)} is neither "active" nor a calibration id (cal_...)${didYouMean(ref, ["active"])}`);
     const reference = ref === "active" ? ("active" as const) : { calibration_id: ref };
     const guards = guardsFrom(v, true);
     if (v.carry === "") return { kind: "carry", reference, ...guards };

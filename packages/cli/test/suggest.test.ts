@@ -53,6 +53,10 @@ describe("the CLI suggests", () => {
     ],
     [["alerts", "--status", "opne"], "did you mean open?"],
     [["calibrate", "s.csv", ...gate, "--target", "0.3", "--target", "0.4"], '--target is given twice ("0.3" and "0.4"): give it once'],
+    [
+      ["calibrate", "s.csv", ...gate, "--carry", "--reference", "actve"],
+      '--reference "actve" is neither "active" nor a calibration id (cal_...): did you mean active?',
+    ],
     [["threshold", "--embedding", "e5", "--embedding=e6", "--reranker", "bge"], '--embedding is given twice ("e5" and "e6"): give it once'],
   ])("%j: %s", async (argv, message) => {
     const r = await cli(argv, env);
