@@ -93,8 +93,15 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
       const scope = ROUTES[route].scope;
       return `this token's scope does not allow it: ${route === "createCalibration" ? "calibrate" : route === "activateCalibration" ? "activate" : "this command"} needs ${aToken(scope ?? "read")} (locally: dev-${scope ?? "read"})`;
     }
-    case "uncalibrated":
+    case "uncalibrated": {
+      // a version the gate does not serve: the gate exists, and the server named its active versions
+      const versions = Array.isArray(d.suggestions)
+        ? (d.suggestions as { index_version?: unknown }[]).flatMap((s) => (typeof s?.index_version === "string" ? [s.index_version] : []))
+        : [];
+      if (versions.length > 0)
+        return `that --index-version has no active calibration on this gate; its active versions: ${versions.join(", ")} (scoregate history lists every calibration)`;
       return "the gate has no active calibration: check --index, --embedding and --reranker (scoregate gates lists them), or calibrate it with scoregate calibrate";
+    }
     case "not_found":
       return route === "activateCalibration" || route === "getCalibration"
         ? "no calibration has that id: scoregate history --embedding E --reranker R lists a gate's calibrations"

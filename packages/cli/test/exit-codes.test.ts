@@ -268,7 +268,12 @@ describe("errors say what to do (stub server)", () => {
           `    --index ${g.index} --embedding ${g.embedding} --reranker ${g.reranker}${"index_version" in g ? ` --index-version ${g.index_version}` : ""}`,
       );
       expect(lines.slice(2, 2 + flags.length)).toEqual(flags);
-      expect(r.stderr).toContain("scoregate gates lists them");
+      // a version the gate does not serve: the gate exists, so the hint names its versions, not other gates
+      expect(r.stderr).toContain(
+        heading === "its active index versions"
+          ? "that --index-version has no active calibration on this gate; its active versions: v2 (scoregate history lists every calibration)"
+          : "scoregate gates lists them",
+      );
       // --json keeps the server's message and details as sent
       const j = await cli(["threshold", "--embedding", "x", "--reranker", "bge", "--json"], env());
       expect(JSON.parse(j.stdout).error).toMatchObject({ message: refusal.body.error.message, details: refusal.body.error.details });
