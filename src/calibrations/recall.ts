@@ -7,6 +7,7 @@
 import type { CoverageNotion, Labels, RecallReport, ShiftReport, StoredCalibration, Warning } from "../contract";
 import { AppError, invalid } from "../platform/errors";
 import { percentText } from "../platform/format";
+import { topScores } from "../stats/abstention";
 import { eligibleScores, type Guards, guardedFitAt, hasGuards, NO_GUARDS } from "../stats/guarded-gate";
 import { effectiveScores, fitGuardedRecall, lostToCap } from "../stats/guarded-recall";
 import { countBelow } from "../stats/order-statistics";
@@ -18,7 +19,6 @@ import {
   type LabelledQueries,
   labelCounts,
   pooledRelevantKept,
-  queryCoverage,
   type RecallFit,
 } from "../stats/recall-gate";
 
@@ -244,21 +244,10 @@ export function labelsReport(
   const seen = seenBy(labelled, guards);
   const t = effectiveThreshold(threshold, guards);
   const cov = (notion: CoverageNotion): number => coverageAt(seen, t, notion) ?? 1;
-  // With abstention: a query whose top score is below abstain_below keeps nothing, so it covers nothing.
-  const withAbstention = (notion: CoverageNotion): number => {
-    let sum = 0;
-    let n = 0;
-    for (let i = 0; i + 1 < seen.offsets.length; i++) {
-      const [from, to] = [seen.offsets[i]!, seen.offsets[i + 1]!];
-      const c = queryCoverage(seen.scores, seen.relevant, from, to, t, notion);
-      if (c === null) continue;
-      let top = Number.NEGATIVE_INFINITY;
-      for (let j = labelled.offsets[i]!; j < labelled.offsets[i + 1]!; j++) if (labelled.scores[j]! > top) top = labelled.scores[j]!;
-      sum += abstainBelow !== null && top < abstainBelow ? 0 : c;
-      n++;
-    }
-    return n === 0 ? 1 : sum / n;
-  };
+  // With abstention: a query whose top score is below abstain_below keeps nothing, so it covers nothing (the top score
+  // of the uploaded scores, as clients read it, not of the guards' effective ones).
+  const abstains = abstainBelow === null ? null : Array.from(topScores(labelled.scores, labelled.offsets), (top) => top < abstainBelow);
+  const withAbstention = (notion: CoverageNotion): number => coverageAt(seen, t, notion, abstains) ?? 1;
   return {
     queries: counts.queries,
     labelled_queries: counts.labelled,
@@ -268,7 +257,7 @@ export function labelsReport(
     coverage_at_threshold: { any_relevant: cov("any_relevant"), all_relevant: cov("all_relevant"), candidates: cov("candidates") },
     pooled_relevant_kept: pooledRelevantKept(seen, t) ?? 1,
     coverage_with_abstention:
-      abstainBelow === null
+      abstains === null
         ? null
         : { any_relevant: withAbstention("any_relevant"), all_relevant: withAbstention("all_relevant"), candidates: withAbstention("candidates") },
   };

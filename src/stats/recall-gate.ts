@@ -231,15 +231,24 @@ export function queryCoverage(
   return kept / m;
 }
 
-/** Mean coverage over the queries with a relevant candidate at threshold t (in sample); null when there are none. */
-export function coverageAt(q: LabelledQueries, threshold: number | null, notion: CoverageNotion): number | null {
+/**
+ * Mean coverage over the queries with a relevant candidate at threshold t (in sample); null when there are none.
+ * `keepsNothing[i]` marks queries that hand over no candidate whatever the threshold (they abstain): they count as
+ * covering nothing.
+ */
+export function coverageAt(
+  q: LabelledQueries,
+  threshold: number | null,
+  notion: CoverageNotion,
+  keepsNothing: ArrayLike<boolean> | null = null,
+): number | null {
   let sum = 0;
   let n = 0;
   const nq = q.offsets.length - 1;
   for (let i = 0; i < nq; i++) {
     const c = queryCoverage(q.scores, q.relevant, q.offsets[i]!, q.offsets[i + 1]!, threshold, notion);
     if (c === null) continue;
-    sum += c;
+    if (keepsNothing?.[i] !== true) sum += c;
     n++;
   }
   return n === 0 ? null : sum / n;
