@@ -8,7 +8,7 @@
  * outbox). Pure: the callers fetch the monitor's snapshot and the gate's unresolved alerts.
  */
 import { type AlertKind, type CoverageStatus, DRIFT_ALERT_KINDS, type DriftState, type WindowStatus } from "../contract";
-import { RATE_TEST_KINDS, type RateTestName } from "./window";
+import { alarmedWhere, RATE_TEST_KINDS } from "./window";
 
 const DRIFT_KINDS: ReadonlySet<AlertKind> = new Set(DRIFT_ALERT_KINDS);
 
@@ -81,18 +81,8 @@ const heldBy = (at: string | undefined, kind: AlertKind, alerts: DriftState["ale
  * detector restarted) while the alert it raised holds the gate's alarm (`alerts`, the state's), null otherwise. Only
  * served traffic raises the gate's alerts: a shadow's or a candidate arm's window reports none.
  */
-export function standingWindow<W extends WindowStatus & { readonly traffic: string }>(w: W, alerts: DriftState["alerts"]): W {
-  const keep = <T extends { readonly alarmed?: { readonly at: string } | null | undefined }>(t: T, name: RateTestName): T => ({
-    ...t,
-    alarmed: w.traffic === "served" && heldBy(t.alarmed?.at, RATE_TEST_KINDS[name], alerts) ? (t.alarmed ?? null) : null,
-  });
-  return {
-    ...w,
-    drop_rate: keep(w.drop_rate, "drop_rate"),
-    empty_context: w.empty_context && keep(w.empty_context, "empty_context"),
-    ...(w.abstention ? { abstention: keep(w.abstention, "abstention") } : {}),
-  };
-}
+export const standingWindow = <W extends WindowStatus & { readonly traffic: string }>(w: W, alerts: DriftState["alerts"]): W =>
+  alarmedWhere(w, (alarmed, name) => w.traffic === "served" && heldBy(alarmed.at, RATE_TEST_KINDS[name], alerts));
 
 /** A coverage test as the status reports it: the alarmed test's numbers while its recall_drift alert holds the alarm. */
 export const standingCoverage = <C extends CoverageStatus>(c: C, alerts: DriftState["alerts"]): C => ({

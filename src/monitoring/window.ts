@@ -286,13 +286,19 @@ function expectedPhrase(t: WindowStatus["drop_rate"], calibrationRate: number | 
 }
 
 /** The status without any test's `alarmed` numbers: what an alert's details hold (the alarm is the alert itself). */
-export function withoutAlarmed(s: WindowStatus): WindowStatus {
-  const bare = <T extends { readonly alarmed?: unknown }>(t: T): T => ({ ...t, alarmed: null });
+export const withoutAlarmed = (s: WindowStatus): WindowStatus => alarmedWhere(s, () => false);
+
+/** The status with each rate test's `alarmed` numbers kept where `keep` says so, null elsewhere. */
+export function alarmedWhere<W extends WindowStatus>(w: W, keep: (alarmed: AlarmedRate, name: RateTestName) => boolean): W {
+  const pick = <T extends { readonly alarmed?: AlarmedRate | null | undefined }>(t: T, name: RateTestName): T => ({
+    ...t,
+    alarmed: t.alarmed != null && keep(t.alarmed, name) ? t.alarmed : null,
+  });
   return {
-    ...s,
-    drop_rate: bare(s.drop_rate),
-    empty_context: s.empty_context && bare(s.empty_context),
-    ...(s.abstention ? { abstention: bare(s.abstention) } : {}),
+    ...w,
+    drop_rate: pick(w.drop_rate, "drop_rate"),
+    empty_context: w.empty_context && pick(w.empty_context, "empty_context"),
+    ...(w.abstention ? { abstention: pick(w.abstention, "abstention") } : {}),
   };
 }
 
