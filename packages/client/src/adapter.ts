@@ -9,6 +9,12 @@ import type { ScoregateClient } from "./client";
 import { shadow } from "./shadow";
 import type { GateKey, GateResult } from "./types";
 
+/**
+ * Reads each candidate's score as `gate()` does: a score function that throws leaves its candidate unscored (for an
+ * adapter that applies a rule itself, such as a flag evaluated without the server).
+ */
+export { scoresOf } from "./client";
+
 /** The options of a production step: the gate, its fallback, and what `gate()` takes; `Q` is the framework's query. */
 export interface GateStepOptions<T, Q> {
   client: ScoregateClient;

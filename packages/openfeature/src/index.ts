@@ -31,6 +31,7 @@ import {
   type ShadowOptions,
   type ThresholdResult,
 } from "@scoregate/client";
+import { scoresOf } from "@scoregate/client/adapter";
 // Shadow evaluation is its own entry of the SDK (the core leaves it out for services that never mirror queries).
 import { shadow } from "@scoregate/client/shadow";
 // Options without a client build the client of the stream entry, so `stream: true` turns pushed changes on.
@@ -165,7 +166,7 @@ export class ScoregateProvider implements Provider {
     if (gate !== undefined) return this.client.gate(candidates, { ...keyOf(context), ...options, gate });
     const guards = { minKeep: 0, maxKeep: null };
     const d = decideQuery(
-      candidates.map(scoreOr(options.score)),
+      scoresOf(candidates, options.score),
       { threshold: options.fallback, ...guards, abstainBelow: null },
       options.unscored ?? "keep",
     );
@@ -279,17 +280,6 @@ export class ScoregateProvider implements Provider {
 /** A flag's entry in the calibrations served: per gate, an index version pinned by the context included. */
 function servedKey(flagKey: string, g: GateKey): string {
   return JSON.stringify([flagKey, g.index ?? "default", g.embedding, g.reranker, g.indexVersion ?? null]);
-}
-
-/** A score function that never throws: a candidate whose score cannot be read is unscored, as in the client's gate(). */
-function scoreOr<T>(score: (candidate: T) => number | null | undefined): (candidate: T) => number | null | undefined {
-  return (c) => {
-    try {
-      return score(c);
-    } catch {
-      return undefined;
-    }
-  };
 }
 
 /** The assignment key of an evaluation: OpenFeature's standard `targetingKey` (a user or session id). */
