@@ -1,0 +1,274 @@
+/**
+ * An alert's numbers laid out by meaning, one layout per kind (a drift window's rate test, a rebuild shift, a recall
+ * coverage test), and every number of an occurrence as plain rows: what the alert page shows of each occurrence.
+ */
+import type { Child } from "hono/jsx";
+import { type Alert, CoverageStatus, ShiftReport, WindowStatus } from "../../contract";
+import { num, pct } from "../charts/scale";
+import { when } from "./layout";
+import { Table } from "./table";
+
+/** The calibration's id and index version, the first rows of a "Calibration" group. */
+function CalibrationRows(props: { id: string; version: string }) {
+  return (
+    <>
+      <dt>Id</dt>
+      <dd>
+        <code>{props.id}</code>
+      </dd>
+      <dt>Index version</dt>
+      <dd>{props.version}</dd>
+    </>
+  );
+}
+
+/**
+ * The evidence against its alarm level, and since when it accumulates. `name` is the statistic's name as the summary
+ * and docs/drift.md write it: ln R for the drift windows' change detector, ln E for the coverage test's e-value.
+ */
+function EvidenceRows(props: { name: "ln R" | "ln E"; log: number; level: number; sinceLabel: string; since: string | null }) {
+  return (
+    <>
+      <dt>{props.name}</dt>
+      <dd data-field="evidence">
+        {num(props.log, 2)} (alarm at {num(props.level, 2)})
+      </dd>
+      <dt>{props.sinceLabel}</dt>
+      <dd>{when(props.since)}</dd>
+    </>
+  );
+}
+
+/** A labelled group of numbers. */
+function Group(props: { title: string; field: string; children: Child }) {
+  return (
+    <section class="panel" data-group={props.field} aria-label={props.title}>
+      <h3>{props.title}</h3>
+      <dl class="kv numbers">{props.children}</dl>
+    </section>
+  );
+}
+
+const points = (x: number) => `${x >= 0 ? "+" : ""}${num(x * 100, 1)} points`;
+
+/** Which of a drift window's rate tests an alert is about. */
+type WindowTest = "drop_rate" | "empty_context" | "abstention";
+
+/**
+ * A drift window's numbers (drop_rate_drift, empty_context, abstention_drift): details.window. A min_keep gate's
+ * window (`empty_context_level`) counts in `empty_context` and `empty_queries` the queries where the guard bound, not
+ * queries left empty (as its summary says), so the cards say so.
+ */
+function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
+  const w = props.w;
+  const level = w.empty_context_level;
+  const guarded = level !== undefined && level >= 1;
+  const t = (props.test === "empty_context" ? w.empty_context : props.test === "abstention" ? w.abstention : null) ?? w.drop_rate;
+  const what =
+    props.test === "drop_rate"
+      ? "Drop rate"
+      : props.test === "abstention"
+        ? "Abstention rate"
+        : guarded
+          ? "Queries where the min_keep guard bound"
+          : "Queries that lost every candidate";
+  // The abstention rate is over the queries that said whether they abstained, not every query of the window.
+  const scope =
+    props.test === "abstention" ? `the window's ${w.abstention_queries ?? 0} queries that reported abstention` : `the window's ${w.queries} queries`;
+  return (
+    <div class="cards">
+      <Group title={`${what}: observed against expected`} field="rate">
+        <dt>Observed (cumulative)</dt>
+        <dd data-field="observed">{pct(t.observed)}</dd>
+        <dt>Over</dt>
+        <dd data-field="observed-scope">
+          {scope} since it opened at {when(w.started_at)}; the evidence below weighs the latest ones
+        </dd>
+        <dt>Expected</dt>
+        <dd data-field="expected">{pct(t.expected)}</dd>
+        <dt>Difference</dt>
+        <dd>{t.observed === null ? "–" : points(t.observed - t.expected)}</dd>
+        <dt>Tolerance band</dt>
+        <dd data-field="band">
+          {pct(t.band.lo)} to {pct(t.band.hi)}
+        </dd>
+      </Group>
+      <Group title="Evidence of a shift" field="evidence">
+        <EvidenceRows name="ln R" log={t.log_evidence} level={w.log_threshold} sinceLabel="Accumulating since" since={t.evidence_since} />
+        <dt>Over the latest</dt>
+        <dd data-field="evidence-queries">{t.evidence_queries === null ? "–" : `${t.evidence_queries} queries`}</dd>
+        {t.evidence_observed !== undefined && (
+          <>
+            <dt>Observed over them</dt>
+            <dd data-field="evidence-observed">{t.evidence_observed === null ? "–" : pct(t.evidence_observed)}</dd>
+          </>
+        )}
+        <dt>Design effect</dt>
+        <dd>{num(w.design_effect, 2)}</dd>
+      </Group>
+      <Group title="The day's window" field="window">
+        <dt>From</dt>
+        <dd>{when(w.started_at)}</dd>
+        <dt>To</dt>
+        <dd>{when(w.ends_at)}</dd>
+        <dt>Queries</dt>
+        <dd>{w.queries}</dd>
+        <dt>Candidates, dropped</dt>
+        <dd>
+          {w.candidates}, {w.dropped}
+        </dd>
+        {/* short labels: the card's label column is as wide as its longest label, and must fit a 375 px screen */}
+        <dt>{guarded ? "Guard bound" : "Empty queries"}</dt>
+        <dd data-field="empty-queries">
+          {w.empty_queries}
+          {guarded && ` (min_keep ${level})`}
+        </dd>
+        {w.abstention_queries !== undefined && (
+          <>
+            <dt>Abstained</dt>
+            <dd data-field="abstention-queries">
+              {w.abstained_queries ?? 0} of the {w.abstention_queries} that reported abstention
+            </dd>
+          </>
+        )}
+      </Group>
+      <Group title="Calibration" field="calibration">
+        <CalibrationRows id={w.calibration_id} version={w.index_version} />
+        <dt>Candidates / query</dt>
+        <dd>
+          {w.mean_candidates === null ? "–" : num(w.mean_candidates, 1)} (calibration{" "}
+          {w.expected_mean_candidates === null ? "–" : num(w.expected_mean_candidates, 1)})
+        </dd>
+      </Group>
+    </div>
+  );
+}
+
+/** A rebuild shift's numbers: details.shift. */
+function ShiftNumbers(props: { s: ShiftReport; details: Record<string, unknown> }) {
+  const s = props.s;
+  return (
+    <div class="cards">
+      <Group title="The previous threshold: its drop rate before and after" field="rate">
+        <dt>Threshold</dt>
+        <dd>{num(s.previous_threshold)}</dd>
+        <dt>Before ({s.previous_index_version})</dt>
+        <dd data-field="expected">{pct(s.previous_drop_rate_at_previous_threshold)}</dd>
+        <dt>After</dt>
+        <dd data-field="observed">{pct(s.drop_rate_at_previous_threshold)}</dd>
+        <dt>Change</dt>
+        <dd>
+          {points(s.change_points / 100)} (95 %: {num(s.change_interval_95[0] * 100, 1)} to {num(s.change_interval_95[1] * 100, 1)})
+        </dd>
+        <dt>Tolerance</dt>
+        <dd data-field="band">± {num(s.tolerance * 100, 1)} points</dd>
+      </Group>
+      <Group title="Decision" field="evidence">
+        <dt>Decision</dt>
+        <dd>{s.decision}</dd>
+        <dt>z, p</dt>
+        <dd>
+          {num(s.z, 2)}, {s.p_value < 0.001 ? "< 0.001" : num(s.p_value, 4)}
+        </dd>
+        <dt>KS, PSI</dt>
+        <dd>
+          {num(s.ks)}, {num(s.psi.value)}
+        </dd>
+      </Group>
+      <Group title="Calibrations" field="calibration">
+        <dt>Before</dt>
+        <dd>
+          <code>{s.previous_calibration_id}</code>
+        </dd>
+        <dt>Served since</dt>
+        <dd>
+          {String(props.details.index_version ?? "–")}, threshold {num(props.details.threshold as number | null)}
+        </dd>
+      </Group>
+    </div>
+  );
+}
+
+/** A recall coverage test's numbers: details.recall. */
+function RecallNumbers(props: { r: CoverageStatus }) {
+  const r = props.r;
+  return (
+    <div class="cards">
+      <Group title={`Coverage (${r.coverage}): observed against guaranteed`} field="rate">
+        <dt>Observed</dt>
+        <dd data-field="observed">{pct(r.observed)}</dd>
+        <dt>Expected</dt>
+        <dd data-field="expected">{pct(r.expected)}</dd>
+        <dt>Tolerated down to</dt>
+        <dd data-field="band">{pct(r.tolerated)}</dd>
+        <dt>95 % confidence sequence</dt>
+        <dd>
+          {pct(r.confidence_sequence_95[0])} to {pct(r.confidence_sequence_95[1])}
+        </dd>
+      </Group>
+      <Group title="Evidence" field="evidence">
+        <EvidenceRows name="ln E" log={r.log_evidence} level={r.log_threshold} sinceLabel="Since" since={r.since} />
+        <dt>Judged queries</dt>
+        <dd>{r.queries}</dd>
+      </Group>
+      <Group title="Calibration" field="calibration">
+        <CalibrationRows id={r.calibration_id} version={r.index_version} />
+      </Group>
+    </div>
+  );
+}
+
+/** The numbers of one occurrence, by meaning where its kind is known, else as plain rows. */
+export function OccurrenceNumbers(props: { kind: Alert["kind"]; details: Record<string, unknown> }) {
+  const d = props.details;
+  const test: WindowTest | null =
+    props.kind === "drop_rate_drift"
+      ? "drop_rate"
+      : props.kind === "empty_context"
+        ? "empty_context"
+        : props.kind === "abstention_drift"
+          ? "abstention"
+          : null;
+  if (test !== null) {
+    const w = WindowStatus.safeParse(d.window);
+    // A window without the test the alert names (details of another shape) reads as plain rows.
+    const tested = w.success && (test === "drop_rate" || (test === "empty_context" ? w.data.empty_context : w.data.abstention));
+    if (w.success && tested) return <WindowNumbers w={w.data} test={test} />;
+  }
+  if (props.kind === "rebuild_shift") {
+    const s = ShiftReport.safeParse(d.shift);
+    if (s.success) return <ShiftNumbers s={s.data} details={d} />;
+  }
+  if (props.kind === "recall_drift") {
+    const r = CoverageStatus.safeParse(d.recall);
+    if (r.success) return <RecallNumbers r={r.data} />;
+  }
+  return <RawNumbers details={d} />;
+}
+
+/** Every number of an occurrence, nested objects and arrays flattened into dotted keys, in order. */
+function detailRows(value: unknown, prefix = ""): [key: string, value: unknown][] {
+  if (value !== null && typeof value === "object") {
+    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+    // An array of plain values reads best on one line.
+    if (Array.isArray(value) && value.every((v) => v === null || typeof v !== "object")) return [[prefix, value]];
+    return entries.flatMap(([k, v]) => detailRows(v, prefix ? `${prefix}.${k}` : k));
+  }
+  return [[prefix, value]];
+}
+
+const detailText = (v: unknown): string =>
+  typeof v === "number" ? String(Number(v.toPrecision(6))) : Array.isArray(v) ? v.map((x) => detailText(x)).join(", ") : String(v);
+
+export function RawNumbers(props: { details: Record<string, unknown> }) {
+  return (
+    <Table
+      name="details"
+      rows={detailRows(props.details)}
+      columns={[
+        { header: "Field", rowHeader: true, attrs: () => ({ class: "key" }), cell: ([key]) => <code>{key}</code> },
+        { header: "Value", cell: ([, value]) => detailText(value) },
+      ]}
+    />
+  );
+}
