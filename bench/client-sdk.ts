@@ -13,7 +13,7 @@
  *
  * Run from the repository root (`npm run bench:client`, which is exactly):
  *   npx esbuild bench/client-sdk.ts --bundle --platform=node --format=esm --packages=external \
- *     --alias:@scoregate/client=./packages/client/src/index.ts --log-level=warning \
+ *     --alias:@scoregate/client=./packages/client/src --log-level=warning \
  *     --outfile=node_modules/.cache/scoregate-bench/client-sdk.mjs && npx node node_modules/.cache/scoregate-bench/client-sdk.mjs
  * Options: --rounds N (default 15), --calls N per case per round (default 20000), --out PATH (default
  * bench/results/client-sdk.md).
@@ -30,7 +30,7 @@ import { createRng } from "../test/support/prng";
 
 const COMMAND =
   "npx esbuild bench/client-sdk.ts --bundle --platform=node --format=esm --packages=external " +
-  "--alias:@scoregate/client=./packages/client/src/index.ts --log-level=warning " +
+  "--alias:@scoregate/client=./packages/client/src --log-level=warning " +
   "--outfile=node_modules/.cache/scoregate-bench/client-sdk.mjs && npx node node_modules/.cache/scoregate-bench/client-sdk.mjs";
 
 const args = process.argv.slice(2);
@@ -154,7 +154,7 @@ async function main() {
       platform: "neutral",
       write: false,
       external: s.external,
-      alias: { "@scoregate/client": "./packages/client/src/index.ts" },
+      alias: { "@scoregate/client": "./packages/client/src" }, // the directory: subpaths (/shadow, /stream, /adapter) resolve to its modules
       logLevel: "silent",
     });
     const code = out.outputFiles[0]!.contents;
