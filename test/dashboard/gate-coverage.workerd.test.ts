@@ -2,23 +2,9 @@
 // coverage as GET /v1/monitor reports it: judged queries, observed coverage, its confidence sequence, the detector.
 import { describe, expect, it } from "vitest";
 import { pct } from "../../src/dashboard/charts/scale";
-import { labelledQueries } from "../support/labelled";
+import { judged, labelledQueries } from "../support/labelled";
 import { callJson, qs, TOKENS, uniqueGate } from "../support/worker";
 import { page, session } from "./session-support";
-
-/** n judged queries of 5 candidates, one relevant; the relevant one clears threshold t in a share `coverage` of them. */
-function judged(n: number, t: number, coverage: number, offset = 0) {
-  const out = [];
-  let acc = 0;
-  for (let i = 0; i < n; i++) {
-    acc += coverage;
-    const kept = acc >= 1 - 1e-9;
-    if (kept) acc -= 1;
-    const rel = kept ? t + 0.05 + 0.001 * ((i + offset) % 7) : t - 0.05;
-    out.push({ scores: [rel, t - 0.2, t + 0.1, t - 0.3, t - 0.1], relevance: [1, 0, 0, 0, 0] });
-  }
-  return out;
-}
 
 /** The text of the element marked data-field="name" (tags removed, whitespace collapsed). */
 function field(html: string, name: string): string {

@@ -1,7 +1,7 @@
 // After an alarm the detector restarts: what GET /v1/monitor and /metrics say about the restarted test, and about the
 // test that alarmed, while its alert stands and after it is resolved.
 import { describe, expect, it } from "vitest";
-import { labelledQueries } from "../support/labelled";
+import { judged, labelledQueries } from "../support/labelled";
 import { call, callJson, counted, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 /** Per-query counts at drop rate `rate`, 20 candidates a query. */
@@ -76,18 +76,6 @@ describe("a drop-rate detector restarted by an alarm, its alert resolved", () =>
     expect((alert.details as { window: { drop_rate: { alarmed: unknown } } }).window.drop_rate.alarmed).toBeNull();
   });
 });
-
-/** n judged queries of 5 candidates, one relevant; the relevant one clears threshold t in a share `coverage` of them. */
-function judged(n: number, t: number, coverage: number) {
-  let acc = 0;
-  return Array.from({ length: n }, (_, i) => {
-    acc += coverage;
-    const kept = acc >= 1 - 1e-9;
-    if (kept) acc -= 1;
-    const rel = kept ? t + 0.05 + 0.001 * (i % 7) : t - 0.05;
-    return { scores: [rel, t - 0.2, t + 0.1, t - 0.3, t - 0.1], relevance: [1, 0, 0, 0, 0] };
-  });
-}
 
 describe("a coverage test restarted by a recall_drift alarm", () => {
   it("reports the alarmed test's numbers beside the fresh test's while the alert stands, in /v1/monitor and /metrics", async () => {

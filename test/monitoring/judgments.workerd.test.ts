@@ -3,7 +3,7 @@ import { describe, expect, inject, it } from "vitest";
 import type { Env } from "../../src/platform/env";
 import { deliverDue } from "../../src/webhooks/delivery";
 import { alertDeps } from "../../src/worker/wiring";
-import { labelledQueries } from "../support/labelled";
+import { judged, labelledQueries } from "../support/labelled";
 import { call, callJson, qs, TOKENS, uniqueGate } from "../support/worker";
 
 const origin = inject("receiverOrigin");
@@ -16,20 +16,6 @@ async function recallGate(label: string, policy: object = { kind: "recall", targ
     json: { ...gate, index_version: "v1", policy, queries: data.map((q) => q.scores), relevance: data.map((q) => q.relevance) },
   });
   return { gate, calibration };
-}
-
-/** n judged queries of 5 candidates, one relevant; the relevant one clears threshold t in a share `coverage` of them. */
-function judged(n: number, t: number, coverage: number, offset = 0) {
-  const out = [];
-  let acc = 0;
-  for (let i = 0; i < n; i++) {
-    acc += coverage;
-    const kept = acc >= 1 - 1e-9;
-    if (kept) acc -= 1;
-    const rel = kept ? t + 0.05 + 0.001 * ((i + offset) % 7) : t - 0.05;
-    out.push({ scores: [rel, t - 0.2, t + 0.1, t - 0.3, t - 0.1], relevance: [1, 0, 0, 0, 0] });
-  }
-  return out;
 }
 
 const post = (json: unknown) => callJson("POST", "/v1/judgments", 202, { token: TOKENS.read, json });

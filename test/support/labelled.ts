@@ -20,3 +20,18 @@ export function labelledQueries(seed: number, q: number, m = 20, pRel = 0.15, ga
   }
   return out;
 }
+
+/**
+ * n judged queries of 5 candidates, one relevant; the relevant one clears threshold t in a share `coverage` of them,
+ * spread evenly (deterministic). `offset` shifts the small spread of the kept relevant scores.
+ */
+export function judged(n: number, t: number, coverage: number, offset = 0): LabelledQuery[] {
+  let acc = 0;
+  return Array.from({ length: n }, (_, i) => {
+    acc += coverage;
+    const kept = acc >= 1 - 1e-9;
+    if (kept) acc -= 1;
+    const rel = kept ? t + 0.05 + 0.001 * ((i + offset) % 7) : t - 0.05;
+    return { scores: [rel, t - 0.2, t + 0.1, t - 0.3, t - 0.1], relevance: [1, 0, 0, 0, 0] };
+  });
+}
