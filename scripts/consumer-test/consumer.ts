@@ -38,7 +38,7 @@ import {
   type ThresholdReason,
   type ThresholdResult,
 } from "@scoregate/client";
-import { type GateStepOptions, gateStep, type ShadowStepOptions } from "@scoregate/client/adapter";
+import { type GateStepOptions, gateStep, type ShadowStepOptions, scoresOf } from "@scoregate/client/adapter";
 import { loadSnapshot, saveSnapshot } from "@scoregate/client/node";
 import { shadow, shadowsFor } from "@scoregate/client/shadow";
 import {
@@ -117,8 +117,11 @@ export async function everything(candidates: readonly { id: string; score: numbe
   const chunks: Chunk[] = await gateStep(stepOptions, [{ text: "passage", score: 0.7 }], { text: "query" }, (c) => c.score);
   const shadowStep: ShadowStepOptions<{ text: string }> = { client, gate, shadow: { key: (q) => q.text }, onShadow: (ids) => console.log(ids) };
   const mirroredChunks: Chunk[] = await gateStep(shadowStep, chunks, { text: "query" }, (c) => c.score);
+  // an adapter applying the rule itself reads scores as gate() does: a score function that throws leaves it unscored
+  const readScores: (number | null | undefined)[] = scoresOf(chunks, (c) => c.score);
 
   return [
+    readScores,
     paths,
     reason,
     code,
