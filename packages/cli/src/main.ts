@@ -4,6 +4,7 @@
  */
 import { commandName, num, parseArgv, USAGE, usage } from "./args";
 import { calibrate } from "./calibrate";
+import { type COMMAND_FLAGS, checkCommandFlags } from "./command-flags";
 import { activate, alerts, gates, history, threshold } from "./commands";
 import { promote, promotion } from "./promote";
 import { shadow } from "./shadow";
@@ -20,7 +21,7 @@ export { USAGE } from "./args";
 export const VERSION: string = version;
 
 const COMMANDS = { calibrate, threshold, history, activate, alerts, gates, shadow, promote, promotion, watch } satisfies Record<
-  string,
+  keyof typeof COMMAND_FLAGS,
   (c: Ctx) => Promise<number>
 >;
 const COMMAND_NAMES = Object.keys(COMMANDS) as (keyof typeof COMMANDS)[];
@@ -62,7 +63,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       out(USAGE);
       return command === undefined && !v.help ? EXIT.usage : EXIT.ok;
     }
-    const fn = COMMANDS[commandName(command, COMMAND_NAMES)];
+    const name = commandName(command, COMMAND_NAMES);
+    checkCommandFlags(name, Object.keys(v), rest);
+    const fn = COMMANDS[name];
     const timeout = num(v.timeout, "--timeout", (x) => x > 0, "a positive number of seconds");
     const api = (): Api => {
       const baseUrl = v.url ?? io.env.SCOREGATE_URL ?? "http://localhost:8787";

@@ -5,13 +5,13 @@
  */
 import { type Calibration, MAX_PAGE_SIZE, MAX_STEP_HOURS, type Promotion, type PromotionList } from "../../../src/contract";
 import { num, oneOf, usage } from "./args";
+import { PROMOTE_OVERRIDES as OVERRIDES } from "./command-flags";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
 import { count, pointWidth, prose } from "./format";
 import { armsText, TransitionNumbers } from "./live";
 import { CliError } from "./http";
 
-const OVERRIDES = ["pause", "resume", "advance", "rollback"] as const;
 type Override = (typeof OVERRIDES)[number];
 const OVERRIDE_ROUTES = {
   pause: "pausePromotion",

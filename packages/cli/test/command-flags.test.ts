@@ -1,0 +1,80 @@
+/**
+ * A flag the command does not read is refused before anything is sent (it would otherwise be silently ignored:
+ * `threshold --target 0.3` prints the served threshold, not one at 0.3), and so is an argument to a command that takes
+ * none. The server is unreachable here: a check that let the command run would exit 1, not 2.
+ */
+import { describe, expect, it } from "vitest";
+import { OPTIONS } from "../src/args";
+import { COMMAND_FLAGS, GLOBAL_FLAGS } from "../src/command-flags";
+import { cli } from "./support/run";
+
+const env = { SCOREGATE_URL: "http://127.0.0.1:1", SCOREGATE_TOKEN: "t" };
+const gate = ["--embedding", "e5", "--reranker", "bge"];
+
+describe("flags a command does not take", () => {
+  it.each([
+    [["threshold", ...gate, "--target", "0.3"], "scoregate: threshold does not take --target (it is a flag of calibrate)"],
+    [["history", ...gate, "--index-version", "v2"], "scoregate: history does not take --index-version (it is a flag of calibrate, threshold)"],
+    [["gates", "--limit", "5"], "scoregate: gates does not take --limit (it is a flag of history, alerts)"],
+    [["activate", "cal_x", "--steps", "10,100"], "scoregate: activate does not take --steps (it is a flag of promote)"],
+    [["alerts", "--dry-run"], "scoregate: alerts does not take --dry-run (it is a flag of calibrate, activate)"],
+    [["promotion", "prm_x", "--reason", "why"], "scoregate: promotion does not take --reason (it is a flag of activate, shadow, promote)"],
+    [["watch", ...gate, "--limit", "3"], "scoregate: watch does not take --limit (it is a flag of history, alerts)"],
+    [["shadow", "cal_x", "--target", "0.2"], "scoregate: shadow does not take --target (it is a flag of calibrate)"],
+  ])("%j exits 2: %s", async (argv, first) => {
+    const r = await cli(argv, env);
+    expect([r.code, r.stdout, r.stderr.split("\n")[0]]).toEqual([2, "", first]);
+  });
+
+  it("the hint lists what the command does take", async () => {
+    const r = await cli(["threshold", ...gate, "--since", "4"], env);
+    expect(r.stderr.split("\n").slice(1, 3)).toEqual([
+      "  threshold takes --index, --embedding, --reranker, --index-version and the global flags",
+      "  scoregate --help shows every command and flag",
+    ]);
+    const g = await cli(["gates", "--index", "docs"], env);
+    expect(g.stderr.split("\n")[1]).toBe("  gates takes only the global flags");
+  });
+
+  it("--json carries the refusal as a usage error document", async () => {
+    const r = await cli(["threshold", ...gate, "--target", "0.3", "--json"], env);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      error: { code: "usage", source: "cli", message: "threshold does not take --target (it is a flag of calibrate)" },
+      exit_code: 2,
+    });
+  });
+
+  it("the global flags go with every command, and --help still prints the usage", async () => {
+    const r = await cli(["threshold", ...gate, "--timeout", "1", "--url", "http://127.0.0.1:1", "--token", "t"], env);
+    expect(r.code).toBe(1); // reached the (unreachable) server
+    const help = await cli(["threshold", "--target", "0.3", "--help"], env);
+    expect([help.code, help.stdout.startsWith("scoregate: calibrate, serve and watch")]).toEqual([0, true]);
+  });
+
+  it("promote refuses a plan mixed with an override of the open promotion", async () => {
+    const r = await cli(["promote", "cal_x", "--pause", "--steps", "10,100", "--min-queries", "50"], env);
+    expect([r.code, r.stderr.split("\n")[0]]).toEqual([
+      2,
+      "scoregate: --pause changes the open promotion and takes no plan: --steps, --min-queries plan a new one",
+    ]);
+    const reason = await cli(["promote", "cal_x", "--rollback", "--reason", "bad arm"], env);
+    expect(reason.code).toBe(1); // a reason goes with an override: the request was attempted
+  });
+
+  it.each([
+    [["threshold", "docs", ...gate], 'scoregate: threshold takes no arguments, got "docs"'],
+    [["gates", "all"], 'scoregate: gates takes no arguments, got "all"'],
+    [["alerts", "open", "rebuild_shift"], 'scoregate: alerts takes no arguments, got "open" "rebuild_shift"'],
+    [["history", ...gate, "cal_x"], 'scoregate: history takes no arguments, got "cal_x"'],
+  ])("%j exits 2: %s", async (argv, first) => {
+    const r = await cli(argv, env);
+    expect([r.code, r.stderr.split("\n")[0]]).toEqual([2, first]);
+  });
+
+  it("every flag is global or read by at least one command, and no command lists a flag twice", () => {
+    const owned = new Set<string>([...GLOBAL_FLAGS, ...Object.values(COMMAND_FLAGS).flat()]);
+    expect(Object.keys(OPTIONS).filter((f) => !owned.has(f))).toEqual([]);
+    for (const [command, flags] of Object.entries(COMMAND_FLAGS)) expect([command, new Set(flags).size]).toEqual([command, flags.length]);
+  });
+});
