@@ -15,6 +15,7 @@ import { count, fixed, size, num as number, percent, pointInterval, points, poin
 import { abstentionLine, guardsLines, labelsLine, perQueryLines } from "./guard-lines";
 import { type Api, CliError } from "./http";
 import { recallLines } from "./recall-lines";
+import { servingLine } from "./serving-line";
 import { noProgress, type Progress, terminalProgress } from "./progress";
 import { FORMATS, InputError, readScores, type ScoreFile } from "./read-scores";
 import { metaFrom, needsQueries, PER_QUERY_WHY, perQueryFlags } from "./upload-meta";
@@ -285,7 +286,7 @@ function report(
     );
     lines.push(`  ${prose(shift.reason)}`);
   } else lines.push("Shift: none (the gate had no calibration to compare with)");
-  if (outcome) lines.push(`Serving: ${prose(outcome.message)}`);
+  if (outcome) lines.push(servingLine(outcome, cal));
   const label =
     decision === null
       ? "no previous calibration"

@@ -140,7 +140,42 @@ describe("rebuild decision and exit codes (stub server)", () => {
     expect(r.stdout.split("\n")[0]).toBe(
       `Dry run for ${c.index} / ${c.embedding} / ${c.reranker}, index version ${c.index_version}: nothing stored, would not be served`,
     );
-    expect(r.stdout).toContain("Serving: dry run: nothing was stored, activated or raised");
+    expect(r.stdout).toContain(
+      "Serving: dry run, nothing stored; this upload would be stored but not served: the rebuild shifted the gate (the Shift lines above), so the gate keeps serving its current calibration\n",
+    );
+  });
+
+  it("the Serving line speaks the CLI's words for every reason an upload is not served (the server's, for API callers, stay in --json)", async () => {
+    const base = responses.shifted();
+    const c = base.calibration;
+    const cases = [
+      ["shifted", "the rebuild shifted the gate (the Shift lines above), so the gate keeps serving its current calibration"],
+      [
+        "inconclusive",
+        "the rebuild decision is inconclusive (too little data to show the drop rate stayed within the tolerance), so the gate keeps serving its current calibration",
+      ],
+      [
+        "drop_rate_changed",
+        `it would drop ${(100 * c.expected_drop_rate).toFixed(1)} % of candidates, beyond the tolerance from what the served calibration drops, so the gate keeps serving its current calibration`,
+      ],
+      [
+        "target_missed",
+        `its expected drop rate ${(100 * c.expected_drop_rate).toFixed(1)} % misses the target ${(100 * c.target_drop_rate).toFixed(1)} % by more than 1.0 points (too few or too tied scores for this target)`,
+      ],
+    ] as const;
+    for (const [reason, cause] of cases) {
+      const activation_outcome = { ...base.activation_outcome, activated: false, would_activate: false, reason };
+      answer({ status: 201, body: { ...base, activation_outcome } });
+      const r = await calibrate();
+      const serving = r.stdout.split("\n").filter((l) => l.startsWith("Serving:"));
+      expect([reason, serving]).toEqual([reason, [`Serving: stored, not served: ${cause}. scoregate activate ${c.id} serves it`]]);
+      expect(r.stdout).not.toMatch(/POST \/v1|activate: true|activate is/u);
+      const json = await calibrate("--json");
+      expect(JSON.parse(json.stdout).activation_outcome.message).toBe(base.activation_outcome.message);
+    }
+    const first = { ...base.activation_outcome, activated: true, would_activate: true, reason: "first_calibration" as const };
+    answer({ status: 201, body: { ...base, activation_outcome: first } });
+    expect((await calibrate()).stdout).toContain("\nServing: served: the gate served no calibration before\n");
   });
 
   it("a server without activation_outcome: inconclusive exits 0 with a warning, 4 with --strict", async () => {
