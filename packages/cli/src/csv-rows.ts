@@ -4,7 +4,7 @@
  * row (csv-layout.ts), then checks each row and puts its score, label, query and answerable flag into the sink.
  */
 import { type CsvLayout, csvLayout } from "./csv-layout";
-import { DELIMITER_SAMPLE_LINES, type Delimiter, detectDelimiter, otherSeparatorHint, parseNumber, splitFields } from "./delimiter";
+import { DELIMITER_SAMPLE_LINES, type Delimiter, detectDelimiter, notANumberHint, otherSeparatorHint, parseNumber, splitFields } from "./delimiter";
 import type { Format } from "./file-layout";
 import { QueryColumnSniffer } from "./query-column";
 import type { ReadOptions } from "./score-file";
@@ -127,7 +127,7 @@ export class CsvRows {
     const raw = fields[this.#scoreIdx]!;
     const x = parseNumber(raw, this.#decimalComma);
     if (x === null) {
-      sink.bad(no, `${JSON.stringify(raw)} is not a finite number${otherSeparatorHint(raw, delimiter)}`);
+      sink.bad(no, `${JSON.stringify(raw)} is not a finite number${notANumberHint(raw, delimiter)}`);
       return;
     }
     let label: number | null = null;

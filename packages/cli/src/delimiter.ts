@@ -82,6 +82,22 @@ export function splitFields(line: string, delimiter: string): string[] | null {
 const DECIMAL_COMMA = /^[-+]?\d*,\d+(?:[eE][-+]?\d+)?$/u;
 const DECIMAL_POINT = /^[-+]?\d*\.\d+(?:[eE][-+]?\d+)?$/u;
 
+/**
+ * Digits grouped by thousands, unambiguously: decimals after another mark ("1.234,5", "1,234.5", "12 345,6",
+ * "1'234.5") or two groups or more ("1,234,567"). "1,234" and "0,734" may be decimals and are not claimed.
+ */
+const GROUPED = /^\s*[-+]?[1-9]\d{0,2}([.,' ])\d{3}(?:(?:\1\d{3})+(?:(?!\1)[.,]\d+)?|(?!\1)[.,]\d+)\s*$/u;
+
+/**
+ * A hint for a field that is not a number: a thousands separator is named as such (a separator hint would send the
+ * user after the wrong cause), else another separator than the one in use (the detection was wrong, or the file is
+ * mixed).
+ */
+export function notANumberHint(text: string, delimiter: Delimiter | null): string {
+  if (GROUPED.test(text)) return " (it looks like a number with a thousands separator: write scores without one, e.g. 1234.5)";
+  return delimiter === null ? "" : otherSeparatorHint(text, delimiter);
+}
+
 /** A hint when text holds another separator than the one in use: the detection was wrong, or the file is mixed. */
 export function otherSeparatorHint(text: string, delimiter: Delimiter): string {
   const other = DELIMITERS.find((d) => d !== delimiter && text.includes(d));

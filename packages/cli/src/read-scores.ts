@@ -14,7 +14,7 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { CsvRows } from "./csv-rows";
-import { parseNumber } from "./delimiter";
+import { notANumberHint, parseNumber } from "./delimiter";
 import { type Format, formatFromName, noPerRowColumn, perRowFlag, sniffFormat } from "./file-layout";
 import { InputError, readError } from "./input-error";
 import { JsonlRows } from "./jsonl-rows";
@@ -29,7 +29,8 @@ export type { ReadOptions, ScoreFile } from "./score-file";
 /** A plain score file's line: one number. */
 function textLine(sink: ScoreSink, line: string, lineNo: number): void {
   const x = parseNumber(line);
-  if (x === null) sink.bad(lineNo, `${JSON.stringify(line.length > 40 ? `${line.slice(0, 40)}…` : line)} is not a finite number`);
+  if (x === null)
+    sink.bad(lineNo, `${JSON.stringify(line.length > 40 ? `${line.slice(0, 40)}…` : line)} is not a finite number${notANumberHint(line, null)}`);
   else sink.addScore(x, lineNo);
 }
 

@@ -131,6 +131,22 @@ describe("readScores", () => {
     ]);
   });
 
+  it("a score with a thousands separator is named as such, not blamed on the field separator", async () => {
+    const semicolon = await inputError(readScores(file("grouped.csv", "query_id;score\nq1;0,5\nq1;0,75\nq2;0,25\nq2;1.234,5\n")));
+    expect(semicolon.problems).toEqual([
+      'line 5: "1.234,5" is not a finite number (it looks like a number with a thousands separator: write scores without one, e.g. 1234.5)',
+    ]);
+    const comma = await inputError(readScores(file("grouped-comma.csv", 'query_id,score\nq1,0.5\nq1,"1,234.5"\nq2,"12,345,678"\n')));
+    expect(comma.problems).toEqual([
+      'line 3: "1,234.5" is not a finite number (it looks like a number with a thousands separator: write scores without one, e.g. 1234.5)',
+      'line 4: "12,345,678" is not a finite number (it looks like a number with a thousands separator: write scores without one, e.g. 1234.5)',
+    ]);
+    const text = await inputError(readScores(fromText("0.5\n1,234.5\n"), { format: "text" }));
+    expect(text.problems).toEqual([
+      'line 2: "1,234.5" is not a finite number (it looks like a number with a thousands separator: write scores without one, e.g. 1234.5)',
+    ]);
+  });
+
   it("reads JSONL objects, bare numbers and one query per line", async () => {
     const objects = await readScores(
       file("s.jsonl", '{"query_id": 1, "score": 0.5}\n{"query_id": 2, "score": 0.25}\n{"query_id": 1, "score": 0.75}\n'),
