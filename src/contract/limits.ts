@@ -175,9 +175,10 @@ export const DEFAULT_SHADOW_SAMPLE_RATE = 0.1;
 export const MAX_PROMOTION_STEPS = 10;
 /** The plan used when `steps` is omitted: 10 %, 50 %, then the whole traffic. */
 export const DEFAULT_PROMOTION_STEPS: readonly number[] = [10, 50, 100];
-/** Candidate-arm queries a step needs before it may advance, at least and by default. */
+/** Candidate-arm queries a step needs before it may advance, at least, by default and at most. */
 export const MIN_PROMOTION_QUERIES = 200;
 export const DEFAULT_PROMOTION_QUERIES = 2000;
+export const MAX_PROMOTION_QUERIES = 10_000_000;
 /** Hours a step may wait for a decision before the promotion pauses (`inconclusive_timeout`), by default and at most. */
 export const DEFAULT_MAX_STEP_HOURS = 72;
 export const MAX_STEP_HOURS = 30 * 24;

@@ -7,6 +7,7 @@ import {
   DEFAULT_SHADOW_SAMPLE_RATE,
   MAX_ABSOLUTE_TOLERANCE,
   MAX_NOTE_LENGTH,
+  MAX_PROMOTION_QUERIES,
   MAX_PROMOTION_STEPS,
   MAX_STEP_HOURS,
   MIN_PROMOTION_QUERIES,
@@ -125,7 +126,7 @@ export const PromotionPlanBody = z.strictObject({
     .number({ error: "must be a whole number" })
     .int({ error: "must be a whole number" })
     .min(MIN_PROMOTION_QUERIES, { error: `must be at least ${MIN_PROMOTION_QUERIES}` })
-    .max(10_000_000, { error: "must be at most 10000000" })
+    .max(MAX_PROMOTION_QUERIES, { error: `must be at most ${MAX_PROMOTION_QUERIES}` })
     .default(DEFAULT_PROMOTION_QUERIES),
   on_regression: OnRegression.default("rollback"),
   /** Tolerance on the drop rate's change; omitted: the candidate calibration's `shift_tolerance`. */

@@ -3,7 +3,16 @@
  * on the open promotion (--pause, --resume, --advance, --rollback). `scoregate promotion`: read one as it stands.
  * Each prints the promotion; --json prints it as JSON.
  */
-import { type Calibration, MAX_PAGE_SIZE, MAX_STEP_HOURS, type Promotion, type PromotionList } from "../../../src/contract";
+import {
+  type Calibration,
+  DEFAULT_PROMOTION_QUERIES,
+  MAX_PAGE_SIZE,
+  MAX_PROMOTION_QUERIES,
+  MAX_STEP_HOURS,
+  MIN_PROMOTION_QUERIES,
+  type Promotion,
+  type PromotionList,
+} from "../../../src/contract";
 import { num, oneOf, usage } from "./args";
 import { PROMOTE_OVERRIDES as OVERRIDES } from "./command-flags";
 import type { Ctx } from "./context";
@@ -127,7 +136,12 @@ export async function promote(c: Ctx): Promise<number> {
     const plan: Record<string, unknown> = { ...reason };
     const s = steps(c.v.steps, c.v.straight === true);
     if (s !== undefined) plan.steps = s;
-    const minQueries = num(c.v["min-queries"], "--min-queries", (x) => Number.isInteger(x) && x > 0, "a whole number of queries");
+    const minQueries = num(
+      c.v["min-queries"],
+      "--min-queries",
+      (x) => Number.isInteger(x) && x >= MIN_PROMOTION_QUERIES && x <= MAX_PROMOTION_QUERIES,
+      `a whole number of queries from ${count(MIN_PROMOTION_QUERIES)} to ${count(MAX_PROMOTION_QUERIES)} (default ${count(DEFAULT_PROMOTION_QUERIES)})`,
+    );
     if (minQueries !== undefined) plan.min_queries = minQueries;
     const onRegression = oneOf(c.v["on-regression"], "on-regression", ["pause", "rollback"] as const);
     if (onRegression !== undefined) plan.on_regression = onRegression;

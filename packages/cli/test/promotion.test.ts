@@ -141,6 +141,8 @@ describe("scoregate promote", () => {
       ["promote", "cal_v2", "--pause", "--rollback"],
       ["promote", "cal_v2", "--on-regression", "panic"],
       ["promote", "cal_v2", "--min-queries", "0"],
+      ["promote", "cal_v2", "--min-queries", "199"],
+      ["promote", "cal_v2", "--min-queries", "10000001"],
       ["promote", "cal_v2", "--max-step-hours", "0"],
       ["promote", "cal_v2", "--max-step-hours", "721"],
       ["promote", "cal_v2", "--max-step-hours", "soon"],
@@ -150,6 +152,11 @@ describe("scoregate promote", () => {
       expect(r.stderr).toMatch(/^scoregate: /u);
     }
     expect(stub.last().request).toBeNull();
+    // the range is the contract's (MIN_PROMOTION_QUERIES to MAX_PROMOTION_QUERIES), said in the CLI's words
+    const few = await cli(["promote", "cal_v2", "--min-queries", "50"], env());
+    expect(few.stderr.split("\n")[0]).toBe(
+      'scoregate: --min-queries "50" is not valid: it must be a whole number of queries from 200 to 10,000,000 (default 2,000)',
+    );
   });
 
   it("a server refusal (409: the gate has an open promotion) exits 2 with the server's message", async () => {
