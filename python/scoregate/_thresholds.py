@@ -233,7 +233,9 @@ class ThresholdCache:
         params = {"index": g.index, "embedding": g.embedding, "reranker": g.reranker, "index_version": g.index_version}
         query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
         headers = _http.auth_headers(self._token)
-        if entry.etag is not None and entry.value is not None:
+        if entry.etag is not None:
+            # a pushed uncalibrated state has an ETag too (its seq): sent, the server reads its record for a client
+            # ahead of its copies
             headers["If-None-Match"] = entry.etag
         return Plan(entry, flight=entry.inflight, start=True, url=f"{self._base}/v1/threshold?{query}", headers=headers)
 
@@ -272,6 +274,10 @@ class ThresholdCache:
                 # stream never pushes that seq again)
                 return
             self._take(entry, value, headers.get("ETag"), headers, now)
+            return
+        if status == 304 and sent_etag != entry.etag:
+            # a 304 vouches for the ETag sent only: for one no longer held (a newer state was pushed meanwhile) it
+            # confirms nothing and renews nothing
             return
         if status == 304 and entry.value is not None:
             # a value from a snapshot is announced on the server's first word on it, as the TypeScript client does
@@ -348,6 +354,9 @@ class ThresholdCache:
         served = event.get("served")
         if served is None:
             self._mark_uncalibrated(entry, {}, now)
+            # its seq kept as an ETag, so an older poll answer cannot undo it and the next poll tells the server what
+            # it saw
+            entry.etag = f'"{event.get("calibration_id") or "uncalibrated"}.{event["seq"]}"'
         else:
             value = read_threshold_response(served)
             if value is None:

@@ -339,6 +339,19 @@ class GateAndReportTests(StubTestCase):
         c.flush()
         self.assertEqual(self.stub.requests[0]["body"]["queries"], [[10, i] for i in range(3, 8)])
 
+    def test_a_batch_trimmed_for_memory_keeps_its_score_sample(self) -> None:
+        # the server takes a batch's scores as a sample of the gate's production scores (a reservoir over every batch),
+        # never paired with its queries: the scores seen stay a true sample when the counts of old queries are dropped
+        c = self.client(max_queued=2)
+        for i in range(4):
+            c.report(10, i, calibration_id="cal_0000000000aa", scores=[0.1 * (i + 1)])
+        self.assertEqual(c.observation_stats().dropped_for_memory, 2)
+        self.stub.handler = lambda *a: (202, {}, {"accepted": 2})
+        c.flush()
+        body = self.stub.requests[0]["body"]
+        self.assertEqual(body["queries"], [[10, 2], [10, 3]])
+        self.assertEqual([round(s, 9) for s in body["scores"]], [0.1, 0.2, 0.3, 0.4])
+
     def test_invalid_reports_and_reports_after_close_are_ignored(self) -> None:
         c = self.client()
         c.report(5, 6, calibration_id="cal_0000000000aa")

@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, List, Optional
 from scoregate import AsyncClient, Client, Gate
 from scoregate._assignment import bucket_of
 from scoregate._stream import GateStream, SseParser, StreamOptions
+from scoregate._thresholds import Plan, ThresholdCache
 from support import CACHE_CONTROL, Clock, OpenerAnswer, StubServer, error, threshold_body, wait_until
 
 GATE = Gate("e5", "bge", index="docs")
@@ -590,6 +591,104 @@ class OlderPollTest(unittest.TestCase):
                 await client.close()
 
         asyncio.run(main())
+
+
+class PushedAndPolledTest(unittest.TestCase):
+    """The cache itself (no threads, a controlled clock) when a poll and a pushed event cross: an answer vouches only
+    for what it answers; a pushed uncalibrated state keeps its seq, so an older answer cannot undo it."""
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.cache = ThresholdCache(
+            base_url="https://scoregate.test",
+            token="t",
+            timeout=3.0,
+            backoff=(1.0, 60.0),
+            max_stale=None,
+            max_gates=10,
+            clock=self.clock,
+            rng=lambda: 0.5,
+            new_flight=threading.Event,
+        )
+        self.events: List[Any] = []
+        self.cache.subscribe(self.events.append)
+
+    def poll(self) -> Plan:
+        plan = self.cache.plan(GATE, 0.1)
+        self.assertTrue(plan.start)
+        return plan
+
+    @staticmethod
+    def answer(seq: int, cache_control: str = "private, max-age=5") -> Any:
+        cal = f"cal_{seq:010d}"
+        return 200, {"ETag": f'"{cal}.{seq}"', "Cache-Control": cache_control}, threshold_body(cal, 0.3)
+
+    @staticmethod
+    def uncalibrated(cache_control: str) -> Any:
+        return 404, {"Cache-Control": cache_control}, {"error": {"code": "uncalibrated", "message": "no calibration"}}
+
+    @staticmethod
+    def not_modified(etag: str) -> Any:
+        return 304, {"ETag": etag, "Cache-Control": "private, max-age=600"}, None
+
+    def test_an_older_200_does_not_undo_a_pushed_uncalibrated_state(self) -> None:
+        plan = self.poll()
+        self.cache.pushed(GATE, {**event(6, 0), "served": None}, 45.0)
+        self.cache.settle(plan, self.answer(5))  # a lagging replica's value, read before the push
+        r = self.cache.plan(GATE, 0.1).answer
+        assert r is not None
+        self.assertEqual((r.reason, r.calibration_id), ("uncalibrated", None))
+        self.assertEqual([e.type for e in self.events], ["uncalibrated", "gate"])
+
+    def test_an_older_404_leaves_the_lifetimes_of_a_pushed_uncalibrated_state(self) -> None:
+        plan = self.poll()
+        self.cache.pushed(GATE, {**event(6, 0), "served": None}, 45.0)
+        self.cache.settle(plan, self.uncalibrated("private, max-age=1"))
+        self.clock.advance(10.0)
+        later = self.cache.plan(GATE, 0.1)
+        self.assertFalse(later.start)
+        self.assertEqual(later.answer.reason if later.answer else None, "uncalibrated")
+
+    def test_after_an_uncalibrated_push_a_poll_sends_its_seq_and_takes_the_answer(self) -> None:
+        self.cache.settle(self.poll(), self.answer(5))
+        self.cache.pushed(GATE, {**event(6, 5), "served": None}, 45.0)
+        self.clock.advance(50.0)  # past the stream's lifetime: the next read polls, proving the pushed seq
+        plan = self.poll()
+        self.assertEqual((plan.headers or {}).get("If-None-Match"), '"cal_0000000006.6"')
+        self.cache.settle(plan, self.uncalibrated("private, max-age=600"))
+        self.clock.advance(60.0)
+        self.assertFalse(self.cache.plan(GATE, 0.1).start)  # taken: fresh for its max-age
+        self.clock.advance(600.0)
+        plan = self.poll()
+        self.assertNotIn("If-None-Match", plan.headers or {})
+        # answered knowing the pushed seq, a lower seq is the server's record (a restored database): taken
+        self.cache.settle(plan, self.answer(4))
+        r = self.cache.plan(GATE, 0.1).answer
+        assert r is not None
+        self.assertEqual((r.calibration_id, r.reason), ("cal_0000000004", "cached"))
+
+    def test_a_304_for_the_etag_sent_does_not_renew_a_value_pushed_meanwhile(self) -> None:
+        self.cache.settle(self.poll(), self.answer(5))
+        self.clock.advance(6.0)
+        plan = self.poll()
+        self.assertEqual((plan.headers or {}).get("If-None-Match"), '"cal_0000000005.5"')
+        self.cache.pushed(GATE, event(6, 5), 45.0)
+        self.cache.settle(plan, self.not_modified('"cal_0000000005.5"'))
+        self.clock.advance(50.0)  # past the stream's lifetime, not past the 304's max-age=600
+        later = self.cache.plan(GATE, 0.1)
+        self.assertEqual(later.answer.reason if later.answer else None, "stale")
+        self.assertEqual((later.headers or {}).get("If-None-Match"), '"cal_0000000006.6"')
+        self.assertEqual([e.type for e in self.events if e.type == "error"], [])
+
+    def test_a_304_for_the_etag_sent_after_an_uncalibrated_push_is_no_failure(self) -> None:
+        self.cache.settle(self.poll(), self.answer(5))
+        self.clock.advance(6.0)
+        plan = self.poll()
+        self.cache.pushed(GATE, {**event(6, 5), "served": None}, 45.0)
+        self.cache.settle(plan, self.not_modified('"cal_0000000005.5"'))
+        r = self.cache.plan(GATE, 0.1).answer
+        self.assertEqual(r.reason if r else None, "uncalibrated")
+        self.assertEqual([e.type for e in self.events], ["calibration", "uncalibrated", "gate"])
 
 
 class CloseTest(unittest.TestCase):

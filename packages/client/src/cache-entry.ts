@@ -58,10 +58,7 @@ export function isUsable(entry: Entry, now: number, maxStaleMs: number | undefin
 
 /** Least recently used first out: drops the oldest entries (the Map's first keys) until at most `maxGates` remain. */
 export function evictOldest(entries: Map<string, Entry>, maxGates: number): void {
-  while (entries.size > maxGates) {
-    const oldest = entries.keys().next().value as string;
-    entries.delete(oldest);
-  }
+  while (entries.size > maxGates) entries.delete(entries.keys().next().value as string);
 }
 
 /** A server answer (200, 304, 404 uncalibrated, a pushed event): reset the failure state, take the lifetimes sent. */
@@ -88,11 +85,11 @@ export function take(entry: Entry, value: Served, etag: string | null, response:
 }
 
 /**
- * A 304 for the entry's `value`: the server confirms it. A value from a snapshot is announced as the gate's
- * calibration (the server's first word on it), a recovery from failures as such.
+ * A 304 for the entry's value (held, with the ETag the request sent): the server confirms it. A value from a snapshot
+ * is announced as the gate's calibration (the server's first word on it), a recovery from failures as such.
  */
-export function notModified(entry: Entry, value: Served, response: Response, now: number): ClientEvent | undefined {
-  return confirmed(entry, response, now, entry.bootstrapped, value.calibration_id);
+export function notModified(entry: Entry, response: Response, now: number): ClientEvent | undefined {
+  return confirmed(entry, response, now, entry.bootstrapped, entry.value!.calibration_id);
 }
 
 /**

@@ -257,8 +257,10 @@ export class ScoregateClient {
     params.set("reranker", g.reranker);
     if (g.indexVersion !== undefined) params.set("index_version", g.indexVersion);
     const headers: Record<string, string> = { accept: "application/json" };
-    if (entry.etag !== null && entry.value !== undefined) headers["if-none-match"] = entry.etag;
-    const sent = seqOf(headers["if-none-match"]);
+    // A pushed uncalibrated state has an ETag too (its seq): sent, so the server reads its record for a client ahead
+    // of its copies.
+    const sent = entry.etag;
+    if (sent !== null) headers["if-none-match"] = sent;
     const outcome = await this.#send(`${THRESHOLD_PATH}?${params}`, { method: "GET", headers });
     const now = this.#options.now();
     if (outcome.kind === "failed") return this.#fail(entry, outcome.error, now);
@@ -266,16 +268,19 @@ export class ScoregateClient {
     const retryAfter = parseRetryAfter(response.headers.get("retry-after"), now);
     // A newer state arrived while this request was out (a pushed event): an answer older than it (a lagging replica)
     // is dropped, and the held state keeps its lifetimes. The next request sends the newer ETag, which the server
-    // answers from its record.
+    // answers from its record. A value from a snapshot is not the server's word to this client: it never outranks one.
     const held = seqOf(entry.etag);
     const etag = response.headers.get("etag");
-    const older = held > sent && seqOf(etag) < held;
+    const older = !entry.bootstrapped && held > seqOf(sent) && seqOf(etag) < held;
     if (response.status === 200) {
       const value = readThresholdResponse(body);
       if (value === undefined) return this.#fail(entry, clientError("bad_response", "200 without a valid threshold body"), now);
       return older ? undefined : this.#emit(take(entry, value, etag, response, now));
     }
-    if (response.status === 304 && entry.value !== undefined) return this.#emit(notModified(entry, entry.value, response, now));
+    // A 304 vouches for the ETag sent only: for one no longer held (a newer state was pushed meanwhile) it confirms
+    // nothing and renews nothing.
+    if (response.status === 304 && (sent !== entry.etag || entry.value))
+      return sent === entry.etag ? this.#emit(notModified(entry, response, now)) : undefined;
     const failure = describeFailure(response.status, body, retryAfter);
     if (failure.code === "uncalibrated") return older ? undefined : this.#emit(markUncalibrated(entry, response, now));
     if (failure.code === "unauthorized" || failure.code === "forbidden") return this.#stopOnAuth(entry, failure);

@@ -161,7 +161,7 @@ export class ObservationReporter {
    * before the backoff after the last failure; Infinity with nothing queued.
    */
   #nextDue(): number {
-    let at = Number.POSITIVE_INFINITY;
+    let at = Infinity;
     for (const g of this.#groups.values()) at = Math.min(at, g.createdAt + this.#intervalMs);
     for (const b of this.#batches) at = Math.min(at, b.nextAttemptAt);
     return Math.max(at, this.#nextAttemptAt);
@@ -171,7 +171,7 @@ export class ObservationReporter {
   #schedule(): void {
     if (!this.#useTimer || this.#closed || this.#timer !== undefined || this.#deps.isStopped() !== undefined) return;
     const at = this.#nextDue();
-    if (at === Number.POSITIVE_INFINITY) return;
+    if (at === Infinity) return;
     const now = this.#deps.now();
     this.#timer = startTimer(
       () => {

@@ -124,8 +124,11 @@ function pushed(client: CoreClient, gate: GateKey, event: GateEvent | null, maxA
   const now = client._now();
   if (event === null) {
     if (maxAgeMs > 0) confirm(entry, null, now);
-  } else if (event.served === null) client._emit(markUncalibrated(entry, null, now));
-  else {
+  } else if (event.served === null) {
+    client._emit(markUncalibrated(entry, null, now));
+    // its seq kept as an ETag, so an older poll answer cannot undo it and the next poll tells the server what it saw
+    entry.etag = `"${event.calibration_id}.${event.seq}"`;
+  } else {
     const value = readThresholdResponse(event.served);
     if (value === undefined) return;
     client._emit(take(entry, value, `"${value.calibration_id}.${event.seq}"`, null, now));

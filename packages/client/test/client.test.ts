@@ -373,6 +373,22 @@ describe("bootstrap snapshots", () => {
     expect((await cold.getThreshold(gate, { fallback: 0.1 })).reason).toBe("cached");
   });
 
+  it("a snapshot restored while the first request is out never outranks the server's answer, even one of a lower seq", async () => {
+    let answer!: (r: Response) => void;
+    const fetchFn = (() =>
+      new Promise<Response>((r) => {
+        answer = r;
+      })) as typeof fetch;
+    const client = new ScoregateClient({ baseUrl: BASE, token: "read-token", fetch: fetchFn, random: () => 0.5 });
+    const first = client.getThreshold(gate, { fallback: 0.1 });
+    await vi.advanceTimersByTimeAsync(0);
+    const saved = { gate, response: thresholdBody("cal_0000000005", 0.5), etag: '"cal_0000000005.5"', fetchedAt: Date.now() };
+    client.restore({ version: 1, savedAt: Date.now(), entries: [saved] });
+    answer(ok(thresholdBody("cal_0000000003", 0.3), { etag: '"cal_0000000003.3"' }));
+    expect(await first).toMatchObject({ calibrationId: "cal_0000000003", threshold: 0.3, reason: "calibrated" });
+    expect(await client.getThreshold(gate, { fallback: 0.1 })).toMatchObject({ calibrationId: "cal_0000000003", reason: "cached" });
+  });
+
   it("with the server down the snapshot keeps answering; it never overrides a fresher server value", async () => {
     const snapshot = {
       version: 1 as const,

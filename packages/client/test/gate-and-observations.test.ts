@@ -213,6 +213,23 @@ describe("observation batching", () => {
     expect(client.observationStats()).toMatchObject({ sent: 10, queued: 10, droppedForMemory: 5 });
   });
 
+  it("a batch trimmed for memory keeps its score sample: the server samples scores, not queries", async () => {
+    // POST /v1/observations feeds `scores` into a reservoir of the gate's production scores, never paired with the
+    // batch's queries (src/monitoring/window.ts, addBatch): the scores seen stay a true sample when old counts go.
+    const server = serverWith(() => accepted());
+    const client = makeClient(server, { maxQueued: 2, timer: false });
+    for (let i = 0; i < 4; i++) client.report({ calibrationId: "cal_0000000001", candidates: 10, dropped: i, scores: [(i + 1) / 10] });
+    expect(client.observationStats()).toMatchObject({ queued: 2, droppedForMemory: 2 });
+    await client.flush();
+    expect(server.observationRequests()[0]!.body).toMatchObject({
+      queries: [
+        [10, 2],
+        [10, 3],
+      ],
+      scores: [0.1, 0.2, 0.3, 0.4],
+    });
+  });
+
   it("the score sample is bounded too (newest kept)", async () => {
     const server = serverWith(() => accepted());
     const client = makeClient(server, { maxScores: 5 });

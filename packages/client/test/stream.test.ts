@@ -264,6 +264,14 @@ function answer(seq: number): Response {
   });
 }
 
+/** A 404 uncalibrated of GET /v1/threshold (it carries no ETag). */
+function uncalibratedAnswer(cacheControl: string): Response {
+  return new Response(JSON.stringify({ error: { code: "uncalibrated", message: "the gate serves nothing (test)" } }), {
+    status: 404,
+    headers: { "content-type": "application/json", "cache-control": cacheControl },
+  });
+}
+
 const settle = async () => {
   for (let i = 0; i < 6; i++) await vi.advanceTimersByTimeAsync(0);
 };
@@ -305,6 +313,115 @@ describe("ScoregateClient with stream: true, when a poll and the stream race", (
     streams[0]!.send(frame(gateEvent(4, 0)));
     await settle();
     expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ calibrationId: "cal_0000000006", reason: "cached" });
+    await client.close();
+  });
+
+  it("a pushed uncalibrated state keeps its seq: an older 200 of a poll sent before it is dropped", async () => {
+    vi.useFakeTimers({ now: Date.parse("2026-01-01T00:00:00Z") });
+    const { polls, streams, client, events } = racingServer();
+    const first = client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    streams[0]!.send(frame({ ...gateEvent(6, 0), served: null }, "snapshot")); // the gate stopped serving meanwhile
+    await settle();
+    polls[0]!.answer(answer(5)); // a lagging replica's value, read before the push
+    expect(await first).toMatchObject({ reason: "uncalibrated", calibrationId: null });
+    expect(events.map((e) => e.type)).toEqual(["uncalibrated", "gate"]);
+    // Forty seconds on, within the stream's read timeout, the pushed state is still fresh: nothing was polled.
+    await vi.advanceTimersByTimeAsync(40_000);
+    expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ reason: "uncalibrated" });
+    expect(polls).toHaveLength(1);
+    await client.close();
+  });
+
+  it("a 404 uncalibrated of a poll sent before an uncalibrated push leaves the push's lifetimes", async () => {
+    vi.useFakeTimers({ now: Date.parse("2026-01-01T00:00:00Z") });
+    const { polls, streams, client } = racingServer();
+    const first = client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    streams[0]!.send(frame({ ...gateEvent(6, 0), served: null }, "snapshot"));
+    await settle();
+    // max-age=1: taken, it would make the state stale after a second instead of the stream's read timeout
+    polls[0]!.answer(uncalibratedAnswer("private, max-age=1"));
+    expect(await first).toMatchObject({ reason: "uncalibrated" });
+    await vi.advanceTimersByTimeAsync(10_000);
+    await client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    expect(polls).toHaveLength(1);
+    await client.close();
+  });
+
+  it("after an uncalibrated push, a poll sends the pushed seq and takes the server's answer (404, then a 200 of a lower seq)", async () => {
+    vi.useFakeTimers({ now: Date.parse("2026-01-01T00:00:00Z") });
+    const { polls, streams, client } = racingServer();
+    const first = client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    polls[0]!.answer(answer(5));
+    await first;
+    streams[0]!.send(frame({ ...gateEvent(6, 5), served: null }));
+    await settle();
+    // No byte for 50 s: the pushed state is past the stream's read timeout, so a read polls, with the pushed seq.
+    await vi.advanceTimersByTimeAsync(50_000);
+    expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ reason: "uncalibrated" });
+    await settle();
+    expect(polls.map((p) => p.ifNoneMatch)).toEqual([null, '"cal_0000000006.6"']);
+    polls[1]!.answer(uncalibratedAnswer("private, max-age=600"));
+    await settle();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ reason: "uncalibrated" });
+    expect(polls).toHaveLength(2); // the 404 was taken: fresh for its max-age, no poll after every read
+    // Answered knowing the pushed seq (the server reads its record for it), a 200 of a lower seq is the record (a restore).
+    await vi.advanceTimersByTimeAsync(600_000);
+    await client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    expect(polls[2]!.ifNoneMatch).toBeNull();
+    polls[2]!.answer(answer(4));
+    await settle();
+    expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ calibrationId: "cal_0000000004", reason: "cached" });
+    await client.close();
+  });
+
+  it("a 304 for the ETag a poll sent does not renew a newer value pushed while it was out", async () => {
+    vi.useFakeTimers({ now: Date.parse("2026-01-01T00:00:00Z") });
+    const { polls, streams, client, events } = racingServer();
+    const first = client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    polls[0]!.answer(answer(5));
+    await first;
+    await vi.advanceTimersByTimeAsync(6000); // past the poll's max-age=5: the next read revalidates
+    expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ calibrationId: "cal_0000000005", reason: "stale" });
+    await settle();
+    expect(polls[1]!.ifNoneMatch).toBe('"cal_0000000005.5"');
+    streams[0]!.send(frame(gateEvent(6, 5)));
+    await settle();
+    // The 304 vouches for cal_5 only; taken, its max-age=600 would keep cal_6 fresh without the stream for ten minutes.
+    polls[1]!.answer(new Response(null, { status: 304, headers: { etag: '"cal_0000000005.5"', "cache-control": "private, max-age=600" } }));
+    await settle();
+    expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ calibrationId: "cal_0000000006", reason: "cached" });
+    await vi.advanceTimersByTimeAsync(50_000); // past the stream's read timeout, without a byte
+    expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ calibrationId: "cal_0000000006", reason: "stale" });
+    await settle();
+    expect(polls).toHaveLength(3);
+    expect(polls[2]!.ifNoneMatch).toBe('"cal_0000000006.6"');
+    expect(events.filter((e) => e.type === "error")).toEqual([]);
+    await client.close();
+  });
+
+  it("a 304 for the ETag a poll sent, after an uncalibrated push, is no failure", async () => {
+    vi.useFakeTimers({ now: Date.parse("2026-01-01T00:00:00Z") });
+    const { polls, streams, client, events } = racingServer();
+    const first = client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    polls[0]!.answer(answer(5));
+    await first;
+    await vi.advanceTimersByTimeAsync(6000);
+    await client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    streams[0]!.send(frame({ ...gateEvent(6, 5), served: null }));
+    await settle();
+    polls[1]!.answer(new Response(null, { status: 304, headers: { etag: '"cal_0000000005.5"', "cache-control": "private, max-age=600" } }));
+    await settle();
+    expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ reason: "uncalibrated" });
+    expect(events.map((e) => e.type)).toEqual(["calibration", "uncalibrated", "gate"]);
     await client.close();
   });
 
