@@ -69,11 +69,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     const timeout = num(v.timeout, "--timeout", (x) => x > 0, "a positive number of seconds");
     const api = (): Api => {
       const baseUrl = v.url ?? io.env.SCOREGATE_URL ?? "http://localhost:8787";
-      try {
-        new URL(baseUrl);
-      } catch {
-        throw usage(`${JSON.stringify(baseUrl)} is not a URL: set --url or SCOREGATE_URL to the server, e.g. http://localhost:8787`);
-      }
+      // "localhost:8787" parses as a URL whose scheme is "localhost:": only http and https reach a server
+      if (!/^https?:$/u.test(URL.canParse(baseUrl) ? new URL(baseUrl).protocol : ""))
+        throw usage(`${JSON.stringify(baseUrl)} is not an http(s) URL: set --url or SCOREGATE_URL to the server, e.g. http://localhost:8787`);
       const token = v.token ?? io.env.SCOREGATE_TOKEN;
       const scope = command === "calibrate" ? "calibrate" : ["activate", "promote", "shadow"].includes(command) ? "admin" : "read";
       if (token === undefined || token === "") throw usage(`no token: set SCOREGATE_TOKEN or --token (${aToken(scope)}; locally dev-${scope})`);

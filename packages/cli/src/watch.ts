@@ -62,6 +62,9 @@ export function eventLine(e: GateEvent, snapshot: boolean): string {
   return `${snapshot ? "-- snapshot\n" : ""}${e.seq} ${e.kind.padEnd(21)} ${served}${e.reason ? `  reason: ${e.reason}` : ""}`;
 }
 
+/** A long period for the timer that keeps `watch` alive (it never fires a callback that matters). */
+const KEEP_ALIVE_MS = 60 * 60 * 1000;
+
 export async function watch(c: Ctx): Promise<number> {
   if (c.positionals.length > 0)
     throw usage("watch takes no arguments: scoregate watch --embedding E --reranker R [--index I] | --gate ID [--since SEQ]");
@@ -78,54 +81,65 @@ export async function watch(c: Ctx): Promise<number> {
     url = eventsUrl(api.baseUrl, { embedding: g.embedding!, reranker: g.reranker!, ...(g.index === undefined ? {} : { index: g.index }) });
   }
   const signal = c.io.signal;
-  return await new Promise<number>((resolve, reject) => {
-    let opened = false;
-    const stream = new GateStream({
-      url,
-      headers: () => api.headers(),
-      fetch: c.io.fetch ?? fetch,
-      after: since ?? null,
-      onEvent: (e, snapshot) => c.out(c.json ? JSON.stringify(snapshot ? { snapshot: true, ...e } : e) : eventLine(e, snapshot)),
-      onState: (state, d) => {
-        if (state === "open") {
-          if (opened) c.warn(`-- reconnected, resumed after ${d.after ?? "nothing"}`);
-          opened = true;
-        } else if (state === "reconnecting") c.warn(`-- connection lost (${d.reason}); reconnecting`);
-        else if (state === "polling") {
-          // watch has nothing to poll: a route the server lacks, or a gate it does not know, ends the command
-          stream.close();
-          // the stream's reason holds the server's own words when it gave some ("404 not_found: gate ... does not exist")
-          const why = d.reason.replace(/: polling instead$/u, "");
-          const said = why !== String(d.status);
-          const failure = new CliError(
-            said ? `cannot watch this gate: ${why}` : `${why}: the server does not stream this gate`,
-            d.status === 404 ? EXIT.usage : EXIT.failure,
-            "unreachable",
-            said
-              ? ["scoregate gates lists every gate"]
-              : ["check the gate (scoregate gates lists them) and that the server is a version with pushed changes"],
-          );
-          // a gate named by its models that the server does not know: its history's 404 names the gates it may mean
-          if (d.status === 404 && names !== null) {
-            const g = names;
-            api.request("listCalibrations", { query: { ...g, limit: 1 } }).then(
-              () => reject(failure),
-              (e: unknown) => reject(e instanceof CliError && e.code === "not_found" ? e : failure),
+  // The stream waits between reconnects on unref'd timers (a service's stream must never hold its process open); the
+  // command is that process, and it runs until ^C: this timer holds it while nothing else does (the server down).
+  const alive = setInterval(() => {}, KEEP_ALIVE_MS);
+  try {
+    return await watchUntilStopped();
+  } finally {
+    clearInterval(alive);
+  }
+
+  function watchUntilStopped(): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      let opened = false;
+      const stream = new GateStream({
+        url,
+        headers: () => api.headers(),
+        fetch: c.io.fetch ?? fetch,
+        after: since ?? null,
+        onEvent: (e, snapshot) => c.out(c.json ? JSON.stringify(snapshot ? { snapshot: true, ...e } : e) : eventLine(e, snapshot)),
+        onState: (state, d) => {
+          if (state === "open") {
+            if (opened) c.warn(`-- reconnected, resumed after ${d.after ?? "nothing"}`);
+            opened = true;
+          } else if (state === "reconnecting") c.warn(`-- connection lost (${d.reason}); reconnecting`);
+          else if (state === "polling") {
+            // watch has nothing to poll: a route the server lacks, or a gate it does not know, ends the command
+            stream.close();
+            // the stream's reason holds the server's own words when it gave some ("404 not_found: gate ... does not exist")
+            const why = d.reason.replace(/: polling instead$/u, "");
+            const said = why !== String(d.status);
+            const failure = new CliError(
+              said ? `cannot watch this gate: ${why}` : `${why}: the server does not stream this gate`,
+              d.status === 404 ? EXIT.usage : EXIT.failure,
+              "unreachable",
+              said
+                ? ["scoregate gates lists every gate"]
+                : ["check the gate (scoregate gates lists them) and that the server is a version with pushed changes"],
             );
-          } else reject(failure);
-        } else if (state === "stopped" && d.status !== undefined) {
-          reject(
-            new CliError(`${d.status}: the token is refused`, EXIT.usage, d.status === 401 ? "unauthorized" : "forbidden", [
-              `watch needs ${aToken("read")}`,
-            ]),
-          );
-        }
-      },
+            // a gate named by its models that the server does not know: its history's 404 names the gates it may mean
+            if (d.status === 404 && names !== null) {
+              const g = names;
+              api.request("listCalibrations", { query: { ...g, limit: 1 } }).then(
+                () => reject(failure),
+                (e: unknown) => reject(e instanceof CliError && e.code === "not_found" ? e : failure),
+              );
+            } else reject(failure);
+          } else if (state === "stopped" && d.status !== undefined) {
+            reject(
+              new CliError(`${d.status}: the token is refused`, EXIT.usage, d.status === 401 ? "unauthorized" : "forbidden", [
+                `watch needs ${aToken("read")}`,
+              ]),
+            );
+          }
+        },
+      });
+      signal?.addEventListener("abort", () => {
+        stream.close();
+        resolve(EXIT.ok);
+      });
+      stream.start();
     });
-    signal?.addEventListener("abort", () => {
-      stream.close();
-      resolve(EXIT.ok);
-    });
-    stream.start();
-  });
+  }
 }

@@ -488,6 +488,28 @@ describe("the other commands against the local worker", () => {
     }
   }, 60_000);
 
+  it("watch keeps running while the server is down (reconnecting) and ^C ends it with 0", async () => {
+    // a port nothing listens on: every connection is refused, so the stream only waits between reconnects
+    const { createServer } = await import("node:http");
+    const probe = createServer();
+    await new Promise<void>((ok) => probe.listen(0, "127.0.0.1", ok));
+    const port = (probe.address() as import("node:net").AddressInfo).port;
+    await new Promise<void>((ok) => probe.close(() => ok()));
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, [join(ROOT, "packages/cli/dist/cli.js"), "watch", ...gateArgs("e5-down", "v1").slice(0, 4)], {
+      env: { ...process.env, SCOREGATE_URL: `http://127.0.0.1:${port}`, SCOREGATE_TOKEN: "dev-read" },
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    let exit: number | null | undefined;
+    const exited = new Promise<number | null>((ok) => child.on("exit", (c) => ok((exit = c))));
+    await vi.waitFor(() => expect(stderr.match(/-- connection lost/gu)?.length ?? 0).toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 50 });
+    expect(exit).toBeUndefined(); // still running after its second reconnect
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(stderr).not.toMatch(/at .*\.js:\d+/u);
+  }, 60_000);
+
   it("examples/upgrade-replay runs against the worker and ends with what is served (exit 0: the new gate's first calibration)", () => {
     const r = spawnSync(process.execPath, [join(ROOT, "examples", "upgrade-replay", "replay.mjs"), "--url", worker().url.origin], {
       cwd: ROOT,

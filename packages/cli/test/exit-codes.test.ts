@@ -445,6 +445,19 @@ describe("errors say what to do (stub server)", () => {
     expect(r.stderr).toContain("SCOREGATE_URL");
   });
 
+  it.each(["localhost:8787", "127.0.0.1:8787", "ftp://example.com", "not a url"])(
+    "a server URL that is not http(s) (%j) exits 2 before any request, saying what to write",
+    async (url) => {
+      const r = await cli(["gates"], { SCOREGATE_URL: url, SCOREGATE_TOKEN: "t" });
+      expect([r.code, r.stderr.split("\n")[0]]).toEqual([
+        2,
+        `scoregate: ${JSON.stringify(url)} is not an http(s) URL: set --url or SCOREGATE_URL to the server, e.g. http://localhost:8787`,
+      ]);
+      const json = await cli(["threshold", "--embedding", "e", "--reranker", "r", "--url", url, "--json"], { SCOREGATE_TOKEN: "t" });
+      expect(JSON.parse(json.stdout).error).toMatchObject({ code: "usage", source: "cli" });
+    },
+  );
+
   it("a server slower than --timeout exits 1", async () => {
     answer({ status: 200, body: { gates: [] }, delayMs: 2000 });
     const r = await cli(["gates", "--timeout", "0.2"], env());
