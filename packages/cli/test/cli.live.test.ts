@@ -502,7 +502,12 @@ describe("the other commands against the local worker", () => {
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     let exit: number | null | undefined;
-    const exited = new Promise<number | null>((ok) => child.on("exit", (c) => ok((exit = c))));
+    const exited = new Promise<number | null>((ok) =>
+      child.on("exit", (c) => {
+        exit = c;
+        ok(c);
+      }),
+    );
     await vi.waitFor(() => expect(stderr.match(/-- connection lost/gu)?.length ?? 0).toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 50 });
     expect(exit).toBeUndefined(); // still running after its second reconnect
     child.kill("SIGINT");
