@@ -34,7 +34,7 @@ import { newId } from "../platform/ids";
 import { DEFAULT_SHIFT_TOLERANCE, PROMOTIONS_PER_TICK } from "../platform/limits";
 import { armsOf, decisionNumbers, stepEvidence } from "./arm-evidence";
 import type { PromotionDeps } from "./deps";
-import { type AdminAction, alertOf, isOpen, percentOf, STATE_AFTER, startOf, type Transition, transition } from "./state-machine";
+import { type AdminAction, alertOf, isOpen, percentOf, STATE_AFTER, startOf, type Transition, transition, unfinishedStart } from "./state-machine";
 import type { PromotionRow } from "./store";
 
 const EVENT_KIND = {
@@ -352,6 +352,19 @@ export async function startPromotion(calibrationId: string, body: PromotionPlanB
   // A straight plan ([100]) completes at once: the candidate is activated and watched by the gate's drift detector.
   if (first.kind === "completed") return (await applyTransition(row, first, actor, body.reason ?? null, { plan }, deps)) ?? view(row, deps);
   return view((await deps.promotions.get(row.id))!, deps);
+}
+
+/**
+ * Completes a straight promotion whose start died before its completion was written (state-machine.ts
+ * unfinishedStart), as startPromotion would have: the same transition (the same audit row id, so the start's own
+ * request, were it still alive, and this one land once), by the admin who started it, with the start's reason.
+ * Null when another transition won (nothing changed).
+ */
+export async function finishStart(row: PromotionRow, deps: PromotionDeps): Promise<Promotion | null> {
+  const first = startOf(row.plan);
+  if (first.kind !== "completed" || !unfinishedStart(row)) throw new TypeError(`promotion ${row.id} is not an unfinished straight start`);
+  const started = (await deps.promotions.steps(row.id)).find((s) => s.kind === "started");
+  return applyTransition(row, first, row.actor, started?.reason ?? null, { plan: row.plan }, deps);
 }
 
 /** The causes of a pause on the step's evidence: resumed with that evidence, the step would decide the same at once. */

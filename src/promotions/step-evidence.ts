@@ -17,8 +17,8 @@ import type { ArmEvidence } from "../monitoring/monitor-contract";
 import { PROMOTIONS_PER_TICK } from "../platform/limits";
 import { armsOf, decisionNumbers, stepEvidence } from "./arm-evidence";
 import type { PromotionDeps } from "./deps";
-import { applyTransition, repairPromotionLog } from "./service";
-import { isOpen, transition } from "./state-machine";
+import { applyTransition, finishStart, repairPromotionLog } from "./service";
+import { isOpen, transition, unfinishedStart } from "./state-machine";
 import type { PromotionRow } from "./store";
 
 /** When the running step of `row` times out (epoch ms): max_step_hours after it entered `running`. */
@@ -34,6 +34,8 @@ export type StepOutcome = "waiting" | "decided" | "timed_out" | "lost";
  */
 export async function decideStep(row: PromotionRow, arms: ArmEvidence, deps: PromotionDeps): Promise<StepOutcome> {
   if (row.state !== "running") return "waiting";
+  // A straight start whose request died before its completion: no control arm will ever decide it, so it completes.
+  if (unfinishedStart(row)) return (await finishStart(row, deps)) === null ? "lost" : "decided";
   const candidate = await deps.calibrations.get(row.candidate_calibration_id);
   if (candidate === null) return "waiting";
   const { view, input } = stepEvidence(row, arms, candidate);
