@@ -4,6 +4,8 @@
  * is reset), then the cron ticks that finish it:
  * - an advance that completes: the promotion row is `completed` and the candidate's activation committed, but its
  *   audit row has no seq and no listener ran (no KV publish, no push);
+ * - the same advance dead one step earlier, between the promotion's row and the activation (its next read of the gate
+ *   never returns): the control still serves its share;
  * - a straight promotion ([100]): the promotion is stored and its start logged, but its completion (the candidate's
  *   activation) was never written.
  * Each ends, within the ticks an activation's own crash needs, with the candidate served, one promotion_completed
@@ -79,6 +81,39 @@ describe("a completion whose request died midway is finished by the cron", () =>
     expect(again.promotions).toMatchObject({ repaired: 0, decided: 0 });
     expect(again.listeners).toMatchObject({ ran: 0 });
     expect(await kinds(p.gate_id)).toHaveLength(3);
+  });
+
+  it("dead between the promotion's row (completed) and the candidate's activation: the next tick activates it, once", async () => {
+    const { gate, v1, v2 } = await twoVersions("crash-between");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { steps: [50, 100] } });
+    const at = new Date();
+    const base = appDeps(
+      scheduledEnv,
+      () => {},
+      () => at,
+    );
+    // Once the transition is written, the request's next read of the gate never returns: it dies right there.
+    let written = false;
+    const promotions = Object.create(base.promotions) as typeof base.promotions;
+    promotions.transition = async (...args) => {
+      written = await base.promotions.transition(...args);
+      return written;
+    };
+    const calibrations = Object.create(base.calibrations) as typeof base.calibrations;
+    calibrations.gateState = (gateId) => (written ? new Promise(() => {}) : base.calibrations.gateState(gateId));
+    void overridePromotion(p.id, "advance", "alice", null, { ...base, promotions, calibrations });
+    await until(async () => written);
+    expect(await getPromotion(p.id)).toMatchObject({ state: "completed", steps: { length: 2 } });
+    expect(await served(gate)).toMatchObject({ calibration_id: v1.id, rollout: { percent_bp: 5000 } });
+
+    const first = await tick(scheduledEnv, new Date(at.getTime() + 60_000));
+    expect(first.failed).toEqual([]);
+    const log = await gateLog(p.gate_id);
+    expect(log.map((r) => r.kind)).toEqual(["activation", "promotion_started", "promotion_completed"]);
+    expect((await getPromotion(p.id)).steps.at(-1)).toMatchObject({ kind: "completed", seq: log.at(-1)!.seq });
+    expect(await served(gate)).toMatchObject({ calibration_id: v2.id, rollout: null });
+    expect((await tick(scheduledEnv, new Date(at.getTime() + 120_000))).promotions).toMatchObject({ repaired: 0 });
+    expect(await gateLog(p.gate_id)).toHaveLength(3);
   });
 
   it("a straight promotion dead after its start was logged: the next tick completes it as the start would have, once", async () => {
