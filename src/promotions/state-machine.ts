@@ -94,7 +94,7 @@ export const unfinishedStart = (p: Pick<PromotionPosition, "state" | "step" | "p
 
 /**
  * The alert a transition of `kind` for `cause` raises: a stop on a regression or a timeout (never an admin's, an
- * advance's or a supersession's). Read again from an audit row when its log event is repaired (service.ts).
+ * advance's or a supersession's). Read again from an audit row when its log event is repaired (event-log.ts).
  */
 export function alertOf(kind: PromotionStepKind, cause: PromotionCause): Transition["alert"] {
   if (cause === "admin" || cause === "equivalent" || cause === "activation") return null;
