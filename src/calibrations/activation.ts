@@ -165,7 +165,7 @@ export type ActivationKind =
       readonly promotion: GateEventPromotion;
       readonly details: Record<string, unknown>;
       /**
-       * The log row's id, derived by the promotion from its audit row (src/promotions/service.ts logIdOf), so a
+       * The log row's id, derived by the promotion from its audit row (src/promotions/event-log.ts logIdOf), so a
        * completion written again by the cron's repair finds its row instead of activating twice.
        */
       readonly activationId: string;

@@ -2,7 +2,7 @@
  * A promotion step's live evidence from its arms' counts: the candidate arm against the control arm of the same step
  * and against its own calibration's target (monitoring/live-decision.ts, anytime-valid, queries as the unit), with the
  * candidate arm's drift detector for the step (monitoring/gate-monitor/live-evidence.ts). The step's automatic
- * decision (step-evidence.ts) and the promotion's `evidence` field (service.ts) both read it, so what a reader sees is
+ * decision (step-evidence.ts) and the promotion's `evidence` field (view.ts) both read it, so what a reader sees is
  * what the decision saw.
  */
 import { expectationOf } from "../calibrations/expectation";

@@ -85,8 +85,16 @@ export function startOf(plan: PromotionPlan): Transition {
 }
 
 /**
+ * Whether a promotion is a straight start left unfinished: running a step of 100 % (a position no transition leads to:
+ * startOf and an advance complete instead), which only the request of a straight plan ([100]) leaves behind when it
+ * dies between storing the promotion and writing its completion. It is completed as that request would have.
+ */
+export const unfinishedStart = (p: Pick<PromotionPosition, "state" | "step" | "plan">): boolean =>
+  p.state === "running" && p.plan.steps[p.step] === 100;
+
+/**
  * The alert a transition of `kind` for `cause` raises: a stop on a regression or a timeout (never an admin's, an
- * advance's or a supersession's). Read again from an audit row when its log event is repaired (service.ts).
+ * advance's or a supersession's). Read again from an audit row when its log event is repaired (event-log.ts).
  */
 export function alertOf(kind: PromotionStepKind, cause: PromotionCause): Transition["alert"] {
   if (cause === "admin" || cause === "equivalent" || cause === "activation") return null;

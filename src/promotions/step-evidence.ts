@@ -10,16 +10,18 @@
  * second monitor call), and the cron (src/worker/scheduled.ts, every minute with the trigger's time as the clock),
  * which re-decides every running step from the monitor's evidence. The cron is what enforces the deadline on a step
  * that gets no batch, and what applies a decision whose D1 write failed after its batch was counted. Every write is
- * conditional on the promotion's version (service.ts applyTransition), so a decision made twice lands once.
+ * conditional on the promotion's version (transitions.ts applyTransition), so a decision made twice lands once.
  */
 import type { BatchPromotion } from "../contract";
 import type { ArmEvidence } from "../monitoring/monitor-contract";
 import { PROMOTIONS_PER_TICK } from "../platform/limits";
 import { armsOf, decisionNumbers, stepEvidence } from "./arm-evidence";
 import type { PromotionDeps } from "./deps";
-import { applyTransition, repairPromotionLog } from "./service";
-import { isOpen, transition } from "./state-machine";
+import { repairPromotionLog } from "./event-log";
+import { finishStart } from "./service";
+import { isOpen, transition, unfinishedStart } from "./state-machine";
 import type { PromotionRow } from "./store";
+import { applyTransition } from "./transitions";
 
 /** When the running step of `row` times out (epoch ms): max_step_hours after it entered `running`. */
 export const stepDeadline = (row: Pick<PromotionRow, "updated_at" | "plan">): number =>
@@ -34,6 +36,8 @@ export type StepOutcome = "waiting" | "decided" | "timed_out" | "lost";
  */
 export async function decideStep(row: PromotionRow, arms: ArmEvidence, deps: PromotionDeps): Promise<StepOutcome> {
   if (row.state !== "running") return "waiting";
+  // A straight start whose request died before its completion: no control arm will ever decide it, so it completes.
+  if (unfinishedStart(row)) return (await finishStart(row, deps)) === null ? "lost" : "decided";
   const candidate = await deps.calibrations.get(row.candidate_calibration_id);
   if (candidate === null) return "waiting";
   const { view, input } = stepEvidence(row, arms, candidate);
@@ -73,7 +77,7 @@ export interface PromotionSweep {
 }
 
 /**
- * The cron's pass: first the transitions written without their log event (service.ts repairPromotionLog), so a
+ * The cron's pass: first the transitions written without their log event (event-log.ts repairPromotionLog), so a
  * rollback stops serving its candidate within a tick; then the running promotions (at most PROMOTIONS_PER_TICK, the
  * longest-waiting step first).
  */

@@ -2,7 +2,7 @@
  * Where promotions live (D1, migrations/0009_promotions.sql): the promotion's state of record and its audit rows.
  * Consistency: D1 is strongly consistent; every transition is one atomic batch conditional on the promotion's version,
  * so two deciders (the monitor's outbox and an admin override) never both apply: the second changes nothing. The
- * transition's event is written to the gate's activation log after that batch (service.ts); an audit row's `seq` stays
+ * transition's event is written to the gate's activation log after that batch (event-log.ts); an audit row's `seq` stays
  * NULL until it is, which is what the cron's repair looks for (`unlogged`, migrations/0011).
  */
 import type { PromotionPlan, PromotionState, PromotionStepRecord } from "../contract";
@@ -56,7 +56,7 @@ export interface PromotionStore {
   /** Records the activation-log seq of an audit row once its event is appended (and its alert raised). */
   setSeq(recordId: string, seq: number): Promise<void>;
   /**
-   * The seq of the activation-log row `logId` (the id an audit row's event is written under, service.ts logIdOf), or
+   * The seq of the activation-log row `logId` (the id an audit row's event is written under, event-log.ts logIdOf), or
    * null when no such row exists: how a retry or a repair tells an event already written from one still to write.
    */
   loggedSeq(logId: string): Promise<number | null>;

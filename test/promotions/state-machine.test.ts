@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Activation, PromotionPlan } from "../../src/contract";
 import type { PromotionDeps } from "../../src/promotions/deps";
 import { supersedeOnActivation } from "../../src/promotions/service";
-import { type PromotionPosition, percentOf, startOf, transition } from "../../src/promotions/state-machine";
+import { type PromotionPosition, percentOf, startOf, transition, unfinishedStart } from "../../src/promotions/state-machine";
 import { stepDeadline } from "../../src/promotions/step-evidence";
 import type { PromotionRow } from "../../src/promotions/store";
 
@@ -31,6 +31,15 @@ const evidence = (
 ) => ({ kind: "evidence", step: 0, vsControl: "inconclusive", vsTarget: "inconclusive", driftAlarm: false, candidateQueries: 500, ...over }) as const;
 
 describe("the promotion state machine", () => {
+  it("tells a straight start left unfinished (running at 100 %) from every position a transition leads to", () => {
+    expect(unfinishedStart(at("running", 0, { steps: [100] }))).toBe(true);
+    expect(unfinishedStart(at("completed", 0, { steps: [100] }))).toBe(false);
+    for (const step of [0, 1]) expect(unfinishedStart(at("running", step))).toBe(false);
+    expect(unfinishedStart(at("paused", 1))).toBe(false);
+    // An advance into the last step completes instead of running it.
+    expect(transition(at("running", 1), { kind: "admin", action: "advance" })).toMatchObject({ kind: "completed", state: "completed" });
+  });
+
   it("starts at the first step, or completes at once on a straight plan", () => {
     expect(startOf(plan())).toMatchObject({ kind: "started", state: "running", step: 0, percent: 10 });
     expect(startOf(plan({ steps: [100] }))).toMatchObject({ kind: "completed", state: "completed", percent: 100 });
