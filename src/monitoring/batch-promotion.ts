@@ -7,8 +7,9 @@
  * now (the promotion moved to another step or ended while the batch was queued in a client: every step change makes
  * some) is not refused: its arm decides nothing any more, so no arm counts it. A control or unassigned batch is counted
  * as an ordinary batch of its calibration (the served one: the gate's drift monitor still sees its queries; refusing it
- * would drop live traffic from the drift monitor at every step change); a candidate batch is counted nowhere
- * (gate-monitor/monitor.ts, #countLateCandidate: its calibration is not served).
+ * would drop live traffic from the drift monitor at every step change); a candidate batch is counted as served traffic
+ * of its calibration once the promotion completed (src/promotions/late-batch.ts: the candidate is served since), else
+ * nowhere (gate-monitor/monitor.ts, #countLateCandidate: its calibration is not served to everyone).
  */
 import type { BatchPromotion } from "../contract";
 import { AppError } from "../platform/errors";

@@ -43,8 +43,9 @@ export interface ObserveBatch {
   /** The promotion step and arm the queries were served under (contract/monitoring.ts BatchPromotion). */
   readonly promotion?: BatchPromotion;
   /**
-   * A candidate-arm batch whose claim is out of date (its step is over or its promotion ended while it was queued in a
-   * client; the claim itself is dropped): its batch id is claimed and its queries are counted nowhere (monitor.ts).
+   * A candidate-arm batch whose claim is out of date (its step is over, or its promotion rolled back or was superseded,
+   * while it was queued in a client; the claim itself is dropped): its batch id is claimed and its queries are counted
+   * nowhere (monitor.ts). After a completion such a batch is not marked: it is served traffic of the candidate.
    */
   readonly late_candidate?: true;
 }

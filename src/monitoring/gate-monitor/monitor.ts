@@ -221,8 +221,9 @@ export class Monitor {
   }
 
   /**
-   * A candidate-arm batch that arrived after its step ended (a rollback, an advance, a completion while it was queued
-   * in a client): its batch id is claimed (a retry is a duplicate) and its queries are counted nowhere. Not as served
+   * A candidate-arm batch that arrived after its step ended (a rollback, an advance, a supersession while it was queued
+   * in a client; after a completion the batch is served traffic and not marked late: src/promotions/late-batch.ts): its
+   * batch id is claimed (a retry is a duplicate) and its queries are counted nowhere. Not as served
    * traffic: the candidate's share is no longer served, so its drift would page production about a calibration nobody
    * gets, and its queries would join the served span the shadows are compared against. Not as shadow traffic either:
    * they were not mirrored at the shadow's rate and would skew that comparison. Not in the arm: its step is decided
