@@ -12,6 +12,10 @@ import { parseNumber } from "./delimiter";
 
 type Kind = "number" | "array" | "object";
 
+/** What a JSONL object holding a query's scores in an array should be instead. */
+const ONE_QUERY_PER_LINE =
+  ': a line with one query\'s scores is the bare array ([0.91, 0.42, 0.07]); an object is one candidate ({"query_id": "q1", "score": 0.91})';
+
 /** A JSON field's value as the query-column sniff compares it: strings and numbers, nothing else. */
 const primitive = (v: unknown): string | undefined => (typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined);
 
@@ -79,7 +83,7 @@ export class JsonlRows {
       this.#kind = kind;
       if (kind !== "object" && this.#perRowFlag !== null)
         throw noPerRowColumn(this.#perRowFlag, `a JSONL file of ${kind === "array" ? "arrays" : "numbers"}`);
-      if (kind === "object") this.#startObjects(Object.keys(v as object), lineNo);
+      if (kind === "object") this.#startObjects(v as Record<string, unknown>, lineNo);
     } else if (kind !== this.#kind) {
       const jsonlKind = this.#kind;
       sink.bad(lineNo, `is ${kind === "array" ? "an array" : `a${kind === "object" ? "n" : ""} ${kind}`}, earlier lines are ${jsonlKind}s`);
@@ -109,7 +113,10 @@ export class JsonlRows {
       const s = o[scoreKey];
       const x = typeof s === "number" ? s : typeof s === "string" ? parseNumber(s.trim()) : null;
       if (x === null || !Number.isFinite(x)) {
-        sink.bad(lineNo, `field ${JSON.stringify(scoreKey)} is ${s === undefined ? "missing" : "not a finite number"}`);
+        sink.bad(
+          lineNo,
+          `field ${JSON.stringify(scoreKey)} is ${s === undefined ? "missing" : Array.isArray(s) ? `an array${ONE_QUERY_PER_LINE}` : "not a finite number"}`,
+        );
         return;
       }
       let label: number | null = null;
@@ -141,15 +148,21 @@ export class JsonlRows {
   }
 
   /** Chooses the score, query and label fields from the first object's keys and the options. */
-  #startObjects(keys: string[], lineNo: number): void {
+  #startObjects(first: Record<string, unknown>, lineNo: number): void {
+    const keys = Object.keys(first);
     const opts = this.#opts;
     this.#labelKey = opts.labelColumn ?? null;
     const scoreKey = opts.scoreColumn ?? keys.find((k) => SCORE_NAMES.includes(k.toLowerCase())) ?? null;
     this.#scoreKey = scoreKey;
-    if (scoreKey === null)
+    if (scoreKey === null) {
+      // {"scores": [0.9, 0.4]}: one query per line, written as the API's NDJSON body writes it
+      const array = keys.find((k) => Array.isArray(first[k]));
       throw new InputError(
-        `which field holds the score? line ${lineNo} has ${keys.map((k) => JSON.stringify(k)).join(", ")}: pass --score-column NAME`,
+        array !== undefined
+          ? `line ${lineNo}'s field ${JSON.stringify(array)} is an array${ONE_QUERY_PER_LINE}`
+          : `which field holds the score? line ${lineNo} has ${keys.map((k) => JSON.stringify(k)).join(", ")}: pass --score-column NAME`,
       );
+    }
     const queryKey = opts.queryColumn === "" ? null : (opts.queryColumn ?? keys.find((k) => QUERY_NAMES.includes(k.toLowerCase())) ?? null);
     this.#queryKey = queryKey;
     if (queryKey === null && opts.queryColumn === undefined && keys.length > 1) {

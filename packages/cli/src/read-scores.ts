@@ -37,6 +37,9 @@ function textLine(sink: ScoreSink, line: string, lineNo: number): void {
 /**
  * Reads scores from a file path ("-" = stdin) or a stream. Throws InputError for bad input (with line numbers).
  */
+/** A first line that a text file would not have: a NUL byte, or several bytes that are not UTF-8. */
+const binary = (line: string): boolean => line.includes("\u0000") || line.split("\uFFFD").length > 3;
+
 export async function readScores(source: string | Readable, opts: ReadOptions = {}): Promise<ScoreFile> {
   const stream: Readable = typeof source === "string" ? (source === "-" ? process.stdin : createReadStream(source)) : source;
   let format: Format | undefined = opts.format ?? (typeof source === "string" && source !== "-" ? formatFromName(source) : undefined);
@@ -75,6 +78,11 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
       }
       if (!started) {
         started = true;
+        // a gzip, parquet or spreadsheet file read as text: one refusal, not a page of garbled bad rows
+        if (binary(line))
+          throw new InputError(
+            "this is not a text file (its first line holds NUL bytes or bytes that are not UTF-8): calibrate reads CSV, TSV, JSONL or one score per line; decompress or export the file first",
+          );
         format ??= sniffFormat(line);
         if (format === "text" && perRow !== null) throw noPerRowColumn(perRow, "a plain score file");
         if (format === "csv" || format === "tsv") csv = new CsvRows(sink, format, opts);

@@ -147,6 +147,29 @@ describe("readScores", () => {
     ]);
   });
 
+  it("a JSONL object holding a query's scores in an array (the API's NDJSON line) says to write the bare array", async () => {
+    const ndjson = await inputError(readScores(file("api.jsonl", '{"scores": [0.9, 0.4]}\n{"scores": [0.7]}\n')));
+    expect(ndjson.message).toBe(
+      'line 1\'s field "scores" is an array: a line with one query\'s scores is the bare array ([0.91, 0.42, 0.07]); an object is one candidate ({"query_id": "q1", "score": 0.91})',
+    );
+    const named = await inputError(readScores(file("named.jsonl", '{"score": [0.9, 0.4]}\n'), { scoreColumn: "score" }));
+    expect(named.problems[0]).toMatch(/^line 1: field "score" is an array: a line with one query's scores is the bare array/u);
+    const arrays = await readScores(file("arrays.jsonl", "[0.9, 0.4]\n[0.7]\n"));
+    expect([...arrays.offsets!]).toEqual([0, 2, 3]);
+  });
+
+  it("a binary file (gzip) is refused once as not text, not as a page of garbled bad rows", async () => {
+    const { gzipSync } = await import("node:zlib");
+    const path = join(dir, "scores.csv.gz");
+    writeFileSync(path, gzipSync("query_id,score\n" + "q1,0.5\n".repeat(500)));
+    const e = await inputError(readScores(path, { format: "csv" }));
+    expect(e.message).toMatch(/^this is not a text file \(its first line holds NUL bytes or bytes that are not UTF-8\)/u);
+    expect(e.problems).toEqual([]);
+    // a text file with one stray byte that is not UTF-8 is still read row by row
+    const one = await readScores(file("stray.csv", "query_id,score\nq\uFFFD1,0.5\nq2,0.25\n"));
+    expect(one.scores.length).toBe(2);
+  });
+
   it("reads JSONL objects, bare numbers and one query per line", async () => {
     const objects = await readScores(
       file("s.jsonl", '{"query_id": 1, "score": 0.5}\n{"query_id": 2, "score": 0.25}\n{"query_id": 1, "score": 0.75}\n'),
