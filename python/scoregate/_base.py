@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import random
+import re
 import secrets
 import threading
 import time
@@ -20,6 +21,8 @@ from ._thresholds import Outcome, Plan, ThresholdCache
 from ._types import ClientError, ClientEvent, Gate, GateLike, GateResult, ObservationStats, ThresholdResult, as_gate
 
 log = logging.getLogger("scoregate")
+#: ``http://`` or ``https://`` and a host: what every request's URL is built on (the TypeScript client's test)
+ABSOLUTE_HTTP_URL = re.compile(r"https?://[^\s/?#]", re.IGNORECASE)
 
 
 class ClientBase:
@@ -47,6 +50,10 @@ class ClientBase:
         self._init_io()
         if not isinstance(base_url, str) or base_url == "":
             raise TypeError("scoregate: base_url is required")
+        if not ABSOLUTE_HTTP_URL.match(base_url):
+            # "localhost:8787" reads as a URL of scheme "localhost": every request would fail as if the server were
+            # down, so a configuration error would look like an outage
+            raise ValueError(f"scoregate: base_url {base_url!r} is not an HTTP URL such as 'http://localhost:8787'")
         if not isinstance(token, str) or token == "":
             raise TypeError("scoregate: token is required")
         self._base = base_url.rstrip("/")

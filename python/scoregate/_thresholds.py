@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from . import _http
 from ._assignment import BASIS_POINTS, bucket_of
+from ._gate import score_value
 from ._types import (
     THRESHOLD_MAX_AGE_SECONDS,
     THRESHOLD_STALE_IF_ERROR_SECONDS,
@@ -457,9 +458,12 @@ def _older_than_held(entry: Entry, etag: Optional[str], sent_etag: Optional[str]
     return held > (seq_of(sent_etag) or 0) and (seq_of(etag) or 0) < held
 
 
-def fallback_result(fallback: Optional[float], uncalibrated: bool, error: Optional[ClientError], fetched_at: Optional[float] = None) -> ThresholdResult:
+def fallback_result(fallback: Any, uncalibrated: bool, error: Optional[ClientError], fetched_at: Optional[float] = None) -> ThresholdResult:
+    """The caller's fallback as the answer. A fallback that is not a real number (NaN, a bool or a string such as
+    ``"0.1"`` included) is None, which keeps everything: it is never coerced, and ``gate()`` never compares a score
+    with it (a str would raise TypeError on the hot path). The TypeScript client treats it the same way."""
     return ThresholdResult(
-        threshold=fallback,
+        threshold=score_value(fallback),
         calibration_id=None,
         index_version=None,
         expected_drop_rate=None,

@@ -53,7 +53,8 @@ class AsyncClient(ClientBase):
         self, gate: GateLike, fallback: Optional[float], *, timeout: Optional[float] = None, assignment_key: Optional[str] = None
     ) -> ThresholdResult:
         """The gate's threshold; never raises (cancellation of the caller excepted). ``fallback`` (required; None keeps
-        everything) is used until a first answer arrives and when the gate is uncalibrated."""
+        everything, and so does a value that is not a real number) is used until a first answer arrives and when the
+        gate is uncalibrated."""
         try:
             wait = self._timeout if timeout is None else timeout
             g = as_gate(gate)

@@ -45,8 +45,9 @@ class Client(ClientBase):
     def get_threshold(
         self, gate: GateLike, fallback: Optional[float], *, timeout: Optional[float] = None, assignment_key: Optional[str] = None
     ) -> ThresholdResult:
-        """The gate's threshold; never raises. ``fallback`` (required; None keeps everything) is used until a first
-        answer arrives and when the gate is uncalibrated. ``timeout`` bounds this call's wait when nothing is held."""
+        """The gate's threshold; never raises. ``fallback`` (required; None keeps everything, and so does a value that
+        is not a real number) is used until a first answer arrives and when the gate is uncalibrated. ``timeout``
+        bounds this call's wait when nothing is held."""
         try:
             wait = self._timeout if timeout is None else timeout
             g = as_gate(gate)

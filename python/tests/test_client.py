@@ -245,6 +245,44 @@ class ThresholdTests(StubTestCase):
         self.assertEqual(stats.sent + stats.queued, 1600)
 
 
+class ConstructorTests(unittest.TestCase):
+    """Only the constructor raises, so a configuration error never looks like an outage."""
+
+    def test_base_url_must_be_an_absolute_http_url_and_the_error_says_what_to_write(self) -> None:
+        for base_url in ("localhost:8787", "scoregate.example.workers.dev", "//scoregate.test", "/v1", "ftp://scoregate.test", "http:scoregate.test", "https://", "http:///v1", "http:// x"):
+            with self.subTest(base_url=base_url):
+                with self.assertRaises(ValueError) as caught:
+                    scoregate.Client(base_url, "t", background=False)
+                self.assertEqual(str(caught.exception), f"scoregate: base_url {base_url!r} is not an HTTP URL such as 'http://localhost:8787'")
+                with self.assertRaises(ValueError):
+                    scoregate.AsyncClient(base_url, "t", background=False)
+        for base_url in ("", None, 8787):
+            with self.subTest(base_url=base_url), self.assertRaises(TypeError):
+                scoregate.Client(base_url, "t", background=False)  # type: ignore[arg-type]
+        with self.assertRaises(TypeError):
+            scoregate.Client("http://localhost:8787", "", background=False)
+
+    def test_absolute_http_urls_are_accepted_and_requested_under(self) -> None:
+        cases = {
+            "http://localhost:8787": "http://localhost:8787/v1/threshold?",
+            "HTTPS://scoregate.test/": "HTTPS://scoregate.test/v1/threshold?",
+            "http://[::1]:8787": "http://[::1]:8787/v1/threshold?",
+            "https://proxy.test/scoregate//": "https://proxy.test/scoregate/v1/threshold?",
+        }
+        for base_url, prefix in cases.items():
+            with self.subTest(base_url=base_url):
+                urls: list = []
+
+                def refuse(req: Any, timeout: float) -> Any:
+                    urls.append(req.full_url)
+                    raise OSError("connection refused")
+
+                c = scoregate.Client(base_url, "t", opener=refuse, background=False)
+                self.assertEqual(c.get_threshold(GATE, None).reason, "fallback")
+                self.assertTrue(urls[0].startswith(prefix), urls[0])
+                c.close()
+
+
 class HttpTests(StubTestCase):
     def test_the_user_agent_and_the_servers_api_version(self) -> None:
         self.stub.handler = lambda *a: (200, {**ok()[1], "scoregate-api-version": "1"}, ok()[2])

@@ -238,5 +238,52 @@ class RealScoreTests(unittest.TestCase):
         self.assertEqual(group.scores, [0.25, 0.75])
 
 
+class NotANumberTests(unittest.TestCase):
+    """What the types forbid but a caller can pass: a score or a fallback that is not a real number is never coerced
+    (the TypeScript client's javascript-callers.test.ts checks the same in the SDK)."""
+
+    def test_numeric_strings_are_unscored_kept_by_default_and_never_compared(self) -> None:
+        c = client_serving(body(0.1491))
+        docs = [{"id": "string-high", "score": "0.9"}, {"id": "string-low", "score": "0.05"}, {"id": "high", "score": 0.5}, {"id": "low", "score": 0.05}]
+        r = c.gate(docs, GATE, fallback=0.1)
+        self.assertEqual(([d["id"] for d in r.kept], [d["id"] for d in r.dropped], r.unscored), (["string-high", "string-low", "high"], ["low"], 2))
+        r = c.gate(docs, GATE, fallback=0.1, unscored="drop")
+        self.assertEqual(([d["id"] for d in r.kept], r.unscored), (["high"], 2))
+        # float(x) turns them into scores, as the documentation advises
+        r = c.gate(docs, GATE, fallback=0.1, score=lambda d: float(d["score"]))
+        self.assertEqual(([d["id"] for d in r.kept], r.unscored), (["string-high", "high"], 0))
+
+    def test_a_fallback_that_is_not_a_number_is_none_and_keeps_everything(self) -> None:
+        def refuse(req: Any, timeout: float) -> Any:
+            raise OSError("connection refused")
+
+        docs = [{"score": 0.9}, {"score": 0.05}]
+        for fallback in ("0.1", math.nan, True):
+            with self.subTest(fallback=fallback):
+                c = Client("https://scoregate.test", "t", opener=refuse, background=False)
+                # a str fallback compared with a float raised TypeError from gate() before
+                r = c.gate(docs, GATE, fallback=fallback, unscored="drop")  # type: ignore[arg-type]
+                self.assertEqual((r.reason, r.threshold, r.kept), ("fallback", None, docs))
+                self.assertIsNone(c.get_threshold(GATE, fallback).threshold)  # type: ignore[arg-type]
+                c.close()
+        c = Client("https://scoregate.test", "t", opener=refuse, background=False)
+        self.assertEqual(c.gate(docs, GATE, fallback=0.1).kept, [docs[0]])
+        c.close()
+
+    def test_the_async_client_reads_a_fallback_the_same_way(self) -> None:
+        def refuse(req: Any, timeout: float) -> Any:
+            raise OSError("connection refused")
+
+        async def run() -> Any:
+            c = AsyncClient("https://scoregate.test", "t", opener=refuse, background=False)
+            try:
+                return await c.gate([{"score": 0.9}, {"score": 0.05}], GATE, fallback="0.1")  # type: ignore[arg-type]
+            finally:
+                await c.close()
+
+        r = asyncio.run(run())
+        self.assertEqual((r.threshold, len(r.kept)), (None, 2))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -5,6 +5,7 @@
  * option, on the mirrored retriever of a new index version) reports the mirrored query for the gate's shadow
  * calibrations through `shadow()` and returns the items unchanged. docs/clients.md, "Writing an adapter".
  */
+import { isScored } from "../../../src/stats/guard-rule";
 import type { ScoregateClient } from "./client";
 import { shadow } from "./shadow";
 import type { GateKey, GateResult } from "./types";
@@ -15,11 +16,21 @@ import type { GateKey, GateResult } from "./types";
  */
 export { scoresOf } from "./client";
 
+/**
+ * The caller's fallback as `gate()` applies it: a number (NaN excepted), else null, which keeps everything. A
+ * JavaScript caller can omit the fallback or pass a string; neither drops every candidate nor is coerced (for an
+ * adapter that applies a fallback itself, such as a flag that names no gate).
+ */
+export const fallbackOf = (fallback: unknown): number | null => (isScored(fallback) ? fallback : null);
+
 /** The options of a production step: the gate, its fallback, and what `gate()` takes; `Q` is the framework's query. */
 export interface GateStepOptions<T, Q> {
   client: ScoregateClient;
   gate: GateKey;
-  /** The threshold until scoregate first answers, and for an uncalibrated gate (null keeps everything). */
+  /**
+   * The threshold until scoregate first answers, and for an uncalibrated gate (null keeps everything; so does a value
+   * that is not a number, such as an omitted fallback in JavaScript).
+   */
   fallback: number | null;
   /** Items without a numeric score are kept (default) or dropped. A score of 0 is a score. */
   unscored?: "keep" | "drop";

@@ -50,10 +50,10 @@ export function isFresh(entry: Entry, now: number): boolean {
 
 /** Can this entry answer without waiting? A bootstrapped value can until the server answers. */
 export function isUsable(entry: Entry, now: number, maxStaleMs: number | undefined): boolean {
-  if (entry.uncalibrated) return true;
-  if (entry.value === undefined) return false;
-  if (entry.bootstrapped) return true;
-  return now - entry.fetchedAt < entry.maxAgeMs + (maxStaleMs ?? entry.staleIfErrorMs);
+  return (
+    entry.uncalibrated ||
+    (entry.value !== undefined && (entry.bootstrapped || now - entry.fetchedAt < entry.maxAgeMs + (maxStaleMs ?? entry.staleIfErrorMs)))
+  );
 }
 
 /** Least recently used first out: drops the oldest entries (the Map's first keys) until at most `maxGates` remain. */
@@ -123,7 +123,7 @@ export function markUncalibrated(entry: Entry, response: Response | null, now: n
 
 /** A failed request: the next attempt waits for the backoff (and Retry-After); the first failure in a row is announced. */
 export function markFailed(entry: Entry, error: ClientError, now: number, backoff: BackoffPolicy, random: () => number): ClientEvent | undefined {
-  entry.failures += 1;
+  entry.failures++;
   entry.lastError = error;
   entry.nextAttemptAt = now + backoffDelay(backoff, entry.failures, random, error.retryAfterMs);
   return entry.failures === 1 ? { type: "error", gate: entry.gate, error } : undefined;

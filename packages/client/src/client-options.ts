@@ -8,6 +8,8 @@ import type { ScoregateClientOptions } from "./types";
 import { version } from "../package.json";
 
 const DEFAULT_TIMEOUT_MS = 2000;
+/** `http://` or `https://` and a host: what every request's URL is built on (a regex: cheaper than parsing a URL). */
+const ABSOLUTE_HTTP_URL = /^https?:\/\/[^\s/?#]/iu;
 
 /** ScoregateClientOptions with every default applied (docs/clients.md has the table). */
 export interface ResolvedOptions {
@@ -25,12 +27,18 @@ export interface ResolvedOptions {
   readonly maxGates: number;
 }
 
-/** Checks the required options (TypeError without a baseUrl or a token) and applies the defaults. */
+/**
+ * Checks the required options and applies the defaults. TypeError without a token, or for a baseUrl that is not an
+ * absolute http: or https: URL: `localhost:8787` parses as a URL whose scheme is `localhost:`, and every request would
+ * then fail as if the server were down, so a configuration error would look like an outage.
+ */
 export function resolveOptions(options: ScoregateClientOptions): ResolvedOptions {
-  if (typeof options.baseUrl !== "string" || options.baseUrl === "") throw new TypeError("ScoregateClient: baseUrl is required");
+  const { baseUrl } = options;
+  if (typeof baseUrl !== "string" || !ABSOLUTE_HTTP_URL.test(baseUrl))
+    throw new TypeError(`ScoregateClient: baseUrl ${JSON.stringify(baseUrl)} is not an HTTP URL such as "http://localhost:8787"`);
   if (typeof options.token !== "string" || options.token === "") throw new TypeError("ScoregateClient: token is required");
   return {
-    baseUrl: options.baseUrl.replace(/\/+$/u, ""),
+    baseUrl: baseUrl.replace(/\/+$/u, ""),
     token: options.token,
     fetch: options.fetch,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,

@@ -69,20 +69,23 @@ export class ScoregateClient {
    * the fallback.
    */
   async getThreshold(gate: GateKey, options: GetThresholdOptions): Promise<ThresholdResult> {
+    // JavaScript callers can omit the options: no fallback, so null (docs/clients.md, "Failure behaviour").
+    options ??= {} as GetThresholdOptions;
     const [entry, fresh, started] = this.#read(gate, options.waitUntil);
     if (fresh !== undefined) return servedResult(entry, options, fresh ? "cached" : "stale", this.#authError);
     const waitMs = options.timeoutMs ?? this.#options.timeoutMs;
-    if (started !== undefined && !(await waitAtMost(started, waitMs, options.signal)))
-      return fallbackResult(
-        options.fallback,
-        false,
-        options.signal?.aborted ? clientError("aborted", "the caller stopped waiting") : timeoutError(waitMs),
-      );
-    // The request this call waited for answered (a value, or the gate is uncalibrated) without a failure.
-    if (started !== undefined && entry.lastError === undefined && (entry.uncalibrated || (entry.value !== undefined && !entry.bootstrapped)))
-      return servedResult(entry, options, "calibrated", this.#authError);
+    if (started !== undefined) {
+      if (!(await waitAtMost(started, waitMs, options.signal)))
+        return fallbackResult(
+          options.fallback,
+          options.signal?.aborted ? clientError("aborted", "the caller stopped waiting") : timeoutError(waitMs),
+        );
+      // The request this call waited for answered (a value, or the gate is uncalibrated) without a failure.
+      if (entry.lastError === undefined && (entry.uncalibrated || (entry.value !== undefined && !entry.bootstrapped)))
+        return servedResult(entry, options, "calibrated", this.#authError);
+    }
     // Nothing usable and no request may be sent now (backoff, refused token), or the request failed.
-    return fallbackResult(options.fallback, false, this.#authError ?? entry.lastError);
+    return fallbackResult(options.fallback, this.#authError ?? entry.lastError);
   }
 
   /**
@@ -93,7 +96,7 @@ export class ScoregateClient {
    */
   async gate<T>(candidates: readonly T[], options: GateOptions<T>): Promise<GateResult<T>> {
     const t = await this.getThreshold(options.gate, options);
-    const policy = { threshold: t.threshold, minKeep: t.guards.minKeep, maxKeep: t.guards.maxKeep, abstainBelow: t.abstainBelow };
+    const policy = { ...t.guards, threshold: t.threshold, abstainBelow: t.abstainBelow };
     const values = scoresOf(candidates, options.score);
     const d = decideQuery(values, policy, options.unscored ?? "keep");
     if (options.report !== false && t.calibrationId !== null && candidates.length > 0) {
@@ -107,7 +110,7 @@ export class ScoregateClient {
       const scores = options.reportScores === true ? values.filter(isScored) : [];
       if (scores.length > 0) observation.scores = scores;
       if (t.promotion !== undefined) observation.promotion = t.promotion;
-      this.report(observation, options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil });
+      this.report(observation, options);
     }
     // The threshold answer's fields (its error and promotion when it has them) but the two a gate result does not carry.
     const { expectedDropRate: _rate, fetchedAt: _at, ...served } = t;
@@ -131,7 +134,7 @@ export class ScoregateClient {
    */
   _served(gate: GateKey, waitUntil?: GetThresholdOptions["waitUntil"]): Served | undefined {
     const [entry, fresh, started] = this.#read(gate, waitUntil);
-    if (started !== undefined) (waitUntil ?? this.#options.waitUntil)?.(started);
+    this.#handOff(started, waitUntil);
     return fresh === undefined ? undefined : entry.value;
   }
 
@@ -211,7 +214,7 @@ export class ScoregateClient {
       this.#entries.set(key, entry);
       if (isFresh(entry, now)) return [entry, true, undefined];
       if (isUsable(entry, now, this.#options.maxStaleMs)) {
-        this.#refreshInBackground(entry, now, waitUntil);
+        this.#handOff(this.#startRefresh(entry, now), waitUntil);
         return [entry, false, undefined];
       }
       if (entry.value !== undefined && !entry.bootstrapped) {
@@ -227,9 +230,9 @@ export class ScoregateClient {
     return [entry, undefined, this.#startRefresh(entry, now)];
   }
 
-  #refreshInBackground(entry: Entry, now: number, waitUntil: GetThresholdOptions["waitUntil"]): void {
-    const promise = this.#startRefresh(entry, now);
-    if (promise !== undefined) (waitUntil ?? this.#options.waitUntil)?.(promise);
+  /** Hands a request that started in the background (if any) to the call's `waitUntil`, else the client's. */
+  #handOff(request: Promise<void> | undefined, waitUntil: GetThresholdOptions["waitUntil"]): void {
+    if (request !== undefined) (waitUntil ?? this.#options.waitUntil)?.(request);
   }
 
   /**

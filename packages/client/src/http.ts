@@ -64,23 +64,19 @@ export function startTimer(fn: () => void, ms: number): ReturnType<typeof setTim
  * caller's own timer: if the request's initiator was cancelled, its promise may never settle, and its timers with it.
  */
 export function waitAtMost(promise: Promise<void>, ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
   return new Promise<boolean>((resolve) => {
-    let onAbort: (() => void) | undefined;
+    if (signal?.aborted) return resolve(false);
     const done = (settled: boolean) => {
       clearTimeout(timer);
-      if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+      // Removing a listener that was never added changes nothing.
+      signal?.removeEventListener("abort", stop);
       resolve(settled);
     };
-    const timer = startTimer(() => done(false), ms);
-    if (signal !== undefined) {
-      onAbort = () => done(false);
-      signal.addEventListener("abort", onAbort, { once: true });
-    }
-    promise.then(
-      () => done(true),
-      () => done(true),
-    );
+    const stop = () => done(false);
+    const settle = () => done(true);
+    const timer = startTimer(stop, ms);
+    signal?.addEventListener("abort", stop, { once: true });
+    promise.then(settle, settle);
   });
 }
 

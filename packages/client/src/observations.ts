@@ -10,6 +10,7 @@ import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_OBSERVATION_QUERIES,
 import type { ObservationBatch, QueryCounts } from "../../../src/contract/wire-types";
 import type { ResolvedOptions } from "./client-options";
 import { backoffDelay, describeFailure, type Outcome, parseRetryAfter, startTimer } from "./http";
+import { isCount } from "./threshold-response";
 import type { ClientError, FlushResult, GateKey, Observation, ObservationStats, PromotionRef, ScoregateClientOptions } from "./types";
 
 type Target = Pick<ObservationBatch, "calibration_id" | "index" | "embedding" | "reranker" | "index_version"> & {
@@ -75,14 +76,13 @@ export class ObservationReporter {
   report(o: Observation, waitUntil: ((p: Promise<unknown>) => void) | undefined): void {
     const target = toTarget(o);
     const valid =
-      Number.isInteger(o.candidates) &&
-      Number.isInteger(o.dropped) &&
-      o.dropped >= 0 &&
+      isCount(o.candidates, 0) &&
+      isCount(o.dropped, 0) &&
       o.dropped <= o.candidates &&
       o.candidates <= MAX_CANDIDATES_PER_QUERY &&
-      (o.below === undefined || (Number.isInteger(o.below) && o.below >= 0 && o.below <= o.candidates));
+      (o.below === undefined || (isCount(o.below, 0) && o.below <= o.candidates));
     if (this.#closed || this.#deps.isStopped() !== undefined || target === undefined || !valid) {
-      this.#stats.ignored += 1;
+      this.#stats.ignored++;
       return;
     }
     const key = JSON.stringify(target);
@@ -97,7 +97,7 @@ export class ObservationReporter {
       // Keep the newest scores: the sample is meant to describe current production.
       if (group.scores.length > this.#maxScores) group.scores.splice(0, group.scores.length - this.#maxScores);
     }
-    this.#stats.queued += 1;
+    this.#stats.queued++;
     if (group.queries.length >= this.#batchSize) this.#seal(group);
     this.#enforceBound();
     if (this.#nextDue() <= this.#deps.now()) {
@@ -131,8 +131,7 @@ export class ObservationReporter {
   #seal(g: Group): void {
     this.#groups.delete(g.key);
     this.#clientId ??= randomId(this.#deps.random);
-    this.#seq += 1;
-    this.#batches.push({ ...g, id: `${this.#clientId}-${this.#seq}`.slice(0, MAX_BATCH_ID_LENGTH), nextAttemptAt: 0 });
+    this.#batches.push({ ...g, id: `${this.#clientId}-${++this.#seq}`.slice(0, MAX_BATCH_ID_LENGTH), nextAttemptAt: 0 });
   }
 
   /** Drops the oldest queries (sealed batches first, then the oldest groups) beyond maxQueued. */
@@ -172,13 +171,12 @@ export class ObservationReporter {
     if (!this.#useTimer || this.#closed || this.#timer !== undefined || this.#deps.isStopped() !== undefined) return;
     const at = this.#nextDue();
     if (at === Infinity) return;
-    const now = this.#deps.now();
     this.#timer = startTimer(
       () => {
         this.#timer = undefined;
         void this.#sendDue(false);
       },
-      Math.max(0, at - now),
+      Math.max(0, at - this.#deps.now()),
     );
   }
 
@@ -235,10 +233,10 @@ export class ObservationReporter {
         this.#settle(n, "sent");
         this.#failures = 0;
         this.#nextAttemptAt = 0;
-        sent += 1;
+        sent++;
         continue;
       }
-      failed += 1;
+      failed++;
       const error =
         outcome.kind === "failed"
           ? outcome.error
@@ -256,7 +254,7 @@ export class ObservationReporter {
         this.#settle(n, "rejected");
         continue;
       }
-      this.#failures += 1;
+      this.#failures++;
       const delay = backoffDelay(this.#deps.backoff, this.#failures, this.#deps.random, error.retryAfterMs);
       batch.nextAttemptAt = t + delay;
       this.#nextAttemptAt = t + delay;

@@ -5,7 +5,8 @@ import type { ServedGate, ServedRollout, ServedShadow, ThresholdResponse } from 
 export type Served = ThresholdResponse & { rollout: ServedRollout | null; shadows: ServedShadow[] };
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
-const isCount = (v: unknown, min: number): v is number => Number.isInteger(v) && (v as number) >= min;
+/** An integer at least `min` (a guard of a served body, a count of an observation). */
+export const isCount = (v: unknown, min: number): v is number => Number.isInteger(v) && (v as number) >= min;
 
 /** A served gate's fields, with missing guards and cutoff read as none; undefined when a present field is broken. */
 // biome-ignore lint/suspicious/noExplicitAny: an unchecked JSON object, every field is checked below

@@ -4,9 +4,10 @@
  * fallback answer. Never throws: the hot path always gets a threshold or the caller's own fallback.
  */
 import type { ServedGate } from "../../../src/contract/wire-types";
+import { isScored } from "../../../src/stats/guard-rule";
 import { bucketOf } from "./assignment";
 import type { Entry } from "./cache-entry";
-import type { ClientError, GetThresholdOptions, PromotionRef, ThresholdResult } from "./types";
+import type { ClientError, GetThresholdOptions, ThresholdResult } from "./types";
 
 /**
  * The served answer of an entry that holds a value or the uncalibrated answer; during a promotion the arm's, chosen by
@@ -18,17 +19,11 @@ export function servedResult(
   reason: "calibrated" | "cached" | "stale",
   authError: ClientError | undefined,
 ): ThresholdResult {
-  if (entry.uncalibrated) return fallbackResult(options.fallback, true, undefined, entry.fetchedAt);
+  if (entry.uncalibrated) return fallbackResult(options.fallback, undefined, entry.fetchedAt);
   const key = options.assignmentKey;
-  const v = entry.value!;
-  const r = v.rollout;
-  let promotion: PromotionRef | undefined;
-  let g: ServedGate = v;
-  if (r !== null) {
-    const candidate = key !== undefined && bucketOf(r.salt, key) < r.percent_bp;
-    if (candidate) g = r.candidate;
-    promotion = { id: r.promotion_id, step: r.step, arm: key === undefined ? "unassigned" : candidate ? "candidate" : "control" };
-  }
+  const r = entry.value!.rollout;
+  const candidate = r !== null && key !== undefined && bucketOf(r.salt, key) < r.percent_bp;
+  const g: ServedGate = candidate ? r.candidate : entry.value!;
   const result: ThresholdResult = {
     threshold: g.threshold,
     guards: { minKeep: g.guards.min_keep, maxKeep: g.guards.max_keep },
@@ -39,28 +34,29 @@ export function servedResult(
     reason,
     fetchedAt: entry.fetchedAt,
   };
-  if (promotion !== undefined) result.promotion = promotion;
+  if (r !== null)
+    result.promotion = { id: r.promotion_id, step: r.step, arm: key === undefined ? "unassigned" : candidate ? "candidate" : "control" };
   const error = authError ?? entry.lastError;
   if (reason === "stale" && error !== undefined) result.error = error;
   return result;
 }
 
-/** The caller's fallback: `uncalibrated` when the server said the gate serves nothing (as of `fetchedAt`), else `fallback`. */
-export function fallbackResult(
-  fallback: number | null,
-  uncalibrated: boolean,
-  error?: ClientError,
-  fetchedAt: number | null = null,
-): ThresholdResult {
+/**
+ * The caller's fallback: `uncalibrated` when the server said the gate serves nothing (as of `fetchedAt`), else
+ * `fallback` (no `fetchedAt`). A fallback that is not a number (NaN included) is null, which keeps everything:
+ * JavaScript callers can omit the fallback the types require, or pass a string, and neither may drop every candidate
+ * nor be coerced. `fallbackOf` in adapter.ts states the same for adapters that apply a fallback themselves.
+ */
+export function fallbackResult(fallback: number | null | undefined, error?: ClientError, fetchedAt?: number): ThresholdResult {
   const result: ThresholdResult = {
-    threshold: fallback,
+    threshold: isScored(fallback) ? fallback : null,
     guards: { minKeep: 0, maxKeep: null },
     abstainBelow: null,
     calibrationId: null,
     indexVersion: null,
     expectedDropRate: null,
-    reason: uncalibrated ? "uncalibrated" : "fallback",
-    fetchedAt: uncalibrated ? fetchedAt : null,
+    reason: fetchedAt === undefined ? "fallback" : "uncalibrated",
+    fetchedAt: fetchedAt ?? null,
   };
   if (error !== undefined) result.error = error;
   return result;

@@ -94,7 +94,11 @@ export interface PromotionRef {
 }
 
 export interface GetThresholdOptions {
-  /** Used until a first answer arrives, and when the gate is uncalibrated. Required: there is no silent default. */
+  /**
+   * Used until a first answer arrives, and when the gate is uncalibrated; null keeps everything. Required: there is no
+   * silent default. From JavaScript, an omitted fallback (or one that is not a number, NaN included) counts as null,
+   * so a misconfigured call keeps every candidate instead of dropping them all; the result's `threshold` shows null.
+   */
   fallback: number | null;
   /** Runs the background refresh past the response (Workers: `ctx.waitUntil.bind(ctx)`). */
   waitUntil?: (promise: Promise<unknown>) => void;
@@ -112,7 +116,11 @@ export interface GetThresholdOptions {
 
 export interface GateOptions<T> extends GetThresholdOptions {
   gate: GateKey;
-  /** The reranker score of a candidate; undefined or NaN counts as unscored. */
+  /**
+   * The reranker score of a candidate. Anything but a number, or NaN, leaves the candidate unscored: null, undefined,
+   * and a numeric string such as "0.9" (never coerced: return `Number(x)` when the scores arrive as strings). A
+   * function that throws leaves its candidate unscored too. Infinity is a score.
+   */
   score: (candidate: T) => number | null | undefined;
   /**
    * Unscored candidates are kept (default) or dropped when the gate drops anything (a threshold or a `maxKeep`); they
@@ -176,7 +184,7 @@ export interface Observation {
 
 export interface ShadowOptions<T> {
   gate: GateKey;
-  /** The reranker score of a mirrored candidate; undefined or NaN counts as unscored. */
+  /** The reranker score of a mirrored candidate; anything but a number, or NaN (a numeric string too), is unscored. */
   score: (candidate: T) => number | null | undefined;
   /** The query's stable key: a shadow takes the queries whose key hashes below its sample rate. */
   key: string;
@@ -228,7 +236,11 @@ export type ClientEvent =
   | { type: "gate"; gate: GateKey; event: GateEvent };
 
 export interface ScoregateClientOptions {
-  /** The Worker's origin, e.g. `https://scoregate.example.workers.dev`. */
+  /**
+   * The Worker's origin as an absolute http: or https: URL, e.g. `https://scoregate.example.workers.dev` or
+   * `http://localhost:8787` (not `localhost:8787`, which would parse as a URL of scheme `localhost:`): anything else
+   * throws TypeError here, so a configuration error never looks like an outage.
+   */
   baseUrl: string;
   /** A read-scope token. */
   token: string;

@@ -120,6 +120,24 @@ describe("ScoregateCompressor", () => {
     const compressor = new ScoregateCompressor({ client: c, gate, fallback: null });
     expect(await compressor.compressDocuments(docs([0.9, 0.1]), "q")).toHaveLength(2);
   });
+
+  it("a numeric string in the metadata is unscored (kept by default, never compared), as in the SDK", async () => {
+    const c = client(serving(0.5));
+    const results: GateResult<DocumentInterface>[] = [];
+    const stringly = [0.9, "0.05", 0.2].map((s, i) => new Document({ pageContent: `p${i}`, metadata: { id: i, relevanceScore: s } }));
+    const compressor = new ScoregateCompressor({ client: c, gate, fallback: 0.1, onResult: (r) => results.push(r) });
+    expect((await compressor.compressDocuments(stringly, "q")).map((d) => d.metadata.id)).toEqual([0, 1]);
+    expect(results[0]).toMatchObject({ unscored: 1 });
+  });
+
+  it("from JavaScript without a fallback: an uncalibrated gate keeps every document (null), none are dropped", async () => {
+    const c = client(fakeServer(() => error(404, "uncalibrated")));
+    const results: GateResult<DocumentInterface>[] = [];
+    const options = { client: c, gate, onResult: (r: GateResult<DocumentInterface>) => results.push(r) };
+    const compressor = new ScoregateCompressor(options as unknown as ConstructorParameters<typeof ScoregateCompressor>[0]);
+    expect(await compressor.compressDocuments(docs([0.9, 0.1]), "q")).toHaveLength(2);
+    expect(results[0]).toMatchObject({ reason: "uncalibrated", threshold: null });
+  });
 });
 
 describe("User-Agent", () => {

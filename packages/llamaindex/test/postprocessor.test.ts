@@ -80,6 +80,18 @@ describe("ScoregatePostprocessor", () => {
     expect((await strict.retrieve("q")).map((n) => n.node.id_)).toEqual(["n0"]);
   });
 
+  it("a numeric string score is unscored (kept by default, never compared); without a fallback nothing is dropped", async () => {
+    const nodes = [0.9, "0.05", 0.2].map((score, i) => ({ node: new TextNode({ id_: `n${i}`, text: `p${i}` }), score }) as NodeWithScore);
+    const results: GateResult<NodeWithScore>[] = [];
+    const pp = new ScoregatePostprocessor({ client: client(serving(0.5)), gate, fallback: 0.1, onResult: (r) => results.push(r) });
+    expect((await pp.postprocessNodes(nodes)).map((n) => n.node.id_)).toEqual(["n0", "n1"]);
+    expect(results[0]).toMatchObject({ unscored: 1 });
+    // From JavaScript, the fallback the types require can be missing: an uncalibrated gate then keeps every node.
+    const options = { client: client(fakeServer(() => error(404, "uncalibrated"))), gate };
+    const noFallback = new ScoregatePostprocessor(options as unknown as ConstructorParameters<typeof ScoregatePostprocessor>[0]);
+    expect(await noFallback.postprocessNodes(nodes)).toHaveLength(3);
+  });
+
   it("applies the served guards, and an abstaining query leaves no source nodes with the reason in onResult", async () => {
     const c = client(servingGuarded(0.8));
     const results: GateResult<NodeWithScore>[] = [];

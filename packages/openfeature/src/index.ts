@@ -31,7 +31,7 @@ import {
   type ShadowOptions,
   type ThresholdResult,
 } from "@scoregate/client";
-import { scoresOf } from "@scoregate/client/adapter";
+import { fallbackOf, scoresOf } from "@scoregate/client/adapter";
 // Shadow evaluation is its own entry of the SDK (the core leaves it out for services that never mirror queries).
 import { shadow } from "@scoregate/client/shadow";
 // Options without a client build the client of the stream entry, so `stream: true` turns pushed changes on.
@@ -162,20 +162,19 @@ export class ScoregateProvider implements Provider {
     options: Omit<GateOptions<T>, "gate">,
     context: EvaluationContext = {},
   ): Promise<GateResult<T>> {
+    // JavaScript callers can omit the options: no score function (every candidate unscored) and no fallback (null).
+    options ??= {} as Omit<GateOptions<T>, "gate">;
     const gate = this.#gateOf(flagKey, context);
     if (gate !== undefined) return this.client.gate(candidates, { ...keyOf(context), ...options, gate });
     const guards = { minKeep: 0, maxKeep: null };
-    const d = decideQuery(
-      scoresOf(candidates, options.score),
-      { threshold: options.fallback, ...guards, abstainBelow: null },
-      options.unscored ?? "keep",
-    );
+    const threshold = fallbackOf(options.fallback);
+    const d = decideQuery(scoresOf(candidates, options.score), { threshold, ...guards, abstainBelow: null }, options.unscored ?? "keep");
     return {
       kept: candidates.filter((_, i) => d.kept[i]),
       dropped: candidates.filter((_, i) => !d.kept[i]),
       abstain: false,
       topScore: d.topScore,
-      threshold: options.fallback,
+      threshold,
       guards,
       abstainBelow: null,
       calibrationId: null,

@@ -243,6 +243,23 @@ describe("ScoregateProvider", () => {
     });
   });
 
+  it("provider.gate() from JavaScript without a fallback, or without options, keeps everything instead of throwing", async () => {
+    const t = await setup(fakeServer(() => error(404, "uncalibrated")));
+    const items = [{ s: 0.3 }, { s: 0.1 }];
+    // Plain JavaScript passes what the types forbid: no fallback, a numeric string, no options object at all.
+    const untyped = <T>(value: unknown): T => value as T;
+    type Options = Parameters<typeof t.provider.gate<{ s: number }>>[2];
+    for (const flag of ["rag.docs.threshold", "no.such.flag"]) {
+      for (const fallback of [undefined, "0.2"]) {
+        const r = await t.provider.gate(flag, items, untyped<Options>({ score: (c: { s: number }) => c.s, fallback }));
+        expect(r).toMatchObject({ kept: items, dropped: [], threshold: null });
+      }
+      const bare = await t.provider.gate(flag, items, untyped<Options>(undefined));
+      // No score function: every item is unscored, and kept.
+      expect(bare).toMatchObject({ kept: items, threshold: null, unscored: 2 });
+    }
+  });
+
   it("closing OpenFeature closes a client the provider created (pending observations are flushed)", async () => {
     const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(thresholdBody())));
     const provider = new ScoregateProvider({

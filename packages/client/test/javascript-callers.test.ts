@@ -1,0 +1,197 @@
+// What a JavaScript caller can pass that the types forbid: only the constructor throws, and a configuration error
+// never looks like an outage (docs/clients.md, "What gate() keeps" and "Failure behaviour").
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { type GateOptions, type GetThresholdOptions, ScoregateClient, type ScoregateClientOptions } from "../src";
+import { fallbackOf, gateStep } from "../src/adapter";
+import { error, fakeServer, ok, thresholdBody } from "./fake-server";
+
+const gate = { index: "docs", embedding: "e5", reranker: "bge" };
+
+/** A value as plain JavaScript would pass it, past the types. */
+const untyped = <T>(value: unknown): T => value as T;
+
+function clientOf(server: ReturnType<typeof fakeServer>) {
+  return new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } });
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: new Date("2026-06-01T00:00:00Z") });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("baseUrl: an absolute http: or https: URL, or the constructor throws", () => {
+  const construct = (baseUrl: unknown) => () =>
+    new ScoregateClient({ baseUrl: untyped<ScoregateClientOptions["baseUrl"]>(baseUrl), token: "t", fetch: fakeServer().fetch });
+
+  it("refuses localhost:8787 (a URL of scheme localhost:) and says what to write", () => {
+    expect(construct("localhost:8787")).toThrow(TypeError);
+    expect(construct("localhost:8787")).toThrow('ScoregateClient: baseUrl "localhost:8787" is not an HTTP URL such as "http://localhost:8787"');
+  });
+
+  it.each<[unknown, string]>([
+    ["", "empty"],
+    ["scoregate.example.workers.dev", "no scheme"],
+    ["//scoregate.test", "scheme-relative"],
+    ["/v1", "a path"],
+    ["ftp://scoregate.test", "another scheme"],
+    ["http:scoregate.test", "no //"],
+    ["https://", "no host"],
+    ["http:///v1", "an empty host"],
+    [undefined, "missing"],
+    [8787, "a number"],
+    [new URL("https://scoregate.test"), "a URL object (the types say string)"],
+  ])("refuses %j (%s) with a TypeError", (baseUrl: unknown) => {
+    expect(construct(baseUrl)).toThrow(/^ScoregateClient: baseUrl .* is not an HTTP URL such as "http:\/\/localhost:8787"$/u);
+  });
+
+  it.each([
+    ["http://localhost:8787", "http://localhost:8787/v1/threshold"],
+    ["https://scoregate.test/", "https://scoregate.test/v1/threshold"],
+    ["HTTPS://scoregate.test", "https://scoregate.test/v1/threshold"],
+    ["http://127.0.0.1:8787", "http://127.0.0.1:8787/v1/threshold"],
+    ["http://[::1]:8787", "http://[::1]:8787/v1/threshold"],
+    ["https://proxy.test/scoregate//", "https://proxy.test/scoregate/v1/threshold"],
+  ])("accepts %s and requests %s", async (baseUrl, requested) => {
+    const server = fakeServer();
+    const client = new ScoregateClient({ baseUrl, token: "t", fetch: server.fetch });
+    expect((await client.getThreshold(gate, { fallback: null })).reason).toBe("calibrated");
+    const url = server.requests[0]!.url;
+    expect(`${url.origin}${url.pathname}`).toBe(requested);
+  });
+});
+
+describe("scores that are not numbers are unscored, never coerced", () => {
+  interface Doc {
+    id: string;
+    score: unknown;
+  }
+  // A served threshold of 0.1491 and JavaScript scores: numeric strings (from JSON or a CSV), numbers, null, Infinity.
+  const docs: Doc[] = [
+    { id: "string-high", score: "0.9" },
+    { id: "string-low", score: "0.05" },
+    { id: "number-high", score: 0.5 },
+    { id: "number-low", score: 0.05 },
+    { id: "null", score: null },
+    { id: "boolean", score: true },
+    { id: "bigint", score: 1n },
+    { id: "boxed", score: Object(0.9) },
+    { id: "infinite", score: Number.POSITIVE_INFINITY },
+  ];
+  const score = untyped<GateOptions<Doc>["score"]>((d: Doc) => d.score);
+  const served = () =>
+    fakeServer((req) =>
+      req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(thresholdBody("cal_0000000001", 0.1491)),
+    );
+
+  it("keeps a numeric string by default (unscored), whatever its value, and counts it", async () => {
+    const r = await clientOf(served()).gate(docs, { gate, score, fallback: 0.1 });
+    expect(r.threshold).toBe(0.1491);
+    // "0.05" is not compared with 0.1491: it is not a score. Infinity is one.
+    expect(r.kept.map((d) => d.id)).toEqual(["string-high", "string-low", "number-high", "null", "boolean", "bigint", "boxed", "infinite"]);
+    expect(r.dropped.map((d) => d.id)).toEqual(["number-low"]);
+    expect(r.unscored).toBe(6);
+    expect(r.topScore).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('drops every unscored candidate with unscored: "drop", and reports only the numbers', async () => {
+    const server = served();
+    const client = clientOf(server);
+    const r = await client.gate(docs, { gate, score, fallback: 0.1, unscored: "drop", reportScores: true });
+    expect(r.kept.map((d) => d.id)).toEqual(["number-high", "infinite"]);
+    expect(r.unscored).toBe(6);
+    await client.flush();
+    const batch = server.observationRequests()[0]!.body as { queries: number[][]; scores: number[] };
+    expect(batch.queries).toEqual([[9, 7]]);
+    // A score sample holds finite numbers only: Infinity is a score for the gate, never a sample value.
+    expect(batch.scores).toEqual([0.5, 0.05]);
+  });
+
+  it("Number(x) turns numeric strings into scores (what the docs advise)", async () => {
+    const r = await clientOf(served()).gate(docs.slice(0, 4), { gate, score: (d) => Number(d.score), fallback: 0.1 });
+    expect(r.kept.map((d) => d.id)).toEqual(["string-high", "number-high"]);
+    expect(r.unscored).toBe(0);
+  });
+});
+
+describe("getThreshold without options, and a missing fallback", () => {
+  it("getThreshold(gate) with no options object answers instead of throwing", async () => {
+    const client = clientOf(fakeServer());
+    const r = await client.getThreshold(gate, untyped<GetThresholdOptions>(undefined));
+    expect(r).toMatchObject({ reason: "calibrated", threshold: 0.42 });
+    expect((await client.getThreshold(gate, untyped<GetThresholdOptions>(undefined))).reason).toBe("cached");
+  });
+
+  it("getThreshold(gate) with no options on an unreachable server answers a null threshold with the error", async () => {
+    const r = await clientOf(fakeServer(() => "network-error")).getThreshold(gate, untyped<GetThresholdOptions>(undefined));
+    expect(r).toMatchObject({ reason: "fallback", threshold: null, error: { code: "network" } });
+  });
+
+  interface Doc {
+    id: number;
+    score: number;
+  }
+  const docs: Doc[] = [
+    { id: 1, score: 0.9 },
+    { id: 2, score: 0.05 },
+  ];
+  const noFallback = untyped<GateOptions<Doc>>({ gate, score: (d: Doc) => d.score });
+
+  it("gate() with no fallback on an uncalibrated gate keeps every candidate (threshold null) instead of none", async () => {
+    const r = await clientOf(fakeServer(() => error(404, "uncalibrated"))).gate(docs, noFallback);
+    expect(r).toMatchObject({ reason: "uncalibrated", threshold: null, calibrationId: null });
+    expect(r.kept).toEqual(docs);
+    expect(r.dropped).toEqual([]);
+  });
+
+  it("gate() with no fallback on an unreachable server keeps every candidate and says why", async () => {
+    const r = await clientOf(fakeServer(() => "network-error")).gate(docs, { ...noFallback, unscored: "drop" });
+    expect(r).toMatchObject({ reason: "fallback", threshold: null, error: { code: "network" } });
+    expect(r.kept).toEqual(docs);
+  });
+
+  it.each([
+    ["undefined", undefined],
+    ["a numeric string", "0.1"],
+    ["NaN", Number.NaN],
+    ["a boolean", true],
+  ])("a fallback that is %s counts as null", async (_, fallback) => {
+    const r = await clientOf(fakeServer(() => error(404, "uncalibrated"))).gate(docs, { ...noFallback, fallback: untyped<number>(fallback) });
+    expect(r.threshold).toBeNull();
+    expect(r.kept).toEqual(docs);
+  });
+
+  it("a numeric fallback still applies (Infinity included: it drops every scored candidate)", async () => {
+    const client = clientOf(fakeServer(() => error(404, "uncalibrated")));
+    expect((await client.gate(docs, { ...noFallback, fallback: 0.1 })).kept).toEqual([docs[0]]);
+    expect((await client.gate(docs, { ...noFallback, fallback: Number.POSITIVE_INFINITY })).kept).toEqual([]);
+  });
+
+  it("fallbackOf (for adapters) states the same rule", () => {
+    expect([0.1, 0, -1, Number.POSITIVE_INFINITY, null, undefined, "0.1", Number.NaN, true].map(fallbackOf)).toEqual([
+      0.1,
+      0,
+      -1,
+      Number.POSITIVE_INFINITY,
+      null,
+      null,
+      null,
+      null,
+      null,
+    ]);
+  });
+
+  it("an adapter step without a fallback keeps every item of an uncalibrated gate", async () => {
+    const client = clientOf(fakeServer(() => error(404, "uncalibrated")));
+    const results: unknown[] = [];
+    const kept = await gateStep(
+      untyped<Parameters<typeof gateStep<Doc, string>>[0]>({ client, gate, onResult: (r: unknown) => results.push(r) }),
+      docs,
+      "query",
+      (d) => d.score,
+    );
+    expect(kept).toEqual(docs);
+    expect(results).toMatchObject([{ reason: "uncalibrated", threshold: null }]);
+  });
+});
