@@ -38,7 +38,7 @@ import {
   type ThresholdReason,
   type ThresholdResult,
 } from "@scoregate/client";
-import { type GateStepOptions, gateStep, type ShadowStepOptions, scoresOf } from "@scoregate/client/adapter";
+import { fallbackOf, type GateStepOptions, gateStep, type ShadowStepOptions, scoresOf } from "@scoregate/client/adapter";
 import { loadSnapshot, saveSnapshot } from "@scoregate/client/node";
 import { shadow, shadowsFor } from "@scoregate/client/shadow";
 import {
@@ -119,9 +119,12 @@ export async function everything(candidates: readonly { id: string; score: numbe
   const mirroredChunks: Chunk[] = await gateStep(shadowStep, chunks, { text: "query" }, (c) => c.score);
   // an adapter applying the rule itself reads scores as gate() does: a score function that throws leaves it unscored
   const readScores: (number | null | undefined)[] = scoresOf(chunks, (c) => c.score);
+  // a fallback from configuration that is not a number keeps everything (null), as gate() treats it
+  const configured: number | null = fallbackOf(process.env.SCOREGATE_FALLBACK);
 
   return [
     readScores,
+    configured,
     paths,
     reason,
     code,
