@@ -8,15 +8,17 @@ import { cursorOf, seqOfCursor } from "../platform/http/cursor";
 import { gateIdOf } from "../platform/ids";
 import type { RegistryDeps } from "./deps";
 import { unknownGateError } from "./gate-names";
+import { type RaisedShiftAlert, servedShift } from "./served-shift";
 import { type ActiveRow, type ActiveSummary, currentOf, type GateRow } from "./store";
 
-function withFlags(c: StoredCalibration, rows: readonly ActiveRow[]): Calibration {
+function withFlags(c: StoredCalibration, rows: readonly ActiveRow[], raised: ReadonlyMap<string, RaisedShiftAlert>): Calibration {
   const current = currentOf(rows);
   return {
     ...c,
     // Calibrations stored before labels existed have neither field.
     labels: c.labels ?? null,
     recall: c.recall ?? null,
+    shift: servedShift(c, raised.get(c.id)),
     active: rows.some((r) => r.calibration_id === c.id && r.index_version === c.index_version),
     current: current?.calibration_id === c.id,
   };
@@ -25,12 +27,13 @@ function withFlags(c: StoredCalibration, rows: readonly ActiveRow[]): Calibratio
 export async function getCalibration(id: string, deps: RegistryDeps): Promise<Calibration> {
   const c = await deps.calibrations.get(id);
   if (c === null) throw new AppError("not_found", `calibration ${id} does not exist`);
-  return withFlags(c, await deps.calibrations.activeRows(c.gate_id));
+  return describe(c, deps);
 }
 
-/** Adds the derived flags to a freshly stored calibration. */
+/** Adds what is derived at read time to a stored calibration: its flags, and the alert its activation raised. */
 export async function describe(c: StoredCalibration, deps: RegistryDeps): Promise<Calibration> {
-  return withFlags(c, await deps.calibrations.activeRows(c.gate_id));
+  const [rows, raised] = await Promise.all([deps.calibrations.activeRows(c.gate_id), deps.alerts.shiftAlertsRaisedBy(c.gate_id, [c.id])]);
+  return withFlags(c, rows, raised);
 }
 
 export interface HistoryResult {
@@ -54,9 +57,13 @@ export async function history(gate: GateRef, limit: number, cursor: string | und
   // Every gate has at least one calibration (its first upload creates it): an empty first page is a gate that does
   // not exist, most often a mistyped name or a forgotten index, answered as such rather than as an empty history.
   if (cursor === undefined && page.items.length === 0) throw await unknownGateError(gate, deps.calibrations);
+  const raised = await deps.alerts.shiftAlertsRaisedBy(
+    gateId,
+    page.items.map((c) => c.id),
+  );
   return {
     gate_id: gateId,
-    calibrations: page.items.map((c) => withFlags(c, rows)),
+    calibrations: page.items.map((c) => withFlags(c, rows, raised)),
     activations,
     next_cursor: page.next === null ? null : cursorOf(page.next),
   };
