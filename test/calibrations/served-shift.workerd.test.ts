@@ -13,8 +13,8 @@ const upload = (gate: object, version: string, scores: number[], extra: object =
 });
 
 const read = async (id: string) => callJson("GET", `/v1/calibrations/${id}`, 200, { token: TOKENS.read });
-const historyOf = async (gate: object) => callJson("GET", `/v1/calibrations?${qs(gate)}`, 200, { token: TOKENS.read });
-const shiftAlerts = async (gate: object) =>
+const historyOf = async (gate: Record<string, string>) => callJson("GET", `/v1/calibrations?${qs(gate)}`, 200, { token: TOKENS.read });
+const shiftAlerts = async (gate: Record<string, string>) =>
   (await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "rebuild_shift" })}`, 200, { token: TOKENS.read })).alerts;
 
 describe("the shift a calibration is read with", () => {
