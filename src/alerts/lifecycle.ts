@@ -85,8 +85,10 @@ export async function listAlertsPage(
   cursor: string | undefined,
   deps: AlertDeps,
 ): Promise<{ alerts: Alert[]; next_cursor: string | null }> {
-  const page = await deps.alerts.page({ ...filter, before: seqOfCursor(cursor) });
-  return { alerts: page.items, next_cursor: page.next === null ? null : cursorOf(page.next) };
+  // The two orders number alerts differently: a cursor of one is no position in the other.
+  const listing = filter.order === "urgency" ? "alerts-by-urgency" : "alerts";
+  const page = await deps.alerts.page({ ...filter, before: seqOfCursor(cursor, listing) });
+  return { alerts: page.items, next_cursor: page.next === null ? null : cursorOf(page.next, listing) };
 }
 
 /**

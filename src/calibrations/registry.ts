@@ -47,7 +47,7 @@ export interface HistoryResult {
 const HISTORY_ACTIVATIONS = 100;
 
 export async function history(gate: GateRef, limit: number, cursor: string | undefined, deps: RegistryDeps): Promise<HistoryResult> {
-  const before = seqOfCursor(cursor);
+  const before = seqOfCursor(cursor, "calibrations");
   const gateId = await gateIdOf(gate);
   const [page, rows, activations] = await Promise.all([
     deps.calibrations.history(gateId, limit, before),
@@ -65,7 +65,7 @@ export async function history(gate: GateRef, limit: number, cursor: string | und
     gate_id: gateId,
     calibrations: page.items.map((c) => withFlags(c, rows, raised)),
     activations,
-    next_cursor: page.next === null ? null : cursorOf(page.next),
+    next_cursor: page.next === null ? null : cursorOf(page.next, "calibrations"),
   };
 }
 
@@ -101,6 +101,6 @@ export async function listGatesPage(
   cursor: string | undefined,
   deps: RegistryDeps,
 ): Promise<{ gates: GateSummary[]; next_cursor: string | null }> {
-  const page = await deps.calibrations.gatePage(limit, seqOfCursor(cursor));
-  return { gates: summarize(page.gates, page.active), next_cursor: page.next === null ? null : cursorOf(page.next) };
+  const page = await deps.calibrations.gatePage(limit, seqOfCursor(cursor, "gates"));
+  return { gates: summarize(page.gates, page.active), next_cursor: page.next === null ? null : cursorOf(page.next, "gates") };
 }
