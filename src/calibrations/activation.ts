@@ -24,6 +24,7 @@ import type { Distribution } from "../stats/distribution";
 import { dropRateChangeWarning } from "./auto-activation";
 import { gateEventBody, headsAfterActivation, servedThreshold, withHeads, withSeq } from "./gate-event";
 import { rebuildShift } from "./rebuild-shift";
+import { type RaisedShiftAlerts, servedShift } from "./served-shift";
 import { type CalibrationStore, currentOf, type GateState } from "./store";
 
 /** What activating needs (a slice of the calibrations feature's, ./deps.ts). */
@@ -38,6 +39,8 @@ export interface ActivationDeps {
    * threshold copies, the rebuild_shift alert) are wired here once, in src/worker/wiring.ts.
    */
   readonly activationListeners: readonly ActivationListener[];
+  /** The rebuild_shift alerts activations raised: whether an activation rolls one back (served-shift.ts). */
+  readonly alerts: RaisedShiftAlerts;
   /**
    * Tests only (unset in the Worker): runs right after a write commits, before its listeners and before the upload's
    * Idempotency-Key is completed. A test that never resolves it kills the request at the commit point
@@ -203,19 +206,22 @@ async function planActivation(
   let shift: ShiftReport | null = null;
   const warnings: Warning[] = [];
   if (previousRow !== null && previousRow.calibration_id !== calibration.id) {
-    const [previous, previousDistribution, [latest]] = await Promise.all([
+    const [previous, previousDistribution, [latest], raised] = await Promise.all([
       deps.calibrations.get(previousRow.calibration_id),
       deps.calibrations.distribution(previousRow.calibration_id),
       deps.calibrations.activations(calibration.gate_id, 1),
+      deps.alerts.shiftAlertsRaisedBy(calibration.gate_id, [previousRow.calibration_id]),
     ]);
     // A rollback activates the calibration the current one replaced (the gate's latest activation says which) after
     // the current one's own shift report against it alerted: it undoes that incident (shift-alert.ts resolves it).
-    // Promoting the replacement again is not one: it alerts as the first promotion did.
+    // Promoting the replacement again is not one: it alerts as the first promotion did. The current one's report is
+    // the one it is read with (served-shift.ts): one stored without being served alerted when it was activated.
+    const previousShift = previous === null ? null : servedShift(previous, raised.get(previous.id));
     const rollback =
       latest?.id === previousRow.activation_id &&
       latest.previous_calibration_id === calibration.id &&
-      previous?.shift?.previous_calibration_id === calibration.id &&
-      previous.shift.alert;
+      previousShift?.previous_calibration_id === calibration.id &&
+      previousShift.alert;
     const moved = previous && dropRateChangeWarning(previous, calibration, calibration.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE);
     if (moved) warnings.push(moved);
     if (previous && previousDistribution && distribution) {

@@ -4,15 +4,12 @@
  */
 import type { IdempotencyStore } from "../platform/idempotency-store";
 import type { ActivationDeps } from "./activation";
-import type { RaisedShiftAlerts } from "./served-shift";
 
 export type { ActivationDeps } from "./activation";
 
 export interface CalibrationDeps extends ActivationDeps {
   /** Idempotency keys of uploads. */
   readonly idempotency: IdempotencyStore;
-  /** The rebuild_shift alerts activations raised, which a calibration is read with (served-shift.ts). */
-  readonly alerts: RaisedShiftAlerts;
 }
 
 /** Reading calibrations (with the alert their activation raised), gates and history. */

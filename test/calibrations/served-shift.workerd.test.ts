@@ -38,10 +38,14 @@ describe("the shift a calibration is read with", () => {
     expect(activated.calibration.shift).toMatchObject({ alert: true, not_alerted: null, alert_id: alert!.id });
 
     const after = await read(v2);
-    expect(after.current).toBe(true);
     expect(after.shift).toMatchObject({ decision: "shifted", alert: true, not_alerted: null, alert_id: alert!.id, previous_calibration_id: v1.id });
     // The report is the one that alerted (the alert's own), with its reason.
     expect(after.shift!.reason).toBe((alert!.details.shift as { reason: string }).reason);
+    // Rolling back to v1 resolves the alert v2's activation raised, and raises nothing: "rollback", as for an upload
+    // that was served at once.
+    const rollback = await callJson("POST", `/v1/calibrations/${v1.id}/activate`, 200, { json: {} });
+    expect(rollback.shift).toMatchObject({ decision: "shifted", alert: false, not_alerted: "rollback" });
+    expect((await shiftAlerts(gate)).map((a) => [a.id, a.status])).toEqual([[alert!.id, "resolved"]]);
     // The gate's history says the same.
     const listed = (await historyOf(gate)).calibrations.find((c) => c.id === v2);
     expect(listed!.shift).toEqual(after.shift);
