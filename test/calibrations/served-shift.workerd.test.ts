@@ -81,4 +81,31 @@ describe("the shift a calibration is read with", () => {
     expect(v3Read.shift).not.toHaveProperty("alert_id");
     expect((await shiftAlerts(gate)).length).toBe(1);
   });
+
+  it("one stored without being served and activated later without an alert is read with its activation's report", async () => {
+    const gate = uniqueGate("served-shift-later");
+    const v1 = (await callJson("POST", "/v1/calibrations", 201, upload(gate, "v1", spreadScores(5000)))).calibration;
+    const v2 = (await callJson("POST", "/v1/calibrations", 201, upload(gate, "v2", spreadScores(5000, -0.15)))).calibration;
+    expect(v2.shift).toMatchObject({ previous_calibration_id: v1.id, decision: "shifted", not_alerted: "not_activated" });
+    // v3, the same scores as v2, is served at once and alerts against v1
+    const v3 = (await callJson("POST", "/v1/calibrations", 201, upload(gate, "v3", spreadScores(5000, -0.15), { activate: true }))).calibration;
+    const [alert] = await shiftAlerts(gate);
+    expect(alert!.calibration_ids).toEqual([v1.id, v3.id]);
+    // v2 replaces v3: nothing moved, nothing raised
+    const activated = await callJson("POST", `/v1/calibrations/${v2.id}/activate`, 200, { json: {} });
+    expect(activated.shift).toMatchObject({ previous_calibration_id: v3.id, alert: false });
+    expect(activated.shift!.decision).not.toBe("shifted");
+    expect((await shiftAlerts(gate)).length).toBe(1);
+    // "not_activated" is no longer true: v2 is read with the report its activation made, as the activation answered
+    const read = await callJson("GET", `/v1/calibrations/${v2.id}`, 200, { token: TOKENS.read });
+    expect(read.current).toBe(true);
+    expect(read.shift).toEqual(activated.shift);
+    expect(activated.calibration.shift).toEqual(activated.shift);
+    expect((await historyOf(gate)).calibrations.find((c) => c.id === v2.id)!.shift).toEqual(activated.shift);
+    // v3 still says the alert its activation raised
+    expect((await callJson("GET", `/v1/calibrations/${v3.id}`, 200, { token: TOKENS.read })).shift).toMatchObject({
+      alert: true,
+      alert_id: alert!.id,
+    });
+  });
 });
