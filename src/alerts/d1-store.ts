@@ -3,7 +3,8 @@
  * behaviour under test, so it runs in workerd against local D1 (test/alerts/routes.workerd.test.ts); services use
  * the in-memory double in test/support/.
  */
-import type { Alert, AlertKind, AlertOccurrence, AlertStatus } from "../contract";
+import type { RaisedShiftAlert } from "../calibrations/served-shift";
+import type { Alert, AlertKind, AlertOccurrence, AlertStatus, ShiftReport } from "../contract";
 import { equalityWhere } from "../platform/sql";
 import {
   type AlertFilter,
@@ -139,6 +140,29 @@ export class D1AlertStore implements AlertStore {
       details: JSON.parse(r.details) as AlertOccurrence["details"],
       calibration_ids: JSON.parse(r.calibration_ids) as string[],
     }));
+  }
+
+  /**
+   * One query for a page of calibrations: the rebuild_shift occurrences of the gate whose second calibration (the one
+   * that shifted) is one of `calibrationIds`, newest first, so the first seen of each is its latest.
+   */
+  async shiftAlertsRaisedBy(gateId: string, calibrationIds: readonly string[]): Promise<ReadonlyMap<string, RaisedShiftAlert>> {
+    const raised = new Map<string, RaisedShiftAlert>();
+    if (calibrationIds.length === 0) return raised;
+    const { results } = await this.db
+      .prepare(
+        `SELECT a.id AS alert_id, json_extract(o.calibration_ids, '$[1]') AS calibration_id, json_extract(o.details, '$.shift') AS shift
+         FROM alert_occurrences o JOIN alerts a ON a.id = o.alert_id
+         WHERE a.gate_id = ?1 AND a.kind = 'rebuild_shift' AND json_extract(o.calibration_ids, '$[1]') IN (SELECT value FROM json_each(?2))
+         ORDER BY o.seq DESC`,
+      )
+      .bind(gateId, JSON.stringify(calibrationIds))
+      .all<{ alert_id: string; calibration_id: string; shift: string | null }>();
+    for (const r of results) {
+      if (!raised.has(r.calibration_id))
+        raised.set(r.calibration_id, { alert_id: r.alert_id, shift: r.shift === null ? null : (JSON.parse(r.shift) as ShiftReport) });
+    }
+    return raised;
   }
 
   async get(id: string): Promise<Alert | null> {

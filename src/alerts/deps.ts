@@ -2,6 +2,7 @@
  * The slice of dependencies the alerts feature needs: src/worker/wiring.ts builds it from `env`, unit tests from the
  * in-memory doubles of test/support/.
  */
+import type { CalibrationStore } from "../calibrations/store";
 import type { AlertStore } from "./store";
 
 export interface AlertDeps {
@@ -17,4 +18,12 @@ export interface AlertDeps {
    * the webhooks feature's delivery run in src/worker/wiring.ts; the cron tick retries whatever it leaves).
    */
   readonly deliverWebhooks: () => void;
+}
+
+/**
+ * GET /v1/alerts: the alerts, and what a filter naming a gate reads of the calibrations feature: whether the gate
+ * exists, and the calibrated gates with similar names a 404 suggests (src/calibrations/gate-names.ts).
+ */
+export interface AlertListDeps extends AlertDeps {
+  readonly calibrations: Pick<CalibrationStore, "gate" | "calibratedNeighbours">;
 }

@@ -3,11 +3,12 @@
  * resolving emit webhook events (payload.ts); delivery is src/webhooks/delivery.ts's job.
  */
 
-import type { Alert, AlertKind, AlertOccurrence } from "../contract";
+import { unknownGateError } from "../calibrations/gate-names";
+import type { Alert, AlertKind, AlertOccurrence, GateRef } from "../contract";
 import { AppError } from "../platform/errors";
 import { cursorOf, seqOfCursor } from "../platform/http/cursor";
 import { newId } from "../platform/ids";
-import type { AlertDeps } from "./deps";
+import type { AlertDeps, AlertListDeps } from "./deps";
 import { alertPayload } from "./payload";
 import type { AlertFilter } from "./store";
 
@@ -84,8 +85,29 @@ export async function listAlertsPage(
   cursor: string | undefined,
   deps: AlertDeps,
 ): Promise<{ alerts: Alert[]; next_cursor: string | null }> {
-  const page = await deps.alerts.page({ ...filter, before: seqOfCursor(cursor) });
-  return { alerts: page.items, next_cursor: page.next === null ? null : cursorOf(page.next) };
+  // The two orders number alerts differently: a cursor of one is no position in the other.
+  const listing = filter.order === "urgency" ? "alerts-by-urgency" : "alerts";
+  const page = await deps.alerts.page({ ...filter, before: seqOfCursor(cursor, listing) });
+  return { alerts: page.items, next_cursor: page.next === null ? null : cursorOf(page.next, listing) };
+}
+
+/**
+ * listAlertsPage for a filter that names a gate completely (embedding and reranker, index defaulting). An empty first
+ * page of a gate nobody knows (never calibrated, and no alert ever raised for it, as an uncalibrated_request alert is
+ * for a gate that was never calibrated) is a mistyped name more often than an all-clear: it is the 404 a gate's
+ * history answers, with the calibrated gates of similar names (gate-names.ts). A known gate with no alert is `[]`.
+ */
+export async function listGateAlertsPage(
+  gate: GateRef,
+  filter: Omit<AlertFilter, "before" | "gate_id" | "index"> & { readonly gate_id: string },
+  cursor: string | undefined,
+  deps: AlertListDeps,
+): Promise<{ alerts: Alert[]; next_cursor: string | null }> {
+  const page = await listAlertsPage(filter, cursor, deps);
+  if (cursor !== undefined || page.alerts.length > 0) return page;
+  const [known, anyAlert] = await Promise.all([deps.calibrations.gate(filter.gate_id), deps.alerts.list({ gate_id: filter.gate_id, limit: 1 })]);
+  if (known === null && anyAlert.length === 0) throw await unknownGateError(gate, deps.calibrations);
+  return page;
 }
 
 async function mustGet(id: string, deps: AlertDeps): Promise<Alert> {

@@ -4,10 +4,10 @@ import type { RouteEnv } from "../platform/env";
 import { AppError } from "../platform/errors";
 import { handle } from "../platform/http/handle";
 import { gateIdOf } from "../platform/ids";
-import type { AlertDeps } from "./deps";
-import { acknowledgeAlert, alertOccurrences, listAlertsPage, resolveAlert } from "./lifecycle";
+import type { AlertListDeps } from "./deps";
+import { acknowledgeAlert, alertOccurrences, listAlertsPage, listGateAlertsPage, resolveAlert } from "./lifecycle";
 
-export const alertRoutes = new Hono<RouteEnv<AlertDeps>>();
+export const alertRoutes = new Hono<RouteEnv<AlertListDeps>>();
 
 handle(alertRoutes, ROUTES.listAlerts, async (c, { query: q }) => {
   // A gate is named by embedding and reranker (index defaulting); `index` alone filters by index, as the dashboard does.
@@ -21,17 +21,18 @@ handle(alertRoutes, ROUTES.listAlerts, async (c, { query: q }) => {
       ]);
     }
   }
-  let gateId = q.gate_id;
-  const index = q.embedding === undefined && q.reranker === undefined ? q.index : undefined;
+  const filter = { kind: q.kind, status: q.status, limit: q.limit };
   if (q.embedding !== undefined || q.reranker !== undefined) {
     if (q.embedding === undefined || q.reranker === undefined) {
       throw new AppError("bad_request", "filter by gate with both embedding and reranker (and optionally index), or by index alone", [
         { path: q.embedding === undefined ? "embedding" : "reranker", message: "both are required to name a gate" },
       ]);
     }
-    gateId = await gateIdOf({ index: q.index ?? DEFAULT_INDEX, embedding: q.embedding, reranker: q.reranker });
+    // A gate named by hand may be mistyped: a gate nobody knows is a 404 with suggestions, not an all-clear.
+    const gate = { index: q.index ?? DEFAULT_INDEX, embedding: q.embedding, reranker: q.reranker };
+    return c.json(await listGateAlertsPage(gate, { ...filter, gate_id: await gateIdOf(gate) }, q.cursor, c.get("deps")), 200);
   }
-  return c.json(await listAlertsPage({ gate_id: gateId, index, kind: q.kind, status: q.status, limit: q.limit }, q.cursor, c.get("deps")), 200);
+  return c.json(await listAlertsPage({ ...filter, gate_id: q.gate_id, index: q.index }, q.cursor, c.get("deps")), 200);
 });
 
 handle(alertRoutes, ROUTES.getAlert, async (c, { params }) => {

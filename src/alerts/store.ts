@@ -5,6 +5,7 @@
  * alert it records the alert's `alert.opened` event and one pending delivery per enabled endpoint. So an alert is
  * never opened without its deliveries, and a repeat never emits a second event.
  */
+import type { RaisedShiftAlerts } from "../calibrations/served-shift";
 import type { Alert, AlertKind, AlertOccurrence, AlertStatus } from "../contract";
 
 /** A webhook event to record with an alert change; ids are derived from the alert, so a repeat is ignored. */
@@ -51,7 +52,8 @@ export interface AlertPage {
   readonly next: number | null;
 }
 
-export interface AlertStore {
+/** Also what a calibration is read with (src/calibrations/served-shift.ts): the rebuild_shift alert its activation raised. */
+export interface AlertStore extends RaisedShiftAlerts {
   /**
    * Opens `candidate` or, when (gate, kind) already has an unresolved alert, counts a repeat on that one (occurrences
    * + 1, last_seen_at; its first summary and details are kept as `first_summary` and `details`). Every occurrence is

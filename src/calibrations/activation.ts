@@ -24,6 +24,7 @@ import type { Distribution } from "../stats/distribution";
 import { dropRateChangeWarning } from "./auto-activation";
 import { gateEventBody, headsAfterActivation, servedThreshold, withHeads, withSeq } from "./gate-event";
 import { rebuildShift } from "./rebuild-shift";
+import { type RaisedShiftAlerts, servedShift } from "./served-shift";
 import { type CalibrationStore, currentOf, type GateState } from "./store";
 
 /** What activating needs (a slice of the calibrations feature's, ./deps.ts). */
@@ -38,6 +39,8 @@ export interface ActivationDeps {
    * threshold copies, the rebuild_shift alert) are wired here once, in src/worker/wiring.ts.
    */
   readonly activationListeners: readonly ActivationListener[];
+  /** The rebuild_shift alerts activations raised: whether an activation rolls one back (served-shift.ts). */
+  readonly alerts: RaisedShiftAlerts;
   /**
    * Tests only (unset in the Worker): runs right after a write commits, before its listeners and before the upload's
    * Idempotency-Key is completed. A test that never resolves it kills the request at the commit point
@@ -190,6 +193,54 @@ async function loadForActivation(calibrationId: string, deps: ActivationDeps) {
 }
 
 /**
+ * The shift of `calibration` against `previousId`, the gate's current calibration its activation replaces, as that
+ * activation computes it, from the kept distributions (only they are left of the new scores); `lastActivation` is the
+ * activation that made `previousId` current (undefined: unknown, then it is no rollback). Also what a calibration
+ * stored without being served, and activated later, is read with (registry.ts). No write.
+ */
+export async function activationShift(
+  calibration: StoredCalibration,
+  distribution: Distribution | null,
+  previousId: string,
+  lastActivation: Activation | undefined,
+  deps: Pick<ActivationDeps, "calibrations" | "alerts">,
+): Promise<{ readonly previous: StoredCalibration | null; readonly shift: ShiftReport | null }> {
+  const [previous, previousDistribution, raised] = await Promise.all([
+    deps.calibrations.get(previousId),
+    deps.calibrations.distribution(previousId),
+    deps.alerts.shiftAlertsRaisedBy(calibration.gate_id, [previousId]),
+  ]);
+  if (previous === null || previousDistribution === null || distribution === null) return { previous, shift: null };
+  // A rollback activates the calibration the current one replaced (the activation that made it current says which)
+  // after the current one's own shift report against it alerted: it undoes that incident (shift-alert.ts resolves it).
+  // Promoting the replacement again is not one: it alerts as the first promotion did. The current one's report is
+  // the one it is read with (served-shift.ts): one stored without being served alerted when it was activated.
+  const previousShift = servedShift(previous, raised.get(previous.id));
+  const rollback =
+    lastActivation?.calibration_id === previousId &&
+    lastActivation.previous_calibration_id === calibration.id &&
+    previousShift?.previous_calibration_id === calibration.id &&
+    previousShift.alert;
+  const shift = rebuildShift({
+    previous,
+    previousDistribution,
+    sorted: null,
+    distribution,
+    byQuery: null,
+    ...(calibration.per_query
+      ? {
+          newDesignEffect: calibration.per_query.design_effect,
+          ...(calibration.interval_degrees_of_freedom != null ? { newDegreesOfFreedom: calibration.interval_degrees_of_freedom } : {}),
+        }
+      : {}),
+    tolerance: calibration.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE,
+    comparedWith: "gate_current",
+    rollback,
+  });
+  return { previous, shift };
+}
+
+/**
  * The shift of `calibration` against the gate's current one (recomputed from the kept distributions) and the
  * warnings of the change, against `state`. No write.
  */
@@ -200,45 +251,21 @@ async function planActivation(
   deps: ActivationDeps,
 ): Promise<ActivationPlan> {
   const previousRow = currentOf(rows);
-  let shift: ShiftReport | null = null;
-  const warnings: Warning[] = [];
-  if (previousRow !== null && previousRow.calibration_id !== calibration.id) {
-    const [previous, previousDistribution, [latest]] = await Promise.all([
-      deps.calibrations.get(previousRow.calibration_id),
-      deps.calibrations.distribution(previousRow.calibration_id),
-      deps.calibrations.activations(calibration.gate_id, 1),
-    ]);
-    // A rollback activates the calibration the current one replaced (the gate's latest activation says which) after
-    // the current one's own shift report against it alerted: it undoes that incident (shift-alert.ts resolves it).
-    // Promoting the replacement again is not one: it alerts as the first promotion did.
-    const rollback =
-      latest?.id === previousRow.activation_id &&
-      latest.previous_calibration_id === calibration.id &&
-      previous?.shift?.previous_calibration_id === calibration.id &&
-      previous.shift.alert;
-    const moved = previous && dropRateChangeWarning(previous, calibration, calibration.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE);
-    if (moved) warnings.push(moved);
-    if (previous && previousDistribution && distribution) {
-      // Only the kept distribution is left of the new scores: evaluate the previous threshold on it.
-      shift = rebuildShift({
-        previous,
-        previousDistribution,
-        sorted: null,
-        distribution,
-        byQuery: null,
-        ...(calibration.per_query
-          ? {
-              newDesignEffect: calibration.per_query.design_effect,
-              ...(calibration.interval_degrees_of_freedom != null ? { newDegreesOfFreedom: calibration.interval_degrees_of_freedom } : {}),
-            }
-          : {}),
-        tolerance: calibration.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE,
-        comparedWith: "gate_current",
-        rollback,
-      });
-    }
+  if (previousRow === null || previousRow.calibration_id === calibration.id) {
+    return { shift: null, warnings: [], previousCalibrationId: previousRow?.calibration_id ?? null };
   }
-  return { shift, warnings, previousCalibrationId: previousRow?.calibration_id ?? null };
+  const [latest] = await deps.calibrations.activations(calibration.gate_id, 1);
+  const { previous, shift } = await activationShift(
+    calibration,
+    distribution,
+    previousRow.calibration_id,
+    latest?.id === previousRow.activation_id ? latest : undefined,
+    deps,
+  );
+  const warnings: Warning[] = [];
+  const moved = previous && dropRateChangeWarning(previous, calibration, calibration.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE);
+  if (moved) warnings.push(moved);
+  return { shift, warnings, previousCalibrationId: previousRow.calibration_id };
 }
 
 /** What a dry run of an activation answers: the shift and warnings the activation would give, nothing written. */

@@ -11,7 +11,7 @@ import { AppError, invalid } from "../platform/errors";
 import { type Distribution, guardedShareBelow, shareBelow } from "../stats/distribution";
 import { type Guards, hasGuards, NO_GUARDS } from "../stats/guarded-gate";
 import { countBelow, sortedCopy } from "../stats/order-statistics";
-import type { RegistryDeps } from "./deps";
+import type { CalibrationDeps } from "./deps";
 import { currentOf } from "./store";
 
 /** A carried rate (drop or abstention) whose sd exceeds this (1 point) warns `small_reference`. */
@@ -90,7 +90,12 @@ function referenceDropRate(record: StoredCalibration, dist: Distribution, t: num
 }
 
 /** Resolves `policy` for the gate `gateId`; `n` is the size of the new calibration (for the carried sd). */
-export async function resolveTarget(policy: RateOrCarryPolicy, gateId: string, n: number, deps: RegistryDeps): Promise<ResolvedTarget> {
+export async function resolveTarget(
+  policy: RateOrCarryPolicy,
+  gateId: string,
+  n: number,
+  deps: Pick<CalibrationDeps, "calibrations">,
+): Promise<ResolvedTarget> {
   if (policy.kind === "drop_rate") return statedTarget(policy.target, guardsOf(policy), policy);
 
   const ref = policy.reference;

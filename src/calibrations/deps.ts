@@ -12,5 +12,5 @@ export interface CalibrationDeps extends ActivationDeps {
   readonly idempotency: IdempotencyStore;
 }
 
-/** Reading calibrations, gates and history. */
-export type RegistryDeps = Pick<CalibrationDeps, "calibrations">;
+/** Reading calibrations (with the alert their activation raised), gates and history. */
+export type RegistryDeps = Pick<CalibrationDeps, "calibrations" | "alerts">;

@@ -63,6 +63,13 @@ export const ShiftReport = z.object({
    */
   not_alerted: z.enum(["intended_carry", "rollback", "not_activated", "dry_run"]).nullable().optional(),
   /**
+   * The rebuild_shift alert an activation of this calibration raised (or counted a repeat on), on a calibration read
+   * after it (GET /v1/calibrations/{id}, a gate's history, an activation's answer): the report is then the one that
+   * alerted, with `alert` true, whatever the upload answered (a calibration stored without being served says
+   * "not_activated" at upload). Absent when no activation of it raised one; never on an upload's own `shift`.
+   */
+  alert_id: z.string().optional(),
+  /**
    * When both calibrations carry relevance labels: coverage at the previous threshold on the previous labels (in
    * sample) and on the new ones, in the previous recall policy's notion (any_relevant for other policies).
    */

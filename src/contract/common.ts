@@ -52,8 +52,19 @@ export const PageLimit = z
   .pipe(z.number().max(MAX_PAGE_SIZE, { error: `must be a whole number from 1 to ${MAX_PAGE_SIZE}` }))
   .default(DEFAULT_PAGE_SIZE);
 
-/** An opaque listing cursor as returned in `next_cursor` (base-36 digits); anything else is refused, never truncated. */
-export const Cursor = z.string().regex(/^[0-9a-z]{1,11}$/u, { error: "is not a cursor this API returned (pass next_cursor back unchanged)" });
+/** Base-36 characters of the check that starts every listing cursor (src/platform/http/cursor.ts makes and checks it). */
+export const CURSOR_CHECK_LENGTH = 6;
+
+/** Base-36 digits of a listing's database order in a cursor: every positive safe integer fits. */
+const MAX_CURSOR_ORDER_DIGITS = 11;
+
+/**
+ * An opaque listing cursor as returned in `next_cursor`: its shape (a check, then the position, in base 36) is
+ * checked here, its check against the listing by the server; anything else is refused, never truncated.
+ */
+export const Cursor = z.string().regex(new RegExp(`^[0-9a-z]{${CURSOR_CHECK_LENGTH + 1},${CURSOR_CHECK_LENGTH + MAX_CURSOR_ORDER_DIGITS}}$`, "u"), {
+  error: "is not a cursor this API returned (pass next_cursor back unchanged)",
+});
 
 export const CalibrationId = z.string().regex(/^cal_[0-9a-z]{10,40}$/u, { error: "is not a calibration id" });
 

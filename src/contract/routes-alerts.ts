@@ -12,7 +12,7 @@ export const alertRoutes = {
     summary: "Alerts, newest first, a page at a time",
     query: AlertQuery,
     responses: { 200: { description: "a page of alerts", schema: AlertList } },
-    errors: [400],
+    errors: [400, 404],
   },
   getAlert: {
     method: "get",

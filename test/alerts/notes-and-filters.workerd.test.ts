@@ -1,7 +1,8 @@
 /**
  * The alert API's edges: a note over the bound says the bound; notes are stored trimmed (only whitespace is no note,
  * in the API and the dashboard); re-acknowledging answers the note it keeps; occurrences are numbered 1..N within
- * their alert beside the shared `seq`; gate_id together with index/embedding/reranker is refused, naming both.
+ * their alert beside the shared `seq`; gate_id together with index/embedding/reranker is refused, naming both; a
+ * gate named by embedding and reranker that nobody knows is a 404 with the similar gates, not an empty list.
  */
 
 import { env, exports } from "cloudflare:workers";
@@ -9,9 +10,10 @@ import { describe, expect, it } from "vitest";
 import { raiseAlert } from "../../src/alerts/lifecycle";
 import { MAX_NOTE_LENGTH } from "../../src/contract";
 import type { Env } from "../../src/platform/env";
+import { gateIdOf } from "../../src/platform/ids";
 import { alertDeps } from "../../src/worker/wiring";
 import { page, session } from "../dashboard/session-support";
-import { call, callJson, qs, TOKENS, uniqueGate } from "../support/worker";
+import { call, callJson, expectError, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 const worker = (exports as unknown as { default: Fetcher }).default;
 const deps = () => alertDeps(env as unknown as Env, () => undefined);
@@ -118,5 +120,40 @@ describe("GET /v1/alerts filters", () => {
     // each alone still filters
     expect((await callJson("GET", `/v1/alerts?${qs({ gate_id: gateId })}`, 200, { token: TOKENS.read })).alerts).toHaveLength(1);
     expect((await callJson("GET", `/v1/alerts?${qs({ index: gate.index })}`, 200, { token: TOKENS.read })).alerts).toHaveLength(1);
+  });
+
+  it("a gate named completely that nobody knows is a 404 naming the similar calibrated gates; a known gate without alerts is []", async () => {
+    const gate = uniqueGate("alerts-typo");
+    await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", scores: spreadScores(1000), policy: { kind: "drop_rate", target: 0.2 } },
+    });
+    // the calibrated gate has no alert: an empty list, as before
+    expect((await callJson("GET", `/v1/alerts?${qs(gate)}`, 200, { token: TOKENS.read })).alerts).toEqual([]);
+    // a typo in the embedding names no gate: 404, with the gate it most likely meant, as a gate's history answers
+    const typo = { ...gate, embedding: "BAAI/bge-m3@v2" };
+    const error = await expectError(await call("GET", `/v1/alerts?${qs({ ...typo, status: "open" })}`, { token: TOKENS.read }), 404, "not_found");
+    expect(error.message).toContain(`no gate ${typo.index} / ${typo.embedding} / ${typo.reranker}`);
+    expect(error.message).toContain(`did you mean index=${gate.index} embedding=${gate.embedding} reranker=${gate.reranker}?`);
+    expect(error.details.suggestions).toEqual([gate]);
+    const history = await expectError(await call("GET", `/v1/calibrations?${qs(typo)}`, { token: TOKENS.read }), 404, "not_found");
+    expect(error).toEqual(history);
+    // the index left out means "default": nothing there either, and it says so
+    const { index: _, ...noIndex } = gate;
+    const defaulted = await expectError(await call("GET", `/v1/alerts?${qs(noIndex)}`, { token: TOKENS.read }), 404, "not_found");
+    expect(defaulted.message).toContain('index defaults to "default" when omitted');
+    expect(defaulted.details.suggestions).toEqual([gate]);
+    // an index alone still filters, known or not (documented: the alerts of every gate in it)
+    expect((await callJson("GET", `/v1/alerts?${qs({ index: "no-such-index" })}`, 200, { token: TOKENS.read })).alerts).toEqual([]);
+  });
+
+  it("a gate never calibrated that has alerts (uncalibrated_request) is known: its other kinds list []", async () => {
+    const gate = uniqueGate("alerts-uncalibrated");
+    const gateId = await gateIdOf(gate);
+    await raiseAlert({ gate_id: gateId, gate, kind: "uncalibrated_request", summary: "asked for", details: {}, calibration_ids: [] }, deps());
+    expect((await callJson("GET", `/v1/alerts?${qs(gate)}`, 200, { token: TOKENS.read })).alerts.map((a) => a.kind)).toEqual([
+      "uncalibrated_request",
+    ]);
+    expect((await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "rebuild_shift" })}`, 200, { token: TOKENS.read })).alerts).toEqual([]);
   });
 });

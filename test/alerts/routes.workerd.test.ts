@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { raiseAlert } from "../../src/alerts/lifecycle";
 import type { Env } from "../../src/platform/env";
+import { gateIdOf } from "../../src/platform/ids";
 import { UNCALIBRATED_ALERT_MIN_MINUTES } from "../../src/platform/limits";
 import { alertDeps } from "../../src/worker/wiring";
 import { READ_TOKEN_NAME, SERVICE_USER_AGENT, seedSightings, sightingsOf } from "../support/uncalibrated";
@@ -18,6 +19,13 @@ const upload = (gate: object, version: string, scores: number[], extra: object =
 
 const alertsOf = async (gate: object, kind?: string) =>
   (await callJson("GET", `/v1/alerts?${qs({ ...gate, kind })}`, 200, { token: TOKENS.read })).alerts;
+
+/**
+ * The alerts of a gate that may never have been calibrated, by its gate_id: named by embedding and reranker, a gate
+ * nobody knows (no calibration, no alert yet) is a 404 (test/alerts/notes-and-filters.workerd.test.ts).
+ */
+const alertsById = async (gate: { index: string; embedding: string; reranker: string }, kind?: string) =>
+  (await callJson("GET", `/v1/alerts?${qs({ gate_id: await gateIdOf(gate), kind })}`, 200, { token: TOKENS.read })).alerts;
 
 describe("rebuild_shift", () => {
   it("reports the shift without alerting on a rebuild from the same distribution", async () => {
@@ -89,7 +97,9 @@ describe("uncalibrated_request", () => {
       ),
     ).toHaveLength(1);
     expect(await sightingsOf(gate, "alice")).toEqual([]);
-    expect(await alertsOf(gate, "uncalibrated_request")).toEqual([]);
+    expect(await alertsById(gate, "uncalibrated_request")).toEqual([]);
+    // no alert and no calibration: named, the gate is unknown
+    expect((await call("GET", `/v1/alerts?${qs(gate)}`, { token: TOKENS.read })).status).toBe(404);
   });
 
   it(`a token that keeps asking (${UNCALIBRATED_ALERT_MIN_MINUTES} distinct minutes) is raised, naming the token and its client`, async () => {
@@ -101,7 +111,7 @@ describe("uncalibrated_request", () => {
     });
     expect(res.status).toBe(404);
     const alerts = await waitFor(
-      () => alertsOf(gate, "uncalibrated_request"),
+      () => alertsById(gate, "uncalibrated_request"),
       (a) => a.length > 0,
     );
     expect(alerts).toHaveLength(1);
@@ -111,6 +121,8 @@ describe("uncalibrated_request", () => {
     });
     expect(alerts[0]!.summary).toContain(`the token "${READ_TOKEN_NAME}" (client ${SERVICE_USER_AGENT})`);
     expect(alerts[0]!.summary).toContain("no active calibration");
+    // its alert makes the never-calibrated gate known: named, it lists the alert
+    expect(await alertsOf(gate, "uncalibrated_request")).toEqual(alerts);
   });
 });
 

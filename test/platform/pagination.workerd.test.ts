@@ -1,16 +1,17 @@
 /**
  * The two listings that grow without bound page with cursors: GET /v1/gates (creation order) and GET /v1/alerts
  * (newest first). Each page is at most `limit`; following `next_cursor` visits every row once, also when rows are
- * added between pages; a cursor is refused unless the API made it. Its own file: storage is isolated per test file,
- * so the rows listed here are exactly the rows made here.
+ * added between pages; a cursor is refused unless the listing made it (GET /v1/calibrations too). Its own file:
+ * storage is isolated per test file, so the rows listed here are exactly the rows made here.
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { raiseAlert } from "../../src/alerts/lifecycle";
 import { DEFAULT_PAGE_SIZE } from "../../src/contract";
 import type { Env } from "../../src/platform/env";
+import { type CursorListing, cursorOf, seqOfCursor } from "../../src/platform/http/cursor";
 import { alertDeps } from "../../src/worker/wiring";
-import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+import { call, callJson, expectError, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 const calibrate = (gate: object, version = "v1") =>
   callJson("POST", "/v1/calibrations", 201, {
@@ -98,5 +99,50 @@ describe("GET /v1/alerts pages with a cursor", () => {
     expect((await pages<{ id: string }>("/v1/alerts", "alerts", { limit: 4 })).flat().map((a) => a.id)).toEqual(newestFirst);
     const res = await call("GET", `/v1/alerts?${qs({ cursor: "NOPE" })}`, { token: TOKENS.read });
     expect(res.status).toBe(400);
+  });
+});
+
+describe("every listing refuses a cursor it did not make", () => {
+  it("GET /v1/calibrations, /v1/gates and /v1/alerts: 400 bad_request naming the cursor; their own cursors page on", async () => {
+    const gate = uniqueGate("cursor-check");
+    await calibrate(gate, "v1");
+    await calibrate(gate, "v2");
+    await calibrate(uniqueGate("cursor-check"));
+    const deps = alertDeps(env as unknown as Env, () => undefined);
+    for (const i of [1, 2])
+      await raiseAlert(
+        {
+          gate_id: `gate-cursor-${i}`,
+          gate: { index: "docs", embedding: "e5", reranker: `bge-cursor-${i}` },
+          kind: "empty_context",
+          summary: `cursor ${i}`,
+          details: {},
+          calibration_ids: [],
+        },
+        deps,
+      );
+    const listings: { path: string; query: Record<string, string>; listing: CursorListing }[] = [
+      { path: "/v1/calibrations", query: gate, listing: "calibrations" },
+      { path: "/v1/gates", query: {}, listing: "gates" },
+      { path: "/v1/alerts", query: {}, listing: "alerts" },
+    ];
+    for (const { path, query, listing } of listings) {
+      const first = (await callJson("GET", `${path}?${qs({ ...query, limit: 1 })}`, 200, { token: TOKENS.read })) as { next_cursor: string | null };
+      const made = first.next_cursor!;
+      await callJson("GET", `${path}?${qs({ ...query, limit: 1, cursor: made })}`, 200, { token: TOKENS.read });
+      const flipped = `${made.slice(0, -1)}${made.endsWith("1") ? "2" : "1"}`;
+      const otherListing = cursorOf(1, listing === "gates" ? "alerts" : "gates");
+      // "garbage" and "5" (the old bare base-36 position) were once read as positions: the first page, or row 5
+      for (const bad of ["garbage", "5", "zzzzzzzzzzz", flipped, otherListing, "!!", `${made}0000000000`]) {
+        const error = await expectError(await call("GET", `${path}?${qs({ ...query, cursor: bad })}`, { token: TOKENS.read }), 400, "bad_request");
+        expect(error.message, `${path} ${bad}`).toContain("cursor");
+        expect(error.details, `${path} ${bad}`).toEqual([expect.objectContaining({ path: "cursor" })]);
+      }
+      // base 36 only: a cursor goes into a URL (the dashboard's links) unescaped
+      expect(made, path).toMatch(/^[0-9a-z]{7,17}$/u);
+    }
+    // the dashboard's alert list (most urgent first) has its own cursors: the API's are no position there
+    expect(() => seqOfCursor(cursorOf(7, "alerts"), "alerts-by-urgency")).toThrow(/not one this listing returned/u);
+    expect(seqOfCursor(cursorOf(7, "alerts-by-urgency"), "alerts-by-urgency")).toBe(7);
   });
 });

@@ -12,7 +12,8 @@ import {
   urgencyKey,
   type WebhookEventInput,
 } from "../../src/alerts/store";
-import type { Alert, AlertKind, AlertOccurrence } from "../../src/contract";
+import type { RaisedShiftAlert } from "../../src/calibrations/served-shift";
+import type { Alert, AlertKind, AlertOccurrence, ShiftReport } from "../../src/contract";
 
 export class MemoryAlertStore implements AlertStore {
   readonly #alerts: Alert[] = [];
@@ -50,6 +51,20 @@ export class MemoryAlertStore implements AlertStore {
     occurrence(stored.id);
     if (!this.events.some((e) => e.id === opened.id)) this.events.push(opened);
     return { alert: structuredClone(stored), opened: true };
+  }
+
+  async shiftAlertsRaisedBy(gateId: string, calibrationIds: readonly string[]): Promise<ReadonlyMap<string, RaisedShiftAlert>> {
+    const newestFirst = this.#alerts
+      .filter((a) => a.gate_id === gateId && a.kind === "rebuild_shift")
+      .flatMap((a) => (this.#occurrences.get(a.id) ?? []).map((o) => ({ alert_id: a.id, o })))
+      .sort((x, y) => y.o.seq - x.o.seq);
+    const raised = new Map<string, RaisedShiftAlert>();
+    for (const { alert_id, o } of newestFirst) {
+      const id = o.calibration_ids[1];
+      if (id === undefined || !calibrationIds.includes(id) || raised.has(id)) continue;
+      raised.set(id, { alert_id, shift: (o.details.shift as ShiftReport | undefined) ?? null });
+    }
+    return raised;
   }
 
   async occurrences(alertId: string, limit: number): Promise<AlertOccurrence[]> {

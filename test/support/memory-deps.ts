@@ -4,15 +4,15 @@
  */
 import type { AlertDeps } from "../../src/alerts/deps";
 import { shiftAlertListener } from "../../src/alerts/shift-alert";
-import type { ActivationDeps } from "../../src/calibrations/deps";
+import type { ActivationDeps, CalibrationDeps } from "../../src/calibrations/deps";
 import type { ReaderDeps } from "../../src/serving/deps";
 import { publishOnActivation } from "../../src/serving/publish";
 import { MemoryAlertStore } from "./memory-alert-store";
 import { MemoryCalibrationStore } from "./memory-calibration-store";
 import { MemoryThresholdProjection } from "./memory-projection";
 
-/** What memoryDeps builds: storing, activating and reading calibrations and thresholds. */
-export type MemoryDeps = ActivationDeps & ReaderDeps;
+/** What memoryDeps builds: storing, activating and reading calibrations (with their alerts) and thresholds. */
+export type MemoryDeps = ActivationDeps & ReaderDeps & Pick<CalibrationDeps, "alerts">;
 
 /**
  * `store` and `projection` replace the in-memory doubles (a test's faulty or counting subclass). An activation
@@ -42,6 +42,7 @@ export function memoryDeps<
     now,
     random,
     defer,
+    alerts,
     activationListeners: [publishOnActivation({ calibrations, projection }), shiftAlertListener(alertDeps)],
   };
   return {

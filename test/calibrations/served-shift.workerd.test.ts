@@ -1,0 +1,111 @@
+/**
+ * A calibration is read with the shift that is true now (src/calibrations/served-shift.ts): one stored without being
+ * served, then activated, says the alert its activation raised; what its upload answered is not rewritten, and
+ * calibrations whose activations raised nothing keep their reasons.
+ */
+import { describe, expect, it } from "vitest";
+import { asQueries, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+
+/** As queries of 20, so the rebuild decision measures clustering (test/alerts/routes.workerd.test.ts says why). */
+const upload = (gate: object, version: string, scores: number[], extra: object = {}) => ({
+  token: TOKENS.calibrate,
+  json: { ...gate, index_version: version, queries: asQueries(scores), policy: { kind: "drop_rate", target: 0.2 }, ...extra },
+});
+
+const read = async (id: string) => callJson("GET", `/v1/calibrations/${id}`, 200, { token: TOKENS.read });
+const historyOf = async (gate: Record<string, string>) => callJson("GET", `/v1/calibrations?${qs(gate)}`, 200, { token: TOKENS.read });
+const shiftAlerts = async (gate: Record<string, string>) =>
+  (await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "rebuild_shift" })}`, 200, { token: TOKENS.read })).alerts;
+
+describe("the shift a calibration is read with", () => {
+  it("says the alert an activation raised after the upload stored it without serving it", async () => {
+    const gate = uniqueGate("served-shift");
+    const v1 = (await callJson("POST", "/v1/calibrations", 201, upload(gate, "v1", spreadScores(5000)))).calibration;
+    // 0.15 lower: v1's threshold drops ~35 % instead of 20 %. "auto" stores it without serving it.
+    const stored = await callJson("POST", "/v1/calibrations", 201, upload(gate, "v2", spreadScores(5000, -0.15)));
+    expect(stored.activation_outcome).toMatchObject({ activated: false, reason: "shifted" });
+    expect(stored.shift).toMatchObject({ decision: "shifted", alert: false, not_alerted: "not_activated" });
+    const v2 = stored.calibration.id;
+    // Before it is activated, that is what is true.
+    const before = await read(v2);
+    expect(before.shift).toMatchObject({ decision: "shifted", alert: false, not_alerted: "not_activated" });
+    expect(before.shift).not.toHaveProperty("alert_id");
+
+    const activated = await callJson("POST", `/v1/calibrations/${v2}/activate`, 200, { json: { reason: "reviewed" } });
+    const [alert] = await shiftAlerts(gate);
+    expect(alert).toMatchObject({ status: "open", calibration_ids: [v1.id, v2] });
+    expect(activated.shift).toMatchObject({ decision: "shifted", alert: true });
+    expect(activated.calibration.shift).toMatchObject({ alert: true, not_alerted: null, alert_id: alert!.id });
+
+    const after = await read(v2);
+    expect(after.shift).toMatchObject({ decision: "shifted", alert: true, not_alerted: null, alert_id: alert!.id, previous_calibration_id: v1.id });
+    // The report is the one that alerted (the alert's own), with its reason.
+    expect(after.shift!.reason).toBe((alert!.details.shift as { reason: string }).reason);
+    // Rolling back to v1 resolves the alert v2's activation raised, and raises nothing: "rollback", as for an upload
+    // that was served at once.
+    const rollback = await callJson("POST", `/v1/calibrations/${v1.id}/activate`, 200, { json: {} });
+    expect(rollback.shift).toMatchObject({ decision: "shifted", alert: false, not_alerted: "rollback" });
+    expect((await shiftAlerts(gate)).map((a) => [a.id, a.status])).toEqual([[alert!.id, "resolved"]]);
+    // The gate's history says the same.
+    const listed = (await historyOf(gate)).calibrations.find((c) => c.id === v2);
+    expect(listed!.shift).toEqual(after.shift);
+    // v1 raised nothing: read as stored.
+    expect((await read(v1.id)).shift).toBeNull();
+  });
+
+  it("keeps the reasons of a rollback, a no-op activation and a calibration never activated", async () => {
+    const gate = uniqueGate("served-shift-rollback");
+    const v1 = (await callJson("POST", "/v1/calibrations", 201, upload(gate, "v1", spreadScores(5000)))).calibration;
+    const v2 = (await callJson("POST", "/v1/calibrations", 201, upload(gate, "v2", spreadScores(5000, -0.15), { activate: true }))).calibration;
+    expect(v2.shift).toMatchObject({ decision: "shifted", alert: true });
+    const [raised] = await shiftAlerts(gate);
+
+    // Rolling back to v1 raises nothing and resolves v2's alert: the answer says "rollback", v1 is read as stored.
+    const rollback = await callJson("POST", `/v1/calibrations/${v1.id}/activate`, 200, { json: {} });
+    expect(rollback.shift).toMatchObject({ decision: "shifted", alert: false, not_alerted: "rollback" });
+    expect(rollback.calibration.shift).toBeNull();
+    expect((await read(v1.id)).shift).toBeNull();
+    expect((await shiftAlerts(gate)).map((a) => [a.id, a.status])).toEqual([[raised!.id, "resolved"]]);
+    // v2's activation did raise it (now resolved): still said, with its id.
+    expect((await read(v2.id)).shift).toMatchObject({ alert: true, alert_id: raised!.id });
+
+    // Activating the current calibration again is a no-op: nothing raised, nothing read differently.
+    const noop = await callJson("POST", `/v1/calibrations/${v1.id}/activate`, 200, { json: {} });
+    expect(noop.already_current).toBe(true);
+    expect((await read(v1.id)).shift).toBeNull();
+
+    // Stored without being served and never activated: "not_activated" stays true.
+    const v3 = (await callJson("POST", "/v1/calibrations", 201, upload(gate, "v3", spreadScores(5000, -0.15), { activate: false }))).calibration;
+    const v3Read = await read(v3.id);
+    expect(v3Read.shift).toMatchObject({ decision: "shifted", alert: false, not_alerted: "not_activated" });
+    expect(v3Read.shift).not.toHaveProperty("alert_id");
+    expect((await shiftAlerts(gate)).length).toBe(1);
+  });
+
+  it("one stored without being served and activated later without an alert is read with its activation's report", async () => {
+    const gate = uniqueGate("served-shift-later");
+    const v1 = (await callJson("POST", "/v1/calibrations", 201, upload(gate, "v1", spreadScores(5000)))).calibration;
+    const v2 = (await callJson("POST", "/v1/calibrations", 201, upload(gate, "v2", spreadScores(5000, -0.15)))).calibration;
+    expect(v2.shift).toMatchObject({ previous_calibration_id: v1.id, decision: "shifted", not_alerted: "not_activated" });
+    // v3, the same scores as v2, is served at once and alerts against v1
+    const v3 = (await callJson("POST", "/v1/calibrations", 201, upload(gate, "v3", spreadScores(5000, -0.15), { activate: true }))).calibration;
+    const [alert] = await shiftAlerts(gate);
+    expect(alert!.calibration_ids).toEqual([v1.id, v3.id]);
+    // v2 replaces v3: nothing moved, nothing raised
+    const activated = await callJson("POST", `/v1/calibrations/${v2.id}/activate`, 200, { json: {} });
+    expect(activated.shift).toMatchObject({ previous_calibration_id: v3.id, alert: false });
+    expect(activated.shift!.decision).not.toBe("shifted");
+    expect((await shiftAlerts(gate)).length).toBe(1);
+    // "not_activated" is no longer true: v2 is read with the report its activation made, as the activation answered
+    const read = await callJson("GET", `/v1/calibrations/${v2.id}`, 200, { token: TOKENS.read });
+    expect(read.current).toBe(true);
+    expect(read.shift).toEqual(activated.shift);
+    expect(activated.calibration.shift).toEqual(activated.shift);
+    expect((await historyOf(gate)).calibrations.find((c) => c.id === v2.id)!.shift).toEqual(activated.shift);
+    // v3 still says the alert its activation raised
+    expect((await callJson("GET", `/v1/calibrations/${v3.id}`, 200, { token: TOKENS.read })).shift).toMatchObject({
+      alert: true,
+      alert_id: alert!.id,
+    });
+  });
+});
