@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PageLimit } from "./common";
+import { Cursor, PageLimit } from "./common";
 import {
   DEFAULT_MAX_STEP_HOURS,
   DEFAULT_PROMOTION_QUERIES,
@@ -246,12 +246,6 @@ export const Promotion = z.object({
 });
 export type Promotion = z.infer<typeof Promotion>;
 
-/**
- * The cursor of a gate's promotions listing: the offset of its next page in base 36 (src/promotions/service.ts), not
- * the checked cursor of the listings in docs/api.md's "Pages" (common.ts Cursor), which it would refuse.
- */
-const PromotionCursor = z.string().regex(/^[0-9a-z]{1,11}$/u, { error: "is not a cursor this API returned (pass next_cursor back unchanged)" });
-
-export const PromotionListQuery = z.object({ limit: PageLimit, cursor: PromotionCursor.optional() });
+export const PromotionListQuery = z.object({ limit: PageLimit, cursor: Cursor.optional() });
 export const PromotionList = z.object({ gate_id: z.string(), promotions: z.array(Promotion), next_cursor: z.string().nullable() });
 export type PromotionList = z.infer<typeof PromotionList>;

@@ -9,6 +9,7 @@ import { currentOf } from "../calibrations/store";
 import type { Activation, Promotion, PromotionCause, PromotionPlan, PromotionPlanBody, PromotionStepRecord } from "../contract";
 import { promotionPrefix } from "../monitoring/gate-monitor/live-evidence";
 import { AppError } from "../platform/errors";
+import { cursorOf, seqOfCursor } from "../platform/http/cursor";
 import { newId } from "../platform/ids";
 import { DEFAULT_SHIFT_TOLERANCE } from "../platform/limits";
 import { decisionNumbers } from "./arm-evidence";
@@ -132,14 +133,14 @@ export async function getPromotion(id: string, deps: PromotionDeps): Promise<Pro
   return view(row, deps);
 }
 
-/** The gate's promotions, newest first (cursor: the offset in base 36). */
+/** The gate's promotions, newest first (cursor: the next page's offset, checked as every listing's cursor is). */
 export async function listPromotions(gateId: string, limit: number, cursor: string | undefined, deps: PromotionDeps) {
   if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", `gate ${gateId} does not exist`);
-  const page = await deps.promotions.list(gateId, limit, cursor === undefined ? null : Number.parseInt(cursor, 36));
+  const page = await deps.promotions.list(gateId, limit, seqOfCursor(cursor, "promotions"));
   return {
     gate_id: gateId,
     promotions: await Promise.all(page.rows.map((r) => view(r, deps))),
-    next_cursor: page.next === null ? null : page.next.toString(36),
+    next_cursor: page.next === null ? null : cursorOf(page.next, "promotions"),
   };
 }
 

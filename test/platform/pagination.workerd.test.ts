@@ -141,6 +141,17 @@ describe("every listing refuses a cursor it did not make", () => {
       // base 36 only: a cursor goes into a URL (the dashboard's links) unescaped
       expect(made, path).toMatch(/^[0-9a-z]{7,17}$/u);
     }
+    // a gate's promotions page with the same checked cursors (an offset): its own pass, the others' are refused
+    const { gate_id } = (await callJson("GET", `/v1/calibrations?${qs({ ...gate, limit: 1 })}`, 200, { token: TOKENS.read })) as { gate_id: string };
+    const promotions = `/v1/gates/${gate_id}/promotions`;
+    const own = (await callJson("GET", `${promotions}?${qs({ cursor: cursorOf(1, "promotions") })}`, 200, { token: TOKENS.read })) as {
+      promotions: unknown[];
+    };
+    expect(own.promotions).toEqual([]);
+    for (const bad of ["garbage", "5", cursorOf(1, "gates")]) {
+      const error = await expectError(await call("GET", `${promotions}?${qs({ cursor: bad })}`, { token: TOKENS.read }), 400, "bad_request");
+      expect(error.details, `promotions ${bad}`).toEqual([expect.objectContaining({ path: "cursor" })]);
+    }
     // the dashboard's alert list (most urgent first) has its own cursors: the API's are no position there
     expect(() => seqOfCursor(cursorOf(7, "alerts"), "alerts-by-urgency")).toThrow(/not one this listing returned/u);
     expect(seqOfCursor(cursorOf(7, "alerts-by-urgency"), "alerts-by-urgency")).toBe(7);
