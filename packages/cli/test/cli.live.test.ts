@@ -352,6 +352,11 @@ describe("the other commands against the local worker", () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("404 uncalibrated");
     expect(unknown.stderr).toContain("scoregate gates");
+    // alerts of a mistyped gate are not "No alerts." (an all-clear): 404, with the gate it may mean as flags
+    const typo = await cli(["alerts", "--embedding", "e5-cnd", "--reranker", "bge-reranker-v2-m3"], env("dev-read"));
+    expect([typo.code, typo.stdout]).toEqual([2, ""]);
+    expect(typo.stderr).toContain("--embedding e5-cmd");
+    expect(typo.stderr).toContain("no such gate: check --index, --embedding and --reranker (scoregate gates lists the gates)");
   });
 
   it("shadow, promote with a plan, promotion, the overrides and watch: a stored v2 through its promotion, with exit codes and printed lines", async () => {
