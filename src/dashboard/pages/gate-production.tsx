@@ -7,7 +7,8 @@ import { num, pct } from "../charts/scale";
 import { calibrationsOf } from "../charts/series-parts";
 import { type ShareLine, type SharePanel, shareRate, shareShown, shareShows } from "../charts/share-panel";
 import { alarmCount, alarmsOf, DropRateSeriesChart } from "../charts/time-series";
-import { type GateView, SERIES_RANGES, type SeriesRange, type WindowPoint } from "../data";
+import { type GateView, SERIES_RANGES, type SeriesRange } from "../data/gate";
+import type { WindowPoint } from "../data/monitor-view";
 import { when } from "./layout";
 import { type Column, Table } from "./table";
 

@@ -1,7 +1,8 @@
 import type { StoredPolicy } from "../../contract";
 import type { Principal } from "../../platform/auth";
 import { num, pct } from "../charts/scale";
-import { type GateRowView, type OverviewView, stateWords, type WindowPoint } from "../data";
+import { stateWords, type WindowPoint } from "../data/monitor-view";
+import type { GateRowView, OverviewView } from "../data/overview";
 import { Layout, when } from "./layout";
 import { type Column, Table } from "./table";
 
