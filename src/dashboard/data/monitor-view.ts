@@ -16,6 +16,13 @@ export interface WindowPoint {
   readonly observed: number | null;
   readonly expected: number;
   readonly band: readonly [number, number];
+  /**
+   * A stratified drop-rate test's coverage (a guarded calibration: `strata_tested`, `strata_total`, `tested_share` of
+   * GET /v1/monitor). `expected` and `band` are then the detector's for the query sizes production sent since it last
+   * restarted, not the calibration's own rate: they move with production's mix of sizes. null for a pooled test, whose
+   * `expected` is the calibration's own.
+   */
+  readonly strata: { readonly tested: number; readonly total: number; readonly tested_share: number | null } | null;
   /** Alarms the calibration's detector raised in this window (it restarts at each). */
   readonly alarms: number;
   readonly empty_rate: number | null;
@@ -36,6 +43,8 @@ export interface WindowPoint {
     readonly band: readonly [number, number];
     readonly queries: number;
     readonly alarm: boolean;
+    /** Stratified (the calibration kept its abstention per query size): `expected` is for production's sizes. */
+    readonly stratified: boolean;
   } | null;
   /** Whose traffic the window counted (src/monitoring/window-role.ts): only "active" is what the gate serves by default. */
   readonly role: WindowRole;
@@ -64,6 +73,10 @@ function pointOf(w: MonitorWindow, open: boolean): WindowPoint {
     observed: w.drop_rate.observed,
     expected: w.drop_rate.expected,
     band: [w.drop_rate.band.lo, w.drop_rate.band.hi],
+    strata:
+      w.drop_rate.strata_tested === undefined
+        ? null
+        : { tested: w.drop_rate.strata_tested, total: w.drop_rate.strata_total ?? 0, tested_share: w.drop_rate.tested_share ?? null },
     alarms: w.alarms,
     empty_rate: w.queries > 0 ? w.empty_queries / w.queries : null,
     mean_candidates: w.mean_candidates,
@@ -80,6 +93,7 @@ function pointOf(w: MonitorWindow, open: boolean): WindowPoint {
           band: [w.abstention.band.lo, w.abstention.band.hi],
           queries: w.abstention_queries ?? 0,
           alarm: w.abstention.alarm,
+          stratified: w.abstention.strata_tested !== undefined,
         }
       : null,
     role: w.role,
