@@ -130,7 +130,20 @@ describe("the alert page", () => {
     const gate = uniqueGate("guard-bound");
     const base = window({ observed: 0.22, queries: 400, evidenceQueries: 120 });
     const guard = { ...base.drop_rate, observed: 0.075, expected: 0.03, band: { lo: 0, hi: 0.05 }, evidence_observed: 0.1 };
-    const details = { window: { ...base, empty_queries: 29, empty_context: guard, empty_context_level: 2 } };
+    // A guarded gate's drop-rate test is stratified by query size, its guard-binding test by candidate count.
+    const drop_rate = { ...base.drop_rate, strata_tested: 3, strata_total: 5, tested_share: 0.9 };
+    const stratum = {
+      min_candidates: 20,
+      max_candidates: 49,
+      queries: 400,
+      empty_queries: 29,
+      expected_empty_rate: 0.03,
+      band_hi: 0.05,
+      tested: true,
+      source: null,
+    };
+    const candidates_per_query = { change: null, strata: [stratum] };
+    const details = { window: { ...base, drop_rate, candidates_per_query, empty_queries: 29, empty_context: guard, empty_context_level: 2 } };
     const raise = (kind: "empty_context" | "drop_rate_drift") =>
       raiseAlert(
         {
@@ -150,9 +163,16 @@ describe("the alert page", () => {
     expect(html).toMatch(/<dt>Observed \(cumulative\)<\/dt><dd data-field="observed">7.5 %<\/dd>/u);
     expect(html).toContain('<dt>Guard bound</dt><dd data-field="empty-queries">29 (min_keep 2)</dd>');
     expect(html).not.toContain("Empty queries");
+    // Its expected rate is for production's candidate counts, not the calibration's overall rate, and says so.
+    expect(html).toContain(
+      `<dd data-field="expected">3.0 %<div class="muted">${escaped("for the candidate counts production sent since the detector's last reset")}</div></dd>`,
+    );
     // the same window's count on a drop-rate alert of that gate is where the guard bound too
     const drop = await page(`/ui/alerts/${(await raise("drop_rate_drift")).alert.id}`, await session(TOKENS.read));
     expect(drop).toContain("<h3>Drop rate: observed against expected</h3>");
+    expect(drop).toContain(
+      `<dd data-field="expected">22.0 %<div class="muted">${escaped("for the query sizes production sent since the detector's last reset (3 of 5 size strata tested)")}</div></dd>`,
+    );
     expect(drop).toContain('<dt>Guard bound</dt><dd data-field="empty-queries">29 (min_keep 2)</dd>');
     expect(drop).not.toContain("Empty queries");
   });

@@ -72,6 +72,14 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
         : guarded
           ? "Queries where the min_keep guard bound"
           : "Queries that lost every candidate";
+  // A stratified test (a guarded drop rate; abstention by size) expects the calibration's per-size rates weighed by the
+  // sizes production sent since the detector's reset, as the summary says; the guard-binding test, by candidate count.
+  const bySizes =
+    t.strata_tested !== undefined
+      ? `for the query sizes production sent since the detector's last reset (${t.strata_tested} of ${t.strata_total ?? 0} size strata tested)`
+      : props.test === "empty_context" && w.candidates_per_query.strata.some((st) => st.expected_empty_rate !== null)
+        ? "for the candidate counts production sent since the detector's last reset"
+        : null;
   // The abstention rate is over the queries that said whether they abstained, not every query of the window.
   const scope =
     props.test === "abstention" ? `the window's ${w.abstention_queries ?? 0} queries that reported abstention` : `the window's ${w.queries} queries`;
@@ -85,7 +93,10 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
           {scope} since it opened at {when(w.started_at)}; the evidence below weighs the latest ones
         </dd>
         <dt>Expected</dt>
-        <dd data-field="expected">{pct(t.expected)}</dd>
+        <dd data-field="expected">
+          {pct(t.expected)}
+          {bySizes && <div class="muted">{bySizes}</div>}
+        </dd>
         <dt>Difference</dt>
         <dd>{t.observed === null ? "–" : points(t.observed - t.expected)}</dd>
         <dt>Tolerance band</dt>
