@@ -81,7 +81,7 @@ describe("gate page of a guarded gate whose query sizes changed", () => {
       });
     const now = Date.now();
     await observe("sizes-short", now - 3 * 24 * HOUR, 4, 4, 40);
-    await observe("sizes-long", now - 2 * HOUR, 12, 6, 50);
+    await observe("sizes-long", now - 2 * HOUR, 12, 7, 50);
 
     const monitor = await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read });
     const open = monitor.windows.find((w) => w.calibration_id === calibration.id)!;
@@ -101,7 +101,9 @@ describe("gate page of a guarded gate whose query sizes changed", () => {
     expect(line).toContain(`${open.drop_rate.strata_tested} of ${open.drop_rate.strata_total} size strata are tested`);
     // The chart's text alternative names the same figure in both ranges.
     const desc = (html: string) => unescaped(/<desc id="series-wide-desc">([^<]*)<\/desc>/u.exec(html)?.[1] ?? "");
-    for (const html of [day, week]) expect(desc(html)).toContain(`v5: the detector expects ${expected} ${FOR_SIZES}`);
+    for (const html of [day, week]) expect(desc(html)).toContain(`per hour, the detector expects ${expected} ${FOR_SIZES}`);
+    expect(desc(day)).toContain(`1 hour with observations in the last 24 hours; v5: observed ${pct(7 / 12)} per hour,`);
+    expect(desc(week)).toContain(`2 hours with observations in the last 7 days; v5: observed ${pct(0.5)} to ${pct(7 / 12)} per hour,`);
 
     // The hourly figures are the detector's as each hour ended: the short queries' hour (7 days only) expected another
     // rate than the hour that added the long ones, and both tables say what the column holds.
@@ -119,5 +121,13 @@ describe("gate page of a guarded gate whose query sizes changed", () => {
     expect(windows).toContain(`Expected and Band: the detector's at the window's last batch, ${FOR_SIZES} by then`);
     expect(windows).toContain(`>${expected}<`);
     expect(windows).toContain(`>${weekly[0]}<`);
+
+    // The overview's row gives the calibration's own expected drop and, under it, the detector's.
+    const overview = await page(`/ui?index=${gate.index}`, cookie);
+    const at = overview.indexOf(`data-gate="${calibration.gate_id}"`);
+    expect(at, "an overview row").toBeGreaterThanOrEqual(0);
+    const row = unescaped(overview.slice(at, overview.indexOf("</tr>", at)));
+    expect(row).toContain(`<div>${pct(calibration.expected_drop_rate)}</div>`);
+    expect(row).toContain(`data-field="detector-expected">detector: ${expected} for production's query sizes</div>`);
   });
 });

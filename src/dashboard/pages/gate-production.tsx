@@ -51,26 +51,39 @@ function shareSentences(panel: SharePanel, v: GateView, buckets: readonly Series
   });
 }
 
+/** The distinct hours the buckets cover: two calibrations counted in one hour (a promotion's arms) are one hour. */
+const hoursOf = (buckets: readonly { start: string }[]): number => new Set(buckets.map((b) => b.start)).size;
+
+/** "20.0 % to 22.0 %" over the buckets' hourly rates ("20.0 %" when they round alike), or null when no hour had candidates. */
+function rateRange(values: readonly (number | null)[]): string | null {
+  const rates = values.filter((r): r is number => r !== null);
+  if (rates.length === 0) return null;
+  const [lo, hi] = [pct(Math.min(...rates)), pct(Math.max(...rates))];
+  return lo === hi ? lo : `${lo} to ${hi}`;
+}
+
 /** The chart's text alternative: what it shows, in one paragraph. */
 function describe(v: GateView, range: SeriesRange): string {
   const buckets = v.series?.buckets ?? [];
   if (buckets.length === 0) return `No observations in the last ${RANGE_WORDS[range]}.`;
-  const rates = buckets.flatMap((b) => (b.drop_rate === null ? [] : [b.drop_rate]));
-  const alarms = alarmsOf(buckets);
-  // One expectation per calibration, the detector's (not whichever hour ends the range): the same for every range.
+  const alarms = alarmsOf(buckets).sort((a, b) => a.at.localeCompare(b.at));
+  const alarmHours = hoursOf(buckets.filter((b) => b.last_alarm_at !== null));
+  // Per calibration (a promotion's arms each have theirs), with one expectation each, the detector's (not whichever
+  // hour ends the range): the same for every range.
   const parts = calibrationsOf(buckets).map((c) => {
     const mine = buckets.filter((b) => b.calibration_id === c.calibration_id);
-    return `${calibrationName(v, c)}: ${chartExpectation(v, c, mine.at(-1)!)}`;
+    const observed = rateRange(mine.map((b) => b.drop_rate));
+    return `${calibrationName(v, c)}: observed ${observed === null ? "no candidates" : `${observed} per hour`}, ${chartExpectation(v, c, mine.at(-1)!)}`;
   });
   return [
-    `${hours(buckets.length)} with observations in the last ${RANGE_WORDS[range]}; observed drop rate from ${pct(Math.min(...rates))} to ${pct(Math.max(...rates))}; ${parts.join("; ")}.`,
+    `${hours(hoursOf(buckets))} with observations in the last ${RANGE_WORDS[range]}; ${parts.join("; ")}.`,
     ...shareSentences("guard", v, buckets),
     ...shareSentences("abstention", v, buckets),
     alarms.length === 0
       ? "No alarm."
-      : alarms.length === 1
-        ? `1 hour with alarms, the last at ${when(alarms[0]!.at)}.`
-        : `${hours(alarms.length)} with alarms, the first at ${when(alarms[0]!.at)}, the last at ${when(alarms.at(-1)!.at)}.`,
+      : alarmHours === 1
+        ? `1 hour with alarms, the last at ${when(alarms.at(-1)!.at)}.`
+        : `${hours(alarmHours)} with alarms, the first at ${when(alarms[0]!.at)}, the last at ${when(alarms.at(-1)!.at)}.`,
     ...(v.series?.activations ?? []).map((a) => `Activated ${a.index_version} at ${when(a.at)}.`),
   ].join(" ");
 }

@@ -45,7 +45,24 @@ const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
   { header: "Threshold", num: true, field: "threshold", cell: (r) => (r.current ? num(r.current.threshold) : "uncalibrated") },
   { header: "Policy", cell: (r) => policyText(r.policy) },
   { header: "Index version", cell: (r) => r.current?.index_version ?? "–" },
-  { header: "Expected drop", num: true, field: "expected", cell: (r) => pct(r.current?.expected_drop_rate) },
+  {
+    header: "Expected drop",
+    num: true,
+    field: "expected",
+    // A guarded calibration's detector expects the calibration's per-size rates weighed by production's query sizes:
+    // the figure the observed drop is tested against (GET /v1/monitor's drop_rate.expected) goes under its own.
+    cell: (r) =>
+      r.w?.strata != null && r.w.calibration_id === r.current?.calibration_id ? (
+        <>
+          <div>{pct(r.current.expected_drop_rate)}</div>
+          <div class="muted" data-field="detector-expected">
+            detector: {pct(r.w.expected)} for production's query sizes
+          </div>
+        </>
+      ) : (
+        pct(r.current?.expected_drop_rate)
+      ),
+  },
   {
     // The monitor's window is 24 h from its first batch, not a calendar day: named by when it opened.
     header: "Observed drop (open 24 h window)",
