@@ -285,7 +285,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
       )}
 
       <RebuildDecision comparison={cmp} promotions={v.promotions} />
-      <PromotionTimeline promotions={v.promotions} />
+      <PromotionTimeline promotions={v.promotions} calibrations={v.calibrations} />
 
       <ProductionSection view={v} range={v.range} path={props.path} />
 
