@@ -60,6 +60,7 @@ const point = (o: Partial<WindowPoint> & Pick<WindowPoint, "calibration_id" | "i
   expected: 0.22,
   band: [0.2, 0.24],
   strata: null,
+  alarmed: null,
   alarms: 0,
   empty_rate: 0,
   mean_candidates: 10,
@@ -95,10 +96,10 @@ const RECENT = [2, 1, 0].flatMap((h, i) => {
 });
 const OLDER = [bucket(72, "cal_v2", "v2", 0.2, 0.22)];
 
-async function render(range: SeriesRange, buckets: SeriesBucket[]): Promise<string> {
+async function render(range: SeriesRange, buckets: SeriesBucket[], points: WindowPoint[] = POINTS): Promise<string> {
   const view = {
     calibrations: CALIBRATIONS,
-    monitor: { points: POINTS, recall: [], state: null, error: null },
+    monitor: { points, recall: [], state: null, error: null },
     series: {
       gate_id: "gate_promo",
       from: new Date(NOW - (range === "24h" ? 24 : 168) * HOUR).toISOString(),
@@ -158,6 +159,28 @@ describe("production section during a promotion onto a guarded calibration", () 
     expect(week).toContain("4 hours with observations in the last 7 days;");
     expect(week).toContain("v2: observed 20.0 % to 23.0 % per hour, the detector expects 22.0 %");
     expect(week).toContain(`v3 (promotion candidate): observed 30.0 % to 36.0 % per hour, the detector expects 32.5 % ${FOR_SIZES}`);
+  });
+
+  it("gives the test that alarmed beside the restarted detector's expectation while its alert stands", async () => {
+    const at = new Date(NOW - HOUR).toISOString();
+    const points: WindowPoint[] = [
+      { ...POINTS[1]!, alarmed: { at, expected: 0.22, band: [0.2, 0.24], observed: 0.3, queries: 500, latest: { observed: 0.41, queries: 120 } } },
+      // the restarted stratified detector has seen no candidate yet
+      {
+        ...POINTS[0]!,
+        strata: { tested: 4, total: 6, tested_share: null },
+        expected: 0.3,
+        alarmed: { at, expected: 0.325, band: [0.3, 0.35], observed: 0.4, queries: 200, latest: null },
+      },
+    ];
+    const html = await render("24h", RECENT, points);
+    const items = [...html.matchAll(/<li data-calibration="[^"]+" data-role="[^"]+">([\s\S]*?)<\/li>/gu)].map((m) => text(m[1]!));
+    expect(items).toEqual([
+      "v2: 22.0 % (tolerated 20.0 % to 24.0 %). " +
+        "It alarmed at 2026-12-04 11:00:00 UTC on 41.0 % over the latest 120 queries, against 22.0 % expected (tolerated 20.0 % to 24.0 %); the detector restarted then.",
+      "v3 (promotion candidate): 30.0 % (tolerated 30.0 % to 35.0 %), with no candidate a threshold decides since the detector's last reset yet. " +
+        "It alarmed at 2026-12-04 11:00:00 UTC on 40.0 % over the window's 200 queries, against 32.5 % expected for the query sizes production had sent until then (tolerated 30.0 % to 35.0 %); the detector restarted then.",
+    ]);
   });
 
   it("labels the hourly expectation of a calibration whose test is stratified, and only then", async () => {

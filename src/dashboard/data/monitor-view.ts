@@ -2,7 +2,7 @@
  * A gate's monitor as the pages read it: its windows as points, its recall tests and its drift state, read through
  * the monitoring report (the numbers GET /v1/monitor gives), never thrown: a monitor that cannot be reached is shown.
  */
-import type { Alert, DriftState, GateSummary, MonitorCoverage, MonitorWindow, WindowRole, WindowStatus } from "../../contract";
+import type { AlarmedRate, Alert, DriftState, GateSummary, MonitorCoverage, MonitorWindow, WindowRole, WindowStatus } from "../../contract";
 import { gateMonitorReport } from "../../monitoring/status";
 import type { DashboardDeps } from "../deps";
 
@@ -23,6 +23,19 @@ export interface WindowPoint {
    * `expected` is the calibration's own.
    */
   readonly strata: { readonly tested: number; readonly total: number; readonly tested_share: number | null } | null;
+  /**
+   * The drop-rate test as it stood at its alarm, while the alert it raised stands (GET /v1/monitor's
+   * `drop_rate.alarmed`): `expected`, `band` and `strata` above are then the restarted detector's. null otherwise.
+   */
+  readonly alarmed: {
+    readonly at: string;
+    readonly expected: number;
+    readonly band: readonly [number, number];
+    /** The window's rate and queries then, and the rate over the evidence's latest queries (null when not reported). */
+    readonly observed: number | null;
+    readonly queries: number;
+    readonly latest: { readonly observed: number; readonly queries: number } | null;
+  } | null;
   /** Alarms the calibration's detector raised in this window (it restarts at each). */
   readonly alarms: number;
   readonly empty_rate: number | null;
@@ -63,6 +76,18 @@ export interface MonitorView {
   readonly error: string | null;
 }
 
+function alarmedOf(a: AlarmedRate | null): WindowPoint["alarmed"] {
+  if (a === null) return null;
+  return {
+    at: a.at,
+    expected: a.expected,
+    band: [a.band.lo, a.band.hi],
+    observed: a.observed,
+    queries: a.queries,
+    latest: a.evidence_observed != null && a.evidence_queries !== null ? { observed: a.evidence_observed, queries: a.evidence_queries } : null,
+  };
+}
+
 function pointOf(w: MonitorWindow, open: boolean): WindowPoint {
   return {
     calibration_id: w.calibration_id,
@@ -77,6 +102,7 @@ function pointOf(w: MonitorWindow, open: boolean): WindowPoint {
       w.drop_rate.strata_tested === undefined
         ? null
         : { tested: w.drop_rate.strata_tested, total: w.drop_rate.strata_total ?? 0, tested_share: w.drop_rate.tested_share ?? null },
+    alarmed: alarmedOf(w.drop_rate.alarmed ?? null),
     alarms: w.alarms,
     empty_rate: w.queries > 0 ? w.empty_queries / w.queries : null,
     mean_candidates: w.mean_candidates,

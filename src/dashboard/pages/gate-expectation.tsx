@@ -52,6 +52,20 @@ export function expectedWords(p: Pick<WindowPoint, "expected" | "band" | "strata
   return `${pct(p.expected)} ${FOR_SIZES} ${tolerated}`;
 }
 
+/**
+ * While the drop-rate alert stands, the test as it alarmed (the detector restarted then, so the figure before this is
+ * the restarted one's): the rate over the evidence's latest queries, else the window's, against what it expected.
+ */
+function alarmedLine(p: WindowPoint): string {
+  const a = p.alarmed!;
+  const seen =
+    a.latest === null
+      ? `${pct(a.observed)} over the window's ${a.queries} queries`
+      : `${pct(a.latest.observed)} over the latest ${a.latest.queries} queries`;
+  const sizes = p.strata === null ? "" : " for the query sizes production had sent until then";
+  return `It alarmed at ${when(a.at)} on ${seen}, against ${pct(a.expected)} expected${sizes} (tolerated ${pct(a.band[0])} to ${pct(a.band[1])}); the detector restarted then.`;
+}
+
 /** One line per open window: what its detector expects now, and for a guarded calibration what its test watches. */
 function expectationLine(v: GateView, p: WindowPoint): string {
   const own = v.calibrations.find((c) => c.id === p.calibration_id)?.expected_drop_rate;
@@ -79,6 +93,7 @@ export function DetectorExpectation(props: { view: GateView }) {
         {open.map((p) => (
           <li data-calibration={p.calibration_id} data-role={p.role}>
             {expectationLine(v, p)}
+            {p.alarmed && <div data-field="drop-rate-alarmed">{alarmedLine(p)}</div>}
           </li>
         ))}
       </ul>
