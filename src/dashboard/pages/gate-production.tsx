@@ -186,7 +186,8 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                 {shareShown("abstention", buckets, abstention).length > 0 && (
                   <li>
                     <span class="sw abstention" aria-hidden="true" />
-                    abstention panel, in each version's colour: share of queries that abstained per hour (dotted line and dots), expected (dashes),
+                    abstention panel, in each version's colour: share of queries that abstained per hour (dotted line and dots), expected
+                    {v.monitor.points.some((p) => p.abstention?.stratified) ? ` ${FOR_SIZES} (dashes: its newest window's test)` : " (dashes)"},
                     tolerance band (shaded)
                   </li>
                 )}
