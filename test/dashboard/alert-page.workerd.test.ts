@@ -214,6 +214,59 @@ describe("the alert page", () => {
     expect(html).toContain('<dt>Abstained</dt><dd data-field="abstention-queries">72 of the 400 that reported abstention</dd>');
   });
 
+  it("lays out a promotion pause's numbers: each arm this step, the decisions, the candidate arm's drift alarm", async () => {
+    const gate = uniqueGate("promotion-cards");
+    const decision = (d: string, change: number, ci: [number, number]) => ({
+      decision: d,
+      change,
+      interval95: ci,
+      tolerance: 0.02,
+      queries: 600,
+      reference_queries: 600,
+      effective_queries: 540,
+      more_data_factor: null,
+    });
+    const { alert } = await raiseAlert(
+      {
+        gate_id: `gate-${gate.reranker}`,
+        gate,
+        kind: "promotion_paused",
+        summary: "promotion prm_x of cal_v3 paused in step 2 of 3 (50 % of keyed traffic): drift_alarm",
+        details: {
+          cause: "drift_alarm",
+          vs_control: decision("shifted", 0.081, [0.05, 0.112]),
+          vs_target: decision("inconclusive", 0.03, [-0.01, 0.07]),
+          candidate_queries: 600,
+          control_queries: 610,
+          candidate_drop_rate: 0.331,
+          control_drop_rate: 0.25,
+          drift_alarm: {
+            kind: "drop_rate_drift",
+            at: "2026-12-04T21:00:00.000Z",
+            summary: "...",
+            observed: 0.331,
+            expected: 0.3,
+            band: { lo: 0.28, hi: 0.32 },
+            log_evidence: 7.25,
+            log_threshold: 6.9,
+            queries: 600,
+          },
+        },
+        calibration_ids: ["cal_v3"],
+      },
+      deps(),
+    );
+    const html = await page(`/ui/alerts/${alert.id}`, await session(TOKENS.read));
+    expect(html).toContain("<h3>Candidate arm against control, this step</h3>");
+    expect(html).toContain('<dd data-field="cause">drift alarm</dd>');
+    expect(html).toContain('<dt>Candidate</dt><dd data-field="observed">33.1 % over 600 queries</dd>');
+    expect(html).toContain('<dt>Control</dt><dd data-field="expected">25.0 % over 610 queries</dd>');
+    expect(html).toContain('<dd data-field="vs-control">shifted, +8.1 points (95 %: +5.0 to +11.2)</dd>');
+    expect(html).toContain('<dd data-field="vs-target">inconclusive, +3.0 points (95 %: -1.0 to +7.0)</dd>');
+    expect(html).toContain("<h3>The candidate arm&#39;s drift alarm</h3>");
+    expect(html).toContain("<dt>ln R</dt><dd>7.25 (alarm at 6.9)</dd>");
+  });
+
   it("names a recall alert's evidence ln E, as its summary and docs/drift.md do", async () => {
     const gate = uniqueGate("recall-name");
     const recall = {

@@ -50,7 +50,7 @@ describe("the gate page's promotion timeline", () => {
       `candidate arm: ${pct(live.candidate_drop_rate)} dropped over 60 queries; control arm: ${pct(live.control_drop_rate)} over 60 queries`,
     );
     expect(live.candidate_drop_rate).toBeCloseTo(0.25, 12);
-    expect(now).toMatch(/against control: inconclusive, \+5 points \(95 %: [+-][\d.]+ to \+[\d.]+\)/u);
+    expect(now).toMatch(/against control: inconclusive, \+5\.0 points \(95 %: [+-][\d.]+ to \+[\d.]+\)/u);
     expect(now).toContain(`against the candidate calibration's expected rate: ${live.vs_target.decision}`);
     const drift = live.candidate_drift!.window.drop_rate;
     expect(now).toContain(`candidate arm's drift detector: not armed, ln R ${num(drift.log_evidence, 1)}`);
@@ -71,7 +71,7 @@ describe("the gate page's promotion timeline", () => {
     expect(table).toContain("50 %");
     // Each override's row shows the candidate against control as it stood: the pause's with the step's numbers.
     const pause = table.slice(table.indexOf('<tr data-step="paused"'), table.indexOf('<tr data-step="resumed"'));
-    expect(pause).toMatch(/inconclusive, \+5 points \(95 %: [+-][\d.]+ to \+[\d.]+\)/u);
+    expect(pause).toMatch(/inconclusive, \+5\.0 points \(95 %: [+-][\d.]+ to \+[\d.]+\)/u);
     // The rebuild decision made at v2's upload stays on the page, under it the rollback that overruled it, linked.
     const rebuild = html.slice(html.indexOf('id="rebuild"'), html.indexOf('id="promotions"'));
     const overruled = rebuild.slice(rebuild.indexOf('<p data-field="overruled"'));

@@ -13,7 +13,8 @@ const H = 200;
 const M = { top: 14, right: 20, bottom: 28, left: 48 };
 const MARK = { paused: "#a86b00", rolled_back: "#a8401a", superseded: "#555" } as const;
 
-const signedPoints = (x: number) => `${x >= 0 ? "+" : ""}${num(x * 100, 1)}`;
+/** Percentage points to one decimal, signed ("+5.0", "-1.2"), as the alert sentences write them. */
+const signedPoints = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}`;
 
 /**
  * The candidate against control as a transition recorded it (automatic decisions and overrides record the step's
@@ -24,8 +25,8 @@ function vsControl(s: PromotionStepRecord): string {
   return d.success ? decisionWords(d.data) : "–";
 }
 
-/** A live decision as the page writes it: "shifted, +25.6 points (95 %: +21.0 to +30.2)". */
-function decisionWords(d: LiveDecision): string {
+/** A live decision as the pages write it: "shifted, +25.6 points (95 %: +21.0 to +30.2)". */
+export function decisionWords(d: LiveDecision): string {
   if (d.change === null) return d.decision;
   const interval = d.interval95 === null ? "" : ` (95 %: ${signedPoints(d.interval95[0])} to ${signedPoints(d.interval95[1])})`;
   return `${d.decision}, ${signedPoints(d.change)} points${interval}`;
@@ -67,7 +68,12 @@ function StepNow(props: { p: Promotion; e: StepEvidence }) {
           {e.control_queries} queries
         </li>
         <li>against control: {decisionWords(e.vs_control)}</li>
-        <li>against the candidate calibration's expected rate: {decisionWords(e.vs_target)}</li>
+        <li>
+          against the candidate calibration's expected rate: {decisionWords(e.vs_target)}
+          {/* vs_target reads the calibration's pooled rate, where a guarded arm's drift test weighs its query sizes */}
+          {e.candidate_drift?.window.drop_rate.strata_tested !== undefined &&
+            " (its own rate, not weighed by the arm's query sizes as the drift detector's is)"}
+        </li>
         <li data-field="arm-drift">
           candidate arm's drift detector: {armDriftWords(e.candidate_drift)}
           {e.candidate_drift?.alarm && <div>{e.candidate_drift.alarm.summary}</div>}
