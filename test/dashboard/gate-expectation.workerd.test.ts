@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { pct } from "../../src/dashboard/charts/scale";
-import { FOR_SIZES } from "../../src/dashboard/pages/gate-expectation";
+import { FOR_SIZES, FOR_SIZES_THEN } from "../../src/dashboard/pages/gate-expectation";
 import { resolveBatchTarget } from "../../src/monitoring/batch-target";
 import type { GateMonitorRpc } from "../../src/monitoring/monitor-contract";
 import type { Env } from "../../src/platform/env";
@@ -113,12 +113,12 @@ describe("gate page of a guarded gate whose query sizes changed", () => {
     expect(weekly[1]).toBe(expected);
     expect(weekly[0]).not.toBe(expected);
     for (const html of [day, week]) {
-      expect(tableOf(html, "series")).toContain(`Expected and Band: the detector's at the hour's last batch, ${FOR_SIZES} by then`);
-      expect(unescaped(html)).toContain(`expected at each hour (dashes: the detector's ${FOR_SIZES} by then, so it moves with their mix)`);
+      expect(tableOf(html, "series")).toContain(`Expected and Band: the detector's at the hour's last batch, ${FOR_SIZES_THEN}`);
+      expect(unescaped(html)).toContain(`expected at each hour (dashes: the detector's then, ${FOR_SIZES_THEN}, so it moves with their mix)`);
     }
     // The windows table: the short queries' window (finished) and the open one, each with the detector's figure then.
     const windows = tableOf(week, "windows");
-    expect(windows).toContain(`Expected and Band: the detector's at the window's last batch, ${FOR_SIZES} by then`);
+    expect(windows).toContain(`Expected and Band: the detector's at the window's last batch, ${FOR_SIZES_THEN}`);
     expect(windows).toContain(`>${expected}<`);
     expect(windows).toContain(`>${weekly[0]}<`);
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { Calibration, SeriesBucket } from "../../src/contract";
 import type { GateView, SeriesRange } from "../../src/dashboard/data/gate";
 import type { WindowPoint } from "../../src/dashboard/data/monitor-view";
-import { FOR_SIZES } from "../../src/dashboard/pages/gate-expectation";
+import { FOR_SIZES, FOR_SIZES_THEN } from "../../src/dashboard/pages/gate-expectation";
 import { ProductionSection } from "../../src/dashboard/pages/gate-production";
 
 const HOUR = 3600 * 1000;
@@ -179,15 +179,15 @@ describe("production section during a promotion onto a guarded calibration", () 
       "v2: 22.0 % (tolerated 20.0 % to 24.0 %). " +
         "It alarmed at 2026-12-04 11:00:00 UTC on 41.0 % over the latest 120 queries, against 22.0 % expected (tolerated 20.0 % to 24.0 %); the detector restarted then.",
       "v3 (promotion candidate): 30.0 % (tolerated 30.0 % to 35.0 %), with no candidate a threshold decides since the detector's last reset yet. " +
-        "It alarmed at 2026-12-04 11:00:00 UTC on 40.0 % over the window's 200 queries, against 32.5 % expected for the query sizes production had sent until then (tolerated 30.0 % to 35.0 %); the detector restarted then.",
+        "It alarmed at 2026-12-04 11:00:00 UTC on 40.0 % over the window's 200 queries, against 32.5 % expected for the query sizes production had sent since the detector's last reset (tolerated 30.0 % to 35.0 %); the detector restarted then.",
     ]);
   });
 
   it("labels the hourly expectation of a calibration whose test is stratified, and only then", async () => {
     const html = await render("24h", RECENT);
-    expect(html).toContain(`expected at each hour (dashes: the detector's ${FOR_SIZES} by then, so it moves with their mix)`);
+    expect(html).toContain(`expected at each hour (dashes: the detector's then, ${FOR_SIZES_THEN}, so it moves with their mix)`);
     expect(text(html)).toContain("v2: observed (line and dots), expected (dashes), tolerance band (shaded)");
-    expect(html).toContain(`Expected and Band: the detector's at the hour's last batch, ${FOR_SIZES} by then`);
+    expect(html).toContain(`Expected and Band: the detector's at the hour's last batch, ${FOR_SIZES_THEN}`);
     const pooled = await render(
       "24h",
       RECENT.filter((b) => b.calibration_id === "cal_v2"),

@@ -52,6 +52,10 @@ describe("the gate page's promotion timeline", () => {
     expect(live.candidate_drop_rate).toBeCloseTo(0.25, 12);
     expect(now).toMatch(/against control: inconclusive, \+5\.0 points \(95 %: [+-][\d.]+ to \+[\d.]+\)/u);
     expect(now).toContain(`against the candidate calibration's expected rate: ${live.vs_target.decision}`);
+    // The decisions' levels, so a 95 % interval clear of the tolerance beside "inconclusive" reads as it should.
+    expect(now).toContain(
+      `shifted when the 99.8 % confidence sequence lies beyond ±${num(live.vs_control.tolerance * 100, 1)} points, equivalent when the 90 % one lies within`,
+    );
     const drift = live.candidate_drift!.window.drop_rate;
     expect(now).toContain(`candidate arm's drift detector: not armed, ln R ${num(drift.log_evidence, 1)}`);
     expect(now).toContain(`expected ${pct(drift.expected)} (tolerated ${pct(drift.band.lo)} to ${pct(drift.band.hi)})`);

@@ -40,6 +40,9 @@ export const bySize = (v: GateView, calibrationId: string): boolean => windowOf(
 /** What a stratified expectation is for, in the words the page uses everywhere. */
 export const FOR_SIZES = "for the query sizes production sent since the detector's last reset";
 
+/** The same for a figure the series or a window kept as it stood at an hour's or a window's last batch. */
+export const FOR_SIZES_THEN = "for the query sizes production had sent since the detector's last reset";
+
 /**
  * "30.0 % (tolerated 27.0 % to 33.0 %)", with FOR_SIZES when the test is stratified; a stratified test with no
  * candidate a threshold decides since its reset (`tested_share` null: no size stratum weighed yet) says that instead.
@@ -62,7 +65,7 @@ function alarmedLine(p: WindowPoint): string {
     a.latest === null
       ? `${pct(a.observed)} over the window's ${a.queries} queries`
       : `${pct(a.latest.observed)} over the latest ${a.latest.queries} queries`;
-  const sizes = p.strata === null ? "" : " for the query sizes production had sent until then";
+  const sizes = p.strata === null ? "" : ` ${FOR_SIZES_THEN}`;
   return `It alarmed at ${when(a.at)} on ${seen}, against ${pct(a.expected)} expected${sizes} (tolerated ${pct(a.band[0])} to ${pct(a.band[1])}); the detector restarted then.`;
 }
 

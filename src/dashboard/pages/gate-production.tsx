@@ -9,7 +9,7 @@ import { type ShareLine, type SharePanel, shareRate, shareShown, shareShows } fr
 import { alarmCount, alarmsOf, DropRateSeriesChart } from "../charts/time-series";
 import { type GateView, SERIES_RANGES, type SeriesRange } from "../data/gate";
 import type { WindowPoint } from "../data/monitor-view";
-import { bySize, calibrationName, chartExpectation, DetectorExpectation, FOR_SIZES, ROLE_WORDS } from "./gate-expectation";
+import { bySize, calibrationName, chartExpectation, DetectorExpectation, FOR_SIZES, FOR_SIZES_THEN, ROLE_WORDS } from "./gate-expectation";
 import { when } from "./layout";
 import { type Column, Table } from "./table";
 
@@ -171,7 +171,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                     <span class={`sw ${c.tone.cls}`} aria-hidden="true" />
                     {calibrationName(v, c)}: observed (line and dots),{" "}
                     {bySize(v, c.calibration_id)
-                      ? `expected at each hour (dashes: the detector's ${FOR_SIZES} by then, so it moves with their mix)`
+                      ? `expected at each hour (dashes: the detector's then, ${FOR_SIZES_THEN}, so it moves with their mix)`
                       : "expected (dashes)"}
                     , tolerance band (shaded)
                   </li>
@@ -207,7 +207,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
             <summary>Plotted numbers (per hour)</summary>
             <Table
               name="series"
-              caption={`One row per hour with observations, oldest first${hourlyBySize ? `; Expected and Band: the detector's at the hour's last batch, ${FOR_SIZES} by then` : ""}`}
+              caption={`One row per hour with observations, oldest first${hourlyBySize ? `; Expected and Band: the detector's at the hour's last batch, ${FOR_SIZES_THEN}` : ""}`}
               rows={buckets}
               columns={[
                 { header: "Hour (UTC)", rowHeader: true, cell: (b) => when(b.start) },
@@ -233,7 +233,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
       {v.monitor.points.length > 0 && (
         <Table
           name="windows"
-          caption={`Daily monitor windows (24 h each, oldest first)${windowsBySize ? `; Expected and Band: the detector's at the window's last batch, ${FOR_SIZES} by then` : ""}`}
+          caption={`Daily monitor windows (24 h each, oldest first)${windowsBySize ? `; Expected and Band: the detector's at the window's last batch, ${FOR_SIZES_THEN}` : ""}`}
           rows={v.monitor.points}
           columns={[
             {

@@ -4,6 +4,7 @@
  * alternative: every point of the line is a row).
  */
 import { type Calibration, LiveDecision, type Promotion, type PromotionStepRecord, type StepEvidence } from "../../contract";
+import { LIVE_EQUIVALENCE_ALPHA, LIVE_SHIFT_ALPHA } from "../../monitoring/live-decision";
 import { num, pct } from "../charts/scale";
 import { when } from "./layout";
 import { Table } from "./table";
@@ -37,6 +38,9 @@ function CalibrationRef(props: { id: string; calibrations: readonly Calibration[
   const c = props.calibrations.find((x) => x.id === props.id);
   return c === undefined ? <code>{props.id}</code> : <abbr title={props.id}>{c.index_version}</abbr>;
 }
+
+/** The two-sided level a live decision reads its confidence sequence at, 1 - 2 alpha (docs/drift.md): "99.8 %". */
+const levelOf = (alpha: number): string => `${num((1 - 2 * alpha) * 100, 1)} %`;
 
 /**
  * The candidate arm's drift detector in words: its state, its evidence against the alarm level, and the drop rate it
@@ -73,6 +77,11 @@ function StepNow(props: { p: Promotion; e: StepEvidence }) {
           {/* vs_target reads the calibration's pooled rate, where a guarded arm's drift test weighs its query sizes */}
           {e.candidate_drift?.window.drop_rate.strata_tested !== undefined &&
             " (its own rate, not weighed by the arm's query sizes as the drift detector's is)"}
+        </li>
+        <li class="muted" data-field="decision-levels">
+          shifted when the {levelOf(LIVE_SHIFT_ALPHA)} confidence sequence lies beyond ±{num(e.vs_control.tolerance * 100, 1)} points, equivalent when
+          the {levelOf(LIVE_EQUIVALENCE_ALPHA)} one lies within; the 95 % one is shown, so it can clear the tolerance while the decision is still
+          inconclusive
         </li>
         <li data-field="arm-drift">
           candidate arm's drift detector: {armDriftWords(e.candidate_drift)}
