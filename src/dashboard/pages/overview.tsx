@@ -56,7 +56,7 @@ const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
         <>
           <div>{pct(r.current.expected_drop_rate)}</div>
           <div class="muted" data-field="detector-expected">
-            detector: {pct(r.w.expected)} for production's query sizes
+            detector now: {pct(r.w.expected)} for the query sizes since its last reset
           </div>
         </>
       ) : (
