@@ -6,15 +6,28 @@ import type { GateRowView, OverviewView } from "../data/overview";
 import { Layout, when } from "./layout";
 import { type Column, Table } from "./table";
 
+/**
+ * The policy's guards and abstention, as the row names them (a guarded gate's expected and observed rates differ from
+ * a bare threshold's: the reader needs to know it is one): ", min_keep 2, max_keep 5, abstains"; "" without.
+ */
+const guardText = (p: StoredPolicy): string =>
+  [
+    ...((p.min_keep ?? 0) >= 1 ? [`min_keep ${p.min_keep}`] : []),
+    ...(p.max_keep != null ? [`max_keep ${p.max_keep}`] : []),
+    ...(p.abstention !== undefined ? ["abstains"] : []),
+  ]
+    .map((g) => `, ${g}`)
+    .join("");
+
 const policyText = (p: StoredPolicy | null): string => {
   if (p === null) return "–";
   switch (p.kind) {
     case "drop_rate":
-      return `drop ${pct(p.target, 0)}`;
+      return `drop ${pct(p.target, 0)}${guardText(p)}`;
     case "carry":
-      return `carry ${p.threshold === null ? "the reference's threshold" : num(p.threshold)}`;
+      return `carry ${p.threshold === null ? "the reference's threshold" : num(p.threshold)}${guardText(p)}`;
     default:
-      return p.kind;
+      return `${p.kind}${guardText(p)}`;
   }
 };
 
