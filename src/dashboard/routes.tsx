@@ -1,6 +1,6 @@
 /**
  * The dashboard under /ui (the API reference at /docs is src/reference/docs.ts). Pages are server-rendered (hono/jsx) from the feature
- * services (./data.ts); admin actions call the same services as the API routes, so a button and a curl command do
+ * services (./data/); admin actions call the same services as the API routes, so a button and a curl command do
  * exactly the same thing. None of these paths are API operations: they are not in the route table
  * (src/contract/routes.ts) nor in the OpenAPI document.
  */
@@ -14,7 +14,9 @@ import { AppError, httpStatus } from "../platform/errors";
 import { decodeUtf8, readBodyBytes } from "../platform/http/body";
 import { gateIdOf } from "../platform/ids";
 import { replayDelivery } from "../webhooks/delivery";
-import { alertList, alertView, gateView, overview, SERIES_RANGES, type SeriesRange } from "./data";
+import { alertList, alertView } from "./data/alerts";
+import { gateView, SERIES_RANGES, type SeriesRange } from "./data/gate";
+import { overview } from "./data/overview";
 import { AlertPage, alertActionNotice } from "./pages/alert";
 import { ALERT_KINDS, ALERT_STATUSES, AlertsPage } from "./pages/alerts";
 import { GatePage } from "./pages/gate";

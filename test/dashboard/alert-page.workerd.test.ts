@@ -130,7 +130,20 @@ describe("the alert page", () => {
     const gate = uniqueGate("guard-bound");
     const base = window({ observed: 0.22, queries: 400, evidenceQueries: 120 });
     const guard = { ...base.drop_rate, observed: 0.075, expected: 0.03, band: { lo: 0, hi: 0.05 }, evidence_observed: 0.1 };
-    const details = { window: { ...base, empty_queries: 29, empty_context: guard, empty_context_level: 2 } };
+    // A guarded gate's drop-rate test is stratified by query size, its guard-binding test by candidate count.
+    const drop_rate = { ...base.drop_rate, strata_tested: 3, strata_total: 5, tested_share: 0.9 };
+    const stratum = {
+      min_candidates: 20,
+      max_candidates: 49,
+      queries: 400,
+      empty_queries: 29,
+      expected_empty_rate: 0.03,
+      band_hi: 0.05,
+      tested: true,
+      source: null,
+    };
+    const candidates_per_query = { change: null, strata: [stratum] };
+    const details = { window: { ...base, drop_rate, candidates_per_query, empty_queries: 29, empty_context: guard, empty_context_level: 2 } };
     const raise = (kind: "empty_context" | "drop_rate_drift") =>
       raiseAlert(
         {
@@ -150,9 +163,16 @@ describe("the alert page", () => {
     expect(html).toMatch(/<dt>Observed \(cumulative\)<\/dt><dd data-field="observed">7.5 %<\/dd>/u);
     expect(html).toContain('<dt>Guard bound</dt><dd data-field="empty-queries">29 (min_keep 2)</dd>');
     expect(html).not.toContain("Empty queries");
+    // Its expected rate is for production's candidate counts, not the calibration's overall rate, and says so.
+    expect(html).toContain(
+      `<dd data-field="expected">3.0 %<div class="muted">${escaped("for the candidate counts production sent since the detector's last reset")}</div></dd>`,
+    );
     // the same window's count on a drop-rate alert of that gate is where the guard bound too
     const drop = await page(`/ui/alerts/${(await raise("drop_rate_drift")).alert.id}`, await session(TOKENS.read));
     expect(drop).toContain("<h3>Drop rate: observed against expected</h3>");
+    expect(drop).toContain(
+      `<dd data-field="expected">22.0 %<div class="muted">${escaped("for the query sizes production sent since the detector's last reset (3 of 5 size strata tested)")}</div></dd>`,
+    );
     expect(drop).toContain('<dt>Guard bound</dt><dd data-field="empty-queries">29 (min_keep 2)</dd>');
     expect(drop).not.toContain("Empty queries");
   });
@@ -192,6 +212,59 @@ describe("the alert page", () => {
     expect(html).toMatch(/<dt>Over the latest<\/dt><dd data-field="evidence-queries">100 queries<\/dd>/u);
     expect(html).toMatch(/<dt>Observed over them<\/dt><dd data-field="evidence-observed">31.0 %<\/dd>/u);
     expect(html).toContain('<dt>Abstained</dt><dd data-field="abstention-queries">72 of the 400 that reported abstention</dd>');
+  });
+
+  it("lays out a promotion pause's numbers: each arm this step, the decisions, the candidate arm's drift alarm", async () => {
+    const gate = uniqueGate("promotion-cards");
+    const decision = (d: string, change: number, ci: [number, number]) => ({
+      decision: d,
+      change,
+      interval95: ci,
+      tolerance: 0.02,
+      queries: 600,
+      reference_queries: 600,
+      effective_queries: 540,
+      more_data_factor: null,
+    });
+    const { alert } = await raiseAlert(
+      {
+        gate_id: `gate-${gate.reranker}`,
+        gate,
+        kind: "promotion_paused",
+        summary: "promotion prm_x of cal_v3 paused in step 2 of 3 (50 % of keyed traffic): drift_alarm",
+        details: {
+          cause: "drift_alarm",
+          vs_control: decision("shifted", 0.081, [0.05, 0.112]),
+          vs_target: decision("inconclusive", 0.03, [-0.01, 0.07]),
+          candidate_queries: 600,
+          control_queries: 610,
+          candidate_drop_rate: 0.331,
+          control_drop_rate: 0.25,
+          drift_alarm: {
+            kind: "drop_rate_drift",
+            at: "2026-12-04T21:00:00.000Z",
+            summary: "...",
+            observed: 0.331,
+            expected: 0.3,
+            band: { lo: 0.28, hi: 0.32 },
+            log_evidence: 7.25,
+            log_threshold: 6.9,
+            queries: 600,
+          },
+        },
+        calibration_ids: ["cal_v3"],
+      },
+      deps(),
+    );
+    const html = await page(`/ui/alerts/${alert.id}`, await session(TOKENS.read));
+    expect(html).toContain("<h3>Candidate arm against control, this step</h3>");
+    expect(html).toContain('<dd data-field="cause">drift alarm</dd>');
+    expect(html).toContain('<dt>Candidate</dt><dd data-field="observed">33.1 % over 600 queries</dd>');
+    expect(html).toContain('<dt>Control</dt><dd data-field="expected">25.0 % over 610 queries</dd>');
+    expect(html).toContain('<dd data-field="vs-control">shifted, +8.1 points (95 %: +5.0 to +11.2)</dd>');
+    expect(html).toContain('<dd data-field="vs-target">inconclusive, +3.0 points (95 %: -1.0 to +7.0)</dd>');
+    expect(html).toContain("<h3>The candidate arm&#39;s drift alarm</h3>");
+    expect(html).toContain("<dt>ln R</dt><dd>7.25 (alarm at 6.9)</dd>");
   });
 
   it("names a recall alert's evidence ln E, as its summary and docs/drift.md do", async () => {

@@ -2,7 +2,7 @@
 // reports the test that alarmed (`alarmed`) beside the restarted one, and the section shows both, each named.
 import { describe, expect, it } from "vitest";
 import type { AlarmedCoverage, Calibration, MonitorCoverage } from "../../src/contract";
-import type { GateView } from "../../src/dashboard/data";
+import type { GateView } from "../../src/dashboard/data/gate";
 import { CoverageSection } from "../../src/dashboard/pages/gate-coverage";
 
 const CAL = {

@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { num, pct } from "../../src/dashboard/charts/scale";
-import { DATA_RANGE_SHORT, DEFAULT_SERIES_RANGE, gateView, SERIES_RANGES } from "../../src/dashboard/data";
+import { DATA_RANGE_SHORT, DEFAULT_SERIES_RANGE, gateView, SERIES_RANGES } from "../../src/dashboard/data/gate";
 import type { Env } from "../../src/platform/env";
 import { appDeps } from "../../src/worker/wiring";
 import { callJson, counted, spreadScores, TOKENS, uniqueGate } from "../support/worker";

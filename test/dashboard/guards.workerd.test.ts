@@ -3,6 +3,7 @@
 // GET /v1/calibrations and GET /v1/monitor give.
 import { describe, expect, it } from "vitest";
 import { pct } from "../../src/dashboard/charts/scale";
+import { FOR_SIZES } from "../../src/dashboard/pages/gate-expectation";
 import { callJson, counted, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 import { page, session } from "./session-support";
 
@@ -99,6 +100,11 @@ describe("gate page of a guarded, abstaining gate", () => {
       expect(mine.match(/<circle [^>]*data-bucket="([^"]+)"/gu)).toEqual([expect.stringContaining(series.buckets[0]!.start)]);
     }
     expect(html).toContain("share of queries that abstained per hour");
+    // Its expected rate is for production's query sizes when the monitor's abstention test is stratified (GET /v1/monitor).
+    const bySizes = w.abstention!.strata_tested !== undefined ? ` ${FOR_SIZES} (dashes: its newest window's test)` : " (dashes)";
+    expect(html.replaceAll("&#39;", "'")).toContain(
+      `share of queries that abstained per hour (dotted line and dots), expected${bySizes}, tolerance band (shaded)`,
+    );
     const a = w.abstention!;
     expect(html).toContain(
       `v4 abstained on ${pct(0.4)} to ${pct(0.4)} of queries per hour, expected ${pct(a.expected)} (band ${pct(a.band.lo)} to ${pct(a.band.hi)}).`,

@@ -8,7 +8,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { D1AlertStore } from "../../src/alerts/d1-store";
 import type { Alert } from "../../src/contract";
-import { ALERT_LIST_PAGE_SIZE, OVERVIEW_DETAIL_ROWS } from "../../src/dashboard/data";
+import { ALERT_LIST_PAGE_SIZE } from "../../src/dashboard/data/alerts";
+import { OVERVIEW_DETAIL_ROWS } from "../../src/dashboard/data/overview";
 import { call, callJson, spreadScores, TOKENS } from "../support/worker";
 import { page, session } from "./session-support";
 

@@ -1,7 +1,7 @@
 // The overview lists every gate in alarm, whatever their number and wherever their names sort, on every page, and
 // pages through the others; a read session sees on an alert page what a read token sees in the API.
 import { describe, expect, inject, it } from "vitest";
-import { OVERVIEW_PAGE_SIZE } from "../../src/dashboard/data";
+import { OVERVIEW_PAGE_SIZE } from "../../src/dashboard/data/overview";
 import { callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 import { page, session } from "./session-support";
 

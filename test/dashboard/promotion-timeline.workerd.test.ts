@@ -1,7 +1,9 @@
 // The gate page's promotion timeline: a gate without promotions shows none; one whose promotion was started, paused,
 // resumed, advanced and rolled back shows its state, the share after every transition on the line (pause and rollback
 // marked) and each transition as a row of its audit table, oldest first; the rebuild decision made at the candidate's upload then says the rollback overruled it.
+// While it runs, the step's live numbers are shown as the API gives them.
 import { describe, expect, it } from "vitest";
+import { num, pct } from "../../src/dashboard/charts/scale";
 import { asQueries, callJson, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 import { page, session } from "./session-support";
 
@@ -31,8 +33,33 @@ describe("the gate page's promotion timeline", () => {
     });
     await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: arm("control", v1.id, 4) });
     await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: arm("candidate", v2.id, 5) });
-    // Running: the upload-time decision stands alone.
-    expect(await page(`/ui/gates/${v1.gate_id}`, cookie)).not.toContain('data-field="overruled"');
+    // Running: the upload-time decision stands alone, and the step's live numbers are those of GET /v1/promotions/{id},
+    // the calibrations named by their versions.
+    const running = await page(`/ui/gates/${v1.gate_id}`, cookie);
+    expect(running).not.toContain('data-field="overruled"');
+    const live = (await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).evidence!;
+    const at = running.indexOf('data-field="step-evidence"');
+    expect(at, "the running step's numbers").toBeGreaterThanOrEqual(0);
+    const now = running
+      .slice(at, running.indexOf("</ul>", at))
+      .replace(/<[^>]+>/gu, " ")
+      .replace(/\s+/gu, " ")
+      .replaceAll("&#39;", "'");
+    expect(now).toContain("Step 1 so far (10 % of keyed traffic):");
+    expect(now).toContain(
+      `candidate arm: ${pct(live.candidate_drop_rate)} dropped over 60 queries; control arm: ${pct(live.control_drop_rate)} over 60 queries`,
+    );
+    expect(live.candidate_drop_rate).toBeCloseTo(0.25, 12);
+    expect(now).toMatch(/against control: inconclusive, \+5\.0 points \(95 %: [+-][\d.]+ to \+[\d.]+\)/u);
+    expect(now).toContain(`against the candidate calibration's expected rate: ${live.vs_target.decision}`);
+    // The decisions' levels, so a 95 % interval clear of the tolerance beside "inconclusive" reads as it should.
+    expect(now).toContain(
+      `shifted when the 99.8 % confidence sequence lies beyond ±${num(live.vs_control.tolerance * 100, 1)} points, equivalent when the 90 % one lies within`,
+    );
+    const drift = live.candidate_drift!.window.drop_rate;
+    expect(now).toContain(`candidate arm's drift detector: not armed, ln R ${num(drift.log_evidence, 1)}`);
+    expect(now).toContain(`expected ${pct(drift.expected)} (tolerated ${pct(drift.band.lo)} to ${pct(drift.band.hi)})`);
+    expect(running).toContain(`<abbr title="${v2.id}">v2</abbr> over <abbr title="${v1.id}">v1</abbr>`);
     for (const action of ["pause", "resume", "advance", "rollback"])
       await callJson("POST", `/v1/promotions/${p.id}/${action}`, 200, { json: { reason: `by hand: ${action}` } });
 
@@ -48,7 +75,7 @@ describe("the gate page's promotion timeline", () => {
     expect(table).toContain("50 %");
     // Each override's row shows the candidate against control as it stood: the pause's with the step's numbers.
     const pause = table.slice(table.indexOf('<tr data-step="paused"'), table.indexOf('<tr data-step="resumed"'));
-    expect(pause).toMatch(/inconclusive, \+5 points \(95 %: [+-][\d.]+ to \+[\d.]+\)/u);
+    expect(pause).toMatch(/inconclusive, \+5\.0 points \(95 %: [+-][\d.]+ to \+[\d.]+\)/u);
     // The rebuild decision made at v2's upload stays on the page, under it the rollback that overruled it, linked.
     const rebuild = html.slice(html.indexOf('id="rebuild"'), html.indexOf('id="promotions"'));
     const overruled = rebuild.slice(rebuild.indexOf('<p data-field="overruled"'));

@@ -3,9 +3,10 @@
  * coverage test), and every number of an occurrence as plain rows: what the alert page shows of each occurrence.
  */
 import type { Child } from "hono/jsx";
-import { type Alert, CoverageStatus, ShiftReport, WindowStatus } from "../../contract";
+import { type Alert, CoverageStatus, LiveDecision, ShiftReport, WindowStatus } from "../../contract";
 import { num, pct } from "../charts/scale";
 import { when } from "./layout";
+import { decisionWords } from "./promotion";
 import { Table } from "./table";
 
 /** The calibration's id and index version, the first rows of a "Calibration" group. */
@@ -72,6 +73,14 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
         : guarded
           ? "Queries where the min_keep guard bound"
           : "Queries that lost every candidate";
+  // A stratified test (a guarded drop rate; abstention by size) expects the calibration's per-size rates weighed by the
+  // sizes production sent since the detector's reset, as the summary says; the guard-binding test, by candidate count.
+  const bySizes =
+    t.strata_tested !== undefined
+      ? `for the query sizes production sent since the detector's last reset (${t.strata_tested} of ${t.strata_total ?? 0} size strata tested)`
+      : props.test === "empty_context" && w.candidates_per_query.strata.some((st) => st.expected_empty_rate !== null)
+        ? "for the candidate counts production sent since the detector's last reset"
+        : null;
   // The abstention rate is over the queries that said whether they abstained, not every query of the window.
   const scope =
     props.test === "abstention" ? `the window's ${w.abstention_queries ?? 0} queries that reported abstention` : `the window's ${w.queries} queries`;
@@ -85,7 +94,10 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
           {scope} since it opened at {when(w.started_at)}; the evidence below weighs the latest ones
         </dd>
         <dt>Expected</dt>
-        <dd data-field="expected">{pct(t.expected)}</dd>
+        <dd data-field="expected">
+          {pct(t.expected)}
+          {bySizes && <div class="muted">{bySizes}</div>}
+        </dd>
         <dt>Difference</dt>
         <dd>{t.observed === null ? "–" : points(t.observed - t.expected)}</dd>
         <dt>Tolerance band</dt>
@@ -218,6 +230,58 @@ function RecallNumbers(props: { r: CoverageStatus }) {
   );
 }
 
+/** A number of an alert's details, or null (details are stored JSON: read, not trusted). */
+const numberOf = (x: unknown): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);
+
+/**
+ * A promotion's pause or rollback (promotion_paused, promotion_rolled_back): details are the transition's cause and the
+ * step's numbers (src/promotions/arm-evidence.ts decisionNumbers), as GET /v1/promotions/{id}'s `evidence` gave them.
+ */
+function PromotionNumbers(props: { details: Record<string, unknown> }) {
+  const d = props.details;
+  const vsControl = LiveDecision.safeParse(d.vs_control);
+  const vsTarget = LiveDecision.safeParse(d.vs_target);
+  const alarm = typeof d.drift_alarm === "object" && d.drift_alarm !== null ? (d.drift_alarm as Record<string, unknown>) : null;
+  return (
+    <div class="cards">
+      <Group title="Candidate arm against control, this step" field="rate">
+        <dt>Why</dt>
+        <dd data-field="cause">{String(d.cause ?? "–").replaceAll("_", " ")}</dd>
+        <dt>Candidate</dt>
+        <dd data-field="observed">
+          {pct(numberOf(d.candidate_drop_rate))} over {numberOf(d.candidate_queries) ?? "–"} queries
+        </dd>
+        <dt>Control</dt>
+        <dd data-field="expected">
+          {pct(numberOf(d.control_drop_rate))} over {numberOf(d.control_queries) ?? "–"} queries
+        </dd>
+        <dt>Vs control</dt>
+        <dd data-field="vs-control">{vsControl.success ? decisionWords(vsControl.data) : "–"}</dd>
+        <dt>Vs target</dt>
+        <dd data-field="vs-target">{vsTarget.success ? decisionWords(vsTarget.data) : "–"}</dd>
+      </Group>
+      {alarm && (
+        <Group title="The candidate arm's drift alarm" field="evidence">
+          <dt>Test</dt>
+          <dd>{String(alarm.kind ?? "–")}</dd>
+          <dt>At</dt>
+          <dd>{when(typeof alarm.at === "string" ? alarm.at : null)}</dd>
+          <dt>Observed</dt>
+          <dd>
+            {pct(numberOf(alarm.observed))} over {numberOf(alarm.queries) ?? "–"} queries
+          </dd>
+          <dt>Expected</dt>
+          <dd>{pct(numberOf(alarm.expected))}</dd>
+          <dt>ln R</dt>
+          <dd>
+            {num(numberOf(alarm.log_evidence), 2)} (alarm at {num(numberOf(alarm.log_threshold), 2)})
+          </dd>
+        </Group>
+      )}
+    </div>
+  );
+}
+
 /** The numbers of one occurrence, by meaning where its kind is known, else as plain rows. */
 export function OccurrenceNumbers(props: { kind: Alert["kind"]; details: Record<string, unknown> }) {
   const d = props.details;
@@ -238,6 +302,9 @@ export function OccurrenceNumbers(props: { kind: Alert["kind"]; details: Record<
   if (props.kind === "rebuild_shift") {
     const s = ShiftReport.safeParse(d.shift);
     if (s.success) return <ShiftNumbers s={s.data} details={d} />;
+  }
+  if ((props.kind === "promotion_paused" || props.kind === "promotion_rolled_back") && d.vs_control !== undefined) {
+    return <PromotionNumbers details={d} />;
   }
   if (props.kind === "recall_drift") {
     const r = CoverageStatus.safeParse(d.recall);

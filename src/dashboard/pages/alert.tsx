@@ -7,7 +7,7 @@
 import { type Alert, type AlertOccurrence, MAX_NOTE_LENGTH } from "../../contract";
 import type { Principal } from "../../platform/auth";
 import { grants } from "../../platform/auth";
-import type { AlertView } from "../data";
+import type { AlertView } from "../data/alerts";
 import { OccurrenceNumbers, RawNumbers } from "./alert-numbers";
 import { AdminForm, gateName, Layout, when } from "./layout";
 import { Table } from "./table";

@@ -1,6 +1,6 @@
 import { type Alert, AlertKind, AlertStatus } from "../../contract";
 import type { Principal } from "../../platform/auth";
-import type { AlertListView } from "../data";
+import type { AlertListView } from "../data/alerts";
 import { gateName, Layout, when } from "./layout";
 import { Table } from "./table";
 

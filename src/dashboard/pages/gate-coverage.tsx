@@ -6,8 +6,8 @@
  */
 import type { AlarmedCoverage, Calibration, CoverageNotion, MonitorCoverage } from "../../contract";
 import { num, pct } from "../charts/scale";
-import type { GateView } from "../data";
-import { ROLE_WORDS } from "./gate-production";
+import type { GateView } from "../data/gate";
+import { ROLE_WORDS } from "./gate-expectation";
 import { when } from "./layout";
 import { Table } from "./table";
 

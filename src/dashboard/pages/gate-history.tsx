@@ -1,7 +1,7 @@
 /** The gate page's calibration history (with activate / roll back for admins) and its activation log. */
 import { MAX_NOTE_LENGTH } from "../../contract";
 import { num, pct } from "../charts/scale";
-import type { GateView } from "../data";
+import type { GateView } from "../data/gate";
 import { when } from "./layout";
 import { Table } from "./table";
 

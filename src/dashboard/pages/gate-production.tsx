@@ -2,33 +2,20 @@
  * The gate page's production section: the drop rate and the detector's evidence per hour over the chosen range
  * (charts/time-series.tsx) with its plotted numbers, and the monitor's daily windows.
  */
-import { SERIES_BUCKET_MS, type SeriesBucket, type WindowRole } from "../../contract";
+import { SERIES_BUCKET_MS, type SeriesBucket } from "../../contract";
 import { num, pct } from "../charts/scale";
 import { calibrationsOf } from "../charts/series-parts";
 import { type ShareLine, type SharePanel, shareRate, shareShown, shareShows } from "../charts/share-panel";
 import { alarmCount, alarmsOf, DropRateSeriesChart } from "../charts/time-series";
-import { type GateView, SERIES_RANGES, type SeriesRange, type WindowPoint } from "../data";
+import { type GateView, SERIES_RANGES, type SeriesRange } from "../data/gate";
+import type { WindowPoint } from "../data/monitor-view";
+import { bySize, calibrationName, chartExpectation, DetectorExpectation, FOR_SIZES, FOR_SIZES_THEN, ROLE_WORDS } from "./gate-expectation";
 import { when } from "./layout";
 import { type Column, Table } from "./table";
 
 const RANGE_WORDS: Record<SeriesRange, string> = { "24h": "24 hours", "7d": "7 days", "30d": "30 days" };
 
 const hours = (n: number): string => `${n} ${n === 1 ? "hour" : "hours"}`;
-
-/** Whose traffic, in words (contract/monitoring.ts WindowRole). */
-export const ROLE_WORDS: Record<WindowRole, string> = { active: "active", previous: "previous", shadow: "shadow", candidate: "promotion candidate" };
-
-/** A calibration's role as its monitor windows say (the open window's first); null when it has none. */
-function roleOf(v: GateView, calibrationId: string): WindowRole | null {
-  const mine = v.monitor.points.filter((p) => p.calibration_id === calibrationId);
-  return (mine.find((p) => p.open) ?? mine.at(-1))?.role ?? null;
-}
-
-/** A calibration as the chart's legend and text name it: its index version, and its role unless it is the active one. */
-function calibrationName(v: GateView, c: { calibration_id: string; index_version: string }): string {
-  const role = roleOf(v, c.calibration_id);
-  return role === null || role === "active" ? c.index_version : `${c.index_version} (${ROLE_WORDS[role]})`;
-}
 
 /**
  * The calibrations of the series a share panel draws, with the expected rate and band of their newest monitor window
@@ -64,25 +51,39 @@ function shareSentences(panel: SharePanel, v: GateView, buckets: readonly Series
   });
 }
 
+/** The distinct hours the buckets cover: two calibrations counted in one hour (a promotion's arms) are one hour. */
+const hoursOf = (buckets: readonly { start: string }[]): number => new Set(buckets.map((b) => b.start)).size;
+
+/** "20.0 % to 22.0 %" over the buckets' hourly rates ("20.0 %" when they round alike), or null when no hour had candidates. */
+function rateRange(values: readonly (number | null)[]): string | null {
+  const rates = values.filter((r): r is number => r !== null);
+  if (rates.length === 0) return null;
+  const [lo, hi] = [pct(Math.min(...rates)), pct(Math.max(...rates))];
+  return lo === hi ? lo : `${lo} to ${hi}`;
+}
+
 /** The chart's text alternative: what it shows, in one paragraph. */
 function describe(v: GateView, range: SeriesRange): string {
   const buckets = v.series?.buckets ?? [];
   if (buckets.length === 0) return `No observations in the last ${RANGE_WORDS[range]}.`;
-  const rates = buckets.flatMap((b) => (b.drop_rate === null ? [] : [b.drop_rate]));
-  const alarms = alarmsOf(buckets);
+  const alarms = alarmsOf(buckets).sort((a, b) => a.at.localeCompare(b.at));
+  const alarmHours = hoursOf(buckets.filter((b) => b.last_alarm_at !== null));
+  // Per calibration (a promotion's arms each have theirs), with one expectation each, the detector's (not whichever
+  // hour ends the range): the same for every range.
   const parts = calibrationsOf(buckets).map((c) => {
     const mine = buckets.filter((b) => b.calibration_id === c.calibration_id);
-    return `${calibrationName(v, c)} expected ${pct(mine.at(-1)!.expected)} (band ${pct(mine.at(-1)!.band.lo)} to ${pct(mine.at(-1)!.band.hi)})`;
+    const observed = rateRange(mine.map((b) => b.drop_rate));
+    return `${calibrationName(v, c)}: observed ${observed === null ? "no candidates" : `${observed} per hour`}, ${chartExpectation(v, c, mine.at(-1)!)}`;
   });
   return [
-    `${hours(buckets.length)} with observations in the last ${RANGE_WORDS[range]}; observed drop rate from ${pct(Math.min(...rates))} to ${pct(Math.max(...rates))}; ${parts.join("; ")}.`,
+    `${hours(hoursOf(buckets))} with observations in the last ${RANGE_WORDS[range]}; ${parts.join("; ")}.`,
     ...shareSentences("guard", v, buckets),
     ...shareSentences("abstention", v, buckets),
     alarms.length === 0
       ? "No alarm."
-      : alarms.length === 1
-        ? `1 hour with alarms, the last at ${when(alarms[0]!.at)}.`
-        : `${hours(alarms.length)} with alarms, the first at ${when(alarms[0]!.at)}, the last at ${when(alarms.at(-1)!.at)}.`,
+      : alarmHours === 1
+        ? `1 hour with alarms, the last at ${when(alarms.at(-1)!.at)}.`
+        : `${hours(alarmHours)} with alarms, the first at ${when(alarms[0]!.at)}, the last at ${when(alarms.at(-1)!.at)}.`,
     ...(v.series?.activations ?? []).map((a) => `Activated ${a.index_version} at ${when(a.at)}.`),
   ].join(" ");
 }
@@ -125,6 +126,9 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
   const abstaining = v.monitor.points.some((p) => p.abstention !== null);
   const abstention = shareLines("abstention", v, buckets);
   const guard = shareLines("guard", v, buckets);
+  // A guarded calibration's expected rate is per hour the detector's for the sizes sent by then: it moves with them.
+  const hourlyBySize = calibrationsOf(buckets).some((c) => bySize(v, c.calibration_id));
+  const windowsBySize = v.monitor.points.some((p) => p.strata !== null);
   return (
     <>
       <h2 id="production">Production drop rate</h2>
@@ -141,6 +145,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
           </>
         ))}
       </nav>
+      <DetectorExpectation view={v} />
       {series === null ? (
         <p class="error">The monitor's series could not be read.</p>
       ) : buckets.length === 0 ? (
@@ -164,20 +169,25 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                 {calibrationsOf(buckets).map((c) => (
                   <li>
                     <span class={`sw ${c.tone.cls}`} aria-hidden="true" />
-                    {calibrationName(v, c)}: observed (line and dots), expected (dashes), tolerance band (shaded)
+                    {calibrationName(v, c)}: observed (line and dots),{" "}
+                    {bySize(v, c.calibration_id)
+                      ? `expected at each hour (dashes: the detector's then, ${FOR_SIZES_THEN}, so it moves with their mix)`
+                      : "expected (dashes)"}
+                    , tolerance band (shaded)
                   </li>
                 ))}
                 {shareShown("guard", buckets, guard).length > 0 && (
                   <li>
                     <span class="sw abstention" aria-hidden="true" />
                     guard-binding panel, in each version's colour: share of queries where min_keep bound per hour (dotted line and dots), expected for
-                    production's query sizes (dashes), tolerance band (shaded)
+                    the candidate counts production sent since the detector's last reset (dashes: its newest window's test), tolerance band (shaded)
                   </li>
                 )}
                 {shareShown("abstention", buckets, abstention).length > 0 && (
                   <li>
                     <span class="sw abstention" aria-hidden="true" />
-                    abstention panel, in each version's colour: share of queries that abstained per hour (dotted line and dots), expected (dashes),
+                    abstention panel, in each version's colour: share of queries that abstained per hour (dotted line and dots), expected
+                    {v.monitor.points.some((p) => p.abstention?.stratified) ? ` ${FOR_SIZES} (dashes: its newest window's test)` : " (dashes)"},
                     tolerance band (shaded)
                   </li>
                 )}
@@ -197,7 +207,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
             <summary>Plotted numbers (per hour)</summary>
             <Table
               name="series"
-              caption="One row per hour with observations, oldest first"
+              caption={`One row per hour with observations, oldest first${hourlyBySize ? `; Expected and Band: the detector's at the hour's last batch, ${FOR_SIZES_THEN}` : ""}`}
               rows={buckets}
               columns={[
                 { header: "Hour (UTC)", rowHeader: true, cell: (b) => when(b.start) },
@@ -223,7 +233,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
       {v.monitor.points.length > 0 && (
         <Table
           name="windows"
-          caption="Daily monitor windows (24 h each, oldest first)"
+          caption={`Daily monitor windows (24 h each, oldest first)${windowsBySize ? `; Expected and Band: the detector's at the window's last batch, ${FOR_SIZES_THEN}` : ""}`}
           rows={v.monitor.points}
           columns={[
             {

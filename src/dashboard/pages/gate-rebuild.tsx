@@ -1,7 +1,7 @@
 /** The gate page's rebuild decision: the shift report between the two calibrations the page compares. */
 import type { Promotion, ShiftReport } from "../../contract";
 import { num, pct } from "../charts/scale";
-import type { Comparison } from "../data";
+import type { Comparison } from "../data/gate";
 import { when } from "./layout";
 
 /**

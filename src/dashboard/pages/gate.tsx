@@ -3,7 +3,8 @@ import type { Principal } from "../../platform/auth";
 import { grants } from "../../platform/auth";
 import { EcdfChart, HistogramChart, type Marker, type Series } from "../charts/charts";
 import { dropRateAt, num, pct } from "../charts/scale";
-import { type GateView, type SeriesRange, stateWords } from "../data";
+import type { GateView, SeriesRange } from "../data/gate";
+import { stateWords } from "../data/monitor-view";
 import { AlertSummary, alertsHref } from "./alerts";
 import { CoverageSection, recallPolicyLine } from "./gate-coverage";
 import { GateHistory } from "./gate-history";
@@ -284,7 +285,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
       )}
 
       <RebuildDecision comparison={cmp} promotions={v.promotions} />
-      <PromotionTimeline promotions={v.promotions} />
+      <PromotionTimeline promotions={v.promotions} calibrations={v.calibrations} />
 
       <ProductionSection view={v} range={v.range} path={props.path} />
 

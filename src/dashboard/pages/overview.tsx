@@ -1,19 +1,33 @@
 import type { StoredPolicy } from "../../contract";
 import type { Principal } from "../../platform/auth";
 import { num, pct } from "../charts/scale";
-import { type GateRowView, type OverviewView, stateWords, type WindowPoint } from "../data";
+import { stateWords, type WindowPoint } from "../data/monitor-view";
+import type { GateRowView, OverviewView } from "../data/overview";
 import { Layout, when } from "./layout";
 import { type Column, Table } from "./table";
+
+/**
+ * The policy's guards and abstention, as the row names them (a guarded gate's expected and observed rates differ from
+ * a bare threshold's: the reader needs to know it is one): ", min_keep 2, max_keep 5, abstains"; "" without.
+ */
+const guardText = (p: StoredPolicy): string =>
+  [
+    ...((p.min_keep ?? 0) >= 1 ? [`min_keep ${p.min_keep}`] : []),
+    ...(p.max_keep != null ? [`max_keep ${p.max_keep}`] : []),
+    ...(p.abstention !== undefined ? ["abstains"] : []),
+  ]
+    .map((g) => `, ${g}`)
+    .join("");
 
 const policyText = (p: StoredPolicy | null): string => {
   if (p === null) return "–";
   switch (p.kind) {
     case "drop_rate":
-      return `drop ${pct(p.target, 0)}`;
+      return `drop ${pct(p.target, 0)}${guardText(p)}`;
     case "carry":
-      return `carry ${p.threshold === null ? "the reference's threshold" : num(p.threshold)}`;
+      return `carry ${p.threshold === null ? "the reference's threshold" : num(p.threshold)}${guardText(p)}`;
     default:
-      return p.kind;
+      return `${p.kind}${guardText(p)}`;
   }
 };
 
@@ -44,7 +58,24 @@ const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
   { header: "Threshold", num: true, field: "threshold", cell: (r) => (r.current ? num(r.current.threshold) : "uncalibrated") },
   { header: "Policy", cell: (r) => policyText(r.policy) },
   { header: "Index version", cell: (r) => r.current?.index_version ?? "–" },
-  { header: "Expected drop", num: true, field: "expected", cell: (r) => pct(r.current?.expected_drop_rate) },
+  {
+    header: "Expected drop",
+    num: true,
+    field: "expected",
+    // A guarded calibration's detector expects the calibration's per-size rates weighed by production's query sizes:
+    // the figure the observed drop is tested against (GET /v1/monitor's drop_rate.expected) goes under its own.
+    cell: (r) =>
+      r.w?.strata != null && r.w.calibration_id === r.current?.calibration_id ? (
+        <>
+          <div>{pct(r.current.expected_drop_rate)}</div>
+          <div class="muted" data-field="detector-expected">
+            detector now: {pct(r.w.expected)} for the query sizes since its last reset
+          </div>
+        </>
+      ) : (
+        pct(r.current?.expected_drop_rate)
+      ),
+  },
   {
     // The monitor's window is 24 h from its first batch, not a calendar day: named by when it opened.
     header: "Observed drop (open 24 h window)",

@@ -3,8 +3,9 @@
  * every transition (an SVG step line, pauses and rollbacks marked), and the audit trail as a table (its text
  * alternative: every point of the line is a row).
  */
-import { LiveDecision, type Promotion, type PromotionStepRecord } from "../../contract";
-import { num } from "../charts/scale";
+import { type Calibration, LiveDecision, type Promotion, type PromotionStepRecord, type StepEvidence } from "../../contract";
+import { LIVE_EQUIVALENCE_ALPHA, LIVE_SHIFT_ALPHA } from "../../monitoring/live-decision";
+import { num, pct } from "../charts/scale";
 import { when } from "./layout";
 import { Table } from "./table";
 
@@ -13,7 +14,8 @@ const H = 200;
 const M = { top: 14, right: 20, bottom: 28, left: 48 };
 const MARK = { paused: "#a86b00", rolled_back: "#a8401a", superseded: "#555" } as const;
 
-const signedPoints = (x: number) => `${x >= 0 ? "+" : ""}${num(x * 100, 1)}`;
+/** Percentage points to one decimal, signed ("+5.0", "-1.2"), as the alert sentences write them. */
+const signedPoints = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}`;
 
 /**
  * The candidate against control as a transition recorded it (automatic decisions and overrides record the step's
@@ -21,11 +23,73 @@ const signedPoints = (x: number) => `${x >= 0 ? "+" : ""}${num(x * 100, 1)}`;
  */
 function vsControl(s: PromotionStepRecord): string {
   const d = LiveDecision.safeParse(s.numbers.vs_control);
-  if (!d.success) return "–";
-  const { decision, change, interval95 } = d.data;
-  if (change === null) return decision;
-  const interval = interval95 === null ? "" : ` (95 %: ${signedPoints(interval95[0])} to ${signedPoints(interval95[1])})`;
-  return `${decision}, ${signedPoints(change)} points${interval}`;
+  return d.success ? decisionWords(d.data) : "–";
+}
+
+/** A live decision as the pages write it: "shifted, +25.6 points (95 %: +21.0 to +30.2)". */
+export function decisionWords(d: LiveDecision): string {
+  if (d.change === null) return d.decision;
+  const interval = d.interval95 === null ? "" : ` (95 %: ${signedPoints(d.interval95[0])} to ${signedPoints(d.interval95[1])})`;
+  return `${d.decision}, ${signedPoints(d.change)} points${interval}`;
+}
+
+/** A calibration by its index version, with its id as the title (the id alone when the gate's history lacks it). */
+function CalibrationRef(props: { id: string; calibrations: readonly Calibration[] }) {
+  const c = props.calibrations.find((x) => x.id === props.id);
+  return c === undefined ? <code>{props.id}</code> : <abbr title={props.id}>{c.index_version}</abbr>;
+}
+
+/** The two-sided level a live decision reads its confidence sequence at, 1 - 2 alpha (docs/drift.md): "99.8 %". */
+const levelOf = (alpha: number): string => `${num((1 - 2 * alpha) * 100, 1)} %`;
+
+/**
+ * The candidate arm's drift detector in words: its state, its evidence against the alarm level, and the drop rate it
+ * expects (for the arm's own query sizes when its test is stratified: a guarded candidate).
+ */
+function armDriftWords(d: StepEvidence["candidate_drift"]): string {
+  if (d === null) return "no batch yet";
+  const t = d.window.drop_rate;
+  const state = d.alarm !== null || t.alarm ? "alarm" : t.armed ? "watching" : "not armed";
+  const sizes = t.strata_tested === undefined ? "" : " for the query sizes the candidate arm sent this step";
+  return `${state}, ln R ${num(t.log_evidence, 1)} of ${num(d.window.log_threshold, 1)}, expected ${pct(t.expected)}${sizes} (tolerated ${pct(t.band.lo)} to ${pct(t.band.hi)})`;
+}
+
+/**
+ * The running or paused step's live numbers (the promotion's `evidence`, as GET /v1/promotions/{id} gives them): each
+ * arm's queries and drop rate this step, the candidate against control and against its calibration's expected rate,
+ * and the candidate arm's drift detector (its expected rate is for the arm's query sizes when its test is stratified).
+ */
+function StepNow(props: { p: Promotion; e: StepEvidence }) {
+  const { p, e } = props;
+  return (
+    <div data-field="step-evidence">
+      <p>
+        Step {e.step + 1} so far ({p.percent} % of keyed traffic):
+      </p>
+      <ul>
+        <li>
+          candidate arm: {pct(e.candidate_drop_rate)} dropped over {e.candidate_queries} queries; control arm: {pct(e.control_drop_rate)} over{" "}
+          {e.control_queries} queries
+        </li>
+        <li>against control: {decisionWords(e.vs_control)}</li>
+        <li>
+          against the candidate calibration's expected rate: {decisionWords(e.vs_target)}
+          {/* vs_target reads the calibration's pooled rate, where a guarded arm's drift test weighs its query sizes */}
+          {e.candidate_drift?.window.drop_rate.strata_tested !== undefined &&
+            " (its own rate, not weighed by the arm's query sizes as the drift detector's is)"}
+        </li>
+        <li class="muted" data-field="decision-levels">
+          shifted when the {levelOf(LIVE_SHIFT_ALPHA)} confidence sequence lies beyond ±{num(e.vs_control.tolerance * 100, 1)} points, equivalent when
+          the {levelOf(LIVE_EQUIVALENCE_ALPHA)} one lies within; the 95 % one is shown, so it can clear the tolerance while the decision is still
+          inconclusive
+        </li>
+        <li data-field="arm-drift">
+          candidate arm's drift detector: {armDriftWords(e.candidate_drift)}
+          {e.candidate_drift?.alarm && <div>{e.candidate_drift.alarm.summary}</div>}
+        </li>
+      </ul>
+    </div>
+  );
 }
 
 /** The share after each transition as a step line, one slot per transition (their times are in the table). */
@@ -67,7 +131,7 @@ function Timeline(props: { p: Promotion }) {
 }
 
 /** Recent promotions of the gate, newest first; nothing when it has none. */
-export function PromotionTimeline(props: { promotions: readonly Promotion[] }) {
+export function PromotionTimeline(props: { promotions: readonly Promotion[]; calibrations: readonly Calibration[] }) {
   if (props.promotions.length === 0) return null;
   return (
     <>
@@ -75,10 +139,12 @@ export function PromotionTimeline(props: { promotions: readonly Promotion[] }) {
       {props.promotions.map((p) => (
         <section id={`promotion-${p.id}`} aria-label={`promotion ${p.id}`} data-promotion={p.id}>
           <p>
-            <code>{p.candidate_calibration_id}</code> over <code>{p.control_calibration_id}</code>:{" "}
+            <CalibrationRef id={p.candidate_calibration_id} calibrations={props.calibrations} /> over{" "}
+            <CalibrationRef id={p.control_calibration_id} calibrations={props.calibrations} />:{" "}
             <strong data-field="promotion-state">{p.state}</strong>, step {p.step + 1} of {p.plan.steps.length} ({p.percent} % of keyed traffic), plan{" "}
             {p.plan.steps.join(" → ")} %, at least {p.plan.min_queries} candidate queries a step, on regression {p.plan.on_regression}
           </p>
+          {p.evidence !== null && <StepNow p={p} e={p.evidence} />}
           <Timeline p={p} />
           <Table<PromotionStepRecord>
             name="promotion-steps"

@@ -1,0 +1,79 @@
+/**
+ * The alerts as the dashboard lists and shows them: the alert list's pages (GET /v1/alerts's cursors), the urgency
+ * order of an overview row's alerts, and an alert page's occurrences and webhook deliveries. Read through the alert
+ * lifecycle and the delivery log, typed by the contract: no storage access of its own. What a page shows a session is
+ * what the API shows a token of the same scope: deliveries (which the API keeps from read tokens) are read only for
+ * sessions whose scope the route table grants them.
+ */
+import { alertOccurrences, listAlertsPage } from "../../alerts/lifecycle";
+import { type Alert, type AlertKind, type AlertOccurrence, type AlertStatus, type Delivery, ROUTES } from "../../contract";
+import { grants, type Principal } from "../../platform/auth";
+import { AppError } from "../../platform/errors";
+import { listDeliveries } from "../../webhooks/delivery";
+import type { DashboardDeps } from "../deps";
+
+/** Occurrences listed on an alert page, newest first (the API pages through more). */
+export const ALERT_PAGE_OCCURRENCES = 50;
+
+/**
+ * Alerts per page of the alert list (/ui/alerts) and on a gate page. The lists are in the store's "urgency" order (open,
+ * then acknowledged, then resolved; newest first within each) and page with GET /v1/alerts's cursors, so every alert
+ * is reachable and an old open alert is never pushed out by newer ones. A gate has at most one unresolved alert per
+ * kind, so its page lists all of its unresolved alerts on the first page.
+ */
+export const ALERT_LIST_PAGE_SIZE = 50;
+
+/** A page of alerts as the dashboard lists them, and the cursor of the next page (null on the last). */
+export interface AlertListView {
+  readonly alerts: Alert[];
+  readonly next_cursor: string | null;
+}
+
+/** One page of the alerts that match, most urgent first (see ALERT_LIST_PAGE_SIZE); a cursor it did not make is a 400. */
+export async function alertList(
+  filter: { gate_id?: string | undefined; index?: string | undefined; kind?: AlertKind | undefined; status?: AlertStatus | undefined },
+  cursor: string | undefined,
+  deps: DashboardDeps,
+): Promise<AlertListView> {
+  return listAlertsPage({ ...filter, limit: ALERT_LIST_PAGE_SIZE, order: "urgency" }, cursor, deps);
+}
+
+const SEVERITY: Record<AlertStatus, number> = { open: 0, acknowledged: 1, resolved: 2 };
+const KIND_WEIGHT: Record<AlertKind, number> = {
+  rebuild_shift: 0,
+  drop_rate_drift: 0,
+  empty_context: 1,
+  uncalibrated_request: 2,
+  recall_drift: 3,
+  abstention_drift: 1,
+  promotion_paused: 0,
+  promotion_rolled_back: 0,
+};
+
+/** Most urgent first: open before acknowledged before resolved, drift and shifts before the rest, newest first. */
+export function byUrgency(a: Alert, b: Alert): number {
+  return SEVERITY[a.status] - SEVERITY[b.status] || KIND_WEIGHT[a.kind] - KIND_WEIGHT[b.kind] || b.last_seen_at.localeCompare(a.last_seen_at);
+}
+
+export interface AlertView {
+  readonly alert: Alert;
+  /** Newest first, at most ALERT_PAGE_OCCURRENCES. */
+  readonly occurrences: AlertOccurrence[];
+  /** The alert's webhook deliveries; null when the session's scope may not read deliveries (the API's rule). */
+  readonly deliveries: Delivery[] | null;
+}
+
+/** Deliveries have no alert filter in the store: the newest page is filtered here. */
+const DELIVERY_SCAN = 100;
+
+export async function alertView(id: string, principal: Principal, deps: DashboardDeps): Promise<AlertView> {
+  const alert = await deps.alerts.get(id);
+  if (alert === null) throw new AppError("not_found", `alert ${id} does not exist`);
+  // The same scope as GET /v1/webhooks/deliveries: a read session sees no endpoint ids and no receivers' errors.
+  const mayReadDeliveries = grants(principal.scope, ROUTES.listDeliveries.scope);
+  const [occurrences, deliveries] = await Promise.all([
+    alertOccurrences(id, ALERT_PAGE_OCCURRENCES, deps),
+    mayReadDeliveries ? listDeliveries({ limit: DELIVERY_SCAN }, deps).then((all) => all.filter((d) => d.alert_id === id)) : null,
+  ]);
+  return { alert, occurrences, deliveries };
+}

@@ -1,0 +1,133 @@
+/**
+ * The gate page's data: the calibrations it compares, their distributions, the monitor, the hourly series over the
+ * chosen range, the gate's alerts and promotions, read through the registry, the monitoring reports and the
+ * promotion service.
+ */
+import { getCalibration, history, listGates } from "../../calibrations/registry";
+import type { Calibration, GateSummary, MonitorSeries, Promotion } from "../../contract";
+import { monitorSeries } from "../../monitoring/series-report";
+import { AppError } from "../../platform/errors";
+import { listPromotions } from "../../promotions/service";
+import type { Distribution } from "../../stats/distribution";
+import type { DashboardDeps } from "../deps";
+import { type AlertListView, alertList } from "./alerts";
+import { type MonitorView, monitorView, type WindowPoint } from "./monitor-view";
+
+/** The two calibrations the gate page compares, older first, and which of them (if either) is served. */
+export interface Comparison {
+  readonly older: Calibration;
+  readonly newer: Calibration;
+  /** The rebuild decision between them: the newer one's shift report against the older one (null when none). */
+  readonly shift: Calibration["shift"];
+}
+
+export interface GateView {
+  readonly gate: GateSummary;
+  readonly calibrations: Calibration[];
+  readonly activations: Awaited<ReturnType<typeof history>>["activations"];
+  readonly current: Calibration | null;
+  readonly comparison: Comparison | null;
+  readonly olderDist: Distribution | null;
+  readonly newerDist: Distribution | null;
+  /** The served calibration's distribution when there is no comparison (a gate with one calibration); null otherwise. */
+  readonly currentDist: Distribution | null;
+  readonly monitor: MonitorView;
+  readonly series: MonitorSeries | null;
+  /** The range the series covers: the one the request named, or the one the page chose (seriesInRange). */
+  readonly range: SeriesRange;
+  /** The first page of the gate's alerts (alertList): every unresolved one, then the newest resolved. */
+  readonly alerts: AlertListView;
+  /** The gate's most recent promotions (at most GATE_PAGE_PROMOTIONS), newest first, with their audit trails. */
+  readonly promotions: Promotion[];
+}
+
+/** Promotions the gate page shows a timeline for. */
+const GATE_PAGE_PROMOTIONS = 3;
+
+/**
+ * Which two calibrations the gate page compares: the rebuild the current calibration took part in, on either side,
+ * so the page reads the same before and after a rollback ("0.4 drops 22 % of v1 and 59 % of v2" whichever is served):
+ * the newest calibration whose shift report involves the current one (its own, or one that was compared with it);
+ * else the current one and the calibration its activation replaced.
+ */
+async function comparisonOf(current: Calibration | null, h: Awaited<ReturnType<typeof history>>, deps: DashboardDeps): Promise<Comparison | null> {
+  if (current === null) return null;
+  const byNewest = [...h.calibrations].sort((a, b) => b.created_at.localeCompare(a.created_at));
+  const rebuild = byNewest.find((c) => c.shift !== null && (c.id === current.id || c.shift.previous_calibration_id === current.id));
+  const find = async (id: string) => h.calibrations.find((c) => c.id === id) ?? (await getCalibration(id, deps).catch(() => null));
+  if (rebuild?.shift) {
+    const older = await find(rebuild.shift.previous_calibration_id);
+    if (older !== null) return { older, newer: rebuild, shift: rebuild.shift };
+  }
+  const replacedId = h.activations.find((a) => a.calibration_id === current.id)?.previous_calibration_id ?? null;
+  const other = replacedId === null || replacedId === current.id ? null : await find(replacedId);
+  if (other === null) return null;
+  const [older, newer] = other.created_at <= current.created_at ? [other, current] : [current, other];
+  return { older, newer, shift: newer.shift?.previous_calibration_id === older.id ? newer.shift : null };
+}
+
+/** The series ranges the gate page offers, in hours. */
+export const SERIES_RANGES = { "24h": 24, "7d": 7 * 24, "30d": 30 * 24 } as const;
+export type SeriesRange = keyof typeof SERIES_RANGES;
+
+/** The range a gate page opens with when the request names none (a gate with less than a day of data: DATA_RANGE_SHORT). */
+export const DEFAULT_SERIES_RANGE: SeriesRange = "7d";
+/** The range a gate page opens with when all of the gate's data is younger than it: its hours are visible, not folded into the edge. */
+export const DATA_RANGE_SHORT: SeriesRange = "24h";
+
+/**
+ * The series for the range asked for; with none asked for (`range` undefined), DEFAULT_SERIES_RANGE, narrowed to
+ * DATA_RANGE_SHORT when neither the series nor the monitor's windows hold anything older than that (a gate a few hours
+ * old would otherwise draw its hours as one dot at the right edge of 7 days). An explicit range is always kept.
+ */
+function seriesInRange(
+  series: MonitorSeries | null,
+  points: readonly WindowPoint[],
+  range: SeriesRange | undefined,
+  to: Date,
+): { series: MonitorSeries | null; range: SeriesRange } {
+  if (range !== undefined) return { series, range };
+  const shortFrom = new Date(to.getTime() - SERIES_RANGES[DATA_RANGE_SHORT] * 3600 * 1000).toISOString();
+  const starts = [...(series?.buckets ?? []).map((b) => b.start), ...points.map((p) => p.started_at)];
+  if (series === null || starts.length === 0 || starts.some((s) => s < shortFrom)) return { series, range: DEFAULT_SERIES_RANGE };
+  return { series: { ...series, from: shortFrom, activations: series.activations.filter((a) => a.at >= shortFrom) }, range: DATA_RANGE_SHORT };
+}
+
+/**
+ * The gate page's data. `range` is the series range the request named; undefined lets the page choose
+ * (seriesInRange), and GateView.range says which it chose.
+ */
+export async function gateView(gateId: string, deps: DashboardDeps, range: SeriesRange | undefined): Promise<GateView> {
+  const gate = (await listGates(deps)).find((g) => g.gate_id === gateId);
+  if (gate === undefined) throw new AppError("not_found", `gate ${gateId} does not exist`);
+  const h = await history(gate, 50, undefined, deps);
+  const current = h.calibrations.find((c) => c.current) ?? null;
+  const comparison = await comparisonOf(current, h, deps);
+  const to = deps.now();
+  const from = new Date(to.getTime() - SERIES_RANGES[range ?? DEFAULT_SERIES_RANGE] * 3600 * 1000);
+  const [olderDist, newerDist, currentDist, monitor, read, alerts, promotions] = await Promise.all([
+    comparison === null ? null : deps.calibrations.distribution(comparison.older.id),
+    comparison === null ? null : deps.calibrations.distribution(comparison.newer.id),
+    comparison !== null || current === null ? null : deps.calibrations.distribution(current.id),
+    monitorView(gate, deps, true),
+    monitorSeries({ ...gate, from: from.toISOString(), to: to.toISOString() }, deps).catch(() => null),
+    alertList({ gate_id: gateId }, undefined, deps),
+    listPromotions(gateId, GATE_PAGE_PROMOTIONS, undefined, deps),
+  ]);
+  const shown = seriesInRange(read, monitor.view.points, range, to);
+  return {
+    gate,
+    calibrations: h.calibrations,
+    activations: h.activations,
+    current,
+    comparison,
+    olderDist,
+    newerDist,
+    currentDist,
+    monitor: monitor.view,
+    series: shown.series,
+    range: shown.range,
+    alerts,
+    promotions: promotions.promotions,
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The overview's data: every gate in alarm, then one page of the others, each with its monitor's numbers, read
+ * through the registry, the alert store and the monitoring report.
+ */
+import { listGates } from "../../calibrations/registry";
+import type { AlertKind, AlertStatus, Calibration, DriftState, GateSummary } from "../../contract";
+import { driftState, isDriftKind } from "../../monitoring/drift-state";
+import { MAX_CONCURRENT_READS } from "../../platform/limits";
+import { mapLimit } from "../../platform/map-limit";
+import type { DashboardDeps } from "../deps";
+import { byUrgency } from "./alerts";
+import { type MonitorView, monitorView } from "./monitor-view";
+
+/** Gates not in alarm listed per overview page; every gate in alarm is listed on every page, before them. */
+export const OVERVIEW_PAGE_SIZE = 50;
+
+/**
+ * Most gates whose monitor one overview load reads (an object call and three D1 reads each, well within the 1,000
+ * subrequests of an invocation). Beyond it (only with more than 50 gates in alarm) a row in alarm shows its state
+ * and alerts from D1, and its gate page has the rest.
+ */
+export const OVERVIEW_DETAIL_ROWS = 100;
+
+export interface GateRowView {
+  readonly gate: GateSummary;
+  readonly current: GateSummary["active"][number] | null;
+  readonly policy: Calibration["policy"] | null;
+  /** The monitor's view, or null for a row shown from D1 alone (beyond OVERVIEW_DETAIL_ROWS). */
+  readonly monitor: MonitorView | null;
+  readonly state: DriftState | null;
+  /** The gate's unresolved alerts, most urgent first (without ids for a row shown from D1 alone). */
+  readonly alerts: readonly RowAlert[];
+}
+
+/** An alert as an overview row lists it. */
+export interface RowAlert {
+  readonly kind: AlertKind;
+  readonly status: AlertStatus;
+  readonly id?: string;
+}
+
+export interface OverviewView {
+  /** Every gate in alarm (newest alarm first), on every page. */
+  readonly alarms: GateRowView[];
+  /** This page of the other gates: those with open alerts first, then by name. */
+  readonly rows: GateRowView[];
+  readonly indexes: string[];
+  readonly page: number;
+  readonly pages: number;
+  /** Gates matching the filter, in alarm or not. */
+  readonly total: number;
+}
+
+/**
+ * The overview: every gate in alarm, whatever their number, then one page of the others. Which gates are in alarm is
+ * read from D1 for all gates at once (their unresolved drift alerts); each listed gate's monitor is read for its
+ * numbers, up to OVERVIEW_DETAIL_ROWS per load. An alarm its monitor has decided but not yet stored in D1 (seconds,
+ * or a retry 30 s later) shows on the gate's row once the alert is stored, and on its gate page at once.
+ */
+export async function overview(deps: DashboardDeps, indexFilter: string | undefined, page: number): Promise<OverviewView> {
+  const [gates, open] = await Promise.all([listGates(deps), deps.alerts.openCounts()]);
+  const indexes = [...new Set(gates.map((g) => g.index))].sort();
+  const openByGate = new Map<string, typeof open>();
+  for (const o of open) openByGate.set(o.gate_id, [...(openByGate.get(o.gate_id) ?? []), o]);
+  const d1State = (gateId: string): DriftState =>
+    driftState({
+      windows: [],
+      recall: [],
+      pending: [],
+      unresolved: (openByGate.get(gateId) ?? []).map((o) => ({ kind: o.kind, since: o.since, id: null })),
+    });
+  const name = (g: GateSummary) => `${g.index}/${g.embedding}/${g.reranker}`;
+  const shown = gates.filter((g) => indexFilter === undefined || indexFilter === "" || g.index === indexFilter);
+  const inAlarm = shown
+    .filter((g) => openByGate.get(g.gate_id)?.some((o) => isDriftKind(o.kind)))
+    .sort((a, b) => (d1State(b.gate_id).since ?? "").localeCompare(d1State(a.gate_id).since ?? "") || name(a).localeCompare(name(b)));
+  const alarmed = new Set(inAlarm.map((g) => g.gate_id));
+  const rest = shown
+    .filter((g) => !alarmed.has(g.gate_id))
+    .sort((a, b) => Number(openByGate.has(b.gate_id)) - Number(openByGate.has(a.gate_id)) || name(a).localeCompare(name(b)));
+  const pages = Math.max(1, Math.ceil(rest.length / OVERVIEW_PAGE_SIZE));
+  const p = Math.min(Math.max(1, page), pages);
+  const onPage = rest.slice((p - 1) * OVERVIEW_PAGE_SIZE, p * OVERVIEW_PAGE_SIZE);
+
+  const listed = [...inAlarm, ...onPage];
+  const rows = await mapLimit(listed, MAX_CONCURRENT_READS, async (g, i): Promise<GateRowView> => {
+    const current = g.active.find((a) => a.calibration_id === g.current_calibration_id) ?? null;
+    const fromD1 = (openByGate.get(g.gate_id) ?? []).map((o) => ({ kind: o.kind, status: "open" as const }));
+    if (i >= OVERVIEW_DETAIL_ROWS) return { gate: g, current, policy: null, monitor: null, state: d1State(g.gate_id), alerts: fromD1 };
+    const [monitor, calibration] = await Promise.all([
+      monitorView(g, deps, false),
+      current === null ? Promise.resolve(null) : deps.calibrations.get(current.calibration_id),
+    ]);
+    return {
+      gate: g,
+      current,
+      policy: calibration?.policy ?? null,
+      monitor: monitor.view,
+      state: monitor.view.state ?? d1State(g.gate_id),
+      alerts: monitor.unresolved === null ? fromD1 : [...monitor.unresolved].sort(byUrgency),
+    };
+  });
+  return { alarms: rows.slice(0, inAlarm.length), rows: rows.slice(inAlarm.length), indexes, page: p, pages, total: shown.length };
+}

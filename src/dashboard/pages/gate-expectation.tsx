@@ -1,0 +1,120 @@
+/**
+ * What the gate's drift detectors compare production against, and how the gate page names a calibration by the
+ * traffic its monitor counts. One figure per open monitor window, the numbers of GET /v1/monitor's `windows`, whatever
+ * range the hourly chart shows: a guarded calibration's drop-rate test is stratified by query size, so its expected
+ * rate is the calibration's per-size rates re-weighted to the sizes production sent since the detector's last reset
+ * (docs/drift.md), not the calibration's own rate. The hourly series keeps that figure as it stood at each hour's last
+ * batch, so its dashes move with production's mix of sizes: the page says so wherever it shows them.
+ */
+import type { WindowRole } from "../../contract";
+import { pct } from "../charts/scale";
+import type { GateView } from "../data/gate";
+import type { WindowPoint } from "../data/monitor-view";
+import { when } from "./layout";
+
+/** Whose traffic, in words (contract/monitoring.ts WindowRole). */
+export const ROLE_WORDS: Record<WindowRole, string> = { active: "active", previous: "previous", shadow: "shadow", candidate: "promotion candidate" };
+
+/**
+ * The monitor window a calibration is named and summed up by: its open window (the first opened, when it counts two
+ * kinds of traffic), else its newest; null when the monitor holds none.
+ */
+export function windowOf(v: GateView, calibrationId: string): WindowPoint | null {
+  const mine = v.monitor.points.filter((p) => p.calibration_id === calibrationId);
+  return mine.find((p) => p.open) ?? mine.at(-1) ?? null;
+}
+
+/** A window's calibration as the page names it: its index version, and its role unless it is the active one. */
+export const windowName = (p: Pick<WindowPoint, "index_version" | "role">): string =>
+  p.role === "active" ? p.index_version : `${p.index_version} (${ROLE_WORDS[p.role]})`;
+
+/** A calibration as the chart's legend and text name it: by its window (windowName), or its index version alone. */
+export function calibrationName(v: GateView, c: { calibration_id: string; index_version: string }): string {
+  const w = windowOf(v, c.calibration_id);
+  return w === null ? c.index_version : windowName({ index_version: c.index_version, role: w.role });
+}
+
+/** Whether a calibration's drop-rate expectation moves with production's query sizes (its test is stratified). */
+export const bySize = (v: GateView, calibrationId: string): boolean => windowOf(v, calibrationId)?.strata != null;
+
+/** What a stratified expectation is for, in the words the page uses everywhere. */
+export const FOR_SIZES = "for the query sizes production sent since the detector's last reset";
+
+/** The same for a figure the series or a window kept as it stood at an hour's or a window's last batch. */
+export const FOR_SIZES_THEN = "for the query sizes production had sent since the detector's last reset";
+
+/**
+ * "30.0 % (tolerated 27.0 % to 33.0 %)", with FOR_SIZES when the test is stratified; a stratified test with no
+ * candidate a threshold decides since its reset (`tested_share` null: no size stratum weighed yet) says that instead.
+ */
+export function expectedWords(p: Pick<WindowPoint, "expected" | "band" | "strata">): string {
+  const tolerated = `(tolerated ${pct(p.band[0])} to ${pct(p.band[1])})`;
+  if (p.strata === null) return `${pct(p.expected)} ${tolerated}`;
+  if (p.strata.tested_share === null)
+    return `${pct(p.expected)} ${tolerated}, with no candidate a threshold decides since the detector's last reset yet`;
+  return `${pct(p.expected)} ${FOR_SIZES} ${tolerated}`;
+}
+
+/**
+ * While the drop-rate alert stands, the test as it alarmed (the detector restarted then, so the figure before this is
+ * the restarted one's): the rate over the evidence's latest queries, else the window's, against what it expected.
+ */
+function alarmedLine(p: WindowPoint): string {
+  const a = p.alarmed!;
+  const seen =
+    a.latest === null
+      ? `${pct(a.observed)} over the window's ${a.queries} queries`
+      : `${pct(a.latest.observed)} over the latest ${a.latest.queries} queries`;
+  const sizes = p.strata === null ? "" : ` ${FOR_SIZES_THEN}`;
+  return `It alarmed at ${when(a.at)} on ${seen}, against ${pct(a.expected)} expected${sizes} (tolerated ${pct(a.band[0])} to ${pct(a.band[1])}); the detector restarted then.`;
+}
+
+/** One line per open window: what its detector expects now, and for a guarded calibration what its test watches. */
+function expectationLine(v: GateView, p: WindowPoint): string {
+  const own = v.calibrations.find((c) => c.id === p.calibration_id)?.expected_drop_rate;
+  const head = `${windowName(p)}: ${expectedWords(p)}`;
+  if (p.strata === null || p.strata.tested_share === null) return `${head}.`;
+  const watched = `, which held ${pct(p.strata.tested_share)} of the candidates a threshold decided since that reset`;
+  return [
+    `${head}; the calibration's own expected drop rate is ${own === undefined ? "not listed here" : pct(own)}.`,
+    `${p.strata.tested} of ${p.strata.total} size strata are tested${watched}.`,
+  ].join(" ");
+}
+
+/**
+ * The expectation each open window's detector compares against now (nothing when the monitor holds no open window):
+ * the figure GET /v1/monitor reports as `drop_rate.expected`, the same for every range of the chart.
+ */
+export function DetectorExpectation(props: { view: GateView }) {
+  const v = props.view;
+  const open = v.monitor.points.filter((p) => p.open).sort((a, b) => Number(b.role === "active") - Number(a.role === "active"));
+  if (open.length === 0) return null;
+  return (
+    <div data-field="detector-expected">
+      <p>What the drift detector compares the drop rate against now (as in GET /v1/monitor, whatever range is shown):</p>
+      <ul>
+        {open.map((p) => (
+          <li data-calibration={p.calibration_id} data-role={p.role}>
+            {expectationLine(v, p)}
+            {p.alarmed && <div data-field="drop-rate-alarmed">{alarmedLine(p)}</div>}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/**
+ * A calibration's expectation in the chart's text alternative: its detector's now (open window), else the one its last
+ * hour was tested against; never a figure that changes with the range shown.
+ */
+export function chartExpectation(
+  v: GateView,
+  c: { calibration_id: string; index_version: string },
+  last: { start: string; expected: number; band: { lo: number; hi: number } },
+): string {
+  const w = windowOf(v, c.calibration_id);
+  if (w?.open) return `the detector expects ${expectedWords(w)} now`;
+  const stratified = w?.strata != null;
+  return `expected ${pct(last.expected)}${stratified ? ` ${FOR_SIZES}` : ""} (tolerated ${pct(last.band.lo)} to ${pct(last.band.hi)}) at its last hour, ${when(last.start)}`;
+}

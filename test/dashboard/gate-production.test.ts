@@ -1,0 +1,197 @@
+// The gate page's production section rendered from a gate view during a progressive promotion: the active v2 (a pooled
+// test) and the guarded candidate v3 (a test stratified by query size) count in the same hours. The detector's
+// expectation is named once per open window, the same whichever range is shown; the chart's description counts hours,
+// not buckets, and gives each calibration its own observed range.
+import { describe, expect, it } from "vitest";
+import type { Calibration, SeriesBucket } from "../../src/contract";
+import type { GateView, SeriesRange } from "../../src/dashboard/data/gate";
+import type { WindowPoint } from "../../src/dashboard/data/monitor-view";
+import { FOR_SIZES, FOR_SIZES_THEN } from "../../src/dashboard/pages/gate-expectation";
+import { ProductionSection } from "../../src/dashboard/pages/gate-production";
+
+const HOUR = 3600 * 1000;
+const NOW = Date.UTC(2026, 11, 4, 12);
+
+function bucket(
+  hoursAgo: number,
+  calibration: string,
+  version: string,
+  dropRate: number,
+  expected: number,
+  o: Partial<SeriesBucket> = {},
+): SeriesBucket {
+  const start = NOW - hoursAgo * HOUR;
+  return {
+    calibration_id: calibration,
+    index_version: version,
+    start: new Date(start).toISOString(),
+    end: new Date(start + HOUR).toISOString(),
+    batches: 1,
+    queries: 100,
+    candidates: 1000,
+    dropped: Math.round(1000 * dropRate),
+    empty_queries: 0,
+    gated_queries: 100,
+    drop_rate: dropRate,
+    expected,
+    band: { lo: expected - 0.02, hi: expected + 0.02 },
+    log_evidence: 1,
+    max_log_evidence: 1,
+    log_threshold: 6.9,
+    empty_context_log_evidence: null,
+    abstention_queries: 0,
+    abstained_queries: 0,
+    abstention_rate: null,
+    guard_bound_queries: 0,
+    drop_rate_alarms: 0,
+    empty_context_alarms: 0,
+    abstention_alarms: 0,
+    last_alarm_at: null,
+    ...o,
+  };
+}
+
+/** The open windows: v2's served traffic, v3's candidate arm (stratified: 4 of 6 strata tested). */
+const point = (o: Partial<WindowPoint> & Pick<WindowPoint, "calibration_id" | "index_version" | "role">): WindowPoint => ({
+  started_at: new Date(NOW - 10 * HOUR).toISOString(),
+  ends_at: new Date(NOW + 14 * HOUR).toISOString(),
+  queries: 300,
+  observed: 0.22,
+  expected: 0.22,
+  band: [0.2, 0.24],
+  strata: null,
+  alarmed: null,
+  alarms: 0,
+  empty_rate: 0,
+  mean_candidates: 10,
+  candidates_change: "none",
+  empty_level: null,
+  guard: null,
+  abstention: null,
+  open: true,
+  ...o,
+});
+const POINTS = [
+  point({
+    calibration_id: "cal_v3",
+    index_version: "v3",
+    role: "candidate",
+    expected: 0.325,
+    band: [0.3, 0.35],
+    strata: { tested: 4, total: 6, tested_share: 0.8 },
+  }),
+  point({ calibration_id: "cal_v2", index_version: "v2", role: "active" }),
+];
+
+const CALIBRATIONS = [
+  { id: "cal_v2", index_version: "v2", expected_drop_rate: 0.22 },
+  { id: "cal_v3", index_version: "v3", expected_drop_rate: 0.3 },
+] as unknown as Calibration[];
+
+// The last three hours: both arms in each, an alarm of both tests in the middle one, v3's hourly expectation moving
+// with the sizes its arm saw. Three days ago (7 days only): v2 alone.
+const RECENT = [2, 1, 0].flatMap((h, i) => {
+  const alarm = h === 1 ? { drop_rate_alarms: 1, last_alarm_at: new Date(NOW - h * HOUR + 60_000).toISOString() } : {};
+  return [bucket(h, "cal_v2", "v2", 0.21 + 0.01 * i, 0.22, alarm), bucket(h, "cal_v3", "v3", 0.3 + 0.03 * i, 0.3 + 0.01 * i, alarm)];
+});
+const OLDER = [bucket(72, "cal_v2", "v2", 0.2, 0.22)];
+
+async function render(range: SeriesRange, buckets: SeriesBucket[], points: WindowPoint[] = POINTS): Promise<string> {
+  const view = {
+    calibrations: CALIBRATIONS,
+    monitor: { points, recall: [], state: null, error: null },
+    series: {
+      gate_id: "gate_promo",
+      from: new Date(NOW - (range === "24h" ? 24 : 168) * HOUR).toISOString(),
+      to: new Date(NOW).toISOString(),
+      bucket_seconds: 3600,
+      retention_days: 30,
+      buckets,
+      activations: [],
+    },
+    range,
+  } as unknown as GateView;
+  return ((await ProductionSection({ view, range, path: "/ui/gates/gate_promo" }).toString()) as string).replaceAll("&#39;", "'");
+}
+
+const text = (html: string): string =>
+  html
+    .replace(/<[^>]+>/gu, " ")
+    .replace(/\s+/gu, " ")
+    .trim();
+
+/** The detector's expectation block, as text. */
+const block = (html: string): string => {
+  const at = html.indexOf('data-field="detector-expected"');
+  expect(at, "the detector's expectation").toBeGreaterThanOrEqual(0);
+  return text(html.slice(at, html.indexOf("</div>", at)).replace(/^[^>]*>/u, ""));
+};
+
+const desc = (html: string): string => /<desc id="series-wide-desc">([^<]*)<\/desc>/u.exec(html)?.[1] ?? "";
+
+describe("production section during a promotion onto a guarded calibration", () => {
+  it("names each open window's expectation once, the active one first, the same for 24 hours and 7 days", async () => {
+    const day = await render("24h", RECENT);
+    const week = await render("7d", [...OLDER, ...RECENT]);
+    expect(block(week)).toBe(block(day));
+    const lines = [...day.matchAll(/<li data-calibration="([^"]+)" data-role="([^"]+)">([^<]*)<\/li>/gu)].map((m) => [m[1], m[2], m[3]]);
+    expect(lines.map(([id, role]) => `${id}:${role}`)).toEqual(["cal_v2:active", "cal_v3:candidate"]);
+    // The pooled test: the figure and its band, nothing about query sizes.
+    expect(lines[0]![2]).toBe("v2: 22.0 % (tolerated 20.0 % to 24.0 %).");
+    // The stratified one: for production's sizes, beside the calibration's own rate, and how much of it is watched.
+    expect(lines[1]![2]).toBe(
+      `v3 (promotion candidate): 32.5 % ${FOR_SIZES} (tolerated 30.0 % to 35.0 %); the calibration's own expected drop rate is 30.0 %. ` +
+        "4 of 6 size strata are tested, which held 80.0 % of the candidates a threshold decided since that reset.",
+    );
+  });
+
+  it("counts hours, not buckets, and gives each calibration its own observed range and the detector's expectation", async () => {
+    const day = desc(await render("24h", RECENT));
+    expect(day).toContain("3 hours with observations in the last 24 hours;");
+    expect(day).toContain("v2: observed 21.0 % to 23.0 % per hour, the detector expects 22.0 % (tolerated 20.0 % to 24.0 %) now;");
+    expect(day).toContain(
+      `v3 (promotion candidate): observed 30.0 % to 36.0 % per hour, the detector expects 32.5 % ${FOR_SIZES} (tolerated 30.0 % to 35.0 %) now.`,
+    );
+    expect(day).toContain("1 hour with alarms, the last at");
+    // The last hour's own figure (v3 expected 32.0 % then) is not what the description names.
+    expect(day).not.toContain("32.0 %");
+    const week = desc(await render("7d", [...OLDER, ...RECENT]));
+    expect(week).toContain("4 hours with observations in the last 7 days;");
+    expect(week).toContain("v2: observed 20.0 % to 23.0 % per hour, the detector expects 22.0 %");
+    expect(week).toContain(`v3 (promotion candidate): observed 30.0 % to 36.0 % per hour, the detector expects 32.5 % ${FOR_SIZES}`);
+  });
+
+  it("gives the test that alarmed beside the restarted detector's expectation while its alert stands", async () => {
+    const at = new Date(NOW - HOUR).toISOString();
+    const points: WindowPoint[] = [
+      { ...POINTS[1]!, alarmed: { at, expected: 0.22, band: [0.2, 0.24], observed: 0.3, queries: 500, latest: { observed: 0.41, queries: 120 } } },
+      // the restarted stratified detector has seen no candidate yet
+      {
+        ...POINTS[0]!,
+        strata: { tested: 4, total: 6, tested_share: null },
+        expected: 0.3,
+        alarmed: { at, expected: 0.325, band: [0.3, 0.35], observed: 0.4, queries: 200, latest: null },
+      },
+    ];
+    const html = await render("24h", RECENT, points);
+    const items = [...html.matchAll(/<li data-calibration="[^"]+" data-role="[^"]+">([\s\S]*?)<\/li>/gu)].map((m) => text(m[1]!));
+    expect(items).toEqual([
+      "v2: 22.0 % (tolerated 20.0 % to 24.0 %). " +
+        "It alarmed at 2026-12-04 11:00:00 UTC on 41.0 % over the latest 120 queries, against 22.0 % expected (tolerated 20.0 % to 24.0 %); the detector restarted then.",
+      "v3 (promotion candidate): 30.0 % (tolerated 30.0 % to 35.0 %), with no candidate a threshold decides since the detector's last reset yet. " +
+        "It alarmed at 2026-12-04 11:00:00 UTC on 40.0 % over the window's 200 queries, against 32.5 % expected for the query sizes production had sent since the detector's last reset (tolerated 30.0 % to 35.0 %); the detector restarted then.",
+    ]);
+  });
+
+  it("labels the hourly expectation of a calibration whose test is stratified, and only then", async () => {
+    const html = await render("24h", RECENT);
+    expect(html).toContain(`expected at each hour (dashes: the detector's then, ${FOR_SIZES_THEN}, so it moves with their mix)`);
+    expect(text(html)).toContain("v2: observed (line and dots), expected (dashes), tolerance band (shaded)");
+    expect(html).toContain(`Expected and Band: the detector's at the hour's last batch, ${FOR_SIZES_THEN}`);
+    const pooled = await render(
+      "24h",
+      RECENT.filter((b) => b.calibration_id === "cal_v2"),
+    );
+    expect(pooled).not.toContain("Expected and Band: the detector's at the hour's last batch");
+  });
+});

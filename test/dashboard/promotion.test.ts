@@ -1,0 +1,90 @@
+// A running promotion of a guarded candidate, rendered from its API answer: the step's live numbers, the candidate arm's
+// drift detector with its expectation for the arm's own query sizes, and a vs-target line that says it reads the
+// calibration's pooled rate (so "shifted vs target" beside a watching detector is read as what it is).
+import { describe, expect, it } from "vitest";
+import type { Calibration, Promotion } from "../../src/contract";
+import { PromotionTimeline } from "../../src/dashboard/pages/promotion";
+
+const decision = (d: string, change: number, ci: [number, number]) => ({
+  decision: d,
+  change,
+  interval95: ci,
+  tolerance: 0.02,
+  queries: 600,
+  reference_queries: 600,
+  effective_queries: 540,
+  more_data_factor: null,
+});
+
+function promotion(strata: boolean): Promotion {
+  const dropRate = {
+    observed: 0.33,
+    expected: 0.345,
+    band: { lo: 0.31, hi: 0.38 },
+    log_evidence: 0.42,
+    alarm: false,
+    armed: true,
+    ...(strata ? { strata_tested: 5, strata_total: 6, tested_share: 0.9 } : {}),
+  };
+  return {
+    id: "prm_1",
+    gate_id: "gate_1",
+    candidate_calibration_id: "cal_v3",
+    control_calibration_id: "cal_v2",
+    plan: { steps: [10, 50, 100], min_queries: 500, on_regression: "rollback", tolerance: 0.02 },
+    state: "running",
+    step: 1,
+    percent: 50,
+    steps: [],
+    evidence: {
+      step: 1,
+      candidate_queries: 600,
+      control_queries: 610,
+      candidate_drop_rate: 0.33,
+      control_drop_rate: 0.3,
+      vs_control: decision("inconclusive", 0.03, [0.004, 0.056]),
+      vs_target: decision("shifted", 0.08, [0.06, 0.1]),
+      candidate_drift: { window: { drop_rate: dropRate, log_threshold: 6.9 }, alarm: null },
+    },
+  } as unknown as Promotion;
+}
+
+const CALIBRATIONS = [
+  { id: "cal_v2", index_version: "v2" },
+  { id: "cal_v3", index_version: "v3" },
+] as unknown as Calibration[];
+
+async function stepText(p: Promotion): Promise<string> {
+  const html = (await PromotionTimeline({ promotions: [p], calibrations: CALIBRATIONS })!.toString()) as string;
+  const at = html.indexOf('data-field="step-evidence"');
+  expect(at, "the step's live numbers").toBeGreaterThanOrEqual(0);
+  return html
+    .slice(at, html.indexOf("</ul>", at))
+    .replace(/^[^>]*>/u, "")
+    .replace(/<[^>]+>/gu, " ")
+    .replaceAll("&#39;", "'")
+    .replace(/\s+/gu, " ")
+    .trim();
+}
+
+describe("a running promotion's step", () => {
+  it("labels a guarded arm's expectation by its query sizes, and the vs-target line as the calibration's own rate", async () => {
+    const text = await stepText(promotion(true));
+    expect(text).toContain("Step 2 so far (50 % of keyed traffic):");
+    expect(text).toContain("candidate arm: 33.0 % dropped over 600 queries; control arm: 30.0 % over 610 queries");
+    expect(text).toContain("against control: inconclusive, +3.0 points (95 %: +0.4 to +5.6)");
+    expect(text).toContain(
+      "against the candidate calibration's expected rate: shifted, +8.0 points (95 %: +6.0 to +10.0) (its own rate, not weighed by the arm's query sizes as the drift detector's is)",
+    );
+    expect(text).toContain(
+      "candidate arm's drift detector: watching, ln R 0.4 of 6.9, expected 34.5 % for the query sizes the candidate arm sent this step (tolerated 31.0 % to 38.0 %)",
+    );
+  });
+
+  it("says neither for a pooled test", async () => {
+    const text = await stepText(promotion(false));
+    expect(text).toContain("against the candidate calibration's expected rate: shifted, +8.0 points (95 %: +6.0 to +10.0)");
+    expect(text).not.toContain("not weighed by");
+    expect(text).toContain("candidate arm's drift detector: watching, ln R 0.4 of 6.9, expected 34.5 % (tolerated 31.0 % to 38.0 %)");
+  });
+});
