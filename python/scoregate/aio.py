@@ -18,7 +18,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from typing import Any, Callable, Coroutine, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Coroutine, Iterable, List, Optional, Set, Tuple, Union
 
 from ._base import ClientBase, checked_gate_input
 from ._thresholds import Outcome, Plan, fallback_result
@@ -116,7 +116,7 @@ class AsyncClient(ClientBase):
 
     async def shadow(
         self,
-        candidates: Sequence[Any],
+        candidates: Iterable[Any],
         gate: GateLike,
         *,
         key: str,
@@ -125,6 +125,8 @@ class AsyncClient(ClientBase):
     ) -> List[str]:
         """Shadow evaluation of one mirrored query, as ``Client.shadow``. Never raises (cancellation excepted)."""
         try:
+            # any iterable, read once: each shadow gates the same candidates
+            candidates = checked_gate_input(candidates, "keep")
             g = as_gate(gate)
             await self.get_threshold(g, None)
             return self._shadow(candidates, g, key, score, index_version)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, List, Optional, Tuple, Union
 
 from ._base import ClientBase, checked_gate_input
 from ._thresholds import Plan, fallback_result
@@ -100,7 +100,7 @@ class Client(ClientBase):
 
     def shadow(
         self,
-        candidates: Sequence[Any],
+        candidates: Iterable[Any],
         gate: GateLike,
         *,
         key: str,
@@ -111,6 +111,8 @@ class Client(ClientBase):
         gate whose sample takes ``key`` gets the query's counts with ``role: "shadow"``. Never raises; returns the
         shadow calibration ids it reported for."""
         try:
+            # any iterable, read once: each shadow gates the same candidates
+            candidates = checked_gate_input(candidates, "keep")
             g = as_gate(gate)
             self.get_threshold(g, None)
             return self._shadow(candidates, g, key, score, index_version)

@@ -158,6 +158,28 @@ class GateInputTests(StubCase):
         posts = [q["body"] for q in self.stub.requests if q["method"] == "POST"]
         self.assertEqual([b["queries"] for b in posts], [[[2, 1]] * 4])
 
+    def test_shadow_reads_an_iterable_once_for_every_shadow(self) -> None:
+        def shadow(cal: str) -> dict:
+            return {
+                "calibration_id": cal,
+                "index_version": "v2",
+                "threshold": 0.5,
+                "expected_drop_rate": 0.3,
+                "guards": {"min_keep": 0, "max_keep": None},
+                "abstain_below": None,
+                "sample_rate": 1.0,
+                "since_seq": 4,
+            }
+
+        body = {**ok()[2], "rollout": None, "shadows": [shadow("cal_0000000000s1"), shadow("cal_0000000000s2")]}
+        self.stub.handler = lambda m, p, h, b: (202, {}, {"accepted": True}) if m == "POST" else (200, ok()[1], body)
+        c = self.client()
+        reported = c.shadow((d for d in [{"score": 0.9}, {"score": 0.1}]), GATE, key="session-1")
+        self.assertEqual(reported, ["cal_0000000000s1", "cal_0000000000s2"])
+        c.flush()
+        posts = [q["body"] for q in self.stub.requests if q["method"] == "POST"]
+        self.assertEqual(sorted((b["calibration_id"], b["queries"]) for b in posts), [("cal_0000000000s1", [[2, 1]]), ("cal_0000000000s2", [[2, 1]])])
+
     def test_an_unknown_unscored_value_raises_before_any_request(self) -> None:
         c = self.client()
         with self.assertRaises(ValueError) as caught:
