@@ -11,7 +11,7 @@ import re
 import secrets
 import threading
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from . import _http, _stream
 from ._assignment import shadows_taking
@@ -23,6 +23,45 @@ from ._types import ClientError, ClientEvent, Gate, GateLike, GateResult, Observ
 log = logging.getLogger("scoregate")
 #: ``http://`` or ``https://`` and a host: what every request's URL is built on (the TypeScript client's test)
 ABSOLUTE_HTTP_URL = re.compile(r"https?://[^\s/?#]", re.IGNORECASE)
+
+
+#: What a token may not contain once surrounding whitespace is stripped: control characters (a line break would end
+#: the Authorization header) and anything beyond ASCII (urllib sends header values as Latin-1 and API tokens are ASCII)
+TOKEN_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]|[^\x00-\x7f]")
+#: The values of ``gate()``'s ``unscored`` option
+UNSCORED_CHOICES = ("keep", "drop")
+
+
+def _checked_token(token: Any) -> str:
+    """The token without surrounding whitespace (a token read from a secret file ends with a newline, which every
+    request would refuse as a header value: the client would serve its fallback forever). A token with a control or
+    non-ASCII character inside is a configuration error, raised here rather than failing every request; the message
+    names the position, never the token."""
+    if not isinstance(token, str) or token.strip() == "":
+        raise TypeError("scoregate: token is required")
+    token = token.strip()
+    bad = TOKEN_FORBIDDEN.search(token)
+    if bad is not None:
+        raise ValueError(
+            f"scoregate: the token has {bad.group()!r} at position {bad.start()}, a control or non-ASCII character: "
+            "it cannot be sent in an Authorization header"
+        )
+    return token
+
+
+def checked_gate_input(candidates: Iterable[Any], unscored: str) -> Sequence[Any]:
+    """``gate()``'s candidates as a sequence (any iterable, a generator included, is read once) after checking
+    ``unscored``. Both are configuration errors, raised before any request: ValueError for an ``unscored`` other than
+    "keep" or "drop" (a typo would otherwise keep unscored candidates silently), TypeError for candidates that are not
+    iterable."""
+    if unscored not in UNSCORED_CHOICES:
+        raise ValueError(f"scoregate: unscored must be 'keep' or 'drop', not {unscored!r}")
+    if isinstance(candidates, (list, tuple)):
+        return candidates
+    try:
+        return list(candidates)
+    except TypeError:
+        raise TypeError(f"scoregate: candidates must be iterable, not {type(candidates).__name__}") from None
 
 
 class ClientBase:
@@ -54,8 +93,7 @@ class ClientBase:
             # "localhost:8787" reads as a URL of scheme "localhost": every request would fail as if the server were
             # down, so a configuration error would look like an outage
             raise ValueError(f"scoregate: base_url {base_url!r} is not an HTTP URL such as 'http://localhost:8787'")
-        if not isinstance(token, str) or token == "":
-            raise TypeError("scoregate: token is required")
+        token = _checked_token(token)
         self._base = base_url.rstrip("/")
         self._token = token
         self._timeout = timeout

@@ -78,7 +78,10 @@ def decide_query(
 ) -> QueryDecision:
     """Applies the rule to one query's scores (input order; None, NaN or a non-number: unscored). Raises ValueError for
     guards that break their own invariants (a negative or fractional ``min_keep``, a ``max_keep`` below 1 or below
-    ``min_keep``): the client validates what it is served, this is the last line."""
+    ``min_keep``): the client validates what it is served, this is the last line. ``unscored`` other than "keep" or
+    "drop" raises ValueError too."""
+    if unscored not in ("keep", "drop"):
+        raise ValueError(f"decide_query: unscored must be 'keep' or 'drop', not {unscored!r}")
     if not isinstance(min_keep, int) or isinstance(min_keep, bool) or min_keep < 0:
         raise ValueError(f"decide_query: min_keep={min_keep!r}")
     if max_keep is not None and (not isinstance(max_keep, int) or isinstance(max_keep, bool) or max_keep < max(1, min_keep)):

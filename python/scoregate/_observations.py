@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 import math
+import numbers
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Sequence, Set, Tuple
 
 from . import _http
 from ._types import (
@@ -32,6 +34,8 @@ from ._thresholds import Outcome
 DEFAULT_BATCH_SIZE = 1000
 DEFAULT_MAX_QUEUED = 10_000
 DEFAULT_MAX_SCORES = 2000
+
+log = logging.getLogger("scoregate")
 
 
 @dataclass
@@ -85,6 +89,8 @@ class ObservationQueue:
         self._failures = 0
         self._next_attempt_at = 0.0
         self._stats = ObservationStats()
+        #: the kinds of malformed report already logged (each is logged once)
+        self._warned: Set[str] = set()
         self.closed = False
 
     def report(
@@ -103,41 +109,53 @@ class ObservationQueue:
         filled a batch (which is then due at once). With ``below`` the query is sent as
         ``[candidates, dropped, below, abstained]`` (a guarded or abstaining gate), else as ``[candidates, dropped]``."""
         target = _target(calibration_id, gate)
+        counts = _count(candidates), _count(dropped), None if below is None else _count(below)
+        misuse = _misuse(target, counts, below is not None)
         if target is not None and role == "shadow":
             target["role"] = "shadow"
         if target is not None and promotion is not None:
             # a promotion's arms are separate batches: the monitor counts each arm of each step apart
             target["promotion"] = {"id": promotion["id"], "step": promotion["step"], "arm": promotion["arm"]}
-        valid = (
-            isinstance(candidates, int)
-            and isinstance(dropped, int)
-            and not isinstance(candidates, bool)
-            and not isinstance(dropped, bool)
-            and 0 <= dropped <= candidates <= MAX_CANDIDATES_PER_QUERY
-            and (below is None or (isinstance(below, int) and not isinstance(below, bool) and 0 <= below <= candidates))
-        )
+        warn = False
         with self._lock:
-            if self.closed or self._stopped() is not None or target is None or not valid:
+            if self.closed or self._stopped() is not None or misuse is not None:
                 self._stats.ignored += 1
-                return False
-            key = json.dumps(target, sort_keys=True)
-            group = self._groups.get(key)
-            if group is None:
-                group = _Group(target=target, created_at=self._now())
-                self._groups[key] = group
-            group.queries.append([candidates, dropped] if below is None else [candidates, dropped, below, 1 if abstained else 0])
-            if scores and self._max_scores > 0:
-                # every real the gate ranks (numpy's float32 included: _gate.score_value), finite ones only
-                values = (score_value(s) for s in scores)
-                group.scores.extend(float(v) for v in values if v is not None and math.isfinite(v))
-                # keep the newest scores: the sample is meant to describe current production
-                del group.scores[: max(0, len(group.scores) - self._max_scores)]
-            self._stats.queued += 1
-            full = len(group.queries) >= self._batch_size
-            if full:
-                self._seal(key)
-            self._bound_memory()
-            return full
+                # a closed or stopped client ignores reports by design; a malformed report is the caller's mistake,
+                # said once per kind of mistake (a hot path calls report() per query: one line, not one per call)
+                if misuse is not None and misuse not in self._warned:
+                    self._warned.add(misuse)
+                    warn = True
+            else:
+                return self._queue(target, counts, abstained, scores)  # type: ignore[arg-type]  # checked by _misuse
+        if warn:
+            log.warning(
+                "scoregate: report() ignored a query: %s (said once per kind of mistake; observation_stats().ignored "
+                "counts every ignored report)",
+                misuse,
+            )
+        return False
+
+    def _queue(self, target: Dict[str, Any], counts: Tuple[int, int, Optional[int]], abstained: bool, scores: Optional[Sequence[float]]) -> bool:
+        """Adds one valid query to its group (the caller holds the lock); True when it filled a batch."""
+        candidates, dropped, below = counts
+        key = json.dumps(target, sort_keys=True)
+        group = self._groups.get(key)
+        if group is None:
+            group = _Group(target=target, created_at=self._now())
+            self._groups[key] = group
+        group.queries.append([candidates, dropped] if below is None else [candidates, dropped, below, 1 if abstained else 0])
+        if scores and self._max_scores > 0:
+            # every real the gate ranks (numpy's float32 included: _gate.score_value), finite ones only
+            values = (score_value(s) for s in scores)
+            group.scores.extend(float(v) for v in values if v is not None and math.isfinite(v))
+            # keep the newest scores: the sample is meant to describe current production
+            del group.scores[: max(0, len(group.scores) - self._max_scores)]
+        self._stats.queued += 1
+        full = len(group.queries) >= self._batch_size
+        if full:
+            self._seal(key)
+        self._bound_memory()
+        return full
 
     def next_due_at(self) -> Optional[float]:
         """When the next batch is due (a group reaches ``flush_interval``, or a retry's backoff ends); None if idle."""
@@ -272,6 +290,30 @@ class ObservationQueue:
         self._groups.clear()
         self._stats.rejected += n
         self._stats.queued -= n
+
+
+def _count(v: Any) -> Optional[int]:
+    """A count as a plain int: any ``numbers.Integral`` (numpy's integer types are registered there) but a bool, whose
+    counts would be a mistake; None for anything else (a float such as ``3.0`` included: counts are integers)."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        return None
+    return int(v)
+
+
+def _misuse(target: Optional[Dict[str, Any]], counts: Tuple[Optional[int], Optional[int], Optional[int]], has_below: bool) -> Optional[str]:
+    """What is wrong with a report, in words that name the kind of mistake (the key it is logged once under), or None."""
+    candidates, dropped, below = counts
+    if target is None:
+        return "it names neither a calibration_id nor a valid gate"
+    if candidates is None or dropped is None or (has_below and below is None):
+        return "candidates, dropped and below must be integers (not bools, floats or strings)"
+    if not 0 <= dropped <= candidates:
+        return "dropped must be between 0 and candidates"
+    if candidates > MAX_CANDIDATES_PER_QUERY:
+        return f"candidates must be at most {MAX_CANDIDATES_PER_QUERY}"
+    if below is not None and not 0 <= below <= candidates:
+        return "below must be between 0 and candidates"
+    return None
 
 
 def _target(calibration_id: Optional[str], gate: Optional[GateLike]) -> Optional[Dict[str, Any]]:

@@ -18,9 +18,9 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from typing import Any, Callable, Coroutine, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Coroutine, Iterable, List, Optional, Set, Tuple, Union
 
-from ._base import ClientBase
+from ._base import ClientBase, checked_gate_input
 from ._thresholds import Outcome, Plan, fallback_result
 from ._types import ClientError, FlushResult, GateLike, GateResult, ThresholdResult, as_gate
 
@@ -31,8 +31,9 @@ IO_THREADS = 8
 
 
 class AsyncClient(ClientBase):
-    """``AsyncClient(base_url, token)`` with the same options as ``Client``; use one per event loop (create it at
-    start-up, ``await client.close()`` at shutdown, or ``async with AsyncClient(...) as client``)."""
+    """``AsyncClient(base_url, token)`` with the same options as ``Client``; create it at start-up, ``await
+    client.close()`` at shutdown, or ``async with AsyncClient(...) as client``. It serves one running event loop at a
+    time and follows the running loop to a new one (``asyncio.run`` again, a test's loop): see ``_bind``."""
 
     def _init_io(self) -> None:
         self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
@@ -42,6 +43,8 @@ class AsyncClient(ClientBase):
         self._flush_lock: Optional[asyncio.Lock] = None
         self._wake: Optional[asyncio.Event] = None
         self._flusher: Optional["asyncio.Task[None]"] = None
+        #: the loop the lock, the event and the flush task belong to (see _bind)
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._closing = False
 
     def _new_flight(self) -> "asyncio.Future[None]":
@@ -89,7 +92,7 @@ class AsyncClient(ClientBase):
 
     async def gate(
         self,
-        candidates: Sequence[Any],
+        candidates: Iterable[Any],
         gate: GateLike,
         *,
         fallback: Optional[float],
@@ -103,13 +106,17 @@ class AsyncClient(ClientBase):
         """Keeps candidates with ``score >= threshold`` (None keeps all) within the served guards (at least the top
         ``min_keep``, at most ``max_keep``) and keeps none when the query's top score is below ``abstain_below``
         (``abstain=True``, with ``abstain_reason``). ``score`` is a key (dicts, attributes) or a function. Reports the
-        query's counts when a calibration produced the threshold. Never raises."""
+        query's counts when a calibration produced the threshold. ``candidates`` is any iterable (a generator is read
+        once). Never raises on a failure of the server or the network; a configuration error raises at once, before any
+        request: ValueError for an ``unscored`` other than "keep" or "drop", TypeError for candidates that are not
+        iterable."""
+        candidates = checked_gate_input(candidates, unscored)
         t = await self.get_threshold(gate, fallback, timeout=timeout, assignment_key=assignment_key)
         return self._gate_result(candidates, t, self._partition(candidates, t, score, unscored, report_scores), report)
 
     async def shadow(
         self,
-        candidates: Sequence[Any],
+        candidates: Iterable[Any],
         gate: GateLike,
         *,
         key: str,
@@ -118,6 +125,8 @@ class AsyncClient(ClientBase):
     ) -> List[str]:
         """Shadow evaluation of one mirrored query, as ``Client.shadow``. Never raises (cancellation excepted)."""
         try:
+            # any iterable, read once: each shadow gates the same candidates
+            candidates = checked_gate_input(candidates, "keep")
             g = as_gate(gate)
             await self.get_threshold(g, None)
             return self._shadow(candidates, g, key, score, index_version)
@@ -135,10 +144,11 @@ class AsyncClient(ClientBase):
             asyncio.get_running_loop()
         except RuntimeError:
             return  # reported from outside the loop: flush() or the next report inside it sends the batch
+        _, wake = self._loop_state()
         if self._flusher is None or self._flusher.done():
             self._flusher = self._spawn(self._flush_loop())
         elif sealed:
-            self._loop_state()[1].set()
+            wake.set()
 
     async def _flush_loop(self) -> None:
         wake = self._loop_state()[1]
@@ -174,9 +184,10 @@ class AsyncClient(ClientBase):
         counted). Thresholds keep working (a later request starts new worker threads); streams stop."""
         self._close_streams()
         self._closing = True
+        _, wake = self._loop_state()  # a flush task of an earlier loop is forgotten here
         flusher = self._flusher
         if flusher is not None and not flusher.done():
-            self._loop_state()[1].set()
+            wake.set()
             await asyncio.gather(flusher, return_exceptions=True)
         result = await self.flush()
         self._queue.closed = True
@@ -195,9 +206,26 @@ class AsyncClient(ClientBase):
     # -------------------------------------------------------------------------------------------------------------
 
     def _loop_state(self) -> Tuple[asyncio.Lock, asyncio.Event]:
-        if self._flush_lock is None or self._wake is None:
-            self._flush_lock, self._wake = asyncio.Lock(), asyncio.Event()
+        """The flush lock and wake-up event of the running loop (call it inside one)."""
+        self._bind()
+        assert self._flush_lock is not None and self._wake is not None
         return self._flush_lock, self._wake
+
+    def _bind(self) -> None:
+        """Binds the loop-bound state to the running loop. A client made at module level often outlives its first loop:
+        ``asyncio.run`` called again, a test framework's loop per test, Starlette's TestClient. An asyncio lock, event or
+        task of a finished loop cannot be awaited in the next one (the flush task would die and observations would stop
+        being sent), so a new running loop gets its own, and the next report starts the flush task there. Requests run in
+        the client's worker threads, which serve any loop. One loop at a time: two loops running at once would take the
+        state from each other."""
+        loop = asyncio.get_running_loop()
+        if loop is self._loop and self._flush_lock is not None and self._wake is not None:
+            return
+        self._loop = loop
+        self._flush_lock, self._wake = asyncio.Lock(), asyncio.Event()
+        if self._flusher is not None and self._flusher.get_loop() is not loop:
+            self._flusher = None  # the last loop's task: it ended with its loop, or can never run again
+        self._tasks = {t for t in self._tasks if t.get_loop() is loop}
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> "asyncio.Task[None]":
         task = asyncio.get_running_loop().create_task(coro)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, List, Optional, Tuple, Union
 
-from ._base import ClientBase
+from ._base import ClientBase, checked_gate_input
 from ._thresholds import Plan, fallback_result
 from ._types import ClientError, FlushResult, GateLike, GateResult, ThresholdResult, as_gate
 
@@ -76,7 +76,7 @@ class Client(ClientBase):
 
     def gate(
         self,
-        candidates: Sequence[Any],
+        candidates: Iterable[Any],
         gate: GateLike,
         *,
         fallback: Optional[float],
@@ -90,13 +90,17 @@ class Client(ClientBase):
         """Keeps candidates with ``score >= threshold`` (None keeps all) within the served guards (at least the top
         ``min_keep``, at most ``max_keep``) and keeps none when the query's top score is below ``abstain_below``
         (``abstain=True``, with ``abstain_reason``). ``score`` is a key (dicts, attributes) or a function. Reports the
-        query's counts when a calibration produced the threshold. Never raises."""
+        query's counts when a calibration produced the threshold. ``candidates`` is any iterable (a generator is read
+        once). Never raises on a failure of the server or the network; a configuration error raises at once, before any
+        request: ValueError for an ``unscored`` other than "keep" or "drop", TypeError for candidates that are not
+        iterable."""
+        candidates = checked_gate_input(candidates, unscored)
         t = self.get_threshold(gate, fallback, timeout=timeout, assignment_key=assignment_key)
         return self._gate_result(candidates, t, self._partition(candidates, t, score, unscored, report_scores), report)
 
     def shadow(
         self,
-        candidates: Sequence[Any],
+        candidates: Iterable[Any],
         gate: GateLike,
         *,
         key: str,
@@ -107,6 +111,8 @@ class Client(ClientBase):
         gate whose sample takes ``key`` gets the query's counts with ``role: "shadow"``. Never raises; returns the
         shadow calibration ids it reported for."""
         try:
+            # any iterable, read once: each shadow gates the same candidates
+            candidates = checked_gate_input(candidates, "keep")
             g = as_gate(gate)
             self.get_threshold(g, None)
             return self._shadow(candidates, g, key, score, index_version)

@@ -55,6 +55,12 @@ export interface ScoregateProviderOptions {
   initializeTimeoutMs?: number;
 }
 
+/**
+ * One query's counts for `provider.report()`: an `Observation` without its gate (the flag names it), whose
+ * `calibrationId` takes an evaluation's `variant` as is (undefined when the evaluation answered DEFAULT).
+ */
+export type FlagObservation = Omit<Observation, "gate" | "calibrationId"> & { calibrationId?: string | null | undefined };
+
 export class ScoregateProvider implements Provider {
   readonly metadata = { name: "scoregate" } as const;
   readonly runsOn = "server" as const;
@@ -187,12 +193,21 @@ export class ScoregateProvider implements Provider {
 
   /**
    * Reports one query's counts for the gate of a flag, under the calibration that produced the threshold (pass
-   * the evaluation's `variant`, which is the calibration id).
+   * the evaluation's `variant`, which is the calibration id). A `calibrationId` given as undefined or null (the
+   * evaluation answered DEFAULT: the counts were made at the caller's default, not at a calibration's threshold) is
+   * not sent, like an unmapped flag without one: the client counts it in `observationStats().ignored`. Counts made
+   * during an outage would otherwise reach the live calibration's drift monitor and promotion evidence. Leave
+   * `calibrationId` out to report under the flag's gate on purpose.
    */
-  report(flagKey: string, observation: Omit<Observation, "gate">, context: EvaluationContext = {}): void {
+  report(flagKey: string, observation: FlagObservation, context: EvaluationContext = {}): void {
     const gate = this.#gateOf(flagKey, context);
-    if (gate === undefined && !observation.calibrationId) return;
-    this.client.report(gate === undefined ? observation : { ...observation, gate });
+    // A gate passed by a JavaScript caller is dropped: the flag names the gate.
+    const { calibrationId, gate: _gate, ...counts } = observation as FlagObservation & { gate?: unknown };
+    if (typeof calibrationId === "string" && calibrationId !== "")
+      this.client.report(gate === undefined ? { ...counts, calibrationId } : { ...counts, calibrationId, gate });
+    else if (gate !== undefined && !Object.hasOwn(observation, "calibrationId")) this.client.report({ ...counts, gate });
+    // With neither a calibration nor a gate the client sends nothing and counts the report as ignored.
+    else this.client.report({ ...counts, calibrationId: null });
   }
 
   /**

@@ -205,6 +205,28 @@ describe("ScoregateProvider", () => {
     expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000001", queries: [[20, 6]] });
   });
 
+  it("a report without a variant (the evaluation answered DEFAULT) is ignored, not counted against the gate", async () => {
+    // scoregate is down: the evaluation answers the caller's default.
+    const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : error(503, "unavailable")));
+    const t = await setup(server);
+    warnings.length = 0;
+    const d = await t.of.getNumberDetails("rag.docs.threshold", 0.1);
+    expect(d).toMatchObject({ value: 0.1, reason: StandardResolutionReasons.DEFAULT });
+    expect(d.variant).toBeUndefined();
+    expect(warnings).toHaveLength(1); // the provider said why it answered the default
+    t.provider.report("rag.docs.threshold", { calibrationId: d.variant, candidates: 20, dropped: 6 });
+    t.provider.report("rag.docs.threshold", { calibrationId: null, candidates: 20, dropped: 6 });
+    // An unmapped flag without a calibration has nowhere to go either.
+    t.provider.report("no.such.flag", { candidates: 20, dropped: 6 });
+    await t.client.flush();
+    expect(server.observationRequests()).toHaveLength(0);
+    expect(t.client.observationStats()).toMatchObject({ queued: 0, ignored: 3 });
+    // Leaving calibrationId out reports under the flag's gate on purpose.
+    t.provider.report("rag.docs.threshold", { candidates: 4, dropped: 1 });
+    await t.client.flush();
+    expect(server.observationRequests()[0]!.body).toMatchObject({ embedding: "e5", reranker: "bge", queries: [[4, 1]] });
+  });
+
   it("guards and the abstention cutoff travel in the flag metadata; a calibration without them adds none", async () => {
     const guarded = thresholdBody("cal_0000000001", 0.5, { guards: { min_keep: 1, max_keep: 5 }, abstain_below: 0.3 });
     const t = await setup(fakeServer(() => ok(guarded)));

@@ -1,0 +1,242 @@
+"""What a caller can get wrong, for both clients: a token read from a secret file, malformed reports (ignored, counted and
+logged once per kind), gate() input (any iterable; a mistyped ``unscored`` raises), and an AsyncClient that outlives its
+first event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import numbers
+import time
+import unittest
+from typing import Any, Iterator, List
+
+import scoregate
+from scoregate import AsyncClient, Client, Gate
+from support import StubServer, ok
+
+GATE = Gate("e5", "bge", index="docs")
+CAL = "cal_0000000000aa"
+# the client logs each failure once; tests that expect a line capture it with assertLogs (which lowers this level)
+logging.getLogger("scoregate").setLevel(logging.CRITICAL)
+
+
+class Count:
+    """An integer type that is not ``int`` (as numpy's ``int64`` is not): registered as ``numbers.Integral``."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __int__(self) -> int:
+        return self.n
+
+    __index__ = __int__
+
+
+numbers.Integral.register(Count)
+
+
+class StubCase(unittest.TestCase):
+    def setUp(self) -> None:
+        self.stub = StubServer()
+        self.stub.handler = lambda m, p, h, b: (202, {}, {"accepted": True}) if m == "POST" else ok()
+        self.clients: List[Client] = []
+
+    def tearDown(self) -> None:
+        for c in self.clients:
+            c.close()
+        self.stub.close()
+
+    def client(self, token: str = "t") -> Client:
+        c = Client(self.stub.url, token, background=False)
+        self.clients.append(c)
+        return c
+
+
+class TokenTests(StubCase):
+    def test_surrounding_whitespace_is_stripped_so_a_token_read_from_a_file_works(self) -> None:
+        for token in ("secret\n", "  secret\r\n", "\tsecret "):
+            with self.subTest(token=token):
+                self.stub.requests.clear()
+                c = self.client(token)
+                r = c.get_threshold(GATE, fallback=0.5)
+                self.assertEqual((r.reason, r.error), ("calibrated", None))
+                c.report(3, 1, calibration_id=CAL)
+                self.assertEqual(c.flush().sent_batches, 1)
+                self.assertEqual([q["headers"]["Authorization"] for q in self.stub.requests], ["Bearer secret"] * 2)
+
+    def test_a_control_or_non_ascii_character_inside_is_refused_at_construction_without_echoing_the_token(self) -> None:
+        for token, shown in (("sec\nret", "'\\n' at position 3"), ("sec\x00ret", "'\\x00' at position 3"), ("sécret", "'é' at position 1")):
+            for cls in (Client, AsyncClient):
+                with self.subTest(token=token, cls=cls.__name__):
+                    with self.assertRaises(ValueError) as caught:
+                        cls(self.stub.url, token, background=False)
+                    self.assertIn(shown, str(caught.exception))
+                    self.assertNotIn("ret", str(caught.exception))
+        for token in ("", " \n", None):
+            with self.subTest(token=token), self.assertRaises(TypeError):
+                Client(self.stub.url, token, background=False)  # type: ignore[arg-type]
+
+
+class ReportMisuseTests(StubCase):
+    def test_each_kind_of_malformed_report_is_ignored_counted_and_logged_once(self) -> None:
+        c = self.client()
+        bad = [
+            ((3.0, 1), {"gate": GATE}, "must be integers"),
+            ((True, 0), {"calibration_id": CAL}, "must be integers"),
+            (("5", "1"), {"calibration_id": CAL}, "must be integers"),
+            ((5, 1), {"calibration_id": CAL, "below": 2.0}, "must be integers"),
+            ((5, 6), {"calibration_id": CAL}, "dropped must be between 0 and candidates"),
+            ((5, -1), {"calibration_id": CAL}, "dropped must be between 0 and candidates"),
+            ((5, 1), {"calibration_id": CAL, "below": 6}, "below must be between 0 and candidates"),
+            ((5, 1), {}, "neither a calibration_id nor a valid gate"),
+            ((5, 1), {"gate": {"embedding": "e5"}}, "neither a calibration_id nor a valid gate"),
+        ]
+        with self.assertLogs("scoregate", logging.WARNING) as logs:
+            for _ in range(3):  # every call is counted, each kind is said once
+                for args, kw, _said in bad:
+                    c.report(*args, **kw)
+        self.assertEqual(c.observation_stats().ignored, 3 * len(bad))
+        kinds = sorted({said for _, _, said in bad})
+        self.assertEqual(len(logs.records), len(kinds), logs.output)
+        for said in kinds:
+            self.assertEqual(sum(said in line for line in logs.output), 1, said)
+        self.assertTrue(all(r.levelno == logging.WARNING for r in logs.records))
+        # a report after close() is ignored by design: counted, not logged
+        c.close()
+        with _no_logs(self):
+            c.report(5, 1, calibration_id=CAL)
+        self.assertEqual(c.observation_stats().ignored, 3 * len(bad) + 1)
+
+    def test_integral_counts_that_are_not_int_are_accepted_and_sent_as_ints(self) -> None:
+        c = self.client()
+        c.report(Count(5), Count(2), calibration_id=CAL, below=Count(1))  # type: ignore[arg-type]
+        self.assertEqual(c.observation_stats().ignored, 0)
+        self.assertEqual(c.flush().sent_batches, 1)
+        posts = [q["body"] for q in self.stub.requests if q["method"] == "POST"]
+        self.assertEqual([b["queries"] for b in posts], [[[5, 2, 1, 0]]])
+
+
+class _no_logs:
+    """assertNoLogs of the scoregate logger at WARNING, which Python 3.9 lacks (it arrived in 3.10)."""
+
+    def __init__(self, case: unittest.TestCase) -> None:
+        self.case = case
+        self.records: List[logging.LogRecord] = []
+        self.handler = logging.Handler()
+        self.handler.emit = self.records.append  # type: ignore[method-assign]
+
+    def __enter__(self) -> None:
+        self.logger = logging.getLogger("scoregate")
+        self.level = self.logger.level
+        self.logger.setLevel(logging.WARNING)
+        self.logger.addHandler(self.handler)
+
+    def __exit__(self, *exc: Any) -> None:
+        self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self.level)
+        self.case.assertEqual(self.records, [])
+
+
+class GateInputTests(StubCase):
+    def test_any_iterable_of_candidates_is_read_once(self) -> None:
+        c = self.client()
+        docs = [{"id": 1, "score": 0.9}, {"id": 2, "score": 0.1}]
+        reads: List[int] = []
+
+        def generate() -> Iterator[Any]:
+            for d in docs:
+                reads.append(d["id"])
+                yield d
+
+        for candidates in (generate(), iter(docs), (d for d in docs), {0: docs[0], 1: docs[1]}.values()):
+            with self.subTest(candidates=type(candidates).__name__):
+                r = c.gate(candidates, GATE, fallback=0.5)
+                self.assertEqual(([d["id"] for d in r.kept], [d["id"] for d in r.dropped], r.calibration_id), ([1], [2], CAL))
+        self.assertEqual(reads, [1, 2])  # the generator was read once
+        c.flush()
+        posts = [q["body"] for q in self.stub.requests if q["method"] == "POST"]
+        self.assertEqual([b["queries"] for b in posts], [[[2, 1]] * 4])
+
+    def test_shadow_reads_an_iterable_once_for_every_shadow(self) -> None:
+        def shadow(cal: str) -> dict:
+            return {
+                "calibration_id": cal,
+                "index_version": "v2",
+                "threshold": 0.5,
+                "expected_drop_rate": 0.3,
+                "guards": {"min_keep": 0, "max_keep": None},
+                "abstain_below": None,
+                "sample_rate": 1.0,
+                "since_seq": 4,
+            }
+
+        body = {**ok()[2], "rollout": None, "shadows": [shadow("cal_0000000000s1"), shadow("cal_0000000000s2")]}
+        self.stub.handler = lambda m, p, h, b: (202, {}, {"accepted": True}) if m == "POST" else (200, ok()[1], body)
+        c = self.client()
+        reported = c.shadow((d for d in [{"score": 0.9}, {"score": 0.1}]), GATE, key="session-1")
+        self.assertEqual(reported, ["cal_0000000000s1", "cal_0000000000s2"])
+        c.flush()
+        posts = [q["body"] for q in self.stub.requests if q["method"] == "POST"]
+        self.assertEqual(sorted((b["calibration_id"], b["queries"]) for b in posts), [("cal_0000000000s1", [[2, 1]]), ("cal_0000000000s2", [[2, 1]])])
+
+    def test_an_unknown_unscored_value_raises_before_any_request(self) -> None:
+        c = self.client()
+        with self.assertRaises(ValueError) as caught:
+            c.gate([{"score": 0.9}], GATE, fallback=0.5, unscored="dorp")
+        self.assertEqual(str(caught.exception), "scoregate: unscored must be 'keep' or 'drop', not 'dorp'")
+        with self.assertRaises(TypeError):
+            c.gate(None, GATE, fallback=0.5)  # type: ignore[arg-type]
+        self.assertEqual(self.stub.requests, [])
+        with self.assertRaises(ValueError):
+            scoregate.decide_query([0.5], 0.4, unscored="Drop")
+
+    def test_the_async_client_checks_the_same(self) -> None:
+        async def main() -> None:
+            async with AsyncClient(self.stub.url, "t", background=False) as c:
+                r = await c.gate((d for d in [{"score": 0.9}, {"score": 0.1}]), GATE, fallback=0.5)
+                self.assertEqual((len(r.kept), len(r.dropped)), (1, 1))
+                with self.assertRaises(ValueError):
+                    await c.gate([{"score": 0.9}], GATE, fallback=0.5, unscored="dorp")
+
+        asyncio.run(main())
+
+
+class AsyncLoopTests(unittest.TestCase):
+    """A client made at module level and used by one ``asyncio.run`` after another (pytest, Starlette's TestClient)."""
+
+    def setUp(self) -> None:
+        self.stub = StubServer()
+        self.stub.handler = lambda *a: (202, {}, {"accepted": True})
+
+    def tearDown(self) -> None:
+        self.stub.close()
+
+    def test_observations_keep_being_sent_from_each_new_loop(self) -> None:
+        client = AsyncClient(self.stub.url, "t", flush_interval=0.05)
+        failures: List[str] = []
+        handler = logging.Handler()
+        handler.emit = lambda record: failures.append(record.getMessage())  # type: ignore[method-assign]
+        asyncio_log = logging.getLogger("asyncio")
+        asyncio_log.addHandler(handler)
+
+        async def one_request(expected: int) -> None:
+            client.report(5, 1, calibration_id=CAL)  # the flush task sends it, in this loop
+            deadline = time.monotonic() + 3
+            while client.observation_stats().sent < expected and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+
+        try:
+            for run in range(1, 4):
+                asyncio.run(one_request(run))
+                self.assertEqual(client.observation_stats().sent, run, f"run {run}")
+            client.report(5, 1, calibration_id=CAL)
+            result = asyncio.run(client.close())  # closing from yet another loop flushes too
+        finally:
+            asyncio_log.removeHandler(handler)
+        self.assertEqual((result.stats.sent, result.stats.queued), (4, 0))
+        self.assertEqual(failures, [])
+
+
+if __name__ == "__main__":
+    unittest.main()
