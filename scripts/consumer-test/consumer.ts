@@ -56,7 +56,7 @@ import {
 } from "@scoregate/client/stream";
 import { ScoregateCompressor, type ScoregateCompressorOptions, type ScoregateShadowCompressorOptions } from "@scoregate/langchain";
 import { ScoregatePostprocessor, type ScoregatePostprocessorOptions, type ScoregateShadowPostprocessorOptions } from "@scoregate/llamaindex";
-import { ScoregateProvider, type ScoregateProviderOptions } from "@scoregate/openfeature";
+import { type FlagObservation, ScoregateProvider, type ScoregateProviderOptions } from "@scoregate/openfeature";
 
 const options: ScoregateClientOptions = { baseUrl: "https://scoregate.example.workers.dev", token: "read-token", observations: { timer: false } };
 const client = new ScoregateClient(options);
@@ -93,8 +93,13 @@ export async function everything(candidates: readonly { id: string; score: numbe
   const flushed: FlushResult = await client.close();
 
   const providerOptions: ScoregateProviderOptions = { client, gates: { "rag.docs.threshold": gate } };
-  await OpenFeature.setProviderAndWait(new ScoregateProvider(providerOptions));
-  const value: number = await OpenFeature.getClient().getNumberValue("rag.docs.threshold", 0.4);
+  const provider = new ScoregateProvider(providerOptions);
+  await OpenFeature.setProviderAndWait(provider);
+  const details = await OpenFeature.getClient().getNumberDetails("rag.docs.threshold", 0.4);
+  const value: number = details.value;
+  // the README's pattern: a default answer has no variant, and a report naming no calibration is not sent
+  const observed: FlagObservation = { calibrationId: details.variant, candidates: 10, dropped: 3 };
+  provider.report("rag.docs.threshold", observed);
 
   const compressorOptions: ScoregateCompressorOptions = { client, gate, fallback: 0.4, onResult: (r, query) => console.log(query, r.reason) };
   const documents: DocumentInterface[] = await new ScoregateCompressor(compressorOptions).compressDocuments(
