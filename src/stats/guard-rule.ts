@@ -83,7 +83,7 @@ export function decideQuery(scores: ArrayLike<unknown>, policy: GuardPolicy, uns
     return x > y ? -1 : x < y ? 1 : 0;
   });
   const kept = new Array<boolean>(m).fill(false);
-  const cap = maxKeep ?? Number.POSITIVE_INFINITY;
+  const cap = maxKeep ?? Infinity;
   let keptScored = 0;
   order.forEach((i, r) => {
     const rank = r + 1;

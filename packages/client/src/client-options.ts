@@ -28,7 +28,8 @@ export interface ResolvedOptions {
 }
 
 /**
- * Checks the required options and applies the defaults. TypeError without a token, or for a baseUrl that is not an
+ * Checks the required options and applies the defaults. TypeError without a token (or one with a control or non-ASCII
+ * character inside; surrounding whitespace is trimmed), or for a baseUrl that is not an
  * absolute http: or https: URL: `localhost:8787` parses as a URL whose scheme is `localhost:`, and every request would
  * then fail as if the server were down, so a configuration error would look like an outage.
  */
@@ -36,10 +37,13 @@ export function resolveOptions(options: ScoregateClientOptions): ResolvedOptions
   const { baseUrl } = options;
   if (typeof baseUrl !== "string" || !ABSOLUTE_HTTP_URL.test(baseUrl))
     throw new TypeError(`ScoregateClient: baseUrl ${JSON.stringify(baseUrl)} is not an HTTP URL such as "http://localhost:8787"`);
-  if (typeof options.token !== "string" || options.token === "") throw new TypeError("ScoregateClient: token is required");
+  // a token read from a file ends with a newline: trimmed; one with a control or non-ASCII character inside would make
+  // every request's headers throw, an outage in appearance: refused here (the Python client does the same)
+  const token = typeof options.token === "string" ? options.token.trim() : "";
+  if (!/^[ -~]+$/u.test(token)) throw new TypeError("ScoregateClient: token is required (printable ASCII)");
   return {
     baseUrl: baseUrl.replace(/\/+$/u, ""),
-    token: options.token,
+    token,
     fetch: options.fetch,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     now: options.now ?? Date.now,

@@ -62,6 +62,28 @@ describe("baseUrl: an absolute http: or https: URL, or the constructor throws", 
   });
 });
 
+describe("token: trimmed, and one that no request could carry is refused at construction", () => {
+  it("a token read from a file (trailing newline) is sent without it", async () => {
+    const server = fakeServer();
+    const client = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "dev-read\n", fetch: server.fetch });
+    expect((await client.getThreshold(gate, { fallback: null })).reason).toBe("calibrated");
+    expect(server.requests[0]!.headers.get("authorization")).toBe("Bearer dev-read");
+  });
+
+  it.each([
+    ["a newline inside", "dev\nread"],
+    ["a NUL", "dev\u0000read"],
+    ["a non-ASCII letter", "dév-read"],
+    ["only whitespace", " \n"],
+    ["a number", 42],
+  ])("refuses %s with a TypeError (every request would otherwise fail as if the server were down)", (_what, token) => {
+    const server = fakeServer();
+    expect(() => new ScoregateClient({ baseUrl: "https://scoregate.test", token: untyped<string>(token), fetch: server.fetch })).toThrow(
+      "ScoregateClient: token is required (printable ASCII)",
+    );
+  });
+});
+
 describe("scores that are not numbers are unscored, never coerced", () => {
   interface Doc {
     id: string;
