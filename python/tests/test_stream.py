@@ -417,11 +417,15 @@ class ClientStreamTest(unittest.TestCase):
         self.addCleanup(client.close)
         self.assertEqual(client.get_threshold(GATE, 0.1).calibration_id, "cal_0000000005")
         self.assertTrue(wait_until(lambda: len(pushes) == 1 and list(client.streams().values()) == [5]))
+        # on a slow machine the first value may have been revalidated (max-age) while the stream connected: what is
+        # tested is that the push is served without another GET
+        gets = stub.threshold_gets
+        self.assertGreaterEqual(gets, 1)
         pushes[0](frame(event(8, 5, "cal_0000000008", 0.55)))
         self.assertTrue(wait_until(lambda: client.get_threshold(GATE, 0.1).calibration_id == "cal_0000000008"))
         r = client.get_threshold(GATE, 0.1)
         self.assertEqual((r.threshold, r.reason), (0.55, "cached"))
-        self.assertEqual(stub.threshold_gets, 1)
+        self.assertEqual(stub.threshold_gets, gets)
 
     def test_sync_client_tells_listeners_of_a_pushed_activation(self) -> None:
         stub, pushes = self._stub()
