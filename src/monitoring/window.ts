@@ -169,8 +169,9 @@ function abstentionOf(a: Expectation["abstention"]): NonNullable<CalibrationExpe
   };
 }
 
+/** The detector's tests, with each stratified test's expectation for this window's own query sizes too. */
 export function evaluateWindow(w: WindowState, config: DriftConfig): DetectorEvaluation {
-  return evaluateDetector(w.detector ?? newDetector(), calibrationExpectation(w.expectation), config);
+  return evaluateDetector(w.detector ?? newDetector(), calibrationExpectation(w.expectation), config, w.sums);
 }
 
 /**
@@ -199,6 +200,7 @@ export function restartDetector(w: WindowState, status: WindowStatus, ev: Detect
       evidence_since: t.evidence_since,
       evidence_queries: t.evidence_queries,
       evidence_observed: t.evidence_observed ?? null,
+      ...(t.expected_window !== undefined ? { expected_window: t.expected_window, band_window: t.band_window ?? null } : {}),
     };
   }
   return { ...w, alarms: w.alarms + 1, detector: newDetector(), alarmed };
@@ -206,10 +208,14 @@ export function restartDetector(w: WindowState, status: WindowStatus, ev: Detect
 
 export function windowStatus(w: WindowState, ev: DetectorEvaluation): WindowStatus {
   // observed: this window's share (the daily number people read); the evidence is the detector's, since `since`.
+  // A stratified test's `expected` is for the detector's query sizes; `expected_window` for the window's own.
   const rate = (t: DetectedRate, observed: number | null, name: RateTestName) => ({
     observed,
     expected: t.expected,
     band: { lo: t.band.lo, hi: t.band.hi },
+    ...(t.window !== undefined
+      ? { expected_window: t.window?.expected ?? null, band_window: t.window ? { lo: t.window.band.lo, hi: t.window.band.hi } : null }
+      : {}),
     log_evidence: t.logEvidence,
     alarm: t.alarm,
     armed: t.armed,
