@@ -9,6 +9,7 @@ import { WindowStatus } from "../../src/contract";
 import {
   addBatch,
   calibrationExpectation,
+  driftSummary,
   evaluateWindow,
   newWindow,
   restartDetector,
@@ -130,6 +131,19 @@ describe("expected_window of a guarded gate after an alarm", () => {
     // 10 capped drops plus 8 decided candidates at 50 %, over 20 candidates.
     expect(alarmed.expected_window).toBeCloseTo(14 / 20, 12);
     expect(alarmed.band_window).toEqual(alarmStatus.drop_rate.band_window);
+  });
+
+  it("is what an alert sentence compares the window's rate with", () => {
+    const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+    const text = driftSummary(status, GUARDED.expected_drop_rate);
+    expect(text).toContain(`production drop rate 63.3 % over 300 queries against 50.7 % expected for their query sizes (calibration: 58.4 %)`);
+    expect(text).toContain(`tolerated ${pct(status.drop_rate.band_window!.lo)}..${pct(status.drop_rate.band_window!.hi)}`);
+    expect(text).not.toContain("12.0 %");
+    // A status recorded before the window's figure keeps the detector's, said to be production's.
+    const { expected_window: _x, band_window: _b, ...recorded } = status.drop_rate;
+    expect(driftSummary({ ...status, drop_rate: recorded }, GUARDED.expected_drop_rate)).toContain(
+      "against 12.0 % expected for production's query sizes (calibration: 58.4 %)",
+    );
   });
 
   it("is part of the API shape", () => {
