@@ -93,13 +93,34 @@ export const AlarmedRate = z.object({
   evidence_queries: z.number().int().nullable(),
   /** The rate over those queries (RateTest.evidence_observed). */
   evidence_observed: z.number().nullable().optional(),
+  /**
+   * Stratified tests: the expectation and band for the window's own query sizes then (RateTest.expected_window),
+   * what `observed` compares with. Absent for pooled tests and in alarms kept before it was reported.
+   */
+  expected_window: z.number().nullable().optional(),
+  band_window: z.object({ lo: z.number(), hi: z.number() }).nullable().optional(),
 });
 export type AlarmedRate = z.infer<typeof AlarmedRate>;
 
 export const RateTest = z.object({
+  /** This window's rate: its own queries (candidates for the drop rate). */
   observed: z.number().nullable(),
+  /**
+   * What the change detector tests against, over its data since its last reset (the calibration's first batch or its
+   * last alarm: many windows, or right after an alarm only the queries since): the calibration's rate for a pooled
+   * test; for a stratified test its per-size rates weighted by the query sizes of the detector's data, not the window's.
+   */
   expected: z.number(),
   band: z.object({ lo: z.number(), hi: z.number() }),
+  /**
+   * Stratified tests (a guarded gate's drop rate; abstention with the calibration's strata; empty context with its
+   * candidate-count strata): the same per-size rates and band weighted by this window's own units per stratum
+   * (candidates a threshold decides, queries that reported abstention, queries): the figure to read beside
+   * `observed`, since `expected` is for the detector's queries. null while the window holds no units of the rate.
+   * Absent for pooled tests (where it equals `expected`) and in windows recorded before it was reported.
+   */
+  expected_window: z.number().nullable().optional(),
+  band_window: z.object({ lo: z.number(), hi: z.number() }).nullable().optional(),
   /** ln of the change detector's Shiryaev-Roberts statistic: the current evidence of a change. */
   log_evidence: z.number(),
   alarm: z.boolean(),

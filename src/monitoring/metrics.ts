@@ -44,23 +44,23 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       "The current calibration's expected drop rate (its expected_drop_rate: the share of candidates its gate, guards included, drops; k/(n+1) for k scores below the threshold of n without ties at it). A guarded gate's drift test expects it per query size instead: scoregate_window_expected_drop_rate.",
     ),
     scoregate_window_expected_drop_rate: fam(
-      "The drop rate the drift test expects of the current window's detector: the calibration's for an unguarded gate; for a guarded gate, its per-size rates re-weighted to the query sizes production brought since the detector's reset.",
+      "The drop rate the drift test expects of the current window's detector: the calibration's for an unguarded gate; for a guarded gate, its per-size rates re-weighted to the query sizes production brought since the detector's reset (which after an alarm or across days differ from the window's: GET /v1/monitor's drop_rate.expected_window is the window's own).",
     ),
     scoregate_observed_drop_rate: fam("Drop rate observed in production in the current window."),
     scoregate_expected_empty_context_rate: fam(
-      "Share of queries expected to be left with no candidate in the current window, at its mix of candidates per query (the empty-context test's expectation).",
+      "Share of queries expected to be left with no candidate: the empty-context test's expectation, at the mix of candidates per query production brought since the detector's reset (GET /v1/monitor's empty_context.expected_window is the current window's own).",
     ),
     scoregate_observed_empty_context_rate: fam(
       "Share of production queries left with no candidate in the current window (gates without min_keep: a min_keep gate is never empty, see scoregate_observed_guard_bound_rate).",
     ),
     scoregate_expected_guard_bound_rate: fam(
-      "min_keep gates: share of queries expected to have their min_keep guard bind (the threshold alone keeps fewer than min(min_keep, candidates)) in the current window, at its mix of candidates per query (the guard-binding test's expectation).",
+      "min_keep gates: share of queries expected to have their min_keep guard bind (the threshold alone keeps fewer than min(min_keep, candidates)): the guard-binding test's expectation, at the mix of candidates per query production brought since the detector's reset.",
     ),
     scoregate_observed_guard_bound_rate: fam(
       "min_keep gates: share of production queries in the current window where the min_keep guard bound (from clients that report below).",
     ),
     scoregate_expected_abstention_rate: fam(
-      "Abstaining gates: share of queries expected to abstain (top score below abstain_below) in the current window, at its mix of candidates per query when the calibration kept its sizes (the abstention test's expectation).",
+      "Abstaining gates: share of queries expected to abstain (top score below abstain_below): the abstention test's expectation, at the mix of candidates per query production brought since the detector's reset when the calibration kept its sizes.",
     ),
     scoregate_observed_abstention_rate: fam(
       "Abstaining gates: share of production queries that abstained in the current window, of those that said whether they abstained.",

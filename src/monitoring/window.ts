@@ -169,8 +169,9 @@ function abstentionOf(a: Expectation["abstention"]): NonNullable<CalibrationExpe
   };
 }
 
+/** The detector's tests, with each stratified test's expectation for this window's own query sizes too. */
 export function evaluateWindow(w: WindowState, config: DriftConfig): DetectorEvaluation {
-  return evaluateDetector(w.detector ?? newDetector(), calibrationExpectation(w.expectation), config);
+  return evaluateDetector(w.detector ?? newDetector(), calibrationExpectation(w.expectation), config, w.sums);
 }
 
 /**
@@ -199,6 +200,7 @@ export function restartDetector(w: WindowState, status: WindowStatus, ev: Detect
       evidence_since: t.evidence_since,
       evidence_queries: t.evidence_queries,
       evidence_observed: t.evidence_observed ?? null,
+      ...(t.expected_window !== undefined ? { expected_window: t.expected_window, band_window: t.band_window ?? null } : {}),
     };
   }
   return { ...w, alarms: w.alarms + 1, detector: newDetector(), alarmed };
@@ -206,10 +208,14 @@ export function restartDetector(w: WindowState, status: WindowStatus, ev: Detect
 
 export function windowStatus(w: WindowState, ev: DetectorEvaluation): WindowStatus {
   // observed: this window's share (the daily number people read); the evidence is the detector's, since `since`.
+  // A stratified test's `expected` is for the detector's query sizes; `expected_window` for the window's own.
   const rate = (t: DetectedRate, observed: number | null, name: RateTestName) => ({
     observed,
     expected: t.expected,
     band: { lo: t.band.lo, hi: t.band.hi },
+    ...(t.window !== undefined
+      ? { expected_window: t.window?.expected ?? null, band_window: t.window ? { lo: t.window.band.lo, hi: t.window.band.hi } : null }
+      : {}),
     log_evidence: t.logEvidence,
     alarm: t.alarm,
     armed: t.armed,
@@ -276,14 +282,32 @@ function candidatesPerQuery(w: WindowState, ev: DetectorEvaluation): WindowStatu
 const pct = (x: number | null): string => (x === null ? "n/a" : `${(100 * x).toFixed(1)} %`);
 
 /**
+ * What the sentence compares the window's observed rate with: for a stratified test the expectation and band for the
+ * window's own query sizes (expected_window), which the observed rate is over; the detector's (its queries since its
+ * reset) where the window has none (a pooled test, where they are the same; a status recorded before it).
+ */
+function comparedWith(t: WindowStatus["drop_rate"]): { expected: number; band: { lo: number; hi: number }; own: boolean } {
+  return t.expected_window != null && t.band_window != null
+    ? { expected: t.expected_window, band: t.band_window, own: true }
+    : { expected: t.expected, band: t.band, own: false };
+}
+
+/**
  * What a rate's expectation is, in an alert sentence. A stratified test (a guarded gate's drop rate, abstention with
- * the calibration's strata) expects the calibration's per-size rates re-weighted to the query sizes production brought
- * since the detector's reset: not the calibration's own rate, which the sentence gives beside it.
+ * the calibration's strata) expects the calibration's per-size rates re-weighted to the query sizes of the window's
+ * queries (or, without that figure, of production since the detector's reset): not the calibration's own rate, which
+ * the sentence gives beside it.
  */
 function expectedPhrase(t: WindowStatus["drop_rate"], calibrationRate: number | null): string {
-  if (t.strata_tested === undefined) return `the calibration's ${pct(t.expected)}`;
-  return `${pct(t.expected)} expected for production's query sizes (calibration: ${pct(calibrationRate)})`;
+  const c = comparedWith(t);
+  if (t.strata_tested === undefined) return `the calibration's ${pct(c.expected)}`;
+  return `${pct(c.expected)} expected for ${c.own ? "their" : "production's"} query sizes (calibration: ${pct(calibrationRate)})`;
 }
+
+const tolerated = (t: WindowStatus["drop_rate"]): string => {
+  const { band } = comparedWith(t);
+  return `tolerated ${pct(band.lo)}..${pct(band.hi)}`;
+};
 
 /** The status without any test's `alarmed` numbers: what an alert's details hold (the alarm is the alert itself). */
 export const withoutAlarmed = (s: WindowStatus): WindowStatus => alarmedWhere(s, () => false);
@@ -312,7 +336,7 @@ const sinceWords = (t: WindowStatus["drop_rate"]): string =>
 export function driftSummary(status: WindowStatus, calibrationRate: number | null): string {
   const t = status.drop_rate;
   const since = sinceWords(t);
-  return `production drop rate ${pct(t.observed)} over ${status.queries} queries against ${expectedPhrase(t, calibrationRate)} (tolerated ${pct(t.band.lo)}..${pct(t.band.hi)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
+  return `production drop rate ${pct(t.observed)} over ${status.queries} queries against ${expectedPhrase(t, calibrationRate)} (${tolerated(t)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
 }
 
 /** The alert sentence for an empty-context alarm (for a min_keep gate: the guard binding more often than calibrated). */
@@ -323,12 +347,13 @@ export function emptyContextSummary(status: WindowStatus): string {
     level === undefined
       ? "lost every candidate to the gate"
       : `had fewer than min(${level}, candidates) at or above the threshold, so the min_keep guard kept candidates below it,`;
-  return `${pct(t.observed)} of ${status.queries} production queries ${what} against ${pct(t.expected)} expected for their candidate counts (tolerated up to ${pct(t.band.hi)})`;
+  const c = comparedWith(t);
+  return `${pct(t.observed)} of ${status.queries} production queries ${what} against ${pct(c.expected)} expected for ${c.own ? "their" : "production's"} candidate counts (tolerated up to ${pct(c.band.hi)})`;
 }
 
 /** The alert sentence for an abstention-rate alarm; `calibrationRate` is the calibration's abstention rate. */
 export function abstentionSummary(status: WindowStatus, calibrationRate: number | null): string {
   const t = status.abstention!;
   const since = sinceWords(t);
-  return `${pct(t.observed)} of ${status.abstention_queries ?? 0} production queries abstained (top score below abstain_below) against ${expectedPhrase(t, calibrationRate)} (tolerated ${pct(t.band.lo)}..${pct(t.band.hi)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
+  return `${pct(t.observed)} of ${status.abstention_queries ?? 0} production queries abstained (top score below abstain_below) against ${expectedPhrase(t, calibrationRate)} (${tolerated(t)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
 }

@@ -21,7 +21,17 @@ import type { DriftConfig } from "./drift-config";
 import { abstentionLogEvidence, dropRateLogEvidence, emptyContextLogEvidence } from "./drift-evidence";
 import { type DetectorStart, type DetectorState, detectorAdd, detectorLogThreshold, readDetector } from "./e-detector";
 import { type Guards, NO_GUARDS } from "./guarded-gate";
+import type { Band } from "./mixture-test";
 import { type ClusterSums, designEffect, type QueryObservation } from "./per-query";
+
+/**
+ * A stratified test's expectation for one set of queries other than the detector's: the same per-stratum rates and
+ * bands, weighted by those queries' own units per stratum (conditioned-rates.ts).
+ */
+export interface StrataExpectation {
+  readonly expected: number;
+  readonly band: Band;
+}
 
 export interface DetectedRate extends RateTest {
   /** The caller's tag (epoch ms) of the start with the most evidence: the evidence accumulates since then. */
@@ -46,6 +56,14 @@ export interface DetectedRate extends RateTest {
    * alarms once the test is armed if it still does.
    */
   readonly queriesToArm: number | null;
+  /**
+   * A stratified test, given the caller's window sums: `expected` and `band` for that window's own query sizes, where
+   * the fields above are for the detector's (everything since its reset, which can span several windows, or, right
+   * after an alarm, only the queries since). This is what the window's own observed rate compares with. null when the
+   * window holds no units of the rate or kept no per-stratum counts; absent for a pooled test (it equals `expected`)
+   * and when no window sums were given.
+   */
+  readonly window?: StrataExpectation | null;
 }
 
 export interface DetectorEvaluation {
@@ -105,8 +123,16 @@ export function observeDetector(
   );
 }
 
-/** Reads both detectors. O(starts). */
-export function evaluateDetector(state: DetectorState, cal: CalibrationExpectation, config: DriftConfig): DetectorEvaluation {
+/**
+ * Reads the detector's tests. With `windowSums` (the counts of the window the detector's state is shown in), each
+ * stratified test also gives its expectation for that window's query sizes (DetectedRate.window). O(starts + strata).
+ */
+export function evaluateDetector(
+  state: DetectorState,
+  cal: CalibrationExpectation,
+  config: DriftConfig,
+  windowSums?: Readonly<ClusterSums>,
+): DetectorEvaluation {
   const deff = designEffect(state.total);
   const bands = driftBands(cal, config, deff);
   const logThreshold = detectorLogThreshold(bands.alphaPerTest / 2, Math.ceil(config.horizonQueries / config.blockQueries));
@@ -131,6 +157,7 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
     calibrationBounds: boolean,
     sinceRate: (sums: ClusterSums) => number | null,
     strata: StrataCoverage | null = null,
+    window: StrataExpectation | null | undefined = undefined,
   ): DetectedRate => ({
     observed,
     expected,
@@ -144,7 +171,12 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
     sinceQueries: r.strongest === null ? null : total.queries - r.strongest.queriesBefore,
     sinceObserved: r.strongest === null ? null : sinceRate(r.strongest.sums),
     ...(strata !== null ? { strata } : {}),
+    ...(window !== undefined ? { window } : {}),
   });
+  // The window's own expectation: only a stratified test has one that differs from `expected`; a window that kept no
+  // per-stratum counts (or holds no units of the rate) has none to give.
+  const inWindow = (stratified: boolean, known: (w: Readonly<ClusterSums>) => boolean, of: (w: Readonly<ClusterSums>) => StrataExpectation) =>
+    !stratified || windowSums === undefined ? undefined : known(windowSums) ? of(windowSums) : null;
   // Guarded: the expectation and band for the query sizes production brought since the reset (display; the test is per stratum).
   const drop = conditionedDropRate(total, bands, cal.expectedDropRate);
   const dropRate = rate(
@@ -162,12 +194,18 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
           (cal.dropRateStrata ?? []).map((st) => (st.eligible > 0 ? st.queries : 0)),
           total.stratumEligible,
         ),
+    inWindow(
+      bands.dropStrata !== null,
+      (w) => w.candidates > 0 && w.stratumEligible !== undefined && w.stratumEligibleDropped !== undefined,
+      (w) => conditionedDropRate(w, bands, cal.expectedDropRate),
+    ),
   );
   let abstention: DetectedRate | null = null;
   if (bands.abstention !== null && cal.abstention) {
     const asked = total.abstentionQueries ?? 0;
     // With strata: the expectation and band for the query sizes production brought since the reset (display).
-    const conditioned = conditionedAbstention(total, bands, cal.abstention.expectedRate);
+    const abstentionRate = cal.abstention.expectedRate;
+    const conditioned = conditionedAbstention(total, bands, abstentionRate);
     abstention = rate(
       reading("abstention"),
       asked > 0 ? (total.abstained ?? 0) / asked : null,
@@ -182,12 +220,18 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
             (cal.abstention.strata ?? []).map((st) => st.queries),
             total.stratumAbstentionQueries,
           ),
+      inWindow(
+        bands.abstentionStrata !== null,
+        (w) => (w.abstentionQueries ?? 0) > 0 && w.stratumAbstentionQueries !== undefined,
+        (w) => conditionedAbstention(w, bands, abstentionRate),
+      ),
     );
   }
   let emptyContext: DetectedRate | null = null;
   if (bands.emptyContext !== null && cal.emptyContextRate !== null) {
     // Expected rate and band for the candidate counts production brought since the reset (display; the test is per stratum).
-    const conditioned = conditionedEmptyContext(total, bands, cal.emptyContextRate);
+    const emptyRate = cal.emptyContextRate;
+    const conditioned = conditionedEmptyContext(total, bands, emptyRate);
     emptyContext = rate(
       reading("empty"),
       total.queries > 0 ? total.empty / total.queries : null,
@@ -195,6 +239,15 @@ export function evaluateDetector(state: DetectorState, cal: CalibrationExpectati
       { lo: 0, hi: conditioned.hi },
       bands.emptyContextArmable,
       (s) => (s.queries > 0 ? s.empty / s.queries : null),
+      null,
+      inWindow(
+        bands.emptyStrata !== null,
+        (w) => w.queries > 0 && w.stratumQueries !== undefined,
+        (w) => {
+          const c = conditionedEmptyContext(w, bands, emptyRate);
+          return { expected: c.expected, band: { lo: 0, hi: c.hi } };
+        },
+      ),
     );
   }
   return { queries: total.queries, designEffect: deff, logThreshold, armed, dropRate, emptyContext, abstention, emptyStrata: bands.emptyStrata };
