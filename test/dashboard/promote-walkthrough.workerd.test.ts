@@ -141,6 +141,13 @@ describe("the gate page after README.md's promotion steps 1 to 7", () => {
       `v2 (${good6}, served; earlier in this range: shadow, promotion candidate): observed 20.0 % per hour, the detector expects`,
     );
     expect(desc).not.toMatch(/v2 \((shadow|promotion candidate)\)/u);
+    // The detector's lines: v2's shadow window is still open, and says it is from before.
+    const lines = [...html.matchAll(/<li data-calibration="[^"]+" data-role="([^"]+)">([^<]*)</gu)].map((m) => `${m[1]}: ${text(m[2]!)}`);
+    expect(lines.map((l) => l.slice(0, l.indexOf(":", l.indexOf(":") + 1)))).toEqual([
+      "active: v2",
+      "previous: v1 (previous window, not served now)",
+      "shadow: v2 (shadow window, served now)",
+    ]);
   });
 
   it("names both calibrations of v2 in the headline, the markers and the rebuild decision, and says which is served", () => {

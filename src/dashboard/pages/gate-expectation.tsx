@@ -11,7 +11,7 @@ import { pct } from "../charts/scale";
 import { calibrationsOf } from "../charts/series-parts";
 import type { GateView } from "../data/gate";
 import type { WindowPoint } from "../data/monitor-view";
-import { NOW_WINDOW, nowRole, rolesInRange, seriesLabel, versionName, versionWith } from "./calibration-roles";
+import { NOW_WINDOW, NOW_WORDS, nowRole, rolesInRange, seriesLabel, versionName, versionWith } from "./calibration-roles";
 import { when } from "./layout";
 
 /** Whose traffic, in words (contract/monitoring.ts WindowRole). */
@@ -33,9 +33,13 @@ const watchedNow = (v: GateView, w: WindowPoint): boolean => w.open && w.role ==
 
 /**
  * A window's calibration as the detector's lines name it: its index version (with its id's end when another window's
- * calibration has the same version), and the window's role unless it is the active one.
+ * calibration has the same version), and the window's role unless it is the active one; a window of traffic the
+ * calibration no longer has (v2's shadow window, open for the rest of its day after v2 is promoted) says so and what
+ * the calibration is now.
  */
 export function windowName(v: GateView, p: Pick<WindowPoint, "calibration_id" | "index_version" | "role">): string {
+  const now = nowRole(v, p.calibration_id);
+  if (p.role !== NOW_WINDOW[now]) return versionWith(p, v.monitor.points, `${ROLE_WORDS[p.role]} window, ${NOW_WORDS[now]} now`);
   return p.role === "active" ? versionName(p, v.monitor.points) : versionWith(p, v.monitor.points, ROLE_WORDS[p.role]);
 }
 
