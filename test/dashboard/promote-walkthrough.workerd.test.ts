@@ -141,6 +141,9 @@ describe("the gate page after README.md's promotion steps 1 to 7", () => {
       `v2 (${good6}, served; earlier in this range: shadow, promotion candidate): observed 20.0 % per hour, the detector expects`,
     );
     expect(desc).not.toMatch(/v2 \((shadow|promotion candidate)\)/u);
+    // The hourly table names the two v2s apart too.
+    const hourly = html.slice(html.indexOf('data-table="series"'), html.indexOf("</table>", html.indexOf('data-table="series"')));
+    expect(new Set([...hourly.matchAll(/<\/th><td>([^<]*)<\/td>/gu)].map((m) => m[1]))).toEqual(new Set(["v1", `v2 (${good6})`, `v2 (${bad6})`]));
     // The detector's lines: v2's shadow window is still open, and says it is from before.
     const lines = [...html.matchAll(/<li data-calibration="[^"]+" data-role="([^"]+)">([^<]*)</gu)].map((m) => `${m[1]}: ${text(m[2]!)}`);
     expect(lines.map((l) => l.slice(0, l.indexOf(":", l.indexOf(":") + 1)))).toEqual([
