@@ -60,8 +60,8 @@ export const NOW_WORDS: Record<NowRole, string> = {
 };
 
 /**
- * Whether the latest activation that replaced the calibration put back the one its own latest activation had replaced
- * (an activation rollback, as the walk-through's step 4).
+ * Whether the activation that replaced the calibration after its latest activation put back the one that activation
+ * had replaced (an activation rollback, as the walk-through's step 4). `activations` come newest first.
  */
 function rolledBackByActivation(id: string, activations: readonly Activation[]): boolean {
   const mine = activations.findIndex((a) => a.calibration_id === id);
