@@ -211,7 +211,7 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     // The text alternative and the plotted numbers say the same.
     const desc = (await page.locator('svg[data-layout="wide"] desc').textContent()) ?? "";
-    expect(desc).toContain("1 hour with observations in the last 24 hours; v2: observed 32.5 % per hour, the detector expects 22.0 %");
+    expect(desc).toContain("1 hour with observations in the last 24 hours; v2 (served): observed 32.5 % per hour, the detector expects 22.0 %");
     expect(desc).toMatch(/1 hour with alarms/u);
     await page.getByText("Plotted numbers (per hour)").click();
     const cells = await page.locator('[data-table="series"] tbody tr').first().locator("td").allTextContents();

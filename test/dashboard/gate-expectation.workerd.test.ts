@@ -102,8 +102,8 @@ describe("gate page of a guarded gate whose query sizes changed", () => {
     // The chart's text alternative names the same figure in both ranges.
     const desc = (html: string) => unescaped(/<desc id="series-wide-desc">([^<]*)<\/desc>/u.exec(html)?.[1] ?? "");
     for (const html of [day, week]) expect(desc(html)).toContain(`per hour, the detector expects ${expected} ${FOR_SIZES}`);
-    expect(desc(day)).toContain(`1 hour with observations in the last 24 hours; v5: observed ${pct(7 / 12)} per hour,`);
-    expect(desc(week)).toContain(`2 hours with observations in the last 7 days; v5: observed ${pct(0.5)} to ${pct(7 / 12)} per hour,`);
+    expect(desc(day)).toContain(`1 hour with observations in the last 24 hours; v5 (served): observed ${pct(7 / 12)} per hour,`);
+    expect(desc(week)).toContain(`2 hours with observations in the last 7 days; v5 (served): observed ${pct(0.5)} to ${pct(7 / 12)} per hour,`);
 
     // The hourly figures are the detector's as each hour ended: the short queries' hour (7 days only) expected another
     // rate than the hour that added the long ones, and both tables say what the column holds.

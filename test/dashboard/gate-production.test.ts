@@ -3,7 +3,7 @@
 // expectation is named once per open window, the same whichever range is shown; the chart's description counts hours,
 // not buckets, and gives each calibration its own observed range.
 import { describe, expect, it } from "vitest";
-import type { Calibration, SeriesBucket } from "../../src/contract";
+import type { Calibration, Promotion, SeriesBucket } from "../../src/contract";
 import type { GateView, SeriesRange } from "../../src/dashboard/data/gate";
 import type { WindowPoint } from "../../src/dashboard/data/monitor-view";
 import { FOR_SIZES, FOR_SIZES_THEN } from "../../src/dashboard/pages/gate-expectation";
@@ -84,9 +84,14 @@ const POINTS = [
 ];
 
 const CALIBRATIONS = [
-  { id: "cal_v2", index_version: "v2", expected_drop_rate: 0.22 },
-  { id: "cal_v3", index_version: "v3", expected_drop_rate: 0.3 },
+  { id: "cal_v2", index_version: "v2", expected_drop_rate: 0.22, current: true },
+  { id: "cal_v3", index_version: "v3", expected_drop_rate: 0.3, current: false },
 ] as unknown as Calibration[];
+
+/** v3's promotion, running: v3 is its candidate now. */
+const PROMOTIONS = [
+  { id: "prm_v3", candidate_calibration_id: "cal_v3", control_calibration_id: "cal_v2", state: "running", steps: [] },
+] as unknown as Promotion[];
 
 // The last three hours: both arms in each, an alarm of both tests in the middle one, v3's hourly expectation moving
 // with the sizes its arm saw. Three days ago (7 days only): v2 alone.
@@ -99,6 +104,7 @@ const OLDER = [bucket(72, "cal_v2", "v2", 0.2, 0.22)];
 async function render(range: SeriesRange, buckets: SeriesBucket[], points: WindowPoint[] = POINTS): Promise<string> {
   const view = {
     calibrations: CALIBRATIONS,
+    promotions: PROMOTIONS,
     monitor: { points, recall: [], state: null, error: null },
     series: {
       gate_id: "gate_promo",
@@ -148,7 +154,7 @@ describe("production section during a promotion onto a guarded calibration", () 
   it("counts hours, not buckets, and gives each calibration its own observed range and the detector's expectation", async () => {
     const day = desc(await render("24h", RECENT));
     expect(day).toContain("3 hours with observations in the last 24 hours;");
-    expect(day).toContain("v2: observed 21.0 % to 23.0 % per hour, the detector expects 22.0 % (tolerated 20.0 % to 24.0 %) now;");
+    expect(day).toContain("v2 (served): observed 21.0 % to 23.0 % per hour, the detector expects 22.0 % (tolerated 20.0 % to 24.0 %) now;");
     expect(day).toContain(
       `v3 (promotion candidate): observed 30.0 % to 36.0 % per hour, the detector expects 32.5 % ${FOR_SIZES} (tolerated 30.0 % to 35.0 %) now.`,
     );
@@ -157,7 +163,7 @@ describe("production section during a promotion onto a guarded calibration", () 
     expect(day).not.toContain("32.0 %");
     const week = desc(await render("7d", [...OLDER, ...RECENT]));
     expect(week).toContain("4 hours with observations in the last 7 days;");
-    expect(week).toContain("v2: observed 20.0 % to 23.0 % per hour, the detector expects 22.0 %");
+    expect(week).toContain("v2 (served): observed 20.0 % to 23.0 % per hour, the detector expects 22.0 %");
     expect(week).toContain(`v3 (promotion candidate): observed 30.0 % to 36.0 % per hour, the detector expects 32.5 % ${FOR_SIZES}`);
   });
 
@@ -186,7 +192,7 @@ describe("production section during a promotion onto a guarded calibration", () 
   it("labels the hourly expectation of a calibration whose test is stratified, and only then", async () => {
     const html = await render("24h", RECENT);
     expect(html).toContain(`expected at each hour (dashes: the detector's then, ${FOR_SIZES_THEN}, so it moves with their mix)`);
-    expect(text(html)).toContain("v2: observed (line and dots), expected (dashes), tolerance band (shaded)");
+    expect(text(html)).toContain("v2 (served): observed (line and dots), expected (dashes), tolerance band (shaded)");
     expect(html).toContain(`Expected and Band: the detector's at the hour's last batch, ${FOR_SIZES_THEN}`);
     const pooled = await render(
       "24h",

@@ -2,7 +2,7 @@
 // calibration's queries, and the monitor's guard-binding and abstention figures per window, the numbers
 // GET /v1/calibrations and GET /v1/monitor give.
 import { describe, expect, it } from "vitest";
-import { pct } from "../../src/dashboard/charts/scale";
+import { num, pct } from "../../src/dashboard/charts/scale";
 import { FOR_SIZES } from "../../src/dashboard/pages/gate-expectation";
 import { callJson, counted, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 import { page, session } from "./session-support";
@@ -107,7 +107,7 @@ describe("gate page of a guarded, abstaining gate", () => {
     );
     const a = w.abstention!;
     expect(html).toContain(
-      `v4 abstained on ${pct(0.4)} to ${pct(0.4)} of queries per hour, expected ${pct(a.expected)} (band ${pct(a.band.lo)} to ${pct(a.band.hi)}).`,
+      `v4 (served) abstained on ${pct(0.4)} to ${pct(0.4)} of queries per hour, expected ${pct(a.expected)} (band ${pct(a.band.lo)} to ${pct(a.band.hi)}).`,
     );
 
     // And the guard-binding panel above it: the hour's 40 %, against the window's guard-binding test.
@@ -122,7 +122,7 @@ describe("gate page of a guarded, abstaining gate", () => {
     expect(html).toContain("share of queries where min_keep bound per hour");
     const e = w.empty_context!;
     expect(html).toContain(
-      `v4 had min_keep bind on ${pct(0.4)} to ${pct(0.4)} of queries per hour, expected ${pct(e.expected)} (band ${pct(e.band.lo)} to ${pct(e.band.hi)}).`,
+      `v4 (served) had min_keep bind on ${pct(0.4)} to ${pct(0.4)} of queries per hour, expected ${pct(e.expected)} (band ${pct(e.band.lo)} to ${pct(e.band.hi)}).`,
     );
 
     // The overview's row says the same as the windows table: where the guard bound (never "empty"), and the observed
@@ -163,7 +163,7 @@ describe("gate page of a guarded, abstaining gate", () => {
 });
 
 describe("gate page comparing two calibrations of one index version", () => {
-  it("tells them apart by their ids' ends in the headline, not 'of v2 and of v2'", async () => {
+  it("tells them apart by their ids' ends in the headline, each with what its own threshold drops, not 'of v2 and of v2'", async () => {
     const gate = uniqueGate("same-version");
     const upload = async (target: number) =>
       (
@@ -179,7 +179,10 @@ describe("gate page comparing two calibrations of one index version", () => {
     expect(start).toBeGreaterThanOrEqual(0);
     const big = html.indexOf('class="big"', start);
     const headline = html.slice(big, html.indexOf("</div>", big));
-    expect(headline).toContain(`of v2 (${older.id.slice(-6)}) and`);
-    expect(headline).toContain(`of v2 (${newer.id.slice(-6)})`);
+    // No rebuild between them: neither threshold is the "old" one; the served one first.
+    expect(headline).toBe(
+      `class="big">v2 (${newer.id.slice(-6)}, served) drops 30 % at ${num(newer.threshold)}; v2 (${older.id.slice(-6)}) would drop 20 % at ${num(older.threshold)}`,
+    );
+    expect(html.slice(start, big)).toContain("What each calibration&#39;s own threshold drops of its own scores");
   });
 });

@@ -6,6 +6,7 @@
  * sessions whose scope the route table grants them.
  */
 import { alertOccurrences, listAlertsPage } from "../../alerts/lifecycle";
+import { listGates } from "../../calibrations/registry";
 import { type Alert, type AlertKind, type AlertOccurrence, type AlertStatus, type Delivery, ROUTES } from "../../contract";
 import { grants, type Principal } from "../../platform/auth";
 import { AppError } from "../../platform/errors";
@@ -61,6 +62,27 @@ export interface AlertView {
   readonly occurrences: AlertOccurrence[];
   /** The alert's webhook deliveries; null when the session's scope may not read deliveries (the API's rule). */
   readonly deliveries: Delivery[] | null;
+  /**
+   * What the alert's gate serves now (its current calibration), so the page can tell it from what was served when
+   * the alert was raised; null when the gate serves nothing or its listing could not be read.
+   */
+  readonly served: ServedNow | null;
+}
+
+/** A gate's current calibration as the alert page names it. */
+export interface ServedNow {
+  readonly calibration_id: string;
+  readonly index_version: string;
+  readonly threshold: number | null;
+}
+
+/** The gate's current calibration, from the gate listing the overview reads too. */
+async function servedNow(gateId: string, deps: DashboardDeps): Promise<ServedNow | null> {
+  const gate = (await listGates(deps)).find((g) => g.gate_id === gateId);
+  const current = gate?.active.find((a) => a.calibration_id === gate.current_calibration_id);
+  return current === undefined
+    ? null
+    : { calibration_id: current.calibration_id, index_version: current.index_version, threshold: current.threshold };
 }
 
 /** Deliveries have no alert filter in the store: the newest page is filtered here. */
@@ -71,9 +93,11 @@ export async function alertView(id: string, principal: Principal, deps: Dashboar
   if (alert === null) throw new AppError("not_found", `alert ${id} does not exist`);
   // The same scope as GET /v1/webhooks/deliveries: a read session sees no endpoint ids and no receivers' errors.
   const mayReadDeliveries = grants(principal.scope, ROUTES.listDeliveries.scope);
-  const [occurrences, deliveries] = await Promise.all([
+  const [occurrences, deliveries, served] = await Promise.all([
     alertOccurrences(id, ALERT_PAGE_OCCURRENCES, deps),
     mayReadDeliveries ? listDeliveries({ limit: DELIVERY_SCAN }, deps).then((all) => all.filter((d) => d.alert_id === id)) : null,
+    // only a rebuild_shift alert's page names what is served now; the page stands without it
+    alert.kind === "rebuild_shift" ? servedNow(alert.gate_id, deps).catch(() => null) : null,
   ]);
-  return { alert, occurrences, deliveries };
+  return { alert, occurrences, deliveries, served };
 }

@@ -8,6 +8,7 @@ import type { Calibration, GateSummary, MonitorSeries, Promotion } from "../../c
 import { monitorSeries } from "../../monitoring/series-report";
 import { AppError } from "../../platform/errors";
 import { listPromotions } from "../../promotions/service";
+import { shadowSet } from "../../promotions/shadows";
 import type { Distribution } from "../../stats/distribution";
 import type { DashboardDeps } from "../deps";
 import { type AlertListView, alertList } from "./alerts";
@@ -39,10 +40,15 @@ export interface GateView {
   readonly alerts: AlertListView;
   /** The gate's most recent promotions (at most GATE_PAGE_PROMOTIONS), newest first, with their audit trails. */
   readonly promotions: Promotion[];
+  /** The calibrations in the gate's shadow set now (its log's shadow events, as GET /v1/gates/{id}/shadows reads them). */
+  readonly shadows: string[];
 }
 
 /** Promotions the gate page shows a timeline for. */
 const GATE_PAGE_PROMOTIONS = 3;
+
+/** Rows of the gate's log read for its shadow set (as many as GET /v1/gates/{id}/shadows reads). */
+const GATE_PAGE_LOG_ROWS = 1000;
 
 /**
  * Which two calibrations the gate page compares: the rebuild the current calibration took part in, on either side,
@@ -105,7 +111,7 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
   const comparison = await comparisonOf(current, h, deps);
   const to = deps.now();
   const from = new Date(to.getTime() - SERIES_RANGES[range ?? DEFAULT_SERIES_RANGE] * 3600 * 1000);
-  const [olderDist, newerDist, currentDist, monitor, read, alerts, promotions] = await Promise.all([
+  const [olderDist, newerDist, currentDist, monitor, read, alerts, promotions, shadows] = await Promise.all([
     comparison === null ? null : deps.calibrations.distribution(comparison.older.id),
     comparison === null ? null : deps.calibrations.distribution(comparison.newer.id),
     comparison !== null || current === null ? null : deps.calibrations.distribution(current.id),
@@ -113,6 +119,7 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
     monitorSeries({ ...gate, from: from.toISOString(), to: to.toISOString() }, deps).catch(() => null),
     alertList({ gate_id: gateId }, undefined, deps),
     listPromotions(gateId, GATE_PAGE_PROMOTIONS, undefined, deps),
+    deps.calibrations.events(gateId, 0, GATE_PAGE_LOG_ROWS).then((events) => shadowSet(events).map((s) => s.calibration_id)),
   ]);
   const shown = seriesInRange(read, monitor.view.points, range, to);
   return {
@@ -129,5 +136,6 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
     range: shown.range,
     alerts,
     promotions: promotions.promotions,
+    shadows,
   };
 }

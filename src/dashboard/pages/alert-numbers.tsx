@@ -5,6 +5,7 @@
 import type { Child } from "hono/jsx";
 import { type Alert, CoverageStatus, LiveDecision, ShiftReport, WindowStatus } from "../../contract";
 import { num, pct } from "../charts/scale";
+import type { ServedNow } from "../data/alerts";
 import { when } from "./layout";
 import { decisionWords } from "./promotion";
 import { Table } from "./table";
@@ -156,8 +157,77 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
   );
 }
 
+/** What a rebuild_shift alert's page knows beyond the occurrence: the alert, and what its gate serves now. */
+export interface ShiftContext {
+  readonly alert: Pick<Alert, "calibration_ids" | "status" | "resolved_at" | "resolved_note">;
+  readonly served: ServedNow | null;
+}
+
+/** The note the alerts feature resolves a rebuild_shift alert with when the rollback to the calibration before it ends it. */
+const ROLLBACK_NOTE = /^resolved by activation (\S+):/u;
+
+/**
+ * What was served before the shift, what was served when the alert was raised (the calibration that shifted, as the
+ * occurrence recorded it) and what is served now, which after a rollback is the first again.
+ */
+function ShiftCalibrations(props: { s: ShiftReport; details: Record<string, unknown>; context: ShiftContext | undefined }) {
+  const { s, details, context } = props;
+  const raisedId = context?.alert.calibration_ids[1] ?? null;
+  const raisedVersion = typeof details.index_version === "string" ? details.index_version : "–";
+  const served = context?.served ?? null;
+  const rollback = context?.alert.status === "resolved" ? ROLLBACK_NOTE.exec(context.alert.resolved_note ?? "") : null;
+  const nowIs =
+    served === null
+      ? null
+      : served.calibration_id === s.previous_calibration_id
+        ? "the calibration served before the shift: rolled back"
+        : served.calibration_id === raisedId
+          ? "the calibration that shifted"
+          : "another calibration";
+  return (
+    <Group title="Calibrations" field="calibration">
+      <dt>Served before the shift</dt>
+      <dd data-field="served-before">
+        {s.previous_index_version}, threshold {num(s.previous_threshold)} (<code>{s.previous_calibration_id}</code>)
+      </dd>
+      <dt>Served when raised</dt>
+      <dd data-field="served-when-raised">
+        {raisedVersion}, threshold {num(numberOf(details.threshold))}
+        {raisedId !== null && (
+          <>
+            {" "}
+            (<code>{raisedId}</code>)
+          </>
+        )}
+      </dd>
+      {context !== undefined && (
+        <>
+          <dt>Served now</dt>
+          <dd data-field="served-now">
+            {served === null ? (
+              "nothing"
+            ) : (
+              <>
+                {served.index_version}, threshold {num(served.threshold)} (<code>{served.calibration_id}</code>), {nowIs}
+              </>
+            )}
+          </dd>
+        </>
+      )}
+      {rollback && (
+        <>
+          <dt>Resolved</dt>
+          <dd data-field="resolved-by-rollback">
+            by the rollback to {s.previous_index_version} at {when(context!.alert.resolved_at)} (activation <code>{rollback[1]}</code>)
+          </dd>
+        </>
+      )}
+    </Group>
+  );
+}
+
 /** A rebuild shift's numbers: details.shift. */
-function ShiftNumbers(props: { s: ShiftReport; details: Record<string, unknown> }) {
+function ShiftNumbers(props: { s: ShiftReport; details: Record<string, unknown>; context: ShiftContext | undefined }) {
   const s = props.s;
   return (
     <div class="cards">
@@ -187,16 +257,7 @@ function ShiftNumbers(props: { s: ShiftReport; details: Record<string, unknown> 
           {num(s.ks)}, {num(s.psi.value)}
         </dd>
       </Group>
-      <Group title="Calibrations" field="calibration">
-        <dt>Before</dt>
-        <dd>
-          <code>{s.previous_calibration_id}</code>
-        </dd>
-        <dt>Served since</dt>
-        <dd>
-          {String(props.details.index_version ?? "–")}, threshold {num(props.details.threshold as number | null)}
-        </dd>
-      </Group>
+      <ShiftCalibrations s={s} details={props.details} context={props.context} />
     </div>
   );
 }
@@ -283,7 +344,7 @@ function PromotionNumbers(props: { details: Record<string, unknown> }) {
 }
 
 /** The numbers of one occurrence, by meaning where its kind is known, else as plain rows. */
-export function OccurrenceNumbers(props: { kind: Alert["kind"]; details: Record<string, unknown> }) {
+export function OccurrenceNumbers(props: { kind: Alert["kind"]; details: Record<string, unknown>; shift?: ShiftContext }) {
   const d = props.details;
   const test: WindowTest | null =
     props.kind === "drop_rate_drift"
@@ -301,7 +362,7 @@ export function OccurrenceNumbers(props: { kind: Alert["kind"]; details: Record<
   }
   if (props.kind === "rebuild_shift") {
     const s = ShiftReport.safeParse(d.shift);
-    if (s.success) return <ShiftNumbers s={s.data} details={d} />;
+    if (s.success) return <ShiftNumbers s={s.data} details={d} context={props.shift} />;
   }
   if ((props.kind === "promotion_paused" || props.kind === "promotion_rolled_back") && d.vs_control !== undefined) {
     return <PromotionNumbers details={d} />;

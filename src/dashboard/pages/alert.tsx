@@ -113,7 +113,7 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
         <p class="muted">Acknowledging and resolving need an admin token.</p>
       )}
       <h2 id="latest">Latest occurrence ({when(latest.seen_at)})</h2>
-      <OccurrenceNumbers kind={a.kind} details={latest.details} />
+      <OccurrenceNumbers kind={a.kind} details={latest.details} shift={{ alert: a, served: props.view.served }} />
       <details>
         <summary>Every number of the latest occurrence</summary>
         <RawNumbers details={latest.details} />

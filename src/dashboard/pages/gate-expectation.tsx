@@ -8,30 +8,50 @@
  */
 import type { WindowRole } from "../../contract";
 import { pct } from "../charts/scale";
+import { calibrationsOf } from "../charts/series-parts";
 import type { GateView } from "../data/gate";
 import type { WindowPoint } from "../data/monitor-view";
+import { NOW_WINDOW, NOW_WORDS, nowRole, rolesInRange, seriesLabel, versionName, versionWith } from "./calibration-roles";
 import { when } from "./layout";
 
 /** Whose traffic, in words (contract/monitoring.ts WindowRole). */
 export const ROLE_WORDS: Record<WindowRole, string> = { active: "active", previous: "previous", shadow: "shadow", candidate: "promotion candidate" };
 
 /**
- * The monitor window a calibration is named and summed up by: its open window (the first opened, when it counts two
- * kinds of traffic), else its newest; null when the monitor holds none.
+ * The monitor window a calibration is summed up by: the open window of the traffic it has now (the active one for the
+ * served calibration, though its shadow window from before its promotion may still be open), else its newest; null
+ * when the monitor holds none.
  */
 export function windowOf(v: GateView, calibrationId: string): WindowPoint | null {
   const mine = v.monitor.points.filter((p) => p.calibration_id === calibrationId);
-  return mine.find((p) => p.open) ?? mine.at(-1) ?? null;
+  const role = NOW_WINDOW[nowRole(v, calibrationId)];
+  return mine.find((p) => p.open && p.role === role) ?? mine.at(-1) ?? null;
 }
 
-/** A window's calibration as the page names it: its index version, and its role unless it is the active one. */
-export const windowName = (p: Pick<WindowPoint, "index_version" | "role">): string =>
-  p.role === "active" ? p.index_version : `${p.index_version} (${ROLE_WORDS[p.role]})`;
+/** Whether the window is the open one of the traffic its calibration has now (its detector watches that now). */
+const watchedNow = (v: GateView, w: WindowPoint): boolean => w.open && w.role === NOW_WINDOW[nowRole(v, w.calibration_id)];
 
-/** A calibration as the chart's legend and text name it: by its window (windowName), or its index version alone. */
+/**
+ * A window's calibration as the detector's lines name it: its index version (with its id's end when another window's
+ * calibration has the same version), and the window's role unless it is the active one; a window of traffic the
+ * calibration no longer has (v2's shadow window, open for the rest of its day after v2 is promoted) says so and what
+ * the calibration is now.
+ */
+export function windowName(v: GateView, p: Pick<WindowPoint, "calibration_id" | "index_version" | "role">): string {
+  const now = nowRole(v, p.calibration_id);
+  if (p.role !== NOW_WINDOW[now]) return versionWith(p, v.monitor.points, `${ROLE_WORDS[p.role]} window, ${NOW_WORDS[now]} now`);
+  return p.role === "active" ? versionName(p, v.monitor.points) : versionWith(p, v.monitor.points, ROLE_WORDS[p.role]);
+}
+
+/**
+ * A calibration as the chart's legend and text name it: what it is now and what its windows were within the range
+ * shown (calibration-roles.ts), with its id's end when another series has its index version.
+ */
 export function calibrationName(v: GateView, c: { calibration_id: string; index_version: string }): string {
-  const w = windowOf(v, c.calibration_id);
-  return w === null ? c.index_version : windowName({ index_version: c.index_version, role: w.role });
+  const now = nowRole(v, c.calibration_id);
+  const shown = calibrationsOf(v.series?.buckets ?? []);
+  const earlier = v.series === null ? [] : rolesInRange(v.monitor.points, v.promotions ?? [], c.calibration_id, v.series.from, v.series.to, now);
+  return seriesLabel(c, shown, now, earlier);
 }
 
 /** Whether a calibration's drop-rate expectation moves with production's query sizes (its test is stratified). */
@@ -72,7 +92,7 @@ function alarmedLine(p: WindowPoint): string {
 /** One line per open window: what its detector expects now, and for a guarded calibration what its test watches. */
 function expectationLine(v: GateView, p: WindowPoint): string {
   const own = v.calibrations.find((c) => c.id === p.calibration_id)?.expected_drop_rate;
-  const head = `${windowName(p)}: ${expectedWords(p)}`;
+  const head = `${windowName(v, p)}: ${expectedWords(p)}`;
   if (p.strata === null || p.strata.tested_share === null) return `${head}.`;
   const watched = `, which held ${pct(p.strata.tested_share)} of the candidates a threshold decided since that reset`;
   return [
@@ -114,7 +134,7 @@ export function chartExpectation(
   last: { start: string; expected: number; band: { lo: number; hi: number } },
 ): string {
   const w = windowOf(v, c.calibration_id);
-  if (w?.open) return `the detector expects ${expectedWords(w)} now`;
+  if (w !== null && watchedNow(v, w)) return `the detector expects ${expectedWords(w)} now`;
   const stratified = w?.strata != null;
   return `expected ${pct(last.expected)}${stratified ? ` ${FOR_SIZES}` : ""} (tolerated ${pct(last.band.lo)} to ${pct(last.band.hi)}) at its last hour, ${when(last.start)}`;
 }

@@ -9,6 +9,7 @@ import { type ShareLine, type SharePanel, shareRate, shareShown, shareShows } fr
 import { alarmCount, alarmsOf, DropRateSeriesChart } from "../charts/time-series";
 import { type GateView, SERIES_RANGES, type SeriesRange } from "../data/gate";
 import type { WindowPoint } from "../data/monitor-view";
+import { versionName } from "./calibration-roles";
 import { bySize, calibrationName, chartExpectation, DetectorExpectation, FOR_SIZES, FOR_SIZES_THEN, ROLE_WORDS } from "./gate-expectation";
 import { when } from "./layout";
 import { type Column, Table } from "./table";
@@ -129,6 +130,8 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
   // A guarded calibration's expected rate is per hour the detector's for the sizes sent by then: it moves with them.
   const hourlyBySize = calibrationsOf(buckets).some((c) => bySize(v, c.calibration_id));
   const windowsBySize = v.monitor.points.some((p) => p.strata !== null);
+  // The tables name a calibration as the legend does: with its id's end when another one has its index version.
+  const shown = calibrationsOf(buckets);
   return (
     <>
       <h2 id="production">Production drop rate</h2>
@@ -211,7 +214,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
               rows={buckets}
               columns={[
                 { header: "Hour (UTC)", rowHeader: true, cell: (b) => when(b.start) },
-                { header: "Version", cell: (b) => b.index_version },
+                { header: "Version", cell: (b) => versionName(b, shown) },
                 { header: "Queries", num: true, cell: (b) => b.queries },
                 { header: "Observed", num: true, cell: (b) => pct(b.drop_rate) },
                 { header: "Expected", num: true, cell: (b) => pct(b.expected) },
@@ -245,7 +248,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                 </>
               ),
             },
-            { header: "Version", cell: (p) => p.index_version },
+            { header: "Version", cell: (p) => versionName(p, v.monitor.points) },
             { header: "Role", field: "role", cell: (p) => ROLE_WORDS[p.role] },
             { header: "Queries", num: true, cell: (p) => p.queries },
             { header: "Observed", num: true, cell: (p) => pct(p.observed) },

@@ -1,7 +1,8 @@
 /** The gate page's rebuild decision: the shift report between the two calibrations the page compares. */
 import type { Promotion, ShiftReport } from "../../contract";
 import { num, pct } from "../charts/scale";
-import type { Comparison } from "../data/gate";
+import type { Comparison, GateView } from "../data/gate";
+import { NOW_WORDS, nowRole, versionName } from "./calibration-roles";
 import { when } from "./layout";
 
 /**
@@ -25,8 +26,55 @@ function overruledBy(newer: Comparison["newer"], promotions: readonly Promotion[
   return step === undefined ? null : { promotion: latest, step };
 }
 
-export function RebuildDecision(props: { comparison: Comparison | null; promotions: readonly Promotion[] }) {
-  const c = props.comparison;
+/** When the report the page shows was made, and the rebuild_shift alert it raised (if any). */
+interface MadeAt {
+  /** "activation": an activation after the upload; "upload": the upload (served at once when `served`). */
+  readonly when: "upload" | "activation";
+  readonly served: boolean;
+  /** The latest activation's time, for "activation". */
+  readonly at: string | null;
+  readonly alertId: string | null;
+}
+
+/**
+ * When the report was made: the server reads a calibration with the report that is true now (the one whose activation
+ * raised the rebuild_shift alert, `alert_id`, or, for one stored unserved and activated since, its latest
+ * activation's), so it was made at an activation after the upload unless the upload was served at once (its
+ * activation's time is the calibration's created_at) or nothing activated it since.
+ */
+function madeAt(shift: ShiftReport, newer: Comparison["newer"], v: GateView): MadeAt {
+  const mine = v.activations.filter((a) => a.calibration_id === newer.id);
+  const servedAtUpload = mine.some((a) => a.activated_at === newer.created_at);
+  const alertId = shift.alert_id ?? null;
+  // newest first: the latest activation made the report the server reads now
+  const later = !servedAtUpload && mine.length > 0 && (alertId !== null || shift.not_alerted !== "not_activated");
+  return { when: later ? "activation" : "upload", served: servedAtUpload, at: later ? mine[0]!.activated_at : null, alertId };
+}
+
+/** "Made when v2 was activated on ..., after its upload, which raised the rebuild_shift alert alr_..." */
+function MadeLine(props: { made: MadeAt; newer: string }) {
+  const { made, newer } = props;
+  const head =
+    made.when === "activation"
+      ? `Made when ${newer} was activated on ${when(made.at)}, after its upload`
+      : made.served
+        ? `Made when ${newer} was uploaded and served at once`
+        : `Made when ${newer} was uploaded`;
+  return (
+    <>
+      {head}
+      {made.alertId !== null && (
+        <>
+          , which raised the rebuild_shift alert <a href={`/ui/alerts/${made.alertId}`}>{made.alertId}</a>
+        </>
+      )}
+    </>
+  );
+}
+
+export function RebuildDecision(props: { view: GateView }) {
+  const v = props.view;
+  const c = v.comparison;
   const shift = c?.shift ?? null;
   if (c === null || shift === null) {
     return (
@@ -37,11 +85,22 @@ export function RebuildDecision(props: { comparison: Comparison | null; promotio
     );
   }
   const extra = decisionOf(shift);
-  const overruled = overruledBy(c.newer, props.promotions);
+  const overruled = overruledBy(c.newer, v.promotions);
+  const older = versionName(c.older, [c.newer]);
+  const newer = versionName(c.newer, [c.older]);
+  const made = madeAt(shift, c.newer, v);
+  const served =
+    v.current === null
+      ? null
+      : versionName(
+          v.current,
+          [c.older, c.newer].filter((x) => x.id !== v.current!.id),
+        );
+  const newerNow = nowRole(v, c.newer.id);
   return (
     <>
       <h2 id="rebuild">
-        Rebuild decision: {c.older.index_version} → {c.newer.index_version}
+        Rebuild decision: {older} → {newer}
       </h2>
       <div class="panel" data-field="shift">
         <p>
@@ -52,16 +111,37 @@ export function RebuildDecision(props: { comparison: Comparison | null; promotio
               </span>{" "}
             </>
           )}
-          {shift.alert ? <span class="badge alarm">alert</span> : <span class="badge watching">no alert</span>} {shift.reason}
+          {shift.alert ? (
+            shift.alert_id !== undefined ? (
+              <a href={`/ui/alerts/${shift.alert_id}`} class="badge alarm" data-field="shift-alert">
+                alert
+              </a>
+            ) : (
+              <span class="badge alarm" data-field="shift-alert">
+                alert
+              </span>
+            )
+          ) : (
+            <span class="badge watching" data-field="shift-alert">
+              no alert
+            </span>
+          )}{" "}
+          {shift.reason}
         </p>
-        {!c.newer.current && (
-          <p class="muted" data-field="not-served">
-            Made when {c.newer.index_version} was uploaded; {c.newer.index_version} is not served now.
-          </p>
-        )}
+        <p class="muted" data-field="report-made">
+          <MadeLine made={made} newer={newer} />
+          {c.newer.current ? (
+            `; ${newer} is served now.`
+          ) : (
+            <span data-field="not-served">
+              ; {newer} is not served now{newerNow === "not_served" ? "" : ` (${NOW_WORDS[newerNow]})`}
+              {served === null ? "" : `: ${served} is`}.
+            </span>
+          )}
+        </p>
         {overruled && (
           <p data-field="overruled">
-            <span class="badge alarm">rolled back</span> Live traffic overruled this decision: the promotion of {c.newer.index_version} (
+            <span class="badge alarm">rolled back</span> Live traffic overruled this decision: the promotion of {newer} (
             <a href={`#promotion-${overruled.promotion.id}`}>{overruled.promotion.id}</a>) was rolled back at{" "}
             {overruled.promotion.plan.steps[overruled.step.step] ?? overruled.promotion.percent} % of traffic on {when(overruled.step.at)} (
             {overruled.step.cause.replaceAll("_", " ")}

@@ -6,6 +6,7 @@ import { dropRateAt, num, pct } from "../charts/scale";
 import type { GateView, SeriesRange } from "../data/gate";
 import { stateWords } from "../data/monitor-view";
 import { AlertSummary, alertsHref } from "./alerts";
+import { NOW_WORDS, nowRole, versionName, versionWith } from "./calibration-roles";
 import { CoverageSection, recallPolicyLine } from "./gate-coverage";
 import { GateHistory } from "./gate-history";
 import { ProductionSection } from "./gate-production";
@@ -25,11 +26,33 @@ export interface GateQuery {
 }
 
 /** A calibration's index version, with its id's end when the other calibration shown has the same version. */
-const versionOf = (c: Calibration, other: Calibration): string =>
-  `${c.index_version}${other.index_version === c.index_version ? ` (${c.id.slice(-6)})` : ""}`;
+const versionOf = (c: Calibration, other: Calibration): string => versionName(c, [other]);
 
-/** A calibration's name on this page: its version (versionOf) and "served". */
-const labelOf = (c: Calibration, other: Calibration): string => `${versionOf(c, other)}${c.current ? " (served)" : ""}`;
+/**
+ * A calibration's name on this page: its version (versionOf) and what it is now (calibration-roles.ts: "served",
+ * "promotion candidate, rolled back", ...), nothing more for one that is simply not served.
+ */
+function labelOf(v: GateView, c: Calibration, other: Calibration): string {
+  const role = nowRole(v, c.id);
+  return role === "not_served" ? versionOf(c, other) : versionWith(c, [other], NOW_WORDS[role]);
+}
+
+/**
+ * The headline of two calibrations of one index version (no rebuild between them: the same index re-calibrated, or
+ * another threshold carried onto it): what each one's own threshold drops of its own scores, the served one first.
+ */
+function sameVersionHeadline(v: GateView, cmp: NonNullable<GateView["comparison"]>): string | null {
+  const sides = [
+    { c: cmp.older, other: cmp.newer, dist: v.olderDist },
+    { c: cmp.newer, other: cmp.older, dist: v.newerDist },
+  ].sort((a, b) => Number(b.c.current) - Number(a.c.current));
+  const parts = sides.map(({ c, other, dist }) =>
+    c.threshold === null || dist === null
+      ? null
+      : `${labelOf(v, c, other)} ${c.current ? "drops" : "would drop"} ${pct(dropRateAt(dist, c.threshold), 0)} at ${num(c.threshold)}`,
+  );
+  return parts.every((p) => p !== null) ? parts.join("; ") : null;
+}
 
 /** The served guards and abstain_below, with what they do on the calibration's own queries (nothing without them). */
 function GuardLines(props: { calibration: Calibration }) {
@@ -78,14 +101,19 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
   const series: Series[] = [];
   const markers: Marker[] = [];
   let headline: string | null = null;
+  // Two calibrations of one index version are no rebuild: neither threshold is "old" or "carried", each is named.
+  const sameVersion = cmp !== null && cmp.older.index_version === cmp.newer.index_version;
   if (cmp !== null) {
-    if (v.olderDist) series.push({ label: labelOf(cmp.older, cmp.newer), dist: v.olderDist, tone: "prev" });
-    if (v.newerDist) series.push({ label: labelOf(cmp.newer, cmp.older), dist: v.newerDist, tone: "cur" });
+    if (v.olderDist) series.push({ label: labelOf(v, cmp.older, cmp.newer), dist: v.olderDist, tone: "prev" });
+    if (v.newerDist) series.push({ label: labelOf(v, cmp.newer, cmp.older), dist: v.newerDist, tone: "cur" });
     const oldT = cmp.older.threshold;
     const newT = cmp.newer.threshold;
-    if (oldT !== null) markers.push({ label: `old ${num(oldT)}`, value: oldT });
-    if (newT !== null && newT !== oldT) markers.push({ label: `${cmp.newer.policy.kind === "carry" ? "carried" : "new"} ${num(newT)}`, value: newT });
-    if (oldT !== null && v.olderDist && v.newerDist) {
+    const oldWord = sameVersion ? versionOf(cmp.older, cmp.newer) : "old";
+    const newWord = sameVersion ? versionOf(cmp.newer, cmp.older) : cmp.newer.policy.kind === "carry" ? "carried" : "new";
+    if (oldT !== null) markers.push({ label: `${oldWord} ${num(oldT)}`, value: oldT });
+    if (newT !== null && newT !== oldT) markers.push({ label: `${newWord} ${num(newT)}`, value: newT });
+    if (sameVersion) headline = sameVersionHeadline(v, cmp);
+    else if (oldT !== null && v.olderDist && v.newerDist) {
       headline = `${num(oldT)} drops ${pct(dropRateAt(v.olderDist, oldT), 0)} of ${versionOf(cmp.older, cmp.newer)} and ${pct(dropRateAt(v.newerDist, oldT), 0)} of ${versionOf(cmp.newer, cmp.older)}`;
     }
   } else if (cur !== null && v.currentDist !== null) {
@@ -136,7 +164,9 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
         </div>
         {headline && (
           <div class="panel" data-field="headline">
-            <div class="muted">What the old threshold means on the rebuilt index</div>
+            <div class="muted">
+              {sameVersion ? "What each calibration's own threshold drops of its own scores" : "What the old threshold means on the rebuilt index"}
+            </div>
             <div class="big">{headline}</div>
           </div>
         )}
@@ -284,7 +314,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
         </section>
       )}
 
-      <RebuildDecision comparison={cmp} promotions={v.promotions} />
+      <RebuildDecision view={v} />
       <PromotionTimeline promotions={v.promotions} calibrations={v.calibrations} />
 
       <ProductionSection view={v} range={v.range} path={props.path} />
