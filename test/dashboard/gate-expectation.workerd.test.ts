@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { pct } from "../../src/dashboard/charts/scale";
-import { FOR_SIZES, FOR_SIZES_THEN } from "../../src/dashboard/pages/gate-expectation";
+import { FOR_SIZES, FOR_SIZES_THEN, WINDOW_SIZES } from "../../src/dashboard/pages/gate-expectation";
 import { resolveBatchTarget } from "../../src/monitoring/batch-target";
 import type { GateMonitorRpc } from "../../src/monitoring/monitor-contract";
 import type { Env } from "../../src/platform/env";
@@ -116,11 +116,14 @@ describe("gate page of a guarded gate whose query sizes changed", () => {
       expect(tableOf(html, "series")).toContain(`Expected and Band: the detector's at the hour's last batch, ${FOR_SIZES_THEN}`);
       expect(unescaped(html)).toContain(`expected at each hour (dashes: the detector's then, ${FOR_SIZES_THEN}, so it moves with their mix)`);
     }
-    // The windows table: the short queries' window (finished) and the open one, each with the detector's figure then.
+    // The windows table: each window's expectation for its own queries' sizes, beside its observed rate (the open
+    // window holds the long queries only: not the detector's figure, which also weighs the short ones).
     const windows = tableOf(week, "windows");
-    expect(windows).toContain(`Expected and Band: the detector's at the window's last batch, ${FOR_SIZES_THEN}`);
-    expect(windows).toContain(`>${expected}<`);
-    expect(windows).toContain(`>${weekly[0]}<`);
+    expect(windows).toContain(`Expected and Band: ${WINDOW_SIZES}`);
+    const own = open.drop_rate.expected_window;
+    expect(own, "the open window's own expectation").toEqual(expect.any(Number));
+    expect(windows).toContain(`>${pct(own!)}<`);
+    expect(pct(own!)).not.toBe(expected);
 
     // The overview's row gives the calibration's own expected drop and, under it, the detector's.
     const overview = await page(`/ui?index=${gate.index}`, cookie);

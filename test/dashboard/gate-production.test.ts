@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { Calibration, Promotion, SeriesBucket } from "../../src/contract";
 import type { GateView, SeriesRange } from "../../src/dashboard/data/gate";
 import type { WindowPoint } from "../../src/dashboard/data/monitor-view";
-import { FOR_SIZES, FOR_SIZES_THEN } from "../../src/dashboard/pages/gate-expectation";
+import { FOR_SIZES, FOR_SIZES_THEN, WINDOW_SIZES } from "../../src/dashboard/pages/gate-expectation";
 import { ProductionSection } from "../../src/dashboard/pages/gate-production";
 
 const HOUR = 3600 * 1000;
@@ -60,6 +60,7 @@ const point = (o: Partial<WindowPoint> & Pick<WindowPoint, "calibration_id" | "i
   expected: 0.22,
   band: [0.2, 0.24],
   strata: null,
+  window: null,
   alarmed: null,
   alarms: 0,
   empty_rate: 0,
@@ -199,5 +200,25 @@ describe("production section during a promotion onto a guarded calibration", () 
       RECENT.filter((b) => b.calibration_id === "cal_v2"),
     );
     expect(pooled).not.toContain("Expected and Band: the detector's at the hour's last batch");
+  });
+
+  it("the windows table gives a stratified window's expectation for its own queries' sizes beside its observed rate", async () => {
+    // after an alarm: the restarted detector expects 12.0 % (its queries since), the window's own queries 50.7 %
+    const points: WindowPoint[] = [
+      { ...POINTS[0]!, observed: 0.633, expected: 0.12, band: [0.1, 0.14], window: { expected: 0.507, band: [0.47, 0.545] } },
+      POINTS[1]!,
+    ];
+    const html = await render("24h", RECENT, points);
+    const windows = html.slice(html.indexOf("Daily monitor windows"));
+    const row = windows
+      .split("</tr>")
+      .map(text)
+      .find((r) => r.includes("v3") && r.includes("63.3 %"));
+    expect(row).toBeDefined();
+    expect(row).toContain("63.3 % 50.7 % 47.0 % – 54.5 %");
+    expect(row).not.toContain("12.0 %");
+    expect(windows).toContain(`Expected and Band: ${WINDOW_SIZES}`);
+    // the detector's line above still gives the detector's own figure (what its evidence is about)
+    expect(block(html)).toContain("v3 (promotion candidate): 12.0 %");
   });
 });

@@ -24,6 +24,13 @@ export interface WindowPoint {
    */
   readonly strata: { readonly tested: number; readonly total: number; readonly tested_share: number | null } | null;
   /**
+   * A stratified test's expectation and band for the window's own query sizes (GET /v1/monitor's
+   * `drop_rate.expected_window`, `band_window`): what the window's `observed` compares with, where `expected` (the
+   * detector's, since its last reset) can cover other queries. null for a pooled test (there they are `expected`), a
+   * window with nothing to weigh yet, and windows recorded before the monitor reported it.
+   */
+  readonly window: { readonly expected: number; readonly band: readonly [number, number] } | null;
+  /**
    * The drop-rate test as it stood at its alarm, while the alert it raised stands (GET /v1/monitor's
    * `drop_rate.alarmed`): `expected`, `band` and `strata` above are then the restarted detector's. null otherwise.
    */
@@ -102,6 +109,10 @@ function pointOf(w: MonitorWindow, open: boolean): WindowPoint {
       w.drop_rate.strata_tested === undefined
         ? null
         : { tested: w.drop_rate.strata_tested, total: w.drop_rate.strata_total ?? 0, tested_share: w.drop_rate.tested_share ?? null },
+    window:
+      w.drop_rate.expected_window != null && w.drop_rate.band_window != null
+        ? { expected: w.drop_rate.expected_window, band: [w.drop_rate.band_window.lo, w.drop_rate.band_window.hi] }
+        : null,
     alarmed: alarmedOf(w.drop_rate.alarmed ?? null),
     alarms: w.alarms,
     empty_rate: w.queries > 0 ? w.empty_queries / w.queries : null,

@@ -60,6 +60,10 @@ export const bySize = (v: GateView, calibrationId: string): boolean => windowOf(
 /** What a stratified expectation is for, in the words the page uses everywhere. */
 export const FOR_SIZES = "for the query sizes production sent since the detector's last reset";
 
+/** A window's Expected and Band beside its Observed: for the window's own queries (older windows: the detector's). */
+export const WINDOW_SIZES =
+  "for the window's own queries' sizes (in windows recorded before that figure: the detector's at the window's last batch, for the query sizes production had sent since its last reset)";
+
 /** The same for a figure the series or a window kept as it stood at an hour's or a window's last batch. */
 export const FOR_SIZES_THEN = "for the query sizes production had sent since the detector's last reset";
 

@@ -10,7 +10,16 @@ import { alarmCount, alarmsOf, DropRateSeriesChart } from "../charts/time-series
 import { type GateView, SERIES_RANGES, type SeriesRange } from "../data/gate";
 import type { WindowPoint } from "../data/monitor-view";
 import { versionName } from "./calibration-roles";
-import { bySize, calibrationName, chartExpectation, DetectorExpectation, FOR_SIZES, FOR_SIZES_THEN, ROLE_WORDS } from "./gate-expectation";
+import {
+  bySize,
+  calibrationName,
+  chartExpectation,
+  DetectorExpectation,
+  FOR_SIZES,
+  FOR_SIZES_THEN,
+  ROLE_WORDS,
+  WINDOW_SIZES,
+} from "./gate-expectation";
 import { when } from "./layout";
 import { type Column, Table } from "./table";
 
@@ -236,7 +245,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
       {v.monitor.points.length > 0 && (
         <Table
           name="windows"
-          caption={`Daily monitor windows (24 h each, oldest first)${windowsBySize ? `; Expected and Band: the detector's at the window's last batch, ${FOR_SIZES_THEN}` : ""}`}
+          caption={`Daily monitor windows (24 h each, oldest first)${windowsBySize ? `; Expected and Band: ${WINDOW_SIZES}` : ""}`}
           rows={v.monitor.points}
           columns={[
             {
@@ -252,8 +261,9 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
             { header: "Role", field: "role", cell: (p) => ROLE_WORDS[p.role] },
             { header: "Queries", num: true, cell: (p) => p.queries },
             { header: "Observed", num: true, cell: (p) => pct(p.observed) },
-            { header: "Expected", num: true, cell: (p) => pct(p.expected) },
-            { header: "Band", num: true, cell: (p) => `${pct(p.band[0])} – ${pct(p.band[1])}` },
+            // beside the window's observed rate: the expectation for its own query sizes where the test is stratified
+            { header: "Expected", num: true, cell: (p) => pct((p.window ?? p).expected) },
+            { header: "Band", num: true, cell: (p) => `${pct((p.window ?? p).band[0])} – ${pct((p.window ?? p).band[1])}` },
             {
               // A min_keep gate is never empty: its test watches where the guard binds (docs/drift.md).
               header: guarded ? (
