@@ -90,6 +90,37 @@ async function post(path: string, cookie: string, fields: Record<string, string>
 
 const csrfOf = (html: string): string => /name="csrf" value="([0-9a-f]{64})"/u.exec(html)![1]!;
 
+describe("a stratified drift alert", () => {
+  it("compares the window's cumulative rate with the expectation for its own queries' sizes, naming the detector's", async () => {
+    const gate = uniqueGate("window-sizes");
+    const base = window({ observed: 0.633, queries: 300, evidenceQueries: 120 });
+    const stratified = {
+      ...base,
+      drop_rate: {
+        ...base.drop_rate,
+        expected: 0.12,
+        band: { lo: 0.1, hi: 0.14 },
+        strata_tested: 2,
+        strata_total: 3,
+        tested_share: 1,
+        expected_window: 0.507,
+        band_window: { lo: 0.47, hi: 0.545 },
+      },
+    };
+    const { alert } = await raiseAlert(
+      { gate_id: `gate-${gate.reranker}`, gate, kind: "drop_rate_drift", summary: "drift", details: { window: stratified }, calibration_ids: [] },
+      deps(),
+    );
+    const html = await page(`/ui/alerts/${alert.id}`, await session(TOKENS.read));
+    const expected = /<dd data-field="expected">([\s\S]*?)<\/dd>/u.exec(html)?.[1]?.replace(/<[^>]+>/gu, " ") ?? "";
+    expect(expected.replace(/\s+/gu, " ").trim()).toBe(
+      "50.7 % for these queries&#39; sizes; the detector&#39;s own figure, for the query sizes production sent since the detector&#39;s last reset (2 of 3 size strata tested), is 12.0 %",
+    );
+    expect(html).toContain("<dt>Difference</dt><dd>+12.6 points</dd>");
+    expect(html).toContain('<dd data-field="band">47.0 % to 54.5 %</dd>');
+  });
+});
+
 describe("alert lists", () => {
   it("show the latest occurrence's summary, when it was and of how many, with the first one click away", async () => {
     const { gate, id, latest } = await repeatedDrift("list-latest");

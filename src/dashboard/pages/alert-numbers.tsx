@@ -82,6 +82,10 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
       : props.test === "empty_context" && w.candidates_per_query.strata.some((st) => st.expected_empty_rate !== null)
         ? "for the candidate counts production sent since the detector's last reset"
         : null;
+  // A stratified test's expectation for the window's own queries' sizes (expected_window) is what its cumulative
+  // observed rate compares with; the detector's (since its last reset) is named beside it.
+  const own = t.expected_window != null && t.band_window != null ? { expected: t.expected_window, band: t.band_window } : null;
+  const cmp = own ?? { expected: t.expected, band: t.band };
   // The abstention rate is over the queries that said whether they abstained, not every query of the window.
   const scope =
     props.test === "abstention" ? `the window's ${w.abstention_queries ?? 0} queries that reported abstention` : `the window's ${w.queries} queries`;
@@ -96,14 +100,20 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
         </dd>
         <dt>Expected</dt>
         <dd data-field="expected">
-          {pct(t.expected)}
-          {bySizes && <div class="muted">{bySizes}</div>}
+          {pct(cmp.expected)}
+          {own ? (
+            <div class="muted">
+              for these queries' sizes; the detector's own figure, {bySizes}, is {pct(t.expected)}
+            </div>
+          ) : (
+            bySizes && <div class="muted">{bySizes}</div>
+          )}
         </dd>
         <dt>Difference</dt>
-        <dd>{t.observed === null ? "–" : points(t.observed - t.expected)}</dd>
+        <dd>{t.observed === null ? "–" : points(t.observed - cmp.expected)}</dd>
         <dt>Tolerance band</dt>
         <dd data-field="band">
-          {pct(t.band.lo)} to {pct(t.band.hi)}
+          {pct(cmp.band.lo)} to {pct(cmp.band.hi)}
         </dd>
       </Group>
       <Group title="Evidence of a shift" field="evidence">
