@@ -115,6 +115,25 @@ describe("a guarded candidate's decision against its target, on production query
   });
 });
 
+describe("a capped candidate (max_keep) on production queries longer than most of its calibration's", () => {
+  const long = (rng: Rng) => uniform(rng, 30, 40);
+
+  it("expects the cap's drops of the arm's own queries: no shifted with the scores unchanged, shifted on a real change", async () => {
+    for (const seed of [1, 2]) {
+      const c = await fitted({ kind: "drop_rate", target: 0.45, max_keep: 25 }, seed);
+      const e = expectationOf(c);
+      const healthy = serve(c, 300 + seed, 40, long);
+      // The cap drops 5 to 15 of each query whatever the threshold: production's rate sits well above the pooled one.
+      expect(healthy.sums.dropped / healthy.sums.candidates - e.expected_drop_rate).toBeGreaterThan(plan.tolerance);
+      expect(Math.abs(targetSide(e, healthy.arm).rate - healthy.sums.dropped / healthy.sums.candidates)).toBeLessThan(plan.tolerance);
+      expect(healthy.decisions).not.toContain("shifted");
+      expect(healthy.stop).toBeNull();
+      const moved = serve(c, 400 + seed, 40, long, -0.5);
+      expect(moved.stop).toBe("rolled_back:shifted_vs_target");
+    }
+  });
+});
+
 describe("an unguarded candidate's decision against its target", () => {
   it("is unchanged: its pooled rate, whatever the arm's query sizes", async () => {
     const c = await fitted({ kind: "drop_rate", target: 0.4 }, 6);
