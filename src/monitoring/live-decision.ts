@@ -54,7 +54,9 @@ function guardedTarget(e: Expectation, live: Readonly<LiveSums>, pooled: ChangeS
   const strata = e.drop_rate_strata;
   if (!g || !(g.min_keep > 0 || g.max_keep !== null) || !strata) return null;
   if (live.guards?.min_keep !== g.min_keep || live.guards.max_keep !== g.max_keep) return null;
-  const t = conditionedTarget(strata, e.design_effect ?? 1, e.mean_candidates ?? null, live.sums);
+  // The cap's drops from the queries' sizes (none without a cap), so drops a client makes against the guards show.
+  const capDrops = g.max_keep === null ? 0 : (live.sums.capped ?? null);
+  const t = conditionedTarget(strata, e.design_effect ?? 1, e.mean_candidates ?? null, live.sums, capDrops);
   if (t === null) return null;
   const effectiveSize = t.variance > 0 && t.rate > 0 && t.rate < 1 ? (t.rate * (1 - t.rate)) / t.variance : pooled.effectiveSize;
   return { rate: t.rate, effectiveSize, queries: pooled.queries };

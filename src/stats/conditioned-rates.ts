@@ -130,8 +130,9 @@ export interface ConditionedTarget {
 
 /**
  * The drop rate a guarded calibration expects of a live side's own mix of query sizes, in the live side's unit
- * (dropped candidates over all its candidates): the drops the cap makes whatever the threshold (known from each query's
- * size: the live drops outside the eligible candidates) plus, per drop-rate stratum, the live side's eligible
+ * (dropped candidates over all its candidates): the drops the cap makes whatever the threshold (`capDrops`, from each
+ * query's size: ClusterSums.capped; 0 without a cap; null takes the live drops outside the eligible candidates, which
+ * would also take in drops a client makes against min_keep) plus, per drop-rate stratum, the live side's eligible
  * candidates (those a threshold decides, counted with the calibration's guards) times the calibration's share of its
  * eligible candidates dropped in that stratum; a stratum with no calibration eligible candidate takes the calibration's
  * pooled share (an extrapolation: shorter queries' lower ranks may be dropped more often).
@@ -152,6 +153,7 @@ export function conditionedTarget(
   designEffect: number,
   meanCandidates: number | null,
   sums: Readonly<ClusterSums>,
+  capDrops: number | null = null,
 ): ConditionedTarget | null {
   const eligible = sums.stratumEligible;
   const eligibleDropped = sums.stratumEligibleDropped;
@@ -187,5 +189,5 @@ export function conditionedTarget(
     variance += onPooled * onPooled * (calEligible > 0 ? adjustedVariance(pooled, calEligible / deff) : 0);
   }
   const c = sums.candidates;
-  return { rate: Math.min(1, Math.max(0, (fixed + expected) / c)), variance: variance / (c * c) };
+  return { rate: Math.min(1, Math.max(0, ((capDrops ?? fixed) + expected) / c)), variance: variance / (c * c) };
 }

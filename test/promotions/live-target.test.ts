@@ -14,6 +14,7 @@ import type { LiveSums } from "../../src/monitoring/monitor-contract";
 import { stepEvidence } from "../../src/promotions/arm-evidence";
 import { type PromotionPosition, transition } from "../../src/promotions/state-machine";
 import { decideQuery } from "../../src/stats/guard-rule";
+import type { Guards } from "../../src/stats/guarded-gate";
 import { addObservation, emptyClusterSums, flattenQueries } from "../../src/stats/per-query";
 import { memoryDeps } from "../support/memory-deps";
 import { createRng, type Rng } from "../support/prng";
@@ -44,10 +45,11 @@ async function fitted(policy: Record<string, unknown>, seed: number): Promise<St
  * the pooled target's decisions on the same counts (the decision before it was taken for the arm's sizes), the state
  * machine's first transition, and the arm's final sums.
  */
-function serve(c: StoredCalibration, seed: number, batches: number, size: (rng: Rng) => number, shift = 0) {
+function serve(c: StoredCalibration, seed: number, batches: number, size: (rng: Rng) => number, shift = 0, client?: Guards) {
   const rng = createRng(seed);
   const guards = { minKeep: c.guards?.min_keep ?? 0, maxKeep: c.guards?.max_keep ?? null };
-  const policy = { threshold: c.threshold, ...guards, abstainBelow: null };
+  // `client`: the guards the client applies, where it does not apply the calibration's.
+  const policy = { threshold: c.threshold, ...(client ?? guards), abstainBelow: null };
   const sums = emptyClusterSums();
   const arm = (): LiveSums => ({ since: NOW, sums, guards: { min_keep: guards.minKeep, max_keep: guards.maxKeep } });
   const decisions: string[] = [];
@@ -104,6 +106,12 @@ describe("a guarded candidate's decision against its target, on production query
     }
   });
 
+  it("reads shifted for a client that does not apply min_keep: its extra drops are not taken as expected", async () => {
+    const c = await fitted({ kind: "drop_rate", target: 0.4, min_keep: 3 }, 1);
+    const run = serve(c, 501, 40, short, 0, { minKeep: 0, maxKeep: null });
+    expect(run.stop).toBe("rolled_back:shifted_vs_target");
+  });
+
   it("falls back to the pooled target for an arm counted without the calibration's guards (rows kept before them)", async () => {
     const c = await fitted({ kind: "drop_rate", target: 0.4, min_keep: 3 }, 5);
     const run = serve(c, 105, 10, short);
@@ -130,6 +138,9 @@ describe("a capped candidate (max_keep) on production queries longer than most o
       expect(healthy.stop).toBeNull();
       const moved = serve(c, 400 + seed, 40, long, -0.5);
       expect(moved.stop).toBe("rolled_back:shifted_vs_target");
+      // A client that does not apply the cap keeps the tail the cap drops: not taken as expected either.
+      const uncapped = serve(c, 500 + seed, 40, long, 0, { minKeep: 0, maxKeep: null });
+      expect(uncapped.stop).toBe("rolled_back:shifted_vs_target");
     }
   });
 });

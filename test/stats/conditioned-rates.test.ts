@@ -80,6 +80,16 @@ describe("a guarded calibration's target for a live side's own query sizes", () 
     expect(bound.variance).toBeCloseTo((50 / 330) ** 2 * av(0.8, 100) + (70 / 330) ** 2 * av(0.5, 400), 14);
   });
 
+  it("takes the cap's drops from the queries' sizes when given, not from the drops outside the eligible candidates", () => {
+    const sums = { ...emptyClusterSums(), queries: 50, candidates: 200, dropped: 60 };
+    sums.stratumEligible = DROP_RATE_STRATA.map((_, b) => (b === four ? 50 : 0));
+    sums.stratumEligibleDropped = DROP_RATE_STRATA.map((_, b) => (b === four ? 40 : 0));
+    // 20 drops outside the eligible candidates: with no cap (capDrops 0) they are not expected.
+    expect(conditionedTarget(strata, 1, null, sums, 0)!.rate).toBeCloseTo((50 * 0.8) / 200, 12);
+    expect(conditionedTarget(strata, 1, null, sums, 5)!.rate).toBeCloseTo((5 + 50 * 0.8) / 200, 12);
+    expect(conditionedTarget(strata, 1, null, sums)!.rate).toBeCloseTo((20 + 50 * 0.8) / 200, 12);
+  });
+
   it("takes the calibration's pooled eligible share where it saw no eligible candidate of that size", () => {
     const sums = { ...emptyClusterSums(), queries: 10, candidates: 50, dropped: 20 };
     const five = dropStratumOf(5);
