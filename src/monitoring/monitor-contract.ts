@@ -19,6 +19,12 @@ export interface LiveSums {
   readonly since: number;
   readonly sums: ClusterSums;
   readonly drift?: ArmDrift;
+  /**
+   * The guards the row's counts were split with (its drop-rate strata's eligible candidates, its `empty` level): those
+   * of the calibration whose batch started the row, kept for the row's life. Absent in rows started before they were
+   * kept, whose strata count every candidate as eligible: a guarded target then falls back to the pooled rate.
+   */
+  readonly guards?: { readonly min_keep: number; readonly max_keep: number | null };
 }
 
 /** The live evidence of a promotion step's two arms, as the batch that was just counted left them. */

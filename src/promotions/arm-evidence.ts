@@ -1,6 +1,7 @@
 /**
  * A promotion step's live evidence from its arms' counts: the candidate arm against the control arm of the same step
- * and against its own calibration's target (monitoring/live-decision.ts, anytime-valid, queries as the unit), with the
+ * and against its own calibration's target (monitoring/live-decision.ts, anytime-valid, queries as the unit; for a
+ * guarded calibration, the target for the arm's own query sizes), with the
  * candidate arm's drift detector for the step (monitoring/gate-monitor/live-evidence.ts). The step's automatic
  * decision (step-evidence.ts) and the promotion's `evidence` field (view.ts) both read it, so what a reader sees is
  * what the decision saw.
@@ -28,7 +29,8 @@ export function stepEvidence(
   const ctl = arms.control ? liveSide(arms.control.sums) : null;
   const { tolerance, min_queries } = row.plan;
   const vsControl = liveDecision(ctl, cand, tolerance, min_queries);
-  const vsTarget = liveDecision(targetSide(expectationOf(candidate)), cand, tolerance, min_queries);
+  // A guarded candidate's target is taken for the arm's own query sizes (live-decision.ts targetSide).
+  const vsTarget = liveDecision(targetSide(expectationOf(candidate), arms.candidate), cand, tolerance, min_queries);
   const drift = arms.candidate?.drift ?? null;
   return {
     view: {

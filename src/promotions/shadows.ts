@@ -194,7 +194,8 @@ export async function listShadows(gateId: string, deps: PromotionDeps): Promise<
       if (!c) return [];
       const tol = c.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE;
       // Keyed by the shadow_added event: evidence from an earlier stint in shadow is not this one's.
-      const shadowSums = evidence[shadowKey(c.id, s.since_seq)]?.sums ?? null;
+      const shadowSide = evidence[shadowKey(c.id, s.since_seq)] ?? null;
+      const shadowSums = shadowSide?.sums ?? null;
       const live = shadowSums ? liveSide(shadowSums) : null;
       const versus = evidence[versusKey(c.id, s.since_seq)]?.sums ?? null;
       return [
@@ -207,7 +208,8 @@ export async function listShadows(gateId: string, deps: PromotionDeps): Promise<
           queries: shadowSums?.queries ?? 0,
           drop_rate: live?.rate ?? null,
           expected_drop_rate: c.expected_drop_rate,
-          vs_target: liveDecision(targetSide(expectationOf(c)), live, tol, SHADOW_PLANNED_QUERIES),
+          // A guarded shadow's target is taken for its mirrored queries' own sizes (live-decision.ts targetSide).
+          vs_target: liveDecision(targetSide(expectationOf(c), shadowSide), live, tol, SHADOW_PLANNED_QUERIES),
           vs_active: liveDecision(versus ? liveSide(versus) : null, live, tol, SHADOW_PLANNED_QUERIES),
           drift: windows.get(c.id) ?? null,
         },

@@ -10,6 +10,12 @@ const points = (x: number): string => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1
 const num = (x: unknown): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);
 const obj = (x: unknown): Record<string, unknown> | null => (typeof x === "object" && x !== null ? (x as Record<string, unknown>) : null);
 
+/** ", 95 %: +30.1 points to +44.7 points" from a decision's interval95, or "". */
+function intervalText(decision: Record<string, unknown> | null): string {
+  const ci = Array.isArray(decision?.interval95) ? (decision.interval95 as unknown[]).map(num) : null;
+  return ci !== null && ci[0] != null && ci[1] != null ? `, 95 %: ${points(ci[0])} to ${points(ci[1])}` : "";
+}
+
 /** "the candidate arm dropped 59.3 % against 21.9 % on control (+37.4 points, 95 %: +30.1 to +44.7 points)", or "". */
 function evidenceText(numbers: Record<string, unknown>): string {
   const parts: string[] = [];
@@ -17,14 +23,16 @@ function evidenceText(numbers: Record<string, unknown>): string {
   const ctl = num(numbers.control_drop_rate);
   const vs = obj(numbers.vs_control);
   const change = num(vs?.change);
-  const ci = Array.isArray(vs?.interval95) ? (vs.interval95 as unknown[]).map(num) : null;
   if (cand !== null && ctl !== null) {
     let s = `the candidate arm dropped ${percentText(cand)} against ${percentText(ctl)} on control`;
-    if (change !== null) {
-      s += ` (${points(change)}${ci !== null && ci[0] != null && ci[1] != null ? `, 95 %: ${points(ci[0])} to ${points(ci[1])}` : ""})`;
-    }
+    if (change !== null) s += ` (${points(change)}${intervalText(vs)})`;
     parts.push(s);
   } else if (cand !== null) parts.push(`the candidate arm dropped ${percentText(cand)}`);
+  // A stop on the target names the target read (for a guarded candidate, its expectation for the arm's query sizes).
+  const target = obj(numbers.vs_target);
+  const off = num(target?.change);
+  if (target?.decision === "shifted" && cand !== null && off !== null)
+    parts.push(`its target ${percentText(cand - off)} (${points(off)}${intervalText(target)})`);
   const cq = num(numbers.candidate_queries);
   const kq = num(numbers.control_queries);
   if (cq !== null && kq !== null) parts.push(`${cq} candidate and ${kq} control queries`);

@@ -2,11 +2,14 @@
  * What the calibration predicts of production's own mix of query sizes: the drop rate, empty-context rate and
  * abstention rate it expects, and their bands, averaged over the strata the production queries fell in; and how much
  * of a stratified test is watching. Pure; O(strata). For display
- * beside the tests, which weigh the strata themselves (drift-evidence.ts).
+ * beside the tests, which weigh the strata themselves (drift-evidence.ts); and a guarded calibration's target for a
+ * shadow's or a promotion arm's own query sizes (conditionedTarget, monitoring/live-decision.ts).
  */
+
+import { adjustedVariance } from "./change-decision";
 import type { DriftBands, StratumBand } from "./drift-bands";
 import type { Band } from "./mixture-test";
-import type { ClusterSums } from "./per-query";
+import { type ClusterSums, DROP_RATE_STRATA } from "./per-query";
 
 /**
  * The drop rate a guarded calibration expects of production's own mix of query sizes, and the band's ends: the drops
@@ -115,4 +118,76 @@ export function strataCoverage(strata: readonly StratumBand[], held: readonly nu
     if (st.armable) watched += w;
   });
   return { tested, total, testedShare: all > 0 ? watched / all : null };
+}
+
+/** A guarded calibration's drop rate for a live side's own query sizes, with the variance of that estimate. */
+export interface ConditionedTarget {
+  /** Expected dropped candidates over all the live side's candidates (the live rate's unit). */
+  readonly rate: number;
+  /** Variance of `rate` from the calibration's finite strata (the live side's counts taken as given). */
+  readonly variance: number;
+}
+
+/**
+ * The drop rate a guarded calibration expects of a live side's own mix of query sizes, in the live side's unit
+ * (dropped candidates over all its candidates): the drops the cap makes whatever the threshold (`capDrops`, from each
+ * query's size: ClusterSums.capped; 0 without a cap; null takes the live drops outside the eligible candidates, which
+ * would also take in drops a client makes against min_keep) plus, per drop-rate stratum, the live side's eligible
+ * candidates (those a threshold decides, counted with the calibration's guards) times the calibration's share of its
+ * eligible candidates dropped in that stratum; a stratum with no calibration eligible candidate takes the calibration's
+ * pooled share (an extrapolation: shorter queries' lower ranks may be dropped more often).
+ *
+ * Variance: each stratum's share a binomial proportion at its effective size, eligible / deff_b, Agresti-Caffo
+ * adjusted, the strata independent (the strata on the pooled share share one estimate, at the pooled effective size).
+ * deff_b is the stratum's design effect with k_b = eligible / queries candidates a query: 1 + (k_b - 1) rho, rho the
+ * intra-query correlation implied by the pooled design effect at the calibration's mean candidates per query (deff - 1)
+ * / (mean - 1) (an overestimate, since the mean is below the size-weighted mean Kish's formula takes; 1 without the
+ * mean), never below the pooled design effect, and never above k_b (its value at rho = 1): a stratum of one eligible
+ * candidate a query has independent units whatever the pooled design effect, where the pooled one would understate its
+ * evidence ten-fold. Approximations: the threshold was fitted on every stratum at once, which couples the strata's
+ * shares (ignored); sizes within a stratum differ by at most a quarter (DROP_RATE_STRATA). null without strata aligned
+ * with DROP_RATE_STRATA, without the live side's per-stratum counts, or without live candidates. O(strata).
+ */
+export function conditionedTarget(
+  strata: readonly { readonly queries: number; readonly eligible: number; readonly dropped: number }[],
+  designEffect: number,
+  meanCandidates: number | null,
+  sums: Readonly<ClusterSums>,
+  capDrops: number | null = null,
+): ConditionedTarget | null {
+  const eligible = sums.stratumEligible;
+  const eligibleDropped = sums.stratumEligibleDropped;
+  if (strata.length !== DROP_RATE_STRATA.length || eligible === undefined || eligibleDropped === undefined || sums.candidates === 0) return null;
+  const deff = Math.max(1, designEffect);
+  const rho = meanCandidates !== null && meanCandidates > 1 ? Math.min(1, (deff - 1) / (meanCandidates - 1)) : 1;
+  const stratumDeff = (k: number) => Math.max(1, Math.min(k, Math.max(deff, 1 + (k - 1) * rho)));
+  let calDropped = 0;
+  let calEligible = 0;
+  for (const st of strata) {
+    calDropped += st.dropped;
+    calEligible += st.eligible;
+  }
+  const pooled = calEligible > 0 ? calDropped / calEligible : 0;
+  let fixed = sums.dropped;
+  let expected = 0;
+  let variance = 0;
+  let onPooled = 0;
+  strata.forEach((st, b) => {
+    const e = eligible[b] ?? 0;
+    fixed -= eligibleDropped[b] ?? 0;
+    if (e === 0) return;
+    if (st.eligible === 0 || st.queries === 0) {
+      onPooled += e;
+      return;
+    }
+    const p = st.dropped / st.eligible;
+    expected += e * p;
+    variance += e * e * adjustedVariance(p, st.eligible / stratumDeff(st.eligible / st.queries));
+  });
+  if (onPooled > 0) {
+    expected += onPooled * pooled;
+    variance += onPooled * onPooled * (calEligible > 0 ? adjustedVariance(pooled, calEligible / deff) : 0);
+  }
+  const c = sums.candidates;
+  return { rate: Math.min(1, Math.max(0, ((capDrops ?? fixed) + expected) / c)), variance: variance / (c * c) };
 }

@@ -132,6 +132,12 @@ export interface ClusterSums {
    */
   stratumEligible?: number[];
   stratumEligibleDropped?: number[];
+  /**
+   * Counted with a max_keep guard only: the candidates the cap drops whatever the threshold, sum max(0, m - max_keep),
+   * from each query's size (what a client that applies the guard must drop). Absent without a cap, and in sums stored
+   * before it was kept.
+   */
+  capped?: number;
 }
 
 /**
@@ -231,7 +237,9 @@ export function addCluster(sums: ClusterSums, m: number, d: number, extras: Quer
     sums.stratumEligible = DROP_RATE_STRATA.map(() => 0);
     sums.stratumEligibleDropped = DROP_RATE_STRATA.map(() => 0);
   }
-  const e = eligibleSplit(m, d, extras.guards ?? NO_GUARDS);
+  const guards = extras.guards ?? NO_GUARDS;
+  if (guards.maxKeep !== null) sums.capped = (sums.capped ?? 0) + Math.max(0, m - guards.maxKeep);
+  const e = eligibleSplit(m, d, guards);
   const g = dropStratumOf(m);
   sums.stratumEligible[g]! += e.eligible;
   sums.stratumEligibleDropped[g]! += e.dropped;

@@ -9,6 +9,7 @@ import type { GateMonitorRpc, ObserveInput } from "../../src/monitoring/monitor-
 import { DRIFT_WINDOW_MS } from "../../src/monitoring/window";
 import { MAX_WINDOW_HISTORY } from "../../src/platform/limits";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
+import { dropStratumOf } from "../../src/stats/per-query";
 import type { GateMonitor } from "../../src/worker/gate-monitor";
 import { batch, moved, steady, T0 } from "../support/monitor-batches";
 
@@ -246,5 +247,37 @@ describe("GateMonitor.observeMany (queued batches)", () => {
       "arm:prm_0123456789abcdef:0:control": 13,
       "arm:prm_0123456789abcdef:1:candidate": 17,
     });
+  });
+
+  it("splits each evidence row's candidates with the guards of the calibration that started it, for the row's life", async () => {
+    const { gateId, stub, rpc } = monitor("evidence-guards");
+    stubs.push(stub);
+    const guarded = (id: string, queries: [number, number][], guards: { min_keep: number; max_keep: number | null } | null): ObserveInput => {
+      const b = batch(gateId, id, T0, queries);
+      return {
+        ...b,
+        calibration: { ...b.calibration, expectation: { ...b.calibration.expectation, guards } },
+        promotion: { id: "prm_00000000000000aa", step: 0, arm: "candidate" },
+      };
+    };
+    // min_keep 3: a query of 5 leaves 2 candidates to the threshold, a query of 4 leaves 1.
+    await rpc.observe(
+      guarded(
+        "g1",
+        [
+          [5, 2],
+          [4, 1],
+        ],
+        { min_keep: 3, max_keep: null },
+      ),
+    );
+    // A later batch under other guards is counted the row's way (its strata never mix two ways of counting).
+    await rpc.observe(guarded("g2", [[5, 1]], null));
+    const row = (await rpc.evidence())["arm:prm_00000000000000aa:0:candidate"]!;
+    expect(row.guards).toEqual({ min_keep: 3, max_keep: null });
+    const eligible = row.sums.stratumEligible!;
+    expect(eligible[dropStratumOf(5)]).toBe(4);
+    expect(eligible[dropStratumOf(4)]).toBe(1);
+    expect(row.sums.stratumEligibleDropped![dropStratumOf(5)]).toBe(3);
   });
 });

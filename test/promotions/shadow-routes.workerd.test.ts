@@ -7,7 +7,9 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_PROMOTION_QUERIES, MIN_PROMOTION_QUERIES } from "../../src/contract";
 import { liveDecision, liveSide } from "../../src/monitoring/live-decision";
+import { decideQuery } from "../../src/stats/guard-rule";
 import { addObservation, emptyClusterSums } from "../../src/stats/per-query";
+import { createRng } from "../support/prng";
 import { admin, gateLog, twoVersions, upload } from "../support/promotions";
 import { call, callJson, expectError, qs, TOKENS } from "../support/worker";
 
@@ -173,5 +175,59 @@ describe("shadow calibrations", () => {
     expect(s.vs_active).toEqual(liveDecision(sums(served), sums(mirrored), s.vs_active.tolerance, MIN_PROMOTION_QUERIES));
     // and not at a promotion step's default: the two differ on these sums, so the check above can fail
     expect(s.vs_active).not.toEqual(liveDecision(sums(served), sums(mirrored), s.vs_active.tolerance, DEFAULT_PROMOTION_QUERIES));
+  });
+
+  it("takes a guarded shadow's target for its mirrored queries' own sizes: shorter queries than calibrated are not `shifted`", async () => {
+    const { gate } = await twoVersions("shadow-guarded");
+    // A min_keep 3 calibration on queries of 3 to 40 candidates, 40 % dropped; production mirrors queries of 3 to 6,
+    // where min_keep keeps most: the same scores drop about 21 %.
+    const rng = createRng(11);
+    const query = (m: number) => {
+      const base = rng.normal();
+      return Array.from({ length: m }, () => base + rng.normal());
+    };
+    const size = (lo: number, hi: number) => lo + Math.floor(rng.next() * (hi - lo + 1));
+    const v3 = (
+      await callJson("POST", "/v1/calibrations", 201, {
+        token: TOKENS.calibrate,
+        json: {
+          ...gate,
+          index_version: "v3",
+          queries: Array.from({ length: 2000 }, () => query(size(3, 40))),
+          policy: { kind: "drop_rate", target: 0.4, min_keep: 3 },
+          activate: false,
+        },
+      })
+    ).calibration;
+    await callJson("POST", `/v1/calibrations/${v3.id}/shadow`, 200, { ...admin, json: { sample_rate: 0.5 } });
+    const policy = { threshold: v3.threshold, minKeep: 3, maxKeep: null, abstainBelow: null };
+    const counts: [number, number, number, 0 | 1][] = [];
+    for (let i = 0; i < 10; i++) {
+      const queries = Array.from({ length: 200 }, () => {
+        const d = decideQuery(query(size(3, 6)), policy);
+        return [d.kept.length, d.dropped, d.below, d.abstain ? 1 : 0] as [number, number, number, 0 | 1];
+      });
+      counts.push(...queries);
+      await callJson("POST", "/v1/observations", 202, {
+        token: TOKENS.read,
+        json: { batch_id: `guarded-${i}`, calibration_id: v3.id, role: "shadow", queries },
+      });
+    }
+    const s = (await callJson("GET", `/v1/gates/${v3.gate_id}/shadows`, 200, { token: TOKENS.read })).shadows.find(
+      (x) => x.calibration_id === v3.id,
+    )!;
+    expect(s.queries).toBe(2000);
+    expect(s.drop_rate!).toBeLessThan(0.3);
+    expect(s.vs_target.decision).not.toBe("shifted");
+    // The target read (drop_rate - change) is the calibration's for these sizes: its confidence sequence holds 0.
+    const [lo, hi] = s.vs_target.interval95!;
+    expect(lo).toBeLessThan(0);
+    expect(hi).toBeGreaterThan(0);
+    expect(s.drop_rate! - s.vs_target.change!).toBeLessThan(0.3);
+    // Against the calibration's pooled rate (what the decision read before), the same counts are shifted.
+    const sums = emptyClusterSums();
+    for (const q of counts) addObservation(sums, q, { minKeep: 3, maxKeep: null });
+    const pooled = { rate: v3.in_sample_drop_rate, effectiveSize: v3.n / (v3.per_query?.design_effect ?? 1), queries: v3.n_queries ?? v3.n };
+    expect(liveDecision(pooled, liveSide(sums), s.vs_target.tolerance, MIN_PROMOTION_QUERIES).decision).toBe("shifted");
   });
 });

@@ -38,6 +38,21 @@ describe("promotion stop summary", () => {
     );
   });
 
+  it("names the target read when the target stopped it (for a guarded candidate, its expectation for the arm's sizes)", () => {
+    const numbers = {
+      vs_control: { decision: "inconclusive", change: 0.081, interval95: [-0.01, 0.17] },
+      vs_target: { decision: "shifted", change: 0.09, interval95: [0.05, 0.13] },
+      candidate_drop_rate: 0.3,
+      control_drop_rate: 0.219,
+      candidate_queries: 4000,
+      control_queries: 36000,
+      drift_alarm: null,
+    };
+    expect(promotionStopSummary(promotion, record({ cause: "shifted_vs_target", numbers }), "rolled back")).toBe(
+      "promotion prm_1 of cal_bad rolled back in step 1 of 3 (10 % of keyed traffic): shifted_vs_target; the candidate arm dropped 30 % against 21.9 % on control (+8.1 points, 95 %: -1.0 points to +17.0 points); its target 21 % (+9.0 points, 95 %: +5.0 points to +13.0 points); 4000 candidate and 36000 control queries",
+    );
+  });
+
   it("a pause in the second step, and a record without numbers (an admin's), says what it has", () => {
     expect(promotionStopSummary(promotion, record({ kind: "paused", cause: "inconclusive_timeout", step: 1, percent: 50 }), "paused")).toBe(
       "promotion prm_1 of cal_bad paused in step 2 of 3 (50 % of keyed traffic): inconclusive_timeout",

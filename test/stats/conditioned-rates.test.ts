@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CalibrationExpectation } from "../../src/stats/calibration-expectation";
-import { conditionedAbstention, conditionedDropRate } from "../../src/stats/conditioned-rates";
+import { conditionedAbstention, conditionedDropRate, conditionedTarget } from "../../src/stats/conditioned-rates";
 import { driftBands } from "../../src/stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 import { DROP_RATE_STRATA, dropStratumOf, emptyClusterSums } from "../../src/stats/per-query";
@@ -45,5 +45,66 @@ describe("the expectation shown for query sizes the calibration never saw", () =
     sums.stratumAbstained = DROP_RATE_STRATA.map((_, b) => (b === three ? 12 : 0));
     expect(conditionedDropRate(sums, bands, cal.expectedDropRate).expected).toBeCloseTo(1200 / 3200, 12);
     expect(conditionedAbstention(sums, bands, 0.1025).expected).toBeCloseTo(0.1025, 12);
+  });
+});
+
+describe("a guarded calibration's target for a live side's own query sizes", () => {
+  const four = dropStratumOf(4);
+  const strata = DROP_RATE_STRATA.map((_, b) =>
+    b === ten
+      ? { queries: 400, eligible: 2800, dropped: 1400 }
+      : b === four
+        ? { queries: 100, eligible: 100, dropped: 80 }
+        : { queries: 0, eligible: 0, dropped: 0 },
+  );
+
+  it("weighs each stratum's share by the live eligible candidates, over all live candidates, cap drops as counted", () => {
+    // Live: 50 queries of 4 (1 eligible each: 50), 10 of 10 (7 eligible each: 70), 10 of 3 (unseen: 0 eligible with
+    // min_keep 3); 5 drops outside the eligible candidates (a cap's). Candidates 200 + 100 + 30 = 330.
+    const sums = { ...emptyClusterSums(), queries: 70, candidates: 330, dropped: 5 + 40 + 35 };
+    sums.stratumEligible = DROP_RATE_STRATA.map((_, b) => (b === four ? 50 : b === ten ? 70 : 0));
+    sums.stratumEligibleDropped = DROP_RATE_STRATA.map((_, b) => (b === four ? 40 : b === ten ? 35 : 0));
+    const t = conditionedTarget(strata, 2, 11, sums)!;
+    expect(t.rate).toBeCloseTo((5 + 50 * 0.8 + 70 * 0.5) / 330, 12);
+    // Each share at its effective size eligible / deff_b, Agresti-Caffo adjusted, weighted by (E_b / C)^2. Queries of 4
+    // hold one eligible candidate each: independent units (deff_b 1, not the pooled 2). Queries of 10 hold 7: rho =
+    // (2 - 1) / (11 - 1) gives 1.6, floored at the pooled 2.
+    const av = (p: number, n: number) => {
+      const a = (p * n + 1) / (n + 2);
+      return (a * (1 - a)) / (n + 2);
+    };
+    expect(t.variance).toBeCloseTo((50 / 330) ** 2 * av(0.8, 100) + (70 / 330) ** 2 * av(0.5, 1400), 14);
+    // Without the calibration's mean size, rho is taken at 1: deff_b = k_b, 7 for the queries of 10.
+    const bound = conditionedTarget(strata, 2, null, sums)!;
+    expect(bound.rate).toBe(t.rate);
+    expect(bound.variance).toBeCloseTo((50 / 330) ** 2 * av(0.8, 100) + (70 / 330) ** 2 * av(0.5, 400), 14);
+  });
+
+  it("takes the cap's drops from the queries' sizes when given, not from the drops outside the eligible candidates", () => {
+    const sums = { ...emptyClusterSums(), queries: 50, candidates: 200, dropped: 60 };
+    sums.stratumEligible = DROP_RATE_STRATA.map((_, b) => (b === four ? 50 : 0));
+    sums.stratumEligibleDropped = DROP_RATE_STRATA.map((_, b) => (b === four ? 40 : 0));
+    // 20 drops outside the eligible candidates: with no cap (capDrops 0) they are not expected.
+    expect(conditionedTarget(strata, 1, null, sums, 0)!.rate).toBeCloseTo((50 * 0.8) / 200, 12);
+    expect(conditionedTarget(strata, 1, null, sums, 5)!.rate).toBeCloseTo((5 + 50 * 0.8) / 200, 12);
+    expect(conditionedTarget(strata, 1, null, sums)!.rate).toBeCloseTo((20 + 50 * 0.8) / 200, 12);
+  });
+
+  it("takes the calibration's pooled eligible share where it saw no eligible candidate of that size", () => {
+    const sums = { ...emptyClusterSums(), queries: 10, candidates: 50, dropped: 20 };
+    const five = dropStratumOf(5);
+    sums.stratumEligible = DROP_RATE_STRATA.map((_, b) => (b === five ? 20 : 0));
+    sums.stratumEligibleDropped = DROP_RATE_STRATA.map((_, b) => (b === five ? 20 : 0));
+    const t = conditionedTarget(strata, 1, null, sums)!;
+    expect(t.rate).toBeCloseTo((20 * (1480 / 2900)) / 50, 12);
+  });
+
+  it("is null without the live side's strata, without live candidates, or with strata of another layout", () => {
+    const sums = { ...emptyClusterSums(), queries: 1, candidates: 4, dropped: 1 };
+    const { stratumEligible: _, ...unsplit } = sums;
+    expect(conditionedTarget(strata, 1, null, unsplit)).toBeNull();
+    expect(conditionedTarget(strata, 1, null, sums)).not.toBeNull();
+    expect(conditionedTarget(strata, 1, null, emptyClusterSums())).toBeNull();
+    expect(conditionedTarget(strata.slice(1), 1, null, sums)).toBeNull();
   });
 });

@@ -181,6 +181,18 @@ describe("addCluster", () => {
     expect([1, 5, 6, 7, 9, 147, 148, 184, 185, 10_000].map(dropStratumOf)).toEqual([0, 4, 4, 5, 6, 17, 18, 18, 19, 36]);
     expect(DROP_RATE_STRATA).toHaveLength(37);
   });
+
+  it("counts the cap's drops from each query's size under a max_keep guard, and nothing without one", () => {
+    const capped = emptyClusterSums();
+    addObservation(capped, [200, 100, 100, 0], { minKeep: 3, maxKeep: 120 });
+    addObservation(capped, [50, 10, 10, 0], { minKeep: 3, maxKeep: 120 });
+    // A client that did not apply the cap: the cap's 80 are still what it should have dropped.
+    addObservation(capped, [200, 50, 50, 0], { minKeep: 3, maxKeep: 120 });
+    expect(capped.capped).toBe(160);
+    const floor = emptyClusterSums();
+    addObservation(floor, [200, 100, 100, 0], { minKeep: 3, maxKeep: null });
+    expect(floor.capped).toBeUndefined();
+  });
 });
 
 describe("perQueryStats", () => {

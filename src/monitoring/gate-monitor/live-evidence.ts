@@ -8,12 +8,16 @@
  * - `arm:<promotion>:<step>:<arm>`: a promotion arm's queries per step (a late batch counts for the step it carries).
  *   The candidate arm's row also holds its drift window for the step (../window.ts, the gate's own detector against
  *   the candidate calibration's expectation) and its first alarm, which stops the step.
+ * Each row counts its queries with the guards of the calibration that started it (LiveSums.guards), so a guarded
+ * calibration's target can be taken for the row's own query sizes (../live-decision.ts targetSide).
  * Retention: the rows of a closed promotion or a removed shadow are deleted by prefix (forget); any row idle for
  * EVIDENCE_IDLE_RETENTION_MS is forgotten too. Owns the table `evidence` (migrations.ts). Read by live-decision.ts
  * through the host's `evidence()`.
  */
+import type { Expectation } from "../../calibrations/expectation";
 import type { ArmDrift } from "../../contract";
 import { EVIDENCE_IDLE_RETENTION_MS } from "../../platform/limits";
+import { NO_GUARDS } from "../../stats/guarded-gate";
 import { addObservation, emptyClusterSums, type QueryObservation } from "../../stats/per-query";
 import type { ArmEvidence, LiveSums } from "../monitor-contract";
 import type { WindowState } from "../window";
@@ -48,13 +52,24 @@ export class LiveEvidence {
     this.#table = new StateTable<StoredSide>(sql, "evidence");
   }
 
-  /** Adds a batch's queries to the side `key`, starting it at `nowMs` when new; `drift` replaces the arm's detector. */
-  add(key: string, queries: readonly QueryObservation[], nowMs: number, drift?: ArmDriftUpdate): void {
+  /**
+   * Adds a batch's queries to the side `key`, starting it at `nowMs` when new; `drift` replaces the arm's detector.
+   * `guards` are those of the batch's calibration: a new row splits its counts with them for its whole life (a row
+   * started before they were kept goes on without, so its strata never mix two ways of counting).
+   */
+  add(key: string, queries: readonly QueryObservation[], nowMs: number, guards: Expectation["guards"], drift?: ArmDriftUpdate): void {
     const prev = this.#table.get(key);
     const sums = prev?.sums ?? emptyClusterSums();
-    for (const q of queries) addObservation(sums, q);
+    const kept = prev === undefined ? { min_keep: guards?.min_keep ?? 0, max_keep: guards?.max_keep ?? null } : prev.guards;
+    const split = kept ? { minKeep: kept.min_keep, maxKeep: kept.max_keep } : NO_GUARDS;
+    for (const q of queries) addObservation(sums, q, split);
     const carried = drift ?? (prev?.armWindow && prev.drift ? { window: prev.armWindow, view: prev.drift } : undefined);
-    this.#table.put(key, nowMs, { since: prev?.since ?? nowMs, sums, ...(carried ? { drift: carried.view, armWindow: carried.window } : {}) });
+    this.#table.put(key, nowMs, {
+      since: prev?.since ?? nowMs,
+      sums,
+      ...(kept ? { guards: kept } : {}),
+      ...(carried ? { drift: carried.view, armWindow: carried.window } : {}),
+    });
   }
 
   /** The candidate arm's drift window and first alarm so far this step (undefined before its first batch). */
@@ -63,9 +78,9 @@ export class LiveEvidence {
     return row?.armWindow && row.drift ? { window: row.armWindow, alarm: row.drift.alarm } : undefined;
   }
 
-  /** Adds served queries to the comparison side of every shadow that has evidence. */
-  addServed(queries: readonly QueryObservation[], nowMs: number): void {
-    for (const c of this.#shadowStints()) this.add(`versus:${c}`, queries, nowMs);
+  /** Adds served queries (gated with `guards`) to the comparison side of every shadow that has evidence. */
+  addServed(queries: readonly QueryObservation[], nowMs: number, guards: Expectation["guards"]): void {
+    for (const c of this.#shadowStints()) this.add(`versus:${c}`, queries, nowMs, guards);
   }
 
   /** `<calibration>@<seq>` of every shadow row. */

@@ -216,7 +216,10 @@ export class Monitor {
         : null;
     this.#recordSeries(input, next, ev);
     // The first alarm stays: the step is stopped on it, and later batches of the step cannot unsay it.
-    this.#evidence.add(key, input.queries, now, { window: next, view: { window, alarm: prev?.alarm ?? fired } });
+    this.#evidence.add(key, input.queries, now, input.calibration.expectation.guards, {
+      window: next,
+      view: { window, alarm: prev?.alarm ?? fired },
+    });
     return { duplicate: false, mismatch: false, window, alerts: [], arms: this.#evidence.arms(p.id, p.step) };
   }
 
@@ -257,14 +260,15 @@ export class Monitor {
 
   /** A served or shadow batch's share of the live evidence (live-evidence.ts): a shadow's, the control arm's, the served span. */
   #countEvidence(input: ObserveInput, now: number): void {
+    const guards = input.calibration.expectation.guards;
     if (input.role === "shadow") {
-      this.#evidence.add(shadowKey(input.calibration.id, input.shadow_since_seq ?? 0), input.queries, now);
+      this.#evidence.add(shadowKey(input.calibration.id, input.shadow_since_seq ?? 0), input.queries, now, guards);
       return;
     }
     const p = input.promotion;
     // Unassigned queries are not randomized: they take no part in an arm's evidence.
-    if (p !== undefined && p.arm === "control") this.#evidence.add(armKey(p.id, p.step, p.arm), input.queries, now);
-    this.#evidence.addServed(input.queries, now);
+    if (p !== undefined && p.arm === "control") this.#evidence.add(armKey(p.id, p.step, p.arm), input.queries, now, guards);
+    this.#evidence.addServed(input.queries, now, guards);
   }
 
   /** The live evidence by key (live-evidence.ts). */
