@@ -68,13 +68,13 @@ async function stepText(p: Promotion): Promise<string> {
 }
 
 describe("a running promotion's step", () => {
-  it("labels a guarded arm's expectation by its query sizes, and the vs-target line as the calibration's own rate", async () => {
+  it("labels a guarded arm's expectation and its vs-target line by the arm's query sizes", async () => {
     const text = await stepText(promotion(true));
     expect(text).toContain("Step 2 so far (50 % of keyed traffic):");
     expect(text).toContain("candidate arm: 33.0 % dropped over 600 queries; control arm: 30.0 % over 610 queries");
     expect(text).toContain("against control: inconclusive, +3.0 points (95 %: +0.4 to +5.6)");
     expect(text).toContain(
-      "against the candidate calibration's expected rate: shifted, +8.0 points (95 %: +6.0 to +10.0) (its own rate, not weighed by the arm's query sizes as the drift detector's is)",
+      "against the candidate calibration's expected rate: shifted, +8.0 points (95 %: +6.0 to +10.0) (for the query sizes the candidate arm sent this step)",
     );
     expect(text).toContain(
       "candidate arm's drift detector: watching, ln R 0.4 of 6.9, expected 34.5 % for the query sizes the candidate arm sent this step (tolerated 31.0 % to 38.0 %)",

@@ -74,9 +74,8 @@ function StepNow(props: { p: Promotion; e: StepEvidence }) {
         <li>against control: {decisionWords(e.vs_control)}</li>
         <li>
           against the candidate calibration's expected rate: {decisionWords(e.vs_target)}
-          {/* vs_target reads the calibration's pooled rate, where a guarded arm's drift test weighs its query sizes */}
-          {e.candidate_drift?.window.drop_rate.strata_tested !== undefined &&
-            " (its own rate, not weighed by the arm's query sizes as the drift detector's is)"}
+          {/* a guarded calibration's target is its expectation for the arm's own query sizes (docs/drift.md) */}
+          {e.candidate_drift?.window.drop_rate.strata_tested !== undefined && " (for the query sizes the candidate arm sent this step)"}
         </li>
         <li class="muted" data-field="decision-levels">
           shifted when the {levelOf(LIVE_SHIFT_ALPHA)} confidence sequence lies beyond ±{num(e.vs_control.tolerance * 100, 1)} points, equivalent when
