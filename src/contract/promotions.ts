@@ -80,7 +80,13 @@ export const ShadowStatus = z.object({
   queries: z.number().int(),
   drop_rate: z.number().nullable(),
   expected_drop_rate: z.number(),
-  /** The shadow's live drop rate against its own calibration's expected rate. */
+  /**
+   * The rate `vs_target` compares the live drop rate with: the calibration's in-sample drop rate (its
+   * `expected_drop_rate` but where scores tie at the threshold), or for a guarded calibration its expectation for the
+   * mirrored queries' own sizes (docs/drift.md, "A guarded calibration's target"). Absent from servers before it.
+   */
+  target_drop_rate: z.number().optional(),
+  /** The shadow's live drop rate against its own calibration's expected rate (target_drop_rate). */
   vs_target: LiveDecision,
   /** The shadow's live drop rate against the active gate's on the same time span. */
   vs_active: LiveDecision,

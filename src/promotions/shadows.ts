@@ -198,6 +198,8 @@ export async function listShadows(gateId: string, deps: PromotionDeps): Promise<
       const shadowSums = shadowSide?.sums ?? null;
       const live = shadowSums ? liveSide(shadowSums) : null;
       const versus = evidence[versusKey(c.id, s.since_seq)]?.sums ?? null;
+      // A guarded shadow's target is taken for its mirrored queries' own sizes (live-decision.ts targetSide).
+      const target = targetSide(expectationOf(c), shadowSide);
       return [
         {
           calibration_id: c.id,
@@ -208,8 +210,8 @@ export async function listShadows(gateId: string, deps: PromotionDeps): Promise<
           queries: shadowSums?.queries ?? 0,
           drop_rate: live?.rate ?? null,
           expected_drop_rate: c.expected_drop_rate,
-          // A guarded shadow's target is taken for its mirrored queries' own sizes (live-decision.ts targetSide).
-          vs_target: liveDecision(targetSide(expectationOf(c), shadowSide), live, tol, SHADOW_PLANNED_QUERIES),
+          target_drop_rate: target.rate,
+          vs_target: liveDecision(target, live, tol, SHADOW_PLANNED_QUERIES),
           vs_active: liveDecision(versus ? liveSide(versus) : null, live, tol, SHADOW_PLANNED_QUERIES),
           drift: windows.get(c.id) ?? null,
         },

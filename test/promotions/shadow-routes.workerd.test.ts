@@ -224,6 +224,13 @@ describe("shadow calibrations", () => {
     expect(lo).toBeLessThan(0);
     expect(hi).toBeGreaterThan(0);
     expect(s.drop_rate! - s.vs_target.change!).toBeLessThan(0.3);
+    // ...and is served as target_drop_rate, beside the calibration's own expected rate
+    expect(s.target_drop_rate).toBeCloseTo(s.drop_rate! - s.vs_target.change!, 9);
+    expect(s.expected_drop_rate).toBeCloseTo(0.4, 1);
+    const { describeShadow } = await import("../../packages/cli/src/shadow");
+    expect(describeShadow(s)).toContain(
+      `(expected 40.0 %; ${(100 * s.target_drop_rate!).toFixed(1)} % for these queries' sizes, what vs target uses)`,
+    );
     // Against the calibration's pooled rate (what the decision read before), the same counts are shifted.
     const sums = emptyClusterSums();
     for (const q of counts) addObservation(sums, q, { minKeep: 3, maxKeep: null });

@@ -17,11 +17,17 @@ function decisionLine(label: string, d: LiveDecision): string {
   return `  ${label.padEnd(13)} ${liveDecisionText(d)}, tolerance ${pointWidth(d.tolerance)} points, ${count(d.queries)} queries${more}`;
 }
 
+/** A guarded shadow's target for the mirrored queries' own sizes, when it differs from the calibration's rate. */
+function forSizes(s: ShadowStatus): string {
+  const t = s.target_drop_rate;
+  return t === undefined || percent(t) === percent(s.expected_drop_rate) ? "" : `; ${percent(t)} for these queries' sizes, what vs target uses`;
+}
+
 /** One shadow's live evaluation in a few lines. */
 export function describeShadow(s: ShadowStatus): string {
   return [
     `Shadow ${s.calibration_id} (index version ${s.index_version}), ${percent(s.sample_rate)} of queries mirrored since ${s.since}`,
-    `  drop rate     ${s.drop_rate === null ? "-" : percent(s.drop_rate)} on ${count(s.queries)} mirrored queries (expected ${percent(s.expected_drop_rate)})`,
+    `  drop rate     ${s.drop_rate === null ? "-" : percent(s.drop_rate)} on ${count(s.queries)} mirrored queries (expected ${percent(s.expected_drop_rate)}${forSizes(s)})`,
     decisionLine("vs target", s.vs_target),
     decisionLine("vs active", s.vs_active),
     ...(s.drift?.drop_rate.alarm ? ["  drift         the shadow's drop rate drifted from its calibration (a shadow never alerts the gate)"] : []),
