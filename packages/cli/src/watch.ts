@@ -62,6 +62,11 @@ export function eventLine(e: GateEvent, snapshot: boolean): string {
   return `${snapshot ? "-- snapshot\n" : ""}${e.seq} ${e.kind.padEnd(21)} ${served}${e.reason ? `  reason: ${e.reason}` : ""}`;
 }
 
+/** The longest wait between two reconnects while the server is down. */
+const WATCH_MAX_BACKOFF_MS = 15_000;
+/** The wait before the stream is tried again after a 429 without Retry-After. */
+const WATCH_RETRY_MS = 30_000;
+
 /** A long period for the timer that keeps `watch` alive (it never fires a callback that matters). */
 const KEEP_ALIVE_MS = 60 * 60 * 1000;
 
@@ -98,12 +103,19 @@ export async function watch(c: Ctx): Promise<number> {
         headers: () => api.headers(),
         fetch: c.io.fetch ?? fetch,
         after: since ?? null,
+        // A service's stream falls back to polling after a few failures; watch has nothing to poll and runs until ^C,
+        // so a server that is down is retried (backoff up to WATCH_MAX_BACKOFF_MS) however long it stays down, and a
+        // 429 is waited out (WATCH_RETRY_MS, or the server's Retry-After)
+        maxFailures: Number.POSITIVE_INFINITY,
+        backoff: { maxMs: WATCH_MAX_BACKOFF_MS },
+        recoveryMs: WATCH_RETRY_MS,
         onEvent: (e, snapshot) => c.out(c.json ? JSON.stringify(snapshot ? { snapshot: true, ...e } : e) : eventLine(e, snapshot)),
         onState: (state, d) => {
           if (state === "open") {
             if (opened) c.warn(`-- reconnected, resumed after ${d.after ?? "nothing"}`);
             opened = true;
           } else if (state === "reconnecting") c.warn(`-- connection lost (${d.reason}); reconnecting`);
+          else if (state === "polling" && d.status === 429) c.warn(`-- ${d.reason.replace(/: polling instead$/u, "")}; retrying the stream later`);
           else if (state === "polling") {
             // watch has nothing to poll: a route the server lacks, or a gate it does not know, ends the command
             stream.close();
