@@ -11,7 +11,7 @@
 import type { Expectation } from "../calibrations/expectation";
 import type { LiveDecision } from "../contract";
 import { MIN_DECISION_QUERIES } from "../contract";
-import { conditionedTarget } from "../stats/conditioned-rates";
+import { conditionedTarget, effectiveSizeFor } from "../stats/conditioned-rates";
 import { type ClusterSums, designEffect } from "../stats/per-query";
 import { type ChangeSide, decideChangeAnytime } from "../stats/sequential-change";
 import type { LiveSums } from "./monitor-contract";
@@ -44,8 +44,8 @@ export function targetSide(e: Expectation, live: Readonly<LiveSums> | null = nul
  * drops the tail of a long one), so its pooled in-sample rate is the target only for the calibration's own mix of
  * sizes. The target for a live side is the calibration's per-stratum rates weighted by the live side's eligible
  * candidates per stratum, over all its candidates (stats/conditioned-rates.ts conditionedTarget: the live rate's
- * unit), and its effective size the one whose binomial variance matches that estimate's: rate (1 - rate) / variance;
- * the pooled effective size where that variance is 0 (every live candidate decided by the guards). null (the pooled
+ * unit), and its effective size the one at which the decision's variance of a proportion matches that estimate's
+ * (effectiveSizeFor: a target of 0 keeps its variance); the pooled effective size where that variance is 0 (every live candidate decided by the guards). null (the pooled
  * target) for an unguarded calibration, one without strata, or a live side whose strata were not split with the
  * calibration's guards (rows started before they were kept).
  */
@@ -58,7 +58,8 @@ function guardedTarget(e: Expectation, live: Readonly<LiveSums>, pooled: ChangeS
   const capDrops = g.max_keep === null ? 0 : (live.sums.capped ?? null);
   const t = conditionedTarget(strata, e.design_effect ?? 1, e.mean_candidates ?? null, live.sums, capDrops);
   if (t === null) return null;
-  const effectiveSize = t.variance > 0 && t.rate > 0 && t.rate < 1 ? (t.rate * (1 - t.rate)) / t.variance : pooled.effectiveSize;
+  // the size at which the decision's own variance of the target equals this estimate's, a rate of 0 or 1 included
+  const effectiveSize = t.variance > 0 ? effectiveSizeFor(t.rate, t.variance) : pooled.effectiveSize;
   return { rate: t.rate, effectiveSize, queries: pooled.queries };
 }
 

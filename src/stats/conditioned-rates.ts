@@ -120,6 +120,31 @@ export function strataCoverage(strata: readonly StratumBand[], held: readonly nu
   return { tested, total, testedShare: all > 0 ? watched / all : null };
 }
 
+/**
+ * The variance given to the dropped share of a size stratum the calibration has no eligible candidate in: a share
+ * known only to lie in [0, 1] (a uniform unknown), so live traffic made mostly of unseen sizes never reads `shifted`
+ * against an extrapolated target.
+ */
+export const UNSEEN_SHARE_VARIANCE = 1 / 12;
+
+/**
+ * The effective size at which the live decision's variance of a proportion (adjustedVariance, Agresti-Caffo) equals
+ * `variance` at `rate`: how a target estimated with that variance enters the decision, rates of 0 and 1 included
+ * (where rate (1 - rate) / variance would be 0). Bisection on a log scale: adjustedVariance falls as the size grows.
+ */
+export function effectiveSizeFor(rate: number, variance: number): number {
+  if (!(variance > 0)) return Number.POSITIVE_INFINITY;
+  let lo = 1e-6;
+  let hi = 1e15;
+  if (adjustedVariance(rate, lo) <= variance) return lo;
+  for (let i = 0; i < 200 && hi / lo > 1 + 1e-9; i++) {
+    const mid = Math.sqrt(lo * hi);
+    if (adjustedVariance(rate, mid) > variance) lo = mid;
+    else hi = mid;
+  }
+  return Math.sqrt(lo * hi);
+}
+
 /** A guarded calibration's drop rate for a live side's own query sizes, with the variance of that estimate. */
 export interface ConditionedTarget {
   /** Expected dropped candidates over all the live side's candidates (the live rate's unit). */
@@ -135,7 +160,8 @@ export interface ConditionedTarget {
  * would also take in drops a client makes against min_keep) plus, per drop-rate stratum, the live side's eligible
  * candidates (those a threshold decides, counted with the calibration's guards) times the calibration's share of its
  * eligible candidates dropped in that stratum; a stratum with no calibration eligible candidate takes the calibration's
- * pooled share (an extrapolation: shorter queries' lower ranks may be dropped more often).
+ * pooled share (an extrapolation: shorter queries' lower ranks may be dropped more often, a capped long query's top
+ * ranks less), with UNSEEN_SHARE_VARIANCE added to its variance.
  *
  * Variance: each stratum's share a binomial proportion at its effective size, eligible / deff_b, Agresti-Caffo
  * adjusted, the strata independent (the strata on the pooled share share one estimate, at the pooled effective size).
@@ -185,8 +211,11 @@ export function conditionedTarget(
     variance += e * e * adjustedVariance(p, st.eligible / stratumDeff(st.eligible / st.queries));
   });
   if (onPooled > 0) {
+    // Not a sampling error only: the pooled share may be far from what sizes the calibration never saw drop (under a
+    // cap, a long query's decided candidates are its top ranks, rarely dropped), and the error is shared by every such
+    // candidate. The share is known only to lie in [0, 1]: its variance as a uniform unknown (1/12) is added.
     expected += onPooled * pooled;
-    variance += onPooled * onPooled * (calEligible > 0 ? adjustedVariance(pooled, calEligible / deff) : 0);
+    variance += onPooled * onPooled * ((calEligible > 0 ? adjustedVariance(pooled, calEligible / deff) : 0) + UNSEEN_SHARE_VARIANCE);
   }
   const c = sums.candidates;
   return { rate: Math.min(1, Math.max(0, ((capDrops ?? fixed) + expected) / c)), variance: variance / (c * c) };
