@@ -87,8 +87,10 @@ export async function listAlertsPage(
 ): Promise<{ alerts: Alert[]; next_cursor: string | null }> {
   // The two orders number alerts differently: a cursor of one is no position in the other.
   const listing = filter.order === "urgency" ? "alerts-by-urgency" : "alerts";
-  const page = await deps.alerts.page({ ...filter, before: seqOfCursor(cursor, listing) });
-  return { alerts: page.items, next_cursor: page.next === null ? null : cursorOf(page.next, listing) };
+  // A cursor names a position among the alerts these filters select: another filter's is refused.
+  const scope = JSON.stringify([filter.gate_id ?? null, filter.index ?? null, filter.kind ?? null, filter.status ?? null]);
+  const page = await deps.alerts.page({ ...filter, before: seqOfCursor(cursor, listing, scope) });
+  return { alerts: page.items, next_cursor: page.next === null ? null : cursorOf(page.next, listing, scope) };
 }
 
 /**

@@ -86,8 +86,8 @@ export interface HistoryResult {
 }
 
 export async function history(gate: GateRef, limit: number, cursor: string | undefined, deps: RegistryDeps): Promise<HistoryResult> {
-  const before = seqOfCursor(cursor, "calibrations");
   const gateId = await gateIdOf(gate);
+  const before = seqOfCursor(cursor, "calibrations", gateId);
   const [page, rows, activations] = await Promise.all([
     deps.calibrations.history(gateId, limit, before),
     deps.calibrations.activeRows(gateId),
@@ -105,7 +105,7 @@ export async function history(gate: GateRef, limit: number, cursor: string | und
     gate_id: gateId,
     calibrations: page.items.map((c) => withFlags(c, rows, raised, activated)),
     activations,
-    next_cursor: page.next === null ? null : cursorOf(page.next, "calibrations"),
+    next_cursor: page.next === null ? null : cursorOf(page.next, "calibrations", gateId),
   };
 }
 

@@ -136,11 +136,11 @@ export async function getPromotion(id: string, deps: PromotionDeps): Promise<Pro
 /** The gate's promotions, newest first (cursor: the next page's offset, checked as every listing's cursor is). */
 export async function listPromotions(gateId: string, limit: number, cursor: string | undefined, deps: PromotionDeps) {
   if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", `gate ${gateId} does not exist`);
-  const page = await deps.promotions.list(gateId, limit, seqOfCursor(cursor, "promotions"));
+  const page = await deps.promotions.list(gateId, limit, seqOfCursor(cursor, "promotions", gateId));
   return {
     gate_id: gateId,
     promotions: await Promise.all(page.rows.map((r) => view(r, deps))),
-    next_cursor: page.next === null ? null : cursorOf(page.next, "promotions"),
+    next_cursor: page.next === null ? null : cursorOf(page.next, "promotions", gateId),
   };
 }
 

@@ -144,14 +144,31 @@ describe("every listing refuses a cursor it did not make", () => {
     // a gate's promotions page with the same checked cursors (an offset): its own pass, the others' are refused
     const { gate_id } = (await callJson("GET", `/v1/calibrations?${qs({ ...gate, limit: 1 })}`, 200, { token: TOKENS.read })) as { gate_id: string };
     const promotions = `/v1/gates/${gate_id}/promotions`;
-    const own = (await callJson("GET", `${promotions}?${qs({ cursor: cursorOf(1, "promotions") })}`, 200, { token: TOKENS.read })) as {
+    const own = (await callJson("GET", `${promotions}?${qs({ cursor: cursorOf(1, "promotions", gate_id) })}`, 200, { token: TOKENS.read })) as {
       promotions: unknown[];
     };
     expect(own.promotions).toEqual([]);
-    for (const bad of ["garbage", "5", cursorOf(1, "gates")]) {
+    for (const bad of ["garbage", "5", cursorOf(1, "gates"), cursorOf(1, "promotions", "another-gate")]) {
       const error = await expectError(await call("GET", `${promotions}?${qs({ cursor: bad })}`, { token: TOKENS.read }), 400, "bad_request");
       expect(error.details, `promotions ${bad}`).toEqual([expect.objectContaining({ path: "cursor" })]);
     }
+    // a cursor is for the rows it was made for: another gate's history, or other alert filters, refuse it (it would
+    // name a position in other rows: an empty or partial page, silently)
+    const other = uniqueGate("cursor-check-other");
+    await calibrate(other, "v1");
+    await calibrate(other, "v2");
+    const firstOfA = (await callJson("GET", `/v1/calibrations?${qs({ ...gate, limit: 1 })}`, 200, { token: TOKENS.read })) as {
+      next_cursor: string;
+    };
+    const wrongGate = await call("GET", `/v1/calibrations?${qs({ ...other, limit: 1, cursor: firstOfA.next_cursor })}`, { token: TOKENS.read });
+    expect((await expectError(wrongGate, 400, "bad_request")).message).toContain("for these filters");
+    const allAlerts = (await callJson("GET", `/v1/alerts?${qs({ limit: 1 })}`, 200, { token: TOKENS.read })) as { next_cursor: string };
+    const filtered = await call("GET", `/v1/alerts?${qs({ limit: 1, kind: "empty_context", cursor: allAlerts.next_cursor })}`, {
+      token: TOKENS.read,
+    });
+    await expectError(filtered, 400, "bad_request");
+    // the same filters page on
+    await callJson("GET", `/v1/alerts?${qs({ limit: 1, cursor: allAlerts.next_cursor })}`, 200, { token: TOKENS.read });
     // the dashboard's alert list (most urgent first) has its own cursors: the API's are no position there
     expect(() => seqOfCursor(cursorOf(7, "alerts"), "alerts-by-urgency")).toThrow(/not one this listing returned/u);
     expect(seqOfCursor(cursorOf(7, "alerts-by-urgency"), "alerts-by-urgency")).toBe(7);

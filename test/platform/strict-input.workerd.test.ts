@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { ROUTES, type RouteSpec } from "../../src/contract";
 import { cursorOf } from "../../src/platform/http/cursor";
+import { gateIdOf } from "../../src/platform/ids";
 import { MAX_JSON_BODY_BYTES, MAX_SMALL_BODY_BYTES } from "../../src/platform/limits";
 import { seedSightings } from "../support/uncalibrated";
 import { call, callJson, counted, expectError, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
@@ -49,7 +50,8 @@ describe("query parameters", () => {
       const err = await expectError(await call("GET", `/v1/calibrations?${qs(gate)}&${bad}`), 400, "bad_request");
       expect(err.details[0].path).toBe(bad.split("=")[0]);
     }
-    await callJson("GET", `/v1/calibrations?${qs(gate)}&limit=200&cursor=${cursorOf(5, "calibrations")}`, 200);
+    // a well-formed cursor of this gate's history (a cursor names a position in one gate's rows)
+    await callJson("GET", `/v1/calibrations?${qs(gate)}&limit=200&cursor=${cursorOf(5, "calibrations", await gateIdOf(gate))}`, 200);
     await expectError(await call("GET", "/v1/alerts?limit=1e1"), 400, "bad_request");
   });
 
