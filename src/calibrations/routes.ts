@@ -44,11 +44,14 @@ handle(calibrationRoutes, ROUTES.activateCalibration, { body: "activation", para
     return c.json({ activation: null, calibration, shift, warnings, dry_run: true, already_current: alreadyCurrent }, 200);
   }
   const result = await activate(params.id, c.get("principal").name, body.reason ?? null, deps);
+  const calibration = await describe(result.calibration, deps);
+  // the alert this activation raised is named where the answer says it alerted, as the calibration's report names it
+  const alertId = result.shift?.alert === true ? calibration.shift?.alert_id : undefined;
   return c.json(
     {
       activation: result.activation,
-      calibration: await describe(result.calibration, deps),
-      shift: result.shift,
+      calibration,
+      shift: alertId === undefined || result.shift === null ? result.shift : { ...result.shift, alert_id: alertId },
       warnings: result.warnings,
       dry_run: false,
       already_current: result.alreadyCurrent,

@@ -34,7 +34,8 @@ describe("the shift a calibration is read with", () => {
     const activated = await callJson("POST", `/v1/calibrations/${v2}/activate`, 200, { json: { reason: "reviewed" } });
     const [alert] = await shiftAlerts(gate);
     expect(alert).toMatchObject({ status: "open", calibration_ids: [v1.id, v2] });
-    expect(activated.shift).toMatchObject({ decision: "shifted", alert: true });
+    // the answer's own report names the alert it raised, as the calibration's does
+    expect(activated.shift).toMatchObject({ decision: "shifted", alert: true, alert_id: alert!.id });
     expect(activated.calibration.shift).toMatchObject({ alert: true, not_alerted: null, alert_id: alert!.id });
 
     const after = await read(v2);

@@ -78,7 +78,7 @@ export async function history(c: Ctx): Promise<number> {
   for (const cal of h.calibrations) {
     const flags = [cal.current ? "current" : null, cal.active ? "active" : null].filter(Boolean).join(", ");
     lines.push(
-      `  ${cal.id}  ${cal.index_version.padEnd(10)} threshold ${number(cal.threshold).padEnd(10)} expected drop ${percent(cal.expected_drop_rate).padEnd(8)} n ${count(cal.n).padStart(9)}  ${cal.created_at}${flags ? `  [${flags}]` : ""}${cal.shift?.alert ? "  shift alert" : ""}`,
+      `  ${cal.id}  ${cal.index_version.padEnd(10)} threshold ${number(cal.threshold).padEnd(10)} expected drop ${percent(cal.expected_drop_rate).padEnd(8)} n ${count(cal.n).padStart(9)}  ${cal.created_at}${flags ? `  [${flags}]` : ""}${cal.shift?.alert ? `  shift alert${cal.shift.alert_id ? ` ${cal.shift.alert_id}` : ""}` : ""}`,
     );
   }
   if (h.calibrations.some((cal) => cal.current || cal.active))
@@ -127,6 +127,7 @@ export async function activate(c: Ctx): Promise<number> {
           ];
   lines.splice(2, 0, ...warningLines(r.warnings));
   if (r.shift) lines.push(`  shift: ${prose(r.shift.reason)}`);
+  if (r.shift?.alert_id) lines.push(`  raised the rebuild_shift alert ${r.shift.alert_id} (scoregate alerts --status open lists it)`);
   c.out(lines.join("\n"));
   return EXIT.ok;
 }

@@ -72,6 +72,11 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       // "localhost:8787" parses as a URL whose scheme is "localhost:": only http and https reach a server
       if (!/^https?:$/u.test(URL.canParse(baseUrl) ? new URL(baseUrl).protocol : ""))
         throw usage(`${JSON.stringify(baseUrl)} is not an http(s) URL: set --url or SCOREGATE_URL to the server, e.g. http://localhost:8787`);
+      // every path the CLI asks for starts with /v1: a URL that ends with it would ask for /v1/v1/...
+      if (/\/v1\/*$/u.test(new URL(baseUrl).pathname))
+        throw usage(
+          `${JSON.stringify(baseUrl)} ends with /v1: give the server's base URL without it, e.g. ${JSON.stringify(baseUrl.replace(/\/v1\/*$/u, ""))}`,
+        );
       const token = v.token ?? io.env.SCOREGATE_TOKEN;
       const scope = command === "calibrate" ? "calibrate" : ["activate", "promote", "shadow"].includes(command) ? "admin" : "read";
       if (token === undefined || token === "") throw usage(`no token: set SCOREGATE_TOKEN or --token (${aToken(scope)}; locally dev-${scope})`);

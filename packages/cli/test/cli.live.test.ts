@@ -302,6 +302,8 @@ describe("the other commands against the local worker", () => {
     expect(json<{ calibration_id: string }>(stillV1.stdout).calibration_id).toBe(first.calibration.id);
     const promoted = await cli(["activate", json<Out>(second.stdout).calibration.id, "--reason", "reviewed"], env("dev-admin"));
     expect(promoted.code).toBe(0);
+    // the alert it raised is named, for on-call to find
+    expect(promoted.stdout).toMatch(/\n {2}raised the rebuild_shift alert alr_\w+ \(scoregate alerts --status open lists it\)/u);
 
     const gates = await cli(["gates"], env("dev-read"));
     expect(gates.code).toBe(0);
@@ -338,7 +340,7 @@ describe("the other commands against the local worker", () => {
     const human = await cli(["history", "--embedding", "e5-cmd", "--reranker", "bge-reranker-v2-m3"], env("dev-read"));
     const rows = human.stdout.split("\n");
     expect(rows.find((r) => r.includes(first.calibration.id))).toMatch(/\[current, active\]$/u);
-    expect(rows.find((r) => r.includes(json<Out>(second.stdout).calibration.id))).toMatch(/\[active\]( {2}shift alert)?$/u);
+    expect(rows.find((r) => r.includes(json<Out>(second.stdout).calibration.id))).toMatch(/\[active\] {2}shift alert alr_\w+$/u);
     expect(rows).toContain("  [current]: what the gate serves; [active]: what a request pinned to that index_version reads");
     const t = await cli(["threshold", "--embedding", "e5-cmd", "--reranker", "bge-reranker-v2-m3"], env("dev-read"));
     expect(t.code).toBe(0);

@@ -458,6 +458,14 @@ describe("errors say what to do (stub server)", () => {
     },
   );
 
+  it("a server URL that ends with /v1 exits 2 saying to drop it (the CLI's paths start with /v1)", async () => {
+    const r = await cli(["gates"], { SCOREGATE_URL: "http://localhost:8787/v1/", SCOREGATE_TOKEN: "t" });
+    expect([r.code, r.stderr.split("\n")[0]]).toEqual([
+      2,
+      'scoregate: "http://localhost:8787/v1/" ends with /v1: give the server\'s base URL without it, e.g. "http://localhost:8787"',
+    ]);
+  });
+
   it("a server slower than --timeout exits 1", async () => {
     answer({ status: 200, body: { gates: [] }, delayMs: 2000 });
     const r = await cli(["gates", "--timeout", "0.2"], env());
