@@ -100,7 +100,7 @@ export async function listAlertsPage(
  * history answers, with the calibrated gates of similar names (gate-names.ts). A known gate with no alert is `[]`.
  */
 export async function listGateAlertsPage(
-  gate: GateRef,
+  gate: GateRef | null,
   filter: Omit<AlertFilter, "before" | "gate_id" | "index"> & { readonly gate_id: string },
   cursor: string | undefined,
   deps: AlertListDeps,
@@ -108,7 +108,12 @@ export async function listGateAlertsPage(
   const page = await listAlertsPage(filter, cursor, deps);
   if (cursor !== undefined || page.alerts.length > 0) return page;
   const [known, anyAlert] = await Promise.all([deps.calibrations.gate(filter.gate_id), deps.alerts.list({ gate_id: filter.gate_id, limit: 1 })]);
-  if (known === null && anyAlert.length === 0) throw await unknownGateError(gate, deps.calibrations);
+  if (known === null && anyAlert.length === 0) {
+    // named by its id (gate: null): no names to suggest others by
+    throw gate === null
+      ? new AppError("not_found", `gate ${filter.gate_id} does not exist (GET /v1/gates lists the gates)`)
+      : await unknownGateError(gate, deps.calibrations);
+  }
   return page;
 }
 

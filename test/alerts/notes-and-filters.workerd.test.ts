@@ -145,6 +145,11 @@ describe("GET /v1/alerts filters", () => {
     expect(defaulted.details.suggestions).toEqual([gate]);
     // an index alone still filters, known or not (documented: the alerts of every gate in it)
     expect((await callJson("GET", `/v1/alerts?${qs({ index: "no-such-index" })}`, 200, { token: TOKENS.read })).alerts).toEqual([]);
+    // a gate_id nobody knows is a 404 too (copied by hand: not an all-clear); a known one without alerts lists []
+    const byId = await expectError(await call("GET", `/v1/alerts?${qs({ gate_id: "0".repeat(32) })}`, { token: TOKENS.read }), 404, "not_found");
+    expect(byId.message).toBe(`gate ${"0".repeat(32)} does not exist (GET /v1/gates lists the gates)`);
+    const known = await gateIdOf(gate);
+    expect((await callJson("GET", `/v1/alerts?${qs({ gate_id: known, kind: "empty_context" })}`, 200, { token: TOKENS.read })).alerts).toEqual([]);
   });
 
   it("a gate never calibrated that has alerts (uncalibrated_request) is known: its other kinds list []", async () => {

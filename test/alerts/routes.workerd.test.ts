@@ -97,8 +97,10 @@ describe("uncalibrated_request", () => {
       ),
     ).toHaveLength(1);
     expect(await sightingsOf(gate, "alice")).toEqual([]);
-    expect(await alertsById(gate, "uncalibrated_request")).toEqual([]);
-    // no alert and no calibration: named, the gate is unknown
+    // no alert and no calibration: named or by id, the gate is unknown (404, not an empty list)
+    expect(
+      (await call("GET", `/v1/alerts?${qs({ gate_id: await gateIdOf(gate), kind: "uncalibrated_request" })}`, { token: TOKENS.read })).status,
+    ).toBe(404);
     expect((await call("GET", `/v1/alerts?${qs(gate)}`, { token: TOKENS.read })).status).toBe(404);
   });
 
