@@ -121,7 +121,7 @@ describe("the gate page after README.md's promotion steps 1 to 7", () => {
     expect(step6).toContain(`<a href="/ui/alerts/${alertId}" class="badge alarm" data-field="shift-alert">`);
     expect(field(step6, "report-made")).toMatch(
       new RegExp(
-        `^Made when v2 was activated on .+ UTC, after its upload, which raised the rebuild_shift alert ${alertId}; v2 is served now\\.$`,
+        `^Made when v2 was activated on .+ UTC \\(after its upload\\); the activation raised the rebuild_shift alert ${alertId}; v2 is served now\\.$`,
         "u",
       ),
     );
@@ -192,7 +192,7 @@ describe("a rebuild_shift alert resolved by the walk-through's rollback", () => 
     // The gate page's rebuild section: v2's report was made at its upload, which served it at once and raised the alert.
     const gatePage = await page(`/ui/gates/${v1.gate_id}`, await session(TOKENS.read));
     expect(field(gatePage, "report-made")).toBe(
-      `Made when v2 was uploaded and served at once, which raised the rebuild_shift alert ${alert!.id}; v2 is not served now (rolled back): v1 is.`,
+      `Made when v2 was uploaded and served at once; serving it raised the rebuild_shift alert ${alert!.id}; v2 is not served now (rolled back): v1 is.`,
     );
   });
 });

@@ -51,21 +51,23 @@ function madeAt(shift: ShiftReport, newer: Comparison["newer"], v: GateView): Ma
   return { when: later ? "activation" : "upload", served: servedAtUpload, at: later ? mine[0]!.activated_at : null, alertId };
 }
 
-/** "Made when v2 was activated on ..., after its upload, which raised the rebuild_shift alert alr_..." */
+/** "Made when v2 was activated on ... (after its upload); the activation raised the rebuild_shift alert alr_..." */
 function MadeLine(props: { made: MadeAt; newer: string }) {
   const { made, newer } = props;
   const head =
     made.when === "activation"
-      ? `Made when ${newer} was activated on ${when(made.at)}, after its upload`
+      ? `Made when ${newer} was activated on ${when(made.at)} (after its upload)`
       : made.served
         ? `Made when ${newer} was uploaded and served at once`
         : `Made when ${newer} was uploaded`;
+  // what raised the alert, named: the activation, or the upload that was served at once
+  const raiser = made.when === "activation" ? "the activation" : "serving it";
   return (
     <>
       {head}
       {made.alertId !== null && (
         <>
-          , which raised the rebuild_shift alert <a href={`/ui/alerts/${made.alertId}`}>{made.alertId}</a>
+          ; {raiser} raised the rebuild_shift alert <a href={`/ui/alerts/${made.alertId}`}>{made.alertId}</a>
         </>
       )}
     </>
