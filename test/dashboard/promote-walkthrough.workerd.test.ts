@@ -169,6 +169,9 @@ describe("the gate page after README.md's promotion steps 1 to 7", () => {
     );
     expect(field(html, "overruled")).toContain(`the promotion of v2 (${bad6}) (${incidentId}) was rolled back`);
     expect(html).toContain(`data-field="shift-alert">no alert<`);
+    // the promotions section names the two v2 calibrations apart, as the rest of the page does
+    const promotions = text(html.slice(html.indexOf('id="promotions"')));
+    expect(promotions).toContain(`v2 (${bad6}) over v2 (${good6})`);
   });
 });
 

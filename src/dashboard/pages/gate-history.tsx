@@ -2,6 +2,7 @@
 import { MAX_NOTE_LENGTH } from "../../contract";
 import { num, pct } from "../charts/scale";
 import type { GateView } from "../data/gate";
+import { versionName } from "./calibration-roles";
 import { when } from "./layout";
 import { Table } from "./table";
 
@@ -15,11 +16,9 @@ function Replaced(props: { id: string | null; view: GateView }) {
   if (id === null) return "–";
   const c = props.view.calibrations.find((x) => x.id === id);
   if (c === undefined) return <code>{id}</code>;
-  const twin = props.view.calibrations.some((x) => x.id !== id && x.index_version === c.index_version);
   return (
     <a href={`#calibration-${id}`} title={id}>
-      {c.index_version}
-      {twin ? ` (${id.slice(-6)})` : ""}
+      {versionName(c, props.view.calibrations)}
     </a>
   );
 }

@@ -6,6 +6,7 @@
 import { type Calibration, LiveDecision, type Promotion, type PromotionStepRecord, type StepEvidence } from "../../contract";
 import { LIVE_EQUIVALENCE_ALPHA, LIVE_SHIFT_ALPHA } from "../../monitoring/live-decision";
 import { num, pct } from "../charts/scale";
+import { versionName } from "./calibration-roles";
 import { when } from "./layout";
 import { Table } from "./table";
 
@@ -33,10 +34,14 @@ export function decisionWords(d: LiveDecision): string {
   return `${d.decision}, ${signedPoints(d.change)} points${interval}`;
 }
 
-/** A calibration by its index version, with its id as the title (the id alone when the gate's history lacks it). */
+/**
+ * A calibration by its index version (with its id's end when another has the version), its id as the title (the id
+ * alone when the gate's history lacks it).
+ */
 function CalibrationRef(props: { id: string; calibrations: readonly Calibration[] }) {
   const c = props.calibrations.find((x) => x.id === props.id);
-  return c === undefined ? <code>{props.id}</code> : <abbr title={props.id}>{c.index_version}</abbr>;
+  // "v2 over v2" would not say which is which: the id's end when another calibration has the version
+  return c === undefined ? <code>{props.id}</code> : <abbr title={props.id}>{versionName(c, props.calibrations)}</abbr>;
 }
 
 /** The two-sided level a live decision reads its confidence sequence at, 1 - 2 alpha (docs/drift.md): "99.8 %". */
