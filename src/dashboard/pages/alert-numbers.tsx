@@ -1,57 +1,15 @@
 /**
- * An alert's numbers laid out by meaning, one layout per kind (a drift window's rate test, a rebuild shift, a recall
- * coverage test), and every number of an occurrence as plain rows: what the alert page shows of each occurrence.
+ * An alert's numbers laid out by meaning, one layout per kind (a drift window's rate test, a rebuild shift in
+ * alert-shift-numbers.tsx, a recall coverage test, a promotion's stop), and every number of an occurrence as plain rows:
+ * what the alert page shows of each occurrence.
  */
-import type { Child } from "hono/jsx";
 import { type Alert, CoverageStatus, LiveDecision, ShiftReport, WindowStatus } from "../../contract";
 import { num, pct } from "../charts/scale";
-import type { ServedNow } from "../data/alerts";
+import { CalibrationRows, EvidenceRows, Group, numberOf, points } from "./alert-number-parts";
+import { type ShiftContext, ShiftNumbers } from "./alert-shift-numbers";
 import { when } from "./layout";
 import { decisionWords } from "./promotion";
 import { Table } from "./table";
-
-/** The calibration's id and index version, the first rows of a "Calibration" group. */
-function CalibrationRows(props: { id: string; version: string }) {
-  return (
-    <>
-      <dt>Id</dt>
-      <dd>
-        <code>{props.id}</code>
-      </dd>
-      <dt>Index version</dt>
-      <dd>{props.version}</dd>
-    </>
-  );
-}
-
-/**
- * The evidence against its alarm level, and since when it accumulates. `name` is the statistic's name as the summary
- * and docs/drift.md write it: ln R for the drift windows' change detector, ln E for the coverage test's e-value.
- */
-function EvidenceRows(props: { name: "ln R" | "ln E"; log: number; level: number; sinceLabel: string; since: string | null }) {
-  return (
-    <>
-      <dt>{props.name}</dt>
-      <dd data-field="evidence">
-        {num(props.log, 2)} (alarm at {num(props.level, 2)})
-      </dd>
-      <dt>{props.sinceLabel}</dt>
-      <dd>{when(props.since)}</dd>
-    </>
-  );
-}
-
-/** A labelled group of numbers. */
-function Group(props: { title: string; field: string; children: Child }) {
-  return (
-    <section class="panel" data-group={props.field} aria-label={props.title}>
-      <h3>{props.title}</h3>
-      <dl class="kv numbers">{props.children}</dl>
-    </section>
-  );
-}
-
-const points = (x: number) => `${x >= 0 ? "+" : ""}${num(x * 100, 1)} points`;
 
 /** Which of a drift window's rate tests an alert is about. */
 type WindowTest = "drop_rate" | "empty_context" | "abstention";
@@ -167,111 +125,6 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
   );
 }
 
-/** What a rebuild_shift alert's page knows beyond the occurrence: the alert, and what its gate serves now. */
-export interface ShiftContext {
-  readonly alert: Pick<Alert, "calibration_ids" | "status" | "resolved_at" | "resolved_note">;
-  readonly served: ServedNow | null;
-}
-
-/** The note the alerts feature resolves a rebuild_shift alert with when the rollback to the calibration before it ends it. */
-const ROLLBACK_NOTE = /^resolved by activation (\S+):/u;
-
-/**
- * What was served before the shift, what was served when the alert was raised (the calibration that shifted, as the
- * occurrence recorded it) and what is served now, which after a rollback is the first again.
- */
-function ShiftCalibrations(props: { s: ShiftReport; details: Record<string, unknown>; context: ShiftContext | undefined }) {
-  const { s, details, context } = props;
-  const raisedId = context?.alert.calibration_ids[1] ?? null;
-  const raisedVersion = typeof details.index_version === "string" ? details.index_version : "–";
-  const served = context?.served ?? null;
-  const rollback = context?.alert.status === "resolved" ? ROLLBACK_NOTE.exec(context.alert.resolved_note ?? "") : null;
-  const nowIs =
-    served === null
-      ? null
-      : served.calibration_id === s.previous_calibration_id
-        ? "the calibration served before the shift: rolled back"
-        : served.calibration_id === raisedId
-          ? "the calibration that shifted"
-          : "another calibration";
-  return (
-    <Group title="Calibrations" field="calibration">
-      <dt>Served before the shift</dt>
-      <dd data-field="served-before">
-        {s.previous_index_version}, threshold {num(s.previous_threshold)} (<code>{s.previous_calibration_id}</code>)
-      </dd>
-      <dt>Served when raised</dt>
-      <dd data-field="served-when-raised">
-        {raisedVersion}, threshold {num(numberOf(details.threshold))}
-        {raisedId !== null && (
-          <>
-            {" "}
-            (<code>{raisedId}</code>)
-          </>
-        )}
-      </dd>
-      {context !== undefined && (
-        <>
-          <dt>Served now</dt>
-          <dd data-field="served-now">
-            {served === null ? (
-              "nothing"
-            ) : (
-              <>
-                {served.index_version}, threshold {num(served.threshold)} (<code>{served.calibration_id}</code>), {nowIs}
-              </>
-            )}
-          </dd>
-        </>
-      )}
-      {rollback && (
-        <>
-          <dt>Resolved</dt>
-          <dd data-field="resolved-by-rollback">
-            by the rollback to {s.previous_index_version} at {when(context!.alert.resolved_at)} (activation <code>{rollback[1]}</code>)
-          </dd>
-        </>
-      )}
-    </Group>
-  );
-}
-
-/** A rebuild shift's numbers: details.shift. */
-function ShiftNumbers(props: { s: ShiftReport; details: Record<string, unknown>; context: ShiftContext | undefined }) {
-  const s = props.s;
-  return (
-    <div class="cards">
-      <Group title="The previous threshold: its drop rate before and after" field="rate">
-        <dt>Threshold</dt>
-        <dd>{num(s.previous_threshold)}</dd>
-        <dt>Before ({s.previous_index_version})</dt>
-        <dd data-field="expected">{pct(s.previous_drop_rate_at_previous_threshold)}</dd>
-        <dt>After</dt>
-        <dd data-field="observed">{pct(s.drop_rate_at_previous_threshold)}</dd>
-        <dt>Change</dt>
-        <dd>
-          {points(s.change_points / 100)} (95 %: {num(s.change_interval_95[0] * 100, 1)} to {num(s.change_interval_95[1] * 100, 1)})
-        </dd>
-        <dt>Tolerance</dt>
-        <dd data-field="band">± {num(s.tolerance * 100, 1)} points</dd>
-      </Group>
-      <Group title="Decision" field="evidence">
-        <dt>Decision</dt>
-        <dd>{s.decision}</dd>
-        <dt>z, p</dt>
-        <dd>
-          {num(s.z, 2)}, {s.p_value < 0.001 ? "< 0.001" : num(s.p_value, 4)}
-        </dd>
-        <dt>KS, PSI</dt>
-        <dd>
-          {num(s.ks)}, {num(s.psi.value)}
-        </dd>
-      </Group>
-      <ShiftCalibrations s={s} details={props.details} context={props.context} />
-    </div>
-  );
-}
-
 /** A recall coverage test's numbers: details.recall. */
 function RecallNumbers(props: { r: CoverageStatus }) {
   const r = props.r;
@@ -300,9 +153,6 @@ function RecallNumbers(props: { r: CoverageStatus }) {
     </div>
   );
 }
-
-/** A number of an alert's details, or null (details are stored JSON: read, not trusted). */
-const numberOf = (x: unknown): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);
 
 /**
  * A promotion's pause or rollback (promotion_paused, promotion_rolled_back): details are the transition's cause and the
