@@ -11,6 +11,7 @@ import { raiseAlert } from "../../src/alerts/lifecycle";
 import { MAX_NOTE_LENGTH } from "../../src/contract";
 import type { Env } from "../../src/platform/env";
 import { alertDeps } from "../../src/worker/wiring";
+import { liveDecisionOf as decision } from "../support/live-decisions";
 import { callJson, TOKENS, uniqueGate } from "../support/worker";
 import { page, session } from "./session-support";
 
@@ -247,16 +248,6 @@ describe("the alert page", () => {
 
   it("lays out a promotion pause's numbers: each arm this step, the decisions, the candidate arm's drift alarm", async () => {
     const gate = uniqueGate("promotion-cards");
-    const decision = (d: string, change: number, ci: [number, number]) => ({
-      decision: d,
-      change,
-      interval95: ci,
-      tolerance: 0.02,
-      queries: 600,
-      reference_queries: 600,
-      effective_queries: 540,
-      more_data_factor: null,
-    });
     const { alert } = await raiseAlert(
       {
         gate_id: `gate-${gate.reranker}`,

@@ -1,20 +1,10 @@
 // A running promotion of a guarded candidate, rendered from its API answer: the step's live numbers, the candidate arm's
-// drift detector with its expectation for the arm's own query sizes, and a vs-target line that says it reads the
-// calibration's pooled rate (so "shifted vs target" beside a watching detector is read as what it is).
+// drift detector with its expectation for the arm's own query sizes, and a vs-target line that says its target is for
+// those sizes too (a guarded calibration's target: docs/drift.md).
 import { describe, expect, it } from "vitest";
 import type { Calibration, Promotion } from "../../src/contract";
 import { PromotionTimeline } from "../../src/dashboard/pages/promotion";
-
-const decision = (d: string, change: number, ci: [number, number]) => ({
-  decision: d,
-  change,
-  interval95: ci,
-  tolerance: 0.02,
-  queries: 600,
-  reference_queries: 600,
-  effective_queries: 540,
-  more_data_factor: null,
-});
+import { liveDecisionOf as decision } from "../support/live-decisions";
 
 function promotion(strata: boolean): Promotion {
   const dropRate = {

@@ -49,6 +49,19 @@ const served = (gate: Gate) => callJson("GET", `/v1/threshold?${qs(gate)}`, 200,
 const getPromotion = (id: string) => callJson("GET", `/v1/promotions/${id}`, 200, { token: TOKENS.read });
 const kinds = async (gateId: string) => (await gateLog(gateId)).map((r) => r.kind);
 
+/**
+ * The cron's tick a minute after `at` finishes the completion: no failure, the gate's log ends with the completion, the
+ * promotion's last step is linked to that row, and the candidate is served with no split.
+ */
+async function expectCompletedByTheNextTick(p: { id: string; gate_id: string }, gate: Gate, candidateId: string, at: Date) {
+  const first = await tick(scheduledEnv, new Date(at.getTime() + 60_000));
+  expect(first.failed).toEqual([]);
+  const log = await gateLog(p.gate_id);
+  expect(log.map((r) => r.kind)).toEqual(["activation", "promotion_started", "promotion_completed"]);
+  expect((await getPromotion(p.id)).steps.at(-1)).toMatchObject({ kind: "completed", seq: log.at(-1)!.seq });
+  expect(await served(gate)).toMatchObject({ calibration_id: candidateId, rollout: null });
+}
+
 describe("a completion whose request died midway is finished by the cron", () => {
   it("dead after the candidate's activation committed: the next tick links the audit row and serves the candidate, the owed listeners run after their grace, once", async () => {
     const { gate, v2 } = await twoVersions("crash-complete");
@@ -64,12 +77,7 @@ describe("a completion whose request died midway is finished by the cron", () =>
       (await env.DB.prepare("SELECT count(*) AS n FROM pending_listeners WHERE gate_id = ?").bind(p.gate_id).first<{ n: number }>())!.n;
     expect(await markers()).toBe(1);
 
-    const first = await tick(scheduledEnv, new Date(at.getTime() + 60_000));
-    expect(first.failed).toEqual([]);
-    const log = await gateLog(p.gate_id);
-    expect(log.map((r) => r.kind)).toEqual(["activation", "promotion_started", "promotion_completed"]);
-    expect((await getPromotion(p.id)).steps.at(-1)).toMatchObject({ kind: "completed", seq: log.at(-1)!.seq });
-    expect(await served(gate)).toMatchObject({ calibration_id: v2.id, rollout: null });
+    await expectCompletedByTheNextTick(p, gate, v2.id, at);
 
     const late = await tick(scheduledEnv, new Date(at.getTime() + ACTIVATION_LISTENERS_GRACE_MS + 60_000));
     expect(late.failed).toEqual([]);
@@ -106,12 +114,7 @@ describe("a completion whose request died midway is finished by the cron", () =>
     expect(await getPromotion(p.id)).toMatchObject({ state: "completed", steps: { length: 2 } });
     expect(await served(gate)).toMatchObject({ calibration_id: v1.id, rollout: { percent_bp: 5000 } });
 
-    const first = await tick(scheduledEnv, new Date(at.getTime() + 60_000));
-    expect(first.failed).toEqual([]);
-    const log = await gateLog(p.gate_id);
-    expect(log.map((r) => r.kind)).toEqual(["activation", "promotion_started", "promotion_completed"]);
-    expect((await getPromotion(p.id)).steps.at(-1)).toMatchObject({ kind: "completed", seq: log.at(-1)!.seq });
-    expect(await served(gate)).toMatchObject({ calibration_id: v2.id, rollout: null });
+    await expectCompletedByTheNextTick(p, gate, v2.id, at);
     expect((await tick(scheduledEnv, new Date(at.getTime() + 120_000))).promotions).toMatchObject({ repaired: 0 });
     expect(await gateLog(p.gate_id)).toHaveLength(3);
   });

@@ -70,10 +70,11 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     const api = (): Api => {
       const baseUrl = v.url ?? io.env.SCOREGATE_URL ?? "http://localhost:8787";
       // "localhost:8787" parses as a URL whose scheme is "localhost:": only http and https reach a server
-      if (!/^https?:$/u.test(URL.canParse(baseUrl) ? new URL(baseUrl).protocol : ""))
+      const parsed = URL.canParse(baseUrl) ? new URL(baseUrl) : null;
+      if (parsed === null || !/^https?:$/u.test(parsed.protocol))
         throw usage(`${JSON.stringify(baseUrl)} is not an http(s) URL: set --url or SCOREGATE_URL to the server, e.g. http://localhost:8787`);
       // every path the CLI asks for starts with /v1: a URL that ends with it would ask for /v1/v1/...
-      if (/\/v1\/*$/u.test(new URL(baseUrl).pathname))
+      if (/\/v1\/*$/u.test(parsed.pathname))
         throw usage(
           `${JSON.stringify(baseUrl)} ends with /v1: give the server's base URL without it, e.g. ${JSON.stringify(baseUrl.replace(/\/v1\/*$/u, ""))}`,
         );

@@ -89,69 +89,61 @@ export async function watch(c: Ctx): Promise<number> {
   // The stream waits between reconnects on unref'd timers (a service's stream must never hold its process open); the
   // command is that process, and it runs until ^C: this timer holds it while nothing else does (the server down).
   const alive = setInterval(() => {}, KEEP_ALIVE_MS);
-  try {
-    return await watchUntilStopped();
-  } finally {
-    clearInterval(alive);
-  }
-
-  function watchUntilStopped(): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      let opened = false;
-      const stream = new GateStream({
-        url,
-        headers: () => api.headers(),
-        fetch: c.io.fetch ?? fetch,
-        after: since ?? null,
-        // A service's stream falls back to polling after a few failures; watch has nothing to poll and runs until ^C,
-        // so a server that is down is retried (backoff up to WATCH_MAX_BACKOFF_MS) however long it stays down, and a
-        // 429 is waited out (WATCH_RETRY_MS, or the server's Retry-After)
-        maxFailures: Number.POSITIVE_INFINITY,
-        backoff: { maxMs: WATCH_MAX_BACKOFF_MS },
-        recoveryMs: WATCH_RETRY_MS,
-        onEvent: (e, snapshot) => c.out(c.json ? JSON.stringify(snapshot ? { snapshot: true, ...e } : e) : eventLine(e, snapshot)),
-        onState: (state, d) => {
-          if (state === "open") {
-            if (opened) c.warn(`-- reconnected, resumed after ${d.after ?? "nothing"}`);
-            opened = true;
-          } else if (state === "reconnecting") c.warn(`-- connection lost (${d.reason}); reconnecting`);
-          else if (state === "polling" && d.status === 429) c.warn(`-- ${d.reason.replace(/: polling instead$/u, "")}; retrying the stream later`);
-          else if (state === "polling") {
-            // watch has nothing to poll: a route the server lacks, or a gate it does not know, ends the command
-            stream.close();
-            // the stream's reason holds the server's own words when it gave some ("404 not_found: gate ... does not exist")
-            const why = d.reason.replace(/: polling instead$/u, "");
-            const said = why !== String(d.status);
-            const failure = new CliError(
-              said ? `cannot watch this gate: ${why}` : `${why}: the server does not stream this gate`,
-              d.status === 404 ? EXIT.usage : EXIT.failure,
-              "unreachable",
-              said
-                ? ["scoregate gates lists every gate"]
-                : ["check the gate (scoregate gates lists them) and that the server is a version with pushed changes"],
+  return await new Promise<number>((resolve, reject) => {
+    let opened = false;
+    const stream = new GateStream({
+      url,
+      headers: () => api.headers(),
+      fetch: c.io.fetch ?? fetch,
+      after: since ?? null,
+      // A service's stream falls back to polling after a few failures; watch has nothing to poll and runs until ^C,
+      // so a server that is down is retried (backoff up to WATCH_MAX_BACKOFF_MS) however long it stays down, and a
+      // 429 is waited out (WATCH_RETRY_MS, or the server's Retry-After)
+      maxFailures: Number.POSITIVE_INFINITY,
+      backoff: { maxMs: WATCH_MAX_BACKOFF_MS },
+      recoveryMs: WATCH_RETRY_MS,
+      onEvent: (e, snapshot) => c.out(c.json ? JSON.stringify(snapshot ? { snapshot: true, ...e } : e) : eventLine(e, snapshot)),
+      onState: (state, d) => {
+        if (state === "open") {
+          if (opened) c.warn(`-- reconnected, resumed after ${d.after ?? "nothing"}`);
+          opened = true;
+        } else if (state === "reconnecting") c.warn(`-- connection lost (${d.reason}); reconnecting`);
+        else if (state === "polling" && d.status === 429) c.warn(`-- ${d.reason.replace(/: polling instead$/u, "")}; retrying the stream later`);
+        else if (state === "polling") {
+          // watch has nothing to poll: a route the server lacks, or a gate it does not know, ends the command
+          stream.close();
+          // the stream's reason holds the server's own words when it gave some ("404 not_found: gate ... does not exist")
+          const why = d.reason.replace(/: polling instead$/u, "");
+          const said = why !== String(d.status);
+          const failure = new CliError(
+            said ? `cannot watch this gate: ${why}` : `${why}: the server does not stream this gate`,
+            d.status === 404 ? EXIT.usage : EXIT.failure,
+            "unreachable",
+            said
+              ? ["scoregate gates lists every gate"]
+              : ["check the gate (scoregate gates lists them) and that the server is a version with pushed changes"],
+          );
+          // a gate named by its models that the server does not know: its history's 404 names the gates it may mean
+          if (d.status === 404 && names !== null) {
+            const g = names;
+            api.request("listCalibrations", { query: { ...g, limit: 1 } }).then(
+              () => reject(failure),
+              (e: unknown) => reject(e instanceof CliError && e.code === "not_found" ? e : failure),
             );
-            // a gate named by its models that the server does not know: its history's 404 names the gates it may mean
-            if (d.status === 404 && names !== null) {
-              const g = names;
-              api.request("listCalibrations", { query: { ...g, limit: 1 } }).then(
-                () => reject(failure),
-                (e: unknown) => reject(e instanceof CliError && e.code === "not_found" ? e : failure),
-              );
-            } else reject(failure);
-          } else if (state === "stopped" && d.status !== undefined) {
-            reject(
-              new CliError(`${d.status}: the token is refused`, EXIT.usage, d.status === 401 ? "unauthorized" : "forbidden", [
-                `watch needs ${aToken("read")}`,
-              ]),
-            );
-          }
-        },
-      });
-      signal?.addEventListener("abort", () => {
-        stream.close();
-        resolve(EXIT.ok);
-      });
-      stream.start();
+          } else reject(failure);
+        } else if (state === "stopped" && d.status !== undefined) {
+          reject(
+            new CliError(`${d.status}: the token is refused`, EXIT.usage, d.status === 401 ? "unauthorized" : "forbidden", [
+              `watch needs ${aToken("read")}`,
+            ]),
+          );
+        }
+      },
     });
-  }
+    signal?.addEventListener("abort", () => {
+      stream.close();
+      resolve(EXIT.ok);
+    });
+    stream.start();
+  }).finally(() => clearInterval(alive));
 }
