@@ -112,6 +112,7 @@ class ClientBase:
             clock=clock,
             rng=rng,
             new_flight=self._new_flight,
+            flight_alive=self._flight_alive,
         )
         self._queue = ObservationQueue(
             # 64 random bits: replicas in containers often share a pid, and a repeated batch id is counted once
@@ -142,6 +143,10 @@ class ClientBase:
     def _new_flight(self) -> Any:
         """A completion signal for one shared request (a threading.Event or an asyncio.Future)."""
         raise NotImplementedError
+
+    def _flight_alive(self, flight: Any) -> bool:
+        """Can a caller still wait for this running request? (AsyncClient: not one of another event loop.)"""
+        return True
 
     def _after_report(self, sealed: bool) -> None:
         """Makes sure queued observations will be sent (a thread or a task, per client); ``sealed``: a batch is full."""

@@ -95,6 +95,7 @@ class ThresholdCache:
         clock: Callable[[], float],
         rng: Callable[[], float],
         new_flight: Callable[[], Any],
+        flight_alive: Callable[[Any], bool] = lambda _flight: True,
     ):
         self._base = base_url
         self._token = token
@@ -105,6 +106,7 @@ class ThresholdCache:
         self._now = clock
         self._rng = rng
         self._new_flight = new_flight
+        self._flight_alive = flight_alive
         self._lock = threading.Lock()
         self.entries: "collections.OrderedDict[Tuple[str, str, str, Optional[str]], Entry]" = collections.OrderedDict()
         #: set by a 401/403: the token is wrong, so nothing is sent again (retrying forever helps nobody)
@@ -224,7 +226,11 @@ class ThresholdCache:
         (called with the lock held)."""
         if self.auth_error is not None:
             return Plan(entry)
-        if entry.inflight is not None and now - entry.inflight_started <= self._timeout + LOST_REQUEST_GRACE_SECONDS:
+        if (
+            entry.inflight is not None
+            and now - entry.inflight_started <= self._timeout + LOST_REQUEST_GRACE_SECONDS
+            and self._flight_alive(entry.inflight)
+        ):
             return Plan(entry, flight=entry.inflight)
         if entry.inflight is None and now < entry.next_attempt_at:
             return Plan(entry)
@@ -258,6 +264,13 @@ class ThresholdCache:
                 if entry.inflight is plan.flight:
                     entry.inflight = None
         self._tell()
+
+    def abandon(self, plan: Plan) -> None:
+        """A request cut off before its outcome (AsyncClient: its event loop ended under it): the server said nothing,
+        so nothing changes (no failure, no backoff, no event) but the entry's request slot, free for the next read."""
+        with self._lock:
+            if plan.entry.inflight is plan.flight:
+                plan.entry.inflight = None
 
     def _apply(self, entry: Entry, outcome: Outcome, now: float, sent_etag: Optional[str] = None) -> None:
         if isinstance(outcome, ClientError):

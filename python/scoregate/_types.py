@@ -50,7 +50,8 @@ def as_gate(g: GateLike) -> Gate:
 @dataclass
 class ClientError:
     """Why an answer is a fallback or stale: timeout, network, unauthorized, forbidden, rate_limited, server_error,
-    bad_request, bad_response, uncalibrated or internal."""
+    bad_request, bad_response, uncalibrated, internal, or aborted (``AsyncClient``: the request a caller waited for was
+    cancelled, its task or its event loop ending, before the server answered)."""
 
     code: str
     message: str

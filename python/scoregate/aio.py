@@ -47,7 +47,7 @@ class AsyncClient(ClientBase):
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._closing = False
 
-    def _new_flight(self) -> "asyncio.Future[None]":
+    def _new_flight(self) -> "asyncio.Future[bool]":
         return asyncio.get_running_loop().create_future()
 
     # -- thresholds -----------------------------------------------------------------------------------------------
@@ -70,9 +70,11 @@ class AsyncClient(ClientBase):
             try:
                 # shield: a caller that stops waiting (its deadline, or its own cancellation) leaves the shared
                 # request running for the others
-                await asyncio.wait_for(asyncio.shield(plan.flight), wait)
+                settled = await asyncio.wait_for(asyncio.shield(plan.flight), wait)
             except asyncio.TimeoutError:
                 return fallback_result(fallback, False, ClientError("timeout", f"no answer within {wait} s"))
+            if settled is False:
+                return fallback_result(fallback, False, ClientError("aborted", "the shared request was cancelled before an answer"))
             return self._cache.after_wait(plan.entry, fallback, assignment_key)
         except Exception as e:  # the hot path must never raise
             log.exception("scoregate: unexpected failure in get_threshold")
@@ -81,14 +83,30 @@ class AsyncClient(ClientBase):
     def _begin(self, plan: Plan) -> None:
         self._spawn(self._refresh(plan))
 
+    def _flight_alive(self, flight: "asyncio.Future[bool]") -> bool:
+        """A request of another loop (one that ended, perhaps without cancelling its tasks) can never be awaited here:
+        the next loop starts its own."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            return True  # a read from outside any loop (shadows_for) never awaits it
+        return flight.get_loop() is running
+
     async def _refresh(self, plan: Plan) -> None:
-        outcome: Outcome = ClientError("internal", "the request was cancelled")
+        """Sends the plan's request and settles it; the flight's result says whether an outcome was applied."""
         try:
             outcome = await self._in_thread(self._send, "GET", plan.url, plan.headers or {}, None)
-        finally:
+        except BaseException:
+            # Cancelled: the loop is ending (asyncio.run cancels the tasks left when its coroutine returns) or the task
+            # was cancelled. The server said nothing, so nothing is counted: no failure, no backoff, no event; the
+            # next read (in this loop or the next) asks again. The orphaned thread's answer is dropped.
+            self._cache.abandon(plan)
+            _finish(plan.flight, False)
+            raise
+        try:
             self._cache.settle(plan, outcome)
-            if not plan.flight.done():
-                plan.flight.set_result(None)
+        finally:
+            _finish(plan.flight, True)
 
     async def gate(
         self,
@@ -178,6 +196,12 @@ class AsyncClient(ClientBase):
                     body = gen.send(await self._in_thread(self._post_observations, body))
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
+            finally:
+                # A send cut off (the loop ended under it, or the task was cancelled) ends here, not whenever the
+                # generator is collected: its batch stops being in flight now (the memory bound counts it again, and a
+                # later collection cannot clear another send's flag), and stays queued with its batch id, no failure
+                # counted. A finished generator's close does nothing.
+                gen.close()
 
     async def close(self) -> FlushResult:
         """Stops the flush task, flushes once and releases the worker threads; later reports are ignored (and
@@ -243,6 +267,13 @@ class AsyncClient(ClientBase):
             return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
         except Exception as e:  # the executor was shut down meanwhile, or the loop is closing
             return ClientError("internal", f"{type(e).__name__}: {e}")
+
+
+def _finish(flight: "asyncio.Future[bool]", settled: bool) -> None:
+    """Wakes the callers waiting for a request: ``settled`` False when it was cut off. Nothing to wake once the loop
+    is closed (a pending task of a closed loop is closed when collected, and its loop can schedule nothing)."""
+    if not flight.done() and not flight.get_loop().is_closed():
+        flight.set_result(settled)
 
 
 __all__ = ["AsyncClient"]
