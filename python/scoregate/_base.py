@@ -122,6 +122,7 @@ class ClientBase:
             max_scores=max_scores,
             flush_interval=flush_interval,
             backoff=backoff,
+            timeout=timeout,
             clock=clock,
             rng=rng,
             stopped=lambda: self._cache.auth_error,

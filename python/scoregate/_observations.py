@@ -1,8 +1,9 @@
 """Observation batching for POST /v1/observations, shared by both clients (the same rules as the TypeScript client's
 packages/client/src/observations.ts): one pending batch per calibration (or gate), sealed when full or
 ``flush_interval`` old, each with a batch id it keeps across retries (the server counts a batch id once). Memory is
-bounded: past ``max_queued`` queries (besides the batch being sent) the oldest are dropped and counted. No I/O here:
-``sending`` is a generator that yields request bodies and receives their outcomes, so the thread-based and the
+bounded: past ``max_queued`` queries (besides the batch being sent) the oldest are dropped and counted. One send at a
+time (``claim``), and a send older than its timeout plus a second is given up for the next (as in TypeScript). No I/O
+here: ``sending`` is a generator that yields request bodies and receives their outcomes, so the thread-based and the
 asyncio client drive the same loop."""
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ from ._types import (
     as_gate,
 )
 from ._gate import score_value
-from ._thresholds import Outcome
+from ._thresholds import LOST_REQUEST_GRACE_SECONDS, Outcome
 
 #: Default queries per batch: the TypeScript client's default (MAX_OBSERVATION_QUERIES is the API's cap).
 DEFAULT_BATCH_SIZE = 1000
 DEFAULT_MAX_QUEUED = 10_000
 DEFAULT_MAX_SCORES = 2000
+#: How often a sender waiting for the running send checks whether it is done or lost (seconds)
+SEND_POLL_SECONDS = 0.05
 
 log = logging.getLogger("scoregate")
 
@@ -65,6 +68,7 @@ class ObservationQueue:
         max_scores: int,
         flush_interval: float,
         backoff: Tuple[float, float],
+        timeout: float,
         clock: Callable[[], float],
         rng: Callable[[], float],
         stopped: Callable[[], Optional[ClientError]],
@@ -76,15 +80,20 @@ class ObservationQueue:
         self._max_scores = min(MAX_OBSERVATION_SCORES, max(0, max_scores))
         self._interval = flush_interval
         self._backoff = backoff
+        self._timeout = timeout
         self._now = clock
         self._rng = rng
         self._stopped = stopped
         self._on_auth_error = on_auth_error
-        self._lock = threading.Lock()
+        #: the queue's lock; waiting on it is how a sender waits for the running send to end (``claim_waiting``)
+        self._lock = threading.Condition(threading.Lock())
         self._groups: "collections.OrderedDict[str, _Group]" = collections.OrderedDict()
         #: sealed batches awaiting their (next) attempt, oldest first
         self._batches: List[Batch] = []
         self._in_flight: Optional[Batch] = None
+        #: the running send's token (``claim``), None when idle; and when its latest request started
+        self._sender: Optional[object] = None
+        self._sender_at = 0.0
         self._seq = 0
         self._failures = 0
         self._next_attempt_at = 0.0
@@ -163,10 +172,42 @@ class ObservationQueue:
             times = [g.created_at + self._interval for g in self._groups.values()] + [b.next_attempt_at for b in self._batches]
             return max(min(times), self._next_attempt_at) if times else None
 
-    def sending(self, force: bool) -> Generator[Dict[str, Any], Outcome, Tuple[int, int]]:
+    def claim(self) -> Optional[object]:
+        """The token that lets its holder run ``sending`` (give it back with ``release``), or None while another send
+        runs. A send whose request is older than the timeout plus a second is lost (urllib's timeout bounds each socket
+        operation, not a whole request: a name lookup or a dripping answer can hold it much longer) and is given up:
+        its batch stays queued with its batch id for the new sender, and its answer, whenever it comes, changes
+        nothing (the TypeScript client's rule)."""
+        with self._lock:
+            now = self._now()
+            if self._sender is not None and now - self._sender_at <= self._timeout + LOST_REQUEST_GRACE_SECONDS:
+                return None
+            self._sender = token = object()
+            self._sender_at = now
+            return token
+
+    def claim_waiting(self) -> object:
+        """``claim``, waiting (blocking the calling thread) while the running send is neither done nor lost."""
+        while True:
+            token = self.claim()
+            if token is not None:
+                return token
+            with self._lock:
+                if self._sender is not None:
+                    self._lock.wait(SEND_POLL_SECONDS)
+
+    def release(self, token: object) -> None:
+        """Ends the send of ``token`` (nothing when it was given up meanwhile) and wakes the senders waiting."""
+        with self._lock:
+            if self._sender is token:
+                self._sender = None
+            self._lock.notify_all()
+
+    def sending(self, force: bool, token: object) -> Generator[Dict[str, Any], Outcome, Tuple[int, int]]:
         """Seals due groups (all with ``force``) and yields the body of each batch to send, one at a time, receiving its
         outcome. ``force`` (flush, close) tries every batch once; otherwise only due batches, stopping at the first
-        retriable failure. Returns (sent, failed) batches. The caller runs one of these at a time."""
+        retriable failure. Returns (sent, failed) batches; stops, dropping the outcome it received, once its send was
+        given up (``claim``). Run it only with the token of ``claim``."""
         sent = failed = 0
         auth: Optional[ClientError] = None
         with self._lock:
@@ -186,17 +227,25 @@ class ObservationQueue:
                 if not batch.queries:
                     self._batches.remove(batch)
                     continue
-                body: Dict[str, Any] = {"batch_id": batch.id, **batch.target, "queries": batch.queries}
+                if self._sender is not token:
+                    break  # given up before its next request
+                # copies: the body is serialized in another thread while reports go on
+                body: Dict[str, Any] = {"batch_id": batch.id, **batch.target, "queries": list(batch.queries)}
                 if batch.scores:
-                    body["scores"] = batch.scores
+                    body["scores"] = list(batch.scores)
                 n = len(batch.queries)
                 self._in_flight = batch
+                self._sender_at = now
             try:
                 outcome = yield body
             finally:
                 with self._lock:
-                    self._in_flight = None
+                    # a send given up meanwhile no longer owns the flag: the one that replaced it may have set it
+                    if self._in_flight is batch and self._sender is token:
+                        self._in_flight = None
             with self._lock:
+                if self._sender is not token:
+                    break  # given up while its request was out: the sender that replaced it owns the queue
                 error = self._error_of(outcome)
                 if error is None:
                     self._remove(batch, n)

@@ -21,6 +21,7 @@ import threading
 from typing import Any, Callable, Coroutine, Iterable, List, Optional, Set, Tuple, Union
 
 from ._base import ClientBase, checked_gate_input
+from ._observations import SEND_POLL_SECONDS
 from ._thresholds import Outcome, Plan, fallback_result
 from ._types import ClientError, FlushResult, GateLike, GateResult, ThresholdResult, as_gate
 
@@ -39,11 +40,10 @@ class AsyncClient(ClientBase):
         self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
         self._executor_lock = threading.Lock()
         self._tasks: Set["asyncio.Task[Any]"] = set()
-        # Created on first use inside the running loop: on Python 3.9 they bind to a loop when constructed.
-        self._flush_lock: Optional[asyncio.Lock] = None
+        # Created on first use inside the running loop: on Python 3.9 it binds to a loop when constructed.
         self._wake: Optional[asyncio.Event] = None
         self._flusher: Optional["asyncio.Task[None]"] = None
-        #: the loop the lock, the event and the flush task belong to (see _bind)
+        #: the loop the event and the flush task belong to (see _bind); one send at a time is the queue's (claim)
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._closing = False
 
@@ -162,14 +162,14 @@ class AsyncClient(ClientBase):
             asyncio.get_running_loop()
         except RuntimeError:
             return  # reported from outside the loop: flush() or the next report inside it sends the batch
-        _, wake = self._loop_state()
+        wake = self._loop_wake()
         if self._flusher is None or self._flusher.done():
             self._flusher = self._spawn(self._flush_loop())
         elif sealed:
             wake.set()
 
     async def _flush_loop(self) -> None:
-        wake = self._loop_state()[1]
+        wake = self._loop_wake()
         while not self._closing:
             due = self._queue.next_due_at()
             wait = self._flush_interval if due is None else min(self._flush_interval, max(0.05, due - self._now()))
@@ -188,27 +188,32 @@ class AsyncClient(ClientBase):
         return FlushResult(sent, failed, self.observation_stats())
 
     async def _drive(self, force: bool) -> Tuple[int, int]:
-        async with self._loop_state()[0]:
-            gen = self._queue.sending(force)
-            try:
-                body = next(gen)
-                while True:
-                    body = gen.send(await self._in_thread(self._post_observations, body))
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
-            finally:
-                # A send cut off (the loop ended under it, or the task was cancelled) ends here, not whenever the
-                # generator is collected: its batch stops being in flight now (the memory bound counts it again, and a
-                # later collection cannot clear another send's flag), and stays queued with its batch id, no failure
-                # counted. A finished generator's close does nothing.
-                gen.close()
+        """One send at a time (any loop's): waits for the running one unless it is lost (``ObservationQueue.claim``)."""
+        token = self._queue.claim()
+        while token is None:
+            await asyncio.sleep(SEND_POLL_SECONDS)
+            token = self._queue.claim()
+        gen = self._queue.sending(force, token)
+        try:
+            body = next(gen)
+            while True:
+                body = gen.send(await self._in_thread(self._post_observations, body))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        finally:
+            # A send cut off (the loop ended under it, or the task was cancelled) ends here, not whenever the generator
+            # is collected: its batch stops being in flight now (the memory bound counts it again, and a later
+            # collection cannot clear another send's flag), and stays queued with its batch id, no failure counted. A
+            # finished generator's close does nothing.
+            gen.close()
+            self._queue.release(token)
 
     async def close(self) -> FlushResult:
         """Stops the flush task, flushes once and releases the worker threads; later reports are ignored (and
         counted). Thresholds keep working (a later request starts new worker threads); streams stop."""
         self._close_streams()
         self._closing = True
-        _, wake = self._loop_state()  # a flush task of an earlier loop is forgotten here
+        wake = self._loop_wake()  # a flush task of an earlier loop is forgotten here
         flusher = self._flusher
         if flusher is not None and not flusher.done():
             wake.set()
@@ -229,24 +234,24 @@ class AsyncClient(ClientBase):
 
     # -------------------------------------------------------------------------------------------------------------
 
-    def _loop_state(self) -> Tuple[asyncio.Lock, asyncio.Event]:
-        """The flush lock and wake-up event of the running loop (call it inside one)."""
+    def _loop_wake(self) -> asyncio.Event:
+        """The flush task's wake-up event of the running loop (call it inside one)."""
         self._bind()
-        assert self._flush_lock is not None and self._wake is not None
-        return self._flush_lock, self._wake
+        assert self._wake is not None
+        return self._wake
 
     def _bind(self) -> None:
         """Binds the loop-bound state to the running loop. A client made at module level often outlives its first loop:
-        ``asyncio.run`` called again, a test framework's loop per test, Starlette's TestClient. An asyncio lock, event or
-        task of a finished loop cannot be awaited in the next one (the flush task would die and observations would stop
+        ``asyncio.run`` called again, a test framework's loop per test, Starlette's TestClient. An asyncio event or task
+        of a finished loop cannot be awaited in the next one (the flush task would die and observations would stop
         being sent), so a new running loop gets its own, and the next report starts the flush task there. Requests run in
         the client's worker threads, which serve any loop. One loop at a time: two loops running at once would take the
         state from each other."""
         loop = asyncio.get_running_loop()
-        if loop is self._loop and self._flush_lock is not None and self._wake is not None:
+        if loop is self._loop and self._wake is not None:
             return
         self._loop = loop
-        self._flush_lock, self._wake = asyncio.Lock(), asyncio.Event()
+        self._wake = asyncio.Event()
         if self._flusher is not None and self._flusher.get_loop() is not loop:
             self._flusher = None  # the last loop's task: it ended with its loop, or can never run again
         self._tasks = {t for t in self._tasks if t.get_loop() is loop}
@@ -263,10 +268,42 @@ class AsyncClient(ClientBase):
             if self._executor is None:
                 self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="scoregate")
             executor = self._executor
+        loop = asyncio.get_running_loop()
+        answer: "asyncio.Future[Outcome]" = loop.create_future()
+
+        def deliver(done: "concurrent.futures.Future[Outcome]") -> None:
+            # Not run_in_executor: on Python 3.9 its callback raises (and logs a traceback) when the request outlives a
+            # loop that was closed without cancelling its tasks; such an answer has nobody to go to.
+            if loop.is_closed():
+                return
+            try:
+                loop.call_soon_threadsafe(_resolve, answer, done)
+            except RuntimeError:
+                pass  # the loop closed meanwhile
+
         try:
-            return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
-        except Exception as e:  # the executor was shut down meanwhile, or the loop is closing
+            job = executor.submit(fn, *args)
+        except Exception as e:  # the executor was shut down meanwhile
             return ClientError("internal", f"{type(e).__name__}: {e}")
+        job.add_done_callback(deliver)
+        try:
+            return await answer
+        except BaseException:
+            job.cancel()  # a request not started yet is not sent at all
+            raise
+
+
+def _resolve(answer: "asyncio.Future[Outcome]", done: "concurrent.futures.Future[Outcome]") -> None:
+    """Hands a worker thread's outcome to the loop (``_send`` returns outcomes; an exception is an internal error)."""
+    if answer.done():
+        return
+    error = done.exception() if not done.cancelled() else None
+    if done.cancelled():
+        answer.cancel()
+    elif error is not None:
+        answer.set_result(ClientError("internal", f"{type(error).__name__}: {error}"))
+    else:
+        answer.set_result(done.result())
 
 
 def _finish(flight: "asyncio.Future[bool]", settled: bool) -> None:

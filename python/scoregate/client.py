@@ -30,7 +30,6 @@ class Client(ClientBase):
     that to ``flush()``)."""
 
     def _init_io(self) -> None:
-        self._flush_lock = threading.Lock()
         self._stop = threading.Event()
         #: set by a report that fills a batch (sent at once) and by close()
         self._wake = threading.Event()
@@ -151,14 +150,18 @@ class Client(ClientBase):
         return FlushResult(sent, failed, self.observation_stats())
 
     def _drive(self, force: bool) -> Tuple[int, int]:
-        with self._flush_lock:
-            gen = self._queue.sending(force)
-            try:
-                body = next(gen)
-                while True:
-                    body = gen.send(self._post_observations(body))
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
+        """One send at a time: waits for the running one unless it is lost (``ObservationQueue.claim``)."""
+        token = self._queue.claim_waiting()
+        gen = self._queue.sending(force, token)
+        try:
+            body = next(gen)
+            while True:
+                body = gen.send(self._post_observations(body))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        finally:
+            gen.close()
+            self._queue.release(token)
 
     def close(self) -> FlushResult:
         """Flushes once and stops the background thread and any stream; later reports are ignored (and counted)."""
