@@ -490,46 +490,69 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _is_finite(v: Any) -> bool:
+    return _is_number(v) and math.isfinite(v)
+
+
+def _whole(v: Any) -> Any:
+    """A whole float (``2.0``) as the int it is: JSON does not tell them apart, and the TypeScript client (whose
+    ``Number.isInteger(2.0)`` holds) accepts it as a count; anything else unchanged."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
 def _is_count(v: Any, minimum: int) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= minimum
 
 
-def read_threshold_response(body: Any) -> Optional[Dict[str, Any]]:
-    """The body of a 200 as the cache keeps it, or None when it is not a threshold body. A server from before guards
-    sends neither ``guards`` nor ``abstain_below``: each missing field reads as its neutral value, so the gate behaves
-    as it did. A field that is present but broken (a negative or fractional ``min_keep``, a ``max_keep`` below 1 or
-    below ``min_keep``, an infinite cutoff) makes the whole body invalid: half a policy is worse than the fallback."""
-    if not isinstance(body, dict):
+def _read_gate(b: Any) -> Optional[Dict[str, Any]]:
+    """A served gate's fields (the body's own, a rollout's candidate's, a shadow's), with the guards and the cutoff of
+    a server from before guards (neither sent) read as none; None when a field is missing or broken. What else the
+    object carries is not checked here (the TypeScript client's ``readGate``)."""
+    if not isinstance(b, dict) or "threshold" not in b:
+        return None  # the threshold is required: null keeps everything, a missing one is a broken body
+    t = b["threshold"]
+    if not (t is None or _is_finite(t)):
         return None
-    t = body.get("threshold")
-    if not (t is None or (_is_number(t) and math.isfinite(t))):
-        return None
-    if not (isinstance(body.get("calibration_id"), str) and isinstance(body.get("index_version"), str) and _is_number(body.get("expected_drop_rate"))):
+    if not (isinstance(b.get("calibration_id"), str) and isinstance(b.get("index_version"), str) and _is_number(b.get("expected_drop_rate"))):
         return None
     guards: Dict[str, Any] = {"min_keep": 0, "max_keep": None}
-    if "guards" in body:
-        g = body["guards"]
-        # JSON integers arrive as int; a whole float (2.0) is accepted like the TypeScript client's Number.isInteger
-        if isinstance(g, dict):
-            g = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in g.items()}
-        if not isinstance(g, dict) or not _is_count(g.get("min_keep"), 0):
+    if "guards" in b:
+        g = b["guards"]
+        # always an object when sent, with both fields (a null max_keep: no cap)
+        if not isinstance(g, dict) or "max_keep" not in g:
             return None
-        cap = g.get("max_keep")
-        if not (cap is None or (_is_count(cap, 1) and cap >= g["min_keep"])):
+        floor, cap = _whole(g.get("min_keep")), _whole(g["max_keep"])
+        if not _is_count(floor, 0) or not (cap is None or (_is_count(cap, 1) and cap >= floor)):
             return None
-        guards = {"min_keep": g["min_keep"], "max_keep": cap}
-    a = body.get("abstain_below")
-    if not (a is None or (_is_number(a) and math.isfinite(a))):
+        guards = {"min_keep": floor, "max_keep": cap}
+    a = b.get("abstain_below")
+    if not (a is None or _is_finite(a)):
         return None
-    # a server from before promotions sends neither rollout nor shadows; a broken one makes the body invalid
+    return {**b, "guards": guards, "abstain_below": a}
+
+
+def read_threshold_response(body: Any) -> Optional[Dict[str, Any]]:
+    """The body of a 200 as the cache keeps it, or None when it is not a threshold body (the TypeScript client's
+    ``readThresholdResponse``). A server from before guards sends neither ``guards`` nor ``abstain_below``, one from
+    before promotions neither ``rollout`` nor ``shadows``: each missing field reads as its neutral value, so the gate
+    behaves as it did. A field that is present but broken (a negative or fractional ``min_keep``, a ``max_keep`` below
+    1 or below ``min_keep``, an infinite cutoff, a rollout without a readable candidate, a shadow without a finite
+    ``sample_rate``) makes the whole body invalid: half a policy is worse than the fallback."""
+    top = _read_gate(body)
+    if top is None:
+        return None
     rollout = body.get("rollout")
     if rollout is not None:
-        bp, salt = (rollout.get("percent_bp"), rollout.get("salt")) if isinstance(rollout, dict) else (None, None)
-        candidate = read_threshold_response(rollout.get("candidate")) if isinstance(rollout, dict) else None
-        if not (_is_count(bp, 0) and isinstance(salt, str) and isinstance(rollout.get("promotion_id"), str) and _is_count(rollout.get("step"), 0) and candidate is not None):
+        if not isinstance(rollout, dict):
             return None
-        rollout = {**rollout, "candidate": candidate}
+        bp, step, candidate = _whole(rollout.get("percent_bp")), _whole(rollout.get("step")), _read_gate(rollout.get("candidate"))
+        if not (_is_count(bp, 0) and _is_count(step, 0) and isinstance(rollout.get("salt"), str) and isinstance(rollout.get("promotion_id"), str) and candidate is not None):
+            return None
+        rollout = {**rollout, "percent_bp": bp, "step": step, "candidate": candidate}
     shadows = body.get("shadows", [])
-    if not isinstance(shadows, list) or not all(isinstance(s, dict) and _is_number(s.get("sample_rate")) and read_threshold_response(s) is not None for s in shadows):
+    if not isinstance(shadows, list):
         return None
-    return {**body, "guards": guards, "abstain_below": a, "rollout": rollout, "shadows": shadows}
+    read = [_read_gate(s) if isinstance(s, dict) and _is_finite(s.get("sample_rate")) else None for s in shadows]
+    if any(s is None for s in read):
+        return None
+    return {**top, "rollout": rollout, "shadows": read}

@@ -141,6 +141,8 @@ class GuardTests(unittest.TestCase):
             {"guards": {"min_keep": 3, "max_keep": 2}},
             {"guards": {"min_keep": True, "max_keep": None}},
             {"guards": "none"},
+            {"guards": {"min_keep": 2}},  # max_keep is required (null: no cap)
+            {"guards": None},  # always present when sent: null is broken, not "none"
             {"abstain_below": "0.5"},
         ]
         for fields in broken:
@@ -150,6 +152,12 @@ class GuardTests(unittest.TestCase):
                 self.assertEqual((r.reason, r.threshold, r.abstain, r.guards), ("fallback", 0.05, False, Guards()))
                 self.assertEqual((r.error.code if r.error else None, len(r.kept)), ("bad_response", 2))
                 self.assertEqual(c.reported, [])
+
+    def test_a_body_without_a_threshold_is_a_bad_response(self) -> None:
+        served = body(0.5)
+        del served["threshold"]  # null keeps everything; a missing threshold is a broken body, as in TypeScript
+        r = client_serving(served).gate([{"score": 0.1}, {"score": 0.6}], GATE, fallback=0.05)
+        self.assertEqual((r.reason, r.threshold, r.error.code if r.error else None), ("fallback", 0.05, "bad_response"))
 
     def test_whole_floats_are_counts(self) -> None:
         c = client_serving(body(0.9, guards={"min_keep": 1.0, "max_keep": 2.0}))
@@ -178,6 +186,49 @@ class GuardTests(unittest.TestCase):
             with self.subTest(min_keep=min_keep, max_keep=max_keep):
                 with self.assertRaises(ValueError):
                     decide_query([0.5], 0.4, min_keep, max_keep)  # type: ignore[arg-type]
+
+
+def rollout(candidate: Dict[str, Any], **fields: Any) -> Dict[str, Any]:
+    return {"promotion_id": "prm_1", "step": 1, "percent_bp": 10_000, "salt": "prm_1", "state": "running", "candidate": candidate, **fields}
+
+
+def shadow(**fields: Any) -> Dict[str, Any]:
+    return {**body(0.7, calibration_id="cal_00000000s1", index_version="v2"), "sample_rate": 1.0, "since_seq": 3, **fields}
+
+
+class ServedBodyTests(unittest.TestCase):
+    """What a rollout's candidate and a shadow must hold: a served gate's fields, read as the TypeScript client's
+    readGate reads them (packages/client/src/threshold-response.ts); whatever else they carry is not theirs to check."""
+
+    def test_a_candidate_or_shadow_is_read_as_a_gate_only(self) -> None:
+        candidate = {**body(0.2, calibration_id="cal_00000000c2"), "rollout": "not a rollout", "shadows": 7}
+        served = body(0.5, rollout=rollout(candidate), shadows=[shadow(rollout=5, shadows="x")])
+        c = client_serving(served)
+        t = c.get_threshold(GATE, fallback=0.05, assignment_key="user-1")  # 100 %: every key is in the candidate arm
+        self.assertEqual((t.reason, t.calibration_id, t.threshold, t.error), ("calibrated", "cal_00000000c2", 0.2, None))
+        self.assertEqual([s["calibration_id"] for s in c.shadows_for(GATE, "user-1")], ["cal_00000000s1"])
+
+    def test_whole_float_rollout_counts_are_counts(self) -> None:
+        served = json.loads(json.dumps(body(0.5, rollout=rollout(body(0.2, calibration_id="cal_00000000c2")))).replace('"percent_bp": 10000', '"percent_bp": 10000.0').replace('"step": 1', '"step": 1.0'))
+        self.assertEqual(served["rollout"]["percent_bp"], 10000.0)  # as a server's JSON may spell it
+        t = client_serving(served).get_threshold(GATE, fallback=0.05, assignment_key="user-1")
+        self.assertEqual((t.reason, t.calibration_id, t.promotion), ("calibrated", "cal_00000000c2", {"id": "prm_1", "step": 1, "arm": "candidate"}))
+        self.assertIs(type(t.promotion["step"]), int)
+
+    def test_broken_rollouts_and_shadows_are_a_bad_response(self) -> None:
+        broken: List[Dict[str, Any]] = [
+            {"rollout": rollout(body(0.2), percent_bp=2.5)},
+            {"rollout": rollout({**body(0.2), "guards": {"min_keep": 1}})},
+            {"rollout": rollout(None)},
+            {"shadows": [shadow(sample_rate=math.nan)]},
+            {"shadows": [shadow(sample_rate=math.inf)]},
+            {"shadows": [{**shadow(), "threshold": math.inf}]},
+            {"shadows": None},  # an array when present
+        ]
+        for fields in broken:
+            with self.subTest(fields):
+                r = client_serving(body(0.5, **fields)).get_threshold(GATE, fallback=0.05)
+                self.assertEqual((r.reason, r.error.code if r.error else None), ("fallback", "bad_response"))
 
 
 class Real32:
