@@ -97,6 +97,11 @@ def parse_retry_after(value: Optional[str], now: float) -> Optional[float]:
         return None
 
 
+#: A decimal number as the TypeScript client's ``Number()`` reads a directive's value (``1.5``, ``1e1``), without the
+#: spellings only Python's ``float()`` takes (``1_0``, ``nan``, ``infinity``)
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+
+
 def parse_cache_control(value: Optional[str]) -> Dict[str, float]:
     """The three lifetimes of a ``Cache-Control`` header in seconds; directive names are case-insensitive and absent
     or malformed directives are left out."""
@@ -106,10 +111,10 @@ def parse_cache_control(value: Optional[str]) -> Dict[str, float]:
         name = name.strip().lower()
         if not sep or name not in ("max-age", "stale-while-revalidate", "stale-if-error"):
             continue
-        try:
-            seconds = float(arg.strip().strip('"'))
-        except ValueError:
+        arg = arg.strip().strip('"')
+        if not _DECIMAL.fullmatch(arg):
             continue
+        seconds = float(arg)
         if math.isfinite(seconds) and seconds >= 0:
             out[name] = seconds
     return out

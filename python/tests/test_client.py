@@ -326,6 +326,12 @@ class HttpTests(StubTestCase):
             _http.parse_cache_control('private, MAX-AGE="7", stale-if-error=inf, stale-while-revalidate=-1, no-cache'),
             {"max-age": 7.0},
         )
+        # a number as the TypeScript client reads it (decimals and exponents too); Python's own float() spellings
+        # (digit separators, "nan", "infinity") are malformed, and so are an empty value and a second "="
+        for header, seconds in (("max-age=1.5", 1.5), ("max-age=1e1", 10.0), ("max-age= 3 ", 3.0), ("max-age=.5", 0.5)):
+            self.assertEqual(_http.parse_cache_control(header), {"max-age": seconds}, header)
+        for header in ("max-age=1_0", "max-age=nan", "max-age=infinity", "max-age=", "max-age=5=3", "max-age=0x10", "max-age"):
+            self.assertEqual(_http.parse_cache_control(header), {}, header)
 
 
 class GateAndReportTests(StubTestCase):
