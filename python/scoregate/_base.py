@@ -210,7 +210,8 @@ class ClientBase:
         return self._cache.snapshot()
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
-        """Loads a snapshot: its values are served as ``stale`` until the server answers; never replaces a server value."""
+        """Loads a snapshot: its values are served as ``stale`` until the server answers; never replaces a server value.
+        Never raises: an unreadable snapshot or entry is skipped."""
         self._cache.restore(snapshot)
 
     def observation_stats(self) -> ObservationStats:

@@ -428,14 +428,19 @@ class ThresholdCache:
             return {"version": 1, "saved_at": self._now(), "entries": entries}
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
-        if not isinstance(snapshot, Mapping) or snapshot.get("version") != 1:
+        """Loads a snapshot's readable entries (an unreadable snapshot or entry is skipped, as the TypeScript client's
+        ``restoreInto`` does: a cold start without its snapshot still serves)."""
+        if not isinstance(snapshot, Mapping) or type(snapshot.get("version")) is not int or snapshot["version"] != 1:
+            return
+        entries = snapshot.get("entries")
+        if not isinstance(entries, list):
             return
         with self._lock:
-            for s in snapshot.get("entries") or []:
-                try:
-                    gate = as_gate(s["gate"])
-                except (KeyError, TypeError):
+            for s in entries:
+                saved = s.get("gate") if isinstance(s, Mapping) else None
+                if not (isinstance(saved, Mapping) and isinstance(saved.get("embedding"), str) and isinstance(saved.get("reranker"), str)):
                     continue
+                gate = as_gate(saved)
                 response = read_threshold_response(s.get("response"))
                 if response is None:
                     continue
@@ -446,7 +451,7 @@ class ThresholdCache:
                 e.value = response
                 e.etag = s.get("etag") if isinstance(s.get("etag"), str) else None
                 fetched_at = s.get("fetched_at")
-                e.fetched_at = float(fetched_at) if isinstance(fetched_at, (int, float)) else 0.0
+                e.fetched_at = float(fetched_at) if _is_number(fetched_at) else 0.0
                 e.bootstrapped = True
                 self.entries[gate.key()] = e
             self._evict()

@@ -193,6 +193,22 @@ class ThresholdTests(StubTestCase):
         self.assertLess(time.monotonic() - t0, 0.5)
         self.assertEqual((r.reason, r.threshold), ("stale", 0.42))
 
+    def test_an_unreadable_snapshot_or_entry_is_skipped_as_in_typescript(self) -> None:
+        good = {"gate": {"index": "docs", "embedding": "e5", "reranker": "bge"}, "response": threshold_body(), "etag": '"cal_0000000000aa"', "fetched_at": 5.0}
+        for snap in ({"version": 1, "entries": 5}, {"version": 1, "entries": {"a": good}}, {"version": True, "entries": [good]}, [good], None):
+            with self.subTest(snap):
+                c = self.client(bootstrap=snap)  # never raises: a cold start without its snapshot still serves
+                self.assertEqual(c.snapshot()["entries"], [])
+        odd = [
+            {**good, "gate": {"embedding": 5, "reranker": "bge"}},  # embedding and reranker are strings
+            {**good, "gate": ("e5", "bge", "docs")},  # a gate is saved as an object
+            "not an entry",
+            None,
+        ]
+        c = self.client(bootstrap={"version": 1, "entries": [*odd, {**good, "fetched_at": True}]})
+        saved = c.snapshot()["entries"]
+        self.assertEqual([(e["gate"], e["fetched_at"]) for e in saved], [({"index": "docs", "embedding": "e5", "reranker": "bge"}, 0.0)])
+
     def test_a_lower_seq_answered_to_the_held_etag_is_taken_and_a_snapshot_gives_way(self) -> None:
         def answer(cal: str, etag: str) -> Any:
             return lambda *a: (200, {"ETag": etag, "Cache-Control": CACHE_CONTROL}, threshold_body(cal, 0.6 if cal == "cal_b" else 0.3))
