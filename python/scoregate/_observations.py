@@ -182,6 +182,8 @@ class ObservationQueue:
             now = self._now()
             if self._sender is not None and now - self._sender_at <= self._timeout + LOST_REQUEST_GRACE_SECONDS:
                 return None
+            if self._sender is not None:
+                self._in_flight = None  # the lost send's batch is queued like any other now
             self._sender = token = object()
             self._sender_at = now
             return token
