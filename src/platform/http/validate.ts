@@ -6,6 +6,8 @@ import { AppError, type ErrorCode, type ErrorDetail } from "../errors";
 
 /** At most this many field problems are listed in one error. */
 export const MAX_ERROR_DETAILS = 20;
+/** At most this many field problems are spelled out in the error's message; `details` lists the rest. */
+export const MAX_MESSAGE_PROBLEMS = 3;
 
 export function pathOf(path: readonly PropertyKey[]): string {
   let out = "";
@@ -82,6 +84,17 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, code: E
           ? "is required"
           : i.message,
   }));
-  const first = details[0]!;
-  throw new AppError(code, `invalid ${what}: ${first.path} ${first.message}`, details);
+  throw new AppError(code, `invalid ${what}: ${problemsSentence(details, result.error.issues.length)}`, details);
+}
+
+/**
+ * The first few problems in words, then how many more `details` holds, so a request missing two fields is not
+ * fixed one field at a time ("embedding is required; reranker is required", not "embedding is required").
+ */
+function problemsSentence(details: readonly ErrorDetail[], total: number): string {
+  const shown = details.slice(0, MAX_MESSAGE_PROBLEMS).map((d) => `${d.path} ${d.message}`);
+  const rest = total - shown.length;
+  if (rest <= 0) return shown.join("; ");
+  const where = total > details.length ? `details lists the first ${details.length}` : "listed in details";
+  return `${shown.join("; ")}; ${plural(rest, "more problem")} (${where})`;
 }

@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { AppError } from "../../src/platform/errors";
+import { MAX_ERROR_DETAILS, MAX_MESSAGE_PROBLEMS, validate } from "../../src/platform/http/validate";
+
+function refusal(schema: z.ZodType, value: unknown): AppError {
+  try {
+    validate(schema, value, "bad_request", "query parameters");
+  } catch (e) {
+    if (e instanceof AppError) return e;
+    throw e;
+  }
+  throw new Error("expected a refusal");
+}
+
+describe("validate: the message names every problem a user has to fix, up to a few", () => {
+  const gateQuery = z.object({ index: z.string(), embedding: z.string(), reranker: z.string() });
+
+  it("one problem reads as before", () => {
+    expect(refusal(gateQuery, { index: "docs", reranker: "r" }).message).toBe("invalid query parameters: embedding is required");
+  });
+
+  it("two missing fields are both named, not fixed one request at a time", () => {
+    const err = refusal(gateQuery, { index: "docs" });
+    expect(err.message).toBe("invalid query parameters: embedding is required; reranker is required");
+    expect(err.details).toEqual([
+      { path: "embedding", message: "is required" },
+      { path: "reranker", message: "is required" },
+    ]);
+  });
+
+  it("beyond the first few, the message counts the rest and says details lists them", () => {
+    const err = refusal(gateQuery, {});
+    expect(MAX_MESSAGE_PROBLEMS).toBe(3);
+    expect(err.message).toBe("invalid query parameters: index is required; embedding is required; reranker is required");
+    const many = refusal(z.object({ a: z.string(), b: z.string(), c: z.string(), d: z.string(), e: z.string() }), {});
+    expect(many.message).toBe("invalid query parameters: a is required; b is required; c is required; 2 more problems (listed in details)");
+  });
+
+  it("more problems than details holds: the message says details lists only the first ones", () => {
+    const err = refusal(z.object({ scores: z.array(z.number()) }), { scores: Array.from({ length: 30 }, () => "x") });
+    expect(err.message).toBe(
+      `invalid query parameters: scores[0] must be a number; scores[1] must be a number; scores[2] must be a number; 27 more problems (details lists the first ${MAX_ERROR_DETAILS})`,
+    );
+    expect(err.details).toHaveLength(MAX_ERROR_DETAILS);
+  });
+});
