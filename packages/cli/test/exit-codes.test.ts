@@ -237,7 +237,7 @@ describe("errors say what to do (stub server)", () => {
     answer({ status: 422, body: responses.invalidInput() });
     const r = await calibrate();
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("policy.target: must be in [0, 1)");
+    expect(r.stderr).toContain("policy.target: must be in [0, 1): a share, 0.2 for 20 %");
   });
 
   it("401 and 403 exit 2 and name the token to use", async () => {
