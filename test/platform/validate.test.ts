@@ -29,6 +29,12 @@ describe("validate: the message names every problem a user has to fix, up to a f
     ]);
   });
 
+  it("a mistyped field reads as the unknown field next to the missing one, without the body's path", () => {
+    const err = refusal(gateQuery.strict(), { index: "docs", embeding: "e5", reranker: "r" });
+    expect(err.message).toBe("invalid query parameters: embedding is required; unknown field(s): embeding");
+    expect(err.details).toContainEqual({ path: "(body)", message: "unknown field(s): embeding" });
+  });
+
   it("beyond the first few, the message counts the rest and says details lists them", () => {
     const err = refusal(gateQuery, {});
     expect(MAX_MESSAGE_PROBLEMS).toBe(3);

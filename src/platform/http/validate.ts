@@ -92,7 +92,8 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, code: E
  * fixed one field at a time ("embedding is required; reranker is required", not "embedding is required").
  */
 function problemsSentence(details: readonly ErrorDetail[], total: number): string {
-  const shown = details.slice(0, MAX_MESSAGE_PROBLEMS).map((d) => `${d.path} ${d.message}`);
+  // a problem of the whole body ("(body)": unknown fields) reads without its path
+  const shown = details.slice(0, MAX_MESSAGE_PROBLEMS).map((d) => (d.path === pathOf([]) ? d.message : `${d.path} ${d.message}`));
   const rest = total - shown.length;
   if (rest <= 0) return shown.join("; ");
   const where = total > details.length ? `details lists the first ${details.length}` : "listed in details";
