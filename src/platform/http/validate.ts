@@ -3,6 +3,7 @@
  */
 import type { z } from "zod";
 import { AppError, type ErrorCode, type ErrorDetail } from "../errors";
+import { nearest } from "./query";
 
 /** At most this many field problems are listed in one error. */
 export const MAX_ERROR_DETAILS = 20;
@@ -79,12 +80,61 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, code: E
     // A missing field says so even where the schema words its type error ("must be a finite number").
     message:
       i.code === "unrecognized_keys"
-        ? `unknown field(s): ${i.keys.join(", ")}`
+        ? unknownFields(i.keys, fieldNamesAt(schema, i.path))
         : (i.code === "invalid_type" || i.code === "invalid_union") && i.input === undefined
           ? "is required"
           : i.message,
   }));
   throw new AppError(code, `invalid ${what}: ${problemsSentence(details, result.error.issues.length)}`, details);
+}
+
+/** "unknown field(s): embeding (did you mean embedding?)" when a known name is a plausible typo of an unknown one. */
+function unknownFields(keys: readonly string[], known: readonly string[]): string {
+  const guesses = keys.flatMap((k) => {
+    const guess = nearest(k, known);
+    return guess === null ? [] : [guess];
+  });
+  return `unknown field(s): ${keys.join(", ")}${guesses.length > 0 ? ` (did you mean ${guesses.join(", ")}?)` : ""}`;
+}
+
+/** The zod definition fields walked to find an object's names (zod's own `_zod.def`, stable across zod 4). */
+interface SchemaDef {
+  readonly type?: string;
+  readonly shape?: Readonly<Record<string, unknown>>;
+  readonly innerType?: unknown;
+  readonly in?: unknown;
+  readonly element?: unknown;
+  readonly options?: readonly unknown[];
+}
+const defOf = (schema: unknown): SchemaDef | undefined => (schema as { _zod?: { def?: SchemaDef } } | undefined)?._zod?.def;
+
+/** How deep fieldNamesAt follows wrappers and fields before it gives up (request schemas nest a few levels). */
+const MAX_SCHEMA_WALK = 64;
+
+/**
+ * The field names of the object schema at `path`, through optional, nullable, default, pipe and array wrappers; for
+ * a union (a policy's kinds), the names of all its object options, so `taget` still finds `target`. None where the
+ * path reaches anything else (then no guess is made).
+ */
+function fieldNamesAt(schema: unknown, path: readonly PropertyKey[], depth = 0): string[] {
+  let current: unknown = schema;
+  let rest = [...path];
+  for (let step = depth; step < MAX_SCHEMA_WALK; step++) {
+    const def = defOf(current);
+    if (def === undefined) return [];
+    if (def.innerType !== undefined) current = def.innerType;
+    else if (def.type === "pipe") current = def.in;
+    else if (def.type === "union" && def.options !== undefined) {
+      return [...new Set(def.options.flatMap((o) => fieldNamesAt(o, rest, step + 1)))];
+    } else if (def.type === "array" && typeof rest[0] === "number") [current, rest] = [def.element, rest.slice(1)];
+    else if (def.type === "object" && def.shape !== undefined) {
+      if (rest.length === 0) return Object.keys(def.shape);
+      const key = rest[0];
+      if (typeof key !== "string" || !(key in def.shape)) return [];
+      [current, rest] = [def.shape[key], rest.slice(1)];
+    } else return [];
+  }
+  return [];
 }
 
 /**
