@@ -55,7 +55,7 @@ describe("validate: the message names every problem a user has to fix, up to a f
       z.strictObject({ kind: z.literal("r"), rate: z.number() }),
     ]);
     expect(refusal(z.strictObject({ x: either }), { x: { kind: "r", rate: 1, rat: 1 } }).message).toContain(
-      "unknown field(s): rat (did you mean rate?)",
+      "unknown field(s) in x: rat (did you mean rate?)",
     );
     expect(refusal(z.strictObject({ x: either }), { x: { kind: "r", rate: 1, zzzzzz: 1 } }).message).not.toContain("did you mean");
   });
@@ -64,7 +64,10 @@ describe("validate: the message names every problem a user has to fix, up to a f
     const body = { index: "docs", embeding: "e5", reranker: "r", index_version: "v1", policy: { kind: "drop_rate", taget: 0.2 }, scores: [0.1] };
     const messages = refusal(CalibrationUpload, body).details as { path: string; message: string }[];
     expect(messages).toContainEqual({ path: "(body)", message: "unknown field(s): embeding (did you mean embedding?)" });
-    expect(messages.map((m) => m.message).join(" | ")).toContain("did you mean target?");
+    expect(messages).toContainEqual({ path: "policy", message: "unknown field(s): taget (did you mean target?)" });
+    expect(refusal(CalibrationUpload, { index: "docs", embedding: "e5", reranker: "r", policy: body.policy, scores: [0.1] }).message).toBe(
+      "invalid query parameters: index_version is required; policy.target is required; unknown field(s) in policy: taget (did you mean target?)",
+    );
   });
 
   it("beyond the first few, the message counts the rest and says details lists them", () => {

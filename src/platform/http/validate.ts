@@ -88,13 +88,15 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, code: E
   throw new AppError(code, `invalid ${what}: ${problemsSentence(details, result.error.issues.length)}`, details);
 }
 
+const UNKNOWN_FIELDS = "unknown field(s): ";
+
 /** "unknown field(s): embeding (did you mean embedding?)" when a known name is a plausible typo of an unknown one. */
 function unknownFields(keys: readonly string[], known: readonly string[]): string {
   const guesses = keys.flatMap((k) => {
     const guess = nearest(k, known);
     return guess === null ? [] : [guess];
   });
-  return `unknown field(s): ${keys.join(", ")}${guesses.length > 0 ? ` (did you mean ${guesses.join(", ")}?)` : ""}`;
+  return `${UNKNOWN_FIELDS}${keys.join(", ")}${guesses.length > 0 ? ` (did you mean ${guesses.join(", ")}?)` : ""}`;
 }
 
 /** The zod definition fields walked to find an object's names (zod's own `_zod.def`, stable across zod 4). */
@@ -142,8 +144,17 @@ function fieldNamesAt(schema: unknown, path: readonly PropertyKey[], depth = 0):
  * fixed one field at a time ("embedding is required; reranker is required", not "embedding is required").
  */
 function problemsSentence(details: readonly ErrorDetail[], total: number): string {
-  // a problem of the whole body ("(body)": unknown fields) reads without its path
-  const shown = details.slice(0, MAX_MESSAGE_PROBLEMS).map((d) => (d.path === pathOf([]) ? d.message : `${d.path} ${d.message}`));
+  // a problem of the whole body ("(body)": unknown fields) reads without its path, a nested object's unknown fields
+  // as "unknown field(s) in policy: ..." (the object is not the subject of the sentence as a field is)
+  const shown = details
+    .slice(0, MAX_MESSAGE_PROBLEMS)
+    .map((d) =>
+      d.path === pathOf([])
+        ? d.message
+        : d.message.startsWith(UNKNOWN_FIELDS)
+          ? `unknown field(s) in ${d.path}: ${d.message.slice(UNKNOWN_FIELDS.length)}`
+          : `${d.path} ${d.message}`,
+    );
   const rest = total - shown.length;
   if (rest <= 0) return shown.join("; ");
   const where = total > details.length ? `details lists the first ${details.length}` : "listed in details";
