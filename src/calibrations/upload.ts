@@ -10,7 +10,7 @@
 
 import { BinaryUploadQuery, CalibrationMeta, CalibrationUpload, LabelledQueryLine, type Policy, Query, type Tolerance } from "../contract";
 import { AppError, type ErrorDetail, invalid } from "../platform/errors";
-import { checkJsonShape, decodeUtf8, type JsonShapeLimits, mediaType, parseJsonText, readBodyBytes } from "../platform/http/body";
+import { checkJsonShape, decodeUtf8, type JsonShapeLimits, mediaType, mediaTypeHint, parseJsonText, readBodyBytes } from "../platform/http/body";
 import { checkQueryNames } from "../platform/http/query";
 import { validate } from "../platform/http/validate";
 import {
@@ -355,6 +355,10 @@ const LARGER_FORMAT: Record<RawUpload["type"], string> = {
   float32: `${MAX_SCORES.toLocaleString("en-US")} float32 scores is the most one calibration takes`,
 };
 
+/** Types a spreadsheet export is sent as; the API takes no CSV, the CLI reads it and uploads NDJSON. */
+const CSV_TYPES: readonly string[] = ["text/csv", "application/csv", "text/tab-separated-values"];
+const CSV_HINT = "; a CSV goes through the CLI, which reads it and uploads NDJSON: npx scoregate calibrate FILE";
+
 /** A read but not yet parsed upload: what idempotency hashes and the parser reads. */
 export interface RawUpload {
   readonly type: "json" | "ndjson" | "float32";
@@ -370,7 +374,7 @@ export async function readCalibrationUpload(request: Request): Promise<RawUpload
   if (type === null) {
     throw new AppError(
       "unsupported_media_type",
-      `Content-Type ${media === "" ? "(none)" : JSON.stringify(media)} is not accepted: use application/json, application/x-ndjson or application/octet-stream (float32)`,
+      `Content-Type ${media === "" ? "(none)" : JSON.stringify(media)} is not accepted: use application/json, application/x-ndjson or application/octet-stream (float32)${mediaTypeHint(media)}${CSV_TYPES.includes(media) ? CSV_HINT : ""}`,
     );
   }
   // Only float32 uploads carry fields in the query string; elsewhere a parameter would be silently ignored.

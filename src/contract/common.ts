@@ -90,8 +90,12 @@ const guardCount = (what: string) =>
     .min(what === "min_keep" ? 0 : 1, { error: what === "min_keep" ? "must be at least 0" : "must be at least 1" })
     .max(MAX_CANDIDATES_PER_QUERY, { error: `must be at most ${MAX_CANDIDATES_PER_QUERY}` });
 
+/** Rates and targets are shares: a 20 sent for 20 % is told so. */
+const SHARE_NOT_PERCENT = "must be in [0, 1): a share, 0.2 for 20 %";
+const OPEN_SHARE_NOT_PERCENT = "must be in (0, 1): a share, 0.1 for 10 %";
+
 /** A rate or level in the open interval (0, 1). */
-const openUnit = z.number({ error: "must be a number" }).gt(0, { error: "must be in (0, 1)" }).lt(1, { error: "must be in (0, 1)" });
+const openUnit = z.number({ error: "must be a number" }).gt(0, { error: "must be in (0, 1)" }).lt(1, { error: OPEN_SHARE_NOT_PERCENT });
 
 /**
  * Certified abstention: the query abstains (keeps nothing) when its top score is below the fitted `abstain_below`.
@@ -103,7 +107,7 @@ export const AbstentionPolicy = z.union(
   [
     z.strictObject({ alpha: openUnit }),
     z.strictObject({
-      rate: z.number({ error: "must be a number" }).min(0, { error: "must be in [0, 1)" }).lt(1, { error: "must be in [0, 1)" }),
+      rate: z.number({ error: "must be a number" }).min(0, { error: "must be in [0, 1)" }).lt(1, { error: SHARE_NOT_PERCENT }),
     }),
     z.literal("carry"),
   ],
@@ -129,7 +133,7 @@ export const DropRatePolicy = z
   .strictObject({
     kind: z.literal("drop_rate"),
     /** Share of candidates to drop, 0 <= target < 1. 0 keeps everything (no gate). */
-    target: z.number({ error: "must be a number" }).min(0, { error: "must be in [0, 1)" }).lt(1, { error: "must be in [0, 1)" }),
+    target: z.number({ error: "must be a number" }).min(0, { error: "must be in [0, 1)" }).lt(1, { error: SHARE_NOT_PERCENT }),
     ...GuardFields,
   })
   .refine(guardsConsistent, GUARDS_INCONSISTENT);
@@ -169,7 +173,7 @@ export const RecallPolicy = z
   .strictObject({
     kind: z.literal("recall"),
     /** Target coverage r, 0 < r < 1. */
-    target: z.number({ error: "must be a number" }).gt(0, { error: "must be in (0, 1)" }).lt(1, { error: "must be in (0, 1)" }),
+    target: z.number({ error: "must be a number" }).gt(0, { error: "must be in (0, 1)" }).lt(1, { error: OPEN_SHARE_NOT_PERCENT }),
     /** any_relevant: at least one relevant candidate kept; all_relevant: all of them; candidates: a relevant candidate. */
     coverage: CoverageNotion.default("any_relevant"),
     ...GuardFields,

@@ -45,5 +45,9 @@ export const ServiceIndex = z.object({
   service: z.literal("scoregate"),
   docs: z.string(),
   openapi: z.string(),
+  /** The interactive API reference (a browser page). */
+  reference: z.string(),
+  /** The dashboard; a browser asking for `/` is redirected there. */
+  dashboard: z.string(),
   endpoints: z.array(z.string()),
 });

@@ -23,6 +23,8 @@ handle(referenceRoutes, ROUTES.index, (c) =>
           service: "scoregate" as const,
           docs: "README.md and docs/api.md in the scoregate repository",
           openapi: "/openapi.json",
+          reference: "/docs",
+          dashboard: "/ui",
           endpoints: ["GET /v1/threshold", "POST /v1/calibrations", "GET /v1/calibrations", "GET /v1/gates", "GET /healthz"],
         },
         200,

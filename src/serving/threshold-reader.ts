@@ -119,10 +119,17 @@ function uncalibratedMessage(q: ThresholdQuery, suggestions: readonly GateSugges
   const versions = suggestions.flatMap((s) => (s.index_version === undefined ? [] : [s.index_version]));
   if (versions.length > 0)
     return `${base}; its active versions: did you mean ${versions.map((v) => `index_version=${v}`).join(" or ")}? (see details.suggestions)`;
-  const sameModels = suggestions.filter((s) => s.embedding === q.embedding && s.reranker === q.reranker);
-  if (sameModels.length > 0) return `${base}; did you mean ${sameModels.map((s) => `index=${s.index}`).join(" or ")}? (see details.suggestions)`;
-  if (suggestions.length > 0) return `${base}; calibrated gates with similar names are in details.suggestions`;
+  // Each suggestion by the names it changes ("embedding=intfloat/e5-large-v2" for a mistyped model, "index=docs" for a
+  // left-out index), so the fix reads in the message without opening details.
+  if (suggestions.length > 0) return `${base}; did you mean ${suggestions.map((s) => differingNames(q, s)).join(" or ")}? (see details.suggestions)`;
   return `${base}: upload one with POST /v1/calibrations`;
+}
+
+function differingNames(q: ThresholdQuery, s: GateSuggestion): string {
+  return (["index", "embedding", "reranker"] as const)
+    .filter((k) => s[k] !== q[k])
+    .map((k) => `${k}=${s[k]}`)
+    .join(" ");
 }
 
 export class UncalibratedError extends AppError {

@@ -75,6 +75,46 @@ describe("upload formats", () => {
     expect(res.status).toBe(415);
     expect((await res.json<any>()).error.code).toBe("unsupported_media_type");
   });
+
+  it("a 415 says what the refused type most likely means: curl -d without a Content-Type, or a CSV for the CLI", async () => {
+    const json = JSON.stringify({
+      index: "x",
+      embedding: "e",
+      reranker: "r",
+      index_version: "v1",
+      policy: { kind: "drop_rate", target: 0.2 },
+      scores: [0.1],
+    });
+    const form = await call("POST", "/v1/calibrations", {
+      token: TOKENS.calibrate,
+      body: json,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect(form.status).toBe(415);
+    expect((await form.json<any>()).error.message).toContain(
+      `curl's -d sends it when no Content-Type is given: add -H "Content-Type: application/json"`,
+    );
+    const csv = await call("POST", "/v1/calibrations", {
+      token: TOKENS.calibrate,
+      body: "query_id,score\nq0,0.5\n",
+      headers: { "content-type": "text/csv" },
+    });
+    expect(csv.status).toBe(415);
+    expect((await csv.json<any>()).error.message).toContain("npx scoregate calibrate FILE");
+    const plain = await call("POST", "/v1/calibrations", { token: TOKENS.calibrate, body: "scores=1", headers: { "content-type": "text/plain" } });
+    expect((await plain.json<any>()).error.message).toBe(
+      `Content-Type "text/plain" is not accepted: use application/json, application/x-ndjson or application/octet-stream (float32)`,
+    );
+    const observations = await call("POST", "/v1/observations", {
+      token: TOKENS.read,
+      body: json,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect(observations.status).toBe(415);
+    expect((await observations.json<any>()).error.message).toBe(
+      `expected Content-Type: application/json, got "application/x-www-form-urlencoded" (curl's -d sends it when no Content-Type is given: add -H "Content-Type: application/json")`,
+    );
+  });
 });
 
 describe("large NDJSON", () => {

@@ -36,6 +36,15 @@ describe("policy guards and abstention", () => {
     expect(Policy.parse({ kind: "drop_rate", target: 0.3, abstention: { rate: 0 } })).toMatchObject({ abstention: { rate: 0 } });
   });
 
+  it("a target or rate sent as a percentage is told it is a share", () => {
+    expect(issues({ kind: "drop_rate", target: 20 })).toEqual(["target: must be in [0, 1): a share, 0.2 for 20 %"]);
+    expect(issues({ kind: "drop_rate", target: -0.1 })).toEqual(["target: must be in [0, 1)"]);
+    expect(issues({ kind: "recall", target: 90 })).toEqual(["target: must be in (0, 1): a share, 0.1 for 10 %"]);
+    expect(issues({ kind: "drop_rate", target: 0.2, abstention: { rate: 5 } })).toEqual([
+      "abstention.rate: must be in [0, 1): a share, 0.2 for 20 %",
+    ]);
+  });
+
   it("takes per-query answerable flags on an upload", () => {
     const base = { embedding: "e", reranker: "r", index_version: "v1", policy: { kind: "drop_rate", target: 0.1 }, queries: [[0.1], [0.2]] };
     expect(CalibrationUpload.parse({ ...base, answerable: [true, false] }).answerable).toEqual([true, false]);

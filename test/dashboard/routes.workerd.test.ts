@@ -36,7 +36,8 @@ describe("dashboard routes", () => {
     expect(html.headers.get("location")).toBe("/ui");
     const json = await call("GET", "/", { token: null, headers: { accept: "application/json" } });
     expect(json.status).toBe(200);
-    expect(((await json.json()) as { service: string }).service).toBe("scoregate");
+    // curl on / is how many first look around: the index names the dashboard and the reference a browser would reach.
+    expect(await json.json()).toMatchObject({ service: "scoregate", openapi: "/openapi.json", reference: "/docs", dashboard: "/ui" });
   });
 
   it("pages need a session; the login sets an HttpOnly, SameSite=Strict, Secure cookie outside development", async () => {

@@ -23,6 +23,23 @@ describe("did you mean", () => {
     expect(again.error.details.suggestions).toEqual(error.details.suggestions);
   });
 
+  it("a mistyped model names the change in the message, as a mistyped index does", async () => {
+    const gate = uniqueGate("dym-model");
+    await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index: "docs", index_version: "v1", scores: spreadScores(100), policy: { kind: "drop_rate", target: 0.2 } },
+    });
+    const typo = `${gate.embedding}-v3`;
+    const res = await call("GET", `/v1/threshold?${qs({ ...gate, index: "docs", embedding: typo })}`, { token: TOKENS.read });
+    expect(res.status).toBe(404);
+    const { error } = await res.json<any>();
+    expect(error.code).toBe("uncalibrated");
+    expect(error.details.suggestions).toEqual([{ index: "docs", embedding: gate.embedding, reranker: gate.reranker }]);
+    expect(error.message).toBe(
+      `the gate docs / ${typo} / ${gate.reranker} has no active calibration; did you mean embedding=${gate.embedding}? (see details.suggestions)`,
+    );
+  });
+
   it("a mistyped index suggests the closest name first, not the newest gate", async () => {
     const gate = uniqueGate("dym-closest");
     // created oldest first: the closest name to "doc" is the oldest of the three

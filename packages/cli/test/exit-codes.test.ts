@@ -237,7 +237,7 @@ describe("errors say what to do (stub server)", () => {
     answer({ status: 422, body: responses.invalidInput() });
     const r = await calibrate();
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("policy.target: must be in [0, 1)");
+    expect(r.stderr).toContain("policy.target: must be in [0, 1): a share, 0.2 for 20 %");
   });
 
   it("401 and 403 exit 2 and name the token to use", async () => {
@@ -274,7 +274,11 @@ describe("errors say what to do (stub server)", () => {
     const cases = [
       // a mistyped model: gates with similar names
       [
-        uncalibrated("intfloat/e5-large-v3", "; calibrated gates with similar names are in details.suggestions", near),
+        uncalibrated(
+          "intfloat/e5-large-v3",
+          "; did you mean index=docs embedding=intfloat/e5-large-v2 or index=faq embedding=intfloat/e5-large-v2? (see details.suggestions)",
+          near,
+        ),
         "calibrated gates with similar names",
       ],
       // only --index left out: the same models under another index
@@ -334,11 +338,7 @@ describe("errors say what to do (stub server)", () => {
     ]);
     expect(history.stderr).toContain("no such gate: check --index, --embedding and --reranker");
     // a name a shell would split is quoted
-    answer(
-      uncalibrated("e5", "; calibrated gates with similar names are in details.suggestions", [
-        { index: "my docs", embedding: "e5", reranker: "bge" },
-      ]),
-    );
+    answer(uncalibrated("e5", "; did you mean index=my docs? (see details.suggestions)", [{ index: "my docs", embedding: "e5", reranker: "bge" }]));
     expect((await cli(["threshold", "--embedding", "e5", "--reranker", "bge"], env())).stderr).toContain('--index "my docs" --embedding e5');
   });
 

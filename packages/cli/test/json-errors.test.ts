@@ -57,7 +57,7 @@ describe("--json errors", () => {
       code: "invalid_input",
       source: "server",
       status: 422,
-      details: [{ path: "policy.target", message: "must be in [0, 1)" }],
+      details: [{ path: "policy.target", message: "must be in [0, 1): a share, 0.2 for 20 %" }],
     });
     stub.handle(() => ({ status: 404, body: responses.uncalibrated() }));
     const missing = await jsonError(["threshold", "--embedding", "nope", "--reranker", "nope"]);

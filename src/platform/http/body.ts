@@ -242,13 +242,27 @@ export function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
+/**
+ * What a refused content type most likely means, to append to a 415 message, or "". curl's `-d` without `-H
+ * "Content-Type: ..."` sends form encoding, the most common way a first request is refused.
+ */
+export function mediaTypeHint(media: string): string {
+  if (media === "application/x-www-form-urlencoded") {
+    return ` (curl's -d sends it when no Content-Type is given: add -H "Content-Type: application/json")`;
+  }
+  return "";
+}
+
 /** Reads a small JSON body (content type application/json, or none with an empty body). */
 export async function readJson(request: Request, maxBytes: number, options: { allowEmpty?: boolean; larger?: LargerHint } = {}): Promise<unknown> {
   const type = mediaType(request.headers.get("content-type"));
   const bytes = await readBodyBytes(request, maxBytes, options.larger);
   if (bytes.byteLength === 0 && options.allowEmpty) return {};
   if (type !== "application/json") {
-    throw new AppError("unsupported_media_type", `expected Content-Type: application/json, got ${type === "" ? "none" : JSON.stringify(type)}`);
+    throw new AppError(
+      "unsupported_media_type",
+      `expected Content-Type: application/json, got ${type === "" ? "none" : JSON.stringify(type)}${mediaTypeHint(type)}`,
+    );
   }
   return parseJsonText(decodeUtf8(bytes));
 }

@@ -3,9 +3,12 @@
  */
 import type { z } from "zod";
 import { AppError, type ErrorCode, type ErrorDetail } from "../errors";
+import { nearest } from "./query";
 
 /** At most this many field problems are listed in one error. */
 export const MAX_ERROR_DETAILS = 20;
+/** At most this many field problems are spelled out in the error's message; `details` lists the rest. */
+export const MAX_MESSAGE_PROBLEMS = 3;
 
 export function pathOf(path: readonly PropertyKey[]): string {
   let out = "";
@@ -77,11 +80,83 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, code: E
     // A missing field says so even where the schema words its type error ("must be a finite number").
     message:
       i.code === "unrecognized_keys"
-        ? `unknown field(s): ${i.keys.join(", ")}`
+        ? unknownFields(i.keys, fieldNamesAt(schema, i.path))
         : (i.code === "invalid_type" || i.code === "invalid_union") && i.input === undefined
           ? "is required"
           : i.message,
   }));
-  const first = details[0]!;
-  throw new AppError(code, `invalid ${what}: ${first.path} ${first.message}`, details);
+  throw new AppError(code, `invalid ${what}: ${problemsSentence(details, result.error.issues.length)}`, details);
+}
+
+const UNKNOWN_FIELDS = "unknown field(s): ";
+
+/** "unknown field(s): embeding (did you mean embedding?)" when a known name is a plausible typo of an unknown one. */
+function unknownFields(keys: readonly string[], known: readonly string[]): string {
+  const guesses = keys.flatMap((k) => {
+    const guess = nearest(k, known);
+    return guess === null ? [] : [guess];
+  });
+  return `${UNKNOWN_FIELDS}${keys.join(", ")}${guesses.length > 0 ? ` (did you mean ${guesses.join(", ")}?)` : ""}`;
+}
+
+/** The zod definition fields walked to find an object's names (zod's own `_zod.def`, stable across zod 4). */
+interface SchemaDef {
+  readonly type?: string;
+  readonly shape?: Readonly<Record<string, unknown>>;
+  readonly innerType?: unknown;
+  readonly in?: unknown;
+  readonly element?: unknown;
+  readonly options?: readonly unknown[];
+}
+const defOf = (schema: unknown): SchemaDef | undefined => (schema as { _zod?: { def?: SchemaDef } } | undefined)?._zod?.def;
+
+/** How deep fieldNamesAt follows wrappers and fields before it gives up (request schemas nest a few levels). */
+const MAX_SCHEMA_WALK = 64;
+
+/**
+ * The field names of the object schema at `path`, through optional, nullable, default, pipe and array wrappers; for
+ * a union (a policy's kinds), the names of all its object options, so `taget` still finds `target`. None where the
+ * path reaches anything else (then no guess is made).
+ */
+function fieldNamesAt(schema: unknown, path: readonly PropertyKey[], depth = 0): string[] {
+  let current: unknown = schema;
+  let rest = [...path];
+  for (let step = depth; step < MAX_SCHEMA_WALK; step++) {
+    const def = defOf(current);
+    if (def === undefined) return [];
+    if (def.innerType !== undefined) current = def.innerType;
+    else if (def.type === "pipe") current = def.in;
+    else if (def.type === "union" && def.options !== undefined) {
+      return [...new Set(def.options.flatMap((o) => fieldNamesAt(o, rest, step + 1)))];
+    } else if (def.type === "array" && typeof rest[0] === "number") [current, rest] = [def.element, rest.slice(1)];
+    else if (def.type === "object" && def.shape !== undefined) {
+      if (rest.length === 0) return Object.keys(def.shape);
+      const key = rest[0];
+      if (typeof key !== "string" || !(key in def.shape)) return [];
+      [current, rest] = [def.shape[key], rest.slice(1)];
+    } else return [];
+  }
+  return [];
+}
+
+/**
+ * The first few problems in words, then how many more `details` holds, so a request missing two fields is not
+ * fixed one field at a time ("embedding is required; reranker is required", not "embedding is required").
+ */
+function problemsSentence(details: readonly ErrorDetail[], total: number): string {
+  // a problem of the whole body ("(body)": unknown fields) reads without its path, a nested object's unknown fields
+  // as "unknown field(s) in policy: ..." (the object is not the subject of the sentence as a field is)
+  const shown = details
+    .slice(0, MAX_MESSAGE_PROBLEMS)
+    .map((d) =>
+      d.path === pathOf([])
+        ? d.message
+        : d.message.startsWith(UNKNOWN_FIELDS)
+          ? `unknown field(s) in ${d.path}: ${d.message.slice(UNKNOWN_FIELDS.length)}`
+          : `${d.path} ${d.message}`,
+    );
+  const rest = total - shown.length;
+  if (rest <= 0) return shown.join("; ");
+  const where = total > details.length ? `details lists the first ${details.length}` : "listed in details";
+  return `${shown.join("; ")}; ${plural(rest, "more problem")} (${where})`;
 }

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { CalibrationUpload } from "../../src/contract";
+import { AppError } from "../../src/platform/errors";
+import { MAX_ERROR_DETAILS, MAX_MESSAGE_PROBLEMS, validate } from "../../src/platform/http/validate";
+
+function refusal(schema: z.ZodType, value: unknown): AppError {
+  try {
+    validate(schema, value, "bad_request", "query parameters");
+  } catch (e) {
+    if (e instanceof AppError) return e;
+    throw e;
+  }
+  throw new Error("expected a refusal");
+}
+
+describe("validate: the message names every problem a user has to fix, up to a few", () => {
+  const gateQuery = z.object({ index: z.string(), embedding: z.string(), reranker: z.string() });
+
+  it("one problem reads as before", () => {
+    expect(refusal(gateQuery, { index: "docs", reranker: "r" }).message).toBe("invalid query parameters: embedding is required");
+  });
+
+  it("two missing fields are both named, not fixed one request at a time", () => {
+    const err = refusal(gateQuery, { index: "docs" });
+    expect(err.message).toBe("invalid query parameters: embedding is required; reranker is required");
+    expect(err.details).toEqual([
+      { path: "embedding", message: "is required" },
+      { path: "reranker", message: "is required" },
+    ]);
+  });
+
+  it("a mistyped field reads as the unknown field next to the missing one, without the body's path", () => {
+    const err = refusal(gateQuery.strict(), { index: "docs", embeding: "e5", reranker: "r" });
+    expect(err.message).toBe("invalid query parameters: embedding is required; unknown field(s): embeding (did you mean embedding?)");
+    expect(err.details).toContainEqual({ path: "(body)", message: "unknown field(s): embeding (did you mean embedding?)" });
+  });
+
+  it("an unknown field deep in the body is matched against its own object's names; a far-off name gets no guess", () => {
+    const upload = z.strictObject({
+      policy: z.strictObject({ kind: z.literal("drop_rate"), target: z.number(), min_keep: z.number().optional() }).optional(),
+      queries: z.array(z.strictObject({ scores: z.array(z.number()) })).optional(),
+    });
+    expect(refusal(upload, { policy: { kind: "drop_rate", target: 0.2, minkeep: 2 } }).details).toEqual([
+      { path: "policy", message: "unknown field(s): minkeep (did you mean min_keep?)" },
+    ]);
+    expect(refusal(upload, { queries: [{ scores: [0.1] }, { score: [0.2] }] }).details).toContainEqual({
+      path: "queries[1]",
+      message: "unknown field(s): score (did you mean scores?)",
+    });
+    expect(refusal(upload, { colour: "red" }).details).toEqual([{ path: "(body)", message: "unknown field(s): colour" }]);
+    // a union's options pool their names; a name near none of them gets no guess
+    const either = z.discriminatedUnion("kind", [
+      z.strictObject({ kind: z.literal("a"), alpha: z.number() }),
+      z.strictObject({ kind: z.literal("r"), rate: z.number() }),
+    ]);
+    expect(refusal(z.strictObject({ x: either }), { x: { kind: "r", rate: 1, rat: 1 } }).message).toContain(
+      "unknown field(s) in x: rat (did you mean rate?)",
+    );
+    expect(refusal(z.strictObject({ x: either }), { x: { kind: "r", rate: 1, zzzzzz: 1 } }).message).not.toContain("did you mean");
+  });
+
+  it("the calibration upload's own schema guesses a mistyped top-level or policy field", () => {
+    const body = { index: "docs", embeding: "e5", reranker: "r", index_version: "v1", policy: { kind: "drop_rate", taget: 0.2 }, scores: [0.1] };
+    const messages = refusal(CalibrationUpload, body).details as { path: string; message: string }[];
+    expect(messages).toContainEqual({ path: "(body)", message: "unknown field(s): embeding (did you mean embedding?)" });
+    expect(messages).toContainEqual({ path: "policy", message: "unknown field(s): taget (did you mean target?)" });
+    expect(refusal(CalibrationUpload, { index: "docs", embedding: "e5", reranker: "r", policy: body.policy, scores: [0.1] }).message).toBe(
+      "invalid query parameters: index_version is required; policy.target is required; unknown field(s) in policy: taget (did you mean target?)",
+    );
+  });
+
+  it("beyond the first few, the message counts the rest and says details lists them", () => {
+    const err = refusal(gateQuery, {});
+    expect(MAX_MESSAGE_PROBLEMS).toBe(3);
+    expect(err.message).toBe("invalid query parameters: index is required; embedding is required; reranker is required");
+    const many = refusal(z.object({ a: z.string(), b: z.string(), c: z.string(), d: z.string(), e: z.string() }), {});
+    expect(many.message).toBe("invalid query parameters: a is required; b is required; c is required; 2 more problems (listed in details)");
+  });
+
+  it("more problems than details holds: the message says details lists only the first ones", () => {
+    const err = refusal(z.object({ scores: z.array(z.number()) }), { scores: Array.from({ length: 30 }, () => "x") });
+    expect(err.message).toBe(
+      `invalid query parameters: scores[0] must be a number; scores[1] must be a number; scores[2] must be a number; 27 more problems (details lists the first ${MAX_ERROR_DETAILS})`,
+    );
+    expect(err.details).toHaveLength(MAX_ERROR_DETAILS);
+  });
+});
