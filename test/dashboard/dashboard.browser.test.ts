@@ -215,7 +215,7 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     expect(desc).toMatch(/1 hour with alarms/u);
     await page.getByText("Plotted numbers (per hour)").click();
     const cells = await page.locator('[data-table="series"] tbody tr').first().locator("td").allTextContents();
-    expect(cells.slice(0, 4)).toEqual(["v2", "800", "32.5 %", "22.0 %"]);
+    expect(cells.slice(0, 5)).toEqual(["v2", "served", "800", "32.5 %", "22.0 %"]);
     const csv = await (await page.request.get(`${origin}/ui/gates/${v2.gate_id}/series.csv?range=24h`)).text();
     expect(csv.split("\r\n")[1]).toContain(`,${v2.id},v2,2,800,16000,5200,`);
     await page.close();
