@@ -268,3 +268,16 @@ describe("an hour in which a calibration's traffic changed kind", () => {
     expect(rows(html)[1]).toMatch(/^2026-12-04 10:00:00 UTC v3 – 100 /u);
   });
 });
+
+describe("the share panels' sentences", () => {
+  it("give one figure when every hour's share reads alike, a range otherwise", async () => {
+    // v9 (not in the listed history) qualifies by its hours: its guard bound on 20 of 100 queries in each.
+    const alike = [2, 1].map((h) => bucket(h, "cal_v9", "v9", 0.3, 0.3, { guard_bound_queries: 20 }));
+    expect(desc(await render("24h", alike))).toContain("v9 (not served) had min_keep bind on 20.0 % of queries per hour.");
+    const apart = [
+      bucket(2, "cal_v9", "v9", 0.3, 0.3, { guard_bound_queries: 20 }),
+      bucket(1, "cal_v9", "v9", 0.3, 0.3, { guard_bound_queries: 25 }),
+    ];
+    expect(desc(await render("24h", apart))).toContain("v9 (not served) had min_keep bind on 20.0 % to 25.0 % of queries per hour.");
+  });
+});

@@ -58,7 +58,7 @@ function shareSentences(panel: SharePanel, v: GateView, buckets: readonly Series
     const name = calibrationName(v, calibrationsOf(mine)[0]!);
     const expected =
       line.expected === null ? "" : `, expected ${pct(line.expected)}${line.band ? ` (band ${pct(line.band[0])} to ${pct(line.band[1])})` : ""}`;
-    return `${name} ${verb} ${pct(Math.min(...rates))} to ${pct(Math.max(...rates))} of queries per hour${expected}.`;
+    return `${name} ${verb} ${rateRange(rates) ?? "–"} of queries per hour${expected}.`;
   });
 }
 
