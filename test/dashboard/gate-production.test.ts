@@ -269,6 +269,24 @@ describe("an hour in which a calibration's traffic changed kind", () => {
   });
 });
 
+describe("the windows table's abstention", () => {
+  it("gives a stratified window's abstention expectation for its own queries' sizes beside its observed rate", async () => {
+    // after an alarm: the restarted detector expects 5.0 % (its queries since), the window's own queries 10.0 %
+    const abstention = { observed: 0.2, expected: 0.05, band: [0.01, 0.12] as const, queries: 51, alarm: false, stratified: true };
+    const own = { ...POINTS[1]!, abstention: { ...abstention, window: { expected: 0.1, band: [0.02, 0.27] as const } } };
+    const row = (html: string) =>
+      html
+        .slice(html.indexOf('data-table="windows"'))
+        .split("</tr>")
+        .map(text)
+        .find((r) => r.includes("20.0 % of 51"));
+    expect(row(await render("24h", RECENT, [POINTS[0]!, own]))).toContain("20.0 % of 51 (expected 10.0 %)");
+    // a pooled test (or a window recorded before the figure): the detector's, the only one there is
+    const pooled = { ...POINTS[1]!, abstention: { ...abstention, window: null } };
+    expect(row(await render("24h", RECENT, [POINTS[0]!, pooled]))).toContain("20.0 % of 51 (expected 5.0 %)");
+  });
+});
+
 describe("the share panels' sentences", () => {
   it("give one figure when every hour's share reads alike, a range otherwise", async () => {
     // v9 (not in the listed history) qualifies by its hours: its guard bound on 20 of 100 queries in each.

@@ -332,7 +332,8 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                           <div>
                             {pct(p.abstention.observed)} of {p.abstention.queries}
                           </div>
-                          <div class="muted">(expected {pct(p.abstention.expected)})</div>
+                          {/* beside the window's observed rate: the expectation for its own query sizes, as for the drop rate */}
+                          <div class="muted">(expected {pct((p.abstention.window ?? p.abstention).expected)})</div>
                           {p.abstention.alarm && <div>alarm</div>}
                         </>
                       ),
