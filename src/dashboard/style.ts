@@ -57,6 +57,7 @@ figcaption { font-size: .95rem; margin: .4rem 0; }
 .sw.thr { border-color: #333; border-top-style: dotted; }
 .sw.tone-0 { border-color: #1f5fa8; } .sw.tone-1 { border-color: #a8401a; } .sw.tone-2 { border-color: #1b6e20; } .sw.tone-3 { border-color: #5b2ca0; }
 .sw.abstention { border-color: #1a1a1a; border-top-style: dotted; }
+.legend .sw.mixed { width: .5rem; height: .5rem; border: 2px solid #1a1a1a; border-radius: 50%; }
 .sw.alarm-level { border-color: var(--bad); border-top-style: dashed; } .sw.activation { border-color: #4a4a4a; border-top-style: dashed; }
 .series-chart .narrow-only { display: none; }
 .ranges { margin: .2rem 0 .6rem; }

@@ -46,6 +46,9 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     scoregate_window_expected_drop_rate: fam(
       "The drop rate the drift test expects of the current window's detector: the calibration's for an unguarded gate; for a guarded gate, its per-size rates re-weighted to the query sizes production brought since the detector's reset (which after an alarm or across days differ from the window's: GET /v1/monitor's drop_rate.expected_window is the window's own).",
     ),
+    scoregate_window_own_expected_drop_rate: fam(
+      "The drop rate the current window's observed rate is judged against: for a guarded gate, the calibration's per-size rates weighted by the window's own candidates per query size (GET /v1/monitor's drop_rate.expected_window; absent while the window holds no candidate the threshold decides); for an unguarded gate, the calibration's rate (scoregate_window_expected_drop_rate).",
+    ),
     scoregate_observed_drop_rate: fam("Drop rate observed in production in the current window."),
     scoregate_expected_empty_context_rate: fam(
       "Share of queries expected to be left with no candidate: the empty-context test's expectation, at the mix of candidates per query production brought since the detector's reset (GET /v1/monitor's empty_context.expected_window is the current window's own).",
@@ -168,6 +171,9 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       const cl = { ...gl, calibration_id: w.calibration_id };
       const wl = { ...cl, ...role };
       f.scoregate_window_expected_drop_rate.samples.push({ labels: wl, value: w.drop_rate.expected });
+      // A pooled test reports no expected_window: its window is judged against the detector's expectation, the same rate.
+      const own = w.drop_rate.expected_window === undefined ? w.drop_rate.expected : w.drop_rate.expected_window;
+      if (own !== null) f.scoregate_window_own_expected_drop_rate.samples.push({ labels: wl, value: own });
       if (w.drop_rate.observed !== null) f.scoregate_observed_drop_rate.samples.push({ labels: wl, value: w.drop_rate.observed });
       // A min_keep gate is never empty: its empty-context test watches where the guard binds (empty_context_level),
       // which is reported under its own name rather than as queries "left with no candidate".

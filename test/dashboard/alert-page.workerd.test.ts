@@ -117,8 +117,45 @@ describe("a stratified drift alert", () => {
     expect(expected.replace(/\s+/gu, " ").trim()).toBe(
       "50.7 % for these queries&#39; sizes; the detector&#39;s own figure, for the query sizes production sent since the detector&#39;s last reset (2 of 3 size strata tested), is 12.0 %",
     );
-    expect(html).toContain("<dt>Difference</dt><dd>+12.6 points</dd>");
+    expect(html).toContain('<dt>Difference</dt><dd data-field="difference">+12.6 points</dd>');
     expect(html).toContain('<dd data-field="band">47.0 % to 54.5 %</dd>');
+  });
+});
+
+describe("a drift alert's figures as they read", () => {
+  it("takes the difference between the figures shown, writes evidence and points as the summary does, and never says null", async () => {
+    const gate = uniqueGate("as-shown");
+    // 59.95 % and 22.0078 %: shown as 60.0 % and 22.0 %, so the difference reads +38.0 points (not +37.9).
+    const base = window({ observed: 0.5995, queries: 100, evidenceQueries: 100 });
+    const w = {
+      ...base,
+      log_threshold: 17.5044,
+      drop_rate: { ...base.drop_rate, expected: 0.220078, log_evidence: 575.779, alarmed: null },
+      // a calibration uploaded as scores: no candidates per query known; it never abstains
+      expected_mean_candidates: null,
+      abstention: null,
+      abstention_queries: 0,
+      abstained_queries: 0,
+    };
+    const { alert } = await raiseAlert(
+      { gate_id: `gate-${gate.reranker}`, gate, kind: "drop_rate_drift", summary: "drift", details: { window: w }, calibration_ids: [] },
+      deps(),
+    );
+    const html = await page(`/ui/alerts/${alert.id}`, await session(TOKENS.read));
+    expect(html).toContain('<dd data-field="observed">60.0 %');
+    expect(html).toContain('<dd data-field="expected">22.0 %');
+    expect(html).toContain('<dt>Difference</dt><dd data-field="difference">+38.0 points</dd>');
+    expect(html).toContain('<dd data-field="evidence">575.8 (alarm at 17.5)</dd>');
+    // no abstention row for a calibration that never abstains, and the calibration's unknown mean says why
+    expect(html).not.toContain('data-field="abstention-queries"');
+    expect(html).toContain("(calibration not known: uploaded as scores)");
+    // the stored details' nulls read as "–", as the caption says
+    const raw = html.slice(html.indexOf('data-table="details"'), html.indexOf("</table>", html.indexOf('data-table="details"')));
+    expect(raw).toContain("<code>window.drop_rate.alarmed</code></th><td>–</td>");
+    expect(html).toContain("– where it holds no value, none for an empty list");
+    expect(raw).toContain("<code>window.candidates_per_query.strata</code></th><td>none</td>");
+    const visible = html.replace(/<[^>]+>/gu, " ");
+    for (const word of ["null", "undefined", "NaN"]) expect(visible).not.toMatch(new RegExp(`\\b${word}\\b`, "u"));
   });
 });
 
@@ -286,7 +323,8 @@ describe("the alert page", () => {
     expect(html).toContain('<dd data-field="vs-control">shifted, +8.1 points (95 %: +5.0 to +11.2)</dd>');
     expect(html).toContain('<dd data-field="vs-target">inconclusive, +3.0 points (95 %: -1.0 to +7.0)</dd>');
     expect(html).toContain("<h3>The candidate arm&#39;s drift alarm</h3>");
-    expect(html).toContain("<dt>ln R</dt><dd>7.25 (alarm at 6.9)</dd>");
+    // to one decimal, as the alert sentences write ln R
+    expect(html).toContain("<dt>ln R</dt><dd>7.3 (alarm at 6.9)</dd>");
   });
 
   it("names a recall alert's evidence ln E, as its summary and docs/drift.md do", async () => {

@@ -215,7 +215,7 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     expect(desc).toMatch(/1 hour with alarms/u);
     await page.getByText("Plotted numbers (per hour)").click();
     const cells = await page.locator('[data-table="series"] tbody tr').first().locator("td").allTextContents();
-    expect(cells.slice(0, 4)).toEqual(["v2", "800", "32.5 %", "22.0 %"]);
+    expect(cells.slice(0, 5)).toEqual(["v2", "served", "800", "32.5 %", "22.0 %"]);
     const csv = await (await page.request.get(`${origin}/ui/gates/${v2.gate_id}/series.csv?range=24h`)).text();
     expect(csv.split("\r\n")[1]).toContain(`,${v2.id},v2,2,800,16000,5200,`);
     await page.close();
@@ -310,7 +310,10 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     expect(await group("rate").locator('[data-field="observed"]').textContent()).toBe(pct(w.drop_rate.observed));
     expect(await group("rate").locator('[data-field="expected"]').textContent()).toBe(pct(w.drop_rate.expected));
     expect(await group("rate").locator('[data-field="band"]').textContent()).toBe(`${pct(w.drop_rate.band.lo)} to ${pct(w.drop_rate.band.hi)}`);
-    expect(await group("evidence").locator('[data-field="evidence"]').textContent()).toContain(`(alarm at ${Number(w.log_threshold.toFixed(2))})`);
+    // the evidence and its level to one decimal, as the summary writes them
+    expect(await group("evidence").locator('[data-field="evidence"]').textContent()).toBe(
+      `${w.drop_rate.log_evidence.toFixed(1)} (alarm at ${w.log_threshold.toFixed(1)})`,
+    );
     expect(await group("window").textContent()).toContain(`Queries${w.queries}`);
     expect(await group("calibration").textContent()).toContain(v2.id);
     const rows = page.locator('[data-table="occurrences"] tbody tr');

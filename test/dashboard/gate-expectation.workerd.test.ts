@@ -45,12 +45,12 @@ function fieldText(html: string, name: string): string {
     .trim();
 }
 
-/** The hourly table's Expected cells (its fifth column), oldest hour first. */
+/** The hourly table's Expected cells (its sixth column: hour, version, traffic, queries, observed, expected), oldest hour first. */
 const hourlyExpected = (html: string): string[] =>
   tableOf(html, "series")
     .split("<tr")
     .slice(2)
-    .map((row) => [...row.matchAll(/<td[^>]*>([^<]*)<\/td>/gu)].map((m) => m[1]!)[3]!);
+    .map((row) => [...row.matchAll(/<td[^>]*>([^<]*)<\/td>/gu)].map((m) => m[1]!)[4]!);
 
 describe("gate page of a guarded gate whose query sizes changed", () => {
   it("shows the detector's expectation once, the same for 24 hours and 7 days and as GET /v1/monitor, and labels the hourly one", async () => {
@@ -131,7 +131,7 @@ describe("gate page of a guarded gate whose query sizes changed", () => {
     expect(at, "an overview row").toBeGreaterThanOrEqual(0);
     const row = unescaped(overview.slice(at, overview.indexOf("</tr>", at)));
     expect(row).toContain(`<div>${pct(calibration.expected_drop_rate)}</div>`);
-    expect(row).toContain("<td>drop 50 %, min_keep 2</td>");
+    expect(row).toContain(`<td data-field="policy">drop 50 %, min_keep 2</td>`);
     expect(row).toContain(`data-field="detector-expected">detector now: ${expected} for the query sizes since its last reset</div>`);
   });
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { Calibration, Promotion, SeriesBucket } from "../../src/contract";
 import type { GateView, SeriesRange } from "../../src/dashboard/data/gate";
 import type { WindowPoint } from "../../src/dashboard/data/monitor-view";
+import type { TrafficSpan } from "../../src/dashboard/data/traffic-spans";
 import { FOR_SIZES, FOR_SIZES_THEN, WINDOW_SIZES } from "../../src/dashboard/pages/gate-expectation";
 import { ProductionSection } from "../../src/dashboard/pages/gate-production";
 
@@ -102,9 +103,10 @@ const RECENT = [2, 1, 0].flatMap((h, i) => {
 });
 const OLDER = [bucket(72, "cal_v2", "v2", 0.2, 0.22)];
 
-async function render(range: SeriesRange, buckets: SeriesBucket[], points: WindowPoint[] = POINTS): Promise<string> {
+async function render(range: SeriesRange, buckets: SeriesBucket[], points: WindowPoint[] = POINTS, traffic: TrafficSpan[] = []): Promise<string> {
   const view = {
     calibrations: CALIBRATIONS,
+    traffic,
     promotions: PROMOTIONS,
     monitor: { points, recall: [], state: null, error: null },
     series: {
@@ -220,5 +222,80 @@ describe("production section during a promotion onto a guarded calibration", () 
     expect(windows).toContain(`Expected and Band: ${WINDOW_SIZES}`);
     // the detector's line above still gives the detector's own figure (what its evidence is about)
     expect(block(html)).toContain("v3 (promotion candidate): 12.0 %");
+  });
+});
+
+describe("an hour in which a calibration's traffic changed kind", () => {
+  const iso = (hoursAgo: number) => new Date(NOW - hoursAgo * HOUR).toISOString();
+  // v2 served for two days; v3 a shadow from 02:00 until its promotion started at 10:30, a candidate since.
+  const TRAFFIC: TrafficSpan[] = [
+    { calibration_id: "cal_v2", traffic: "served", from: iso(48), to: null },
+    { calibration_id: "cal_v3", traffic: "shadow", from: iso(10), to: iso(1.5) },
+    { calibration_id: "cal_v3", traffic: "promotion candidate", from: iso(1.5), to: null },
+  ];
+  const rows = (html: string) =>
+    html
+      .slice(html.indexOf('data-table="series"'))
+      .split("</table>")[0]!
+      .split("</tr>")
+      .map(text)
+      .filter((r) => r.startsWith("2026-"));
+
+  it("marks the point that joins both (hollow, in both layouts), names each hour's traffic and says so in the description", async () => {
+    const html = await render("24h", RECENT, POINTS, TRAFFIC);
+    // v3's 10:00 bucket holds its shadow's batches before 10:30 and its candidate arm's after: one point.
+    const mixed = [...html.matchAll(/<circle [^>]*data-bucket="([^"]+)" data-mixed="true"/gu)].map((m) => m[1]);
+    expect(mixed).toEqual([iso(2), iso(2)]);
+    expect(html).toContain('data-field="mixed-hours"');
+    expect(rows(html)).toEqual([
+      expect.stringMatching(/^2026-12-04 10:00:00 UTC v2 served 100 /u),
+      expect.stringMatching(/^2026-12-04 10:00:00 UTC v3 shadow, then promotion candidate \(one count\) 100 /u),
+      expect.stringMatching(/^2026-12-04 11:00:00 UTC v2 served 100 /u),
+      expect.stringMatching(/^2026-12-04 11:00:00 UTC v3 promotion candidate 100 /u),
+      expect.stringMatching(/^2026-12-04 12:00:00 UTC v2 served 100 /u),
+      expect.stringMatching(/^2026-12-04 12:00:00 UTC v3 promotion candidate 100 /u),
+    ]);
+    expect(desc(html)).toContain(
+      "1 point joins two kinds of one calibration's traffic (the monitor counts a calibration's hour once): v3 at 2026-12-04 10:00:00 UTC (shadow, then promotion candidate).",
+    );
+  });
+
+  it("draws every point filled and says nothing of mixing when no hour joins two kinds; an hour before the log read is unnamed", async () => {
+    const html = await render("24h", RECENT, POINTS, TRAFFIC.slice(0, 1));
+    expect(html).not.toContain("data-mixed");
+    expect(html).not.toContain('data-field="mixed-hours"');
+    expect(desc(html)).not.toContain("joins two kinds");
+    expect(rows(html)[1]).toMatch(/^2026-12-04 10:00:00 UTC v3 – 100 /u);
+  });
+});
+
+describe("the windows table's abstention", () => {
+  it("gives a stratified window's abstention expectation for its own queries' sizes beside its observed rate", async () => {
+    // after an alarm: the restarted detector expects 5.0 % (its queries since), the window's own queries 10.0 %
+    const abstention = { observed: 0.2, expected: 0.05, band: [0.01, 0.12] as const, queries: 51, alarm: false, stratified: true };
+    const own = { ...POINTS[1]!, abstention: { ...abstention, window: { expected: 0.1, band: [0.02, 0.27] as const } } };
+    const row = (html: string) =>
+      html
+        .slice(html.indexOf('data-table="windows"'))
+        .split("</tr>")
+        .map(text)
+        .find((r) => r.includes("20.0 % of 51"));
+    expect(row(await render("24h", RECENT, [POINTS[0]!, own]))).toContain("20.0 % of 51 (expected 10.0 %)");
+    // a pooled test (or a window recorded before the figure): the detector's, the only one there is
+    const pooled = { ...POINTS[1]!, abstention: { ...abstention, window: null } };
+    expect(row(await render("24h", RECENT, [POINTS[0]!, pooled]))).toContain("20.0 % of 51 (expected 5.0 %)");
+  });
+});
+
+describe("the share panels' sentences", () => {
+  it("give one figure when every hour's share reads alike, a range otherwise", async () => {
+    // v9 (not in the listed history) qualifies by its hours: its guard bound on 20 of 100 queries in each.
+    const alike = [2, 1].map((h) => bucket(h, "cal_v9", "v9", 0.3, 0.3, { guard_bound_queries: 20 }));
+    expect(desc(await render("24h", alike))).toContain("v9 (not served) had min_keep bind on 20.0 % of queries per hour.");
+    const apart = [
+      bucket(2, "cal_v9", "v9", 0.3, 0.3, { guard_bound_queries: 20 }),
+      bucket(1, "cal_v9", "v9", 0.3, 0.3, { guard_bound_queries: 25 }),
+    ];
+    expect(desc(await render("24h", apart))).toContain("v9 (not served) had min_keep bind on 20.0 % to 25.0 % of queries per hour.");
   });
 });

@@ -107,7 +107,7 @@ describe("gate page of a guarded, abstaining gate", () => {
     );
     const a = w.abstention!;
     expect(html).toContain(
-      `v4 (served) abstained on ${pct(0.4)} to ${pct(0.4)} of queries per hour, expected ${pct(a.expected)} (band ${pct(a.band.lo)} to ${pct(a.band.hi)}).`,
+      `v4 (served) abstained on ${pct(0.4)} of queries per hour, expected ${pct(a.expected)} (band ${pct(a.band.lo)} to ${pct(a.band.hi)}).`,
     );
 
     // And the guard-binding panel above it: the hour's 40 %, against the window's guard-binding test.
@@ -122,7 +122,7 @@ describe("gate page of a guarded, abstaining gate", () => {
     expect(html).toContain("share of queries where min_keep bound per hour");
     const e = w.empty_context!;
     expect(html).toContain(
-      `v4 (served) had min_keep bind on ${pct(0.4)} to ${pct(0.4)} of queries per hour, expected ${pct(e.expected)} (band ${pct(e.band.lo)} to ${pct(e.band.hi)}).`,
+      `v4 (served) had min_keep bind on ${pct(0.4)} of queries per hour, expected ${pct(e.expected)} (band ${pct(e.band.lo)} to ${pct(e.band.hi)}).`,
     );
 
     // The overview's row says the same as the windows table: where the guard bound (never "empty"), and the observed

@@ -84,6 +84,20 @@ describe("a gate with a shadow", () => {
   });
 });
 
+describe("a gate's policy on the overview", () => {
+  it("gives the drop-rate target as it was set, not rounded to a whole percent", async () => {
+    const gate = uniqueGate("ov-target");
+    const { calibration } = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", scores: spreadScores(400), policy: { kind: "drop_rate", target: 0.225 } },
+    });
+    expect(calibration.policy).toMatchObject({ target: 0.225 });
+    const overview = await page(`/ui?index=${gate.index}`, await session(TOKENS.read));
+    const row = overview.slice(overview.indexOf(`data-gate="${calibration.gate_id}"`));
+    expect(/data-field="policy">([^<]*)</u.exec(row)?.[1]).toBe("drop 22.5 %");
+  });
+});
+
 describe("a read session on an alert page", () => {
   it("sees what a read token sees in the API: the alert, none of its webhook deliveries", async () => {
     const hook = await callJson("POST", "/v1/webhooks", 201, {

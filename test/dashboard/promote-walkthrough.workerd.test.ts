@@ -153,6 +153,26 @@ describe("the gate page after README.md's promotion steps 1 to 7", () => {
     ]);
   });
 
+  it("names each hour's traffic and marks the hour in which the served v2 was a shadow, a candidate and served as one count", () => {
+    const { html, good6, bad6 } = state;
+    const hourly = html.slice(html.indexOf('data-table="series"'), html.indexOf("</table>", html.indexOf('data-table="series"')));
+    const rows = [...hourly.matchAll(/<\/th><td>([^<]*)<\/td><td data-field="traffic">([^<]*)<\/td>/gu)].map((m) => ({
+      version: m[1]!,
+      traffic: m[2]!,
+    }));
+    const of = (version: string) => rows.filter((r) => r.version === version).map((r) => r.traffic);
+    expect(new Set(of("v1"))).toEqual(new Set(["served"]));
+    expect(new Set(of(`v2 (${bad6})`))).toEqual(new Set(["promotion candidate"]));
+    // The steps ran within seconds: whichever hours they fell in, the good v2's hours hold its three kinds of traffic in
+    // order, and one hour (at least) joins two of them.
+    const good = of(`v2 (${good6})`);
+    expect([...new Set(good.flatMap((t) => t.replace(" (one count)", "").split(", then ")))]).toEqual(["shadow", "promotion candidate", "served"]);
+    const mixed = good.filter((t) => t.endsWith(" (one count)"));
+    expect(mixed.length).toBeGreaterThanOrEqual(1);
+    expect(html.match(/data-mixed="true"/gu)).toHaveLength(2 * mixed.length);
+    expect(html).toContain('data-field="mixed-hours"');
+  });
+
   it("names both calibrations of v2 in the headline, the markers and the rebuild decision, and says which is served", () => {
     const { html, v2, good6, bad6, incidentId } = state;
     const headline = field(html, "headline");

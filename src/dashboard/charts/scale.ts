@@ -78,6 +78,19 @@ export const dropRateAt = (dist: Distribution, x: number | null): number => (x =
 export const pct = (v: number | null | undefined, digits = 1): string =>
   v === null || v === undefined || !Number.isFinite(v) ? "–" : `${(v * 100).toFixed(digits)} %`;
 
+/**
+ * A figure with exactly `digits` decimals, as the alert sentences write evidence and percentage points ("575.8",
+ * "-1.0"; a value that rounds to zero without its sign); "–" for none.
+ */
+export const fixed = (v: number | null | undefined, digits = 1): string =>
+  v === null || v === undefined || !Number.isFinite(v) ? "–" : (Number(v.toFixed(digits)) === 0 ? 0 : v).toFixed(digits);
+
+/** A share as pct() shows it (to a tenth of a percent): differences of shown figures are taken between these. */
+export const asShown = (v: number): number => Number((v * 100).toFixed(1)) / 100;
+
+/** A difference of shares in percentage points, signed, to one decimal as the alert sentences write it ("+38.0 points"). */
+export const points = (x: number): string => `${Number((x * 100).toFixed(1)) > 0 ? "+" : ""}${fixed(x * 100, 1)} points`;
+
 /** Thresholds and scores with up to 4 decimals, trailing zeros dropped. */
 export const num = (v: number | null | undefined, digits = 4): string =>
   v === null || v === undefined || !Number.isFinite(v) ? "–" : String(Number(v.toFixed(digits)));

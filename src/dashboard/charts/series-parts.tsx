@@ -85,19 +85,37 @@ export const midLine = (x: (t: number) => number, y: (b: SeriesBucket) => number
     .y((p) => y(p!.b)!)
     .digits(1);
 
-/** Dots on the observed rate, one per hour that has one. */
+/**
+ * Dots on the observed rate, one per hour that has one; hollow (white, ringed in the colour) for an hour `mixed` says
+ * joins two kinds of the calibration's traffic.
+ */
 export function Dots(props: {
   points: readonly HourPoint[];
   x: (t: number) => number;
   y: (v: number) => number;
   rate: (b: SeriesBucket) => number | null;
   color: string;
+  mixed?: ((b: SeriesBucket) => boolean) | undefined;
 }) {
   return (
     <>
       {props.points.map((p) => {
         const v = p === null ? null : props.rate(p.b);
-        return p !== null && v !== null && <circle cx={r(props.x(p.t))} cy={r(props.y(v))} r="2.5" fill={props.color} data-bucket={p.b.start} />;
+        if (p === null || v === null) return false;
+        return props.mixed?.(p.b) === true ? (
+          <circle
+            cx={r(props.x(p.t))}
+            cy={r(props.y(v))}
+            r="3"
+            fill="#ffffff"
+            stroke={props.color}
+            strokeWidth="1.5"
+            data-bucket={p.b.start}
+            data-mixed="true"
+          />
+        ) : (
+          <circle cx={r(props.x(p.t))} cy={r(props.y(v))} r="2.5" fill={props.color} data-bucket={p.b.start} />
+        );
       })}
     </>
   );

@@ -27,6 +27,11 @@ export interface TimeSeriesInput {
   readonly abstention?: readonly ShareLine[];
   /** The min_keep calibrations (none: no guard-binding panel). */
   readonly guard?: readonly ShareLine[];
+  /**
+   * Whether a bucket joins two kinds of its calibration's traffic (a shadow promoted within the hour: the monitor
+   * counts a calibration's hour once): its dot is drawn hollow. Absent: none is.
+   */
+  readonly mixed?: (b: SeriesBucket) => boolean;
 }
 
 const ALARM = "#a4161a";
@@ -137,7 +142,7 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
             <path d={band(stepped) ?? ""} fill={c.tone.color} fillOpacity="0.15" data-part="band" />
             <path d={expected(stepped) ?? ""} fill="none" stroke={c.tone.color} strokeWidth="2" strokeDasharray="6 3" data-part="expected" />
             <path d={observed(points) ?? ""} fill="none" stroke={c.tone.color} strokeWidth="2" data-part="observed" />
-            <Dots points={points} x={mid} y={y} rate={(b) => b.drop_rate} color={c.tone.color} />
+            <Dots points={points} x={mid} y={y} rate={(b) => b.drop_rate} color={c.tone.color} mixed={props.mixed} />
             <path d={ev(stepped) ?? ""} fill="none" stroke={c.tone.color} strokeWidth="2" data-part="evidence" />
             {last && (
               <line

@@ -13,6 +13,7 @@ import type { Distribution } from "../../stats/distribution";
 import type { DashboardDeps } from "../deps";
 import { type AlertListView, alertList } from "./alerts";
 import { type MonitorView, monitorView, type WindowPoint } from "./monitor-view";
+import { type TrafficSpan, trafficSpans } from "./traffic-spans";
 
 /** The two calibrations the gate page compares, older first, and which of them (if either) is served. */
 export interface Comparison {
@@ -42,6 +43,8 @@ export interface GateView {
   readonly promotions: Promotion[];
   /** The calibrations in the gate's shadow set now (its log's shadow events, as GET /v1/gates/{id}/shadows reads them). */
   readonly shadows: string[];
+  /** Which traffic each calibration had, and when, from the same log rows (traffic-spans.ts): names the series' hours. */
+  readonly traffic: TrafficSpan[];
 }
 
 /** Promotions the gate page shows a timeline for. */
@@ -111,7 +114,7 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
   const comparison = await comparisonOf(current, h, deps);
   const to = deps.now();
   const from = new Date(to.getTime() - SERIES_RANGES[range ?? DEFAULT_SERIES_RANGE] * 3600 * 1000);
-  const [olderDist, newerDist, currentDist, monitor, read, alerts, promotions, shadows] = await Promise.all([
+  const [olderDist, newerDist, currentDist, monitor, read, alerts, promotions, events] = await Promise.all([
     comparison === null ? null : deps.calibrations.distribution(comparison.older.id),
     comparison === null ? null : deps.calibrations.distribution(comparison.newer.id),
     comparison !== null || current === null ? null : deps.calibrations.distribution(current.id),
@@ -119,7 +122,7 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
     monitorSeries({ ...gate, from: from.toISOString(), to: to.toISOString() }, deps).catch(() => null),
     alertList({ gate_id: gateId }, undefined, deps),
     listPromotions(gateId, GATE_PAGE_PROMOTIONS, undefined, deps),
-    deps.calibrations.events(gateId, 0, GATE_PAGE_LOG_ROWS).then((events) => shadowSet(events).map((s) => s.calibration_id)),
+    deps.calibrations.events(gateId, 0, GATE_PAGE_LOG_ROWS),
   ]);
   const shown = seriesInRange(read, monitor.view.points, range, to);
   return {
@@ -136,6 +139,7 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
     range: shown.range,
     alerts,
     promotions: promotions.promotions,
-    shadows,
+    shadows: shadowSet(events).map((s) => s.calibration_id),
+    traffic: trafficSpans(events),
   };
 }

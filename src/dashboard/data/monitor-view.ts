@@ -65,6 +65,11 @@ export interface WindowPoint {
     readonly alarm: boolean;
     /** Stratified (the calibration kept its abstention per query size): `expected` is for production's sizes. */
     readonly stratified: boolean;
+    /**
+     * A stratified test's expectation and band for the window's own query sizes (`abstention.expected_window`,
+     * `band_window`): what the window's `observed` compares with. null for a pooled test and before it was reported.
+     */
+    readonly window: { readonly expected: number; readonly band: readonly [number, number] } | null;
   } | null;
   /** Whose traffic the window counted (src/monitoring/window-role.ts): only "active" is what the gate serves by default. */
   readonly role: WindowRole;
@@ -131,6 +136,10 @@ function pointOf(w: MonitorWindow, open: boolean): WindowPoint {
           queries: w.abstention_queries ?? 0,
           alarm: w.abstention.alarm,
           stratified: w.abstention.strata_tested !== undefined,
+          window:
+            w.abstention.expected_window != null && w.abstention.band_window != null
+              ? { expected: w.abstention.expected_window, band: [w.abstention.band_window.lo, w.abstention.band_window.hi] }
+              : null,
         }
       : null,
     role: w.role,

@@ -3,7 +3,7 @@
  * numbers, a calibration's rows, the evidence against its level, points, and a number read from stored details.
  */
 import type { Child } from "hono/jsx";
-import { num } from "../charts/scale";
+import { fixed } from "../charts/scale";
 import { when } from "./layout";
 
 /** The calibration's id and index version, the first rows of a "Calibration" group. */
@@ -29,7 +29,7 @@ export function EvidenceRows(props: { name: "ln R" | "ln E"; log: number; level:
     <>
       <dt>{props.name}</dt>
       <dd data-field="evidence">
-        {num(props.log, 2)} (alarm at {num(props.level, 2)})
+        {fixed(props.log, 1)} (alarm at {fixed(props.level, 1)})
       </dd>
       <dt>{props.sinceLabel}</dt>
       <dd>{when(props.since)}</dd>
@@ -46,8 +46,6 @@ export function Group(props: { title: string; field: string; children: Child }) 
     </section>
   );
 }
-
-export const points = (x: number) => `${x >= 0 ? "+" : ""}${num(x * 100, 1)} points`;
 
 /** A number of an alert's details, or null (details are stored JSON: read, not trusted). */
 export const numberOf = (x: unknown): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);

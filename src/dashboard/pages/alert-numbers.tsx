@@ -4,8 +4,8 @@
  * what the alert page shows of each occurrence.
  */
 import { type Alert, CoverageStatus, LiveDecision, ShiftReport, WindowStatus } from "../../contract";
-import { num, pct } from "../charts/scale";
-import { CalibrationRows, EvidenceRows, Group, numberOf, points } from "./alert-number-parts";
+import { asShown, fixed, num, pct, points } from "../charts/scale";
+import { CalibrationRows, EvidenceRows, Group, numberOf } from "./alert-number-parts";
 import { type ShiftContext, ShiftNumbers } from "./alert-shift-numbers";
 import { when } from "./layout";
 import { decisionWords } from "./promotion";
@@ -68,7 +68,8 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
           )}
         </dd>
         <dt>Difference</dt>
-        <dd>{t.observed === null ? "–" : points(t.observed - cmp.expected)}</dd>
+        {/* the difference of the two figures above as they read (60.0 % and 22.0 %: +38.0 points, never +37.9) */}
+        <dd data-field="difference">{t.observed === null ? "–" : points(asShown(t.observed) - asShown(cmp.expected))}</dd>
         <dt>Tolerance band</dt>
         <dd data-field="band">
           {pct(cmp.band.lo)} to {pct(cmp.band.hi)}
@@ -104,7 +105,8 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
           {w.empty_queries}
           {guarded && ` (min_keep ${level})`}
         </dd>
-        {w.abstention_queries !== undefined && (
+        {/* a calibration that never abstains has no abstention to count: the row is for one that does, or for reports */}
+        {w.abstention_queries !== undefined && (w.abstention != null || w.abstention_queries > 0) && (
           <>
             <dt>Abstained</dt>
             <dd data-field="abstention-queries">
@@ -118,7 +120,7 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
         <dt>Candidates / query</dt>
         <dd>
           {w.mean_candidates === null ? "–" : num(w.mean_candidates, 1)} (calibration{" "}
-          {w.expected_mean_candidates === null ? "–" : num(w.expected_mean_candidates, 1)})
+          {w.expected_mean_candidates === null ? "not known: uploaded as scores" : num(w.expected_mean_candidates, 1)})
         </dd>
       </Group>
     </div>
@@ -195,7 +197,7 @@ function PromotionNumbers(props: { details: Record<string, unknown> }) {
           <dd>{pct(numberOf(alarm.expected))}</dd>
           <dt>ln R</dt>
           <dd>
-            {num(numberOf(alarm.log_evidence), 2)} (alarm at {num(numberOf(alarm.log_threshold), 2)})
+            {fixed(numberOf(alarm.log_evidence), 1)} (alarm at {fixed(numberOf(alarm.log_threshold), 1)})
           </dd>
         </Group>
       )}
@@ -245,13 +247,24 @@ function detailRows(value: unknown, prefix = ""): [key: string, value: unknown][
   return [[prefix, value]];
 }
 
+/** A stored value as text: numbers to 6 significant digits, lists on one line ("none" when empty), "–" for JSON null. */
 const detailText = (v: unknown): string =>
-  typeof v === "number" ? String(Number(v.toPrecision(6))) : Array.isArray(v) ? v.map((x) => detailText(x)).join(", ") : String(v);
+  v === null || v === undefined
+    ? "–"
+    : typeof v === "number"
+      ? String(Number(v.toPrecision(6)))
+      : Array.isArray(v)
+        ? v.length === 0
+          ? "none"
+          : v.map((x) => detailText(x)).join(", ")
+        : String(v);
 
 export function RawNumbers(props: { details: Record<string, unknown> }) {
   return (
     <Table
       name="details"
+      caption="Each field as stored with the alert; – where it holds no value, none for an empty list"
+      captionClass="muted"
       rows={detailRows(props.details)}
       columns={[
         { header: "Field", rowHeader: true, attrs: () => ({ class: "key" }), cell: ([key]) => <code>{key}</code> },

@@ -3,9 +3,9 @@
  * previous threshold's drop rate before and after with the decision's statistics.
  */
 import type { Alert, ShiftReport } from "../../contract";
-import { num, pct } from "../charts/scale";
+import { fixed, num, pct, points } from "../charts/scale";
 import type { ServedNow } from "../data/alerts";
-import { Group, numberOf, points } from "./alert-number-parts";
+import { Group, numberOf } from "./alert-number-parts";
 import { when } from "./layout";
 
 /** What a rebuild_shift alert's page knows beyond the occurrence: the alert, and what its gate serves now. */
@@ -91,10 +91,10 @@ export function ShiftNumbers(props: { s: ShiftReport; details: Record<string, un
         <dd data-field="observed">{pct(s.drop_rate_at_previous_threshold)}</dd>
         <dt>Change</dt>
         <dd>
-          {points(s.change_points / 100)} (95 %: {num(s.change_interval_95[0] * 100, 1)} to {num(s.change_interval_95[1] * 100, 1)})
+          {points(s.change_points / 100)} (95 %: {fixed(s.change_interval_95[0] * 100, 1)} to {fixed(s.change_interval_95[1] * 100, 1)})
         </dd>
         <dt>Tolerance</dt>
-        <dd data-field="band">± {num(s.tolerance * 100, 1)} points</dd>
+        <dd data-field="band">± {fixed(s.tolerance * 100, 1)} points</dd>
       </Group>
       <Group title="Decision" field="evidence">
         <dt>Decision</dt>

@@ -2,9 +2,15 @@
 import { MAX_NOTE_LENGTH } from "../../contract";
 import { num, pct } from "../charts/scale";
 import type { GateView } from "../data/gate";
-import { versionName } from "./calibration-roles";
+import { NOW_WORDS, nowRole, versionName } from "./calibration-roles";
 import { when } from "./layout";
 import { Table } from "./table";
+
+/** An unserved calibration's state: shadow, promotion candidate (paused, rolled back), rolled back, else inactive. */
+function stateOf(v: GateView, id: string): string {
+  const now = nowRole(v, id);
+  return now === "not_served" || now === "served" ? "inactive" : NOW_WORDS[now];
+}
 
 /**
  * The calibration an activation replaced, by its index version (with its id's end when another listed calibration has
@@ -72,7 +78,12 @@ export function GateHistory(props: { view: GateView; admin: boolean; csrf: strin
               </>
             ),
           },
-          { header: "State", cell: (c) => (c.current ? <strong>current</strong> : c.active ? "active (pinned version)" : "inactive") },
+          {
+            // what an unserved calibration is now, as the rest of the page names it (not just "inactive")
+            header: "State",
+            field: "state",
+            cell: (c) => (c.current ? <strong>current</strong> : c.active ? "active (pinned version)" : stateOf(v, c.id)),
+          },
           admin && {
             header: "Action",
             cell: (c) =>
@@ -90,23 +101,27 @@ export function GateHistory(props: { view: GateView; admin: boolean; csrf: strin
       />
       <details>
         <summary>Activation log ({v.activations.length})</summary>
-        <Table
-          rows={v.activations}
-          columns={[
-            { header: "When", cell: (a) => when(a.activated_at) },
-            {
-              header: "Calibration",
-              cell: (a) => (
-                <>
-                  {a.index_version} <code>{a.calibration_id}</code>
-                </>
-              ),
-            },
-            { header: "Replaced", field: "replaced", cell: (a) => <Replaced id={a.previous_calibration_id} view={v} /> },
-            { header: "By", cell: (a) => a.actor },
-            { header: "Reason", cell: (a) => a.reason ?? "" },
-          ]}
-        />
+        {v.activations.length === 0 ? (
+          <p data-field="no-activations">No calibration of this gate has been activated: it serves nothing until one is.</p>
+        ) : (
+          <Table
+            rows={v.activations}
+            columns={[
+              { header: "When", cell: (a) => when(a.activated_at) },
+              {
+                header: "Calibration",
+                cell: (a) => (
+                  <>
+                    {a.index_version} <code>{a.calibration_id}</code>
+                  </>
+                ),
+              },
+              { header: "Replaced", field: "replaced", cell: (a) => <Replaced id={a.previous_calibration_id} view={v} /> },
+              { header: "By", cell: (a) => a.actor },
+              { header: "Reason", cell: (a) => a.reason ?? "" },
+            ]}
+          />
+        )}
       </details>
     </>
   );

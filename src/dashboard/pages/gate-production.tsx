@@ -9,6 +9,7 @@ import { type ShareLine, type SharePanel, shareRate, shareShown, shareShows } fr
 import { alarmCount, alarmsOf, DropRateSeriesChart } from "../charts/time-series";
 import { type GateView, SERIES_RANGES, type SeriesRange } from "../data/gate";
 import type { WindowPoint } from "../data/monitor-view";
+import { type TrafficWord, trafficIn } from "../data/traffic-spans";
 import { versionName } from "./calibration-roles";
 import {
   bySize,
@@ -57,8 +58,19 @@ function shareSentences(panel: SharePanel, v: GateView, buckets: readonly Series
     const name = calibrationName(v, calibrationsOf(mine)[0]!);
     const expected =
       line.expected === null ? "" : `, expected ${pct(line.expected)}${line.band ? ` (band ${pct(line.band[0])} to ${pct(line.band[1])})` : ""}`;
-    return `${name} ${verb} ${pct(Math.min(...rates))} to ${pct(Math.max(...rates))} of queries per hour${expected}.`;
+    return `${name} ${verb} ${rateRange(rates) ?? "–"} of queries per hour${expected}.`;
   });
+}
+
+/** The kinds of traffic the bucket's calibration had in its hour (the gate's log: data/traffic-spans.ts). */
+const trafficOf = (v: GateView, b: SeriesBucket): TrafficWord[] => trafficIn(v.traffic ?? [], b.calibration_id, b.start, b.end);
+
+/** Whether the bucket joins two kinds of its calibration's traffic: the monitor counts a calibration's hour once. */
+const isMixed = (v: GateView, b: SeriesBucket): boolean => trafficOf(v, b).length > 1;
+
+/** "shadow", "shadow, then promotion candidate"; "–" when the log read does not reach back to the hour. */
+function trafficWords(words: readonly TrafficWord[]): string {
+  return words.length === 0 ? "–" : words.join(", then ");
 }
 
 /** The distinct hours the buckets cover: two calibrations counted in one hour (a promotion's arms) are one hour. */
@@ -78,6 +90,8 @@ function describe(v: GateView, range: SeriesRange): string {
   if (buckets.length === 0) return `No observations in the last ${RANGE_WORDS[range]}.`;
   const alarms = alarmsOf(buckets).sort((a, b) => a.at.localeCompare(b.at));
   const alarmHours = hoursOf(buckets.filter((b) => b.last_alarm_at !== null));
+  const shown = calibrationsOf(buckets);
+  const mixed = buckets.filter((b) => isMixed(v, b));
   // Per calibration (a promotion's arms each have theirs), with one expectation each, the detector's (not whichever
   // hour ends the range): the same for every range.
   const parts = calibrationsOf(buckets).map((c) => {
@@ -87,6 +101,13 @@ function describe(v: GateView, range: SeriesRange): string {
   });
   return [
     `${hours(hoursOf(buckets))} with observations in the last ${RANGE_WORDS[range]}; ${parts.join("; ")}.`,
+    ...(mixed.length === 0
+      ? []
+      : [
+          `${mixed.length === 1 ? "1 point joins" : `${mixed.length} points join`} two kinds of one calibration's traffic (the monitor counts a calibration's hour once): ${mixed
+            .map((b) => `${versionName(b, shown)} at ${when(b.start)} (${trafficWords(trafficOf(v, b))})`)
+            .join("; ")}.`,
+        ]),
     ...shareSentences("guard", v, buckets),
     ...shareSentences("abstention", v, buckets),
     alarms.length === 0
@@ -173,6 +194,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
               bucketMs={SERIES_BUCKET_MS}
               abstention={abstention}
               guard={guard}
+              mixed={(b) => isMixed(v, b)}
               title={`Production drop rate and drift evidence per hour, last ${RANGE_WORDS[props.range]}`}
               desc={describe(v, props.range)}
             />
@@ -203,6 +225,14 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                     tolerance band (shaded)
                   </li>
                 )}
+                {buckets.some((b) => isMixed(v, b)) && (
+                  <li data-field="mixed-hours">
+                    <span class="sw mixed" aria-hidden="true" />
+                    hollow dots: an hour in which the calibration's traffic changed kind (a shadow promoted, a candidate completed). The monitor
+                    counts a calibration's hour once, so that point joins both, and its expected rate, band and evidence are those of the hour's last
+                    batch (the Traffic column says which)
+                  </li>
+                )}
                 <li>
                   <span class="sw alarm-level" aria-hidden="true" />
                   alarm level of the evidence; red triangles and lines: alarms
@@ -219,11 +249,13 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
             <summary>Plotted numbers (per hour)</summary>
             <Table
               name="series"
-              caption={`One row per hour with observations, oldest first${hourlyBySize ? `; Expected and Band: the detector's at the hour's last batch, ${FOR_SIZES_THEN}` : ""}`}
+              caption={`One row per hour and calibration with observations, oldest first${hourlyBySize ? `; Expected and Band: the detector's at the hour's last batch, ${FOR_SIZES_THEN}` : ""}`}
               rows={buckets}
               columns={[
                 { header: "Hour (UTC)", rowHeader: true, cell: (b) => when(b.start) },
                 { header: "Version", cell: (b) => versionName(b, shown) },
+                // whose traffic the hour counted: one calibration's hour is one bucket, whatever its traffic
+                { header: "Traffic", field: "traffic", cell: (b) => `${trafficWords(trafficOf(v, b))}${isMixed(v, b) ? " (one count)" : ""}` },
                 { header: "Queries", num: true, cell: (b) => b.queries },
                 { header: "Observed", num: true, cell: (b) => pct(b.drop_rate) },
                 { header: "Expected", num: true, cell: (b) => pct(b.expected) },
@@ -300,7 +332,8 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                           <div>
                             {pct(p.abstention.observed)} of {p.abstention.queries}
                           </div>
-                          <div class="muted">(expected {pct(p.abstention.expected)})</div>
+                          {/* beside the window's observed rate: the expectation for its own query sizes, as for the drop rate */}
+                          <div class="muted">(expected {pct((p.abstention.window ?? p.abstention).expected)})</div>
                           {p.abstention.alarm && <div>alarm</div>}
                         </>
                       ),

@@ -1,6 +1,6 @@
 /** The gate page's rebuild decision: the shift report between the two calibrations the page compares. */
 import type { Promotion, ShiftReport } from "../../contract";
-import { num, pct } from "../charts/scale";
+import { fixed, num, pct, points } from "../charts/scale";
 import type { Comparison, GateView } from "../data/gate";
 import { NOW_WORDS, nowRole, versionName } from "./calibration-roles";
 import { when } from "./layout";
@@ -82,7 +82,11 @@ export function RebuildDecision(props: { view: GateView }) {
     return (
       <>
         <h2 id="rebuild">Rebuild decision</h2>
-        <p>The current calibration was not compared with an earlier one.</p>
+        <p>
+          {v.current === null
+            ? "No calibration is served, so there is no rebuild to decide on: activate one below."
+            : "The current calibration was not compared with an earlier one."}
+        </p>
       </>
     );
   }
@@ -160,15 +164,13 @@ export function RebuildDecision(props: { view: GateView }) {
           <dd>{num(shift.previous_threshold)}</dd>
           <dt>Its drop rate before → after</dt>
           <dd>
-            {pct(shift.previous_drop_rate_at_previous_threshold)} → {pct(shift.drop_rate_at_previous_threshold)} (
-            {shift.change_points >= 0 ? "+" : ""}
-            {num(shift.change_points, 1)} points)
+            {pct(shift.previous_drop_rate_at_previous_threshold)} → {pct(shift.drop_rate_at_previous_threshold)} ({points(shift.change_points / 100)})
           </dd>
           {extra.interval && (
             <>
               <dt>Change, 95 % interval</dt>
               <dd data-field="change-interval">
-                {num(extra.interval[0] * 100, 1)} to {num(extra.interval[1] * 100, 1)} points
+                {fixed(extra.interval[0] * 100, 1)} to {fixed(extra.interval[1] * 100, 1)} points
               </dd>
             </>
           )}
@@ -181,7 +183,7 @@ export function RebuildDecision(props: { view: GateView }) {
             {num(shift.ks)}, {num(shift.psi.value)} {shift.psi.exceeds ? `(above ${shift.psi.threshold})` : ""}
           </dd>
           <dt>Tolerance</dt>
-          <dd>{num(shift.tolerance * 100, 1)} points</dd>
+          <dd>{fixed(shift.tolerance * 100, 1)} points</dd>
         </dl>
       </div>
     </>

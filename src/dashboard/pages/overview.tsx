@@ -23,7 +23,8 @@ const policyText = (p: StoredPolicy | null): string => {
   if (p === null) return "–";
   switch (p.kind) {
     case "drop_rate":
-      return `drop ${pct(p.target, 0)}${guardText(p)}`;
+      // the target as it was set (0.225: "22.5 %"), never rounded to a figure nobody asked for
+      return `drop ${num(p.target * 100, 2)} %${guardText(p)}`;
     case "carry":
       return `carry ${p.threshold === null ? "the reference's threshold" : num(p.threshold)}${guardText(p)}`;
     default:
@@ -56,7 +57,7 @@ const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
     ),
   },
   { header: "Threshold", num: true, field: "threshold", cell: (r) => (r.current ? num(r.current.threshold) : "uncalibrated") },
-  { header: "Policy", cell: (r) => policyText(r.policy) },
+  { header: "Policy", field: "policy", cell: (r) => policyText(r.policy) },
   { header: "Index version", cell: (r) => r.current?.index_version ?? "–" },
   {
     header: "Expected drop",

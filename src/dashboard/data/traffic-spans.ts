@@ -1,0 +1,65 @@
+/**
+ * Which traffic each calibration of a gate had, and when, from the gate's activation log: served (from its activation
+ * to the next calibration change), shadow (from `shadow_added` to its removal, a promotion of it or an activation),
+ * promotion candidate (from `promotion_started` to the promotion's close or any calibration change). The same rules as
+ * the shadow set (src/promotions/shadows.ts shadowSet) and the current calibration, kept over time.
+ *
+ * Why the gate page needs it: the monitor keeps one hourly series bucket per calibration (GET /v1/monitor/series),
+ * whatever traffic it counted, so the hour in which a calibration changes role (a shadow promoted, a candidate
+ * completed) holds the batches of both roles in one point, its expected rate and evidence those of the last batch's
+ * detector. The page names each hour's traffic from these spans and marks such an hour as mixed.
+ */
+import { type GateEvent, isCalibrationChange } from "../../contract";
+
+/** A kind of traffic as the gate page names it. */
+export type TrafficWord = "served" | "shadow" | "promotion candidate";
+
+/** One calibration's traffic of one kind over [from, to); `to` null while it goes on. */
+export interface TrafficSpan {
+  readonly calibration_id: string;
+  readonly traffic: TrafficWord;
+  readonly from: string;
+  readonly to: string | null;
+}
+
+/** The spans the log describes, oldest event first (as the log is read). */
+export function trafficSpans(events: readonly GateEvent[]): TrafficSpan[] {
+  const closed: TrafficSpan[] = [];
+  const open = new Map<string, TrafficSpan>();
+  const key = (id: string, traffic: TrafficWord) => `${traffic}\u0000${id}`;
+  const start = (id: string, traffic: TrafficWord, at: string) => {
+    if (!open.has(key(id, traffic))) open.set(key(id, traffic), { calibration_id: id, traffic, from: at, to: null });
+  };
+  const end = (id: string, traffic: TrafficWord, at: string) => {
+    const s = open.get(key(id, traffic));
+    if (s === undefined) return;
+    open.delete(key(id, traffic));
+    closed.push({ ...s, to: at });
+  };
+  const endAll = (traffic: TrafficWord, at: string, except: string | null) => {
+    for (const s of [...open.values()]) if (s.traffic === traffic && s.calibration_id !== except) end(s.calibration_id, traffic, at);
+  };
+  for (const e of events) {
+    const id = e.calibration_id;
+    if (isCalibrationChange(e.kind)) {
+      // A change of the served calibration ends the other's service, every candidate arm (completed or superseded)
+      // and the new one's shadow.
+      endAll("served", e.at, id);
+      endAll("promotion candidate", e.at, null);
+      end(id, "shadow", e.at);
+      start(id, "served", e.at);
+    } else if (e.kind === "shadow_added") start(id, "shadow", e.at);
+    else if (e.kind === "shadow_removed") end(id, "shadow", e.at);
+    else if (e.kind === "promotion_started") {
+      end(id, "shadow", e.at);
+      start(id, "promotion candidate", e.at);
+    } else if (e.kind === "promotion_rolled_back" || e.kind === "promotion_superseded") end(id, "promotion candidate", e.at);
+  }
+  return [...closed, ...open.values()].sort((a, b) => a.from.localeCompare(b.from));
+}
+
+/** The kinds of traffic the calibration had within [from, to), in order of first start. */
+export function trafficIn(spans: readonly TrafficSpan[], calibrationId: string, from: string, to: string): TrafficWord[] {
+  const words = spans.filter((s) => s.calibration_id === calibrationId && s.from < to && (s.to === null || s.to > from)).map((s) => s.traffic);
+  return [...new Set(words)];
+}
