@@ -3,6 +3,7 @@
  * the sampling-noise test, KS and PSI. The number the seed incident lacked is `drop_rate_at_previous_threshold`.
  */
 import type { ShiftReport, StoredCalibration } from "../contract";
+import { moreDataText, numberText } from "../platform/format";
 import { decideChange } from "../stats/change-decision";
 import { type Distribution, shareBelow } from "../stats/distribution";
 import { type Guards, NO_GUARDS } from "../stats/guarded-gate";
@@ -113,13 +114,12 @@ export function rebuildShift(input: {
         : guardedNew
           ? ` with its guards (min_keep ${guards.minKeep}, max_keep ${guards.maxKeep ?? "none"})`
           : " alone (its guards left out: the new scores are not per query, so they cannot be applied; both sides compared bare)";
-    const head = `the previous threshold ${t}${gated} drops ${pts(pNew)} of the new scores against ${pts(pPrev)} before (${change >= 0 ? "+" : ""}${(100 * change).toFixed(1)} points, ${ci})`;
+    const head = `the previous threshold ${numberText(t)}${gated} drops ${pts(pNew)} of the new scores against ${pts(pPrev)} before (${change >= 0 ? "+" : ""}${(100 * change).toFixed(1)} points, ${ci})`;
     if (decision === "shifted") reason = `${head}: shifted, beyond the ${tol} (minimum-effect test, level ${REBUILD_SHIFT_ALPHA})`;
     else if (decision === "equivalent")
       reason = `${head}: equivalent, shown to be within the ${tol} (TOST, level ${REBUILD_EQUIVALENCE_ALPHA}): safe to promote`;
     else {
-      const more =
-        decided.moreDataFactor === null ? "" : `; about ${Math.ceil(decided.moreDataFactor)} times as many queries on each side would settle it`;
+      const more = decided.moreDataFactor === null ? "" : `; ${moreDataText(decided.moreDataFactor)}`;
       reason = `${head}: inconclusive, too little data to tell a move beyond the ${tol} from one within it${more}`;
     }
     if (source === "assumed_ceiling") {

@@ -16,3 +16,25 @@ export function percentText(x: number): string {
   }
   return `${shown} %`;
 }
+
+/**
+ * A threshold or other score in a sentence: 6 significant digits ("0.249957", "0.4"), the exact value staying in the
+ * response's fields.
+ */
+export function numberText(x: number): string {
+  return Number.isFinite(x) ? String(Number(x.toPrecision(6))) : String(x);
+}
+
+/** The largest "times as many queries" a sentence names; beyond it, more data is no practical way to settle it. */
+export const MAX_MORE_DATA_FACTOR_SHOWN = 1000;
+
+/**
+ * How many times as many queries would settle an inconclusive decision, as a sentence's tail: "about 297 times as many
+ * queries on each side would settle it", or, when the estimate sits so near the tolerance that the factor is huge
+ * (1e32 when it is on it), that no practical amount of data would.
+ */
+export function moreDataText(factor: number): string {
+  return factor <= MAX_MORE_DATA_FACTOR_SHOWN
+    ? `about ${Math.ceil(factor)} times as many queries on each side would settle it`
+    : `the estimate sits on the tolerance's edge, where more than ${MAX_MORE_DATA_FACTOR_SHOWN.toLocaleString("en-US")} times as many queries on each side would be needed to settle it`;
+}
