@@ -149,6 +149,19 @@ describe("promotion attacks", () => {
     expect(await callJson("POST", `/v1/calibrations/${v1.id}/promote`, 201, { ...admin, json: {} })).toMatchObject({ control_calibration_id: v2.id });
   });
 
+  it("DELETE of a shadow records its reason (docs/api.md: the delete takes only `reason`) and refuses other fields", async () => {
+    const { v2 } = await twoVersions("atk-del");
+    await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { ...admin, json: {} });
+    const before = await gateLog(v2.gate_id);
+    for (const json of [{ reason: 7 }, { sample_rate: 0.2 }, { reason: "x".repeat(1001) }])
+      await expectError(await call("DELETE", `/v1/calibrations/${v2.id}/shadow`, { ...admin, json }), 422, "invalid_input");
+    expect(await gateLog(v2.gate_id)).toEqual(before);
+    const removed = await callJson("DELETE", `/v1/calibrations/${v2.id}/shadow`, 200, { ...admin, json: { reason: "done with it" } });
+    const event = (await gateLog(v2.gate_id)).find((e) => e.seq === removed.seq)!;
+    expect(event.kind).toBe("shadow_removed");
+    expect(JSON.parse(event.event)).toMatchObject({ reason: "done with it", actor: "alice" });
+  });
+
   it("arm batches with bad claims", async () => {
     const { v1, v2 } = await twoVersions("atk-arm");
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
