@@ -162,6 +162,65 @@ describe("promotion attacks", () => {
     expect(JSON.parse(event.event)).toMatchObject({ reason: "done with it", actor: "alice" });
   });
 
+  it("concurrent shadow changes: one add of a calibration, at most MAX_SHADOWS_PER_GATE, a promotion and a shadow of one calibration never both", async () => {
+    const { gate, v2 } = await twoVersions("atk-shadow-race");
+    const same = await Promise.all(Array.from({ length: 4 }, () => call("POST", `/v1/calibrations/${v2.id}/shadow`, { ...admin, json: {} })));
+    expect(same.map((r) => r.status).sort()).toEqual([200, 409, 409, 409]);
+    const more = await Promise.all(["v3", "v4", "v5"].map((v, i) => upload(gate, v, 0.1 * (i + 1), false)));
+    const adds = await Promise.all(more.map((c) => call("POST", `/v1/calibrations/${c.id}/shadow`, { ...admin, json: {} })));
+    expect(adds.map((r) => r.status).sort()).toEqual([200, 200, 409]);
+    const listed = (await callJson("GET", `/v1/gates/${v2.gate_id}/shadows`, 200, { token: TOKENS.read })).shadows;
+    expect(listed).toHaveLength(3);
+    expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).shadows).toHaveLength(3);
+    // remove and re-rate one shadow at once: whichever lands first, the sets agree afterwards
+    const [rm, rate] = await Promise.all([
+      call("DELETE", `/v1/calibrations/${v2.id}/shadow`, admin),
+      call("PATCH", `/v1/calibrations/${v2.id}/shadow`, { ...admin, json: { sample_rate: 0.9 } }),
+    ]);
+    expect(rm.status).toBe(200);
+    expect([200, 409]).toContain(rate.status);
+    const after = (await callJson("GET", `/v1/gates/${v2.gate_id}/shadows`, 200, { token: TOKENS.read })).shadows.map((s) => s.calibration_id);
+    const served = (await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).shadows!.map((s) => s.calibration_id);
+    expect(after).not.toContain(v2.id);
+    expect([...served].sort()).toEqual([...after].sort());
+    // a promotion and a shadow of the same calibration at once: never listed as a shadow while it is the candidate
+    const free = more.find((c) => !after.includes(c.id))!;
+    const [pr, sh] = await Promise.all([promote(free.id, {}), call("POST", `/v1/calibrations/${free.id}/shadow`, { ...admin, json: {} })]);
+    expect(pr.status).toBe(201);
+    expect([200, 409]).toContain(sh.status);
+    const finalList = (await callJson("GET", `/v1/gates/${v2.gate_id}/shadows`, 200, { token: TOKENS.read })).shadows.map((s) => s.calibration_id);
+    const finalServed = (await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).shadows!.map((s) => s.calibration_id);
+    expect(finalList).not.toContain(free.id);
+    expect([...finalServed].sort()).toEqual([...finalList].sort());
+  });
+
+  it("refuses an arm batch claiming a step its promotion never reached (beyond its plan, or ahead of it), counting nothing", async () => {
+    const { gate, v1, v2 } = await twoVersions("atk-step");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
+    await callJson("POST", `/v1/promotions/${p.id}/advance`, 200, { ...admin, json: {} });
+    const obs = (batch_id: string, calibration_id: string, step: number, arm: string) =>
+      call("POST", "/v1/observations", {
+        token: TOKENS.read,
+        json: { batch_id, calibration_id, queries: [[20, 4]], promotion: { id: p.id, step, arm } },
+      });
+    for (const [i, [cal, step, arm]] of (
+      [
+        [v2.id, 7, "candidate"],
+        [v2.id, 2, "candidate"],
+        [v1.id, 2, "control"],
+        [v1.id, 99, "unassigned"],
+      ] as const
+    ).entries()) {
+      const e = await expectError(await obs(`atk-step-${i}`, cal, step, arm), 422, "invalid_input");
+      expect(e.details, `${arm} ${step}`).toEqual([{ path: "promotion.step", message: expect.stringContaining("step 1") }]);
+    }
+    expect(await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read })).toMatchObject({ windows: [] });
+    // the batch ids were not taken; an old step's claim is still accepted (queued in a client across the advance)
+    expect((await obs("atk-step-0", v2.id, 0, "candidate")).status).toBe(202);
+    expect((await obs("atk-step-1", v2.id, 1, "candidate")).status).toBe(202);
+    expect((await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).evidence).toMatchObject({ step: 1, candidate_queries: 1 });
+  });
+
   it("arm batches with bad claims", async () => {
     const { v1, v2 } = await twoVersions("atk-arm");
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
