@@ -6,7 +6,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { admin, gateLog, twoVersions, upload } from "../support/promotions";
 import { tick } from "../support/scheduled";
-import { call, callJson, expectError, qs, TOKENS } from "../support/worker";
+import { call, callJson, expectError, qs, TOKENS, uniqueGate } from "../support/worker";
 
 const promote = (id: string, json: unknown) => call("POST", `/v1/calibrations/${id}/promote`, { ...admin, json });
 
@@ -219,6 +219,27 @@ describe("promotion attacks", () => {
     expect((await obs("atk-step-0", v2.id, 0, "candidate")).status).toBe(202);
     expect((await obs("atk-step-1", v2.id, 1, "candidate")).status).toBe(202);
     expect((await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).evidence).toMatchObject({ step: 1, candidate_queries: 1 });
+  });
+
+  it("refuses a shadow on a gate that serves nothing (clients learn shadows from the served threshold): 409, nothing logged", async () => {
+    const gate = uniqueGate("atk-shadow-unserved");
+    const w1 = await upload(gate, "w1", 0, false);
+    const refused = await expectError(await call("POST", `/v1/calibrations/${w1.id}/shadow`, { ...admin, json: {} }), 409, "conflict");
+    expect(refused.message).toContain("serves no calibration");
+    expect(await gateLog(w1.gate_id)).toEqual([]);
+    expect((await callJson("GET", `/v1/gates/${w1.gate_id}/shadows`, 200, { token: TOKENS.read })).shadows).toEqual([]);
+    // once the gate serves a calibration, the shadow is listed, served and its batches counted alike
+    const w2 = await upload(gate, "w2", 0.2, false);
+    await callJson("POST", `/v1/calibrations/${w2.id}/activate`, 200, { json: { reason: "first" } });
+    await callJson("POST", `/v1/calibrations/${w1.id}/shadow`, 200, { ...admin, json: {} });
+    const listed = (await callJson("GET", `/v1/gates/${w1.gate_id}/shadows`, 200, { token: TOKENS.read })).shadows.map((s) => s.calibration_id);
+    const served = (await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).shadows!.map((s) => s.calibration_id);
+    expect({ listed, served }).toEqual({ listed: [w1.id], served: [w1.id] });
+    const batch = await call("POST", "/v1/observations", {
+      token: TOKENS.read,
+      json: { batch_id: "atk-unserved-1", calibration_id: w1.id, role: "shadow", queries: [[20, 4]] },
+    });
+    expect(batch.status).toBe(202);
   });
 
   it("arm batches with bad claims", async () => {
