@@ -6,7 +6,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { admin, gateLog, twoVersions, upload } from "../support/promotions";
 import { tick } from "../support/scheduled";
-import { call, callJson, expectError, qs, TOKENS, uniqueGate } from "../support/worker";
+import { asQueries, call, callJson, expectError, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 const promote = (id: string, json: unknown) => call("POST", `/v1/calibrations/${id}/promote`, { ...admin, json });
 
@@ -240,6 +240,33 @@ describe("promotion attacks", () => {
       json: { batch_id: "atk-unserved-1", calibration_id: w1.id, role: "shadow", queries: [[20, 4]] },
     });
     expect(batch.status).toBe(202);
+  });
+
+  it("refuses a plan whose tolerance, taken from the candidate's shift_tolerance, no step could decide with (0 or above the plan's range)", async () => {
+    const { gate } = await twoVersions("atk-tol");
+    for (const [i, shift_tolerance] of [0, 0.75].entries()) {
+      const c = (
+        await callJson("POST", "/v1/calibrations", 201, {
+          token: TOKENS.calibrate,
+          json: {
+            ...gate,
+            index_version: `t${i}`,
+            queries: asQueries(spreadScores(4000)),
+            policy: { kind: "drop_rate", target: 0.2 },
+            activate: false,
+            shift_tolerance,
+          },
+        })
+      ).calibration;
+      const before = await gateLog(c.gate_id);
+      const e = await expectError(await promote(c.id, {}), 422, "invalid_input");
+      expect(e.details).toEqual([{ path: "tolerance", message: expect.stringContaining(String(shift_tolerance)) }]);
+      expect(await gateLog(c.gate_id)).toEqual(before);
+      // an explicit tolerance is the way out
+      const p = await callJson("POST", `/v1/calibrations/${c.id}/promote`, 201, { ...admin, json: { tolerance: 0.02 } });
+      expect(p.plan.tolerance).toBe(0.02);
+      await callJson("POST", `/v1/promotions/${p.id}/rollback`, 200, { ...admin, json: {} });
+    }
   });
 
   it("arm batches with bad claims", async () => {
