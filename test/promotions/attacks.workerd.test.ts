@@ -269,6 +269,30 @@ describe("promotion attacks", () => {
     }
   });
 
+  it("one arm batch sent many times at once is counted once; the same batch_id with another body at once is refused", async () => {
+    const { v1, v2 } = await twoVersions("atk-batch-race");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
+    const arm = (batch_id: string, calibration_id: string, arm: string, queries: number[][]) =>
+      call("POST", "/v1/observations", { token: TOKENS.read, json: { batch_id, calibration_id, queries, promotion: { id: p.id, step: 0, arm } } });
+    const same = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        arm("race-1", v2.id, "candidate", [
+          [20, 4],
+          [20, 5],
+        ]),
+      ),
+    );
+    expect(same.map((r) => r.status)).toEqual([202, 202, 202, 202, 202, 202]);
+    const bodies = (await Promise.all(same.map((r) => r.json()))) as { duplicate: boolean }[];
+    expect(bodies.filter((b) => !b.duplicate)).toHaveLength(1);
+    const mixed = await Promise.all([arm("race-2", v1.id, "control", [[20, 4]]), arm("race-2", v1.id, "control", [[20, 9]])]);
+    expect(mixed.map((r) => r.status).sort()).toEqual([202, 422]);
+    expect((await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).evidence).toMatchObject({
+      candidate_queries: 2,
+      control_queries: 1,
+    });
+  });
+
   it("arm batches with bad claims", async () => {
     const { v1, v2 } = await twoVersions("atk-arm");
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
