@@ -123,9 +123,14 @@ export const SSE_FRAMES = {
 
 /**
  * The resume point in a query string, for clients that cannot set the Last-Event-ID header (curl, a browser
- * EventSource): a seq as digits only (0: from nothing, a snapshot follows).
+ * EventSource): a seq as digits only (0: from nothing, a snapshot follows), at most Number.MAX_SAFE_INTEGER: a larger
+ * one is read as another number (9999999999999999 as 1e16), which the gate's hub refuses.
  */
-export const EventSeq = z.string().regex(/^(0|[1-9][0-9]{0,15})$/u, { error: "must be an event seq: a whole number of at most 16 digits" });
+const EVENT_SEQ_ERROR = `must be an event seq: a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`;
+export const EventSeq = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,15})$/u, { error: EVENT_SEQ_ERROR })
+  .refine((s) => Number.isSafeInteger(Number(s)), { error: EVENT_SEQ_ERROR });
 
 /** `GET /v1/events`: a gate by its index, embedding and reranker, and where to resume. */
 export const EventsQuery = GateRef.extend({ after: EventSeq.optional() });

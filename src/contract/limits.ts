@@ -141,6 +141,15 @@ export const SSE_RETRY_MS = 1_000;
 export const SSE_HEARTBEAT_MS = 15_000;
 
 /**
+ * Bytes of an event stream's frames the Worker holds for a client that is not reading them (a stalled connection, a
+ * client that stopped reading): past this the stream ends, so a stuck client cannot grow the isolate's memory without
+ * bound; the client reconnects with Last-Event-ID and is sent what it missed (or a snapshot). Twice a full replay of
+ * events of 4 KB (the hub keeps EVENT_LOG_MAX, 1,000, events of a gate, each with its full served state, and sends
+ * them at once to a client that reconnects): a client catching up is not cut off by it.
+ */
+export const SSE_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+/**
  * The most concurrent subscriptions of one gate: the next is answered 429 `too_many_subscribers` with Retry-After, and
  * the client polls instead (docs/benchmarks.md, "Pushed changes": the figure it was measured at).
  */

@@ -39,8 +39,9 @@ export const promotionRoutes = {
     tag: "promotions",
     scope: "admin",
     summary: "Stop evaluating a shadow",
+    body: json(ReasonBody, false),
     responses: { 200: { description: "the gate's shadows after it", schema: ShadowChanged } },
-    errors: [404, 409],
+    errors: [404, 409, 422],
   },
   listShadows: {
     method: "get",

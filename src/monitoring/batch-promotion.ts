@@ -3,7 +3,9 @@
  * that promotion's step, so a claim that does not hold would count in the wrong gate's monitor or corrupt the step's
  * comparison. The claim holds when the promotion exists and is on the batch's gate (else 422 invalid_input), the batch
  * was gated with the arm's calibration (candidate: the promoted one; control and unassigned: the control the promotion
- * was started against; else 422 invalid_input). A claim that was right when the queries were served but is out of date
+ * was started against; else 422 invalid_input), and the claimed step is one the promotion has reached (steps only move
+ * forward and a client is served a step only once it is written: a later step, or one beyond the plan, was never served
+ * to anyone; 422 invalid_input). A claim that was right when the queries were served but is out of date
  * now (the promotion moved to another step or ended while the batch was queued in a client: every step change makes
  * some) is not refused: its arm decides nothing any more, so no arm counts it. A control or unassigned batch is counted
  * as an ordinary batch of its calibration (the served one: the gate's drift monitor still sees its queries; refusing it
@@ -36,6 +38,13 @@ export async function checkBatchPromotion(
       "invalid_input",
       `the ${claim.arm} arm of promotion ${p.id} is served calibration ${armCalibration}, not ${target.calibrationId}: nothing was counted`,
       [{ path: "calibration_id", message: `must be ${armCalibration} for arm ${claim.arm}` }],
+    );
+  }
+  if (claim.step > p.step) {
+    throw new AppError(
+      "invalid_input",
+      `promotion ${p.id} has not reached step ${claim.step} (it is at step ${p.step} of its ${p.plan.steps.length}): no query was served under it; nothing was counted`,
+      [{ path: "promotion.step", message: `must be at most step ${p.step}, the promotion's current step` }],
     );
   }
   if (claim.arm === "unassigned") return true;

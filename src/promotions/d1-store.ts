@@ -67,7 +67,7 @@ export class D1PromotionStore implements PromotionStore {
             row.actor,
           ),
         // Only with the promotion row: nothing is stored when the control is no longer served.
-        this.stepInsert(row.id, row.version, first, row.version),
+        this.stepInsert(row.id, row.version, first, row),
       ]);
       return (insert?.meta.changes ?? 0) === 1 ? "created" : "control_replaced";
     } catch (e) {
@@ -76,13 +76,21 @@ export class D1PromotionStore implements PromotionStore {
     }
   }
 
-  private stepInsert(promotionId: string, ord: number, r: PromotionStepRecord, expectedVersion: number | null): D1PreparedStatement {
+  /**
+   * The audit row of a transition, inserted only if this batch's update won: the promotion now has exactly the row this
+   * transition wrote (its version, state, step and time). A version check alone is not enough: when two transitions
+   * race from one version, the loser's update changes nothing, but the winner's has already moved the version to the
+   * one the loser expected to write, and the loser's audit row would be inserted beside the winner's (a rollback or a
+   * completion that never happened, which the cron's repair would then turn into an event).
+   */
+  private stepInsert(promotionId: string, ord: number, r: PromotionStepRecord, after: Pick<PromotionRow, "state" | "step" | "updated_at">) {
     const values = [r.id, promotionId, ord, r.kind, r.cause, r.step, r.percent, r.seq, r.at, r.actor, r.reason, JSON.stringify(r.numbers)];
-    if (expectedVersion === null) return this.db.prepare(`${INSERT_STEP} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).bind(...values);
-    // Only when the update of this batch won: the promotion now has the version this row records.
     return this.db
-      .prepare(`${INSERT_STEP} SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT version FROM promotions WHERE id = ?) = ?`)
-      .bind(...values, promotionId, ord);
+      .prepare(
+        `${INSERT_STEP} SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+         WHERE EXISTS (SELECT 1 FROM promotions WHERE id = ? AND version = ? AND state = ? AND step = ? AND updated_at = ?)`,
+      )
+      .bind(...values, promotionId, ord, after.state, after.step, after.updated_at);
   }
 
   async get(id: string): Promise<PromotionRow | null> {
@@ -132,7 +140,7 @@ export class D1PromotionStore implements PromotionStore {
       this.db
         .prepare(`UPDATE promotions SET state = ?1, step = ?2, updated_at = ?3, version = version + 1 WHERE id = ?4 AND version = ?5${serving}`)
         .bind(next.state, next.step, next.updated_at, id, expectedVersion, ...(whileServing === undefined ? [] : [whileServing])),
-      this.stepInsert(id, expectedVersion + 1, record, expectedVersion + 1),
+      this.stepInsert(id, expectedVersion + 1, record, next),
     ]);
     return (update?.meta.changes ?? 0) === 1;
   }

@@ -54,8 +54,8 @@ handle(promotionRoutes, ROUTES.changeShadowRate, { body: "request" }, async (c, 
   ),
 );
 
-handle(promotionRoutes, ROUTES.removeShadow, async (c, { params }) =>
-  c.json(await changeShadow(params.id, { kind: "remove" }, c.get("principal").name, null, c.get("deps")), 200),
+handle(promotionRoutes, ROUTES.removeShadow, { body: "request" }, async (c, { params, body }) =>
+  c.json(await changeShadow(params.id, { kind: "remove" }, c.get("principal").name, body?.reason ?? null, c.get("deps")), 200),
 );
 
 handle(promotionRoutes, ROUTES.listShadows, async (c, { params }) => c.json(await listShadows(params.gate_id, c.get("deps")), 200));

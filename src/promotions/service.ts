@@ -6,7 +6,15 @@
  * decisions on a step's evidence go through the same function (step-evidence.ts).
  */
 import { currentOf } from "../calibrations/store";
-import type { Activation, Promotion, PromotionCause, PromotionPlan, PromotionPlanBody, PromotionStepRecord } from "../contract";
+import {
+  type Activation,
+  MAX_ABSOLUTE_TOLERANCE,
+  type Promotion,
+  type PromotionCause,
+  type PromotionPlan,
+  type PromotionPlanBody,
+  type PromotionStepRecord,
+} from "../contract";
 import { promotionPrefix } from "../monitoring/gate-monitor/live-evidence";
 import { AppError } from "../platform/errors";
 import { cursorOf, seqOfCursor } from "../platform/http/cursor";
@@ -28,11 +36,21 @@ export async function startPromotion(calibrationId: string, body: PromotionPlanB
   if (current === null) throw new AppError("conflict", "the gate serves no calibration yet: activate one before promoting another against it");
   if (current.calibration_id === candidate.id)
     throw new AppError("conflict", `calibration ${candidate.id} is already the gate's current calibration`);
+  const tolerance = body.tolerance ?? candidate.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE;
+  // An inherited shift_tolerance (uploads take [0, 1]) outside the plan's range (0, MAX_ABSOLUTE_TOLERANCE]: at 0 no
+  // step could ever be `equivalent` (it would only time out), above the range it would pass any candidate. Refused, as
+  // the same value given as `tolerance` is.
+  if (!(tolerance > 0 && tolerance <= MAX_ABSOLUTE_TOLERANCE))
+    throw new AppError(
+      "invalid_input",
+      `calibration ${candidate.id}'s shift_tolerance ${tolerance} cannot decide a promotion step: give the plan a tolerance in (0, ${MAX_ABSOLUTE_TOLERANCE}]`,
+      [{ path: "tolerance", message: `is required: the candidate's shift_tolerance ${tolerance} is outside (0, ${MAX_ABSOLUTE_TOLERANCE}]` }],
+    );
   const plan: PromotionPlan = {
     steps: body.steps,
     min_queries: body.min_queries,
     on_regression: body.on_regression,
-    tolerance: body.tolerance ?? candidate.shift_tolerance ?? DEFAULT_SHIFT_TOLERANCE,
+    tolerance,
     max_step_hours: body.max_step_hours,
   };
   const now = deps.now();

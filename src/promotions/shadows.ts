@@ -96,6 +96,14 @@ export async function changeShadow(
     const mine = inShadow.find((s) => s.calibration_id === c.id);
     switch (change.kind) {
       case "add":
+        // Clients learn a gate's shadows from its served threshold, and a shadow is compared with the active gate: on a
+        // gate that serves nothing its event would carry no served state, so the shadow would be listed but never
+        // served, and its batches refused, even after a later activation.
+        if (current === null)
+          throw new AppError(
+            "conflict",
+            `the gate of calibration ${c.id} serves no calibration yet: activate one before evaluating another in shadow`,
+          );
         if (rows.some((r) => r.calibration_id === c.id))
           throw new AppError("conflict", `calibration ${c.id} is served (active): only an unserved calibration can be a shadow`);
         if (mine)

@@ -7,11 +7,13 @@
  *
  * Whichever end goes, the other follows: the hub socket closing or failing ends the client's stream (the client
  * reconnects with Last-Event-ID and is sent what it missed), and the client going away (the stream is cancelled)
- * closes the hub socket. SSE rather than a WebSocket to the client, because every client we ship can read a streamed
+ * closes the hub socket. A client that stops reading while its connection stays open is let go too: once more than
+ * SSE_MAX_BUFFERED_BYTES of frames wait for it, the stream ends after them (it reconnects and resumes alike), so a
+ * stuck client cannot grow the isolate's memory without bound. SSE rather than a WebSocket to the client, because every client we ship can read a streamed
  * body with an Authorization header (Node 20 and Python's urllib included) and `id:`/`retry:` resume comes with it
  * (docs/architecture.md, "Pushed changes").
  */
-import { type GateHeartbeat, SSE_HEARTBEAT_MS, sseFrame, sseRetryFrame } from "../contract";
+import { type GateHeartbeat, SSE_HEARTBEAT_MS, SSE_MAX_BUFFERED_BYTES, sseFrame, sseRetryFrame } from "../contract";
 import type { RelayClock } from "./deps";
 import { HUB_PING, HUB_PONG } from "./hub";
 
@@ -36,7 +38,11 @@ export function relay(hub: WebSocket, clock: RelayClock, heartbeatMs: number = S
       sink.enqueue(encoder.encode(text));
     } catch {
       end();
+      return;
     }
+    // desiredSize is the room left under SSE_MAX_BUFFERED_BYTES (the stream's byte-counting high-water mark): below
+    // zero, more than that waits unread.
+    if ((sink.desiredSize ?? 0) < 0) end();
   };
   const end = (): void => {
     if (ended) return;
@@ -54,15 +60,18 @@ export function relay(hub: WebSocket, clock: RelayClock, heartbeatMs: number = S
     }
   };
 
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      sink = controller;
-      controller.enqueue(encoder.encode(sseRetryFrame()));
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        sink = controller;
+        controller.enqueue(encoder.encode(sseRetryFrame()));
+      },
+      cancel() {
+        end();
+      },
     },
-    cancel() {
-      end();
-    },
-  });
+    new ByteLengthQueuingStrategy({ highWaterMark: SSE_MAX_BUFFERED_BYTES }),
+  );
 
   hub.accept();
   hub.addEventListener("message", (m) => {

@@ -290,11 +290,12 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
     expect((await evidenceRows(other.v2.gate_id)).filter((k) => k.includes(p.id))).toEqual([]);
     expect(await post(armBatch(p, "claim-3", v2.id, "candidate", onTarget(10)))).toMatchObject({ accepted: true });
     expect((await get(p)).evidence).toMatchObject({ step: 0, candidate_queries: 10, control_queries: 0 });
-    // A candidate batch queued in a client across a step change (or one that names a step not reached) is accepted and
-    // counted nowhere: no arm of any step counts it, nor the gate's served traffic (the candidate's share is not served).
+    // A candidate batch queued in a client across a step change is accepted and counted nowhere: no arm of any step
+    // counts it, nor the gate's served traffic (the candidate's share is not served). One that names a step not reached
+    // was never served to anyone: refused, naming the step.
     await callJson("POST", `/v1/promotions/${p.id}/advance`, 200, { ...admin, json: {} });
     expect(await post(armBatch(p, "claim-6", v2.id, "candidate", onTarget(10)))).toMatchObject({ accepted: true });
-    expect(await post(armBatch(p, "claim-7", v2.id, "candidate", onTarget(10), 2))).toMatchObject({ accepted: true });
+    await refused(armBatch(p, "claim-7", v2.id, "candidate", onTarget(10), 2), 422, "invalid_input", "promotion.step");
     expect((await get(p)).evidence).toMatchObject({ step: 1, candidate_queries: 0, control_queries: 0 });
     expect(await post(armBatch(p, "claim-8", v1.id, "control", onTarget(10), 1))).toMatchObject({ accepted: true });
     expect((await get(p)).evidence).toMatchObject({ step: 1, candidate_queries: 0, control_queries: 10 });

@@ -3,7 +3,8 @@
  * and taken for dead when it has not answered by the next; either end closing ends the other; a full gate is a 429.
  */
 import { describe, expect, it } from "vitest";
-import { MAX_SUBSCRIBERS_PER_GATE, SSE_HEARTBEAT_MS, sseFrame } from "../../src/contract";
+import { MAX_SUBSCRIBERS_PER_GATE, SSE_HEARTBEAT_MS, SSE_MAX_BUFFERED_BYTES, sseFrame } from "../../src/contract";
+import { EVENT_LOG_MAX } from "../../src/platform/limits";
 import type { RelayClock } from "../../src/streaming/deps";
 import { HUB_PING, HUB_PONG, Hub, type HubState, hubSubscribeUrl } from "../../src/streaming/hub";
 import { headOfFrame, relay } from "../../src/streaming/relay";
@@ -118,6 +119,33 @@ describe("the relay", () => {
     await settle();
     expect(b.closed()).toBe(true);
     expect(b.clock.timers.size).toBe(0);
+  });
+
+  it("ends the stream of a client that reads nothing once SSE_MAX_BUFFERED_BYTES wait for it: what was buffered is still read, then it resumes", async () => {
+    const r = relayed();
+    // A frame of a few KB (an event carries the full served state), sent until more than the limit waits unread.
+    const big = (seq: number) => event(seq, seq - 1).replace('"reason":null', `"reason":"${"x".repeat(4000)}"`);
+    const frames = Math.ceil((2 * SSE_MAX_BUFFERED_BYTES) / big(1).length);
+    for (let seq = 1; seq <= frames; seq++) r.hubEnd.send(big(seq));
+    await settle();
+    // the relay gave up on the client: the hub's socket is closed, its timers stopped
+    expect(r.closed()).toBe(true);
+    expect(r.clock.timers.size).toBe(0);
+    // the client gets what was buffered, in order, then the end (it reconnects with Last-Event-ID: the last id read)
+    expect((await r.reader.frame()).retry).toBe(1000);
+    const ids: string[] = [];
+    for (let f = await r.reader.next(); f !== null; f = await r.reader.next()) ids.push(f.id!);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids.length).toBeLessThan(frames);
+    expect(ids).toEqual(ids.map((_, i) => String(i + 1)));
+    // a full replay (EVENT_LOG_MAX events of about 4 KB, sent at once) is not cut off
+    const c = relayed();
+    for (let seq = 1; seq <= EVENT_LOG_MAX; seq++) c.hubEnd.send(big(seq));
+    await settle();
+    expect(c.closed()).toBe(false);
+    await c.reader.frame();
+    for (let seq = 1; seq <= EVENT_LOG_MAX; seq++) expect((await c.reader.frame()).id).toBe(String(seq));
+    await c.reader.cancel();
   });
 
   it("reads the head from an event's id or a heartbeat's head_seq", () => {
