@@ -319,6 +319,23 @@ export function num(v: string | undefined, flagName: string, check: (x: number) 
   return x;
 }
 
+/** What a count flag accepts: decimal digits and nothing else. */
+const DIGITS = /^\d+$/u;
+
+/**
+ * A count flag (--limit, --min-keep, --max-keep, --min-queries, --since) from `min` to `max`, or a usage error naming
+ * the flag, what it got and `range`. Only plain decimal digits: Number() also reads "2e3", "0x10", "1.0", "+5" and
+ * " 5", none of which is how a count is written (a pipeline that computes "2e3" has a bug worth hearing about).
+ */
+export function countFlag(v: string | undefined, flagName: string, min: number, max: number, range: string): number | undefined {
+  if (v === undefined) return undefined;
+  const digits = DIGITS.test(v);
+  const x = digits ? Number(v) : Number.NaN;
+  if (!(x >= min && x <= max))
+    throw usage(`${flagName} ${JSON.stringify(v)} is not valid: it must be ${range}${digits ? "" : ", written in decimal digits only"}`);
+  return x;
+}
+
 export interface GateFlags {
   index?: string;
   embedding?: string;

@@ -78,3 +78,45 @@ describe("flags a command does not take", () => {
     for (const [command, flags] of Object.entries(COMMAND_FLAGS)) expect([command, new Set(flags).size]).toEqual([command, flags.length]);
   });
 });
+
+describe("count flags take plain decimal digits", () => {
+  const calibrate = ["calibrate", "scores.csv", ...gate, "--index-version", "v2", "--target", "0.3"];
+  // every flag that takes a count, with a value in its range
+  const counts = [
+    [["history", ...gate], "--limit", "50"],
+    [["alerts"], "--limit", "50"],
+    [calibrate, "--min-keep", "3"],
+    [calibrate, "--max-keep", "10"],
+    [["promote", "cal_x"], "--min-queries", "2000"],
+    [["watch", ...gate], "--since", "42"],
+  ] as const;
+
+  it.each(counts)("%j %s refuses 2e3, 0x10, 1.0, +5, a space and an empty value, naming the flag and the value", async (argv, flag) => {
+    for (const bad of ["2e3", "0x10", "1.0", "+5", " 5", ""]) {
+      const r = await cli([...argv, `${flag}=${bad}`], env);
+      const first = r.stderr.split("\n")[0];
+      expect([bad, r.code, r.stdout]).toEqual([bad, 2, ""]);
+      expect(first).toMatch(
+        new RegExp(
+          `^scoregate: ${flag} ${JSON.stringify(bad).replace("+", "\\+")} is not valid: it must be .*, written in decimal digits only$`,
+          "u",
+        ),
+      );
+    }
+  });
+
+  // calibrate would read its file next, and watch retries an unreachable server until stopped
+  it("a count in digits passes the flag check (the unreachable server then exits 1)", async () => {
+    for (const [argv, flag, good] of counts.filter(([argv]) => argv[0] !== "calibrate" && argv[0] !== "watch")) {
+      const r = await cli([...argv, flag, good], env);
+      expect([flag, r.code]).toEqual([flag, 1]);
+    }
+  });
+
+  it("a count out of range says the range without the digits clause", async () => {
+    const r = await cli(["promote", "cal_x", "--min-queries", "50"], env);
+    expect(r.stderr.split("\n")[0]).toBe(
+      'scoregate: --min-queries "50" is not valid: it must be a whole number of queries from 200 to 10,000,000 (default 2,000)',
+    );
+  });
+});
