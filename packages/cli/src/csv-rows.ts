@@ -1,10 +1,20 @@
 /**
  * The CSV/TSV line reader: holds the first DELIMITER_SAMPLE_LINES lines back until the separator and a decimal comma
- * are detected from them (delimiter.ts; one line when the separator is known), resolves the columns from the first
+ * are detected from them (delimiter.ts; a given separator is not detected, a decimal comma still is, except after a
+ * comma separator: one line then), resolves the columns from the first
  * row (csv-layout.ts), then checks each row and puts its score, label, query and answerable flag into the sink.
  */
 import { type CsvLayout, csvLayout } from "./csv-layout";
-import { DELIMITER_SAMPLE_LINES, type Delimiter, detectDelimiter, notANumberHint, otherSeparatorHint, parseNumber, splitFields } from "./delimiter";
+import {
+  DELIMITER_SAMPLE_LINES,
+  type Delimiter,
+  decimalCommaUnder,
+  detectDelimiter,
+  notANumberHint,
+  otherSeparatorHint,
+  parseNumber,
+  splitFields,
+} from "./delimiter";
 import type { Format } from "./file-layout";
 import { QueryColumnSniffer } from "./query-column";
 import type { ReadOptions } from "./score-file";
@@ -41,7 +51,8 @@ export class CsvRows {
   line(line: string, no: number): void {
     if (this.#sample !== null) {
       this.#sample.push({ no, line });
-      if (this.#sample.length === (this.#delimiter === null ? DELIMITER_SAMPLE_LINES : 1)) this.#endSample();
+      // a given separator other than a comma still samples the lines for a decimal comma
+      if (this.#sample.length === (this.#delimiter === "," ? 1 : DELIMITER_SAMPLE_LINES)) this.#endSample();
       return;
     }
     this.#row(line, no);
@@ -84,7 +95,11 @@ export class CsvRows {
       this.#delimiter = guess.delimiter;
       this.#decimalComma = guess.decimalComma;
       this.#format = this.#delimiter === "\t" ? "tsv" : "csv";
-    }
+    } else
+      this.#decimalComma = decimalCommaUnder(
+        lines.map((l) => l.line),
+        this.#delimiter,
+      );
     lines.forEach((l, i) => {
       if (i > 0) this.#row(l.line, l.no);
       else if (this.#start(l.line, l.no)) this.#row(l.line, l.no);

@@ -131,6 +131,37 @@ describe("readScores", () => {
     ]);
   });
 
+  it("a decimal comma where none is read says to write a decimal point or use the file's own delimiter", async () => {
+    const comma = await inputError(readScores(file("quoted.csv", 'query_id,score\nq1,"0,42"\nq1,0.5\nq2," 0,25"\n')));
+    expect(comma.problems).toEqual([
+      'line 2: "0,42" is not a finite number (a decimal comma in a comma-separated file: write scores with a decimal point, 0.42, or save the file with its own delimiter, semicolons or tabs, where decimal commas are read)',
+      'line 4: " 0,25" is not a finite number (a decimal comma in a comma-separated file: write scores with a decimal point, 0.25, or save the file with its own delimiter, semicolons or tabs, where decimal commas are read)',
+    ]);
+    const text = await inputError(readScores(fromText("0.5\n0,42\n"), { format: "text" }));
+    expect(text.problems).toEqual(['line 2: "0,42" is not a finite number (a decimal comma: write scores with a decimal point, 0.42)']);
+    // a one-column file of decimal commas without a header splits into two columns of digits at each comma
+    const headerless = await inputError(readScores(file("one-column.csv", "0,42\n0,5\n0,25\n")));
+    expect(headerless.message).toBe(
+      'the CSV has two columns and no header row: pass --score-column N and --query-column N (1 = first column); if each line is one score with a decimal comma (0,42), add a header line "score" or pass --delimiter semicolon, and the comma is read as the decimal mark',
+    );
+    // the hints' advice holds: with a header, with --delimiter semicolon, or with semicolons between fields
+    expect([...(await readScores(file("one-column.csv", "score\n0,42\n0,5\n"))).scores]).toEqual([0.42, 0.5]);
+    expect([...(await readScores(file("one-column.csv", "0,42\n0,5\n"), { delimiter: ";" })).scores]).toEqual([0.42, 0.5]);
+    expect([...(await readScores(file("semi.csv", "query_id;score\nq1;0,42\nq1;0,5\n"))).scores]).toEqual([0.42, 0.5]);
+  });
+
+  it("a given separator other than a comma still reads decimal commas (--delimiter semicolon, --format tsv)", async () => {
+    const semi = await readScores(file("given.csv", "query_id;score\nq1;0,5\nq2;0,25\n"), { delimiter: ";" });
+    expect([semi.decimalComma, [...semi.scores]]).toEqual([true, [0.5, 0.25]]);
+    const tsv = await readScores(fromText("query_id\tscore\nq1\t0,5\nq2\t0,25\n"), { format: "tsv" });
+    expect([tsv.decimalComma, [...tsv.scores]]).toEqual([true, [0.5, 0.25]]);
+    // decimal points in the sample: a comma is not a decimal mark there, as detection decides
+    const mixed = await inputError(readScores(fromText("query_id;score\nq1;0.5\nq2;0,25\n"), { delimiter: ";" }));
+    expect(mixed.problems).toHaveLength(1);
+    const comma = await readScores(fromText("query_id,score\nq1,0.5\n"), { delimiter: "," });
+    expect([comma.decimalComma, [...comma.scores]]).toEqual([false, [0.5]]);
+  });
+
   it("a score with a thousands separator is named as such, not blamed on the field separator", async () => {
     const semicolon = await inputError(readScores(file("grouped.csv", "query_id;score\nq1;0,5\nq1;0,75\nq2;0,25\nq2;1.234,5\n")));
     expect(semicolon.problems).toEqual([
