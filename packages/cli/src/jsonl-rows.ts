@@ -16,6 +16,15 @@ type Kind = "number" | "array" | "object";
 const ONE_QUERY_PER_LINE =
   ': a line with one query\'s scores is the bare array ([0.91, 0.42, 0.07]); an object is one candidate ({"query_id": "q1", "score": 0.91})';
 
+/**
+ * Why a score written as a JSON string is refused, and the number to write instead when the string holds one (a
+ * decimal comma read as a point): "0.42" quoted is a common export bug.
+ */
+function stringScore(s: string): string {
+  const x = parseNumber(s.trim(), true);
+  return `the string ${JSON.stringify(s)}: scores are JSON numbers, written without quotes${x === null ? "" : ` (${x})`}`;
+}
+
 /** A JSON field's value as the query-column sniff compares it: strings and numbers, nothing else. */
 const primitive = (v: unknown): string | undefined => (typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined);
 
@@ -76,6 +85,10 @@ export class JsonlRows {
     }
     const kind = typeof v === "number" ? "number" : Array.isArray(v) ? "array" : typeof v === "object" && v !== null ? "object" : null;
     if (kind === null) {
+      if (typeof v === "string" && (this.#kind === null || this.#kind === "number")) {
+        sink.bad(lineNo, `is ${stringScore(v)}`);
+        return;
+      }
       sink.bad(lineNo, "must be a number, an array of numbers (one query) or an object with a score field");
       return;
     }
@@ -101,8 +114,11 @@ export class JsonlRows {
         sink.bad(lineNo, "an empty query: a query needs at least one candidate score");
         return;
       }
-      if (!arr.every((x) => typeof x === "number" && Number.isFinite(x))) {
-        sink.bad(lineNo, "a query must be an array of finite numbers");
+      const at = arr.findIndex((x) => typeof x !== "number" || !Number.isFinite(x));
+      if (at >= 0) {
+        const entry = arr[at];
+        const why = typeof entry === "string" ? `: its entry ${at + 1} is ${stringScore(entry)}` : "";
+        sink.bad(lineNo, `a query must be an array of finite numbers${why}`);
         return;
       }
       const id = `\u0000${lineNo}`;
@@ -115,7 +131,7 @@ export class JsonlRows {
       if (x === null || !Number.isFinite(x)) {
         sink.bad(
           lineNo,
-          `field ${JSON.stringify(scoreKey)} is ${s === undefined ? "missing" : Array.isArray(s) ? `an array${ONE_QUERY_PER_LINE}` : "not a finite number"}`,
+          `field ${JSON.stringify(scoreKey)} is ${s === undefined ? "missing" : Array.isArray(s) ? `an array${ONE_QUERY_PER_LINE}` : typeof s === "string" ? `not a finite number: ${stringScore(s)}` : "not a finite number"}`,
         );
         return;
       }

@@ -201,6 +201,25 @@ describe("readScores", () => {
     expect(one.scores.length).toBe(2);
   });
 
+  it("JSONL scores written as strings say that scores are JSON numbers, with the number to write", async () => {
+    const lines = await inputError(readScores(file("strings.jsonl", '"0.42"\n"0,5"\n"n/a"\n')));
+    expect(lines.problems).toEqual([
+      'line 1: is the string "0.42": scores are JSON numbers, written without quotes (0.42)',
+      'line 2: is the string "0,5": scores are JSON numbers, written without quotes (0.5)',
+      'line 3: is the string "n/a": scores are JSON numbers, written without quotes',
+    ]);
+    const arrays = await inputError(readScores(file("arrays.jsonl", '[0.9, "0.42"]\n[0.7, null]\n')));
+    expect(arrays.problems).toEqual([
+      'line 1: a query must be an array of finite numbers: its entry 2 is the string "0.42": scores are JSON numbers, written without quotes (0.42)',
+      "line 2: a query must be an array of finite numbers",
+    ]);
+    // an object's score field may be a string that holds a number (as labels may); one that does not is named
+    const objects = await inputError(readScores(file("objects.jsonl", '{"query_id": "a", "score": "0.42"}\n{"query_id": "a", "score": "0,42"}\n')));
+    expect(objects.problems).toEqual([
+      'line 2: field "score" is not a finite number: the string "0,42": scores are JSON numbers, written without quotes (0.42)',
+    ]);
+  });
+
   it("reads JSONL objects, bare numbers and one query per line", async () => {
     const objects = await readScores(
       file("s.jsonl", '{"query_id": 1, "score": 0.5}\n{"query_id": 2, "score": 0.25}\n{"query_id": 1, "score": 0.75}\n'),
