@@ -286,7 +286,7 @@ function report(
     );
     lines.push(`  ${prose(shift.reason)}`);
   } else lines.push("Shift: none (the gate had no calibration to compare with)");
-  if (outcome) lines.push(servingLine(outcome, cal));
+  if (outcome) lines.push(servingLine(outcome, cal, shift));
   const label =
     decision === null
       ? "no previous calibration"

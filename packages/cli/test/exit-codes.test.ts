@@ -146,8 +146,12 @@ describe("rebuild decision and exit codes (stub server)", () => {
   });
 
   it("the Serving line speaks the CLI's words for every reason an upload is not served (the server's, for API callers, stay in --json)", async () => {
-    const base = responses.shifted();
-    const c = base.calibration;
+    const recorded = responses.shifted();
+    const c = recorded.calibration;
+    expect([recorded.shift!.compared_with, c.expected_drop_rate, recorded.shift!.tolerance]).toEqual(["gate_current", 0.22, 0.02]);
+    // a served calibration that drops 30 % (the recorded one drops what the upload does)
+    const served = { ...recorded.shift!, previous_expected_drop_rate: 0.3 };
+    const base = { ...recorded, shift: served, calibration: { ...c, shift: served } };
     const cases = [
       ["shifted", "the rebuild shifted the gate (the Shift lines above), so the gate keeps serving its current calibration"],
       [
@@ -156,7 +160,8 @@ describe("rebuild decision and exit codes (stub server)", () => {
       ],
       [
         "drop_rate_changed",
-        `it would drop ${(100 * c.expected_drop_rate).toFixed(1)} % of candidates, beyond the tolerance from what the served calibration drops, so the gate keeps serving its current calibration`,
+        // what the served calibration drops is the shift's previous expected drop rate (the server decides on it)
+        "it would drop 22.0 % of candidates where the served calibration drops 30.0 % (8.0 points, beyond the 2.0-point tolerance), so the gate keeps serving its current calibration",
       ],
       [
         "target_missed",
@@ -173,6 +178,13 @@ describe("rebuild decision and exit codes (stub server)", () => {
       const json = await calibrate("--json");
       expect(JSON.parse(json.stdout).activation_outcome.message).toBe(base.activation_outcome.message);
     }
+    // compared with a carry reference, the answer does not say what the gate serves: the line says no number for it
+    const changed = { ...base.activation_outcome, activated: false, would_activate: false, reason: "drop_rate_changed" as const };
+    const carried = { ...served, compared_with: "carry_reference" as const };
+    answer({ status: 201, body: { ...base, shift: carried, calibration: { ...c, shift: carried }, activation_outcome: changed } });
+    expect((await calibrate()).stdout).toContain(
+      `\nServing: stored, not served: it would drop ${(100 * c.expected_drop_rate).toFixed(1)} % of candidates, beyond the tolerance from what the served calibration drops, so the gate keeps serving its current calibration. scoregate activate ${c.id} serves it\n`,
+    );
     const first = { ...base.activation_outcome, activated: true, would_activate: true, reason: "first_calibration" as const };
     answer({ status: 201, body: { ...base, activation_outcome: first } });
     expect((await calibrate()).stdout).toContain("\nServing: served: the gate served no calibration before\n");
