@@ -120,3 +120,21 @@ describe("count flags take plain decimal digits", () => {
     );
   });
 });
+
+describe("--timeout", () => {
+  // beyond a timer's 32-bit millisecond count Node fires it after 1 ms: the request gave up at once, "within 3000000 s"
+  it.each(["0", "0.0000001", "3000000", "1e10", "soon"])("--timeout %s exits 2 before any request, with the range", async (bad) => {
+    const r = await cli(["threshold", ...gate, "--timeout", bad], env);
+    expect([r.code, r.stderr.split("\n")[0]]).toEqual([
+      2,
+      `scoregate: --timeout ${JSON.stringify(bad)} is not valid: it must be a number of seconds from 0.001 to 2,147,483`,
+    ]);
+  });
+
+  it("the range's ends are taken (the unreachable server then exits 1, not a timer error)", async () => {
+    for (const good of ["0.001", "0.0015", "2147483"]) {
+      const r = await cli(["threshold", ...gate, "--timeout", good], env);
+      expect([good, r.code, r.stderr]).toEqual([good, 1, expect.stringMatching(/^scoregate: could not reach http:\/\/127\.0\.0\.1:1 /u)]);
+    }
+  });
+});
