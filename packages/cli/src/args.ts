@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { AlertKind, AlertStatus, ScoreScale } from "../../../src/contract";
 import { EXIT } from "./decision";
+import { parseNumber } from "./delimiter";
 import { CliError } from "./http";
 import { didYouMean } from "./suggest";
 
@@ -311,11 +312,14 @@ export const SCORE_SCALES = ScoreScale.options;
 export const ALERT_KINDS = AlertKind.options;
 export const ALERT_STATUSES = AlertStatus.options;
 
-/** A number flag in its range, or a usage error. */
+/**
+ * A number flag in its range, or a usage error. Read as a score is (parseNumber): "0x10", "0b1" and "0o7" are
+ * JavaScript's integer literals, not how a rate or a threshold is written (`--target 0x0` was a target of 0).
+ */
 export function num(v: string | undefined, flagName: string, check: (x: number) => boolean, range: string): number | undefined {
   if (v === undefined) return undefined;
-  const x = v.trim() === "" ? Number.NaN : Number(v);
-  if (!Number.isFinite(x) || !check(x)) throw usage(`${flagName} ${JSON.stringify(v)} is not valid: it must be ${range}`);
+  const x = parseNumber(v);
+  if (x === null || !check(x)) throw usage(`${flagName} ${JSON.stringify(v)} is not valid: it must be ${range}`);
   return x;
 }
 

@@ -138,3 +138,19 @@ describe("--timeout", () => {
     }
   });
 });
+
+describe("number flags", () => {
+  const calibrate = ["calibrate", "scores.csv", ...gate, "--index-version", "v2"];
+  it.each([
+    [[...calibrate, "--target", "0x0"], '--target "0x0" is not valid'],
+    [[...calibrate, "--carry=0x1"], '--carry "0x1" is not valid'],
+    [[...calibrate, "--target", "0.2", "--abstain-rate", "0b0"], '--abstain-rate "0b0" is not valid'],
+    [[...calibrate, "--target", "0.2", "--label-column", "l", "--relevant-at", "0o2"], '--relevant-at "0o2" is not valid'],
+    [["promote", "cal_x", "--max-step-hours", "0x10"], '--max-step-hours "0x10" is not valid'],
+    [["shadow", "cal_x", "--sample-rate", "Infinity"], '--sample-rate "Infinity" is not valid'],
+  ])("%j refuses a JavaScript integer literal or a non-finite value: %s", async (argv, message) => {
+    const r = await cli(argv, env);
+    expect([r.code, r.stdout]).toEqual([2, ""]);
+    expect(r.stderr.split("\n")[0]).toContain(`scoregate: ${message}: it must be `);
+  });
+});
