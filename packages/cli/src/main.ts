@@ -67,9 +67,15 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       return EXIT.ok;
     }
     const [command, ...rest] = positionals;
-    if (v.help || command === undefined || command === "help") {
+    if (v.help || command === "help") {
       out(USAGE);
-      return command === undefined && !v.help ? EXIT.usage : EXIT.ok;
+      return EXIT.ok;
+    }
+    // no command is a usage error: stdout stays empty (or holds the --json error document), the usage goes to stderr
+    if (command === undefined) {
+      if (json) throw usage(`no command: give one of ${COMMAND_NAMES.join(", ")}`);
+      warn(USAGE);
+      return EXIT.usage;
     }
     const name = commandName(command, COMMAND_NAMES);
     checkCommandFlags(name, Object.keys(v), rest);

@@ -154,3 +154,22 @@ describe("number flags", () => {
     expect(r.stderr.split("\n")[0]).toContain(`scoregate: ${message}: it must be `);
   });
 });
+
+describe("no command", () => {
+  it("exits 2 with the usage on stderr and nothing on stdout; --help and help print it on stdout and exit 0", async () => {
+    const none = await cli([], env);
+    expect([none.code, none.stdout]).toEqual([2, ""]);
+    expect(none.stderr).toContain("Usage:\n  scoregate calibrate FILE|-");
+    for (const argv of [["--help"], ["help"], ["calibrate", "--help"]]) {
+      const r = await cli(argv, env);
+      expect([argv, r.code, r.stderr]).toEqual([argv, 0, ""]);
+      expect(r.stdout).toContain("Usage:\n  scoregate calibrate FILE|-");
+    }
+    const json = await cli(["--json"], env);
+    expect([json.code, json.stderr]).toEqual([2, ""]);
+    expect(JSON.parse(json.stdout).error).toMatchObject({
+      code: "usage",
+      message: expect.stringMatching(/^no command: give one of calibrate, threshold, /u),
+    });
+  });
+});
