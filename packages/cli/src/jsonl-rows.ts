@@ -80,7 +80,9 @@ export class JsonlRows {
     try {
       v = JSON.parse(line);
     } catch {
-      sink.bad(lineNo, "is not valid JSON");
+      // Python's json.dumps writes NaN and Infinity, which JSON has no words for
+      const nonFinite = /(?<![\w"])-?(?:NaN|Infinity)(?![\w"])/u.test(line);
+      sink.bad(lineNo, `is not valid JSON${nonFinite ? " (NaN and Infinity are not JSON, and a score must be a finite number)" : ""}`);
       return;
     }
     const kind = typeof v === "number" ? "number" : Array.isArray(v) ? "array" : typeof v === "object" && v !== null ? "object" : null;

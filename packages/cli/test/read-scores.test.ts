@@ -220,6 +220,18 @@ describe("readScores", () => {
     ]);
   });
 
+  it("NaN and Infinity in JSONL (as Python's json.dumps writes them) are named, not only invalid JSON", async () => {
+    const e = await inputError(
+      readScores(file("nan.jsonl", '{"score": NaN}\n[0.5, -Infinity]\n{"score": 0.5}\n{"score": "NaN"}\n{"score": 0.5,}\n')),
+    );
+    expect(e.problems).toEqual([
+      "line 1: is not valid JSON (NaN and Infinity are not JSON, and a score must be a finite number)",
+      "line 2: is not valid JSON (NaN and Infinity are not JSON, and a score must be a finite number)",
+      'line 4: field "score" is not a finite number: the string "NaN": scores are JSON numbers, written without quotes',
+      "line 5: is not valid JSON",
+    ]);
+  });
+
   it("reads JSONL objects, bare numbers and one query per line", async () => {
     const objects = await readScores(
       file("s.jsonl", '{"query_id": 1, "score": 0.5}\n{"query_id": 2, "score": 0.25}\n{"query_id": 1, "score": 0.75}\n'),
