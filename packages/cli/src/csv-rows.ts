@@ -94,7 +94,8 @@ export class CsvRows {
       const guess = detectDelimiter(lines.map((l) => l.line));
       this.#delimiter = guess.delimiter;
       this.#decimalComma = guess.decimalComma;
-      this.#format = this.#delimiter === "\t" ? "tsv" : "csv";
+      // a one-column file is split at a separator no line holds: its format stays the one its name (or sniff) gave
+      if (lines.some((l) => l.line.includes(guess.delimiter))) this.#format = this.#delimiter === "\t" ? "tsv" : "csv";
     } else
       this.#decimalComma = decimalCommaUnder(
         lines.map((l) => l.line),

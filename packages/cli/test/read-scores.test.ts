@@ -125,6 +125,9 @@ describe("readScores", () => {
   it("a one-column file with decimal commas reads them; a thousands separator is refused, not read as a decimal", async () => {
     const one = await readScores(file("one.csv", "score\n0,5\n0,25\n"));
     expect([...one.scores]).toEqual([0.5, 0.25]);
+    // split at a separator no line holds (a tab), it is still the CSV its name says, not a TSV
+    expect([one.format, one.delimiter]).toEqual(["csv", null]);
+    expect((await readScores(file("one.tsv", "score\n0.5\n"))).format).toBe("tsv");
     const e = await inputError(readScores(file("thousands.tsv", "q\tscore\nq1\t0.5\nq2\t1,234\n")));
     expect(e.problems).toEqual([
       'line 3: "1,234" is not a finite number (it holds a comma and the fields are split at each tab: if the comma separates them, pass --delimiter comma)',
