@@ -7,6 +7,7 @@
 import { type CsvLayout, csvLayout } from "./csv-layout";
 import {
   DELIMITER_SAMPLE_LINES,
+  DELIMITERS,
   type Delimiter,
   decimalCommaUnder,
   detectDelimiter,
@@ -16,6 +17,7 @@ import {
   splitFields,
 } from "./delimiter";
 import type { Format } from "./file-layout";
+import { InputError } from "./input-error";
 import { QueryColumnSniffer } from "./query-column";
 import type { ReadOptions } from "./score-file";
 import type { ScoreSink } from "./score-sink";
@@ -50,12 +52,31 @@ export class CsvRows {
   /** One non-blank, trimmed line, numbered `no` in the file. */
   line(line: string, no: number): void {
     if (this.#sample !== null) {
+      if (this.#sample.length === 0 && this.#layout === null && this.#separatorLine(line)) return;
       this.#sample.push({ no, line });
       // a given separator other than a comma still samples the lines for a decimal comma
       if (this.#sample.length === (this.#delimiter === "," ? 1 : DELIMITER_SAMPLE_LINES)) this.#endSample();
       return;
     }
     this.#row(line, no);
+  }
+
+  /**
+   * Excel's `sep=;` first line, which names the separator of the lines below (it writes one in some locales): the
+   * separator it names is used unless --delimiter or --format tsv gave one, and the line is not a row. The line
+   * arrives trimmed, so `sep=` followed by a tab is `sep=`.
+   */
+  #separatorLine(line: string): boolean {
+    const m = /^sep=(.?)$/iu.exec(line);
+    if (m === null) return false;
+    const named = m[1] === "" ? "\t" : m[1]!;
+    const d = DELIMITERS.find((x) => x === named);
+    if (d === undefined)
+      throw new InputError(
+        `the first line ${JSON.stringify(line)} names the separator ${JSON.stringify(named)}: the CLI reads comma, semicolon, tab or pipe`,
+      );
+    this.#delimiter ??= d;
+    return true;
   }
 
   /** After the last line: reads the lines still held back (a file shorter than the sample). */

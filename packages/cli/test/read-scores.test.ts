@@ -114,6 +114,22 @@ describe("readScores", () => {
     expect(one.delimiter).toBeNull();
   });
 
+  it("Excel's sep= first line names the separator and is not a row; --delimiter overrides it", async () => {
+    const semi = await readScores(file("excel.csv", "sep=;\nquery_id;score\nq1;0,5\nq1;0,25\nq2;0,75\n"));
+    expect([semi.delimiter, semi.decimalComma, semi.header, [...semi.scores]]).toEqual([";", true, ["query_id", "score"], [0.5, 0.25, 0.75]]);
+    expect(semi.queryColumn).toBe("query_id");
+    // a tab after sep= arrives trimmed
+    const tab = await readScores(file("excel.txt", "sep=\t\nquery_id\tscore\nq1\t0.5\n"), { format: "csv" });
+    expect([tab.delimiter, [...tab.scores]]).toEqual(["\t", [0.5]]);
+    const given = await readScores(file("excel.csv", "SEP=;\nquery_id,score\nq1,0.5\n"), { delimiter: "," });
+    expect([given.delimiter, [...given.scores]]).toEqual([",", [0.5]]);
+    const other = await inputError(readScores(file("excel.csv", "sep=:\nquery_id:score\nq1:0.5\n")));
+    expect(other.message).toBe('the first line "sep=:" names the separator ":": the CLI reads comma, semicolon, tab or pipe');
+    // only the first line: a later "sep=;" is a row like any other
+    const later = await inputError(readScores(file("later.csv", "score\n0.5\nsep=;\n")));
+    expect(later.problems[0]).toMatch(/^line 3: "sep=;" is not a finite number/u);
+  });
+
   it("a row split differently from the first row is a bad row that names the other separator", async () => {
     const rows = ["query_id,score", ...Array.from({ length: 30 }, (_, i) => `q${i},0.${i + 1}`), "q99;0.5"];
     const e = await inputError(readScores(file("mixed.csv", `${rows.join("\n")}\n`)));
