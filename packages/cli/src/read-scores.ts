@@ -40,6 +40,12 @@ function textLine(sink: ScoreSink, line: string, lineNo: number): void {
 /** A first line that a text file would not have: a NUL byte, or several bytes that are not UTF-8. */
 const binary = (line: string): boolean => line.includes("\u0000") || line.split("\uFFFD").length > 3;
 
+/**
+ * UTF-16 text read as UTF-8: its byte order mark (FF FE or FE FF) is two bytes that are not UTF-8, and every ASCII
+ * character carries a NUL byte. Spreadsheets save it as "Unicode text".
+ */
+const utf16 = (line: string): boolean => line.startsWith("\uFFFD\uFFFD") && line.includes("\u0000");
+
 export async function readScores(source: string | Readable, opts: ReadOptions = {}): Promise<ScoreFile> {
   const stream: Readable = typeof source === "string" ? (source === "-" ? process.stdin : createReadStream(source)) : source;
   let format: Format | undefined = opts.format ?? (typeof source === "string" && source !== "-" ? formatFromName(source) : undefined);
@@ -79,6 +85,10 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
       if (!started) {
         started = true;
         // a gzip, parquet or spreadsheet file read as text: one refusal, not a page of garbled bad rows
+        if (utf16(line))
+          throw new InputError(
+            'this file is UTF-16 text (a spreadsheet\'s "Unicode text"): save it as UTF-8 ("CSV UTF-8"), or convert it, e.g. iconv -f UTF-16 -t UTF-8',
+          );
         if (binary(line))
           throw new InputError(
             "this is not a text file (its first line holds NUL bytes or bytes that are not UTF-8): calibrate reads CSV, TSV, JSONL or one score per line; decompress or export the file first",

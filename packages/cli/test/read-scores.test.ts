@@ -208,6 +208,19 @@ describe("readScores", () => {
     expect([...arrays.offsets!]).toEqual([0, 2, 3]);
   });
 
+  it("a UTF-16 file (a spreadsheet's Unicode text) is named as such, with what to save it as", async () => {
+    for (const bom of [Buffer.from([0xff, 0xfe]), Buffer.from([0xfe, 0xff])]) {
+      const text = Buffer.from("query_id\tscore\r\nq1\t0.5\r\n", "utf16le");
+      const body = bom[0] === 0xff ? text : text.swap16();
+      const path = join(dir, `${n++}-unicode.txt`);
+      writeFileSync(path, Buffer.concat([bom, body]));
+      const e = await inputError(readScores(path));
+      expect(e.message).toBe(
+        'this file is UTF-16 text (a spreadsheet\'s "Unicode text"): save it as UTF-8 ("CSV UTF-8"), or convert it, e.g. iconv -f UTF-16 -t UTF-8',
+      );
+    }
+  });
+
   it("a binary file (gzip) is refused once as not text, not as a page of garbled bad rows", async () => {
     const { gzipSync } = await import("node:zlib");
     const path = join(dir, "scores.csv.gz");
