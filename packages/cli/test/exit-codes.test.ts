@@ -4,13 +4,13 @@
  * the one derived from `alert` for servers without it), the server's 4xx, 429, 5xx, an unreachable server and a
  * timeout.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { API_VERSION, API_VERSION_HEADER, type ShiftReport } from "../../../src/contract";
 import cliPackage from "../package.json";
 import { UPLOAD_ATTEMPTS } from "../src/calibrate";
-import { legacyDecision, rebuildDecision } from "../src/decision";
+import { EXIT, legacyDecision, rebuildDecision } from "../src/decision";
 import { type Created, responses } from "./support/responses";
 import { cli } from "./support/run";
 import { type StubAnswer, stubFixture } from "./support/stub-server";
@@ -541,5 +541,23 @@ describe("errors say what to do (stub server)", () => {
     const r = await cli(["gates"], { SCOREGATE_URL: stub.url });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("set SCOREGATE_TOKEN or --token");
+  });
+});
+
+describe("the exit codes as the READMEs state them", () => {
+  // a pipeline author copies the `echo $?` line: it must name every code calibrate exits with, as --help does
+  it.each(["packages/cli/README.md", "README.md"])("%s names every calibrate exit code, none as --strict only", (path) => {
+    const text = readFileSync(join(import.meta.dirname, "..", "..", "..", path), "utf8");
+    const line = text.split("\n").find((l) => l.startsWith("echo $?") && l.includes("served"));
+    expect(line).toBeDefined();
+    for (const [code, words] of [
+      [EXIT.ok, "0 served"],
+      [EXIT.shifted, "3 shifted"],
+      [EXIT.inconclusive, "4 inconclusive,"],
+      [EXIT.targetMissed, "5 misses its target"],
+      [EXIT.usage, "2 bad input"],
+      [EXIT.failure, "1 server down"],
+    ] as const)
+      expect([code, line]).toEqual([code, expect.stringContaining(words)]);
   });
 });
