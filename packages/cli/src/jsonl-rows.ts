@@ -40,6 +40,9 @@ export class JsonlRows {
   // set while no query field is named or recognised (and --no-query-column is not given): one that looks like one
   #sniffer: QueryColumnSniffer | null = null;
   #sniffedKeys: string[] = [];
+  /** Lines read, and those that were not JSON at all. */
+  #lines = 0;
+  #notJson = 0;
 
   constructor(sink: ScoreSink, opts: ReadOptions, perRowFlag: string | null) {
     this.#sink = sink;
@@ -72,14 +75,21 @@ export class JsonlRows {
     return this.#sniffer?.suspect() ?? null;
   }
 
+  /** No line was JSON: the file is not JSONL at all (a CSV named .jsonl, or --format jsonl on one). */
+  get noJson(): boolean {
+    return this.#lines > 0 && this.#notJson === this.#lines;
+  }
+
   /** One non-blank, trimmed line, numbered `lineNo` in the file. */
   line(line: string, lineNo: number): void {
     const sink = this.#sink;
     const opts = this.#opts;
     let v: unknown;
+    this.#lines++;
     try {
       v = JSON.parse(line);
     } catch {
+      this.#notJson++;
       // Python's json.dumps writes NaN and Infinity, which JSON has no words for
       const nonFinite = /(?<![\w"])-?(?:NaN|Infinity)(?![\w"])/u.test(line);
       sink.bad(lineNo, `is not valid JSON${nonFinite ? " (NaN and Infinity are not JSON, and a score must be a finite number)" : ""}`);

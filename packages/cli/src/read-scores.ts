@@ -67,6 +67,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   let lineNo = 0;
   let blankLines = 0;
   let started = false;
+  let firstLine = "";
   // the line reader of the file's format, chosen on its first non-blank line (neither: a plain score file, textLine)
   let csv: CsvRows | null = null;
   let jsonl: JsonlRows | null = null;
@@ -84,6 +85,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
       }
       if (!started) {
         started = true;
+        firstLine = line;
         // a gzip, parquet or spreadsheet file read as text: one refusal, not a page of garbled bad rows
         if (utf16(line))
           throw new InputError(
@@ -111,6 +113,12 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   opts.onProgress?.(bytes);
   // a stream (the CLI passes stdin itself for "-") has no name to print
   const name = typeof source !== "string" || source === "-" ? "stdin" : source;
+  // JSONL by --format or the file's name, but not one line is JSON: one refusal naming what it looks like
+  const looks = jsonl?.noJson === true ? sniffFormat(firstLine) : "jsonl";
+  if (looks !== "jsonl")
+    throw new InputError(
+      `no line of ${name} is JSON, so it is not JSONL (${opts.format === "jsonl" ? "--format jsonl" : "its name"} says it is): it reads as ${looks === "text" ? "one score per line" : looks.toUpperCase()}: ${opts.format === "jsonl" ? `pass --format ${looks} or none` : `pass --format ${looks}`}`,
+    );
   sink.refuseBadRows(name);
   const layout = csv?.layout ?? null;
   const h = layout?.header ?? null;

@@ -264,6 +264,20 @@ describe("readScores", () => {
     ]);
   });
 
+  it("a file read as JSONL of which no line is JSON is refused once, with the format it reads as", async () => {
+    const csv = "query_id,score\nq1,0.5\nq2,0.25\n";
+    const flag = await inputError(readScores(file("scores.csv", csv), { format: "jsonl" }));
+    expect([flag.message, flag.problems]).toEqual([
+      `no line of ${join(dir, `${n - 1}-scores.csv`)} is JSON, so it is not JSONL (--format jsonl says it is): it reads as CSV: pass --format csv or none`,
+      [],
+    ]);
+    const named = await inputError(readScores(file("scores.jsonl", "query_id\tscore\nq1\t0.5\n")));
+    expect(named.message).toMatch(/is not JSONL \(its name says it is\): it reads as TSV: pass --format tsv$/u);
+    // one JSON line: the others are bad rows, as before
+    const mixed = await inputError(readScores(file("mixed.jsonl", "[0.5]\nq1,0.5\n")));
+    expect(mixed.problems).toEqual(["line 2: is not valid JSON"]);
+  });
+
   it("reads JSONL objects, bare numbers and one query per line", async () => {
     const objects = await readScores(
       file("s.jsonl", '{"query_id": 1, "score": 0.5}\n{"query_id": 2, "score": 0.25}\n{"query_id": 1, "score": 0.75}\n'),
