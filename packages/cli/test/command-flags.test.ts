@@ -3,9 +3,11 @@
  * `threshold --target 0.3` prints the served threshold, not one at 0.3), and so is an argument to a command that takes
  * none. The server is unreachable here: a check that let the command run would exit 1, not 2.
  */
+import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { OPTIONS } from "../src/args";
 import { COMMAND_FLAGS, GLOBAL_FLAGS } from "../src/command-flags";
+import { run } from "../src/main";
 import { cli } from "./support/run";
 
 const env = { SCOREGATE_URL: "http://127.0.0.1:1", SCOREGATE_TOKEN: "t" };
@@ -171,5 +173,24 @@ describe("no command", () => {
       code: "usage",
       message: expect.stringMatching(/^no command: give one of calibrate, threshold, /u),
     });
+  });
+});
+
+describe("calibrate - at a terminal", () => {
+  const argv = ["calibrate", "-", ...gate, "--index-version", "v2", "--target", "0.2"];
+  const runWith = async (isTTY: boolean): Promise<string> => {
+    const stdin = Object.assign(Readable.from([Buffer.from("0.5\n0.25\n")]), { isTTY });
+    let stderr = "";
+    const code = await run(argv, { stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) }, env, stdin });
+    // the scores are read, then the unreachable server exits 1
+    expect(code).toBe(1);
+    return stderr;
+  };
+
+  it("says it reads the terminal (a pipe was meant, or it waits for Ctrl-D), and says nothing for a pipe", async () => {
+    expect((await runWith(true)).split("\n")[0]).toBe(
+      "reading scores from the terminal: type or paste them, then Ctrl-D (a pipeline pipes them: ... | scoregate calibrate - ...)",
+    );
+    expect(await runWith(false)).not.toContain("terminal");
   });
 });
