@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { AlertKind, AlertStatus, ScoreScale } from "../../../src/contract";
 import { EXIT } from "./decision";
+import { parseNumber } from "./delimiter";
 import { CliError } from "./http";
 import { didYouMean } from "./suggest";
 
@@ -311,11 +312,31 @@ export const SCORE_SCALES = ScoreScale.options;
 export const ALERT_KINDS = AlertKind.options;
 export const ALERT_STATUSES = AlertStatus.options;
 
-/** A number flag in its range, or a usage error. */
+/**
+ * A number flag in its range, or a usage error. Read as a score is (parseNumber): "0x10", "0b1" and "0o7" are
+ * JavaScript's integer literals, not how a rate or a threshold is written (`--target 0x0` was a target of 0).
+ */
 export function num(v: string | undefined, flagName: string, check: (x: number) => boolean, range: string): number | undefined {
   if (v === undefined) return undefined;
-  const x = v.trim() === "" ? Number.NaN : Number(v);
-  if (!Number.isFinite(x) || !check(x)) throw usage(`${flagName} ${JSON.stringify(v)} is not valid: it must be ${range}`);
+  const x = parseNumber(v);
+  if (x === null || !check(x)) throw usage(`${flagName} ${JSON.stringify(v)} is not valid: it must be ${range}`);
+  return x;
+}
+
+/** What a count flag accepts: decimal digits and nothing else. */
+const DIGITS = /^\d+$/u;
+
+/**
+ * A count flag (--limit, --min-keep, --max-keep, --min-queries, --since) from `min` to `max`, or a usage error naming
+ * the flag, what it got and `range`. Only plain decimal digits: Number() also reads "2e3", "0x10", "1.0", "+5" and
+ * " 5", none of which is how a count is written (a pipeline that computes "2e3" has a bug worth hearing about).
+ */
+export function countFlag(v: string | undefined, flagName: string, min: number, max: number, range: string): number | undefined {
+  if (v === undefined) return undefined;
+  const digits = DIGITS.test(v);
+  const x = digits ? Number(v) : Number.NaN;
+  if (!(x >= min && x <= max))
+    throw usage(`${flagName} ${JSON.stringify(v)} is not valid: it must be ${range}${digits ? "" : ", written in decimal digits only"}`);
   return x;
 }
 

@@ -81,8 +81,12 @@ export async function calibrate(c: Ctx): Promise<number> {
     }
   }
   let data: ScoreFile;
+  const stdin = file === "-" ? (io.stdin ?? process.stdin) : null;
+  // `-` typed at a terminal, where a pipe was meant, would otherwise wait in silence
+  if ((stdin as { isTTY?: boolean } | null)?.isTTY === true)
+    c.warn("reading scores from the terminal: type or paste them, then Ctrl-D (a pipeline pipes them: ... | scoregate calibrate - ...)");
   try {
-    data = await readScores(file === "-" ? (io.stdin ?? process.stdin) : file, {
+    data = await readScores(stdin ?? file, {
       format,
       delimiter,
       scoreColumn: v["score-column"],
@@ -286,7 +290,7 @@ function report(
     );
     lines.push(`  ${prose(shift.reason)}`);
   } else lines.push("Shift: none (the gate had no calibration to compare with)");
-  if (outcome) lines.push(servingLine(outcome, cal));
+  if (outcome) lines.push(servingLine(outcome, cal, shift));
   const label =
     decision === null
       ? "no previous calibration"

@@ -12,7 +12,7 @@ import {
   type StoredPolicy,
   type ThresholdResponse,
 } from "../../../src/contract";
-import { ALERT_KINDS, ALERT_STATUSES, gateFlags, num, oneOf, usage } from "./args";
+import { ALERT_KINDS, ALERT_STATUSES, countFlag, gateFlags, oneOf, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
 import { count, num as number, percent, prose } from "./format";
@@ -67,7 +67,7 @@ export async function threshold(c: Ctx): Promise<number> {
 
 export async function history(c: Ctx): Promise<number> {
   const gate = gateFlags(c.v, true);
-  const limit = num(c.v.limit, "--limit", (x) => Number.isInteger(x) && x >= 1 && x <= 200, "a whole number from 1 to 200");
+  const limit = countFlag(c.v.limit, "--limit", 1, MAX_PAGE_SIZE, `a whole number from 1 to ${MAX_PAGE_SIZE}`);
   const res = await c.api().request<z.infer<typeof CalibrationHistory>>("listCalibrations", { query: { ...gate, limit, cursor: c.v.cursor } });
   const h = res.body;
   if (c.json) {
@@ -134,7 +134,7 @@ export async function activate(c: Ctx): Promise<number> {
 
 export async function alerts(c: Ctx): Promise<number> {
   const gate = gateFlags(c.v, false);
-  const limit = num(c.v.limit, "--limit", (x) => Number.isInteger(x) && x >= 1 && x <= 200, "a whole number from 1 to 200");
+  const limit = countFlag(c.v.limit, "--limit", 1, MAX_PAGE_SIZE, `a whole number from 1 to ${MAX_PAGE_SIZE}`);
   const kind = oneOf(c.v.kind, "kind", ALERT_KINDS);
   const status = oneOf(c.v.status, "status", ALERT_STATUSES);
   const res = await c.api().request<z.infer<typeof AlertList>>("listAlerts", { query: { ...gate, kind, status, limit, cursor: c.v.cursor } });

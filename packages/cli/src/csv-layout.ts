@@ -3,7 +3,7 @@
  * columns hold the score, the query, the label and the answerable flag. Pure: it throws InputError for a layout it
  * cannot read (no score column named or recognised, a column that does not exist, two roles on one column).
  */
-import { type Delimiter, parseNumber, splitFields } from "./delimiter";
+import { type Delimiter, isDecimalComma, parseNumber, splitFields } from "./delimiter";
 import { columnIndex, QUERY_NAMES, SCORE_NAMES } from "./file-layout";
 import { InputError } from "./input-error";
 import type { ReadOptions } from "./score-file";
@@ -55,7 +55,12 @@ export function csvLayout(line: string, no: number, delimiter: Delimiter, decima
   } else if (width === 1) {
     scoreIdx = 0;
   } else if (width === 2 && opts.queryColumn === undefined) {
-    throw new InputError("the CSV has two columns and no header row: pass --score-column N and --query-column N (1 = first column)");
+    // "0,42" on every line reads as two columns of digits when the comma is taken for the separator
+    const oneScore =
+      delimiter === "," && isDecimalComma(line)
+        ? `; if each line is one score with a decimal comma (${line.trim()}), add a header line "score" or pass --delimiter semicolon, and the comma is read as the decimal mark`
+        : "";
+    throw new InputError(`the CSV has two columns and no header row: pass --score-column N and --query-column N (1 = first column)${oneScore}`);
   } else if (opts.queryColumn === undefined) {
     throw new InputError(`the CSV has ${width} columns and no header row: pass --score-column N (1 = first column)`);
   } else {

@@ -1,11 +1,23 @@
 /**
  * The CSV/TSV line reader: holds the first DELIMITER_SAMPLE_LINES lines back until the separator and a decimal comma
- * are detected from them (delimiter.ts; one line when the separator is known), resolves the columns from the first
+ * are detected from them (delimiter.ts; a given separator is not detected, a decimal comma still is, except after a
+ * comma separator: one line then), resolves the columns from the first
  * row (csv-layout.ts), then checks each row and puts its score, label, query and answerable flag into the sink.
  */
 import { type CsvLayout, csvLayout } from "./csv-layout";
-import { DELIMITER_SAMPLE_LINES, type Delimiter, detectDelimiter, notANumberHint, otherSeparatorHint, parseNumber, splitFields } from "./delimiter";
+import {
+  DELIMITER_SAMPLE_LINES,
+  DELIMITERS,
+  type Delimiter,
+  decimalCommaUnder,
+  detectDelimiter,
+  notANumberHint,
+  otherSeparatorHint,
+  parseNumber,
+  splitFields,
+} from "./delimiter";
 import type { Format } from "./file-layout";
+import { InputError } from "./input-error";
 import { QueryColumnSniffer } from "./query-column";
 import type { ReadOptions } from "./score-file";
 import type { ScoreSink } from "./score-sink";
@@ -40,11 +52,31 @@ export class CsvRows {
   /** One non-blank, trimmed line, numbered `no` in the file. */
   line(line: string, no: number): void {
     if (this.#sample !== null) {
+      if (this.#sample.length === 0 && this.#layout === null && this.#separatorLine(line)) return;
       this.#sample.push({ no, line });
-      if (this.#sample.length === (this.#delimiter === null ? DELIMITER_SAMPLE_LINES : 1)) this.#endSample();
+      // a given separator other than a comma still samples the lines for a decimal comma
+      if (this.#sample.length === (this.#delimiter === "," ? 1 : DELIMITER_SAMPLE_LINES)) this.#endSample();
       return;
     }
     this.#row(line, no);
+  }
+
+  /**
+   * Excel's `sep=;` first line, which names the separator of the lines below (it writes one in some locales): the
+   * separator it names is used unless --delimiter or --format tsv gave one, and the line is not a row. The line
+   * arrives trimmed, so `sep=` followed by a tab is `sep=`.
+   */
+  #separatorLine(line: string): boolean {
+    const m = /^sep=(.?)$/iu.exec(line);
+    if (m === null) return false;
+    const named = m[1] === "" ? "\t" : m[1]!;
+    const d = DELIMITERS.find((x) => x === named);
+    if (d === undefined)
+      throw new InputError(
+        `the first line ${JSON.stringify(line)} names the separator ${JSON.stringify(named)}: the CLI reads comma, semicolon, tab or pipe`,
+      );
+    this.#delimiter ??= d;
+    return true;
   }
 
   /** After the last line: reads the lines still held back (a file shorter than the sample). */
@@ -83,8 +115,13 @@ export class CsvRows {
       const guess = detectDelimiter(lines.map((l) => l.line));
       this.#delimiter = guess.delimiter;
       this.#decimalComma = guess.decimalComma;
-      this.#format = this.#delimiter === "\t" ? "tsv" : "csv";
-    }
+      // a one-column file is split at a separator no line holds: its format stays the one its name (or sniff) gave
+      if (lines.some((l) => l.line.includes(guess.delimiter))) this.#format = this.#delimiter === "\t" ? "tsv" : "csv";
+    } else
+      this.#decimalComma = decimalCommaUnder(
+        lines.map((l) => l.line),
+        this.#delimiter,
+      );
     lines.forEach((l, i) => {
       if (i > 0) this.#row(l.line, l.no);
       else if (this.#start(l.line, l.no)) this.#row(l.line, l.no);

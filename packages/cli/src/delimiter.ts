@@ -80,6 +80,8 @@ export function splitFields(line: string, delimiter: string): string[] | null {
 }
 
 const DECIMAL_COMMA = /^[-+]?\d*,\d+(?:[eE][-+]?\d+)?$/u;
+/** "0,734": a number written with a decimal comma (or "1,234", which may be one). */
+export const isDecimalComma = (text: string): boolean => DECIMAL_COMMA.test(text.trim());
 const DECIMAL_POINT = /^[-+]?\d*\.\d+(?:[eE][-+]?\d+)?$/u;
 
 /**
@@ -95,6 +97,14 @@ const GROUPED = /^\s*[-+]?[1-9]\d{0,2}([.,' ])\d{3}(?:(?:\1\d{3})+(?:(?!\1)[.,]\
  */
 export function notANumberHint(text: string, delimiter: Delimiter | null): string {
   if (GROUPED.test(text)) return " (it looks like a number with a thousands separator: write scores without one, e.g. 1234.5)";
+  const t = text.trim();
+  // a comma file reads no decimal comma (the comma splits its fields), nor does a text file (one plain number a line)
+  if (DECIMAL_COMMA.test(t) && (delimiter === "," || delimiter === null)) {
+    const point = t.replace(",", ".");
+    return delimiter === ","
+      ? ` (a decimal comma in a comma-separated file: write scores with a decimal point, ${point}, or save the file with its own delimiter, semicolons or tabs, where decimal commas are read)`
+      : ` (a decimal comma: write scores with a decimal point, ${point})`;
+  }
   return delimiter === null ? "" : otherSeparatorHint(text, delimiter);
 }
 
@@ -126,6 +136,18 @@ function isPrefixedInteger(s: string): boolean {
   const c = t.charCodeAt(1) | 32; // lower case
   return t.charCodeAt(0) === 48 && (c === 120 || c === 98 || c === 111);
 }
+
+/**
+ * Whether the sampled lines, split at a `delimiter` that is given rather than detected (--delimiter, --format tsv),
+ * write their numbers with a decimal comma: by detectDelimiter's rule (never with a comma separator; every sampled
+ * decimal has a comma).
+ */
+export function decimalCommaUnder(lines: readonly string[], delimiter: Delimiter): boolean {
+  if (delimiter === "," || lines.length === 0) return false;
+  return hasDecimalComma(candidate(lines, delimiter));
+}
+
+const hasDecimalComma = (c: Candidate): boolean => c.delimiter !== "," && c.commaDecimals > 0 && c.pointDecimals === 0;
 
 export interface DelimiterGuess {
   delimiter: Delimiter;
@@ -201,5 +223,5 @@ export function detectDelimiter(lines: readonly string[]): DelimiterGuess {
   for (const c of candidates) if (c.fields > 1 && c.firstAgrees && better(c, best)) best = c;
   // one column: a separator that no line holds (a comma, if every candidate appears somewhere: the bad rows will say)
   const b = best ?? candidates.find((c) => c.absent) ?? candidates.find((c) => c.delimiter === ",")!;
-  return { delimiter: b.delimiter, decimalComma: b.delimiter !== "," && b.commaDecimals > 0 && b.pointDecimals === 0 };
+  return { delimiter: b.delimiter, decimalComma: hasDecimalComma(b) };
 }

@@ -16,6 +16,15 @@ type Kind = "number" | "array" | "object";
 const ONE_QUERY_PER_LINE =
   ': a line with one query\'s scores is the bare array ([0.91, 0.42, 0.07]); an object is one candidate ({"query_id": "q1", "score": 0.91})';
 
+/**
+ * Why a score written as a JSON string is refused, and the number to write instead when the string holds one (a
+ * decimal comma read as a point): "0.42" quoted is a common export bug.
+ */
+function stringScore(s: string): string {
+  const x = parseNumber(s.trim(), true);
+  return `the string ${JSON.stringify(s)}: scores are JSON numbers, written without quotes${x === null ? "" : ` (${x})`}`;
+}
+
 /** A JSON field's value as the query-column sniff compares it: strings and numbers, nothing else. */
 const primitive = (v: unknown): string | undefined => (typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined);
 
@@ -31,6 +40,9 @@ export class JsonlRows {
   // set while no query field is named or recognised (and --no-query-column is not given): one that looks like one
   #sniffer: QueryColumnSniffer | null = null;
   #sniffedKeys: string[] = [];
+  /** Lines read, and those that were not JSON at all. */
+  #lines = 0;
+  #notJson = 0;
 
   constructor(sink: ScoreSink, opts: ReadOptions, perRowFlag: string | null) {
     this.#sink = sink;
@@ -63,19 +75,32 @@ export class JsonlRows {
     return this.#sniffer?.suspect() ?? null;
   }
 
+  /** No line was JSON: the file is not JSONL at all (a CSV named .jsonl, or --format jsonl on one). */
+  get noJson(): boolean {
+    return this.#lines > 0 && this.#notJson === this.#lines;
+  }
+
   /** One non-blank, trimmed line, numbered `lineNo` in the file. */
   line(line: string, lineNo: number): void {
     const sink = this.#sink;
     const opts = this.#opts;
     let v: unknown;
+    this.#lines++;
     try {
       v = JSON.parse(line);
     } catch {
-      sink.bad(lineNo, "is not valid JSON");
+      this.#notJson++;
+      // Python's json.dumps writes NaN and Infinity, which JSON has no words for
+      const nonFinite = /(?<![\w"])-?(?:NaN|Infinity)(?![\w"])/u.test(line);
+      sink.bad(lineNo, `is not valid JSON${nonFinite ? " (NaN and Infinity are not JSON, and a score must be a finite number)" : ""}`);
       return;
     }
     const kind = typeof v === "number" ? "number" : Array.isArray(v) ? "array" : typeof v === "object" && v !== null ? "object" : null;
     if (kind === null) {
+      if (typeof v === "string" && (this.#kind === null || this.#kind === "number")) {
+        sink.bad(lineNo, `is ${stringScore(v)}`);
+        return;
+      }
       sink.bad(lineNo, "must be a number, an array of numbers (one query) or an object with a score field");
       return;
     }
@@ -101,8 +126,11 @@ export class JsonlRows {
         sink.bad(lineNo, "an empty query: a query needs at least one candidate score");
         return;
       }
-      if (!arr.every((x) => typeof x === "number" && Number.isFinite(x))) {
-        sink.bad(lineNo, "a query must be an array of finite numbers");
+      const at = arr.findIndex((x) => typeof x !== "number" || !Number.isFinite(x));
+      if (at >= 0) {
+        const entry = arr[at];
+        const why = typeof entry === "string" ? `: its entry ${at + 1} is ${stringScore(entry)}` : "";
+        sink.bad(lineNo, `a query must be an array of finite numbers${why}`);
         return;
       }
       const id = `\u0000${lineNo}`;
@@ -115,7 +143,7 @@ export class JsonlRows {
       if (x === null || !Number.isFinite(x)) {
         sink.bad(
           lineNo,
-          `field ${JSON.stringify(scoreKey)} is ${s === undefined ? "missing" : Array.isArray(s) ? `an array${ONE_QUERY_PER_LINE}` : "not a finite number"}`,
+          `field ${JSON.stringify(scoreKey)} is ${s === undefined ? "missing" : Array.isArray(s) ? `an array${ONE_QUERY_PER_LINE}` : typeof s === "string" ? `not a finite number: ${stringScore(s)}` : "not a finite number"}`,
         );
         return;
       }

@@ -11,6 +11,7 @@ import { shadow } from "./shadow";
 import { watch } from "./watch";
 import type { Ctx, Io } from "./context";
 import { EXIT } from "./decision";
+import { count } from "./format";
 import { aToken, Api, CliError } from "./http";
 import { version } from "../package.json";
 
@@ -25,6 +26,13 @@ const COMMANDS = { calibrate, threshold, history, activate, alerts, gates, shado
   (c: Ctx) => Promise<number>
 >;
 const COMMAND_NAMES = Object.keys(COMMANDS) as (keyof typeof COMMANDS)[];
+
+/**
+ * --timeout's range: a timer counts whole milliseconds in a signed 32-bit integer, and Node fires one set beyond it
+ * after 1 ms (a timeout of 3,000,000 s would give up at once), one set below 1 ms not at all.
+ */
+export const MIN_TIMEOUT_SECONDS = 0.001;
+export const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 /**
  * The --json error document: the server's code at the top level when the server refused, else the CLI's own
@@ -59,14 +67,25 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       return EXIT.ok;
     }
     const [command, ...rest] = positionals;
-    if (v.help || command === undefined || command === "help") {
+    if (v.help || command === "help") {
       out(USAGE);
-      return command === undefined && !v.help ? EXIT.usage : EXIT.ok;
+      return EXIT.ok;
+    }
+    // no command is a usage error: stdout stays empty (or holds the --json error document), the usage goes to stderr
+    if (command === undefined) {
+      if (json) throw usage(`no command: give one of ${COMMAND_NAMES.join(", ")}`);
+      warn(USAGE);
+      return EXIT.usage;
     }
     const name = commandName(command, COMMAND_NAMES);
     checkCommandFlags(name, Object.keys(v), rest);
     const fn = COMMANDS[name];
-    const timeout = num(v.timeout, "--timeout", (x) => x > 0, "a positive number of seconds");
+    const timeout = num(
+      v.timeout,
+      "--timeout",
+      (x) => x >= MIN_TIMEOUT_SECONDS && x <= MAX_TIMEOUT_SECONDS,
+      `a number of seconds from ${MIN_TIMEOUT_SECONDS} to ${count(MAX_TIMEOUT_SECONDS)}`,
+    );
     const api = (): Api => {
       const baseUrl = v.url ?? io.env.SCOREGATE_URL ?? "http://localhost:8787";
       // "localhost:8787" parses as a URL whose scheme is "localhost:": only http and https reach a server
@@ -84,7 +103,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       return new Api({
         baseUrl,
         token,
-        timeoutMs: (timeout ?? (command === "calibrate" ? 300 : 30)) * 1000,
+        timeoutMs: Math.round((timeout ?? (command === "calibrate" ? 300 : 30)) * 1000),
         ...(io.fetch ? { fetch: io.fetch } : {}),
       });
     };

@@ -13,7 +13,7 @@ import {
   type Promotion,
   type PromotionList,
 } from "../../../src/contract";
-import { num, oneOf, usage } from "./args";
+import { countFlag, num, oneOf, usage } from "./args";
 import { PROMOTE_OVERRIDES as OVERRIDES } from "./command-flags";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
@@ -136,10 +136,11 @@ export async function promote(c: Ctx): Promise<number> {
     const plan: Record<string, unknown> = { ...reason };
     const s = steps(c.v.steps, c.v.straight === true);
     if (s !== undefined) plan.steps = s;
-    const minQueries = num(
+    const minQueries = countFlag(
       c.v["min-queries"],
       "--min-queries",
-      (x) => Number.isInteger(x) && x >= MIN_PROMOTION_QUERIES && x <= MAX_PROMOTION_QUERIES,
+      MIN_PROMOTION_QUERIES,
+      MAX_PROMOTION_QUERIES,
       `a whole number of queries from ${count(MIN_PROMOTION_QUERIES)} to ${count(MAX_PROMOTION_QUERIES)} (default ${count(DEFAULT_PROMOTION_QUERIES)})`,
     );
     if (minQueries !== undefined) plan.min_queries = minQueries;

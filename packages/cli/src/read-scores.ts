@@ -40,6 +40,12 @@ function textLine(sink: ScoreSink, line: string, lineNo: number): void {
 /** A first line that a text file would not have: a NUL byte, or several bytes that are not UTF-8. */
 const binary = (line: string): boolean => line.includes("\u0000") || line.split("\uFFFD").length > 3;
 
+/**
+ * UTF-16 text read as UTF-8: its byte order mark (FF FE or FE FF) is two bytes that are not UTF-8, and every ASCII
+ * character carries a NUL byte. Spreadsheets save it as "Unicode text".
+ */
+const utf16 = (line: string): boolean => line.startsWith("\uFFFD\uFFFD") && line.includes("\u0000");
+
 export async function readScores(source: string | Readable, opts: ReadOptions = {}): Promise<ScoreFile> {
   const stream: Readable = typeof source === "string" ? (source === "-" ? process.stdin : createReadStream(source)) : source;
   let format: Format | undefined = opts.format ?? (typeof source === "string" && source !== "-" ? formatFromName(source) : undefined);
@@ -61,6 +67,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   let lineNo = 0;
   let blankLines = 0;
   let started = false;
+  let firstLine = "";
   // the line reader of the file's format, chosen on its first non-blank line (neither: a plain score file, textLine)
   let csv: CsvRows | null = null;
   let jsonl: JsonlRows | null = null;
@@ -78,7 +85,12 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
       }
       if (!started) {
         started = true;
+        firstLine = line;
         // a gzip, parquet or spreadsheet file read as text: one refusal, not a page of garbled bad rows
+        if (utf16(line))
+          throw new InputError(
+            'this file is UTF-16 text (a spreadsheet\'s "Unicode text"): save it as UTF-8 ("CSV UTF-8"), or convert it, e.g. iconv -f UTF-16 -t UTF-8',
+          );
         if (binary(line))
           throw new InputError(
             "this is not a text file (its first line holds NUL bytes or bytes that are not UTF-8): calibrate reads CSV, TSV, JSONL or one score per line; decompress or export the file first",
@@ -101,6 +113,12 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
   opts.onProgress?.(bytes);
   // a stream (the CLI passes stdin itself for "-") has no name to print
   const name = typeof source !== "string" || source === "-" ? "stdin" : source;
+  // JSONL by --format or the file's name, but not one line is JSON: one refusal naming what it looks like
+  const looks = jsonl?.noJson === true ? sniffFormat(firstLine) : "jsonl";
+  if (looks !== "jsonl")
+    throw new InputError(
+      `no line of ${name} is JSON, so it is not JSONL (${opts.format === "jsonl" ? "--format jsonl" : "its name"} says it is): it reads as ${looks === "text" ? "one score per line" : looks.toUpperCase()}: ${opts.format === "jsonl" ? `pass --format ${looks} or none` : `pass --format ${looks}`}`,
+    );
   sink.refuseBadRows(name);
   const layout = csv?.layout ?? null;
   const h = layout?.header ?? null;

@@ -3,7 +3,7 @@
  * relevant_at, and why an upload needs queries. Every flag is checked here, before a large file is read.
  */
 import { CalibrationId, CalibrationMeta, CoverageNotion, MAX_CANDIDATES_PER_QUERY } from "../../../src/contract";
-import { gateFlags, num, oneOf, SCORE_SCALES, usage, type Values } from "./args";
+import { countFlag, gateFlags, num, oneOf, SCORE_SCALES, usage, type Values } from "./args";
 import type { UploadMeta } from "./body";
 import { count } from "./format";
 import { didYouMean } from "./suggest";
@@ -13,12 +13,7 @@ type GuardFields = Pick<Extract<UploadMeta["policy"], { kind: "drop_rate" }>, "m
 
 /** A guard count: a whole number from `min` to the server's candidates per query. */
 const guardCount = (v: string | undefined, flagName: string, min: number): number | undefined =>
-  num(
-    v,
-    flagName,
-    (x) => Number.isInteger(x) && x >= min && x <= MAX_CANDIDATES_PER_QUERY,
-    `a whole number from ${min} to ${count(MAX_CANDIDATES_PER_QUERY)} (candidates per query)`,
-  );
+  countFlag(v, flagName, min, MAX_CANDIDATES_PER_QUERY, `a whole number from ${min} to ${count(MAX_CANDIDATES_PER_QUERY)} (candidates per query)`);
 
 /** The policy's guard and abstention fields from --min-keep, --max-keep, --abstain-rate and --abstain-carry. */
 function guardsFrom(v: Values, carry: boolean): GuardFields {

@@ -4,7 +4,7 @@
  * Runs until interrupted (exit 0); a refused token or an unknown gate exits 2.
  */
 import { eventsUrl, type GateEvent, GateStream } from "@scoregate/client/stream";
-import { gateFlags, num, usage } from "./args";
+import { countFlag, gateFlags, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
 import { num as number, percent } from "./format";
@@ -73,7 +73,7 @@ const KEEP_ALIVE_MS = 60 * 60 * 1000;
 export async function watch(c: Ctx): Promise<number> {
   if (c.positionals.length > 0)
     throw usage("watch takes no arguments: scoregate watch --embedding E --reranker R [--index I] | --gate ID [--since SEQ]");
-  const since = num(c.v.since, "--since", (x) => Number.isSafeInteger(x) && x >= 0, "an event seq (a whole number)");
+  const since = countFlag(c.v.since, "--since", 0, Number.MAX_SAFE_INTEGER, "an event seq (a whole number)");
   const api = c.api();
   let url: string;
   let names: ReturnType<typeof gateFlags> | null = null;

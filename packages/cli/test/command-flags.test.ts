@@ -3,9 +3,11 @@
  * `threshold --target 0.3` prints the served threshold, not one at 0.3), and so is an argument to a command that takes
  * none. The server is unreachable here: a check that let the command run would exit 1, not 2.
  */
+import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { OPTIONS } from "../src/args";
 import { COMMAND_FLAGS, GLOBAL_FLAGS } from "../src/command-flags";
+import { run } from "../src/main";
 import { cli } from "./support/run";
 
 const env = { SCOREGATE_URL: "http://127.0.0.1:1", SCOREGATE_TOKEN: "t" };
@@ -76,5 +78,119 @@ describe("flags a command does not take", () => {
     const owned = new Set<string>([...GLOBAL_FLAGS, ...Object.values(COMMAND_FLAGS).flat()]);
     expect(Object.keys(OPTIONS).filter((f) => !owned.has(f))).toEqual([]);
     for (const [command, flags] of Object.entries(COMMAND_FLAGS)) expect([command, new Set(flags).size]).toEqual([command, flags.length]);
+  });
+});
+
+describe("count flags take plain decimal digits", () => {
+  const calibrate = ["calibrate", "scores.csv", ...gate, "--index-version", "v2", "--target", "0.3"];
+  // every flag that takes a count, with a value in its range
+  const counts = [
+    [["history", ...gate], "--limit", "50"],
+    [["alerts"], "--limit", "50"],
+    [calibrate, "--min-keep", "3"],
+    [calibrate, "--max-keep", "10"],
+    [["promote", "cal_x"], "--min-queries", "2000"],
+    [["watch", ...gate], "--since", "42"],
+  ] as const;
+
+  it.each(counts)("%j %s refuses 2e3, 0x10, 1.0, +5, a space and an empty value, naming the flag and the value", async (argv, flag) => {
+    for (const bad of ["2e3", "0x10", "1.0", "+5", " 5", ""]) {
+      const r = await cli([...argv, `${flag}=${bad}`], env);
+      const first = r.stderr.split("\n")[0];
+      expect([bad, r.code, r.stdout]).toEqual([bad, 2, ""]);
+      expect(first).toMatch(
+        new RegExp(
+          `^scoregate: ${flag} ${JSON.stringify(bad).replace("+", "\\+")} is not valid: it must be .*, written in decimal digits only$`,
+          "u",
+        ),
+      );
+    }
+  });
+
+  // calibrate would read its file next, and watch retries an unreachable server until stopped
+  it("a count in digits passes the flag check (the unreachable server then exits 1)", async () => {
+    for (const [argv, flag, good] of counts.filter(([argv]) => argv[0] !== "calibrate" && argv[0] !== "watch")) {
+      const r = await cli([...argv, flag, good], env);
+      expect([flag, r.code]).toEqual([flag, 1]);
+    }
+  });
+
+  it("a count out of range says the range without the digits clause", async () => {
+    const r = await cli(["promote", "cal_x", "--min-queries", "50"], env);
+    expect(r.stderr.split("\n")[0]).toBe(
+      'scoregate: --min-queries "50" is not valid: it must be a whole number of queries from 200 to 10,000,000 (default 2,000)',
+    );
+  });
+});
+
+describe("--timeout", () => {
+  // beyond a timer's 32-bit millisecond count Node fires it after 1 ms: the request gave up at once, "within 3000000 s"
+  it.each(["0", "0.0000001", "3000000", "1e10", "soon"])("--timeout %s exits 2 before any request, with the range", async (bad) => {
+    const r = await cli(["threshold", ...gate, "--timeout", bad], env);
+    expect([r.code, r.stderr.split("\n")[0]]).toEqual([
+      2,
+      `scoregate: --timeout ${JSON.stringify(bad)} is not valid: it must be a number of seconds from 0.001 to 2,147,483`,
+    ]);
+  });
+
+  it("the range's ends are taken (the unreachable server then exits 1, not a timer error)", async () => {
+    for (const good of ["0.001", "0.0015", "2147483"]) {
+      const r = await cli(["threshold", ...gate, "--timeout", good], env);
+      expect([good, r.code, r.stderr]).toEqual([good, 1, expect.stringMatching(/^scoregate: could not reach http:\/\/127\.0\.0\.1:1 /u)]);
+    }
+  });
+});
+
+describe("number flags", () => {
+  const calibrate = ["calibrate", "scores.csv", ...gate, "--index-version", "v2"];
+  it.each([
+    [[...calibrate, "--target", "0x0"], '--target "0x0" is not valid'],
+    [[...calibrate, "--carry=0x1"], '--carry "0x1" is not valid'],
+    [[...calibrate, "--target", "0.2", "--abstain-rate", "0b0"], '--abstain-rate "0b0" is not valid'],
+    [[...calibrate, "--target", "0.2", "--label-column", "l", "--relevant-at", "0o2"], '--relevant-at "0o2" is not valid'],
+    [["promote", "cal_x", "--max-step-hours", "0x10"], '--max-step-hours "0x10" is not valid'],
+    [["shadow", "cal_x", "--sample-rate", "Infinity"], '--sample-rate "Infinity" is not valid'],
+  ])("%j refuses a JavaScript integer literal or a non-finite value: %s", async (argv, message) => {
+    const r = await cli(argv, env);
+    expect([r.code, r.stdout]).toEqual([2, ""]);
+    expect(r.stderr.split("\n")[0]).toContain(`scoregate: ${message}: it must be `);
+  });
+});
+
+describe("no command", () => {
+  it("exits 2 with the usage on stderr and nothing on stdout; --help and help print it on stdout and exit 0", async () => {
+    const none = await cli([], env);
+    expect([none.code, none.stdout]).toEqual([2, ""]);
+    expect(none.stderr).toContain("Usage:\n  scoregate calibrate FILE|-");
+    for (const argv of [["--help"], ["help"], ["calibrate", "--help"]]) {
+      const r = await cli(argv, env);
+      expect([argv, r.code, r.stderr]).toEqual([argv, 0, ""]);
+      expect(r.stdout).toContain("Usage:\n  scoregate calibrate FILE|-");
+    }
+    const json = await cli(["--json"], env);
+    expect([json.code, json.stderr]).toEqual([2, ""]);
+    expect(JSON.parse(json.stdout).error).toMatchObject({
+      code: "usage",
+      message: expect.stringMatching(/^no command: give one of calibrate, threshold, /u),
+    });
+  });
+});
+
+describe("calibrate - at a terminal", () => {
+  const argv = ["calibrate", "-", ...gate, "--index-version", "v2", "--target", "0.2"];
+  const runWith = async (isTTY: boolean): Promise<string> => {
+    const stdin = Object.assign(Readable.from([Buffer.from("0.5\n0.25\n")]), { isTTY });
+    let stderr = "";
+    const code = await run(argv, { stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) }, env, stdin });
+    // the scores are read, then the unreachable server exits 1
+    expect(code).toBe(1);
+    return stderr;
+  };
+
+  it("says it reads the terminal (a pipe was meant, or it waits for Ctrl-D), and says nothing for a pipe", async () => {
+    expect((await runWith(true)).split("\n")[0]).toBe(
+      "reading scores from the terminal: type or paste them, then Ctrl-D (a pipeline pipes them: ... | scoregate calibrate - ...)",
+    );
+    expect(await runWith(false)).not.toContain("terminal");
   });
 });

@@ -4,13 +4,13 @@
  * the one derived from `alert` for servers without it), the server's 4xx, 429, 5xx, an unreachable server and a
  * timeout.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { API_VERSION, API_VERSION_HEADER, type ShiftReport } from "../../../src/contract";
 import cliPackage from "../package.json";
 import { UPLOAD_ATTEMPTS } from "../src/calibrate";
-import { legacyDecision, rebuildDecision } from "../src/decision";
+import { EXIT, legacyDecision, rebuildDecision } from "../src/decision";
 import { type Created, responses } from "./support/responses";
 import { cli } from "./support/run";
 import { type StubAnswer, stubFixture } from "./support/stub-server";
@@ -146,8 +146,12 @@ describe("rebuild decision and exit codes (stub server)", () => {
   });
 
   it("the Serving line speaks the CLI's words for every reason an upload is not served (the server's, for API callers, stay in --json)", async () => {
-    const base = responses.shifted();
-    const c = base.calibration;
+    const recorded = responses.shifted();
+    const c = recorded.calibration;
+    expect([recorded.shift!.compared_with, c.expected_drop_rate, recorded.shift!.tolerance]).toEqual(["gate_current", 0.22, 0.02]);
+    // a served calibration that drops 30 % (the recorded one drops what the upload does)
+    const served = { ...recorded.shift!, previous_expected_drop_rate: 0.3 };
+    const base = { ...recorded, shift: served, calibration: { ...c, shift: served } };
     const cases = [
       ["shifted", "the rebuild shifted the gate (the Shift lines above), so the gate keeps serving its current calibration"],
       [
@@ -156,7 +160,8 @@ describe("rebuild decision and exit codes (stub server)", () => {
       ],
       [
         "drop_rate_changed",
-        `it would drop ${(100 * c.expected_drop_rate).toFixed(1)} % of candidates, beyond the tolerance from what the served calibration drops, so the gate keeps serving its current calibration`,
+        // what the served calibration drops is the shift's previous expected drop rate (the server decides on it)
+        "it would drop 22.0 % of candidates where the served calibration drops 30.0 % (8.0 points, beyond the 2.0-point tolerance), so the gate keeps serving its current calibration",
       ],
       [
         "target_missed",
@@ -173,6 +178,13 @@ describe("rebuild decision and exit codes (stub server)", () => {
       const json = await calibrate("--json");
       expect(JSON.parse(json.stdout).activation_outcome.message).toBe(base.activation_outcome.message);
     }
+    // compared with a carry reference, the answer does not say what the gate serves: the line says no number for it
+    const changed = { ...base.activation_outcome, activated: false, would_activate: false, reason: "drop_rate_changed" as const };
+    const carried = { ...served, compared_with: "carry_reference" as const };
+    answer({ status: 201, body: { ...base, shift: carried, calibration: { ...c, shift: carried }, activation_outcome: changed } });
+    expect((await calibrate()).stdout).toContain(
+      `\nServing: stored, not served: it would drop ${(100 * c.expected_drop_rate).toFixed(1)} % of candidates, beyond the tolerance from what the served calibration drops, so the gate keeps serving its current calibration. scoregate activate ${c.id} serves it\n`,
+    );
     const first = { ...base.activation_outcome, activated: true, would_activate: true, reason: "first_calibration" as const };
     answer({ status: 201, body: { ...base, activation_outcome: first } });
     expect((await calibrate()).stdout).toContain("\nServing: served: the gate served no calibration before\n");
@@ -529,5 +541,23 @@ describe("errors say what to do (stub server)", () => {
     const r = await cli(["gates"], { SCOREGATE_URL: stub.url });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("set SCOREGATE_TOKEN or --token");
+  });
+});
+
+describe("the exit codes as the READMEs state them", () => {
+  // a pipeline author copies the `echo $?` line: it must name every code calibrate exits with, as --help does
+  it.each(["packages/cli/README.md", "README.md"])("%s names every calibrate exit code, none as --strict only", (path) => {
+    const text = readFileSync(join(import.meta.dirname, "..", "..", "..", path), "utf8");
+    const line = text.split("\n").find((l) => l.startsWith("echo $?") && l.includes("served"));
+    expect(line).toBeDefined();
+    for (const [code, words] of [
+      [EXIT.ok, "0 served"],
+      [EXIT.shifted, "3 shifted"],
+      [EXIT.inconclusive, "4 inconclusive,"],
+      [EXIT.targetMissed, "5 misses its target"],
+      [EXIT.usage, "2 bad input"],
+      [EXIT.failure, "1 server down"],
+    ] as const)
+      expect([code, line]).toEqual([code, expect.stringContaining(words)]);
   });
 });

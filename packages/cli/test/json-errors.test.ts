@@ -89,6 +89,7 @@ describe("--json errors", () => {
   it.each([
     ["usage", ["calibrate", scores, ...gate], 2],
     ["usage", ["gates", "--colour"], 2],
+    ["usage", [], 2],
     ["invalid_file", ["calibrate", join(dir, "missing.csv"), ...gate, "--target", "0.2"], 2],
   ] as const)("the CLI's own failures: %s for %j", async (code, argv, exit) => {
     const doc = await jsonError([...argv]);

@@ -114,6 +114,22 @@ describe("readScores", () => {
     expect(one.delimiter).toBeNull();
   });
 
+  it("Excel's sep= first line names the separator and is not a row; --delimiter overrides it", async () => {
+    const semi = await readScores(file("excel.csv", "sep=;\nquery_id;score\nq1;0,5\nq1;0,25\nq2;0,75\n"));
+    expect([semi.delimiter, semi.decimalComma, semi.header, [...semi.scores]]).toEqual([";", true, ["query_id", "score"], [0.5, 0.25, 0.75]]);
+    expect(semi.queryColumn).toBe("query_id");
+    // a tab after sep= arrives trimmed
+    const tab = await readScores(file("excel.txt", "sep=\t\nquery_id\tscore\nq1\t0.5\n"), { format: "csv" });
+    expect([tab.delimiter, [...tab.scores]]).toEqual(["\t", [0.5]]);
+    const given = await readScores(file("excel.csv", "SEP=;\nquery_id,score\nq1,0.5\n"), { delimiter: "," });
+    expect([given.delimiter, [...given.scores]]).toEqual([",", [0.5]]);
+    const other = await inputError(readScores(file("excel.csv", "sep=:\nquery_id:score\nq1:0.5\n")));
+    expect(other.message).toBe('the first line "sep=:" names the separator ":": the CLI reads comma, semicolon, tab or pipe');
+    // only the first line: a later "sep=;" is a row like any other
+    const later = await inputError(readScores(file("later.csv", "score\n0.5\nsep=;\n")));
+    expect(later.problems[0]).toMatch(/^line 3: "sep=;" is not a finite number/u);
+  });
+
   it("a row split differently from the first row is a bad row that names the other separator", async () => {
     const rows = ["query_id,score", ...Array.from({ length: 30 }, (_, i) => `q${i},0.${i + 1}`), "q99;0.5"];
     const e = await inputError(readScores(file("mixed.csv", `${rows.join("\n")}\n`)));
@@ -125,10 +141,44 @@ describe("readScores", () => {
   it("a one-column file with decimal commas reads them; a thousands separator is refused, not read as a decimal", async () => {
     const one = await readScores(file("one.csv", "score\n0,5\n0,25\n"));
     expect([...one.scores]).toEqual([0.5, 0.25]);
+    // split at a separator no line holds (a tab), it is still the CSV its name says, not a TSV
+    expect([one.format, one.delimiter]).toEqual(["csv", null]);
+    expect((await readScores(file("one.tsv", "score\n0.5\n"))).format).toBe("tsv");
     const e = await inputError(readScores(file("thousands.tsv", "q\tscore\nq1\t0.5\nq2\t1,234\n")));
     expect(e.problems).toEqual([
       'line 3: "1,234" is not a finite number (it holds a comma and the fields are split at each tab: if the comma separates them, pass --delimiter comma)',
     ]);
+  });
+
+  it("a decimal comma where none is read says to write a decimal point or use the file's own delimiter", async () => {
+    const comma = await inputError(readScores(file("quoted.csv", 'query_id,score\nq1,"0,42"\nq1,0.5\nq2," 0,25"\n')));
+    expect(comma.problems).toEqual([
+      'line 2: "0,42" is not a finite number (a decimal comma in a comma-separated file: write scores with a decimal point, 0.42, or save the file with its own delimiter, semicolons or tabs, where decimal commas are read)',
+      'line 4: " 0,25" is not a finite number (a decimal comma in a comma-separated file: write scores with a decimal point, 0.25, or save the file with its own delimiter, semicolons or tabs, where decimal commas are read)',
+    ]);
+    const text = await inputError(readScores(fromText("0.5\n0,42\n"), { format: "text" }));
+    expect(text.problems).toEqual(['line 2: "0,42" is not a finite number (a decimal comma: write scores with a decimal point, 0.42)']);
+    // a one-column file of decimal commas without a header splits into two columns of digits at each comma
+    const headerless = await inputError(readScores(file("one-column.csv", "0,42\n0,5\n0,25\n")));
+    expect(headerless.message).toBe(
+      'the CSV has two columns and no header row: pass --score-column N and --query-column N (1 = first column); if each line is one score with a decimal comma (0,42), add a header line "score" or pass --delimiter semicolon, and the comma is read as the decimal mark',
+    );
+    // the hints' advice holds: with a header, with --delimiter semicolon, or with semicolons between fields
+    expect([...(await readScores(file("one-column.csv", "score\n0,42\n0,5\n"))).scores]).toEqual([0.42, 0.5]);
+    expect([...(await readScores(file("one-column.csv", "0,42\n0,5\n"), { delimiter: ";" })).scores]).toEqual([0.42, 0.5]);
+    expect([...(await readScores(file("semi.csv", "query_id;score\nq1;0,42\nq1;0,5\n"))).scores]).toEqual([0.42, 0.5]);
+  });
+
+  it("a given separator other than a comma still reads decimal commas (--delimiter semicolon, --format tsv)", async () => {
+    const semi = await readScores(file("given.csv", "query_id;score\nq1;0,5\nq2;0,25\n"), { delimiter: ";" });
+    expect([semi.decimalComma, [...semi.scores]]).toEqual([true, [0.5, 0.25]]);
+    const tsv = await readScores(fromText("query_id\tscore\nq1\t0,5\nq2\t0,25\n"), { format: "tsv" });
+    expect([tsv.decimalComma, [...tsv.scores]]).toEqual([true, [0.5, 0.25]]);
+    // decimal points in the sample: a comma is not a decimal mark there, as detection decides
+    const mixed = await inputError(readScores(fromText("query_id;score\nq1;0.5\nq2;0,25\n"), { delimiter: ";" }));
+    expect(mixed.problems).toHaveLength(1);
+    const comma = await readScores(fromText("query_id,score\nq1,0.5\n"), { delimiter: "," });
+    expect([comma.decimalComma, [...comma.scores]]).toEqual([false, [0.5]]);
   });
 
   it("a score with a thousands separator is named as such, not blamed on the field separator", async () => {
@@ -158,6 +208,19 @@ describe("readScores", () => {
     expect([...arrays.offsets!]).toEqual([0, 2, 3]);
   });
 
+  it("a UTF-16 file (a spreadsheet's Unicode text) is named as such, with what to save it as", async () => {
+    for (const bom of [Buffer.from([0xff, 0xfe]), Buffer.from([0xfe, 0xff])]) {
+      const text = Buffer.from("query_id\tscore\r\nq1\t0.5\r\n", "utf16le");
+      const body = bom[0] === 0xff ? text : text.swap16();
+      const path = join(dir, `${n++}-unicode.txt`);
+      writeFileSync(path, Buffer.concat([bom, body]));
+      const e = await inputError(readScores(path));
+      expect(e.message).toBe(
+        'this file is UTF-16 text (a spreadsheet\'s "Unicode text"): save it as UTF-8 ("CSV UTF-8"), or convert it, e.g. iconv -f UTF-16 -t UTF-8',
+      );
+    }
+  });
+
   it("a binary file (gzip) is refused once as not text, not as a page of garbled bad rows", async () => {
     const { gzipSync } = await import("node:zlib");
     const path = join(dir, "scores.csv.gz");
@@ -168,6 +231,51 @@ describe("readScores", () => {
     // a text file with one stray byte that is not UTF-8 is still read row by row
     const one = await readScores(file("stray.csv", "query_id,score\nq\uFFFD1,0.5\nq2,0.25\n"));
     expect(one.scores.length).toBe(2);
+  });
+
+  it("JSONL scores written as strings say that scores are JSON numbers, with the number to write", async () => {
+    const lines = await inputError(readScores(file("strings.jsonl", '"0.42"\n"0,5"\n"n/a"\n')));
+    expect(lines.problems).toEqual([
+      'line 1: is the string "0.42": scores are JSON numbers, written without quotes (0.42)',
+      'line 2: is the string "0,5": scores are JSON numbers, written without quotes (0.5)',
+      'line 3: is the string "n/a": scores are JSON numbers, written without quotes',
+    ]);
+    const arrays = await inputError(readScores(file("arrays.jsonl", '[0.9, "0.42"]\n[0.7, null]\n')));
+    expect(arrays.problems).toEqual([
+      'line 1: a query must be an array of finite numbers: its entry 2 is the string "0.42": scores are JSON numbers, written without quotes (0.42)',
+      "line 2: a query must be an array of finite numbers",
+    ]);
+    // an object's score field may be a string that holds a number (as labels may); one that does not is named
+    const objects = await inputError(readScores(file("objects.jsonl", '{"query_id": "a", "score": "0.42"}\n{"query_id": "a", "score": "0,42"}\n')));
+    expect(objects.problems).toEqual([
+      'line 2: field "score" is not a finite number: the string "0,42": scores are JSON numbers, written without quotes (0.42)',
+    ]);
+  });
+
+  it("NaN and Infinity in JSONL (as Python's json.dumps writes them) are named, not only invalid JSON", async () => {
+    const e = await inputError(
+      readScores(file("nan.jsonl", '{"score": NaN}\n[0.5, -Infinity]\n{"score": 0.5}\n{"score": "NaN"}\n{"score": 0.5,}\n')),
+    );
+    expect(e.problems).toEqual([
+      "line 1: is not valid JSON (NaN and Infinity are not JSON, and a score must be a finite number)",
+      "line 2: is not valid JSON (NaN and Infinity are not JSON, and a score must be a finite number)",
+      'line 4: field "score" is not a finite number: the string "NaN": scores are JSON numbers, written without quotes',
+      "line 5: is not valid JSON",
+    ]);
+  });
+
+  it("a file read as JSONL of which no line is JSON is refused once, with the format it reads as", async () => {
+    const csv = "query_id,score\nq1,0.5\nq2,0.25\n";
+    const flag = await inputError(readScores(file("scores.csv", csv), { format: "jsonl" }));
+    expect([flag.message, flag.problems]).toEqual([
+      `no line of ${join(dir, `${n - 1}-scores.csv`)} is JSON, so it is not JSONL (--format jsonl says it is): it reads as CSV: pass --format csv or none`,
+      [],
+    ]);
+    const named = await inputError(readScores(file("scores.jsonl", "query_id\tscore\nq1\t0.5\n")));
+    expect(named.message).toMatch(/is not JSONL \(its name says it is\): it reads as TSV: pass --format tsv$/u);
+    // one JSON line: the others are bad rows, as before
+    const mixed = await inputError(readScores(file("mixed.jsonl", "[0.5]\nq1,0.5\n")));
+    expect(mixed.problems).toEqual(["line 2: is not valid JSON"]);
   });
 
   it("reads JSONL objects, bare numbers and one query per line", async () => {
