@@ -12,8 +12,21 @@ import { liveDecisionText } from "./live";
 
 type LiveDecision = ShadowStatus["vs_active"];
 
+/**
+ * Beyond this many times the queries so far, "about N more queries" is no plan: the estimate sits on the tolerance's
+ * edge (the factor reaches 1e30 when it is on it), and the line says so instead of printing a 30-digit count.
+ */
+export const MAX_MORE_DATA_FACTOR_SHOWN = 1000;
+
+function moreQueries(d: LiveDecision): string {
+  const f = d.more_data_factor;
+  if (f === null) return "";
+  if (f > MAX_MORE_DATA_FACTOR_SHOWN) return "; the estimate sits on the tolerance's edge: no practical number of queries decides it";
+  return `; about ${count(Math.ceil(d.queries * (f - 1)))} more queries to decide`;
+}
+
 function decisionLine(label: string, d: LiveDecision): string {
-  const more = d.more_data_factor === null ? "" : `; about ${count(Math.ceil(d.queries * (d.more_data_factor - 1)))} more queries to decide`;
+  const more = moreQueries(d);
   return `  ${label.padEnd(13)} ${liveDecisionText(d)}, tolerance ${pointWidth(d.tolerance)} points, ${count(d.queries)} queries${more}`;
 }
 

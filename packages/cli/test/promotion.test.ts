@@ -328,6 +328,14 @@ describe("scoregate shadow", () => {
     expect(r.stdout).toContain("about 960 more queries to decide");
   });
 
+  it("an estimate on the tolerance's edge (a factor of 1e30) says no practical number of queries decides it, not a 33-digit count", async () => {
+    serve(shadowStatus({ ...decision("inconclusive", 0.02), more_data_factor: 1.13e30 }), true);
+    const r = await cli(["shadow", "cal_v2"], env());
+    expect(r.code).toBe(4);
+    expect(r.stdout).toContain("the estimate sits on the tolerance's edge: no practical number of queries decides it");
+    expect(r.stdout).not.toMatch(/\d{7}/u);
+  });
+
   it("reads an existing shadow without adding it again: exit 0 equivalent, 3 shifted (vs active or vs target)", async () => {
     for (const [status, code] of [
       [shadowStatus(decision("equivalent")), 0],
