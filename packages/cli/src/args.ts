@@ -1,5 +1,5 @@
 /**
- * The command line: the flags, the usage text, and argv parsed with node:util's parseArgs, with "did you mean" for a
+ * The command line: the flags, and argv parsed with node:util's parseArgs, with "did you mean" for a
  * mistyped command, flag or value.
  */
 import { parseArgs } from "node:util";
@@ -67,7 +67,7 @@ export const OPTIONS = {
 } as const;
 
 /** The flags that take a value. */
-type ValueFlag = { [K in keyof typeof OPTIONS]: (typeof OPTIONS)[K]["type"] extends "string" ? K : never }[keyof typeof OPTIONS];
+export type ValueFlag = { [K in keyof typeof OPTIONS]: (typeof OPTIONS)[K]["type"] extends "string" ? K : never }[keyof typeof OPTIONS];
 
 /**
  * A typical value of every flag that takes one, for "--target needs a value, e.g. --target 0.2" (the compiler checks
@@ -121,102 +121,11 @@ export type Values = Parsed["values"];
 const FLAGS = Object.keys(OPTIONS);
 const flag = (name: string): string => `--${name}`;
 
-export const USAGE = `scoregate: calibrate, serve and watch reranker score gates
-
-Usage:
-  scoregate calibrate FILE|- --embedding E --reranker R --index-version V
-                      (--target D | --carry [THRESHOLD] | --recall R [--coverage C])
-                      [--min-keep N] [--max-keep N] [--abstain-rate R | --abstain-carry | --abstain-alpha A]
-                      [--label-column C [--relevant-at X]] [--answerable-column C] [options]
-  scoregate threshold --embedding E --reranker R [--index I] [--index-version V]
-  scoregate history   --embedding E --reranker R [--index I] [--limit N] [--cursor C]
-  scoregate activate  ID [--reason TEXT] [--dry-run]          (admin token: promote or roll back; --dry-run: the shift
-                                                               and warnings it would give, nothing changed)
-  scoregate alerts    [--kind K] [--status S] [--index I] [--embedding E --reranker R] [--limit N] [--cursor C]
-  scoregate gates                                              (every gate: follows the server's pages)
-  scoregate shadow    ID [--sample-rate R] [--remove]         (admin token: evaluate ID on mirrored traffic)
-  scoregate promote   ID [--steps 10,50,100 | --straight] [--min-queries N] [--on-regression pause|rollback] [--max-step-hours N]
-                         [--tolerance X] [--reason TEXT]       (admin token: a guarded promotion)
-  scoregate promote   ID --pause | --resume | --advance | --rollback   (admin token: override the open promotion)
-  scoregate promotion ID                                       (a promotion as it stands: prm_..., or the calibration
-                                                                it promotes for that calibration's latest promotion)
-  scoregate watch     --embedding E --reranker R [--index I] | --gate ID  [--since SEQ]   (pushed changes, until ^C)
-
-Calibrate options:
-  --index I              the collection (default "default")
-  --target D             drop the bottom D of candidates (0 <= D < 1, e.g. 0.2)
-  --carry [THRESHOLD]    keep the drop rate THRESHOLD had on the reference (omit it: the reference's own threshold)
-  --recall R             a recall gate (needs --label-column): the highest threshold that keeps relevant candidates
-                         for at least the share R of fresh queries, a finite-sample guarantee (0 < R < 1, e.g. 0.9)
-  --coverage C           what --recall guarantees: any_relevant (default: a relevant candidate kept), all_relevant
-                         (every relevant candidate kept) or candidates (the share of a query's relevant candidates kept)
-  --reference REF        carry reference: "active" (default) or a calibration id
-  --min-keep N           guard: keep at least the top N candidates of every query (all of a shorter one); the
-                         threshold is fitted so that the guarded gate drops the target (needs a query column)
-  --max-keep N           guard: keep at most N candidates of any query (N >= 1, >= --min-keep; needs a query column).
-                         With --carry and neither guard flag, the reference's guards are kept; --min-keep 0 drops them
-  --abstain-rate R       abstention: a query keeps nothing when its top score is below a cutoff fitted so that the
-                         share R of queries abstains (0 <= R < 1, e.g. 0.05; needs a query column)
-  --abstain-carry        abstention, with --carry: the reference's abstention rate, refitted on these top scores
-                         (a carry keeps no abstention unless asked)
-  --abstain-alpha A      abstention with labels (--label-column) or answerable flags (--answerable-column): at most
-                         the share A of answerable queries (those with a relevant candidate, or as
-                         --answerable-column says) abstain, a finite-sample guarantee (0 < A < 1, e.g. 0.1)
-  --label-column C       column (or JSONL field) with each candidate's relevance label: 0/1, or graded with
-                         --relevant-at X (relevant iff label >= X); uploaded as labelled queries
-  --answerable-column C  with --abstain-alpha: column (or JSONL field) with each row's query-level answerable flag
-                         (true/false, 1/0 or yes/no, any case; the same on every row of a query), with or without
-                         --label-column. Omitted: a query is answerable iff it has a relevant candidate
-  --format F             csv | tsv | jsonl | text (default: from the file name, else detected from the first line)
-  --delimiter C          CSV field separator: comma, semicolon, tab or pipe (default: detected from the first lines,
-                         with decimal commas, as in 0,734, when the separator is not a comma)
-  --score-column C       score column name (or 1-based position without a header); default: a column named "score"
-  --query-column C       column grouping rows into queries; default: query_id, qid or query if present
-  --no-query-column      upload the scores as one flat list (refused without it when a column looks like a query id)
-  --score-scale S        probability | logit | unbounded (default unbounded)
-  --shift-tolerance T    rebuild shift tolerance in drop-rate units (default 0.02)
-  --dry-run              the whole report (fit, shift, decision, would it be served) with nothing stored or served
-  --strict               servers without activate "auto": exit 4 when the rebuild decision is inconclusive
-  --idempotency-key K    the upload's Idempotency-Key (default: a new one per run, reused by the run's retries):
-                         an upload sent again with the same key replays the first answer instead of calibrating twice
-  --float32              send float32 (smaller; rounds scores to about 7 significant digits; no labels, so not with
-                         --label-column, --recall or --answerable-column)
-  --no-progress          no progress bar (it is shown only when stderr is a terminal)
-
-Shadow, promote and watch options:
-  --sample-rate R        shadow: the share of queries clients mirror to it (0 < R <= 1, default the server's 0.1);
-                         on an existing shadow, its new rate (the evidence so far is kept)
-  --remove               shadow: stop evaluating it
-  --steps P,P,...        promote: the candidate's share of keyed traffic per step, in %, ending with 100
-  --straight             promote: serve it at once (--steps 100), then watch it
-  --min-queries N        promote: candidate queries each step needs before it can advance
-  --on-regression W      promote: pause | rollback (default rollback) when the candidate regresses
-  --tolerance X          promote: the drop-rate change that counts as equivalent (default the calibration's)
-  --max-step-hours N     promote: hours a step may go without a decision before it pauses (default 72)
-  --gate ID              watch: the gate by id instead of --index/--embedding/--reranker
-  --since SEQ            watch: resume after this event seq (the server replays what followed, or a snapshot)
-
-Global options:
-  --url URL              server (default $SCOREGATE_URL, else http://localhost:8787)
-  --token TOKEN          bearer token (default $SCOREGATE_TOKEN)
-  --json                 machine-readable output on stdout (errors too: {"error": {"code", "message", ...}})
-  --timeout SECONDS      per request (default 300 for calibrate, 30 otherwise)
-
-Exit codes:
-  0  success (calibrate: the upload is served now; with --dry-run: would be)
-  1  network or server failure (unreachable, timeout, 429, 5xx)
-  2  usage or bad input (flags, the file, or the server's 4xx, explained)
-  3  calibrate: not served, the rebuild shifted the gate (decision "shifted") or changes what it drops
-     (drop_rate_changed)
-  4  calibrate: not served, the rebuild decision is inconclusive
-  5  calibrate: not served, the expected drop rate misses the target (too few scores for it)
-  130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM: stopped at once (watch ends with 0 instead)
-  shadow: 0 equivalent to the active gate, 3 shifted (against the active gate or its own target), 4 not decided yet
-`;
+/** The last hint of a usage error (main.ts names the command's own help instead once the command is known). */
+export const HELP_HINT = "scoregate --help lists the commands, scoregate COMMAND --help a command's flags";
 
 /** A usage error: exit 2, with a pointer to --help. */
-export const usage = (message: string, ...details: string[]): CliError =>
-  new CliError(message, EXIT.usage, "usage", [...details, "scoregate --help shows every command and flag"]);
+export const usage = (message: string, ...details: string[]): CliError => new CliError(message, EXIT.usage, "usage", [...details, HELP_HINT]);
 
 /** `--carry` takes an optional value: rewrite `--carry 0.4` to `--carry=0.4` and a bare `--carry` to `--carry=`. */
 function normalizeArgv(argv: readonly string[]): string[] {

@@ -2,9 +2,10 @@
  * `scoregate`: the command line of scoregate. `run(argv, io)` is the whole CLI (the bin only wires it to the
  * process), so tests run it in-process against a local worker or a stub server.
  */
-import { commandName, num, parseArgv, USAGE, usage } from "./args";
+import { commandName, HELP_HINT, num, parseArgv, usage } from "./args";
 import { calibrate } from "./calibrate";
-import { type COMMAND_FLAGS, checkCommandFlags } from "./command-flags";
+import { COMMAND_HELP } from "./command-help";
+import { type COMMAND_FLAGS, type CommandName, checkCommandFlags } from "./command-flags";
 import { activate, alerts, gates, history, threshold } from "./commands";
 import { promote, promotion } from "./promote";
 import { shadow } from "./shadow";
@@ -12,11 +13,16 @@ import { watch } from "./watch";
 import type { Ctx, Io } from "./context";
 import { EXIT } from "./decision";
 import { count } from "./format";
+import { commandDoc, commandHelp, overview, overviewDoc } from "./help";
 import { aToken, Api, CliError } from "./http";
+import { defaultTimeoutSeconds, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS } from "./timeouts";
 import { version } from "../package.json";
 
 export type { Io } from "./context";
-export { USAGE } from "./args";
+export { CALIBRATE_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS } from "./timeouts";
+
+/** `scoregate --help`: the overview (also printed to stderr when no command is given). */
+export const USAGE: string = overview();
 
 /** This package's version, from package.json at build time (the bundler inlines the one field). */
 export const VERSION: string = version;
@@ -26,13 +32,6 @@ const COMMANDS = { calibrate, threshold, history, activate, alerts, gates, shado
   (c: Ctx) => Promise<number>
 >;
 const COMMAND_NAMES = Object.keys(COMMANDS) as (keyof typeof COMMANDS)[];
-
-/**
- * --timeout's range: a timer counts whole milliseconds in a signed 32-bit integer, and Node fires one set beyond it
- * after 1 ms (a timeout of 3,000,000 s would give up at once), one set below 1 ms not at all.
- */
-export const MIN_TIMEOUT_SECONDS = 0.001;
-export const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 /**
  * The --json error document: the server's code at the top level when the server refused, else the CLI's own
@@ -56,10 +55,24 @@ export function errorDocument(err: CliError): {
   };
 }
 
+/** A usage error of a known command points at that command's help rather than the overview. */
+function commandHint(err: CliError, command: CommandName | undefined): CliError {
+  if (command === undefined || err.hints.at(-1) !== HELP_HINT) return err;
+  return new CliError(
+    err.message,
+    err.exitCode,
+    err.code,
+    [...err.hints.slice(0, -1), `scoregate ${command} --help shows its flags and examples`],
+    err.server,
+  );
+}
+
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   const json = argv.includes("--json");
   const out = (s: string): void => void io.stdout.write(`${s}\n`);
   const warn = (s: string): void => void io.stderr.write(`${s}\n`);
+  // the command, once known: a usage error's hint then points at its own help
+  let named: CommandName | undefined;
   try {
     const { values: v, positionals } = parseArgv(argv);
     if (v.version) {
@@ -68,7 +81,17 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     }
     const [command, ...rest] = positionals;
     if (v.help || command === "help") {
-      out(USAGE);
+      // `scoregate CMD --help`, `scoregate help CMD`: one command's help (an unknown one exits 2 with the closest name);
+      // with --json the help is a JSON document like every other --json output
+      if (command === "help" && rest.length > 1)
+        throw usage(`help takes one command, got ${rest.map((r) => JSON.stringify(r)).join(" ")}`, `scoregate help ${rest[0]} shows its help`);
+      const topic = command === "help" ? rest[0] : command;
+      if (topic === undefined || topic === "help") {
+        out(json ? JSON.stringify(overviewDoc()) : USAGE);
+        return EXIT.ok;
+      }
+      const name = commandName(topic, COMMAND_NAMES);
+      out(json ? JSON.stringify(commandDoc(name)) : commandHelp(name));
       return EXIT.ok;
     }
     // no command is a usage error: stdout stays empty (or holds the --json error document), the usage goes to stderr
@@ -78,6 +101,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       return EXIT.usage;
     }
     const name = commandName(command, COMMAND_NAMES);
+    named = name;
     checkCommandFlags(name, Object.keys(v), rest);
     const fn = COMMANDS[name];
     const timeout = num(
@@ -98,12 +122,12 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
           `${JSON.stringify(baseUrl)} ends with /v1: give the server's base URL without it, e.g. ${JSON.stringify(baseUrl.replace(/\/v1\/*$/u, ""))}`,
         );
       const token = v.token ?? io.env.SCOREGATE_TOKEN;
-      const scope = command === "calibrate" ? "calibrate" : ["activate", "promote", "shadow"].includes(command) ? "admin" : "read";
+      const scope = COMMAND_HELP[name].scope;
       if (token === undefined || token === "") throw usage(`no token: set SCOREGATE_TOKEN or --token (${aToken(scope)}; locally dev-${scope})`);
       return new Api({
         baseUrl,
         token,
-        timeoutMs: Math.round((timeout ?? (command === "calibrate" ? 300 : 30)) * 1000),
+        timeoutMs: Math.round((timeout ?? defaultTimeoutSeconds(name)) * 1000),
         ...(io.fetch ? { fetch: io.fetch } : {}),
       });
     };
@@ -111,7 +135,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   } catch (e) {
     const err =
       e instanceof CliError
-        ? e
+        ? commandHint(e, named)
         : new CliError(`unexpected failure: ${(e as Error)?.stack ?? String(e)}`, EXIT.failure, "cli_bug", [
             "this is a bug in the CLI: please report it",
           ]);

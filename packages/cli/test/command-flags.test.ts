@@ -32,7 +32,7 @@ describe("flags a command does not take", () => {
     const r = await cli(["threshold", ...gate, "--since", "4"], env);
     expect(r.stderr.split("\n").slice(1, 3)).toEqual([
       "  threshold takes --index, --embedding, --reranker, --index-version and the global flags",
-      "  scoregate --help shows every command and flag",
+      "  scoregate threshold --help shows its flags and examples",
     ]);
     const g = await cli(["gates", "--index", "docs"], env);
     expect(g.stderr.split("\n")[1]).toBe("  gates takes only the global flags");
@@ -47,11 +47,11 @@ describe("flags a command does not take", () => {
     });
   });
 
-  it("the global flags go with every command, and --help still prints the usage", async () => {
+  it("the global flags go with every command, and --help still prints the command's help", async () => {
     const r = await cli(["threshold", ...gate, "--timeout", "1", "--url", "http://127.0.0.1:1", "--token", "t"], env);
     expect(r.code).toBe(1); // reached the (unreachable) server
     const help = await cli(["threshold", "--target", "0.3", "--help"], env);
-    expect([help.code, help.stdout.startsWith("scoregate: calibrate, serve and watch")]).toEqual([0, true]);
+    expect([help.code, help.stdout.startsWith("scoregate threshold: ")]).toEqual([0, true]);
   });
 
   it("promote refuses a plan mixed with an override of the open promotion", async () => {
@@ -158,15 +158,17 @@ describe("number flags", () => {
 });
 
 describe("no command", () => {
-  it("exits 2 with the usage on stderr and nothing on stdout; --help and help print it on stdout and exit 0", async () => {
+  it("exits 2 with the overview on stderr and nothing on stdout; --help and help print it on stdout and exit 0", async () => {
     const none = await cli([], env);
     expect([none.code, none.stdout]).toEqual([2, ""]);
-    expect(none.stderr).toContain("Usage:\n  scoregate calibrate FILE|-");
-    for (const argv of [["--help"], ["help"], ["calibrate", "--help"]]) {
+    expect(none.stderr).toContain("Commands:\n  calibrate ");
+    for (const argv of [["--help"], ["help"]]) {
       const r = await cli(argv, env);
-      expect([argv, r.code, r.stderr]).toEqual([argv, 0, ""]);
-      expect(r.stdout).toContain("Usage:\n  scoregate calibrate FILE|-");
+      expect([argv, r.code, r.stderr, r.stdout]).toEqual([argv, 0, "", none.stderr]);
     }
+    const calibrate = await cli(["calibrate", "--help"], env);
+    expect([calibrate.code, calibrate.stderr]).toEqual([0, ""]);
+    expect(calibrate.stdout).toContain("Usage:\n  scoregate calibrate FILE|-");
     const json = await cli(["--json"], env);
     expect([json.code, json.stderr]).toEqual([2, ""]);
     expect(JSON.parse(json.stdout).error).toMatchObject({

@@ -203,8 +203,8 @@ describe("bad guard and abstention flags: exit 2 before anything is sent", () =>
     expect(stub.last().request).toBeNull();
   });
 
-  it("--help names every guard and abstention flag", async () => {
-    const r = await cli(["--help"], env());
+  it("calibrate --help names every guard and abstention flag", async () => {
+    const r = await cli(["calibrate", "--help"], env());
     for (const f of [
       "--min-keep N",
       "--max-keep N",

@@ -153,8 +153,8 @@ describe("--recall and --answerable-column: exit 2 before anything is sent", () 
     expect(stub.last().request).toBeNull();
   });
 
-  it("--help names the recall flags", async () => {
-    const r = await cli(["--help"], env());
+  it("calibrate --help names the recall flags", async () => {
+    const r = await cli(["calibrate", "--help"], env());
     for (const f of ["--recall R [--coverage C]", "--answerable-column C", "any_relevant", "all_relevant", "candidates"])
       expect(r.stdout).toContain(f);
   });
