@@ -34,7 +34,7 @@ export const INTERRUPTED_EXIT = ["130, 143", "interrupted by SIGINT (Ctrl-C) or 
 
 export const COMMAND_HELP = {
   calibrate: {
-    line: "fit a gate's threshold from a score file; served when the rebuild is equivalent (exit code = decision)",
+    line: "calibrate a gate from a score file; served when the rebuild is equivalent",
     synopsis: ["FILE|- --embedding E --reranker R --index-version V (--target D | --carry [THRESHOLD] | --recall R [--coverage C]) [flags]"],
     summary:
       "Reads reranker scores (CSV, TSV, JSONL or plain text; - for stdin), uploads them and prints the fitted threshold, " +
@@ -97,7 +97,7 @@ export const COMMAND_HELP = {
     examples: ["scoregate gates", "scoregate gates --json"],
   },
   shadow: {
-    line: "evaluate a stored calibration on mirrored traffic; its live decision as the exit code",
+    line: "evaluate a calibration on mirrored traffic; exit code = its live decision",
     synopsis: ["ID [--sample-rate R] [--reason TEXT]", "ID --remove [--reason TEXT]"],
     summary:
       "Puts calibration ID in shadow on its gate (clients mirror a share of queries to it) unless it is one already, " +

@@ -16,8 +16,9 @@ import {
   MAX_STEP_HOURS,
   MIN_PROMOTION_QUERIES,
 } from "../../../src/contract";
-import type { OPTIONS, ValueFlag } from "./args";
+import { type OPTIONS, SCORE_SCALES, type ValueFlag } from "./args";
 import type { CommandName } from "./command-flags";
+import { FORMATS, QUERY_NAMES, SCORE_NAMES } from "./file-layout";
 import { count } from "./format";
 import { CALIBRATE_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS, defaultTimeoutSeconds } from "./timeouts";
 
@@ -38,6 +39,9 @@ export type FlagHelp<F extends Flag> = FlagWords & {
 } & (F extends ValueFlag ? { readonly arg: string } : { readonly arg?: never });
 
 const GATE_DEFAULT = JSON.stringify(DEFAULT_INDEX);
+
+/** "a, b or c". */
+const words = (names: readonly string[]): string => `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`;
 
 export const FLAG_HELP: { readonly [F in Flag]: FlagHelp<F> } = {
   url: { arg: "URL", text: "the server's base URL", default: "$SCOREGATE_URL, else http://localhost:8787" },
@@ -123,16 +127,20 @@ export const FLAG_HELP: { readonly [F in Flag]: FlagHelp<F> } = {
       "yes/no; the same on every row of a query)",
     default: "a query is answerable iff it has a relevant candidate",
   },
-  format: { arg: "F", text: "csv | tsv | jsonl | text", default: "from the file name, else detected from the first line" },
+  format: { arg: "F", text: FORMATS.join(" | "), default: "from the file name, else detected from the first line" },
   delimiter: {
     arg: "C",
     text: "CSV field separator: comma, semicolon, tab or pipe",
     default: "detected from the first lines, with decimal commas (0,734) when the separator is not a comma",
   },
-  "score-column": { arg: "C", text: "score column name (or 1-based position without a header)", default: 'a column named "score"' },
-  "query-column": { arg: "C", text: "column grouping rows into queries", default: "query_id, qid or query if present" },
+  "score-column": {
+    arg: "C",
+    text: "score column name (or 1-based position without a header)",
+    default: `a column named ${words(SCORE_NAMES)}, else the only column`,
+  },
+  "query-column": { arg: "C", text: "column grouping rows into queries", default: `a column named ${words(QUERY_NAMES)}, if there is one` },
   "no-query-column": { text: "upload the scores as one flat list (refused without it when a column looks like a query id)" },
-  "score-scale": { arg: "S", text: "probability | logit | unbounded", default: "unbounded" },
+  "score-scale": { arg: "S", text: SCORE_SCALES.join(" | "), default: "unbounded" },
   "shift-tolerance": { arg: "T", text: "rebuild shift tolerance in drop-rate units (0.02 = 2 points)", default: String(DEFAULT_SHIFT_TOLERANCE) },
   "dry-run": {
     text: "the whole report (fit, shift, decision, would it be served) with nothing stored or served",
