@@ -3,6 +3,8 @@
  * their defaults, exit codes and examples; `scoregate --help` is the overview. No server is involved: help is printed
  * before anything is sent (the URL is unreachable, so a command that ran instead would exit 1).
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { OPTIONS } from "../src/args";
 import { COMMAND_HELP } from "../src/command-help";
@@ -170,5 +172,18 @@ describe("the help table", () => {
     expect(r.stderr.split("\n").at(-2)).toBe("  scoregate history --help shows its flags and examples");
     const unknown = await cli(["gates", "--colour"], env);
     expect(unknown.stderr.split("\n").at(-2)).toBe("  scoregate --help lists the commands, scoregate COMMAND --help a command's flags");
+  });
+});
+
+describe("the documentation's command lines", () => {
+  // a command line in the docs that passes a flag its command refuses would exit 2 for whoever copies it
+  it.each(["README.md", "packages/cli/README.md", "docs/clients.md"])("%s passes each command only flags it takes", (path) => {
+    const text = readFileSync(join(import.meta.dirname, "..", "..", "..", path), "utf8");
+    const lines = [...text.matchAll(new RegExp(`scoregate (${COMMANDS.join("|")})\\b([^\`\n|#]*)`, "gu"))];
+    expect(lines.length).toBeGreaterThan(0);
+    for (const [line, command, rest] of lines) {
+      const takes = new Set<string>([...COMMAND_FLAGS[command as CommandName], ...GLOBAL_FLAGS]);
+      expect([line, [...flagsNamed(rest!)].filter((f) => !takes.has(f))]).toEqual([line, []]);
+    }
   });
 });
