@@ -35,7 +35,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 .audit { margin: .4rem 0; padding-left: 1.2rem; }
 .big { font-size: 1.25rem; font-weight: bold; }
 .badge { display: inline-block; padding: .05rem .45rem; border-radius: 999px; font-size: .85rem; border: 1px solid currentColor; white-space: nowrap; }
-.badge.open, .badge.alarm, .badge.shifted { color: var(--bad); }
+.badge.open, .badge.alarm, .badge.shifted, .badge.paused { color: var(--bad); }
 .badge.acknowledged, .badge.inconclusive { color: var(--warn); }
 .badge.resolved, .badge.watching, .badge.equivalent, .badge.delivered { color: var(--ok); }
 .badge.failed { color: var(--bad); } .badge.pending { color: var(--warn); }

@@ -3,7 +3,7 @@
 // those sizes too (a guarded calibration's target: docs/drift.md).
 import { describe, expect, it } from "vitest";
 import type { Calibration, Promotion } from "../../src/contract";
-import { PromotionTimeline } from "../../src/dashboard/pages/promotion";
+import { PromotionTimeline, stateWords } from "../../src/dashboard/pages/promotion";
 import { liveDecisionOf as decision } from "../support/live-decisions";
 
 function promotion(strata: boolean): Promotion {
@@ -76,5 +76,19 @@ describe("a running promotion's step", () => {
     expect(text).toContain("against the candidate calibration's expected rate: shifted, +8.0 points (95 %: +6.0 to +10.0)");
     expect(text).not.toContain("not weighed by");
     expect(text).toContain("candidate arm's drift detector: watching, ln R 0.4 of 6.9, expected 34.5 % (tolerated 31.0 % to 38.0 %)");
+  });
+});
+
+describe("a promotion's state in words", () => {
+  // The share a closed promotion's candidate had is not what it is served now: only an open one names a share.
+  const plan = { steps: [10, 50, 100], min_queries: 500, on_regression: "pause", tolerance: 0.02 } as Promotion["plan"];
+  it.each([
+    ["running", 1, 50, ", step 2 of 3 (50 % of keyed traffic)"],
+    ["paused", 1, 50, " at step 2 of 3: the candidate keeps its 50 % of keyed traffic until a person resumes or rolls back the promotion"],
+    ["completed", 2, 100, " after step 3 of 3: the candidate was activated"],
+    ["rolled_back", 1, 0, " at step 2 of 3: its keyed traffic went back to the control"],
+    ["superseded", 0, 0, " at step 1 of 3: an activation of the gate ended it"],
+  ] as const)("%s", (state, step, percent, words) => {
+    expect(stateWords({ state, step, percent, plan })).toBe(words);
   });
 });

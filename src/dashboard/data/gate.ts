@@ -4,16 +4,16 @@
  * promotion service.
  */
 import { getCalibration, history, listGates } from "../../calibrations/registry";
-import type { Calibration, GateSummary, MonitorSeries, Promotion } from "../../contract";
+import type { Calibration, GateSummary, MonitorSeries, Promotion, ServedShadow } from "../../contract";
 import { monitorSeries } from "../../monitoring/series-report";
 import { AppError } from "../../platform/errors";
 import { listPromotions } from "../../promotions/service";
-import { shadowSet } from "../../promotions/shadows";
 import type { Distribution } from "../../stats/distribution";
 import type { DashboardDeps } from "../deps";
 import { type AlertListView, alertList } from "./alerts";
+import { logForRange } from "./gate-log";
 import { type MonitorView, monitorView, type WindowPoint } from "./monitor-view";
-import { type TrafficSpan, trafficSpans } from "./traffic-spans";
+import { rangeTraffic, type TrafficSpan } from "./traffic-spans";
 
 /** The two calibrations the gate page compares, older first, and which of them (if either) is served. */
 export interface Comparison {
@@ -41,17 +41,19 @@ export interface GateView {
   readonly alerts: AlertListView;
   /** The gate's most recent promotions (at most GATE_PAGE_PROMOTIONS), newest first, with their audit trails. */
   readonly promotions: Promotion[];
-  /** The calibrations in the gate's shadow set now (its log's shadow events, as GET /v1/gates/{id}/shadows reads them). */
+  /** The calibrations in the gate's shadow set now (its head: what GET /v1/threshold serves), by id. */
   readonly shadows: string[];
-  /** Which traffic each calibration had, and when, from the same log rows (traffic-spans.ts): names the series' hours. */
+  /** The same shadows with their sample rates, as GET /v1/threshold serves them. */
+  readonly shadowSet: readonly ServedShadow[];
+  /**
+   * Which traffic each calibration had, and when, from the log rows covering the series' range (gate-log.ts,
+   * traffic-spans.ts): names the series' hours.
+   */
   readonly traffic: TrafficSpan[];
 }
 
 /** Promotions the gate page shows a timeline for. */
 const GATE_PAGE_PROMOTIONS = 3;
-
-/** Rows of the gate's log read for its shadow set (as many as GET /v1/gates/{id}/shadows reads). */
-const GATE_PAGE_LOG_ROWS = 1000;
 
 /**
  * Which two calibrations the gate page compares: the rebuild the current calibration took part in, on either side,
@@ -114,7 +116,7 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
   const comparison = await comparisonOf(current, h, deps);
   const to = deps.now();
   const from = new Date(to.getTime() - SERIES_RANGES[range ?? DEFAULT_SERIES_RANGE] * 3600 * 1000);
-  const [olderDist, newerDist, currentDist, monitor, read, alerts, promotions, events] = await Promise.all([
+  const [olderDist, newerDist, currentDist, monitor, read, alerts, promotions, state] = await Promise.all([
     comparison === null ? null : deps.calibrations.distribution(comparison.older.id),
     comparison === null ? null : deps.calibrations.distribution(comparison.newer.id),
     comparison !== null || current === null ? null : deps.calibrations.distribution(current.id),
@@ -122,7 +124,9 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
     monitorSeries({ ...gate, from: from.toISOString(), to: to.toISOString() }, deps).catch(() => null),
     alertList({ gate_id: gateId }, undefined, deps),
     listPromotions(gateId, GATE_PAGE_PROMOTIONS, undefined, deps),
-    deps.calibrations.events(gateId, 0, GATE_PAGE_LOG_ROWS),
+    deps.calibrations
+      .gateState(gateId)
+      .then(async (s) => ({ ...s, log: await logForRange(gateId, from.toISOString(), s.headSeq, deps.calibrations) })),
   ]);
   const shown = seriesInRange(read, monitor.view.points, range, to);
   return {
@@ -139,7 +143,8 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
     range: shown.range,
     alerts,
     promotions: promotions.promotions,
-    shadows: shadowSet(events).map((s) => s.calibration_id),
-    traffic: trafficSpans(events),
+    shadows: state.heads.shadows.map((s) => s.calibration_id),
+    shadowSet: state.heads.shadows,
+    traffic: rangeTraffic(state.log),
   };
 }

@@ -3,7 +3,7 @@
  * through the registry, the alert store and the monitoring report.
  */
 import { listGates } from "../../calibrations/registry";
-import type { AlertKind, AlertStatus, Calibration, DriftState, GateSummary } from "../../contract";
+import type { AlertKind, AlertStatus, Calibration, DriftState, GateSummary, ServedRollout } from "../../contract";
 import { driftState, isDriftKind } from "../../monitoring/drift-state";
 import { MAX_CONCURRENT_READS } from "../../platform/limits";
 import { mapLimit } from "../../platform/map-limit";
@@ -15,9 +15,9 @@ import { type MonitorView, monitorView } from "./monitor-view";
 export const OVERVIEW_PAGE_SIZE = 50;
 
 /**
- * Most gates whose monitor one overview load reads (an object call and three D1 reads each, well within the 1,000
- * subrequests of an invocation). Beyond it (only with more than 50 gates in alarm) a row in alarm shows its state
- * and alerts from D1, and its gate page has the rest.
+ * Most gates whose monitor and head one overview load reads (an object call and five D1 reads each, well within the
+ * 1,000 subrequests of an invocation). Beyond it (only with more than 50 gates in alarm) a row in alarm shows its
+ * state and alerts from D1, and its gate page has the rest.
  */
 export const OVERVIEW_DETAIL_ROWS = 100;
 
@@ -30,6 +30,17 @@ export interface GateRowView {
   readonly state: DriftState | null;
   /** The gate's unresolved alerts, most urgent first (without ids for a row shown from D1 alone). */
   readonly alerts: readonly RowAlert[];
+  /** The gate's open promotion and shadows, as its head holds them (null for a row shown from D1 alone). */
+  readonly split: RowSplit | null;
+}
+
+/** What a gate serves besides its current calibration: what GET /v1/threshold's `rollout` and `shadows` say. */
+export interface RowSplit {
+  /** The running or paused promotion's split; null when none has reached the gate's head. */
+  readonly rollout: ServedRollout | null;
+  /** Whether a promotion is open in its state of record (true from its start, before its split reaches the head). */
+  readonly promotionOpen: boolean;
+  readonly shadows: number;
 }
 
 /** An alert as an overview row lists it. */
@@ -86,10 +97,12 @@ export async function overview(deps: DashboardDeps, indexFilter: string | undefi
   const rows = await mapLimit(listed, MAX_CONCURRENT_READS, async (g, i): Promise<GateRowView> => {
     const current = g.active.find((a) => a.calibration_id === g.current_calibration_id) ?? null;
     const fromD1 = (openByGate.get(g.gate_id) ?? []).map((o) => ({ kind: o.kind, status: "open" as const }));
-    if (i >= OVERVIEW_DETAIL_ROWS) return { gate: g, current, policy: null, monitor: null, state: d1State(g.gate_id), alerts: fromD1 };
-    const [monitor, calibration] = await Promise.all([
+    if (i >= OVERVIEW_DETAIL_ROWS) return { gate: g, current, policy: null, monitor: null, state: d1State(g.gate_id), alerts: fromD1, split: null };
+    // The head is one D1 batch (gateState): the split and shadows a gate serves, the same as its gate page reads.
+    const [monitor, calibration, head] = await Promise.all([
       monitorView(g, deps, false),
       current === null ? Promise.resolve(null) : deps.calibrations.get(current.calibration_id),
+      deps.calibrations.gateState(g.gate_id),
     ]);
     return {
       gate: g,
@@ -98,6 +111,7 @@ export async function overview(deps: DashboardDeps, indexFilter: string | undefi
       monitor: monitor.view,
       state: monitor.view.state ?? d1State(g.gate_id),
       alerts: monitor.unresolved === null ? fromD1 : [...monitor.unresolved].sort(byUrgency),
+      split: { rollout: head.heads.rollout, promotionOpen: head.promotionOpen, shadows: head.heads.shadows.length },
     };
   });
   return { alarms: rows.slice(0, inAlarm.length), rows: rows.slice(inAlarm.length), indexes, page: p, pages, total: shown.length };

@@ -10,6 +10,7 @@
  * detector. The page names each hour's traffic from these spans and marks such an hour as mixed.
  */
 import { type GateEvent, isCalibrationChange } from "../../contract";
+import type { RangeLog } from "./gate-log";
 
 /** A kind of traffic as the gate page names it. */
 export type TrafficWord = "served" | "shadow" | "promotion candidate";
@@ -22,14 +23,24 @@ export interface TrafficSpan {
   readonly to: string | null;
 }
 
-/** The spans the log describes, oldest event first (as the log is read). */
-export function trafficSpans(events: readonly GateEvent[]): TrafficSpan[] {
+/**
+ * The spans the log describes, oldest event first (as the log is read). `before`, when the log is read from a later
+ * row on (gate-log.ts), is the row before `events`: the traffic its `served` state names (the served calibration, the
+ * split's candidate, the shadows) is taken as going on from its time.
+ */
+export function trafficSpans(events: readonly GateEvent[], before: GateEvent | null = null): TrafficSpan[] {
   const closed: TrafficSpan[] = [];
   const open = new Map<string, TrafficSpan>();
   const key = (id: string, traffic: TrafficWord) => `${traffic}\u0000${id}`;
   const start = (id: string, traffic: TrafficWord, at: string) => {
     if (!open.has(key(id, traffic))) open.set(key(id, traffic), { calibration_id: id, traffic, from: at, to: null });
   };
+  const served = before?.served ?? null;
+  if (before !== null && served !== null) {
+    start(served.calibration_id, "served", before.at);
+    if (served.rollout) start(served.rollout.candidate.calibration_id, "promotion candidate", before.at);
+    for (const s of served.shadows ?? []) start(s.calibration_id, "shadow", before.at);
+  }
   const end = (id: string, traffic: TrafficWord, at: string) => {
     const s = open.get(key(id, traffic));
     if (s === undefined) return;
@@ -62,4 +73,13 @@ export function trafficSpans(events: readonly GateEvent[]): TrafficSpan[] {
 export function trafficIn(spans: readonly TrafficSpan[], calibrationId: string, from: string, to: string): TrafficWord[] {
   const words = spans.filter((s) => s.calibration_id === calibrationId && s.from < to && (s.to === null || s.to > from)).map((s) => s.traffic);
   return [...new Set(words)];
+}
+
+/**
+ * The spans of the log rows read for a range (gate-log.ts logForRange). When the read stopped short of the log's newest
+ * row, traffic still going on at its last row ends there: the page names no traffic it has not read.
+ */
+export function rangeTraffic(log: RangeLog): TrafficSpan[] {
+  const spans = trafficSpans(log.events, log.before);
+  return log.readTo === null ? spans : spans.map((s) => (s.to === null ? { ...s, to: log.readTo } : s));
 }

@@ -11,6 +11,7 @@ import { CoverageSection, recallPolicyLine } from "./gate-coverage";
 import { GateHistory } from "./gate-history";
 import { ProductionSection } from "./gate-production";
 import { RebuildDecision } from "./gate-rebuild";
+import { ShadowSection } from "./gate-shadows";
 import { gateName, Layout, when } from "./layout";
 import { PromotionTimeline } from "./promotion";
 import { type Column, Table } from "./table";
@@ -316,6 +317,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
 
       <RebuildDecision view={v} />
       <PromotionTimeline promotions={v.promotions} calibrations={v.calibrations} />
+      <ShadowSection view={v} />
 
       <ProductionSection view={v} range={v.range} path={props.path} />
 

@@ -2,7 +2,7 @@ import type { StoredPolicy } from "../../contract";
 import type { Principal } from "../../platform/auth";
 import { num, pct } from "../charts/scale";
 import { stateWords, type WindowPoint } from "../data/monitor-view";
-import type { GateRowView, OverviewView } from "../data/overview";
+import type { GateRowView, OverviewView, RowSplit } from "../data/overview";
 import { Layout, when } from "./layout";
 import { type Column, Table } from "./table";
 
@@ -45,6 +45,43 @@ function shownWindow(r: GateRowView): WindowPoint | undefined {
 
 /** "21:29 UTC": the hour and minute of an ISO time (the full time is the element's title). */
 const clockTime = (iso: string): string => `${iso.slice(11, 16)} UTC`;
+
+/**
+ * The gate's open promotion and shadows: a paused promotion drawn as an alarm is (it waits for a person to
+ * resume or roll it back), linking the promotion on the gate page; the shadows' number links the gate page's shadows.
+ */
+function SplitCell(props: { gateId: string; split: RowSplit | null }) {
+  const { gateId, split } = props;
+  if (split === null) return <a href={`/ui/gates/${gateId}#promotions`}>on the gate page</a>;
+  const r = split.rollout;
+  const shadows =
+    split.shadows === 0 ? null : (
+      <div data-field="shadows">
+        <a href={`/ui/gates/${gateId}#shadows`}>{split.shadows === 1 ? "1 shadow" : `${split.shadows} shadows`}</a>
+      </div>
+    );
+  const promotion =
+    r !== null ? (
+      <div data-field="promotion" data-state={r.state}>
+        <a href={`/ui/gates/${gateId}#promotion-${r.promotion_id}`}>
+          <span class={`badge ${r.state}`}>{r.state === "paused" ? "promotion paused" : "promoting"}</span> step {r.step + 1},{" "}
+          {num(r.percent_bp / 100, 2)} % of keyed traffic
+        </a>
+        {r.state === "paused" && <div class="muted">waits for a person: resume or roll back</div>}
+      </div>
+    ) : split.promotionOpen ? (
+      <div data-field="promotion" data-state="starting">
+        <a href={`/ui/gates/${gateId}#promotions`}>promotion starting</a>
+      </div>
+    ) : null;
+  if (promotion === null && shadows === null) return "none";
+  return (
+    <>
+      {promotion}
+      {shadows}
+    </>
+  );
+}
 
 const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
   {
@@ -117,6 +154,7 @@ const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
       </>
     ),
   },
+  { header: "Promotion / shadows", field: "split", cell: (r) => <SplitCell gateId={r.gate.gate_id} split={r.split} /> },
   {
     header: "Open alerts",
     field: "alerts",

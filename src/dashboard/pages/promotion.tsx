@@ -96,6 +96,31 @@ function StepNow(props: { p: Promotion; e: StepEvidence }) {
   );
 }
 
+/**
+ * What the promotion does, after its state: an open one's step and the share its candidate is served; a closed one's
+ * step and how it ended, in the past tense (what the gate serves now is the history's to say: a calibration may be
+ * activated by hand after any of them).
+ */
+export function stateWords(p: Pick<Promotion, "state" | "step" | "percent" | "plan">): string {
+  const step = `step ${p.step + 1} of ${p.plan.steps.length}`;
+  switch (p.state) {
+    case "running":
+      return `, ${step} (${p.percent} % of keyed traffic)`;
+    case "paused":
+      return ` at ${step}: the candidate keeps its ${p.percent} % of keyed traffic until a person resumes or rolls back the promotion`;
+    case "completed":
+      return ` after ${step}: the candidate was activated`;
+    case "rolled_back":
+      return ` at ${step}: its keyed traffic went back to the control`;
+    case "superseded":
+      return ` at ${step}: an activation of the gate ended it`;
+    default: {
+      const never: never = p.state;
+      throw new TypeError(`unknown promotion state ${String(never)}`);
+    }
+  }
+}
+
 /** The share after each transition as a step line, one slot per transition (their times are in the table). */
 function Timeline(props: { p: Promotion }) {
   const steps = props.p.steps;
@@ -145,8 +170,9 @@ export function PromotionTimeline(props: { promotions: readonly Promotion[]; cal
           <p>
             <CalibrationRef id={p.candidate_calibration_id} calibrations={props.calibrations} /> over{" "}
             <CalibrationRef id={p.control_calibration_id} calibrations={props.calibrations} />:{" "}
-            <strong data-field="promotion-state">{p.state}</strong>, step {p.step + 1} of {p.plan.steps.length} ({p.percent} % of keyed traffic), plan{" "}
-            {p.plan.steps.join(" → ")} %, at least {p.plan.min_queries} candidate queries a step, on regression {p.plan.on_regression}
+            <strong data-field="promotion-state">{p.state}</strong>
+            <span data-field="promotion-now">{stateWords(p)}</span>; plan {p.plan.steps.join(" → ")} %, at least {p.plan.min_queries} candidate
+            queries a step, on regression {p.plan.on_regression}
           </p>
           {p.evidence !== null && <StepNow p={p} e={p.evidence} />}
           <Timeline p={p} />
