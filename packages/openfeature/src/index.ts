@@ -76,7 +76,12 @@ export class ScoregateProvider implements Provider {
   #unsubscribe: (() => void) | undefined;
   #initialized = false;
 
+  /**
+   * Throws TypeError for options that cannot work: no client, a `gates` entry without `embedding` or `reranker` (it
+   * would answer every evaluation with the caller's default), a `resolveGate` that is not a function.
+   */
   constructor(options: ScoregateProviderOptions) {
+    checkOptions(options);
     this.#ownsClient = !(options.client instanceof ScoregateClient);
     this.client = options.client instanceof ScoregateClient ? options.client : new StreamingClient(options.client);
     this.client.addUserAgentProduct(`scoregate-openfeature/${version}`);
@@ -248,17 +253,22 @@ export class ScoregateProvider implements Provider {
       });
   }
 
+  /**
+   * The flags that read a gate: those `gates` maps to it, and those evaluated on it so far (a `resolveGate` flag, a
+   * flag whose context pinned an index version). Every mapped flag for a change that names no gate.
+   */
   #flagsOf(gate: GateKey | null): string[] {
     if (gate === null) return Object.keys(this.#gates);
-    const same = (g: GateKey) =>
-      (g.index ?? "default") === (gate.index ?? "default") &&
-      g.embedding === gate.embedding &&
-      g.reranker === gate.reranker &&
-      (g.indexVersion ?? null) === (gate.indexVersion ?? null);
-    const mapped = Object.entries(this.#gates)
-      .filter(([, g]) => same(g))
-      .map(([k]) => k);
-    return mapped;
+    const flags = new Set(
+      Object.entries(this.#gates)
+        .filter(([flag, g]) => servedKey(flag, g) === servedKey(flag, gate))
+        .map(([flag]) => flag),
+    );
+    for (const key of this.#served.keys()) {
+      const flag = (JSON.parse(key) as [string])[0];
+      if (key === servedKey(flag, gate)) flags.add(flag);
+    }
+    return [...flags];
   }
 
   #onClientEvent(e: ClientEvent): void {
@@ -267,6 +277,9 @@ export class ScoregateProvider implements Provider {
       // (READY follows): nothing changed for the application.
       if (e.previousCalibrationId === e.calibrationId || (!this.#initialized && e.previousCalibrationId === null)) return;
       const flags = this.#flagsOf(e.gate);
+      // A gate no flag has read yet (the first evaluation of a resolveGate flag, or of a newly pinned index version):
+      // the evaluation that asked gets the value itself; announcing it would tell the application about no flag.
+      if (flags.length === 0) return;
       for (const f of flags) this.#served.set(servedKey(f, e.gate), e.calibrationId);
       this.events.emit(ProviderEvents.ConfigurationChanged, {
         flagsChanged: flags,
@@ -289,6 +302,27 @@ export class ScoregateProvider implements Provider {
       });
     }
   }
+}
+
+const isText = (v: unknown): v is string => typeof v === "string" && v !== "";
+
+/** The constructor's checks, each a TypeError naming the option (a JavaScript caller can pass anything). */
+function checkOptions(o: ScoregateProviderOptions): void {
+  const fail = (what: string) => {
+    throw new TypeError(`ScoregateProvider: ${what}`);
+  };
+  if (typeof o !== "object" || o === null) fail("options are required: { client, gates }");
+  if (typeof o.client !== "object" || o.client === null) fail("options.client must be a ScoregateClient or its options ({ baseUrl, token })");
+  if (o.gates !== undefined && (typeof o.gates !== "object" || o.gates === null)) fail("options.gates must map flag keys to gates");
+  for (const [flag, g] of Object.entries(o.gates ?? {})) {
+    const k = g as Partial<Record<keyof GateKey, unknown>> | null;
+    if (typeof k !== "object" || k === null || !isText(k.embedding) || !isText(k.reranker))
+      fail(`options.gates["${flag}"] must name a gate: { embedding, reranker, index? } (got ${JSON.stringify(g) ?? "undefined"})`);
+    for (const f of ["index", "indexVersion"] as const)
+      if (k?.[f] !== undefined && !isText(k?.[f])) fail(`options.gates["${flag}"].${f} must be a non-empty string when given`);
+  }
+  if (o.resolveGate !== undefined && typeof o.resolveGate !== "function") fail("options.resolveGate must be a function");
+  if (o.nullThreshold !== undefined && typeof o.nullThreshold !== "number") fail("options.nullThreshold must be a number");
 }
 
 /** A flag's entry in the calibrations served: per gate, an index version pinned by the context included. */

@@ -307,3 +307,37 @@ describe("User-Agent", () => {
     await provider.onClose();
   });
 });
+
+describe("options and events a user meets", () => {
+  it("options that cannot work throw a TypeError naming the option, before any request", () => {
+    const server = fakeServer();
+    const client = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } });
+    const make = (o: unknown) => () => new ScoregateProvider(o as never);
+    expect(make(undefined)).toThrow(new TypeError("ScoregateProvider: options are required: { client, gates }"));
+    expect(make({ gates: { f: gate } })).toThrow(/options\.client must be a ScoregateClient or its options/u);
+    expect(make({ client, gates: { "rag.docs": { index: "docs", embedding: "e5" } } })).toThrow(
+      /options\.gates\["rag\.docs"\] must name a gate: \{ embedding, reranker, index\? \} \(got \{"index":"docs","embedding":"e5"\}\)/u,
+    );
+    expect(make({ client, gates: { f: { ...gate, indexVersion: "" } } })).toThrow(/options\.gates\["f"\]\.indexVersion must be a non-empty string/u);
+    expect(make({ client, gates: { f: gate }, resolveGate: { f: gate } })).toThrow(/options\.resolveGate must be a function/u);
+    expect(make({ client, gates: { f: gate }, nullThreshold: "-1" })).toThrow(/options\.nullThreshold must be a number/u);
+    expect(make({ client, gates: { f: gate } })).not.toThrow();
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("the first read of a resolveGate flag announces nothing; a later calibration of its gate names the flag, once", async () => {
+    const server = fakeServer((req) => ok(thresholdBody(req.url.searchParams.get("reranker") === "ce" ? "cal_0000000005" : "cal_0000000001")));
+    const t = await setup(server, { resolveGate: (key: string) => (key === "rag.ce" ? { embedding: "e5", reranker: "ce" } : undefined) });
+    expect((await t.of.getNumberDetails("rag.ce", 0.1)).variant).toBe("cal_0000000005");
+    await t.of.getNumberDetails("rag.docs.threshold", 0.1, { indexVersion: "v9" });
+    await t.settle();
+    expect(t.events.filter((e) => e.type === ProviderEvents.ConfigurationChanged)).toEqual([]);
+    server.set(() => ok(thresholdBody("cal_0000000006")));
+    t.advance(5001);
+    await t.of.getNumberDetails("rag.ce", 0.1);
+    await t.settle();
+    await t.of.getNumberDetails("rag.ce", 0.1);
+    const changed = t.events.filter((e) => e.type === ProviderEvents.ConfigurationChanged);
+    expect(changed.map((e) => [e.details?.flagsChanged, e.details?.message])).toEqual([[["rag.ce"], "calibration cal_0000000005 -> cal_0000000006"]]);
+  });
+});
