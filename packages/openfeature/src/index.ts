@@ -57,7 +57,7 @@ export interface ScoregateProviderOptions {
 
 /**
  * One query's counts for `provider.report()`: an `Observation` without its gate (the flag names it), whose
- * `calibrationId` takes an evaluation's `variant` as is (undefined when the evaluation answered DEFAULT).
+ * `calibrationId` takes an evaluation's `variant` as is (undefined when the evaluation answered the caller's default).
  */
 export type FlagObservation = Omit<Observation, "gate" | "calibrationId"> & { calibrationId?: string | null | undefined };
 
@@ -93,7 +93,7 @@ export class ScoregateProvider implements Provider {
 
   /**
    * Fetches the mapped gates once (bounded by the timeout), so the first evaluations are not fallbacks. It resolves
-   * even when the server is down: evaluations then answer the caller's default with reason DEFAULT.
+   * even when the server is down: evaluations then answer the caller's default with reason ERROR and error code GENERAL.
    */
   async initialize(): Promise<void> {
     this.#unsubscribe ??= this.client.subscribe((e) => this.#onClientEvent(e));
@@ -137,8 +137,17 @@ export class ScoregateProvider implements Provider {
         flagMetadata,
       };
     if (r.reason === "fallback") {
-      if (r.error !== undefined) logger?.warn(`scoregate: flag "${flagKey}" answered its default: ${r.error.message}`);
-      return { value: defaultValue, reason: StandardResolutionReasons.DEFAULT, flagMetadata };
+      if (r.error === undefined) return { value: defaultValue, reason: StandardResolutionReasons.DEFAULT, flagMetadata };
+      logger?.warn(`scoregate: flag "${flagKey}" answered its default: ${r.error.message}`);
+      // Abnormal execution (OpenFeature spec, requirement 2.2.7): scoregate unreachable, timed out or refusing the token,
+      // with no value held. An error code, so error hooks and telemetry see the outage instead of a plain default.
+      return {
+        value: defaultValue,
+        reason: StandardResolutionReasons.ERROR,
+        errorCode: ErrorCode.GENERAL,
+        errorMessage: `scoregate did not answer flag "${flagKey}" (${r.error.code}): ${r.error.message}`,
+        flagMetadata,
+      };
     }
     const reason =
       r.reason === "cached"
@@ -199,7 +208,7 @@ export class ScoregateProvider implements Provider {
   /**
    * Reports one query's counts for the gate of a flag, under the calibration that produced the threshold (pass
    * the evaluation's `variant`, which is the calibration id). A `calibrationId` given as undefined or null (the
-   * evaluation answered DEFAULT: the counts were made at the caller's default, not at a calibration's threshold) is
+   * evaluation answered the caller's default: the counts were made at the caller's default, not at a calibration's threshold) is
    * not sent, like an unmapped flag without one: the client counts it in `observationStats().ignored`. Counts made
    * during an outage would otherwise reach the live calibration's drift monitor and promotion evidence. Leave
    * `calibrationId` out to report under the flag's gate on purpose.

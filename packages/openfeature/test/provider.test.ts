@@ -85,13 +85,22 @@ describe("ScoregateProvider", () => {
     expect(d.errorMessage).toContain("no active calibration");
   });
 
-  it("server down at startup: the provider is still READY, and evaluations answer the default with reason DEFAULT", async () => {
+  it("server down at startup: the provider is still READY, and evaluations answer the default as an ERROR with GENERAL", async () => {
     const server = fakeServer(() => "network-error");
     const t = await setup(server);
     expect(t.provider.client).toBeInstanceOf(ScoregateClient);
-    const d = await t.of.getNumberDetails("rag.docs.threshold", 0.2);
-    expect(d).toMatchObject({ value: 0.2, reason: StandardResolutionReasons.DEFAULT, flagMetadata: { scoregateReason: "fallback" } });
+    const hookErrors: unknown[] = [];
+    const d = await t.of.getNumberDetails("rag.docs.threshold", 0.2, {}, { hooks: [{ error: (_ctx, e) => void hookErrors.push(e) }] });
+    expect(d).toMatchObject({
+      value: 0.2,
+      reason: StandardResolutionReasons.ERROR,
+      errorCode: ErrorCode.GENERAL,
+      flagMetadata: { scoregateReason: "fallback" },
+    });
+    expect(d.errorMessage).toMatch(/^scoregate did not answer flag "rag\.docs\.threshold" \(network\): .*ECONNREFUSED/u);
     expect(String(d.flagMetadata.error)).toContain("ECONNREFUSED");
+    // Error hooks see the outage (a plain DEFAULT would have looked like a healthy evaluation).
+    expect(hookErrors).toHaveLength(1);
     expect(warnings.some((w) => w.includes("answered its default"))).toBe(true);
     // It comes back: the first calibration is announced as a configuration change.
     server.set(() => ok(thresholdBody()));
@@ -205,13 +214,13 @@ describe("ScoregateProvider", () => {
     expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000001", queries: [[20, 6]] });
   });
 
-  it("a report without a variant (the evaluation answered DEFAULT) is ignored, not counted against the gate", async () => {
+  it("a report without a variant (the evaluation answered the default) is ignored, not counted against the gate", async () => {
     // scoregate is down: the evaluation answers the caller's default.
     const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : error(503, "unavailable")));
     const t = await setup(server);
     warnings.length = 0;
     const d = await t.of.getNumberDetails("rag.docs.threshold", 0.1);
-    expect(d).toMatchObject({ value: 0.1, reason: StandardResolutionReasons.DEFAULT });
+    expect(d).toMatchObject({ value: 0.1, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.GENERAL });
     expect(d.variant).toBeUndefined();
     expect(warnings).toHaveLength(1); // the provider said why it answered the default
     t.provider.report("rag.docs.threshold", { calibrationId: d.variant, candidates: 20, dropped: 6 });
