@@ -117,14 +117,10 @@ export class ScoregateProvider implements Provider {
     context: EvaluationContext,
     logger?: Logger,
   ): Promise<ResolutionDetails<number>> {
-    const gate = this.#gateOf(flagKey, context);
-    if (gate === undefined)
-      return {
-        value: defaultValue,
-        reason: StandardResolutionReasons.ERROR,
-        errorCode: ErrorCode.FLAG_NOT_FOUND,
-        errorMessage: `no scoregate gate is mapped to flag "${flagKey}"`,
-      };
+    const found = this.#lookup(flagKey, context);
+    if (!("gate" in found))
+      return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode[found.code], errorMessage: found.message };
+    const gate = found.gate;
     const r = await this.client.getThreshold(gate, { fallback: defaultValue, ...keyOf(context) });
     this.#noteServed(flagKey, gate, r);
     const flagMetadata = metadataOf(r);
@@ -184,8 +180,8 @@ export class ScoregateProvider implements Provider {
   ): Promise<GateResult<T>> {
     // JavaScript callers can omit the options: no score function (every candidate unscored) and no fallback (null).
     options ??= {} as Omit<GateOptions<T>, "gate">;
-    const gate = this.#gateOf(flagKey, context);
-    if (gate !== undefined) return this.client.gate(candidates, { ...keyOf(context), ...options, gate });
+    const found = this.#lookup(flagKey, context);
+    if ("gate" in found) return this.client.gate(candidates, { ...keyOf(context), ...options, gate: found.gate });
     const guards = { minKeep: 0, maxKeep: null };
     const threshold = fallbackOf(options.fallback);
     const d = decideQuery(scoresOf(candidates, options.score), { threshold, ...guards, abstainBelow: null }, options.unscored ?? "keep");
@@ -201,7 +197,7 @@ export class ScoregateProvider implements Provider {
       reason: "fallback",
       indexVersion: null,
       unscored: d.unscored,
-      error: { code: "bad_request", message: `no scoregate gate is mapped to flag "${flagKey}"` },
+      error: { code: "bad_request", message: found.message },
     };
   }
 
@@ -240,11 +236,33 @@ export class ScoregateProvider implements Provider {
     return shadow(this.client, candidates, { ...options, gate, key });
   }
 
-  #gateOf(flagKey: string, context: EvaluationContext): GateKey | undefined {
-    const base = Object.hasOwn(this.#gates, flagKey) ? this.#gates[flagKey] : this.#resolveGate?.(flagKey, context);
-    if (base === undefined) return undefined;
+  /** The gate of a flag in a context, or why there is none (an OpenFeature error code and a message). */
+  #lookup(
+    flagKey: string,
+    context: EvaluationContext,
+  ): { gate: GateKey } | { code: "FLAG_NOT_FOUND" | "INVALID_CONTEXT" | "GENERAL"; message: string } {
+    let base: GateKey | undefined;
+    if (Object.hasOwn(this.#gates, flagKey)) base = this.#gates[flagKey];
+    else
+      try {
+        base = this.#resolveGate?.(flagKey, context);
+      } catch (e) {
+        return { code: "GENERAL", message: `resolveGate("${flagKey}") threw: ${e instanceof Error ? e.message : String(e)}` };
+      }
+    if (base === undefined) return { code: "FLAG_NOT_FOUND", message: `no scoregate gate is mapped to flag "${flagKey}"` };
+    if (!isGate(base))
+      return { code: "GENERAL", message: `resolveGate("${flagKey}") returned ${JSON.stringify(base)}, not a gate { embedding, reranker, index? }` };
+    // Absent, null or "": not pinned. Any other value is a mistake in the context, not a reason to read the unpinned gate.
     const pinned = context.indexVersion;
-    return typeof pinned === "string" && pinned !== "" ? { ...base, indexVersion: pinned } : base;
+    if (pinned === undefined || pinned === null || pinned === "") return { gate: base };
+    if (typeof pinned !== "string")
+      return { code: "INVALID_CONTEXT", message: `the evaluation context's indexVersion must be a string (got ${JSON.stringify(pinned)})` };
+    return { gate: { ...base, indexVersion: pinned } };
+  }
+
+  #gateOf(flagKey: string, context: EvaluationContext): GateKey | undefined {
+    const found = this.#lookup(flagKey, context);
+    return "gate" in found ? found.gate : undefined;
   }
 
   #noteServed(flagKey: string, gate: GateKey, r: ThresholdResult): void {
@@ -314,6 +332,19 @@ export class ScoregateProvider implements Provider {
 }
 
 const isText = (v: unknown): v is string => typeof v === "string" && v !== "";
+
+/** A gate key as a JavaScript caller or a `resolveGate` may produce it: `embedding` and `reranker` required. */
+function isGate(g: unknown): g is GateKey {
+  const k = g as Partial<Record<keyof GateKey, unknown>> | null;
+  return (
+    typeof k === "object" &&
+    k !== null &&
+    isText(k.embedding) &&
+    isText(k.reranker) &&
+    (k.index === undefined || isText(k.index)) &&
+    (k.indexVersion === undefined || isText(k.indexVersion))
+  );
+}
 
 /** The constructor's checks, each a TypeError naming the option (a JavaScript caller can pass anything). */
 function checkOptions(o: ScoregateProviderOptions): void {

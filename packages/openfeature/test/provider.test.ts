@@ -1,6 +1,6 @@
 // ScoregateProvider inside the real OpenFeature server SDK (one domain per test), against a scripted server.
 import { ErrorCode, type EventDetails, OpenFeature, ProviderEvents, StandardResolutionReasons } from "@openfeature/server-sdk";
-import { ScoregateClient } from "@scoregate/client";
+import { type GateKey, ScoregateClient } from "@scoregate/client";
 import { afterAll, describe, expect, it } from "vitest";
 import { createRng, error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
 import { ScoregateProvider } from "../src";
@@ -348,5 +348,37 @@ describe("options and events a user meets", () => {
     await t.of.getNumberDetails("rag.ce", 0.1);
     const changed = t.events.filter((e) => e.type === ProviderEvents.ConfigurationChanged);
     expect(changed.map((e) => [e.details?.flagsChanged, e.details?.message])).toEqual([[["rag.ce"], "calibration cal_0000000005 -> cal_0000000006"]]);
+  });
+
+  it("a broken resolveGate is GENERAL and a non-string indexVersion INVALID_CONTEXT, never a request; provider.gate() falls back", async () => {
+    const server = fakeServer();
+    const t = await setup(server, {
+      resolveGate: (key: string) => {
+        if (key === "rag.throws") throw new Error("naming scheme not loaded");
+        return key === "rag.half" ? ({ embedding: "e5" } as GateKey) : undefined;
+      },
+    });
+    const before = server.requests.length;
+    expect(await t.of.getNumberDetails("rag.throws", 0.1)).toMatchObject({
+      value: 0.1,
+      reason: StandardResolutionReasons.ERROR,
+      errorCode: ErrorCode.GENERAL,
+      errorMessage: 'resolveGate("rag.throws") threw: naming scheme not loaded',
+    });
+    expect(await t.of.getNumberDetails("rag.half", 0.1)).toMatchObject({
+      errorCode: ErrorCode.GENERAL,
+      errorMessage: 'resolveGate("rag.half") returned {"embedding":"e5"}, not a gate { embedding, reranker, index? }',
+    });
+    expect(await t.of.getNumberDetails("rag.docs.threshold", 0.1, { indexVersion: 7 })).toMatchObject({
+      value: 0.1,
+      reason: StandardResolutionReasons.ERROR,
+      errorCode: ErrorCode.INVALID_CONTEXT,
+      errorMessage: "the evaluation context's indexVersion must be a string (got 7)",
+    });
+    expect(server.requests.length).toBe(before);
+    const r = await t.provider.gate("rag.docs.threshold", [0.9, 0.05], { score: (x) => x, fallback: 0.1 }, { indexVersion: 7 });
+    expect(r).toMatchObject({ kept: [0.9], reason: "fallback", error: { code: "bad_request", message: expect.stringContaining("indexVersion") } });
+    // An empty indexVersion pins nothing: the flag's own gate answers.
+    expect((await t.of.getNumberDetails("rag.docs.threshold", 0.1, { indexVersion: "" })).variant).toBe("cal_0000000001");
   });
 });
