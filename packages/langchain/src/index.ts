@@ -11,6 +11,7 @@ import type { Callbacks } from "@langchain/core/callbacks/manager";
 import type { DocumentInterface } from "@langchain/core/documents";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import { type GateStepOptions, gateStep, type ShadowStepOptions } from "@scoregate/client/adapter";
+import { checkOptions, scoreKeyProblem } from "./options";
 // package.json is read at build time: the bundler inlines this one field.
 import { version } from "../package.json";
 
@@ -24,6 +25,12 @@ export interface ScoregateCompressorOptions extends GateStepOptions<DocumentInte
   scoreKey?: string;
   /** Documents without a numeric score are kept (default) or dropped. */
   unscored?: "keep" | "drop";
+  /**
+   * Told once per compressor, for each kind, when no document of a query has `metadata[scoreKey]` (a typo, or no
+   * reranker before the compressor) or a score is a string (never coerced): such documents are unscored. Default
+   * `console.warn`.
+   */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -35,14 +42,20 @@ export interface ScoregateCompressorOptions extends GateStepOptions<DocumentInte
 export interface ScoregateShadowCompressorOptions extends ShadowStepOptions<string> {
   /** Metadata key of the reranker score (default `relevanceScore`). */
   scoreKey?: string;
+  /** As for the production compressor: a missing score key or string scores, told once each. */
+  onWarning?: (message: string) => void;
 }
 
 export class ScoregateCompressor extends BaseDocumentCompressor {
   readonly #o: ScoregateCompressorOptions | ScoregateShadowCompressorOptions;
   readonly #scoreKey: string;
+  /** The kinds of warning already told (once each per compressor: a pipeline runs it on every query). */
+  readonly #warned = new Set<string>();
 
+  /** Throws TypeError for options that cannot work (no client, a gate without embedding or reranker, ...). */
   constructor(options: ScoregateCompressorOptions | ScoregateShadowCompressorOptions) {
     super();
+    checkOptions(options);
     this.#o = options;
     this.#scoreKey = options.scoreKey ?? "relevanceScore";
     options.client.addUserAgentProduct(`scoregate-langchain/${version}`);
@@ -55,6 +68,16 @@ export class ScoregateCompressor extends BaseDocumentCompressor {
    */
   async compressDocuments(documents: DocumentInterface[], query: string, _callbacks?: Callbacks): Promise<DocumentInterface[]> {
     const key = this.#scoreKey;
+    // Read defensively: a JavaScript caller or another compressor may hand over anything but an array.
+    const problem = Array.isArray(documents) ? scoreKeyProblem(documents, key) : undefined;
+    if (problem !== undefined && !this.#warned.has(problem.kind)) {
+      this.#warned.add(problem.kind);
+      try {
+        (this.#o.onWarning ?? console.warn)(problem.message);
+      } catch {
+        // A logger's bug must not fail the query.
+      }
+    }
     return gateStep(this.#o, documents, query, (d) => {
       const s = d.metadata?.[key];
       return typeof s === "number" ? s : undefined;

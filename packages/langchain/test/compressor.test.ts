@@ -125,9 +125,17 @@ describe("ScoregateCompressor", () => {
     const c = client(serving(0.5));
     const results: GateResult<DocumentInterface>[] = [];
     const stringly = [0.9, "0.05", 0.2].map((s, i) => new Document({ pageContent: `p${i}`, metadata: { id: i, relevanceScore: s } }));
-    const compressor = new ScoregateCompressor({ client: c, gate, fallback: 0.1, onResult: (r) => results.push(r) });
+    const warnings: string[] = [];
+    const compressor = new ScoregateCompressor({
+      client: c,
+      gate,
+      fallback: 0.1,
+      onResult: (r) => results.push(r),
+      onWarning: (m) => warnings.push(m),
+    });
     expect((await compressor.compressDocuments(stringly, "q")).map((d) => d.metadata.id)).toEqual([0, 1]);
     expect(results[0]).toMatchObject({ unscored: 1 });
+    expect(warnings).toEqual([expect.stringContaining('metadata.relevanceScore is a string ("0.05") on 1 of 3 documents')]);
   });
 
   it("from JavaScript without a fallback: an uncalibrated gate keeps every document (null), none are dropped", async () => {

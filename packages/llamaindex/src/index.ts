@@ -10,6 +10,7 @@ import type { MessageContent } from "@llamaindex/core/llms";
 import type { BaseNodePostprocessor } from "@llamaindex/core/postprocessor";
 import type { NodeWithScore } from "@llamaindex/core/schema";
 import { type GateStepOptions, gateStep, type ShadowStepOptions } from "@scoregate/client/adapter";
+import { checkOptions, scoreProblem } from "./options";
 // package.json is read at build time: the bundler inlines this one field.
 import { version } from "../package.json";
 
@@ -21,6 +22,11 @@ import { version } from "../package.json";
 export interface ScoregatePostprocessorOptions extends GateStepOptions<NodeWithScore, MessageContent | undefined> {
   /** Nodes without a numeric score are kept (default) or dropped. A score of 0 is a score. */
   unscored?: "keep" | "drop";
+  /**
+   * Told once per postprocessor, for each kind, when no node of a query has a score (no reranker before it) or a score
+   * is a string (never coerced): such nodes are unscored. Default `console.warn`.
+   */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -29,12 +35,19 @@ export interface ScoregatePostprocessorOptions extends GateStepOptions<NodeWithS
  * `role: "shadow"`; both from `@scoregate/client/shadow`) and returns the nodes unchanged. Nothing is gated or reported
  * as production.
  */
-export type ScoregateShadowPostprocessorOptions = ShadowStepOptions<MessageContent | undefined>;
+export interface ScoregateShadowPostprocessorOptions extends ShadowStepOptions<MessageContent | undefined> {
+  /** As for the production postprocessor: nodes without scores or with string scores, told once each. */
+  onWarning?: (message: string) => void;
+}
 
 export class ScoregatePostprocessor implements BaseNodePostprocessor {
   readonly #o: ScoregatePostprocessorOptions | ScoregateShadowPostprocessorOptions;
+  /** The kinds of warning already told (once each per postprocessor: a query engine runs it on every query). */
+  readonly #warned = new Set<string>();
 
+  /** Throws TypeError for options that cannot work (no client, a gate without embedding or reranker, ...). */
   constructor(options: ScoregatePostprocessorOptions | ScoregateShadowPostprocessorOptions) {
+    checkOptions(options);
     this.#o = options;
     options.client.addUserAgentProduct(`scoregate-llamaindex/${version}`);
   }
@@ -45,6 +58,15 @@ export class ScoregatePostprocessor implements BaseNodePostprocessor {
    * query. Never throws for scoregate's sake.
    */
   async postprocessNodes(nodes: NodeWithScore[], query?: MessageContent): Promise<NodeWithScore[]> {
+    const problem = Array.isArray(nodes) ? scoreProblem(nodes) : undefined;
+    if (problem !== undefined && !this.#warned.has(problem.kind)) {
+      this.#warned.add(problem.kind);
+      try {
+        (this.#o.onWarning ?? console.warn)(problem.message);
+      } catch {
+        // A logger's bug must not fail the query.
+      }
+    }
     // `typeof`, not truthiness: a score of exactly 0 must be compared, not treated as missing.
     return gateStep(this.#o, nodes, query, (n) => (typeof n.score === "number" ? n.score : undefined));
   }

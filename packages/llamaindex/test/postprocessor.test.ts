@@ -83,11 +83,19 @@ describe("ScoregatePostprocessor", () => {
   it("a numeric string score is unscored (kept by default, never compared); without a fallback nothing is dropped", async () => {
     const nodes = [0.9, "0.05", 0.2].map((score, i) => ({ node: new TextNode({ id_: `n${i}`, text: `p${i}` }), score }) as NodeWithScore);
     const results: GateResult<NodeWithScore>[] = [];
-    const pp = new ScoregatePostprocessor({ client: client(serving(0.5)), gate, fallback: 0.1, onResult: (r) => results.push(r) });
+    const warnings: string[] = [];
+    const pp = new ScoregatePostprocessor({
+      client: client(serving(0.5)),
+      gate,
+      fallback: 0.1,
+      onResult: (r) => results.push(r),
+      onWarning: (m) => warnings.push(m),
+    });
     expect((await pp.postprocessNodes(nodes)).map((n) => n.node.id_)).toEqual(["n0", "n1"]);
     expect(results[0]).toMatchObject({ unscored: 1 });
+    expect(warnings).toEqual([expect.stringContaining('NodeWithScore.score is a string ("0.05") on 1 of 3 nodes')]);
     // From JavaScript, the fallback the types require can be missing: an uncalibrated gate then keeps every node.
-    const options = { client: client(fakeServer(() => error(404, "uncalibrated"))), gate };
+    const options = { client: client(fakeServer(() => error(404, "uncalibrated"))), gate, onWarning: () => {} };
     const noFallback = new ScoregatePostprocessor(options as unknown as ConstructorParameters<typeof ScoregatePostprocessor>[0]);
     expect(await noFallback.postprocessNodes(nodes)).toHaveLength(3);
   });

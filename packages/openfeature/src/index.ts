@@ -57,7 +57,7 @@ export interface ScoregateProviderOptions {
 
 /**
  * One query's counts for `provider.report()`: an `Observation` without its gate (the flag names it), whose
- * `calibrationId` takes an evaluation's `variant` as is (undefined when the evaluation answered DEFAULT).
+ * `calibrationId` takes an evaluation's `variant` as is (undefined when the evaluation answered the caller's default).
  */
 export type FlagObservation = Omit<Observation, "gate" | "calibrationId"> & { calibrationId?: string | null | undefined };
 
@@ -76,7 +76,12 @@ export class ScoregateProvider implements Provider {
   #unsubscribe: (() => void) | undefined;
   #initialized = false;
 
+  /**
+   * Throws TypeError for options that cannot work: no client, a `gates` entry without `embedding` or `reranker` (it
+   * would answer every evaluation with the caller's default), a `resolveGate` that is not a function.
+   */
   constructor(options: ScoregateProviderOptions) {
+    checkOptions(options);
     this.#ownsClient = !(options.client instanceof ScoregateClient);
     this.client = options.client instanceof ScoregateClient ? options.client : new StreamingClient(options.client);
     this.client.addUserAgentProduct(`scoregate-openfeature/${version}`);
@@ -88,7 +93,7 @@ export class ScoregateProvider implements Provider {
 
   /**
    * Fetches the mapped gates once (bounded by the timeout), so the first evaluations are not fallbacks. It resolves
-   * even when the server is down: evaluations then answer the caller's default with reason DEFAULT.
+   * even when the server is down: evaluations then answer the caller's default with reason ERROR and error code GENERAL.
    */
   async initialize(): Promise<void> {
     this.#unsubscribe ??= this.client.subscribe((e) => this.#onClientEvent(e));
@@ -112,14 +117,10 @@ export class ScoregateProvider implements Provider {
     context: EvaluationContext,
     logger?: Logger,
   ): Promise<ResolutionDetails<number>> {
-    const gate = this.#gateOf(flagKey, context);
-    if (gate === undefined)
-      return {
-        value: defaultValue,
-        reason: StandardResolutionReasons.ERROR,
-        errorCode: ErrorCode.FLAG_NOT_FOUND,
-        errorMessage: `no scoregate gate is mapped to flag "${flagKey}"`,
-      };
+    const found = this.#lookup(flagKey, context);
+    if (!("gate" in found))
+      return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode[found.code], errorMessage: found.message };
+    const gate = found.gate;
     const r = await this.client.getThreshold(gate, { fallback: defaultValue, ...keyOf(context) });
     this.#noteServed(flagKey, gate, r);
     const flagMetadata = metadataOf(r);
@@ -132,8 +133,17 @@ export class ScoregateProvider implements Provider {
         flagMetadata,
       };
     if (r.reason === "fallback") {
-      if (r.error !== undefined) logger?.warn(`scoregate: flag "${flagKey}" answered its default: ${r.error.message}`);
-      return { value: defaultValue, reason: StandardResolutionReasons.DEFAULT, flagMetadata };
+      if (r.error === undefined) return { value: defaultValue, reason: StandardResolutionReasons.DEFAULT, flagMetadata };
+      logger?.warn(`scoregate: flag "${flagKey}" answered its default: ${r.error.message}`);
+      // Abnormal execution (OpenFeature spec, requirement 2.2.7): scoregate unreachable, timed out or refusing the token,
+      // with no value held. An error code, so error hooks and telemetry see the outage instead of a plain default.
+      return {
+        value: defaultValue,
+        reason: StandardResolutionReasons.ERROR,
+        errorCode: ErrorCode.GENERAL,
+        errorMessage: `scoregate did not answer flag "${flagKey}" (${r.error.code}): ${r.error.message}`,
+        flagMetadata,
+      };
     }
     const reason =
       r.reason === "cached"
@@ -170,8 +180,8 @@ export class ScoregateProvider implements Provider {
   ): Promise<GateResult<T>> {
     // JavaScript callers can omit the options: no score function (every candidate unscored) and no fallback (null).
     options ??= {} as Omit<GateOptions<T>, "gate">;
-    const gate = this.#gateOf(flagKey, context);
-    if (gate !== undefined) return this.client.gate(candidates, { ...keyOf(context), ...options, gate });
+    const found = this.#lookup(flagKey, context);
+    if ("gate" in found) return this.client.gate(candidates, { ...keyOf(context), ...options, gate: found.gate });
     const guards = { minKeep: 0, maxKeep: null };
     const threshold = fallbackOf(options.fallback);
     const d = decideQuery(scoresOf(candidates, options.score), { threshold, ...guards, abstainBelow: null }, options.unscored ?? "keep");
@@ -187,14 +197,14 @@ export class ScoregateProvider implements Provider {
       reason: "fallback",
       indexVersion: null,
       unscored: d.unscored,
-      error: { code: "bad_request", message: `no scoregate gate is mapped to flag "${flagKey}"` },
+      error: { code: "bad_request", message: found.message },
     };
   }
 
   /**
    * Reports one query's counts for the gate of a flag, under the calibration that produced the threshold (pass
    * the evaluation's `variant`, which is the calibration id). A `calibrationId` given as undefined or null (the
-   * evaluation answered DEFAULT: the counts were made at the caller's default, not at a calibration's threshold) is
+   * evaluation answered the caller's default: the counts were made at the caller's default, not at a calibration's threshold) is
    * not sent, like an unmapped flag without one: the client counts it in `observationStats().ignored`. Counts made
    * during an outage would otherwise reach the live calibration's drift monitor and promotion evidence. Leave
    * `calibrationId` out to report under the flag's gate on purpose.
@@ -226,11 +236,33 @@ export class ScoregateProvider implements Provider {
     return shadow(this.client, candidates, { ...options, gate, key });
   }
 
-  #gateOf(flagKey: string, context: EvaluationContext): GateKey | undefined {
-    const base = Object.hasOwn(this.#gates, flagKey) ? this.#gates[flagKey] : this.#resolveGate?.(flagKey, context);
-    if (base === undefined) return undefined;
+  /** The gate of a flag in a context, or why there is none (an OpenFeature error code and a message). */
+  #lookup(
+    flagKey: string,
+    context: EvaluationContext,
+  ): { gate: GateKey } | { code: "FLAG_NOT_FOUND" | "INVALID_CONTEXT" | "GENERAL"; message: string } {
+    let base: GateKey | undefined;
+    if (Object.hasOwn(this.#gates, flagKey)) base = this.#gates[flagKey];
+    else
+      try {
+        base = this.#resolveGate?.(flagKey, context);
+      } catch (e) {
+        return { code: "GENERAL", message: `resolveGate("${flagKey}") threw: ${e instanceof Error ? e.message : String(e)}` };
+      }
+    if (base === undefined) return { code: "FLAG_NOT_FOUND", message: `no scoregate gate is mapped to flag "${flagKey}"` };
+    if (!isGate(base))
+      return { code: "GENERAL", message: `resolveGate("${flagKey}") returned ${JSON.stringify(base)}, not a gate { embedding, reranker, index? }` };
+    // Absent, null or "": not pinned. Any other value is a mistake in the context, not a reason to read the unpinned gate.
     const pinned = context.indexVersion;
-    return typeof pinned === "string" && pinned !== "" ? { ...base, indexVersion: pinned } : base;
+    if (pinned === undefined || pinned === null || pinned === "") return { gate: base };
+    if (typeof pinned !== "string")
+      return { code: "INVALID_CONTEXT", message: `the evaluation context's indexVersion must be a string (got ${JSON.stringify(pinned)})` };
+    return { gate: { ...base, indexVersion: pinned } };
+  }
+
+  #gateOf(flagKey: string, context: EvaluationContext): GateKey | undefined {
+    const found = this.#lookup(flagKey, context);
+    return "gate" in found ? found.gate : undefined;
   }
 
   #noteServed(flagKey: string, gate: GateKey, r: ThresholdResult): void {
@@ -248,17 +280,22 @@ export class ScoregateProvider implements Provider {
       });
   }
 
+  /**
+   * The flags that read a gate: those `gates` maps to it, and those evaluated on it so far (a `resolveGate` flag, a
+   * flag whose context pinned an index version). Every mapped flag for a change that names no gate.
+   */
   #flagsOf(gate: GateKey | null): string[] {
     if (gate === null) return Object.keys(this.#gates);
-    const same = (g: GateKey) =>
-      (g.index ?? "default") === (gate.index ?? "default") &&
-      g.embedding === gate.embedding &&
-      g.reranker === gate.reranker &&
-      (g.indexVersion ?? null) === (gate.indexVersion ?? null);
-    const mapped = Object.entries(this.#gates)
-      .filter(([, g]) => same(g))
-      .map(([k]) => k);
-    return mapped;
+    const flags = new Set(
+      Object.entries(this.#gates)
+        .filter(([flag, g]) => servedKey(flag, g) === servedKey(flag, gate))
+        .map(([flag]) => flag),
+    );
+    for (const key of this.#served.keys()) {
+      const flag = (JSON.parse(key) as [string])[0];
+      if (key === servedKey(flag, gate)) flags.add(flag);
+    }
+    return [...flags];
   }
 
   #onClientEvent(e: ClientEvent): void {
@@ -267,6 +304,9 @@ export class ScoregateProvider implements Provider {
       // (READY follows): nothing changed for the application.
       if (e.previousCalibrationId === e.calibrationId || (!this.#initialized && e.previousCalibrationId === null)) return;
       const flags = this.#flagsOf(e.gate);
+      // A gate no flag has read yet (the first evaluation of a resolveGate flag, or of a newly pinned index version):
+      // the evaluation that asked gets the value itself; announcing it would tell the application about no flag.
+      if (flags.length === 0) return;
       for (const f of flags) this.#served.set(servedKey(f, e.gate), e.calibrationId);
       this.events.emit(ProviderEvents.ConfigurationChanged, {
         flagsChanged: flags,
@@ -289,6 +329,40 @@ export class ScoregateProvider implements Provider {
       });
     }
   }
+}
+
+const isText = (v: unknown): v is string => typeof v === "string" && v !== "";
+
+/** A gate key as a JavaScript caller or a `resolveGate` may produce it: `embedding` and `reranker` required. */
+function isGate(g: unknown): g is GateKey {
+  const k = g as Partial<Record<keyof GateKey, unknown>> | null;
+  return (
+    typeof k === "object" &&
+    k !== null &&
+    isText(k.embedding) &&
+    isText(k.reranker) &&
+    (k.index === undefined || isText(k.index)) &&
+    (k.indexVersion === undefined || isText(k.indexVersion))
+  );
+}
+
+/** The constructor's checks, each a TypeError naming the option (a JavaScript caller can pass anything). */
+function checkOptions(o: ScoregateProviderOptions): void {
+  const fail = (what: string) => {
+    throw new TypeError(`ScoregateProvider: ${what}`);
+  };
+  if (typeof o !== "object" || o === null) fail("options are required: { client, gates }");
+  if (typeof o.client !== "object" || o.client === null) fail("options.client must be a ScoregateClient or its options ({ baseUrl, token })");
+  if (o.gates !== undefined && (typeof o.gates !== "object" || o.gates === null)) fail("options.gates must map flag keys to gates");
+  for (const [flag, g] of Object.entries(o.gates ?? {})) {
+    const k = g as Partial<Record<keyof GateKey, unknown>> | null;
+    if (typeof k !== "object" || k === null || !isText(k.embedding) || !isText(k.reranker))
+      fail(`options.gates["${flag}"] must name a gate: { embedding, reranker, index? } (got ${JSON.stringify(g) ?? "undefined"})`);
+    for (const f of ["index", "indexVersion"] as const)
+      if (k?.[f] !== undefined && !isText(k?.[f])) fail(`options.gates["${flag}"].${f} must be a non-empty string when given`);
+  }
+  if (o.resolveGate !== undefined && typeof o.resolveGate !== "function") fail("options.resolveGate must be a function");
+  if (o.nullThreshold !== undefined && typeof o.nullThreshold !== "number") fail("options.nullThreshold must be a number");
 }
 
 /** A flag's entry in the calibrations served: per gate, an index version pinned by the context included. */

@@ -1,6 +1,6 @@
 // ScoregateProvider inside the real OpenFeature server SDK (one domain per test), against a scripted server.
 import { ErrorCode, type EventDetails, OpenFeature, ProviderEvents, StandardResolutionReasons } from "@openfeature/server-sdk";
-import { ScoregateClient } from "@scoregate/client";
+import { type GateKey, ScoregateClient } from "@scoregate/client";
 import { afterAll, describe, expect, it } from "vitest";
 import { createRng, error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
 import { ScoregateProvider } from "../src";
@@ -85,13 +85,22 @@ describe("ScoregateProvider", () => {
     expect(d.errorMessage).toContain("no active calibration");
   });
 
-  it("server down at startup: the provider is still READY, and evaluations answer the default with reason DEFAULT", async () => {
+  it("server down at startup: the provider is still READY, and evaluations answer the default as an ERROR with GENERAL", async () => {
     const server = fakeServer(() => "network-error");
     const t = await setup(server);
     expect(t.provider.client).toBeInstanceOf(ScoregateClient);
-    const d = await t.of.getNumberDetails("rag.docs.threshold", 0.2);
-    expect(d).toMatchObject({ value: 0.2, reason: StandardResolutionReasons.DEFAULT, flagMetadata: { scoregateReason: "fallback" } });
+    const hookErrors: unknown[] = [];
+    const d = await t.of.getNumberDetails("rag.docs.threshold", 0.2, {}, { hooks: [{ error: (_ctx, e) => void hookErrors.push(e) }] });
+    expect(d).toMatchObject({
+      value: 0.2,
+      reason: StandardResolutionReasons.ERROR,
+      errorCode: ErrorCode.GENERAL,
+      flagMetadata: { scoregateReason: "fallback" },
+    });
+    expect(d.errorMessage).toMatch(/^scoregate did not answer flag "rag\.docs\.threshold" \(network\): .*ECONNREFUSED/u);
     expect(String(d.flagMetadata.error)).toContain("ECONNREFUSED");
+    // Error hooks see the outage (a plain DEFAULT would have looked like a healthy evaluation).
+    expect(hookErrors).toHaveLength(1);
     expect(warnings.some((w) => w.includes("answered its default"))).toBe(true);
     // It comes back: the first calibration is announced as a configuration change.
     server.set(() => ok(thresholdBody()));
@@ -205,13 +214,13 @@ describe("ScoregateProvider", () => {
     expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000001", queries: [[20, 6]] });
   });
 
-  it("a report without a variant (the evaluation answered DEFAULT) is ignored, not counted against the gate", async () => {
+  it("a report without a variant (the evaluation answered the default) is ignored, not counted against the gate", async () => {
     // scoregate is down: the evaluation answers the caller's default.
     const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : error(503, "unavailable")));
     const t = await setup(server);
     warnings.length = 0;
     const d = await t.of.getNumberDetails("rag.docs.threshold", 0.1);
-    expect(d).toMatchObject({ value: 0.1, reason: StandardResolutionReasons.DEFAULT });
+    expect(d).toMatchObject({ value: 0.1, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.GENERAL });
     expect(d.variant).toBeUndefined();
     expect(warnings).toHaveLength(1); // the provider said why it answered the default
     t.provider.report("rag.docs.threshold", { calibrationId: d.variant, candidates: 20, dropped: 6 });
@@ -305,5 +314,71 @@ describe("User-Agent", () => {
       new RegExp(`^scoregate-openfeature/${openfeaturePackage.version} scoregate-client/`, "u"),
     );
     await provider.onClose();
+  });
+});
+
+describe("options and events a user meets", () => {
+  it("options that cannot work throw a TypeError naming the option, before any request", () => {
+    const server = fakeServer();
+    const client = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } });
+    const make = (o: unknown) => () => new ScoregateProvider(o as never);
+    expect(make(undefined)).toThrow(new TypeError("ScoregateProvider: options are required: { client, gates }"));
+    expect(make({ gates: { f: gate } })).toThrow(/options\.client must be a ScoregateClient or its options/u);
+    expect(make({ client, gates: { "rag.docs": { index: "docs", embedding: "e5" } } })).toThrow(
+      /options\.gates\["rag\.docs"\] must name a gate: \{ embedding, reranker, index\? \} \(got \{"index":"docs","embedding":"e5"\}\)/u,
+    );
+    expect(make({ client, gates: { f: { ...gate, indexVersion: "" } } })).toThrow(/options\.gates\["f"\]\.indexVersion must be a non-empty string/u);
+    expect(make({ client, gates: { f: gate }, resolveGate: { f: gate } })).toThrow(/options\.resolveGate must be a function/u);
+    expect(make({ client, gates: { f: gate }, nullThreshold: "-1" })).toThrow(/options\.nullThreshold must be a number/u);
+    expect(make({ client, gates: { f: gate } })).not.toThrow();
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("the first read of a resolveGate flag announces nothing; a later calibration of its gate names the flag, once", async () => {
+    const server = fakeServer((req) => ok(thresholdBody(req.url.searchParams.get("reranker") === "ce" ? "cal_0000000005" : "cal_0000000001")));
+    const t = await setup(server, { resolveGate: (key: string) => (key === "rag.ce" ? { embedding: "e5", reranker: "ce" } : undefined) });
+    expect((await t.of.getNumberDetails("rag.ce", 0.1)).variant).toBe("cal_0000000005");
+    await t.of.getNumberDetails("rag.docs.threshold", 0.1, { indexVersion: "v9" });
+    await t.settle();
+    expect(t.events.filter((e) => e.type === ProviderEvents.ConfigurationChanged)).toEqual([]);
+    server.set(() => ok(thresholdBody("cal_0000000006")));
+    t.advance(5001);
+    await t.of.getNumberDetails("rag.ce", 0.1);
+    await t.settle();
+    await t.of.getNumberDetails("rag.ce", 0.1);
+    const changed = t.events.filter((e) => e.type === ProviderEvents.ConfigurationChanged);
+    expect(changed.map((e) => [e.details?.flagsChanged, e.details?.message])).toEqual([[["rag.ce"], "calibration cal_0000000005 -> cal_0000000006"]]);
+  });
+
+  it("a broken resolveGate is GENERAL and a non-string indexVersion INVALID_CONTEXT, never a request; provider.gate() falls back", async () => {
+    const server = fakeServer();
+    const t = await setup(server, {
+      resolveGate: (key: string) => {
+        if (key === "rag.throws") throw new Error("naming scheme not loaded");
+        return key === "rag.half" ? ({ embedding: "e5" } as GateKey) : undefined;
+      },
+    });
+    const before = server.requests.length;
+    expect(await t.of.getNumberDetails("rag.throws", 0.1)).toMatchObject({
+      value: 0.1,
+      reason: StandardResolutionReasons.ERROR,
+      errorCode: ErrorCode.GENERAL,
+      errorMessage: 'resolveGate("rag.throws") threw: naming scheme not loaded',
+    });
+    expect(await t.of.getNumberDetails("rag.half", 0.1)).toMatchObject({
+      errorCode: ErrorCode.GENERAL,
+      errorMessage: 'resolveGate("rag.half") returned {"embedding":"e5"}, not a gate { embedding, reranker, index? }',
+    });
+    expect(await t.of.getNumberDetails("rag.docs.threshold", 0.1, { indexVersion: 7 })).toMatchObject({
+      value: 0.1,
+      reason: StandardResolutionReasons.ERROR,
+      errorCode: ErrorCode.INVALID_CONTEXT,
+      errorMessage: "the evaluation context's indexVersion must be a string (got 7)",
+    });
+    expect(server.requests.length).toBe(before);
+    const r = await t.provider.gate("rag.docs.threshold", [0.9, 0.05], { score: (x) => x, fallback: 0.1 }, { indexVersion: 7 });
+    expect(r).toMatchObject({ kept: [0.9], reason: "fallback", error: { code: "bad_request", message: expect.stringContaining("indexVersion") } });
+    // An empty indexVersion pins nothing: the flag's own gate answers.
+    expect((await t.of.getNumberDetails("rag.docs.threshold", 0.1, { indexVersion: "" })).variant).toBe("cal_0000000001");
   });
 });

@@ -1,0 +1,93 @@
+// ScoregateCompressor given what a user gets wrong: options that cannot work throw a TypeError naming the option at
+// construction (not "Cannot read properties of undefined" on the first query), and the two silent data mistakes (a
+// score key no document has, scores written as strings) are told once per compressor. No network.
+import { Document } from "@langchain/core/documents";
+import { ScoregateClient } from "@scoregate/client";
+import { describe, expect, it, vi } from "vitest";
+import { fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
+import { ScoregateCompressor } from "../src";
+
+const gate = { index: "docs", embedding: "e5", reranker: "bge" };
+
+function client() {
+  const server = fakeServer((req) =>
+    req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(thresholdBody("cal_0000000001", 0.5)),
+  );
+  return new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } });
+}
+
+const docs = (metadata: Record<string, unknown>[]) =>
+  metadata.map((m, i) => new Document({ pageContent: `passage ${i}`, metadata: { id: i, ...m } }));
+
+describe("ScoregateCompressor misuse", () => {
+  it("options that cannot work throw a TypeError naming the option", () => {
+    const c = client();
+    const make = (o: unknown) => () => new ScoregateCompressor(o as never);
+    expect(make(undefined)).toThrow(new TypeError("ScoregateCompressor: options are required: { client, gate, fallback }"));
+    expect(make({ gate, fallback: 0.1 })).toThrow(/options\.client must be a ScoregateClient/u);
+    expect(make({ client: { baseUrl: "x" }, gate, fallback: 0.1 })).toThrow(/options\.client must be a ScoregateClient/u);
+    expect(make({ client: c, fallback: 0.1 })).toThrow(/options\.gate must name a gate: \{ embedding, reranker, index\? \} \(got undefined\)/u);
+    expect(make({ client: c, gate: { index: "docs", embedding: "e5" }, fallback: 0.1 })).toThrow(/options\.gate must name a gate.*"embedding":"e5"/u);
+    expect(make({ client: c, gate: { ...gate, indexVersion: 2 }, fallback: 0.1 })).toThrow(/options\.gate\.indexVersion must be a non-empty string/u);
+    expect(make({ client: c, gate, fallback: 0.1, scoreKey: "" })).toThrow(/options\.scoreKey must be a non-empty string/u);
+    expect(make({ client: c, gate, fallback: 0.1, unscored: "skip" })).toThrow(/options\.unscored must be "keep" or "drop"/u);
+    expect(make({ client: c, gate, fallback: 0.1, onResult: "log" })).toThrow(/options\.onResult must be a function/u);
+    expect(make({ client: c, gate, shadow: { indexVersion: "v2" } })).toThrow(/options\.shadow\.key must be a function/u);
+    expect(make({ client: c, gate, fallback: 0.1, scoreKey: "score", unscored: "drop" })).not.toThrow();
+  });
+
+  it("a score key no document has is told once, with the keys the documents do have; the documents stay unscored", async () => {
+    const warnings: string[] = [];
+    const results: number[] = [];
+    const compressor = new ScoregateCompressor({
+      client: client(),
+      gate,
+      fallback: 0.1,
+      scoreKey: "relevance_score",
+      onWarning: (m) => warnings.push(m),
+      onResult: (r) => results.push(r.unscored),
+    });
+    const batch = docs([{ relevanceScore: 0.9 }, { relevanceScore: 0.1 }]);
+    expect(await compressor.compressDocuments(batch, "q")).toHaveLength(2);
+    expect(await compressor.compressDocuments(batch, "q")).toHaveLength(2);
+    expect(results).toEqual([2, 2]);
+    expect(warnings).toEqual([
+      'ScoregateCompressor: none of the 2 documents has metadata.relevance_score (their metadata keys: id, relevanceScore): every one is unscored (kept unless unscored: "drop"). Check scoreKey, and that the compressor comes after a reranker.',
+    ]);
+  });
+
+  it("string scores are told once; documents where only some lack the key, and an empty list, tell nothing", async () => {
+    const warnings: string[] = [];
+    const compressor = new ScoregateCompressor({ client: client(), gate, fallback: 0.1, onWarning: (m) => warnings.push(m) });
+    expect(await compressor.compressDocuments(docs([{ relevanceScore: 0.9 }, {}]), "q")).toHaveLength(2);
+    expect(await compressor.compressDocuments([], "q")).toEqual([]);
+    expect(warnings).toEqual([]);
+    expect(await compressor.compressDocuments(docs([{ relevanceScore: "0.9" }, { relevanceScore: 0.1 }]), "q")).toHaveLength(1);
+    expect(await compressor.compressDocuments(docs([{ relevanceScore: "0.2" }]), "q")).toHaveLength(1);
+    expect(warnings).toEqual([
+      'ScoregateCompressor: metadata.relevanceScore is a string ("0.9") on 1 of 2 documents: scores are never coerced, so those documents are unscored (kept unless unscored: "drop"); write numbers.',
+    ]);
+  });
+
+  it("warns on the console by default, and a warning sink that throws does not fail the query", async () => {
+    const spy = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const byDefault = new ScoregateCompressor({ client: client(), gate, fallback: 0.1, scoreKey: "score" });
+      expect(await byDefault.compressDocuments(docs([{ relevanceScore: 0.9 }]), "q")).toHaveLength(1);
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(String(spy.mock.calls[0]?.[0])).toMatch(/none of the 1 documents has metadata\.score/u);
+    } finally {
+      spy.mockRestore();
+    }
+    const throwing = new ScoregateCompressor({
+      client: client(),
+      gate,
+      fallback: 0.1,
+      scoreKey: "score",
+      onWarning: () => {
+        throw new Error("logger down");
+      },
+    });
+    expect(await throwing.compressDocuments(docs([{ relevanceScore: 0.9 }]), "q")).toHaveLength(1);
+  });
+});
