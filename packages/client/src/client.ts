@@ -71,6 +71,9 @@ export class ScoregateClient {
   async getThreshold(gate: GateKey, options: GetThresholdOptions): Promise<ThresholdResult> {
     // JavaScript callers can omit the options: no fallback, so null (docs/clients.md, "Failure behaviour").
     options ??= {} as GetThresholdOptions;
+    // Nor may a gate without its two model names throw, or be sent as "undefined" and refused on every call.
+    if (typeof gate?.embedding != "string" || typeof gate.reranker != "string")
+      return fallbackResult(options.fallback, clientError("bad_request", "the gate needs embedding and reranker strings"));
     const [entry, fresh, started] = this.#read(gate, options.waitUntil);
     if (fresh !== undefined) return servedResult(entry, options, fresh ? "cached" : "stale", this.#authError);
     const waitMs = options.timeoutMs ?? this.#options.timeoutMs;
@@ -95,6 +98,8 @@ export class ScoregateClient {
    * calibration produced the threshold. Returns which calibration decided, so the caller can log it.
    */
   async gate<T>(candidates: readonly T[], options: GateOptions<T>): Promise<GateResult<T>> {
+    // JavaScript callers can omit the options: the gate is then missing, so nothing is dropped nor reported.
+    options ??= {} as GateOptions<T>;
     const t = await this.getThreshold(options.gate, options);
     const policy = { ...t.guards, threshold: t.threshold, abstainBelow: t.abstainBelow };
     const values = scoresOf(candidates, options.score);

@@ -137,6 +137,42 @@ describe("scores that are not numbers are unscored, never coerced", () => {
   });
 });
 
+describe("a missing or broken gate key, and gate() without options: answered, never thrown, never sent", () => {
+  const docs = [{ score: 0.9 }, { score: 0.05 }];
+
+  it.each<[string, unknown]>([
+    ["no gate", undefined],
+    ["null", null],
+    ["no reranker", { index: "docs", embedding: "e5" }],
+    ["no embedding", { embedding: undefined, reranker: "bge" }],
+    ["a number for a model", { embedding: 5, reranker: "bge" }],
+  ])("getThreshold with %s answers the fallback with a bad_request error and sends nothing", async (_, key) => {
+    const server = fakeServer();
+    const r = await clientOf(server).getThreshold(untyped<typeof gate>(key), { fallback: 0.3 });
+    expect(r).toMatchObject({ reason: "fallback", threshold: 0.3, calibrationId: null, error: { code: "bad_request" } });
+    expect(r.error?.message).toContain("embedding and reranker");
+    expect(server.thresholdRequests()).toEqual([]);
+  });
+
+  it("gate() without options keeps every candidate, reports nothing and says why", async () => {
+    const server = fakeServer();
+    const client = clientOf(server);
+    const r = await client.gate(docs, untyped<GateOptions<{ score: number }>>(undefined));
+    expect(r).toMatchObject({ reason: "fallback", threshold: null, error: { code: "bad_request" } });
+    expect(r.kept).toEqual(docs);
+    await client.flush();
+    expect(server.requests).toEqual([]);
+  });
+
+  it("gate() with a gate missing its reranker keeps every candidate instead of sending reranker=undefined", async () => {
+    const server = fakeServer();
+    const r = await clientOf(server).gate(docs, { gate: untyped<typeof gate>({ embedding: "e5" }), score: (d) => d.score, fallback: 0.5 });
+    expect(r.kept).toEqual([docs[0]]);
+    expect(r.error?.code).toBe("bad_request");
+    expect(server.thresholdRequests()).toEqual([]);
+  });
+});
+
 describe("getThreshold without options, and a missing fallback", () => {
   it("getThreshold(gate) with no options object answers instead of throwing", async () => {
     const client = clientOf(fakeServer());
