@@ -72,7 +72,7 @@ export class ScoregateClient {
     // JavaScript callers can omit the options: no fallback, so null (docs/clients.md, "Failure behaviour").
     options ??= {} as GetThresholdOptions;
     // Nor may a gate without its two model names throw, or be sent as "undefined" and refused on every call.
-    if (typeof gate?.embedding != "string" || typeof gate.reranker != "string")
+    if (typeof gate?.embedding !== "string" || typeof gate.reranker !== "string")
       return fallbackResult(options.fallback, clientError("bad_request", "the gate needs embedding and reranker strings"));
     const [entry, fresh, started] = this.#read(gate, options.waitUntil);
     if (fresh !== undefined) return servedResult(entry, options, fresh ? "cached" : "stale", this.#authError);
