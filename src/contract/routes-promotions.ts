@@ -33,7 +33,7 @@ export const promotionRoutes = {
     summary: "Evaluate a stored, unserved calibration on mirrored live traffic (a shadow of its gate)",
     body: json(ShadowBody, false),
     responses: { 200: { description: "the gate's shadows after it", schema: ShadowChanged } },
-    errors: [404, 409, 422],
+    errors: [400, 404, 409, 422],
   },
   changeShadowRate: {
     method: "patch",
@@ -44,7 +44,7 @@ export const promotionRoutes = {
     summary: "Change a shadow's sample rate; its live evidence so far is kept",
     body: json(ShadowRateBody),
     responses: { 200: { description: "the gate's shadows after it", schema: ShadowChanged } },
-    errors: [404, 409, 422],
+    errors: [400, 404, 409, 422],
   },
   removeShadow: {
     method: "delete",
@@ -55,7 +55,7 @@ export const promotionRoutes = {
     summary: "Stop evaluating a shadow",
     body: json(ReasonBody, false),
     responses: { 200: { description: "the gate's shadows after it", schema: ShadowChanged } },
-    errors: [404, 409, 422],
+    errors: [400, 404, 409, 422],
   },
   listShadows: {
     method: "get",
@@ -75,7 +75,7 @@ export const promotionRoutes = {
     summary: "Start a guarded promotion: straight ([100]) or progressive in steps, paused or rolled back on a regression",
     body: json(PromotionPlanBody, false),
     responses: { 201: { description: "started", schema: Promotion } },
-    errors: [404, 409, 422],
+    errors: [400, 404, 409, 422],
   },
   getPromotion: {
     method: "get",
@@ -105,7 +105,7 @@ export const promotionRoutes = {
     summary: "Pause a promotion: hold its split, stop advancing",
     body: json(ReasonBody, false),
     responses: { 200: { description: "the promotion after it", schema: Promotion } },
-    errors: [404, 409, 422],
+    errors: [400, 404, 409, 422],
   },
   resumePromotion: {
     method: "post",
@@ -116,7 +116,7 @@ export const promotionRoutes = {
     summary: "Resume a paused promotion at its step",
     body: json(ReasonBody, false),
     responses: { 200: { description: "the promotion after it", schema: Promotion } },
-    errors: [404, 409, 422],
+    errors: [400, 404, 409, 422],
   },
   advancePromotion: {
     method: "post",
@@ -127,7 +127,7 @@ export const promotionRoutes = {
     summary: "Advance a promotion one step without waiting for the evidence (logged as such)",
     body: json(ReasonBody, false),
     responses: { 200: { description: "the promotion after it", schema: Promotion } },
-    errors: [404, 409, 422],
+    errors: [400, 404, 409, 422],
   },
   rollbackPromotion: {
     method: "post",
@@ -138,6 +138,6 @@ export const promotionRoutes = {
     summary: "Roll a promotion back: the candidate serves no traffic, the promotion ends",
     body: json(ReasonBody, false),
     responses: { 200: { description: "the promotion after it", schema: Promotion } },
-    errors: [404, 409, 422],
+    errors: [400, 404, 409, 422],
   },
 } as const satisfies Record<string, RouteSpec>;

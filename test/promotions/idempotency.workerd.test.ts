@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { PromotionPlanBody } from "../../src/contract";
+import { MAX_IDEMPOTENCY_KEY_LENGTH, PromotionPlanBody } from "../../src/contract";
 import type { Env } from "../../src/platform/env";
 import { IDEMPOTENCY_LOCK_MS } from "../../src/platform/limits";
 import { keyedStart } from "../../src/promotions/idempotent";
@@ -166,6 +166,17 @@ describe("Idempotency-Key on POST /v1/calibrations/{id}/promote", () => {
     expect((await gateLog(v2.gate_id)).map((r) => r.kind)).toEqual(["activation", "promotion_started", "promotion_completed"]);
     expect(await promotionsOf(v2.gate_id)).toEqual([p.id]);
     expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).calibration_id).toBe(v2.id);
+  });
+
+  it("an Idempotency-Key longer than MAX_IDEMPOTENCY_KEY_LENGTH is 400 and starts nothing", async () => {
+    const { v2 } = await twoVersions("idem-long-key");
+    const e = await expectError(
+      await call("POST", `/v1/calibrations/${v2.id}/promote`, keyed("k".repeat(MAX_IDEMPOTENCY_KEY_LENGTH + 1), { min_queries: 200 })),
+      400,
+      "bad_request",
+    );
+    expect(e.message).toContain(`1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+    expect(await promotionsOf(v2.gate_id)).toEqual([]);
   });
 
   it("a key used for one calibration's start is not found by another's: a different request (422)", async () => {
