@@ -5,7 +5,11 @@
  * set is. A calibration served before stays accepted: clients holding a cached threshold across an activation send its
  * batches for a while, and its window reads as `previous`.
  */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import type { Env } from "../../src/platform/env";
 import { admin, twoVersions, upload } from "../support/promotions";
 import { call, callJson, expectError, qs, TOKENS } from "../support/worker";
 
@@ -36,6 +40,31 @@ describe("a served batch naming a calibration its gate never served", () => {
     expect(later).toMatchObject({ accepted: true, calibration_id: v2.id });
   });
 
+  it("in queue mode it is refused before anything is enqueued", async () => {
+    const { v1, v2 } = await twoVersions("never-served-queue");
+    const sent: unknown[] = [];
+    const queue = { send: async (body: unknown) => void sent.push(body) } as unknown as Queue;
+    const queued = { ...(env as unknown as Env), OBSERVATION_INGEST: "queue", OBSERVATIONS_QUEUE: queue } as Env;
+    const postQueued = async (json: object) => {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(
+        new Request("http://scoregate.test/v1/observations", {
+          method: "POST",
+          headers: { authorization: `Bearer ${TOKENS.read}`, "content-type": "application/json" },
+          body: JSON.stringify(json),
+        }),
+        queued,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      return res;
+    };
+    await expectError(await postQueued({ batch_id: "nq-1", calibration_id: v2.id, queries: queries(3) }), 422, "invalid_input");
+    expect(sent).toEqual([]);
+    expect((await postQueued({ batch_id: "nq-2", calibration_id: v1.id, queries: queries(3) })).status).toBe(202);
+    expect(sent).toHaveLength(1);
+  });
+
   it('a shadow\'s batches are refused without role: "shadow" and counted with it', async () => {
     const { v2 } = await twoVersions("never-served-shadow");
     await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { ...admin, json: { sample_rate: 0.5 } });
@@ -45,7 +74,7 @@ describe("a served batch naming a calibration its gate never served", () => {
 });
 
 describe("a served batch naming a calibration its gate served", () => {
-  it("the current one, another index version's active one and a previous one are counted (the last as previous)", async () => {
+  it("the current one, an active row of another index version and a previous one are counted (both read as previous)", async () => {
     const { gate, v1 } = await twoVersions("served-kinds");
     const other = await upload(gate, "v9", 0.1, true);
     const next = await upload(gate, "v1", 0.2, true);
