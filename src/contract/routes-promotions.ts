@@ -1,4 +1,6 @@
 /** The promotion operations of the route table: shadow calibrations on live traffic and guarded promotion. */
+
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
 import {
   Promotion,
   PromotionList,
@@ -12,36 +14,48 @@ import {
 } from "./promotions";
 import { json, type RouteSpec } from "./route-spec";
 
+/** Starts, overrides and shadow changes take an Idempotency-Key, as uploads do (docs/api.md). */
+const idempotencyKey = [
+  {
+    name: "Idempotency-Key",
+    maxLength: MAX_IDEMPOTENCY_KEY_LENGTH,
+    description: "replays the first response to a retried change (the same key with another request: 422 idempotency_mismatch)",
+  },
+] as const;
+
 export const promotionRoutes = {
   addShadow: {
     method: "post",
     path: "/v1/calibrations/{id}/shadow",
     tag: "promotions",
     scope: "admin",
+    headers: idempotencyKey,
     summary: "Evaluate a stored, unserved calibration on mirrored live traffic (a shadow of its gate)",
     body: json(ShadowBody, false),
     responses: { 200: { description: "the gate's shadows after it", schema: ShadowChanged } },
-    errors: [404, 409, 422],
+    errors: [400, 404, 409, 422],
   },
   changeShadowRate: {
     method: "patch",
     path: "/v1/calibrations/{id}/shadow",
     tag: "promotions",
     scope: "admin",
+    headers: idempotencyKey,
     summary: "Change a shadow's sample rate; its live evidence so far is kept",
     body: json(ShadowRateBody),
     responses: { 200: { description: "the gate's shadows after it", schema: ShadowChanged } },
-    errors: [404, 409, 422],
+    errors: [400, 404, 409, 422],
   },
   removeShadow: {
     method: "delete",
     path: "/v1/calibrations/{id}/shadow",
     tag: "promotions",
     scope: "admin",
+    headers: idempotencyKey,
     summary: "Stop evaluating a shadow",
     body: json(ReasonBody, false),
     responses: { 200: { description: "the gate's shadows after it", schema: ShadowChanged } },
-    errors: [404, 409, 422],
+    errors: [400, 404, 409, 422],
   },
   listShadows: {
     method: "get",
@@ -57,10 +71,11 @@ export const promotionRoutes = {
     path: "/v1/calibrations/{id}/promote",
     tag: "promotions",
     scope: "admin",
+    headers: idempotencyKey,
     summary: "Start a guarded promotion: straight ([100]) or progressive in steps, paused or rolled back on a regression",
     body: json(PromotionPlanBody, false),
     responses: { 201: { description: "started", schema: Promotion } },
-    errors: [404, 409, 422],
+    errors: [400, 404, 409, 422],
   },
   getPromotion: {
     method: "get",
@@ -86,39 +101,43 @@ export const promotionRoutes = {
     path: "/v1/promotions/{id}/pause",
     tag: "promotions",
     scope: "admin",
+    headers: idempotencyKey,
     summary: "Pause a promotion: hold its split, stop advancing",
     body: json(ReasonBody, false),
     responses: { 200: { description: "the promotion after it", schema: Promotion } },
-    errors: [404, 409, 422],
+    errors: [400, 404, 409, 422],
   },
   resumePromotion: {
     method: "post",
     path: "/v1/promotions/{id}/resume",
     tag: "promotions",
     scope: "admin",
+    headers: idempotencyKey,
     summary: "Resume a paused promotion at its step",
     body: json(ReasonBody, false),
     responses: { 200: { description: "the promotion after it", schema: Promotion } },
-    errors: [404, 409, 422],
+    errors: [400, 404, 409, 422],
   },
   advancePromotion: {
     method: "post",
     path: "/v1/promotions/{id}/advance",
     tag: "promotions",
     scope: "admin",
+    headers: idempotencyKey,
     summary: "Advance a promotion one step without waiting for the evidence (logged as such)",
     body: json(ReasonBody, false),
     responses: { 200: { description: "the promotion after it", schema: Promotion } },
-    errors: [404, 409, 422],
+    errors: [400, 404, 409, 422],
   },
   rollbackPromotion: {
     method: "post",
     path: "/v1/promotions/{id}/rollback",
     tag: "promotions",
     scope: "admin",
+    headers: idempotencyKey,
     summary: "Roll a promotion back: the candidate serves no traffic, the promotion ends",
     body: json(ReasonBody, false),
     responses: { 200: { description: "the promotion after it", schema: Promotion } },
-    errors: [404, 409, 422],
+    errors: [400, 404, 409, 422],
   },
 } as const satisfies Record<string, RouteSpec>;

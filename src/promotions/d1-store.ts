@@ -98,6 +98,18 @@ export class D1PromotionStore implements PromotionStore {
     return r ? fromRow(r) : null;
   }
 
+  async startedBy(gateId: string, candidateId: string, request: string): Promise<PromotionRow | null> {
+    // promotions_by_gate narrows the scan to the gate's promotions; a start's audit row is its promotion's first (ord 1).
+    const r = await this.db
+      .prepare(
+        `SELECT p.* FROM promotions p JOIN promotion_steps s ON s.promotion_id = p.id AND s.ord = 1 AND s.kind = 'started'
+         WHERE p.gate_id = ? AND p.candidate_calibration_id = ? AND json_extract(s.numbers, '$.request') = ?`,
+      )
+      .bind(gateId, candidateId, request)
+      .first<Row>();
+    return r ? fromRow(r) : null;
+  }
+
   async open(gateId: string): Promise<PromotionRow | null> {
     const r = await this.db.prepare("SELECT * FROM promotions WHERE gate_id = ? AND state IN ('running', 'paused')").bind(gateId).first<Row>();
     return r ? fromRow(r) : null;

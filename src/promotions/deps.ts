@@ -5,6 +5,7 @@
 import type { ActivationDeps } from "../calibrations/activation";
 import type { Promotion, PromotionStepRecord } from "../contract";
 import type { MonitorClient } from "../monitoring/monitor-contract";
+import type { IdempotencyStore } from "../platform/idempotency-store";
 import type { DriftConfig } from "../stats/drift-config";
 import type { PromotionStore } from "./store";
 
@@ -22,4 +23,6 @@ export interface PromotionDeps extends ActivationDeps {
   readonly monitor: Pick<MonitorClient, "evidence" | "forgetEvidence" | "status">;
   /** The drift configuration (a shadow's drift window is read with it). */
   readonly drift: DriftConfig;
+  /** Idempotency keys of starts, overrides and shadow changes (idempotent.ts), shared with uploads. */
+  readonly idempotency: IdempotencyStore;
 }

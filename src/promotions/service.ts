@@ -28,8 +28,17 @@ import type { PromotionRow } from "./store";
 import { applyTransition, record } from "./transitions";
 import { liveEvidence, view } from "./view";
 
-/** POST /v1/calibrations/{id}/promote. */
-export async function startPromotion(calibrationId: string, body: PromotionPlanBody, actor: string, deps: PromotionDeps): Promise<Promotion> {
+/**
+ * POST /v1/calibrations/{id}/promote. `request`: the digest of a keyed request (idempotent.ts), recorded in the start's
+ * audit row so that its retry finds this promotion.
+ */
+export async function startPromotion(
+  calibrationId: string,
+  body: PromotionPlanBody,
+  actor: string,
+  deps: PromotionDeps,
+  request: string | null = null,
+): Promise<Promotion> {
   const candidate = await deps.calibrations.get(calibrationId);
   if (candidate === null) throw new AppError("not_found", `calibration ${calibrationId} does not exist`);
   const current = currentOf((await deps.calibrations.gateState(candidate.gate_id)).rows);
@@ -70,7 +79,8 @@ export async function startPromotion(calibrationId: string, body: PromotionPlanB
     actor,
   };
   const started = { ...first, kind: "started" as const, state: "running" as const, percent: percentOf(plan, "running", 0) };
-  const rec: PromotionStepRecord = { ...record({ ...row, version: 0 }, started, actor, body.reason ?? null, at, { plan }) };
+  const numbers = request === null ? { plan } : { plan, request };
+  const rec: PromotionStepRecord = { ...record({ ...row, version: 0 }, started, actor, body.reason ?? null, at, numbers) };
   const created = await deps.promotions.create(row, rec);
   if (created === "open_exists") throw new AppError("conflict", "the gate already has an open promotion: pause, roll back or finish it first");
   // Another calibration was activated after the control was read: a promotion against it could never decide (its
@@ -123,13 +133,17 @@ async function freshEvidenceOnResume(row: PromotionRow, deps: PromotionDeps): Pr
   }
 }
 
-/** POST /v1/promotions/{id}/{pause|resume|advance|rollback}. */
+/**
+ * POST /v1/promotions/{id}/{pause|resume|advance|rollback}. `request`: the digest of a keyed request (idempotent.ts),
+ * recorded in the override's audit row so that its retry finds it.
+ */
 export async function overridePromotion(
   id: string,
   action: AdminAction,
   actor: string,
   reason: string | null,
   deps: PromotionDeps,
+  request: string | null = null,
 ): Promise<Promotion> {
   const row = await deps.promotions.get(id);
   if (row === null) throw new AppError("not_found", `promotion ${id} does not exist`);
@@ -139,7 +153,7 @@ export async function overridePromotion(
   // The step's evidence at the moment of the override, recorded as an automatic decision records it (null, and left
   // out, when the gate's monitor cannot answer: the override does not wait on it).
   const evidence = await liveEvidence(row, deps);
-  const numbers = { override: action, ...(evidence === null ? {} : decisionNumbers(evidence)) };
+  const numbers = { override: action, ...(request === null ? {} : { request }), ...(evidence === null ? {} : decisionNumbers(evidence)) };
   const applied = await applyTransition(row, t, actor, reason, numbers, deps);
   if (applied === null) throw new AppError("conflict", `promotion ${id} changed while this ${action} was applied: read it and retry`);
   return applied;

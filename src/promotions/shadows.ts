@@ -78,13 +78,23 @@ const EVENT_KIND = { add: "shadow_added", rate: "shadow_changed", remove: "shado
   GateEventKind
 >;
 
-/** Adds a calibration to its gate's shadow set, changes its sample rate, or removes it. */
+/** A shadow event's details: the sample rate (none for a removal), and the digest of the keyed request that made it. */
+function detailsOf(change: ShadowChange, request: string | null): Record<string, unknown> | null {
+  const rate = change.kind === "remove" ? {} : { sample_rate: change.sampleRate };
+  return request === null ? (change.kind === "remove" ? null : rate) : { ...rate, request };
+}
+
+/**
+ * Adds a calibration to its gate's shadow set, changes its sample rate, or removes it. `request`: the digest of a keyed
+ * request (idempotent.ts), recorded in the event's `details` so that its retry finds it (shadowChangedBy).
+ */
 export async function changeShadow(
   calibrationId: string,
   change: ShadowChange,
   actor: string,
   reason: string | null,
   deps: PromotionDeps,
+  request: string | null = null,
 ): Promise<ShadowChanged> {
   const c = await deps.calibrations.get(calibrationId);
   if (c === null) throw new AppError("not_found", `calibration ${calibrationId} does not exist`);
@@ -163,7 +173,7 @@ export async function changeShadow(
       reason,
       calibrationId: c.id,
       served: control && current ? withHeads(servedThreshold(gate, control, current.activated_at), { rollout: heads.rollout, shadows }) : null,
-      details: change.kind === "remove" ? null : { sample_rate: change.sampleRate },
+      details: detailsOf(change, request),
     });
     const written = await deps.calibrations.append({ activation, event }, headSeq);
     if (written === null) return null;
@@ -177,6 +187,25 @@ export async function changeShadow(
       console.error(`deleting the evidence of shadow ${c.id} failed; it expires when idle`, e);
     });
   return { gate_id: c.gate_id, calibration_id: c.id, seq, shadows: await shadowsOf(c.gate_id, deps) };
+}
+
+/**
+ * The answer of the shadow change `change` of calibration `calibrationId` made by the keyed request whose digest is
+ * `request`, when its event is in the gate's log (the request committed it, then died before completing its key); null
+ * when there is none. The shadow set is the gate's as it is now.
+ */
+export async function shadowChangedBy(
+  calibrationId: string,
+  change: ShadowChange["kind"],
+  request: string,
+  deps: PromotionDeps,
+): Promise<ShadowChanged | null> {
+  const c = await deps.calibrations.get(calibrationId);
+  if (c === null) return null;
+  const events = await deps.calibrations.events(c.gate_id, 0, SHADOW_LOG_ROWS);
+  const mine = events.find((e) => e.kind === EVENT_KIND[change] && e.calibration_id === c.id && e.details?.request === request);
+  if (mine === undefined) return null;
+  return { gate_id: c.gate_id, calibration_id: c.id, seq: mine.seq, shadows: await shadowsOf(c.gate_id, deps) };
 }
 
 /** Live queries a shadow's decisions are tightest at (the anytime-valid sequence's tuning point: live-decision.ts). */

@@ -32,6 +32,12 @@ export interface PromotionStore {
    */
   create(row: PromotionRow, first: PromotionStepRecord): Promise<CreateOutcome>;
   get(id: string): Promise<PromotionRow | null>;
+  /**
+   * The promotion of `candidateId` on gate `gateId` whose start was made by the request whose digest is `request` (its
+   * `started` audit row's `numbers.request`, idempotent.ts), or null: how a retried start finds the promotion its
+   * first attempt stored before it died.
+   */
+  startedBy(gateId: string, candidateId: string, request: string): Promise<PromotionRow | null>;
   /** The gate's open (running or paused) promotion, if any. */
   open(gateId: string): Promise<PromotionRow | null>;
   /** Running promotions of every gate, the longest in their current state first, at most `limit` (the cron's sweep). */

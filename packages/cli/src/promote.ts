@@ -3,6 +3,7 @@
  * on the open promotion (--pause, --resume, --advance, --rollback). `scoregate promotion`: read one as it stands.
  * Each prints the promotion; --json prints it as JSON.
  */
+import { randomUUID } from "node:crypto";
 import {
   type Calibration,
   DEFAULT_PROMOTION_QUERIES,
@@ -14,12 +15,67 @@ import {
   type PromotionList,
 } from "../../../src/contract";
 import { countFlag, num, oneOf, usage } from "./args";
+import { RETRY_DELAY_MS, UPLOAD_ATTEMPTS } from "./calibrate";
 import { PROMOTE_OVERRIDES as OVERRIDES } from "./command-flags";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
 import { count, pointWidth, prose } from "./format";
 import { armsText, TransitionNumbers } from "./live";
-import { CliError } from "./http";
+import { type ApiResponse, CliError } from "./http";
+import type { RouteName } from "../../../src/contract";
+
+/** Attempts of one change (a start, an override, a shadow change): the first and its retries, as many as an upload's. */
+export const CHANGE_ATTEMPTS = UPLOAD_ATTEMPTS;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Failures a change is sent again for, under its key: no answer (the server may have applied it: the key makes the
+ * retry answer what it did), 429, 5xx, and the 409 of a key whose first request is still running (the server names the
+ * Idempotency-Key in it). Not another 409: "the gate already has an open promotion", "is paused: it cannot pause" are
+ * the state's answer, and a retry would get it again.
+ */
+const retryable = (e: CliError): boolean =>
+  e.server === undefined
+    ? e.code === "timeout" || e.code === "unreachable"
+    : e.server.status === 429 || e.server.status >= 500 || (e.server.status === 409 && e.server.message.includes("Idempotency-Key"));
+
+/**
+ * Sends a change with an Idempotency-Key of this run (a new one per run, as `scoregate calibrate` does), and sends it
+ * again with the same key after a failure `retryable` accepts, at most CHANGE_ATTEMPTS times: a retry of a change the
+ * server applied answers that change, never a second start or a 409. `check` says where to see whether it was applied (the last failure's hint).
+ */
+export async function sendChange<T>(
+  c: Ctx,
+  route: RouteName,
+  init: { params: Record<string, string>; body: unknown; okStatuses?: number[] },
+  check: string,
+): Promise<ApiResponse<T>> {
+  const key = randomUUID();
+  const headers = { "Content-Type": "application/json", "Idempotency-Key": key };
+  for (let attempts = 1; ; attempts++) {
+    try {
+      const res = await c.api().request<T>(route, { ...init, body: JSON.stringify(init.body), headers });
+      if (attempts > 1 && res.headers.get("idempotent-replayed") === "true")
+        c.warn(`sent ${attempts} times with Idempotency-Key ${key}: applied once; this is the answer of the attempt that applied it`);
+      return res;
+    } catch (e) {
+      if (!(e instanceof CliError) || !retryable(e)) throw e;
+      if (attempts >= CHANGE_ATTEMPTS)
+        throw new CliError(
+          e.message,
+          e.exitCode,
+          e.code,
+          [
+            ...e.hints,
+            `sent ${attempts} times with Idempotency-Key ${key}: the server may have applied it: check (${check}) before running it again`,
+          ],
+          e.server,
+        );
+      await (c.io.sleep ?? sleep)(RETRY_DELAY_MS * attempts);
+    }
+  }
+}
 
 type Override = (typeof OVERRIDES)[number];
 const OVERRIDE_ROUTES = {
@@ -126,12 +182,11 @@ export async function promote(c: Ctx): Promise<number> {
     );
   const chosen = OVERRIDES.filter((o) => c.v[o] === true);
   if (chosen.length > 1) throw usage(`--${chosen.join(" and --")} cannot be combined: give one`);
-  const json = (body: unknown) => ({ body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
   const reason = c.v.reason === undefined ? {} : { reason: c.v.reason };
   let res: { body: Promotion };
   if (chosen[0] !== undefined) {
     const promotion = await openPromotion(c, id);
-    res = await c.api().request<Promotion>(OVERRIDE_ROUTES[chosen[0]], { params: { id: promotion }, ...json(reason) });
+    res = await sendChange<Promotion>(c, OVERRIDE_ROUTES[chosen[0]], { params: { id: promotion }, body: reason }, `scoregate promotion ${promotion}`);
   } else {
     const plan: Record<string, unknown> = { ...reason };
     const s = steps(c.v.steps, c.v.straight === true);
@@ -155,7 +210,7 @@ export async function promote(c: Ctx): Promise<number> {
       `hours above 0 and at most ${MAX_STEP_HOURS}`,
     );
     if (maxStepHours !== undefined) plan.max_step_hours = maxStepHours;
-    res = await c.api().request<Promotion>("promoteCalibration", { params: { id }, ...json(plan), okStatuses: [200, 201] });
+    res = await sendChange<Promotion>(c, "promoteCalibration", { params: { id }, body: plan, okStatuses: [200, 201] }, `scoregate promotion ${id}`);
   }
   c.out(c.json ? JSON.stringify(res.body) : describePromotion(res.body));
   return EXIT.ok;

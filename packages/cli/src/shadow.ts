@@ -9,6 +9,7 @@ import type { Ctx } from "./context";
 import { EXIT } from "./decision";
 import { count, percent, pointWidth } from "./format";
 import { liveDecisionText } from "./live";
+import { sendChange } from "./promote";
 
 type LiveDecision = ShadowStatus["vs_active"];
 
@@ -58,11 +59,12 @@ export async function shadow(c: Ctx): Promise<number> {
   if (id === undefined || c.positionals.length > 1)
     throw usage("shadow takes one calibration id: scoregate shadow cal_... [--sample-rate R] [--remove]");
   const sampleRate = num(c.v["sample-rate"], "--sample-rate", (x) => x > 0 && x <= 1, "a share of queries above 0 and at most 1, e.g. 0.1");
-  const json = (body: unknown) => ({ body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
+  // Each change goes with an Idempotency-Key of this run, sent again with it after a failure (promote.ts sendChange).
+  const shown = "the gate's shadows: GET /v1/gates/{gate_id}/shadows";
   const reason = c.v.reason === undefined ? {} : { reason: c.v.reason };
   if (c.v.remove === true) {
     if (sampleRate !== undefined) throw usage("--remove and --sample-rate cannot be combined");
-    const res = await c.api().request<{ shadows: unknown[] }>("removeShadow", { params: { id }, ...json(reason) });
+    const res = await sendChange<{ shadows: unknown[] }>(c, "removeShadow", { params: { id }, body: reason }, shown);
     c.out(c.json ? JSON.stringify(res.body) : `${id} is no longer a shadow; the gate has ${res.body.shadows.length} shadow(s) left`);
     return EXIT.ok;
   }
@@ -79,7 +81,12 @@ export async function shadow(c: Ctx): Promise<number> {
     );
   }
   if (status === undefined) {
-    await c.api().request("addShadow", { params: { id }, ...json({ ...(sampleRate === undefined ? {} : { sample_rate: sampleRate }), ...reason }) });
+    await sendChange(
+      c,
+      "addShadow",
+      { params: { id }, body: { ...(sampleRate === undefined ? {} : { sample_rate: sampleRate }), ...reason } },
+      shown,
+    );
     status = await read();
     if (!c.json && status !== undefined)
       c.warn(
@@ -87,7 +94,7 @@ export async function shadow(c: Ctx): Promise<number> {
       );
   } else if (sampleRate !== undefined && sampleRate !== status.sample_rate) {
     // a shadow's rate changes in place: its evidence so far is kept (a second POST is refused)
-    await c.api().request("changeShadowRate", { params: { id }, ...json({ sample_rate: sampleRate, ...reason }) });
+    await sendChange(c, "changeShadowRate", { params: { id }, body: { sample_rate: sampleRate, ...reason } }, shown);
     status = await read();
   }
   if (status === undefined) throw usage(`${id} is not among its gate's shadows after adding it: is it the gate's current calibration?`);
