@@ -6,13 +6,12 @@
  * calibration outside the shadow set is. A calibration served before stays accepted: clients holding a cached
  * threshold across an activation (or a promotion's split) send its batches for a while, and their queries were served.
  */
+
+import { logPages } from "../calibrations/log-pages";
 import { isCalibrationChange } from "../contract";
 import { AppError } from "../platform/errors";
 import type { BatchTarget } from "./batch-target";
 import type { MonitoringDeps } from "./deps";
-
-/** Rows of the gate's log read per page while looking for a calibration's activation or promotion start. */
-export const SERVED_LOOKUP_PAGE_ROWS = 1000;
 
 /**
  * Whether the gate of `target` ever served its calibration: the gate's current calibration for its index version
@@ -29,12 +28,10 @@ export async function everServed(target: BatchTarget, deps: Pick<MonitoringDeps,
     if (!(e instanceof AppError)) throw e;
   }
   if ((await deps.calibrations.activeRows(gate.gate_id)).some((r) => r.calibration_id === calibration.id)) return true;
-  for (let after = 0; ; ) {
-    const page = await deps.calibrations.events(gate.gate_id, after, SERVED_LOOKUP_PAGE_ROWS);
+  for await (const page of logPages(deps.calibrations, gate.gate_id)) {
     if (page.some((e) => e.calibration_id === calibration.id && (isCalibrationChange(e.kind) || e.kind === "promotion_started"))) return true;
-    if (page.length < SERVED_LOOKUP_PAGE_ROWS) return false;
-    after = page.at(-1)!.seq;
   }
+  return false;
 }
 
 /** 422 for a served batch naming a calibration its gate never served (module comment); nothing is counted. */

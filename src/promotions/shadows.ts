@@ -11,6 +11,7 @@
 import { type ActivationEvent, commitActivation } from "../calibrations/activation";
 import { expectationOf } from "../calibrations/expectation";
 import { gateEventBody, PENDING_SINCE_SEQ, servedGate, servedThreshold, withHeads, withSeq } from "../calibrations/gate-event";
+import { logPages } from "../calibrations/log-pages";
 import { currentOf } from "../calibrations/store";
 import {
   type Activation,
@@ -31,9 +32,6 @@ import { newId } from "../platform/ids";
 import { DEFAULT_SHIFT_TOLERANCE } from "../platform/limits";
 import type { PromotionDeps } from "./deps";
 
-/** Log rows read to find a gate's shadow set (the newest first matter; older ones are superseded). */
-const SHADOW_LOG_ROWS = 1000;
-
 interface ShadowEntry {
   readonly calibration_id: string;
   readonly sample_rate: number;
@@ -41,9 +39,11 @@ interface ShadowEntry {
   readonly since: string;
 }
 
-/** The shadow set after a gate's log, oldest event first: each shadow as added, with its latest sample rate. */
-export function shadowSet(events: readonly GateEvent[]): ShadowEntry[] {
-  const set = new Map<string, ShadowEntry>();
+/**
+ * The shadow set after a gate's log, oldest event first: each shadow as added, with its latest sample rate. `set` is the
+ * set after the rows before `events` (a log read page by page folds each page into it).
+ */
+export function shadowSet(events: readonly GateEvent[], set = new Map<string, ShadowEntry>()): ShadowEntry[] {
   for (const e of events) {
     const rate = Number(e.details?.sample_rate ?? 0);
     if (e.kind === "shadow_added") set.set(e.calibration_id, { calibration_id: e.calibration_id, sample_rate: rate, since_seq: e.seq, since: e.at });
@@ -61,8 +61,15 @@ const servedShadow = (c: StoredCalibration, s: ShadowEntry): ServedShadow => ({
   since_seq: s.since_seq,
 });
 
+/** The shadow set after the gate's whole log, read a page at a time. */
+async function shadowSetOf(gateId: string, deps: PromotionDeps): Promise<ShadowEntry[]> {
+  const set = new Map<string, ShadowEntry>();
+  for await (const page of logPages(deps.calibrations, gateId)) shadowSet(page, set);
+  return [...set.values()];
+}
+
 async function shadowsOf(gateId: string, deps: PromotionDeps): Promise<ServedShadow[]> {
-  const set = shadowSet(await deps.calibrations.events(gateId, 0, SHADOW_LOG_ROWS));
+  const set = await shadowSetOf(gateId, deps);
   const cals = await Promise.all(set.map((s) => deps.calibrations.get(s.calibration_id)));
   return set.flatMap((s, i) => (cals[i] ? [servedShadow(cals[i]!, s)] : []));
 }
@@ -202,8 +209,11 @@ export async function shadowChangedBy(
 ): Promise<ShadowChanged | null> {
   const c = await deps.calibrations.get(calibrationId);
   if (c === null) return null;
-  const events = await deps.calibrations.events(c.gate_id, 0, SHADOW_LOG_ROWS);
-  const mine = events.find((e) => e.kind === EVENT_KIND[change] && e.calibration_id === c.id && e.details?.request === request);
+  let mine: GateEvent | undefined;
+  for await (const page of logPages(deps.calibrations, c.gate_id)) {
+    mine = page.find((e) => e.kind === EVENT_KIND[change] && e.calibration_id === c.id && e.details?.request === request);
+    if (mine !== undefined) break;
+  }
   if (mine === undefined) return null;
   return { gate_id: c.gate_id, calibration_id: c.id, seq: mine.seq, shadows: await shadowsOf(c.gate_id, deps) };
 }
@@ -215,7 +225,7 @@ const SHADOW_PLANNED_QUERIES = MIN_PROMOTION_QUERIES;
 export async function listShadows(gateId: string, deps: PromotionDeps): Promise<ShadowList> {
   if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", `gate ${gateId} does not exist`);
   const [set, state, evidence, monitor] = await Promise.all([
-    deps.calibrations.events(gateId, 0, SHADOW_LOG_ROWS).then(shadowSet),
+    shadowSetOf(gateId, deps),
     deps.calibrations.gateState(gateId),
     deps.monitor.evidence(gateId),
     deps.monitor.status(gateId, deps.now().getTime(), deps.drift, false),

@@ -1,12 +1,13 @@
 /**
  * everServed (src/monitoring/served-claim.ts) over stores in small: the served projection answers the usual batch
- * without reading the log, and the log is read page by page (SERVED_LOOKUP_PAGE_ROWS) to its end.
+ * without reading the log, and the log is read page by page (LOG_PAGE_ROWS, src/calibrations/log-pages.ts) to its end.
  */
 import { describe, expect, it } from "vitest";
+import { LOG_PAGE_ROWS as SERVED_LOOKUP_PAGE_ROWS } from "../../src/calibrations/log-pages";
 import type { GateEvent } from "../../src/contract";
 import type { BatchTarget } from "../../src/monitoring/batch-target";
 import type { MonitoringDeps } from "../../src/monitoring/deps";
-import { everServed, SERVED_LOOKUP_PAGE_ROWS } from "../../src/monitoring/served-claim";
+import { everServed } from "../../src/monitoring/served-claim";
 import { AppError } from "../../src/platform/errors";
 
 const target = (calibrationId: string): BatchTarget =>

@@ -1,0 +1,25 @@
+/**
+ * A gate's whole activation log, read a page at a time, oldest first. A busy gate's log holds thousands of rows (every
+ * activation, promotion step and shadow change); a reader that needs what the whole log says (the shadow set, whether
+ * a calibration was ever served) folds it page by page, so memory stays one page whatever the log's length.
+ */
+import type { GateEvent } from "../contract";
+import type { CalibrationStore } from "./store";
+
+/** Rows of a gate's log read per query by `logPages`. */
+export const LOG_PAGE_ROWS = 1000;
+
+/** The gate's log after seq `afterSeq` (0: all of it), one page of at most `pageRows` rows at a time. */
+export async function* logPages(
+  store: Pick<CalibrationStore, "events">,
+  gateId: string,
+  afterSeq = 0,
+  pageRows = LOG_PAGE_ROWS,
+): AsyncGenerator<GateEvent[]> {
+  for (let after = afterSeq; ; ) {
+    const page = await store.events(gateId, after, pageRows);
+    if (page.length > 0) yield page;
+    if (page.length < pageRows) return;
+    after = page.at(-1)!.seq;
+  }
+}
