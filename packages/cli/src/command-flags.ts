@@ -52,7 +52,7 @@ export const COMMAND_FLAGS = {
   alerts: [...GATE, "kind", "status", ...PAGE],
   gates: [],
   shadow: ["sample-rate", "remove", "reason"],
-  promote: [...PROMOTE_PLAN, ...PROMOTE_OVERRIDES, "reason"],
+  promote: [...PROMOTE_PLAN, ...PROMOTE_OVERRIDES, "reason", "idempotency-key"],
   promotion: [],
   watch: [...GATE, "gate", "since"],
 } as const satisfies Record<string, readonly Flag[]>;

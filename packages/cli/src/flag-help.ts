@@ -151,6 +151,12 @@ export const FLAG_HELP: { readonly [F in Flag]: FlagHelp<F> } = {
     arg: "K",
     text: "the upload's Idempotency-Key: an upload sent again with the same key replays the first answer instead of calibrating twice",
     default: "a new one per run, reused by the run's retries",
+    per: {
+      promote: {
+        text: "the change's Idempotency-Key: a start or an override sent again with the same key (a pipeline's rerun) answers what the first did instead of 409",
+        default: "a new one per run, reused by the run's retries",
+      },
+    },
   },
   float32: {
     text: "send float32 (smaller; rounds scores to about 7 significant digits; not with --label-column, --recall or --answerable-column)",

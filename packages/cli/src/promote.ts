@@ -41,7 +41,8 @@ const retryable = (e: CliError): boolean =>
     : e.server.status === 429 || e.server.status >= 500 || (e.server.status === 409 && e.server.message.includes("Idempotency-Key"));
 
 /**
- * Sends a change with an Idempotency-Key of this run (a new one per run, as `scoregate calibrate` does), and sends it
+ * Sends a change with an Idempotency-Key of this run (a new one per run unless --idempotency-key gives one, as
+ * `scoregate calibrate` does), and sends it
  * again with the same key after a failure `retryable` accepts, at most CHANGE_ATTEMPTS times: a retry of a change the
  * server applied answers that change, never a second start or a 409. `check` says where to see whether it was applied (the last failure's hint).
  */
@@ -51,7 +52,8 @@ export async function sendChange<T>(
   init: { params: Record<string, string>; body: unknown; okStatuses?: number[] },
   check: string,
 ): Promise<ApiResponse<T>> {
-  const key = randomUUID();
+  // promote --idempotency-key K: a pipeline's rerun of the same change answers what the first run did.
+  const key = c.v["idempotency-key"] ?? randomUUID();
   const headers = { "Content-Type": "application/json", "Idempotency-Key": key };
   for (let attempts = 1; ; attempts++) {
     try {

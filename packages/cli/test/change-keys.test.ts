@@ -50,6 +50,20 @@ function serve(failures: number, first: StubAnswer, then: StubAnswer) {
 }
 
 describe("scoregate promote: an Idempotency-Key of its own, kept across its retries", () => {
+  it("--idempotency-key K sends K, so a pipeline's rerun of the same start is answered as the first was", async () => {
+    const changes = serve(0, { status: 201, body: promotion }, { status: 201, body: promotion });
+    expect((await cli(["promote", "cal_v2", "--idempotency-key", "rebuild-42-promote"], env())).code).toBe(0);
+    expect((await cli(["promote", "cal_v2", "--idempotency-key", "rebuild-42-promote"], env())).code).toBe(0);
+    expect(changes.map((c) => c.key)).toEqual(["rebuild-42-promote", "rebuild-42-promote"]);
+  });
+
+  it("shadow takes no --idempotency-key (a rerun reads the shadow it added and sends nothing)", async () => {
+    serve(0, { status: 200, body: {} }, { status: 200, body: {} });
+    const r = await cli(["shadow", "cal_v2", "--idempotency-key", "k"], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("shadow does not take --idempotency-key (it is a flag of calibrate, promote)");
+  });
+
   it("every run sends a new key", async () => {
     const changes = serve(0, { status: 201, body: promotion }, { status: 201, body: promotion });
     expect((await cli(["promote", "cal_v2"], env())).code).toBe(0);
