@@ -131,9 +131,12 @@ export const UNSEEN_SHARE_VARIANCE = 1 / 12;
  * The effective size at which the live decision's variance of a proportion (adjustedVariance, Agresti-Caffo) equals
  * `variance` at `rate`: how a target estimated with that variance enters the decision, rates of 0 and 1 included
  * (where rate (1 - rate) / variance would be 0). Bisection on a log scale: adjustedVariance falls as the size grows.
+ * Infinity for a variance of 0 (a target known exactly: decideChangeAnytime refuses it, so callers take another size);
+ * RangeError for a rate outside [0, 1] or NaN, and a negative or NaN variance.
  */
 export function effectiveSizeFor(rate: number, variance: number): number {
-  if (!(variance > 0)) return Number.POSITIVE_INFINITY;
+  if (!(rate >= 0 && rate <= 1) || !(variance >= 0)) throw new RangeError(`effectiveSizeFor: rate=${rate}, variance=${variance}`);
+  if (variance === 0) return Number.POSITIVE_INFINITY;
   let lo = 1e-6;
   let hi = 1e15;
   if (adjustedVariance(rate, lo) <= variance) return lo;

@@ -26,7 +26,7 @@
  *   effective sizes (candidates / design effect, change-decision.ts), so clustering widens it, not t.
  * - Burn-in: before `minQueries` queries on each side the answer is inconclusive with no interval (the asymptotics
  *   need a few dozen clusters).
- * Preconditions: rates in [0, 1], effective sizes > 0, tol in [0, 1], levels in (0, 0.25), tStar >= 1. Cost O(1).
+ * Preconditions: rates in [0, 1], effective sizes finite and > 0, tol in [0, 1], levels in (0, 0.25), tStar >= 1. Cost O(1).
  * Reference: docs/drift.md, "Shadow and promotion decisions on live traffic".
  */
 import { adjustedVariance, type ChangeDecisionKind } from "./change-decision";
@@ -68,7 +68,8 @@ export function csMultiplier(t: number, alpha: number, tStar: number): number {
 
 export function decideChangeAnytime(reference: ChangeSide, live: ChangeSide, tol: number, levels: AnytimeLevels): AnytimeChangeDecision {
   for (const s of [reference, live]) {
-    if (!(s.rate >= 0 && s.rate <= 1) || !(s.effectiveSize > 0) || !(s.queries >= 0)) {
+    // A non-finite effective size would make every field NaN (adjustedVariance at Infinity is NaN).
+    if (!(s.rate >= 0 && s.rate <= 1) || !(s.effectiveSize > 0 && Number.isFinite(s.effectiveSize)) || !(s.queries >= 0)) {
       throw new RangeError(`decideChangeAnytime: side ${JSON.stringify(s)}`);
     }
   }
