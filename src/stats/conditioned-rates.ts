@@ -170,8 +170,9 @@ export interface ConditionedTarget {
  * adjusted, the strata independent (the strata on the pooled share share one estimate, at the pooled effective size).
  * deff_b is the stratum's design effect with k_b = eligible / queries candidates a query: 1 + (k_b - 1) rho, rho the
  * intra-query correlation implied by the pooled design effect at the calibration's mean candidates per query (deff - 1)
- * / (mean - 1) (an overestimate, since the mean is below the size-weighted mean Kish's formula takes; 1 without the
- * mean), never below the pooled design effect, and never above k_b (its value at rho = 1): a stratum of one eligible
+ * / (mean - 1) (1 without the mean; an underestimate under a cap, whose fixed drops add no variance to the pooled design
+ * effect: a stratum's variance then up to 2.5 times the one given, docs/drift.md), never below the pooled design
+ * effect, and never above k_b (its value at rho = 1, which wins where it is the smaller): a stratum of one eligible
  * candidate a query has independent units whatever the pooled design effect, where the pooled one would understate its
  * evidence ten-fold. Approximations: the threshold was fitted on every stratum at once, which couples the strata's
  * shares (ignored); sizes within a stratum differ by at most a quarter (DROP_RATE_STRATA). null without strata aligned
