@@ -29,7 +29,7 @@
  * Preconditions: rates in [0, 1], effective sizes finite and > 0, tol in [0, 1], levels in (0, 0.25), tStar >= 1. Cost O(1).
  * Reference: docs/drift.md, "Shadow and promotion decisions on live traffic".
  */
-import { adjustedVariance, type ChangeDecisionKind } from "./change-decision";
+import { adjustedVariance, type ChangeDecisionKind, moreDataFactorOf } from "./change-decision";
 
 /** One side of a live comparison: its pooled drop rate, its effective size (candidates / deff) and its queries. */
 export interface ChangeSide {
@@ -98,9 +98,8 @@ export function decideChangeAnytime(reference: ChangeSide, live: ChangeSide, tol
     // Every margin shrinks as 1 / sqrt(size): the factor that brings the ones in play under their distance to the edge.
     moreDataFactor =
       abs > tol
-        ? ((kS * (change > 0 ? seUp : seDown)) / (abs - tol)) ** 2
-        : Math.max(((kE * seUp) / (tol - change)) ** 2, ((kE * seDown) / (tol + change)) ** 2);
-    moreDataFactor = Math.max(1, moreDataFactor);
+        ? moreDataFactorOf(kS * (change > 0 ? seUp : seDown), abs - tol)
+        : Math.max(moreDataFactorOf(kE * seUp, tol - change), moreDataFactorOf(kE * seDown, tol + change));
   }
   const interval95: [number, number] = [Math.max(-1, change - k95 * se), Math.min(1, change + k95 * se)];
   return { decision, change, standardError: se, interval95, moreDataFactor };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { adjustedVariance } from "../../src/stats/change-decision";
+import { adjustedVariance, decideChange } from "../../src/stats/change-decision";
 import { effectiveSizeFor, UNSEEN_SHARE_VARIANCE } from "../../src/stats/conditioned-rates";
 import { decideChangeAnytime } from "../../src/stats/sequential-change";
 
@@ -42,5 +42,25 @@ describe("effectiveSizeFor", () => {
         expect(Math.abs(adjustedVariance(rate, n) - v) / v).toBeLessThan(1e-8);
       }
     }
+  });
+});
+
+describe("the more-data factor stays a finite number", () => {
+  // A tolerance a hair above 0 (shift_tolerance accepts any number in [0, 1]) squared the ratio past the largest
+  // double: Infinity, which JSON writes as null, the value that means "on the tolerance's edge".
+  const side = { rate: 0.2, effectiveSize: 1000, queries: 100 };
+
+  it("in the live decision", () => {
+    const d = decideChangeAnytime(side, side, 1e-160, levels);
+    expect(d.decision).toBe("inconclusive");
+    expect(Number.isFinite(d.moreDataFactor)).toBe(true);
+    expect(d.moreDataFactor!).toBeGreaterThan(1e30);
+  });
+
+  it("in the rebuild decision", () => {
+    const d = decideChange(0.2, 1000, 0.2, 1000, 1e-160, 0.001, 0.05);
+    expect(d.decision).toBe("inconclusive");
+    expect(Number.isFinite(d.moreDataFactor)).toBe(true);
+    expect(d.moreDataFactor!).toBeGreaterThan(1e30);
   });
 });
