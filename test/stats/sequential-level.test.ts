@@ -30,7 +30,10 @@ function query(rng: Rng, p: number): [number, number] {
 
 const side = (s: ClusterSums): ChangeSide => ({ rate: s.dropped / s.candidates, effectiveSize: s.candidates / designEffect(s), queries: s.queries });
 
-/** Runs that ever read `wrong` with the reference at rate p on `refQueries` queries and the live side at p + TOL. */
+/**
+ * Runs that ever read `wrong` (or, for "missed", a 95 % interval without the true change TOL) with the reference at rate
+ * p on `refQueries` queries and the live side at p + TOL.
+ */
 function everWrong(
   scenario: number,
   runs: number,
@@ -38,7 +41,7 @@ function everWrong(
   refQueries: number,
   liveQueries: number,
   alphaShift: number,
-  wrong: "shifted" | "equivalent",
+  wrong: "shifted" | "equivalent" | "missed",
 ): number {
   const levels = { alphaShift, alphaEquivalence: 0.05, plannedQueries: 200, minQueries: 50 };
   let count = 0;
@@ -51,7 +54,9 @@ function everWrong(
     for (let q = 1; q <= liveQueries; q++) {
       addQuery(live, ...query(rng, p + TOL));
       if (q % BATCH !== 0) continue;
-      if (decideChangeAnytime(reference, side(live), TOL, levels).decision === wrong) {
+      const d = decideChangeAnytime(reference, side(live), TOL, levels);
+      const missed = d.interval95 !== null && (TOL < d.interval95[0] || TOL > d.interval95[1]);
+      if (wrong === "missed" ? missed : d.decision === wrong) {
         count++;
         break;
       }
@@ -73,5 +78,11 @@ describe("decideChangeAnytime's levels on the tolerance's edge (seeded, clustere
     const alphaShift = 0.025;
     const wrong = everWrong(4102, runs, 0.05, 50, 4000, alphaShift, "shifted");
     expect(wrong).toBeLessThanOrEqual(binomPpf(0.999, runs, alphaShift));
+  });
+
+  it("holds the true change in its 95 % sequence at every read in at least 95 % of runs", () => {
+    const runs = 600;
+    const missed = everWrong(4103, runs, 0.02, 4000, 1000, 0.001, "missed");
+    expect(missed).toBeLessThanOrEqual(binomPpf(0.999, runs, 0.05));
   });
 });
