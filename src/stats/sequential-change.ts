@@ -29,7 +29,8 @@
  *   effective sizes (candidates / design effect, change-decision.ts), so clustering widens it, not t.
  * - Burn-in: before `minQueries` queries on each side the answer is inconclusive with no interval (the asymptotics
  *   need a few dozen clusters).
- * Preconditions: rates in [0, 1], effective sizes finite and > 0, tol in [0, 1], levels in (0, 0.25), tStar >= 1. Cost O(1).
+ * Preconditions: rates in [0, 1], effective sizes finite and > 0, tol in [0, 1], levels in (0, 0.25), tStar >= 1. Cost
+ * O(1): 2 INTERVAL_BISECTION_STEPS evaluations for the interval's ends.
  * Reference: docs/drift.md, "Shadow and promotion decisions on live traffic".
  */
 import { adjustedVariance, type ChangeDecisionKind, moreDataFactorOf } from "./change-decision";
