@@ -86,6 +86,18 @@ function shiftMargin(p1: number, n1: number, p2: number, n2: number, tol: number
 
 export type ChangeDecisionKind = "equivalent" | "shifted" | "inconclusive";
 
+/**
+ * The largest more-data factor reported. The factor is a squared ratio of a margin to the estimate's distance from the
+ * tolerance, which overflows to Infinity for a tolerance a hair above 0 (1e-160): JSON writes Infinity as null, the
+ * value that means "on the tolerance's edge". Anything near this cap means no practical amount of data settles it.
+ */
+export const MAX_MORE_DATA_FACTOR = 1e300;
+
+/** max(1, (margin / distance)^2), capped at MAX_MORE_DATA_FACTOR. distance > 0. */
+export function moreDataFactorOf(margin: number, distance: number): number {
+  return Math.min(MAX_MORE_DATA_FACTOR, Math.max(1, (margin / distance) ** 2));
+}
+
 export interface ChangeDecision {
   readonly decision: ChangeDecisionKind;
   readonly change: number;
@@ -131,7 +143,7 @@ export function decideChange(
   if (decision === "inconclusive" && abs !== tol) {
     // Both margins shrink as 1 / sqrt(size): the factor that brings the one in play down to |abs - tol|.
     const margin = abs > tol ? shiftBy : zE * se;
-    moreDataFactor = Math.max(1, (margin / Math.abs(abs - tol)) ** 2);
+    moreDataFactor = moreDataFactorOf(margin, Math.abs(abs - tol));
   }
   return { decision, change, standardError: se, interval95, moreDataFactor, degreesOfFreedom: df };
 }

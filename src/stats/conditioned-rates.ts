@@ -131,9 +131,12 @@ export const UNSEEN_SHARE_VARIANCE = 1 / 12;
  * The effective size at which the live decision's variance of a proportion (adjustedVariance, Agresti-Caffo) equals
  * `variance` at `rate`: how a target estimated with that variance enters the decision, rates of 0 and 1 included
  * (where rate (1 - rate) / variance would be 0). Bisection on a log scale: adjustedVariance falls as the size grows.
+ * Infinity for a variance of 0 (a target known exactly: decideChangeAnytime refuses it, so callers take another size);
+ * RangeError for a rate outside [0, 1] or NaN, and a negative or NaN variance.
  */
 export function effectiveSizeFor(rate: number, variance: number): number {
-  if (!(variance > 0)) return Number.POSITIVE_INFINITY;
+  if (!(rate >= 0 && rate <= 1) || !(variance >= 0)) throw new RangeError(`effectiveSizeFor: rate=${rate}, variance=${variance}`);
+  if (variance === 0) return Number.POSITIVE_INFINITY;
   let lo = 1e-6;
   let hi = 1e15;
   if (adjustedVariance(rate, lo) <= variance) return lo;
@@ -167,8 +170,9 @@ export interface ConditionedTarget {
  * adjusted, the strata independent (the strata on the pooled share share one estimate, at the pooled effective size).
  * deff_b is the stratum's design effect with k_b = eligible / queries candidates a query: 1 + (k_b - 1) rho, rho the
  * intra-query correlation implied by the pooled design effect at the calibration's mean candidates per query (deff - 1)
- * / (mean - 1) (an overestimate, since the mean is below the size-weighted mean Kish's formula takes; 1 without the
- * mean), never below the pooled design effect, and never above k_b (its value at rho = 1): a stratum of one eligible
+ * / (mean - 1) (1 without the mean; an underestimate under a cap, whose fixed drops add no variance to the pooled design
+ * effect: a stratum's variance then up to 2.5 times the one given, docs/drift.md), never below the pooled design
+ * effect, and never above k_b (its value at rho = 1, which wins where it is the smaller): a stratum of one eligible
  * candidate a query has independent units whatever the pooled design effect, where the pooled one would understate its
  * evidence ten-fold. Approximations: the threshold was fitted on every stratum at once, which couples the strata's
  * shares (ignored); sizes within a stratum differ by at most a quarter (DROP_RATE_STRATA). null without strata aligned
