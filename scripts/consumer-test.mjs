@@ -148,10 +148,12 @@ try {
     run("npx", ["--no-install", "scoregate", ...args], { cwd: dirs.newest, env: env(node, { SCOREGATE_URL: url, SCOREGATE_TOKEN: token }) });
   for (const node of [oldest, newest])
     await checks.check(
-      `npx scoregate --help and --version (Node ${node?.major})`,
+      `npx scoregate --help, calibrate --help and --version (Node ${node?.major})`,
       async () => {
         const help = expectExit(await scoregate(node, ["--help"]), 0, "--help");
-        if (!help.stdout.includes("scoregate calibrate FILE")) throw new Error(`unexpected --help:\n${help.stdout}`);
+        if (!help.stdout.includes("scoregate COMMAND --help")) throw new Error(`unexpected --help:\n${help.stdout}`);
+        const calibrateHelp = expectExit(await scoregate(node, ["calibrate", "--help"]), 0, "calibrate --help");
+        if (!calibrateHelp.stdout.includes("scoregate calibrate FILE")) throw new Error(`unexpected calibrate --help:\n${calibrateHelp.stdout}`);
         const version = expectExit(await scoregate(node, ["--version"]), 0, "--version").stdout.trim();
         if (version !== packages.find((p) => p.name === "@scoregate/cli").version) throw new Error(`--version printed ${version}`);
       },
