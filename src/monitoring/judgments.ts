@@ -10,8 +10,14 @@ import { type ErrorDetail, invalid } from "../platform/errors";
 import { queryCoverage } from "../stats/recall-gate";
 import { batchHash, batchMismatch, resolveBatchTarget, unknownCalibration } from "./batch-target";
 import type { MonitoringDeps } from "./deps";
+import { everServed, neverServed } from "./served-claim";
 
-/** The recall calibration a batch belongs to (batch-target.ts), or 422. */
+/**
+ * The recall calibration a batch belongs to (batch-target.ts), or 422. A batch naming its calibration claims its gate
+ * served it, as a served observation batch does (served-claim.ts): one its gate never served (stored without activation,
+ * or only ever a shadow: judgments have no shadow role) is refused, so its judgments never test a guarantee that gated
+ * no production query nor raise the gate's recall_drift.
+ */
 async function recallCalibration(batch: JudgmentBatch, deps: MonitoringDeps): Promise<StoredCalibration> {
   const target = await resolveBatchTarget(batch, deps);
   const c = target.stored ?? (await deps.calibrations.get(target.calibration.id));
@@ -22,6 +28,7 @@ async function recallCalibration(batch: JudgmentBatch, deps: MonitoringDeps): Pr
       [{ path: "calibration_id", message: "not a recall calibration" }],
     );
   }
+  if (batch.calibration_id !== undefined && !(await everServed(target, deps))) throw neverServed(c.id);
   return c;
 }
 

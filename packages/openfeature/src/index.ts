@@ -38,6 +38,9 @@ import { shadow } from "@scoregate/client/shadow";
 import { ScoregateClient as StreamingClient, type StreamClientOptions } from "@scoregate/client/stream";
 // package.json is read at build time: the bundler inlines this one field.
 import { version } from "../package.json";
+import { ServedMemory } from "./served-memory";
+
+export { MAX_REMEMBERED_FLAG_GATES } from "./served-memory";
 
 export interface ScoregateProviderOptions {
   /** A client shared with the rest of the service, or options to create one (then the provider closes it). */
@@ -71,8 +74,11 @@ export class ScoregateProvider implements Provider {
   readonly #resolveGate: ScoregateProviderOptions["resolveGate"];
   readonly #nullThreshold: number;
   readonly #initializeTimeoutMs: number | undefined;
-  /** The calibration each flag key last answered with, per gate (servedKey), to announce changes once per flag. */
-  readonly #served = new Map<string, string | null>();
+  /**
+   * The calibration each flag key last answered with, per gate (servedKey), to announce changes once per flag; the
+   * least recently evaluated out past MAX_REMEMBERED_FLAG_GATES (served-memory.ts).
+   */
+  readonly #served = new ServedMemory();
   #unsubscribe: (() => void) | undefined;
   #initialized = false;
 
@@ -101,7 +107,7 @@ export class ScoregateProvider implements Provider {
     const results = await Promise.all(
       Object.entries(this.#gates).map(async ([flag, g]) => [flag, await this.client.getThreshold(g, options)] as const),
     );
-    for (const [flag, r] of results) this.#served.set(servedKey(flag, this.#gates[flag]!), r.calibrationId);
+    for (const [flag, r] of results) this.#served.evaluated(servedKey(flag, this.#gates[flag]!), r.calibrationId);
     this.#initialized = true;
   }
 
@@ -271,7 +277,7 @@ export class ScoregateProvider implements Provider {
     // Per flag and gate: a context pinned to an index version reads another gate, not a change of the flag.
     const key = servedKey(flagKey, gate);
     const before = this.#served.get(key);
-    this.#served.set(key, r.calibrationId);
+    this.#served.evaluated(key, r.calibrationId);
     // The first evaluation of a flag is not a change; a later different calibration (or losing one) is.
     if (before !== undefined && before !== r.calibrationId)
       this.events.emit(ProviderEvents.ConfigurationChanged, {
@@ -307,7 +313,7 @@ export class ScoregateProvider implements Provider {
       // A gate no flag has read yet (the first evaluation of a resolveGate flag, or of a newly pinned index version):
       // the evaluation that asked gets the value itself; announcing it would tell the application about no flag.
       if (flags.length === 0) return;
-      for (const f of flags) this.#served.set(servedKey(f, e.gate), e.calibrationId);
+      for (const f of flags) this.#served.changed(servedKey(f, e.gate), e.calibrationId);
       this.events.emit(ProviderEvents.ConfigurationChanged, {
         flagsChanged: flags,
         message: `calibration ${e.previousCalibrationId ?? "none"} -> ${e.calibrationId}`,

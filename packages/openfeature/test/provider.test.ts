@@ -3,7 +3,7 @@ import { ErrorCode, type EventDetails, OpenFeature, ProviderEvents, StandardReso
 import { type GateKey, ScoregateClient } from "@scoregate/client";
 import { afterAll, describe, expect, it } from "vitest";
 import { createRng, error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
-import { ScoregateProvider } from "../src";
+import { MAX_REMEMBERED_FLAG_GATES, ScoregateProvider } from "../src";
 import openfeaturePackage from "../package.json";
 
 const gate = { index: "docs", embedding: "e5", reranker: "bge" };
@@ -12,7 +12,11 @@ const warnings: string[] = [];
 // The provider logs why a flag answered its default; collected here instead of printed.
 OpenFeature.setLogger({ error: () => {}, warn: (m: string) => warnings.push(m), info: () => {}, debug: () => {} });
 
-async function setup(server: ReturnType<typeof fakeServer>, extra: Pick<ConstructorParameters<typeof ScoregateProvider>[0], "resolveGate"> = {}) {
+async function setup(
+  server: ReturnType<typeof fakeServer>,
+  extra: Pick<ConstructorParameters<typeof ScoregateProvider>[0], "resolveGate"> = {},
+  clientExtra: { maxGates?: number } = {},
+) {
   let clock = Date.parse("2026-06-01T00:00:00Z");
   const background: Promise<unknown>[] = [];
   const rng = createRng(5);
@@ -25,6 +29,7 @@ async function setup(server: ReturnType<typeof fakeServer>, extra: Pick<Construc
     timeoutMs: 200,
     waitUntil: (p) => background.push(p),
     observations: { timer: false },
+    ...clientExtra,
   });
   const provider = new ScoregateProvider({ client, gates: { "rag.docs.threshold": gate }, ...extra });
   const domain = `scoregate-test-${++domainCounter}`;
@@ -348,6 +353,32 @@ describe("options and events a user meets", () => {
     await t.of.getNumberDetails("rag.ce", 0.1);
     const changed = t.events.filter((e) => e.type === ProviderEvents.ConfigurationChanged);
     expect(changed.map((e) => [e.details?.flagsChanged, e.details?.message])).toEqual([[["rag.ce"], "calibration cal_0000000005 -> cal_0000000006"]]);
+  });
+
+  it("remembers at most MAX_REMEMBERED_FLAG_GATES flag × gate pairs: a recently evaluated flag still gets its change", async () => {
+    const server = fakeServer();
+    // "rag.X" and "probe.X" read the same gate X; the client holds every gate, so only the provider forgets.
+    const resolveGate = (key: string) => (/^(rag|probe)\./u.test(key) ? { embedding: "e5", reranker: key.split(".")[1]! } : undefined);
+    const t = await setup(server, { resolveGate }, { maxGates: 2 * MAX_REMEMBERED_FLAG_GATES });
+    await t.of.getNumberDetails("rag.hot", 0.1);
+    await t.of.getNumberDetails("rag.cold", 0.1);
+    // With the mapped flag's (read by initialize()), two pairs more than the bound: the least recently evaluated go,
+    // the mapped flag's and "rag.cold", not "rag.hot" (read first, then again midway).
+    for (let i = 0; i < MAX_REMEMBERED_FLAG_GATES - 1; i++) {
+      await t.of.getNumberDetails(`rag.r${i}`, 0.1);
+      if (i === MAX_REMEMBERED_FLAG_GATES / 2) await t.of.getNumberDetails("rag.hot", 0.1);
+    }
+    await t.settle();
+    expect(t.events).toEqual([]);
+    // A new calibration on both gates, found by another flag's evaluation: the change names the flags remembered.
+    server.set(() => ok(thresholdBody("cal_0000000002", 0.55)));
+    t.advance(5001);
+    for (const flag of ["probe.hot", "probe.cold"]) {
+      await t.of.getNumberDetails(flag, 0.1);
+      await t.settle();
+    }
+    const changed = t.events.filter((e) => e.type === ProviderEvents.ConfigurationChanged);
+    expect(changed.map((e) => e.details?.flagsChanged)).toEqual([["rag.hot", "probe.hot"], ["probe.cold"]]);
   });
 
   it("a broken resolveGate is GENERAL and a non-string indexVersion INVALID_CONTEXT, never a request; provider.gate() falls back", async () => {
