@@ -56,7 +56,7 @@ import {
 } from "@scoregate/client/stream";
 import { ScoregateCompressor, type ScoregateCompressorOptions, type ScoregateShadowCompressorOptions } from "@scoregate/langchain";
 import { ScoregatePostprocessor, type ScoregatePostprocessorOptions, type ScoregateShadowPostprocessorOptions } from "@scoregate/llamaindex";
-import { type FlagObservation, ScoregateProvider, type ScoregateProviderOptions } from "@scoregate/openfeature";
+import { type FlagObservation, MAX_REMEMBERED_FLAG_GATES, ScoregateProvider, type ScoregateProviderOptions } from "@scoregate/openfeature";
 
 const options: ScoregateClientOptions = { baseUrl: "https://scoregate.example.workers.dev", token: "read-token", observations: { timer: false } };
 const client = new ScoregateClient(options);
@@ -93,6 +93,7 @@ export async function everything(candidates: readonly { id: string; score: numbe
   const flushed: FlushResult = await client.close();
 
   const providerOptions: ScoregateProviderOptions = { client, gates: { "rag.docs.threshold": gate } };
+  const remembered: number = MAX_REMEMBERED_FLAG_GATES;
   const provider = new ScoregateProvider(providerOptions);
   await OpenFeature.setProviderAndWait(provider);
   const details = await OpenFeature.getClient().getNumberDetails("rag.docs.threshold", 0.4);
@@ -141,6 +142,7 @@ export async function everything(candidates: readonly { id: string; score: numbe
     restored,
     flushed,
     value,
+    remembered,
     documents,
     nodes,
     mirrored,

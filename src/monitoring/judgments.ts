@@ -28,7 +28,7 @@ async function recallCalibration(batch: JudgmentBatch, deps: MonitoringDeps): Pr
       [{ path: "calibration_id", message: "not a recall calibration" }],
     );
   }
-  if (batch.calibration_id !== undefined && !(await everServed(target, deps))) throw neverServed(c.id);
+  if (batch.calibration_id !== undefined && !(await everServed(target, deps))) throw neverServed(c.id, "judgments");
   return c;
 }
 

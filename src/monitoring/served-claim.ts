@@ -35,9 +35,13 @@ export async function everServed(target: BatchTarget, deps: Pick<MonitoringDeps,
 }
 
 /** 422 for a served batch naming a calibration its gate never served (module comment); nothing is counted. */
-export const neverServed = (calibrationId: string): AppError =>
+export const neverServed = (calibrationId: string, what: "observations" | "judgments" = "observations"): AppError =>
   new AppError(
     "invalid_input",
-    `calibration ${calibrationId} was never served on its gate (never activated, never a promotion's candidate), so no production query was gated with it: nothing was counted. A shadow's mirrored batches say role: "shadow"; a served batch names the calibration whose threshold was applied, or the gate's fields`,
+    `calibration ${calibrationId} was never served on its gate (never activated, never a promotion's candidate), so no production query was gated with it: nothing was counted. ${
+      what === "observations"
+        ? `A shadow's mirrored batches say role: "shadow"; a served batch names the calibration whose threshold was applied, or the gate's fields`
+        : "Judgments are of served queries: name the calibration whose threshold was applied, or the gate's fields (a shadow's queries are not judged)"
+    }`,
     [{ path: "calibration_id", message: "never served on its gate" }],
   );

@@ -38,7 +38,7 @@ const recallOf = async (gate: Record<string, string>) =>
   );
 
 describe("a judgment batch naming a recall calibration its gate never served", () => {
-  it("is 422 naming calibration_id with the observations' words, nothing is counted, and its batch_id stays free", async () => {
+  it("is 422 naming calibration_id as the observations' refusal does, in its own words, nothing is counted, and its batch_id stays free", async () => {
     const { gate, v1, v2 } = await twoRecall("judge-never-served");
     const e = await expectError(
       await post({ batch_id: "jn-1", calibration_id: v2.id, queries: judged(10, v2.threshold, 0.9) }),
@@ -46,13 +46,17 @@ describe("a judgment batch naming a recall calibration its gate never served", (
       "invalid_input",
     );
     expect(e.message).toContain(`calibration ${v2.id} was never served on its gate`);
+    // a judgment batch has no role: the message does not point at one
+    expect(e.message).not.toContain("role");
     expect(e.details).toEqual([expect.objectContaining({ path: "calibration_id" })]);
     const observation = await expectError(
       await call("POST", "/v1/observations", { token: TOKENS.read, json: { batch_id: "jn-o", calibration_id: v2.id, queries: [[5, 1]] } }),
       422,
       "invalid_input",
     );
-    expect(e).toEqual(observation);
+    expect(e.details).toEqual(observation.details);
+    expect(observation.message).toContain(`calibration ${v2.id} was never served on its gate`);
+    expect(observation.message).toContain('role: "shadow"');
     await judge({ batch_id: "jn-2", calibration_id: v1.id, queries: judged(4, v1.threshold, 1) });
     expect(await recallOf(gate)).toEqual([[v1.id, 4]]);
     // Once activated it is served: the refused batch_id counts when sent again, and v1 (served before) still counts.
