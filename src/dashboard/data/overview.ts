@@ -16,9 +16,10 @@ import { type MonitorView, monitorView } from "./monitor-view";
 export const OVERVIEW_PAGE_SIZE = 50;
 
 /**
- * Most gates whose monitor one overview load reads (an object call and four D1 reads each, well within the 1,000
- * subrequests of an invocation); their heads are read together, in one statement (D1_MAX_BOUND_PARAMETERS). Beyond it (only with more than 50 gates in alarm) a row in alarm shows its
- * state and alerts from D1, and its gate page has the rest.
+ * Most gates whose monitor one overview load reads (an object call and a few D1 reads each, well within the 1,000
+ * subrequests of an invocation); their heads are read together, in one statement (at most D1_MAX_BOUND_PARAMETERS
+ * gates). Beyond it (only with more than 50 gates in alarm) a row in alarm shows its state and alerts from D1, and its
+ * gate page has the rest.
  */
 export const OVERVIEW_DETAIL_ROWS = 100;
 
