@@ -8,6 +8,7 @@ import {
   type StoredCalibration,
 } from "../contract";
 import { AppError } from "../platform/errors";
+import { D1_MAX_BOUND_PARAMETERS } from "../platform/limits";
 import type { Distribution } from "../stats/distribution";
 import {
   CHANGES_CALIBRATION,
@@ -31,6 +32,7 @@ import type {
   CalibrationStore,
   GatePage,
   GateRow,
+  GateSplit,
   GateState,
   HistoryPage,
   LogEntry,
@@ -218,6 +220,37 @@ export class D1CalibrationStore implements CalibrationStore {
       headSeq: h?.head_seq ?? 0,
       heads: { rollout: h?.rollout ? (JSON.parse(h.rollout) as ServedRollout) : null, shadows: h ? (JSON.parse(h.shadows) as ServedShadow[]) : [] },
     };
+  }
+
+  async splits(gateIds: readonly string[]): Promise<Map<string, GateSplit>> {
+    const ids = [...new Set(gateIds)];
+    const chunks: string[][] = [];
+    for (let i = 0; i < ids.length; i += D1_MAX_BOUND_PARAMETERS) chunks.push(ids.slice(i, i + D1_MAX_BOUND_PARAMETERS));
+    type Row = { gate_id: string; rollout: string | null; shadows: string | null; open: number };
+    const out = new Map<string, GateSplit>();
+    // From gates, so a gate whose open promotion has not reached its head yet (or with no head row) is still read.
+    for (const chunk of chunks) {
+      const { results } = await this.db
+        .prepare(
+          `SELECT g.gate_id, h.rollout, h.shadows,
+                  EXISTS (SELECT 1 FROM promotions p WHERE p.gate_id = g.gate_id AND p.state IN ('running', 'paused')) AS open
+             FROM gates g LEFT JOIN gate_heads h ON h.gate_id = g.gate_id
+            WHERE g.gate_id IN (${chunk.map(() => "?").join(", ")})`,
+        )
+        .bind(...chunk)
+        .all<Row>();
+      for (const r of results) {
+        if (r.rollout === null && r.shadows === null && r.open === 0) continue;
+        out.set(r.gate_id, {
+          promotionOpen: r.open === 1,
+          heads: {
+            rollout: r.rollout ? (JSON.parse(r.rollout) as ServedRollout) : null,
+            shadows: r.shadows === null ? [] : (JSON.parse(r.shadows) as ServedShadow[]),
+          },
+        });
+      }
+    }
+    return out;
   }
 
   async events(gateId: string, afterSeq: number, limit: number): Promise<GateEvent[]> {

@@ -116,6 +116,17 @@ export interface GateState {
   readonly promotionOpen: boolean;
 }
 
+/** What a gate serves besides its calibrations, as its head and its open promotion hold them (the dashboard's listings). */
+export interface GateSplit {
+  /** The running promotion's split (null: none) and the shadow set, as the newest event left them. */
+  readonly heads: GateHeads;
+  /** As GateState's: an open promotion in its state of record, even before its start event reaches the head. */
+  readonly promotionOpen: boolean;
+}
+
+/** A gate with no head and no open promotion: what `splits` reads for a gate with no log. */
+export const NO_SPLIT: GateSplit = { heads: { rollout: null, shadows: [] }, promotionOpen: false };
+
 export interface CalibrationStore {
   /**
    * Stores a calibration (and its gate, first time seen) and optionally its activation, in one atomic batch. With an
@@ -147,6 +158,12 @@ export interface CalibrationStore {
   append(entry: LogEntry, expectedHeadSeq: number): Promise<number | null>;
   /** The gate's active rows and head seq, read in one transaction. */
   gateState(gateId: string): Promise<GateState>;
+  /**
+   * The heads and open-promotion flags of many gates, the same as gateState reads each, in one statement per
+   * D1_MAX_BOUND_PARAMETERS gates (not one transaction: each gate's entry is read at once, the gates need not agree).
+   * A gate with neither a head nor an open promotion (or not stored) is absent from the map: read it as NO_SPLIT.
+   */
+  splits(gateIds: readonly string[]): Promise<Map<string, GateSplit>>;
   /** Up to `limit` events of the gate after seq `afterSeq`, oldest first. */
   events(gateId: string, afterSeq: number, limit: number): Promise<GateEvent[]>;
   /** The gate's newest event; null when its log is empty. */

@@ -104,6 +104,12 @@ export const MAX_METRICS_GATES = 300;
  */
 export const MAX_CONCURRENT_READS = 6;
 
+/**
+ * Most bound parameters D1 takes in one statement (Cloudflare's D1 limits: "maximum number of bound parameters per
+ * query", 100): a read of many gates by `gate_id IN (...)` runs one statement per this many.
+ */
+export const D1_MAX_BOUND_PARAMETERS = 100;
+
 /** A sender holds a delivery this long; a crashed sender's delivery is picked up again after it. */
 export const WEBHOOK_LEASE_MS = 60_000;
 

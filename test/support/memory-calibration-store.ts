@@ -6,6 +6,7 @@ import {
   currentOf,
   type GatePage,
   type GateRow,
+  type GateSplit,
   type GateState,
   type HistoryPage,
   type LogEntry,
@@ -115,6 +116,16 @@ export class MemoryCalibrationStore implements CalibrationStore {
       heads: { rollout, shadows: structuredClone(shadows) },
       promotionOpen: false,
     };
+  }
+
+  async splits(gateIds: readonly string[]): Promise<Map<string, GateSplit>> {
+    const out = new Map<string, GateSplit>();
+    for (const id of new Set(gateIds)) {
+      if (this.latestSeq(id) === 0) continue; // no log, no head: absent, as in D1
+      const { heads, promotionOpen } = await this.gateState(id);
+      out.set(id, { heads, promotionOpen });
+    }
+    return out;
   }
 
   async events(gateId: string, afterSeq: number, limit: number): Promise<GateEvent[]> {

@@ -3,6 +3,7 @@
  * through the registry, the alert store and the monitoring report.
  */
 import { listGates } from "../../calibrations/registry";
+import { NO_SPLIT } from "../../calibrations/store";
 import type { AlertKind, AlertStatus, Calibration, DriftState, GateSummary, ServedRollout } from "../../contract";
 import { driftState, isDriftKind } from "../../monitoring/drift-state";
 import { MAX_CONCURRENT_READS } from "../../platform/limits";
@@ -15,9 +16,10 @@ import { type MonitorView, monitorView } from "./monitor-view";
 export const OVERVIEW_PAGE_SIZE = 50;
 
 /**
- * Most gates whose monitor and head one overview load reads (an object call and five D1 reads each, well within the
- * 1,000 subrequests of an invocation). Beyond it (only with more than 50 gates in alarm) a row in alarm shows its
- * state and alerts from D1, and its gate page has the rest.
+ * Most gates whose monitor one overview load reads (an object call and a few D1 reads each, well within the 1,000
+ * subrequests of an invocation); their heads are read together, in one statement (at most D1_MAX_BOUND_PARAMETERS
+ * gates). Beyond it (only with more than 50 gates in alarm) a row in alarm shows its state and alerts from D1, and its
+ * gate page has the rest.
  */
 export const OVERVIEW_DETAIL_ROWS = 100;
 
@@ -94,16 +96,17 @@ export async function overview(deps: DashboardDeps, indexFilter: string | undefi
   const onPage = rest.slice((p - 1) * OVERVIEW_PAGE_SIZE, p * OVERVIEW_PAGE_SIZE);
 
   const listed = [...inAlarm, ...onPage];
+  // The split and shadows each detailed row serves, the same as its gate page reads (gateState), for all of them at once.
+  const splits = await deps.calibrations.splits(listed.slice(0, OVERVIEW_DETAIL_ROWS).map((g) => g.gate_id));
   const rows = await mapLimit(listed, MAX_CONCURRENT_READS, async (g, i): Promise<GateRowView> => {
     const current = g.active.find((a) => a.calibration_id === g.current_calibration_id) ?? null;
     const fromD1 = (openByGate.get(g.gate_id) ?? []).map((o) => ({ kind: o.kind, status: "open" as const }));
     if (i >= OVERVIEW_DETAIL_ROWS) return { gate: g, current, policy: null, monitor: null, state: d1State(g.gate_id), alerts: fromD1, split: null };
-    // The head is one D1 batch (gateState): the split and shadows a gate serves, the same as its gate page reads.
-    const [monitor, calibration, head] = await Promise.all([
+    const [monitor, calibration] = await Promise.all([
       monitorView(g, deps, false),
       current === null ? Promise.resolve(null) : deps.calibrations.get(current.calibration_id),
-      deps.calibrations.gateState(g.gate_id),
     ]);
+    const head = splits.get(g.gate_id) ?? NO_SPLIT;
     return {
       gate: g,
       current,
