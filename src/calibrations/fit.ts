@@ -109,7 +109,7 @@ export function fitCalibration(
       message:
         deff > 1
           ? `${n} scores in ${perQuery!.queries} queries are worth ${Math.floor(nEff)} independent ones (design effect ${deff.toFixed(2)}): the drop rate's 95 % interval is wider than +-1 point around ${percentText(target)}; about ${needed} effective scores are needed`
-          : `${n} scores give the drop rate a 95 % interval wider than +-1 point around ${percentText(target)}; about ${needed} are needed`,
+          : `${n} ${n === 1 ? "score gives" : "scores give"} the drop rate a 95 % interval wider than +-1 point around ${percentText(target)}; about ${needed} are needed`,
     });
   }
   if (byQuery === null) {

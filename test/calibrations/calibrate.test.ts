@@ -324,6 +324,9 @@ describe("calibrate: warnings", () => {
     expect(small.warnings.find((w) => w.code === "small_sample")?.message).toContain("3458");
     const enough = await run(s, { index_version: "v2" }, oneTo(3458));
     expect(codes(enough)).not.toContain("small_sample");
+    // one score reads as one, not "1 scores give"
+    const one = await run(s, { index_version: "v5", policy: { kind: "drop_rate", target: 0.3 } }, oneTo(1));
+    expect(one.warnings.find((w) => w.code === "small_sample")?.message).toMatch(/^1 score gives the drop rate/u);
   });
 
   it("messages give a computed target as a rounded percent, never the float's 16 digits", async () => {
