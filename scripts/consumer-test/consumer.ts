@@ -38,7 +38,7 @@ import {
   type ThresholdReason,
   type ThresholdResult,
 } from "@scoregate/client";
-import { fallbackOf, type GateStepOptions, gateStep, type ShadowStepOptions, scoresOf } from "@scoregate/client/adapter";
+import { checkStepOptions, fallbackOf, type GateStepOptions, gateStep, type ShadowStepOptions, scoresOf } from "@scoregate/client/adapter";
 import { loadSnapshot, saveSnapshot } from "@scoregate/client/node";
 import { shadow, shadowsFor } from "@scoregate/client/shadow";
 import {
@@ -120,6 +120,7 @@ export async function everything(candidates: readonly { id: string; score: numbe
   // An adapter of one's own: the step the LangChain.js and LlamaIndex.TS adapters take.
   type Chunk = { text: string; score?: number };
   const stepOptions: GateStepOptions<Chunk, { text: string }> = { client, gate, fallback: 0.4, assignmentKey: (q) => q.text };
+  checkStepOptions(stepOptions, "MyRetrieverStep"); // throws a TypeError naming a wrong option
   const chunks: Chunk[] = await gateStep(stepOptions, [{ text: "passage", score: 0.7 }], { text: "query" }, (c) => c.score);
   const shadowStep: ShadowStepOptions<{ text: string }> = { client, gate, shadow: { key: (q) => q.text }, onShadow: (ids) => console.log(ids) };
   const mirroredChunks: Chunk[] = await gateStep(shadowStep, chunks, { text: "query" }, (c) => c.score);

@@ -23,6 +23,37 @@ export { scoresOf } from "./client";
  */
 export const fallbackOf = (fallback: unknown): number | null => (isScored(fallback) ? fallback : null);
 
+const isText = (v: unknown): v is string => typeof v === "string" && v !== "";
+
+/**
+ * The check an adapter's constructor makes of its step options (`owner` names the adapter in the messages): a
+ * JavaScript caller (or a config read from a file) can pass anything, and a wrong option would otherwise surface on the
+ * first query as "Cannot read properties of undefined", or never (a gate without a reranker reads as every query
+ * answering the fallback). Each mistake throws a TypeError naming the option; the adapter checks its own options after.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the options as a JavaScript caller may pass them, each field checked below
+export function checkStepOptions(o: any, owner: string): void {
+  const fail = (what: string) => {
+    throw new TypeError(`${owner}: ${what}`);
+  };
+  if (typeof o !== "object" || o === null) fail("options are required: { client, gate, fallback }");
+  // Duck-typed: an application may hold a client from another copy of @scoregate/client.
+  const c = o.client;
+  if (typeof c?.gate !== "function" || typeof c.addUserAgentProduct !== "function")
+    fail("options.client must be a ScoregateClient (new ScoregateClient({ baseUrl, token }))");
+  const g = o.gate;
+  if (typeof g !== "object" || g === null || !isText(g.embedding) || !isText(g.reranker))
+    fail(`options.gate must name a gate: { embedding, reranker, index? } (got ${JSON.stringify(o.gate) ?? "undefined"})`);
+  for (const k of ["index", "indexVersion"] as const)
+    if (g?.[k] !== undefined && !isText(g?.[k])) fail(`options.gate.${k} must be a non-empty string when given`);
+  if ("shadow" in o) {
+    if (typeof o.shadow?.key !== "function") fail("options.shadow.key must be a function of the query answering its stable key");
+    return;
+  }
+  if (o.unscored !== undefined && o.unscored !== "keep" && o.unscored !== "drop") fail(`options.unscored must be "keep" or "drop"`);
+  for (const k of ["onResult", "assignmentKey"]) if (o[k] !== undefined && typeof o[k] !== "function") fail(`options.${k} must be a function`);
+}
+
 /** The options of a production step: the gate, its fallback, and what `gate()` takes; `Q` is the framework's query. */
 export interface GateStepOptions<T, Q> {
   client: ScoregateClient;

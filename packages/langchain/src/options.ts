@@ -1,33 +1,13 @@
-/**
- * The constructor's check of its options: a JavaScript caller (or a config read from a file) can pass anything, and a
- * wrong option would otherwise surface on the first query as "Cannot read properties of undefined", or never (a gate
- * without a reranker reads as every query answering the fallback). Each mistake throws a TypeError naming the option.
- */
-const isText = (v: unknown): v is string => typeof v === "string" && v !== "";
+import { checkStepOptions } from "@scoregate/client/adapter";
 
-// biome-ignore lint/suspicious/noExplicitAny: the options as a JavaScript caller may pass them, each field checked below
+/** The constructor's check of its options: the step's (@scoregate/client/adapter), then this adapter's own. */
+// biome-ignore lint/suspicious/noExplicitAny: the options as a JavaScript caller may pass them, each field checked
 export function checkOptions(o: any): void {
-  const fail = (what: string) => {
-    throw new TypeError(`ScoregateCompressor: ${what}`);
-  };
-  if (typeof o !== "object" || o === null) fail("options are required: { client, gate, fallback }");
-  // Duck-typed: an application may hold a client from another copy of @scoregate/client.
-  const c = o.client;
-  if (typeof c?.gate !== "function" || typeof c.addUserAgentProduct !== "function")
-    fail("options.client must be a ScoregateClient (new ScoregateClient({ baseUrl, token }))");
-  const g = o.gate;
-  if (typeof g !== "object" || g === null || !isText(g.embedding) || !isText(g.reranker))
-    fail(`options.gate must name a gate: { embedding, reranker, index? } (got ${JSON.stringify(o.gate) ?? "undefined"})`);
-  for (const k of ["index", "indexVersion"] as const)
-    if (g?.[k] !== undefined && !isText(g?.[k])) fail(`options.gate.${k} must be a non-empty string when given`);
-  if (o.scoreKey !== undefined && !isText(o.scoreKey)) fail("options.scoreKey must be a non-empty string (the metadata key of the score)");
-  if (o.onWarning !== undefined && typeof o.onWarning !== "function") fail("options.onWarning must be a function");
-  if ("shadow" in o) {
-    if (typeof o.shadow?.key !== "function") fail("options.shadow.key must be a function of the query answering its stable key");
-    return;
-  }
-  if (o.unscored !== undefined && o.unscored !== "keep" && o.unscored !== "drop") fail(`options.unscored must be "keep" or "drop"`);
-  for (const k of ["onResult", "assignmentKey"]) if (o[k] !== undefined && typeof o[k] !== "function") fail(`options.${k} must be a function`);
+  checkStepOptions(o, "ScoregateCompressor");
+  if (o.scoreKey !== undefined && (typeof o.scoreKey !== "string" || o.scoreKey === ""))
+    throw new TypeError("ScoregateCompressor: options.scoreKey must be a non-empty string (the metadata key of the score)");
+  if (o.onWarning !== undefined && typeof o.onWarning !== "function")
+    throw new TypeError("ScoregateCompressor: options.onWarning must be a function");
 }
 
 /**
