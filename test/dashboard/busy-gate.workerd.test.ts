@@ -2,9 +2,9 @@
 // than one read (its shadow set and the hours' traffic from the newest rows, not the oldest), the overview's
 // "Promotion / shadows" cell of gates in each state (paused, running, rolled back, shadow removed), and the gate page's
 // words for a promotion that ended (rolled back, superseded by an activation).
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { GATE_LOG_PAGE_ROWS } from "../../src/dashboard/data/gate-log";
+import { writeLongPast } from "../support/promotions";
 import { callJson, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 import { page, session } from "./session-support";
 
@@ -40,15 +40,7 @@ describe("a gate whose log holds more rows than one read", () => {
     const v2 = await upload(gate, "v2", 0.02, false);
     // A long past before the range shown: more rows of rate changes than one read, ten days ago (rows written by hand,
     // as rows from before the log kept events are read: rebuilt from the row and its calibration).
-    const past = new Date(Date.now() - 10 * 24 * 3600 * 1000).toISOString();
-    await env.DB.prepare(
-      `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?4)
-       INSERT INTO activations (id, gate_id, index_version, calibration_id, previous_calibration_id, activated_at, actor, reason, kind)
-       SELECT 'act_busy_' || ?1 || '_' || i, ?1, 'v1', ?2, NULL, strftime('%Y-%m-%dT%H:%M:%fZ', ?3, '+' || i || ' seconds'), 'test', NULL,
-         'shadow_changed' FROM n`,
-    )
-      .bind(v1.gate_id, v1.id, past, GATE_LOG_PAGE_ROWS + 99)
-      .run();
+    await writeLongPast(v1.gate_id, v1.id, GATE_LOG_PAGE_ROWS + 100);
     await callJson("POST", `/v1/calibrations/${v1.id}/activate`, 200, { json: {} });
     await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { json: { sample_rate: 0.2 } });
     await callJson("POST", "/v1/observations", 202, {

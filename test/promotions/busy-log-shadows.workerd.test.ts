@@ -1,33 +1,17 @@
 // A gate whose activation log holds more rows than one read (LOG_PAGE_ROWS): its shadow set is what the whole log says,
 // so a shadow added after the first page is listed, its rate changes and it is removed, and adding it twice is refused.
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { LOG_PAGE_ROWS } from "../../src/calibrations/log-pages";
-import { callJson, spreadScores, TOKENS, uniqueGate } from "../support/worker";
-
-const upload = async (gate: ReturnType<typeof uniqueGate>, version: string, offset: number) =>
-  (
-    await callJson("POST", "/v1/calibrations", 201, {
-      token: TOKENS.calibrate,
-      json: { ...gate, index_version: version, scores: spreadScores(4000, offset), policy: { kind: "drop_rate", target: 0.25 }, activate: false },
-    })
-  ).calibration;
+import { upload, writeLongPast } from "../support/promotions";
+import { callJson, TOKENS, uniqueGate } from "../support/worker";
 
 describe("the shadow set of a gate with a long log", () => {
   it("lists, changes and removes a shadow added after the log's first page", async () => {
     const gate = uniqueGate("busy-shadows");
-    const v1 = await upload(gate, "v1", 0);
-    const v2 = await upload(gate, "v2", 0.02);
+    const v1 = await upload(gate, "v1", 0, false);
+    const v2 = await upload(gate, "v2", 0.02, false);
     // A long past: more rows than one read, written by hand (rows from before the log kept events read the same way).
-    const past = new Date(Date.now() - 10 * 24 * 3600 * 1000).toISOString();
-    await env.DB.prepare(
-      `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?4)
-       INSERT INTO activations (id, gate_id, index_version, calibration_id, previous_calibration_id, activated_at, actor, reason, kind)
-       SELECT 'act_busy_shadow_' || ?1 || '_' || i, ?1, 'v1', ?2, NULL, strftime('%Y-%m-%dT%H:%M:%fZ', ?3, '+' || i || ' seconds'), 'test', NULL,
-         'shadow_changed' FROM n`,
-    )
-      .bind(v1.gate_id, v1.id, past, LOG_PAGE_ROWS + 99)
-      .run();
+    await writeLongPast(v1.gate_id, v1.id, LOG_PAGE_ROWS + 100);
     await callJson("POST", `/v1/calibrations/${v1.id}/activate`, 200, { json: {} });
     await callJson("POST", `/v1/calibrations/${v2.id}/shadow`, 200, { json: { sample_rate: 0.2 } });
 

@@ -27,6 +27,23 @@ export const gateLog = async (gateId: string) =>
       .all<{ seq: number; kind: string; event: string }>()
   ).results;
 
+/**
+ * A long past in the gate's log: `rows` rate-change rows of `calibrationId`, ten days old, written by hand (rows from
+ * before the log kept events read the same way: rebuilt from the row and its calibration), for a log longer than one
+ * read.
+ */
+export async function writeLongPast(gateId: string, calibrationId: string, rows: number): Promise<void> {
+  const past = new Date(Date.now() - 10 * 24 * 3600 * 1000).toISOString();
+  await env.DB.prepare(
+    `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?4 - 1)
+     INSERT INTO activations (id, gate_id, index_version, calibration_id, previous_calibration_id, activated_at, actor, reason, kind)
+     SELECT 'act_past_' || ?1 || '_' || i, ?1, 'v1', ?2, NULL, strftime('%Y-%m-%dT%H:%M:%fZ', ?3, '+' || i || ' seconds'), 'test', NULL,
+       'shadow_changed' FROM n`,
+  )
+    .bind(gateId, calibrationId, past, rows)
+    .run();
+}
+
 /** A new gate labelled `label` serving v1, with v2 uploaded beside it and not served. */
 export async function twoVersions(label: string) {
   const gate = uniqueGate(label);

@@ -143,6 +143,16 @@ describe("scoregate shadow: keyed changes", () => {
   });
 
   it("adding a shadow sends a key of the run", async () => {
+    const undecided = {
+      decision: "inconclusive",
+      change: 0,
+      interval95: [0, 0],
+      tolerance: 0.02,
+      queries: 0,
+      reference_queries: 0,
+      effective_queries: 0,
+      more_data_factor: null,
+    };
     const status = {
       calibration_id: "cal_v2",
       index_version: "v2",
@@ -152,26 +162,8 @@ describe("scoregate shadow: keyed changes", () => {
       queries: 0,
       drop_rate: null,
       expected_drop_rate: 0.22,
-      vs_target: {
-        decision: "inconclusive",
-        change: 0,
-        interval95: [0, 0],
-        tolerance: 0.02,
-        queries: 0,
-        reference_queries: 0,
-        effective_queries: 0,
-        more_data_factor: null,
-      },
-      vs_active: {
-        decision: "inconclusive",
-        change: 0,
-        interval95: [0, 0],
-        tolerance: 0.02,
-        queries: 0,
-        reference_queries: 0,
-        effective_queries: 0,
-        more_data_factor: null,
-      },
+      vs_target: undecided,
+      vs_active: undecided,
       drift: null,
     };
     let added = false;

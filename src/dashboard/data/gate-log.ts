@@ -9,11 +9,12 @@
  * the newest seq, 30 steps for a billion rows) and the range is then read forward a page at a time. A gate whose whole
  * log fits in one page costs one read, as before.
  */
+import { LOG_PAGE_ROWS } from "../../calibrations/log-pages";
 import type { GateEvent } from "../../contract";
 import type { DashboardDeps } from "../deps";
 
-/** Rows of a gate's log read per query (as many as GET /v1/gates/{id}/shadows reads at once). */
-export const GATE_LOG_PAGE_ROWS = 1000;
+/** Rows of a gate's log read per query: the page every whole-log reader uses (src/calibrations/log-pages.ts). */
+export const GATE_LOG_PAGE_ROWS = LOG_PAGE_ROWS;
 
 /**
  * Most pages of the range read forward: 10,000 rows, more than one gate changes in a month of a promotion a day. A range
