@@ -78,6 +78,13 @@ export const THRESHOLD_STALE_IF_ERROR_SECONDS = 86_400;
 export const DEFAULT_SHIFT_TOLERANCE = 0.02;
 
 /**
+ * The largest `more_data_factor` a sentence names as "about N times as many queries" (the server's rebuild reason, the
+ * CLI's shadow lines): beyond it the estimate sits on the tolerance's edge (the factor reaches 1e30 there) and more data
+ * is no practical way to settle the decision, which the sentence says instead.
+ */
+export const MAX_MORE_DATA_FACTOR_SHOWN = 1000;
+
+/**
  * `activate: "auto"` (the upload default) never serves an upload whose expected drop rate misses its target by more
  * than this (rate units: 1 point). A gate's drop rate moves in steps of 1/(n+1) and with ties, so a few scores cannot
  * hit a small target: 3 scores at target 0.01 expect 25 %. From 100 untied scores on, the step alone stays within it.

@@ -2,6 +2,7 @@
  * Numbers in messages people read (errors, warnings): a rate as a percent with a few significant digits, never the
  * 16 digits of a computed float ("32.26 %", not "0.3225806451612903"). The exact value stays in the response's fields.
  */
+import { MAX_MORE_DATA_FACTOR_SHOWN } from "../contract/limits";
 
 /**
  * `x` (a rate in [0, 1]) as a percent with 4 significant digits, trailing zeros dropped ("22 %", "32.26 %", "0.01 %"),
@@ -24,9 +25,6 @@ export function percentText(x: number): string {
 export function numberText(x: number): string {
   return Number.isFinite(x) ? String(Number(x.toPrecision(6))) : String(x);
 }
-
-/** The largest "times as many queries" a sentence names; beyond it, more data is no practical way to settle it. */
-export const MAX_MORE_DATA_FACTOR_SHOWN = 1000;
 
 /**
  * How many times as many queries would settle an inconclusive decision, as a sentence's tail: "about 297 times as many

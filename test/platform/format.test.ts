@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { rebuildShift } from "../../src/calibrations/rebuild-shift";
-import { MAX_MORE_DATA_FACTOR_SHOWN, moreDataText, numberText, percentText } from "../../src/platform/format";
+import { MAX_MORE_DATA_FACTOR_SHOWN } from "../../src/contract/limits";
+import { moreDataText, numberText, percentText } from "../../src/platform/format";
 import { createRng, deriveSeed } from "../support/prng";
 import { calibrationOf, clusteredSample } from "../support/rebuild-scenarios";
 

@@ -3,7 +3,7 @@
  * it out with --remove; then print its live decision on mirrored traffic. The exit code follows the decision against the active gate, for pipelines: 0
  * equivalent, 3 shifted (or shifted against its own target), 4 not decided yet.
  */
-import type { Calibration, ShadowList, ShadowStatus } from "../../../src/contract";
+import { type Calibration, MAX_MORE_DATA_FACTOR_SHOWN, type ShadowList, type ShadowStatus } from "../../../src/contract";
 import { num, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
@@ -12,12 +12,6 @@ import { liveDecisionText } from "./live";
 import { sendChange } from "./promote";
 
 type LiveDecision = ShadowStatus["vs_active"];
-
-/**
- * Beyond this many times the queries so far, "about N more queries" is no plan: the estimate sits on the tolerance's
- * edge (the factor reaches 1e30 when it is on it), and the line says so instead of printing a 30-digit count.
- */
-export const MAX_MORE_DATA_FACTOR_SHOWN = 1000;
 
 function moreQueries(d: LiveDecision): string {
   const f = d.more_data_factor;
