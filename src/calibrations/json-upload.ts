@@ -9,8 +9,9 @@
  */
 import type { z } from "zod";
 import { AppError, type ErrorDetail, invalid } from "../platform/errors";
+import type { JsonShapeLimits } from "../platform/http/body";
 import { MAX_ERROR_DETAILS, validate } from "../platform/http/validate";
-import { MAX_CANDIDATES_PER_QUERY, MAX_QUERIES, MAX_REFERENCE_SCORES, MAX_SCORES } from "../platform/limits";
+import { MAX_CANDIDATES_PER_QUERY, MAX_JSON_DEPTH, MAX_QUERIES, MAX_REFERENCE_SCORES, MAX_SCORES, MAX_UPLOAD_JSON_STRINGS } from "../platform/limits";
 
 /** Numbers in query order with Q+1 boundaries. */
 export interface FlatArrays {
@@ -346,3 +347,14 @@ export function checkedMeta<S extends z.ZodType>(schema: S, value: unknown, what
   const meta = validate(schema, standIn, "invalid_input", what) as { policy: { reference: object } };
   return { ...meta, policy: { ...meta.policy, reference: { ...meta.policy.reference, scores } } } as z.infer<S>;
 }
+
+/**
+ * An upload's metadata (a JSON upload without its numeric arrays, or an NDJSON header line), with at most
+ * MAX_REFERENCE_SCORES inline reference scores: a few objects (the policy, its reference, relative tolerances).
+ */
+export const UPLOAD_META_SHAPE: JsonShapeLimits = {
+  maxDepth: MAX_JSON_DEPTH,
+  maxContainers: 8,
+  maxStrings: MAX_UPLOAD_JSON_STRINGS,
+  maxNumbers: MAX_REFERENCE_SCORES + MAX_UPLOAD_JSON_STRINGS,
+};

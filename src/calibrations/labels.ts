@@ -2,7 +2,7 @@
  * Relevance labels to 0/1, one rule for every labelled input: calibration uploads (upload.ts) and judged production
  * queries (src/monitoring/judgments.ts) accept and refuse the same labels, with the same words.
  */
-import type { ErrorDetail } from "../platform/errors";
+import { type ErrorDetail, invalid } from "../platform/errors";
 import { MAX_ERROR_DETAILS } from "../platform/http/validate";
 
 /**
@@ -40,4 +40,32 @@ export function relevanceOf(
     out[offset + j] = relevantAt === undefined ? l : l >= relevantAt ? 1 : 0;
   }
   return bad;
+}
+
+/**
+ * Relevance labels to a flat 0/1 array parallel to the flattened queries (`offsets`), from `count` label arrays
+ * (`labelsAt(i)`, null where a line had none). Labels are 0/1 unless `relevantAt` is given (graded labels: relevant iff
+ * label >= relevantAt). 422 for labels without candidates or of the wrong shape.
+ */
+export function labelsOf(
+  offsets: Uint32Array,
+  count: number,
+  labelsAt: (i: number) => ArrayLike<number> | null,
+  relevantAt: number | undefined,
+  where: (i: number) => string,
+): Uint8Array {
+  const queries = offsets.length - 1;
+  if (count !== queries) {
+    throw invalid(`relevance has ${count} entries for ${queries} queries: give one label array per query`, [
+      { path: "relevance", message: "must have one entry per query" },
+    ]);
+  }
+  const out = new Uint8Array(offsets[queries]!);
+  const details: ErrorDetail[] = [];
+  let bad = 0;
+  for (let i = 0; i < queries; i++) {
+    bad += relevanceOf(labelsAt(i), offsets[i + 1]! - offsets[i]!, relevantAt, where(i), out, offsets[i]!, details);
+  }
+  if (bad > 0) throw invalid(`${bad} relevance label(s) do not match their candidates`, details);
+  return out;
 }

@@ -1,0 +1,157 @@
+/**
+ * An NDJSON calibration upload (application/x-ndjson): line 1 the calibration's metadata object, then one score (a JSON
+ * number) per line, or one query (a JSON array of numbers) per line, or one labelled query {"scores": [...],
+ * "relevance": [...]} per line. Read line by line into typed arrays (upload.ts dispatches by content type).
+ */
+import { CalibrationMeta, LabelledQueryLine, Query } from "../contract";
+import { AppError, invalid } from "../platform/errors";
+import { checkJsonShape, decodeUtf8, type JsonShapeLimits, parseJsonText } from "../platform/http/body";
+import { validate } from "../platform/http/validate";
+import { MAX_CANDIDATES_PER_QUERY, MAX_QUERIES, MAX_SCORES, NDJSON_DECODE_CHUNK_BYTES } from "../platform/limits";
+import type { CalibrationInput } from "./calibrate";
+import { checkedMeta, GrowingArray, UPLOAD_META_SHAPE } from "./json-upload";
+import { labelsOf } from "./labels";
+
+/** An NDJSON score or query line: a number, an array of scores, or {"scores": [...], "relevance"?: [...], "answerable"?}. */
+const NDJSON_LINE_SHAPE: JsonShapeLimits = { maxDepth: 2, maxContainers: 3, maxStrings: 3, maxNumbers: 2 * MAX_CANDIDATES_PER_QUERY };
+
+/**
+ * Yields [1-based line number, trimmed non-empty line], decoding NDJSON_DECODE_CHUNK_BYTES at a time (cut after a
+ * newline, so no character is split): 1M lines never exist as one text or as 1M strings at once, and decoding stays
+ * about as fast as one whole decode (per-line TextDecoder calls measured 3x slower).
+ */
+function* ndjsonLines(bytes: Uint8Array): Generator<[number, string]> {
+  let offset = 0;
+  let no = 0;
+  while (offset < bytes.length) {
+    let cut = bytes.length;
+    if (offset + NDJSON_DECODE_CHUNK_BYTES < bytes.length) {
+      const before = bytes.lastIndexOf(10, offset + NDJSON_DECODE_CHUNK_BYTES - 1);
+      const after = bytes.indexOf(10, offset + NDJSON_DECODE_CHUNK_BYTES);
+      if (before >= offset) cut = before + 1;
+      else if (after >= 0) cut = after + 1; // a single line longer than a chunk
+    }
+    const text = decodeUtf8(bytes.subarray(offset, cut));
+    let start = 0;
+    while (start < text.length) {
+      let end = text.indexOf("\n", start);
+      if (end < 0) end = text.length;
+      no++;
+      const line = text.slice(start, end).trim();
+      if (line !== "") yield [no, line];
+      start = end + 1;
+    }
+    offset = cut;
+  }
+}
+
+export function fromNdjson(bytes: Uint8Array): CalibrationInput {
+  const it = ndjsonLines(bytes);
+  const first = it.next();
+  if (first.done) throw invalid("empty NDJSON body: the first line must be the calibration's metadata object");
+  let header: unknown;
+  try {
+    header = parseJsonText(first.value[1], "NDJSON line 1 (the metadata object)", UPLOAD_META_SHAPE);
+  } catch (e) {
+    // `curl -d @file` strips newlines: the header and every score arrive glued into one line.
+    if (e instanceof AppError && e.code === "malformed_json" && bytes.indexOf(10) < 0) {
+      throw new AppError(
+        "malformed_json",
+        `${e.message}. The body arrived as a single line: NDJSON needs one value per line (curl -d strips newlines; send the file with --data-binary @file)`,
+      );
+    }
+    throw e;
+  }
+  const meta = checkedMeta(CalibrationMeta.strict(), header, "NDJSON header line");
+  // Scores, queries and labels go straight into growing Float64Arrays (8 bytes a number): a JS array per query line
+  // kept until the end made 500,000 labelled lines need 105 MB of isolate heap, 77 MB now (docs/benchmarks.md, section 19).
+  const flat = new GrowingArray(MAX_SCORES);
+  const queries = new GrowingArray(MAX_SCORES);
+  const queryEnds: number[] = [0];
+  const labels = new GrowingArray(MAX_SCORES);
+  const labelEnds: number[] = [0];
+  // Explicit answerability of each query line (null: derived from its labels); kept only once a line sets it.
+  const answerable: (boolean | null)[] = [];
+  let anyAnswerable = false;
+  // The line of each query, and of the first one without labels (labelled lines are objects {"scores", "relevance"}).
+  const lineOf: number[] = [];
+  let labelled = 0;
+  let firstUnlabelled: number | null = null;
+  const tooMany = (no: number) => invalid(`more than ${MAX_SCORES} scores`, [{ path: `line ${no}`, message: "too many scores" }]);
+  const addQuery = (no: number, scores: readonly number[], relevance: readonly number[] | null, explicit: boolean | null): void => {
+    if (queryEnds.length > MAX_QUERIES) throw invalid(`more than ${MAX_QUERIES} queries`, [{ path: `line ${no}`, message: "too many queries" }]);
+    for (const x of scores) if (!queries.push(x)) throw tooMany(no);
+    queryEnds.push(queries.length);
+    if (relevance === null) firstUnlabelled ??= no;
+    else {
+      labelled++;
+      for (const l of relevance) if (!labels.push(l)) throw tooMany(no);
+    }
+    labelEnds.push(labels.length);
+    answerable.push(explicit);
+    anyAnswerable ||= explicit !== null;
+    lineOf.push(no);
+  };
+  for (const [no, line] of it) {
+    let v: unknown;
+    try {
+      checkJsonShape(line, NDJSON_LINE_SHAPE, `NDJSON line ${no}`);
+      v = JSON.parse(line);
+    } catch (e) {
+      if (e instanceof AppError) throw e;
+      throw new AppError("malformed_json", `NDJSON line ${no} is not valid JSON: ${(e as Error).message}`);
+    }
+    if (typeof v === "number") {
+      if (!Number.isFinite(v)) throw invalid(`NDJSON line ${no}: ${line} is not a finite number`, [{ path: `line ${no}`, message: "not finite" }]);
+      if (!flat.push(v)) throw tooMany(no);
+    } else if (Array.isArray(v)) {
+      addQuery(no, validate(Query, v, "invalid_input", `NDJSON line ${no}`), null, null);
+    } else if (typeof v === "object" && v !== null) {
+      const q = validate(LabelledQueryLine, v, "invalid_input", `NDJSON line ${no}`);
+      addQuery(no, q.scores, q.relevance ?? null, q.answerable ?? null);
+    } else {
+      throw invalid(`NDJSON line ${no} must be a number (a score), an array of numbers (a query) or {"scores", "relevance"} (a labelled query)`, [
+        { path: `line ${no}`, message: "expected a number, an array or an object" },
+      ]);
+    }
+  }
+  const nQueries = lineOf.length;
+  if (flat.length > 0 && nQueries > 0) throw invalid("NDJSON lines must be all scores or all queries, not both");
+  if (flat.length === 0 && nQueries === 0)
+    throw invalid("NDJSON body has no score lines after the header", [{ path: "scores", message: "must not be empty" }]);
+  if (labelled === 0 && meta.relevant_at !== undefined) {
+    throw invalid("relevant_at needs labelled query lines", [{ path: "relevant_at", message: "without relevance" }]);
+  }
+  if (flat.length > 0) return { meta, scores: flat.done(), offsets: null, relevant: null };
+  const offsets = Uint32Array.from(queryEnds);
+  if (labelled === 0) {
+    // Without labels a flag is all there is to say whether a query is answerable: every line gives one, or none does.
+    const missing = answerable.indexOf(null);
+    if (anyAnswerable && missing >= 0) {
+      throw invalid(
+        `NDJSON query lines without relevance labels must all carry "answerable" or none: line ${lineOf[missing]} has none (with labels, a line without a flag is answerable iff it has a relevant candidate)`,
+        [{ path: `line ${lineOf[missing]}`, message: "query without an answerable flag" }],
+      );
+    }
+    return { meta, scores: queries.done(), offsets, relevant: null, answerable: anyAnswerable ? answerable : null };
+  }
+  if (firstUnlabelled !== null) {
+    throw invalid("NDJSON query lines must be all labelled ({scores, relevance}) or all unlabelled (arrays), not both", [
+      { path: `line ${firstUnlabelled}`, message: "query without relevance labels" },
+    ]);
+  }
+  const labelValues = labels.done();
+  return {
+    meta,
+    scores: queries.done(),
+    offsets,
+    relevant: labelsOf(
+      offsets,
+      nQueries,
+      (i) => labelValues.subarray(labelEnds[i]!, labelEnds[i + 1]!),
+      meta.relevant_at,
+      (i) => `line ${lineOf[i]}.relevance`,
+    ),
+    answerable: anyAnswerable ? answerable : null,
+  };
+}
