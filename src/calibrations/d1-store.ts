@@ -159,7 +159,10 @@ export class D1CalibrationStore implements CalibrationStore {
     } catch (e) {
       // calibrations_by_request (migrations/0007): the same request committed meanwhile; its retry replays it.
       if (request !== null && /UNIQUE constraint failed: calibrations\.created_by/u.test(String(e))) {
-        throw new AppError("conflict", "this upload (the same Idempotency-Key and request) was stored meanwhile: retry to get its answer");
+        throw new AppError(
+          "idempotency_in_progress",
+          "this upload (the same Idempotency-Key and request) was stored meanwhile: retry to get its answer",
+        );
       }
       throw e;
     }

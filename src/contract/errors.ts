@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   "not_found",
   "uncalibrated",
   "conflict",
+  "idempotency_in_progress",
   "too_many_subscribers",
   "payload_too_large",
   "unsupported_media_type",

@@ -23,6 +23,7 @@ export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 |
     case "uncalibrated":
       return 404;
     case "conflict":
+    case "idempotency_in_progress":
       return 409;
     case "payload_too_large":
       return 413;

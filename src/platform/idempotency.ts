@@ -1,7 +1,9 @@
 /**
  * Runs a creating request at most once per Idempotency-Key (Stripe semantics): the same key and the same request
  * replay the first response; the same key with a different request is 422 `idempotency_mismatch`; a key whose first
- * request is still running is 409 `conflict`. Failed requests release their key. Keys are kept IDEMPOTENCY_TTL_MS.
+ * request is still running is 409 `idempotency_in_progress` (with Retry-After: a retry with the same key and request
+ * is safe and gets the first answer once it is stored). Failed requests release their key. Keys are kept
+ * IDEMPOTENCY_TTL_MS.
  */
 import { sha256Hex } from "./digest";
 import { AppError } from "./errors";
@@ -66,7 +68,7 @@ export async function once<S extends number, T>(
     if (existing.status === null || existing.response === null) {
       const recovered = recover ? await recover() : null;
       if (recovered !== null) return replay(recovered);
-      throw new AppError("conflict", "a request with this Idempotency-Key is still in progress; retry shortly");
+      throw new AppError("idempotency_in_progress", "a request with this Idempotency-Key is still in progress; retry shortly");
     }
     // Only answers of `run` are stored (a failed request releases its key): the replay has run's status and body.
     return { status: existing.status as S, body: JSON.parse(existing.response) as T, replayed: true };

@@ -23,6 +23,13 @@ export const KV_CACHE_TTL_SECONDS = 30;
 /** A key whose first request has not finished after this long is taken over (the first invocation died). */
 export const IDEMPOTENCY_LOCK_MS = 5 * 60 * 1000;
 
+/**
+ * Retry-After (seconds) of a 409 idempotency_in_progress: a promotion change commits within a second, an upload's fit
+ * within seconds, and the retry that comes after it replays the answer; a client that retries sooner only gets the 409
+ * again.
+ */
+export const IDEMPOTENCY_RETRY_AFTER_SECONDS = 1;
+
 /** A calibration's change detector with no observation for this long is forgotten (a week: the batch-id retention). */
 export const DETECTOR_IDLE_RETENTION_MS = 7 * 24 * 3600 * 1000;
 

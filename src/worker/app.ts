@@ -9,7 +9,7 @@ import { API_VERSION, API_VERSION_HEADER } from "../contract";
 import { dashboardRoutes } from "../dashboard/routes";
 import { monitoringRoutes } from "../monitoring/routes";
 import { AppError, errorBody, httpStatus } from "../platform/errors";
-import { STORAGE_RETRY_AFTER_SECONDS } from "../platform/limits";
+import { IDEMPOTENCY_RETRY_AFTER_SECONDS, STORAGE_RETRY_AFTER_SECONDS } from "../platform/limits";
 import { isSchemaError, notMigrated } from "../platform/readiness";
 import { promotionRoutes } from "../promotions/routes";
 import { docsRoutes } from "../reference/docs";
@@ -60,6 +60,7 @@ app.notFound((c) => c.json(errorBody(new AppError("not_found", `no route for ${c
 app.onError((err, c) => {
   if (err instanceof AppError) {
     if (err.code === "storage_unavailable") c.header("Retry-After", String(STORAGE_RETRY_AFTER_SECONDS));
+    if (err.code === "idempotency_in_progress") c.header("Retry-After", String(IDEMPOTENCY_RETRY_AFTER_SECONDS));
     if (err instanceof SubscribeRefused) c.header("Retry-After", String(err.retryAfterSeconds));
     return c.json(errorBody(err), httpStatus(err.code));
   }

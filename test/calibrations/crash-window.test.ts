@@ -123,7 +123,7 @@ describe("an upload killed after its D1 commit, before its Idempotency-Key compl
     await expect(uploadCalibration(raw("v1", {}, 0.1), "rebuild-bot", "rebuild-9", s.deps)).rejects.toMatchObject({ code: "idempotency_mismatch" });
   });
 
-  it("a slow request whose claim expired before its commit: the retry stores it, the slow one's commit is refused (409), one calibration", async () => {
+  it("a slow request whose claim expired before its commit: the retry stores it, the slow one's commit is refused (409 idempotency_in_progress), one calibration", async () => {
     const s = setup();
     const gateId = await gateIdOf(GATE);
     // Hold the first request just before its D1 commit, as a request that stalls past IDEMPOTENCY_LOCK_MS.
@@ -156,7 +156,7 @@ describe("an upload killed after its D1 commit, before its Idempotency-Key compl
     const retry = await uploadCalibration(raw("v1"), "rebuild-bot", "rebuild-slow", deps);
     expect(retry).toMatchObject({ status: 201, replayed: false });
     release();
-    await expect(slow).rejects.toMatchObject({ code: "conflict" });
+    await expect(slow).rejects.toMatchObject({ code: "idempotency_in_progress" });
     const history = (await store.history(gateId, 10, null)).items;
     expect(history.map((c) => c.id)).toEqual([retry.body.calibration.id]);
     expect(await store.activations(gateId, 10)).toHaveLength(1);

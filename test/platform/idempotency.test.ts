@@ -19,7 +19,7 @@ describe("once (Idempotency-Key, Stripe semantics) over the store interface", ()
     expect(await once(store, "other", "k1", "h", at(2000), run)).toMatchObject({ body: { n: 2 }, replayed: false });
   });
 
-  it("refuses the same key with a different request (422) and a key still in flight (409)", async () => {
+  it("refuses the same key with a different request (422) and a key still in flight (409 idempotency_in_progress)", async () => {
     const store = new MemoryIdempotencyStore();
     await once(store, "ci", "k", "h1", T0, async () => ({ status: 201, body: {} }));
     await expect(once(store, "ci", "k", "h2", at(1), async () => ({ status: 201, body: {} }))).rejects.toMatchObject({
@@ -34,7 +34,9 @@ describe("once (Idempotency-Key, Stripe semantics) over the store interface", ()
       T0,
       () => new Promise<{ status: 201; body: object }>((r) => (release = () => r({ status: 201, body: {} }))),
     );
-    await expect(once(store, "ci", "slow", "h", at(1), async () => ({ status: 201, body: {} }))).rejects.toMatchObject({ code: "conflict" });
+    await expect(once(store, "ci", "slow", "h", at(1), async () => ({ status: 201, body: {} }))).rejects.toMatchObject({
+      code: "idempotency_in_progress",
+    });
     release();
     await first;
   });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { gateIdOf } from "../../src/platform/ids";
-import { IDEMPOTENCY_LOCK_MS } from "../../src/platform/limits";
+import { IDEMPOTENCY_LOCK_MS, IDEMPOTENCY_RETRY_AFTER_SECONDS } from "../../src/platform/limits";
 import { projectionKey } from "../../src/serving/projection";
 import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
@@ -38,6 +38,29 @@ describe("Idempotency-Key on POST /v1/calibrations", () => {
     const failing = { "idempotency-key": "k-2" };
     await callJson("POST", "/v1/calibrations", 422, { token: TOKENS.calibrate, json: body(gate, 0.99), headers: failing });
     await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: body(gate, 0.3), headers: failing });
+  });
+
+  it("answers a key whose first request is still running 409 idempotency_in_progress with Retry-After, then replays it", async () => {
+    const gate = uniqueGate("idem-running");
+    await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: body(gate), headers: { "idempotency-key": "run-a" } });
+    // Key run-b claimed by a request with the same body that has not committed yet: its hash, no answer, claimed now.
+    await env.DB.prepare(
+      `INSERT INTO idempotency_keys (actor, key, request_hash, status, response, created_at)
+       SELECT actor, 'run-b', request_hash, NULL, NULL, ?1 FROM idempotency_keys WHERE actor = 'rebuild-bot' AND key = 'run-a'`,
+    )
+      .bind(new Date().toISOString())
+      .run();
+    const busy = await call("POST", "/v1/calibrations", { token: TOKENS.calibrate, json: body(gate), headers: { "idempotency-key": "run-b" } });
+    expect([busy.status, busy.headers.get("retry-after"), (await busy.json<any>()).error.code]).toEqual([
+      409,
+      String(IDEMPOTENCY_RETRY_AFTER_SECONDS),
+      "idempotency_in_progress",
+    ]);
+    // nothing was stored for it
+    expect((await callJson("GET", `/v1/calibrations?${qs(gate)}`, 200)).calibrations).toHaveLength(1);
+    // another code's 409 carries no Retry-After (a state refusal: retrying gets it again)
+    const other = await call("POST", "/v1/calibrations", { token: TOKENS.calibrate, json: body(gate, 0.3), headers: { "idempotency-key": "run-b" } });
+    expect([other.status, other.headers.get("retry-after")]).toEqual([422, null]);
   });
 });
 

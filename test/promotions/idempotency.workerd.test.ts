@@ -93,7 +93,7 @@ describe("Idempotency-Key on POST /v1/calibrations/{id}/promote", () => {
     expect((await second.json<any>()).id).not.toBe(p.id);
   });
 
-  it("concurrent copies of one keyed start store one promotion: each answers it (first or replayed) or 409 'still in progress'", async () => {
+  it("concurrent copies of one keyed start store one promotion: each answers it (first or replayed) or 409 idempotency_in_progress", async () => {
     const { v2 } = await twoVersions("idem-race");
     const plan = { steps: [25, 100], min_queries: 200 };
     const answers = await Promise.all([1, 2, 3, 4].map(() => call("POST", `/v1/calibrations/${v2.id}/promote`, keyed("race-1", plan))));
@@ -106,7 +106,7 @@ describe("Idempotency-Key on POST /v1/calibrations/{id}/promote", () => {
     expect(ids.size).toBe(1);
     for (const [i, r] of answers.entries()) {
       if (r.status === 201) continue;
-      expect(r.status).toBe(409);
+      expect([r.status, bodies[i].error.code, r.headers.get("retry-after")]).toEqual([409, "idempotency_in_progress", "1"]);
       expect(bodies[i].error.message).toContain("still in progress");
     }
     const [id] = [...ids];
@@ -220,7 +220,7 @@ describe("Idempotency-Key on promotion overrides", () => {
       const body = await r.json<any>();
       if (r.status === 200) expect(body).toMatchObject({ id: p.id, state: "rolled_back" });
       else {
-        expect(statuses[i]).toBe(409);
+        expect([statuses[i], body.error.code, r.headers.get("retry-after")]).toEqual([409, "idempotency_in_progress", "1"]);
         expect(body.error.message).toContain("still in progress");
       }
     }
@@ -250,6 +250,21 @@ describe("Idempotency-Key on promotion overrides", () => {
     await callJson("POST", `/v1/promotions/${p.id}/pause`, 200, keyed("pause-a"));
     await expectError(await call("POST", `/v1/promotions/${p.id}/pause`, keyed("pause-b")), 409, "conflict");
   });
+
+  it("a key whose first pause is still running (claimed, nothing committed) is 409 idempotency_in_progress with Retry-After", async () => {
+    const { v2 } = await twoVersions("idem-running-pause");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { min_queries: 200 } });
+    await callJson("POST", `/v1/promotions/${p.id}/pause`, 200, keyed("run-pause-a"));
+    // run-pause-b: the same request claimed now by a request that has not committed anything yet
+    await env.DB.prepare(
+      `INSERT INTO idempotency_keys (actor, key, request_hash, status, response, created_at)
+       SELECT actor, 'run-pause-b', request_hash, NULL, NULL, ?2 FROM idempotency_keys WHERE actor = ?1 AND key = 'run-pause-a'`,
+    )
+      .bind(ADMIN, new Date().toISOString())
+      .run();
+    const busy = await call("POST", `/v1/promotions/${p.id}/pause`, keyed("run-pause-b"));
+    expect([busy.status, busy.headers.get("retry-after"), (await busy.json<any>()).error.code]).toEqual([409, "1", "idempotency_in_progress"]);
+  });
 });
 
 describe("Idempotency-Key on shadow changes", () => {
@@ -278,7 +293,7 @@ describe("Idempotency-Key on shadow changes", () => {
       const body = await r.json<any>();
       if (r.status === 200) expect(body.shadows).toEqual([expect.objectContaining({ calibration_id: v2.id, sample_rate: 0.1 })]);
       else {
-        expect(r.status).toBe(409);
+        expect([r.status, body.error.code, r.headers.get("retry-after")]).toEqual([409, "idempotency_in_progress", "1"]);
         expect(body.error.message).toContain("still in progress");
       }
     }

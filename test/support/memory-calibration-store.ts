@@ -47,7 +47,7 @@ export class MemoryCalibrationStore implements CalibrationStore {
     if (this.calibrations.some((c) => c.record.id === input.calibration.id)) throw new Error("duplicate calibration id");
     const request = input.request ?? null;
     if (request && (await this.byRequest(input.calibration.created_by, request.key, request.hash)))
-      throw new AppError("conflict", "this upload was stored meanwhile");
+      throw new AppError("idempotency_in_progress", "this upload was stored meanwhile");
     if (input.activation && this.latestSeq(input.gate.gate_id) !== (input.expectedCurrentSeq ?? 0)) return null;
     if (!this.gateRows.has(input.gate.gate_id)) this.gateRows.set(input.gate.gate_id, input.gate);
     this.calibrations.push({ seq: ++this.seq, record: structuredClone(input.calibration), distribution: input.distribution, request });

@@ -249,6 +249,26 @@ export function countFlag(v: string | undefined, flagName: string, min: number, 
   return x;
 }
 
+/** What a duration flag accepts: decimal digits with at most one decimal point (30, 0.5, .5). */
+const PLAIN_DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)$/u;
+
+/**
+ * A duration flag (--timeout in seconds, --max-step-hours) in its range, or a usage error naming the flag, what it got
+ * and `range`. Only plain decimals, as count flags take digits only: Number() also reads "1e3", "0x10", "+5", " 5" and
+ * "Infinity", none of which is how a person writes a wait (a pipeline that computes "1e3" has a bug worth hearing
+ * about, not a timeout of 1,000 s).
+ */
+export function durationFlag(v: string | undefined, flagName: string, check: (x: number) => boolean, range: string): number | undefined {
+  if (v === undefined) return undefined;
+  const plain = PLAIN_DECIMAL.test(v);
+  const x = plain ? Number(v) : Number.NaN;
+  if (!check(x))
+    throw usage(
+      `${flagName} ${JSON.stringify(v)} is not valid: it must be ${range}${plain ? "" : ", written as a plain decimal number (e.g. 30 or 0.5)"}`,
+    );
+  return x;
+}
+
 export interface GateFlags {
   index?: string;
   embedding?: string;

@@ -31,8 +31,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /**
  * Failures an upload is sent again for: no answer (the server may have stored it: the key makes the retry replay it),
- * 409 (the key's first request is still running, or a concurrent activation won), 429 and 5xx. Not the other 4xx: the
- * request itself is wrong.
+ * 409, 429 and 5xx. An upload's 409 is either idempotency_in_progress (the key's first request is still running, or
+ * committed meanwhile: the retry replays it; an older server sent it as conflict) or conflict (a concurrent activation
+ * won and nothing was stored): both are worth sending again, so the status decides, not the code. Not the other 4xx:
+ * the request itself is wrong.
  */
 const retryable = (e: CliError): boolean =>
   e.server === undefined

@@ -75,6 +75,16 @@ export interface ApiResponse<T> {
 type RouteName = keyof typeof ROUTES;
 
 /**
+ * A refusal because the request's Idempotency-Key is busy: its first request is still running (or, for an upload,
+ * committed meanwhile), so the same request with the same key is safe to send again and gets the first one's answer.
+ * The server says so with 409 `idempotency_in_progress`; a server from before that code said 409 `conflict` with the
+ * Idempotency-Key named in its message, which is still read as the same thing, since this CLI may talk to an older
+ * server. Any other 409 is the state's answer, which a retry would only get again.
+ */
+export const keyStillRunning = (server: ServerRefusal): boolean =>
+  server.status === 409 && (server.code === "idempotency_in_progress" || (server.code === "conflict" && server.message.includes("Idempotency-Key")));
+
+/**
  * The error envelope with any code: a newer server may send a code this CLI does not know yet, and its code and
  * message are still the best account of the refusal.
  */
@@ -126,9 +136,12 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
       return "upload fewer scores in one calibration, or pass --float32 (4 bytes a score; flat scores or equal-size queries)";
     case "idempotency_mismatch":
       return "this --idempotency-key was used for a different upload: use a new key for a new upload";
+    case "idempotency_in_progress":
+      // a new key would do it a second time once the first request finishes
+      return "the first request with this --idempotency-key is still running on the server: run the same command again with the same --idempotency-key in a moment to get its answer";
     case "conflict":
       return status === 409 && route === "createCalibration"
-        ? "an upload with this --idempotency-key is still running: wait for it, or use a new key"
+        ? "other activations of the gate won while the upload was computed (nothing was stored), or an upload with this --idempotency-key is still running: run it again with the same --idempotency-key"
         : "the server refused the change because of the current state";
     case "misconfigured":
       return "the server is misconfigured (production without tokens, or with the local dev tokens): its operator must fix it";

@@ -2,7 +2,7 @@
  * `scoregate`: the command line of scoregate. `run(argv, io)` is the whole CLI (the bin only wires it to the
  * process), so tests run it in-process against a local worker or a stub server.
  */
-import { commandName, HELP_HINT, num, parseArgv, usage } from "./args";
+import { commandName, durationFlag, HELP_HINT, parseArgv, usage } from "./args";
 import { calibrate } from "./calibrate";
 import { COMMAND_HELP } from "./command-help";
 import { type COMMAND_FLAGS, type CommandName, checkCommandFlags } from "./command-flags";
@@ -104,7 +104,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     named = name;
     checkCommandFlags(name, Object.keys(v), rest);
     const fn = COMMANDS[name];
-    const timeout = num(
+    const timeout = durationFlag(
       v.timeout,
       "--timeout",
       (x) => x >= MIN_TIMEOUT_SECONDS && x <= MAX_TIMEOUT_SECONDS,

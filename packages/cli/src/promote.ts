@@ -14,14 +14,14 @@ import {
   type Promotion,
   type PromotionList,
 } from "../../../src/contract";
-import { countFlag, num, oneOf, usage } from "./args";
+import { countFlag, durationFlag, num, oneOf, usage } from "./args";
 import { RETRY_DELAY_MS, UPLOAD_ATTEMPTS } from "./calibrate";
 import { PROMOTE_OVERRIDES as OVERRIDES } from "./command-flags";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
 import { count, pointWidth, prose } from "./format";
 import { armsText, TransitionNumbers } from "./live";
-import { type ApiResponse, CliError } from "./http";
+import { type ApiResponse, CliError, keyStillRunning } from "./http";
 import type { RouteName } from "../../../src/contract";
 
 /** Attempts of one change (a start, an override, a shadow change): the first and its retries, as many as an upload's. */
@@ -31,14 +31,14 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /**
  * Failures a change is sent again for, under its key: no answer (the server may have applied it: the key makes the
- * retry answer what it did), 429, 5xx, and the 409 of a key whose first request is still running (the server names the
- * Idempotency-Key in it). Not another 409: "the gate already has an open promotion", "is paused: it cannot pause" are
- * the state's answer, and a retry would get it again.
+ * retry answer what it did), 429, 5xx, and the 409 of a key whose first request is still running (`keyStillRunning`:
+ * 409 idempotency_in_progress, or an older server's conflict naming the Idempotency-Key). Not another 409: "the gate
+ * already has an open promotion", "is paused: it cannot pause" are the state's answer, and a retry would get it again.
  */
 const retryable = (e: CliError): boolean =>
   e.server === undefined
     ? e.code === "timeout" || e.code === "unreachable"
-    : e.server.status === 429 || e.server.status >= 500 || (e.server.status === 409 && e.server.message.includes("Idempotency-Key"));
+    : e.server.status === 429 || e.server.status >= 500 || keyStillRunning(e.server);
 
 /**
  * Sends a change with an Idempotency-Key of this run (a new one per run unless --idempotency-key gives one, as
@@ -205,7 +205,7 @@ export async function promote(c: Ctx): Promise<number> {
     if (onRegression !== undefined) plan.on_regression = onRegression;
     const tolerance = num(c.v.tolerance, "--tolerance", (x) => x > 0 && x < 1, "a drop-rate change above 0 and below 1, e.g. 0.02");
     if (tolerance !== undefined) plan.tolerance = tolerance;
-    const maxStepHours = num(
+    const maxStepHours = durationFlag(
       c.v["max-step-hours"],
       "--max-step-hours",
       (x) => x > 0 && x <= MAX_STEP_HOURS,

@@ -1,7 +1,8 @@
 /**
  * `scoregate promote` (a start or an override) and `scoregate shadow` (add, rate change, removal) send an
  * Idempotency-Key of their run, and send the change again with it after no answer, a 429, a 5xx or the 409 of a key
- * still in flight (never after a 409 of the state), at most CHANGE_ATTEMPTS times, against a stub server.
+ * still in flight (idempotency_in_progress, or an older server's conflict naming the key; never after a 409 of the
+ * state), at most CHANGE_ATTEMPTS times, against a stub server.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHANGE_ATTEMPTS } from "../src/promote";
@@ -36,7 +37,14 @@ const promotion = {
 };
 
 const conflict = (message: string): StubAnswer => ({ status: 409, body: { error: { code: "conflict", message } } });
+/** What a server before idempotency_in_progress answered for a key still in flight. */
 const IN_FLIGHT = "a request with this Idempotency-Key is still in progress; retry shortly";
+/** The key still in flight: the code decides, whatever the message says. */
+const inProgress = (message = "busy"): StubAnswer => ({
+  status: 409,
+  headers: { "Retry-After": "1" },
+  body: { error: { code: "idempotency_in_progress", message } },
+});
 
 /** Answers the change routes with `first` for the first `failures` attempts, then `then`; records each change's key. */
 function serve(failures: number, first: StubAnswer, then: StubAnswer) {
@@ -76,7 +84,8 @@ describe("scoregate promote: an Idempotency-Key of its own, kept across its retr
 
   it.each([
     ["a 503", { status: 503, body: { error: { code: "storage_unavailable", message: "D1 did not answer" } } }],
-    ["a 409 of the key still in flight", conflict(IN_FLIGHT)],
+    ["a 409 idempotency_in_progress", inProgress()],
+    ["an older server's 409 conflict naming the Idempotency-Key", conflict(IN_FLIGHT)],
     ["no answer within --timeout", { status: 201, body: promotion, delayMs: 2000 }],
   ] as [string, StubAnswer][])("after %s the start is sent again with the same key; a replayed answer says it applied once", async (_, failure) => {
     const changes = serve(1, failure, { status: 201, headers: { "Idempotent-Replayed": "true" }, body: promotion });
@@ -94,6 +103,21 @@ describe("scoregate promote: an Idempotency-Key of its own, kept across its retr
     expect(r.code).toBe(2);
     expect(changes).toHaveLength(1);
     expect(r.stderr).toContain("the gate already has an open promotion");
+  });
+
+  it("a 409 of another code is not sent again, even when its message names the Idempotency-Key", async () => {
+    const changes = serve(1, { status: 409, body: { error: { code: "gate_archived", message: IN_FLIGHT } } }, { status: 201, body: promotion });
+    expect((await cli(["promote", "cal_v2"], env())).code).toBe(2);
+    expect(changes).toHaveLength(1);
+  });
+
+  it(`a key still in flight after ${CHANGE_ATTEMPTS} attempts says to run it again with the same key`, async () => {
+    const changes = serve(99, inProgress(IN_FLIGHT), { status: 201, body: promotion });
+    const r = await cli(["promote", "cal_v2", "--idempotency-key", "rebuild-9-promote"], env());
+    expect(r.code).toBe(2);
+    expect(changes.map((x) => x.key)).toEqual(Array(CHANGE_ATTEMPTS).fill("rebuild-9-promote"));
+    expect(r.stderr).toContain("409 idempotency_in_progress: a request with this Idempotency-Key is still in progress");
+    expect(r.stderr).toContain("still running on the server: run the same command again with the same --idempotency-key");
   });
 
   it(`gives up after ${CHANGE_ATTEMPTS} attempts, naming the key and where to check whether it was applied`, async () => {
@@ -125,7 +149,7 @@ describe("scoregate promote: an Idempotency-Key of its own, kept across its retr
 });
 
 describe("scoregate shadow: keyed changes", () => {
-  it("--remove sends a key and sends it again after a 503; a 409 of the state ('not a shadow') is not retried", async () => {
+  it("--remove sends a key and sends it again after a 503 or a 409 idempotency_in_progress; a 409 of the state ('not a shadow') is not retried", async () => {
     const removed = { gate_id: "g1", calibration_id: "cal_v2", seq: 14, shadows: [] };
     const changes = serve(
       1,
@@ -137,6 +161,9 @@ describe("scoregate shadow: keyed changes", () => {
     expect(changes.map((x) => x.method)).toEqual(["DELETE", "DELETE"]);
     expect(changes[0]!.key).toMatch(UUID);
     expect(changes[1]!.key).toBe(changes[0]!.key);
+    const busy = serve(1, inProgress(), { status: 200, body: removed });
+    expect((await cli(["shadow", "cal_v2", "--remove"], env())).code).toBe(0);
+    expect(busy.map((x) => x.key)).toEqual([busy[0]!.key, busy[0]!.key]);
     const refused = serve(1, conflict("calibration cal_v2 is not a shadow of its gate"), { status: 200, body: removed });
     expect((await cli(["shadow", "cal_v2", "--remove"], env())).code).toBe(2);
     expect(refused).toHaveLength(1);

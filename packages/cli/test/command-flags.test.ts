@@ -125,7 +125,7 @@ describe("count flags take plain decimal digits", () => {
 
 describe("--timeout", () => {
   // beyond a timer's 32-bit millisecond count Node fires it after 1 ms: the request gave up at once, "within 3000000 s"
-  it.each(["0", "0.0000001", "3000000", "1e10", "soon"])("--timeout %s exits 2 before any request, with the range", async (bad) => {
+  it.each(["0", "0.0000001", "3000000", "2147484", "0.0009"])("--timeout %s exits 2 before any request, with the range", async (bad) => {
     const r = await cli(["threshold", ...gate, "--timeout", bad], env);
     expect([r.code, r.stderr.split("\n")[0]]).toEqual([
       2,
@@ -133,8 +133,26 @@ describe("--timeout", () => {
     ]);
   });
 
-  it("the range's ends are taken (the unreachable server then exits 1, not a timer error)", async () => {
-    for (const good of ["0.001", "0.0015", "2147483"]) {
+  // seconds are written as plain decimals, as counts are written in digits: "1e3" is a pipeline's arithmetic leaking
+  it.each(["1e3", "1E3", "1e10", "5e-1", "0x10", "+5", " 5", "5 ", "Infinity", "1_000", "1.2.3", ".", "", "soon"])(
+    "--timeout %j (not a plain decimal) exits 2 before any request, saying how to write it",
+    async (bad) => {
+      const r = await cli(["threshold", ...gate, `--timeout=${bad}`], env);
+      expect([r.code, r.stderr.split("\n")[0]]).toEqual([
+        2,
+        `scoregate: --timeout ${JSON.stringify(bad)} is not valid: it must be a number of seconds from 0.001 to 2,147,483, written as a plain decimal number (e.g. 30 or 0.5)`,
+      ]);
+    },
+  );
+
+  it("--timeout 1e3 in --json is a usage error document, exit 2", async () => {
+    const r = await cli(["threshold", ...gate, "--timeout", "1e3", "--json"], env);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: "usage", source: "cli" }, exit_code: 2 });
+  });
+
+  it("the range's ends and plain decimals are taken (the unreachable server then exits 1, not a timer error)", async () => {
+    for (const good of ["0.001", "0.0015", "2147483", ".5", "30.", "007"]) {
       const r = await cli(["threshold", ...gate, "--timeout", good], env);
       expect([good, r.code, r.stderr]).toEqual([good, 1, expect.stringMatching(/^scoregate: could not reach http:\/\/127\.0\.0\.1:1 /u)]);
     }

@@ -400,7 +400,14 @@ describe("errors say what to do (stub server)", () => {
 
   it.each([
     ["a 503", { status: 503, body: { error: { code: "storage_unavailable", message: "D1 did not answer" } } }],
-    ["a 409 (the first attempt still running)", { status: 409, body: { error: { code: "conflict", message: "in progress" } } }],
+    [
+      "a 409 idempotency_in_progress (the first attempt still running)",
+      { status: 409, body: { error: { code: "idempotency_in_progress", message: "in progress" } } },
+    ],
+    [
+      "a 409 conflict (a concurrent activation won; an older server's key still running)",
+      { status: 409, body: { error: { code: "conflict", message: "in progress" } } },
+    ],
     ["no answer within --timeout", { status: 201, body: responses.first(), delayMs: 2000 }],
   ])("after %s the upload is sent again with the same key, and a replayed answer says so", async (_, failure) => {
     const keys: (string | undefined)[] = [];
@@ -432,6 +439,19 @@ describe("errors say what to do (stub server)", () => {
     });
     expect((await calibrate()).code).toBe(2);
     expect(n).toBe(1);
+  });
+
+  it(`a key still in flight after ${UPLOAD_ATTEMPTS} attempts says to run it again with the same key, never a new one`, async () => {
+    const keys: string[] = [];
+    stub.handle((req) => {
+      keys.push(req.headers["idempotency-key"] as string);
+      return { status: 409, headers: { "Retry-After": "1" }, body: { error: { code: "idempotency_in_progress", message: "still in progress" } } };
+    });
+    const r = await calibrate("--idempotency-key", "rebuild-10");
+    expect(r.code).toBe(2);
+    expect(keys).toEqual(Array(UPLOAD_ATTEMPTS).fill("rebuild-10"));
+    expect(r.stderr).toContain("still running on the server: run the same command again with the same --idempotency-key");
+    expect(r.stderr).toContain("run again with --idempotency-key rebuild-10");
   });
 
   it("500 and 429 exit 1; 429 names the Retry-After", async () => {

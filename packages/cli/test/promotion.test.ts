@@ -146,6 +146,7 @@ describe("scoregate promote", () => {
       ["promote", "cal_v2", "--max-step-hours", "0"],
       ["promote", "cal_v2", "--max-step-hours", "721"],
       ["promote", "cal_v2", "--max-step-hours", "soon"],
+      ["promote", "cal_v2", "--max-step-hours", "4.8e1"],
     ]) {
       const r = await cli(argv, env());
       expect(r.code, argv.join(" ")).toBe(2);
@@ -153,6 +154,10 @@ describe("scoregate promote", () => {
     }
     expect(stub.last().request).toBeNull();
     // the range is the contract's (MIN_PROMOTION_QUERIES to MAX_PROMOTION_QUERIES), said in the CLI's words
+    const hours = await cli(["promote", "cal_v2", "--max-step-hours", "4.8e1"], env());
+    expect(hours.stderr.split("\n")[0]).toBe(
+      'scoregate: --max-step-hours "4.8e1" is not valid: it must be hours above 0 and at most 720, written as a plain decimal number (e.g. 30 or 0.5)',
+    );
     const few = await cli(["promote", "cal_v2", "--min-queries", "50"], env());
     expect(few.stderr.split("\n")[0]).toBe(
       'scoregate: --min-queries "50" is not valid: it must be a whole number of queries from 200 to 10,000,000 (default 2,000)',
