@@ -142,6 +142,6 @@ export const COMMAND_HELP = {
       "It reconnects after a lost connection, resuming after the last event seen, and runs until Ctrl-C.",
     scope: "read",
     exits: [[String(EXIT.ok), "interrupted (Ctrl-C or SIGTERM): watch ends with 0"]],
-    examples: [`scoregate watch ${GATE}`, "scoregate watch --gate g_... --since 42 --json"],
+    examples: [`scoregate watch ${GATE}`, "scoregate watch --gate 3f1c8a20d4e6b97c05a1f3e2d8b4c6a9 --since 42 --json"],
   },
 } as const satisfies Record<CommandName, CommandHelp>;

@@ -317,9 +317,10 @@ export class Api {
       lines.push(
         `the server speaks API version ${serverApi}, this CLI (${version}) speaks version ${API_VERSION}: install a CLI made for it (the compatibility table is in the package's README)`,
       );
-    // 4xx: the request (flags, file, token) is the problem; 429 and 5xx: try again later
-    const input = res.status >= 400 && res.status < 500 && res.status !== 429;
-    if (!input) {
+    // 4xx: the request (flags, file, token) is the problem; 429, a key whose first request is still running, and 5xx:
+    // try again later
+    const input = res.status >= 400 && res.status < 500 && res.status !== 429 && code !== "idempotency_in_progress";
+    if (!input && code !== "idempotency_in_progress") {
       const retryAfter = res.headers.get("retry-after");
       lines.push(
         res.status === 429

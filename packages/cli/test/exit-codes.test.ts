@@ -448,7 +448,7 @@ describe("errors say what to do (stub server)", () => {
       return { status: 409, headers: { "Retry-After": "1" }, body: { error: { code: "idempotency_in_progress", message: "still in progress" } } };
     });
     const r = await calibrate("--idempotency-key", "rebuild-10");
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(keys).toEqual(Array(UPLOAD_ATTEMPTS).fill("rebuild-10"));
     expect(r.stderr).toContain("still running on the server: run the same command again with the same --idempotency-key");
     expect(r.stderr).toContain("run again with --idempotency-key rebuild-10");
