@@ -1,5 +1,6 @@
-"""HTTP details shared by both clients: one bounded request through ``urllib``, header parsing, backoff, and what a
-non-2xx answer means. Blocking: ``AsyncClient`` runs ``request`` in its own worker threads, never on the event loop."""
+"""HTTP details shared by both clients: one request through ``urllib`` within a total deadline, header parsing, backoff,
+and what a non-2xx answer means. Blocking: ``AsyncClient`` runs ``request`` in its own worker threads, never on the
+event loop."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import math
 import re
 import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,6 +23,10 @@ from ._types import ClientError
 USER_AGENT = f"scoregate-python/{__version__}"
 #: The response header that names the server's API version (read for diagnostics, never required).
 API_VERSION_HEADER = "scoregate-api-version"
+
+#: Bytes read from an answer at a time: the total deadline is checked after each read, so a body that drips in slowly
+#: (each read within urllib's per-operation timeout) cannot hold a request past it.
+READ_CHUNK_BYTES = 16 * 1024
 
 Opener = Callable[..., Any]
 Response = Tuple[int, Mapping[str, str], Any]
@@ -50,18 +56,35 @@ def default_opener() -> Opener:
     return urllib.request.build_opener(_SameOriginRedirects()).open
 
 
-def request(open_: Opener, method: str, url: str, headers: Dict[str, str], body: Optional[bytes], timeout: float) -> Response:
-    """One request with ``timeout`` seconds per socket operation; returns (status, headers, parsed JSON or None) for
-    every HTTP answer, raises ``Failed`` when there was none."""
+def timeout_error(timeout: float) -> ClientError:
+    """No answer within the deadline: what a request that timed out and a caller that stopped waiting both say."""
+    return ClientError("timeout", f"no answer within {timeout} s")
+
+
+def request(
+    open_: Opener, method: str, url: str, headers: Dict[str, str], body: Optional[bytes], timeout: float, deadline: Optional[float] = None
+) -> Response:
+    """One request within ``timeout`` seconds in all (connect, headers and body, as the TypeScript client's
+    ``timeoutMs``), or by ``deadline`` (``time.monotonic()``) when given; returns (status, headers, parsed JSON or None)
+    for every HTTP answer, raises ``Failed`` when there was none in time. urllib's own timeout bounds each socket
+    operation only (and a name lookup not at all), so the body is read in chunks with the deadline checked after each:
+    this thread stops at most one socket operation past the deadline. A caller that must get its answer at the
+    deadline exactly waits for this function with a deadline of its own (``Client`` a thread, ``AsyncClient``
+    ``asyncio.wait_for``)."""
+    if deadline is None:
+        deadline = time.monotonic() + timeout
     req = urllib.request.Request(url, data=body, headers={**headers, "User-Agent": USER_AGENT}, method=method)
     try:
-        with open_(req, timeout=timeout) as resp:
-            status, resp_headers, raw = resp.status, resp.headers, resp.read()
+        with open_(req, timeout=max(0.001, min(timeout, deadline - time.monotonic()))) as resp:
+            status, resp_headers = resp.status, resp.headers
+            raw = _read(resp, deadline, timeout)
     except urllib.error.HTTPError as e:
         # urllib raises for every status >= 300, a 304 Not Modified included
         status, resp_headers = e.code, e.headers
         try:
-            raw = e.read()
+            raw = _read(e, deadline, timeout)
+        except Failed:
+            raise  # an error body that drips past the deadline: no answer in time
         except Exception:
             raw = b""
         finally:
@@ -71,7 +94,7 @@ def request(open_: Opener, method: str, url: str, headers: Dict[str, str], body:
         reason = getattr(e, "reason", e)
         # socket.timeout is TimeoutError from 3.10 on; on 3.9 it is only an OSError
         if isinstance(reason, (TimeoutError, socket.timeout)) or isinstance(e, (TimeoutError, socket.timeout)) or "timed out" in str(reason):
-            raise Failed(ClientError("timeout", f"no answer within {timeout} s")) from None
+            raise Failed(timeout_error(timeout)) from None
         raise Failed(ClientError("network", f"request failed: {reason}")) from None
     parsed: Any = None
     if raw:
@@ -80,6 +103,23 @@ def request(open_: Opener, method: str, url: str, headers: Dict[str, str], body:
         except ValueError:
             parsed = None
     return status, resp_headers, parsed
+
+
+def _read(resp: Any, deadline: float, timeout: float) -> bytes:
+    """The answer's body, read in chunks of at most ``READ_CHUNK_BYTES`` (``read1``: what has arrived, never waiting to
+    fill a chunk); ``Failed`` (timeout) once the deadline passes. An answer without ``read1`` (a test's opener) is read
+    at once."""
+    read1 = getattr(resp, "read1", None)
+    if read1 is None:
+        return resp.read()  # type: ignore[no-any-return]
+    parts = []
+    while True:
+        if time.monotonic() >= deadline:
+            raise Failed(timeout_error(timeout))
+        chunk = read1(READ_CHUNK_BYTES)
+        if not chunk:
+            return b"".join(parts)
+        parts.append(chunk)
 
 
 def parse_retry_after(value: Optional[str], now: float) -> Optional[float]:
