@@ -180,7 +180,7 @@ def server_words(body: Any) -> Tuple[Optional[str], Optional[str]]:
 def describe_failure(status: int, body: Any, retry_after: Optional[float]) -> ClientError:
     """What a non-2xx answer means for the client, with the server's own message when it sent the error envelope."""
     code, message = server_words(body)
-    said = f": {message}" if code and message is not None else ""
+    said = f": {message}" if message is not None else ""
     if status == 401:
         return ClientError("unauthorized", f"401 unauthorized{said} (check the token; refreshing stopped)", status)
     if status == 403:
