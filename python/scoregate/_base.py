@@ -351,16 +351,18 @@ class ClientBase:
         g = t.guards
         return partition(candidates, score, unscored, report_scores, t.threshold, g.min_keep, g.max_keep, t.abstain_below)
 
-    def _send(self, method: str, url: str, headers: Dict[str, str], body: Optional[bytes]) -> Outcome:
-        """One blocking request within ``timeout`` seconds in all (``_http.request``: this thread stops at most one socket
-        operation past it; each client makes its caller's wait exact); its outcome, never an exception."""
+    def _send(
+        self, method: str, url: str, headers: Dict[str, str], body: Optional[bytes], abort: Optional[_http.Abort] = None
+    ) -> Outcome:
+        """One blocking request within ``timeout`` seconds in all (``_http.request``; each client makes its caller's
+        wait exact, and ends the request with ``abort`` at the deadline); its outcome, never an exception."""
         try:
-            return _http.request(self._open, method, url, headers, body, self._timeout)
+            return _http.request(self._open, method, url, headers, body, self._timeout, abort=abort)
         except _http.Failed as f:
             return f.error
         except Exception as e:  # a broken opener must not break the caller
             return ClientError("internal", f"{type(e).__name__}: {e}")
 
-    def _post_observations(self, body: Dict[str, Any]) -> Outcome:
+    def _post_observations(self, body: Dict[str, Any], abort: Optional[_http.Abort] = None) -> Outcome:
         headers = {**_http.auth_headers(self._token), "Content-Type": "application/json"}
-        return self._send("POST", f"{self._base}/v1/observations", headers, json.dumps(body).encode())
+        return self._send("POST", f"{self._base}/v1/observations", headers, json.dumps(body).encode(), abort)

@@ -10,6 +10,7 @@ import json
 import math
 import re
 import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -52,8 +53,69 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+class Abort:
+    """Ends a request from another thread once its caller has stopped waiting (its deadline passed): shuts its socket
+    down, which wakes a read blocked in it, so a server that drips its status line or headers (where no deadline can
+    be checked) cannot hold the request's thread. Only the default opener's connections can be reached (a test's opener
+    is not)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sock: Optional[socket.socket] = None
+        self.aborted = False
+
+    def abort(self) -> None:
+        with self._lock:
+            self.aborted = True
+            sock = self._sock
+        if sock is not None:
+            _shut(sock)
+
+    def track(self, sock: Any) -> None:
+        """The request's socket, once connected (a request aborted meanwhile is ended at once)."""
+        with self._lock:
+            self._sock = sock
+            aborted = self.aborted
+        if aborted:
+            _shut(sock)
+
+
+def _shut(sock: Any) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, AttributeError):
+        pass  # closed already, or not a socket
+
+
+#: The Abort of the request this thread is sending (``request`` sets it around the opener's call; connections read it)
+_current = threading.local()
+
+
+class _Abortable:
+    """A handler mixin whose connections hand their socket to the running request's ``Abort``."""
+
+    def do_open(self, http_class: Any, req: Any, **kw: Any) -> Any:
+        class Connection(http_class):  # type: ignore[misc, valid-type]
+            def connect(self) -> None:
+                super().connect()
+                abort = getattr(_current, "abort", None)
+                if abort is not None:
+                    abort.track(self.sock)
+
+        return super().do_open(Connection, req, **kw)  # type: ignore[misc]
+
+
+class _HTTPHandler(_Abortable, urllib.request.HTTPHandler):
+    pass
+
+
+class _HTTPSHandler(_Abortable, urllib.request.HTTPSHandler):
+    pass
+
+
 def default_opener() -> Opener:
-    return urllib.request.build_opener(_SameOriginRedirects()).open
+    """urllib's opener with redirects kept within the origin and connections an ``Abort`` can end."""
+    return urllib.request.build_opener(_SameOriginRedirects(), _HTTPHandler(), _HTTPSHandler()).open
 
 
 def timeout_error(timeout: float) -> ClientError:
@@ -62,7 +124,14 @@ def timeout_error(timeout: float) -> ClientError:
 
 
 def request(
-    open_: Opener, method: str, url: str, headers: Dict[str, str], body: Optional[bytes], timeout: float, deadline: Optional[float] = None
+    open_: Opener,
+    method: str,
+    url: str,
+    headers: Dict[str, str],
+    body: Optional[bytes],
+    timeout: float,
+    deadline: Optional[float] = None,
+    abort: Optional[Abort] = None,
 ) -> Response:
     """One request within ``timeout`` seconds in all (connect, headers and body, as the TypeScript client's
     ``timeoutMs``), or by ``deadline`` (``time.monotonic()``) when given; returns (status, headers, parsed JSON or None)
@@ -70,19 +139,21 @@ def request(
     operation only (and a name lookup not at all), so the body is read in chunks with the deadline checked after each:
     this thread stops at most one socket operation past the deadline. A caller that must get its answer at the
     deadline exactly waits for this function with a deadline of its own (``Client`` a thread, ``AsyncClient``
-    ``asyncio.wait_for``)."""
+    ``asyncio.wait_for``) and, once it passes, ends it with ``abort`` (a status line or headers that drip in hold it
+    otherwise: no deadline can be checked inside urllib)."""
     if deadline is None:
         deadline = time.monotonic() + timeout
     req = urllib.request.Request(url, data=body, headers={**headers, "User-Agent": USER_AGENT}, method=method)
+    _current.abort = abort
     try:
         with open_(req, timeout=max(0.001, min(timeout, deadline - time.monotonic()))) as resp:
             status, resp_headers = resp.status, resp.headers
-            raw = _read(resp, deadline, timeout)
+            raw = _read(resp, deadline, timeout, abort)
     except urllib.error.HTTPError as e:
         # urllib raises for every status >= 300, a 304 Not Modified included
         status, resp_headers = e.code, e.headers
         try:
-            raw = _read(e, deadline, timeout)
+            raw = _read(e, deadline, timeout, abort)
         except Failed:
             raise  # an error body that drips past the deadline: no answer in time
         except Exception:
@@ -90,12 +161,16 @@ def request(
         finally:
             e.close()
     except (OSError, http.client.HTTPException) as e:
+        if abort is not None and abort.aborted:
+            raise Failed(timeout_error(timeout)) from None
         # URLError is an OSError; a dropped connection mid-answer is an HTTPException (IncompleteRead, BadStatusLine)
         reason = getattr(e, "reason", e)
         # socket.timeout is TimeoutError from 3.10 on; on 3.9 it is only an OSError
         if isinstance(reason, (TimeoutError, socket.timeout)) or isinstance(e, (TimeoutError, socket.timeout)) or "timed out" in str(reason):
             raise Failed(timeout_error(timeout)) from None
         raise Failed(ClientError("network", f"request failed: {reason}")) from None
+    finally:
+        _current.abort = None
     parsed: Any = None
     if raw:
         try:
@@ -105,19 +180,21 @@ def request(
     return status, resp_headers, parsed
 
 
-def _read(resp: Any, deadline: float, timeout: float) -> bytes:
+def _read(resp: Any, deadline: float, timeout: float, abort: Optional[Abort]) -> bytes:
     """The answer's body, read in chunks of at most ``READ_CHUNK_BYTES`` (``read1``: what has arrived, never waiting to
-    fill a chunk); ``Failed`` (timeout) once the deadline passes. An answer without ``read1`` (a test's opener) is read
-    at once."""
+    fill a chunk); ``Failed`` (timeout) once the deadline passes or the request was aborted (a body cut short by the
+    abort is not an answer). An answer without ``read1`` (a test's opener) is read at once."""
     read1 = getattr(resp, "read1", None)
     if read1 is None:
         return resp.read()  # type: ignore[no-any-return]
     parts = []
     while True:
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline or (abort is not None and abort.aborted):
             raise Failed(timeout_error(timeout))
         chunk = read1(READ_CHUNK_BYTES)
         if not chunk:
+            if abort is not None and abort.aborted:
+                raise Failed(timeout_error(timeout))
             return b"".join(parts)
         parts.append(chunk)
 

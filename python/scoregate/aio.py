@@ -299,8 +299,9 @@ class AsyncClient(ClientBase):
             except RuntimeError:
                 pass  # the loop closed meanwhile
 
+        abort = _http.Abort()
         try:
-            job = executor.submit(fn, *args)
+            job = executor.submit(fn, *args, abort=abort)
         except Exception as e:  # the executor was shut down meanwhile
             return ClientError("internal", f"{type(e).__name__}: {e}")
         job.add_done_callback(deliver)
@@ -311,6 +312,7 @@ class AsyncClient(ClientBase):
             return await asyncio.wait_for(answer, self._timeout)
         except asyncio.TimeoutError:
             job.cancel()  # a request not started yet is not sent at all
+            abort.abort()  # one under way ends: its socket is shut down, and the worker thread is free again
             return _http.timeout_error(self._timeout)
         except BaseException:
             job.cancel()  # a request not started yet is not sent at all

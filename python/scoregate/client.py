@@ -85,17 +85,20 @@ class Client(ClientBase):
         finally:
             plan.flight.set()
 
-    def _send(self, method: str, url: str, headers: Dict[str, str], body: Optional[bytes]) -> Outcome:
+    def _send(
+        self, method: str, url: str, headers: Dict[str, str], body: Optional[bytes], abort: Optional[_http.Abort] = None
+    ) -> Outcome:
         """One request with a total deadline, as the TypeScript client's ``timeoutMs``: it runs in a daemon thread of its
-        own, and past ``timeout`` seconds (connect, headers and body: a body that drips in slowly included) the answer is
-        a ``timeout`` error, whatever the thread is doing (a name lookup cannot be interrupted). The thread stops by
-        itself soon after (``_http.request`` checks the same deadline while it reads); what it gets then is dropped."""
+        own, and past ``timeout`` seconds (connect, headers and body, whether they drip in slowly or not) the answer is a
+        ``timeout`` error, whatever the thread is doing. The request is then aborted (its socket shut down), so the
+        thread ends soon after; what it gets is dropped (a name lookup cannot be interrupted: it ends when it ends)."""
         box: List[Outcome] = []
         done = threading.Event()
+        abort = abort or _http.Abort()
 
         def run() -> None:
             try:
-                box.append(ClientBase._send(self, method, url, headers, body))
+                box.append(ClientBase._send(self, method, url, headers, body, abort))
             except BaseException as e:  # _send returns outcomes; anything else is an internal error
                 box.append(ClientError("internal", f"{type(e).__name__}: {e}"))
             finally:
@@ -104,6 +107,7 @@ class Client(ClientBase):
         threading.Thread(target=run, name="scoregate-request", daemon=True).start()
         if done.wait(self._timeout) and box:
             return box[0]
+        abort.abort()
         return _http.timeout_error(self._timeout)
 
     def gate(

@@ -145,6 +145,7 @@ class SyncDeadlineTests(DeadlineCase):
         r, took = self.timed(lambda: c.get_threshold(GATE, 0.5))
         self.assertEqual((r.reason, r.error.code, len(self.server.requests)), ("fallback", "timeout", 1))
         self.assertLess(took, 0.1)
+        self.assert_hung_up_soon()  # the request was aborted: its thread does not wait for the headers to end
 
     def test_a_slow_but_timely_body_larger_than_a_read_is_taken_whole(self) -> None:
         body = {**threshold_body(), "padding": "x" * 100_000}  # several reads of READ_CHUNK_BYTES
@@ -224,6 +225,7 @@ class AsyncDeadlineTests(DeadlineCase):
             self.assertLess(time.monotonic() - t0, 0.1)
 
         self.run_async(main)
+        self.assert_hung_up_soon()  # the worker thread is free again: the request was aborted at the deadline
 
     def test_an_observation_batch_that_drips_times_out_and_stays_queued(self) -> None:
         self.server.mode = "body"
