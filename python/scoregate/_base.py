@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import numbers
 import os
 import random
 import re
@@ -106,6 +108,9 @@ class ClientBase:
             # down, so a configuration error would look like an outage
             raise ValueError(f"scoregate: base_url {base_url!r} is not an HTTP URL such as 'http://localhost:8787'")
         token = _checked_token(token)
+        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < math.inf:
+            # the total deadline of every request: None (no deadline) would hold callers and threads forever
+            raise ValueError(f"scoregate: timeout must be a positive number of seconds, not {timeout!r}")
         self._base = base_url.rstrip("/")
         self._token = token
         self._timeout = timeout

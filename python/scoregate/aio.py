@@ -281,7 +281,8 @@ class AsyncClient(ClientBase):
         return task
 
     async def _in_thread(self, fn: Callable[..., Outcome], *args: Any) -> Outcome:
-        """Runs a blocking request in the client's worker threads; its outcome, never an exception."""
+        """Runs a blocking request in the client's worker threads, within the client's ``timeout`` in all (then aborted,
+        with a ``timeout`` error as its outcome); its outcome, never an exception."""
         with self._executor_lock:
             if self._executor is None:
                 self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="scoregate")
@@ -306,16 +307,17 @@ class AsyncClient(ClientBase):
             return ClientError("internal", f"{type(e).__name__}: {e}")
         job.add_done_callback(deliver)
         try:
-            # the total deadline, as the TypeScript client's timeoutMs: connect, headers and body (a body that drips in
-            # slowly included), from the moment the request was queued; the worker thread stops by itself soon after
-            # (_http.request checks the same deadline while it reads), and what it gets then is dropped
+            # the total deadline, as the TypeScript client's timeoutMs: connect, headers and body (an answer that drips
+            # in slowly included), from the moment the request was queued
             return await asyncio.wait_for(answer, self._timeout)
         except asyncio.TimeoutError:
             job.cancel()  # a request not started yet is not sent at all
-            abort.abort()  # one under way ends: its socket is shut down, and the worker thread is free again
+            abort.abort()  # one under way ends (its socket shut down): the worker thread is free again, its answer dropped
             return _http.timeout_error(self._timeout)
         except BaseException:
-            job.cancel()  # a request not started yet is not sent at all
+            # cancelled (the caller's task, or the loop ending): the answer has nobody to go to
+            job.cancel()
+            abort.abort()
             raise
 
 

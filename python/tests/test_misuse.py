@@ -80,6 +80,16 @@ class TokenTests(StubCase):
                 Client(self.stub.url, token, background=False)  # type: ignore[arg-type]
 
 
+class TimeoutTests(unittest.TestCase):
+    def test_a_timeout_that_is_not_a_positive_number_is_refused_at_construction(self) -> None:
+        # it is every request's total deadline: None would hold callers and worker threads forever
+        for timeout in (None, 0, -1.0, float("nan"), float("inf"), "2", True):
+            for cls in (Client, AsyncClient):
+                with self.subTest(timeout=timeout, cls=cls.__name__), self.assertRaises(ValueError):
+                    cls("http://127.0.0.1:9", "t", timeout=timeout, background=False)  # type: ignore[arg-type]
+        Client("http://127.0.0.1:9", "t", timeout=1, background=False).close()  # an int is a number of seconds
+
+
 class ReportMisuseTests(StubCase):
     def test_each_kind_of_malformed_report_is_ignored_counted_and_logged_once(self) -> None:
         c = self.client()
