@@ -112,6 +112,7 @@ class ClientBase:
             # the total deadline of every request: None (no deadline) would hold callers and threads forever
             raise ValueError(f"scoregate: timeout must be a positive number of seconds, not {timeout!r}")
         self._base = base_url.rstrip("/")
+        self._user_agent = _http.USER_AGENT
         self._token = token
         self._timeout = timeout
         self._open = opener or _http.default_opener()
@@ -207,7 +208,7 @@ class ClientBase:
                 return
             s = _stream.GateStream(
                 _stream.events_url(self._base, gate.index, gate.embedding, gate.reranker),
-                lambda: {"Authorization": f"Bearer {self._token}", "User-Agent": _http.USER_AGENT},
+                lambda: {"Authorization": f"Bearer {self._token}", "User-Agent": self._user_agent},
                 o,
                 on_event=lambda e: self._cache.pushed(gate, e, o.read_timeout),
                 on_heartbeat=lambda: self._cache.pushed(gate, None, o.read_timeout),
@@ -237,6 +238,18 @@ class ClientBase:
         """The last event seq each open stream applied, by gate key (health checks and tests)."""
         with self._streams_lock:
             return {k: s.last for k, s in self._streams.items()}
+
+    def add_user_agent_product(self, product: str) -> None:
+        """Names an integration or a service in the ``User-Agent`` of every request, in front of what is there
+        (``my-rag/2.3 scoregate-python/0.1.0``), so the server's logs tell who called (the TypeScript client's
+        ``addUserAgentProduct``). Adding a product twice changes nothing. Raises TypeError for a value that is not an
+        HTTP product (``name`` or ``name/version``, token characters only): a configuration error, as at construction."""
+        self._user_agent = _http.with_product(self._user_agent, product)
+
+    @property
+    def user_agent(self) -> str:
+        """The ``User-Agent`` this client sends: the products added, then ``scoregate-python/<version>``."""
+        return self._user_agent
 
     @property
     def auth_error(self) -> Optional[ClientError]:
@@ -362,7 +375,7 @@ class ClientBase:
         """One blocking request within ``timeout`` seconds in all (``_http.request``; each client makes its caller's
         wait exact, and ends the request with ``abort`` at the deadline); its outcome, never an exception."""
         try:
-            return _http.request(self._open, method, url, headers, body, self._timeout, abort=abort)
+            return _http.request(self._open, method, url, headers, body, self._timeout, abort=abort, user_agent=self._user_agent)
         except _http.Failed as f:
             return f.error
         except Exception as e:  # a broken opener must not break the caller

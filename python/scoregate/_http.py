@@ -22,6 +22,18 @@ from ._types import ClientError
 
 #: Sent with every request, so the server's operators can tell client versions apart.
 USER_AGENT = f"scoregate-python/{__version__}"
+#: An HTTP product (RFC 9110, section 10.1.5): a token, optionally ``/`` and a version token (the TypeScript client's)
+PRODUCT = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:/[!#$%&'*+.^_`|~0-9A-Za-z-]+)?")
+
+
+def with_product(user_agent: str, product: Any) -> str:
+    """``user_agent`` with ``product`` in front, unless it names it already. TypeError for a value that is not an HTTP
+    product (``name`` or ``name/version``, token characters only), as the TypeScript client's ``withProduct``."""
+    if not isinstance(product, str) or not PRODUCT.fullmatch(product):
+        raise TypeError(f"scoregate: {product!r} is not an HTTP product such as 'my-service/1.2'")
+    return user_agent if product in user_agent.split(" ") else f"{product} {user_agent}"
+
+
 #: The response header that names the server's API version (read for diagnostics, never required).
 API_VERSION_HEADER = "scoregate-api-version"
 
@@ -132,6 +144,7 @@ def request(
     timeout: float,
     deadline: Optional[float] = None,
     abort: Optional[Abort] = None,
+    user_agent: str = USER_AGENT,
 ) -> Response:
     """One request within ``timeout`` seconds in all (connect, headers and body, as the TypeScript client's
     ``timeoutMs``), or by ``deadline`` (``time.monotonic()``) when given; returns (status, headers, parsed JSON or None)
@@ -143,7 +156,7 @@ def request(
     otherwise: no deadline can be checked inside urllib)."""
     if deadline is None:
         deadline = time.monotonic() + timeout
-    req = urllib.request.Request(url, data=body, headers={**headers, "User-Agent": USER_AGENT}, method=method)
+    req = urllib.request.Request(url, data=body, headers={**headers, "User-Agent": user_agent}, method=method)
     _current.abort = abort
     try:
         with open_(req, timeout=max(0.001, min(timeout, deadline - time.monotonic()))) as resp:
