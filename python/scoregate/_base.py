@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import numbers
 import os
 import random
 import re
 import secrets
 import threading
 import time
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set
 
 from . import _http, _stream
 from ._assignment import shadows_taking
 from ._gate import Partition, Score, partition
 from ._observations import DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUED, DEFAULT_MAX_SCORES, ObservationQueue
-from ._thresholds import Outcome, Plan, ThresholdCache
-from ._types import ClientError, ClientEvent, Gate, GateLike, GateResult, ObservationStats, ThresholdResult, as_gate
+from ._thresholds import Outcome, Plan, ThresholdCache, fallback_result
+from ._types import GATE_NEEDS, BadGate, ClientError, ClientEvent, Gate, GateLike, GateResult, ObservationStats, ThresholdResult, as_gate
 
 log = logging.getLogger("scoregate")
 #: ``http://`` or ``https://`` and a host: what every request's URL is built on (the TypeScript client's test)
@@ -49,13 +51,22 @@ def _checked_token(token: Any) -> str:
     return token
 
 
-def checked_gate_input(candidates: Iterable[Any], unscored: str) -> Sequence[Any]:
-    """``gate()``'s candidates as a sequence (any iterable, a generator included, is read once) after checking
-    ``unscored``. Both are configuration errors, raised before any request: ValueError for an ``unscored`` other than
-    "keep" or "drop" (a typo would otherwise keep unscored candidates silently), TypeError for candidates that are not
-    iterable."""
-    if unscored not in UNSCORED_CHOICES:
-        raise ValueError(f"scoregate: unscored must be 'keep' or 'drop', not {unscored!r}")
+class _Required:
+    """The default of an argument a caller must pass (``get_threshold``'s and ``gate()``'s gate and fallback): shown as
+    ``<required>``. A call without it is a programming error, answered as the TypeScript client answers a call without
+    its options (a missing gate: the fallback with a ``bad_request`` error; a missing fallback: None, which keeps
+    everything), never raised on a request's path."""
+
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+REQUIRED: Any = _Required()
+
+
+def gate_candidates(candidates: Iterable[Any]) -> Sequence[Any]:
+    """``gate()``'s candidates as a sequence: any iterable, a generator included, is read once. TypeError for candidates
+    that are not iterable (there is nothing to answer with; the TypeScript client throws there too)."""
     if isinstance(candidates, (list, tuple)):
         return candidates
     try:
@@ -86,6 +97,9 @@ class ClientBase:
         rng: Callable[[], float] = random.random,
         stream: Any = False,
     ):
+        #: the kinds of hot-path mistake already logged (each is logged once: ``_misuse``)
+        self._warned: Set[str] = set()
+        self._warned_lock = threading.Lock()
         self._init_io()
         if not isinstance(base_url, str) or base_url == "":
             raise TypeError("scoregate: base_url is required")
@@ -94,7 +108,11 @@ class ClientBase:
             # down, so a configuration error would look like an outage
             raise ValueError(f"scoregate: base_url {base_url!r} is not an HTTP URL such as 'http://localhost:8787'")
         token = _checked_token(token)
+        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < math.inf:
+            # the total deadline of every request: None (no deadline) would hold callers and threads forever
+            raise ValueError(f"scoregate: timeout must be a positive number of seconds, not {timeout!r}")
         self._base = base_url.rstrip("/")
+        self._user_agent = _http.USER_AGENT
         self._token = token
         self._timeout = timeout
         self._open = opener or _http.default_opener()
@@ -152,6 +170,33 @@ class ClientBase:
     def _after_report(self, sealed: bool) -> None:
         """Makes sure queued observations will be sent (a thread or a task, per client); ``sealed``: a batch is full."""
 
+    def _misuse(self, kind: str) -> None:
+        """Logs a caller's mistake on the hot path at WARNING, once per kind of mistake (a request handler makes it on
+        every call: one line, not one per call)."""
+        with self._warned_lock:
+            if kind in self._warned:
+                return
+            self._warned.add(kind)
+        log.warning("scoregate: %s (said once)", kind)
+
+    def _bad_gate(self, fallback: Any) -> ThresholdResult:
+        """The answer to a call whose gate is not one (``as_gate`` refused it): the caller's fallback with a
+        ``bad_request`` error, as the TypeScript client answers; nothing is sent (the server would refuse it on every
+        call) and nothing reported."""
+        self._misuse(
+            "a gate without embedding and reranker strings: get_threshold() and gate() answer it with the fallback "
+            "(error bad_request), shadows_for() and shadow() with no shadow; nothing is sent"
+        )
+        return fallback_result(fallback, False, ClientError("bad_request", GATE_NEEDS))
+
+    def _unscored_mode(self, unscored: Any) -> str:
+        """``gate()``'s ``unscored``: "keep" or "drop"; any other value is read as "keep", as the TypeScript client reads
+        it, and logged once (a typo must not take down the request handler that calls ``gate()``)."""
+        if unscored in UNSCORED_CHOICES:
+            return str(unscored)
+        self._misuse(f"gate() was given unscored={unscored!r}, which is neither 'keep' nor 'drop': it is read as 'keep'")
+        return "keep"
+
     def _watch(self, gate: Gate) -> None:
         """Opens the gate's stream on its first read when streaming is on (at most ``max_gates``; a gate pinned to an
         index version always polls: the server pushes a gate's current state)."""
@@ -163,7 +208,7 @@ class ClientBase:
                 return
             s = _stream.GateStream(
                 _stream.events_url(self._base, gate.index, gate.embedding, gate.reranker),
-                lambda: {"Authorization": f"Bearer {self._token}", "User-Agent": _http.USER_AGENT},
+                lambda: {"Authorization": f"Bearer {self._token}", "User-Agent": self._user_agent},
                 o,
                 on_event=lambda e: self._cache.pushed(gate, e, o.read_timeout),
                 on_heartbeat=lambda: self._cache.pushed(gate, None, o.read_timeout),
@@ -193,6 +238,18 @@ class ClientBase:
         """The last event seq each open stream applied, by gate key (health checks and tests)."""
         with self._streams_lock:
             return {k: s.last for k, s in self._streams.items()}
+
+    def add_user_agent_product(self, product: str) -> None:
+        """Names an integration or a service in the ``User-Agent`` of every request, in front of what is there
+        (``my-rag/2.3 scoregate-python/0.1.0``), so the server's logs tell who called (the TypeScript client's
+        ``addUserAgentProduct``). Adding a product twice changes nothing. Raises TypeError for a value that is not an
+        HTTP product (``name`` or ``name/version``, token characters only): a configuration error, as at construction."""
+        self._user_agent = _http.with_product(self._user_agent, product)
+
+    @property
+    def user_agent(self) -> str:
+        """The ``User-Agent`` this client sends: the products added, then ``scoregate-python/<version>``."""
+        return self._user_agent
 
     @property
     def auth_error(self) -> Optional[ClientError]:
@@ -286,7 +343,11 @@ class ClientBase:
         shallow copy. Never waits and never raises, on ``AsyncClient`` too: with nothing usable cached it answers ``[]`` and
         starts the request that fills the cache, as a stale value starts its revalidation."""
         try:
-            g = as_gate(gate)
+            try:
+                g = as_gate(gate)
+            except BadGate:
+                self._bad_gate(None)
+                return []
             self._watch(g)
             plan = self._cache.plan(g, None)
             if plan.start:
@@ -308,15 +369,18 @@ class ClientBase:
         g = t.guards
         return partition(candidates, score, unscored, report_scores, t.threshold, g.min_keep, g.max_keep, t.abstain_below)
 
-    def _send(self, method: str, url: str, headers: Dict[str, str], body: Optional[bytes]) -> Outcome:
-        """One blocking request; its outcome, never an exception."""
+    def _send(
+        self, method: str, url: str, headers: Dict[str, str], body: Optional[bytes], abort: Optional[_http.Abort] = None
+    ) -> Outcome:
+        """One blocking request within ``timeout`` seconds in all (``_http.request``; each client makes its caller's
+        wait exact, and ends the request with ``abort`` at the deadline); its outcome, never an exception."""
         try:
-            return _http.request(self._open, method, url, headers, body, self._timeout)
+            return _http.request(self._open, method, url, headers, body, self._timeout, abort=abort, user_agent=self._user_agent)
         except _http.Failed as f:
             return f.error
         except Exception as e:  # a broken opener must not break the caller
             return ClientError("internal", f"{type(e).__name__}: {e}")
 
-    def _post_observations(self, body: Dict[str, Any]) -> Outcome:
+    def _post_observations(self, body: Dict[str, Any], abort: Optional[_http.Abort] = None) -> Outcome:
         headers = {**_http.auth_headers(self._token), "Content-Type": "application/json"}
-        return self._send("POST", f"{self._base}/v1/observations", headers, json.dumps(body).encode())
+        return self._send("POST", f"{self._base}/v1/observations", headers, json.dumps(body).encode(), abort)

@@ -1,5 +1,6 @@
-"""HTTP details shared by both clients: one bounded request through ``urllib``, header parsing, backoff, and what a
-non-2xx answer means. Blocking: ``AsyncClient`` runs ``request`` in its own worker threads, never on the event loop."""
+"""HTTP details shared by both clients: one request through ``urllib`` within a total deadline, header parsing, backoff,
+and what a non-2xx answer means. Blocking: ``AsyncClient`` runs ``request`` in its own worker threads, never on the
+event loop."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import json
 import math
 import re
 import socket
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,8 +22,24 @@ from ._types import ClientError
 
 #: Sent with every request, so the server's operators can tell client versions apart.
 USER_AGENT = f"scoregate-python/{__version__}"
+#: An HTTP product (RFC 9110, section 10.1.5): a token, optionally ``/`` and a version token (the TypeScript client's)
+PRODUCT = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:/[!#$%&'*+.^_`|~0-9A-Za-z-]+)?")
+
+
+def with_product(user_agent: str, product: Any) -> str:
+    """``user_agent`` with ``product`` in front, unless it names it already. TypeError for a value that is not an HTTP
+    product (``name`` or ``name/version``, token characters only), as the TypeScript client's ``withProduct``."""
+    if not isinstance(product, str) or not PRODUCT.fullmatch(product):
+        raise TypeError(f"scoregate: {product!r} is not an HTTP product such as 'my-service/1.2'")
+    return user_agent if product in user_agent.split(" ") else f"{product} {user_agent}"
+
+
 #: The response header that names the server's API version (read for diagnostics, never required).
 API_VERSION_HEADER = "scoregate-api-version"
+
+#: Bytes read from an answer at a time: the total deadline is checked after each read, so a body that drips in slowly
+#: (each read within urllib's per-operation timeout) cannot hold a request past it.
+READ_CHUNK_BYTES = 16 * 1024
 
 Opener = Callable[..., Any]
 Response = Tuple[int, Mapping[str, str], Any]
@@ -46,33 +65,125 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def default_opener() -> Opener:
-    return urllib.request.build_opener(_SameOriginRedirects()).open
+class Abort:
+    """Ends a request from another thread once its caller has stopped waiting (its deadline passed): shuts its socket
+    down, which wakes a read blocked in it, so a server that drips its status line or headers (where no deadline can
+    be checked) cannot hold the request's thread. Only the default opener's connections can be reached (a test's opener
+    is not)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sock: Optional[socket.socket] = None
+        self.aborted = False
+
+    def abort(self) -> None:
+        with self._lock:
+            self.aborted = True
+            sock = self._sock
+        if sock is not None:
+            _shut(sock)
+
+    def track(self, sock: Any) -> None:
+        """The request's socket, once connected (a request aborted meanwhile is ended at once)."""
+        with self._lock:
+            self._sock = sock
+            aborted = self.aborted
+        if aborted:
+            _shut(sock)
 
 
-def request(open_: Opener, method: str, url: str, headers: Dict[str, str], body: Optional[bytes], timeout: float) -> Response:
-    """One request with ``timeout`` seconds per socket operation; returns (status, headers, parsed JSON or None) for
-    every HTTP answer, raises ``Failed`` when there was none."""
-    req = urllib.request.Request(url, data=body, headers={**headers, "User-Agent": USER_AGENT}, method=method)
+def _shut(sock: Any) -> None:
     try:
-        with open_(req, timeout=timeout) as resp:
-            status, resp_headers, raw = resp.status, resp.headers, resp.read()
+        sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, AttributeError):
+        pass  # closed already, or not a socket
+
+
+#: The Abort of the request this thread is sending (``request`` sets it around the opener's call; connections read it)
+_current = threading.local()
+
+
+class _Abortable:
+    """A handler mixin whose connections hand their socket to the running request's ``Abort``."""
+
+    def do_open(self, http_class: Any, req: Any, **kw: Any) -> Any:
+        class Connection(http_class):  # type: ignore[misc, valid-type]
+            def connect(self) -> None:
+                super().connect()
+                abort = getattr(_current, "abort", None)
+                if abort is not None:
+                    abort.track(self.sock)
+
+        return super().do_open(Connection, req, **kw)  # type: ignore[misc]
+
+
+class _HTTPHandler(_Abortable, urllib.request.HTTPHandler):
+    pass
+
+
+class _HTTPSHandler(_Abortable, urllib.request.HTTPSHandler):
+    pass
+
+
+def default_opener() -> Opener:
+    """urllib's opener with redirects kept within the origin and connections an ``Abort`` can end."""
+    return urllib.request.build_opener(_SameOriginRedirects(), _HTTPHandler(), _HTTPSHandler()).open
+
+
+def timeout_error(timeout: float) -> ClientError:
+    """No answer within the deadline: what a request that timed out and a caller that stopped waiting both say."""
+    return ClientError("timeout", f"no answer within {timeout} s")
+
+
+def request(
+    open_: Opener,
+    method: str,
+    url: str,
+    headers: Dict[str, str],
+    body: Optional[bytes],
+    timeout: float,
+    deadline: Optional[float] = None,
+    abort: Optional[Abort] = None,
+    user_agent: str = USER_AGENT,
+) -> Response:
+    """One request within ``timeout`` seconds in all (connect, headers and body, as the TypeScript client's
+    ``timeoutMs``), or by ``deadline`` (``time.monotonic()``) when given; returns (status, headers, parsed JSON or None)
+    for every HTTP answer, raises ``Failed`` when there was none in time. urllib's own timeout bounds each socket
+    operation only (and a name lookup not at all), so the body is read in chunks with the deadline checked after each:
+    this thread stops at most one socket operation past the deadline. A caller that must get its answer at the
+    deadline exactly waits for this function with a deadline of its own (``Client`` a thread, ``AsyncClient``
+    ``asyncio.wait_for``) and, once it passes, ends it with ``abort`` (a status line or headers that drip in hold it
+    otherwise: no deadline can be checked inside urllib)."""
+    if deadline is None:
+        deadline = time.monotonic() + timeout
+    req = urllib.request.Request(url, data=body, headers={**headers, "User-Agent": user_agent}, method=method)
+    _current.abort = abort
+    try:
+        with open_(req, timeout=max(0.001, min(timeout, deadline - time.monotonic()))) as resp:
+            status, resp_headers = resp.status, resp.headers
+            raw = _read(resp, deadline, timeout, abort)
     except urllib.error.HTTPError as e:
         # urllib raises for every status >= 300, a 304 Not Modified included
         status, resp_headers = e.code, e.headers
         try:
-            raw = e.read()
+            raw = _read(e, deadline, timeout, abort)
+        except Failed:
+            raise  # an error body that drips past the deadline: no answer in time
         except Exception:
             raw = b""
         finally:
             e.close()
     except (OSError, http.client.HTTPException) as e:
+        if abort is not None and abort.aborted:
+            raise Failed(timeout_error(timeout)) from None
         # URLError is an OSError; a dropped connection mid-answer is an HTTPException (IncompleteRead, BadStatusLine)
         reason = getattr(e, "reason", e)
         # socket.timeout is TimeoutError from 3.10 on; on 3.9 it is only an OSError
         if isinstance(reason, (TimeoutError, socket.timeout)) or isinstance(e, (TimeoutError, socket.timeout)) or "timed out" in str(reason):
-            raise Failed(ClientError("timeout", f"no answer within {timeout} s")) from None
+            raise Failed(timeout_error(timeout)) from None
         raise Failed(ClientError("network", f"request failed: {reason}")) from None
+    finally:
+        _current.abort = None
     parsed: Any = None
     if raw:
         try:
@@ -80,6 +191,25 @@ def request(open_: Opener, method: str, url: str, headers: Dict[str, str], body:
         except ValueError:
             parsed = None
     return status, resp_headers, parsed
+
+
+def _read(resp: Any, deadline: float, timeout: float, abort: Optional[Abort]) -> bytes:
+    """The answer's body, read in chunks of at most ``READ_CHUNK_BYTES`` (``read1``: what has arrived, never waiting to
+    fill a chunk); ``Failed`` (timeout) once the deadline passes or the request was aborted (a body cut short by the
+    abort is not an answer). An answer without ``read1`` (a test's opener) is read at once."""
+    read1 = getattr(resp, "read1", None)
+    if read1 is None:
+        return resp.read()  # type: ignore[no-any-return]
+    parts = []
+    while True:
+        if time.monotonic() >= deadline or (abort is not None and abort.aborted):
+            raise Failed(timeout_error(timeout))
+        chunk = read1(READ_CHUNK_BYTES)
+        if not chunk:
+            if abort is not None and abort.aborted:
+                raise Failed(timeout_error(timeout))
+            return b"".join(parts)
+        parts.append(chunk)
 
 
 def parse_retry_after(value: Optional[str], now: float) -> Optional[float]:
@@ -140,7 +270,7 @@ def server_words(body: Any) -> Tuple[Optional[str], Optional[str]]:
 def describe_failure(status: int, body: Any, retry_after: Optional[float]) -> ClientError:
     """What a non-2xx answer means for the client, with the server's own message when it sent the error envelope."""
     code, message = server_words(body)
-    said = f": {message}" if code and message is not None else ""
+    said = f": {message}" if message is not None else ""
     if status == 401:
         return ClientError("unauthorized", f"401 unauthorized{said} (check the token; refreshing stopped)", status)
     if status == 403:

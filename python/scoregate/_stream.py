@@ -190,7 +190,8 @@ class GateStream:
                 if self.last is not None:
                     headers["Last-Event-ID"] = str(self.last)
                 request = urllib.request.Request(self.url, headers=headers)
-                with urllib.request.urlopen(request, timeout=self._o.read_timeout) as response:
+                # the clients' opener: a redirect is followed within the origin only, so the token never leaves it
+                with _http.default_opener()(request, timeout=self._o.read_timeout) as response:
                     self._response = response
                     if not (response.headers.get("Content-Type") or "").startswith("text/event-stream"):
                         retry_after = _http.parse_retry_after(response.headers.get("Retry-After"), self._now())

@@ -33,18 +33,30 @@ class Gate:
 
 GateLike = Union[Gate, Mapping[str, Any], Tuple[str, ...]]
 
+#: Why a gate is refused (the TypeScript client's words): ``get_threshold`` and ``gate()`` answer the fallback with this
+#: ``bad_request`` error instead of raising or sending a request the server would refuse on every call.
+GATE_NEEDS = "the gate needs embedding and reranker strings"
+
+
+class BadGate(TypeError):
+    """A value that is not a gate with ``embedding`` and ``reranker`` strings (``as_gate``)."""
+
 
 def as_gate(g: GateLike) -> Gate:
-    """Accepts a Gate, a dict with embedding/reranker/index/index_version, or a tuple (embedding, reranker[, index])."""
+    """Accepts a Gate, a dict with embedding/reranker/index/index_version, or a tuple (embedding, reranker[, index[,
+    index_version]]). Raises ``BadGate`` (a TypeError) for anything else, an ``embedding`` or ``reranker`` that is not a
+    string (None, a number, missing) included."""
     if isinstance(g, Gate):
-        return g
-    if isinstance(g, Mapping):
-        return Gate(
-            embedding=g["embedding"], reranker=g["reranker"], index=g.get("index"), index_version=g.get("index_version")
-        )
-    if isinstance(g, tuple) and 2 <= len(g) <= 4:
-        return Gate(*g)
-    raise TypeError("a gate is Gate(embedding, reranker, index=None, index_version=None), a dict or a tuple")
+        gate = g
+    elif isinstance(g, Mapping):
+        gate = Gate(embedding=g.get("embedding"), reranker=g.get("reranker"), index=g.get("index"), index_version=g.get("index_version"))  # type: ignore[arg-type]
+    elif isinstance(g, tuple) and 2 <= len(g) <= 4:
+        gate = Gate(*g)
+    else:
+        raise BadGate(f"{GATE_NEEDS}: a gate is Gate(embedding, reranker, index=None, index_version=None), a dict or a tuple")
+    if not (isinstance(gate.embedding, str) and isinstance(gate.reranker, str)):
+        raise BadGate(GATE_NEEDS)
+    return gate
 
 
 @dataclass

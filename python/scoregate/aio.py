@@ -20,10 +20,11 @@ import logging
 import threading
 from typing import Any, Callable, Coroutine, Iterable, List, Optional, Set, Tuple, Union
 
-from ._base import ClientBase, checked_gate_input
+from . import _http
+from ._base import REQUIRED, ClientBase, gate_candidates
 from ._observations import SEND_POLL_SECONDS
 from ._thresholds import Outcome, Plan, fallback_result
-from ._types import ClientError, FlushResult, GateLike, GateResult, ThresholdResult, as_gate
+from ._types import BadGate, ClientError, FlushResult, GateLike, GateResult, ThresholdResult, as_gate
 
 log = logging.getLogger("scoregate")
 
@@ -53,14 +54,25 @@ class AsyncClient(ClientBase):
     # -- thresholds -----------------------------------------------------------------------------------------------
 
     async def get_threshold(
-        self, gate: GateLike, fallback: Optional[float], *, timeout: Optional[float] = None, assignment_key: Optional[str] = None
+        self,
+        gate: GateLike = REQUIRED,
+        fallback: Optional[float] = REQUIRED,
+        *,
+        timeout: Optional[float] = None,
+        assignment_key: Optional[str] = None,
     ) -> ThresholdResult:
-        """The gate's threshold; never raises (cancellation of the caller excepted). ``fallback`` (required; None keeps
-        everything, and so does a value that is not a real number) is used until a first answer arrives and when the
+        """The gate's threshold; never raises, cancellation of the caller excepted (a gate without ``embedding`` and
+        ``reranker`` strings, or none, answers the fallback with a ``bad_request`` error). ``fallback`` (required; None
+        keeps everything, and so does a value that is not a real number or a call without one) is used until a first answer arrives and when the
         gate is uncalibrated."""
+        if fallback is REQUIRED:
+            fallback = None
         try:
             wait = self._timeout if timeout is None else timeout
-            g = as_gate(gate)
+            try:
+                g = as_gate(gate)
+            except BadGate:
+                return self._bad_gate(fallback)
             self._watch(g)
             plan = self._cache.plan(g, fallback, assignment_key)
             if plan.start:
@@ -111,9 +123,9 @@ class AsyncClient(ClientBase):
     async def gate(
         self,
         candidates: Iterable[Any],
-        gate: GateLike,
+        gate: GateLike = REQUIRED,
         *,
-        fallback: Optional[float],
+        fallback: Optional[float] = REQUIRED,
         score: Union[str, Callable[[Any], Optional[float]]] = "score",
         unscored: str = "keep",
         report: bool = True,
@@ -125,12 +137,14 @@ class AsyncClient(ClientBase):
         ``min_keep``, at most ``max_keep``) and keeps none when the query's top score is below ``abstain_below``
         (``abstain=True``, with ``abstain_reason``). ``score`` is a key (dicts, attributes) or a function. Reports the
         query's counts when a calibration produced the threshold. ``candidates`` is any iterable (a generator is read
-        once). Never raises on a failure of the server or the network; a configuration error raises at once, before any
-        request: ValueError for an ``unscored`` other than "keep" or "drop", TypeError for candidates that are not
-        iterable."""
-        candidates = checked_gate_input(candidates, unscored)
+        once). Never raises but TypeError for candidates that are not iterable (nothing to answer with): a failure of
+        the server or the network, a gate without ``embedding`` and ``reranker`` strings (the fallback with a
+        ``bad_request`` error) and an ``unscored`` other than "keep" or "drop" (read as "keep") become answers, each
+        mistake logged once."""
+        candidates = gate_candidates(candidates)
+        mode = self._unscored_mode(unscored)
         t = await self.get_threshold(gate, fallback, timeout=timeout, assignment_key=assignment_key)
-        return self._gate_result(candidates, t, self._partition(candidates, t, score, unscored, report_scores), report)
+        return self._gate_result(candidates, t, self._partition(candidates, t, score, mode, report_scores), report)
 
     async def shadow(
         self,
@@ -144,8 +158,12 @@ class AsyncClient(ClientBase):
         """Shadow evaluation of one mirrored query, as ``Client.shadow``. Never raises (cancellation excepted)."""
         try:
             # any iterable, read once: each shadow gates the same candidates
-            candidates = checked_gate_input(candidates, "keep")
-            g = as_gate(gate)
+            candidates = gate_candidates(candidates)
+            try:
+                g = as_gate(gate)
+            except BadGate:
+                self._bad_gate(None)
+                return []
             await self.get_threshold(g, None)
             return self._shadow(candidates, g, key, score, index_version)
         except Exception:
@@ -263,7 +281,8 @@ class AsyncClient(ClientBase):
         return task
 
     async def _in_thread(self, fn: Callable[..., Outcome], *args: Any) -> Outcome:
-        """Runs a blocking request in the client's worker threads; its outcome, never an exception."""
+        """Runs a blocking request in the client's worker threads, within the client's ``timeout`` in all (then aborted,
+        with a ``timeout`` error as its outcome); its outcome, never an exception."""
         with self._executor_lock:
             if self._executor is None:
                 self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="scoregate")
@@ -281,15 +300,24 @@ class AsyncClient(ClientBase):
             except RuntimeError:
                 pass  # the loop closed meanwhile
 
+        abort = _http.Abort()
         try:
-            job = executor.submit(fn, *args)
+            job = executor.submit(fn, *args, abort=abort)
         except Exception as e:  # the executor was shut down meanwhile
             return ClientError("internal", f"{type(e).__name__}: {e}")
         job.add_done_callback(deliver)
         try:
-            return await answer
-        except BaseException:
+            # the total deadline, as the TypeScript client's timeoutMs: connect, headers and body (an answer that drips
+            # in slowly included), from the moment the request was queued
+            return await asyncio.wait_for(answer, self._timeout)
+        except asyncio.TimeoutError:
             job.cancel()  # a request not started yet is not sent at all
+            abort.abort()  # one under way ends (its socket shut down): the worker thread is free again, its answer dropped
+            return _http.timeout_error(self._timeout)
+        except BaseException:
+            # cancelled (the caller's task, or the loop ending): the answer has nobody to go to
+            job.cancel()
+            abort.abort()
             raise
 
 

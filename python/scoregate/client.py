@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
-from ._base import ClientBase, checked_gate_input
-from ._thresholds import Plan, fallback_result
-from ._types import ClientError, FlushResult, GateLike, GateResult, ThresholdResult, as_gate
+from . import _http
+from ._base import REQUIRED, ClientBase, gate_candidates
+from ._thresholds import Outcome, Plan, fallback_result
+from ._types import BadGate, ClientError, FlushResult, GateLike, GateResult, ThresholdResult, as_gate
 
 log = logging.getLogger("scoregate")
 
@@ -42,14 +43,25 @@ class Client(ClientBase):
     # -- thresholds -----------------------------------------------------------------------------------------------
 
     def get_threshold(
-        self, gate: GateLike, fallback: Optional[float], *, timeout: Optional[float] = None, assignment_key: Optional[str] = None
+        self,
+        gate: GateLike = REQUIRED,
+        fallback: Optional[float] = REQUIRED,
+        *,
+        timeout: Optional[float] = None,
+        assignment_key: Optional[str] = None,
     ) -> ThresholdResult:
-        """The gate's threshold; never raises. ``fallback`` (required; None keeps everything, and so does a value that
-        is not a real number) is used until a first answer arrives and when the gate is uncalibrated. ``timeout``
+        """The gate's threshold; never raises (a gate without ``embedding`` and ``reranker`` strings, or none, answers
+        the fallback with a ``bad_request`` error). ``fallback`` (required; None keeps everything, and so does a value that
+        is not a real number or a call without one) is used until a first answer arrives and when the gate is uncalibrated. ``timeout``
         bounds this call's wait when nothing is held."""
+        if fallback is REQUIRED:
+            fallback = None
         try:
             wait = self._timeout if timeout is None else timeout
-            g = as_gate(gate)
+            try:
+                g = as_gate(gate)
+            except BadGate:
+                return self._bad_gate(fallback)
             self._watch(g)
             plan = self._cache.plan(g, fallback, assignment_key)
             if plan.start:
@@ -73,12 +85,37 @@ class Client(ClientBase):
         finally:
             plan.flight.set()
 
+    def _send(
+        self, method: str, url: str, headers: Dict[str, str], body: Optional[bytes], abort: Optional[_http.Abort] = None
+    ) -> Outcome:
+        """One request with a total deadline, as the TypeScript client's ``timeoutMs``: it runs in a daemon thread of its
+        own, and past ``timeout`` seconds (connect, headers and body, whether they drip in slowly or not) the answer is a
+        ``timeout`` error, whatever the thread is doing. The request is then aborted (its socket shut down), so the
+        thread ends soon after; what it gets is dropped (a name lookup cannot be interrupted: it ends when it ends)."""
+        box: List[Outcome] = []
+        done = threading.Event()
+        abort = abort or _http.Abort()
+
+        def run() -> None:
+            try:
+                box.append(ClientBase._send(self, method, url, headers, body, abort))
+            except BaseException as e:  # _send returns outcomes; anything else is an internal error
+                box.append(ClientError("internal", f"{type(e).__name__}: {e}"))
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="scoregate-request", daemon=True).start()
+        if done.wait(self._timeout) and box:
+            return box[0]
+        abort.abort()
+        return _http.timeout_error(self._timeout)
+
     def gate(
         self,
         candidates: Iterable[Any],
-        gate: GateLike,
+        gate: GateLike = REQUIRED,
         *,
-        fallback: Optional[float],
+        fallback: Optional[float] = REQUIRED,
         score: Union[str, Callable[[Any], Optional[float]]] = "score",
         unscored: str = "keep",
         report: bool = True,
@@ -90,12 +127,14 @@ class Client(ClientBase):
         ``min_keep``, at most ``max_keep``) and keeps none when the query's top score is below ``abstain_below``
         (``abstain=True``, with ``abstain_reason``). ``score`` is a key (dicts, attributes) or a function. Reports the
         query's counts when a calibration produced the threshold. ``candidates`` is any iterable (a generator is read
-        once). Never raises on a failure of the server or the network; a configuration error raises at once, before any
-        request: ValueError for an ``unscored`` other than "keep" or "drop", TypeError for candidates that are not
-        iterable."""
-        candidates = checked_gate_input(candidates, unscored)
+        once). Never raises but TypeError for candidates that are not iterable (nothing to answer with): a failure of
+        the server or the network, a gate without ``embedding`` and ``reranker`` strings (the fallback with a
+        ``bad_request`` error) and an ``unscored`` other than "keep" or "drop" (read as "keep") become answers, each
+        mistake logged once."""
+        candidates = gate_candidates(candidates)
+        mode = self._unscored_mode(unscored)
         t = self.get_threshold(gate, fallback, timeout=timeout, assignment_key=assignment_key)
-        return self._gate_result(candidates, t, self._partition(candidates, t, score, unscored, report_scores), report)
+        return self._gate_result(candidates, t, self._partition(candidates, t, score, mode, report_scores), report)
 
     def shadow(
         self,
@@ -111,8 +150,12 @@ class Client(ClientBase):
         shadow calibration ids it reported for."""
         try:
             # any iterable, read once: each shadow gates the same candidates
-            candidates = checked_gate_input(candidates, "keep")
-            g = as_gate(gate)
+            candidates = gate_candidates(candidates)
+            try:
+                g = as_gate(gate)
+            except BadGate:
+                self._bad_gate(None)
+                return []
             self.get_threshold(g, None)
             return self._shadow(candidates, g, key, score, index_version)
         except Exception:

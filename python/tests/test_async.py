@@ -151,8 +151,8 @@ class AsyncThresholdTests(AsyncTestCase):
 
         c = self.client(opener=broken)
         self.assertEqual((await c.get_threshold(GATE, fallback=0.5)).error.code, "internal")
-        r = await c.get_threshold(("e5",), fallback=0.5)  # not a gate
-        self.assertEqual((r.reason, r.threshold, r.error.code), ("fallback", 0.5, "internal"))
+        r = await c.get_threshold(("e5",), fallback=0.5)  # not a gate (test_misuse has the rest)
+        self.assertEqual((r.reason, r.threshold, r.error.code), ("fallback", 0.5, "bad_request"))
 
     async def test_a_refused_token_stops_requests(self) -> None:
         self.stub.handler = lambda *a: error(401, "unauthorized")

@@ -177,8 +177,9 @@ class ThresholdTests(StubTestCase):
         c = self.client(opener=broken)
         r = c.get_threshold(GATE, fallback=0.5)
         self.assertEqual(r.reason, "fallback")
-        r2 = c.get_threshold(("e5",), fallback=0.5)  # not a gate: still no exception
-        self.assertEqual((r2.reason, r2.error.code), ("fallback", "internal"))
+        self.assertEqual(r.error.code, "internal")
+        r2 = c.get_threshold(("e5",), fallback=0.5)  # not a gate: still no exception (test_misuse has the rest)
+        self.assertEqual((r2.reason, r2.error.code), ("fallback", "bad_request"))
 
     def test_a_snapshot_bootstraps_a_cold_start_without_waiting(self) -> None:
         self.stub.handler = lambda *a: ok()

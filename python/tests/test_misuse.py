@@ -1,10 +1,12 @@
 """What a caller can get wrong, for both clients: a token read from a secret file, malformed reports (ignored, counted and
-logged once per kind), gate() input (any iterable; a mistyped ``unscored`` raises), and an AsyncClient that outlives its
-first event loop."""
+logged once per kind), gate() input (any iterable; a gate without embedding and reranker strings, a missing argument
+or a mistyped ``unscored`` is answered as the TypeScript client answers it, never raised), and an AsyncClient that
+outlives its first event loop."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import numbers
 import time
@@ -76,6 +78,16 @@ class TokenTests(StubCase):
         for token in ("", " \n", None):
             with self.subTest(token=token), self.assertRaises(TypeError):
                 Client(self.stub.url, token, background=False)  # type: ignore[arg-type]
+
+
+class TimeoutTests(unittest.TestCase):
+    def test_a_timeout_that_is_not_a_positive_number_is_refused_at_construction(self) -> None:
+        # it is every request's total deadline: None would hold callers and worker threads forever
+        for timeout in (None, 0, -1.0, float("nan"), float("inf"), "2", True):
+            for cls in (Client, AsyncClient):
+                with self.subTest(timeout=timeout, cls=cls.__name__), self.assertRaises(ValueError):
+                    cls("http://127.0.0.1:9", "t", timeout=timeout, background=False)  # type: ignore[arg-type]
+        Client("http://127.0.0.1:9", "t", timeout=1, background=False).close()  # an int is a number of seconds
 
 
 class ReportMisuseTests(StubCase):
@@ -180,24 +192,109 @@ class GateInputTests(StubCase):
         posts = [q["body"] for q in self.stub.requests if q["method"] == "POST"]
         self.assertEqual(sorted((b["calibration_id"], b["queries"]) for b in posts), [("cal_0000000000s1", [[2, 1]]), ("cal_0000000000s2", [[2, 1]])])
 
-    def test_an_unknown_unscored_value_raises_before_any_request(self) -> None:
+    def test_an_unknown_unscored_value_is_read_as_keep_and_logged_once(self) -> None:
         c = self.client()
-        with self.assertRaises(ValueError) as caught:
-            c.gate([{"score": 0.9}], GATE, fallback=0.5, unscored="dorp")
-        self.assertEqual(str(caught.exception), "scoregate: unscored must be 'keep' or 'drop', not 'dorp'")
+        docs = [{"score": 0.9}, {"score": None}, {"score": 0.1}]
+        with self.assertLogs("scoregate", logging.WARNING) as logs:
+            for _ in range(3):
+                r = c.gate(docs, GATE, fallback=0.5, unscored="dorp")  # type: ignore[arg-type]
+                self.assertEqual((r.kept, r.reason, r.error), ([docs[0], docs[1]], "calibrated" if _ == 0 else "cached", None))
+        self.assertEqual(len(logs.records), 1, logs.output)
+        self.assertIn("unscored='dorp'", logs.output[0])
+        self.assertEqual(len(c.gate(docs, GATE, fallback=0.5, unscored="drop").kept), 1)  # the right word still drops
         with self.assertRaises(TypeError):
-            c.gate(None, GATE, fallback=0.5)  # type: ignore[arg-type]
-        self.assertEqual(self.stub.requests, [])
+            c.gate(None, GATE, fallback=0.5)  # type: ignore[arg-type]  # nothing to answer with (TypeScript throws too)
         with self.assertRaises(ValueError):
-            scoregate.decide_query([0.5], 0.4, unscored="Drop")
+            scoregate.decide_query([0.5], 0.4, unscored="Drop")  # the pure rule still checks its arguments
 
-    def test_the_async_client_checks_the_same(self) -> None:
+    def test_the_async_client_reads_the_same(self) -> None:
         async def main() -> None:
             async with AsyncClient(self.stub.url, "t", background=False) as c:
                 r = await c.gate((d for d in [{"score": 0.9}, {"score": 0.1}]), GATE, fallback=0.5)
                 self.assertEqual((len(r.kept), len(r.dropped)), (1, 1))
-                with self.assertRaises(ValueError):
-                    await c.gate([{"score": 0.9}], GATE, fallback=0.5, unscored="dorp")
+                with self.assertLogs("scoregate", logging.WARNING):
+                    r = await c.gate([{"score": 0.9}, {}], GATE, fallback=0.5, unscored="dorp")  # type: ignore[arg-type]
+                self.assertEqual(len(r.kept), 2)
+
+        asyncio.run(main())
+
+
+#: Gates without embedding and reranker strings: None, a number, missing, not a gate at all
+BAD_GATES: List[Any] = [
+    {"embedding": None, "reranker": "bge", "index": "docs"},
+    {"embedding": "e5", "reranker": 7},
+    {"reranker": "bge"},
+    Gate(None, "bge"),  # type: ignore[arg-type]
+    ("e5",),
+    ("e5", None),
+    None,
+    "e5/bge",
+]
+
+
+class BadGateTests(StubCase):
+    """The TypeScript client's ``getThreshold`` answers a gate without embedding and reranker strings with the fallback
+    and a ``bad_request`` error, sends nothing, and reports nothing; so do both Python clients, logging it once."""
+
+    def check(self, r: Any, fallback: Any, threshold: Any) -> None:
+        self.assertEqual((r.reason, r.threshold, r.calibration_id, r.error.code), ("fallback", threshold, None, "bad_request"))
+        self.assertEqual(r.error.message, "the gate needs embedding and reranker strings")
+
+    def test_a_bad_gate_answers_the_fallback_with_bad_request_and_sends_nothing(self) -> None:
+        c = self.client()
+        docs = [{"score": 0.9}, {"score": 0.1}]
+        with self.assertLogs("scoregate", logging.WARNING) as logs:
+            for g in BAD_GATES:
+                with self.subTest(gate=g):
+                    self.check(c.get_threshold(g, 0.5), 0.5, 0.5)
+                    r = c.gate(docs, g, fallback=0.5)
+                    self.check(r, 0.5, 0.5)
+                    self.assertEqual((r.kept, r.dropped), ([docs[0]], [docs[1]]))  # the fallback applies
+                    self.assertEqual(c.shadows_for(g, "k"), [])
+                    self.assertEqual(c.shadow(docs, g, key="k"), [])
+        self.assertEqual(self.stub.requests, [])
+        self.assertEqual(c.flush().stats.queued, 0)  # nothing reported: no calibration decided
+        self.assertEqual(self.stub.requests, [])
+        # once, not once per call: a request handler makes the same mistake on every request
+        self.assertEqual(len(logs.records), 1, logs.output)
+        self.assertTrue(all("embedding and reranker strings" in line and "Traceback" not in line for line in logs.output))
+
+    def test_missing_arguments_answer_as_the_typescript_client_answers_missing_options(self) -> None:
+        c = self.client()
+        docs = [{"score": 0.9}, {"score": 0.1}]
+        self.check(c.get_threshold(), None, None)  # type: ignore[call-arg]
+        self.check(c.gate(docs), None, None)  # type: ignore[call-arg]
+        self.assertEqual(c.gate(docs).kept, docs)  # type: ignore[call-arg]  # no fallback: None keeps everything
+        self.assertEqual(self.stub.requests, [])
+        # a gate without a fallback is served as usual: the fallback, had it been needed, would have been None
+        r = c.gate(docs, GATE)  # type: ignore[call-arg]
+        self.assertEqual((r.reason, r.calibration_id, len(r.kept)), ("calibrated", CAL, 1))
+        self.assertEqual(c.get_threshold(GATE).reason, "cached")  # type: ignore[call-arg]
+        self.assertIn("<required>", str(inspect.signature(Client.get_threshold)))
+
+    def test_a_refused_gate_is_not_reported_either(self) -> None:
+        c = self.client()
+        for g in BAD_GATES:
+            c.report(3, 1, gate=g)
+        self.assertEqual(c.observation_stats().ignored, len(BAD_GATES))
+        self.assertEqual(c.flush().sent_batches, 0)
+
+    def test_the_async_client_answers_the_same(self) -> None:
+        async def main() -> None:
+            async with AsyncClient(self.stub.url, "t", background=False) as c:
+                docs = [{"score": 0.9}, {"score": 0.1}]
+                with self.assertLogs("scoregate", logging.WARNING) as logs:
+                    for g in BAD_GATES:
+                        with self.subTest(gate=g):
+                            self.check(await c.get_threshold(g, 0.5), 0.5, 0.5)
+                            self.check(await c.gate(docs, g, fallback=0.5), 0.5, 0.5)
+                            self.assertEqual(c.shadows_for(g, "k"), [])
+                            self.assertEqual(await c.shadow(docs, g, key="k"), [])
+                self.assertEqual(len(logs.records), 1, logs.output)
+                self.check(await c.get_threshold(), None, None)  # type: ignore[call-arg]
+                self.check(await c.gate(docs), None, None)  # type: ignore[call-arg]
+                self.assertEqual(self.stub.requests, [])
+                self.assertEqual((await c.gate(docs, GATE)).reason, "calibrated")  # type: ignore[call-arg]
 
         asyncio.run(main())
 

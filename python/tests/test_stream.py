@@ -161,6 +161,29 @@ class StreamTest(unittest.TestCase):
         self.assertEqual(stub.connections, [None, "7", "7"])
         self.assertEqual(states[:2], ["open", "reconnecting"])
 
+    def test_a_redirect_to_another_origin_is_not_followed_with_the_token(self) -> None:
+        # as the threshold and observation requests: urllib would resend the Authorization header to the other host
+        elsewhere = StubServer()
+        self.addCleanup(elsewhere.close)
+        elsewhere.handler = lambda *a: (200, {}, None)
+        redirector = StubServer()
+        self.addCleanup(redirector.close)
+        redirector.handler = lambda *a: (302, {"Location": f"{elsewhere.url}/v1/events"}, None)
+        states: List[str] = []
+        s = GateStream(
+            f"{redirector.url}/v1/events?embedding=e5&reranker=bge",
+            lambda: {"Authorization": "Bearer t"},
+            StreamOptions(read_timeout=2.0, backoff_initial=0.01, backoff_max=0.05, recovery=5.0),
+            on_event=lambda e: None,
+            on_state=lambda st, _r: states.append(st),
+            clock=lambda: 0.0,
+            rng=lambda: 0.5,
+        )
+        s.start()
+        self.addCleanup(s.close)
+        self.assertTrue(wait_until(lambda: len(redirector.requests) >= 2 or "polling" in states))
+        self.assertEqual(elsewhere.requests, [])
+
     def test_404_polls_then_comes_back_and_401_stops(self) -> None:
         def script(n: int, write: Any, last: Optional[str]) -> None:
             if n == 1:

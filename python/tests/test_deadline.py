@@ -1,0 +1,250 @@
+"""The total deadline of a request, for both clients: ``timeout`` bounds connect, headers and body together, as the
+TypeScript client's ``timeoutMs`` does, so a server that drips its answer (each byte well within urllib's per-operation
+timeout) cannot hold a caller, a revalidation or an observation batch past it. A raw local server sends the answer a
+few bytes at a time; the timeouts are small so the suite stays fast."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import socket
+import socketserver
+import threading
+import time
+import unittest
+from typing import Any, Dict, List, Optional
+
+from scoregate import AsyncClient, Client, Gate
+from support import CACHE_CONTROL, threshold_body
+
+GATE = Gate("e5", "bge", index="docs")
+CAL = "cal_0000000000aa"
+logging.getLogger("scoregate").setLevel(logging.CRITICAL)
+
+#: The clients' total deadline in these tests (seconds)
+TIMEOUT = 0.3
+#: How long a dripping answer would take in all: far beyond TIMEOUT, far within urllib's per-operation timeout per byte
+DRIP_SECONDS = 3.0
+#: Slack for a loaded machine when checking that a call returned at its deadline (never near DRIP_SECONDS)
+SLACK = 0.6
+
+
+class DripServer:
+    """Answers each request with ``reply`` (status, headers, body bytes), sending it ``drip`` bytes at a time every
+    ``interval`` seconds from ``drip_from`` on ("headers": the status line too; "body": after the headers, sent at
+    once). Records each request, and when each answer ended (sent in full, or the client hung up)."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.mode: Optional[str] = None  # None: no drip
+        self.interval = 0.05
+        #: how long the drip takes in all
+        self.total = DRIP_SECONDS
+        self.reply = (200, {"ETag": f'"{CAL}.3"', "Cache-Control": CACHE_CONTROL}, json.dumps(threshold_body()).encode())
+        self.requests: List[Dict[str, Any]] = []
+        self.ended: List[Dict[str, Any]] = []
+        server = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                line = self.rfile.readline().decode()
+                headers: Dict[str, str] = {}
+                while True:
+                    h = self.rfile.readline().decode()
+                    if h in ("\r\n", "\n", ""):
+                        break
+                    k, _, v = h.partition(":")
+                    headers[k.strip().lower()] = v.strip()
+                n = int(headers.get("content-length") or 0)
+                body = json.loads(self.rfile.read(n)) if n else None
+                server.requests.append({"line": line.strip(), "headers": headers, "body": body})
+                server.send(self.connection)
+
+        self.tcp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.tcp.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.tcp.server_address[1]}"
+        threading.Thread(target=self.tcp.serve_forever, daemon=True).start()
+
+    def send(self, conn: socket.socket) -> None:
+        status, headers, body = self.reply
+        head = f"HTTP/1.1 {status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        data = head.encode() + body
+        start = 0 if self.mode == "headers" else len(head.encode()) if self.mode == "body" else len(data)
+        started = time.monotonic()
+        try:
+            conn.sendall(data[:start])
+            # a seeded number of bytes per drip, each sent well within urllib's per-operation timeout
+            step = max(1, (len(data) - start) * self.interval // self.total)
+            i = start
+            while i < len(data):
+                time.sleep(self.interval)
+                n = int(step) + self.rng.randrange(2)
+                conn.sendall(data[i : i + n])
+                i += n
+            outcome = "sent"
+        except OSError:
+            outcome = "hung up"
+        self.ended.append({"outcome": outcome, "after": time.monotonic() - started})
+
+    def close(self) -> None:
+        self.tcp.shutdown()
+        self.tcp.server_close()
+
+
+class DeadlineCase(unittest.TestCase):
+    def setUp(self) -> None:
+        self.server = DripServer(seed=20261205)
+
+    def tearDown(self) -> None:
+        self.server.close()
+
+    def assert_hung_up_soon(self) -> None:
+        """The client stopped reading by itself soon after its deadline: its worker thread does not linger for the
+        whole drip (a dripping server cannot pile up threads)."""
+        deadline = time.monotonic() + DRIP_SECONDS
+        while not self.server.ended and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual([e["outcome"] for e in self.server.ended], ["hung up"])
+        self.assertLess(self.server.ended[0]["after"], TIMEOUT + 1.0)
+
+
+class SyncDeadlineTests(DeadlineCase):
+    def client(self, **kw: Any) -> Client:
+        c = Client(self.server.url, "t", timeout=TIMEOUT, rng=lambda: 0.0, background=False, **kw)
+        self.addCleanup(c.close)
+        return c
+
+    def timed(self, fn: Any) -> Any:
+        t0 = time.monotonic()
+        r = fn()
+        return r, time.monotonic() - t0
+
+    def test_a_dripping_body_times_out_at_the_deadline_and_backs_off(self) -> None:
+        self.server.mode = "body"
+        c = self.client()
+        r, took = self.timed(lambda: c.get_threshold(GATE, 0.5))
+        self.assertEqual((r.reason, r.threshold, r.error.code), ("fallback", 0.5, "timeout"))
+        self.assertLess(took, TIMEOUT + SLACK)
+        # the request failed (as in TypeScript): the entry backs off, so the next caller gets its fallback at once
+        r, took = self.timed(lambda: c.get_threshold(GATE, 0.5))
+        self.assertEqual((r.reason, r.error.code, len(self.server.requests)), ("fallback", "timeout", 1))
+        self.assertLess(took, 0.1)
+        self.assert_hung_up_soon()
+
+    def test_dripping_headers_time_out_at_the_deadline_too(self) -> None:
+        # urllib's timeout bounds each socket read: a status line and headers that trickle in never trip it
+        self.server.mode = "headers"
+        c = self.client()
+        r, took = self.timed(lambda: c.get_threshold(GATE, 0.5))
+        self.assertEqual((r.reason, r.error.code), ("fallback", "timeout"))
+        self.assertLess(took, TIMEOUT + SLACK)
+        # the request itself ended at the deadline, a failure: the next caller does not wait for it, nor send another
+        r, took = self.timed(lambda: c.get_threshold(GATE, 0.5))
+        self.assertEqual((r.reason, r.error.code, len(self.server.requests)), ("fallback", "timeout", 1))
+        self.assertLess(took, 0.1)
+        self.assert_hung_up_soon()  # the request was aborted: its thread does not wait for the headers to end
+
+    def test_a_slow_but_timely_body_larger_than_a_read_is_taken_whole(self) -> None:
+        body = {**threshold_body(), "padding": "x" * 100_000}  # several reads of READ_CHUNK_BYTES
+        self.server.reply = (200, {"ETag": f'"{CAL}.3"', "Cache-Control": CACHE_CONTROL}, json.dumps(body).encode())
+        self.server.mode, self.server.interval, self.server.total = "body", 0.01, 0.3
+        c = Client(self.server.url, "t", timeout=DRIP_SECONDS, background=False)  # the drip ends well in time
+        self.addCleanup(c.close)
+        r = c.get_threshold(GATE, 0.5)
+        self.assertEqual((r.reason, r.threshold, r.calibration_id, r.error), ("calibrated", 0.42, CAL, None))
+        self.assertEqual(self.server.ended[0]["outcome"], "sent")
+
+    def test_an_observation_batch_that_drips_times_out_stays_queued_and_keeps_its_batch_id(self) -> None:
+        self.server.mode = "body"
+        self.server.reply = (202, {}, b'{"accepted": true}')
+        c = self.client()
+        c.report(5, 1, calibration_id=CAL)
+        result, took = self.timed(c.flush)
+        self.assertLess(took, TIMEOUT + SLACK)
+        self.assertEqual((result.sent_batches, result.failed_batches), (0, 1))
+        self.assertEqual((result.stats.queued, result.stats.last_error.code), (1, "timeout"))
+        self.server.mode = None
+        result = c.flush()
+        self.assertEqual((result.sent_batches, result.stats.queued, result.stats.sent), (1, 0, 1))
+        ids = [q["body"]["batch_id"] for q in self.server.requests]
+        self.assertEqual((len(ids), len(set(ids))), (2, 1))
+
+
+class AsyncDeadlineTests(DeadlineCase):
+    def run_async(self, main: Any) -> Any:
+        async def wrapped() -> Any:
+            c = AsyncClient(self.server.url, "t", timeout=TIMEOUT, rng=lambda: 0.0, background=False)
+            try:
+                return await main(c)
+            finally:
+                await c.close()
+
+        return asyncio.run(wrapped())
+
+    def test_a_dripping_body_times_out_at_the_deadline(self) -> None:
+        self.server.mode = "body"
+
+        async def main(c: AsyncClient) -> None:
+            loop = asyncio.get_running_loop()
+            ticks = 0
+
+            async def tick() -> None:
+                nonlocal ticks
+                while True:
+                    await asyncio.sleep(0.01)
+                    ticks += 1
+
+            ticker = loop.create_task(tick())
+            t0 = time.monotonic()
+            r = await c.get_threshold(GATE, 0.5)
+            took = time.monotonic() - t0
+            ticker.cancel()
+            self.assertEqual((r.reason, r.threshold, r.error.code), ("fallback", 0.5, "timeout"))
+            self.assertLess(took, TIMEOUT + SLACK)
+            self.assertGreater(ticks, 5)  # the loop kept running while the request dripped
+            r = await c.get_threshold(GATE, 0.5)  # backing off: at once, no second request
+            self.assertEqual((r.error.code, len(self.server.requests)), ("timeout", 1))
+
+        self.run_async(main)
+        self.assert_hung_up_soon()
+
+    def test_dripping_headers_time_out_at_the_deadline_too(self) -> None:
+        self.server.mode = "headers"
+
+        async def main(c: AsyncClient) -> None:
+            t0 = time.monotonic()
+            r = await c.get_threshold(GATE, 0.5)
+            self.assertEqual((r.reason, r.error.code), ("fallback", "timeout"))
+            self.assertLess(time.monotonic() - t0, TIMEOUT + SLACK)
+            t0 = time.monotonic()
+            r = await c.get_threshold(GATE, 0.5)  # the request failed at the deadline: backing off, no wait
+            self.assertEqual((r.error.code, len(self.server.requests)), ("timeout", 1))
+            self.assertLess(time.monotonic() - t0, 0.1)
+
+        self.run_async(main)
+        self.assert_hung_up_soon()  # the worker thread is free again: the request was aborted at the deadline
+
+    def test_an_observation_batch_that_drips_times_out_and_stays_queued(self) -> None:
+        self.server.mode = "body"
+        self.server.reply = (202, {}, b'{"accepted": true}')
+
+        async def main(c: AsyncClient) -> None:
+            c.report(5, 1, calibration_id=CAL)
+            t0 = time.monotonic()
+            result = await c.flush()
+            self.assertLess(time.monotonic() - t0, TIMEOUT + SLACK)
+            self.assertEqual((result.failed_batches, result.stats.queued, result.stats.last_error.code), (1, 1, "timeout"))
+            self.server.mode = None
+            result = await c.flush()
+            self.assertEqual((result.sent_batches, result.stats.queued), (1, 0))
+            ids = [q["body"]["batch_id"] for q in self.server.requests]
+            self.assertEqual((len(ids), len(set(ids))), (2, 1))
+
+        self.run_async(main)
+
+
+if __name__ == "__main__":
+    unittest.main()
