@@ -177,7 +177,7 @@ export interface ConditionedTarget {
  * which wins where it is the smaller): a stratum of one eligible candidate a query has independent units whatever the
  * pooled design effect, where the pooled one would understate its evidence ten-fold. The derived value understates a
  * stratum's under a cap, whose fixed drops add no variance to the pooled design effect: the stratum's variance was then
- * about twice the one given (docs/drift.md). Approximations: the threshold was fitted on every stratum at once, which
+ * 1.5 to 2.2 times the one given (docs/drift.md). Approximations: the threshold was fitted on every stratum at once, which
  * couples the strata's shares (ignored); sizes within a stratum differ by at most a quarter (DROP_RATE_STRATA). null
  * without strata aligned with DROP_RATE_STRATA, without the live side's per-stratum counts, or without live
  * candidates. O(strata).

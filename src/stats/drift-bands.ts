@@ -241,9 +241,9 @@ export const MIN_OWN_DESIGN_EFFECT_QUERIES = 30;
  * eligible candidates move as one; sizes differ a little within a stratum, which can carry the estimate just above);
  * null where there is none to use: a calibration fitted before it was kept, a stratum where it could not be measured,
  * or one of fewer than MIN_OWN_DESIGN_EFFECT_QUERIES queries, whose estimate is too noisy (the callers then derive one
- * from the pooled design effect, as before). Not floored at the derived value: where the derived value overstates
- * (min_keep alone, short strata), the floor gave 1.2 to 1.9 times the measured spread and cost the tests power, and
- * where the measured value is low by chance (a rare drop under a cap) the derived one was lower still.
+ * from the pooled design effect, as before). Not floored at the derived value: where that overstates (min_keep alone,
+ * short strata) the floor would have given up to 1.6 times the share's spread (the same simulation) and cost the tests
+ * power, and where the measured value is low by chance (a rare drop under a cap) the derived one is lower still.
  */
 export function ownDesignEffect(st: DropStratum): number | null {
   const own = st.designEffect;
