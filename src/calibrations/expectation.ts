@@ -4,6 +4,7 @@
  * KV projection) and with each observation batch, so the monitor needs no D1 read.
  */
 import type { StoredCalibration } from "../contract";
+import type { DropStratum } from "../stats/calibration-expectation";
 
 /** What the drift monitor needs to know about the served calibration, carried along to avoid a D1 read. */
 export interface Expectation {
@@ -36,9 +37,12 @@ export interface Expectation {
   readonly guards?: { readonly min_keep: number; readonly max_keep: number | null } | null;
   /**
    * Guarded gates: per drop-rate stratum (stats/per-query.ts DROP_RATE_STRATA), the calibration's queries, candidates
-   * a threshold decides and those of them dropped (the monitor conditions on them).
+   * a threshold decides and those of them dropped (the monitor conditions on them), and the design effect of that share
+   * measured on the stratum's queries (null: not measurable; absent in projections of calibrations fitted before it).
    */
-  readonly drop_rate_strata?: readonly { readonly queries: number; readonly eligible: number; readonly dropped: number }[] | null;
+  readonly drop_rate_strata?:
+    | readonly { readonly queries: number; readonly eligible: number; readonly dropped: number; readonly design_effect?: number | null }[]
+    | null;
   /**
    * Abstaining gates: the share of calibration queries expected to abstain, the queries it rests on, and (rate and
    * carry modes) the rank and ties of abstain_below among their top scores for the exact law.
@@ -86,8 +90,12 @@ export function expectationOf(c: StoredCalibration): Expectation {
     ...(c.per_query?.empty_context_level !== undefined ? { empty_context_level: c.per_query.empty_context_level } : {}),
     guards: c.guards ? { min_keep: c.guards.min_keep, max_keep: c.guards.max_keep } : null,
     drop_rate_strata:
-      c.per_query?.drop_rate_by_candidates?.map(({ queries, eligible, eligible_dropped }) => ({ queries, eligible, dropped: eligible_dropped })) ??
-      null,
+      c.per_query?.drop_rate_by_candidates?.map(({ queries, eligible, eligible_dropped, design_effect }) => ({
+        queries,
+        eligible,
+        dropped: eligible_dropped,
+        ...(design_effect !== undefined ? { design_effect } : {}),
+      })) ?? null,
     abstention: abstentionExpectation(c) ?? null,
     empty_context_strata:
       c.per_query?.empty_context_by_candidates?.map((st) => ({
@@ -118,4 +126,19 @@ function abstentionExpectation(c: StoredCalibration): NonNullable<Expectation["a
   };
   if (a.mode === "false_abstention") return base;
   return { ...base, k: a.k, below: Math.round(a.in_sample_rate * a.queries), ties: a.ties };
+}
+
+/**
+ * A guarded calibration's drop-rate strata as the monitor's statistics read them (stats/calibration-expectation.ts
+ * DropStratum); null without them. A stratum's design effect is carried only where the projection has it.
+ */
+export function dropStrataOf(e: Expectation): DropStratum[] | null {
+  return (
+    e.drop_rate_strata?.map(({ queries, eligible, dropped, design_effect }) => ({
+      queries,
+      eligible,
+      dropped,
+      ...(design_effect !== undefined ? { designEffect: design_effect } : {}),
+    })) ?? null
+  );
 }

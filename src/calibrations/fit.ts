@@ -14,7 +14,16 @@ import { float32Spacing } from "../stats/float32-spacing";
 import { type EligibleScores, type Guards, guardedKept, hasGuards, NO_GUARDS } from "../stats/guarded-gate";
 import { scoresNeededFor } from "../stats/intervals";
 import { countBelow, kthSmallest, quantileInvertedCdf, quantileSummary } from "../stats/order-statistics";
-import { DROP_RATE_STRATA, dropStratumOf, eligibleSplit, perQueryStats } from "../stats/per-query";
+import {
+  addCluster,
+  type ClusterSums,
+  DROP_RATE_STRATA,
+  designEffect,
+  dropStratumOf,
+  eligibleSplit,
+  emptyClusterSums,
+  perQueryStats,
+} from "../stats/per-query";
 import { smallSampleFactor } from "../stats/satterthwaite";
 import { bareCore, guardedCore } from "./gate-core";
 import { FLAT_REBUILD_DESIGN_EFFECT } from "./rebuild-shift";
@@ -221,9 +230,10 @@ function summaryOf(sorted: Float64Array, eligible: EligibleScores | null): Distr
  * The guarded gate's drops on the calibration's own queries per drop-rate stratum (per-query.ts DROP_RATE_STRATA), and
  * those among the candidates a threshold decides: what the production monitor expects of queries of each size (guards
  * bind most on short queries and the cap on long ones, so a change of the query-size mix moves the pooled rate with
- * the gate unchanged).
+ * the gate unchanged). Each stratum keeps the design effect of its eligible candidates' drops measured on its own
+ * queries (stratumDesignEffect): under a cap the pooled design effect understates it (docs/drift.md). O(candidates).
  */
-function dropRateByCandidates(scores: Float64Array, offsets: Uint32Array, threshold: number | null, guards: Guards) {
+export function dropRateByCandidates(scores: Float64Array, offsets: Uint32Array, threshold: number | null, guards: Guards) {
   const strata = DROP_RATE_STRATA.map((lo, b) => {
     const next = DROP_RATE_STRATA[b + 1];
     return {
@@ -236,13 +246,16 @@ function dropRateByCandidates(scores: Float64Array, offsets: Uint32Array, thresh
       eligible_dropped: 0,
     };
   });
+  // Per stratum, each query's eligible candidates as a cluster and those of them dropped as its count.
+  const clusters = DROP_RATE_STRATA.map(() => emptyClusterSums());
   for (let i = 0; i + 1 < offsets.length; i++) {
     const start = offsets[i]!;
     const m = offsets[i + 1]! - start;
     if (m === 0) continue;
     let below = 0;
     if (threshold !== null) for (let j = start; j < start + m; j++) if (scores[j]! < threshold) below++;
-    const st = strata[dropStratumOf(m)]!;
+    const b = dropStratumOf(m);
+    const st = strata[b]!;
     const dropped = m - guardedKept(m, m - below, guards);
     const e = eligibleSplit(m, dropped, guards);
     st.queries++;
@@ -250,8 +263,21 @@ function dropRateByCandidates(scores: Float64Array, offsets: Uint32Array, thresh
     st.dropped += dropped;
     st.eligible += e.eligible;
     st.eligible_dropped += e.dropped;
+    addCluster(clusters[b]!, e.eligible, e.dropped); // a query with no eligible candidate is skipped: it says nothing
   }
-  return strata;
+  return strata.map((st, b) => ({ ...st, design_effect: stratumDesignEffect(clusters[b]!) }));
+}
+
+/**
+ * Kish design effect of a stratum's eligible-dropped share from its queries' eligible counts e_q and eligible drops
+ * d_q (per-query.ts designEffect: the ratio estimator's variance over queries, Q/(Q-1) sum (d_q - p e_q)^2 / E^2,
+ * against the binomial p (1 - p) / E, floored at 1), the Q queries with an eligible candidate as units. null where it
+ * cannot be measured: Q < 2 (one query has no spread to measure), or p = 0 or 1 (the binomial variance is 0 and every
+ * query agrees, which says nothing of how they cluster); the monitor then takes the pooled value (drift-bands.ts).
+ */
+function stratumDesignEffect(s: Readonly<ClusterSums>): number | null {
+  if (s.queries < 2 || s.dropped === 0 || s.dropped === s.candidates) return null;
+  return designEffect(s);
 }
 
 /**

@@ -26,7 +26,13 @@ export function monitoredStrataWarnings(fields: FittedCalibration["fields"], abs
     designEffect: fields.per_query?.design_effect ?? 1,
     emptyContextRate: fields.per_query?.empty_context_rate ?? null,
     nQueries: fields.n_queries,
-    dropRateStrata: dropStrata?.map(({ queries, eligible, eligible_dropped }) => ({ queries, eligible, dropped: eligible_dropped })) ?? null,
+    dropRateStrata:
+      dropStrata?.map(({ queries, eligible, eligible_dropped, design_effect }) => ({
+        queries,
+        eligible,
+        dropped: eligible_dropped,
+        ...(design_effect !== undefined ? { designEffect: design_effect } : {}),
+      })) ?? null,
     abstention:
       abstention && abstentionStrata && abstention.abstain_below !== null
         ? { expectedRate: abstention.expected_rate, queries: abstention.queries, strata: abstentionStrata }

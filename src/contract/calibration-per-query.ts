@@ -90,6 +90,15 @@ export const PerQuery = z.object({
         /** Candidates a threshold decides (ranks in (min_keep, max_keep]) and those of them dropped. */
         eligible: z.number().int(),
         eligible_dropped: z.number().int(),
+        /**
+         * Kish design effect of `eligible_dropped / eligible` measured on the stratum's own queries: the variance of that
+         * ratio over its queries (those with an eligible candidate as units) against the binomial variance of as many
+         * independent candidates, floored at 1. null where it cannot be measured: fewer than 2 queries with an eligible
+         * candidate, or none or all of the eligible candidates dropped. The monitor reads it from
+         * MIN_OWN_DESIGN_EFFECT_QUERIES (30) queries on (stats/drift-bands.ts). Absent on calibrations fitted before it
+         * was kept, which take the stratum's design effect from the pooled `design_effect` as before.
+         */
+        design_effect: z.number().nullable().optional(),
       }),
     )
     .optional(),

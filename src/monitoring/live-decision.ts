@@ -8,7 +8,7 @@
  * positively, so the unpaired standard error is conservative there: more `inconclusive`, never more false `shifted`.
  */
 
-import type { Expectation } from "../calibrations/expectation";
+import { dropStrataOf, type Expectation } from "../calibrations/expectation";
 import type { LiveDecision } from "../contract";
 import { MIN_DECISION_QUERIES } from "../contract";
 import { conditionedTarget, effectiveSizeFor } from "../stats/conditioned-rates";
@@ -51,7 +51,7 @@ export function targetSide(e: Expectation, live: Readonly<LiveSums> | null = nul
  */
 function guardedTarget(e: Expectation, live: Readonly<LiveSums>, pooled: ChangeSide): ChangeSide | null {
   const g = e.guards;
-  const strata = e.drop_rate_strata;
+  const strata = dropStrataOf(e);
   if (!g || !(g.min_keep > 0 || g.max_keep !== null) || !strata) return null;
   if (live.guards?.min_keep !== g.min_keep || live.guards.max_keep !== g.max_keep) return null;
   // The cap's drops from the queries' sizes (none without a cap), so drops a client makes against the guards show.

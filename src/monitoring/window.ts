@@ -5,7 +5,7 @@
  * and randomness come in as arguments.
  */
 
-import type { Expectation } from "../calibrations/expectation";
+import { dropStrataOf, type Expectation } from "../calibrations/expectation";
 import type { AlarmedRate, AlertKind, WindowStatus } from "../contract";
 import type { CalibrationExpectation } from "../stats/calibration-expectation";
 import { dropRateLaw } from "../stats/calibration-margin";
@@ -151,7 +151,7 @@ export function calibrationExpectation(e: Expectation): CalibrationExpectation {
     ...(e.empty_context_level !== undefined ? { emptyContextLevel: e.empty_context_level } : {}),
     ...(e.drift_tolerance != null ? { tolerance: e.drift_tolerance } : {}),
     ...(e.empty_context_tolerance != null ? { emptyContextTolerance: e.empty_context_tolerance } : {}),
-    dropRateStrata: e.drop_rate_strata ?? null,
+    dropRateStrata: dropStrataOf(e),
     abstention: abstentionOf(e.abstention),
   };
 }

@@ -69,6 +69,12 @@ export interface DropStratum {
   readonly queries: number;
   readonly eligible: number;
   readonly dropped: number;
+  /**
+   * The Kish design effect of `dropped / eligible` measured on the stratum's own queries (calibrations/fit.ts); null
+   * where it could not be measured, absent for calibrations fitted before it was kept (drift-bands.ts ownDesignEffect
+   * says when it is used).
+   */
+  readonly designEffect?: number | null;
 }
 
 /** A drop-rate (or abstention) stratum is tested from this many calibration queries of its size (fewer: not tested). */

@@ -6,8 +6,9 @@
  * shadow's or a promotion arm's own query sizes (conditionedTarget, monitoring/live-decision.ts).
  */
 
+import type { DropStratum } from "./calibration-expectation";
 import { adjustedVariance } from "./change-decision";
-import type { DriftBands, StratumBand } from "./drift-bands";
+import { type DriftBands, ownDesignEffect, type StratumBand } from "./drift-bands";
 import type { Band } from "./mixture-test";
 import { type ClusterSums, DROP_RATE_STRATA } from "./per-query";
 
@@ -168,18 +169,21 @@ export interface ConditionedTarget {
  *
  * Variance: each stratum's share a binomial proportion at its effective size, eligible / deff_b, Agresti-Caffo
  * adjusted, the strata independent (the strata on the pooled share share one estimate, at the pooled effective size).
- * deff_b is the stratum's design effect with k_b = eligible / queries candidates a query: 1 + (k_b - 1) rho, rho the
+ * deff_b is the design effect the calibration measured on the stratum's own queries where it has enough of them
+ * (drift-bands.ts ownDesignEffect, capped at k_b = eligible / queries). Otherwise (fewer queries, or a calibration
+ * fitted before it was kept) it is derived from the pooled one with k_b candidates a query: 1 + (k_b - 1) rho, rho the
  * intra-query correlation implied by the pooled design effect at the calibration's mean candidates per query (deff - 1)
- * / (mean - 1) (1 without the mean; an underestimate under a cap, whose fixed drops add no variance to the pooled design
- * effect: a stratum's variance then up to 2.5 times the one given, docs/drift.md), never below the pooled design
- * effect, and never above k_b (its value at rho = 1, which wins where it is the smaller): a stratum of one eligible
- * candidate a query has independent units whatever the pooled design effect, where the pooled one would understate its
- * evidence ten-fold. Approximations: the threshold was fitted on every stratum at once, which couples the strata's
- * shares (ignored); sizes within a stratum differ by at most a quarter (DROP_RATE_STRATA). null without strata aligned
- * with DROP_RATE_STRATA, without the live side's per-stratum counts, or without live candidates. O(strata).
+ * / (mean - 1) (1 without the mean), never below the pooled design effect, and never above k_b (its value at rho = 1,
+ * which wins where it is the smaller): a stratum of one eligible candidate a query has independent units whatever the
+ * pooled design effect, where the pooled one would understate its evidence ten-fold. The derived value understates a
+ * stratum's under a cap, whose fixed drops add no variance to the pooled design effect: the stratum's variance was then
+ * 1.5 to 2.2 times the one given (docs/drift.md). Approximations: the threshold was fitted on every stratum at once, which
+ * couples the strata's shares (ignored); sizes within a stratum differ by at most a quarter (DROP_RATE_STRATA). null
+ * without strata aligned with DROP_RATE_STRATA, without the live side's per-stratum counts, or without live
+ * candidates. O(strata).
  */
 export function conditionedTarget(
-  strata: readonly { readonly queries: number; readonly eligible: number; readonly dropped: number }[],
+  strata: readonly DropStratum[],
   designEffect: number,
   meanCandidates: number | null,
   sums: Readonly<ClusterSums>,
@@ -190,7 +194,10 @@ export function conditionedTarget(
   if (strata.length !== DROP_RATE_STRATA.length || eligible === undefined || eligibleDropped === undefined || sums.candidates === 0) return null;
   const deff = Math.max(1, designEffect);
   const rho = meanCandidates !== null && meanCandidates > 1 ? Math.min(1, (deff - 1) / (meanCandidates - 1)) : 1;
-  const stratumDeff = (k: number) => Math.max(1, Math.min(k, Math.max(deff, 1 + (k - 1) * rho)));
+  const stratumDeff = (st: DropStratum) => {
+    const k = st.eligible / st.queries;
+    return Math.max(1, Math.min(k, ownDesignEffect(st) ?? Math.max(deff, 1 + (k - 1) * rho)));
+  };
   let calDropped = 0;
   let calEligible = 0;
   for (const st of strata) {
@@ -212,7 +219,7 @@ export function conditionedTarget(
     }
     const p = st.dropped / st.eligible;
     expected += e * p;
-    variance += e * e * adjustedVariance(p, st.eligible / stratumDeff(st.eligible / st.queries));
+    variance += e * e * adjustedVariance(p, st.eligible / stratumDeff(st));
   });
   if (onPooled > 0) {
     // Not a sampling error only: the pooled share may be far from what sizes the calibration never saw drop (under a

@@ -18,7 +18,7 @@
  * Reference: docs/drift.md.
  */
 import { clopperPearsonInterval, clopperPearsonUpperBound, jeffreysUpperBound } from "./binomial-bound";
-import { type AbstentionStratum, type CalibrationExpectation, MIN_DROP_STRATUM_QUERIES } from "./calibration-expectation";
+import { type AbstentionStratum, type CalibrationExpectation, type DropStratum, MIN_DROP_STRATUM_QUERIES } from "./calibration-expectation";
 import { atEffectiveSize, floorSignificant, lawAtMean, marginOf } from "./calibration-margin";
 import type { DriftConfig } from "./drift-config";
 import { EMPTY_CONTEXT_STRATA } from "./empty-context";
@@ -191,11 +191,12 @@ function abstentionStrataBands(
 
 /**
  * The drop-rate band of each candidate-count stratum of a guarded calibration: its own guarded rate p_b over its
- * candidates, the margin from the Beta law at the stratum's effective size (candidates / deff) at level a'/(4 S) a
- * side for the S strata with calibration candidates (Bonferroni), widened to the tolerance. A stratum is tested from
- * MIN_DROP_STRATUM_QUERIES calibration queries when its margin is within maxCalibrationMargin. A stratum whose
- * queries the guard decides alone (every query at most min_keep long) has rate 0 and no margin: any drop there means
- * the guard is not applied.
+ * candidates, the margin from the Beta law at the stratum's effective size (eligible candidates / deff_b) at level
+ * a'/(4 S) a side for the S strata with calibration candidates (Bonferroni), widened to the tolerance. deff_b is the
+ * stratum's own design effect where the calibration measured it on enough queries (ownDesignEffect), else the pooled
+ * max(deff_cal, deff_production) as for the pooled band. A stratum is tested from MIN_DROP_STRATUM_QUERIES calibration
+ * queries when its margin is within maxCalibrationMargin. A stratum whose queries the guard decides alone (every query
+ * at most min_keep long) has rate 0 and no margin: any drop there means the guard is not applied.
  */
 function dropStrataBands(
   cal: CalibrationExpectation,
@@ -214,13 +215,40 @@ function dropStrataBands(
     if (st.queries === 0) return { expected: pooled, band: { lo: 0, hi: 1 }, armable: false };
     if (st.eligible === 0) return { expected: 0, band: { lo: 0, hi: 1 }, armable: false };
     const p = st.dropped / st.eligible;
-    const [lo, hi] = marginOf(lawAtMean(p, Math.max(1, st.eligible / deffCal)), alphaPerTest / (4 * measured));
+    const deff = ownDesignEffect(st) ?? deffCal;
+    const [lo, hi] = marginOf(lawAtMean(p, Math.max(1, st.eligible / deff)), alphaPerTest / (4 * measured));
     return {
       expected: p,
       band: { lo: Math.max(0, Math.min(p - tolerance, lo)), hi: Math.min(1, Math.max(p + tolerance, hi)) },
       armable: st.queries >= MIN_DROP_STRATUM_QUERIES && Math.max(p - lo, hi - p) <= config.maxCalibrationMargin,
     };
   });
+}
+
+/**
+ * From this many calibration queries of its size a drop-rate stratum's variance takes the design effect measured on
+ * its own queries (ownDesignEffect) instead of one derived from the pooled design effect. The same 30 queries from
+ * which a stratum is tested (MIN_DROP_STRATUM_QUERIES): in the seeded simulation of
+ * test/stats/stratum-design-effect.test.ts (beta-binomial queries at intra-query correlation 0.3) the variance it gives
+ * averaged 0.89 to 1.06 times the spread of the stratum's share over calibrations, from 30 queries a stratum on, where
+ * the derived one gave 0.46 to 0.66 of it in the strata a cap binds.
+ */
+export const MIN_OWN_DESIGN_EFFECT_QUERIES = 30;
+
+/**
+ * The design effect of a drop-rate stratum's eligible-dropped share as the calibration measured it on the stratum's own
+ * queries (DropStratum.designEffect, Kish, floored at 1), capped at k_b = eligible / queries (its value when a query's
+ * eligible candidates move as one; sizes differ a little within a stratum, which can carry the estimate just above);
+ * null where there is none to use: a calibration fitted before it was kept, a stratum where it could not be measured,
+ * or one of fewer than MIN_OWN_DESIGN_EFFECT_QUERIES queries, whose estimate is too noisy (the callers then derive one
+ * from the pooled design effect, as before). Not floored at the derived value: where that overstates (min_keep alone,
+ * short strata) the floor would have given up to 1.6 times the share's spread (the same simulation) and cost the tests
+ * power, and where the measured value is low by chance (a rare drop under a cap) the derived one is lower still.
+ */
+export function ownDesignEffect(st: DropStratum): number | null {
+  const own = st.designEffect;
+  if (own == null || !Number.isFinite(own) || st.queries < MIN_OWN_DESIGN_EFFECT_QUERIES || st.eligible === 0) return null;
+  return Math.max(1, Math.min(own, st.eligible / st.queries));
 }
 
 /** Sum of the counts over sum of the units, [count, units] per stratum; 0 without units. */

@@ -71,11 +71,18 @@ describe("watching a guarded gate", () => {
     expect(status.drop_rate.observed!).toBeLessThan(0.25);
     expect(Math.abs(status.drop_rate.expected - status.drop_rate.observed!)).toBeLessThan(0.03);
     expect(conditioned.alarms.drop).toBe(0);
-    // On-call sees how much of the traffic the stratified test watches: short sizes hold about 65 calibration queries each.
-    expect(status.drop_rate.strata_total).toBeGreaterThan(status.drop_rate.strata_tested!);
-    expect(status.drop_rate.strata_tested).toBeGreaterThan(0);
+    // On-call sees how much of the traffic the stratified test watches: short sizes hold about 65 calibration queries
+    // each, and every stratum with candidates a threshold decides is tested, queries of 4 too: one such candidate a
+    // query, so its own design effect is about 1, where the pooled one (3.2) left its band too wide to test.
+    expect(status.drop_rate.strata_tested).toBe(9);
+    expect(status.drop_rate.strata_total).toBe(9);
     expect(status.drop_rate.tested_share).toBeGreaterThan(0);
     expect(status.drop_rate.tested_share).toBeLessThanOrEqual(1);
+    // A calibration stored before the strata kept their design effect tests one stratum less: the pooled one is used.
+    const before = { ...e, drop_rate_strata: e.drop_rate_strata!.map(({ design_effect: _, ...st }) => st) };
+    const old = watch(before, c, 7, 40, short);
+    expect(windowStatus(old.w, evaluateWindow(old.w, DEFAULT_DRIFT_CONFIG)).drop_rate.strata_tested).toBe(8);
+    expect(old.alarms.drop).toBe(0);
     // The same production against the pooled expectation (as before guards were watched) alarms: the test can fail.
     const pooled = watch({ ...e, drop_rate_strata: null }, c, 7, 40, short);
     expect(pooled.alarms.drop).toBeGreaterThan(0);

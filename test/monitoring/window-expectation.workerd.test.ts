@@ -23,6 +23,11 @@ describe("a guarded gate's window after an alarm", () => {
     // saw (shown at the pooled share).
     const p = held[0]!.eligible_dropped / held[0]!.eligible;
     expect(held[0]!.eligible).toBe(200 * 16);
+    // The stratum's own design effect is stored with it (D1) and read back as fitted.
+    const stored = await callJson("GET", `/v1/calibrations/${calibration.id}`, 200, { token: TOKENS.read });
+    const storedHeld = stored.per_query!.drop_rate_by_candidates!.filter((st) => st.queries > 0);
+    expect(held[0]!.design_effect).toBeGreaterThanOrEqual(1);
+    expect(storedHeld[0]!.design_effect).toBe(held[0]!.design_effect);
 
     const observe = async (batch_id: string, queries: [number, number][]) =>
       counted(await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: { batch_id, ...gate, queries } }));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CalibrationExpectation } from "../../src/stats/calibration-expectation";
 import { conditionedAbstention, conditionedDropRate, conditionedTarget } from "../../src/stats/conditioned-rates";
-import { driftBands } from "../../src/stats/drift-bands";
+import { driftBands, MIN_OWN_DESIGN_EFFECT_QUERIES } from "../../src/stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 import { DROP_RATE_STRATA, dropStratumOf, emptyClusterSums } from "../../src/stats/per-query";
 
@@ -106,5 +106,54 @@ describe("a guarded calibration's target for a live side's own query sizes", () 
     expect(conditionedTarget(strata, 1, null, sums)).not.toBeNull();
     expect(conditionedTarget(strata, 1, null, emptyClusterSums())).toBeNull();
     expect(conditionedTarget(strata.slice(1), 1, null, sums)).toBeNull();
+  });
+});
+
+describe("a stratum's own design effect (drop_rate_by_candidates[].design_effect)", () => {
+  const ten = dropStratumOf(10);
+  const av = (p: number, n: number) => {
+    const a = (p * n + 1) / (n + 2);
+    return (a * (1 - a)) / (n + 2);
+  };
+  // 400 queries of 10 with 7 eligible candidates each (min_keep 3), half of them dropped.
+  const strataWith = (designEffect: number | null | undefined, queries = 400) =>
+    DROP_RATE_STRATA.map((_, b) =>
+      b === ten
+        ? { queries, eligible: 7 * queries, dropped: 3.5 * queries, ...(designEffect !== undefined ? { designEffect } : {}) }
+        : { queries: 0, eligible: 0, dropped: 0 },
+    );
+  const sums = { ...emptyClusterSums(), queries: 10, candidates: 100, dropped: 35 };
+  sums.stratumEligible = DROP_RATE_STRATA.map((_, b) => (b === ten ? 70 : 0));
+  sums.stratumEligibleDropped = DROP_RATE_STRATA.map((_, b) => (b === ten ? 35 : 0));
+  const variance = (designEffect: number | null | undefined, queries = 400) =>
+    conditionedTarget(strataWith(designEffect, queries), 2, 11, sums, 0)!.variance;
+
+  it("is the stratum's design effect in conditionedTarget from MIN_OWN_DESIGN_EFFECT_QUERIES queries, capped at k_b", () => {
+    expect(MIN_OWN_DESIGN_EFFECT_QUERIES).toBe(30);
+    expect(variance(4.5)).toBeCloseTo(0.7 ** 2 * av(0.5, 2800 / 4.5), 14);
+    // Below the derived value (2: rho = 1/10 gives 1.6, floored at the pooled 2) too: it is measured, not a floor.
+    expect(variance(1.2)).toBeCloseTo(0.7 ** 2 * av(0.5, 2800 / 1.2), 14);
+    // Never above k_b = 7, its value when a query's eligible candidates move as one.
+    expect(variance(9)).toBeCloseTo(0.7 ** 2 * av(0.5, 2800 / 7), 14);
+  });
+
+  it("falls back to the value derived from the pooled design effect: absent, not measurable, or too few queries", () => {
+    const derived = (queries: number) => 0.7 ** 2 * av(0.5, (7 * queries) / 2);
+    expect(variance(undefined)).toBeCloseTo(derived(400), 14);
+    expect(variance(null)).toBeCloseTo(derived(400), 14);
+    expect(variance(4.5, MIN_OWN_DESIGN_EFFECT_QUERIES - 1)).toBeCloseTo(derived(MIN_OWN_DESIGN_EFFECT_QUERIES - 1), 14);
+    expect(variance(4.5, MIN_OWN_DESIGN_EFFECT_QUERIES)).toBeCloseTo(0.7 ** 2 * av(0.5, (7 * MIN_OWN_DESIGN_EFFECT_QUERIES) / 4.5), 14);
+  });
+
+  it("sets the stratum's drift band as the pooled design effect would if it were that value", () => {
+    const base: CalibrationExpectation = { expectedDropRate: 0.5, n: 4000, emptyContextRate: null, nQueries: 400 };
+    const own = driftBands({ ...base, designEffect: 1.5, dropRateStrata: strataWith(4.5) }, DEFAULT_DRIFT_CONFIG, 1).dropStrata![ten]!;
+    const asPooled = driftBands({ ...base, designEffect: 4.5, dropRateStrata: strataWith(undefined) }, DEFAULT_DRIFT_CONFIG, 1).dropStrata![ten]!;
+    expect(own).toEqual(asPooled);
+    // Without it (or with too few queries), the pooled value as before, production's design effect flooring it.
+    const before = driftBands({ ...base, designEffect: 1.5, dropRateStrata: strataWith(undefined) }, DEFAULT_DRIFT_CONFIG, 3).dropStrata![ten]!;
+    const floored = driftBands({ ...base, designEffect: 3, dropRateStrata: strataWith(undefined) }, DEFAULT_DRIFT_CONFIG, 1).dropStrata![ten]!;
+    expect(before).toEqual(floored);
+    expect(before.band.hi - before.band.lo).toBeLessThan(own.band.hi - own.band.lo);
   });
 });
