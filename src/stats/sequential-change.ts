@@ -128,8 +128,10 @@ export function decideChangeAnytime(reference: ChangeSide, live: ChangeSide, tol
   // The shifted test's, on the reference's design effect at its upper bound.
   const sRef = bound === null ? reference : boundedSize(reference, bound);
   const seS = Math.sqrt(adjustedVariance(sRef.rate, sRef.effectiveSize) + adjustedVariance(live.rate, live.effectiveSize));
-  const seUpS = Math.max(seS, edgeStandardError(sRef, live, tol));
-  const seDownS = Math.max(seS, edgeStandardError(sRef, live, -tol));
+  // Never below the estimate's: a smaller reference size moves the restricted rates toward the live side's, which at a
+  // rate near 0 or 1 can shrink the edge's variance; the bound is there to widen the test, never to narrow it.
+  const seUpS = Math.max(seUp, seS, edgeStandardError(sRef, live, tol));
+  const seDownS = Math.max(seDown, seS, edgeStandardError(sRef, live, -tol));
   let decision: ChangeDecisionKind = "inconclusive";
   if (change - kS * seUpS > tol || change + kS * seDownS < -tol) decision = "shifted";
   else if (change + kE * seUp < tol && change - kE * seDown > -tol) decision = "equivalent";
