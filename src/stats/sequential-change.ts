@@ -21,6 +21,16 @@
  *   intra-query correlation 0.3, the change on the tolerance's edge: a false `equivalent` in 10.5 % of runs at 2 % -> 4 %
  *   against a 4,000-query reference, a false `shifted` in 4.5 % at aS = 2.5 % with a 50-query reference at 5 %:
  *   test/stats/sequential-level.test.ts). `standardError` stays the plug-in one.
+ * - The shifted test takes the reference's design effect at its one-sided (1 - DESIGN_EFFECT_BOUND_LEVEL) upper
+ *   confidence bound, not at its estimate (`boundedSize`): its effective size times chi2_{gamma}(Q - 1) / (Q - 1), Q its
+ *   queries (the cluster variance of its rate is estimated from Q query totals, about a scaled chi-square on Q - 1 df).
+ *   A small clustered reference's design effect is itself too small most of the time, and most so exactly when its rate
+ *   has strayed (a few heavy queries hold the drops); and the reference is read at every batch with the same error, so
+ *   a bad draw is never averaged away: a 50-query reference at 5 % read a false `shifted` in 0.50 % of runs at
+ *   aS = 0.1 %, 0.05 % with the bound (bench/small-reference.ts, docs/benchmarks.md section 37). The live side's design
+ *   effect is re-estimated from more queries at every read (both sides live and growing held the levels), so it keeps
+ *   its estimate. The equivalence test and interval95 keep the estimate too: their levels held in every row measured,
+ *   and `equivalent` is what a promotion waits on.
  * - interval95: the Delta0 in [-1, 1] with |Delta_hat - Delta0| <= k_t(0.05) max(se, se at the rates Delta0 implies),
  *   the same test inverted at each Delta0, so it contains Delta_hat +- k_t se. The plug-in sequence alone missed the true
  *   change in 10.7 % of runs at 2 % -> 4 % against a 4,000-query reference (seeded, as above; level 5 %).
@@ -34,6 +44,17 @@
  * Reference: docs/drift.md, "Shadow and promotion decisions on live traffic".
  */
 import { adjustedVariance, type ChangeDecisionKind, moreDataFactorOf } from "./change-decision";
+import { chi2Inv } from "./special";
+
+/**
+ * One minus the confidence of the design-effect bound the shifted test takes (boundedSize). Chosen by measurement
+ * (bench/small-reference.ts, docs/benchmarks.md section 37; 4,000 runs a row, queries of 3 to 40 at intra-query
+ * correlation 0.3, the change on the tolerance's edge): at 0.05 a 50-query reference at 5 % still read a false `shifted`
+ * in 0.15 % of runs at aS = 0.1 %, at 0.01 in 0.05 %. The chi-square on Q - 1 df is the bound for query totals that
+ * are alike; skewed ones (few queries holding the drops, satterthwaite.ts) carry fewer df, which the stored
+ * calibration does not carry to the live decision, so the nominal 95 % bound is not enough there.
+ */
+export const DESIGN_EFFECT_BOUND_LEVEL = 0.01;
 
 /** One side of a live comparison: its pooled drop rate, its effective size (candidates / deff) and its queries. */
 export interface ChangeSide {
@@ -49,6 +70,11 @@ export interface AnytimeLevels {
   readonly plannedQueries: number;
   /** Queries each side needs before any answer but inconclusive. */
   readonly minQueries: number;
+  /**
+   * One minus the confidence of the reference's design-effect bound in the shifted test (boundedSize); absent:
+   * DESIGN_EFFECT_BOUND_LEVEL; null: its design effect as estimated (the decision before the bound, for comparisons).
+   */
+  readonly designEffectBound?: number | null;
 }
 
 export interface AnytimeChangeDecision {
@@ -83,6 +109,8 @@ export function decideChangeAnytime(reference: ChangeSide, live: ChangeSide, tol
   if (!(tol >= 0 && tol <= 1)) throw new RangeError(`decideChangeAnytime: tol=${tol}`);
   const { alphaShift: aS, alphaEquivalence: aE } = levels;
   if (!(aS > 0 && aS < 0.25 && aE > 0 && aE < 0.25)) throw new RangeError(`decideChangeAnytime: levels ${aS}, ${aE}`);
+  const bound = levels.designEffectBound === undefined ? DESIGN_EFFECT_BOUND_LEVEL : levels.designEffectBound;
+  if (bound !== null && !(bound > 0 && bound < 0.5)) throw new RangeError(`decideChangeAnytime: designEffectBound=${bound}`);
   const change = live.rate - reference.rate;
   const se = Math.sqrt(adjustedVariance(reference.rate, reference.effectiveSize) + adjustedVariance(live.rate, live.effectiveSize));
   if (Math.min(reference.queries, live.queries) < levels.minQueries) {
@@ -97,18 +125,37 @@ export function decideChangeAnytime(reference: ChangeSide, live: ChangeSide, tol
   // The standard errors at the edges +tol and -tol (one-sided tests against each), never below the plug-in one.
   const seUp = Math.max(se, edgeStandardError(reference, live, tol));
   const seDown = Math.max(se, edgeStandardError(reference, live, -tol));
+  // The shifted test's, on the reference's design effect at its upper bound.
+  const sRef = bound === null ? reference : boundedSize(reference, bound);
+  const seS = Math.sqrt(adjustedVariance(sRef.rate, sRef.effectiveSize) + adjustedVariance(live.rate, live.effectiveSize));
+  // Never below the estimate's: a smaller reference size moves the restricted rates toward the live side's, which at a
+  // rate near 0 or 1 can shrink the edge's variance; the bound is there to widen the test, never to narrow it.
+  const seUpS = Math.max(seUp, seS, edgeStandardError(sRef, live, tol));
+  const seDownS = Math.max(seDown, seS, edgeStandardError(sRef, live, -tol));
   let decision: ChangeDecisionKind = "inconclusive";
-  if (change - kS * seUp > tol || change + kS * seDown < -tol) decision = "shifted";
+  if (change - kS * seUpS > tol || change + kS * seDownS < -tol) decision = "shifted";
   else if (change + kE * seUp < tol && change - kE * seDown > -tol) decision = "equivalent";
   let moreDataFactor: number | null = null;
   if (decision === "inconclusive" && abs !== tol) {
     // Every margin shrinks as 1 / sqrt(size): the factor that brings the ones in play under their distance to the edge.
     moreDataFactor =
       abs > tol
-        ? moreDataFactorOf(kS * (change > 0 ? seUp : seDown), abs - tol)
+        ? moreDataFactorOf(kS * (change > 0 ? seUpS : seDownS), abs - tol)
         : Math.max(moreDataFactorOf(kE * seUp, tol - change), moreDataFactorOf(kE * seDown, tol + change));
   }
   return { decision, change, standardError: se, interval95: scoreInterval(reference, live, k95, se), moreDataFactor };
+}
+
+/**
+ * The side with its design effect at its one-sided (1 - gamma) upper confidence bound: the effective size times
+ * chi2_{gamma}(Q - 1) / (Q - 1), Q its queries (1 df below 2 queries). The cluster
+ * variance of the rate is about a scaled chi-square on Q - 1 df (Kish 1965; satterthwaite.ts for fewer df), so the
+ * design effect's (1 - gamma) upper bound is its estimate times (Q - 1) / chi2_{gamma}(Q - 1) (the usual chi-square
+ * bound of a variance). O(1) (one chi-square quantile).
+ */
+function boundedSize(side: ChangeSide, gamma: number): ChangeSide {
+  const df = Math.max(1, side.queries - 1);
+  return { ...side, effectiveSize: (side.effectiveSize * chi2Inv(gamma, df)) / df };
 }
 
 /** Bisection steps for an interval end: the bracket is at most 2 wide, so 64 halvings reach below 1e-18. */

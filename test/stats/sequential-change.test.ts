@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/sequential.json";
-import { csMultiplier, decideChangeAnytime } from "../../src/stats/sequential-change";
+import { csMultiplier, DESIGN_EFFECT_BOUND_LEVEL, decideChangeAnytime } from "../../src/stats/sequential-change";
+import { createRng } from "../support/prng";
 
 interface Side {
   rate: number;
@@ -70,5 +71,44 @@ describe("decideChangeAnytime (fixtures/golden/sequential.json)", () => {
     expect(() =>
       decideChangeAnytime({ rate: Number.NaN, effectiveSize: 1, queries: 1 }, { rate: 0, effectiveSize: 1, queries: 1 }, 0.02, levels),
     ).toThrow(RangeError);
+  });
+
+  it("takes the reference's design-effect bound only into `shifted`, and only to widen it", () => {
+    // Seeded grid of sides, rates near 0 and 1 included (where a smaller reference size can shrink the edge's variance).
+    const rng = createRng(20261205);
+    const rates = [0, 0.001, 0.02, 0.05, 0.22, 0.5, 0.95, 1];
+    let bounded = 0;
+    let shifted = 0;
+    for (let i = 0; i < 4000; i++) {
+      const pick = (): number => (rng.next() < 0.5 ? rates[Math.floor(rng.next() * rates.length)]! : rng.next());
+      const refQueries = 50 + Math.floor(rng.next() * 2000);
+      const reference = { rate: pick(), effectiveSize: refQueries * (0.5 + 20 * rng.next()), queries: refQueries };
+      const liveQueries = 50 + Math.floor(rng.next() * 6000);
+      const live = { rate: pick(), effectiveSize: liveQueries * (0.5 + 20 * rng.next()), queries: liveQueries };
+      const tol = [0, 0.01, 0.02, 0.05][i % 4]!;
+      const withBound = decideChangeAnytime(reference, live, tol, levels);
+      const estimate = decideChangeAnytime(reference, live, tol, { ...levels, designEffectBound: null });
+      const explicit = decideChangeAnytime(reference, live, tol, { ...levels, designEffectBound: DESIGN_EFFECT_BOUND_LEVEL });
+      expect(explicit).toEqual(withBound);
+      // `shifted` with the bound implies `shifted` on the estimate; equivalence, se and the interval never move.
+      if (withBound.decision === "shifted") {
+        shifted++;
+        expect(estimate.decision).toBe("shifted");
+      }
+      if (estimate.decision === "shifted" && withBound.decision !== "shifted") bounded++;
+      if (estimate.decision === "equivalent") expect(withBound.decision).toBe("equivalent");
+      expect(withBound.standardError).toBe(estimate.standardError);
+      expect(withBound.interval95).toEqual(estimate.interval95);
+    }
+    // The grid reaches both answers, and the bound turns some `shifted` into `inconclusive`.
+    expect(shifted).toBeGreaterThan(100);
+    expect(bounded).toBeGreaterThan(0);
+  });
+
+  it("refuses a design-effect bound level outside (0, 0.5)", () => {
+    const side = { rate: 0.05, effectiveSize: 500, queries: 100 };
+    for (const designEffectBound of [0, 0.5, -1, Number.NaN]) {
+      expect(() => decideChangeAnytime(side, side, 0.02, { ...levels, designEffectBound })).toThrow(RangeError);
+    }
   });
 });
