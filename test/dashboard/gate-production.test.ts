@@ -299,7 +299,11 @@ describe("an hour in which a calibration's traffic changed kind", () => {
       expect.stringMatching(/^2026-12-04 12:00:00 UTC v3 promotion candidate 100 /u),
     ]);
     // the description and the legend name v3's two lines apart
-    expect(desc(html)).toMatch(/v3 \([^)]*\), its shadow traffic: observed 50\.0 % per hour/u);
+    // the shadow line's expectation is its own last hour's, not the candidate arm's detector of now
+    expect(desc(html)).toMatch(
+      /v3 \([^)]*\), its shadow traffic: observed 50\.0 % per hour, expected 30\.0 % [^;]*\(tolerated 28\.0 % to 32\.0 %\) at its last hour/u,
+    );
+    expect(desc(html)).toMatch(/its promotion candidate traffic: observed 30\.0 % to 36\.0 % per hour, the detector expects /u);
     expect(desc(html)).toMatch(/v3 \([^)]*\), its promotion candidate traffic: observed /u);
     expect(text(html)).toContain("its shadow traffic: observed (dotted line and dots)");
   });

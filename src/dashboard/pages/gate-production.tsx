@@ -2,7 +2,7 @@
  * The gate page's production section: the drop rate and the detector's evidence per hour over the chosen range
  * (charts/time-series.tsx) with its plotted numbers, and the monitor's daily windows.
  */
-import { SERIES_BUCKET_MS, type SeriesBucket, type SeriesTraffic, type WindowRole } from "../../contract";
+import { SERIES_BUCKET_MS, type SeriesBucket, type SeriesTraffic } from "../../contract";
 import { num, pct } from "../charts/scale";
 import { calibrationsOf, linesOf, onLine, type SeriesLine } from "../charts/series-parts";
 import { type ShareLine, type SharePanel, shareRate, shareShown, shareShows } from "../charts/share-panel";
@@ -19,6 +19,7 @@ import {
   FOR_SIZES,
   FOR_SIZES_THEN,
   ROLE_WORDS,
+  WINDOW_ROLES,
   WINDOW_SIZES,
 } from "./gate-expectation";
 import { when } from "./layout";
@@ -30,9 +31,6 @@ const RANGE_WORDS: Record<SeriesRange, string> = { "24h": "24 hours", "7d": "7 d
 const LINE_WORDS: Record<SeriesTraffic, string> = { served: "line", shadow: "dotted line", candidate: "dash-dotted line" };
 
 const hours = (n: number): string => `${n} ${n === 1 ? "hour" : "hours"}`;
-
-/** The monitor windows' roles that count a traffic's batches (a served window is the active or a previous one's). */
-const WINDOW_ROLES: Record<SeriesTraffic, readonly WindowRole[]> = { served: ["active", "previous"], shadow: ["shadow"], candidate: ["candidate"] };
 
 /**
  * The lines (calibration and traffic) a share panel draws, with the expected rate and band of their newest monitor
@@ -117,7 +115,10 @@ function describe(v: GateView, range: SeriesRange, placed: PlacedBuckets): strin
   const parts = linesOf(buckets).map((c) => {
     const mine = buckets.filter((b) => onLine(c, b));
     const observed = rateRange(mine.map((b) => b.drop_rate));
-    return `${lineName(v, c, buckets)}: observed ${observed === null ? "no candidates" : `${observed} per hour`}, ${chartExpectation(v, c, mine.at(-1)!)}`;
+    // a line whose traffic no hour names (earlier hours the log read does not reach) is matched to no window's traffic
+    const named = mine.some((b) => trafficOf(placed, b).length > 0);
+    const expectation = chartExpectation(v, named ? c : { calibration_id: c.calibration_id, index_version: c.index_version }, mine.at(-1)!);
+    return `${lineName(v, c, buckets)}: observed ${observed === null ? "no candidates" : `${observed} per hour`}, ${expectation}`;
   });
   return [
     `${hours(hoursOf(buckets))} with observations in the last ${RANGE_WORDS[range]}; ${parts.join("; ")}.`,
