@@ -70,6 +70,7 @@ for (let h = 0; h < hours; h++) {
     for (let b = 0; b < BATCHES_PER_HOUR; b++) {
       series.record({
         calibration_id: CALIBRATIONS[c]!,
+        traffic: "served",
         index_version: `v${c + 1}`,
         now_ms: start + h * SERIES_BUCKET_MS + b * (SERIES_BUCKET_MS / BATCHES_PER_HOUR),
         queries: [
@@ -118,6 +119,7 @@ for (let h = 0; h < SERIES_RETENTION_MS / SERIES_BUCKET_MS; h++) {
   for (const [c, id] of CALIBRATIONS.entries()) {
     capSeries.record({
       calibration_id: id,
+      traffic: "served",
       index_version: `v${c + 1}`,
       now_ms: start + h * SERIES_BUCKET_MS,
       // [m, d, below, abstained] from a guarded, abstaining client: every counter of the row is written.

@@ -264,6 +264,14 @@ export class D1CalibrationStore implements CalibrationStore {
     return results.map(eventOf);
   }
 
+  async eventsBefore(gateId: string, beforeSeq: number | null, limit: number): Promise<GateEvent[]> {
+    const { results } = await (beforeSeq === null
+      ? this.db.prepare(`SELECT ${EVENT_COLUMNS} WHERE a.gate_id = ? ORDER BY a.seq DESC LIMIT ?`).bind(gateId, limit)
+      : this.db.prepare(`SELECT ${EVENT_COLUMNS} WHERE a.gate_id = ? AND a.seq < ? ORDER BY a.seq DESC LIMIT ?`).bind(gateId, beforeSeq, limit)
+    ).all<EventDbRow>();
+    return results.map(eventOf);
+  }
+
   async latestEvent(gateId: string): Promise<GateEvent | null> {
     const row = await this.db.prepare(`SELECT ${EVENT_COLUMNS} WHERE a.gate_id = ? ORDER BY a.seq DESC LIMIT 1`).bind(gateId).first<EventDbRow>();
     return row ? eventOf(row) : null;

@@ -1,7 +1,8 @@
 /**
- * A gate's whole activation log, read a page at a time, oldest first. A busy gate's log holds thousands of rows (every
- * activation, promotion step and shadow change); a reader that needs what the whole log says (the shadow set, whether
- * a calibration was ever served) folds it page by page, so memory stays one page whatever the log's length.
+ * A gate's whole activation log, read a page at a time, oldest first (logPages) or newest first (logPagesNewestFirst).
+ * A busy gate's log holds thousands of rows (every activation, promotion step and shadow change); a reader that needs
+ * what the whole log says (the shadow set, whether a calibration was ever served) folds it page by page, so memory
+ * stays one page whatever the log's length; a reader that looks for a recent row reads from the newest and stops at it.
  */
 import type { GateEvent } from "../contract";
 import type { CalibrationStore } from "./store";
@@ -21,5 +22,22 @@ export async function* logPages(
     if (page.length > 0) yield page;
     if (page.length < pageRows) return;
     after = page.at(-1)!.seq;
+  }
+}
+
+/**
+ * The gate's log from its newest row back, one page of at most `pageRows` rows at a time, each page newest first: a
+ * reader that stops at the first row it looks for reads only the pages after it (one, for a row written moments ago).
+ */
+export async function* logPagesNewestFirst(
+  store: Pick<CalibrationStore, "eventsBefore">,
+  gateId: string,
+  pageRows = LOG_PAGE_ROWS,
+): AsyncGenerator<GateEvent[]> {
+  for (let before: number | null = null; ; ) {
+    const page = await store.eventsBefore(gateId, before, pageRows);
+    if (page.length > 0) yield page;
+    if (page.length < pageRows) return;
+    before = page.at(-1)!.seq;
   }
 }

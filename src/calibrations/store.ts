@@ -166,6 +166,11 @@ export interface CalibrationStore {
   splits(gateIds: readonly string[]): Promise<Map<string, GateSplit>>;
   /** Up to `limit` events of the gate after seq `afterSeq`, oldest first. */
   events(gateId: string, afterSeq: number, limit: number): Promise<GateEvent[]>;
+  /**
+   * Up to `limit` events of the gate before seq `beforeSeq` (null: from its newest), newest first: for a reader that
+   * looks for a recent row and stops there (log-pages.ts logPagesNewestFirst).
+   */
+  eventsBefore(gateId: string, beforeSeq: number | null, limit: number): Promise<GateEvent[]>;
   /** The gate's newest event; null when its log is empty. */
   latestEvent(gateId: string): Promise<GateEvent | null>;
   gate(gateId: string): Promise<GateRow | null>;

@@ -17,9 +17,24 @@ export const SeriesQuery = GateRef.extend({
   format: z.enum(["json", "csv"], { error: 'must be "json" or "csv"' }).optional(),
 });
 
-/** One hour of one calibration's production counts, with the detector's evidence at its end. */
+/**
+ * The traffic a series bucket counted, as the monitor received it: `served` (the gate's own traffic, a promotion's
+ * control arm and unassigned queries included: one drift window), `shadow` (a shadow's mirrored queries), `candidate`
+ * (a promotion's candidate arm). Each has its own drift detector, so each has its own hours. Not GET /v1/monitor's
+ * `role`: whether served traffic was the gate's current calibration is D1's to say, and changes after the hour.
+ */
+export const SeriesTraffic = z.enum(["served", "shadow", "candidate"]);
+export type SeriesTraffic = z.infer<typeof SeriesTraffic>;
+
+/** One hour of one calibration's production counts of one traffic, with its detector's evidence at its end. */
 export const SeriesBucket = z.object({
   calibration_id: z.string(),
+  /**
+   * Whose traffic the hour counted. Absent on hours recorded before the monitor kept each traffic's hours apart: such
+   * an hour holds the calibration's batches of every traffic together (a shadow promoted within it, a candidate
+   * completed), its expected rate, band and evidence those of its last batch's detector.
+   */
+  traffic: SeriesTraffic.optional(),
   index_version: z.string(),
   /** The bucket's hour: [start, end). */
   start: z.string(),
@@ -79,7 +94,7 @@ export const MonitorSeries = z.object({
   to: z.string(),
   bucket_seconds: z.number().int(),
   retention_days: z.number(),
-  /** Oldest first; hours without observations have no bucket. */
+  /** Oldest first (in one hour: by calibration, then traffic); hours without observations have no bucket. */
   buckets: z.array(SeriesBucket),
   /** The gate's activations in [from, to], oldest first (at most the newest MAX_SERIES_ACTIVATIONS). */
   activations: z.array(SeriesActivation),

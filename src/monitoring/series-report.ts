@@ -41,7 +41,7 @@ export async function monitorSeries(
   };
 }
 
-/** The CSV columns: the JSON bucket's fields, the band as two columns. */
+/** The CSV columns: the JSON bucket's fields, the band as two columns, an absent traffic empty. */
 const COLUMNS = [
   "start",
   "end",
@@ -70,6 +70,8 @@ const COLUMNS = [
   "abstention_rate",
   "guard_bound_queries",
   "abstention_alarms",
+  // empty for an hour recorded before the monitor kept each traffic's hours apart
+  "traffic",
 ] as const;
 
 /**
@@ -84,7 +86,12 @@ const field = (v: string | number | null): string => {
 /** The buckets as CSV: a header row, then one row per bucket, CRLF line ends (RFC 4180). */
 export function seriesCsv(buckets: readonly SeriesBucket[]): string {
   const rows = buckets.map((b) => {
-    const flat: Record<(typeof COLUMNS)[number], string | number | null> = { ...b, band_lo: b.band.lo, band_hi: b.band.hi };
+    const flat: Record<(typeof COLUMNS)[number], string | number | null> = {
+      ...b,
+      traffic: b.traffic ?? null,
+      band_lo: b.band.lo,
+      band_hi: b.band.hi,
+    };
     return COLUMNS.map((c) => field(flat[c])).join(",");
   });
   return `${[COLUMNS.join(","), ...rows].join("\r\n")}\r\n`;

@@ -11,7 +11,7 @@
 import { type ActivationEvent, commitActivation } from "../calibrations/activation";
 import { expectationOf } from "../calibrations/expectation";
 import { gateEventBody, PENDING_SINCE_SEQ, servedGate, servedThreshold, withHeads, withSeq } from "../calibrations/gate-event";
-import { logPages } from "../calibrations/log-pages";
+import { logPages, logPagesNewestFirst } from "../calibrations/log-pages";
 import { currentOf } from "../calibrations/store";
 import {
   type Activation,
@@ -209,8 +209,9 @@ export async function shadowChangedBy(
 ): Promise<ShadowChanged | null> {
   const c = await deps.calibrations.get(calibrationId);
   if (c === null) return null;
+  // The retry of a request comes soon after it: its row is among the newest, so the log is read from there back.
   let mine: GateEvent | undefined;
-  for await (const page of logPages(deps.calibrations, c.gate_id)) {
+  for await (const page of logPagesNewestFirst(deps.calibrations, c.gate_id)) {
     mine = page.find((e) => e.kind === EVENT_KIND[change] && e.calibration_id === c.id && e.details?.request === request);
     if (mine !== undefined) break;
   }

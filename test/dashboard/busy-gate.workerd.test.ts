@@ -67,7 +67,7 @@ describe("a gate whose log holds more rows than one read", () => {
 });
 
 describe("the overview's promotion and shadows", () => {
-  it("draws a paused promotion as needing a person, a running one with its step and share, and says none once they end", async () => {
+  it("draws a paused promotion as needing a person, a running one with its step of the plan's and share, and says none once they end", async () => {
     const gate = uniqueGate("ov-split");
     const cookie = await session(TOKENS.read);
     const v1 = await upload(gate, "v1", 0, true);
@@ -79,13 +79,13 @@ describe("the overview's promotion and shadows", () => {
     await callJson("POST", `/v1/calibrations/${v3.id}/shadow`, 200, { json: { sample_rate: 0.1 } });
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { json: { steps: [10, 50, 100], min_queries: 500 } });
     const running = await overview();
-    expect(running.words).toBe("promoting step 1, 10 % of keyed traffic 1 shadow");
+    expect(running.words).toBe("promoting step 1 of 3, 10 % of keyed traffic 1 shadow");
     expect(running.html).toContain(`href="/ui/gates/${v1.gate_id}#promotion-${p.id}"`);
     expect(running.html).toContain('<span class="badge running">');
 
     await callJson("POST", `/v1/promotions/${p.id}/pause`, 200, { json: { reason: "on-call look" } });
     const paused = await overview();
-    expect(paused.words).toBe("promotion paused step 1, 10 % of keyed traffic waits for a person: resume or roll back 1 shadow");
+    expect(paused.words).toBe("promotion paused step 1 of 3, 10 % of keyed traffic waits for a person: resume or roll back 1 shadow");
     // drawn as the overview draws an alarm
     expect(paused.html).toContain('<span class="badge paused">');
 

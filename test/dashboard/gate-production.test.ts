@@ -256,8 +256,56 @@ describe("an hour in which a calibration's traffic changed kind", () => {
       expect.stringMatching(/^2026-12-04 12:00:00 UTC v3 promotion candidate 100 /u),
     ]);
     expect(desc(html)).toContain(
-      "1 point joins two kinds of one calibration's traffic (the monitor counts a calibration's hour once): v3 at 2026-12-04 10:00:00 UTC (shadow, then promotion candidate).",
+      "1 point joins two kinds of one calibration's traffic (recorded before the monitor kept each traffic's hours apart): v3 at 2026-12-04 10:00:00 UTC (shadow, then promotion candidate).",
     );
+  });
+
+  it("draws each traffic's stored hours as their own series, with no mixed mark, whatever the log says", async () => {
+    // The same hours recorded per traffic: v3's 10:00 hour is two buckets, its shadow's and its candidate arm's.
+    const stored = RECENT.flatMap((b): SeriesBucket[] => {
+      if (b.calibration_id === "cal_v2") return [{ ...b, traffic: "served" as const }];
+      if (b.start !== iso(2)) return [{ ...b, traffic: "candidate" as const }];
+      return [
+        { ...b, traffic: "shadow" as const, queries: 60, drop_rate: 0.5, max_log_evidence: 2 },
+        { ...b, traffic: "candidate" as const, queries: 40 },
+      ];
+    });
+    const html = await render("24h", stored, POINTS, TRAFFIC);
+    expect(html).not.toContain("data-mixed");
+    expect(html).not.toContain('data-field="mixed-hours"');
+    expect(desc(html)).not.toContain("joins two kinds");
+    // one series per calibration and traffic, in both layouts: v3's shadow line holds its one hour, its candidate line three
+    const wide = html.split('data-layout="narrow"')[0]!;
+    const groups = [...wide.matchAll(/<g data-calibration="([^"]+)" data-traffic="([^"]+)">(.*?)<\/g>/gsu)].map((m) => [
+      m[1],
+      m[2],
+      [...m[3]!.matchAll(/<circle [^>]*data-bucket="([^"]+)"/gu)].map((c) => c[1]),
+    ]);
+    expect(groups).toEqual([
+      ["cal_v2", "served", [iso(2), iso(1), iso(0)]],
+      ["cal_v3", "shadow", [iso(2)]],
+      ["cal_v3", "candidate", [iso(2), iso(1), iso(0)]],
+    ]);
+    // a shadow's line is dotted, a candidate arm's dash-dotted, the served one solid
+    const observed = [...wide.matchAll(/<path [^>]*data-part="observed"/gu)].map((m) => /stroke-dasharray="([^"]+)"/u.exec(m[0])?.[1] ?? "solid");
+    expect(observed).toEqual(["solid", "2 3", "10 3 2 3"]);
+    expect(rows(html)).toEqual([
+      expect.stringMatching(/^2026-12-04 10:00:00 UTC v2 served 100 /u),
+      expect.stringMatching(/^2026-12-04 10:00:00 UTC v3 shadow 60 50\.0 % /u),
+      expect.stringMatching(/^2026-12-04 10:00:00 UTC v3 promotion candidate 40 30\.0 % /u),
+      expect.stringMatching(/^2026-12-04 11:00:00 UTC v2 served 100 /u),
+      expect.stringMatching(/^2026-12-04 11:00:00 UTC v3 promotion candidate 100 /u),
+      expect.stringMatching(/^2026-12-04 12:00:00 UTC v2 served 100 /u),
+      expect.stringMatching(/^2026-12-04 12:00:00 UTC v3 promotion candidate 100 /u),
+    ]);
+    // the description and the legend name v3's two lines apart
+    // the shadow line's expectation is its own last hour's, not the candidate arm's detector of now
+    expect(desc(html)).toMatch(
+      /v3 \([^)]*\), its shadow traffic: observed 50\.0 % per hour, expected 30\.0 % [^;]*\(tolerated 28\.0 % to 32\.0 %\) at its last hour/u,
+    );
+    expect(desc(html)).toMatch(/its promotion candidate traffic: observed 30\.0 % to 36\.0 % per hour, the detector expects /u);
+    expect(desc(html)).toMatch(/v3 \([^)]*\), its promotion candidate traffic: observed /u);
+    expect(text(html)).toContain("its shadow traffic: observed (dotted line and dots)");
   });
 
   it("draws every point filled and says nothing of mixing when no hour joins two kinds; an hour before the log read is unnamed", async () => {

@@ -48,7 +48,9 @@ describe("the overview's heads", () => {
     expect(counts).toEqual({ splits: 1, gateState: 0 });
     for (const r of rows) {
       const state = await base.calibrations.gateState(r.gate.gate_id);
-      expect(r.split).toEqual({ rollout: state.heads.rollout, promotionOpen: state.promotionOpen, shadows: state.heads.shadows.length });
+      const rollout = state.heads.rollout;
+      const steps = rollout === null ? null : ((await base.promotions.get(rollout.promotion_id))?.plan.steps.length ?? null);
+      expect(r.split).toEqual({ rollout, steps, promotionOpen: state.promotionOpen, shadows: state.heads.shadows.length });
     }
     expect(rows.find((r) => r.gate.gate_id === ids[0])?.split?.shadows).toBe(1);
     expect(rows.find((r) => r.gate.gate_id === ids[1])?.split?.shadows).toBe(0);

@@ -124,11 +124,14 @@ describe("drop rate over time chart", () => {
         : b,
     );
     const plain = await render();
-    const html = await render({ buckets: withAbstention, abstention: [{ calibration_id: "cal_v1", expected: 0.12, band: [0.05, 0.2] }] });
+    const html = await render({
+      buckets: withAbstention,
+      abstention: [{ calibration_id: "cal_v1", traffic: "served", expected: 0.12, band: [0.05, 0.2] }],
+    });
     const heights = (h: string) => [...h.matchAll(/viewBox="0 0 \d+ (\d+)"/gu)].map((m) => Number(m[1]));
     // The panel (110 px and a 44 px gap) is added only where there is abstention to show.
     expect(heights(html)).toEqual(heights(plain).map((h) => h + 154));
-    expect(await render({ abstention: [{ calibration_id: "cal_v1", expected: 0.12, band: [0.05, 0.2] }] })).toBe(plain);
+    expect(await render({ abstention: [{ calibration_id: "cal_v1", traffic: "served", expected: 0.12, band: [0.05, 0.2] }] })).toBe(plain);
     for (const svg of html.split('data-chart="drop-rate-series"').slice(1)) {
       const panel = svg.slice(svg.indexOf('data-panel="abstention"'), svg.indexOf("</g></g>", svg.indexOf('data-panel="abstention"')));
       expect(panel).toContain(">Abstention per hour (share of queries)</text>");
@@ -164,7 +167,7 @@ describe("drop rate over time chart", () => {
           }
         : b,
     );
-    const line = { calibration_id: "cal_v1", expected: 0.22, band: [0.15, 0.3] as const };
+    const line = { calibration_id: "cal_v1", traffic: "served" as const, expected: 0.22, band: [0.15, 0.3] as const };
     const plain = await render();
     const heights = (h: string) => [...h.matchAll(/viewBox="0 0 \d+ (\d+)"/gu)].map((m) => Number(m[1]));
     // no hour where the guard bound: no panel

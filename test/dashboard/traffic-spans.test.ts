@@ -1,8 +1,8 @@
 // The traffic each calibration had and when, from a gate's activation log: the gate page names each hour of the series
 // by it and marks an hour that joins two kinds of one calibration's traffic.
 import { describe, expect, it } from "vitest";
-import type { GateEvent, GateEventKind } from "../../src/contract";
-import { trafficIn, trafficSpans } from "../../src/dashboard/data/traffic-spans";
+import type { GateEvent, GateEventKind, SeriesBucket } from "../../src/contract";
+import { placeBuckets, type TrafficSpan, trafficIn, trafficSpans } from "../../src/dashboard/data/traffic-spans";
 
 let seq = 0;
 const at = (hhmm: string) => `2026-12-04T${hhmm}:00.000Z`;
@@ -65,5 +65,35 @@ describe("trafficSpans", () => {
     expect(trafficIn(spans, "v1", at("14:00"), at("15:00"))).toEqual([]);
     expect(trafficIn(spans, "v2", at("07:00"), at("08:00"))).toEqual([]);
     expect(trafficIn(spans, "v1", at("17:00"), at("18:00"))).toEqual(["served"]);
+  });
+});
+
+describe("placeBuckets", () => {
+  const hour = (hh: string, calibration_id: string, traffic?: SeriesBucket["traffic"]): SeriesBucket =>
+    ({
+      calibration_id,
+      ...(traffic === undefined ? {} : { traffic }),
+      start: at(`${hh}:00`),
+      end: at(`${String(Number(hh) + 1).padStart(2, "0")}:00`),
+    }) as SeriesBucket;
+  // v2 a shadow until 10:30, served since
+  const spans: TrafficSpan[] = [
+    { calibration_id: "v2", traffic: "shadow", from: at("08:00"), to: at("10:30") },
+    { calibration_id: "v2", traffic: "served", from: at("10:30"), to: null },
+  ];
+
+  it("keeps a stored traffic as the bucket's alone, never mixed, whatever the spans say", () => {
+    const stored = [hour("10", "v2", "shadow"), hour("10", "v2", "served"), hour("11", "v2", "candidate")];
+    const placed = placeBuckets(stored, spans);
+    expect(placed.buckets).toEqual(stored);
+    expect(placed.buckets.map((b) => placed.words.get(b))).toEqual([["shadow"], ["served"], ["promotion candidate"]]);
+    expect(placed.mixed.size).toBe(0);
+  });
+
+  it("names an earlier hour from the spans, on the line of its last traffic, mixed where it had two; unnamed hours go on the served line", () => {
+    const placed = placeBuckets([hour("09", "v2"), hour("10", "v2"), hour("11", "v2"), hour("10", "v9")], spans);
+    expect(placed.buckets.map((b) => b.traffic)).toEqual(["shadow", "served", "served", "served"]);
+    expect(placed.buckets.map((b) => placed.words.get(b))).toEqual([["shadow"], ["shadow", "served"], ["served"], []]);
+    expect([...placed.mixed].map((b) => b.start)).toEqual([at("10:00")]);
   });
 });

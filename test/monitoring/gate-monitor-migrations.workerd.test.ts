@@ -167,6 +167,65 @@ describe("GateMonitor migrations", () => {
     expect((await schemaOf(stub)).ledger.map((m) => m.id)).toEqual(ALL_IDS);
   });
 
+  it("an object whose series predates migration 8 keeps its hours, read without a traffic, and writes each traffic's hour apart from then on", async () => {
+    const { gateId, stub, rpc } = monitor("series-8");
+    const HOUR = 3_600_000;
+    await rpc.observe(batch(gateId, "p1", T0, steady(20)));
+    await rpc.observe({ ...batch(gateId, "p2", T0 + 60_000, steady(5)), role: "shadow", shadow_since_seq: 1 });
+    await rpc.observe(batch(gateId, "p3", T0 + HOUR, steady(7)));
+    const written = await rpc.series(T0, T0 + 2 * HOUR);
+    // The series as migrations 4 and 7 left it: one row per calibration and hour, whatever the traffic (the served and
+    // the shadow batch of the first hour in one), and no ledger row for 8.
+    await runInDurableObject(stub, (_: GateMonitor, state) => {
+      const sql = state.storage.sql;
+      sql.exec(`CREATE TABLE series_7 (calibration_id TEXT NOT NULL, bucket_start INTEGER NOT NULL, index_version TEXT NOT NULL,
+  batches INTEGER NOT NULL, queries INTEGER NOT NULL, candidates INTEGER NOT NULL, dropped INTEGER NOT NULL,
+  empty_queries INTEGER NOT NULL, gated_queries INTEGER NOT NULL, expected REAL NOT NULL, band_lo REAL NOT NULL,
+  band_hi REAL NOT NULL, log_evidence REAL NOT NULL, max_log_evidence REAL NOT NULL, log_threshold REAL NOT NULL,
+  empty_log_evidence REAL, drop_alarms INTEGER NOT NULL, empty_alarms INTEGER NOT NULL, last_alarm_at INTEGER,
+  abstention_queries INTEGER NOT NULL DEFAULT 0, abstained INTEGER NOT NULL DEFAULT 0,
+  guard_bound_queries INTEGER NOT NULL DEFAULT 0, abstention_alarms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (calibration_id, bucket_start)) WITHOUT ROWID`);
+      sql.exec(`INSERT INTO series_7 SELECT calibration_id, bucket_start, MAX(index_version), SUM(batches), SUM(queries), SUM(candidates),
+  SUM(dropped), SUM(empty_queries), SUM(gated_queries), MAX(expected), MAX(band_lo), MAX(band_hi), MAX(log_evidence),
+  MAX(max_log_evidence), MAX(log_threshold), MAX(empty_log_evidence), SUM(drop_alarms), SUM(empty_alarms), MAX(last_alarm_at),
+  SUM(abstention_queries), SUM(abstained), SUM(guard_bound_queries), SUM(abstention_alarms) FROM series GROUP BY calibration_id, bucket_start`);
+      sql.exec("DROP TABLE series");
+      sql.exec("ALTER TABLE series_7 RENAME TO series");
+      sql.exec("CREATE INDEX series_by_time ON series (bucket_start)");
+      sql.exec("DELETE FROM schema_migrations WHERE id = 8");
+    });
+    await evictDurableObject(stub);
+
+    // The earlier hours read as before, without a traffic (the gate page marks them mixed where the log says so).
+    const migrated = await rpc.series(T0, T0 + 2 * HOUR);
+    expect(migrated.map((b) => [b.start, b.batches, b.queries, b.candidates, b.dropped])).toEqual([
+      [new Date(T0).toISOString(), 2, 25, 500, 150],
+      [new Date(T0 + HOUR).toISOString(), 1, 7, 140, 42],
+    ]);
+    expect(migrated.every((b) => !("traffic" in b))).toBe(true);
+    const { traffic: _served, ...servedHour } = written.at(-1)!;
+    expect(migrated[1]).toEqual(servedHour);
+    // A batch in an hour the old row holds writes its own traffic's row beside it, never into the mixed one.
+    await rpc.observe(batch(gateId, "p4", T0 + HOUR + 60_000, steady(3)));
+    await rpc.observe({ ...batch(gateId, "p5", T0 + HOUR + 2 * 60_000, steady(4)), role: "shadow", shadow_since_seq: 1 });
+    const after = await rpc.series(T0 + HOUR, T0 + 2 * HOUR);
+    expect(after.map((b) => [b.traffic ?? "(none)", b.batches, b.queries])).toEqual([
+      ["served", 1, 3],
+      ["shadow", 1, 4],
+      ["(none)", 1, 7],
+    ]);
+    const schema = await schemaOf(stub);
+    expect(schema.ledger.map((m) => m.id)).toEqual(ALL_IDS);
+    const key = await runInDurableObject(stub, (_: GateMonitor, state) =>
+      state.storage.sql
+        .exec<{ name: string; pk: number }>("SELECT name, pk FROM pragma_table_info('series') WHERE pk > 0 ORDER BY pk")
+        .toArray()
+        .map((r) => r.name),
+    );
+    expect(key).toEqual(["calibration_id", "traffic", "bucket_start"]);
+  });
+
   it("an object created before migrations were numbered (today's tables, no ledger) migrates without touching its data", async () => {
     const { gateId, stub, rpc } = monitor("unnumbered");
     await rpc.observe(batch(gateId, "u1", T0, steady(20)));

@@ -15,6 +15,25 @@ afterEach(drain);
 
 const HOUR = SERIES_BUCKET_MS;
 
+/** A row written by hand (calibration, traffic, hour): the tests fill the table faster than batches would. */
+const INSERT_ROW = `INSERT INTO series (calibration_id, traffic, bucket_start, index_version, batches, queries, candidates, dropped,
+  empty_queries, gated_queries, expected, band_lo, band_hi, log_evidence, max_log_evidence, log_threshold, empty_log_evidence,
+  drop_alarms, empty_alarms, last_alarm_at) VALUES (?, ?, ?, 'v0', 1, 1, 20, 6, 0, 1, 0.3, 0.28, 0.32, 0, 0, 7, NULL, 0, 0, NULL)`;
+
+/** A batch of `traffic`: a shadow's mirrored batch, a promotion's candidate or control arm, or a plain served one. */
+const trafficBatch = (
+  gateId: string,
+  batchId: string,
+  nowMs: number,
+  queries: [number, number][],
+  traffic: "served" | "shadow" | "candidate" | "control",
+) => {
+  const b = batch(gateId, batchId, nowMs, queries);
+  if (traffic === "shadow") return { ...b, role: "shadow" as const, shadow_since_seq: 1 };
+  if (traffic === "served") return b;
+  return { ...b, promotion: { id: "prm_0000000000series", step: 0, arm: traffic } };
+};
+
 describe("GateMonitor series", () => {
   it("adds each batch to its hour: counts, drop rate, the calibration's band and the detector's evidence", async () => {
     const { gateId, rpc } = monitor("hours");
@@ -116,6 +135,31 @@ describe("GateMonitor series", () => {
     expect(alarmHour!.abstention_rate!).toBeGreaterThan(0.2);
   });
 
+  it("keeps each traffic's hour apart: served (a control arm's batches with it), shadow and candidate, each with its own detector", async () => {
+    const { gateId, rpc } = monitor("traffic");
+    // One calibration within one hour: served (as before a promotion completes it), mirrored as a shadow, and in a
+    // candidate arm; the shadow's traffic has moved, the others not.
+    await rpc.observe(trafficBatch(gateId, "t-served", T0 + 60_000, steady(40), "served"));
+    await rpc.observe(trafficBatch(gateId, "t-control", T0 + 2 * 60_000, steady(10), "control"));
+    await rpc.observe(trafficBatch(gateId, "t-shadow", T0 + 3 * 60_000, moved(200), "shadow"));
+    await rpc.observe(trafficBatch(gateId, "t-candidate", T0 + 4 * 60_000, steady(30), "candidate"));
+    // a retried shadow batch is counted once
+    await rpc.observe(trafficBatch(gateId, "t-shadow", T0 + 5 * 60_000, moved(200), "shadow"));
+    const buckets = await rpc.series(T0, T0 + HOUR);
+    expect(buckets.map((b) => [b.calibration_id, b.traffic, b.start, b.batches, b.queries, b.dropped])).toEqual([
+      [`cal_${gateId}`, "candidate", new Date(T0).toISOString(), 1, 30, 180],
+      [`cal_${gateId}`, "served", new Date(T0).toISOString(), 2, 50, 300],
+      [`cal_${gateId}`, "shadow", new Date(T0).toISOString(), 1, 200, 2400],
+    ]);
+    const [candidate, served, shadow] = buckets;
+    // The shadow's detector alone saw the move: its hour's evidence is its own, the served hour's is not raised by it.
+    expect(shadow!.max_log_evidence).toBeGreaterThanOrEqual(shadow!.log_threshold);
+    expect(shadow!.drop_rate_alarms).toBe(1);
+    expect(served!.max_log_evidence).toBeLessThan(served!.log_threshold);
+    expect(served!.drop_rate_alarms).toBe(0);
+    expect(candidate!.drop_rate_alarms).toBe(0);
+  });
+
   it("forgets buckets past the retention when a new hour opens, and keeps at most MAX_SERIES_BUCKETS", async () => {
     const { gateId, stub, rpc } = monitor("bounds");
     await rpc.observe(batch(gateId, "old", T0, steady(5)));
@@ -136,14 +180,7 @@ describe("GateMonitor series", () => {
       const sql = state.storage.sql;
       sql.exec("DELETE FROM series");
       for (let c = 0; c < MAX_SERIES_BUCKETS / (SERIES_RETENTION_MS / HOUR); c++)
-        for (let h = 0; h < SERIES_RETENTION_MS / HOUR; h++)
-          sql.exec(
-            `INSERT INTO series (calibration_id, bucket_start, index_version, batches, queries, candidates, dropped, empty_queries,
-               gated_queries, expected, band_lo, band_hi, log_evidence, max_log_evidence, log_threshold, empty_log_evidence,
-               drop_alarms, empty_alarms, last_alarm_at) VALUES (?, ?, 'v0', 1, 1, 20, 6, 0, 1, 0.3, 0.28, 0.32, 0, 0, 7, NULL, 0, 0, NULL)`,
-            `cal_other_${c}`,
-            B - SERIES_RETENTION_MS + h * HOUR,
-          );
+        for (let h = 0; h < SERIES_RETENTION_MS / HOUR; h++) sql.exec(INSERT_ROW, `cal_other_${c}`, "served", B - SERIES_RETENTION_MS + h * HOUR);
     });
     const rows = () =>
       runInDurableObject(stub, (_: GateMonitor, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM series").one().n);
@@ -156,5 +193,59 @@ describe("GateMonitor series", () => {
       "cal_other_2",
     ]);
     expect(left.at(-1)).toMatchObject({ calibration_id: `cal_${gateId}`, start: new Date(B).toISOString() });
+  });
+
+  it("with several traffics: the retention forgets every traffic's old hours, and the cap takes from the traffic holding the most rows", async () => {
+    const { gateId, stub, rpc } = monitor("bounds-traffic");
+    await rpc.observe(trafficBatch(gateId, "old-served", T0, steady(5), "served"));
+    await rpc.observe(trafficBatch(gateId, "old-shadow", T0, steady(5), "shadow"));
+    await rpc.observe(trafficBatch(gateId, "old-candidate", T0 + HOUR, steady(5), "candidate"));
+    await rpc.observe(trafficBatch(gateId, "still-shadow", T0 + SERIES_RETENTION_MS, steady(5), "shadow"));
+    // Opening an hour past the retention of the first two forgets both traffics' rows of it, and the candidate's hour
+    // once it is past too.
+    await rpc.observe(trafficBatch(gateId, "new", T0 + SERIES_RETENTION_MS + HOUR, steady(5), "served"));
+    let kept = await rpc.series(T0 - HOUR, T0 + SERIES_RETENTION_MS + 2 * HOUR);
+    expect(kept.map((b) => [b.traffic, b.start])).toEqual([
+      ["candidate", new Date(T0 + HOUR).toISOString()],
+      ["shadow", new Date(T0 + SERIES_RETENTION_MS).toISOString()],
+      ["served", new Date(T0 + SERIES_RETENTION_MS + HOUR).toISOString()],
+    ]);
+    await rpc.observe(trafficBatch(gateId, "newer", T0 + SERIES_RETENTION_MS + 2 * HOUR, steady(5), "shadow"));
+    kept = await rpc.series(T0 - HOUR, T0 + SERIES_RETENTION_MS + 3 * HOUR);
+    expect(kept.map((b) => b.traffic)).toEqual(["shadow", "served", "shadow"]);
+
+    // The row cap counts rows per traffic: two shadows fill two thirds of the cap, the served calibration the rest.
+    // A new shadow hour at the cap takes the shadows' oldest row; a new served hour too (they still hold the most), so
+    // the served hours are all kept, and the table stays at the cap.
+    const capAt = T0 + 2 * SERIES_RETENTION_MS;
+    const B = Math.floor(capAt / HOUR) * HOUR;
+    const hoursKept = SERIES_RETENTION_MS / HOUR;
+    await runInDurableObject(stub, (_: GateMonitor, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DELETE FROM series");
+      for (let h = 0; h < hoursKept; h++) {
+        const at = B - SERIES_RETENTION_MS + h * HOUR;
+        sql.exec(INSERT_ROW, "cal_shadow_a", "shadow", at);
+        sql.exec(INSERT_ROW, "cal_shadow_b", "shadow", at);
+        sql.exec(INSERT_ROW, "cal_served", "served", at);
+      }
+    });
+    const counts = () =>
+      runInDurableObject(stub, (_: GateMonitor, state) =>
+        Object.fromEntries(
+          state.storage.sql
+            .exec<{ traffic: string; n: number }>("SELECT traffic, COUNT(*) AS n FROM series GROUP BY traffic ORDER BY traffic")
+            .toArray()
+            .map((r) => [r.traffic, r.n]),
+        ),
+      );
+    expect(await counts()).toEqual({ served: hoursKept, shadow: 2 * hoursKept });
+    await rpc.observe(trafficBatch(gateId, "cap-shadow", capAt, steady(5), "shadow"));
+    await rpc.observe(trafficBatch(gateId, "cap-served", capAt, steady(5), "served"));
+    expect(await counts()).toEqual({ served: hoursKept + 1, shadow: 2 * hoursKept - 1 });
+    const oldest = (await rpc.series(B - SERIES_RETENTION_MS, B - SERIES_RETENTION_MS)).map((b) => b.calibration_id);
+    // both shadows' rows of the oldest hour went, the served calibration's stays
+    expect(oldest).toEqual(["cal_served"]);
+    expect(MAX_SERIES_BUCKETS).toBe(3 * hoursKept);
   });
 });

@@ -22,6 +22,7 @@ describe("GET /v1/monitor/series", () => {
     expect(series.buckets).toHaveLength(1);
     expect(series.buckets[0]).toMatchObject({
       calibration_id: calibration.id,
+      traffic: "served",
       index_version: "v1",
       batches: 1,
       queries: 3,
@@ -52,10 +53,10 @@ describe("GET /v1/monitor/series", () => {
     );
     expect(row!.split(",").slice(2, 11)).toEqual([calibration.id, "v1", "1", "3", "50", "25", "1", "2", "0.5"]);
     // Columns added later come last, so earlier columns keep their positions.
-    expect(header!.split(",").slice(-6).join(",")).toBe(
-      "last_alarm_at,abstention_queries,abstained_queries,abstention_rate,guard_bound_queries,abstention_alarms",
+    expect(header!.split(",").slice(-7).join(",")).toBe(
+      "last_alarm_at,abstention_queries,abstained_queries,abstention_rate,guard_bound_queries,abstention_alarms,traffic",
     );
-    expect(row!.split(",").slice(-5)).toEqual(["0", "0", "", "0", "0"]);
+    expect(row!.split(",").slice(-6)).toEqual(["0", "0", "", "0", "0", "served"]);
     expect(end).toBe("");
 
     // A range before the observations has no bucket (and no activation).

@@ -1,7 +1,9 @@
 // A gate whose activation log holds more rows than one read (LOG_PAGE_ROWS): its shadow set is what the whole log says,
 // so a shadow added after the first page is listed, its rate changes and it is removed, and adding it twice is refused.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { LOG_PAGE_ROWS } from "../../src/calibrations/log-pages";
+import { D1CalibrationStore } from "../../src/calibrations/d1-store";
+import { LOG_PAGE_ROWS, logPages, logPagesNewestFirst } from "../../src/calibrations/log-pages";
 import { upload, writeLongPast } from "../support/promotions";
 import { callJson, TOKENS, uniqueGate } from "../support/worker";
 
@@ -25,5 +27,19 @@ describe("the shadow set of a gate with a long log", () => {
     const removed = await callJson("DELETE", `/v1/calibrations/${v2.id}/shadow`, 200, { json: {} });
     expect(removed.shadows).toEqual([]);
     expect((await callJson("GET", `/v1/gates/${v1.gate_id}/shadows`, 200, { token: TOKENS.read })).shadows).toEqual([]);
+
+    // The log read from its newest row back (D1's descending read, a page at a time) is the same rows in reverse.
+    const store = new D1CalibrationStore(env.DB);
+    const oldestFirst: number[] = [];
+    for await (const page of logPages(store, v1.gate_id)) oldestFirst.push(...page.map((e) => e.seq));
+    const newestFirst: number[] = [];
+    let pages = 0;
+    for await (const page of logPagesNewestFirst(store, v1.gate_id)) {
+      pages += 1;
+      newestFirst.push(...page.map((e) => e.seq));
+    }
+    expect(oldestFirst.length).toBeGreaterThan(LOG_PAGE_ROWS);
+    expect(newestFirst).toEqual([...oldestFirst].reverse());
+    expect(pages).toBe(2);
   });
 });

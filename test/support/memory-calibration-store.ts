@@ -136,6 +136,14 @@ export class MemoryCalibrationStore implements CalibrationStore {
       .map((x) => structuredClone(x.event));
   }
 
+  async eventsBefore(gateId: string, beforeSeq: number | null, limit: number): Promise<GateEvent[]> {
+    return this.activationLog
+      .filter((x) => x.activation.gate_id === gateId && (beforeSeq === null || x.seq < beforeSeq))
+      .sort((a, b) => b.seq - a.seq)
+      .slice(0, limit)
+      .map((x) => structuredClone(x.event));
+  }
+
   async latestEvent(gateId: string): Promise<GateEvent | null> {
     const [last] = await this.events(gateId, 0, Number.MAX_SAFE_INTEGER).then((all) => all.slice(-1));
     return last ?? null;

@@ -4,7 +4,7 @@
  * rate's line and dots, and a panel's grid.
  */
 import { area, curveStepAfter, line } from "d3-shape";
-import type { SeriesBucket } from "../../contract";
+import type { SeriesBucket, SeriesTraffic } from "../../contract";
 import { num } from "./scale";
 
 export const LAYOUTS = {
@@ -38,6 +38,42 @@ export function calibrationsOf(buckets: readonly SeriesBucket[]): { calibration_
   for (const b of buckets) if (!seen.has(b.calibration_id)) seen.set(b.calibration_id, b.index_version);
   return [...seen].map(([calibration_id, index_version], i) => ({ calibration_id, index_version, tone: TONES[i % TONES.length]! }));
 }
+
+/** One line of the chart: a calibration's hours of one traffic, in the calibration's tone. */
+export interface SeriesLine {
+  readonly calibration_id: string;
+  readonly index_version: string;
+  readonly traffic: SeriesTraffic;
+  readonly tone: (typeof TONES)[number];
+}
+
+/** A bucket's line: its traffic ("served" for an hour that has none: the monitor served before it kept traffic apart). */
+const trafficOf = (b: SeriesBucket): SeriesTraffic => b.traffic ?? "served";
+
+/**
+ * The lines in the buckets, one per calibration and traffic, in order of first appearance: a shadow promoted within the
+ * range has a shadow line and a served line, each its own detector's, in its calibration's tone.
+ */
+export function linesOf(buckets: readonly SeriesBucket[]): SeriesLine[] {
+  const tones = new Map(calibrationsOf(buckets).map((c) => [c.calibration_id, c.tone]));
+  const seen = new Map<string, SeriesLine>();
+  for (const b of buckets) {
+    const key = `${b.calibration_id}\u0000${trafficOf(b)}`;
+    if (!seen.has(key))
+      seen.set(key, { calibration_id: b.calibration_id, index_version: b.index_version, traffic: trafficOf(b), tone: tones.get(b.calibration_id)! });
+  }
+  return [...seen.values()];
+}
+
+/** Whether the bucket is on the line. */
+export const onLine = (l: { calibration_id: string; traffic: SeriesTraffic }, b: SeriesBucket): boolean =>
+  b.calibration_id === l.calibration_id && trafficOf(b) === l.traffic;
+
+/**
+ * How a line of each traffic is stroked (the observed rate and the evidence): served solid, a shadow's dotted, a
+ * candidate arm's dash-dotted, so one calibration's lines of two traffics read apart in one colour.
+ */
+export const TRAFFIC_DASH: Record<SeriesTraffic, string | undefined> = { served: undefined, shadow: "2 3", candidate: "10 3 2 3" };
 
 export type HourPoint = { t: number; b: SeriesBucket } | null;
 

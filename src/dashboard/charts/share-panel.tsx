@@ -4,8 +4,8 @@
  * expected rate (dashes) and band (shaded), in the calibration's colour.
  */
 import { type ScaleLinear, scaleLinear } from "d3-scale";
-import type { SeriesBucket } from "../../contract";
-import { Dots, Grid, hourly, type Layout, midLine, pctTick, stepBand, stepLine, steppedOf, TONES } from "./series-parts";
+import type { SeriesBucket, SeriesTraffic } from "../../contract";
+import { Dots, Grid, hourly, type Layout, midLine, onLine, pctTick, stepBand, stepLine, steppedOf, TONES } from "./series-parts";
 
 /**
  * A calibration in a share panel (the guard-binding panel of a min_keep calibration, the abstention panel of one with
@@ -14,6 +14,8 @@ import { Dots, Grid, hourly, type Layout, midLine, pctTick, stepBand, stepLine, 
  */
 export interface ShareLine {
   readonly calibration_id: string;
+  /** Whose traffic's hours (time-series.tsx draws each calibration's traffic as its own line). */
+  readonly traffic: SeriesTraffic;
   readonly expected: number | null;
   readonly band: readonly [number, number] | null;
 }
@@ -52,9 +54,7 @@ export function shareShown(
   buckets: readonly SeriesBucket[],
   lines: readonly ShareLine[],
 ): { line: ShareLine; buckets: SeriesBucket[] }[] {
-  return lines
-    .map((line) => ({ line, buckets: buckets.filter((b) => b.calibration_id === line.calibration_id) }))
-    .filter((a) => a.buckets.some(SHARE_PANELS[panel].shows));
+  return lines.map((line) => ({ line, buckets: buckets.filter((b) => onLine(line, b)) })).filter((a) => a.buckets.some(SHARE_PANELS[panel].shows));
 }
 
 /** A share panel as the chart draws it: its calibrations, its place and its scale. */
@@ -117,7 +117,7 @@ export function SharePanelView(props: {
         const points = hourly(buckets, props.bucketMs);
         const stepped = steppedOf(points, props.bucketMs);
         return (
-          <g data-calibration={l.calibration_id}>
+          <g data-calibration={l.calibration_id} data-traffic={l.traffic}>
             {l.band && (
               <path
                 d={

@@ -1,6 +1,7 @@
 /**
  * The gate page's drop rate over time (server-rendered SVG, hono/jsx): per hour, the observed drop rate of each
- * calibration against its expected rate (dashes) and tolerance band (shaded); for a guarded or abstaining calibration,
+ * calibration and traffic (served solid, a shadow's dotted, a candidate arm's dash-dotted: series-parts.ts
+ * TRAFFIC_DASH) against its expected rate (dashes) and tolerance band (shaded); for a guarded or abstaining calibration,
  * panels of the share of queries where min_keep bound and of the queries that abstained, each against its test's
  * expected rate and band; and below them the change detector's evidence against its alarm level, with alarms (red triangles and lines) and activations (grey dashed lines, named by
  * index version) marked across both panels.
@@ -13,7 +14,22 @@
 import { scaleLinear, scaleUtc } from "d3-scale";
 import type { SeriesBucket } from "../../contract";
 import { num } from "./scale";
-import { calibrationsOf, Dots, Grid, hourly, LAYOUTS, midLine, pctTick, r, stepBand, stepLine, steppedOf } from "./series-parts";
+import {
+  calibrationsOf,
+  Dots,
+  Grid,
+  hourly,
+  LAYOUTS,
+  linesOf,
+  midLine,
+  onLine,
+  pctTick,
+  r,
+  stepBand,
+  stepLine,
+  steppedOf,
+  TRAFFIC_DASH,
+} from "./series-parts";
 import { type ShareLine, SharePanelView, sharePanelsOf } from "./share-panel";
 
 /** What the chart plots: the series' buckets, its activations and the range shown. */
@@ -28,8 +44,8 @@ export interface TimeSeriesInput {
   /** The min_keep calibrations (none: no guard-binding panel). */
   readonly guard?: readonly ShareLine[];
   /**
-   * Whether a bucket joins two kinds of its calibration's traffic (a shadow promoted within the hour: the monitor
-   * counts a calibration's hour once): its dot is drawn hollow. Absent: none is.
+   * Whether a bucket joins two kinds of its calibration's traffic (an hour recorded before the monitor kept each
+   * traffic's hours apart, in which a shadow was promoted): its dot is drawn hollow. Absent: none is.
    */
   readonly mixed?: (b: SeriesBucket) => boolean;
 }
@@ -120,12 +136,11 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
       <text x={(L.left + L.w - L.right) / 2} y={h - 4} textAnchor="middle" fontSize="12" fill="#1a1a1a">
         time (UTC)
       </text>
-      {/* per calibration: band, expected, observed, evidence */}
-      {cals.map((c) => {
-        const points = hourly(
-          props.buckets.filter((b) => b.calibration_id === c.calibration_id),
-          props.bucketMs,
-        );
+      {/* per calibration and traffic: band, expected, observed, evidence */}
+      {linesOf(props.buckets).map((c) => {
+        const mine = props.buckets.filter((b) => onLine(c, b));
+        const points = hourly(mine, props.bucketMs);
+        const dash = TRAFFIC_DASH[c.traffic];
         // Steps over each bucket's hour: the band and the expected rate hold for the whole hour.
         const stepped = steppedOf(points, props.bucketMs);
         const band = stepBand(
@@ -138,15 +153,15 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
         const ev = stepLine(step, (b) => e(b.max_log_evidence));
         const last = points.filter((p) => p !== null).at(-1);
         return (
-          <g data-calibration={c.calibration_id}>
+          <g data-calibration={c.calibration_id} data-traffic={c.traffic}>
             <path d={band(stepped) ?? ""} fill={c.tone.color} fillOpacity="0.15" data-part="band" />
             <path d={expected(stepped) ?? ""} fill="none" stroke={c.tone.color} strokeWidth="2" strokeDasharray="6 3" data-part="expected" />
-            <path d={observed(points) ?? ""} fill="none" stroke={c.tone.color} strokeWidth="2" data-part="observed" />
+            <path d={observed(points) ?? ""} fill="none" stroke={c.tone.color} strokeWidth="2" strokeDasharray={dash} data-part="observed" />
             <Dots points={points} x={mid} y={y} rate={(b) => b.drop_rate} color={c.tone.color} mixed={props.mixed} />
-            <path d={ev(stepped) ?? ""} fill="none" stroke={c.tone.color} strokeWidth="2" data-part="evidence" />
+            <path d={ev(stepped) ?? ""} fill="none" stroke={c.tone.color} strokeWidth="2" strokeDasharray={dash} data-part="evidence" />
             {last && (
               <line
-                x1={r(step(Date.parse(props.buckets.find((b) => b.calibration_id === c.calibration_id)!.start)))}
+                x1={r(step(Date.parse(mine[0]!.start)))}
                 x2={r(step(last.t + props.bucketMs))}
                 y1={r(e(last.b.log_threshold))}
                 y2={r(e(last.b.log_threshold))}

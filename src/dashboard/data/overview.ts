@@ -40,6 +40,8 @@ export interface GateRowView {
 export interface RowSplit {
   /** The running or paused promotion's split; null when none has reached the gate's head. */
   readonly rollout: ServedRollout | null;
+  /** The number of steps in the rollout's plan, for "step 2 of 3" as the promotion page says it (null: no rollout, or its record not read). */
+  readonly steps: number | null;
   /** Whether a promotion is open in its state of record (true from its start, before its split reaches the head). */
   readonly promotionOpen: boolean;
   readonly shadows: number;
@@ -102,11 +104,13 @@ export async function overview(deps: DashboardDeps, indexFilter: string | undefi
     const current = g.active.find((a) => a.calibration_id === g.current_calibration_id) ?? null;
     const fromD1 = (openByGate.get(g.gate_id) ?? []).map((o) => ({ kind: o.kind, status: "open" as const }));
     if (i >= OVERVIEW_DETAIL_ROWS) return { gate: g, current, policy: null, monitor: null, state: d1State(g.gate_id), alerts: fromD1, split: null };
-    const [monitor, calibration] = await Promise.all([
+    const head = splits.get(g.gate_id) ?? NO_SPLIT;
+    const rollout = head.heads.rollout;
+    const [monitor, calibration, promotion] = await Promise.all([
       monitorView(g, deps, false),
       current === null ? Promise.resolve(null) : deps.calibrations.get(current.calibration_id),
+      rollout === null ? Promise.resolve(null) : deps.promotions.get(rollout.promotion_id),
     ]);
-    const head = splits.get(g.gate_id) ?? NO_SPLIT;
     return {
       gate: g,
       current,
@@ -114,7 +118,7 @@ export async function overview(deps: DashboardDeps, indexFilter: string | undefi
       monitor: monitor.view,
       state: monitor.view.state ?? d1State(g.gate_id),
       alerts: monitor.unresolved === null ? fromD1 : [...monitor.unresolved].sort(byUrgency),
-      split: { rollout: head.heads.rollout, promotionOpen: head.promotionOpen, shadows: head.heads.shadows.length },
+      split: { rollout, steps: promotion?.plan.steps.length ?? null, promotionOpen: head.promotionOpen, shadows: head.heads.shadows.length },
     };
   });
   return { alarms: rows.slice(0, inAlarm.length), rows: rows.slice(inAlarm.length), indexes, page: p, pages, total: shown.length };

@@ -4,12 +4,14 @@
  * promotion candidate (from `promotion_started` to the promotion's close or any calibration change). The same rules as
  * the shadow set (src/promotions/shadows.ts shadowSet) and the current calibration, kept over time.
  *
- * Why the gate page needs it: the monitor keeps one hourly series bucket per calibration (GET /v1/monitor/series),
- * whatever traffic it counted, so the hour in which a calibration changes role (a shadow promoted, a candidate
- * completed) holds the batches of both roles in one point, its expected rate and evidence those of the last batch's
- * detector. The page names each hour's traffic from these spans and marks such an hour as mixed.
+ * Why the gate page needs it: the monitor keeps one hourly series bucket per calibration and traffic (GET
+ * /v1/monitor/series, its `traffic`), but hours it recorded before it kept them apart have none: such an hour holds
+ * every batch of its calibration, so the hour in which a calibration changed role (a shadow promoted, a candidate
+ * completed) joins both roles in one point, its expected rate and evidence those of the last batch's detector. The
+ * page names those hours' traffic from these spans and marks such an hour as mixed (placeBuckets); an hour with a
+ * stored traffic is that traffic's alone.
  */
-import { type GateEvent, isCalibrationChange } from "../../contract";
+import { type GateEvent, isCalibrationChange, type SeriesBucket, type SeriesTraffic } from "../../contract";
 import type { RangeLog } from "./gate-log";
 
 /** A kind of traffic as the gate page names it. */
@@ -82,4 +84,42 @@ export function trafficIn(spans: readonly TrafficSpan[], calibrationId: string, 
 export function rangeTraffic(log: RangeLog): TrafficSpan[] {
   const spans = trafficSpans(log.events, log.before);
   return log.readTo === null ? spans : spans.map((s) => (s.to === null ? { ...s, to: log.readTo } : s));
+}
+
+/** A stored traffic in the page's words. */
+export const TRAFFIC_WORDS: Record<SeriesTraffic, TrafficWord> = { served: "served", shadow: "shadow", candidate: "promotion candidate" };
+
+const TRAFFIC_OF: Record<TrafficWord, SeriesTraffic> = { served: "served", shadow: "shadow", "promotion candidate": "candidate" };
+
+/** The series' buckets as the gate page draws them (placeBuckets). */
+export interface PlacedBuckets {
+  /** Every bucket with a traffic: its stored one, or for an earlier hour the last its calibration had in it ("served" when the log read does not reach it). */
+  readonly buckets: SeriesBucket[];
+  /** The kinds of traffic each bucket counted: its stored traffic, or an earlier hour's from the spans (empty: not read). */
+  readonly words: ReadonlyMap<SeriesBucket, readonly TrafficWord[]>;
+  /** The earlier hours that join two kinds of their calibration's traffic (an hour with a stored traffic never does). */
+  readonly mixed: ReadonlySet<SeriesBucket>;
+}
+
+/**
+ * Each bucket on the line of its traffic. A bucket with a stored `traffic` counted that traffic alone. One recorded
+ * before the monitor kept traffic apart is named from the spans and drawn on the line of the last traffic its hour
+ * had (its expected rate, band and evidence are its last batch's detector's), marked mixed when it had two.
+ */
+export function placeBuckets(buckets: readonly SeriesBucket[], spans: readonly TrafficSpan[]): PlacedBuckets {
+  const words = new Map<SeriesBucket, readonly TrafficWord[]>();
+  const mixed = new Set<SeriesBucket>();
+  const placed = buckets.map((b) => {
+    if (b.traffic !== undefined) {
+      words.set(b, [TRAFFIC_WORDS[b.traffic]]);
+      return b;
+    }
+    const had = trafficIn(spans, b.calibration_id, b.start, b.end);
+    const last = had.at(-1);
+    const out: SeriesBucket = { ...b, traffic: last === undefined ? "served" : TRAFFIC_OF[last] };
+    words.set(out, had);
+    if (had.length > 1) mixed.add(out);
+    return out;
+  });
+  return { buckets: placed, words, mixed };
 }

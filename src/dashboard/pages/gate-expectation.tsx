@@ -6,7 +6,7 @@
  * (docs/drift.md), not the calibration's own rate. The hourly series keeps that figure as it stood at each hour's last
  * batch, so its dashes move with production's mix of sizes: the page says so wherever it shows them.
  */
-import type { WindowRole } from "../../contract";
+import type { SeriesTraffic, WindowRole } from "../../contract";
 import { pct } from "../charts/scale";
 import { calibrationsOf } from "../charts/series-parts";
 import type { GateView } from "../data/gate";
@@ -16,6 +16,13 @@ import { when } from "./layout";
 
 /** Whose traffic, in words (contract/monitoring.ts WindowRole). */
 export const ROLE_WORDS: Record<WindowRole, string> = { active: "active", previous: "previous", shadow: "shadow", candidate: "promotion candidate" };
+
+/** The monitor windows' roles that count a traffic's batches (a served window is the active or a previous one's). */
+export const WINDOW_ROLES: Record<SeriesTraffic, readonly WindowRole[]> = {
+  served: ["active", "previous"],
+  shadow: ["shadow"],
+  candidate: ["candidate"],
+};
 
 /**
  * The monitor window a calibration is summed up by: the open window of the traffic it has now (the active one for the
@@ -134,11 +141,13 @@ export function DetectorExpectation(props: { view: GateView }) {
  */
 export function chartExpectation(
   v: GateView,
-  c: { calibration_id: string; index_version: string },
+  c: { calibration_id: string; index_version: string; traffic?: SeriesTraffic },
   last: { start: string; expected: number; band: { lo: number; hi: number } },
 ): string {
   const w = windowOf(v, c.calibration_id);
-  if (w !== null && watchedNow(v, w)) return `the detector expects ${expectedWords(w)} now`;
+  // a line of traffic its calibration no longer has (a promoted shadow's) is given its last hour's, not another detector's
+  const sameTraffic = c.traffic === undefined || (w !== null && WINDOW_ROLES[c.traffic].includes(w.role));
+  if (w !== null && sameTraffic && watchedNow(v, w)) return `the detector expects ${expectedWords(w)} now`;
   const stratified = w?.strata != null;
   return `expected ${pct(last.expected)}${stratified ? ` ${FOR_SIZES}` : ""} (tolerated ${pct(last.band.lo)} to ${pct(last.band.hi)}) at its last hour, ${when(last.start)}`;
 }

@@ -2,14 +2,14 @@
  * The gate page's production section: the drop rate and the detector's evidence per hour over the chosen range
  * (charts/time-series.tsx) with its plotted numbers, and the monitor's daily windows.
  */
-import { SERIES_BUCKET_MS, type SeriesBucket } from "../../contract";
+import { SERIES_BUCKET_MS, type SeriesBucket, type SeriesTraffic } from "../../contract";
 import { num, pct } from "../charts/scale";
-import { calibrationsOf } from "../charts/series-parts";
+import { calibrationsOf, linesOf, onLine, type SeriesLine } from "../charts/series-parts";
 import { type ShareLine, type SharePanel, shareRate, shareShown, shareShows } from "../charts/share-panel";
 import { alarmCount, alarmsOf, DropRateSeriesChart } from "../charts/time-series";
 import { type GateView, SERIES_RANGES, type SeriesRange } from "../data/gate";
 import type { WindowPoint } from "../data/monitor-view";
-import { type TrafficWord, trafficIn } from "../data/traffic-spans";
+import { type PlacedBuckets, placeBuckets, TRAFFIC_WORDS, type TrafficWord } from "../data/traffic-spans";
 import { versionName } from "./calibration-roles";
 import {
   bySize,
@@ -19,6 +19,7 @@ import {
   FOR_SIZES,
   FOR_SIZES_THEN,
   ROLE_WORDS,
+  WINDOW_ROLES,
   WINDOW_SIZES,
 } from "./gate-expectation";
 import { when } from "./layout";
@@ -26,25 +27,42 @@ import { type Column, Table } from "./table";
 
 const RANGE_WORDS: Record<SeriesRange, string> = { "24h": "24 hours", "7d": "7 days", "30d": "30 days" };
 
+/** How the legend names a traffic's observed line (charts/series-parts.ts TRAFFIC_DASH). */
+const LINE_WORDS: Record<SeriesTraffic, string> = { served: "line", shadow: "dotted line", candidate: "dash-dotted line" };
+
 const hours = (n: number): string => `${n} ${n === 1 ? "hour" : "hours"}`;
 
 /**
- * The calibrations of the series a share panel draws, with the expected rate and band of their newest monitor window
- * that tests it: for "abstention" those that abstain (abstain_below set), for "guard" those with min_keep >= 1; a
- * calibration not in the gate's listed history qualifies by its hours (abstention reported, a guard that bound).
+ * The lines (calibration and traffic) a share panel draws, with the expected rate and band of their newest monitor
+ * window of that traffic that tests it: for "abstention" those that abstain (abstain_below set), for "guard" those with
+ * min_keep >= 1; a calibration not in the gate's listed history qualifies by its hours (abstention reported, a guard
+ * that bound).
  */
 function shareLines(panel: SharePanel, v: GateView, buckets: readonly SeriesBucket[]): ShareLine[] {
   const listed = new Map(v.calibrations.map((c) => [c.id, c]));
-  return calibrationsOf(buckets)
-    .filter(({ calibration_id: id }) => {
-      const c = listed.get(id);
-      if (c === undefined) return buckets.some((b) => b.calibration_id === id && shareShows(panel, b));
+  return linesOf(buckets)
+    .filter((l) => {
+      const c = listed.get(l.calibration_id);
+      if (c === undefined) return buckets.some((b) => onLine(l, b) && shareShows(panel, b));
       return panel === "guard" ? (c.guards?.min_keep ?? 0) >= 1 : c.abstain_below != null;
     })
-    .map(({ calibration_id }) => {
-      const tested = v.monitor.points.filter((p) => p.calibration_id === calibration_id && p[panel] !== null).at(-1)?.[panel] ?? null;
-      return { calibration_id, expected: tested?.expected ?? null, band: tested?.band ?? null };
+    .map(({ calibration_id, traffic }) => {
+      const tested =
+        v.monitor.points.filter((p) => p.calibration_id === calibration_id && WINDOW_ROLES[traffic].includes(p.role) && p[panel] !== null).at(-1)?.[
+          panel
+        ] ?? null;
+      return { calibration_id, traffic, expected: tested?.expected ?? null, band: tested?.band ?? null };
     });
+}
+
+/**
+ * A line's name: its calibration's, with the traffic when the calibration has another line in the buckets ("v3 (shadow,
+ * then candidate), its shadow traffic").
+ */
+function lineName(v: GateView, l: Pick<SeriesLine, "calibration_id" | "index_version" | "traffic">, buckets: readonly SeriesBucket[]): string {
+  const name = calibrationName(v, l);
+  const lines = linesOf(buckets).filter((o) => o.calibration_id === l.calibration_id);
+  return lines.length > 1 ? `${name}, its ${TRAFFIC_WORDS[l.traffic]} traffic` : name;
 }
 
 /** One sentence per calibration of a share panel: its hourly range and what its test expects. */
@@ -55,18 +73,18 @@ function shareSentences(panel: SharePanel, v: GateView, buckets: readonly Series
       const r = shareRate(panel, b);
       return r === null ? [] : [r];
     });
-    const name = calibrationName(v, calibrationsOf(mine)[0]!);
+    const name = lineName(v, { ...calibrationsOf(mine)[0]!, traffic: line.traffic }, buckets);
     const expected =
       line.expected === null ? "" : `, expected ${pct(line.expected)}${line.band ? ` (band ${pct(line.band[0])} to ${pct(line.band[1])})` : ""}`;
     return `${name} ${verb} ${rateRange(rates) ?? "–"} of queries per hour${expected}.`;
   });
 }
 
-/** The kinds of traffic the bucket's calibration had in its hour (the gate's log: data/traffic-spans.ts). */
-const trafficOf = (v: GateView, b: SeriesBucket): TrafficWord[] => trafficIn(v.traffic ?? [], b.calibration_id, b.start, b.end);
+/** The kinds of traffic the bucket counted: its stored traffic, or an earlier hour's from the log (data/traffic-spans.ts). */
+const trafficOf = (p: PlacedBuckets, b: SeriesBucket): readonly TrafficWord[] => p.words.get(b) ?? [];
 
-/** Whether the bucket joins two kinds of its calibration's traffic: the monitor counts a calibration's hour once. */
-const isMixed = (v: GateView, b: SeriesBucket): boolean => trafficOf(v, b).length > 1;
+/** Whether the bucket, recorded before the monitor kept each traffic's hours apart, joins two kinds of its calibration's traffic. */
+const isMixed = (p: PlacedBuckets, b: SeriesBucket): boolean => p.mixed.has(b);
 
 /** "shadow", "shadow, then promotion candidate"; "–" when the log read does not reach back to the hour. */
 function trafficWords(words: readonly TrafficWord[]): string {
@@ -85,27 +103,30 @@ function rateRange(values: readonly (number | null)[]): string | null {
 }
 
 /** The chart's text alternative: what it shows, in one paragraph. */
-function describe(v: GateView, range: SeriesRange): string {
-  const buckets = v.series?.buckets ?? [];
+function describe(v: GateView, range: SeriesRange, placed: PlacedBuckets): string {
+  const buckets = placed.buckets;
   if (buckets.length === 0) return `No observations in the last ${RANGE_WORDS[range]}.`;
   const alarms = alarmsOf(buckets).sort((a, b) => a.at.localeCompare(b.at));
   const alarmHours = hoursOf(buckets.filter((b) => b.last_alarm_at !== null));
   const shown = calibrationsOf(buckets);
-  const mixed = buckets.filter((b) => isMixed(v, b));
-  // Per calibration (a promotion's arms each have theirs), with one expectation each, the detector's (not whichever
-  // hour ends the range): the same for every range.
-  const parts = calibrationsOf(buckets).map((c) => {
-    const mine = buckets.filter((b) => b.calibration_id === c.calibration_id);
+  const mixed = buckets.filter((b) => isMixed(placed, b));
+  // Per calibration and traffic (a promotion's arms each have theirs, a promoted shadow its shadow and served hours),
+  // with one expectation each, the detector's (not whichever hour ends the range): the same for every range.
+  const parts = linesOf(buckets).map((c) => {
+    const mine = buckets.filter((b) => onLine(c, b));
     const observed = rateRange(mine.map((b) => b.drop_rate));
-    return `${calibrationName(v, c)}: observed ${observed === null ? "no candidates" : `${observed} per hour`}, ${chartExpectation(v, c, mine.at(-1)!)}`;
+    // a line whose traffic no hour names (earlier hours the log read does not reach) is matched to no window's traffic
+    const named = mine.some((b) => trafficOf(placed, b).length > 0);
+    const expectation = chartExpectation(v, named ? c : { calibration_id: c.calibration_id, index_version: c.index_version }, mine.at(-1)!);
+    return `${lineName(v, c, buckets)}: observed ${observed === null ? "no candidates" : `${observed} per hour`}, ${expectation}`;
   });
   return [
     `${hours(hoursOf(buckets))} with observations in the last ${RANGE_WORDS[range]}; ${parts.join("; ")}.`,
     ...(mixed.length === 0
       ? []
       : [
-          `${mixed.length === 1 ? "1 point joins" : `${mixed.length} points join`} two kinds of one calibration's traffic (the monitor counts a calibration's hour once): ${mixed
-            .map((b) => `${versionName(b, shown)} at ${when(b.start)} (${trafficWords(trafficOf(v, b))})`)
+          `${mixed.length === 1 ? "1 point joins" : `${mixed.length} points join`} two kinds of one calibration's traffic (recorded before the monitor kept each traffic's hours apart): ${mixed
+            .map((b) => `${versionName(b, shown)} at ${when(b.start)} (${trafficWords(trafficOf(placed, b))})`)
             .join("; ")}.`,
         ]),
     ...shareSentences("guard", v, buckets),
@@ -152,7 +173,9 @@ function hourlyGuardColumns(buckets: readonly SeriesBucket[]): Column<SeriesBuck
 export function ProductionSection(props: { view: GateView; range: SeriesRange; path: string }) {
   const v = props.view;
   const series = v.series;
-  const buckets = series?.buckets ?? [];
+  // Each hour on its traffic's line: stored, or for hours recorded before the monitor kept traffic apart, the log's.
+  const placed = placeBuckets(series?.buckets ?? [], v.traffic ?? []);
+  const buckets = placed.buckets;
   const guarded = v.monitor.points.some((p) => p.empty_level !== null);
   const abstaining = v.monitor.points.some((p) => p.abstention !== null);
   const abstention = shareLines("abstention", v, buckets);
@@ -194,16 +217,16 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
               bucketMs={SERIES_BUCKET_MS}
               abstention={abstention}
               guard={guard}
-              mixed={(b) => isMixed(v, b)}
+              mixed={(b) => isMixed(placed, b)}
               title={`Production drop rate and drift evidence per hour, last ${RANGE_WORDS[props.range]}`}
-              desc={describe(v, props.range)}
+              desc={describe(v, props.range, placed)}
             />
             <figcaption>
               <ul class="legend">
-                {calibrationsOf(buckets).map((c) => (
-                  <li>
+                {linesOf(buckets).map((c) => (
+                  <li data-traffic={c.traffic}>
                     <span class={`sw ${c.tone.cls}`} aria-hidden="true" />
-                    {calibrationName(v, c)}: observed (line and dots),{" "}
+                    {lineName(v, c, buckets)}: observed ({LINE_WORDS[c.traffic]} and dots),{" "}
                     {bySize(v, c.calibration_id)
                       ? `expected at each hour (dashes: the detector's then, ${FOR_SIZES_THEN}, so it moves with their mix)`
                       : "expected (dashes)"}
@@ -225,12 +248,12 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                     tolerance band (shaded)
                   </li>
                 )}
-                {buckets.some((b) => isMixed(v, b)) && (
+                {placed.mixed.size > 0 && (
                   <li data-field="mixed-hours">
                     <span class="sw mixed" aria-hidden="true" />
-                    hollow dots: an hour in which the calibration's traffic changed kind (a shadow promoted, a candidate completed). The monitor
-                    counts a calibration's hour once, so that point joins both, and its expected rate, band and evidence are those of the hour's last
-                    batch (the Traffic column says which)
+                    hollow dots: an hour in which the calibration's traffic changed kind (a shadow promoted, a candidate completed), recorded before
+                    the monitor kept each traffic's hours apart: that point joins both, and its expected rate, band and evidence are those of the
+                    hour's last batch (the Traffic column says which). Later hours are each traffic's own
                   </li>
                 )}
                 <li>
@@ -242,20 +265,24 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                   activations, named by index version
                 </li>
               </ul>
-              <p class="muted">{describe(v, props.range)}</p>
+              <p class="muted">{describe(v, props.range, placed)}</p>
             </figcaption>
           </figure>
           <details>
             <summary>Plotted numbers (per hour)</summary>
             <Table
               name="series"
-              caption={`One row per hour and calibration with observations, oldest first${hourlyBySize ? `; Expected and Band: the detector's at the hour's last batch, ${FOR_SIZES_THEN}` : ""}`}
+              caption={`One row per hour, calibration and traffic with observations, oldest first${hourlyBySize ? `; Expected and Band: the detector's at the hour's last batch, ${FOR_SIZES_THEN}` : ""}`}
               rows={buckets}
               columns={[
                 { header: "Hour (UTC)", rowHeader: true, cell: (b) => when(b.start) },
                 { header: "Version", cell: (b) => versionName(b, shown) },
-                // whose traffic the hour counted: one calibration's hour is one bucket, whatever its traffic
-                { header: "Traffic", field: "traffic", cell: (b) => `${trafficWords(trafficOf(v, b))}${isMixed(v, b) ? " (one count)" : ""}` },
+                // whose traffic the hour counted: its own, or in an hour recorded before traffic was kept apart, what the log says
+                {
+                  header: "Traffic",
+                  field: "traffic",
+                  cell: (b) => `${trafficWords(trafficOf(placed, b))}${isMixed(placed, b) ? " (one count)" : ""}`,
+                },
                 { header: "Queries", num: true, cell: (b) => b.queries },
                 { header: "Observed", num: true, cell: (b) => pct(b.drop_rate) },
                 { header: "Expected", num: true, cell: (b) => pct(b.expected) },

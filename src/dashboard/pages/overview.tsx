@@ -64,8 +64,8 @@ function SplitCell(props: { gateId: string; split: RowSplit | null }) {
     r !== null ? (
       <div data-field="promotion" data-state={r.state}>
         <a href={`/ui/gates/${gateId}#promotion-${r.promotion_id}`}>
-          <span class={`badge ${r.state}`}>{r.state === "paused" ? "promotion paused" : "promoting"}</span> step {r.step + 1},{" "}
-          {num(r.percent_bp / 100, 2)} % of keyed traffic
+          <span class={`badge ${r.state}`}>{r.state === "paused" ? "promotion paused" : "promoting"}</span> step {r.step + 1}
+          {split.steps === null ? "" : ` of ${split.steps}`}, {num(r.percent_bp / 100, 2)} % of keyed traffic
         </a>
         {r.state === "paused" && <div class="muted">waits for a person: resume or roll back</div>}
       </div>

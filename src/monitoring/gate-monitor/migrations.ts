@@ -27,6 +27,12 @@ export function columnsOf(sql: SqlStorage, table: string): string[] {
     .map((r) => r.name);
 }
 
+/**
+ * The traffic migration 8 gives the series rows written before it: their hour holds the calibration's batches of
+ * every traffic together (series.ts reads it as a bucket without `traffic`).
+ */
+export const SERIES_TRAFFIC_UNKNOWN = "unknown";
+
 /** The counters migration 7 adds to `series` (names from code, never from input). */
 const SERIES_COLUMNS_7 = ["abstention_queries", "abstained", "guard_bound_queries", "abstention_alarms"] as const;
 
@@ -103,6 +109,31 @@ CREATE INDEX IF NOT EXISTS gate_events_by_prev ON gate_events (prev_seq);
       for (const column of SERIES_COLUMNS_7) {
         if (!has.includes(column)) sql.exec(`ALTER TABLE series ADD COLUMN ${column} INTEGER NOT NULL DEFAULT 0`);
       }
+    },
+  },
+  {
+    id: 8,
+    name: "series: one row per calibration, traffic and hour (served, shadow, a promotion's candidate arm); earlier rows read as traffic 'unknown', the hour's batches of every traffic together",
+    apply: (sql) => {
+      const has = columnsOf(sql, "series");
+      if (has.includes("traffic")) return;
+      // SQLite cannot change a primary key in place: the table is rebuilt with the key's new column, each earlier row
+      // copied once with the traffic nobody recorded. Column names come from the table itself, never from input.
+      const columns = has.join(", ");
+      sql.exec(`
+CREATE TABLE series_8 (calibration_id TEXT NOT NULL, traffic TEXT NOT NULL, bucket_start INTEGER NOT NULL, index_version TEXT NOT NULL,
+  batches INTEGER NOT NULL, queries INTEGER NOT NULL, candidates INTEGER NOT NULL, dropped INTEGER NOT NULL,
+  empty_queries INTEGER NOT NULL, gated_queries INTEGER NOT NULL, expected REAL NOT NULL, band_lo REAL NOT NULL,
+  band_hi REAL NOT NULL, log_evidence REAL NOT NULL, max_log_evidence REAL NOT NULL, log_threshold REAL NOT NULL,
+  empty_log_evidence REAL, drop_alarms INTEGER NOT NULL, empty_alarms INTEGER NOT NULL, last_alarm_at INTEGER,
+  abstention_queries INTEGER NOT NULL DEFAULT 0, abstained INTEGER NOT NULL DEFAULT 0,
+  guard_bound_queries INTEGER NOT NULL DEFAULT 0, abstention_alarms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (calibration_id, traffic, bucket_start)) WITHOUT ROWID;
+INSERT INTO series_8 (${columns}, traffic) SELECT ${columns}, '${SERIES_TRAFFIC_UNKNOWN}' FROM series;
+DROP TABLE series;
+ALTER TABLE series_8 RENAME TO series;
+CREATE INDEX IF NOT EXISTS series_by_time ON series (bucket_start);
+`);
     },
   },
 ];

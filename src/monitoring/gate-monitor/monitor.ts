@@ -10,7 +10,7 @@
  * host), so no count is lost, no batch counted twice, no alert lost.
  */
 import type { AlertInput } from "../../alerts/lifecycle";
-import type { AlertKind, ArmDrift, SeriesBucket } from "../../contract";
+import type { AlertKind, ArmDrift, SeriesBucket, SeriesTraffic } from "../../contract";
 import type { DriftConfig } from "../../stats/drift-config";
 import type { DetectorEvaluation } from "../../stats/drift-detector";
 import { addJudgments, coverageStatus, evaluateCoverageState, newCoverageState, recallDriftSummary, restartCoverage } from "../coverage-window";
@@ -176,7 +176,7 @@ export class Monitor {
         summary: abstentionSummary(status, next.expectation.abstention?.expected_rate ?? null),
         details,
       });
-    this.#recordSeries(input, next, ev);
+    this.#recordSeries(input, traffic, next, ev);
     this.#countEvidence(input, now);
     // A shadow's window runs exactly as the active one's, but its alarms are its own status: never the gate's alerts.
     const shadow = input.role === "shadow";
@@ -214,7 +214,7 @@ export class Monitor {
       : ev.emptyContext?.alarm
         ? { kind: "empty_context", at: new Date(now).toISOString(), summary: emptyContextSummary(window) }
         : null;
-    this.#recordSeries(input, next, ev);
+    this.#recordSeries(input, "candidate", next, ev);
     // The first alarm stays: the step is stopped on it, and later batches of the step cannot unsay it.
     this.#evidence.add(key, input.queries, now, input.calibration.expectation.guards, {
       window: next,
@@ -240,9 +240,11 @@ export class Monitor {
     return { duplicate: !claim.claimed, mismatch: !claim.claimed && claim.mismatch, window, alerts: [] };
   }
 
-  #recordSeries(input: ObserveInput, w: WindowState, ev: DetectorEvaluation): void {
+  /** The batch's share of its calibration's hour of `traffic`: the traffic of the window (and detector) it counted in. */
+  #recordSeries(input: ObserveInput, traffic: SeriesTraffic, w: WindowState, ev: DetectorEvaluation): void {
     this.#series.record({
       calibration_id: w.calibration_id,
+      traffic,
       index_version: w.index_version,
       now_ms: input.now_ms,
       queries: input.queries,

@@ -1,21 +1,62 @@
 /**
- * The monitor's drop-rate series: per calibration, one row per hour (SERIES_BUCKET_MS) of the production counts it
- * received and of its change detector's evidence, written in the same transaction as the window they also update, so
- * on-call can see when a shift started (GET /v1/monitor/series, the gate page's chart). Owns the table `series`
- * (migrations.ts, migration 4; migration 7 added the abstention and guard counts).
+ * The monitor's drop-rate series: per calibration and traffic (served, shadow, a promotion's candidate arm), one row
+ * per hour (SERIES_BUCKET_MS) of the production counts it received and of that traffic's change detector's evidence,
+ * written in the same transaction as the window they also update, so on-call can see when a shift started
+ * (GET /v1/monitor/series, the gate page's chart). Owns the table `series` (migrations.ts, migration 4; migration 7
+ * added the abstention and guard counts; migration 8 the traffic, in the key: the hour a shadow is promoted in has two
+ * rows, one per detector, where it had one joining both). Rows from before migration 8 have the traffic
+ * SERIES_TRAFFIC_UNKNOWN and are read without one.
  *
  * Bounded: when a batch opens a new hour, buckets older than SERIES_RETENTION_MS (30 days) are forgotten and, beyond
- * MAX_SERIES_BUCKETS rows (30 days for three calibrations at once), the oldest go. A row is about 190 bytes in
- * SQLite; nothing is held in memory between calls (docs/storage.md, docs/benchmarks.md section 20).
+ * MAX_SERIES_BUCKETS rows in all (30 days for three calibrations at once, whatever their traffic), rows go oldest
+ * first from the traffic that holds the most (seriesEvictions): a gate's shadows never push its served hours out while
+ * they hold more rows. A row is about SERIES_ROW_BYTES in SQLite, so a gate's series stays under
+ * MAX_SERIES_BUCKETS * SERIES_ROW_BYTES (about 0.4 MB); nothing is held in memory between calls (docs/storage.md,
+ * docs/benchmarks.md section 20).
  */
 
-import type { SeriesBucket } from "../../contract";
+import type { SeriesBucket, SeriesTraffic } from "../../contract";
 import { MAX_SERIES_BUCKETS, SERIES_BUCKET_MS, SERIES_RETENTION_MS } from "../../platform/limits";
 import type { QueryObservation } from "../../stats/per-query";
+import { SERIES_TRAFFIC_UNKNOWN } from "./migrations";
+
+/**
+ * What one series row costs in SQLite, its index entry included, rounded up: `npm run bench:series` measures 197 bytes
+ * a row at the cap with the traffic in the row and its key (180 before it: docs/benchmarks.md section 20).
+ */
+export const SERIES_ROW_BYTES = 200;
+
+/** A row's stored traffic: a batch's, or SERIES_TRAFFIC_UNKNOWN for a row from before migration 8. */
+export type StoredTraffic = SeriesTraffic | typeof SERIES_TRAFFIC_UNKNOWN;
+
+/**
+ * How many rows of each traffic to forget, oldest first, to bring `counts` (rows per traffic) down to `cap` rows in
+ * all: one at a time from the traffic holding the most (a tie: the one named later in `counts`, so list served first to
+ * keep it longest). Pure; the cost is one step per row over the cap (one, when a new hour opens at the cap).
+ */
+export function seriesEvictions(counts: ReadonlyMap<StoredTraffic, number>, cap: number): Map<StoredTraffic, number> {
+  const left = new Map(counts);
+  const evict = new Map<StoredTraffic, number>();
+  let excess = [...left.values()].reduce((a, n) => a + n, 0) - cap;
+  while (excess > 0) {
+    let most: StoredTraffic | null = null;
+    for (const [t, n] of left) if (n > 0 && (most === null || n >= left.get(most)!)) most = t;
+    if (most === null) break;
+    left.set(most, left.get(most)! - 1);
+    evict.set(most, (evict.get(most) ?? 0) + 1);
+    excess -= 1;
+  }
+  return evict;
+}
+
+/** The order in which seriesEvictions breaks ties: the gate's served hours are kept longest, old mixed rows go first. */
+const EVICTION_ORDER: readonly StoredTraffic[] = ["served", "candidate", "shadow", SERIES_TRAFFIC_UNKNOWN];
 
 /** What one counted batch adds to its calibration's bucket. */
 export interface BucketInput {
   readonly calibration_id: string;
+  /** The traffic the batch is (a served batch of a promotion's control arm is served: it counts in the served window). */
+  readonly traffic: SeriesTraffic;
   readonly index_version: string;
   readonly now_ms: number;
   readonly queries: readonly QueryObservation[];
@@ -34,6 +75,7 @@ export interface BucketInput {
 
 type Row = {
   calibration_id: string;
+  traffic: StoredTraffic;
   bucket_start: number;
   index_version: string;
   batches: number;
@@ -68,7 +110,7 @@ export class Series {
     this.#sql = sql;
   }
 
-  /** Adds a counted batch to its calibration's bucket; call inside the batch's transaction. */
+  /** Adds a counted batch to its calibration's bucket of its traffic; call inside the batch's transaction. */
   record(b: BucketInput): void {
     let queries = 0;
     let candidates = 0;
@@ -97,13 +139,15 @@ export class Series {
     const start = bucketStart(b.now_ms);
     const alarmAt = b.drop_rate_alarm || b.empty_context_alarm || b.abstention_alarm ? b.now_ms : null;
     const opened =
-      this.#sql.exec(`SELECT 1 FROM series WHERE calibration_id = ? AND bucket_start = ?`, b.calibration_id, start).toArray().length === 0;
+      this.#sql
+        .exec(`SELECT 1 FROM series WHERE calibration_id = ? AND traffic = ? AND bucket_start = ?`, b.calibration_id, b.traffic, start)
+        .toArray().length === 0;
     this.#sql.exec(
-      `INSERT INTO series (calibration_id, bucket_start, index_version, batches, queries, candidates, dropped, empty_queries,
+      `INSERT INTO series (calibration_id, traffic, bucket_start, index_version, batches, queries, candidates, dropped, empty_queries,
          gated_queries, expected, band_lo, band_hi, log_evidence, max_log_evidence, log_threshold, empty_log_evidence,
          drop_alarms, empty_alarms, last_alarm_at, abstention_queries, abstained, guard_bound_queries, abstention_alarms)
-       VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (calibration_id, bucket_start) DO UPDATE SET
+       VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (calibration_id, traffic, bucket_start) DO UPDATE SET
          batches = batches + 1, queries = queries + excluded.queries, candidates = candidates + excluded.candidates,
          dropped = dropped + excluded.dropped, empty_queries = empty_queries + excluded.empty_queries,
          gated_queries = gated_queries + excluded.gated_queries, expected = excluded.expected, band_lo = excluded.band_lo,
@@ -115,6 +159,7 @@ export class Series {
          guard_bound_queries = guard_bound_queries + excluded.guard_bound_queries,
          abstention_alarms = abstention_alarms + excluded.abstention_alarms`,
       b.calibration_id,
+      b.traffic,
       start,
       b.index_version,
       queries,
@@ -140,24 +185,31 @@ export class Series {
     if (opened) this.#prune(b.now_ms);
   }
 
-  /** Forgets buckets past the retention, then the oldest beyond MAX_SERIES_BUCKETS (once per new bucket). */
+  /**
+   * Forgets buckets past the retention, then, beyond MAX_SERIES_BUCKETS rows, the oldest of the traffic holding the
+   * most rows (seriesEvictions; once per new bucket).
+   */
   #prune(nowMs: number): void {
     this.#sql.exec(`DELETE FROM series WHERE bucket_start < ?`, bucketStart(nowMs - SERIES_RETENTION_MS));
-    const rows = this.#sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM series`).one().n;
-    if (rows > MAX_SERIES_BUCKETS) {
+    const found = this.#sql.exec<{ traffic: StoredTraffic; n: number }>(`SELECT traffic, COUNT(*) AS n FROM series GROUP BY traffic`).toArray();
+    const counts = new Map<StoredTraffic, number>();
+    for (const t of EVICTION_ORDER) counts.set(t, 0);
+    for (const r of found) counts.set(r.traffic, r.n);
+    for (const [traffic, n] of seriesEvictions(counts, MAX_SERIES_BUCKETS)) {
       this.#sql.exec(
-        `DELETE FROM series WHERE (calibration_id, bucket_start) IN
-           (SELECT calibration_id, bucket_start FROM series ORDER BY bucket_start, calibration_id LIMIT ?)`,
-        rows - MAX_SERIES_BUCKETS,
+        `DELETE FROM series WHERE (calibration_id, traffic, bucket_start) IN
+           (SELECT calibration_id, traffic, bucket_start FROM series WHERE traffic = ? ORDER BY bucket_start, calibration_id LIMIT ?)`,
+        traffic,
+        n,
       );
     }
   }
 
-  /** The buckets that overlap [fromMs, toMs], oldest first. */
+  /** The buckets that overlap [fromMs, toMs], oldest first (in one hour: by calibration, then traffic). */
   read(fromMs: number, toMs: number): SeriesBucket[] {
     return this.#sql
       .exec<Row>(
-        `SELECT * FROM series WHERE bucket_start >= ? AND bucket_start <= ? ORDER BY bucket_start, calibration_id`,
+        `SELECT * FROM series WHERE bucket_start >= ? AND bucket_start <= ? ORDER BY bucket_start, calibration_id, traffic`,
         bucketStart(fromMs),
         toMs,
       )
@@ -165,6 +217,7 @@ export class Series {
       .map(
         (r): SeriesBucket => ({
           calibration_id: r.calibration_id,
+          ...(r.traffic === SERIES_TRAFFIC_UNKNOWN ? {} : { traffic: r.traffic }),
           index_version: r.index_version,
           start: new Date(r.bucket_start).toISOString(),
           end: new Date(r.bucket_start + SERIES_BUCKET_MS).toISOString(),
