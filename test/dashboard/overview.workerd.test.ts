@@ -80,7 +80,7 @@ describe("a gate with a shadow", () => {
     const gatePage = await page(`/ui/gates/${v1.gate_id}`, cookie);
     const windows = gatePage.slice(gatePage.indexOf('data-table="windows"'), gatePage.indexOf("</table>", gatePage.indexOf('data-table="windows"')));
     expect([...windows.matchAll(/data-field="role">([^<]*)</gu)].map((m) => m[1])).toEqual(["shadow"]);
-    expect(gatePage).toContain("v2 (shadow): observed (line and dots)");
+    expect(gatePage).toContain("v2 (shadow): observed (dotted line and dots)");
   });
 });
 
