@@ -173,7 +173,7 @@ export const SERIES_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
 /**
  * Most series buckets one gate's monitor keeps, whatever its number of calibrations: 30 days of hourly buckets for
- * three calibrations served at once (the oldest go first). At about 190 bytes a row (180-196 measured) this bounds a gate's
+ * three calibrations served at once (the oldest go first). At about 200 bytes a row (197-201 measured) this bounds a gate's
  * series to about 0.4 MB of storage and one GET /v1/monitor/series answer to 2,160 rows (docs/benchmarks.md, section 20).
  */
 export const MAX_SERIES_BUCKETS = 3 * (SERIES_RETENTION_MS / SERIES_BUCKET_MS);
