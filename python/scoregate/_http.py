@@ -196,7 +196,9 @@ def request(
 def _read(resp: Any, deadline: float, timeout: float, abort: Optional[Abort]) -> bytes:
     """The answer's body, read in chunks of at most ``READ_CHUNK_BYTES`` (``read1``: what has arrived, never waiting to
     fill a chunk); ``Failed`` (timeout) once the deadline passes or the request was aborted (a body cut short by the
-    abort is not an answer). An answer without ``read1`` (a test's opener) is read at once."""
+    abort is not an answer). A connection closed before the ``Content-Length`` it announced is ``IncompleteRead`` (a
+    network failure, as ``read()`` raises it; ``read1`` returns ``b""`` at the end of the stream instead). An answer
+    without ``read1`` (a test's opener) is read at once."""
     read1 = getattr(resp, "read1", None)
     if read1 is None:
         return resp.read()  # type: ignore[no-any-return]
@@ -208,7 +210,11 @@ def _read(resp: Any, deadline: float, timeout: float, abort: Optional[Abort]) ->
         if not chunk:
             if abort is not None and abort.aborted:
                 raise Failed(timeout_error(timeout))
-            return b"".join(parts)
+            body = b"".join(parts)
+            missing = getattr(resp, "length", None)
+            if isinstance(missing, int) and missing > 0:
+                raise http.client.IncompleteRead(body, missing)
+            return body
         parts.append(chunk)
 
 

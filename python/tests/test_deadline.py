@@ -72,6 +72,11 @@ class DripServer:
         head = f"HTTP/1.1 {status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         data = head.encode() + body
+        if self.mode == "truncate":
+            # the headers and half the announced body, then the connection closes: a server or proxy that died mid-answer
+            conn.sendall(data[: len(head.encode()) + len(body) // 2])
+            self.ended.append({"outcome": "truncated", "after": 0.0})
+            return
         start = 0 if self.mode == "headers" else len(head.encode()) if self.mode == "body" else len(data)
         started = time.monotonic()
         try:
@@ -146,6 +151,18 @@ class SyncDeadlineTests(DeadlineCase):
         self.assertEqual((r.reason, r.error.code, len(self.server.requests)), ("fallback", "timeout", 1))
         self.assertLess(took, 0.1)
         self.assert_hung_up_soon()  # the request was aborted: its thread does not wait for the headers to end
+
+    def test_a_body_cut_short_is_a_network_failure_not_an_answer(self) -> None:
+        # the connection closes before the Content-Length it announced: not a bad answer of the server, a lost one
+        self.server.mode = "truncate"
+        c = self.client()
+        r = c.get_threshold(GATE, 0.5)
+        self.assertEqual((r.reason, r.threshold, r.error.code), ("fallback", 0.5, "network"))
+        self.assertIn("IncompleteRead", r.error.message)
+        c.report(5, 1, calibration_id=CAL)
+        result = c.flush()
+        self.assertEqual((result.sent_batches, result.failed_batches, result.stats.queued), (0, 1, 1))
+        self.assertEqual(result.stats.last_error.code, "network")
 
     def test_a_slow_but_timely_body_larger_than_a_read_is_taken_whole(self) -> None:
         body = {**threshold_body(), "padding": "x" * 100_000}  # several reads of READ_CHUNK_BYTES
