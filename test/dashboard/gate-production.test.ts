@@ -30,6 +30,7 @@ function bucket(
     batches: 1,
     queries: 100,
     candidates: 1000,
+    unscored_candidates: 0,
     dropped: Math.round(1000 * dropRate),
     empty_queries: 0,
     gated_queries: 100,
