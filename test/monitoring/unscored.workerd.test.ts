@@ -3,7 +3,11 @@
  * query's fifth count, GET /v1/monitor, /v1/alerts and /metrics. The drift tests read the scored candidates, and the
  * missing scores raise their own alert.
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { DRIFT_WINDOW_MS } from "../../src/monitoring/window";
+import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
+import { batch, T0 } from "../support/monitor-batches";
+import { monitorStubs } from "../support/monitor-stubs";
 import { call, callJson, counted, expectError, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 /** Calibrates a gate at target 0.3 from 10,000 flat scores: expected drop rate ~0.30. */
@@ -148,5 +152,41 @@ describe("unscored candidates in the counts", () => {
     expect((await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read })).windows).toEqual([]);
     // The batch id was not claimed: the corrected batch counts.
     expect((await observe({ batch_id: "bad", ...gate, queries: [[14, 4, 4, 0, 6]] })).window.unscored_candidates).toBe(6);
+  });
+});
+
+describe("the unscored_candidates alarm in the gate's monitor", () => {
+  const stubs = monitorStubs("unscored");
+  afterEach(() => stubs.drain());
+  /** `n` queries of 20 candidates, 6 of them without a score; the 14 scored dropped at 30 %. */
+  const outage = (gateId: string, batchId: string, nowMs: number, n = 100) => {
+    const b = batch(gateId, batchId, nowMs, []);
+    return { ...b, queries: Array.from({ length: n }, () => [14, 4, 4, 0, 6] as const) };
+  };
+
+  it("is raised once a window, again in the next window while the outage lasts, never for a shadow's traffic", async () => {
+    const { gateId, rpc } = stubs.monitor("windows");
+    expect((await rpc.observe(outage(gateId, "a1", T0))).alerts).toEqual(["unscored_candidates"]);
+    expect((await rpc.observe(outage(gateId, "a2", T0 + 3_600_000))).alerts).toEqual([]);
+    const next = await rpc.observe(outage(gateId, "a3", T0 + DRIFT_WINDOW_MS + 1));
+    expect(next.alerts).toEqual(["unscored_candidates"]);
+    expect(next.window).toMatchObject({ batches: 1, candidates: 1400, unscored_candidates: 600 });
+    const status = await rpc.status(gateId, T0 + DRIFT_WINDOW_MS + 2, DEFAULT_DRIFT_CONFIG);
+    expect(status.history.map((w) => [w.candidates, w.unscored_candidates])).toEqual([[2800, 1200]]);
+
+    const mirrored = { ...outage(gateId, "s1", T0 + DRIFT_WINDOW_MS + 3), role: "shadow" as const, shadow_since_seq: 1 };
+    const shadow = await rpc.observe(mirrored);
+    expect(shadow.alerts).toEqual([]);
+    expect(shadow.window.unscored_candidates).toBe(600);
+  });
+
+  it("waits for the minimum of reported candidates, and tolerates the share exactly", async () => {
+    const { gateId, rpc } = stubs.monitor("minimum");
+    // 49 queries: 980 reported candidates, 30 % unscored: too few to say
+    expect((await rpc.observe(outage(gateId, "m1", T0, 49))).alerts).toEqual([]);
+    expect((await rpc.observe(outage(gateId, "m2", T0 + 1, 1))).alerts).toEqual(["unscored_candidates"]);
+    const { gateId: other, rpc: otherRpc } = stubs.monitor("share");
+    const exact = { ...batch(other, "e1", T0, []), queries: Array.from({ length: 50 }, () => [19, 6, 6, 0, 1] as const) }; // 5.0 %
+    expect((await otherRpc.observe(exact)).alerts).toEqual([]);
   });
 });
