@@ -286,13 +286,19 @@ class ClientBase:
         abstained: bool = False,
         promotion: Optional[Mapping[str, Any]] = None,
         role: Optional[str] = None,
+        unscored: Optional[int] = None,
     ) -> None:
         """Queues one query's counts for POST /v1/observations (batched; never raises, never waits). Name the
         calibration you applied (``calibration_id`` of the threshold) or the gate. For a guarded or abstaining gate
         pass ``below`` (the scored candidates under the threshold: what it alone would drop) and ``abstained``: the
-        query is then sent as ``[candidates, dropped, below, abstained]``, which servers with guards accept."""
+        query is then sent as ``[candidates, dropped, below, abstained]``, which servers with guards accept. With
+        ``unscored`` above 0 (candidates passed without a score) ``candidates``, ``dropped`` and ``below`` count the
+        scored candidates only and the query is sent as ``[candidates, dropped, below, abstained, unscored]`` (``below``
+        defaulting to ``dropped``)."""
         try:
-            self._after_report(self._queue.report(candidates, dropped, calibration_id, gate, scores, below, abstained, promotion, role))
+            self._after_report(
+                self._queue.report(candidates, dropped, calibration_id, gate, scores, below, abstained, promotion, role, unscored)
+            )
         except Exception:
             log.exception("scoregate: unexpected failure in report")
 
@@ -302,10 +308,10 @@ class ClientBase:
             # the candidate gate's drops, before abstention: the drop-rate monitor keeps watching the threshold; a guarded
             # or abstaining calibration is also watched on where its guards bind and how often queries abstain
             guarded = t.guards.min_keep > 0 or t.guards.max_keep is not None or t.abstain_below is not None
-            extra: Dict[str, Any] = {"below": p.below, "abstained": p.abstain} if guarded else {}
+            extra: Dict[str, Any] = p.counts(len(candidates), guarded)
             if t.promotion is not None:
                 extra["promotion"] = t.promotion
-            self.report(len(candidates), p.dropped_count, calibration_id=t.calibration_id, scores=p.scores or None, **extra)
+            self.report(calibration_id=t.calibration_id, scores=p.scores or None, **extra)
         return GateResult(
             p.kept,
             p.dropped,
@@ -331,8 +337,7 @@ class ClientBase:
             g = s.get("guards") or {}
             p = partition(candidates, score, "keep", False, s["threshold"], g.get("min_keep", 0), g.get("max_keep"), s.get("abstain_below"))
             guarded = g.get("min_keep", 0) > 0 or g.get("max_keep") is not None or s.get("abstain_below") is not None
-            extra: Dict[str, Any] = {"below": p.below, "abstained": p.abstain} if guarded else {}
-            self.report(len(candidates), p.dropped_count, calibration_id=s["calibration_id"], role="shadow", **extra)
+            self.report(calibration_id=s["calibration_id"], role="shadow", **p.counts(len(candidates), guarded))
             reported.append(s["calibration_id"])
         return reported
 

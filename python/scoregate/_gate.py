@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, Callable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 Score = Union[str, Callable[[Any], Optional[float]]]
 
@@ -66,6 +66,8 @@ class QueryDecision:
     #: scored candidates strictly below the threshold (0 without one)
     below: int
     unscored: int
+    #: the scored candidates among ``dropped``: what an observation reports beside its unscored count
+    dropped_scored: int = 0
 
 
 def decide_query(
@@ -109,6 +111,7 @@ def decide_query(
         dropped=kept.count(False),
         below=0 if threshold is None else sum(1 for i in ranked if values[i] < threshold),  # type: ignore[operator]
         unscored=len(scores) - len(ranked),
+        dropped_scored=sum(1 for i in ranked if not kept[i]),
     )
 
 
@@ -126,6 +129,22 @@ class Partition:
     dropped_count: int = 0
     #: scored candidates strictly below the threshold (what the threshold alone would drop)
     below: int = 0
+    #: the scored candidates among ``dropped_count``
+    dropped_scored: int = 0
+
+    def counts(self, n: int, guarded: bool) -> Dict[str, Any]:
+        """The ``report()`` arguments for this query of ``n`` candidates (the TypeScript ``countsOf``): the candidate
+        gate's drops before abstention; for a guarded or abstaining gate also ``below`` and ``abstained``. Candidates
+        without a score are counted apart (``unscored``): the other counts are then of the scored candidates only,
+        whatever the unscored mode did with the rest, so a reranker outage does not read as a fall of the drop rate
+        (without a guard ``below`` is the scored drops and the query never abstains)."""
+        u = self.unscored
+        out: Dict[str, Any] = {"candidates": n - u, "dropped": self.dropped_scored}
+        if guarded or u > 0:
+            out.update(below=self.below, abstained=self.abstain)
+        if u > 0:
+            out["unscored"] = u
+        return out
 
 
 def partition(
@@ -148,7 +167,9 @@ def partition(
         except Exception:
             values.append(None)
     d = decide_query(values, threshold, min_keep, max_keep, abstain_below, unscored)
-    out = Partition(unscored=d.unscored, abstain=d.abstain, top_score=d.top_score, dropped_count=d.dropped, below=d.below)
+    out = Partition(
+        unscored=d.unscored, abstain=d.abstain, top_score=d.top_score, dropped_count=d.dropped, below=d.below, dropped_scored=d.dropped_scored
+    )
     for c, k in zip(candidates, d.kept):
         (out.kept if k else out.dropped).append(c)
     if report_scores:

@@ -113,13 +113,16 @@ class ObservationQueue:
         abstained: bool = False,
         promotion: Optional[Mapping[str, Any]] = None,
         role: Optional[str] = None,
+        unscored: Optional[int] = None,
     ) -> bool:
         """Queues one query's counts, or counts it as ignored (invalid, closed, or the token was refused). True when it
-        filled a batch (which is then due at once). With ``below`` the query is sent as
-        ``[candidates, dropped, below, abstained]`` (a guarded or abstaining gate), else as ``[candidates, dropped]``."""
+        filled a batch (which is then due at once). With ``unscored`` above 0 the query is sent as
+        ``[candidates, dropped, below, abstained, unscored]`` (``below`` defaulting to ``dropped``); else with ``below``
+        as ``[candidates, dropped, below, abstained]`` (a guarded or abstaining gate), else as ``[candidates, dropped]``."""
         target = _target(calibration_id, gate)
         counts = _count(candidates), _count(dropped), None if below is None else _count(below)
-        misuse = _misuse(target, counts, below is not None)
+        unscored_count = 0 if unscored is None else _count(unscored)
+        misuse = _misuse(target, counts, below is not None) or _unscored_misuse(counts[0], unscored_count)
         if target is not None and role == "shadow":
             target["role"] = "shadow"
         if target is not None and promotion is not None:
@@ -135,7 +138,7 @@ class ObservationQueue:
                     self._warned.add(misuse)
                     warn = True
             else:
-                return self._queue(target, counts, abstained, scores)  # type: ignore[arg-type]  # checked by _misuse
+                return self._queue(target, counts, abstained, scores, unscored_count or 0)  # type: ignore[arg-type]  # checked by _misuse
         if warn:
             log.warning(
                 "scoregate: report() ignored a query: %s (said once per kind of mistake; observation_stats().ignored "
@@ -144,7 +147,9 @@ class ObservationQueue:
             )
         return False
 
-    def _queue(self, target: Dict[str, Any], counts: Tuple[int, int, Optional[int]], abstained: bool, scores: Optional[Sequence[float]]) -> bool:
+    def _queue(
+        self, target: Dict[str, Any], counts: Tuple[int, int, Optional[int]], abstained: bool, scores: Optional[Sequence[float]], unscored: int
+    ) -> bool:
         """Adds one valid query to its group (the caller holds the lock); True when it filled a batch."""
         candidates, dropped, below = counts
         key = json.dumps(target, sort_keys=True)
@@ -152,7 +157,11 @@ class ObservationQueue:
         if group is None:
             group = _Group(target=target, created_at=self._now())
             self._groups[key] = group
-        group.queries.append([candidates, dropped] if below is None else [candidates, dropped, below, 1 if abstained else 0])
+        a = 1 if abstained else 0
+        if unscored > 0:
+            group.queries.append([candidates, dropped, dropped if below is None else below, a, unscored])
+        else:
+            group.queries.append([candidates, dropped] if below is None else [candidates, dropped, below, a])
         if scores and self._max_scores > 0:
             # every real the gate ranks (numpy's float32 included: _gate.score_value), finite ones only
             values = (score_value(s) for s in scores)
@@ -364,6 +373,15 @@ def _misuse(target: Optional[Dict[str, Any]], counts: Tuple[Optional[int], Optio
         return f"candidates must be at most {MAX_CANDIDATES_PER_QUERY}"
     if below is not None and not 0 <= below <= candidates:
         return "below must be between 0 and candidates"
+    return None
+
+
+def _unscored_misuse(candidates: Optional[int], unscored: Optional[int]) -> Optional[str]:
+    """What is wrong with a report's ``unscored`` count (checked after _misuse), or None."""
+    if unscored is None or unscored < 0:
+        return "unscored must be a whole number of at least 0 (not a bool, float or string)"
+    if candidates is not None and candidates + unscored > MAX_CANDIDATES_PER_QUERY:
+        return f"candidates and unscored together must be at most {MAX_CANDIDATES_PER_QUERY}"
     return None
 
 

@@ -175,7 +175,7 @@ class AsyncObservationTests(AsyncTestCase):
         closed = await c.close()
         self.assertEqual((closed.sent_batches, closed.failed_batches, closed.stats.sent, closed.stats.queued), (1, 0, 2, 0))
         post = [q for q in self.stub.requests if q["method"] == "POST"][0]
-        self.assertEqual(post["body"]["queries"], [[3, 1], [10, 4]])
+        self.assertEqual(post["body"]["queries"], [[2, 1, 1, 0, 1], [10, 4]])
         self.assertEqual(post["body"]["scores"], [0.9, 0.1])
         c.report(1, 0, calibration_id="cal_0000000000aa")
         self.assertEqual(c.observation_stats().ignored, 1)

@@ -368,7 +368,8 @@ class GateAndReportTests(StubTestCase):
         post = [q for q in self.stub.requests if q["method"] == "POST"][0]
         self.assertEqual(post["path"], "/v1/observations")
         self.assertEqual(post["body"]["calibration_id"], "cal_0000000000aa")
-        self.assertEqual(post["body"]["queries"], [[4, 1], [2, 1]])
+        # the unscored doc is counted apart: [scored, dropped, below, abstained, unscored]
+        self.assertEqual(post["body"]["queries"], [[3, 1, 1, 0, 1], [2, 1]])
         self.assertTrue(post["body"]["batch_id"].startswith("py-"))
 
     def test_fallback_answers_are_not_reported(self) -> None:
@@ -421,6 +422,23 @@ class GateAndReportTests(StubTestCase):
         c.close()
         c.report(5, 1, calibration_id="cal_0000000000aa")
         self.assertEqual(c.observation_stats().ignored, 3)
+
+    def test_a_reports_unscored_count_is_the_fifth_count_and_checked(self) -> None:
+        self.stub.handler = lambda *a: (202, {}, {"accepted": True})
+        c = self.client()
+        cal = "cal_0000000000aa"
+        c.report(14, 4, calibration_id=cal, unscored=6)  # below defaults to dropped
+        c.report(0, 0, calibration_id=cal, below=0, abstained=False, unscored=20)  # nothing scored
+        c.report(5, 1, calibration_id=cal, unscored=0)  # nothing unscored: the pair
+        with self.assertLogs("scoregate", "WARNING") as logs:
+            c.report(5, 1, calibration_id=cal, unscored=-1)
+            c.report(5, 1, calibration_id=cal, unscored=1.5)  # type: ignore[arg-type]
+            c.report(9_995, 1, calibration_id=cal, unscored=6)
+        self.assertIn("candidates and unscored together must be at most 10000", "\n".join(logs.output))
+        self.assertEqual(c.observation_stats().ignored, 3)
+        c.flush()
+        post = [q for q in self.stub.requests if q["method"] == "POST"][0]
+        self.assertEqual(post["body"]["queries"], [[14, 4, 4, 0, 6], [0, 0, 0, 0, 20], [5, 1]])
 
     def test_any_2xx_counts_as_sent(self) -> None:
         c = self.client()

@@ -47,14 +47,18 @@ def body(threshold: Optional[float], **fields: Any) -> Dict[str, Any]:
 
 
 class Serving:
-    """An opener that answers GET /v1/threshold with one body; the client's reports are recorded, not sent."""
+    """An opener that answers GET /v1/threshold with one body and accepts observation batches, recording their queries."""
 
     def __init__(self, served: Dict[str, Any]):
         self.data = json.dumps(served).encode()
+        self.queries: List[List[int]] = []
 
     def open(self, req: Any, timeout: float) -> OpenerAnswer:
-        assert "/v1/threshold" in req.full_url, req.full_url
         headers = http.client.HTTPMessage()
+        if "/v1/observations" in req.full_url:
+            self.queries.extend(json.loads(req.data)["queries"])
+            return OpenerAnswer(202, headers, b'{"queued": false, "accepted": true, "duplicate": false}')
+        assert "/v1/threshold" in req.full_url, req.full_url
         headers["Cache-Control"] = "private, max-age=5"
         return OpenerAnswer(200, headers, self.data)
 
@@ -82,6 +86,7 @@ class VectorTests(unittest.TestCase):
                 want = case["expected"]
                 self.assertEqual([i for i, k in enumerate(d.kept) if k], want["kept"])
                 self.assertEqual((d.abstain, d.dropped, d.below), (want["abstain"], want["dropped_count"], want["below"]))
+                self.assertEqual(d.dropped_scored, want["dropped_scored"])
 
     def test_gate_reproduces_every_vector_and_reports_the_candidate_gates_drops(self) -> None:
         for case in FIXTURE["cases"]:
@@ -100,8 +105,24 @@ class VectorTests(unittest.TestCase):
                 # a guarded or abstaining calibration also reports what the threshold alone drops and the abstention
                 guarded = p["min_keep"] > 0 or p["max_keep"] is not None or p["abstain_below"] is not None
                 extra = (want["below"], want["abstain"]) if guarded else (None, None)
-                expected_reports = [(len(candidates), want["dropped_count"], "cal_0000000001", *extra)] if candidates else []
-                self.assertEqual(c.reported, expected_reports)
+                if not any(s is None or s == "NaN" for s in case["scores"]):
+                    expected_reports = [(len(candidates), want["dropped_count"], "cal_0000000001", *extra)] if candidates else []
+                    self.assertEqual(c.reported, expected_reports)
+
+    def test_gate_sends_the_counts_of_every_vector(self) -> None:
+        """The query's counts as the batch carries them: with unscored candidates, of the scored ones and the unscored
+        apart (``expected.counts``); an empty query is not reported."""
+        for case in FIXTURE["cases"]:
+            with self.subTest(case["name"]):
+                p = case["policy"]
+                guards = {"min_keep": p["min_keep"], "max_keep": p["max_keep"]}
+                serving = Serving(body(p["threshold"], guards=guards, abstain_below=p["abstain_below"]))
+                c = Client("https://scoregate.test", "t", opener=serving.open, background=False)
+                candidates = [{"i": i, "score": decode(s)} for i, s in enumerate(case["scores"])]
+                c.gate(candidates, GATE, fallback=0.99, unscored=case["unscored"])
+                c.close()
+                want = case["expected"]["counts"]
+                self.assertEqual(serving.queries, [] if want is None else [want])
 
 
 class GuardTests(unittest.TestCase):

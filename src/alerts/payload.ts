@@ -18,6 +18,7 @@ const TITLES: Record<AlertKind, string> = {
   uncalibrated_request: "Uncalibrated gate requested",
   recall_drift: "Recall below its guarantee",
   abstention_drift: "Abstention-rate drift",
+  unscored_candidates: "Candidates without a score",
   promotion_paused: "Promotion paused on a regression",
   promotion_rolled_back: "Promotion rolled back on a regression",
 };

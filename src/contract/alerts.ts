@@ -13,6 +13,8 @@ export const AlertKind = z.enum([
   "uncalibrated_request",
   "recall_drift",
   "abstention_drift",
+  // more than UNSCORED_ALERT_SHARE of a gate's reported candidates had no score (src/monitoring/unscored.ts)
+  "unscored_candidates",
   // promotion contract: a guarded promotion stopped on a regression (details: the decision and its numbers)
   "promotion_paused",
   "promotion_rolled_back",

@@ -43,6 +43,8 @@ export const SeriesBucket = z.object({
   /** Queries with at least one candidate, their candidates and the candidates the gate dropped. */
   queries: z.number().int(),
   candidates: z.number().int(),
+  /** Candidates reported without a score (not in `candidates`, which the tests read); 0 in hours recorded before they were counted. */
+  unscored_candidates: z.number().int(),
   dropped: z.number().int(),
   /** Queries that lost every candidate (empty context), and queries that lost at least one (the gate acted). */
   empty_queries: z.number().int(),

@@ -9,23 +9,34 @@ import { MAX_CANDIDATES_PER_QUERY, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCOR
 // ---------------------------------------------------------------------------------------------------------------
 
 const count = z.number().int().min(0);
-const QUERY_COUNTS_SHAPE = "must be [candidates, dropped] or [candidates, dropped, below, abstained] with whole numbers (abstained 0 or 1)";
+const QUERY_COUNTS_SHAPE =
+  "must be [candidates, dropped], [candidates, dropped, below, abstained] or [candidates, dropped, below, abstained, unscored] with whole numbers (abstained 0 or 1)";
 
 /**
  * One query's counts: [candidates reranked, candidates dropped by the gate], or, from a client that applies guards
  * or abstention (src/stats/guard-rule.ts), [candidates, dropped, below, abstained]: `below` the scored candidates
  * under the threshold (what the threshold alone drops: where a min_keep guard binds), `abstained` 1 when the query
  * abstained (0 otherwise). `dropped` is what the guarded candidate gate drops, whether or not the query abstained.
+ *
+ * A fifth element, `unscored`, counts the candidates the service passed without a score (a reranker that timed out
+ * for part of a batch, a wrong score key, scores sent as strings). With it, `candidates`, `dropped` and `below` count
+ * the scored candidates only, whatever the client's unscored mode did with the others, so the drift tests read the
+ * gate on what it scored; [0, 0, 0, 0, n] is a query none of whose candidates had a score. The 2- and 4-element
+ * forms count every candidate as scored, as they always did.
  */
 export const QueryCounts = z
   .union(
     [
       z.tuple([count.max(MAX_CANDIDATES_PER_QUERY), count]),
       z.tuple([count.max(MAX_CANDIDATES_PER_QUERY), count, count, z.union([z.literal(0), z.literal(1)])]),
+      z.tuple([count.max(MAX_CANDIDATES_PER_QUERY), count, count, z.union([z.literal(0), z.literal(1)]), count.max(MAX_CANDIDATES_PER_QUERY)]),
     ],
     { error: QUERY_COUNTS_SHAPE },
   )
-  .refine((q) => q[1] <= q[0] && (q[2] === undefined || q[2] <= q[0]), { error: "dropped and below must not exceed candidates" });
+  .refine((q) => q[1] <= q[0] && (q[2] === undefined || q[2] <= q[0]), { error: "dropped and below must not exceed candidates" })
+  .refine((q) => q[4] === undefined || q[0] + q[4] <= MAX_CANDIDATES_PER_QUERY, {
+    error: `candidates and unscored together must not exceed ${MAX_CANDIDATES_PER_QUERY}`,
+  });
 export type QueryCounts = z.infer<typeof QueryCounts>;
 
 // --- promotion contract: who a batch belongs to (a shadow, or an arm of a promotion step) ---
@@ -177,7 +188,14 @@ export const WindowStatus = z.object({
   ends_at: z.string(),
   batches: z.number().int(),
   queries: z.number().int(),
+  /** Scored candidates: what the drift tests read (with the 5-element counts, the unscored ones are not among them). */
   candidates: z.number().int(),
+  /**
+   * Candidates services reported without a score (the fifth element of a query's counts: a reranker that failed for
+   * them). Counted beside the tests, never in them; over UNSCORED_ALERT_SHARE of the reported candidates it raises an
+   * unscored_candidates alert. Absent in windows recorded before it was counted.
+   */
+  unscored_candidates: z.number().int().optional(),
   dropped: z.number().int(),
   empty_queries: z.number().int(),
   design_effect: z.number(),

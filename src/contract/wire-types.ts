@@ -119,7 +119,7 @@ export interface ServedRollout {
 export type PromotionArm = "control" | "candidate" | "unassigned";
 
 /** One query of an observation batch (see ObservationBatch.queries). */
-export type QueryCounts = [number, number] | [number, number, number, 0 | 1];
+export type QueryCounts = [number, number] | [number, number, number, 0 | 1] | [number, number, number, 0 | 1, number];
 
 /** The body of `POST /v1/observations`: the counts of up to MAX_OBSERVATION_QUERIES queries of one calibration or gate. */
 export interface ObservationBatch {
@@ -132,7 +132,9 @@ export interface ObservationBatch {
   /**
    * One entry per query: `[candidates, dropped]`, or with a guarded or abstaining gate
    * `[candidates, dropped, below, abstained]`: `below` the scored candidates under the threshold (what the threshold
-   * alone would drop), `abstained` 1 when the query abstained, else 0.
+   * alone would drop), `abstained` 1 when the query abstained, else 0; or
+   * `[candidates, dropped, below, abstained, unscored]`: `unscored` the candidates passed without a score, the other
+   * counts then of the scored candidates only.
    */
   queries: QueryCounts[];
   scores?: number[] | undefined;

@@ -3,8 +3,8 @@
  * since when: drift-state.ts, the same rule as GET /v1/monitor and the dashboard), what it serves (threshold, guards,
  * abstention cutoff), the expected and observed drop
  * rate, the empty-context rate (for a min_keep gate, which is never empty, the rate at which its guard binds, under
- * its own name), the abstention rate of an abstaining gate, queries, candidates and candidates per query observed in
- * the current window, the evidence of each test against the calibration, queued batches by result, and open alerts.
+ * its own name), the abstention rate of an abstaining gate, queries, candidates (scored, and apart those reported
+ * without a score) and candidates per query observed in the current window, the evidence of each test against the calibration, queued batches by result, and open alerts.
  * Every series added for guards and abstention is one more per window, only on gates that have them: the samples per
  * listed gate stay bounded, so MAX_METRICS_GATES still bounds a scrape. The text format is prometheus.ts.
  *
@@ -18,7 +18,7 @@
  */
 
 import type { ServedSummary } from "../calibrations/store";
-import { MAX_CONCURRENT_READS, MAX_METRICS_GATES } from "../platform/limits";
+import { MAX_CONCURRENT_READS, MAX_METRICS_GATES, UNSCORED_ALERT_MIN_CANDIDATES, UNSCORED_ALERT_SHARE } from "../platform/limits";
 import { mapLimit } from "../platform/map-limit";
 import type { MonitoringDeps } from "./deps";
 import { driftState, isDriftKind, standingCoverage, standingWindow } from "./drift-state";
@@ -72,7 +72,12 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       "Abstaining gates: production queries in the current window that said whether they abstained (clients that apply abstention).",
     ),
     scoregate_window_queries: fam("Production queries observed in the current window."),
-    scoregate_window_candidates: fam("Production candidates observed in the current window."),
+    scoregate_window_candidates: fam(
+      "Production candidates observed in the current window: the scored ones, which the drift tests read (clients that report unscored candidates count them apart).",
+    ),
+    scoregate_window_unscored_candidates: fam(
+      `Production candidates services reported without a score in the current window (a reranker failing for them, a wrong score key, scores sent as strings): not in scoregate_window_candidates; over ${100 * UNSCORED_ALERT_SHARE} % of the reported candidates (at least ${UNSCORED_ALERT_MIN_CANDIDATES}) raises an unscored_candidates alert.`,
+    ),
     scoregate_window_mean_candidates: fam(
       "Mean candidates per production query in the current window (information: the empty-context test conditions on it).",
     ),
@@ -190,6 +195,7 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       }
       f.scoregate_window_queries.samples.push({ labels: wl, value: w.queries });
       f.scoregate_window_candidates.samples.push({ labels: wl, value: w.candidates });
+      f.scoregate_window_unscored_candidates.samples.push({ labels: wl, value: w.unscored_candidates ?? 0 });
       f.scoregate_window_design_effect.samples.push({ labels: wl, value: w.design_effect });
       if (w.mean_candidates !== null) f.scoregate_window_mean_candidates.samples.push({ labels: wl, value: w.mean_candidates });
       for (const [test, t] of [

@@ -33,8 +33,18 @@ const MessageSchema = z.object({
   }),
   batch_id: Name,
   batch_hash: Name,
-  // [candidates, dropped] or, from clients that apply guards or abstention, [candidates, dropped, below, abstained].
-  queries: z.array(z.union([z.tuple([Count, Count]), z.tuple([Count, Count, Count, z.union([z.literal(0), z.literal(1)])])])).min(1),
+  // [candidates, dropped] or, from clients that apply guards or abstention, [candidates, dropped, below, abstained],
+  // with the unscored candidates as a fifth count from clients that report them. A message with five counts is new to
+  // consumers of earlier deploys: they refuse it and it is retried, as any unknown shape is.
+  queries: z
+    .array(
+      z.union([
+        z.tuple([Count, Count]),
+        z.tuple([Count, Count, Count, z.union([z.literal(0), z.literal(1)])]),
+        z.tuple([Count, Count, Count, z.union([z.literal(0), z.literal(1)]), Count]),
+      ]),
+    )
+    .min(1),
   scores: z.array(z.number()).nullable(),
 });
 

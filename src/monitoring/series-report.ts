@@ -72,6 +72,8 @@ const COLUMNS = [
   "abstention_alarms",
   // empty for an hour recorded before the monitor kept each traffic's hours apart
   "traffic",
+  // 0 for an hour recorded before they were counted
+  "unscored_candidates",
 ] as const;
 
 /**

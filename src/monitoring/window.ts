@@ -46,6 +46,13 @@ export interface WindowState {
   readonly role?: WindowTraffic;
   /** Each rate test's last alarm in this window, as it stood then (absent before one, and in states stored before). */
   readonly alarmed?: WindowAlarms;
+  /**
+   * Candidates the batches reported without a score (the queries' fifth count): never in `sums`, which the tests read.
+   * Absent in states stored before they were counted (read 0).
+   */
+  readonly unscored?: number;
+  /** When this window raised its unscored_candidates alert (unscored.ts: once a window); absent before. */
+  readonly unscored_alerted_at?: number;
 }
 
 /** Each rate test's last alarm, as it stood then: carried from a calibration's window to the next (gate-monitor/windows.ts). */
@@ -93,7 +100,7 @@ export const windowExpired = (w: WindowState, nowMs: number): boolean => nowMs >
 
 /**
  * Adds a batch: per-query counts (to the window and to its change detector, whose new candidate change point, if
- * one opens, is tagged `nowMs`) and an optional score sample. `random()` returns uniform [0, 1) (reservoir only).
+ * one opens, is tagged `nowMs`; the unscored candidates only to the window's own count) and an optional score sample. `random()` returns uniform [0, 1) (reservoir only).
  * Returns a new state (the input is not mutated).
  */
 export function addBatch(
@@ -108,7 +115,11 @@ export function addBatch(
   const guards = g ? { minKeep: g.min_keep, maxKeep: g.max_keep } : NO_GUARDS;
   const detector = observeDetector(w.detector ?? newDetector(), queries, nowMs, calibrationExpectation(w.expectation), config, guards);
   const sums = cloneSums(w.sums);
-  for (const q of queries) addObservation(sums, q, guards);
+  let unscored = w.unscored ?? 0;
+  for (const q of queries) {
+    addObservation(sums, q, guards);
+    unscored += q[4] ?? 0;
+  }
   const reservoir = [...w.reservoir];
   let seen = w.seen;
   for (const s of scores ?? []) {
@@ -119,7 +130,7 @@ export function addBatch(
       if (j < SCORE_RESERVOIR_SIZE) reservoir[j] = s;
     }
   }
-  return { ...w, batches: w.batches + 1, sums, reservoir, seen, detector };
+  return { ...w, batches: w.batches + 1, sums, reservoir, seen, detector, ...(unscored > 0 ? { unscored } : {}) };
 }
 
 /**
@@ -235,6 +246,7 @@ export function windowStatus(w: WindowState, ev: DetectorEvaluation): WindowStat
     batches: w.batches,
     queries: w.sums.queries,
     candidates: w.sums.candidates,
+    unscored_candidates: w.unscored ?? 0,
     dropped: w.sums.dropped,
     empty_queries: w.sums.empty,
     design_effect: ev.designEffect,

@@ -50,8 +50,9 @@ export function newDetector(): DetectorState {
 }
 
 /**
- * Adds a batch of observed queries ([candidates, dropped] or [candidates, dropped, below, abstained]), opening a start
- * first when a block has passed. `score` gives a start's log evidence for pruning; `guards` are the gate's (per-query.ts
+ * Adds a batch of observed queries ([candidates, dropped] or [candidates, dropped, below, abstained], with or without
+ * the unscored count, which is not read), opening a start first when a block has passed; a batch whose queries have no
+ * (scored) candidates leaves the state as it was. `score` gives a start's log evidence for pruning; `guards` are the gate's (per-query.ts
  * addObservation: where min_keep binds, and the candidates a threshold decides). Returns a new state (the input is not mutated).
  */
 export function detectorAdd(
@@ -65,6 +66,9 @@ export function detectorAdd(
   if (!(Number.isInteger(limits.blockQueries) && limits.blockQueries >= 1 && Number.isInteger(limits.maxStarts) && limits.maxStarts >= 2)) {
     throw new RangeError(`detectorAdd: limits ${JSON.stringify(limits)}`);
   }
+  // A batch with no query the tests read (every query without a scored candidate: a reranker that failed for all of
+  // them) is no time for a change to start: it opens no start, so it cannot move the statistic.
+  if (!queries.some((q) => q[0] > 0)) return state;
   let starts = state.starts.map((s) => ({ ...s, sums: cloneSums(s.sums) }));
   let sinceNewest = state.sinceNewest;
   let opened = state.opened;

@@ -43,6 +43,8 @@ export interface QueryDecision {
   readonly topScore: number | null;
   /** Candidates the candidate gate drops (unscored ones included), whether or not the query abstains. */
   readonly dropped: number;
+  /** The scored candidates among `dropped`: what an observation reports beside its unscored count. */
+  readonly droppedScored: number;
   /** Scored candidates strictly below the threshold (0 without one). */
   readonly below: number;
   readonly unscored: number;
@@ -102,5 +104,5 @@ export function decideQuery(scores: ArrayLike<unknown>, policy: GuardPolicy, uns
   let dropped = 0;
   for (const k of kept) if (!k) dropped++;
   const abstain = abstainBelow !== null && top !== null && top < abstainBelow;
-  return { kept: abstain ? kept.fill(false) : kept, abstain, topScore: top, dropped, below, unscored };
+  return { kept: abstain ? kept.fill(false) : kept, abstain, topScore: top, dropped, droppedScored: order.length - keptScored, below, unscored };
 }

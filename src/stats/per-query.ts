@@ -143,8 +143,10 @@ export interface ClusterSums {
 /**
  * One production query as an observation reports it: candidates, dropped by the (guarded) gate, and from a client that
  * applies guards or abstention the scored candidates below the threshold and 1 when the query abstained (0 if not).
+ * A fifth element counts the candidates passed without a score; the others then count scored candidates only, and the
+ * sums here never read it (a query of unscored candidates only has 0 candidates and is skipped: addCluster).
  */
-export type QueryObservation = readonly [candidates: number, dropped: number, below?: number, abstained?: number];
+export type QueryObservation = readonly [candidates: number, dropped: number, below?: number, abstained?: number, unscored?: number];
 
 export function emptyClusterSums(): ClusterSums {
   const zeros = () => EMPTY_CONTEXT_STRATA.map(() => 0);

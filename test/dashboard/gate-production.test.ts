@@ -30,6 +30,7 @@ function bucket(
     batches: 1,
     queries: 100,
     candidates: 1000,
+    unscored_candidates: 0,
     dropped: Math.round(1000 * dropRate),
     empty_queries: 0,
     gated_queries: 100,
@@ -345,5 +346,23 @@ describe("the share panels' sentences", () => {
       bucket(1, "cal_v9", "v9", 0.3, 0.3, { guard_bound_queries: 25 }),
     ];
     expect(desc(await render("24h", apart))).toContain("v9 (not served) had min_keep bind on 20.0 % to 25.0 % of queries per hour.");
+  });
+});
+
+describe("candidates without a score", () => {
+  it("says which share of the reported candidates had no score, over the range's own traffic, and nothing when every one had one", async () => {
+    expect(await render("24h", RECENT)).not.toContain('data-field="unscored"');
+    const outage = [
+      bucket(1, "cal_v2", "v2", 0.22, 0.22, { candidates: 700, unscored_candidates: 300 }),
+      bucket(0, "cal_v2", "v2", 0.22, 0.22, { candidates: 1000, unscored_candidates: 0 }),
+      // a shadow's mirrored queries are not the gate's own
+      bucket(0, "cal_v3", "v3", 0.3, 0.3, { traffic: "shadow", candidates: 0, unscored_candidates: 5000 }),
+    ];
+    const html = await render("24h", outage);
+    const at = html.indexOf('data-field="unscored"');
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(text(html.slice(at, html.indexOf("</p>", at)).replace(/^[^>]*>/u, ""))).toBe(
+      "15.0 % of the reported candidates had no score in the last 24 hours (300 of 2000): a reranker failing or timing out for them, a wrong score key, scores sent as strings. The rates here are of the scored candidates.",
+    );
   });
 });

@@ -18,6 +18,7 @@ function bucket(h: number, calibration: string, version: string, dropRate: numbe
     batches: 1,
     queries: 100,
     candidates: 2000,
+    unscored_candidates: 0,
     dropped: Math.round(2000 * dropRate),
     empty_queries: 0,
     gated_queries: 100,

@@ -175,7 +175,7 @@ describe("GateMonitor migrations", () => {
     await rpc.observe(batch(gateId, "p3", T0 + HOUR, steady(7)));
     const written = await rpc.series(T0, T0 + 2 * HOUR);
     // The series as migrations 4 and 7 left it: one row per calibration and hour, whatever the traffic (the served and
-    // the shadow batch of the first hour in one), and no ledger row for 8.
+    // the shadow batch of the first hour in one), and no ledger row for 8 or later.
     await runInDurableObject(stub, (_: GateMonitor, state) => {
       const sql = state.storage.sql;
       sql.exec(`CREATE TABLE series_7 (calibration_id TEXT NOT NULL, bucket_start INTEGER NOT NULL, index_version TEXT NOT NULL,
@@ -193,7 +193,8 @@ describe("GateMonitor migrations", () => {
       sql.exec("DROP TABLE series");
       sql.exec("ALTER TABLE series_7 RENAME TO series");
       sql.exec("CREATE INDEX series_by_time ON series (bucket_start)");
-      sql.exec("DELETE FROM schema_migrations WHERE id = 8");
+      // An object from before migration 8 is from before every later one too.
+      sql.exec("DELETE FROM schema_migrations WHERE id >= 8");
     });
     await evictDurableObject(stub);
 
@@ -224,6 +225,28 @@ describe("GateMonitor migrations", () => {
         .map((r) => r.name),
     );
     expect(key).toEqual(["calibration_id", "traffic", "bucket_start"]);
+  });
+
+  it("an object whose series predates migration 9 keeps its hours, reads 0 unscored candidates in them and counts them from then on", async () => {
+    const { gateId, stub, rpc } = monitor("series-9");
+    const HOUR = 3_600_000;
+    await rpc.observe(batch(gateId, "n1", T0, steady(20)));
+    await runInDurableObject(stub, (_: GateMonitor, state) => {
+      state.storage.sql.exec("ALTER TABLE series DROP COLUMN unscored_candidates");
+      state.storage.sql.exec("DELETE FROM schema_migrations WHERE id = 9");
+    });
+    await evictDurableObject(stub);
+
+    const b = batch(gateId, "n2", T0 + HOUR, []);
+    const queries = [
+      [14, 4, 4, 0, 6],
+      [0, 0, 0, 0, 20],
+    ] as unknown as typeof b.queries;
+    await rpc.observe({ ...b, queries });
+    const [before, after] = await rpc.series(T0, T0 + 2 * HOUR);
+    expect(before).toMatchObject({ queries: 20, unscored_candidates: 0 });
+    expect(after).toMatchObject({ queries: 1, candidates: 14, unscored_candidates: 26 });
+    expect((await schemaOf(stub)).ledger.map((m) => m.id)).toEqual(ALL_IDS);
   });
 
   it("an object created before migrations were numbered (today's tables, no ledger) migrates without touching its data", async () => {

@@ -39,6 +39,7 @@ describe("GET /v1/monitor/series", () => {
       abstention_rate: null,
       guard_bound_queries: 0,
       abstention_alarms: 0,
+      unscored_candidates: 0,
     });
     expect(series.activations).toEqual([
       { at: expect.any(String), calibration_id: calibration.id, index_version: "v1", previous_calibration_id: null },
@@ -53,10 +54,10 @@ describe("GET /v1/monitor/series", () => {
     );
     expect(row!.split(",").slice(2, 11)).toEqual([calibration.id, "v1", "1", "3", "50", "25", "1", "2", "0.5"]);
     // Columns added later come last, so earlier columns keep their positions.
-    expect(header!.split(",").slice(-7).join(",")).toBe(
-      "last_alarm_at,abstention_queries,abstained_queries,abstention_rate,guard_bound_queries,abstention_alarms,traffic",
+    expect(header!.split(",").slice(-8).join(",")).toBe(
+      "last_alarm_at,abstention_queries,abstained_queries,abstention_rate,guard_bound_queries,abstention_alarms,traffic,unscored_candidates",
     );
-    expect(row!.split(",").slice(-6)).toEqual(["0", "0", "", "0", "0", "served"]);
+    expect(row!.split(",").slice(-7)).toEqual(["0", "0", "", "0", "0", "served", "0"]);
     expect(end).toBe("");
 
     // A range before the observations has no bucket (and no activation).

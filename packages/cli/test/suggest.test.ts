@@ -49,7 +49,7 @@ describe("the CLI suggests", () => {
     [["calibrate", "s.csv", ...gate, "--target", "0.2", "--score-scale", "probabilty"], "did you mean probability?"],
     [
       ["alerts", "--kind", "rebuild-shift"],
-      '--kind "rebuild-shift" is not one of rebuild_shift, drop_rate_drift, empty_context, uncalibrated_request, recall_drift, abstention_drift, promotion_paused, promotion_rolled_back: did you mean rebuild_shift?',
+      '--kind "rebuild-shift" is not one of rebuild_shift, drop_rate_drift, empty_context, uncalibrated_request, recall_drift, abstention_drift, unscored_candidates, promotion_paused, promotion_rolled_back: did you mean rebuild_shift?',
     ],
     [["alerts", "--status", "opne"], "did you mean open?"],
     [["calibrate", "s.csv", ...gate, "--target", "0.3", "--target", "0.4"], '--target is given twice ("0.3" and "0.4"): give it once'],

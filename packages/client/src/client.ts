@@ -359,13 +359,19 @@ export const scoresOf = <T>(candidates: readonly T[], score: (c: T) => number | 
 /**
  * One query's counts for the calibration that gated it: the candidate gate's drops, before abstention (the drop-rate
  * monitor keeps watching the threshold). A guarded or abstaining calibration is also watched on where its guards bind
- * and how often queries abstain; a plain one gets the pair every server accepts.
+ * and how often queries abstain; a plain one gets the pair every server accepts. Candidates without a score are counted
+ * apart (`unscored`, then the 5-element form): the other counts are then of the scored candidates only, whatever the
+ * unscored mode did with the rest, so a reranker outage does not read as a fall of the drop rate. Without a guard,
+ * `below` is the scored drops and the query never abstains.
  */
 export function countsOf(calibrationId: string, candidates: number, d: QueryDecision, guarded: boolean): Observation {
-  const o: Observation = { calibrationId, candidates, dropped: d.dropped };
-  if (guarded) {
+  const u = d.unscored;
+  // Without unscored candidates the scored drops are all the drops.
+  const o: Observation = { calibrationId, candidates: candidates - u, dropped: d.droppedScored };
+  if (guarded || u > 0) {
     o.below = d.below;
     o.abstained = d.abstain;
   }
+  if (u > 0) o.unscored = u;
   return o;
 }

@@ -79,8 +79,9 @@ export class ObservationReporter {
       isCount(o.candidates, 0) &&
       isCount(o.dropped, 0) &&
       o.dropped <= o.candidates &&
-      o.candidates <= MAX_CANDIDATES_PER_QUERY &&
-      (o.below === undefined || (isCount(o.below, 0) && o.below <= o.candidates));
+      (o.below === undefined || (isCount(o.below, 0) && o.below <= o.candidates)) &&
+      (o.unscored === undefined || isCount(o.unscored, 0)) &&
+      o.candidates + (o.unscored ?? 0) <= MAX_CANDIDATES_PER_QUERY;
     if (this.#closed || this.#deps.isStopped() !== undefined || target === undefined || !valid) {
       this.#stats.ignored++;
       return;
@@ -91,7 +92,10 @@ export class ObservationReporter {
       group = { key, target, queries: [], scores: [], createdAt: this.#deps.now() };
       this.#groups.set(key, group);
     }
-    group.queries.push(o.below === undefined ? [o.candidates, o.dropped] : [o.candidates, o.dropped, o.below, o.abstained ? 1 : 0]);
+    const u = o.unscored ?? 0;
+    // [candidates, dropped], [.., below, abstained] with `below`, [.., unscored] with unscored candidates (below: dropped).
+    const q = [o.candidates, o.dropped, o.below ?? o.dropped, o.abstained ? 1 : 0, u];
+    group.queries.push(q.slice(0, u > 0 ? 5 : o.below === undefined ? 2 : 4) as QueryCounts);
     if (o.scores !== undefined && this.#maxScores > 0) {
       for (const s of o.scores) if (Number.isFinite(s)) group.scores.push(s);
       // Keep the newest scores: the sample is meant to describe current production.

@@ -175,6 +175,12 @@ export interface Observation {
   below?: number;
   /** Whether the query abstained (sent only with `below`; default false). */
   abstained?: boolean;
+  /**
+   * Candidates passed without a score (a reranker that failed for them, a wrong score key, scores sent as strings).
+   * When above 0, `candidates`, `dropped` and `below` count the scored candidates only and the query is sent as
+   * `[candidates, dropped, below, abstained, unscored]` (`below` defaulting to `dropped`).
+   */
+  unscored?: number;
   scores?: readonly number[];
   /** The promotion step and arm the query was served under (`promotion` of the threshold result). */
   promotion?: PromotionRef;
@@ -202,7 +208,7 @@ export interface ObservationStats {
   droppedForMemory: number;
   /** Queries the server refused (4xx other than 429): retrying would not help. */
   rejected: number;
-  /** Reports ignored after close(), or invalid (negative counts, dropped > candidates, no gate). */
+  /** Reports ignored after close(), or invalid (negative counts, dropped > candidates, too many candidates, no gate). */
   ignored: number;
   lastError?: ClientError;
 }

@@ -33,7 +33,8 @@ describe("gateStep, the step every adapter takes", () => {
     expect(kept.map((c) => c.id)).toEqual(["a", "b", "c"]);
     expect(seen).toEqual([[["a", "b", "c"], "q1"]]);
     await client.flush();
-    expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000001", queries: [[4, 1]] });
+    // the counts are of the 3 scored chunks, the unscored "b" apart: [scored, dropped, below, abstained, unscored]
+    expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000001", queries: [[3, 1, 1, 0, 1]] });
   });
 
   it("passes unscored, report and the query's assignment key to gate()", async () => {
@@ -74,6 +75,6 @@ describe("gateStep, the step every adapter takes", () => {
     await client.flush();
     const batches = server.observationRequests().map((r) => r.body);
     expect(batches).toHaveLength(1);
-    expect(batches[0]).toMatchObject({ calibration_id: "cal_0000000003", role: "shadow", queries: [[4, 2]] });
+    expect(batches[0]).toMatchObject({ calibration_id: "cal_0000000003", role: "shadow", queries: [[3, 2, 2, 0, 1]] });
   });
 });

@@ -266,6 +266,24 @@ describe("observation batching", () => {
     expect(client.observationStats()).toMatchObject({ ignored: 3, queued: 0 });
   });
 
+  it("a report's unscored count: sent as the fifth count when above 0, ignored when invalid or over the per-query cap", async () => {
+    const server = serverWith(() => accepted());
+    const client = makeClient(server);
+    client.report({ calibrationId: "cal_0000000001", candidates: 14, dropped: 4, unscored: 6 }); // below defaults to dropped
+    client.report({ calibrationId: "cal_0000000001", candidates: 0, dropped: 0, below: 0, abstained: false, unscored: 20 });
+    client.report({ calibrationId: "cal_0000000001", candidates: 5, dropped: 1, unscored: 0 }); // nothing unscored: the pair
+    client.report({ calibrationId: "cal_0000000001", candidates: 5, dropped: 1, unscored: -1 });
+    client.report({ calibrationId: "cal_0000000001", candidates: 5, dropped: 1, unscored: 1.5 });
+    client.report({ calibrationId: "cal_0000000001", candidates: 9_995, dropped: 1, unscored: 6 });
+    expect(client.observationStats()).toMatchObject({ ignored: 3, queued: 3 });
+    await client.flush();
+    expect(server.observationRequests()[0]!.body.queries).toEqual([
+      [14, 4, 4, 0, 6],
+      [0, 0, 0, 0, 20],
+      [5, 1],
+    ]);
+  });
+
   it("close() flushes what is queued and ignores later reports; no timer is left", async () => {
     const server = serverWith(() => accepted());
     const client = makeClient(server);

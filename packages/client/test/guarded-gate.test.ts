@@ -15,7 +15,15 @@ interface Vector {
   scores: Encoded[];
   policy: { threshold: number | null; min_keep: number; max_keep: number | null; abstain_below: number | null };
   unscored: "keep" | "drop";
-  expected: { kept: number[]; dropped: number[]; abstain: boolean; dropped_count: number; below: number };
+  expected: {
+    kept: number[];
+    dropped: number[];
+    abstain: boolean;
+    dropped_count: number;
+    dropped_scored: number;
+    below: number;
+    counts: number[] | null;
+  };
 }
 
 const fixture = JSON.parse(readFileSync(new URL("../../../fixtures/guarded-gate.json", import.meta.url), "utf8")) as {
@@ -39,6 +47,15 @@ function clientServing(body: unknown) {
   const reported: Observation[] = [];
   vi.spyOn(client, "report").mockImplementation((o) => void reported.push(o));
   return { client, server, reported };
+}
+
+/** The query's counts as the reporter sends them (packages/client/src/observations.ts), from one observation. */
+async function queryCountsOf(o: Observation): Promise<unknown> {
+  const server = fakeServer(() => new Response(JSON.stringify({ accepted: true }), { status: 202 }));
+  const client = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } });
+  client.report(o);
+  await client.flush();
+  return server.observationRequests()[0]?.body.queries[0];
 }
 
 interface Candidate {
@@ -76,15 +93,16 @@ describe("guarded gate vectors (fixtures/guarded-gate.json) through gate()", () 
       expect(r.abstain).toBe(c.expected.abstain);
       expect(r.abstainReason !== undefined).toBe(c.expected.abstain);
       // What the observation carries: the candidate gate's drops before abstention and, for a guarded or abstaining
-      // calibration, what the threshold alone would drop and whether the query abstained.
-      const guarded = p.min_keep > 0 || p.max_keep !== null || p.abstain_below !== null;
-      const extra = guarded ? { below: c.expected.below, abstained: c.expected.abstain } : {};
+      // calibration, what the threshold alone would drop and whether the query abstained; with unscored candidates,
+      // every count of the scored ones and the unscored count apart. The counts as the batch sends them are checked
+      // through the reporter (below), as the server's contract accepts them.
       if (candidates.length === 0) expect(reported).toEqual([]);
-      else
-        expect(reported).toEqual([
-          expect.objectContaining({ calibrationId: "cal_0000000001", candidates: candidates.length, dropped: c.expected.dropped_count, ...extra }),
-        ]);
-      if (!guarded) expect(reported[0]?.below).toBeUndefined();
+      else {
+        expect(reported).toHaveLength(1);
+        expect(reported[0]!.calibrationId).toBe("cal_0000000001");
+        expect(await queryCountsOf(reported[0]!)).toEqual(c.expected.counts);
+        expect(ObservationBatch.safeParse({ batch_id: "b", calibration_id: "cal_0000000001", queries: [c.expected.counts] }).success).toBe(true);
+      }
       const policy = { threshold: p.threshold, minKeep: p.min_keep, maxKeep: p.max_keep, abstainBelow: p.abstain_below };
       expect(decideQuery(c.scores.map(decode), policy, c.unscored).below).toBe(c.expected.below);
     });

@@ -125,7 +125,8 @@ describe("scores that are not numbers are unscored, never coerced", () => {
     expect(r.unscored).toBe(6);
     await client.flush();
     const batch = server.observationRequests()[0]!.body as { queries: number[][]; scores: number[] };
-    expect(batch.queries).toEqual([[9, 7]]);
+    // Counted apart: the 3 scored candidates (1 below the threshold) and the 6 unscored ones it dropped.
+    expect(batch.queries).toEqual([[3, 1, 1, 0, 6]]);
     // A score sample holds finite numbers only: Infinity is a score for the gate, never a sample value.
     expect(batch.scores).toEqual([0.5, 0.05]);
   });

@@ -103,7 +103,8 @@ describe("shadow()", () => {
     };
     expect(await shadow(client, [0.9, -1, 0.1], { gate: GATE, score, key: "session-1" })).toEqual(["cal_0000000003"]);
     await client.flush();
-    expect(server.observationRequests().map((r) => r.body.queries)).toEqual([[[3, 1]]]);
+    // the 2 scored candidates and the unscored one apart
+    expect(server.observationRequests().map((r) => r.body.queries)).toEqual([[[2, 1, 1, 0, 1]]]);
   });
 
   it("refuses a body with a shadow lacking its sample rate", async () => {

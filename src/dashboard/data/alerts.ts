@@ -47,6 +47,7 @@ const KIND_WEIGHT: Record<AlertKind, number> = {
   uncalibrated_request: 2,
   recall_drift: 3,
   abstention_drift: 1,
+  unscored_candidates: 1,
   promotion_paused: 0,
   promotion_rolled_back: 0,
 };

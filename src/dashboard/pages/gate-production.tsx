@@ -144,6 +144,23 @@ function describe(v: GateView, range: SeriesRange, placed: PlacedBuckets): strin
  * The hourly table's guard and abstention columns, shown when some hour has them: the share of queries where min_keep
  * bound, and the abstention rate of the queries that reported it (with their number).
  */
+/**
+ * "N % of the reported candidates had no score", over the range's hours of the gate's own traffic (a shadow's mirrored
+ * queries aside), or null when every reported candidate had one. The drift tests, and every rate on this page, read
+ * the scored candidates: without this line a reranker outage would show only as fewer candidates.
+ */
+export function unscoredSentence(buckets: readonly SeriesBucket[], range: SeriesRange): string | null {
+  let unscored = 0;
+  let scored = 0;
+  for (const b of buckets) {
+    if (b.traffic === "shadow") continue;
+    unscored += b.unscored_candidates;
+    scored += b.candidates;
+  }
+  if (unscored === 0) return null;
+  return `${pct(unscored / (unscored + scored))} of the reported candidates had no score in the last ${RANGE_WORDS[range]} (${unscored} of ${unscored + scored}): a reranker failing or timing out for them, a wrong score key, scores sent as strings. The rates here are of the scored candidates.`;
+}
+
 function hourlyGuardColumns(buckets: readonly SeriesBucket[]): Column<SeriesBucket>[] {
   return [
     ...(buckets.some((b) => shareShows("guard", b))
@@ -185,6 +202,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
   const windowsBySize = v.monitor.points.some((p) => p.strata !== null);
   // The tables name a calibration as the legend does: with its id's end when another one has its index version.
   const shown = calibrationsOf(buckets);
+  const unscored = unscoredSentence(buckets, props.range);
   return (
     <>
       <h2 id="production">Production drop rate</h2>
@@ -268,6 +286,11 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
               <p class="muted">{describe(v, props.range, placed)}</p>
             </figcaption>
           </figure>
+          {unscored !== null && (
+            <p class="error" data-field="unscored">
+              {unscored}
+            </p>
+          )}
           <details>
             <summary>Plotted numbers (per hour)</summary>
             <Table

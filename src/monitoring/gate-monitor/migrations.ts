@@ -136,6 +136,15 @@ CREATE INDEX IF NOT EXISTS series_by_time ON series (bucket_start);
 `);
     },
   },
+  {
+    id: 9,
+    name: "series: candidates reported without a score per hour (a query's fifth count); earlier buckets read 0",
+    apply: (sql) => {
+      if (!columnsOf(sql, "series").includes("unscored_candidates")) {
+        sql.exec("ALTER TABLE series ADD COLUMN unscored_candidates INTEGER NOT NULL DEFAULT 0");
+      }
+    },
+  },
 ];
 
 /** Applies every migration the object has not run, each in its own transaction with its ledger row; returns their ids. */

@@ -26,6 +26,7 @@ import type {
   QueuedBatchResult,
   SnapshotWindow,
 } from "../monitor-contract";
+import { unscoredAlarm, unscoredDetails, unscoredSummary } from "../unscored";
 import {
   abstentionSummary,
   addBatch,
@@ -187,10 +188,19 @@ export class Monitor {
       next = restartDetector(next, status, ev, now);
       if (!shadow) for (const a of alerts) this.outbox.add({ ...a, detected_at: new Date(now).toISOString() }, now);
     }
+    // Not a drift alarm (the detector does not restart, the gate is not in alarm): services reporting candidates without
+    // a score, at most once a window (../unscored.ts). A shadow's are its mirror's, never the gate's alerts.
+    const raised = shadow ? [] : alerts.map((a) => a.kind);
+    if (!shadow && unscoredAlarm(next)) {
+      next = { ...next, unscored_alerted_at: now };
+      const alert = { ...common, kind: "unscored_candidates" as const, summary: unscoredSummary(status), details: unscoredDetails(status) };
+      this.outbox.add({ ...alert, detected_at: new Date(now).toISOString() }, now);
+      raised.push(alert.kind);
+    }
     this.#windows.save(next, now);
     const p = input.promotion;
     const arms = !shadow && p !== undefined && p.arm === "control" ? { arms: this.#evidence.arms(p.id, p.step) } : {};
-    return { duplicate: false, mismatch: false, window: status, alerts: shadow ? [] : alerts.map((a) => a.kind), ...arms };
+    return { duplicate: false, mismatch: false, window: status, alerts: raised, ...arms };
   }
 
   /**

@@ -98,6 +98,7 @@ type Row = {
   abstained: number;
   guard_bound_queries: number;
   abstention_alarms: number;
+  unscored_candidates: number;
 };
 
 /** The start of the bucket holding `ms`. */
@@ -120,8 +121,11 @@ export class Series {
     let abstentionQueries = 0;
     let abstained = 0;
     let guardBound = 0;
-    for (const [m, d, below, abstain] of b.queries) {
-      // As the window counts them (stats/per-query.ts addCluster): a query without candidates says nothing of the gate.
+    let unscored = 0;
+    for (const [m, d, below, abstain, without] of b.queries) {
+      // Beside the tests, as the window counts them (../window.ts addBatch): a query can hold nothing else.
+      unscored += without ?? 0;
+      // As the window counts them (stats/per-query.ts addCluster): a query without (scored) candidates says nothing of the gate.
       if (m === 0) continue;
       queries += 1;
       candidates += m;
@@ -145,8 +149,8 @@ export class Series {
     this.#sql.exec(
       `INSERT INTO series (calibration_id, traffic, bucket_start, index_version, batches, queries, candidates, dropped, empty_queries,
          gated_queries, expected, band_lo, band_hi, log_evidence, max_log_evidence, log_threshold, empty_log_evidence,
-         drop_alarms, empty_alarms, last_alarm_at, abstention_queries, abstained, guard_bound_queries, abstention_alarms)
-       VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         drop_alarms, empty_alarms, last_alarm_at, abstention_queries, abstained, guard_bound_queries, abstention_alarms, unscored_candidates)
+       VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (calibration_id, traffic, bucket_start) DO UPDATE SET
          batches = batches + 1, queries = queries + excluded.queries, candidates = candidates + excluded.candidates,
          dropped = dropped + excluded.dropped, empty_queries = empty_queries + excluded.empty_queries,
@@ -157,7 +161,8 @@ export class Series {
          empty_alarms = empty_alarms + excluded.empty_alarms, last_alarm_at = COALESCE(excluded.last_alarm_at, last_alarm_at),
          abstention_queries = abstention_queries + excluded.abstention_queries, abstained = abstained + excluded.abstained,
          guard_bound_queries = guard_bound_queries + excluded.guard_bound_queries,
-         abstention_alarms = abstention_alarms + excluded.abstention_alarms`,
+         abstention_alarms = abstention_alarms + excluded.abstention_alarms,
+         unscored_candidates = unscored_candidates + excluded.unscored_candidates`,
       b.calibration_id,
       b.traffic,
       start,
@@ -181,6 +186,7 @@ export class Series {
       abstained,
       guardBound,
       b.abstention_alarm ? 1 : 0,
+      unscored,
     );
     if (opened) this.#prune(b.now_ms);
   }
@@ -224,6 +230,7 @@ export class Series {
           batches: r.batches,
           queries: r.queries,
           candidates: r.candidates,
+          unscored_candidates: r.unscored_candidates,
           dropped: r.dropped,
           empty_queries: r.empty_queries,
           gated_queries: r.gated_queries,
