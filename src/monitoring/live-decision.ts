@@ -24,7 +24,8 @@ export const LIVE_EQUIVALENCE_ALPHA = 0.05;
 /** A live side from its cluster sums (null before any candidate). */
 export function liveSide(s: Readonly<ClusterSums>): ChangeSide | null {
   if (s.candidates === 0) return null;
-  return { rate: s.dropped / s.candidates, effectiveSize: s.candidates / designEffect(s), queries: s.queries };
+  // Re-estimated from more queries at every read: never bounded as a stored reference is (sequential-change.ts).
+  return { rate: s.dropped / s.candidates, effectiveSize: s.candidates / designEffect(s), queries: s.queries, varianceDf: Number.POSITIVE_INFINITY };
 }
 
 /**
@@ -60,7 +61,7 @@ function guardedTarget(e: Expectation, live: Readonly<LiveSums>, pooled: ChangeS
   if (t === null) return null;
   // the size at which the decision's own variance of the target equals this estimate's, a rate of 0 or 1 included
   const effectiveSize = t.variance > 0 ? effectiveSizeFor(t.rate, t.variance) : pooled.effectiveSize;
-  return { rate: t.rate, effectiveSize, queries: pooled.queries };
+  return { rate: t.rate, effectiveSize, queries: pooled.queries, varianceDf: t.varianceDf };
 }
 
 /** The decision on `live` against `reference` with tolerance `tol`, tightest at `plannedQueries` live queries. */

@@ -155,6 +155,14 @@ export interface ConditionedTarget {
   readonly rate: number;
   /** Variance of `rate` from the calibration's finite strata (the live side's counts taken as given). */
   readonly variance: number;
+  /**
+   * Satterthwaite's degrees of freedom of `variance` (Welch 1947; Satterthwaite 1946): (sum v_b)^2 / sum (v_b^2 / df_b)
+   * over its independent estimates: a stratum on its own design effect with its queries - 1; the strata on the design
+   * effect derived from the pooled one and the pooled share's sampling part, which all scale with that one estimate,
+   * as one term with the calibration's queries - 1; the unseen sizes' 1/12 none (a fixed allowance, not an estimate).
+   * Infinity when no term has a variance to estimate.
+   */
+  readonly varianceDf: number;
 }
 
 /**
@@ -209,6 +217,13 @@ export function conditionedTarget(
   let expected = 0;
   let variance = 0;
   let onPooled = 0;
+  // Satterthwaite: the sum over independent estimates of v^2 / df, df the queries each was estimated from. The terms on
+  // the derived design effect and the pooled share's sampling part all scale with the one pooled estimate: one term.
+  let calQueries = 0;
+  for (const st of strata) calQueries += st.queries;
+  const pooledDf = Math.max(1, calQueries - 1);
+  let ownTerms = 0;
+  let shared = 0;
   strata.forEach((st, b) => {
     const e = eligible[b] ?? 0;
     fixed -= eligibleDropped[b] ?? 0;
@@ -219,15 +234,25 @@ export function conditionedTarget(
     }
     const p = st.dropped / st.eligible;
     expected += e * p;
-    variance += e * e * adjustedVariance(p, st.eligible / stratumDeff(st));
+    const v = e * e * adjustedVariance(p, st.eligible / stratumDeff(st));
+    variance += v;
+    if (ownDesignEffect(st) !== null) ownTerms += (v * v) / Math.max(1, st.queries - 1);
+    else shared += v;
   });
   if (onPooled > 0) {
     // Not a sampling error only: the pooled share may be far from what sizes the calibration never saw drop (under a
     // cap, a long query's decided candidates are its top ranks, rarely dropped), and the error is shared by every such
     // candidate. The share is known only to lie in [0, 1]: its variance as a uniform unknown (1/12) is added.
     expected += onPooled * pooled;
-    variance += onPooled * onPooled * ((calEligible > 0 ? adjustedVariance(pooled, calEligible / deff) : 0) + UNSEEN_SHARE_VARIANCE);
+    const sampling = onPooled * onPooled * (calEligible > 0 ? adjustedVariance(pooled, calEligible / deff) : 0);
+    variance += sampling + onPooled * onPooled * UNSEEN_SHARE_VARIANCE;
+    shared += sampling;
   }
+  const dfDenominator = ownTerms + (shared * shared) / pooledDf;
   const c = sums.candidates;
-  return { rate: Math.min(1, Math.max(0, ((capDrops ?? fixed) + expected) / c)), variance: variance / (c * c) };
+  return {
+    rate: Math.min(1, Math.max(0, ((capDrops ?? fixed) + expected) / c)),
+    variance: variance / (c * c),
+    varianceDf: dfDenominator > 0 ? (variance * variance) / dfDenominator : Number.POSITIVE_INFINITY,
+  };
 }

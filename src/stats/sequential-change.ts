@@ -27,9 +27,11 @@
  *   A small clustered reference's design effect is itself too small most of the time, and most so exactly when its rate
  *   has strayed (a few heavy queries hold the drops); and the reference is read at every batch with the same error, so
  *   a bad draw is never averaged away: a 50-query reference at 5 % read a false `shifted` in 0.50 % of runs at
- *   aS = 0.1 %, 0.05 % with the bound (bench/small-reference.ts, docs/benchmarks.md section 37). The live side's design
+ *   aS = 0.1 %, 0.05 % with the bound (bench/small-reference.ts, docs/benchmarks.md section 37). A live side's design
  *   effect is re-estimated from more queries at every read (both sides live and growing held the levels), so it keeps
- *   its estimate. The equivalence test and interval95 keep the estimate too: their levels held in every row measured,
+ *   its estimate, whether it is the compared side or the reference (a promotion's control arm, a shadow's active gate:
+ *   `varianceDf` Infinity). A guarded calibration's target sums strata whose design effects were each measured on
+ *   their own queries: its bound takes the Satterthwaite df of that sum (`varianceDf`), not its queries - 1. The equivalence test and interval95 keep the estimate too: their levels held in every row measured,
  *   and `equivalent` is what a promotion waits on.
  * - interval95: the Delta0 in [-1, 1] with |Delta_hat - Delta0| <= k_t(0.05) max(se, se at the rates Delta0 implies),
  *   the same test inverted at each Delta0, so it contains Delta_hat +- k_t se. The plug-in sequence alone missed the true
@@ -61,6 +63,13 @@ export interface ChangeSide {
   readonly rate: number;
   readonly effectiveSize: number;
   readonly queries: number;
+  /**
+   * Degrees of freedom of the side's variance estimate, for the reference's design-effect bound (boundedSize). Absent:
+   * queries - 1 (one estimate from all its query totals). A guarded calibration's target for a live side's sizes sums
+   * strata whose design effects rest on fewer queries each (Satterthwaite's df of that sum, conditionedTarget).
+   * Infinity: a side whose estimate is re-made from more queries at every read (a live side), never bounded.
+   */
+  readonly varianceDf?: number;
 }
 
 export interface AnytimeLevels {
@@ -148,13 +157,14 @@ export function decideChangeAnytime(reference: ChangeSide, live: ChangeSide, tol
 
 /**
  * The side with its design effect at its one-sided (1 - gamma) upper confidence bound: the effective size times
- * chi2_{gamma}(Q - 1) / (Q - 1), Q its queries (1 df below 2 queries). The cluster
+ * chi2_{gamma}(df) / df, df the side's varianceDf (absent: Q - 1, Q its queries; at least 1; Infinity: unchanged). The cluster
  * variance of the rate is about a scaled chi-square on Q - 1 df (Kish 1965; satterthwaite.ts for fewer df), so the
  * design effect's (1 - gamma) upper bound is its estimate times (Q - 1) / chi2_{gamma}(Q - 1) (the usual chi-square
  * bound of a variance). O(1) (one chi-square quantile).
  */
 function boundedSize(side: ChangeSide, gamma: number): ChangeSide {
-  const df = Math.max(1, side.queries - 1);
+  if (side.varianceDf === Number.POSITIVE_INFINITY) return side;
+  const df = Math.max(1, side.varianceDf ?? side.queries - 1);
   return { ...side, effectiveSize: (side.effectiveSize * chi2Inv(gamma, df)) / df };
 }
 

@@ -99,6 +99,45 @@ describe("a guarded calibration's target for a live side's own query sizes", () 
     expect(t.rate).toBeCloseTo((20 * (1480 / 2900)) / 50, 12);
   });
 
+  it("gives its variance Satterthwaite's degrees of freedom: a stratum on its own design effect its own queries - 1", () => {
+    // Queries of 10 (400 of them, design effect measured on their own: 399 df) and of 4 (35 queries, measured: 34 df).
+    const own = DROP_RATE_STRATA.map((_, b) =>
+      b === ten
+        ? { queries: 400, eligible: 2800, dropped: 1400, designEffect: 2.5 }
+        : b === four
+          ? { queries: 35, eligible: 35, dropped: 28, designEffect: 1 }
+          : { queries: 0, eligible: 0, dropped: 0 },
+    );
+    const sums = { ...emptyClusterSums(), queries: 60, candidates: 300, dropped: 75 };
+    sums.stratumEligible = DROP_RATE_STRATA.map((_, b) => (b === four ? 50 : b === ten ? 70 : 0));
+    sums.stratumEligibleDropped = DROP_RATE_STRATA.map((_, b) => (b === four ? 40 : b === ten ? 35 : 0));
+    const av = (p: number, n: number) => {
+      const a = (p * n + 1) / (n + 2);
+      return (a * (1 - a)) / (n + 2);
+    };
+    const v4 = 50 ** 2 * av(0.8, 35);
+    const v10 = 70 ** 2 * av(0.5, 2800 / 2.5);
+    const t = conditionedTarget(own, 2, 11, sums)!;
+    expect(t.variance).toBeCloseTo((v4 + v10) / 300 ** 2, 14);
+    expect(t.varianceDf).toBeCloseTo((v4 + v10) ** 2 / (v4 ** 2 / 34 + v10 ** 2 / 399), 8);
+    // The short stratum holds most of the variance: the sum has about its 34 df, not the calibration's 434.
+    expect(t.varianceDf).toBeLessThan(60);
+    // Without own design effects every term scales with the one pooled estimate: the calibration's queries - 1.
+    const derived = own.map(({ designEffect: _, ...st }) => st);
+    expect(conditionedTarget(derived, 2, 11, sums)!.varianceDf).toBeCloseTo(434, 8);
+    // Every live candidate on an unseen size: the fixed 1/12 allowance, which is no estimate, dwarfs the pooled share's
+    // sampling part, so the sum's df is far above the calibration's.
+    const unseen = { ...emptyClusterSums(), queries: 10, candidates: 50, dropped: 20 };
+    unseen.stratumEligible = DROP_RATE_STRATA.map((_, b) => (b === dropStratumOf(5) ? 20 : 0));
+    unseen.stratumEligibleDropped = DROP_RATE_STRATA.map((_, b) => (b === dropStratumOf(5) ? 20 : 0));
+    expect(conditionedTarget(derived, 2, 11, unseen)!.varianceDf).toBeGreaterThan(434);
+    // Nothing a threshold decides: no variance, no df to bound.
+    const none = { ...emptyClusterSums(), queries: 10, candidates: 30, dropped: 0 };
+    none.stratumEligible = DROP_RATE_STRATA.map(() => 0);
+    none.stratumEligibleDropped = DROP_RATE_STRATA.map(() => 0);
+    expect(conditionedTarget(own, 2, 11, none)!.varianceDf).toBe(Number.POSITIVE_INFINITY);
+  });
+
   it("is null without the live side's strata, without live candidates, or with strata of another layout", () => {
     const sums = { ...emptyClusterSums(), queries: 1, candidates: 4, dropped: 1 };
     const { stratumEligible: _, ...unsplit } = sums;

@@ -105,6 +105,24 @@ describe("decideChangeAnytime (fixtures/golden/sequential.json)", () => {
     expect(bounded).toBeGreaterThan(0);
   });
 
+  it("bounds a reference by its variance's degrees of freedom: none for a live side, a stratum's few for a guarded target", () => {
+    // A 5 % reference of 2,000 queries against a live 9.3 % beyond the tolerance: `shifted` on the estimate and with the
+    // bound at 1,999 df; a guarded target whose variance rests on a 30-query stratum (29 df) is bounded more.
+    const live = { rate: 0.093, effectiveSize: 8000, queries: 3000 };
+    const reference = { rate: 0.05, effectiveSize: 4000, queries: 2000 };
+    const find = (varianceDf: number | undefined) =>
+      decideChangeAnytime(varianceDf === undefined ? reference : { ...reference, varianceDf }, live, 0.02, levels).decision;
+    expect(find(undefined)).toBe("shifted");
+    expect(find(1999)).toBe("shifted");
+    expect(find(29)).toBe("inconclusive");
+    // A live reference (a control arm, the active gate) is re-estimated at every read: never bounded, whatever its size.
+    const small = { rate: 0.05, effectiveSize: 150, queries: 50 };
+    const far = { rate: 0.16, effectiveSize: 8000, queries: 3000 };
+    const estimate = decideChangeAnytime(small, far, 0.02, { ...levels, designEffectBound: null });
+    expect(decideChangeAnytime({ ...small, varianceDf: Number.POSITIVE_INFINITY }, far, 0.02, levels)).toEqual(estimate);
+    expect(decideChangeAnytime(small, far, 0.02, levels).moreDataFactor).not.toEqual(estimate.moreDataFactor);
+  });
+
   it("refuses a design-effect bound level outside (0, 0.5)", () => {
     const side = { rate: 0.05, effectiveSize: 500, queries: 100 };
     for (const designEffectBound of [0, 0.5, -1, Number.NaN]) {
