@@ -99,7 +99,10 @@ describe("guard attacks", () => {
       [[20, 5, 3, 0.5]],
       [[20, 5, 3, true]],
       [[20, 5, null, 0]],
-      [[20, 5, 3, 1, 0]],
+      [[20, 5, 3, 1, -1]],
+      [[20, 5, 3, 1, 0.5]],
+      [[20, 5, 3, 1, 0, 0]],
+      [[9_995, 5, 3, 1, 10]],
       [[20, 5], [20]],
     ];
     for (const [i, queries] of bad.entries()) await expectError(await obs(`g-bad-${i}`, queries), 422, "invalid_input");
