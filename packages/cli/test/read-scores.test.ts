@@ -224,7 +224,7 @@ describe("readScores", () => {
   it("a binary file (gzip) is refused once as not text, not as a page of garbled bad rows", async () => {
     const { gzipSync } = await import("node:zlib");
     const path = join(dir, "scores.csv.gz");
-    writeFileSync(path, gzipSync("query_id,score\n" + "q1,0.5\n".repeat(500)));
+    writeFileSync(path, gzipSync(`query_id,score\n${"q1,0.5\n".repeat(500)}`));
     const e = await inputError(readScores(path, { format: "csv" }));
     expect(e.message).toMatch(/^this is not a text file \(its first line holds NUL bytes or bytes that are not UTF-8\)/u);
     expect(e.problems).toEqual([]);
