@@ -20,7 +20,10 @@ export const SeriesQuery = GateRef.extend({
 /**
  * The traffic a series bucket counted, as the monitor received it: `served` (the gate's own traffic, a promotion's
  * control arm and unassigned queries included: one drift window), `shadow` (a shadow's mirrored queries), `candidate`
- * (a promotion's candidate arm). Each has its own drift detector, so each has its own hours. Not GET /v1/monitor's
+ * (a promotion's candidate arm). Each has its own drift detector, so each has its own hours; a candidate arm has one
+ * detector per promotion step, so an hour in which a step advanced sums both steps' batches, with the expectation and
+ * evidence of the last. The hour in which the monitor started keeping traffic apart has an earlier row without a
+ * traffic beside the new one. Not GET /v1/monitor's
  * `role`: whether served traffic was the gate's current calibration is D1's to say, and changes after the hour.
  */
 export const SeriesTraffic = z.enum(["served", "shadow", "candidate"]);
