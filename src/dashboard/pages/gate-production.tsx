@@ -1,6 +1,6 @@
 /**
  * The gate page's production section: the drop rate and the detector's evidence per hour over the chosen range
- * (charts/time-series.tsx) with its plotted numbers, and the monitor's daily windows.
+ * (charts/time-series.tsx) with its plotted numbers, and the monitor's daily windows (gate-windows.tsx).
  */
 import { SERIES_BUCKET_MS, type SeriesBucket, type SeriesTraffic } from "../../contract";
 import { num, pct } from "../charts/scale";
@@ -8,20 +8,10 @@ import { calibrationsOf, linesOf, onLine, type SeriesLine } from "../charts/seri
 import { type ShareLine, type SharePanel, shareRate, shareShown, shareShows } from "../charts/share-panel";
 import { alarmCount, alarmsOf, DropRateSeriesChart } from "../charts/time-series";
 import { type GateView, SERIES_RANGES, type SeriesRange } from "../data/gate";
-import type { WindowPoint } from "../data/monitor-view";
 import { type PlacedBuckets, placeBuckets, TRAFFIC_WORDS, type TrafficWord } from "../data/traffic-spans";
 import { versionName } from "./calibration-roles";
-import {
-  bySize,
-  calibrationName,
-  chartExpectation,
-  DetectorExpectation,
-  FOR_SIZES,
-  FOR_SIZES_THEN,
-  ROLE_WORDS,
-  WINDOW_ROLES,
-  WINDOW_SIZES,
-} from "./gate-expectation";
+import { bySize, calibrationName, chartExpectation, DetectorExpectation, FOR_SIZES, FOR_SIZES_THEN, WINDOW_ROLES } from "./gate-expectation";
+import { GateWindowsTable } from "./gate-windows";
 import { when } from "./layout";
 import { type Column, Table } from "./table";
 
@@ -193,13 +183,10 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
   // Each hour on its traffic's line: stored, or for hours recorded before the monitor kept traffic apart, the log's.
   const placed = placeBuckets(series?.buckets ?? [], v.traffic ?? []);
   const buckets = placed.buckets;
-  const guarded = v.monitor.points.some((p) => p.empty_level !== null);
-  const abstaining = v.monitor.points.some((p) => p.abstention !== null);
   const abstention = shareLines("abstention", v, buckets);
   const guard = shareLines("guard", v, buckets);
   // A guarded calibration's expected rate is per hour the detector's for the sizes sent by then: it moves with them.
   const hourlyBySize = calibrationsOf(buckets).some((c) => bySize(v, c.calibration_id));
-  const windowsBySize = v.monitor.points.some((p) => p.strata !== null);
   // The tables name a calibration as the legend does: with its id's end when another one has its index version.
   const shown = calibrationsOf(buckets);
   const unscored = unscoredSentence(buckets, props.range);
@@ -324,105 +311,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
         <a href={`${props.path}/series.csv?range=${props.range}`}>Download these hours as CSV</a> (the API:{" "}
         <code>GET /v1/monitor/series?format=csv</code>).
       </p>
-      {v.monitor.points.length > 0 && (
-        <Table
-          name="windows"
-          caption={`Daily monitor windows (24 h each, oldest first)${windowsBySize ? `; Expected and Band: ${WINDOW_SIZES}` : ""}`}
-          rows={v.monitor.points}
-          columns={[
-            {
-              header: "Window start",
-              cell: (p) => (
-                <>
-                  {when(p.started_at)}
-                  {p.open ? " (open)" : ""}
-                </>
-              ),
-            },
-            { header: "Version", cell: (p) => versionName(p, v.monitor.points) },
-            { header: "Role", field: "role", cell: (p) => ROLE_WORDS[p.role] },
-            { header: "Queries", num: true, cell: (p) => p.queries },
-            { header: "Observed", num: true, cell: (p) => pct(p.observed) },
-            // beside the window's observed rate: the expectation for its own query sizes where the test is stratified
-            { header: "Expected", num: true, cell: (p) => pct((p.window ?? p).expected) },
-            { header: "Band", num: true, cell: (p) => `${pct((p.window ?? p).band[0])} – ${pct((p.window ?? p).band[1])}` },
-            {
-              // A min_keep gate is never empty: its test watches where the guard binds (docs/drift.md).
-              header: guarded ? (
-                <>
-                  Empty context /<br />
-                  guard binding
-                </>
-              ) : (
-                "Empty context"
-              ),
-              num: true,
-              field: "empty",
-              cell: (p) =>
-                p.empty_level === null ? (
-                  pct(p.empty_rate)
-                ) : (
-                  <>
-                    <div>guard bound {pct(p.empty_rate)}</div>
-                    <div class="muted">(min_keep {p.empty_level})</div>
-                  </>
-                ),
-            },
-            ...(abstaining
-              ? [
-                  {
-                    header: "Abstention",
-                    num: true,
-                    field: "abstention",
-                    cell: (p: WindowPoint) =>
-                      p.abstention === null ? (
-                        "–"
-                      ) : (
-                        <>
-                          <div>
-                            {pct(p.abstention.observed)} of {p.abstention.queries}
-                          </div>
-                          {/* beside the window's observed rate: the expectation for its own query sizes, as for the drop rate */}
-                          <div class="muted">(expected {pct((p.abstention.window ?? p.abstention).expected)})</div>
-                          {p.abstention.alarm && <div>alarm</div>}
-                        </>
-                      ),
-                  },
-                ]
-              : []),
-            {
-              header: (
-                <>
-                  Candidates
-                  <br />/ query
-                </>
-              ),
-              num: true,
-              field: "candidates",
-              cell: (p) => (
-                <>
-                  {p.mean_candidates === null ? "–" : p.mean_candidates.toFixed(1)}
-                  {(p.candidates_change === "fewer" || p.candidates_change === "more") && (
-                    <div class="muted">({p.candidates_change} than calibration)</div>
-                  )}
-                </>
-              ),
-            },
-            {
-              // a batch in which two tests alarm is one event (the detector restarts once); "Test alarms" counts both
-              header: (
-                <>
-                  Alarm
-                  <br />
-                  events
-                </>
-              ),
-              num: true,
-              cell: (p) => p.alarms,
-            },
-          ]}
-        />
-      )}
+      <GateWindowsTable view={v} />
     </>
   );
 }
