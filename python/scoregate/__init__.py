@@ -7,9 +7,10 @@ __version__ = "0.1.0"
 from ._gate import QueryDecision, decide_query  # noqa: E402
 from ._types import REASONS, ClientError, ClientEvent, FlushResult, Gate, GateResult, Guards, ObservationStats, ThresholdResult  # noqa: E402
 from .aio import AsyncClient  # noqa: E402
-from .client import Client  # noqa: E402
+from .client import MAX_REQUEST_THREADS, Client  # noqa: E402
 
 __all__ = [
+    "MAX_REQUEST_THREADS",
     "REASONS",
     "AsyncClient",
     "Client",

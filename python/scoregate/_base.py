@@ -19,7 +19,7 @@ from . import _http, _stream
 from ._assignment import shadows_taking
 from ._gate import Partition, Score, partition
 from ._observations import DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUED, DEFAULT_MAX_SCORES, ObservationQueue
-from ._thresholds import Outcome, Plan, ThresholdCache, fallback_result
+from ._thresholds import LOST_REQUEST_GRACE_SECONDS, Outcome, Plan, ThresholdCache, fallback_result
 from ._types import GATE_NEEDS, BadGate, ClientError, ClientEvent, Gate, GateLike, GateResult, ObservationStats, ThresholdResult, as_gate
 
 log = logging.getLogger("scoregate")
@@ -188,6 +188,24 @@ class ClientBase:
             "(error bad_request), shadows_for() and shadow() with no shadow; nothing is sent"
         )
         return fallback_result(fallback, False, ClientError("bad_request", GATE_NEEDS))
+
+    def _wait_of(self, timeout: Any) -> float:
+        """A call's ``timeout``: how long a caller that holds nothing waits (seconds, 0 or more; 0 answers at once). None
+        is the client's ``timeout``, and so is any other value (a string, NaN, a negative number, a bool), logged once,
+        as ``unscored`` is read: a mistake on a request's path must not take down the handler that makes it (the
+        constructor, which runs once, raises instead). A wait beyond the client's ``timeout`` (infinity included) ends
+        with the shared request, whose own deadline is that ``timeout``."""
+        if timeout is None:
+            return self._timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 <= timeout:
+            self._misuse(
+                f"a call was given timeout={timeout!r}, which is not a number of seconds (0 or more): it waits the "
+                f"client's timeout, {self._timeout} s"
+            )
+            return self._timeout
+        # a flight is over by its deadline and the grace a lost one gets; a longer wait would change nothing (and
+        # threading.Event.wait refuses a huge one)
+        return float(min(timeout, self._timeout + LOST_REQUEST_GRACE_SECONDS))
 
     def _unscored_mode(self, unscored: Any) -> str:
         """``gate()``'s ``unscored``: "keep" or "drop"; any other value is read as "keep", as the TypeScript client reads
@@ -364,8 +382,9 @@ class ClientBase:
             log.exception("scoregate: unexpected failure in shadows_for")
             return []
 
-    def _begin(self, plan: Plan) -> None:
-        """Runs the request a plan claimed in the background (a thread, or a task on the running loop)."""
+    def _begin(self, plan: Plan) -> Optional[ClientError]:
+        """Runs the request a plan claimed in the background (a thread, or a task on the running loop); the error, when
+        it could not be started (the claim is then given back)."""
         raise NotImplementedError
 
     @staticmethod

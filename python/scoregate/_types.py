@@ -62,8 +62,9 @@ def as_gate(g: GateLike) -> Gate:
 @dataclass
 class ClientError:
     """Why an answer is a fallback or stale: timeout, network, unauthorized, forbidden, rate_limited, server_error,
-    bad_request, bad_response, uncalibrated, internal, or aborted (``AsyncClient``: the request a caller waited for was
-    cancelled, its task or its event loop ending, before the server answered)."""
+    bad_request, bad_response, uncalibrated, internal, aborted (``AsyncClient``: the request a caller waited for was
+    cancelled, its task or its event loop ending, before the server answered), or overloaded (``Client``:
+    ``MAX_REQUEST_THREADS`` requests were running, so none was started; nothing was sent)."""
 
     code: str
     message: str

@@ -64,11 +64,12 @@ class AsyncClient(ClientBase):
         """The gate's threshold; never raises, cancellation of the caller excepted (a gate without ``embedding`` and
         ``reranker`` strings, or none, answers the fallback with a ``bad_request`` error). ``fallback`` (required; None
         keeps everything, and so does a value that is not a real number or a call without one) is used until a first answer arrives and when the
-        gate is uncalibrated."""
+        gate is uncalibrated. ``timeout`` bounds this call's wait when nothing is held (seconds, 0 or more; any other
+        value is read as the client's ``timeout`` and logged once)."""
         if fallback is REQUIRED:
             fallback = None
         try:
-            wait = self._timeout if timeout is None else timeout
+            wait = self._wait_of(timeout)
             try:
                 g = as_gate(gate)
             except BadGate:
@@ -92,8 +93,9 @@ class AsyncClient(ClientBase):
             log.exception("scoregate: unexpected failure in get_threshold")
             return fallback_result(fallback, False, ClientError("internal", f"{type(e).__name__}: {e}"))
 
-    def _begin(self, plan: Plan) -> None:
+    def _begin(self, plan: Plan) -> Optional[ClientError]:
         self._spawn(self._refresh(plan))
+        return None
 
     def _flight_alive(self, flight: "asyncio.Future[bool]") -> bool:
         """A request of another loop (one that ended, perhaps without cancelling its tasks) can never be awaited here:

@@ -24,6 +24,53 @@ from ._types import BadGate, ClientError, FlushResult, GateLike, GateResult, Thr
 
 log = logging.getLogger("scoregate")
 
+#: The most requests one ``Client`` runs at once (threshold revalidations and observation batches together). Each
+#: holds a daemon thread until its request ends (a threshold request a second one, which waits for it until its
+#: deadline). A request is aborted at its deadline, but a name lookup cannot be, and a service that reads many gates
+#: while its scoregate hangs starts a request per gate every ``timeout``: past this many, a read that would start one
+#: answers at once instead (its fallback, or the value it holds), with error ``overloaded``, and an observation batch
+#: stays queued for a later try. Nothing blocks and nothing raises; the next read tries again once a request ended.
+MAX_REQUEST_THREADS = 64
+
+
+class RequestSlots:
+    """Counts the requests a ``Client`` runs, at most ``limit``: ``take`` hands out a slot, or None when all are taken.
+    A slot is free again once each of its ``holders`` (the threads a request keeps) has released it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._taken = 0
+
+    @property
+    def taken(self) -> int:
+        """The requests running now (health checks and tests)."""
+        with self._lock:
+            return self._taken
+
+    def take(self, holders: int = 1) -> Optional[Callable[[], None]]:
+        """A slot's release function (call it once per holder), or None when ``limit`` requests are running."""
+        with self._lock:
+            if self._taken >= self.limit:
+                return None
+            self._taken += 1
+        left = [holders]
+
+        def release() -> None:
+            with self._lock:
+                left[0] -= 1
+                if left[0] == 0:
+                    self._taken -= 1
+
+        return release
+
+
+def overloaded(limit: int) -> ClientError:
+    """Why a request was not started: ``limit`` requests are running (the server is slow, or a name lookup hangs)."""
+    return ClientError(
+        "overloaded", f"{limit} requests already running (MAX_REQUEST_THREADS): not sent; the server is slow or unreachable"
+    )
+
 
 class Client(ClientBase):
     """``Client(base_url, token)``; one per process is enough (it is thread-safe). Requests run in daemon threads;
@@ -31,6 +78,8 @@ class Client(ClientBase):
     that to ``flush()``)."""
 
     def _init_io(self) -> None:
+        #: the requests running, each in threads of its own: at most MAX_REQUEST_THREADS
+        self._slots = RequestSlots(MAX_REQUEST_THREADS)
         self._stop = threading.Event()
         #: set by a report that fills a batch (sent at once) and by close()
         self._wake = threading.Event()
@@ -53,21 +102,23 @@ class Client(ClientBase):
         """The gate's threshold; never raises (a gate without ``embedding`` and ``reranker`` strings, or none, answers
         the fallback with a ``bad_request`` error). ``fallback`` (required; None keeps everything, and so does a value that
         is not a real number or a call without one) is used until a first answer arrives and when the gate is uncalibrated. ``timeout``
-        bounds this call's wait when nothing is held."""
+        bounds this call's wait when nothing is held (seconds, 0 or more; any other value is read as the client's
+        ``timeout`` and logged once)."""
         if fallback is REQUIRED:
             fallback = None
         try:
-            wait = self._timeout if timeout is None else timeout
+            wait = self._wait_of(timeout)
             try:
                 g = as_gate(gate)
             except BadGate:
                 return self._bad_gate(fallback)
             self._watch(g)
             plan = self._cache.plan(g, fallback, assignment_key)
-            if plan.start:
-                self._begin(plan)
+            refused = self._begin(plan) if plan.start else None
             if plan.answer is not None:
                 return plan.answer
+            if refused is not None:
+                return fallback_result(fallback, False, refused)
             # wait at most this caller's own deadline (the shared request has its own timeout)
             if not plan.flight.wait(wait):
                 return fallback_result(fallback, False, ClientError("timeout", f"no answer within {wait} s"))
@@ -76,22 +127,54 @@ class Client(ClientBase):
             log.exception("scoregate: unexpected failure in get_threshold")
             return fallback_result(fallback, False, ClientError("internal", f"{type(e).__name__}: {e}"))
 
-    def _begin(self, plan: Plan) -> None:
-        threading.Thread(target=self._refresh, args=(plan,), name="scoregate-refresh", daemon=True).start()
+    def _begin(self, plan: Plan) -> Optional[ClientError]:
+        """Starts the plan's request in a thread, unless ``MAX_REQUEST_THREADS`` requests are running (or no thread can
+        be started): the claim is then given back untouched (no failure, no backoff, no event) and the error says why."""
+        release = self._slots.take(holders=2)  # this thread and the request's own
+        if release is not None:
+            try:
+                threading.Thread(target=self._refresh, args=(plan, release), name="scoregate-refresh", daemon=True).start()
+                return None
+            except RuntimeError as e:  # "can't start new thread": the process is out of threads
+                release()
+                release()
+                refused = ClientError("overloaded", f"no request thread could be started: {e}")
+        else:
+            refused = overloaded(self._slots.limit)
+            self._misuse(
+                f"{self._slots.limit} requests are running (MAX_REQUEST_THREADS): reads that would start another answer "
+                "at once with error overloaded until one ends"
+            )
+        self._cache.abandon(plan)
+        plan.flight.set()  # a caller that joined meanwhile stops waiting
+        return refused
 
-    def _refresh(self, plan: Plan) -> None:
+    def _refresh(self, plan: Plan, release: Callable[[], None]) -> None:
         try:
-            self._cache.settle(plan, self._send("GET", plan.url, plan.headers or {}, None))
+            self._cache.settle(plan, self._send("GET", plan.url, plan.headers or {}, None, release=release))
         finally:
             plan.flight.set()
+            release()
 
     def _send(
-        self, method: str, url: str, headers: Dict[str, str], body: Optional[bytes], abort: Optional[_http.Abort] = None
+        self,
+        method: str,
+        url: str,
+        headers: Dict[str, str],
+        body: Optional[bytes],
+        abort: Optional[_http.Abort] = None,
+        release: Optional[Callable[[], None]] = None,
     ) -> Outcome:
         """One request with a total deadline, as the TypeScript client's ``timeoutMs``: it runs in a daemon thread of its
         own, and past ``timeout`` seconds (connect, headers and body, whether they drip in slowly or not) the answer is a
         ``timeout`` error, whatever the thread is doing. The request is then aborted (its socket shut down), so the
-        thread ends soon after; what it gets is dropped (a name lookup cannot be interrupted: it ends when it ends)."""
+        thread ends soon after; what it gets is dropped (a name lookup cannot be interrupted: it ends when it ends).
+        The thread holds a request slot (``release``, taken here when the caller holds none) until it ends: past
+        ``MAX_REQUEST_THREADS`` running requests the outcome is an ``overloaded`` error, at once."""
+        if release is None:
+            release = self._slots.take()
+            if release is None:
+                return overloaded(self._slots.limit)
         box: List[Outcome] = []
         done = threading.Event()
         abort = abort or _http.Abort()
@@ -103,8 +186,13 @@ class Client(ClientBase):
                 box.append(ClientError("internal", f"{type(e).__name__}: {e}"))
             finally:
                 done.set()
+                release()
 
-        threading.Thread(target=run, name="scoregate-request", daemon=True).start()
+        try:
+            threading.Thread(target=run, name="scoregate-request", daemon=True).start()
+        except RuntimeError as e:  # "can't start new thread"
+            release()
+            return ClientError("overloaded", f"no request thread could be started: {e}")
         if done.wait(self._timeout) and box:
             return box[0]
         abort.abort()
