@@ -220,6 +220,19 @@ describe("scoregate monitor", () => {
     expect((await cli(["monitor", ...GATE], env())).stdout).toBe("Gate g1: drift state no observations\nNo open window: no observations today.\n");
   });
 
+  it("exits 2 with the server's words for a gate it does not know, and asks nothing more", async () => {
+    const asked: string[] = [];
+    stub.handle((req) => {
+      asked.push(new URL(req.url ?? "/", stub.url).pathname);
+      return { status: 404, body: { error: { code: "not_found", message: "gate docs / e5 / bge-typo does not exist" } } };
+    });
+    const r = await cli(["monitor", "--index", "docs", "--embedding", "e5", "--reranker", "bge-typo"], env());
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("gate docs / e5 / bge-typo does not exist");
+    expect(asked).toEqual(["/v1/monitor"]);
+  });
+
   it("refuses a gate without its models, and an argument, before any request", async () => {
     stub.reset();
     const missing = await cli(["monitor", "--embedding", "e5"], env());
