@@ -1,6 +1,7 @@
 // The gate page of a gate with one calibration shows that calibration's distribution (not "no stored distribution"),
 // the activation log names the calibration an activation replaced by its version, its id kept as the title, and the
-// production chart of a gate younger than a day opens on the hours it has.
+// production chart of a gate younger than a day opens on the hours it has. Its hourly and windows tables gain an
+// Unscored candidates column once services report candidates without a score, and only then.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { num, pct } from "../../src/dashboard/charts/scale";
@@ -116,5 +117,45 @@ describe("production range of a gate page", () => {
       json: { ...gate, index_version: "v1", scores: spreadScores(200), policy: { kind: "drop_rate", target: 0.2 } },
     });
     expect((await gateView(calibration.gate_id, depsAt(new Date()), undefined)).range).toBe(DEFAULT_SERIES_RANGE);
+  });
+});
+
+describe("candidates without a score in the gate page's tables", () => {
+  /** The cells of a table's Unscored candidates column, as text. */
+  const unscoredCells = (html: string, name: string): string[] =>
+    [...tableOf(html, name).matchAll(/<td[^>]*data-field="unscored"[^>]*>([^<]*)<\/td>/gu)].map((m) => m[1]!);
+
+  /** A calibrated gate with one batch of these queries counted; its page over the last 24 hours. */
+  async function pageAfter(name: string, queries: number[][]): Promise<string> {
+    const gate = uniqueGate(name);
+    const { calibration } = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", scores: spreadScores(200), policy: { kind: "drop_rate", target: 0.2 } },
+    });
+    counted(await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: { batch_id: `${name}-1`, ...gate, queries } }));
+    return page(`/ui/gates/${calibration.gate_id}?range=24h`, await session(TOKENS.read));
+  }
+
+  it("has no column for a gate whose services report none", async () => {
+    const html = await pageAfter("scored-tables", [
+      [20, 4],
+      [20, 4, 4, 0],
+    ]);
+    for (const name of ["series", "windows"]) {
+      expect(tableOf(html, name), name).toContain("Queries");
+      expect(tableOf(html, name), name).not.toContain("Unscored");
+      expect(unscoredCells(html, name), name).toEqual([]);
+    }
+  });
+
+  it("gives the hour's and the window's count and share of the reported candidates", async () => {
+    // one batch (one hour, one window): 40 scored candidates and 5 unscored, 5 of the 45 reported
+    const html = await pageAfter("unscored-tables", [
+      [20, 4],
+      [20, 4, 4, 0, 5],
+    ]);
+    expect(unscoredCells(html, "series")).toEqual([`5 (${pct(5 / 45)})`]);
+    expect(unscoredCells(html, "windows")).toEqual([`5 (${pct(5 / 45)})`]);
+    expect(tableOf(html, "windows")).toMatch(/<th[^>]*>Unscored<br\/>candidates<\/th>/u);
   });
 });

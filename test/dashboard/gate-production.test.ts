@@ -58,6 +58,8 @@ const point = (o: Partial<WindowPoint> & Pick<WindowPoint, "calibration_id" | "i
   started_at: new Date(NOW - 10 * HOUR).toISOString(),
   ends_at: new Date(NOW + 14 * HOUR).toISOString(),
   queries: 300,
+  candidates: 3000,
+  unscored: 0,
   observed: 0.22,
   expected: 0.22,
   band: [0.2, 0.24],
@@ -364,5 +366,57 @@ describe("candidates without a score", () => {
     expect(text(html.slice(at, html.indexOf("</p>", at)).replace(/^[^>]*>/u, ""))).toBe(
       "15.0 % of the reported candidates had no score in the last 24 hours (300 of 2000): a reranker failing or timing out for them, a wrong score key, scores sent as strings. The rates here are of the scored candidates.",
     );
+  });
+});
+
+describe("the tables' unscored column", () => {
+  /** A table's header cells and its rows, as text. */
+  const table = (html: string, name: string) => {
+    const t = html.slice(html.indexOf(`data-table="${name}"`)).split("</table>")[0]!;
+    const headers = [...t.matchAll(/<th scope="col"[^>]*>(.*?)<\/th>/gsu)].map((m) => text(m[1]!));
+    const rows = t
+      .split("</tr>")
+      .map(text)
+      .filter((r) => r.startsWith("2026-"));
+    return { headers, rows, cells: [...t.matchAll(/<td[^>]*data-field="unscored"[^>]*>(.*?)<\/td>/gsu)].map((m) => text(m[1]!)) };
+  };
+
+  it("is absent from both tables of a gate whose services never reported one", async () => {
+    const html = await render("24h", RECENT);
+    for (const name of ["series", "windows"]) {
+      const t = table(html, name);
+      expect(t.headers, name).toContain("Queries");
+      expect(t.headers, name).not.toContain("Unscored candidates");
+      expect(t.cells, name).toEqual([]);
+    }
+  });
+
+  it("gives each hour's and each window's count and share of the reported candidates, 0 where all had a score", async () => {
+    // v2's served hours: 300 of 1,000 reported candidates unscored at 11:00, none at 12:00; v3's candidate arm none
+    const hours = [
+      bucket(1, "cal_v2", "v2", 0.22, 0.22, { candidates: 700, unscored_candidates: 300 }),
+      bucket(0, "cal_v2", "v2", 0.22, 0.22),
+      bucket(0, "cal_v3", "v3", 0.3, 0.3),
+    ];
+    // yesterday's finished v2 window had none; today's open one 300 beside its 2,700 scored candidates
+    const points = [
+      point({ calibration_id: "cal_v2", index_version: "v2", role: "active", open: false, started_at: new Date(NOW - 34 * HOUR).toISOString() }),
+      ...POINTS.map((p) => (p.calibration_id === "cal_v2" ? { ...p, candidates: 2700, unscored: 300 } : p)),
+    ];
+    const html = await render("24h", hours, points);
+    const series = table(html, "series");
+    expect(series.headers.slice(0, 5)).toEqual(["Hour (UTC)", "Version", "Traffic", "Queries", "Unscored candidates"]);
+    expect(series.cells).toEqual(["300 (30.0 %)", "0", "0"]);
+    expect(series.rows[0]).toMatch(/^2026-12-04 11:00:00 UTC v2 – 100 300 \(30\.0 %\) 22\.0 % /u);
+    const windows = table(html, "windows");
+    expect(windows.headers.slice(0, 5)).toEqual(["Window start", "Version", "Role", "Queries", "Unscored candidates"]);
+    expect(windows.cells).toEqual(["0", "0", "300 (10.0 %)"]);
+  });
+
+  it("shows the column in one table only when only its rows have unscored candidates", async () => {
+    const hours = [bucket(1, "cal_v2", "v2", 0.22, 0.22, { candidates: 950, unscored_candidates: 50 })];
+    const html = await render("24h", hours);
+    expect(table(html, "series").cells).toEqual(["50 (5.0 %)"]);
+    expect(table(html, "windows").headers).not.toContain("Unscored candidates");
   });
 });

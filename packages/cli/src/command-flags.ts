@@ -50,6 +50,7 @@ export const COMMAND_FLAGS = {
   history: [...GATE, ...PAGE],
   activate: ["reason", "dry-run"],
   alerts: [...GATE, "kind", "status", ...PAGE],
+  monitor: [...GATE],
   gates: [],
   shadow: ["sample-rate", "remove", "reason"],
   promote: [...PROMOTE_PLAN, ...PROMOTE_OVERRIDES, "reason", "idempotency-key"],
@@ -60,7 +61,7 @@ export const COMMAND_FLAGS = {
 export type CommandName = keyof typeof COMMAND_FLAGS;
 
 /** The commands that take no positional argument (the others check theirs: one file or one id). */
-const NO_ARGUMENTS: readonly CommandName[] = ["threshold", "history", "alerts", "gates"];
+const NO_ARGUMENTS: readonly CommandName[] = ["threshold", "history", "alerts", "monitor", "gates"];
 
 const dashed = (names: readonly string[]): string => names.map((n) => `--${n}`).join(", ");
 

@@ -88,6 +88,17 @@ export const COMMAND_HELP = {
     exits: [[String(EXIT.ok), "printed (also when there are none)"]],
     examples: ["scoregate alerts --status open", `scoregate alerts ${GATE} --kind rebuild_shift`],
   },
+  monitor: {
+    line: "a gate's production monitor: drift state and daily windows, with unscored candidates",
+    synopsis: ["--embedding E --reranker R [--index I]"],
+    summary:
+      "Prints the gate's drift state, each open daily window (whose traffic, queries, observed drop rate against the " +
+      "expected one, alarms) and the finished windows newest first. Once services report candidates without a score, " +
+      "each window gives their count and share of its reported candidates, and an unresolved unscored_candidates alert is printed.",
+    scope: "read",
+    exits: [[String(EXIT.ok), "printed"]],
+    examples: [`scoregate monitor ${GATE}`, `scoregate monitor ${GATE} --json`],
+  },
   gates: {
     line: "every gate with the threshold each index version serves",
     synopsis: [""],

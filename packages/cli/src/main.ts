@@ -8,6 +8,7 @@ import { COMMAND_HELP } from "./command-help";
 import { type COMMAND_FLAGS, type CommandName, checkCommandFlags } from "./command-flags";
 import { activate, alerts, gates, history, threshold } from "./commands";
 import { promote, promotion } from "./promote";
+import { monitor } from "./monitor";
 import { shadow } from "./shadow";
 import { watch } from "./watch";
 import type { Ctx, Io } from "./context";
@@ -27,7 +28,7 @@ export const USAGE: string = overview();
 /** This package's version, from package.json at build time (the bundler inlines the one field). */
 export const VERSION: string = version;
 
-const COMMANDS = { calibrate, threshold, history, activate, alerts, gates, shadow, promote, promotion, watch } satisfies Record<
+const COMMANDS = { calibrate, threshold, history, activate, alerts, monitor, gates, shadow, promote, promotion, watch } satisfies Record<
   keyof typeof COMMAND_FLAGS,
   (c: Ctx) => Promise<number>
 >;

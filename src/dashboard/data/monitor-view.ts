@@ -13,6 +13,12 @@ export interface WindowPoint {
   readonly started_at: string;
   readonly ends_at: string;
   readonly queries: number;
+  /**
+   * The window's scored candidates (what its tests read) and those services reported without a score (GET /v1/monitor's
+   * `candidates` and `unscored_candidates`; 0 in windows recorded before they were counted).
+   */
+  readonly candidates: number;
+  readonly unscored: number;
   readonly observed: number | null;
   readonly expected: number;
   readonly band: readonly [number, number];
@@ -107,6 +113,8 @@ function pointOf(w: MonitorWindow, open: boolean): WindowPoint {
     started_at: w.started_at,
     ends_at: w.ends_at,
     queries: w.queries,
+    candidates: w.candidates,
+    unscored: w.unscored_candidates ?? 0,
     observed: w.drop_rate.observed,
     expected: w.drop_rate.expected,
     band: [w.drop_rate.band.lo, w.drop_rate.band.hi],

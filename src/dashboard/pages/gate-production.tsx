@@ -14,6 +14,7 @@ import { bySize, calibrationName, chartExpectation, DetectorExpectation, FOR_SIZ
 import { GateWindowsTable } from "./gate-windows";
 import { when } from "./layout";
 import { type Column, Table } from "./table";
+import { unscoredColumns } from "./unscored-column";
 
 const RANGE_WORDS: Record<SeriesRange, string> = { "24h": "24 hours", "7d": "7 days", "30d": "30 days" };
 
@@ -131,10 +132,6 @@ function describe(v: GateView, range: SeriesRange, placed: PlacedBuckets): strin
 }
 
 /**
- * The hourly table's guard and abstention columns, shown when some hour has them: the share of queries where min_keep
- * bound, and the abstention rate of the queries that reported it (with their number).
- */
-/**
  * "N % of the reported candidates had no score", over the range's hours of the gate's own traffic (a shadow's mirrored
  * queries aside), or null when every reported candidate had one. The drift tests, and every rate on this page, read
  * the scored candidates: without this line a reranker outage would show only as fewer candidates.
@@ -151,6 +148,10 @@ export function unscoredSentence(buckets: readonly SeriesBucket[], range: Series
   return `${pct(unscored / (unscored + scored))} of the reported candidates had no score in the last ${RANGE_WORDS[range]} (${unscored} of ${unscored + scored}): a reranker failing or timing out for them, a wrong score key, scores sent as strings. The rates here are of the scored candidates.`;
 }
 
+/**
+ * The hourly table's guard and abstention columns, shown when some hour has them: the share of queries where min_keep
+ * bound, and the abstention rate of the queries that reported it (with their number).
+ */
 function hourlyGuardColumns(buckets: readonly SeriesBucket[]): Column<SeriesBucket>[] {
   return [
     ...(buckets.some((b) => shareShows("guard", b))
@@ -294,6 +295,8 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                   cell: (b) => `${trafficWords(trafficOf(placed, b))}${isMixed(placed, b) ? " (one count)" : ""}`,
                 },
                 { header: "Queries", num: true, cell: (b) => b.queries },
+                // the candidates without a score beside the rates of the scored ones, once some hour has them
+                ...unscoredColumns(buckets, (b) => ({ unscored: b.unscored_candidates, scored: b.candidates })),
                 { header: "Observed", num: true, cell: (b) => pct(b.drop_rate) },
                 { header: "Expected", num: true, cell: (b) => pct(b.expected) },
                 { header: "Band", num: true, cell: (b) => `${pct(b.band.lo)} – ${pct(b.band.hi)}` },

@@ -1,7 +1,7 @@
 /**
  * The gate page's daily monitor windows (24 h each, oldest first): each window's observed drop rate against the
- * expectation for its own query sizes, its empty-context or guard-binding rate, abstention, candidates per query and
- * alarm events (GET /v1/monitor's windows).
+ * expectation for its own query sizes, its candidates without a score (once a window has some), its empty-context or
+ * guard-binding rate, abstention, candidates per query and alarm events (GET /v1/monitor's windows).
  */
 import { pct } from "../charts/scale";
 import type { GateView } from "../data/gate";
@@ -10,6 +10,7 @@ import { versionName } from "./calibration-roles";
 import { ROLE_WORDS, WINDOW_SIZES } from "./gate-expectation";
 import { when } from "./layout";
 import { Table } from "./table";
+import { unscoredColumns } from "./unscored-column";
 
 export function GateWindowsTable(props: { view: GateView }) {
   const v = props.view;
@@ -35,6 +36,8 @@ export function GateWindowsTable(props: { view: GateView }) {
         { header: "Version", cell: (p) => versionName(p, v.monitor.points) },
         { header: "Role", field: "role", cell: (p) => ROLE_WORDS[p.role] },
         { header: "Queries", num: true, cell: (p) => p.queries },
+        // the candidates without a score beside the rates of the scored ones, once some window has them
+        ...unscoredColumns(v.monitor.points, (p) => ({ unscored: p.unscored, scored: p.candidates })),
         { header: "Observed", num: true, cell: (p) => pct(p.observed) },
         // beside the window's observed rate: the expectation for its own query sizes where the test is stratified
         { header: "Expected", num: true, cell: (p) => pct((p.window ?? p).expected) },

@@ -1,0 +1,257 @@
+/**
+ * `scoregate monitor` against a stub server: the gate's drift state and windows (GET /v1/monitor), and, once services
+ * report candidates without a score, each window's unscored count and share of its reported candidates and the gate's
+ * unresolved unscored_candidates alert (GET /v1/alerts), in the human output and in --json. A gate whose services never
+ * report one prints no unscored figure.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli } from "./support/run";
+import { type StubServer, startStubServer } from "./support/stub-server";
+
+let stub: StubServer;
+beforeAll(async () => {
+  stub = await startStubServer();
+});
+afterAll(() => stub.close());
+
+const env = () => ({ SCOREGATE_URL: stub.url, SCOREGATE_TOKEN: "stub-token" });
+const GATE = ["--index", "docs", "--embedding", "e5", "--reranker", "bge"];
+
+const rate = (observed: number | null, expected: number) => ({
+  observed,
+  expected,
+  band: { lo: expected - 0.02, hi: expected + 0.02 },
+  log_evidence: 0.5,
+  alarm: false,
+  armed: true,
+  not_armed_reason: null,
+  evidence_since: null,
+  evidence_queries: null,
+});
+
+/** A window as GET /v1/monitor reports it (the fields the command reads, and a few it does not). */
+function window(o: { started_at: string; candidates: number; unscored?: number; role?: string; open?: boolean }) {
+  return {
+    calibration_id: "cal_v2",
+    index_version: "v2",
+    role: o.role ?? "active",
+    started_at: o.started_at,
+    ends_at: new Date(Date.parse(o.started_at) + 86_400_000).toISOString(),
+    batches: 12,
+    queries: 1200,
+    candidates: o.candidates,
+    ...(o.unscored === undefined ? {} : { unscored_candidates: o.unscored }),
+    dropped: Math.round(o.candidates * 0.21),
+    empty_queries: 0,
+    design_effect: 1,
+    log_threshold: 6.9,
+    drop_rate: rate(0.21, 0.2),
+    empty_context: null,
+    mean_candidates: 10,
+    expected_mean_candidates: 10,
+    candidates_per_query: { change: "none", strata: [] },
+    alarms: 0,
+    score_sample: { size: 0, seen: 0, drop_rate_at_threshold: null, ks: null },
+  };
+}
+
+const monitorOf = (windows: unknown[], history: unknown[], state: Record<string, unknown> = {}) => ({
+  gate_id: "g1",
+  state: { state: "watching", since: null, kinds: [], alert_ids: [], alerts: [], queries_to_arm: null, ...state },
+  windows,
+  history,
+  recall: [],
+  queued_ingest: { batches: 0, duplicates: 0, rejected: 0, last_at: null },
+});
+
+const UNSCORED_ALERT = {
+  id: "alr_u1",
+  gate_id: "g1",
+  gate: { index: "docs", embedding: "e5", reranker: "bge" },
+  kind: "unscored_candidates",
+  status: "open",
+  summary:
+    "5.2 % of the 12660 candidates services reported in this window had no score (660 unscored, over the 5.0 % tolerated): a reranker failing or timing out, a wrong score key, scores sent as strings; the drop-rate test reads the 12000 scored ones",
+  first_summary: "...",
+  details: { unscored_share: 0.05213270142180095 },
+  calibration_ids: ["cal_v2"],
+  occurrences: 2,
+  first_seen_at: "2026-12-04T13:00:00.000Z",
+  last_seen_at: "2026-12-05T09:00:00.000Z",
+  acknowledged_at: null,
+  acknowledged_by: null,
+  resolved_at: null,
+  resolved_by: null,
+  acknowledged_note: null,
+  resolved_note: null,
+};
+
+/** Answers GET /v1/monitor with `monitor` and GET /v1/alerts with `alerts`; records each request's URL. */
+function serve(monitor: unknown, alerts: unknown[]): URL[] {
+  const asked: URL[] = [];
+  stub.handle((req) => {
+    const url = new URL(req.url ?? "/", stub.url);
+    asked.push(url);
+    if (url.pathname === "/v1/monitor") return { status: 200, body: monitor };
+    if (url.pathname === "/v1/alerts") return { status: 200, body: { alerts, next_cursor: null } };
+    return { status: 404, body: { error: { code: "not_found", message: "no such route" } } };
+  });
+  return asked;
+}
+
+describe("scoregate monitor", () => {
+  it("prints no unscored figure for a gate whose services never reported one", async () => {
+    const asked = serve(
+      monitorOf(
+        [window({ started_at: "2026-12-05T00:00:00.000Z", candidates: 12000, unscored: 0 })],
+        [window({ started_at: "2026-12-04T00:00:00.000Z", candidates: 11000 })],
+      ),
+      [],
+    );
+    const r = await cli(["monitor", ...GATE], env());
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        "Gate g1: drift state watching",
+        "Open windows (24 h each):",
+        "  active     cal_v2 (v2) since 2026-12-05T00:00:00.000Z: 1,200 queries, drop rate 21.0 % (expected 20.0 %, band 18.0 % to 22.0 %), 0 alarm(s)",
+        "Finished windows, newest first:",
+        "  2026-12-04T00:00:00.000Z  active     cal_v2 (v2)  1,200 queries  drop rate 21.0 %  0 alarm(s)",
+        "",
+      ].join("\n"),
+    );
+    expect(r.stdout).not.toContain("unscored");
+    // the gate by its names, then its unscored_candidates alerts by the id the monitor answered with
+    expect(asked.map((u) => u.pathname)).toEqual(["/v1/monitor", "/v1/alerts"]);
+    expect(Object.fromEntries(asked[0]!.searchParams)).toEqual({ index: "docs", embedding: "e5", reranker: "bge" });
+    expect(Object.fromEntries(asked[1]!.searchParams)).toEqual({ gate_id: "g1", kind: "unscored_candidates", limit: "1" });
+  });
+
+  it("gives each window's unscored count and share of its reported candidates, and the unresolved alert's sentence", async () => {
+    serve(
+      monitorOf(
+        [window({ started_at: "2026-12-05T00:00:00.000Z", candidates: 12000, unscored: 612 })],
+        [
+          window({ started_at: "2026-12-04T00:00:00.000Z", candidates: 12000, unscored: 660 }),
+          // a window recorded before unscored candidates were counted has none
+          window({ started_at: "2026-12-03T00:00:00.000Z", candidates: 11000 }),
+        ],
+      ),
+      [UNSCORED_ALERT],
+    );
+    const r = await cli(["monitor", ...GATE], env());
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n")).toEqual([
+      "Gate g1: drift state watching",
+      "Open windows (24 h each):",
+      "  active     cal_v2 (v2) since 2026-12-05T00:00:00.000Z: 1,200 queries, drop rate 21.0 % (expected 20.0 %, band 18.0 % to 22.0 %), 0 alarm(s)",
+      "             unscored 612 of 12,612 reported candidates (4.9 %)",
+      "Finished windows, newest first:",
+      "  2026-12-04T00:00:00.000Z  active     cal_v2 (v2)  1,200 queries  drop rate 21.0 %  0 alarm(s)  unscored 660 of 12,660 reported candidates (5.2 %)",
+      "  2026-12-03T00:00:00.000Z  active     cal_v2 (v2)  1,200 queries  drop rate 21.0 %  0 alarm(s)  unscored 0",
+      "Unscored candidates alert alr_u1, open since 2026-12-04T13:00:00.000Z (x2, last 2026-12-05T09:00:00.000Z):",
+      `    ${UNSCORED_ALERT.summary}`,
+      "",
+    ]);
+  });
+
+  it("--json: the server's answer, each window with its unscored share, and the unresolved alert (null when there is none)", async () => {
+    serve(
+      monitorOf(
+        [window({ started_at: "2026-12-05T00:00:00.000Z", candidates: 12000, unscored: 612 })],
+        [window({ started_at: "2026-12-04T00:00:00.000Z", candidates: 0 })],
+      ),
+      [UNSCORED_ALERT],
+    );
+    const doc = JSON.parse((await cli(["monitor", ...GATE, "--json"], env())).stdout);
+    expect(doc.windows[0].unscored_candidates).toBe(612);
+    expect(doc.windows[0].unscored_share).toBeCloseTo(612 / 12612, 12);
+    // a window without reported candidates has no share
+    expect(doc.history[0].unscored_share).toBeNull();
+    expect(doc.unscored_alert.id).toBe("alr_u1");
+    expect(doc.state.state).toBe("watching");
+
+    serve(monitorOf([window({ started_at: "2026-12-05T00:00:00.000Z", candidates: 12000 })], []), []);
+    const none = JSON.parse((await cli(["monitor", ...GATE, "--json"], env())).stdout);
+    expect(none.windows[0].unscored_share).toBe(0);
+    expect(none.unscored_alert).toBeNull();
+  });
+
+  it("leaves a resolved unscored_candidates alert out", async () => {
+    serve(monitorOf([window({ started_at: "2026-12-05T00:00:00.000Z", candidates: 12000, unscored: 10 })], []), [
+      { ...UNSCORED_ALERT, status: "resolved", resolved_at: "2026-12-05T10:00:00.000Z" },
+    ]);
+    const r = await cli(["monitor", ...GATE], env());
+    expect(r.stdout).toContain("unscored 10 of 12,010 reported candidates (0.1 %)");
+    expect(r.stdout).not.toContain("alr_u1");
+    expect(JSON.parse((await cli(["monitor", ...GATE, "--json"], env())).stdout).unscored_alert).toBeNull();
+  });
+
+  it("prints the windows of a server from before the unscored_candidates kind, which refuses it", async () => {
+    stub.handle((req) => {
+      const url = new URL(req.url ?? "/", stub.url);
+      if (url.pathname === "/v1/monitor")
+        return { status: 200, body: monitorOf([window({ started_at: "2026-12-05T00:00:00.000Z", candidates: 100 })], []) };
+      return { status: 400, body: { error: { code: "bad_request", message: "kind: must be one of rebuild_shift, ..." } } };
+    });
+    const r = await cli(["monitor", ...GATE], env());
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("cal_v2 (v2) since 2026-12-05T00:00:00.000Z: 1,200 queries");
+    expect(JSON.parse((await cli(["monitor", ...GATE, "--json"], env())).stdout).unscored_alert).toBeNull();
+  });
+
+  it("names the alerts that hold an alarm, and a gate without observations", async () => {
+    serve(
+      monitorOf([window({ started_at: "2026-12-05T00:00:00.000Z", candidates: 12000 })], [], {
+        state: "alarm",
+        since: "2026-12-05T08:00:00.000Z",
+        kinds: ["drop_rate_drift"],
+        alert_ids: ["alr_d1"],
+        alerts: [{ kind: "drop_rate_drift", alert_id: "alr_d1", since: "2026-12-05T08:00:00.000Z" }],
+      }),
+      [],
+    );
+    expect((await cli(["monitor", ...GATE], env())).stdout).toMatch(
+      /^Gate g1: drift state alarm since 2026-12-05T08:00:00.000Z: drop_rate_drift \(alr_d1\)\n/u,
+    );
+    serve(monitorOf([], [], { state: "no_observations" }), []);
+    expect((await cli(["monitor", ...GATE], env())).stdout).toBe("Gate g1: drift state no observations\nNo open window: no observations today.\n");
+  });
+
+  it("exits 2 with the server's words for a gate it does not know, and asks nothing more", async () => {
+    const asked: string[] = [];
+    stub.handle((req) => {
+      asked.push(new URL(req.url ?? "/", stub.url).pathname);
+      return { status: 404, body: { error: { code: "not_found", message: "gate docs / e5 / bge-typo does not exist" } } };
+    });
+    const r = await cli(["monitor", "--index", "docs", "--embedding", "e5", "--reranker", "bge-typo"], env());
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("gate docs / e5 / bge-typo does not exist");
+    expect(asked).toEqual(["/v1/monitor"]);
+  });
+
+  it("refuses a gate without its models, and an argument, before any request", async () => {
+    stub.reset();
+    const missing = await cli(["monitor", "--embedding", "e5"], env());
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("missing --reranker");
+    const extra = await cli(["monitor", ...GATE, "g1"], env());
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toContain("monitor takes no arguments");
+    expect(stub.last().request).toBeNull();
+  });
+});
+
+describe("scoregate alerts --kind unscored_candidates", () => {
+  it("asks for that kind and prints the alert's sentence", async () => {
+    const asked = serve(monitorOf([], []), [UNSCORED_ALERT]);
+    const r = await cli(["alerts", "--kind", "unscored_candidates", "--status", "open"], env());
+    expect(r.code).toBe(0);
+    expect(asked[0]!.searchParams.get("kind")).toBe("unscored_candidates");
+    expect(r.stdout).toContain("alr_u1  open         unscored_candidates  docs / e5 / bge  (x2, last 2026-12-05T09:00:00.000Z)");
+    expect(r.stdout).toContain(`    ${UNSCORED_ALERT.summary}`);
+  });
+});
