@@ -1,7 +1,8 @@
 /**
  * The CLI against the local worker (workerd through Miniflare, started once for this file): files with and without
  * query groups, CRLF, stdin, a 1,000,000-score file, each exit code the server can cause, guards and abstention, and the
- * other commands (a stored calibration through shadow, promote, its overrides and its rollback, with watch printing it).
+ * other commands (a stored calibration through shadow, promote, its overrides and its rollback, with watch printing it),
+ * and `monitor` printing a window's unscored candidates and the unscored_candidates alert.
  * The bin itself (`npx scoregate` from the repository root, built first with the SDK it imports, as `npm run build:cli` builds them) runs once as
  * a child process.
  */
@@ -532,4 +533,67 @@ describe("the other commands against the local worker", () => {
     expect(r.stdout).toMatch(/calibrated .*\| +2\d\.\d % \| +2\d\.\d %/u);
     expect(r.stdout).toContain("What is served: scoregate calibrate exited 0 (served: the new gate's first calibration");
   }, 60_000);
+});
+
+/** A calibrated gate (200 spread scores, 20 % target) named by its reranker; its CLI flags. */
+async function monitoredGate(reranker: string): Promise<string[]> {
+  const scores = Array.from({ length: 200 }, (_, i) => (i + 0.5) / 200);
+  const res = await fetch(new URL("/v1/calibrations", worker().url), {
+    method: "POST",
+    headers: { Authorization: "Bearer dev-calibrate", "Content-Type": "application/json" },
+    body: JSON.stringify({ index: "docs", embedding: "e5", reranker, index_version: "v1", scores, policy: { kind: "drop_rate", target: 0.2 } }),
+  });
+  expect(res.status).toBe(201);
+  return ["--index", "docs", "--embedding", "e5", "--reranker", reranker];
+}
+
+/** One batch of these queries' counts for the gate, counted at once (OBSERVATION_INGEST = "direct"). */
+async function observeGate(reranker: string, batchId: string, queries: number[][]): Promise<void> {
+  const res = await fetch(new URL("/v1/observations", worker().url), {
+    method: "POST",
+    headers: { Authorization: "Bearer dev-read", "Content-Type": "application/json" },
+    body: JSON.stringify({ batch_id: batchId, index: "docs", embedding: "e5", reranker, queries }),
+  });
+  expect(res.status).toBe(202);
+}
+
+describe("scoregate monitor against the local worker: the unscored count and its alert", () => {
+  it("prints no unscored figure for a gate whose service reports only scored candidates", async () => {
+    const gate = await monitoredGate("bge-scored");
+    await observeGate(
+      "bge-scored",
+      "scored-1",
+      Array.from({ length: 60 }, () => [20, 4]),
+    );
+    const r = await cli(["monitor", ...gate], env("dev-read"));
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Gate [0-9a-f]+: drift state /u);
+    expect(r.stdout).toMatch(/\n {2}active {5}cal_\S+ \(v1\) since \S+: 60 queries, drop rate 20\.0 % \(expected /u);
+    expect(r.stdout).not.toContain("unscored");
+    const doc = JSON.parse((await cli(["monitor", ...gate, "--json"], env("dev-read"))).stdout);
+    expect(doc.windows[0].unscored_share).toBe(0);
+    expect(doc.unscored_alert).toBeNull();
+  });
+
+  it("prints the window's unscored count and share, and the alert the monitor raised", async () => {
+    const gate = await monitoredGate("bge-outage");
+    // 60 queries of 20 scored candidates and 2 without a score: 120 of the 1,320 reported (9.1 %)
+    await observeGate(
+      "bge-outage",
+      "outage-1",
+      Array.from({ length: 60 }, () => [20, 4, 4, 0, 2]),
+    );
+    const r = await cli(["monitor", ...gate], env("dev-read"));
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("\n             unscored 120 of 1,320 reported candidates (9.1 %)\n");
+    expect(r.stdout).toMatch(
+      /\nUnscored candidates alert alr_\S+, open since \S+ \(x1, last \S+\):\n {4}9\.1 % of the 1320 candidates services reported/u,
+    );
+    const doc = JSON.parse((await cli(["monitor", ...gate, "--json"], env("dev-read"))).stdout);
+    expect(doc.windows[0]).toMatchObject({ candidates: 1200, unscored_candidates: 120 });
+    expect(doc.windows[0].unscored_share).toBeCloseTo(120 / 1320, 12);
+    expect(doc.unscored_alert).toMatchObject({ kind: "unscored_candidates", status: "open", gate_id: doc.gate_id });
+  });
 });
