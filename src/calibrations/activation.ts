@@ -221,12 +221,26 @@ export async function activationShift(
     lastActivation.previous_calibration_id === calibration.id &&
     previousShift?.previous_calibration_id === calibration.id &&
     previousShift.alert;
+  // The upload measured the new side per query at this previous calibration's threshold: the same comparison again
+  // reuses it, so the activation gives the upload's numbers (the kept distribution cannot measure the new scores'
+  // clustering at another threshold than their own).
+  const upload = calibration.shift;
+  const measured =
+    upload?.new_side && upload.previous_calibration_id === previous.id && upload.previous_threshold === previous.threshold
+      ? {
+          dropRate: upload.drop_rate_at_previous_threshold,
+          designEffect: upload.new_side.design_effect,
+          degreesOfFreedom: upload.new_side.degrees_of_freedom,
+          guarded: upload.new_side.guarded,
+        }
+      : undefined;
   const shift = rebuildShift({
     previous,
     previousDistribution,
     sorted: null,
     distribution,
     byQuery: null,
+    ...(measured ? { measured } : {}),
     ...(calibration.per_query
       ? {
           newDesignEffect: calibration.per_query.design_effect,

@@ -20,6 +20,9 @@ export const REBUILD_SHIFT_ALPHA = 0.001;
 /** One-sided level of the rebuild TOST equivalence test (the deploy gate): "equivalent" is wrong at most 5 % of the time. */
 export const REBUILD_EQUIVALENCE_ALPHA = 0.05;
 
+/** The confidence level of the interval TOST reads, in words ("90 %"). */
+const equivalenceLevel = `${Math.round(100 * (1 - 2 * REBUILD_EQUIVALENCE_ALPHA))} %`;
+
 const pts = (x: number): string => `${(100 * x).toFixed(1)} %`;
 
 /**
@@ -46,6 +49,12 @@ export function rebuildShift(input: {
    */
   newDesignEffect?: number;
   newDegreesOfFreedom?: number;
+  /**
+   * The new side as its upload measured it per query at this previous threshold (the upload's `shift.new_side` and
+   * drop rate, against the same previous calibration), when byQuery is null: used instead of the distribution's share
+   * and the calibration's own design effect, which is measured at its own threshold, not at this one.
+   */
+  measured?: { readonly dropRate: number; readonly designEffect: number; readonly degreesOfFreedom: number | null; readonly guarded: boolean };
   tolerance: number;
   comparedWith: ShiftReport["compared_with"];
   /** An activation of the calibration the gate's current one replaced: its move undoes one, and alerts not. */
@@ -59,17 +68,20 @@ export function rebuildShift(input: {
   // compared bare: `score >= threshold` alone, the previous calibration's bare_drop_rate against the new share below.
   const pg = previous.guards ?? null;
   const guards: Guards | null = pg && t !== null ? { minKeep: pg.min_keep, maxKeep: pg.max_keep } : null;
-  const guardedNew = guards !== null && input.byQuery !== null;
+  const measured = input.byQuery === null ? input.measured : undefined;
+  const guardedNew = guards !== null && (input.byQuery !== null || measured?.guarded === true);
   const pPrev = pg && guards !== null && !guardedNew ? pg.bare_drop_rate : previous.in_sample_drop_rate;
   const newStats = input.byQuery ? perQueryStats(input.byQuery.scores, input.byQuery.offsets, t, guardedNew ? guards : NO_GUARDS) : null;
   const pNew =
     t === null
       ? 0
-      : guardedNew && newStats && input.byQuery
-        ? 1 - (newStats.meanKept * newStats.queries) / input.byQuery.scores.length
-        : sorted
-          ? countBelow(sorted, t) / n
-          : shareBelow(input.distribution, t);
+      : measured
+        ? measured.dropRate
+        : guardedNew && newStats && input.byQuery
+          ? 1 - (newStats.meanKept * newStats.queries) / input.byQuery.scores.length
+          : sorted
+            ? countBelow(sorted, t) / n
+            : shareBelow(input.distribution, t);
   // Queries, not candidates, are the sampling unit when either side gives them: deflate both n by the design effect.
   // Both sides estimate the same clustering; each estimate is low-biased with few queries (test/calibrations/
   // rebuild-shift.test.ts measured 0.4 % false alerts at 50 queries a side with per-side estimates), so use the larger.
@@ -82,9 +94,12 @@ export function rebuildShift(input: {
     : null;
   const newSide = newStats
     ? { deff: newStats.designEffect, df: newStats.degreesOfFreedom }
-    : input.newDesignEffect !== undefined
-      ? { deff: input.newDesignEffect, df: input.newDegreesOfFreedom ?? Number.POSITIVE_INFINITY }
-      : null;
+    : measured
+      ? { deff: measured.designEffect, df: measured.degreesOfFreedom ?? Number.POSITIVE_INFINITY }
+      : input.newDesignEffect !== undefined
+        ? { deff: input.newDesignEffect, df: input.newDegreesOfFreedom ?? Number.POSITIVE_INFINITY }
+        : null;
+  const measuredSide = newSide !== null && (newStats !== null || measured !== undefined) ? { ...newSide, guarded: guardedNew } : null;
   const source: ShiftReport["design_effect_source"] = prevSide && newSide ? "both" : prevSide ? "previous" : newSide ? "new" : "assumed_ceiling";
   const deff = source === "assumed_ceiling" ? FLAT_REBUILD_DESIGN_EFFECT : Math.max(prevSide?.deff ?? 1, newSide?.deff ?? 1);
   // Each side's variance estimate has the df of the side that measured it (a flat side borrows the other's).
@@ -117,7 +132,9 @@ export function rebuildShift(input: {
     const head = `the previous threshold ${numberText(t)}${gated} drops ${pts(pNew)} of the new scores against ${pts(pPrev)} before (${change >= 0 ? "+" : ""}${(100 * change).toFixed(1)} points, ${ci})`;
     if (decision === "shifted") reason = `${head}: shifted, beyond the ${tol} (minimum-effect test, level ${REBUILD_SHIFT_ALPHA})`;
     else if (decision === "equivalent")
-      reason = `${head}: equivalent, shown to be within the ${tol} (TOST, level ${REBUILD_EQUIVALENCE_ALPHA}): safe to promote`;
+      // Not "safe to promote": the decision is about the previous threshold on the new scores; whether the upload is
+      // served also depends on its own drop rate against the served one (activation_outcome, drop_rate_changed).
+      reason = `${head}: equivalent, shown to be within the ${tol} (TOST, level ${REBUILD_EQUIVALENCE_ALPHA}: its ${equivalenceLevel} interval ${(100 * decided.equivalenceInterval[0]).toFixed(1)}..${(100 * decided.equivalenceInterval[1]).toFixed(1)} points lies inside it)`;
     else {
       const more = decided.moreDataFactor === null ? "" : `; ${moreDataText(decided.moreDataFactor)}`;
       reason = `${head}: inconclusive, too little data to tell a move beyond the ${tol} from one within it${more}`;
@@ -155,6 +172,14 @@ export function rebuildShift(input: {
     design_effect: deff,
     design_effect_source: source,
     degrees_of_freedom: Number.isFinite(decided.degreesOfFreedom) ? decided.degreesOfFreedom : null,
+    new_side:
+      measuredSide === null
+        ? null
+        : {
+            design_effect: measuredSide.deff,
+            degrees_of_freedom: Number.isFinite(measuredSide.df) ? measuredSide.df : null,
+            guarded: measuredSide.guarded,
+          },
     alert,
     not_alerted: decision !== "shifted" ? null : intendedCarry ? "intended_carry" : rollback ? "rollback" : null,
     reason,

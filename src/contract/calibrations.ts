@@ -35,7 +35,7 @@ export const ShiftReport = z.object({
   tolerance: z.number(),
   /**
    * "shifted": the move is beyond the tolerance (minimum-effect test at 0.1 %: the alert); "equivalent": shown to be
-   * within it (TOST at 5 %: safe to promote); "inconclusive": too little data to say either.
+   * within it (TOST at 5 %: its 90 % interval inside the tolerance); "inconclusive": too little data to say either.
    */
   decision: z.enum(["equivalent", "shifted", "inconclusive"]),
   /** 95 % interval of the change of the previous threshold's drop rate, in rate units (design-effect aware). */
@@ -52,6 +52,14 @@ export const ShiftReport = z.object({
   design_effect_source: z.enum(["both", "previous", "new", "assumed_ceiling"]).optional(),
   /** Welch-Satterthwaite df of the change's standard error (Student's t quantiles); null: normal (flat uploads). */
   degrees_of_freedom: z.number().nullable().optional(),
+  /**
+   * The new scores' side as measured per query at the previous threshold (an upload of queries): its design effect, the
+   * df of its variance (null: normal) and whether the previous gate's guards were applied to it. An activation compared
+   * with the same previous calibration reuses it (the kept distribution alone cannot measure it), so the upload and the
+   * activation give the same numbers. null when the new scores came flat or only their distribution was left; absent
+   * on reports made before it was kept.
+   */
+  new_side: z.object({ design_effect: z.number(), degrees_of_freedom: z.number().nullable(), guarded: z.boolean() }).nullable().optional(),
   /** True exactly when `decision` is "shifted", unless `not_alerted` says why not. */
   alert: z.boolean(),
   /**

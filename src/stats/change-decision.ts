@@ -104,6 +104,12 @@ export interface ChangeDecision {
   readonly standardError: number;
   /** Delta_hat +- z_{0.975} se (t on `degreesOfFreedom` when finite), clipped to [-1, 1]. */
   readonly interval95: [number, number];
+  /**
+   * Delta_hat +- q_{1 - alphaEquivalence} se, clipped to [-1, 1]: the interval TOST reads. The decision is "equivalent"
+   * exactly when it lies inside (-tol, tol) (90 % at the rebuild's alphaEquivalence 0.05), which a 95 % interval that
+   * reaches past the tolerance does not contradict.
+   */
+  readonly equivalenceInterval: [number, number];
   readonly moreDataFactor: number | null;
   /** Welch-Satterthwaite df of se^2; Infinity when both sides' df are. */
   readonly degreesOfFreedom: number;
@@ -145,5 +151,6 @@ export function decideChange(
     const margin = abs > tol ? shiftBy : zE * se;
     moreDataFactor = moreDataFactorOf(margin, Math.abs(abs - tol));
   }
-  return { decision, change, standardError: se, interval95, moreDataFactor, degreesOfFreedom: df };
+  const equivalenceInterval: [number, number] = [Math.max(-1, change - zE * se), Math.min(1, change + zE * se)];
+  return { decision, change, standardError: se, interval95, equivalenceInterval, moreDataFactor, degreesOfFreedom: df };
 }

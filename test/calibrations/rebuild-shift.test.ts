@@ -108,6 +108,22 @@ describe("the rebuild decision when clustering cannot be measured, and for an in
     expect(r.degrees_of_freedom).toBeGreaterThan(1);
   });
 
+  it("an equivalent decision's reason prints the 90 % interval TOST reads, inside the tolerance, and promises nothing about the upload's own drop rate", () => {
+    const rng = createRng(deriveSeed(9504, 0));
+    const prev = calibrationOf(sample(rng, 2000, 20, 0.3), 0.3);
+    const nextQ = sample(rng, 2000, 20, 0.3);
+    const r = shiftAgainst(prev, calibrationOf(nextQ, 0.3), nextQ);
+    expect(r.decision).toBe("equivalent");
+    const [, lo, hi] = /its 90 % interval (-?[\d.]+)\.\.(-?[\d.]+) points lies inside it/u.exec(r.reason)!.map(Number);
+    expect(lo).toBeGreaterThan(-2);
+    expect(hi).toBeLessThan(2);
+    // narrower than the 95 % interval the report carries
+    expect(hi! - lo!).toBeLessThan(100 * (r.change_interval_95[1] - r.change_interval_95[0]));
+    expect(r.reason).not.toContain("safe to promote");
+    // the new side measured per query is kept for the activation to reuse
+    expect(r.new_side).toEqual({ design_effect: expect.any(Number), degrees_of_freedom: expect.any(Number), guarded: false });
+  });
+
   it("a new gate carrying from another model's calibration shows the move but raises no alert, and says why", () => {
     const rng = createRng(deriveSeed(9503, 0));
     const prev = calibrationOf(sample(rng, 500, 20, 0.3), 0.3);

@@ -4,6 +4,8 @@
  * calibrations whose activations raised nothing keep their reasons.
  */
 import { describe, expect, it } from "vitest";
+import v1Body from "../../fixtures/walkthrough/v1.json";
+import v2Body from "../../fixtures/walkthrough/v2.json";
 import { asQueries, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 /** As queries of 20, so the rebuild decision measures clustering (test/alerts/routes.workerd.test.ts says why). */
@@ -108,5 +110,34 @@ describe("the shift a calibration is read with", () => {
       alert: true,
       alert_id: alert!.id,
     });
+  });
+
+  it("an activation compared with the calibration its upload compared with gives the upload's numbers, not a design effect measured at its own threshold", async () => {
+    // The README walk-through's uploads: v2's queries move together more at v1's threshold 0.4 (design effect 3.42)
+    // than at its own 0.1491 (3.05), which the kept distribution alone cannot tell; the activation reuses the upload's.
+    const gate = { index: uniqueGate("served-shift-same").index, embedding: v1Body.embedding, reranker: v1Body.reranker };
+    const v1 = (await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: { ...v1Body, ...gate } })).calibration;
+    const stored = await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: { ...v2Body, ...gate, activate: false } });
+    const up = stored.shift!;
+    expect(up).toMatchObject({ previous_calibration_id: v1.id, design_effect_source: "both" });
+    expect(up.new_side).toMatchObject({ guarded: false });
+    expect(up.new_side!.design_effect).toBeGreaterThan(stored.calibration.per_query!.design_effect + 0.2);
+    const numbers = (s: typeof up) => [
+      s.drop_rate_at_previous_threshold,
+      s.design_effect,
+      s.degrees_of_freedom,
+      s.z,
+      s.change_interval_95,
+      s.decision,
+      s.new_side,
+    ];
+    const dry = await callJson("POST", `/v1/calibrations/${stored.calibration.id}/activate`, 200, { json: { dry_run: true } });
+    expect(numbers(dry.shift!)).toEqual(numbers(up));
+    const activated = await callJson("POST", `/v1/calibrations/${stored.calibration.id}/activate`, 200, { json: { reason: "reviewed" } });
+    expect(numbers(activated.shift!)).toEqual(numbers(up));
+    // Against another calibration (v1 again, now the one replaced) the upload's measurement does not apply: the
+    // rollback compares v1 with v2's scores from v1's own upload, which measured nothing against v2.
+    const rollback = await callJson("POST", `/v1/calibrations/${v1.id}/activate`, 200, { json: {} });
+    expect(rollback.shift!.new_side).toBeNull();
   });
 });

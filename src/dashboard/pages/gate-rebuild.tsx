@@ -16,7 +16,7 @@ function decisionOf(shift: ShiftReport): { decision: ShiftReport["decision"] | n
 
 /**
  * The rollback that closed the newer calibration's latest promotion, if it ended so: live traffic then overruled the
- * upload-time decision ("equivalent ... safe to promote" can be followed by a candidate arm that shifted), and the page
+ * upload-time decision ("equivalent, shown to be within the tolerance" can be followed by a candidate arm that shifted), and the page
  * says so under it. `promotions` come newest first.
  */
 function overruledBy(newer: Comparison["newer"], promotions: readonly Promotion[]) {
