@@ -24,6 +24,7 @@ import type { DriftConfig } from "./drift-config";
 import { EMPTY_CONTEXT_STRATA } from "./empty-context";
 import type { Band } from "./mixture-test";
 import { DROP_RATE_STRATA } from "./per-query";
+import { type StratumSpread, stratumSpreadDesignEffect } from "./stratum-spread";
 
 /** The empty-context band of one candidate-count stratum. */
 export interface StratumBand {
@@ -263,6 +264,25 @@ export function ownDesignEffect(st: DropStratum): number | null {
   const units = designEffectQueries(st);
   if (own == null || !Number.isFinite(own) || units < MIN_OWN_DESIGN_EFFECT_QUERIES || st.eligible === 0) return null;
   return Math.max(1, Math.min(own, st.eligible / units));
+}
+
+/**
+ * The design effect each drop-rate stratum's production counts are deflated by in the drop-rate test
+ * (drift-evidence.ts dropRateLogEvidence): the pooled production design effect `pooled`, or where production brought
+ * the stratum at least MIN_OWN_DESIGN_EFFECT_QUERIES queries with a decided candidate since the detector's reset, the
+ * larger of it and the stratum's own (stratum-spread.ts, capped at eligible per such query as ownDesignEffect caps the
+ * calibration's). The pooled value understates a capped stratum's (stratum-spread.ts says why) and then lets the test
+ * alarm on no change: in the seeded null of test/stats/stratum-production-design-effect.test.ts; never below the pooled
+ * value, so no stratum's evidence grows against the pooled deflation. null without the spread (states stored before it
+ * was kept): every stratum takes `pooled`. O(strata).
+ */
+export function productionStratumDesignEffects(spread: Readonly<StratumSpread> | undefined, pooled: number): number[] | null {
+  if (spread === undefined) return null;
+  return DROP_RATE_STRATA.map((_, b) => {
+    const q = spread.queries[b] ?? 0;
+    if (q < MIN_OWN_DESIGN_EFFECT_QUERIES) return pooled;
+    return Math.max(pooled, Math.min(stratumSpreadDesignEffect(spread, b), (spread.eligible[b] ?? 0) / q));
+  });
 }
 
 /** Sum of the counts over sum of the units, [count, units] per stratum; 0 without units. */
