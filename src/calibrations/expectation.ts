@@ -41,7 +41,14 @@ export interface Expectation {
    * measured on the stratum's queries (null: not measurable; absent in projections of calibrations fitted before it).
    */
   readonly drop_rate_strata?:
-    | readonly { readonly queries: number; readonly eligible: number; readonly dropped: number; readonly design_effect?: number | null }[]
+    | readonly {
+        readonly queries: number;
+        readonly eligible: number;
+        readonly dropped: number;
+        readonly design_effect?: number | null;
+        /** The stratum's queries with an eligible candidate (absent in projections of calibrations fitted before it). */
+        readonly design_effect_queries?: number;
+      }[]
     | null;
   /**
    * Abstaining gates: the share of calibration queries expected to abstain, the queries it rests on, and (rate and
@@ -90,11 +97,12 @@ export function expectationOf(c: StoredCalibration): Expectation {
     ...(c.per_query?.empty_context_level !== undefined ? { empty_context_level: c.per_query.empty_context_level } : {}),
     guards: c.guards ? { min_keep: c.guards.min_keep, max_keep: c.guards.max_keep } : null,
     drop_rate_strata:
-      c.per_query?.drop_rate_by_candidates?.map(({ queries, eligible, eligible_dropped, design_effect }) => ({
+      c.per_query?.drop_rate_by_candidates?.map(({ queries, eligible, eligible_dropped, design_effect, design_effect_queries }) => ({
         queries,
         eligible,
         dropped: eligible_dropped,
         ...(design_effect !== undefined ? { design_effect } : {}),
+        ...(design_effect_queries !== undefined ? { design_effect_queries } : {}),
       })) ?? null,
     abstention: abstentionExpectation(c) ?? null,
     empty_context_strata:
@@ -130,15 +138,16 @@ function abstentionExpectation(c: StoredCalibration): NonNullable<Expectation["a
 
 /**
  * A guarded calibration's drop-rate strata as the monitor's statistics read them (stats/calibration-expectation.ts
- * DropStratum); null without them. A stratum's design effect is carried only where the projection has it.
+ * DropStratum); null without them. A stratum's design effect and its queries are carried only where the projection has them.
  */
 export function dropStrataOf(e: Expectation): DropStratum[] | null {
   return (
-    e.drop_rate_strata?.map(({ queries, eligible, dropped, design_effect }) => ({
+    e.drop_rate_strata?.map(({ queries, eligible, dropped, design_effect, design_effect_queries }) => ({
       queries,
       eligible,
       dropped,
       ...(design_effect !== undefined ? { designEffect: design_effect } : {}),
+      ...(design_effect_queries !== undefined ? { designEffectQueries: design_effect_queries } : {}),
     })) ?? null
   );
 }

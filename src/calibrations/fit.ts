@@ -231,7 +231,8 @@ function summaryOf(sorted: Float64Array, eligible: EligibleScores | null): Distr
  * those among the candidates a threshold decides: what the production monitor expects of queries of each size (guards
  * bind most on short queries and the cap on long ones, so a change of the query-size mix moves the pooled rate with
  * the gate unchanged). Each stratum keeps the design effect of its eligible candidates' drops measured on its own
- * queries (stratumDesignEffect): under a cap the pooled design effect understates it (docs/drift.md). O(candidates).
+ * queries (stratumDesignEffect), and how many of its queries it was measured on (those with an eligible candidate):
+ * under a cap the pooled design effect understates it (docs/drift.md). O(candidates).
  */
 export function dropRateByCandidates(scores: Float64Array, offsets: Uint32Array, threshold: number | null, guards: Guards) {
   const strata = DROP_RATE_STRATA.map((lo, b) => {
@@ -265,7 +266,7 @@ export function dropRateByCandidates(scores: Float64Array, offsets: Uint32Array,
     st.eligible_dropped += e.dropped;
     addCluster(clusters[b]!, e.eligible, e.dropped); // a query with no eligible candidate is skipped: it says nothing
   }
-  return strata.map((st, b) => ({ ...st, design_effect: stratumDesignEffect(clusters[b]!) }));
+  return strata.map((st, b) => ({ ...st, design_effect: stratumDesignEffect(clusters[b]!), design_effect_queries: clusters[b]!.queries }));
 }
 
 /**

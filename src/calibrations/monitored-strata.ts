@@ -27,11 +27,12 @@ export function monitoredStrataWarnings(fields: FittedCalibration["fields"], abs
     emptyContextRate: fields.per_query?.empty_context_rate ?? null,
     nQueries: fields.n_queries,
     dropRateStrata:
-      dropStrata?.map(({ queries, eligible, eligible_dropped, design_effect }) => ({
+      dropStrata?.map(({ queries, eligible, eligible_dropped, design_effect, design_effect_queries }) => ({
         queries,
         eligible,
         dropped: eligible_dropped,
         ...(design_effect !== undefined ? { designEffect: design_effect } : {}),
+        ...(design_effect_queries !== undefined ? { designEffectQueries: design_effect_queries } : {}),
       })) ?? null,
     abstention:
       abstention && abstentionStrata && abstention.abstain_below !== null

@@ -99,6 +99,13 @@ export const PerQuery = z.object({
          * was kept, which take the stratum's design effect from the pooled `design_effect` as before.
          */
         design_effect: z.number().nullable().optional(),
+        /**
+         * The stratum's queries with an eligible candidate: the units `design_effect` was measured on (a query of the
+         * stratum that min_keep covers has none and says nothing of it). The monitor reads `design_effect` from
+         * MIN_OWN_DESIGN_EFFECT_QUERIES (30) of them and caps it at `eligible` over them. Absent on calibrations fitted
+         * before it was kept, which take `queries` in its place.
+         */
+        design_effect_queries: z.number().int().optional(),
       }),
     )
     .optional(),

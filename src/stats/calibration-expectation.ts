@@ -75,6 +75,11 @@ export interface DropStratum {
    * says when it is used).
    */
   readonly designEffect?: number | null;
+  /**
+   * The stratum's queries with an eligible candidate, the units `designEffect` was measured on; absent for calibrations
+   * fitted before it was kept (drift-bands.ts designEffectQueries then takes `queries`).
+   */
+  readonly designEffectQueries?: number;
 }
 
 /** A drop-rate (or abstention) stratum is tested from this many calibration queries of its size (fewer: not tested). */

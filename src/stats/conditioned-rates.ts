@@ -8,7 +8,7 @@
 
 import type { DropStratum } from "./calibration-expectation";
 import { adjustedVariance } from "./change-decision";
-import { type DriftBands, ownDesignEffect, type StratumBand } from "./drift-bands";
+import { type DriftBands, designEffectQueries, ownDesignEffect, type StratumBand } from "./drift-bands";
 import type { Band } from "./mixture-test";
 import { type ClusterSums, DROP_RATE_STRATA } from "./per-query";
 
@@ -178,8 +178,9 @@ export interface ConditionedTarget {
  * Variance: each stratum's share a binomial proportion at its effective size, eligible / deff_b, Agresti-Caffo
  * adjusted, the strata independent (the strata on the pooled share share one estimate, at the pooled effective size).
  * deff_b is the design effect the calibration measured on the stratum's own queries where it has enough of them
- * (drift-bands.ts ownDesignEffect, capped at k_b = eligible / queries). Otherwise (fewer queries, or a calibration
- * fitted before it was kept) it is derived from the pooled one with k_b candidates a query: 1 + (k_b - 1) rho, rho the
+ * (drift-bands.ts ownDesignEffect, capped at k_b = eligible / Q_b, Q_b its queries with a decided candidate:
+ * designEffectQueries). Otherwise (fewer queries, or a calibration fitted before it was kept) it is derived from the
+ * pooled one with k_b candidates a query: 1 + (k_b - 1) rho, rho the
  * intra-query correlation implied by the pooled design effect at the calibration's mean candidates per query (deff - 1)
  * / (mean - 1) (1 without the mean), never below the pooled design effect, and never above k_b (its value at rho = 1,
  * which wins where it is the smaller): a stratum of one eligible candidate a query has independent units whatever the
@@ -203,7 +204,7 @@ export function conditionedTarget(
   const deff = Math.max(1, designEffect);
   const rho = meanCandidates !== null && meanCandidates > 1 ? Math.min(1, (deff - 1) / (meanCandidates - 1)) : 1;
   const stratumDeff = (st: DropStratum) => {
-    const k = st.eligible / st.queries;
+    const k = st.eligible / Math.max(1, designEffectQueries(st));
     return Math.max(1, Math.min(k, ownDesignEffect(st) ?? Math.max(deff, 1 + (k - 1) * rho)));
   };
   let calDropped = 0;
@@ -236,7 +237,7 @@ export function conditionedTarget(
     expected += e * p;
     const v = e * e * adjustedVariance(p, st.eligible / stratumDeff(st));
     variance += v;
-    if (ownDesignEffect(st) !== null) ownTerms += (v * v) / Math.max(1, st.queries - 1);
+    if (ownDesignEffect(st) !== null) ownTerms += (v * v) / Math.max(1, designEffectQueries(st) - 1);
     else shared += v;
   });
   if (onPooled > 0) {

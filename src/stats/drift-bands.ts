@@ -24,6 +24,7 @@ import type { DriftConfig } from "./drift-config";
 import { EMPTY_CONTEXT_STRATA } from "./empty-context";
 import type { Band } from "./mixture-test";
 import { DROP_RATE_STRATA } from "./per-query";
+import { type StratumSpread, stratumSpreadDesignEffect } from "./stratum-spread";
 
 /** The empty-context band of one candidate-count stratum. */
 export interface StratumBand {
@@ -226,8 +227,9 @@ function dropStrataBands(
 }
 
 /**
- * From this many calibration queries of its size a drop-rate stratum's variance takes the design effect measured on
- * its own queries (ownDesignEffect) instead of one derived from the pooled design effect. The same 30 queries from
+ * From this many calibration queries of its size with a decided candidate (designEffectQueries) a drop-rate stratum's
+ * variance takes the design effect measured on its own queries (ownDesignEffect) instead of one derived from the pooled
+ * design effect. The same 30 queries from
  * which a stratum is tested (MIN_DROP_STRATUM_QUERIES): in the seeded simulation of
  * test/stats/stratum-design-effect.test.ts (beta-binomial queries at intra-query correlation 0.3) the variance it gives
  * averaged 0.89 to 1.06 times the spread of the stratum's share over calibrations, from 30 queries a stratum on, where
@@ -236,19 +238,51 @@ function dropStrataBands(
 export const MIN_OWN_DESIGN_EFFECT_QUERIES = 30;
 
 /**
+ * The queries a drop-rate stratum's own design effect was measured on: those with a decided candidate
+ * (DropStratum.designEffectQueries). A query of the stratum that min_keep covers, or that the guards leave nothing to
+ * decide, is no unit of it: in a stratum of 100 queries of which 5 have a decided candidate the estimate rests on 5.
+ * A calibration fitted before the count was kept gives all the stratum's queries, as the monitor read it then (right
+ * where every query of the stratum has a decided candidate, which is so unless min_keep falls inside the stratum).
+ */
+export function designEffectQueries(st: DropStratum): number {
+  return st.designEffectQueries ?? st.queries;
+}
+
+/**
  * The design effect of a drop-rate stratum's eligible-dropped share as the calibration measured it on the stratum's own
- * queries (DropStratum.designEffect, Kish, floored at 1), capped at k_b = eligible / queries (its value when a query's
- * eligible candidates move as one; sizes differ a little within a stratum, which can carry the estimate just above);
- * null where there is none to use: a calibration fitted before it was kept, a stratum where it could not be measured,
- * or one of fewer than MIN_OWN_DESIGN_EFFECT_QUERIES queries, whose estimate is too noisy (the callers then derive one
+ * queries (DropStratum.designEffect, Kish, floored at 1), capped at k_b = eligible / Q_b, Q_b its queries with a decided
+ * candidate (designEffectQueries: k_b is its value when a query's eligible candidates move as one; sizes differ a little
+ * within a stratum, which can carry the estimate just above); null where there is none to use: a calibration fitted
+ * before it was kept, a stratum where it could not be measured, or one of fewer than MIN_OWN_DESIGN_EFFECT_QUERIES
+ * queries with a decided candidate, whose estimate is too noisy (the callers then derive one
  * from the pooled design effect, as before). Not floored at the derived value: where that overstates (min_keep alone,
  * short strata) the floor would have given up to 1.6 times the share's spread (the same simulation) and cost the tests
  * power, and where the measured value is low by chance (a rare drop under a cap) the derived one is lower still.
  */
 export function ownDesignEffect(st: DropStratum): number | null {
   const own = st.designEffect;
-  if (own == null || !Number.isFinite(own) || st.queries < MIN_OWN_DESIGN_EFFECT_QUERIES || st.eligible === 0) return null;
-  return Math.max(1, Math.min(own, st.eligible / st.queries));
+  const units = designEffectQueries(st);
+  if (own == null || !Number.isFinite(own) || units < MIN_OWN_DESIGN_EFFECT_QUERIES || st.eligible === 0) return null;
+  return Math.max(1, Math.min(own, st.eligible / units));
+}
+
+/**
+ * The design effect each drop-rate stratum's production counts are deflated by in the drop-rate test
+ * (drift-evidence.ts dropRateLogEvidence): the pooled production design effect `pooled`, or where production brought
+ * the stratum at least MIN_OWN_DESIGN_EFFECT_QUERIES queries with a decided candidate since the detector's reset, the
+ * larger of it and the stratum's own (stratum-spread.ts, capped at eligible per such query as ownDesignEffect caps the
+ * calibration's). The pooled value understates a capped stratum's (stratum-spread.ts says why) and then lets the test
+ * alarm on no change: in the seeded null of test/stats/stratum-production-design-effect.test.ts; never below the pooled
+ * value, so no stratum's evidence grows against the pooled deflation. null without the spread (states stored before it
+ * was kept): every stratum takes `pooled`. O(strata).
+ */
+export function productionStratumDesignEffects(spread: Readonly<StratumSpread> | undefined, pooled: number): number[] | null {
+  if (spread === undefined) return null;
+  return DROP_RATE_STRATA.map((_, b) => {
+    const q = spread.queries[b] ?? 0;
+    if (q < MIN_OWN_DESIGN_EFFECT_QUERIES) return pooled;
+    return Math.max(pooled, Math.min(stratumSpreadDesignEffect(spread, b), (spread.eligible[b] ?? 0) / q));
+  });
 }
 
 /** Sum of the counts over sum of the units, [count, units] per stratum; 0 without units. */

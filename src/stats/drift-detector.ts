@@ -9,14 +9,16 @@
  * length to a false alarm is at least A starts (A blockQueries queries): docs/drift.md, "The change detector".
  *
  * Design effect. Counts are deflated by the Kish design effect of everything the detector has seen since its reset
- * (per-query.ts), the most data there is; the calibration's band uses max(deff_cal, that). No alarm before
- * `minQueries` queries, where the estimate is too low under heavy clustering.
+ * (per-query.ts), the most data there is; the calibration's band uses max(deff_cal, that). A guarded gate's drop-rate
+ * strata deflate their counts by their own where production brought enough of their queries since the reset
+ * (drift-bands.ts productionStratumDesignEffects). No alarm before `minQueries` queries, where the estimate is too low
+ * under heavy clustering.
  */
 
 import type { CalibrationExpectation } from "./calibration-expectation";
 import { conditionedAbstention, conditionedDropRate, conditionedEmptyContext, type StrataCoverage, strataCoverage } from "./conditioned-rates";
 import { notArmedReason, type RateTest } from "./drift";
-import { type DriftBands, driftBands } from "./drift-bands";
+import { type DriftBands, driftBands, productionStratumDesignEffects } from "./drift-bands";
 import type { DriftConfig } from "./drift-config";
 import { abstentionLogEvidence, dropRateLogEvidence, emptyContextLogEvidence } from "./drift-evidence";
 import { type DetectorStart, type DetectorState, detectorAdd, detectorLogThreshold, readDetector } from "./e-detector";
@@ -87,9 +89,15 @@ interface Evidences {
   readonly abstention: number;
 }
 
-function logEvidences(sums: Readonly<ClusterSums>, deff: number, bands: DriftBands, config: DriftConfig): Evidences {
+function logEvidences(
+  sums: Readonly<ClusterSums>,
+  deff: number,
+  stratumDeffs: readonly number[] | null,
+  bands: DriftBands,
+  config: DriftConfig,
+): Evidences {
   return {
-    drop: dropRateLogEvidence(sums, deff, bands, config.priorStrength),
+    drop: dropRateLogEvidence(sums, deff, bands, config.priorStrength, stratumDeffs),
     empty: emptyContextLogEvidence(sums, bands, config.priorStrength),
     abstention: abstentionLogEvidence(sums, bands, config.priorStrength),
   };
@@ -105,18 +113,18 @@ export function observeDetector(
   guards: Guards = NO_GUARDS,
 ): DetectorState {
   // Pruning scores every start against the same totals: the bands (a Jeffreys quantile per stratum) once per batch.
-  let memo: { total: Readonly<ClusterSums>; deff: number; bands: DriftBands } | null = null;
+  let memo: { total: Readonly<ClusterSums>; deff: number; stratumDeffs: number[] | null; bands: DriftBands } | null = null;
   return detectorAdd(
     state,
     queries,
     nowMs,
     config,
-    (sums, total) => {
+    (sums, total, spread) => {
       if (memo === null || memo.total !== total) {
         const deff = designEffect(total);
-        memo = { total, deff, bands: driftBands(cal, config, deff) };
+        memo = { total, deff, stratumDeffs: productionStratumDesignEffects(spread, deff), bands: driftBands(cal, config, deff) };
       }
-      const e = logEvidences(sums, memo.deff, memo.bands, config);
+      const e = logEvidences(sums, memo.deff, memo.stratumDeffs, memo.bands, config);
       return Math.max(e.drop, e.empty, e.abstention);
     },
     guards,
@@ -134,6 +142,7 @@ export function evaluateDetector(
   windowSums?: Readonly<ClusterSums>,
 ): DetectorEvaluation {
   const deff = designEffect(state.total);
+  const stratumDeffs = productionStratumDesignEffects(state.stratumSpread, deff);
   const bands = driftBands(cal, config, deff);
   const logThreshold = detectorLogThreshold(bands.alphaPerTest / 2, Math.ceil(config.horizonQueries / config.blockQueries));
   const armed = state.total.queries >= config.minQueries;
@@ -141,7 +150,7 @@ export function evaluateDetector(
   const of = (s: DetectorStart) => {
     let v = cache.get(s);
     if (v === undefined) {
-      v = logEvidences(s.sums, deff, bands, config);
+      v = logEvidences(s.sums, deff, stratumDeffs, bands, config);
       cache.set(s, v);
     }
     return v;

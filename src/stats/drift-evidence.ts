@@ -14,7 +14,8 @@ import { type TiltStratum, tiltLogEvidence } from "./stratified-tilt";
 /**
  * ln of the drop-rate e-value of a set of sums, counts deflated by the design effect: against the pooled band, or for a
  * guarded calibration the product over its tested strata of each stratum's band e-value (a query's size is known
- * before the gate acts on it, as for empty context). O(strata).
+ * before the gate acts on it, as for empty context), stratum b's counts deflated by stratumDeffs[b] where given
+ * (drift-bands.ts productionStratumDesignEffects), else by `deff`. O(strata).
  *
  * Why a product and not one tilt shared by the strata, as abstentionLogEvidence: a shared tilt needs outcomes whose
  * null law it bounds, and a query's candidates move together, so the valid outcome is a query's dropped share, bounded
@@ -23,7 +24,13 @@ import { type TiltStratum, tiltLogEvidence } from "./stratified-tilt";
  * detected in 4,000 queries, where the product took a median 1,288): docs/benchmarks.md section 33,
  * docs/methods.md "Watching a guarded, abstaining gate".
  */
-export function dropRateLogEvidence(sums: Readonly<ClusterSums>, deff: number, bands: DriftBands, priorStrength: number): number {
+export function dropRateLogEvidence(
+  sums: Readonly<ClusterSums>,
+  deff: number,
+  bands: DriftBands,
+  priorStrength: number,
+  stratumDeffs: readonly number[] | null = null,
+): number {
   const strata = bands.dropStrata;
   if (strata === null) {
     return logEvidence(sums.dropped / deff, (sums.candidates - sums.dropped) / deff, bands.dropRate, priorFor(bands.dropRate, priorStrength));
@@ -32,7 +39,8 @@ export function dropRateLogEvidence(sums: Readonly<ClusterSums>, deff: number, b
   strata.forEach((st, b) => {
     const c = sums.stratumEligible?.[b] ?? 0;
     const d = sums.stratumEligibleDropped?.[b] ?? 0;
-    if (st.armable && c > 0) total += logEvidence(d / deff, (c - d) / deff, st.band, priorFor(st.band, priorStrength));
+    const f = stratumDeffs?.[b] ?? deff;
+    if (st.armable && c > 0) total += logEvidence(d / f, (c - d) / f, st.band, priorFor(st.band, priorStrength));
   });
   return total;
 }

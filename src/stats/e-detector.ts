@@ -21,6 +21,7 @@
  */
 import { type Guards, NO_GUARDS } from "./guarded-gate";
 import { addObservation, type ClusterSums, cloneSums, emptyClusterSums, type QueryObservation } from "./per-query";
+import { addToStratumSpread, cloneStratumSpread, emptyStratumSpread, type StratumSpread } from "./stratum-spread";
 
 export interface DetectorStart {
   /** Caller's tag for when the start opened (the monitor passes epoch milliseconds). */
@@ -38,6 +39,12 @@ export interface DetectorState {
   /** Starts opened since the reset (the H of the guarantee). */
   readonly opened: number;
   readonly starts: readonly DetectorStart[];
+  /**
+   * Since the reset, the spread of the eligible-dropped share within each drop-rate stratum (stratum-spread.ts), from
+   * which each stratum's counts get their own design effect (drift-bands.ts productionStratumDesignEffects). Kept on
+   * the total only, not on each start. Absent in states stored before it was kept: counted from the next batch on.
+   */
+  readonly stratumSpread?: StratumSpread;
 }
 
 export interface DetectorLimits {
@@ -60,7 +67,7 @@ export function detectorAdd(
   queries: readonly QueryObservation[],
   openedAt: number,
   limits: DetectorLimits,
-  score: (sums: Readonly<ClusterSums>, total: Readonly<ClusterSums>) => number,
+  score: (sums: Readonly<ClusterSums>, total: Readonly<ClusterSums>, stratumSpread: Readonly<StratumSpread>) => number,
   guards: Guards = NO_GUARDS,
 ): DetectorState {
   if (!(Number.isInteger(limits.blockQueries) && limits.blockQueries >= 1 && Number.isInteger(limits.maxStarts) && limits.maxStarts >= 2)) {
@@ -78,8 +85,10 @@ export function detectorAdd(
     opened++;
   }
   const total = cloneSums(state.total);
+  const stratumSpread = state.stratumSpread ? cloneStratumSpread(state.stratumSpread) : emptyStratumSpread();
   for (const q of queries) {
     addObservation(total, q, guards);
+    addToStratumSpread(stratumSpread, q, guards);
     for (const s of starts) addObservation(s.sums, q, guards);
     if (q[0] > 0) sinceNewest++;
   }
@@ -87,7 +96,7 @@ export function detectorAdd(
     let weakest = 0;
     let weakestScore = Infinity;
     for (let i = 0; i < starts.length - 1; i++) {
-      const v = score(starts[i]!.sums, total);
+      const v = score(starts[i]!.sums, total, stratumSpread);
       if (v < weakestScore) {
         weakestScore = v;
         weakest = i;
@@ -95,7 +104,7 @@ export function detectorAdd(
     }
     starts = starts.filter((_, i) => i !== weakest);
   }
-  return { total, sinceNewest, opened, starts };
+  return { total, sinceNewest, opened, starts, stratumSpread };
 }
 
 export interface DetectorReading {

@@ -1,0 +1,161 @@
+/**
+ * A guarded gate's drop-rate test on production more correlated than its calibration, under the null (production's
+ * eligible-dropped share in a stratum equals the calibration's true one): seeded runs of the fixed-start test (alarm
+ * when the stratum product's log e-value reaches ln(2/a') at any batch; level a' = alpha, drift-bands.ts), counting
+ * false alarms. Queries are beta-binomial on their decided candidates (mean 0.3): the calibration's at intra-query
+ * correlation 0.02, production's at 0.3.
+ *
+ * What it shows: the stratum's band takes the design effect measured on the calibration's own queries without
+ * flooring it at production's (drift-bands.ts dropStrataBands), and that is no understatement, because the band bounds
+ * the calibration's error and production's variance is carried by deflating production's counts; what understated it
+ * was that deflation under a cap, by the pooled design effect (drift-bands.ts productionStratumDesignEffects).
+ */
+import { describe, expect, it } from "vitest";
+import { dropRateByCandidates } from "../../src/calibrations/fit";
+import type { CalibrationExpectation, DropStratum } from "../../src/stats/calibration-expectation";
+import { driftBands, productionStratumDesignEffects } from "../../src/stats/drift-bands";
+import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../../src/stats/drift-config";
+import { observeDetector } from "../../src/stats/drift-detector";
+import { dropRateLogEvidence } from "../../src/stats/drift-evidence";
+import { newDetector } from "../../src/stats/e-detector";
+import { addObservation, designEffect, dropStratumOf, emptyClusterSums, flattenQueries } from "../../src/stats/per-query";
+import { addToStratumSpread, emptyStratumSpread, stratumSpreadDesignEffect } from "../../src/stats/stratum-spread";
+import { clusteredDrops, createRng, deriveSeed } from "../support/prng";
+
+// No tolerance and every stratum tested, so that the level is the calibration margin's and the sequential test's alone.
+const CONFIG: DriftConfig = { ...DEFAULT_DRIFT_CONFIG, alpha: 0.02, tolerance: 0, maxCalibrationMargin: 1 };
+const P = 0.3;
+const RHO_CAL = 0.02;
+const RHO_PROD = 0.3;
+const CAL_QUERIES = 2_000;
+const PROD_QUERIES = 10_000;
+const BATCH = 50;
+
+interface Rates {
+  /** False-alarm rates: the band as shipped (own design effect) with production deflated per stratum (now) or pooled (before). */
+  readonly now: number;
+  readonly pooledDeflation: number;
+  /** The band's design effect floored at production's pooled one, production deflated by the pooled one. */
+  readonly flooredBand: number;
+  readonly calibrationDeff: number;
+  readonly productionPooled: number;
+  readonly productionStratum: number;
+}
+
+/** `runs` null runs with queries of m candidates, max_keep `cap` (null: none): the tail past the cap is always dropped. */
+function nullRuns(scenario: number, runs: number, m: number, cap: number | null): Rates {
+  const guards = { minKeep: 0, maxKeep: cap };
+  const k = cap ?? m;
+  const b = dropStratumOf(m);
+  const threshold = Math.log(2 / CONFIG.alpha);
+  const alarms = { now: 0, pooledDeflation: 0, flooredBand: 0 };
+  const means = { calibrationDeff: 0, productionPooled: 0, productionStratum: 0 };
+  for (let r = 0; r < runs; r++) {
+    const rng = createRng(deriveSeed(scenario, r));
+    // Calibration: x of the k decided candidates below the threshold 0, the rest of the query (past the cap) below it too.
+    const cal = clusteredDrops(rng, k, P, RHO_CAL);
+    const queries: Float64Array[] = [];
+    for (let i = 0; i < CAL_QUERIES; i++) {
+      const above = k - cal();
+      queries.push(Float64Array.from({ length: m }, (_, j) => (j < above ? 1 : -1) * (1 + rng.next())));
+    }
+    const { scores, offsets } = flattenQueries(queries);
+    const strata: DropStratum[] = dropRateByCandidates(scores, offsets, 0, guards).map((st) => ({
+      queries: st.queries,
+      eligible: st.eligible,
+      dropped: st.eligible_dropped,
+      designEffect: st.design_effect,
+      designEffectQueries: st.design_effect_queries,
+    }));
+    const expectation = (s: DropStratum[]): CalibrationExpectation => ({
+      expectedDropRate: 0.5, // the pooled band is not tested with strata
+      n: scores.length,
+      designEffect: 1,
+      emptyContextRate: null,
+      nQueries: CAL_QUERIES,
+      dropRateStrata: s,
+    });
+    const prod = clusteredDrops(rng, k, P, RHO_PROD);
+    const sums = emptyClusterSums();
+    const spread = emptyStratumSpread();
+    const best = { now: -Infinity, pooledDeflation: -Infinity, flooredBand: -Infinity };
+    for (let i = 1; i <= PROD_QUERIES; i++) {
+      const q = [m, m - k + prod()] as const;
+      addObservation(sums, q, guards);
+      addToStratumSpread(spread, q, guards);
+      if (i % BATCH !== 0) continue;
+      const deff = designEffect(sums);
+      const bands = driftBands(expectation(strata), CONFIG, deff);
+      best.now = Math.max(best.now, dropRateLogEvidence(sums, deff, bands, CONFIG.priorStrength, productionStratumDesignEffects(spread, deff)));
+      best.pooledDeflation = Math.max(best.pooledDeflation, dropRateLogEvidence(sums, deff, bands, CONFIG.priorStrength));
+      const floored = strata.map((st) => ({ ...st, designEffect: Math.max(st.designEffect ?? 1, deff) }));
+      best.flooredBand = Math.max(
+        best.flooredBand,
+        dropRateLogEvidence(sums, deff, driftBands(expectation(floored), CONFIG, deff), CONFIG.priorStrength),
+      );
+    }
+    for (const key of ["now", "pooledDeflation", "flooredBand"] as const) if (best[key] >= threshold) alarms[key]++;
+    means.calibrationDeff += (strata[b]!.designEffect ?? Number.NaN) / runs;
+    means.productionPooled += designEffect(sums) / runs;
+    means.productionStratum += stratumSpreadDesignEffect(spread, b) / runs;
+  }
+  return { now: alarms.now / runs, pooledDeflation: alarms.pooledDeflation / runs, flooredBand: alarms.flooredBand / runs, ...means };
+}
+
+// 300 runs: a rate's standard error at the level 0.02 is 0.8 points (6 alarms expected at the level, 11 or more in 4 %).
+const RUNS = 300;
+
+describe("a drop-rate stratum's test when production is more correlated than the calibration (null, level 0.02)", () => {
+  it("stays within its level without a cap, with the band on the calibration's own design effect (no production floor)", () => {
+    const r = nullRuns(1, RUNS, 10, null);
+    // Production's share is 3 times as spread as the calibration's, and deflating production's counts carries it.
+    expect(r.calibrationDeff).toBeLessThan(1.4);
+    expect(r.productionPooled).toBeGreaterThan(3.3);
+    // measured: 0 false alarms in 300 runs with the band as shipped, and with it floored at production's.
+    expect(r.now).toBeLessThanOrEqual(CONFIG.alpha);
+    expect(r.pooledDeflation).toBe(r.now);
+    expect(r.flooredBand).toBeLessThanOrEqual(r.now);
+  });
+
+  it("stays within its level under a cap with production's counts deflated by the stratum's own design effect", () => {
+    const r = nullRuns(2, RUNS, 40, 10);
+    // The cap's tail is dropped on every query and adds no spread: the pooled value is a third of the stratum's.
+    expect(r.productionPooled).toBeLessThan(1.5);
+    expect(r.productionStratum).toBeGreaterThan(3.3);
+    // measured: 0 of 300 now; deflated by the pooled value 15 of 300 (5 %, 2.5 times the level), and 12 of 300 with
+    // the band's design effect floored at production's pooled one: that floor is not what was missing.
+    expect(r.now).toBeLessThanOrEqual(CONFIG.alpha);
+    expect(r.pooledDeflation).toBeGreaterThan(0.035);
+    expect(r.flooredBand).toBeGreaterThan(0.035);
+  });
+});
+
+describe("the change detector keeps the stratum spread on its total", () => {
+  it("counts each query with a decided candidate once, from the reset on, and gives the stratum its own design effect", () => {
+    const rng = createRng(deriveSeed(3, 0));
+    const guards = { minKeep: 0, maxKeep: 10 };
+    const drops = clusteredDrops(rng, 10, P, RHO_PROD);
+    const cal: CalibrationExpectation = {
+      expectedDropRate: 0.5,
+      n: 4_000,
+      emptyContextRate: null,
+      nQueries: 100,
+      dropRateStrata: dropRateByCandidates(new Float64Array(0), Uint32Array.of(0), 0, guards).map((st) => ({ ...st, dropped: st.eligible_dropped })),
+    };
+    let state = newDetector();
+    for (let batch = 0; batch < 4; batch++) {
+      const queries = Array.from({ length: BATCH }, () => [40, 30 + drops()] as const);
+      state = observeDetector(state, queries, batch, cal, CONFIG, guards);
+    }
+    const b = dropStratumOf(40);
+    expect(state.stratumSpread!.queries[b]).toBe(200);
+    expect(state.stratumSpread!.eligible[b]).toBe(2_000);
+    expect(state.starts.every((s) => !("stratumSpread" in s.sums))).toBe(true);
+    const pooled = designEffect(state.total);
+    const own = productionStratumDesignEffects(state.stratumSpread, pooled)!;
+    expect(own[b]).toBeGreaterThan(2 * pooled);
+    expect(own[dropStratumOf(5)]).toBe(pooled);
+    // A state stored before the spread was kept: every stratum is deflated by the pooled value.
+    expect(productionStratumDesignEffects(undefined, pooled)).toBeNull();
+  });
+});
