@@ -28,6 +28,9 @@ export interface Entry {
   lastError?: ClientError;
 }
 
+/** A gate key's two required model names are strings (a JavaScript caller may pass anything). */
+export const isGateKey = (g: GateKey | null | undefined): g is GateKey => typeof g?.embedding === "string" && typeof g.reranker === "string";
+
 /** The cache key of a gate (the stream entry keys its streams the same way). */
 export function gateKey(g: GateKey): string {
   return JSON.stringify([g.index ?? "default", g.embedding, g.reranker, g.indexVersion ?? null]);

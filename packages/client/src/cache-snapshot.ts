@@ -3,7 +3,7 @@
  * a file). Only values the server answered are saved, with their ETags; a restored value is served as `stale` until
  * the server answers.
  */
-import { type Entry, gateKey, newEntry } from "./cache-entry";
+import { type Entry, gateKey, isGateKey, newEntry } from "./cache-entry";
 import { readThresholdResponse } from "./threshold-response";
 import type { Snapshot } from "./types";
 
@@ -24,7 +24,7 @@ export function restoreInto(entries: Map<string, Entry>, snapshot: Snapshot): vo
   if (snapshot?.version !== 1 || !Array.isArray(snapshot.entries)) return;
   for (const s of snapshot.entries) {
     const response = readThresholdResponse(s?.response);
-    if (response === undefined || typeof s.gate?.embedding !== "string" || typeof s.gate.reranker !== "string") continue;
+    if (response === undefined || !isGateKey(s.gate)) continue;
     const key = gateKey(s.gate);
     const existing = entries.get(key);
     if (existing !== undefined && !existing.bootstrapped && (existing.value !== undefined || existing.uncalibrated)) continue;

@@ -13,7 +13,20 @@
 // The per-query rule, bundled from the pure core: the server counts what a gate does with the very same code, so the
 // client and the server's statistics cannot drift apart (fixtures/guarded-gate.json pins it for the Python client).
 import { decideQuery, isScored, type QueryDecision } from "../../../src/stats/guard-rule";
-import { type Entry, evictOldest, gateKey, isFresh, isUsable, markFailed, markUncalibrated, newEntry, notModified, seqOf, take } from "./cache-entry";
+import {
+  type Entry,
+  evictOldest,
+  gateKey,
+  isFresh,
+  isGateKey,
+  isUsable,
+  markFailed,
+  markUncalibrated,
+  newEntry,
+  notModified,
+  seqOf,
+  take,
+} from "./cache-entry";
 import { restoreInto, snapshotOf } from "./cache-snapshot";
 import { CLIENT_PRODUCT, type ResolvedOptions, resolveOptions, withProduct } from "./client-options";
 import { boundedFetch, clientError, describeFailure, parseRetryAfter, timeoutError, waitAtMost } from "./http";
@@ -72,8 +85,7 @@ export class ScoregateClient {
     // JavaScript callers can omit the options: no fallback, so null (docs/clients.md, "Failure behaviour").
     options ??= {} as GetThresholdOptions;
     // Nor may a gate without its two model names throw, or be sent as "undefined" and refused on every call.
-    if (typeof gate?.embedding !== "string" || typeof gate.reranker !== "string")
-      return fallbackResult(options.fallback, clientError("bad_request", "the gate needs embedding and reranker strings"));
+    if (!isGateKey(gate)) return fallbackResult(options.fallback, clientError("bad_request", "the gate needs embedding and reranker strings"));
     const [entry, fresh, started] = this.#read(gate, options.waitUntil);
     if (fresh !== undefined) return servedResult(entry, options, fresh ? "cached" : "stale", this.#authError);
     const waitMs = options.timeoutMs ?? this.#options.timeoutMs;
