@@ -41,6 +41,7 @@ import {
 import { checkStepOptions, fallbackOf, type GateStepOptions, gateStep, type ShadowStepOptions, scoresOf } from "@scoregate/client/adapter";
 import { loadSnapshot, saveSnapshot } from "@scoregate/client/node";
 import { shadow, shadowsFor } from "@scoregate/client/shadow";
+import { restore, snapshot as snapshotOf } from "@scoregate/client/snapshot";
 import {
   EVENTS_PATH,
   eventsUrl,
@@ -90,6 +91,8 @@ export async function everything(candidates: readonly { id: string; score: numbe
   const entries: SnapshotEntry[] = snapshot.entries;
   const threshold: number | null | undefined = entries[0]?.response.threshold;
   const restored: Snapshot | undefined = await loadSnapshot("/tmp/scoregate-snapshot.json");
+  restore(client, restored);
+  const inMemory: Snapshot = snapshotOf(client);
   const flushed: FlushResult = await client.close();
 
   const providerOptions: ScoregateProviderOptions = { client, gates: { "rag.docs.threshold": gate } };
@@ -141,6 +144,7 @@ export async function everything(candidates: readonly { id: string; score: numbe
     stats,
     threshold,
     restored,
+    inMemory,
     flushed,
     value,
     remembered,

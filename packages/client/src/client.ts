@@ -5,7 +5,7 @@
  * randomness at module scope, where a client is usually created). docs/clients.md describes the behaviour.
  *
  * This class holds the cache and sends the requests; the parts live beside it: an entry's states and what each server
- * answer does to them (cache-entry.ts), snapshots (cache-snapshot.ts), the answers callers get (threshold-result.ts),
+ * answer does to them (cache-entry.ts), the answers callers get (threshold-result.ts),
  * the options and User-Agent (client-options.ts), observation batching (observations.ts), HTTP details (http.ts).
  */
 // The contract modules imported here (limits, wire-types) import no zod: its schemas stay out of the bundle and zod
@@ -27,7 +27,6 @@ import {
   seqOf,
   take,
 } from "./cache-entry";
-import { restoreInto, snapshotOf } from "./cache-snapshot";
 import { CLIENT_PRODUCT, type ResolvedOptions, resolveOptions, withProduct } from "./client-options";
 import { boundedFetch, clientError, describeFailure, parseRetryAfter, timeoutError, waitAtMost } from "./http";
 import { ObservationReporter } from "./observations";
@@ -44,7 +43,6 @@ import type {
   Observation,
   ObservationStats,
   ScoregateClientOptions,
-  Snapshot,
   ThresholdResult,
 } from "./types";
 
@@ -66,7 +64,6 @@ export class ScoregateClient {
 
   constructor(options: ScoregateClientOptions) {
     this.#options = resolveOptions(options);
-    if (options.bootstrap !== undefined) this.restore(options.bootstrap);
     this.#reporter = new ObservationReporter({
       ...this.#options,
       send: (body) => this.#send(OBSERVATIONS_PATH, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
@@ -200,18 +197,13 @@ export class ScoregateClient {
     return this.#userAgent;
   }
 
-  /** The cache as a JSON-serializable snapshot (values the server answered, with their ETags). */
-  snapshot(): Snapshot {
-    return snapshotOf(this.#entries.values(), this.#options.now());
-  }
-
   /**
-   * Loads a snapshot. Its values are served as `stale` until the server answers (the first call revalidates with
-   * the saved ETag), and never replace a value the server already gave this client.
+   * The door of `@scoregate/client/snapshot` into this cache (not for applications): the entries, least recently used
+   * first, and the capacity a restore evicts to.
+   * @internal
    */
-  restore(snapshot: Snapshot): void {
-    restoreInto(this.#entries, snapshot);
-    evictOldest(this.#entries, this.#options.maxGates);
+  _cache(): [Map<string, Entry>, number] {
+    return [this.#entries, this.#options.maxGates];
   }
 
   // -------------------------------------------------------------------------------------------------------------
