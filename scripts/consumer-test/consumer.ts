@@ -38,7 +38,15 @@ import {
   type ThresholdReason,
   type ThresholdResult,
 } from "@scoregate/client";
-import { checkStepOptions, fallbackOf, type GateStepOptions, gateStep, type ShadowStepOptions, scoresOf } from "@scoregate/client/adapter";
+import {
+  addUserAgentProduct,
+  checkStepOptions,
+  fallbackOf,
+  type GateStepOptions,
+  gateStep,
+  type ShadowStepOptions,
+  scoresOf,
+} from "@scoregate/client/adapter";
 import { loadSnapshot, saveSnapshot } from "@scoregate/client/node";
 import { shadow, shadowsFor } from "@scoregate/client/shadow";
 import { restore, snapshot as snapshotOf } from "@scoregate/client/snapshot";
@@ -82,6 +90,8 @@ export async function everything(candidates: readonly { id: string; score: numbe
   );
   const observation: Observation = { calibrationId: result.calibrationId, candidates: candidates.length, dropped: result.dropped.length };
   client.report(observation);
+  addUserAgentProduct(client, "consumer-test/1.0");
+  const userAgent: string = client.userAgent;
   const unsubscribe = client.subscribe((event: ClientEvent) => {
     if (event.type === "calibration") console.log(event.calibrationId, event.threshold);
   });
@@ -145,6 +155,7 @@ export async function everything(candidates: readonly { id: string; score: numbe
     threshold,
     restored,
     inMemory,
+    userAgent,
     flushed,
     value,
     remembered,

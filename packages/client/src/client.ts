@@ -27,7 +27,7 @@ import {
   seqOf,
   take,
 } from "./cache-entry";
-import { CLIENT_PRODUCT, type ResolvedOptions, resolveOptions, withProduct } from "./client-options";
+import { CLIENT_PRODUCT, type ResolvedOptions, resolveOptions } from "./client-options";
 import { boundedFetch, clientError, describeFailure, parseRetryAfter, timeoutError, waitAtMost } from "./http";
 import { ObservationReporter } from "./observations";
 import { readThresholdResponse, type Served } from "./threshold-response";
@@ -183,18 +183,20 @@ export class ScoregateClient {
   }
 
   /**
-   * Names an integration in the `User-Agent` of every request, in front of what is there
-   * (`scoregate-langchain/0.1.0 scoregate-client/0.1.0`), so the server's logs tell which integration called. The
-   * adapters add themselves; an application may add its own (`my-rag/2.3`). Adding a product twice changes nothing.
-   * Throws TypeError for a value that is not an HTTP product (`name` or `name/version`, token characters only).
+   * The `User-Agent` this client sends: its integrations' products (`addUserAgentProduct` of `@scoregate/client/adapter`),
+   * then `scoregate-client/<version>`.
    */
-  addUserAgentProduct(product: string): void {
-    this.#userAgent = withProduct(this.#userAgent, product);
-  }
-
-  /** The `User-Agent` this client sends: its integrations' products, then `scoregate-client/<version>`. */
   get userAgent(): string {
     return this.#userAgent;
+  }
+
+  /**
+   * The door of `addUserAgentProduct` (`@scoregate/client/adapter`, which checks the product) into this client's
+   * `User-Agent` (not for applications).
+   * @internal
+   */
+  _setUserAgent(userAgent: string): void {
+    this.#userAgent = userAgent;
   }
 
   /**
