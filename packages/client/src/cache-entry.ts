@@ -31,6 +31,19 @@ export interface Entry {
 /** A gate key's two required model names are strings (a JavaScript caller may pass anything). */
 export const isGateKey = (g: GateKey | null | undefined): g is GateKey => typeof g?.embedding === "string" && typeof g.reranker === "string";
 
+/**
+ * A gate key as the wire names it (`index`, `embedding`, `reranker`, `index_version`, the optional ones when given): the
+ * query of GET /v1/threshold and the target of an observation batch.
+ */
+export function wireGate(g: GateKey): Record<string, string> {
+  const w: Record<string, string> = {};
+  if (g.index !== undefined) w.index = g.index;
+  w.embedding = g.embedding;
+  w.reranker = g.reranker;
+  if (g.indexVersion !== undefined) w.index_version = g.indexVersion;
+  return w;
+}
+
 /** The cache key of a gate (the stream entry keys its streams the same way). */
 export function gateKey(g: GateKey): string {
   return JSON.stringify([g.index ?? "default", g.embedding, g.reranker, g.indexVersion ?? null]);

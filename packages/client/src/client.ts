@@ -26,6 +26,7 @@ import {
   notModified,
   seqOf,
   take,
+  wireGate,
 } from "./cache-entry";
 import { CLIENT_PRODUCT, type ResolvedOptions, resolveOptions } from "./client-options";
 import { boundedFetch, clientError, describeFailure, parseRetryAfter, timeoutError, waitAtMost } from "./http";
@@ -264,12 +265,7 @@ export class ScoregateClient {
   }
 
   async #revalidate(entry: Entry): Promise<void> {
-    const g = entry.gate;
-    const params = new URLSearchParams();
-    if (g.index !== undefined) params.set("index", g.index);
-    params.set("embedding", g.embedding);
-    params.set("reranker", g.reranker);
-    if (g.indexVersion !== undefined) params.set("index_version", g.indexVersion);
+    const params = new URLSearchParams(wireGate(entry.gate));
     const headers: Record<string, string> = { accept: "application/json" };
     // A pushed uncalibrated state has an ETag too (its seq): sent, so the server reads its record for a client ahead
     // of its copies.

@@ -8,7 +8,7 @@
 // out of the published types (docs/architecture.md, "How the contract travels with the clients").
 import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "../../../src/contract/limits";
 import type { ObservationBatch, QueryCounts } from "../../../src/contract/wire-types";
-import { isGateKey } from "./cache-entry";
+import { isGateKey, wireGate } from "./cache-entry";
 import type { ResolvedOptions } from "./client-options";
 import { backoffDelay, describeFailure, type Outcome, parseRetryAfter, startTimer } from "./http";
 import { isCount } from "./threshold-response";
@@ -294,9 +294,7 @@ function toTarget(o: Observation): Target | undefined {
   else {
     const g: GateKey | undefined = o.gate;
     if (!isGateKey(g)) return undefined;
-    t = { embedding: g.embedding, reranker: g.reranker };
-    if (g.index !== undefined) t.index = g.index;
-    if (g.indexVersion !== undefined) t.index_version = g.indexVersion;
+    t = wireGate(g) as Target;
   }
   if (o.role === "shadow") t.role = "shadow";
   if (o.promotion !== undefined) t.promotion = { id: o.promotion.id, step: o.promotion.step, arm: o.promotion.arm };
