@@ -39,7 +39,7 @@ export function addUserAgentProduct(client: ScoregateClient, product: string): v
   if (typeof product !== "string" || !PRODUCT.test(product))
     throw new TypeError(`ScoregateClient: ${JSON.stringify(product)} is not an HTTP product such as "my-service/1.2"`);
   const userAgent = client.userAgent;
-  if (!userAgent.split(" ").includes(product)) client._setUserAgent(`${product} ${userAgent}`);
+  if (!userAgent.split(" ").includes(product)) client._internals()[3](`${product} ${userAgent}`);
 }
 
 /**
@@ -56,7 +56,7 @@ export function checkStepOptions(o: any, owner: string): void {
   if (typeof o !== "object" || o === null) fail("options are required: { client, gate, fallback }");
   // Duck-typed: an application may hold a client from another copy of @scoregate/client.
   const c = o.client;
-  if (typeof c?.gate !== "function" || typeof c._setUserAgent !== "function")
+  if (typeof c?.gate !== "function" || typeof c._internals !== "function")
     fail("options.client must be a ScoregateClient (new ScoregateClient({ baseUrl, token }))");
   const g = o.gate;
   if (typeof g !== "object" || g === null || !isText(g.embedding) || !isText(g.reranker))

@@ -192,21 +192,22 @@ export class ScoregateClient {
   }
 
   /**
-   * The door of `addUserAgentProduct` (`@scoregate/client/adapter`, which checks the product) into this client's
-   * `User-Agent` (not for applications).
+   * The one door of the other entries into this client (not for applications): its cache (least recently used first),
+   * its resolved options (the clock, `maxGates`), its listeners, and its `User-Agent`. `@scoregate/client/snapshot`
+   * reads and fills the cache, `@scoregate/client/stream` applies a pushed event to an entry with cache-entry.ts's
+   * transitions and announces them (as #revalidate does for a 200), and `addUserAgentProduct`
+   * (`@scoregate/client/adapter`, which checks the product) sets the `User-Agent`.
    * @internal
    */
-  _setUserAgent(userAgent: string): void {
-    this.#userAgent = userAgent;
-  }
-
-  /**
-   * The door of `@scoregate/client/snapshot` into this cache (not for applications): the entries, least recently used
-   * first, and the capacity a restore evicts to.
-   * @internal
-   */
-  _cache(): [Map<string, Entry>, number] {
-    return [this.#entries, this.#options.maxGates];
+  _internals(): [Map<string, Entry>, ResolvedOptions, emit: (event: ClientEvent | undefined) => void, setUserAgent: (ua: string) => void] {
+    return [
+      this.#entries,
+      this.#options,
+      (e) => this.#emit(e),
+      (ua) => {
+        this.#userAgent = ua;
+      },
+    ];
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -295,26 +296,6 @@ export class ScoregateClient {
     if (failure.code === "uncalibrated") return older ? undefined : this.#emit(markUncalibrated(entry, response, now));
     if (failure.code === "unauthorized" || failure.code === "forbidden") return this.#stopOnAuth(entry, failure);
     return this.#fail(entry, failure, now);
-  }
-
-  /**
-   * The doors of the `@scoregate/client/stream` client into this cache (not for applications): a gate's entry, this
-   * client's clock, and its listeners (stream.ts applies a pushed event to the entry with cache-entry.ts's transitions
-   * and announces them here, as #revalidate does for a 200).
-   * @internal
-   */
-  _entry(gate: GateKey): Entry | undefined {
-    return this.#entries.get(gateKey(gate));
-  }
-
-  /** @internal */
-  _now(): number {
-    return this.#options.now();
-  }
-
-  /** @internal */
-  _emit(event: ClientEvent | undefined): void {
-    this.#emit(event);
   }
 
   #fail(entry: Entry, error: ClientError, now: number): void {

@@ -12,10 +12,11 @@ import type { Snapshot } from "./types";
 /** The client's cache as a JSON-serializable snapshot (values the server answered, with their ETags). */
 export function snapshot(client: ScoregateClient): Snapshot {
   const saved: Snapshot["entries"] = [];
-  for (const e of client._cache()[0].values()) {
+  const [entries, options] = client._internals();
+  for (const e of entries.values()) {
     if (e.value !== undefined) saved.push({ gate: { ...e.gate }, response: e.value, etag: e.etag, fetchedAt: e.fetchedAt });
   }
-  return { version: 1, savedAt: client._now(), entries: saved };
+  return { version: 1, savedAt: options.now(), entries: saved };
 }
 
 /**
@@ -25,7 +26,7 @@ export function snapshot(client: ScoregateClient): Snapshot {
  * skipped; past the client's `maxGates` the oldest entries go.
  */
 export function restore(client: ScoregateClient, snapshot: Snapshot | undefined): void {
-  const [entries, maxGates] = client._cache();
+  const [entries, { maxGates }] = client._internals();
   if (snapshot?.version !== 1 || !Array.isArray(snapshot.entries)) return;
   for (const s of snapshot.entries) {
     const response = readThresholdResponse(s?.response);
