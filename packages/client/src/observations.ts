@@ -76,13 +76,9 @@ export class ObservationReporter {
 
   report(o: Observation, waitUntil: ((p: Promise<unknown>) => void) | undefined): void {
     const target = toTarget(o);
-    const valid =
-      isCount(o.candidates, 0) &&
-      isCount(o.dropped, 0) &&
-      o.dropped <= o.candidates &&
-      (o.below === undefined || (isCount(o.below, 0) && o.below <= o.candidates)) &&
-      (o.unscored === undefined || isCount(o.unscored, 0)) &&
-      o.candidates + (o.unscored ?? 0) <= MAX_CANDIDATES_PER_QUERY;
+    // Defaults apply to undefined only: a null count (from JavaScript) stays and is refused.
+    const { candidates: c, dropped: d, below = d, unscored: u = 0 } = o;
+    const valid = [c, d, below, u].every((n) => isCount(n, 0)) && d <= c && below <= c && c + u <= MAX_CANDIDATES_PER_QUERY;
     if (this.#closed || this.#deps.isStopped() !== undefined || target === undefined || !valid) {
       this.#stats.ignored++;
       return;
@@ -93,9 +89,8 @@ export class ObservationReporter {
       group = { key, target, queries: [], scores: [], createdAt: this.#deps.now() };
       this.#groups.set(key, group);
     }
-    const u = o.unscored ?? 0;
     // [candidates, dropped], [.., below, abstained] with `below`, [.., unscored] with unscored candidates (below: dropped).
-    const q = [o.candidates, o.dropped, o.below ?? o.dropped, o.abstained ? 1 : 0, u];
+    const q = [c, d, below, o.abstained ? 1 : 0, u];
     group.queries.push(q.slice(0, u > 0 ? 5 : o.below === undefined ? 2 : 4) as QueryCounts);
     if (o.scores !== undefined && this.#maxScores > 0) {
       for (const s of o.scores) if (Number.isFinite(s)) group.scores.push(s);
