@@ -5,8 +5,9 @@
  * randomness at module scope, where a client is usually created). docs/clients.md describes the behaviour.
  *
  * This class holds the cache and sends the requests; the parts live beside it: an entry's states and what each server
- * answer does to them (cache-entry.ts), the answers callers get (threshold-result.ts),
- * the options and User-Agent (client-options.ts), observation batching (observations.ts), HTTP details (http.ts).
+ * answer does to them (cache-entry.ts), the answers callers get (threshold-result.ts), the options and User-Agent
+ * (client-options.ts), observation batching (observations.ts), HTTP details (http.ts). Snapshots and adding products to
+ * the User-Agent are opt-in entries (snapshot.ts, adapter.ts) that reach this cache through `_internals`.
  */
 // The contract modules imported here (limits, wire-types) import no zod: its schemas stay out of the bundle and zod
 // out of the published types (docs/architecture.md, "How the contract travels with the clients").
