@@ -16,6 +16,7 @@
  */
 import { createServer } from "node:http";
 import { ScoregateClient } from "@scoregate/client";
+import { addUserAgentProduct } from "@scoregate/client/adapter";
 import { ScoregateCompressor } from "@scoregate/langchain";
 import { GATE, KeywordRetriever, StubReranker } from "./pipeline.mjs";
 
@@ -27,7 +28,7 @@ const scoregate = new ScoregateClient({
   token: process.env.SCOREGATE_TOKEN ?? "dev-read",
   timeoutMs: 1000,
 });
-scoregate.addUserAgentProduct("rag-service-example/0.1.0");
+addUserAgentProduct(scoregate, "rag-service-example/0.1.0");
 scoregate.subscribe((event) => {
   if (event.type === "calibration") console.log(`scoregate: serving calibration ${event.calibrationId} (threshold ${event.threshold})`);
   else if (event.type === "error") console.log(`scoregate: ${event.error.message}; searches go on with the last known threshold`);

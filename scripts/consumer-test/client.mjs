@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OBSERVATIONS_PATH, ScoregateClient, THRESHOLD_PATH } from "@scoregate/client";
 import { loadSnapshot, saveSnapshot } from "@scoregate/client/node";
+import { restore } from "@scoregate/client/snapshot";
 
 const gate = JSON.parse(process.env.GATE);
 const threshold = Number(process.env.EXPECT_THRESHOLD);
@@ -33,11 +34,8 @@ assert.deepEqual([unknown.reason, unknown.threshold], ["uncalibrated", 0.3]);
 const dir = mkdtempSync(join(tmpdir(), "scoregate-consumer-snapshot-"));
 try {
   await saveSnapshot(client, join(dir, "snapshot.json"));
-  const restored = new ScoregateClient({
-    baseUrl: "http://127.0.0.1:1",
-    token: "dev-read",
-    bootstrap: await loadSnapshot(join(dir, "snapshot.json")),
-  });
+  const restored = new ScoregateClient({ baseUrl: "http://127.0.0.1:1", token: "dev-read" });
+  restore(restored, await loadSnapshot(join(dir, "snapshot.json")));
   const cold = await restored.getThreshold(gate, { fallback: 0.99, timeoutMs: 200 });
   assert.deepEqual([cold.reason, cold.threshold], ["stale", threshold]);
   await restored.close();

@@ -38,9 +38,18 @@ import {
   type ThresholdReason,
   type ThresholdResult,
 } from "@scoregate/client";
-import { checkStepOptions, fallbackOf, type GateStepOptions, gateStep, type ShadowStepOptions, scoresOf } from "@scoregate/client/adapter";
+import {
+  addUserAgentProduct,
+  checkStepOptions,
+  fallbackOf,
+  type GateStepOptions,
+  gateStep,
+  type ShadowStepOptions,
+  scoresOf,
+} from "@scoregate/client/adapter";
 import { loadSnapshot, saveSnapshot } from "@scoregate/client/node";
 import { shadow, shadowsFor } from "@scoregate/client/shadow";
+import { restore, snapshot as snapshotOf } from "@scoregate/client/snapshot";
 import {
   EVENTS_PATH,
   eventsUrl,
@@ -81,6 +90,8 @@ export async function everything(candidates: readonly { id: string; score: numbe
   );
   const observation: Observation = { calibrationId: result.calibrationId, candidates: candidates.length, dropped: result.dropped.length };
   client.report(observation);
+  addUserAgentProduct(client, "consumer-test/1.0");
+  const userAgent: string = client.userAgent;
   const unsubscribe = client.subscribe((event: ClientEvent) => {
     if (event.type === "calibration") console.log(event.calibrationId, event.threshold);
   });
@@ -90,6 +101,8 @@ export async function everything(candidates: readonly { id: string; score: numbe
   const entries: SnapshotEntry[] = snapshot.entries;
   const threshold: number | null | undefined = entries[0]?.response.threshold;
   const restored: Snapshot | undefined = await loadSnapshot("/tmp/scoregate-snapshot.json");
+  restore(client, restored);
+  const inMemory: Snapshot = snapshotOf(client);
   const flushed: FlushResult = await client.close();
 
   const providerOptions: ScoregateProviderOptions = { client, gates: { "rag.docs.threshold": gate } };
@@ -141,6 +154,8 @@ export async function everything(candidates: readonly { id: string; score: numbe
     stats,
     threshold,
     restored,
+    inMemory,
+    userAgent,
     flushed,
     value,
     remembered,

@@ -5,14 +5,17 @@ const { ScoregateClient } = require("@scoregate/client");
 const { saveSnapshot } = require("@scoregate/client/node");
 const { shadow, shadowsFor } = require("@scoregate/client/shadow");
 const { gateStep } = require("@scoregate/client/adapter");
+const { restore, snapshot } = require("@scoregate/client/snapshot");
 const { ScoregateCompressor } = require("@scoregate/langchain");
 const { ScoregatePostprocessor } = require("@scoregate/llamaindex");
 const { ScoregateProvider } = require("@scoregate/openfeature");
 
 const client = new ScoregateClient({ baseUrl: "http://127.0.0.1:1", token: "t" });
-for (const f of [saveSnapshot, shadow, shadowsFor, gateStep, ScoregateCompressor, ScoregatePostprocessor, ScoregateProvider])
+for (const f of [saveSnapshot, shadow, shadowsFor, gateStep, restore, snapshot, ScoregateCompressor, ScoregatePostprocessor, ScoregateProvider])
   assert.equal(typeof f, "function");
 // the shadow entry reads the core client's cache: nothing cached yet, so no shadow takes the key
 assert.deepEqual(shadowsFor(client, { embedding: "e5", reranker: "bge" }, "user-1"), []);
 assert.match(client.userAgent, /^scoregate-client\/\d+\.\d+\.\d+/u);
-console.log(JSON.stringify({ node: process.version, required: 7 }));
+// the snapshot entry reads the core client's cache: nothing answered yet, so nothing to save
+assert.deepEqual(snapshot(client).entries, []);
+console.log(JSON.stringify({ node: process.version, required: 9 }));

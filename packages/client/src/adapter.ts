@@ -25,6 +25,23 @@ export const fallbackOf = (fallback: unknown): number | null => (isScored(fallba
 
 const isText = (v: unknown): v is string => typeof v === "string" && v !== "";
 
+/** An HTTP product (RFC 9110, section 10.1.5): a token, optionally `/` and a version token. */
+const PRODUCT = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\/[!#$%&'*+.^_`|~0-9A-Za-z-]+)?$/u;
+
+/**
+ * Names an integration in the `User-Agent` of every request the client sends, in front of what is there
+ * (`scoregate-langchain/0.1.0 scoregate-client/0.1.0`), so the server's logs tell which integration called. The
+ * adapters add themselves; an application may add its own (`my-rag/2.3`). Adding a product twice changes nothing.
+ * Throws TypeError for a value that is not an HTTP product (`name` or `name/version`, token characters only). In its
+ * own entry with the adapters' step, so a service that names nothing does not carry it.
+ */
+export function addUserAgentProduct(client: ScoregateClient, product: string): void {
+  if (typeof product !== "string" || !PRODUCT.test(product))
+    throw new TypeError(`ScoregateClient: ${JSON.stringify(product)} is not an HTTP product such as "my-service/1.2"`);
+  const userAgent = client.userAgent;
+  if (!userAgent.split(" ").includes(product)) client._internals()[3](`${product} ${userAgent}`);
+}
+
 /**
  * The check an adapter's constructor makes of its step options (`owner` names the adapter in the messages): a
  * JavaScript caller (or a config read from a file) can pass anything, and a wrong option would otherwise surface on the
@@ -39,7 +56,7 @@ export function checkStepOptions(o: any, owner: string): void {
   if (typeof o !== "object" || o === null) fail("options are required: { client, gate, fallback }");
   // Duck-typed: an application may hold a client from another copy of @scoregate/client.
   const c = o.client;
-  if (typeof c?.gate !== "function" || typeof c.addUserAgentProduct !== "function")
+  if (typeof c?.gate !== "function" || typeof c._internals !== "function")
     fail("options.client must be a ScoregateClient (new ScoregateClient({ baseUrl, token }))");
   const g = o.gate;
   if (typeof g !== "object" || g === null || !isText(g.embedding) || !isText(g.reranker))

@@ -19,24 +19,22 @@ let encoder: { encode(s: string): Uint8Array } | undefined;
 export function murmur3(bytes: Uint8Array, seed = 0): number {
   let h = seed >>> 0;
   const n = bytes.length;
-  const tail = n & ~3;
   let k = 0;
-  for (let i = 0; i < tail; i += 4) {
-    k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  const rest = n & 3;
-  if (rest > 0) {
-    k = rest === 3 ? bytes[tail + 2]! << 16 : 0;
-    if (rest >= 2) k ^= bytes[tail + 1]! << 8;
-    k ^= bytes[tail]!;
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
+  // One loop for the 4-byte blocks and the tail: a block's little-endian word, or the tail's 1 to 3 bytes, is mixed
+  // into h when it is complete; only a full block also rotates and scales h.
+  for (let i = 0; i < n; i++) {
+    k |= bytes[i]! << ((i & 3) * 8);
+    const full = (i & 3) === 3;
+    if (full || i === n - 1) {
+      k = Math.imul(k, 0xcc9e2d51);
+      k = (k << 15) | (k >>> 17);
+      h ^= Math.imul(k, 0x1b873593);
+      if (full) {
+        h = (h << 13) | (h >>> 19);
+        h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+      }
+      k = 0;
+    }
   }
   h ^= n;
   h ^= h >>> 16;

@@ -6,7 +6,7 @@
 // The contract modules imported here (limits, wire-types) import no zod: its schemas stay out of the bundle and zod
 // out of the published types (docs/architecture.md, "How the contract travels with the clients").
 import { THRESHOLD_MAX_AGE_SECONDS, THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS } from "../../../src/contract/limits";
-import { type BackoffPolicy, backoffDelay, parseCacheControl } from "./http";
+import { type BackoffPolicy, backoffDelay, cacheSeconds } from "./http";
 import type { Served } from "./threshold-response";
 import type { ClientError, ClientEvent, GateKey } from "./types";
 
@@ -26,6 +26,22 @@ export interface Entry {
   failures: number;
   nextAttemptAt: number;
   lastError?: ClientError;
+}
+
+/** A gate key's two required model names are strings (a JavaScript caller may pass anything). */
+export const isGateKey = (g: GateKey | null | undefined): g is GateKey => typeof g?.embedding === "string" && typeof g.reranker === "string";
+
+/**
+ * A gate key as the wire names it (`index`, `embedding`, `reranker`, `index_version`, the optional ones when given): the
+ * query of GET /v1/threshold and the target of an observation batch.
+ */
+export function wireGate(g: GateKey): Record<string, string> {
+  const w: Record<string, string> = {};
+  if (g.index !== undefined) w.index = g.index;
+  w.embedding = g.embedding;
+  w.reranker = g.reranker;
+  if (g.indexVersion !== undefined) w.index_version = g.indexVersion;
+  return w;
 }
 
 /** The cache key of a gate (the stream entry keys its streams the same way). */
@@ -63,12 +79,15 @@ export function evictOldest(entries: Map<string, Entry>, maxGates: number): void
 
 /** A server answer (200, 304, 404 uncalibrated, a pushed event): reset the failure state, take the lifetimes sent. */
 export function confirm(entry: Entry, response: Response | null, now: number): void {
-  const cc = parseCacheControl(response?.headers.get("cache-control") ?? null);
+  const cc = cacheSeconds(response?.headers.get("cache-control"));
   entry.fetchedAt = now;
-  entry.maxAgeMs = cc.maxAgeMs ?? THRESHOLD_MAX_AGE_SECONDS * 1000;
-  const swr = cc.staleWhileRevalidateMs ?? THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS * 1000;
-  const sie = cc.staleIfErrorMs ?? THRESHOLD_STALE_IF_ERROR_SECONDS * 1000;
-  entry.staleIfErrorMs = Math.max(swr, sie);
+  entry.maxAgeMs = (cc.get("max-age") ?? THRESHOLD_MAX_AGE_SECONDS) * 1000;
+  // A stale value is served while either window allows: the longer of the two.
+  entry.staleIfErrorMs =
+    Math.max(
+      cc.get("stale-while-revalidate") ?? THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS,
+      cc.get("stale-if-error") ?? THRESHOLD_STALE_IF_ERROR_SECONDS,
+    ) * 1000;
   entry.bootstrapped = false;
   entry.failures = 0;
   entry.nextAttemptAt = 0;

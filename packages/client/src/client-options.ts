@@ -1,5 +1,5 @@
 /**
- * What a client is configured with: its options with their defaults, and the products it names in `User-Agent`. A
+ * What a client is configured with: its options with their defaults, and what it calls itself in `User-Agent`. A
  * wrong value here is a programmer error and throws TypeError at once, unlike every call on the hot path.
  */
 import type { BackoffPolicy } from "./http";
@@ -57,15 +57,3 @@ export function resolveOptions(options: ScoregateClientOptions): ResolvedOptions
 
 /** What this package calls itself in `User-Agent`: `scoregate-client/<version>`. */
 export const CLIENT_PRODUCT = `scoregate-client/${version}`;
-/** An HTTP product (RFC 9110, section 10.1.5): a token, optionally `/` and a version token. */
-const PRODUCT = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\/[!#$%&'*+.^_`|~0-9A-Za-z-]+)?$/u;
-
-/**
- * `userAgent` with `product` in front, unless it names it already. Throws TypeError for a value that is not an HTTP
- * product (`name` or `name/version`, token characters only).
- */
-export function withProduct(userAgent: string, product: string): string {
-  if (typeof product !== "string" || !PRODUCT.test(product))
-    throw new TypeError(`ScoregateClient: ${JSON.stringify(product)} is not an HTTP product such as "my-service/1.2"`);
-  return userAgent.split(" ").includes(product) ? userAgent : `${product} ${userAgent}`;
-}

@@ -5,17 +5,31 @@
  * randomness at module scope, where a client is usually created). docs/clients.md describes the behaviour.
  *
  * This class holds the cache and sends the requests; the parts live beside it: an entry's states and what each server
- * answer does to them (cache-entry.ts), snapshots (cache-snapshot.ts), the answers callers get (threshold-result.ts),
- * the options and User-Agent (client-options.ts), observation batching (observations.ts), HTTP details (http.ts).
+ * answer does to them (cache-entry.ts), the answers callers get (threshold-result.ts), the options and User-Agent
+ * (client-options.ts), observation batching (observations.ts), HTTP details (http.ts). Snapshots and adding products to
+ * the User-Agent are opt-in entries (snapshot.ts, adapter.ts) that reach this cache through `_internals`.
  */
 // The contract modules imported here (limits, wire-types) import no zod: its schemas stay out of the bundle and zod
 // out of the published types (docs/architecture.md, "How the contract travels with the clients").
 // The per-query rule, bundled from the pure core: the server counts what a gate does with the very same code, so the
 // client and the server's statistics cannot drift apart (fixtures/guarded-gate.json pins it for the Python client).
 import { decideQuery, isScored, type QueryDecision } from "../../../src/stats/guard-rule";
-import { type Entry, evictOldest, gateKey, isFresh, isUsable, markFailed, markUncalibrated, newEntry, notModified, seqOf, take } from "./cache-entry";
-import { restoreInto, snapshotOf } from "./cache-snapshot";
-import { CLIENT_PRODUCT, type ResolvedOptions, resolveOptions, withProduct } from "./client-options";
+import {
+  type Entry,
+  evictOldest,
+  gateKey,
+  isFresh,
+  isGateKey,
+  isUsable,
+  markFailed,
+  markUncalibrated,
+  newEntry,
+  notModified,
+  seqOf,
+  take,
+  wireGate,
+} from "./cache-entry";
+import { CLIENT_PRODUCT, type ResolvedOptions, resolveOptions } from "./client-options";
 import { boundedFetch, clientError, describeFailure, parseRetryAfter, timeoutError, waitAtMost } from "./http";
 import { ObservationReporter } from "./observations";
 import { readThresholdResponse, type Served } from "./threshold-response";
@@ -31,7 +45,6 @@ import type {
   Observation,
   ObservationStats,
   ScoregateClientOptions,
-  Snapshot,
   ThresholdResult,
 } from "./types";
 
@@ -53,7 +66,6 @@ export class ScoregateClient {
 
   constructor(options: ScoregateClientOptions) {
     this.#options = resolveOptions(options);
-    if (options.bootstrap !== undefined) this.restore(options.bootstrap);
     this.#reporter = new ObservationReporter({
       ...this.#options,
       send: (body) => this.#send(OBSERVATIONS_PATH, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
@@ -72,8 +84,7 @@ export class ScoregateClient {
     // JavaScript callers can omit the options: no fallback, so null (docs/clients.md, "Failure behaviour").
     options ??= {} as GetThresholdOptions;
     // Nor may a gate without its two model names throw, or be sent as "undefined" and refused on every call.
-    if (typeof gate?.embedding !== "string" || typeof gate.reranker !== "string")
-      return fallbackResult(options.fallback, clientError("bad_request", "the gate needs embedding and reranker strings"));
+    if (!isGateKey(gate)) return fallbackResult(options.fallback, clientError("bad_request", "the gate needs embedding and reranker strings"));
     const [entry, fresh, started] = this.#read(gate, options.waitUntil);
     if (fresh !== undefined) return servedResult(entry, options, fresh ? "cached" : "stale", this.#authError);
     const waitMs = options.timeoutMs ?? this.#options.timeoutMs;
@@ -174,32 +185,30 @@ export class ScoregateClient {
   }
 
   /**
-   * Names an integration in the `User-Agent` of every request, in front of what is there
-   * (`scoregate-langchain/0.1.0 scoregate-client/0.1.0`), so the server's logs tell which integration called. The
-   * adapters add themselves; an application may add its own (`my-rag/2.3`). Adding a product twice changes nothing.
-   * Throws TypeError for a value that is not an HTTP product (`name` or `name/version`, token characters only).
+   * The `User-Agent` this client sends: its integrations' products (`addUserAgentProduct` of `@scoregate/client/adapter`),
+   * then `scoregate-client/<version>`.
    */
-  addUserAgentProduct(product: string): void {
-    this.#userAgent = withProduct(this.#userAgent, product);
-  }
-
-  /** The `User-Agent` this client sends: its integrations' products, then `scoregate-client/<version>`. */
   get userAgent(): string {
     return this.#userAgent;
   }
 
-  /** The cache as a JSON-serializable snapshot (values the server answered, with their ETags). */
-  snapshot(): Snapshot {
-    return snapshotOf(this.#entries.values(), this.#options.now());
-  }
-
   /**
-   * Loads a snapshot. Its values are served as `stale` until the server answers (the first call revalidates with
-   * the saved ETag), and never replace a value the server already gave this client.
+   * The one door of the other entries into this client (not for applications): its cache (least recently used first),
+   * its resolved options (the clock, `maxGates`), its listeners, and its `User-Agent`. `@scoregate/client/snapshot`
+   * reads and fills the cache, `@scoregate/client/stream` applies a pushed event to an entry with cache-entry.ts's
+   * transitions and announces them (as #revalidate does for a 200), and `addUserAgentProduct`
+   * (`@scoregate/client/adapter`, which checks the product) sets the `User-Agent`.
+   * @internal
    */
-  restore(snapshot: Snapshot): void {
-    restoreInto(this.#entries, snapshot);
-    evictOldest(this.#entries, this.#options.maxGates);
+  _internals(): [Map<string, Entry>, ResolvedOptions, emit: (event: ClientEvent | undefined) => void, setUserAgent: (ua: string) => void] {
+    return [
+      this.#entries,
+      this.#options,
+      (e) => this.#emit(e),
+      (ua) => {
+        this.#userAgent = ua;
+      },
+    ];
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -258,12 +267,7 @@ export class ScoregateClient {
   }
 
   async #revalidate(entry: Entry): Promise<void> {
-    const g = entry.gate;
-    const params = new URLSearchParams();
-    if (g.index !== undefined) params.set("index", g.index);
-    params.set("embedding", g.embedding);
-    params.set("reranker", g.reranker);
-    if (g.indexVersion !== undefined) params.set("index_version", g.indexVersion);
+    const params = new URLSearchParams(wireGate(entry.gate));
     const headers: Record<string, string> = { accept: "application/json" };
     // A pushed uncalibrated state has an ETag too (its seq): sent, so the server reads its record for a client ahead
     // of its copies.
@@ -293,26 +297,6 @@ export class ScoregateClient {
     if (failure.code === "uncalibrated") return older ? undefined : this.#emit(markUncalibrated(entry, response, now));
     if (failure.code === "unauthorized" || failure.code === "forbidden") return this.#stopOnAuth(entry, failure);
     return this.#fail(entry, failure, now);
-  }
-
-  /**
-   * The doors of the `@scoregate/client/stream` client into this cache (not for applications): a gate's entry, this
-   * client's clock, and its listeners (stream.ts applies a pushed event to the entry with cache-entry.ts's transitions
-   * and announces them here, as #revalidate does for a 200).
-   * @internal
-   */
-  _entry(gate: GateKey): Entry | undefined {
-    return this.#entries.get(gateKey(gate));
-  }
-
-  /** @internal */
-  _now(): number {
-    return this.#options.now();
-  }
-
-  /** @internal */
-  _emit(event: ClientEvent | undefined): void {
-    this.#emit(event);
   }
 
   #fail(entry: Entry, error: ClientError, now: number): void {

@@ -6,24 +6,16 @@
 import type { ErrorResponse } from "../../../src/contract/wire-types";
 import type { ClientError, ClientErrorCode } from "./types";
 
-export interface CacheDirectives {
-  maxAgeMs?: number;
-  staleWhileRevalidateMs?: number;
-  staleIfErrorMs?: number;
-}
-
-/** The three lifetimes of a `Cache-Control` header, in ms; absent or malformed directives stay undefined. */
-export function parseCacheControl(header: string | null): CacheDirectives {
-  const out: CacheDirectives = {};
-  if (header === null) return out;
-  for (const part of header.split(",")) {
-    const [rawName, rawValue] = part.split("=", 2);
-    const name = rawName?.trim().toLowerCase();
-    const seconds = rawValue === undefined ? Number.NaN : Number(rawValue.trim().replace(/^"|"$/gu, ""));
-    if (!Number.isFinite(seconds) || seconds < 0) continue;
-    if (name === "max-age") out.maxAgeMs = seconds * 1000;
-    else if (name === "stale-while-revalidate") out.staleWhileRevalidateMs = seconds * 1000;
-    else if (name === "stale-if-error") out.staleIfErrorMs = seconds * 1000;
+/**
+ * The `Cache-Control` directives that carry a finite, non-negative number of seconds, by lower-cased name (a later
+ * directive of the same name wins); the others, and malformed values, are left out.
+ */
+export function cacheSeconds(header: string | null | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const part of (header ?? "").split(",")) {
+    const [name, value] = part.split("=", 2);
+    const seconds = value === undefined ? Number.NaN : Number(value.trim().replace(/^"|"$/gu, ""));
+    if (Number.isFinite(seconds) && seconds >= 0) out.set(name!.trim().toLowerCase(), seconds);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 /**
  * @scoregate/client: read gate thresholds without ever stalling the hot path, apply them, report what they did.
- * Runs in Node, browsers and Workers (no Node-only API here; snapshot files are in `@scoregate/client/node`).
+ * Runs in Node, browsers and Workers (no Node-only API here; snapshots are in `@scoregate/client/snapshot`, snapshot files in
+ * `@scoregate/client/node`).
  */
 // The per-query rule gate() applies, for callers that read thresholds themselves (getThreshold, OpenFeature flags).
 export { decideQuery, type GuardPolicy, type QueryDecision } from "../../../src/stats/guard-rule";

@@ -8,6 +8,7 @@
 // out of the published types (docs/architecture.md, "How the contract travels with the clients").
 import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "../../../src/contract/limits";
 import type { ObservationBatch, QueryCounts } from "../../../src/contract/wire-types";
+import { isGateKey, wireGate } from "./cache-entry";
 import type { ResolvedOptions } from "./client-options";
 import { backoffDelay, describeFailure, type Outcome, parseRetryAfter, startTimer } from "./http";
 import { isCount } from "./threshold-response";
@@ -75,13 +76,9 @@ export class ObservationReporter {
 
   report(o: Observation, waitUntil: ((p: Promise<unknown>) => void) | undefined): void {
     const target = toTarget(o);
-    const valid =
-      isCount(o.candidates, 0) &&
-      isCount(o.dropped, 0) &&
-      o.dropped <= o.candidates &&
-      (o.below === undefined || (isCount(o.below, 0) && o.below <= o.candidates)) &&
-      (o.unscored === undefined || isCount(o.unscored, 0)) &&
-      o.candidates + (o.unscored ?? 0) <= MAX_CANDIDATES_PER_QUERY;
+    // Defaults apply to undefined only: a null count (from JavaScript) stays and is refused.
+    const { candidates: c, dropped: d, below = d, unscored: u = 0 } = o;
+    const valid = [c, d, below, u].every((n) => isCount(n, 0)) && d <= c && below <= c && c + u <= MAX_CANDIDATES_PER_QUERY;
     if (this.#closed || this.#deps.isStopped() !== undefined || target === undefined || !valid) {
       this.#stats.ignored++;
       return;
@@ -92,9 +89,8 @@ export class ObservationReporter {
       group = { key, target, queries: [], scores: [], createdAt: this.#deps.now() };
       this.#groups.set(key, group);
     }
-    const u = o.unscored ?? 0;
     // [candidates, dropped], [.., below, abstained] with `below`, [.., unscored] with unscored candidates (below: dropped).
-    const q = [o.candidates, o.dropped, o.below ?? o.dropped, o.abstained ? 1 : 0, u];
+    const q = [c, d, below, o.abstained ? 1 : 0, u];
     group.queries.push(q.slice(0, u > 0 ? 5 : o.below === undefined ? 2 : 4) as QueryCounts);
     if (o.scores !== undefined && this.#maxScores > 0) {
       for (const s of o.scores) if (Number.isFinite(s)) group.scores.push(s);
@@ -292,10 +288,8 @@ function toTarget(o: Observation): Target | undefined {
   if (typeof o.calibrationId === "string" && o.calibrationId !== "") t = { calibration_id: o.calibrationId };
   else {
     const g: GateKey | undefined = o.gate;
-    if (g === undefined || typeof g.embedding !== "string" || typeof g.reranker !== "string") return undefined;
-    t = { embedding: g.embedding, reranker: g.reranker };
-    if (g.index !== undefined) t.index = g.index;
-    if (g.indexVersion !== undefined) t.index_version = g.indexVersion;
+    if (!isGateKey(g)) return undefined;
+    t = wireGate(g) as Target;
   }
   if (o.role === "shadow") t.role = "shadow";
   if (o.promotion !== undefined) t.promotion = { id: o.promotion.id, step: o.promotion.step, arm: o.promotion.arm };

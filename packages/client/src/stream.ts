@@ -119,21 +119,22 @@ export class ScoregateClient extends CoreClient {
  * stale, so the next read polls (the stream failed over to polling).
  */
 function pushed(client: CoreClient, gate: GateKey, event: GateEvent | null, maxAgeMs: number): void {
-  const entry = client._entry(gate);
+  const [entries, options, emit] = client._internals();
+  const entry = entries.get(gateKey(gate));
   if (entry === undefined || (event !== null && event.seq < seqOf(entry.etag))) return;
-  const now = client._now();
+  const now = options.now();
   if (event === null) {
     if (maxAgeMs > 0) confirm(entry, null, now);
   } else if (event.served === null) {
-    client._emit(markUncalibrated(entry, null, now));
+    emit(markUncalibrated(entry, null, now));
     // its seq kept as an ETag, so an older poll answer cannot undo it and the next poll tells the server what it saw
     entry.etag = `"${event.calibration_id}.${event.seq}"`;
   } else {
     const value = readThresholdResponse(event.served);
     if (value === undefined) return;
-    client._emit(take(entry, value, `"${value.calibration_id}.${event.seq}"`, null, now));
+    emit(take(entry, value, `"${value.calibration_id}.${event.seq}"`, null, now));
   }
-  if (event !== null) client._emit({ type: "gate", gate: entry.gate, event });
+  if (event !== null) emit({ type: "gate", gate: entry.gate, event });
   entry.maxAgeMs = maxAgeMs;
 }
 

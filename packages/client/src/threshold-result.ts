@@ -23,7 +23,25 @@ export function servedResult(
   const key = options.assignmentKey;
   const r = entry.value!.rollout;
   const candidate = r !== null && key !== undefined && bucketOf(r.salt, key) < r.percent_bp;
-  const g: ServedGate = candidate ? r.candidate : entry.value!;
+  const result = answer(
+    candidate ? r.candidate : entry.value!,
+    reason,
+    entry.fetchedAt,
+    reason === "stale" ? (authError ?? entry.lastError) : undefined,
+  );
+  if (r !== null)
+    result.promotion = { id: r.promotion_id, step: r.step, arm: key === undefined ? "unassigned" : candidate ? "candidate" : "control" };
+  return result;
+}
+
+/** A served gate's fields (or the fallback's, all neutral) as an answer, with its error when it has one. */
+function answer(
+  g: Pick<ServedGate, "threshold" | "guards" | "abstain_below"> &
+    Nullable<Pick<ServedGate, "calibration_id" | "index_version" | "expected_drop_rate">>,
+  reason: ThresholdResult["reason"],
+  fetchedAt: number | null,
+  error: ClientError | undefined,
+): ThresholdResult {
   const result: ThresholdResult = {
     threshold: g.threshold,
     guards: { minKeep: g.guards.min_keep, maxKeep: g.guards.max_keep },
@@ -32,14 +50,13 @@ export function servedResult(
     indexVersion: g.index_version,
     expectedDropRate: g.expected_drop_rate,
     reason,
-    fetchedAt: entry.fetchedAt,
+    fetchedAt,
   };
-  if (r !== null)
-    result.promotion = { id: r.promotion_id, step: r.step, arm: key === undefined ? "unassigned" : candidate ? "candidate" : "control" };
-  const error = authError ?? entry.lastError;
-  if (reason === "stale" && error !== undefined) result.error = error;
+  if (error !== undefined) result.error = error;
   return result;
 }
+
+type Nullable<T> = { [K in keyof T]: T[K] | null };
 
 /**
  * The caller's fallback: `uncalibrated` when the server said the gate serves nothing (as of `fetchedAt`), else
@@ -48,16 +65,11 @@ export function servedResult(
  * nor be coerced. `fallbackOf` in adapter.ts states the same for adapters that apply a fallback themselves.
  */
 export function fallbackResult(fallback: number | null | undefined, error?: ClientError, fetchedAt?: number): ThresholdResult {
-  const result: ThresholdResult = {
-    threshold: isScored(fallback) ? fallback : null,
-    guards: { minKeep: 0, maxKeep: null },
-    abstainBelow: null,
-    calibrationId: null,
-    indexVersion: null,
-    expectedDropRate: null,
-    reason: fetchedAt === undefined ? "fallback" : "uncalibrated",
-    fetchedAt: fetchedAt ?? null,
-  };
-  if (error !== undefined) result.error = error;
-  return result;
+  const none = { guards: { min_keep: 0, max_keep: null }, abstain_below: null, calibration_id: null, index_version: null, expected_drop_rate: null };
+  return answer(
+    { ...none, threshold: isScored(fallback) ? fallback : null },
+    fetchedAt === undefined ? "fallback" : "uncalibrated",
+    fetchedAt ?? null,
+    error,
+  );
 }

@@ -23,7 +23,7 @@ export interface GateKey {
  * - `calibrated`: the server answered during this call (only a caller that had nothing cached ever waits for that);
  * - `cached`: from memory, within the server's max-age;
  * - `stale`: from memory past max-age (a revalidation is under way, the server is failing, or it came from a
- *   bootstrap snapshot and the server has not answered yet);
+ *   restored snapshot and the server has not answered yet);
  * - `fallback`: no value yet (server down, slow, refusing the token, ...): the caller's fallback; `error` says why;
  * - `uncalibrated`: the server says the gate has no active calibration (404 `uncalibrated`): the caller's fallback.
  */
@@ -219,7 +219,10 @@ export interface FlushResult {
   stats: ObservationStats;
 }
 
-/** A saved cache, to bootstrap a cold start (JSON-serializable: save it to a file or KV). */
+/**
+ * A saved cache, to bootstrap a cold start (JSON-serializable: save it to a file or KV): `snapshot(client)` and
+ * `restore(client, snapshot)` from `@scoregate/client/snapshot`.
+ */
 export interface Snapshot {
   version: 1;
   savedAt: number;
@@ -265,8 +268,6 @@ export interface ScoregateClientOptions {
    * (default: the server's, 86,400 s). Past it the value is dropped and callers get their fallback.
    */
   maxStaleMs?: number;
-  /** A saved cache for cold starts; a server answer always replaces it. */
-  bootstrap?: Snapshot;
   /** Default waitUntil for background work (Workers: pass it per call instead, the ctx changes per request). */
   waitUntil?: (promise: Promise<unknown>) => void;
   /** Most gates kept in memory (default 1,000); the least recently used goes first. */

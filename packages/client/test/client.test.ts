@@ -1,4 +1,4 @@
-// The threshold cache against a scripted server: every failure mode, single flight, cancellation, bootstrap.
+// The threshold cache against a scripted server: every failure mode, single flight, cancellation, snapshots.
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ROUTES } from "../../../src/contract";
 import { type ClientEvent, OBSERVATIONS_PATH, ScoregateClient, THRESHOLD_PATH } from "../src";
 import { loadSnapshot, saveSnapshot } from "../src/node";
+import { restore, snapshot } from "../src/snapshot";
 import { createRng, error, fakeServer, notModified, ok, thresholdBody } from "./fake-server";
 
 const gate = { index: "docs", embedding: "e5", reranker: "bge" };
@@ -359,12 +360,13 @@ describe("bootstrap snapshots", () => {
     const server = fakeServer();
     const first = makeClient(server);
     await first.getThreshold(gate, { fallback: 0.1 });
-    const snapshot = JSON.parse(JSON.stringify(first.snapshot()));
-    expect(snapshot.entries).toHaveLength(1);
+    const saved = JSON.parse(JSON.stringify(snapshot(first)));
+    expect(saved.entries).toHaveLength(1);
 
     await vi.advanceTimersByTimeAsync(7 * 86_400_000); // a week-old snapshot
     const server2 = fakeServer((req) => notModified(req.headers.get("if-none-match")!));
-    const cold = makeClient(server2, { bootstrap: snapshot });
+    const cold = makeClient(server2);
+    restore(cold, saved);
     const bg: Promise<unknown>[] = [];
     const r = await cold.getThreshold(gate, { fallback: 0.1, waitUntil: (p) => bg.push(p) });
     expect(r).toMatchObject({ reason: "stale", threshold: 0.42, calibrationId: "cal_0000000001" });
@@ -383,20 +385,21 @@ describe("bootstrap snapshots", () => {
     const first = client.getThreshold(gate, { fallback: 0.1 });
     await vi.advanceTimersByTimeAsync(0);
     const saved = { gate, response: thresholdBody("cal_0000000005", 0.5), etag: '"cal_0000000005.5"', fetchedAt: Date.now() };
-    client.restore({ version: 1, savedAt: Date.now(), entries: [saved] });
+    restore(client, { version: 1, savedAt: Date.now(), entries: [saved] });
     answer(ok(thresholdBody("cal_0000000003", 0.3), { etag: '"cal_0000000003.3"' }));
     expect(await first).toMatchObject({ calibrationId: "cal_0000000003", threshold: 0.3, reason: "calibrated" });
     expect(await client.getThreshold(gate, { fallback: 0.1 })).toMatchObject({ calibrationId: "cal_0000000003", reason: "cached" });
   });
 
   it("with the server down the snapshot keeps answering; it never overrides a fresher server value", async () => {
-    const snapshot = {
+    const saved = {
       version: 1 as const,
       savedAt: Date.now(),
       entries: [{ gate, response: thresholdBody("cal_000000000a", 0.9), etag: '"cal_000000000a"', fetchedAt: Date.now() }],
     };
     const server = fakeServer(() => "network-error");
-    const client = makeClient(server, { bootstrap: snapshot });
+    const client = makeClient(server);
+    restore(client, saved);
     const bg: Promise<unknown>[] = [];
     await client.getThreshold(gate, { fallback: 0.1, waitUntil: (p) => bg.push(p) });
     await Promise.all(bg);
@@ -406,7 +409,7 @@ describe("bootstrap snapshots", () => {
     await vi.advanceTimersByTimeAsync(2000);
     await client.getThreshold(gate, { fallback: 0.1, waitUntil: (p) => bg.push(p) });
     await Promise.all(bg);
-    client.restore(snapshot);
+    restore(client, saved);
     expect(await client.getThreshold(gate, { fallback: 0.1 })).toMatchObject({ reason: "cached", threshold: 0.5 });
   });
 
@@ -419,10 +422,8 @@ describe("bootstrap snapshots", () => {
       await saveSnapshot(client, path);
       expect(JSON.parse(await readFile(path, "utf8")).entries[0].response.calibration_id).toBe("cal_0000000001");
       const loaded = await loadSnapshot(path);
-      const cold = makeClient(
-        fakeServer(() => "network-error"),
-        { bootstrap: loaded! },
-      );
+      const cold = makeClient(fakeServer(() => "network-error"));
+      restore(cold, loaded);
       expect((await cold.getThreshold(gate, { fallback: 0.1 })).threshold).toBe(0.42);
       expect(await loadSnapshot(join(dir, "missing.json"))).toBeUndefined();
     } finally {
@@ -432,9 +433,22 @@ describe("bootstrap snapshots", () => {
 
   it("ignores malformed snapshots", () => {
     const client = makeClient(fakeServer());
-    client.restore({ version: 2 } as any);
-    client.restore({ version: 1, savedAt: 0, entries: [{ gate, response: { nope: true }, etag: null, fetchedAt: 0 }] } as any);
-    expect(client.snapshot().entries).toEqual([]);
+    restore(client, { version: 2 } as any);
+    restore(client, { version: 1, savedAt: 0, entries: [{ gate, response: { nope: true }, etag: null, fetchedAt: 0 }] } as any);
+    restore(client, undefined); // what loadSnapshot answers for a missing file
+    expect(snapshot(client).entries).toEqual([]);
+  });
+
+  it("a restore keeps at most maxGates gates, the snapshot's last ones", () => {
+    const client = makeClient(fakeServer(), { maxGates: 2 });
+    const entries = ["a", "b", "c"].map((r) => ({
+      gate: { ...gate, reranker: r },
+      response: thresholdBody("cal_0000000001", 0.42),
+      etag: null,
+      fetchedAt: 0,
+    }));
+    restore(client, { version: 1, savedAt: 0, entries });
+    expect(snapshot(client).entries.map((e) => e.gate.reranker)).toEqual(["b", "c"]);
   });
 });
 
@@ -454,6 +468,6 @@ describe("construction", () => {
   it("keeps at most maxGates gates", async () => {
     const client = makeClient(fakeServer(), { maxGates: 2 });
     for (const r of ["a", "b", "c"]) await client.getThreshold({ ...gate, reranker: r }, { fallback: 0.1 });
-    expect(client.snapshot().entries.map((e) => e.gate.reranker)).toEqual(["b", "c"]);
+    expect(snapshot(client).entries.map((e) => e.gate.reranker)).toEqual(["b", "c"]);
   });
 });

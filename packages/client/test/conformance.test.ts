@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type FlushResult, type GateKey, ScoregateClient, type ScoregateClientOptions, type Snapshot, type ThresholdResult } from "../src";
+import { restore } from "../src/snapshot";
 
 interface FixtureGate {
   index?: string;
@@ -191,19 +192,22 @@ function clientOptions(settings: ClientSettings, server: ReturnType<typeof scrip
   if (settings.batch_size !== undefined) options.observations!.batchSize = settings.batch_size;
   if (settings.max_queued !== undefined) options.observations!.maxQueued = settings.max_queued;
   if (settings.max_scores !== undefined) options.observations!.maxScores = settings.max_scores;
-  if (settings.bootstrap !== undefined) {
-    options.bootstrap = {
-      version: 1,
-      savedAt: defaults.epoch_ms,
-      entries: settings.bootstrap.map((e) => ({
-        gate: toGateKey(e.gate ?? defaults.gate),
-        response: thresholdBody(e.calibration_id, e.threshold),
-        etag: e.etag,
-        fetchedAt: defaults.epoch_ms + e.fetched_at,
-      })),
-    };
-  }
   return options;
+}
+
+/** The case's `bootstrap` setting as the snapshot a service restores right after constructing its client. */
+function bootstrapOf(settings: ClientSettings): Snapshot | undefined {
+  if (settings.bootstrap === undefined) return undefined;
+  return {
+    version: 1,
+    savedAt: defaults.epoch_ms,
+    entries: settings.bootstrap.map((e) => ({
+      gate: toGateKey(e.gate ?? defaults.gate),
+      response: thresholdBody(e.calibration_id, e.threshold),
+      etag: e.etag,
+      fetchedAt: defaults.epoch_ms + e.fetched_at,
+    })),
+  };
 }
 
 /** The language-neutral view of a threshold answer, restricted to the keys the case expects. */
@@ -270,7 +274,9 @@ describe("client conformance (fixtures/client-behaviour.json)", () => {
         const tracked: Promise<void> = p.then(forget, forget);
         background.add(tracked);
       };
-      const client = new ScoregateClient(clientOptions({ ...defaults.client, ...c.client }, server, waitUntil));
+      const settings = { ...defaults.client, ...c.client };
+      const client = new ScoregateClient(clientOptions(settings, server, waitUntil));
+      restore(client, bootstrapOf(settings));
       // Every announced change, as the language-neutral view `events` compares (fixtures/client-behaviour.md).
       const events: Record<string, unknown>[] = [];
       client.subscribe((e) => {

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ObservationBatch } from "../../../src/contract";
 import type { ThresholdResponse } from "../../../src/contract/wire-types";
 import { decideQuery, type Observation, ScoregateClient } from "../src";
+import { restore, snapshot } from "../src/snapshot";
 import { fakeServer, ok, thresholdBody } from "./fake-server";
 
 type Encoded = number | null | "NaN" | "Infinity" | "-Infinity";
@@ -129,7 +130,7 @@ describe("guards and abstention in gate()", () => {
     expect(r.kept.map((x) => x.i)).toEqual([1]);
     const t = await client.getThreshold(gate, { fallback: 0.1 });
     expect(t).toMatchObject({ threshold: 0.9, guards: { minKeep: 0, maxKeep: null }, abstainBelow: null });
-    expect(client.snapshot().entries[0]!.response).toMatchObject({ guards: { min_keep: 0, max_keep: null }, abstain_below: null });
+    expect(snapshot(client).entries[0]!.response).toMatchObject({ guards: { min_keep: 0, max_keep: null }, abstain_below: null });
   });
 
   it.each([
@@ -166,19 +167,16 @@ describe("guards and abstention in gate()", () => {
     const { client } = clientServing(served);
     await client.getThreshold(gate, { fallback: 0.1 });
     const offline = fakeServer(() => "network-error");
-    const restored = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: offline.fetch, bootstrap: client.snapshot() });
+    const restored = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: offline.fetch });
+    restore(restored, snapshot(client));
     expect(await restored.getThreshold(gate, { fallback: 0.1 })).toMatchObject({
       reason: "stale",
       guards: { minKeep: 2, maxKeep: 4 },
       abstainBelow: 0.2,
     });
     const { guards: _g, abstain_below: _a, ...old } = served;
-    const fromOld = new ScoregateClient({
-      baseUrl: "https://scoregate.test",
-      token: "t",
-      fetch: offline.fetch,
-      bootstrap: { version: 1, savedAt: 0, entries: [{ gate, response: old as ThresholdResponse, etag: null, fetchedAt: 0 }] },
-    });
+    const fromOld = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: offline.fetch });
+    restore(fromOld, { version: 1, savedAt: 0, entries: [{ gate, response: old as ThresholdResponse, etag: null, fetchedAt: 0 }] });
     expect(await fromOld.getThreshold(gate, { fallback: 0.1 })).toMatchObject({
       reason: "stale",
       threshold: 0.5,

@@ -1,6 +1,7 @@
 // Every request names its sender: `scoregate-client/<version>`, after the products of the integrations using the client.
 import { describe, expect, it } from "vitest";
 import { ScoregateClient } from "../src";
+import { addUserAgentProduct } from "../src/adapter";
 import clientPackage from "../package.json";
 import { fakeServer } from "./fake-server";
 
@@ -24,13 +25,13 @@ describe("User-Agent", () => {
   it("an integration's product goes in front, once; anything but an HTTP product is refused", async () => {
     const server = fakeServer();
     const client = new ScoregateClient({ baseUrl: "http://scoregate.test", token: "t", fetch: server.fetch });
-    client.addUserAgentProduct("scoregate-langchain/0.1.0");
-    client.addUserAgentProduct("my-rag/2.3");
-    client.addUserAgentProduct("scoregate-langchain/0.1.0");
+    addUserAgentProduct(client, "scoregate-langchain/0.1.0");
+    addUserAgentProduct(client, "my-rag/2.3");
+    addUserAgentProduct(client, "scoregate-langchain/0.1.0");
     await client.getThreshold(gate, { fallback: 0.1 });
     expect(server.requests[0]!.headers.get("user-agent")).toBe(`my-rag/2.3 scoregate-langchain/0.1.0 scoregate-client/${clientPackage.version}`);
     for (const bad of ["", "two words/1", "name/1/2", "crlf\r\nx-injected: 1", "é/1"])
-      expect(() => client.addUserAgentProduct(bad)).toThrow(TypeError);
+      expect(() => addUserAgentProduct(client, bad)).toThrow(TypeError);
     expect(client.userAgent).toBe(`my-rag/2.3 scoregate-langchain/0.1.0 scoregate-client/${clientPackage.version}`);
   });
 });

@@ -10,7 +10,7 @@
 import type { Callbacks } from "@langchain/core/callbacks/manager";
 import type { DocumentInterface } from "@langchain/core/documents";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
-import { type GateStepOptions, gateStep, type ShadowStepOptions } from "@scoregate/client/adapter";
+import { addUserAgentProduct, type GateStepOptions, gateStep, type ShadowStepOptions } from "@scoregate/client/adapter";
 import { checkOptions, scoreKeyProblem } from "./options";
 // package.json is read at build time: the bundler inlines this one field.
 import { version } from "../package.json";
@@ -58,7 +58,7 @@ export class ScoregateCompressor extends BaseDocumentCompressor {
     checkOptions(options);
     this.#o = options;
     this.#scoreKey = options.scoreKey ?? "relevanceScore";
-    options.client.addUserAgentProduct(`scoregate-langchain/${version}`);
+    addUserAgentProduct(options.client, `scoregate-langchain/${version}`);
   }
 
   /**

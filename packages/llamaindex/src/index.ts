@@ -9,7 +9,7 @@
 import type { MessageContent } from "@llamaindex/core/llms";
 import type { BaseNodePostprocessor } from "@llamaindex/core/postprocessor";
 import type { NodeWithScore } from "@llamaindex/core/schema";
-import { type GateStepOptions, gateStep, type ShadowStepOptions } from "@scoregate/client/adapter";
+import { addUserAgentProduct, type GateStepOptions, gateStep, type ShadowStepOptions } from "@scoregate/client/adapter";
 import { checkOptions, scoreProblem } from "./options";
 // package.json is read at build time: the bundler inlines this one field.
 import { version } from "../package.json";
@@ -49,7 +49,7 @@ export class ScoregatePostprocessor implements BaseNodePostprocessor {
   constructor(options: ScoregatePostprocessorOptions | ScoregateShadowPostprocessorOptions) {
     checkOptions(options);
     this.#o = options;
-    options.client.addUserAgentProduct(`scoregate-llamaindex/${version}`);
+    addUserAgentProduct(options.client, `scoregate-llamaindex/${version}`);
   }
 
   /**

@@ -31,7 +31,7 @@ import {
   type ShadowOptions,
   type ThresholdResult,
 } from "@scoregate/client";
-import { fallbackOf, scoresOf } from "@scoregate/client/adapter";
+import { addUserAgentProduct, fallbackOf, scoresOf } from "@scoregate/client/adapter";
 // Shadow evaluation is its own entry of the SDK (the core leaves it out for services that never mirror queries).
 import { shadow } from "@scoregate/client/shadow";
 // Options without a client build the client of the stream entry, so `stream: true` turns pushed changes on.
@@ -90,7 +90,7 @@ export class ScoregateProvider implements Provider {
     checkOptions(options);
     this.#ownsClient = !(options.client instanceof ScoregateClient);
     this.client = options.client instanceof ScoregateClient ? options.client : new StreamingClient(options.client);
-    this.client.addUserAgentProduct(`scoregate-openfeature/${version}`);
+    addUserAgentProduct(this.client, `scoregate-openfeature/${version}`);
     this.#gates = { ...options.gates };
     this.#resolveGate = options.resolveGate;
     this.#nullThreshold = options.nullThreshold ?? Number.NEGATIVE_INFINITY;
