@@ -69,7 +69,7 @@ describe("the CLI suggests", () => {
   it("lists the commands when nothing is close, and names no flag when none is close", async () => {
     const r = await cli(["frobnicate"], env);
     expect(r.stderr).toContain('unknown command "frobnicate"\n');
-    expect(r.stderr).toContain("the commands: calibrate, threshold, history, activate, alerts, gates");
+    expect(r.stderr).toContain("the commands: calibrate, threshold, history, activate, alerts, monitor, gates, shadow, promote, promotion, watch\n");
     const f = await cli(["gates", "--colour"], env);
     expect(f.stderr.split("\n")[0]).toBe("scoregate: unknown flag --colour");
   });
