@@ -11,15 +11,20 @@
  * Pushed changes are on (`stream: true`), so a promotion step reaches this process as soon as it is decided. At the
  * end it prints what was served per arm and reported per shadow.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { shadow } from "../../packages/client/dist/shadow.js";
-import { ScoregateClient } from "../../packages/client/dist/stream.js";
 import { mirrorRounds } from "./mirror-rounds.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+// The SDK is imported from its build: say so instead of a module-not-found stack trace when it was not built yet.
+if (!existsSync(join(ROOT, "packages/client/dist/stream.js"))) {
+  console.error("examples/promote-rebuild/mirror.mjs: the SDK is not built yet; run `npm run build` in the repository root first");
+  process.exit(1);
+}
+const { shadow } = await import("../../packages/client/dist/shadow.js");
+const { ScoregateClient } = await import("../../packages/client/dist/stream.js");
 const { values: opts } = parseArgs({ options: { url: { type: "string" }, rounds: { type: "string" } } });
 const baseUrl = opts.url ?? process.env.SCOREGATE_URL ?? "http://localhost:8787";
 const rounds = Number(opts.rounds ?? 3);
