@@ -8,6 +8,9 @@ import type { ScoregateClientOptions } from "./types";
 import { version } from "../package.json";
 
 const DEFAULT_TIMEOUT_MS = 2000;
+
+/** The longest delay setTimeout keeps (2^31 - 1 ms, about 24.8 days): a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** `http://` or `https://` and a host: what every request's URL is built on (a regex: cheaper than parsing a URL). */
 const ABSOLUTE_HTTP_URL = /^https?:\/\/[^\s/?#]/iu;
 
@@ -41,11 +44,16 @@ export function resolveOptions(options: ScoregateClientOptions): ResolvedOptions
   // every request's headers throw, an outage in appearance: refused here (the Python client does the same)
   const token = typeof options.token === "string" ? options.token.trim() : "";
   if (!/^[ -~]+$/u.test(token)) throw new TypeError("ScoregateClient: token is required (printable ASCII)");
+  // Infinity ("never time out") or a value past the timers' 32-bit range would fire at once and fail every request as a
+  // timeout, an outage in appearance; NaN or a negative one likewise
+  const timeoutMs = Number(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS))
+    throw new TypeError(`ScoregateClient: timeoutMs ${timeoutMs} is not a number of ms from 1 to ${MAX_TIMER_MS}`);
   return {
     baseUrl: baseUrl.replace(/\/+$/u, ""),
     token,
     fetch: options.fetch,
-    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    timeoutMs,
     now: options.now ?? Date.now,
     random: options.random ?? Math.random,
     backoff: { initialMs: options.backoff?.initialMs ?? 1000, maxMs: options.backoff?.maxMs ?? 60_000 },

@@ -87,7 +87,10 @@ export class ScoregateClient {
     if (!isGateKey(gate)) return fallbackResult(options.fallback, clientError("bad_request", "the gate needs embedding and reranker strings"));
     const [entry, fresh, started] = this.#read(gate, options.waitUntil);
     if (fresh !== undefined) return servedResult(entry, options, fresh ? "cached" : "stale", this.#authError);
-    const waitMs = options.timeoutMs ?? this.#options.timeoutMs;
+    // A caller's own wait: at most the request's timeout, which ends the request it waits for anyway (a larger value,
+    // Infinity included, would overflow the timer and fire at once); anything but a number from 0 is that timeout.
+    const own = options.timeoutMs as number;
+    const waitMs = own >= 0 ? Math.min(own, this.#options.timeoutMs) : this.#options.timeoutMs;
     if (started !== undefined) {
       if (!(await waitAtMost(started, waitMs, options.signal)))
         return fallbackResult(

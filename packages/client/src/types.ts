@@ -104,7 +104,10 @@ export interface GetThresholdOptions {
   waitUntil?: (promise: Promise<unknown>) => void;
   /** Stop waiting when this aborts (the caller's request was cancelled); the shared request goes on for others. */
   signal?: AbortSignal;
-  /** Wait at most this long for a first answer (default: the client's `timeoutMs`). */
+  /**
+   * Wait at most this long for a first answer (default: the client's `timeoutMs`, which also bounds it; a value that
+   * is not a number from 0 is read as the default).
+   */
   timeoutMs?: number;
   /**
    * A stable key of who asks (a user or session id): during a guarded promotion it decides the arm, the same key
@@ -255,7 +258,10 @@ export interface ScoregateClientOptions {
   token: string;
   /** Defaults to the global fetch, looked up at call time (never at module scope). */
   fetch?: typeof fetch;
-  /** Hard bound of every request, and how long a caller with nothing cached waits (default 2,000 ms). */
+  /**
+   * Hard bound of every request, and how long a caller with nothing cached waits (default 2,000 ms): from 1 to
+   * 2,147,483,647 ms (the timers' range; TypeError otherwise).
+   */
   timeoutMs?: number;
   /** Clock (epoch ms), for tests. */
   now?: () => number;

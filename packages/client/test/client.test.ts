@@ -141,6 +141,34 @@ describe("getThreshold: failures", () => {
     expect(server.requests[0]!.signal!.aborted).toBe(true);
   });
 
+  it("timeoutMs outside the timers' range is refused at construction (Infinity would fire at once and fail every request)", () => {
+    const server = fakeServer();
+    for (const bad of [Number.POSITIVE_INFINITY, 2 ** 31, 0, -1, Number.NaN, "2 s" as unknown as number])
+      expect(() => makeClient(server, { timeoutMs: bad }), String(bad)).toThrow(/timeoutMs .* is not a number of ms from 1 to 2147483647/u);
+    expect(() => makeClient(server, { timeoutMs: 2 ** 31 - 1 })).not.toThrow();
+  });
+
+  it("a caller's own timeoutMs past the client's waits the client's; one that is not a number from 0 is read as it", async () => {
+    const server = fakeServer(() => "hang");
+    const client = makeClient(server);
+    // Infinity would overflow the timer (it fires after 1 ms) and a string or NaN once did: all wait the client's 1,000 ms
+    for (const own of [Number.POSITIVE_INFINITY, 5000, Number.NaN, -5, "x" as unknown as number]) {
+      let done = false;
+      const pending = client.getThreshold({ ...gate, index: `own-${String(own)}` }, { fallback: 0.2, timeoutMs: own }).then((r) => {
+        done = true;
+        return r;
+      });
+      await vi.advanceTimersByTimeAsync(999);
+      expect(done, String(own)).toBe(false);
+      await vi.advanceTimersByTimeAsync(2);
+      expect(await pending, String(own)).toMatchObject({ threshold: 0.2, reason: "fallback", error: { code: "timeout" } });
+    }
+    // 0 answers at once (on the next timer turn), long before the request's own timeout
+    const now = client.getThreshold({ ...gate, index: "own-0" }, { fallback: 0.2, timeoutMs: 0 });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await now).toMatchObject({ reason: "fallback", error: { code: "timeout" } });
+  });
+
   it("a fetch that ignores its abort signal still cannot hold a caller past the timeout", async () => {
     const server = fakeServer(() => "hang-ignoring-abort");
     const client = makeClient(server);
