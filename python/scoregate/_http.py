@@ -218,17 +218,23 @@ def _read(resp: Any, deadline: float, timeout: float, abort: Optional[Abort]) ->
         parts.append(chunk)
 
 
+#: The longest wait a server's ``Retry-After`` imposes (10 minutes; the TypeScript client's ``MAX_RETRY_AFTER_MS``): a
+#: far-off value, from a proxy or a clock set wrong, would otherwise stop the client's requests for as long, its cached
+#: thresholds running out meanwhile. scoregate itself asks for seconds (a 429's 30 s, a 409's 1 s).
+MAX_RETRY_AFTER_SECONDS = 600.0
+
+
 def parse_retry_after(value: Optional[str], now: float) -> Optional[float]:
-    """``Retry-After`` in seconds: delay-seconds (digits only, RFC 9110 10.2.3) or an HTTP date; None when absent or
-    unreadable."""
+    """``Retry-After`` in seconds: delay-seconds (digits only, RFC 9110 10.2.3) or an HTTP date, at most
+    ``MAX_RETRY_AFTER_SECONDS``; None when absent or unreadable."""
     if not value:
         return None
     value = value.strip()
     if re.fullmatch(r"[0-9]+", value):
-        return float(value)
+        return min(MAX_RETRY_AFTER_SECONDS, float(value))
     try:
         when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - now)
+        return min(MAX_RETRY_AFTER_SECONDS, max(0.0, when.timestamp() - now))
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
 

@@ -339,6 +339,9 @@ class HttpTests(StubTestCase):
         self.assertIsNone(_http.parse_retry_after("1.5", 0))  # delay-seconds are digits only
         self.assertIsNone(_http.parse_retry_after("soon", 0))
         self.assertEqual(_http.parse_retry_after("Mon, 01 Jun 2026 00:00:12 GMT", 1780272000.0), 12.0)
+        # a far-off value (a proxy's, a clock set wrong) is held to MAX_RETRY_AFTER_SECONDS, as in TypeScript
+        self.assertEqual(_http.parse_retry_after("31536000", 0), _http.MAX_RETRY_AFTER_SECONDS)
+        self.assertEqual(_http.parse_retry_after("Tue, 01 Jun 2027 00:00:12 GMT", 1780272000.0), 600.0)
         self.assertEqual(
             _http.parse_cache_control('private, MAX-AGE="7", stale-if-error=inf, stale-while-revalidate=-1, no-cache'),
             {"max-age": 7.0},

@@ -20,14 +20,20 @@ export function cacheSeconds(header: string | null | undefined): Map<string, num
   return out;
 }
 
-/** `Retry-After` as a delay in ms (delta-seconds or an HTTP date), undefined when absent or unreadable. */
+/** `Retry-After` as a delay in ms (delta-seconds or an HTTP date), at most MAX_RETRY_AFTER_MS; undefined when absent or unreadable. */
 export function parseRetryAfter(header: string | null, now: number): number | undefined {
   if (header === null) return undefined;
   const trimmed = header.trim();
-  if (/^\d+$/u.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  const ms = /^\d+$/u.test(trimmed) ? Number(trimmed) * 1000 : Date.parse(trimmed) - now;
+  return Number.isNaN(ms) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
 }
+
+/**
+ * The longest wait a server's `Retry-After` imposes (10 minutes; the Python client's MAX_RETRY_AFTER_SECONDS): a far-off
+ * value, from a proxy or a clock set wrong, would otherwise stop a client's requests for as long, its cached thresholds
+ * running out meanwhile. scoregate itself asks for seconds (a 429's 30 s, a 409's 1 s).
+ */
+export const MAX_RETRY_AFTER_MS = 600_000;
 
 export interface BackoffPolicy {
   initialMs: number;

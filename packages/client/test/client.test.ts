@@ -258,6 +258,19 @@ describe("getThreshold: failures", () => {
     expect((await client.getThreshold(gate, { fallback: 0.1 })).reason).toBe("calibrated");
   });
 
+  it("a far-off Retry-After (a proxy's, a clock set wrong) holds requests back at most 10 minutes, then they come back", async () => {
+    for (const far of ["31536000", new Date(Date.now() + 400 * 86_400_000).toUTCString()]) {
+      const server = fakeServer(() => error(503, "unavailable", { "retry-after": far }));
+      const client = makeClient(server);
+      expect((await client.getThreshold(gate, { fallback: 0.1 })).error).toMatchObject({ retryAfterMs: 600_000 });
+      server.set(() => ok(thresholdBody()));
+      await vi.advanceTimersByTimeAsync(599_000);
+      expect((await client.getThreshold(gate, { fallback: 0.1 })).reason, far).toBe("fallback");
+      await vi.advanceTimersByTimeAsync(1_001);
+      expect((await client.getThreshold(gate, { fallback: 0.1 })).reason, far).toBe("calibrated");
+    }
+  });
+
   it("Retry-After as an HTTP date", async () => {
     const at = new Date(Date.now() + 12_000).toUTCString();
     const client = makeClient(fakeServer(() => error(429, "rate_limited", { "retry-after": at })));
