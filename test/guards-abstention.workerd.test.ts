@@ -170,7 +170,10 @@ describe("a guarded, abstaining gate from upload to alert", () => {
     const alerts = await raised();
     expect(alerts).toHaveLength(1);
     expect(batches).toBeLessThan(10); // detected within 1,000 queries of the change
-    expect(alerts[0]!.summary).toMatch(/production queries abstained/);
+    // It leads with the rate since the change point, which raised it, then the window's.
+    expect(alerts[0]!.summary).toMatch(
+      /^\d+\.\d % of the last \d+ production queries abstained \(top score below abstain_below\) against .+; \d+\.\d % of the window's \d+ production queries abstained/u,
+    );
   });
 
   it("a carry from the active calibration keeps its guards and its abstention, and serves both", async () => {

@@ -41,21 +41,49 @@ export function monitoredStrataWarnings(fields: FittedCalibration["fields"], abs
   };
   const bands = driftBands(cal, DEFAULT_DRIFT_CONFIG, 1);
   const out: Warning[] = [];
-  const check = (test: string, coverage: StrataCoverage) => {
+  const check = (test: MonitoredTest, coverage: StrataCoverage) => {
     if (coverage.testedShare === null || coverage.testedShare >= MONITORED_QUERY_SHARE_WARNING) return;
-    out.push({
-      code: "few_monitored_strata",
-      message: `the production monitor's ${test} test is conditioned on candidates per query and tests a size stratum only where the calibration bounds its rate (at least 30 queries of that size and a margin within 25 points): ${coverage.tested} of the ${coverage.total} strata this calibration holds are tested, with ${(100 * coverage.testedShare).toFixed(0)} % of its queries (below ${100 * MONITORED_QUERY_SHARE_WARNING} %); production queries of the other sizes are not watched by it. More calibration queries of those sizes widen what is watched`,
-    });
+    out.push({ code: "few_monitored_strata", message: fewMonitoredStrataMessage(test, { ...coverage, testedShare: coverage.testedShare }) });
   };
   if (dropStrata && bands.dropStrata) {
     // Queries the guards decide alone (no candidate a threshold decides) have nothing to test.
     const held = dropStrata.map((st) => (st.eligible > 0 ? st.queries : 0));
-    check("drop-rate", strataCoverage(bands.dropStrata, held, held));
+    check("drop_rate", strataCoverage(bands.dropStrata, held, held));
   }
   if (abstentionStrata && bands.abstentionStrata) {
     const held = abstentionStrata.map((st) => st.queries);
     check("abstention", strataCoverage(bands.abstentionStrata, held, held));
   }
   return out;
+}
+
+/** The two stratified tests the warning is about. */
+type MonitoredTest = "drop_rate" | "abstention";
+
+/** What each test watches, in the warning's words: the two warnings of one upload must say which is which. */
+const WATCHES: Record<MonitoredTest, { readonly what: string; readonly unwatched: string }> = {
+  drop_rate: { what: "the gate's drop rate", unwatched: "production's drop rate" },
+  abstention: {
+    what: "the abstention rate (the share of queries whose top score is below abstain_below)",
+    unwatched: "production's abstention rate",
+  },
+};
+
+/**
+ * The `few_monitored_strata` message for one test: what it watches, how it is conditioned on query size, and how much
+ * of the calibration's queries its tested strata hold; with no stratum tested, that the test watches nothing yet.
+ */
+function fewMonitoredStrataMessage(test: MonitoredTest, coverage: StrataCoverage & { readonly testedShare: number }): string {
+  const { what, unwatched } = WATCHES[test];
+  const strata = (n: number) => `${n} size ${n === 1 ? "stratum" : "strata"}`;
+  const rule = `the production monitor tests ${what} separately for each size stratum of candidates per query, and a stratum only where the calibration bounds its rate (at least 30 queries of that size and a margin within 25 points)`;
+  const remedy = "More calibration queries of those sizes widen what is watched";
+  if (coverage.tested === 0) {
+    const none =
+      coverage.total === 1
+        ? "the one size stratum this calibration holds does not qualify"
+        : `none of the ${strata(coverage.total)} this calibration holds qualifies`;
+    return `${rule}: no query size is tested yet (${none}), so ${unwatched} is not watched on any query. ${remedy}`;
+  }
+  return `${rule}: ${coverage.tested} of the ${strata(coverage.total)} this calibration holds ${coverage.tested === 1 ? "is" : "are"} tested, with ${(100 * coverage.testedShare).toFixed(0)} % of its queries (below ${100 * MONITORED_QUERY_SHARE_WARNING} %); ${unwatched} on queries of the other sizes is not watched. ${remedy}`;
 }

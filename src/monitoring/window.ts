@@ -344,11 +344,42 @@ const sinceWords = (t: WindowStatus["drop_rate"]): string =>
     ? ""
     : ` over the last ${t.evidence_queries} queries${t.evidence_observed == null ? "" : `, at ${pct(t.evidence_observed)}`}`;
 
+/** How a rate alarm's sentence names its rate: over the queries since the detector's change point, and over the window. */
+interface RateWords {
+  /** "production drop rate 33.3 % over the last 224 queries". */
+  readonly recent: (rate: string, queries: number) => string;
+  /** "22.7 % over the window's 3405 queries". */
+  readonly window: (rate: string) => string;
+  /** "production drop rate 22.7 % over 3405 queries": the window's rate leading, where the recent one is unknown. */
+  readonly windowFirst: (rate: string) => string;
+}
+
+/**
+ * A drop-rate or abstention alarm's sentence. It leads with what raised the alarm: the rate over the queries the
+ * change detector's evidence weighs (since its most likely change point), against the expectation and band the
+ * detector tests; then the window's rate, which hours of normal traffic before a shift can hold inside the band. A
+ * stratified test's detector expects production's query sizes since its reset, the window its own (expectedPhrase).
+ * Without the recent rate (an alarm recorded before it was reported), the window's rate leads, as it did then.
+ */
+function rateAlarmSentence(t: WindowStatus["drop_rate"], logThreshold: number, calibrationRate: number | null, words: RateWords): string {
+  const evidence = `change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${logThreshold.toFixed(1)}`;
+  if (t.evidence_queries === null || t.evidence_observed == null) {
+    return `${words.windowFirst(pct(t.observed))} against ${expectedPhrase(t, calibrationRate)} (${tolerated(t)}; ${evidence}${sinceWords(t)})`;
+  }
+  const detector = { ...t, expected_window: null, band_window: null };
+  const recent = `${words.recent(pct(t.evidence_observed), t.evidence_queries)} against ${expectedPhrase(detector, calibrationRate)} (${tolerated(detector)}; ${evidence})`;
+  // A pooled test, or a window without its own figure, has one band: the window's rate alone says the rest.
+  const own = t.strata_tested !== undefined && t.expected_window != null && t.band_window != null;
+  return `${recent}; ${words.window(pct(t.observed))}${own ? ` against ${pct(t.expected_window!)} expected for their query sizes (${tolerated(t)})` : ""}`;
+}
+
 /** The alert sentence for a drop-rate drift alarm; `calibrationRate` is the calibration's expected_drop_rate. */
 export function driftSummary(status: WindowStatus, calibrationRate: number | null): string {
-  const t = status.drop_rate;
-  const since = sinceWords(t);
-  return `production drop rate ${pct(t.observed)} over ${status.queries} queries against ${expectedPhrase(t, calibrationRate)} (${tolerated(t)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
+  return rateAlarmSentence(status.drop_rate, status.log_threshold, calibrationRate, {
+    recent: (rate, queries) => `production drop rate ${rate} over the last ${queries} queries`,
+    window: (rate) => `${rate} over the window's ${status.queries} queries`,
+    windowFirst: (rate) => `production drop rate ${rate} over ${status.queries} queries`,
+  });
 }
 
 /** The alert sentence for an empty-context alarm (for a min_keep gate: the guard binding more often than calibrated). */
@@ -365,7 +396,9 @@ export function emptyContextSummary(status: WindowStatus): string {
 
 /** The alert sentence for an abstention-rate alarm; `calibrationRate` is the calibration's abstention rate. */
 export function abstentionSummary(status: WindowStatus, calibrationRate: number | null): string {
-  const t = status.abstention!;
-  const since = sinceWords(t);
-  return `${pct(t.observed)} of ${status.abstention_queries ?? 0} production queries abstained (top score below abstain_below) against ${expectedPhrase(t, calibrationRate)} (${tolerated(t)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${status.log_threshold.toFixed(1)}${since})`;
+  return rateAlarmSentence(status.abstention!, status.log_threshold, calibrationRate, {
+    recent: (rate, queries) => `${rate} of the last ${queries} production queries abstained (top score below abstain_below)`,
+    window: (rate) => `${rate} of the window's ${status.abstention_queries ?? 0} production queries abstained`,
+    windowFirst: (rate) => `${rate} of ${status.abstention_queries ?? 0} production queries abstained (top score below abstain_below)`,
+  });
 }

@@ -106,6 +106,12 @@ export const UNCALIBRATED_ALERT_INTERVAL_MS = 60_000;
 export const MAX_ALERT_CLIENT_LENGTH = 200;
 
 /**
+ * Calibrated gates (or active versions) an uncalibrated_request alert names as what the service probably meant: the
+ * first of the 404's suggestions (MAX_GATE_SUGGESTIONS, closest name first), few enough to read in its sentence.
+ */
+export const MAX_ALERT_SUGGESTIONS = 3;
+
+/**
  * Most unresolved uncalibrated_request alerts. Any read token can ask for any name, so beyond this new names are only
  * logged: a misbehaving client cannot fill D1 or page on-call once per made-up gate.
  */

@@ -4,7 +4,7 @@
  * tests build from the in-memory doubles of test/support/.
  */
 import type { ThresholdQuery } from "../contract";
-import type { ThresholdReader } from "./threshold-reader";
+import type { GateSuggestion, ThresholdReader } from "./threshold-reader";
 
 export type { ProjectionDeps } from "./publish";
 export type { ReaderDeps } from "./threshold-reader";
@@ -16,7 +16,13 @@ export interface ServingDeps {
   /**
    * Told when a caller asks for a gate without an active calibration, with who asked: the token's name and the
    * client's User-Agent (wired to the uncalibrated_request alert in src/worker/wiring.ts, which tells a service that
-   * keeps asking from a person's lookup); it returns at once, whatever it starts runs after the response.
+   * keeps asking from a person's lookup), and what the 404 suggested it may have meant; it returns at once, whatever it
+   * starts runs after the response.
    */
-  readonly onUncalibrated: (gateId: string, q: ThresholdQuery, caller: { readonly token: string; readonly userAgent: string | null }) => void;
+  readonly onUncalibrated: (
+    gateId: string,
+    q: ThresholdQuery,
+    caller: { readonly token: string; readonly userAgent: string | null },
+    suggestions: readonly GateSuggestion[],
+  ) => void;
 }

@@ -21,7 +21,7 @@ handle(servingRoutes, ROUTES.getThreshold, async (c, { query }) => {
     outcome = await deps.thresholds.read(query, { seenSeq: seenActivationSeq(ifNoneMatch), lastKnownGood: true });
   } catch (e) {
     if (e instanceof UncalibratedError)
-      deps.onUncalibrated(e.gateId, query, { token: c.get("principal").name, userAgent: c.req.header("user-agent") ?? null });
+      deps.onUncalibrated(e.gateId, query, { token: c.get("principal").name, userAgent: c.req.header("user-agent") ?? null }, e.suggestions);
     throw e;
   }
   const { projection, body, source } = outcome;

@@ -110,19 +110,28 @@ export const storageUnavailable = (): AppError =>
     },
   );
 
+/**
+ * "did you mean index=docs or embedding=intfloat/e5-large-v2?" (or, for a version of a gate that exists, "its active
+ * versions: did you mean index_version=green?"), or null without suggestions: the uncalibrated 404's words, and the
+ * uncalibrated_request alert's (alerts/uncalibrated-alert.ts), so the service's 404 and on-call's page agree.
+ */
+export function didYouMean(q: ThresholdQuery, suggestions: readonly GateSuggestion[]): string | null {
+  const versions = suggestions.flatMap((s) => (s.index_version === undefined ? [] : [s.index_version]));
+  if (versions.length > 0) return `its active versions: did you mean ${versions.map((v) => `index_version=${v}`).join(" or ")}?`;
+  // Each suggestion by the names it changes ("embedding=intfloat/e5-large-v2" for a mistyped model, "index=docs" for a
+  // left-out index), so the fix reads in the message without opening details.
+  if (suggestions.length > 0) return `did you mean ${suggestions.map((s) => differingNames(q, s)).join(" or ")}?`;
+  return null;
+}
+
 function uncalibratedMessage(q: ThresholdQuery, suggestions: readonly GateSuggestion[]): string {
   const gate = gateTitle(q);
   const base =
     q.index_version === undefined
       ? `the gate ${gate} has no active calibration`
       : `index_version ${JSON.stringify(q.index_version)} of the gate ${gate} has no active calibration`;
-  const versions = suggestions.flatMap((s) => (s.index_version === undefined ? [] : [s.index_version]));
-  if (versions.length > 0)
-    return `${base}; its active versions: did you mean ${versions.map((v) => `index_version=${v}`).join(" or ")}? (see details.suggestions)`;
-  // Each suggestion by the names it changes ("embedding=intfloat/e5-large-v2" for a mistyped model, "index=docs" for a
-  // left-out index), so the fix reads in the message without opening details.
-  if (suggestions.length > 0) return `${base}; did you mean ${suggestions.map((s) => differingNames(q, s)).join(" or ")}? (see details.suggestions)`;
-  return `${base}: upload one with POST /v1/calibrations`;
+  const guess = didYouMean(q, suggestions);
+  return guess === null ? `${base}: upload one with POST /v1/calibrations` : `${base}; ${guess} (see details.suggestions)`;
 }
 
 function differingNames(q: ThresholdQuery, s: GateSuggestion): string {
@@ -136,7 +145,8 @@ export class UncalibratedError extends AppError {
   constructor(
     readonly gateId: string,
     q: ThresholdQuery,
-    suggestions: readonly GateSuggestion[] = [],
+    /** What the caller may have meant (details.suggestions): the uncalibrated_request alert names them too. */
+    readonly suggestions: readonly GateSuggestion[] = [],
   ) {
     super("uncalibrated", uncalibratedMessage(q, suggestions), {
       gate_id: gateId,

@@ -208,8 +208,8 @@ export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => 
     armCounted: (p, arms) => decideStepFromEvidence(p, deps, arms),
     hub,
     relayClock: systemRelayClock,
-    onUncalibrated: (gateId, q, caller) => {
-      noteUncalibrated(gateId, q, caller, alerts, isolate.uncalibratedAlerts);
+    onUncalibrated: (gateId, q, caller, suggestions) => {
+      noteUncalibrated(gateId, q, caller, suggestions, alerts, isolate.uncalibratedAlerts);
     },
     monitor: new DurableMonitorClient(env.GATE_MONITOR),
     // Validated when first used, so a typo in DRIFT_* fails the drift endpoints loudly without taking serving down.

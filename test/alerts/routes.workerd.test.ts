@@ -126,6 +126,25 @@ describe("uncalibrated_request", () => {
     // its alert makes the never-calibrated gate known: named, it lists the alert
     expect(await alertsOf(gate, "uncalibrated_request")).toEqual(alerts);
   });
+
+  it("names the calibrated gate the 404 suggested to the service, in its details and its sentence", async () => {
+    const calibrated = uniqueGate("uncal-meant");
+    await callJson("POST", "/v1/calibrations", 201, upload(calibrated, "v1", spreadScores(2000)));
+    const typo = { ...calibrated, index: `${calibrated.index}z` };
+    await seedSightings([typo]);
+    const res = await call("GET", `/v1/threshold?${qs(typo)}`, { token: TOKENS.read, headers: { "user-agent": SERVICE_USER_AGENT } });
+    expect(res.status).toBe(404);
+    const told = (await res.json()) as { error: { message: string; details: { suggestions: unknown[] } } };
+    expect(told.error.details.suggestions).toEqual([calibrated]);
+    const alerts = await waitFor(
+      () => alertsById(typo, "uncalibrated_request"),
+      (a) => a.length > 0,
+    );
+    expect(alerts[0]!.details.suggestions).toEqual([calibrated]);
+    // The same words as the 404's "did you mean".
+    expect(told.error.message).toContain(`did you mean index=${calibrated.index}?`);
+    expect(alerts[0]!.summary).toMatch(new RegExp(`running on its fallback; did you mean index=${calibrated.index}\\?$`, "u"));
+  });
 });
 
 describe("alert lifecycle", () => {

@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import type { AlertDeps } from "../../src/alerts/deps";
 import { fromPersonTool, newUncalibratedMemory, noteUncalibrated, type UncalibratedCaller } from "../../src/alerts/uncalibrated-alert";
 import type { ThresholdQuery } from "../../src/contract";
-import { UNCALIBRATED_ALERT_MIN_MINUTES, UNCALIBRATED_ALERT_WINDOW_MINUTES } from "../../src/platform/limits";
+import { MAX_ALERT_SUGGESTIONS, UNCALIBRATED_ALERT_MIN_MINUTES, UNCALIBRATED_ALERT_WINDOW_MINUTES } from "../../src/platform/limits";
+import type { GateSuggestion } from "../../src/serving/threshold-reader";
 import { MemoryAlertStore } from "../support/memory-alert-store";
 import { memoryDeps } from "../support/memory-deps";
 
@@ -16,7 +17,7 @@ const service: UncalibratedCaller = { token: "svc-a", userAgent: "scoregate-lang
 const curl: UncalibratedCaller = { token: "alice", userAgent: "curl/8.11.1" };
 const cli: UncalibratedCaller = { token: "alice", userAgent: "scoregate-cli/0.1.0" };
 
-function setup() {
+function setup(suggestions: readonly GateSuggestion[] = [], q: ThresholdQuery = query) {
   // on a minute boundary, so "every 30 s" lands twice in each minute
   const core = memoryDeps({ startMs: Date.UTC(2026, 11, 1, 12, 0, 0) });
   const alerts = new MemoryAlertStore();
@@ -26,7 +27,7 @@ function setup() {
   const ask = async (caller: UncalibratedCaller, times = 1, everyMs = 0) => {
     const notes = [];
     for (let i = 0; i < times; i++) {
-      notes.push(noteUncalibrated("gate-1", query, caller, deps, recent));
+      notes.push(noteUncalibrated("gate-1", q, caller, suggestions, deps, recent));
       await core.flush();
       core.advance(everyMs);
     }
@@ -66,10 +67,35 @@ describe("uncalibrated_request: services, not typos", () => {
       },
     });
     expect(alert!.summary).toContain('the token "svc-a" (client scoregate-langchain/0.1.0 scoregate-client/0.1.0)');
-    expect(alert!.summary).toContain("running on its fallback");
+    expect(alert!.summary).toMatch(/running on its fallback$/u);
+    // The 404 suggested nothing, so neither does the alert.
+    expect(alert!.details).not.toHaveProperty("suggestions");
+    expect(alert!.details).not.toHaveProperty("active_index_versions");
     // each further minute it keeps asking is an occurrence of the same alert
     await ask(service, 4, 30_000);
     expect((await raised())[0]).toMatchObject({ id: alert!.id, occurrences: 3 });
+  });
+
+  it(`names the calibrated gates the 404 suggested, the first ${MAX_ALERT_SUGGESTIONS}, in its details and its sentence`, async () => {
+    const typo: ThresholdQuery = { index: "docz", embedding: "intfloat/e5-large-v2", reranker: "BAAI/bge-reranker-v2-m3" };
+    const near = (index: string, embedding = typo.embedding): GateSuggestion => ({ index, embedding, reranker: typo.reranker });
+    const suggested = [near("docs"), near("docz", "intfloat/e5-large-v3"), near("doc"), near("dogs"), near("faq")];
+    expect(suggested.length).toBeGreaterThan(MAX_ALERT_SUGGESTIONS);
+    const { ask, raised } = setup(suggested, typo);
+    await ask(service, UNCALIBRATED_ALERT_MIN_MINUTES, MINUTE);
+    const [alert] = await raised();
+    expect(alert!.details.suggestions).toEqual(suggested.slice(0, MAX_ALERT_SUGGESTIONS));
+    expect(alert!.summary).toMatch(/running on its fallback; did you mean index=docs or embedding=intfloat\/e5-large-v3 or index=doc\?$/u);
+  });
+
+  it("names the active versions of a gate that exists, when the version asked for is not active", async () => {
+    const versions = ["green", "blue"].map((v): GateSuggestion => ({ index: "docs", embedding: "e5", reranker: "bge-typo", index_version: v }));
+    const { ask, raised } = setup(versions);
+    await ask(service, UNCALIBRATED_ALERT_MIN_MINUTES, MINUTE);
+    const [alert] = await raised();
+    expect(alert!.details.active_index_versions).toEqual(["green", "blue"]);
+    expect(alert!.details).not.toHaveProperty("suggestions");
+    expect(alert!.summary).toMatch(/; its active versions: did you mean index_version=green or index_version=blue\?$/u);
   });
 
   it("the CLI never counts, however often and however long it asks", async () => {

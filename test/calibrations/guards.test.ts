@@ -95,7 +95,10 @@ describe("guarded drop-rate calibrations", () => {
     // 300 queries of 1..200 candidates: each drop-rate stratum holds a handful, too few to bound its rate.
     const thin = await run(s, { policy: { kind: "drop_rate", target: 0.3, min_keep: 3 }, queries: queries(31, 300, 200) });
     const w = thin.warnings.find((x) => x.code === "few_monitored_strata");
-    expect(w?.message).toMatch(/drop-rate test .* (\d+) of the (\d+) strata/);
+    expect(w?.message).toMatch(
+      /^the production monitor tests the gate's drop rate .*: (\d+) of the (\d+) size strata this calibration holds are tested/u,
+    );
+    expect(w?.message).toContain("production's drop rate on queries of the other sizes is not watched");
     // 3,000 queries of 1..4 candidates, abstaining: every size has hundreds, all tested.
     const dense = await run(s, { policy: { kind: "drop_rate", target: 0.3, min_keep: 1, abstention: { rate: 0.1 } }, queries: queries(32, 3000, 4) });
     expect(dense.calibration.abstention?.by_candidates?.slice(0, 4).map((st) => st.queries)).toEqual([
@@ -106,6 +109,22 @@ describe("guarded drop-rate calibrations", () => {
     ]);
     expect(dense.calibration.abstention?.by_candidates?.reduce((a, st) => a + st.queries, 0)).toBe(3000);
     expect(dense.warnings.map((x) => x.code)).not.toContain("few_monitored_strata");
+  });
+
+  it("says no query size is watched when no stratum is tested, and which test each warning is about", async () => {
+    const s = memoryDeps({ startMs: NOW.getTime() });
+    // 29 queries of 20 candidates, one short of the 30 a size stratum needs: one stratum, untested, in both tests.
+    const rng = createRng(33);
+    const sizes = Array.from({ length: 29 }, () => Array.from({ length: 20 }, () => rng.normal()));
+    const r = await run(s, { policy: { kind: "drop_rate", target: 0.3, min_keep: 3, abstention: { rate: 0.1 } }, queries: sizes });
+    const [drop, abstention] = r.warnings.filter((x) => x.code === "few_monitored_strata").map((x) => x.message);
+    expect(drop).toMatch(/^the production monitor tests the gate's drop rate /u);
+    expect(drop).toContain(
+      "no query size is tested yet (the one size stratum this calibration holds does not qualify), so production's drop rate is not watched on any query",
+    );
+    expect(abstention).toMatch(/^the production monitor tests the abstention rate \(the share of queries whose top score is below abstain_below\) /u);
+    expect(abstention).toContain("so production's abstention rate is not watched on any query");
+    for (const m of [drop, abstention]) expect(m).not.toMatch(/\b0 of the|other sizes/u);
   });
 
   it("serves the guards with the threshold", async () => {

@@ -51,6 +51,12 @@ describe("detector state after an alarm", () => {
     const [held] = monitor.state.alerts;
     expect(held).toMatchObject({ kind: "drop_rate_drift" });
     expect(gatePage).toContain(`<a href="/ui/alerts/${held!.alert_id}">drop_rate_drift</a>`);
+    // The restarted detector, in an on-call's words: when the next alarm can come, and what to do with this one.
+    expect(monitor.state.queries_to_arm).toBeGreaterThan(0);
+    const restarted = /data-field="queries-to-arm">([\s\S]*?)<\/div>/u.exec(gatePage)?.[1]?.replace(/\s+/gu, " ").trim();
+    expect(restarted).toBe(
+      `Detection restarted after this alarm; the next alarm needs at least ${monitor.state.queries_to_arm} more queries. Resolve the alert once the cause is fixed.`,
+    );
 
     const metrics = await (await call("GET", "/metrics", { token: TOKENS.read })).text();
     const line = (name: string) => metrics.split("\n").find((l) => l.startsWith(`${name}{`) && l.includes(calibration.gate_id));
@@ -60,6 +66,10 @@ describe("detector state after an alarm", () => {
 
     // Resolving the alert ends the alarm; the restarted detector then needs 100 queries before it can alarm again.
     const { alerts } = await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "drop_rate_drift" })}`, 200, { token: TOKENS.read });
+    // The alert leads with what raised it: the rate since the change point against the band, then the window's.
+    expect(alerts[0]!.summary).toMatch(
+      /^production drop rate \d+\.\d % over the last \d+ queries against the calibration's 22\.\d % \(tolerated [^;]+; change-detector evidence ln R = [\d.]+ >= [\d.]+\); \d+\.\d % over the window's \d+ queries$/u,
+    );
     await callJson("POST", `/v1/alerts/${alerts[0]!.id}/resolve`, 200, { token: TOKENS.admin, json: {} });
     const resolved = await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read });
     expect(resolved.state.state).not.toBe("alarm");
@@ -102,6 +112,10 @@ describe("an alarm raised against a calibration rolled back from", () => {
 
     // On-call resolves it: the gate leaves the alarm and the note goes.
     const { alerts } = await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "drop_rate_drift" })}`, 200, { token: TOKENS.read });
+    // The alert leads with what raised it: the rate since the change point against the band, then the window's.
+    expect(alerts[0]!.summary).toMatch(
+      /^production drop rate \d+\.\d % over the last \d+ queries against the calibration's 22\.\d % \(tolerated [^;]+; change-detector evidence ln R = [\d.]+ >= [\d.]+\); \d+\.\d % over the window's \d+ queries$/u,
+    );
     await callJson("POST", `/v1/alerts/${alerts[0]!.id}/resolve`, 200, { token: TOKENS.admin, json: {} });
     const after = await page(`/ui/gates/${v1.gate_id}`, cookie);
     expect(detectorBadge(after)).not.toBe("alarm");

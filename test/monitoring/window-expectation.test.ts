@@ -133,17 +133,45 @@ describe("expected_window of a guarded gate after an alarm", () => {
     expect(alarmed.band_window).toEqual(alarmStatus.drop_rate.band_window);
   });
 
-  it("is what an alert sentence compares the window's rate with", () => {
+  it("is what an alert sentence compares the window's rate with, after the recent rate that raised the alarm", () => {
     const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+    const t = status.drop_rate;
     const text = driftSummary(status, GUARDED.expected_drop_rate);
-    expect(text).toContain(`production drop rate 63.3 % over 300 queries against 50.7 % expected for their query sizes (calibration: 58.4 %)`);
-    expect(text).toContain(`tolerated ${pct(status.drop_rate.band_window!.lo)}..${pct(status.drop_rate.band_window!.hi)}`);
-    expect(text).not.toContain("12.0 %");
-    // A status recorded before the window's figure keeps the detector's, said to be production's.
-    const { expected_window: _x, band_window: _b, ...recorded } = status.drop_rate;
-    expect(driftSummary({ ...status, drop_rate: recorded }, GUARDED.expected_drop_rate)).toContain(
-      "against 12.0 % expected for production's query sizes (calibration: 58.4 %)",
+    // First the rate since the detector's change point, against the detector's expectation (production's query sizes
+    // since its reset: the 200 short queries, 20 % where 12 % is expected) and band.
+    expect(t.evidence_queries).toBe(200);
+    expect(t.evidence_observed).toBeCloseTo(0.2, 12);
+    expect(text).toMatch(
+      new RegExp(
+        `^production drop rate 20\\.0 % over the last 200 queries against 12\\.0 % expected for production's query sizes \\(calibration: 58\\.4 %\\) \\(tolerated ${pct(t.band.lo)}\\.\\.${pct(t.band.hi)}; change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= 18\\.2\\); `,
+        "u",
+      ),
     );
+    // Then the window's, against the window's own expectation and band: not the detector's 12 %.
+    const windowPart = text.slice(text.indexOf("; 63.3 %") + 2);
+    expect(windowPart).toBe(
+      `63.3 % over the window's 300 queries against 50.7 % expected for their query sizes (tolerated ${pct(t.band_window!.lo)}..${pct(t.band_window!.hi)})`,
+    );
+    // A status recorded before the recent rate was reported leads with the window's, as it did then.
+    const { evidence_observed: _o, ...older } = t;
+    expect(driftSummary({ ...status, drop_rate: older }, GUARDED.expected_drop_rate)).toMatch(
+      /^production drop rate 63\.3 % over 300 queries against 50\.7 % expected for their query sizes \(calibration: 58\.4 %\)/u,
+    );
+    // One recorded before the window's figure too keeps the detector's, said to be production's.
+    const { expected_window: _x, band_window: _b, ...oldest } = older;
+    expect(driftSummary({ ...status, drop_rate: oldest }, GUARDED.expected_drop_rate)).toContain(
+      "production drop rate 63.3 % over 300 queries against 12.0 % expected for production's query sizes (calibration: 58.4 %)",
+    );
+  });
+
+  it("leads the alarm's own sentence with the rate that raised it", () => {
+    const t = alarmStatus.drop_rate;
+    expect(t.alarm).toBe(true);
+    const text = driftSummary(alarmStatus, GUARDED.expected_drop_rate);
+    expect(
+      text.startsWith(`production drop rate ${(100 * t.evidence_observed!).toFixed(1)} % over the last ${t.evidence_queries} queries against`),
+    ).toBe(true);
+    expect(text).toContain(`; ${(100 * t.observed!).toFixed(1)} % over the window's ${alarmStatus.queries} queries`);
   });
 
   it("is part of the API shape", () => {

@@ -225,6 +225,29 @@ describe("alert sentences", () => {
     expect(text).toContain(s.log_threshold.toFixed(1));
   });
 
+  it("leads with the rate that raised the alarm, over the queries since the change point, then gives the window's", () => {
+    // A shift 224 queries ago, after hours of normal traffic: the window's 22.7 % sits inside the band, the recent
+    // 33.3 % does not. The sentence must not open with the number inside the band.
+    const s = statusWith(FLAT, 20, 100);
+    const drop_rate = {
+      ...s.drop_rate,
+      observed: 0.227,
+      expected: 0.22,
+      band: { lo: 0.179, hi: 0.252 },
+      log_evidence: 21.4,
+      evidence_queries: 224,
+      evidence_observed: 0.333,
+    };
+    const status = { ...s, queries: 3405, log_threshold: 18.2, drop_rate };
+    expect(driftSummary(status, 0.22)).toBe(
+      "production drop rate 33.3 % over the last 224 queries against the calibration's 22.0 % (tolerated 17.9 %..25.2 %; change-detector evidence ln R = 21.4 >= 18.2); 22.7 % over the window's 3405 queries",
+    );
+    const abstention = { ...drop_rate, observed: 0.05, evidence_queries: 150, evidence_observed: 0.2, expected: 0.06, band: { lo: 0.03, hi: 0.09 } };
+    expect(abstentionSummary({ ...status, abstention, abstention_queries: 3000 }, 0.06)).toBe(
+      "20.0 % of the last 150 production queries abstained (top score below abstain_below) against the calibration's 6.0 % (tolerated 3.0 %..9.0 %; change-detector evidence ln R = 21.4 >= 18.2); 5.0 % of the window's 3000 production queries abstained",
+    );
+  });
+
   it("a stratified test's expectation reads as production's query sizes, with the calibration's own rate beside it", () => {
     // A guarded gate's test expects the per-size rates re-weighted to production's query sizes: 27.9 % here, while
     // the calibration's own expected drop rate is 30.0 %. The sentence must not call 27.9 % "the calibration's".

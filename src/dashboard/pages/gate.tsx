@@ -187,7 +187,8 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
               ))}
               {state.queries_to_arm != null && state.queries_to_arm > 0 && (
                 <div class="muted" data-field="queries-to-arm">
-                  The restarted test arms after {state.queries_to_arm} more queries.
+                  Detection restarted after this alarm; the next alarm needs at least {state.queries_to_arm} more queries. Resolve the alert once the
+                  cause is fixed.
                 </div>
               )}
             </div>
