@@ -3,7 +3,9 @@ import type { Principal } from "../../platform/auth";
 import { num, pct } from "../charts/scale";
 import { stateWords, type WindowPoint } from "../data/monitor-view";
 import type { GateRowView, OverviewView, RowSplit } from "../data/overview";
-import { Layout, when } from "./layout";
+import type { UncalibratedAsk } from "../data/uncalibrated";
+import { callerText } from "./alert-uncalibrated";
+import { gateName, Layout, when } from "./layout";
 import { type Column, Table } from "./table";
 
 /**
@@ -83,6 +85,11 @@ function SplitCell(props: { gateId: string; split: RowSplit | null }) {
   );
 }
 
+/**
+ * What on-call reads first comes first, right after the gate's name: its open alerts, its detector, its promotion; the
+ * numbers follow. At 1280 px the whole table fits the page (the long headers wrap), so nothing that needs a person is
+ * behind the sideways scroll (the browser test checks it).
+ */
 const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
   {
     header: "Gate (index / embedding / reranker)",
@@ -93,6 +100,31 @@ const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
       </a>
     ),
   },
+  {
+    header: "Open alerts",
+    field: "alerts",
+    cell: (r) =>
+      r.alerts.length === 0
+        ? "none"
+        : r.alerts.map((a) => (
+            <div>
+              <a href={a.id === undefined ? `/ui/alerts?gate_id=${r.gate.gate_id}` : `/ui/alerts/${a.id}`}>
+                <span class={`badge ${a.status}`}>{a.status}</span> {a.kind}
+              </a>
+            </div>
+          )),
+  },
+  {
+    header: "Detector",
+    field: "detector",
+    cell: (r) => (
+      <>
+        <span class={`badge ${r.state?.state ?? "unknown"}`}>{stateWords(r.state)}</span>
+        {r.state?.since && <div class="muted">since {when(r.state.since)}</div>}
+      </>
+    ),
+  },
+  { header: "Promotion / shadows", field: "split", cell: (r) => <SplitCell gateId={r.gate.gate_id} split={r.split} /> },
   { header: "Threshold", num: true, field: "threshold", cell: (r) => (r.current ? num(r.current.threshold) : "uncalibrated") },
   { header: "Policy", field: "policy", cell: (r) => policyText(r.policy) },
   { header: "Index version", cell: (r) => r.current?.index_version ?? "–" },
@@ -144,32 +176,93 @@ const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
     cell: (r) =>
       r.w === undefined ? "–" : r.w.empty_level === null ? pct(r.w.empty_rate) : `guard bound ${pct(r.w.empty_rate)} (min_keep ${r.w.empty_level})`,
   },
-  {
-    header: "Detector",
-    field: "detector",
-    cell: (r) => (
-      <>
-        <span class={`badge ${r.state?.state ?? "unknown"}`}>{stateWords(r.state)}</span>
-        {r.state?.since && <div class="muted">since {when(r.state.since)}</div>}
-      </>
-    ),
-  },
-  { header: "Promotion / shadows", field: "split", cell: (r) => <SplitCell gateId={r.gate.gate_id} split={r.split} /> },
-  {
-    header: "Open alerts",
-    field: "alerts",
-    cell: (r) =>
-      r.alerts.length === 0
-        ? "none"
-        : r.alerts.map((a) => (
-            <div>
-              <a href={a.id === undefined ? `/ui/alerts?gate_id=${r.gate.gate_id}` : `/ui/alerts/${a.id}`}>
-                <span class={`badge ${a.status}`}>{a.status}</span> {a.kind}
-              </a>
-            </div>
-          )),
-  },
 ];
+
+const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * The page's first words: whether anything needs a person, and where. A gate can need one without its detector being in
+ * alarm (a promotion rolled back, a rebuild shift), and a service can be on its fallback for a gate that does not
+ * exist: each is counted here and linked to its section, so "No gate is in alarm" never reads as "all is well".
+ */
+function AttentionSummary(props: { view: OverviewView }) {
+  const v = props.view;
+  const alerts = [...v.alarms, ...v.attention].reduce((n, r) => n + r.alerts.length, 0) + v.uncalibrated.length;
+  if (alerts === 0 && v.alarms.length === 0) {
+    return (
+      <p data-field="attention" data-state="calm">
+        Nothing needs attention: no gate is in alarm and no alert is open or acknowledged.
+      </p>
+    );
+  }
+  const parts = [
+    v.alarms.length > 0 && <a href="#in-alarm">{plural(v.alarms.length, "gate in alarm", "gates in alarm")}</a>,
+    v.attention.length > 0 && (
+      <a href="#with-alerts">
+        {plural(v.attention.length, "gate", "gates")} {v.alarms.length > 0 ? "not in alarm " : ""}with unresolved alerts
+      </a>
+    ),
+    v.uncalibrated.length > 0 && <a href="#uncalibrated">{plural(v.uncalibrated.length, "uncalibrated gate", "uncalibrated gates")} asked for</a>,
+  ].filter((x) => x !== false);
+  return (
+    <p class="attention" data-field="attention" data-state="attention">
+      <strong>Needs attention: {plural(alerts, "unresolved alert", "unresolved alerts")}</strong> on{" "}
+      {parts.map((part, i) => (
+        <>
+          {i === 0 ? "" : i === parts.length - 1 ? " and " : ", "}
+          {part}
+        </>
+      ))}
+      .
+    </p>
+  );
+}
+
+/**
+ * The gates services keep asking for that serve nothing (each an uncalibrated_request alert): no gate row exists for
+ * a misspelt index, so they are listed here, each linked to its alert, with the calibrated gates of similar names its
+ * alert suggests.
+ */
+function UncalibratedTable(props: { asks: readonly UncalibratedAsk[] }) {
+  return (
+    <>
+      <h2 id="uncalibrated">Uncalibrated gates asked for ({props.asks.length})</h2>
+      <Table
+        name="uncalibrated"
+        caption="A service asked for these gates in several minutes and runs on its fallback: each has no active calibration."
+        captionClass="muted"
+        rows={props.asks}
+        rowAttrs={({ alert }) => ({ "data-alert": alert.id })}
+        columns={[
+          {
+            header: "Gate asked for (index / embedding / reranker)",
+            rowHeader: true,
+            cell: ({ alert }) => <a href={`/ui/alerts/${alert.id}`}>{gateName(alert.gate)}</a>,
+          },
+          {
+            header: "Alert",
+            field: "status",
+            cell: ({ alert }) => <span class={`badge ${alert.status}`}>{alert.status}</span>,
+          },
+          { header: "Asked by", field: "caller", cell: ({ alert }) => callerText(alert.details) },
+          { header: "Last asked", field: "last-seen", cell: ({ alert }) => when(alert.last_seen_at) },
+          {
+            header: "Did you mean",
+            field: "suggestions",
+            cell: ({ suggestions }) =>
+              suggestions.length === 0
+                ? "–"
+                : suggestions.map((s) => (
+                    <div>
+                      <a href={`/ui/gates/${s.gate_id}`}>{gateName(s.gate)}</a>
+                    </div>
+                  )),
+          },
+        ]}
+      />
+    </>
+  );
+}
 
 function GateTable(props: { name: string; caption: string; rows: GateRowView[] }) {
   return (
@@ -206,6 +299,7 @@ export function OverviewPage(props: { view: OverviewView; index: string | undefi
           <button type="submit">Filter</button>
         </div>
       </form>
+      <AttentionSummary view={v} />
       {v.total === 0 ? (
         <p>No gate has been calibrated yet: upload scores with POST /v1/calibrations (README walk-through).</p>
       ) : (
@@ -216,11 +310,26 @@ export function OverviewPage(props: { view: OverviewView; index: string | undefi
           ) : (
             <GateTable name="alarms" caption="Every gate in alarm, newest alarm first, on every page." rows={v.alarms} />
           )}
-          <h2 id="gates">Other gates ({v.total - v.alarms.length})</h2>
+          {v.attention.length > 0 && (
+            <>
+              <h2 id="with-alerts">With unresolved alerts ({v.attention.length})</h2>
+              <GateTable
+                name="attention"
+                caption="Every gate not in alarm with an open or acknowledged alert (a promotion paused or rolled back, a rebuild shift, …), newest alert first, on every page."
+                rows={v.attention}
+              />
+            </>
+          )}
+        </>
+      )}
+      {v.uncalibrated.length > 0 && <UncalibratedTable asks={v.uncalibrated} />}
+      {v.total > 0 && (
+        <>
+          <h2 id="gates">Other gates ({v.total - v.alarms.length - v.attention.length})</h2>
           {v.rows.length === 0 ? (
             <p>None.</p>
           ) : (
-            <GateTable name="gates" caption={`Gates with open alerts first, then by name. Page ${v.page} of ${v.pages}.`} rows={v.rows} />
+            <GateTable name="gates" caption={`Gates without unresolved alerts, by name. Page ${v.page} of ${v.pages}.`} rows={v.rows} />
           )}
           {v.pages > 1 && (
             <nav aria-label="Pages of gates" class="ranges" data-field="pages">
