@@ -66,6 +66,9 @@ figcaption { font-size: .95rem; margin: .4rem 0; }
 dl.kv.numbers dd { font-variant-numeric: tabular-nums; }
 .state-since { font-size: .95rem; font-weight: normal; }
 .error { color: var(--bad); font-weight: bold; }
+.nowrap { white-space: nowrap; }
+/* the overview's gate names: wide enough that a model id like intfloat/e5-large-v2 is not cut into syllables */
+table[data-table="alarms"] th[scope="row"], table[data-table="attention"] th[scope="row"], table[data-table="gates"] th[scope="row"] { min-width: 11rem; }
 .attention { border-left: 4px solid var(--bad); padding: .4rem .8rem; background: #fbeeee; }
 .notice { border-left: 4px solid var(--accent); padding: .4rem .8rem; background: #eef4fb; }
 details summary { cursor: pointer; color: var(--accent); }

@@ -45,6 +45,16 @@ function shownWindow(r: GateRowView): WindowPoint | undefined {
   return open.find((p) => p.role === "active") ?? open[0];
 }
 
+/** When, as two pieces that each stay on one line ("2026-12-05" "07:21:02 UTC"): a narrow column breaks between them. */
+function sinceText(iso: string) {
+  const [day, ...time] = when(iso).split(" ");
+  return (
+    <>
+      <span class="nowrap">{day}</span> <span class="nowrap">{time.join(" ")}</span>
+    </>
+  );
+}
+
 /** "21:29 UTC": the hour and minute of an ISO time (the full time is the element's title). */
 const clockTime = (iso: string): string => `${iso.slice(11, 16)} UTC`;
 
@@ -120,7 +130,7 @@ const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
     cell: (r) => (
       <>
         <span class={`badge ${r.state?.state ?? "unknown"}`}>{stateWords(r.state)}</span>
-        {r.state?.since && <div class="muted">since {when(r.state.since)}</div>}
+        {r.state?.since && <div class="muted">since {sinceText(r.state.since)}</div>}
       </>
     ),
   },
