@@ -50,7 +50,7 @@ export function UncalibratedNumbers(props: { details: Readonly<Record<string, un
             </dd>
           </>
         )}
-        <dt>Then</dt>
+        <dt>{props.suggestions.length > 0 ? "Then" : "Fix"}</dt>
         <dd>
           Fix the gate's name where the service asks for it, or calibrate the gate (POST /v1/calibrations); until then the service serves its fallback
           threshold.
