@@ -25,7 +25,8 @@ h2 { font-size: 1.2rem; margin: 1.6rem 0 .6rem; }
 table { border-collapse: collapse; width: 100%; font-size: .95rem; }
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--panel); }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; } td.num .muted { white-space: normal; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: .8rem 1rem; margin: .8rem 0; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(16rem, 1fr)); gap: .8rem; }
 .cards { display: flex; flex-wrap: wrap; gap: .8rem; margin: .8rem 0; }
@@ -65,6 +66,10 @@ figcaption { font-size: .95rem; margin: .4rem 0; }
 dl.kv.numbers dd { font-variant-numeric: tabular-nums; }
 .state-since { font-size: .95rem; font-weight: normal; }
 .error { color: var(--bad); font-weight: bold; }
+.nowrap { white-space: nowrap; }
+/* the overview's gate names: wide enough that a model id like intfloat/e5-large-v2 is not cut into syllables */
+table[data-table="alarms"] th[scope="row"], table[data-table="attention"] th[scope="row"], table[data-table="gates"] th[scope="row"] { min-width: 11rem; }
+.attention { border-left: 4px solid var(--bad); padding: .4rem .8rem; background: #fbeeee; }
 .notice { border-left: 4px solid var(--accent); padding: .4rem .8rem; background: #eef4fb; }
 details summary { cursor: pointer; color: var(--accent); }
 dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 0; }

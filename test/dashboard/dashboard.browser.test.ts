@@ -100,7 +100,7 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     await page.close();
   });
 
-  it("overview: the gate with its threshold, policy, version, drop rates, detector state and open alert", async () => {
+  it("overview: the gate with its threshold, policy, version, drop rates, detector state and open alerts, all on screen at 1280 px", async () => {
     const page = await context.newPage();
     await page.goto(`${origin}/ui`);
     const row = page.locator(`tr[data-gate="${v2.gate_id}"]`);
@@ -121,6 +121,16 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     expect(await alarmRow.locator('[data-field="detector"] .badge').textContent()).toBe("alarm");
     expect(await alarmRow.locator('[data-field="detector"]').textContent()).toMatch(/^alarmsince \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/u);
     expect(await page.locator('table[data-table="gates"]').count()).toBe(0);
+    // The page's first words count what needs a person and link it.
+    expect(await page.locator('[data-field="attention"]').textContent()).toBe("Needs attention: 2 unresolved alerts on 1 gate in alarm.");
+    // At 1280 px the whole table fits the page: the alerts, detector and promotion cells are on screen, not behind the
+    // sideways scroll.
+    const wrap = page.locator('section.table-wrap:has(table[data-table="alarms"])');
+    expect(await wrap.evaluate((e) => e.scrollWidth - e.clientWidth)).toBeLessThanOrEqual(0);
+    for (const field of ["alerts", "detector", "split", "empty"]) {
+      const box = await alarmRow.locator(`[data-field="${field}"]`).boundingBox();
+      expect(box !== null && box.x + box.width, field).toBeLessThanOrEqual(1280);
+    }
     await axe(page, "overview");
     await shoot(page, "overview", "overview.png");
     await page.close();

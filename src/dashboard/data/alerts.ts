@@ -12,6 +12,7 @@ import { grants, type Principal } from "../../platform/auth";
 import { AppError } from "../../platform/errors";
 import { listDeliveries } from "../../webhooks/delivery";
 import type { DashboardDeps } from "../deps";
+import { type SuggestedGate, suggestionsOf } from "./uncalibrated";
 
 /** Occurrences listed on an alert page, newest first (the API pages through more). */
 export const ALERT_PAGE_OCCURRENCES = 50;
@@ -68,6 +69,11 @@ export interface AlertView {
    * the alert was raised; null when the gate serves nothing or its listing could not be read.
    */
   readonly served: ServedNow | null;
+  /**
+   * The calibrated gates of similar names the latest occurrence's details suggest (`suggestions`, an
+   * uncalibrated_request alert's), with their gate ids; none for other kinds or without the field.
+   */
+  readonly suggestions: readonly SuggestedGate[];
 }
 
 /** A gate's current calibration as the alert page names it. */
@@ -100,5 +106,6 @@ export async function alertView(id: string, principal: Principal, deps: Dashboar
     // only a rebuild_shift alert's page names what is served now; the page stands without it
     alert.kind === "rebuild_shift" ? servedNow(alert.gate_id, deps).catch(() => null) : null,
   ]);
-  return { alert, occurrences, deliveries, served };
+  const suggestions = alert.kind === "uncalibrated_request" ? await suggestionsOf(occurrences[0]?.details ?? alert.details) : [];
+  return { alert, occurrences, deliveries, served, suggestions };
 }

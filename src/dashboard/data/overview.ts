@@ -1,6 +1,7 @@
 /**
- * The overview's data: every gate in alarm, then one page of the others, each with its monitor's numbers, read
- * through the registry, the alert store and the monitoring report.
+ * The overview's data: every gate in alarm, then every other gate with an unresolved alert, then one page of the
+ * others, each with its monitor's numbers, read through the registry, the alert store and the monitoring report; and
+ * the uncalibrated gates services keep asking for.
  */
 import { listGates } from "../../calibrations/registry";
 import { NO_SPLIT } from "../../calibrations/store";
@@ -11,15 +12,19 @@ import { mapLimit } from "../../platform/map-limit";
 import type { DashboardDeps } from "../deps";
 import { byUrgency } from "./alerts";
 import { type MonitorView, monitorView } from "./monitor-view";
+import { type UncalibratedAsk, uncalibratedAsks } from "./uncalibrated";
 
-/** Gates not in alarm listed per overview page; every gate in alarm is listed on every page, before them. */
+/**
+ * Gates without an unresolved alert listed per overview page; every gate in alarm or with an unresolved alert is listed
+ * on every page, before them.
+ */
 export const OVERVIEW_PAGE_SIZE = 50;
 
 /**
  * Most gates whose monitor one overview load reads (an object call and a few D1 reads each, well within the 1,000
  * subrequests of an invocation); their heads are read together, in one statement (at most D1_MAX_BOUND_PARAMETERS
- * gates). Beyond it (only with more than 50 gates in alarm) a row in alarm shows its state and alerts from D1, and its
- * gate page has the rest.
+ * gates). Beyond it (only with more than 50 gates in alarm or with unresolved alerts) a row shows its state and alerts
+ * from D1, and its gate page has the rest.
  */
 export const OVERVIEW_DETAIL_ROWS = 100;
 
@@ -57,8 +62,15 @@ export interface RowAlert {
 export interface OverviewView {
   /** Every gate in alarm (newest alarm first), on every page. */
   readonly alarms: GateRowView[];
-  /** This page of the other gates: those with open alerts first, then by name. */
+  /**
+   * Every gate not in alarm with an unresolved (open or acknowledged) alert: a rolled-back or paused promotion, a
+   * rebuild shift, ...; newest alert first, on every page.
+   */
+  readonly attention: GateRowView[];
+  /** This page of the gates without unresolved alerts, by name (index, then embedding, then reranker). */
   readonly rows: GateRowView[];
+  /** The unresolved uncalibrated_request alerts: gates services ask for that serve nothing (a misspelt index, ...). */
+  readonly uncalibrated: UncalibratedAsk[];
   readonly indexes: string[];
   readonly page: number;
   readonly pages: number;
@@ -66,10 +78,14 @@ export interface OverviewView {
   readonly total: number;
 }
 
+/** Gates by name as the page reads it: by index, then embedding, then reranker ("docs" before "docs-replay"). */
+export const byGateName = (a: GateSummary, b: GateSummary): number =>
+  a.index.localeCompare(b.index) || a.embedding.localeCompare(b.embedding) || a.reranker.localeCompare(b.reranker);
+
 /**
- * The overview: every gate in alarm, whatever their number, then one page of the others. Which gates are in alarm is
- * read from D1 for all gates at once (their unresolved drift alerts); each listed gate's monitor is read for its
- * numbers, up to OVERVIEW_DETAIL_ROWS per load. An alarm its monitor has decided but not yet stored in D1 (seconds,
+ * The overview: every gate in alarm, whatever their number, then every other gate with an unresolved alert, then one
+ * page of the others. Which gates are in alarm or have unresolved alerts is read from D1 for all gates at once; each
+ * listed gate's monitor is read for its numbers, up to OVERVIEW_DETAIL_ROWS per load. An alarm its monitor has decided but not yet stored in D1 (seconds,
  * or a retry 30 s later) shows on the gate's row once the alert is stored, and on its gate page at once.
  */
 export async function overview(deps: DashboardDeps, indexFilter: string | undefined, page: number): Promise<OverviewView> {
@@ -84,22 +100,27 @@ export async function overview(deps: DashboardDeps, indexFilter: string | undefi
       pending: [],
       unresolved: (openByGate.get(gateId) ?? []).map((o) => ({ kind: o.kind, since: o.since, id: null })),
     });
-  const name = (g: GateSummary) => `${g.index}/${g.embedding}/${g.reranker}`;
+  const newestAlert = (gateId: string): string => (openByGate.get(gateId) ?? []).reduce((m, o) => (o.since > m ? o.since : m), "");
   const shown = gates.filter((g) => indexFilter === undefined || indexFilter === "" || g.index === indexFilter);
   const inAlarm = shown
     .filter((g) => openByGate.get(g.gate_id)?.some((o) => isDriftKind(o.kind)))
-    .sort((a, b) => (d1State(b.gate_id).since ?? "").localeCompare(d1State(a.gate_id).since ?? "") || name(a).localeCompare(name(b)));
+    .sort((a, b) => (d1State(b.gate_id).since ?? "").localeCompare(d1State(a.gate_id).since ?? "") || byGateName(a, b));
   const alarmed = new Set(inAlarm.map((g) => g.gate_id));
-  const rest = shown
-    .filter((g) => !alarmed.has(g.gate_id))
-    .sort((a, b) => Number(openByGate.has(b.gate_id)) - Number(openByGate.has(a.gate_id)) || name(a).localeCompare(name(b)));
+  const withAlerts = shown
+    .filter((g) => !alarmed.has(g.gate_id) && openByGate.has(g.gate_id))
+    .sort((a, b) => newestAlert(b.gate_id).localeCompare(newestAlert(a.gate_id)) || byGateName(a, b));
+  const rest = shown.filter((g) => !openByGate.has(g.gate_id)).sort(byGateName);
   const pages = Math.max(1, Math.ceil(rest.length / OVERVIEW_PAGE_SIZE));
   const p = Math.min(Math.max(1, page), pages);
   const onPage = rest.slice((p - 1) * OVERVIEW_PAGE_SIZE, p * OVERVIEW_PAGE_SIZE);
 
-  const listed = [...inAlarm, ...onPage];
+  const listed = [...inAlarm, ...withAlerts, ...onPage];
   // The split and shadows each detailed row serves, the same as its gate page reads (gateState), for all of them at once.
-  const splits = await deps.calibrations.splits(listed.slice(0, OVERVIEW_DETAIL_ROWS).map((g) => g.gate_id));
+  const [splits, uncalibrated] = await Promise.all([
+    deps.calibrations.splits(listed.slice(0, OVERVIEW_DETAIL_ROWS).map((g) => g.gate_id)),
+    // Only read when one is unresolved: the overview of a healthy deployment costs no extra D1 read.
+    open.some((o) => o.kind === "uncalibrated_request") ? uncalibratedAsks(deps, indexFilter) : [],
+  ]);
   const rows = await mapLimit(listed, MAX_CONCURRENT_READS, async (g, i): Promise<GateRowView> => {
     const current = g.active.find((a) => a.calibration_id === g.current_calibration_id) ?? null;
     const fromD1 = (openByGate.get(g.gate_id) ?? []).map((o) => ({ kind: o.kind, status: "open" as const }));
@@ -121,5 +142,15 @@ export async function overview(deps: DashboardDeps, indexFilter: string | undefi
       split: { rollout, steps: promotion?.plan.steps.length ?? null, promotionOpen: head.promotionOpen, shadows: head.heads.shadows.length },
     };
   });
-  return { alarms: rows.slice(0, inAlarm.length), rows: rows.slice(inAlarm.length), indexes, page: p, pages, total: shown.length };
+  const attentionEnd = inAlarm.length + withAlerts.length;
+  return {
+    alarms: rows.slice(0, inAlarm.length),
+    attention: rows.slice(inAlarm.length, attentionEnd),
+    rows: rows.slice(attentionEnd),
+    uncalibrated,
+    indexes,
+    page: p,
+    pages,
+    total: shown.length,
+  };
 }

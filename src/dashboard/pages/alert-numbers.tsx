@@ -1,12 +1,16 @@
 /**
  * An alert's numbers laid out by meaning, one layout per kind (a drift window's rate test, a rebuild shift in
- * alert-shift-numbers.tsx, a recall coverage test, a promotion's stop), and every number of an occurrence as plain rows:
+ * alert-shift-numbers.tsx, a recall coverage test, a promotion's stop, an uncalibrated gate's callers in
+ * alert-uncalibrated.tsx), and every number of an occurrence as plain rows:
  * what the alert page shows of each occurrence.
  */
+import type { Child } from "hono/jsx";
 import { type Alert, CoverageStatus, LiveDecision, ShiftReport, WindowStatus } from "../../contract";
 import { asShown, fixed, num, pct, points } from "../charts/scale";
+import type { SuggestedGate } from "../data/uncalibrated";
 import { CalibrationRows, EvidenceRows, Group, numberOf } from "./alert-number-parts";
 import { type ShiftContext, ShiftNumbers } from "./alert-shift-numbers";
+import { UncalibratedNumbers } from "./alert-uncalibrated";
 import { when } from "./layout";
 import { decisionWords } from "./promotion";
 import { Table } from "./table";
@@ -205,35 +209,40 @@ function PromotionNumbers(props: { details: Record<string, unknown> }) {
   );
 }
 
-/** The numbers of one occurrence, by meaning where its kind is known, else as plain rows. */
-export function OccurrenceNumbers(props: { kind: Alert["kind"]; details: Record<string, unknown>; shift?: ShiftContext }) {
-  const d = props.details;
+/** What an alert page lays out by meaning besides the occurrence's details: what is served now, the gates suggested. */
+export interface NumbersContext {
+  readonly shift?: ShiftContext | undefined;
+  /** An uncalibrated_request occurrence's suggestions, with their gate ids (data/uncalibrated.ts). */
+  readonly suggestions?: readonly SuggestedGate[] | undefined;
+}
+
+/**
+ * The numbers of one occurrence laid out by meaning, or null where its kind has no layout or its details another shape:
+ * the page then shows the plain rows (RawNumbers) once, not a layout and the same rows again.
+ */
+export function numbersByMeaning(kind: Alert["kind"], details: Record<string, unknown>, context: NumbersContext = {}): Child {
+  const d = details;
   const test: WindowTest | null =
-    props.kind === "drop_rate_drift"
-      ? "drop_rate"
-      : props.kind === "empty_context"
-        ? "empty_context"
-        : props.kind === "abstention_drift"
-          ? "abstention"
-          : null;
+    kind === "drop_rate_drift" ? "drop_rate" : kind === "empty_context" ? "empty_context" : kind === "abstention_drift" ? "abstention" : null;
   if (test !== null) {
     const w = WindowStatus.safeParse(d.window);
     // A window without the test the alert names (details of another shape) reads as plain rows.
     const tested = w.success && (test === "drop_rate" || (test === "empty_context" ? w.data.empty_context : w.data.abstention));
     if (w.success && tested) return <WindowNumbers w={w.data} test={test} />;
   }
-  if (props.kind === "rebuild_shift") {
+  if (kind === "rebuild_shift") {
     const s = ShiftReport.safeParse(d.shift);
-    if (s.success) return <ShiftNumbers s={s.data} details={d} context={props.shift} />;
+    if (s.success) return <ShiftNumbers s={s.data} details={d} context={context.shift} />;
   }
-  if ((props.kind === "promotion_paused" || props.kind === "promotion_rolled_back") && d.vs_control !== undefined) {
+  if ((kind === "promotion_paused" || kind === "promotion_rolled_back") && d.vs_control !== undefined) {
     return <PromotionNumbers details={d} />;
   }
-  if (props.kind === "recall_drift") {
+  if (kind === "recall_drift") {
     const r = CoverageStatus.safeParse(d.recall);
     if (r.success) return <RecallNumbers r={r.data} />;
   }
-  return <RawNumbers details={d} />;
+  if (kind === "uncalibrated_request") return <UncalibratedNumbers details={d} suggestions={context.suggestions ?? []} />;
+  return null;
 }
 
 /** Every number of an occurrence, nested objects and arrays flattened into dotted keys, in order. */

@@ -8,7 +8,7 @@ import { type Alert, type AlertOccurrence, MAX_NOTE_LENGTH } from "../../contrac
 import type { Principal } from "../../platform/auth";
 import { grants } from "../../platform/auth";
 import type { AlertView } from "../data/alerts";
-import { OccurrenceNumbers, RawNumbers } from "./alert-numbers";
+import { numbersByMeaning, RawNumbers } from "./alert-numbers";
 import { AdminForm, gateName, Layout, when } from "./layout";
 import { Table } from "./table";
 
@@ -79,6 +79,7 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
   };
   // Occurrences numbered 1..N within the alert as the API numbers them (seq is a counter shared by every alert).
   const numbered = props.view.occurrences.map((o) => ({ o, n: o.number }));
+  const laidOut = numbersByMeaning(a.kind, latest.details, { shift: { alert: a, served: props.view.served }, suggestions: props.view.suggestions });
   return (
     <Layout title={`Alert ${a.kind}`} principal={props.principal} csrf={props.csrf} current="alerts">
       <p>
@@ -113,11 +114,17 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
         <p class="muted">Acknowledging and resolving need an admin token.</p>
       )}
       <h2 id="latest">Latest occurrence ({when(latest.seen_at)})</h2>
-      <OccurrenceNumbers kind={a.kind} details={latest.details} shift={{ alert: a, served: props.view.served }} />
-      <details>
-        <summary>Every number of the latest occurrence</summary>
+      {laidOut === null ? (
         <RawNumbers details={latest.details} />
-      </details>
+      ) : (
+        <>
+          {laidOut}
+          <details>
+            <summary>Every number of the latest occurrence</summary>
+            <RawNumbers details={latest.details} />
+          </details>
+        </>
+      )}
 
       <h2 id="occurrences">All occurrences ({a.occurrences})</h2>
       <Table

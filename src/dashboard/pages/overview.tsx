@@ -4,6 +4,7 @@ import { num, pct } from "../charts/scale";
 import { stateWords, type WindowPoint } from "../data/monitor-view";
 import type { GateRowView, OverviewView, RowSplit } from "../data/overview";
 import { Layout, when } from "./layout";
+import { AttentionSummary, UncalibratedTable } from "./overview-attention";
 import { type Column, Table } from "./table";
 
 /**
@@ -41,6 +42,16 @@ function shownWindow(r: GateRowView): WindowPoint | undefined {
     .filter((p) => p.open && (p.role === "active" || p.role === "previous"))
     .sort((a, b) => b.queries - a.queries);
   return open.find((p) => p.role === "active") ?? open[0];
+}
+
+/** When, as two pieces that each stay on one line ("2026-12-05" "07:21:02 UTC"): a narrow column breaks between them. */
+function sinceText(iso: string) {
+  const [day, ...time] = when(iso).split(" ");
+  return (
+    <>
+      <span class="nowrap">{day}</span> <span class="nowrap">{time.join(" ")}</span>
+    </>
+  );
 }
 
 /** "21:29 UTC": the hour and minute of an ISO time (the full time is the element's title). */
@@ -83,6 +94,11 @@ function SplitCell(props: { gateId: string; split: RowSplit | null }) {
   );
 }
 
+/**
+ * What on-call reads first comes first, right after the gate's name: its open alerts, its detector, its promotion; the
+ * numbers follow. At 1280 px the whole table fits the page (the long headers wrap), so nothing that needs a person is
+ * behind the sideways scroll (the browser test checks it).
+ */
 const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
   {
     header: "Gate (index / embedding / reranker)",
@@ -93,6 +109,31 @@ const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
       </a>
     ),
   },
+  {
+    header: "Open alerts",
+    field: "alerts",
+    cell: (r) =>
+      r.alerts.length === 0
+        ? "none"
+        : r.alerts.map((a) => (
+            <div>
+              <a href={a.id === undefined ? `/ui/alerts?gate_id=${r.gate.gate_id}` : `/ui/alerts/${a.id}`}>
+                <span class={`badge ${a.status}`}>{a.status}</span> {a.kind}
+              </a>
+            </div>
+          )),
+  },
+  {
+    header: "Detector",
+    field: "detector",
+    cell: (r) => (
+      <>
+        <span class={`badge ${r.state?.state ?? "unknown"}`}>{stateWords(r.state)}</span>
+        {r.state?.since && <div class="muted">since {sinceText(r.state.since)}</div>}
+      </>
+    ),
+  },
+  { header: "Promotion / shadows", field: "split", cell: (r) => <SplitCell gateId={r.gate.gate_id} split={r.split} /> },
   { header: "Threshold", num: true, field: "threshold", cell: (r) => (r.current ? num(r.current.threshold) : "uncalibrated") },
   { header: "Policy", field: "policy", cell: (r) => policyText(r.policy) },
   { header: "Index version", cell: (r) => r.current?.index_version ?? "–" },
@@ -144,31 +185,6 @@ const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
     cell: (r) =>
       r.w === undefined ? "–" : r.w.empty_level === null ? pct(r.w.empty_rate) : `guard bound ${pct(r.w.empty_rate)} (min_keep ${r.w.empty_level})`,
   },
-  {
-    header: "Detector",
-    field: "detector",
-    cell: (r) => (
-      <>
-        <span class={`badge ${r.state?.state ?? "unknown"}`}>{stateWords(r.state)}</span>
-        {r.state?.since && <div class="muted">since {when(r.state.since)}</div>}
-      </>
-    ),
-  },
-  { header: "Promotion / shadows", field: "split", cell: (r) => <SplitCell gateId={r.gate.gate_id} split={r.split} /> },
-  {
-    header: "Open alerts",
-    field: "alerts",
-    cell: (r) =>
-      r.alerts.length === 0
-        ? "none"
-        : r.alerts.map((a) => (
-            <div>
-              <a href={a.id === undefined ? `/ui/alerts?gate_id=${r.gate.gate_id}` : `/ui/alerts/${a.id}`}>
-                <span class={`badge ${a.status}`}>{a.status}</span> {a.kind}
-              </a>
-            </div>
-          )),
-  },
 ];
 
 function GateTable(props: { name: string; caption: string; rows: GateRowView[] }) {
@@ -206,6 +222,7 @@ export function OverviewPage(props: { view: OverviewView; index: string | undefi
           <button type="submit">Filter</button>
         </div>
       </form>
+      <AttentionSummary view={v} />
       {v.total === 0 ? (
         <p>No gate has been calibrated yet: upload scores with POST /v1/calibrations (README walk-through).</p>
       ) : (
@@ -216,11 +233,26 @@ export function OverviewPage(props: { view: OverviewView; index: string | undefi
           ) : (
             <GateTable name="alarms" caption="Every gate in alarm, newest alarm first, on every page." rows={v.alarms} />
           )}
-          <h2 id="gates">Other gates ({v.total - v.alarms.length})</h2>
+          {v.attention.length > 0 && (
+            <>
+              <h2 id="with-alerts">With unresolved alerts ({v.attention.length})</h2>
+              <GateTable
+                name="attention"
+                caption="Every gate not in alarm with an open or acknowledged alert (a promotion paused or rolled back, a rebuild shift, …), newest alert first, on every page."
+                rows={v.attention}
+              />
+            </>
+          )}
+        </>
+      )}
+      {v.uncalibrated.length > 0 && <UncalibratedTable asks={v.uncalibrated} />}
+      {v.total > 0 && (
+        <>
+          <h2 id="gates">Other gates ({v.total - v.alarms.length - v.attention.length})</h2>
           {v.rows.length === 0 ? (
             <p>None.</p>
           ) : (
-            <GateTable name="gates" caption={`Gates with open alerts first, then by name. Page ${v.page} of ${v.pages}.`} rows={v.rows} />
+            <GateTable name="gates" caption={`Gates without unresolved alerts, by name. Page ${v.page} of ${v.pages}.`} rows={v.rows} />
           )}
           {v.pages > 1 && (
             <nav aria-label="Pages of gates" class="ranges" data-field="pages">
