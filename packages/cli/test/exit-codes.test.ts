@@ -15,6 +15,7 @@ import cliPackage from "../package.json";
 import { UPLOAD_ATTEMPTS } from "../src/calibrate";
 import { EXIT, legacyDecision, rebuildDecision } from "../src/decision";
 import { notSentCause } from "../src/http";
+import { run } from "../src/main";
 import { type Created, responses } from "./support/responses";
 import { cli } from "./support/run";
 import { type StubAnswer, stubFixture } from "./support/stub-server";
@@ -653,6 +654,24 @@ describe("errors say what to do (stub server)", () => {
     expect(notSentCause(cause)).toBe(expected);
   });
 
+  it.each(["", "  "])("SCOREGATE_URL=%j (set but empty) is unset: the default URL, as --help says", async (empty) => {
+    // a fetch that records where it was sent and answers nothing: no server is needed, and none on :8787 is asked
+    const urls: string[] = [];
+    let stderr = "";
+    const code = await run(["threshold", "--embedding", "e5", "--reranker", "bge"], {
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => (stderr += s) },
+      env: { SCOREGATE_URL: empty, SCOREGATE_TOKEN: "t" },
+      fetch: async (url) => {
+        urls.push(String(url));
+        throw new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) });
+      },
+    });
+    expect(code).toBe(1);
+    expect(urls.map((u) => new URL(u).origin)).toEqual(["http://localhost:8787"]);
+    expect(stderr).toContain("could not reach http://localhost:8787 (ECONNREFUSED)");
+  });
+
   it("a server URL that ends with /v1 exits 2 saying to drop it (the CLI's paths start with /v1)", async () => {
     const r = await cli(["gates"], { SCOREGATE_URL: "http://localhost:8787/v1/", SCOREGATE_TOKEN: "t" });
     expect([r.code, r.stderr.split("\n")[0]]).toEqual([
@@ -688,6 +707,21 @@ describe("errors say what to do (stub server)", () => {
     expect(r.stderr).toContain(message);
     // the command's own help once the command is known, else the overview
     expect(r.stderr).toMatch(/\n {2}scoregate (?:[a-z]+ )?--help /u);
+  });
+
+  it("an API request body given as the score file exits 2 naming it, with curl and the conversion, before anything is sent", async () => {
+    const v2 = new URL("../../../fixtures/walkthrough/v2.json", import.meta.url).pathname;
+    stub.reset();
+    const r = await cli(
+      ["calibrate", v2, "--index", "docs", "--embedding", "e5", "--reranker", "bge", "--index-version", "v2", "--carry", "--dry-run"],
+      env(),
+    );
+    expect(r.code).toBe(2);
+    const lines = r.stderr.split("\n");
+    expect(lines[0]).toMatch(/^scoregate: line 1 is an API request body \(POST \/v1\/calibrations: .*"policy", "queries"\), not a score file/u);
+    expect(lines[1]).toMatch(/^ {2}send it as it is: curl -X POST /u);
+    expect(lines[2]).toMatch(/^ {2}or write its scores as a file for this command: jq -r /u);
+    expect(lastBody()).toBe("");
   });
 
   it("a bad file exits 2 with line numbers, before anything is sent", async () => {
