@@ -179,7 +179,7 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
       return `a false-abstention level of ${detail(d.alpha, percent)} needs at least ${detail(d.minimum_queries, count)} answerable queries, the upload has ${detail(d.answerable_queries, count)} (and ${detail(d.unanswerable_queries, count)} unanswerable): raise the level or upload more answerable queries`;
     case "unknown_reference":
       return activeReference(details)
-        ? "--carry carries from the gate's active calibration (--reference active), and this gate has none: check --index, --embedding and --reranker (scoregate gates lists the gates); to carry across an embedding or reranker change (a new gate), pass the old gate's calibration with --reference cal_... (scoregate history --index I --embedding E --reranker R lists its calibrations), or use --target"
+        ? "--carry carries from the gate's active calibration (--reference active), and this gate has none: check --index, --embedding and --reranker; to carry across an embedding or reranker change (a new gate), pass the old gate's calibration with --reference cal_...; or use --target (scoregate history --index I --embedding E --reranker R lists a gate's calibrations, scoregate gates the gates)"
         : "no calibration has that --reference id: scoregate history --index I --embedding E --reranker R lists a gate's calibrations; or use --target";
     case "payload_too_large":
       // the server's message states the limit already

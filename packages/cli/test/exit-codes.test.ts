@@ -423,7 +423,9 @@ describe("errors say what to do (stub server)", () => {
       "  calibrated gates with similar names, as flags:",
       "    --index mine --embedding e5 --reranker bge",
     ]);
-    expect(r.stderr).toContain("pass the old gate's calibration with --reference cal_... (scoregate history --index I --embedding E --reranker R");
+    expect(r.stderr).toContain(
+      "pass the old gate's calibration with --reference cal_...; or use --target (scoregate history --index I --embedding E --reranker R",
+    );
     expect(r.stderr).not.toContain("{");
     expect(r.stderr).not.toContain("details");
     // --json keeps the server's message and details as sent
