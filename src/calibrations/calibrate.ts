@@ -115,7 +115,7 @@ export async function calibrate(
   // rate, uncertainty and per-query statistics like any other gate, so the production monitor watches it.
   const recallTarget = policy.kind === "recall" ? resolveRecall(policy, labelled, sorted, stated) : null;
   const resolved: ResolvedTarget =
-    policy.kind === "recall" ? statedTarget(recallTarget!.dropRateTarget, stated, policy) : await resolveTarget(policy, gateId, n, deps);
+    policy.kind === "recall" ? statedTarget(recallTarget!.dropRateTarget, stated, policy) : await resolveTarget(policy, meta, gateId, n, deps);
   // A carry that states no guards inherits its reference's (carry.ts).
   const guards = resolved.guards;
   if (hasGuards(guards) && input.offsets === null) {

@@ -6,12 +6,13 @@
  * "Carry").
  */
 
-import type { Calibration, Policy, StoredCalibration, StoredPolicy, Warning } from "../contract";
+import type { Calibration, GateRef, Policy, StoredCalibration, StoredPolicy, Warning } from "../contract";
 import { AppError, invalid } from "../platform/errors";
 import { type Distribution, guardedShareBelow, shareBelow } from "../stats/distribution";
 import { type Guards, hasGuards, NO_GUARDS } from "../stats/guarded-gate";
 import { countBelow, sortedCopy } from "../stats/order-statistics";
 import type { CalibrationDeps } from "./deps";
+import { didYouMeanGates, gateTitle, similarGates } from "./gate-names";
 import { currentOf } from "./store";
 
 /** A carried rate (drop or abstention) whose sd exceeds this (1 point) warns `small_reference`. */
@@ -89,9 +90,31 @@ function referenceDropRate(record: StoredCalibration, dist: Distribution, t: num
   return guardedShareBelow(dist.guarded, dist.n, t);
 }
 
-/** Resolves `policy` for the gate `gateId`; `n` is the size of the new calibration (for the carried sd). */
+/**
+ * 422 unknown_reference for a carry from `"active"` on a gate that serves nothing: most often a mistyped gate name in a
+ * rebuild pipeline, so it names the calibrated gates with similar names (`details.suggestions`, as the unknown gate's
+ * 404 does), or the upgrade of a model, which carries from the old gate's calibration id.
+ */
+async function noActiveReference(gate: GateRef, deps: Pick<CalibrationDeps, "calibrations">): Promise<AppError> {
+  const similar = await similarGates(gate, deps.calibrations);
+  return new AppError(
+    "unknown_reference",
+    `reference "active": the gate ${gateTitle(gate)} has no active calibration yet${didYouMeanGates(similar) || "."} To carry a threshold across an embedding or reranker change (a new gate), reference the old gate's calibration with {"calibration_id": "..."}, or pass the old scores inline with {"scores": [...]}`,
+    {
+      path: "policy.reference",
+      message: "no active calibration for this gate",
+      suggestions: similar.map((g) => ({ index: g.index, embedding: g.embedding, reranker: g.reranker })),
+    },
+  );
+}
+
+/**
+ * Resolves `policy` for `gate` (its names, for the refusal of a reference it lacks) whose id is `gateId`; `n` is the
+ * size of the new calibration (for the carried sd).
+ */
 export async function resolveTarget(
   policy: RateOrCarryPolicy,
+  gate: GateRef,
   gateId: string,
   n: number,
   deps: Pick<CalibrationDeps, "calibrations">,
@@ -126,13 +149,7 @@ export async function resolveTarget(
     let calibrationId: string;
     if (ref === "active") {
       const current = currentOf(await deps.calibrations.activeRows(gateId));
-      if (current === null) {
-        throw new AppError(
-          "unknown_reference",
-          'reference "active": this gate has no active calibration yet. To carry a threshold across an embedding or reranker change (a new gate), reference the old gate\'s calibration with {"calibration_id": "..."}, or pass the old scores inline with {"scores": [...]}',
-          [{ path: "policy.reference", message: "no active calibration for this gate" }],
-        );
-      }
+      if (current === null) throw await noActiveReference(gate, deps);
       calibrationId = current.calibration_id;
       storedReference = "active";
     } else {

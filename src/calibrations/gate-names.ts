@@ -1,15 +1,21 @@
 /**
  * A gate named by hand may be mistyped ("e5-large-v3" for "e5-large-v2", or the index left out, so it means
  * "default"). Every answer about a gate that does not exist says so in the same words and names the calibrated gates
- * with similar names (same models on another index, or the same index with one model equal): the 404 of a gate's
- * history here, and the `new_gate` warning of an upload that creates a gate next to such gates (the upload still
+ * with similar names (same models on another index, or the same index with one model equal, the differing name a
+ * plausible typo): the 404 of a gate's history here, the 422 `unknown_reference` of a carry from `"active"` on a gate
+ * without one (carry.ts), and the `new_gate` warning of an upload that creates a gate next to such gates (the upload still
  * creates it, as asked, so a rebuild pipeline does not start serving a new gate silently while the one it meant stays
  * on its old calibration). GET /v1/threshold's uncalibrated 404 (serving/threshold-reader.ts) uses the same title.
  */
 import { DEFAULT_INDEX, type GateRef, type Warning } from "../contract";
 import { AppError } from "../platform/errors";
 import { editDistance } from "../platform/http/query";
-import { MAX_GATE_NEIGHBOUR_CANDIDATES, MAX_GATE_SUGGESTIONS } from "../platform/limits";
+import {
+  GATE_NAME_MAX_EDITS_FLOOR,
+  GATE_NAME_MAX_EDITS_PER_CHARACTER,
+  MAX_GATE_NEIGHBOUR_CANDIDATES,
+  MAX_GATE_SUGGESTIONS,
+} from "../platform/limits";
 import type { CalibrationStore } from "./store";
 
 type GateName = { readonly index: string; readonly embedding: string; readonly reranker: string };
@@ -27,30 +33,60 @@ type Neighbours = Pick<CalibrationStore, "calibratedNeighbours">;
 const nameDistance = (a: GateName, b: GateName): number =>
   editDistance(a.index, b.index) + editDistance(a.embedding, b.embedding) + editDistance(a.reranker, b.reranker);
 
+/** A model name without its organisation ("intfloat/e5-large-v2" -> "e5-large-v2"), folded to lower case. */
+const bareModel = (name: string): string => name.slice(name.lastIndexOf("/") + 1).toLowerCase();
+
+/**
+ * Whether `other` is a plausible typo of `asked`, one name of a gate: within GATE_NAME_MAX_EDITS_FLOOR edits, or a
+ * third of the longer name's length (GATE_NAME_MAX_EDITS_PER_CHARACTER) when that is more, and always fewer edits than
+ * the shorter name has characters (case folded). `doc` -> `docs` (1 edit) and `mien` -> `mine` (2) are typos;
+ * `semi` -> `mine` (4 edits of 4 characters) and `doc` -> `faq` (3 of 3) are other names. A model name also matches
+ * the same name with or without its organisation (`e5-large-v2`, `intfloat/e5-large-v2`).
+ */
+export function similarName(asked: string, other: string, part: "index" | "embedding" | "reranker"): boolean {
+  if (part !== "index" && bareModel(asked) === bareModel(other)) return true;
+  const a = asked.toLowerCase();
+  const b = other.toLowerCase();
+  const bound = Math.max(GATE_NAME_MAX_EDITS_FLOOR, Math.floor(Math.max(a.length, b.length) * GATE_NAME_MAX_EDITS_PER_CHARACTER));
+  const d = editDistance(a, b);
+  return d <= bound && d < Math.min(a.length, b.length);
+}
+
+/**
+ * Whether a calibrated gate may be the one `asked` meant: each name that differs is a plausible typo (similarName),
+ * except the index of a gate asked for without one (the default index): any index of the same models may be meant.
+ */
+function mayMean(asked: GateName, g: GateName): boolean {
+  return (["index", "embedding", "reranker"] as const).every(
+    (k) => asked[k] === g[k] || (k === "index" && asked.index === DEFAULT_INDEX) || similarName(asked[k], g[k], k),
+  );
+}
+
 /**
  * The calibrated gates with names similar to `gate`'s (the store's neighbours: the same models under another index,
- * or the same index with one model equal), closest name first, at most MAX_GATE_SUGGESTIONS: `--index doc` suggests
- * `docs` before `docs-archive` or `faq`. Equally close ones keep the store's order.
+ * or the same index with one model equal, whose differing name is a plausible typo: mayMean), closest name first, at
+ * most MAX_GATE_SUGGESTIONS: `--index doc` suggests `docs`, not `faq`. Equally close ones keep the store's order.
  */
 export async function similarGates(gate: GateName, calibrations: Neighbours): Promise<GateName[]> {
   const candidates = await calibrations.calibratedNeighbours(gate, MAX_GATE_NEIGHBOUR_CANDIDATES);
   return candidates
+    .filter((g) => mayMean(gate, g))
     .map((g, i) => ({ g, i, d: nameDistance(gate, g) }))
     .sort((a, b) => a.d - b.d || a.i - b.i)
     .slice(0, MAX_GATE_SUGGESTIONS)
     .map(({ g }) => ({ index: g.index, embedding: g.embedding, reranker: g.reranker }));
 }
 
+/** "; did you mean index=docs embedding=e5 reranker=bge or ...?" to follow a message, or "" when nothing is similar. */
+export const didYouMeanGates = (similar: readonly GateName[]): string =>
+  similar.length > 0 ? `; did you mean ${similar.map(flagsOf).join(" or ")}?` : "";
+
 /** 404 for a gate that was never calibrated, naming the calibrated gates with similar names (in details.suggestions). */
 export async function unknownGateError(gate: GateRef, calibrations: Neighbours): Promise<AppError> {
   const similar = await similarGates(gate, calibrations);
-  return new AppError(
-    "not_found",
-    `no gate ${gateTitle(gate)}: a gate is created by its first calibration upload${
-      similar.length > 0 ? `; did you mean ${similar.map(flagsOf).join(" or ")}?` : ""
-    }`,
-    { suggestions: similar.map((g) => ({ index: g.index, embedding: g.embedding, reranker: g.reranker })) },
-  );
+  return new AppError("not_found", `no gate ${gateTitle(gate)}: a gate is created by its first calibration upload${didYouMeanGates(similar)}`, {
+    suggestions: similar.map((g) => ({ index: g.index, embedding: g.embedding, reranker: g.reranker })),
+  });
 }
 
 /** The `new_gate` warning of an upload that creates its gate next to calibrated gates of similar names; else null. */

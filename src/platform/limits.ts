@@ -203,6 +203,14 @@ export const MAX_GATE_SUGGESTIONS = 5;
  * first), then ranked by how close their names are to the one asked for: bounds the read and the ranking's work.
  */
 export const MAX_GATE_NEIGHBOUR_CANDIDATES = 50;
+/**
+ * How far a calibrated gate's name may be from the one asked for and still be suggested (calibrations/gate-names.ts,
+ * similarName): this many edits, or this share of the longer name's characters when that allows more; always fewer
+ * edits than the shorter name has characters. Two edits catch a swapped pair of letters ("mien" for "mine"); a third of
+ * the length lets a long model name differ in a version suffix, not become another word.
+ */
+export const GATE_NAME_MAX_EDITS_FLOOR = 2;
+export const GATE_NAME_MAX_EDITS_PER_CHARACTER = 1 / 3;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Queued observation ingest (OBSERVATION_INGEST = "queue"; docs/reliability.md#observation-ingest-at-fleet-scale).

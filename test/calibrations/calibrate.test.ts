@@ -231,7 +231,21 @@ describe("calibrate: carry", () => {
     await run(s, {}, oneTo(100), OLD_GATE); // another gate's active calibration does not count
     const err = await rejection(run(s, { policy: { kind: "carry", reference: "active" } }, oneTo(100)));
     expect(err.code).toBe("unknown_reference");
-    expect(err.details).toEqual([{ path: "policy.reference", message: expect.any(String) }]);
+    // the other gate differs in one letter of its embedding: a typo of this gate's name, as the unknown gate's 404 says
+    expect(err.details).toEqual({ path: "policy.reference", message: "no active calibration for this gate", suggestions: [OLD_GATE] });
+    expect(err.message).toContain(
+      `has no active calibration yet; did you mean index=docs embedding=${OLD_GATE.embedding} reranker=${OLD_GATE.reranker}? To carry a threshold`,
+    );
+    await expectNothingStored(s);
+  });
+
+  it("'active' on a gate with no calibrated gate of a similar name suggests none", async () => {
+    const s = setup();
+    await run(s, {}, oneTo(100), { ...GATE, index: "faq" }); // same models, an index that is no typo of "docs"
+    const err = await rejection(run(s, { policy: { kind: "carry", reference: "active" } }, oneTo(100)));
+    expect(err.code).toBe("unknown_reference");
+    expect(err.details).toMatchObject({ suggestions: [] });
+    expect(err.message).not.toContain("did you mean");
     await expectNothingStored(s);
   });
 

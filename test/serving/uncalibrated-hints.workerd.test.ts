@@ -40,10 +40,10 @@ describe("did you mean", () => {
     );
   });
 
-  it("a mistyped index suggests the closest name first, not the newest gate", async () => {
+  it("a mistyped index suggests the closest names first, not the newest gate, and no other names", async () => {
     const gate = uniqueGate("dym-closest");
-    // created oldest first: the closest name to "doc" is the oldest of the three
-    for (const index of ["docs", "faq", "docs-upgrade-replay"]) {
+    // created oldest first: the closest name to "doc" is the oldest; "faq" and "docs-upgrade-replay" are no typos of it
+    for (const index of ["docs", "dogs", "faq", "docs-upgrade-replay"]) {
       await callJson("POST", "/v1/calibrations", 201, {
         token: TOKENS.calibrate,
         json: { ...gate, index, index_version: "v1", scores: spreadScores(100), policy: { kind: "drop_rate", target: 0.2 } },
@@ -52,11 +52,21 @@ describe("did you mean", () => {
     const res = await call("GET", `/v1/threshold?${qs({ ...gate, index: "doc" })}`, { token: TOKENS.read });
     expect(res.status).toBe(404);
     const { error } = await res.json<any>();
-    expect(error.details.suggestions.map((s: { index: string }) => s.index)).toEqual(["docs", "faq", "docs-upgrade-replay"]);
-    expect(error.message).toContain("did you mean index=docs or index=faq or index=docs-upgrade-replay?");
+    expect(error.details.suggestions.map((s: { index: string }) => s.index)).toEqual(["docs", "dogs"]);
+    expect(error.message).toContain("did you mean index=docs or index=dogs?");
     // the history's 404 ranks the same way
     const history = await (await call("GET", `/v1/calibrations?${qs({ ...gate, index: "doc" })}`, { token: TOKENS.read })).json<any>();
-    expect(history.error.details.suggestions.map((s: { index: string }) => s.index)).toEqual(["docs", "faq", "docs-upgrade-replay"]);
+    expect(history.error.details.suggestions.map((s: { index: string }) => s.index)).toEqual(["docs", "dogs"]);
+    // a carry from "active" on the mistyped gate: the same suggestions in its 422
+    const carry = await call("POST", "/v1/calibrations", {
+      token: TOKENS.calibrate,
+      json: { ...gate, index: "doc", index_version: "v2", scores: spreadScores(100), policy: { kind: "carry", reference: "active" } },
+    });
+    expect(carry.status).toBe(422);
+    const refused = (await carry.json<any>()).error;
+    expect(refused.code).toBe("unknown_reference");
+    expect(refused.details.suggestions).toEqual(error.details.suggestions);
+    expect(refused.message).toContain("did you mean index=docs embedding=");
   });
 
   it("a misspelled reranker under the right index lists the calibrated gates of that index", async () => {
@@ -145,5 +155,11 @@ describe("a mistyped gate elsewhere", () => {
       },
     });
     expect(carried.warnings.map((w: { code: string }) => w.code)).not.toContain("new_gate");
+    // an index that is another word, not a typo of the calibrated gate's, is no similar name
+    const other = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index: `zz-${gate.index.split("").reverse().join("")}`, ...body },
+    });
+    expect(other.warnings.map((w: { code: string }) => w.code)).not.toContain("new_gate");
   });
 });

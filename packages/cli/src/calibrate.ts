@@ -41,17 +41,24 @@ const retryable = (e: CliError): boolean =>
     ? e.code === "timeout" || e.code === "unreachable"
     : e.server.status === 409 || e.server.status === 429 || e.server.status >= 500;
 
-/** The last failure, with how to get the upload's answer later without a second calibration. */
-const withKeyHint = (e: CliError, key: string, attempts: number): CliError =>
+/**
+ * The last failure, with how to get the upload's answer later without a second calibration: a rerun with the same key
+ * when an attempt may have reached the server; when none did (every attempt's connection refused, the name not
+ * resolved), nothing was stored and a plain rerun is all there is to do.
+ */
+const withKeyHint = (e: CliError, key: string, attempts: number, reached: boolean): CliError =>
   new CliError(
     e.message,
     e.exitCode,
     e.code,
     [
       ...e.hints,
-      `sent ${attempts} times with Idempotency-Key ${key}: run again with --idempotency-key ${key} to get its answer if the server stored it, never a second calibration`,
+      reached
+        ? `sent ${attempts} times with Idempotency-Key ${key}: run again with --idempotency-key ${key} to get its answer if the server stored it, never a second calibration`
+        : `tried ${attempts} times, and no attempt reached the server: nothing was stored; run the command again once the server answers`,
     ],
     e.server,
+    e.notSent,
   );
 
 export async function calibrate(c: Ctx): Promise<number> {
@@ -129,6 +136,8 @@ export async function calibrate(c: Ctx): Promise<number> {
   const headers: Record<string, string> = { "Content-Type": body.contentType, "Content-Length": String(body.bytes), "Idempotency-Key": key };
   let res: Awaited<ReturnType<Api["request"]>>;
   let attempts = 0;
+  // whether any attempt may have reached the server (and been stored under the key)
+  let reached = false;
   try {
     for (;;) {
       attempts++;
@@ -142,7 +151,8 @@ export async function calibrate(c: Ctx): Promise<number> {
         break;
       } catch (e) {
         if (!(e instanceof CliError) || !retryable(e)) throw e;
-        if (attempts >= UPLOAD_ATTEMPTS) throw withKeyHint(e, key, attempts);
+        reached ||= !e.notSent;
+        if (attempts >= UPLOAD_ATTEMPTS) throw withKeyHint(e, key, attempts, reached);
         await (io.sleep ?? sleep)(RETRY_DELAY_MS * attempts);
       }
     }
@@ -293,14 +303,23 @@ function report(
     lines.push(`  ${prose(shift.reason)}`);
   } else lines.push("Shift: none (the gate had no calibration to compare with)");
   if (outcome) lines.push(servingLine(outcome, cal, shift));
+  // A new gate's first calibration compared with the calibration it carries from: its old threshold is expected to
+  // drop another share of the new model's scores (the server raises no alert), and the upload is served: the line
+  // must not read as a failure that exited 0.
+  const intendedCarry = code === EXIT.ok && shift?.compared_with === "carry_reference" && (decision === "shifted" || decision === "inconclusive");
+  const carried = `a carry across a model change: first calibration of this gate, ${outcome?.dry_run ? "would be served" : "served"}`;
   const label =
     decision === null
       ? "no previous calibration"
-      : decision === "shifted"
-        ? "SHIFTED: the previous threshold's drop rate moved beyond the tolerance"
-        : decision === "inconclusive"
-          ? "INCONCLUSIVE: the data cannot tell whether the drop rate moved beyond the tolerance"
-          : "equivalent: the drop rate stayed within the tolerance";
+      : intendedCarry
+        ? decision === "shifted"
+          ? `shifted as intended (${carried})`
+          : `inconclusive, as a carry's drop rate may move (${carried})`
+        : decision === "shifted"
+          ? "SHIFTED: the previous threshold's drop rate moved beyond the tolerance"
+          : decision === "inconclusive"
+            ? "INCONCLUSIVE: the data cannot tell whether the drop rate moved beyond the tolerance"
+            : "equivalent: the drop rate stayed within the tolerance";
   // The exit code follows what is served; when that is not the rebuild decision, the line says what decided it.
   const notServedBecause =
     outcome?.reason === "drop_rate_changed"

@@ -44,7 +44,7 @@ const GATE_DEFAULT = JSON.stringify(DEFAULT_INDEX);
 const words = (names: readonly string[]): string => `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`;
 
 export const FLAG_HELP: { readonly [F in Flag]: FlagHelp<F> } = {
-  url: { arg: "URL", text: "the server's base URL", default: "$SCOREGATE_URL, else http://localhost:8787" },
+  url: { arg: "URL", text: "the server's base URL", default: "$SCOREGATE_URL (unless empty), else http://localhost:8787" },
   token: { arg: "TOKEN", text: "bearer token", default: "$SCOREGATE_TOKEN" },
   json: { text: 'machine-readable output on stdout (errors too: {"error": {"code", "message", ...}, "exit_code"})' },
   timeout: {

@@ -54,6 +54,12 @@ export class CliError extends Error {
     readonly hints: readonly string[] = [],
     /** The server's refusal, for --json. */
     readonly server?: ServerRefusal,
+    /**
+     * True when the request never left this machine (the connection was refused, the name did not resolve: notSent),
+     * so the server stored or applied nothing; false when it may have reached the server (an answer, a timeout, a
+     * connection dropped after sending).
+     */
+    readonly notSent = false,
   ) {
     super(message);
   }
@@ -89,6 +95,48 @@ export const keyStillRunning = (server: ServerRefusal): boolean =>
  * message are still the best account of the refusal.
  */
 const AnyErrorResponse = z.object({ error: ErrorResponse.shape.error.extend({ code: z.string() }) });
+
+/**
+ * The network errors (their `code`) that come before a byte of the request is sent: a refused connection, a name that
+ * does not resolve, no route to the host, a connect timeout, a TLS certificate refused during the handshake. After any
+ * other failure (a timeout waiting for the answer, a connection reset after sending) the server may have received the
+ * request and stored it.
+ */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EAI_FAIL",
+  "EAI_NONAME",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EHOSTDOWN",
+  "ENETDOWN",
+  "EADDRNOTAVAIL",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "CERT_HAS_EXPIRED",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/**
+ * Whether a fetch failure's cause is one of NOT_SENT_CODES: Node's fetch puts the socket's error in `cause`, and a
+ * host with several addresses (localhost: ::1 and 127.0.0.1) fails with an AggregateError of one error each, every
+ * one of which must be such a code.
+ */
+export function notSentCause(cause: unknown): boolean {
+  if (typeof cause !== "object" || cause === null) return false;
+  const c = cause as { code?: unknown; errors?: unknown; message?: unknown };
+  // fetch refuses a port it blocks (1, 25, ...) before connecting, with this message and no code
+  if (c.code === undefined && c.message === "bad port") return true;
+  const codes = [c.code, ...(Array.isArray(c.errors) ? c.errors.map((e: unknown) => (e as { code?: unknown } | null)?.code) : [])].filter(
+    (x) => x !== undefined,
+  );
+  return codes.length > 0 && codes.every((x) => typeof x === "string" && NOT_SENT_CODES.has(x));
+}
 
 /** A number from an error's details as `show` prints it; anything else as it came. */
 const detail = (x: unknown, show: (n: number) => string): string => (typeof x === "number" ? show(x) : String(x));
@@ -130,7 +178,9 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
     case "too_few_answerable_queries":
       return `a false-abstention level of ${detail(d.alpha, percent)} needs at least ${detail(d.minimum_queries, count)} answerable queries, the upload has ${detail(d.answerable_queries, count)} (and ${detail(d.unanswerable_queries, count)} unanswerable): raise the level or upload more answerable queries`;
     case "unknown_reference":
-      return "the carry reference does not exist: --reference active needs a gate that is already calibrated; otherwise pass a calibration id (scoregate history) or use --target";
+      return activeReference(details)
+        ? "--carry carries from the gate's active calibration (--reference active), and this gate has none: check --index, --embedding and --reranker; to carry across an embedding or reranker change (a new gate), pass the old gate's calibration with --reference cal_...; or use --target (scoregate history --index I --embedding E --reranker R lists a gate's calibrations, scoregate gates the gates)"
+        : "no calibration has that --reference id: scoregate history --index I --embedding E --reranker R lists a gate's calibrations; or use --target";
     case "payload_too_large":
       // the server's message states the limit already
       return "upload fewer scores in one calibration, or pass --float32 (4 bytes a score; flat scores or equal-size queries)";
@@ -157,6 +207,23 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
       return null;
   }
 }
+
+/**
+ * Whether an unknown_reference is about `--reference active` (the gate has no active calibration) rather than an
+ * unknown id: the server names `policy.reference` (in `details` since it adds suggestions, in `details[0]` before).
+ */
+function activeReference(details: unknown): boolean {
+  const paths = (Array.isArray(details) ? details : [details]).map((x) =>
+    typeof x === "object" && x !== null ? (x as { path?: unknown }).path : null,
+  );
+  return paths.includes("policy.reference");
+}
+
+/**
+ * The server's message of an unknown_reference without its advice to API callers, which names JSON fields
+ * (`{"calibration_id": "..."}`) a CLI user never writes: the hint says it with flags instead.
+ */
+const withoutJsonAdvice = (message: string): string => message.replace(/[.;]? To carry a threshold .*\{"calibration_id".*$/u, "");
 
 /**
  * What to do about a target_unreachable (docs/api.md): guards that put the drop-rate target out of reach (`bound`,
@@ -278,9 +345,14 @@ export class Api {
           "the server may be overloaded or the upload large: retry, or raise --timeout",
         ]);
       const cause = err.cause?.code ?? err.cause?.message ?? err.message;
-      throw new CliError(`could not reach ${url.origin} (${cause})`, EXIT.failure, "unreachable", [
-        "is the server running and the URL right? set --url or SCOREGATE_URL (locally: npm start serves http://localhost:8787)",
-      ]);
+      throw new CliError(
+        `could not reach ${url.origin} (${cause})`,
+        EXIT.failure,
+        "unreachable",
+        ["is the server running and the URL right? set --url or SCOREGATE_URL (locally: npm start serves http://localhost:8787)"],
+        undefined,
+        notSentCause(err.cause),
+      );
     }
     const okStatuses = init.okStatuses ?? [200, 201, 202];
     if (okStatuses.includes(res.status)) {
@@ -332,8 +404,9 @@ export class Api {
     }
     const server: ServerRefusal = { status: res.status, code, message };
     if (envelope.success && envelope.data.error.details !== undefined) server.details = envelope.data.error.details;
+    const shown = code === "unknown_reference" ? withoutJsonAdvice(suggested.message) : suggested.message;
     throw new CliError(
-      `${res.status}${code ? ` ${code}` : ""}: ${suggested.message}`,
+      `${res.status}${code ? ` ${code}` : ""}: ${shown}`,
       input ? EXIT.usage : EXIT.failure,
       code ?? "invalid_response",
       lines,

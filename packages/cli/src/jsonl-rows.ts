@@ -3,6 +3,7 @@
  * object with a score field (one candidate, with its query, label and answerable flag in other fields), the first
  * line saying which for the whole file; each line's rows go into the sink, or the line is recorded as bad.
  */
+import { apiBodyError, apiBodyKind, curlUpload } from "./api-body";
 import { noPerRowColumn, QUERY_NAMES, SCORE_NAMES } from "./file-layout";
 import { InputError } from "./input-error";
 import { QueryColumnSniffer } from "./query-column";
@@ -44,10 +45,14 @@ export class JsonlRows {
   #lines = 0;
   #notJson = 0;
 
-  constructor(sink: ScoreSink, opts: ReadOptions, perRowFlag: string | null) {
+  /** The file's name for messages ("stdin" for a stream). */
+  readonly #name: string;
+
+  constructor(sink: ScoreSink, opts: ReadOptions, perRowFlag: string | null, name: string) {
     this.#sink = sink;
     this.#opts = opts;
     this.#perRowFlag = perRowFlag;
+    this.#name = name;
   }
 
   /** What the lines are, from the first valid one; null before it. */
@@ -89,6 +94,14 @@ export class JsonlRows {
     try {
       v = JSON.parse(line);
     } catch {
+      // a JSON document written over several lines (jq's, an editor's): JSONL is one value per line
+      if (this.#lines === 1 && line === "{")
+        throw new InputError(
+          `${this.#name} is one JSON object written over several lines (line ${lineNo} is "{"), not JSONL (one score, query array or candidate object per line)`,
+          [
+            `if it is an API request body (with "policy" and "queries" or "scores"), send it with curl: ${curlUpload(this.#name, "application/json", "--data")}; this command reads scores (CSV, TSV, JSONL or one per line)`,
+          ],
+        );
       this.#notJson++;
       // Python's json.dumps writes NaN and Infinity, which JSON has no words for
       const nonFinite = /(?<![\w"])-?(?:NaN|Infinity)(?![\w"])/u.test(line);
@@ -177,6 +190,8 @@ export class JsonlRows {
 
   /** Chooses the score, query and label fields from the first object's keys and the options. */
   #startObjects(first: Record<string, unknown>, lineNo: number): void {
+    const api = apiBodyKind(first);
+    if (api !== null) throw apiBodyError(api, first, lineNo, this.#name);
     const keys = Object.keys(first);
     const opts = this.#opts;
     this.#labelKey = opts.labelColumn ?? null;

@@ -112,7 +112,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       `a number of seconds from ${MIN_TIMEOUT_SECONDS} to ${count(MAX_TIMEOUT_SECONDS)}`,
     );
     const api = (): Api => {
-      const baseUrl = v.url ?? io.env.SCOREGATE_URL ?? "http://localhost:8787";
+      // SCOREGATE_URL= (set but empty, as a template or a CI variable leaves it) means unset, as --help's default says
+      const envUrl = io.env.SCOREGATE_URL?.trim() === "" ? undefined : io.env.SCOREGATE_URL;
+      const baseUrl = v.url ?? envUrl ?? "http://localhost:8787";
       // "localhost:8787" parses as a URL whose scheme is "localhost:": only http and https reach a server
       const parsed = URL.canParse(baseUrl) ? new URL(baseUrl) : null;
       if (parsed === null || !/^https?:$/u.test(parsed.protocol))

@@ -55,6 +55,8 @@ export async function sendChange<T>(
   // promote --idempotency-key K: a pipeline's rerun of the same change answers what the first run did.
   const key = c.v["idempotency-key"] ?? randomUUID();
   const headers = { "Content-Type": "application/json", "Idempotency-Key": key };
+  // whether any attempt may have reached the server (and been applied under the key)
+  let reached = false;
   for (let attempts = 1; ; attempts++) {
     try {
       const res = await c.api().request<T>(route, { ...init, body: JSON.stringify(init.body), headers });
@@ -63,6 +65,7 @@ export async function sendChange<T>(
       return res;
     } catch (e) {
       if (!(e instanceof CliError) || !retryable(e)) throw e;
+      reached ||= !e.notSent;
       if (attempts >= CHANGE_ATTEMPTS)
         throw new CliError(
           e.message,
@@ -70,9 +73,12 @@ export async function sendChange<T>(
           e.code,
           [
             ...e.hints,
-            `sent ${attempts} times with Idempotency-Key ${key}: the server may have applied it: check (${check}) before running it again`,
+            reached
+              ? `sent ${attempts} times with Idempotency-Key ${key}: the server may have applied it: check (${check}) before running it again`
+              : `tried ${attempts} times, and no attempt reached the server: nothing was applied; run the command again once the server answers`,
           ],
           e.server,
+          e.notSent,
         );
       await (c.io.sleep ?? sleep)(RETRY_DELAY_MS * attempts);
     }

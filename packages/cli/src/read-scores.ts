@@ -61,6 +61,8 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
       }
     });
   }
+  // a stream (the CLI passes stdin itself for "-") has no name to print
+  const name = typeof source !== "string" || source === "-" ? "stdin" : source;
   const sink = new ScoreSink(opts.labelColumn !== undefined, opts.answerableColumn !== undefined);
   /** --label-column and --answerable-column name a column of a CSV/TSV file or a field of JSONL objects, which other layouts lack. */
   const perRow = perRowFlag(opts);
@@ -98,7 +100,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
         format ??= sniffFormat(line);
         if (format === "text" && perRow !== null) throw noPerRowColumn(perRow, "a plain score file");
         if (format === "csv" || format === "tsv") csv = new CsvRows(sink, format, opts);
-        else if (format !== "text") jsonl = new JsonlRows(sink, opts, perRow);
+        else if (format !== "text") jsonl = new JsonlRows(sink, opts, perRow, name);
       }
       if (csv !== null) csv.line(line, lineNo);
       else if (jsonl !== null) jsonl.line(line, lineNo);
@@ -111,8 +113,6 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
     rl.close();
   }
   opts.onProgress?.(bytes);
-  // a stream (the CLI passes stdin itself for "-") has no name to print
-  const name = typeof source !== "string" || source === "-" ? "stdin" : source;
   // JSONL by --format or the file's name, but not one line is JSON: one refusal naming what it looks like
   const looks = jsonl?.noJson === true ? sniffFormat(firstLine) : "jsonl";
   if (looks !== "jsonl")

@@ -163,6 +163,17 @@ describe("scoregate calibrate against the local worker", () => {
     expect(out.calibration.threshold).toBe(expectedThreshold(qs.flat(), 0.3));
   }, 120_000);
 
+  it("a carry across a model change (a new gate from the old gate's calibration id) that shifts is served: exit 0, 'shifted as intended'", async () => {
+    const served = json<{ calibration_id: string }>(
+      (await cli(["threshold", "--embedding", "e5", "--reranker", "bge-reranker-v2-m3", "--json"], env("dev-read"))).stdout,
+    );
+    const p = csv("upgrade.csv", queries(4, 400, 20, -1));
+    const r = await cli(["calibrate", p, ...gateArgs("e5-next", "v1"), "--carry", "0.4", "--reference", served.calibration_id], env());
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("\nDecision: shifted as intended (a carry across a model change: first calibration of this gate, served) -> exit 0");
+  });
+
   it("the server's 4xx exit 2 with what to do: a read token, and --carry on a gate with nothing to carry from", async () => {
     const p = csv("four.csv", queries(9, 20, 5));
     const read = await cli(["calibrate", p, ...gateArgs("e5-4xx", "v1"), "--target", "0.2"], env("dev-read"));
@@ -172,6 +183,14 @@ describe("scoregate calibrate against the local worker", () => {
     const carry = await cli(["calibrate", p, ...gateArgs("e5-4xx", "v1"), "--carry", "0.4"], env());
     expect(carry.code).toBe(2);
     expect(carry.stderr).toContain("422 unknown_reference");
+    expect(carry.stderr).not.toContain('{"calibration_id"');
+    expect(carry.stderr).toContain("--reference cal_...");
+    // a mistyped embedding ("e6" for the calibrated "e5"): the server's suggestion as flags, not the other e5-* gates
+    const typo = await cli(["calibrate", p, ...gateArgs("e6", "v1"), "--carry"], env());
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain(
+      "  calibrated gates with similar names, as flags:\n    --index default --embedding e5 --reranker bge-reranker-v2-m3\n  --carry carries",
+    );
     const tooFew = await cli(["calibrate", p, ...gateArgs("e5-4xx", "v1"), "--target", "0.999"], env());
     expect(tooFew.code).toBe(2);
     expect(tooFew.stderr).toContain("lower --target or upload more scores");

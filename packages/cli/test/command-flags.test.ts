@@ -201,7 +201,14 @@ describe("calibrate - at a terminal", () => {
   const runWith = async (isTTY: boolean): Promise<string> => {
     const stdin = Object.assign(Readable.from([Buffer.from("0.5\n0.25\n")]), { isTTY });
     let stderr = "";
-    const code = await run(argv, { stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) }, env, stdin });
+    // the upload's retries go at once, as in every other test (support/run.ts): its waits alone are 3 s a run
+    const code = await run(argv, {
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => (stderr += s) },
+      env,
+      stdin,
+      sleep: async () => {},
+    });
     // the scores are read, then the unreachable server exits 1
     expect(code).toBe(1);
     return stderr;

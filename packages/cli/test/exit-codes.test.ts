@@ -4,13 +4,18 @@
  * the one derived from `alert` for servers without it), the server's 4xx, 429, 5xx, an unreachable server and a
  * timeout.
  */
+import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { API_VERSION, API_VERSION_HEADER, type ShiftReport } from "../../../src/contract";
 import cliPackage from "../package.json";
 import { UPLOAD_ATTEMPTS } from "../src/calibrate";
 import { EXIT, legacyDecision, rebuildDecision } from "../src/decision";
+import { notSentCause } from "../src/http";
+import { run } from "../src/main";
 import { type Created, responses } from "./support/responses";
 import { cli } from "./support/run";
 import { type StubAnswer, stubFixture } from "./support/stub-server";
@@ -106,6 +111,32 @@ describe("rebuild decision and exit codes (stub server)", () => {
     expect(r.stdout).toContain(`-> exit ${code}`);
     expect(r.stdout).toContain(served ? "(served now)" : `(stored, not served: promote it with scoregate activate ${body.calibration.id})`);
     expect(r.stderr).toBe("");
+  });
+
+  it("a carry across a model change (a new gate, compared with its reference) that shifts is served: exit 0, worded as intended", async () => {
+    // the recorded shifted answer, as the first calibration of a new gate carrying from another gate's calibration
+    const body = responses.shifted();
+    const shift = { ...body.shift!, compared_with: "carry_reference" as const, alert: false };
+    const served = { ...body.activation_outcome, activated: true, would_activate: true, reason: "first_calibration" as const };
+    answer({
+      status: 201,
+      body: { ...body, shift, calibration: { ...body.calibration, active: true, current: true, shift }, activation_outcome: served },
+    });
+    const r = await calibrate();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("\nDecision: shifted as intended (a carry across a model change: first calibration of this gate, served) -> exit 0");
+    expect(r.stdout).not.toContain("SHIFTED");
+    // a dry run says it would be
+    answer({
+      status: 200,
+      body: { ...body, shift, calibration: { ...body.calibration, shift }, activation_outcome: { ...served, dry_run: true, activated: false } },
+    });
+    expect((await calibrate("--dry-run")).stdout).toContain("first calibration of this gate, would be served) -> exit 0");
+    // the same decision against the gate's served calibration is not served: SHIFTED, exit 3
+    answer({ status: 201, body });
+    const rebuild = await calibrate();
+    expect(rebuild.code).toBe(3);
+    expect(rebuild.stdout).toContain("Decision: SHIFTED: the previous threshold's drop rate moved beyond the tolerance -> exit 3");
   });
 
   it("an upload whose expected drop rate misses its target exits 5 and is not served", async () => {
@@ -354,6 +385,91 @@ describe("errors say what to do (stub server)", () => {
     expect((await cli(["threshold", "--embedding", "e5", "--reranker", "bge"], env())).stderr).toContain('--index "my docs" --embedding e5');
   });
 
+  /** A carry from "active" on a gate without one, as src/calibrations/carry.ts words its 422 (with `similar`), or as a server before suggestions did. */
+  const noActiveReference = (similar: Record<string, string>[] | null) => {
+    const advice =
+      'To carry a threshold across an embedding or reranker change (a new gate), reference the old gate\'s calibration with {"calibration_id": "..."}, or pass the old scores inline with {"scores": [...]}';
+    const didYouMean = similar?.length
+      ? `; did you mean ${similar.map((g) => `index=${g.index} embedding=${g.embedding} reranker=${g.reranker}`).join(" or ")}?`
+      : ".";
+    return {
+      status: 422,
+      body: {
+        error: {
+          code: "unknown_reference",
+          message:
+            similar === null
+              ? `reference "active": this gate has no active calibration yet. ${advice}`
+              : `reference "active": the gate mien / e5 / bge has no active calibration yet${didYouMean} ${advice}`,
+          details:
+            similar === null
+              ? [{ path: "policy.reference", message: "no active calibration for this gate" }]
+              : { path: "policy.reference", message: "no active calibration for this gate", suggestions: similar },
+        },
+      },
+    };
+  };
+
+  it("--carry on a mistyped gate: the calibrated gates of similar names as flags, and the CLI's way to name a reference, never JSON", async () => {
+    const carry = () =>
+      cli(["calibrate", scores, "--index", "mien", "--embedding", "e5", "--reranker", "bge", "--index-version", "v2", "--carry"], env());
+    const refusal = noActiveReference([{ index: "mine", embedding: "e5", reranker: "bge" }]);
+    answer(refusal);
+    const r = await carry();
+    expect(r.code).toBe(2);
+    const lines = r.stderr.split("\n");
+    expect(lines.slice(0, 3)).toEqual([
+      'scoregate: 422 unknown_reference: reference "active": the gate mien / e5 / bge has no active calibration yet',
+      "  calibrated gates with similar names, as flags:",
+      "    --index mine --embedding e5 --reranker bge",
+    ]);
+    expect(r.stderr).toContain(
+      "pass the old gate's calibration with --reference cal_...; or use --target (scoregate history --index I --embedding E --reranker R",
+    );
+    expect(r.stderr).not.toContain("{");
+    expect(r.stderr).not.toContain("details");
+    // --json keeps the server's message and details as sent
+    const j = await cli(
+      ["calibrate", scores, "--index", "mien", "--embedding", "e5", "--reranker", "bge", "--index-version", "v2", "--carry", "--json"],
+      env(),
+    );
+    expect(JSON.parse(j.stdout).error).toMatchObject({ message: refusal.body.error.message, details: refusal.body.error.details });
+    // nothing similar: no suggestion lines, the message still without the JSON advice
+    answer(noActiveReference([]));
+    const none = await carry();
+    expect(none.stderr.split("\n")[0]).toBe(
+      'scoregate: 422 unknown_reference: reference "active": the gate mien / e5 / bge has no active calibration yet',
+    );
+    expect(none.stderr).not.toContain("as flags");
+    expect(none.stderr).not.toContain("{");
+    // a server before suggestions: its field problem, and the same hint
+    answer(noActiveReference(null));
+    const old = await carry();
+    expect(old.stderr.split("\n").slice(0, 2)).toEqual([
+      'scoregate: 422 unknown_reference: reference "active": this gate has no active calibration yet',
+      "  policy.reference: no active calibration for this gate",
+    ]);
+    expect(old.stderr).toContain("--reference cal_...");
+    expect(old.stderr).not.toContain("{");
+    // an unknown id is not the gate's fault
+    answer({
+      status: 422,
+      body: {
+        error: {
+          code: "unknown_reference",
+          message: "reference calibration cal_x does not exist",
+          details: [{ path: "policy.reference.calibration_id", message: "unknown calibration" }],
+        },
+      },
+    });
+    const id = await cli(
+      ["calibrate", scores, "--embedding", "e5", "--reranker", "bge", "--index-version", "v2", "--carry", "--reference", "cal_0123456789abcdef"],
+      env(),
+    );
+    expect(id.code).toBe(2);
+    expect(id.stderr).toContain("no calibration has that --reference id: scoregate history");
+  });
+
   it("a 413 relays the server's limit once, and says what to do", async () => {
     answer({
       status: 413,
@@ -490,6 +606,74 @@ describe("errors say what to do (stub server)", () => {
     },
   );
 
+  it("a refused connection is never received: the upload's error says nothing was stored, not to replay its key", async () => {
+    // a port nothing listens on: bound, then closed
+    const closed = createServer();
+    closed.listen(0, "127.0.0.1");
+    await once(closed, "listening");
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const r = await cli(["calibrate", scores, "--embedding", "e5", "--reranker", "bge", "--index-version", "v2", "--target", "0.2"], {
+      SCOREGATE_URL: `http://127.0.0.1:${port}`,
+      SCOREGATE_TOKEN: "t",
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`could not reach http://127.0.0.1:${port} (ECONNREFUSED)`);
+    expect(r.stderr).toContain(`tried ${UPLOAD_ATTEMPTS} times, and no attempt reached the server: nothing was stored`);
+    expect(r.stderr).not.toContain("--idempotency-key");
+  });
+
+  it("a connection dropped after the upload was sent may have been stored: the error says to rerun with the same key", async () => {
+    // reads the request, then closes the connection without an answer
+    const dropping = createServer((socket) => socket.once("data", () => socket.destroy()));
+    dropping.listen(0, "127.0.0.1");
+    await once(dropping, "listening");
+    try {
+      const url = `http://127.0.0.1:${(dropping.address() as AddressInfo).port}`;
+      const r = await cli(
+        ["calibrate", scores, "--embedding", "e5", "--reranker", "bge", "--index-version", "v2", "--target", "0.2", "--idempotency-key", "rebuild-7"],
+        { SCOREGATE_URL: url, SCOREGATE_TOKEN: "t" },
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`could not reach ${url}`);
+      expect(r.stderr).toContain(`sent ${UPLOAD_ATTEMPTS} times with Idempotency-Key rebuild-7: run again with --idempotency-key rebuild-7`);
+    } finally {
+      await new Promise((resolve) => dropping.close(resolve));
+    }
+  });
+
+  it.each([
+    [{ code: "ECONNREFUSED" }, true],
+    [{ code: "ENOTFOUND" }, true],
+    [Object.assign(new AggregateError([{ code: "ECONNREFUSED" }, { code: "EHOSTUNREACH" }]), { code: "ECONNREFUSED" }), true],
+    [{ message: "bad port" }, true],
+    [{ code: "ECONNRESET" }, false],
+    [{ code: "UND_ERR_SOCKET" }, false],
+    [Object.assign(new AggregateError([{ code: "ECONNREFUSED" }, { code: "ECONNRESET" }]), { code: "ECONNREFUSED" }), false],
+    [{ message: "other side closed" }, false],
+    [undefined, false],
+  ])("notSentCause(%j) is %s", (cause, expected) => {
+    expect(notSentCause(cause)).toBe(expected);
+  });
+
+  it.each(["", "  "])("SCOREGATE_URL=%j (set but empty) is unset: the default URL, as --help says", async (empty) => {
+    // a fetch that records where it was sent and answers nothing: no server is needed, and none on :8787 is asked
+    const urls: string[] = [];
+    let stderr = "";
+    const code = await run(["threshold", "--embedding", "e5", "--reranker", "bge"], {
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => (stderr += s) },
+      env: { SCOREGATE_URL: empty, SCOREGATE_TOKEN: "t" },
+      fetch: async (url) => {
+        urls.push(String(url));
+        throw new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) });
+      },
+    });
+    expect(code).toBe(1);
+    expect(urls.map((u) => new URL(u).origin)).toEqual(["http://localhost:8787"]);
+    expect(stderr).toContain("could not reach http://localhost:8787 (ECONNREFUSED)");
+  });
+
   it("a server URL that ends with /v1 exits 2 saying to drop it (the CLI's paths start with /v1)", async () => {
     const r = await cli(["gates"], { SCOREGATE_URL: "http://localhost:8787/v1/", SCOREGATE_TOKEN: "t" });
     expect([r.code, r.stderr.split("\n")[0]]).toEqual([
@@ -525,6 +709,21 @@ describe("errors say what to do (stub server)", () => {
     expect(r.stderr).toContain(message);
     // the command's own help once the command is known, else the overview
     expect(r.stderr).toMatch(/\n {2}scoregate (?:[a-z]+ )?--help /u);
+  });
+
+  it("an API request body given as the score file exits 2 naming it, with curl and the conversion, before anything is sent", async () => {
+    const v2 = new URL("../../../fixtures/walkthrough/v2.json", import.meta.url).pathname;
+    stub.reset();
+    const r = await cli(
+      ["calibrate", v2, "--index", "docs", "--embedding", "e5", "--reranker", "bge", "--index-version", "v2", "--carry", "--dry-run"],
+      env(),
+    );
+    expect(r.code).toBe(2);
+    const lines = r.stderr.split("\n");
+    expect(lines[0]).toMatch(/^scoregate: line 1 is an API request body \(POST \/v1\/calibrations: .*"policy", "queries"\), not a score file/u);
+    expect(lines[1]).toMatch(/^ {2}send it as it is: curl -X POST /u);
+    expect(lines[2]).toMatch(/^ {2}or write its scores as a file for this command: jq -r /u);
+    expect(lastBody()).toBe("");
   });
 
   it("a bad file exits 2 with line numbers, before anything is sent", async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -206,6 +206,50 @@ describe("readScores", () => {
     expect(named.problems[0]).toMatch(/^line 1: field "score" is an array: a line with one query's scores is the bare array/u);
     const arrays = await readScores(file("arrays.jsonl", "[0.9, 0.4]\n[0.7]\n"));
     expect([...arrays.offsets!]).toEqual([0, 2, 3]);
+  });
+
+  it("an API request body (the walk-through's fixtures) is named as one, with curl and the conversion to a score file", async () => {
+    const v2 = readFileSync(new URL("../../../fixtures/walkthrough/v2.json", import.meta.url), "utf8");
+    const path = file("v2.json", v2);
+    const body = await inputError(readScores(path));
+    expect(body.message).toBe(
+      'line 1 is an API request body (POST /v1/calibrations: "embedding", "reranker", "index_version", "policy", "queries"), not a score file: scoregate calibrate reads scores (CSV, TSV, JSONL or one per line) and sends the gate and policy from its flags',
+    );
+    expect(body.problems).toEqual([
+      `send it as it is: curl -X POST "$SCOREGATE_URL/v1/calibrations" -H "Authorization: Bearer $SCOREGATE_TOKEN" -H "Content-Type: application/json" --data @${path}`,
+      `or write its scores as a file for this command: jq -r '.queries | to_entries[] | .key as $q | .value[] | "q\\($q),\\(.)"' ${path} | sed '1i query_id,score' > scores.csv (as the README's CLI section does)`,
+    ]);
+    // flat scores: one score per line
+    const flat = await inputError(
+      readScores(
+        file(
+          "flat.json",
+          '{"embedding": "e5", "reranker": "bge", "index_version": "v1", "policy": {"kind": "drop_rate", "target": 0.2}, "scores": [0.1, 0.5]}\n',
+        ),
+      ),
+    );
+    expect(flat.problems[1]).toMatch(/jq -r '\.scores\[\]' \S+ > scores\.txt \(one score per line\)$/u);
+    // an NDJSON upload: its metadata line, then query arrays
+    const ndjson = await inputError(
+      readScores(
+        file(
+          "upload.ndjson",
+          '{"embedding": "e5", "reranker": "bge", "index_version": "v1", "policy": {"kind": "carry", "reference": "active"}}\n[0.9, 0.4]\n',
+        ),
+      ),
+    );
+    expect(ndjson.message).toMatch(/^line 1 is the first line of an API request body \(an NDJSON upload: /u);
+    expect(ndjson.problems[0]).toContain('-H "Content-Type: application/x-ndjson" --data-binary @');
+    expect(ndjson.problems[1]).toMatch(/tail -n \+2 \S+ > scores\.jsonl$/u);
+    // the same body written over several lines
+    const pretty = await inputError(readScores(file("pretty.json", JSON.stringify(JSON.parse(v2), null, 2))));
+    expect(pretty.message).toMatch(/^\S+pretty\.json is one JSON object written over several lines \(line 1 is "\{"\), not JSONL/u);
+    expect(pretty.problems[0]).toContain("send it with curl: curl -X POST");
+    // a candidate's row with a field of the same name is no API body
+    const rows = await readScores(
+      file("rows.jsonl", '{"query_id": "q1", "score": 0.9, "embedding": "e5"}\n{"query_id": "q1", "score": 0.4, "embedding": "e5"}\n'),
+    );
+    expect([...rows.scores]).toEqual([0.9, 0.4]);
   });
 
   it("a UTF-16 file (a spreadsheet's Unicode text) is named as such, with what to save it as", async () => {

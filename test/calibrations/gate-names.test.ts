@@ -1,0 +1,73 @@
+/**
+ * Which calibrated gates a mistyped gate name suggests (src/calibrations/gate-names.ts): a typo of a name, not any
+ * gate that shares the other two names. The same suggestions serve the uncalibrated 404, the unknown gate's 404, the
+ * `unknown_reference` of a carry from "active", and the `new_gate` warning.
+ */
+import { describe, expect, it } from "vitest";
+import { newGateWarning, similarGates, similarName } from "../../src/calibrations/gate-names";
+import type { GateRow } from "../../src/calibrations/store";
+
+type Name = { index: string; embedding: string; reranker: string };
+
+/** A store whose calibrated neighbours are `gates`, in that order (as the store ranks them); no gate exists. */
+const neighbours = (gates: readonly Name[]) => ({
+  calibratedNeighbours: async () => gates.map((g) => ({ ...g, gate_id: `g-${g.index}-${g.embedding}` }) as unknown as GateRow),
+  gate: async () => null,
+});
+
+const E5 = "intfloat/e5-large-v2";
+const BGE = "BAAI/bge-reranker-v2-m3";
+const at = (index: string, embedding = E5, reranker = BGE): Name => ({ index, embedding, reranker });
+
+describe("similarName", () => {
+  it.each([
+    ["doc", "docs", "index"],
+    ["mien", "mine", "index"], // two letters swapped: 2 edits
+    ["Docs", "docs", "index"],
+    ["intfloat/e5-large-v3", E5, "embedding"],
+    ["e5-large-v2", E5, "embedding"], // the organisation left out
+    ["bge-reranker-v2-m3", BGE, "reranker"],
+    ["BAAI/bge-m3@v1-typo", "BAAI/bge-m3@v1", "embedding"], // 5 edits of 19 characters
+  ] as const)("%j is a typo of %j (%s)", (asked, other, part) => {
+    expect(similarName(asked, other, part)).toBe(true);
+  });
+
+  it.each([
+    ["semi", "mine", "index"], // 4 edits of 4 characters: another word
+    ["doc", "faq", "index"],
+    ["doc", "docs-upgrade-replay", "index"],
+    ["qa", "faq", "index"], // 2 edits, as many as the shorter name has characters
+    ["e5-eq", "e5-guard", "embedding"],
+    ["e5-large-v2", "e5", "embedding"],
+    ["docs", "e5-large-v2", "index"], // the organisation rule is for model names only
+  ] as const)("%j is not a typo of %j (%s)", (asked, other, part) => {
+    expect(similarName(asked, other, part)).toBe(false);
+  });
+});
+
+describe("similarGates", () => {
+  it("keeps the plausible typos, closest first, and drops the other names", async () => {
+    const store = neighbours([at("faq"), at("mine"), at("docs-upgrade-replay"), at("docs")]);
+    expect((await similarGates(at("doc"), store)).map((g) => g.index)).toEqual(["docs"]);
+    expect((await similarGates(at("semi"), store)).map((g) => g.index)).toEqual([]);
+    expect((await similarGates(at("mien"), store)).map((g) => g.index)).toEqual(["mine"]);
+  });
+
+  it("a gate asked for without an index (the default one) may mean any index of the same models", async () => {
+    const store = neighbours([at("faq"), at("docs")]);
+    expect((await similarGates(at("default"), store)).map((g) => g.index)).toEqual(["faq", "docs"]);
+  });
+
+  it("a model of another name under the same index is not suggested; a mistyped one is", async () => {
+    const store = neighbours([at("docs", "BAAI/bge-m3"), at("docs", E5, "ms-marco-MiniLM-L-6-v2"), at("docs")]);
+    expect(await similarGates(at("docs", "intfloat/e5-large-v3"), store)).toEqual([at("docs")]);
+  });
+
+  it("the new_gate warning follows the same rule: none for semi next to mine, one for mien", async () => {
+    const store = neighbours([at("mine")]);
+    expect(await newGateWarning(at("semi"), "g-semi", store)).toBeNull();
+    const warning = await newGateWarning(at("mien"), "g-mien", store);
+    expect(warning?.code).toBe("new_gate");
+    expect(warning?.message).toContain(`calibrated gates with similar names exist: index=mine embedding=${E5} reranker=${BGE}`);
+  });
+});
