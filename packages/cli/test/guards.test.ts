@@ -85,13 +85,20 @@ describe("relevance labels (--label-column) and abstention for a false-abstentio
   it("the summary of a labelled fit: the labels, and what the false-abstention guarantee promises and catches", async () => {
     const body = responses.labelled();
     const a = body.calibration.abstention!;
-    stub.handle(() => ({ status: 201, body }));
+    // a server from before coverage_with_abstention was reported: the coverage without abstention alone
+    const { coverage_with_abstention: _counted, ...plain } = body.calibration.labels!;
+    stub.handle(() => ({ status: 201, body: { ...body, calibration: { ...body.calibration, labels: plain } } }));
     const p = join(dir, "labelled-summary.csv");
     writeFileSync(p, "query_id,score,label\nq1,0.9,1\nq1,0.2,0\nq2,0.5,0\n");
     const r = await calibrate(p, "--target", "0.3", "--label-column", "label", "--abstain-alpha", "0.1");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
       "  labels      140 of 200 queries have a relevant candidate; the gate keeps one for 100.0 % of them, all for 100.0 %\n",
+    );
+    // the server's real answer counts the queries that abstain
+    stub.handle(() => ({ status: 201, body }));
+    expect((await calibrate(p, "--target", "0.3", "--label-column", "label", "--abstain-alpha", "0.1")).stdout).toContain(
+      "  labels      140 of 200 queries have a relevant candidate; the gate keeps one for 90.7 % of them, all for 90.7 %, counting the queries that abstain (without abstention: 100.0 %, 100.0 %)\n",
     );
     // with the server's coverage counting the queries that abstain, the line leads with it
     const withAbstention = { ...body.calibration.labels!, coverage_with_abstention: { any_relevant: 0.9, all_relevant: 0.9, candidates: 0.9 } };
