@@ -36,19 +36,10 @@ export async function raiseAlert(input: AlertInput, deps: AlertDeps): Promise<{ 
   return result;
 }
 
-/**
- * Like raiseAlert, but opens a new alert only while fewer than `maxUnresolvedOfKind` of its kind are unresolved
- * (repeats of an unresolved one always count). Null when the cap refused it.
- */
-export async function raiseCappedAlert(
-  input: AlertInput,
-  deps: AlertDeps,
-  maxUnresolvedOfKind?: number,
-): Promise<{ alert: Alert; opened: boolean } | null> {
-  const now = deps.now();
-  const at = input.detected_at ?? now.toISOString();
-  const candidate: Alert = {
-    id: newId("alr", now, deps.random()),
+/** The record of an alert raised for the first time at `at`: open, seen once, nobody acknowledged or resolved it. */
+export function openedAlert(id: string, input: Omit<AlertInput, "detected_at">, at: string): Alert {
+  return {
+    id,
     gate_id: input.gate_id,
     gate: { index: input.gate.index, embedding: input.gate.embedding, reranker: input.gate.reranker },
     kind: input.kind,
@@ -67,6 +58,20 @@ export async function raiseCappedAlert(
     acknowledged_note: null,
     resolved_note: null,
   };
+}
+
+/**
+ * Like raiseAlert, but opens a new alert only while fewer than `maxUnresolvedOfKind` of its kind are unresolved
+ * (repeats of an unresolved one always count). Null when the cap refused it.
+ */
+export async function raiseCappedAlert(
+  input: AlertInput,
+  deps: AlertDeps,
+  maxUnresolvedOfKind?: number,
+): Promise<{ alert: Alert; opened: boolean } | null> {
+  const now = deps.now();
+  const at = input.detected_at ?? now.toISOString();
+  const candidate = openedAlert(newId("alr", now, deps.random()), input, at);
   const result = await deps.alerts.raise(
     candidate,
     { id: `msg_${candidate.id}_opened`, type: "alert.opened", payload: alertPayload(candidate, "opened", at) },

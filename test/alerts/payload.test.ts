@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { alertPayload, slackEscape } from "../../src/alerts/payload";
 import type { Alert } from "../../src/contract";
+import { openAlert } from "../support/alert-record";
 
 const hostile = {
   index: "<!channel>",
@@ -12,26 +13,8 @@ const hostile = {
   reranker: "a&b <@U123> <!here>",
 };
 
-const alert = (summary: string): Alert => ({
-  id: "alr_1",
-  gate_id: "g1",
-  gate: hostile,
-  kind: "uncalibrated_request",
-  status: "open",
-  summary,
-  first_summary: summary,
-  details: { index_version: "<!everyone>" },
-  calibration_ids: [],
-  occurrences: 1,
-  first_seen_at: "2026-12-01T00:00:00.000Z",
-  last_seen_at: "2026-12-01T00:00:00.000Z",
-  acknowledged_at: null,
-  acknowledged_by: null,
-  resolved_at: null,
-  resolved_by: null,
-  acknowledged_note: null,
-  resolved_note: null,
-});
+const alert = (summary: string): Alert =>
+  openAlert({ id: "alr_1", gate_id: "g1", gate: hostile, kind: "uncalibrated_request", summary, details: { index_version: "<!everyone>" } });
 
 describe("slackEscape", () => {
   it("turns &, < and > into Slack's entities, & first so nothing is escaped twice, and leaves the rest", () => {

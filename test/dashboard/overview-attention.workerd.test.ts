@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { D1AlertStore } from "../../src/alerts/d1-store";
 import type { Alert } from "../../src/contract";
 import { gateIdOf } from "../../src/platform/ids";
+import { openAlert } from "../support/alert-record";
 import { callJson, spreadScores, TOKENS } from "../support/worker";
 import { page, session } from "./session-support";
 
@@ -41,26 +42,7 @@ const calibrate = async (gate: Alert["gate"]): Promise<{ id: string; gate_id: st
 
 /** Stores an open alert seen once at `at`. */
 async function seed(id: string, gate_id: string, gate: Alert["gate"], kind: Alert["kind"], details: Record<string, unknown>, at: string) {
-  const alert: Alert = {
-    id,
-    gate_id,
-    gate,
-    kind,
-    status: "open",
-    summary: `seeded ${kind}`,
-    first_summary: `seeded ${kind}`,
-    details,
-    calibration_ids: [],
-    occurrences: 1,
-    first_seen_at: at,
-    last_seen_at: at,
-    acknowledged_at: null,
-    acknowledged_by: null,
-    resolved_at: null,
-    resolved_by: null,
-    acknowledged_note: null,
-    resolved_note: null,
-  };
+  const alert = openAlert({ id, gate_id, gate, kind, details, at });
   const raised = await store.raise(alert, { id: `evt_${id}`, type: "alert.opened", payload: "{}" });
   expect(raised?.opened).toBe(true);
 }

@@ -10,6 +10,7 @@ import { D1AlertStore } from "../../src/alerts/d1-store";
 import type { Alert } from "../../src/contract";
 import { ALERT_LIST_PAGE_SIZE } from "../../src/dashboard/data/alerts";
 import { OVERVIEW_DETAIL_ROWS } from "../../src/dashboard/data/overview";
+import { openAlert } from "../support/alert-record";
 import { call, callJson, spreadScores, TOKENS } from "../support/worker";
 import { page, session } from "./session-support";
 
@@ -28,26 +29,8 @@ const rowsOf = (html: string, table: string): { gate: string; html: string }[] =
 };
 
 /** An alert as the store takes it (open, seen once at `at`). */
-const seeded = (id: string, gate_id: string, gate: Alert["gate"], kind: Alert["kind"], at: string, calibration_ids: string[] = []): Alert => ({
-  id,
-  gate_id,
-  gate,
-  kind,
-  status: "open",
-  summary: "seeded",
-  first_summary: "seeded",
-  details: {},
-  calibration_ids,
-  occurrences: 1,
-  first_seen_at: at,
-  last_seen_at: at,
-  acknowledged_at: null,
-  acknowledged_by: null,
-  resolved_at: null,
-  resolved_by: null,
-  acknowledged_note: null,
-  resolved_note: null,
-});
+const seeded = (id: string, gate_id: string, gate: Alert["gate"], kind: Alert["kind"], at: string, calibration_ids: string[] = []): Alert =>
+  openAlert({ id, gate_id, gate, kind, summary: "seeded", calibration_ids, at });
 
 describe("overview with more gates in alarm than it reads monitors for", () => {
   it("lists every gate in alarm, newest alarm first; rows past the detail limit come from D1", async () => {
@@ -64,26 +47,15 @@ describe("overview with more gates in alarm than it reads monitors for", () => {
       ids.push(calibration.gate_id);
       // Gate i's alarm opened i minutes after the first: the newest (the last gate) is listed first.
       const at = new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString();
-      const alert: Alert = {
+      const alert = openAlert({
         id: `alr_ovdetail${String(i).padStart(4, "0")}`,
         gate_id: calibration.gate_id,
         gate,
         kind: "drop_rate_drift",
-        status: "open",
         summary: "seeded drift",
-        first_summary: "seeded drift",
-        details: {},
         calibration_ids: [calibration.id],
-        occurrences: 1,
-        first_seen_at: at,
-        last_seen_at: at,
-        acknowledged_at: null,
-        acknowledged_by: null,
-        resolved_at: null,
-        resolved_by: null,
-        acknowledged_note: null,
-        resolved_note: null,
-      };
+        at,
+      });
       const raised = await store.raise(alert, { id: `evt_ovdetail${i}`, type: "alert.opened", payload: "{}" });
       expect(raised?.opened).toBe(true);
     }

@@ -4,6 +4,7 @@
  * get the next.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openAlert } from "../../../test/support/alert-record";
 import { cli } from "./support/run";
 import { type StubServer, startStubServer } from "./support/stub-server";
 
@@ -65,25 +66,13 @@ describe("scoregate gates", () => {
 });
 
 describe("scoregate alerts", () => {
-  const alert = {
+  const alert = openAlert({
     id: "alr_1",
     gate_id: "g1",
     gate: { index: "docs", embedding: "e5", reranker: "bge" },
     kind: "drop_rate_drift",
-    status: "open",
     summary: "production drops 41 % against 30 %",
-    details: {},
-    calibration_ids: [],
-    occurrences: 1,
-    first_seen_at: "2026-12-01T00:00:00.000Z",
-    last_seen_at: "2026-12-01T00:00:00.000Z",
-    acknowledged_at: null,
-    acknowledged_by: null,
-    resolved_at: null,
-    resolved_by: null,
-    acknowledged_note: null,
-    resolved_note: null,
-  };
+  });
 
   it("shows one page, passes --cursor on, and says how to get the next page", async () => {
     let asked: URL | null = null;

@@ -5,6 +5,7 @@
  * report one prints no unscored figure.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openAlert } from "../../../test/support/alert-record";
 import { cli } from "./support/run";
 import { type StubServer, startStubServer } from "./support/stub-server";
 
@@ -64,12 +65,11 @@ const monitorOf = (windows: unknown[], history: unknown[], state: Record<string,
   queued_ingest: { batches: 0, duplicates: 0, rejected: 0, last_at: null },
 });
 
-const UNSCORED_ALERT = {
+const UNSCORED_ALERT = openAlert({
   id: "alr_u1",
   gate_id: "g1",
   gate: { index: "docs", embedding: "e5", reranker: "bge" },
   kind: "unscored_candidates",
-  status: "open",
   summary:
     "5.2 % of the 12660 candidates services reported in this window had no score (660 unscored, over the 5.0 % tolerated): a reranker failing or timing out, a wrong score key, scores sent as strings; the drop-rate test reads the 12000 scored ones",
   first_summary: "...",
@@ -78,13 +78,7 @@ const UNSCORED_ALERT = {
   occurrences: 2,
   first_seen_at: "2026-12-04T13:00:00.000Z",
   last_seen_at: "2026-12-05T09:00:00.000Z",
-  acknowledged_at: null,
-  acknowledged_by: null,
-  resolved_at: null,
-  resolved_by: null,
-  acknowledged_note: null,
-  resolved_note: null,
-};
+});
 
 /** Answers GET /v1/monitor with `monitor` and GET /v1/alerts with `alerts`; records each request's URL. */
 function serve(monitor: unknown, alerts: unknown[]): URL[] {
