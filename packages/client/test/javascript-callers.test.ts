@@ -3,7 +3,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type GateOptions, type GetThresholdOptions, ScoregateClient, type ScoregateClientOptions } from "../src";
 import { fallbackOf, gateStep } from "../src/adapter";
-import { error, fakeServer, ok, thresholdBody } from "./fake-server";
+import { shadow } from "../src/shadow";
+import { candidateGate, error, fakeServer, ok, servingClient, thresholdBody } from "./fake-server";
 
 const gate = { index: "docs", embedding: "e5", reranker: "bge" };
 
@@ -252,5 +253,50 @@ describe("getThreshold without options, and a missing fallback", () => {
     );
     expect(kept).toEqual(docs);
     expect(results).toMatchObject([{ reason: "uncalibrated", threshold: null }]);
+  });
+});
+
+describe("candidates that are not an array: none, with a bad_request error, nothing reported", () => {
+  // A reranker wrapper that answers null or undefined on its own failure, or an object by mistake.
+  const shadows = [{ ...candidateGate, calibration_id: "cal_0000000003", sample_rate: 1, since_seq: 4 }];
+  const score = (c: { score: number }) => c.score;
+
+  it.each<[unknown, string]>([
+    [null, "null"],
+    [undefined, "undefined"],
+    [{}, "object"],
+    ["0.9", "string"],
+  ])("gate(%j) keeps and drops nothing and says candidates must be an array (got %s)", async (candidates, got) => {
+    const { client, server } = servingClient();
+    const r = await client.gate(untyped<{ score: number }[]>(candidates), { gate, score, fallback: 0.1 });
+    expect(r).toMatchObject({ reason: "fallback", threshold: 0.1, calibrationId: null, kept: [], dropped: [], unscored: 0 });
+    expect(r.error).toEqual({ code: "bad_request", message: `candidates must be an array (got ${got})` });
+    await client.flush();
+    expect(server.requests).toEqual([]);
+  });
+
+  it("shadow() with null or undefined candidates takes no shadow and reports nothing", async () => {
+    const { client, server } = servingClient({ shadows });
+    for (const candidates of [null, undefined, {}])
+      expect(await shadow(client, untyped<{ score: number }[]>(candidates), { gate, score, key: "session-1" })).toEqual([]);
+    await client.flush();
+    expect(server.observationRequests()).toEqual([]);
+  });
+
+  it("an adapter step with undefined items answers none (production) or returns them as given (shadow)", async () => {
+    const { client, server } = servingClient({ shadows });
+    const results: unknown[] = [];
+    const step = untyped<Parameters<typeof gateStep<{ score: number }, string>>[0]>({
+      client,
+      gate,
+      fallback: 0.1,
+      onResult: (r: unknown) => results.push(r),
+    });
+    expect(await gateStep(step, untyped<{ score: number }[]>(undefined), "query", score)).toEqual([]);
+    expect(results).toMatchObject([{ kept: [], error: { code: "bad_request" } }]);
+    const mirrored = { client, gate, shadow: { key: () => "session-1" } };
+    expect(await gateStep(mirrored, untyped<{ score: number }[]>(null), "query", score)).toBeNull();
+    await client.flush();
+    expect(server.observationRequests()).toEqual([]);
   });
 });
