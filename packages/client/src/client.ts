@@ -114,9 +114,14 @@ export class ScoregateClient {
   async gate<T>(candidates: readonly T[], options: GateOptions<T>): Promise<GateResult<T>> {
     // JavaScript callers can omit the options: the gate is then missing, so nothing is dropped nor reported.
     options ??= {} as GateOptions<T>;
-    // Nor may candidates that are not an array (a reranker wrapper's null on its own failure): none, and why.
-    const bad = Array.isArray(candidates) ? "" : `candidates must be an array (got ${typeOf(candidates)})`;
-    if (bad) candidates = [];
+    // Nor may candidates that are not an array (a reranker wrapper's null on its own failure): none, and why; nor a
+    // score that is not a function (the Python client's `score="score"`), which would keep every candidate unscored.
+    const bad = !Array.isArray(candidates)
+      ? `candidates must be an array (got ${typeOf(candidates)})`
+      : typeof options.score !== "function"
+        ? `score must be a function (c) => number (got ${typeOf(options.score)})`
+        : "";
+    if (!Array.isArray(candidates)) candidates = [];
     const t = bad ? fallbackResult(options.fallback, clientError("bad_request", bad)) : await this.getThreshold(options.gate, options);
     const policy = { ...t.guards, threshold: t.threshold, abstainBelow: t.abstainBelow };
     const values = scoresOf(candidates, options.score);

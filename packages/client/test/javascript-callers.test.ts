@@ -300,3 +300,20 @@ describe("candidates that are not an array: none, with a bad_request error, noth
     expect(server.observationRequests()).toEqual([]);
   });
 });
+
+describe('a score that is not a function (the Python client\'s score="score"): answered like a missing gate', () => {
+  const docs = [{ score: 0.9 }, { score: 0.05 }];
+
+  it.each<[unknown, string]>([
+    ["score", "string"],
+    [undefined, "undefined"],
+    [null, "null"],
+  ])("gate() with score %j keeps the candidates under the fallback, says score must be a function, and sends nothing", async (score, got) => {
+    const { client, server } = servingClient();
+    const r = await client.gate(docs, { gate, score: untyped<GateOptions<{ score: number }>["score"]>(score), fallback: 0.1 });
+    expect(r).toMatchObject({ reason: "fallback", threshold: 0.1, calibrationId: null, kept: docs, dropped: [], unscored: 2 });
+    expect(r.error).toEqual({ code: "bad_request", message: `score must be a function (c) => number (got ${got})` });
+    await client.flush();
+    expect(server.requests).toEqual([]);
+  });
+});
