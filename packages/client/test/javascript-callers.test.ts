@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type GateOptions, type GetThresholdOptions, ScoregateClient, type ScoregateClientOptions } from "../src";
 import { fallbackOf, gateStep } from "../src/adapter";
 import { shadow } from "../src/shadow";
+import { ScoregateClient as StreamClient, type StreamClientOptions } from "../src/stream";
 import { candidateGate, error, fakeServer, ok, servingClient, thresholdBody } from "./fake-server";
 
 const gate = { index: "docs", embedding: "e5", reranker: "bge" };
@@ -315,5 +316,29 @@ describe('a score that is not a function (the Python client\'s score="score"): a
     expect(r.error).toEqual({ code: "bad_request", message: `score must be a function (c) => number (got ${got})` });
     await client.flush();
     expect(server.requests).toEqual([]);
+  });
+});
+
+describe("options of other entries: the constructor says where each went instead of ignoring it", () => {
+  const base = { baseUrl: "https://scoregate.test", token: "t", fetch: fakeServer().fetch };
+  const construct = (extra: Record<string, unknown>) => () => new ScoregateClient(untyped<ScoregateClientOptions>({ ...base, ...extra }));
+
+  it("bootstrap (a snapshot) throws a TypeError naming restore() of @scoregate/client/snapshot", () => {
+    for (const bootstrap of [{ version: 1, gates: [] }, undefined])
+      expect(construct({ bootstrap })).toThrow(
+        new TypeError("ScoregateClient: bootstrap is now restore(client, snapshot) of @scoregate/client/snapshot"),
+      );
+  });
+
+  it("stream on the core entry throws a TypeError naming @scoregate/client/stream; stream: false is no stream", () => {
+    for (const stream of [true, {}])
+      expect(construct({ stream })).toThrow(new TypeError("ScoregateClient: stream needs the ScoregateClient of @scoregate/client/stream"));
+    expect(construct({ stream: false })).not.toThrow();
+  });
+
+  it("the stream entry's client still takes stream (and refuses bootstrap)", () => {
+    const streaming = new StreamClient({ ...base, stream: true });
+    expect(streaming.streams()).toEqual([]);
+    expect(() => new StreamClient(untyped<StreamClientOptions>({ ...base, stream: true, bootstrap: {} }))).toThrow(/bootstrap is now restore/u);
   });
 });
