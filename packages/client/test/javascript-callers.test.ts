@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type GateOptions, type GetThresholdOptions, ScoregateClient, type ScoregateClientOptions } from "../src";
 import { fallbackOf, gateStep } from "../src/adapter";
-import { shadow } from "../src/shadow";
+import { shadow, shadowsFor } from "../src/shadow";
 import { ScoregateClient as StreamClient, type StreamClientOptions } from "../src/stream";
 import { candidateGate, error, fakeServer, ok, servingClient, thresholdBody } from "./fake-server";
 
@@ -340,5 +340,24 @@ describe("options of other entries: the constructor says where each went instead
     const streaming = new StreamClient({ ...base, stream: true });
     expect(streaming.streams()).toEqual([]);
     expect(() => new StreamClient(untyped<StreamClientOptions>({ ...base, stream: true, bootstrap: {} }))).toThrow(/bootstrap is now restore/u);
+  });
+});
+
+describe("a shadow key that is not a string takes no shadow (as the adapters' undefined key)", () => {
+  const shadows = [{ ...candidateGate, calibration_id: "cal_0000000003", sample_rate: 1, since_seq: 4 }];
+
+  it.each<[string, unknown]>([
+    ["undefined", undefined],
+    ["null", null],
+    ["a number", 42],
+    ["an object", { id: "session-1" }],
+  ])("shadow() and shadowsFor() with %s answer none and report nothing; a string key is taken", async (_, key) => {
+    const { client, server } = servingClient({ shadows });
+    const options = { gate, score: (c: { score: number }) => c.score, key: untyped<string>(key) };
+    expect(await shadow(client, [{ score: 0.9 }], options)).toEqual([]);
+    expect(shadowsFor(client, gate, untyped<string>(key))).toEqual([]);
+    await client.flush();
+    expect(server.observationRequests()).toEqual([]);
+    expect(shadowsFor(client, gate, "session-1").map((s) => s.calibration_id)).toEqual(["cal_0000000003"]);
   });
 });
