@@ -305,7 +305,7 @@ export class ScoregateClient {
     if (response.status === 304 && (sent !== entry.etag || entry.value))
       return sent === entry.etag ? this.#emit(notModified(entry, response, now)) : undefined;
     const failure = describeFailure(response.status, body, retryAfter);
-    if (failure.code === "uncalibrated") return older ? undefined : this.#emit(markUncalibrated(entry, response, now));
+    if (failure.code === "uncalibrated") return older ? undefined : this.#emit(markUncalibrated(entry, response, now, failure));
     if (failure.code === "unauthorized" || failure.code === "forbidden") return this.#stopOnAuth(entry, failure);
     return this.#fail(entry, failure, now);
   }
