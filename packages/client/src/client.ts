@@ -342,7 +342,7 @@ export class ScoregateClient {
 }
 
 /** What a JavaScript value is, for a message: its type, or null. */
-export const typeOf = (v: unknown): string => (v === null ? "null" : typeof v);
+const typeOf = (v: unknown): string => (v === null ? "null" : typeof v);
 
 /** Each candidate's score; a score function that throws leaves its candidate unscored (the hot path never throws). */
 export const scoresOf = <T>(candidates: readonly T[], score: (c: T) => number | null | undefined) =>
