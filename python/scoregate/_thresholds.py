@@ -59,6 +59,9 @@ class Entry:
     max_age: float = THRESHOLD_MAX_AGE_SECONDS
     stale_if_error: float = float(max(THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS))
     uncalibrated: bool = False
+    #: the server's 404 ``uncalibrated`` error while the gate is uncalibrated: its message may say which gate was meant
+    #: ("did you mean index=docs?"); None for a pushed uncalibrated state or a snapshot's
+    uncalibrated_error: Optional[ClientError] = None
     #: served from a snapshot until the server answers: always ``stale``, never ``cached``
     bootstrapped: bool = False
     failures: int = 0
@@ -180,7 +183,7 @@ class ThresholdCache:
                 result.reason = "calibrated"
                 return result
             if entry.uncalibrated and entry.last_error is None:
-                return fallback_result(fallback, True, None, entry.fetched_at)
+                return fallback_result(fallback, True, entry.uncalibrated_error, entry.fetched_at)
             return fallback_result(fallback, False, self.auth_error or entry.last_error)
 
     def _usable(self, entry: Entry, now: float) -> bool:
@@ -197,7 +200,7 @@ class ThresholdCache:
     def _answer(self, entry: Entry, fallback: Optional[float], fresh: bool, key: Optional[str] = None) -> ThresholdResult:
         """The served answer; during a promotion the arm's, chosen by the key's bucket under the rollout's salt."""
         if entry.uncalibrated:
-            return fallback_result(fallback, True, None, entry.fetched_at)
+            return fallback_result(fallback, True, entry.uncalibrated_error, entry.fetched_at)
         v = entry.value or {}
         rollout = v.get("rollout")
         promotion = None
@@ -301,7 +304,7 @@ class ThresholdCache:
         if failure.code == "uncalibrated":
             if _older_than_held(entry, headers.get("ETag"), sent_etag):
                 return  # a lagging copy that has not seen the activation the stream pushed meanwhile
-            self._mark_uncalibrated(entry, headers, now)
+            self._mark_uncalibrated(entry, headers, now, failure)
         elif failure.code in ("unauthorized", "forbidden"):
             self._stop_on_auth(entry, failure)
         else:
@@ -324,12 +327,15 @@ class ThresholdCache:
         elif was_failing:
             self._pending.append(ClientEvent("recovered", entry.gate))
 
-    def _mark_uncalibrated(self, entry: Entry, headers: Mapping[str, str], now: float) -> None:
+    def _mark_uncalibrated(self, entry: Entry, headers: Mapping[str, str], now: float, error: Optional[ClientError] = None) -> None:
+        """The server says the gate serves nothing (a 404 ``uncalibrated`` with its error, or a pushed event without a
+        served state): the error is kept for the answers and told with the event, so a typo in a gate key does not run
+        on the fallback without a word."""
         was = entry.uncalibrated
-        entry.value, entry.etag, entry.uncalibrated = None, None, True
+        entry.value, entry.etag, entry.uncalibrated, entry.uncalibrated_error = None, None, True, error
         self._confirmed(entry, headers, now)
         if not was:
-            self._pending.append(ClientEvent("uncalibrated", entry.gate))
+            self._pending.append(ClientEvent("uncalibrated", entry.gate, error=error))
 
     def shadows(self, gate: Gate) -> List[Dict[str, Any]]:
         """The gate's shadow calibrations as last served (none when nothing is held)."""

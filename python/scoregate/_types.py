@@ -80,7 +80,8 @@ class ClientEvent:
 
     * ``calibration``: the gate now serves another calibration (``calibration_id``, ``previous_calibration_id``,
       ``threshold``), or the server's first word on a value restored from a snapshot;
-    * ``uncalibrated``: the server says the gate serves nothing;
+    * ``uncalibrated``: the server says the gate serves nothing (``error``: its 404, whose message may name the gate
+      meant, "did you mean index=docs?"; None for a pushed state);
     * ``error``: the first failure in a row for the gate (``error``), or the refused token that stopped the client
       (``gate`` None when an observation batch met it);
     * ``recovered``: the server answered again after failures;
@@ -118,6 +119,8 @@ class ThresholdResult:
     reason: str
     #: when the server last confirmed the value (epoch seconds), or None
     fetched_at: Optional[float]
+    #: the failure that explains a fallback or a stale value; for ``uncalibrated``, the server's 404 (code
+    #: ``uncalibrated``), whose message may name the gate meant ("did you mean index=docs?")
     error: Optional[ClientError] = None
     #: applied with the threshold by ``gate()``; no guard for a fallback or an uncalibrated gate
     guards: Guards = Guards()

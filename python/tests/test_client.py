@@ -94,6 +94,22 @@ class ThresholdTests(StubTestCase):
         self.assertEqual(c.get_threshold(GATE, fallback=None).reason, "uncalibrated")
         self.assertEqual(len(self.stub.threshold_requests()), 1)
 
+    def test_uncalibrated_404_keeps_the_servers_message_on_the_answer_and_the_event(self) -> None:
+        # a typo in the gate key: the server's "did you mean" reaches the caller, as in the TypeScript client
+        message = "the gate doc / e5 / bge has no active calibration; did you mean index=docs? (see details.suggestions)"
+        body = {"error": {"code": "uncalibrated", "message": message, "details": {"suggestions": [{"index": "docs"}]}}}
+        self.stub.handler = lambda *a: (404, {"Cache-Control": CACHE_CONTROL}, body)
+        c = self.client()
+        seen: list = []
+        c.subscribe(seen.append)
+        typo = Gate("e5", "bge", index="doc")
+        for r in (c.get_threshold(typo, fallback=0.1), c.get_threshold(typo, fallback=0.1)):
+            self.assertEqual((r.reason, r.threshold), ("uncalibrated", 0.1))
+            self.assertEqual((r.error.code, r.error.message, r.error.status), ("uncalibrated", f"404 uncalibrated: {message}", 404))
+        g = c.gate([{"s": 0.05}], gate=typo, score=lambda d: d["s"], fallback=0.1)
+        self.assertEqual((g.reason, g.error.code, len(g.dropped)), ("uncalibrated", "uncalibrated", 1))
+        self.assertEqual([(e.type, e.error.message if e.error else None) for e in seen], [("uncalibrated", f"404 uncalibrated: {message}")])
+
     def test_401_stops_refreshing_and_surfaces_the_error(self) -> None:
         self.stub.handler = lambda *a: error(401, "unauthorized")
         c = self.client()

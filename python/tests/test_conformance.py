@@ -200,7 +200,7 @@ class Runner:
             view: Dict[str, Any] = {"type": e.type}
             if e.type == "calibration":
                 view.update({"calibration_id": e.calibration_id, "previous_calibration_id": e.previous_calibration_id})
-            if e.type == "error":
+            if e.type in ("error", "uncalibrated") and e.error is not None:
                 view["error"] = e.error.code
             self.events.append(view)
 

@@ -66,7 +66,7 @@ class EventTests(unittest.TestCase):
         self.assertEqual(seen[0].gate, GATE)
         self.assertEqual(seen[3].threshold, 0.3)
 
-    def test_uncalibrated_once_and_the_refused_token_once(self) -> None:
+    def test_uncalibrated_once_with_the_servers_error_and_the_refused_token_once(self) -> None:
         c = self.client()
         seen: List[ClientEvent] = []
         c.subscribe(seen.append)
@@ -77,7 +77,7 @@ class EventTests(unittest.TestCase):
         self.read_after(c, 6)
         self.clock.advance(6)
         c.get_threshold(GATE, 0.5)  # stopped: no request, no event
-        self.assertEqual(summary(seen), [("uncalibrated", None, None, None), ("error", None, None, "unauthorized")])
+        self.assertEqual(summary(seen), [("uncalibrated", None, None, "uncalibrated"), ("error", None, None, "unauthorized")])
         self.assertEqual(seen[1].gate, GATE)
 
     def test_a_raising_listener_is_ignored_and_unsubscribe_stops_one(self) -> None:

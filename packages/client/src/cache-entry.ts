@@ -22,6 +22,11 @@ export interface Entry {
   /** Served from a snapshot until the server answers: always `stale`, never `cached`. */
   bootstrapped: boolean;
   uncalibrated: boolean;
+  /**
+   * The server's 404 `uncalibrated` error while the gate is uncalibrated: its message may say which gate was meant
+   * ("did you mean index=docs?"); undefined for a pushed uncalibrated state or a snapshot's.
+   */
+  said?: ClientError | undefined;
   inflight?: { promise: Promise<void>; startedAt: number } | undefined;
   failures: number;
   nextAttemptAt: number;
@@ -130,14 +135,19 @@ function confirmed(
   return wasFailing ? { type: "recovered", gate: entry.gate } : undefined;
 }
 
-/** The server says the gate serves nothing (404 `uncalibrated`, or a pushed event without a served state). */
-export function markUncalibrated(entry: Entry, response: Response | null, now: number): ClientEvent | undefined {
+/**
+ * The server says the gate serves nothing (404 `uncalibrated` with its error, or a pushed event without a served
+ * state): the error is kept for the answers and told with the event, so a typo in a gate key does not run on the
+ * fallback without a word.
+ */
+export function markUncalibrated(entry: Entry, response: Response | null, now: number, error?: ClientError): ClientEvent | undefined {
   const was = entry.uncalibrated;
   entry.value = undefined;
   entry.etag = null;
   entry.uncalibrated = true;
+  entry.said = error;
   confirm(entry, response, now);
-  return was ? undefined : { type: "uncalibrated", gate: entry.gate };
+  return was ? undefined : { type: "uncalibrated", gate: entry.gate, ...(error && { error }) };
 }
 
 /** A failed request: the next attempt waits for the backoff (and Retry-After); the first failure in a row is announced. */

@@ -37,18 +37,25 @@ export interface ResolvedOptions {
  * then fail as if the server were down, so a configuration error would look like an outage.
  */
 export function resolveOptions(options: ScoregateClientOptions): ResolvedOptions {
+  const fail = (problem: string): never => {
+    throw new TypeError(`ScoregateClient: ${problem}`);
+  };
   const { baseUrl } = options;
   if (typeof baseUrl !== "string" || !ABSOLUTE_HTTP_URL.test(baseUrl))
-    throw new TypeError(`ScoregateClient: baseUrl ${JSON.stringify(baseUrl)} is not an HTTP URL such as "http://localhost:8787"`);
+    fail(`baseUrl ${JSON.stringify(baseUrl)} is not an HTTP URL such as "http://localhost:8787"`);
+  // Options of other entries, which this constructor would ignore from JavaScript (TypeScript refuses them): a service
+  // would lose its cold-start protection, or poll, without a sign.
+  const other = options as { bootstrap?: unknown; stream?: unknown };
+  if ("bootstrap" in other) fail("bootstrap is now restore(client, snapshot) of @scoregate/client/snapshot");
+  if (other.stream) fail("stream needs the ScoregateClient of @scoregate/client/stream");
   // a token read from a file ends with a newline: trimmed; one with a control or non-ASCII character inside would make
   // every request's headers throw, an outage in appearance: refused here (the Python client does the same)
   const token = typeof options.token === "string" ? options.token.trim() : "";
-  if (!/^[ -~]+$/u.test(token)) throw new TypeError("ScoregateClient: token is required (printable ASCII)");
+  if (!/^[ -~]+$/u.test(token)) fail("token is required (printable ASCII)");
   // Infinity ("never time out") or a value past the timers' 32-bit range would fire at once and fail every request as a
   // timeout, an outage in appearance; NaN or a negative one likewise
   const timeoutMs = Number(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-  if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS))
-    throw new TypeError(`ScoregateClient: timeoutMs ${timeoutMs} is not a number of ms from 1 to ${MAX_TIMER_MS}`);
+  if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) fail(`timeoutMs ${timeoutMs} is not a number of ms from 1 to ${MAX_TIMER_MS}`);
   return {
     baseUrl: baseUrl.replace(/\/+$/u, ""),
     token,

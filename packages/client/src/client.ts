@@ -114,7 +114,15 @@ export class ScoregateClient {
   async gate<T>(candidates: readonly T[], options: GateOptions<T>): Promise<GateResult<T>> {
     // JavaScript callers can omit the options: the gate is then missing, so nothing is dropped nor reported.
     options ??= {} as GateOptions<T>;
-    const t = await this.getThreshold(options.gate, options);
+    // Nor may candidates that are not an array (a reranker wrapper's null on its own failure): none, and why; nor a
+    // score that is not a function (the Python client's `score="score"`), which would keep every candidate unscored.
+    const bad = !Array.isArray(candidates)
+      ? `candidates must be an array (got ${typeOf(candidates)})`
+      : typeof options.score !== "function"
+        ? `score must be a function (c) => number (got ${typeOf(options.score)})`
+        : "";
+    if (!Array.isArray(candidates)) candidates = [];
+    const t = bad ? fallbackResult(options.fallback, clientError("bad_request", bad)) : await this.getThreshold(options.gate, options);
     const policy = { ...t.guards, threshold: t.threshold, abstainBelow: t.abstainBelow };
     const values = scoresOf(candidates, options.score);
     const d = decideQuery(values, policy, options.unscored ?? "keep");
@@ -297,7 +305,7 @@ export class ScoregateClient {
     if (response.status === 304 && (sent !== entry.etag || entry.value))
       return sent === entry.etag ? this.#emit(notModified(entry, response, now)) : undefined;
     const failure = describeFailure(response.status, body, retryAfter);
-    if (failure.code === "uncalibrated") return older ? undefined : this.#emit(markUncalibrated(entry, response, now));
+    if (failure.code === "uncalibrated") return older ? undefined : this.#emit(markUncalibrated(entry, response, now, failure));
     if (failure.code === "unauthorized" || failure.code === "forbidden") return this.#stopOnAuth(entry, failure);
     return this.#fail(entry, failure, now);
   }
@@ -332,6 +340,9 @@ export class ScoregateClient {
     return boundedFetch(this.#options.fetch ?? globalThis.fetch, `${baseUrl}${path}`, { ...init, headers }, timeoutMs);
   }
 }
+
+/** What a JavaScript value is, for a message: its type, or null. */
+const typeOf = (v: unknown): string => (v === null ? "null" : typeof v);
 
 /** Each candidate's score; a score function that throws leaves its candidate unscored (the hot path never throws). */
 export const scoresOf = <T>(candidates: readonly T[], score: (c: T) => number | null | undefined) =>

@@ -34,6 +34,8 @@ export function shadowsFor(
  * was reported for.
  */
 export async function shadow<T>(client: ScoregateClient, candidates: readonly T[], options: ShadowOptions<T>): Promise<string[]> {
+  // A JavaScript caller's candidates that are not an array (null from a failed reranker): nothing to report.
+  if (!Array.isArray(candidates)) return [];
   const waitUntil = options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil };
   await client.getThreshold(options.gate, { fallback: null, ...waitUntil });
   const values = scoresOf(candidates, options.score);

@@ -48,7 +48,9 @@ export class ScoregateClient extends CoreClient {
   #closed = false;
 
   constructor(options: StreamClientOptions) {
-    super(options);
+    // The core client refuses `stream` (it would poll without a sign): it is this entry's.
+    const { stream: _, ...core } = options;
+    super(core);
     this.#base = options;
     const s = options.stream;
     const inWorkers = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === "Cloudflare-Workers";

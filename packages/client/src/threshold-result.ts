@@ -19,7 +19,7 @@ export function servedResult(
   reason: "calibrated" | "cached" | "stale",
   authError: ClientError | undefined,
 ): ThresholdResult {
-  if (entry.uncalibrated) return fallbackResult(options.fallback, undefined, entry.fetchedAt);
+  if (entry.uncalibrated) return fallbackResult(options.fallback, entry.said, entry.fetchedAt);
   const key = options.assignmentKey;
   const r = entry.value!.rollout;
   const candidate = r !== null && key !== undefined && bucketOf(r.salt, key) < r.percent_bp;

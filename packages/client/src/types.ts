@@ -73,7 +73,11 @@ export interface ThresholdResult {
   reason: ThresholdReason;
   /** When the value was last confirmed by the server (epoch ms); null when it never was. */
   fetchedAt: number | null;
-  /** The last failure, when one explains the answer (a fallback, or a stale value while the server fails). */
+  /**
+   * The last failure, when one explains the answer (a fallback, or a stale value while the server fails); for
+   * `uncalibrated`, the server's 404 (code `uncalibrated`), whose message may name the gate meant ("did you mean
+   * index=docs?").
+   */
   error?: ClientError;
   /**
    * Only while the gate runs a guarded promotion: the promotion, its step and the arm this request was served
@@ -241,7 +245,7 @@ export interface SnapshotEntry {
 
 export type ClientEvent =
   | { type: "calibration"; gate: GateKey; calibrationId: string; previousCalibrationId: string | null; threshold: number | null }
-  | { type: "uncalibrated"; gate: GateKey }
+  | { type: "uncalibrated"; gate: GateKey; error?: ClientError }
   | { type: "error"; gate: GateKey | null; error: ClientError }
   | { type: "recovered"; gate: GateKey }
   /** A change pushed over the gate's stream (`stream` option): the event as the server sent it. */

@@ -195,10 +195,11 @@ describe("getThreshold: failures", () => {
     client.subscribe((e) => events.push(e));
     const r = await client.getThreshold(gate, { fallback: 0.15 });
     expect(r).toMatchObject({ threshold: 0.15, reason: "uncalibrated", calibrationId: null });
-    expect(r.error).toBeUndefined();
-    expect((await client.getThreshold(gate, { fallback: 0.15 })).reason).toBe("uncalibrated");
+    const said = { code: "uncalibrated", message: "404 uncalibrated: uncalibrated (test)", status: 404 };
+    expect(r.error).toEqual(said);
+    expect(await client.getThreshold(gate, { fallback: 0.15 })).toMatchObject({ reason: "uncalibrated", error: said });
     expect(server.requests).toHaveLength(1);
-    expect(events).toEqual([{ type: "uncalibrated", gate }]);
+    expect(events).toEqual([{ type: "uncalibrated", gate, error: said }]);
     // Calibrated later: picked up at the next revalidation, without ever blocking.
     server.set(() => ok(thresholdBody()));
     await vi.advanceTimersByTimeAsync(5001);
@@ -206,6 +207,23 @@ describe("getThreshold: failures", () => {
     expect((await client.getThreshold(gate, { fallback: 0.15, waitUntil: (p) => bg.push(p) })).reason).toBe("uncalibrated");
     await Promise.all(bg);
     expect((await client.getThreshold(gate, { fallback: 0.15 })).reason).toBe("cached");
+  });
+
+  it("404 uncalibrated for a typo in the gate key: the server's suggestion reaches the answer, gate() and the event", async () => {
+    const message = "the gate doc / e5 / bge has no active calibration; did you mean index=docs? (see details.suggestions)";
+    const body = { error: { code: "uncalibrated", message, details: { suggestions: [{ index: "docs", embedding: "e5", reranker: "bge" }] } } };
+    const client = makeClient(fakeServer(() => new Response(JSON.stringify(body), { status: 404, headers: { "content-type": "application/json" } })));
+    const events: ClientEvent[] = [];
+    client.subscribe((e) => events.push(e));
+    const typo = { ...gate, index: "doc" };
+    const said = { code: "uncalibrated", message: `404 uncalibrated: ${message}`, status: 404 };
+    expect(await client.getThreshold(typo, { fallback: 0.1 })).toMatchObject({ reason: "uncalibrated", threshold: 0.1, error: said });
+    expect(await client.gate([{ s: 0.05 }], { gate: typo, score: (c) => c.s, fallback: 0.1 })).toMatchObject({
+      reason: "uncalibrated",
+      kept: [],
+      error: said,
+    });
+    expect(events).toEqual([{ type: "uncalibrated", gate: typo, error: said }]);
   });
 
   it("404 of another kind (a wrong base URL) is a failure, not uncalibrated", async () => {

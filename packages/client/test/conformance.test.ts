@@ -282,7 +282,7 @@ describe("client conformance (fixtures/client-behaviour.json)", () => {
       client.subscribe((e) => {
         const view: Record<string, unknown> = { type: e.type };
         if (e.type === "calibration") Object.assign(view, { calibration_id: e.calibrationId, previous_calibration_id: e.previousCalibrationId });
-        if (e.type === "error") view.error = e.error.code;
+        if ((e.type === "error" || e.type === "uncalibrated") && e.error) view.error = e.error.code;
         events.push(view);
       });
       let told = 0;

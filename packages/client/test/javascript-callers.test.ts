@@ -3,7 +3,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type GateOptions, type GetThresholdOptions, ScoregateClient, type ScoregateClientOptions } from "../src";
 import { fallbackOf, gateStep } from "../src/adapter";
-import { error, fakeServer, ok, thresholdBody } from "./fake-server";
+import { shadow, shadowsFor } from "../src/shadow";
+import { ScoregateClient as StreamClient, type StreamClientOptions } from "../src/stream";
+import { candidateGate, error, fakeServer, ok, servingClient, thresholdBody } from "./fake-server";
 
 const gate = { index: "docs", embedding: "e5", reranker: "bge" };
 
@@ -252,5 +254,110 @@ describe("getThreshold without options, and a missing fallback", () => {
     );
     expect(kept).toEqual(docs);
     expect(results).toMatchObject([{ reason: "uncalibrated", threshold: null }]);
+  });
+});
+
+describe("candidates that are not an array: none, with a bad_request error, nothing reported", () => {
+  // A reranker wrapper that answers null or undefined on its own failure, or an object by mistake.
+  const shadows = [{ ...candidateGate, calibration_id: "cal_0000000003", sample_rate: 1, since_seq: 4 }];
+  const score = (c: { score: number }) => c.score;
+
+  it.each<[unknown, string]>([
+    [null, "null"],
+    [undefined, "undefined"],
+    [{}, "object"],
+    ["0.9", "string"],
+  ])("gate(%j) keeps and drops nothing and says candidates must be an array (got %s)", async (candidates, got) => {
+    const { client, server } = servingClient();
+    const r = await client.gate(untyped<{ score: number }[]>(candidates), { gate, score, fallback: 0.1 });
+    expect(r).toMatchObject({ reason: "fallback", threshold: 0.1, calibrationId: null, kept: [], dropped: [], unscored: 0 });
+    expect(r.error).toEqual({ code: "bad_request", message: `candidates must be an array (got ${got})` });
+    await client.flush();
+    expect(server.requests).toEqual([]);
+  });
+
+  it("shadow() with null or undefined candidates takes no shadow and reports nothing", async () => {
+    const { client, server } = servingClient({ shadows });
+    for (const candidates of [null, undefined, {}])
+      expect(await shadow(client, untyped<{ score: number }[]>(candidates), { gate, score, key: "session-1" })).toEqual([]);
+    await client.flush();
+    expect(server.observationRequests()).toEqual([]);
+  });
+
+  it("an adapter step with undefined items answers none (production) or returns them as given (shadow)", async () => {
+    const { client, server } = servingClient({ shadows });
+    const results: unknown[] = [];
+    const step = untyped<Parameters<typeof gateStep<{ score: number }, string>>[0]>({
+      client,
+      gate,
+      fallback: 0.1,
+      onResult: (r: unknown) => results.push(r),
+    });
+    expect(await gateStep(step, untyped<{ score: number }[]>(undefined), "query", score)).toEqual([]);
+    expect(results).toMatchObject([{ kept: [], error: { code: "bad_request" } }]);
+    const mirrored = { client, gate, shadow: { key: () => "session-1" } };
+    expect(await gateStep(mirrored, untyped<{ score: number }[]>(null), "query", score)).toBeNull();
+    await client.flush();
+    expect(server.observationRequests()).toEqual([]);
+  });
+});
+
+describe('a score that is not a function (the Python client\'s score="score"): answered like a missing gate', () => {
+  const docs = [{ score: 0.9 }, { score: 0.05 }];
+
+  it.each<[unknown, string]>([
+    ["score", "string"],
+    [undefined, "undefined"],
+    [null, "null"],
+  ])("gate() with score %j keeps the candidates under the fallback, says score must be a function, and sends nothing", async (score, got) => {
+    const { client, server } = servingClient();
+    const r = await client.gate(docs, { gate, score: untyped<GateOptions<{ score: number }>["score"]>(score), fallback: 0.1 });
+    expect(r).toMatchObject({ reason: "fallback", threshold: 0.1, calibrationId: null, kept: docs, dropped: [], unscored: 2 });
+    expect(r.error).toEqual({ code: "bad_request", message: `score must be a function (c) => number (got ${got})` });
+    await client.flush();
+    expect(server.requests).toEqual([]);
+  });
+});
+
+describe("options of other entries: the constructor says where each went instead of ignoring it", () => {
+  const base = { baseUrl: "https://scoregate.test", token: "t", fetch: fakeServer().fetch };
+  const construct = (extra: Record<string, unknown>) => () => new ScoregateClient(untyped<ScoregateClientOptions>({ ...base, ...extra }));
+
+  it("bootstrap (a snapshot) throws a TypeError naming restore() of @scoregate/client/snapshot", () => {
+    for (const bootstrap of [{ version: 1, gates: [] }, undefined])
+      expect(construct({ bootstrap })).toThrow(
+        new TypeError("ScoregateClient: bootstrap is now restore(client, snapshot) of @scoregate/client/snapshot"),
+      );
+  });
+
+  it("stream on the core entry throws a TypeError naming @scoregate/client/stream; stream: false is no stream", () => {
+    for (const stream of [true, {}])
+      expect(construct({ stream })).toThrow(new TypeError("ScoregateClient: stream needs the ScoregateClient of @scoregate/client/stream"));
+    expect(construct({ stream: false })).not.toThrow();
+  });
+
+  it("the stream entry's client still takes stream (and refuses bootstrap)", () => {
+    const streaming = new StreamClient({ ...base, stream: true });
+    expect(streaming.streams()).toEqual([]);
+    expect(() => new StreamClient(untyped<StreamClientOptions>({ ...base, stream: true, bootstrap: {} }))).toThrow(/bootstrap is now restore/u);
+  });
+});
+
+describe("a shadow key that is not a string takes no shadow (as the adapters' undefined key)", () => {
+  const shadows = [{ ...candidateGate, calibration_id: "cal_0000000003", sample_rate: 1, since_seq: 4 }];
+
+  it.each<[string, unknown]>([
+    ["undefined", undefined],
+    ["null", null],
+    ["a number", 42],
+    ["an object", { id: "session-1" }],
+  ])("shadow() and shadowsFor() with %s answer none and report nothing; a string key is taken", async (_, key) => {
+    const { client, server } = servingClient({ shadows });
+    const options = { gate, score: (c: { score: number }) => c.score, key: untyped<string>(key) };
+    expect(await shadow(client, [{ score: 0.9 }], options)).toEqual([]);
+    expect(shadowsFor(client, gate, untyped<string>(key))).toEqual([]);
+    await client.flush();
+    expect(server.observationRequests()).toEqual([]);
+    expect(shadowsFor(client, gate, "session-1").map((s) => s.calibration_id)).toEqual(["cal_0000000003"]);
   });
 });

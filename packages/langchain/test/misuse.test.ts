@@ -90,4 +90,15 @@ describe("ScoregateCompressor misuse", () => {
     });
     expect(await throwing.compressDocuments(docs([{ relevanceScore: 0.9 }]), "q")).toHaveLength(1);
   });
+
+  it("documents that are not an array (a retriever's null on its own failure) keep none instead of throwing; a mirror returns them", async () => {
+    const c = client();
+    const results: unknown[] = [];
+    const production = new ScoregateCompressor({ client: c, gate, fallback: 0.1, onResult: (r) => results.push(r) });
+    for (const bad of [undefined, null, {}]) expect(await production.compressDocuments(bad as never, "q")).toEqual([]);
+    expect(results).toMatchObject([{ error: { code: "bad_request" } }, { error: { code: "bad_request" } }, { error: { code: "bad_request" } }]);
+    const mirror = new ScoregateCompressor({ client: c, gate, shadow: { key: () => "session-1" } });
+    expect(await mirror.compressDocuments(null as never, "q")).toBeNull();
+    expect(c.observationStats().queued).toBe(0);
+  });
 });

@@ -73,4 +73,15 @@ describe("ScoregatePostprocessor misuse", () => {
     });
     expect(await throwing.postprocessNodes(nodes([undefined]), "q")).toHaveLength(1);
   });
+
+  it("nodes that are not an array (a retriever's null on its own failure) keep none instead of throwing; a mirror returns them", async () => {
+    const c = client();
+    const results: unknown[] = [];
+    const production = new ScoregatePostprocessor({ client: c, gate, fallback: 0.1, onResult: (r) => results.push(r) });
+    for (const bad of [undefined, null, {}]) expect(await production.postprocessNodes(bad as never, "q")).toEqual([]);
+    expect(results).toMatchObject([{ error: { code: "bad_request" } }, { error: { code: "bad_request" } }, { error: { code: "bad_request" } }]);
+    const mirror = new ScoregatePostprocessor({ client: c, gate, shadow: { key: () => "session-1" } });
+    expect(await mirror.postprocessNodes(null as never, "q")).toBeNull();
+    expect(c.observationStats().queued).toBe(0);
+  });
 });

@@ -135,7 +135,8 @@ export class ScoregateProvider implements Provider {
         value: defaultValue,
         reason: StandardResolutionReasons.ERROR,
         errorCode: ErrorCode.FLAG_NOT_FOUND,
-        errorMessage: `gate of flag "${flagKey}" has no active calibration`,
+        // The server's word says which gate was meant when the flag's gate has a typo ("did you mean index=docs?").
+        errorMessage: `gate of flag "${flagKey}" has no active calibration${r.error ? ` (${r.error.message})` : ""}`,
         flagMetadata,
       };
     if (r.reason === "fallback") {

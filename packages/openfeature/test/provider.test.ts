@@ -90,6 +90,15 @@ describe("ScoregateProvider", () => {
     expect(d.errorMessage).toContain("no active calibration");
   });
 
+  it("an uncalibrated gate's errorMessage carries the server's word, its did-you-mean for a typo included", async () => {
+    const message = "the gate doc / e5 / bge has no active calibration; did you mean index=docs? (see details.suggestions)";
+    const body = JSON.stringify({ error: { code: "uncalibrated", message } });
+    const t = await setup(fakeServer(() => new Response(body, { status: 404, headers: { "content-type": "application/json" } })));
+    const d = await t.of.getNumberDetails("rag.docs.threshold", 0.15);
+    expect(d).toMatchObject({ value: 0.15, errorCode: ErrorCode.FLAG_NOT_FOUND });
+    expect(d.errorMessage).toBe(`gate of flag "rag.docs.threshold" has no active calibration (404 uncalibrated: ${message})`);
+  });
+
   it("server down at startup: the provider is still READY, and evaluations answer the default as an ERROR with GENERAL", async () => {
     const server = fakeServer(() => "network-error");
     const t = await setup(server);
