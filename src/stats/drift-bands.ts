@@ -24,7 +24,7 @@ import type { DriftConfig } from "./drift-config";
 import { EMPTY_CONTEXT_STRATA } from "./empty-context";
 import type { Band } from "./mixture-test";
 import { DROP_RATE_STRATA } from "./per-query";
-import { type StratumSpread, stratumSpreadDesignEffect } from "./stratum-spread";
+import { type StratumSpread, stratumSpreadDesignEffect, usableStratumSpread } from "./stratum-spread";
 
 /** The empty-context band of one candidate-count stratum. */
 export interface StratumBand {
@@ -274,9 +274,11 @@ export function ownDesignEffect(st: DropStratum): number | null {
  * calibration's). The pooled value understates a capped stratum's (stratum-spread.ts says why) and then lets the test
  * alarm on no change: in the seeded null of test/stats/stratum-production-design-effect.test.ts; never below the pooled
  * value, so no stratum's evidence grows against the pooled deflation. null without the spread (states stored before it
- * was kept): every stratum takes `pooled`. O(strata).
+ * was kept, or over another strata layout: stratum-spread.ts usableStratumSpread): every stratum takes `pooled`.
+ * O(strata).
  */
-export function productionStratumDesignEffects(spread: Readonly<StratumSpread> | undefined, pooled: number): number[] | null {
+export function productionStratumDesignEffects(stored: Readonly<StratumSpread> | undefined, pooled: number): number[] | null {
+  const spread = usableStratumSpread(stored);
   if (spread === undefined) return null;
   return DROP_RATE_STRATA.map((_, b) => {
     const q = spread.queries[b] ?? 0;

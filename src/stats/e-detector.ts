@@ -21,7 +21,7 @@
  */
 import { type Guards, NO_GUARDS } from "./guarded-gate";
 import { addObservation, type ClusterSums, cloneSums, emptyClusterSums, type QueryObservation } from "./per-query";
-import { addToStratumSpread, cloneStratumSpread, emptyStratumSpread, type StratumSpread } from "./stratum-spread";
+import { addToStratumSpread, cloneStratumSpread, emptyStratumSpread, type StratumSpread, usableStratumSpread } from "./stratum-spread";
 
 export interface DetectorStart {
   /** Caller's tag for when the start opened (the monitor passes epoch milliseconds). */
@@ -42,7 +42,8 @@ export interface DetectorState {
   /**
    * Since the reset, the spread of the eligible-dropped share within each drop-rate stratum (stratum-spread.ts), from
    * which each stratum's counts get their own design effect (drift-bands.ts productionStratumDesignEffects). Kept on
-   * the total only, not on each start. Absent in states stored before it was kept: counted from the next batch on.
+   * the total only, not on each start. Absent in states stored before it was kept: counted from the next batch on (so
+   * is one stored over another strata layout, stratum-spread.ts usableStratumSpread).
    */
   readonly stratumSpread?: StratumSpread;
 }
@@ -85,7 +86,8 @@ export function detectorAdd(
     opened++;
   }
   const total = cloneSums(state.total);
-  const stratumSpread = state.stratumSpread ? cloneStratumSpread(state.stratumSpread) : emptyStratumSpread();
+  const kept = usableStratumSpread(state.stratumSpread);
+  const stratumSpread = kept ? cloneStratumSpread(kept) : emptyStratumSpread();
   for (const q of queries) {
     addObservation(total, q, guards);
     addToStratumSpread(stratumSpread, q, guards);
