@@ -12,7 +12,9 @@
  * start, so by Ville's inequality P(an alarm before the H-th start opens) <= H / A; equivalently the average run
  * length to a false alarm is at least A starts. Starts open at most once per `blockQueries` queries, so with
  * A = (H + 1) / a the probability of any false alarm during the first H * blockQueries queries after a reset is at
- * most a, however often R is evaluated. Dropping starts only lowers R, so the pruning below keeps the guarantee.
+ * most a, however often R is evaluated. Dropping starts only lowers R, so the pruning below keeps the guarantee. It
+ * needs each Lambda_j to be an e-process under the null; the drift tests' (drift-detector.ts) are so only approximately,
+ * their counts being deflated by a design effect estimated from the same data.
  *
  * State. At most `maxStarts` starts: when one more opens, the start with the least evidence (never the newest) is
  * dropped. Before a change every Lambda drifts below 1 and old starts go first; after a change the starts that
