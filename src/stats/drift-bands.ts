@@ -24,7 +24,7 @@ import type { DriftConfig } from "./drift-config";
 import { EMPTY_CONTEXT_STRATA } from "./empty-context";
 import type { Band } from "./mixture-test";
 import { DROP_RATE_STRATA } from "./per-query";
-import { type StratumSpread, stratumSpreadDesignEffect } from "./stratum-spread";
+import { type StratumSpread, stratumSpreadDesignEffect, usableStratumSpread } from "./stratum-spread";
 
 /** The empty-context band of one candidate-count stratum. */
 export interface StratumBand {
@@ -272,11 +272,20 @@ export function ownDesignEffect(st: DropStratum): number | null {
  * the stratum at least MIN_OWN_DESIGN_EFFECT_QUERIES queries with a decided candidate since the detector's reset, the
  * larger of it and the stratum's own (stratum-spread.ts, capped at eligible per such query as ownDesignEffect caps the
  * calibration's). The pooled value understates a capped stratum's (stratum-spread.ts says why) and then lets the test
- * alarm on no change: in the seeded null of test/stats/stratum-production-design-effect.test.ts; never below the pooled
- * value, so no stratum's evidence grows against the pooled deflation. null without the spread (states stored before it
- * was kept): every stratum takes `pooled`. O(strata).
+ * alarm on no change: in the seeded null of test/stats/stratum-production-design-effect.test.ts.
+ *
+ * Never below the pooled value, which limits what an estimate from 30 queries can make of a stratum's evidence when it
+ * is low by chance. That does not keep the product over strata at or below the pooled-deflated one: a stratum's log
+ * e-value is not monotone in its deflation. Deflating more lowers the evidence of a stratum well outside its band and
+ * raises the (negative) log e-value of one inside it (band [0.27, 0.33], 1,000 candidates at share 0.30: -1.98 at
+ * deflation 1, -1.13 at 6; at 0.42: 15.0 and 1.19), so an in-band stratum offsets less of another stratum's evidence.
+ * What keeps the test at its level is each stratum's deflation being at least its true design effect, which the
+ * estimate approximates (docs/drift.md, "The change detector"); the seeded nulls measure it. null without the spread (states stored before it
+ * was kept, or over another strata layout: stratum-spread.ts usableStratumSpread): every stratum takes `pooled`.
+ * O(strata).
  */
-export function productionStratumDesignEffects(spread: Readonly<StratumSpread> | undefined, pooled: number): number[] | null {
+export function productionStratumDesignEffects(stored: Readonly<StratumSpread> | undefined, pooled: number): number[] | null {
+  const spread = usableStratumSpread(stored);
   if (spread === undefined) return null;
   return DROP_RATE_STRATA.map((_, b) => {
     const q = spread.queries[b] ?? 0;

@@ -6,7 +6,9 @@
  * a' = alpha otherwise). Each test spends a'/2 on the calibration's own error (the band's z_{1-a'/4} term) and a'/2 on
  * the detector: ln A = ln((H + 1) / (a'/2)) with H = horizonQueries / blockQueries starts. So the probability of
  * any false alarm during the first `horizonQueries` queries after a reset is at most alpha, and the average run
- * length to a false alarm is at least A starts (A blockQueries queries): docs/drift.md, "The change detector".
+ * length to a false alarm is at least A starts (A blockQueries queries): docs/drift.md, "The change detector". That
+ * bound is exact for independent candidates; with the design effects below, estimated from the same data and applied
+ * to every start's counts, it is an approximation, which the seeded nulls listed there support.
  *
  * Design effect. Counts are deflated by the Kish design effect of everything the detector has seen since its reset
  * (per-query.ts), the most data there is; the calibration's band uses max(deff_cal, that). A guarded gate's drop-rate

@@ -12,7 +12,9 @@
  * start, so by Ville's inequality P(an alarm before the H-th start opens) <= H / A; equivalently the average run
  * length to a false alarm is at least A starts. Starts open at most once per `blockQueries` queries, so with
  * A = (H + 1) / a the probability of any false alarm during the first H * blockQueries queries after a reset is at
- * most a, however often R is evaluated. Dropping starts only lowers R, so the pruning below keeps the guarantee.
+ * most a, however often R is evaluated. Dropping starts only lowers R, so the pruning below keeps the guarantee. It
+ * needs each Lambda_j to be an e-process under the null; the drift tests' (drift-detector.ts) are so only approximately,
+ * their counts being deflated by a design effect estimated from the same data.
  *
  * State. At most `maxStarts` starts: when one more opens, the start with the least evidence (never the newest) is
  * dropped. Before a change every Lambda drifts below 1 and old starts go first; after a change the starts that
@@ -21,7 +23,7 @@
  */
 import { type Guards, NO_GUARDS } from "./guarded-gate";
 import { addObservation, type ClusterSums, cloneSums, emptyClusterSums, type QueryObservation } from "./per-query";
-import { addToStratumSpread, cloneStratumSpread, emptyStratumSpread, type StratumSpread } from "./stratum-spread";
+import { addToStratumSpread, cloneStratumSpread, emptyStratumSpread, type StratumSpread, usableStratumSpread } from "./stratum-spread";
 
 export interface DetectorStart {
   /** Caller's tag for when the start opened (the monitor passes epoch milliseconds). */
@@ -42,7 +44,8 @@ export interface DetectorState {
   /**
    * Since the reset, the spread of the eligible-dropped share within each drop-rate stratum (stratum-spread.ts), from
    * which each stratum's counts get their own design effect (drift-bands.ts productionStratumDesignEffects). Kept on
-   * the total only, not on each start. Absent in states stored before it was kept: counted from the next batch on.
+   * the total only, not on each start. Absent in states stored before it was kept: counted from the next batch on (so
+   * is one stored over another strata layout, stratum-spread.ts usableStratumSpread).
    */
   readonly stratumSpread?: StratumSpread;
 }
@@ -85,7 +88,8 @@ export function detectorAdd(
     opened++;
   }
   const total = cloneSums(state.total);
-  const stratumSpread = state.stratumSpread ? cloneStratumSpread(state.stratumSpread) : emptyStratumSpread();
+  const kept = usableStratumSpread(state.stratumSpread);
+  const stratumSpread = kept ? cloneStratumSpread(kept) : emptyStratumSpread();
   for (const q of queries) {
     addObservation(total, q, guards);
     addToStratumSpread(stratumSpread, q, guards);

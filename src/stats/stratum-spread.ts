@@ -28,6 +28,19 @@ export function emptyStratumSpread(): StratumSpread {
   return { queries: zeros(), eligible: zeros(), dropped: zeros(), eligibleSq: zeros(), droppedSq: zeros(), droppedTimesEligible: zeros() };
 }
 
+/**
+ * `s` when it is laid out over today's DROP_RATE_STRATA (each of its arrays holds one number per stratum), else
+ * undefined. A detector state is stored as JSON and read back without a schema (monitoring/gate-monitor/state-table.ts);
+ * its arrays are positional, so a spread stored under another strata layout would give each stratum another's sums
+ * (and NaN past its length). Such a spread is dropped: the strata take the pooled design effect and the spread is
+ * counted again from the next batch on, as for a state stored before the spread was kept. O(strata).
+ */
+export function usableStratumSpread(s: Readonly<StratumSpread> | undefined): Readonly<StratumSpread> | undefined {
+  if (s === undefined) return undefined;
+  const arrays = [s.queries, s.eligible, s.dropped, s.eligibleSq, s.droppedSq, s.droppedTimesEligible];
+  return arrays.every((a) => Array.isArray(a) && a.length === DROP_RATE_STRATA.length) ? s : undefined;
+}
+
 /** A copy that shares no array with `s`. */
 export function cloneStratumSpread(s: Readonly<StratumSpread>): StratumSpread {
   return {
