@@ -20,19 +20,14 @@
  * the monitor's, 0.001), --out PATH (default bench/results/detection-delay.md), --rows all|N (default all; N only the
  * row of that index, from 0).
  */
-import { expectationOf } from "../src/calibrations/expectation";
-import { fitCalibration } from "../src/calibrations/fit";
-import type { StoredCalibration } from "../src/contract";
-import { calibrationExpectation } from "../src/monitoring/window";
 import { driftBands, productionStratumDesignEffects } from "../src/stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift-config";
 import { evaluateDetector, observeDetector } from "../src/stats/drift-detector";
 import { type DetectorState, newDetector } from "../src/stats/e-detector";
 import { type Guards, guardedKept } from "../src/stats/guarded-gate";
-import { sortedCopy } from "../src/stats/order-statistics";
 import { designEffect, type QueryObservation } from "../src/stats/per-query";
 import { createRng, deriveSeed, type Rng } from "../test/support/prng";
-import { drawQueries, type Population, SIZE_MIXES, sizeFor } from "./lib/guard-models";
+import { fittedGate, type Population, SIZE_MIXES, sizeFor } from "./lib/guard-models";
 import { machineLine, numberOption, stringOption, writeReport } from "./lib/report";
 
 const RUNS = numberOption("runs", 20);
@@ -126,12 +121,7 @@ ROWS.forEach((row, ri) => {
   let largest = 1;
   for (let run = 0; run < RUNS; run++) {
     const rng = createRng(deriveSeed(2400 + ri, run));
-    const cal = drawQueries(rng, CAL, pop);
-    const fitted = fitCalibration(sortedCopy(cal.scores), row.target, cal, "float64", row.guards);
-    const expectation = calibrationExpectation(
-      expectationOf({ ...fitted.fields, drift_tolerance: null, empty_context_tolerance: null } as unknown as StoredCalibration),
-    );
-    const t = fitted.fields.threshold!;
+    const { threshold: t, expectation } = fittedGate(rng, CAL, pop, row.target, row.guards);
     let a = newDetector();
     let b = pooledOnly(newDetector());
     let da = Infinity;

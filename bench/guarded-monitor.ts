@@ -23,20 +23,15 @@
  * bench/results/guarded-monitor.md), --rows all|power|N (default all: power runs only the power rows, N only the row of
  * that index, counting from 0 in the order of the report).
  */
-import { expectationOf } from "../src/calibrations/expectation";
-import { fitCalibration } from "../src/calibrations/fit";
-import type { StoredCalibration } from "../src/contract";
-import { calibrationExpectation } from "../src/monitoring/window";
 import type { CalibrationExpectation } from "../src/stats/calibration-expectation";
 import { driftBands } from "../src/stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift-config";
 import { evaluateDetector, observeDetector } from "../src/stats/drift-detector";
 import { type DetectorState, newDetector } from "../src/stats/e-detector";
 import { type Guards, guardedKept } from "../src/stats/guarded-gate";
-import { sortedCopy } from "../src/stats/order-statistics";
 import { DROP_RATE_STRATA, type QueryObservation } from "../src/stats/per-query";
 import { createRng, deriveSeed, type Rng } from "../test/support/prng";
-import { drawQueries, type Population, SIZE_MIXES, sizeFor } from "./lib/guard-models";
+import { fittedGate, type Population, SIZE_MIXES, sizeFor } from "./lib/guard-models";
 import { machineLine, numberOption, stringOption, upperBound95, writeReport } from "./lib/report";
 
 const RUNS = numberOption("runs", 20);
@@ -148,13 +143,9 @@ let runsTotal = 0;
   let tested = 0;
   for (let run = 0; run < RUNS; run++) {
     const rng = createRng(deriveSeed(2300 + ri, run));
-    const cal = drawQueries(rng, CAL, pop);
-    const fitted = fitCalibration(sortedCopy(cal.scores), row.target, cal, "float64", row.guards);
-    const record = { ...fitted.fields, drift_tolerance: null, empty_context_tolerance: null } as unknown as StoredCalibration;
-    const ours = calibrationExpectation(expectationOf(record));
+    const { threshold: t, expectation: ours } = fittedGate(rng, CAL, pop, row.target, row.guards);
     if (!ours.dropRateStrata) throw new Error("a guarded calibration without drop-rate strata");
     const before: CalibrationExpectation = { ...ours, dropRateStrata: null };
-    const t = fitted.fields.threshold!;
     calRate += ours.expectedDropRate / RUNS;
     const wOurs: Watch = { state: newDetector(), drop: false, bind: false };
     const wBefore: Watch = { state: newDetector(), drop: false, bind: true };

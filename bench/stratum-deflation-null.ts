@@ -24,10 +24,7 @@
  * (300) --scenario (2: the seeds deriveSeed(scenario, run); 2 is the test's capped scenario). Options, mixes: --alpha
  * (0.1) --cal (2000) --runs (40) --rows (all, or indices from 0 separated by commas). Prints one line a scenario.
  */
-import { expectationOf } from "../src/calibrations/expectation";
-import { dropRateByCandidates, fitCalibration } from "../src/calibrations/fit";
-import type { StoredCalibration } from "../src/contract";
-import { calibrationExpectation } from "../src/monitoring/window";
+import { dropRateByCandidates } from "../src/calibrations/fit";
 import type { CalibrationExpectation, DropStratum } from "../src/stats/calibration-expectation";
 import { driftBands, productionStratumDesignEffects } from "../src/stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../src/stats/drift-config";
@@ -35,11 +32,10 @@ import { evaluateDetector, observeDetector } from "../src/stats/drift-detector";
 import { dropRateLogEvidence } from "../src/stats/drift-evidence";
 import { newDetector } from "../src/stats/e-detector";
 import { type Guards, guardedKept } from "../src/stats/guarded-gate";
-import { sortedCopy } from "../src/stats/order-statistics";
 import { addObservation, designEffect, emptyClusterSums, flattenQueries, type QueryObservation } from "../src/stats/per-query";
 import { addToStratumSpread, emptyStratumSpread } from "../src/stats/stratum-spread";
 import { clusteredDrops, createRng, deriveSeed } from "../test/support/prng";
-import { drawQueries, type Population, SIZE_MIXES, sizeFor } from "./lib/guard-models";
+import { fittedGate, type Population, SIZE_MIXES, sizeFor } from "./lib/guard-models";
 import { numberOption, stringOption } from "./lib/report";
 
 const MODEL = stringOption("model", "stratum");
@@ -140,12 +136,7 @@ function mixesModel(): void {
     for (let run = 0; run < runs; run++) {
       // The seeds of bench/guarded-monitor.ts's row ri.
       const rng = createRng(deriveSeed(2300 + ri, run));
-      const drawn = drawQueries(rng, cal, pop);
-      const fitted = fitCalibration(sortedCopy(drawn.scores), row.target, drawn, "float64", row.guards);
-      const ex = calibrationExpectation(
-        expectationOf({ ...fitted.fields, drift_tolerance: null, empty_context_tolerance: null } as unknown as StoredCalibration),
-      );
-      const t = fitted.fields.threshold!;
+      const { threshold: t, expectation: ex } = fittedGate(rng, cal, pop, row.target, row.guards);
       let s = newDetector();
       for (let q = 0; q < 10_000; q += 25) {
         const batch: QueryObservation[] = [];

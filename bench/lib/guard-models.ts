@@ -12,6 +12,13 @@
  * is sigmoid(mu + z + gap * relevant + e), e ~ N(0, 1), as in bench/recall-sim.ts. A query is answerable iff it has a
  * relevant candidate.
  */
+import { expectationOf } from "../../src/calibrations/expectation";
+import { fitCalibration } from "../../src/calibrations/fit";
+import type { StoredCalibration } from "../../src/contract";
+import { calibrationExpectation } from "../../src/monitoring/window";
+import type { CalibrationExpectation } from "../../src/stats/calibration-expectation";
+import type { Guards } from "../../src/stats/guarded-gate";
+import { sortedCopy } from "../../src/stats/order-statistics";
 import type { LabelledQueries } from "../../src/stats/recall-gate";
 import { zCdf } from "../../src/stats/special";
 import type { Rng } from "../../test/support/prng";
@@ -115,3 +122,20 @@ export function meanSe(xs: readonly number[]): { mean: number; se: number; sd: n
 }
 
 export const pct = (x: number, digits = 2): string => (100 * x).toFixed(digits);
+
+/**
+ * A guarded calibration fitted on `q` queries drawn from `pop` as an upload of queries is (fitCalibration), and what
+ * the server stores and serves the monitor of it (expectationOf, calibrationExpectation): its threshold and expectation.
+ */
+export function fittedGate(
+  rng: Rng,
+  q: number,
+  pop: Population,
+  target: number,
+  guards: Guards,
+): { threshold: number; expectation: CalibrationExpectation } {
+  const drawn = drawQueries(rng, q, pop);
+  const fitted = fitCalibration(sortedCopy(drawn.scores), target, drawn, "float64", guards);
+  const record = { ...fitted.fields, drift_tolerance: null, empty_context_tolerance: null } as unknown as StoredCalibration;
+  return { threshold: fitted.fields.threshold!, expectation: calibrationExpectation(expectationOf(record)) };
+}
