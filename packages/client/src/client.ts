@@ -71,6 +71,7 @@ export class ScoregateClient {
       send: (body) => this.#send(OBSERVATIONS_PATH, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
       isStopped: () => this.#authError,
       onAuthError: (e) => this.#stopOnAuth(null, e),
+      onIgnored: (reason) => this.#emit({ type: "report_ignored", reason }),
       options: options.observations,
     });
   }

@@ -39,6 +39,8 @@ export interface ReporterDeps extends Pick<ResolvedOptions, "now" | "random" | "
   send: (body: ObservationBatch) => Promise<Outcome>;
   isStopped: () => ClientError | undefined;
   onAuthError: (e: ClientError) => void;
+  /** A report ignored, and why (the client announces it as a `report_ignored` event: a silent mistake would report nothing forever). */
+  onIgnored: (reason: string) => void;
   options: ScoregateClientOptions["observations"];
 }
 
@@ -79,9 +81,18 @@ export class ObservationReporter {
     // Defaults apply to undefined only: a null count (from JavaScript) stays and is refused.
     const { candidates: c, dropped: d, below = d, unscored: u = 0 } = o;
     const valid = [c, d, below, u].every((n) => isCount(n, 0)) && d <= c && below <= c && c + u <= MAX_CANDIDATES_PER_QUERY;
-    if (this.#closed || this.#deps.isStopped() !== undefined || target === undefined || !valid) {
+    const stopped = this.#deps.isStopped();
+    if (this.#closed || stopped || target === undefined || !valid) {
       this.#stats.ignored++;
-      return;
+      return this.#deps.onIgnored(
+        this.#closed
+          ? "closed"
+          : stopped
+            ? "token refused"
+            : target === undefined
+              ? "no calibrationId or gate"
+              : "counts: whole numbers, dropped and below <= candidates",
+      );
     }
     const key = JSON.stringify(target);
     let group = this.#groups.get(key);

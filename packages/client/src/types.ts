@@ -248,6 +248,13 @@ export type ClientEvent =
   | { type: "uncalibrated"; gate: GateKey; error?: ClientError }
   | { type: "error"; gate: GateKey | null; error: ClientError }
   | { type: "recovered"; gate: GateKey }
+  /**
+   * A `report()` that was ignored (counted in `observationStats().ignored`) and why: `closed` (after `close()`),
+   * `token refused` (a 401 or 403 stopped reporting), `no calibrationId or gate`, or `counts: whole numbers, dropped and
+   * below <= candidates` (counts that are not whole numbers from 0, or dropped or below above candidates, or more
+   * candidates than a query may have).
+   */
+  | { type: "report_ignored"; reason: string }
   /** A change pushed over the gate's stream (`stream` option): the event as the server sent it. */
   | { type: "gate"; gate: GateKey; event: GateEvent };
 

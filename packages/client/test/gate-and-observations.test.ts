@@ -1,7 +1,7 @@
 // gate() and observation batching: what is kept, what is reported, batch ids across retries, bounded memory.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MAX_OBSERVATION_QUERIES, ObservationBatch, ROUTES } from "../../../src/contract";
-import { ScoregateClient } from "../src";
+import { type ClientEvent, type Observation, ScoregateClient } from "../src";
 import { createRng, error, fakeServer, ok, type Recorded, type Reply, thresholdBody } from "./fake-server";
 
 const gate = { index: "docs", embedding: "e5", reranker: "bge" };
@@ -258,12 +258,24 @@ describe("observation batching", () => {
     expect(client.observationStats()).toMatchObject({ rejected: 2, ignored: 1, queued: 0 });
   });
 
-  it("invalid reports are ignored and counted, never thrown", () => {
+  it("invalid reports are ignored and counted, never thrown, each announced as a report_ignored event saying why", async () => {
     const client = makeClient(serverWith(() => accepted()));
+    const events: ClientEvent[] = [];
+    client.subscribe((e) => events.push(e));
     client.report({ calibrationId: "cal_0000000001", candidates: 3, dropped: 4 });
     client.report({ calibrationId: "cal_0000000001", candidates: -1, dropped: 0 });
     client.report({ candidates: 3, dropped: 1 });
-    expect(client.observationStats()).toMatchObject({ ignored: 3, queued: 0 });
+    // from JavaScript: the counts as strings, `kept` in place of `dropped`
+    client.report({ calibrationId: "cal_0000000001", candidates: "20", dropped: "5" } as unknown as Observation);
+    client.report({ calibrationId: "cal_0000000001", candidates: 10, kept: 8 } as unknown as Observation);
+    expect(client.observationStats()).toMatchObject({ ignored: 5, queued: 0 });
+    const counts = "counts: whole numbers, dropped and below <= candidates";
+    expect(events).toEqual(
+      [counts, counts, "no calibrationId or gate", counts, counts].map((reason) => ({ type: "report_ignored", reason })),
+    );
+    await client.close();
+    client.report({ calibrationId: "cal_0000000001", candidates: 3, dropped: 1 });
+    expect(events.at(-1)).toEqual({ type: "report_ignored", reason: "closed" });
   });
 
   it("a report's unscored count: sent as the fifth count when above 0, ignored when invalid or over the per-query cap", async () => {
