@@ -84,7 +84,7 @@ export class ObservationReporter {
     const stopped = this.#deps.isStopped();
     if (this.#closed || stopped || target === undefined || !valid) {
       this.#stats.ignored++;
-      return this.#deps.onIgnored(
+      this.#deps.onIgnored(
         this.#closed
           ? "closed"
           : stopped
@@ -93,6 +93,7 @@ export class ObservationReporter {
               ? "no calibrationId or gate"
               : "counts: whole numbers, dropped and below <= candidates",
       );
+      return;
     }
     const key = JSON.stringify(target);
     let group = this.#groups.get(key);

@@ -270,9 +270,7 @@ describe("observation batching", () => {
     client.report({ calibrationId: "cal_0000000001", candidates: 10, kept: 8 } as unknown as Observation);
     expect(client.observationStats()).toMatchObject({ ignored: 5, queued: 0 });
     const counts = "counts: whole numbers, dropped and below <= candidates";
-    expect(events).toEqual(
-      [counts, counts, "no calibrationId or gate", counts, counts].map((reason) => ({ type: "report_ignored", reason })),
-    );
+    expect(events).toEqual([counts, counts, "no calibrationId or gate", counts, counts].map((reason) => ({ type: "report_ignored", reason })));
     await client.close();
     client.report({ calibrationId: "cal_0000000001", candidates: 3, dropped: 1 });
     expect(events.at(-1)).toEqual({ type: "report_ignored", reason: "closed" });
