@@ -24,7 +24,7 @@
  * (300) --scenario (2: the seeds deriveSeed(scenario, run); 2 is the test's capped scenario). Options, mixes: --alpha
  * (0.1) --cal (2000) --runs (40) --rows (all, or indices from 0 separated by commas). Prints one line a scenario.
  */
-import { dropRateByCandidates } from "../src/calibrations/fit";
+import { dropRateByCandidates, monitoredDropStrata } from "../src/calibrations/fit";
 import type { CalibrationExpectation, DropStratum } from "../src/stats/calibration-expectation";
 import { driftBands, productionStratumDesignEffects } from "../src/stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../src/stats/drift-config";
@@ -68,13 +68,7 @@ function stratumModel(): void {
       queries.push(Float64Array.from({ length: m }, (_, j) => (j < above ? 1 : -1) * (1 + rng.next())));
     }
     const { scores, offsets } = flattenQueries(queries);
-    const strata: DropStratum[] = dropRateByCandidates(scores, offsets, 0, guards).map((st) => ({
-      queries: st.queries,
-      eligible: st.eligible,
-      dropped: st.eligible_dropped,
-      designEffect: st.design_effect,
-      designEffectQueries: st.design_effect_queries,
-    }));
+    const strata: DropStratum[] = monitoredDropStrata(dropRateByCandidates(scores, offsets, 0, guards));
     const cal: CalibrationExpectation = {
       expectedDropRate: 0.5, // the pooled band is not tested with strata
       n: scores.length,

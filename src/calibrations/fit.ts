@@ -7,6 +7,7 @@ import type { StoredCalibration, Warning } from "../contract";
 import { AppError } from "../platform/errors";
 import { percentText } from "../platform/format";
 import { SUMMARY_QUANTILE_STEPS } from "../platform/limits";
+import type { DropStratum } from "../stats/calibration-expectation";
 import { buildDistribution, type Distribution } from "../stats/distribution";
 import { effectiveSize, rateInterval, widenedRanks } from "../stats/effective-size";
 import { emptyRateByCandidates } from "../stats/empty-context";
@@ -267,6 +268,29 @@ export function dropRateByCandidates(scores: Float64Array, offsets: Uint32Array,
     addCluster(clusters[b]!, e.eligible, e.dropped); // a query with no eligible candidate is skipped: it says nothing
   }
   return strata.map((st, b) => ({ ...st, design_effect: stratumDesignEffect(clusters[b]!), design_effect_queries: clusters[b]!.queries }));
+}
+
+/**
+ * A calibration's drop-rate strata (dropRateByCandidates's, or as stored in `per_query.drop_rate_by_candidates`) as
+ * the monitor reads them (stats DropStratum); the design effect and its query count stay absent where they were not
+ * kept (calibrations fitted before them).
+ */
+export function monitoredDropStrata(
+  strata: readonly {
+    readonly queries: number;
+    readonly eligible: number;
+    readonly eligible_dropped: number;
+    readonly design_effect?: number | null | undefined;
+    readonly design_effect_queries?: number | undefined;
+  }[],
+): DropStratum[] {
+  return strata.map(({ queries, eligible, eligible_dropped, design_effect, design_effect_queries }) => ({
+    queries,
+    eligible,
+    dropped: eligible_dropped,
+    ...(design_effect !== undefined ? { designEffect: design_effect } : {}),
+    ...(design_effect_queries !== undefined ? { designEffectQueries: design_effect_queries } : {}),
+  }));
 }
 
 /**

@@ -10,7 +10,7 @@ import type { CalibrationExpectation } from "../stats/calibration-expectation";
 import { type StrataCoverage, strataCoverage } from "../stats/conditioned-rates";
 import { driftBands } from "../stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG } from "../stats/drift-config";
-import type { FittedCalibration } from "./fit";
+import { type FittedCalibration, monitoredDropStrata } from "./fit";
 
 /** Below this share of the calibration's queries in tested strata, an upload gets `few_monitored_strata`. */
 export const MONITORED_QUERY_SHARE_WARNING = 0.8;
@@ -26,14 +26,7 @@ export function monitoredStrataWarnings(fields: FittedCalibration["fields"], abs
     designEffect: fields.per_query?.design_effect ?? 1,
     emptyContextRate: fields.per_query?.empty_context_rate ?? null,
     nQueries: fields.n_queries,
-    dropRateStrata:
-      dropStrata?.map(({ queries, eligible, eligible_dropped, design_effect, design_effect_queries }) => ({
-        queries,
-        eligible,
-        dropped: eligible_dropped,
-        ...(design_effect !== undefined ? { designEffect: design_effect } : {}),
-        ...(design_effect_queries !== undefined ? { designEffectQueries: design_effect_queries } : {}),
-      })) ?? null,
+    dropRateStrata: dropStrata ? monitoredDropStrata(dropStrata) : null,
     abstention:
       abstention && abstentionStrata && abstention.abstain_below !== null
         ? { expectedRate: abstention.expected_rate, queries: abstention.queries, strata: abstentionStrata }

@@ -10,7 +10,7 @@
  * beta-binomial at mean 0.3, intra-query correlation 0.02 in the calibration (2,000 queries) and `rho` in production.
  */
 import { describe, expect, it } from "vitest";
-import { dropRateByCandidates } from "../../src/calibrations/fit";
+import { dropRateByCandidates, monitoredDropStrata } from "../../src/calibrations/fit";
 import type { CalibrationExpectation } from "../../src/stats/calibration-expectation";
 import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../../src/stats/drift-config";
 import { evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
@@ -42,13 +42,7 @@ function calibration(rng: Rng): CalibrationExpectation {
     designEffect: 1,
     emptyContextRate: null,
     nQueries: CAL_QUERIES,
-    dropRateStrata: dropRateByCandidates(scores, offsets, 0, GUARDS).map((st) => ({
-      queries: st.queries,
-      eligible: st.eligible,
-      dropped: st.eligible_dropped,
-      designEffect: st.design_effect,
-      designEffectQueries: st.design_effect_queries,
-    })),
+    dropRateStrata: monitoredDropStrata(dropRateByCandidates(scores, offsets, 0, GUARDS)),
   };
 }
 

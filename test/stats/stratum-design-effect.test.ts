@@ -11,7 +11,7 @@ import golden from "../../fixtures/golden/stratum-design-effect.json";
 import { calibrate } from "../../src/calibrations/calibrate";
 import { parseRecord } from "../../src/calibrations/d1-rows";
 import { dropStrataOf, expectationOf } from "../../src/calibrations/expectation";
-import { dropRateByCandidates } from "../../src/calibrations/fit";
+import { dropRateByCandidates, monitoredDropStrata } from "../../src/calibrations/fit";
 import { CalibrationMeta, PerQuery, type StoredCalibration } from "../../src/contract";
 import { targetSide } from "../../src/monitoring/live-decision";
 import { calibrationExpectation } from "../../src/monitoring/window";
@@ -327,13 +327,7 @@ describe("a stratum whose queries are not all decided: the design effect's own q
       const { scores, offsets } = calibration(deriveSeed(scenario, r), SPLIT_SIZES, 40, truth.mu, truth.rho);
       const fitted = dropRateByCandidates(scores, offsets, 0, guardsOf(200, null));
       const pooled = perQueryStats(scores, offsets, 0, guardsOf(200, null));
-      const strata: DropStratum[] = fitted.map((st) => ({
-        queries: st.queries,
-        eligible: st.eligible,
-        dropped: st.eligible_dropped,
-        designEffect: st.design_effect,
-        designEffectQueries: st.design_effect_queries,
-      }));
+      const strata = monitoredDropStrata(fitted);
       // The same calibration stored before the count was kept.
       const old: DropStratum[] = strata.map(({ designEffectQueries: _, ...st }) => st);
       const bandOf = (s: DropStratum[]) => {

@@ -11,7 +11,7 @@
  * was that deflation under a cap, by the pooled design effect (drift-bands.ts productionStratumDesignEffects).
  */
 import { describe, expect, it } from "vitest";
-import { dropRateByCandidates } from "../../src/calibrations/fit";
+import { dropRateByCandidates, monitoredDropStrata } from "../../src/calibrations/fit";
 import type { CalibrationExpectation, DropStratum } from "../../src/stats/calibration-expectation";
 import { driftBands, productionStratumDesignEffects } from "../../src/stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../../src/stats/drift-config";
@@ -62,13 +62,7 @@ function nullRuns(scenario: number, runs: number, m: number, cap: number | null)
       queries.push(Float64Array.from({ length: m }, (_, j) => (j < above ? 1 : -1) * (1 + rng.next())));
     }
     const { scores, offsets } = flattenQueries(queries);
-    const strata: DropStratum[] = dropRateByCandidates(scores, offsets, 0, guards).map((st) => ({
-      queries: st.queries,
-      eligible: st.eligible,
-      dropped: st.eligible_dropped,
-      designEffect: st.design_effect,
-      designEffectQueries: st.design_effect_queries,
-    }));
+    const strata: DropStratum[] = monitoredDropStrata(dropRateByCandidates(scores, offsets, 0, guards));
     const expectation = (s: DropStratum[]): CalibrationExpectation => ({
       expectedDropRate: 0.5, // the pooled band is not tested with strata
       n: scores.length,
