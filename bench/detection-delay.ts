@@ -24,10 +24,10 @@ import { driftBands, productionStratumDesignEffects } from "../src/stats/drift-b
 import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift-config";
 import { evaluateDetector, observeDetector } from "../src/stats/drift-detector";
 import { type DetectorState, newDetector } from "../src/stats/e-detector";
-import { type Guards, guardedKept } from "../src/stats/guarded-gate";
+import type { Guards } from "../src/stats/guarded-gate";
 import { designEffect, type QueryObservation } from "../src/stats/per-query";
-import { createRng, deriveSeed, type Rng } from "../test/support/prng";
-import { fittedGate, type Population, SIZE_MIXES, sizeFor } from "./lib/guard-models";
+import { createRng, deriveSeed } from "../test/support/prng";
+import { fittedGate, type Population, productionQuery, SIZE_MIXES } from "./lib/guard-models";
 import { machineLine, numberOption, stringOption, writeReport } from "./lib/report";
 
 const RUNS = numberOption("runs", 20);
@@ -68,20 +68,6 @@ const ROWS: Row[] = [
     queries: 20_000,
   },
 ];
-
-function query(rng: Rng, pop: Population, row: Row, t: number, shift: number): QueryObservation {
-  let z: number;
-  let m: number;
-  do {
-    z = rng.normal();
-    m = sizeFor(rng, pop, z);
-  } while (!(rng.next() < row.accept(m)));
-  const a = Math.sqrt(pop.rho);
-  const b = Math.sqrt(1 - pop.rho);
-  let c = 0;
-  for (let j = 0; j < m; j++) if (a * z + b * rng.normal() + shift >= t) c++;
-  return [m, m - guardedKept(m, c, row.guards), m - c];
-}
 
 /** The state without its stratum spread: every stratum deflated by the pooled design effect. */
 function pooledOnly(s: DetectorState): DetectorState {
@@ -129,7 +115,7 @@ ROWS.forEach((row, ri) => {
     for (let q = 0; q < row.queries && !(Number.isFinite(da) && Number.isFinite(db)); q += BATCH) {
       const shift = q >= row.changeAt ? SHIFT : 0;
       const batch: QueryObservation[] = [];
-      for (let i = 0; i < BATCH; i++) batch.push(query(rng, pop, row, t, shift));
+      for (let i = 0; i < BATCH; i++) batch.push(productionQuery(rng, pop, row.accept, t, row.guards, shift));
       if (!Number.isFinite(da)) {
         a = observeDetector(a, batch, q, expectation, CONFIG, row.guards);
         if (evaluateDetector(a, expectation, CONFIG).dropRate.alarm) {

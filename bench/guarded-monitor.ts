@@ -28,10 +28,10 @@ import { driftBands } from "../src/stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift-config";
 import { evaluateDetector, observeDetector } from "../src/stats/drift-detector";
 import { type DetectorState, newDetector } from "../src/stats/e-detector";
-import { type Guards, guardedKept } from "../src/stats/guarded-gate";
+import type { Guards } from "../src/stats/guarded-gate";
 import { DROP_RATE_STRATA, type QueryObservation } from "../src/stats/per-query";
-import { createRng, deriveSeed, type Rng } from "../test/support/prng";
-import { fittedGate, type Population, SIZE_MIXES, sizeFor } from "./lib/guard-models";
+import { createRng, deriveSeed } from "../test/support/prng";
+import { fittedGate, type Population, productionQuery, SIZE_MIXES } from "./lib/guard-models";
 import { machineLine, numberOption, stringOption, upperBound95, writeReport } from "./lib/report";
 
 const RUNS = numberOption("runs", 20);
@@ -80,25 +80,6 @@ const POWER_ROWS: Row[] = [
   { prod: PROD_MIXES[3]!, coupling: 1, guards: G_MIN, target: 0.3, shift: -0.25 },
   { prod: PROD_MIXES[4]!, coupling: 1, guards: G_MAX, target: 0.85, shift: -0.25 },
 ];
-
-/** A production query's standardized effect and size: the calibration's population, reweighted by `accept`. */
-function prodQuery(rng: Rng, pop: Population, prod: ProdMix): { z: number; m: number } {
-  for (;;) {
-    const z = rng.normal();
-    const m = sizeFor(rng, pop, z);
-    if (rng.next() < prod.accept(m)) return { z, m };
-  }
-}
-
-/** One production query's observation at threshold t: candidates, guarded drops, below the threshold. */
-function query(rng: Rng, pop: Population, prod: ProdMix, t: number, g: Guards, shift: number): QueryObservation {
-  const { z, m } = prodQuery(rng, pop, prod);
-  const a = Math.sqrt(pop.rho);
-  const b = Math.sqrt(1 - pop.rho);
-  let c = 0;
-  for (let j = 0; j < m; j++) if (a * z + b * rng.normal() + shift >= t) c++;
-  return [m, m - guardedKept(m, c, g), m - c];
-}
 
 /** A detector that stops at its first alarm, per test. */
 interface Watch {
@@ -154,7 +135,7 @@ let runsTotal = 0;
     for (let q = 0; q < QUERIES; q += BATCH) {
       const batch: QueryObservation[] = [];
       for (let i = 0; i < BATCH; i++) {
-        const x = query(rng, pop, row.prod, t, row.guards, row.shift);
+        const x = productionQuery(rng, pop, row.prod.accept, t, row.guards, row.shift);
         batch.push(x);
         pc += x[0];
         pd += x[1];

@@ -31,11 +31,11 @@ import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../src/stats/drift-confi
 import { evaluateDetector, observeDetector } from "../src/stats/drift-detector";
 import { dropRateLogEvidence } from "../src/stats/drift-evidence";
 import { newDetector } from "../src/stats/e-detector";
-import { type Guards, guardedKept } from "../src/stats/guarded-gate";
+import type { Guards } from "../src/stats/guarded-gate";
 import { addObservation, designEffect, emptyClusterSums, flattenQueries, type QueryObservation } from "../src/stats/per-query";
 import { addToStratumSpread, emptyStratumSpread } from "../src/stats/stratum-spread";
 import { clusteredDrops, createRng, deriveSeed } from "../test/support/prng";
-import { fittedGate, type Population, SIZE_MIXES, sizeFor } from "./lib/guard-models";
+import { fittedGate, type Population, productionQuery, SIZE_MIXES } from "./lib/guard-models";
 import { numberOption, stringOption } from "./lib/report";
 
 const MODEL = stringOption("model", "stratum");
@@ -123,8 +123,6 @@ function mixesModel(): void {
   rows.forEach((row, ri) => {
     if (chosen !== null && !chosen.includes(ri)) return;
     const pop: Population = { mix: SIZE_MIXES.logNormal200, rho: 0.1, coupling: row.coupling };
-    const a = Math.sqrt(pop.rho);
-    const b = Math.sqrt(1 - pop.rho);
     let alarms = 0;
     const t0 = Date.now();
     for (let run = 0; run < runs; run++) {
@@ -134,17 +132,7 @@ function mixesModel(): void {
       let s = newDetector();
       for (let q = 0; q < 10_000; q += 25) {
         const batch: QueryObservation[] = [];
-        for (let i = 0; i < 25; i++) {
-          let z: number;
-          let m: number;
-          do {
-            z = rng.normal();
-            m = sizeFor(rng, pop, z);
-          } while (!(rng.next() < row.accept(m)));
-          let c = 0;
-          for (let j = 0; j < m; j++) if (a * z + b * rng.normal() >= t) c++;
-          batch.push([m, m - guardedKept(m, c, row.guards), m - c]);
-        }
+        for (let i = 0; i < 25; i++) batch.push(productionQuery(rng, pop, row.accept, t, row.guards, 0));
         s = observeDetector(s, batch, q, ex, config, row.guards);
         if (evaluateDetector(s, ex, config).dropRate.alarm) {
           alarms++;

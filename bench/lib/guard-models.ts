@@ -17,8 +17,9 @@ import { fitCalibration } from "../../src/calibrations/fit";
 import type { StoredCalibration } from "../../src/contract";
 import { calibrationExpectation } from "../../src/monitoring/window";
 import type { CalibrationExpectation } from "../../src/stats/calibration-expectation";
-import type { Guards } from "../../src/stats/guarded-gate";
+import { type Guards, guardedKept } from "../../src/stats/guarded-gate";
 import { sortedCopy } from "../../src/stats/order-statistics";
+import type { QueryObservation } from "../../src/stats/per-query";
 import type { LabelledQueries } from "../../src/stats/recall-gate";
 import { zCdf } from "../../src/stats/special";
 import type { Rng } from "../../test/support/prng";
@@ -138,4 +139,30 @@ export function fittedGate(
   const fitted = fitCalibration(sortedCopy(drawn.scores), target, drawn, "float64", guards);
   const record = { ...fitted.fields, drift_tolerance: null, empty_context_tolerance: null } as unknown as StoredCalibration;
   return { threshold: fitted.fields.threshold!, expectation: calibrationExpectation(expectationOf(record)) };
+}
+
+/**
+ * One production query's observation at threshold `t`: candidates, guarded drops, below the threshold. Its size and
+ * effect come from the calibration's population reweighted by `accept(m)` (rejection sampling: only the mix of sizes
+ * moves), its scores are moved by `shift`.
+ */
+export function productionQuery(
+  rng: Rng,
+  pop: Population,
+  accept: (m: number) => number,
+  t: number,
+  guards: Guards,
+  shift: number,
+): QueryObservation {
+  let z: number;
+  let m: number;
+  do {
+    z = rng.normal();
+    m = sizeFor(rng, pop, z);
+  } while (!(rng.next() < accept(m)));
+  const a = Math.sqrt(pop.rho);
+  const b = Math.sqrt(1 - pop.rho);
+  let c = 0;
+  for (let j = 0; j < m; j++) if (a * z + b * rng.normal() + shift >= t) c++;
+  return [m, m - guardedKept(m, c, guards), m - c];
 }
