@@ -1,28 +1,6 @@
 import { describe, expect, it } from "vitest";
-import fixture from "../../fixtures/guarded-gate.json";
 import { decideQuery } from "../../src/stats/guard-rule";
-
-interface Vector {
-  name: string;
-  scores: (number | string | null)[];
-  policy: { threshold: number | null; min_keep: number; max_keep: number | null; abstain_below: number | null };
-  unscored: "keep" | "drop";
-  expected: {
-    kept: number[];
-    dropped: number[];
-    abstain: boolean;
-    dropped_count: number;
-    dropped_scored: number;
-    below: number;
-    /** What gate() reports: the clients' business (packages/client/test/guarded-gate.test.ts, python/tests). */
-    counts: number[] | null;
-  };
-}
-
-const vectors = fixture as unknown as { cases: Vector[] };
-
-/** JSON has no NaN or Infinity: the fixture writes them as strings. */
-const score = (s: number | string | null): number | null => (typeof s === "string" ? Number(s) : s);
+import { decodeScore, guardedGateVectors as vectors } from "../support/guarded-gate-vectors";
 
 describe("decideQuery reproduces the shared client vectors (fixtures/guarded-gate.json)", () => {
   it("has the vectors", () => expect(vectors.cases.length).toBeGreaterThan(50));
@@ -30,7 +8,7 @@ describe("decideQuery reproduces the shared client vectors (fixtures/guarded-gat
     it(v.name, () => {
       const p = v.policy;
       const d = decideQuery(
-        v.scores.map(score),
+        v.scores.map(decodeScore),
         { threshold: p.threshold, minKeep: p.min_keep, maxKeep: p.max_keep, abstainBelow: p.abstain_below },
         v.unscored,
       );

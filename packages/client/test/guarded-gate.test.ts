@@ -1,46 +1,15 @@
 // The shared guarded-gate vectors (fixtures/guarded-gate.json, format in fixtures/guarded-gate.md) through the SDK's
 // gate(): a scripted server serves each case's policy, gate() must keep, drop, abstain and report as `expected` says.
 // The Python client runs the same file (python/tests/test_guarded_gate.py).
-import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ObservationBatch } from "../../../src/contract";
 import type { ThresholdResponse } from "../../../src/contract/wire-types";
 import { decideQuery, type Observation, ScoregateClient } from "../src";
 import { restore, snapshot } from "../src/snapshot";
+import { decodeScore as decode, guardedGateVectors as fixture } from "../../../test/support/guarded-gate-vectors";
 import { fakeServer, ok, thresholdBody } from "./fake-server";
 
-type Encoded = number | null | "NaN" | "Infinity" | "-Infinity";
-
-interface Vector {
-  name: string;
-  scores: Encoded[];
-  policy: { threshold: number | null; min_keep: number; max_keep: number | null; abstain_below: number | null };
-  unscored: "keep" | "drop";
-  expected: {
-    kept: number[];
-    dropped: number[];
-    abstain: boolean;
-    dropped_count: number;
-    dropped_scored: number;
-    below: number;
-    counts: number[] | null;
-  };
-}
-
-const fixture = JSON.parse(readFileSync(new URL("../../../fixtures/guarded-gate.json", import.meta.url), "utf8")) as {
-  version: number;
-  cases: Vector[];
-};
-
 const gate = { index: "docs", embedding: "e5", reranker: "bge" };
-
-/** JSON has no NaN or Infinity: the fixture spells them as strings. */
-function decode(s: Encoded): number | null {
-  if (s === "NaN") return Number.NaN;
-  if (s === "Infinity") return Number.POSITIVE_INFINITY;
-  if (s === "-Infinity") return Number.NEGATIVE_INFINITY;
-  return s;
-}
 
 function clientServing(body: unknown) {
   const server = fakeServer(() => ok(body as ThresholdResponse));
