@@ -6,10 +6,10 @@
 import { describe, expect, it } from "vitest";
 import type { Expectation } from "../../src/calibrations/expectation";
 import { WindowStatus } from "../../src/contract";
+import { driftSummary } from "../../src/monitoring/alarm-sentences";
 import {
   addBatch,
   calibrationExpectation,
-  driftSummary,
   evaluateWindow,
   newWindow,
   restartDetector,

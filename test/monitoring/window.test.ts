@@ -1,12 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { Expectation } from "../../src/calibrations/expectation";
 import { WindowStatus } from "../../src/contract";
+import { abstentionSummary, driftSummary, emptyContextSummary } from "../../src/monitoring/alarm-sentences";
 import {
-  abstentionSummary,
   addBatch,
   DRIFT_WINDOW_MS,
-  driftSummary,
-  emptyContextSummary,
   evaluateWindow,
   newWindow,
   SCORE_RESERVOIR_SIZE,

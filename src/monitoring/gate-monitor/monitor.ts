@@ -13,6 +13,7 @@ import type { AlertInput } from "../../alerts/lifecycle";
 import type { AlertKind, ArmDrift, SeriesBucket, SeriesTraffic } from "../../contract";
 import type { DriftConfig } from "../../stats/drift-config";
 import type { DetectorEvaluation } from "../../stats/drift-detector";
+import { abstentionSummary, driftSummary, emptyContextSummary } from "../alarm-sentences";
 import { addJudgments, coverageStatus, evaluateCoverageState, newCoverageState, recallDriftSummary, restartCoverage } from "../coverage-window";
 import type {
   JudgeInput,
@@ -28,11 +29,8 @@ import type {
 } from "../monitor-contract";
 import { unscoredAlarm, unscoredDetails, unscoredSummary } from "../unscored";
 import {
-  abstentionSummary,
   addBatch,
   DRIFT_WINDOW_MS,
-  driftSummary,
-  emptyContextSummary,
   evaluateWindow,
   newWindow,
   restartDetector,
