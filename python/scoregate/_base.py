@@ -309,7 +309,8 @@ class ClientBase:
         """Queues one query's counts for POST /v1/observations (batched; never raises, never waits). Name the
         calibration you applied (``calibration_id`` of the threshold) or the gate. For a guarded or abstaining gate
         pass ``below`` (the scored candidates under the threshold: what it alone would drop) and ``abstained``: the
-        query is then sent as ``[candidates, dropped, below, abstained]``, which servers with guards accept. With
+        query is then sent as ``[candidates, dropped, below, abstained]``, which servers with guards accept (an
+        abstention without ``below`` too, ``below`` then being ``dropped``: exact for a gate without guards). With
         ``unscored`` above 0 (candidates passed without a score) ``candidates``, ``dropped`` and ``below`` count the
         scored candidates only and the query is sent as ``[candidates, dropped, below, abstained, unscored]`` (``below``
         defaulting to ``dropped``)."""

@@ -117,8 +117,9 @@ class ObservationQueue:
     ) -> bool:
         """Queues one query's counts, or counts it as ignored (invalid, closed, or the token was refused). True when it
         filled a batch (which is then due at once). With ``unscored`` above 0 the query is sent as
-        ``[candidates, dropped, below, abstained, unscored]`` (``below`` defaulting to ``dropped``); else with ``below``
-        as ``[candidates, dropped, below, abstained]`` (a guarded or abstaining gate), else as ``[candidates, dropped]``."""
+        ``[candidates, dropped, below, abstained, unscored]`` (``below`` defaulting to ``dropped``); else with ``below`` or
+        ``abstained`` as ``[candidates, dropped, below, abstained]`` (a guarded or abstaining gate; ``below`` again
+        defaulting to ``dropped``), else as ``[candidates, dropped]``."""
         target = _target(calibration_id, gate)
         counts = _count(candidates), _count(dropped), None if below is None else _count(below)
         unscored_count = 0 if unscored is None else _count(unscored)
@@ -158,10 +159,12 @@ class ObservationQueue:
             group = _Group(target=target, created_at=self._now())
             self._groups[key] = group
         a = 1 if abstained else 0
+        # an abstention without ``below`` keeps the 4-count form (below: dropped), or the server would never see it
+        counts4 = [candidates, dropped, dropped if below is None else below, a]
         if unscored > 0:
-            group.queries.append([candidates, dropped, dropped if below is None else below, a, unscored])
+            group.queries.append([*counts4, unscored])
         else:
-            group.queries.append([candidates, dropped] if below is None else [candidates, dropped, below, a])
+            group.queries.append([candidates, dropped] if below is None and not a else counts4)
         if scores and self._max_scores > 0:
             # every real the gate ranks (numpy's float32 included: _gate.score_value), finite ones only
             values = (score_value(s) for s in scores)

@@ -277,6 +277,9 @@ def report_args(o: Dict[str, Any]) -> Dict[str, Any]:
         "calibration_id": o.get("calibration_id"),
         "gate": to_gate(o["gate"]) if "gate" in o else None,
         "scores": o.get("scores"),
+        "below": o.get("below"),
+        "abstained": o.get("abstained", False),
+        "unscored": o.get("unscored"),
     }
 
 

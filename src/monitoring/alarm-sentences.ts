@@ -22,12 +22,15 @@ function comparedWith(t: WindowStatus["drop_rate"]): { expected: number; band: {
  * What a rate's expectation is, in an alert sentence. A stratified test (a guarded gate's drop rate, abstention with
  * the calibration's strata) expects the calibration's per-size rates re-weighted to the query sizes of the window's
  * queries (or, without that figure, of production since the detector's reset): not the calibration's own rate, which
- * the sentence gives beside it.
+ * the sentence gives beside it, first in the bracket that follows (`note`), so the sentence has one bracket.
  */
-function expectedPhrase(t: WindowStatus["drop_rate"], calibrationRate: number | null): string {
+function expectedPhrase(t: WindowStatus["drop_rate"], calibrationRate: number | null): { phrase: string; note: string } {
   const c = comparedWith(t);
-  if (t.strata_tested === undefined) return `the calibration's ${pct(c.expected)}`;
-  return `${pct(c.expected)} expected for ${c.own ? "their" : "production's"} query sizes (calibration: ${pct(calibrationRate)})`;
+  if (t.strata_tested === undefined) return { phrase: `the calibration's ${pct(c.expected)}`, note: "" };
+  return {
+    phrase: `${pct(c.expected)} expected for ${c.own ? "their" : "production's"} query sizes`,
+    note: `calibration at its own query sizes: ${pct(calibrationRate)}; `,
+  };
 }
 
 const tolerated = (t: WindowStatus["drop_rate"]): string => {
@@ -61,10 +64,12 @@ interface RateWords {
 function rateAlarmSentence(t: WindowStatus["drop_rate"], logThreshold: number, calibrationRate: number | null, words: RateWords): string {
   const evidence = `change-detector evidence ln R = ${t.log_evidence.toFixed(1)} >= ${logThreshold.toFixed(1)}`;
   if (t.evidence_queries === null || t.evidence_observed == null) {
-    return `${words.windowFirst(pct(t.observed))} against ${expectedPhrase(t, calibrationRate)} (${tolerated(t)}; ${evidence}${sinceWords(t)})`;
+    const e = expectedPhrase(t, calibrationRate);
+    return `${words.windowFirst(pct(t.observed))} against ${e.phrase} (${e.note}${tolerated(t)}; ${evidence}${sinceWords(t)})`;
   }
   const detector = { ...t, expected_window: null, band_window: null };
-  const recent = `${words.recent(pct(t.evidence_observed), t.evidence_queries)} against ${expectedPhrase(detector, calibrationRate)} (${tolerated(detector)}; ${evidence})`;
+  const e = expectedPhrase(detector, calibrationRate);
+  const recent = `${words.recent(pct(t.evidence_observed), t.evidence_queries)} against ${e.phrase} (${e.note}${tolerated(detector)}; ${evidence})`;
   // A pooled test, or a window without its own figure, has one band: the window's rate alone says the rest.
   const own = t.strata_tested !== undefined && t.expected_window != null && t.band_window != null;
   return `${recent}; ${words.window(pct(t.observed))}${own ? ` against ${pct(t.expected_window!)} expected for their query sizes (${tolerated(t)})` : ""}`;

@@ -55,7 +55,14 @@ app.route("/", promotionRoutes);
 app.route("/", dashboardRoutes);
 app.route("/", docsRoutes);
 
-app.notFound((c) => c.json(errorBody(new AppError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)), 404));
+app.notFound((c) => {
+  const path = new URL(c.req.url).pathname;
+  // An empty segment (`//`, or a trailing `/`) is most often an id left out: the README's walk-through with a shell
+  // variable unset (`/v1/calibrations/$V1/activate` becoming `/v1/calibrations//activate`). Say so, or the 404 reads
+  // as a wrong URL.
+  const empty = path !== "/" && /\/(\/|$)/u.test(path) ? ": a path segment is empty (an id or a name is missing, e.g. an unset shell variable)" : "";
+  return c.json(errorBody(new AppError("not_found", `no route for ${c.req.method} ${path}${empty}`)), 404);
+});
 
 app.onError((err, c) => {
   if (err instanceof AppError) {

@@ -252,11 +252,14 @@ describe("alert sentences", () => {
     const s = statusWith(FLAT, 20, 100);
     const stratified = { ...s.drop_rate, expected: 0.279, strata_tested: 5, strata_total: 6, tested_share: 0.9 };
     const text = driftSummary({ ...s, drop_rate: stratified }, 0.3);
-    expect(text).toContain("against 27.9 % expected for production's query sizes (calibration: 30.0 %)");
+    expect(text).toContain("against 27.9 % expected for production's query sizes (calibration at its own query sizes: 30.0 %; tolerated ");
+    // One bracket: the calibration's rate, the band and the evidence together, never two brackets side by side.
+    expect(text).not.toMatch(/\) \(/u);
     expect(text).not.toContain("calibration's");
     const abstention = { ...stratified, observed: 0.2, expected: 0.081 };
     const sentence = abstentionSummary({ ...s, abstention, abstention_queries: 200 }, 0.1);
-    expect(sentence).toContain("against 8.1 % expected for production's query sizes (calibration: 10.0 %)");
+    expect(sentence).toContain("against 8.1 % expected for production's query sizes (calibration at its own query sizes: 10.0 %; tolerated ");
+    expect(sentence).not.toMatch(/\) \(/u);
     expect(sentence).not.toContain("calibration's");
     // A pooled abstention test's expectation is the calibration's.
     const { strata_tested: _t, strata_total: _n, tested_share: _s, ...pooled } = abstention;

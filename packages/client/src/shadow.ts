@@ -8,6 +8,7 @@
 import type { ServedGate, ServedShadow } from "../../../src/contract/wire-types";
 import { decideQuery } from "../../../src/stats/guard-rule";
 import { shadowsTaking } from "./assignment";
+import { isGateKey } from "./cache-entry";
 import { countsOf, type ScoregateClient, scoresOf } from "./client";
 import type { GateKey, ShadowOptions } from "./types";
 
@@ -15,7 +16,8 @@ import type { GateKey, ShadowOptions } from "./types";
  * The gate's shadows whose sample takes `key` (the ones `shadow()` would report this key for), read at once from the
  * client's cached threshold answer (copies of the served shadows): ask before querying the new index version, and
  * mirror only the queries it names. Never waits and never throws: with nothing usable cached it answers none and
- * starts the request that fills the cache (handed to `waitUntil`), as a stale value starts its revalidation.
+ * starts the request that fills the cache (handed to `waitUntil`), as a stale value starts its revalidation; a gate key
+ * without its model names takes no shadow.
  */
 export function shadowsFor(
   client: ScoregateClient,
@@ -23,19 +25,21 @@ export function shadowsFor(
   key: string,
   options: Pick<ShadowOptions<unknown>, "indexVersion" | "waitUntil"> = {},
 ): ServedShadow[] {
-  return shadowsTaking(client._served(gate, options.waitUntil)?.shadows, key, options.indexVersion).map((s) => ({ ...s }));
+  if (!isGateKey(gate)) return [];
+  return shadowsTaking(client._served(gate, options?.waitUntil)?.shadows, key, options?.indexVersion).map((s) => ({ ...s }));
 }
 
 /**
  * Shadow evaluation of one mirrored query: for each shadow calibration of the gate whose sample takes this key (its
  * bucket, salted with the shadow's calibration id, is below the shadow's `sample_rate`), applies the shadow's gate to
  * the mirrored candidates and reports the counts with `role: "shadow"` through the client's batches. Changes nothing
- * that is served; never throws. Waits for a first answer as `getThreshold` does. Returns the calibration ids the query
- * was reported for.
+ * that is served; never throws (without options, or with a gate key without its model names, it takes no shadow).
+ * Waits for a first answer as `getThreshold` does. Returns the calibration ids the query was reported for.
  */
 export async function shadow<T>(client: ScoregateClient, candidates: readonly T[], options: ShadowOptions<T>): Promise<string[]> {
-  // A JavaScript caller's candidates that are not an array (null from a failed reranker): nothing to report.
-  if (!Array.isArray(candidates)) return [];
+  // A JavaScript caller's candidates that are not an array (null from a failed reranker), or no gate (options
+  // undefined or null, as gate() takes them, or a gate key without its model names): nothing to report.
+  if (!Array.isArray(candidates) || !isGateKey(options?.gate)) return [];
   const waitUntil = options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil };
   await client.getThreshold(options.gate, { fallback: null, ...waitUntil });
   const values = scoresOf(candidates, options.score);

@@ -180,7 +180,10 @@ export interface Observation {
    * `[candidates, dropped, below, abstained]`; without it as `[candidates, dropped]`, which every server accepts.
    */
   below?: number;
-  /** Whether the query abstained (sent only with `below`; default false). */
+  /**
+   * Whether the query abstained (default false). An abstention without `below` is sent as
+   * `[candidates, dropped, dropped, 1]`: `below` is `dropped`, exact for a gate without guards.
+   */
   abstained?: boolean;
   /**
    * Candidates passed without a score (a reranker that failed for them, a wrong score key, scores sent as strings).

@@ -54,7 +54,16 @@ interface Step {
   server?: { threshold?: Answer | Answer[]; observations?: Answer | Answer[] };
   get?: { fallback: number | null; gate?: FixtureGate; timeout_ms?: number; concurrent?: number };
   gate?: { scores: (number | null)[]; fallback: number | null; unscored?: "keep" | "drop"; report_scores?: boolean; report?: boolean };
-  report?: { calibration_id?: string; gate?: FixtureGate; candidates: number; dropped: number; scores?: number[] };
+  report?: {
+    calibration_id?: string;
+    gate?: FixtureGate;
+    candidates: number;
+    dropped: number;
+    scores?: number[];
+    below?: number;
+    abstained?: boolean;
+    unscored?: number;
+  };
   flush?: Record<string, never>;
   close?: Record<string, never>;
   expect?: Record<string, unknown>;
@@ -351,6 +360,9 @@ describe("client conformance (fixtures/client-behaviour.json)", () => {
             ...(o.calibration_id === undefined ? {} : { calibrationId: o.calibration_id }),
             ...(o.gate === undefined ? {} : { gate: toGateKey(o.gate) }),
             ...(o.scores === undefined ? {} : { scores: o.scores }),
+            ...(o.below === undefined ? {} : { below: o.below }),
+            ...(o.abstained === undefined ? {} : { abstained: o.abstained }),
+            ...(o.unscored === undefined ? {} : { unscored: o.unscored }),
           });
           await settle(Promise.resolve());
         } else if (step.flush !== undefined || step.close !== undefined) {

@@ -1,9 +1,9 @@
 // What a JavaScript caller can pass that the types forbid: only the constructor throws, and a configuration error
 // never looks like an outage (docs/clients.md, "What gate() keeps" and "Failure behaviour").
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type GateOptions, type GetThresholdOptions, ScoregateClient, type ScoregateClientOptions } from "../src";
+import { type GateKey, type GateOptions, type GetThresholdOptions, ScoregateClient, type ScoregateClientOptions } from "../src";
 import { fallbackOf, gateStep } from "../src/adapter";
-import { shadow, shadowsFor } from "../src/shadow";
+import { type ShadowOptions, shadow, shadowsFor } from "../src/shadow";
 import { ScoregateClient as StreamClient, type StreamClientOptions } from "../src/stream";
 import { candidateGate, error, fakeServer, ok, servingClient, thresholdBody } from "./fake-server";
 
@@ -299,6 +299,33 @@ describe("candidates that are not an array: none, with a bad_request error, noth
     expect(await gateStep(mirrored, untyped<{ score: number }[]>(null), "query", score)).toBeNull();
     await client.flush();
     expect(server.observationRequests()).toEqual([]);
+  });
+});
+
+describe("shadow() without its options or its gate (a JavaScript caller's): no shadow, nothing thrown, as gate()", () => {
+  const shadows = [{ ...candidateGate, calibration_id: "cal_0000000003", sample_rate: 1, since_seq: 4 }];
+  const score = (c: { score: number }) => c.score;
+
+  it.each([undefined, null])("shadow() with options %j takes no shadow, reports nothing and sends nothing", async (options) => {
+    const { client, server } = servingClient({ shadows });
+    expect(await shadow(client, [{ score: 0.9 }], untyped<ShadowOptions<{ score: number }>>(options))).toEqual([]);
+    await client.flush();
+    expect(server.requests).toEqual([]);
+  });
+
+  it.each<[string, unknown]>([
+    ["undefined", undefined],
+    ["null", null],
+    ["without a reranker", { embedding: "e5" }],
+  ])("shadow() and shadowsFor() with a gate %s take no shadow and send nothing; shadowsFor() takes null options", async (_, badGate) => {
+    const { client, server } = servingClient({ shadows });
+    const g = untyped<GateKey>(badGate);
+    expect(await shadow(client, [{ score: 0.9 }], { gate: g, score, key: "session-1" })).toEqual([]);
+    expect(shadowsFor(client, g, "session-1")).toEqual([]);
+    await client.flush();
+    expect(server.requests).toEqual([]);
+    expect(shadowsFor(client, gate, "session-1", untyped<Parameters<typeof shadowsFor>[3]>(null))).toEqual([]); // nothing cached yet: none, and a read starts
+    await vi.waitFor(() => expect(shadowsFor(client, gate, "session-1").map((s) => s.calibration_id)).toEqual(["cal_0000000003"]));
   });
 });
 

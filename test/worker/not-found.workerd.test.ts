@@ -1,0 +1,38 @@
+/**
+ * A request no route takes: 404 with code not_found and the method and path it asked for; when the path has an empty
+ * segment (`//` or a trailing `/`: an id left out, as an unset shell variable leaves it in the README's walk-through),
+ * the message says so.
+ */
+import { describe, expect, it } from "vitest";
+import { call } from "../support/worker";
+
+const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string } }).error;
+
+describe("a request no route takes", () => {
+  it("answers 404 not_found naming the method and the path", async () => {
+    const res = await call("GET", "/v1/nothing-here");
+    expect(res.status).toBe(404);
+    expect(await errorOf(res)).toEqual({ code: "not_found", message: "no route for GET /v1/nothing-here" });
+  });
+
+  it.each([
+    ["POST", "/v1/calibrations//activate"],
+    ["GET", "/v1/calibrations//"],
+    ["GET", "//v1/gates"],
+    ["GET", "/v1/calibrations/"],
+    ["DELETE", "/v1/webhooks/"],
+  ])("%s %s (an empty segment) says a path segment is empty, still 404 not_found", async (method, path) => {
+    const res = await call(method, path);
+    expect(res.status).toBe(404);
+    expect(await errorOf(res)).toEqual({
+      code: "not_found",
+      message: `no route for ${method} ${path}: a path segment is empty (an id or a name is missing, e.g. an unset shell variable)`,
+    });
+  });
+
+  it("the root path is no empty segment", async () => {
+    const res = await call("POST", "/");
+    expect(res.status).toBe(404);
+    expect(await errorOf(res)).toEqual({ code: "not_found", message: "no route for POST /" });
+  });
+});
