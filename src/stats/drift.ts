@@ -53,9 +53,11 @@ export interface DriftEvaluation {
 }
 
 /**
- * Evaluates both tests on one set of running sums from a fixed start (the building block of the change detector,
- * drift-detector.ts). `designEffect` overrides the one estimated from `sums` (the detector estimates it once from all
- * its data). O(1).
+ * Evaluates both tests on one set of running sums from a fixed start: the per-window test from before the change
+ * detector, kept for the simulations that compare with it (bench/detector-sim.ts, bench/drift-sim.ts) and its tests.
+ * The Worker's detector (drift-detector.ts) does not call it: it sums dropRateLogEvidence over its change points and
+ * deflates a stratum's counts by that stratum's own production design effect, where this deflates every stratum by
+ * the pooled one. `designEffect` overrides the one estimated from `sums`. O(1).
  */
 export function evaluateDrift(
   sums: Readonly<ClusterSums>,

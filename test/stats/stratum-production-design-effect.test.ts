@@ -110,6 +110,7 @@ describe("a drop-rate stratum's test when production is more correlated than the
     expect(r.productionPooled).toBeGreaterThan(3.3);
     // measured: 0 false alarms in 300 runs with the band as shipped, and with it floored at production's.
     expect(r.now).toBeLessThanOrEqual(CONFIG.alpha);
+    // One query size and no cap: the stratum's data are the pooled data, so the two deflations must agree exactly.
     expect(r.pooledDeflation).toBe(r.now);
     expect(r.flooredBand).toBeLessThanOrEqual(r.now);
   });
@@ -122,6 +123,8 @@ describe("a drop-rate stratum's test when production is more correlated than the
     // measured: 0 of 300 now; deflated by the pooled value 15 of 300 (5 %, 2.5 times the level), and 12 of 300 with
     // the band's design effect floored at production's pooled one: that floor is not what was missing.
     expect(r.now).toBeLessThanOrEqual(CONFIG.alpha);
+    // Seeded, so not flaky, but close to their bound (10.5 of 300): a numeric change elsewhere can move them by an
+    // alarm or two; the level checks above are what guard the fix (the pooled deflation gives 15 > 6 alarms).
     expect(r.pooledDeflation).toBeGreaterThan(0.035);
     expect(r.flooredBand).toBeGreaterThan(0.035);
   });
