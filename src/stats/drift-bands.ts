@@ -251,8 +251,10 @@ export function designEffectQueries(st: DropStratum): number {
 /**
  * The design effect of a drop-rate stratum's eligible-dropped share as the calibration measured it on the stratum's own
  * queries (DropStratum.designEffect, Kish, floored at 1), capped at k_b = eligible / Q_b, Q_b its queries with a decided
- * candidate (designEffectQueries: k_b is its value when a query's eligible candidates move as one; sizes differ a little
- * within a stratum, which can carry the estimate just above); null where there is none to use: a calibration fitted
+ * candidate (designEffectQueries: k_b is its value when a query's eligible candidates move as one and every query
+ * decides as many; where the decided counts differ, as in a min_keep-split stratum, the bound is sum E_q^2 / sum E_q,
+ * above k_b, which production's spread uses (perfectlyCorrelatedDesignEffect) but a stored calibration, keeping no
+ * sum E_q^2, cannot); null where there is none to use: a calibration fitted
  * before it was kept, a stratum where it could not be measured, or one of fewer than MIN_OWN_DESIGN_EFFECT_QUERIES
  * queries with a decided candidate, whose estimate is too noisy (the callers then derive one
  * from the pooled design effect, as before). Not floored at the derived value: where that overstates (min_keep alone,
@@ -270,8 +272,8 @@ export function ownDesignEffect(st: DropStratum): number | null {
  * The design effect each drop-rate stratum's production counts are deflated by in the drop-rate test
  * (drift-evidence.ts dropRateLogEvidence): the pooled production design effect `pooled`, or where production brought
  * the stratum at least MIN_OWN_DESIGN_EFFECT_QUERIES queries with a decided candidate since the detector's reset, the
- * larger of it and the stratum's own (stratum-spread.ts, capped at eligible per such query as ownDesignEffect caps the
- * calibration's). The pooled value understates a capped stratum's (stratum-spread.ts says why) and then lets the test
+ * larger of it and the stratum's own (stratum-spread.ts, capped at what it would be if each query's decided candidates
+ * all moved together: perfectlyCorrelatedDesignEffect). The pooled value understates a capped stratum's (stratum-spread.ts says why) and then lets the test
  * alarm on no change: in the seeded null of test/stats/stratum-production-design-effect.test.ts.
  *
  * Never below the pooled value, which limits what an estimate from 30 queries can make of a stratum's evidence when it
@@ -290,8 +292,21 @@ export function productionStratumDesignEffects(stored: Readonly<StratumSpread> |
   return DROP_RATE_STRATA.map((_, b) => {
     const q = spread.queries[b] ?? 0;
     if (q < MIN_OWN_DESIGN_EFFECT_QUERIES) return pooled;
-    return Math.max(pooled, Math.min(stratumSpreadDesignEffect(spread, b), (spread.eligible[b] ?? 0) / q));
+    return Math.max(pooled, Math.min(stratumSpreadDesignEffect(spread, b), perfectlyCorrelatedDesignEffect(spread, b)));
   });
+}
+
+/**
+ * The design effect of stratum b's share if each query's decided candidates were all dropped or all kept together, the
+ * largest clustering can make it: sum E_q^2 / sum E_q (Kish 1965, the size-weighted mean of the decided counts E_q).
+ * It is E / Q, the cap ownDesignEffect puts on the calibration's, when every query decides as many candidates; where
+ * they differ (a min_keep-split stratum: 1 to 31 decided of 185 to 231 under min_keep 200) E / Q is below it and would
+ * cut a true design effect short (the calibration stores no sum E_q^2 to do the same). Not Q / (Q - 1) adjusted: that
+ * is the estimator's correction, not part of the bound. O(1).
+ */
+function perfectlyCorrelatedDesignEffect(spread: Readonly<StratumSpread>, b: number): number {
+  const e = spread.eligible[b] ?? 0;
+  return e > 0 ? (spread.eligibleSq[b] ?? 0) / e : 1;
 }
 
 /** Sum of the counts over sum of the units, [count, units] per stratum; 0 without units. */

@@ -158,4 +158,23 @@ describe("the change detector keeps the stratum spread on its total", () => {
     // A state stored before the spread was kept: every stratum is deflated by the pooled value.
     expect(productionStratumDesignEffects(undefined, pooled)).toBeNull();
   });
+
+  it("caps a stratum's design effect at sum E^2 / sum E when its queries decide unequal counts (min_keep splits it)", () => {
+    // Queries of 201 to 231 candidates under min_keep 200 (one stratum, 185 to 231) decide 1 to 31 candidates each, and
+    // all of a query's decided candidates are dropped or kept together: the largest design effect clustering can give.
+    const guards = { minKeep: 200, maxKeep: null };
+    const spread = emptyStratumSpread();
+    for (let i = 0; i < 62; i++) {
+      const m = 201 + (i % 31);
+      addToStratumSpread(spread, [m, i % 2 === 0 ? m - 200 : 0], guards);
+    }
+    const b = dropStratumOf(220);
+    expect(spread.queries[b]).toBe(62);
+    const [e, e2] = [spread.eligible[b]!, spread.eligibleSq[b]!];
+    // sum E^2 / sum E = 21 here, against E / Q = 16: the bound a mean count per query gives is too low.
+    expect(e2 / e).toBeCloseTo(21, 0);
+    expect(e / 62).toBe(16);
+    expect(stratumSpreadDesignEffect(spread, b)).toBeGreaterThan(e2 / e);
+    expect(productionStratumDesignEffects(spread, 1)![b]).toBeCloseTo(e2 / e, 12);
+  });
 });
