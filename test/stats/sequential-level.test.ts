@@ -1,7 +1,7 @@
+import betaln from "@stdlib/math-base-special-betaln";
 import { describe, expect, it } from "vitest";
 import { emptyClusterSums } from "../../src/stats/per-query";
 import { decideChangeAnytime } from "../../src/stats/sequential-change";
-import betaln from "@stdlib/math-base-special-betaln";
 import { binomPpf } from "../../src/stats/special";
 import { addQuery, betaBinomialCdf, LEVEL_ICC, sideOf, tabulatedDropQueries } from "../support/clustered-queries";
 import { betaForIcc, createRng, deriveSeed } from "../support/prng";
