@@ -253,6 +253,12 @@ export function mediaTypeHint(media: string): string {
   return "";
 }
 
+/**
+ * What a body refused as mangled by `curl -d @file` (or `--data`) adds: curl drops every CR and LF of a file it reads
+ * that way, which glues NDJSON lines into one and shortens binary float32 scores.
+ */
+export const CURL_DATA_BINARY_HINT = "curl -d strips newlines; send the file with --data-binary @file";
+
 /** Reads a small JSON body (content type application/json, or none with an empty body). */
 export async function readJson(request: Request, maxBytes: number, options: { allowEmpty?: boolean; larger?: LargerHint } = {}): Promise<unknown> {
   const type = mediaType(request.headers.get("content-type"));
