@@ -4,6 +4,7 @@
  */
 import { BinaryUploadQuery, CalibrationMeta, type Policy, type Tolerance } from "../contract";
 import { invalid } from "../platform/errors";
+import { CURL_DATA_BINARY_HINT } from "../platform/http/body";
 import { validate } from "../platform/http/validate";
 import { MAX_CANDIDATES_PER_QUERY } from "../platform/limits";
 import type { CalibrationInput } from "./calibrate";
@@ -68,13 +69,16 @@ export function fromFloat32(bytes: Uint8Array, params: Record<string, string>): 
     "query parameters",
   );
   if (bytes.byteLength === 0) throw invalid("empty body: send little-endian float32 scores", [{ path: "scores", message: "must not be empty" }]);
-  if (bytes.byteLength % 4 !== 0) throw invalid(`body of ${bytes.byteLength} bytes is not a whole number of float32 scores`);
+  // `curl -d @scores.f32` drops every CR and LF byte: the rest is shorter, or shifted into NaNs. A body without either
+  // byte may have been sent that way, so its refusal says how to send a file as it is.
+  const hint = bytes.indexOf(10) < 0 && bytes.indexOf(13) < 0 ? `. If the file was sent with curl -d: ${CURL_DATA_BINARY_HINT}` : "";
+  if (bytes.byteLength % 4 !== 0) throw invalid(`body of ${bytes.byteLength} bytes is not a whole number of float32 scores${hint}`);
   const n = bytes.byteLength / 4;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const scores = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const s = view.getFloat32(4 * i, true);
-    if (!Number.isFinite(s)) throw invalid(`score ${i} is not finite (${s})`, [{ path: `scores[${i}]`, message: "not finite" }]);
+    if (!Number.isFinite(s)) throw invalid(`score ${i} is not finite (${s})${hint}`, [{ path: `scores[${i}]`, message: "not finite" }]);
     scores[i] = s;
   }
   if (q.candidates_per_query === undefined) return { meta, scores, offsets: null, precision: "float32" };

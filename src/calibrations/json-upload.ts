@@ -11,7 +11,15 @@ import type { z } from "zod";
 import { AppError, type ErrorDetail, invalid } from "../platform/errors";
 import type { JsonShapeLimits } from "../platform/http/body";
 import { MAX_ERROR_DETAILS, validate } from "../platform/http/validate";
-import { MAX_CANDIDATES_PER_QUERY, MAX_JSON_DEPTH, MAX_QUERIES, MAX_REFERENCE_SCORES, MAX_SCORES, MAX_UPLOAD_JSON_STRINGS } from "../platform/limits";
+import {
+  MAX_CANDIDATES_PER_QUERY,
+  MAX_JSON_DEPTH,
+  MAX_QUERIES,
+  MAX_REFERENCE_SCORES,
+  MAX_SCORES,
+  MAX_UPLOAD_JSON_STRINGS,
+  MAX_UPLOAD_META_CONTAINERS,
+} from "../platform/limits";
 
 /** Numbers in query order with Q+1 boundaries. */
 export interface FlatArrays {
@@ -354,7 +362,7 @@ export function checkedMeta<S extends z.ZodType>(schema: S, value: unknown, what
  */
 export const UPLOAD_META_SHAPE: JsonShapeLimits = {
   maxDepth: MAX_JSON_DEPTH,
-  maxContainers: 8,
+  maxContainers: MAX_UPLOAD_META_CONTAINERS,
   maxStrings: MAX_UPLOAD_JSON_STRINGS,
   maxNumbers: MAX_REFERENCE_SCORES + MAX_UPLOAD_JSON_STRINGS,
 };

@@ -5,7 +5,7 @@
  */
 import { CalibrationMeta, LabelledQueryLine, Query } from "../contract";
 import { AppError, invalid } from "../platform/errors";
-import { checkJsonShape, decodeUtf8, type JsonShapeLimits, parseJsonText } from "../platform/http/body";
+import { CURL_DATA_BINARY_HINT, checkJsonShape, decodeUtf8, type JsonShapeLimits, parseJsonText } from "../platform/http/body";
 import { validate } from "../platform/http/validate";
 import { MAX_CANDIDATES_PER_QUERY, MAX_QUERIES, MAX_SCORES, NDJSON_DECODE_CHUNK_BYTES } from "../platform/limits";
 import type { CalibrationInput } from "./calibrate";
@@ -45,6 +45,51 @@ function* ndjsonLines(bytes: Uint8Array): Generator<[number, string]> {
   }
 }
 
+/**
+ * "scores" or "queries" when the body's leading JSON object has that key and a "policy" (a JSON upload sent as NDJSON,
+ * pretty-printed or on one line), else null (a labelled query line has "scores" but no policy). Reads the bytes (UTF-8
+ * puts no ASCII byte inside a multi-byte character) and stops where that object ends, so a metadata line followed by
+ * score lines is read only as far as its own end.
+ */
+export function jsonUploadField(bytes: Uint8Array): "scores" | "queries" | null {
+  const n = bytes.length;
+  let i = 0;
+  while (i < n && (bytes[i] === 32 || bytes[i] === 10 || bytes[i] === 13 || bytes[i] === 9)) i++;
+  if (bytes[i] !== 123) return null;
+  let depth = 0;
+  let expectKey = false;
+  let field: "scores" | "queries" | null = null;
+  let policy = false;
+  for (; i < n; i++) {
+    const b = bytes[i]!;
+    if (b === 34) {
+      let j = i + 1;
+      while (j < n && bytes[j] !== 34) j += bytes[j] === 92 ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = j - i - 1 <= 7 ? String.fromCharCode(...bytes.subarray(i + 1, j)) : "";
+        if (key === "scores" || key === "queries") field ??= key;
+        policy ||= key === "policy";
+        if (field !== null && policy) return field;
+        expectKey = false;
+      }
+      i = j;
+    } else if (b === 123 || b === 91) {
+      depth++;
+      expectKey = depth === 1;
+    } else if (b === 125 || b === 93) {
+      if (--depth === 0) return null;
+    } else if (b === 44 && depth === 1) expectKey = true;
+  }
+  return null;
+}
+
+/** A JSON upload sent with an NDJSON content type. */
+const jsonSentAsNdjson = (field: "scores" | "queries"): AppError =>
+  new AppError(
+    "malformed_json",
+    `the body is a JSON upload (its top-level object has "${field}"), not NDJSON: send it with Content-Type: application/json (NDJSON is the metadata object alone on line 1, then one score or query per line)`,
+  );
+
 export function fromNdjson(bytes: Uint8Array): CalibrationInput {
   const it = ndjsonLines(bytes);
   const first = it.next();
@@ -53,14 +98,23 @@ export function fromNdjson(bytes: Uint8Array): CalibrationInput {
   try {
     header = parseJsonText(first.value[1], "NDJSON line 1 (the metadata object)", UPLOAD_META_SHAPE);
   } catch (e) {
-    // `curl -d @file` strips newlines: the header and every score arrive glued into one line.
-    if (e instanceof AppError && e.code === "malformed_json" && bytes.indexOf(10) < 0) {
+    if (!(e instanceof AppError)) throw e;
+    // Whatever line 1 holds (too many arrays for metadata, malformed JSON), the likelier cause is said first: a JSON
+    // upload sent as NDJSON, or NDJSON whose newlines `curl -d @file` stripped (the header and every line glued into one).
+    const field = jsonUploadField(bytes);
+    if (field !== null) throw jsonSentAsNdjson(field);
+    if (bytes.indexOf(10) < 0) {
       throw new AppError(
         "malformed_json",
-        `${e.message}. The body arrived as a single line: NDJSON needs one value per line (curl -d strips newlines; send the file with --data-binary @file)`,
+        `${e.message}. The body arrived as a single line: NDJSON needs one value per line (${CURL_DATA_BINARY_HINT})`,
+        e.details,
       );
     }
     throw e;
+  }
+  if (typeof header === "object" && header !== null && "policy" in header) {
+    if ("queries" in header) throw jsonSentAsNdjson("queries");
+    if ("scores" in header) throw jsonSentAsNdjson("scores");
   }
   const meta = checkedMeta(CalibrationMeta.strict(), header, "NDJSON header line");
   // Scores, queries and labels go straight into growing Float64Arrays (8 bytes a number): a JS array per query line

@@ -8,6 +8,13 @@
  */
 export * from "../contract/limits";
 
+/**
+ * Most arrays and objects in an upload's metadata: a JSON upload without its `scores`, `queries` and `relevance`, or
+ * an NDJSON body's line 1. A valid one holds a few (the object, its policy, the policy's reference and abstention,
+ * relative tolerances, `answerable`); the limit bounds what JSON.parse builds from a line before zod reads it.
+ */
+export const MAX_UPLOAD_META_CONTAINERS = 8;
+
 /** NDJSON is decoded to text this many bytes at a time (cut at a newline), bounding the text held at once. */
 export const NDJSON_DECODE_CHUNK_BYTES = 1024 * 1024;
 

@@ -95,17 +95,18 @@ export function alertDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () =
 
 /** The drift configuration from env (DRIFT_ALPHA, DRIFT_TOLERANCE), validated; defaults from stats/drift-config.ts. */
 export function driftConfig(env: Env): DriftConfig {
-  const read = (name: "DRIFT_ALPHA" | "DRIFT_TOLERANCE", fallback: number, ok: (x: number) => boolean): number => {
+  // `range` says in words what `ok` accepts: the 503 names it, as OBSERVATION_INGEST's names its values.
+  const read = (name: "DRIFT_ALPHA" | "DRIFT_TOLERANCE", fallback: number, ok: (x: number) => boolean, range: string): number => {
     const raw = env[name];
     if (raw === undefined || raw.trim() === "") return fallback;
     const x = Number(raw);
-    if (!ok(x)) throw new AppError("misconfigured", `${name}=${JSON.stringify(raw)} is not valid`);
+    if (!ok(x)) throw new AppError("misconfigured", `${name}=${JSON.stringify(raw)} is not valid: use a number ${range} (default ${fallback})`);
     return x;
   };
   return {
     ...DEFAULT_DRIFT_CONFIG,
-    alpha: read("DRIFT_ALPHA", DEFAULT_DRIFT_CONFIG.alpha, (x) => x > 0 && x < 0.5),
-    tolerance: read("DRIFT_TOLERANCE", DEFAULT_DRIFT_CONFIG.tolerance, (x) => x >= 0 && x < 1),
+    alpha: read("DRIFT_ALPHA", DEFAULT_DRIFT_CONFIG.alpha, (x) => x > 0 && x < 0.5, "above 0 and below 0.5"),
+    tolerance: read("DRIFT_TOLERANCE", DEFAULT_DRIFT_CONFIG.tolerance, (x) => x >= 0 && x < 1, "at least 0 and below 1"),
   };
 }
 

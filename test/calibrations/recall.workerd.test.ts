@@ -36,10 +36,22 @@ describe("labelled uploads and the recall policy", () => {
     for (const r of rows) expect(r).toMatchObject({ unfit_reason: null, minimum_queries: null, highest_target: null });
     expect(c.labels).toMatchObject({ queries: 300, labelled_queries: 300, queries_without_relevant: 0, relevant_at: null });
     expect(c.labels!.coverage_at_threshold.any_relevant).toBe(c.recall!.in_sample_coverage);
-    // the served threshold is the recall gate's, with its implied drop rate as the drift baseline
+    // the served threshold is the recall gate's
     const t = await callJson("GET", `/v1/threshold?${new URLSearchParams(gate as Record<string, string>)}`, 200, { token: TOKENS.read });
     expect(t.threshold).toBe(c.threshold);
     expect(t.policy).toEqual(c.policy);
+    // The drift monitor centres on expected_drop_rate, the conformal (below+1)/(n+1) (no ties: continuous scores), of
+    // which implied_drop_rate is the in-sample below/n.
+    const below = Math.round(c.recall!.implied_drop_rate * c.n);
+    expect(c.expected_drop_rate).toBeCloseTo((below + 1) / (c.n + 1), 12);
+    expect(c.expected_drop_rate).toBeGreaterThan(c.recall!.implied_drop_rate);
+    await callJson("POST", "/v1/observations", 202, {
+      token: TOKENS.read,
+      json: { batch_id: "recall-centre", ...gate, calibration_id: c.id, queries: [[3, 1]] },
+    });
+    const window = (await callJson("GET", `/v1/monitor?${new URLSearchParams(gate as Record<string, string>)}`, 200, { token: TOKENS.read }))
+      .windows[0]!;
+    expect(window.drop_rate.expected).toBeCloseTo(c.expected_drop_rate, 12);
   });
 
   it("supports all_relevant and candidates coverage", async () => {

@@ -60,6 +60,37 @@ describe("upload formats", () => {
     expect(res.calibration.n_queries).toBe(100);
   });
 
+  it("a float32 body that curl -d stripped of its CR and LF bytes is refused with a --data-binary hint", async () => {
+    const gate = uniqueGate("f32-curl-d");
+    const url = `/v1/calibrations?${qs({ ...gate, index_version: "v1", kind: "drop_rate", target: 0.5 })}`;
+    const post = (body: Uint8Array) => call("POST", url, { token: TOKENS.calibrate, body, headers: { "content-type": "application/octet-stream" } });
+    const refusal = async (body: Uint8Array): Promise<string> => {
+      const res = await post(body);
+      const err = (await res.json<any>()).error;
+      expect(res.status, err.message).toBe(422);
+      expect(err.code).toBe("invalid_input");
+      return err.message;
+    };
+    // A file read with `curl -d @scores.f32`: every 0x0A and 0x0D byte dropped.
+    const file = new Uint8Array(Float32Array.from(spreadScores(2000)).buffer);
+    const stripped = file.filter((b) => b !== 10 && b !== 13);
+    expect(stripped.byteLength % 4).not.toBe(0);
+    expect(await refusal(stripped)).toBe(
+      `body of ${stripped.byteLength} bytes is not a whole number of float32 scores. If the file was sent with curl -d: curl -d strips newlines; send the file with --data-binary @file`,
+    );
+    expect(await refusal(new Uint8Array(Float32Array.from([0.1, Number.NaN, 0.3]).buffer))).toBe(
+      "score 1 is not finite (NaN). If the file was sent with curl -d: curl -d strips newlines; send the file with --data-binary @file",
+    );
+    // A body with a newline byte was not sent that way: the refusal alone.
+    const withNewline = new DataView(new ArrayBuffer(8));
+    withNewline.setUint32(0, 0x3f00000a, true);
+    withNewline.setFloat32(4, Number.NaN, true);
+    expect(await refusal(new Uint8Array(withNewline.buffer))).toBe("score 1 is not finite (NaN)");
+    expect(await refusal(new Uint8Array([10, 0, 0, 63, 1]))).toBe("body of 5 bytes is not a whole number of float32 scores");
+    expect((await call("GET", `/v1/calibrations?${qs(gate)}`)).status).toBe(404);
+    expect((await post(file)).status).toBe(201);
+  });
+
   it("keeps full float64 precision from JSON", async () => {
     const gate = uniqueGate("precision");
     const scores = [0.12345678901234568, 0.30000000000000004, 0.7777777777777777, 0.9];

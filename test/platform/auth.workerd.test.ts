@@ -88,6 +88,9 @@ describe("environments", () => {
     expect((await get(`/v1/threshold?${qs(gate)}`)).status).toBe(200);
     const obs = await get("/v1/observations", { method: "POST", body: JSON.stringify({ batch_id: "x", ...gate, queries: [[2, 1]] }) });
     expect(obs.status).toBe(503);
-    expect((await obs.json<any>()).error.code).toBe("misconfigured");
+    expect((await obs.json<any>()).error).toEqual({
+      code: "misconfigured",
+      message: 'DRIFT_ALPHA="0,001" is not valid: use a number above 0 and below 0.5 (default 0.001)',
+    });
   });
 });

@@ -39,6 +39,19 @@ describe("bad input gets a clear JSON error and stores nothing", () => {
     await expectError(await post("{not json"), 400, "malformed_json");
   });
 
+  it("400 saying the body is empty for an empty JSON body (curl --data @ of a file it could not read), not a parser message", async () => {
+    const empty = await expectError(await post(""), 400, "malformed_json");
+    expect(empty.message).toMatch(/^the request body is empty \(curl sends an empty body when it cannot read the file after --data @/);
+    const blank = await expectError(await post(" \n"), 400, "malformed_json");
+    expect(blank.message).toMatch(/^the request body is only whitespace /);
+    const obs = await expectError(
+      await call("POST", "/v1/observations", { token: TOKENS.read, body: "", headers: { "content-type": "application/json" } }),
+      400,
+      "malformed_json",
+    );
+    expect(obs.message).toMatch(/^the request body is empty /);
+  });
+
   it("422 for 1e400 in raw JSON (Infinity after JSON.parse)", async () => {
     const gate = uniqueGate("inf");
     const raw = JSON.stringify(good(gate)).replace("0.3", "1e400");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../src/platform/errors";
-import { duplicateKey, readBodyBytes } from "../../src/platform/http/body";
+import { duplicateKey, parseJsonText, readBodyBytes } from "../../src/platform/http/body";
 import { checkQueryNames, nearest } from "../../src/platform/http/query";
 
 /** A request whose body is a stream of unknown length: `chunks` chunks of `size` bytes. */
@@ -48,6 +48,27 @@ describe("readBodyBytes", () => {
 
   it("gives an empty body as zero bytes", async () => {
     expect((await readBodyBytes(new Request("http://scoregate.test/", { method: "POST" }), 10)).byteLength).toBe(0);
+  });
+});
+
+describe("parseJsonText", () => {
+  it("says an empty or blank text is empty, not the parser's end-of-input message", () => {
+    for (const [text, said] of [
+      ["", "the request body is empty"],
+      ["\r\n\t ", "the request body is only whitespace"],
+    ]) {
+      const err = (() => {
+        try {
+          parseJsonText(text!);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).code).toBe("malformed_json");
+      expect((err as AppError).message.startsWith(`${said} (curl sends an empty body`)).toBe(true);
+    }
+    expect(() => parseJsonText("{")).toThrow(/^request body is not valid JSON: /);
   });
 });
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { ROUTES, type RouteSpec } from "../../src/contract";
 import { cursorOf } from "../../src/platform/http/cursor";
 import { gateIdOf } from "../../src/platform/ids";
-import { MAX_JSON_BODY_BYTES, MAX_SMALL_BODY_BYTES } from "../../src/platform/limits";
+import { MAX_JSON_BODY_BYTES, MAX_SMALL_BODY_BYTES, MAX_UPLOAD_META_CONTAINERS } from "../../src/platform/limits";
 import { seedSightings } from "../support/uncalibrated";
 import { call, callJson, counted, expectError, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
@@ -153,6 +153,69 @@ describe("bodies", () => {
       body: lines.join("\n"),
       headers: { "content-type": "application/x-ndjson" },
     });
+  });
+
+  it("one-line NDJSON of query lines gets the same 400 hint, not the metadata line's 413 (MAX_UPLOAD_META_CONTAINERS)", async () => {
+    const gate = uniqueGate("onelineq");
+    const header = JSON.stringify({ ...gate, index_version: "v1", policy: { kind: "drop_rate", target: 0.2 } });
+    const scores = spreadScores(1200);
+    const queries = Array.from({ length: 400 }, (_, i) => JSON.stringify(scores.slice(3 * i, 3 * i + 3)));
+    for (const lines of [
+      [header, ...queries],
+      [header, ...queries.map((q) => JSON.stringify({ scores: JSON.parse(q), relevance: [1, 0, 0] }))],
+    ]) {
+      const err = await expectError(
+        await call("POST", "/v1/calibrations", {
+          token: TOKENS.calibrate,
+          body: lines.join(""),
+          headers: { "content-type": "application/x-ndjson" },
+        }),
+        400,
+        "malformed_json",
+      );
+      expect(err.message).toContain(`more than ${MAX_UPLOAD_META_CONTAINERS} arrays and objects`);
+      expect(err.message).toContain("The body arrived as a single line");
+      expect(err.message).toContain("send the file with --data-binary @file");
+    }
+    await expectError(await call("GET", `/v1/calibrations?${qs(gate)}`), 404, "not_found");
+    const sent = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      body: [header, ...queries].join("\n"),
+      headers: { "content-type": "application/x-ndjson" },
+    });
+    expect(sent.calibration.n_queries).toBe(400);
+  });
+
+  it("a JSON upload sent as NDJSON (one line or pretty-printed) is a 400 saying to send it as application/json", async () => {
+    const gate = uniqueGate("jsonasnd");
+    const queries = Array.from({ length: 50 }, (_, i) => [0.9 - (i % 7) / 10, 0.1 + (i % 5) / 10]);
+    const carry = { kind: "carry", threshold: 0.4, reference: { scores: spreadScores(20) } };
+    for (const [body, field] of [
+      [JSON.stringify({ ...gate, index_version: "v1", policy: carry, queries }), "queries"],
+      [JSON.stringify({ ...gate, index_version: "v1", policy: { kind: "drop_rate", target: 0.2 }, queries }, null, 2), "queries"],
+      [JSON.stringify(good(gate)), "scores"],
+      [JSON.stringify({ scores: spreadScores(200), ...gate, index_version: "v1", policy: { kind: "drop_rate", target: 0.2 } }, null, 1), "scores"],
+    ] as const) {
+      const err = await expectError(
+        await call("POST", "/v1/calibrations", { token: TOKENS.calibrate, body, headers: { "content-type": "application/x-ndjson" } }),
+        400,
+        "malformed_json",
+      );
+      expect(err.message).toContain(`its top-level object has "${field}"`);
+      expect(err.message).toContain("send it with Content-Type: application/json");
+    }
+    // A labelled query line without the metadata line before it is not taken for a JSON upload.
+    const headless = await expectError(
+      await call("POST", "/v1/calibrations", {
+        token: TOKENS.calibrate,
+        body: `${JSON.stringify({ scores: [0.5, 0.2], relevance: [1, 0] })}\n[0.4]`,
+        headers: { "content-type": "application/x-ndjson" },
+      }),
+      422,
+      "invalid_input",
+    );
+    expect(headless.message).not.toContain("application/json");
+    await expectError(await call("GET", `/v1/calibrations?${qs(gate)}`), 404, "not_found");
   });
 
   it("a body that breaks off is a 400 incomplete_body and stores nothing", async () => {

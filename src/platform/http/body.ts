@@ -210,9 +210,16 @@ const shapeTooLarge = (what: string, holds: string, max: number): AppError =>
 
 /**
  * Parses UTF-8 JSON text within `shape` (checkJsonShape, before anything is built); malformed JSON is a 400 with the
- * parser's position, and so is a duplicate object key.
+ * parser's position, and so are an empty text and a duplicate object key.
  */
 export function parseJsonText(text: string, what = "request body", shape: JsonShapeLimits = DEFAULT_JSON_SHAPE): unknown {
+  // JSON.parse would say "Unexpected end of JSON input"; an empty body is most often a file curl could not read.
+  if (text.trim() === "") {
+    throw new AppError(
+      "malformed_json",
+      `the ${what} is ${text === "" ? "empty" : "only whitespace"} (curl sends an empty body when it cannot read the file after --data @, and -s hides its warning)`,
+    );
+  }
   checkJsonShape(text, shape, what);
   let value: unknown;
   try {
@@ -252,6 +259,12 @@ export function mediaTypeHint(media: string): string {
   }
   return "";
 }
+
+/**
+ * What a body refused as mangled by `curl -d @file` (or `--data`) adds: curl drops every CR and LF of a file it reads
+ * that way, which glues NDJSON lines into one and shortens binary float32 scores.
+ */
+export const CURL_DATA_BINARY_HINT = "curl -d strips newlines; send the file with --data-binary @file";
 
 /** Reads a small JSON body (content type application/json, or none with an empty body). */
 export async function readJson(request: Request, maxBytes: number, options: { allowEmpty?: boolean; larger?: LargerHint } = {}): Promise<unknown> {
