@@ -155,7 +155,7 @@ describe("consumeObservations", () => {
     const { monitor, calls } = scripted(allCounted);
     const msgs = [message("1", body("g", "c1")), message("2", body("h", "c2"))];
     const { deps: d, logged } = deps(monitor, () => {
-      throw new AppError("misconfigured", 'DRIFT_ALPHA="2" is not valid');
+      throw new AppError("misconfigured", 'DRIFT_ALPHA="2" is not valid: use a number above 0 and below 0.5 (default 0.001)');
     });
     const summary = await consumeObservations(msgs, d);
     expect(calls).toEqual([]);
