@@ -14,7 +14,7 @@ import {
   type Promotion,
   type PromotionList,
 } from "../../../src/contract";
-import { countFlag, durationFlag, num, oneOf, usage } from "./args";
+import { countFlag, durationFlag, num, oneId, oneOf, usage } from "./args";
 import { RETRY_DELAY_MS, UPLOAD_ATTEMPTS } from "./calibrate";
 import { PROMOTE_OVERRIDES as OVERRIDES } from "./command-flags";
 import type { Ctx } from "./context";
@@ -174,20 +174,21 @@ async function openPromotion(c: Ctx, id: string): Promise<string> {
 
 /** `scoregate promotion ID`: a promotion as it stands (plan, state, the running step's evidence, every transition). */
 export async function promotion(c: Ctx): Promise<number> {
-  const id = c.positionals[0];
-  if (id === undefined || c.positionals.length > 1)
-    throw usage("promotion takes one promotion id or the calibration it promotes: scoregate promotion prm_...|cal_...");
+  const id = oneId(
+    c.positionals,
+    "promotion takes one promotion id or the calibration it promotes: scoregate promotion prm_...|cal_...",
+    "promotion or calibration id",
+  );
   const res = await c.api().request<Promotion>("getPromotion", { params: { id: (await promotionOf(c, id)).id } });
   c.out(c.json ? JSON.stringify(res.body) : describePromotion(res.body));
   return EXIT.ok;
 }
 
 export async function promote(c: Ctx): Promise<number> {
-  const id = c.positionals[0];
-  if (id === undefined || c.positionals.length > 1)
-    throw usage(
-      "promote takes one calibration id: scoregate promote cal_... [--steps 10,50,100] [--min-queries N] [--on-regression pause|rollback] [--max-step-hours N]",
-    );
+  const id = oneId(
+    c.positionals,
+    "promote takes one calibration id: scoregate promote cal_... [--steps 10,50,100] [--min-queries N] [--tolerance T] [--on-regression pause|rollback] [--max-step-hours N]",
+  );
   const chosen = OVERRIDES.filter((o) => c.v[o] === true);
   if (chosen.length > 1) throw usage(`--${chosen.join(" and --")} cannot be combined: give one`);
   const reason = c.v.reason === undefined ? {} : { reason: c.v.reason };

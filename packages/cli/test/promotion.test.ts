@@ -158,6 +158,11 @@ describe("scoregate promote", () => {
     expect(hours.stderr.split("\n")[0]).toBe(
       'scoregate: --max-step-hours "4.8e1" is not valid: it must be hours above 0 and at most 720, written as a plain decimal number (e.g. 30 or 0.5)',
     );
+    // the usage line names every plan flag the README's commands pass
+    const bare = await cli(["promote"], env());
+    expect(bare.stderr.split("\n")[0]).toBe(
+      "scoregate: promote takes one calibration id: scoregate promote cal_... [--steps 10,50,100] [--min-queries N] [--tolerance T] [--on-regression pause|rollback] [--max-step-hours N]",
+    );
     const few = await cli(["promote", "cal_v2", "--min-queries", "50"], env());
     expect(few.stderr.split("\n")[0]).toBe(
       'scoregate: --min-queries "50" is not valid: it must be a whole number of queries from 200 to 10,000,000 (default 2,000)',
