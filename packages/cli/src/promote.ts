@@ -9,6 +9,7 @@ import {
   DEFAULT_PROMOTION_QUERIES,
   MAX_PAGE_SIZE,
   MAX_PROMOTION_QUERIES,
+  MAX_PROMOTION_STEPS,
   MAX_STEP_HOURS,
   MIN_PROMOTION_QUERIES,
   type Promotion,
@@ -93,17 +94,31 @@ const OVERRIDE_ROUTES = {
   rollback: "rollbackPromotion",
 } as const satisfies Record<Override, string>;
 
-/** `--steps 10,50,100` as whole percentages (the server checks the order and the final 100 and says what is wrong). */
+/**
+ * `--steps 10,50,100` as whole percentages, checked here as the server checks a plan (strictly increasing, 1 to 100,
+ * ending with 100, at most MAX_PROMOTION_STEPS), so that a refusal names the value at fault.
+ */
 function steps(raw: string | undefined, straight: boolean): number[] | undefined {
   if (straight) {
     if (raw !== undefined) throw usage("--straight and --steps cannot be combined: --straight is --steps 100");
     return [100];
   }
   if (raw === undefined) return undefined;
+  const bad = (why: string) => usage(`--steps ${JSON.stringify(raw)} is not valid: ${why}`, "e.g. --steps 10,50,100 (or --straight: --steps 100)");
   const parts = raw.split(",").map((s) => s.trim());
-  if (parts.some((p) => !/^\d+$/u.test(p)))
-    throw usage(`--steps ${JSON.stringify(raw)} is not valid: it must be whole percentages separated by commas, e.g. 10,50,100`);
-  return parts.map(Number);
+  const notWhole = parts.find((p) => !/^\d+$/u.test(p));
+  if (notWhole !== undefined)
+    throw bad(
+      `${notWhole === "" ? "an empty step" : JSON.stringify(notWhole)} is not a whole percentage; give whole percentages separated by commas`,
+    );
+  const s = parts.map(Number);
+  if (s.length > MAX_PROMOTION_STEPS) throw bad(`${s.length} steps, at most ${MAX_PROMOTION_STEPS}`);
+  const outside = s.find((p) => p < 1 || p > 100);
+  if (outside !== undefined) throw bad(`${outside} is ${outside < 1 ? "below 1" : "above 100"}`);
+  const i = s.findIndex((p, j) => j > 0 && p <= s[j - 1]!);
+  if (i > 0) throw bad(`${s[i]} does not rise above ${s[i - 1]}: the steps must increase`);
+  if (s.at(-1) !== 100) throw bad(`it ends at ${s.at(-1)}: the last step must be 100 (everyone)`);
+  return s;
 }
 
 /** What a transition's recorded numbers say beyond its arms: the step that timed out, the activation that superseded it. */
