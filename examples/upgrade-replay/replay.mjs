@@ -12,14 +12,19 @@
  *    shift report says what 0.4 would drop now.
  * 3. Production traffic on the upgraded index (fresh queries, not the calibration sample) is replayed through both
  *    gates: 0.4's drop rate jumps, the calibrated gate's stays put.
- * 4. It ends with what the CLI exits on: what is served. The new gate had no calibration, so activate "auto" (the
- *    default) serves its first one (exit 0); its shift against v1 is "shifted" by design (the old threshold moved, the
- *    drop rate was carried) and raises no alert. A rebuild of an existing gate that shifts is stored unserved (exit 3)
- *    until someone promotes it with `scoregate activate`.
+ * 4. It ends with what the CLI exits on: what is served, read from the upload's answer (`scoregate calibrate --json`
+ *    with the same Idempotency-Key: the stored answer again, not a second calibration). On a fresh state the new gate
+ *    had no calibration, so activate "auto" (the default) serves its first one (exit 0); its shift against v1 is
+ *    "shifted" by design (the old threshold moved, the drop rate was carried) and raises no alert. Run again, the gate
+ *    already serves the previous run's v2: the shift compares with that one (the same scores: "equivalent", served). A
+ *    rebuild of an existing gate that shifts is stored unserved (exit 3) until someone promotes it with
+ *    `scoregate activate`.
  *
  * Scores are seeded (the same every run); files go to a temporary directory that is removed at the end.
  */
+
 import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -149,28 +154,31 @@ try {
   console.log(
     `   $ scoregate calibrate v2.csv --index ${INDEX} --embedding ${NEW_EMBEDDING} --reranker ${RERANKER} --index-version v2 --carry --reference ${cal1.id}`,
   );
-  const c2 = scoregate(
-    [
-      "calibrate",
-      v2File,
-      "--index",
-      INDEX,
-      "--embedding",
-      NEW_EMBEDDING,
-      "--reranker",
-      RERANKER,
-      "--index-version",
-      "v2",
-      "--carry",
-      "--reference",
-      cal1.id,
-    ],
-    { show: true },
-  );
+  const v2Key = randomUUID();
+  const v2Args = ({ json }) => [
+    "calibrate",
+    v2File,
+    "--index",
+    INDEX,
+    "--embedding",
+    NEW_EMBEDDING,
+    "--reranker",
+    RERANKER,
+    "--index-version",
+    "v2",
+    "--carry",
+    "--reference",
+    cal1.id,
+    "--idempotency-key",
+    v2Key,
+    ...(json ? ["--json"] : []),
+  ];
+  const c2 = scoregate(v2Args({ json: false }), { show: true });
   if (c2.status !== 0 && c2.status !== 3 && c2.status !== 4 && c2.status !== 5) process.exit(1);
-  const cal2Id = /: (cal_[0-9a-z]+) \(/u.exec(c2.stdout)?.[1];
-  const history = await fetch(`${URL_}/v1/calibrations/${cal2Id}`, { headers: { Authorization: "Bearer dev-read" } }).then((r) => r.json());
-  const calibrated = history.threshold;
+  // The same upload's answer as JSON: the same Idempotency-Key makes the server replay what it answered above.
+  const answer = JSON.parse(scoregate(v2Args({ json: true })).stdout);
+  const cal2Id = answer.calibration.id;
+  const calibrated = answer.calibration.threshold;
 
   // ---- 3. production replay -----------------------------------------------------------------------------------
   const before = queries(11, 1000, 20, 0.5); // fresh production queries on v1
@@ -185,20 +193,31 @@ try {
     `   calibrated (${served1.threshold.toFixed(4)} -> ${calibrated.toFixed(4)})     | ${pct(dropRate(before, served1.threshold)).padStart(16)} | ${pct(dropRate(after, calibrated)).padStart(16)}`,
   );
 
-  // ---- 4. the decision ----------------------------------------------------------------------------------------
+  // ---- 4. the decision, as the upload's answer says ------------------------------------------------------------
+  const outcome = answer.activation_outcome;
+  const shift = answer.calibration.shift;
+  const against = shift ? `${shift.previous_index_version} (${shift.previous_calibration_id})` : null;
   const meaning =
-    {
-      0: "served: the new gate's first calibration, carrying v1's drop rate",
-      3: "shifted: stored, not served",
-      4: "inconclusive: stored, not served",
-      5: "misses its target: stored, not served",
-    }[c2.status] ?? "";
+    outcome.reason === "first_calibration"
+      ? `served: the new gate's first calibration, carrying ${shift?.previous_index_version ?? "v1"}'s drop rate`
+      : outcome.activated
+        ? `served: ${outcome.message.replace(/^served: /u, "")}`
+        : outcome.message;
   console.log(`\n4. What is served: scoregate calibrate exited ${c2.status} (${meaning}).`);
-  console.log(
-    c2.status === 0
-      ? `   Its shift against v1 is "shifted" by design (0.4 no longer means what it did; the drop rate was carried), so no alert is raised.`
-      : `   After review, promote it: scoregate activate ${cal2Id} --reason "e5-large-v3 rollout"`,
-  );
+  if (outcome.activated && shift?.compared_with === "carry_reference" && shift.not_alerted === "intended_carry") {
+    console.log(
+      `   Its shift against ${shift.previous_index_version} is "${shift.decision}" by design (0.4 no longer means what it did; the drop rate was carried), so no alert is raised.`,
+    );
+  } else if (outcome.activated && shift?.compared_with === "gate_current") {
+    console.log(
+      `   The gate already served ${shift.previous_index_version} from an earlier run of this example (${shift.previous_calibration_id}), so the shift compares with it, not with v1: "${shift.decision}".`,
+    );
+    console.log("   On a fresh state (rm -rf .wrangler/state before npm start) the new gate's first calibration is served instead.");
+  } else if (!outcome.activated) {
+    console.log(
+      `   ${shift ? `Its shift against ${against} is "${shift.decision}". ` : ""}After review, promote it: scoregate activate ${cal2Id} --reason "e5-large-v3 rollout"`,
+    );
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -127,6 +127,21 @@ export const HELP_HINT = "scoregate --help lists the commands, scoregate COMMAND
 /** A usage error: exit 2, with a pointer to --help. */
 export const usage = (message: string, ...details: string[]): CliError => new CliError(message, EXIT.usage, "usage", [...details, HELP_HINT]);
 
+/** Where the ids an id-taking command needs are listed, for the error of an empty one. */
+export const ID_LISTING = "scoregate history --index I --embedding E --reranker R";
+
+/**
+ * The one id a command takes (activate, shadow, promote: a calibration id; promotion: a promotion or calibration id).
+ * None, or more than one, is `usageLine`; an empty one (an unset shell variable in `"$V2"`, or a failed `V2=$(...)`)
+ * is refused here with what to check, before a request to a path with an empty segment.
+ */
+export function oneId(positionals: readonly string[], usageLine: string, what = "calibration id"): string {
+  const id = positionals[0];
+  if (id === undefined || positionals.length > 1) throw usage(usageLine);
+  if (id.trim() === "") throw usage(`the ${what} is empty: is the shell variable set? \`${ID_LISTING}\` lists the ids`);
+  return id;
+}
+
 /** `--carry` takes an optional value: rewrite `--carry 0.4` to `--carry=0.4` and a bare `--carry` to `--carry=`. */
 function normalizeArgv(argv: readonly string[]): string[] {
   const out: string[] = [];

@@ -12,7 +12,7 @@ import type { Ctx } from "./context";
 import { EXIT, exitCodeFor, rebuildDecision, type RebuildDecision, type ShiftWithDecision } from "./decision";
 import { DELIMITER_NAMES, delimiterFromFlag } from "./delimiter";
 import { count, fixed, size, num as number, percent, pointInterval, points, pointWidth, prose, pValue } from "./format";
-import { abstentionLine, guardsLines, labelsLine, perQueryLines } from "./guard-lines";
+import { abstentionLine, guardsLines, keepWords, labelsLine, perQueryLines } from "./guard-lines";
 import { type Api, CliError } from "./http";
 import { recallLines } from "./recall-lines";
 import { servingLine } from "./serving-line";
@@ -274,8 +274,13 @@ function report(
     `  threshold   ${number(cal.threshold)}${cal.threshold !== null ? `  (95 %: ${number(ti[0])} to ${number(ti[1])})` : " (target 0: no gate, everything is kept)"}`,
   );
   const di = cal.drop_rate_interval_95;
+  // A recall calibration's drop-rate target is the conformal rate at the threshold the recall target sets
+  // ((below+1)/(n+1) of its scores, or the guarded gate's rate); recall.implied_drop_rate is the in-sample below/n, the
+  // tradeoff's figure. The drift monitor centres on expected_drop_rate.
+  const recallTarget = (r: NonNullable<typeof cal.recall>) =>
+    `${percent(cal.target_drop_rate)} at the recall target's threshold (conformal${cal.guards == null || keepWords(cal.guards) === null ? ": (below+1)/(n+1)" : ", with the guards"}; ${percent(r.implied_drop_rate)} in sample)`;
   lines.push(
-    `  drop rate   ${cal.recall ? `${percent(cal.target_drop_rate)} implied by the recall target` : `target ${percent(cal.target_drop_rate)}`}, expected ${percent(cal.expected_drop_rate)} (95 %: ${percent(di[0])} to ${percent(di[1])})`,
+    `  drop rate   ${cal.recall ? recallTarget(cal.recall) : `target ${percent(cal.target_drop_rate)}`}, expected ${percent(cal.expected_drop_rate)} (95 %: ${percent(di[0])} to ${percent(di[1])})`,
   );
   if (cal.carry)
     lines.push(

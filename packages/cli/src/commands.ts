@@ -12,7 +12,7 @@ import {
   type StoredPolicy,
   type ThresholdResponse,
 } from "../../../src/contract";
-import { ALERT_KINDS, ALERT_STATUSES, countFlag, gateFlags, oneOf, usage } from "./args";
+import { ALERT_KINDS, ALERT_STATUSES, countFlag, gateFlags, oneId, oneOf } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
 import { count, num as number, percent, prose } from "./format";
@@ -96,8 +96,7 @@ export async function history(c: Ctx): Promise<number> {
 }
 
 export async function activate(c: Ctx): Promise<number> {
-  const id = c.positionals[0];
-  if (id === undefined || c.positionals.length > 1) throw usage("activate takes one calibration id: scoregate activate cal_... [--reason TEXT]");
+  const id = oneId(c.positionals, "activate takes one calibration id: scoregate activate cal_... [--reason TEXT]");
   const body = JSON.stringify({ ...(c.v.reason !== undefined ? { reason: c.v.reason } : {}), ...(c.v["dry-run"] === true ? { dry_run: true } : {}) });
   const res = await c.api().request<z.infer<typeof ActivationResult>>("activateCalibration", {
     params: { id },

@@ -9,12 +9,13 @@ import {
   DEFAULT_PROMOTION_QUERIES,
   MAX_PAGE_SIZE,
   MAX_PROMOTION_QUERIES,
+  MAX_PROMOTION_STEPS,
   MAX_STEP_HOURS,
   MIN_PROMOTION_QUERIES,
   type Promotion,
   type PromotionList,
 } from "../../../src/contract";
-import { countFlag, durationFlag, num, oneOf, usage } from "./args";
+import { countFlag, durationFlag, num, oneId, oneOf, usage } from "./args";
 import { RETRY_DELAY_MS, UPLOAD_ATTEMPTS } from "./calibrate";
 import { PROMOTE_OVERRIDES as OVERRIDES } from "./command-flags";
 import type { Ctx } from "./context";
@@ -93,17 +94,31 @@ const OVERRIDE_ROUTES = {
   rollback: "rollbackPromotion",
 } as const satisfies Record<Override, string>;
 
-/** `--steps 10,50,100` as whole percentages (the server checks the order and the final 100 and says what is wrong). */
+/**
+ * `--steps 10,50,100` as whole percentages, checked here as the server checks a plan (strictly increasing, 1 to 100,
+ * ending with 100, at most MAX_PROMOTION_STEPS), so that a refusal names the value at fault.
+ */
 function steps(raw: string | undefined, straight: boolean): number[] | undefined {
   if (straight) {
     if (raw !== undefined) throw usage("--straight and --steps cannot be combined: --straight is --steps 100");
     return [100];
   }
   if (raw === undefined) return undefined;
+  const bad = (why: string) => usage(`--steps ${JSON.stringify(raw)} is not valid: ${why}`, "e.g. --steps 10,50,100 (or --straight: --steps 100)");
   const parts = raw.split(",").map((s) => s.trim());
-  if (parts.some((p) => !/^\d+$/u.test(p)))
-    throw usage(`--steps ${JSON.stringify(raw)} is not valid: it must be whole percentages separated by commas, e.g. 10,50,100`);
-  return parts.map(Number);
+  const notWhole = parts.find((p) => !/^\d+$/u.test(p));
+  if (notWhole !== undefined)
+    throw bad(
+      `${notWhole === "" ? "an empty step" : JSON.stringify(notWhole)} is not a whole percentage; give whole percentages separated by commas`,
+    );
+  const s = parts.map(Number);
+  if (s.length > MAX_PROMOTION_STEPS) throw bad(`${s.length} steps, at most ${MAX_PROMOTION_STEPS}`);
+  const outside = s.find((p) => p < 1 || p > 100);
+  if (outside !== undefined) throw bad(`${outside} is ${outside < 1 ? "below 1" : "above 100"}`);
+  const i = s.findIndex((p, j) => j > 0 && p <= s[j - 1]!);
+  if (i > 0) throw bad(`${s[i]} does not rise above ${s[i - 1]}: the steps must increase`);
+  if (s.at(-1) !== 100) throw bad(`it ends at ${s.at(-1)}: the last step must be 100 (everyone)`);
+  return s;
 }
 
 /** What a transition's recorded numbers say beyond its arms: the step that timed out, the activation that superseded it. */
@@ -174,20 +189,21 @@ async function openPromotion(c: Ctx, id: string): Promise<string> {
 
 /** `scoregate promotion ID`: a promotion as it stands (plan, state, the running step's evidence, every transition). */
 export async function promotion(c: Ctx): Promise<number> {
-  const id = c.positionals[0];
-  if (id === undefined || c.positionals.length > 1)
-    throw usage("promotion takes one promotion id or the calibration it promotes: scoregate promotion prm_...|cal_...");
+  const id = oneId(
+    c.positionals,
+    "promotion takes one promotion id or the calibration it promotes: scoregate promotion prm_...|cal_...",
+    "promotion or calibration id",
+  );
   const res = await c.api().request<Promotion>("getPromotion", { params: { id: (await promotionOf(c, id)).id } });
   c.out(c.json ? JSON.stringify(res.body) : describePromotion(res.body));
   return EXIT.ok;
 }
 
 export async function promote(c: Ctx): Promise<number> {
-  const id = c.positionals[0];
-  if (id === undefined || c.positionals.length > 1)
-    throw usage(
-      "promote takes one calibration id: scoregate promote cal_... [--steps 10,50,100] [--min-queries N] [--on-regression pause|rollback] [--max-step-hours N]",
-    );
+  const id = oneId(
+    c.positionals,
+    "promote takes one calibration id: scoregate promote cal_... [--steps 10,50,100] [--min-queries N] [--tolerance T] [--on-regression pause|rollback] [--max-step-hours N]",
+  );
   const chosen = OVERRIDES.filter((o) => c.v[o] === true);
   if (chosen.length > 1) throw usage(`--${chosen.join(" and --")} cannot be combined: give one`);
   const reason = c.v.reason === undefined ? {} : { reason: c.v.reason };

@@ -4,7 +4,7 @@
  * equivalent, 3 shifted (or shifted against its own target), 4 not decided yet.
  */
 import { type Calibration, MAX_MORE_DATA_FACTOR_SHOWN, type ShadowList, type ShadowStatus } from "../../../src/contract";
-import { num, usage } from "./args";
+import { num, oneId, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
 import { count, percent, pointWidth } from "./format";
@@ -49,9 +49,7 @@ export function shadowExitCode(s: ShadowStatus): number {
 }
 
 export async function shadow(c: Ctx): Promise<number> {
-  const id = c.positionals[0];
-  if (id === undefined || c.positionals.length > 1)
-    throw usage("shadow takes one calibration id: scoregate shadow cal_... [--sample-rate R] [--remove]");
+  const id = oneId(c.positionals, "shadow takes one calibration id: scoregate shadow cal_... [--sample-rate R] [--remove]");
   const sampleRate = num(c.v["sample-rate"], "--sample-rate", (x) => x > 0 && x <= 1, "a share of queries above 0 and at most 1, e.g. 0.1");
   // Each change goes with an Idempotency-Key of this run, sent again with it after a failure (promote.ts sendChange).
   const shown = "the gate's shadows: GET /v1/gates/{gate_id}/shadows";

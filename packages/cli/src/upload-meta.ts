@@ -3,7 +3,7 @@
  * relevant_at, and why an upload needs queries. Every flag is checked here, before a large file is read.
  */
 import { CalibrationId, CalibrationMeta, CoverageNotion, MAX_CANDIDATES_PER_QUERY } from "../../../src/contract";
-import { countFlag, gateFlags, num, oneOf, SCORE_SCALES, usage, type Values } from "./args";
+import { countFlag, gateFlags, ID_LISTING, num, oneOf, SCORE_SCALES, usage, type Values } from "./args";
 import type { UploadMeta } from "./body";
 import { count } from "./format";
 import { didYouMean } from "./suggest";
@@ -113,6 +113,8 @@ function policyFrom(v: Values): UploadMeta["policy"] {
   }
   if (v.carry !== undefined) {
     const ref = v.reference ?? "active";
+    if (ref.trim() === "")
+      throw usage(`the --reference id is empty: is the shell variable set? \`${ID_LISTING}\` lists the ids (or --reference active)`);
     if (ref !== "active" && !CalibrationId.safeParse(ref).success)
       throw usage(`--reference ${JSON.stringify(ref)} is neither "active" nor a calibration id (cal_...)${didYouMean(ref, ["active"])}`);
     const reference = ref === "active" ? ("active" as const) : { calibration_id: ref };

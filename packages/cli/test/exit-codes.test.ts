@@ -711,6 +711,35 @@ describe("errors say what to do (stub server)", () => {
     expect(r.stderr).toMatch(/\n {2}scoregate (?:[a-z]+ )?--help /u);
   });
 
+  it.each([
+    [["activate", "", "--reason", "x"], "calibration id"],
+    [["shadow", "", "--sample-rate", "0.2"], "calibration id"],
+    [["shadow", " ", "--remove"], "calibration id"],
+    [["promote", "", "--steps", "10,50,100", "--min-queries", "200", "--tolerance", "0.08"], "calibration id"],
+    [["promote", "", "--rollback"], "calibration id"],
+    [["promotion", ""], "promotion or calibration id"],
+  ])("an empty id (an unset shell variable) %j exits 2 saying so, before anything is sent", async (argv, what) => {
+    stub.reset();
+    const r = await cli(argv, env());
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")[0]).toBe(
+      `scoregate: the ${what} is empty: is the shell variable set? \`scoregate history --index I --embedding E --reranker R\` lists the ids`,
+    );
+    expect(r.stderr).toContain(`scoregate ${argv[0]} --help`);
+    expect(stub.last().request).toBeNull();
+  });
+
+  it("an empty --reference (an unset shell variable) exits 2 saying so, before anything is sent", async () => {
+    stub.reset();
+    const gate = ["--index", "docs", "--embedding", "e", "--reranker", "bge", "--index-version", "v2"];
+    const r = await cli(["calibrate", "x.csv", ...gate, "--carry", "--reference", ""], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")[0]).toBe(
+      "scoregate: the --reference id is empty: is the shell variable set? `scoregate history --index I --embedding E --reranker R` lists the ids (or --reference active)",
+    );
+    expect(stub.last().request).toBeNull();
+  });
+
   it("an API request body given as the score file exits 2 naming it, with curl and the conversion, before anything is sent", async () => {
     const v2 = new URL("../../../fixtures/walkthrough/v2.json", import.meta.url).pathname;
     stub.reset();

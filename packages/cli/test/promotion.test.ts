@@ -158,6 +158,30 @@ describe("scoregate promote", () => {
     expect(hours.stderr.split("\n")[0]).toBe(
       'scoregate: --max-step-hours "4.8e1" is not valid: it must be hours above 0 and at most 720, written as a plain decimal number (e.g. 30 or 0.5)',
     );
+    // --steps is checked as the server checks a plan, naming the value at fault, once
+    for (const [steps, why] of [
+      ["10,50,150", "150 is above 100"],
+      ["0,50,100", "0 is below 1"],
+      ["50,10,100", "10 does not rise above 50: the steps must increase"],
+      ["10,50,50,100", "50 does not rise above 50: the steps must increase"],
+      ["10,50", "it ends at 50: the last step must be 100 (everyone)"],
+      ["10,,100", "an empty step is not a whole percentage; give whole percentages separated by commas"],
+      ["10,fifty,100", '"fifty" is not a whole percentage; give whole percentages separated by commas'],
+      ["1,2,3,4,5,6,7,8,9,10,100", "11 steps, at most 10"],
+    ]) {
+      const r = await cli(["promote", "cal_v2", "--steps", steps!], env());
+      expect(r.code, steps).toBe(2);
+      const lines = r.stderr.split("\n");
+      expect(lines[0]).toBe(`scoregate: --steps ${JSON.stringify(steps)} is not valid: ${why}`);
+      expect(lines[1]).toBe("  e.g. --steps 10,50,100 (or --straight: --steps 100)");
+      expect(r.stderr.match(/not valid/gu)).toHaveLength(1);
+    }
+    expect(stub.last().request).toBeNull();
+    // the usage line names every plan flag the README's commands pass
+    const bare = await cli(["promote"], env());
+    expect(bare.stderr.split("\n")[0]).toBe(
+      "scoregate: promote takes one calibration id: scoregate promote cal_... [--steps 10,50,100] [--min-queries N] [--tolerance T] [--on-regression pause|rollback] [--max-step-hours N]",
+    );
     const few = await cli(["promote", "cal_v2", "--min-queries", "50"], env());
     expect(few.stderr.split("\n")[0]).toBe(
       'scoregate: --min-queries "50" is not valid: it must be a whole number of queries from 200 to 10,000,000 (default 2,000)',

@@ -181,7 +181,11 @@ describe("the summary of a recall calibration", () => {
     const tradeoff = r.stdout.split("\n").find((l) => l.startsWith("  tradeoff    recall "));
     expect(tradeoff).toContain(`, 95.0 % drops ${pct(row.drop_rate!)} at ${row.threshold},`);
     expect(tradeoff).toContain(`90.0 % drops ${pct(rc.implied_drop_rate)} at ${body.calibration.threshold}`);
-    expect(r.stdout).toContain(`  drop rate   ${pct(body.calibration.target_drop_rate)} implied by the recall target, expected`);
+    // the conformal rate at the recall threshold, the in-sample one (the tradeoff's) beside it; never called "implied"
+    expect(r.stdout).toContain(
+      `  drop rate   ${pct(body.calibration.target_drop_rate)} at the recall target's threshold (conformal: (below+1)/(n+1); ${pct(rc.implied_drop_rate)} in sample), expected ${pct(body.calibration.expected_drop_rate)}`,
+    );
+    expect(r.stdout).not.toContain("implied");
     expect(r.stdout).toContain("  labels      200 of 240 queries have a relevant candidate");
     // the server's warning about the queries without a relevant candidate is printed
     expect(r.stdout).toContain("40 of 240 labelled queries have no relevant candidate");
