@@ -382,8 +382,11 @@ async function serverMessage(response: Response): Promise<string> {
   }
 }
 
+/** An error's message, with its cause's code when it has one (Node's `fetch failed` says why only there: ECONNREFUSED). */
 function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  if (!(e instanceof Error)) return String(e);
+  const code = (e.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" ? `${e.message} (${code})` : e.message;
 }
 
 /** A promise that rejects with the signal's reason when it aborts, to race against what might ignore the signal. */
