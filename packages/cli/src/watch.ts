@@ -104,6 +104,8 @@ export async function watch(c: Ctx): Promise<number> {
     let unreached = false;
     /** The reconnect that fetches a restarted history's state: no "connection lost" / "reconnected" lines for it. */
     let restarting = false;
+    /** An event was printed: a seq going back before that is `--since` past the server's newest, not a restart seen. */
+    let printed = false;
     const stream = new GateStream({
       url,
       headers: () => api.headers(),
@@ -115,8 +117,14 @@ export async function watch(c: Ctx): Promise<number> {
       maxFailures: Number.POSITIVE_INFINITY,
       backoff: { maxMs: WATCH_MAX_BACKOFF_MS },
       recoveryMs: WATCH_RETRY_MS,
-      onEvent: (e, snapshot) => c.out(c.json ? JSON.stringify(snapshot ? { snapshot: true, ...e } : e) : eventLine(e, snapshot)),
-      onRestart: () => c.warn(HISTORY_RESTARTED_LINE),
+      onEvent: (e, snapshot) => {
+        printed = true;
+        c.out(c.json ? JSON.stringify(snapshot ? { snapshot: true, ...e } : e) : eventLine(e, snapshot));
+      },
+      onRestart: (r) =>
+        c.warn(
+          printed ? HISTORY_RESTARTED_LINE : `-- the server's newest event is ${r.headSeq}, before --since ${r.lastSeq}; showing its current state`,
+        ),
       onState: (state, d) => {
         if (state === "open") {
           if (unreached) c.warn(`-- connected to ${origin}`);

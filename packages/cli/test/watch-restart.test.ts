@@ -101,6 +101,28 @@ describe("scoregate watch after the server's state is reset (seq goes back)", ()
   });
 });
 
+describe("scoregate watch --since past the server's newest event", () => {
+  it("says the server's newest event is before it (not a restart it saw) and shows the current state", async () => {
+    sse = await startSseStub((c) => {
+      c.open();
+      c.send(frame(gateEvent(7, 6, "cal_new", 0.33), "snapshot") + heartbeat(7));
+    });
+    const out = { stdout: "", stderr: "" };
+    const interrupt = new AbortController();
+    const done = run(["watch", ...GATE, "--since", "40"], {
+      stdout: { write: (s: string) => (out.stdout += s) },
+      stderr: { write: (s: string) => (out.stderr += s), isTTY: false },
+      env: { SCOREGATE_URL: sse.url, SCOREGATE_TOKEN: "read-token" },
+      signal: interrupt.signal,
+    });
+    await vi.waitFor(() => expect(out.stdout).toContain("7 activation"), WAIT);
+    interrupt.abort();
+    expect(await done).toBe(0);
+    expect(out.stderr).toBe("-- the server's newest event is 7, before --since 40; showing its current state\n");
+    expect(sse.connections.map((c) => c.lastEventId)).toEqual(["40"]);
+  });
+});
+
 describe("scoregate watch before the server is reached", () => {
   it("names the URL it could not reach once, retries quietly, and says when it connected", async () => {
     sse = await startSseStub((c) => {
