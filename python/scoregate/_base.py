@@ -224,12 +224,31 @@ class ClientBase:
         with self._streams_lock:
             if self._streams_closed or gate.key() in self._streams or len(self._streams) >= o.max_gates:
                 return
+            # after a restarted history, until the new state arrives: heartbeats do not confirm the old value, and the
+            # new history's first event (its snapshot) replaces it whatever its seq
+            resync = [False]
+
+            def on_event(e: Dict[str, Any]) -> None:
+                self._cache.pushed(gate, e, o.read_timeout, restarted=resync[0])
+                resync[0] = False
+
+            def on_heartbeat(head: int) -> None:
+                if resync[0] and (self._cache.held_seq(gate) or 0) > head:
+                    return
+                resync[0] = False
+                self._cache.pushed(gate, None, o.read_timeout)
+
+            def on_restart(last_seq: int, head_seq: int) -> None:
+                resync[0] = True
+                self._cache.restarted(gate, last_seq, head_seq)
+
             s = _stream.GateStream(
                 _stream.events_url(self._base, gate.index, gate.embedding, gate.reranker),
                 lambda: {"Authorization": f"Bearer {self._token}", "User-Agent": self._user_agent},
                 o,
-                on_event=lambda e: self._cache.pushed(gate, e, o.read_timeout),
-                on_heartbeat=lambda: self._cache.pushed(gate, None, o.read_timeout),
+                on_event=on_event,
+                on_heartbeat=on_heartbeat,
+                on_restart=on_restart,
                 on_state=lambda state, _reason: self._cache.pushed(gate, None, 0) if state in ("polling", "stopped") else None,
                 clock=self._now,
                 rng=self._rng,

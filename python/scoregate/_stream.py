@@ -4,7 +4,11 @@ TypeScript SDK's (packages/client/src/gate-stream.ts and stream.ts; docs/clients
 
 * events are applied in order and exactly once: ``seq <= last`` is dropped; an event whose ``prev_seq`` is not the last
   seq (or a heartbeat whose ``head_seq`` is ahead) is a gap, and the stream reconnects with ``Last-Event-ID: last`` so
-  the server replays what was missed, or sends a snapshot (applied whatever its ``prev_seq``);
+  the server replays what was missed, or sends a snapshot (applied whatever its ``prev_seq`` and its seq);
+* the server's seq going back (a snapshot, or a heartbeat's ``head_seq``, below the last seq) means its event history
+  restarted (a reset local state, a restored database): ``on_restart(last_seq, head_seq)`` is told, the stream forgets
+  its position and takes the server's current state (a heartbeat's: it reconnects at once without ``Last-Event-ID``,
+  so the server sends its snapshot; not counted as a failure);
 * no byte for ``read_timeout`` seconds (three heartbeats) is a dead connection: reconnect with exponential backoff
   (1 s doubling to 30 s, half of it random), reset after 60 s connected, never sooner than the answer's
   ``Retry-After``; the server's ``retry:`` field (milliseconds) replaces the backoff's first delay for that stream;
@@ -39,6 +43,8 @@ log = logging.getLogger("scoregate")
 EVENTS_PATH = "/v1/events"
 #: HTTP statuses that switch a stream to polling at once.
 FALLBACK_STATUSES = (404, 429, 501)
+#: The reason a stream reconnects after the server's event history went back (the TypeScript SDK's HISTORY_RESTARTED).
+HISTORY_RESTARTED = "the server's event history restarted"
 
 
 @dataclass
@@ -107,10 +113,15 @@ class _Resume(Exception):
     """A gap: the stream must reconnect from its last seq at once."""
 
 
+class _Restart(_Resume):
+    """A restarted history: the stream reconnects at once without a position, and it is no failure."""
+
+
 class GateStream:
     """One gate's subscription on a daemon thread. ``on_event(event)`` gets each event once, in order;
-    ``on_heartbeat()`` each heartbeat of a healthy stream; ``on_state(state, reason)`` each change of state
-    (``open``, ``reconnecting``, ``polling``, ``stopped``)."""
+    ``on_heartbeat(head_seq)`` each heartbeat of a healthy stream; ``on_restart(last_seq, head_seq)`` when the server's
+    event history restarted (its seq went back below ``last_seq``; the new history's state comes next as a snapshot);
+    ``on_state(state, reason)`` each change of state (``open``, ``reconnecting``, ``polling``, ``stopped``)."""
 
     def __init__(
         self,
@@ -119,7 +130,8 @@ class GateStream:
         options: StreamOptions,
         *,
         on_event: Callable[[Dict[str, Any]], None],
-        on_heartbeat: Callable[[], None] = lambda: None,
+        on_heartbeat: Callable[[int], None] = lambda head: None,
+        on_restart: Callable[[int, int], None] = lambda last, head: None,
         on_state: Callable[[str, str], None] = lambda s, r: None,
         clock: Callable[[], float],
         rng: Callable[[], float],
@@ -130,6 +142,7 @@ class GateStream:
         self._o = options
         self._on_event = on_event
         self._on_heartbeat = on_heartbeat
+        self._on_restart = on_restart
         self._on_state = on_state
         self._now = clock
         self._rng = rng
@@ -184,7 +197,7 @@ class GateStream:
             opened_at: Optional[float] = None
             status: Optional[int] = None
             retry_after: Optional[float] = None
-            gap = False
+            gap = restarted = False
             try:
                 headers = {**self._headers(), "Accept": "text/event-stream", "Cache-Control": "no-store"}
                 if self.last is not None:
@@ -200,6 +213,8 @@ class GateStream:
                     self._set("open", "connected" if self.last is None else f"resumed after {self.last}")
                     self._read(response)
                 reason = "the server closed the stream"
+            except _Restart as r:
+                reason, restarted = str(r), True
             except _Resume as r:
                 reason, gap = str(r), True
             except urllib.error.HTTPError as e:
@@ -223,6 +238,10 @@ class GateStream:
                 self._set("polling", f"{reason}: polling instead")
                 failures, consecutive = [], 0
                 self._stop.wait(max(self._o.recovery, retry_after or 0.0))
+                continue
+            if restarted:
+                # the connection was fine, the position was not: fetch the new history's state at once
+                self._set("reconnecting", reason)
                 continue
             if opened_at is not None and now - opened_at >= self._o.reset_after:
                 failures, consecutive = [], 0
@@ -259,19 +278,34 @@ class GateStream:
             head = body.get("head_seq")
             if isinstance(head, int) and head > (self.last or 0):
                 raise _Resume(f"gap: the gate is at {head}, this stream at {self.last or 0}")
-            self._on_heartbeat()
+            if isinstance(head, int) and self.last is not None and head < self.last:
+                last, self.last = self.last, None
+                self._restarted(last, head)
+                raise _Restart(f"{HISTORY_RESTARTED}: the gate is at {head}, this stream was at {last}")
+            self._on_heartbeat(head if isinstance(head, int) else 0)
             return
         if event not in ("gate", "snapshot"):
             return
         seq, prev = body.get("seq"), body.get("prev_seq")
         if body.get("v") != 1 or not isinstance(seq, int) or not isinstance(prev, int):
             raise _Resume(f"unknown event version {body.get('v')!r}")
-        if self.last is not None and seq <= self.last:
+        snapshot = event == "snapshot"
+        # a snapshot is the server's whole state: applied whatever its seq; one below the last seq starts a new history
+        if snapshot and self.last is not None and seq < self.last:
+            self._restarted(self.last, seq)
+        elif not snapshot and self.last is not None and seq <= self.last:
             return
-        if event != "snapshot" and self.last is not None and prev != self.last:
+        if not snapshot and self.last is not None and prev != self.last:
             raise _Resume(f"gap: event {seq} follows {prev}, this stream is at {self.last}")
         self.last = seq
         self._on_event(body)
+
+
+    def _restarted(self, last: int, head: int) -> None:
+        try:
+            self._on_restart(last, head)
+        except Exception:
+            log.exception("scoregate: stream restart listener failed")
 
 
 def events_url(base_url: str, index: Optional[str], embedding: str, reranker: str) -> str:

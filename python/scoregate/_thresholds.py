@@ -343,16 +343,34 @@ class ThresholdCache:
             entry = self.entries.get(gate.key())
             return list(((entry.value if entry is not None else None) or {}).get("shadows") or [])
 
-    def pushed(self, gate: Gate, event: Optional[Mapping[str, Any]], max_age: float) -> None:
+    def pushed(self, gate: Gate, event: Optional[Mapping[str, Any]], max_age: float, restarted: bool = False) -> None:
         """A pushed event (scoregate._stream): its full state replaces the gate's entry as a 200 with its ETag would (an
-        event older than the entry's ETag is ignored); ``event`` None only confirms the entry (a heartbeat). The entry
-        counts as fresh for ``max_age`` seconds (the stream's read timeout); ``None, 0`` marks it stale, so the next
-        read polls (the stream failed over to polling)."""
+        event older than the entry's ETag is ignored, unless ``restarted``: the first event of a restarted history,
+        whose seqs start lower); ``event`` None only confirms the entry (a heartbeat). The entry counts as fresh for
+        ``max_age`` seconds (the stream's read timeout); ``None, 0`` marks it stale, so the next read polls (the stream
+        failed over to polling)."""
         with self._lock:
-            self._pushed(gate, event, max_age)
+            self._pushed(gate, event, max_age, restarted)
         self._tell()
 
-    def _pushed(self, gate: Gate, event: Optional[Mapping[str, Any]], max_age: float) -> None:
+    def restarted(self, gate: Gate, last_seq: int, head_seq: int) -> None:
+        """The gate's stream saw the server's event history restart (its seq went back from ``last_seq`` to
+        ``head_seq``): the entry is stale at once (a read polls, and the answer is taken whatever its seq), and
+        listeners hear ``history_restarted``."""
+        with self._lock:
+            entry = self.entries.get(gate.key())
+            if entry is not None:
+                entry.max_age = 0
+            self._pending.append(ClientEvent("history_restarted", gate, event={"last_seq": last_seq, "head_seq": head_seq}))
+        self._tell()
+
+    def held_seq(self, gate: Gate) -> Optional[int]:
+        """The activation seq of the gate's held ETag (None: none held)."""
+        with self._lock:
+            entry = self.entries.get(gate.key())
+            return seq_of(entry.etag) if entry is not None else None
+
+    def _pushed(self, gate: Gate, event: Optional[Mapping[str, Any]], max_age: float, restarted: bool = False) -> None:
         entry = self.entries.get(gate.key())
         now = self._now()
         if entry is None:
@@ -369,7 +387,7 @@ class ThresholdCache:
             entry.max_age = max_age
             return
         held = seq_of(entry.etag)
-        if held is not None and event["seq"] < held:
+        if held is not None and event["seq"] < held and not restarted:
             return
         served = event.get("served")
         if served is None:

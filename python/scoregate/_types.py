@@ -85,7 +85,11 @@ class ClientEvent:
     * ``error``: the first failure in a row for the gate (``error``), or the refused token that stopped the client
       (``gate`` None when an observation batch met it);
     * ``recovered``: the server answered again after failures;
-    * ``gate``: a pushed change of the gate (``event``: its kind, seq and full served state; streaming clients only).
+    * ``gate``: a pushed change of the gate (``event``: its kind, seq and full served state; streaming clients only);
+    * ``history_restarted``: the gate's stream saw the server's event seq go back (``event``: ``last_seq``, the seq it
+      had applied, and ``head_seq``, the server's newest): its history restarted (a reset local state, a restored
+      database); the value is stale until the new state arrives, which is then served even with a lower seq
+      (streaming clients only).
     """
 
     type: str

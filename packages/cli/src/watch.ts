@@ -1,9 +1,11 @@
 /**
  * `scoregate watch`: prints a gate's pushed changes as they happen, one line each (NDJSON with --json), through the
  * SDK's stream (GET /v1/events): it resumes with Last-Event-ID after a reconnect and says so, so a gap would show.
+ * When the server's event history restarts (its seq goes back: a deleted local state, a restored database) it says so
+ * and shows the new history from its current state. A server not reached yet is named once, then retried.
  * Runs until interrupted (exit 0); a refused token or an unknown gate exits 2.
  */
-import { eventsUrl, type GateEvent, GateStream } from "@scoregate/client/stream";
+import { eventsUrl, type GateEvent, GateStream, HISTORY_RESTARTED } from "@scoregate/client/stream";
 import { countFlag, gateFlags, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
@@ -62,10 +64,16 @@ export function eventLine(e: GateEvent, snapshot: boolean): string {
   return `${snapshot ? "-- snapshot\n" : ""}${e.seq} ${e.kind.padEnd(21)} ${served}${e.reason ? `  reason: ${e.reason}` : ""}`;
 }
 
+/** What the other commands hint when the server cannot be reached (http.ts). */
+const UNREACHABLE_HINT = "is the server running and the URL right? set --url or SCOREGATE_URL (locally: npm start serves http://localhost:8787)";
+
 /** The longest wait between two reconnects while the server is down. */
 const WATCH_MAX_BACKOFF_MS = 15_000;
 /** The wait before the stream is tried again after a 429 without Retry-After. */
 const WATCH_RETRY_MS = 30_000;
+
+/** Said once when the server's event history restarts; its snapshot follows. */
+export const HISTORY_RESTARTED_LINE = "-- the server's event history restarted (a new state?); showing its current state";
 
 /** A long period for the timer that keeps `watch` alive (it never fires a callback that matters). */
 const KEEP_ALIVE_MS = 60 * 60 * 1000;
@@ -85,12 +93,19 @@ export async function watch(c: Ctx): Promise<number> {
     names = g;
     url = eventsUrl(api.baseUrl, { embedding: g.embedding!, reranker: g.reranker!, ...(g.index === undefined ? {} : { index: g.index }) });
   }
+  const origin = new URL(url).origin;
   const signal = c.io.signal;
   // The stream waits between reconnects on unref'd timers (a service's stream must never hold its process open); the
   // command is that process, and it runs until ^C: this timer holds it while nothing else does (the server down).
   const alive = setInterval(() => {}, KEEP_ALIVE_MS);
   return await new Promise<number>((resolve, reject) => {
     let opened = false;
+    /** Said could-not-reach while no connection has opened yet (once, not on every retry). */
+    let unreached = false;
+    /** The reconnect that fetches a restarted history's state: no "connection lost" / "reconnected" lines for it. */
+    let restarting = false;
+    /** An event was printed: a seq going back before that is `--since` past the server's newest, not a restart seen. */
+    let printed = false;
     const stream = new GateStream({
       url,
       headers: () => api.headers(),
@@ -102,11 +117,32 @@ export async function watch(c: Ctx): Promise<number> {
       maxFailures: Number.POSITIVE_INFINITY,
       backoff: { maxMs: WATCH_MAX_BACKOFF_MS },
       recoveryMs: WATCH_RETRY_MS,
-      onEvent: (e, snapshot) => c.out(c.json ? JSON.stringify(snapshot ? { snapshot: true, ...e } : e) : eventLine(e, snapshot)),
+      onEvent: (e, snapshot) => {
+        printed = true;
+        c.out(c.json ? JSON.stringify(snapshot ? { snapshot: true, ...e } : e) : eventLine(e, snapshot));
+      },
+      onRestart: (r) =>
+        c.warn(
+          printed ? HISTORY_RESTARTED_LINE : `-- the server's newest event is ${r.headSeq}, before --since ${r.lastSeq}; showing its current state`,
+        ),
       onState: (state, d) => {
         if (state === "open") {
-          if (opened) c.warn(`-- reconnected, resumed after ${d.after ?? "nothing"}`);
+          if (unreached) c.warn(`-- connected to ${origin}`);
+          else if (opened && !restarting) c.warn(`-- reconnected, resumed after ${d.after ?? "nothing"}`);
           opened = true;
+          unreached = false;
+          restarting = false;
+        } else if (state === "reconnecting" && d.reason.startsWith(HISTORY_RESTARTED)) {
+          // the stream reconnects at once for the new history's state: HISTORY_RESTARTED_LINE said it
+          restarting = true;
+        } else if (state === "reconnecting" && !opened) {
+          // the words every other command says when the server cannot be reached, once, then quiet retries
+          if (!unreached && d.status === undefined) {
+            c.warn(`scoregate: could not reach ${origin} (${d.reason})`);
+            c.warn(`  ${UNREACHABLE_HINT}`);
+          } else if (!unreached) c.warn(`scoregate: ${origin} answered ${d.reason}`);
+          if (!unreached) c.warn("  retrying until it answers (^C stops)");
+          unreached = true;
         } else if (state === "reconnecting") c.warn(`-- connection lost (${d.reason}); reconnecting`);
         else if (state === "polling" && d.status === 429) c.warn(`-- ${d.reason.replace(/: polling instead$/u, "")}; retrying the stream later`);
         else if (state === "polling") {

@@ -29,6 +29,21 @@ const FALLBACK_STATUSES = new Set([404, 429, 501]);
  */
 export const OVERDUE_MS = 1_000;
 
+/**
+ * The reason a stream reconnects after the server's history went back (GateStream's `onRestart`): not a failure, so
+ * it is neither counted nor backed off.
+ */
+export const HISTORY_RESTARTED = "the server's event history restarted";
+
+/**
+ * The server's event history went back below the stream's last event: `lastSeq` the seq the stream had applied,
+ * `headSeq` the server's newest (a snapshot's seq, or a heartbeat's `head_seq`).
+ */
+export interface HistoryRestart {
+  lastSeq: number;
+  headSeq: number;
+}
+
 /** Where a gate's stream is: connected, waiting to reconnect, polling after a failover, or stopped. */
 export type StreamState = "open" | "reconnecting" | "polling" | "stopped";
 
@@ -43,6 +58,12 @@ export interface GateStreamOptions extends StreamOptions {
   after?: number | null;
   /** An event to apply, in order, each exactly once; `snapshot` when the server sent the full state instead. */
   onEvent: (event: GateEvent, snapshot: boolean) => void;
+  /**
+   * The server's event history restarted (its seq went back: a reset local state, or a restored database): the stream
+   * has dropped its position and takes the server's current state, a `snapshot` event next (docs/api.md, "When the
+   * seq goes back").
+   */
+  onRestart?: (restart: HistoryRestart) => void;
   /** A heartbeat of a healthy stream, with the gate's newest seq. */
   onHeartbeat?: (headSeq: number) => void;
   /** Every change of state, with why (`reconnecting`: the failure; `open`: the seq it resumed after, if any). */
@@ -51,7 +72,9 @@ export interface GateStreamOptions extends StreamOptions {
 
 /**
  * One gate's subscription: connects, applies events in order exactly once (drops `seq <= last`, treats
- * `prev_seq !== last` as a gap and reconnects with Last-Event-ID so the server replays or sends a snapshot), detects
+ * `prev_seq !== last` as a gap and reconnects with Last-Event-ID so the server replays or sends a snapshot), applies a
+ * snapshot whatever its seq and takes the server's seq going back (a snapshot or a heartbeat's `head_seq` below the
+ * last seq) for a restarted history (`onRestart`: it forgets its position and takes the current state), detects
  * a dead connection by `readTimeoutMs` without a byte, reconnects with exponential backoff and jitter, and switches
  * to polling (state `polling`) on 404/429/501 or after `maxFailures` failures within `failureWindowMs`, trying the
  * stream again every `recoveryMs`. A 401/403 stops it (`stopped`). Never throws into the caller, a listener's error
@@ -276,18 +299,35 @@ export class GateStream {
     if (frame.event === "heartbeat") {
       const head = data.head_seq;
       if (typeof head === "number" && head > (this.#last ?? 0)) return `gap: the gate is at ${head}, this stream at ${this.#last ?? 0}`;
+      if (typeof head === "number" && this.#last !== null && head < this.#last) {
+        // a new history: reconnecting without Last-Event-ID makes the server send its current state as a snapshot
+        const lastSeq = this.#last;
+        this.#last = null;
+        this.#restarted({ lastSeq, headSeq: head });
+        return `${HISTORY_RESTARTED}: the gate is at ${head}, this stream was at ${lastSeq}`;
+      }
       this.#o.onHeartbeat?.(head ?? 0);
       return undefined;
     }
     if (frame.event !== "gate" && frame.event !== "snapshot") return undefined;
     if (data.v !== 1 || typeof data.seq !== "number" || typeof data.prev_seq !== "number") return `unknown event version ${String(data.v)}`;
     const snapshot = frame.event === "snapshot";
-    if (this.#last !== null && data.seq <= this.#last) return undefined;
+    // a snapshot is the server's whole state: applied whatever its seq; one below the last seq starts a new history
+    if (snapshot && this.#last !== null && data.seq < this.#last) this.#restarted({ lastSeq: this.#last, headSeq: data.seq });
+    else if (this.#last !== null && data.seq <= this.#last && !snapshot) return undefined;
     if (!snapshot && this.#last !== null && data.prev_seq !== this.#last)
       return `gap: event ${data.seq} follows ${data.prev_seq}, this stream is at ${this.#last}`;
     this.#last = data.seq;
     this.#o.onEvent(data as GateEvent, snapshot);
     return undefined;
+  }
+
+  #restarted(restart: HistoryRestart): void {
+    try {
+      this.#o.onRestart?.(restart);
+    } catch {
+      // a listener's bug must not stop the stream
+    }
   }
 
   #failed(outcome: { status?: number; reason: string; retryAfterMs?: number | undefined }, requested: boolean): void {
@@ -301,6 +341,12 @@ export class GateStream {
       // asked for, not a failure: neither counted nor backed off beyond the first delay
       this.#set("reconnecting", outcome);
       this.#schedule(backoffDelay(this.#backoff, 1, this.#random));
+      return;
+    }
+    if (outcome.reason.startsWith(HISTORY_RESTARTED)) {
+      // the connection is fine, the position was not: fetch the new history's state at once, as no failure
+      this.#set("reconnecting", outcome);
+      this.#schedule(0);
       return;
     }
     const windowMs = this.#o.failureWindowMs ?? STREAM_DEFAULTS.failureWindowMs;
@@ -336,8 +382,11 @@ async function serverMessage(response: Response): Promise<string> {
   }
 }
 
+/** An error's message, with its cause's code when it has one (Node's `fetch failed` says why only there: ECONNREFUSED). */
 function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  if (!(e instanceof Error)) return String(e);
+  const code = (e.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" ? `${e.message} (${code})` : e.message;
 }
 
 /** A promise that rejects with the signal's reason when it aborts, to race against what might ignore the signal. */

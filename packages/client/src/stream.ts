@@ -9,11 +9,19 @@ import { confirm, gateKey, markUncalibrated, seqOf, take } from "./cache-entry";
 import { ScoregateClient as CoreClient } from "./client";
 import { readThresholdResponse } from "./threshold-response";
 import { GateStream, STREAM_DEFAULTS, type StreamState } from "./gate-stream";
-import type { GateEvent, GateKey, GetThresholdOptions, ScoregateClientOptions, StreamOptions, ThresholdResult } from "./types";
+import type { ClientEvent, GateEvent, GateKey, GetThresholdOptions, ScoregateClientOptions, StreamOptions, ThresholdResult } from "./types";
 
 export * from "./index";
 export type { StreamOptions } from "./types";
-export { GateStream, type GateStreamOptions, OVERDUE_MS, STREAM_DEFAULTS, type StreamState } from "./gate-stream";
+export {
+  GateStream,
+  type GateStreamOptions,
+  HISTORY_RESTARTED,
+  type HistoryRestart,
+  OVERDUE_MS,
+  STREAM_DEFAULTS,
+  type StreamState,
+} from "./gate-stream";
 export { type SseFrame, SseParser } from "./sse-parser";
 
 /** Path of the pushed changes of a gate named by index, embedding and reranker (ROUTES in src/contract/routes.ts). */
@@ -27,6 +35,22 @@ export function eventsUrl(baseUrl: string, gate: GateKey): string {
   params.set("reranker", gate.reranker);
   return `${baseUrl.replace(/\/+$/u, "")}${EVENTS_PATH}?${params}`;
 }
+
+/**
+ * A gate's stream saw the server's event seq go back below the last event it applied (`lastSeq`; `headSeq` the
+ * server's newest): the server's history restarted (a reset local state, or a restored database). The client has
+ * dropped what it held as that history's state: the gate's value is `stale` until the server's current state arrives
+ * (a snapshot over the stream, or the poll its next read starts), which is then served even though its seq is lower.
+ */
+export interface HistoryRestartedEvent {
+  type: "history_restarted";
+  gate: GateKey;
+  lastSeq: number;
+  headSeq: number;
+}
+
+/** What a listener of the streaming client hears: the core client's events, and `history_restarted`. */
+export type StreamClientEvent = ClientEvent | HistoryRestartedEvent;
 
 export interface StreamClientOptions extends ScoregateClientOptions {
   /**
@@ -63,6 +87,17 @@ export class ScoregateClient extends CoreClient {
     return super.getThreshold(gate, options);
   }
 
+  /**
+   * Listens to the core client's events and, from a gate's streams, `history_restarted`; returns the unsubscribe
+   * function. A listener typed for the core's ClientEvent is accepted too (it hears `history_restarted` as an event
+   * type it does not know, as any listener may when events are added).
+   */
+  override subscribe(listener: (event: ClientEvent) => void): () => void;
+  override subscribe(listener: (event: StreamClientEvent) => void): () => void;
+  override subscribe(listener: (event: ClientEvent) => void): () => void {
+    return super.subscribe(listener);
+  }
+
   /** Also closes every stream; a gate read after it polls and opens none. */
   override close() {
     this.#closed = true;
@@ -95,6 +130,9 @@ export class ScoregateClient extends CoreClient {
     if (this.#streams.size >= (options.maxGates ?? STREAM_DEFAULTS.maxGates)) return;
     const readTimeoutMs = options.readTimeoutMs ?? STREAM_DEFAULTS.readTimeoutMs;
     const b = this.#base;
+    // After a restarted history, until the new state arrives: heartbeats do not confirm the old value, and the new
+    // history's first event (its snapshot) replaces it whatever its seq.
+    let resync = false;
     const stream = new GateStream({
       ...options,
       url: eventsUrl(b.baseUrl, gate),
@@ -102,8 +140,24 @@ export class ScoregateClient extends CoreClient {
       fetch: (input, init) => (b.fetch ?? globalThis.fetch)(input, init),
       ...(b.now === undefined ? {} : { now: b.now }),
       ...(b.random === undefined ? {} : { random: b.random }),
-      onEvent: (event) => pushed(this, gate, event, readTimeoutMs),
-      onHeartbeat: () => pushed(this, gate, null, readTimeoutMs),
+      onEvent: (event) => {
+        pushed(this, gate, event, readTimeoutMs, resync);
+        resync = false;
+      },
+      onHeartbeat: (head) => {
+        // until the entry holds a state of the new history (a snapshot, or a poll's answer), it is not confirmed
+        if (resync && seqOf(this._internals()[0].get(key)?.etag) > head) return;
+        resync = false;
+        pushed(this, gate, null, readTimeoutMs);
+      },
+      onRestart: ({ lastSeq, headSeq }) => {
+        resync = true;
+        // stale at once: a read meanwhile polls the server, whose answer is taken even with a lower seq
+        pushed(this, gate, null, 0);
+        const event: HistoryRestartedEvent = { type: "history_restarted", gate: { ...gate }, lastSeq, headSeq };
+        // the core's emit passes an event to its listeners as it is; this entry's listeners are typed to take it
+        this._internals()[2](event as unknown as ClientEvent);
+      },
       onState: (state) => {
         // a failed-over gate is polled from its next read on
         if (state === "polling" || state === "stopped") pushed(this, gate, null, 0);
@@ -118,12 +172,13 @@ export class ScoregateClient extends CoreClient {
  * A pushed event applied to the client's cache. Its full state replaces the gate's entry as a 200 with its ETag would
  * (an event older than the entry's ETag is ignored), then the event is announced; `event` null only confirms the entry
  * (a heartbeat). Either way the entry counts as fresh for `maxAgeMs` (the stream's read timeout); `null, 0` marks it
- * stale, so the next read polls (the stream failed over to polling).
+ * stale, so the next read polls (the stream failed over to polling, or its history restarted). `restarted`: the first
+ * event of a restarted history, taken even when its seq is below the entry's ETag (that seq was the old history's).
  */
-function pushed(client: CoreClient, gate: GateKey, event: GateEvent | null, maxAgeMs: number): void {
+function pushed(client: CoreClient, gate: GateKey, event: GateEvent | null, maxAgeMs: number, restarted = false): void {
   const [entries, options, emit] = client._internals();
   const entry = entries.get(gateKey(gate));
-  if (entry === undefined || (event !== null && event.seq < seqOf(entry.etag))) return;
+  if (entry === undefined || (event !== null && !restarted && event.seq < seqOf(entry.etag))) return;
   const now = options.now();
   if (event === null) {
     if (maxAgeMs > 0) confirm(entry, null, now);
