@@ -28,6 +28,16 @@ export class EventLog {
     return row === undefined ? null : (JSON.parse(row.event) as GateEvent);
   }
 
+  /** Whether the log holds the event `seq` (a publish of it again is a duplicate). */
+  has(seq: number): boolean {
+    return this.#sql.exec(`SELECT 1 FROM gate_events WHERE seq = ?`, seq).toArray().length > 0;
+  }
+
+  /** Forgets every event: D1's log went back (hub.ts, "A restore"), and what is kept here is no longer its tail. */
+  clear(): void {
+    this.#sql.exec(`DELETE FROM gate_events`);
+  }
+
   /** Keeps `event` (once: appending a seq already kept changes nothing), then drops what is past the retention. */
   append(event: GateEvent, nowMs: number): void {
     this.#sql.exec(

@@ -10,6 +10,16 @@
  * arrived out of order, or one failed) reads the gate's log after its head from D1 inside `blockConcurrencyWhile`, so
  * no publish or subscribe interleaves, and sends those in order. No state lives in memory: the log is in the object's
  * SQLite (event-log.ts), the subscribers are the object's accepted sockets.
+ *
+ * A restore. D1's log can go back (a D1 Time Travel restore, or a local state reset: docs/storage.md, "Recovery"),
+ * which this object's own storage does not follow: the hub then holds events D1 no longer has, and D1's next seqs are
+ * at or below its head. The hub notices when a publish brings a seq at or below its head that its log does not hold,
+ * when a sync (the cron tick's, or the reconciler's after it republished a gate) finds D1's newest event of the gate
+ * below its head, and when D1's next event after its head does not follow it. It confirms with D1's newest event,
+ * inside `blockConcurrencyWhile` (a late repeat of an old event trimmed from the log is not a restore: D1 still has
+ * the head), then restarts its history: it forgets its log, keeps D1's newest event and sends it to every subscriber
+ * as a `snapshot`; heartbeats then carry its seq, and clients ahead of it take the snapshot (docs/api.md, "Pushed
+ * changes").
  */
 import { type GateEvent, type GateHeartbeat, MAX_SUBSCRIBERS_PER_GATE, sseFrame } from "../contract";
 import { HUB_SYNC_BATCH } from "../platform/limits";
@@ -71,7 +81,7 @@ export class Hub {
     // gate's log from D1 first; nothing else runs meanwhile, so no event slips between the replay and the socket.
     const head = this.#log.head();
     if (head === 0 || (after !== null && after > head)) {
-      await this.#state.blockConcurrencyWhile(() => this.#catchUp(gateId, source));
+      await this.#state.blockConcurrencyWhile(() => this.#catchUp(gateId, source, null));
     }
 
     const pair = new WebSocketPair();
@@ -85,17 +95,24 @@ export class Hub {
   /** Appends and broadcasts a committed event, in the gate's order (module comment); returns how many were sent. */
   async publish(event: GateEvent, source: EventSource): Promise<number> {
     const head = this.#log.head();
-    if (event.seq <= head) return 0;
+    if (event.seq <= head) {
+      if (this.#log.has(event.seq)) return 0; // a repeat
+      // Not kept: a late repeat of an event trimmed from the log, or D1's log went back (a restore). D1 tells which.
+      return this.#state.blockConcurrencyWhile(() => this.#follow(event.gate_id, source));
+    }
     if (head === 0 || event.prev_seq === head) {
       this.#send(event);
       return 1;
     }
-    return this.#state.blockConcurrencyWhile(() => this.#catchUp(event.gate_id, source));
+    return this.#state.blockConcurrencyWhile(() => this.#catchUp(event.gate_id, source, null));
   }
 
-  /** Brings the hub up to D1's log of the gate (the cron tick's repair of a failed publish); returns the events sent. */
+  /**
+   * Brings the hub to D1's log of the gate (the cron tick's repair of a failed publish, and of a restore); returns the
+   * events sent (a restart counts its snapshot).
+   */
   async sync(gateId: string, source: EventSource): Promise<number> {
-    return this.#state.blockConcurrencyWhile(() => this.#catchUp(gateId, source));
+    return this.#state.blockConcurrencyWhile(() => this.#follow(gateId, source));
   }
 
   /** The heartbeat frame with the hub's head. */
@@ -113,23 +130,68 @@ export class Hub {
     return replay.map((e) => sseFrame("gate", e, e.seq));
   }
 
-  /** Reads the gate's events after the head from D1 and sends them in order (empty log: only the newest). */
-  async #catchUp(gateId: string, source: EventSource): Promise<number> {
+  /**
+   * Brings the hub to D1's newest event of the gate, `latest`: nothing when the hub has it, a restart when it is below
+   * the head (a restore), the events after the head when above. Cost, chosen so the cron tick's sync of a current hub
+   * stays at one D1 read: the newest event is read first (one query, all a current hub or a restored one needs), and
+   * the events after the head only when D1 is ahead (a second query, for a hub that missed a publish).
+   */
+  async #follow(gateId: string, source: EventSource): Promise<number> {
+    const latest = await source.latestEvent(gateId);
     const head = this.#log.head();
-    const events = head === 0 ? [await source.latestEvent(gateId)].filter((e) => e !== null) : await source.events(gateId, head, HUB_SYNC_BATCH);
+    if (latest === null) {
+      // D1 has no event of the gate left (restored to before its first): nothing to show; heartbeats say 0.
+      if (head !== 0) this.#log.clear();
+      return 0;
+    }
+    if (latest.seq < head) return this.#restart(latest);
+    if (latest.seq === head) return 0;
+    return this.#catchUp(gateId, source, latest);
+  }
+
+  /**
+   * Reads the gate's events after the head from D1 and sends them in order (empty log: only the newest, `latest` when
+   * the caller has read it). When D1's next event does not follow the head, D1 no longer has the head (a restore, and
+   * new activations since past the old head): the hub restarts from D1's newest event.
+   */
+  async #catchUp(gateId: string, source: EventSource, latest: GateEvent | null): Promise<number> {
+    const head = this.#log.head();
+    if (head === 0) {
+      const newest = latest ?? (await source.latestEvent(gateId));
+      if (newest === null) return 0;
+      this.#send(newest);
+      return 1;
+    }
+    const events = await source.events(gateId, head, HUB_SYNC_BATCH);
+    if (events[0] !== undefined && events[0].prev_seq < head) {
+      const newest = latest ?? (await source.latestEvent(gateId));
+      return newest === null ? 0 : this.#restart(newest);
+    }
     let sent = 0;
     for (const e of events) {
-      if (this.#log.head() !== 0 && e.prev_seq !== this.#log.head()) break; // D1's log is linked: only on a torn read
+      if (e.prev_seq !== this.#log.head()) break; // D1's log is linked: only on a torn read
       this.#send(e);
       sent++;
     }
     return sent;
   }
 
+  /** Restarts the hub's history at D1's newest event (module comment, "A restore"): every subscriber gets its snapshot. */
+  #restart(latest: GateEvent): number {
+    this.#log.clear();
+    this.#log.append(latest, this.#now());
+    this.#broadcast(sseFrame("snapshot", latest, latest.seq));
+    return 1;
+  }
+
   /** Appends `e` and sends it to every subscriber, synchronously (no await: nothing interleaves). */
   #send(e: GateEvent): void {
     this.#log.append(e, this.#now());
-    const frame = sseFrame("gate", e, e.seq);
+    this.#broadcast(sseFrame("gate", e, e.seq));
+  }
+
+  /** Sends `frame` to every subscriber. */
+  #broadcast(frame: string): void {
     for (const ws of this.#state.getWebSockets(SUBSCRIBER_TAG)) {
       try {
         ws.send(frame);

@@ -23,6 +23,9 @@ export function headOfFrame(frame: string): number | null {
   return m === null ? null : Number(m[1]);
 }
 
+/** A hub's snapshot frame (sseFrame("snapshot", e, e.seq)). */
+const SNAPSHOT_FRAME = /^id: \d+\nevent: snapshot\n/u;
+
 /** The SSE body relaying `hub` (the hub end of a subscribe, not yet accepted). */
 export function relay(hub: WebSocket, clock: RelayClock, heartbeatMs: number = SSE_HEARTBEAT_MS): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
@@ -81,7 +84,8 @@ export function relay(hub: WebSocket, clock: RelayClock, heartbeatMs: number = S
       return;
     }
     const seq = headOfFrame(text);
-    if (seq !== null && seq > head) head = seq;
+    // A snapshot sets the head even when lower: the hub's history restarts there (D1's log went back: hub.ts).
+    if (seq !== null && (seq > head || SNAPSHOT_FRAME.test(text))) head = seq;
     write(text);
   });
   hub.addEventListener("close", end);

@@ -1,9 +1,10 @@
 /**
  * Cron (every minute): run the listeners that changes committed more than ACTIVATION_LISTENERS_GRACE_MS ago still owe
- * (their request died: calibrations/pending-listeners.ts), reconcile the KV projection with D1, retry due webhook
- * deliveries, forget expired idempotency keys, bring the hubs of recently changed gates up to D1 (missed pushes),
- * write the log event of every promotion transition left without one, re-decide every running promotion step from its
- * evidence and stop the steps past their `max_step_hours` (promotions/step-evidence.ts).
+ * (their request died: calibrations/pending-listeners.ts), reconcile the KV projection with D1 (and sync the hubs of the
+ * gates it republished), retry due webhook deliveries, forget expired idempotency keys, bring the hubs of recently
+ * changed gates up to D1 (missed pushes), write the log event of every promotion transition left without one, re-decide
+ * every running promotion step from its evidence and stop the steps past their `max_step_hours`
+ * (promotions/step-evidence.ts).
  * Thin adapter: the clock comes from the trigger's scheduled time.
  */
 import { type ListenerSweep, sweepPendingListeners } from "../calibrations/pending-listeners";
@@ -69,7 +70,17 @@ export async function runScheduled(env: Env, now: Date, log: ScheduledLog = (lin
     [
       "reconcile",
       async () => {
-        report.reconcile = await reconcileProjection(projection, Math.floor(now.getTime() / 60_000));
+        // A gate whose KV value was behind D1 may have a hub behind or ahead of D1 too (a missed push, a restore that
+        // emptied KV): one hub sync per republished gate, which reads one D1 query when the hub is current.
+        const hub = hubClient(env);
+        const syncHub = async (gateId: string): Promise<void> => {
+          try {
+            await hub.sync(gateId);
+          } catch (e) {
+            console.error(`reconcile: syncing the hub of gate ${gateId} failed; the next repair or change retries`, e);
+          }
+        };
+        report.reconcile = await reconcileProjection(projection, Math.floor(now.getTime() / 60_000), undefined, syncHub);
         if (report.reconcile.written > 0) log(`reconcile: republished ${report.reconcile.written} projection value(s)`);
       },
     ],

@@ -148,6 +148,25 @@ describe("the relay", () => {
     await c.reader.cancel();
   });
 
+  it("after D1's activation log goes back (a restore), beats with the seq of the hub's snapshot, even below its last", async () => {
+    const r = relayed();
+    await r.reader.frame();
+    r.hubEnd.send(event(57, 41));
+    await r.reader.frame();
+    // The hub restarted its history at 12: a snapshot frame; a late gate frame below it does not move the head.
+    r.hubEnd.send(event(12, 3).replace("event: gate", "event: snapshot"));
+    expect((await r.reader.frame()).event).toBe("snapshot");
+    r.clock.tick();
+    expect((await r.reader.heartbeat()).head_seq).toBe(12);
+    r.hubEnd.send(HUB_PONG);
+    r.hubEnd.send(event(9, 3));
+    await r.reader.frame();
+    await settle();
+    r.clock.tick();
+    expect((await r.reader.heartbeat()).head_seq).toBe(12);
+    await r.reader.cancel();
+  });
+
   it("reads the head from an event's id or a heartbeat's head_seq", () => {
     expect(headOfFrame(event(12, 3))).toBe(12);
     expect(headOfFrame(sseFrame("heartbeat", { v: 1, head_seq: 99, at: "x" }))).toBe(99);
