@@ -2,11 +2,12 @@ import { describe, expect, it } from "vitest";
 import { calibrate } from "../../src/calibrations/calibrate";
 import { CalibrationMeta } from "../../src/contract";
 import { gateIdOf } from "../../src/platform/ids";
+import { projectionKey } from "../../src/serving/projection";
 import { reconcileProjection } from "../../src/serving/reconcile";
 import { memoryDeps } from "../support/memory-deps";
 
 describe("reconcileProjection", () => {
-  it("repairs missing KV values in bounded slices that together cover every gate", async () => {
+  it("repairs missing KV values in bounded slices that together cover every gate, and names only the gates it republished", async () => {
     const { deps: d, projection } = memoryDeps();
     const gates = Array.from({ length: 5 }, (_, i) => ({ index: "docs", embedding: "e5", reranker: `bge-${i}` }));
     for (const g of gates) {
@@ -21,7 +22,18 @@ describe("reconcileProjection", () => {
     await reconcileProjection(d, 1, 2);
     await reconcileProjection(d, 2, 2);
     for (const g of gates) expect(await projection.get(await gateIdOf(g), null)).not.toBeNull();
-    const again = await reconcileProjection(d, 3, 2); // slice 0 again: nothing to write
+    const told: string[] = [];
+    const republished = async (gateId: string) => {
+      told.push(gateId);
+    };
+    const again = await reconcileProjection(d, 3, 2, republished); // slice 0 again: nothing to write
     expect(again).toMatchObject({ checked: 2, written: 0, unchanged: 4 });
+    expect(told).toEqual([]);
+    // Only a gate whose value it republished is told of (the cron syncs that gate's hub).
+    const behind = await gateIdOf(gates[3]!);
+    projection.values.delete(await projectionKey(behind, null));
+    const repaired = await reconcileProjection(d, 0, 5, republished);
+    expect(repaired).toMatchObject({ checked: 5, written: 1 });
+    expect(told).toEqual([behind]);
   });
 });
