@@ -1,7 +1,8 @@
 /**
  * The cron tick's repair of missed pushes: the hubs of gates whose log changed recently are brought up to D1 (a push
  * listener that failed, a Worker that died between its commit and its listeners). A hub that is current reads one D1
- * query and sends nothing; subscribers of a hub that was behind get the missing events in order, within a minute.
+ * query and sends nothing; subscribers of a hub that was behind get the missing events in order, within a minute (two
+ * queries); a hub ahead of D1 (its log went back: a restore) restarts its history at D1's newest event (hub.ts).
  */
 import { HUB_SYNC_WINDOW_MS, MAX_HUB_SYNCS_PER_TICK } from "../platform/limits";
 import type { HubClient } from "./deps";
