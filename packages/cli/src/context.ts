@@ -11,6 +11,8 @@ export interface Io {
   fetch?: typeof fetch;
   /** Waits before an upload is retried (tests: at once). */
   sleep?: (ms: number) => Promise<void>;
+  /** The waits between watch's reconnects (tests: a few ms; the bin: from 1 s up to WATCH_MAX_BACKOFF_MS). */
+  watchBackoff?: { initialMs: number; maxMs: number };
   /** Ends a long-running command (watch) with exit 0: the bin aborts it on SIGINT and SIGTERM. */
   signal?: AbortSignal;
 }

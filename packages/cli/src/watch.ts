@@ -115,7 +115,7 @@ export async function watch(c: Ctx): Promise<number> {
       // so a server that is down is retried (backoff up to WATCH_MAX_BACKOFF_MS) however long it stays down, and a
       // 429 is waited out (WATCH_RETRY_MS, or the server's Retry-After)
       maxFailures: Number.POSITIVE_INFINITY,
-      backoff: { maxMs: WATCH_MAX_BACKOFF_MS },
+      backoff: c.io.watchBackoff ?? { maxMs: WATCH_MAX_BACKOFF_MS },
       recoveryMs: WATCH_RETRY_MS,
       onEvent: (e, snapshot) => {
         printed = true;

@@ -138,12 +138,14 @@ describe("scoregate watch before the server is reached", () => {
       stderr: { write: (s: string) => (out.stderr += s), isTTY: false },
       env: { SCOREGATE_URL: reachable, SCOREGATE_TOKEN: "read-token" },
       signal: interrupt.signal,
-      // the first two attempts find nothing listening
-      fetch: (input, init) => (++calls <= 2 ? Promise.reject(new TypeError("fetch failed")) : fetch(input, init)),
+      // the first four attempts find nothing listening; the waits between them are milliseconds here
+      fetch: (input, init) => (++calls <= 4 ? Promise.reject(new TypeError("fetch failed")) : fetch(input, init)),
+      watchBackoff: { initialMs: 5, maxMs: 20 },
     });
     await vi.waitFor(() => expect(out.stdout).toContain("5 activation"), WAIT);
     interrupt.abort();
     expect(await done).toBe(0);
+    expect(calls).toBeGreaterThanOrEqual(5);
     expect(out.stderr.match(/could not reach/gu)).toHaveLength(1);
     expect(out.stderr).toContain(`scoregate: could not reach ${reachable} (fetch failed)`);
     expect(out.stderr).toMatch(new RegExp(`retrying until it answers \\(\\^C stops\\)\\n-- connected to ${reachable}\\n$`, "u"));
