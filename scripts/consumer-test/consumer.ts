@@ -55,10 +55,14 @@ import {
   eventsUrl,
   GateStream,
   type GateStreamOptions,
+  HISTORY_RESTARTED,
+  type HistoryRestart,
+  type HistoryRestartedEvent,
   OVERDUE_MS,
   type SseFrame,
   SseParser,
   STREAM_DEFAULTS,
+  type StreamClientEvent,
   type StreamClientOptions,
   ScoregateClient as StreamingClient,
   type StreamState,
@@ -190,6 +194,13 @@ export async function promotionsAndStreams(candidates: readonly { id: string; sc
       console.log(kind, candidate?.calibration_id, shadows?.length);
     }
   });
+  // a restored server's history: the streaming client says so before it serves the server's current state
+  streaming.subscribe((e: StreamClientEvent) => {
+    if (e.type === "history_restarted") {
+      const restarted: HistoryRestartedEvent = e;
+      console.log(restarted.gate.reranker, restarted.lastSeq, restarted.headSeq);
+    }
+  });
   const frames: SseFrame[] = [];
   new SseParser((f) => frames.push(f)).push("event: gate\ndata: {}\n\n");
   const states: StreamState[] = [];
@@ -198,7 +209,11 @@ export async function promotionsAndStreams(candidates: readonly { id: string; sc
     headers: () => ({ authorization: "Bearer read-token" }),
     fetch,
     onEvent: (e, snapshot) => console.log(e.seq, snapshot),
-    onState: (s) => states.push(s),
+    onState: (s, d) => {
+      states.push(s);
+      if (d.reason.startsWith(HISTORY_RESTARTED)) console.log("history restarted");
+    },
+    onRestart: (r: HistoryRestart) => console.log(r.lastSeq, r.headSeq),
   };
   const watch = new GateStream(watchOptions);
   watch.close();
