@@ -9,12 +9,12 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { D1CalibrationStore } from "../../src/calibrations/d1-store";
 import { gateEventBody } from "../../src/calibrations/gate-event";
-import { type GateEvent, SSE_RETRY_MS } from "../../src/contract";
+import type { GateEvent } from "../../src/contract";
 import { gateIdOf } from "../../src/platform/ids";
 import type { GateHubRpc } from "../../src/streaming/deps";
 import { SUBSCRIBER_TAG } from "../../src/streaming/hub";
 import { tick } from "../support/scheduled";
-import { SseReader } from "../support/sse";
+import { SseReader, subscribeToGate } from "../support/sse";
 import { call, callJson, expectError, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 type Gate = ReturnType<typeof uniqueGate>;
@@ -35,19 +35,7 @@ afterEach(async () => {
   for (const r of open.splice(0)) await r.cancel().catch(() => {});
 });
 
-async function subscribe(gate: Gate, lastEventId?: number): Promise<SseReader> {
-  const res = await call("GET", `/v1/events?${qs(gate)}`, {
-    token: TOKENS.read,
-    ...(lastEventId === undefined ? {} : { headers: { "last-event-id": String(lastEventId) } }),
-  });
-  expect(res.status).toBe(200);
-  expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
-  expect(res.headers.get("cache-control")).toBe("no-store");
-  const reader = new SseReader(res.body!);
-  open.push(reader);
-  expect((await reader.frame()).retry).toBe(SSE_RETRY_MS);
-  return reader;
-}
+const subscribe = (gate: Gate, lastEventId?: number): Promise<SseReader> => subscribeToGate(gate, open, lastEventId);
 
 /** The gate's activation log in D1, oldest first. */
 async function logOf(gate: Gate): Promise<GateEvent[]> {

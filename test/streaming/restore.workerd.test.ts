@@ -15,8 +15,8 @@ import { HUB_SYNC_WINDOW_MS } from "../../src/platform/limits";
 import { projectionKey } from "../../src/serving/projection";
 import type { GateHubRpc } from "../../src/streaming/deps";
 import { tick } from "../support/scheduled";
-import { SseReader } from "../support/sse";
-import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+import { type SseReader, subscribeToGate } from "../support/sse";
+import { callJson, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 type Gate = ReturnType<typeof uniqueGate>;
 
@@ -26,17 +26,7 @@ afterEach(async () => {
   for (const r of open.splice(0)) await r.cancel().catch(() => {});
 });
 
-async function subscribe(gate: Gate, lastEventId?: number): Promise<SseReader> {
-  const res = await call("GET", `/v1/events?${qs(gate)}`, {
-    token: TOKENS.read,
-    ...(lastEventId === undefined ? {} : { headers: { "last-event-id": String(lastEventId) } }),
-  });
-  expect(res.status).toBe(200);
-  const reader = new SseReader(res.body!);
-  open.push(reader);
-  await reader.frame(); // retry:
-  return reader;
-}
+const subscribe = (gate: Gate, lastEventId?: number): Promise<SseReader> => subscribeToGate(gate, open, lastEventId);
 
 /** A gate with one activation in D1 (its event `first`), its hub, and a subscriber that took `first` as its snapshot. */
 async function servedGate(name: string) {

@@ -2,7 +2,9 @@
  * A small Server-Sent Events reader for tests: frames of a streamed body, one at a time, each with a deadline so a
  * missing event fails the test instead of hanging it.
  */
-import type { GateEvent, GateHeartbeat } from "../../src/contract";
+import { expect } from "vitest";
+import { type GateEvent, type GateHeartbeat, SSE_RETRY_MS } from "../../src/contract";
+import { call, qs, TOKENS } from "./worker";
 
 export interface SseFrame {
   readonly id: string | null;
@@ -88,4 +90,27 @@ function parseFrame(raw: string): SseFrame {
     else if (field === "retry") retry = Number(value);
   }
   return { id, event, data, retry };
+}
+
+/**
+ * Subscribes to a gate's events as a read-scoped client (resuming after `lastEventId` when given) through the Worker,
+ * checks the stream's content type, its no-store and its opening `retry:`, and keeps the reader in `open` for the
+ * test file's afterEach to cancel (no relay may outlive its test).
+ */
+export async function subscribeToGate(
+  gate: Record<string, string | number | boolean | undefined>,
+  open: SseReader[],
+  lastEventId?: number,
+): Promise<SseReader> {
+  const res = await call("GET", `/v1/events?${qs(gate)}`, {
+    token: TOKENS.read,
+    ...(lastEventId === undefined ? {} : { headers: { "last-event-id": String(lastEventId) } }),
+  });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+  expect(res.headers.get("cache-control")).toBe("no-store");
+  const reader = new SseReader(res.body!);
+  open.push(reader);
+  expect((await reader.frame()).retry).toBe(SSE_RETRY_MS);
+  return reader;
 }

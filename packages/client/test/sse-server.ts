@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { GateStream, type GateStreamOptions, type HistoryRestart, type StreamState } from "../src/stream";
 import type { GateEvent } from "../src/types";
 import { thresholdBody } from "./fake-server";
 
@@ -110,4 +111,29 @@ export function gateEvent(seq: number, prevSeq: number, calibrationId = `cal_${S
     promotion: null,
     details: null,
   };
+}
+
+/**
+ * A stream of the stub's gate (index docs, e5, bge) with short timings, started; records the seqs it applied, its
+ * restarts and its states. `onClose` takes its close for the test file's cleanup.
+ */
+export function openGateStream(url: string, onClose: (close: () => void) => void, options: Partial<GateStreamOptions> = {}) {
+  const seqs: number[] = [];
+  const restarts: HistoryRestart[] = [];
+  const states: { state: StreamState; reason: string; after: number | null; status?: number }[] = [];
+  const s = new GateStream({
+    url: `${url}/v1/events?index=docs&embedding=e5&reranker=bge`,
+    headers: () => ({ authorization: "Bearer read-token" }),
+    fetch: globalThis.fetch,
+    readTimeoutMs: 2000,
+    backoff: { initialMs: 5, maxMs: 20 },
+    random: () => 0.5,
+    onEvent: (e) => seqs.push(e.seq),
+    onRestart: (r) => restarts.push(r),
+    onState: (state, d) => states.push({ state, ...d }),
+    ...options,
+  });
+  onClose(() => s.close());
+  s.start();
+  return { s, seqs, restarts, states };
 }

@@ -3,9 +3,9 @@
 // must take the new history's state instead of dropping it as already seen, and the client (src/stream.ts) must serve
 // it, not the calibration that no longer exists. Against the stub of the events route (sse-server.ts).
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { GateStream, HISTORY_RESTARTED, type HistoryRestart, ScoregateClient, type StreamClientEvent, type StreamState } from "../src/stream";
+import { type GateStreamOptions, HISTORY_RESTARTED, ScoregateClient, type StreamClientEvent } from "../src/stream";
 import { thresholdBody } from "./fake-server";
-import { frame, gateEvent, heartbeat, type SseStub, startSseStub } from "./sse-server";
+import { frame, gateEvent, heartbeat, openGateStream, type SseStub, startSseStub } from "./sse-server";
 
 const GATE = { index: "docs", embedding: "e5", reranker: "bge" };
 const WAIT = { timeout: 5000, interval: 5 };
@@ -18,26 +18,8 @@ afterEach(async () => {
   stub = undefined;
 });
 
-function open(url: string, options: Partial<ConstructorParameters<typeof GateStream>[0]> = {}) {
-  const seqs: number[] = [];
-  const restarts: HistoryRestart[] = [];
-  const states: { state: StreamState; reason: string; after: number | null }[] = [];
-  const s = new GateStream({
-    url: `${url}/v1/events?index=docs&embedding=e5&reranker=bge`,
-    headers: () => ({ authorization: "Bearer read-token" }),
-    fetch: globalThis.fetch,
-    readTimeoutMs: 2000,
-    backoff: { initialMs: 5, maxMs: 20 },
-    random: () => 0.5,
-    onEvent: (e) => seqs.push(e.seq),
-    onRestart: (r) => restarts.push(r),
-    onState: (state, d) => states.push({ state, ...d }),
-    ...options,
-  });
-  cleanups.push(() => s.close());
-  s.start();
-  return { s, seqs, restarts, states };
-}
+/** A stream of the stub's gate with short timings (sse-server.ts openGateStream), closed after the test. */
+const open = (url: string, options: Partial<GateStreamOptions> = {}) => openGateStream(url, (close) => cleanups.push(close), options);
 
 describe("GateStream after the server's state is reset (seq goes back)", () => {
   it("applies the snapshot the server answers a Last-Event-ID above its head with, and follows the new history from its seq", async () => {

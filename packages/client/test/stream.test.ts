@@ -3,10 +3,10 @@
 // detected, failover to polling and back, a refused token stops it), and the client with `stream: true` feeding the
 // same cache and events as the poller.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { GateStream, ScoregateClient, type SseFrame, SseParser, type StreamState } from "../src/stream";
+import { type GateStreamOptions, ScoregateClient, type SseFrame, SseParser } from "../src/stream";
 import type { ClientEvent, GateEvent } from "../src/types";
 import { thresholdBody } from "./fake-server";
-import { frame, gateEvent, heartbeat, type SseStub, startSseStub } from "./sse-server";
+import { frame, gateEvent, heartbeat, openGateStream, type SseStub, startSseStub } from "./sse-server";
 
 const GATE = { index: "docs", embedding: "e5", reranker: "bge" };
 const WAIT = { timeout: 5000, interval: 5 };
@@ -19,25 +19,8 @@ afterEach(async () => {
   stub = undefined;
 });
 
-/** A stream of the stub's gate with short timings; records the seqs it applied and its states. */
-function open(url: string, options: Partial<ConstructorParameters<typeof GateStream>[0]> = {}) {
-  const seqs: number[] = [];
-  const states: { state: StreamState; reason: string; after: number | null; status?: number }[] = [];
-  const s = new GateStream({
-    url: `${url}/v1/events?index=docs&embedding=e5&reranker=bge`,
-    headers: () => ({ authorization: "Bearer read-token" }),
-    fetch: globalThis.fetch,
-    readTimeoutMs: 2000,
-    backoff: { initialMs: 5, maxMs: 20 },
-    random: () => 0.5,
-    onEvent: (e) => seqs.push(e.seq),
-    onState: (state, d) => states.push({ state, ...d }),
-    ...options,
-  });
-  cleanups.push(() => s.close());
-  s.start();
-  return { s, seqs, states };
-}
+/** A stream of the stub's gate with short timings (sse-server.ts openGateStream), closed after the test. */
+const open = (url: string, options: Partial<GateStreamOptions> = {}) => openGateStream(url, (close) => cleanups.push(close), options);
 
 describe("SseParser", () => {
   it("splits frames on LF, CRLF and CR across chunk boundaries, joins data lines, skips comments, reads retry", () => {
