@@ -320,7 +320,7 @@ class ClientBase:
         gate: Optional[GateLike] = None,
         scores: Optional[Sequence[float]] = None,
         below: Optional[int] = None,
-        abstained: bool = False,
+        abstained: Optional[bool] = None,
         promotion: Optional[Mapping[str, Any]] = None,
         role: Optional[str] = None,
         unscored: Optional[int] = None,
@@ -328,8 +328,9 @@ class ClientBase:
         """Queues one query's counts for POST /v1/observations (batched; never raises, never waits). Name the
         calibration you applied (``calibration_id`` of the threshold) or the gate. For a guarded or abstaining gate
         pass ``below`` (the scored candidates under the threshold: what it alone would drop) and ``abstained``: the
-        query is then sent as ``[candidates, dropped, below, abstained]``, which servers with guards accept (an
-        abstention without ``below`` too, ``below`` then being ``dropped``: exact for a gate without guards). With
+        query is then sent as ``[candidates, dropped, below, abstained]``, which servers with guards accept (also with
+        ``abstained`` alone, True or False, ``below`` then being ``dropped``: exact for a gate without guards; pass it
+        on every query of an abstaining gate, as the server's abstention rate counts only the queries that said). With
         ``unscored`` above 0 (candidates passed without a score) ``candidates``, ``dropped`` and ``below`` count the
         scored candidates only and the query is sent as ``[candidates, dropped, below, abstained, unscored]`` (``below``
         defaulting to ``dropped``)."""

@@ -110,7 +110,7 @@ class ObservationQueue:
         gate: Optional[GateLike],
         scores: Optional[Sequence[float]],
         below: Optional[int] = None,
-        abstained: bool = False,
+        abstained: Optional[bool] = None,
         promotion: Optional[Mapping[str, Any]] = None,
         role: Optional[str] = None,
         unscored: Optional[int] = None,
@@ -118,8 +118,8 @@ class ObservationQueue:
         """Queues one query's counts, or counts it as ignored (invalid, closed, or the token was refused). True when it
         filled a batch (which is then due at once). With ``unscored`` above 0 the query is sent as
         ``[candidates, dropped, below, abstained, unscored]`` (``below`` defaulting to ``dropped``); else with ``below`` or
-        ``abstained`` as ``[candidates, dropped, below, abstained]`` (a guarded or abstaining gate; ``below`` again
-        defaulting to ``dropped``), else as ``[candidates, dropped]``."""
+        ``abstained`` (True or False) as ``[candidates, dropped, below, abstained]`` (a guarded or abstaining gate;
+        ``below`` again defaulting to ``dropped``), else as ``[candidates, dropped]``."""
         target = _target(calibration_id, gate)
         counts = _count(candidates), _count(dropped), None if below is None else _count(below)
         unscored_count = 0 if unscored is None else _count(unscored)
@@ -149,7 +149,12 @@ class ObservationQueue:
         return False
 
     def _queue(
-        self, target: Dict[str, Any], counts: Tuple[int, int, Optional[int]], abstained: bool, scores: Optional[Sequence[float]], unscored: int
+        self,
+        target: Dict[str, Any],
+        counts: Tuple[int, int, Optional[int]],
+        abstained: Optional[bool],
+        scores: Optional[Sequence[float]],
+        unscored: int,
     ) -> bool:
         """Adds one valid query to its group (the caller holds the lock); True when it filled a batch."""
         candidates, dropped, below = counts
@@ -159,12 +164,13 @@ class ObservationQueue:
             group = _Group(target=target, created_at=self._now())
             self._groups[key] = group
         a = 1 if abstained else 0
-        # an abstention without ``below`` keeps the 4-count form (below: dropped), or the server would never see it
+        # ``abstained`` given (True or False) without ``below`` keeps the 4-count form (below: dropped): the server's
+        # abstention rate counts only the queries that said, so saying it only when True would read 100 %
         counts4 = [candidates, dropped, dropped if below is None else below, a]
         if unscored > 0:
             group.queries.append([*counts4, unscored])
         else:
-            group.queries.append([candidates, dropped] if below is None and not a else counts4)
+            group.queries.append([candidates, dropped] if below is None and abstained is None else counts4)
         if scores and self._max_scores > 0:
             # every real the gate ranks (numpy's float32 included: _gate.score_value), finite ones only
             values = (score_value(s) for s in scores)

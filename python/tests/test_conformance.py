@@ -278,7 +278,7 @@ def report_args(o: Dict[str, Any]) -> Dict[str, Any]:
         "gate": to_gate(o["gate"]) if "gate" in o else None,
         "scores": o.get("scores"),
         "below": o.get("below"),
-        "abstained": o.get("abstained", False),
+        "abstained": o.get("abstained"),
         "unscored": o.get("unscored"),
     }
 

@@ -101,10 +101,11 @@ export class ObservationReporter {
       group = { key, target, queries: [], scores: [], createdAt: this.#deps.now() };
       this.#groups.set(key, group);
     }
-    // [candidates, dropped], [.., below, abstained] with `below` or an abstention, [.., unscored] with unscored
-    // candidates (below: dropped, unless given).
+    // [candidates, dropped], [.., below, abstained] with `below` or `abstained` (true or false: the server's abstention
+    // rate counts only the queries that said, so a client saying it only when true would read 100 %), [.., unscored]
+    // with unscored candidates (below: dropped, unless given).
     const q = [c, d, below, o.abstained ? 1 : 0, u];
-    group.queries.push(q.slice(0, u > 0 ? 5 : o.below === undefined && !o.abstained ? 2 : 4) as QueryCounts);
+    group.queries.push(q.slice(0, u > 0 ? 5 : o.below === undefined && o.abstained === undefined ? 2 : 4) as QueryCounts);
     if (o.scores !== undefined && this.#maxScores > 0) {
       for (const s of o.scores) if (Number.isFinite(s)) group.scores.push(s);
       // Keep the newest scores: the sample is meant to describe current production.
