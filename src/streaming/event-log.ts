@@ -10,6 +10,9 @@
 import type { GateEvent } from "../contract";
 import { EVENT_LOG_MAX, EVENT_LOG_RETENTION_MS } from "../platform/limits";
 
+/** The fields that tell one committed event from another at the same seq (EventLog.holds). */
+const EVENT_IDENTITY = ["prev_seq", "at", "kind", "calibration_id", "actor", "reason"] as const satisfies readonly (keyof GateEvent)[];
+
 export class EventLog {
   readonly #sql: SqlStorage;
 
@@ -28,9 +31,16 @@ export class EventLog {
     return row === undefined ? null : (JSON.parse(row.event) as GateEvent);
   }
 
-  /** Whether the log holds the event `seq` (a publish of it again is a duplicate). */
-  has(seq: number): boolean {
-    return this.#sql.exec(`SELECT 1 FROM gate_events WHERE seq = ?`, seq).toArray().length > 0;
+  /**
+   * Whether the log holds this very event (a publish of it again is a duplicate): its seq, and the same commit (time,
+   * kind, predecessor, calibration, actor, reason). A seq alone does not tell: after a restore of D1 its log numbers new
+   * events from where the restored point left off, so a kept seq can come back naming another event.
+   */
+  holds(event: GateEvent): boolean {
+    const row = this.#sql.exec<{ event: string }>(`SELECT event FROM gate_events WHERE seq = ?`, event.seq).toArray()[0];
+    if (row === undefined) return false;
+    const kept = JSON.parse(row.event) as GateEvent;
+    return EVENT_IDENTITY.every((k) => kept[k] === event[k]);
   }
 
   /** Forgets every event: D1's log went back (hub.ts, "A restore"), and what is kept here is no longer its tail. */

@@ -96,7 +96,7 @@ export class Hub {
   async publish(event: GateEvent, source: EventSource): Promise<number> {
     const head = this.#log.head();
     if (event.seq <= head) {
-      if (this.#log.has(event.seq)) return 0; // a repeat
+      if (this.#log.holds(event)) return 0; // a repeat
       // Not kept: a late repeat of an event trimmed from the log, or D1's log went back (a restore). D1 tells which.
       return this.#state.blockConcurrencyWhile(() => this.#follow(event.gate_id, source));
     }
@@ -145,7 +145,8 @@ export class Hub {
       return 0;
     }
     if (latest.seq < head) return this.#restart(latest);
-    if (latest.seq === head) return 0;
+    // D1's newest at the head's seq is the head, or (a restore whose new events reached that seq again) another event
+    if (latest.seq === head) return this.#log.holds(latest) ? 0 : this.#restart(latest);
     return this.#catchUp(gateId, source, latest);
   }
 

@@ -148,6 +148,22 @@ describe("a gate's hub after D1's activation log goes back (a restore)", () => {
     expect(await g.sub.event()).toMatchObject({ name: "snapshot", event: next });
   });
 
+  it("restarts when the restored log numbers a new event with a seq the hub holds for a lost one (publish, then sync)", async () => {
+    for (const via of ["publish", "sync"] as const) {
+      const g = await servedGate(`restore-reused-${via}`);
+      const max = await env.DB.prepare("SELECT MAX(seq) AS m FROM activations").first<{ m: number }>();
+      // The lost event takes the seq D1 gives next: the restored log's next event comes back under the same number.
+      const lost = await g.lose(g.first, max!.m + 1 - g.first.seq);
+      const next = await g.append(g.first.seq, "after the restore");
+      expect(next.seq).toBe(lost.seq);
+      expect(await (via === "publish" ? g.hub.publishEvent(next) : g.hub.syncEvents(g.gateId))).toBe(1);
+      expect(await g.sub.event()).toMatchObject({ name: "snapshot", event: next });
+      // held now: the same event again is a repeat, and a sync has nothing to send
+      expect(await g.hub.publishEvent(next)).toBe(0);
+      expect(await g.hub.syncEvents(g.gateId)).toBe(0);
+    }
+  });
+
   it("restarts on sync() when D1's newest event of the gate is below its head; a current hub's sync sends nothing", async () => {
     const g = await servedGate("restore-sync");
     await g.lose(g.first, 1_000_000);
