@@ -176,7 +176,12 @@ try {
   const c2 = scoregate(v2Args({ json: false }), { show: true });
   if (c2.status !== 0 && c2.status !== 3 && c2.status !== 4 && c2.status !== 5) process.exit(1);
   // The same upload's answer as JSON: the same Idempotency-Key makes the server replay what it answered above.
-  const answer = JSON.parse(scoregate(v2Args({ json: true })).stdout);
+  const replayed = scoregate(v2Args({ json: true }));
+  if (replayed.status !== c2.status) {
+    console.error(`the upload's answer could not be read again (scoregate exited ${replayed.status}): ${replayed.stderr}`);
+    process.exit(1);
+  }
+  const answer = JSON.parse(replayed.stdout);
   const cal2Id = answer.calibration.id;
   const calibrated = answer.calibration.threshold;
 
