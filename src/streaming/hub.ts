@@ -140,8 +140,19 @@ export class Hub {
     const latest = await source.latestEvent(gateId);
     const head = this.#log.head();
     if (latest === null) {
-      // D1 has no event of the gate left (restored to before its first): nothing to show; heartbeats say 0.
-      if (head !== 0) this.#log.clear();
+      // D1 has no event of the gate left (restored to before its first): nothing to show, so the subscribers' sockets
+      // end (their relays keep the old head in their heartbeats): the clients reconnect, read head 0 below what they
+      // applied, and take the gate's state from a poll.
+      if (head !== 0) {
+        this.#log.clear();
+        for (const ws of this.#state.getWebSockets(SUBSCRIBER_TAG)) {
+          try {
+            ws.close(1012, "the gate's event history restarted");
+          } catch {
+            // already closing
+          }
+        }
+      }
       return 0;
     }
     if (latest.seq < head) return this.#restart(latest);

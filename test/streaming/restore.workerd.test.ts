@@ -164,6 +164,19 @@ describe("a gate's hub after D1's activation log goes back (a restore)", () => {
     }
   });
 
+  it("ends its subscribers' streams when D1 has no event of the gate left (restored to before its first activation)", async () => {
+    const g = await servedGate("restore-empty");
+    // the gate as before its first activation: no current calibration, no activation
+    await env.DB.batch(
+      ["pending_listeners", "active_calibrations", "activations"].map((t) => env.DB.prepare(`DELETE FROM ${t} WHERE gate_id = ?`).bind(g.gateId)),
+    );
+    expect(await g.hub.syncEvents(g.gateId)).toBe(0);
+    // the relay ends the client's stream: a client reconnects and reads the new head
+    expect(await g.sub.next()).toBeNull();
+    const fresh = await subscribe(g.gate, g.first.seq);
+    expect((await fresh.heartbeat()).head_seq).toBe(0);
+  });
+
   it("restarts on sync() when D1's newest event of the gate is below its head; a current hub's sync sends nothing", async () => {
     const g = await servedGate("restore-sync");
     await g.lose(g.first, 1_000_000);
