@@ -3,6 +3,7 @@
 // `wrangler dev` in development mode (local D1, KV and Durable Objects under .wrangler/state, or --persist-to).
 // Extra arguments such as `--port 9000` pass through to wrangler dev.
 import { spawn, spawnSync } from "node:child_process";
+import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The port wrangler dev is asked for when `--port` is not given (its own default). */
@@ -29,7 +30,8 @@ export function readyUrl(text) {
  */
 export function portTakenNote(requestedPort, url) {
   const bound = new URL(url).port;
-  if (bound === "" || bound === String(requestedPort)) return null;
+  // port 0 asks for any free port: whichever wrangler bound is the one asked for
+  if (bound === "" || bound === String(requestedPort) || String(requestedPort) === "0") return null;
   return [
     `  Port ${requestedPort} was taken, so wrangler listens on ${bound}: another \`npm start\` is probably running, and`,
     `  http://localhost:${requestedPort} is that one. Stop it, or run a second server on its own port and state:`,
@@ -107,4 +109,5 @@ function main() {
   child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) main();
+// run as a script (also through a symlinked path: import.meta.url has its links resolved, argv[1] not), not imported
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) main();

@@ -15,6 +15,8 @@ describe("npm start (scripts/start.mjs)", () => {
     expect(note).toContain("another `npm start` is probably running");
     expect(note).toContain("npm start -- --port 8788 --persist-to .wrangler/state-8788");
     expect(portTakenNote("9000", "http://localhost:9000")).toBeNull();
+    // --port 0 asks for any free port: no port was taken
+    expect(portTakenNote("0", "http://localhost:41234")).toBeNull();
   });
 
   it("builds the banner from the URL wrangler is ready on, not from the port asked for", () => {
