@@ -143,8 +143,11 @@ export async function watch(c: Ctx): Promise<number> {
           } else if (!unreached) c.warn(`scoregate: ${origin} answered ${d.reason}`);
           if (!unreached) c.warn("  retrying until it answers (^C stops)");
           unreached = true;
-        } else if (state === "reconnecting") c.warn(`-- connection lost (${d.reason}); reconnecting`);
-        else if (state === "polling" && d.status === 429) c.warn(`-- ${d.reason.replace(/: polling instead$/u, "")}; retrying the stream later`);
+        } else if (state === "reconnecting") {
+          // the restart's own reconnect failed: the next open is a resume like any other, said as one
+          restarting = false;
+          c.warn(`-- connection lost (${d.reason}); reconnecting`);
+        } else if (state === "polling" && d.status === 429) c.warn(`-- ${d.reason.replace(/: polling instead$/u, "")}; retrying the stream later`);
         else if (state === "polling") {
           // watch has nothing to poll: a route the server lacks, or a gate it does not know, ends the command
           stream.close();
