@@ -151,8 +151,10 @@ export const WEBHOOK_LEASE_MS = 60_000;
 export const WEBHOOK_BATCH = 20;
 
 /**
- * Gates the reconciler checks per cron run. Each costs a few KV and D1 calls, and Workers allow 1,000 subrequests per
- * invocation (50 on the free plan; local emulation enforces neither). Larger fleets are covered over several runs.
+ * Gates the reconciler checks per cron run. Each costs a few KV and D1 calls, and a gate whose KV value it republishes
+ * one Durable Object call more (its hub's sync: up to 100 after a restore, when KV was emptied); Workers allow 1,000
+ * subrequests per invocation (50 on the free plan; local emulation enforces neither). Larger fleets are covered over
+ * several runs.
  */
 export const RECONCILE_GATES_PER_RUN = 100;
 
