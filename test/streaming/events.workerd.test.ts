@@ -8,13 +8,12 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { D1CalibrationStore } from "../../src/calibrations/d1-store";
-import { gateEventBody } from "../../src/calibrations/gate-event";
 import type { GateEvent } from "../../src/contract";
 import { gateIdOf } from "../../src/platform/ids";
 import type { GateHubRpc } from "../../src/streaming/deps";
 import { SUBSCRIBER_TAG } from "../../src/streaming/hub";
 import { tick } from "../support/scheduled";
-import { SseReader, subscribeToGate } from "../support/sse";
+import { appendUnpushedEvent, SseReader, subscribeToGate } from "../support/sse";
 import { call, callJson, expectError, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 type Gate = ReturnType<typeof uniqueGate>;
@@ -180,30 +179,7 @@ describe("GET /v1/events", () => {
     await sub.heartbeat();
 
     // Two log rows written without their pushes (as if both listeners failed).
-    const store = new D1CalibrationStore(env.DB);
-    const append = async (prev: number, reason: string) => {
-      const activation = {
-        id: `act_${crypto.randomUUID().replaceAll("-", "").slice(0, 28)}`,
-        gate_id: gateId,
-        index_version: "v1",
-        calibration_id: v1,
-        previous_calibration_id: v1,
-        activated_at: new Date().toISOString(),
-        actor: "test",
-        reason,
-      };
-      const event = gateEventBody({
-        gateId,
-        kind: "shadow_added",
-        prevSeq: prev,
-        at: activation.activated_at,
-        actor: "test",
-        reason,
-        calibrationId: v1,
-        served: null,
-      });
-      return { ...event, seq: (await store.append({ activation, event }, prev))! };
-    };
+    const append = (prev: number, reason: string) => appendUnpushedEvent(gateId, v1, prev, reason);
     const a = await append(head, "missed 1");
     const b = await append(a.seq, "missed 2");
     // The hub is handed only the second: it reads the first from D1 and sends both, in order.
@@ -220,7 +196,7 @@ describe("GET /v1/events", () => {
     expect((await sub.event()).event).toEqual(c);
     expect(await hub.syncEvents(gateId)).toBe(0); // current: nothing more to send
     // The activation log keeps shadow rows out of the calibration history.
-    expect((await store.activations(gateId, 10)).map((x) => x.reason)).toEqual(["uploaded with activate: true"]);
+    expect((await new D1CalibrationStore(env.DB).activations(gateId, 10)).map((x) => x.reason)).toEqual(["uploaded with activate: true"]);
   });
 
   it("refuses misuse with a JSON error and changes nothing", async () => {

@@ -7,7 +7,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { D1CalibrationStore } from "../../src/calibrations/d1-store";
-import { gateEventBody } from "../../src/calibrations/gate-event";
 import type { GateEvent } from "../../src/contract";
 import type { Env } from "../../src/platform/env";
 import { gateIdOf } from "../../src/platform/ids";
@@ -15,7 +14,7 @@ import { HUB_SYNC_WINDOW_MS } from "../../src/platform/limits";
 import { projectionKey } from "../../src/serving/projection";
 import type { GateHubRpc } from "../../src/streaming/deps";
 import { tick } from "../support/scheduled";
-import { type SseReader, subscribeToGate } from "../support/sse";
+import { appendUnpushedEvent, type SseReader, subscribeToGate } from "../support/sse";
 import { callJson, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 type Gate = ReturnType<typeof uniqueGate>;
@@ -44,30 +43,7 @@ async function servedGate(name: string) {
   const hub = env.GATE_MONITOR.get(env.GATE_MONITOR.idFromName(gateId)) as unknown as GateHubRpc;
 
   /** A shadow event appended to D1's log after `prev`, as an activation commits it. */
-  const append = async (prev: number, reason: string): Promise<GateEvent> => {
-    const at = new Date().toISOString();
-    const activation = {
-      id: `act_${crypto.randomUUID().replaceAll("-", "").slice(0, 28)}`,
-      gate_id: gateId,
-      index_version: "v1",
-      calibration_id: calibration.id as string,
-      previous_calibration_id: calibration.id as string,
-      activated_at: at,
-      actor: "test",
-      reason,
-    };
-    const event = gateEventBody({
-      gateId,
-      kind: "shadow_added",
-      prevSeq: prev,
-      at,
-      actor: "test",
-      reason,
-      calibrationId: calibration.id,
-      served: null,
-    });
-    return { ...event, seq: (await store.append({ activation, event }, prev))! };
-  };
+  const append = (prev: number, reason: string): Promise<GateEvent> => appendUnpushedEvent(gateId, calibration.id, prev, reason);
 
   /** Hands the hub an event D1 does not have, `ahead` seqs past its head `head`: the pre-restore history it keeps. */
   const lose = async (head: GateEvent, ahead: number): Promise<GateEvent> => {

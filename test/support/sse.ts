@@ -2,7 +2,10 @@
  * A small Server-Sent Events reader for tests: frames of a streamed body, one at a time, each with a deadline so a
  * missing event fails the test instead of hanging it.
  */
+import { env } from "cloudflare:workers";
 import { expect } from "vitest";
+import { D1CalibrationStore } from "../../src/calibrations/d1-store";
+import { gateEventBody } from "../../src/calibrations/gate-event";
 import { type GateEvent, type GateHeartbeat, SSE_RETRY_MS } from "../../src/contract";
 import { call, qs, TOKENS } from "./worker";
 
@@ -113,4 +116,24 @@ export async function subscribeToGate(
   open.push(reader);
   expect((await reader.frame()).retry).toBe(SSE_RETRY_MS);
   return reader;
+}
+
+/**
+ * Appends a `shadow_added` event after `prev` to D1's activation log of the gate, as an activation commits it, without
+ * its push (as if its listener failed, or for a hub that is to find it by itself); returns the event with its seq.
+ */
+export async function appendUnpushedEvent(gateId: string, calibrationId: string, prev: number, reason: string): Promise<GateEvent> {
+  const at = new Date().toISOString();
+  const activation = {
+    id: `act_${crypto.randomUUID().replaceAll("-", "").slice(0, 28)}`,
+    gate_id: gateId,
+    index_version: "v1",
+    calibration_id: calibrationId,
+    previous_calibration_id: calibrationId,
+    activated_at: at,
+    actor: "test",
+    reason,
+  };
+  const event = gateEventBody({ gateId, kind: "shadow_added", prevSeq: prev, at, actor: "test", reason, calibrationId, served: null });
+  return { ...event, seq: (await new D1CalibrationStore(env.DB).append({ activation, event }, prev))! };
 }
