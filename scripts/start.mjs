@@ -110,4 +110,11 @@ function main() {
 }
 
 // run as a script (also through a symlinked path: import.meta.url has its links resolved, argv[1] not), not imported
-if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) main();
+const scriptPath = () => {
+  try {
+    return realpathSync(process.argv[1] ?? "");
+  } catch {
+    return null; // not run from a file (node -, node -e): imported
+  }
+};
+if (scriptPath() === fileURLToPath(import.meta.url)) main();

@@ -105,7 +105,7 @@ export class ObservationReporter {
     // rate counts only the queries that said, so a client saying it only when true would read 100 %), [.., unscored]
     // with unscored candidates (below: dropped, unless given).
     const q = [c, d, below, o.abstained ? 1 : 0, u];
-    group.queries.push(q.slice(0, u > 0 ? 5 : o.below === undefined && o.abstained === undefined ? 2 : 4) as QueryCounts);
+    group.queries.push(q.slice(0, u > 0 ? 5 : o.below === undefined && o.abstained == null ? 2 : 4) as QueryCounts);
     if (o.scores !== undefined && this.#maxScores > 0) {
       for (const s of o.scores) if (Number.isFinite(s)) group.scores.push(s);
       // Keep the newest scores: the sample is meant to describe current production.
