@@ -10,6 +10,10 @@ import { count, num, percent, reachableTarget } from "./format";
 import { gateSuggestionLines } from "./suggest";
 import { version } from "../package.json";
 
+/** What a command that cannot reach the server suggests (watch says it too, before its quiet retries). */
+export const UNREACHABLE_HINT =
+  "is the server running and the URL right? set --url or SCOREGATE_URL (locally: npm start serves http://localhost:8787)";
+
 /** What the CLI calls itself in `User-Agent`. */
 const USER_AGENT = `scoregate-cli/${version}`;
 
@@ -349,7 +353,7 @@ export class Api {
         `could not reach ${url.origin} (${cause})`,
         EXIT.failure,
         "unreachable",
-        ["is the server running and the URL right? set --url or SCOREGATE_URL (locally: npm start serves http://localhost:8787)"],
+        [UNREACHABLE_HINT],
         undefined,
         notSentCause(err.cause),
       );

@@ -10,7 +10,7 @@ import { countFlag, gateFlags, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
 import { num as number, percent } from "./format";
-import { aToken, CliError } from "./http";
+import { aToken, CliError, UNREACHABLE_HINT } from "./http";
 
 /** The cause a promotion event's details carry (src/promotions: `{cause, ...numbers}`), or null. */
 const causeOf = (e: GateEvent): string | null => (typeof e.details?.cause === "string" ? e.details.cause : null);
@@ -63,9 +63,6 @@ export function eventLine(e: GateEvent, snapshot: boolean): string {
   const served = what === null ? `${threshold}${split}` : `${what}; serving ${threshold}${split}`;
   return `${snapshot ? "-- snapshot\n" : ""}${e.seq} ${e.kind.padEnd(21)} ${served}${e.reason ? `  reason: ${e.reason}` : ""}`;
 }
-
-/** What the other commands hint when the server cannot be reached (http.ts). */
-const UNREACHABLE_HINT = "is the server running and the URL right? set --url or SCOREGATE_URL (locally: npm start serves http://localhost:8787)";
 
 /** The longest wait between two reconnects while the server is down. */
 const WATCH_MAX_BACKOFF_MS = 15_000;
