@@ -13,6 +13,8 @@ export interface Io {
   sleep?: (ms: number) => Promise<void>;
   /** The waits between watch's reconnects (tests: a few ms; the bin: from 1 s up to WATCH_MAX_BACKOFF_MS). */
   watchBackoff?: { initialMs: number; maxMs: number };
+  /** The wait after a 429 before watch tries the stream again (tests: a few ms; the bin: WATCH_RETRY_MS or the server's Retry-After). */
+  watchRetryMs?: number;
   /** Ends a long-running command (watch) with exit 0: the bin aborts it on SIGINT and SIGTERM. */
   signal?: AbortSignal;
 }

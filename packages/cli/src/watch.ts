@@ -113,7 +113,7 @@ export async function watch(c: Ctx): Promise<number> {
       // 429 is waited out (WATCH_RETRY_MS, or the server's Retry-After)
       maxFailures: Number.POSITIVE_INFINITY,
       backoff: c.io.watchBackoff ?? { maxMs: WATCH_MAX_BACKOFF_MS },
-      recoveryMs: WATCH_RETRY_MS,
+      recoveryMs: c.io.watchRetryMs ?? WATCH_RETRY_MS,
       onEvent: (e, snapshot) => {
         printed = true;
         c.out(c.json ? JSON.stringify(snapshot ? { snapshot: true, ...e } : e) : eventLine(e, snapshot));
@@ -144,7 +144,11 @@ export async function watch(c: Ctx): Promise<number> {
           // the restart's own reconnect failed: the next open is a resume like any other, said as one
           restarting = false;
           c.warn(`-- connection lost (${d.reason}); reconnecting`);
-        } else if (state === "polling" && d.status === 429) c.warn(`-- ${d.reason.replace(/: polling instead$/u, "")}; retrying the stream later`);
+        } else if (state === "polling" && d.status === 429) {
+          // the restart's own reconnect refused: the next open is a resume like any other, said as one
+          restarting = false;
+          c.warn(`-- ${d.reason.replace(/: polling instead$/u, "")}; retrying the stream later`);
+        }
         else if (state === "polling") {
           // watch has nothing to poll: a route the server lacks, or a gate it does not know, ends the command
           stream.close();

@@ -44,6 +44,7 @@ function watch(url: string) {
     env: { SCOREGATE_URL: url, SCOREGATE_TOKEN: "read-token" },
     signal: interrupt.signal,
     watchBackoff: { initialMs: 5, maxMs: 20 },
+    watchRetryMs: 5,
   };
   return { out, done: run(["watch", ...GATE], io), stop: () => interrupt.abort() };
 }
@@ -96,6 +97,34 @@ describe("scoregate watch after the server's state is reset (seq goes back)", ()
       "-- snapshot",
       "3 activation            cal_new threshold 0.33",
     ]);
+  });
+
+  it("a restart whose own reconnect is refused with 429: the refusal is said, and so is the reconnect after it", async () => {
+    sse = await startSseStub((c, n) => {
+      if (n === 3) {
+        c.res.writeHead(429, { "content-type": "application/json" });
+        c.res.end(JSON.stringify({ error: { code: "rate_limited", message: "slow down" } }));
+        return;
+      }
+      c.open();
+      if (n === 1) {
+        c.send(frame(gateEvent(26, 0, "cal_old", 0.15), "snapshot"));
+        setTimeout(() => c.destroy(), 10);
+      } else if (n === 2) c.send(heartbeat(3));
+      else c.send(frame(gateEvent(3, 2, "cal_new", 0.33), "snapshot") + heartbeat(3));
+    });
+    const w = watch(sse.url);
+    await vi.waitFor(() => expect(w.out.stdout).toContain("3 activation"), WAIT);
+    w.stop();
+    expect(await w.done).toBe(0);
+    expect(w.out.log.slice(4)).toEqual([
+      `! ${RESTARTED}`,
+      "! -- 429 rate_limited: slow down; retrying the stream later",
+      "! -- reconnected, resumed after nothing",
+      "-- snapshot",
+      "3 activation            cal_new threshold 0.33",
+    ]);
+    expect(sse.connections.map((c) => c.lastEventId)).toEqual([undefined, "26", undefined, undefined]);
   });
 
   it("a heartbeat below the last seq: says it once, fetches the current state without Last-Event-ID, no lost-connection lines", async () => {
