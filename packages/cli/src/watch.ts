@@ -148,8 +148,7 @@ export async function watch(c: Ctx): Promise<number> {
           // the restart's own reconnect refused: the next open is a resume like any other, said as one
           restarting = false;
           c.warn(`-- ${d.reason.replace(/: polling instead$/u, "")}; retrying the stream later`);
-        }
-        else if (state === "polling") {
+        } else if (state === "polling") {
           // watch has nothing to poll: a route the server lacks, or a gate it does not know, ends the command
           stream.close();
           // the stream's reason holds the server's own words when it gave some ("404 not_found: gate ... does not exist")
