@@ -3,7 +3,7 @@
  * float64, with everything else as query parameters (upload.ts dispatches by content type).
  */
 import { BinaryUploadQuery, CalibrationMeta, type Policy, type Tolerance } from "../contract";
-import { invalid } from "../platform/errors";
+import { type AppError, invalid } from "../platform/errors";
 import { CURL_DATA_BINARY_HINT } from "../platform/http/body";
 import { validate } from "../platform/http/validate";
 import { MAX_CANDIDATES_PER_QUERY } from "../platform/limits";
@@ -48,6 +48,33 @@ function toleranceFromQuery(absolute: number | undefined, relative: number | und
   return relative !== undefined ? { relative } : absolute;
 }
 
+/**
+ * How many leading bytes tell a text body (a JSON, NDJSON or CSV file sent with the float32 Content-Type) from float32
+ * scores. Text bytes decode to finite float32 values (an ASCII byte is at most 0x7E, below the all-ones exponent), so
+ * without this check such a file would be stored as thousands of meaningless scores. A genuine float32 body is mistaken
+ * for text only when each of its first min(n, 16) scores has four printable bytes: for scores of the usual ranges about
+ * 0.05 per score (mantissa bytes printable by chance), so 5e-21 for 16 scores or more; the refusal says to send such
+ * scores as JSON, which always works.
+ */
+const TEXT_PROBE_BYTES = 64;
+
+/** Tab, LF, CR and the printable ASCII range. */
+const isTextByte = (b: number): boolean => b === 9 || b === 10 || b === 13 || (b >= 0x20 && b <= 0x7e);
+
+/** The refusal of a body whose first bytes are all text, or null. */
+function textBodyRefusal(bytes: Uint8Array): AppError | null {
+  const probe = bytes.subarray(0, TEXT_PROBE_BYTES);
+  if (!probe.every(isTextByte)) return null;
+  const start = new TextDecoder().decode(probe.subarray(0, 24)).trimStart();
+  const what = start.startsWith("{") || start.startsWith("[") ? "JSON" : "text (CSV or one score per line?)";
+  return invalid(
+    `the body looks like ${what}, not little-endian float32 scores (it starts ${JSON.stringify(start)}): send a JSON body with ` +
+      "Content-Type: application/json (or NDJSON with application/x-ndjson), or a CSV file with npx scoregate calibrate; " +
+      "float32 scores whose bytes happen to be text can be sent as JSON",
+    [{ path: "scores", message: "text, not float32" }],
+  );
+}
+
 export function fromFloat32(bytes: Uint8Array, params: Record<string, string>): CalibrationInput {
   const q = validate(BinaryUploadQuery, params, "invalid_input", "query parameters");
   const meta = validate(
@@ -69,6 +96,8 @@ export function fromFloat32(bytes: Uint8Array, params: Record<string, string>): 
     "query parameters",
   );
   if (bytes.byteLength === 0) throw invalid("empty body: send little-endian float32 scores", [{ path: "scores", message: "must not be empty" }]);
+  const text = textBodyRefusal(bytes);
+  if (text !== null) throw text;
   // `curl -d @scores.f32` drops every CR and LF byte: the rest is shorter, or shifted into NaNs. A body without either
   // byte may have been sent that way, so its refusal says how to send a file as it is.
   const hint = bytes.indexOf(10) < 0 && bytes.indexOf(13) < 0 ? `. If the file was sent with curl -d: ${CURL_DATA_BINARY_HINT}` : "";

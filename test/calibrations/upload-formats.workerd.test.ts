@@ -91,6 +91,45 @@ describe("upload formats", () => {
     expect((await post(file)).status).toBe(201);
   });
 
+  it("a JSON or CSV file sent as float32 is refused as text, stores nothing, and names the right Content-Type", async () => {
+    const gate = uniqueGate("f32-text");
+    const url = `/v1/calibrations?${qs({ ...gate, index_version: "v1", kind: "drop_rate", target: 0.3 })}`;
+    const post = (body: string | Uint8Array) =>
+      call("POST", url, { token: TOKENS.calibrate, body, headers: { "content-type": "application/octet-stream" } });
+    const refusal = async (body: string | Uint8Array): Promise<string> => {
+      const res = await post(body);
+      const err = (await res.json<any>()).error;
+      expect(res.status, err.message).toBe(422);
+      expect(err.code).toBe("invalid_input");
+      return err.message;
+    };
+    const scores = spreadScores(1000);
+    // the README's JSON request body, its length a whole number of float32 scores or not
+    const json = JSON.stringify({ ...gate, index_version: "v1", scores, policy: { kind: "drop_rate", target: 0.3 } });
+    const whole = json.padEnd(Math.ceil(json.length / 4) * 4);
+    for (const body of [whole, `${whole}\n`]) {
+      expect(await refusal(body)).toBe(
+        `the body looks like JSON, not little-endian float32 scores (it starts ${JSON.stringify(json.slice(0, 24))}): send a JSON body with ` +
+          "Content-Type: application/json (or NDJSON with application/x-ndjson), or a CSV file with npx scoregate calibrate; " +
+          "float32 scores whose bytes happen to be text can be sent as JSON",
+      );
+    }
+    const csv = `query_id,score\n${scores.map((s, i) => `q${i % 50},${s}`).join("\n")}\n`;
+    expect(await refusal(csv.padEnd(Math.ceil(csv.length / 4) * 4))).toMatch(
+      /^the body looks like text \(CSV or one score per line\?\), not little-endian float32 scores \(it starts "query_id,score\\nq0,/u,
+    );
+    // float32 scores whose every byte is printable (possible by chance, about 5 % per score): refused, and as JSON they fit
+    const printable = new Uint8Array([0x41, 0x42, 0x43, 0x3e, 0x61, 0x62, 0x63, 0x3f]);
+    expect(await refusal(printable)).toMatch(/^the body looks like text /u);
+    expect((await call("GET", `/v1/calibrations?${qs(gate)}`)).status).toBe(404);
+    const asJson = [...new Float32Array(printable.buffer)];
+    expect(asJson.every((s) => s > 0.1 && s < 1)).toBe(true);
+    await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", scores: asJson, policy: { kind: "drop_rate", target: 0.3 } },
+    });
+  });
+
   it("keeps full float64 precision from JSON", async () => {
     const gate = uniqueGate("precision");
     const scores = [0.12345678901234568, 0.30000000000000004, 0.7777777777777777, 0.9];
