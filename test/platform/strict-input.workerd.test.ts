@@ -34,6 +34,38 @@ describe("query parameters", () => {
     expect(err.message).toContain('repeated query parameter(s) "embedding"');
   });
 
+  it("malformed percent-encoding is a 400 naming the parameter, on reads and float32 uploads alike; nothing is stored", async () => {
+    const gate = uniqueGate("pct");
+    for (const bad of ["index=%ZZ", "index=%E0%A4%A", "index=50%"]) {
+      const err = await expectError(await call("GET", `/v1/threshold?embedding=e&reranker=r&${bad}`, { token: TOKENS.read }), 400, "bad_request");
+      expect(err.message).toBe(`query parameter "index" is not valid percent-encoding (${JSON.stringify(bad)}): escape a literal % as %25`);
+      expect(err.details).toEqual([{ path: "index", message: "malformed percent-encoding" }]);
+    }
+    // a malformed name is shown as sent
+    const named = await expectError(await call("GET", `/v1/threshold?${qs(gate)}&%FFx=1`, { token: TOKENS.read }), 400, "bad_request");
+    expect(named.message).toContain('query parameter "%FFx"');
+    const f32 = new Uint8Array(new Float32Array(spreadScores(100)).buffer);
+    const upload = await call(
+      "POST",
+      `/v1/calibrations?${qs({ ...gate, index: undefined, index_version: "v1", kind: "drop_rate", target: 0.2 })}&index=%E0%A4%A`,
+      {
+        token: TOKENS.calibrate,
+        body: f32,
+        headers: { "content-type": "application/octet-stream" },
+      },
+    );
+    expect((await expectError(upload, 400, "bad_request")).message).toContain('query parameter "index"');
+    expect((await call("GET", "/v1/gates", { token: TOKENS.read }).then((r) => r.text())).includes("\\ufffd")).toBe(false);
+    // a literal % escaped as %25 is a name like any other
+    const pct = { ...gate, index: `${gate.index}%` };
+    await callJson("POST", `/v1/calibrations?${qs({ ...pct, index_version: "v1", kind: "drop_rate", target: 0.2 })}`, 201, {
+      token: TOKENS.calibrate,
+      body: f32,
+      headers: { "content-type": "application/octet-stream" },
+    });
+    expect((await callJson("GET", `/v1/threshold?${qs(pct)}`, 200, { token: TOKENS.read })).index).toBe(pct.index);
+  });
+
   it("every route refuses an unknown query parameter with 400 (after authentication)", async () => {
     for (const spec of Object.values(ROUTES) as RouteSpec[]) {
       const path = spec.path.replace("{id}", "cal_000000000000aaaaaaaaaaaaaaaa");

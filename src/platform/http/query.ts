@@ -28,10 +28,11 @@ export function nearest(name: string, accepted: readonly string[]): string | nul
 }
 
 /**
- * 400 for unknown or repeated query parameters. `accepted` is the route's query schema's names (none when it has no
+ * 400 for malformed percent-encoding, and for unknown or repeated query parameters. `accepted` is the route's query schema's names (none when it has no
  * query schema).
  */
 export function checkQueryNames(url: string, accepted: readonly string[]): void {
+  checkEncoding(new URL(url).search);
   const seen = new Map<string, number>();
   for (const [name] of new URL(url).searchParams) seen.set(name, (seen.get(name) ?? 0) + 1);
   const repeated = [...seen].filter(([, n]) => n > 1).map(([k]) => k);
@@ -50,4 +51,31 @@ export function checkQueryNames(url: string, accepted: readonly string[]): void 
   ].filter((p) => p !== "");
   const hint = accepted.length === 0 ? "this endpoint takes no query parameters" : `accepted: ${accepted.join(", ")}`;
   throw new AppError("bad_request", `${parts.join("; ")} (${hint})`, details);
+}
+
+/**
+ * 400 for a name or value that is not valid percent-encoding (`%ZZ`, or escapes that are not UTF-8): the URL parsers
+ * disagree on those (Hono's query() keeps them raw, URLSearchParams puts U+FFFD in their place), so one request could
+ * name two different gates, neither the one the caller meant.
+ */
+function checkEncoding(search: string): void {
+  if (!search.includes("%")) return;
+  for (const part of search.slice(1).split("&")) {
+    try {
+      decodeURIComponent(part.replaceAll("+", " "));
+    } catch {
+      const [name = ""] = part.split("=", 1);
+      let shown = name;
+      try {
+        shown = decodeURIComponent(name.replaceAll("+", " "));
+      } catch {
+        // the name itself is the malformed part: shown as sent
+      }
+      throw new AppError(
+        "bad_request",
+        `query parameter ${JSON.stringify(shown)} is not valid percent-encoding (${JSON.stringify(part)}): escape a literal % as %25`,
+        [{ path: shown, message: "malformed percent-encoding" }],
+      );
+    }
+  }
 }
