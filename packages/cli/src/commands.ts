@@ -126,7 +126,7 @@ export async function activate(c: Ctx): Promise<number> {
           ];
   lines.splice(2, 0, ...warningLines(r.warnings));
   if (r.shift) lines.push(`  shift: ${prose(r.shift.reason)}`);
-  if (r.shift?.alert_id) lines.push(`  raised the rebuild_shift alert ${r.shift.alert_id} (scoregate alerts --status open lists it)`);
+  if (r.shift?.alert_id) lines.push(`  rebuild_shift alert ${r.shift.alert_id} raised or counted again (scoregate alerts --status open lists it)`);
   c.out(lines.join("\n"));
   return EXIT.ok;
 }

@@ -166,7 +166,7 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
     }
     case "not_found":
       return route === "activateCalibration" || route === "getCalibration"
-        ? "no calibration has that id: scoregate history --embedding E --reranker R lists a gate's calibrations"
+        ? "no calibration has that id: scoregate history --index I --embedding E --reranker R lists a gate's calibrations"
         : route === "listCalibrations" || route === "listAlerts"
           ? "no such gate: check --index, --embedding and --reranker (scoregate gates lists the gates)"
           : "the server does not know it: check the ids (scoregate gates lists the gates)";
