@@ -384,7 +384,9 @@ describe("errors say what to do (stub server)", () => {
     answer({ status: 404, body: { error: { code: "not_found", message: "no calibration cal_nope" } } });
     const activate = await cli(["activate", "cal_nope"], env());
     expect(activate.code).toBe(2);
-    expect(activate.stderr).toContain("no calibration has that id: scoregate history --index I --embedding E --reranker R lists a gate's calibrations");
+    expect(activate.stderr).toContain(
+      "no calibration has that id: scoregate history --index I --embedding E --reranker R lists a gate's calibrations",
+    );
     // a name a shell would split is quoted
     answer(uncalibrated("e5", "; did you mean index=my docs? (see details.suggestions)", [{ index: "my docs", embedding: "e5", reranker: "bge" }]));
     expect((await cli(["threshold", "--embedding", "e5", "--reranker", "bge"], env())).stderr).toContain('--index "my docs" --embedding e5');
