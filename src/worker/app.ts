@@ -20,6 +20,7 @@ import { SubscribeRefused } from "../streaming/subscribe";
 import { webhookRoutes } from "../webhooks/routes";
 import type { AppEnv } from "./deps";
 import { isolate } from "./isolate";
+import { notFoundHint } from "./not-found";
 import { appDeps } from "./wiring";
 
 export const app = new Hono<AppEnv>();
@@ -61,7 +62,8 @@ app.notFound((c) => {
   // variable unset (`/v1/calibrations/$V1/activate` becoming `/v1/calibrations//activate`). Say so, or the 404 reads
   // as a wrong URL.
   const empty = path !== "/" && /\/(\/|$)/u.test(path) ? ": a path segment is empty (an id or a name is missing, e.g. an unset shell variable)" : "";
-  return c.json(errorBody(new AppError("not_found", `no route for ${c.req.method} ${path}${empty}`)), 404);
+  const hint = empty === "" ? notFoundHint(c.req.method, path) : "";
+  return c.json(errorBody(new AppError("not_found", `no route for ${c.req.method} ${path}${empty}${hint}`)), 404);
 });
 
 app.onError((err, c) => {

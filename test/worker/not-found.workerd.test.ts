@@ -33,6 +33,23 @@ describe("a request no route takes", () => {
   it("the root path is no empty segment", async () => {
     const res = await call("POST", "/");
     expect(res.status).toBe(404);
-    expect(await errorOf(res)).toEqual({ code: "not_found", message: "no route for POST /" });
+    expect(await errorOf(res)).toEqual({ code: "not_found", message: "no route for POST / (this path takes GET)" });
+  });
+
+  it.each([
+    ["GET", "/v1/calibration", " (did you mean GET /v1/calibrations?)"],
+    ["GET", "/v1/treshold", " (did you mean GET /v1/threshold?)"],
+    ["POST", "/v1/calibration/cal_01abc/activate", " (did you mean POST /v1/calibrations/cal_01abc/activate?)"],
+    ["POST", "/v1/alert/alr_9/resolve", " (did you mean POST /v1/alerts/alr_9/resolve?)"],
+    ["GET", "/docs/", ": a path segment is empty (an id or a name is missing, e.g. an unset shell variable)"],
+    ["GET", "/dcos", " (did you mean GET /docs?)"],
+    ["DELETE", "/v1/threshold", " (this path takes GET)"],
+    ["PUT", "/v1/calibrations/cal_01abc/activate", " (this path takes POST)"],
+    ["GET", "/v1/nothing-here", ""],
+    ["POST", "/v1/gates/g1/promotion", ""],
+  ])("%s %s: a known path's methods, or the nearest known path", async (method, path, hint) => {
+    const res = await call(method, path);
+    expect(res.status).toBe(404);
+    expect(await errorOf(res)).toEqual({ code: "not_found", message: `no route for ${method} ${path}${hint}` });
   });
 });

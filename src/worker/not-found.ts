@@ -1,0 +1,36 @@
+/**
+ * The 404 for a URL no route answers, with what was most likely meant: the methods a known path takes (a POST to a
+ * read-only path), or the nearest known path (`/v1/calibration` for `/v1/calibrations`, `/v1/treshold`).
+ */
+import { ROUTES, type RouteSpec } from "../contract";
+import { editDistance } from "../platform/http/query";
+
+/** The HTML pages beside the API operations (src/dashboard, src/reference/docs.ts). */
+const PAGES = ["/ui", "/docs"];
+
+/** The longest edit distance still read as a typo of a known path: 2, or a tenth of the path's length. */
+const typoDistance = (path: string): number => Math.max(2, Math.floor(path.length / 10));
+
+/** `template` with its `{param}` segments filled from `path`'s segments (same depth), else as it is. */
+function filled(template: string, path: string): string {
+  const t = template.split("/");
+  const p = path.split("/");
+  if (t.length !== p.length) return template;
+  return t.map((s, i) => (s.startsWith("{") && p[i] !== "" ? p[i] : s)).join("/");
+}
+
+/** " (this path takes GET)" or " (did you mean GET /v1/calibrations?)" or "". */
+export function notFoundHint(method: string, path: string): string {
+  const specs = Object.values(ROUTES) as RouteSpec[];
+  const known = specs.filter((s) => filled(s.path, path) === path).map((s) => s.method.toUpperCase());
+  if (known.length > 0 && !known.includes(method)) return ` (this path takes ${[...new Set(known)].join(" and ")})`;
+  let best: string | null = null;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const candidate of [...specs.map((s) => `${s.method.toUpperCase()} ${filled(s.path, path)}`), ...PAGES.map((p) => `GET ${p}`)]) {
+    const at = candidate.indexOf(" ");
+    if (candidate.slice(0, at) !== method) continue;
+    const d = editDistance(path, candidate.slice(at + 1));
+    if (d > 0 && d < bestD) [best, bestD] = [candidate, d];
+  }
+  return best !== null && bestD <= typoDistance(path) ? ` (did you mean ${best}?)` : "";
+}
