@@ -74,6 +74,9 @@ def shadows_taking(shadows: Iterable[_S], key: str, index_version: Optional[str]
     ``sample_rate`` in basis points; with ``index_version``, only the shadows of that index version. ``shadow()``
     reports for exactly these and ``shadows_for()`` names them, so the two agree by construction (the SDK:
     ``shadowsTaking``; fixtures/assignment.json pins both)."""
+    if not isinstance(key, str):
+        # a key that is not a string (None) takes no shadow: hashed as its text, every keyless query would share a bucket
+        return []
     return [
         s
         for s in shadows

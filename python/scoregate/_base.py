@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 from . import _http, _stream
 from ._assignment import shadows_taking
 from ._gate import Partition, Score, partition
-from ._observations import DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUED, DEFAULT_MAX_SCORES, ObservationQueue
+from ._observations import DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUED, DEFAULT_MAX_SCORES, NOT_GIVEN, ObservationQueue
 from ._thresholds import LOST_REQUEST_GRACE_SECONDS, Outcome, Plan, ThresholdCache, fallback_result
 from ._types import GATE_NEEDS, BadGate, ClientError, ClientEvent, Gate, GateLike, GateResult, ObservationStats, ThresholdResult, as_gate
 
@@ -228,8 +228,8 @@ class ClientBase:
             # new history's first event (its snapshot) replaces it whatever its seq
             resync = [False]
 
-            def on_event(e: Dict[str, Any]) -> None:
-                self._cache.pushed(gate, e, o.read_timeout, restarted=resync[0])
+            def on_event(e: Dict[str, Any], snapshot: bool) -> None:
+                self._cache.pushed(gate, e, o.read_timeout, restarted=resync[0], snapshot=snapshot)
                 resync[0] = False
 
             def on_heartbeat(head: int) -> None:
@@ -316,7 +316,7 @@ class ClientBase:
         candidates: int,
         dropped: int,
         *,
-        calibration_id: Optional[str] = None,
+        calibration_id: Optional[str] = NOT_GIVEN,
         gate: Optional[GateLike] = None,
         scores: Optional[Sequence[float]] = None,
         below: Optional[int] = None,
@@ -326,7 +326,9 @@ class ClientBase:
         unscored: Optional[int] = None,
     ) -> None:
         """Queues one query's counts for POST /v1/observations (batched; never raises, never waits). Name the
-        calibration you applied (``calibration_id`` of the threshold) or the gate. For a guarded or abstaining gate
+        calibration you applied (``calibration_id`` of the threshold), or leave it out and name the gate; ``None`` (a
+        fallback result's ``calibration_id``) is not reported: those counts were made at your fallback, not at a
+        calibration's threshold. For a guarded or abstaining gate
         pass ``below`` (the scored candidates under the threshold: what it alone would drop) and ``abstained``: the
         query is then sent as ``[candidates, dropped, below, abstained]``, which servers with guards accept (also with
         ``abstained`` alone, True or False, ``below`` then being ``dropped``: exact for a gate without guards; pass it

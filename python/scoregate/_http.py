@@ -270,13 +270,17 @@ def backoff_delay(initial: float, cap: float, failures: int, random_value: float
     return max(delay, retry_after or 0.0)
 
 
+DETAILS_POINTER = re.compile(r" \(see details\.\w+\)")
+
+
 def server_words(body: Any) -> Tuple[Optional[str], Optional[str]]:
     """The code and message of the server's error envelope ({"error": {"code", "message"}}), each when it is a string."""
     envelope = body.get("error") if isinstance(body, dict) else None
     if not isinstance(envelope, dict):
         return None, None
     code, message = envelope.get("code"), envelope.get("message")
-    return (code if isinstance(code, str) else None), (message if isinstance(message, str) else None)
+    # a pointer into the envelope's details (" (see details.suggestions)") is for curl: no client error carries them
+    return (code if isinstance(code, str) else None), (DETAILS_POINTER.sub("", message, count=1) if isinstance(message, str) else None)
 
 
 def describe_failure(status: int, body: Any, retry_after: Optional[float]) -> ClientError:

@@ -120,10 +120,12 @@ class ObservationQueue:
         ``[candidates, dropped, below, abstained, unscored]`` (``below`` defaulting to ``dropped``); else with ``below`` or
         ``abstained`` (True or False) as ``[candidates, dropped, below, abstained]`` (a guarded or abstaining gate;
         ``below`` again defaulting to ``dropped``), else as ``[candidates, dropped]``."""
-        target = _target(calibration_id, gate)
+        target = _target(None if calibration_id is NOT_GIVEN else calibration_id, gate)
         counts = _count(candidates), _count(dropped), None if below is None else _count(below)
         unscored_count = 0 if unscored is None else _count(unscored)
-        misuse = _misuse(target, counts, below is not None) or _unscored_misuse(counts[0], unscored_count)
+        misuse = (
+            FALLBACK_COUNTS if calibration_id is None else _misuse(target, counts, below is not None) or _unscored_misuse(counts[0], unscored_count)
+        )
         if target is not None and role == "shadow":
             target["role"] = "shadow"
         if target is not None and promotion is not None:
@@ -392,6 +394,21 @@ def _unscored_misuse(candidates: Optional[int], unscored: Optional[int]) -> Opti
     if candidates is not None and candidates + unscored > MAX_CANDIDATES_PER_QUERY:
         return f"candidates and unscored together must be at most {MAX_CANDIDATES_PER_QUERY}"
     return None
+
+
+class _NotGiven:
+    """The default of ``report(calibration_id=...)``: left out, the gate names where the counts go. ``None``, a fallback
+    result's ``calibration_id``, is not reported: counts made at the caller's fallback would reach the live
+    calibration's drift monitor and promotion evidence (the TypeScript client's ``calibrationId: null``)."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Any = _NotGiven()
+
+#: the words a report with ``calibration_id=None`` is ignored with (logged once)
+FALLBACK_COUNTS = "calibration_id is None: the counts were made at a fallback threshold (leave calibration_id out to report under the gate)"
 
 
 def _target(calibration_id: Optional[str], gate: Optional[GateLike]) -> Optional[Dict[str, Any]]:

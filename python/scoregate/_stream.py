@@ -118,7 +118,8 @@ class _Restart(_Resume):
 
 
 class GateStream:
-    """One gate's subscription on a daemon thread. ``on_event(event)`` gets each event once, in order;
+    """One gate's subscription on a daemon thread. ``on_event(event, snapshot)`` gets each event once, in order
+    (``snapshot``: the server's current state, sent at connect or when it cannot replay what was missed);
     ``on_heartbeat(head_seq)`` each heartbeat of a healthy stream; ``on_restart(last_seq, head_seq)`` when the server's
     event history restarted (its seq went back below ``last_seq``; the new history's state comes next as a snapshot);
     ``on_state(state, reason)`` each change of state (``open``, ``reconnecting``, ``polling``, ``stopped``)."""
@@ -129,7 +130,7 @@ class GateStream:
         headers: Callable[[], Dict[str, str]],
         options: StreamOptions,
         *,
-        on_event: Callable[[Dict[str, Any]], None],
+        on_event: Callable[[Dict[str, Any], bool], None],
         on_heartbeat: Callable[[int], None] = lambda head: None,
         on_restart: Callable[[int, int], None] = lambda last, head: None,
         on_state: Callable[[str, str], None] = lambda s, r: None,
@@ -298,7 +299,7 @@ class GateStream:
         if not snapshot and self.last is not None and prev != self.last:
             raise _Resume(f"gap: event {seq} follows {prev}, this stream is at {self.last}")
         self.last = seq
-        self._on_event(body)
+        self._on_event(body, snapshot)
 
 
     def _restarted(self, last: int, head: int) -> None:

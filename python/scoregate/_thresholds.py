@@ -205,10 +205,12 @@ class ThresholdCache:
         rollout = v.get("rollout")
         promotion = None
         if rollout is not None:
-            candidate = key is not None and bucket_of(rollout["salt"], key) < rollout["percent_bp"]
+            # a key is a string: another value (an int id, None) is no key, as in the TypeScript client
+            keyed = isinstance(key, str)
+            candidate = keyed and bucket_of(rollout["salt"], key) < rollout["percent_bp"]  # type: ignore[arg-type]  # keyed: a str
             if candidate:
                 v = rollout["candidate"]
-            arm = "unassigned" if key is None else "candidate" if candidate else "control"
+            arm = "candidate" if candidate else "control" if keyed else "unassigned"
             promotion = {"id": rollout["promotion_id"], "step": rollout["step"], "arm": arm}
         guards = v.get("guards") or {}
         return ThresholdResult(
@@ -343,14 +345,15 @@ class ThresholdCache:
             entry = self.entries.get(gate.key())
             return list(((entry.value if entry is not None else None) or {}).get("shadows") or [])
 
-    def pushed(self, gate: Gate, event: Optional[Mapping[str, Any]], max_age: float, restarted: bool = False) -> None:
+    def pushed(self, gate: Gate, event: Optional[Mapping[str, Any]], max_age: float, restarted: bool = False, snapshot: bool = False) -> None:
         """A pushed event (scoregate._stream): its full state replaces the gate's entry as a 200 with its ETag would (an
         event older than the entry's ETag is ignored, unless ``restarted``: the first event of a restarted history,
         whose seqs start lower); ``event`` None only confirms the entry (a heartbeat). The entry counts as fresh for
         ``max_age`` seconds (the stream's read timeout); ``None, 0`` marks it stale, so the next read polls (the stream
-        failed over to polling)."""
+        failed over to polling). ``snapshot``: the event is the server's current state sent at connect (its last change,
+        perhaps long past), said so in the ``gate`` event."""
         with self._lock:
-            self._pushed(gate, event, max_age, restarted)
+            self._pushed(gate, event, max_age, restarted, snapshot)
         self._tell()
 
     def restarted(self, gate: Gate, last_seq: int, head_seq: int) -> None:
@@ -370,7 +373,7 @@ class ThresholdCache:
             entry = self.entries.get(gate.key())
             return seq_of(entry.etag) if entry is not None else None
 
-    def _pushed(self, gate: Gate, event: Optional[Mapping[str, Any]], max_age: float, restarted: bool = False) -> None:
+    def _pushed(self, gate: Gate, event: Optional[Mapping[str, Any]], max_age: float, restarted: bool = False, snapshot: bool = False) -> None:
         entry = self.entries.get(gate.key())
         now = self._now()
         if entry is None:
@@ -400,7 +403,7 @@ class ThresholdCache:
             if value is None:
                 return
             self._take(entry, value, f'"{value["calibration_id"]}.{event["seq"]}"', {}, now)
-        self._pending.append(ClientEvent("gate", entry.gate, event=dict(event)))
+        self._pending.append(ClientEvent("gate", entry.gate, event=dict(event), snapshot=snapshot))
         entry.max_age = max_age
 
     def stop_on_auth(self, entry: Optional[Entry], error: ClientError) -> None:

@@ -85,7 +85,9 @@ class ClientEvent:
     * ``error``: the first failure in a row for the gate (``error``), or the refused token that stopped the client
       (``gate`` None when an observation batch met it);
     * ``recovered``: the server answered again after failures;
-    * ``gate``: a pushed change of the gate (``event``: its kind, seq and full served state; streaming clients only);
+    * ``gate``: a pushed change of the gate (``event``: its kind, seq and full served state; ``snapshot`` True for the
+      gate's current state sent when the stream connects, whose event is its last change, perhaps long past; streaming
+      clients only);
     * ``history_restarted``: the gate's stream saw the server's event seq go back (``event``: ``last_seq``, the seq it
       had applied, and ``head_seq``, the server's newest): its history restarted (a reset local state, a restored
       database); the value is stale until the new state arrives, which is then served even with a lower seq
@@ -99,6 +101,7 @@ class ClientEvent:
     threshold: Optional[float] = None
     error: Optional[ClientError] = None
     event: Optional[Dict[str, Any]] = None
+    snapshot: bool = False
 
 
 @dataclass(frozen=True)

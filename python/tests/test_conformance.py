@@ -273,8 +273,9 @@ class Runner:
 
 
 def report_args(o: Dict[str, Any]) -> Dict[str, Any]:
+    # a vector without calibration_id leaves it out (None would say "a fallback's counts", which are not reported)
     return {
-        "calibration_id": o.get("calibration_id"),
+        **({"calibration_id": o["calibration_id"]} if "calibration_id" in o else {}),
         "gate": to_gate(o["gate"]) if "gate" in o else None,
         "scores": o.get("scores"),
         "below": o.get("below"),

@@ -228,6 +228,9 @@ class ServedBodyTests(unittest.TestCase):
         t = c.get_threshold(GATE, fallback=0.05, assignment_key="user-1")  # 100 %: every key is in the candidate arm
         self.assertEqual((t.reason, t.calibration_id, t.threshold, t.error), ("calibrated", "cal_00000000c2", 0.2, None))
         self.assertEqual([s["calibration_id"] for s in c.shadows_for(GATE, "user-1")], ["cal_00000000s1"])
+        # a key that is not a str takes no shadow and no arm: hashed as its text, every keyless query would share a bucket
+        self.assertEqual(c.shadows_for(GATE, None), [])  # type: ignore[arg-type]
+        self.assertEqual(c.get_threshold(GATE, fallback=0.05, assignment_key=None).promotion["arm"], "unassigned")  # type: ignore[index]
 
     def test_whole_float_rollout_counts_are_counts(self) -> None:
         served = json.loads(json.dumps(body(0.5, rollout=rollout(body(0.2, calibration_id="cal_00000000c2")))).replace('"percent_bp": 10000', '"percent_bp": 10000.0').replace('"step": 1', '"step": 1.0'))

@@ -103,6 +103,8 @@ class ReportMisuseTests(StubCase):
             ((5, 1), {"calibration_id": CAL, "below": 6}, "below must be between 0 and candidates"),
             ((5, 1), {}, "neither a calibration_id nor a valid gate"),
             ((5, 1), {"gate": {"embedding": "e5"}}, "neither a calibration_id nor a valid gate"),
+            # a fallback result's calibration_id: counts made at the caller's fallback, not sent under the gate
+            ((5, 1), {"gate": GATE, "calibration_id": None}, "calibration_id is None: the counts were made at a fallback threshold"),
         ]
         with self.assertLogs("scoregate", logging.WARNING) as logs:
             for _ in range(3):  # every call is counted, each kind is said once

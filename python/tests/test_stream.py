@@ -134,7 +134,7 @@ class StreamTest(unittest.TestCase):
             f"{stub.url}/v1/events?embedding=e5&reranker=bge",
             lambda: {"Authorization": "Bearer t"},
             StreamOptions(**{"read_timeout": 2.0, "backoff_initial": 0.01, "backoff_max": 0.05, "recovery": 0.05, **kw}),
-            on_event=lambda e: seqs.append(e["seq"]),
+            on_event=lambda e, _snapshot: seqs.append(e["seq"]),
             on_state=lambda st, _r: states.append(st),
             clock=lambda: 0.0,
             rng=lambda: 0.5,
@@ -174,7 +174,7 @@ class StreamTest(unittest.TestCase):
             f"{redirector.url}/v1/events?embedding=e5&reranker=bge",
             lambda: {"Authorization": "Bearer t"},
             StreamOptions(read_timeout=2.0, backoff_initial=0.01, backoff_max=0.05, recovery=5.0),
-            on_event=lambda e: None,
+            on_event=lambda e, _snapshot: None,
             on_state=lambda st, _r: states.append(st),
             clock=lambda: 0.0,
             rng=lambda: 0.5,
@@ -208,7 +208,7 @@ class StreamTest(unittest.TestCase):
             f"{missing.url}/v1/events?embedding=e5&reranker=bge",
             lambda: {"Authorization": "Bearer t"},
             StreamOptions(read_timeout=2.0, backoff_initial=0.01, backoff_max=0.05, recovery=5.0),
-            on_event=lambda e: None,
+            on_event=lambda e, _snapshot: None,
             on_state=lambda st, r: reasons.append(f"{st}|{r}"),
             clock=lambda: 0.0,
             rng=lambda: 0.5,
@@ -287,7 +287,7 @@ class StreamReconnectTest(unittest.TestCase):
         states: List[Any] = []
         o = {"read_timeout": 2.0, "backoff_initial": 0.01, "backoff_max": 0.05, "recovery": 0.05, **kw}
 
-        def applied(e: Dict[str, Any]) -> None:
+        def applied(e: Dict[str, Any], _snapshot: bool) -> None:
             seqs.append(e["seq"])
             if on_event is not None:
                 on_event(e)
@@ -409,7 +409,7 @@ class StreamReconnectTest(unittest.TestCase):
                 holder[0].close()
             return 0.0
 
-        s = GateStream(f"{stub.url}/v1/events?embedding=e5&reranker=bge", lambda: {}, StreamOptions(read_timeout=2.0), on_event=lambda e: None, clock=clock, rng=lambda: 0.5)
+        s = GateStream(f"{stub.url}/v1/events?embedding=e5&reranker=bge", lambda: {}, StreamOptions(read_timeout=2.0), on_event=lambda e, _snapshot: None, clock=clock, rng=lambda: 0.5)
         holder.append(s)
         s.start()
         self.addCleanup(s.close)
@@ -466,6 +466,8 @@ class ClientStreamTest(unittest.TestCase):
         # the calibration event comes before the gate event of the same push, as in the TypeScript client
         kinds = [(e.type, e.calibration_id) for e in seen if e.type in ("calibration", "gate")]
         self.assertLess(kinds.index(("calibration", "cal_0000000008")), [i for i, k in enumerate(kinds) if k[0] == "gate"][-1])
+        # the state sent at connect is the gate's last change, perhaps long past: said as a snapshot, the push as none
+        self.assertEqual([(e.event["seq"], e.snapshot) for e in seen if e.type == "gate"], [(5, True), (8, False)])
 
     def test_async_client_serves_a_pushed_activation_at_once(self) -> None:
         stub, pushes = self._stub()
@@ -799,6 +801,10 @@ class PromotionArmTest(unittest.TestCase):
             inside = bucket_of("prm_1", k) < 5000
             self.assertEqual((r.calibration_id, r.threshold, r.promotion["arm"]), ("cal_2", 0.6, "candidate") if inside else ("cal_1", 0.42, "control"))
         self.assertEqual(client.get_threshold(GATE, 0.1).promotion, {"id": "prm_1", "step": 1, "arm": "unassigned"})
+        # a key that is not a str (an int id, None) is no key, not hashed as its text (as in the TypeScript client)
+        for not_a_key in (None, 17, 3.5):
+            r = client.get_threshold(GATE, 0.1, assignment_key=not_a_key)  # type: ignore[arg-type]
+            self.assertEqual((r.calibration_id, r.promotion["arm"]), ("cal_1", "unassigned"), not_a_key)
         k = next(k for k in keys if bucket_of("prm_1", k) < 5000)
         g = client.gate([{"score": 0.9}, {"score": 0.5}], GATE, fallback=0.1, assignment_key=k)
         self.assertEqual((len(g.kept), g.calibration_id, g.promotion["arm"]), (1, "cal_2", "candidate"))

@@ -65,11 +65,21 @@ export function checkStepOptions(o: any, owner: string): void {
     if (g?.[k] !== undefined && !isText(g?.[k])) fail(`options.gate.${k} must be a non-empty string when given`);
   if ("shadow" in o) {
     if (typeof o.shadow?.key !== "function") fail("options.shadow.key must be a function of the query answering its stable key");
+    // A shadow step gates nothing: production options beside `shadow` (copied from the production step) would read as
+    // a gate that is applied while every item passes and nothing is reported as production.
+    const production = PRODUCTION_OPTIONS.filter((k) => o[k] !== undefined);
+    if (production.length > 0)
+      fail(
+        `options.shadow makes a shadow step, which returns every item and reports the mirrored query only: it takes no ${production.join(", ")}. Gate production with a step of its own, without shadow`,
+      );
     return;
   }
   if (o.unscored !== undefined && o.unscored !== "keep" && o.unscored !== "drop") fail(`options.unscored must be "keep" or "drop"`);
   for (const k of ["onResult", "assignmentKey"]) if (o[k] !== undefined && typeof o[k] !== "function") fail(`options.${k} must be a function`);
 }
+
+/** The options only a production step takes (a shadow step refuses them). */
+const PRODUCTION_OPTIONS = ["fallback", "unscored", "report", "reportScores", "timeoutMs", "assignmentKey", "onResult"] as const;
 
 /** The options of a production step: the gate, its fallback, and what `gate()` takes; `Q` is the framework's query. */
 export interface GateStepOptions<T, Q> {
@@ -99,6 +109,8 @@ export interface GateStepOptions<T, Q> {
    * so the application can answer "I don't know" instead of prompting on noise.
    */
   onResult?: (result: GateResult<T>, query: Q) => void;
+  /** A production step has no `shadow` (ShadowStepOptions: a step on the mirrored retriever). */
+  shadow?: never;
 }
 
 /**
@@ -117,6 +129,8 @@ export interface ShadowStepOptions<Q> {
   };
   /** Called with the shadow calibrations the query was reported for (none: not sampled, or no key), for logging. */
   onShadow?: (calibrationIds: string[], query: Q) => void;
+  /** A shadow step gates nothing, so it takes no fallback (nor any other production option: checkStepOptions). */
+  fallback?: never;
 }
 
 /**
@@ -131,7 +145,7 @@ export async function gateStep<T, Q>(
   query: Q,
   score: (item: T) => number | undefined,
 ): Promise<T[]> {
-  if ("shadow" in o) {
+  if (o.shadow !== undefined) {
     const key = o.shadow.key(query);
     const v = o.shadow.indexVersion;
     const ids = key === undefined ? [] : await shadow(o.client, items, { gate: o.gate, score, key, ...(v === undefined ? {} : { indexVersion: v }) });

@@ -59,14 +59,17 @@ export function bucketOf(salt: string, key: string): number {
  * The shadows whose sample takes `key`: the key's bucket under the shadow's calibration id is below its `sample_rate`
  * in basis points; with `indexVersion`, only the shadows of that index version. `shadow()` reports for exactly these
  * and `shadowsFor()` names them, so the two agree by construction (Python: `shadows_taking` in _assignment.py;
- * fixtures/assignment.json pins both). A key that is not a string (a JavaScript caller's undefined) takes none: hashed
- * as "undefined", every keyless query would share one bucket, all sampled or none. O(shadows x key length).
+ * fixtures/assignment.json pins both). A key that is not a string (a JavaScript caller's undefined or null) takes none:
+ * hashed as its text, every keyless query would share one bucket, all sampled or none. O(shadows x key length).
  */
+/** `key` when it can place a request in an arm or a shadow's sample: a string; else undefined (no key). */
+export const assignable = (key: unknown): string | undefined => (typeof key === "string" ? key : undefined);
+
 export const shadowsTaking = <S extends Pick<ServedShadow, "calibration_id" | "index_version" | "sample_rate">>(
   shadows: readonly S[] | undefined,
   key: string,
   indexVersion?: string,
 ): S[] =>
-  (typeof key === "string" && shadows ? shadows : []).filter(
+  (assignable(key) !== undefined && shadows ? shadows : []).filter(
     (s) => (indexVersion ?? s.index_version) === s.index_version && bucketOf(s.calibration_id, key) < s.sample_rate * BASIS_POINTS,
   );

@@ -55,7 +55,25 @@ export function resolveOptions(options: ScoregateClientOptions): ResolvedOptions
   // Infinity ("never time out") or a value past the timers' 32-bit range would fire at once and fail every request as a
   // timeout, an outage in appearance; NaN or a negative one likewise
   const timeoutMs = Number(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-  if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) fail(`timeoutMs ${timeoutMs} is not a number of ms from 1 to ${MAX_TIMER_MS}`);
+  if (!(timeoutMs >= 1 && timeoutMs <= MAX_TIMER_MS)) fail(`timeoutMs ${timeoutMs} is not a number of ms from 1 to ${MAX_TIMER_MS}`);
+  if (options.fetch !== undefined && typeof options.fetch !== "function") fail("fetch must be a function (default: the global fetch)");
+  // The other numbers, not coerced: from configuration (an environment variable passed without Number()), a string
+  // flush interval would concatenate into a 1 ms timer spin, a NaN backoff send on every read, maxGates 0 cache nothing
+  const { backoff: b, observations: o } = options;
+  for (const [name, v, min, max] of [
+    ["backoff.initialMs", b?.initialMs, 1, MAX_TIMER_MS],
+    ["backoff.maxMs", b?.maxMs, 1, MAX_TIMER_MS],
+    ["maxStaleMs", options.maxStaleMs, 0, Infinity],
+    ["maxGates", options.maxGates, 1, Infinity],
+    ["observations.flushIntervalMs", o?.flushIntervalMs, 1, MAX_TIMER_MS],
+    ["observations.batchSize", o?.batchSize, 1, Infinity],
+    ["observations.maxQueued", o?.maxQueued, 1, Infinity],
+    ["observations.maxScores", o?.maxScores, 0, Infinity],
+  ] as const)
+    if (v !== undefined && !(typeof v === "number" && v >= min && v <= max))
+      fail(
+        `${name} ${typeof v === "string" ? JSON.stringify(v) : v} is not a number ${max < Infinity ? `from ${min} to ${max}` : `of at least ${min}`}`,
+      );
   return {
     baseUrl: baseUrl.replace(/\/+$/u, ""),
     token,

@@ -117,7 +117,15 @@ export async function boundedFetch(fetchFn: typeof fetch, url: string, init: Req
       }
       return { kind: "response", response, body };
     } catch (e) {
-      return { kind: "failed", error: clientError("network", `request failed: ${e instanceof Error ? e.message : String(e)}`) };
+      // Node's fetch says "fetch failed" and keeps why in its cause (ECONNREFUSED, ENOTFOUND, a certificate's code)
+      const cause = (e as { cause?: { code?: unknown } } | null)?.cause?.code;
+      return {
+        kind: "failed",
+        error: clientError(
+          "network",
+          `request failed: ${e instanceof Error ? e.message : String(e)}${typeof cause === "string" ? ` (${cause})` : ""}`,
+        ),
+      };
     }
   })();
   try {
@@ -130,7 +138,11 @@ export async function boundedFetch(fetchFn: typeof fetch, url: string, init: Req
 /** The code and message of the server's error envelope (`{"error": {"code", "message"}}`), each when it is a string. */
 export function serverWords(body: unknown): [code: string | undefined, message: string | undefined] {
   const e = (body as Partial<ErrorResponse> | null)?.error;
-  return [typeof e?.code === "string" ? e.code : undefined, typeof e?.message === "string" ? e.message : undefined];
+  // a pointer into the envelope's details (" (see details.suggestions)") is for curl: no client error carries them
+  return [
+    typeof e?.code === "string" ? e.code : undefined,
+    typeof e?.message === "string" ? e.message.replace(/ \(see details\.\w+\)/u, "") : undefined,
+  ];
 }
 
 /** What a non-2xx answer means for the client, with the server's own message when it sent the error envelope. */

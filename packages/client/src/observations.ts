@@ -77,22 +77,28 @@ export class ObservationReporter {
   }
 
   report(o: Observation, waitUntil: ((p: Promise<unknown>) => void) | undefined): void {
+    // report(undefined) or report(null) from JavaScript: no target, ignored as any report without one
+    o = Object(o);
     const target = toTarget(o);
     // Defaults apply to undefined only: a null count (from JavaScript) stays and is refused.
     const { candidates: c, dropped: d, below = d, unscored: u = 0 } = o;
-    const valid = [c, d, below, u].every((n) => isCount(n, 0)) && d <= c && below <= c && c + u <= MAX_CANDIDATES_PER_QUERY;
-    const stopped = this.#deps.isStopped();
-    if (this.#closed || stopped || target === undefined || !valid) {
+    const why = this.#closed
+      ? "closed"
+      : this.#deps.isStopped()
+        ? "token refused"
+        : // a result's null id: the counts were made at the caller's fallback, not at a calibration's threshold
+          o.calibrationId === null
+          ? "calibrationId null: a fallback's counts"
+          : target === undefined
+            ? "no calibrationId or gate"
+            : !([c, d, below, u].every((n) => isCount(n, 0)) && d <= c && below <= c)
+              ? "counts: whole numbers, dropped and below <= candidates"
+              : c + u > MAX_CANDIDATES_PER_QUERY
+                ? `over ${MAX_CANDIDATES_PER_QUERY} candidates`
+                : "";
+    if (why || !target) {
       this.#stats.ignored++;
-      this.#deps.onIgnored(
-        this.#closed
-          ? "closed"
-          : stopped
-            ? "token refused"
-            : target === undefined
-              ? "no calibrationId or gate"
-              : "counts: whole numbers, dropped and below <= candidates",
-      );
+      this.#deps.onIgnored(why);
       return;
     }
     const key = JSON.stringify(target);

@@ -140,8 +140,8 @@ export class ScoregateClient extends CoreClient {
       fetch: (input, init) => (b.fetch ?? globalThis.fetch)(input, init),
       ...(b.now === undefined ? {} : { now: b.now }),
       ...(b.random === undefined ? {} : { random: b.random }),
-      onEvent: (event) => {
-        pushed(this, gate, event, readTimeoutMs, resync);
+      onEvent: (event, snapshot) => {
+        pushed(this, gate, event, readTimeoutMs, resync, snapshot);
         resync = false;
       },
       onHeartbeat: (head) => {
@@ -174,8 +174,9 @@ export class ScoregateClient extends CoreClient {
  * (a heartbeat). Either way the entry counts as fresh for `maxAgeMs` (the stream's read timeout); `null, 0` marks it
  * stale, so the next read polls (the stream failed over to polling, or its history restarted). `restarted`: the first
  * event of a restarted history, taken even when its seq is below the entry's ETag (that seq was the old history's).
+ * `snapshot`: the server's current state sent at connect (its last change, perhaps long ago), not a change just pushed.
  */
-function pushed(client: CoreClient, gate: GateKey, event: GateEvent | null, maxAgeMs: number, restarted = false): void {
+function pushed(client: CoreClient, gate: GateKey, event: GateEvent | null, maxAgeMs: number, restarted = false, snapshot = false): void {
   const [entries, options, emit] = client._internals();
   const entry = entries.get(gateKey(gate));
   if (entry === undefined || (event !== null && !restarted && event.seq < seqOf(entry.etag))) return;
@@ -191,7 +192,7 @@ function pushed(client: CoreClient, gate: GateKey, event: GateEvent | null, maxA
     if (value === undefined) return;
     emit(take(entry, value, `"${value.calibration_id}.${event.seq}"`, null, now));
   }
-  if (event !== null) emit({ type: "gate", gate: entry.gate, event });
+  if (event !== null) emit({ type: "gate", gate: entry.gate, event, snapshot });
   entry.maxAgeMs = maxAgeMs;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { ServedGate } from "../../../src/contract/wire-types";
 import { isScored } from "../../../src/stats/guard-rule";
-import { bucketOf } from "./assignment";
+import { assignable, bucketOf } from "./assignment";
 import type { Entry } from "./cache-entry";
 import type { ClientError, GetThresholdOptions, ThresholdResult } from "./types";
 
@@ -20,7 +20,9 @@ export function servedResult(
   authError: ClientError | undefined,
 ): ThresholdResult {
   if (entry.uncalibrated) return fallbackResult(options.fallback, entry.said, entry.fetchedAt);
-  const key = options.assignmentKey;
+  // a key is a string: null or a number from JavaScript (`session.userId ?? null`), hashed as its text, would put every
+  // anonymous request into one bucket, all in the candidate arm or none, and count them as randomized evidence
+  const key = assignable(options.assignmentKey);
   const r = entry.value!.rollout;
   const candidate = r !== null && key !== undefined && bucketOf(r.salt, key) < r.percent_bp;
   const result = answer(

@@ -168,7 +168,11 @@ export interface GateResult<T> {
 }
 
 export interface Observation {
-  /** The calibration whose threshold was applied (preferred: the counts belong to it), or the gate. */
+  /**
+   * The calibration whose threshold was applied (preferred: the counts belong to it), or leave it out and name the
+   * gate. Null, a fallback result's id, is not sent: counts made at the caller's fallback would reach the live
+   * calibration's drift monitor and promotion evidence (`report_ignored`).
+   */
   calibrationId?: string | null;
   gate?: GateKey;
   candidates: number;
@@ -253,13 +257,18 @@ export type ClientEvent =
   | { type: "recovered"; gate: GateKey }
   /**
    * A `report()` that was ignored (counted in `observationStats().ignored`) and why: `closed` (after `close()`),
-   * `token refused` (a 401 or 403 stopped reporting), `no calibrationId or gate`, or `counts: whole numbers, dropped and
-   * below <= candidates` (counts that are not whole numbers from 0, or dropped or below above candidates, or more
-   * candidates than a query may have).
+   * `token refused` (a 401 or 403 stopped reporting), `calibrationId null: a fallback's counts` (a result's null id:
+   * the counts were made at the caller's fallback; leave `calibrationId` out to report under the gate),
+   * `no calibrationId or gate`, `counts: whole numbers, dropped and below <= candidates` (counts that are not whole
+   * numbers from 0, or dropped or below above candidates), or `over 10000 candidates` (candidates and unscored above
+   * MAX_CANDIDATES_PER_QUERY: the server takes no such query; `gate()` answers it but does not report it).
    */
   | { type: "report_ignored"; reason: string }
-  /** A change pushed over the gate's stream (`stream` option): the event as the server sent it. */
-  | { type: "gate"; gate: GateKey; event: GateEvent };
+  /**
+   * A change pushed over the gate's stream (`stream` option): the event as the server sent it. `snapshot`: the gate's current state, sent when the stream connects
+   * or cannot replay what it missed; its event is the last change, which may be long past, not one made just now.
+   */
+  | { type: "gate"; gate: GateKey; event: GateEvent; snapshot: boolean };
 
 export interface ScoregateClientOptions {
   /**

@@ -146,6 +146,39 @@ describe("getThreshold: failures", () => {
     for (const bad of [Number.POSITIVE_INFINITY, 2 ** 31, 0, -1, Number.NaN, "2 s" as unknown as number])
       expect(() => makeClient(server, { timeoutMs: bad }), String(bad)).toThrow(/timeoutMs .* is not a number of ms from 1 to 2147483647/u);
     expect(() => makeClient(server, { timeoutMs: 2 ** 31 - 1 })).not.toThrow();
+    // below 1 ms every request would end "no answer within 0.5 ms"
+    expect(() => makeClient(server, { timeoutMs: 0.5 })).toThrow("ScoregateClient: timeoutMs 0.5 is not a number of ms from 1 to 2147483647");
+  });
+
+  it("the other numeric options are refused at construction unless numbers in range: an environment variable passed as a string would spin a 1 ms timer", () => {
+    const server = fakeServer();
+    const bad: [Record<string, unknown>, string][] = [
+      [{ observations: { flushIntervalMs: "5000" } }, 'observations.flushIntervalMs "5000" is not a number from 1 to 2147483647'],
+      [{ observations: { flushIntervalMs: Number.NaN } }, "observations.flushIntervalMs NaN is not a number from 1 to 2147483647"],
+      [{ observations: { flushIntervalMs: 2 ** 31 } }, "observations.flushIntervalMs 2147483648 is not a number from 1 to 2147483647"],
+      [{ observations: { batchSize: 0 } }, "observations.batchSize 0 is not a number of at least 1"],
+      [{ observations: { maxQueued: 0 } }, "observations.maxQueued 0 is not a number of at least 1"],
+      [{ observations: { maxScores: -1 } }, "observations.maxScores -1 is not a number of at least 0"],
+      [{ backoff: { initialMs: Number.NaN } }, "backoff.initialMs NaN is not a number from 1 to 2147483647"],
+      [{ backoff: { maxMs: "60000" } }, 'backoff.maxMs "60000" is not a number from 1 to 2147483647'],
+      [{ maxGates: 0 }, "maxGates 0 is not a number of at least 1"],
+      [{ maxStaleMs: -5 }, "maxStaleMs -5 is not a number of at least 0"],
+      [{ fetch: "nope" }, "fetch must be a function (default: the global fetch)"],
+    ];
+    for (const [options, message] of bad) expect(() => makeClient(server, options), message).toThrow(new TypeError(`ScoregateClient: ${message}`));
+    const good = { observations: { flushIntervalMs: 1, batchSize: 1, maxQueued: 1, maxScores: 0 }, backoff: { initialMs: 1, maxMs: 1 }, maxGates: 1 };
+    expect(() => makeClient(server, { ...good, maxStaleMs: Number.POSITIVE_INFINITY })).not.toThrow();
+  });
+
+  it("a network failure names its cause, as Node's fetch keeps it (ECONNREFUSED)", async () => {
+    const refused = Object.assign(new TypeError("fetch failed"), {
+      cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" }),
+    });
+    const client = makeClient(fakeServer(), { fetch: () => Promise.reject(refused) });
+    expect(await client.getThreshold(gate, { fallback: 0.1 })).toMatchObject({
+      reason: "fallback",
+      error: { code: "network", message: "request failed: fetch failed (ECONNREFUSED)" },
+    });
   });
 
   it("a caller's own timeoutMs past the client's waits the client's; one that is not a number from 0 is read as it", async () => {
@@ -209,14 +242,15 @@ describe("getThreshold: failures", () => {
     expect((await client.getThreshold(gate, { fallback: 0.15 })).reason).toBe("cached");
   });
 
-  it("404 uncalibrated for a typo in the gate key: the server's suggestion reaches the answer, gate() and the event", async () => {
+  it("404 uncalibrated for a typo in the gate key: the server's suggestion reaches the answer, gate() and the event, without the pointer to details", async () => {
     const message = "the gate doc / e5 / bge has no active calibration; did you mean index=docs? (see details.suggestions)";
     const body = { error: { code: "uncalibrated", message, details: { suggestions: [{ index: "docs", embedding: "e5", reranker: "bge" }] } } };
     const client = makeClient(fakeServer(() => new Response(JSON.stringify(body), { status: 404, headers: { "content-type": "application/json" } })));
     const events: ClientEvent[] = [];
     client.subscribe((e) => events.push(e));
     const typo = { ...gate, index: "doc" };
-    const said = { code: "uncalibrated", message: `404 uncalibrated: ${message}`, status: 404 };
+    // the pointer into the envelope's details is for curl users: a client error does not carry them
+    const said = { code: "uncalibrated", message: `404 uncalibrated: ${message.replace(" (see details.suggestions)", "")}`, status: 404 };
     expect(await client.getThreshold(typo, { fallback: 0.1 })).toMatchObject({ reason: "uncalibrated", threshold: 0.1, error: said });
     expect(await client.gate([{ s: 0.05 }], { gate: typo, score: (c) => c.s, fallback: 0.1 })).toMatchObject({
       reason: "uncalibrated",

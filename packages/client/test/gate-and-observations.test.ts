@@ -276,6 +276,36 @@ describe("observation batching", () => {
     expect(events.at(-1)).toEqual({ type: "report_ignored", reason: "closed" });
   });
 
+  it("report(undefined) or report(null) from JavaScript is ignored, not thrown; a fallback result's null id is not reported under the gate", async () => {
+    const server = serverWith(() => accepted());
+    const client = makeClient(server);
+    const reasons: string[] = [];
+    client.subscribe((e) => e.type === "report_ignored" && reasons.push(e.reason));
+    expect(() => client.report(undefined as unknown as Observation)).not.toThrow();
+    expect(() => client.report(null as unknown as Observation)).not.toThrow();
+    // counts made at the caller's fallback (t.calibrationId null) would reach the live calibration's monitor
+    client.report({ gate, calibrationId: null, candidates: 3, dropped: 1 });
+    // left out, the gate names where the counts go
+    client.report({ gate, candidates: 3, dropped: 1 });
+    expect(reasons).toEqual(["no calibrationId or gate", "no calibrationId or gate", "calibrationId null: a fallback's counts"]);
+    await client.flush();
+    expect(server.observationRequests().map((r) => r.body.queries)).toEqual([[[3, 1]]]);
+  });
+
+  it("a query over 10,000 candidates: gate() answers it, and its report is ignored saying why", async () => {
+    const server = serverWith(() => accepted());
+    const client = makeClient(server);
+    const reasons: string[] = [];
+    client.subscribe((e) => e.type === "report_ignored" && reasons.push(e.reason));
+    const many = Array.from({ length: 10_001 }, (_, i) => i / 10_001);
+    const r = await client.gate(many, { gate, score: (s) => s, fallback: 0.1 });
+    expect(r.kept.length + r.dropped.length).toBe(10_001);
+    client.report({ calibrationId: "cal_0000000001", candidates: 20_000, dropped: 1 });
+    expect(reasons).toEqual(["over 10000 candidates", "over 10000 candidates"]);
+    await client.flush();
+    expect(server.observationRequests()).toHaveLength(0);
+  });
+
   it("a report's unscored count: sent as the fifth count when above 0, ignored when invalid or over the per-query cap", async () => {
     const server = serverWith(() => accepted());
     const client = makeClient(server);

@@ -37,6 +37,19 @@ describe("a gate during a promotion", () => {
     expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ calibrationId: "cal_0000000001", promotion: { arm: "unassigned" } });
   });
 
+  it("a key that is not a string (null for an anonymous session, a number) is no key: control, unassigned, not hashed as its text", async () => {
+    const { client, server } = setup({ rollout: { ...rollout, percent_bp: 10_000 } });
+    for (const key of [null, 17, { id: 1 }]) {
+      const r = await client.getThreshold(GATE, { fallback: 0.1, assignmentKey: key as unknown as string });
+      expect(r, String(key)).toMatchObject({ calibrationId: "cal_0000000001", promotion: { arm: "unassigned" } });
+    }
+    // the text "null" is a key like any other: in the whole-traffic candidate arm
+    expect((await client.getThreshold(GATE, { fallback: 0.1, assignmentKey: "null" })).promotion?.arm).toBe("candidate");
+    await client.gate([0.9, 0.5], { gate: GATE, fallback: 0.1, score: (s) => s, assignmentKey: null as unknown as string });
+    await client.flush();
+    expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000001", promotion: { arm: "unassigned" } });
+  });
+
   it("gate() applies the arm's threshold and reports the counts under the arm's calibration with the promotion", async () => {
     const { client, server } = setup({ rollout: { ...rollout, percent_bp: 10_000 } });
     const r = await client.gate([0.9, 0.5, 0.2], { gate: GATE, fallback: 0.1, score: (s) => s, assignmentKey: "user-1" });

@@ -193,6 +193,11 @@ describe("ScoregateClient with stream: true", () => {
     ]);
     expect(stub.thresholdGets).toBe(1);
     expect(stub.connections[0]!.req.headers.authorization).toBe("Bearer read-token");
+    // the state sent at connect is the gate's last change, perhaps long past: said as a snapshot, the push as none
+    expect(events.filter((e) => e.type === "gate").map((e) => [e.event.seq, e.snapshot])).toEqual([
+      [5, true],
+      [8, false],
+    ]);
   });
 
   it("a gate pinned to an index version is polled, never streamed", async () => {

@@ -33,7 +33,20 @@ describe("ScoregateCompressor misuse", () => {
     expect(make({ client: c, gate, fallback: 0.1, unscored: "skip" })).toThrow(/options\.unscored must be "keep" or "drop"/u);
     expect(make({ client: c, gate, fallback: 0.1, onResult: "log" })).toThrow(/options\.onResult must be a function/u);
     expect(make({ client: c, gate, shadow: { indexVersion: "v2" } })).toThrow(/options\.shadow\.key must be a function/u);
+    // a shadow step gates nothing: production options copied beside `shadow` would read as a gate that passes everything
+    expect(make({ client: c, gate, fallback: 0.1, onResult: () => {}, shadow: { key: () => "k" } })).toThrow(
+      /options\.shadow makes a shadow step, which returns every item and reports the mirrored query only: it takes no fallback, onResult\. Gate production with a step of its own, without shadow/u,
+    );
     expect(make({ client: c, gate, fallback: 0.1, scoreKey: "score", unscored: "drop" })).not.toThrow();
+  });
+
+  it("the types refuse production options beside shadow, as the constructor does", () => {
+    const c = client();
+    const shadowed = () =>
+      // @ts-expect-error a shadow step gates nothing: it takes no fallback
+      new ScoregateCompressor({ client: c, gate, fallback: 0.1, shadow: { key: () => "k" } });
+    expect(shadowed).toThrow(TypeError);
+    expect(() => new ScoregateCompressor({ client: c, gate, shadow: { key: () => "k" } })).not.toThrow();
   });
 
   it("a score key no document has is told once, with the keys the documents do have; the documents stay unscored", async () => {

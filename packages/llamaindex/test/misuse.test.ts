@@ -34,6 +34,10 @@ describe("ScoregatePostprocessor misuse", () => {
     expect(make({ client: c, gate, fallback: 0.1, unscored: true })).toThrow(/options\.unscored must be "keep" or "drop"/u);
     expect(make({ client: c, gate, fallback: 0.1, assignmentKey: "user" })).toThrow(/options\.assignmentKey must be a function/u);
     expect(make({ client: c, gate, shadow: {} })).toThrow(/options\.shadow\.key must be a function/u);
+    // a shadow step gates nothing: production options copied beside `shadow` would read as a gate that passes everything
+    expect(make({ client: c, gate, fallback: 0.1, assignmentKey: () => "u", shadow: { key: () => "k" } })).toThrow(
+      /it takes no fallback, assignmentKey\. Gate production with a step of its own, without shadow/u,
+    );
     expect(make({ client: c, gate, fallback: 0.1, unscored: "drop" })).not.toThrow();
   });
 
