@@ -158,19 +158,48 @@ function normalizeArgv(argv: readonly string[]): string[] {
   return out;
 }
 
+/** argv read leniently (an unknown flag is a boolean, nothing is refused), as parseArgs' tokens. */
+const lenientTokens = (args: string[]) => parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: false, tokens: true }).tokens;
+
+/**
+ * The command argv names, read before its flags are checked: the first positional argument (undefined when there is
+ * none), and whether --help (-h) is among the flags. A flag's error can then point at that command's help and
+ * suggest only the flags it reads.
+ */
+export function peekCommand(argv: readonly string[]): { command: string | undefined; help: boolean } {
+  const tokens = lenientTokens(normalizeArgv(argv));
+  const first = tokens.find((t) => t.kind === "positional");
+  return { command: first?.value, help: tokens.some((t) => t.kind === "option" && t.name === "help") };
+}
+
+/** The command whose flags parseArgv checks (main.ts builds it from COMMAND_FLAGS once the command is known). */
+export interface CommandFlags {
+  /** The flags the command reads, the global ones included: a mistyped flag is matched against these only. */
+  takes: readonly string[];
+  /**
+   * Throws the refusal of a known flag the command does not read. Called before the flag's value is checked, so
+   * `threshold --target` (no value) says that threshold does not take --target rather than how to give it a value.
+   * Left out for `CMD --help`, which prints the help even beside a flag CMD does not take.
+   */
+  refuse?: (flag: string) => void;
+}
+
 /**
  * argv -> flags and positionals. parseArgs names an unknown flag but suggests nothing, so the flags are first read
- * leniently (tokens) and the first unknown one is refused with the closest known flag.
+ * leniently (tokens) and the first unknown one is refused with the closest known flag: of `command` when it is
+ * known (a suggestion it would then refuse helps no one), else of any command.
  */
-export function parseArgv(argv: readonly string[]): { values: Values; positionals: string[] } {
+export function parseArgv(argv: readonly string[], command?: CommandFlags): { values: Values; positionals: string[] } {
   const args = normalizeArgv(argv);
-  const { tokens } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
+  const tokens = lenientTokens(args);
+  const known = command?.takes ?? FLAGS;
   // A value flag given twice would silently take its last value (node:util's rule): a pipeline that appends
   // `--target 0.4` to a command that has `--target 0.3` must learn which one it asked for.
   const given = new Map<string, string | undefined>();
   for (const t of tokens) {
     if (t.kind !== "option") continue;
     if (Object.hasOwn(OPTIONS, t.name)) {
+      if (command !== undefined && !command.takes.includes(t.name)) command.refuse?.(t.name);
       missingValue(t.name as keyof typeof OPTIONS, t.value, t.inlineValue);
       if (Object.hasOwn(VALUE_EXAMPLES, t.name)) {
         if (given.has(t.name))
@@ -183,9 +212,9 @@ export function parseArgv(argv: readonly string[]): { values: Values; positional
     // "-target": parseArgs reads it as the short flags -t -a -r ...; it was meant as one long flag
     if (/^-[^-]{2,}/u.test(raw)) {
       const word = raw.slice(1).replace(/=.*$/su, "");
-      throw usage(`unknown flag ${JSON.stringify(raw.replace(/=.*$/su, ""))}: flags take two dashes${didYouMean(word, FLAGS, flag)}`);
+      throw usage(`unknown flag ${JSON.stringify(raw.replace(/=.*$/su, ""))}: flags take two dashes${didYouMean(word, known, flag)}`);
     }
-    throw usage(`unknown flag ${t.rawName}${didYouMean(t.name, FLAGS, flag)}`);
+    throw usage(`unknown flag ${t.rawName}${didYouMean(t.name, known, flag)}`);
   }
   try {
     return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });

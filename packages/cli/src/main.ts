@@ -2,10 +2,10 @@
  * `scoregate`: the command line of scoregate. `run(argv, io)` is the whole CLI (the bin only wires it to the
  * process), so tests run it in-process against a local worker or a stub server.
  */
-import { commandName, durationFlag, HELP_HINT, parseArgv, usage } from "./args";
+import { type CommandFlags, commandName, durationFlag, HELP_HINT, parseArgv, peekCommand, usage } from "./args";
 import { calibrate } from "./calibrate";
 import { COMMAND_HELP } from "./command-help";
-import { type COMMAND_FLAGS, type CommandName, checkCommandFlags } from "./command-flags";
+import { COMMAND_FLAGS, type CommandName, checkCommandFlags, GLOBAL_FLAGS } from "./command-flags";
 import { activate, alerts, gates, history, threshold } from "./commands";
 import { promote, promotion } from "./promote";
 import { monitor } from "./monitor";
@@ -68,14 +68,24 @@ function commandHint(err: CliError, command: CommandName | undefined): CliError 
   );
 }
 
+/** What parseArgv checks the flags of a known command against (`help`: CMD --help prints beside any flag). */
+function commandFlags(command: CommandName, help: boolean): CommandFlags {
+  const takes = [...GLOBAL_FLAGS, ...COMMAND_FLAGS[command]];
+  return help ? { takes } : { takes, refuse: (flag) => checkCommandFlags(command, [flag], []) };
+}
+
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   const json = argv.includes("--json");
   const out = (s: string): void => void io.stdout.write(`${s}\n`);
   const warn = (s: string): void => void io.stderr.write(`${s}\n`);
-  // the command, once known: a usage error's hint then points at its own help
+  // the command, once known: a usage error's hint then points at its own help. It is read before the flags are
+  // checked, so a mistyped, repeated or valueless flag of a known command already points there, and "did you mean"
+  // offers only the flags that command reads.
   let named: CommandName | undefined;
   try {
-    const { values: v, positionals } = parseArgv(argv);
+    const peeked = peekCommand(argv);
+    if (peeked.command !== undefined && (COMMAND_NAMES as readonly string[]).includes(peeked.command)) named = peeked.command as CommandName;
+    const { values: v, positionals } = parseArgv(argv, named === undefined ? undefined : commandFlags(named, peeked.help));
     if (v.version) {
       out(VERSION);
       return EXIT.ok;

@@ -170,8 +170,16 @@ describe("the help table", () => {
   it("a usage error of a known command points at its help; before a command is known, at the overview", async () => {
     const r = await cli(["history", "--embedding", "e", "--reranker", "r", "--target", "0.2"], env);
     expect(r.stderr.split("\n").at(-2)).toBe("  scoregate history --help shows its flags and examples");
-    const unknown = await cli(["gates", "--colour"], env);
-    expect(unknown.stderr.split("\n").at(-2)).toBe("  scoregate --help lists the commands, scoregate COMMAND --help a command's flags");
+    // a flag's own error, read before the command runs, points at the command's help too
+    const flag = await cli(["gates", "--colour"], env);
+    expect(flag.stderr.split("\n").at(-2)).toBe("  scoregate gates --help shows its flags and examples");
+    for (const argv of [["frobnicate", "--colour"], ["--colour"], ["thresold", "--taregt", "0.2"]]) {
+      const unknown = await cli(argv, env);
+      expect([argv, unknown.stderr.split("\n").at(-2)]).toEqual([
+        argv,
+        "  scoregate --help lists the commands, scoregate COMMAND --help a command's flags",
+      ]);
+    }
   });
 });
 

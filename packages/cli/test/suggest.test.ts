@@ -1,6 +1,7 @@
 /** "Did you mean": the closest command, flag or value for a typo, and nothing when nothing is close. */
 import { describe, expect, it } from "vitest";
 import { OPTIONS, VALUE_EXAMPLES } from "../src/args";
+import { COMMAND_FLAGS, type CommandName, GLOBAL_FLAGS } from "../src/command-flags";
 import { suggest } from "../src/suggest";
 import { cli } from "./support/run";
 
@@ -92,7 +93,11 @@ describe("the CLI suggests", () => {
   it("a flag without its value is named in the CLI's words with an example, for every flag that takes one", async () => {
     for (const name of Object.keys(VALUE_EXAMPLES)) {
       if (name === "carry") continue; // its value is optional: a bare --carry carries the reference's own threshold
-      const r = await cli(["gates", `--${name}`], env);
+      // a command that reads the flag (one that does not refuses the flag itself: see "the command is read first")
+      const command = (GLOBAL_FLAGS as readonly string[]).includes(name)
+        ? "gates"
+        : (Object.keys(COMMAND_FLAGS) as CommandName[]).find((c) => (COMMAND_FLAGS[c] as readonly string[]).includes(name))!;
+      const r = await cli([command, `--${name}`], env);
       expect(r.code, name).toBe(2);
       expect(r.stderr.split("\n")[0], name).toBe(
         `scoregate: --${name} needs a value, e.g. --${name} ${VALUE_EXAMPLES[name as keyof typeof VALUE_EXAMPLES]}`,
@@ -113,5 +118,91 @@ describe("the CLI suggests", () => {
     const r = await cli(["calibrate", "s.csv", ...gate, "--target", "0.2", "--delimiter", "colon"], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--delimiter "colon" is not one of comma, semicolon, tab, pipe');
+  });
+});
+
+describe("the command is read first: a flag's error is about that command", () => {
+  const thresholdGate = ["--embedding", "e", "--reranker", "r"];
+  const calibrateHint = "  scoregate calibrate --help shows its flags and examples";
+
+  it("a mistyped flag is matched against the command's own flags only, and points at the command's help", async () => {
+    // --target is calibrate's: threshold would refuse it, so suggesting it helped no one
+    const r = await cli(["threshold", "--taregt", "0.2", ...thresholdGate], env);
+    expect([r.code, r.stdout, r.stderr.split("\n")]).toEqual([
+      2,
+      "",
+      ["scoregate: unknown flag --taregt", "  scoregate threshold --help shows its flags and examples", ""],
+    ]);
+    // a flag the command reads is still suggested, the global ones included
+    const embed = await cli(["threshold", "--embed", "e", "--reranker", "r"], env);
+    expect(embed.stderr.split("\n").slice(0, 2)).toEqual([
+      "scoregate: unknown flag --embed: did you mean --embedding?",
+      "  scoregate threshold --help shows its flags and examples",
+    ]);
+    const token = await cli(["gates", "--tokn", "t"], env);
+    expect(token.stderr.split("\n")[0]).toBe("scoregate: unknown flag --tokn: did you mean --token?");
+    const dash = await cli(["threshold", "-target", "0.2", ...thresholdGate], env);
+    expect(dash.stderr.split("\n").slice(0, 2)).toEqual([
+      'scoregate: unknown flag "-target": flags take two dashes',
+      "  scoregate threshold --help shows its flags and examples",
+    ]);
+  });
+
+  it("an unknown command keeps the overview's pointer, and the flags of every command for a suggestion", async () => {
+    const r = await cli(["thresold", "--taregt", "0.2"], env);
+    expect([r.code, r.stderr.split("\n")]).toEqual([
+      2,
+      [
+        "scoregate: unknown flag --taregt: did you mean --target?",
+        "  scoregate --help lists the commands, scoregate COMMAND --help a command's flags",
+        "",
+      ],
+    ]);
+  });
+
+  it("a flag without its value, or given twice, points at the command's help", async () => {
+    const missing = await cli(["calibrate", "s.csv", ...gate, "--target"], env);
+    expect([missing.code, missing.stderr.split("\n")]).toEqual([2, ["scoregate: --target needs a value, e.g. --target 0.2", calibrateHint, ""]]);
+    const twice = await cli(["calibrate", "s.csv", ...gate, "--target", "0.3", "--target", "0.4"], env);
+    expect([twice.code, twice.stderr.split("\n")]).toEqual([
+      2,
+      ['scoregate: --target is given twice ("0.3" and "0.4"): give it once', calibrateHint, ""],
+    ]);
+    const json = await cli(["calibrate", "s.csv", ...gate, "--target", "--json"], env);
+    expect(JSON.parse(json.stdout).error).toMatchObject({
+      code: "usage",
+      message: "--target needs a value, e.g. --target 0.2: it is followed by the flag --json",
+      hints: ["scoregate calibrate --help shows its flags and examples"],
+    });
+  });
+
+  it("a flag the command does not read is refused as such, before its value is checked", async () => {
+    for (const argv of [
+      ["threshold", ...thresholdGate, "--target"],
+      ["threshold", ...thresholdGate, "--target", "0.3", "--target", "0.4"],
+    ]) {
+      const r = await cli(argv, env);
+      expect([argv, r.code, r.stderr.split("\n")]).toEqual([
+        argv,
+        2,
+        [
+          "scoregate: threshold does not take --target (it is a flag of calibrate)",
+          "  threshold takes --index, --embedding, --reranker, --index-version and the global flags",
+          "  scoregate threshold --help shows its flags and examples",
+          "",
+        ],
+      ]);
+    }
+  });
+
+  it("the command is found after a global flag and its value, and its --help still prints beside a stray flag", async () => {
+    const r = await cli(["--url", "http://127.0.0.1:1", "threshold", "--taregt", "0.2"], env);
+    expect(r.stderr.split("\n").slice(0, 2)).toEqual([
+      "scoregate: unknown flag --taregt",
+      "  scoregate threshold --help shows its flags and examples",
+    ]);
+    const help = await cli(["threshold", "--target", "0.2", "--help"], env);
+    expect([help.code, help.stderr]).toEqual([0, ""]);
+    expect(help.stdout).toContain("scoregate threshold");
   });
 });

@@ -12,6 +12,7 @@ import {
   ErrorCode,
   type EvaluationContext,
   type FlagMetadata,
+  GeneralError,
   type JsonValue,
   type Logger,
   OpenFeatureEventEmitter,
@@ -80,7 +81,19 @@ export class ScoregateProvider implements Provider {
    */
   readonly #served = new ServedMemory();
   #unsubscribe: (() => void) | undefined;
+  /** initialize() has ended (resolved or rejected): a first calibration is a change of the flag from then on. */
   #initialized = false;
+  /**
+   * The status the provider gave the application (through its events, or initialize()'s outcome): READY, STALE (failures
+   * while values are served) or ERROR (a refused token, or a mapped gate that got no answer and holds no value).
+   */
+  #status: Status = "ready";
+  /**
+   * From initialize() until the SDK has applied its outcome (READY when it resolves, ERROR when it rejects, set after
+   * it returns): a status event emitted meanwhile would be overwritten by that outcome, so the status is kept here and
+   * emitted once the outcome is in place, when it differs (a held value whose refresh failed while initialize ran).
+   */
+  #settling: { message: string; flagsChanged?: string[] } | false = false;
 
   /**
    * Throws TypeError for options that cannot work: no client, a `gates` entry without `embedding` or `reranker` (it
@@ -98,17 +111,56 @@ export class ScoregateProvider implements Provider {
   }
 
   /**
-   * Fetches the mapped gates once (bounded by the timeout), so the first evaluations are not fallbacks. It resolves
-   * even when the server is down: evaluations then answer the caller's default with reason ERROR and error code GENERAL.
+   * Fetches the mapped gates once (bounded by the timeout), so the first evaluations are not fallbacks. It rejects
+   * (the SDK then sets the status ERROR and emits PROVIDER_ERROR, OpenFeature spec requirements 1.7.4 and 2.4.2.1) when
+   * the provider cannot evaluate its flags: scoregate refused the token, or a mapped gate got no answer (server down,
+   * unreachable, timing out) and no value is held for it. Evaluations then answer the caller's default with reason ERROR
+   * and error code GENERAL, and the provider turns READY when scoregate answers (never after a refused token).
    */
   async initialize(): Promise<void> {
     this.#unsubscribe ??= this.client.subscribe((e) => this.#onClientEvent(e));
     const options = this.#initializeTimeoutMs === undefined ? { fallback: null } : { fallback: null, timeoutMs: this.#initializeTimeoutMs };
-    const results = await Promise.all(
-      Object.entries(this.#gates).map(async ([flag, g]) => [flag, await this.client.getThreshold(g, options)] as const),
-    );
-    for (const [flag, r] of results) this.#served.evaluated(servedKey(flag, this.#gates[flag]!), r.calibrationId);
-    this.#initialized = true;
+    this.#status = "ready";
+    this.#settling = { message: "" };
+    let outcome: "ready" | "error" = "error";
+    try {
+      const results = await Promise.all(
+        Object.entries(this.#gates).map(async ([flag, g]) => [flag, await this.client.getThreshold(g, options)] as const),
+      );
+      for (const [flag, r] of results) this.#served.evaluated(servedKey(flag, this.#gates[flag]!), r.calibrationId);
+      const auth = this.client.authError;
+      if (auth !== undefined) throw new GeneralError(`scoregate refused the token: ${auth.message}`);
+      // A fallback with an error: nothing held and no answer. An uncalibrated gate is the server's answer (its flag is
+      // FLAG_NOT_FOUND), not a failure of the provider.
+      const failed = results.filter(([, r]) => r.reason === "fallback" && r.error !== undefined);
+      if (failed.length > 0) {
+        const [flag, r] = failed[0]!;
+        const more = failed.length > 1 ? ` (and ${failed.length - 1} more of the ${results.length} mapped flags)` : "";
+        throw new GeneralError(`scoregate did not answer flag "${flag}"${more} (${r.error!.code}): ${r.error!.message}`);
+      }
+      outcome = "ready";
+    } finally {
+      this.#initialized = true;
+      // What the SDK sets when this returns; a failure the client announced meanwhile is STALE at most (held values).
+      if (outcome === "error") this.#status = "error";
+      // The SDK applies the outcome in a reaction to this promise: the timer runs after it.
+      setTimeout(() => this.#settled(outcome), 0);
+    }
+  }
+
+  /** The SDK has set initialize()'s outcome: a status that differs from it is emitted now. */
+  #settled(outcome: "ready" | "error"): void {
+    const details = this.#settling;
+    this.#settling = false;
+    if (details === false || this.#status === outcome) return;
+    this.events.emit(STATUS_EVENTS[this.#status], details);
+  }
+
+  /** Sets the status and tells the SDK, or keeps it for #settled while initialize()'s outcome is not applied yet. */
+  #setStatus(status: Status, details: { message: string; flagsChanged?: string[] }): void {
+    this.#status = status;
+    if (this.#settling !== false) this.#settling = details;
+    else this.events.emit(STATUS_EVENTS[status], details);
   }
 
   async onClose(): Promise<void> {
@@ -305,7 +357,14 @@ export class ScoregateProvider implements Provider {
     return [...flags];
   }
 
+  /** The server answered: a provider in ERROR or STALE is READY again (after a refused token it sends nothing). */
+  #answered(): void {
+    if (this.#status === "ready" || this.client.authError !== undefined) return;
+    this.#setStatus("ready", { message: "scoregate answers again" });
+  }
+
   #onClientEvent(e: ClientEvent): void {
+    if (e.type === "calibration" || e.type === "uncalibrated") this.#answered();
     if (e.type === "calibration") {
       // Same calibration (a snapshot confirmed by a 304), or the first answers while initialize() is still running
       // (READY follows): nothing changed for the application.
@@ -321,10 +380,11 @@ export class ScoregateProvider implements Provider {
         metadata: { calibrationId: e.calibrationId },
       });
     } else if (e.type === "error") {
-      if (e.error.code === "unauthorized" || e.error.code === "forbidden") this.events.emit(ProviderEvents.Error, { message: e.error.message });
-      else this.events.emit(ProviderEvents.Stale, { message: e.error.message, flagsChanged: this.#flagsOf(e.gate) });
+      if (e.error.code === "unauthorized" || e.error.code === "forbidden") this.#setStatus("error", { message: e.error.message });
+      // Values keep being served. A provider already in ERROR (nothing held since startup, or a refused token) stays so.
+      else if (this.#status !== "error") this.#setStatus("stale", { message: e.error.message, flagsChanged: this.#flagsOf(e.gate) });
     } else if (e.type === "recovered") {
-      this.events.emit(ProviderEvents.Ready, { message: "scoregate answers again" });
+      this.#answered();
     } else if (e.type === "gate" && e.event.kind !== "activation" && e.event.kind !== "promotion_completed") {
       // A pushed change that keeps the gate's calibration (a promotion step, pause or rollback, a shadow): the split or
       // the shadow set changed. A pushed activation was announced by its `calibration` event just before.
@@ -337,6 +397,10 @@ export class ScoregateProvider implements Provider {
     }
   }
 }
+
+/** The provider's status as its events set it in the SDK (FATAL never: held values are served after any failure). */
+type Status = "ready" | "stale" | "error";
+const STATUS_EVENTS = { ready: ProviderEvents.Ready, stale: ProviderEvents.Stale, error: ProviderEvents.Error } as const;
 
 const isText = (v: unknown): v is string => typeof v === "string" && v !== "";
 

@@ -1,5 +1,5 @@
 // ScoregateProvider inside the real OpenFeature server SDK (one domain per test), against a scripted server.
-import { ErrorCode, type EventDetails, OpenFeature, ProviderEvents, StandardResolutionReasons } from "@openfeature/server-sdk";
+import { ErrorCode, type EventDetails, OpenFeature, ProviderEvents, ServerProviderStatus, StandardResolutionReasons } from "@openfeature/server-sdk";
 import { type GateKey, ScoregateClient } from "@scoregate/client";
 import { afterAll, describe, expect, it } from "vitest";
 import { createRng, error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
@@ -16,6 +16,7 @@ async function setup(
   server: ReturnType<typeof fakeServer>,
   extra: Pick<ConstructorParameters<typeof ScoregateProvider>[0], "resolveGate"> = {},
   clientExtra: { maxGates?: number } = {},
+  initFails = false,
 ) {
   let clock = Date.parse("2026-06-01T00:00:00Z");
   const background: Promise<unknown>[] = [];
@@ -33,7 +34,13 @@ async function setup(
   });
   const provider = new ScoregateProvider({ client, gates: { "rag.docs.threshold": gate }, ...extra });
   const domain = `scoregate-test-${++domainCounter}`;
-  await OpenFeature.setProviderAndWait(domain, provider);
+  // A provider that cannot evaluate its flags rejects initialize() (status ERROR): only where the test expects it.
+  let initError: unknown;
+  await OpenFeature.setProviderAndWait(domain, provider).catch((e: unknown) => {
+    if (!initFails) throw e;
+    initError = e;
+  });
+  if (initFails && initError === undefined) throw new Error("initialize() resolved where the test expects it to reject");
   const of = OpenFeature.getClient(domain);
   const events: { type: string; details: EventDetails | undefined }[] = [];
   for (const type of [ProviderEvents.ConfigurationChanged, ProviderEvents.Stale, ProviderEvents.Ready, ProviderEvents.Error])
@@ -43,6 +50,7 @@ async function setup(
   events.length = 0;
   return {
     of,
+    initError,
     provider,
     client,
     events,
@@ -101,10 +109,12 @@ describe("ScoregateProvider", () => {
     );
   });
 
-  it("server down at startup: the provider is still READY, and evaluations answer the default as an ERROR with GENERAL", async () => {
+  it("server down at startup: the provider is ERROR, and evaluations answer the default as an ERROR with GENERAL", async () => {
     const server = fakeServer(() => "network-error");
-    const t = await setup(server);
+    const t = await setup(server, {}, {}, true);
     expect(t.provider.client).toBeInstanceOf(ScoregateClient);
+    expect(t.of.providerStatus).toBe(ServerProviderStatus.ERROR);
+    expect(String(t.initError)).toMatch(/scoregate did not answer flag "rag\.docs\.threshold" \(network\): .*ECONNREFUSED/u);
     const hookErrors: unknown[] = [];
     const d = await t.of.getNumberDetails("rag.docs.threshold", 0.2, {}, { hooks: [{ error: (_ctx, e) => void hookErrors.push(e) }] });
     expect(d).toMatchObject({
@@ -123,7 +133,9 @@ describe("ScoregateProvider", () => {
     t.advance(2000);
     expect((await t.of.getNumberDetails("rag.docs.threshold", 0.2)).reason).toBe(StandardResolutionReasons.STATIC);
     await t.settle();
-    expect(t.events.map((e) => e.type)).toContain(ProviderEvents.ConfigurationChanged);
+    // READY first, so the handlers of the change see a ready provider
+    expect(t.events.map((e) => e.type)).toEqual([ProviderEvents.Ready, ProviderEvents.ConfigurationChanged]);
+    expect(t.of.providerStatus).toBe(ServerProviderStatus.READY);
   });
 
   it("a newly served calibration emits PROVIDER_CONFIGURATION_CHANGED for the flags of that gate", async () => {
@@ -233,7 +245,7 @@ describe("ScoregateProvider", () => {
   it("a report without a variant (the evaluation answered the default) is ignored, not counted against the gate", async () => {
     // scoregate is down: the evaluation answers the caller's default.
     const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : error(503, "unavailable")));
-    const t = await setup(server);
+    const t = await setup(server, {}, {}, true);
     warnings.length = 0;
     const d = await t.of.getNumberDetails("rag.docs.threshold", 0.1);
     expect(d).toMatchObject({ value: 0.1, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.GENERAL });
