@@ -13,7 +13,7 @@ import { minimumScoresFor } from "../../src/stats/gate-fit";
 import { orderStatisticRanks } from "../../src/stats/intervals";
 import { sortedCopy } from "../../src/stats/order-statistics";
 import { satterthwaiteDf, smallSampleFactor } from "../../src/stats/satterthwaite";
-import { binomCdf, tInv } from "../../src/stats/special";
+import { binomCdf, tInv, zInv } from "../../src/stats/special";
 import { tieAwareDropRate } from "../../src/stats/tie-aware";
 import { exactShiftedProbability, waldOnT } from "../support/rebuild-level-exact";
 
@@ -110,6 +110,25 @@ describe("decideChange against the python reference", () => {
     const normal = decideChange(0.3, 476, 0.42, 19_048, 0.02, 0.001, 0.05);
     expect(normal.degreesOfFreedom).toBe(Number.POSITIVE_INFINITY);
     expect(normal.decision).toBe("shifted");
+  });
+
+  it("a side with an infinite df against a tiny-variance finite one: huge Welch df reads as the normal quantile, not shifted on a zero-width interval (review-stats-5 A1)", () => {
+    // 2M previous scores in 99,999 + 1 queries at 0.1 % against one new query of 50 at 5 % (Satterthwaite df Infinity).
+    for (const [p1, p2] of [
+      [0.001, 0.05],
+      [1e-6, 0.1],
+    ]) {
+      const finite = decideChange(p1, 2e6, p2, 50, 0.02, 0.001, 0.05, 99_999, Number.POSITIVE_INFINITY);
+      const normal = decideChange(p1, 2e6, p2, 50, 0.02, 0.001, 0.05, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+      expect(finite.degreesOfFreedom).toBeGreaterThan(1e17);
+      expect(finite.decision).toBe("inconclusive");
+      expect(finite.decision).toBe(normal.decision);
+      expect(finite.interval95[1] - finite.interval95[0]).toBeGreaterThan(0.1);
+      for (const i of [0, 1]) {
+        expect(finite.interval95[i]).toBeCloseTo(normal.interval95[i]!, 12);
+        expect(finite.equivalenceInterval[i]).toBeCloseTo(normal.equivalenceInterval[i]!, 12);
+      }
+    }
   });
 
   it("keeps the shifted level (0.1 %) at the tolerance's edge for 50 previous queries against 2,000 new (exact)", () => {
@@ -244,7 +263,14 @@ describe("calibration margin: the exact law of a fitted gate's true drop rate (s
 
 describe("few, unequal queries: Student's t on the Satterthwaite df (scipy.stats.t)", () => {
   it.each(golden.tInv)("tInv(q=$q, df=$df)", (c) => {
-    expect(rel(tInv(c.q, c.df), c.t)).toBeLessThan(1e-11);
+    // From T_EXPANSION_DF up (and at an infinite df, null in the JSON) the expansion is within 9e-16 of scipy.
+    expect(rel(tInv(c.q, df(c.df)), c.t)).toBeLessThan(df(c.df) >= 1e5 ? 2e-15 : 1e-11);
+  });
+
+  it("tInv never collapses at huge df: t on 1e17 or more df is the normal quantile, not 0 (review-stats-5 A1)", () => {
+    for (const q of [0.975, 1 - 0.00095, 0.025]) {
+      for (const d of [1e17, 5.84e17, 6.85e20, 1e300, Number.POSITIVE_INFINITY]) expect(rel(tInv(q, d), zInv(q))).toBeLessThan(1e-15);
+    }
   });
 
   it.each(golden.satterthwaite)("satterthwaiteDf and the interval's shrink factor: $name", (c) => {
