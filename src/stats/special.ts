@@ -87,7 +87,7 @@ export const T_EXPANSION_DF = 1e5;
  * Quantile of Student's t with df > 0 degrees of freedom (df may be fractional, as a Satterthwaite df is, or Infinity:
  * the normal quantile).
  * - df < T_EXPANSION_DF: from the Beta quantile: for T ~ t_df, df / (df + T^2) ~ Beta(df/2, 1/2), so for q > 1/2,
- *   t_q = sqrt(df (1/x - 1)) with x = betaInv(2 (1 - q), df/2, 1/2); symmetric below 1/2.
+ *   t_q = sqrt(df (1/x - 1)) with x = betaInv(2 (1 - q), df/2, 1/2); symmetric below 1/2 (x from 2 q there).
  * - df >= T_EXPANSION_DF: the Cornish-Fisher expansion about the normal quantile z = zInv(q), t = z + g1(z)/df +
  *   g2(z)/df^2 + ... + g5(z)/df^5 (Fisher 1925; Abramowitz & Stegun 26.7.5 for g1-g4, Johnson, Kotz & Balakrishnan,
  *   Continuous Univariate Distributions vol. 2, ch. 28, for g5). The first omitted term is below 1e-15 relative there.
@@ -111,8 +111,10 @@ export function tInv(q: number, df: number): number {
     for (let i = g.length - 1; i >= 0; i--) sum = (sum + g[i]!) / df;
     return z + sum;
   }
-  const upper = q > 0.5 ? q : 1 - q;
-  const x = betaInv(2 * (1 - upper), df / 2, 0.5);
+  // The smaller tail probability, exact either way (1 - q is exact for q in [0.5, 1), Sterbenz): forming 1 - (1 - q)
+  // for q < 1/2 lost q below about 1e-16 (t = -Infinity) and 4e-7 of it at 1e-12.
+  const tail = q > 0.5 ? 1 - q : q;
+  const x = betaInv(2 * tail, df / 2, 0.5);
   const t = Math.sqrt(df * (1 / x - 1));
   return q > 0.5 ? t : -t;
 }
