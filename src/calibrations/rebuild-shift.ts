@@ -28,9 +28,9 @@ const pts = (x: number): string => `${(100 * x).toFixed(1)} %`;
 /**
  * The design effect the rebuild decision assumes when neither calibration was uploaded as queries, so clustering
  * cannot be measured on either side: queries of 50 candidates that move entirely together, or 100 candidates at
- * intra-query correlation 0.5. Two flat uploads of clustered data (correlation 0.3, 20 a query) were called shifted
- * 5.44 % of the time with no change at all at design effect 1, against a level of 0.1 % (docs/benchmarks.md, section
- * 16). At this ceiling the decision
+ * intra-query correlation 0.5. Two flat uploads of clustered data (correlation 0.3, 50 queries of 20 a side) were
+ * called shifted 5.31 % of the time with no change at all at design effect 1, against a level of 0.1 %
+ * (docs/benchmarks.md, section 16). At this ceiling the decision
  * holds its levels for every clustering up to it; a move too small to be decided under it is "inconclusive", and says
  * why (docs/drift.md, "At rebuild time").
  */

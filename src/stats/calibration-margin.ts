@@ -95,7 +95,10 @@ const memo = new Map<string, readonly [number, number]>();
 
 /**
  * n rounded down to 3 significant digits: a calibration's effective size moves with production's design effect on
- * every batch; rounding it down (a margin at most 0.1 % wider, never narrower) lets the memo of marginOf serve it.
+ * every batch; rounding it down lets the memo of marginOf serve it. The margin is never narrower, and wider by at most
+ * 0.8 % from an effective size of 100 up (0.5 % from 100,000), 2.4 % from 30 and 6.1 % from 10: n loses up to 1 %
+ * of itself above 100, and below 100 it is floored to an integer (measured just below every rounding step, expected
+ * drop rates 0.001 to 0.999, tails a'/4 to a'/12: test/stats/messy.test.ts).
  */
 export function floorSignificant(n: number): number {
   if (!(n > 0) || !Number.isFinite(n)) throw new RangeError(`floorSignificant: ${n}`);

@@ -23,7 +23,15 @@
  */
 import { tInv, zInv } from "./special";
 
-/** Welch-Satterthwaite df of v1 + v2 for variance estimates with df1 and df2 degrees of freedom (Infinity allowed). */
+/**
+ * Welch-Satterthwaite df of v1 + v2 for variance estimates with df1 and df2 degrees of freedom (Infinity allowed: a
+ * variance taken as known, the binomial one of a side without two queries to estimate its clustering). With both finite
+ * it lies in [min(df1, df2), df1 + df2] (Cauchy-Schwarz). With one infinite it is df1 (v1 + v2)^2 / v1^2, unbounded as
+ * v1 / v2 -> 0, and deliberately not capped: it is the limit of the finite formula as df2 grows, the only estimated
+ * part of se^2 is then a vanishing share of it, and t on it tends to the normal quantile, the answer when both df are
+ * infinite; a finite stand-in for the known side would make the test stricter than when neither side has a df. tInv
+ * is accurate at any df (T_EXPANSION_DF), so a df of 1e17 or more is safe to use.
+ */
 export function welchDf(v1: number, df1: number, v2: number, df2: number): number {
   if (!(v1 >= 0 && v2 >= 0 && df1 >= 1 && df2 >= 1)) throw new RangeError(`welchDf: v=${v1},${v2} df=${df1},${df2}`);
   const denominator = (Number.isFinite(df1) ? (v1 * v1) / df1 : 0) + (Number.isFinite(df2) ? (v2 * v2) / df2 : 0);

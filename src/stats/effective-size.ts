@@ -2,7 +2,7 @@
  * Uncertainty of a fitted gate from its effective sample size (Kish 1965): candidates of one query move together,
  * so n clustered candidates carry the information of n / deff independent ones, deff the design effect of the drop
  * indicator at the threshold (per-query.ts). At intra-query correlation 0.3 (500 queries of 20) intervals that count
- * candidates covered the realized drop rate 54 % of the time (docs/benchmarks.md).
+ * candidates covered the realized drop rate 65 % of the time (docs/benchmarks.md, section 4).
  *
  * - `effectiveSize(n, deff)` = n / max(1, deff).
  * - `rateInterval(mean, nEff)`: equal-tailed interval of Beta(mean (nEff + 1), (1 - mean)(nEff + 1)). With nEff = n and

@@ -20,7 +20,9 @@
  *   toward the other side, and the plug-in sequence then crossed too often (seeded, queries of 3 to 40 candidates at
  *   intra-query correlation 0.3, the change on the tolerance's edge: a false `equivalent` in 10.5 % of runs at 2 % -> 4 %
  *   against a 4,000-query reference, a false `shifted` in 4.5 % at aS = 2.5 % with a 50-query reference at 5 %:
- *   test/stats/sequential-level.test.ts). `standardError` stays the plug-in one.
+ *   test/stats/sequential-level.test.ts). `standardError` stays the plug-in one. When the estimate has moved, the
+ *   equivalence test against the edge it moved away from must also pass at no change (monotoneSideMargin), so that
+ *   `equivalent` is monotone in |Delta_hat| near a rate of 0 or 1.
  * - The shifted test takes the reference's design effect at its one-sided (1 - DESIGN_EFFECT_BOUND_LEVEL) upper
  *   confidence bound, not at its estimate (`boundedSize`): its effective size times chi2_{gamma}(Q - 1) / (Q - 1), Q its
  *   queries (the cluster variance of its rate is estimated from Q query totals, about a scaled chi-square on Q - 1 df).
@@ -141,18 +143,47 @@ export function decideChangeAnytime(reference: ChangeSide, live: ChangeSide, tol
   // rate near 0 or 1 can shrink the edge's variance; the bound is there to widen the test, never to narrow it.
   const seUpS = Math.max(seUp, seS, edgeStandardError(sRef, live, tol));
   const seDownS = Math.max(seDown, seS, edgeStandardError(sRef, live, -tol));
+  // The equivalence test against the edge the estimate moved away from is also read at no change (the live rate at the
+  // reference's), so that a move never makes `equivalent` easier to reach than no move (monotoneSideMargin).
+  const unchanged = change === 0 ? null : monotoneSideMargin(reference, live, tol, change > 0 ? -1 : 1, kE);
   let decision: ChangeDecisionKind = "inconclusive";
   if (change - kS * seUpS > tol || change + kS * seDownS < -tol) decision = "shifted";
-  else if (change + kE * seUp < tol && change - kE * seDown > -tol) decision = "equivalent";
+  else if (change + kE * seUp < tol && change - kE * seDown > -tol && (unchanged === null || unchanged < tol)) decision = "equivalent";
   let moreDataFactor: number | null = null;
   if (decision === "inconclusive" && abs !== tol) {
     // Every margin shrinks as 1 / sqrt(size): the factor that brings the ones in play under their distance to the edge.
     moreDataFactor =
       abs > tol
         ? moreDataFactorOf(kS * (change > 0 ? seUpS : seDownS), abs - tol)
-        : Math.max(moreDataFactorOf(kE * seUp, tol - change), moreDataFactorOf(kE * seDown, tol + change));
+        : Math.max(
+            moreDataFactorOf(kE * seUp, tol - change),
+            moreDataFactorOf(kE * seDown, tol + change),
+            unchanged === null ? 1 : moreDataFactorOf(unchanged, tol),
+          );
   }
   return { decision, change, standardError: se, interval95: scoreInterval(reference, live, k95, se), moreDataFactor };
+}
+
+/**
+ * The margin kE max(se, edge se) of the one-sided equivalence test against the edge s tol (s = +1 or -1), read as if the
+ * live rate equalled the reference's (Delta_hat = 0), same sizes. decideChangeAnytime requires it below tol when the
+ * estimate moved away from that edge (s opposite to the sign of Delta_hat), besides the test at the estimate.
+ *
+ * Why: the equivalence region of the two one-sided tests is an interval of Delta_hat, each test monotone in it, but
+ * with the standard error taken at each edge's restricted rates it need not contain 0. Near a rate of 0 or 1 the edge
+ * toward the interior pulls a small reference's restricted rate far from its estimate (reference 0.99 at effective size
+ * 500, live 0.99 at 5,000, tol 0.02: the +tol edge puts it at 0.972, se 0.0077 against a plug-in 0.0050), so no change
+ * read `inconclusive` while a move of -0.25 or -0.5 points read `equivalent` (review-stats-5 A2). Requiring the test
+ * at the unchanged rate too (the test at the estimate is easier there, by its monotonicity) makes `equivalent`
+ * monotone in |Delta_hat| along each direction, and only removes `equivalent` answers, so its level cannot rise. Not
+ * adopted: counting an edge as rejected when p_ref +- tol leaves [0, 1] at the estimated p_ref. With a true reference
+ * at 0.98 and a live rate of 1 (Delta on the edge), a reference estimate above 0.98 (about half the time) would drop
+ * the +tol test and read a false `equivalent`. O(1).
+ */
+function monotoneSideMargin(reference: ChangeSide, live: ChangeSide, tol: number, s: 1 | -1, kE: number): number {
+  const still = { ...live, rate: reference.rate };
+  const se0 = Math.sqrt(adjustedVariance(reference.rate, reference.effectiveSize) + adjustedVariance(reference.rate, live.effectiveSize));
+  return kE * Math.max(se0, edgeStandardError(reference, still, s * tol));
 }
 
 /**

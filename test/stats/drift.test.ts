@@ -164,7 +164,15 @@ describe("the drop-rate band's calibration margin for small calibrations at extr
   it("is centred where the true rate is, k/(n+1), and leaves a calibration too small to bound its rate unarmed", () => {
     const { k, cal } = served(200, 0.01);
     expect(cal.expectedDropRate).toBe(k / 201);
-    const tiny = served(20, 0.5).cal;
+    // docs/drift.md: armed from 43 independent scores at d = 0.5 (default alpha, the drop-rate test alone), 35 at 0.1.
+    for (const [d, first] of [
+      [0.5, 43],
+      [0.1, 35],
+    ] as const) {
+      expect(driftBands(served(first - 1, d).cal, DEFAULT_DRIFT_CONFIG, 1).dropRateArmable, `n=${first - 1} d=${d}`).toBe(false);
+      expect(driftBands(served(first, d).cal, DEFAULT_DRIFT_CONFIG, 1).dropRateArmable, `n=${first} d=${d}`).toBe(true);
+    }
+    const tiny = served(42, 0.5).cal;
     const bands = driftBands(tiny, DEFAULT_DRIFT_CONFIG, 1);
     expect(bands.dropRateArmable).toBe(false);
     const sums = emptyClusterSums();

@@ -73,9 +73,10 @@ describe("scoresNeededFor against ceil((norm.ppf(1 - a/2) / h)^2 d (1 - d))", ()
     }
   });
 
-  it("gives about 8.1k scores for +-1 point at d = 0.3 (docs/methods.md)", () => {
+  it("gives about 8.1k scores for +-1 point at d = 0.3 and 1.8k at d = 0.05 (docs/methods.md)", () => {
     const c = golden.scoresNeeded.find((r) => r.d === 0.3 && r.halfWidth === 0.01 && r.level === 0.95)!;
     expect(scoresNeededFor(0.3, 0.01)).toBe(c.expected);
     expect(scoresNeededFor(0.3, 0.01)).toBe(8068);
+    expect(scoresNeededFor(0.05, 0.01)).toBe(1825); // "1.8k at d = 0.05" (docs/methods.md, intervals.ts)
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/messy.json" with { type: "json" };
 import { jeffreysUpperBound } from "../../src/stats/binomial-bound";
 import type { CalibrationExpectation } from "../../src/stats/calibration-expectation";
-import { atEffectiveSize, dropRateLaw, lawAtMean, marginOf } from "../../src/stats/calibration-margin";
+import { atEffectiveSize, dropRateLaw, floorSignificant, lawAtMean, marginOf } from "../../src/stats/calibration-margin";
 import { decideChange, SHIFT_LEVEL_SHARE, welchDf } from "../../src/stats/change-decision";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 import { evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
@@ -13,7 +13,7 @@ import { minimumScoresFor } from "../../src/stats/gate-fit";
 import { orderStatisticRanks } from "../../src/stats/intervals";
 import { sortedCopy } from "../../src/stats/order-statistics";
 import { satterthwaiteDf, smallSampleFactor } from "../../src/stats/satterthwaite";
-import { binomCdf, tInv } from "../../src/stats/special";
+import { binomCdf, tInv, zInv } from "../../src/stats/special";
 import { tieAwareDropRate } from "../../src/stats/tie-aware";
 import { exactShiftedProbability, waldOnT } from "../support/rebuild-level-exact";
 
@@ -112,6 +112,25 @@ describe("decideChange against the python reference", () => {
     expect(normal.decision).toBe("shifted");
   });
 
+  it("a side with an infinite df against a tiny-variance finite one: huge Welch df reads as the normal quantile, not shifted on a zero-width interval (review-stats-5 A1)", () => {
+    // 2M previous scores in 99,999 + 1 queries at 0.1 % against one new query of 50 at 5 % (Satterthwaite df Infinity).
+    for (const [p1, p2] of [
+      [0.001, 0.05],
+      [1e-6, 0.1],
+    ]) {
+      const finite = decideChange(p1, 2e6, p2, 50, 0.02, 0.001, 0.05, 99_999, Number.POSITIVE_INFINITY);
+      const normal = decideChange(p1, 2e6, p2, 50, 0.02, 0.001, 0.05, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+      expect(finite.degreesOfFreedom).toBeGreaterThan(1e17);
+      expect(finite.decision).toBe("inconclusive");
+      expect(finite.decision).toBe(normal.decision);
+      expect(finite.interval95[1] - finite.interval95[0]).toBeGreaterThan(0.1);
+      for (const i of [0, 1]) {
+        expect(finite.interval95[i]).toBeCloseTo(normal.interval95[i]!, 12);
+        expect(finite.equivalenceInterval[i]).toBeCloseTo(normal.equivalenceInterval[i]!, 12);
+      }
+    }
+  });
+
   it("keeps the shifted level (0.1 %) at the tolerance's edge for 50 previous queries against 2,000 new (exact)", () => {
     // Independent scores, 20 a query: 1,000 previous scores against 40,000 new, the true rate moved by exactly +-2
     // points. The df are the largest Satterthwaite can give 50 and 2,000 queries (Q - 1): a larger df means a smaller t
@@ -180,6 +199,32 @@ describe("float32Spacing against np.spacing(np.float32(|x|))", () => {
   });
 });
 
+describe("floorSignificant: the monitor's effective size rounded down to 3 significant digits (review-stats-5 B3)", () => {
+  it("widens the drop-rate margin by at most 0.8 % from an effective size of 100 up, 2.4 % from 30, never narrows it", () => {
+    const law = lawAtMean(0.001, 2e6);
+    const width = (n: number): number => {
+      const [lo, hi] = marginOf(atEffectiveSize(law, 2e6, n), 0.00025);
+      return hi - lo;
+    };
+    const worst = (from: number, to: number): number => {
+      let w = 0;
+      for (let i = 0; i < 40; i++) {
+        // Just below a rounding step: the most the floor can take off.
+        const base = from * (to / from) ** (i / 40);
+        const unit = 10 ** Math.max(0, Math.floor(Math.log10(base)) - 2);
+        const n = (Math.floor(base / unit) + 1) * unit * (1 - 1e-9);
+        const r = width(floorSignificant(n)) / width(n) - 1;
+        expect(r, `n=${n}`).toBeGreaterThanOrEqual(0);
+        w = Math.max(w, r);
+      }
+      return w;
+    };
+    expect(worst(100, 1e6)).toBeLessThanOrEqual(0.008);
+    expect(worst(100, 1e6)).toBeGreaterThan(0.005); // the 0.1 % the comment once claimed was not the bound
+    expect(worst(30, 100)).toBeLessThanOrEqual(0.024);
+  });
+});
+
 describe("minimumScoresFor near d -> 1", () => {
   it.each(golden.minimumN)("d=$d needs $minimumN scores", (c) => {
     expect(minimumScoresFor(c.d)).toBe(c.minimumN);
@@ -244,7 +289,14 @@ describe("calibration margin: the exact law of a fitted gate's true drop rate (s
 
 describe("few, unequal queries: Student's t on the Satterthwaite df (scipy.stats.t)", () => {
   it.each(golden.tInv)("tInv(q=$q, df=$df)", (c) => {
-    expect(rel(tInv(c.q, c.df), c.t)).toBeLessThan(1e-11);
+    // From T_EXPANSION_DF up (and at an infinite df, null in the JSON) the expansion is within 9e-16 of scipy.
+    expect(rel(tInv(c.q, df(c.df)), c.t)).toBeLessThan(df(c.df) >= 1e5 ? 2e-15 : 1e-11);
+  });
+
+  it("tInv never collapses at huge df: t on 1e17 or more df is the normal quantile, not 0 (review-stats-5 A1)", () => {
+    for (const q of [0.975, 1 - 0.00095, 0.025]) {
+      for (const d of [1e17, 5.84e17, 6.85e20, 1e300, Number.POSITIVE_INFINITY]) expect(rel(tInv(q, d), zInv(q))).toBeLessThan(1e-15);
+    }
   });
 
   it.each(golden.satterthwaite)("satterthwaiteDf and the interval's shrink factor: $name", (c) => {

@@ -123,6 +123,38 @@ describe("decideChangeAnytime (fixtures/golden/sequential.json)", () => {
     expect(decideChangeAnytime(small, far, 0.02, levels).moreDataFactor).not.toEqual(estimate.moreDataFactor);
   });
 
+  it("`equivalent` is monotone in |Delta_hat| along each direction, at reference rates 0, 0.001, 0.99 and 1 too (review-stats-5 A2)", () => {
+    // Reference 0.99 at effective size 500 against 5,000 live, tol 0.02: no change read inconclusive, a 0.25-point move
+    // equivalent, before the test against the far edge was also read at no change.
+    const lv = { alphaShift: 0.001, alphaEquivalence: 0.05, plannedQueries: 500, minQueries: 30 };
+    let checked = 0;
+    for (const p1 of [0, 0.001, 0.05, 0.3, 0.99, 1]) {
+      for (const [n1, n2] of [
+        [500, 5000],
+        [50, 500],
+        [5000, 500],
+        [2000, 1e5],
+      ] as const) {
+        for (const tol of [0.02, 0.1]) {
+          for (const dir of [1, -1]) {
+            let seenNotEquivalent = false;
+            for (let i = 0; i <= 80; i++) {
+              const p2 = Math.min(1, Math.max(0, p1 + (dir * i) / 800));
+              const d = decideChangeAnytime({ rate: p1, effectiveSize: n1, queries: 50 }, { rate: p2, effectiveSize: n2, queries: 500 }, tol, lv);
+              checked++;
+              if (d.decision !== "equivalent") seenNotEquivalent = true;
+              else expect(seenNotEquivalent, `p1=${p1} n=${n1}/${n2} tol=${tol} p2=${p2}`).toBe(false);
+            }
+          }
+        }
+      }
+    }
+    expect(checked).toBe(6 * 4 * 2 * 2 * 81);
+    const at = (p2: number) =>
+      decideChangeAnytime({ rate: 0.99, effectiveSize: 500, queries: 50 }, { rate: p2, effectiveSize: 5000, queries: 500 }, 0.02, lv).decision;
+    expect([0.99, 0.9875, 0.985].map(at)).toEqual(["inconclusive", "inconclusive", "inconclusive"]);
+  });
+
   it("refuses a design-effect bound level outside (0, 0.5)", () => {
     const side = { rate: 0.05, effectiveSize: 500, queries: 100 };
     for (const designEffectBound of [0, 0.5, -1, Number.NaN]) {
