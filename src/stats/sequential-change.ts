@@ -173,7 +173,7 @@ export function decideChangeAnytime(reference: ChangeSide, live: ChangeSide, tol
  * with the standard error taken at each edge's restricted rates it need not contain 0. Near a rate of 0 or 1 the edge
  * toward the interior pulls a small reference's restricted rate far from its estimate (reference 0.99 at effective size
  * 500, live 0.99 at 5,000, tol 0.02: the +tol edge puts it at 0.972, se 0.0077 against a plug-in 0.0050), so no change
- * read `inconclusive` while a move of -0.25 or -0.5 points read `equivalent` (review-stats-5 A2). Requiring the test
+ * read `inconclusive` while a move of -0.25 or -0.5 points read `equivalent`. Requiring the test
  * at the unchanged rate too (the test at the estimate is easier there, by its monotonicity) makes `equivalent`
  * monotone in |Delta_hat| along each direction, and only removes `equivalent` answers, so its level cannot rise. Not
  * adopted: counting an edge as rejected when p_ref +- tol leaves [0, 1] at the estimated p_ref. With a true reference

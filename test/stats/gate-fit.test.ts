@@ -77,7 +77,7 @@ describe("conformalRank", () => {
     }
   });
 
-  it("equals ceil((n+1) D) in exact integers for decimals D of 1 to 9 places, n up to 1e12 on and beside exact multiples (review-stats-5 B2)", () => {
+  it("equals ceil((n+1) D) in exact integers for decimals D of 1 to 9 places, n up to 1e12 on and beside exact multiples", () => {
     // The float snap took d's representation error as EPSILON/2 per unit of n+1 (EPSILON/4 is the most it can be in
     // [0.5, 1)): 0.99999999 at n = 99,999,998 gave 99,999,998, ceil is 99,999,999.
     expect(conformalRank(99_999_998, 0.99999999)).toBe(99_999_999);

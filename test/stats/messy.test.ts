@@ -112,12 +112,12 @@ describe("decideChange against the python reference", () => {
     expect(normal.decision).toBe("shifted");
   });
 
-  it("a side with an infinite df against a tiny-variance finite one: huge Welch df reads as the normal quantile, not shifted on a zero-width interval (review-stats-5 A1)", () => {
+  it("a side with an infinite df against a tiny-variance finite one: huge Welch df reads as the normal quantile, not shifted on a zero-width interval", () => {
     // 2M previous scores in 99,999 + 1 queries at 0.1 % against one new query of 50 at 5 % (Satterthwaite df Infinity).
     for (const [p1, p2] of [
       [0.001, 0.05],
       [1e-6, 0.1],
-    ]) {
+    ] as const) {
       const finite = decideChange(p1, 2e6, p2, 50, 0.02, 0.001, 0.05, 99_999, Number.POSITIVE_INFINITY);
       const normal = decideChange(p1, 2e6, p2, 50, 0.02, 0.001, 0.05, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
       expect(finite.degreesOfFreedom).toBeGreaterThan(1e17);
@@ -199,7 +199,7 @@ describe("float32Spacing against np.spacing(np.float32(|x|))", () => {
   });
 });
 
-describe("floorSignificant: the monitor's effective size rounded down to 3 significant digits (review-stats-5 B3)", () => {
+describe("floorSignificant: the monitor's effective size rounded down to 3 significant digits", () => {
   it("widens the drop-rate margin by at most 0.8 % from an effective size of 100 up, 2.4 % from 30, never narrows it", () => {
     const law = lawAtMean(0.001, 2e6);
     const width = (n: number): number => {
@@ -293,7 +293,7 @@ describe("few, unequal queries: Student's t on the Satterthwaite df (scipy.stats
     expect(rel(tInv(c.q, df(c.df)), c.t)).toBeLessThan(df(c.df) >= 1e5 ? 2e-15 : 1e-11);
   });
 
-  it("tInv never collapses at huge df: t on 1e17 or more df is the normal quantile, not 0 (review-stats-5 A1)", () => {
+  it("tInv never collapses at huge df: t on 1e17 or more df is the normal quantile, not 0", () => {
     for (const q of [0.975, 1 - 0.00095, 0.025]) {
       for (const d of [1e17, 5.84e17, 6.85e20, 1e300, Number.POSITIVE_INFINITY]) expect(rel(tInv(q, d), zInv(q))).toBeLessThan(1e-15);
     }

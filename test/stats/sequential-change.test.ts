@@ -123,7 +123,7 @@ describe("decideChangeAnytime (fixtures/golden/sequential.json)", () => {
     expect(decideChangeAnytime(small, far, 0.02, levels).moreDataFactor).not.toEqual(estimate.moreDataFactor);
   });
 
-  it("`equivalent` is monotone in |Delta_hat| along each direction, at reference rates 0, 0.001, 0.99 and 1 too (review-stats-5 A2)", () => {
+  it("`equivalent` is monotone in |Delta_hat| along each direction, at reference rates 0, 0.001, 0.99 and 1 too", () => {
     // Reference 0.99 at effective size 500 against 5,000 live, tol 0.02: no change read inconclusive, a 0.25-point move
     // equivalent, before the test against the far edge was also read at no change.
     const lv = { alphaShift: 0.001, alphaEquivalence: 0.05, plannedQueries: 500, minQueries: 30 };
