@@ -28,69 +28,35 @@ export type GateFit =
       readonly minimumN: number;
     };
 
-/**
- * k = ceil((n+1) d), with d read as the decimal it prints as (the shortest decimal that reads back as the same double,
- * Number.prototype.toString: 0.29, not 0.28999999999999998), so that exact products (d = 0.25, n+1 = 100; 0.29 x 100,
- * 28.999999999999996 in floats) are not pushed up or down by float error.
- *
- * Fast path in floats; where the float product lies so close to an integer that the float error could put it on the
- * wrong side (DOUBT_ULPS), the rank is computed exactly in integers (exactDecimalRank). The float error is bounded:
- * d is within half an ulp of the decimal D it prints as (EPSILON/4 for d in [0.5, 1), EPSILON/2 relative below), and
- * one product adds at most EPSILON/2 relative. For d > 0.5 the product is taken as (n+1) - (n+1)(1 - d), because
- * 1 - d is exact there (Sterbenz) and (n+1) d loses the small part's digits near d -> 1: so the error of
- * y = (n+1)(1-d) against (n+1)(1-D) is at most (n+1) EPSILON/4 + y EPSILON/2, and of x = (n+1) d at most
- * x EPSILON. Outside the doubt band no integer lies between the float and the exact product, so floor/ceil of the
- * float is exact; inside it the integer computation is. Exact for every d and n (n a safe integer). O(1); the band
- * takes O(digits of d) BigInt arithmetic.
- */
+/** k = ceil((n+1) d), computed so that exact products (d = 0.25, n+1 = 100) are not pushed up by float error. */
 export function conformalRank(n: number, d: number): number {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`conformalRank: n=${n}`);
   if (!(d >= 0 && d < 1)) throw new RangeError(`conformalRank: d=${d} outside [0, 1)`);
   if (d > 0.5) {
+    // Near d -> 1, (n+1) d is n+1 minus a small (n+1)(1-d); its float product loses the small part's digits (with
+    // d = 0.99999999 the snap below would take 99999997.00000002 for 99999997). 1 - d is exact here (Sterbenz), so
+    // ceil((n+1) d) = (n+1) - floor((n+1)(1-d)), with the same snap applied to the well-conditioned product.
     const y = (n + 1) * (1 - d);
-    // ceil((n+1) D) = (n+1) - floor((n+1)(1-D)).
-    if (Math.abs(y - Math.round(y)) <= DOUBT_ULPS * Number.EPSILON * Math.max(1, y) + (n + 1) * Number.EPSILON) {
-      return exactDecimalRank(n, d);
-    }
-    return n + 1 - Math.floor(y);
+    const ry = Math.round(y);
+    // Snap within the rounding of the product plus d's own representation error (at most eps/2 for d in (0.5, 1)),
+    // scaled by n+1: 0.936 is 117/125 although 125 (1 - 0.936) = 8.000000000000007 in floats.
+    const fy = Math.abs(y - ry) <= 4 * Number.EPSILON * Math.max(1, y) + ((n + 1) * Number.EPSILON) / 2 ? ry : Math.floor(y);
+    return n + 1 - fy;
   }
   const x = (n + 1) * d;
-  if (Math.abs(x - Math.round(x)) <= DOUBT_ULPS * Number.EPSILON * Math.max(1, x)) return exactDecimalRank(n, d);
+  const r = Math.round(x);
+  // (n+1)*d within a few ulps of an integer is that integer: 0.29 * 100 = 28.999999999999996 must give 29.
+  if (Math.abs(x - r) <= 4 * Number.EPSILON * Math.max(1, x)) return r;
   return Math.ceil(x);
 }
 
-/**
- * Width of conformalRank's doubt band in units of EPSILON times the product (plus (n+1) EPSILON for d > 0.5): four
- * times the largest float error above, so that rounding in the test itself never matters.
- */
-const DOUBT_ULPS = 4;
-
-/** d as m / den, the shortest decimal that prints as d (Number.prototype.toString; 0 <= d < 1). O(digits of d). */
-function decimalOf(d: number): { m: bigint; den: bigint } {
-  const [mantissa = "0", exponent = "0"] = d.toString().split("e");
-  const [whole = "0", fraction = ""] = mantissa.split(".");
-  const p = fraction.length - Number(exponent);
-  const m = BigInt(whole + fraction);
-  return p >= 0 ? { m, den: 10n ** BigInt(p) } : { m: m * 10n ** BigInt(-p), den: 1n };
-}
-
-/** ceil((n+1) D) in integers, D the decimal d prints as. */
-function exactDecimalRank(n: number, d: number): number {
-  const { m, den } = decimalOf(d);
-  return Number((BigInt(n + 1) * m + den - 1n) / den);
-}
-
-/**
- * Smallest n with conformalRank(n, d) <= n, i.e. the fewest scores that can carry target d. d in [0, 1).
- * ceil((n+1) D) <= n <=> (n+1) D <= n <=> n >= D / (1 - D): with D = m / den that is ceil(m / (den - m)), computed in
- * integers on the decimal d prints as, like conformalRank (d / (1 - d) in floats is off by 28 at d = 0.999999999, whose
- * double lies 2.8e-17 from the decimal, 2.8e-8 of 1 - d). O(digits of d).
- */
+/** Smallest n with conformalRank(n, d) <= n, i.e. the fewest scores that can carry target d. d in [0, 1). */
 export function minimumScoresFor(d: number): number {
-  if (!(d >= 0 && d < 1)) throw new RangeError(`minimumScoresFor: d=${d} outside [0, 1)`);
   if (d === 0) return 1;
-  const { m, den } = decimalOf(d);
-  return Math.max(1, Number((m + (den - m) - 1n) / (den - m)));
+  // ceil((n+1)d) <= n  <=>  (n+1)d <= n  <=>  n >= d/(1-d); start there and step (float safety).
+  let n = Math.max(1, Math.floor(d / (1 - d)) - 1);
+  while (conformalRank(n, d) > n) n++;
+  return n;
 }
 
 /**
