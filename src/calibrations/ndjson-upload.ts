@@ -5,7 +5,7 @@
  */
 import { CalibrationMeta, LabelledQueryLine, Query } from "../contract";
 import { AppError, invalid } from "../platform/errors";
-import { CURL_DATA_BINARY_HINT, checkJsonShape, decodeUtf8, type JsonShapeLimits, parseJsonText } from "../platform/http/body";
+import { CURL_DATA_BINARY_HINT, checkJsonShape, decodeUtf8, duplicateKey, type JsonShapeLimits, parseJsonText } from "../platform/http/body";
 import { validate } from "../platform/http/validate";
 import { MAX_CANDIDATES_PER_QUERY, MAX_QUERIES, MAX_SCORES, NDJSON_DECODE_CHUNK_BYTES } from "../platform/limits";
 import type { CalibrationInput } from "./calibrate";
@@ -153,8 +153,15 @@ export function fromNdjson(bytes: Uint8Array): CalibrationInput {
       v = JSON.parse(line);
     } catch (e) {
       if (e instanceof AppError) throw e;
-      throw new AppError("malformed_json", `NDJSON line ${no} is not valid JSON: ${(e as Error).message}`);
+      throw new AppError("malformed_json", `NDJSON line ${no} is not valid JSON: ${lineParseError((e as Error).message)}`);
     }
+    // JSON.parse keeps the last of repeated keys: {"scores": [...], "scores": [1]} would drop a query's scores, and a
+    // repeated "relevance" would relabel it, without a word (the header line and JSON bodies refuse it the same way)
+    const dup = line.includes("{") ? duplicateKey(line) : null;
+    if (dup !== null)
+      throw new AppError("malformed_json", `NDJSON line ${no} has the key ${JSON.stringify(dup)} more than once: give each field once`, [
+        { path: `line ${no}.${dup}`, message: "duplicate key" },
+      ]);
     if (typeof v === "number") {
       if (!Number.isFinite(v)) throw invalid(`NDJSON line ${no}: ${line} is not a finite number`, [{ path: `line ${no}`, message: "not finite" }]);
       if (!flat.push(v)) throw tooMany(no);
@@ -208,4 +215,15 @@ export function fromNdjson(bytes: Uint8Array): CalibrationInput {
     ),
     answerable: anyAnswerable ? answerable : null,
   };
+}
+
+/**
+ * JSON.parse's message about one NDJSON line, its position as the line's column: V8 counts lines within the text it
+ * was given, so its "(line 1 column 5)" would contradict the body's line number said before it.
+ */
+function lineParseError(message: string): string {
+  return message
+    .replace(/ in JSON at position \d+ \(line \d+ column (\d+)\)$/u, " at column $1")
+    .replace(/ in JSON at position (\d+)$/u, (_, p: string) => ` at column ${Number(p) + 1}`)
+    .replace(/^Unexpected end of JSON input$/u, "the line ends before its value does");
 }

@@ -46,6 +46,33 @@ describe("upload formats", () => {
     expect(res.calibration.per_query!.mean_kept).toBeCloseTo((3 + 0 + 4) / 3, 12);
   });
 
+  it("an NDJSON line that repeats a key, or is not JSON, is a 400 naming the line and its column; nothing is stored", async () => {
+    const gate = uniqueGate("ndjson-lines");
+    const header = JSON.stringify({ ...gate, index_version: "v1", policy: { kind: "drop_rate", target: 0.3 } });
+    const refusal = async (...lines: string[]) => {
+      const res = await call("POST", "/v1/calibrations", {
+        token: TOKENS.calibrate,
+        body: `${[header, ...lines].join("\n")}\n`,
+        headers: { "content-type": "application/x-ndjson" },
+      });
+      const err = (await res.json<any>()).error;
+      expect(res.status, err.message).toBe(400);
+      expect(err.code).toBe("malformed_json");
+      return err;
+    };
+    // JSON.parse keeps the last: the ten scores would be dropped, or a query relabelled, without a word
+    const dup = await refusal('{"scores":[1,2,3,4,5,6,7,8,9,10],"scores":[100]}', "[1,2]");
+    expect(dup.message).toBe('NDJSON line 2 has the key "scores" more than once: give each field once');
+    expect(dup.details).toEqual([{ path: "line 2.scores", message: "duplicate key" }]);
+    expect((await refusal("[1,2]", '{"relevance":[1,0],"relevance":[0,1]}')).message).toContain(
+      'NDJSON line 3 has the key "relevance"',
+    );
+    // the line's own column, not the parser's "(line 1 column 5)" after "line 2"
+    expect((await refusal("[1,2")).message).toBe("NDJSON line 2 is not valid JSON: Expected ',' or ']' after array element at column 5");
+    expect((await refusal("[0.5]", "{")).message).toMatch(/^NDJSON line 3 is not valid JSON: .* at column 2$/u);
+    expect((await call("GET", `/v1/calibrations?${qs(gate)}`)).status).toBe(404);
+  });
+
   it("float32 bodies are read little-endian with metadata in the query string", async () => {
     const gate = uniqueGate("f32");
     const scores = Float32Array.from(spreadScores(2000));
