@@ -5,8 +5,8 @@
  */
 
 import { DISTRIBUTION_KNOTS } from "../calibrations/fit";
+import { unknownGateError } from "../calibrations/gate-names";
 import { type Alert, AlertKind, type GateRef, type MonitorStatus } from "../contract";
-import { AppError } from "../platform/errors";
 import { gateIdOf } from "../platform/ids";
 import { buildDistribution } from "../stats/distribution";
 import { countBelow, sortedCopy } from "../stats/order-statistics";
@@ -29,7 +29,8 @@ export const MIN_SCORE_SAMPLE = 50;
 /** The id of a gate that has been calibrated; 404 otherwise (a name typo must not create a Durable Object). */
 export async function existingGateId(gate: GateRef, deps: Pick<MonitorStatusDeps, "calibrations">): Promise<string> {
   const gateId = await gateIdOf(gate);
-  if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", "no such gate: it has never been calibrated");
+  // named with the calibrated gates of similar names, as the threshold and history 404s name them
+  if ((await deps.calibrations.gate(gateId)) === null) throw await unknownGateError(gate, deps.calibrations);
   return gateId;
 }
 

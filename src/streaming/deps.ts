@@ -35,7 +35,7 @@ export interface RelayClock {
 }
 
 export interface StreamingDeps {
-  readonly calibrations: Pick<CalibrationStore, "gate">;
+  readonly calibrations: Pick<CalibrationStore, "gate" | "calibratedNeighbours">;
   readonly hub: HubClient;
   readonly relayClock: RelayClock;
 }

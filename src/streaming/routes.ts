@@ -18,7 +18,7 @@ export const streamingRoutes = new Hono<RouteEnv<StreamingDeps>>();
 
 handle(streamingRoutes, ROUTES.streamEvents, async (c, { query }) => {
   const resume = resumePoint(c.req.header("last-event-id"), query.after);
-  return c.body(await subscribe(await gateIdOf(query), resume, c.get("deps")), 200, EVENT_STREAM_HEADERS);
+  return c.body(await subscribe(await gateIdOf(query), resume, c.get("deps"), query), 200, EVENT_STREAM_HEADERS);
 });
 
 handle(streamingRoutes, ROUTES.streamGateEvents, { params: { gate_id: gateIdParam } }, async (c, { params, query }) => {

@@ -1,7 +1,8 @@
 /**
  * Opening a subscription: where to resume, whether the gate exists, the hub's socket, and the relay's stream.
  */
-import { EventSeq } from "../contract";
+import { unknownGateError } from "../calibrations/gate-names";
+import { EventSeq, type GateRef } from "../contract";
 import { AppError } from "../platform/errors";
 import { SUBSCRIBE_RETRY_AFTER_SECONDS } from "../platform/limits";
 import type { StreamingDeps } from "./deps";
@@ -39,9 +40,13 @@ export class SubscribeRefused extends AppError {
   }
 }
 
-/** The SSE body of a new subscription to `gateId`; 404 for a gate that was never calibrated. */
-export async function subscribe(gateId: string, resume: number | null, deps: StreamingDeps): Promise<ReadableStream<Uint8Array>> {
+/**
+ * The SSE body of a new subscription to `gateId`; 404 for a gate that was never calibrated, naming the calibrated
+ * gates of similar names when the caller named the gate (`gate`) rather than its id.
+ */
+export async function subscribe(gateId: string, resume: number | null, deps: StreamingDeps, gate?: GateRef): Promise<ReadableStream<Uint8Array>> {
   if ((await deps.calibrations.gate(gateId)) === null) {
+    if (gate !== undefined) throw await unknownGateError(gate, deps.calibrations);
     throw new AppError("not_found", `gate ${gateId} does not exist: it is created by its first calibration upload`);
   }
   const res = await deps.hub.subscribe(gateId, resume);

@@ -217,6 +217,13 @@ describe("GET /v1/events", () => {
     expect(badId.message).toContain("Last-Event-ID");
     await expectError(await call("GET", `/v1/events?${qs({ ...gate, after: "-1" })}`, { token: TOKENS.read }), 400, "bad_request");
     await expectError(await call("GET", `/v1/events?${qs(uniqueGate("never-uploaded"))}`, { token: TOKENS.read }), 404, "not_found");
+    // a typo of the gate's name: the 404 names the gate meant, as the threshold and history 404s do (and the monitor's)
+    const typo = { ...gate, index: `${gate.index}x` };
+    for (const path of [`/v1/events?${qs(typo)}`, `/v1/monitor?${qs(typo)}`, `/v1/monitor/series?${qs(typo)}`]) {
+      const err = await expectError(await call("GET", path, { token: TOKENS.read }), 404, "not_found");
+      expect(err.message, path).toContain(`did you mean index=${gate.index} embedding=`);
+      expect(err.details.suggestions, path).toEqual([{ index: gate.index, embedding: gate.embedding, reranker: gate.reranker }]);
+    }
     await expectError(await call("GET", "/v1/gates/not-a-gate/events", { token: TOKENS.read }), 404, "not_found");
     // by gate id, the same stream
     const res = await call("GET", `/v1/gates/${await gateIdOf(gate)}/events`, { token: TOKENS.read });

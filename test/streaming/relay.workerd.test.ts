@@ -191,7 +191,10 @@ describe("a full gate", () => {
     expect(res.status).toBe(429);
 
     const deps = {
-      calibrations: { gate: async () => ({ gate_id: "a".repeat(32), index: "i", embedding: "e", reranker: "r", created_at: "" }) },
+      calibrations: {
+        gate: async () => ({ gate_id: "a".repeat(32), index: "i", embedding: "e", reranker: "r", created_at: "" }),
+        calibratedNeighbours: async () => [],
+      },
       hub: { subscribe: async () => res, publish: async () => {}, sync: async () => {} },
       relayClock: new ManualClock(),
     };
