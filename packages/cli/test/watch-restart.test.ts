@@ -5,7 +5,7 @@
  * every event as already seen. Against the stub of the events route on a real local HTTP server.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { frame, gateEvent, heartbeat, type SseStub, startSseStub } from "../../client/test/sse-server";
+import { type Connection, frame, gateEvent, heartbeat, type SseStub, startSseStub } from "../../client/test/sse-server";
 import { type Io, run } from "../src/main";
 
 const GATE = ["--embedding", "e5", "--reranker", "bge", "--index", "docs"];
@@ -76,36 +76,23 @@ describe("scoregate watch after the server's state is reset (seq goes back)", ()
     expect(sse.connections.map((c) => c.lastEventId)).toEqual([undefined, "26"]);
   });
 
-  it("a restart whose own reconnect fails: the failure is said, and so is the reconnect after it", async () => {
-    sse = await startSseStub((c, n) => {
-      if (n === 3) return c.destroy(); // the restart's immediate reconnect finds the server gone again
-      c.open();
-      if (n === 1) {
-        c.send(frame(gateEvent(26, 0, "cal_old", 0.15), "snapshot"));
-        setTimeout(() => c.destroy(), 10);
-      } else if (n === 2) c.send(heartbeat(3));
-      else c.send(frame(gateEvent(3, 2, "cal_new", 0.33), "snapshot") + heartbeat(3));
-    });
-    const w = watch(sse.url);
-    await vi.waitFor(() => expect(w.out.stdout).toContain("3 activation"), WAIT);
-    w.stop();
-    expect(await w.done).toBe(0);
-    expect(w.out.log.slice(4)).toEqual([
-      `! ${RESTARTED}`,
-      expect.stringMatching(/^! -- connection lost \(.*\); reconnecting$/u),
-      expect.stringMatching(/^! -- reconnected, resumed after /u),
-      "-- snapshot",
-      "3 activation            cal_new threshold 0.33",
-    ]);
-  });
-
-  it("a restart whose own reconnect is refused with 429: the refusal is said, and so is the reconnect after it", async () => {
-    sse = await startSseStub((c, n) => {
-      if (n === 3) {
+  it.each([
+    [
+      "fails",
+      (c: Connection) => c.destroy(), // the restart's immediate reconnect finds the server gone again
+      [expect.stringMatching(/^! -- connection lost \(.*\); reconnecting$/u), expect.stringMatching(/^! -- reconnected, resumed after /u)],
+    ],
+    [
+      "is refused with 429",
+      (c: Connection) => {
         c.res.writeHead(429, { "content-type": "application/json" });
         c.res.end(JSON.stringify({ error: { code: "rate_limited", message: "slow down" } }));
-        return;
-      }
+      },
+      ["! -- 429 rate_limited: slow down; retrying the stream later", "! -- reconnected, resumed after nothing"],
+    ],
+  ])("a restart whose own reconnect %s: that is said, and so is the reconnect after it", async (_, refuse, said) => {
+    sse = await startSseStub((c, n) => {
+      if (n === 3) return refuse(c);
       c.open();
       if (n === 1) {
         c.send(frame(gateEvent(26, 0, "cal_old", 0.15), "snapshot"));
@@ -117,13 +104,8 @@ describe("scoregate watch after the server's state is reset (seq goes back)", ()
     await vi.waitFor(() => expect(w.out.stdout).toContain("3 activation"), WAIT);
     w.stop();
     expect(await w.done).toBe(0);
-    expect(w.out.log.slice(4)).toEqual([
-      `! ${RESTARTED}`,
-      "! -- 429 rate_limited: slow down; retrying the stream later",
-      "! -- reconnected, resumed after nothing",
-      "-- snapshot",
-      "3 activation            cal_new threshold 0.33",
-    ]);
+    expect(w.out.log.slice(4)).toEqual([`! ${RESTARTED}`, ...said, "-- snapshot", "3 activation            cal_new threshold 0.33"]);
+    // the restart's reconnects go without Last-Event-ID, so the server sends its current state
     expect(sse.connections.map((c) => c.lastEventId)).toEqual([undefined, "26", undefined, undefined]);
   });
 

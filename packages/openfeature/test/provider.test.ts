@@ -2,9 +2,10 @@
 import { ErrorCode, type EventDetails, OpenFeature, ProviderEvents, ServerProviderStatus, StandardResolutionReasons } from "@openfeature/server-sdk";
 import { type GateKey, ScoregateClient } from "@scoregate/client";
 import { afterAll, describe, expect, it } from "vitest";
-import { createRng, error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
+import { error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
 import { MAX_REMEMBERED_FLAG_GATES, ScoregateProvider } from "../src";
 import openfeaturePackage from "../package.json";
+import { scriptedClient } from "./scripted-client";
 
 const gate = { index: "docs", embedding: "e5", reranker: "bge" };
 let domainCounter = 0;
@@ -18,20 +19,7 @@ async function setup(
   clientExtra: { maxGates?: number } = {},
   initFails = false,
 ) {
-  let clock = Date.parse("2026-06-01T00:00:00Z");
-  const background: Promise<unknown>[] = [];
-  const rng = createRng(5);
-  const client = new ScoregateClient({
-    baseUrl: "https://scoregate.test",
-    token: "read-token",
-    fetch: server.fetch,
-    now: () => clock,
-    random: () => rng.next(),
-    timeoutMs: 200,
-    waitUntil: (p) => background.push(p),
-    observations: { timer: false },
-    ...clientExtra,
-  });
+  const { client, advance, settle } = scriptedClient(server, 5, clientExtra);
   const provider = new ScoregateProvider({ client, gates: { "rag.docs.threshold": gate }, ...extra });
   const domain = `scoregate-test-${++domainCounter}`;
   // A provider that cannot evaluate its flags rejects initialize() (status ERROR): only where the test expects it.
@@ -54,13 +42,8 @@ async function setup(
     provider,
     client,
     events,
-    advance: (ms: number) => {
-      clock += ms;
-    },
-    settle: async () => {
-      while (background.length > 0) await background.shift();
-      await new Promise((r) => setTimeout(r, 0));
-    },
+    advance,
+    settle,
   };
 }
 

@@ -2,10 +2,10 @@
 // application's handlers see, from startup on: handlers are added before setProviderAndWait, so the startup events
 // count too. A scripted server, one domain per test.
 import { ErrorCode, OpenFeature, ProviderEvents, ServerProviderStatus, StandardResolutionReasons } from "@openfeature/server-sdk";
-import { ScoregateClient } from "@scoregate/client";
 import { afterAll, describe, expect, it } from "vitest";
-import { createRng, error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
+import { error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
 import { ScoregateProvider } from "../src";
+import { scriptedClient } from "./scripted-client";
 
 const gate = { index: "docs", embedding: "e5", reranker: "bge" };
 const FLAG = "rag.docs.threshold";
@@ -16,31 +16,7 @@ afterAll(async () => {
   await OpenFeature.close();
 });
 
-function newClient(server: ReturnType<typeof fakeServer>) {
-  let clock = Date.parse("2026-06-01T00:00:00Z");
-  const background: Promise<unknown>[] = [];
-  const rng = createRng(7);
-  const client = new ScoregateClient({
-    baseUrl: "https://scoregate.test",
-    token: "read-token",
-    fetch: server.fetch,
-    now: () => clock,
-    random: () => rng.next(),
-    timeoutMs: 200,
-    waitUntil: (p) => background.push(p),
-    observations: { timer: false },
-  });
-  return {
-    client,
-    advance: (ms: number) => {
-      clock += ms;
-    },
-    settle: async () => {
-      while (background.length > 0) await background.shift();
-      await new Promise((r) => setTimeout(r, 0));
-    },
-  };
-}
+const newClient = (server: ReturnType<typeof fakeServer>) => scriptedClient(server, 7);
 
 /** Sets the provider and waits, with the handlers in place from the start; what setProviderAndWait rejected with. */
 async function start(c: ReturnType<typeof newClient>) {
