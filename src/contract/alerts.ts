@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { Cursor, Id, PageLimit } from "./common";
-import { MAX_NOTE_LENGTH } from "./limits";
+import { atMostCharacters, Cursor, Id, PageLimit, StoredText } from "./common";
+import { MAX_FILTER_ID_LENGTH, MAX_NOTE_LENGTH } from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Alerts
@@ -53,7 +53,7 @@ export const Alert = z.object({
 export type Alert = z.infer<typeof Alert>;
 
 export const AlertQuery = z.object({
-  gate_id: z.string().max(64).optional(),
+  gate_id: z.string().max(MAX_FILTER_ID_LENGTH, atMostCharacters(MAX_FILTER_ID_LENGTH)).optional(),
   index: Id.optional(),
   embedding: Id.optional(),
   reranker: Id.optional(),
@@ -68,10 +68,7 @@ export const AlertQuery = z.object({
  * The bound is on the note as sent.
  */
 export const AlertAction = z.strictObject({
-  note: z
-    .string({ error: "must be a string" })
-    .max(MAX_NOTE_LENGTH, { error: (issue) => `must be at most ${MAX_NOTE_LENGTH} characters (got ${String((issue.input as string).length)})` })
-    .optional(),
+  note: StoredText(MAX_NOTE_LENGTH).optional(),
 });
 
 /** One occurrence of an alert, with the numbers of that occurrence (the first is never overwritten). */

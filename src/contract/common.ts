@@ -18,16 +18,39 @@ import {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point of this regex.
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/u;
 
-/** An id: 1..MAX_ID_LENGTH characters after Unicode NFC normalization, no control characters. */
+/**
+ * An unpaired UTF-16 surrogate (`"\ud800"`, legal in JSON): with the u flag, \p{Cs} matches only those, a pair being
+ * one code point. Storage cannot keep one (D1 reads it back as U+FFFD), so no stored string may hold one.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+const WELL_FORMED = { error: "must be valid Unicode (no lone surrogates)" };
+const wellFormed = (s: string): boolean => !LONE_SURROGATE.test(s);
+
+/** "is required" when missing, "must be a string" otherwise; for the schema only, never for its checks' issues. */
+const STRING_ERROR = { error: (iss: { input?: unknown }) => (iss.input === undefined ? "is required" : "must be a string") };
+
+/**
+ * The message of a `.max(max)` on a string, with the size sent, counted as zod counts it: in code points (a character
+ * outside the BMP, an emoji, is one), not UTF-16 units.
+ */
+export const atMostCharacters = (max: number) => ({
+  error: (iss: { input?: unknown }) => `must be at most ${max} characters (got ${[...(iss.input as string)].length})`,
+});
+
+/** Stored free text (a reason, a note, a description): at most `max` characters (code points), valid Unicode. */
+export const StoredText = (max: number) => z.string(STRING_ERROR).max(max, atMostCharacters(max)).refine(wellFormed, WELL_FORMED);
+
+/** An id: 1..MAX_ID_LENGTH characters (code points) after Unicode NFC normalization, valid Unicode, no control characters. */
 export const Id = z
-  .string({ error: (iss) => (iss.input === undefined ? "is required" : "must be a string") })
+  .string(STRING_ERROR)
   .transform((s) => s.normalize("NFC"))
   .pipe(
     z
       .string()
       .min(1, { error: "must not be empty" })
-      .max(MAX_ID_LENGTH, { error: `must be at most ${MAX_ID_LENGTH} characters` })
-      .refine((s) => !CONTROL_CHARS.test(s), { error: "must not contain control characters" }),
+      .max(MAX_ID_LENGTH, atMostCharacters(MAX_ID_LENGTH))
+      .refine((s) => !CONTROL_CHARS.test(s), { error: "must not contain control characters" })
+      .refine(wellFormed, WELL_FORMED),
   );
 
 /** The index (collection) a gate names when `index` is omitted. */
@@ -220,7 +243,7 @@ export type ScoreScale = z.infer<typeof ScoreScale>;
  * GET /v1/threshold), or the gate fields (the gate's current calibration).
  */
 export const BatchTarget = {
-  batch_id: z.string().min(1).max(MAX_BATCH_ID_LENGTH),
+  batch_id: z.string().min(1).max(MAX_BATCH_ID_LENGTH, atMostCharacters(MAX_BATCH_ID_LENGTH)).refine(wellFormed, WELL_FORMED),
   calibration_id: CalibrationId.optional(),
   index: Id.optional(),
   embedding: Id.optional(),

@@ -129,7 +129,7 @@ export const SSE_FRAMES = {
 const EVENT_SEQ_ERROR = `must be an event seq: a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`;
 export const EventSeq = z
   .string()
-  .regex(/^(0|[1-9][0-9]{0,15})$/u, { error: EVENT_SEQ_ERROR })
+  .regex(/^(0|[1-9][0-9]{0,15})$/u, { error: EVENT_SEQ_ERROR, abort: true })
   .refine((s) => Number.isSafeInteger(Number(s)), { error: EVENT_SEQ_ERROR });
 
 /** `GET /v1/events`: a gate by its index, embedding and reranker, and where to resume. */

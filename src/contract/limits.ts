@@ -133,7 +133,10 @@ export const WEBHOOK_TIMEOUT_MS = 10_000;
 /** Most webhook endpoints. */
 export const MAX_WEBHOOK_ENDPOINTS = 20;
 
-/** Longest note on an alert action or reason on an activation. */
+/**
+ * Longest note on an alert action, and longest reason on an activation, a shadow change or a promotion (start and
+ * overrides). Every length limit on a string counts characters as code points (an emoji is one), as zod's .max does.
+ */
 export const MAX_NOTE_LENGTH = 1000;
 
 // Pushed changes (GET /v1/events, src/contract/events.ts) ------------------------------------------------------
@@ -165,6 +168,15 @@ export const MAX_SUBSCRIBERS_PER_GATE = 5_000;
 /** Longest webhook URL. */
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
 
+/** Longest webhook endpoint description. */
+export const MAX_WEBHOOK_DESCRIPTION_LENGTH = 500;
+
+/**
+ * Longest `gate_id` or `endpoint_id` a listing's filter takes (GET /v1/alerts, GET /v1/webhooks/deliveries): ids are
+ * shorter (a gate id is 32 characters); a longer filter can match nothing and is refused.
+ */
+export const MAX_FILTER_ID_LENGTH = 64;
+
 /** Width of one bucket of a gate's drop-rate series (GET /v1/monitor/series): an hour. */
 export const SERIES_BUCKET_MS = 3600 * 1000;
 
@@ -189,6 +201,11 @@ export const MAX_SHADOWS_PER_GATE = 3;
 export const DEFAULT_SHADOW_SAMPLE_RATE = 0.1;
 /** Steps of a promotion plan at most (the last is always 100 %). */
 export const MAX_PROMOTION_STEPS = 10;
+/**
+ * Largest `promotion.step` (a 0-based step index) an observation batch may name: a bound on the input only, far above
+ * any plan's last step (MAX_PROMOTION_STEPS - 1); a step the promotion has not reached is refused against it.
+ */
+export const MAX_BATCH_PROMOTION_STEP = 99;
 /** The plan used when `steps` is omitted: 10 %, 50 %, then the whole traffic. */
 export const DEFAULT_PROMOTION_STEPS: readonly number[] = [10, 50, 100];
 /** Candidate-arm queries a step needs before it may advance, at least, by default and at most. */

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { AlertKind } from "./alerts";
 import { BatchTarget, GateRef, Score } from "./common";
 import { CoverageStatus } from "./judgments";
-import { MAX_CANDIDATES_PER_QUERY, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "./limits";
+import { MAX_BATCH_PROMOTION_STEP, MAX_CANDIDATES_PER_QUERY, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Production observations and drift
@@ -50,7 +50,11 @@ export type PromotionArm = z.infer<typeof PromotionArm>;
 /** The promotion step a batch was gated under, from GET /v1/threshold's `rollout` (a batch whose step is over when it arrives counts in no arm: a control or unassigned one as an ordinary batch, a candidate one nowhere). */
 export const BatchPromotion = z.strictObject({
   id: z.string().regex(/^prm_[0-9a-z]{10,40}$/u, { error: "is not a promotion id" }),
-  step: z.number({ error: "must be a whole number" }).int({ error: "must be a whole number" }).min(0).max(99),
+  step: z
+    .number({ error: "must be a whole number" })
+    .int({ error: "must be a whole number" })
+    .min(0, { error: `must be a step index from 0 to ${MAX_BATCH_PROMOTION_STEP}` })
+    .max(MAX_BATCH_PROMOTION_STEP, { error: (iss) => `must be a step index from 0 to ${MAX_BATCH_PROMOTION_STEP} (got ${String(iss.input)})` }),
   arm: PromotionArm,
 });
 export type BatchPromotion = z.infer<typeof BatchPromotion>;
@@ -71,7 +75,10 @@ export const ObservationBatch = z
         error: `must hold at most ${MAX_OBSERVATION_QUERIES} queries: send several batches`,
       }),
     /** Optional sample of raw reranker scores seen in production. */
-    scores: z.array(Score).max(MAX_OBSERVATION_SCORES).optional(),
+    scores: z
+      .array(Score)
+      .max(MAX_OBSERVATION_SCORES, { error: `must hold at most ${MAX_OBSERVATION_SCORES} scores: send a smaller sample` })
+      .optional(),
   })
   .refine((b) => b.calibration_id !== undefined || (b.embedding !== undefined && b.reranker !== undefined), {
     error: "name the calibration (calibration_id) or the gate (embedding, reranker and optionally index)",

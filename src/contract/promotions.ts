@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Cursor, PageLimit } from "./common";
+import { Cursor, PageLimit, StoredText } from "./common";
 import {
   DEFAULT_MAX_STEP_HOURS,
   DEFAULT_PROMOTION_QUERIES,
@@ -19,7 +19,7 @@ import { ServedShadow } from "./serving";
 // Shadow calibrations: a stored, unserved calibration evaluated on mirrored live traffic
 // ---------------------------------------------------------------------------------------------------------------
 
-const Reason = z.string({ error: "must be a string" }).max(MAX_NOTE_LENGTH);
+const Reason = StoredText(MAX_NOTE_LENGTH);
 
 /** The share of keyed queries mirrored to a shadow. */
 const SampleRate = z.number({ error: "must be a number" }).gt(0, { error: "must be above 0" }).max(1, { error: "must be at most 1" });
@@ -124,8 +124,9 @@ const stepsError = `must be strictly increasing whole percentages in 1..100, end
 export const PromotionPlanBody = z.strictObject({
   steps: z
     .array(z.number({ error: stepsError }).int({ error: stepsError }).min(1, { error: stepsError }).max(100, { error: stepsError }))
-    .min(1, { error: stepsError })
-    .max(MAX_PROMOTION_STEPS, { error: stepsError })
+    // abort: an empty or too long plan is one problem, not also a refine's
+    .min(1, { error: stepsError, abort: true })
+    .max(MAX_PROMOTION_STEPS, { error: stepsError, abort: true })
     .refine((s) => s.at(-1) === 100 && s.every((p, i) => i === 0 || p > s[i - 1]!), { error: stepsError })
     .default([...DEFAULT_PROMOTION_STEPS]),
   min_queries: z

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Cursor, GateRef, Id, PageLimit, ScoreScale, StoredPolicy } from "./common";
+import { Cursor, GateRef, Id, PageLimit, ScoreScale, StoredPolicy, StoredText } from "./common";
 import { MAX_NOTE_LENGTH } from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ export const Activation = z.object({
 export type Activation = z.infer<typeof Activation>;
 
 export const ActivateBody = z.strictObject({
-  reason: z.string({ error: "must be a string" }).max(MAX_NOTE_LENGTH).optional(),
+  reason: StoredText(MAX_NOTE_LENGTH).optional(),
   /** Answer the shift and warnings the activation would give against the gate's current calibration; write nothing. */
   dry_run: z.boolean({ error: "must be true or false" }).optional(),
 });

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { PageLimit } from "./common";
-import { MAX_WEBHOOK_URL_LENGTH } from "./limits";
+import { atMostCharacters, PageLimit, StoredText } from "./common";
+import { MAX_FILTER_ID_LENGTH, MAX_WEBHOOK_DESCRIPTION_LENGTH, MAX_WEBHOOK_URL_LENGTH } from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Webhooks
@@ -11,16 +11,16 @@ const WebhookSecret = z.string().regex(/^whsec_[A-Za-z0-9+/]{32,128}={0,2}$/u, {
 });
 
 export const WebhookCreate = z.strictObject({
-  url: z.string({ error: (iss) => (iss.input === undefined ? "is required" : "must be a string") }).max(MAX_WEBHOOK_URL_LENGTH),
+  url: StoredText(MAX_WEBHOOK_URL_LENGTH),
   secret: WebhookSecret.optional(),
-  description: z.string().max(500).optional(),
+  description: StoredText(MAX_WEBHOOK_DESCRIPTION_LENGTH).optional(),
   enabled: z.boolean().default(true),
 });
 
 export const WebhookUpdate = z.strictObject({
-  url: z.string().max(MAX_WEBHOOK_URL_LENGTH).optional(),
+  url: StoredText(MAX_WEBHOOK_URL_LENGTH).optional(),
   secret: WebhookSecret.optional(),
-  description: z.string().max(500).optional(),
+  description: StoredText(MAX_WEBHOOK_DESCRIPTION_LENGTH).optional(),
   enabled: z.boolean().optional(),
 });
 
@@ -58,7 +58,7 @@ export type Delivery = z.infer<typeof Delivery>;
 
 export const DeliveryQuery = z.object({
   status: DeliveryStatus.optional(),
-  endpoint_id: z.string().max(64).optional(),
+  endpoint_id: z.string().max(MAX_FILTER_ID_LENGTH, atMostCharacters(MAX_FILTER_ID_LENGTH)).optional(),
   limit: PageLimit,
 });
 

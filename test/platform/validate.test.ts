@@ -85,4 +85,12 @@ describe("validate: the message names every problem a user has to fix, up to a f
     );
     expect(err.details).toHaveLength(MAX_ERROR_DETAILS);
   });
+
+  it("array bounds without a message of their own read in plain English: entries, not entrys", () => {
+    const list = (min: number, max: number) => z.object({ xs: z.array(z.number()).min(min).max(max) });
+    expect(refusal(list(0, 2), { xs: [1, 2, 3] }).message).toBe("invalid query parameters: xs must have at most 2 entries");
+    expect(refusal(list(0, 1), { xs: [1, 2] }).message).toBe("invalid query parameters: xs must have at most 1 entry");
+    expect(refusal(list(3, 9), { xs: [1] }).message).toBe("invalid query parameters: xs must have at least 3 entries");
+    expect(refusal(z.object({ s: z.string().min(2) }), { s: "a" }).message).toBe("invalid query parameters: s must be at least 2 characters");
+  });
 });

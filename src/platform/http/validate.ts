@@ -18,7 +18,8 @@ export function pathOf(path: readonly PropertyKey[]): string {
 
 type Issue = z.core.$ZodRawIssue;
 
-const plural = (n: number | bigint, one: string): string => `${n} ${one}${n === 1 || n === 1n ? "" : "s"}`;
+/** "1 entry", "2 entries": `many` is the plural form when adding "s" does not make it. */
+const plural = (n: number | bigint, one: string, many = `${one}s`): string => `${n} ${n === 1 || n === 1n ? one : many}`;
 
 /**
  * Our wording for every issue a schema has no message of its own for, so no raw zod phrasing ("Invalid input:
@@ -32,13 +33,14 @@ function wording(iss: Issue): string {
         : `must be ${iss.expected === "array" ? "an array" : iss.expected === "object" ? "an object" : `a ${iss.expected}`}`;
     case "too_small": {
       const min = iss.minimum as number;
-      if (iss.origin === "array" || iss.origin === "set") return min === 1 ? "must not be empty" : `must have at least ${plural(min, "entry")}`;
+      if (iss.origin === "array" || iss.origin === "set")
+        return min === 1 ? "must not be empty" : `must have at least ${plural(min, "entry", "entries")}`;
       if (iss.origin === "string") return min === 1 ? "must not be empty" : `must be at least ${plural(min, "character")}`;
       return `must be ${iss.inclusive === false ? "greater than" : "at least"} ${min}`;
     }
     case "too_big": {
       const max = iss.maximum as number;
-      if (iss.origin === "array" || iss.origin === "set") return `must have at most ${plural(max, "entry")}`;
+      if (iss.origin === "array" || iss.origin === "set") return `must have at most ${plural(max, "entry", "entries")}`;
       if (iss.origin === "string") return `must be at most ${plural(max, "character")}`;
       return `must be ${iss.inclusive === false ? "less than" : "at most"} ${max}`;
     }
