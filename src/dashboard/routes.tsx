@@ -8,10 +8,11 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { actOnAlert } from "../alerts/lifecycle";
 import { activate } from "../calibrations/activation";
-import { type AlertKind, type AlertStatus, DEFAULT_INDEX, MAX_NOTE_LENGTH } from "../contract";
+import { ActivateBody, AlertAction, type AlertKind, type AlertStatus, DEFAULT_INDEX, MAX_NOTE_LENGTH } from "../contract";
 import { monitorSeries, seriesCsv } from "../monitoring/series-report";
 import { AppError, httpStatus } from "../platform/errors";
 import { decodeUtf8, readBodyBytes } from "../platform/http/body";
+import { validate } from "../platform/http/validate";
 import { gateIdOf } from "../platform/ids";
 import { replayDelivery } from "../webhooks/delivery";
 import { alertList, alertView } from "./data/alerts";
@@ -30,10 +31,11 @@ import { STYLESHEET } from "./style";
 const CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /**
- * Longest form body read (a token, a reason or a note, a CSRF token): a note of MAX_NOTE_LENGTH UTF-16 units is at most
- * 9 bytes a unit percent-encoded (3 UTF-8 bytes), with 2 KiB for the other fields.
+ * Longest form body read (a token, a reason or a note, a CSRF token): a note of MAX_NOTE_LENGTH characters (code points,
+ * as the API counts them) is at most 12 bytes a character percent-encoded (4 UTF-8 bytes), with 2 KiB for the other
+ * fields: a note the API takes is never refused as too large a form.
  */
-const MAX_FORM_BYTES = 9 * MAX_NOTE_LENGTH + 2 * 1024;
+const MAX_FORM_BYTES = 12 * MAX_NOTE_LENGTH + 2 * 1024;
 
 const FLASH: Record<string, string> = {
   activated: "Activated: the gate now serves this calibration (GET /v1/threshold agrees).",
@@ -203,8 +205,10 @@ dashboardRoutes.post("/ui/gates/:gateId/activate", requireSession, async (c) => 
   const deps = c.get("deps");
   const calibration = id === undefined ? null : await deps.calibrations.get(id);
   if (calibration === null || calibration.gate_id !== gateId) throw new AppError("not_found", "no such calibration on this gate");
-  const reason = field(form, "reason")?.slice(0, MAX_NOTE_LENGTH) ?? null;
-  const result = await activate(calibration.id, principal.name, reason, deps);
+  // the reason as the API takes it (ActivateBody): too long, or not text the audit log can keep, is refused in the API's
+  // words, never cut (a cut could split a character and store the half)
+  const { reason } = validate(ActivateBody, { reason: field(form, "reason") }, "bad_request", "activation");
+  const result = await activate(calibration.id, principal.name, reason ?? null, deps);
   const changed = result.warnings.some((w) => w.code === "drop_rate_changed");
   const done = result.alreadyCurrent ? "already-current" : changed ? "activated-drop-rate-changed" : "activated";
   return c.redirect(`/ui/gates/${gateId}?done=${done}#history`, 303);
@@ -235,15 +239,9 @@ dashboardRoutes.get("/ui/alerts/:id", requireSession, async (c) => {
   return c.html(<AlertPage view={view} principal={c.get("principal")} csrf={c.get("csrf")} flash={flash} />);
 });
 
-/** The optional note of an acknowledge or resolve form, bounded as the API bounds it (MAX_NOTE_LENGTH). */
+/** The optional note of an acknowledge or resolve form, checked as the API checks it (AlertAction: MAX_NOTE_LENGTH). */
 function noteOf(form: FormData): string | null {
-  const note = field(form, "note");
-  if (note === undefined) return null;
-  if (note.length > MAX_NOTE_LENGTH) {
-    const message = `the note has ${note.length} characters; at most ${MAX_NOTE_LENGTH}`;
-    throw new AppError("bad_request", message, [{ path: "note", message }]);
-  }
-  return note;
+  return validate(AlertAction, { note: field(form, "note") }, "bad_request", "note").note ?? null;
 }
 
 for (const action of ["acknowledge", "resolve"] as const) {

@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { MAX_NOTE_LENGTH } from "../../src/contract";
 import { asQueries, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 const worker = (exports as unknown as { default: Fetcher }).default;
@@ -83,6 +84,38 @@ describe("dashboard routes", () => {
       headers: { "content-type": "application/x-www-form-urlencoded", cookie: reader },
     });
     expect(forbidden.status).toBe(403);
+  });
+
+  it("an activation reason too long for the API is refused with its words, not cut mid-character; one of the limit is kept whole", async () => {
+    const gate = uniqueGate("ui-activate-reason");
+    const upload = (index_version: string) =>
+      callJson("POST", "/v1/calibrations", 201, {
+        token: TOKENS.calibrate,
+        json: { ...gate, index_version, scores: spreadScores(200), policy: { kind: "drop_rate", target: 0.2 }, activate: index_version === "v1" },
+      });
+    const v1 = (await upload("v1")).calibration;
+    const v2 = (await upload("v2")).calibration;
+    const admin = await session(TOKENS.admin);
+    const csrf = /name="csrf" value="([0-9a-f]{64})"/u.exec(
+      await (await call("GET", `/ui/gates/${v1.gate_id}`, { token: null, headers: { cookie: admin } })).text(),
+    )![1]!;
+    const post = (reason: string) =>
+      call("POST", `/ui/gates/${v1.gate_id}/activate`, {
+        token: null,
+        body: new URLSearchParams({ csrf, calibration_id: v2.id, reason }).toString(),
+        headers: { "content-type": "application/x-www-form-urlencoded", cookie: admin },
+      });
+    const log = async () => (await callJson("GET", `/v1/calibrations?${qs(gate)}`, 200, { token: TOKENS.read })).activations;
+    // 999 characters and an emoji (two UTF-16 units): a cut at 1,000 units kept half the emoji, stored as U+FFFD
+    const refused = await post(`${"a".repeat(MAX_NOTE_LENGTH - 1)}\u{1F600}tail`);
+    expect(refused.status).toBe(400);
+    const said = await refused.text();
+    expect(said, said.slice(said.indexOf("<main"), said.indexOf("</main>"))).toContain(`at most ${MAX_NOTE_LENGTH}`);
+    expect(await log()).toHaveLength(1);
+    // the limit counted as the API counts it (code points): 1,000 emoji fit, and so does their form body (12 bytes each)
+    const whole = "\u{1F600}".repeat(MAX_NOTE_LENGTH);
+    expect((await post(whole)).status).toBe(303);
+    expect((await log())[0]).toMatchObject({ calibration_id: v2.id, reason: whole });
   });
 
   it("an activation from the gate page that changes what the gate drops says so in its notice", async () => {
