@@ -51,26 +51,43 @@ function toleranceFromQuery(absolute: number | undefined, relative: number | und
 /**
  * How many leading bytes tell a text body (a JSON, NDJSON or CSV file sent with the float32 Content-Type) from float32
  * scores. Text bytes decode to finite float32 values (an ASCII byte is at most 0x7E, below the all-ones exponent), so
- * without this check such a file would be stored as thousands of meaningless scores. A genuine float32 body is mistaken
- * for text only when each of its first min(n, 16) scores has four printable bytes: for scores of the usual ranges about
- * 0.05 per score (mantissa bytes printable by chance), so 5e-21 for 16 scores or more; the refusal says to send such
- * scores as JSON, which always works.
+ * without this check such a file would be stored as thousands of meaningless scores.
  */
 const TEXT_PROBE_BYTES = 64;
+/**
+ * Binary orders of magnitude beyond which the probe's values are read as text: text puts a character in every fourth
+ * byte, the float's sign and exponent, so its values range over 2^40 and more (JSON, CSV, NDJSON and one score a line
+ * measured 42 to 208) or are out of a score's range (a line "0.5 " repeated decodes to 1e-19 each).
+ */
+const TEXT_EXPONENT_SPAN = 32;
+const TEXT_MAGNITUDE = 2 ** 32;
 
 /** Tab, LF, CR and the printable ASCII range. */
 const isTextByte = (b: number): boolean => b === 9 || b === 10 || b === 13 || (b >= 0x20 && b <= 0x7e);
 
-/** The refusal of a body whose first bytes are all text, or null. */
+/**
+ * The refusal of a body that is text, or null: its first bytes are all printable, and read as float32 they span more
+ * than TEXT_EXPONENT_SPAN binary orders or leave [2^-32, 2^32]. Printable bytes alone would not do: round scores are
+ * printable in float32 (0.9 is "fff?", 0.7 "333?"), and a file of them is a real upload; their values span a few orders.
+ */
 function textBodyRefusal(bytes: Uint8Array): AppError | null {
   const probe = bytes.subarray(0, TEXT_PROBE_BYTES);
   if (!probe.every(isTextByte)) return null;
+  const view = new DataView(probe.buffer, probe.byteOffset, probe.byteLength - (probe.byteLength % 4));
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = 0;
+  for (let i = 0; i < view.byteLength; i += 4) {
+    const x = Math.abs(view.getFloat32(i, true));
+    if (x === 0) continue;
+    lo = Math.min(lo, x);
+    hi = Math.max(hi, x);
+  }
+  if (hi === 0 || (hi / lo <= 2 ** TEXT_EXPONENT_SPAN && lo >= 1 / TEXT_MAGNITUDE && hi <= TEXT_MAGNITUDE)) return null;
   const start = new TextDecoder().decode(probe.subarray(0, 24)).trimStart();
   const what = start.startsWith("{") || start.startsWith("[") ? "JSON" : "text (CSV or one score per line?)";
   return invalid(
     `the body looks like ${what}, not little-endian float32 scores (it starts ${JSON.stringify(start)}): send a JSON body with ` +
-      "Content-Type: application/json (or NDJSON with application/x-ndjson), or a CSV file with npx scoregate calibrate; " +
-      "float32 scores whose bytes happen to be text can be sent as JSON",
+      "Content-Type: application/json (or NDJSON with application/x-ndjson), or a CSV file with npx scoregate calibrate",
     [{ path: "scores", message: "text, not float32" }],
   );
 }

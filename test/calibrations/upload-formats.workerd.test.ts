@@ -139,24 +139,32 @@ describe("upload formats", () => {
     for (const body of [whole, `${whole}\n`]) {
       expect(await refusal(body)).toBe(
         `the body looks like JSON, not little-endian float32 scores (it starts ${JSON.stringify(json.slice(0, 24))}): send a JSON body with ` +
-          "Content-Type: application/json (or NDJSON with application/x-ndjson), or a CSV file with npx scoregate calibrate; " +
-          "float32 scores whose bytes happen to be text can be sent as JSON",
+          "Content-Type: application/json (or NDJSON with application/x-ndjson), or a CSV file with npx scoregate calibrate",
       );
     }
     const csv = `query_id,score\n${scores.map((s, i) => `q${i % 50},${s}`).join("\n")}\n`;
     expect(await refusal(csv.padEnd(Math.ceil(csv.length / 4) * 4))).toMatch(
       /^the body looks like text \(CSV or one score per line\?\), not little-endian float32 scores \(it starts "query_id,score\\nq0,/u,
     );
-    // float32 scores whose every byte is printable (possible by chance, about 5 % per score): refused, and as JSON they fit
-    const printable = new Uint8Array([0x41, 0x42, 0x43, 0x3e, 0x61, 0x62, 0x63, 0x3f]);
-    expect(await refusal(printable)).toMatch(/^the body looks like text /u);
+    // one score a line, four characters each: every value alike, but out of a score's range (1e-19)
+    expect(await refusal("0.5 ".repeat(40))).toMatch(/^the body looks like text /u);
     expect((await call("GET", `/v1/calibrations?${qs(gate)}`)).status).toBe(404);
-    const asJson = [...new Float32Array(printable.buffer)];
-    expect(asJson.every((s) => s > 0.1 && s < 1)).toBe(true);
-    await callJson("POST", "/v1/calibrations", 201, {
-      token: TOKENS.calibrate,
-      json: { ...gate, index_version: "v1", scores: asJson, policy: { kind: "drop_rate", target: 0.3 } },
-    });
+    // round scores are printable in float32 (0.9 is "fff?", 0.7 "333?"): a real upload of them is taken
+    for (const round of [
+      [0.7, 0.65, 0.95, 0.9],
+      [0.9, 0.65],
+    ]) {
+      const f32 = Float32Array.from({ length: 40 }, (_, i) => round[i % round.length]!);
+      expect([...new Uint8Array(f32.buffer)].every((b) => b >= 0x20 && b <= 0x7e)).toBe(true);
+      const url2 = `/v1/calibrations?${qs({ ...gate, index_version: `round-${round.join("-")}`, kind: "drop_rate", target: 0.5, dry_run: true })}`;
+      const res = await call("POST", url2, {
+        token: TOKENS.calibrate,
+        body: new Uint8Array(f32.buffer),
+        headers: { "content-type": "application/octet-stream" },
+      });
+      // a dry run answers the fit (200): read, not refused as text
+      expect(res.status, `${JSON.stringify(round)}: ${await res.clone().text()}`).toBe(200);
+    }
   });
 
   it("keeps full float64 precision from JSON", async () => {
