@@ -8,6 +8,12 @@ import { editDistance } from "../platform/http/query";
 /** The HTML pages beside the API operations (src/dashboard, src/reference/docs.ts). */
 const PAGES = ["/ui", "/docs"];
 
+/**
+ * Longest path given a hint: the nearest path costs an edit distance per route, quadratic in the path's length, and a
+ * request needs no token to reach a 404 (a path of 8,000 characters took 3 s of CPU). Real paths are under 120.
+ */
+const MAX_HINTED_PATH_LENGTH = 200;
+
 /** The longest edit distance still read as a typo of a known path: 2, or a tenth of the path's length. */
 const typoDistance = (path: string): number => Math.max(2, Math.floor(path.length / 10));
 
@@ -21,6 +27,7 @@ function filled(template: string, path: string): string {
 
 /** " (this path takes GET)" or " (did you mean GET /v1/calibrations?)" or "". */
 export function notFoundHint(method: string, path: string): string {
+  if (path.length > MAX_HINTED_PATH_LENGTH) return "";
   const specs = Object.values(ROUTES) as RouteSpec[];
   const known = specs.filter((s) => filled(s.path, path) === path).map((s) => s.method.toUpperCase());
   if (known.length > 0 && !known.includes(method)) return ` (this path takes ${[...new Set(known)].join(" and ")})`;

@@ -52,4 +52,19 @@ describe("a request no route takes", () => {
     expect(res.status).toBe(404);
     expect(await errorOf(res)).toEqual({ code: "not_found", message: `no route for ${method} ${path}${hint}` });
   });
+
+  it("a path longer than a real one gets no hint: the nearest path costs an edit distance per route, quadratic in its length", async () => {
+    // hinted when short: a typo of the activate route
+    const id = "a".repeat(100);
+    const near = await call("POST", `/v1/calibrations/${id}/activatex`);
+    expect((await errorOf(near)).message).toBe(
+      `no route for POST /v1/calibrations/${id}/activatex (did you mean POST /v1/calibrations/${id}/activate?)`,
+    );
+    // the same typo past MAX_HINTED_PATH_LENGTH (200): no hint, however near, and no CPU spent on one
+    for (const long of ["a".repeat(250), "a".repeat(20_000)]) {
+      const res = await call("POST", `/v1/calibrations/${long}/activatex`);
+      expect(res.status).toBe(404);
+      expect((await errorOf(res)).message).toBe(`no route for POST /v1/calibrations/${long}/activatex`);
+    }
+  });
 });
