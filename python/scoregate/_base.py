@@ -75,6 +75,10 @@ def gate_candidates(candidates: Iterable[Any]) -> Sequence[Any]:
         raise TypeError(f"scoregate: candidates must be iterable, not {type(candidates).__name__}") from None
 
 
+#: The longest delay a backoff or flush interval may be (seconds): the TypeScript client's timer range, 2^31 - 1 ms.
+MAX_DELAY_SECONDS = (2**31 - 1) / 1000
+
+
 class ClientBase:
     def __init__(
         self,
@@ -111,6 +115,23 @@ class ClientBase:
         if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < math.inf:
             # the total deadline of every request: None (no deadline) would hold callers and threads forever
             raise ValueError(f"scoregate: timeout must be a positive number of seconds, not {timeout!r}")
+        # the other numbers, as the TypeScript client checks them: from configuration (an environment variable passed
+        # without float()), a string flush interval killed the flush thread, NaN turned off backoff, 0 cached nothing
+        for name, value, least, most in (
+            ("backoff_initial", backoff_initial, 0.001, MAX_DELAY_SECONDS),
+            ("backoff_max", backoff_max, 0.001, MAX_DELAY_SECONDS),
+            ("max_stale", max_stale, 0, math.inf),
+            ("max_gates", max_gates, 1, math.inf),
+            ("max_queued", max_queued, 1, math.inf),
+            ("batch_size", batch_size, 1, math.inf),
+            ("max_scores", max_scores, 0, math.inf),
+            ("flush_interval", flush_interval, 0.001, MAX_DELAY_SECONDS),
+        ):
+            if name == "max_stale" and value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not least <= value <= most:
+                bound = f"from {least} to {most}" if most < math.inf else f"of at least {least}"
+                raise ValueError(f"scoregate: {name} must be a number {bound}, not {value!r}")
         self._base = base_url.rstrip("/")
         self._user_agent = _http.USER_AGENT
         self._token = token

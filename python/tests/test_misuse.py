@@ -90,6 +90,34 @@ class TimeoutTests(unittest.TestCase):
         Client("http://127.0.0.1:9", "t", timeout=1, background=False).close()  # an int is a number of seconds
 
 
+class NumericOptionTests(unittest.TestCase):
+    def test_numeric_options_out_of_range_or_not_numbers_are_refused_at_construction_as_in_the_typescript_client(self) -> None:
+        # a string from an environment variable killed the flush thread; NaN turned off backoff; 0 cached nothing
+        bad = [
+            ("flush_interval", "5"),
+            ("flush_interval", float("nan")),
+            ("flush_interval", 0),
+            ("backoff_initial", float("nan")),
+            ("backoff_max", "60"),
+            ("max_gates", 0),
+            ("max_queued", 0),
+            ("batch_size", 0),
+            ("max_scores", -1),
+            ("max_stale", -5),
+            ("max_gates", True),
+        ]
+        for cls in (Client, AsyncClient):
+            for name, value in bad:
+                with self.subTest(cls=cls.__name__, name=name, value=value), self.assertRaises(ValueError) as caught:
+                    cls("http://127.0.0.1:9", "t", background=False, **{name: value})  # type: ignore[arg-type]
+                self.assertIn(f"scoregate: {name} must be a number", str(caught.exception))
+            # the defaults, max_stale=None among them, and the smallest values in range are taken
+            c = cls("http://127.0.0.1:9", "t", background=False, max_stale=None, max_gates=1, max_scores=0, flush_interval=0.001)
+            closed = c.close()
+            if inspect.isawaitable(closed):
+                asyncio.run(closed)
+
+
 class ReportMisuseTests(StubCase):
     def test_each_kind_of_malformed_report_is_ignored_counted_and_logged_once(self) -> None:
         c = self.client()

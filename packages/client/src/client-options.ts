@@ -56,7 +56,8 @@ export function resolveOptions(options: ScoregateClientOptions): ResolvedOptions
   // timeout, an outage in appearance; NaN or a negative one likewise
   const timeoutMs = Number(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   if (!(timeoutMs >= 1 && timeoutMs <= MAX_TIMER_MS)) fail(`timeoutMs ${timeoutMs} is not a number of ms from 1 to ${MAX_TIMER_MS}`);
-  if (options.fetch !== undefined && typeof options.fetch !== "function") fail("fetch must be a function (default: the global fetch)");
+  // null, as undefined, is the default (a config file's `"fetch": null`)
+  if (options.fetch != null && typeof options.fetch !== "function") fail("fetch must be a function (default: the global fetch)");
   // The other numbers, not coerced: from configuration (an environment variable passed without Number()), a string
   // flush interval would concatenate into a 1 ms timer spin, a NaN backoff send on every read, maxGates 0 cache nothing
   const { backoff: b, observations: o } = options;
@@ -70,7 +71,7 @@ export function resolveOptions(options: ScoregateClientOptions): ResolvedOptions
     ["observations.maxQueued", o?.maxQueued, 1, Infinity],
     ["observations.maxScores", o?.maxScores, 0, Infinity],
   ] as const)
-    if (v !== undefined && !(typeof v === "number" && v >= min && v <= max))
+    if (v != null && !(typeof v === "number" && v >= min && v <= max))
       fail(
         `${name} ${typeof v === "string" ? JSON.stringify(v) : v} is not a number ${max < Infinity ? `from ${min} to ${max}` : `of at least ${min}`}`,
       );

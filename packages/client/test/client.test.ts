@@ -168,6 +168,10 @@ describe("getThreshold: failures", () => {
     for (const [options, message] of bad) expect(() => makeClient(server, options), message).toThrow(new TypeError(`ScoregateClient: ${message}`));
     const good = { observations: { flushIntervalMs: 1, batchSize: 1, maxQueued: 1, maxScores: 0 }, backoff: { initialMs: 1, maxMs: 1 }, maxGates: 1 };
     expect(() => makeClient(server, { ...good, maxStaleMs: Number.POSITIVE_INFINITY })).not.toThrow();
+    // null, as undefined, means the default (a configuration file's null): never refused
+    const nulls = { fetch: null, maxStaleMs: null, maxGates: null, backoff: { initialMs: null, maxMs: null } };
+    const observations = { flushIntervalMs: null, batchSize: null, maxQueued: null, maxScores: null };
+    expect(() => makeClient(server, { ...nulls, observations } as unknown as Record<string, unknown>)).not.toThrow();
   });
 
   it("a network failure names its cause, as Node's fetch keeps it (ECONNREFUSED)", async () => {
