@@ -83,7 +83,9 @@ const lines = readFileSync(join(ROOT, "fixtures/walkthrough/live.ndjson"), "utf8
 
 const client = new ScoregateClient({ baseUrl, token: process.env.SCOREGATE_TOKEN ?? "dev-read", stream: true });
 client.subscribe((e) => {
-  if (e.type === "gate") console.log(`pushed: ${e.event.seq} ${e.event.kind}${e.event.reason ? ` (${e.event.reason})` : ""}`);
+  // the state sent when the stream connects is the gate's last change (snapshot): not a change pushed now
+  if (e.type === "gate")
+    console.log(`${e.snapshot ? "current" : "pushed"}: ${e.event.seq} ${e.event.kind}${e.event.reason ? ` (${e.event.reason})` : ""}`);
 });
 
 // Why each query got the threshold it was gated with: calibrated, cached or stale came from scoregate; fallback and

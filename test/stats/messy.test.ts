@@ -220,7 +220,7 @@ describe("floorSignificant: the monitor's effective size rounded down to 3 signi
       return w;
     };
     expect(worst(100, 1e6)).toBeLessThanOrEqual(0.008);
-    expect(worst(100, 1e6)).toBeGreaterThan(0.005); // the 0.1 % the comment once claimed was not the bound
+    expect(worst(100, 1e6)).toBeGreaterThan(0.005); // so 0.1 % would not be a bound
     expect(worst(30, 100)).toBeLessThanOrEqual(0.024);
   });
 });

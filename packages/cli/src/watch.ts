@@ -151,7 +151,7 @@ export async function watch(c: Ctx): Promise<number> {
         } else if (state === "polling") {
           // watch has nothing to poll: a route the server lacks, or a gate it does not know, ends the command
           stream.close();
-          // the stream's reason holds the server's own words when it gave some ("404 not_found: gate ... does not exist")
+          // the stream's reason holds the server's own words when it gave some ("404 not_found: no gate ...; did you mean ...?")
           const why = d.reason.replace(/: polling instead$/u, "");
           const said = why !== String(d.status);
           const failure = new CliError(

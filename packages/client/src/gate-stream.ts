@@ -371,7 +371,7 @@ export class GateStream {
   }
 }
 
-/** " not_found: gate ... does not exist ..." from a JSON error body; "" for any other body. */
+/** " not_found: no gate ... did you mean ...?" from a JSON error body; "" for any other body. */
 async function serverMessage(response: Response): Promise<string> {
   try {
     const [code, message] = serverWords(await response.json());
