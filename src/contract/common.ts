@@ -40,7 +40,10 @@ export const atMostCharacters = (max: number) => ({
 /** Stored free text (a reason, a note, a description): at most `max` characters (code points), valid Unicode. */
 export const StoredText = (max: number) => z.string(STRING_ERROR).max(max, atMostCharacters(max)).refine(wellFormed, WELL_FORMED);
 
-/** An id: 1..MAX_ID_LENGTH characters (code points) after Unicode NFC normalization, valid Unicode, no control characters. */
+/**
+ * An id: 1..MAX_ID_LENGTH characters (code points) after Unicode NFC normalization, valid Unicode, no control characters,
+ * no whitespace at either end.
+ */
 export const Id = z
   .string(STRING_ERROR)
   .transform((s) => s.normalize("NFC"))
@@ -50,6 +53,8 @@ export const Id = z
       .min(1, { error: "must not be empty" })
       .max(MAX_ID_LENGTH, atMostCharacters(MAX_ID_LENGTH))
       .refine((s) => !CONTROL_CHARS.test(s), { error: "must not contain control characters" })
+      // " docs" would be another gate than "docs", one no reader meant to name (a value pasted with a space)
+      .refine((s) => s.trim() === s, { error: "must not begin or end with whitespace" })
       .refine(wellFormed, WELL_FORMED),
   );
 

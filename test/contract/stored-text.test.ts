@@ -171,3 +171,14 @@ describe("one problem is listed once", () => {
     expect(refused(PromotionPlanBody, { steps: [50, 10] })).toHaveLength(1);
   });
 });
+
+describe('an id with whitespace at either end is refused: " docs" would be another gate than "docs"', () => {
+  for (const index of [" docs", "docs ", "\u00a0docs", " ", "docs\u2003"]) {
+    it(JSON.stringify(index), () => {
+      expect(refused(CalibrationUpload, { ...upload, index })).toEqual([{ path: "index", message: "must not begin or end with whitespace" }]);
+    });
+  }
+  it("inner spaces stay allowed: real names have them", () => {
+    expect(() => validate(CalibrationUpload, { ...upload, index: "my docs", reranker: "bge reranker v2" }, "invalid_input", "request")).not.toThrow();
+  });
+});
