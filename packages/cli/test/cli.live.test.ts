@@ -15,7 +15,8 @@ import { type Io, run } from "../src/main";
 import { cli } from "./support/run";
 import { liveFixture, ROOT } from "./support/worker";
 
-const { dir, worker, env } = liveFixture("scoregate-cli-live-");
+// the bin and the SDK's dist run in child processes here (npx scoregate, examples/upgrade-replay): built first
+const { dir, worker, env } = liveFixture("scoregate-cli-live-", { bin: true });
 
 /** Per-query reranker-like scores: a query-level offset plus candidate noise, through a logistic. */
 function queries(seed: number, nQueries: number, perQuery: number, shift = 0): number[][] {

@@ -48,19 +48,22 @@ export async function startLocalWorker(): Promise<LocalWorker> {
 }
 
 /**
- * A live test file's local worker and scratch folder, set up by its beforeAll (the bin built first from the current
+ * A live test file's local worker and scratch folder, set up by its beforeAll and removed by its afterAll. With `bin`
+ * (a file that runs the built bin or the SDK's dist in a child process) the bin is built first from the current
  * sources, as `npm run build:cli` builds it, unless a build from the same sources exists: the child-process tests run
- * what this checkout would publish) and removed by its afterAll. `worker` is usable once the hooks ran; `env` points
- * the CLI at it with a dev token.
+ * what this checkout would publish. A file that runs the CLI in-process only (its source, through the tsconfig paths)
+ * does not wait for that build (on a fresh clone, 8 s of a run of 75). `worker` is usable once the hooks ran; `env`
+ * points the CLI at it with a dev token.
  */
-export function liveFixture(prefix: string) {
+export function liveFixture(prefix: string, { bin = false }: { bin?: boolean } = {}) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   let started: LocalWorker | undefined;
   beforeAll(async () => {
-    await buildCliOnce(() => {
-      const build = spawnSync("npm", ["run", "--silent", "build:cli"], { cwd: ROOT, encoding: "utf8" });
-      if (build.status !== 0) throw new Error(`npm run build:cli failed:\n${build.stdout}\n${build.stderr}`);
-    });
+    if (bin)
+      await buildCliOnce(() => {
+        const build = spawnSync("npm", ["run", "--silent", "build:cli"], { cwd: ROOT, encoding: "utf8" });
+        if (build.status !== 0) throw new Error(`npm run build:cli failed:\n${build.stdout}\n${build.stderr}`);
+      });
     started = await startLocalWorker();
   }, 180_000);
   afterAll(async () => {
