@@ -63,7 +63,8 @@ export function checkStepOptions(o: any, owner: string): void {
     fail(`options.gate must name a gate: { embedding, reranker, index? } (got ${JSON.stringify(o.gate) ?? "undefined"})`);
   for (const k of ["index", "indexVersion"] as const)
     if (g?.[k] !== undefined && !isText(g?.[k])) fail(`options.gate.${k} must be a non-empty string when given`);
-  if ("shadow" in o) {
+  // `shadow: undefined` is no shadow option, as gateStep reads it
+  if (o.shadow !== undefined) {
     if (typeof o.shadow?.key !== "function") fail("options.shadow.key must be a function of the query answering its stable key");
     // A shadow step gates nothing: production options beside `shadow` (copied from the production step) would read as
     // a gate that is applied while every item passes and nothing is reported as production.

@@ -10,7 +10,15 @@ import { version } from "../package.json";
 const DEFAULT_TIMEOUT_MS = 2000;
 
 /** The longest delay setTimeout keeps (2^31 - 1 ms, about 24.8 days): a longer one fires after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Fails (a TypeError) unless `v` is null or undefined (the default) or a number from `min` to `max`; never coerced. */
+export function checkNumber(fail: (problem: string) => never, name: string, v: unknown, min: number, max: number): void {
+  if (v != null && !(typeof v === "number" && v >= min && v <= max))
+    fail(
+      `${name} ${typeof v === "string" ? JSON.stringify(v) : v} is not a number ${max < Infinity ? `from ${min} to ${max}` : `of at least ${min}`}`,
+    );
+}
 /** `http://` or `https://` and a host: what every request's URL is built on (a regex: cheaper than parsing a URL). */
 const ABSOLUTE_HTTP_URL = /^https?:\/\/[^\s/?#]/iu;
 
@@ -71,10 +79,7 @@ export function resolveOptions(options: ScoregateClientOptions): ResolvedOptions
     ["observations.maxQueued", o?.maxQueued, 1, Infinity],
     ["observations.maxScores", o?.maxScores, 0, Infinity],
   ] as const)
-    if (v != null && !(typeof v === "number" && v >= min && v <= max))
-      fail(
-        `${name} ${typeof v === "string" ? JSON.stringify(v) : v} is not a number ${max < Infinity ? `from ${min} to ${max}` : `of at least ${min}`}`,
-      );
+    checkNumber(fail, name, v, min, max);
   return {
     baseUrl: baseUrl.replace(/\/+$/u, ""),
     token,

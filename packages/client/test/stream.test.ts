@@ -200,6 +200,28 @@ describe("ScoregateClient with stream: true", () => {
     ]);
   });
 
+  it("the stream option is checked like the core's: a string or a bad number is a TypeError; null is no stream", async () => {
+    const make = (stream: unknown) => () => new ScoregateClient({ baseUrl: "http://127.0.0.1:9", token: "t", stream } as never);
+    // "false" from an environment variable would read as on
+    expect(make("false")).toThrow(new TypeError('ScoregateClient: stream "false" is not true, false or stream options'));
+    expect(make({ readTimeoutMs: Number.NaN })).toThrow("ScoregateClient: stream.readTimeoutMs NaN is not a number from 1 to 2147483647");
+    expect(make({ readTimeoutMs: -1 })).toThrow(/stream\.readTimeoutMs -1 is not a number/u);
+    expect(make({ backoff: { initialMs: "1000" } })).toThrow(/stream\.backoff\.initialMs "1000" is not a number/u);
+    expect(make({ maxGates: 0 })).toThrow("ScoregateClient: stream.maxGates 0 is not a number of at least 1");
+    expect(make({ maxFailures: 0 })).toThrow(/stream\.maxFailures 0/u);
+    expect(make({ recoveryMs: 2 ** 31 })).toThrow(/stream\.recoveryMs 2147483648/u);
+    // null, as undefined, is the default: no stream, and a read polls
+    stub = await startSseStub((c) => c.open());
+    stub.threshold = { body: thresholdBody(), etag: '"cal_0000000001.5"' };
+    for (const stream of [null, undefined, false, { readTimeoutMs: null, maxGates: null }]) {
+      const client = new ScoregateClient({ baseUrl: stub.url, token: "read-token", stream } as never);
+      cleanups.push(() => void client.close());
+      expect(await client.getThreshold(GATE, { fallback: 0.1 }), String(stream)).toMatchObject({ reason: "calibrated" });
+      if (stream !== null && typeof stream === "object") expect(client.streams()).toHaveLength(1);
+      else expect(client.streams()).toEqual([]);
+    }
+  });
+
   it("a gate pinned to an index version is polled, never streamed", async () => {
     stub = await startSseStub((c) => c.open());
     stub.threshold = { body: thresholdBody(), etag: '"cal_0000000001.5"' };

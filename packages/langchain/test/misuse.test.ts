@@ -38,6 +38,8 @@ describe("ScoregateCompressor misuse", () => {
       /options\.shadow makes a shadow step, which returns every item and reports the mirrored query only: it takes no fallback, onResult\. Gate production with a step of its own, without shadow/u,
     );
     expect(make({ client: c, gate, fallback: 0.1, scoreKey: "score", unscored: "drop" })).not.toThrow();
+    // shadow: undefined is no shadow option (as a step reads it): a production step
+    expect(make({ client: c, gate, fallback: 0.1, shadow: undefined })).not.toThrow();
   });
 
   it("the types refuse production options beside shadow, as the constructor does", () => {
