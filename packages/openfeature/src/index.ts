@@ -59,6 +59,12 @@ export interface ScoregateProviderOptions {
   initializeTimeoutMs?: number;
 }
 
+/** The client errors that mean scoregate gave no answer (not a refusal of the request): initialize() fails on them. */
+const UNANSWERED: ReadonlySet<string> = new Set(["network", "timeout", "server_error", "rate_limited", "overloaded"]);
+/** The first and the longest wait of a provider that asks again after initialize() got no answer (#askAgain). */
+const RETRY_INITIAL_MS = 1000;
+const RETRY_MAX_MS = 60_000;
+
 /**
  * One query's counts for `provider.report()`: an `Observation` without its gate (the flag names it), whose
  * `calibrationId` takes an evaluation's `variant` as is (undefined when the evaluation answered the caller's default).
@@ -83,6 +89,9 @@ export class ScoregateProvider implements Provider {
   #unsubscribe: (() => void) | undefined;
   /** initialize() has ended (resolved or rejected): a first calibration is a change of the flag from then on. */
   #initialized = false;
+  #closed = false;
+  /** The pending ask of #askAgain, if any. */
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   /**
    * The status the provider gave the application (through its events, or initialize()'s outcome): READY, STALE (failures
    * while values are served) or ERROR (a refused token, or a mapped gate that got no answer and holds no value).
@@ -130,12 +139,15 @@ export class ScoregateProvider implements Provider {
       for (const [flag, r] of results) this.#served.evaluated(servedKey(flag, this.#gates[flag]!), r.calibrationId);
       const auth = this.client.authError;
       if (auth !== undefined) throw new GeneralError(`scoregate refused the token: ${auth.message}`);
-      // A fallback with an error: nothing held and no answer. An uncalibrated gate is the server's answer (its flag is
-      // FLAG_NOT_FOUND), not a failure of the provider.
-      const failed = results.filter(([, r]) => r.reason === "fallback" && r.error !== undefined);
+      // A fallback for lack of an answer (the server down, unreachable, timing out, failing or busy), nothing held. A
+      // refusal of one flag's gate (a 400 for a misconfigured name) is the server's answer for that flag, which answers
+      // its evaluations with the error, as an uncalibrated gate is (FLAG_NOT_FOUND): not a failure of the provider.
+      const failed = results.filter(([, r]) => r.reason === "fallback" && r.error !== undefined && UNANSWERED.has(r.error.code));
       if (failed.length > 0) {
         const [flag, r] = failed[0]!;
         const more = failed.length > 1 ? ` (and ${failed.length - 1} more of the ${results.length} mapped flags)` : "";
+        // asked again in the background until scoregate answers, which makes the provider READY (#onClientEvent)
+        this.#askAgain(failed.map(([f]) => this.#gates[f]!));
         throw new GeneralError(`scoregate did not answer flag "${flag}"${more} (${r.error!.code}): ${r.error!.message}`);
       }
       outcome = "ready";
@@ -146,6 +158,28 @@ export class ScoregateProvider implements Provider {
       // The SDK applies the outcome in a reaction to this promise: the timer runs after it.
       setTimeout(() => this.#settled(outcome), 0);
     }
+  }
+
+  /**
+   * After initialize() failed for lack of an answer: asks for `gates` again after 1 s, doubling to 60 s, until the
+   * provider is no longer in ERROR (scoregate answered: READY, #onClientEvent) or closes, or the token is refused. An
+   * application or a readiness probe waiting for READY would otherwise wait for an evaluation that never comes.
+   * Unref'd timers: they never hold a process open.
+   */
+  #askAgain(gates: GateKey[], attempt = 1): void {
+    clearTimeout(this.#retryTimer);
+    const timer = setTimeout(
+      () => {
+        if (this.#closed || this.#status !== "error" || this.client.authError !== undefined) return;
+        void Promise.all(gates.map((g) => this.client.getThreshold(g, { fallback: null }))).then((results) => {
+          if (results.some((r) => r.reason === "fallback" && r.error !== undefined && UNANSWERED.has(r.error.code)))
+            this.#askAgain(gates, attempt + 1);
+        });
+      },
+      Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** (attempt - 1)),
+    );
+    (timer as { unref?: () => void }).unref?.();
+    this.#retryTimer = timer;
   }
 
   /** The SDK has set initialize()'s outcome: a status that differs from it is emitted now. */
@@ -164,6 +198,8 @@ export class ScoregateProvider implements Provider {
   }
 
   async onClose(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     if (this.#ownsClient) await this.client.close();

@@ -2,7 +2,7 @@
 // application's handlers see, from startup on: handlers are added before setProviderAndWait, so the startup events
 // count too. A scripted server, one domain per test.
 import { ErrorCode, OpenFeature, ProviderEvents, ServerProviderStatus, StandardResolutionReasons } from "@openfeature/server-sdk";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
 import { ScoregateProvider } from "../src";
 import { scriptedClient } from "./scripted-client";
@@ -78,6 +78,32 @@ describe("provider status at startup", () => {
     expect(t.types()).toEqual([ProviderEvents.Error, ProviderEvents.Ready, ProviderEvents.ConfigurationChanged]);
     expect(t.of.providerStatus).toBe(ServerProviderStatus.READY);
     expect(await t.of.getNumberDetails(FLAG, 0.1)).toMatchObject({ value: 0.42, reason: StandardResolutionReasons.CACHED });
+  });
+
+  it("server down at startup, back later: READY without an evaluation (the gates are asked again in the background)", async () => {
+    const server = fakeServer(() => "network-error");
+    const c = newClient(server);
+    const t = await start(c);
+    expect(t.of.providerStatus).toBe(ServerProviderStatus.ERROR);
+    // an application or a readiness probe waiting for READY evaluates nothing meanwhile
+    server.set(() => ok(thresholdBody()));
+    c.advance(600_000);
+    await vi.waitFor(() => expect(t.of.providerStatus).toBe(ServerProviderStatus.READY), { timeout: 10_000, interval: 20 });
+    expect(t.types().slice(0, 2)).toEqual([ProviderEvents.Error, ProviderEvents.Ready]);
+    expect(await t.of.getNumberDetails(FLAG, 0.1)).toMatchObject({ value: 0.42 });
+  });
+
+  it("a misconfigured flag (its gate refused with 400) is that flag's answer: READY, the other flags served", async () => {
+    const server = fakeServer((req) => (req.url.searchParams.get("embedding") === "bad" ? error(400, "invalid_input") : ok(thresholdBody())));
+    const c = newClient(server);
+    const provider = new ScoregateProvider({ client: c.client, gates: { [FLAG]: gate, "rag.bad": { ...gate, embedding: "bad" } } });
+    const domain = `scoregate-status-${++domainCounter}`;
+    await OpenFeature.setProviderAndWait(domain, provider);
+    const of = OpenFeature.getClient(domain);
+    expect(of.providerStatus).toBe(ServerProviderStatus.READY);
+    expect(await of.getNumberDetails(FLAG, 0.1)).toMatchObject({ value: 0.42 });
+    expect(await of.getNumberDetails("rag.bad", 0.1)).toMatchObject({ value: 0.1, reason: StandardResolutionReasons.ERROR });
+    expect(of.providerStatus).toBe(ServerProviderStatus.READY);
   });
 
   it("server down, then back with the gate uncalibrated: READY (the server answered; the flag is FLAG_NOT_FOUND)", async () => {
