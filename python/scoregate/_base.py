@@ -16,6 +16,7 @@ import time
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set
 
 from . import _http, _stream
+from ._stream import MAX_DELAY_SECONDS, check_number
 from ._assignment import shadows_taking
 from ._gate import Partition, Score, partition
 from ._observations import DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUED, DEFAULT_MAX_SCORES, NOT_GIVEN, ObservationQueue
@@ -75,10 +76,6 @@ def gate_candidates(candidates: Iterable[Any]) -> Sequence[Any]:
         raise TypeError(f"scoregate: candidates must be iterable, not {type(candidates).__name__}") from None
 
 
-#: The longest delay a backoff or flush interval may be (seconds): the TypeScript client's timer range, 2^31 - 1 ms.
-MAX_DELAY_SECONDS = (2**31 - 1) / 1000
-
-
 class ClientBase:
     def __init__(
         self,
@@ -112,26 +109,30 @@ class ClientBase:
             # down, so a configuration error would look like an outage
             raise ValueError(f"scoregate: base_url {base_url!r} is not an HTTP URL such as 'http://localhost:8787'")
         token = _checked_token(token)
-        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < math.inf:
+        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0.001 <= timeout < math.inf:
             # the total deadline of every request: None (no deadline) would hold callers and threads forever
-            raise ValueError(f"scoregate: timeout must be a positive number of seconds, not {timeout!r}")
+            raise ValueError(f"scoregate: timeout must be a number of seconds of at least 0.001, not {timeout!r}")
         # the other numbers, as the TypeScript client checks them: from configuration (an environment variable passed
         # without float()), a string flush interval killed the flush thread, NaN turned off backoff, 0 cached nothing
+        # None means the default (a configuration file's null), as null does in the TypeScript client
+        backoff_initial = 1.0 if backoff_initial is None else backoff_initial
+        backoff_max = 60.0 if backoff_max is None else backoff_max
+        max_gates = 1000 if max_gates is None else max_gates
+        max_queued = DEFAULT_MAX_QUEUED if max_queued is None else max_queued
+        batch_size = DEFAULT_BATCH_SIZE if batch_size is None else batch_size
+        max_scores = DEFAULT_MAX_SCORES if max_scores is None else max_scores
+        flush_interval = 5.0 if flush_interval is None else flush_interval
         for name, value, least, most in (
             ("backoff_initial", backoff_initial, 0.001, MAX_DELAY_SECONDS),
             ("backoff_max", backoff_max, 0.001, MAX_DELAY_SECONDS),
-            ("max_stale", max_stale, 0, math.inf),
             ("max_gates", max_gates, 1, math.inf),
             ("max_queued", max_queued, 1, math.inf),
             ("batch_size", batch_size, 1, math.inf),
             ("max_scores", max_scores, 0, math.inf),
             ("flush_interval", flush_interval, 0.001, MAX_DELAY_SECONDS),
+            ("max_stale", 0 if max_stale is None else max_stale, 0, math.inf),
         ):
-            if name == "max_stale" and value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not least <= value <= most:
-                bound = f"from {least} to {most}" if most < math.inf else f"of at least {least}"
-                raise ValueError(f"scoregate: {name} must be a number {bound}, not {value!r}")
+            check_number(name, value, least, most)
         self._base = base_url.rstrip("/")
         self._user_agent = _http.USER_AGENT
         self._token = token

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import numbers
 import re
 import socket
 import threading
@@ -61,17 +63,36 @@ class StreamOptions:
     recovery: float = 300.0
 
 
+def check_number(name: str, value: Any, least: float, most: float) -> None:
+    """ValueError unless ``value`` is a number (not a bool, not a string) from ``least`` to ``most``: a string from an
+    environment variable, or NaN, would otherwise fail later in a thread, where nobody sees it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not least <= value <= most:
+        bound = f"from {least} to {most}" if most < math.inf else f"of at least {least}"
+        raise ValueError(f"scoregate: {name} must be a number {bound}, not {value!r}")
+
+
 def options_of(stream: Any) -> Optional[StreamOptions]:
-    """``stream=True`` or a mapping of StreamOptions fields; None when streaming is off."""
+    """``stream=True`` or a mapping of StreamOptions fields (a field None: its default); None when streaming is off.
+    Each field is checked as the client's own options are (a ValueError naming it)."""
     if stream is None or stream is False:
         return None
     if stream is True:
         return StreamOptions()
     if isinstance(stream, StreamOptions):
-        return stream
-    if isinstance(stream, Mapping):
-        return StreamOptions(**dict(stream))
-    raise TypeError("scoregate: stream must be True, False or a mapping of stream options")
+        o = stream
+    elif isinstance(stream, Mapping):
+        o = StreamOptions(**{k: v for k, v in stream.items() if v is not None})
+    else:
+        raise TypeError("scoregate: stream must be True, False or a mapping of stream options")
+    for name in ("read_timeout", "backoff_initial", "backoff_max", "reset_after", "failure_window", "recovery"):
+        check_number(f"stream {name}", getattr(o, name), 0.001, MAX_DELAY_SECONDS)
+    for name in ("max_gates", "max_failures"):
+        check_number(f"stream {name}", getattr(o, name), 1, math.inf)
+    return o
+
+
+#: The longest delay (seconds) a backoff, flush interval or stream wait may be: the TypeScript client's timer range.
+MAX_DELAY_SECONDS = (2**31 - 1) / 1000
 
 
 class SseParser:

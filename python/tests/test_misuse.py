@@ -83,7 +83,7 @@ class TokenTests(StubCase):
 class TimeoutTests(unittest.TestCase):
     def test_a_timeout_that_is_not_a_positive_number_is_refused_at_construction(self) -> None:
         # it is every request's total deadline: None would hold callers and worker threads forever
-        for timeout in (None, 0, -1.0, float("nan"), float("inf"), "2", True):
+        for timeout in (None, 0, 0.0005, -1.0, float("nan"), float("inf"), "2", True):
             for cls in (Client, AsyncClient):
                 with self.subTest(timeout=timeout, cls=cls.__name__), self.assertRaises(ValueError):
                     cls("http://127.0.0.1:9", "t", timeout=timeout, background=False)  # type: ignore[arg-type]
@@ -111,11 +111,31 @@ class NumericOptionTests(unittest.TestCase):
                 with self.subTest(cls=cls.__name__, name=name, value=value), self.assertRaises(ValueError) as caught:
                     cls("http://127.0.0.1:9", "t", background=False, **{name: value})  # type: ignore[arg-type]
                 self.assertIn(f"scoregate: {name} must be a number", str(caught.exception))
-            # the defaults, max_stale=None among them, and the smallest values in range are taken
-            c = cls("http://127.0.0.1:9", "t", background=False, max_stale=None, max_gates=1, max_scores=0, flush_interval=0.001)
-            closed = c.close()
-            if inspect.isawaitable(closed):
-                asyncio.run(closed)
+            # the defaults, None for each (a configuration file's null, as the TypeScript client reads null), and the
+            # smallest values in range are taken
+            nones = dict.fromkeys(("backoff_initial", "backoff_max", "max_stale", "max_gates", "max_queued", "batch_size", "max_scores", "flush_interval"))
+            for options in ({"max_stale": None, "max_gates": 1, "max_scores": 0, "flush_interval": 0.001}, nones):
+                c = cls("http://127.0.0.1:9", "t", background=False, **options)  # type: ignore[arg-type]
+                closed = c.close()
+                if inspect.isawaitable(closed):
+                    asyncio.run(closed)
+
+    def test_stream_options_are_checked_as_the_clients_own(self) -> None:
+        # a string from an environment variable failed the stream thread on every try, logged as a listener's failure
+        for stream, said in (
+            ({"read_timeout": "45"}, "stream read_timeout"),
+            ({"read_timeout": float("nan")}, "stream read_timeout"),
+            ({"backoff_initial": 0}, "stream backoff_initial"),
+            ({"max_gates": 0}, "stream max_gates"),
+            ({"max_failures": True}, "stream max_failures"),
+        ):
+            for cls in (Client, AsyncClient):
+                with self.subTest(cls=cls.__name__, stream=stream), self.assertRaises(ValueError) as caught:
+                    cls("http://127.0.0.1:9", "t", background=False, stream=stream)
+                self.assertIn(f"scoregate: {said} must be a number", str(caught.exception))
+        c = Client("http://127.0.0.1:9", "t", background=False, stream={"read_timeout": None, "max_gates": 3})
+        self.assertIsNotNone(c._stream_options)
+        c.close()
 
 
 class ReportMisuseTests(StubCase):
