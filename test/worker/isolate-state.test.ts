@@ -16,6 +16,7 @@ const STATELESS: Record<string, string> = {
   "packages/client/src/gate-stream.ts:FALLBACK_STATUSES": "a constant set, never written",
   "packages/cli/src/query-column.ts:CANDIDATE_STEMS": "a constant set, never written",
   "packages/cli/src/http.ts:NOT_SENT_CODES": "a constant set, never written",
+  "packages/openfeature/src/index.ts:UNANSWERED": "a constant set, never written",
   "src/platform/http/body.ts:decoder": "a TextDecoder used without `stream`: each decode() starts afresh",
   "src/platform/digest.ts:encoder": "a TextEncoder: stateless",
   "src/dashboard/session-token.ts:encoder": "a TextEncoder: stateless",
