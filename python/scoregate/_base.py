@@ -76,6 +76,14 @@ def gate_candidates(candidates: Iterable[Any]) -> Sequence[Any]:
         raise TypeError(f"scoregate: candidates must be iterable, not {type(candidates).__name__}") from None
 
 
+#: The defaults of the options that have no constant elsewhere (seconds; the TypeScript client's): one place for the
+#: signature and for None, which means the default.
+DEFAULT_BACKOFF_INITIAL = 1.0
+DEFAULT_BACKOFF_MAX = 60.0
+DEFAULT_MAX_GATES = 1000
+DEFAULT_FLUSH_INTERVAL = 5.0
+
+
 class ClientBase:
     def __init__(
         self,
@@ -83,14 +91,14 @@ class ClientBase:
         token: str,
         *,
         timeout: float = 2.0,
-        backoff_initial: float = 1.0,
-        backoff_max: float = 60.0,
+        backoff_initial: float = DEFAULT_BACKOFF_INITIAL,
+        backoff_max: float = DEFAULT_BACKOFF_MAX,
         max_stale: Optional[float] = None,
-        max_gates: int = 1000,
+        max_gates: int = DEFAULT_MAX_GATES,
         max_queued: int = DEFAULT_MAX_QUEUED,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_scores: int = DEFAULT_MAX_SCORES,
-        flush_interval: float = 5.0,
+        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         background: bool = True,
         bootstrap: Optional[Mapping[str, Any]] = None,
         opener: Optional[Callable[..., Any]] = None,
@@ -115,13 +123,13 @@ class ClientBase:
         # the other numbers, as the TypeScript client checks them: from configuration (an environment variable passed
         # without float()), a string flush interval killed the flush thread, NaN turned off backoff, 0 cached nothing
         # None means the default (a configuration file's null), as null does in the TypeScript client
-        backoff_initial = 1.0 if backoff_initial is None else backoff_initial
-        backoff_max = 60.0 if backoff_max is None else backoff_max
-        max_gates = 1000 if max_gates is None else max_gates
+        backoff_initial = DEFAULT_BACKOFF_INITIAL if backoff_initial is None else backoff_initial
+        backoff_max = DEFAULT_BACKOFF_MAX if backoff_max is None else backoff_max
+        max_gates = DEFAULT_MAX_GATES if max_gates is None else max_gates
         max_queued = DEFAULT_MAX_QUEUED if max_queued is None else max_queued
         batch_size = DEFAULT_BATCH_SIZE if batch_size is None else batch_size
         max_scores = DEFAULT_MAX_SCORES if max_scores is None else max_scores
-        flush_interval = 5.0 if flush_interval is None else flush_interval
+        flush_interval = DEFAULT_FLUSH_INTERVAL if flush_interval is None else flush_interval
         for name, value, least, most in (
             ("backoff_initial", backoff_initial, 0.001, MAX_DELAY_SECONDS),
             ("backoff_max", backoff_max, 0.001, MAX_DELAY_SECONDS),

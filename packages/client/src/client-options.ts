@@ -12,10 +12,15 @@ const DEFAULT_TIMEOUT_MS = 2000;
 /** The longest delay setTimeout keeps (2^31 - 1 ms, about 24.8 days): a longer one fires after 1 ms. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Fails (a TypeError) unless `v` is null or undefined (the default) or a number from `min` to `max`; never coerced. */
-export function checkNumber(fail: (problem: string) => never, name: string, v: unknown, min: number, max: number): void {
+/** The TypeError of an option that cannot work: a programmer error, thrown at construction. */
+export function optionError(problem: string): never {
+  throw new TypeError(`ScoregateClient: ${problem}`);
+}
+
+/** Throws (optionError) unless `v` is null or undefined (the default) or a number from `min` to `max`; never coerced. */
+export function checkNumber(name: string, v: unknown, min: number, max: number): void {
   if (v != null && !(typeof v === "number" && v >= min && v <= max))
-    fail(
+    optionError(
       `${name} ${typeof v === "string" ? JSON.stringify(v) : v} is not a number ${max < Infinity ? `from ${min} to ${max}` : `of at least ${min}`}`,
     );
 }
@@ -45,27 +50,24 @@ export interface ResolvedOptions {
  * then fail as if the server were down, so a configuration error would look like an outage.
  */
 export function resolveOptions(options: ScoregateClientOptions): ResolvedOptions {
-  const fail = (problem: string): never => {
-    throw new TypeError(`ScoregateClient: ${problem}`);
-  };
   const { baseUrl } = options;
   if (typeof baseUrl !== "string" || !ABSOLUTE_HTTP_URL.test(baseUrl))
-    fail(`baseUrl ${JSON.stringify(baseUrl)} is not an HTTP URL such as "http://localhost:8787"`);
+    optionError(`baseUrl ${JSON.stringify(baseUrl)} is not an HTTP URL such as "http://localhost:8787"`);
   // Options of other entries, which this constructor would ignore from JavaScript (TypeScript refuses them): a service
   // would lose its cold-start protection, or poll, without a sign.
   const other = options as { bootstrap?: unknown; stream?: unknown };
-  if ("bootstrap" in other) fail("bootstrap is now restore(client, snapshot) of @scoregate/client/snapshot");
-  if (other.stream) fail("stream needs the ScoregateClient of @scoregate/client/stream");
+  if ("bootstrap" in other) optionError("bootstrap is now restore(client, snapshot) of @scoregate/client/snapshot");
+  if (other.stream) optionError("stream needs the ScoregateClient of @scoregate/client/stream");
   // a token read from a file ends with a newline: trimmed; one with a control or non-ASCII character inside would make
   // every request's headers throw, an outage in appearance: refused here (the Python client does the same)
   const token = typeof options.token === "string" ? options.token.trim() : "";
-  if (!/^[ -~]+$/u.test(token)) fail("token is required (printable ASCII)");
+  if (!/^[ -~]+$/u.test(token)) optionError("token is required (printable ASCII)");
   // Infinity ("never time out") or a value past the timers' 32-bit range would fire at once and fail every request as a
   // timeout, an outage in appearance; NaN or a negative one likewise
   const timeoutMs = Number(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-  if (!(timeoutMs >= 1 && timeoutMs <= MAX_TIMER_MS)) fail(`timeoutMs ${timeoutMs} is not a number of ms from 1 to ${MAX_TIMER_MS}`);
+  if (!(timeoutMs >= 1 && timeoutMs <= MAX_TIMER_MS)) optionError(`timeoutMs ${timeoutMs} is not a number of ms from 1 to ${MAX_TIMER_MS}`);
   // null, as undefined, is the default (a config file's `"fetch": null`)
-  if (options.fetch != null && typeof options.fetch !== "function") fail("fetch must be a function (default: the global fetch)");
+  if (options.fetch != null && typeof options.fetch !== "function") optionError("fetch must be a function (default: the global fetch)");
   // The other numbers, not coerced: from configuration (an environment variable passed without Number()), a string
   // flush interval would concatenate into a 1 ms timer spin, a NaN backoff send on every read, maxGates 0 cache nothing
   const { backoff: b, observations: o } = options;
@@ -79,7 +81,7 @@ export function resolveOptions(options: ScoregateClientOptions): ResolvedOptions
     ["observations.maxQueued", o?.maxQueued, 1, Infinity],
     ["observations.maxScores", o?.maxScores, 0, Infinity],
   ] as const)
-    checkNumber(fail, name, v, min, max);
+    checkNumber(name, v, min, max);
   return {
     baseUrl: baseUrl.replace(/\/+$/u, ""),
     token,

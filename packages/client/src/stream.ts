@@ -7,7 +7,7 @@
  */
 import { confirm, gateKey, markUncalibrated, seqOf, take } from "./cache-entry";
 import { ScoregateClient as CoreClient } from "./client";
-import { checkNumber, MAX_TIMER_MS } from "./client-options";
+import { checkNumber, MAX_TIMER_MS, optionError } from "./client-options";
 import { readThresholdResponse } from "./threshold-response";
 import { GateStream, STREAM_DEFAULTS, type StreamState } from "./gate-stream";
 import type { ClientEvent, GateEvent, GateKey, GetThresholdOptions, ScoregateClientOptions, StreamOptions, ThresholdResult } from "./types";
@@ -78,11 +78,8 @@ export class ScoregateClient extends CoreClient {
     super(core);
     this.#base = options;
     const s = options.stream;
-    const fail = (problem: string): never => {
-      throw new TypeError(`ScoregateClient: ${problem}`);
-    };
     // null, as undefined, is no stream; a string ("false" from an environment variable) would read as on: refused
-    if (s != null && typeof s !== "boolean" && typeof s !== "object") fail(`stream ${JSON.stringify(s)} is not true, false or stream options`);
+    if (s != null && typeof s !== "boolean" && typeof s !== "object") optionError(`stream ${JSON.stringify(s)} is not true, false or stream options`);
     if (typeof s === "object" && s !== null) {
       // numbers as the core's options are checked: a NaN read timeout reconnected over and over without a word
       for (const [name, v, min, max] of [
@@ -94,7 +91,7 @@ export class ScoregateClient extends CoreClient {
         ["stream.failureWindowMs", s.failureWindowMs, 1, Infinity],
         ["stream.recoveryMs", s.recoveryMs, 1, MAX_TIMER_MS],
       ] as const)
-        checkNumber(fail, name, v, min, max);
+        checkNumber(name, v, min, max);
     }
     const inWorkers = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === "Cloudflare-Workers";
     const on = s != null && s !== false && (!inWorkers || (s !== true && s.inWorkers === true));

@@ -61,6 +61,8 @@ export interface ScoregateProviderOptions {
 
 /** The client errors that mean scoregate gave no answer (not a refusal of the request): initialize() fails on them. */
 const UNANSWERED: ReadonlySet<string> = new Set(["network", "timeout", "server_error", "rate_limited", "overloaded"]);
+/** A fallback for lack of an answer: nothing held, and an error that is not the server's refusal of the request. */
+const unanswered = (r: ThresholdResult): boolean => r.reason === "fallback" && r.error !== undefined && UNANSWERED.has(r.error.code);
 /** The first and the longest wait of a provider that asks again after initialize() got no answer (#askAgain). */
 const RETRY_INITIAL_MS = 1000;
 const RETRY_MAX_MS = 60_000;
@@ -142,7 +144,7 @@ export class ScoregateProvider implements Provider {
       // A fallback for lack of an answer (the server down, unreachable, timing out, failing or busy), nothing held. A
       // refusal of one flag's gate (a 400 for a misconfigured name) is the server's answer for that flag, which answers
       // its evaluations with the error, as an uncalibrated gate is (FLAG_NOT_FOUND): not a failure of the provider.
-      const failed = results.filter(([, r]) => r.reason === "fallback" && r.error !== undefined && UNANSWERED.has(r.error.code));
+      const failed = results.filter(([, r]) => unanswered(r));
       if (failed.length > 0) {
         const [flag, r] = failed[0]!;
         const more = failed.length > 1 ? ` (and ${failed.length - 1} more of the ${results.length} mapped flags)` : "";
@@ -172,8 +174,7 @@ export class ScoregateProvider implements Provider {
       () => {
         if (this.#closed || this.#status !== "error" || this.client.authError !== undefined) return;
         void Promise.all(gates.map((g) => this.client.getThreshold(g, { fallback: null }))).then((results) => {
-          if (results.some((r) => r.reason === "fallback" && r.error !== undefined && UNANSWERED.has(r.error.code)))
-            this.#askAgain(gates, attempt + 1);
+          if (results.some(unanswered)) this.#askAgain(gates, attempt + 1);
         });
       },
       Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** (attempt - 1)),

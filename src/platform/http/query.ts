@@ -32,9 +32,10 @@ export function nearest(name: string, accepted: readonly string[]): string | nul
  * query schema).
  */
 export function checkQueryNames(url: string, accepted: readonly string[]): void {
-  checkEncoding(new URL(url).search);
+  const parsed = new URL(url);
+  checkEncoding(parsed.search);
   const seen = new Map<string, number>();
-  for (const [name] of new URL(url).searchParams) seen.set(name, (seen.get(name) ?? 0) + 1);
+  for (const [name] of parsed.searchParams) seen.set(name, (seen.get(name) ?? 0) + 1);
   const repeated = [...seen].filter(([, n]) => n > 1).map(([k]) => k);
   const unknown = [...seen.keys()].filter((k) => !accepted.includes(k));
   if (unknown.length === 0 && repeated.length === 0) return;
