@@ -107,6 +107,13 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     }
     // no command is a usage error: stdout stays empty (or holds the --json error document), the usage goes to stderr
     if (command === undefined) {
+      // `scoregate --index threshold ...`: the flag took the command as its value
+      const took = Object.entries(v).find(([, x]) => typeof x === "string" && (COMMAND_NAMES as readonly string[]).includes(x));
+      if (took !== undefined)
+        throw usage(
+          `no command: --${took[0]} took ${JSON.stringify(took[1])} as its value`,
+          `the command goes first, then its flags: scoregate ${String(took[1])} --${took[0]} VALUE ...`,
+        );
       if (json) throw usage(`no command: give one of ${COMMAND_NAMES.join(", ")}`);
       warn(USAGE);
       return EXIT.usage;

@@ -194,6 +194,15 @@ describe("no command", () => {
       message: expect.stringMatching(/^no command: give one of calibrate, threshold, /u),
     });
   });
+  it("a flag that took the command as its value says so instead of printing the overview", async () => {
+    for (const json of [false, true]) {
+      const r = await cli(["--index", "threshold", "--embedding", "e", "--reranker", "r", ...(json ? ["--json"] : [])], env);
+      expect(r.code).toBe(2);
+      const text = json ? JSON.parse(r.stdout).error.message : r.stderr;
+      expect(text).toContain('no command: --index took "threshold" as its value');
+      if (!json) expect(r.stderr).toContain("the command goes first, then its flags: scoregate threshold --index VALUE");
+    }
+  });
 });
 
 describe("calibrate - at a terminal", () => {
