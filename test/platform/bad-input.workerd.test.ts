@@ -97,7 +97,22 @@ describe("bad input gets a clear JSON error and stores nothing", () => {
     for (const embedding of ["", "x".repeat(MAX_ID_LENGTH + 1), "bad\u0007id", "new\nline"]) {
       await expectError(await post(JSON.stringify({ ...good(gate), embedding })), 422, "invalid_input");
     }
+    // invisible format characters: a zero-width space, a byte order mark, a right-to-left override, a word joiner
+    for (const [embedding, named] of [
+      ["e5\u200b", "U+200B"],
+      ["\ufeffe5", "U+FEFF"],
+      ["e5\u202ev2", "U+202E"],
+      ["e\u20605", "U+2060"],
+    ]) {
+      const err = await expectError(await post(JSON.stringify({ ...good(gate), embedding })), 422, "invalid_input");
+      expect(JSON.stringify(err)).toContain(`must not contain invisible format characters (${named})`);
+    }
     await nothingStored(gate);
+    // ZWNJ and ZWJ spell words (Persian, Indic scripts) and emoji sequences: kept
+    await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: good({ ...gate, index: "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645" }),
+    });
     const odd = { ...gate, embedding: "org/model name@sha:5f0c1a" };
     await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: good(odd) });
     await callJson("GET", `/v1/threshold?${qs(odd)}`, 200, { token: TOKENS.read });
