@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   "unauthorized",
   "forbidden",
   "not_found",
+  "method_not_allowed",
   "uncalibrated",
   "conflict",
   "idempotency_in_progress",

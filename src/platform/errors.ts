@@ -9,7 +9,7 @@ import type { ErrorCode, ErrorDetail, ErrorResponse } from "../contract";
 export type { ErrorCode, ErrorDetail };
 
 /** The single exhaustive mapping from domain error to HTTP status. */
-export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503 {
+export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503 {
   switch (code) {
     case "malformed_json":
     case "bad_request":
@@ -22,6 +22,8 @@ export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 |
     case "not_found":
     case "uncalibrated":
       return 404;
+    case "method_not_allowed":
+      return 405;
     case "conflict":
     case "idempotency_in_progress":
       return 409;

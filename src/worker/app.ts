@@ -20,7 +20,7 @@ import { SubscribeRefused } from "../streaming/subscribe";
 import { webhookRoutes } from "../webhooks/routes";
 import type { AppEnv } from "./deps";
 import { isolate } from "./isolate";
-import { notFoundHint } from "./not-found";
+import { allowedMethods, notFoundHint } from "./not-found";
 import { appDeps } from "./wiring";
 
 export const app = new Hono<AppEnv>();
@@ -62,6 +62,12 @@ app.notFound((c) => {
   // variable unset (`/v1/calibrations/$V1/activate` becoming `/v1/calibrations//activate`). Say so, or the 404 reads
   // as a wrong URL.
   const empty = path !== "/" && /\/(\/|$)/u.test(path) ? ": a path segment is empty (an id or a name is missing, e.g. an unset shell variable)" : "";
+  const allowed = empty === "" ? allowedMethods(c.req.method, path) : undefined;
+  if (allowed !== undefined) {
+    c.header("Allow", allowed.join(", "));
+    const takes = allowed.filter((m) => m !== "HEAD").join(" and ");
+    return c.json(errorBody(new AppError("method_not_allowed", `${c.req.method} is not allowed on ${path}: this path takes ${takes}`)), 405);
+  }
   const hint = empty === "" ? notFoundHint(c.req.method, path) : "";
   return c.json(errorBody(new AppError("not_found", `no route for ${c.req.method} ${path}${empty}${hint}`)), 404);
 });

@@ -1,6 +1,6 @@
 /**
- * The 404 for a URL no route answers, with what was most likely meant: the methods a known path takes (a POST to a
- * read-only path), or the nearest known path (`/v1/calibration` for `/v1/calibrations`, `/v1/treshold`).
+ * A request no route takes: a 405 with the methods a known path takes (a POST to a read-only path), else a 404 with
+ * the nearest known path (`/v1/calibration` for `/v1/calibrations`, `/v1/treshold`).
  */
 import { ROUTES, type RouteSpec } from "../contract";
 import { editDistance } from "../platform/http/query";
@@ -25,12 +25,21 @@ function filled(template: string, path: string): string {
   return t.map((s, i) => (s.startsWith("{") && p[i] !== "" ? p[i] : s)).join("/");
 }
 
-/** " (this path takes GET)" or " (did you mean GET /v1/calibrations?)" or "". */
+/**
+ * The methods a known path takes when `method` is not one of them (the 405's `Allow`, HEAD beside GET: Hono answers
+ * a HEAD with the GET route), else undefined: the path is unknown, or its route did not take the request for another
+ * reason. Only API operations: the dashboard's pages answer their own methods.
+ */
+export function allowedMethods(method: string, path: string): string[] | undefined {
+  const known = (Object.values(ROUTES) as RouteSpec[]).filter((s) => filled(s.path, path) === path).map((s) => s.method.toUpperCase());
+  if (known.length === 0 || known.includes(method)) return undefined;
+  return [...new Set(known.flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m])))];
+}
+
+/** " (did you mean GET /v1/calibrations?)" or "". */
 export function notFoundHint(method: string, path: string): string {
   if (path.length > MAX_HINTED_PATH_LENGTH) return "";
   const specs = Object.values(ROUTES) as RouteSpec[];
-  const known = specs.filter((s) => filled(s.path, path) === path).map((s) => s.method.toUpperCase());
-  if (known.length > 0 && !known.includes(method)) return ` (this path takes ${[...new Set(known)].join(" and ")})`;
   let best: string | null = null;
   let bestD = Number.POSITIVE_INFINITY;
   for (const candidate of [...specs.map((s) => `${s.method.toUpperCase()} ${filled(s.path, path)}`), ...PAGES.map((p) => `GET ${p}`)]) {

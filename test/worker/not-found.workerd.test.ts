@@ -1,7 +1,7 @@
 /**
  * A request no route takes: 404 with code not_found and the method and path it asked for; when the path has an empty
  * segment (`//` or a trailing `/`: an id left out, as an unset shell variable leaves it in the README's walk-through),
- * the message says so.
+ * the message says so. A known path asked with a method it does not take is a 405 with its `Allow` methods.
  */
 import { describe, expect, it } from "vitest";
 import { call } from "../support/worker";
@@ -30,10 +30,26 @@ describe("a request no route takes", () => {
     });
   });
 
-  it("the root path is no empty segment", async () => {
+  it("the root path is no empty segment: a POST to it is a 405", async () => {
     const res = await call("POST", "/");
-    expect(res.status).toBe(404);
-    expect(await errorOf(res)).toEqual({ code: "not_found", message: "no route for POST / (this path takes GET)" });
+    expect([res.status, res.headers.get("allow")]).toEqual([405, "GET, HEAD"]);
+    expect(await errorOf(res)).toEqual({ code: "method_not_allowed", message: "POST is not allowed on /: this path takes GET" });
+  });
+
+  it.each([
+    ["DELETE", "/v1/threshold", "GET, HEAD", "GET"],
+    ["PUT", "/v1/calibrations/cal_01abc/activate", "POST", "POST"],
+    ["POST", "/v1/gates", "GET, HEAD", "GET"],
+    ["PUT", "/v1/webhooks/whk_1", "PATCH, DELETE", "PATCH and DELETE"],
+  ])("%s %s: 405 method_not_allowed with Allow: %s, and nothing done", async (method, path, allow, takes) => {
+    const res = await call(method, path);
+    expect([res.status, res.headers.get("allow")]).toEqual([405, allow]);
+    expect(await errorOf(res)).toEqual({ code: "method_not_allowed", message: `${method} is not allowed on ${path}: this path takes ${takes}` });
+  });
+
+  it("HEAD of a GET route is answered by it, not refused", async () => {
+    const res = await call("HEAD", "/");
+    expect(res.status).toBe(200);
   });
 
   it.each([
@@ -43,8 +59,6 @@ describe("a request no route takes", () => {
     ["POST", "/v1/alert/alr_9/resolve", " (did you mean POST /v1/alerts/alr_9/resolve?)"],
     ["GET", "/docs/", ": a path segment is empty (an id or a name is missing, e.g. an unset shell variable)"],
     ["GET", "/dcos", " (did you mean GET /docs?)"],
-    ["DELETE", "/v1/threshold", " (this path takes GET)"],
-    ["PUT", "/v1/calibrations/cal_01abc/activate", " (this path takes POST)"],
     ["GET", "/v1/nothing-here", ""],
     ["POST", "/v1/gates/g1/promotion", ""],
   ])("%s %s: a known path's methods, or the nearest known path", async (method, path, hint) => {
