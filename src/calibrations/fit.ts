@@ -132,7 +132,7 @@ export function fitCalibration(
     const gap = tie.expectedDropRate - target;
     warnings.push({
       code: "ties_at_threshold",
-      message: `${tie.ties} scores (${pct(tie.ties / n)}) equal the threshold ${core.threshold}; all are kept, so the gate drops ${pct(tie.expectedDropRate)} against the target ${pct(target)} (${(100 * gap).toFixed(2)} points): no threshold between two tied values exists`,
+      message: `${tie.ties} ${core.eligible === null ? `scores (${pct(tie.ties / n)})` : `of the candidates the guards leave to the threshold (${pct(tie.ties / n)} of all candidates)`} equal the threshold ${core.threshold}; all are kept, so the gate drops ${pct(tie.expectedDropRate)} against the target ${pct(target)} (${(100 * gap).toFixed(2)} points): no threshold between two tied values exists`,
     });
   }
   let thresholdInterval: [number | null, number | null] = [null, null];

@@ -34,8 +34,8 @@ export function bareCore(sorted: Float64Array, target: number): GateCore {
     // Constant or saturated at the bottom: the gate would keep every candidate while claiming to drop `target`.
     throw new AppError(
       "target_unreachable",
-      `no threshold drops anything: the ${tie.ties} lowest scores (${pct(tie.ties / n)}) all equal ${fit.threshold}, and a gate keeps scores equal to its threshold; target ${percentText(target)} cannot be reached on these scores`,
-      { n, target, ties_at_minimum: tie.ties, minimum: fit.threshold },
+      `no threshold drops anything: the ${tie.ties} lowest scores (${pct(tie.ties / n)}) all equal ${fit.threshold}, and a gate keeps scores equal to its threshold; target ${percentText(target)} cannot be reached on these scores (reachable targets are above ${(tie.ties / (n + 1)).toFixed(4)})`,
+      { n, target, ties_at_minimum: tie.ties, minimum: fit.threshold, lowest_target: tie.ties / (n + 1) },
     );
   }
   return {
@@ -76,6 +76,11 @@ function unreachableText(fit: Extract<GuardedFit, { kind: "unreachable" }>, guar
     }
     return `min_keep and max_keep ${guards.maxKeep} keep the top ${guards.maxKeep} of every query at every threshold, which drops ${pct(fit.floor / fit.n)} of these candidates whatever the threshold: no drop-rate target is reachable (set max_keep above min_keep to leave the threshold ranks to decide)`;
   }
+  if (fit.lowestTarget >= fit.highestTarget) {
+    // every candidate the guards leave to the threshold has the same score: no threshold drops part of them
+    const only = fit.floor === 0 ? "the only reachable target is 0 (no gate)" : "no drop-rate target is reachable";
+    return `the ${fit.ceiling - fit.floor} candidates the guards leave to the threshold all have the same score, and a gate keeps scores equal to its threshold: every threshold drops ${pct(fit.floor / fit.n)} of these candidates, so ${only}`;
+  }
   const guard = fit.bound === "floor" ? `max_keep ${guards.maxKeep}` : `min_keep ${guards.minKeep}`;
   const what =
     fit.bound === "floor"
@@ -109,11 +114,15 @@ export function guardedCore(
       highest_target: fit.highestTarget,
     });
   }
-  if (at === undefined && target > 0 && fit.dropped === 0) {
+  if (at === undefined && target > 0 && fit.ties >= 2 && fit.below === 0) {
+    // Saturated at the bottom: the threshold would drop none of the candidates it decides while the gate claims to
+    // drop `target` (with max_keep, only what the cap drops at every threshold).
+    const lowest = (fit.floor + fit.ties) / (fit.n + 1);
+    const capped = fit.floor > 0 ? `; max_keep ${guards.maxKeep} drops ${pct(fit.floor / fit.n)} of these candidates at every threshold` : "";
     throw new AppError(
       "target_unreachable",
-      `no threshold drops anything: the ${fit.ties} lowest candidates a threshold decides all equal ${fit.threshold}, and a gate keeps scores equal to its threshold; target ${percentText(target)} cannot be reached on these scores`,
-      { n: fit.n, target, ties_at_minimum: fit.ties, minimum: fit.threshold },
+      `no threshold drops any candidate it decides: the ${fit.ties} lowest of them all equal ${fit.threshold}, and a gate keeps scores equal to its threshold${capped}; target ${percentText(target)} cannot be reached on these scores (reachable targets are above ${lowest.toFixed(4)})`,
+      { n: fit.n, target, ties_at_minimum: fit.ties, minimum: fit.threshold, lowest_target: lowest },
     );
   }
   return {

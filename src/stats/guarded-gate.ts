@@ -14,7 +14,8 @@
  * gate is the largest threshold that drops at most k - 1 calibration candidates, x_(k). The guarded gate is the same
  * rule on D: the largest t with D(t) <= k - 1, i.e. t = e_(k - F), the (k - F)-th smallest eligible score. Without
  * guards E is every score and F = 0, so this is x_(k) exactly. It exists iff F < k <= G (d = 0 with F = 0 keeps
- * everything): max_keep sets a floor on the drop rate, min_keep a ceiling. Reachable targets are (F/(n+1), G/(n+1)].
+ * everything): max_keep sets a floor on the drop rate, min_keep a ceiling. Reachable targets are (F/(n+1), G/(n+1)],
+ * from (F + T)/(n+1) when T >= 2 eligible scores tie at their minimum (no threshold drops part of that tie).
  *
  * Centre. For continuous scores D(t) = k - 1 in sample and the threshold candidate is eligible, so one more drop would
  * follow just above t: the centre is k/(n+1), as for the bare gate. With several eligible scores tied at t (tied
@@ -123,7 +124,7 @@ export type GuardedFit =
       readonly n: number;
       readonly floor: number;
       readonly ceiling: number;
-      /** Targets in (lowest, highest] are reachable (and 0 when floor = 0). */
+      /** Targets in (lowest, highest] are reachable (and 0 when floor = 0); lowest counts a tie at the eligible minimum. */
       readonly lowestTarget: number;
       readonly highestTarget: number;
     };
@@ -134,7 +135,12 @@ export function fitGuardedGate(e: EligibleScores, d: number): GuardedFit {
   if (n === 0) throw new RangeError("fitGuardedGate: empty sample");
   const k = conformalRank(n, d);
   if (k > n) return { kind: "too_few_scores", k, n, minimumN: minimumScoresFor(d) };
-  const reach = { k, n, floor, ceiling, lowestTarget: floor / (n + 1), highestTarget: ceiling / (n + 1) };
+  // A threshold at the lowest eligible score keeps it (a gate keeps its ties): when two or more eligible scores share
+  // that minimum (saturated at 0), no threshold drops fewer than all of them beyond the floor, so the lowest reachable
+  // target is (F + T)/(n+1), T the tie; a unique minimum is the conformal fit's usual rank-1 threshold.
+  const tiedAtMinimum = e.eligible.length === 0 ? 0 : countAtOrBelow(e.eligible, e.eligible[0]!);
+  const lowestTarget = (floor + (tiedAtMinimum >= 2 ? tiedAtMinimum : 0)) / (n + 1);
+  const reach = { k, n, floor, ceiling, lowestTarget, highestTarget: ceiling / (n + 1) };
   if (k === 0 && floor === 0) {
     return {
       kind: "fitted",

@@ -144,6 +144,41 @@ describe("guarded drop-rate calibrations", () => {
     expect(await s.calibrations.activeRows(await gateIdOf(GATE))).toEqual([]); // nothing stored
   });
 
+  it("422 target_unreachable when the candidates a threshold decides are saturated at their minimum, with or without max_keep", async () => {
+    const s = setup();
+    // 20 queries of 10 candidates: 5 distinct positive scores and 5 of 0 each. max_keep 8 drops 2 per query (F = 40 of
+    // n = 200) at every threshold; the 160 it leaves to the threshold hold 60 zeros, which no threshold splits.
+    const saturated = Array.from({ length: 20 }, (_, i) => [...Array.from({ length: 5 }, (_, j) => 1 + i + j / 10), 0, 0, 0, 0, 0]);
+    for (const target of [0.3, 0.45]) {
+      const e = await rejection(run(s, { policy: { kind: "drop_rate", target, max_keep: 8 }, queries: saturated }));
+      expect(e.code).toBe("target_unreachable");
+      expect(e.details).toMatchObject({ ties_at_minimum: 60, minimum: 0, lowest_target: 100 / 201 });
+      expect(e.message).toContain("no threshold drops any candidate it decides: the 60 lowest of them all equal 0");
+      expect(e.message).toContain("max_keep 8 drops 20.00 % of these candidates at every threshold");
+      expect(e.message).toContain("(reachable targets are above 0.4975)");
+    }
+    // below the cap's own share: the max_keep bound, with the same lowest reachable target
+    const floor = await rejection(run(s, { policy: { kind: "drop_rate", target: 0.15, max_keep: 8 }, queries: saturated }));
+    expect(floor.details).toMatchObject({ bound: "max_keep", lowest_target: 100 / 201, highest_target: 200 / 201 });
+    expect(floor.message).toContain("reachable targets on these queries are above 0.4975");
+    // without guards the 100 zeros are the tie
+    const bare = await rejection(run(s, { policy: { kind: "drop_rate", target: 0.3 }, queries: saturated }));
+    expect(bare.details).toMatchObject({ ties_at_minimum: 100, lowest_target: 100 / 201 });
+    expect(bare.message).toContain("(reachable targets are above 0.4975)");
+    expect(await s.calibrations.activeRows(await gateIdOf(GATE))).toEqual([]); // nothing stored
+    // just above the tie: fitted, the threshold the lowest positive score, every zero dropped
+    const r = await run(s, { policy: { kind: "drop_rate", target: 0.5, max_keep: 8 }, queries: saturated });
+    expect(r.calibration.threshold).toBe(1);
+    // every positive score 1: the 100 of them tie at the threshold, counted among the candidates the threshold decides
+    const tied = await run(s, {
+      policy: { kind: "drop_rate", target: 0.5, max_keep: 8 },
+      queries: saturated.map((q) => q.map((x) => (x > 0 ? 1 : 0))),
+    });
+    expect(tied.warnings.find((w) => w.code === "ties_at_threshold")?.message).toMatch(
+      /^100 of the candidates the guards leave to the threshold \(50\.00 % of all candidates\) equal the threshold 1; all are kept/u,
+    );
+  });
+
   it("422 target_unreachable when min_keep keeps too much", async () => {
     const s = setup();
     const e = await rejection(run(s, { policy: { kind: "drop_rate", target: 0.5, min_keep: 5 }, queries: queries(13, 100, 6) }));
