@@ -69,7 +69,7 @@ import {
 } from "@scoregate/client/stream";
 import { ScoregateCompressor, type ScoregateCompressorOptions, type ScoregateShadowCompressorOptions } from "@scoregate/langchain";
 import { ScoregatePostprocessor, type ScoregatePostprocessorOptions, type ScoregateShadowPostprocessorOptions } from "@scoregate/llamaindex";
-import { type FlagObservation, MAX_REMEMBERED_FLAG_GATES, ScoregateProvider, type ScoregateProviderOptions } from "@scoregate/openfeature";
+import { type FlagObservation, MAX_REMEMBERED_FLAG_GATES, ScoregateProvider, type ScoregateProviderOptions, servedBy } from "@scoregate/openfeature";
 
 const options: ScoregateClientOptions = { baseUrl: "https://scoregate.example.workers.dev", token: "read-token", observations: { timer: false } };
 const client = new ScoregateClient(options);
@@ -118,6 +118,8 @@ export async function everything(candidates: readonly { id: string; score: numbe
   // the README's pattern: a default answer has no variant, and a report naming no calibration is not sent
   const observed: FlagObservation = { calibrationId: details.variant, candidates: 10, dropped: 3 };
   provider.report("rag.docs.threshold", observed);
+  // with the promotion arm the evaluation's key was served
+  provider.report("rag.docs.threshold", { ...servedBy(details), candidates: 10, dropped: 3 }, { targetingKey: "user-1" });
 
   const compressorOptions: ScoregateCompressorOptions = { client, gate, fallback: 0.4, onResult: (r, query) => console.log(query, r.reason) };
   const documents: DocumentInterface[] = await new ScoregateCompressor(compressorOptions).compressDocuments(

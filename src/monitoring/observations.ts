@@ -13,7 +13,7 @@ import { batchHash, batchMismatch, resolveBatchTarget } from "./batch-target";
 import type { MonitoringDeps } from "./deps";
 import type { ObserveBatch } from "./monitor-contract";
 import { messageBytes, observationMessage } from "./observation-message";
-import { everServed, neverServed } from "./served-claim";
+import { neverServed, servedAs, unclaimedCandidate } from "./served-claim";
 
 /** The 202 of POST /v1/observations (contract/monitoring.ts ObservationAccepted). */
 export type ObservationResult = ObservationAccepted;
@@ -37,10 +37,14 @@ export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Pr
       ]);
     }
   }
-  // A served batch naming a calibration its gate never served is refused (served-claim.ts); a promotion arm's claim is
-  // checked against its promotion below instead, and a batch naming the gate is its current calibration's.
-  if (batch.role !== "shadow" && batch.promotion === undefined && batch.calibration_id !== undefined && !(await everServed(r, deps)))
-    throw neverServed(r.calibration.id);
+  // A served batch naming a calibration its gate never served, or served only as a promotion's candidate without that
+  // promotion's claim, is refused (served-claim.ts); a promotion arm's claim is checked against its promotion below
+  // instead, and a batch naming the gate is its current calibration's.
+  if (batch.role !== "shadow" && batch.promotion === undefined && batch.calibration_id !== undefined) {
+    const served = await servedAs(r, deps);
+    if (served.as === "never") throw neverServed(r.calibration.id);
+    if (served.as === "candidate") throw unclaimedCandidate(r.calibration.id, served.promotionId);
+  }
   // A promotion arm is checked before anything is counted: its evidence decides that promotion's step. An out-of-date
   // claim (the step is over, the promotion ended) is dropped: a control or unassigned batch is counted as an ordinary
   // one (its calibration is the one served), a candidate batch is counted nowhere.

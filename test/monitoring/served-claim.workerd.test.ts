@@ -2,8 +2,9 @@
  * A served batch (no `role`, or `role: "served"`) naming its calibration claims that the gate served it. A calibration
  * its gate never served (never activated, never a promotion's candidate) cannot have gated production traffic: the
  * batch is refused (422 naming calibration_id, nothing counted), as a shadow batch of a calibration outside the shadow
- * set is. A calibration served before stays accepted: clients holding a cached threshold across an activation send its
- * batches for a while, and its window reads as `previous`.
+ * set is. One served only as a promotion's candidate is refused without the promotion's claim (its queries are that
+ * arm's evidence, never the gate's traffic). A calibration served before stays accepted: clients holding a cached
+ * threshold across an activation send its batches for a while, and its window reads as `previous`.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -84,12 +85,34 @@ describe("a served batch naming a calibration its gate served", () => {
     const roles = Object.fromEntries((await windowsOf(gate)).map((w: { calibration_id: string; role: string }) => [w.calibration_id, w.role]));
     expect(roles).toEqual({ [v1.id]: "previous", [other.id]: "previous", [next.id]: "active" });
   });
+});
 
-  it("a promotion's candidate (served to its step's share) is counted without a claim, while open and after a rollback", async () => {
-    const { v2 } = await twoVersions("served-candidate");
+describe("a served batch naming a calibration served only as a promotion's candidate", () => {
+  it("is refused without the promotion's claim, while open and after a rollback: its queries never count as the gate's", async () => {
+    const { gate, v2 } = await twoVersions("served-candidate");
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { min_queries: 200 } });
-    expect(await observe({ batch_id: "sc-open", calibration_id: v2.id, queries: queries(2) })).toMatchObject({ accepted: true });
+    // a regressed candidate's queries (45 % dropped) reported as a hand-written loop or an OpenFeature report would
+    const e = await expectError(
+      await post({ batch_id: "sc-open", calibration_id: v2.id, queries: Array.from({ length: 300 }, () => [20, 9]) }),
+      422,
+      "invalid_input",
+    );
+    expect(e.message).toContain(`calibration ${v2.id} was served only as the candidate of promotion ${p.id}`);
+    expect(e.message).toContain('promotion {id, step, arm: "candidate"}');
+    expect(e.details).toEqual([{ path: "promotion", message: "required for a promotion candidate's queries" }]);
+    // with its claim the batch is the candidate arm's evidence, not a window of the gate
+    expect(
+      await observe({ batch_id: "sc-claimed", calibration_id: v2.id, promotion: { id: p.id, step: 0, arm: "candidate" }, queries: queries(2) }),
+    ).toMatchObject({ accepted: true });
+    const promotion = await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read });
+    expect(promotion.evidence?.candidate_queries).toBe(2);
     await callJson("POST", `/v1/promotions/${p.id}/rollback`, 200, { ...admin, json: {} });
-    expect(await observe({ batch_id: "sc-rolled-back", calibration_id: v2.id, queries: queries(2) })).toMatchObject({ accepted: true });
+    await expectError(await post({ batch_id: "sc-rolled-back", calibration_id: v2.id, queries: queries(2) }), 422, "invalid_input");
+    const windows: { calibration_id: string; role: string }[] = await windowsOf(gate);
+    expect(windows.filter((w) => w.calibration_id === v2.id && w.role !== "candidate")).toEqual([]);
+    expect(await callJson("GET", `/v1/alerts?${qs(gate)}`, 200, { token: TOKENS.read })).toMatchObject({ alerts: [] });
+    // once activated, its batches are the gate's served traffic
+    await callJson("POST", `/v1/calibrations/${v2.id}/activate`, 200, { ...admin, json: {} });
+    expect(await observe({ batch_id: "sc-active", calibration_id: v2.id, queries: queries(2) })).toMatchObject({ accepted: true });
   });
 });

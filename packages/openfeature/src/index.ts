@@ -28,6 +28,7 @@ import {
   type GateOptions,
   type GateResult,
   type Observation,
+  type PromotionRef,
   ScoregateClient,
   type ShadowOptions,
   type ThresholdResult,
@@ -299,7 +300,8 @@ export class ScoregateProvider implements Provider {
 
   /**
    * Reports one query's counts for the gate of a flag, under the calibration that produced the threshold (pass
-   * the evaluation's `variant`, which is the calibration id). A `calibrationId` given as undefined or null (the
+   * `servedBy(details)`: the evaluation's `variant`, which is the calibration id, and during a promotion the arm its
+   * key was served, which the server needs to count a candidate's queries as the promotion's evidence). A `calibrationId` given as undefined or null (the
    * evaluation answered the caller's default: the counts were made at the caller's default, not at a calibration's threshold) is
    * not sent, like an unmapped flag without one: the client counts it in `observationStats().ignored`. Counts made
    * during an outage would otherwise reach the live calibration's drift monitor and promotion evidence. Leave
@@ -494,7 +496,33 @@ function metadataOf(r: ThresholdResult): FlagMetadata {
   if (r.abstainBelow !== null) m.abstainBelow = r.abstainBelow;
   if (r.fetchedAt !== null) m.fetchedAt = r.fetchedAt;
   if (r.error !== undefined) m.error = r.error.message;
+  // The promotion arm the evaluation's key was served (servedBy reads it back for provider.report).
+  if (r.promotion !== undefined) {
+    m.promotionId = r.promotion.id;
+    m.promotionStep = r.promotion.step;
+    m.promotionArm = r.promotion.arm;
+  }
   return m;
+}
+
+const ARMS: readonly string[] = ["candidate", "control", "unassigned"];
+
+/**
+ * What `provider.report()` needs of an evaluation: the calibration that produced its value (`variant`; null when it
+ * answered the caller's default) and, during a guarded promotion, the arm its key was served (from the flag
+ * metadata). `provider.report(flagKey, { ...servedBy(details), candidates, dropped }, context)`: a candidate arm's
+ * counts without it are refused by the server, so a regressed candidate could not stop its promotion.
+ */
+export function servedBy(details: { variant?: string; flagMetadata?: FlagMetadata }): {
+  calibrationId: string | null;
+  promotion?: PromotionRef;
+} {
+  const calibrationId = typeof details.variant === "string" && details.variant !== "" ? details.variant : null;
+  const m = details.flagMetadata ?? {};
+  const { promotionId: id, promotionStep: step, promotionArm: arm } = m;
+  if (calibrationId === null || typeof id !== "string" || typeof step !== "number" || typeof arm !== "string" || !ARMS.includes(arm))
+    return { calibrationId };
+  return { calibrationId, promotion: { id, step, arm: arm as PromotionRef["arm"] } };
 }
 
 function typeMismatch<T>(flagKey: string, defaultValue: T): ResolutionDetails<T> {

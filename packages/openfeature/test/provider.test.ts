@@ -3,7 +3,8 @@ import { ErrorCode, type EventDetails, OpenFeature, ProviderEvents, ServerProvid
 import { type GateKey, ScoregateClient } from "@scoregate/client";
 import { afterAll, describe, expect, it } from "vitest";
 import { error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
-import { MAX_REMEMBERED_FLAG_GATES, ScoregateProvider } from "../src";
+import { MAX_REMEMBERED_FLAG_GATES, ScoregateProvider, servedBy } from "../src";
+import { bucketOf } from "../../client/src/assignment";
 import openfeaturePackage from "../package.json";
 import { scriptedClient } from "./scripted-client";
 
@@ -223,6 +224,47 @@ describe("ScoregateProvider", () => {
     t.provider.report("rag.docs.threshold", { calibrationId: d.variant ?? null, candidates: 20, dropped: 6 });
     await t.client.flush();
     expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000001", queries: [[20, 6]] });
+  });
+
+  it("during a promotion the metadata names the key's arm, and a report with servedBy(details) carries it", async () => {
+    const candidate = { ...thresholdBody("cal_0000000002", 0.7), expected_drop_rate: 0.4 };
+    const rollout = { promotion_id: "prm_0000000001", step: 1, percent_bp: 5000, salt: "prm_0000000001", state: "running", candidate };
+    const body = thresholdBody("cal_0000000001", 0.5, { rollout } as never);
+    const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(body)));
+    const t = await setup(server);
+    const keys = Array.from({ length: 50 }, (_, i) => `user-${i}`);
+    const inArm = keys.find((k) => bucketOf("prm_0000000001", k) < 5000)!;
+    const outOfArm = keys.find((k) => bucketOf("prm_0000000001", k) >= 5000)!;
+    const c = await t.of.getNumberDetails("rag.docs.threshold", 0.1, { targetingKey: inArm });
+    expect(c).toMatchObject({ value: 0.7, variant: "cal_0000000002" });
+    expect(c.flagMetadata).toMatchObject({ promotionId: "prm_0000000001", promotionStep: 1, promotionArm: "candidate" });
+    expect(servedBy(c)).toEqual({ calibrationId: "cal_0000000002", promotion: { id: "prm_0000000001", step: 1, arm: "candidate" } });
+    const control = await t.of.getNumberDetails("rag.docs.threshold", 0.1, { targetingKey: outOfArm });
+    expect(servedBy(control)).toEqual({ calibrationId: "cal_0000000001", promotion: { id: "prm_0000000001", step: 1, arm: "control" } });
+    t.provider.report("rag.docs.threshold", { ...servedBy(c), candidates: 20, dropped: 9 }, { targetingKey: inArm });
+    t.provider.report("rag.docs.threshold", { ...servedBy(control), candidates: 20, dropped: 4 }, { targetingKey: outOfArm });
+    await t.client.flush();
+    const batches = server.observationRequests().map((r) => r.body as { calibration_id: string; promotion?: unknown; queries: unknown });
+    expect(batches).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          calibration_id: "cal_0000000002",
+          promotion: { id: "prm_0000000001", step: 1, arm: "candidate" },
+          queries: [[20, 9]],
+        }),
+        expect.objectContaining({
+          calibration_id: "cal_0000000001",
+          promotion: { id: "prm_0000000001", step: 1, arm: "control" },
+          queries: [[20, 4]],
+        }),
+      ]),
+    );
+    // outside a promotion there is no promotion to report; an evaluation that answered the default reports nothing
+    const plain = await (await setup(fakeServer())).of.getNumberDetails("rag.docs.threshold", 0.1);
+    expect(servedBy(plain)).toEqual({ calibrationId: "cal_0000000001" });
+    expect(servedBy({ flagMetadata: { promotionId: "prm_0000000001", promotionStep: 1, promotionArm: "candidate" } })).toEqual({
+      calibrationId: null,
+    });
   });
 
   it("a report without a variant (the evaluation answered the default) is ignored, not counted against the gate", async () => {
