@@ -45,6 +45,10 @@ export class DurableMonitorClient implements MonitorClient {
     return this.stub(gateId).forgetEvidence(prefixes);
   }
 
+  async endShadow(gateId: string, calibrationId: string, nowMs: number, config: DriftConfig): Promise<boolean> {
+    return this.stub(gateId).endShadow(calibrationId, nowMs, config);
+  }
+
   async status(gateId: string, nowMs: number, config: DriftConfig, detail = true): Promise<MonitorSnapshot> {
     return this.stub(gateId).status(gateId, nowMs, config, detail);
   }

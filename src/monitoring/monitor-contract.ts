@@ -163,6 +163,8 @@ export interface GateMonitorRpc {
   evidence(): Promise<Record<string, LiveSums>>;
   /** Deletes the evidence rows whose key starts with one of `prefixes` (a closed promotion, a removed shadow); returns how many. */
   forgetEvidence(prefixes: readonly string[]): Promise<number>;
+  /** Ends the calibration's shadow window and detector (it left the shadow set); true when a window was open. */
+  endShadow(calibrationId: string, nowMs: number, config: DriftConfig): Promise<boolean>;
 }
 
 /** How services reach a gate's monitor (one per gate id). */
@@ -179,4 +181,6 @@ export interface MonitorClient {
   evidence(gateId: string): Promise<Record<string, LiveSums>>;
   /** Deletes the gate's evidence rows whose key starts with one of `prefixes`; returns how many. */
   forgetEvidence(gateId: string, prefixes: readonly string[]): Promise<number>;
+  /** Ends the calibration's shadow window and detector on the gate's monitor; true when a window was open. */
+  endShadow(gateId: string, calibrationId: string, nowMs: number, config: DriftConfig): Promise<boolean>;
 }

@@ -232,7 +232,9 @@ export async function listShadows(gateId: string, deps: PromotionDeps): Promise<
     deps.monitor.status(gateId, deps.now().getTime(), deps.drift, false),
   ]);
   // A shadow's batches run through a drift window of its own calibration, exactly as the served one's (never alerting).
-  const windows = new Map(monitor.windows.map((w) => [w.calibration_id, w]));
+  // Only its mirrored traffic's window: a calibration may also have a served one (a rolled-back candidate, a replaced
+  // calibration put in shadow), which is not the shadow's.
+  const windows = new Map(monitor.windows.filter((w) => w.traffic === "shadow").map((w) => [w.calibration_id, w]));
   const cals = await Promise.all(set.map((s) => deps.calibrations.get(s.calibration_id)));
   return {
     gate_id: gateId,

@@ -112,6 +112,10 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc, G
     return this.#monitor.forgetEvidence(prefixes);
   }
 
+  async endShadow(calibrationId: string, nowMs: number, config: DriftConfig): Promise<boolean> {
+    return this.#monitor.endShadow(calibrationId, nowMs, config);
+  }
+
   /** Raises every pending alert in D1; on failure keeps the rest and schedules the object's alarm to retry. */
   async #raisePending(nowMs: number): Promise<void> {
     const deps = alertDeps(

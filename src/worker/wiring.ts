@@ -14,6 +14,7 @@ import { D1SessionStore } from "../dashboard/session-store";
 import { DurableMonitorClient } from "../monitoring/monitor-client";
 import { CloudflareObservationQueue, OBSERVATION_INGEST_MODES, type ObservationIngest } from "../monitoring/observation-queue";
 import type { ConsumerDeps } from "../monitoring/queue-consumer";
+import { endShadowOnChange } from "../monitoring/shadow-window-listener";
 import { isProduction } from "../platform/auth";
 import { D1IdempotencyStore } from "../platform/d1-idempotency-store";
 import type { Env } from "../platform/env";
@@ -201,6 +202,8 @@ export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => 
         run: (e) => (e.event.kind === "activation" ? supersedeOnActivation(e.activation, deps) : undefined),
         failure: "promotion supersede failed",
       },
+      // monitoring: a calibration leaving the shadow set ends its shadow window
+      endShadowOnChange({ endShadow: (...a) => deps.monitor.endShadow(...a) }, () => deps.drift, now),
     ],
     // --- promotions (E2) ---
     promotions: new D1PromotionStore(env.DB),

@@ -59,6 +59,7 @@ function scripted(answer: (gateId: string, input: ObserveManyInput) => QueuedBat
     series: () => Promise.reject(new Error("not used")),
     evidence: () => Promise.reject(new Error("not used")),
     forgetEvidence: () => Promise.reject(new Error("not used")),
+    endShadow: () => Promise.reject(new Error("not used")),
     observeMany: async (gateId, input): Promise<ObserveManyOutcome> => {
       calls.push({ gateId, input });
       const r = answer(gateId, input);

@@ -151,6 +151,52 @@ describe("shadow calibrations", () => {
     const after = await call("GET", `/v1/threshold?${qs(gate)}`, { token: TOKENS.read });
     expect(await after.text()).toBe(beforeBody);
   });
+
+  it("a shadow's drift is its mirrored window only, and a shadow that leaves the set (removed, activated) ends it: added again, it starts afresh", async () => {
+    const { gate, v1 } = await twoVersions("shadow-window");
+    const monitorWindows = async (): Promise<{ calibration_id: string; role: string; queries: number }[]> =>
+      (await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read })).windows;
+    const shadowBatch = (id: string, n: number, dropped: number) => ({
+      batch_id: id,
+      calibration_id: v1.id,
+      role: "shadow",
+      queries: Array.from({ length: n }, () => [20, dropped]),
+    });
+    // v1 served for a while (45 % dropped), replaced on its index version, then put in shadow
+    await callJson("POST", "/v1/observations", 202, {
+      token: TOKENS.read,
+      json: { batch_id: "sw-served", calibration_id: v1.id, queries: Array.from({ length: 50 }, () => [20, 9]) },
+    });
+    await upload(gate, "v1", 0.25, true);
+    const added = await callJson("POST", `/v1/calibrations/${v1.id}/shadow`, 200, { ...admin, json: { sample_rate: 0.5 } });
+    await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: shadowBatch("sw-1", 30, 4) });
+    const listed = async () => (await callJson("GET", `/v1/gates/${added.gate_id}/shadows`, 200, { token: TOKENS.read })).shadows[0];
+    // two windows of v1 (its served one, now previous, and its mirrored one): the shadow lists the mirrored one
+    expect(
+      (await monitorWindows())
+        .filter((w) => w.calibration_id === v1.id)
+        .map((w) => [w.role, w.queries])
+        .sort(),
+    ).toEqual([
+      ["previous", 50],
+      ["shadow", 30],
+    ]);
+    expect((await listed()).drift).toMatchObject({ calibration_id: v1.id, queries: 30, drop_rate: { observed: 0.2 } });
+    // removed: its shadow window ends (kept in the history), its served one stays
+    await callJson("DELETE", `/v1/calibrations/${v1.id}/shadow`, 200, admin);
+    expect((await monitorWindows()).filter((w) => w.calibration_id === v1.id).map((w) => w.role)).toEqual(["previous"]);
+    const history = (await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read })).history;
+    expect(history).toEqual(expect.arrayContaining([expect.objectContaining({ calibration_id: v1.id, queries: 30 })]));
+    // added again: no drift before its first batch, then only this stint's queries
+    await callJson("POST", `/v1/calibrations/${v1.id}/shadow`, 200, { ...admin, json: { sample_rate: 0.5 } });
+    expect(await listed()).toMatchObject({ queries: 0, drift: null });
+    await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: shadowBatch("sw-2", 10, 6) });
+    expect((await listed()).drift).toMatchObject({ queries: 10, drop_rate: { observed: 0.3 } });
+    // activated: it is no shadow any more, and /v1/monitor shows no shadow window of it
+    await callJson("POST", `/v1/calibrations/${v1.id}/activate`, 200, { ...admin, json: {} });
+    expect((await monitorWindows()).filter((w) => w.calibration_id === v1.id && w.role === "shadow")).toEqual([]);
+  });
+
   // docs/drift.md: a shadow's anytime sequence is tuned at MIN_PROMOTION_QUERIES (200) planned queries (section 34 of
   // docs/benchmarks.md measured it through the Worker; section 29's figures are for 2,000).
   it("decides a shadow's live evidence with the anytime sequence tuned at MIN_PROMOTION_QUERIES planned queries, as docs/drift.md says", async () => {

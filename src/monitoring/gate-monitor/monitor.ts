@@ -286,6 +286,11 @@ export class Monitor {
     return this.#evidence.all();
   }
 
+  /** Ends the calibration's shadow window and detector (windows.ts endShadow); true when a window was open. */
+  endShadow(calibrationId: string, nowMs: number, config: DriftConfig): boolean {
+    return this.#storage.transactionSync(() => this.#windows.endShadow(calibrationId, nowMs, config));
+  }
+
   /** Deletes the evidence rows under `prefixes` (a closed promotion's, a removed shadow's); returns how many. */
   forgetEvidence(prefixes: readonly string[]): number {
     return this.#storage.transactionSync(() => this.#evidence.forget(prefixes));

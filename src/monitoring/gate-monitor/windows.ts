@@ -98,6 +98,23 @@ export class Windows {
     }
   }
 
+  /**
+   * Ends the calibration's shadow window now (archived when it counted batches) and forgets its shadow detector and
+   * alarms: a calibration that leaves its gate's shadow set (removed, activated, promoted) is no shadow any more, and a
+   * later stint in shadow starts afresh, as its live evidence does. Its served window, if any, is untouched.
+   */
+  endShadow(calibrationId: string, nowMs: number, config: DriftConfig): boolean {
+    const key = keyOf(calibrationId, "shadow");
+    const open = this.#open.get(key);
+    if (open !== undefined) {
+      this.archive(open, nowMs, config);
+      this.#open.delete(key);
+    }
+    this.#detectors.delete(key);
+    this.#alarms.delete(alarmsKeyOf(calibrationId, "shadow"));
+    return open !== undefined;
+  }
+
   forgetIdleDetectors(nowMs: number): void {
     this.#detectors.forgetIdleSince(nowMs - DETECTOR_IDLE_RETENTION_MS);
   }
