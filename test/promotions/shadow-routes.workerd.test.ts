@@ -170,7 +170,7 @@ describe("shadow calibrations", () => {
     await upload(gate, "v1", 0.25, true);
     const added = await callJson("POST", `/v1/calibrations/${v1.id}/shadow`, 200, { ...admin, json: { sample_rate: 0.5 } });
     await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: shadowBatch("sw-1", 30, 4) });
-    const listed = async () => (await callJson("GET", `/v1/gates/${added.gate_id}/shadows`, 200, { token: TOKENS.read })).shadows[0];
+    const listed = async () => (await callJson("GET", `/v1/gates/${added.gate_id}/shadows`, 200, { token: TOKENS.read })).shadows[0]!;
     // two windows of v1 (its served one, now previous, and its mirrored one): the shadow lists the mirrored one
     expect(
       (await monitorWindows())
