@@ -747,6 +747,26 @@ describe("errors say what to do (stub server)", () => {
     expect(stub.last().request).toBeNull();
   });
 
+  it("a file with a retriever score beside the reranker's exits 2 naming both and --score-column, before anything is sent; the flag chooses", async () => {
+    const both = join(dir, "both.csv");
+    writeFileSync(
+      both,
+      `query_id,doc_id,score,rerank_score\n${Array.from({ length: 200 }, (_, i) => `q${i % 10},d${i},${(i * 0.37) % 1},${(i * 0.61) % 1}`).join("\n")}\n`,
+    );
+    const gate = ["--embedding", "e5", "--reranker", "bge", "--index-version", "v2", "--target", "0.2"];
+    stub.reset();
+    const r = await cli(["calibrate", both, ...gate], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")[0]).toBe(
+      'scoregate: several score columns: "score" (column 3), "rerank_score" (column 4); which holds the scores? pass --score-column NAME with the one to read',
+    );
+    expect(stub.last().request).toBeNull();
+    answer({ status: 201, body: responses.first() });
+    const chosen = await cli(["calibrate", both, ...gate, "--score-column", "rerank_score"], env());
+    expect(chosen.code).toBe(0);
+    expect(chosen.stdout).toContain('score column "rerank_score"');
+  });
+
   it("an API request body given as the score file exits 2 naming it, with curl and the conversion, before anything is sent", async () => {
     const v2 = new URL("../../../fixtures/walkthrough/v2.json", import.meta.url).pathname;
     stub.reset();
