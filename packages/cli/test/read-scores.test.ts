@@ -19,7 +19,7 @@ const file = (name: string, text: string): string => {
 describe("readScores", () => {
   it("names a stream it reads as stdin in its messages (empty, or bad rows)", async () => {
     expect((await inputError(readScores(fromText("")))).message).toBe("no scores in stdin");
-    expect((await inputError(readScores(fromText("0.5\nx\n")))).message).toBe("1 bad row in stdin: fix or remove them");
+    expect((await inputError(readScores(fromText("0.5\nx\n")))).message).toBe("1 bad row in stdin: fix or remove it");
   });
 
   it("reads a CSV with a header and a query column, grouping rows per query in order of first appearance", async () => {
