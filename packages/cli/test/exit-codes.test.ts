@@ -822,18 +822,26 @@ describe("errors say what to do (stub server)", () => {
 
 describe("the exit codes as the READMEs state them", () => {
   // a pipeline author copies the `echo $?` line: it must name every code calibrate exits with, as --help does
-  it.each(["packages/cli/README.md", "README.md"])("%s names every calibrate exit code, none as --strict only", (path) => {
-    const text = readFileSync(join(import.meta.dirname, "..", "..", "..", path), "utf8");
-    const line = text.split("\n").find((l) => l.startsWith("echo $?") && l.includes("served"));
-    expect(line).toBeDefined();
-    for (const [code, words] of [
-      [EXIT.ok, "0 served"],
-      [EXIT.shifted, "3 shifted"],
-      [EXIT.inconclusive, "4 inconclusive,"],
-      [EXIT.targetMissed, "5 misses its target"],
-      [EXIT.usage, "2 bad input"],
-      [EXIT.failure, "1 server down"],
-    ] as const)
-      expect([code, line]).toEqual([code, expect.stringContaining(words)]);
-  });
+  it.each(["packages/cli/README.md", "README.md"])(
+    "%s names every calibrate exit code, none as --strict only, and a --dry-run's 0 as would be served",
+    (path) => {
+      const text = readFileSync(join(import.meta.dirname, "..", "..", "..", path), "utf8");
+      const line = text.split("\n").find((l) => l.startsWith("echo $?") && l.includes("served"));
+      expect(line).toBeDefined();
+      // after a --dry-run (in the command's flags, not its comment) nothing is served: the line says what would be, as --help does
+      const lines = text.split("\n");
+      const before = lines.slice(0, lines.indexOf(line!));
+      const command = before.slice(before.findLastIndex((l) => l.includes("scoregate calibrate"))).map((l) => l.split("#")[0]!);
+      if (command.some((l) => /--dry-run\b/u.test(l))) expect(line).toContain("0 served (with --dry-run: would be;");
+      for (const [code, words] of [
+        [EXIT.ok, "0 served"],
+        [EXIT.shifted, "3 shifted"],
+        [EXIT.inconclusive, "4 inconclusive,"],
+        [EXIT.targetMissed, "5 misses its target"],
+        [EXIT.usage, "2 bad input"],
+        [EXIT.failure, "1 server down"],
+      ] as const)
+        expect([code, line]).toEqual([code, expect.stringContaining(words)]);
+    },
+  );
 });
