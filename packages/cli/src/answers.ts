@@ -114,6 +114,37 @@ export const GatesAnswer = z.object({
   next_cursor: optionalText,
 });
 
+const MonitorWindowAnswer = z.object({
+  role: z.string(),
+  calibration_id: z.string(),
+  index_version: z.string(),
+  started_at: z.string(),
+  queries: z.number(),
+  candidates: z.number(),
+  unscored_candidates: z.number().optional(),
+  alarms: z.number(),
+  drop_rate: z.object({
+    observed: nullableNumber,
+    expected: z.number(),
+    band: z.object({ lo: z.number(), hi: z.number() }),
+    expected_window: nullableNumber.optional(),
+    band_window: z.object({ lo: z.number(), hi: z.number() }).nullable().optional(),
+  }),
+});
+
+export const MonitorAnswer = z.object({
+  gate_id: z.string(),
+  state: z.object({
+    state: z.string(),
+    since: optionalText,
+    kinds: z.array(z.string()),
+    alerts: z.array(z.object({ kind: z.string(), alert_id: optionalText })),
+    queries_to_arm: nullableNumber.optional(),
+  }),
+  windows: z.array(MonitorWindowAnswer),
+  history: z.array(MonitorWindowAnswer),
+});
+
 /**
  * `body` when `shape` accepts it, as the server sent it (not zod's copy, which drops the fields it does not check, so
  * --json passes every field on); else the failure of an answer that is not scoregate's: exit 1, `invalid_response`,

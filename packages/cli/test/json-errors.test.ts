@@ -94,6 +94,7 @@ describe("--json errors", () => {
     ["activate", ["activate", "cal_1"], { ok: true }, "a scoregate activation"],
     ["alerts", ["alerts"], { alerts: [{ id: "alr_1" }] }, "a scoregate alert list"],
     ["gates", ["gates"], { gates: "all" }, "a scoregate gate list"],
+    ["monitor", ["monitor", ...gateFlags], { gate_id: "g1", state: "watching" }, "a scoregate monitor report"],
   ] as const)(
     "a 200 that is not its answer (a proxy, a wrong --url): %s exits 1 with invalid_response, in text and --json",
     async (_, argv, body, what) => {
