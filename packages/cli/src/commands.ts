@@ -12,6 +12,7 @@ import {
   type StoredPolicy,
   type ThresholdResponse,
 } from "../../../src/contract";
+import { ActivationAnswer, AlertsAnswer, checkedAnswer, GatesAnswer, HistoryAnswer, ThresholdAnswer } from "./answers";
 import { ALERT_KINDS, ALERT_STATUSES, countFlag, gateFlags, oneId, oneOf } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
@@ -46,8 +47,8 @@ function guardLines(t: ThresholdResponse): string[] {
 export async function threshold(c: Ctx): Promise<number> {
   const gate = gateFlags(c.v, true);
   const query: Record<string, string | undefined> = { ...gate, index_version: c.v["index-version"] };
-  const res = await c.api().request<ThresholdResponse>("getThreshold", { query });
-  const t = res.body;
+  const res = await c.api().request<unknown>("getThreshold", { query });
+  const t = checkedAnswer(ThresholdAnswer, res.body, res.status, "a scoregate threshold") as ThresholdResponse;
   if (c.json) {
     c.out(JSON.stringify({ ...t, etag: res.headers.get("etag"), source: res.headers.get("x-scoregate-source") }));
     return EXIT.ok;
@@ -68,8 +69,8 @@ export async function threshold(c: Ctx): Promise<number> {
 export async function history(c: Ctx): Promise<number> {
   const gate = gateFlags(c.v, true);
   const limit = countFlag(c.v.limit, "--limit", 1, MAX_PAGE_SIZE, `a whole number from 1 to ${MAX_PAGE_SIZE}`);
-  const res = await c.api().request<z.infer<typeof CalibrationHistory>>("listCalibrations", { query: { ...gate, limit, cursor: c.v.cursor } });
-  const h = res.body;
+  const res = await c.api().request<unknown>("listCalibrations", { query: { ...gate, limit, cursor: c.v.cursor } });
+  const h = checkedAnswer(HistoryAnswer, res.body, res.status, "a scoregate calibration history") as z.infer<typeof CalibrationHistory>;
   if (c.json) {
     c.out(JSON.stringify(h));
     return EXIT.ok;
@@ -98,12 +99,12 @@ export async function history(c: Ctx): Promise<number> {
 export async function activate(c: Ctx): Promise<number> {
   const id = oneId(c.positionals, "activate takes one calibration id: scoregate activate cal_... [--reason TEXT]");
   const body = JSON.stringify({ ...(c.v.reason !== undefined ? { reason: c.v.reason } : {}), ...(c.v["dry-run"] === true ? { dry_run: true } : {}) });
-  const res = await c.api().request<z.infer<typeof ActivationResult>>("activateCalibration", {
+  const res = await c.api().request<unknown>("activateCalibration", {
     params: { id },
     body,
     headers: { "Content-Type": "application/json" },
   });
-  const r = res.body;
+  const r = checkedAnswer(ActivationAnswer, res.body, res.status, "a scoregate activation") as z.infer<typeof ActivationResult>;
   if (c.json) {
     c.out(JSON.stringify(r));
     return EXIT.ok;
@@ -136,12 +137,13 @@ export async function alerts(c: Ctx): Promise<number> {
   const limit = countFlag(c.v.limit, "--limit", 1, MAX_PAGE_SIZE, `a whole number from 1 to ${MAX_PAGE_SIZE}`);
   const kind = oneOf(c.v.kind, "kind", ALERT_KINDS);
   const status = oneOf(c.v.status, "status", ALERT_STATUSES);
-  const res = await c.api().request<z.infer<typeof AlertList>>("listAlerts", { query: { ...gate, kind, status, limit, cursor: c.v.cursor } });
+  const res = await c.api().request<unknown>("listAlerts", { query: { ...gate, kind, status, limit, cursor: c.v.cursor } });
+  const page = checkedAnswer(AlertsAnswer, res.body, res.status, "a scoregate alert list") as z.infer<typeof AlertList>;
   if (c.json) {
-    c.out(JSON.stringify(res.body));
+    c.out(JSON.stringify(page));
     return EXIT.ok;
   }
-  const list = res.body.alerts;
+  const list = page.alerts;
   if (list.length === 0) {
     c.out("No alerts.");
     return EXIT.ok;
@@ -150,7 +152,7 @@ export async function alerts(c: Ctx): Promise<number> {
     (a) =>
       `${a.id}  ${a.status.padEnd(12)} ${a.kind.padEnd(20)} ${a.gate.index} / ${a.gate.embedding} / ${a.gate.reranker}  (x${a.occurrences}, last ${a.last_seen_at})\n    ${prose(a.summary)}`,
   );
-  if (res.body.next_cursor) lines.push(`More: --cursor ${res.body.next_cursor}`);
+  if (page.next_cursor) lines.push(`More: --cursor ${page.next_cursor}`);
   c.out(lines.join("\n"));
   return EXIT.ok;
 }
@@ -161,10 +163,11 @@ async function allGates(c: Ctx): Promise<z.infer<typeof GateList>["gates"]> {
   const seen = new Set<string>();
   let cursor: string | undefined;
   do {
-    const res = await c.api().request<z.infer<typeof GateList>>("listGates", { query: { limit: MAX_PAGE_SIZE, cursor } });
-    gates.push(...res.body.gates);
+    const res = await c.api().request<unknown>("listGates", { query: { limit: MAX_PAGE_SIZE, cursor } });
+    const page = checkedAnswer(GatesAnswer, res.body, res.status, "a scoregate gate list") as z.infer<typeof GateList>;
+    gates.push(...page.gates);
     // A server before pages sends no next_cursor: its one answer is every gate. A repeated cursor would loop forever.
-    cursor = res.body.next_cursor ?? undefined;
+    cursor = page.next_cursor ?? undefined;
     if (cursor !== undefined && seen.has(cursor))
       throw new CliError(`${c.api().baseUrl} sent the listing cursor ${cursor} twice`, EXIT.failure, "invalid_response");
     if (cursor !== undefined) seen.add(cursor);

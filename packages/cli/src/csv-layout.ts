@@ -1,10 +1,11 @@
 /**
  * The columns of a CSV/TSV file, resolved from its first row and the options: whether that row is a header, and which
  * columns hold the score, the query, the label and the answerable flag. Pure: it throws InputError for a layout it
- * cannot read (no score column named or recognised, a column that does not exist, two roles on one column).
+ * cannot read (no score column named or recognised, several recognised, a column that does not exist, two roles on one
+ * column).
  */
 import { type Delimiter, isDecimalComma, parseNumber, splitFields } from "./delimiter";
-import { columnIndex, QUERY_NAMES, SCORE_NAMES } from "./file-layout";
+import { columnIndex, knownColumn, NO_QUERY_COLUMN, QUERY_NAMES, SCORE_NAMES } from "./file-layout";
 import { InputError } from "./input-error";
 import type { ReadOptions } from "./score-file";
 
@@ -44,7 +45,7 @@ export function csvLayout(line: string, no: number, delimiter: Delimiter, decima
   if (opts.scoreColumn !== undefined) {
     scoreIdx = columnIndex(opts.scoreColumn, header, "score", "--score-column");
   } else if (header) {
-    scoreIdx = header.findIndex((x) => SCORE_NAMES.includes(x.toLowerCase()));
+    scoreIdx = knownColumn(header, SCORE_NAMES, "score", "--score-column", "column");
     if (scoreIdx < 0) {
       if (header.length === 1) scoreIdx = 0;
       else
@@ -70,7 +71,7 @@ export function csvLayout(line: string, no: number, delimiter: Delimiter, decima
   if (opts.queryColumn !== undefined && opts.queryColumn !== "") {
     queryIdx = columnIndex(opts.queryColumn, header, "query", "--query-column");
   } else if (opts.queryColumn === undefined && header) {
-    queryIdx = header.findIndex((x) => QUERY_NAMES.includes(x.toLowerCase()));
+    queryIdx = knownColumn(header, QUERY_NAMES, "query", "--query-column", "column", NO_QUERY_COLUMN);
   }
   if (scoreIdx >= width || queryIdx >= width)
     throw new InputError(`column ${Math.max(scoreIdx, queryIdx) + 1} does not exist: line ${no} has ${width} fields`);

@@ -12,6 +12,8 @@ export const FORMATS: readonly Format[] = ["csv", "tsv", "jsonl", "text"];
 /** Column names recognised without --score-column / --query-column (reranker and eval tooling spell them so). */
 export const SCORE_NAMES = ["score", "relevance_score", "relevancescore", "rerank_score", "reranker_score"];
 export const QUERY_NAMES = ["query_id", "qid", "query"];
+/** The other way out of a choice of query column (knownColumn's `orFlat`). */
+export const NO_QUERY_COLUMN = ", or --no-query-column to upload the scores as one flat list";
 
 /** The format a file name says, or undefined (then the first line decides: sniffFormat). */
 export function formatFromName(file: string): Format | undefined {
@@ -33,13 +35,26 @@ export function sniffFormat(line: string): Format {
   return parseNumber(line) === null ? "csv" : "text";
 }
 
-/** Resolves a column given by name (header; exact, else case-insensitive) or 1-based position. */
+/** The 0-based positions of the names `match` accepts, in header order. */
+const positions = (names: readonly string[], match: (name: string) => boolean): number[] => names.flatMap((name, i) => (match(name) ? [i] : []));
+
+/** Columns for a message: `"score" (column 3), "rerank_score" (column 4)`. */
+const columnList = (names: readonly string[], at: readonly number[]): string =>
+  at.map((i) => `${JSON.stringify(names[i])} (column ${i + 1})`).join(", ");
+
+/**
+ * Resolves a column given by name (header; exact, else case-insensitive) or 1-based position. A name the header holds
+ * more than once is refused: which of the columns is meant cannot be told, so its position must be given.
+ */
 export function columnIndex(spec: string, header: readonly string[] | null, what: string, flag: string): number {
   if (header) {
-    const i = header.indexOf(spec);
-    if (i >= 0) return i;
-    const ci = header.findIndex((h) => h.toLowerCase() === spec.toLowerCase());
-    if (ci >= 0) return ci;
+    const exact = positions(header, (h) => h === spec);
+    const found = exact.length > 0 ? exact : positions(header, (h) => h.toLowerCase() === spec.toLowerCase());
+    if (found.length > 1)
+      throw new InputError(
+        `${flag} ${JSON.stringify(spec)} is ambiguous: the header has ${found.length} columns of that name, ${columnList(header, found)}: rename them, or pass the position of the ${what} column (${flag} ${found[0]! + 1})`,
+      );
+    if (found.length === 1) return found[0]!;
   }
   if (/^[1-9]\d*$/u.test(spec)) return Number(spec) - 1;
   throw new InputError(
@@ -47,6 +62,31 @@ export function columnIndex(spec: string, header: readonly string[] | null, what
       ? `there is no ${what} column ${JSON.stringify(spec)}: the header has ${header.map((h) => JSON.stringify(h)).join(", ")}; pass one of them to ${flag}`
       : `${flag} ${JSON.stringify(spec)} names a column, but the file has no header row: give the column's position (1 = first)`,
   );
+}
+
+/**
+ * The column that `names` (a CSV header or a JSONL object's keys) holds under one of `known` (SCORE_NAMES,
+ * QUERY_NAMES, in any case), when no flag names it: its position, or -1 for none. Several such columns (a retriever's
+ * `score` beside the reranker's `rerank_score`, or one name twice) are refused: taking the first would calibrate on
+ * whichever came first, silently. `what` is "score" or "query", `flag` the flag that chooses, `orFlat` what else
+ * may be passed (the query column's --no-query-column), `unit` "column" or "field".
+ */
+export function knownColumn(
+  names: readonly string[],
+  known: readonly string[],
+  what: string,
+  flag: string,
+  unit: "column" | "field",
+  orFlat = "",
+): number {
+  const found = positions(names, (n) => known.includes(n.toLowerCase()));
+  if (found.length <= 1) return found[0] ?? -1;
+  const distinct = new Set(found.map((i) => names[i])).size === found.length;
+  const listed = unit === "column" ? columnList(names, found) : found.map((i) => JSON.stringify(names[i])).join(", ");
+  const choose = distinct
+    ? `pass ${flag} NAME with the one to read`
+    : `a name given twice cannot be chosen by name: rename the columns, or pass ${flag} N with the position of the one to read (1 = first column)`;
+  throw new InputError(`several ${what} ${unit}s: ${listed}; which holds the ${what === "score" ? "scores" : "queries"}? ${choose}${orFlat}`);
 }
 
 /**

@@ -136,9 +136,13 @@ export const FLAG_HELP: { readonly [F in Flag]: FlagHelp<F> } = {
   "score-column": {
     arg: "C",
     text: "score column name (or 1-based position without a header)",
-    default: `a column named ${words(SCORE_NAMES)}, else the only column`,
+    default: `the one column named ${words(SCORE_NAMES)} (several: refused), else the only column`,
   },
-  "query-column": { arg: "C", text: "column grouping rows into queries", default: `a column named ${words(QUERY_NAMES)}, if there is one` },
+  "query-column": {
+    arg: "C",
+    text: "column grouping rows into queries",
+    default: `the column named ${words(QUERY_NAMES)}, if there is one (several: refused)`,
+  },
   "no-query-column": { text: "upload the scores as one flat list (refused without it when a column looks like a query id)" },
   "score-scale": { arg: "S", text: SCORE_SCALES.join(" | "), default: "unbounded" },
   "shift-tolerance": { arg: "T", text: "rebuild shift tolerance in drop-rate units (0.02 = 2 points)", default: String(DEFAULT_SHIFT_TOLERANCE) },

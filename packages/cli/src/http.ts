@@ -24,7 +24,7 @@ const USER_AGENT = `scoregate-cli/${version}`;
 export const CLI_ERROR_CODES = [
   /** flags, arguments or the environment (no token, a bad URL) */
   "usage",
-  /** the score file: missing, unreadable, bad rows */
+  /** the score file: missing, unreadable, bad rows, several score or query columns, over the size limit */
   "invalid_file",
   /** the scores cannot be sent as asked (over the body limit, unequal queries with --float32) */
   "invalid_upload",
@@ -32,7 +32,7 @@ export const CLI_ERROR_CODES = [
   "unreachable",
   /** no answer within --timeout */
   "timeout",
-  /** an answer that is not scoregate's (not JSON, or an error without the error envelope) */
+  /** an answer that is not scoregate's (not JSON, a 2xx body of another shape, or an error without the error envelope) */
   "invalid_response",
   /** anything else: a bug in the CLI */
   "cli_bug",

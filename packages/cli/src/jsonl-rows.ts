@@ -4,7 +4,7 @@
  * line saying which for the whole file; each line's rows go into the sink, or the line is recorded as bad.
  */
 import { apiBodyError, apiBodyKind, curlUpload } from "./api-body";
-import { noPerRowColumn, QUERY_NAMES, SCORE_NAMES } from "./file-layout";
+import { knownColumn, NO_QUERY_COLUMN, noPerRowColumn, QUERY_NAMES, SCORE_NAMES } from "./file-layout";
 import { InputError } from "./input-error";
 import { QueryColumnSniffer } from "./query-column";
 import type { ReadOptions } from "./score-file";
@@ -195,7 +195,7 @@ export class JsonlRows {
     const keys = Object.keys(first);
     const opts = this.#opts;
     this.#labelKey = opts.labelColumn ?? null;
-    const scoreKey = opts.scoreColumn ?? keys.find((k) => SCORE_NAMES.includes(k.toLowerCase())) ?? null;
+    const scoreKey = opts.scoreColumn ?? keys[knownColumn(keys, SCORE_NAMES, "score", "--score-column", "field")] ?? null;
     this.#scoreKey = scoreKey;
     if (scoreKey === null) {
       // {"scores": [0.9, 0.4]}: one query per line, written as the API's NDJSON body writes it
@@ -206,7 +206,10 @@ export class JsonlRows {
           : `which field holds the score? line ${lineNo} has ${keys.map((k) => JSON.stringify(k)).join(", ")}: pass --score-column NAME`,
       );
     }
-    const queryKey = opts.queryColumn === "" ? null : (opts.queryColumn ?? keys.find((k) => QUERY_NAMES.includes(k.toLowerCase())) ?? null);
+    const queryKey =
+      opts.queryColumn === ""
+        ? null
+        : (opts.queryColumn ?? keys[knownColumn(keys, QUERY_NAMES, "query", "--query-column", "field", NO_QUERY_COLUMN)] ?? null);
     this.#queryKey = queryKey;
     if (queryKey === null && opts.queryColumn === undefined && keys.length > 1) {
       this.#sniffer = new QueryColumnSniffer(keys, keys.length, keys.indexOf(scoreKey));

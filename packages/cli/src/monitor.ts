@@ -9,6 +9,7 @@
  */
 import type { z } from "zod";
 import type { Alert, AlertList, DriftState, MonitorStatus, MonitorWindow } from "../../../src/contract";
+import { AlertsAnswer, checkedAnswer, MonitorAnswer } from "./answers";
 import { gateFlags } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
@@ -98,8 +99,9 @@ export function describeMonitor(m: MonitorStatus, alert: Alert | null): string {
  */
 async function unscoredAlert(c: Ctx, gateId: string): Promise<Alert | null> {
   try {
-    const res = await c.api().request<z.infer<typeof AlertList>>("listAlerts", { query: { gate_id: gateId, kind: "unscored_candidates", limit: 1 } });
-    const newest = res.body.alerts[0];
+    const res = await c.api().request<unknown>("listAlerts", { query: { gate_id: gateId, kind: "unscored_candidates", limit: 1 } });
+    const page = checkedAnswer(AlertsAnswer, res.body, res.status, "a scoregate alert list") as z.infer<typeof AlertList>;
+    const newest = page.alerts[0];
     return newest !== undefined && newest.status !== "resolved" ? newest : null;
   } catch (e) {
     if (e instanceof CliError && e.code === "bad_request") return null;
@@ -109,7 +111,8 @@ async function unscoredAlert(c: Ctx, gateId: string): Promise<Alert | null> {
 
 export async function monitor(c: Ctx): Promise<number> {
   const gate = gateFlags(c.v, true);
-  const status = (await c.api().request<MonitorStatus>("getMonitor", { query: { ...gate } })).body;
+  const res = await c.api().request<unknown>("getMonitor", { query: { ...gate } });
+  const status = checkedAnswer(MonitorAnswer, res.body, res.status, "a scoregate monitor report") as MonitorStatus;
   const alert = await unscoredAlert(c, status.gate_id);
   if (c.json) {
     c.out(JSON.stringify({ ...status, windows: status.windows.map(withShare), history: status.history.map(withShare), unscored_alert: alert }));

@@ -1,7 +1,8 @@
 /**
  * Where the score-file readers (csv-rows.ts, jsonl-rows.ts, read-scores.ts) put each row: its score, its label, its
  * query and the query's answerable flag, in growable typed arrays; and the bad rows, counted, the first MAX_PROBLEMS
- * of them with their line numbers for the message. Past MAX_SCORES rows it refuses the file (the server's limit).
+ * of them with their line numbers for the message. Past MAX_SCORES scores it refuses the file as over the size limit
+ * (the server's).
  */
 import { MAX_SCORES } from "../../../src/contract";
 import { AnswerableFlags, ANSWERABLE_VALUES, answerableText, parseAnswerable } from "./answerable";
@@ -29,12 +30,19 @@ export class ScoreSink {
   readonly #queryIds = new Map<string, number>();
   readonly #problems: string[] = [];
   #badRows = 0;
-  #tooMany = false;
+  /** Scores past the limit (refused, and counted), and the line of the first of them. */
+  #overLimit = 0;
+  #firstOverLine = 0;
+  readonly #maxScores: number;
 
-  /** `labels`: a label comes with every score; `answerable`: a flag comes with every query's rows. */
-  constructor(labels: boolean, answerable: boolean) {
+  /**
+   * `labels`: a label comes with every score; `answerable`: a flag comes with every query's rows; `maxScores`: the
+   * most scores one upload may hold (the server's MAX_SCORES).
+   */
+  constructor(labels: boolean, answerable: boolean, maxScores: number = MAX_SCORES) {
     this.#labels = labels ? floats() : null;
     this.#answerable = answerable ? new AnswerableFlags() : null;
+    this.#maxScores = maxScores;
   }
 
   /** Scores kept so far. */
@@ -54,11 +62,13 @@ export class ScoreSink {
     return false;
   }
 
-  /** Keeps a score (and its label when labels are read); false once MAX_SCORES are kept (the first refused is a bad row). */
+  /**
+   * Keeps a score (and its label when labels are read); false once the limit's scores are kept (those past it are
+   * counted, and refuse the file: refuseBadRows).
+   */
   addScore(x: number, lineNumber: number, label: number | null = null): boolean {
-    if (this.#scores.length === MAX_SCORES) {
-      if (!this.#tooMany) this.bad(lineNumber, `more than ${count(MAX_SCORES)} scores: the server accepts at most that many in one calibration`);
-      this.#tooMany = true;
+    if (this.#scores.length === this.#maxScores) {
+      if (this.#overLimit++ === 0) this.#firstOverLine = lineNumber;
       return false;
     }
     this.#scores.push(x);
@@ -86,10 +96,21 @@ export class ScoreSink {
     return undefined;
   }
 
-  /** Throws the bad rows, if any, as one InputError naming the file (`name`) and quoting the first of them. */
+  /**
+   * Throws a file over the size limit as such (with its bad rows, if any, as its problems), else its bad rows, if any,
+   * as one InputError naming the file (`name`) and quoting the first of them.
+   */
   refuseBadRows(name: string): void {
     const n = this.#badRows;
-    if (n > 0) throw new InputError(`${count(n)} bad row${n === 1 ? "" : "s"} in ${name}: fix or remove them`, this.#problems);
+    const bad = `${count(n)} bad row${n === 1 ? "" : "s"}`;
+    if (this.#overLimit > 0) {
+      const scores = this.#scores.length + this.#overLimit;
+      throw new InputError(
+        `${name} is over the size limit: ${count(scores)} scores, and one calibration takes at most ${count(this.#maxScores)} (line ${this.#firstOverLine} is the first past it): calibrate on a random sample of it (of whole queries, when it has them)${n > 0 ? `; it also has ${bad}` : ""}`,
+        this.#problems,
+      );
+    }
+    if (n > 0) throw new InputError(`${bad} in ${name}: fix or remove ${n === 1 ? "it" : "them"}`, this.#problems);
   }
 
   /**

@@ -747,6 +747,26 @@ describe("errors say what to do (stub server)", () => {
     expect(stub.last().request).toBeNull();
   });
 
+  it("a file with a retriever score beside the reranker's exits 2 naming both and --score-column, before anything is sent; the flag chooses", async () => {
+    const both = join(dir, "both.csv");
+    writeFileSync(
+      both,
+      `query_id,doc_id,score,rerank_score\n${Array.from({ length: 200 }, (_, i) => `q${i % 10},d${i},${(i * 0.37) % 1},${(i * 0.61) % 1}`).join("\n")}\n`,
+    );
+    const gate = ["--embedding", "e5", "--reranker", "bge", "--index-version", "v2", "--target", "0.2"];
+    stub.reset();
+    const r = await cli(["calibrate", both, ...gate], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")[0]).toBe(
+      'scoregate: several score columns: "score" (column 3), "rerank_score" (column 4); which holds the scores? pass --score-column NAME with the one to read',
+    );
+    expect(stub.last().request).toBeNull();
+    answer({ status: 201, body: responses.first() });
+    const chosen = await cli(["calibrate", both, ...gate, "--score-column", "rerank_score"], env());
+    expect(chosen.code).toBe(0);
+    expect(chosen.stdout).toContain('score column "rerank_score"');
+  });
+
   it("an API request body given as the score file exits 2 naming it, with curl and the conversion, before anything is sent", async () => {
     const v2 = new URL("../../../fixtures/walkthrough/v2.json", import.meta.url).pathname;
     stub.reset();
@@ -802,18 +822,26 @@ describe("errors say what to do (stub server)", () => {
 
 describe("the exit codes as the READMEs state them", () => {
   // a pipeline author copies the `echo $?` line: it must name every code calibrate exits with, as --help does
-  it.each(["packages/cli/README.md", "README.md"])("%s names every calibrate exit code, none as --strict only", (path) => {
-    const text = readFileSync(join(import.meta.dirname, "..", "..", "..", path), "utf8");
-    const line = text.split("\n").find((l) => l.startsWith("echo $?") && l.includes("served"));
-    expect(line).toBeDefined();
-    for (const [code, words] of [
-      [EXIT.ok, "0 served"],
-      [EXIT.shifted, "3 shifted"],
-      [EXIT.inconclusive, "4 inconclusive,"],
-      [EXIT.targetMissed, "5 misses its target"],
-      [EXIT.usage, "2 bad input"],
-      [EXIT.failure, "1 server down"],
-    ] as const)
-      expect([code, line]).toEqual([code, expect.stringContaining(words)]);
-  });
+  it.each(["packages/cli/README.md", "README.md"])(
+    "%s names every calibrate exit code, none as --strict only, and a --dry-run's 0 as would be served",
+    (path) => {
+      const text = readFileSync(join(import.meta.dirname, "..", "..", "..", path), "utf8");
+      const line = text.split("\n").find((l) => l.startsWith("echo $?") && l.includes("served"));
+      expect(line).toBeDefined();
+      // after a --dry-run (in the command's flags, not its comment) nothing is served: the line says what would be, as --help does
+      const lines = text.split("\n");
+      const before = lines.slice(0, lines.indexOf(line!));
+      const command = before.slice(before.findLastIndex((l) => l.includes("scoregate calibrate"))).map((l) => l.split("#")[0]!);
+      if (command.some((l) => /--dry-run\b/u.test(l))) expect(line).toContain("0 served (with --dry-run: would be;");
+      for (const [code, words] of [
+        [EXIT.ok, "0 served"],
+        [EXIT.shifted, "3 shifted"],
+        [EXIT.inconclusive, "4 inconclusive,"],
+        [EXIT.targetMissed, "5 misses its target"],
+        [EXIT.usage, "2 bad input"],
+        [EXIT.failure, "1 server down"],
+      ] as const)
+        expect([code, line]).toEqual([code, expect.stringContaining(words)]);
+    },
+  );
 });

@@ -86,6 +86,43 @@ describe("--json errors", () => {
     expect(doc.exit_code).toBe(1);
   });
 
+  const gateFlags = ["--embedding", "e5", "--reranker", "bge"];
+  it.each([
+    ["threshold", ["threshold", ...gateFlags], { threshold: "oops" }, "a scoregate threshold"],
+    ["threshold", ["threshold", ...gateFlags], { ...responses.threshold(), guards: null }, "a scoregate threshold"],
+    ["history", ["history", ...gateFlags], { gate_id: "g1", calibrations: "none" }, "a scoregate calibration history"],
+    ["activate", ["activate", "cal_1"], { ok: true }, "a scoregate activation"],
+    ["alerts", ["alerts"], { alerts: [{ id: "alr_1" }] }, "a scoregate alert list"],
+    ["gates", ["gates"], { gates: "all" }, "a scoregate gate list"],
+    ["monitor", ["monitor", ...gateFlags], { gate_id: "g1", state: "watching" }, "a scoregate monitor report"],
+  ] as const)(
+    "a 200 that is not its answer (a proxy, a wrong --url): %s exits 1 with invalid_response, in text and --json",
+    async (_, argv, body, what) => {
+      stub.handle(() => ({ status: 200, body }));
+      const text = await cli([...argv], env());
+      expect(text.code).toBe(1);
+      expect(text.stdout).toBe("");
+      expect(text.stderr.split("\n").slice(0, 2)).toEqual([
+        `scoregate: the server answered 200 with a body that is not ${what}`,
+        "  is --url pointing at a scoregate server?",
+      ]);
+      const doc = await jsonError([...argv]);
+      expect(doc.error).toMatchObject({
+        code: "invalid_response",
+        source: "cli",
+        message: `the server answered 200 with a body that is not ${what}`,
+      });
+      expect(doc.exit_code).toBe(1);
+    },
+  );
+
+  it("a threshold answer with fields this CLI does not know passes them on under --json", async () => {
+    stub.handle(() => ({ status: 200, body: { ...responses.threshold(), newer_field: { x: 1 } } }));
+    const r = await cli(["threshold", ...gateFlags, "--json"], env());
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ newer_field: { x: 1 }, threshold: responses.threshold().threshold });
+  });
+
   it.each([
     ["usage", ["calibrate", scores, ...gate], 2],
     ["usage", ["gates", "--colour"], 2],

@@ -19,7 +19,7 @@ const file = (name: string, text: string): string => {
 describe("readScores", () => {
   it("names a stream it reads as stdin in its messages (empty, or bad rows)", async () => {
     expect((await inputError(readScores(fromText("")))).message).toBe("no scores in stdin");
-    expect((await inputError(readScores(fromText("0.5\nx\n")))).message).toBe("1 bad row in stdin: fix or remove them");
+    expect((await inputError(readScores(fromText("0.5\nx\n")))).message).toBe("1 bad row in stdin: fix or remove it");
   });
 
   it("reads a CSV with a header and a query column, grouping rows per query in order of first appearance", async () => {
@@ -361,6 +361,62 @@ describe("readScores", () => {
     expect(e3.message).toContain("only a header row");
     const e4 = await inputError(readScores(join(dir, "missing.csv")));
     expect(e4.message).toContain("no such file");
+  });
+
+  it("refuses several recognised score columns, naming each and --score-column; the flag chooses", async () => {
+    const both = file("both.csv", "query_id,doc_id,score,rerank_score\nq1,d1,0.7,-0.25\nq1,d2,0.5,0.125\n");
+    expect((await inputError(readScores(both))).message).toBe(
+      'several score columns: "score" (column 3), "rerank_score" (column 4); which holds the scores? pass --score-column NAME with the one to read',
+    );
+    // whichever comes first
+    const reversed = file("reversed.csv", "query_id,rerank_score,score\nq1,-0.25,0.7\n");
+    expect((await inputError(readScores(reversed))).message).toMatch(/^several score columns: "rerank_score" \(column 2\), "score" \(column 3\);/u);
+    const chosen = await readScores(both, { scoreColumn: "rerank_score" });
+    expect(chosen.scoreColumn).toBe("rerank_score");
+    expect([...chosen.scores]).toEqual([-0.25, 0.125]);
+    // JSONL objects: fields
+    const jsonl = '{"query_id": "q1", "score": 0.7, "reranker_score": 0.5}\n';
+    expect((await inputError(readScores(fromText(jsonl)))).message).toBe(
+      'several score fields: "score", "reranker_score"; which holds the scores? pass --score-column NAME with the one to read',
+    );
+    expect([...(await readScores(fromText(jsonl), { scoreColumn: "reranker_score" })).scores]).toEqual([0.5]);
+  });
+
+  it("refuses a score column named twice, also when --score-column names it; its position chooses", async () => {
+    const dup = file("dup.csv", "query_id,score,score\nq1,0.7,-0.25\nq1,0.5,0.125\n");
+    expect((await inputError(readScores(dup))).message).toBe(
+      'several score columns: "score" (column 2), "score" (column 3); which holds the scores? a name given twice cannot be chosen by name: rename the columns, or pass --score-column N with the position of the one to read (1 = first column)',
+    );
+    expect((await inputError(readScores(dup, { scoreColumn: "score" }))).message).toBe(
+      '--score-column "score" is ambiguous: the header has 2 columns of that name, "score" (column 2), "score" (column 3): rename them, or pass the position of the score column (--score-column 2)',
+    );
+    expect((await inputError(readScores(dup, { scoreColumn: "SCORE" }))).message).toMatch(/^--score-column "SCORE" is ambiguous/u);
+    const third = await readScores(dup, { scoreColumn: "3" });
+    expect(third.header).toEqual(["query_id", "score", "score"]);
+    expect([...third.scores]).toEqual([-0.25, 0.125]);
+    // a repeated name another flag names
+    const q = file("dupq.csv", "qid,qid,s\na,b,0.5\n");
+    expect((await inputError(readScores(q, { scoreColumn: "s", queryColumn: "qid" }))).message).toMatch(/^--query-column "qid" is ambiguous/u);
+  });
+
+  it("refuses several recognised query columns, naming each, --query-column and --no-query-column; either flag chooses", async () => {
+    const two = file("twoq.csv", "query_id,qid,score\nq1,1,0.5\nq1,1,0.25\nq2,2,0.75\n");
+    expect((await inputError(readScores(two))).message).toBe(
+      'several query columns: "query_id" (column 1), "qid" (column 2); which holds the queries? pass --query-column NAME with the one to read, or --no-query-column to upload the scores as one flat list',
+    );
+    const chosen = await readScores(two, { queryColumn: "qid" });
+    expect(chosen.queryColumn).toBe("qid");
+    expect([...chosen.offsets!]).toEqual([0, 2, 3]);
+    expect((await readScores(two, { queryColumn: "" })).offsets).toBeNull();
+    const dup = file("dupq2.csv", "query_id,query_id,score\nq1,x,0.5\n");
+    expect((await inputError(readScores(dup))).message).toMatch(
+      /^several query columns: "query_id" \(column 1\), "query_id" \(column 2\); .* pass --query-column N with the position/u,
+    );
+    const jsonl = '{"query": "what is x", "qid": 7, "score": 0.5}\n';
+    expect((await inputError(readScores(fromText(jsonl)))).message).toBe(
+      'several query fields: "query", "qid"; which holds the queries? pass --query-column NAME with the one to read, or --no-query-column to upload the scores as one flat list',
+    );
+    expect((await readScores(fromText(jsonl), { queryColumn: "qid" })).queryColumn).toBe("qid");
   });
 
   it("refuses a column that looks like a query id when none is named or recognised; --query-column or an empty one (--no-query-column) decides", async () => {
