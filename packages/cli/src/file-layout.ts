@@ -66,10 +66,13 @@ export function columnIndex(spec: string, header: readonly string[] | null, what
 
 /**
  * The column that `names` (a CSV header or a JSONL object's keys) holds under one of `known` (SCORE_NAMES,
- * QUERY_NAMES, in any case), when no flag names it: its position, or -1 for none. Several such columns (a retriever's
- * `score` beside the reranker's `rerank_score`, or one name twice) are refused: taking the first would calibrate on
- * whichever came first, silently. `what` is "score" or "query", `flag` the flag that chooses, `orFlat` what else
- * may be passed (the query column's --no-query-column), `unit` "column" or "field".
+ * QUERY_NAMES, in any case), when no flag names it: its position, or -1 for none. Several such score columns (a
+ * retriever's `score` beside the reranker's `rerank_score`) are refused: taking the first would calibrate on whichever
+ * came first, silently. Several query columns of different names are one query's id and its text (`query_id` beside
+ * `query`): they group the same candidates, the id also when two queries share a text, so the first name of `known`
+ * is read (the CLI's read line names it). One name twice is refused for either. `what` is "score" or "query", `flag`
+ * the flag that chooses, `orFlat` what else may be passed (the query column's --no-query-column), `unit` "column" or
+ * "field".
  */
 export function knownColumn(
   names: readonly string[],
@@ -81,7 +84,9 @@ export function knownColumn(
 ): number {
   const found = positions(names, (n) => known.includes(n.toLowerCase()));
   if (found.length <= 1) return found[0] ?? -1;
-  const distinct = new Set(found.map((i) => names[i])).size === found.length;
+  const distinct = new Set(found.map((i) => names[i]!.toLowerCase())).size === found.length;
+  const rank = (i: number): number => known.indexOf(names[i]!.toLowerCase());
+  if (distinct && what === "query") return found.reduce((best, i) => (rank(i) < rank(best) ? i : best));
   const listed = unit === "column" ? columnList(names, found) : found.map((i) => JSON.stringify(names[i])).join(", ");
   const choose = distinct
     ? `pass ${flag} NAME with the one to read`

@@ -141,7 +141,7 @@ export const FLAG_HELP: { readonly [F in Flag]: FlagHelp<F> } = {
   "query-column": {
     arg: "C",
     text: "column grouping rows into queries",
-    default: `the column named ${words(QUERY_NAMES)}, if there is one (several: refused)`,
+    default: `the column named ${words(QUERY_NAMES)}, if there is one (several: the first of these names; one name twice: refused)`,
   },
   "no-query-column": { text: "upload the scores as one flat list (refused without it when a column looks like a query id)" },
   "score-scale": { arg: "S", text: SCORE_SCALES.join(" | "), default: "unbounded" },

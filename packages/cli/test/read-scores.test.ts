@@ -399,11 +399,14 @@ describe("readScores", () => {
     expect((await inputError(readScores(q, { scoreColumn: "s", queryColumn: "qid" }))).message).toMatch(/^--query-column "qid" is ambiguous/u);
   });
 
-  it("refuses several recognised query columns, naming each, --query-column and --no-query-column; either flag chooses", async () => {
-    const two = file("twoq.csv", "query_id,qid,score\nq1,1,0.5\nq1,1,0.25\nq2,2,0.75\n");
-    expect((await inputError(readScores(two))).message).toBe(
-      'several query columns: "query_id" (column 1), "qid" (column 2); which holds the queries? pass --query-column NAME with the one to read, or --no-query-column to upload the scores as one flat list',
-    );
+  it("several recognised query columns of different names (an id and the query's text): the id is read; a name twice is refused; either flag chooses", async () => {
+    // two queries share a text: grouped by query_id, whichever column comes first
+    const idAndText = file("idtext.csv", "query,query_id,score\nwhat is x,q1,0.5\nwhat is x,q1,0.25\nwhat is x,q2,0.75\n");
+    const read = await readScores(idAndText);
+    expect(read.queryColumn).toBe("query_id");
+    expect([...read.offsets!]).toEqual([0, 2, 3]);
+    const two = file("twoq.csv", "qid,query_id,score\nq1,1,0.5\nq1,1,0.25\nq2,2,0.75\n");
+    expect((await readScores(two)).queryColumn).toBe("query_id");
     const chosen = await readScores(two, { queryColumn: "qid" });
     expect(chosen.queryColumn).toBe("qid");
     expect([...chosen.offsets!]).toEqual([0, 2, 3]);
@@ -413,10 +416,8 @@ describe("readScores", () => {
       /^several query columns: "query_id" \(column 1\), "query_id" \(column 2\); .* pass --query-column N with the position/u,
     );
     const jsonl = '{"query": "what is x", "qid": 7, "score": 0.5}\n';
-    expect((await inputError(readScores(fromText(jsonl)))).message).toBe(
-      'several query fields: "query", "qid"; which holds the queries? pass --query-column NAME with the one to read, or --no-query-column to upload the scores as one flat list',
-    );
-    expect((await readScores(fromText(jsonl), { queryColumn: "qid" })).queryColumn).toBe("qid");
+    expect((await readScores(fromText(jsonl))).queryColumn).toBe("qid");
+    expect((await readScores(fromText(jsonl), { queryColumn: "query" })).queryColumn).toBe("query");
   });
 
   it("refuses a column that looks like a query id when none is named or recognised; --query-column or an empty one (--no-query-column) decides", async () => {
