@@ -10,7 +10,9 @@
  * absolute 0.4 that drops 59 % where 22 % is served) passes it, and is a change of what the gate does that someone
  * should decide on ("drop_rate_changed"). A recall gate that keeps the served recall guarantee may move its drop rate:
  * its target is the guarantee. A "shifted", "inconclusive" or "drop_rate_changed" upload is stored for review and
- * promoted with POST /v1/calibrations/{id}/activate.
+ * promoted with POST /v1/calibrations/{id}/activate. While the gate has an open guarded promotion an upload that would
+ * otherwise be served is stored too ("promotion_open"): serving it would end the promotion, which only an explicit
+ * activation may do.
  */
 import type { ActivateMode, ActivationOutcome, ActivationReason, Policy, ShiftReport, StoredCalibration, Warning } from "../contract";
 import { AUTO_ACTIVATE_MAX_TARGET_MISS } from "../platform/limits";
@@ -24,6 +26,10 @@ export interface ActivationFacts {
   readonly decision: ShiftReport["decision"] | null;
   /** The gate served no calibration before this upload. */
   readonly first: boolean;
+  /** The gate has an open (running or paused) guarded promotion: serving the upload would end it (superseded). */
+  readonly promotionOpen?: boolean;
+  /** The gate's id (named in the message of promotion_open). */
+  readonly gateId?: string;
   readonly targetDropRate: number;
   readonly expectedDropRate: number;
   /**
@@ -41,6 +47,8 @@ function reasonOf(f: ActivationFacts): ActivationReason {
   if (f.activate === false) return "not_requested";
   if (Math.abs(f.expectedDropRate - f.targetDropRate) > AUTO_ACTIVATE_MAX_TARGET_MISS) return "target_missed";
   if (f.first || f.decision === null) return "first_calibration";
+  // An upload served now would supersede the running rollout that a team is watching step by step.
+  if (f.promotionOpen === true) return "promotion_open";
   if (f.decision === "equivalent" && f.served !== null && Math.abs(f.expectedDropRate - f.served.expectedDropRate) > f.served.tolerance) {
     return "drop_rate_changed";
   }
@@ -56,6 +64,7 @@ const SERVED: Record<ActivationReason, boolean> = {
   inconclusive: false,
   target_missed: false,
   drop_rate_changed: false,
+  promotion_open: false,
 };
 
 function why(reason: ActivationReason, f: ActivationFacts): string {
@@ -76,6 +85,8 @@ function why(reason: ActivationReason, f: ActivationFacts): string {
       const s = f.served!;
       return `the upload would drop ${percent(f.expectedDropRate)} of candidates where the served calibration drops ${percent(s.expectedDropRate)} (${points(Math.abs(f.expectedDropRate - s.expectedDropRate))}, beyond the ${points(s.tolerance)} tolerance) and activate is "auto": a change of what the gate drops is served only when asked for (activate: true)`;
     }
+    case "promotion_open":
+      return `the gate has an open guarded promotion and activate is "auto": serving this upload would end it (superseded), so it is stored for after the promotion (GET /v1/gates/${f.gateId ?? "{gate_id}"}/promotions shows it; finish or roll it back first)`;
     case "target_missed":
       return `the expected drop rate ${percent(f.expectedDropRate)} misses the target ${percent(f.targetDropRate)} by ${points(Math.abs(f.expectedDropRate - f.targetDropRate))}, more than the ${points(AUTO_ACTIVATE_MAX_TARGET_MISS)} activate "auto" accepts (too few or too tied scores for this target)`;
     default: {

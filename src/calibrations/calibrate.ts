@@ -180,7 +180,7 @@ export async function calibrate(
 
   // The whole answer, computed against the gate's active rows: the shift report against its current calibration and
   // whether the upload is served (auto-activation.ts).
-  const prepare = async (rows: readonly ActiveRow[]) => {
+  const prepare = async (rows: readonly ActiveRow[], promotionOpen: boolean) => {
     const previousRow = currentOf(rows);
     // Compare with the gate's current calibration; a new gate (an embedding or reranker upgrade) that carries from a
     // calibration is compared with that reference, so the upgrade gets its shift report too.
@@ -211,6 +211,8 @@ export async function calibrate(
       dryRun: meta.dry_run,
       decision: shift?.decision ?? null,
       first: previousRow === null,
+      promotionOpen,
+      gateId,
       targetDropRate: fitted.fields.target_drop_rate,
       expectedDropRate: fitted.fields.expected_drop_rate,
       served:
@@ -263,14 +265,15 @@ export async function calibrate(
 
   // A dry run reads the gate's state and writes nothing: no calibration, no activation, no listener.
   if (meta.dry_run) {
-    const { calibration, shift, outcome } = await prepare(await deps.calibrations.activeRows(gateId));
+    const state = await deps.calibrations.gateState(gateId);
+    const { calibration, shift, outcome } = await prepare(state.rows, state.promotionOpen);
     return { calibration, shift, warnings, outcome };
   }
 
   // An activating upload is written only if the gate's current calibration is still the one its shift and
   // previous_calibration_id were computed against; a concurrent activation makes it recompute against the new one.
-  return commitActivation(gateId, deps, async ({ rows, headSeq, heads }) => {
-    const { calibration, shift, outcome, activation } = await prepare(rows);
+  return commitActivation(gateId, deps, async ({ rows, headSeq, heads, promotionOpen }) => {
+    const { calibration, shift, outcome, activation } = await prepare(rows, promotionOpen);
     const gate = { gate_id: gateId, index: meta.index, embedding: meta.embedding, reranker: meta.reranker, created_at: createdAt };
     const event =
       activation === null

@@ -159,7 +159,8 @@ export type StoredCalibration = Omit<Calibration, "active" | "current">;
  * Why an upload is served or not: "requested" (activate: true), "first_calibration" (the gate served nothing), and
  * "equivalent" are served; "not_requested" (activate: false), "shifted", "inconclusive", "target_missed" (the
  * expected drop rate misses the target by more than AUTO_ACTIVATE_MAX_TARGET_MISS) and "drop_rate_changed" (an
- * equivalent rebuild whose expected drop rate moves beyond the shift tolerance from the served calibration's) are not.
+ * equivalent rebuild whose expected drop rate moves beyond the shift tolerance from the served calibration's) and
+ * "promotion_open" (the gate has an open guarded promotion, which an activation would end) are not.
  */
 export const ActivationReason = z.enum([
   "requested",
@@ -170,6 +171,7 @@ export const ActivationReason = z.enum([
   "inconclusive",
   "target_missed",
   "drop_rate_changed",
+  "promotion_open",
 ]);
 export type ActivationReason = z.infer<typeof ActivationReason>;
 

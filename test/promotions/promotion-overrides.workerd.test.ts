@@ -9,9 +9,9 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { D1PromotionStore } from "../../src/promotions/d1-store";
-import { admin, gateLog, twoVersions } from "../support/promotions";
+import { admin, gateLog, twoVersions, upload } from "../support/promotions";
 import { tick } from "../support/scheduled";
-import { call, callJson, expectError, qs, TOKENS } from "../support/worker";
+import { asQueries, call, callJson, expectError, qs, spreadScores, TOKENS } from "../support/worker";
 
 describe("POST /v1/calibrations/{id}/promote", () => {
   it("starts at the first step with its plan resolved, one open promotion per gate, and logs the start", async () => {
@@ -140,6 +140,29 @@ describe("POST /v1/calibrations/{id}/promote", () => {
     expect(end).toMatchObject({ kind: "promotion_superseded", promotion: { id: p.id, state: "superseded" } });
     expect(end.served).toMatchObject({ calibration_id: v2.id, rollout: null });
     expect(superseded.steps.at(-1)).toMatchObject({ kind: "superseded", seq: log.at(-1)!.seq });
+  });
+
+  it('an upload with activate "auto" during a promotion is stored, not served (promotion_open): only an explicit activation ends it', async () => {
+    const { gate, v1, v2 } = await twoVersions("promo-auto-upload");
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { min_queries: 200 } });
+    await callJson("POST", `/v1/promotions/${p.id}/pause`, 200, { ...admin, json: { reason: "holiday" } });
+    // an equivalent rebuild of v1's index version, and a dry run of it: served otherwise, here stored for later
+    for (const dry_run of [true, false]) {
+      const r = await callJson("POST", "/v1/calibrations", dry_run ? 200 : 201, {
+        token: TOKENS.calibrate,
+        json: { ...gate, index_version: "v1", queries: asQueries(spreadScores(4000, 0)), policy: { kind: "drop_rate", target: 0.2 }, dry_run },
+      });
+      expect(r.shift?.decision).toBe("equivalent");
+      expect(r.activation_outcome).toMatchObject({ activated: false, would_activate: false, reason: "promotion_open" });
+      expect(r.activation_outcome.message).toContain("the gate has an open guarded promotion");
+      expect(r.activation_outcome.message).toContain(`GET /v1/gates/${v2.gate_id}/promotions shows it`);
+    }
+    expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "paused" });
+    const served = await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read });
+    expect([served.calibration_id, served.rollout?.promotion_id]).toEqual([v1.id, p.id]);
+    // activate: true is an explicit activation: it supersedes the promotion, as POST .../activate does
+    await upload(gate, "v1", 0, true);
+    expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "superseded" });
   });
 
   it("rolls back on the arms' evidence: a candidate that drops far more than control at its step (the incident's v2)", async () => {

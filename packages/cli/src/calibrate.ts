@@ -331,7 +331,9 @@ function report(
       ? "; not served: the gate would drop a different share than the served calibration (drop_rate_changed)"
       : outcome?.reason === "target_missed"
         ? "; not served: the expected drop rate misses the target (target_missed)"
-        : "";
+        : outcome?.reason === "promotion_open"
+          ? "; not served: the gate has an open guarded promotion, which serving would end (promotion_open)"
+          : "";
   lines.push(
     `Decision: ${label}${source === "legacy" ? " (derived from alert and change_points: the server sends no decision)" : ""}${notServedBecause} -> exit ${code}`,
   );

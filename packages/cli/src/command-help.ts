@@ -46,6 +46,7 @@ export const COMMAND_HELP = {
       [String(EXIT.shifted), "not served: the rebuild shifted the gate, or changes what it drops (drop_rate_changed)"],
       [String(EXIT.inconclusive), "not served: the rebuild decision is inconclusive"],
       [String(EXIT.targetMissed), "not served: the expected drop rate misses the target (too few scores for it)"],
+      [String(EXIT.promotionOpen), "not served: the gate has an open guarded promotion (serving would end it)"],
     ],
     examples: [
       `scoregate calibrate scores.csv ${GATE} --index-version v2 --carry`,

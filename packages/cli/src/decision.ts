@@ -23,7 +23,7 @@ export interface RebuildDecision {
 }
 
 /** Exit codes of the CLI (docs/clients.md#exit-codes). */
-export const EXIT = { ok: 0, failure: 1, usage: 2, shifted: 3, inconclusive: 4, targetMissed: 5 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, shifted: 3, inconclusive: 4, targetMissed: 5, promotionOpen: 6 } as const;
 
 /**
  * Fallback for servers whose shift report has no `decision` yet: alert -> shifted; no alert and a move within the
@@ -45,7 +45,7 @@ export function rebuildDecision(shift: ShiftWithDecision | null | undefined): Re
 /**
  * The exit code of an upload: 0 exactly when it is served (a dry run: would be), else why not: 3 shifted (or an
  * equivalent rebuild whose own drop rate moves beyond the tolerance from the served one's: drop_rate_changed),
- * 4 inconclusive, 5 its expected drop rate misses the target. A server that sends no `activation_outcome` served
+ * 4 inconclusive, 5 its expected drop rate misses the target, 6 the gate has an open guarded promotion. A server that sends no `activation_outcome` served
  * every upload but a dry run: then the decision alone decides (exitCodeForDecision).
  */
 export function exitCodeFor(outcome: ActivationOutcome | undefined, decision: Decision | null, strict: boolean): number {
@@ -59,6 +59,8 @@ export function exitCodeFor(outcome: ActivationOutcome | undefined, decision: De
       return EXIT.inconclusive;
     case "target_missed":
       return EXIT.targetMissed;
+    case "promotion_open":
+      return EXIT.promotionOpen;
     default:
       // not_requested: the CLI never sends activate: false; the upload did what was asked.
       return EXIT.ok;

@@ -78,7 +78,7 @@ export function overviewDoc(): {
     exit_codes: [
       { code: "0", meaning: "success" },
       ...COMMON_EXITS.map(([code, meaning]) => ({ code, meaning })),
-      { code: "3, 4, 5", meaning: "calibrate and shadow: a decision (scoregate calibrate --help, scoregate shadow --help)" },
+      { code: "3, 4, 5, 6", meaning: "calibrate and shadow: a decision (scoregate calibrate --help, scoregate shadow --help)" },
       { code: INTERRUPTED_EXIT[0], meaning: `${INTERRUPTED_EXIT[1]} (watch ends with 0 instead)` },
     ],
   };

@@ -41,6 +41,8 @@ function because(reason: ActivationReason, cal: Fitted, shift: Served | null): s
       return `the rebuild decision is inconclusive (too little data to show the drop rate stayed within the tolerance), so ${KEEPS}`;
     case "drop_rate_changed":
       return dropRateChanged(cal, shift);
+    case "promotion_open":
+      return `the gate has an open guarded promotion, which serving this upload would end, so ${KEEPS} (scoregate history shows it: let it finish or roll it back first; activating now ends it)`;
     case "target_missed":
       return `its expected drop rate ${percent(cal.expected_drop_rate)} misses the target ${percent(cal.target_drop_rate)} by more than ${pointWidth(AUTO_ACTIVATE_MAX_TARGET_MISS)} points (too few or too tied scores for this target)`;
     default:

@@ -162,6 +162,21 @@ describe("rebuild decision and exit codes (stub server)", () => {
     );
   });
 
+  it("an equivalent rebuild uploaded while the gate has an open promotion (promotion_open) exits 6 and is not served", async () => {
+    const body = responses.equivalent();
+    const activation_outcome = { ...body.activation_outcome, activated: false, would_activate: false, reason: "promotion_open" as const };
+    answer({ status: 201, body: { ...body, calibration: { ...body.calibration, active: false, current: false }, activation_outcome } });
+    const r = await calibrate();
+    expect(r.code).toBe(6);
+    expect(r.stdout).toContain(
+      "Decision: equivalent: the drop rate stayed within the tolerance; not served: the gate has an open guarded promotion, which serving would end (promotion_open) -> exit 6",
+    );
+    expect(r.stdout).toContain(
+      `Serving: stored, not served: the gate has an open guarded promotion, which serving this upload would end, so the gate keeps serving its current calibration (scoregate history shows it: let it finish or roll it back first; activating now ends it). scoregate activate ${body.calibration.id} serves it\n`,
+    );
+    expect(JSON.parse((await calibrate("--json")).stdout)).toMatchObject({ exit_code: 6, activation_outcome: { reason: "promotion_open" } });
+  });
+
   it("--dry-run prints what would be served and exits as the real upload would (3: shifted, not served)", async () => {
     const body = responses.dryRun();
     answer({ status: 200, body });
