@@ -75,17 +75,20 @@ function rateAlarmSentence(t: WindowStatus["drop_rate"], logThreshold: number, c
   return `${recent}; ${words.window(pct(t.observed))}${own ? ` against ${pct(t.expected_window!)} expected for their query sizes (${tolerated(t)})` : ""}`;
 }
 
-/** The alert sentence for a drop-rate drift alarm; `calibrationRate` is the calibration's expected_drop_rate. */
-export function driftSummary(status: WindowStatus, calibrationRate: number | null): string {
+/**
+ * The alert sentence for a drop-rate drift alarm; `calibrationRate` is the calibration's expected_drop_rate, `traffic`
+ * whose queries the window holds ("production", or a promotion's "candidate arm", served to a share of the keys).
+ */
+export function driftSummary(status: WindowStatus, calibrationRate: number | null, traffic = "production"): string {
   return rateAlarmSentence(status.drop_rate, status.log_threshold, calibrationRate, {
-    recent: (rate, queries) => `production drop rate ${rate} over the last ${queries} queries`,
+    recent: (rate, queries) => `${traffic} drop rate ${rate} over the last ${queries} queries`,
     window: (rate) => `${rate} over the window's ${status.queries} queries`,
-    windowFirst: (rate) => `production drop rate ${rate} over ${status.queries} queries`,
+    windowFirst: (rate) => `${traffic} drop rate ${rate} over ${status.queries} queries`,
   });
 }
 
 /** The alert sentence for an empty-context alarm (for a min_keep gate: the guard binding more often than calibrated). */
-export function emptyContextSummary(status: WindowStatus): string {
+export function emptyContextSummary(status: WindowStatus, traffic = "production"): string {
   const t = status.empty_context!;
   const level = status.empty_context_level;
   const what =
@@ -93,7 +96,7 @@ export function emptyContextSummary(status: WindowStatus): string {
       ? "lost every candidate to the gate"
       : `had fewer than min(${level}, candidates) at or above the threshold, so the min_keep guard kept candidates below it,`;
   const c = comparedWith(t);
-  return `${pct(t.observed)} of ${status.queries} production queries ${what} against ${pct(c.expected)} expected for ${c.own ? "their" : "production's"} candidate counts (tolerated up to ${pct(c.band.hi)})`;
+  return `${pct(t.observed)} of ${status.queries} ${traffic} queries ${what} against ${pct(c.expected)} expected for ${c.own ? "their" : `${traffic}'s`} candidate counts (tolerated up to ${pct(c.band.hi)})`;
 }
 
 /** The alert sentence for an abstention-rate alarm; `calibrationRate` is the calibration's abstention rate. */

@@ -21,6 +21,9 @@ import type { MonitoringDeps } from "./deps";
  * Throws the refusal of a batch whose promotion claim does not hold; else says whether its arm still counts (false: the
  * promotion ended or is at another step, count the batch without its claim).
  */
+/** "1st", "2nd", "3rd", "4th" ... (a plan has at most a handful of steps). */
+const ordinal = (n: number): string => `${n}${n % 100 >= 11 && n % 100 <= 13 ? "th" : (["th", "st", "nd", "rd"][n % 10] ?? "th")}`;
+
 export async function checkBatchPromotion(
   claim: BatchPromotion,
   target: { readonly gateId: string; readonly calibrationId: string },
@@ -43,8 +46,8 @@ export async function checkBatchPromotion(
   if (claim.step > p.step) {
     throw new AppError(
       "invalid_input",
-      `promotion ${p.id} has not reached step ${claim.step} (it is at step ${p.step} of its ${p.plan.steps.length}): no query was served under it; nothing was counted`,
-      [{ path: "promotion.step", message: `must be at most step ${p.step}, the promotion's current step` }],
+      `promotion ${p.id} has not reached step ${claim.step} (steps count from 0: it is at step ${p.step}, the ${ordinal(p.step + 1)} of its ${p.plan.steps.length}): no query was served under it; nothing was counted`,
+      [{ path: "promotion.step", message: `must be at most ${p.step}, the promotion's current step (counted from 0)` }],
     );
   }
   if (claim.arm === "unassigned") return true;

@@ -4,8 +4,9 @@
  * alert says why without opening its details. Pure.
  */
 import type { Promotion, PromotionStepRecord } from "../contract";
-import { percentText } from "../platform/format";
 
+/** One decimal, as the alarm sentences write rates (alarm-sentences.ts): one summary reads one precision. */
+const percentText = (x: number): string => `${(100 * x).toFixed(1)} %`;
 const points = (x: number): string => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)} points`;
 const num = (x: unknown): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);
 const obj = (x: unknown): Record<string, unknown> | null => (typeof x === "object" && x !== null ? (x as Record<string, unknown>) : null);

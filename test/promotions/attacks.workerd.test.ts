@@ -212,7 +212,13 @@ describe("promotion attacks", () => {
       ] as const
     ).entries()) {
       const e = await expectError(await obs(`atk-step-${i}`, cal, step, arm), 422, "invalid_input");
-      expect(e.details, `${arm} ${step}`).toEqual([{ path: "promotion.step", message: expect.stringContaining("step 1") }]);
+      expect(e.details, `${arm} ${step}`).toEqual([
+        { path: "promotion.step", message: "must be at most 1, the promotion's current step (counted from 0)" },
+      ]);
+      // one numbering in one sentence: the claim's and the promotion's steps counted from 0, the ordinal from 1
+      expect(e.message).toContain(
+        `promotion ${p.id} has not reached step ${step} (steps count from 0: it is at step 1, the 2nd of its ${p.plan.steps.length})`,
+      );
     }
     expect(await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read })).toMatchObject({ windows: [] });
     // the batch ids were not taken; an old step's claim is still accepted (queued in a client across the advance)

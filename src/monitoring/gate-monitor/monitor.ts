@@ -218,9 +218,13 @@ export class Monitor {
     const ev = evaluateWindow(next, config);
     const window = windowStatus(next, ev);
     const fired: ArmDrift["alarm"] = ev.dropRate.alarm
-      ? { kind: "drop_rate_drift", at: new Date(now).toISOString(), summary: driftSummary(window, next.expectation.expected_drop_rate) }
+      ? {
+          kind: "drop_rate_drift",
+          at: new Date(now).toISOString(),
+          summary: driftSummary(window, next.expectation.expected_drop_rate, "candidate arm"),
+        }
       : ev.emptyContext?.alarm
-        ? { kind: "empty_context", at: new Date(now).toISOString(), summary: emptyContextSummary(window) }
+        ? { kind: "empty_context", at: new Date(now).toISOString(), summary: emptyContextSummary(window, "candidate arm") }
         : null;
     this.#recordSeries(input, "candidate", next, ev);
     // The first alarm stays: the step is stopped on it, and later batches of the step cannot unsay it.
