@@ -205,7 +205,10 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
       expect(await chart.locator(`circle[data-bucket="${series.buckets[0].start}"]`).count()).toBe(1);
       expect(await chart.locator('g[data-marker="alarm"]').count()).toBe(1);
       expect(await chart.locator('g[data-marker="activation"]').count()).toBe(2);
-      expect(await chart.locator('g[data-marker="activation"] text').allTextContents()).toEqual(expect.arrayContaining(["v1", "v2"]));
+      // seconds apart, the two share one label ("v1→v2"); its tooltip names each
+      const labels = chart.locator('g[data-part="activation-label"]');
+      expect(await labels.locator("text").allTextContents()).toEqual(["v1→v2"]);
+      expect(await labels.locator("title").allTextContents()).toEqual([expect.stringMatching(/^v1 activated at .+ UTC; v2 activated at .+ UTC$/u)]);
       // Drawn for its width: the text keeps at least 90 % of its 12 px (no phone-sized labels shrunk to dots), and
       // the chart fits the screen.
       const box = (await chart.boundingBox())!;

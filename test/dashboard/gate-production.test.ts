@@ -3,7 +3,7 @@
 // expectation is named once per open window, the same whichever range is shown; the chart's description counts hours,
 // not buckets, and gives each calibration its own observed range.
 import { describe, expect, it } from "vitest";
-import type { Calibration, Promotion, SeriesBucket } from "../../src/contract";
+import type { Calibration, MonitorSeries, Promotion, SeriesBucket } from "../../src/contract";
 import type { GateView, SeriesRange } from "../../src/dashboard/data/gate";
 import type { WindowPoint } from "../../src/dashboard/data/monitor-view";
 import type { TrafficSpan } from "../../src/dashboard/data/traffic-spans";
@@ -106,7 +106,13 @@ const RECENT = [2, 1, 0].flatMap((h, i) => {
 });
 const OLDER = [bucket(72, "cal_v2", "v2", 0.2, 0.22)];
 
-async function render(range: SeriesRange, buckets: SeriesBucket[], points: WindowPoint[] = POINTS, traffic: TrafficSpan[] = []): Promise<string> {
+async function render(
+  range: SeriesRange,
+  buckets: SeriesBucket[],
+  points: WindowPoint[] = POINTS,
+  traffic: TrafficSpan[] = [],
+  activations: MonitorSeries["activations"] = [],
+): Promise<string> {
   const view = {
     calibrations: CALIBRATIONS,
     traffic,
@@ -119,7 +125,7 @@ async function render(range: SeriesRange, buckets: SeriesBucket[], points: Windo
       bucket_seconds: 3600,
       retention_days: 30,
       buckets,
-      activations: [],
+      activations,
     },
     range,
   } as unknown as GateView;
@@ -418,5 +424,52 @@ describe("the tables' unscored column", () => {
     const html = await render("24h", hours);
     expect(table(html, "series").cells).toEqual(["50 (5.0 %)"]);
     expect(table(html, "windows").headers).not.toContain("Unscored candidates");
+  });
+});
+
+describe("activations on the production chart", () => {
+  // Two calibrations of index version v1 (re-calibrated on the same index), then v2: five activations within one hour.
+  const [first, second] = ["cal_0000d247b3", "cal_00001c9699"];
+  const at = (minutesAgo: number) => new Date(NOW - minutesAgo * 60_000).toISOString();
+  const activation = (minutesAgo: number, calibration_id: string, index_version: string) => ({
+    at: at(minutesAgo),
+    calibration_id,
+    index_version,
+    previous_calibration_id: null,
+  });
+  const incident = [
+    activation(50, first, "v1"),
+    activation(49, second, "v1"),
+    activation(40, "cal_v2", "v2"),
+    activation(30, second, "v1"),
+    activation(10, "cal_v2", "v2"),
+  ];
+  const hours = [bucket(1, first, "v1", 0.2, 0.2), bucket(0, second, "v1", 0.2, 0.2), bucket(0, "cal_v2", "v2", 0.22, 0.22)];
+
+  it("names each activation as the page names its calibration, with the id's end where two share a version", async () => {
+    const html = await render("7d", hours, POINTS, [], incident);
+    expect(desc(html)).toContain(
+      [
+        `Activated v1 (d247b3) at ${at(50).replace("T", " ").replace(".000Z", " UTC")}.`,
+        `Activated v1 (1c9699) at ${at(49).replace("T", " ").replace(".000Z", " UTC")}.`,
+        `Activated v2 at ${at(40).replace("T", " ").replace(".000Z", " UTC")}.`,
+      ].join(" "),
+    );
+    expect(desc(html)).not.toMatch(/Activated v1 at/u);
+    // in each layout, labels over the five (no two overprinting: test/dashboard/time-series.test.ts) whose tooltips
+    // name all of them, in order, the same way
+    const layouts = html.split('data-chart="drop-rate-series"').slice(1);
+    expect(layouts).toHaveLength(2);
+    for (const svg of layouts) {
+      const titles = [...svg.matchAll(/data-part="activation-label"[^>]*><title>([^<]*)<\/title>/gu)].map((m) => m[1]!);
+      expect(titles.join("; ").replace(/ activated at [^;]+/gu, "")).toBe("v1 (d247b3); v1 (1c9699); v2; v1 (1c9699); v2");
+    }
+    expect(html.match(/data-marker="activation"/gu)).toHaveLength(10);
+  });
+
+  it("names a version by itself when no other calibration the chart shows has it", async () => {
+    const html = await render("24h", [bucket(0, "cal_v2", "v2", 0.22, 0.22)], POINTS, [], [activation(600, "cal_v2", "v2")]);
+    expect(desc(html)).toContain(`Activated v2 at ${at(600).replace("T", " ").replace(".000Z", " UTC")}.`);
+    expect(html).toMatch(/data-part="activation-label"[^>]*><title>v2 activated at [^<]+<\/title><text [^>]*>v2<\/text>/u);
   });
 });
