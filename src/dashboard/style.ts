@@ -60,7 +60,7 @@ figcaption { font-size: .95rem; margin: .4rem 0; }
 .sw.abstention { border-color: #1a1a1a; border-top-style: dotted; }
 .legend .sw.mixed { width: .5rem; height: .5rem; border: 2px solid #1a1a1a; border-radius: 50%; }
 .sw.alarm-level { border-color: var(--bad); border-top-style: dashed; } .sw.activation { border-color: #4a4a4a; border-top-style: dashed; }
-.series-chart .narrow-only { display: none; }
+.series-chart .narrow-only, .layouts .narrow-only { display: none; }
 .ranges { margin: .2rem 0 .6rem; }
 .badge.not_armed, .badge.unknown { color: var(--warn); } .badge.no_observations { color: var(--muted); }
 dl.kv.numbers dd { font-variant-numeric: tabular-nums; }
@@ -78,8 +78,8 @@ code { overflow-wrap: anywhere; }
 .table-wrap td code { overflow-wrap: normal; white-space: nowrap; }
 @media (max-width: 600px) {
   main { padding: .6rem; }
-  .series-chart .wide-only { display: none; }
-  .series-chart .narrow-only { display: block; }
+  .series-chart .wide-only, .layouts .wide-only { display: none; }
+  .series-chart .narrow-only, .layouts .narrow-only { display: block; }
   th, td { padding: .3rem; font-size: .88rem; }
   header.top .who { margin-left: 0; }
 }

@@ -145,7 +145,10 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     expect(await page.locator('[data-field="detector"] .badge').textContent()).toBe("alarm");
     expect(await page.locator('[data-field="detector"]').textContent()).toContain("drop_rate_drift");
     expect(await page.locator('[data-field="detector"] a[href^="/ui/alerts/alr_"]').count()).toBe(1);
-    const svg = page.locator('svg[data-chart="ecdf"]');
+    // drawn in two layouts, the wide one shown at 1280 px
+    const svg = page.locator('svg[data-chart="ecdf"][data-layout="wide"]');
+    expect(await svg.isVisible()).toBe(true);
+    expect(await page.locator('svg[data-chart="ecdf"][data-layout="narrow"]').isVisible()).toBe(false);
     expect(await svg.locator("path[data-series]").count()).toBe(2);
     expect(await svg.locator("g[data-threshold]").count()).toBe(2);
     const cell = (t: number, tone: string) => page.locator(`[data-table="implied"] td[data-cell="${t}@${tone}"]`).textContent();
@@ -161,6 +164,21 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     expect(await page.locator('[data-table="windows"] td[data-field="candidates"]').allTextContents()).toContain("20.0");
     await axe(page, "gate");
     await shoot(page, "gate");
+    // At 375 px the narrow layout: its text keeps at least 90 % of its 12 px, and every label stays inside the chart.
+    await page.setViewportSize({ width: 375, height: 812 });
+    const narrow = page.locator('svg[data-chart="ecdf"][data-layout="narrow"]');
+    expect(await narrow.isVisible()).toBe(true);
+    expect(await svg.isVisible()).toBe(false);
+    const box = (await narrow.boundingBox())!;
+    expect(box.width / Number((await narrow.getAttribute("viewBox"))!.split(" ")[2])).toBeGreaterThanOrEqual(0.9);
+    expect(box.x + box.width).toBeLessThanOrEqual(375);
+    for (const text of await narrow.locator("text").all()) {
+      const t = (await text.boundingBox())!;
+      expect(t.x, (await text.textContent()) ?? "").toBeGreaterThanOrEqual(box.x - 0.5);
+      expect(t.x + t.width, (await text.textContent()) ?? "").toBeLessThanOrEqual(box.x + box.width + 0.5);
+    }
+    await axe(page, "gate at 375 px");
+    await page.setViewportSize({ width: 1280, height: 900 });
 
     // What would threshold x drop? answered from both stored distributions
     await page.getByLabel("Threshold x").fill("0.4");
@@ -172,7 +190,7 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     await axe(page, "gate what-if");
 
     await page.getByRole("link", { name: "histogram" }).click();
-    await page.locator('svg[data-chart="histogram"]').waitFor();
+    await page.locator('svg[data-chart="histogram"][data-layout="wide"]').waitFor();
     await axe(page, "gate histogram");
     await shoot(page, "gate-histogram");
     await page.close();
@@ -223,7 +241,7 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     }
     await page.setViewportSize({ width: 1280, height: 900 });
     // The text alternative and the plotted numbers say the same.
-    const desc = (await page.locator('svg[data-layout="wide"] desc').textContent()) ?? "";
+    const desc = (await page.locator('svg[data-chart="drop-rate-series"][data-layout="wide"] desc').textContent()) ?? "";
     expect(desc).toContain("1 hour with observations in the last 24 hours; v2 (served): observed 32.5 % per hour, the detector expects 22.0 %");
     expect(desc).toMatch(/1 hour with alarms/u);
     await page.getByText("Plotted numbers (per hour)").click();

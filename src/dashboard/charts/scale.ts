@@ -71,6 +71,17 @@ export function histogram(dist: Distribution, lo: number, hi: number, bins: numb
   return out;
 }
 
+/**
+ * A label's width in px at `fontSize`, estimated from its characters (no DOM on the server): the page's font (DejaVu
+ * Sans, a wide one) at its widest for digits and letters, rounded up, so an estimate errs towards room to spare.
+ */
+export function textWidth(text: string, fontSize: number): number {
+  let em = 0;
+  for (const ch of text)
+    em += ch === " " || ch === "\u00a0" ? 0.32 : ch === "(" || ch === ")" ? 0.4 : ch === "→" ? 0.84 : /[A-Z%]/u.test(ch) ? 0.84 : 0.66;
+  return Math.ceil(em * fontSize);
+}
+
 /** The drop rate of a gate at threshold x on a distribution: the share strictly below x (null threshold: 0). */
 export const dropRateAt = (dist: Distribution, x: number | null): number => (x === null ? 0 : shareBelow(dist, x));
 

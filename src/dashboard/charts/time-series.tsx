@@ -15,7 +15,7 @@
 import { scaleLinear, scaleUtc } from "d3-scale";
 import type { SeriesBucket } from "../../contract";
 import { when } from "../pages/layout";
-import { num } from "./scale";
+import { num, textWidth } from "./scale";
 import {
   calibrationsOf,
   Dots,
@@ -75,15 +75,8 @@ const LABEL_GAP = 4;
 /** The widest a label of several activations' names may be before it counts them instead ("5 activations"). */
 const JOINED_MAX = 120;
 
-/**
- * A label's width in px at LABEL_FONT, estimated from its characters (no DOM on the server): the page's font (DejaVu
- * Sans, a wide one) at its widest for digits and letters, rounded up, so an estimate errs towards merging labels.
- */
-export function labelWidth(text: string): number {
-  let em = 0;
-  for (const ch of text) em += ch === " " ? 0.32 : ch === "(" || ch === ")" ? 0.4 : ch === "→" ? 0.84 : /[A-Z]/u.test(ch) ? 0.78 : 0.66;
-  return Math.ceil(em * LABEL_FONT);
-}
+/** A label's width in px (an estimate that errs wide). */
+const labelWidth = (text: string): number => textWidth(text, LABEL_FONT);
 
 /** One label over the activations it names: its text, where it starts (drawn left-aligned) and ends, and who it names. */
 export interface ActivationLabel {
