@@ -21,7 +21,9 @@ h1 { font-size: 1.5rem; margin: .4rem 0 1rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.2rem; margin: 1.6rem 0 .6rem; }
 .skip { position: absolute; left: -999px; }
 .skip:focus { left: 1rem; top: .5rem; background: #fff; color: #000; padding: .3rem .6rem; z-index: 10; }
-.table-wrap { overflow-x: auto; }
+/* a table wider than the screen scrolls within its region; its caption wraps to the region's width and stays in view */
+.table-wrap { overflow-x: auto; container-type: inline-size; }
+.table-wrap caption { position: sticky; left: 0; max-width: 100cqw; }
 table { border-collapse: collapse; width: 100%; font-size: .95rem; }
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--panel); }

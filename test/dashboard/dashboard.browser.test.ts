@@ -110,10 +110,10 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     expect(await row.locator('[data-field="threshold"]').textContent()).toBe(String(v2.threshold));
     expect(text).toContain("carry");
     expect(text).toContain("v2");
-    expect(await row.locator('[data-field="expected"]').textContent()).toBe("22.0 %");
+    expect(await row.locator('[data-field="expected"]').textContent()).toBe("22.0\u00a0%");
     // 32.5 % dropped over the 800 seeded queries: the alarms restarted the detector, not the day's window.
     // The open window is 24 h from its first batch: named by when it opened, not "today".
-    expect(await row.locator('[data-field="observed"]').textContent()).toMatch(/^32\.5 % \(800 queries\)since \d\d:\d\d UTC$/u);
+    expect(await row.locator('[data-field="observed"]').textContent()).toMatch(/^32\.5\u00a0% \(800 queries\)since \d\d:\d\d UTC$/u);
     expect(text).toContain("rebuild_shift");
     expect(text).toContain("drop_rate_drift");
     // In alarm, listed with every gate in alarm, with since when (never the green "watching" of a restarted detector).
@@ -139,7 +139,7 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
   it("gate page: v1 and v2 ECDFs, the old 0.4 and the carried threshold, and the drop rate each implies on each", async () => {
     const page = await context.newPage();
     await page.goto(`${origin}/ui/gates/${v2.gate_id}`);
-    expect(await page.locator('[data-field="headline"]').textContent()).toContain("0.4 drops 22 % of v1 and 59 % of v2");
+    expect(await page.locator('[data-field="headline"]').textContent()).toContain("0.4 drops 22\u00a0% of v1 and 59\u00a0% of v2");
     expect(await page.locator('[data-field="current-threshold"]').textContent()).toBe(String(v2.threshold));
     // The detector reads alarm, since when, and links the drift alert.
     expect(await page.locator('[data-field="detector"] .badge').textContent()).toBe("alarm");
@@ -152,12 +152,12 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     expect(await svg.locator("path[data-series]").count()).toBe(2);
     expect(await svg.locator("g[data-threshold]").count()).toBe(2);
     const cell = (t: number, tone: string) => page.locator(`[data-table="implied"] td[data-cell="${t}@${tone}"]`).textContent();
-    expect(await cell(0.4, "prev")).toBe("22.0 %");
-    expect(await cell(0.4, "cur")).toBe("59.0 %");
-    expect(await cell(v2.threshold, "cur")).toBe("22.0 %");
+    expect(await cell(0.4, "prev")).toBe("22.0\u00a0%");
+    expect(await cell(0.4, "cur")).toBe("59.0\u00a0%");
+    expect(await cell(v2.threshold, "cur")).toBe("22.0\u00a0%");
     // The upload's shift report is the last rebuild decision; newer servers add `decision` and its interval.
     const shift = (await page.locator('[data-field="shift"]').textContent()) ?? "";
-    expect(shift).toContain("22.0 % → 59.0 %");
+    expect(shift).toContain("22.0\u00a0% → 59.0\u00a0%");
     if (v2.shift?.decision) expect(shift).toContain(v2.shift.decision);
     expect(await page.locator('[data-table="windows"] tbody tr').count()).toBeGreaterThanOrEqual(1);
     // Candidates per query of the seeded window (20, as in calibration: no change noted).
@@ -185,8 +185,8 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     await page.getByRole("button", { name: "Compute" }).click();
     await page.waitForURL(/x=0\.4/u);
     const answer = (await page.locator('[data-field="what-if"]').textContent()) ?? "";
-    expect(answer).toContain("59.0 % of v2 (served) lies below 0.4");
-    expect(answer).toContain("22.0 % of v1 lies below 0.4");
+    expect(answer).toContain("59.0\u00a0% of v2 (served) lies below 0.4");
+    expect(answer).toContain("22.0\u00a0% of v1 lies below 0.4");
     await axe(page, "gate what-if");
 
     await page.getByRole("link", { name: "histogram" }).click();
@@ -242,11 +242,13 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     // The text alternative and the plotted numbers say the same.
     const desc = (await page.locator('svg[data-chart="drop-rate-series"][data-layout="wide"] desc').textContent()) ?? "";
-    expect(desc).toContain("1 hour with observations in the last 24 hours; v2 (served): observed 32.5 % per hour, the detector expects 22.0 %");
+    expect(desc).toContain(
+      "1 hour with observations in the last 24 hours; v2 (served): observed 32.5\u00a0% per hour, the detector expects 22.0\u00a0%",
+    );
     expect(desc).toMatch(/1 hour with alarms/u);
     await page.getByText("Plotted numbers (per hour)").click();
     const cells = await page.locator('[data-table="series"] tbody tr').first().locator("td").allTextContents();
-    expect(cells.slice(0, 5)).toEqual(["v2", "served", "800", "32.5 %", "22.0 %"]);
+    expect(cells.slice(0, 5)).toEqual(["v2", "served", "800", "32.5\u00a0%", "22.0\u00a0%"]);
     const csv = await (await page.request.get(`${origin}/ui/gates/${v2.gate_id}/series.csv?range=24h`)).text();
     expect(csv.split("\r\n")[1]).toContain(`,${v2.id},v2,2,800,16000,5200,`);
     await page.close();
@@ -271,8 +273,10 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     // After the rollback the page reads as README.md says (and its screenshot, taken here, shows): the rebuild's
     // comparison whichever side is served, v1 served again, v2's decision kept.
     await page.goto(`${origin}/ui/gates/${v2.gate_id}`);
-    const headline = ((await page.locator('[data-field="headline"] .big').textContent()) ?? "").trim();
-    expect(headline).toBe("0.4 drops 22 % of v1 and 59 % of v2");
+    // each figure joined to its "%" by a non-breaking space, read here as README.md writes it
+    const big = ((await page.locator('[data-field="headline"] .big').textContent()) ?? "").trim();
+    expect(big).toBe("0.4 drops 22\u00a0% of v1 and 59\u00a0% of v2");
+    const headline = big.replace(/\s+/gu, " ");
     expect(readFileSync(join(ROOT, "README.md"), "utf8").replace(/\s+/gu, " ")).toContain(`the gate page reads "${headline}"`);
     expect(await page.locator('[data-field="rolled-back"]').textContent()).toMatch(/^Rolled back from v2 at .* UTC by dev-admin: "v2 hurt recall"$/u);
     expect(await page.locator('[data-field="decision"]').first().textContent()).toBe("shifted");
@@ -336,7 +340,7 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     expect(await page.locator('[data-field="summary"]').textContent()).toBe(latest.summary);
     expect(await page.locator("h2#latest").textContent()).toMatch(/^Latest occurrence \(\d{4}-/u);
     const w = latest.details.window;
-    const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+    const pct = (x: number) => `${(100 * x).toFixed(1)}\u00a0%`;
     const group = (name: string) => page.locator(`section[data-group="${name}"]`);
     expect(await group("rate").locator('[data-field="observed"]').textContent()).toBe(pct(w.drop_rate.observed));
     expect(await group("rate").locator('[data-field="expected"]').textContent()).toBe(pct(w.drop_rate.expected));
@@ -387,6 +391,30 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     await shoot(page, "alert-drift");
     await page.setViewportSize({ width: 375, height: 812 });
     await axe(page, "drift alert at 375 px");
+    await page.close();
+  });
+
+  it("tables that scroll sideways at 375 px keep their captions on the screen, wrapped, on the overview, alerts and gate pages", async () => {
+    const page = await context.newPage();
+    await page.setViewportSize({ width: 375, height: 812 });
+    let scrolling = 0;
+    for (const path of ["/ui", "/ui/alerts", `/ui/gates/${v2.gate_id}`]) {
+      await page.goto(`${origin}${path}`);
+      for (const wrap of await page.locator(".table-wrap").all()) {
+        const caption = wrap.locator("caption");
+        if ((await caption.count()) === 0 || !(await caption.isVisible())) continue;
+        const w = (await wrap.boundingBox())!;
+        const c = (await caption.boundingBox())!;
+        const text = (await caption.textContent()) ?? "";
+        // the table is wider than the screen, its caption is not: it wraps within the scrolling region
+        if (await wrap.evaluate((e) => e.scrollWidth > e.clientWidth)) scrolling++;
+        expect(c.x, `${path}: ${text}`).toBeGreaterThanOrEqual(w.x - 0.5);
+        expect(c.x + c.width, `${path}: ${text}`).toBeLessThanOrEqual(w.x + w.width + 0.5);
+        expect(c.x + c.width, `${path}: ${text}`).toBeLessThanOrEqual(375);
+      }
+    }
+    // the alerts list at least scrolls sideways here, so the captions were put to the test
+    expect(scrolling).toBeGreaterThanOrEqual(1);
     await page.close();
   });
 
@@ -456,7 +484,7 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     const monitor = await api("GET", `/v1/monitor?${new URLSearchParams(gate)}`, undefined, "dev-read");
     const page = await context.newPage();
     await page.goto(`${origin}/ui/gates/${calibration.gate_id}`);
-    expect(await page.locator('[data-field="coverage-target"]').textContent()).toBe("90.0 %");
+    expect(await page.locator('[data-field="coverage-target"]').textContent()).toBe("90.0\u00a0%");
     expect(await page.locator('[data-field="coverage-observed"]').textContent()).toBe(pct(monitor.recall[0].observed));
     expect(await page.locator('[data-field="coverage-queries"]').textContent()).toMatch(/^200 with a relevant candidate/u);
     await axe(page, "recall gate");

@@ -155,28 +155,30 @@ describe("production section during a promotion onto a guarded calibration", () 
     const lines = [...day.matchAll(/<li data-calibration="([^"]+)" data-role="([^"]+)">([^<]*)<\/li>/gu)].map((m) => [m[1], m[2], m[3]]);
     expect(lines.map(([id, role]) => `${id}:${role}`)).toEqual(["cal_v2:active", "cal_v3:candidate"]);
     // The pooled test: the figure and its band, nothing about query sizes.
-    expect(lines[0]![2]).toBe("v2: 22.0 % (tolerated 20.0 % to 24.0 %).");
+    expect(lines[0]![2]).toBe("v2: 22.0\u00a0% (tolerated 20.0\u00a0% to 24.0\u00a0%).");
     // The stratified one: for production's sizes, beside the calibration's own rate, and how much of it is watched.
     expect(lines[1]![2]).toBe(
-      `v3 (promotion candidate): 32.5 % ${FOR_SIZES} (tolerated 30.0 % to 35.0 %); the calibration's own expected drop rate is 30.0 %. ` +
-        "4 of 6 size strata are tested, which held 80.0 % of the candidates a threshold decided since that reset.",
+      `v3 (promotion candidate): 32.5\u00a0% ${FOR_SIZES} (tolerated 30.0\u00a0% to 35.0\u00a0%); the calibration's own expected drop rate is 30.0\u00a0%. ` +
+        "4 of 6 size strata are tested, which held 80.0\u00a0% of the candidates a threshold decided since that reset.",
     );
   });
 
   it("counts hours, not buckets, and gives each calibration its own observed range and the detector's expectation", async () => {
     const day = desc(await render("24h", RECENT));
     expect(day).toContain("3 hours with observations in the last 24 hours;");
-    expect(day).toContain("v2 (served): observed 21.0 % to 23.0 % per hour, the detector expects 22.0 % (tolerated 20.0 % to 24.0 %) now;");
     expect(day).toContain(
-      `v3 (promotion candidate): observed 30.0 % to 36.0 % per hour, the detector expects 32.5 % ${FOR_SIZES} (tolerated 30.0 % to 35.0 %) now.`,
+      "v2 (served): observed 21.0\u00a0% to 23.0\u00a0% per hour, the detector expects 22.0\u00a0% (tolerated 20.0\u00a0% to 24.0\u00a0%) now;",
+    );
+    expect(day).toContain(
+      `v3 (promotion candidate): observed 30.0\u00a0% to 36.0\u00a0% per hour, the detector expects 32.5\u00a0% ${FOR_SIZES} (tolerated 30.0\u00a0% to 35.0\u00a0%) now.`,
     );
     expect(day).toContain("1 hour with alarms, the last at");
     // The last hour's own figure (v3 expected 32.0 % then) is not what the description names.
-    expect(day).not.toContain("32.0 %");
+    expect(day).not.toContain("32.0\u00a0%");
     const week = desc(await render("7d", [...OLDER, ...RECENT]));
     expect(week).toContain("4 hours with observations in the last 7 days;");
-    expect(week).toContain("v2 (served): observed 20.0 % to 23.0 % per hour, the detector expects 22.0 %");
-    expect(week).toContain(`v3 (promotion candidate): observed 30.0 % to 36.0 % per hour, the detector expects 32.5 % ${FOR_SIZES}`);
+    expect(week).toContain("v2 (served): observed 20.0\u00a0% to 23.0\u00a0% per hour, the detector expects 22.0\u00a0%");
+    expect(week).toContain(`v3 (promotion candidate): observed 30.0\u00a0% to 36.0\u00a0% per hour, the detector expects 32.5\u00a0% ${FOR_SIZES}`);
   });
 
   it("gives the test that alarmed beside the restarted detector's expectation while its alert stands", async () => {
@@ -310,9 +312,9 @@ describe("an hour in which a calibration's traffic changed kind", () => {
     // the description and the legend name v3's two lines apart
     // the shadow line's expectation is its own last hour's, not the candidate arm's detector of now
     expect(desc(html)).toMatch(
-      /v3 \([^)]*\), its shadow traffic: observed 50\.0 % per hour, expected 30\.0 % [^;]*\(tolerated 28\.0 % to 32\.0 %\) at its last hour/u,
+      /v3 \([^)]*\), its shadow traffic: observed 50\.0\u00a0% per hour, expected 30\.0\u00a0% [^;]*\(tolerated 28\.0\u00a0% to 32\.0\u00a0%\) at its last hour/u,
     );
-    expect(desc(html)).toMatch(/its promotion candidate traffic: observed 30\.0 % to 36\.0 % per hour, the detector expects /u);
+    expect(desc(html)).toMatch(/its promotion candidate traffic: observed 30\.0\u00a0% to 36\.0\u00a0% per hour, the detector expects /u);
     expect(desc(html)).toMatch(/v3 \([^)]*\), its promotion candidate traffic: observed /u);
     expect(text(html)).toContain("its shadow traffic: observed (dotted line and dots)");
   });
@@ -348,12 +350,12 @@ describe("the share panels' sentences", () => {
   it("give one figure when every hour's share reads alike, a range otherwise", async () => {
     // v9 (not in the listed history) qualifies by its hours: its guard bound on 20 of 100 queries in each.
     const alike = [2, 1].map((h) => bucket(h, "cal_v9", "v9", 0.3, 0.3, { guard_bound_queries: 20 }));
-    expect(desc(await render("24h", alike))).toContain("v9 (not served) had min_keep bind on 20.0 % of queries per hour.");
+    expect(desc(await render("24h", alike))).toContain("v9 (not served) had min_keep bind on 20.0\u00a0% of queries per hour.");
     const apart = [
       bucket(2, "cal_v9", "v9", 0.3, 0.3, { guard_bound_queries: 20 }),
       bucket(1, "cal_v9", "v9", 0.3, 0.3, { guard_bound_queries: 25 }),
     ];
-    expect(desc(await render("24h", apart))).toContain("v9 (not served) had min_keep bind on 20.0 % to 25.0 % of queries per hour.");
+    expect(desc(await render("24h", apart))).toContain("v9 (not served) had min_keep bind on 20.0\u00a0% to 25.0\u00a0% of queries per hour.");
   });
 });
 
