@@ -59,6 +59,8 @@ describe("score distribution charts", () => {
           const w = [...t.text].length * 7.2;
           const [left, right] = t.anchor === "end" ? [t.x - w, t.x] : t.anchor === "middle" ? [t.x - w / 2, t.x + w / 2] : [t.x, t.x + w];
           expect(left, `${layout}: ${t.text}`).toBeGreaterThanOrEqual(0);
+          // a share's tick label (right-aligned) clear of the rotated axis title at x = 14 (its glyphs reach x = 18)
+          if (t.anchor === "end" && t.text.endsWith("%")) expect(left, `${layout}: ${t.text}`).toBeGreaterThanOrEqual(18);
           expect(right, `${layout}: ${t.text}`).toBeLessThanOrEqual(width);
         }
       }

@@ -10,10 +10,13 @@ import type { Distribution } from "../../stats/distribution";
 import { domainOf, dropRateAt, ecdfPoints, histogram, num, pct, stepPath, textWidth } from "./scale";
 import { pctTick } from "./series-parts";
 
-/** The two layouts: width, height, margins and the number of score ticks asked of the scale. */
+/**
+ * The two layouts: width, height, margins and the number of score ticks asked of the scale. The left margin holds a
+ * share's tick label ("12.5 %") right of the rotated axis title.
+ */
 const DIST_LAYOUTS = {
-  wide: { W: 720, H: 340, M: { top: 16, right: 20, bottom: 48, left: 56 }, ticks: 8 },
-  narrow: { W: 360, H: 300, M: { top: 16, right: 12, bottom: 48, left: 50 }, ticks: 4 },
+  wide: { W: 720, H: 340, M: { top: 16, right: 20, bottom: 48, left: 70 }, ticks: 8 },
+  narrow: { W: 360, H: 300, M: { top: 16, right: 12, bottom: 48, left: 70 }, ticks: 4 },
 } as const;
 
 type DistLayout = (typeof DIST_LAYOUTS)[keyof typeof DIST_LAYOUTS];
