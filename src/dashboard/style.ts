@@ -21,7 +21,9 @@ h1 { font-size: 1.5rem; margin: .4rem 0 1rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.2rem; margin: 1.6rem 0 .6rem; }
 .skip { position: absolute; left: -999px; }
 .skip:focus { left: 1rem; top: .5rem; background: #fff; color: #000; padding: .3rem .6rem; z-index: 10; }
-.table-wrap { overflow-x: auto; }
+/* a table wider than the screen scrolls within its region; its caption wraps to the region's width and stays in view */
+.table-wrap { overflow-x: auto; container-type: inline-size; }
+.table-wrap caption { position: sticky; left: 0; max-width: 100cqw; }
 table { border-collapse: collapse; width: 100%; font-size: .95rem; }
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--panel); }
@@ -60,7 +62,7 @@ figcaption { font-size: .95rem; margin: .4rem 0; }
 .sw.abstention { border-color: #1a1a1a; border-top-style: dotted; }
 .legend .sw.mixed { width: .5rem; height: .5rem; border: 2px solid #1a1a1a; border-radius: 50%; }
 .sw.alarm-level { border-color: var(--bad); border-top-style: dashed; } .sw.activation { border-color: #4a4a4a; border-top-style: dashed; }
-.series-chart .narrow-only { display: none; }
+.series-chart .narrow-only, .layouts .narrow-only { display: none; }
 .ranges { margin: .2rem 0 .6rem; }
 .badge.not_armed, .badge.unknown { color: var(--warn); } .badge.no_observations { color: var(--muted); }
 dl.kv.numbers dd { font-variant-numeric: tabular-nums; }
@@ -78,8 +80,8 @@ code { overflow-wrap: anywhere; }
 .table-wrap td code { overflow-wrap: normal; white-space: nowrap; }
 @media (max-width: 600px) {
   main { padding: .6rem; }
-  .series-chart .wide-only { display: none; }
-  .series-chart .narrow-only { display: block; }
+  .series-chart .wide-only, .layouts .wide-only { display: none; }
+  .series-chart .narrow-only, .layouts .narrow-only { display: block; }
   th, td { padding: .3rem; font-size: .88rem; }
   header.top .who { margin-left: 0; }
 }

@@ -114,11 +114,11 @@ describe("a stratified drift alert", () => {
     );
     const html = await page(`/ui/alerts/${alert.id}`, await session(TOKENS.read));
     const expected = /<dd data-field="expected">([\s\S]*?)<\/dd>/u.exec(html)?.[1]?.replace(/<[^>]+>/gu, " ") ?? "";
-    expect(expected.replace(/\s+/gu, " ").trim()).toBe(
-      "50.7 % for these queries&#39; sizes; the detector&#39;s own figure, for the query sizes production sent since the detector&#39;s last reset (2 of 3 size strata tested), is 12.0 %",
+    expect(expected.replace(/[ \t\r\n]+/gu, " ").trim()).toBe(
+      "50.7\u00a0% for these queries&#39; sizes; the detector&#39;s own figure, for the query sizes production sent since the detector&#39;s last reset (2 of 3 size strata tested), is 12.0\u00a0%",
     );
-    expect(html).toContain('<dt>Difference</dt><dd data-field="difference">+12.6 points</dd>');
-    expect(html).toContain('<dd data-field="band">47.0 % to 54.5 %</dd>');
+    expect(html).toContain('<dt>Difference</dt><dd data-field="difference">+12.6\u00a0points</dd>');
+    expect(html).toContain('<dd data-field="band">47.0\u00a0% to 54.5\u00a0%</dd>');
   });
 });
 
@@ -142,9 +142,9 @@ describe("a drift alert's figures as they read", () => {
       deps(),
     );
     const html = await page(`/ui/alerts/${alert.id}`, await session(TOKENS.read));
-    expect(html).toContain('<dd data-field="observed">60.0 %');
-    expect(html).toContain('<dd data-field="expected">22.0 %');
-    expect(html).toContain('<dt>Difference</dt><dd data-field="difference">+38.0 points</dd>');
+    expect(html).toContain('<dd data-field="observed">60.0\u00a0%');
+    expect(html).toContain('<dd data-field="expected">22.0\u00a0%');
+    expect(html).toContain('<dt>Difference</dt><dd data-field="difference">+38.0\u00a0points</dd>');
     expect(html).toContain('<dd data-field="evidence">575.8 (alarm at 17.5)</dd>');
     // no abstention row for a calibration that never abstains, and the calibration's unknown mean says why
     expect(html).not.toContain('data-field="abstention-queries"');
@@ -186,7 +186,7 @@ describe("the alert page", () => {
     expect(alertPage).toMatch(/data-field="observed-scope">the window&#39;s 1150 queries since it opened at 2026-12-04 00:00:00 UTC/u);
     expect(alertPage).toMatch(/<dt>Over the latest<\/dt><dd data-field="evidence-queries">100 queries<\/dd>/u);
     // and the rate over those queries, which the cumulative one hides
-    expect(alertPage).toMatch(/<dt>Observed over them<\/dt><dd data-field="evidence-observed">41.0 %<\/dd>/u);
+    expect(alertPage).toMatch(/<dt>Observed over them<\/dt><dd data-field="evidence-observed">41.0\u00a0%<\/dd>/u);
     expect(alertPage).toContain("<dt>ln R</dt>");
     // the cards grow with their content instead of breaking numbers mid-word
     expect(alertPage).toContain('<div class="cards">');
@@ -229,18 +229,18 @@ describe("the alert page", () => {
     const html = await page(`/ui/alerts/${(await raise("empty_context")).alert.id}`, await session(TOKENS.read));
     expect(html).toContain("<h3>Queries where the min_keep guard bound: observed against expected</h3>");
     expect(html).not.toContain("lost every candidate");
-    expect(html).toMatch(/<dt>Observed \(cumulative\)<\/dt><dd data-field="observed">7.5 %<\/dd>/u);
+    expect(html).toMatch(/<dt>Observed \(cumulative\)<\/dt><dd data-field="observed">7.5\u00a0%<\/dd>/u);
     expect(html).toContain('<dt>Guard bound</dt><dd data-field="empty-queries">29 (min_keep 2)</dd>');
     expect(html).not.toContain("Empty queries");
     // Its expected rate is for production's candidate counts, not the calibration's overall rate, and says so.
     expect(html).toContain(
-      `<dd data-field="expected">3.0 %<div class="muted">${escaped("for the candidate counts production sent since the detector's last reset")}</div></dd>`,
+      `<dd data-field="expected">3.0\u00a0%<div class="muted">${escaped("for the candidate counts production sent since the detector's last reset")}</div></dd>`,
     );
     // the same window's count on a drop-rate alert of that gate is where the guard bound too
     const drop = await page(`/ui/alerts/${(await raise("drop_rate_drift")).alert.id}`, await session(TOKENS.read));
     expect(drop).toContain("<h3>Drop rate: observed against expected</h3>");
     expect(drop).toContain(
-      `<dd data-field="expected">22.0 %<div class="muted">${escaped("for the query sizes production sent since the detector's last reset (3 of 5 size strata tested)")}</div></dd>`,
+      `<dd data-field="expected">22.0\u00a0%<div class="muted">${escaped("for the query sizes production sent since the detector's last reset (3 of 5 size strata tested)")}</div></dd>`,
     );
     expect(drop).toContain('<dt>Guard bound</dt><dd data-field="empty-queries">29 (min_keep 2)</dd>');
     expect(drop).not.toContain("Empty queries");
@@ -271,15 +271,15 @@ describe("the alert page", () => {
     const html = await page(`/ui/alerts/${alert.id}`, await session(TOKENS.read));
     expect(html).toContain('<div class="cards">');
     expect(html).toContain("<h3>Abstention rate: observed against expected</h3>");
-    expect(html).toMatch(/<dt>Observed \(cumulative\)<\/dt><dd data-field="observed">18.0 %<\/dd>/u);
+    expect(html).toMatch(/<dt>Observed \(cumulative\)<\/dt><dd data-field="observed">18.0\u00a0%<\/dd>/u);
     expect(html).toMatch(
       /data-field="observed-scope">the window&#39;s 400 queries that reported abstention since it opened at 2026-12-04 00:00:00 UTC/u,
     );
-    expect(html).toContain('<dd data-field="expected">5.0 %</dd>');
-    expect(html).toContain('<dd data-field="band">2.0 % to 8.0 %</dd>');
+    expect(html).toContain('<dd data-field="expected">5.0\u00a0%</dd>');
+    expect(html).toContain('<dd data-field="band">2.0\u00a0% to 8.0\u00a0%</dd>');
     expect(html).toMatch(/<dt>ln R<\/dt><dd data-field="evidence">6.1 \(alarm at 4.6\)<\/dd>/u);
     expect(html).toMatch(/<dt>Over the latest<\/dt><dd data-field="evidence-queries">100 queries<\/dd>/u);
-    expect(html).toMatch(/<dt>Observed over them<\/dt><dd data-field="evidence-observed">31.0 %<\/dd>/u);
+    expect(html).toMatch(/<dt>Observed over them<\/dt><dd data-field="evidence-observed">31.0\u00a0%<\/dd>/u);
     expect(html).toContain('<dt>Abstained</dt><dd data-field="abstention-queries">72 of the 400 that reported abstention</dd>');
   });
 
@@ -318,10 +318,10 @@ describe("the alert page", () => {
     const html = await page(`/ui/alerts/${alert.id}`, await session(TOKENS.read));
     expect(html).toContain("<h3>Candidate arm against control, this step</h3>");
     expect(html).toContain('<dd data-field="cause">drift alarm</dd>');
-    expect(html).toContain('<dt>Candidate</dt><dd data-field="observed">33.1 % over 600 queries</dd>');
-    expect(html).toContain('<dt>Control</dt><dd data-field="expected">25.0 % over 610 queries</dd>');
-    expect(html).toContain('<dd data-field="vs-control">shifted, +8.1 points (95 %: +5.0 to +11.2)</dd>');
-    expect(html).toContain('<dd data-field="vs-target">inconclusive, +3.0 points (95 %: -1.0 to +7.0)</dd>');
+    expect(html).toContain('<dt>Candidate</dt><dd data-field="observed">33.1\u00a0% over 600 queries</dd>');
+    expect(html).toContain('<dt>Control</dt><dd data-field="expected">25.0\u00a0% over 610 queries</dd>');
+    expect(html).toContain('<dd data-field="vs-control">shifted, +8.1\u00a0points (95 %: +5.0 to +11.2)</dd>');
+    expect(html).toContain('<dd data-field="vs-target">inconclusive, +3.0\u00a0points (95 %: -1.0 to +7.0)</dd>');
     expect(html).toContain("<h3>The candidate arm&#39;s drift alarm</h3>");
     // to one decimal, as the alert sentences write ln R
     expect(html).toContain("<dt>ln R</dt><dd>7.3 (alarm at 6.9)</dd>");

@@ -55,7 +55,7 @@ describe("a gate whose log holds more rows than one read", () => {
     const shadows = html.slice(html.indexOf('id="shadows"'), html.indexOf("</table>", html.indexOf('id="shadows"')));
     expect(text(shadows)).toContain("Shadows (1)");
     expect(shadows).toContain(`data-shadow="${v2.id}"`);
-    expect(/data-field="sample-rate">([^<]*)</u.exec(shadows)?.[1]).toBe("20.0 %");
+    expect(/data-field="sample-rate">([^<]*)</u.exec(shadows)?.[1]).toBe("20.0\u00a0%");
     // ... and the hour of its mirrored queries is named shadow traffic, not "–"
     const series = html.slice(html.indexOf('data-table="series"'), html.indexOf("</table>", html.indexOf('data-table="series"')));
     expect([...series.matchAll(/data-field="traffic">([^<]*)</gu)].map((m) => m[1])).toEqual(["shadow"]);

@@ -110,10 +110,10 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     expect(await row.locator('[data-field="threshold"]').textContent()).toBe(String(v2.threshold));
     expect(text).toContain("carry");
     expect(text).toContain("v2");
-    expect(await row.locator('[data-field="expected"]').textContent()).toBe("22.0 %");
+    expect(await row.locator('[data-field="expected"]').textContent()).toBe("22.0\u00a0%");
     // 32.5 % dropped over the 800 seeded queries: the alarms restarted the detector, not the day's window.
     // The open window is 24 h from its first batch: named by when it opened, not "today".
-    expect(await row.locator('[data-field="observed"]').textContent()).toMatch(/^32\.5 % \(800 queries\)since \d\d:\d\d UTC$/u);
+    expect(await row.locator('[data-field="observed"]').textContent()).toMatch(/^32\.5\u00a0% \(800 queries\)since \d\d:\d\d UTC$/u);
     expect(text).toContain("rebuild_shift");
     expect(text).toContain("drop_rate_drift");
     // In alarm, listed with every gate in alarm, with since when (never the green "watching" of a restarted detector).
@@ -139,40 +139,58 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
   it("gate page: v1 and v2 ECDFs, the old 0.4 and the carried threshold, and the drop rate each implies on each", async () => {
     const page = await context.newPage();
     await page.goto(`${origin}/ui/gates/${v2.gate_id}`);
-    expect(await page.locator('[data-field="headline"]').textContent()).toContain("0.4 drops 22 % of v1 and 59 % of v2");
+    expect(await page.locator('[data-field="headline"]').textContent()).toContain("0.4 drops 22\u00a0% of v1 and 59\u00a0% of v2");
     expect(await page.locator('[data-field="current-threshold"]').textContent()).toBe(String(v2.threshold));
     // The detector reads alarm, since when, and links the drift alert.
     expect(await page.locator('[data-field="detector"] .badge').textContent()).toBe("alarm");
     expect(await page.locator('[data-field="detector"]').textContent()).toContain("drop_rate_drift");
     expect(await page.locator('[data-field="detector"] a[href^="/ui/alerts/alr_"]').count()).toBe(1);
-    const svg = page.locator('svg[data-chart="ecdf"]');
+    // drawn in two layouts, the wide one shown at 1280 px
+    const svg = page.locator('svg[data-chart="ecdf"][data-layout="wide"]');
+    expect(await svg.isVisible()).toBe(true);
+    expect(await page.locator('svg[data-chart="ecdf"][data-layout="narrow"]').isVisible()).toBe(false);
     expect(await svg.locator("path[data-series]").count()).toBe(2);
     expect(await svg.locator("g[data-threshold]").count()).toBe(2);
     const cell = (t: number, tone: string) => page.locator(`[data-table="implied"] td[data-cell="${t}@${tone}"]`).textContent();
-    expect(await cell(0.4, "prev")).toBe("22.0 %");
-    expect(await cell(0.4, "cur")).toBe("59.0 %");
-    expect(await cell(v2.threshold, "cur")).toBe("22.0 %");
+    expect(await cell(0.4, "prev")).toBe("22.0\u00a0%");
+    expect(await cell(0.4, "cur")).toBe("59.0\u00a0%");
+    expect(await cell(v2.threshold, "cur")).toBe("22.0\u00a0%");
     // The upload's shift report is the last rebuild decision; newer servers add `decision` and its interval.
     const shift = (await page.locator('[data-field="shift"]').textContent()) ?? "";
-    expect(shift).toContain("22.0 % → 59.0 %");
+    expect(shift).toContain("22.0\u00a0% → 59.0\u00a0%");
     if (v2.shift?.decision) expect(shift).toContain(v2.shift.decision);
     expect(await page.locator('[data-table="windows"] tbody tr').count()).toBeGreaterThanOrEqual(1);
     // Candidates per query of the seeded window (20, as in calibration: no change noted).
     expect(await page.locator('[data-table="windows"] td[data-field="candidates"]').allTextContents()).toContain("20.0");
     await axe(page, "gate");
     await shoot(page, "gate");
+    // At 375 px the narrow layout: its text keeps at least 90 % of its 12 px, and every label stays inside the chart.
+    await page.setViewportSize({ width: 375, height: 812 });
+    const narrow = page.locator('svg[data-chart="ecdf"][data-layout="narrow"]');
+    expect(await narrow.isVisible()).toBe(true);
+    expect(await svg.isVisible()).toBe(false);
+    const box = (await narrow.boundingBox())!;
+    expect(box.width / Number((await narrow.getAttribute("viewBox"))!.split(" ")[2])).toBeGreaterThanOrEqual(0.9);
+    expect(box.x + box.width).toBeLessThanOrEqual(375);
+    for (const text of await narrow.locator("text").all()) {
+      const t = (await text.boundingBox())!;
+      expect(t.x, (await text.textContent()) ?? "").toBeGreaterThanOrEqual(box.x - 0.5);
+      expect(t.x + t.width, (await text.textContent()) ?? "").toBeLessThanOrEqual(box.x + box.width + 0.5);
+    }
+    await axe(page, "gate at 375 px");
+    await page.setViewportSize({ width: 1280, height: 900 });
 
     // What would threshold x drop? answered from both stored distributions
     await page.getByLabel("Threshold x").fill("0.4");
     await page.getByRole("button", { name: "Compute" }).click();
     await page.waitForURL(/x=0\.4/u);
     const answer = (await page.locator('[data-field="what-if"]').textContent()) ?? "";
-    expect(answer).toContain("59.0 % of v2 (served) lies below 0.4");
-    expect(answer).toContain("22.0 % of v1 lies below 0.4");
+    expect(answer).toContain("59.0\u00a0% of v2 (served) lies below 0.4");
+    expect(answer).toContain("22.0\u00a0% of v1 lies below 0.4");
     await axe(page, "gate what-if");
 
     await page.getByRole("link", { name: "histogram" }).click();
-    await page.locator('svg[data-chart="histogram"]').waitFor();
+    await page.locator('svg[data-chart="histogram"][data-layout="wide"]').waitFor();
     await axe(page, "gate histogram");
     await shoot(page, "gate-histogram");
     await page.close();
@@ -205,7 +223,10 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
       expect(await chart.locator(`circle[data-bucket="${series.buckets[0].start}"]`).count()).toBe(1);
       expect(await chart.locator('g[data-marker="alarm"]').count()).toBe(1);
       expect(await chart.locator('g[data-marker="activation"]').count()).toBe(2);
-      expect(await chart.locator('g[data-marker="activation"] text').allTextContents()).toEqual(expect.arrayContaining(["v1", "v2"]));
+      // seconds apart, the two share one label ("v1→v2"); its tooltip names each
+      const labels = chart.locator('g[data-part="activation-label"]');
+      expect(await labels.locator("text").allTextContents()).toEqual(["v1→v2"]);
+      expect(await labels.locator("title").allTextContents()).toEqual([expect.stringMatching(/^v1 activated at .+ UTC; v2 activated at .+ UTC$/u)]);
       // Drawn for its width: the text keeps at least 90 % of its 12 px (no phone-sized labels shrunk to dots), and
       // the chart fits the screen.
       const box = (await chart.boundingBox())!;
@@ -220,12 +241,14 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     }
     await page.setViewportSize({ width: 1280, height: 900 });
     // The text alternative and the plotted numbers say the same.
-    const desc = (await page.locator('svg[data-layout="wide"] desc').textContent()) ?? "";
-    expect(desc).toContain("1 hour with observations in the last 24 hours; v2 (served): observed 32.5 % per hour, the detector expects 22.0 %");
+    const desc = (await page.locator('svg[data-chart="drop-rate-series"][data-layout="wide"] desc').textContent()) ?? "";
+    expect(desc).toContain(
+      "1 hour with observations in the last 24 hours; v2 (served): observed 32.5\u00a0% per hour, the detector expects 22.0\u00a0%",
+    );
     expect(desc).toMatch(/1 hour with alarms/u);
     await page.getByText("Plotted numbers (per hour)").click();
     const cells = await page.locator('[data-table="series"] tbody tr').first().locator("td").allTextContents();
-    expect(cells.slice(0, 5)).toEqual(["v2", "served", "800", "32.5 %", "22.0 %"]);
+    expect(cells.slice(0, 5)).toEqual(["v2", "served", "800", "32.5\u00a0%", "22.0\u00a0%"]);
     const csv = await (await page.request.get(`${origin}/ui/gates/${v2.gate_id}/series.csv?range=24h`)).text();
     expect(csv.split("\r\n")[1]).toContain(`,${v2.id},v2,2,800,16000,5200,`);
     await page.close();
@@ -250,8 +273,10 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     // After the rollback the page reads as README.md says (and its screenshot, taken here, shows): the rebuild's
     // comparison whichever side is served, v1 served again, v2's decision kept.
     await page.goto(`${origin}/ui/gates/${v2.gate_id}`);
-    const headline = ((await page.locator('[data-field="headline"] .big').textContent()) ?? "").trim();
-    expect(headline).toBe("0.4 drops 22 % of v1 and 59 % of v2");
+    // each figure joined to its "%" by a non-breaking space, read here as README.md writes it
+    const big = ((await page.locator('[data-field="headline"] .big').textContent()) ?? "").trim();
+    expect(big).toBe("0.4 drops 22\u00a0% of v1 and 59\u00a0% of v2");
+    const headline = big.replace(/\s+/gu, " ");
     expect(readFileSync(join(ROOT, "README.md"), "utf8").replace(/\s+/gu, " ")).toContain(`the gate page reads "${headline}"`);
     expect(await page.locator('[data-field="rolled-back"]').textContent()).toMatch(/^Rolled back from v2 at .* UTC by dev-admin: "v2 hurt recall"$/u);
     expect(await page.locator('[data-field="decision"]').first().textContent()).toBe("shifted");
@@ -315,7 +340,7 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     expect(await page.locator('[data-field="summary"]').textContent()).toBe(latest.summary);
     expect(await page.locator("h2#latest").textContent()).toMatch(/^Latest occurrence \(\d{4}-/u);
     const w = latest.details.window;
-    const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+    const pct = (x: number) => `${(100 * x).toFixed(1)}\u00a0%`;
     const group = (name: string) => page.locator(`section[data-group="${name}"]`);
     expect(await group("rate").locator('[data-field="observed"]').textContent()).toBe(pct(w.drop_rate.observed));
     expect(await group("rate").locator('[data-field="expected"]').textContent()).toBe(pct(w.drop_rate.expected));
@@ -366,6 +391,30 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     await shoot(page, "alert-drift");
     await page.setViewportSize({ width: 375, height: 812 });
     await axe(page, "drift alert at 375 px");
+    await page.close();
+  });
+
+  it("tables that scroll sideways at 375 px keep their captions on the screen, wrapped, on the overview, alerts and gate pages", async () => {
+    const page = await context.newPage();
+    await page.setViewportSize({ width: 375, height: 812 });
+    let scrolling = 0;
+    for (const path of ["/ui", "/ui/alerts", `/ui/gates/${v2.gate_id}`]) {
+      await page.goto(`${origin}${path}`);
+      for (const wrap of await page.locator(".table-wrap").all()) {
+        const caption = wrap.locator("caption");
+        if ((await caption.count()) === 0 || !(await caption.isVisible())) continue;
+        const w = (await wrap.boundingBox())!;
+        const c = (await caption.boundingBox())!;
+        const text = (await caption.textContent()) ?? "";
+        // the table is wider than the screen, its caption is not: it wraps within the scrolling region
+        if (await wrap.evaluate((e) => e.scrollWidth > e.clientWidth)) scrolling++;
+        expect(c.x, `${path}: ${text}`).toBeGreaterThanOrEqual(w.x - 0.5);
+        expect(c.x + c.width, `${path}: ${text}`).toBeLessThanOrEqual(w.x + w.width + 0.5);
+        expect(c.x + c.width, `${path}: ${text}`).toBeLessThanOrEqual(375);
+      }
+    }
+    // the alerts list at least scrolls sideways here, so the captions were put to the test
+    expect(scrolling).toBeGreaterThanOrEqual(1);
     await page.close();
   });
 
@@ -435,7 +484,7 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     const monitor = await api("GET", `/v1/monitor?${new URLSearchParams(gate)}`, undefined, "dev-read");
     const page = await context.newPage();
     await page.goto(`${origin}/ui/gates/${calibration.gate_id}`);
-    expect(await page.locator('[data-field="coverage-target"]').textContent()).toBe("90.0 %");
+    expect(await page.locator('[data-field="coverage-target"]').textContent()).toBe("90.0\u00a0%");
     expect(await page.locator('[data-field="coverage-observed"]').textContent()).toBe(pct(monitor.recall[0].observed));
     expect(await page.locator('[data-field="coverage-queries"]').textContent()).toMatch(/^200 with a relevant candidate/u);
     await axe(page, "recall gate");

@@ -11,7 +11,7 @@ function field(html: string, name: string): string {
   const m = new RegExp(`data-field="${name}"[^>]*>([\\s\\S]*?)</(?:dd|div|section|td)>`, "u").exec(html);
   return (m?.[1] ?? "")
     .replace(/<[^>]+>/gu, "")
-    .replace(/\s+/gu, " ")
+    .replace(/[ \t\r\n]+/gu, " ")
     .trim();
 }
 
@@ -35,9 +35,9 @@ describe("gate page of a recall gate", () => {
     // Before any judgment: the promise, and a production panel that says nothing was judged yet.
     let html = await page(`/ui/gates/${calibration.gate_id}`, cookie);
     expect(field(html, "current-policy")).toBe(
-      `index version v1, recall policy (any_relevant, target 90.0 %, certified coverage at least ${pct(r.coverage_bound)}), expected drop ${pct(calibration.expected_drop_rate)}`,
+      `index version v1, recall policy (any_relevant, target 90.0\u00a0%, certified coverage at least ${pct(r.coverage_bound)}), expected drop ${pct(calibration.expected_drop_rate)}`,
     );
-    expect(field(html, "coverage-target")).toBe("90.0 %");
+    expect(field(html, "coverage-target")).toBe("90.0\u00a0%");
     expect(field(html, "coverage-bound")).toContain(`at least ${pct(r.coverage_bound)}`);
     expect(field(html, "coverage-bound")).toContain(`${r.n} labelled queries`);
     expect(html).toContain("No judged queries yet");

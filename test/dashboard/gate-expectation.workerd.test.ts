@@ -41,7 +41,7 @@ function fieldText(html: string, name: string): string {
   return unescaped(html.slice(start, html.indexOf("</div>", start)))
     .replace(/^[^>]*>/u, "")
     .replace(/<[^>]+>/gu, " ")
-    .replace(/\s+/gu, " ")
+    .replace(/[ \t\r\n]+/gu, " ")
     .trim();
 }
 
@@ -131,7 +131,7 @@ describe("gate page of a guarded gate whose query sizes changed", () => {
     expect(at, "an overview row").toBeGreaterThanOrEqual(0);
     const row = unescaped(overview.slice(at, overview.indexOf("</tr>", at)));
     expect(row).toContain(`<div>${pct(calibration.expected_drop_rate)}</div>`);
-    expect(row).toContain(`<td data-field="policy">drop 50 %, min_keep 2</td>`);
+    expect(row).toContain(`<td data-field="policy">drop 50\u00a0%, min_keep 2</td>`);
     expect(row).toContain(`data-field="detector-expected">detector now: ${expected} for the query sizes since its last reset</div>`);
   });
 });

@@ -38,7 +38,7 @@ describe("gate page of a gate with one calibration", () => {
     expect(cell).toBe(pct(0.25));
     // The plotted quantiles are the calibration's own.
     const q = calibration.summary.quantiles[Math.round(0.5 / calibration.summary.step)];
-    expect(html).toMatch(new RegExp(`50 %</td><td class="num">${num(q).replace(".", "\\.")}<`, "u"));
+    expect(html).toMatch(new RegExp(`50\u00a0%</td><td class="num">${num(q).replace(".", "\\.")}<`, "u"));
     // The what-if answer reads the same distribution.
     const whatIf = await page(`/ui/gates/${calibration.gate_id}?x=${t}#what-if`, await session(TOKENS.read));
     expect(/data-field="what-if"[\s\S]*?<strong>([^<]*)<\/strong> of v1 \(served\)/u.exec(whatIf)?.[1]).toBe(pct(0.25));

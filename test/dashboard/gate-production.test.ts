@@ -3,7 +3,7 @@
 // expectation is named once per open window, the same whichever range is shown; the chart's description counts hours,
 // not buckets, and gives each calibration its own observed range.
 import { describe, expect, it } from "vitest";
-import type { Calibration, Promotion, SeriesBucket } from "../../src/contract";
+import type { Calibration, MonitorSeries, Promotion, SeriesBucket } from "../../src/contract";
 import type { GateView, SeriesRange } from "../../src/dashboard/data/gate";
 import type { WindowPoint } from "../../src/dashboard/data/monitor-view";
 import type { TrafficSpan } from "../../src/dashboard/data/traffic-spans";
@@ -106,7 +106,13 @@ const RECENT = [2, 1, 0].flatMap((h, i) => {
 });
 const OLDER = [bucket(72, "cal_v2", "v2", 0.2, 0.22)];
 
-async function render(range: SeriesRange, buckets: SeriesBucket[], points: WindowPoint[] = POINTS, traffic: TrafficSpan[] = []): Promise<string> {
+async function render(
+  range: SeriesRange,
+  buckets: SeriesBucket[],
+  points: WindowPoint[] = POINTS,
+  traffic: TrafficSpan[] = [],
+  activations: MonitorSeries["activations"] = [],
+): Promise<string> {
   const view = {
     calibrations: CALIBRATIONS,
     traffic,
@@ -119,7 +125,7 @@ async function render(range: SeriesRange, buckets: SeriesBucket[], points: Windo
       bucket_seconds: 3600,
       retention_days: 30,
       buckets,
-      activations: [],
+      activations,
     },
     range,
   } as unknown as GateView;
@@ -149,28 +155,30 @@ describe("production section during a promotion onto a guarded calibration", () 
     const lines = [...day.matchAll(/<li data-calibration="([^"]+)" data-role="([^"]+)">([^<]*)<\/li>/gu)].map((m) => [m[1], m[2], m[3]]);
     expect(lines.map(([id, role]) => `${id}:${role}`)).toEqual(["cal_v2:active", "cal_v3:candidate"]);
     // The pooled test: the figure and its band, nothing about query sizes.
-    expect(lines[0]![2]).toBe("v2: 22.0 % (tolerated 20.0 % to 24.0 %).");
+    expect(lines[0]![2]).toBe("v2: 22.0\u00a0% (tolerated 20.0\u00a0% to 24.0\u00a0%).");
     // The stratified one: for production's sizes, beside the calibration's own rate, and how much of it is watched.
     expect(lines[1]![2]).toBe(
-      `v3 (promotion candidate): 32.5 % ${FOR_SIZES} (tolerated 30.0 % to 35.0 %); the calibration's own expected drop rate is 30.0 %. ` +
-        "4 of 6 size strata are tested, which held 80.0 % of the candidates a threshold decided since that reset.",
+      `v3 (promotion candidate): 32.5\u00a0% ${FOR_SIZES} (tolerated 30.0\u00a0% to 35.0\u00a0%); the calibration's own expected drop rate is 30.0\u00a0%. ` +
+        "4 of 6 size strata are tested, which held 80.0\u00a0% of the candidates a threshold decided since that reset.",
     );
   });
 
   it("counts hours, not buckets, and gives each calibration its own observed range and the detector's expectation", async () => {
     const day = desc(await render("24h", RECENT));
     expect(day).toContain("3 hours with observations in the last 24 hours;");
-    expect(day).toContain("v2 (served): observed 21.0 % to 23.0 % per hour, the detector expects 22.0 % (tolerated 20.0 % to 24.0 %) now;");
     expect(day).toContain(
-      `v3 (promotion candidate): observed 30.0 % to 36.0 % per hour, the detector expects 32.5 % ${FOR_SIZES} (tolerated 30.0 % to 35.0 %) now.`,
+      "v2 (served): observed 21.0\u00a0% to 23.0\u00a0% per hour, the detector expects 22.0\u00a0% (tolerated 20.0\u00a0% to 24.0\u00a0%) now;",
+    );
+    expect(day).toContain(
+      `v3 (promotion candidate): observed 30.0\u00a0% to 36.0\u00a0% per hour, the detector expects 32.5\u00a0% ${FOR_SIZES} (tolerated 30.0\u00a0% to 35.0\u00a0%) now.`,
     );
     expect(day).toContain("1 hour with alarms, the last at");
     // The last hour's own figure (v3 expected 32.0 % then) is not what the description names.
-    expect(day).not.toContain("32.0 %");
+    expect(day).not.toContain("32.0\u00a0%");
     const week = desc(await render("7d", [...OLDER, ...RECENT]));
     expect(week).toContain("4 hours with observations in the last 7 days;");
-    expect(week).toContain("v2 (served): observed 20.0 % to 23.0 % per hour, the detector expects 22.0 %");
-    expect(week).toContain(`v3 (promotion candidate): observed 30.0 % to 36.0 % per hour, the detector expects 32.5 % ${FOR_SIZES}`);
+    expect(week).toContain("v2 (served): observed 20.0\u00a0% to 23.0\u00a0% per hour, the detector expects 22.0\u00a0%");
+    expect(week).toContain(`v3 (promotion candidate): observed 30.0\u00a0% to 36.0\u00a0% per hour, the detector expects 32.5\u00a0% ${FOR_SIZES}`);
   });
 
   it("gives the test that alarmed beside the restarted detector's expectation while its alert stands", async () => {
@@ -304,9 +312,9 @@ describe("an hour in which a calibration's traffic changed kind", () => {
     // the description and the legend name v3's two lines apart
     // the shadow line's expectation is its own last hour's, not the candidate arm's detector of now
     expect(desc(html)).toMatch(
-      /v3 \([^)]*\), its shadow traffic: observed 50\.0 % per hour, expected 30\.0 % [^;]*\(tolerated 28\.0 % to 32\.0 %\) at its last hour/u,
+      /v3 \([^)]*\), its shadow traffic: observed 50\.0\u00a0% per hour, expected 30\.0\u00a0% [^;]*\(tolerated 28\.0\u00a0% to 32\.0\u00a0%\) at its last hour/u,
     );
-    expect(desc(html)).toMatch(/its promotion candidate traffic: observed 30\.0 % to 36\.0 % per hour, the detector expects /u);
+    expect(desc(html)).toMatch(/its promotion candidate traffic: observed 30\.0\u00a0% to 36\.0\u00a0% per hour, the detector expects /u);
     expect(desc(html)).toMatch(/v3 \([^)]*\), its promotion candidate traffic: observed /u);
     expect(text(html)).toContain("its shadow traffic: observed (dotted line and dots)");
   });
@@ -342,12 +350,12 @@ describe("the share panels' sentences", () => {
   it("give one figure when every hour's share reads alike, a range otherwise", async () => {
     // v9 (not in the listed history) qualifies by its hours: its guard bound on 20 of 100 queries in each.
     const alike = [2, 1].map((h) => bucket(h, "cal_v9", "v9", 0.3, 0.3, { guard_bound_queries: 20 }));
-    expect(desc(await render("24h", alike))).toContain("v9 (not served) had min_keep bind on 20.0 % of queries per hour.");
+    expect(desc(await render("24h", alike))).toContain("v9 (not served) had min_keep bind on 20.0\u00a0% of queries per hour.");
     const apart = [
       bucket(2, "cal_v9", "v9", 0.3, 0.3, { guard_bound_queries: 20 }),
       bucket(1, "cal_v9", "v9", 0.3, 0.3, { guard_bound_queries: 25 }),
     ];
-    expect(desc(await render("24h", apart))).toContain("v9 (not served) had min_keep bind on 20.0 % to 25.0 % of queries per hour.");
+    expect(desc(await render("24h", apart))).toContain("v9 (not served) had min_keep bind on 20.0\u00a0% to 25.0\u00a0% of queries per hour.");
   });
 });
 
@@ -418,5 +426,52 @@ describe("the tables' unscored column", () => {
     const html = await render("24h", hours);
     expect(table(html, "series").cells).toEqual(["50 (5.0 %)"]);
     expect(table(html, "windows").headers).not.toContain("Unscored candidates");
+  });
+});
+
+describe("activations on the production chart", () => {
+  // Two calibrations of index version v1 (re-calibrated on the same index), then v2: five activations within one hour.
+  const [first, second] = ["cal_0000d247b3", "cal_00001c9699"];
+  const at = (minutesAgo: number) => new Date(NOW - minutesAgo * 60_000).toISOString();
+  const activation = (minutesAgo: number, calibration_id: string, index_version: string) => ({
+    at: at(minutesAgo),
+    calibration_id,
+    index_version,
+    previous_calibration_id: null,
+  });
+  const incident = [
+    activation(50, first, "v1"),
+    activation(49, second, "v1"),
+    activation(40, "cal_v2", "v2"),
+    activation(30, second, "v1"),
+    activation(10, "cal_v2", "v2"),
+  ];
+  const hours = [bucket(1, first, "v1", 0.2, 0.2), bucket(0, second, "v1", 0.2, 0.2), bucket(0, "cal_v2", "v2", 0.22, 0.22)];
+
+  it("names each activation as the page names its calibration, with the id's end where two share a version", async () => {
+    const html = await render("7d", hours, POINTS, [], incident);
+    expect(desc(html)).toContain(
+      [
+        `Activated v1 (d247b3) at ${at(50).replace("T", " ").replace(".000Z", " UTC")}.`,
+        `Activated v1 (1c9699) at ${at(49).replace("T", " ").replace(".000Z", " UTC")}.`,
+        `Activated v2 at ${at(40).replace("T", " ").replace(".000Z", " UTC")}.`,
+      ].join(" "),
+    );
+    expect(desc(html)).not.toMatch(/Activated v1 at/u);
+    // in each layout, labels over the five (no two overprinting: test/dashboard/time-series.test.ts) whose tooltips
+    // name all of them, in order, the same way
+    const layouts = html.split('data-chart="drop-rate-series"').slice(1);
+    expect(layouts).toHaveLength(2);
+    for (const svg of layouts) {
+      const titles = [...svg.matchAll(/data-part="activation-label"[^>]*><title>([^<]*)<\/title>/gu)].map((m) => m[1]!);
+      expect(titles.join("; ").replace(/ activated at [^;]+/gu, "")).toBe("v1 (d247b3); v1 (1c9699); v2; v1 (1c9699); v2");
+    }
+    expect(html.match(/data-marker="activation"/gu)).toHaveLength(10);
+  });
+
+  it("names a version by itself when no other calibration the chart shows has it", async () => {
+    const html = await render("24h", [bucket(0, "cal_v2", "v2", 0.22, 0.22)], POINTS, [], [activation(600, "cal_v2", "v2")]);
+    expect(desc(html)).toContain(`Activated v2 at ${at(600).replace("T", " ").replace(".000Z", " UTC")}.`);
+    expect(html).toMatch(/data-part="activation-label"[^>]*><title>v2 activated at [^<]+<\/title><text [^>]*>v2<\/text>/u);
   });
 });

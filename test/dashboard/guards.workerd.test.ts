@@ -181,7 +181,7 @@ describe("gate page comparing two calibrations of one index version", () => {
     const headline = html.slice(big, html.indexOf("</div>", big));
     // No rebuild between them: neither threshold is the "old" one; the served one first.
     expect(headline).toBe(
-      `class="big">v2 (${newer.id.slice(-6)}, served) drops 30 % at ${num(newer.threshold)}; v2 (${older.id.slice(-6)}) would drop 20 % at ${num(older.threshold)}`,
+      `class="big">v2 (${newer.id.slice(-6)}, served) drops 30\u00a0% at ${num(newer.threshold)}; v2 (${older.id.slice(-6)}) would drop 20\u00a0% at ${num(older.threshold)}`,
     );
     expect(html.slice(start, big)).toContain("What each calibration&#39;s own threshold drops of its own scores");
   });

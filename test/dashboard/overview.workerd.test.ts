@@ -94,7 +94,7 @@ describe("a gate's policy on the overview", () => {
     expect(calibration.policy).toMatchObject({ target: 0.225 });
     const overview = await page(`/ui?index=${gate.index}`, await session(TOKENS.read));
     const row = overview.slice(overview.indexOf(`data-gate="${calibration.gate_id}"`));
-    expect(/data-field="policy">([^<]*)</u.exec(row)?.[1]).toBe("drop 22.5 %");
+    expect(/data-field="policy">([^<]*)</u.exec(row)?.[1]).toBe("drop 22.5\u00a0%");
   });
 });
 

@@ -48,7 +48,7 @@ const text = (html: string): string =>
     .replaceAll("&#39;", "'")
     .replaceAll("&quot;", '"')
     .replaceAll("&amp;", "&")
-    .replace(/\s+/gu, " ")
+    .replace(/[ \t\r\n]+/gu, " ")
     .trim();
 
 /** The production chart's legend, one entry per series (the calibration's name before its first colon). */
@@ -140,9 +140,9 @@ describe("the gate page after README.md's promotion steps 1 to 7", () => {
       `v2 (${bad6}, promotion candidate, rolled back)`,
     ]);
     const desc = /<desc id="series-wide-desc">([^<]*)<\/desc>/u.exec(html)![1]!.replaceAll("&#39;", "'");
-    expect(desc).toContain(`v2 (${bad6}, promotion candidate, rolled back): observed 60.0 % per hour, expected 59.0 %`);
+    expect(desc).toContain(`v2 (${bad6}, promotion candidate, rolled back): observed 60.0\u00a0% per hour, expected 59.0\u00a0%`);
     expect(desc).toContain(
-      `v2 (${good6}, served; earlier in this range: shadow, promotion candidate), its served traffic: observed 20.0 % per hour, the detector expects`,
+      `v2 (${good6}, served; earlier in this range: shadow, promotion candidate), its served traffic: observed 20.0\u00a0% per hour, the detector expects`,
     );
     expect(desc).not.toMatch(/v2 \((shadow|promotion candidate)\)/u);
     // The hourly table names the two v2s apart too.
@@ -181,10 +181,11 @@ describe("the gate page after README.md's promotion steps 1 to 7", () => {
     const headline = field(html, "headline");
     expect(headline).toMatch(/^What each calibration's own threshold drops of its own scores/u);
     expect(headline.replace(/^What each calibration's own threshold drops of its own scores/u, "")).toBe(
-      `v2 (${good6}, served) drops 22 % at ${v2.threshold}; v2 (${bad6}, promotion candidate, rolled back) would drop 59 % at 0.4`,
+      `v2 (${good6}, served) drops 22\u00a0% at ${v2.threshold}; v2 (${bad6}, promotion candidate, rolled back) would drop 59\u00a0% at 0.4`,
     );
     const markers = [...html.matchAll(/<g data-threshold="[^"]+">\s*<line[^>]*\/?>(?:<\/line>)?\s*<text[^>]*>([^<]*)<\/text>/gu)].map((m) => m[1]);
-    expect(markers).toEqual([`v2 (${good6}) ${v2.threshold}`, `v2 (${bad6}) 0.4`]);
+    // in each of the chart's two layouts
+    expect(markers).toEqual([`v2 (${good6}) ${v2.threshold}`, `v2 (${bad6}) 0.4`, `v2 (${good6}) ${v2.threshold}`, `v2 (${bad6}) 0.4`]);
     const rebuild = html.slice(html.indexOf('id="rebuild"'), html.indexOf('id="promotions"'));
     expect(text(rebuild.slice(rebuild.indexOf(">") + 1, rebuild.indexOf("</h2>")))).toBe(`Rebuild decision: v2 (${good6}) → v2 (${bad6})`);
     expect(field(html, "report-made")).toBe(

@@ -43,18 +43,18 @@ describe("the gate page's promotion timeline", () => {
     const now = running
       .slice(at, running.indexOf("</ul>", at))
       .replace(/<[^>]+>/gu, " ")
-      .replace(/\s+/gu, " ")
+      .replace(/[ \t\r\n]+/gu, " ")
       .replaceAll("&#39;", "'");
-    expect(now).toContain("Step 1 so far (10 % of keyed traffic):");
+    expect(now).toContain("Step 1 so far (10\u00a0% of keyed traffic):");
     expect(now).toContain(
       `candidate arm: ${pct(live.candidate_drop_rate)} dropped over 60 queries; control arm: ${pct(live.control_drop_rate)} over 60 queries`,
     );
     expect(live.candidate_drop_rate).toBeCloseTo(0.25, 12);
-    expect(now).toMatch(/against control: inconclusive, \+5\.0 points \(95 %: [+-][\d.]+ to \+[\d.]+\)/u);
+    expect(now).toMatch(/against control: inconclusive, \+5\.0\u00a0points \(95 %: [+-][\d.]+ to \+[\d.]+\)/u);
     expect(now).toContain(`against the candidate calibration's expected rate: ${live.vs_target.decision}`);
     // The decisions' levels, so a 95 % interval clear of the tolerance beside "inconclusive" reads as it should.
     expect(now).toContain(
-      `shifted when the 99.8 % confidence sequence lies beyond ±${num(live.vs_control.tolerance * 100, 1)} points, equivalent when the 90 % one lies within`,
+      `shifted when the 99.8\u00a0% confidence sequence lies beyond ±${num(live.vs_control.tolerance * 100, 1)}\u00a0points, equivalent when the 90\u00a0% one lies within`,
     );
     const drift = live.candidate_drift!.window.drop_rate;
     expect(now).toContain(`candidate arm's drift detector: not armed, ln R ${num(drift.log_evidence, 1)}`);
@@ -72,16 +72,16 @@ describe("the gate page's promotion timeline", () => {
     const table = section.slice(section.indexOf('data-table="promotion-steps"'), section.indexOf("</table>"));
     expect([...table.matchAll(/<tr data-step="(\w+)"/gu)].map((m) => m[1])).toEqual(["started", "paused", "resumed", "advanced", "rolled_back"]);
     expect(table).toContain("by hand: advance");
-    expect(table).toContain("50 %");
+    expect(table).toContain("50\u00a0%");
     // Each override's row shows the candidate against control as it stood: the pause's with the step's numbers.
     const pause = table.slice(table.indexOf('<tr data-step="paused"'), table.indexOf('<tr data-step="resumed"'));
-    expect(pause).toMatch(/inconclusive, \+5\.0 points \(95 %: [+-][\d.]+ to \+[\d.]+\)/u);
+    expect(pause).toMatch(/inconclusive, \+5\.0\u00a0points \(95 %: [+-][\d.]+ to \+[\d.]+\)/u);
     // The rebuild decision made at v2's upload stays on the page, under it the rollback that overruled it, linked.
     const rebuild = html.slice(html.indexOf('id="rebuild"'), html.indexOf('id="promotions"'));
     const overruled = rebuild.slice(rebuild.indexOf('<p data-field="overruled"'));
     expect(overruled.replace(/<[^>]+>/gu, "")).toMatch(
       new RegExp(
-        `^rolled back Live traffic overruled this decision: the promotion of v2 \\(${p.id}\\) was rolled back at 50 % of traffic on .+ UTC \\(admin: by hand: rollback\\)\\.`,
+        `^rolled back Live traffic overruled this decision: the promotion of v2 \\(${p.id}\\) was rolled back at 50\u00a0% of traffic on .+ UTC \\(admin: by hand: rollback\\)\\.`,
         "u",
       ),
     );

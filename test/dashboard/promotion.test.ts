@@ -83,8 +83,8 @@ describe("a promotion's state in words", () => {
   // The share a closed promotion's candidate had is not what it is served now: only an open one names a share.
   const plan = { steps: [10, 50, 100], min_queries: 500, on_regression: "pause", tolerance: 0.02 } as Promotion["plan"];
   it.each([
-    ["running", 1, 50, ", step 2 of 3 (50 % of keyed traffic)"],
-    ["paused", 1, 50, " at step 2 of 3: the candidate keeps its 50 % of keyed traffic until a person resumes or rolls back the promotion"],
+    ["running", 1, 50, ", step 2 of 3 (50\u00a0% of keyed traffic)"],
+    ["paused", 1, 50, " at step 2 of 3: the candidate keeps its 50\u00a0% of keyed traffic until a person resumes or rolls back the promotion"],
     ["completed", 2, 100, " after step 3 of 3: the candidate was activated"],
     ["rolled_back", 1, 0, " at step 2 of 3: its keyed traffic went back to the control"],
     ["superseded", 0, 0, " at step 1 of 3: an activation of the gate ended it"],

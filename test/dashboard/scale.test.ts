@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { dropRateAt, ecdfPoints, histogram, pct } from "../../src/dashboard/charts/scale";
+import { dropRateAt, ecdfPoints, fixed, histogram, inPoints, pct, percent, points } from "../../src/dashboard/charts/scale";
+import { pctTick } from "../../src/dashboard/charts/series-parts";
 import { buildDistribution } from "../../src/stats/distribution";
 
 const dist = buildDistribution(
@@ -16,6 +17,16 @@ describe("chart helpers", () => {
     expect(bins.reduce((s, b) => s + b.share, 0)).toBeCloseTo(1, 10);
     expect(dropRateAt(dist, 0.4)).toBe(0.4);
     expect(dropRateAt(dist, null)).toBe(0);
-    expect(pct(0.22)).toBe("22.0 %");
+  });
+
+  it("joins every figure to its unit with a non-breaking space, so a line never ends between them", () => {
+    expect(pct(0.22)).toBe("22.0\u00a0%");
+    expect(pct(0.22, 0)).toBe("22\u00a0%");
+    expect(pct(null)).toBe("–");
+    expect(pctTick(0.125)).toBe("12.5\u00a0%");
+    expect(percent(50)).toBe("50\u00a0%");
+    expect(points(0.38)).toBe("+38.0\u00a0points");
+    expect(points(-0.0004)).toBe("0.0\u00a0points");
+    expect(inPoints(fixed(0.02 * 100, 1))).toBe("2.0\u00a0points");
   });
 });

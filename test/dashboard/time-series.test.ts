@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { SeriesBucket } from "../../src/contract";
 import type { ShareLine } from "../../src/dashboard/charts/share-panel";
-import { alarmsOf, DropRateSeriesChart } from "../../src/dashboard/charts/time-series";
+import { alarmsOf, type ChartActivation, DropRateSeriesChart } from "../../src/dashboard/charts/time-series";
 
 const HOUR = 3600 * 1000;
 const T0 = Date.UTC(2026, 11, 1);
@@ -55,14 +55,16 @@ const buckets: SeriesBucket[] = [
   ...Array.from({ length: 4 }, (_, i) => bucket(20 + i, "cal_v2", "v2", 0.21)),
 ];
 
-async function render(input: { buckets?: SeriesBucket[]; abstention?: ShareLine[]; guard?: ShareLine[] } = {}): Promise<string> {
+async function render(
+  input: { buckets?: SeriesBucket[]; abstention?: ShareLine[]; guard?: ShareLine[]; activations?: ChartActivation[]; hours?: number } = {},
+): Promise<string> {
   const node = DropRateSeriesChart({
     buckets: input.buckets ?? buckets,
     ...(input.abstention ? { abstention: input.abstention } : {}),
     ...(input.guard ? { guard: input.guard } : {}),
-    activations: [{ at: new Date(T0 + 20 * HOUR).toISOString(), index_version: "v2" }],
+    activations: input.activations ?? [{ at: new Date(T0 + 20 * HOUR).toISOString(), name: "v2" }],
     fromMs: T0,
-    toMs: T0 + 23.5 * HOUR,
+    toMs: T0 + (input.hours ?? 23.5) * HOUR,
     bucketMs: HOUR,
     title: "Production drop rate",
     desc: "test",
@@ -107,7 +109,7 @@ describe("drop rate over time chart", () => {
       // Two hours with alarms, one activation, and the evidence of 400 written out above the panel.
       expect(part.match(/data-marker="alarm"/gu)).toHaveLength(2);
       expect(part.match(/data-marker="activation"/gu)).toHaveLength(1);
-      expect(part).toContain(">v2</text>");
+      expect(part).toMatch(/data-part="activation-label"[^>]*><title>v2 activated at 2026-12-01 20:00:00 UTC<\/title><text [^>]*>v2<\/text>/u);
       expect(part).toMatch(/data-part="off-scale"[^>]*>↑400</u);
       expect(part).not.toMatch(/NaN|undefined|Infinity/u);
       // Nothing is drawn right of the plot area, though the range ends inside the last bucket's hour.
@@ -192,5 +194,102 @@ describe("drop rate over time chart", () => {
       expect([...y(false)][0]!).toBeLessThan([...y(true)][0]!);
       expect(panel).not.toMatch(/NaN|undefined|Infinity/u);
     }
+  });
+
+  describe("activation labels", () => {
+    /** Each layout's activation markers and labels: the labels' x, y and text, and their tooltips. */
+    function labelsOf(html: string) {
+      return html
+        .split('data-chart="drop-rate-series"')
+        .slice(1)
+        .map((svg) => {
+          const part = svg.slice(0, svg.indexOf("</svg>"));
+          return {
+            layout: /data-layout="(\w+)"/u.exec(part)![1]!,
+            markers: part.match(/data-marker="activation"/gu)?.length ?? 0,
+            labels: [
+              ...part.matchAll(/data-part="activation-label"[^>]*><title>([^<]*)<\/title><text x="([\d.]+)" y="([\d.]+)"[^>]*>([^<]*)<\/text>/gu),
+            ].map((m) => ({ title: m[1]!, x: Number(m[2]), y: Number(m[3]), text: m[4]! })),
+          };
+        });
+    }
+
+    /**
+     * No two labels on one row closer than the first one's text is wide, at 0.6 em a character of the 12 px font
+     * (a floor, independent of the chart's own estimate), and each label inside the chart.
+     */
+    function expectApart(labels: { x: number; y: number; text: string }[], width: number) {
+      const sorted = [...labels].sort((a, b) => a.y - b.y || a.x - b.x);
+      for (let i = 1; i < sorted.length; i++) {
+        const [a, b] = [sorted[i - 1]!, sorted[i]!];
+        if (a.y === b.y) expect(b.x - a.x, `${a.text} at ${a.x}, ${b.text} at ${b.x}`).toBeGreaterThanOrEqual([...a.text].length * 7.2);
+      }
+      for (const l of labels) {
+        expect(l.x).toBeGreaterThanOrEqual(0);
+        expect(l.x + [...l.text].length * 7.2).toBeLessThanOrEqual(width);
+      }
+    }
+
+    const at = (ms: number) => new Date(ms).toISOString();
+    // An incident: upload, auto-activate, roll forward, roll back, roll forward, all within an hour, in hour 20.
+    const incident: ChartActivation[] = [
+      { at: at(T0 + 20 * HOUR), name: "v1 (d247b3)" },
+      { at: at(T0 + 20 * HOUR + 60_000), name: "v1 (1c9699)" },
+      { at: at(T0 + 20 * HOUR + 600_000), name: "v2" },
+      { at: at(T0 + 20 * HOUR + 1_200_000), name: "v1 (1c9699)" },
+      { at: at(T0 + 20 * HOUR + 3_000_000), name: "v2" },
+    ];
+
+    it("draws activations within an hour as one label at every range, keeping a marker for each and naming all of them", async () => {
+      // the chart runs from hour 0: 24 hours, 7 days, 30 days
+      for (const hours of [23.5, 7 * 24, 30 * 24]) {
+        for (const { layout, markers, labels } of labelsOf(await render({ activations: incident, hours }))) {
+          expect(markers, `${hours} h ${layout}`).toBe(5);
+          // too long to join: counted, with every activation in the label's tooltip
+          if (hours > 24) expect(labels.map((l) => l.text)).toEqual(["5 activations"]);
+          expectApart(labels, layout === "wide" ? 720 : 360);
+          expect(labels.map((l) => l.title).join("; ")).toBe(
+            incident.map((a) => `${a.name} activated at ${a.at.replace("T", " ").replace(".000Z", " UTC")}`).join("; "),
+          );
+        }
+      }
+    });
+
+    it("joins the names of a few close activations, and keeps distant ones apart", async () => {
+      const close: ChartActivation[] = [
+        { at: at(T0 + 2 * HOUR), name: "v1" },
+        { at: at(T0 + 2 * HOUR + 60_000), name: "v2" },
+        { at: at(T0 + 2 * HOUR + 120_000), name: "v1" },
+        { at: at(T0 + 12 * HOUR), name: "v3" },
+      ];
+      for (const { layout, labels } of labelsOf(await render({ activations: close }))) {
+        expect(
+          labels.map((l) => l.text),
+          layout,
+        ).toEqual(["v1→v2→v1", "v3"]);
+        expectApart(labels, layout === "wide" ? 720 : 360);
+      }
+    });
+
+    it("keeps labels apart where activations crowd the chart's right edge and are spread over the range", async () => {
+      // every 40 minutes over the last 6 hours of the range, and every 5 hours before that
+      const crowded: ChartActivation[] = [
+        ...Array.from({ length: 4 }, (_, i) => ({ at: at(T0 + i * 5 * HOUR), name: i % 2 === 0 ? "v1 (d247b3)" : "v2" })),
+        ...Array.from({ length: 9 }, (_, i) => ({ at: at(T0 + 17.5 * HOUR + i * 40 * 60_000), name: i % 2 === 0 ? "v3" : "v1 (1c9699)" })),
+      ];
+      for (const hours of [23.5, 7 * 24]) {
+        for (const { layout, markers, labels } of labelsOf(await render({ activations: crowded, hours }))) {
+          expect(markers).toBe(crowded.length);
+          expectApart(labels, layout === "wide" ? 720 : 360);
+          // nothing is lost: the tooltips name every activation once, in order
+          expect(
+            labels
+              .map((l) => l.title)
+              .join("; ")
+              .split("; "),
+          ).toHaveLength(crowded.length);
+        }
+      }
+    });
   });
 });

@@ -1,14 +1,34 @@
 /**
  * Server-rendered SVG charts (hono/jsx). Each chart has a text alternative: a caption, and a table of the plotted
- * numbers next to it (rendered by the pages), because an SVG path says nothing to a screen reader.
+ * numbers next to it (rendered by the pages), because an SVG path says nothing to a screen reader. Like the drop rate
+ * over time (time-series.tsx), each is rendered in two layouts (wide and narrow) and one is shown by a media query, so
+ * its labels keep their size on a 375 px phone.
  */
 import { scaleLinear } from "d3-scale";
+import type { Child } from "hono/jsx";
 import type { Distribution } from "../../stats/distribution";
-import { domainOf, dropRateAt, ecdfPoints, histogram, num, pct, stepPath } from "./scale";
+import { domainOf, dropRateAt, ecdfPoints, histogram, num, pct, stepPath, textWidth } from "./scale";
+import { pctTick } from "./series-parts";
 
-const W = 720;
-const H = 340;
-const M = { top: 16, right: 20, bottom: 48, left: 56 };
+/**
+ * The two layouts: width, height, margins and the number of score ticks asked of the scale. The left margin holds a
+ * share's tick label ("12.5 %") right of the rotated axis title.
+ */
+const DIST_LAYOUTS = {
+  wide: { W: 720, H: 340, M: { top: 16, right: 20, bottom: 48, left: 70 }, ticks: 8 },
+  narrow: { W: 360, H: 300, M: { top: 16, right: 12, bottom: 48, left: 70 }, ticks: 4 },
+} as const;
+
+type DistLayout = (typeof DIST_LAYOUTS)[keyof typeof DIST_LAYOUTS];
+
+/**
+ * A label's x and anchor: `gap` right of `at`, or `gap` left of it where the text (at `fontSize`, bold or not) would
+ * run past the chart's right edge.
+ */
+function beside(L: DistLayout, at: number, gap: number, text: string, fontSize: number, bold = false): { x: number; textAnchor: "start" | "end" } {
+  const width = textWidth(text, fontSize) * (bold ? 1.1 : 1);
+  return at + gap + width <= L.W ? { x: at + gap, textAnchor: "start" } : { x: at - gap, textAnchor: "end" };
+}
 
 export interface Series {
   readonly label: string;
@@ -26,6 +46,7 @@ const COLOR = { prev: "#1f5fa8", cur: "#a8401a" } as const;
 const DASH = { prev: "7 4", cur: "" } as const;
 
 function Axes(props: {
+  L: DistLayout;
   x: (v: number) => number;
   y: (v: number) => number;
   xTicks: number[];
@@ -35,6 +56,7 @@ function Axes(props: {
   yFormat: (v: number) => string;
 }) {
   const { x, y } = props;
+  const { W, H, M } = props.L;
   return (
     <g>
       <line x1={M.left} x2={W - M.right} y1={H - M.bottom} y2={H - M.bottom} stroke="#333" />
@@ -76,7 +98,9 @@ function Axes(props: {
  * ECDF overlay: the share of each distribution below every score, with the thresholds as vertical lines and a dot
  * where each threshold meets each curve (the drop rate it implies on that distribution).
  */
-export function EcdfChart(props: { series: readonly Series[]; markers: readonly Marker[]; title: string; desc: string }) {
+function Ecdf(props: EcdfProps & { layout: keyof typeof DIST_LAYOUTS }) {
+  const L = DIST_LAYOUTS[props.layout];
+  const { W, H, M } = L;
   const dom = domainOf(
     props.series.map((s) => s.dist),
     props.markers.map((m) => m.value),
@@ -87,18 +111,20 @@ export function EcdfChart(props: { series: readonly Series[]; markers: readonly 
   const y = scaleLinear()
     .domain([0, 1])
     .range([H - M.bottom, M.top]);
+  const id = `ecdf-${props.layout}`;
   return (
-    <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby="ecdf-title ecdf-desc" data-chart="ecdf">
-      <title id="ecdf-title">{props.title}</title>
-      <desc id="ecdf-desc">{props.desc}</desc>
+    <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby={`${id}-title ${id}-desc`} data-chart="ecdf" data-layout={props.layout}>
+      <title id={`${id}-title`}>{props.title}</title>
+      <desc id={`${id}-desc`}>{props.desc}</desc>
       <Axes
+        L={L}
         x={x}
         y={y}
-        xTicks={x.ticks(8)}
+        xTicks={x.ticks(L.ticks)}
         yTicks={[0, 0.2, 0.4, 0.6, 0.8, 1]}
         xLabel="reranker score"
         yLabel="share of candidates below"
-        yFormat={(v) => `${Math.round(v * 100)} %`}
+        yFormat={(v) => pct(v, 0)}
       />
       {props.series.map((s) => (
         <path
@@ -113,7 +139,7 @@ export function EcdfChart(props: { series: readonly Series[]; markers: readonly 
       {props.markers.map((m, i) => (
         <g data-threshold={String(m.value)}>
           <line x1={x(m.value)} x2={x(m.value)} y1={M.top} y2={H - M.bottom} stroke="#333" strokeWidth="1.5" strokeDasharray="2 3" />
-          <text x={x(m.value) + 4} y={M.top + 12 + i * 15} fontSize="12" fill="#1a1a1a">
+          <text {...beside(L, x(m.value), 4, m.label, 12)} y={M.top + 12 + i * 15} fontSize="12" fill="#1a1a1a">
             {m.label}
           </text>
           {props.series.map((s) => {
@@ -121,7 +147,7 @@ export function EcdfChart(props: { series: readonly Series[]; markers: readonly 
             return (
               <g>
                 <circle cx={x(m.value)} cy={y(r)} r="4.5" fill={COLOR[s.tone]} stroke="#fff" strokeWidth="1" />
-                <text x={x(m.value) + 7} y={y(r) - 6} fontSize="12" fontWeight="bold" fill={COLOR[s.tone]}>
+                <text {...beside(L, x(m.value), 7, pct(r, 0), 12, true)} y={y(r) - 6} fontSize="12" fontWeight="bold" fill={COLOR[s.tone]}>
                   {pct(r, 0)}
                 </text>
               </g>
@@ -133,8 +159,39 @@ export function EcdfChart(props: { series: readonly Series[]; markers: readonly 
   );
 }
 
-/** Histogram overlay of the same distributions (share of candidates per equal-width score bin). */
-export function HistogramChart(props: { series: readonly Series[]; markers: readonly Marker[]; bins: number; title: string; desc: string }) {
+interface EcdfProps {
+  readonly series: readonly Series[];
+  readonly markers: readonly Marker[];
+  readonly title: string;
+  readonly desc: string;
+}
+
+/**
+ * The chart in both layouts (one shown at a time by the stylesheet's media query), with one title and description
+ * each: the hidden one is display:none, so assistive technology meets the chart once.
+ */
+function BothLayouts(props: { wide: Child; narrow: Child }) {
+  return (
+    <div class="layouts">
+      <div class="wide-only">{props.wide}</div>
+      <div class="narrow-only">{props.narrow}</div>
+    </div>
+  );
+}
+
+/**
+ * ECDF overlay: the share of each distribution below every score, with the thresholds as vertical lines and a dot
+ * where each threshold meets each curve (the drop rate it implies on that distribution).
+ */
+export function EcdfChart(props: EcdfProps) {
+  return <BothLayouts wide={<Ecdf {...props} layout="wide" />} narrow={<Ecdf {...props} layout="narrow" />} />;
+}
+
+type HistogramProps = EcdfProps & { readonly bins: number };
+
+function Histogram(props: HistogramProps & { layout: keyof typeof DIST_LAYOUTS }) {
+  const L = DIST_LAYOUTS[props.layout];
+  const { W, H, M } = L;
   const dom = domainOf(
     props.series.map((s) => s.dist),
     props.markers.map((m) => m.value),
@@ -148,18 +205,20 @@ export function HistogramChart(props: { series: readonly Series[]; markers: read
     .domain([0, top])
     .range([H - M.bottom, M.top]);
   const bw = (W - M.left - M.right) / props.bins / Math.max(1, props.series.length);
+  const id = `hist-${props.layout}`;
   return (
-    <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby="hist-title hist-desc" data-chart="histogram">
-      <title id="hist-title">{props.title}</title>
-      <desc id="hist-desc">{props.desc}</desc>
+    <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby={`${id}-title ${id}-desc`} data-chart="histogram" data-layout={props.layout}>
+      <title id={`${id}-title`}>{props.title}</title>
+      <desc id={`${id}-desc`}>{props.desc}</desc>
       <Axes
+        L={L}
         x={x}
         y={y}
-        xTicks={x.ticks(8)}
+        xTicks={x.ticks(L.ticks)}
         yTicks={y.ticks(5)}
         xLabel="reranker score"
         yLabel="share of candidates per bin"
-        yFormat={(v) => `${num(v * 100, 1)} %`}
+        yFormat={pctTick}
       />
       {hists.map((bins, si) =>
         bins.map((b) => (
@@ -176,11 +235,16 @@ export function HistogramChart(props: { series: readonly Series[]; markers: read
       {props.markers.map((m, i) => (
         <g>
           <line x1={x(m.value)} x2={x(m.value)} y1={M.top} y2={H - M.bottom} stroke="#333" strokeWidth="1.5" strokeDasharray="2 3" />
-          <text x={x(m.value) + 4} y={M.top + 12 + i * 15} fontSize="12" fill="#1a1a1a">
+          <text {...beside(L, x(m.value), 4, m.label, 12)} y={M.top + 12 + i * 15} fontSize="12" fill="#1a1a1a">
             {m.label}
           </text>
         </g>
       ))}
     </svg>
   );
+}
+
+/** Histogram overlay of the same distributions (share of candidates per equal-width score bin). */
+export function HistogramChart(props: HistogramProps) {
+  return <BothLayouts wide={<Histogram {...props} layout="wide" />} narrow={<Histogram {...props} layout="narrow" />} />;
 }

@@ -71,12 +71,35 @@ export function histogram(dist: Distribution, lo: number, hi: number, bins: numb
   return out;
 }
 
+/**
+ * A label's width in px at `fontSize`, estimated from its characters (no DOM on the server): the page's font (DejaVu
+ * Sans, a wide one) at its widest for digits and letters, rounded up, so an estimate errs towards room to spare.
+ */
+export function textWidth(text: string, fontSize: number): number {
+  let em = 0;
+  for (const ch of text)
+    em += ch === " " || ch === "\u00a0" ? 0.32 : ch === "(" || ch === ")" ? 0.4 : ch === "→" ? 0.84 : /[A-Z%]/u.test(ch) ? 0.84 : 0.66;
+  return Math.ceil(em * fontSize);
+}
+
 /** The drop rate of a gate at threshold x on a distribution: the share strictly below x (null threshold: 0). */
 export const dropRateAt = (dist: Distribution, x: number | null): number => (x === null ? 0 : shareBelow(dist, x));
 
+/**
+ * The space between a figure and its unit ("%", "points") on every page: non-breaking, so a line never ends between
+ * a number and its unit ("22.0 ⏎ %").
+ */
+export const UNIT_SPACE = "\u00a0";
+
+/** A figure already in percent, with its unit: "50 %", "99.8 %". */
+export const percent = (figure: number | string): string => `${figure}${UNIT_SPACE}%`;
+
+/** A figure already in percentage points, with its unit: "2.0 points", "+5.0 points". */
+export const inPoints = (figure: number | string): string => `${figure}${UNIT_SPACE}points`;
+
 /** "22.0 %" */
 export const pct = (v: number | null | undefined, digits = 1): string =>
-  v === null || v === undefined || !Number.isFinite(v) ? "–" : `${(v * 100).toFixed(digits)} %`;
+  v === null || v === undefined || !Number.isFinite(v) ? "–" : percent((v * 100).toFixed(digits));
 
 /**
  * A figure with exactly `digits` decimals, as the alert sentences write evidence and percentage points ("575.8",
@@ -89,7 +112,7 @@ export const fixed = (v: number | null | undefined, digits = 1): string =>
 export const asShown = (v: number): number => Number((v * 100).toFixed(1)) / 100;
 
 /** A difference of shares in percentage points, signed, to one decimal as the alert sentences write it ("+38.0 points"). */
-export const points = (x: number): string => `${Number((x * 100).toFixed(1)) > 0 ? "+" : ""}${fixed(x * 100, 1)} points`;
+export const points = (x: number): string => inPoints(`${Number((x * 100).toFixed(1)) > 0 ? "+" : ""}${fixed(x * 100, 1)}`);
 
 /** Thresholds and scores with up to 4 decimals, trailing zeros dropped. */
 export const num = (v: number | null | undefined, digits = 4): string =>

@@ -5,7 +5,7 @@
  */
 import { area, curveStepAfter, line } from "d3-shape";
 import type { SeriesBucket, SeriesTraffic } from "../../contract";
-import { num } from "./scale";
+import { num, percent } from "./scale";
 
 export const LAYOUTS = {
   wide: { w: 720, rate: 230, abstention: 110, evidence: 120, gap: 44, left: 58, right: 20, top: 26, bottom: 40, ticks: 8 },
@@ -27,7 +27,7 @@ export const TONES = [
 export const r = (v: number): number => Math.round(v * 10) / 10;
 
 /** A share as a tick label: "12.5 %". */
-export const pctTick = (v: number): string => `${num(v * 100, 1)} %`;
+export const pctTick = (v: number): string => percent(num(v * 100, 1));
 
 /** One of the two layouts. */
 export type Layout = (typeof LAYOUTS)[keyof typeof LAYOUTS];

@@ -3,8 +3,9 @@
  * calibration and traffic (served solid, a shadow's dotted, a candidate arm's dash-dotted: series-parts.ts
  * TRAFFIC_DASH) against its expected rate (dashes) and tolerance band (shaded); for a guarded or abstaining calibration,
  * panels of the share of queries where min_keep bound and of the queries that abstained, each against its test's
- * expected rate and band; and below them the change detector's evidence against its alarm level, with alarms (red triangles and lines) and activations (grey dashed lines, named by
- * index version) marked across both panels.
+ * expected rate and band; and below them the change detector's evidence against its alarm level, with alarms (red triangles and lines) and activations (grey dashed lines, named
+ * as the page names their calibrations) marked across both panels. Activations closer together than a label's width
+ * share one label ("v1→v2", "5 activations"; its tooltip lists them), so no two labels overprint at any range.
  *
  * Drawn with d3-scale and d3-shape: a time axis needs ticks on hour and day boundaries with labels that change with
  * the span (hours within a day, dates across days), and hourly lines need gaps where no batch arrived; both libraries
@@ -13,7 +14,8 @@
  */
 import { scaleLinear, scaleUtc } from "d3-scale";
 import type { SeriesBucket } from "../../contract";
-import { num } from "./scale";
+import { when } from "../pages/layout";
+import { num, textWidth } from "./scale";
 import {
   calibrationsOf,
   Dots,
@@ -32,10 +34,17 @@ import {
 } from "./series-parts";
 import { type ShareLine, SharePanelView, sharePanelsOf } from "./share-panel";
 
+/** An activation as the chart marks it: when, and its calibration's name as the page writes it ("v1 (d247b3)"). */
+export interface ChartActivation {
+  readonly at: string;
+  readonly name: string;
+}
+
 /** What the chart plots: the series' buckets, its activations and the range shown. */
 export interface TimeSeriesInput {
   readonly buckets: readonly SeriesBucket[];
-  readonly activations: readonly { readonly at: string; readonly index_version: string }[];
+  /** Oldest first. */
+  readonly activations: readonly ChartActivation[];
   readonly fromMs: number;
   readonly toMs: number;
   readonly bucketMs: number;
@@ -58,6 +67,60 @@ export const alarmCount = (b: SeriesBucket): number => b.drop_rate_alarms + b.em
 /** The alarms in the buckets: when each bucket's last alarm happened, and how many it held. */
 export function alarmsOf(buckets: readonly SeriesBucket[]): { at: string; count: number; index_version: string }[] {
   return buckets.filter((b) => b.last_alarm_at !== null).map((b) => ({ at: b.last_alarm_at!, count: alarmCount(b), index_version: b.index_version }));
+}
+
+/** The activation labels' font size, and the space kept between two labels. */
+const LABEL_FONT = 12;
+const LABEL_GAP = 4;
+/** The widest a label of several activations' names may be before it counts them instead ("5 activations"). */
+const JOINED_MAX = 120;
+
+/** A label's width in px (an estimate that errs wide). */
+const labelWidth = (text: string): number => textWidth(text, LABEL_FONT);
+
+/** One label over the activations it names: its text, where it starts (drawn left-aligned) and ends, and who it names. */
+export interface ActivationLabel {
+  readonly text: string;
+  readonly left: number;
+  readonly right: number;
+  readonly members: readonly ChartActivation[];
+}
+
+/** "v1", "v1→v2→v1" while that fits in JOINED_MAX, else "4 activations". */
+function labelText(members: readonly ChartActivation[]): string {
+  if (members.length === 1) return members[0]!.name;
+  const joined = members.map((m) => m.name).join("→");
+  return labelWidth(joined) <= JOINED_MAX ? joined : `${members.length} activations`;
+}
+
+/**
+ * The labels of activations at `xs` (their x, ascending) on one row between `lo` and `hi`: one per group of activations
+ * closer together than a label's width, right of the group's last line; where `hi` leaves no room, left of its first
+ * line, or (no room there either) against `hi`. A group whose label would reach the one before it joins that one, so
+ * no two labels on the row overlap.
+ */
+export function activationLabels(activations: readonly ChartActivation[], xs: readonly number[], lo: number, hi: number): ActivationLabel[] {
+  type Placed = ActivationLabel & { readonly first: number; readonly last: number };
+  const place = (members: readonly ChartActivation[], first: number, last: number): Placed => {
+    const text = labelText(members);
+    const width = labelWidth(text);
+    const left = last + 3 + width <= hi ? last + 3 : first - 3 - width >= lo ? first - 3 - width : Math.max(lo, hi - width);
+    return { text, left, right: left + width, members, first, last };
+  };
+  const out: Placed[] = [];
+  activations.forEach((a, i) => {
+    const ax = xs[i]!;
+    const prev = out.at(-1);
+    // its own label would start where the one before still is: it joins that one
+    if (prev !== undefined && ax + 3 < prev.right + LABEL_GAP) out.splice(-1, 1, place([...prev.members, a], prev.first, ax));
+    else out.push(place([a], ax, ax));
+    // a label moved left of its lines (at the right edge), or grown, may reach the one before it: they join
+    while (out.length >= 2 && out.at(-1)!.left < out.at(-2)!.right + LABEL_GAP) {
+      const [b, c] = out.splice(-2, 2) as [Placed, Placed];
+      out.push(place([...b.members, ...c.members], b.first, c.last));
+    }
+  });
+  return out.map(({ text, left, right, members }) => ({ text, left, right, members }));
 }
 
 function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: string; title: string; desc: string }) {
@@ -180,23 +243,27 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
         </text>
       ))}
       {/* activations, then alarms, across both panels */}
-      {props.activations.map((a, i) => {
+      {props.activations.map((a) => {
         const ax = r(x(new Date(a.at)));
         return (
           <g data-marker="activation">
             <line x1={ax} x2={ax} y1={rateTop} y2={evBottom} stroke="#4a4a4a" strokeWidth="1.5" strokeDasharray="3 3" />
-            <text
-              x={ax > L.w - 40 ? ax - 3 : ax + 3}
-              y={rateTop + 12 + (i % 3) * 13}
-              fontSize="12"
-              fill="#1a1a1a"
-              textAnchor={ax > L.w - 40 ? "end" : "start"}
-            >
-              {a.index_version}
-            </text>
           </g>
         );
       })}
+      {activationLabels(
+        props.activations,
+        props.activations.map((a) => x(new Date(a.at))),
+        L.left,
+        L.w,
+      ).map((l) => (
+        <g data-part="activation-label" data-activations={l.members.length}>
+          <title>{l.members.map((m) => `${m.name} activated at ${when(m.at)}`).join("; ")}</title>
+          <text x={r(l.left)} y={rateTop + 12} fontSize={LABEL_FONT} fill="#1a1a1a">
+            {l.text}
+          </text>
+        </g>
+      ))}
       {alarms.map((a) => {
         const ax = r(x(new Date(a.at)));
         return (

@@ -3,7 +3,7 @@
  * previous threshold's drop rate before and after with the decision's statistics.
  */
 import type { Alert, ShiftReport } from "../../contract";
-import { fixed, num, pct, points } from "../charts/scale";
+import { fixed, inPoints, num, pct, points } from "../charts/scale";
 import type { ServedNow } from "../data/alerts";
 import { Group, numberOf } from "./alert-number-parts";
 import { when } from "./layout";
@@ -94,7 +94,7 @@ export function ShiftNumbers(props: { s: ShiftReport; details: Record<string, un
           {points(s.change_points / 100)} (95 %: {fixed(s.change_interval_95[0] * 100, 1)} to {fixed(s.change_interval_95[1] * 100, 1)})
         </dd>
         <dt>Tolerance</dt>
-        <dd data-field="band">± {fixed(s.tolerance * 100, 1)} points</dd>
+        <dd data-field="band">± {inPoints(fixed(s.tolerance * 100, 1))}</dd>
       </Group>
       <Group title="Decision" field="evidence">
         <dt>Decision</dt>

@@ -6,7 +6,7 @@ import { SERIES_BUCKET_MS, type SeriesBucket, type SeriesTraffic } from "../../c
 import { num, pct } from "../charts/scale";
 import { calibrationsOf, linesOf, onLine, type SeriesLine } from "../charts/series-parts";
 import { type ShareLine, type SharePanel, shareRate, shareShown, shareShows } from "../charts/share-panel";
-import { alarmCount, alarmsOf, DropRateSeriesChart } from "../charts/time-series";
+import { alarmCount, alarmsOf, type ChartActivation, DropRateSeriesChart } from "../charts/time-series";
 import { type GateView, SERIES_RANGES, type SeriesRange } from "../data/gate";
 import { type PlacedBuckets, placeBuckets, TRAFFIC_WORDS, type TrafficWord } from "../data/traffic-spans";
 import { versionName } from "./calibration-roles";
@@ -93,6 +93,16 @@ function rateRange(values: readonly (number | null)[]): string | null {
   return lo === hi ? lo : `${lo} to ${hi}`;
 }
 
+/**
+ * The series' activations as the chart names them: by version, with the calibration id's end when another calibration
+ * the chart shows (in its hours or its activations) has the same version, as the tables and the activation log do.
+ */
+function chartActivations(v: GateView, buckets: readonly SeriesBucket[]): ChartActivation[] {
+  const activations = v.series?.activations ?? [];
+  const shown = [...calibrationsOf(buckets), ...activations];
+  return activations.map((a) => ({ at: a.at, name: versionName(a, shown) }));
+}
+
 /** The chart's text alternative: what it shows, in one paragraph. */
 function describe(v: GateView, range: SeriesRange, placed: PlacedBuckets): string {
   const buckets = placed.buckets;
@@ -127,7 +137,7 @@ function describe(v: GateView, range: SeriesRange, placed: PlacedBuckets): strin
       : alarmHours === 1
         ? `1 hour with alarms, the last at ${when(alarms.at(-1)!.at)}.`
         : `${hours(alarmHours)} with alarms, the first at ${when(alarms[0]!.at)}, the last at ${when(alarms.at(-1)!.at)}.`,
-    ...(v.series?.activations ?? []).map((a) => `Activated ${a.index_version} at ${when(a.at)}.`),
+    ...chartActivations(v, buckets).map((a) => `Activated ${a.name} at ${when(a.at)}.`),
   ].join(" ");
 }
 
@@ -217,7 +227,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
           <figure>
             <DropRateSeriesChart
               buckets={buckets}
-              activations={series.activations}
+              activations={chartActivations(v, buckets)}
               fromMs={Date.parse(series.from)}
               toMs={Date.parse(series.to)}
               bucketMs={SERIES_BUCKET_MS}
@@ -268,7 +278,7 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
                 </li>
                 <li>
                   <span class="sw activation" aria-hidden="true" />
-                  activations, named by index version
+                  activations, named by version (several close together share one label)
                 </li>
               </ul>
               <p class="muted">{describe(v, props.range, placed)}</p>

@@ -1,6 +1,6 @@
 /** The gate page's rebuild decision: the shift report between the two calibrations the page compares. */
 import type { Promotion, ShiftReport } from "../../contract";
-import { fixed, num, pct, points } from "../charts/scale";
+import { fixed, inPoints, num, pct, percent, points } from "../charts/scale";
 import type { Comparison, GateView } from "../data/gate";
 import { NOW_WORDS, nowRole, versionName } from "./calibration-roles";
 import { when } from "./layout";
@@ -149,7 +149,7 @@ export function RebuildDecision(props: { view: GateView }) {
           <p data-field="overruled">
             <span class="badge alarm">rolled back</span> Live traffic overruled this decision: the promotion of {newer} (
             <a href={`#promotion-${overruled.promotion.id}`}>{overruled.promotion.id}</a>) was rolled back at{" "}
-            {overruled.promotion.plan.steps[overruled.step.step] ?? overruled.promotion.percent} % of traffic on {when(overruled.step.at)} (
+            {percent(overruled.promotion.plan.steps[overruled.step.step] ?? overruled.promotion.percent)} of traffic on {when(overruled.step.at)} (
             {overruled.step.cause.replaceAll("_", " ")}
             {overruled.step.reason ? `: ${overruled.step.reason}` : ""}).
           </p>
@@ -170,7 +170,7 @@ export function RebuildDecision(props: { view: GateView }) {
             <>
               <dt>Change, 95 % interval</dt>
               <dd data-field="change-interval">
-                {fixed(extra.interval[0] * 100, 1)} to {fixed(extra.interval[1] * 100, 1)} points
+                {fixed(extra.interval[0] * 100, 1)} to {inPoints(fixed(extra.interval[1] * 100, 1))}
               </dd>
             </>
           )}
@@ -183,7 +183,7 @@ export function RebuildDecision(props: { view: GateView }) {
             {num(shift.ks)}, {num(shift.psi.value)} {shift.psi.exceeds ? `(above ${shift.psi.threshold})` : ""}
           </dd>
           <dt>Tolerance</dt>
-          <dd>{fixed(shift.tolerance * 100, 1)} points</dd>
+          <dd>{inPoints(fixed(shift.tolerance * 100, 1))}</dd>
         </dl>
       </div>
     </>

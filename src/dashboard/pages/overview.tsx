@@ -1,6 +1,6 @@
 import type { StoredPolicy } from "../../contract";
 import type { Principal } from "../../platform/auth";
-import { num, pct } from "../charts/scale";
+import { num, pct, percent } from "../charts/scale";
 import { stateWords, type WindowPoint } from "../data/monitor-view";
 import type { GateRowView, OverviewView, RowSplit } from "../data/overview";
 import { Layout, when } from "./layout";
@@ -25,7 +25,7 @@ const policyText = (p: StoredPolicy | null): string => {
   switch (p.kind) {
     case "drop_rate":
       // the target as it was set (0.225: "22.5 %"), never rounded to a figure nobody asked for
-      return `drop ${num(p.target * 100, 2)} %${guardText(p)}`;
+      return `drop ${percent(num(p.target * 100, 2))}${guardText(p)}`;
     case "carry":
       return `carry ${p.threshold === null ? "the reference's threshold" : num(p.threshold)}${guardText(p)}`;
     default:
@@ -76,7 +76,7 @@ function SplitCell(props: { gateId: string; split: RowSplit | null }) {
       <div data-field="promotion" data-state={r.state}>
         <a href={`/ui/gates/${gateId}#promotion-${r.promotion_id}`}>
           <span class={`badge ${r.state}`}>{r.state === "paused" ? "promotion paused" : "promoting"}</span> step {r.step + 1}
-          {split.steps === null ? "" : ` of ${split.steps}`}, {num(r.percent_bp / 100, 2)} % of keyed traffic
+          {split.steps === null ? "" : ` of ${split.steps}`}, {percent(num(r.percent_bp / 100, 2))} of keyed traffic
         </a>
         {r.state === "paused" && <div class="muted">waits for a person: resume or roll back</div>}
       </div>

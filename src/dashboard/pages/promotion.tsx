@@ -5,7 +5,7 @@
  */
 import { type Calibration, LiveDecision, type Promotion, type PromotionStepRecord, type StepEvidence } from "../../contract";
 import { LIVE_EQUIVALENCE_ALPHA, LIVE_SHIFT_ALPHA } from "../../monitoring/live-decision";
-import { num, pct } from "../charts/scale";
+import { inPoints, num, pct, percent } from "../charts/scale";
 import { versionName } from "./calibration-roles";
 import { when } from "./layout";
 import { Table } from "./table";
@@ -31,7 +31,7 @@ function vsControl(s: PromotionStepRecord): string {
 export function decisionWords(d: LiveDecision): string {
   if (d.change === null) return d.decision;
   const interval = d.interval95 === null ? "" : ` (95 %: ${signedPoints(d.interval95[0])} to ${signedPoints(d.interval95[1])})`;
-  return `${d.decision}, ${signedPoints(d.change)} points${interval}`;
+  return `${d.decision}, ${inPoints(signedPoints(d.change))}${interval}`;
 }
 
 /**
@@ -45,7 +45,7 @@ function CalibrationRef(props: { id: string; calibrations: readonly Calibration[
 }
 
 /** The two-sided level a live decision reads its confidence sequence at, 1 - 2 alpha (docs/drift.md): "99.8 %". */
-const levelOf = (alpha: number): string => `${num((1 - 2 * alpha) * 100, 1)} %`;
+const levelOf = (alpha: number): string => percent(num((1 - 2 * alpha) * 100, 1));
 
 /**
  * The candidate arm's drift detector in words: its state, its evidence against the alarm level, and the drop rate it
@@ -69,7 +69,7 @@ function StepNow(props: { p: Promotion; e: StepEvidence }) {
   return (
     <div data-field="step-evidence">
       <p>
-        Step {e.step + 1} so far ({p.percent} % of keyed traffic):
+        Step {e.step + 1} so far ({percent(p.percent)} of keyed traffic):
       </p>
       <ul>
         <li>
@@ -83,8 +83,8 @@ function StepNow(props: { p: Promotion; e: StepEvidence }) {
           {e.candidate_drift?.window.drop_rate.strata_tested !== undefined && " (for the query sizes the candidate arm sent this step)"}
         </li>
         <li class="muted" data-field="decision-levels">
-          shifted when the {levelOf(LIVE_SHIFT_ALPHA)} confidence sequence lies beyond ±{num(e.vs_control.tolerance * 100, 1)} points, equivalent when
-          the {levelOf(LIVE_EQUIVALENCE_ALPHA)} one lies within; the 95 % one is shown, so it can clear the tolerance while the decision is still
+          shifted when the {levelOf(LIVE_SHIFT_ALPHA)} confidence sequence lies beyond ±{inPoints(num(e.vs_control.tolerance * 100, 1))}, equivalent
+          when the {levelOf(LIVE_EQUIVALENCE_ALPHA)} one lies within; the 95 % one is shown, so it can clear the tolerance while the decision is still
           inconclusive
         </li>
         <li data-field="arm-drift">
@@ -105,9 +105,9 @@ export function stateWords(p: Pick<Promotion, "state" | "step" | "percent" | "pl
   const step = `step ${p.step + 1} of ${p.plan.steps.length}`;
   switch (p.state) {
     case "running":
-      return `, ${step} (${p.percent} % of keyed traffic)`;
+      return `, ${step} (${percent(p.percent)} of keyed traffic)`;
     case "paused":
-      return ` at ${step}: the candidate keeps its ${p.percent} % of keyed traffic until a person resumes or rolls back the promotion`;
+      return ` at ${step}: the candidate keeps its ${percent(p.percent)} of keyed traffic until a person resumes or rolls back the promotion`;
     case "completed":
       return ` after ${step}: the candidate was activated`;
     case "rolled_back":
@@ -132,14 +132,14 @@ function Timeline(props: { p: Promotion }) {
     d += i === 0 ? `M${x(0)},${y(s.percent)}` : `H${x(i)}V${y(s.percent)}`;
   });
   const title = `Promotion ${props.p.id}: the candidate's share of keyed traffic after each transition`;
-  const desc = steps.map((s) => `${s.kind} ${s.percent} %`).join(", ");
+  const desc = steps.map((s) => `${s.kind} ${percent(s.percent)}`).join(", ");
   return (
     <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${title}: ${desc}`} data-chart="promotion">
       {[0, 50, 100].map((t) => (
         <g>
           <line x1={M.left} x2={W - M.right} y1={y(t)} y2={y(t)} stroke="#e3e5e8" />
           <text x={M.left - 8} y={y(t) + 4} textAnchor="end" fontSize="12" fill="#1a1a1a">
-            {t} %
+            {percent(t)}
           </text>
         </g>
       ))}
@@ -171,7 +171,7 @@ export function PromotionTimeline(props: { promotions: readonly Promotion[]; cal
             <CalibrationRef id={p.candidate_calibration_id} calibrations={props.calibrations} /> over{" "}
             <CalibrationRef id={p.control_calibration_id} calibrations={props.calibrations} />:{" "}
             <strong data-field="promotion-state">{p.state}</strong>
-            <span data-field="promotion-now">{stateWords(p)}</span>; plan {p.plan.steps.join(" → ")} %, at least {p.plan.min_queries} candidate
+            <span data-field="promotion-now">{stateWords(p)}</span>; plan {percent(p.plan.steps.join(" → "))}, at least {p.plan.min_queries} candidate
             queries a step, on regression {p.plan.on_regression}
           </p>
           {p.evidence !== null && <StepNow p={p} e={p.evidence} />}
@@ -185,7 +185,7 @@ export function PromotionTimeline(props: { promotions: readonly Promotion[]; cal
             columns={[
               { header: "When", cell: (s) => when(s.at) },
               { header: "Transition", cell: (s) => s.kind.replace("_", " ") },
-              { header: "Share", num: true, cell: (s) => `${s.percent} %` },
+              { header: "Share", num: true, cell: (s) => percent(s.percent) },
               { header: "Why", cell: (s) => s.cause.replaceAll("_", " ") },
               { header: "Candidate vs control", cell: vsControl },
               { header: "By", cell: (s) => s.actor },

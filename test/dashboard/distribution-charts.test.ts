@@ -1,0 +1,73 @@
+// The gate page's score-distribution charts (ECDF and histogram) rendered to SVG text: both layouts, wide and narrow,
+// with their own ids, and every label inside the chart in each, thresholds at the right edge included.
+import { describe, expect, it } from "vitest";
+import { EcdfChart, HistogramChart, type Marker, type Series } from "../../src/dashboard/charts/charts";
+import { buildDistribution } from "../../src/stats/distribution";
+
+const dist = (lo: number, hi: number) =>
+  buildDistribution(
+    Float64Array.from({ length: 1000 }, (_, i) => lo + ((hi - lo) * i) / 999),
+    2000,
+  );
+const series: Series[] = [
+  { label: "v1", dist: dist(0, 1), tone: "prev" },
+  { label: "v2", dist: dist(-0.3, 0.9), tone: "cur" },
+];
+// the old threshold near the top of the scores, so its labels meet the chart's right edge
+const markers: Marker[] = [
+  { label: "old 0.9731", value: 0.9731 },
+  { label: "carried 0.1823", value: 0.1823 },
+];
+
+/** Each layout's SVG: its layout, width, ids, and its text elements' x, anchor and text. */
+function layoutsOf(html: string) {
+  return [...html.matchAll(/<svg [^>]*viewBox="0 0 (\d+) (\d+)"[^>]*>([\s\S]*?)<\/svg>/gu)].map((m) => {
+    const open = m[0].slice(0, m[0].indexOf(">"));
+    return {
+      layout: /data-layout="(\w+)"/u.exec(open)?.[1],
+      width: Number(m[1]),
+      labelledBy: /aria-labelledby="([^"]+)"/u.exec(open)?.[1],
+      texts: [...m[3]!.matchAll(/<text ([^>]*)>([^<]*)<\/text>/gu)].map((t) => ({
+        x: Number(/\bx="([\d.-]+)"/u.exec(t[1]!)![1]),
+        anchor: /text-anchor="(\w+)"/u.exec(t[1]!)?.[1] ?? "start",
+        text: t[2]!,
+      })),
+    };
+  });
+}
+
+describe("score distribution charts", () => {
+  for (const [name, render] of [
+    ["ECDF", () => EcdfChart({ series, markers, title: "Score distributions", desc: "test" })],
+    ["histogram", () => HistogramChart({ series, markers, bins: 24, title: "Score distributions", desc: "test" })],
+  ] as const) {
+    it(`draws the ${name} in a wide and a narrow layout, one shown at a time, with every label inside`, async () => {
+      const html = (await render().toString()) as string;
+      expect(html).toMatch(/^<div class="layouts"><div class="wide-only"><svg /u);
+      expect(html).toContain('<div class="narrow-only"><svg ');
+      const layouts = layoutsOf(html);
+      expect(layouts.map((l) => [l.layout, l.width])).toEqual([
+        ["wide", 720],
+        ["narrow", 360],
+      ]);
+      // each SVG names its own title and description
+      expect(new Set(layouts.map((l) => l.labelledBy)).size).toBe(2);
+      for (const { layout, width, texts } of layouts) {
+        expect(texts.map((t) => t.text)).toEqual(expect.arrayContaining(["old 0.9731", "carried 0.1823"]));
+        // inside the chart at 0.6 em a character of the 12 px font, the rotated axis title aside
+        for (const t of texts.filter((t) => !t.text.startsWith("share of"))) {
+          const w = [...t.text].length * 7.2;
+          const [left, right] = t.anchor === "end" ? [t.x - w, t.x] : t.anchor === "middle" ? [t.x - w / 2, t.x + w / 2] : [t.x, t.x + w];
+          expect(left, `${layout}: ${t.text}`).toBeGreaterThanOrEqual(0);
+          // a share's tick label (right-aligned) clear of the rotated axis title at x = 14 (its glyphs reach x = 18)
+          if (t.anchor === "end" && t.text.endsWith("%")) expect(left, `${layout}: ${t.text}`).toBeGreaterThanOrEqual(18);
+          expect(right, `${layout}: ${t.text}`).toBeLessThanOrEqual(width);
+        }
+      }
+      // The narrow layout asks for fewer score ticks: its labels do not run into each other.
+      const ticks = (l: (typeof layouts)[number]) => l.texts.filter((t) => t.anchor === "middle" && /^-?[\d.]+$/u.test(t.text));
+      expect(ticks(layouts[1]!).length).toBeLessThan(ticks(layouts[0]!).length);
+      expect(html).not.toMatch(/NaN|undefined|Infinity/u);
+    });
+  }
+});
