@@ -57,6 +57,9 @@ function window(o: { observed: number; queries: number; evidenceQueries: number 
 /** Text as the pages escape it. */
 const escaped = (s: string): string => s.replaceAll("'", "&#39;");
 
+/** A server sentence as a page shows it: escaped, each figure joined to its unit by a non-breaking space. */
+const shown = (s: string): string => escaped(s).replace(/(\d) (%|points\b)/gu, "$1\u00a0$2");
+
 const sentence = (observed: number, queries: number) =>
   `production drop rate ${(observed * 100).toFixed(1)} % over ${queries} queries against the calibration's 22.0 % (tolerated 19.2 %..25.0 %)`;
 
@@ -164,11 +167,12 @@ describe("alert lists", () => {
     const { gate, id, latest } = await repeatedDrift("list-latest");
     const list = await page(`/ui/alerts?index=${gate.index}`, await session(TOKENS.read));
     const row = new RegExp(`<tr[^>]*data-alert="${id}"[^>]*>([\\s\\S]*?)</tr>`, "u").exec(list)![1]!;
-    expect(row).toContain(escaped(sentence(0.304, 1150)));
+    expect(row).toContain(shown(sentence(0.304, 1150)));
     expect(row).toContain(`latest of 2 occurrences, ${latest.last_seen_at.replace("T", " ").replace(/\.\d+Z$/u, " UTC")}`);
     // the first occurrence stays available, folded
-    expect(row).toMatch(/<details data-field="first-summary"><summary>First occurrence, [^<]+<\/summary>production drop rate 23\.2 %/u);
-    expect(row.indexOf("30.4 %")).toBeLessThan(row.indexOf("23.2 %"));
+    expect(row).toMatch(/<details data-field="first-summary"><summary>First occurrence, [^<]+<\/summary>production drop rate 23\.2\u00a0%/u);
+    expect(row.indexOf("30.4\u00a0%")).toBeLessThan(row.indexOf("23.2\u00a0%"));
+    expect(row.indexOf("30.4\u00a0%")).toBeGreaterThan(-1);
   });
 });
 

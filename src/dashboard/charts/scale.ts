@@ -91,6 +91,12 @@ export const dropRateAt = (dist: Distribution, x: number | null): number => (x =
  */
 export const UNIT_SPACE = "\u00a0";
 
+/**
+ * A sentence the server wrote (an alert's summary, a shift's reason), shown with its figures joined to their units as
+ * the dashboard's own are: only the space between a digit and "%" or "points" changes, the words stay the server's.
+ */
+export const unitsJoined = (text: string): string => text.replace(/(\d) (%|points\b)/gu, `$1${UNIT_SPACE}$2`);
+
 /** A figure already in percent, with its unit: "50 %", "99.8 %". */
 export const percent = (figure: number | string): string => `${figure}${UNIT_SPACE}%`;
 

@@ -7,6 +7,7 @@
 import { type Alert, type AlertOccurrence, MAX_NOTE_LENGTH } from "../../contract";
 import type { Principal } from "../../platform/auth";
 import { grants } from "../../platform/auth";
+import { unitsJoined } from "../charts/scale";
 import type { AlertView } from "../data/alerts";
 import { numbersByMeaning, RawNumbers } from "./alert-numbers";
 import { AdminForm, gateName, Layout, when } from "./layout";
@@ -97,7 +98,7 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
         </p>
       )}
       <p class="lead" data-field="summary">
-        {latest.summary}
+        {unitsJoined(latest.summary)}
       </p>
       <p class="muted">
         {a.occurrences === 1 ? "Seen once" : `Seen ${a.occurrences} times`}, first at {when(a.first_seen_at)}, last at {when(a.last_seen_at)}.
@@ -136,7 +137,7 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
         columns={[
           { header: "Occurrence", num: true, cell: ({ n }) => n },
           { header: "Seen", cell: ({ o }) => when(o.seen_at) },
-          { header: "Summary", cell: ({ o }) => o.summary },
+          { header: "Summary", cell: ({ o }) => unitsJoined(o.summary) },
         ]}
       />
 

@@ -1,5 +1,6 @@
 import { type Alert, AlertKind, AlertStatus } from "../../contract";
 import type { Principal } from "../../platform/auth";
+import { unitsJoined } from "../charts/scale";
 import type { AlertListView } from "../data/alerts";
 import { gateName, Layout, when } from "./layout";
 import { Table } from "./table";
@@ -15,10 +16,10 @@ export const ALERT_STATUSES = AlertStatus.options;
  */
 export function AlertSummary(props: { alert: Pick<Alert, "summary" | "first_summary" | "occurrences" | "first_seen_at" | "last_seen_at"> }) {
   const a = props.alert;
-  if (a.occurrences <= 1) return <span data-field="summary">{a.summary}</span>;
+  if (a.occurrences <= 1) return <span data-field="summary">{unitsJoined(a.summary)}</span>;
   return (
     <>
-      <span data-field="summary">{a.summary}</span>
+      <span data-field="summary">{unitsJoined(a.summary)}</span>
       <br />
       <span class="muted" data-field="summary-when">
         latest of {a.occurrences} occurrences, {when(a.last_seen_at)}
@@ -26,7 +27,7 @@ export function AlertSummary(props: { alert: Pick<Alert, "summary" | "first_summ
       {a.first_summary !== a.summary && (
         <details data-field="first-summary">
           <summary>First occurrence, {when(a.first_seen_at)}</summary>
-          {a.first_summary}
+          {unitsJoined(a.first_summary)}
         </details>
       )}
     </>

@@ -1,6 +1,6 @@
 /** The gate page's rebuild decision: the shift report between the two calibrations the page compares. */
 import type { Promotion, ShiftReport } from "../../contract";
-import { fixed, inPoints, num, pct, percent, points } from "../charts/scale";
+import { fixed, inPoints, num, pct, percent, points, unitsJoined } from "../charts/scale";
 import type { Comparison, GateView } from "../data/gate";
 import { NOW_WORDS, nowRole, versionName } from "./calibration-roles";
 import { when } from "./layout";
@@ -132,7 +132,7 @@ export function RebuildDecision(props: { view: GateView }) {
               no alert
             </span>
           )}{" "}
-          {shift.reason}
+          {unitsJoined(shift.reason)}
         </p>
         <p class="muted" data-field="report-made">
           <MadeLine made={made} newer={newer} />

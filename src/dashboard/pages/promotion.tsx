@@ -5,7 +5,7 @@
  */
 import { type Calibration, LiveDecision, type Promotion, type PromotionStepRecord, type StepEvidence } from "../../contract";
 import { LIVE_EQUIVALENCE_ALPHA, LIVE_SHIFT_ALPHA } from "../../monitoring/live-decision";
-import { inPoints, num, pct, percent } from "../charts/scale";
+import { inPoints, num, pct, percent, unitsJoined } from "../charts/scale";
 import { versionName } from "./calibration-roles";
 import { when } from "./layout";
 import { Table } from "./table";
@@ -89,7 +89,7 @@ function StepNow(props: { p: Promotion; e: StepEvidence }) {
         </li>
         <li data-field="arm-drift">
           candidate arm's drift detector: {armDriftWords(e.candidate_drift)}
-          {e.candidate_drift?.alarm && <div>{e.candidate_drift.alarm.summary}</div>}
+          {e.candidate_drift?.alarm && <div>{unitsJoined(e.candidate_drift.alarm.summary)}</div>}
         </li>
       </ul>
     </div>
