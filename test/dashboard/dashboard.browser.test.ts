@@ -337,7 +337,9 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     expect(latest.summary).not.toBe(first.summary);
     const page = await context.newPage();
     await page.goto(`${origin}/ui/alerts/${alert.id}`);
-    expect(await page.locator('[data-field="summary"]').textContent()).toBe(latest.summary);
+    // the server's sentence, each figure joined to its unit by a non-breaking space (nothing else changed)
+    const shown = (s: string): string => s.replace(/(\d) (%|points\b)/gu, "$1\u00a0$2");
+    expect(await page.locator('[data-field="summary"]').textContent()).toBe(shown(latest.summary));
     expect(await page.locator("h2#latest").textContent()).toMatch(/^Latest occurrence \(\d{4}-/u);
     const w = latest.details.window;
     const pct = (x: number) => `${(100 * x).toFixed(1)}\u00a0%`;
@@ -353,8 +355,8 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     expect(await group("calibration").textContent()).toContain(v2.id);
     const rows = page.locator('[data-table="occurrences"] tbody tr');
     expect(await rows.count()).toBe(2);
-    expect(await rows.first().locator("td").last().textContent()).toBe(latest.summary);
-    expect(await rows.last().locator("td").last().textContent()).toBe(first.summary);
+    expect(await rows.first().locator("td").last().textContent()).toBe(shown(latest.summary));
+    expect(await rows.last().locator("td").last().textContent()).toBe(shown(first.summary));
     // Readable: one screen and a half at 1280 px, not a column of 4-character cells; the numbers' labels have room.
     const height = await page.evaluate(
       () => (globalThis as unknown as { document: { documentElement: { scrollHeight: number } } }).document.documentElement.scrollHeight,
