@@ -365,7 +365,9 @@ class ClientBase:
         on every query of an abstaining gate, as the server's abstention rate counts only the queries that said). With
         ``unscored`` above 0 (candidates passed without a score) ``candidates``, ``dropped`` and ``below`` count the
         scored candidates only and the query is sent as ``[candidates, dropped, below, abstained, unscored]`` (``below``
-        defaulting to ``dropped``)."""
+        defaulting to ``dropped``). During a guarded promotion pass ``promotion``, the threshold result's ``promotion``
+        (``{"id", "step", "arm"}``): a candidate arm's counts are that promotion's evidence, and the server refuses them
+        without it."""
         try:
             self._after_report(
                 self._queue.report(candidates, dropped, calibration_id, gate, scores, below, abstained, promotion, role, unscored)
