@@ -271,7 +271,13 @@ function report(
   );
   const ti = cal.threshold_interval_95;
   lines.push(
-    `  threshold   ${number(cal.threshold)}${cal.threshold !== null ? `  (95 %: ${number(ti[0])} to ${number(ti[1])})` : " (target 0: no gate, everything is kept)"}`,
+    `  threshold   ${number(cal.threshold)}${
+      cal.threshold === null
+        ? " (target 0: no gate, everything is kept)"
+        : ti[0] === null && ti[1] === null
+          ? "  (95 %: too few scores for an interval)"
+          : `  (95 %: ${number(ti[0])} to ${number(ti[1])})`
+    }`,
   );
   const di = cal.drop_rate_interval_95;
   // A recall calibration's drop-rate target is the conformal rate at the threshold the recall target sets

@@ -75,7 +75,9 @@ export async function history(c: Ctx): Promise<number> {
     c.out(JSON.stringify(h));
     return EXIT.ok;
   }
-  const lines = [`Gate ${h.gate_id}: ${h.calibrations.length} calibration(s), newest first`];
+  const n = h.calibrations.length;
+  // a page of a longer history says so: `--limit 1` of a gate with 3 is not "1 calibration"
+  const lines = [`Gate ${h.gate_id}: ${n} ${n === 1 ? "calibration" : "calibrations"}${h.next_cursor ? " on this page" : ""}, newest first`];
   for (const cal of h.calibrations) {
     const flags = [cal.current ? "current" : null, cal.active ? "active" : null].filter(Boolean).join(", ");
     lines.push(

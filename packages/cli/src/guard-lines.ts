@@ -87,7 +87,7 @@ export function perQueryLines(pq: z.infer<typeof PerQuery>, minKeep: number): st
   const short = pq.empty_context_by_candidates?.filter((s) => s.min_candidates <= 3 && !s.extrapolated) ?? [];
   if (short.length > 0)
     lines.push(
-      `  ${level === undefined ? "left empty " : "guard binds"} at ${short.map((s) => s.min_candidates).join(" / ")} candidates a query: ${short.map((s) => percent(s.rate)).join(" / ")}`,
+      `  ${level === undefined ? "left empty " : "guard binds"} at ${short.map((s) => s.min_candidates).join(" / ")} ${short.length === 1 && short[0]!.min_candidates === 1 ? "candidate" : "candidates"} a query: ${short.map((s) => percent(s.rate)).join(" / ")}`,
     );
   return lines;
 }

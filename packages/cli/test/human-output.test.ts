@@ -133,4 +133,24 @@ describe("the other commands' summaries", () => {
     expect(guarded.stdout).toContain("  guards        keep at least 2, at most 8 candidates per query");
     expect(guarded.stdout).toContain("  abstention    a query abstains when its top score is below 0.4123");
   });
+
+  it("history: a page of a longer history says so; one calibration is one", async () => {
+    const cal = responses.first().calibration;
+    stub.handle(() => ({ status: 200, body: { gate_id: cal.gate_id, calibrations: [cal], activations: [], next_cursor: "c2" } }));
+    const page = await cli(["history", "--embedding", "e", "--reranker", "r", "--limit", "1"], env());
+    expect(page.stdout.split("\n")[0]).toBe(`Gate ${cal.gate_id}: 1 calibration on this page, newest first`);
+    expect(page.stdout).toContain("More: --cursor c2");
+    stub.handle(() => ({ status: 200, body: { gate_id: cal.gate_id, calibrations: [cal, cal], activations: [], next_cursor: null } }));
+    const all = await cli(["history", "--embedding", "e", "--reranker", "r"], env());
+    expect(all.stdout.split("\n")[0]).toBe(`Gate ${cal.gate_id}: 2 calibrations, newest first`);
+  });
+
+  it("calibrate: a threshold without an interval (too few scores) says so instead of none to none", async () => {
+    const body = responses.first();
+    body.calibration.threshold_interval_95 = [null, null];
+    stub.handle(() => ({ status: 201, body }));
+    const r = await calibrate();
+    expect(r.stdout).toMatch(/\n {2}threshold {3}[-\d.]+ {2}\(95 %: too few scores for an interval\)\n/u);
+    expect(r.stdout).not.toContain("none to none");
+  });
 });
