@@ -16,7 +16,7 @@ import { describeGuards, guardsOf, type ResolvedTarget, resolveTarget, SMALL_REF
 import type { ActivationDeps } from "./deps";
 import { fitCalibration } from "./fit";
 import { headsAfterActivation, servedThreshold, withHeads, withSeq } from "./gate-event";
-import { newGateWarning } from "./gate-names";
+import { newGateWarning, refuseInvisibleNames } from "./gate-names";
 import { monitoredStrataWarnings } from "./monitored-strata";
 import { rebuildShift } from "./rebuild-shift";
 import { coverageShift, labelledOf, labelsReport, nearCapWarnings, recallReport, resolveRecall } from "./recall";
@@ -97,6 +97,7 @@ export async function calibrate(
   }
 
   const gateId = await gateIdOf(meta);
+  await refuseInvisibleNames(meta, gateId, deps.calibrations);
   // A carry from a named calibration (an embedding or reranker upgrade) creates its new gate on purpose.
   const carriesFromCalibration =
     meta.policy.kind === "carry" && typeof meta.policy.reference === "object" && "calibration_id" in meta.policy.reference;

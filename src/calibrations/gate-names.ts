@@ -90,6 +90,38 @@ export async function unknownGateError(gate: GateRef, calibrations: Neighbours):
 }
 
 /** The `new_gate` warning of an upload that creates its gate next to calibrated gates of similar names; else null. */
+/**
+ * Invisible format characters (Unicode category Cf: zero-width space U+200B, word joiner U+2060, byte order mark U+FEFF,
+ * soft hyphen U+00AD, the bidi controls U+200E/F, U+202A-E, U+2066-9 ...): `docs\u200b` would be a gate that looks like
+ * `docs` and is another, and a bidi override shows a name in another order than it has. ZWNJ and ZWJ (U+200C, U+200D)
+ * are kept: scripts such as Persian and Indic ones, and emoji sequences, spell words with them.
+ */
+const INVISIBLE_FORMAT = /(?![\u200c\u200d])\p{Cf}/u;
+
+/**
+ * 422 for an upload that would create a gate whose names hold an invisible format character, naming each field and
+ * the character. Only a new gate's: reads never refuse them, so a gate stored before this rule stays readable, served
+ * and calibrated under its names.
+ */
+export async function refuseInvisibleNames(
+  gate: GateName & { readonly index_version: string },
+  gateId: string,
+  calibrations: Pick<CalibrationStore, "gate">,
+): Promise<void> {
+  const details = (["index", "embedding", "reranker", "index_version"] as const).flatMap((field) => {
+    const c = INVISIBLE_FORMAT.exec(gate[field])?.[0];
+    if (c === undefined) return [];
+    const code = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+    return [{ path: field, message: `must not contain invisible format characters (${code})` }];
+  });
+  if (details.length === 0 || (await calibrations.gate(gateId)) !== null) return;
+  throw new AppError(
+    "invalid_input",
+    `a new gate's names must not contain invisible format characters: ${details.map((d) => `${d.path} ${d.message.slice(d.message.indexOf("("))}`).join(", ")}`,
+    details,
+  );
+}
+
 export async function newGateWarning(
   gate: GateName,
   gateId: string,

@@ -19,18 +19,6 @@ import {
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/u;
 
 /**
- * Invisible format characters (Unicode category Cf: zero-width space U+200B, word joiner U+2060, byte order mark U+FEFF,
- * soft hyphen U+00AD, the bidi controls U+200E/F, U+202A-E, U+2066-9 ...): `docs\u200b` would be a gate that looks like
- * `docs` and is another, and a bidi override shows an id in another order than it has. ZWNJ and ZWJ (U+200C, U+200D)
- * are kept: scripts such as Persian and Indic ones, and emoji sequences, spell words with them.
- */
-const INVISIBLE_FORMAT = /(?![\u200c\u200d])\p{Cf}/u;
-const invisibleFormat = (s: string) => {
-  const c = INVISIBLE_FORMAT.exec(s)?.[0];
-  return c === undefined ? undefined : `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
-};
-
-/**
  * An unpaired UTF-16 surrogate (`"\ud800"`, legal in JSON): with the u flag, \p{Cs} matches only those, a pair being
  * one code point. Storage cannot keep one (D1 reads it back as U+FFFD), so no stored string may hold one.
  */
@@ -54,7 +42,7 @@ export const StoredText = (max: number) => z.string(STRING_ERROR).max(max, atMos
 
 /**
  * An id: 1..MAX_ID_LENGTH characters (code points) after Unicode NFC normalization, valid Unicode, no control characters,
- * no invisible format characters, no whitespace at either end.
+ * no whitespace at either end. A new gate's names also refuse invisible format characters (calibrations/gate-names.ts).
  */
 export const Id = z
   .string(STRING_ERROR)
@@ -65,9 +53,6 @@ export const Id = z
       .min(1, { error: "must not be empty" })
       .max(MAX_ID_LENGTH, atMostCharacters(MAX_ID_LENGTH))
       .refine((s) => !CONTROL_CHARS.test(s), { error: "must not contain control characters" })
-      .refine((s) => invisibleFormat(s) === undefined, {
-        error: (iss) => `must not contain invisible format characters (${invisibleFormat(iss.input as string)})`,
-      })
       // " docs" would be another gate than "docs", one no reader meant to name (a value pasted with a space)
       .refine((s) => s.trim() === s, { error: "must not begin or end with whitespace" })
       .refine(wellFormed, WELL_FORMED),

@@ -4,8 +4,9 @@
  * `unknown_reference` of a carry from "active", and the `new_gate` warning.
  */
 import { describe, expect, it } from "vitest";
-import { newGateWarning, similarGates, similarName } from "../../src/calibrations/gate-names";
+import { newGateWarning, refuseInvisibleNames, similarGates, similarName } from "../../src/calibrations/gate-names";
 import type { GateRow } from "../../src/calibrations/store";
+import { AppError } from "../../src/platform/errors";
 
 type Name = { index: string; embedding: string; reranker: string };
 
@@ -69,5 +70,31 @@ describe("similarGates", () => {
     const warning = await newGateWarning(at("mien"), "g-mien", store);
     expect(warning?.code).toBe("new_gate");
     expect(warning?.message).toContain(`calibrated gates with similar names exist: index=mine embedding=${E5} reranker=${BGE}`);
+  });
+});
+
+describe("refuseInvisibleNames", () => {
+  const names = { index: "docs\u200b", embedding: "e5", reranker: "bge\u202e", index_version: "v1" };
+  const store = (existing: boolean) => ({
+    gate: async () => (existing ? ({ gate_id: "g1", index: names.index, embedding: "e5", reranker: "bge", created_at: "" } as GateRow) : null),
+  });
+
+  it("refuses a new gate's invisible format characters, naming each field and character", async () => {
+    const e = await refuseInvisibleNames(names, "g1", store(false)).then(
+      () => null,
+      (x: unknown) => x as AppError,
+    );
+    expect(e).toBeInstanceOf(AppError);
+    expect(e!.code).toBe("invalid_input");
+    expect(e!.details).toEqual([
+      { path: "index", message: "must not contain invisible format characters (U+200B)" },
+      { path: "reranker", message: "must not contain invisible format characters (U+202E)" },
+    ]);
+  });
+
+  it("lets a gate stored before the rule be calibrated again under its names; joiners are no invisible characters", async () => {
+    await expect(refuseInvisibleNames(names, "g1", store(true))).resolves.toBeUndefined();
+    const persian = { index: "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", embedding: "e5", reranker: "bge", index_version: "v1" };
+    await expect(refuseInvisibleNames(persian, "g2", store(false))).resolves.toBeUndefined();
   });
 });

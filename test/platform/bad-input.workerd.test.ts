@@ -100,7 +100,7 @@ describe("bad input gets a clear JSON error and stores nothing", () => {
     // invisible format characters: a zero-width space, a byte order mark, a right-to-left override, a word joiner
     for (const [embedding, named] of [
       ["e5\u200b", "U+200B"],
-      ["\ufeffe5", "U+FEFF"],
+      ["e\ufeff5", "U+FEFF"],
       ["e5\u202ev2", "U+202E"],
       ["e\u20605", "U+2060"],
     ]) {
@@ -108,6 +108,11 @@ describe("bad input gets a clear JSON error and stores nothing", () => {
       expect(JSON.stringify(err)).toContain(`must not contain invisible format characters (${named})`);
     }
     await nothingStored(gate);
+    // refused when an upload would create such a gate, not when a gate is read: one stored before the rule stays
+    // readable (an unknown one is the usual 404, not a 400)
+    const hidden = { ...gate, index: "docs\u200b" };
+    const read = await call("GET", `/v1/threshold?${qs(hidden)}`, { token: TOKENS.read });
+    expect(read.status).toBe(404);
     // ZWNJ and ZWJ spell words (Persian, Indic scripts) and emoji sequences: kept
     await callJson("POST", "/v1/calibrations", 201, {
       token: TOKENS.calibrate,
