@@ -47,11 +47,12 @@ function reasonOf(f: ActivationFacts): ActivationReason {
   if (f.activate === false) return "not_requested";
   if (Math.abs(f.expectedDropRate - f.targetDropRate) > AUTO_ACTIVATE_MAX_TARGET_MISS) return "target_missed";
   if (f.first || f.decision === null) return "first_calibration";
-  // An upload served now would supersede the running rollout that a team is watching step by step.
-  if (f.promotionOpen === true) return "promotion_open";
   if (f.decision === "equivalent" && f.served !== null && Math.abs(f.expectedDropRate - f.served.expectedDropRate) > f.served.tolerance) {
     return "drop_rate_changed";
   }
+  // Last: an upload that would be served now would supersede the rollout a team is watching step by step. One that
+  // is not served anyway keeps its own reason (a shifted rebuild stays shifted).
+  if (f.decision === "equivalent" && f.promotionOpen === true) return "promotion_open";
   return f.decision;
 }
 

@@ -203,7 +203,14 @@ export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => 
         failure: "promotion supersede failed",
       },
       // monitoring: a calibration leaving the shadow set ends its shadow window
-      endShadowOnChange({ endShadow: (...a) => deps.monitor.endShadow(...a) }, () => deps.drift, now),
+      endShadowOnChange(
+        {
+          monitor: { endShadow: (gateId, calibrationId, nowMs, config) => deps.monitor.endShadow(gateId, calibrationId, nowMs, config) },
+          calibrations: core.calibrations,
+        },
+        () => deps.drift,
+        now,
+      ),
     ],
     // --- promotions (E2) ---
     promotions: new D1PromotionStore(env.DB),

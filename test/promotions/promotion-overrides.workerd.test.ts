@@ -157,6 +157,12 @@ describe("POST /v1/calibrations/{id}/promote", () => {
       expect(r.activation_outcome.message).toContain("the gate has an open guarded promotion");
       expect(r.activation_outcome.message).toContain(`GET /v1/gates/${v2.gate_id}/promotions shows it`);
     }
+    // a shifted rebuild keeps its own reason: not served anyway, it is no promotion's matter
+    const shifted = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", queries: asQueries(spreadScores(4000, 0.3)), policy: { kind: "drop_rate", target: 0.2 } },
+    });
+    expect(shifted.activation_outcome).toMatchObject({ activated: false, reason: "shifted" });
     expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "paused" });
     const served = await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read });
     expect([served.calibration_id, served.rollout?.promotion_id]).toEqual([v1.id, p.id]);

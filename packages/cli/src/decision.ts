@@ -61,9 +61,12 @@ export function exitCodeFor(outcome: ActivationOutcome | undefined, decision: De
       return EXIT.targetMissed;
     case "promotion_open":
       return EXIT.promotionOpen;
-    default:
-      // not_requested: the CLI never sends activate: false; the upload did what was asked.
+    case "not_requested":
+      // the CLI never sends activate: false; the upload did what was asked
       return EXIT.ok;
+    default:
+      // a reason of a newer server: not served all the same, so never 0 (the Serving line prints the server's words)
+      return EXIT.shifted;
   }
 }
 

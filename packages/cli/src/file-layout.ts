@@ -88,9 +88,12 @@ export function knownColumn(
   const rank = (i: number): number => known.indexOf(names[i]!.toLowerCase());
   if (distinct && what === "query") return found.reduce((best, i) => (rank(i) < rank(best) ? i : best));
   const listed = unit === "column" ? columnList(names, found) : found.map((i) => JSON.stringify(names[i])).join(", ");
-  const choose = distinct
-    ? `pass ${flag} NAME with the one to read`
-    : `a name given twice cannot be chosen by name: rename the columns, or pass ${flag} N with the position of the one to read (1 = first column)`;
+  // JSONL keys are case-sensitive and unique per object (JSON.parse keeps the last of a repeated one): a key differing
+  // in case only ("score" beside "Score") is chosen by its exact name; columns of one name, by position
+  const choose =
+    distinct || unit === "field"
+      ? `pass ${flag} NAME with the one to read${distinct ? "" : " (exactly as written: the names differ in case only)"}`
+      : `a name given twice cannot be chosen by name: rename the columns, or pass ${flag} N with the position of the one to read (1 = first column)`;
   throw new InputError(`several ${what} ${unit}s: ${listed}; which holds the ${what === "score" ? "scores" : "queries"}? ${choose}${orFlat}`);
 }
 

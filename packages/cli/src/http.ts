@@ -252,7 +252,9 @@ function unreachableHint(d: Record<string, unknown>): string {
   }
   if (d.unit === "queries")
     return "the lowest top scores of the queries are tied, so no cutoff makes any query abstain: leave out --abstain-rate, or check the score column (--score-column)";
-  return "the lowest scores are tied at the minimum, so no threshold drops anything: check the score column (--score-column), or lower --target";
+  const above =
+    typeof d.lowest_target === "number" ? `, or ask for more than ${percent(d.lowest_target)} (what the tie drops, with the cap's share)` : "";
+  return `the lowest scores a threshold decides are tied at the minimum, and a gate keeps scores equal to its threshold, so none of them can be dropped alone: check the score column (--score-column)${above}`;
 }
 
 /** "a read token", "an admin token". */

@@ -8,6 +8,7 @@ import { percent, pointWidth, prose } from "./format";
 
 interface Fitted {
   id: string;
+  gate_id: string;
   expected_drop_rate: number;
   target_drop_rate: number;
 }
@@ -42,7 +43,7 @@ function because(reason: ActivationReason, cal: Fitted, shift: Served | null): s
     case "drop_rate_changed":
       return dropRateChanged(cal, shift);
     case "promotion_open":
-      return `the gate has an open guarded promotion, which serving this upload would end, so ${KEEPS} (scoregate history shows it: let it finish or roll it back first; activating now ends it)`;
+      return `the gate has an open guarded promotion, which serving this upload would end, so ${KEEPS} (GET /v1/gates/${cal.gate_id}/promotions lists it: let it finish or roll it back first; activating now ends it)`;
     case "target_missed":
       return `its expected drop rate ${percent(cal.expected_drop_rate)} misses the target ${percent(cal.target_drop_rate)} by more than ${pointWidth(AUTO_ACTIVATE_MAX_TARGET_MISS)} points (too few or too tied scores for this target)`;
     default:

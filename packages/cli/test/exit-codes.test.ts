@@ -172,9 +172,24 @@ describe("rebuild decision and exit codes (stub server)", () => {
       "Decision: equivalent: the drop rate stayed within the tolerance; not served: the gate has an open guarded promotion, which serving would end (promotion_open) -> exit 6",
     );
     expect(r.stdout).toContain(
-      `Serving: stored, not served: the gate has an open guarded promotion, which serving this upload would end, so the gate keeps serving its current calibration (scoregate history shows it: let it finish or roll it back first; activating now ends it). scoregate activate ${body.calibration.id} serves it\n`,
+      `Serving: stored, not served: the gate has an open guarded promotion, which serving this upload would end, so the gate keeps serving its current calibration (GET /v1/gates/${body.calibration.gate_id}/promotions lists it: let it finish or roll it back first; activating now ends it). scoregate activate ${body.calibration.id} serves it\n`,
     );
     expect(JSON.parse((await calibrate("--json")).stdout)).toMatchObject({ exit_code: 6, activation_outcome: { reason: "promotion_open" } });
+  });
+
+  it("a reason a newer server gives for not serving an upload is never exit 0", async () => {
+    const body = responses.equivalent();
+    const activation_outcome = {
+      ...body.activation_outcome,
+      activated: false,
+      would_activate: false,
+      reason: "a_newer_reason",
+      message: "stored, not served: why",
+    };
+    answer({ status: 201, body: { ...body, calibration: { ...body.calibration, active: false, current: false }, activation_outcome } });
+    const r = await calibrate();
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain("Serving: stored, not served: why");
   });
 
   it("--dry-run prints what would be served and exits as the real upload would (3: shifted, not served)", async () => {
@@ -853,6 +868,7 @@ describe("the exit codes as the READMEs state them", () => {
         [EXIT.shifted, "3 shifted"],
         [EXIT.inconclusive, "4 inconclusive,"],
         [EXIT.targetMissed, "5 misses its target"],
+        [EXIT.promotionOpen, "6 a promotion is open"],
         [EXIT.usage, "2 bad input"],
         [EXIT.failure, "1 server down"],
       ] as const)

@@ -309,6 +309,16 @@ describe("the server's refusals of guards and abstention", () => {
     );
   });
 
+  it("scores saturated at the minimum: the hint names the lowest target above the tie, and never says to lower --target", async () => {
+    const details = { n: 200, target: 0.3, ties_at_minimum: 60, minimum: 0, lowest_target: 100 / 201 };
+    const message = "no threshold drops any candidate it decides: the 60 lowest of them all equal 0";
+    stub.handle(() => ({ status: 422, body: { error: { code: "target_unreachable", message, details } } }));
+    const r = await calibrate(grouped, "--target", "0.3", "--max-keep", "8");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("check the score column (--score-column), or ask for more than 49.8 % (what the tie drops, with the cap's share)");
+    expect(r.stderr).not.toContain("lower --target");
+  });
+
   it("an abstention rate the queries cannot reach, and too few queries for it, speak of queries and --abstain-rate", async () => {
     const tied = { n: 40, target: 0.1, ties_at_minimum: 12, unit: "queries" };
     stub.handle(() => ({

@@ -415,6 +415,10 @@ describe("readScores", () => {
     expect((await inputError(readScores(dup))).message).toMatch(
       /^several query columns: "query_id" \(column 1\), "query_id" \(column 2\); .* pass --query-column N with the position/u,
     );
+    // JSONL fields that differ in case only are chosen by their exact name
+    const cased = await inputError(readScores(fromText('{"score": 0.5, "Score": 0.7}\n')));
+    expect(cased.message).toContain("pass --score-column NAME with the one to read (exactly as written: the names differ in case only)");
+    expect([...(await readScores(fromText('{"score": 0.5, "Score": 0.7}\n'), { scoreColumn: "Score" })).scores]).toEqual([0.7]);
     const jsonl = '{"query": "what is x", "qid": 7, "score": 0.5}\n';
     expect((await readScores(fromText(jsonl))).queryColumn).toBe("qid");
     expect((await readScores(fromText(jsonl), { queryColumn: "query" })).queryColumn).toBe("query");
