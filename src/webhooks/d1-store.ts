@@ -91,14 +91,21 @@ export class D1WebhookStore implements WebhookStore {
   /**
    * Claims the most overdue due delivery of an enabled endpoint by taking a lease on it (a conditional UPDATE: two
    * senders cannot both win), or null when nothing is due. Claim one at a time, right before sending, so a lease
-   * never runs out while the delivery waits behind others.
+   * never runs out while the delivery waits behind others. An alert's events reach an endpoint in order: a delivery
+   * waits while an older one of the same alert to the same endpoint is pending (an `alert.resolved` behind an
+   * `alert.opened` in backoff while the receiver was down; without it the receiver saw the resolution first and then
+   * an alarm nobody would close). It goes once that one is delivered or given up.
    */
   async claimNext(now: string, leaseUntil: string): Promise<DueDelivery | null> {
     for (let tries = 0; tries < 3; tries++) {
       const candidate = await this.db
         .prepare(
-          `SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+          `SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id JOIN webhook_events ev ON ev.id = d.event_id
            WHERE d.status = 'pending' AND e.enabled = 1 AND d.next_attempt_at <= ?1 AND (d.lease_until IS NULL OR d.lease_until <= ?1)
+             AND NOT EXISTS (
+               SELECT 1 FROM webhook_deliveries o JOIN webhook_events oe ON oe.id = o.event_id
+               WHERE o.endpoint_id = d.endpoint_id AND o.status = 'pending' AND oe.alert_id = ev.alert_id
+                 AND (oe.created_at < ev.created_at OR (oe.created_at = ev.created_at AND o.id < d.id)))
            ORDER BY d.next_attempt_at LIMIT 1`,
         )
         .bind(now)
@@ -151,7 +158,7 @@ export class D1WebhookStore implements WebhookStore {
       this.db.prepare(`UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ?`).bind(reason, now, endpointId),
       this.db
         .prepare(
-          `UPDATE webhook_deliveries SET status = 'failed', last_error = COALESCE(last_error, ?), next_attempt_at = NULL, lease_until = NULL, updated_at = ?
+          `UPDATE webhook_deliveries SET status = 'failed', last_error = ?, next_attempt_at = NULL, lease_until = NULL, updated_at = ?
            WHERE endpoint_id = ? AND status = 'pending'`,
         )
         .bind(reason, now, endpointId),

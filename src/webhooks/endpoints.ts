@@ -51,7 +51,7 @@ export async function listEndpoints(deps: WebhookDeps): Promise<WebhookEndpoint[
 
 export async function updateEndpoint(
   id: string,
-  patch: { url?: string | undefined; secret?: string | undefined; description?: string | undefined; enabled?: boolean | undefined },
+  patch: { url?: string | undefined; secret?: string | undefined; description?: string | null | undefined; enabled?: boolean | undefined },
   deps: WebhookDeps,
 ): Promise<WebhookEndpoint> {
   const current = await deps.webhooks.endpoint(id);
@@ -60,7 +60,7 @@ export async function updateEndpoint(
     ...current,
     url: patch.url === undefined ? current.url : checkWebhookUrl(patch.url, deps.production),
     secret: patch.secret ?? current.secret,
-    description: patch.description ?? current.description,
+    description: patch.description === undefined ? current.description : patch.description,
     enabled: patch.enabled ?? current.enabled,
     disabled_reason: patch.enabled === true ? null : current.disabled_reason,
     updated_at: deps.now().toISOString(),

@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, inject, it, onTestFinished, vi } from "vitest";
-import { raiseAlert } from "../../src/alerts/lifecycle";
+import { raiseAlert, resolveAlert } from "../../src/alerts/lifecycle";
 import type { Env } from "../../src/platform/env";
 import { WEBHOOK_RETRY_DELAYS_MS, WEBHOOK_TIMEOUT_MS } from "../../src/platform/limits";
 import { deliverDue } from "../../src/webhooks/delivery";
@@ -84,6 +84,37 @@ describe("webhook delivery", () => {
     await disable(ep.id);
   });
 
+  it("delivers an alert's events in order: a resolution waits behind its opening while that one is in backoff", async () => {
+    const ep = await endpoint("ordered", "down");
+    const t0 = new Date();
+    const alert = await raise(t0); // alert.opened: refused (503), retried after WEBHOOK_RETRY_DELAYS_MS[0]
+    await receiver("ordered", "ok", ep.secret);
+    const resolvedAt = new Date(t0.getTime() + 1000);
+    const pending: Promise<unknown>[] = [];
+    await resolveAlert(
+      alert.id,
+      "alice",
+      "rolled back",
+      alertDeps(
+        env as unknown as Env,
+        (p) => pending.push(p),
+        () => resolvedAt,
+      ),
+    );
+    await Promise.all(pending);
+    // the resolution is due at once but waits for the opening
+    await tick(env as unknown as Env, new Date(t0.getTime() + 2000));
+    expect((await received("ordered")).map((r) => [r.body.type, r.answered])).toEqual([["alert.opened", 503]]);
+    await tick(env as unknown as Env, new Date(t0.getTime() + WEBHOOK_RETRY_DELAYS_MS[0]! + 2000));
+    await tick(env as unknown as Env, new Date(t0.getTime() + WEBHOOK_RETRY_DELAYS_MS[0]! + 3000));
+    expect((await received("ordered")).map((r) => [r.body.type, r.answered])).toEqual([
+      ["alert.opened", 503],
+      ["alert.opened", 204],
+      ["alert.resolved", 204],
+    ]);
+    await disable(ep.id);
+  });
+
   it("retries with backoff for more than 24 hours with the same webhook-id, then fails visibly, and can be replayed", async () => {
     const ep = await endpoint("always-down", "down");
     const t0 = new Date();
@@ -155,6 +186,23 @@ describe("webhook delivery", () => {
     expect(await received("gone")).toHaveLength(1);
   });
 
+  it("410 Gone fails the endpoint's other pending deliveries with the 410 as their error, not their last retry's", async () => {
+    const ep = await endpoint("gone-later", "down");
+    await raise(new Date()); // 503: pending, in backoff
+    await receiver("gone-later", "gone", ep.secret);
+    await raise(new Date()); // 410: the endpoint is disabled
+    const rows = await deliveriesOf(ep.id);
+    expect(rows.map((d: { status: string }) => d.status)).toEqual(["failed", "failed"]);
+    for (const d of rows) expect(d.last_error).toContain("410");
+  });
+
+  it("PATCH description null clears it", async () => {
+    const ep = await endpoint("described", "ok");
+    const cleared = await callJson("PATCH", `/v1/webhooks/${ep.id}`, 200, { json: { description: null } });
+    expect(cleared.description).toBeNull();
+    await disable(ep.id);
+  });
+
   it("refuses to replay a delivery whose endpoint is disabled or deleted (it would never be sent), and replays once re-enabled", async () => {
     const ep = await endpoint("replay-off", "down");
     await raise(new Date());
@@ -186,6 +234,14 @@ describe("webhook endpoints", () => {
     await bad({ url: "not a url" });
     await bad({ url: "ftp://example.com/x" });
     await bad({ url: `${origin}/hook/x`, secret: "plain" });
+    // 33 base64 characters pass the pattern but cannot decode: every delivery would fail to sign
+    const odd = await callJson("POST", "/v1/webhooks", 422, { json: { url: `${origin}/hook/x`, secret: `whsec_${"A".repeat(33)}` } });
+    expect(odd.error.details).toEqual([
+      { path: "secret", message: "must be whsec_ followed by base64 whose length is a multiple of 4 (pad it with =)" },
+    ]);
+    // 96 characters (72 bytes) are taken; 23 bytes are too few
+    await callJson("POST", "/v1/webhooks", 201, { json: { url: `${origin}/hook/x`, secret: `whsec_${"A".repeat(96)}`, enabled: false } });
+    await bad({ url: `${origin}/hook/x`, secret: `whsec_${"A".repeat(31)}=` });
     await bad({ url: `${origin}/hook/x`, colour: "red" });
     await callJson("PATCH", "/v1/webhooks/whk_nope", 404, { json: { enabled: false } });
     await callJson("POST", "/v1/webhooks/deliveries/nope/replay", 404);
