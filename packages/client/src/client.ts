@@ -123,7 +123,11 @@ export class ScoregateClient {
         ? `score must be a function (c) => number (got ${typeOf(options.score)})`
         : "";
     if (!Array.isArray(candidates)) candidates = [];
-    const t = bad ? fallbackResult(options.fallback, clientError("bad_request", bad)) : await this.getThreshold(options.gate, options);
+    const t = bad
+      ? fallbackResult(options.fallback, clientError("bad_request", bad))
+      : options.served?.reason
+        ? options.served
+        : await this.getThreshold(options.gate, options);
     const policy = { ...t.guards, threshold: t.threshold, abstainBelow: t.abstainBelow };
     const values = scoresOf(candidates, options.score);
     const d = decideQuery(values, policy, options.unscored ?? "keep");

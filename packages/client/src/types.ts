@@ -139,6 +139,12 @@ export interface GateOptions<T> extends GetThresholdOptions {
   report?: boolean;
   /** Also send the scores as the batch's production score sample (default false). */
   reportScores?: boolean;
+  /**
+   * The `getThreshold()` answer the query was retrieved under (its `indexVersion` chose the index): gate() applies and
+   * reports it instead of reading the threshold again, so a promotion step (or a rollback) between the two cannot gate
+   * the query, and count it as evidence, under the other arm than the one that retrieved it.
+   */
+  served?: ThresholdResult;
 }
 
 export interface GateResult<T> {

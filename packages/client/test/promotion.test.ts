@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { ScoregateClient } from "../src";
 import { bucketOf } from "../src/assignment";
 import { shadow, shadowsFor } from "../src/shadow";
-import { candidateGate, error, fakeServer, servingClient } from "./fake-server";
+import type { ThresholdResponse } from "../../../src/contract";
+import { candidateGate, error, fakeServer, ok, servingClient, thresholdBody } from "./fake-server";
 
 const GATE = { index: "docs", embedding: "e5", reranker: "bge" };
 const candidate = candidateGate;
@@ -62,6 +63,40 @@ describe("a gate during a promotion", () => {
       promotion: { id: "prm_0000000001", step: 0, arm: "candidate" },
     });
     expect(batch.role).toBeUndefined();
+  });
+
+  it("gate() with `served` applies and reports the answer the query was retrieved under, not one read after a step", async () => {
+    let body = { ...thresholdBody(), rollout: { ...rollout, percent_bp: 10_000 } } as ThresholdResponse;
+    const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(body)));
+    let clock = Date.parse("2026-12-05T00:00:00Z");
+    const background: Promise<unknown>[] = [];
+    const client = new ScoregateClient({
+      baseUrl: "https://scoregate.test",
+      token: "t",
+      fetch: server.fetch,
+      now: () => clock,
+      waitUntil: (p) => background.push(p),
+      observations: { timer: false },
+    });
+    const opts = { gate: GATE, fallback: 0.1, score: (s: number) => s, assignmentKey: "user-1" };
+    const t = await client.getThreshold(GATE, opts); // the candidate arm chose v2's index
+    expect(t).toMatchObject({ threshold: 0.6, indexVersion: "v2", promotion: { arm: "candidate" } });
+    // the promotion is rolled back while the query is retrieved and reranked: the cache now serves control
+    body = { ...thresholdBody(), rollout: null } as ThresholdResponse;
+    clock += 60_000;
+    await client.getThreshold(GATE, opts); // stale: answered at once, refreshed in the background
+    await Promise.all(background);
+    expect((await client.getThreshold(GATE, opts)).calibrationId).toBe("cal_0000000001");
+    const r = await client.gate([0.9, 0.5, 0.2], { ...opts, served: t });
+    expect(r).toMatchObject({ kept: [0.9], calibrationId: "cal_0000000002", threshold: 0.6, promotion: { arm: "candidate" } });
+    await client.flush();
+    expect(server.observationRequests().at(-1)!.body).toMatchObject({
+      calibration_id: "cal_0000000002",
+      queries: [[3, 2]],
+      promotion: { id: "prm_0000000001", step: 0, arm: "candidate" },
+    });
+    // without it gate() reads the threshold again: control's
+    expect((await client.gate([0.9, 0.5, 0.2], opts)).calibrationId).toBe("cal_0000000001");
   });
 
   it("a gate without a rollout reports no promotion", async () => {
