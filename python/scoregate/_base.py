@@ -64,6 +64,9 @@ class _Required:
 
 REQUIRED: Any = _Required()
 
+#: Why ``gate(..., served=x)`` is refused when ``x`` is not a ThresholdResult (the answer's ``bad_request`` error)
+SERVED_NEEDS = "served must be the ThresholdResult of get_threshold()"
+
 
 def gate_candidates(candidates: Iterable[Any]) -> Sequence[Any]:
     """``gate()``'s candidates as a sequence: any iterable, a generator included, is read once. TypeError for candidates
@@ -218,6 +221,19 @@ class ClientBase:
             "(error bad_request), shadows_for() and shadow() with no shadow; nothing is sent"
         )
         return fallback_result(fallback, False, ClientError("bad_request", GATE_NEEDS))
+
+    def _served(self, served: Any, fallback: Any) -> ThresholdResult:
+        """``gate()``'s ``served=``: the ThresholdResult a previous ``get_threshold`` returned, applied as it is (its
+        threshold, guards, cutoff, calibration and promotion arm: the ones the caller retrieved under). Anything else
+        is refused as a gate that is not one is: the caller's fallback with a ``bad_request`` error, nothing reported,
+        the mistake logged once."""
+        if isinstance(served, ThresholdResult):
+            return served
+        self._misuse(
+            f"gate() was given served= a {type(served).__name__}, not the ThresholdResult of get_threshold(): it answers "
+            "the fallback (error bad_request) and reports nothing"
+        )
+        return fallback_result(None if fallback is REQUIRED else fallback, False, ClientError("bad_request", SERVED_NEEDS))
 
     def _wait_of(self, timeout: Any) -> float:
         """A call's ``timeout``: how long a caller that holds nothing waits (seconds, 0 or more; 0 answers at once). None

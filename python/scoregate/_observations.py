@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import numbers
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Sequence, Set, Tuple
@@ -100,6 +101,8 @@ class ObservationQueue:
         self._stats = ObservationStats()
         #: the kinds of malformed report already logged (each is logged once)
         self._warned: Set[str] = set()
+        #: the (HTTP status, server error code) pairs of refused batches already logged (each is logged once)
+        self._refusals_said: Set[Tuple[int, Optional[str]]] = set()
         self.closed = False
 
     def report(
@@ -123,14 +126,17 @@ class ObservationQueue:
         target = _target(None if calibration_id is NOT_GIVEN else calibration_id, gate)
         counts = _count(candidates), _count(dropped), None if below is None else _count(below)
         unscored_count = 0 if unscored is None else _count(unscored)
+        claim, claim_misuse = _promotion_claim(promotion, role)
         misuse = (
-            FALLBACK_COUNTS if calibration_id is None else _misuse(target, counts, below is not None) or _unscored_misuse(counts[0], unscored_count)
+            FALLBACK_COUNTS
+            if calibration_id is None
+            else _misuse(target, counts, below is not None) or _unscored_misuse(counts[0], unscored_count) or claim_misuse
         )
         if target is not None and role == "shadow":
             target["role"] = "shadow"
-        if target is not None and promotion is not None:
+        if target is not None and claim is not None:
             # a promotion's arms are separate batches: the monitor counts each arm of each step apart
-            target["promotion"] = {"id": promotion["id"], "step": promotion["step"], "arm": promotion["arm"]}
+            target["promotion"] = claim
         warn = False
         with self._lock:
             if self.closed or self._stopped() is not None or misuse is not None:
@@ -265,36 +271,52 @@ class ObservationQueue:
                     # a send given up meanwhile no longer owns the flag: the one that replaced it may have set it
                     if self._in_flight is batch and self._sender is token:
                         self._in_flight = None
-            with self._lock:
-                if self._sender is not token:
-                    break  # given up while its request was out: the sender that replaced it owns the queue
-                error = self._error_of(outcome)
-                if error is None:
-                    self._remove(batch, n)
-                    self._stats.sent += n
-                    self._failures = 0
-                    self._next_attempt_at = 0.0
-                    sent += 1
-                    continue
-                failed += 1
-                self._stats.last_error = error
-                if error.code in ("unauthorized", "forbidden"):
-                    self._reject_all()
-                    auth = error
-                    break
-                if not isinstance(outcome, ClientError) and error.code not in ("rate_limited", "server_error"):
-                    # 400, 404 uncalibrated, 422: the same batch would be refused again
-                    self._remove(batch, n)
-                    self._stats.rejected += n
-                    continue
-                self._failures += 1
-                initial, cap = self._backoff
-                t = self._now()
-                delay = _http.backoff_delay(initial, cap, self._failures, self._rng(), error.retry_after)
-                batch.next_attempt_at = t + delay
-                self._next_attempt_at = t + delay
-                if not force:
-                    break
+            # what to log about this outcome, said once the lock is released (a handler may take its time)
+            said: Optional[Tuple[Any, ...]] = None
+            try:
+                with self._lock:
+                    if self._sender is not token:
+                        break  # given up while its request was out: the sender that replaced it owns the queue
+                    error = self._error_of(outcome)
+                    if error is None:
+                        self._remove(batch, n)
+                        self._stats.sent += n
+                        self._failures = 0
+                        self._next_attempt_at = 0.0
+                        sent += 1
+                        continue
+                    failed += 1
+                    self._stats.last_error = error
+                    if error.code in ("unauthorized", "forbidden"):
+                        self._reject_all()  # logged once by the threshold cache, which stops every request
+                        auth = error
+                        break
+                    if not isinstance(outcome, ClientError) and error.code not in ("rate_limited", "server_error"):
+                        # 400, 404 uncalibrated, 409, 422: the same batch would be refused again
+                        self._remove(batch, n)
+                        self._stats.rejected += n
+                        said = self._refusal(outcome, error, batch.target, n)
+                        continue
+                    self._failures += 1
+                    if self._failures == 1:
+                        # the first failure in a row, as the threshold cache says its own: an outage is one line
+                        said = (
+                            "scoregate: %s sending observations for %s: %s (the batch stays queued and is retried with "
+                            "backoff; said for the first failure in a row)",
+                            error.code,
+                            _named(batch.target),
+                            error.message,
+                        )
+                    initial, cap = self._backoff
+                    t = self._now()
+                    delay = _http.backoff_delay(initial, cap, self._failures, self._rng(), error.retry_after)
+                    batch.next_attempt_at = t + delay
+                    self._next_attempt_at = t + delay
+                    if not force:
+                        break
+            finally:
+                if said is not None:
+                    log.warning(*said)
         if auth is not None:
             self._on_auth_error(auth)
         return sent, failed
@@ -305,6 +327,30 @@ class ObservationQueue:
             return ObservationStats(s.queued, s.sent, s.dropped_for_memory, s.rejected, s.ignored, s.last_error)
 
     # -------------------------------------------------------------------------------------------------------------
+
+    def _refusal(self, outcome: Outcome, error: ClientError, target: Dict[str, Any], n: int) -> Optional[Tuple[Any, ...]]:
+        """The WARNING for a batch the server refused for good (called with the lock held), or None when a refusal of
+        the same HTTP status and server error code was already said: a service that reports the same mistake on every
+        query gets one line, with the server's message (which names the fix), not one per batch."""
+        status, _headers, body = outcome  # type: ignore[misc]  # a ClientError is never refused for good
+        key = (status, _http.server_words(body)[0])
+        if key in self._refusals_said:
+            return None
+        self._refusals_said.add(key)
+        hint = ""
+        if _refuses_claim(body, error.message):
+            hint = (
+                "; a promotion arm's counts carry their claim: report(..., promotion=t.promotion), the promotion of the "
+                "ThresholdResult (or GateResult) they were gated under, as gate() sends it"
+            )
+        return (
+            "scoregate: the server refused %d queries for %s: %s%s (the batch is dropped, not retried; said once per "
+            "HTTP status and error code, observation_stats().rejected counts every refused query)",
+            n,
+            _named(target),
+            error.message,
+            hint,
+        )
 
     def _error_of(self, outcome: Outcome) -> Optional[ClientError]:
         if isinstance(outcome, ClientError):
@@ -394,6 +440,62 @@ def _unscored_misuse(candidates: Optional[int], unscored: Optional[int]) -> Opti
     if candidates is not None and candidates + unscored > MAX_CANDIDATES_PER_QUERY:
         return f"candidates and unscored together must be at most {MAX_CANDIDATES_PER_QUERY}"
     return None
+
+
+#: The arms of a promotion claim (``ThresholdResult.promotion["arm"]``)
+PROMOTION_ARMS = ("candidate", "control", "unassigned")
+
+
+def _promotion_claim(promotion: Any, role: Optional[str]) -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
+    """A report's promotion claim as it is sent (``{id, step, arm}``), or what is wrong with it (the key it is logged
+    once under): the ``promotion`` of a ThresholdResult or a GateResult, a mapping with ``id`` a non-empty string,
+    ``step`` a whole number of at least 0 and ``arm`` one of ``PROMOTION_ARMS``; never with ``role="shadow"`` (a
+    mirrored query belongs to no arm). (None, None) without a claim."""
+    if promotion is None:
+        return None, None
+    said = (
+        "promotion must be the promotion of a ThresholdResult or GateResult, a dict with id (a promotion id string), "
+        "step (a whole number of at least 0) and arm (candidate, control or unassigned)"
+    )
+    if not isinstance(promotion, Mapping):
+        return None, f"{said}, not a {type(promotion).__name__}"
+    pid, step, arm = promotion.get("id"), _count(promotion.get("step")), promotion.get("arm")
+    if not (isinstance(pid, str) and pid != "" and step is not None and step >= 0 and isinstance(arm, str) and arm in PROMOTION_ARMS):
+        return None, said
+    if role == "shadow":
+        return None, "a shadow report (role='shadow') belongs to no promotion arm: leave promotion out"
+    return {"id": pid, "step": step, "arm": arm}, None
+
+
+#: A server message about a batch's promotion claim: a missing one ("says so with promotion {id, step, arm}") or a
+#: field of it ("promotion.step must be ..."); not one that only mentions promotions ("never a promotion's candidate")
+_CLAIM_WORDS = re.compile(r"\bpromotion(?:\.\w|\s*\{)")
+
+
+def _refuses_claim(body: Any, message: str) -> bool:
+    """Does a refusal concern the batch's promotion claim? Its details name the field ``promotion`` (or one of its
+    fields), or, from a server that sends no details, its message does."""
+    envelope = body.get("error") if isinstance(body, dict) else None
+    details = envelope.get("details") if isinstance(envelope, dict) else None
+    if isinstance(details, list):
+        paths = [d.get("path") for d in details if isinstance(d, dict) and isinstance(d.get("path"), str)]
+        if any(p == "promotion" or p.startswith("promotion.") for p in paths):
+            return True
+    return _CLAIM_WORDS.search(message) is not None
+
+
+def _named(target: Mapping[str, Any]) -> str:
+    """A batch's target in a log line: its calibration (or gate), role and promotion arm."""
+    if "calibration_id" in target:
+        name = f"calibration {target['calibration_id']}"
+    else:
+        name = "gate " + " / ".join(str(target[k]) for k in ("index", "embedding", "reranker", "index_version") if k in target)
+    if target.get("role") == "shadow":
+        name += " (shadow)"
+    claim = target.get("promotion")
+    if claim is not None:
+        name += f" ({claim['arm']} arm of {claim['id']} step {claim['step']})"
+    return name
 
 
 class _NotGiven:

@@ -210,6 +210,7 @@ class Client(ClientBase):
         report_scores: bool = False,
         timeout: Optional[float] = None,
         assignment_key: Optional[str] = None,
+        served: Optional[ThresholdResult] = None,
     ) -> GateResult:
         """Keeps candidates with ``score >= threshold`` (None keeps all) within the served guards (at least the top
         ``min_keep``, at most ``max_keep``) and keeps none when the query's top score is below ``abstain_below``
@@ -218,10 +219,16 @@ class Client(ClientBase):
         once). Never raises but TypeError for candidates that are not iterable (nothing to answer with): a failure of
         the server or the network, a gate without ``embedding`` and ``reranker`` strings (the fallback with a
         ``bad_request`` error) and an ``unscored`` other than "keep" or "drop" (read as "keep") become answers, each
-        mistake logged once."""
+        mistake logged once. ``served``: the ThresholdResult of the ``get_threshold`` whose ``index_version`` the
+        candidates were retrieved from; ``gate()`` then applies it (and reports the query under its calibration and
+        promotion arm) instead of reading the threshold again, which a promotion step or a rollback in between could
+        change. A ``served`` that is not a ThresholdResult answers the fallback with a ``bad_request`` error."""
         candidates = gate_candidates(candidates)
         mode = self._unscored_mode(unscored)
-        t = self.get_threshold(gate, fallback, timeout=timeout, assignment_key=assignment_key)
+        if served is not None:
+            t = self._served(served, fallback)
+        else:
+            t = self.get_threshold(gate, fallback, timeout=timeout, assignment_key=assignment_key)
         return self._gate_result(candidates, t, self._partition(candidates, t, score, mode, report_scores), report)
 
     def shadow(

@@ -170,6 +170,47 @@ class ReportMisuseTests(StubCase):
             c.report(5, 1, calibration_id=CAL)
         self.assertEqual(c.observation_stats().ignored, 3 * len(bad) + 1)
 
+    def test_a_malformed_promotion_claim_is_ignored_counted_and_logged_once_never_raised(self) -> None:
+        c = self.client()
+        claim = {"id": "prm_0000000001", "step": 0, "arm": "candidate"}
+        result = c.gate([{"score": 0.9}], GATE, fallback=0.5, report=False)  # a GateResult: an easy slip for r.promotion
+        bad: List[Any] = [
+            result,
+            "prm_0000000001",
+            {},
+            {"id": "prm_0000000001", "step": 0},
+            {"id": 5, "step": "0", "arm": "bogus"},
+            {**claim, "id": ""},
+            {**claim, "step": -1},
+            {**claim, "step": 1.0},
+            {**claim, "step": True},
+            {**claim, "arm": "Candidate"},
+            {**claim, "arm": None},
+        ]
+        with self.assertLogs("scoregate", logging.DEBUG) as logs:
+            for _ in range(3):
+                for promotion in bad:
+                    c.report(5, 1, calibration_id=CAL, promotion=promotion)
+                c.report(5, 1, calibration_id=CAL, promotion=claim, role="shadow")  # a mirrored query has no arm
+        self.assertEqual(c.observation_stats().ignored, 3 * (len(bad) + 1))
+        self.assertEqual(c.observation_stats().queued, 0)
+        # one line per kind: not a mapping (a GateResult, a str), a mapping without a valid claim, a shadow's claim
+        self.assertEqual(len(logs.records), 4, logs.output)
+        self.assertTrue(all(r.levelno == logging.WARNING and r.exc_info is None for r in logs.records), logs.output)
+        self.assertTrue(all("promotion" in line and "Traceback" not in line for line in logs.output))
+        self.assertIn("not a GateResult", logs.output[0])
+        self.assertEqual(c.flush().sent_batches, 0)
+        self.assertEqual(self.stub.requests[-1]["method"], "GET")  # nothing was sent
+
+    def test_a_valid_promotion_claim_is_sent_as_id_step_and_arm(self) -> None:
+        c = self.client()
+        for arm in ("candidate", "control", "unassigned"):
+            c.report(5, 1, calibration_id=CAL, promotion={"id": "prm_0000000001", "step": Count(2), "arm": arm, "note": "x"})
+        self.assertEqual(c.observation_stats().ignored, 0)
+        self.assertEqual(c.flush().sent_batches, 3)
+        posts = [q["body"] for q in self.stub.requests if q["method"] == "POST"]
+        self.assertEqual([b["promotion"] for b in posts], [{"id": "prm_0000000001", "step": 2, "arm": a} for a in ("candidate", "control", "unassigned")])
+
     def test_integral_counts_that_are_not_int_are_accepted_and_sent_as_ints(self) -> None:
         c = self.client()
         c.report(Count(5), Count(2), calibration_id=CAL, below=Count(1))  # type: ignore[arg-type]
@@ -322,6 +363,25 @@ class BadGateTests(StubCase):
         self.assertEqual(c.get_threshold(GATE).reason, "cached")  # type: ignore[call-arg]
         self.assertIn("<required>", str(inspect.signature(Client.get_threshold)))
 
+    def test_a_served_that_is_not_a_threshold_result_is_refused_as_a_bad_gate_is(self) -> None:
+        c = self.client()
+        docs = [{"score": 0.9}, {"score": 0.1}]
+        t = c.get_threshold(GATE, 0.5)
+        not_served: List[Any] = ["cal_0000000000aa", {"threshold": 0.1, "calibration_id": CAL}, c.gate(docs, GATE, fallback=0.5, report=False), 0.3]
+        with self.assertLogs("scoregate", logging.WARNING) as logs:
+            for _ in range(2):
+                for x in not_served:
+                    with self.subTest(served=x):
+                        r = c.gate(docs, GATE, fallback=0.5, served=x)
+                        self.assertEqual((r.reason, r.threshold, r.calibration_id, r.error.code), ("fallback", 0.5, None, "bad_request"))
+                        self.assertIn("ThresholdResult", r.error.message)
+                        self.assertEqual((r.kept, r.dropped), ([docs[0]], [docs[1]]))  # the fallback applies
+        self.assertEqual(len(logs.records), len(not_served), logs.output)  # once per kind
+        self.assertTrue(all("served=" in line and "Traceback" not in line for line in logs.output))
+        self.assertEqual(c.flush().stats.queued, 0)  # nothing reported
+        self.assertEqual(c.gate(docs, GATE, fallback=0.5, served=None).reason, "cached")  # None: read as usual
+        self.assertEqual(c.gate(docs, served=t).calibration_id, CAL)  # type: ignore[call-arg]  # the gate is not read again
+
     def test_a_refused_gate_is_not_reported_either(self) -> None:
         c = self.client()
         for g in BAD_GATES:
@@ -345,6 +405,10 @@ class BadGateTests(StubCase):
                 self.check(await c.gate(docs), None, None)  # type: ignore[call-arg]
                 self.assertEqual(self.stub.requests, [])
                 self.assertEqual((await c.gate(docs, GATE)).reason, "calibrated")  # type: ignore[call-arg]
+                with self.assertLogs("scoregate", logging.WARNING) as logs:
+                    r = await c.gate(docs, GATE, fallback=0.5, served="cal_0000000000aa")  # type: ignore[arg-type]
+                self.assertEqual((r.reason, r.threshold, r.error.code), ("fallback", 0.5, "bad_request"))
+                self.assertIn("served=", logs.output[0])
 
         asyncio.run(main())
 

@@ -1,0 +1,135 @@
+"""Observation batches the server refuses (400, 409, 422) or that fail (5xx, the network) are logged on the
+``scoregate`` logger, as threshold failures are: a refusal once per HTTP status and server error code, with the
+server's message (a refused promotion claim says how to pass it), and a retriable failure once per run of failures;
+both clients share the rule."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import unittest
+from typing import Any, List
+
+from scoregate import AsyncClient, Client
+from support import StubServer, error, ok
+
+CAL = "cal_0000000000aa"
+CANDIDATE = "cal_0000000000c2"
+#: the server's words for a candidate arm's counts sent without their claim (src/monitoring/served-claim.ts)
+UNCLAIMED = (
+    f"calibration {CANDIDATE} was served only as the candidate of promotion prm_0000000001: its queries count as that "
+    'promotion\'s candidate arm, so a batch of them says so with promotion {id, step, arm: "candidate"}; nothing was counted'
+)
+logging.getLogger("scoregate").setLevel(logging.CRITICAL)
+
+
+def refusal(status: int, code: str, message: str) -> Any:
+    return status, {}, {"error": {"code": code, "message": message}}
+
+
+class SendFailureLogTests(unittest.TestCase):
+    def setUp(self) -> None:
+        self.stub = StubServer()
+        self.addCleanup(self.stub.close)
+        self.answer: Any = (202, {}, {"accepted": True})
+        self.stub.handler = lambda m, p, h, b: self.answer if m == "POST" else ok()
+
+    def client(self) -> Client:
+        c = Client(self.stub.url, "t", background=False, rng=lambda: 0.0, backoff_initial=0.001, backoff_max=0.001)
+        self.addCleanup(c.close)
+        return c
+
+    def test_a_refused_promotion_claim_is_logged_once_with_the_servers_message_and_how_to_pass_it(self) -> None:
+        c = self.client()
+        self.answer = refusal(422, "invalid_input", UNCLAIMED)
+        with self.assertLogs("scoregate", logging.WARNING) as logs:
+            for _ in range(3):  # a service reporting by hand makes the same mistake on every batch
+                c.report(5, 1, calibration_id=CANDIDATE)
+                r = c.flush()
+                self.assertEqual((r.sent_batches, r.failed_batches), (0, 1))
+        self.assertEqual(c.observation_stats().rejected, 3)
+        self.assertEqual(len(logs.records), 1, logs.output)
+        line = logs.output[0]
+        self.assertEqual(logs.records[0].levelno, logging.WARNING)
+        for said in ("422 invalid_input", UNCLAIMED, f"calibration {CANDIDATE}", "promotion=t.promotion", "rejected"):
+            self.assertIn(said, line)
+
+    def test_a_refused_claim_field_says_so_too(self) -> None:
+        c = self.client()
+        details = [{"path": "promotion.step", "message": "must be a step index from 0 to 99 (got 120)"}]
+        self.answer = (422, {}, {"error": {"code": "invalid_input", "message": "invalid observation batch", "details": details}})
+        with self.assertLogs("scoregate", logging.WARNING) as logs:
+            c.report(5, 1, calibration_id=CANDIDATE, promotion={"id": "prm_0000000001", "step": 120, "arm": "candidate"})
+            c.flush()
+        self.assertEqual(len(logs.records), 1, logs.output)
+        self.assertIn("invalid observation batch", logs.output[0])
+        self.assertIn("candidate arm of prm_0000000001 step 120", logs.output[0])
+        self.assertIn("promotion=t.promotion", logs.output[0])
+
+    def test_each_status_and_server_code_is_said_once(self) -> None:
+        c = self.client()
+        answers = [
+            refusal(409, "conflict", "calibration cal_0000000000s1 is no longer in shadow"),
+            refusal(409, "conflict", "calibration cal_0000000000s2 is no longer in shadow"),
+            # mentions promotions, but not the batch's claim
+            refusal(422, "invalid_input", f"calibration {CAL} was never served on its gate (never activated, never a promotion's candidate)"),
+            refusal(409, "batch_mismatch", "batch py-1 was sent before with another body"),
+            (400, {}, None),  # no error envelope
+            (400, {}, None),
+        ]
+        with self.assertLogs("scoregate", logging.WARNING) as logs:
+            for a in answers:
+                self.answer = a
+                c.report(3, 1, calibration_id=CAL, role="shadow")
+                self.assertEqual(c.flush().failed_batches, 1)
+        self.assertEqual(c.observation_stats().rejected, len(answers))
+        self.assertEqual(len(logs.records), 4, logs.output)
+        self.assertIn("409 conflict: calibration cal_0000000000s1 is no longer in shadow", logs.output[0])
+        self.assertIn("(shadow)", logs.output[0])
+        self.assertIn("422 invalid_input", logs.output[1])
+        self.assertIn("409 batch_mismatch", logs.output[2])
+        self.assertIn("400 refused", logs.output[3])
+        self.assertTrue(all("promotion=" not in line for line in logs.output))  # only a claim's refusal says so
+
+    def test_the_first_retriable_failure_in_a_row_is_logged_and_the_batch_kept(self) -> None:
+        c = self.client()
+        self.answer = error(503, "unavailable")
+        with self.assertLogs("scoregate", logging.WARNING) as logs:
+            c.report(5, 1, calibration_id=CAL)
+            c.report(5, 1, calibration_id=CANDIDATE)
+            for _ in range(3):
+                self.assertEqual(c.flush().failed_batches, 2)
+            self.answer = (202, {}, {"accepted": True})
+            self.assertEqual(c.flush().sent_batches, 2)
+            self.stub.close()  # the network fails now: a new run of failures
+            c.report(5, 1, calibration_id=CAL)
+            c.flush()
+            c.flush()
+        self.assertEqual(len(logs.records), 2, logs.output)
+        self.assertIn("server_error", logs.output[0])
+        self.assertIn("stub unavailable", logs.output[0])
+        self.assertIn("retried", logs.output[0])
+        self.assertIn("network", logs.output[1])
+        stats = c.observation_stats()
+        self.assertEqual((stats.sent, stats.rejected, stats.queued), (2, 0, 1))  # queries
+
+    def test_the_async_client_logs_the_same(self) -> None:
+        self.answer = refusal(422, "invalid_input", UNCLAIMED)
+
+        async def main() -> List[str]:
+            async with AsyncClient(self.stub.url, "t", background=False) as c:
+                with self.assertLogs("scoregate", logging.WARNING) as logs:
+                    for _ in range(2):
+                        c.report(5, 1, calibration_id=CANDIDATE)
+                        await c.flush()
+                self.assertEqual(c.observation_stats().rejected, 2)
+                return logs.output
+
+        output = asyncio.run(main())
+        self.assertEqual(len(output), 1, output)
+        self.assertIn(UNCLAIMED, output[0])
+        self.assertIn("promotion=t.promotion", output[0])
+
+
+if __name__ == "__main__":
+    unittest.main()
