@@ -74,8 +74,8 @@ def shadows_taking(shadows: Iterable[_S], key: str, index_version: Optional[str]
     ``sample_rate`` in basis points; with ``index_version``, only the shadows of that index version. ``shadow()``
     reports for exactly these and ``shadows_for()`` names them, so the two agree by construction (the SDK:
     ``shadowsTaking``; fixtures/assignment.json pins both)."""
-    if not isinstance(key, str):
-        # a key that is not a string (None) takes no shadow: hashed as its text, every keyless query would share a bucket
+    if not isinstance(key, str) or key == "":
+        # a key that is not a non-empty string (None, "") takes no shadow: hashed, every keyless query would share a bucket
         return []
     return [
         s

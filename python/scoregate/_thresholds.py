@@ -205,8 +205,8 @@ class ThresholdCache:
         rollout = v.get("rollout")
         promotion = None
         if rollout is not None:
-            # a key is a string: another value (an int id, None) is no key, as in the TypeScript client
-            keyed = isinstance(key, str)
+            # a key is a non-empty string: another value (an int id, None, "") is no key, as in the TypeScript client
+            keyed = isinstance(key, str) and key != ""
             candidate = keyed and bucket_of(rollout["salt"], key) < rollout["percent_bp"]  # type: ignore[arg-type]  # keyed: a str
             if candidate:
                 v = rollout["candidate"]

@@ -801,8 +801,8 @@ class PromotionArmTest(unittest.TestCase):
             inside = bucket_of("prm_1", k) < 5000
             self.assertEqual((r.calibration_id, r.threshold, r.promotion["arm"]), ("cal_2", 0.6, "candidate") if inside else ("cal_1", 0.42, "control"))
         self.assertEqual(client.get_threshold(GATE, 0.1).promotion, {"id": "prm_1", "step": 1, "arm": "unassigned"})
-        # a key that is not a str (an int id, None) is no key, not hashed as its text (as in the TypeScript client)
-        for not_a_key in (None, 17, 3.5):
+        # a key that is not a non-empty str (an int id, None, "") is no key, not hashed as its text (as in the TypeScript client)
+        for not_a_key in (None, 17, 3.5, ""):
             r = client.get_threshold(GATE, 0.1, assignment_key=not_a_key)  # type: ignore[arg-type]
             self.assertEqual((r.calibration_id, r.promotion["arm"]), ("cal_1", "unassigned"), not_a_key)
         k = next(k for k in keys if bucket_of("prm_1", k) < 5000)

@@ -62,8 +62,11 @@ export function bucketOf(salt: string, key: string): number {
  * fixtures/assignment.json pins both). A key that is not a string (a JavaScript caller's undefined or null) takes none:
  * hashed as its text, every keyless query would share one bucket, all sampled or none. O(shadows x key length).
  */
-/** `key` when it can place a request in an arm or a shadow's sample: a string; else undefined (no key). */
-export const assignable = (key: unknown): string | undefined => (typeof key === "string" ? key : undefined);
+/**
+ * `key` when it can place a request in an arm or a shadow's sample: a non-empty string; else undefined (no key). The
+ * empty string is no key either: `headers.get("x-user") ?? ""` would put every anonymous request in one bucket.
+ */
+export const assignable = (key: unknown): string | undefined => (typeof key === "string" && key !== "" ? key : undefined);
 
 export const shadowsTaking = <S extends Pick<ServedShadow, "calibration_id" | "index_version" | "sample_rate">>(
   shadows: readonly S[] | undefined,

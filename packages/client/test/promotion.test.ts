@@ -38,9 +38,10 @@ describe("a gate during a promotion", () => {
     expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ calibrationId: "cal_0000000001", promotion: { arm: "unassigned" } });
   });
 
-  it("a key that is not a string (null for an anonymous session, a number) is no key: control, unassigned, not hashed as its text", async () => {
+  it('a key that is not a non-empty string (null for an anonymous session, a number, "") is no key: control, unassigned, not hashed as its text', async () => {
     const { client, server } = setup({ rollout: { ...rollout, percent_bp: 10_000 } });
-    for (const key of [null, 17, { id: 1 }]) {
+    // "" too: `headers.get("x-user") ?? ""` would put every anonymous request in one bucket
+    for (const key of [null, 17, { id: 1 }, ""]) {
       const r = await client.getThreshold(GATE, { fallback: 0.1, assignmentKey: key as unknown as string });
       expect(r, String(key)).toMatchObject({ calibrationId: "cal_0000000001", promotion: { arm: "unassigned" } });
     }
