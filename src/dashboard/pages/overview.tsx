@@ -55,7 +55,8 @@ function sinceText(iso: string) {
 }
 
 /** "21:29 UTC": the hour and minute of an ISO time (the full time is the element's title). */
-const clockTime = (iso: string): string => `${iso.slice(11, 16)} UTC`;
+/** "12-05 23:13 UTC": a window runs for a day, so its start may be yesterday's; the year is in the title. */
+const clockTime = (iso: string): string => `${iso.slice(5, 10)} ${iso.slice(11, 16)} UTC`;
 
 /**
  * The gate's open promotion and shadows: a paused promotion drawn as an alarm is (it waits for a person to
