@@ -89,7 +89,6 @@ export async function unknownGateError(gate: GateRef, calibrations: Neighbours):
   });
 }
 
-/** The `new_gate` warning of an upload that creates its gate next to calibrated gates of similar names; else null. */
 /**
  * Invisible format characters (Unicode category Cf: zero-width space U+200B, word joiner U+2060, byte order mark U+FEFF,
  * soft hyphen U+00AD, the bidi controls U+200E/F, U+202A-E, U+2066-9 ...): `docs\u200b` would be a gate that looks like
@@ -99,22 +98,27 @@ export async function unknownGateError(gate: GateRef, calibrations: Neighbours):
 const INVISIBLE_FORMAT = /(?![\u200c\u200d])\p{Cf}/u;
 
 /**
- * 422 for an upload that would create a gate whose names hold an invisible format character, naming each field and
- * the character. Only a new gate's: reads never refuse them, so a gate stored before this rule stays readable, served
- * and calibrated under its names.
+ * 422 for an upload whose new names hold an invisible format character, naming each field and the character: a new
+ * gate's `index`, `embedding` and `reranker`, and an `index_version` the gate serves nothing under. Reads never refuse
+ * them, so a gate stored before this rule stays readable, served and calibrated under its names.
  */
 export async function refuseInvisibleNames(
   gate: GateName & { readonly index_version: string },
   gateId: string,
-  calibrations: Pick<CalibrationStore, "gate">,
+  calibrations: Pick<CalibrationStore, "gate" | "activeRows">,
 ): Promise<void> {
-  const details = (["index", "embedding", "reranker", "index_version"] as const).flatMap((field) => {
-    const c = INVISIBLE_FORMAT.exec(gate[field])?.[0];
-    if (c === undefined) return [];
-    const code = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
-    return [{ path: field, message: `must not contain invisible format characters (${code})` }];
-  });
-  if (details.length === 0 || (await calibrations.gate(gateId)) !== null) return;
+  const fields = (["index", "embedding", "reranker", "index_version"] as const).filter((field) => INVISIBLE_FORMAT.test(gate[field]));
+  if (fields.length === 0) return;
+  const existing = (await calibrations.gate(gateId)) !== null;
+  const servedVersion = existing && (await calibrations.activeRows(gateId)).some((r) => r.index_version === gate.index_version);
+  const details = fields
+    .filter((field) => (field === "index_version" ? !servedVersion : !existing))
+    .map((field) => {
+      const c = INVISIBLE_FORMAT.exec(gate[field])![0];
+      const code = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+      return { path: field, message: `must not contain invisible format characters (${code})` };
+    });
+  if (details.length === 0) return;
   throw new AppError(
     "invalid_input",
     `a new gate's names must not contain invisible format characters: ${details.map((d) => `${d.path} ${d.message.slice(d.message.indexOf("("))}`).join(", ")}`,
@@ -122,6 +126,7 @@ export async function refuseInvisibleNames(
   );
 }
 
+/** The `new_gate` warning of an upload that creates its gate next to calibrated gates of similar names; else null. */
 export async function newGateWarning(
   gate: GateName,
   gateId: string,

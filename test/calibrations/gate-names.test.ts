@@ -75,8 +75,9 @@ describe("similarGates", () => {
 
 describe("refuseInvisibleNames", () => {
   const names = { index: "docs\u200b", embedding: "e5", reranker: "bge\u202e", index_version: "v1" };
-  const store = (existing: boolean) => ({
+  const store = (existing: boolean, versions: string[] = ["v1"]) => ({
     gate: async () => (existing ? ({ gate_id: "g1", index: names.index, embedding: "e5", reranker: "bge", created_at: "" } as GateRow) : null),
+    activeRows: async () => (existing ? versions.map((index_version) => ({ index_version }) as never) : []),
   });
 
   it("refuses a new gate's invisible format characters, naming each field and character", async () => {
@@ -94,6 +95,13 @@ describe("refuseInvisibleNames", () => {
 
   it("lets a gate stored before the rule be calibrated again under its names; joiners are no invisible characters", async () => {
     await expect(refuseInvisibleNames(names, "g1", store(true))).resolves.toBeUndefined();
+    // an index version the gate already serves under is kept; a new one is refused, on an old gate too
+    await expect(refuseInvisibleNames({ ...names, index_version: "v2\u200b" }, "g1", store(true, ["v2\u200b"]))).resolves.toBeUndefined();
+    const fresh = await refuseInvisibleNames({ ...names, index_version: "v3\u200b" }, "g1", store(true)).then(
+      () => null,
+      (x: unknown) => x as AppError,
+    );
+    expect(fresh?.details).toEqual([{ path: "index_version", message: "must not contain invisible format characters (U+200B)" }]);
     const persian = { index: "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", embedding: "e5", reranker: "bge", index_version: "v1" };
     await expect(refuseInvisibleNames(persian, "g2", store(false))).resolves.toBeUndefined();
   });

@@ -117,17 +117,17 @@ export class ScoregateClient {
     options ??= {} as GateOptions<T>;
     // Nor may candidates that are not an array (a reranker wrapper's null on its own failure): none, and why; nor a
     // score that is not a function (the Python client's `score="score"`), which would keep every candidate unscored.
+    // `served`: a getThreshold() answer, not a gate() result nor anything else (null: none), as the Python client's
+    const s = options.served;
     const bad = !Array.isArray(candidates)
       ? `candidates must be an array (got ${typeOf(candidates)})`
       : typeof options.score !== "function"
         ? `score must be a function (c) => number (got ${typeOf(options.score)})`
-        : "";
+        : s != null && !(s.guards && !("kept" in s))
+          ? "served must be the answer of getThreshold()"
+          : "";
     if (!Array.isArray(candidates)) candidates = [];
-    const t = bad
-      ? fallbackResult(options.fallback, clientError("bad_request", bad))
-      : options.served?.reason
-        ? options.served
-        : await this.getThreshold(options.gate, options);
+    const t = bad ? fallbackResult(options.fallback, clientError("bad_request", bad)) : (s ?? (await this.getThreshold(options.gate, options)));
     const policy = { ...t.guards, threshold: t.threshold, abstainBelow: t.abstainBelow };
     const values = scoresOf(candidates, options.score);
     const d = decideQuery(values, policy, options.unscored ?? "keep");

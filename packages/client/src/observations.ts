@@ -89,13 +89,15 @@ export class ObservationReporter {
         : // a result's null id: the counts were made at the caller's fallback, not at a calibration's threshold
           o.calibrationId === null
           ? "calibrationId null: a fallback's counts"
-          : target === undefined
-            ? "no calibrationId or gate"
-            : !([c, d, below, u].every((n) => isCount(n, 0)) && d <= c && below <= c)
-              ? "counts: whole numbers, dropped and below <= candidates"
-              : c + u > MAX_CANDIDATES_PER_QUERY
-                ? `over ${MAX_CANDIDATES_PER_QUERY} candidates`
-                : "";
+          : target === null
+            ? "promotion: the {id, step, arm} of the answer"
+            : target === undefined
+              ? "no calibrationId or gate"
+              : !([c, d, below, u].every((n) => isCount(n, 0)) && d <= c && below <= c)
+                ? "counts: whole numbers, dropped and below <= candidates"
+                : c + u > MAX_CANDIDATES_PER_QUERY
+                  ? `over ${MAX_CANDIDATES_PER_QUERY} candidates`
+                  : "";
     if (why || !target) {
       this.#stats.ignored++;
       this.#deps.onIgnored(why);
@@ -302,8 +304,13 @@ export class ObservationReporter {
   }
 }
 
-/** Where a query's counts go: its calibration (or gate), and its role and promotion arm, each batch one target. */
-function toTarget(o: Observation): Target | undefined {
+const ARMS: readonly unknown[] = ["candidate", "control", "unassigned"];
+
+/**
+ * Where a query's counts go: its calibration (or gate), and its role and promotion arm, each batch one target;
+ * undefined without a calibration or gate, null for a promotion claim the server would refuse (null is none).
+ */
+function toTarget(o: Observation): Target | undefined | null {
   let t: Target;
   if (typeof o.calibrationId === "string" && o.calibrationId !== "") t = { calibration_id: o.calibrationId };
   else {
@@ -312,7 +319,11 @@ function toTarget(o: Observation): Target | undefined {
     t = wireGate(g) as Target;
   }
   if (o.role === "shadow") t.role = "shadow";
-  if (o.promotion !== undefined) t.promotion = { id: o.promotion.id, step: o.promotion.step, arm: o.promotion.arm };
+  const p = o.promotion;
+  if (p != null) {
+    if (!(typeof p.id === "string" && p.id && isCount(p.step, 0) && ARMS.includes(p.arm) && !t.role)) return null;
+    t.promotion = { id: p.id, step: p.step, arm: p.arm };
+  }
   return t;
 }
 

@@ -141,8 +141,10 @@ export interface GateOptions<T> extends GetThresholdOptions {
   reportScores?: boolean;
   /**
    * The `getThreshold()` answer the query was retrieved under (its `indexVersion` chose the index): gate() applies and
-   * reports it instead of reading the threshold again, so a promotion step (or a rollback) between the two cannot gate
-   * the query, and count it as evidence, under the other arm than the one that retrieved it.
+   * reports it (its threshold, guards, calibration and promotion arm) instead of reading the threshold again, so a
+   * promotion step (or a rollback) between the two cannot gate the query, and count it as evidence, under the other
+   * arm than the one that retrieved it. `gate`, `fallback`, `assignmentKey` and `timeoutMs` are then not read for the
+   * threshold. Anything else (a gate() result, an object without `guards`) answers the fallback with `bad_request`.
    */
   served?: ThresholdResult;
 }

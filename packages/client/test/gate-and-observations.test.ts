@@ -292,6 +292,28 @@ describe("observation batching", () => {
     expect(server.observationRequests().map((r) => r.body.queries)).toEqual([[[3, 1]]]);
   });
 
+  it("a promotion claim the server would refuse is ignored saying why; null is no claim; a valid one is sent as {id, step, arm}", async () => {
+    const server = serverWith(() => accepted());
+    const client = makeClient(server);
+    const reasons: string[] = [];
+    client.subscribe((e) => e.type === "report_ignored" && reasons.push(e.reason));
+    const query = { calibrationId: "cal_0000000002", candidates: 3, dropped: 1 };
+    const valid = { id: "prm_0000000001", step: 1, arm: "candidate" as const };
+    for (const promotion of ["prm_0000000001", {}, { ...valid, id: "" }, { ...valid, step: -1 }, { ...valid, step: 0.5 }, { ...valid, arm: "x" }])
+      expect(() => client.report({ ...query, promotion: promotion as never })).not.toThrow();
+    client.report({ ...query, promotion: valid, role: "shadow" }); // a shadow's queries are no promotion's
+    expect(reasons).toEqual(Array(7).fill("promotion: the {id, step, arm} of the answer"));
+    client.report({ ...query, promotion: null as never });
+    client.report({ ...query, promotion: { ...valid, extra: 1 } as never });
+    await client.flush();
+    expect(server.observationRequests().map((r) => [r.body.promotion, r.body.queries])).toEqual(
+      expect.arrayContaining([
+        [undefined, [[3, 1]]],
+        [valid, [[3, 1]]],
+      ]),
+    );
+  });
+
   it("a query over 10,000 candidates: gate() answers it, and its report is ignored saying why", async () => {
     const server = serverWith(() => accepted());
     const client = makeClient(server);

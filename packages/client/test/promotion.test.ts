@@ -97,7 +97,21 @@ describe("a gate during a promotion", () => {
       promotion: { id: "prm_0000000001", step: 0, arm: "candidate" },
     });
     // without it gate() reads the threshold again: control's
-    expect((await client.gate([0.9, 0.5, 0.2], opts)).calibrationId).toBe("cal_0000000001");
+    const again = await client.gate([0.9, 0.5, 0.2], opts);
+    expect(again.calibrationId).toBe("cal_0000000001");
+    // null is no served answer; a gate() result, {} or half an answer is refused (the fallback, nothing reported), never thrown
+    expect((await client.gate([0.9], { ...opts, served: null as never })).calibrationId).toBe("cal_0000000001");
+    const before = server.observationRequests().length;
+    for (const wrong of [again, {}, { reason: "calibrated", threshold: 0.6 }, "cal_0000000002"]) {
+      const r = await client.gate([0.9, 0.5], { ...opts, served: wrong as never });
+      expect(r).toMatchObject({
+        reason: "fallback",
+        threshold: 0.1,
+        error: { code: "bad_request", message: "served must be the answer of getThreshold()" },
+      });
+    }
+    await client.flush();
+    expect(server.observationRequests().length).toBe(before + 1); // the one null-served query above, nothing else
   });
 
   it("a gate without a rollout reports no promotion", async () => {
