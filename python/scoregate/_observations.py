@@ -333,19 +333,23 @@ class ObservationQueue:
         the same HTTP status and server error code was already said: a service that reports the same mistake on every
         query gets one line, with the server's message (which names the fix), not one per batch."""
         status, _headers, body = outcome  # type: ignore[misc]  # a ClientError is never refused for good
-        key = (status, _http.server_words(body)[0])
+        # a missing promotion claim is its own kind: every refusal is a 422 invalid_input, and an unrelated one said
+        # earlier would otherwise hide it
+        claim = _refuses_claim(body, error.message)
+        key = (status, _http.server_words(body)[0], claim)
         if key in self._refusals_said:
             return None
         self._refusals_said.add(key)
         hint = ""
-        if _refuses_claim(body, error.message):
+        if claim:
             hint = (
                 "; a promotion arm's counts carry their claim: report(..., promotion=t.promotion), the promotion of the "
                 "ThresholdResult (or GateResult) they were gated under, as gate() sends it"
             )
         return (
             "scoregate: the server refused %d queries for %s: %s%s (the batch is dropped, not retried; said once per "
-            "HTTP status and error code, observation_stats().rejected counts every refused query)",
+            "HTTP status and error code, and once for a missing promotion claim; observation_stats().rejected counts "
+            "every refused query)",
             n,
             _named(target),
             error.message,

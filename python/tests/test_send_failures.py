@@ -54,6 +54,16 @@ class SendFailureLogTests(unittest.TestCase):
         for said in ("422 invalid_input", UNCLAIMED, f"calibration {CANDIDATE}", "promotion=t.promotion", "rejected"):
             self.assertIn(said, line)
 
+    def test_a_missing_claim_is_said_after_an_unrelated_422_too(self) -> None:
+        c = self.client()
+        with self.assertLogs("scoregate", logging.WARNING) as logs:
+            for message in (f"calibration {CAL} was never served on its gate (never activated, never a promotion's candidate)", UNCLAIMED):
+                self.answer = refusal(422, "invalid_input", message)
+                c.report(5, 1, calibration_id=CANDIDATE)
+                c.flush()
+        self.assertEqual(len(logs.records), 2, logs.output)
+        self.assertIn("promotion=t.promotion", logs.output[1])
+
     def test_a_refused_claim_field_says_so_too(self) -> None:
         c = self.client()
         details = [{"path": "promotion.step", "message": "must be a step index from 0 to 99 (got 120)"}]
