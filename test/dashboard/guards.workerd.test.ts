@@ -136,7 +136,7 @@ describe("gate page of a guarded, abstaining gate", () => {
     expect(overview).toContain(">Observed drop (open 24 h window)<");
     expect(overview).not.toContain("(today)");
     expect(ovRow).toContain(`since <time datetime="${w.started_at}"`);
-    expect(ovRow).toContain(`>${w.started_at.slice(11, 16)} UTC</time>`);
+    expect(ovRow).toContain(`>${w.started_at.slice(5, 10)} ${w.started_at.slice(11, 16)} UTC</time>`);
   });
 
   it("shows neither for a plain gate", async () => {
