@@ -46,6 +46,14 @@ function legacy(over: Partial<ShiftReport>): Created {
 const calibrate = (...extra: string[]) =>
   cli(["calibrate", scores, "--embedding", "e5", "--reranker", "bge", "--index-version", "v2", "--target", "0.2", ...extra], env());
 
+/** The recorded equivalent answer as a server sends it when it stores the upload unserved for `reason`. */
+function equivalentNotServed(reason: string, message?: string) {
+  const body = responses.equivalent();
+  const activation_outcome = { ...body.activation_outcome, activated: false, would_activate: false, reason, ...(message ? { message } : {}) };
+  answer({ status: 201, body: { ...body, calibration: { ...body.calibration, active: false, current: false }, activation_outcome } as never });
+  return body;
+}
+
 describe("rebuild decision and exit codes (stub server)", () => {
   it("exits 0 when there is nothing to compare with (shift null)", async () => {
     answer({ status: 201, body: responses.first() });
@@ -150,9 +158,7 @@ describe("rebuild decision and exit codes (stub server)", () => {
 
   it("an equivalent rebuild whose own drop rate moved beyond the tolerance (drop_rate_changed) exits 3 and is not served", async () => {
     // the recorded equivalent answer, as a server that refuses it under activate "auto" sends it
-    const body = responses.equivalent();
-    const activation_outcome = { ...body.activation_outcome, activated: false, would_activate: false, reason: "drop_rate_changed" as const };
-    answer({ status: 201, body: { ...body, calibration: { ...body.calibration, active: false, current: false }, activation_outcome } });
+    const body = equivalentNotServed("drop_rate_changed");
     const r = await calibrate();
     expect(r.code).toBe(3);
     expect(r.stdout).toContain(`(stored, not served: promote it with scoregate activate ${body.calibration.id})`);
@@ -163,9 +169,7 @@ describe("rebuild decision and exit codes (stub server)", () => {
   });
 
   it("an equivalent rebuild uploaded while the gate has an open promotion (promotion_open) exits 6 and is not served", async () => {
-    const body = responses.equivalent();
-    const activation_outcome = { ...body.activation_outcome, activated: false, would_activate: false, reason: "promotion_open" as const };
-    answer({ status: 201, body: { ...body, calibration: { ...body.calibration, active: false, current: false }, activation_outcome } });
+    const body = equivalentNotServed("promotion_open");
     const r = await calibrate();
     expect(r.code).toBe(6);
     expect(r.stdout).toContain(
@@ -178,15 +182,7 @@ describe("rebuild decision and exit codes (stub server)", () => {
   });
 
   it("a reason a newer server gives for not serving an upload is never exit 0", async () => {
-    const body = responses.equivalent();
-    const activation_outcome = {
-      ...body.activation_outcome,
-      activated: false,
-      would_activate: false,
-      reason: "a_newer_reason",
-      message: "stored, not served: why",
-    };
-    answer({ status: 201, body: { ...body, calibration: { ...body.calibration, active: false, current: false }, activation_outcome } });
+    equivalentNotServed("a_newer_reason", "stored, not served: why");
     const r = await calibrate();
     expect(r.code).toBe(3);
     expect(r.stdout).toContain("Serving: stored, not served: why");
