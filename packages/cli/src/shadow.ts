@@ -3,7 +3,7 @@
  * it out with --remove; then print its live decision on mirrored traffic. The exit code follows the decision against the active gate, for pipelines: 0
  * equivalent, 3 shifted (or shifted against its own target), 4 not decided yet.
  */
-import { type Calibration, MAX_MORE_DATA_FACTOR_SHOWN, type ShadowList, type ShadowStatus } from "../../../src/contract";
+import { type Calibration, MAX_MORE_DATA_FACTOR_SHOWN, MIN_DECISION_QUERIES, type ShadowList, type ShadowStatus } from "../../../src/contract";
 import { num, oneId, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
@@ -15,6 +15,9 @@ type LiveDecision = ShadowStatus["vs_active"];
 
 function moreQueries(d: LiveDecision): string {
   const f = d.more_data_factor;
+  // no interval yet: fewer than MIN_DECISION_QUERIES on a side, so no estimate of how many more would decide it
+  if (d.decision === "inconclusive" && d.interval95 === null)
+    return `; too few queries for an interval yet (at least ${MIN_DECISION_QUERIES} on each side)`;
   if (f === null) return "";
   if (f > MAX_MORE_DATA_FACTOR_SHOWN) return "; the estimate sits on the tolerance's edge: no practical number of queries decides it";
   return `; about ${count(Math.ceil(d.queries * (f - 1)))} more queries to decide`;

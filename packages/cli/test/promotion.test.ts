@@ -357,6 +357,13 @@ describe("scoregate shadow", () => {
     expect(r.stdout).toContain("about 960 more queries to decide");
   });
 
+  it("before an interval (fewer than 50 queries a side) it says so instead of a count of more queries", async () => {
+    serve(shadowStatus({ ...decision("inconclusive"), queries: 29, interval95: null, more_data_factor: null }), true);
+    const r = await cli(["shadow", "cal_v2"], env());
+    expect(r.code).toBe(4);
+    expect(r.stdout).toContain("29 queries; too few queries for an interval yet (at least 50 on each side)");
+  });
+
   it("an estimate on the tolerance's edge (a factor of 1e30) says no practical number of queries decides it, not a 33-digit count", async () => {
     serve(shadowStatus({ ...decision("inconclusive", 0.02), more_data_factor: 1.13e30 }), true);
     const r = await cli(["shadow", "cal_v2"], env());
