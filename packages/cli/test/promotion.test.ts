@@ -358,7 +358,7 @@ describe("scoregate shadow", () => {
   });
 
   it("before an interval (fewer than 50 queries a side) it says so instead of a count of more queries", async () => {
-    serve(shadowStatus({ ...decision("inconclusive"), queries: 29, interval95: null, more_data_factor: null }), true);
+    serve(shadowStatus({ ...decision("inconclusive"), queries: 29, interval95: null as never, more_data_factor: null }), true);
     const r = await cli(["shadow", "cal_v2"], env());
     expect(r.code).toBe(4);
     expect(r.stdout).toContain("29 queries; too few queries for an interval yet (at least 50 on each side)");
