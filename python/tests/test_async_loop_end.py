@@ -94,10 +94,13 @@ class LoopEndTests(unittest.TestCase):
 
         async def second_loop() -> Any:
             stale = await c.get_threshold(GATE, fallback=0.5)  # no backoff: a new revalidation starts at once
-            for _ in range(1000):
-                if len(self.opener.calls) == 2 and c._cache.entries[GATE.key()].inflight is None:
+            # until its answer is taken: the request runs in an executor thread, which a loaded machine may start late
+            # (a fixed number of loop turns was not always enough), so wait on the state, at most WAIT_SECONDS
+            deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+            while not (len(self.opener.calls) == 2 and c._cache.entries[GATE.key()].inflight is None):
+                if asyncio.get_running_loop().time() > deadline:
                     break
-                await asyncio.sleep(0)
+                await asyncio.sleep(0.001)
             return stale, await c.get_threshold(GATE, fallback=0.5)
 
         stale, fresh = asyncio.run(second_loop())
