@@ -101,8 +101,9 @@ class ObservationQueue:
         self._stats = ObservationStats()
         #: the kinds of malformed report already logged (each is logged once)
         self._warned: Set[str] = set()
-        #: the (HTTP status, server error code) pairs of refused batches already logged (each is logged once)
-        self._refusals_said: Set[Tuple[int, Optional[str]]] = set()
+        #: the (HTTP status, server error code, whether it refused a promotion claim) of refused batches already logged
+        #: (each is logged once)
+        self._refusals_said: Set[Tuple[int, Optional[str], bool]] = set()
         self.closed = False
 
     def report(

@@ -3,7 +3,7 @@
  * the sampling-noise test, KS and PSI. The number the seed incident lacked is `drop_rate_at_previous_threshold`.
  */
 import type { ShiftReport, StoredCalibration } from "../contract";
-import { moreDataText, numberText } from "../platform/format";
+import { moreDataText, numberText, percentTenths } from "../platform/format";
 import { decideChange } from "../stats/change-decision";
 import { type Distribution, shareBelow } from "../stats/distribution";
 import { type Guards, NO_GUARDS } from "../stats/guarded-gate";
@@ -23,7 +23,7 @@ export const REBUILD_EQUIVALENCE_ALPHA = 0.05;
 /** The confidence level of the interval TOST reads, in words ("90 %"). */
 const equivalenceLevel = `${Math.round(100 * (1 - 2 * REBUILD_EQUIVALENCE_ALPHA))} %`;
 
-const pts = (x: number): string => `${(100 * x).toFixed(1)} %`;
+const pts = percentTenths;
 
 /**
  * The design effect the rebuild decision assumes when neither calibration was uploaded as queries, so clustering

@@ -4,8 +4,9 @@
  * weighs against the expectation and band it tests, then the window's own rate.
  */
 import type { WindowStatus } from "../contract";
+import { percentTenths } from "../platform/format";
 
-const pct = (x: number | null): string => (x === null ? "n/a" : `${(100 * x).toFixed(1)} %`);
+const pct = (x: number | null): string => (x === null ? "n/a" : percentTenths(x));
 
 /**
  * What the sentence compares the window's observed rate with: for a stratified test the expectation and band for the

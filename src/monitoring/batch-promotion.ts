@@ -17,13 +17,13 @@ import type { BatchPromotion } from "../contract";
 import { AppError } from "../platform/errors";
 import type { MonitoringDeps } from "./deps";
 
+/** "1st", "2nd", "3rd", "4th" ... (a plan has at most a handful of steps). */
+const ordinal = (n: number): string => `${n}${n % 100 >= 11 && n % 100 <= 13 ? "th" : (["th", "st", "nd", "rd"][n % 10] ?? "th")}`;
+
 /**
  * Throws the refusal of a batch whose promotion claim does not hold; else says whether its arm still counts (false: the
  * promotion ended or is at another step, count the batch without its claim).
  */
-/** "1st", "2nd", "3rd", "4th" ... (a plan has at most a handful of steps). */
-const ordinal = (n: number): string => `${n}${n % 100 >= 11 && n % 100 <= 13 ? "th" : (["th", "st", "nd", "rd"][n % 10] ?? "th")}`;
-
 export async function checkBatchPromotion(
   claim: BatchPromotion,
   target: { readonly gateId: string; readonly calibrationId: string },

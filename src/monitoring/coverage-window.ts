@@ -4,6 +4,7 @@
  * stores it; time comes in as an argument.
  */
 import type { AlarmedCoverage, CoverageStatus } from "../contract";
+import { percentTenths } from "../platform/format";
 import { type CoverageEvaluation, evaluateCoverage } from "../stats/coverage-test";
 import type { DriftConfig } from "../stats/drift-config";
 import type { JudgeInput } from "./monitor-contract";
@@ -97,7 +98,7 @@ export function coverageStatus(s: CoverageState, ev: CoverageEvaluation): Covera
   };
 }
 
-const pct = (x: number | null): string => (x === null ? "n/a" : `${(100 * x).toFixed(1)} %`);
+const pct = (x: number | null): string => (x === null ? "n/a" : percentTenths(x));
 
 /** The alert sentence for a recall_drift alarm. */
 export function recallDriftSummary(st: CoverageStatus): string {

@@ -9,6 +9,7 @@
  * the open alert then counts another occurrence).
  */
 import type { WindowStatus } from "../contract";
+import { percentTenths } from "../platform/format";
 import { UNSCORED_ALERT_MIN_CANDIDATES, UNSCORED_ALERT_SHARE } from "../platform/limits";
 import type { WindowState } from "./window";
 
@@ -26,7 +27,7 @@ export function unscoredAlarm(w: WindowState): boolean {
   return reported >= UNSCORED_ALERT_MIN_CANDIDATES && share !== null && share > UNSCORED_ALERT_SHARE;
 }
 
-const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
+const pct = percentTenths;
 
 /** The alert's sentence: what the share means and what the drift tests read meanwhile. */
 export function unscoredSummary(status: WindowStatus): string {

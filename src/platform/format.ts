@@ -19,6 +19,12 @@ export function percentText(x: number): string {
 }
 
 /**
+ * `x` (a rate) as a percent with one decimal ("22.0 %", "56.9 %"): how alarm sentences, alert summaries and the rebuild
+ * decision's reason write rates, so the figures of one sentence, and of sentences read side by side, read alike.
+ */
+export const percentTenths = (x: number): string => `${(100 * x).toFixed(1)} %`;
+
+/**
  * A threshold or other score in a sentence: 6 significant digits ("0.249957", "0.4"), the exact value staying in the
  * response's fields.
  */

@@ -4,9 +4,9 @@
  * alert says why without opening its details. Pure.
  */
 import type { Promotion, PromotionStepRecord } from "../contract";
+// one decimal, as the alarm sentences write rates: one summary reads one precision
+import { percentTenths } from "../platform/format";
 
-/** One decimal, as the alarm sentences write rates (alarm-sentences.ts): one summary reads one precision. */
-const percentText = (x: number): string => `${(100 * x).toFixed(1)} %`;
 const points = (x: number): string => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)} points`;
 const num = (x: unknown): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);
 const obj = (x: unknown): Record<string, unknown> | null => (typeof x === "object" && x !== null ? (x as Record<string, unknown>) : null);
@@ -25,15 +25,15 @@ function evidenceText(numbers: Record<string, unknown>): string {
   const vs = obj(numbers.vs_control);
   const change = num(vs?.change);
   if (cand !== null && ctl !== null) {
-    let s = `the candidate arm dropped ${percentText(cand)} against ${percentText(ctl)} on control`;
+    let s = `the candidate arm dropped ${percentTenths(cand)} against ${percentTenths(ctl)} on control`;
     if (change !== null) s += ` (${points(change)}${intervalText(vs)})`;
     parts.push(s);
-  } else if (cand !== null) parts.push(`the candidate arm dropped ${percentText(cand)}`);
+  } else if (cand !== null) parts.push(`the candidate arm dropped ${percentTenths(cand)}`);
   // A stop on the target names the target read (for a guarded candidate, its expectation for the arm's query sizes).
   const target = obj(numbers.vs_target);
   const off = num(target?.change);
   if (target?.decision === "shifted" && cand !== null && off !== null)
-    parts.push(`its target ${percentText(cand - off)} (${points(off)}${intervalText(target)})`);
+    parts.push(`its target ${percentTenths(cand - off)} (${points(off)}${intervalText(target)})`);
   const cq = num(numbers.candidate_queries);
   const kq = num(numbers.control_queries);
   if (cq !== null && kq !== null) parts.push(`${cq} candidate and ${kq} control queries`);

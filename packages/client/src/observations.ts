@@ -7,7 +7,7 @@
 // The contract modules imported here (limits, wire-types) import no zod: its schemas stay out of the bundle and zod
 // out of the published types (docs/architecture.md, "How the contract travels with the clients").
 import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "../../../src/contract/limits";
-import type { ObservationBatch, QueryCounts } from "../../../src/contract/wire-types";
+import type { ObservationBatch, PromotionArm, QueryCounts } from "../../../src/contract/wire-types";
 import { isGateKey, wireGate } from "./cache-entry";
 import type { ResolvedOptions } from "./client-options";
 import { backoffDelay, describeFailure, type Outcome, parseRetryAfter, startTimer } from "./http";
@@ -304,7 +304,8 @@ export class ObservationReporter {
   }
 }
 
-const ARMS: readonly unknown[] = ["candidate", "control", "unassigned"];
+/** The arms a claim may name (each checked against the contract's `PromotionArm`; a list: fewer bytes than a record). */
+const ARMS: readonly unknown[] = ["candidate", "control", "unassigned"] satisfies PromotionArm[];
 
 /**
  * Where a query's counts go: its calibration (or gate), and its role and promotion arm, each batch one target;

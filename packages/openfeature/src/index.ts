@@ -22,6 +22,7 @@ import {
   StandardResolutionReasons,
 } from "@openfeature/server-sdk";
 import {
+  type Arm,
   type ClientEvent,
   decideQuery,
   type GateKey,
@@ -505,7 +506,8 @@ function metadataOf(r: ThresholdResult): FlagMetadata {
   return m;
 }
 
-const ARMS: readonly string[] = ["candidate", "control", "unassigned"];
+/** The arms a promotion claim may name: a Record, so the compiler checks it against the client's `Arm`. */
+const ARMS: Record<Arm, 1> = { candidate: 1, control: 1, unassigned: 1 };
 
 /**
  * What `provider.report()` needs of an evaluation: the calibration that produced its value (`variant`; null when it
@@ -520,7 +522,7 @@ export function servedBy(details: { variant?: string; flagMetadata?: FlagMetadat
   const calibrationId = typeof details.variant === "string" && details.variant !== "" ? details.variant : null;
   const m = details.flagMetadata ?? {};
   const { promotionId: id, promotionStep: step, promotionArm: arm } = m;
-  if (calibrationId === null || typeof id !== "string" || typeof step !== "number" || typeof arm !== "string" || !ARMS.includes(arm))
+  if (calibrationId === null || typeof id !== "string" || typeof step !== "number" || typeof arm !== "string" || !Object.hasOwn(ARMS, arm))
     return { calibrationId };
   return { calibrationId, promotion: { id, step, arm: arm as PromotionRef["arm"] } };
 }
