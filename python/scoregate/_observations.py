@@ -234,9 +234,9 @@ class ObservationQueue:
 
     def sending(self, force: bool, token: object) -> Generator[Dict[str, Any], Outcome, Tuple[int, int]]:
         """Seals due groups (all with ``force``) and yields the body of each batch to send, one at a time, receiving its
-        outcome. ``force`` (flush, close) tries every batch once; otherwise only due batches, stopping at the first
-        retriable failure. Returns (sent, failed) batches; stops, dropping the outcome it received, once its send was
-        given up (``claim``). Run it only with the token of ``claim``."""
+        outcome. ``force`` (flush, close) tries every batch once, up to one the server did not answer; otherwise only due
+        batches, stopping at the first retriable failure. Returns (sent, failed) batches; stops, dropping the outcome it
+        received, once its send was given up (``claim``). Run it only with the token of ``claim``."""
         sent = failed = 0
         auth: Optional[ClientError] = None
         with self._lock:
@@ -313,7 +313,10 @@ class ObservationQueue:
                     delay = _http.backoff_delay(initial, cap, self._failures, self._rng(), error.retry_after)
                     batch.next_attempt_at = t + delay
                     self._next_attempt_at = t + delay
-                    if not force:
+                    # a flush goes on after a 5xx or a 429 (batches of different gates reach different monitors), not
+                    # after a batch the server did not answer: the next would wait its timeout too, and close() one
+                    # timeout per batch
+                    if not force or isinstance(outcome, ClientError):
                         break
             finally:
                 if said is not None:

@@ -209,8 +209,8 @@ class AsyncClient(ClientBase):
                 await self._drive(force=False)
 
     async def flush(self) -> FlushResult:
-        """Sends every queued observation now (one attempt per batch; failures stay queued for a retry with the same
-        batch id, so the server counts a batch once)."""
+        """Sends every queued observation now (one attempt per batch, up to a batch the server did not answer; failures
+        stay queued for a retry with the same batch id, so the server counts a batch once)."""
         sent, failed = await self._drive(force=True)
         return FlushResult(sent, failed, self.observation_stats())
 

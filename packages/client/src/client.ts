@@ -175,7 +175,7 @@ export class ScoregateClient {
     this.#reporter.report(observation, options.waitUntil ?? this.#options.waitUntil);
   }
 
-  /** Sends every queued observation now (one attempt per batch; failures stay queued). */
+  /** Sends every queued observation now (one attempt per batch, up to a batch the server did not answer; failures stay queued). */
   flush(): Promise<FlushResult> {
     return this.#reporter.flush();
   }

@@ -280,7 +280,9 @@ export class ObservationReporter {
       const delay = backoffDelay(this.#deps.backoff, this.#failures, this.#deps.random, error.retryAfterMs);
       batch.nextAttemptAt = t + delay;
       this.#nextAttemptAt = t + delay;
-      if (!force) break;
+      // A flush goes on after a 5xx or a 429 (batches of different gates reach different monitors), not after a batch
+      // the server did not answer: the next would wait its timeout too, and close() would wait one timeout per batch.
+      if (!force || outcome.kind === "failed") break;
     }
     return { sent, failed };
   }
