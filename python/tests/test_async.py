@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import unittest
 from typing import Any, Coroutine, List
 
 from scoregate import AsyncClient, Gate, ThresholdResult
-from support import Clock, StubServer, error, ok
+from support import Clock, Reply, StubServer, error, ok
 
 GATE = Gate("e5", "bge", index="docs")
 logging.getLogger("scoregate").setLevel(logging.CRITICAL)
@@ -28,28 +29,36 @@ def run_without_suspending(coro: Coroutine[Any, Any, ThresholdResult]) -> Thresh
     raise AssertionError("the call suspended: it waited for something")
 
 
-class LoopLag:
-    """Measures the longest gap between ticks of a 10 ms timer while it runs: a blocked event loop shows as a gap."""
+class HeldRequest:
+    """A stub handler that holds each request until ``release()`` (at most ``hold`` seconds), and a task on the event
+    loop that records when the stub has the request: it can only run if the request did not stop the loop."""
 
-    def __init__(self) -> None:
-        self.max_gap = 0.0
+    def __init__(self, stub: StubServer, hold: float) -> None:
+        self.released = threading.Event()
+        self.seen_from_loop = False
+        self._stub = stub
         self._task: "asyncio.Task[None] | None" = None
 
-    async def _tick(self) -> None:
-        last = time.monotonic()
-        while True:
-            await asyncio.sleep(0.01)
-            now = time.monotonic()
-            self.max_gap = max(self.max_gap, now - last)
-            last = now
+        def held(*args: Any) -> Reply:
+            self.released.wait(hold)
+            return ok()
 
-    def __enter__(self) -> "LoopLag":
-        self._task = asyncio.get_running_loop().create_task(self._tick())
-        return self
+        stub.handler = held
 
-    def __exit__(self, *exc: Any) -> None:
-        assert self._task is not None
-        self._task.cancel()
+    async def _watch(self, release: bool) -> None:
+        while not self._stub.threshold_requests():
+            await asyncio.sleep(0.005)
+        self.seen_from_loop = True
+        if release:
+            self.released.set()
+
+    def watch(self, release: bool) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._watch(release))
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        self.released.set()
 
 
 class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
@@ -92,14 +101,25 @@ class AsyncThresholdTests(AsyncTestCase):
         self.assertTrue(self.stub.threshold_requests()[0]["headers"]["User-Agent"].startswith("scoregate-python/"))
 
     async def test_a_slow_server_never_blocks_the_loop(self) -> None:
-        self.stub.handler = lambda *a: ok()
-        self.stub.delay = 1.5
+        # The stub holds the request for 5 s unless a task on the loop releases it once the request arrived: had the
+        # request run on the loop, that task could not run and the client's 3 s timeout would answer the fallback.
+        held = HeldRequest(self.stub, hold=5.0)
+        self.addCleanup(held.close)
+        c = self.client(timeout=3)
+        held.watch(release=True)
+        answer = await c.get_threshold(GATE, fallback=0.5)
+        self.assertTrue(held.seen_from_loop)
+        self.assertEqual((answer.reason, answer.threshold), ("calibrated", 0.42))
+
+    async def test_a_server_slower_than_the_timeout_answers_the_fallback_without_stopping_the_loop(self) -> None:
+        held = HeldRequest(self.stub, hold=5.0)
+        self.addCleanup(held.close)
         c = self.client(timeout=0.3)
-        with LoopLag() as lag:
-            cold = await c.get_threshold(GATE, fallback=0.5)
+        held.watch(release=False)
+        cold = await c.get_threshold(GATE, fallback=0.5)
         self.assertEqual((cold.reason, cold.threshold, cold.error.code), ("fallback", 0.5, "timeout"))
-        # had the request run on the loop, the loop would have stood still for the server's 1.5 s
-        self.assertLess(lag.max_gap, 0.75)
+        # the loop ran while the request was in flight (a request on the loop would have stood it still until it ended)
+        self.assertTrue(held.seen_from_loop)
 
     async def test_a_held_value_is_served_without_waiting_while_the_server_hangs(self) -> None:
         self.stub.handler = lambda *a: ok()
