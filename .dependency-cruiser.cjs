@@ -2,6 +2,27 @@
  * Import rules, checked by `npm run lint:imports` (part of `npm run check` and CI). docs/architecture.md explains the
  * layers they protect.
  */
+/**
+ * The feature folders of src/, bottom floor first (docs/architecture.md draws them): the ground (stats, contract,
+ * platform) lies below them all, src/worker/ and src/index.ts above.
+ */
+const FEATURE_FLOORS = [
+  ["calibrations", "webhooks", "reference"],
+  ["serving", "streaming"],
+  ["alerts"],
+  ["monitoring"],
+  ["promotions"],
+  ["dashboard"],
+];
+
+// Every folder of src/ has its place: a new feature folder must be put on a floor before the rules can check it.
+const placed = new Set([...FEATURE_FLOORS.flat(), "stats", "contract", "platform", "worker"]);
+const unplaced = require("node:fs")
+  .readdirSync(`${__dirname}/src`, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && !placed.has(d.name))
+  .map((d) => `src/${d.name}`);
+if (unplaced.length > 0) throw new Error(`.dependency-cruiser.cjs: put ${unplaced.join(", ")} on a floor (FEATURE_FLOORS)`);
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -39,9 +60,17 @@ module.exports = {
       severity: "error",
       comment:
         "A feature never imports another feature's routes (HTTP modules): what it needs of another feature comes through its slice of dependencies (deps.ts), and cross-feature effects are listeners wired in src/worker/.",
-      from: { path: "^src/(alerts|calibrations|dashboard|monitoring|promotions|reference|serving|streaming|webhooks)/" },
+      from: { path: `^src/(${FEATURE_FLOORS.flat().join("|")})/` },
       to: { path: "^src/[^/]+/routes\\.tsx?$", pathNot: ["^src/$1/"] },
     },
+    // The features' floors (docs/architecture.md, "Floors"), bottom up: a feature imports features on its floor or below.
+    ...FEATURE_FLOORS.map((floor, i) => ({
+      name: "features-import-only-downward",
+      severity: "error",
+      comment: `A feature imports only features on its floor or below (docs/architecture.md, "Floors"): ${floor.join(", ")} (floor ${i + 1}) import nothing of ${FEATURE_FLOORS.slice(i + 1).flat().join(", ") || "no floor"}.`,
+      from: { path: `^src/(${floor.join("|")})/` },
+      to: { path: `^src/(${FEATURE_FLOORS.slice(i + 1).flat().join("|") || "(?!)"})/` },
+    })),
     {
       name: "only-worker-wires",
       severity: "error",

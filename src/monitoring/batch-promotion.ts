@@ -10,7 +10,7 @@
  * some) is not refused: its arm decides nothing any more, so no arm counts it. A control or unassigned batch is counted
  * as an ordinary batch of its calibration (the served one: the gate's drift monitor still sees its queries; refusing it
  * would drop live traffic from the drift monitor at every step change); a candidate batch is counted as served traffic
- * of its calibration once the promotion completed (src/promotions/late-batch.ts: the candidate is served since), else
+ * of its calibration once the promotion completed (lateCandidateServed below: the candidate is served since), else
  * nowhere (gate-monitor/monitor.ts, #countLateCandidate: its calibration is not served to everyone).
  */
 import type { BatchPromotion } from "../contract";
@@ -52,4 +52,29 @@ export async function checkBatchPromotion(
   }
   if (claim.arm === "unassigned") return true;
   return (p.state === "running" || p.state === "paused") && claim.step === p.step;
+}
+
+/*
+ * What a candidate-arm observation batch means once its claim is out of date (checkBatchPromotion above: its
+ * step is over or its promotion ended while the batch was queued in a client). Its queries were gated with the
+ * candidate calibration and cannot join the step's evidence any more (the step is decided, a closed promotion's
+ * evidence deleted). Where they count depends on whether that calibration is served now:
+ *
+ * - the promotion completed: the candidate was activated, it is the gate's served calibration (the whole of its
+ *   traffic, not a share), so the batch is served traffic of that calibration, counted as any served batch of it (its
+ *   drift window, its production alerts, the shadows' comparison side), as a late control batch is counted for the
+ *   control. The arm was a keyed sample of the traffic, gated with the same threshold as everything after the
+ *   completion: its drop rate has the served traffic's expectation, so it adds evidence about the calibration now
+ *   served and biases nothing;
+ * - the promotion rolled back or was superseded, or is still open at another step: the candidate is not served to
+ *   everyone (or not at all), so the batch is counted nowhere (gate-monitor/monitor.ts, #countLateCandidate): its drift
+ *   would page production about a calibration nobody gets, and its queries would skew the shadows' comparison side.
+ */
+
+/**
+ * Whether an out-of-date candidate-arm batch of `claim` counts as served traffic of its calibration: true once its
+ * promotion completed (the candidate is the served calibration since), false otherwise (counted nowhere).
+ */
+export async function lateCandidateServed(claim: Pick<BatchPromotion, "id">, deps: Pick<MonitoringDeps, "promotions">): Promise<boolean> {
+  return (await deps.promotions.get(claim.id))?.state === "completed";
 }

@@ -4,8 +4,7 @@
  */
 import type { AlertStore } from "../alerts/store";
 import type { CalibrationStore } from "../calibrations/store";
-import type { BatchPromotion } from "../contract";
-import type { PromotionStore } from "../promotions/store";
+import type { BatchPromotion, PromotionPlan, PromotionState } from "../contract";
 import type { ThresholdReader } from "../serving/threshold-reader";
 import type { DriftConfig } from "../stats/drift-config";
 import type { ArmEvidence, MonitorClient } from "./monitor-contract";
@@ -24,8 +23,8 @@ export interface MonitoringDeps {
    * the step's arms as the batch left them when the monitor answered with them.
    */
   readonly armCounted?: (promotion: BatchPromotion, arms: ArmEvidence | undefined) => Promise<void>;
-  /** The promotions a batch's arm claim is checked against (batch-promotion.ts). */
-  readonly promotions: Pick<PromotionStore, "get">;
+  /** The promotions a batch's arm claim is checked against (batch-promotion.ts; the promotions feature's store). */
+  readonly promotions: { get(id: string): Promise<ClaimedPromotion | null> };
   /** The drift configuration (a getter that throws AppError misconfigured on invalid DRIFT_* vars). */
   readonly drift: DriftConfig;
   /** How observations reach the monitors (OBSERVATION_INGEST); a getter that throws AppError misconfigured when invalid. */
@@ -36,3 +35,14 @@ export interface MonitoringDeps {
 
 /** GET /v1/monitor and /v1/monitor/series (also the dashboard's monitor view). */
 export type MonitorStatusDeps = Pick<MonitoringDeps, "calibrations" | "monitor" | "now" | "drift" | "alerts">;
+
+/** What the monitor reads of a promotion a batch claims: its gate, arms, plan, state and step. */
+export interface ClaimedPromotion {
+  readonly id: string;
+  readonly gate_id: string;
+  readonly candidate_calibration_id: string;
+  readonly control_calibration_id: string;
+  readonly plan: PromotionPlan;
+  readonly state: PromotionState;
+  readonly step: number;
+}

@@ -11,6 +11,17 @@ import type { ClusterSums, QueryObservation } from "../stats/per-query";
 import type { WindowTraffic } from "./window";
 
 /**
+ * The keys of the live evidence's rows (gate-monitor/live-evidence.ts says what each holds): part of the contract, as
+ * callers name the rows they read or forget (a shadow's comparison, a promotion's arms) by them.
+ */
+export const shadowKey = (calibrationId: string, sinceSeq: number): string => `shadow:${calibrationId}@${sinceSeq}`;
+export const versusKey = (calibrationId: string, sinceSeq: number): string => `versus:${calibrationId}@${sinceSeq}`;
+export const armKey = (promotionId: string, step: number, arm: string): string => `arm:${promotionId}:${step}:${arm}`;
+/** Prefixes of every row of a promotion, and of every stint of a calibration in shadow (for forget). */
+export const promotionPrefix = (promotionId: string): string => `arm:${promotionId}:`;
+export const shadowPrefixes = (calibrationId: string): string[] => [`shadow:${calibrationId}@`, `versus:${calibrationId}@`];
+
+/**
  * One side of a live decision: its queries' cluster sums and when it started (epoch ms; gate-monitor/live-evidence.ts).
  * A promotion's candidate arm also carries its drift detector for the step (absent on other sides, and on arm rows
  * stored before the detector ran there).

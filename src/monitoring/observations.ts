@@ -7,8 +7,7 @@
 import type { ObservationAccepted, ObservationBatch } from "../contract";
 import { AppError } from "../platform/errors";
 import { MAX_OBSERVATION_MESSAGE_BYTES } from "../platform/limits";
-import { lateCandidateServed } from "../promotions/late-batch";
-import { checkBatchPromotion } from "./batch-promotion";
+import { checkBatchPromotion, lateCandidateServed } from "./batch-promotion";
 import { batchHash, batchMismatch, resolveBatchTarget } from "./batch-target";
 import type { MonitoringDeps } from "./deps";
 import type { ObserveBatch } from "./monitor-contract";
@@ -52,8 +51,8 @@ export async function observe(batch: ObservationBatch, deps: MonitoringDeps): Pr
     batch.promotion !== undefined && (await checkBatchPromotion(batch.promotion, { gateId: r.gate.gate_id, calibrationId: r.calibration.id }, deps))
       ? batch.promotion
       : undefined;
-  // A late candidate-arm batch is served traffic once its promotion completed, else counted nowhere (promotions/late-batch.ts).
-  const lateCandidate = batch.promotion?.arm === "candidate" && claim === undefined && !(await lateCandidateServed(batch.promotion, deps.promotions));
+  // A late candidate-arm batch is served traffic once its promotion completed, else counted nowhere (batch-promotion.ts).
+  const lateCandidate = batch.promotion?.arm === "candidate" && claim === undefined && !(await lateCandidateServed(batch.promotion, deps));
   // Validated in both modes: a DRIFT_* typo is a 503 here, not a queue of messages no consumer can count.
   const config = deps.drift;
   const resolved: ObserveBatch = {

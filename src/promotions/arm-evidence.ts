@@ -8,9 +8,9 @@
  */
 import { expectationOf } from "../calibrations/expectation";
 import type { ArmDrift, StepEvidence, StoredCalibration } from "../contract";
-import { armKey } from "../monitoring/gate-monitor/live-evidence";
 import { liveDecision, liveSide, targetSide } from "../monitoring/live-decision";
 import type { ArmEvidence, LiveSums } from "../monitoring/monitor-contract";
+import { armKey } from "../monitoring/monitor-contract";
 import type { StepEvidenceInput } from "./state-machine";
 import type { PromotionRow } from "./store";
 

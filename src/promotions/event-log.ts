@@ -19,7 +19,7 @@ import type {
   ServedRollout,
   StoredCalibration,
 } from "../contract";
-import { promotionPrefix, shadowPrefixes } from "../monitoring/gate-monitor/live-evidence";
+import { promotionPrefix, shadowPrefixes } from "../monitoring/monitor-contract";
 import { sha256Hex } from "../platform/digest";
 import { newId } from "../platform/ids";
 import { PROMOTIONS_PER_TICK } from "../platform/limits";

@@ -15,7 +15,7 @@ import {
   type PromotionPlanBody,
   type PromotionStepRecord,
 } from "../contract";
-import { promotionPrefix } from "../monitoring/gate-monitor/live-evidence";
+import { promotionPrefix } from "../monitoring/monitor-contract";
 import { AppError } from "../platform/errors";
 import { cursorOf, seqOfCursor } from "../platform/http/cursor";
 import { newId } from "../platform/ids";

@@ -25,8 +25,8 @@ import {
   type ShadowList,
   type StoredCalibration,
 } from "../contract";
-import { shadowKey, shadowPrefixes, versusKey } from "../monitoring/gate-monitor/live-evidence";
 import { liveDecision, liveSide, targetSide } from "../monitoring/live-decision";
+import { shadowKey, shadowPrefixes, versusKey } from "../monitoring/monitor-contract";
 import { AppError } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { DEFAULT_SHIFT_TOLERANCE } from "../platform/limits";

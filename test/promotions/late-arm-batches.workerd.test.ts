@@ -2,7 +2,7 @@
  * A candidate-arm batch that reaches the Worker after its promotion closed (queued in a client across the change):
  * after a completion it is served traffic of the calibration now served (the candidate), counted in its window and able
  * to raise the gate's alerts, once (a retried batch_id is a duplicate); after a rollback it is counted nowhere
- * (src/promotions/late-batch.ts says why). Neither changes the promotion.
+ * (src/monitoring/batch-promotion.ts says why). Neither changes the promotion.
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";

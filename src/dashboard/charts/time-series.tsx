@@ -1,6 +1,6 @@
 /**
  * The gate page's drop rate over time (server-rendered SVG, hono/jsx): per hour, the observed drop rate of each
- * calibration and traffic (served solid, a shadow's dotted, a candidate arm's dash-dotted: series-parts.ts
+ * calibration and traffic (served solid, a shadow's dotted, a candidate arm's dash-dotted: series-parts.tsx
  * TRAFFIC_DASH) against its expected rate (dashes) and tolerance band (shaded); for a guarded or abstaining calibration,
  * panels of the share of queries where min_keep bound and of the queries that abstained, each against its test's
  * expected rate and band; and below them the change detector's evidence against its alarm level, with alarms (red triangles and lines) and activations (grey dashed lines, named

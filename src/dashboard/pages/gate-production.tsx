@@ -18,7 +18,7 @@ import { unscoredColumns } from "./unscored-column";
 
 const RANGE_WORDS: Record<SeriesRange, string> = { "24h": "24 hours", "7d": "7 days", "30d": "30 days" };
 
-/** How the legend names a traffic's observed line (charts/series-parts.ts TRAFFIC_DASH). */
+/** How the legend names a traffic's observed line (charts/series-parts.tsx TRAFFIC_DASH). */
 const LINE_WORDS: Record<SeriesTraffic, string> = { served: "line", shadow: "dotted line", candidate: "dash-dotted line" };
 
 const hours = (n: number): string => `${n} ${n === 1 ? "hour" : "hours"}`;

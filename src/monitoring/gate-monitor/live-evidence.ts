@@ -19,16 +19,9 @@ import type { ArmDrift } from "../../contract";
 import { EVIDENCE_IDLE_RETENTION_MS } from "../../platform/limits";
 import { NO_GUARDS } from "../../stats/guarded-gate";
 import { addObservation, emptyClusterSums, type QueryObservation } from "../../stats/per-query";
-import type { ArmEvidence, LiveSums } from "../monitor-contract";
+import { type ArmEvidence, armKey, type LiveSums } from "../monitor-contract";
 import type { WindowState } from "../window";
 import { StateTable } from "./state-table";
-
-export const shadowKey = (calibrationId: string, sinceSeq: number): string => `shadow:${calibrationId}@${sinceSeq}`;
-export const versusKey = (calibrationId: string, sinceSeq: number): string => `versus:${calibrationId}@${sinceSeq}`;
-export const armKey = (promotionId: string, step: number, arm: string): string => `arm:${promotionId}:${step}:${arm}`;
-/** Prefixes of every row of a promotion, and of every stint of a calibration in shadow (for forget). */
-export const promotionPrefix = (promotionId: string): string => `arm:${promotionId}:`;
-export const shadowPrefixes = (calibrationId: string): string[] => [`shadow:${calibrationId}@`, `versus:${calibrationId}@`];
 
 /** A row as stored: the candidate arm's also carries the detector's window, which is never sent over RPC. */
 interface StoredSide extends LiveSums {

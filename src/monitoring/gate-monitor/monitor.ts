@@ -27,6 +27,7 @@ import type {
   QueuedBatchResult,
   SnapshotWindow,
 } from "../monitor-contract";
+import { armKey, shadowKey } from "../monitor-contract";
 import { unscoredAlarm, unscoredDetails, unscoredSummary } from "../unscored";
 import {
   addBatch,
@@ -43,7 +44,7 @@ import { AlertOutbox } from "./alert-outbox";
 import { BatchLedger } from "./batch-ledger";
 import { CoverageTests } from "./coverage";
 import { IngestCounters } from "./ingest-counters";
-import { armKey, LiveEvidence, shadowKey } from "./live-evidence";
+import { LiveEvidence } from "./live-evidence";
 import { migrate } from "./migrations";
 import { Series } from "./series";
 import { Windows } from "./windows";
@@ -237,7 +238,7 @@ export class Monitor {
 
   /**
    * A candidate-arm batch that arrived after its step ended (a rollback, an advance, a supersession while it was queued
-   * in a client; after a completion the batch is served traffic and not marked late: src/promotions/late-batch.ts): its
+   * in a client; after a completion the batch is served traffic and not marked late: src/monitoring/batch-promotion.ts): its
    * batch id is claimed (a retry is a duplicate) and its queries are counted nowhere. Not as served
    * traffic: the candidate's share is no longer served, so its drift would page production about a calibration nobody
    * gets, and its queries would join the served span the shadows are compared against. Not as shadow traffic either:
