@@ -198,9 +198,12 @@ export const PromotionStepRecord = z.object({
 });
 export type PromotionStepRecord = z.infer<typeof PromotionStepRecord>;
 
-/** The first drift alarm of a candidate arm during a step (it stops the step): which test, when, and its sentence. */
+/**
+ * The first drift alarm of a candidate arm during a step (it stops the step): which test (the drop rate, the empty
+ * context or the min_keep guard binding, the abstention rate), when, and its sentence.
+ */
 export const ArmDriftAlarm = z.object({
-  kind: z.enum(["drop_rate_drift", "empty_context"]),
+  kind: z.enum(["drop_rate_drift", "empty_context", "abstention_drift"]),
   at: z.string(),
   summary: z.string(),
 });
@@ -208,7 +211,7 @@ export type ArmDriftAlarm = z.infer<typeof ArmDriftAlarm>;
 
 /**
  * The candidate arm's drift detector during a step: the gate's own anytime-valid detector (drop rate, and empty
- * context where the calibration has its expectation) run on the candidate arm's batches of this step alone, against
+ * context and abstention where the calibration has their expectations) run on the candidate arm's batches of this step alone, against
  * the candidate calibration's expectation. Its alarm stops the step (`drift_alarm`); it never raises the gate's alerts.
  */
 export const ArmDrift = z.object({

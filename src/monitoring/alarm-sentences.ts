@@ -100,11 +100,14 @@ export function emptyContextSummary(status: WindowStatus, traffic = "production"
   return `${pct(t.observed)} of ${status.queries} ${traffic} queries ${what} against ${pct(c.expected)} expected for ${c.own ? "their" : `${traffic}'s`} candidate counts (tolerated up to ${pct(c.band.hi)})`;
 }
 
-/** The alert sentence for an abstention-rate alarm; `calibrationRate` is the calibration's abstention rate. */
-export function abstentionSummary(status: WindowStatus, calibrationRate: number | null): string {
+/**
+ * The alert sentence for an abstention-rate alarm; `calibrationRate` is the calibration's abstention rate, `traffic`
+ * whose queries the window holds (as driftSummary's).
+ */
+export function abstentionSummary(status: WindowStatus, calibrationRate: number | null, traffic = "production"): string {
   return rateAlarmSentence(status.abstention!, status.log_threshold, calibrationRate, {
-    recent: (rate, queries) => `${rate} of the last ${queries} production queries abstained (top score below abstain_below)`,
-    window: (rate) => `${rate} of the window's ${status.abstention_queries ?? 0} production queries abstained`,
-    windowFirst: (rate) => `${rate} of ${status.abstention_queries ?? 0} production queries abstained (top score below abstain_below)`,
+    recent: (rate, queries) => `${rate} of the last ${queries} ${traffic} queries abstained (top score below abstain_below)`,
+    window: (rate) => `${rate} of the window's ${status.abstention_queries ?? 0} ${traffic} queries abstained`,
+    windowFirst: (rate) => `${rate} of ${status.abstention_queries ?? 0} ${traffic} queries abstained (top score below abstain_below)`,
   });
 }

@@ -67,10 +67,11 @@ export function decisionNumbers(view: StepEvidence): Record<string, unknown> {
   };
 }
 
-/** The alarm of the candidate's drift detector with the numbers of the test that fired (drop rate or empty context). */
+/** The alarm of the candidate's drift detector with the numbers of the test that fired (drop rate, empty context, abstention). */
 function alarmNumbers(drift: ArmDrift | null): Record<string, unknown> | null {
   if (drift?.alarm == null) return null;
-  const t = drift.alarm.kind === "empty_context" ? drift.window.empty_context : drift.window.drop_rate;
+  const k = drift.alarm.kind;
+  const t = k === "empty_context" ? drift.window.empty_context : k === "abstention_drift" ? drift.window.abstention : drift.window.drop_rate;
   return {
     ...drift.alarm,
     observed: t?.observed ?? null,
@@ -78,6 +79,6 @@ function alarmNumbers(drift: ArmDrift | null): Record<string, unknown> | null {
     band: t?.band ?? null,
     log_evidence: t?.log_evidence ?? null,
     log_threshold: drift.window.log_threshold,
-    queries: drift.window.queries,
+    queries: k === "abstention_drift" ? (drift.window.abstention_queries ?? 0) : drift.window.queries,
   };
 }

@@ -12,7 +12,7 @@ import { isolate, newIsolateMemory } from "../../src/worker/isolate";
 import { abortAllObjects } from "../support/abort-objects";
 import { admin, type Gate, gateLog, twoVersions, upload } from "../support/promotions";
 import { tick } from "../support/scheduled";
-import { call, callJson, expectError, qs, TOKENS } from "../support/worker";
+import { asQueries, call, callJson, expectError, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 describe("the promotion engine: the candidate's drift alarm, the step's deadline, lost decisions, restarts, retention", () => {
   type P = { id: string; gate_id: string };
@@ -104,6 +104,46 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
       ),
     );
     expect(alert!.summary).toContain("drift alarm: ");
+  });
+
+  it("the abstention test alarms too: a candidate on its drop-rate target that abstains five times as often as calibrated is paused", async () => {
+    const gate = uniqueGate("engine-abstain");
+    await upload(gate, "v1", 0);
+    const v2 = (
+      await callJson("POST", "/v1/calibrations", 201, {
+        token: TOKENS.calibrate,
+        json: {
+          ...gate,
+          index_version: "v2",
+          queries: asQueries(spreadScores(4000, 0.3)),
+          policy: { kind: "drop_rate", target: 0.2, abstention: { rate: 0.1 } },
+          activate: false,
+        },
+      })
+    ).calibration;
+    expect(v2.abstention).toMatchObject({ mode: "rate" });
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { min_queries: 200, on_regression: "pause" } });
+    // 20 % dropped, as calibrated; every other query abstains (its top score below abstain_below), against 10 %.
+    await post(
+      armBatch(
+        p,
+        "abstain-cand",
+        v2.id,
+        "candidate",
+        Array.from({ length: 120 }, (_, j) => [20, 4, 4, j % 2]),
+      ),
+    );
+    const after = await get(p);
+    expect(after).toMatchObject({ state: "paused" });
+    const last = after.steps.at(-1)!;
+    expect(last).toMatchObject({ kind: "paused", cause: "drift_alarm", actor: "promotion" });
+    expect(last.numbers).toMatchObject({
+      candidate_drop_rate: 0.2,
+      drift_alarm: { kind: "abstention_drift", observed: 0.5, queries: 120 },
+    });
+    expect((last.numbers.drift_alarm as { summary: string }).summary).toMatch(/ of the last \d+ candidate arm queries abstained /u);
+    // the arm's traffic raises the promotion's alert, never the gate's abstention_drift
+    expect((await alertsOf(p.gate_id)).map((a) => a.kind)).toEqual(["promotion_paused"]);
   });
 
   it("a step without a decision within max_step_hours is paused by the cron (whatever on_regression says); its clock restarts on resume", async () => {

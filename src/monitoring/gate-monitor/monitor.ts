@@ -205,8 +205,9 @@ export class Monitor {
   /**
    * A promotion's candidate-arm batch: counted in the arm's evidence and in the arm's own drift window for the step
    * (the gate's detector against the candidate calibration's expectation, started at the step's first candidate
-   * batch, no score sample). Its first alarm is kept in the row and stops the step (the promotion decides on it); it
-   * never reaches the outbox: arm traffic raises no production alert of the gate.
+   * batch, no score sample): the drop rate, the empty context (or min_keep binding) and the abstention rate, each
+   * where the calibration has its expectation. Its first alarm is kept in the row and stops the step (the promotion
+   * decides on it); it never reaches the outbox: arm traffic raises no production alert of the gate.
    */
   #countCandidate(input: ObserveInput, p: ObserveInput["promotion"] & {}, random: () => number): ObserveOutcome {
     const { now_ms: now, config } = input;
@@ -226,7 +227,13 @@ export class Monitor {
         }
       : ev.emptyContext?.alarm
         ? { kind: "empty_context", at: new Date(now).toISOString(), summary: emptyContextSummary(window, "candidate arm") }
-        : null;
+        : ev.abstention?.alarm
+          ? {
+              kind: "abstention_drift",
+              at: new Date(now).toISOString(),
+              summary: abstentionSummary(window, next.expectation.abstention?.expected_rate ?? null, "candidate arm"),
+            }
+          : null;
     this.#recordSeries(input, "candidate", next, ev);
     // The first alarm stays: the step is stopped on it, and later batches of the step cannot unsay it.
     this.#evidence.add(key, input.queries, now, input.calibration.expectation.guards, {
