@@ -21,7 +21,9 @@ export async function mirrorRounds(client, lines, { gate, rounds, shadow, onQuer
       const q = lines[i];
       const key = `${q.key}-r${round}`;
       const t = await client.getThreshold(gate, { fallback: 0.4, assignmentKey: key });
-      const result = await client.gate(t.indexVersion === "v2" ? q.v2 : q.v1, { gate, score, fallback: 0.4, assignmentKey: key });
+      // gated with t, the answer the index version was chosen by (not read again: a step between the two would gate
+      // one index's candidates with the other arm's threshold and count them as its evidence)
+      const result = await client.gate(t.indexVersion === "v2" ? q.v2 : q.v1, { gate, score, fallback: 0.4, served: t });
       const arm = result.promotion?.arm ?? "no promotion";
       served.set(arm, (served.get(arm) ?? 0) + 1);
       const shadows = await shadow(client, q.v2, { gate, score, key, indexVersion: "v2" });

@@ -8,7 +8,7 @@
 import { isScored } from "../../../src/stats/guard-rule";
 import type { ScoregateClient } from "./client";
 import { shadow } from "./shadow";
-import type { GateKey, GateResult } from "./types";
+import type { GateKey, GateResult, ThresholdResult } from "./types";
 
 /**
  * Reads each candidate's score as `gate()` does: a score function that throws leaves its candidate unscored (for an
@@ -77,10 +77,12 @@ export function checkStepOptions(o: any, owner: string): void {
   }
   if (o.unscored !== undefined && o.unscored !== "keep" && o.unscored !== "drop") fail(`options.unscored must be "keep" or "drop"`);
   for (const k of ["onResult", "assignmentKey"]) if (o[k] !== undefined && typeof o[k] !== "function") fail(`options.${k} must be a function`);
+  if (o.served !== undefined && typeof o.served !== "function" && (typeof o.served !== "object" || o.served === null))
+    fail("options.served must be the getThreshold() answer the query was retrieved under, or a function of the query answering it");
 }
 
 /** The options only a production step takes (a shadow step refuses them). */
-const PRODUCTION_OPTIONS = ["fallback", "unscored", "report", "reportScores", "timeoutMs", "assignmentKey", "onResult"] as const;
+const PRODUCTION_OPTIONS = ["fallback", "unscored", "report", "reportScores", "timeoutMs", "assignmentKey", "served", "onResult"] as const;
 
 /** The options of a production step: the gate, its fallback, and what `gate()` takes; `Q` is the framework's query. */
 export interface GateStepOptions<T, Q> {
@@ -104,6 +106,14 @@ export interface GateStepOptions<T, Q> {
    * decides the arm the query is served and reported under (docs/clients.md, "Promotions, arms and shadows").
    */
   assignmentKey?: (query: Q) => string | undefined;
+  /**
+   * The `getThreshold()` answer the query's items were retrieved under (`gate()`'s `served`), or a function of the
+   * query answering it (undefined: read the threshold as without it). During a promotion to a calibration of another
+   * index version, the application picks the retriever by the answer's `indexVersion`; this gates the items with that
+   * answer and reports them under its arm, instead of reading the threshold again (whose arm could be the other
+   * index's). Per request: `new ScoregateCompressor({ ..., served: t })`, or a function over your request context.
+   */
+  served?: ThresholdResult | ((query: Q) => ThresholdResult | undefined);
   /**
    * Called with every decision (threshold, guards, calibration, reason, kept and dropped), for logging. An abstaining
    * query (no good answer in the corpus) keeps no items: `result.abstain` is true and `result.abstainReason` says why,
@@ -154,6 +164,7 @@ export async function gateStep<T, Q>(
     return items;
   }
   const assignmentKey = o.assignmentKey?.(query);
+  const served = typeof o.served === "function" ? o.served(query) : o.served;
   const result = await o.client.gate(items, {
     gate: o.gate,
     fallback: o.fallback,
@@ -163,6 +174,7 @@ export async function gateStep<T, Q>(
     ...(o.reportScores === undefined ? {} : { reportScores: o.reportScores }),
     ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
     ...(assignmentKey === undefined ? {} : { assignmentKey }),
+    ...(served === undefined ? {} : { served }),
   });
   o.onResult?.(result, query);
   return result.kept;

@@ -3,7 +3,7 @@
 // was not given and hands the decision to onResult; a shadow step returns the items unchanged after reporting the
 // mirrored query for the shadows that sample its key, and reports nothing for a query without a key.
 import { describe, expect, it } from "vitest";
-import { gateStep } from "../src/adapter";
+import { checkStepOptions, gateStep } from "../src/adapter";
 import { bucketOf } from "../src/assignment";
 import { candidateGate, servingClient } from "./fake-server";
 
@@ -52,6 +52,28 @@ describe("gateStep, the step every adapter takes", () => {
     // without a key the query is unassigned: control's 0.42
     const unkeyed = await gateStep({ client, gate: GATE, fallback: 0.1, assignmentKey: () => undefined }, chunks, "8", score);
     expect(unkeyed.map((c) => c.id)).toEqual(["a", "b", "c"]);
+  });
+
+  it("applies served (a getThreshold() answer, or a function of the query) instead of reading the threshold again", async () => {
+    const { client, server } = setup({ rollout });
+    // the application read the threshold with the user's key and retrieved from the candidate arm's index version
+    const t = await client.getThreshold(GATE, { fallback: 0.1, assignmentKey: "user-7" });
+    expect(t.promotion).toMatchObject({ arm: "candidate" });
+    // no key in the step: read again, the query would be unassigned (control's 0.42); served keeps the candidate's 0.6
+    const asValue = await gateStep({ client, gate: GATE, fallback: 0.1, served: t }, chunks, "7", score);
+    expect(asValue.map((c) => c.id)).toEqual(["b", "c"]); // the unscored "b" is kept by default
+    const asFunction = await gateStep({ client, gate: GATE, fallback: 0.1, served: (q: string) => (q === "7" ? t : undefined) }, chunks, "7", score);
+    expect(asFunction.map((c) => c.id)).toEqual(["b", "c"]);
+    // a function answering undefined reads the threshold as without served: unassigned, control's 0.42
+    const unserved = await gateStep({ client, gate: GATE, fallback: 0.1, served: () => undefined }, chunks, "8", score);
+    expect(unserved.map((c) => c.id)).toEqual(["a", "b", "c"]);
+    await client.flush();
+    const arms = server.observationRequests().flatMap((r) => (r.body as { promotion?: { arm: string } }).promotion?.arm ?? "none");
+    expect(arms).toContain("candidate");
+    expect(() => checkStepOptions({ client, gate: GATE, fallback: 0.1, served: "v2" }, "Adapter")).toThrow(
+      "Adapter: options.served must be the getThreshold() answer the query was retrieved under, or a function of the query answering it",
+    );
+    expect(() => checkStepOptions({ client, gate: GATE, shadow: { key: () => "k" }, served: t }, "Adapter")).toThrow(/takes no served/u);
   });
 
   it("a shadow step returns the items unchanged and reports the mirrored query for the shadows that take its key", async () => {

@@ -178,6 +178,31 @@ describe("ScoregateCompressor during a promotion", () => {
     await c.flush();
     expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000002", promotion: { arm: "candidate" } });
   });
+
+  it("gates with served, the answer the retriever was chosen by, in a compressor made for the request", async () => {
+    const candidate = {
+      calibration_id: "cal_0000000002",
+      index_version: "v2",
+      threshold: 0.8,
+      expected_drop_rate: 0.3,
+      guards: { min_keep: 0, max_keep: null },
+      abstain_below: null,
+    };
+    const body = thresholdBody("cal_0000000001", 0.5, {
+      rollout: { promotion_id: "prm_1", step: 2, percent_bp: 10_000, salt: "prm_1", state: "running", candidate },
+    });
+    const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(body)));
+    const c = client(server);
+    // the request: the user's arm picks the index version to retrieve from (v2), and the compressor gates with it
+    const t = await c.getThreshold(gate, { fallback: 0.1, assignmentKey: "user-7" });
+    expect(t.indexVersion).toBe("v2");
+    const compressor = new ScoregateCompressor({ client: c, gate, fallback: 0.1, served: t });
+    const kept = await compressor.compressDocuments(docs([0.9, 0.6, 0.3]), "q");
+    expect(kept.map((d) => d.metadata.id)).toEqual([0]);
+    await c.flush();
+    expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000002", promotion: { arm: "candidate" } });
+    expect(() => new ScoregateCompressor({ client: c, gate, fallback: 0.1, served: 0.8 as never })).toThrow(/options\.served must be/u);
+  });
 });
 
 describe("ScoregateCompressor with shadow (on the mirrored retriever)", () => {

@@ -157,6 +157,28 @@ describe("ScoregatePostprocessor during a promotion", () => {
     await c.flush();
     expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000002", promotion: { arm: "candidate" } });
   });
+
+  it("gates with served, a function of the query answering the answer its retriever was chosen by", async () => {
+    const candidate = {
+      calibration_id: "cal_0000000002",
+      index_version: "v2",
+      threshold: 0.8,
+      expected_drop_rate: 0.3,
+      guards: { min_keep: 0, max_keep: null },
+      abstain_below: null,
+    };
+    const body = thresholdBody("cal_0000000001", 0.5, {
+      rollout: { promotion_id: "prm_1", step: 2, percent_bp: 10_000, salt: "prm_1", state: "running", candidate },
+    });
+    const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(body)));
+    const c = client(server);
+    const t = await c.getThreshold(gate, { fallback: 0.1, assignmentKey: "user-7" });
+    const post = new ScoregatePostprocessor({ client: c, gate, fallback: 0.1, served: () => t });
+    const kept = await post.postprocessNodes(await new StubRetriever([0.9, 0.6, 0.3]).retrieve("q"));
+    expect(kept.map((n) => n.score)).toEqual([0.9]);
+    await c.flush();
+    expect(server.observationRequests()[0]!.body).toMatchObject({ calibration_id: "cal_0000000002", promotion: { arm: "candidate" } });
+  });
 });
 
 describe("ScoregatePostprocessor with shadow (in the mirrored query engine)", () => {
