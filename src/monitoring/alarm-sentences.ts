@@ -3,6 +3,7 @@
  * `summary`, also the Slack text): what raised the alarm first, the rate over the queries the detector's evidence
  * weighs against the expectation and band it tests, then the window's own rate.
  */
+import type { Expectation } from "../calibrations/expectation";
 import type { WindowStatus } from "../contract";
 import { percentTenths } from "../platform/format";
 
@@ -98,6 +99,24 @@ export function emptyContextSummary(status: WindowStatus, traffic = "production"
       : `had fewer than min(${level}, candidates) at or above the threshold, so the min_keep guard kept candidates below it,`;
   const c = comparedWith(t);
   return `${pct(t.observed)} of ${status.queries} ${traffic} queries ${what} against ${pct(c.expected)} expected for ${c.own ? "their" : `${traffic}'s`} candidate counts (tolerated up to ${pct(c.band.hi)})`;
+}
+
+/**
+ * The calibration's abstention rate as an abstention alarm's sentence names it beside the stratified expectation: the
+ * strata's own share at the calibration's query sizes (what the stratified test re-weights), so the two agree when
+ * production's sizes are the calibration's. The fitted `expected_rate` (the law of a new query, k/(n+1) against the
+ * in-sample k/n) read 10.1 % beside an expectation of 10.0 % for the same sizes. Without strata, the expected rate.
+ */
+export function abstentionCalibrationRate(a: Expectation["abstention"] | undefined): number | null {
+  if (!a) return null;
+  if (!a.strata || a.strata.length === 0) return a.expected_rate;
+  let queries = 0;
+  let abstained = 0;
+  for (const s of a.strata) {
+    queries += s.queries;
+    abstained += s.abstained;
+  }
+  return queries > 0 ? abstained / queries : a.expected_rate;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Expectation } from "../../src/calibrations/expectation";
 import { WindowStatus } from "../../src/contract";
-import { abstentionSummary, driftSummary, emptyContextSummary } from "../../src/monitoring/alarm-sentences";
+import { abstentionCalibrationRate, abstentionSummary, driftSummary, emptyContextSummary } from "../../src/monitoring/alarm-sentences";
 import {
   addBatch,
   DRIFT_WINDOW_MS,
@@ -261,6 +261,19 @@ describe("alert sentences", () => {
     expect(sentence).toContain("against 8.1 % expected for production's query sizes (calibration at its own query sizes: 10.0 %; tolerated ");
     expect(sentence).not.toMatch(/\) \(/u);
     expect(sentence).not.toContain("calibration's");
+    // The calibration's rate beside a stratified expectation is the strata's own share, as the test reads them (80 of
+    // 800, not the fitted 10.1 % for a new query): the same sizes read the same rate twice.
+    const a = {
+      expected_rate: 0.10112,
+      queries: 800,
+      strata: [
+        { queries: 300, abstained: 50 },
+        { queries: 500, abstained: 30 },
+      ],
+    };
+    expect(abstentionCalibrationRate(a)).toBe(0.1);
+    expect(abstentionCalibrationRate({ expected_rate: 0.10112, queries: 800 })).toBe(0.10112);
+    expect(abstentionCalibrationRate(undefined)).toBeNull();
     // A pooled abstention test's expectation is the calibration's.
     const { strata_tested: _t, strata_total: _n, tested_share: _s, ...pooled } = abstention;
     expect(abstentionSummary({ ...s, abstention: pooled, abstention_queries: 200 }, 0.081)).toContain("against the calibration's 8.1 %");

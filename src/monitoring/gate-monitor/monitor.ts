@@ -13,7 +13,7 @@ import type { AlertInput } from "../../alerts/lifecycle";
 import type { AlertKind, ArmDrift, SeriesBucket, SeriesTraffic } from "../../contract";
 import type { DriftConfig } from "../../stats/drift-config";
 import type { DetectorEvaluation } from "../../stats/drift-detector";
-import { abstentionSummary, driftSummary, emptyContextSummary } from "../alarm-sentences";
+import { abstentionCalibrationRate, abstentionSummary, driftSummary, emptyContextSummary } from "../alarm-sentences";
 import { addJudgments, coverageStatus, evaluateCoverageState, newCoverageState, recallDriftSummary, restartCoverage } from "../coverage-window";
 import type {
   JudgeInput,
@@ -173,7 +173,7 @@ export class Monitor {
       alerts.push({
         ...common,
         kind: "abstention_drift",
-        summary: abstentionSummary(status, next.expectation.abstention?.expected_rate ?? null),
+        summary: abstentionSummary(status, abstentionCalibrationRate(next.expectation.abstention)),
         details,
       });
     this.#recordSeries(input, traffic, next, ev);
@@ -231,7 +231,7 @@ export class Monitor {
           ? {
               kind: "abstention_drift",
               at: new Date(now).toISOString(),
-              summary: abstentionSummary(window, next.expectation.abstention?.expected_rate ?? null, "candidate arm"),
+              summary: abstentionSummary(window, abstentionCalibrationRate(next.expectation.abstention), "candidate arm"),
             }
           : null;
     this.#recordSeries(input, "candidate", next, ev);
