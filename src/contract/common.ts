@@ -1,5 +1,6 @@
 import { z } from "zod";
 import {
+  DEFAULT_INDEX,
   DEFAULT_PAGE_SIZE,
   MAX_BATCH_ID_LENGTH,
   MAX_CANDIDATES_PER_QUERY,
@@ -57,9 +58,6 @@ export const Id = z
       .refine((s) => s.trim() === s, { error: "must not begin or end with whitespace" })
       .refine(wellFormed, WELL_FORMED),
   );
-
-/** The index (collection) a gate names when `index` is omitted. */
-export const DEFAULT_INDEX = "default";
 
 /** A gate: which reranker gate of which collection, keyed by embedding model and reranker checkpoint. */
 export const GateRef = z.object({

@@ -217,3 +217,6 @@ export const DEFAULT_MAX_STEP_HOURS = 72;
 export const MAX_STEP_HOURS = 30 * 24;
 /** Queries each side of a live decision needs before it answers anything but `inconclusive` (asymptotic validity). */
 export const MIN_DECISION_QUERIES = 50;
+
+/** The index (collection) a gate names when `index` is omitted (the SDK and the adapters key their caches by it too). */
+export const DEFAULT_INDEX = "default";

@@ -18,12 +18,13 @@
  */
 
 import type { ServedSummary } from "../calibrations/store";
-import { MAX_CONCURRENT_READS, MAX_METRICS_GATES, UNSCORED_ALERT_MIN_CANDIDATES, UNSCORED_ALERT_SHARE } from "../platform/limits";
+import { MAX_CONCURRENT_READS, MAX_METRICS_GATES } from "../platform/limits";
 import { mapLimit } from "../platform/map-limit";
 import type { MonitoringDeps } from "./deps";
 import { driftState, isDriftKind, standingCoverage, standingWindow } from "./drift-state";
 import { type Family, renderPrometheus } from "./prometheus";
 import { gateWindows } from "./status";
+import { UNSCORED_ALERT_MIN_CANDIDATES, UNSCORED_ALERT_SHARE } from "./unscored";
 import { windowRole } from "./window-role";
 
 export async function collectMetrics(deps: MonitoringDeps): Promise<string> {

@@ -10,8 +10,21 @@
  */
 import type { WindowStatus } from "../contract";
 import { percentTenths } from "../platform/format";
-import { UNSCORED_ALERT_MIN_CANDIDATES, UNSCORED_ALERT_SHARE } from "../platform/limits";
 import type { WindowState } from "./window";
+
+/**
+ * An unscored_candidates alert is raised when more than this share of the candidates services reported in a gate's
+ * current drift window had no score (the `unscored` count of an observation's queries): a reranker timing out for part
+ * of its batches, an adapter reading the wrong score key, scores sent as strings. The drift tests read the scored
+ * candidates only, so without this alert such an outage would be silent (the rule below).
+ */
+export const UNSCORED_ALERT_SHARE = 0.05;
+
+/**
+ * ... once the window holds at least this many reported candidates (scored and unscored): a few candidates without a
+ * score in a quiet window are not an outage.
+ */
+export const UNSCORED_ALERT_MIN_CANDIDATES = 1_000;
 
 /** A window's reported candidates (scored and unscored) and the unscored share of them (null when none reported). */
 export function unscoredShare(w: Pick<WindowStatus, "candidates" | "unscored_candidates">): { reported: number; share: number | null } {

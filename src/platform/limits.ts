@@ -79,20 +79,6 @@ export const MAX_HUB_SYNCS_PER_TICK = 50;
 /** Seconds a subscriber refused with 429 too_many_subscribers is asked to wait (Retry-After) before trying again. */
 export const SUBSCRIBE_RETRY_AFTER_SECONDS = 60;
 
-/**
- * An unscored_candidates alert is raised when more than this share of the candidates services reported in a gate's
- * current drift window had no score (the `unscored` count of an observation's queries): a reranker timing out for part
- * of its batches, an adapter reading the wrong score key, scores sent as strings. The drift tests read the scored
- * candidates only, so without this alert such an outage would be silent (src/monitoring/unscored.ts).
- */
-export const UNSCORED_ALERT_SHARE = 0.05;
-
-/**
- * ... once the window holds at least this many reported candidates (scored and unscored): a few candidates without a
- * score in a quiet window are not an outage.
- */
-export const UNSCORED_ALERT_MIN_CANDIDATES = 1_000;
-
 /** Finished windows kept per gate for the monitor's history. */
 export const MAX_WINDOW_HISTORY = 30;
 

@@ -6,9 +6,8 @@ import { describe, expect, it } from "vitest";
 import type { Expectation } from "../../src/calibrations/expectation";
 import { MAX_CANDIDATES_PER_QUERY, QueryCounts } from "../../src/contract";
 import { decodeObservationMessage, observationMessage } from "../../src/monitoring/observation-message";
-import { unscoredAlarm, unscoredSummary } from "../../src/monitoring/unscored";
+import { UNSCORED_ALERT_MIN_CANDIDATES, UNSCORED_ALERT_SHARE, unscoredAlarm, unscoredSummary } from "../../src/monitoring/unscored";
 import { addBatch, evaluateWindow, newWindow, type WindowState, windowStatus } from "../../src/monitoring/window";
-import { UNSCORED_ALERT_MIN_CANDIDATES, UNSCORED_ALERT_SHARE } from "../../src/platform/limits";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 
 const START = Date.UTC(2026, 11, 5, 0, 0, 0);

@@ -5,7 +5,12 @@
  */
 // The contract modules imported here (limits, wire-types) import no zod: its schemas stay out of the bundle and zod
 // out of the published types (docs/architecture.md, "How the contract travels with the clients").
-import { THRESHOLD_MAX_AGE_SECONDS, THRESHOLD_STALE_IF_ERROR_SECONDS, THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS } from "../../../src/contract/limits";
+import {
+  DEFAULT_INDEX,
+  THRESHOLD_MAX_AGE_SECONDS,
+  THRESHOLD_STALE_IF_ERROR_SECONDS,
+  THRESHOLD_STALE_WHILE_REVALIDATE_SECONDS,
+} from "../../../src/contract/limits";
 import { type BackoffPolicy, backoffDelay, cacheSeconds } from "./http";
 import type { Served } from "./threshold-response";
 import type { ClientError, ClientEvent, GateKey } from "./types";
@@ -51,7 +56,7 @@ export function wireGate(g: GateKey): Record<string, string> {
 
 /** The cache key of a gate (the stream entry keys its streams the same way). */
 export function gateKey(g: GateKey): string {
-  return JSON.stringify([g.index ?? "default", g.embedding, g.reranker, g.indexVersion ?? null]);
+  return JSON.stringify([g.index ?? DEFAULT_INDEX, g.embedding, g.reranker, g.indexVersion ?? null]);
 }
 
 /** The activation seq an ETag `"<calibration id>.<seq>"` names (a pushed event's seq), 0 when it names none. */

@@ -40,6 +40,7 @@ import { shadow } from "@scoregate/client/shadow";
 // Options without a client build the client of the stream entry, so `stream: true` turns pushed changes on.
 import { ScoregateClient as StreamingClient, type StreamClientOptions } from "@scoregate/client/stream";
 // package.json is read at build time: the bundler inlines this one field.
+import { DEFAULT_INDEX } from "../../../src/contract/limits";
 import { version } from "../package.json";
 import { ServedMemory } from "./served-memory";
 
@@ -478,7 +479,7 @@ function checkOptions(o: ScoregateProviderOptions): void {
 
 /** A flag's entry in the calibrations served: per gate, an index version pinned by the context included. */
 function servedKey(flagKey: string, g: GateKey): string {
-  return JSON.stringify([flagKey, g.index ?? "default", g.embedding, g.reranker, g.indexVersion ?? null]);
+  return JSON.stringify([flagKey, g.index ?? DEFAULT_INDEX, g.embedding, g.reranker, g.indexVersion ?? null]);
 }
 
 /** The assignment key of an evaluation: OpenFeature's standard `targetingKey` (a user or session id). */
