@@ -41,7 +41,7 @@ export const alertRoutes = {
     summary: "Acknowledge",
     body: json(AlertAction, false),
     responses: { 200: { description: "acknowledged", schema: Alert } },
-    errors: [404, 409, 422],
+    errors: [400, 404, 409, 413, 415, 422],
   },
   resolveAlert: {
     method: "post",
@@ -51,6 +51,6 @@ export const alertRoutes = {
     summary: "Resolve",
     body: json(AlertAction, false),
     responses: { 200: { description: "resolved", schema: Alert } },
-    errors: [404, 422],
+    errors: [400, 404, 413, 415, 422],
   },
 } as const satisfies Record<string, RouteSpec>;

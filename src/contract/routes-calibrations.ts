@@ -61,7 +61,8 @@ export const calibrationRoutes = {
     summary: "Promote or roll back",
     body: json(ActivateBody, false),
     responses: { 200: { description: "activated", schema: ActivationResult } },
-    errors: [404, 422],
+    // 409: the gate changed concurrently MAX_ACTIVATION_ATTEMPTS times while the activation was computed
+    errors: [400, 404, 409, 413, 415, 422],
   },
   listGates: {
     method: "get",

@@ -13,7 +13,8 @@ export const monitoringRoutes = {
     summary: "Report per-query counts from production",
     body: json(ObservationBatch),
     responses: { 202: { description: "accepted (or a duplicate)", schema: ObservationAccepted } },
-    errors: [400, 404, 413, 415, 422],
+    // 409: role "shadow" for a calibration that is not in its gate's shadow set
+    errors: [400, 404, 409, 413, 415, 422],
   },
   postJudgments: {
     method: "post",

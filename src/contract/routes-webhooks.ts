@@ -12,7 +12,7 @@ export const webhookRoutes = {
     summary: "Add a webhook endpoint",
     body: json(WebhookCreate),
     responses: { 201: { description: "created, with its secret", schema: WebhookEndpoint } },
-    errors: [409, 422],
+    errors: [400, 409, 413, 415, 422],
   },
   listWebhooks: {
     method: "get",
@@ -31,7 +31,7 @@ export const webhookRoutes = {
     summary: "Update or rotate a webhook endpoint",
     body: json(WebhookUpdate),
     responses: { 200: { description: "updated", schema: WebhookEndpoint } },
-    errors: [404, 422],
+    errors: [400, 404, 413, 415, 422],
   },
   deleteWebhook: {
     method: "delete",

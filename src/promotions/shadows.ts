@@ -233,8 +233,9 @@ export async function listShadows(gateId: string, deps: PromotionDeps): Promise<
   ]);
   // A shadow's batches run through a drift window of its own calibration, exactly as the served one's (never alerting).
   // Only its mirrored traffic's window: a calibration may also have a served one (a rolled-back candidate, a replaced
-  // calibration put in shadow), which is not the shadow's.
-  const windows = new Map(monitor.windows.filter((w) => w.traffic === "shadow").map((w) => [w.calibration_id, w]));
+  // calibration put in shadow), which is not the shadow's. `drift` is GET /v1/monitor's Window: the monitor's traffic
+  // field (whose window it is) is not part of it.
+  const windows = new Map(monitor.windows.filter((w) => w.traffic === "shadow").map(({ traffic: _traffic, ...w }) => [w.calibration_id, w] as const));
   const cals = await Promise.all(set.map((s) => deps.calibrations.get(s.calibration_id)));
   return {
     gate_id: gateId,

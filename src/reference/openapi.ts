@@ -16,6 +16,7 @@ import {
   type RouteSpec,
   SSE_RETRY_MS,
 } from "../contract";
+import { declaredErrors } from "../platform/http/handle";
 
 const schema = (s: z.ZodType, io: "input" | "output") => z.toJSONSchema(s, { io, unrepresentable: "any" });
 
@@ -111,7 +112,8 @@ function operation(spec: RouteSpec): object {
             }
           : { description: r.description };
   }
-  for (const status of [...spec.errors, ...(spec.scope === null ? [] : [401, 403])]) responses[String(status)] = errorResponse();
+  // The entry's own errors and those every route of its kind can answer (the query and body checks, the scope, 503).
+  for (const status of declaredErrors(spec)) responses[String(status)] = errorResponse();
   const requestBody = spec.body && {
     required: spec.body.required,
     content: Object.fromEntries(

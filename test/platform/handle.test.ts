@@ -1,13 +1,16 @@
 /**
  * The typed handle(): in the test environment every answer is checked against the schema the route table declares
- * for its status (the workerd tests of every route rely on it), and nowhere else. The input validation's wording is
+ * for its status, undeclared fields included, and every error it raises against the statuses the entry declares (the
+ * workerd tests of every route rely on it), and nowhere else. The input validation's wording is
  * covered route by route in bad-input and strict-input (workerd).
  */
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { ROUTES } from "../../src/contract";
+import { z } from "zod";
+import { ROUTES, type RouteSpec } from "../../src/contract";
 import type { Env, RouteEnv } from "../../src/platform/env";
-import { checkReply, handle } from "../../src/platform/http/handle";
+import { AppError } from "../../src/platform/errors";
+import { checkReply, declaredErrors, handle, handledErrors, undeclaredKey } from "../../src/platform/http/handle";
 
 /** An app with one public route whose handler answers `reply`, and the errors it raised. */
 function appAnswering(reply: unknown, status: 200 | 201) {
@@ -56,5 +59,72 @@ describe("handle: answers checked against the route table in tests", () => {
     expect(() => checkReply(ROUTES.getThreshold, 200, { index: "docs" })).toThrow(
       /GET \/v1\/threshold answered 200 with a body its declared schema refuses: embedding/,
     );
+  });
+
+  it("refuses an answer with a field its schema does not declare, at the top level (ENVIRONMENT=test)", async () => {
+    const { call, errors } = appAnswering({ ok: true, ready: true, extra_field: 1 }, 200);
+    expect((await call("test")).status).toBe(500);
+    expect(String(errors[0])).toBe("TypeError: GET /healthz answered 200 with a field its declared schema does not have: extra_field");
+  });
+
+  it("checkReply: a field the schema does not declare is refused at any depth, in objects and in arrays", () => {
+    const schema = z.object({ a: z.object({ b: z.number() }), list: z.array(z.object({ c: z.string() })), tags: z.record(z.string(), z.number()) });
+    const spec: RouteSpec = { ...ROUTES.health, responses: { 200: { description: "nested", schema } } };
+    const ok = { a: { b: 1 }, list: [{ c: "x" }, { c: "y" }], tags: { any: 1, key: 2 } };
+    expect(() => checkReply(spec, 200, ok)).not.toThrow();
+    expect(() => checkReply(spec, 200, { ...ok, a: { b: 1, secret: "s" } })).toThrow(/a field its declared schema does not have: a\.secret$/);
+    expect(() => checkReply(spec, 200, { ...ok, list: [{ c: "x" }, { c: "y", leaked: true }] })).toThrow(/does not have: list\[1\]\.leaked$/);
+    expect(() => checkReply(ROUTES.health, 200, { ok: true, ready: true, extra: { x: 1 } })).toThrow(/does not have: extra$/);
+  });
+
+  it("undeclaredKey: keys a schema keeps (records, loose objects, defaults added) are not extra; transformed values are not looked into", () => {
+    expect(undeclaredKey({ a: 1 }, { a: 1, b: 2 })).toBeNull();
+    expect(undeclaredKey({ a: { x: 1 } }, { a: "made a string" })).toBeNull();
+    expect(undeclaredKey([{ a: 1 }, { b: 1 }], [{ a: 1 }, {}])).toBe("[1].b");
+    expect(undeclaredKey({ a: [[{ deep: 1 }]] }, { a: [[{}]] })).toBe("a[0][0].deep");
+  });
+});
+
+/** An app with one public route whose handler throws `err`, and the errors its onError saw. */
+function appThrowing(spec: RouteSpec, err: Error) {
+  const app = new Hono<RouteEnv<unknown>>();
+  const errors: unknown[] = [];
+  app.onError((e, c) => {
+    errors.push(e);
+    return c.text("error", 500);
+  });
+  handle(app, spec as typeof ROUTES.health, () => {
+    throw err;
+  });
+  const call = (environment: string) => app.request(spec.path, { method: spec.method.toUpperCase() }, { ENVIRONMENT: environment } as Env);
+  return { call, errors };
+}
+
+describe("handle: errors checked against the statuses the route table declares in tests", () => {
+  it("lets an error of a declared status through, and turns one the entry does not declare into an error naming it", async () => {
+    const declared = appThrowing(ROUTES.health, new AppError("not_migrated", "behind"));
+    await declared.call("test");
+    expect(declared.errors[0]).toBeInstanceOf(AppError);
+    const undeclared = appThrowing(ROUTES.health, new AppError("conflict", "taken"));
+    await undeclared.call("test");
+    expect(String(undeclared.errors[0])).toBe("TypeError: GET /healthz answered 409 conflict (taken), which the route table does not declare");
+    const outside = appThrowing(ROUTES.health, new AppError("conflict", "taken"));
+    await outside.call("production");
+    expect(outside.errors[0]).toBeInstanceOf(AppError);
+  });
+
+  it("every route declares 400 (query names) and 503 (configuration, schema); authenticated ones 401 and 403", () => {
+    for (const spec of Object.values(ROUTES) as RouteSpec[]) {
+      const statuses = declaredErrors(spec);
+      expect(statuses, `${spec.method} ${spec.path}`).toEqual(expect.arrayContaining([400, 503, ...(spec.scope === null ? [] : [401, 403])]));
+      expect(statuses, `${spec.method} ${spec.path}`).toEqual(expect.arrayContaining([...spec.errors]));
+    }
+    expect(handledErrors(ROUTES.index)).toEqual([400, 503]);
+  });
+
+  it("a route with a JSON body declares 400, 413, 415 and 422; one with a path parameter 404", () => {
+    expect(handledErrors(ROUTES.acknowledgeAlert)).toEqual([400, 401, 403, 404, 413, 415, 422, 503]);
+    expect(handledErrors(ROUTES.createWebhook)).toEqual([400, 401, 403, 413, 415, 422, 503]);
+    expect(handledErrors(ROUTES.listWebhooks)).toEqual([400, 401, 403, 503]);
   });
 });

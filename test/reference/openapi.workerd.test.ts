@@ -1,13 +1,36 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import * as S from "../../src/contract";
+import worker from "../../src/index";
+import type { Env } from "../../src/platform/env";
 import { app } from "../../src/worker/app";
-import { call, callJson, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
+import { twoVersions } from "../support/promotions";
+import { call, callJson, expectError, qs, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 
 /** The parts of the OpenAPI document these tests read (the document itself is checked against the route table). */
 interface OpenApiDocument {
   openapi: string;
-  paths: Record<string, Record<string, { "x-scope"?: string; tags?: string[] }>>;
+  paths: Record<string, Record<string, { "x-scope"?: string; tags?: string[]; responses: Record<string, unknown> }>>;
   tags: { name: string; description: string }[];
+}
+
+/** A path of the table with its parameters filled in (ids of the right form that name nothing). */
+const concrete = (path: string) => path.replace("{id}", "cal_000000000000aaaaaaaaaaaaaaaa").replace("{gate_id}", "0".repeat(32));
+
+/** The statuses the document declares for an operation. */
+const declared = (doc: OpenApiDocument, spec: S.RouteSpec) => Object.keys(doc.paths[spec.path]![spec.method]!.responses).map(Number);
+
+/** Calls the Worker with `env` changed (as a deployment would configure it). */
+async function callWith(changes: Partial<Env>, method: string, path: string, token: string): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(
+    new Request(`http://scoregate.test${path}`, { method, headers: { authorization: `Bearer ${token}` } }),
+    { ...(env as unknown as Env), ...changes } as Env,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return res;
 }
 
 describe("GET /openapi.json", () => {
@@ -86,5 +109,66 @@ describe("GET /openapi.json", () => {
     S.MonitorStatus.parse(await callJson("GET", `/v1/monitor?${qs(gate)}`, 200));
     S.AlertList.parse(await callJson("GET", "/v1/alerts", 200));
     S.ErrorResponse.parse(await callJson("GET", "/v1/threshold?embedding=x", 400, { token: TOKENS.read }));
+  });
+});
+
+// Every route is called in the ways any route of its kind can be refused, whatever its handler does; each refusal's
+// status must be one its operation declares (a client generated from the document expects it). Errors a handler raises
+// are checked in every other test: in the test environment handle() fails a route that raises an undeclared status.
+describe("GET /openapi.json declares the errors every route can answer", () => {
+  const routes = Object.values(S.ROUTES) as S.RouteSpec[];
+  const name = (spec: S.RouteSpec) => `${spec.method.toUpperCase()} ${spec.path}`;
+
+  it("400 for an unknown query parameter, on every route", async () => {
+    const doc = (await callJson("GET", "/openapi.json", 200, { token: null })) as OpenApiDocument;
+    for (const spec of routes) {
+      // a route with a body gets a JSON one: the upload, which reads its query by its body's type, looks at the type first
+      const res = await call(spec.method.toUpperCase(), `${concrete(spec.path)}?zz_unknown=1`, spec.body ? { json: {} } : {});
+      const text = await res.text();
+      expect([res.status, JSON.parse(text).error?.code], `${name(spec)}: ${text}`).toEqual([400, "bad_request"]);
+      expect(declared(doc, spec), name(spec)).toContain(400);
+    }
+  });
+
+  it("400, 413, 415 and 422 for a JSON body that is malformed, too large, of another type or refused by its schema", async () => {
+    const doc = (await callJson("GET", "/openapi.json", 200, { token: null })) as OpenApiDocument;
+    const withJson = routes.filter((spec) => spec.body?.content["application/json"] !== undefined);
+    expect(withJson.length).toBeGreaterThanOrEqual(15);
+    const big = `{"reason": "${"x".repeat(S.MAX_JSON_BODY_BYTES)}"}`;
+    for (const spec of withJson) {
+      const send = (body: string, type: string) => call(spec.method.toUpperCase(), concrete(spec.path), { body, headers: { "content-type": type } });
+      const cases: [string, Response, number, string][] = [
+        ["malformed", await send("{", "application/json"), 400, "malformed_json"],
+        ["too large", await send(big, "application/json"), 413, "payload_too_large"],
+        ["text/plain", await send("{}", "text/plain"), 415, "unsupported_media_type"],
+        ["an unknown field", await send(`{"zz_unknown": 1}`, "application/json"), 422, "invalid_input"],
+      ];
+      for (const [what, res, status, code] of cases) {
+        const text = await res.text();
+        expect([res.status, JSON.parse(text).error?.code], `${name(spec)}, ${what}: ${text}`).toEqual([status, code]);
+        expect(declared(doc, spec), `${name(spec)}, ${what}`).toContain(status);
+      }
+    }
+  });
+
+  it("503 misconfigured on every route of a production Worker without tokens", async () => {
+    const doc = (await callJson("GET", "/openapi.json", 200, { token: null })) as OpenApiDocument;
+    const unconfigured = { ENVIRONMENT: "production", READ_TOKENS: "", CALIBRATE_TOKENS: "", ADMIN_TOKENS: "" } as Partial<Env>;
+    for (const spec of routes) {
+      const res = await callWith(unconfigured, spec.method.toUpperCase(), concrete(spec.path), TOKENS.admin);
+      const text = await res.text();
+      expect([res.status, JSON.parse(text).error?.code], `${name(spec)}: ${text}`).toEqual([503, "misconfigured"]);
+      expect(declared(doc, spec), name(spec)).toContain(503);
+    }
+  });
+
+  it('409: an observation batch with role "shadow" for a calibration that is not a shadow; an activation that lost every race', async () => {
+    const doc = (await callJson("GET", "/openapi.json", 200, { token: null })) as OpenApiDocument;
+    const { v2 } = await twoVersions("openapi-shadow-409");
+    const json = { batch_id: "not-a-shadow", calibration_id: v2.id, role: "shadow", queries: [[20, 5]] };
+    await expectError(await call("POST", "/v1/observations", { token: TOKENS.read, json }), 409, "conflict");
+    expect(declared(doc, S.ROUTES.postObservations)).toContain(409);
+    // MAX_ACTIVATION_ATTEMPTS concurrent activations are not staged here (test/calibrations/activation.test.ts does)
+    expect(declared(doc, S.ROUTES.activateCalibration)).toContain(409);
   });
 });

@@ -10,7 +10,8 @@
  *   our wording (validate.ts), and handed to the handler typed as the schemas' output;
  * - the handler must answer one of the entry's statuses with the body its schema declares: checked by the compiler,
  *   and at run time too when ENVIRONMENT is "test" (the test configuration sets it), so every test that calls a route
- *   also checks its answer against the OpenAPI document.
+ *   also checks its answer against the OpenAPI document: a body the schema refuses, a field it does not declare, and
+ *   an error whose status the entry does not declare (declaredErrors) are a 500 there.
  *
  * A route whose body comes in several encodings (the calibration upload) reads its body and checks its query itself:
  * which query parameters it accepts depends on the body's content type.
@@ -23,6 +24,7 @@ import type { z } from "zod";
 import type { RouteSpec } from "../../contract";
 import { requireScope } from "../auth-middleware";
 import type { RouteEnv } from "../env";
+import { AppError, httpStatus } from "../errors";
 import { MAX_SMALL_BODY_BYTES } from "../limits";
 import { readJson } from "./body";
 import { checkQueryNames } from "./query";
@@ -91,8 +93,57 @@ export type HandleOptions<R extends RouteSpec> = ([JsonBodySchema<R>] extends [n
 const readsOwnBody = (spec: RouteSpec): boolean => spec.body !== undefined && Object.keys(spec.body.content).some((t) => t !== "application/json");
 
 /**
+ * The error statuses every route of the kind of `spec` can answer, whatever its handler does, besides the entry's own
+ * `errors`; the OpenAPI document declares them on every operation (src/reference/openapi.ts):
+ *
+ * - 400: an unknown or repeated query parameter, or malformed percent-encoding (query.ts), on every route;
+ * - 401 and 403: the scope check, on every authenticated route;
+ * - 400, 413, 415 and 422: a JSON body that broke off, is not JSON or repeats a key (400), is too large (413), is sent
+ *   with another content type (415), or that its schema refuses or nests too deep (422) (body.ts, validate.ts);
+ * - 404: a path parameter its parser refuses (`HandleOptions.params`), on every route with one;
+ * - 503: on every route, the Worker's first middleware refuses to serve with an unsafe production configuration
+ *   (`misconfigured`), and a D1 schema behind the code is `not_migrated` (src/worker/app.ts).
+ */
+export function handledErrors(spec: RouteSpec): number[] {
+  const statuses = new Set<number>([400, 503]);
+  if (spec.scope !== null) for (const s of [401, 403]) statuses.add(s);
+  if (spec.body?.content["application/json"] !== undefined) for (const s of [400, 413, 415, 422]) statuses.add(s);
+  if (spec.path.includes("{")) statuses.add(404);
+  return [...statuses].sort((a, b) => a - b);
+}
+
+/** Every error status the route can answer: its entry's `errors` and those of its kind (handledErrors). */
+export const declaredErrors = (spec: RouteSpec): number[] => [...new Set([...spec.errors, ...handledErrors(spec)])].sort((a, b) => a - b);
+
+/**
+ * The first key of `input` (at any depth) that `output`, what a schema made of it, does not have, as a path; null
+ * when there is none. A plain z.object strips the keys it does not declare, so a field a handler sends by accident
+ * passes safeParse: this finds it. Values a schema transformed into something that is not an object or an array are
+ * not looked into.
+ */
+export function undeclaredKey(input: unknown, output: unknown, path: (string | number)[] = []): string | null {
+  if (Array.isArray(input)) {
+    if (!Array.isArray(output)) return null;
+    for (let i = 0; i < Math.min(input.length, output.length); i++) {
+      const found = undeclaredKey(input[i], output[i], [...path, i]);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  if (!isRecord(input) || !isRecord(output)) return null;
+  for (const [key, value] of Object.entries(input)) {
+    if (!Object.hasOwn(output, key)) return pathOf([...path, key]);
+    const found = undeclaredKey(value, output[key], [...path, key]);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+
+/**
  * Checks an answer against the schema the route table declares for its status; throws a TypeError (a 500, so the
- * calling test fails) naming the first difference.
+ * calling test fails) naming the first difference: a body the schema refuses, or one with a field it does not declare.
  */
 export function checkReply(spec: RouteSpec, status: number, body: unknown): void {
   const declared = spec.responses[status];
@@ -103,6 +154,22 @@ export function checkReply(spec: RouteSpec, status: number, body: unknown): void
   if (!result.success) {
     const issue = result.error.issues[0]!;
     throw new TypeError(`${route} answered ${status} with a body its declared schema refuses: ${pathOf(issue.path)} ${issue.message}`);
+  }
+  const extra = undeclaredKey(body, result.data);
+  if (extra !== null) throw new TypeError(`${route} answered ${status} with a field its declared schema does not have: ${extra}`);
+}
+
+/**
+ * Checks that an error the route raised has a status its entry declares (declaredErrors); throws a TypeError (a 500,
+ * so the calling test fails) naming it otherwise.
+ */
+export function checkError(spec: RouteSpec, err: unknown): void {
+  if (!(err instanceof AppError)) return;
+  const status = httpStatus(err.code);
+  if (!declaredErrors(spec).includes(status)) {
+    throw new TypeError(
+      `${spec.method.toUpperCase()} ${spec.path} answered ${status} ${err.code} (${err.message}), which the route table does not declare`,
+    );
   }
 }
 
@@ -142,6 +209,15 @@ export function handle<D, R extends RouteSpec>(app: Hono<RouteEnv<D>>, spec: R, 
     });
   }
   const handler = async (c: Context<RouteEnv<D>>): Promise<Response> => {
+    if (c.env.ENVIRONMENT !== "test") return answer(c);
+    try {
+      return await answer(c);
+    } catch (e) {
+      checkError(spec, e);
+      throw e;
+    }
+  };
+  const answer = async (c: Context<RouteEnv<D>>): Promise<Response> => {
     const params: Record<string, string> = {};
     for (const [name, raw] of Object.entries(c.req.param() as Record<string, string>)) params[name] = options.params?.[name]?.(raw) ?? raw;
     const query = spec.query ? validate(spec.query, c.req.query(), "bad_request", "query parameters") : undefined;
