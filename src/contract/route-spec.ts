@@ -69,7 +69,7 @@ export interface RouteSpec {
   readonly headers?: readonly { readonly name: string; readonly maxLength: number; readonly description: string }[];
   readonly body?: RequestBodySpec;
   readonly responses: Readonly<Record<number, ResponseSpec>>;
-  /** Error statuses the route answers besides 401/403 (added for every authenticated route). */
+  /** Error statuses the route answers besides those every route of its kind answers (handledErrors, platform/http/handle.ts). */
   readonly errors: readonly number[];
 }
 

@@ -2,6 +2,6 @@
 export interface ReferenceDeps {
   /** Tables of the D1 migrations the database lacks (empty: migrated); src/platform/readiness.ts. */
   readonly missingTables: () => Promise<readonly string[]>;
-  /** The OpenAPI document (built once per isolate: it depends only on the contract). */
+  /** The OpenAPI document (built once per isolate: it depends only on the route table). */
   readonly openApiDocument: () => object;
 }

@@ -136,7 +136,7 @@ function operation(spec: RouteSpec): object {
   };
 }
 
-/** Builds the document; src/worker/isolate.ts keeps the one an isolate builds (it depends only on the contract). */
+/** Builds the document; src/worker/isolate.ts keeps the one an isolate builds (it depends only on the route table). */
 export function openApiDocument(): object {
   const paths: Record<string, Record<string, object>> = {};
   for (const spec of Object.values(ROUTES) as RouteSpec[]) {
