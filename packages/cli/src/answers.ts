@@ -15,6 +15,16 @@ import { CliError } from "./http";
 const nullableNumber = z.number().nullable();
 const optionalText = z.string().nullable().optional();
 
+/** A calibration's gate as a promotion's candidate or a shadow is served (src/contract ServedGate). */
+const ServedGateAnswer = z.object({
+  calibration_id: z.string(),
+  index_version: z.string(),
+  threshold: nullableNumber,
+  expected_drop_rate: z.number(),
+  guards: z.object({ min_keep: z.number(), max_keep: nullableNumber }),
+  abstain_below: nullableNumber,
+});
+
 export const ThresholdAnswer = z.object({
   index: z.string(),
   embedding: z.string(),
@@ -29,6 +39,12 @@ export const ThresholdAnswer = z.object({
   activated_at: z.string(),
   guards: z.object({ min_keep: z.number(), max_keep: nullableNumber }),
   abstain_below: nullableNumber.optional(),
+  // a server from before promotions sends neither: none
+  rollout: z
+    .object({ promotion_id: z.string(), step: z.number(), percent_bp: z.number(), state: z.string(), candidate: ServedGateAnswer })
+    .nullable()
+    .optional(),
+  shadows: z.array(ServedGateAnswer.extend({ sample_rate: z.number() })).optional(),
 });
 
 export const HistoryAnswer = z.object({
@@ -114,6 +130,16 @@ export const GatesAnswer = z.object({
   next_cursor: optionalText,
 });
 
+/** A rate test's numbers the monitor command prints beside the drop rate (abstention, guard binding). */
+const RateAnswer = z.object({
+  observed: nullableNumber,
+  expected: z.number(),
+  band: z.object({ lo: z.number(), hi: z.number() }),
+  alarm: z.boolean(),
+  expected_window: nullableNumber.optional(),
+  band_window: z.object({ lo: z.number(), hi: z.number() }).nullable().optional(),
+});
+
 const MonitorWindowAnswer = z.object({
   role: z.string(),
   calibration_id: z.string(),
@@ -130,6 +156,11 @@ const MonitorWindowAnswer = z.object({
     expected_window: nullableNumber.optional(),
     band_window: z.object({ lo: z.number(), hi: z.number() }).nullable().optional(),
   }),
+  // absent in windows recorded before abstention and guards
+  empty_context: RateAnswer.nullable().optional(),
+  empty_context_level: z.number().optional(),
+  abstention: RateAnswer.nullable().optional(),
+  abstention_queries: z.number().optional(),
 });
 
 export const MonitorAnswer = z.object({

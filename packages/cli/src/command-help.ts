@@ -56,7 +56,10 @@ export const COMMAND_HELP = {
   threshold: {
     line: "the threshold a gate serves, with its calibration and policy",
     synopsis: ["--embedding E --reranker R [--index I] [--index-version V]"],
-    summary: "Prints the threshold the gate serves now (or to a request pinned to an index version), its calibration, policy and expected drop rate.",
+    summary:
+      "Prints the threshold the gate serves now (or to a request pinned to an index version), its calibration, policy, " +
+      "expected drop rate, guards and abstention; during a promotion the candidate's share of keyed requests with its " +
+      "own threshold, guards and abstention; and each shadow with its sample rate and threshold.",
     scope: "read",
     exits: [[String(EXIT.ok), "printed"]],
     examples: [`scoregate threshold ${GATE}`, `scoregate threshold ${GATE} --index-version v2 --json`],
@@ -66,7 +69,7 @@ export const COMMAND_HELP = {
     synopsis: ["--embedding E --reranker R [--index I] [--limit N] [--cursor C]"],
     summary:
       "Lists a gate's calibrations newest first, marking what it serves ([current]) and what each pinned index version " +
-      "reads ([active]), then its activations; one page at a time.",
+      "reads ([active]), then its activations (promotion steps are read with scoregate promotion); one page at a time.",
     scope: "read",
     exits: [[String(EXIT.ok), "printed"]],
     examples: [`scoregate history ${GATE}`, `scoregate history ${GATE} --limit 10`],
@@ -94,7 +97,8 @@ export const COMMAND_HELP = {
     synopsis: ["--embedding E --reranker R [--index I]"],
     summary:
       "Prints the gate's drift state, each open daily window (whose traffic, queries, observed drop rate against the " +
-      "expected one, alarms) and the finished windows newest first. Once services report candidates without a score, " +
+      "expected one, alarms; the abstention rate and how often min_keep binds, against their expected ones, when the " +
+      "calibration abstains or keeps a minimum) and the finished windows newest first. Once services report candidates without a score, " +
       "each window gives their count and share of its reported candidates, and an unresolved unscored_candidates alert is printed.",
     scope: "read",
     exits: [[String(EXIT.ok), "printed"]],
@@ -103,21 +107,23 @@ export const COMMAND_HELP = {
   gates: {
     line: "every gate with the threshold each index version serves",
     synopsis: [""],
-    summary: "Lists every gate with its current calibration and the threshold each active index version serves (all pages).",
+    summary:
+      "Lists every gate with its current calibration and the threshold each active index version serves (all pages), " +
+      "then its guards and abstention, an open promotion's split and its shadows (read from each gate's threshold).",
     scope: "read",
     exits: [[String(EXIT.ok), "printed"]],
     examples: ["scoregate gates", "scoregate gates --json"],
   },
   shadow: {
-    line: "evaluate a calibration on mirrored traffic; exit code = its live decision",
+    line: "evaluate a calibration on mirrored traffic; exit code = its live decision or a drift alarm",
     synopsis: ["ID [--sample-rate R] [--reason TEXT]", "ID --remove [--reason TEXT]"],
     summary:
       "Puts calibration ID in shadow on its gate (clients mirror a share of queries to it) unless it is one already, " +
-      "then prints its live decision against its own target and against the active gate. --remove stops it.",
+      "then prints its live decision against its own target and against the active gate, and its drift window's alarms. --remove stops it.",
     scope: "admin",
     exits: [
       [String(EXIT.ok), "equivalent to the active gate (or removed)"],
-      [String(EXIT.shifted), "shifted, against the active gate or its own target"],
+      [String(EXIT.shifted), "shifted, against the active gate or its own target, or its drift window alarmed"],
       [String(EXIT.inconclusive), "not decided yet"],
     ],
     examples: ["scoregate shadow cal_... --sample-rate 0.2", "scoregate shadow cal_... --remove"],

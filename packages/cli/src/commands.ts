@@ -19,6 +19,7 @@ import { EXIT } from "./decision";
 import { count, num as number, percent, prose } from "./format";
 import { keepWords } from "./guard-lines";
 import { CliError } from "./http";
+import { gateStateLines, rolloutLines, shadowLines } from "./serving-state";
 import { warningLines } from "./warnings";
 
 /** A stored policy in words: "drop rate 20.0 %", "recall 90.0 % (any_relevant)", "carry 0.4". */
@@ -61,6 +62,8 @@ export async function threshold(c: Ctx): Promise<number> {
       `  calibration   ${t.calibration_id} (fitted ${t.fitted_at}, activated ${t.activated_at})`,
       `  drop rate     expected ${percent(t.expected_drop_rate)}; policy ${policy(t.policy)}; scale ${t.score_scale}`,
       ...guardLines(t),
+      ...(t.rollout ? rolloutLines(t.rollout) : []),
+      ...shadowLines(t.shadows),
     ].join("\n"),
   );
   return EXIT.ok;
@@ -92,6 +95,10 @@ export async function history(c: Ctx): Promise<number> {
       lines.push(
         `  ${a.activated_at}  ${a.calibration_id} (${a.index_version}) by ${a.actor}${a.previous_calibration_id ? `, replacing ${a.previous_calibration_id}` : ""}${a.reason ? `: ${a.reason}` : ""}`,
       );
+    // the server's history lists the changes of the gate's current calibration only (a completed promotion among them)
+    lines.push(
+      `  promotion steps (started, advanced, paused, resumed, rolled back, superseded) are not listed here: scoregate promotion ID prints them (ID: prm_... or the calibration promoted); GET /v1/gates/${h.gate_id}/promotions lists the gate's promotions`,
+    );
   }
   if (h.next_cursor) lines.push(`More: --cursor ${h.next_cursor}`);
   c.out(lines.join("\n"));
@@ -177,6 +184,16 @@ async function allGates(c: Ctx): Promise<z.infer<typeof GateList>["gates"]> {
   return gates;
 }
 
+/**
+ * What a gate serves beyond its versions' thresholds: its current calibration's guards and abstention, an open
+ * promotion's split and its shadows. The gate listing carries none of them: GET /v1/threshold of the gate does.
+ */
+async function servedOf(c: Ctx, g: z.infer<typeof GateList>["gates"][number]): Promise<ThresholdResponse> {
+  const query = { index: g.index, embedding: g.embedding, reranker: g.reranker };
+  const res = await c.api().request<unknown>("getThreshold", { query });
+  return checkedAnswer(ThresholdAnswer, res.body, res.status, "a scoregate threshold") as ThresholdResponse;
+}
+
 export async function gates(c: Ctx): Promise<number> {
   const list = await allGates(c);
   if (c.json) {
@@ -194,6 +211,8 @@ export async function gates(c: Ctx): Promise<number> {
       lines.push(
         `  ${a.index_version.padEnd(12)} threshold ${number(a.threshold).padEnd(10)} expected drop ${percent(a.expected_drop_rate)}  ${a.calibration_id}  since ${a.activated_at}`,
       );
+    // a gate that serves nothing yet has no rule, split or shadow (the server refuses both to it)
+    if (g.current_calibration_id !== null) lines.push(...gateStateLines(await servedOf(c, g)));
   }
   c.out(lines.join("\n"));
   return EXIT.ok;

@@ -1,7 +1,8 @@
 /**
  * `scoregate monitor`: a gate's production monitor as GET /v1/monitor reports it: its drift state, each open daily
- * window (whose traffic, queries, observed drop rate against the expected one and its band, alarms) and the finished
- * windows newest first. Candidates services reported without a score (the fifth count of a query: a reranker failing
+ * window (whose traffic, queries, observed drop rate against the expected one and its band, alarms; for a calibration
+ * that abstains its abstention rate, and for one with a min_keep guard how often the guard binds, each against its
+ * expected rate) and the finished windows newest first. Candidates services reported without a score (the fifth count of a query: a reranker failing
  * for them) are not in the drop rate, which reads the scored ones: each window then says how many of its reported
  * candidates had none, and the gate's newest unscored_candidates alert that is not resolved is printed with its
  * sentence, so an outage shows where the rates alone would only look quieter. A gate whose services never report
@@ -52,23 +53,60 @@ function stateWords(s: DriftState): string {
   }
 }
 
+type Rate = MonitorWindow["drop_rate"];
+
 /** The expected rate a window's observed one compares with: for its own queries' sizes when the test is stratified. */
-function expectedWords(w: MonitorWindow): string {
-  const d = w.drop_rate;
-  const expected = d.expected_window ?? d.expected;
-  const band = d.band_window ?? d.band;
-  return `expected ${percent(expected)}, band ${percent(band.lo)} to ${percent(band.hi)}`;
+const expectedOf = (t: Rate): number => t.expected_window ?? t.expected;
+
+function expectedWords(t: Rate): string {
+  const band = t.band_window ?? t.band;
+  return `expected ${percent(expectedOf(t))}, band ${percent(band.lo)} to ${percent(band.hi)}`;
+}
+
+/**
+ * A min_keep gate's guard-binding test: with min_keep = L >= 1 the window's empty-context test counts the queries whose
+ * threshold alone kept fewer than min(L, candidates), where the guard binds (a guarded gate is never empty). null otherwise.
+ */
+function guardOf(w: MonitorWindow): { level: number; test: Rate } | null {
+  const level = w.empty_context_level ?? 0;
+  return level >= 1 && w.empty_context ? { level, test: w.empty_context } : null;
+}
+
+/** An open window's abstention and guard-binding lines, when its calibration abstains or has a min_keep guard. */
+function ruleLines(w: MonitorWindow): string[] {
+  const pad = `  ${"".padEnd(10)} `;
+  const a = w.abstention;
+  const g = guardOf(w);
+  return [
+    ...(a
+      ? [
+          `${pad}abstention ${percent(a.observed)} of ${count(w.abstention_queries ?? 0)} queries that reported it (${expectedWords(a)})${a.alarm ? ", alarm" : ""}`,
+        ]
+      : []),
+    ...(g
+      ? [
+          `${pad}min_keep binds on ${percent(g.test.observed)} of queries (the threshold alone keeps fewer than ${g.level}; ${expectedWords(g.test)})${g.test.alarm ? ", alarm" : ""}`,
+        ]
+      : []),
+  ];
 }
 
 function openLines(w: MonitorWindow, unscored: boolean): string[] {
   return [
-    `  ${w.role.padEnd(10)} ${w.calibration_id} (${w.index_version}) since ${w.started_at}: ${count(w.queries)} queries, drop rate ${percent(w.drop_rate.observed)} (${expectedWords(w)}), ${count(w.alarms)} alarm(s)`,
+    `  ${w.role.padEnd(10)} ${w.calibration_id} (${w.index_version}) since ${w.started_at}: ${count(w.queries)} queries, drop rate ${percent(w.drop_rate.observed)} (${expectedWords(w.drop_rate)}), ${count(w.alarms)} alarm(s)`,
+    ...ruleLines(w),
     ...(unscored ? [`  ${"".padEnd(10)} ${unscoredWords(w)}`] : []),
   ];
 }
 
 function finishedLine(w: MonitorWindow, unscored: boolean): string {
-  return `  ${w.started_at}  ${w.role.padEnd(10)} ${w.calibration_id} (${w.index_version})  ${count(w.queries)} queries  drop rate ${percent(w.drop_rate.observed)}  ${count(w.alarms)} alarm(s)${unscored ? `  ${unscoredWords(w)}` : ""}`;
+  const a = w.abstention;
+  const g = guardOf(w);
+  const rules = [
+    a ? `abstention ${percent(a.observed)} (expected ${percent(expectedOf(a))})` : null,
+    g ? `min_keep binds ${percent(g.test.observed)} (expected ${percent(expectedOf(g.test))})` : null,
+  ].filter((x) => x !== null);
+  return `  ${w.started_at}  ${w.role.padEnd(10)} ${w.calibration_id} (${w.index_version})  ${count(w.queries)} queries  drop rate ${percent(w.drop_rate.observed)}${rules.map((r) => `  ${r}`).join("")}  ${count(w.alarms)} alarm(s)${unscored ? `  ${unscoredWords(w)}` : ""}`;
 }
 
 /** The alert's lines: its id, status and occurrences, then its sentence. */

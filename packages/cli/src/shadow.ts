@@ -1,7 +1,7 @@
 /**
  * `scoregate shadow`: put a stored calibration in shadow on its gate, change an existing shadow's sample rate, or take
- * it out with --remove; then print its live decision on mirrored traffic. The exit code follows the decision against the active gate, for pipelines: 0
- * equivalent, 3 shifted (or shifted against its own target), 4 not decided yet.
+ * it out with --remove; then print its live decision on mirrored traffic and its drift window's alarms. The exit code follows the decision against the active gate, for pipelines: 0
+ * equivalent, 3 shifted (or shifted against its own target, or a drift alarm of its window), 4 not decided yet.
  */
 import { type Calibration, MAX_MORE_DATA_FACTOR_SHOWN, MIN_DECISION_QUERIES, type ShadowList, type ShadowStatus } from "../../../src/contract";
 import { num, oneId, usage } from "./args";
@@ -34,6 +34,46 @@ function forSizes(s: ShadowStatus): string {
   return t === undefined || percent(t) === percent(s.expected_drop_rate) ? "" : `; ${percent(t)} for these queries' sizes, what vs target uses`;
 }
 
+type Window = NonNullable<ShadowStatus["drift"]>;
+type Rate = Window["drop_rate"];
+
+/**
+ * The shadow's drift tests that alarm, or whose alarm's numbers the window keeps, each with the rate it read against
+ * the expected one (the numbers at the alarm when kept: the detector restarts at each alarm): the drop rate, the
+ * abstention rate, and where queries are left empty, or for a min_keep gate where the guard binds.
+ */
+function alarmedTests(w: Window): string[] {
+  const tests: [string, Rate | null | undefined][] = [
+    ["drop rate", w.drop_rate],
+    ["abstention", w.abstention],
+    [(w.empty_context_level ?? 0) >= 1 ? "min_keep binding" : "empty context", w.empty_context],
+  ];
+  return tests.flatMap(([name, t]) => {
+    if (!t || !(t.alarm || t.alarmed)) return [];
+    const at = t.alarmed ?? t;
+    return [
+      `${name} ${percent(at.observed)} against ${percent(at.expected_window ?? at.expected)} expected${t.alarmed ? ` (at ${t.alarmed.at})` : ""}`,
+    ];
+  });
+}
+
+/**
+ * The shadow's drift alarms in lines: its window's tests that alarm, or, when the window counted alarms whose tests
+ * have restarted since, how many. None without an alarm (or a window).
+ */
+export function driftAlarmLines(s: ShadowStatus): string[] {
+  const w = s.drift;
+  if (w === null || w === undefined) return [];
+  const tests = alarmedTests(w);
+  if (tests.length === 0 && w.alarms === 0) return [];
+  const head = "  drift alarm   ";
+  const counted =
+    w.alarms === 0
+      ? "a shadow never alerts the gate"
+      : `the shadow's drift window (since ${w.started_at}) alarmed ${count(w.alarms)} time(s); a shadow never alerts the gate`;
+  return tests.length === 0 ? [`${head}${counted}`] : [...tests.map((t) => `${head}${t}`), `${"".padEnd(head.length)}${counted}`];
+}
+
 /** One shadow's live evaluation in a few lines. */
 export function describeShadow(s: ShadowStatus): string {
   return [
@@ -41,13 +81,16 @@ export function describeShadow(s: ShadowStatus): string {
     `  drop rate     ${s.drop_rate === null ? "-" : percent(s.drop_rate)} on ${count(s.queries)} mirrored queries (expected ${percent(s.expected_drop_rate)}${forSizes(s)})`,
     decisionLine("vs target", s.vs_target),
     decisionLine("vs active", s.vs_active),
-    ...(s.drift?.drop_rate.alarm ? ["  drift         the shadow's drop rate drifted from its calibration (a shadow never alerts the gate)"] : []),
+    ...driftAlarmLines(s),
   ].join("\n");
 }
 
-/** The exit code of a shadow's evaluation: shifted on either comparison is 3, equivalent against the active gate 0. */
+/**
+ * The exit code of a shadow's evaluation: shifted on either comparison, or a drift alarm of its window (its drop rate,
+ * abstention or guard binding drifted from its calibration), is 3; equivalent against the active gate 0.
+ */
 export function shadowExitCode(s: ShadowStatus): number {
-  if (s.vs_active.decision === "shifted" || s.vs_target.decision === "shifted") return EXIT.shifted;
+  if (s.vs_active.decision === "shifted" || s.vs_target.decision === "shifted" || driftAlarmLines(s).length > 0) return EXIT.shifted;
   return s.vs_active.decision === "equivalent" ? EXIT.ok : EXIT.inconclusive;
 }
 

@@ -420,6 +420,13 @@ describe("the other commands against the local worker", () => {
     const read = await cli(["shadow", v2], env("dev-read"));
     expect(read.code).toBe(4);
     expect(read.stdout).toContain("50.0 % of queries mirrored");
+    // the served threshold names the shadow (never served)
+    expect((await cli(["threshold", ...gate], env("dev-read"))).stdout).toMatch(
+      new RegExp(
+        `^ {2}shadow {8}${v2} \\(index version v2\\), 50\\.0 % of queries mirrored, threshold [\\d.]+, expected drop [\\d.]+ %; never served$`,
+        "mu",
+      ),
+    );
 
     const plan = ["--steps", "10,50,100", "--min-queries", "200", "--on-regression", "pause", "--tolerance", "0.03", "--reason", "canary"];
     expect((await cli(["promote", v2, ...plan], env())).code).toBe(2);
@@ -447,6 +454,15 @@ describe("the other commands against the local worker", () => {
     expect((await cli(["promotion", v2, "--json"], env("dev-read"))).stdout).toContain(`"id":"${prm}"`);
     const split = await cli(["threshold", ...gate], env("dev-read"));
     expect(split.stdout).toContain(v1.calibration.id);
+    // the split as the server serves it: the candidate's share and its own threshold, after the control's lines
+    expect(split.stdout).toMatch(
+      new RegExp(`^ {2}promotion {5}${prm} running, step 1: 10\\.0 % of keyed requests are served the candidate below;`, "mu"),
+    );
+    expect(split.stdout).toMatch(new RegExp(`^ {4}candidate {3}${v2} \\(index version v2\\): threshold [\\d.]+, expected drop [\\d.]+ %$`, "mu"));
+    const listed = await cli(["gates"], env("dev-read"));
+    expect(listed.stdout).toMatch(
+      new RegExp(`^ {2}promotion {4}${prm} running, step 1: 10\\.0 % of keyed requests on ${v2} \\(index version v2\\)`, "mu"),
+    );
 
     const paused = await cli(["promote", v2, "--pause", "--reason", "look first"], env("dev-admin"));
     expect(paused.code).toBe(0);

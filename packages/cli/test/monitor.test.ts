@@ -196,6 +196,42 @@ describe("scoregate monitor", () => {
     expect(JSON.parse((await cli(["monitor", ...GATE, "--json"], env())).stdout).unscored_alert).toBeNull();
   });
 
+  it("gives an abstaining, guarded calibration's abstention rate and how often min_keep binds, against their expected rates", async () => {
+    // a gate with min_keep 2 and abstention: the empty-context test at level 2 counts where the guard binds
+    const rules = (abstained: number, bound: number) => ({
+      abstention_queries: 1200,
+      abstained_queries: Math.round(1200 * abstained),
+      abstention: { ...rate(abstained, 0.1), expected_window: 0.101, band_window: { lo: 0.081, hi: 0.121 }, alarm: abstained > 0.2 },
+      empty_context_level: 2,
+      empty_queries: Math.round(1200 * bound),
+      empty_context: rate(bound, 0.2),
+    });
+    serve(
+      monitorOf(
+        [{ ...window({ started_at: "2026-12-05T00:00:00.000Z", candidates: 12000 }), ...rules(0.269, 0.264) }],
+        [
+          { ...window({ started_at: "2026-12-04T00:00:00.000Z", candidates: 12000 }), ...rules(0.1, 0.2) },
+          // a window recorded before abstention and guards were counted has neither
+          window({ started_at: "2026-12-03T00:00:00.000Z", candidates: 11000 }),
+        ],
+      ),
+      [],
+    );
+    const r = await cli(["monitor", ...GATE], env());
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n")).toEqual([
+      "Gate g1: drift state watching",
+      "Open windows (24 h each):",
+      "  active     cal_v2 (v2) since 2026-12-05T00:00:00.000Z: 1,200 queries, drop rate 21.0 % (expected 20.0 %, band 18.0 % to 22.0 %), 0 alarm(s)",
+      "             abstention 26.9 % of 1,200 queries that reported it (expected 10.1 %, band 8.1 % to 12.1 %), alarm",
+      "             min_keep binds on 26.4 % of queries (the threshold alone keeps fewer than 2; expected 20.0 %, band 18.0 % to 22.0 %)",
+      "Finished windows, newest first:",
+      "  2026-12-04T00:00:00.000Z  active     cal_v2 (v2)  1,200 queries  drop rate 21.0 %  abstention 10.0 % (expected 10.1 %)  min_keep binds 20.0 % (expected 20.0 %)  0 alarm(s)",
+      "  2026-12-03T00:00:00.000Z  active     cal_v2 (v2)  1,200 queries  drop rate 21.0 %  0 alarm(s)",
+      "",
+    ]);
+  });
+
   it("names the alerts that hold an alarm, and a gate without observations", async () => {
     serve(
       monitorOf([window({ started_at: "2026-12-05T00:00:00.000Z", candidates: 12000 })], [], {
