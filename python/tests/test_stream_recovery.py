@@ -124,6 +124,34 @@ class GateStreamRecoveryTest(unittest.TestCase):
         self.assertTrue(s.polled())
         self.assertTrue(wait_until(lambda: s.state == "open" and s.last == 6), states[-3:])
 
+    def test_a_try_that_opens_is_one_attempt_until_it_has_stayed_up_reset_after(self) -> None:
+        cuts: List[Any] = []
+
+        def back(n: int, write: Any, last: Optional[str]) -> None:
+            write.start()
+            write(replay(last, 5) + heartbeat(5))
+            cuts.append(write)
+
+        clock = Clock()
+        s, stub, states = self._stream(failing_after_first(back), clock)
+        self.assertTrue(s.polled())
+        self.assertTrue(wait_until(lambda: s.state == "open" and len(cuts) == 1), states[-3:])
+        # cut 10 s after it opened: back to polling at once, the next try a doubled wait (0.01 s) after it
+        clock.advance(10.0)
+        cuts[0](b"")
+        self.assertTrue(wait_until(lambda: len(states) == 9), states[-3:])
+        self.assertEqual(states[-1][0], "polling")
+        self.assertFalse(s.polled())
+        clock.advance(0.011)
+        self.assertTrue(s.polled())
+        self.assertTrue(wait_until(lambda: s.state == "open" and len(cuts) == 2), states[-3:])
+        # up 60 s: the trial is over; a cut now reconnects as any healthy stream's (max_failures counts again)
+        clock.advance(60.0)
+        cuts[1](b"")
+        self.assertTrue(wait_until(lambda: len(states) == 13 and s.state == "open"), states[-4:])
+        self.assertEqual([st for st, _ in states[6:]], ["reconnecting", "open", "polling", "reconnecting", "open", "reconnecting", "open"])
+        self.assertEqual(len(stub.connections), 8)
+
     def test_a_try_refused_with_401_stops_the_stream(self) -> None:
         clock = Clock()
         s, stub, states = self._stream(failing_after_first(lambda n, write, last: write.start(401)), clock)

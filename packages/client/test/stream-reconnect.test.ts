@@ -615,6 +615,64 @@ describe("after a fall back to polling, an answered poll brings the stream back"
     await client.close();
   });
 
+  it("a try answered 503 with Retry-After: back to polling, and no try before its Retry-After however many polls are answered", async () => {
+    const server = fakeServer((n) => (n === 1 ? "stream" : n <= 5 ? "network-error" : n === 6 ? { status: 503, retryAfter: "120" } : "stream"));
+    const { s, states } = open(server, { recoveryMs: 300_000 });
+    await settle();
+    server.conns[0]!.end();
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(s.state).toBe("polling");
+    expect(s.polled()).toBe(true);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(last(states)).toMatchObject({ state: "polling", status: 503 });
+    const refusedAt = Date.now();
+    // a failed try would wait 1 s before the next; the server asked for 120 s
+    await vi.advanceTimersByTimeAsync(119_000);
+    expect(s.polled()).toBe(false);
+    await vi.advanceTimersByTimeAsync(refusedAt + 120_000 - Date.now());
+    expect(s.polled()).toBe(true);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(server.requests).toHaveLength(7);
+    expect(s.state).toBe("open");
+    s.close();
+  });
+
+  it("a try that opens is one attempt until it has stayed up 60 s: a cut before goes back to polling, one after reconnects as usual", async () => {
+    const server = fakeServer((n) => (n === 1 || n >= 6 ? "stream" : "network-error"));
+    const { s, names } = open(server, { recoveryMs: 300_000 });
+    await settle();
+    server.conns[0]!.send(frame(gateEvent(5, 0), "snapshot"));
+    await settle();
+    server.conns[0]!.end();
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(s.polled()).toBe(true);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(s.state).toBe("open");
+    // cut after 10 s: back to polling at once, the next try a doubled wait (1 s) after it
+    await vi.advanceTimersByTimeAsync(10_000);
+    last(server.conns).end();
+    await settle();
+    expect(s.state).toBe("polling");
+    expect(s.polled()).toBe(false);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(s.polled()).toBe(true);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(s.state).toBe("open");
+    // up 60 s (heartbeats): the trial is over; a cut now reconnects with backoff, as any healthy stream's
+    for (let i = 0; i < 4; i++) {
+      last(server.conns).send(heartbeat(5));
+      await vi.advanceTimersByTimeAsync(15_000);
+    }
+    last(server.conns).end();
+    await settle();
+    expect(s.state).toBe("reconnecting");
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(s.state).toBe("open");
+    expect(names().slice(-7)).toEqual(["reconnecting", "open", "polling", "reconnecting", "open", "reconnecting", "open"]);
+    expect(server.requests).toHaveLength(8);
+    s.close();
+  });
+
   it("polled() sets one try, only while polling after failures, and not while a try is under way", async () => {
     const server = fakeServer((n) => (n === 1 ? "stream" : n <= 5 ? "network-error" : "hang"));
     const { s, states } = open(server, { recoveryMs: 300_000 });
