@@ -302,6 +302,18 @@ class ClientBase:
             self._streams[gate.key()] = s
         s.start()
 
+    def _polled(self, plan: Plan) -> None:
+        """After a poll's outcome was applied: one the server answered (a value, a 304 or ``uncalibrated``: the entry
+        holds no error) tells the gate's stream, which, polling since its connection failed, then tries again
+        (``GateStream.polled``) rather than after ``recovery``: a server back from a restart is streamed again within
+        about a poll."""
+        if self._stream_options is None or plan.entry.last_error is not None or self._cache.auth_error is not None:
+            return
+        with self._streams_lock:
+            s = self._streams.get(plan.entry.gate.key())
+        if s is not None:
+            s.polled()
+
     def _close_streams(self) -> None:
         """Stops every stream for good: later reads poll, as a gate beyond ``max_gates`` does."""
         with self._streams_lock:

@@ -14,7 +14,10 @@ TypeScript SDK's (packages/client/src/gate-stream.ts and stream.ts; docs/clients
   ``Retry-After``; the server's ``retry:`` field (milliseconds) replaces the backoff's first delay for that stream;
 * 404, 429 and 501, or ``max_failures`` failures within ``failure_window`` seconds, switch the gate to polling, and the
   stream is tried again every ``recovery`` seconds (after a 404, 429 or 501, or its ``Retry-After`` if that is later);
-  401 and 403 stop it;
+  after failures, a poll the server answers (``polled()``: the server is up again) brings the try sooner, a first
+  backoff delay later; a failed try goes back to polling at once, and the wait before the next doubles from
+  ``backoff_initial`` up to ``recovery`` (never shorter than a ``Retry-After``), until a connection stays up
+  ``reset_after``; 401 and 403 stop it;
 * nothing ends the thread but ``close()``: a listener that raises is logged and taken for a failed connection (the
   stream resumes after the event it was handed), and once closed the stream stays ``stopped``.
 
@@ -47,6 +50,9 @@ EVENTS_PATH = "/v1/events"
 FALLBACK_STATUSES = (404, 429, 501)
 #: The reason a stream reconnects after the server's event history went back (the TypeScript SDK's HISTORY_RESTARTED).
 HISTORY_RESTARTED = "the server's event history restarted"
+#: The reason a stream polling after ``max_failures`` failures tries again before ``recovery`` is up (``polled()``; the
+#: TypeScript SDK's POLL_ANSWERED).
+POLL_ANSWERED = "the server answered a poll: trying the stream again"
 
 
 @dataclass
@@ -176,6 +182,17 @@ class GateStream:
         #: orders state changes against close(), so a failure seen as close() runs cannot announce itself after ``stopped``
         self._state_lock = threading.Lock()
         self._response: Any = None
+        #: wakes the thread while it polls: close(), or a poll the server answered (``polled()``)
+        self._wake = threading.Condition()
+        #: set by polled(): the thread, polling, tries the stream now
+        self._try_now = False
+        #: while the thread polls after failures: from when (``clock``) an answered poll brings a try; None otherwise
+        self._try_from: Optional[float] = None
+        #: since a fall back on failures, until a connection stays up ``reset_after``: a failure sends it back to polling
+        #: at once (a stream that keeps failing while polls succeed is not reconnected over and over)
+        self._trial = False
+        #: failed tries from polling in a row: the wait before the next doubles with each, up to ``recovery``
+        self._tries = 0
         self._thread = threading.Thread(target=self._run, name="scoregate-stream", daemon=True)
 
     def start(self) -> None:
@@ -183,8 +200,25 @@ class GateStream:
 
     def close(self) -> None:
         self._stop.set()
+        with self._wake:
+            self._wake.notify_all()
         self._drop()
         self._set("stopped", "closed")
+
+    def polled(self) -> bool:
+        """The server answered a poll of the gate (the clients call this after each answered poll). A stream polling
+        since ``max_failures`` failures takes it for the server being up again and tries the stream after the first
+        backoff delay (half to all of ``backoff_initial``, so a fleet polling a restarted server does not reconnect at
+        once) instead of waiting out ``recovery``: once, and after a failed try only when the wait before the next is
+        up. Does nothing otherwise (open, reconnecting, a try under way, or polling on a 404, 429 or 501, which keeps
+        its ``recovery`` or ``Retry-After``). Returns whether a try was set."""
+        with self._wake:
+            if self._stop.is_set() or self._try_now or self._try_from is None or self._now() < self._try_from:
+                return False
+            self._try_from = None
+            self._try_now = True
+            self._wake.notify_all()
+            return True
 
     def drop(self) -> None:
         """Drops the connection as a network failure would: the stream reconnects and resumes."""
@@ -257,9 +291,8 @@ class GateStream:
                 return
             now = self._now()
             if status in FALLBACK_STATUSES:
-                self._set("polling", f"{reason}: polling instead")
                 failures, consecutive = [], 0
-                self._stop.wait(max(self._o.recovery, retry_after or 0.0))
+                self._poll(f"{reason}: polling instead", retry_after, failed=False)
                 continue
             if restarted:
                 # the connection was fine, the position was not: fetch the new history's state at once
@@ -267,16 +300,40 @@ class GateStream:
                 continue
             if opened_at is not None and now - opened_at >= self._o.reset_after:
                 failures, consecutive = [], 0
+                self._trial, self._tries = False, 0
+            if self._trial and not reason.startswith("gap"):
+                # a try from polling failed: back to polling, the next try waits twice as long
+                self._tries += 1
+                failures, consecutive = [], 0
+                self._poll(reason, retry_after, failed=True)
+                continue
             failures = [t for t in failures if now - t < self._o.failure_window] + [now]
             if len(failures) >= self._o.max_failures:
-                self._set("polling", reason)
                 failures, consecutive = [], 0
-                self._stop.wait(self._o.recovery)
+                self._poll(reason, retry_after, failed=True)
                 continue
             consecutive += 1
             self._set("reconnecting", reason)
             if not gap:
                 self._stop.wait(_http.backoff_delay(self._backoff_initial, self._o.backoff_max, consecutive, self._rng(), retry_after))
+
+    def _poll(self, reason: str, retry_after: Optional[float], failed: bool) -> None:
+        """Polls (state ``polling``) until the stream is tried again: after ``recovery`` seconds (or ``Retry-After``,
+        when later); after failures (``failed``) sooner, when a poll the server answered asks for it (``polled()``)."""
+        with self._wake:
+            self._try_now = False
+            self._try_from = None
+            if failed:
+                self._trial = True
+                wait = 0.0 if self._tries == 0 else min(self._o.recovery, self._backoff_initial * 2 ** min(self._tries - 1, 60))
+                self._try_from = self._now() + max(wait, retry_after or 0.0)
+        self._set("polling", reason)
+        with self._wake:
+            self._wake.wait_for(lambda: self._stop.is_set() or self._try_now, max(self._o.recovery, retry_after or 0.0))
+            asked, self._try_now, self._try_from = self._try_now, False, None
+        if asked and not self._stop.is_set():
+            self._set("reconnecting", POLL_ANSWERED)
+            self._stop.wait(_http.backoff_delay(self._backoff_initial, self._o.backoff_max, 1, self._rng(), None))
 
     def _read(self, response: Any) -> None:
         parser = SseParser(self._frame, self._retry)

@@ -119,6 +119,7 @@ class AsyncClient(ClientBase):
             raise
         try:
             self._cache.settle(plan, outcome)
+            self._polled(plan)
         finally:
             _finish(plan.flight, True)
 

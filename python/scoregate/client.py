@@ -152,6 +152,7 @@ class Client(ClientBase):
     def _refresh(self, plan: Plan, release: Callable[[], None]) -> None:
         try:
             self._cache.settle(plan, self._send("GET", plan.url, plan.headers or {}, None, release=release))
+            self._polled(plan)
         finally:
             plan.flight.set()
             release()

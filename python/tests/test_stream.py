@@ -44,13 +44,14 @@ def frame(e: Dict[str, Any], name: str = "gate") -> bytes:
 
 class SseStub:
     """`script(n, write, last_event_id)` runs for the n-th events connection; `write(b"")` cuts the connection.
-    GET /v1/threshold answers `threshold` with ETag `etag`."""
+    GET /v1/threshold answers `threshold` with ETag `etag` (its connection is cut unanswered while `threshold_down`)."""
 
     def __init__(self, script: Callable[[int, Callable[[bytes], None], Optional[str]], None]):
         self.connections: List[Optional[str]] = []
         #: time.monotonic() of each events connection
         self.connected_at: List[float] = []
         self.threshold_gets = 0
+        self.threshold_down = False
         self.threshold: Dict[str, Any] = threshold_body("cal_0000000005")
         self.etag = '"cal_0000000005.5"'
         stub = self
@@ -60,6 +61,9 @@ class SseStub:
 
             def do_GET(self) -> None:
                 if self.path.startswith("/v1/threshold"):
+                    if stub.threshold_down:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return
                     stub.threshold_gets += 1
                     data = json.dumps(stub.threshold).encode()
                     self.send_response(200)

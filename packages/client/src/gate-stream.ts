@@ -36,6 +36,12 @@ export const OVERDUE_MS = 1_000;
 export const HISTORY_RESTARTED = "the server's event history restarted";
 
 /**
+ * The reason a stream polling after `maxFailures` failures tries the stream again before `recoveryMs` is up
+ * (GateStream.polled): the server answered a poll of its gate, so it is up again.
+ */
+export const POLL_ANSWERED = "the server answered a poll: trying the stream again";
+
+/**
  * The server's event history went back below the stream's last event: `lastSeq` the seq the stream had applied,
  * `headSeq` the server's newest (a snapshot's seq, or a heartbeat's `head_seq`).
  */
@@ -77,8 +83,9 @@ export interface GateStreamOptions extends StreamOptions {
  * last seq) for a restarted history (`onRestart`: it forgets its position and takes the current state), detects
  * a dead connection by `readTimeoutMs` without a byte, reconnects with exponential backoff and jitter, and switches
  * to polling (state `polling`) on 404/429/501 or after `maxFailures` failures within `failureWindowMs`, trying the
- * stream again every `recoveryMs`. A 401/403 stops it (`stopped`). Never throws into the caller, a listener's error
- * included.
+ * stream again every `recoveryMs`. After a fall back on failures, a poll the server answered brings the stream back
+ * sooner (`polled()`: one try; each failed try doubles the wait before the next, up to `recoveryMs`). A 401/403 stops
+ * it (`stopped`). Never throws into the caller, a listener's error included.
  *
  * Its deadlines do not rely on `fetch` honouring the abort signal: the request and every read are raced against it,
  * so a request or body that ignores the signal cannot hold the stream in `reconnecting` or `open`. At most one
@@ -95,6 +102,16 @@ export class GateStream {
   #retry: ReturnType<typeof setTimeout> | undefined;
   #failures: number[] = [];
   #consecutive = 0;
+  /**
+   * Since a fall back to polling on failures, until a connection stays up `resetAfterMs`: a try from polling, which a
+   * failure sends back to polling at once (not after `maxFailures` more), so a stream that keeps failing while polls
+   * succeed (a proxy that cuts it) is not reconnected over and over.
+   */
+  #trial = false;
+  /** Failed tries from polling in a row: the wait before the next doubles with each, up to `recoveryMs`. */
+  #tries = 0;
+  /** While polling after failures: from when a poll the server answered brings a try (infinity: not before the timer). */
+  #tryFrom = Number.POSITIVE_INFINITY;
   #openedAt = 0;
   #closed = false;
   #started = false;
@@ -156,6 +173,23 @@ export class GateStream {
     if (c === undefined || c.signal.aborted || this.#closed) return;
     this.#requested = c;
     c.abort(new Error("reconnect requested"));
+  }
+
+  /**
+   * The server answered a poll of the gate (the stream client calls this after each answered poll while the gate
+   * polls). A stream polling since `maxFailures` failures takes it for the server being up again and tries the stream
+   * after the first backoff delay (half to all of `backoff.initialMs`, so a fleet polling a restarted server does not
+   * reconnect at once), instead of waiting out `recoveryMs`: once, and after a failed try only when the wait before the
+   * next is up (`backoff.initialMs` doubling with each failed try, up to `recoveryMs`, and never before a
+   * `Retry-After`). Does nothing otherwise (open, reconnecting, a try under way, or polling on a 404, 429 or 501,
+   * which keeps its `recoveryMs` or `Retry-After`). Returns whether a try was set.
+   */
+  polled(): boolean {
+    if (this.#closed || this.#state !== "polling" || this.#retry === undefined || this.#now() < this.#tryFrom) return false;
+    this.#tryFrom = Number.POSITIVE_INFINITY;
+    this.#set("reconnecting", { reason: POLL_ANSWERED });
+    this.#schedule(backoffDelay(this.#backoff, 1, this.#random));
+    return true;
   }
 
   /**
@@ -335,6 +369,8 @@ export class GateStream {
     if (this.#openedAt > 0 && now - this.#openedAt >= STREAM_DEFAULTS.resetAfterMs) {
       this.#consecutive = 0;
       this.#failures = [];
+      this.#trial = false;
+      this.#tries = 0;
     }
     this.#openedAt = 0;
     if (requested) {
@@ -349,25 +385,43 @@ export class GateStream {
       this.#schedule(0);
       return;
     }
+    // A gap is resumed at once: the connection is fine, only an event is missing.
+    const gap = outcome.reason.startsWith("gap");
+    if (this.#trial && !gap) {
+      // a try from polling failed: back to polling, the next try waits twice as long
+      this.#tries += 1;
+      this.#fallback(outcome, outcome.retryAfterMs, true);
+      return;
+    }
     const windowMs = this.#o.failureWindowMs ?? STREAM_DEFAULTS.failureWindowMs;
     this.#failures = this.#failures.filter((t) => now - t < windowMs);
     this.#failures.push(now);
     if (this.#failures.length >= (this.#o.maxFailures ?? STREAM_DEFAULTS.maxFailures)) {
-      this.#fallback(outcome, undefined);
+      this.#fallback(outcome, outcome.retryAfterMs, true);
       return;
     }
     this.#consecutive += 1;
-    // A gap is resumed at once: the connection is fine, only an event is missing.
-    const delay = outcome.reason.startsWith("gap") ? 0 : backoffDelay(this.#backoff, this.#consecutive, this.#random, outcome.retryAfterMs);
+    const delay = gap ? 0 : backoffDelay(this.#backoff, this.#consecutive, this.#random, outcome.retryAfterMs);
     this.#set("reconnecting", outcome);
     this.#schedule(delay);
   }
 
-  #fallback(outcome: { status?: number; reason: string }, retryAfterMs: number | undefined): void {
+  /**
+   * Polls, and tries the stream again after `recoveryMs` (or `Retry-After`, when later). `failed`: on failures (not a
+   * 404, 429 or 501): a poll the server answers may bring the try sooner (polled()), and the try is a trial.
+   */
+  #fallback(outcome: { status?: number; reason: string }, retryAfterMs: number | undefined, failed = false): void {
     this.#failures = [];
     this.#consecutive = 0;
+    const recoveryMs = this.#o.recoveryMs ?? STREAM_DEFAULTS.recoveryMs;
+    this.#tryFrom = Number.POSITIVE_INFINITY;
+    if (failed) {
+      this.#trial = true;
+      const wait = this.#tries === 0 ? 0 : Math.min(recoveryMs, this.#backoff.initialMs * 2 ** (this.#tries - 1));
+      this.#tryFrom = this.#now() + Math.max(wait, retryAfterMs ?? 0);
+    }
     this.#set("polling", outcome);
-    this.#schedule(Math.max(retryAfterMs ?? 0, this.#o.recoveryMs ?? STREAM_DEFAULTS.recoveryMs));
+    this.#schedule(Math.max(retryAfterMs ?? 0, recoveryMs));
   }
 }
 

@@ -2,7 +2,8 @@
  * @scoregate/client/stream: the client with pushed changes. `new ScoregateClient({ ..., stream: true })` subscribes to
  * each gate it reads (GET /v1/events, Server-Sent Events over `fetch`, so it runs in Node 20+, browsers and, when
  * asked, Workers) and applies every pushed state to the same cache the ETag poller feeds, emitting the same
- * `calibration` events plus a `gate` event per change. A dead or refused stream falls back to polling and comes back.
+ * `calibration` events plus a `gate` event per change. A dead or refused stream falls back to polling and comes back
+ * (after failures, as soon as a poll is answered: the server is up again).
  * A separate entry, so the core stays within its size budget for those who poll. docs/clients.md, "Pushed changes".
  */
 import { confirm, gateKey, markUncalibrated, seqOf, take } from "./cache-entry";
@@ -20,6 +21,7 @@ export {
   HISTORY_RESTARTED,
   type HistoryRestart,
   OVERDUE_MS,
+  POLL_ANSWERED,
   STREAM_DEFAULTS,
   type StreamState,
 } from "./gate-stream";
@@ -70,6 +72,8 @@ export class ScoregateClient extends CoreClient {
   readonly #streams = new Map<string, GateStream>();
   readonly #options: StreamOptions | undefined;
   readonly #base: StreamClientOptions;
+  /** The polls already followed by a stream that polls (a poll joined by many reads is followed once). */
+  readonly #polls = new WeakSet<Promise<void>>();
   #closed = false;
 
   constructor(options: StreamClientOptions) {
@@ -99,8 +103,28 @@ export class ScoregateClient extends CoreClient {
   }
 
   override getThreshold(gate: GateKey, options: GetThresholdOptions): Promise<ThresholdResult> {
-    if (this.#options !== undefined && gate.indexVersion === undefined) this.#watch(gate, this.#options);
-    return super.getThreshold(gate, options);
+    const stream = this.#options !== undefined && gate.indexVersion === undefined ? this.#watch(gate, this.#options) : undefined;
+    const answer = super.getThreshold(gate, options);
+    if (stream?.state === "polling") this.#follow(gate, stream);
+    return answer;
+  }
+
+  /**
+   * The poll this read started or joined for a gate whose stream polls: once the server has answered it (a value, a
+   * 304 or `uncalibrated`: not a failure), the stream is told, and after failures it tries again (GateStream.polled)
+   * rather than after `recoveryMs`, so a server back from a restart is streamed again within about a poll.
+   */
+  #follow(gate: GateKey, stream: GateStream): void {
+    const entry = this._internals()[0].get(gateKey(gate));
+    const poll = entry?.inflight?.promise;
+    if (entry === undefined || poll === undefined || this.#polls.has(poll)) return;
+    this.#polls.add(poll);
+    poll.then(
+      () => {
+        if (entry.lastError === undefined && this.authError === undefined) stream.polled();
+      },
+      () => {},
+    );
   }
 
   /**
@@ -134,16 +158,17 @@ export class ScoregateClient extends CoreClient {
     for (const s of this.#streams.values()) s.reconnect();
   }
 
-  #watch(gate: GateKey, options: StreamOptions): void {
-    if (this.#closed) return;
+  /** Opens the gate's stream on its first read (within `maxGates`); returns it, or undefined when the gate polls. */
+  #watch(gate: GateKey, options: StreamOptions): GateStream | undefined {
+    if (this.#closed) return undefined;
     const key = gateKey(gate);
     const existing = this.#streams.get(key);
     // a read is what moves a stream on where its timers were dropped (a Worker's ended request): GateStream.check
     if (existing !== undefined) {
       existing.check();
-      return;
+      return existing;
     }
-    if (this.#streams.size >= (options.maxGates ?? STREAM_DEFAULTS.maxGates)) return;
+    if (this.#streams.size >= (options.maxGates ?? STREAM_DEFAULTS.maxGates)) return undefined;
     const readTimeoutMs = options.readTimeoutMs ?? STREAM_DEFAULTS.readTimeoutMs;
     const b = this.#base;
     // After a restarted history, until the new state arrives: heartbeats do not confirm the old value, and the new
@@ -181,6 +206,7 @@ export class ScoregateClient extends CoreClient {
     });
     this.#streams.set(key, stream);
     stream.start();
+    return stream;
   }
 }
 

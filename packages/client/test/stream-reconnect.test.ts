@@ -6,7 +6,7 @@
 // applied once and in order, that the stream ends `open` (or `polling` with its reason), and that close() leaves no
 // timer behind. The same rules over real HTTP are in stream.test.ts.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { GateStream, ScoregateClient, type StreamState } from "../src/stream";
+import { GateStream, POLL_ANSWERED, ScoregateClient, type StreamState } from "../src/stream";
 import { thresholdBody } from "./fake-server";
 import { frame, gateEvent, heartbeat } from "./sse-server";
 
@@ -467,5 +467,230 @@ describe("GateStream where timers may never fire (a Worker's request ended)", ()
     expect(gets).toHaveLength(2);
     expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ threshold: 0.5, calibrationId: "cal_0000000006" });
     await client.close();
+  });
+});
+
+describe("after a fall back to polling, an answered poll brings the stream back", () => {
+  /** The streaming client with the library's defaults (1 s backoff doubling to 30 s, 5 failures, recoveryMs 300 s), whose server (both routes) can go down. */
+  function restartingServer(answer: (n: number) => Answer = () => "stream") {
+    const server = fakeServer(answer);
+    const state = { down: false, answered: 0 };
+    const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (state.down) throw new TypeError("fetch failed");
+      if (!String(input).includes("/v1/threshold")) return server.fetch(input, init);
+      state.answered += 1;
+      return new Response(JSON.stringify(thresholdBody("cal_0000000005", 0.42)), {
+        status: 200,
+        headers: { "content-type": "application/json", etag: '"cal_0000000005.5"', "cache-control": "private, max-age=5" },
+      });
+    }) as typeof fetch;
+    const client = new ScoregateClient({
+      baseUrl: "http://scoregate.test",
+      token: "read-token",
+      fetch: fetchFn,
+      now: () => Date.now(),
+      random: () => 0.5,
+      stream: true,
+      observations: { timer: false },
+    });
+    return { server, state, client };
+  }
+
+  /** Reads the gate once a second for `seconds`, as a service would; returns the state after each read's second. */
+  async function readEverySecond(client: ScoregateClient, seconds: number, each: (t: number) => void = () => {}) {
+    for (let t = 0; t < seconds; t++) {
+      await client.getThreshold(GATE, { fallback: 0.1 });
+      await vi.advanceTimersByTimeAsync(1000);
+      each(t);
+    }
+  }
+
+  it("a 16 s restart: after 5 failed reconnects it polls, and the first poll the server answers reopens the stream (not 300 s later)", async () => {
+    const { server, state, client } = restartingServer();
+    const seen: number[] = [];
+    client.subscribe((e) => {
+      if (e.type === "gate") seen.push(e.event.seq);
+    });
+    await client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    server.conns[0]!.send(frame(gateEvent(5, 0, "cal_0000000005", 0.42), "snapshot") + heartbeat(5));
+    await settle();
+    // the server is killed: the open connection ends and nothing answers for 16 s
+    state.down = true;
+    server.conns[0]!.end();
+    const down = Date.now();
+    let pollingAt = 0;
+    await readEverySecond(client, 16, () => {
+      if (pollingAt === 0 && client.streams()[0]!.state === "polling") pollingAt = Date.now();
+    });
+    // 5 failed reconnects within 60 s (1, 2, 4, 8 s apart, half of each random): polling before the server is back
+    expect(pollingAt - down).toBeLessThan(16_000);
+    expect(server.requests).toHaveLength(1);
+    state.down = false;
+    const back = Date.now();
+    let openAt = 0;
+    await readEverySecond(client, 10, () => {
+      if (openAt === 0 && client.streams()[0]!.state === "open") openAt = Date.now();
+    });
+    // the first read after the server is back polls (the failed polls' backoff: up to 2 s), its answer sets a try a
+    // backoff delay later (half to all of 1 s)
+    expect(openAt).toBeGreaterThan(0);
+    expect(openAt - back).toBeLessThanOrEqual(4000);
+    expect(server.requests).toEqual([undefined, "5"]);
+    // a change pushed now reaches the client at once, not at its next poll
+    last(server.conns).send(frame(gateEvent(6, 5, "cal_0000000006", 0.5)));
+    await settle();
+    expect(seen).toEqual([5, 6]);
+    expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ threshold: 0.5, reason: "cached" });
+    await client.close();
+  });
+
+  for (const cut of ["closed at once", "refused"] as const) {
+    it(`a stream that always fails while polls are answered (${cut}): tries back off, doubling to one per recoveryMs, and the gate keeps polling`, async () => {
+      // the first connection works; after that a proxy in front of the server cuts every stream (or refuses it)
+      const { server, client } = restartingServer((n) => (n > 1 && cut === "refused" ? "network-error" : "stream"));
+      const tries: number[] = [];
+      await client.getThreshold(GATE, { fallback: 0.1 });
+      await settle();
+      server.conns[0]!.send(frame(gateEvent(5, 0, "cal_0000000005", 0.42), "snapshot") + heartbeat(5));
+      await settle();
+      let seen = 1;
+      const cutNew = () => {
+        for (; seen < server.requests.length; seen++) {
+          tries.push(Date.now());
+          const c = server.conns[seen];
+          if (cut === "closed at once" && c !== undefined) c.end();
+        }
+      };
+      server.conns[0]!.end();
+      await readEverySecond(client, 3600, cutNew);
+      // 4 reconnects before the fall back, then the tries from polling
+      const fromPolling = tries.slice(4).map((t, i, a) => (i === 0 ? 0 : t - a[i - 1]!));
+      const waits = fromPolling.slice(1);
+      expect(waits.length).toBeGreaterThan(5);
+      // each wait at least twice the one before (from 1 s) until recoveryMs, and then never more than one per recoveryMs
+      for (const [i, w] of waits.entries()) expect(w).toBeGreaterThanOrEqual(Math.min(300_000, 1000 * 2 ** i));
+      expect(waits.slice(-3).every((w) => w >= 300_000 && w < 310_000)).toBe(true);
+      expect(tries.length).toBeLessThan(4 + 1 + 9 + 3600 / 300 + 1);
+      expect(client.streams()[0]!.state).toBe("polling");
+      await client.close();
+    });
+  }
+
+  it("a try refused with 429 waits out its Retry-After (8 min, beyond recoveryMs), however many polls are answered meanwhile", async () => {
+    const { server, state, client } = restartingServer((n) =>
+      n === 1 ? "stream" : n <= 5 ? "network-error" : n === 6 ? { status: 429, retryAfter: "480" } : "stream",
+    );
+    await client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    server.conns[0]!.send(frame(gateEvent(5, 0, "cal_0000000005", 0.42), "snapshot") + heartbeat(5));
+    await settle();
+    server.conns[0]!.end();
+    let refusedAt = 0;
+    await readEverySecond(client, 60, () => {
+      if (refusedAt === 0 && server.requests.length === 6) refusedAt = Date.now();
+    });
+    // the first answered poll after the fall back brought a try: refused
+    expect(refusedAt).toBeGreaterThan(0);
+    expect(client.streams()[0]!.state).toBe("polling");
+    const before = state.answered;
+    await readEverySecond(client, (refusedAt + 479_000 - Date.now()) / 1000);
+    // polls were answered all along (every max-age, 5 s), and none brought a try
+    expect(state.answered - before).toBeGreaterThan(60);
+    expect(server.requests).toHaveLength(6);
+    await readEverySecond(client, 2);
+    expect(server.requests).toHaveLength(7);
+    expect(client.streams()[0]!.state).toBe("open");
+    await client.close();
+  });
+
+  it("a try refused with 401 stops the stream for good: answered polls bring no more tries", async () => {
+    const { server, client } = restartingServer((n) => (n === 1 ? "stream" : n <= 5 ? "network-error" : { status: 401 }));
+    await client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    server.conns[0]!.end();
+    await readEverySecond(client, 1200);
+    expect(server.requests).toHaveLength(6);
+    expect(client.streams()[0]!.state).toBe("stopped");
+    await client.close();
+  });
+
+  it("a try answered 503 with Retry-After: back to polling, and no try before its Retry-After however many polls are answered", async () => {
+    const server = fakeServer((n) => (n === 1 ? "stream" : n <= 5 ? "network-error" : n === 6 ? { status: 503, retryAfter: "120" } : "stream"));
+    const { s, states } = open(server, { recoveryMs: 300_000 });
+    await settle();
+    server.conns[0]!.end();
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(s.state).toBe("polling");
+    expect(s.polled()).toBe(true);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(last(states)).toMatchObject({ state: "polling", status: 503 });
+    const refusedAt = Date.now();
+    // a failed try would wait 1 s before the next; the server asked for 120 s
+    await vi.advanceTimersByTimeAsync(119_000);
+    expect(s.polled()).toBe(false);
+    await vi.advanceTimersByTimeAsync(refusedAt + 120_000 - Date.now());
+    expect(s.polled()).toBe(true);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(server.requests).toHaveLength(7);
+    expect(s.state).toBe("open");
+    s.close();
+  });
+
+  it("a try that opens is one attempt until it has stayed up 60 s: a cut before goes back to polling, one after reconnects as usual", async () => {
+    const server = fakeServer((n) => (n === 1 || n >= 6 ? "stream" : "network-error"));
+    const { s, names } = open(server, { recoveryMs: 300_000 });
+    await settle();
+    server.conns[0]!.send(frame(gateEvent(5, 0), "snapshot"));
+    await settle();
+    server.conns[0]!.end();
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(s.polled()).toBe(true);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(s.state).toBe("open");
+    // cut after 10 s: back to polling at once, the next try a doubled wait (1 s) after it
+    await vi.advanceTimersByTimeAsync(10_000);
+    last(server.conns).end();
+    await settle();
+    expect(s.state).toBe("polling");
+    expect(s.polled()).toBe(false);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(s.polled()).toBe(true);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(s.state).toBe("open");
+    // up 60 s (heartbeats): the trial is over; a cut now reconnects with backoff, as any healthy stream's
+    for (let i = 0; i < 4; i++) {
+      last(server.conns).send(heartbeat(5));
+      await vi.advanceTimersByTimeAsync(15_000);
+    }
+    last(server.conns).end();
+    await settle();
+    expect(s.state).toBe("reconnecting");
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(s.state).toBe("open");
+    expect(names().slice(-7)).toEqual(["reconnecting", "open", "polling", "reconnecting", "open", "reconnecting", "open"]);
+    expect(server.requests).toHaveLength(8);
+    s.close();
+  });
+
+  it("polled() sets one try, only while polling after failures, and not while a try is under way", async () => {
+    const server = fakeServer((n) => (n === 1 ? "stream" : n <= 5 ? "network-error" : "hang"));
+    const { s, states } = open(server, { recoveryMs: 300_000 });
+    await settle();
+    server.conns[0]!.send(frame(gateEvent(5, 0), "snapshot"));
+    await settle();
+    expect(s.polled()).toBe(false); // open
+    server.conns[0]!.end();
+    await settle();
+    expect(s.polled()).toBe(false); // reconnecting
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(s.state).toBe("polling");
+    expect(s.polled()).toBe(true);
+    expect(last(states)).toMatchObject({ state: "reconnecting", reason: POLL_ANSWERED });
+    expect(s.polled()).toBe(false); // the try is already set
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(server.requests).toHaveLength(6);
+    expect(s.polled()).toBe(false); // the try is under way (its request hangs)
+    s.close();
   });
 });
