@@ -340,7 +340,7 @@ export interface StreamOptions {
   /** Failures within `failureWindowMs` (default 5 within 60,000 ms) that switch the gate to polling. */
   maxFailures?: number;
   failureWindowMs?: number;
-  /** While polling after a failover, try the stream again this often (default 300,000 ms). */
+  /** While polling after a failover, try the stream again at the latest after this long (default 300,000 ms); sooner once a poll is answered. */
   recoveryMs?: number;
   /** Run in Cloudflare Workers too (default false: no connection outlives a request there, so Workers poll). */
   inWorkers?: boolean;
