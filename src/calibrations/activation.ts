@@ -108,6 +108,25 @@ export const tooManyConcurrentActivations = (): AppError =>
     `this gate was activated concurrently ${MAX_ACTIVATION_ATTEMPTS} times while this request was computed; nothing was changed: retry`,
   );
 
+/**
+ * 409 while a promotion of the gate has completed and its candidate is not activated yet (GateState
+ * completingPromotion; the completion's own activation, `own`, passes): another activation written then would be
+ * undone by the candidate's a moment later, or leave the promotion completed with its candidate never served. The
+ * completion is applied within its request (or by the next cron tick, should that request die), so a retry after it
+ * activates over the candidate. The store refuses such a write too, so this holds when the completion lands between
+ * the read and the write.
+ */
+export function refuseWhileCompleting(state: Pick<GateState, "completingPromotion">, own: string | null = null): void {
+  const p = state.completingPromotion;
+  if (p !== null && p !== own) {
+    throw new AppError(
+      "conflict",
+      `promotion ${p} of this gate has completed and its candidate is being activated: nothing was changed; retry in a moment (it then activates over the candidate)`,
+      { promotion_id: p },
+    );
+  }
+}
+
 /** What an attempt that was written produced. */
 export interface Written<T> {
   readonly result: T;
@@ -331,6 +350,7 @@ export async function activate(
   const activationId = as.kind === "promotion_completed" ? as.activationId : newId("act", now, deps.random());
 
   return commitActivation<ActivationResult>(calibration.gate_id, deps, async (state) => {
+    refuseWhileCompleting(state, as.kind === "promotion_completed" ? as.promotion.id : null);
     if (as.kind === "activation" && isCurrent(calibration.id, state)) {
       const result: ActivationResult = { activation: null, seq: state.headSeq, alreadyCurrent: true, calibration, shift: null, warnings: [] };
       return { result, activated: null, warnings: result.warnings };

@@ -10,7 +10,7 @@ import { gateIdOf, newId } from "../platform/ids";
 import { hasGuards } from "../stats/guarded-gate";
 import { sortedCopy } from "../stats/order-statistics";
 import { resolveAbstention } from "./abstention";
-import { activationEventBody, commitActivation } from "./activation";
+import { activationEventBody, commitActivation, refuseWhileCompleting } from "./activation";
 import { activationOutcome, keepsRecallGuarantee } from "./auto-activation";
 import { describeGuards, guardsOf, type ResolvedTarget, resolveTarget, SMALL_REFERENCE_SD, statedTarget } from "./carry";
 import type { ActivationDeps } from "./deps";
@@ -273,8 +273,12 @@ export async function calibrate(
 
   // An activating upload is written only if the gate's current calibration is still the one its shift and
   // previous_calibration_id were computed against; a concurrent activation makes it recompute against the new one.
-  return commitActivation(gateId, deps, async ({ rows, headSeq, heads, promotionOpen }) => {
+  return commitActivation(gateId, deps, async (state) => {
+    const { rows, headSeq, heads, promotionOpen } = state;
     const { calibration, shift, outcome, activation } = await prepare(rows, promotionOpen);
+    // An upload that is served waits for a promotion's completion under way, as an activation does (stored only, it
+    // changes nothing served and is written).
+    if (activation !== null) refuseWhileCompleting(state);
     const gate = { gate_id: gateId, index: meta.index, embedding: meta.embedding, reranker: meta.reranker, created_at: createdAt };
     const event =
       activation === null

@@ -27,6 +27,19 @@ export const toGate = (r: GateDbRow): GateRow => ({
 export const HEAD_SEQ = `COALESCE((SELECT head_seq FROM gate_heads WHERE gate_id = ?2), 0)`;
 
 /**
+ * The promotion of gate `gate` whose completion is written in its state of record but not applied yet (GateState
+ * completingPromotion), or NULL: the promotion is `completed` while its control is still the gate's current
+ * calibration and its completion's audit row has no log event (the partial index promotion_steps_unlogged finds those
+ * rows). The promotions feature's tables (migrations/0009, 0011), read here so that another change of the gate's
+ * calibration cannot land between a completion and the candidate's activation: it would be undone by that activation,
+ * or leave a promotion "completed" whose candidate was never served.
+ */
+export const COMPLETING_PROMOTION = (gate: string) => `(SELECT p.id FROM promotion_steps s JOIN promotions p ON p.id = s.promotion_id
+  WHERE s.seq IS NULL AND s.kind = 'completed' AND p.gate_id = ${gate} AND p.state = 'completed'
+    AND p.control_calibration_id = (SELECT calibration_id FROM active_calibrations a WHERE a.gate_id = ${gate} ORDER BY a.activation_seq DESC LIMIT 1)
+  LIMIT 1)`;
+
+/**
  * The shadow set `?4` (JSON, or NULL: unchanged) with the pending `since_seq` of a shadow its own event adds set to the
  * row's seq (gate-event.ts, PENDING_SINCE_SEQ); `?1` is the row's id.
  */

@@ -17,6 +17,7 @@ import {
   eventOf,
   type GateDbRow,
   GUARD_COLUMNS,
+  COMPLETING_PROMOTION,
   HEAD_SEQ,
   type PendingDbRow,
   parseRecord,
@@ -63,11 +64,19 @@ export class D1CalibrationStore implements CalibrationStore {
     const served = entry.event.served;
     const rollout = served?.rollout === undefined ? null : JSON.stringify(served.rollout);
     const shadows = served?.shadows === undefined ? null : JSON.stringify(served.shadows);
+    // A change of the gate's calibration waits for a completion under way (COMPLETING_PROMOTION): only that
+    // completion's own activation (?12, its promotion) may be written then.
+    const completing = entry.event.kind === "promotion_completed" ? entry.event.promotion?.id ?? null : null;
+    const notCompleting = !isCalibrationChange(entry.event.kind)
+      ? ""
+      : completing === null
+        ? ` AND ${COMPLETING_PROMOTION("?2")} IS NULL`
+        : ` AND COALESCE(${COMPLETING_PROMOTION("?2")}, ?12) = ?12`;
     return [
       this.db
         .prepare(
           `INSERT INTO activations (id, gate_id, index_version, calibration_id, previous_calibration_id, activated_at, actor, reason, kind, prev_seq, event)
-           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?9, ?11 WHERE ${HEAD_SEQ} = ?9`,
+           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?9, ?11 WHERE ${HEAD_SEQ} = ?9${notCompleting}`,
         )
         .bind(
           a.id,
@@ -81,6 +90,7 @@ export class D1CalibrationStore implements CalibrationStore {
           expectedSeq,
           entry.event.kind,
           JSON.stringify(entry.event),
+          ...(completing === null ? [] : [completing]),
         ),
       this.db
         .prepare(
@@ -123,8 +133,9 @@ export class D1CalibrationStore implements CalibrationStore {
     const { gate, calibration: c, activation } = input;
     const request = input.request ?? null;
     const expected = input.expectedCurrentSeq ?? 0;
-    // With an activation, the calibration row is conditional too: a lost race stores nothing at all.
-    const guard = activation ? `WHERE ${HEAD_SEQ} = ?14` : "";
+    // With an activation, the calibration row is conditional too (on the head, and on no completion under way, as the
+    // activation's row is: logStatements): a lost race stores nothing at all.
+    const guard = activation ? `WHERE ${HEAD_SEQ} = ?14 AND ${COMPLETING_PROMOTION("?2")} IS NULL` : "";
     const statements = [
       this.db
         .prepare(`INSERT OR IGNORE INTO gates (gate_id, idx, embedding, reranker, created_at) VALUES (?, ?, ?, ?, ?)`)
@@ -209,16 +220,18 @@ export class D1CalibrationStore implements CalibrationStore {
   }
 
   async gateState(gateId: string): Promise<GateState> {
-    const [rows, head, open] = await this.db.batch<unknown>([
+    const [rows, head, open, completing] = await this.db.batch<unknown>([
       this.db.prepare(`SELECT * FROM active_calibrations WHERE gate_id = ? ORDER BY activation_seq DESC`).bind(gateId),
       this.db.prepare(`SELECT head_seq, rollout, shadows FROM gate_heads WHERE gate_id = ?`).bind(gateId),
       // The promotions feature's table (migrations/0009), read by its open-promotion index only: an activation must see
       // a promotion open in D1 whose start event is not logged yet (activation.ts isCurrent).
       this.db.prepare(`SELECT 1 AS open FROM promotions WHERE gate_id = ? AND state IN ('running', 'paused') LIMIT 1`).bind(gateId),
+      this.db.prepare(`SELECT ${COMPLETING_PROMOTION("?1")} AS id`).bind(gateId),
     ]);
     const h = (head!.results as { head_seq: number; rollout: string | null; shadows: string }[])[0];
     return {
       promotionOpen: open!.results.length > 0,
+      completingPromotion: (completing!.results as { id: string | null }[])[0]?.id ?? null,
       rows: rows!.results as ActiveRow[],
       headSeq: h?.head_seq ?? 0,
       heads: { rollout: h?.rollout ? (JSON.parse(h.rollout) as ServedRollout) : null, shadows: h ? (JSON.parse(h.shadows) as ServedShadow[]) : [] },

@@ -114,6 +114,11 @@ export interface GateState {
    * `heads.rollout`.
    */
   readonly promotionOpen: boolean;
+  /**
+   * The promotion whose completion is written but whose candidate is not activated yet (null: none): no other change
+   * of the gate's calibration is written meanwhile (the store refuses it; activation.ts refuseWhileCompleting).
+   */
+  readonly completingPromotion: string | null;
 }
 
 /** What a gate serves besides its calibrations, as its head and its open promotion hold them (the dashboard's listings). */

@@ -9,11 +9,11 @@ import { describe, expect, it, vi } from "vitest";
 import { activate } from "../../src/calibrations/activation";
 import { PromotionPlanBody } from "../../src/contract";
 import { AppError } from "../../src/platform/errors";
-import { startPromotion } from "../../src/promotions/service";
+import { overridePromotion, startPromotion } from "../../src/promotions/service";
 import { appDeps } from "../../src/worker/wiring";
 import { admin, gateLog, twoVersions, upload } from "../support/promotions";
 import { tick } from "../support/scheduled";
-import { callJson, qs, TOKENS } from "../support/worker";
+import { asQueries, call, callJson, qs, spreadScores, TOKENS } from "../support/worker";
 
 describe("promotions racing activations", () => {
   it("a promotion started while another calibration is activated is refused 409 and stores nothing", async () => {
@@ -84,6 +84,56 @@ describe("promotions racing activations", () => {
     const kinds = (await gateLog(p.gate_id)).map((r) => r.kind);
     expect(kinds).toContain("promotion_superseded");
     expect(kinds).not.toContain("promotion_completed");
+  });
+
+  it("while a completion is written but its candidate not yet activated, an activation or a served upload is refused 409 and changes nothing; after it, it activates over the candidate", async () => {
+    const { gate, v1, v2 } = await twoVersions("race-completing");
+    const v3 = await upload(gate, "v3", 0.1, false);
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { steps: [50, 100], min_queries: 200 } });
+    // The advance that completes writes the promotion's row, then its request dies before the candidate's activation
+    // (its next read of the gate never returns): the window a concurrent activation used to land in.
+    const base = appDeps(env, () => {});
+    let written = false;
+    const promotions = Object.create(base.promotions) as typeof base.promotions;
+    promotions.transition = async (...args) => {
+      written = await base.promotions.transition(...args);
+      return written;
+    };
+    const dying = Object.create(base.calibrations) as typeof base.calibrations;
+    dying.gateState = (gateId) => (written ? new Promise(() => {}) : base.calibrations.gateState(gateId));
+    void overridePromotion(p.id, "advance", "alice", null, { ...base, promotions, calibrations: dying });
+    for (let i = 0; i < 2000 && !written; i++) await new Promise((r) => setTimeout(r, 1));
+    expect(written).toBe(true);
+    const logBefore = await gateLog(p.gate_id);
+
+    // An admin's activation of v3, and an upload that would be served: 409 naming the promotion, nothing written.
+    const refused = await call("POST", `/v1/calibrations/${v3.id}/activate`, { ...admin, json: { reason: "hotfix" } });
+    expect(refused.status).toBe(409);
+    const body = (await refused.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("conflict");
+    expect(body.error.message).toContain(`promotion ${p.id} of this gate has completed and its candidate is being activated`);
+    const uploaded = await call("POST", "/v1/calibrations", {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v4", queries: asQueries(spreadScores(400, 0.2)), policy: { kind: "drop_rate", target: 0.2 }, activate: true },
+    });
+    expect(uploaded.status).toBe(409);
+    const stored = await env.DB.prepare("SELECT COUNT(*) AS n FROM calibrations WHERE gate_id = ?").bind(p.gate_id).first<{ n: number }>();
+    expect(stored!.n).toBe(3);
+    // The store refuses such a write by itself: an activation that read the gate before the completion was written
+    // (its state says no completion under way) loses every attempt, and writes nothing.
+    const stale = Object.create(base.calibrations) as typeof base.calibrations;
+    stale.gateState = async (gateId) => ({ ...(await base.calibrations.gateState(gateId)), completingPromotion: null });
+    const lost = await activate(v3.id, "bob", "hotfix", { ...base, calibrations: stale }).catch((e: unknown) => e);
+    expect(lost).toMatchObject({ code: "conflict" });
+    expect(await gateLog(p.gate_id)).toEqual(logBefore);
+    expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).calibration_id).toBe(v1.id);
+
+    // The cron applies the completion; the admin's retry then activates v3 over the candidate.
+    expect((await tick(env, new Date(Date.now() + 60_000))).failed).toEqual([]);
+    expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "completed" });
+    const retried = await callJson("POST", `/v1/calibrations/${v3.id}/activate`, 200, { ...admin, json: { reason: "hotfix" } });
+    expect(retried.activation).toMatchObject({ calibration_id: v3.id, previous_calibration_id: v2.id });
+    expect((await gateLog(p.gate_id)).map((r) => r.kind)).toEqual(["activation", "promotion_started", "promotion_completed", "activation"]);
   });
 
   it("activating the current calibration while a promotion is open ends it, even before its start event is logged", async () => {
