@@ -12,12 +12,12 @@ import { D1_MAX_BOUND_PARAMETERS } from "../platform/limits";
 import type { Distribution } from "../stats/distribution";
 import {
   CHANGES_CALIBRATION,
+  COMPLETING_PROMOTION,
   EVENT_COLUMNS,
   type EventDbRow,
   eventOf,
   type GateDbRow,
   GUARD_COLUMNS,
-  COMPLETING_PROMOTION,
   HEAD_SEQ,
   type PendingDbRow,
   parseRecord,
@@ -66,7 +66,7 @@ export class D1CalibrationStore implements CalibrationStore {
     const shadows = served?.shadows === undefined ? null : JSON.stringify(served.shadows);
     // A change of the gate's calibration waits for a completion under way (COMPLETING_PROMOTION): only that
     // completion's own activation (?12, its promotion) may be written then.
-    const completing = entry.event.kind === "promotion_completed" ? entry.event.promotion?.id ?? null : null;
+    const completing = entry.event.kind === "promotion_completed" ? (entry.event.promotion?.id ?? null) : null;
     const notCompleting = !isCalibrationChange(entry.event.kind)
       ? ""
       : completing === null

@@ -13,7 +13,12 @@ function setup(shadowsNow: string[]) {
   const ended: string[] = [];
   const listener = endShadowOnChange(
     {
-      monitor: { endShadow: async (_gate, calibrationId) => (ended.push(calibrationId), true) },
+      monitor: {
+        endShadow: async (_gate, calibrationId) => {
+          ended.push(calibrationId);
+          return true;
+        },
+      },
       calibrations: { gateState: async () => ({ heads: { shadows: shadowsNow.map((calibration_id) => ({ calibration_id })) } }) as never },
     },
     () => DEFAULT_DRIFT_CONFIG,
