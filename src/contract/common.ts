@@ -38,8 +38,28 @@ export const atMostCharacters = (max: number) => ({
   error: (iss: { input?: unknown }) => `must be at most ${max} characters (got ${[...(iss.input as string)].length})`,
 });
 
-/** Stored free text (a reason, a note, a description): at most `max` characters (code points), valid Unicode. */
-export const StoredText = (max: number) => z.string(STRING_ERROR).max(max, atMostCharacters(max)).refine(wellFormed, WELL_FORMED);
+/** No control character at all (ids, batch ids, URLs: a tab or a line break is never part of one). */
+export const noControlChars = (s: string): boolean => !CONTROL_CHARS.test(s);
+
+/** Control characters but the tab, the line feed and the carriage return, which free text may hold. */
+const TEXT_CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/u;
+
+/**
+ * Stored free text (a reason, a note, a description): at most `max` characters (code points), valid Unicode, no
+ * control characters but tabs and line breaks (a NUL or a bell stored in an audit reason would reach the dashboard,
+ * the CLI and a Slack message as it is). `oneLine`: none at all (a URL: its parser drops tabs and line breaks).
+ */
+export const StoredText = (max: number, oneLine = false) =>
+  z
+    .string(STRING_ERROR)
+    .max(max, atMostCharacters(max))
+    .refine(
+      (s) => !(oneLine ? CONTROL_CHARS : TEXT_CONTROL_CHARS).test(s),
+      oneLine
+        ? { error: "must not contain control characters" }
+        : { error: "must not contain control characters (tabs and line breaks are allowed)" },
+    )
+    .refine(wellFormed, WELL_FORMED);
 
 /**
  * An id: 1..MAX_ID_LENGTH characters (code points) after Unicode NFC normalization, valid Unicode, no control characters,
@@ -246,7 +266,12 @@ export type ScoreScale = z.infer<typeof ScoreScale>;
  * GET /v1/threshold), or the gate fields (the gate's current calibration).
  */
 export const BatchTarget = {
-  batch_id: z.string().min(1).max(MAX_BATCH_ID_LENGTH, atMostCharacters(MAX_BATCH_ID_LENGTH)).refine(wellFormed, WELL_FORMED),
+  batch_id: z
+    .string()
+    .min(1)
+    .max(MAX_BATCH_ID_LENGTH, atMostCharacters(MAX_BATCH_ID_LENGTH))
+    .refine(noControlChars, { error: "must not contain control characters" })
+    .refine(wellFormed, WELL_FORMED),
   calibration_id: CalibrationId.optional(),
   index: Id.optional(),
   embedding: Id.optional(),

@@ -21,15 +21,18 @@ const WebhookSecret = z
   .regex(/^whsec_[A-Za-z0-9+/]{32,128}={0,2}$/u, { ...SECRET_FORM, abort: true })
   .refine(decodes, { error: "must be whsec_ followed by base64 whose length is a multiple of 4 (pad it with =)" });
 
+/** An endpoint's URL as stored: no control character (a URL parser drops tabs and line breaks, and NUL cannot be sent). */
+const WebhookUrl = StoredText(MAX_WEBHOOK_URL_LENGTH, true);
+
 export const WebhookCreate = z.strictObject({
-  url: StoredText(MAX_WEBHOOK_URL_LENGTH),
+  url: WebhookUrl,
   secret: WebhookSecret.optional(),
   description: StoredText(MAX_WEBHOOK_DESCRIPTION_LENGTH).optional(),
   enabled: z.boolean().default(true),
 });
 
 export const WebhookUpdate = z.strictObject({
-  url: StoredText(MAX_WEBHOOK_URL_LENGTH).optional(),
+  url: WebhookUrl.optional(),
   secret: WebhookSecret.optional(),
   /** null clears it. */
   description: StoredText(MAX_WEBHOOK_DESCRIPTION_LENGTH).nullable().optional(),
