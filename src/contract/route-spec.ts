@@ -3,6 +3,7 @@
  * specs, and the helpers the per-feature tables share.
  */
 import type { z } from "zod";
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
 
 /** Token scopes; they nest: admin includes calibrate includes read. */
 export type Scope = "read" | "calibrate" | "admin";
@@ -81,3 +82,15 @@ export const json = <S extends z.ZodType>(schema: S, required = true) =>
 export function pathParams(path: string): string[] {
   return [...path.matchAll(/\{(\w+)\}/gu)].map((m) => m[1]!);
 }
+
+/**
+ * The Idempotency-Key header of a change that runs once per key (promotion starts, overrides, shadow changes, webhook
+ * endpoints; an upload names its own): the same key and request replay the first answer.
+ */
+export const IDEMPOTENCY_KEY_HEADER = [
+  {
+    name: "Idempotency-Key",
+    maxLength: MAX_IDEMPOTENCY_KEY_LENGTH,
+    description: "replays the first response to a retried change (the same key with another request: 422 idempotency_mismatch)",
+  },
+] as const;

@@ -1,6 +1,5 @@
 /** The promotion operations of the route table: shadow calibrations on live traffic and guarded promotion. */
 
-import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
 import {
   Promotion,
   PromotionList,
@@ -12,16 +11,10 @@ import {
   ShadowList,
   ShadowRateBody,
 } from "./promotions";
-import { json, type RouteSpec } from "./route-spec";
+import { IDEMPOTENCY_KEY_HEADER, json, type RouteSpec } from "./route-spec";
 
 /** Starts, overrides and shadow changes take an Idempotency-Key, as uploads do (docs/api.md). */
-const idempotencyKey = [
-  {
-    name: "Idempotency-Key",
-    maxLength: MAX_IDEMPOTENCY_KEY_LENGTH,
-    description: "replays the first response to a retried change (the same key with another request: 422 idempotency_mismatch)",
-  },
-] as const;
+const idempotencyKey = IDEMPOTENCY_KEY_HEADER;
 
 export const promotionRoutes = {
   addShadow: {

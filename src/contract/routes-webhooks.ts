@@ -1,6 +1,6 @@
 /** The webhook operations of the route table: endpoints, their deliveries, and replaying one. */
 import { DeliveryList, WebhookEndpointList } from "./envelopes";
-import { json, type RouteSpec } from "./route-spec";
+import { IDEMPOTENCY_KEY_HEADER, json, type RouteSpec } from "./route-spec";
 import { Delivery, DeliveryQuery, WebhookCreate, WebhookDeleted, WebhookEndpoint, WebhookUpdate } from "./webhooks";
 
 export const webhookRoutes = {
@@ -9,6 +9,7 @@ export const webhookRoutes = {
     path: "/v1/webhooks",
     tag: "webhooks",
     scope: "admin",
+    headers: IDEMPOTENCY_KEY_HEADER,
     summary: "Add a webhook endpoint",
     body: json(WebhookCreate),
     responses: { 201: { description: "created, with its secret", schema: WebhookEndpoint } },

@@ -84,3 +84,39 @@ export async function once<S extends number, T>(
     throw e;
   }
 }
+
+/** Hex characters of a keyed request's digest kept with its change: 128 bits, no collision between keys. */
+export const REQUEST_DIGEST_HEX = 32;
+
+/**
+ * A change that commits in one write and keeps its request's digest with it (a promotion's start, an override, a
+ * shadow change, a webhook endpoint), run once per (token name, key) through `once`: `parts` define the request (the
+ * route's operation, its path parameter and its validated body), `run` is handed the request's digest (null without a
+ * key) to record with its change, `recover` finds the change a request with that digest committed (the request died
+ * between its commit and its key's completion).
+ */
+export async function keyedChange<S extends number, T>(
+  deps: { readonly idempotency: IdempotencyStore; readonly now: () => Date },
+  actor: string,
+  key: string | undefined,
+  parts: readonly string[],
+  status: S,
+  run: (request: string | null) => Promise<T>,
+  recover: (request: string) => Promise<T | null>,
+): Promise<StoredResponse<S, T>> {
+  if (key === undefined) return { status, body: await run(null), replayed: false };
+  const hash = await requestHash(parts);
+  const request = (await requestHash([actor, key, hash])).slice(0, REQUEST_DIGEST_HEX);
+  return once(
+    deps.idempotency,
+    actor,
+    key,
+    hash,
+    deps.now(),
+    async () => ({ status, body: await run(request) }),
+    async () => {
+      const found = await recover(request);
+      return found === null ? null : { status, body: found };
+    },
+  );
+}

@@ -7,52 +7,18 @@
  * event), then the key is completed. A request that dies in between leaves the change and a key in flight; its retry
  * would otherwise be refused (409 while the claim holds, then the change itself refuses: "a gate with an open
  * promotion", "is paused: it cannot pause", "already a shadow"). So each keyed change records the digest of its request
- * (token name, key, request hash: `request`, REQUEST_DIGEST_HEX hex characters) with what it wrote, and the retry looks
+ * (token name, key, request hash: `request`, REQUEST_DIGEST_HEX hex characters; keyedChange, src/platform/idempotency.ts) with what it wrote, and the retry looks
  * for it (`once`'s recover) before refusing or running again: found, it completes the key and answers the change as it
  * stands now (a straight start whose completion was never written is completed first, as the cron would).
  */
 import type { Promotion, PromotionPlanBody, ShadowChanged } from "../contract";
-import { once, requestHash, type StoredResponse } from "../platform/idempotency";
+import { keyedChange } from "../platform/idempotency";
 import type { PromotionDeps } from "./deps";
 import { settleOrLeave } from "./event-log";
 import { finishStart, overridePromotion, startPromotion } from "./service";
 import { changeShadow, type ShadowChange, shadowChangedBy } from "./shadows";
 import { type AdminAction, startOf, unfinishedStart } from "./state-machine";
 import { view } from "./view";
-
-/** Hex characters of a keyed request's digest kept with its change: 128 bits, no collision between keys. */
-export const REQUEST_DIGEST_HEX = 32;
-
-/**
- * Runs `run` once per (token name, key): `parts` define the request (the route's operation, its path parameter and its
- * validated body), `run` is handed the request's digest (null without a key) to record with its change, `recover`
- * finds the change a request with that digest committed.
- */
-export async function keyedChange<S extends number, T>(
-  deps: Pick<PromotionDeps, "idempotency" | "now">,
-  actor: string,
-  key: string | undefined,
-  parts: readonly string[],
-  status: S,
-  run: (request: string | null) => Promise<T>,
-  recover: (request: string) => Promise<T | null>,
-): Promise<StoredResponse<S, T>> {
-  if (key === undefined) return { status, body: await run(null), replayed: false };
-  const hash = await requestHash(parts);
-  const request = (await requestHash([actor, key, hash])).slice(0, REQUEST_DIGEST_HEX);
-  return once(
-    deps.idempotency,
-    actor,
-    key,
-    hash,
-    deps.now(),
-    async () => ({ status, body: await run(request) }),
-    async () => {
-      const found = await recover(request);
-      return found === null ? null : { status, body: found };
-    },
-  );
-}
 
 /** The promotion a keyed start of `calibrationId` committed (module comment), or null when it stored none. */
 export async function startedBy(calibrationId: string, request: string, deps: PromotionDeps): Promise<Promotion | null> {

@@ -28,15 +28,24 @@ export class D1WebhookStore implements WebhookStore {
   constructor(private readonly db: D1Database) {}
 
   /** The count is checked inside the INSERT, so concurrent creations cannot overshoot `max`. */
-  async createEndpoint(e: StoredEndpoint, max: number): Promise<boolean> {
+  async createEndpoint(e: StoredEndpoint, max: number, request: string | null = null): Promise<boolean> {
     const r = await this.db
       .prepare(
-        `INSERT INTO webhook_endpoints (id, url, secret, description, enabled, disabled_reason, created_at, updated_at)
-         SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM webhook_endpoints WHERE deleted_at IS NULL) < ?`,
+        `INSERT INTO webhook_endpoints (id, url, secret, description, enabled, disabled_reason, created_at, updated_at, created_by)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM webhook_endpoints WHERE deleted_at IS NULL) < ?`,
       )
-      .bind(e.id, e.url, e.secret, e.description, e.enabled ? 1 : 0, e.disabled_reason, e.created_at, e.updated_at, max)
+      .bind(e.id, e.url, e.secret, e.description, e.enabled ? 1 : 0, e.disabled_reason, e.created_at, e.updated_at, request, max)
       .run();
     return r.meta.changes === 1;
+  }
+
+  async endpointCreatedBy(request: string): Promise<StoredEndpoint | null> {
+    // webhook_endpoints_by_request (migrations/0012)
+    const r = await this.db
+      .prepare(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE created_by = ? AND deleted_at IS NULL`)
+      .bind(request)
+      .first<EndpointRow>();
+    return r === null ? null : toEndpoint(r);
   }
 
   async countEndpoints(): Promise<number> {

@@ -2,10 +2,13 @@
  * The slice of dependencies the webhooks feature needs: src/worker/wiring.ts builds it from `env`, unit tests from the
  * in-memory doubles of test/support/.
  */
+import type { IdempotencyStore } from "../platform/idempotency-store";
 import type { WebhookStore } from "./store";
 
 export interface WebhookDeps {
   readonly webhooks: WebhookStore;
+  /** Idempotency-Key claims (an endpoint's create runs once per key). */
+  readonly idempotency: IdempotencyStore;
   /** The injected clock. */
   readonly now: () => Date;
   /** 16 random hex characters (ids). */

@@ -4,6 +4,7 @@
  */
 import type { WebhookEndpoint } from "../contract";
 import { AppError } from "../platform/errors";
+import { keyedChange } from "../platform/idempotency";
 import { newId } from "../platform/ids";
 import { MAX_WEBHOOK_ENDPOINTS } from "../platform/limits";
 import type { WebhookDeps } from "./deps";
@@ -21,10 +22,27 @@ const masked = (e: StoredEndpoint): WebhookEndpoint => {
   return { ...e, secret: maskSecret(e.secret), url: hidden ? `${u.origin}/…` : e.url };
 };
 
-export async function createEndpoint(
-  input: { url: string; secret?: string | undefined; description?: string | undefined; enabled: boolean },
-  deps: WebhookDeps,
-): Promise<WebhookEndpoint> {
+type EndpointInput = { url: string; secret?: string | undefined; description?: string | undefined; enabled: boolean };
+
+/**
+ * POST /v1/webhooks, once per Idempotency-Key (platform/idempotency.ts keyedChange): the answer is the only one that
+ * shows the new secret, so a client that lost it retries; the retry gets the same endpoint and secret (with
+ * `Idempotent-Replayed`), also when the first request died after storing the endpoint (found by its request's digest)
+ * instead of a second endpoint that would take another of the MAX_WEBHOOK_ENDPOINTS and deliver every alert twice.
+ */
+export function keyedCreateEndpoint(input: EndpointInput, actor: string, key: string | undefined, deps: WebhookDeps) {
+  return keyedChange(
+    deps,
+    actor,
+    key,
+    ["createWebhook", JSON.stringify(input)],
+    201,
+    (request) => createEndpoint(input, deps, request),
+    async (request) => deps.webhooks.endpointCreatedBy(request),
+  );
+}
+
+export async function createEndpoint(input: EndpointInput, deps: WebhookDeps, request: string | null = null): Promise<WebhookEndpoint> {
   const url = checkWebhookUrl(input.url, deps.production);
   const now = deps.now();
   const endpoint: StoredEndpoint = {
@@ -37,7 +55,7 @@ export async function createEndpoint(
     created_at: now.toISOString(),
     updated_at: now.toISOString(),
   };
-  if (!(await deps.webhooks.createEndpoint(endpoint, MAX_WEBHOOK_ENDPOINTS))) {
+  if (!(await deps.webhooks.createEndpoint(endpoint, MAX_WEBHOOK_ENDPOINTS, request))) {
     throw new AppError("conflict", `at most ${MAX_WEBHOOK_ENDPOINTS} webhook endpoints; delete (DELETE /v1/webhooks/{id}) or reuse one`, {
       max_endpoints: MAX_WEBHOOK_ENDPOINTS,
     });

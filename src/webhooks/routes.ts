@@ -4,13 +4,16 @@ import type { RouteEnv } from "../platform/env";
 import { handle } from "../platform/http/handle";
 import { listDeliveries, replayDelivery } from "./delivery";
 import type { WebhookDeps } from "./deps";
-import { createEndpoint, deleteEndpoint, listEndpoints, updateEndpoint } from "./endpoints";
+import { deleteEndpoint, keyedCreateEndpoint, listEndpoints, updateEndpoint } from "./endpoints";
 
 export const webhookRoutes = new Hono<RouteEnv<WebhookDeps>>();
 
-handle(webhookRoutes, ROUTES.createWebhook, { body: "webhook endpoint" }, async (c, { body }) =>
-  c.json(await createEndpoint(body, c.get("deps")), 201),
-);
+// A create runs once per Idempotency-Key (endpoints.ts keyedCreateEndpoint).
+handle(webhookRoutes, ROUTES.createWebhook, { body: "webhook endpoint" }, async (c, { body }) => {
+  const answer = await keyedCreateEndpoint(body, c.get("principal").name, c.req.header("idempotency-key"), c.get("deps"));
+  if (answer.replayed) c.header("Idempotent-Replayed", "true");
+  return c.json(answer.body, answer.status);
+});
 
 handle(webhookRoutes, ROUTES.listWebhooks, async (c) => c.json({ endpoints: await listEndpoints(c.get("deps")) }, 200));
 

@@ -33,8 +33,13 @@ export interface DeliveryFilter {
 }
 
 export interface WebhookStore {
-  /** Stores `e` unless `max` undeleted endpoints exist (checked atomically with the insert); returns whether it did. */
-  createEndpoint(e: StoredEndpoint, max: number): Promise<boolean>;
+  /**
+   * Stores `e` unless `max` undeleted endpoints exist (checked atomically with the insert); returns whether it did.
+   * `request`: the digest of the keyed request that creates it (platform/idempotency.ts keyedChange), kept with it.
+   */
+  createEndpoint(e: StoredEndpoint, max: number, request?: string | null): Promise<boolean>;
+  /** The undeleted endpoint the keyed request with digest `request` created, or null. */
+  endpointCreatedBy(request: string): Promise<StoredEndpoint | null>;
   countEndpoints(): Promise<number>;
   /** Retires an endpoint and fails its pending deliveries, atomically; null when it does not exist (or was deleted). */
   deleteEndpoint(id: string, actor: string, now: string): Promise<{ failed_deliveries: number } | null>;

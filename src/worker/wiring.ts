@@ -75,6 +75,7 @@ export function coreDeps(
 export function webhookDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => new Date()): WebhookDeps {
   return {
     webhooks: new D1WebhookStore(env.DB),
+    idempotency: new D1IdempotencyStore(env.DB),
     now,
     random: cryptoRandomHex16,
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
