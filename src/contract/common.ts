@@ -42,6 +42,7 @@ export const atMostCharacters = (max: number) => ({
 export const noControlChars = (s: string): boolean => !CONTROL_CHARS.test(s);
 
 /** Control characters but the tab, the line feed and the carriage return, which free text may hold. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point of this regex.
 const TEXT_CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/u;
 
 /**
