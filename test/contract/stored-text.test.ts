@@ -118,7 +118,11 @@ describe("control characters are refused in every stored string; free text keeps
   const CONTROLS = ["a\u0000b", "\u0007", "x\u001by", "\u007f", "\u0085"];
   for (const { name, schema, body, path } of STORED) {
     it(name, () => {
-      for (const s of CONTROLS) expect(refused(schema, body(s)).map((d) => d.path), JSON.stringify(s)).toEqual([path]);
+      for (const s of CONTROLS)
+        expect(
+          refused(schema, body(s)).map((d) => d.path),
+          JSON.stringify(s),
+        ).toEqual([path]);
       // ids, batch ids and URLs take no tab or line break at all; a reason, a note or a description may have them
       const text = !["url", "batch_id", "index", "index_version", "embedding"].includes(path);
       for (const s of ["two\nlines", "a\tb", "a\r\nb"]) expect(schema.safeParse(body(s)).success, JSON.stringify(s)).toBe(text);
