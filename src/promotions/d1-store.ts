@@ -123,13 +123,15 @@ export class D1PromotionStore implements PromotionStore {
     return results.map(fromRow);
   }
 
-  async list(gateId: string, limit: number, after: number | null): Promise<{ rows: PromotionRow[]; next: number | null }> {
-    const offset = after ?? 0;
+  async list(gateId: string, limit: number, before: number | null): Promise<{ rows: PromotionRow[]; next: number | null }> {
+    // rowid is the order promotions were started in (as the gates' and alerts' listings page): a keyset, not an offset,
+    // so a promotion started between two pages cannot repeat a row of the first on the second.
     const { results } = await this.db
-      .prepare("SELECT * FROM promotions WHERE gate_id = ? ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?")
-      .bind(gateId, limit + 1, offset)
-      .all<Row>();
-    return { rows: results.slice(0, limit).map(fromRow), next: results.length > limit ? offset + limit : null };
+      .prepare("SELECT rowid AS ord, * FROM promotions WHERE gate_id = ?1 AND (?2 IS NULL OR rowid < ?2) ORDER BY rowid DESC LIMIT ?3")
+      .bind(gateId, before, limit + 1)
+      .all<Row & { ord: number }>();
+    const page = results.slice(0, limit);
+    return { rows: page.map(({ ord: _ord, ...r }) => fromRow(r)), next: results.length > limit ? page.at(-1)!.ord : null };
   }
 
   async steps(id: string): Promise<PromotionStepRecord[]> {

@@ -42,8 +42,12 @@ export interface PromotionStore {
   open(gateId: string): Promise<PromotionRow | null>;
   /** Running promotions of every gate, the longest in their current state first, at most `limit` (the cron's sweep). */
   running(limit: number): Promise<PromotionRow[]>;
-  /** The gate's promotions, newest first, `limit` from offset `after` (null: the first page). */
-  list(gateId: string, limit: number, after: number | null): Promise<{ rows: PromotionRow[]; next: number | null }>;
+  /**
+   * The gate's promotions, newest first, `limit` of them started before the one whose order `before` names (null: the
+   * first page); `next` is the order of the page's last row (null: no more). The order is the row's insertion order,
+   * so a promotion started while a client pages never shifts a page it has not read yet into one it has.
+   */
+  list(gateId: string, limit: number, before: number | null): Promise<{ rows: PromotionRow[]; next: number | null }>;
   /** Audit rows of a promotion, oldest first. */
   steps(id: string): Promise<PromotionStepRecord[]>;
   /**

@@ -68,6 +68,27 @@ describe("promotion attacks", () => {
     expect(list.promotions).toEqual([]);
   });
 
+  it("pages a gate's promotions newest first without a repeat when one is started between two pages", async () => {
+    const { v2 } = await twoVersions("atk-pages");
+    const started: string[] = [];
+    const startAndRollBack = async () => {
+      const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
+      await callJson("POST", `/v1/promotions/${p.id}/rollback`, 200, { ...admin, json: {} });
+      started.push(p.id);
+    };
+    for (let i = 0; i < 5; i++) await startAndRollBack();
+    const page = (cursor?: string) =>
+      callJson("GET", `/v1/gates/${v2.gate_id}/promotions?limit=3${cursor ? `&cursor=${cursor}` : ""}`, 200, { token: TOKENS.read });
+    const first = await page();
+    expect(first.promotions.map((p: { id: string }) => p.id)).toEqual(started.slice(2).reverse());
+    await startAndRollBack(); // a sixth, started while the client pages
+    const second = await page(first.next_cursor!);
+    expect(second.promotions.map((p: { id: string }) => p.id)).toEqual(started.slice(0, 2).reverse());
+    expect(second.next_cursor).toBeNull();
+    // a fresh first page starts with the newest
+    expect((await page()).promotions[0]!.id).toBe(started[5]);
+  });
+
   it("refuses override bodies, unknown promotions and garbage ids", async () => {
     const { v2 } = await twoVersions("atk-ovr");
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
