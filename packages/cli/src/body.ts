@@ -5,7 +5,7 @@
  * would exceed the server's limit, or when asked for with --float32.
  */
 import type { z } from "zod";
-import { MAX_BINARY_BODY_BYTES, MAX_NDJSON_BODY_BYTES, type CalibrationMeta, type Policy } from "../../../src/contract";
+import { type CalibrationMeta, MAX_BINARY_BODY_BYTES, MAX_NDJSON_BODY_BYTES, type Policy } from "../../../src/contract";
 import { count, size } from "./format";
 
 /**

@@ -9,15 +9,15 @@ import type { ActivationOutcome, CalibrationCreated } from "../../../src/contrac
 import { oneOf, usage } from "./args";
 import { BodyError, bodyStream, encodeUpload } from "./body";
 import type { Ctx } from "./context";
-import { EXIT, exitCodeFor, rebuildDecision, type RebuildDecision, type ShiftWithDecision } from "./decision";
+import { EXIT, exitCodeFor, type RebuildDecision, rebuildDecision, type ShiftWithDecision } from "./decision";
 import { DELIMITER_NAMES, delimiterFromFlag } from "./delimiter";
-import { count, fixed, size, num as number, percent, pointInterval, points, pointWidth, prose, pValue } from "./format";
+import { count, fixed, num as number, percent, pointInterval, points, pointWidth, prose, pValue, size } from "./format";
 import { abstentionLine, guardsLines, keepWords, labelsLine, perQueryLines } from "./guard-lines";
 import { type Api, CliError } from "./http";
-import { recallLines } from "./recall-lines";
-import { servingLine } from "./serving-line";
 import { noProgress, type Progress, terminalProgress } from "./progress";
 import { FORMATS, InputError, readScores, type ScoreFile } from "./read-scores";
+import { recallLines } from "./recall-lines";
+import { servingLine } from "./serving-line";
 import { metaFrom, needsQueries, PER_QUERY_WHY, perQueryFlags } from "./upload-meta";
 import { warningLines } from "./warnings";
 

@@ -4,8 +4,8 @@
  * --json, as one JSON document. The flags come from COMMAND_FLAGS, so a command's help lists what its flag check takes.
  */
 import type { OPTIONS } from "./args";
-import { COMMAND_HELP, COMMON_EXITS, INTERRUPTED_EXIT } from "./command-help";
 import { COMMAND_FLAGS, type CommandName, GLOBAL_FLAGS } from "./command-flags";
+import { COMMAND_HELP, COMMON_EXITS, INTERRUPTED_EXIT } from "./command-help";
 import { FLAG_HELP, flagWords } from "./flag-help";
 import { aToken } from "./http";
 

@@ -5,10 +5,10 @@
  */
 import { z } from "zod";
 import { API_VERSION, API_VERSION_HEADER, ErrorResponse, ROUTES } from "../../../src/contract";
+import { version } from "../package.json";
 import { EXIT } from "./decision";
 import { count, num, percent, reachableTarget } from "./format";
 import { gateSuggestionLines } from "./suggest";
-import { version } from "../package.json";
 
 /** What a command that cannot reach the server suggests (watch says it too, before its quiet retries). */
 export const UNREACHABLE_HINT =

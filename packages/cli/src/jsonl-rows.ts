@@ -4,12 +4,12 @@
  * line saying which for the whole file; each line's rows go into the sink, or the line is recorded as bad.
  */
 import { apiBodyError, apiBodyKind, curlUpload } from "./api-body";
+import { parseNumber } from "./delimiter";
 import { knownColumn, NO_QUERY_COLUMN, noPerRowColumn, QUERY_NAMES, SCORE_NAMES } from "./file-layout";
 import { InputError } from "./input-error";
 import { QueryColumnSniffer } from "./query-column";
 import type { ReadOptions } from "./score-file";
 import type { ScoreSink } from "./score-sink";
-import { parseNumber } from "./delimiter";
 
 type Kind = "number" | "array" | "object";
 

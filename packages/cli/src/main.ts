@@ -2,22 +2,23 @@
  * `scoregate`: the command line of scoregate. `run(argv, io)` is the whole CLI (the bin only wires it to the
  * process), so tests run it in-process against a local worker or a stub server.
  */
+
+import { version } from "../package.json";
 import { type CommandFlags, commandName, durationFlag, HELP_HINT, parseArgv, peekCommand, usage } from "./args";
 import { calibrate } from "./calibrate";
-import { COMMAND_HELP } from "./command-help";
 import { COMMAND_FLAGS, type CommandName, checkCommandFlags, GLOBAL_FLAGS } from "./command-flags";
+import { COMMAND_HELP } from "./command-help";
 import { activate, alerts, gates, history, threshold } from "./commands";
-import { promote, promotion } from "./promote";
-import { monitor } from "./monitor";
-import { shadow } from "./shadow";
-import { watch } from "./watch";
 import type { Ctx, Io } from "./context";
 import { EXIT } from "./decision";
 import { count } from "./format";
 import { commandDoc, commandHelp, overview, overviewDoc } from "./help";
-import { aToken, Api, CliError } from "./http";
+import { Api, aToken, CliError } from "./http";
+import { monitor } from "./monitor";
+import { promote, promotion } from "./promote";
+import { shadow } from "./shadow";
 import { defaultTimeoutSeconds, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS } from "./timeouts";
-import { version } from "../package.json";
+import { watch } from "./watch";
 
 export type { Io } from "./context";
 export { CALIBRATE_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS } from "./timeouts";

@@ -4,6 +4,7 @@
  * Each prints the promotion; --json prints it as JSON.
  */
 import { randomUUID } from "node:crypto";
+import type { RouteName } from "../../../src/contract";
 import {
   type Calibration,
   DEFAULT_PROMOTION_QUERIES,
@@ -21,9 +22,8 @@ import { PROMOTE_OVERRIDES as OVERRIDES } from "./command-flags";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
 import { count, pointWidth, prose } from "./format";
-import { armsText, TransitionNumbers } from "./live";
 import { type ApiResponse, CliError, keyStillRunning } from "./http";
-import type { RouteName } from "../../../src/contract";
+import { armsText, TransitionNumbers } from "./live";
 
 /** Attempts of one change (a start, an override, a shadow change): the first and its retries, as many as an upload's. */
 export const CHANGE_ATTEMPTS = UPLOAD_ATTEMPTS;

@@ -22,7 +22,7 @@ import type { ReadOptions, ScoreFile } from "./score-file";
 import { ScoreSink } from "./score-sink";
 import { shellWord } from "./suggest";
 
-export { type Format, FORMATS } from "./file-layout";
+export { FORMATS, type Format } from "./file-layout";
 export { InputError } from "./input-error";
 export type { ReadOptions, ScoreFile } from "./score-file";
 

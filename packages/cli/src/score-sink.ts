@@ -5,7 +5,7 @@
  * (the server's).
  */
 import { MAX_SCORES } from "../../../src/contract";
-import { AnswerableFlags, ANSWERABLE_VALUES, answerableText, parseAnswerable } from "./answerable";
+import { ANSWERABLE_VALUES, AnswerableFlags, answerableText, parseAnswerable } from "./answerable";
 import { count } from "./format";
 import { InputError } from "./input-error";
 import { floats, groupByQuery, uints } from "./query-groups";

@@ -3,7 +3,7 @@
  * callers ("activate is \"auto\"", "POST /v1/calibrations/{id}/activate", "upload with activate: true"), none of which
  * a CLI user types; `--json` still carries it unchanged.
  */
-import { AUTO_ACTIVATE_MAX_TARGET_MISS, type ActivationOutcome, type ActivationReason, type ShiftReport } from "../../../src/contract";
+import { type ActivationOutcome, type ActivationReason, AUTO_ACTIVATE_MAX_TARGET_MISS, type ShiftReport } from "../../../src/contract";
 import { percent, pointWidth, prose } from "./format";
 
 interface Fitted {

@@ -6,8 +6,8 @@
  */
 import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { API_VERSION, API_VERSION_HEADER, type ShiftReport } from "../../../src/contract";

@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { createRng } from "../../../test/support/prng";
 import { splitQuoted } from "../src/delimiter";
 import { readScores } from "../src/read-scores";
 import { fromText, inputError } from "./support/read-input";
-import { createRng } from "../../../test/support/prng";
 
 const dir = mkdtempSync(join(tmpdir(), "scoregate-cli-read-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

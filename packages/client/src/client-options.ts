@@ -2,10 +2,11 @@
  * What a client is configured with: its options with their defaults, and what it calls itself in `User-Agent`. A
  * wrong value here is a programmer error and throws TypeError at once, unlike every call on the hot path.
  */
-import type { BackoffPolicy } from "./http";
-import type { ScoregateClientOptions } from "./types";
+
 // package.json is read at build time: the bundler inlines this one field, so the code names the version it ships as.
 import { version } from "../package.json";
+import type { BackoffPolicy } from "./http";
+import type { ScoregateClientOptions } from "./types";
 
 const DEFAULT_TIMEOUT_MS = 2000;
 

@@ -5,8 +5,8 @@
  */
 // The per-query rule gate() applies, for callers that read thresholds themselves (getThreshold, OpenFeature flags).
 export { decideQuery, type GuardPolicy, type QueryDecision } from "../../../src/stats/guard-rule";
-export { OBSERVATIONS_PATH, ScoregateClient, THRESHOLD_PATH } from "./client";
 export { BASIS_POINTS, bucketOf } from "./assignment";
+export { OBSERVATIONS_PATH, ScoregateClient, THRESHOLD_PATH } from "./client";
 export type {
   Arm,
   ClientError,
@@ -23,11 +23,11 @@ export type {
   Observation,
   ObservationStats,
   PromotionRef,
+  ScoregateClientOptions,
   ServedGate,
   ServedRollout,
   ServedShadow,
   ShadowOptions,
-  ScoregateClientOptions,
   Snapshot,
   SnapshotEntry,
   StreamOptions,

@@ -4,8 +4,9 @@
  * snapshots does not carry it (the core keeps its size budget, docs/benchmarks.md section 14). Only values the server
  * answered are saved, with their ETags; a restored value is served as `stale` until the server answers.
  */
-import type { ScoregateClient } from "./client";
+
 import { evictOldest, gateKey, isGateKey, newEntry } from "./cache-entry";
+import type { ScoregateClient } from "./client";
 import { readThresholdResponse } from "./threshold-response";
 import type { Snapshot } from "./types";
 

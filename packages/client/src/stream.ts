@@ -9,12 +9,10 @@
 import { confirm, gateKey, markUncalibrated, seqOf, take } from "./cache-entry";
 import { ScoregateClient as CoreClient } from "./client";
 import { checkNumber, MAX_TIMER_MS, optionError } from "./client-options";
-import { readThresholdResponse } from "./threshold-response";
 import { GateStream, STREAM_DEFAULTS, type StreamState } from "./gate-stream";
+import { readThresholdResponse } from "./threshold-response";
 import type { ClientEvent, GateEvent, GateKey, GetThresholdOptions, ScoregateClientOptions, StreamOptions, ThresholdResult } from "./types";
 
-export * from "./index";
-export type { StreamOptions } from "./types";
 export {
   GateStream,
   type GateStreamOptions,
@@ -25,7 +23,9 @@ export {
   STREAM_DEFAULTS,
   type StreamState,
 } from "./gate-stream";
+export * from "./index";
 export { type SseFrame, SseParser } from "./sse-parser";
+export type { StreamOptions } from "./types";
 
 /** Path of the pushed changes of a gate named by index, embedding and reranker (ROUTES in src/contract/routes.ts). */
 export const EVENTS_PATH = "/v1/events";

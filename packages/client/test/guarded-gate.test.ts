@@ -4,9 +4,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ObservationBatch } from "../../../src/contract";
 import type { ThresholdResponse } from "../../../src/contract/wire-types";
+import { decodeScore as decode, guardedGateVectors as fixture } from "../../../test/support/guarded-gate-vectors";
 import { decideQuery, type Observation, ScoregateClient } from "../src";
 import { restore, snapshot } from "../src/snapshot";
-import { decodeScore as decode, guardedGateVectors as fixture } from "../../../test/support/guarded-gate-vectors";
 import { fakeServer, ok, thresholdBody } from "./fake-server";
 
 const gate = { index: "docs", embedding: "e5", reranker: "bge" };

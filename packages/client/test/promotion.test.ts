@@ -4,10 +4,10 @@
 // (fixtures/assignment.json's sampling table); a body with a broken rollout or shadow is refused as a whole.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import type { ThresholdResponse } from "../../../src/contract";
 import { ScoregateClient } from "../src";
 import { bucketOf } from "../src/assignment";
 import { shadow, shadowsFor } from "../src/shadow";
-import type { ThresholdResponse } from "../../../src/contract";
 import { candidateGate, error, fakeServer, ok, servingClient, thresholdBody } from "./fake-server";
 
 const GATE = { index: "docs", embedding: "e5", reranker: "bge" };

@@ -1,8 +1,8 @@
 // Every request names its sender: `scoregate-client/<version>`, after the products of the integrations using the client.
 import { describe, expect, it } from "vitest";
+import clientPackage from "../package.json";
 import { ScoregateClient } from "../src";
 import { addUserAgentProduct } from "../src/adapter";
-import clientPackage from "../package.json";
 import { fakeServer } from "./fake-server";
 
 const gate = { embedding: "e5", reranker: "bge" };

@@ -11,9 +11,9 @@ import type { Callbacks } from "@langchain/core/callbacks/manager";
 import type { DocumentInterface } from "@langchain/core/documents";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import { addUserAgentProduct, type GateStepOptions, gateStep, type ShadowStepOptions } from "@scoregate/client/adapter";
-import { checkOptions, scoreKeyProblem } from "./options";
 // package.json is read at build time: the bundler inlines this one field.
 import { version } from "../package.json";
+import { checkOptions, scoreKeyProblem } from "./options";
 
 /**
  * The production compressor: gates the documents (`gateStep` of `@scoregate/client/adapter`, whose options these are,

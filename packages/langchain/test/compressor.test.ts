@@ -8,8 +8,8 @@ import { FakeRetriever } from "@langchain/core/utils/testing";
 import { type GateResult, ScoregateClient } from "@scoregate/client";
 import { describe, expect, it } from "vitest";
 import { createRng, error, fakeServer, ok, thresholdBody, userAgentWith } from "../../client/test/fake-server";
-import { ScoregateCompressor } from "../src";
 import langchainPackage from "../package.json";
+import { ScoregateCompressor } from "../src";
 
 const gate = { index: "docs", embedding: "e5", reranker: "bge" };
 

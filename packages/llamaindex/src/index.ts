@@ -10,9 +10,9 @@ import type { MessageContent } from "@llamaindex/core/llms";
 import type { BaseNodePostprocessor } from "@llamaindex/core/postprocessor";
 import type { NodeWithScore } from "@llamaindex/core/schema";
 import { addUserAgentProduct, type GateStepOptions, gateStep, type ShadowStepOptions } from "@scoregate/client/adapter";
-import { checkOptions, scoreProblem } from "./options";
 // package.json is read at build time: the bundler inlines this one field.
 import { version } from "../package.json";
+import { checkOptions, scoreProblem } from "./options";
 
 /**
  * The production postprocessor: gates the nodes (`gateStep` of `@scoregate/client/adapter`, whose options these are,

@@ -10,8 +10,8 @@ import { type NodeWithScore, TextNode } from "@llamaindex/core/schema";
 import { type GateResult, ScoregateClient } from "@scoregate/client";
 import { describe, expect, it } from "vitest";
 import { createRng, error, fakeServer, ok, thresholdBody, userAgentWith } from "../../client/test/fake-server";
-import { ScoregatePostprocessor } from "../src";
 import llamaindexPackage from "../package.json";
+import { ScoregatePostprocessor } from "../src";
 
 const gate = { index: "docs", embedding: "e5", reranker: "bge" };
 

@@ -38,7 +38,7 @@ import { addUserAgentProduct, fallbackOf, scoresOf } from "@scoregate/client/ada
 // Shadow evaluation is its own entry of the SDK (the core leaves it out for services that never mirror queries).
 import { shadow } from "@scoregate/client/shadow";
 // Options without a client build the client of the stream entry, so `stream: true` turns pushed changes on.
-import { ScoregateClient as StreamingClient, type StreamClientOptions } from "@scoregate/client/stream";
+import { type StreamClientOptions, ScoregateClient as StreamingClient } from "@scoregate/client/stream";
 // package.json is read at build time: the bundler inlines this one field.
 import { DEFAULT_INDEX } from "../../../src/contract/limits";
 import { version } from "../package.json";

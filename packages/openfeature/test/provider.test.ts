@@ -2,10 +2,10 @@
 import { ErrorCode, type EventDetails, OpenFeature, ProviderEvents, ServerProviderStatus, StandardResolutionReasons } from "@openfeature/server-sdk";
 import { type GateKey, ScoregateClient } from "@scoregate/client";
 import { afterAll, describe, expect, it } from "vitest";
-import { error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
-import { MAX_REMEMBERED_FLAG_GATES, ScoregateProvider, servedBy } from "../src";
 import { bucketOf } from "../../client/src/assignment";
+import { error, fakeServer, ok, thresholdBody } from "../../client/test/fake-server";
 import openfeaturePackage from "../package.json";
+import { MAX_REMEMBERED_FLAG_GATES, ScoregateProvider, servedBy } from "../src";
 import { scriptedClient } from "./scripted-client";
 
 const gate = { index: "docs", embedding: "e5", reranker: "bge" };

@@ -6,11 +6,11 @@
 import { type EventDetails, OpenFeature, ProviderEvents } from "@openfeature/server-sdk";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { bucketOf } from "../../client/src/assignment";
+import type { ScoregateClient as StreamingClient } from "../../client/src/stream";
 import type { GateEvent } from "../../client/src/types";
 import { thresholdBody } from "../../client/test/fake-server";
 import { frame, gateEvent, type SseStub, startSseStub } from "../../client/test/sse-server";
 import { ScoregateProvider } from "../src";
-import type { ScoregateClient as StreamingClient } from "../../client/src/stream";
 
 const WAIT = { timeout: 5000, interval: 5 };
 let stub: SseStub | undefined;
