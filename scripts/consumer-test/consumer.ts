@@ -59,6 +59,7 @@ import {
   type HistoryRestart,
   type HistoryRestartedEvent,
   OVERDUE_MS,
+  POLL_ANSWERED,
   type SseFrame,
   SseParser,
   STREAM_DEFAULTS,
@@ -214,6 +215,7 @@ export async function promotionsAndStreams(candidates: readonly { id: string; sc
     onState: (s, d) => {
       states.push(s);
       if (d.reason.startsWith(HISTORY_RESTARTED)) console.log("history restarted");
+      if (d.reason === POLL_ANSWERED) console.log("back from polling");
     },
     onRestart: (r: HistoryRestart) => console.log(r.lastSeq, r.headSeq),
   };
