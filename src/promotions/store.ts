@@ -5,16 +5,11 @@
  * transition's event is written to the gate's activation log after that batch (event-log.ts); an audit row's `seq` stays
  * NULL until it is, which is what the cron's repair looks for (`unlogged`, migrations/0011).
  */
-import type { PromotionPlan, PromotionState, PromotionStepRecord } from "../contract";
+import type { PromotionStepRecord } from "../contract";
+import type { ClaimedPromotion } from "../monitoring/deps";
 
-export interface PromotionRow {
-  readonly id: string;
-  readonly gate_id: string;
-  readonly candidate_calibration_id: string;
-  readonly control_calibration_id: string;
-  readonly plan: PromotionPlan;
-  readonly state: PromotionState;
-  readonly step: number;
+/** A promotion's row: what the monitor reads of a promotion a batch claims (monitoring/deps.ts), and its history. */
+export interface PromotionRow extends ClaimedPromotion {
   readonly version: number;
   readonly started_at: string;
   readonly updated_at: string;

@@ -19,7 +19,7 @@ import type { Env } from "../../src/platform/env";
 import { ACTIVATION_LISTENERS_GRACE_MS } from "../../src/platform/limits";
 import { overridePromotion, startPromotion } from "../../src/promotions/service";
 import { appDeps } from "../../src/worker/wiring";
-import { admin, type Gate, gateLog, twoVersions } from "../support/promotions";
+import { admin, advanceDyingAfterTransition, type Gate, gateLog, twoVersions } from "../support/promotions";
 import { tick } from "../support/scheduled";
 import { callJson, qs, TOKENS } from "../support/worker";
 
@@ -101,16 +101,7 @@ describe("a completion whose request died midway is finished by the cron", () =>
       () => at,
     );
     // Once the transition is written, the request's next read of the gate never returns: it dies right there.
-    let written = false;
-    const promotions = Object.create(base.promotions) as typeof base.promotions;
-    promotions.transition = async (...args) => {
-      written = await base.promotions.transition(...args);
-      return written;
-    };
-    const calibrations = Object.create(base.calibrations) as typeof base.calibrations;
-    calibrations.gateState = (gateId) => (written ? new Promise(() => {}) : base.calibrations.gateState(gateId));
-    void overridePromotion(p.id, "advance", "alice", null, { ...base, promotions, calibrations });
-    await until(async () => written);
+    await advanceDyingAfterTransition(p.id, base);
     expect(await getPromotion(p.id)).toMatchObject({ state: "completed", steps: { length: 2 } });
     expect(await served(gate)).toMatchObject({ calibration_id: v1.id, rollout: { percent_bp: 5000 } });
 

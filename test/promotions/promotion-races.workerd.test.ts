@@ -9,9 +9,9 @@ import { describe, expect, it, vi } from "vitest";
 import { activate } from "../../src/calibrations/activation";
 import { PromotionPlanBody } from "../../src/contract";
 import { AppError } from "../../src/platform/errors";
-import { overridePromotion, startPromotion } from "../../src/promotions/service";
+import { startPromotion } from "../../src/promotions/service";
 import { appDeps } from "../../src/worker/wiring";
-import { admin, gateLog, twoVersions, upload } from "../support/promotions";
+import { admin, advanceDyingAfterTransition, gateLog, twoVersions, upload } from "../support/promotions";
 import { tick } from "../support/scheduled";
 import { asQueries, call, callJson, qs, spreadScores, TOKENS } from "../support/worker";
 
@@ -93,17 +93,7 @@ describe("promotions racing activations", () => {
     // The advance that completes writes the promotion's row, then its request dies before the candidate's activation
     // (its next read of the gate never returns): the window a concurrent activation used to land in.
     const base = appDeps(env, () => {});
-    let written = false;
-    const promotions = Object.create(base.promotions) as typeof base.promotions;
-    promotions.transition = async (...args) => {
-      written = await base.promotions.transition(...args);
-      return written;
-    };
-    const dying = Object.create(base.calibrations) as typeof base.calibrations;
-    dying.gateState = (gateId) => (written ? new Promise(() => {}) : base.calibrations.gateState(gateId));
-    void overridePromotion(p.id, "advance", "alice", null, { ...base, promotions, calibrations: dying });
-    for (let i = 0; i < 2000 && !written; i++) await new Promise((r) => setTimeout(r, 1));
-    expect(written).toBe(true);
+    await advanceDyingAfterTransition(p.id, base);
     const logBefore = await gateLog(p.gate_id);
 
     // An admin's activation of v3, and an upload that would be served: 409 naming the promotion, nothing written.

@@ -3,6 +3,8 @@
  * through the API, the admin token's options, and the gate's activation log as D1 holds it.
  */
 import { env } from "cloudflare:workers";
+import { overridePromotion } from "../../src/promotions/service";
+import type { appDeps } from "../../src/worker/wiring";
 import { asQueries, callJson, spreadScores, TOKENS, uniqueGate } from "./worker";
 
 export type Gate = ReturnType<typeof uniqueGate>;
@@ -50,4 +52,23 @@ export async function twoVersions(label: string) {
   const v1 = await upload(gate, "v1", 0);
   const v2 = await upload(gate, "v2", 0.3, false);
   return { gate, v1, v2 };
+}
+
+/**
+ * Advances promotion `id` (to its completion, for a plan whose next step is 100 %) through `base`, the Worker's
+ * wiring, killed right after the promotion's row is written: its next read of the gate never returns, as when the
+ * request dies between the completion and the candidate's activation. Resolves once the row is written.
+ */
+export async function advanceDyingAfterTransition(id: string, base: ReturnType<typeof appDeps>): Promise<void> {
+  let written = false;
+  const promotions = Object.create(base.promotions) as typeof base.promotions;
+  promotions.transition = async (...args) => {
+    written = await base.promotions.transition(...args);
+    return written;
+  };
+  const calibrations = Object.create(base.calibrations) as typeof base.calibrations;
+  calibrations.gateState = (gateId) => (written ? new Promise(() => {}) : base.calibrations.gateState(gateId));
+  void overridePromotion(id, "advance", "alice", null, { ...base, promotions, calibrations });
+  for (let i = 0; i < 2000 && !written; i++) await new Promise((r) => setTimeout(r, 1));
+  if (!written) throw new Error("the advance never wrote the promotion's row");
 }

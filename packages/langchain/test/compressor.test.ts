@@ -156,7 +156,8 @@ describe("User-Agent", () => {
 });
 
 describe("ScoregateCompressor during a promotion", () => {
-  it("serves the query its arm by assignmentKey and reports the promotion with the counts", async () => {
+  /** A server whose rollout serves every keyed request the candidate (v2, threshold 0.8); the control serves 0.5. */
+  const promotionServer = () => {
     const candidate = {
       calibration_id: "cal_0000000002",
       index_version: "v2",
@@ -169,7 +170,11 @@ describe("ScoregateCompressor during a promotion", () => {
       rollout: { promotion_id: "prm_1", step: 2, percent_bp: 10_000, salt: "prm_1", state: "running", candidate },
     });
     const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(body)));
-    const c = client(server);
+    return { server, c: client(server) };
+  };
+
+  it("serves the query its arm by assignmentKey and reports the promotion with the counts", async () => {
+    const { server, c } = promotionServer();
     const results: GateResult<DocumentInterface>[] = [];
     const compressor = new ScoregateCompressor({ client: c, gate, fallback: 0.1, assignmentKey: () => "user-7", onResult: (r) => results.push(r) });
     const kept = await compressor.compressDocuments(docs([0.9, 0.6, 0.3]), "q");
@@ -180,19 +185,7 @@ describe("ScoregateCompressor during a promotion", () => {
   });
 
   it("gates with served, the answer the retriever was chosen by, in a compressor made for the request", async () => {
-    const candidate = {
-      calibration_id: "cal_0000000002",
-      index_version: "v2",
-      threshold: 0.8,
-      expected_drop_rate: 0.3,
-      guards: { min_keep: 0, max_keep: null },
-      abstain_below: null,
-    };
-    const body = thresholdBody("cal_0000000001", 0.5, {
-      rollout: { promotion_id: "prm_1", step: 2, percent_bp: 10_000, salt: "prm_1", state: "running", candidate },
-    });
-    const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(body)));
-    const c = client(server);
+    const { server, c } = promotionServer();
     // the request: the user's arm picks the index version to retrieve from (v2), and the compressor gates with it
     const t = await c.getThreshold(gate, { fallback: 0.1, assignmentKey: "user-7" });
     expect(t.indexVersion).toBe("v2");

@@ -135,7 +135,8 @@ describe("User-Agent", () => {
 });
 
 describe("ScoregatePostprocessor during a promotion", () => {
-  it("serves the query its arm by assignmentKey and reports the promotion with the counts", async () => {
+  /** A server whose rollout serves every keyed request the candidate (v2, threshold 0.8); the control serves 0.5. */
+  const promotionServer = () => {
     const candidate = {
       calibration_id: "cal_0000000002",
       index_version: "v2",
@@ -148,7 +149,11 @@ describe("ScoregatePostprocessor during a promotion", () => {
       rollout: { promotion_id: "prm_1", step: 2, percent_bp: 10_000, salt: "prm_1", state: "running", candidate },
     });
     const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(body)));
-    const c = client(server);
+    return { server, c: client(server) };
+  };
+
+  it("serves the query its arm by assignmentKey and reports the promotion with the counts", async () => {
+    const { server, c } = promotionServer();
     const results: GateResult<NodeWithScore>[] = [];
     const post = new ScoregatePostprocessor({ client: c, gate, fallback: 0.1, assignmentKey: () => "user-7", onResult: (r) => results.push(r) });
     const kept = await post.postprocessNodes(await new StubRetriever([0.9, 0.6, 0.3]).retrieve("q"));
@@ -159,19 +164,7 @@ describe("ScoregatePostprocessor during a promotion", () => {
   });
 
   it("gates with served, a function of the query answering the answer its retriever was chosen by", async () => {
-    const candidate = {
-      calibration_id: "cal_0000000002",
-      index_version: "v2",
-      threshold: 0.8,
-      expected_drop_rate: 0.3,
-      guards: { min_keep: 0, max_keep: null },
-      abstain_below: null,
-    };
-    const body = thresholdBody("cal_0000000001", 0.5, {
-      rollout: { promotion_id: "prm_1", step: 2, percent_bp: 10_000, salt: "prm_1", state: "running", candidate },
-    });
-    const server = fakeServer((req) => (req.url.pathname === "/v1/observations" ? new Response("{}", { status: 202 }) : ok(body)));
-    const c = client(server);
+    const { server, c } = promotionServer();
     const t = await c.getThreshold(gate, { fallback: 0.1, assignmentKey: "user-7" });
     const post = new ScoregatePostprocessor({ client: c, gate, fallback: 0.1, served: () => t });
     const kept = await post.postprocessNodes(await new StubRetriever([0.9, 0.6, 0.3]).retrieve("q"));
