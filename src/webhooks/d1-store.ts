@@ -2,7 +2,9 @@
  * D1 implementation of WebhookStore (store.ts says what it promises). No in-memory twin carries the SQL semantics, so
  * these statements are tested in workerd against local D1 (test/webhooks/delivery.workerd.test.ts).
  */
+
 import type { Delivery } from "../contract";
+import { AppError } from "../platform/errors";
 import { equalityWhere } from "../platform/sql";
 import type { DeliveryFilter, DueDelivery, StoredEndpoint, WebhookStore } from "./store";
 
@@ -29,14 +31,25 @@ export class D1WebhookStore implements WebhookStore {
 
   /** The count is checked inside the INSERT, so concurrent creations cannot overshoot `max`. */
   async createEndpoint(e: StoredEndpoint, max: number, request: string | null = null): Promise<boolean> {
-    const r = await this.db
+    const insert = this.db
       .prepare(
         `INSERT INTO webhook_endpoints (id, url, secret, description, enabled, disabled_reason, created_at, updated_at, created_by)
          SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM webhook_endpoints WHERE deleted_at IS NULL) < ?`,
       )
-      .bind(e.id, e.url, e.secret, e.description, e.enabled ? 1 : 0, e.disabled_reason, e.created_at, e.updated_at, request, max)
-      .run();
-    return r.meta.changes === 1;
+      .bind(e.id, e.url, e.secret, e.description, e.enabled ? 1 : 0, e.disabled_reason, e.created_at, e.updated_at, request, max);
+    try {
+      return (await insert.run()).meta.changes === 1;
+    } catch (err) {
+      // webhook_endpoints_by_request (migrations/0012): a copy of this keyed request stored its endpoint meanwhile; its
+      // retry replays it (platform/idempotency.ts), as an upload's does.
+      if (request !== null && /UNIQUE constraint failed: webhook_endpoints\.created_by/u.test(String(err))) {
+        throw new AppError(
+          "idempotency_in_progress",
+          "this request (the same Idempotency-Key and body) stored its endpoint meanwhile: retry to get it",
+        );
+      }
+      throw err;
+    }
   }
 
   async endpointCreatedBy(request: string): Promise<StoredEndpoint | null> {

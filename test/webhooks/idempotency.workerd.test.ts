@@ -51,6 +51,22 @@ describe("Idempotency-Key on POST /v1/webhooks", () => {
     expect(key?.status).toBe(201);
   });
 
+  it("a key whose endpoint was deleted creates a new one once the key has expired (or its crashed claim is taken over), never a 500", async () => {
+    const body = { url: "http://localhost:9/idem-d", description: "recreated" };
+    for (const crashed of [false, true]) {
+      const key = `wh-deleted-${crashed}`;
+      const first = await callJson("POST", "/v1/webhooks", 201, keyed(key, body));
+      await callJson("DELETE", `/v1/webhooks/${first.id}`, 200, admin);
+      // the key's 24 hours are over, or its first request died and its claim is older than the lock
+      const aged = crashed ? ", status = NULL, response = NULL" : "";
+      await env.DB.prepare(`UPDATE idempotency_keys SET created_at = '2000-01-01T00:00:00.000Z'${aged} WHERE key = ?`).bind(key).run();
+      const again = await call("POST", "/v1/webhooks", keyed(key, body));
+      expect(again.status).toBe(201);
+      const created = await again.json<{ id: string }>();
+      expect(created.id).not.toBe(first.id);
+    }
+  });
+
   it("without a key, two creates make two endpoints (as before)", async () => {
     const body = { url: "http://localhost:9/idem-c", description: "unkeyed" };
     await callJson("POST", "/v1/webhooks", 201, { ...admin, json: body });
