@@ -1,4 +1,5 @@
 /** D1 implementation of PromotionStore (store.ts says what it promises). */
+import { COMPLETING_PROMOTION } from "../calibrations/d1-rows";
 import type { PromotionStepRecord } from "../contract";
 import type { CreateOutcome, PromotionRow, PromotionStore, UnloggedRecord } from "./store";
 
@@ -51,7 +52,7 @@ export class D1PromotionStore implements PromotionStore {
         this.db
           .prepare(
             `INSERT INTO promotions (id, gate_id, candidate_calibration_id, control_calibration_id, plan, state, step, version, started_at, updated_at, actor)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE ${CURRENT_CALIBRATION("?2")} = ?4`,
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE ${CURRENT_CALIBRATION("?2")} = ?4 AND ${COMPLETING_PROMOTION("?2")} IS NULL`,
           )
           .bind(
             row.id,
@@ -66,7 +67,8 @@ export class D1PromotionStore implements PromotionStore {
             row.updated_at,
             row.actor,
           ),
-        // Only with the promotion row: nothing is stored when the control is no longer served.
+        // Only with the promotion row: nothing is stored when the control is no longer served, or is about to be replaced
+        // by another promotion's completion under way (calibrations/d1-rows.ts COMPLETING_PROMOTION).
         this.stepInsert(row.id, row.version, first, row),
       ]);
       return (insert?.meta.changes ?? 0) === 1 ? "created" : "control_replaced";

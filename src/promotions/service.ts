@@ -5,6 +5,7 @@
  * through transitions.ts (conditional on the promotion's version) and logged through event-log.ts; the monitor's
  * decisions on a step's evidence go through the same function (step-evidence.ts).
  */
+import { refuseWhileCompleting } from "../calibrations/activation";
 import { currentOf } from "../calibrations/store";
 import {
   type Activation,
@@ -41,7 +42,11 @@ export async function startPromotion(
 ): Promise<Promotion> {
   const candidate = await deps.calibrations.get(calibrationId);
   if (candidate === null) throw new AppError("not_found", `calibration ${calibrationId} does not exist`);
-  const current = currentOf((await deps.calibrations.gateState(candidate.gate_id)).rows);
+  const state = await deps.calibrations.gateState(candidate.gate_id);
+  // Not while another promotion's completion is being applied: its candidate is about to replace the control this one
+  // would be started against (the store refuses such an insert too, below).
+  refuseWhileCompleting(state);
+  const current = currentOf(state.rows);
   if (current === null) throw new AppError("conflict", "the gate serves no calibration yet: activate one before promoting another against it");
   if (current.calibration_id === candidate.id)
     throw new AppError("conflict", `calibration ${candidate.id} is already the gate's current calibration`);
@@ -166,7 +171,7 @@ export async function getPromotion(id: string, deps: PromotionDeps): Promise<Pro
   return view(row, deps);
 }
 
-/** The gate's promotions, newest first (cursor: the next page's offset, checked as every listing's cursor is). */
+/** The gate's promotions, newest first (cursor: the order the page's last promotion was started in, checked as every listing's cursor is). */
 export async function listPromotions(gateId: string, limit: number, cursor: string | undefined, deps: PromotionDeps) {
   if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", `gate ${gateId} does not exist`);
   const page = await deps.promotions.list(gateId, limit, seqOfCursor(cursor, "promotions", gateId));

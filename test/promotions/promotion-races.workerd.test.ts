@@ -86,7 +86,7 @@ describe("promotions racing activations", () => {
     expect(kinds).not.toContain("promotion_completed");
   });
 
-  it("while a completion is written but its candidate not yet activated, an activation or a served upload is refused 409 and changes nothing; after it, it activates over the candidate", async () => {
+  it("while a completion is written but its candidate not yet activated, an activation, a served upload or another promotion's start is refused 409 and changes nothing; after it, the activation replaces the candidate", async () => {
     const { gate, v1, v2 } = await twoVersions("race-completing");
     const v3 = await upload(gate, "v3", 0.1, false);
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { steps: [50, 100], min_queries: 200 } });
@@ -117,6 +117,19 @@ describe("promotions racing activations", () => {
     expect(lost).toMatchObject({ code: "conflict" });
     expect(await gateLog(p.gate_id)).toEqual(logBefore);
     expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).calibration_id).toBe(v1.id);
+
+    // Nor is another promotion started against the control the completion is about to replace (its split would never
+    // be served): 409 naming the promotion, nothing stored.
+    const v4 = await upload(gate, "v4", 0.15, false);
+    const startRefused = await call("POST", `/v1/calibrations/${v4.id}/promote`, { ...admin, json: {} });
+    expect(startRefused.status).toBe(409);
+    expect(((await startRefused.json()) as { error: { message: string } }).error.message).toContain(`promotion ${p.id} of this gate has completed`);
+    // The store refuses it too when the start read the gate before the completion was written.
+    const staleStart = await startPromotion(v4.id, PromotionPlanBody.parse({}), "bob", { ...base, calibrations: stale }).catch((e: unknown) => e);
+    expect(staleStart).toMatchObject({ code: "conflict" });
+    expect(
+      (await callJson("GET", `/v1/gates/${p.gate_id}/promotions`, 200, { token: TOKENS.read })).promotions.map((x: { id: string }) => x.id),
+    ).toEqual([p.id]);
 
     // The cron applies the completion; the admin's retry then activates v3 over the candidate.
     expect((await tick(env, new Date(Date.now() + 60_000))).failed).toEqual([]);
