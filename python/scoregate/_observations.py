@@ -234,10 +234,11 @@ class ObservationQueue:
 
     def sending(self, force: bool, token: object) -> Generator[Dict[str, Any], Outcome, Tuple[int, int]]:
         """Seals due groups (all with ``force``) and yields the body of each batch to send, one at a time, receiving its
-        outcome. ``force`` (flush, close) tries every batch once, up to one the server did not answer; otherwise only due
-        batches, stopping at the first retriable failure. Returns (sent, failed) batches; stops, dropping the outcome it
-        received, once its send was given up (``claim``). Run it only with the token of ``claim``."""
-        sent = failed = 0
+        outcome. ``force`` (flush, close) tries every batch once, up to a timeout or a second unanswered one in a row;
+        otherwise only due batches, stopping at the first retriable failure. Returns (sent, failed) batches; stops,
+        dropping the outcome it received, once its send was given up (``claim``). Run it only with the token of
+        ``claim``."""
+        sent = failed = unanswered = 0
         auth: Optional[ClientError] = None
         with self._lock:
             now = self._now()
@@ -278,6 +279,7 @@ class ObservationQueue:
                 with self._lock:
                     if self._sender is not token:
                         break  # given up while its request was out: the sender that replaced it owns the queue
+                    unanswered = unanswered + 1 if isinstance(outcome, ClientError) else 0
                     error = self._error_of(outcome)
                     if error is None:
                         self._remove(batch, n)
@@ -313,10 +315,11 @@ class ObservationQueue:
                     delay = _http.backoff_delay(initial, cap, self._failures, self._rng(), error.retry_after)
                     batch.next_attempt_at = t + delay
                     self._next_attempt_at = t + delay
-                    # a flush goes on after a 5xx or a 429 (batches of different gates reach different monitors), not
-                    # after a batch the server did not answer: the next would wait its timeout too, and close() one
-                    # timeout per batch
-                    if not force or isinstance(outcome, ClientError):
+                    # a flush goes on after a 5xx or a 429 (batches of different gates reach different monitors) and
+                    # after one fast network error (a stale keep-alive connection, at shutdown after a long idle), not
+                    # after a timeout or a second unanswered batch in a row: the next would fail too, and close() would
+                    # wait one timeout per batch
+                    if not force or error.code == "timeout" or unanswered > 1:
                         break
             finally:
                 if said is not None:

@@ -231,6 +231,7 @@ export class ObservationReporter {
     let at = 0;
     let sent = 0;
     let failed = 0;
+    let unanswered = 0;
     const now = this.#deps.now();
     for (const g of this.#groups.values()) if (force || now - g.createdAt >= this.#intervalMs) this.#seal(g);
     for (const batch of [...this.#batches]) {
@@ -249,6 +250,7 @@ export class ObservationReporter {
       // Given up as lost meanwhile: the loop that replaced it owns the queue.
       if (this.#sendingAt !== at) break;
       this.#inFlight = undefined;
+      unanswered = outcome.kind === "failed" ? unanswered + 1 : 0;
       const t = this.#deps.now();
       if (outcome.kind === "response" && outcome.response.status >= 200 && outcome.response.status < 300) {
         this.#remove(batch);
@@ -280,9 +282,10 @@ export class ObservationReporter {
       const delay = backoffDelay(this.#deps.backoff, this.#failures, this.#deps.random, error.retryAfterMs);
       batch.nextAttemptAt = t + delay;
       this.#nextAttemptAt = t + delay;
-      // A flush goes on after a 5xx or a 429 (batches of different gates reach different monitors), not after a batch
-      // the server did not answer: the next would wait its timeout too, and close() would wait one timeout per batch.
-      if (!force || outcome.kind === "failed") break;
+      // A flush goes on after a 5xx or a 429 (batches of different gates reach different monitors) and after one fast
+      // network error (a stale keep-alive connection, at shutdown after a long idle), not after a timeout or a second
+      // unanswered batch in a row: the next would fail too, and close() would wait one timeout per batch.
+      if (!force || error.code === "timeout" || unanswered > 1) break;
     }
     return { sent, failed };
   }
