@@ -294,13 +294,15 @@ class GateStream:
                 failures, consecutive = [], 0
                 self._poll(f"{reason}: polling instead", retry_after, failed=False)
                 continue
+            # a connection that stayed up reset_after ends the failures and a try from polling, whatever ended it (as
+            # the TypeScript client: a history restart included)
+            if opened_at is not None and now - opened_at >= self._o.reset_after:
+                failures, consecutive = [], 0
+                self._trial, self._tries = False, 0
             if restarted:
                 # the connection was fine, the position was not: fetch the new history's state at once
                 self._set("reconnecting", reason)
                 continue
-            if opened_at is not None and now - opened_at >= self._o.reset_after:
-                failures, consecutive = [], 0
-                self._trial, self._tries = False, 0
             if self._trial and not reason.startswith("gap"):
                 # a try from polling failed: back to polling, the next try waits twice as long
                 self._tries += 1

@@ -15,7 +15,7 @@ from typing import Any, List, Optional, Tuple
 from scoregate import AsyncClient, Client, Gate
 from scoregate._stream import POLL_ANSWERED, GateStream, StreamOptions
 from support import Clock, wait_until
-from test_stream import SseStub, heartbeat, replay
+from test_stream import SseStub, event, frame, heartbeat, replay
 
 GATE = Gate("e5", "bge", index="docs")
 
@@ -151,6 +151,36 @@ class GateStreamRecoveryTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: len(states) == 13 and s.state == "open"), states[-4:])
         self.assertEqual([st for st, _ in states[6:]], ["reconnecting", "open", "polling", "reconnecting", "open", "reconnecting", "open"])
         self.assertEqual(len(stub.connections), 8)
+
+    def test_a_try_that_stayed_up_reset_after_then_met_a_history_restart_is_over_as_in_typescript(self) -> None:
+        go = threading.Event()
+
+        def back(n: int, write: Any, last: Optional[str]) -> None:
+            if n == 6:  # the try from polling: opens, stays up, then the server's history restarts (head 2 < 6)
+                write.start()
+                write(replay(last, 6) + heartbeat(6))
+                go.wait(5)
+                write(heartbeat(2))
+                write(b"")
+            elif n == 7:  # the new history's snapshot, then cut at once
+                write.start()
+                write(frame(event(2, 0), "snapshot") + heartbeat(2))
+                write(b"")
+            else:
+                write.start()
+                write(heartbeat(2))
+                go.wait(5)
+
+        clock = Clock()
+        s, stub, states = self._stream(failing_after_first(back), clock)
+        self.assertTrue(s.polled())
+        self.assertTrue(wait_until(lambda: s.state == "open" and s.last == 6), states[-3:])
+        clock.advance(61.0)  # the try has stayed up past reset_after (60 s): it is over, before the restart ends it
+        go.set()
+        # the cut after the snapshot is an ordinary failure of a healthy stream: it reconnects (an 8th connection),
+        # where a try still under way would have gone back to polling
+        self.assertTrue(wait_until(lambda: len(stub.connections) >= 8), states[-4:])
+        self.assertNotIn("polling", [st for st, _ in states[7:]])
 
     def test_a_try_refused_with_401_stops_the_stream(self) -> None:
         clock = Clock()
