@@ -80,7 +80,7 @@ export function perQueryLines(pq: z.infer<typeof PerQuery>, minKeep: number): st
   const empty =
     level === undefined
       ? `${percent(pq.empty_context_rate)} left empty`
-      : `min_keep binds on ${percent(pq.empty_context_rate)} (the threshold alone keeps fewer than ${level}; never empty)`;
+      : `min_keep binds on ${percent(pq.empty_context_rate)} (the threshold alone keeps fewer than min(${level}, candidates); never empty)`;
   const lines = [
     `  per query   ${fixed(pq.mean_candidates, 1)} candidates, ${fixed(pq.mean_kept, 1)} kept, ${empty}, design effect ${fixed(pq.design_effect, 2)}`,
   ];

@@ -85,7 +85,7 @@ function ruleLines(w: MonitorWindow): string[] {
       : []),
     ...(g
       ? [
-          `${pad}min_keep binds on ${percent(g.test.observed)} of queries (the threshold alone keeps fewer than ${g.level}; ${expectedWords(g.test)})${g.test.alarm ? ", alarm" : ""}`,
+          `${pad}min_keep binds on ${percent(g.test.observed)} of queries (the threshold alone keeps fewer than min(${g.level}, candidates); ${expectedWords(g.test)})${g.test.alarm ? ", alarm" : ""}`,
         ]
       : []),
   ];

@@ -223,7 +223,9 @@ describe("guards and abstention against the local worker", () => {
     expect(r.stdout).toMatch(
       /\n {2}abstention {2}a query keeps nothing when its top score is below [\d.]+: expected \d+\.\d % of queries \(95 %: [\d.]+ % to [\d.]+ %\), target 5\.0 %\n/u,
     );
-    expect(r.stdout).toMatch(/per query .* kept, min_keep binds on \d+\.\d % \(the threshold alone keeps fewer than 3; never empty\)/u);
+    expect(r.stdout).toMatch(
+      /per query .* kept, min_keep binds on \d+\.\d % \(the threshold alone keeps fewer than min\(3, candidates\); never empty\)/u,
+    );
     expect(r.stdout).not.toContain("left empty");
     // the same upload as JSON (a dry run: nothing stored): the per-query rate the summary names is the guard's binding rate
     const dry = json<Guarded>((await cli(["calibrate", v1, ...gateArgs("e5-guard", "v1"), ...flags, "--dry-run", "--json"], env())).stdout);

@@ -246,7 +246,9 @@ describe("the summary of a guarded, abstaining fit", () => {
       `  abstention  a query keeps nothing when its top score is below ${Number(a.abstain_below!.toPrecision(4))}: expected ${pct(a.expected_rate)} of queries (95 %: ${pct(a.rate_interval_95[0])} to ${pct(a.rate_interval_95[1])}), target 5.0 %\n`,
     );
     const perQuery = r.stdout.split("\n").find((l) => l.startsWith("  per query"));
-    expect(perQuery).toContain(`min_keep binds on ${pct(g.min_keep_binding_rate)} (the threshold alone keeps fewer than 3; never empty)`);
+    expect(perQuery).toContain(
+      `min_keep binds on ${pct(g.min_keep_binding_rate)} (the threshold alone keeps fewer than min(3, candidates); never empty)`,
+    );
     expect(r.stdout).not.toContain("left empty");
     expect(r.stdout).toMatch(/ {2}guard binds at 1 \/ 2 \/ 3 candidates a query: /u);
     expect(r.stdout).not.toMatch(/\d\.\d{7,}/u);
