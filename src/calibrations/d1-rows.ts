@@ -29,10 +29,11 @@ export const HEAD_SEQ = `COALESCE((SELECT head_seq FROM gate_heads WHERE gate_id
 /**
  * The promotion of gate `gate` whose completion is written in its state of record but not applied yet (GateState
  * completingPromotion), or NULL: the promotion is `completed` while its control is still the gate's current
- * calibration and its completion's audit row has no log event (read through the gate's promotions, promotions_by_gate, and
- * their audit rows, promotion_steps_by_promotion: a gate has few). The promotions feature's tables (migrations/0009, 0011), read here so that another change of the gate's
- * calibration cannot land between a completion and the candidate's activation: it would be undone by that activation,
- * or leave a promotion "completed" whose candidate was never served.
+ * calibration and its completion's audit row has no log event (read through the gate's promotions, promotions_by_gate,
+ * and their audit rows, promotion_steps_by_promotion: a gate has few). The promotions feature's tables
+ * (migrations/0009), read here so that another change of the gate's calibration cannot land between a completion and
+ * the candidate's activation: it would be undone by that activation, or leave a promotion "completed" whose candidate
+ * was never served.
  */
 export const COMPLETING_PROMOTION = (gate: string) => `(SELECT p.id FROM promotion_steps s JOIN promotions p ON p.id = s.promotion_id
   WHERE s.seq IS NULL AND s.kind = 'completed' AND p.gate_id = ${gate} AND p.state = 'completed'
