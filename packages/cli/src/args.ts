@@ -64,6 +64,7 @@ export const OPTIONS = {
   remove: { type: "boolean" },
   gate: { type: "string" },
   since: { type: "string" },
+  wait: { type: "string" },
 } as const;
 
 /** The flags that take a value. */
@@ -113,6 +114,7 @@ export const VALUE_EXAMPLES = {
   "sample-rate": "0.1",
   gate: "GATE_ID (scoregate gates lists them)",
   since: "42",
+  wait: "3600",
 } as const satisfies Record<ValueFlag, string>;
 
 type Parsed = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;

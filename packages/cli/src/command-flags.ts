@@ -53,8 +53,8 @@ export const COMMAND_FLAGS = {
   monitor: [...GATE],
   gates: [],
   shadow: ["sample-rate", "remove", "reason"],
-  promote: [...PROMOTE_PLAN, ...PROMOTE_OVERRIDES, "reason", "idempotency-key"],
-  promotion: [],
+  promote: [...PROMOTE_PLAN, ...PROMOTE_OVERRIDES, "reason", "idempotency-key", "wait"],
+  promotion: ["wait"],
   watch: [...GATE, "gate", "since"],
 } as const satisfies Record<string, readonly Flag[]>;
 

@@ -131,14 +131,18 @@ export const COMMAND_HELP = {
   promote: {
     line: "start a guarded promotion of a stored calibration, or act on the open one",
     synopsis: [
-      "ID [--steps P,P,... | --straight] [--min-queries N] [--on-regression W] [--max-step-hours N] [--tolerance X] [--reason TEXT]",
-      "ID --pause | --resume | --advance | --rollback [--reason TEXT]",
+      "ID [--steps P,P,... | --straight] [--min-queries N] [--on-regression W] [--max-step-hours N] [--tolerance X] [--reason TEXT] [--wait SECONDS]",
+      "ID --pause | --resume | --advance | --rollback [--reason TEXT] [--wait SECONDS]",
     ],
     summary:
       "Starts a promotion of calibration ID: it serves a growing share of keyed traffic, step by step, while its evidence " +
       "holds, and pauses or rolls back when it regresses. With an override flag it acts on the open promotion instead.",
     scope: "admin",
-    exits: [[String(EXIT.ok), "started, or the override applied; the promotion is printed"]],
+    exits: [
+      [String(EXIT.ok), "started, or the override applied; the promotion is printed (with --wait: once it completed)"],
+      [String(EXIT.shifted), "with --wait: it did not complete (rolled back, superseded, or paused: a person decides)"],
+      [String(EXIT.inconclusive), "with --wait: still running when the wait ran out"],
+    ],
     examples: [
       "scoregate promote cal_... --steps 10,50,100 --min-queries 500 --on-regression rollback",
       'scoregate promote cal_... --pause --reason "holiday traffic"',
@@ -146,11 +150,17 @@ export const COMMAND_HELP = {
   },
   promotion: {
     line: "a promotion as it stands: plan, state, split, evidence and audit trail",
-    synopsis: ["ID"],
-    summary: "Prints a promotion (ID prm_...), or a calibration's newest one (ID cal_...: its open one if any), as promote prints it.",
+    synopsis: ["ID [--wait SECONDS]"],
+    summary:
+      "Prints a promotion (ID prm_...), or a calibration's newest one (ID cal_...: its open one if any), as promote prints it. " +
+      "With --wait, a rebuild pipeline waits for its outcome: the exit code says whether it completed.",
     scope: "read",
-    exits: [[String(EXIT.ok), "printed"]],
-    examples: ["scoregate promotion prm_...", "scoregate promotion cal_... --json"],
+    exits: [
+      [String(EXIT.ok), "printed; with --wait: completed (the candidate is served to everyone)"],
+      [String(EXIT.shifted), "with --wait: it did not complete (rolled back, superseded, or paused: a person decides)"],
+      [String(EXIT.inconclusive), "with --wait: still running when the wait ran out"],
+    ],
+    examples: ["scoregate promotion prm_...", "scoregate promotion cal_... --json", "scoregate promotion prm_... --wait 86400"],
   },
   watch: {
     line: "a gate's pushed changes as they happen, one line each, until interrupted",

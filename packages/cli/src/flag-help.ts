@@ -20,7 +20,13 @@ import { type OPTIONS, SCORE_SCALES, type ValueFlag } from "./args";
 import type { CommandName } from "./command-flags";
 import { FORMATS, QUERY_NAMES, SCORE_NAMES } from "./file-layout";
 import { count } from "./format";
-import { CALIBRATE_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS, defaultTimeoutSeconds } from "./timeouts";
+import {
+  CALIBRATE_TIMEOUT_SECONDS,
+  DEFAULT_TIMEOUT_SECONDS,
+  defaultTimeoutSeconds,
+  MAX_PROMOTION_WAIT_SECONDS,
+  PROMOTION_WAIT_POLL_MS,
+} from "./timeouts";
 
 type Flag = keyof typeof OPTIONS;
 
@@ -201,6 +207,10 @@ export const FLAG_HELP: { readonly [F in Flag]: FlagHelp<F> } = {
   remove: { text: "stop evaluating it" },
   gate: { arg: "ID", text: "the gate by id (scoregate gates lists them) instead of --index, --embedding and --reranker" },
   since: { arg: "SEQ", text: "resume after this event seq (the server replays what followed, or a snapshot)" },
+  wait: {
+    arg: "SECONDS",
+    text: `wait up to SECONDS (at most ${MAX_PROMOTION_WAIT_SECONDS}) for the promotion to complete, pause or end, reading it every ${PROMOTION_WAIT_POLL_MS / 1000} s; the exit code says how it ended`,
+  },
 };
 
 /** `flag`'s words for `command` (its `per` entry when it has one), or for the overview without one. */

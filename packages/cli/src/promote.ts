@@ -24,6 +24,7 @@ import { EXIT } from "./decision";
 import { count, pointWidth, prose } from "./format";
 import { type ApiResponse, CliError, keyStillRunning } from "./http";
 import { armsText, TransitionNumbers } from "./live";
+import { MAX_PROMOTION_WAIT_SECONDS, PROMOTION_WAIT_POLL_MS } from "./timeouts";
 
 /** Attempts of one change (a start, an override, a shadow change): the first and its retries, as many as an upload's. */
 export const CHANGE_ATTEMPTS = UPLOAD_ATTEMPTS;
@@ -187,6 +188,57 @@ async function openPromotion(c: Ctx, id: string): Promise<string> {
   return p.id;
 }
 
+/** --wait SECONDS: undefined without it; a usage error outside 1..MAX_PROMOTION_WAIT_SECONDS. */
+const waitFlag = (c: Ctx): number | undefined =>
+  durationFlag(
+    c.v.wait,
+    "--wait",
+    (x) => x >= 1 && x <= MAX_PROMOTION_WAIT_SECONDS,
+    `seconds from 1 to ${count(MAX_PROMOTION_WAIT_SECONDS)} (a week)`,
+  );
+
+/**
+ * What a promotion's state says to a pipeline: 0 completed (the candidate is served to everyone), 3 it did not and a
+ * person decides (rolled back or superseded, or paused: on a regression, a step's timeout or an admin), 4 still
+ * running (undecided when the wait ran out).
+ */
+function promotionExit(p: Promotion): number {
+  if (p.state === "completed") return EXIT.ok;
+  return p.state === "running" ? EXIT.inconclusive : EXIT.shifted;
+}
+
+/**
+ * Reads promotion `first` every PROMOTION_WAIT_POLL_MS until it is no longer running or `seconds` of waits have passed
+ * (the reads' own time comes on top), saying each step it moves to on stderr; the promotion as it ends.
+ */
+async function waitForPromotion(c: Ctx, first: Promotion, seconds: number): Promise<Promotion> {
+  let left = seconds * 1000;
+  let p = first;
+  let said = `${p.state}:${p.step}`;
+  while (p.state === "running" && left > 0) {
+    const pause = Math.min(PROMOTION_WAIT_POLL_MS, left);
+    left -= pause;
+    await (c.io.sleep ?? sleep)(pause);
+    p = (await c.api().request<Promotion>("getPromotion", { params: { id: p.id } })).body;
+    const now = `${p.state}:${p.step}`;
+    if (now !== said && p.state === "running")
+      c.warn(`promotion ${p.id}: step ${p.step + 1} of ${p.plan.steps.length}, ${p.percent} % of keyed traffic`);
+    said = now;
+  }
+  return p;
+}
+
+/** The promotion printed, or waited for with --wait (its exit code then says how it ended). */
+async function printPromotion(c: Ctx, p: Promotion, wait: number | undefined): Promise<number> {
+  const shown = wait === undefined ? p : await waitForPromotion(c, p, wait);
+  c.out(c.json ? JSON.stringify(shown) : describePromotion(shown));
+  if (wait === undefined) return EXIT.ok;
+  const code = promotionExit(shown);
+  if (code === EXIT.inconclusive) c.warn(`promotion ${shown.id} is still running after ${count(wait)} s: nothing is decided yet`);
+  else if (code === EXIT.shifted) c.warn(`promotion ${shown.id} did not complete: it is ${shown.state.replace("_", " ")} (the last lines say why)`);
+  return code;
+}
+
 /** `scoregate promotion ID`: a promotion as it stands (plan, state, the running step's evidence, every transition). */
 export async function promotion(c: Ctx): Promise<number> {
   const id = oneId(
@@ -194,9 +246,9 @@ export async function promotion(c: Ctx): Promise<number> {
     "promotion takes one promotion id or the calibration it promotes: scoregate promotion prm_...|cal_...",
     "promotion or calibration id",
   );
+  const wait = waitFlag(c);
   const res = await c.api().request<Promotion>("getPromotion", { params: { id: (await promotionOf(c, id)).id } });
-  c.out(c.json ? JSON.stringify(res.body) : describePromotion(res.body));
-  return EXIT.ok;
+  return printPromotion(c, res.body, wait);
 }
 
 export async function promote(c: Ctx): Promise<number> {
@@ -206,6 +258,7 @@ export async function promote(c: Ctx): Promise<number> {
   );
   const chosen = OVERRIDES.filter((o) => c.v[o] === true);
   if (chosen.length > 1) throw usage(`--${chosen.join(" and --")} cannot be combined: give one`);
+  const wait = waitFlag(c);
   const reason = c.v.reason === undefined ? {} : { reason: c.v.reason };
   let res: { body: Promotion };
   if (chosen[0] !== undefined) {
@@ -236,6 +289,5 @@ export async function promote(c: Ctx): Promise<number> {
     if (maxStepHours !== undefined) plan.max_step_hours = maxStepHours;
     res = await sendChange<Promotion>(c, "promoteCalibration", { params: { id }, body: plan, okStatuses: [200, 201] }, `scoregate promotion ${id}`);
   }
-  c.out(c.json ? JSON.stringify(res.body) : describePromotion(res.body));
-  return EXIT.ok;
+  return printPromotion(c, res.body, wait);
 }

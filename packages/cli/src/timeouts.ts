@@ -23,3 +23,11 @@ export const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 /** The per-request timeout `command` uses when --timeout is not given, in seconds. */
 export const defaultTimeoutSeconds = (command: CommandName): number =>
   command === "calibrate" ? CALIBRATE_TIMEOUT_SECONDS : DEFAULT_TIMEOUT_SECONDS;
+
+/**
+ * `promotion --wait` and `promote --wait`: how often the promotion is read while waiting (a step needs hundreds of
+ * queries: minutes at least, so a read every 15 s costs the server nothing and says the outcome within 15 s), and the
+ * longest wait (a week: past it a step has paused on its own, `max_step_hours`, by default after 72 h).
+ */
+export const PROMOTION_WAIT_POLL_MS = 15_000;
+export const MAX_PROMOTION_WAIT_SECONDS = 7 * 24 * 3600;

@@ -210,6 +210,69 @@ describe("scoregate promotion", () => {
     expect(JSON.parse(j.stdout)).toEqual(completed);
   });
 
+  it("--wait reads it every 15 s until it ends: exit 0 completed, 3 rolled back or paused, 4 still running; each step it moves to on stderr", async () => {
+    // the waits are the test's (instant): a --wait of N s is N / 15 reads after the first
+    const answers = (list: Promotion[]) => {
+      let n = 0;
+      stub.handle((req) => {
+        expect(req.method).toBe("GET");
+        return { status: 200, body: list[Math.min(n++, list.length - 1)] };
+      });
+      return () => n;
+    };
+    const running = promotion();
+    const second = promotion({ step: 1, percent: 50 });
+    const completed = promotion({ state: "completed", step: 2, percent: 100 });
+    let reads = answers([running, running, second, completed]);
+    const done = await cli(["promotion", "prm_0000000001", "--wait", "3600"], env());
+    expect(done.code).toBe(0);
+    expect(reads()).toBe(4);
+    expect(done.stderr).toBe("promotion prm_0000000001: step 2 of 3, 50 % of keyed traffic\n");
+    expect(done.stdout).toMatch(/^Promotion prm_0000000001: cal_v2 over cal_v1, completed, step 3 of 3/u);
+
+    for (const [state, words] of [
+      ["rolled_back", "rolled back"],
+      ["paused", "paused"],
+      ["superseded", "superseded"],
+    ] as const) {
+      answers([running, promotion({ state, percent: state === "paused" ? 10 : 0 })]);
+      const stopped = await cli(["promotion", "prm_0000000001", "--wait", "60", "--json"], env());
+      expect(stopped.code, state).toBe(3);
+      expect(JSON.parse(stopped.stdout).state).toBe(state);
+      expect(stopped.stderr).toContain(`promotion prm_0000000001 did not complete: it is ${words}`);
+    }
+
+    reads = answers([running]);
+    const undecided = await cli(["promotion", "prm_0000000001", "--wait", "30"], env());
+    expect(undecided.code).toBe(4);
+    expect(reads()).toBe(3); // the first read, then one after each 15 s of the 30
+    expect(undecided.stderr).toContain("promotion prm_0000000001 is still running after 30 s: nothing is decided yet");
+    // without --wait: printed as it stands, exit 0, one read
+    reads = answers([running]);
+    expect((await cli(["promotion", "prm_0000000001"], env())).code).toBe(0);
+    expect(reads()).toBe(1);
+  });
+
+  it("--wait takes seconds from 1 to a week; promote --wait waits for the promotion it started", async () => {
+    for (const bad of ["0", "abc", "1e3", String(7 * 24 * 3600 + 1)]) {
+      stub.reset();
+      const r = await cli(["promotion", "prm_0000000001", "--wait", bad], env());
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toContain(`--wait ${JSON.stringify(bad)} is not valid: it must be seconds from 1 to 604,800 (a week)`);
+      expect(stub.last().request).toBeNull();
+    }
+    let n = 0;
+    stub.handle((req) => {
+      n++;
+      if (req.method === "POST") return { status: 201, body: promotion() };
+      return { status: 200, body: promotion({ state: "rolled_back", percent: 0 }) };
+    });
+    const r = await cli(["promote", "cal_v2", "--steps", "10,50,100", "--wait", "60"], env());
+    expect(r.code).toBe(3);
+    expect(n).toBe(2);
+    expect(r.stdout).toMatch(/rolled_back/u);
+  });
+
   it("prints each transition's numbers under it: arms, drop rates, the decisions with their intervals in points", async () => {
     const shifted = decision("shifted", 0.37);
     const rolledBack = promotion({
