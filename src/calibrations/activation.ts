@@ -116,12 +116,16 @@ export const tooManyConcurrentActivations = (): AppError =>
  * activates over the candidate. The store refuses such a write too, so this holds when the completion lands between
  * the read and the write.
  */
-export function refuseWhileCompleting(state: Pick<GateState, "completingPromotion">, own: string | null = null): void {
+export function refuseWhileCompleting(
+  state: Pick<GateState, "completingPromotion">,
+  own: string | null = null,
+  retried = "it then activates over the candidate",
+): void {
   const p = state.completingPromotion;
   if (p !== null && p !== own) {
     throw new AppError(
       "conflict",
-      `promotion ${p} of this gate has completed and its candidate is being activated: nothing was changed; retry in a moment (it then activates over the candidate)`,
+      `promotion ${p} of this gate has completed and its candidate is being activated: nothing was changed; retry in a moment (${retried})`,
       { promotion_id: p },
     );
   }

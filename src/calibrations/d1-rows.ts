@@ -29,15 +29,18 @@ export const HEAD_SEQ = `COALESCE((SELECT head_seq FROM gate_heads WHERE gate_id
 /**
  * The promotion of gate `gate` whose completion is written in its state of record but not applied yet (GateState
  * completingPromotion), or NULL: the promotion is `completed` while its control is still the gate's current
- * calibration and its completion's audit row has no log event (read through the gate's promotions, promotions_by_gate,
- * and their audit rows, promotion_steps_by_promotion: a gate has few). The promotions feature's tables
- * (migrations/0009), read here so that another change of the gate's calibration cannot land between a completion and
- * the candidate's activation: it would be undone by that activation, or leave a promotion "completed" whose candidate
- * was never served.
+ * calibration, its completion's audit row has no log event, and the log holds no completion of it (one applied, then
+ * rolled back to the control before its audit row was linked, is done). Read through the gate's promotions
+ * (promotions_by_gate) and their audit rows (promotion_steps_by_promotion): a gate has few. The promotions feature's
+ * tables (migrations/0009), read here so that another change of the gate's calibration cannot land between a
+ * completion and the candidate's activation: it would be undone by that activation, or leave a promotion "completed"
+ * whose candidate was never served.
  */
 export const COMPLETING_PROMOTION = (gate: string) => `(SELECT p.id FROM promotion_steps s JOIN promotions p ON p.id = s.promotion_id
   WHERE s.seq IS NULL AND s.kind = 'completed' AND p.gate_id = ${gate} AND p.state = 'completed'
     AND p.control_calibration_id = (SELECT calibration_id FROM active_calibrations a WHERE a.gate_id = ${gate} ORDER BY a.activation_seq DESC LIMIT 1)
+    AND NOT EXISTS (SELECT 1 FROM activations x WHERE x.gate_id = ${gate} AND x.kind = 'promotion_completed'
+      AND json_extract(x.event, '$.promotion.id') = p.id)
   LIMIT 1)`;
 
 /**

@@ -58,7 +58,7 @@ export const StoredText = (max: number, oneLine = false) =>
       (s) => !(oneLine ? CONTROL_CHARS : TEXT_CONTROL_CHARS).test(s),
       oneLine
         ? { error: "must not contain control characters" }
-        : { error: "must not contain control characters (tabs and line breaks are allowed)" },
+        : { error: "must not contain control characters (tab, line feed and carriage return are allowed)" },
     )
     .refine(wellFormed, WELL_FORMED);
 

@@ -45,7 +45,7 @@ export async function startPromotion(
   const state = await deps.calibrations.gateState(candidate.gate_id);
   // Not while another promotion's completion is being applied: its candidate is about to replace the control this one
   // would be started against (the store refuses such an insert too, below).
-  refuseWhileCompleting(state);
+  refuseWhileCompleting(state, null, "it then starts against the candidate");
   const current = currentOf(state.rows);
   if (current === null) throw new AppError("conflict", "the gate serves no calibration yet: activate one before promoting another against it");
   if (current.calibration_id === candidate.id)
@@ -91,11 +91,14 @@ export async function startPromotion(
     throw new AppError("conflict", "the gate already has an open promotion: roll back or finish it first (a paused promotion is still open)");
   // Another calibration was activated after the control was read: a promotion against it could never decide (its
   // control batches would be refused), so none is stored; started again, it runs against the calibration now served.
-  if (created === "control_replaced")
+  if (created === "control_replaced") {
+    // refused by the store: the control replaced, or another promotion's completion written since the read
+    refuseWhileCompleting(await deps.calibrations.gateState(candidate.gate_id), null, "it then starts against the candidate");
     throw new AppError(
       "conflict",
       `the gate's current calibration changed from ${current.calibration_id} while this promotion was started; nothing was changed: retry`,
     );
+  }
   await settleOrLeave(row.id, rec, deps);
   // A straight plan ([100]) completes at once: the candidate is activated and watched by the gate's drift detector.
   if (first.kind === "completed") return (await applyTransition(row, first, actor, body.reason ?? null, { plan }, deps)) ?? view(row, deps);

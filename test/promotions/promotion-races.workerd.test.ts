@@ -139,6 +139,21 @@ describe("promotions racing activations", () => {
     expect((await gateLog(p.gate_id)).map((r) => r.kind)).toEqual(["activation", "promotion_started", "promotion_completed", "activation"]);
   });
 
+  it("a completion applied, then rolled back to the control before its audit row was linked, locks nothing", async () => {
+    const { gate, v1, v2 } = await twoVersions("race-completed-unlinked");
+    const v3 = await upload(gate, "v3", 0.1, false);
+    const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: { steps: [100] } });
+    expect(p.state).toBe("completed");
+    // the request died after the candidate's activation, before the audit row got its seq
+    await env.DB.prepare("UPDATE promotion_steps SET seq = NULL WHERE promotion_id = ? AND kind = 'completed'").bind(p.id).run();
+    await callJson("POST", `/v1/calibrations/${v1.id}/activate`, 200, { ...admin, json: { reason: "back to v1" } });
+    // v1, the promotion's control, is current again: the completion is done all the same, and nothing is refused
+    const activated = await callJson("POST", `/v1/calibrations/${v3.id}/activate`, 200, { ...admin, json: {} });
+    expect(activated.activation).toMatchObject({ calibration_id: v3.id, previous_calibration_id: v1.id });
+    expect((await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} })).control_calibration_id).toBe(v3.id);
+    expect((await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read })).calibration_id).toBe(v3.id);
+  });
+
   it("activating the current calibration while a promotion is open ends it, even before its start event is logged", async () => {
     const { gate, v1, v2 } = await twoVersions("race-noop");
     // The start's log write fails: the promotion is open in D1 (its state of record) with no split served yet.
