@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import unittest
+import urllib.error
+import urllib.request
 from typing import Any, List
 
 from scoregate import AsyncClient, Client
-from support import StubServer, error, ok
+from support import Clock, StubServer, error, ok
 
 CAL = "cal_0000000000aa"
 CANDIDATE = "cal_0000000000c2"
@@ -143,3 +145,31 @@ class SendFailureLogTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FlushPastNetworkErrorsTests(unittest.TestCase):
+    """close() goes on past one fast network error (a stale keep-alive connection at shutdown), not past a slow one
+    (half the timeout or more: the next would take as long) nor a second in a row, as the TypeScript client does."""
+
+    def run_close(self, delay: float) -> Any:
+        clock = Clock()
+        posts: List[float] = []
+
+        def opener(req: urllib.request.Request, timeout: float) -> Any:
+            if req.get_method() != "POST":
+                raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+            posts.append(clock())
+            clock.advance(delay)  # the error comes after `delay` s of the (fake) clock
+            raise urllib.error.URLError(ConnectionResetError(104, "Connection reset by peer"))
+
+        c = Client("http://scoregate.test", "t", timeout=1.0, background=False, clock=clock, opener=opener, rng=lambda: 0.0)
+        for cal in ("cal_0000000001", "cal_0000000002", "cal_0000000003"):
+            c.report(5, 1, calibration_id=cal)
+        r = c.close()
+        return len(posts), r.failed_batches, r.stats.queued
+
+    def test_a_fast_error_then_a_second_one_stops(self) -> None:
+        self.assertEqual(self.run_close(0.01), (2, 2, 3))
+
+    def test_a_slow_error_stops_at_once(self) -> None:
+        self.assertEqual(self.run_close(0.6), (1, 1, 3))

@@ -404,6 +404,33 @@ describe("observation batching", () => {
     expect(client.observationStats()).toMatchObject({ queued: 0, sent: 2 });
   });
 
+  it("close() goes on past one fast network error, not past a slow one (half the timeout or more) nor a second in a row", async () => {
+    // each POST fails after `delay` ms of the (fake) clock, as a stale connection (fast) or a proxy cutting a slow upstream
+    const run = async (delay: number) => {
+      const posts: number[] = [];
+      const fetchFn = (async (input: RequestInfo | URL) => {
+        if (new URL(String(input)).pathname !== "/v1/observations") return ok(thresholdBody("cal_0000000001", 0.5));
+        posts.push(Date.now());
+        vi.setSystemTime(Date.now() + delay);
+        throw new TypeError("fetch failed", { cause: { code: "ECONNRESET" } });
+      }) as typeof fetch;
+      const client = new ScoregateClient({
+        baseUrl: "https://scoregate.test",
+        token: "t",
+        fetch: fetchFn,
+        timeoutMs: 1000,
+        observations: { timer: false },
+      });
+      for (const id of ["cal_0000000001", "cal_0000000002", "cal_0000000003"]) client.report({ calibrationId: id, candidates: 5, dropped: 1 });
+      const result = await client.close();
+      return { posts: posts.length, failed: result.failedBatches, queued: result.stats.queued };
+    };
+    // fast: the first error may be a stale keep-alive connection, the second in a row says the server is unreachable
+    expect(await run(10)).toEqual({ posts: 2, failed: 2, queued: 3 });
+    // slow: the error took 600 of the 1,000 ms; the next would take as long, so close() waits no second one
+    expect(await run(600)).toEqual({ posts: 1, failed: 1, queued: 3 });
+  });
+
   it("flush() while the server is down keeps the batches for later", async () => {
     const server = serverWith(() => "network-error");
     const client = makeClient(server, { timer: false });
