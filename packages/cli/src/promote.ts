@@ -209,22 +209,34 @@ function promotionExit(p: Promotion): number {
 
 /**
  * Reads promotion `first` every PROMOTION_WAIT_POLL_MS until it is no longer running or `seconds` of waits have passed
- * (the reads' own time comes on top), saying each step it moves to on stderr; the promotion as it ends.
+ * (the reads' own time comes on top), saying each step it moves to on stderr; the promotion as it ends. A read that
+ * fails for the network or the server (exit 1: a deploy, a blip in a day-long wait) is said once and tried again at the
+ * next poll; the wait fails with it only when its last read failed.
  */
 async function waitForPromotion(c: Ctx, first: Promotion, seconds: number): Promise<Promotion> {
   let left = seconds * 1000;
   let p = first;
   let said = `${p.state}:${p.step}`;
+  let failing: CliError | null = null;
   while (p.state === "running" && left > 0) {
     const pause = Math.min(PROMOTION_WAIT_POLL_MS, left);
     left -= pause;
     await (c.io.sleep ?? sleep)(pause);
-    p = (await c.api().request<Promotion>("getPromotion", { params: { id: p.id } })).body;
+    try {
+      p = (await c.api().request<Promotion>("getPromotion", { params: { id: p.id } })).body;
+    } catch (e) {
+      if (!(e instanceof CliError) || e.exitCode !== EXIT.failure) throw e;
+      if (failing === null) c.warn(`promotion ${p.id}: reading it failed (${e.message}); trying again every ${PROMOTION_WAIT_POLL_MS / 1000} s`);
+      failing = e;
+      continue;
+    }
+    failing = null;
     const now = `${p.state}:${p.step}`;
     if (now !== said && p.state === "running")
       c.warn(`promotion ${p.id}: step ${p.step + 1} of ${p.plan.steps.length}, ${p.percent} % of keyed traffic`);
     said = now;
   }
+  if (failing !== null) throw failing;
   return p;
 }
 

@@ -253,6 +253,26 @@ describe("scoregate promotion", () => {
     expect(reads()).toBe(1);
   });
 
+  it("--wait rides out reads that fail for the server or the network, said once; it fails only if its last read failed", async () => {
+    let n = 0;
+    const script = (list: ("down" | Promotion)[]) => {
+      n = 0;
+      stub.handle(() => {
+        const a = list[Math.min(n++, list.length - 1)]!;
+        return a === "down" ? { status: 503, body: { error: { code: "storage_unavailable", message: "D1 is down" } } } : { status: 200, body: a };
+      });
+    };
+    script([promotion(), "down", "down", promotion({ state: "completed", step: 2, percent: 100 })]);
+    const through = await cli(["promotion", "prm_0000000001", "--wait", "3600"], env());
+    expect(through.code).toBe(0);
+    expect(n).toBe(4);
+    expect(through.stderr.match(/reading it failed/gu)).toHaveLength(1);
+    script([promotion(), "down"]);
+    const down = await cli(["promotion", "prm_0000000001", "--wait", "30"], env());
+    expect(down.code).toBe(1);
+    expect(n).toBe(3);
+  });
+
   it("--wait takes seconds from 1 to a week; promote --wait waits for the promotion it started", async () => {
     for (const bad of ["0", "abc", "1e3", String(7 * 24 * 3600 + 1)]) {
       stub.reset();
