@@ -143,10 +143,6 @@ class SendFailureLogTests(unittest.TestCase):
         self.assertIn("promotion=t.promotion", output[0])
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class FlushPastNetworkErrorsTests(unittest.TestCase):
     """close() goes on past one fast network error (a stale keep-alive connection at shutdown), not past a slow one
     (half the timeout or more: the next would take as long) nor a second in a row, as the TypeScript client does."""
@@ -173,3 +169,7 @@ class FlushPastNetworkErrorsTests(unittest.TestCase):
 
     def test_a_slow_error_stops_at_once(self) -> None:
         self.assertEqual(self.run_close(0.6), (1, 1, 3))
+
+
+if __name__ == "__main__":
+    unittest.main()

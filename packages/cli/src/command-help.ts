@@ -132,7 +132,8 @@ export const COMMAND_HELP = {
     line: "start a guarded promotion of a stored calibration, or act on the open one",
     synopsis: [
       "ID [--steps P,P,... | --straight] [--min-queries N] [--on-regression W] [--max-step-hours N] [--tolerance X] [--reason TEXT] [--wait SECONDS]",
-      "ID --pause | --resume | --advance | --rollback [--reason TEXT] [--wait SECONDS]",
+      "ID --pause | --rollback [--reason TEXT]",
+      "ID --resume | --advance [--reason TEXT] [--wait SECONDS]",
     ],
     summary:
       "Starts a promotion of calibration ID: it serves a growing share of keyed traffic, step by step, while its evidence " +
@@ -146,6 +147,7 @@ export const COMMAND_HELP = {
     examples: [
       "scoregate promote cal_... --steps 10,50,100 --min-queries 500 --on-regression rollback",
       'scoregate promote cal_... --pause --reason "holiday traffic"',
+      "scoregate promote cal_... --steps 10,50,100 --idempotency-key promote-1234 --wait 86400",
     ],
   },
   promotion: {

@@ -242,7 +242,14 @@ async function waitForPromotion(c: Ctx, first: Promotion, seconds: number): Prom
 
 /** The promotion printed, or waited for with --wait (its exit code then says how it ended). */
 async function printPromotion(c: Ctx, p: Promotion, wait: number | undefined): Promise<number> {
-  const shown = wait === undefined ? p : await waitForPromotion(c, p, wait);
+  let shown = p;
+  try {
+    if (wait !== undefined) shown = await waitForPromotion(c, p, wait);
+  } catch (e) {
+    // the promotion goes on whatever the wait met: say which, and how to wait for it again
+    c.warn(`promotion ${p.id} goes on (the wait for it failed): scoregate promotion ${p.id} --wait SECONDS waits again`);
+    throw e;
+  }
   c.out(c.json ? JSON.stringify(shown) : describePromotion(shown));
   if (wait === undefined) return EXIT.ok;
   const code = promotionExit(shown);
@@ -271,6 +278,9 @@ export async function promote(c: Ctx): Promise<number> {
   const chosen = OVERRIDES.filter((o) => c.v[o] === true);
   if (chosen.length > 1) throw usage(`--${chosen.join(" and --")} cannot be combined: give one`);
   const wait = waitFlag(c);
+  // a pause or a rollback ends the running: its wait would only say "did not complete" (exit 3) for what was asked
+  if (wait !== undefined && (chosen[0] === "pause" || chosen[0] === "rollback"))
+    throw usage(`--wait waits for a running promotion's outcome: --${chosen[0]} stops it`, "--wait goes with a start, --resume or --advance");
   const reason = c.v.reason === undefined ? {} : { reason: c.v.reason };
   let res: { body: Promotion };
   if (chosen[0] !== undefined) {

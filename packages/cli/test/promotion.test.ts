@@ -291,6 +291,23 @@ describe("scoregate promotion", () => {
     expect(r.code).toBe(3);
     expect(n).toBe(2);
     expect(r.stdout).toMatch(/rolled_back/u);
+    // --pause and --rollback stop the promotion: waiting for its outcome is a usage error, nothing is sent
+    for (const override of ["--pause", "--rollback"]) {
+      stub.reset();
+      const refused = await cli(["promote", "prm_0000000001", override, "--wait", "60"], env());
+      expect(refused.code, override).toBe(2);
+      expect(refused.stderr).toContain(`--wait waits for a running promotion's outcome: ${override} stops it`);
+      expect(stub.last().request).toBeNull();
+    }
+    // a start whose wait fails says the promotion goes on, and how to wait for it again
+    stub.handle((req) =>
+      req.method === "POST" ? { status: 201, body: promotion() } : { status: 500, body: { error: { code: "internal", message: "boom" } } },
+    );
+    const failed = await cli(["promote", "cal_v2", "--wait", "15"], env());
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(
+      "promotion prm_0000000001 goes on (the wait for it failed): scoregate promotion prm_0000000001 --wait SECONDS waits again",
+    );
   });
 
   it("prints each transition's numbers under it: arms, drop rates, the decisions with their intervals in points", async () => {
