@@ -109,19 +109,20 @@ export const tooManyConcurrentActivations = (): AppError =>
   );
 
 /**
- * 409 while a promotion of the gate has completed and its candidate is not activated yet (GateState
+ * 409 while a promotion of gate `gateId` has completed and its candidate is not activated yet (the store's
  * completingPromotion; the completion's own activation, `own`, passes): another activation written then would be
  * undone by the candidate's a moment later, or leave the promotion completed with its candidate never served. The
  * completion is applied within its request (or by the next cron tick, should that request die), so a retry after it
  * activates over the candidate. The store refuses such a write too, so this holds when the completion lands between
  * the read and the write.
  */
-export function refuseWhileCompleting(
-  state: Pick<GateState, "completingPromotion">,
+export async function refuseWhileCompleting(
+  deps: { readonly calibrations: Pick<CalibrationStore, "completingPromotion"> },
+  gateId: string,
   own: string | null = null,
   retried = "it then activates over the candidate",
-): void {
-  const p = state.completingPromotion;
+): Promise<void> {
+  const p = await deps.calibrations.completingPromotion(gateId);
   if (p !== null && p !== own) {
     throw new AppError(
       "conflict",
@@ -354,7 +355,7 @@ export async function activate(
   const activationId = as.kind === "promotion_completed" ? as.activationId : newId("act", now, deps.random());
 
   return commitActivation<ActivationResult>(calibration.gate_id, deps, async (state) => {
-    refuseWhileCompleting(state, as.kind === "promotion_completed" ? as.promotion.id : null);
+    await refuseWhileCompleting(deps, calibration.gate_id, as.kind === "promotion_completed" ? as.promotion.id : null);
     if (as.kind === "activation" && isCurrent(calibration.id, state)) {
       const result: ActivationResult = { activation: null, seq: state.headSeq, alreadyCurrent: true, calibration, shift: null, warnings: [] };
       return { result, activated: null, warnings: result.warnings };

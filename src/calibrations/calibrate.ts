@@ -273,12 +273,11 @@ export async function calibrate(
 
   // An activating upload is written only if the gate's current calibration is still the one its shift and
   // previous_calibration_id were computed against; a concurrent activation makes it recompute against the new one.
-  return commitActivation(gateId, deps, async (state) => {
-    const { rows, headSeq, heads, promotionOpen } = state;
+  return commitActivation(gateId, deps, async ({ rows, headSeq, heads, promotionOpen }) => {
     const { calibration, shift, outcome, activation } = await prepare(rows, promotionOpen);
     // An upload that is served waits for a promotion's completion under way, as an activation does (stored only, it
     // changes nothing served and is written).
-    if (activation !== null) refuseWhileCompleting(state);
+    if (activation !== null) await refuseWhileCompleting(deps, gateId);
     const gate = { gate_id: gateId, index: meta.index, embedding: meta.embedding, reranker: meta.reranker, created_at: createdAt };
     const event =
       activation === null

@@ -27,7 +27,7 @@ export const toGate = (r: GateDbRow): GateRow => ({
 export const HEAD_SEQ = `COALESCE((SELECT head_seq FROM gate_heads WHERE gate_id = ?2), 0)`;
 
 /**
- * The promotion of gate `gate` whose completion is written in its state of record but not applied yet (GateState
+ * The promotion of gate `gate` whose completion is written in its state of record but not applied yet (the store's
  * completingPromotion), or NULL: the promotion is `completed` while its control is still the gate's current
  * calibration, its completion's audit row has no log event, and the log holds no completion of it (one applied, then
  * rolled back to the control before its audit row was linked, is done). Read through the gate's promotions

@@ -219,19 +219,28 @@ export class D1CalibrationStore implements CalibrationStore {
     return written!.meta.changes === 1 ? Number(written!.meta.last_row_id) : null;
   }
 
+  async completingPromotion(gateId: string): Promise<string | null> {
+    return (
+      (
+        await this.db
+          .prepare(`SELECT ${COMPLETING_PROMOTION("?1")} AS id`)
+          .bind(gateId)
+          .first<{ id: string | null }>()
+      )?.id ?? null
+    );
+  }
+
   async gateState(gateId: string): Promise<GateState> {
-    const [rows, head, open, completing] = await this.db.batch<unknown>([
+    const [rows, head, open] = await this.db.batch<unknown>([
       this.db.prepare(`SELECT * FROM active_calibrations WHERE gate_id = ? ORDER BY activation_seq DESC`).bind(gateId),
       this.db.prepare(`SELECT head_seq, rollout, shadows FROM gate_heads WHERE gate_id = ?`).bind(gateId),
       // The promotions feature's table (migrations/0009), read by its open-promotion index only: an activation must see
       // a promotion open in D1 whose start event is not logged yet (activation.ts isCurrent).
       this.db.prepare(`SELECT 1 AS open FROM promotions WHERE gate_id = ? AND state IN ('running', 'paused') LIMIT 1`).bind(gateId),
-      this.db.prepare(`SELECT ${COMPLETING_PROMOTION("?1")} AS id`).bind(gateId),
     ]);
     const h = (head!.results as { head_seq: number; rollout: string | null; shadows: string }[])[0];
     return {
       promotionOpen: open!.results.length > 0,
-      completingPromotion: (completing!.results as { id: string | null }[])[0]?.id ?? null,
       rows: rows!.results as ActiveRow[],
       headSeq: h?.head_seq ?? 0,
       heads: { rollout: h?.rollout ? (JSON.parse(h.rollout) as ServedRollout) : null, shadows: h ? (JSON.parse(h.shadows) as ServedShadow[]) : [] },

@@ -114,11 +114,6 @@ export interface GateState {
    * `heads.rollout`.
    */
   readonly promotionOpen: boolean;
-  /**
-   * The promotion whose completion is written but whose candidate is not activated yet (null: none): no other change
-   * of the gate's calibration is written meanwhile (the store refuses it; activation.ts refuseWhileCompleting).
-   */
-  readonly completingPromotion: string | null;
 }
 
 /** What a gate serves besides its calibrations, as its head and its open promotion hold them (the dashboard's listings). */
@@ -163,6 +158,12 @@ export interface CalibrationStore {
   append(entry: LogEntry, expectedHeadSeq: number): Promise<number | null>;
   /** The gate's active rows and head seq, read in one transaction. */
   gateState(gateId: string): Promise<GateState>;
+  /**
+   * The promotion of the gate whose completion is written but whose candidate is not activated yet (null: none): no
+   * other change of the gate's calibration is written meanwhile (the store refuses it; activation.ts
+   * refuseWhileCompleting). Read by the writers only, apart from gateState, which the read paths use.
+   */
+  completingPromotion(gateId: string): Promise<string | null>;
   /**
    * The heads and open-promotion flags of many gates, the same as gateState reads each, in one statement per
    * D1_MAX_BOUND_PARAMETERS gates (not one transaction: each gate's entry is read at once, the gates need not agree).

@@ -45,7 +45,7 @@ export async function startPromotion(
   const state = await deps.calibrations.gateState(candidate.gate_id);
   // Not while another promotion's completion is being applied: its candidate is about to replace the control this one
   // would be started against (the store refuses such an insert too, below).
-  refuseWhileCompleting(state, null, "it then starts against the candidate");
+  await refuseWhileCompleting(deps, candidate.gate_id, null, "it then starts against the candidate");
   const current = currentOf(state.rows);
   if (current === null) throw new AppError("conflict", "the gate serves no calibration yet: activate one before promoting another against it");
   if (current.calibration_id === candidate.id)
@@ -93,7 +93,7 @@ export async function startPromotion(
   // control batches would be refused), so none is stored; started again, it runs against the calibration now served.
   if (created === "control_replaced") {
     // refused by the store: the control replaced, or another promotion's completion written since the read
-    refuseWhileCompleting(await deps.calibrations.gateState(candidate.gate_id), null, "it then starts against the candidate");
+    await refuseWhileCompleting(deps, candidate.gate_id, null, "it then starts against the candidate");
     throw new AppError(
       "conflict",
       `the gate's current calibration changed from ${current.calibration_id} while this promotion was started; nothing was changed: retry`,

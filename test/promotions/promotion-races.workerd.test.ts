@@ -112,7 +112,7 @@ describe("promotions racing activations", () => {
     // The store refuses such a write by itself: an activation that read the gate before the completion was written
     // (its state says no completion under way) loses every attempt, and writes nothing.
     const stale = Object.create(base.calibrations) as typeof base.calibrations;
-    stale.gateState = async (gateId) => ({ ...(await base.calibrations.gateState(gateId)), completingPromotion: null });
+    stale.completingPromotion = async () => null;
     const lost = await activate(v3.id, "bob", "hotfix", { ...base, calibrations: stale }).catch((e: unknown) => e);
     expect(lost).toMatchObject({ code: "conflict" });
     expect(await gateLog(p.gate_id)).toEqual(logBefore);

@@ -115,8 +115,12 @@ export class MemoryCalibrationStore implements CalibrationStore {
       headSeq: this.latestSeq(gateId),
       heads: { rollout, shadows: structuredClone(shadows) },
       promotionOpen: false,
-      completingPromotion: null,
     };
+  }
+
+  /** No promotions here: none is ever completing. */
+  async completingPromotion(_gateId: string): Promise<string | null> {
+    return null;
   }
 
   async splits(gateIds: readonly string[]): Promise<Map<string, GateSplit>> {
