@@ -502,6 +502,7 @@ export async function startInlineWorker(contents, { log = LogLevel.WARN, d1 = fa
   return {
     mf,
     url,
+    workerdPid: findWorkerdPid(),
     close: async () => {
       await mf.dispose();
       rmSync(tmp, { recursive: true, force: true });

@@ -26,7 +26,7 @@ import {
   toGate,
   toPending,
 } from "./d1-rows";
-import { decodeDistribution, encodeDistribution } from "./distribution-codec";
+import { decodeDistribution, distributionText } from "./distribution-codec";
 import type {
   ActiveRow,
   ActiveSummary,
@@ -154,7 +154,7 @@ export class D1CalibrationStore implements CalibrationStore {
           c.expected_drop_rate,
           c.n,
           JSON.stringify(c),
-          encodeDistribution(input.distribution),
+          distributionText(input.distribution),
           c.created_at,
           c.created_by,
           request?.key ?? null,
@@ -198,7 +198,7 @@ export class D1CalibrationStore implements CalibrationStore {
     const row = await this.db
       .prepare(`SELECT distribution FROM calibrations WHERE id = ?`)
       .bind(id)
-      .first<{ distribution: ArrayBuffer | number[] }>();
+      .first<{ distribution: string | ArrayBuffer | number[] }>();
     return row ? decodeDistribution(row.distribution) : null;
   }
 

@@ -5,7 +5,14 @@
  *                               eligible scores' values, below and atOrBelow (K_e each; K_e = 0: no eligible score).
  * K <= DISTRIBUTION_KNOTS (2000) gives at most 48 KB + 16 bytes per block (96 KB for a guarded gate), far below D1's
  * 2 MB row limit. Version 1 rows written before guarded calibrations kept their eligible summary still decode.
+ *
+ * D1 stores these bytes as base64 text (`distributionText`), not as a BLOB: its Worker binding sends a BLOB parameter,
+ * and returns a BLOB column, as a JSON array with one number per byte (48,000 numbers, about 170 KB of JSON, for a
+ * 48 KB summary), which the Worker serializes and parses at every upload and every read of a previous calibration,
+ * where base64 is one 64 KB string (docs/benchmarks.md, "Stored distributions"). Rows stored as BLOBs before still
+ * decode: the column keeps whatever type each row was written with.
  */
+import { fromBase64, toBase64 } from "../platform/digest";
 import type { Distribution } from "../stats/distribution";
 
 const BARE = 1;
@@ -55,13 +62,22 @@ function readArrays(view: DataView, start: number, k: number, n: number): Distri
   return { n, values: read(start), below: read(start + 8 * k), atOrBelow: read(start + 16 * k) };
 }
 
-/** Decodes what `encodeDistribution` wrote. D1 may hand BLOBs back as ArrayBuffer, a typed array or number[]. */
-export function decodeDistribution(raw: ArrayBuffer | ArrayBufferView | readonly number[]): Distribution {
-  const bytes = Array.isArray(raw)
-    ? Uint8Array.from(raw as readonly number[])
-    : raw instanceof ArrayBuffer
-      ? new Uint8Array(raw)
-      : new Uint8Array((raw as ArrayBufferView).buffer, (raw as ArrayBufferView).byteOffset, (raw as ArrayBufferView).byteLength);
+/** What D1's `distribution` column holds: the encoded summary as base64 text. */
+export const distributionText = (dist: Distribution): string => toBase64(encodeDistribution(dist));
+
+/**
+ * Decodes what `encodeDistribution` wrote: base64 text (`distributionText`), or the bytes of a row stored as a BLOB,
+ * which D1 may hand back as ArrayBuffer, a typed array or number[].
+ */
+export function decodeDistribution(raw: string | ArrayBuffer | ArrayBufferView | readonly number[]): Distribution {
+  const bytes =
+    typeof raw === "string"
+      ? fromBase64(raw)
+      : Array.isArray(raw)
+        ? Uint8Array.from(raw as readonly number[])
+        : raw instanceof ArrayBuffer
+          ? new Uint8Array(raw)
+          : new Uint8Array((raw as ArrayBufferView).buffer, (raw as ArrayBufferView).byteOffset, (raw as ArrayBufferView).byteLength);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = bytes.byteLength < HEADER_BYTES ? 0 : view.getUint32(0, true);
   if (version !== BARE && version !== GUARDED) throw new TypeError("decodeDistribution: unknown encoding");

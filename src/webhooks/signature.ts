@@ -6,16 +6,9 @@
  * that package as an independent implementation.
  */
 
-import { hmacSha256, toBase64 } from "../platform/digest";
+import { fromBase64, hmacSha256, toBase64 } from "../platform/digest";
 
 const SECRET_PREFIX = "whsec_";
-
-function unbase64(s: string): Uint8Array {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
 
 /** A new signing secret: whsec_ + base64 of 24 random bytes (the spec recommends 24 to 64). */
 export function newWebhookSecret(randomBytes: Uint8Array): string {
@@ -26,7 +19,7 @@ export function newWebhookSecret(randomBytes: Uint8Array): string {
 /** `v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>` */
 export async function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): Promise<string> {
   if (!secret.startsWith(SECRET_PREFIX)) throw new TypeError("signWebhook: secret must start with whsec_");
-  const mac = await hmacSha256(unbase64(secret.slice(SECRET_PREFIX.length)), `${id}.${timestampSeconds}.${body}`);
+  const mac = await hmacSha256(fromBase64(secret.slice(SECRET_PREFIX.length)), `${id}.${timestampSeconds}.${body}`);
   return `v1,${toBase64(mac)}`;
 }
 

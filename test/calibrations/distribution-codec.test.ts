@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeDistribution, encodeDistribution } from "../../src/calibrations/distribution-codec";
+import { decodeDistribution, distributionText, encodeDistribution } from "../../src/calibrations/distribution-codec";
 import { buildDistribution, type Distribution } from "../../src/stats/distribution";
 import { createRng } from "../support/prng";
 
@@ -36,6 +36,20 @@ describe("distribution codec", () => {
         guarded.eligible === null ? null : plain(guarded.eligible),
       );
     }
+  });
+
+  it("is stored as base64 text of the same bytes (D1's column), and rows stored as bytes still decode", () => {
+    const guarded = { ...pooled, guarded: { floor: 3, eligible: buildDistribution(sorted.subarray(0, 1500), 2000) } };
+    for (const d of [pooled, guarded]) {
+      const text = distributionText(d);
+      expect(text).toBe(Buffer.from(encodeDistribution(d)).toString("base64"));
+      const fromText = decodeDistribution(text);
+      expect(plain(fromText)).toEqual(plain(d));
+      expect(fromText.guarded?.floor).toBe(d.guarded?.floor);
+      expect(plain(decodeDistribution(encodeDistribution(d)))).toEqual(plain(fromText));
+    }
+    // a 96 KB guarded summary is 128 KB of text, well within D1's 2 MB for a value
+    expect(distributionText(guarded).length).toBe(4 * Math.ceil(encodeDistribution(guarded).byteLength / 3));
   });
 
   it("refuses unknown versions and truncated blobs", () => {
