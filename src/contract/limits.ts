@@ -199,6 +199,12 @@ export const MAX_SERIES_ACTIVATIONS = 200;
 export const MAX_SHADOWS_PER_GATE = 3;
 /** Share of production queries a client mirrors to a shadow when `sample_rate` is omitted. */
 export const DEFAULT_SHADOW_SAMPLE_RATE = 0.1;
+/**
+ * Smallest `sample_rate`: one key bucket in 10,000. Clients mirror the keys whose bucket (0..9999, the promotion arms'
+ * basis points) is below `sample_rate * 10000`, so a smaller rate would still mirror one bucket in 10,000, more than
+ * it asked for.
+ */
+export const MIN_SHADOW_SAMPLE_RATE = 0.0001;
 /** Steps of a promotion plan at most (the last is always 100 %). */
 export const MAX_PROMOTION_STEPS = 10;
 /**

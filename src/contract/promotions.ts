@@ -11,6 +11,7 @@ import {
   MAX_PROMOTION_STEPS,
   MAX_STEP_HOURS,
   MIN_PROMOTION_QUERIES,
+  MIN_SHADOW_SAMPLE_RATE,
 } from "./limits";
 import { WindowStatus } from "./monitoring";
 import { ServedShadow } from "./serving";
@@ -22,7 +23,12 @@ import { ServedShadow } from "./serving";
 const Reason = StoredText(MAX_NOTE_LENGTH);
 
 /** The share of keyed queries mirrored to a shadow. */
-const SampleRate = z.number({ error: "must be a number" }).gt(0, { error: "must be above 0" }).max(1, { error: "must be at most 1" });
+const SampleRate = z
+  .number({ error: "must be a number" })
+  .min(MIN_SHADOW_SAMPLE_RATE, {
+    error: `must be at least ${MIN_SHADOW_SAMPLE_RATE}: clients mirror keys in buckets of one in 10,000, so a smaller share would still take one bucket`,
+  })
+  .max(1, { error: "must be at most 1" });
 
 /** Body of POST /v1/calibrations/{id}/shadow: the share of production queries clients mirror to it. */
 export const ShadowBody = z.strictObject({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ObservationBatch, PromotionPlanBody, ROUTES, ShadowBody } from "../../src/contract";
+import { BASIS_POINTS } from "../../packages/client/src/assignment";
+import { MIN_SHADOW_SAMPLE_RATE, ObservationBatch, PromotionPlanBody, ROUTES, ShadowBody, ShadowRateBody } from "../../src/contract";
 
 describe("the promotion contract", () => {
   it("resolves a plan's defaults and refuses malformed steps", () => {
@@ -17,6 +18,13 @@ describe("the promotion contract", () => {
     expect(ShadowBody.parse({}).sample_rate).toBe(0.1);
     expect(ShadowBody.safeParse({ sample_rate: 0 }).success).toBe(false);
     expect(ShadowBody.safeParse({ sample_rate: 1.01 }).success).toBe(false);
+    // Clients mirror keys by bucket of one in 10,000 (BASIS_POINTS): a smaller share would still take a whole bucket.
+    expect(MIN_SHADOW_SAMPLE_RATE * BASIS_POINTS).toBe(1);
+    expect(ShadowBody.parse({ sample_rate: MIN_SHADOW_SAMPLE_RATE }).sample_rate).toBe(MIN_SHADOW_SAMPLE_RATE);
+    const tiny = ShadowBody.safeParse({ sample_rate: 0.00005 });
+    expect(tiny.success).toBe(false);
+    expect(tiny.error!.issues[0]!.message).toContain("at least 0.0001");
+    expect(ShadowRateBody.safeParse({ sample_rate: 0.00005 }).success).toBe(false);
   });
 
   it("names a batch's role and promotion arm", () => {

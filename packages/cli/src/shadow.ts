@@ -3,7 +3,7 @@
  * it out with --remove; then print its live decision on mirrored traffic and its drift window's alarms. The exit code follows the decision against the active gate, for pipelines: 0
  * equivalent, 3 shifted (or shifted against its own target, or a drift alarm of its window), 4 not decided yet.
  */
-import { type Calibration, MAX_MORE_DATA_FACTOR_SHOWN, MIN_DECISION_QUERIES, type ShadowList, type ShadowStatus } from "../../../src/contract";
+import { type Calibration, MAX_MORE_DATA_FACTOR_SHOWN, MIN_DECISION_QUERIES, MIN_SHADOW_SAMPLE_RATE, type ShadowList, type ShadowStatus } from "../../../src/contract";
 import { num, oneId, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
@@ -96,7 +96,12 @@ export function shadowExitCode(s: ShadowStatus): number {
 
 export async function shadow(c: Ctx): Promise<number> {
   const id = oneId(c.positionals, "shadow takes one calibration id: scoregate shadow cal_... [--sample-rate R] [--remove]");
-  const sampleRate = num(c.v["sample-rate"], "--sample-rate", (x) => x > 0 && x <= 1, "a share of queries above 0 and at most 1, e.g. 0.1");
+  const sampleRate = num(
+    c.v["sample-rate"],
+    "--sample-rate",
+    (x) => x >= MIN_SHADOW_SAMPLE_RATE && x <= 1,
+    `a share of queries from ${MIN_SHADOW_SAMPLE_RATE} (one key in 10,000) to 1, e.g. 0.1`,
+  );
   // Each change goes with an Idempotency-Key of this run, sent again with it after a failure (promote.ts sendChange).
   const shown = "the gate's shadows: GET /v1/gates/{gate_id}/shadows";
   const reason = c.v.reason === undefined ? {} : { reason: c.v.reason };
