@@ -1,17 +1,19 @@
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 import { vendorAssets } from "./scripts/vendor-assets.mjs";
 
 /**
- * The order in which files are handed to the two workers. The browser files (the longest) start at once beside the
- * workerd files (their runner takes seconds to start, better spent while the browser files run than at the end); then
- * the Node projects, one after the other ("packages", whose CLI test against a live worker is the longest Node file,
- * then "unit"), each project's files longest first, so the long ones start early and the many short ones fill both
- * workers until the end. Projects are kept together because a worker that moves to a file of another project is a new
- * process that evaluates src/ again: interleaving "unit" and "packages" by duration alone cost about 20 CPU seconds of
- * process starts (docs/benchmarks.md, "Test suite wall time"). The workerd files stay together for the same reason.
+ * The order in which files are handed to the workers (three on two cores). The browser files (the longest) start at
+ * once beside the workerd files (their runner takes seconds to start, better spent while the browser files run than
+ * at the end); then the Node projects, one after the other ("packages", whose CLI test against a live worker is the
+ * longest Node file, then "unit"), each project's files longest first, so the long ones start early and the many short
+ * ones fill the workers until the end. Projects are kept together because a worker that moves to a file of another
+ * project is a new process that evaluates src/ again: interleaving "unit" and "packages" by duration alone cost about
+ * 20 CPU seconds of process starts (docs/benchmarks.md, "Test suite wall time"). The workerd files stay together for
+ * the same reason.
  */
 class LongPolesFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
@@ -49,8 +51,12 @@ export default defineConfig(async () => {
   const patience = { testTimeout: 60_000, hookTimeout: 60_000 };
   return {
     test: {
-      // vitest's default is one worker fewer than the cores: a single worker on these 2-core machines.
-      maxWorkers: 2,
+      // vitest's default is one worker fewer than the cores: a single worker on these 2-core machines. Three, on two
+      // cores: a workerd file spends about a quarter of its time waiting between workerd's isolates (D1, KV and the
+      // Durable Objects are services of their own in Miniflare), and the lane that starts the workerd runtime waits
+      // seconds for it; a third lane fills that time (0.90 of the wall time with two, medians of three alternating
+      // runs: docs/benchmarks.md, "Test suite wall time"). More cores, one fewer worker than cores, as vitest would.
+      maxWorkers: Math.max(3, availableParallelism() - 1),
       sequence: { sequencer: LongPolesFirstSequencer },
       projects: [
         {
