@@ -3,7 +3,14 @@
  * it out with --remove; then print its live decision on mirrored traffic and its drift window's alarms. The exit code follows the decision against the active gate, for pipelines: 0
  * equivalent, 3 shifted (or shifted against its own target, or a drift alarm of its window), 4 not decided yet.
  */
-import { type Calibration, MAX_MORE_DATA_FACTOR_SHOWN, MIN_DECISION_QUERIES, MIN_SHADOW_SAMPLE_RATE, type ShadowList, type ShadowStatus } from "../../../src/contract";
+import {
+  type Calibration,
+  MAX_MORE_DATA_FACTOR_SHOWN,
+  MIN_DECISION_QUERIES,
+  MIN_SHADOW_SAMPLE_RATE,
+  type ShadowList,
+  type ShadowStatus,
+} from "../../../src/contract";
 import { num, oneId, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";

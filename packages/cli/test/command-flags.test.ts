@@ -177,7 +177,9 @@ describe("number flags", () => {
   it("refuses a shadow's sample rate below one key in 10,000 before sending anything", async () => {
     const r = await cli(["shadow", "cal_x", "--sample-rate", "0.00005"], env);
     expect([r.code, r.stdout]).toEqual([2, ""]);
-    expect(r.stderr.split("\n")[0]).toBe('scoregate: --sample-rate "0.00005" is not valid: it must be a share of queries from 0.0001 (one key in 10,000) to 1, e.g. 0.1');
+    expect(r.stderr.split("\n")[0]).toBe(
+      'scoregate: --sample-rate "0.00005" is not valid: it must be a share of queries from 0.0001 (one key in 10,000) to 1, e.g. 0.1',
+    );
   });
 });
 
