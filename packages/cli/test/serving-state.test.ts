@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GateList, ShadowList, ThresholdResponse } from "../../../src/contract";
+import { GATES_READS_IN_FLIGHT } from "../src/commands";
 import { responses } from "./support/responses";
 import { cli } from "./support/run";
 import { type StubServer, startStubServer } from "./support/stub-server";
@@ -159,6 +160,44 @@ describe("scoregate gates", () => {
     const j = await cli(["gates", "--json"], env());
     expect(JSON.parse(j.stdout)).toEqual(list);
     expect(queries).toEqual([]);
+  });
+
+  it("reads the served gates' thresholds GATES_READS_IN_FLIGHT at a time and prints them in the listing's order", async () => {
+    const n = 20;
+    const base = responses.threshold();
+    const list = GateList.parse({ gates: Array.from({ length: n }, (_, i) => gate(`cal_${i}`, `r${i}`)), next_cursor: null });
+    let inFlight = 0;
+    let most = 0;
+    let release: () => void = () => {};
+    let full = new Promise<void>((r) => {
+      release = r;
+    });
+    stub.handle((req) => {
+      const url = new URL(req.url ?? "/", stub.url);
+      if (url.pathname === "/v1/gates") return { status: 200, body: list };
+      const i = Number(url.searchParams.get("reranker")!.slice(1));
+      inFlight++;
+      most = Math.max(most, inFlight);
+      // Held until the CLI has its reads in flight (or, the last few, a moment), then answered the later ones first; a
+      // read counts as in flight until its answer is sent.
+      if (inFlight === GATES_READS_IN_FLIGHT) release();
+      const held = Promise.race([full, new Promise((r) => setTimeout(r, 500))])
+        .then(() => new Promise((r) => setTimeout(r, (n - i) * 2)))
+        .then(() => {
+          inFlight--;
+          if (inFlight === 0)
+            full = new Promise<void>((r) => {
+              release = r;
+            });
+        });
+      return { status: 200, body: { ...base, calibration_id: `cal_${i}`, threshold: i / 100 }, after: held };
+    });
+    const r = await cli(["gates"], env());
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(most).toBe(GATES_READS_IN_FLIGHT);
+    const heads = r.stdout.split("\n").filter((l) => l.startsWith("docs / "));
+    expect(heads).toEqual(Array.from({ length: n }, (_, i) => `docs / intfloat/e5-large-v2 / r${i}  (gate g-r${i}; current cal_${i})`));
   });
 
   it("a served gate without guards, promotion or shadows prints its versions only", async () => {

@@ -15,6 +15,8 @@ export interface StubAnswer {
   body?: unknown;
   headers?: Record<string, string>;
   delayMs?: number;
+  /** Sent once this settles (after `delayMs`, if both are given). */
+  after?: Promise<unknown>;
 }
 export type Handler = (req: IncomingMessage, body: string) => StubAnswer;
 
@@ -43,8 +45,9 @@ export async function startStubServer(): Promise<StubServer> {
         res.writeHead(r.status, { "Content-Type": "application/json", ...r.headers });
         res.end(r.body === undefined ? "" : typeof r.body === "string" ? r.body : JSON.stringify(r.body));
       };
-      if (r.delayMs) setTimeout(send, r.delayMs);
-      else send();
+      const delayed = () => (r.delayMs ? setTimeout(send, r.delayMs) : send());
+      if (r.after) void r.after.then(delayed, delayed);
+      else delayed();
     });
   });
   server.listen(0, "127.0.0.1");
