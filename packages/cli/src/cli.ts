@@ -10,15 +10,28 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 
 // `scoregate watch` runs until interrupted: ^C ends it with exit 0. Every other command stops at once, with the
 // shell's codes (130 for SIGINT, 143 for SIGTERM) and a line saying so: a pipeline that cancels a calibrate must not
-// see it go on to upload and serve. An upload already sent may have reached the server: the line says where to look.
+// see it go on to upload and serve. What may already have reached the server, the line says and where to look: an
+// upload, a promotion's start or override; and a promotion waited for (--wait) goes on, only the wait stopped.
 const interrupted = new AbortController();
-const command = process.argv.slice(2).find((a) => !a.startsWith("-"));
+const argv = process.argv.slice(2);
+const command = argv.find((a) => !a.startsWith("-"));
+const waiting = argv.some((a) => a === "--wait" || a.startsWith("--wait="));
+// `promote` starts a promotion or overrides the open one (--pause, ...); `promotion` only reads one
+const promotionNote = waiting
+  ? " waiting: the promotion goes on, only the wait stopped (scoregate promotion ID --wait SECONDS waits again)"
+  : command === "promote"
+    ? ": a change already sent may have been applied (scoregate promotion ID shows the promotion)"
+    : "";
+const INTERRUPTED_NOTES: Partial<Record<string, string>> = {
+  calibrate: ": an upload already sent may have been stored (scoregate history shows it)",
+  promote: promotionNote,
+  promotion: promotionNote,
+};
 for (const s of ["SIGINT", "SIGTERM"] as const) {
   process.once(s, () => {
     interrupted.abort();
     if (command === "watch") return;
-    const upload = command === "calibrate" ? ": an upload already sent may have been stored (scoregate history shows it)" : "";
-    process.stderr.write(`scoregate: interrupted by ${s}, stopped${upload}\n`);
+    process.stderr.write(`scoregate: interrupted by ${s}, stopped${(command && INTERRUPTED_NOTES[command]) ?? ""}\n`);
     process.exit(s === "SIGINT" ? 130 : 143);
   });
 }

@@ -534,6 +534,40 @@ describe("the other commands against the local worker", () => {
     }
   }, 60_000);
 
+  it("Ctrl-C or SIGTERM during promote or promotion --wait says what goes on: the promotion, or a change already sent", async () => {
+    // A server that never answers: the command is still waiting for it when the signal comes.
+    const { createServer } = await import("node:http");
+    const held: import("node:http").ServerResponse[] = [];
+    const server = createServer((_req, res) => void held.push(res));
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    const port = (server.address() as import("node:net").AddressInfo).port;
+    const { spawn } = await import("node:child_process");
+    try {
+      for (const [argv, signal, code, says] of [
+        [["promotion", "prm_0000000001", "--wait", "600"], "SIGINT", 130, "stopped waiting: the promotion goes on, only the wait stopped"],
+        [["promote", "cal_0000000002", "--wait=600"], "SIGTERM", 143, "stopped waiting: the promotion goes on, only the wait stopped"],
+        [["promote", "cal_0000000002", "--pause"], "SIGINT", 130, "stopped: a change already sent may have been applied"],
+        [["promotion", "prm_0000000001"], "SIGINT", 130, "stopped\n"],
+      ] as const) {
+        const child = spawn(process.execPath, [join(ROOT, "packages/cli/dist/cli.js"), ...argv], {
+          env: { ...process.env, SCOREGATE_URL: `http://127.0.0.1:${port}`, SCOREGATE_TOKEN: "dev-admin" },
+        });
+        let stderr = "";
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        const exited = new Promise<number | null>((ok) => child.on("exit", (c) => ok(c)));
+        await vi.waitFor(() => expect(held.length).toBeGreaterThan(0), { timeout: 20_000, interval: 20 }); // a request is out
+        held.length = 0;
+        child.kill(signal);
+        expect(await exited, argv.join(" ")).toBe(code);
+        expect(stderr, argv.join(" ")).toContain(`scoregate: interrupted by ${signal}, ${says}`);
+        expect(stderr).not.toMatch(/at .*\.js:\d+/u); // no stack trace
+      }
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  }, 60_000);
+
   it("watch keeps running while the server is down (reconnecting) and ^C ends it with 0", async () => {
     // a port nothing listens on: every connection is refused, so the stream only waits between reconnects
     const { createServer } = await import("node:http");
