@@ -1,9 +1,10 @@
 /**
  * Strict input on every route: unknown and repeated query parameters, duplicate JSON keys, strict cursors and limits,
  * "is required", no raw validation-library phrasing, 413 hints, the NDJSON one-line hint, batch_mismatch, gate fields
- * contradicting calibration_id, bodies that break off, and alert notes that are kept.
+ * contradicting calibration_id, bodies that break off, bodies sent to routes that take none, and alert notes that are
+ * kept.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { ROUTES, type RouteSpec } from "../../src/contract";
 import { cursorOf } from "../../src/platform/http/cursor";
 import { gateIdOf } from "../../src/platform/ids";
@@ -334,5 +335,22 @@ describe("alert notes", () => {
     expect(resolved).toMatchObject({ status: "resolved", acknowledged_note: "looking", resolved_note: "typo in the service config" });
     expect((await callJson("GET", `/v1/alerts/${id}`, 200)).resolved_note).toBe("typo in the service config");
     await expectError(await call("POST", `/v1/alerts/${id}/resolve`, { json: { note: 5 } }), 422, "invalid_input");
+  });
+});
+
+describe("a body on a route that takes none", () => {
+  it("is a 400 that changes nothing (DELETE /v1/webhooks/{id}, the delivery replay); an empty body is no body", async () => {
+    const bodiless = Object.values(ROUTES as Record<string, RouteSpec>).filter((r) => r.method !== "get" && r.body === undefined);
+    expect(bodiless.map((r) => `${r.method} ${r.path}`).sort()).toEqual(["delete /v1/webhooks/{id}", "post /v1/webhooks/deliveries/{id}/replay"]);
+    const hook = await callJson("POST", "/v1/webhooks", 201, { json: { url: `${inject("receiverOrigin")}/hook/bodiless`, description: "bodiless" } });
+    const sent = await expectError(await call("DELETE", `/v1/webhooks/${hook.id}`, { json: { confirm: true } }), 400, "bad_request");
+    expect(sent.message).toBe("DELETE /v1/webhooks/{id} takes no request body");
+    expect((await callJson("GET", "/v1/webhooks", 200)).endpoints.map((w) => w.id)).toContain(hook.id);
+    // before the delivery is looked up: no 404 for one that does not exist
+    const replay = await expectError(await call("POST", "/v1/webhooks/deliveries/dlv_0000000000000000/replay", { body: "x" }), 400, "bad_request");
+    expect(replay.message).toBe("POST /v1/webhooks/deliveries/{id}/replay takes no request body");
+    await expectError(await call("POST", "/v1/webhooks/deliveries/dlv_0000000000000000/replay", { body: "" }), 404, "not_found");
+    await callJson("DELETE", `/v1/webhooks/${hook.id}`, 200, { body: "" });
+    expect((await callJson("GET", "/v1/webhooks", 200)).endpoints.map((w) => w.id)).not.toContain(hook.id);
   });
 });

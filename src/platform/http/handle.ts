@@ -89,6 +89,25 @@ export type HandleOptions<R extends RouteSpec> = ([JsonBodySchema<R>] extends [n
   readonly params?: { readonly [K in ParamNames<R["path"]>]?: (raw: string) => string };
 };
 
+/**
+ * A route the table gives no body (a GET, DELETE /v1/webhooks/{id}, the delivery replay) refuses one with 400: data
+ * sent there would be ignored, and a caller who sends it expects it to count. An empty body is no body. Reads at most
+ * the first chunk that holds a byte, then cancels the rest.
+ */
+async function refuseBody(req: Request, spec: RouteSpec): Promise<void> {
+  if (req.body === null) return;
+  const reader = req.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      if (value.byteLength > 0) throw new AppError("bad_request", `${spec.method.toUpperCase()} ${spec.path} takes no request body`);
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
 /** True for a route whose body has encodings other than JSON: it reads its body and checks its query itself. */
 const readsOwnBody = (spec: RouteSpec): boolean => spec.body !== undefined && Object.keys(spec.body.content).some((t) => t !== "application/json");
 
@@ -221,6 +240,7 @@ export function handle<D, R extends RouteSpec>(app: Hono<RouteEnv<D>>, spec: R, 
     const params: Record<string, string> = {};
     for (const [name, raw] of Object.entries(c.req.param() as Record<string, string>)) params[name] = options.params?.[name]?.(raw) ?? raw;
     const query = spec.query ? validate(spec.query, c.req.query(), "bad_request", "query parameters") : undefined;
+    if (spec.body === undefined) await refuseBody(c.req.raw, spec);
     const body = jsonBody
       ? validate(
           jsonBody.content["application/json"] as z.ZodType,
