@@ -280,7 +280,7 @@ class ObservationQueue:
                     if self._sender is not token:
                         break  # given up while its request was out: the sender that replaced it owns the queue
                     unanswered = unanswered + 1 if isinstance(outcome, ClientError) else 0
-                    # an error that took half the timeout or more is no stale connection's: the next would take as long
+                    # a failure that took half the timeout or more (an error, a 5xx): the next would take as long
                     slow = self._now() - self._sender_at >= self._timeout / 2
                     error = self._error_of(outcome)
                     if error is None:
@@ -317,12 +317,13 @@ class ObservationQueue:
                     delay = _http.backoff_delay(initial, cap, self._failures, self._rng(), error.retry_after)
                     batch.next_attempt_at = t + delay
                     self._next_attempt_at = t + delay
-                    # a flush goes on after a 5xx or a 429 (batches of different gates reach different monitors) and
-                    # after one fast network error (a stale keep-alive connection, at shutdown after a long idle), not
-                    # after a timeout, a slow error or a second unanswered batch in a row: the next would fail too, and
-                    # close() would wait one timeout per batch
-                    unanswered_stop = error.code == "timeout" or slow or unanswered > 1
-                    if not force or (isinstance(outcome, ClientError) and unanswered_stop):
+                    # a flush goes on after a fast 5xx or 429 (batches of different gates reach different monitors)
+                    # and after one fast network error (a stale keep-alive connection, at shutdown after a long idle),
+                    # not after a timeout, a failure (an answer or an error) that took half the timeout or more, or a
+                    # second unanswered batch in a row: the next would fail too, and close() would wait about one
+                    # timeout per batch
+                    unanswered_stop = error.code == "timeout" or unanswered > 1
+                    if not force or slow or (isinstance(outcome, ClientError) and unanswered_stop):
                         break
             finally:
                 if said is not None:

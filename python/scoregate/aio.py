@@ -210,7 +210,7 @@ class AsyncClient(ClientBase):
                 await self._drive(force=False)
 
     async def flush(self) -> FlushResult:
-        """Sends every queued observation now (one attempt per batch, up to a timeout or a second unanswered batch in a row; failures
+        """Sends every queued observation now (one attempt per batch, up to a timeout, a slow failure or a second unanswered batch in a row; failures
         stay queued for a retry with the same batch id, so the server counts a batch once)."""
         sent, failed = await self._drive(force=True)
         return FlushResult(sent, failed, self.observation_stats())

@@ -283,7 +283,7 @@ class Client(ClientBase):
             self._drive(force=False)
 
     def flush(self) -> FlushResult:
-        """Sends every queued observation now (one attempt per batch, up to a timeout or a second unanswered batch in a row; failures
+        """Sends every queued observation now (one attempt per batch, up to a timeout, a slow failure or a second unanswered batch in a row; failures
         stay queued for a retry with the same batch id, so the server counts a batch once)."""
         sent, failed = self._drive(force=True)
         return FlushResult(sent, failed, self.observation_stats())

@@ -6,6 +6,8 @@ both clients share the rule."""
 from __future__ import annotations
 
 import asyncio
+import http.client
+import io
 import logging
 import unittest
 import urllib.error
@@ -168,6 +170,37 @@ class FlushPastNetworkErrorsTests(unittest.TestCase):
         self.assertEqual(self.run_close(0.01), (2, 2, 3))
 
     def test_a_slow_error_stops_at_once(self) -> None:
+        self.assertEqual(self.run_close(0.6), (1, 1, 3))
+
+
+class FlushPastServerErrorsTests(unittest.TestCase):
+    """close() goes on past a fast 5xx (each gate's monitor is another object), not past one that took half the timeout
+    or more (a proxy waiting on a slow upstream: the next would take as long), as the TypeScript client does."""
+
+    def run_close(self, delay: float) -> Any:
+        clock = Clock()
+        posts: List[float] = []
+
+        def opener(req: urllib.request.Request, timeout: float) -> Any:
+            if req.get_method() != "POST":
+                raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+            posts.append(clock())
+            clock.advance(delay)  # the 503 comes after `delay` s of the (fake) clock
+            h = http.client.HTTPMessage()
+            h["Content-Type"] = "application/json"
+            body = io.BytesIO(b'{"error": {"code": "unavailable", "message": "upstream timed out"}}')
+            raise urllib.error.HTTPError(req.full_url, 503, "Service Unavailable", h, body)
+
+        c = Client("http://scoregate.test", "t", timeout=1.0, background=False, clock=clock, opener=opener, rng=lambda: 0.0)
+        for cal in ("cal_0000000001", "cal_0000000002", "cal_0000000003"):
+            c.report(5, 1, calibration_id=cal)
+        r = c.close()
+        return len(posts), r.failed_batches, r.stats.queued
+
+    def test_fast_server_errors_do_not_stop_it(self) -> None:
+        self.assertEqual(self.run_close(0.01), (3, 3, 3))
+
+    def test_a_slow_server_error_stops_at_once(self) -> None:
         self.assertEqual(self.run_close(0.6), (1, 1, 3))
 
 

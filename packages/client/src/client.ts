@@ -175,7 +175,7 @@ export class ScoregateClient {
     this.#reporter.report(observation, options.waitUntil ?? this.#options.waitUntil);
   }
 
-  /** Sends every queued observation now (one attempt per batch, up to a timeout or a second unanswered batch in a row; failures stay queued). */
+  /** Sends every queued observation now (one attempt per batch, up to a timeout, a slow failure or a second unanswered batch in a row; failures stay queued). */
   flush(): Promise<FlushResult> {
     return this.#reporter.flush();
   }

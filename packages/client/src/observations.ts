@@ -282,11 +282,11 @@ export class ObservationReporter {
       const delay = backoffDelay(this.#deps.backoff, this.#failures, this.#deps.random, error.retryAfterMs);
       batch.nextAttemptAt = t + delay;
       this.#nextAttemptAt = t + delay;
-      // A flush goes on after a 5xx or a 429 (batches of different gates reach different monitors) and after one fast
-      // network error (a stale keep-alive connection, at shutdown after a long idle), not after a timeout, an error that
-      // took half the timeout or more, or a second unanswered batch in a row: the next would fail too, and close()
-      // would wait one timeout per batch.
-      if (!force || (outcome.kind === "failed" && (error.code === "timeout" || t - at >= this.#deps.timeoutMs / 2 || unanswered > 1))) break;
+      // A flush goes on after a fast 5xx or 429 (batches of different gates reach different monitors) and after one
+      // fast network error (a stale keep-alive connection, at shutdown after a long idle), not after a timeout, a
+      // failure (an answer or an error) that took half the timeout or more, or a second unanswered batch in a row: the
+      // next would fail too, and close() would wait about one timeout per batch.
+      if (!force || t - at >= this.#deps.timeoutMs / 2 || (outcome.kind === "failed" && (error.code === "timeout" || unanswered > 1))) break;
     }
     return { sent, failed };
   }

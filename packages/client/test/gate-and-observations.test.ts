@@ -431,6 +431,33 @@ describe("observation batching", () => {
     expect(await run(600)).toEqual({ posts: 1, failed: 1, queued: 3 });
   });
 
+  it("close() goes on past a fast 5xx, not past one that took half the timeout or more (a proxy waiting on a slow upstream)", async () => {
+    // each POST answers 503 after `delay` ms of the (fake) clock
+    const run = async (delay: number) => {
+      let posts = 0;
+      const fetchFn = (async (input: RequestInfo | URL) => {
+        if (new URL(String(input)).pathname !== "/v1/observations") return ok(thresholdBody("cal_0000000001", 0.5));
+        posts++;
+        vi.setSystemTime(Date.now() + delay);
+        return new Response(JSON.stringify({ error: { code: "unavailable", message: "upstream timed out" } }), { status: 503 });
+      }) as typeof fetch;
+      const client = new ScoregateClient({
+        baseUrl: "https://scoregate.test",
+        token: "t",
+        fetch: fetchFn,
+        timeoutMs: 1000,
+        observations: { timer: false },
+      });
+      for (const id of ["cal_0000000001", "cal_0000000002", "cal_0000000003"]) client.report({ calibrationId: id, candidates: 5, dropped: 1 });
+      const result = await client.close();
+      return { posts, failed: result.failedBatches, queued: result.stats.queued };
+    };
+    // fast: each gate's monitor is another object, so one 503 says little about the next batch
+    expect(await run(10)).toEqual({ posts: 3, failed: 3, queued: 3 });
+    // slow: 600 of the 1,000 ms each; close() would wait about a timeout per batch
+    expect(await run(600)).toEqual({ posts: 1, failed: 1, queued: 3 });
+  });
+
   it("flush() while the server is down keeps the batches for later", async () => {
     const server = serverWith(() => "network-error");
     const client = makeClient(server, { timer: false });
