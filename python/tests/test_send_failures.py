@@ -145,63 +145,52 @@ class SendFailureLogTests(unittest.TestCase):
         self.assertIn("promotion=t.promotion", output[0])
 
 
+def close_failing(delay: float, failure: str) -> Any:
+    """close() over three gates' batches whose POSTs each fail after ``delay`` s of the (fake) clock: a network error
+    (a stale connection when fast, a proxy cutting a slow upstream when slow) or a 503 (a proxy waiting on its
+    upstream). Returns the POSTs made, the failed batches and what stays queued."""
+    clock = Clock()
+    posts: List[float] = []
+
+    def opener(req: urllib.request.Request, timeout: float) -> Any:
+        if req.get_method() != "POST":
+            raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+        posts.append(clock())
+        clock.advance(delay)
+        if failure == "network":
+            raise urllib.error.URLError(ConnectionResetError(104, "Connection reset by peer"))
+        h = http.client.HTTPMessage()
+        h["Content-Type"] = "application/json"
+        body = io.BytesIO(b'{"error": {"code": "unavailable", "message": "upstream timed out"}}')
+        raise urllib.error.HTTPError(req.full_url, 503, "Service Unavailable", h, body)
+
+    c = Client("http://scoregate.test", "t", timeout=1.0, background=False, clock=clock, opener=opener, rng=lambda: 0.0)
+    for cal in ("cal_0000000001", "cal_0000000002", "cal_0000000003"):
+        c.report(5, 1, calibration_id=cal)
+    r = c.close()
+    return len(posts), r.failed_batches, r.stats.queued
+
+
 class FlushPastNetworkErrorsTests(unittest.TestCase):
     """close() goes on past one fast network error (a stale keep-alive connection at shutdown), not past a slow one
     (half the timeout or more: the next would take as long) nor a second in a row, as the TypeScript client does."""
 
-    def run_close(self, delay: float) -> Any:
-        clock = Clock()
-        posts: List[float] = []
-
-        def opener(req: urllib.request.Request, timeout: float) -> Any:
-            if req.get_method() != "POST":
-                raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
-            posts.append(clock())
-            clock.advance(delay)  # the error comes after `delay` s of the (fake) clock
-            raise urllib.error.URLError(ConnectionResetError(104, "Connection reset by peer"))
-
-        c = Client("http://scoregate.test", "t", timeout=1.0, background=False, clock=clock, opener=opener, rng=lambda: 0.0)
-        for cal in ("cal_0000000001", "cal_0000000002", "cal_0000000003"):
-            c.report(5, 1, calibration_id=cal)
-        r = c.close()
-        return len(posts), r.failed_batches, r.stats.queued
-
     def test_a_fast_error_then_a_second_one_stops(self) -> None:
-        self.assertEqual(self.run_close(0.01), (2, 2, 3))
+        self.assertEqual(close_failing(0.01, "network"), (2, 2, 3))
 
     def test_a_slow_error_stops_at_once(self) -> None:
-        self.assertEqual(self.run_close(0.6), (1, 1, 3))
+        self.assertEqual(close_failing(0.6, "network"), (1, 1, 3))
 
 
 class FlushPastServerErrorsTests(unittest.TestCase):
     """close() goes on past a fast 5xx (each gate's monitor is another object), not past one that took half the timeout
     or more (a proxy waiting on a slow upstream: the next would take as long), as the TypeScript client does."""
 
-    def run_close(self, delay: float) -> Any:
-        clock = Clock()
-        posts: List[float] = []
-
-        def opener(req: urllib.request.Request, timeout: float) -> Any:
-            if req.get_method() != "POST":
-                raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
-            posts.append(clock())
-            clock.advance(delay)  # the 503 comes after `delay` s of the (fake) clock
-            h = http.client.HTTPMessage()
-            h["Content-Type"] = "application/json"
-            body = io.BytesIO(b'{"error": {"code": "unavailable", "message": "upstream timed out"}}')
-            raise urllib.error.HTTPError(req.full_url, 503, "Service Unavailable", h, body)
-
-        c = Client("http://scoregate.test", "t", timeout=1.0, background=False, clock=clock, opener=opener, rng=lambda: 0.0)
-        for cal in ("cal_0000000001", "cal_0000000002", "cal_0000000003"):
-            c.report(5, 1, calibration_id=cal)
-        r = c.close()
-        return len(posts), r.failed_batches, r.stats.queued
-
     def test_fast_server_errors_do_not_stop_it(self) -> None:
-        self.assertEqual(self.run_close(0.01), (3, 3, 3))
+        self.assertEqual(close_failing(0.01, "503"), (3, 3, 3))
 
     def test_a_slow_server_error_stops_at_once(self) -> None:
-        self.assertEqual(self.run_close(0.6), (1, 1, 3))
+        self.assertEqual(close_failing(0.6, "503"), (1, 1, 3))
 
 
 if __name__ == "__main__":

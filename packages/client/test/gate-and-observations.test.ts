@@ -404,58 +404,43 @@ describe("observation batching", () => {
     expect(client.observationStats()).toMatchObject({ queued: 0, sent: 2 });
   });
 
+  /**
+   * close() over three gates' batches whose POSTs each fail after `delay` ms of the (fake) clock: a network error (a
+   * stale connection when fast, a proxy cutting a slow upstream when slow) or a 503 (a proxy waiting on its upstream).
+   */
+  const closeFailing = async (delay: number, failure: "network" | "503") => {
+    let posts = 0;
+    const fetchFn = (async (input: RequestInfo | URL) => {
+      if (new URL(String(input)).pathname !== "/v1/observations") return ok(thresholdBody("cal_0000000001", 0.5));
+      posts++;
+      vi.setSystemTime(Date.now() + delay);
+      if (failure === "network") throw new TypeError("fetch failed", { cause: { code: "ECONNRESET" } });
+      return new Response(JSON.stringify({ error: { code: "unavailable", message: "upstream timed out" } }), { status: 503 });
+    }) as typeof fetch;
+    const client = new ScoregateClient({
+      baseUrl: "https://scoregate.test",
+      token: "t",
+      fetch: fetchFn,
+      timeoutMs: 1000,
+      observations: { timer: false },
+    });
+    for (const id of ["cal_0000000001", "cal_0000000002", "cal_0000000003"]) client.report({ calibrationId: id, candidates: 5, dropped: 1 });
+    const result = await client.close();
+    return { posts, failed: result.failedBatches, queued: result.stats.queued };
+  };
+
   it("close() goes on past one fast network error, not past a slow one (half the timeout or more) nor a second in a row", async () => {
-    // each POST fails after `delay` ms of the (fake) clock, as a stale connection (fast) or a proxy cutting a slow upstream
-    const run = async (delay: number) => {
-      const posts: number[] = [];
-      const fetchFn = (async (input: RequestInfo | URL) => {
-        if (new URL(String(input)).pathname !== "/v1/observations") return ok(thresholdBody("cal_0000000001", 0.5));
-        posts.push(Date.now());
-        vi.setSystemTime(Date.now() + delay);
-        throw new TypeError("fetch failed", { cause: { code: "ECONNRESET" } });
-      }) as typeof fetch;
-      const client = new ScoregateClient({
-        baseUrl: "https://scoregate.test",
-        token: "t",
-        fetch: fetchFn,
-        timeoutMs: 1000,
-        observations: { timer: false },
-      });
-      for (const id of ["cal_0000000001", "cal_0000000002", "cal_0000000003"]) client.report({ calibrationId: id, candidates: 5, dropped: 1 });
-      const result = await client.close();
-      return { posts: posts.length, failed: result.failedBatches, queued: result.stats.queued };
-    };
     // fast: the first error may be a stale keep-alive connection, the second in a row says the server is unreachable
-    expect(await run(10)).toEqual({ posts: 2, failed: 2, queued: 3 });
+    expect(await closeFailing(10, "network")).toEqual({ posts: 2, failed: 2, queued: 3 });
     // slow: the error took 600 of the 1,000 ms; the next would take as long, so close() waits no second one
-    expect(await run(600)).toEqual({ posts: 1, failed: 1, queued: 3 });
+    expect(await closeFailing(600, "network")).toEqual({ posts: 1, failed: 1, queued: 3 });
   });
 
   it("close() goes on past a fast 5xx, not past one that took half the timeout or more (a proxy waiting on a slow upstream)", async () => {
-    // each POST answers 503 after `delay` ms of the (fake) clock
-    const run = async (delay: number) => {
-      let posts = 0;
-      const fetchFn = (async (input: RequestInfo | URL) => {
-        if (new URL(String(input)).pathname !== "/v1/observations") return ok(thresholdBody("cal_0000000001", 0.5));
-        posts++;
-        vi.setSystemTime(Date.now() + delay);
-        return new Response(JSON.stringify({ error: { code: "unavailable", message: "upstream timed out" } }), { status: 503 });
-      }) as typeof fetch;
-      const client = new ScoregateClient({
-        baseUrl: "https://scoregate.test",
-        token: "t",
-        fetch: fetchFn,
-        timeoutMs: 1000,
-        observations: { timer: false },
-      });
-      for (const id of ["cal_0000000001", "cal_0000000002", "cal_0000000003"]) client.report({ calibrationId: id, candidates: 5, dropped: 1 });
-      const result = await client.close();
-      return { posts, failed: result.failedBatches, queued: result.stats.queued };
-    };
     // fast: each gate's monitor is another object, so one 503 says little about the next batch
-    expect(await run(10)).toEqual({ posts: 3, failed: 3, queued: 3 });
+    expect(await closeFailing(10, "503")).toEqual({ posts: 3, failed: 3, queued: 3 });
     // slow: 600 of the 1,000 ms each; close() would wait about a timeout per batch
-    expect(await run(600)).toEqual({ posts: 1, failed: 1, queued: 3 });
+    expect(await closeFailing(600, "503")).toEqual({ posts: 1, failed: 1, queued: 3 });
   });
 
   it("flush() while the server is down keeps the batches for later", async () => {
