@@ -497,74 +497,57 @@ describe("the other commands against the local worker", () => {
     expect(json<{ gates: unknown[] }>(r.stdout).gates.length).toBeGreaterThan(0);
   }, 60_000);
 
-  it("Ctrl-C or SIGTERM stops calibrate at once (130 / 143) with a line saying so, not after the server answers", async () => {
-    // A server that accepts the upload and never answers: without the signal the CLI would wait out its timeout.
+  /**
+   * Runs the built bin with `argv` against a server that takes every request and never answers, sends `signal` once a
+   * request is out (without it the CLI would wait out its timeout), and gives the exit code and stderr.
+   */
+  const interruptedWhileWaiting = async (argv: readonly string[], token: string, signal: "SIGINT" | "SIGTERM") => {
     const { createServer } = await import("node:http");
-    const held: import("node:http").ServerResponse[] = [];
-    const server = createServer((_req, res) => void held.push(res));
+    const { spawn } = await import("node:child_process");
+    let held = 0;
+    const server = createServer(() => void held++);
     await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
     const port = (server.address() as import("node:net").AddressInfo).port;
-    const file = csv("signal.csv", queries(41, 20, 10));
-    const { spawn } = await import("node:child_process");
     try {
-      for (const [signal, code] of [
-        ["SIGINT", 130],
-        ["SIGTERM", 143],
-      ] as const) {
-        const child = spawn(
-          process.execPath,
-          [join(ROOT, "packages/cli/dist/cli.js"), "calibrate", file, ...gateArgs("e5-signal", "v1"), "--target", "0.2"],
-          {
-            env: { ...process.env, SCOREGATE_URL: `http://127.0.0.1:${port}`, SCOREGATE_TOKEN: "dev-calibrate" },
-          },
-        );
-        let stderr = "";
-        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        const exited = new Promise<number | null>((ok) => child.on("exit", (c) => ok(c)));
-        await vi.waitFor(() => expect(held.length).toBeGreaterThan(0), { timeout: 20_000, interval: 20 }); // the upload is out
-        held.length = 0;
-        child.kill(signal);
-        expect(await exited).toBe(code);
-        expect(stderr).toContain(`scoregate: interrupted by ${signal}, stopped: an upload already sent may have been stored`);
-        expect(stderr).not.toMatch(/at .*\.js:\d+/u); // no stack trace
-      }
+      const child = spawn(process.execPath, [join(ROOT, "packages/cli/dist/cli.js"), ...argv], {
+        env: { ...process.env, SCOREGATE_URL: `http://127.0.0.1:${port}`, SCOREGATE_TOKEN: token },
+      });
+      let stderr = "";
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((ok) => child.on("exit", (c) => ok(c)));
+      await vi.waitFor(() => expect(held).toBeGreaterThan(0), { timeout: 20_000, interval: 20 }); // a request is out
+      child.kill(signal);
+      const code = await exited;
+      expect(stderr, argv.join(" ")).not.toMatch(/at .*\.js:\d+/u); // no stack trace
+      return { code, stderr };
     } finally {
       server.closeAllConnections();
       server.close();
     }
+  };
+
+  it("Ctrl-C or SIGTERM stops calibrate at once (130 / 143) with a line saying so, not after the server answers", async () => {
+    const file = csv("signal.csv", queries(41, 20, 10));
+    for (const [signal, code] of [
+      ["SIGINT", 130],
+      ["SIGTERM", 143],
+    ] as const) {
+      const r = await interruptedWhileWaiting(["calibrate", file, ...gateArgs("e5-signal", "v1"), "--target", "0.2"], "dev-calibrate", signal);
+      expect(r.code).toBe(code);
+      expect(r.stderr).toContain(`scoregate: interrupted by ${signal}, stopped: an upload already sent may have been stored`);
+    }
   }, 60_000);
 
   it("Ctrl-C or SIGTERM during promote or promotion --wait says what goes on: the promotion, or a change already sent", async () => {
-    // A server that never answers: the command is still waiting for it when the signal comes.
-    const { createServer } = await import("node:http");
-    const held: import("node:http").ServerResponse[] = [];
-    const server = createServer((_req, res) => void held.push(res));
-    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-    const port = (server.address() as import("node:net").AddressInfo).port;
-    const { spawn } = await import("node:child_process");
-    try {
-      for (const [argv, signal, code, says] of [
-        [["promotion", "prm_0000000001", "--wait", "600"], "SIGINT", 130, "stopped waiting: the promotion goes on, only the wait stopped"],
-        [["promote", "cal_0000000002", "--wait=600"], "SIGTERM", 143, "stopped waiting: the promotion goes on, only the wait stopped"],
-        [["promote", "cal_0000000002", "--pause"], "SIGINT", 130, "stopped: a change already sent may have been applied"],
-        [["promotion", "prm_0000000001"], "SIGINT", 130, "stopped\n"],
-      ] as const) {
-        const child = spawn(process.execPath, [join(ROOT, "packages/cli/dist/cli.js"), ...argv], {
-          env: { ...process.env, SCOREGATE_URL: `http://127.0.0.1:${port}`, SCOREGATE_TOKEN: "dev-admin" },
-        });
-        let stderr = "";
-        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        const exited = new Promise<number | null>((ok) => child.on("exit", (c) => ok(c)));
-        await vi.waitFor(() => expect(held.length).toBeGreaterThan(0), { timeout: 20_000, interval: 20 }); // a request is out
-        held.length = 0;
-        child.kill(signal);
-        expect(await exited, argv.join(" ")).toBe(code);
-        expect(stderr, argv.join(" ")).toContain(`scoregate: interrupted by ${signal}, ${says}`);
-        expect(stderr).not.toMatch(/at .*\.js:\d+/u); // no stack trace
-      }
-    } finally {
-      server.closeAllConnections();
-      server.close();
+    for (const [argv, signal, code, says] of [
+      [["promotion", "prm_0000000001", "--wait", "600"], "SIGINT", 130, "stopped waiting: the promotion goes on, only the wait stopped"],
+      [["promote", "cal_0000000002", "--wait=600"], "SIGTERM", 143, "stopped waiting: the promotion goes on, only the wait stopped"],
+      [["promote", "cal_0000000002", "--pause"], "SIGINT", 130, "stopped: a change already sent may have been applied"],
+      [["promotion", "prm_0000000001"], "SIGINT", 130, "stopped\n"],
+    ] as const) {
+      const r = await interruptedWhileWaiting(argv, "dev-admin", signal);
+      expect(r.code, argv.join(" ")).toBe(code);
+      expect(r.stderr, argv.join(" ")).toContain(`scoregate: interrupted by ${signal}, ${says}`);
     }
   }, 60_000);
 
