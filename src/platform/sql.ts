@@ -9,3 +9,10 @@ export function equalityWhere(filters: readonly (readonly [column: string, value
     params: used.map(([, value]) => value),
   };
 }
+
+/**
+ * Whether `err` is SQLite's refusal of a write by a UNIQUE index, as D1 words it; with `column` (`table.column`), by
+ * an index whose first column that is.
+ */
+export const isUniqueViolation = (err: unknown, column?: string): boolean =>
+  String(err).includes(column === undefined ? "UNIQUE constraint failed" : `UNIQUE constraint failed: ${column}`);

@@ -1,6 +1,7 @@
 /** D1 implementation of PromotionStore (store.ts says what it promises). */
 import { COMPLETING_PROMOTION } from "../calibrations/d1-rows";
 import type { PromotionStepRecord } from "../contract";
+import { isUniqueViolation } from "../platform/sql";
 import type { CreateOutcome, PromotionRow, PromotionStore, UnloggedRecord } from "./store";
 
 interface Row {
@@ -73,7 +74,7 @@ export class D1PromotionStore implements PromotionStore {
       ]);
       return (insert?.meta.changes ?? 0) === 1 ? "created" : "control_replaced";
     } catch (e) {
-      if (String(e).includes("UNIQUE constraint failed")) return "open_exists";
+      if (isUniqueViolation(e)) return "open_exists";
       throw e;
     }
   }

@@ -2,10 +2,9 @@
  * D1 implementation of WebhookStore (store.ts says what it promises). No in-memory twin carries the SQL semantics, so
  * these statements are tested in workerd against local D1 (test/webhooks/delivery.workerd.test.ts).
  */
-
 import type { Delivery } from "../contract";
 import { AppError } from "../platform/errors";
-import { equalityWhere } from "../platform/sql";
+import { equalityWhere, isUniqueViolation } from "../platform/sql";
 import type { DeliveryFilter, DueDelivery, StoredEndpoint, WebhookStore } from "./store";
 
 interface EndpointRow {
@@ -42,7 +41,7 @@ export class D1WebhookStore implements WebhookStore {
     } catch (err) {
       // webhook_endpoints_by_request (migrations/0012): a copy of this keyed request stored its endpoint meanwhile; its
       // retry replays it (platform/idempotency.ts), as an upload's does.
-      if (request !== null && /UNIQUE constraint failed: webhook_endpoints\.created_by/u.test(String(err))) {
+      if (request !== null && isUniqueViolation(err, "webhook_endpoints.created_by")) {
         throw new AppError(
           "idempotency_in_progress",
           "this request (the same Idempotency-Key and body) stored its endpoint meanwhile: retry to get it",
