@@ -4,7 +4,7 @@
  * contradicting calibration_id, bodies that break off, bodies sent to routes that take none, and alert notes that are
  * kept.
  */
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it, onTestFinished, vi } from "vitest";
 import { ROUTES, type RouteSpec } from "../../src/contract";
 import { cursorOf } from "../../src/platform/http/cursor";
 import { gateIdOf } from "../../src/platform/ids";
@@ -350,7 +350,11 @@ describe("a body on a route that takes none", () => {
     const replay = await expectError(await call("POST", "/v1/webhooks/deliveries/dlv_0000000000000000/replay", { body: "x" }), 400, "bad_request");
     expect(replay.message).toBe("POST /v1/webhooks/deliveries/{id}/replay takes no request body");
     await expectError(await call("POST", "/v1/webhooks/deliveries/dlv_0000000000000000/replay", { body: "" }), 404, "not_found");
+    // The deletion is logged for operators: captured and checked here instead of printed.
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    onTestFinished(() => log.mockRestore());
     await callJson("DELETE", `/v1/webhooks/${hook.id}`, 200, { body: "" });
+    expect(log.mock.calls).toEqual([[`webhook endpoint ${hook.id} deleted by alice`]]);
     expect((await callJson("GET", "/v1/webhooks", 200)).endpoints.map((w) => w.id)).not.toContain(hook.id);
   });
 });

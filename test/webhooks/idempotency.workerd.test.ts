@@ -5,7 +5,7 @@
  * also after the first request died between storing the endpoint and completing its key.
  */
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { call, callJson, TOKENS } from "../support/worker";
 
 const admin = { token: TOKENS.admin };
@@ -53,10 +53,15 @@ describe("Idempotency-Key on POST /v1/webhooks", () => {
 
   it("a key whose endpoint was deleted creates a new one once the key has expired (or its crashed claim is taken over), never a 500", async () => {
     const body = { url: "http://localhost:9/idem-d", description: "recreated" };
+    // The deletions are logged for operators: captured and checked here instead of printed.
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    onTestFinished(() => log.mockRestore());
     for (const crashed of [false, true]) {
       const key = `wh-deleted-${crashed}`;
       const first = await callJson("POST", "/v1/webhooks", 201, keyed(key, body));
+      log.mockClear();
       await callJson("DELETE", `/v1/webhooks/${first.id}`, 200, admin);
+      expect(log.mock.calls).toEqual([[`webhook endpoint ${first.id} deleted by alice`]]);
       // the key's 24 hours are over, or its first request died and its claim is older than the lock
       const aged = crashed ? ", status = NULL, response = NULL" : "";
       await env.DB.prepare(`UPDATE idempotency_keys SET created_at = '2000-01-01T00:00:00.000Z'${aged} WHERE key = ?`).bind(key).run();
