@@ -170,5 +170,38 @@ describe("README walk-through: carry 0.4 across an index rebuild", () => {
     expect(field("current-threshold")).toBe("0.4");
     expect(field("rolled-back")).toMatch(/^Rolled back from v2 at .* UTC by alice: "v2 hurt recall"$/u);
     expect(field("decision")).toBe("shifted");
+
+    // 6. "After an embedding or reranker upgrade": the README's command, its body as its jq edit builds it from v2.json.
+    const upgrade = readme.slice(readme.indexOf("### After an embedding or reranker upgrade"));
+    const edit = /jq --arg id "\$V1" '\{index, embedding: "([^"]+)", reranker, index_version: "(\w+)",/u.exec(upgrade);
+    expect(edit, "README.md's upgrade command").not.toBeNull();
+    const upgraded = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: {
+        index: v2.index,
+        embedding: edit![1],
+        reranker: v2.reranker,
+        index_version: edit![2],
+        policy: { kind: "carry", reference: { calibration_id: first.calibration.id } },
+        queries: v2.queries,
+      },
+    });
+    expect(upgraded.calibration.gate_id).not.toBe(first.calibration.gate_id);
+    expect(upgraded.calibration.threshold).toBeCloseTo(second.calibration.threshold, 12);
+    expect(upgraded.shift).toMatchObject({
+      compared_with: "carry_reference",
+      previous_calibration_id: first.calibration.id,
+      drop_rate_at_previous_threshold: 0.59,
+      decision: "shifted",
+      alert: false,
+      not_alerted: "intended_carry",
+    });
+    expect(upgraded.activation_outcome.activated).toBe(true);
+    const upgradeProse = upgrade.replace(/\s+/gu, " ").replaceAll("`", "");
+    expect(upgradeProse).toContain(`The new gate serves ${Number(upgraded.calibration.threshold.toFixed(4))}`);
+    expect(upgradeProse).toContain(
+      `"drop_rate_at_previous_threshold": 0.59, "decision": "shifted", with "alert": false and "not_alerted": "intended_carry"`,
+    );
+    expect((await callJson("GET", `/v1/alerts?${qs({ ...gate, embedding: edit![1] })}`, 200, { token: TOKENS.read })).alerts).toEqual([]);
   });
 });

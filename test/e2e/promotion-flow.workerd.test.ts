@@ -207,6 +207,28 @@ describe("the promotion flow, pushed to the SDK", () => {
     expect(subscribes).toEqual([null, String(before)]);
   });
 
+  it("README.md's step 1 prints what v1's upload did: served on a fresh gate, stored unserved once v2 is served (the section run again)", async () => {
+    const gate = uniqueGate("flow-rerun");
+    const upload = async (body: object) =>
+      (await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: { ...body, ...gate } })).activation_outcome;
+    // `jq -r '"\(.calibration.id) served: \(.activation_outcome.activated) (\(.activation_outcome.reason))"'`
+    const printed = (o: { activated: boolean; reason: string }) => `served: ${o.activated} (${o.reason})`;
+    const plain = PROSE.replaceAll("`", "");
+    expect(PROSE).toContain("served: \\(.activation_outcome.activated) (\\(.activation_outcome.reason))");
+    const fresh = printed(await upload(v1Body));
+    expect(fresh).toBe("served: true (first_calibration)");
+    expect(plain).toContain(`${fresh} on a fresh state`);
+    // v1 active again over v1 (the walk-through ends with v1 rolled back to): the same scores, equivalent
+    const again = printed(await upload(v1Body));
+    expect(again).toBe("served: true (equivalent)");
+    expect(plain).toContain(`${again} on top of the walk-through's`);
+    // the section's end: v2 serves everyone; v1's upload is then compared with it
+    await upload({ ...v2Body, activate: true });
+    const rerun = printed(await upload(v1Body));
+    expect(rerun).toBe("served: false (shifted)");
+    expect(plain).toContain(`stored unserved (${rerun})`);
+  });
+
   it("README.md's promotion, run as it prints it: the shadow decided live, the promotion advanced on evidence to 100 %, the incident's v2 rolled back, every change pushed", async () => {
     expect(ROUNDS).toEqual([3, 5, 1]);
     const gate = uniqueGate("flow-readme");
