@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { GateRef, Id, Policy, Score, ScoreScale, Scores } from "./common";
+import { atMostRate, GateRef, Id, Policy, Score, ScoreScale, Scores } from "./common";
 import { DEFAULT_SHIFT_TOLERANCE, MAX_ABSOLUTE_TOLERANCE, MAX_CANDIDATES_PER_QUERY, MAX_QUERIES, MAX_RELATIVE_TOLERANCE } from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -14,9 +14,7 @@ export const Tolerance = z.union([
   z
     .number({ error: "must be a number in 0..0.5 or {relative: 0..1}" })
     .min(0, { error: "must be at least 0" })
-    .max(MAX_ABSOLUTE_TOLERANCE, {
-      error: `must be at most ${MAX_ABSOLUTE_TOLERANCE}`,
-    }),
+    .max(MAX_ABSOLUTE_TOLERANCE, atMostRate(MAX_ABSOLUTE_TOLERANCE)),
   z.strictObject({
     relative: z
       .number()
@@ -43,7 +41,7 @@ export const CalibrationMeta = GateRef.extend({
   dry_run: z.boolean({ error: "must be true or false" }).default(false),
   score_scale: ScoreScale.default("unbounded"),
   /** Rebuild shift alert tolerance, in drop-rate units (default 0.02 = 2 points). */
-  shift_tolerance: z.number().min(0).max(1).default(DEFAULT_SHIFT_TOLERANCE),
+  shift_tolerance: z.number().min(0).max(1, atMostRate(1)).default(DEFAULT_SHIFT_TOLERANCE),
   /** Tolerance of the production drop-rate band (default: the server's, 2 points). */
   drift_tolerance: Tolerance.optional(),
   /** Tolerance of the production empty-context band (default: the server's, 2 points). */
@@ -117,7 +115,7 @@ export const BinaryUploadQuery = z.strictObject({
   activate: z.enum(["auto", "true", "false"], { error: 'must be "auto", "true" or "false"' }).default("auto"),
   dry_run: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).default("false"),
   score_scale: ScoreScale.default("unbounded"),
-  shift_tolerance: QueryNumber.pipe(z.number().min(0).max(1)).default(DEFAULT_SHIFT_TOLERANCE),
+  shift_tolerance: QueryNumber.pipe(z.number().min(0).max(1, atMostRate(1))).default(DEFAULT_SHIFT_TOLERANCE),
   /** Absolute drift tolerances, or relative to the expected rate (`*_relative`); give at most one of each pair. */
   drift_tolerance: QueryNumber.optional(),
   drift_tolerance_relative: QueryNumber.optional(),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Cursor, PageLimit, StoredText } from "./common";
+import { atMostRate, Cursor, PageLimit, StoredText } from "./common";
 import {
   DEFAULT_MAX_STEP_HOURS,
   DEFAULT_PROMOTION_QUERIES,
@@ -28,7 +28,12 @@ const SampleRate = z
   .min(MIN_SHADOW_SAMPLE_RATE, {
     error: `must be at least ${MIN_SHADOW_SAMPLE_RATE}: clients mirror keys in buckets of one in 10,000, so a smaller share would still take one bucket`,
   })
-  .max(1, { error: "must be at most 1" });
+  .max(1, {
+    error: (iss) =>
+      typeof iss.input === "number" && iss.input > 1 && iss.input <= 100
+        ? `must be at most 1: a share, not a percentage (${iss.input} % is ${iss.input / 100})`
+        : "must be at most 1",
+  });
 
 /** Body of POST /v1/calibrations/{id}/shadow: the share of production queries clients mirror to it. */
 export const ShadowBody = z.strictObject({
@@ -146,7 +151,7 @@ export const PromotionPlanBody = z.strictObject({
   tolerance: z
     .number({ error: "must be a number" })
     .gt(0, { error: "must be above 0" })
-    .max(MAX_ABSOLUTE_TOLERANCE, { error: `must be at most ${MAX_ABSOLUTE_TOLERANCE}` })
+    .max(MAX_ABSOLUTE_TOLERANCE, atMostRate(MAX_ABSOLUTE_TOLERANCE))
     .optional(),
   max_step_hours: z
     .number({ error: "must be a number" })
