@@ -87,8 +87,15 @@ export async function startPromotion(
   const numbers = request === null ? { plan } : { plan, request };
   const rec: PromotionStepRecord = { ...record({ ...row, version: 0 }, started, actor, body.reason ?? null, at, numbers) };
   const created = await deps.promotions.create(row, rec);
-  if (created === "open_exists")
-    throw new AppError("conflict", "the gate already has an open promotion: roll back or finish it first (a paused promotion is still open)");
+  if (created === "open_exists") {
+    // named when it can be read (it may have closed since the write was refused: then the message stands alone)
+    const open = await deps.promotions.open(candidate.gate_id);
+    throw new AppError(
+      "conflict",
+      `the gate already has an open promotion${open ? ` (${open.id}, ${open.state}, of ${open.candidate_calibration_id})` : ""}: roll back or finish it first (a paused promotion is still open)`,
+      open ? { promotion_id: open.id } : undefined,
+    );
+  }
   // Another calibration was activated after the control was read: a promotion against it could never decide (its
   // control batches would be refused), so none is stored; started again, it runs against the calibration now served.
   if (created === "control_replaced") {

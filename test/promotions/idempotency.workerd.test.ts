@@ -85,7 +85,11 @@ describe("Idempotency-Key on POST /v1/calibrations/{id}/promote", () => {
       409,
       "conflict",
     );
-    expect(refused.message).toContain("already has an open promotion");
+    // it names the open promotion, so the next command can address it
+    expect(refused.message).toBe(
+      `the gate already has an open promotion (${p.id}, running, of ${v2.id}): roll back or finish it first (a paused promotion is still open)`,
+    );
+    expect(refused.details).toEqual({ promotion_id: p.id });
     await callJson("POST", `/v1/promotions/${p.id}/rollback`, 200, { ...admin, json: {} });
     const second = await call("POST", `/v1/calibrations/${v2.id}/promote`, keyed("start-2", { min_queries: 200 }));
     expect(second.status).toBe(201);
