@@ -51,6 +51,8 @@ export interface ResolvedOptions {
  * then fail as if the server were down, so a configuration error would look like an outage.
  */
 export function resolveOptions(options: ScoregateClientOptions): ResolvedOptions {
+  // `new ScoregateClient()` from JavaScript: no options is an empty set, refused for its baseUrl below
+  options = Object(options);
   const { baseUrl } = options;
   if (typeof baseUrl !== "string" || !ABSOLUTE_HTTP_URL.test(baseUrl))
     optionError(`baseUrl ${JSON.stringify(baseUrl)} is not an HTTP URL such as "http://localhost:8787"`);
@@ -69,6 +71,11 @@ export function resolveOptions(options: ScoregateClientOptions): ResolvedOptions
   if (!(timeoutMs >= 1 && timeoutMs <= MAX_TIMER_MS)) optionError(`timeoutMs ${timeoutMs} is not a number of ms from 1 to ${MAX_TIMER_MS}`);
   // null, as undefined, is the default (a config file's `"fetch": null`)
   if (options.fetch != null && typeof options.fetch !== "function") optionError("fetch must be a function (default: the global fetch)");
+  if (options.waitUntil != null && typeof options.waitUntil !== "function")
+    optionError("waitUntil must be a function (Workers: ctx.waitUntil.bind(ctx))");
+  // a string from an environment variable ("false") would read as true: the timer would run where none may
+  const timer = options.observations?.timer;
+  if (timer != null && typeof timer !== "boolean") optionError("observations.timer must be true or false");
   // The other numbers, not coerced: from configuration (an environment variable passed without Number()), a string
   // flush interval would concatenate into a 1 ms timer spin, a NaN backoff send on every read, maxGates 0 cache nothing
   const { backoff: b, observations: o } = options;

@@ -30,7 +30,7 @@ import {
   wireGate,
 } from "./cache-entry";
 import { CLIENT_PRODUCT, type ResolvedOptions, resolveOptions } from "./client-options";
-import { boundedFetch, clientError, describeFailure, parseRetryAfter, timeoutError, waitAtMost } from "./http";
+import { boundedFetch, clientError, describeFailure, handTo, parseRetryAfter, timeoutError, waitAtMost } from "./http";
 import { ObservationReporter } from "./observations";
 import { readThresholdResponse, type Served } from "./threshold-response";
 import { fallbackResult, servedResult } from "./threshold-result";
@@ -172,7 +172,7 @@ export class ScoregateClient {
 
   /** Queues one query's counts for POST /v1/observations (batched; never throws, never waits). */
   report(observation: Observation, options: { waitUntil?: (p: Promise<unknown>) => void } = {}): void {
-    this.#reporter.report(observation, options.waitUntil ?? this.#options.waitUntil);
+    this.#reporter.report(observation, options?.waitUntil ?? this.#options.waitUntil);
   }
 
   /** Sends every queued observation now (one attempt per batch, up to a timeout, a slow failure or a second unanswered batch in a row; failures stay queued). */
@@ -262,7 +262,7 @@ export class ScoregateClient {
 
   /** Hands a request that started in the background (if any) to the call's `waitUntil`, else the client's. */
   #handOff(request: Promise<void> | undefined, waitUntil: GetThresholdOptions["waitUntil"]): void {
-    if (request !== undefined) (waitUntil ?? this.#options.waitUntil)?.(request);
+    if (request !== undefined) handTo(waitUntil ?? this.#options.waitUntil, request);
   }
 
   /**

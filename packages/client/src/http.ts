@@ -7,6 +7,17 @@ import type { ErrorResponse } from "../../../src/contract/wire-types";
 import type { ClientError, ClientErrorCode } from "./types";
 
 /**
+ * Hands background work to a `waitUntil`. One that is not a function is left out, and one that throws (Workers'
+ * `ctx.waitUntil` passed without `.bind(ctx)`: "Illegal invocation") is too: the work runs on its own, as without a
+ * `waitUntil`, instead of the call that started it throwing on the hot path.
+ */
+export function handTo(waitUntil: unknown, work: Promise<unknown>): void {
+  try {
+    if (typeof waitUntil === "function") waitUntil(work);
+  } catch {}
+}
+
+/**
  * The `Cache-Control` directives that carry a finite, non-negative number of seconds, by lower-cased name (a later
  * directive of the same name wins); the others, and malformed values, are left out.
  */

@@ -10,7 +10,7 @@ import { MAX_BATCH_ID_LENGTH, MAX_CANDIDATES_PER_QUERY, MAX_OBSERVATION_QUERIES,
 import type { ObservationBatch, PromotionArm, QueryCounts } from "../../../src/contract/wire-types";
 import { isGateKey, wireGate } from "./cache-entry";
 import type { ResolvedOptions } from "./client-options";
-import { backoffDelay, describeFailure, type Outcome, parseRetryAfter, startTimer } from "./http";
+import { backoffDelay, describeFailure, handTo, type Outcome, parseRetryAfter, startTimer } from "./http";
 import { isCount } from "./threshold-response";
 import type { ClientError, FlushResult, GateKey, Observation, ObservationStats, PromotionRef, ScoregateClientOptions } from "./types";
 
@@ -97,7 +97,10 @@ export class ObservationReporter {
                 ? "counts: whole numbers, dropped and below <= candidates"
                 : c + u > MAX_CANDIDATES_PER_QUERY
                   ? `over ${MAX_CANDIDATES_PER_QUERY} candidates`
-                  : "";
+                  : // checked before anything is queued: a report is ignored whole or queued whole
+                    o.scores != null && typeof o.scores[Symbol.iterator] !== "function"
+                    ? "scores: an array of numbers"
+                    : "";
     if (why || !target) {
       this.#stats.ignored++;
       this.#deps.onIgnored(why);
@@ -114,7 +117,7 @@ export class ObservationReporter {
     // with unscored candidates (below: dropped, unless given).
     const q = [c, d, below, o.abstained ? 1 : 0, u];
     group.queries.push(q.slice(0, u > 0 ? 5 : o.below === undefined && o.abstained == null ? 2 : 4) as QueryCounts);
-    if (o.scores !== undefined && this.#maxScores > 0) {
+    if (o.scores != null && this.#maxScores > 0) {
       for (const s of o.scores) if (Number.isFinite(s)) group.scores.push(s);
       // Keep the newest scores: the sample is meant to describe current production.
       if (group.scores.length > this.#maxScores) group.scores.splice(0, group.scores.length - this.#maxScores);
@@ -124,7 +127,7 @@ export class ObservationReporter {
     this.#enforceBound();
     if (this.#nextDue() <= this.#deps.now()) {
       const p = this.#sendDue(false);
-      waitUntil?.(p);
+      handTo(waitUntil, p);
     } else this.#schedule();
   }
 

@@ -388,3 +388,96 @@ describe("a shadow key that is not a string takes no shadow (as the adapters' un
     expect(shadowsFor(client, gate, "session-1").map((s) => s.calibration_id)).toEqual(["cal_0000000003"]);
   });
 });
+
+describe("waitUntil: a function, or the constructor throws; one that throws (Workers' unbound ctx.waitUntil) never reaches the caller", () => {
+  /** Workers' `ctx.waitUntil` passed as `ctx.waitUntil`, not `.bind(ctx)`: every call throws. */
+  const unbound = () => {
+    throw new TypeError("Illegal invocation: function called with incorrect 'this' reference");
+  };
+
+  it("a stale read's revalidation and a due report are started all the same, and answered, when waitUntil throws", async () => {
+    const server = fakeServer();
+    const client = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } });
+    const first = await client.getThreshold(gate, { fallback: 0.1, waitUntil: unbound });
+    expect(first.reason).toBe("calibrated");
+    await vi.advanceTimersByTimeAsync(6_000); // past the answer's max-age: the next read revalidates in the background
+    const stale = await client.gate([{ score: 0.9 }, { score: 0.05 }], { gate, score: (c) => c.score, fallback: 0.1, waitUntil: unbound });
+    expect(stale.reason).toBe("stale");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(server.thresholdRequests()).toHaveLength(2);
+    // the client's own waitUntil, unbound too: the report that makes a batch due sends it without throwing
+    const workers = new ScoregateClient({
+      baseUrl: "https://scoregate.test",
+      token: "t",
+      fetch: server.fetch,
+      waitUntil: unbound,
+      observations: { timer: false, batchSize: 1 },
+    });
+    expect(() => workers.report({ calibrationId: "cal_0000000001", candidates: 2, dropped: 1 })).not.toThrow();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(server.observationRequests()).toHaveLength(1);
+  });
+
+  it("a call's waitUntil that is not a function is no waitUntil", async () => {
+    const server = fakeServer();
+    const client = clientOf(server);
+    await client.getThreshold(gate, { fallback: 0.1 });
+    await vi.advanceTimersByTimeAsync(6_000);
+    const answer = await client.getThreshold(gate, { fallback: 0.1, waitUntil: untyped<GetThresholdOptions["waitUntil"]>("yes") });
+    expect(answer.reason).toBe("stale");
+    expect(() => client.report({ calibrationId: "cal_0000000001", candidates: 1, dropped: 0 }, untyped({ waitUntil: 3 }))).not.toThrow();
+  });
+
+  it("the constructor refuses a waitUntil that is not a function, an observations.timer that is not a boolean, and no options", () => {
+    const base = { baseUrl: "https://scoregate.test", token: "t", fetch: fakeServer().fetch };
+    expect(() => new ScoregateClient({ ...base, waitUntil: untyped(3) })).toThrow(
+      "ScoregateClient: waitUntil must be a function (Workers: ctx.waitUntil.bind(ctx))",
+    );
+    expect(() => new ScoregateClient({ ...base, observations: { timer: untyped("false") } })).toThrow(
+      "ScoregateClient: observations.timer must be true or false",
+    );
+    expect(() => new (ScoregateClient as unknown as new () => ScoregateClient)()).toThrow(
+      'ScoregateClient: baseUrl undefined is not an HTTP URL such as "http://localhost:8787"',
+    );
+    // null, as undefined, is the default
+    expect(() => new ScoregateClient({ ...base, waitUntil: untyped(null), observations: { timer: untyped(null) } })).not.toThrow();
+  });
+});
+
+describe("report() with scores that are not a list: ignored whole, saying why, never half queued", () => {
+  it.each<[string, unknown]>([
+    ["a number", 5],
+    ["an object", { a: 1 }],
+    ["true", true],
+  ])("scores as %s: nothing queued or sent, a report_ignored event, counted as ignored", async (_, scores) => {
+    const server = fakeServer();
+    const client = clientOf(server);
+    const ignored: string[] = [];
+    client.subscribe((e) => {
+      if (e.type === "report_ignored") ignored.push(e.reason);
+    });
+    expect(() => client.report({ calibrationId: "cal_0000000001", candidates: 2, dropped: 1, scores: untyped(scores) })).not.toThrow();
+    expect(ignored).toEqual(["scores: an array of numbers"]);
+    expect(client.observationStats()).toMatchObject({ queued: 0, ignored: 1 });
+    await client.close();
+    expect(server.observationRequests()).toEqual([]);
+    expect(client.observationStats()).toMatchObject({ queued: 0, sent: 0 });
+  });
+
+  it("scores: null is no sample (the counts are queued and sent); a typed array is a sample", async () => {
+    const server = fakeServer();
+    const client = clientOf(server);
+    client.report({ calibrationId: "cal_0000000001", candidates: 2, dropped: 1, scores: untyped(null) });
+    client.report({ calibrationId: "cal_0000000001", candidates: 2, dropped: 0, scores: untyped(Float64Array.of(0.5, 0.7)) });
+    await client.close();
+    const [batch] = server.observationRequests();
+    expect(batch!.body).toMatchObject({
+      queries: [
+        [2, 1],
+        [2, 0],
+      ],
+      scores: [0.5, 0.7],
+    });
+    expect(client.observationStats()).toMatchObject({ queued: 0, sent: 2, ignored: 0 });
+  });
+});
