@@ -232,6 +232,7 @@ export interface ObservationStats {
   rejected: number;
   /** Reports ignored after close(), or invalid (negative counts, dropped > candidates, too many candidates, no gate). */
   ignored: number;
+  /** The last failed send's error, kept after later sends succeed (a record, not a status: `queued` draining is). */
   lastError?: ClientError;
 }
 
