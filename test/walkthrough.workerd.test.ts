@@ -187,7 +187,8 @@ describe("README walk-through: carry 0.4 across an index rebuild", () => {
       },
     });
     expect(upgraded.calibration.gate_id).not.toBe(first.calibration.gate_id);
-    expect(upgraded.calibration.threshold).toBeCloseTo(second.calibration.threshold, 12);
+    const upgradedThreshold = upgraded.calibration.threshold!;
+    expect(upgradedThreshold).toBeCloseTo(second.calibration.threshold!, 12);
     expect(upgraded.shift).toMatchObject({
       compared_with: "carry_reference",
       previous_calibration_id: first.calibration.id,
@@ -198,7 +199,7 @@ describe("README walk-through: carry 0.4 across an index rebuild", () => {
     });
     expect(upgraded.activation_outcome.activated).toBe(true);
     const upgradeProse = upgrade.replace(/\s+/gu, " ").replaceAll("`", "");
-    expect(upgradeProse).toContain(`The new gate serves ${Number(upgraded.calibration.threshold.toFixed(4))}`);
+    expect(upgradeProse).toContain(`The new gate serves ${Number(upgradedThreshold.toFixed(4))}`);
     expect(upgradeProse).toContain(
       `"drop_rate_at_previous_threshold": 0.59, "decision": "shifted", with "alert": false and "not_alerted": "intended_carry"`,
     );
