@@ -423,7 +423,7 @@ describe("waitUntil: a function, or the constructor throws; one that throws (Wor
     const client = clientOf(server);
     await client.getThreshold(gate, { fallback: 0.1 });
     await vi.advanceTimersByTimeAsync(6_000);
-    const answer = await client.getThreshold(gate, { fallback: 0.1, waitUntil: untyped<GetThresholdOptions["waitUntil"]>("yes") });
+    const answer = await client.getThreshold(gate, { fallback: 0.1, waitUntil: untyped<(p: Promise<unknown>) => void>("yes") });
     expect(answer.reason).toBe("stale");
     expect(() => client.report({ calibrationId: "cal_0000000001", candidates: 1, dropped: 0 }, untyped({ waitUntil: 3 }))).not.toThrow();
   });
