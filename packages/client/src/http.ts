@@ -128,8 +128,10 @@ export async function boundedFetch(fetchFn: typeof fetch, url: string, init: Req
       }
       return { kind: "response", response, body };
     } catch (e) {
-      // Node's fetch says "fetch failed" and keeps why in its cause (ECONNREFUSED, ENOTFOUND, a certificate's code)
-      const cause = (e as { cause?: { code?: unknown } } | null)?.cause?.code;
+      // Node's fetch says "fetch failed" and keeps why in its cause (ECONNREFUSED, ENOTFOUND, a certificate's code;
+      // without a code, its message: "bad port" for a port fetch refuses, such as 9 or 6000)
+      const c = (e as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+      const cause = c?.code ?? c?.message;
       return {
         kind: "failed",
         error: clientError(

@@ -185,6 +185,14 @@ describe("getThreshold: failures", () => {
     });
   });
 
+  it("a network failure without a code names its cause's message (Node's fetch to a port it refuses: bad port)", async () => {
+    const blocked = Object.assign(new TypeError("fetch failed"), { cause: new TypeError("bad port") });
+    const client = makeClient(fakeServer(), { fetch: () => Promise.reject(blocked) });
+    expect(await client.getThreshold(gate, { fallback: 0.1 })).toMatchObject({
+      error: { code: "network", message: "request failed: fetch failed (bad port)" },
+    });
+  });
+
   it("a caller's own timeoutMs past the client's waits the client's; one that is not a number from 0 is read as it", async () => {
     const server = fakeServer(() => "hang");
     const client = makeClient(server);
