@@ -13,7 +13,7 @@ import re
 import secrets
 import threading
 import time
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from . import _http, _stream
 from ._stream import MAX_DELAY_SECONDS, check_number
@@ -68,15 +68,24 @@ REQUIRED: Any = _Required()
 SERVED_NEEDS = "served must be the ThresholdResult of get_threshold()"
 
 
-def gate_candidates(candidates: Iterable[Any]) -> Sequence[Any]:
-    """``gate()``'s candidates as a sequence: any iterable, a generator included, is read once. TypeError for candidates
-    that are not iterable (there is nothing to answer with; the TypeScript client throws there too)."""
+def gate_candidates(candidates: Any) -> Tuple[Sequence[Any], Optional[str]]:
+    """``gate()``'s and ``shadow()``'s candidates as a sequence (any iterable, a generator included, is read once), and
+    None; or no candidates and why they are none (the ``bad_request`` message), as the TypeScript client answers
+    candidates that are not an array: None (a reranker wrapper's answer on its own failure), a str or bytes (whose
+    characters would each be an unscored candidate), a mapping (the reranker's whole response object, whose keys would
+    be), anything not iterable, and an iterable that raises while it is read."""
     if isinstance(candidates, (list, tuple)):
-        return candidates
+        return candidates, None
+    got = "None" if candidates is None else type(candidates).__name__
+    bad = f"candidates must be a list or another iterable of candidates (got {got})"
+    if candidates is None or isinstance(candidates, (str, bytes, bytearray, memoryview, Mapping)):
+        return [], bad
     try:
-        return list(candidates)
+        return list(candidates), None
     except TypeError:
-        raise TypeError(f"scoregate: candidates must be iterable, not {type(candidates).__name__}") from None
+        return [], bad
+    except Exception as e:  # the caller's own iterator failed: answered, never raised on a request's path
+        return [], f"candidates could not be read: their iterator raised {type(e).__name__}"
 
 
 #: The defaults of the options that have no constant elsewhere (seconds; the TypeScript client's): one place for the
@@ -234,6 +243,16 @@ class ClientBase:
             "the fallback (error bad_request) and reports nothing"
         )
         return fallback_result(None if fallback is REQUIRED else fallback, False, ClientError("bad_request", SERVED_NEEDS))
+
+    def _bad_candidates(self, bad: str, fallback: Any, call: str) -> ThresholdResult:
+        """The answer to a ``gate()`` whose candidates are none (``gate_candidates``): the caller's fallback with a
+        ``bad_request`` error, as the TypeScript client answers; no threshold is read, nothing reported, the mistake
+        logged once."""
+        self._misuse(
+            f"{call}() took no candidates: {bad}; gate() answers none kept and the fallback (error bad_request), "
+            "shadow() takes no shadow, and nothing is sent or reported"
+        )
+        return fallback_result(None if fallback is REQUIRED else fallback, False, ClientError("bad_request", bad))
 
     def _wait_of(self, timeout: Any) -> float:
         """A call's ``timeout``: how long a caller that holds nothing waits (seconds, 0 or more; 0 answers at once). None
@@ -395,7 +414,9 @@ class ClientBase:
         scored candidates only and the query is sent as ``[candidates, dropped, below, abstained, unscored]`` (``below``
         defaulting to ``dropped``). During a guarded promotion pass ``promotion``, the threshold result's ``promotion``
         (``{"id", "step", "arm"}``): a candidate arm's counts are that promotion's evidence, and the server refuses them
-        without it."""
+        without it. ``scores``: the query's scores (a list or another iterable of numbers; None: none), part of the
+        server's sample of the gate's production scores; scores that are not such an iterable (a number, a str, a
+        mapping) ignore the report, logged once."""
         try:
             self._after_report(
                 self._queue.report(candidates, dropped, calibration_id, gate, scores, below, abstained, promotion, role, unscored)

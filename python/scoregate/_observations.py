@@ -128,10 +128,16 @@ class ObservationQueue:
         counts = _count(candidates), _count(dropped), None if below is None else _count(below)
         unscored_count = 0 if unscored is None else _count(unscored)
         claim, claim_misuse = _promotion_claim(promotion, role)
+        # read before anything changes: scores that are not a list of numbers ignore the report as a whole (it was
+        # queued, then the scores raised: logged as a failure, yet sent, and ``queued`` went below 0)
+        values, scores_misuse = _scores_of(scores, self._max_scores)
         misuse = (
             FALLBACK_COUNTS
             if calibration_id is None
-            else _misuse(target, counts, below is not None) or _unscored_misuse(counts[0], unscored_count) or claim_misuse
+            else _misuse(target, counts, below is not None)
+            or _unscored_misuse(counts[0], unscored_count)
+            or claim_misuse
+            or scores_misuse
         )
         if target is not None and role == "shadow":
             target["role"] = "shadow"
@@ -140,20 +146,24 @@ class ObservationQueue:
             target["promotion"] = claim
         warn = False
         with self._lock:
+            # the TypeScript client's order: closed, then a refused token (said once when it was refused), then the
+            # report's own mistakes
+            why = CLOSED if self.closed else None if self._stopped() is not None else misuse
             if self.closed or self._stopped() is not None or misuse is not None:
                 self._stats.ignored += 1
-                # a closed or stopped client ignores reports by design; a malformed report is the caller's mistake,
-                # said once per kind of mistake (a hot path calls report() per query: one line, not one per call)
-                if misuse is not None and misuse not in self._warned:
-                    self._warned.add(misuse)
+                # said once per kind (a hot path calls report() per query: one line, not one per call); a report after
+                # close() too, as the TypeScript client's ``closed``: a close() that ran too early (a lifespan ended by
+                # a test client, an atexit hook) would otherwise drop every later query without a trace
+                if why is not None and why not in self._warned:
+                    self._warned.add(why)
                     warn = True
             else:
-                return self._queue(target, counts, abstained, scores, unscored_count or 0)  # type: ignore[arg-type]  # checked by _misuse
+                return self._queue(target, counts, abstained, values, unscored_count or 0)  # type: ignore[arg-type]  # checked by _misuse
         if warn:
             log.warning(
                 "scoregate: report() ignored a query: %s (said once per kind of mistake; observation_stats().ignored "
                 "counts every ignored report)",
-                misuse,
+                why,
             )
         return False
 
@@ -162,10 +172,11 @@ class ObservationQueue:
         target: Dict[str, Any],
         counts: Tuple[int, int, Optional[int]],
         abstained: Optional[bool],
-        scores: Optional[Sequence[float]],
+        scores: List[float],
         unscored: int,
     ) -> bool:
-        """Adds one valid query to its group (the caller holds the lock); True when it filled a batch."""
+        """Adds one valid query to its group (the caller holds the lock; ``scores``: ``_scores_of``'s finite floats);
+        True when it filled a batch."""
         candidates, dropped, below = counts
         key = json.dumps(target, sort_keys=True)
         group = self._groups.get(key)
@@ -181,9 +192,7 @@ class ObservationQueue:
         else:
             group.queries.append([candidates, dropped] if below is None and abstained is None else counts4)
         if scores and self._max_scores > 0:
-            # every real the gate ranks (numpy's float32 included: _gate.score_value), finite ones only
-            values = (score_value(s) for s in scores)
-            group.scores.extend(float(v) for v in values if v is not None and math.isfinite(v))
+            group.scores.extend(scores)
             # keep the newest scores: the sample is meant to describe current production
             del group.scores[: max(0, len(group.scores) - self._max_scores)]
         self._stats.queued += 1
@@ -448,6 +457,30 @@ def _misuse(target: Optional[Dict[str, Any]], counts: Tuple[Optional[int], Optio
     return None
 
 
+def _scores_of(scores: Any, max_scores: int) -> Tuple[List[float], Optional[str]]:
+    """A report's ``scores`` as the finite floats it samples (every real the gate ranks, numpy's float32 included:
+    _gate.score_value; other entries are skipped, as the TypeScript client skips them), at most the newest
+    ``max_scores``; or what is wrong with it (the key it is logged once under). None is no scores. A str, bytes or a
+    mapping (its characters, byte values or keys are not scores), anything not iterable, and an iterable that raises
+    while it is read are mistakes: the report is ignored whole, never half queued."""
+    if scores is None:
+        return [], None
+    said = "scores must be a list (or another iterable) of numbers, or None"
+    if isinstance(scores, (str, bytes, bytearray, memoryview, Mapping)):
+        return [], f"{said} (got {type(scores).__name__})"
+    try:
+        items = list(scores)
+    except TypeError:
+        return [], f"{said} (got {type(scores).__name__})"
+    except Exception as e:  # a caller's iterator that fails: its report is ignored, never raised on the hot path
+        return [], f"{said}: reading them raised {type(e).__name__}"
+    if max_scores <= 0:
+        return [], None
+    values = (score_value(s) for s in items)
+    floats = [float(v) for v in values if v is not None and math.isfinite(v)]
+    return floats[max(0, len(floats) - max_scores) :], None
+
+
 def _unscored_misuse(candidates: Optional[int], unscored: Optional[int]) -> Optional[str]:
     """What is wrong with a report's ``unscored`` count (checked after _misuse), or None."""
     if unscored is None or unscored < 0:
@@ -524,6 +557,8 @@ class _NotGiven:
 
 NOT_GIVEN: Any = _NotGiven()
 
+#: the words a report after ``close()`` is ignored with (logged once; the TypeScript client's reason ``closed``)
+CLOSED = "closed: close() was called before it, and a closed client sends no observations (thresholds keep working)"
 #: the words a report with ``calibration_id=None`` is ignored with (logged once)
 FALLBACK_COUNTS = "calibration_id is None: the counts were made at a fallback threshold (leave calibration_id out to report under the gate)"
 

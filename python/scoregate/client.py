@@ -217,16 +217,19 @@ class Client(ClientBase):
         ``min_keep``, at most ``max_keep``) and keeps none when the query's top score is below ``abstain_below``
         (``abstain=True``, with ``abstain_reason``). ``score`` is a key (dicts, attributes) or a function. Reports the
         query's counts when a calibration produced the threshold. ``candidates`` is any iterable (a generator is read
-        once). Never raises but TypeError for candidates that are not iterable (nothing to answer with): a failure of
-        the server or the network, a gate without ``embedding`` and ``reranker`` strings (the fallback with a
-        ``bad_request`` error) and an ``unscored`` other than "keep" or "drop" (read as "keep") become answers, each
-        mistake logged once. ``served``: the ThresholdResult of the ``get_threshold`` whose ``index_version`` the
+        once). Never raises: a failure of the server or the network, candidates that are none (None, a str or bytes,
+        a mapping such as the reranker's whole response, anything not iterable: none kept and the fallback with a
+        ``bad_request`` error, nothing reported), a gate without ``embedding`` and ``reranker`` strings (the fallback
+        with a ``bad_request`` error) and an ``unscored`` other than "keep" or "drop" (read as "keep") become answers,
+        each mistake logged once. ``served``: the ThresholdResult of the ``get_threshold`` whose ``index_version`` the
         candidates were retrieved from; ``gate()`` then applies it (and reports the query under its calibration and
         promotion arm) instead of reading the threshold again, which a promotion step or a rollback in between could
         change. A ``served`` that is not a ThresholdResult answers the fallback with a ``bad_request`` error."""
-        candidates = gate_candidates(candidates)
+        candidates, bad = gate_candidates(candidates)
         mode = self._unscored_mode(unscored)
-        if served is not None:
+        if bad is not None:
+            t = self._bad_candidates(bad, fallback, "gate")
+        elif served is not None:
             t = self._served(served, fallback)
         else:
             t = self.get_threshold(gate, fallback, timeout=timeout, assignment_key=assignment_key)
@@ -246,7 +249,10 @@ class Client(ClientBase):
         shadow calibration ids it reported for."""
         try:
             # any iterable, read once: each shadow gates the same candidates
-            candidates = gate_candidates(candidates)
+            candidates, bad = gate_candidates(candidates)
+            if bad is not None:
+                self._bad_candidates(bad, None, "shadow")
+                return []
             try:
                 g = as_gate(gate)
             except BadGate:

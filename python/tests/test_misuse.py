@@ -1,6 +1,6 @@
 """What a caller can get wrong, for both clients: a token read from a secret file, malformed reports (ignored, counted and
-logged once per kind), gate() input (any iterable; a gate without embedding and reranker strings, a missing argument
-or a mistyped ``unscored`` is answered as the TypeScript client answers it, never raised), and an AsyncClient that
+logged once per kind), gate() input (any iterable; candidates that are none, a gate without embedding and reranker
+strings, a missing argument or a mistyped ``unscored`` is answered as the TypeScript client answers it, never raised), and an AsyncClient that
 outlives its first event loop."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import inspect
 import logging
 import numbers
 import time
+import types
 import unittest
 from typing import Any, Iterator, List
 
@@ -36,6 +37,14 @@ class Count:
 
 
 numbers.Integral.register(Count)
+
+
+class Failing:
+    """An iterable whose iterator fails after one item (a caller's own generator that raises)."""
+
+    def __iter__(self) -> Iterator[Any]:
+        yield {"score": 0.9}
+        raise RuntimeError("the caller's iterator")
 
 
 class StubCase(unittest.TestCase):
@@ -164,11 +173,63 @@ class ReportMisuseTests(StubCase):
         for said in kinds:
             self.assertEqual(sum(said in line for line in logs.output), 1, said)
         self.assertTrue(all(r.levelno == logging.WARNING for r in logs.records))
-        # a report after close() is ignored by design: counted, not logged
+        # a report after close() is ignored, counted, and said once with the TypeScript client's reason, closed (a
+        # close() that ran too early, such as a lifespan a test client ended, dropped every later query silently)
         c.close()
-        with _no_logs(self):
-            c.report(5, 1, calibration_id=CAL)
-        self.assertEqual(c.observation_stats().ignored, 3 * len(bad) + 1)
+        with self.assertLogs("scoregate", logging.WARNING) as logs:
+            for _ in range(3):
+                c.report(5, 1, calibration_id=CAL)
+                c.gate([{"score": 0.9}], GATE, fallback=0.5)
+        self.assertEqual(c.observation_stats().ignored, 3 * len(bad) + 6)
+        self.assertEqual(len(logs.records), 1, logs.output)
+        self.assertIn("report() ignored a query: closed: close() was called", logs.output[0])
+
+    def test_a_report_after_close_is_said_once_by_the_async_client_too(self) -> None:
+        async def main() -> None:
+            c = AsyncClient(self.stub.url, "t", background=False)
+            await c.close()
+            with self.assertLogs("scoregate", logging.WARNING) as logs:
+                for _ in range(3):
+                    c.report(5, 1, calibration_id=CAL)
+            self.assertEqual(c.observation_stats().ignored, 3)
+            self.assertEqual(len(logs.records), 1, logs.output)
+            self.assertIn("ignored a query: closed", logs.output[0])
+
+        asyncio.run(main())
+
+    def test_scores_that_are_not_a_list_of_numbers_ignore_the_report_whole(self) -> None:
+        # they were queued, then raised: an unexpected failure with a traceback at ERROR, yet the query was sent,
+        # and queued went below 0 (the memory bound then counted wrong for good)
+        bad: List[Any] = [5, 0.5, "0.5 0.7", b"\x01", {"a": 0.5}, Failing()]
+        for cls in (Client, AsyncClient):
+            with self.subTest(cls=cls.__name__):
+                self.stub.requests.clear()
+                c = cls(self.stub.url, "t", background=False)
+                with self.assertLogs("scoregate", logging.DEBUG) as logs:
+                    for _ in range(2):
+                        for scores in bad:
+                            c.report(2, 1, calibration_id=CAL, scores=scores)
+                stats = c.observation_stats()
+                self.assertEqual((stats.queued, stats.ignored), (0, 2 * len(bad)))
+                # said once per kind, at WARNING, without a traceback
+                self.assertEqual(len(logs.records), len(bad), logs.output)
+                self.assertTrue(all(r.levelno == logging.WARNING and r.exc_info is None for r in logs.records), logs.output)
+                self.assertTrue(all("scores must be a list (or another iterable) of numbers, or None" in line for line in logs.output))
+                self.assertIn("(got int)", logs.output[0])
+                self.assertIn("reading them raised RuntimeError", logs.output[-1])
+                # None is no scores; a list, a tuple or a generator of numbers is sampled (finite reals only)
+                c.report(2, 1, calibration_id=CAL, scores=None)
+                c.report(2, 1, calibration_id=CAL, scores=[0.9, "0.8", None, float("nan"), 0.1])
+                c.report(2, 1, calibration_id=CAL, scores=(s for s in (0.7,)))
+                flushed = c.flush()
+                if inspect.isawaitable(flushed):
+                    flushed = asyncio.run(flushed)
+                self.assertEqual((flushed.sent_batches, flushed.stats.sent, flushed.stats.queued), (1, 3, 0))
+                posts = [q["body"] for q in self.stub.requests if q["method"] == "POST"]
+                self.assertEqual([(b["queries"], b["scores"]) for b in posts], [([[2, 1]] * 3, [0.9, 0.1, 0.7])])
+                closed = c.close()
+                if inspect.isawaitable(closed):
+                    asyncio.run(closed)
 
     def test_a_malformed_promotion_claim_is_ignored_counted_and_logged_once_never_raised(self) -> None:
         c = self.client()
@@ -241,6 +302,15 @@ class _no_logs:
         self.case.assertEqual(self.records, [])
 
 
+#: What gate() and shadow() take as no candidates (the TypeScript client's non-arrays): None, text, bytes, a mapping
+#: (a reranker's whole response), a number
+NOT_CANDIDATES: List[Any] = [None, "abc", b"abc", bytearray(b"ab"), {"results": [{"score": 0.9}]}, types.MappingProxyType({"a": 1}), 5]
+
+
+def _got(candidates: Any) -> str:
+    return "None" if candidates is None else type(candidates).__name__
+
+
 class GateInputTests(StubCase):
     def test_any_iterable_of_candidates_is_read_once(self) -> None:
         c = self.client()
@@ -260,6 +330,56 @@ class GateInputTests(StubCase):
         c.flush()
         posts = [q["body"] for q in self.stub.requests if q["method"] == "POST"]
         self.assertEqual([b["queries"] for b in posts], [[[2, 1]] * 4])
+
+    def check_no_candidates(self, r: Any, got: str) -> None:
+        self.assertEqual((r.kept, r.dropped, r.unscored), ([], [], 0))
+        self.assertEqual((r.reason, r.threshold, r.calibration_id, r.error.code), ("fallback", 0.5, None, "bad_request"))
+        self.assertEqual(r.error.message, f"candidates must be a list or another iterable of candidates (got {got})")
+
+    def test_candidates_that_are_not_a_list_are_none_as_in_the_typescript_client_never_raised(self) -> None:
+        # None raised TypeError; a str, bytes or a dict (the reranker's whole response) was gated as its characters,
+        # byte values or keys, each an unscored candidate kept and reported (a false unscored_candidates alert)
+        c = self.client()
+        c.get_threshold(GATE, 0.5)  # a calibration is held: bad candidates must still not be reported under it
+        self.stub.requests.clear()
+
+        with self.assertLogs("scoregate", logging.DEBUG) as logs:
+            for _ in range(2):
+                for bad in NOT_CANDIDATES:
+                    with self.subTest(candidates=bad):
+                        self.check_no_candidates(c.gate(bad, GATE, fallback=0.5), _got(bad))
+                        self.assertEqual(c.shadow(bad, GATE, key="k"), [])
+                r = c.gate(Failing(), GATE, fallback=0.5)
+                self.assertEqual((r.kept, r.error.code), ([], "bad_request"))
+                self.assertIn("RuntimeError", r.error.message)
+        self.assertEqual(self.stub.requests, [])  # no threshold read, nothing reported
+        stats = c.flush().stats
+        self.assertEqual((stats.queued, stats.sent, stats.ignored), (0, 0, 0))
+        self.assertEqual(self.stub.requests, [])
+        # once per kind and call, at WARNING, no traceback
+        self.assertEqual(len(logs.records), 2 * len(NOT_CANDIDATES) + 1, logs.output)
+        self.assertTrue(all(r.levelno == logging.WARNING and r.exc_info is None for r in logs.records), logs.output)
+        # a list, a tuple, a set and a generator are still candidates
+        for ok_candidates in ([{"score": 0.9}], ({"score": 0.9},), (d for d in [{"score": 0.9}])):
+            self.assertEqual(c.gate(ok_candidates, GATE, fallback=0.5).kept, [{"score": 0.9}])
+        self.assertEqual(c.gate({0.9}, GATE, fallback=0.5, score=lambda x: x).kept, [0.9])
+
+    def test_the_async_client_answers_candidates_that_are_not_a_list_the_same(self) -> None:
+        async def main() -> None:
+            async with AsyncClient(self.stub.url, "t", background=False) as c:
+                await c.get_threshold(GATE, 0.5)
+                self.stub.requests.clear()
+                with self.assertLogs("scoregate", logging.WARNING) as logs:
+                    for bad in NOT_CANDIDATES:
+                        with self.subTest(candidates=bad):
+                            self.check_no_candidates(await c.gate(bad, GATE, fallback=0.5), _got(bad))
+                            self.assertEqual(await c.shadow(bad, GATE, key="k"), [])
+                self.assertEqual(len(logs.records), 2 * len(NOT_CANDIDATES), logs.output)
+                self.assertEqual((await c.flush()).stats.queued, 0)
+                self.assertEqual(self.stub.requests, [])
+                self.assertEqual(len((await c.gate(iter([{"score": 0.9}]), GATE, fallback=0.5)).kept), 1)
+
+        asyncio.run(main())
 
     def test_shadow_reads_an_iterable_once_for_every_shadow(self) -> None:
         def shadow(cal: str) -> dict:
@@ -293,8 +413,6 @@ class GateInputTests(StubCase):
         self.assertEqual(len(logs.records), 1, logs.output)
         self.assertIn("unscored='dorp'", logs.output[0])
         self.assertEqual(len(c.gate(docs, GATE, fallback=0.5, unscored="drop").kept), 1)  # the right word still drops
-        with self.assertRaises(TypeError):
-            c.gate(None, GATE, fallback=0.5)  # type: ignore[arg-type]  # nothing to answer with (TypeScript throws too)
         with self.assertRaises(ValueError):
             scoregate.decide_query([0.5], 0.4, unscored="Drop")  # the pure rule still checks its arguments
 
