@@ -165,12 +165,15 @@ export async function alerts(c: Ctx): Promise<number> {
   }
   const lines = list.map(
     (a) =>
-      `${a.id}  ${a.status.padEnd(12)} ${a.kind.padEnd(20)} ${a.gate.index} / ${a.gate.embedding} / ${a.gate.reranker}  (x${a.occurrences}, last ${a.last_seen_at})\n    ${prose(a.summary)}`,
+      `${a.id}  ${a.status.padEnd(12)} ${a.kind.padEnd(KIND_WIDTH)} ${a.gate.index} / ${a.gate.embedding} / ${a.gate.reranker}  (x${a.occurrences}, last ${a.last_seen_at})\n    ${prose(a.summary)}`,
   );
   if (page.next_cursor) lines.push(`More: --cursor ${page.next_cursor}`);
   c.out(lines.join("\n"));
   return EXIT.ok;
 }
+
+/** The alert listing's kind column: as wide as the longest kind (promotion_rolled_back), so the gate stands apart. */
+const KIND_WIDTH = Math.max(...ALERT_KINDS.map((k) => k.length));
 
 /** The indexes a refusal of an unknown one lists at most (the closest first). */
 const LISTED_INDEXES = 10;

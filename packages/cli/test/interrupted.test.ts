@@ -32,10 +32,23 @@ describe("interruption", () => {
 
   it("promote and promotion say what goes on, also after a global flag", () => {
     expect(interruption(["--url", "http://x", "promote", "cal_1", "--pause"]).note).toBe(
-      ": a change already sent may have been applied (scoregate promotion ID shows the promotion)",
+      ": a change already sent may have been applied (scoregate promotion cal_1 shows the promotion)",
     );
     expect(interruption(["--token", "t", "promotion", "prm_1", "--wait", "60"]).note).toMatch(/^ waiting: the promotion goes on/u);
     expect(interruption(["--token", "t", "promotion", "prm_1"])).toEqual({ command: "promotion", quiet: false, note: "" });
+  });
+
+  it("a wait interrupted before the promotion is known names the id argv gave, which scoregate promotion takes", () => {
+    expect(interruption(["promote", "cal_0000000002", "--steps", "10,100", "--wait", "600"]).note).toBe(
+      " waiting: the promotion goes on, only the wait stopped (scoregate promotion cal_0000000002 --wait SECONDS waits again)",
+    );
+    expect(interruption(["promotion", "prm_7", "--wait=60"]).note).toContain("(scoregate promotion prm_7 --wait SECONDS waits again)");
+    // no id (a usage error to come): the placeholder
+    expect(interruption(["promote", "--wait", "60"]).note).toContain("scoregate promotion ID --wait SECONDS");
+  });
+
+  it("a dry run's note says that it stores nothing, not that an upload may have been stored", () => {
+    expect(interruption(["calibrate", "s.csv", ...gate, "--dry-run"]).note).toBe(": a dry run stores nothing");
   });
 
   it("a command without a note, or none at all, stops with the bare line", () => {

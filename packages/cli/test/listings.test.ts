@@ -88,6 +88,17 @@ describe("scoregate alerts", () => {
     expect(r.stdout).toContain("More: --cursor 2f");
   });
 
+  it("the kind column is as wide as the longest kind: promotion_rolled_back stands apart from the gate", async () => {
+    const rolledBack = { ...alert, id: "alr_2", kind: "promotion_rolled_back" as const };
+    stub.handle(() => ({ status: 200, body: { alerts: [alert, rolledBack], next_cursor: null } }));
+    const r = await cli(["alerts"], env());
+    expect(r.code).toBe(0);
+    const rows = r.stdout.split("\n").filter((l) => l.startsWith("alr_"));
+    expect(rows[1]).toContain("promotion_rolled_back docs / e5 / bge");
+    // the gate starts in the same column on both rows
+    expect(rows[0]!.indexOf("docs / e5")).toBe(rows[1]!.indexOf("docs / e5"));
+  });
+
   /** No alerts for any filter; gates of the indexes "docs" and "faq" (the listing's index names). */
   function noAlerts(): string[] {
     const asked: string[] = [];
