@@ -165,13 +165,15 @@ const lenientTokens = (args: string[]) => parseArgs({ args, options: OPTIONS, al
 
 /**
  * The command argv names, read before its flags are checked: the first positional argument (undefined when there is
- * none), and whether --help (-h) is among the flags. A flag's error can then point at that command's help and
- * suggest only the flags it reads.
+ * none), the positional arguments after it, the flags given (by name) and whether --help (-h) is among them. A flag's
+ * error can then point at that command's help and suggest only the flags it reads; the bin's signal handlers read the
+ * command the same way (interrupted.ts), so `--url URL watch` is watch, not a command named URL.
  */
-export function peekCommand(argv: readonly string[]): { command: string | undefined; help: boolean } {
+export function peekCommand(argv: readonly string[]): { command: string | undefined; help: boolean; rest: string[]; flags: string[] } {
   const tokens = lenientTokens(normalizeArgv(argv));
-  const first = tokens.find((t) => t.kind === "positional");
-  return { command: first?.value, help: tokens.some((t) => t.kind === "option" && t.name === "help") };
+  const positionals = tokens.flatMap((t) => (t.kind === "positional" ? [t.value] : []));
+  const flags = tokens.flatMap((t) => (t.kind === "option" ? [t.name] : []));
+  return { command: positionals[0], help: flags.includes("help"), rest: positionals.slice(1), flags };
 }
 
 /** The command whose flags parseArgv checks (main.ts builds it from COMMAND_FLAGS once the command is known). */

@@ -18,6 +18,7 @@ import { noProgress, type Progress, terminalProgress } from "./progress";
 import { FORMATS, InputError, readScores, type ScoreFile } from "./read-scores";
 import { recallLines } from "./recall-lines";
 import { servingLine } from "./serving-line";
+import { shellWord } from "./suggest";
 import { metaFrom, needsQueries, PER_QUERY_WHY, perQueryFlags } from "./upload-meta";
 import { warningLines } from "./warnings";
 
@@ -210,8 +211,17 @@ export async function calibrate(c: Ctx): Promise<number> {
   return code;
 }
 
-/** What the upload did to what is served, for the first line of the summary. */
-function servedLabel(cal: z.infer<typeof CalibrationCreated>["calibration"], outcome: ActivationOutcome | undefined): string {
+/**
+ * What the upload did to what is served, for the first line of the summary. `replay`: the answer is the one stored
+ * when this --idempotency-key was first used, by an earlier run: it says what was served then, not now (the gate may
+ * have moved on since), so the words say when.
+ */
+function servedLabel(cal: z.infer<typeof CalibrationCreated>["calibration"], outcome: ActivationOutcome | undefined, replay: boolean): string {
+  if (replay) {
+    if (outcome === undefined || outcome.activated)
+      return cal.current ? "served when first uploaded" : "active for its index version when first uploaded";
+    return "stored, not served when first uploaded";
+  }
   if (outcome === undefined) return cal.current ? "active, now served" : "active";
   if (outcome.activated) return cal.current ? "served now" : "active for its index version";
   return `stored, not served: promote it with scoregate activate ${cal.id}`;
@@ -250,17 +260,20 @@ function report(
 ): string {
   const cal = created.calibration;
   const lines: string[] = [];
+  // the key was used by an earlier run (not only by this run's own retries): its answer is that run's, as it was then
+  const replay = upload.replayed && upload.attempts === 1 && outcome?.dry_run !== true;
   lines.push(
     outcome?.dry_run
       ? `Dry run for ${cal.index} / ${cal.embedding} / ${cal.reranker}, index version ${cal.index_version}: nothing stored, ${outcome.would_activate ? "would be served" : "would not be served"}`
-      : `Calibrated ${cal.index} / ${cal.embedding} / ${cal.reranker}, index version ${cal.index_version}: ${cal.id} (${servedLabel(cal, outcome)})`,
+      : `Calibrated ${cal.index} / ${cal.embedding} / ${cal.reranker}, index version ${cal.index_version}: ${cal.id} (${servedLabel(cal, outcome, replay)})`,
   );
   lines.push(...warningLines([...created.warnings, ...cal.warnings.filter((w) => !created.warnings.some((x) => x.code === w.code))]));
   if (upload.replayed) {
+    const gate = ["--index", cal.index, "--embedding", cal.embedding, "--reranker", cal.reranker].map(shellWord).join(" ");
     lines.push(
-      upload.attempts > 1
-        ? `  (sent ${upload.attempts} times with Idempotency-Key ${upload.idempotency_key}: stored once; this is the first attempt's answer)`
-        : "  (replayed: this --idempotency-key was used before; this is the first upload's answer)",
+      replay
+        ? `  (replayed: this --idempotency-key was used before; this is the first upload's answer as it was then, with its exit code: scoregate threshold ${gate} shows what is served now)`
+        : `  (sent ${upload.attempts} times with Idempotency-Key ${upload.idempotency_key}: stored once; this is the first attempt's answer)`,
     );
   }
   lines.push(
@@ -313,7 +326,8 @@ function report(
     );
     lines.push(`  ${prose(shift.reason)}`);
   } else lines.push("Shift: none (the gate had no calibration to compare with)");
-  if (outcome) lines.push(servingLine(outcome, cal, shift));
+  if (outcome)
+    lines.push(replay ? servingLine(outcome, cal, shift).replace(/^Serving: /u, "Serving when first uploaded: ") : servingLine(outcome, cal, shift));
   // A new gate's first calibration compared with the calibration it carries from: its old threshold is expected to
   // drop another share of the new model's scores (the server raises no alert), and the upload is served: the line
   // must not read as a failure that exited 0.

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The process entry of the `scoregate` bin (built to dist/cli.js, the package's bin). */
+import { interruption } from "./interrupted";
 import { run } from "./main";
 
 // `scoregate ... | head` closes stdout early: stop quietly instead of crashing on EPIPE
@@ -13,25 +14,12 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 // see it go on to upload and serve. What may already have reached the server, the line says and where to look: an
 // upload, a promotion's start or override; and a promotion waited for (--wait) goes on, only the wait stopped.
 const interrupted = new AbortController();
-const argv = process.argv.slice(2);
-const command = argv.find((a) => !a.startsWith("-"));
-const waiting = argv.some((a) => a === "--wait" || a.startsWith("--wait="));
-// `promote` starts a promotion or overrides the open one (--pause, ...); `promotion` only reads one
-const promotionNote = waiting
-  ? " waiting: the promotion goes on, only the wait stopped (scoregate promotion ID --wait SECONDS waits again)"
-  : command === "promote"
-    ? ": a change already sent may have been applied (scoregate promotion ID shows the promotion)"
-    : "";
-const INTERRUPTED_NOTES: Partial<Record<string, string>> = {
-  calibrate: ": an upload already sent may have been stored (scoregate history shows it)",
-  promote: promotionNote,
-  promotion: promotionNote,
-};
+const { quiet, note } = interruption(process.argv.slice(2));
 for (const s of ["SIGINT", "SIGTERM"] as const) {
   process.once(s, () => {
     interrupted.abort();
-    if (command === "watch") return;
-    process.stderr.write(`scoregate: interrupted by ${s}, stopped${(command && INTERRUPTED_NOTES[command]) ?? ""}\n`);
+    if (quiet) return;
+    process.stderr.write(`scoregate: interrupted by ${s}, stopped${note}\n`);
     process.exit(s === "SIGINT" ? 130 : 143);
   });
 }

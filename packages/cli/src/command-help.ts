@@ -42,7 +42,7 @@ export const COMMAND_HELP = {
       "is the gate's first calibration or the rebuild is equivalent; the exit code says which.",
     scope: "calibrate",
     exits: [
-      [String(EXIT.ok), "served now (with --dry-run: would be)"],
+      [String(EXIT.ok), "served now (with --dry-run: would be; a replay of an earlier run's --idempotency-key: served when first uploaded)"],
       [String(EXIT.shifted), "not served: the rebuild shifted the gate, or changes what it drops (drop_rate_changed)"],
       [String(EXIT.inconclusive), "not served: the rebuild decision is inconclusive"],
       [String(EXIT.targetMissed), "not served: the expected drop rate misses the target (too few scores for it)"],

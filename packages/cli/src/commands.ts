@@ -14,13 +14,14 @@ import {
   type ThresholdResponse,
 } from "../../../src/contract";
 import { ActivationAnswer, AlertsAnswer, checkedAnswer, GatesAnswer, HistoryAnswer, ThresholdAnswer } from "./answers";
-import { ALERT_KINDS, ALERT_STATUSES, countFlag, gateFlags, oneId, oneOf } from "./args";
+import { ALERT_KINDS, ALERT_STATUSES, countFlag, gateFlags, oneId, oneOf, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
 import { count, num as number, percent, prose } from "./format";
 import { keepWords } from "./guard-lines";
 import { CliError } from "./http";
 import { gateStateLines, rolloutLines, shadowLines } from "./serving-state";
+import { byCloseness, shellWord, suggest } from "./suggest";
 import { warningLines } from "./warnings";
 
 /** A stored policy in words: "drop rate 20.0 %", "recall 90.0 % (any_relevant)", "carry 0.4". */
@@ -149,6 +150,10 @@ export async function alerts(c: Ctx): Promise<number> {
   const status = oneOf(c.v.status, "status", ALERT_STATUSES);
   const res = await c.api().request<unknown>("listAlerts", { query: { ...gate, kind, status, limit, cursor: c.v.cursor } });
   const page = checkedAnswer(AlertsAnswer, res.body, res.status, "a scoregate alert list") as z.infer<typeof AlertList>;
+  // the server refuses a gate it does not know (404, with the gates it may mean); an index alone it filters by, and a
+  // mistyped one matches nothing: an empty list is then no all-clear, so it is checked against the gates' indexes
+  if (page.alerts.length === 0 && gate.index !== undefined && gate.embedding === undefined && gate.reranker === undefined)
+    await knownIndex(c, gate.index);
   if (c.json) {
     c.out(JSON.stringify(page));
     return EXIT.ok;
@@ -160,11 +165,31 @@ export async function alerts(c: Ctx): Promise<number> {
   }
   const lines = list.map(
     (a) =>
-      `${a.id}  ${a.status.padEnd(12)} ${a.kind.padEnd(20)} ${a.gate.index} / ${a.gate.embedding} / ${a.gate.reranker}  (x${a.occurrences}, last ${a.last_seen_at})\n    ${prose(a.summary)}`,
+      `${a.id}  ${a.status.padEnd(12)} ${a.kind.padEnd(KIND_WIDTH)} ${a.gate.index} / ${a.gate.embedding} / ${a.gate.reranker}  (x${a.occurrences}, last ${a.last_seen_at})\n    ${prose(a.summary)}`,
   );
   if (page.next_cursor) lines.push(`More: --cursor ${page.next_cursor}`);
   c.out(lines.join("\n"));
   return EXIT.ok;
+}
+
+/** The alert listing's kind column: as wide as the longest kind (promotion_rolled_back), so the gate stands apart. */
+const KIND_WIDTH = Math.max(...ALERT_KINDS.map((k) => k.length));
+
+/** The indexes a refusal of an unknown one lists at most (the closest first). */
+const LISTED_INDEXES = 10;
+
+/** Refuses an --index that no gate has (exit 2), naming the closest index names the gates listing holds. */
+async function knownIndex(c: Ctx, index: string): Promise<void> {
+  const indexes = [...new Set((await allGates(c)).map((g) => g.index))];
+  if (indexes.includes(index)) return;
+  const closest = suggest(index, indexes);
+  const listed = byCloseness(index, indexes).slice(0, LISTED_INDEXES).map(shellWord);
+  throw usage(
+    `no gate has --index ${shellWord(index)}${closest === undefined ? "" : `: did you mean --index ${shellWord(closest)}?`}`,
+    indexes.length === 0
+      ? "the server has no gates yet"
+      : `the indexes with gates${indexes.length > LISTED_INDEXES ? `, the ${LISTED_INDEXES} closest of ${indexes.length}` : ""}: ${listed.join(", ")} (scoregate gates lists the gates)`,
+  );
 }
 
 /** Every gate: the server answers a page at a time (MAX_PAGE_SIZE each); its cursors are followed to the last page. */

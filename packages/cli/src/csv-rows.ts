@@ -6,6 +6,7 @@
  */
 import { type CsvLayout, csvLayout } from "./csv-layout";
 import {
+  DELIMITER_NAMES,
   DELIMITER_SAMPLE_LINES,
   DELIMITERS,
   type Delimiter,
@@ -113,6 +114,7 @@ export class CsvRows {
     this.#sample = null;
     if (this.#delimiter === null) {
       const guess = detectDelimiter(lines.map((l) => l.line));
+      if (guess.mismatch !== undefined) throw fieldCountMismatch(lines, guess.delimiter, guess.mismatch, guess.decimalComma);
       this.#delimiter = guess.delimiter;
       this.#decimalComma = guess.decimalComma;
       // a one-column file is split at a separator no line holds: its format stays the one its name (or sniff) gave
@@ -192,4 +194,34 @@ export class CsvRows {
       sink.addScore(x, no, label);
     }
   }
+}
+
+/**
+ * The refusal of a file whose first line and rows split at `delimiter` into different field counts (detectDelimiter's
+ * `mismatch`): read as one column, every row would be "not a finite number" with a hint that blames the separator.
+ */
+function fieldCountMismatch(
+  lines: readonly { no: number; line: string }[],
+  delimiter: Delimiter,
+  m: { firstFields: number; rowFields: number },
+  decimalComma: boolean,
+): InputError {
+  const [first, second] = [lines[0]!, lines[1]!];
+  const shown = (l: string): string => JSON.stringify(l.length > 40 ? `${l.slice(0, 40)}…` : l);
+  // a header has no number in it (csvLayout's rule); a first line with one is a row that differs from the others
+  const header = (splitFields(first.line, delimiter) ?? []).every((f) => parseNumber(f.trim(), decimalComma) === null);
+  const name = DELIMITER_NAMES[delimiter];
+  const last = lines.at(-1)!.no;
+  const rows = lines.length === 2 ? `the row has ${m.rowFields} (line ${second.no}` : `the rows ${m.rowFields} (lines ${second.no} to ${last}`;
+  return new InputError(
+    `${header ? "the header" : "the first row"} has ${m.firstFields} fields, ${rows}), split at each ${name}: line ${first.no} is ${shown(first.line)}, line ${second.no} ${shown(second.line)}`,
+    [
+      header
+        ? m.firstFields > m.rowFields
+          ? "the header names columns the rows lack: remove those names, or write the columns in every row"
+          : "the rows have columns the header does not name: name every column in the header"
+        : "every row must have as many fields as the first",
+      `if the ${name} does not separate the fields, pass --delimiter with the one that does`,
+    ],
+  );
 }

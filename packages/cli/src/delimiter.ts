@@ -153,6 +153,12 @@ export interface DelimiterGuess {
   delimiter: Delimiter;
   /** The numbers use a decimal comma: the separator is not a comma, and the sample's decimals all have one. */
   decimalComma: boolean;
+  /**
+   * Set when no separator splits the first line and the rows alike, but `delimiter` splits every sampled line after
+   * the first into the same `rowFields` (more than one) fields, and the first line into `firstFields`: a header with a
+   * column the rows lack (or the other way round), not a one-column file.
+   */
+  mismatch?: { firstFields: number; rowFields: number };
 }
 
 interface Candidate {
@@ -168,6 +174,10 @@ interface Candidate {
   numericColumns: number;
   commaDecimals: number;
   pointDecimals: number;
+  /** The fields of the first line, or null for a misplaced quote. */
+  firstFields: number | null;
+  /** The field count every sampled line after the first has, or null (they differ, one has a misplaced quote, none). */
+  rowFields: number | null;
 }
 
 function candidate(lines: readonly string[], delimiter: Delimiter): Candidate {
@@ -191,11 +201,15 @@ function candidate(lines: readonly string[], delimiter: Delimiter): Candidate {
       else if (DECIMAL_POINT.test(f)) pointDecimals++;
     }
   }
+  const rest = rows.slice(1);
+  const rowFields = rest.length > 0 && rest.every((r) => r !== null && r.length === rest[0]!.length) ? rest[0]!.length : null;
   return {
     delimiter,
     agreeing,
     fields,
     firstAgrees: rows[0]?.length === fields,
+    firstFields: rows[0]?.length ?? null,
+    rowFields,
     absent: lines.every((l) => !l.includes(delimiter)),
     numericColumns: numeric.filter(Boolean).length,
     commaDecimals,
@@ -213,14 +227,35 @@ const better = (c: Candidate, best: Candidate | null): boolean =>
  * A candidate splits the file when its most common field count is above 1 and the first line (the header) has it;
  * among those, the one under which the most lines have that count wins, then the one with the most numeric columns,
  * then the most fields, then DELIMITERS' order (papaparse ranks by the spread of the field counts, then by the
- * count). When none splits the file, it has one column: the first separator found in no line is used, so every line
- * is one field (and "0,734" in such a file is a decimal comma). Cost: O(sample size x candidates).
+ * count). When none splits the file, but one splits every line after the first alike into more than one field (and
+ * they are not numbers with a decimal comma), the first line disagrees with the rows: that separator is returned with
+ * the `mismatch`, for the reader to say so rather than read one column of rows that are no numbers. Else the file has
+ * one column: the first separator found in no line is used, so every line is one field (and "0,734" in such a file is
+ * a decimal comma). Cost: O(sample size x candidates).
  */
 export function detectDelimiter(lines: readonly string[]): DelimiterGuess {
   if (lines.length === 0) throw new RangeError("detectDelimiter needs at least one line");
   const candidates = DELIMITERS.map((d) => candidate(lines, d));
   let best: Candidate | null = null;
   for (const c of candidates) if (c.fields > 1 && c.firstAgrees && better(c, best)) best = c;
+  if (best === null) {
+    // "score" then "0,5" lines: one column of decimal commas, which a comma splits alike after the header
+    const commaDecimalRows = lines.slice(1).every((l) => isDecimalComma(l));
+    const split = candidates.find(
+      (c) =>
+        c.rowFields !== null &&
+        c.rowFields > 1 &&
+        c.firstFields !== null &&
+        c.firstFields !== c.rowFields &&
+        !(c.delimiter === "," && commaDecimalRows),
+    );
+    if (split !== undefined)
+      return {
+        delimiter: split.delimiter,
+        decimalComma: hasDecimalComma(split),
+        mismatch: { firstFields: split.firstFields!, rowFields: split.rowFields! },
+      };
+  }
   // one column: a separator that no line holds (a comma, if every candidate appears somewhere: the bad rows will say)
   const b = best ?? candidates.find((c) => c.absent) ?? candidates.find((c) => c.delimiter === ",")!;
   return { delimiter: b.delimiter, decimalComma: hasDecimalComma(b) };

@@ -3,7 +3,7 @@
  * which column a flag names (by header name, or by 1-based position), the column names recognised without a flag, and
  * the refusal of a per-row column in a layout that has none.
  */
-import { parseNumber } from "./delimiter";
+import { DELIMITERS, isDecimalComma, parseNumber } from "./delimiter";
 import { InputError } from "./input-error";
 
 export type Format = "csv" | "tsv" | "jsonl" | "text";
@@ -15,7 +15,10 @@ export const QUERY_NAMES = ["query_id", "qid", "query"];
 /** The other way out of a choice of query column (knownColumn's `orFlat`). */
 export const NO_QUERY_COLUMN = ", or --no-query-column to upload the scores as one flat list";
 
-/** The format a file name says, or undefined (then the first line decides: sniffFormat). */
+/**
+ * The format a file name says, or undefined (then the first line decides: sniffFormat). `.txt` says "text", which the
+ * first line may still turn into a delimited file (txtFormat).
+ */
 export function formatFromName(file: string): Format | undefined {
   const lower = file.toLowerCase();
   if (lower.endsWith(".csv")) return "csv";
@@ -33,6 +36,19 @@ export function sniffFormat(line: string): Format {
   if (line.includes(",")) return "csv";
   // one field: a number is a plain score file, a word is the header of a one-column CSV
   return parseNumber(line) === null ? "csv" : "text";
+}
+
+/**
+ * The format of a `.txt` file (by its name, not --format) from its first non-blank line: a plain score file when that
+ * line is a number (also one with a decimal comma, which the text reader names), JSON, or when no known separator
+ * splits it; else a delimited file whose separator is detected (Excel's "Text (Tab delimited) (*.txt)" export: a header
+ * `qid<TAB>doc<TAB>score`, then tab-separated rows).
+ */
+export function txtFormat(line: string): Format {
+  if (parseNumber(line) !== null || isDecimalComma(line) || line[0] === "{" || line[0] === "[") return "text";
+  // Excel's `sep=;` first line (`sep=` and a tab arrives trimmed to `sep=`) names the separator of a delimited file
+  if (/^sep=.?$/iu.test(line)) return "csv";
+  return DELIMITERS.some((d) => line.includes(d)) ? "csv" : "text";
 }
 
 /** The 0-based positions of the names `match` accepts, in header order. */

@@ -66,6 +66,15 @@ const flagDoc = (flag: Flag, command: CommandName | undefined): FlagDoc => {
 const flagRows = (docs: readonly FlagDoc[], flags: readonly Flag[]): [string, string][] =>
   docs.map((d, i) => [spelled(flags[i]!), `${d.description}${d.default === null ? "" : ` (default: ${d.default})`}`]);
 
+/** The codes above 2 that a command's help lists (a decision, or a waited-for promotion's outcome), in order. */
+const OUTCOME_CODES = [
+  ...new Set(
+    Object.values(COMMAND_HELP)
+      .flatMap((h) => h.exits.map(([code]) => code))
+      .filter((code) => Number(code) > 2),
+  ),
+].sort((a, b) => Number(a) - Number(b));
+
 /** The overview as data: what `scoregate --help --json` prints. */
 export function overviewDoc(): {
   commands: { command: CommandName; description: string }[];
@@ -78,7 +87,11 @@ export function overviewDoc(): {
     exit_codes: [
       { code: "0", meaning: "success" },
       ...COMMON_EXITS.map(([code, meaning]) => ({ code, meaning })),
-      { code: "3, 4, 5, 6", meaning: "calibrate and shadow: a decision (scoregate calibrate --help, scoregate shadow --help)" },
+      {
+        code: OUTCOME_CODES.join(", "),
+        meaning:
+          "calibrate and shadow: a decision; promote and promotion, when they wait for a promotion: its outcome (scoregate COMMAND --help says which)",
+      },
       { code: INTERRUPTED_EXIT[0], meaning: `${INTERRUPTED_EXIT[1]} (watch ends with 0 instead)` },
     ],
   };

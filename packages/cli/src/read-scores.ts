@@ -15,7 +15,7 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { CsvRows } from "./csv-rows";
 import { notANumberHint, parseNumber } from "./delimiter";
-import { type Format, formatFromName, noPerRowColumn, perRowFlag, sniffFormat } from "./file-layout";
+import { type Format, formatFromName, noPerRowColumn, perRowFlag, sniffFormat, txtFormat } from "./file-layout";
 import { InputError, readError } from "./input-error";
 import { JsonlRows } from "./jsonl-rows";
 import type { ReadOptions, ScoreFile } from "./score-file";
@@ -49,6 +49,8 @@ const utf16 = (line: string): boolean => line.startsWith("\uFFFD\uFFFD") && line
 export async function readScores(source: string | Readable, opts: ReadOptions = {}): Promise<ScoreFile> {
   const stream: Readable = typeof source === "string" ? (source === "-" ? process.stdin : createReadStream(source)) : source;
   let format: Format | undefined = opts.format ?? (typeof source === "string" && source !== "-" ? formatFromName(source) : undefined);
+  // `.txt` names a plain score file or a spreadsheet's delimited text export: the first line tells (txtFormat)
+  const txtByName = opts.format === undefined && format === "text";
   let bytes = 0;
   if (opts.onProgress) {
     const onProgress = opts.onProgress;
@@ -98,6 +100,7 @@ export async function readScores(source: string | Readable, opts: ReadOptions = 
             "this is not a text file (its first line holds NUL bytes or bytes that are not UTF-8): calibrate reads CSV, TSV, JSONL or one score per line; decompress or export the file first",
           );
         format ??= sniffFormat(line);
+        if (txtByName) format = txtFormat(line);
         if (format === "text" && perRow !== null) throw noPerRowColumn(perRow, "a plain score file");
         if (format === "csv" || format === "tsv") csv = new CsvRows(sink, format, opts);
         else if (format !== "text") jsonl = new JsonlRows(sink, opts, perRow, name);

@@ -3,7 +3,7 @@
  * distance (a maintained, dependency-free 4 KB package), after folding case and `_` to `-`, so `--Index_Version`
  * finds `--index-version` at distance 0.
  */
-import { closestMatch } from "leven";
+import leven, { closestMatch } from "leven";
 
 /** The most edits a suggestion may be away from what was typed (commander suggests within 2 as well). */
 export const MAX_SUGGESTION_DISTANCE = 2;
@@ -27,6 +27,13 @@ export function suggest(input: string, known: readonly string[]): string | undef
   if (typed.length < MIN_PREFIX) return undefined;
   const prefixed = known.filter((_, i) => folded[i]!.startsWith(typed));
   return prefixed.length === 1 ? prefixed[0] : undefined;
+}
+
+/** `known`, the closest to `input` first (the same distance as suggest's; ties keep their order). */
+export function byCloseness(input: string, known: readonly string[]): string[] {
+  const typed = fold(input);
+  const distance = new Map(known.map((k) => [k, leven(typed, fold(k))]));
+  return [...known].sort((a, b) => distance.get(a)! - distance.get(b)!);
 }
 
 /** ": did you mean X?" to end a message with, or "" when nothing is close. */

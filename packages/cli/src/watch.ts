@@ -99,6 +99,8 @@ export async function watch(c: Ctx): Promise<number> {
     let opened = false;
     /** Said could-not-reach while no connection has opened yet (once, not on every retry). */
     let unreached = false;
+    /** Said connection-lost since the last open (once an outage, not on every retry). */
+    let lost = false;
     /** The reconnect that fetches a restarted history's state: no "connection lost" / "reconnected" lines for it. */
     let restarting = false;
     /** An event was printed: a seq going back before that is `--since` past the server's newest, not a restart seen. */
@@ -128,6 +130,7 @@ export async function watch(c: Ctx): Promise<number> {
           else if (opened && !restarting) c.warn(`-- reconnected, resumed after ${d.after ?? "nothing"}`);
           opened = true;
           unreached = false;
+          lost = false;
           restarting = false;
         } else if (state === "reconnecting" && d.reason.startsWith(HISTORY_RESTARTED)) {
           // the stream reconnects at once for the new history's state: HISTORY_RESTARTED_LINE said it
@@ -143,7 +146,9 @@ export async function watch(c: Ctx): Promise<number> {
         } else if (state === "reconnecting") {
           // the restart's own reconnect failed: the next open is a resume like any other, said as one
           restarting = false;
-          c.warn(`-- connection lost (${d.reason}); reconnecting`);
+          // once an outage, as the unreached branch says it: the retries then go on quietly until the next open
+          if (!lost) c.warn(`-- connection lost (${d.reason}); reconnecting`);
+          lost = true;
         } else if (state === "polling" && d.status === 429) {
           // the restart's own reconnect refused: the next open is a resume like any other, said as one
           restarting = false;

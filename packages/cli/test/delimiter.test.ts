@@ -20,6 +20,18 @@ describe("detectDelimiter", () => {
     expect(detectDelimiter(lines)).toEqual({ delimiter, decimalComma });
   });
 
+  it("a first line that no separator splits as the rows: the separator that splits the rows alike, and the mismatch", () => {
+    expect(detectDelimiter(["query_id,score,label", "q0,0.9", "q1,0.5"])).toEqual({
+      delimiter: ",",
+      decimalComma: false,
+      mismatch: { firstFields: 3, rowFields: 2 },
+    });
+    // one column of decimal commas is no mismatch: the comma is their decimal mark
+    expect(detectDelimiter(["score", "0,5", "0,25"]).mismatch).toBeUndefined();
+    // rows that differ among themselves are one column (their bad rows say why)
+    expect(detectDelimiter(["a,b,c", "q0,0.9", "q1,0.5,x,y"]).mismatch).toBeUndefined();
+  });
+
   it("a few bad rows in the sample do not change the separator", () => {
     const lines = ["query_id,score", "q1,0.5", "q1,", "q2,abc", "q5,0.5,extra", ",0.5"];
     expect(detectDelimiter(lines).delimiter).toBe(",");

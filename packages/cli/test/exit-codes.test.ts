@@ -571,6 +571,28 @@ describe("errors say what to do (stub server)", () => {
     expect(JSON.parse(r.stdout).upload).toMatchObject({ idempotency_key: keys[0], attempts: 2, replayed: true });
   });
 
+  it("a key used by an earlier run replays that run's answer: said as served when first uploaded, with its exit code, and where to see what is served now", async () => {
+    answer({ status: 201, headers: { "Idempotent-Replayed": "true" }, body: responses.first() });
+    const r = await calibrate("--idempotency-key", "build-v2");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toMatch(/^Calibrated .*: cal_\w+ \(served when first uploaded\)$/u);
+    expect(r.stdout).not.toContain("(served now)");
+    const cal = responses.first().calibration;
+    expect(lines).toContain(
+      `  (replayed: this --idempotency-key was used before; this is the first upload's answer as it was then, with its exit code: scoregate threshold --index ${cal.index} --embedding ${cal.embedding} --reranker ${cal.reranker} shows what is served now)`,
+    );
+    expect(lines.find((l) => l.startsWith("Serving"))).toMatch(/^Serving when first uploaded: served: /u);
+    // a replayed refusal keeps its code (replay semantics) and its words say when
+    answer({ status: 201, headers: { "Idempotent-Replayed": "true" }, body: responses.shifted() });
+    const shifted = await calibrate("--idempotency-key", "build-v3");
+    expect(shifted.code).toBe(3);
+    expect(shifted.stdout.split("\n")[0]).toMatch(/\(stored, not served when first uploaded\)$/u);
+    // the same key within one run (a retry) is this run's own answer: served now
+    answer({ status: 201, body: responses.first() });
+    expect((await calibrate()).stdout.split("\n")[0]).toMatch(/\(served now\)$/u);
+  });
+
   it(`gives up after ${UPLOAD_ATTEMPTS} attempts, naming the key that gets the stored answer; a 4xx is not retried`, async () => {
     let n = 0;
     stub.handle(() => {

@@ -157,6 +157,22 @@ describe("scoregate --help", () => {
     const doc = JSON.parse((await cli(["--help", "--json"], env)).stdout);
     expect(doc.commands.map((c: { command: string }) => c.command)).toEqual(COMMANDS);
   });
+
+  it("the exit-code table names every command whose own help lists a code above 2, with that code", async () => {
+    const doc = JSON.parse((await cli(["--help", "--json"], env)).stdout);
+    const rows: { code: string; meaning: string }[] = doc.exit_codes;
+    for (const command of COMMANDS)
+      for (const [code] of COMMAND_HELP[command].exits.filter(([c]) => Number(c) > 2)) {
+        const row = rows.find((r) => r.code.split(", ").includes(code));
+        expect([command, code, row !== undefined && new RegExp(`\\b${command}\\b`, "u").test(row.meaning)]).toEqual([command, code, true]);
+      }
+    const text = (await cli(["--help"], env)).stdout;
+    expect(section(text, "Exit codes:").slice(-3)).toEqual([
+      "  3, 4, 5, 6  calibrate and shadow: a decision; promote and promotion, when they wait for a",
+      "              promotion: its outcome (scoregate COMMAND --help says which)",
+      "  130, 143    interrupted by SIGINT (Ctrl-C) or SIGTERM: stopped at once (watch ends with 0 instead)",
+    ]);
+  });
 });
 
 describe("the help table", () => {

@@ -87,4 +87,50 @@ describe("scoregate alerts", () => {
     expect(r.stdout).toContain("alr_1");
     expect(r.stdout).toContain("More: --cursor 2f");
   });
+
+  it("the kind column is as wide as the longest kind: promotion_rolled_back stands apart from the gate", async () => {
+    const rolledBack = { ...alert, id: "alr_2", kind: "promotion_rolled_back" as const };
+    stub.handle(() => ({ status: 200, body: { alerts: [alert, rolledBack], next_cursor: null } }));
+    const r = await cli(["alerts"], env());
+    expect(r.code).toBe(0);
+    const rows = r.stdout.split("\n").filter((l) => l.startsWith("alr_"));
+    expect(rows[1]).toContain("promotion_rolled_back docs / e5 / bge");
+    // the gate starts in the same column on both rows
+    expect(rows[0]!.indexOf("docs / e5")).toBe(rows[1]!.indexOf("docs / e5"));
+  });
+
+  /** No alerts for any filter; gates of the indexes "docs" and "faq" (the listing's index names). */
+  function noAlerts(): string[] {
+    const asked: string[] = [];
+    stub.handle((req) => {
+      const url = new URL(req.url ?? "/", stub.url);
+      asked.push(url.pathname);
+      if (url.pathname === "/v1/gates") return { status: 200, body: { gates: [gate(1), { ...gate(2), index: "faq" }, gate(3)], next_cursor: null } };
+      return { status: 200, body: { alerts: [], next_cursor: null } };
+    });
+    return asked;
+  }
+
+  it('an --index no gate has exits 2 with the closest index names, never "No alerts." (also with --json)', async () => {
+    noAlerts();
+    const r = await cli(["alerts", "--index", "dosc"], env());
+    expect([r.code, r.stdout]).toEqual([2, ""]);
+    expect(r.stderr.split("\n").slice(0, 3)).toEqual([
+      "scoregate: no gate has --index dosc: did you mean --index docs?",
+      "  the indexes with gates: docs, faq (scoregate gates lists the gates)",
+      "  scoregate alerts --help shows its flags and examples",
+    ]);
+    const json = await cli(["alerts", "--index", "zzzz", "--json"], env());
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout).error).toMatchObject({ code: "usage", message: "no gate has --index zzzz" });
+  });
+
+  it('an index with gates but no alerts still says "No alerts."; so does no filter, without reading the gates', async () => {
+    const asked = noAlerts();
+    expect(await cli(["alerts", "--index", "faq"], env())).toMatchObject({ code: 0, stdout: "No alerts.\n" });
+    expect(asked).toEqual(["/v1/alerts", "/v1/gates"]);
+    asked.length = 0;
+    expect(await cli(["alerts", "--status", "open"], env())).toMatchObject({ code: 0, stdout: "No alerts.\n" });
+    expect(asked).toEqual(["/v1/alerts"]);
+  });
 });

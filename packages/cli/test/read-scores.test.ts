@@ -138,6 +138,54 @@ describe("readScores", () => {
     ]);
   });
 
+  it("a header whose field count differs from the rows' is named as such, with line numbers, not blamed on the separator", async () => {
+    const rows = ["query_id,score,label", ...Array.from({ length: 30 }, (_, i) => `q${i},0.${i + 1}`)];
+    const e = await inputError(readScores(file("extra-header.csv", `${rows.join("\n")}\n`)));
+    expect(e.message).toBe(
+      'the header has 3 fields, the rows 2 (lines 2 to 20), split at each comma: line 1 is "query_id,score,label", line 2 "q0,0.1"',
+    );
+    expect(e.problems).toEqual([
+      "the header names columns the rows lack: remove those names, or write the columns in every row",
+      "if the comma does not separate the fields, pass --delimiter with the one that does",
+    ]);
+    // a header short of a column, past a blank line; and a first row that differs from the others
+    const short = await inputError(readScores(file("short.csv", "\nscore\nq1;0.5;a\nq2;0.25;b\n")));
+    expect(short.message).toBe('the header has 1 fields, the rows 3 (lines 3 to 4), split at each semicolon: line 2 is "score", line 3 "q1;0.5;a"');
+    expect(short.problems[0]).toBe("the rows have columns the header does not name: name every column in the header");
+    const first = await inputError(readScores(file("first.csv", "q0,0.5,x\nq1,0.25\nq2,0.5\n")));
+    expect(first.message).toBe('the first row has 3 fields, the rows 2 (lines 2 to 3), split at each comma: line 1 is "q0,0.5,x", line 2 "q1,0.25"');
+    // --delimiter comma reads the rows against the header, as before
+    const given = await inputError(readScores(file("extra-header.csv", "query_id,score,label\nq0,0.5\nq1,0.25\n"), { delimiter: "," }));
+    expect(given.problems).toEqual(["line 2: has 2 fields, the header has 3", "line 3: has 2 fields, the header has 3"]);
+  });
+
+  it('a .txt file of delimited rows (Excel\'s "Text (Tab delimited)" export) is read as one, a plain one stays one number a line', async () => {
+    const tab = await readScores(file("excel_tab.txt", "qid\tdoc\tscore\r\nq1\ta\t0.5\r\nq1\tb\t0.25\r\nq2\tc\t0.75\r\n"));
+    expect([tab.format, tab.delimiter, tab.queryColumn, [...tab.scores], [...tab.offsets!]]).toEqual([
+      "tsv",
+      "\t",
+      "qid",
+      [0.5, 0.25, 0.75],
+      [0, 2, 3],
+    ]);
+    const pipe = await readScores(file("pipes.txt", "query_id|score\nq1|0.5\nq2|0.25\n"));
+    expect([pipe.format, pipe.delimiter, [...pipe.scores]]).toEqual(["csv", "|", [0.5, 0.25]]);
+    const semi = await readScores(file("excel.txt", "sep=;\nquery_id;score\nq1;0,5\nq2;0,25\n"));
+    expect([semi.delimiter, [...semi.scores]]).toEqual([";", [0.5, 0.25]]);
+    // one number a line: text, as always; a later line with a separator is a bad row of it, a decimal comma named
+    const plain = await readScores(file("plain.txt", "0.5\n-1e-3\n0.25\n"));
+    expect([plain.format, plain.delimiter, [...plain.scores]]).toEqual(["text", null, [0.5, -0.001, 0.25]]);
+    const later = await inputError(readScores(file("later.txt", "0.5\nq1\t0.5\n")));
+    expect(later.problems).toEqual(['line 2: "q1\\t0.5" is not a finite number']);
+    const comma = await inputError(readScores(file("comma.txt", "0,42\n0.5\n")));
+    expect(comma.problems).toEqual(['line 1: "0,42" is not a finite number (a decimal comma: write scores with a decimal point, 0.42)']);
+    const word = await inputError(readScores(file("word.txt", "score\n0.5\n")));
+    expect(word.problems).toEqual(['line 1: "score" is not a finite number']);
+    // --format text still reads one number a line
+    const forced = await inputError(readScores(file("forced.txt", "qid\tscore\nq1\t0.5\n"), { format: "text" }));
+    expect(forced.problems[0]).toBe('line 1: "qid\\tscore" is not a finite number');
+  });
+
   it("a one-column file with decimal commas reads them; a thousands separator is refused, not read as a decimal", async () => {
     const one = await readScores(file("one.csv", "score\n0,5\n0,25\n"));
     expect([...one.scores]).toEqual([0.5, 0.25]);

@@ -4,6 +4,7 @@
  * nothing to poll, would end. Fake timers: an hour of outage in a few milliseconds.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { frame, gateEvent } from "../../client/test/sse-server";
 import { run } from "../src/main";
 
 const gate = ["--embedding", "e5", "--reranker", "bge"];
@@ -77,6 +78,42 @@ describe("watch through an outage", () => {
     expect(calls).toBeGreaterThan(6);
     expect(w.stderr()).toMatch(/-- 429.*; retrying the stream later/u);
     expect(w.stderr()).not.toContain("cannot watch");
+    w.stop.abort();
+    expect(await w.done).toBe(0);
+  });
+});
+
+describe("watch when a connected server goes down", () => {
+  it('says "connection lost" once an outage, however many retries, and "reconnected" when it is back', async () => {
+    const encoder = new TextEncoder();
+    let calls = 0;
+    let down = false;
+    const stream = (seq: number) => {
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(encoder.encode(frame(gateEvent(seq, seq - 1))));
+          // the first connection ends (the server stops); the second stays open
+          if (seq === 3) c.close();
+        },
+      });
+      return new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } });
+    };
+    const w = watchWith(async () => {
+      calls += 1;
+      if (calls === 1) {
+        down = true;
+        return stream(3);
+      }
+      if (down) throw new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) });
+      return stream(4);
+    });
+    // ten minutes down
+    for (let i = 0; i < 600; i++) await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toBeGreaterThan(20);
+    down = false;
+    for (let i = 0; i < 20; i++) await vi.advanceTimersByTimeAsync(1000);
+    expect(w.stdout()).toContain("4 activation");
+    expect(w.stderr()).toBe(["-- connection lost (the server closed the stream); reconnecting", "-- reconnected, resumed after 3", ""].join("\n"));
     w.stop.abort();
     expect(await w.done).toBe(0);
   });
