@@ -281,7 +281,7 @@ describe("scoregate alerts --kind unscored_candidates", () => {
     const r = await cli(["alerts", "--kind", "unscored_candidates", "--status", "open"], env());
     expect(r.code).toBe(0);
     expect(asked[0]!.searchParams.get("kind")).toBe("unscored_candidates");
-    expect(r.stdout).toContain("alr_u1  open         unscored_candidates  docs / e5 / bge  (x2, last 2026-12-05T09:00:00.000Z)");
+    expect(r.stdout).toContain("alr_u1  open         unscored_candidates   docs / e5 / bge  (x2, last 2026-12-05T09:00:00.000Z)");
     expect(r.stdout).toContain(`    ${UNSCORED_ALERT.summary}`);
   });
 });
