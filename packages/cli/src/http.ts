@@ -167,9 +167,11 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
     case "not_found":
       return route === "activateCalibration" || route === "getCalibration"
         ? "no calibration has that id: scoregate history --index I --embedding E --reranker R lists a gate's calibrations"
-        : route === "listCalibrations" || route === "listAlerts"
+        : route === "listCalibrations" || route === "listAlerts" || route === "getMonitor"
           ? "no such gate: check --index, --embedding and --reranker (scoregate gates lists the gates)"
-          : "the server does not know it: check the ids (scoregate gates lists the gates)";
+          : route === "getPromotion"
+            ? "no promotion has that id: scoregate promotion cal_... finds one by the calibration it promotes, and scoregate threshold --index I --embedding E --reranker R shows a gate's open promotion"
+            : "the server does not know it: check the ids (scoregate gates lists the gates)";
     case "too_few_scores":
       // an abstention rate is fitted on the queries' top scores: its minimum is in queries
       return d.unit === "queries"

@@ -17,8 +17,13 @@ import { EXIT } from "./decision";
 import { count, percent, pointWidth } from "./format";
 import { liveDecisionText } from "./live";
 import { sendChange } from "./promote";
+import { shellWord } from "./suggest";
 
 type LiveDecision = ShadowStatus["vs_active"];
+
+/** A calibration's gate as the flags that name it. */
+const gateWords = (cal: Pick<Calibration, "index" | "embedding" | "reranker">): string =>
+  ["--index", cal.index, "--embedding", cal.embedding, "--reranker", cal.reranker].map(shellWord).join(" ");
 
 function moreQueries(d: LiveDecision): string {
   const f = d.more_data_factor;
@@ -127,7 +132,7 @@ export async function shadow(c: Ctx): Promise<number> {
     // cannot be one; say so rather than relay the server's 409 to what reads like a status query
     throw usage(
       `${id} is served on its gate (${cal.body.current ? "its current calibration" : `index version ${cal.body.index_version}`}), not a shadow: a served calibration cannot be one (a shadow's live evaluation ends when it is served)`,
-      `scoregate promotion ${id} prints its promotion, if it was promoted`,
+      `scoregate threshold ${gateWords(cal.body)} shows what the gate serves; a shadow is a calibration it does not serve (scoregate history ${gateWords(cal.body)} lists them)`,
     );
   }
   if (status === undefined) {

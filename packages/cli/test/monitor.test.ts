@@ -260,6 +260,8 @@ describe("scoregate monitor", () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("gate docs / e5 / bge-typo does not exist");
+    expect(r.stderr).toContain("no such gate: check --index, --embedding and --reranker (scoregate gates lists the gates)");
+    expect(r.stderr).not.toContain("check the ids");
     expect(asked).toEqual(["/v1/monitor"]);
   });
 
@@ -281,7 +283,7 @@ describe("scoregate alerts --kind unscored_candidates", () => {
     const r = await cli(["alerts", "--kind", "unscored_candidates", "--status", "open"], env());
     expect(r.code).toBe(0);
     expect(asked[0]!.searchParams.get("kind")).toBe("unscored_candidates");
-    expect(r.stdout).toContain("alr_u1  open         unscored_candidates  docs / e5 / bge  (x2, last 2026-12-05T09:00:00.000Z)");
+    expect(r.stdout).toContain("alr_u1  open         unscored_candidates   docs / e5 / bge  (x2, last 2026-12-05T09:00:00.000Z)");
     expect(r.stdout).toContain(`    ${UNSCORED_ALERT.summary}`);
   });
 });

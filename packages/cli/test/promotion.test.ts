@@ -411,6 +411,11 @@ describe("scoregate promotion", () => {
     expect([never.code, never.stderr]).toEqual([2, expect.stringContaining("cal_new has never been promoted")]);
     const missing = await cli(["promotion", "prm_missing"], env());
     expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining("promotion prm_missing does not exist")]);
+    // the gates' listing names no promotion: the hint says where promotions are found
+    expect(missing.stderr).toContain(
+      "no promotion has that id: scoregate promotion cal_... finds one by the calibration it promotes, and scoregate threshold --index I --embedding E --reranker R shows a gate's open promotion",
+    );
+    expect(missing.stderr).not.toContain("check the ids");
     const closed = await cli(["promote", "cal_v2", "--pause"], env());
     expect([closed.code, closed.stderr]).toEqual([2, expect.stringContaining("its latest, prm_done, is completed")]);
     expect(stub.last().request!.method).toBe("GET");
@@ -507,18 +512,25 @@ describe("scoregate shadow", () => {
     expect((await cli(["shadow", "cal_v2", "--sample-rate", "2"], env())).code).toBe(2);
   });
 
-  it("a calibration already served (promoted) is said to be served, not relayed as a 409, and nothing is sent", async () => {
+  it("a calibration already served is said to be served, not relayed as a 409, and nothing is sent", async () => {
     const seen: string[] = [];
     stub.handle((req) => {
       seen.push(`${req.method} ${req.url}`);
       if (req.url === "/v1/calibrations/cal_v2")
-        return { status: 200, body: { id: "cal_v2", gate_id: "g1", index_version: "v2", active: true, current: true } };
+        return {
+          status: 200,
+          body: { id: "cal_v2", gate_id: "g1", index: "docs", embedding: "e5", reranker: "bge", index_version: "v2", active: true, current: true },
+        };
       return { status: 200, body: { gate_id: "g1", active_calibration_id: "cal_v2", shadows: [] } };
     });
     const r = await cli(["shadow", "cal_v2"], env());
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("cal_v2 is served on its gate (its current calibration), not a shadow");
-    expect(r.stderr).toContain("scoregate promotion cal_v2");
+    // the server says it is served, not how: an upload's activate "auto" serves one as well as a promotion
+    expect(r.stderr).not.toContain("promoted");
+    expect(r.stderr).toContain(
+      "scoregate threshold --index docs --embedding e5 --reranker bge shows what the gate serves; a shadow is a calibration it does not serve (scoregate history --index docs --embedding e5 --reranker bge lists them)",
+    );
     expect(seen.filter((s) => !s.startsWith("GET"))).toEqual([]);
   });
 
