@@ -25,18 +25,31 @@ type LiveDecision = ShadowStatus["vs_active"];
 const gateWords = (cal: Pick<Calibration, "index" | "embedding" | "reranker">): string =>
   ["--index", cal.index, "--embedding", cal.embedding, "--reranker", cal.reranker].map(shellWord).join(" ");
 
-function moreQueries(d: LiveDecision): string {
+/**
+ * Why there is no interval yet. Against the active gate the reference side is the active gate's queries since the
+ * shadow's first batch (`reference_queries`; null or 0 when none came since, however many it served before), so a
+ * shadow with enough mirrored queries of its own is said to wait for that side.
+ */
+function noInterval(d: LiveDecision, vsActive: boolean): string {
+  const reference = d.reference_queries ?? 0;
+  if (vsActive && d.queries >= MIN_DECISION_QUERIES && reference < MIN_DECISION_QUERIES)
+    return reference === 0
+      ? "; the active gate has no queries since the shadow's first batch: its side of the comparison is empty"
+      : `; the active gate has ${count(reference)} queries since the shadow's first batch, too few for an interval yet (at least ${MIN_DECISION_QUERIES} on each side)`;
+  return `; too few queries for an interval yet (at least ${MIN_DECISION_QUERIES} on each side)`;
+}
+
+function moreQueries(d: LiveDecision, vsActive: boolean): string {
   const f = d.more_data_factor;
   // no interval yet: fewer than MIN_DECISION_QUERIES on a side, so no estimate of how many more would decide it
-  if (d.decision === "inconclusive" && d.interval95 === null)
-    return `; too few queries for an interval yet (at least ${MIN_DECISION_QUERIES} on each side)`;
+  if (d.decision === "inconclusive" && d.interval95 === null) return noInterval(d, vsActive);
   if (f === null) return "";
   if (f > MAX_MORE_DATA_FACTOR_SHOWN) return "; the estimate sits on the tolerance's edge: no practical number of queries decides it";
   return `; about ${count(Math.ceil(d.queries * (f - 1)))} more queries to decide`;
 }
 
 function decisionLine(label: string, d: LiveDecision): string {
-  const more = moreQueries(d);
+  const more = moreQueries(d, label === "vs active");
   return `  ${label.padEnd(13)} ${liveDecisionText(d)}, tolerance ${pointWidth(d.tolerance)} points, ${count(d.queries)} queries${more}`;
 }
 

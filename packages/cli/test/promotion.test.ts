@@ -469,6 +469,21 @@ describe("scoregate shadow", () => {
     expect(r.stdout).toContain("29 queries; too few queries for an interval yet (at least 50 on each side)");
   });
 
+  it("vs active with an empty active side (no queries since the shadow's first batch) says so, not too few queries", async () => {
+    const empty = { ...decision("inconclusive"), queries: 5000, reference_queries: null as never, interval95: null as never, more_data_factor: null };
+    serve(shadowStatus(empty), true);
+    const r = await cli(["shadow", "cal_v2"], env());
+    expect(r.code).toBe(4);
+    expect(r.stdout).toContain("5,000 queries; the active gate has no queries since the shadow's first batch: its side of the comparison is empty");
+    expect(r.stdout).not.toContain("too few queries");
+    serve(shadowStatus({ ...empty, reference_queries: 0 }), true);
+    expect((await cli(["shadow", "cal_v2"], env())).stdout).toContain("the active gate has no queries since the shadow's first batch");
+    serve(shadowStatus({ ...empty, reference_queries: 12 }), true);
+    expect((await cli(["shadow", "cal_v2"], env())).stdout).toContain(
+      "5,000 queries; the active gate has 12 queries since the shadow's first batch, too few for an interval yet (at least 50 on each side)",
+    );
+  });
+
   it("an estimate on the tolerance's edge (a factor of 1e30) says no practical number of queries decides it, not a 33-digit count", async () => {
     serve(shadowStatus({ ...decision("inconclusive", 0.02), more_data_factor: 1.13e30 }), true);
     const r = await cli(["shadow", "cal_v2"], env());
