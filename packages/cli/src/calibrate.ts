@@ -47,16 +47,19 @@ const retryable = (e: CliError): boolean =>
  * when an attempt may have reached the server; when none did (every attempt's connection refused, the name not
  * resolved), nothing was stored and a plain rerun is all there is to do.
  */
-const withKeyHint = (e: CliError, key: string, attempts: number, reached: boolean): CliError =>
+const withKeyHint = (e: CliError, key: string, attempts: number, reached: boolean, dryRun: boolean): CliError =>
   new CliError(
     e.message,
     e.exitCode,
     e.code,
     [
       ...e.hints,
-      reached
-        ? `sent ${attempts} times with Idempotency-Key ${key}: run again with --idempotency-key ${key} to get its answer if the server stored it, never a second calibration`
-        : `tried ${attempts} times, and no attempt reached the server: nothing was stored; run the command again once the server answers`,
+      // a dry run stores nothing, whether it reached the server or not: there is no answer kept under the key
+      dryRun
+        ? `tried ${attempts} times${reached ? "" : ", and no attempt reached the server"}: a dry run stores nothing; run the command again once the server answers`
+        : reached
+          ? `sent ${attempts} times with Idempotency-Key ${key}: run again with --idempotency-key ${key} to get its answer if the server stored it, never a second calibration`
+          : `tried ${attempts} times, and no attempt reached the server: nothing was stored; run the command again once the server answers`,
     ],
     e.server,
     e.notSent,
@@ -153,7 +156,7 @@ export async function calibrate(c: Ctx): Promise<number> {
       } catch (e) {
         if (!(e instanceof CliError) || !retryable(e)) throw e;
         reached ||= !e.notSent;
-        if (attempts >= UPLOAD_ATTEMPTS) throw withKeyHint(e, key, attempts, reached);
+        if (attempts >= UPLOAD_ATTEMPTS) throw withKeyHint(e, key, attempts, reached, v["dry-run"] === true);
         await (io.sleep ?? sleep)(RETRY_DELAY_MS * attempts);
       }
     }

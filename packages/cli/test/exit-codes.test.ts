@@ -719,6 +719,28 @@ describe("errors say what to do (stub server)", () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`could not reach ${url}`);
       expect(r.stderr).toContain(`sent ${UPLOAD_ATTEMPTS} times with Idempotency-Key rebuild-7: run again with --idempotency-key rebuild-7`);
+      // a dry run stores nothing: no answer is kept under its key
+      const dry = await cli(
+        [
+          "calibrate",
+          scores,
+          "--embedding",
+          "e5",
+          "--reranker",
+          "bge",
+          "--index-version",
+          "v2",
+          "--target",
+          "0.2",
+          "--idempotency-key",
+          "rebuild-7",
+          "--dry-run",
+        ],
+        { SCOREGATE_URL: url, SCOREGATE_TOKEN: "t" },
+      );
+      expect(dry.code).toBe(1);
+      expect(dry.stderr).toContain(`tried ${UPLOAD_ATTEMPTS} times: a dry run stores nothing; run the command again once the server answers`);
+      expect(dry.stderr).not.toContain("if the server stored it");
     } finally {
       await new Promise((resolve) => dropping.close(resolve));
     }
