@@ -194,6 +194,30 @@ describe("scoregate promote", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("the gate already has an open promotion");
   });
+
+  it("a 409 of the promotion's state says what to do: already paused, already running, already served", async () => {
+    const refuse = (message: string) => stub.handle(() => ({ status: 409, body: { error: { code: "conflict", message } } }));
+    refuse("promotion prm_7 is paused: it cannot pause");
+    const paused = await cli(["promote", "prm_7", "--pause"], env());
+    expect(paused.code).toBe(2);
+    expect(paused.stderr).toContain("it is already paused: scoregate promote prm_7 --resume continues it, --rollback ends it");
+    expect(paused.stderr).not.toContain("because of the current state");
+    refuse("promotion prm_7 is running: it cannot resume");
+    const running = await cli(["promote", "prm_7", "--resume"], env());
+    expect(running.stderr).toContain(
+      "it is already running: nothing to resume (scoregate promote prm_7 --pause pauses it, scoregate promotion prm_7 prints it)",
+    );
+    refuse("promotion prm_7 is rolled_back: it cannot advance");
+    const ended = await cli(["promote", "prm_7", "--advance"], env());
+    expect(ended.stderr).toContain("it has ended (rolled back): nothing to advance; scoregate promotion prm_7 prints how it ended");
+    refuse("calibration cal_v1 is already the gate's current calibration");
+    const served = await cli(["promote", "cal_v1"], env());
+    expect(served.code).toBe(2);
+    expect(served.stderr).toContain("it is already served to everyone: nothing to promote");
+    expect(served.stderr).not.toContain("because of the current state");
+    refuse("the gate serves no calibration yet: activate one before promoting another against it");
+    expect((await cli(["promote", "cal_v1"], env())).stderr).toContain("serve a calibration first (scoregate activate ID)");
+  });
 });
 
 describe("scoregate promotion", () => {
