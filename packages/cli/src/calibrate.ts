@@ -346,7 +346,7 @@ function report(
       `  the previous threshold ${number(shift.previous_threshold)} drops ${percent(shift.drop_rate_at_previous_threshold)} of the new scores against ${percent(shift.previous_drop_rate_at_previous_threshold)} before: ${points(shift.change_points)} points${ci}, tolerance ${pointWidth(shift.tolerance)} points`,
     );
     lines.push(
-      `  z = ${fixed(shift.z, 2)}, p = ${pValue(shift.p_value)}, KS ${fixed(shift.ks, 3)}, PSI ${fixed(shift.psi.value, 3)}${shift.psi.exceeds ? " (over its threshold)" : ""}`,
+      `  z = ${fixed(shift.z, 2)}, ${pValue(shift.p_value)}, KS ${fixed(shift.ks, 3)}, PSI ${fixed(shift.psi.value, 3)}${shift.psi.exceeds ? " (over its threshold)" : ""}`,
     );
     lines.push(`  ${prose(shift.reason)}`);
   } else lines.push("Shift: none (the gate had no calibration to compare with)");

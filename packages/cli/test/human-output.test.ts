@@ -63,6 +63,18 @@ describe("calibrate's summary of a real shift report", () => {
     expect(r.stdout).not.toMatch(RAW_FLOAT);
   });
 
+  it("a p-value below 0.001 (0 when it underflowed) prints as p < 0.001, not p = 0.0", async () => {
+    const body = responses.shifted();
+    body.shift = { ...body.shift!, p_value: 0 };
+    stub.handle(() => ({ status: 201, body }));
+    const r = await calibrate();
+    expect(r.stdout).toMatch(/\n {2}z = [-\d.]+, p < 0\.001, KS /u);
+    expect(r.stdout).not.toContain("p = 0.0,");
+    const equivalent = responses.equivalent();
+    stub.handle(() => ({ status: 201, body: equivalent }));
+    expect((await calibrate()).stdout).toContain(`, p = ${equivalent.shift!.p_value.toPrecision(2)}, KS `);
+  });
+
   it("server-written text with a raw float reads rounded; the --json output keeps it exact", async () => {
     const body = responses.first();
     body.warnings = [{ code: "small_sample", message: "the drop rate's 95 % interval is wider than +-1 point at target 0.3225806451612903" }];
