@@ -148,7 +148,10 @@ export async function shadow(c: Ctx): Promise<number> {
       `scoregate threshold ${gateWords(cal.body)} shows what the gate serves; a shadow is a calibration it does not serve (scoregate history ${gateWords(cal.body)} lists them)`,
     );
   }
+  // whether this run put it in shadow (the human output says so on stderr; --json in `added`)
+  let added = false;
   if (status === undefined) {
+    added = true;
     await sendChange(
       c,
       "addShadow",
@@ -166,6 +169,17 @@ export async function shadow(c: Ctx): Promise<number> {
     status = await read();
   }
   if (status === undefined) throw usage(`${id} is not among its gate's shadows after adding it: is it the gate's current calibration?`);
-  c.out(c.json ? JSON.stringify(status) : describeShadow(status));
-  return shadowExitCode(status);
+  const code = shadowExitCode(status);
+  c.out(c.json ? JSON.stringify({ ...status, decision: SHADOW_DECISIONS[code], exit_code: code, added }) : describeShadow(status));
+  return code;
 }
+
+/**
+ * The decision its exit code stands for, in `--json` beside `exit_code` (as calibrate's): "shifted" on either
+ * comparison or a drift alarm, "equivalent" against the active gate, else "inconclusive" (not decided yet).
+ */
+const SHADOW_DECISIONS: Record<number, "equivalent" | "shifted" | "inconclusive"> = {
+  [EXIT.ok]: "equivalent",
+  [EXIT.shifted]: "shifted",
+  [EXIT.inconclusive]: "inconclusive",
+};

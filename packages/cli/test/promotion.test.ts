@@ -526,8 +526,14 @@ describe("scoregate shadow", () => {
       const r = await cli(["shadow", "cal_v2", "--json"], env());
       expect(r.code).toBe(code);
       expect(JSON.parse(r.stdout).vs_active.decision).toBe(status.vs_active.decision);
+      // the decision its exit code stands for, as calibrate --json carries it, beside every field of the status
+      expect(JSON.parse(r.stdout)).toEqual({ ...status, decision: code === 0 ? "equivalent" : "shifted", exit_code: code, added: false });
       expect(seen.some((s) => s.startsWith("POST"))).toBe(false);
     }
+    serve(shadowStatus(decision("inconclusive")), false);
+    const added = await cli(["shadow", "cal_v2", "--json"], env());
+    expect(added.code).toBe(4);
+    expect(JSON.parse(added.stdout)).toMatchObject({ decision: "inconclusive", exit_code: 4, added: true });
   });
 
   it("--sample-rate on an existing shadow changes its rate in place (PATCH; the same rate sends nothing)", async () => {
