@@ -2,6 +2,7 @@
  * The command line: the flags, and argv parsed with node:util's parseArgs, with "did you mean" for a
  * mistyped command, flag or value.
  */
+import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { AlertKind, AlertStatus, ScoreScale } from "../../../src/contract";
 import { EXIT } from "./decision";
@@ -220,13 +221,36 @@ export function parseArgv(argv: readonly string[], command?: CommandFlags): { va
     }
     throw usage(`unknown flag ${t.rawName}${didYouMean(t.name, known, flag)}`);
   }
+  let parsed: { values: Values; positionals: string[] };
   try {
-    return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (e) {
     // what the checks above leave to node:util: a value given to a flag that takes none (--json=yes)
     const [first, ...rest] = (e as Error).message.split("\n");
     throw usage(first!.replace(/\. To specify a positional argument.*$/u, ""), ...rest);
   }
+  carryValue(argv, parsed.positionals);
+  return parsed;
+}
+
+/**
+ * A word after a bare `--carry` that is no number, which the command then read as a second file (calibrate takes one):
+ * --carry takes an optional number only, and what it carries from is --reference's.
+ */
+function carryValue(argv: readonly string[], positionals: readonly string[]): void {
+  // the command, its file and a word more
+  if (positionals.length < 3) return;
+  const at = argv.indexOf("--carry");
+  const word = at === -1 ? undefined : argv[at + 1];
+  if (word === undefined || word.startsWith("-") || !positionals.includes(word) || /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/u.test(word)) return;
+  // a file: two files were given, which calibrate says itself
+  if (existsSync(word)) return;
+  const reference = word === "active" || word.startsWith("cal_");
+  throw usage(
+    reference
+      ? `--carry takes no calibration (only an optional number, the old absolute threshold): did you mean --reference ${word}?`
+      : `--carry takes no value but an optional number (the old absolute threshold), not ${JSON.stringify(word)}; what it carries from is --reference REF ("active" or a calibration id)`,
+  );
 }
 
 /**

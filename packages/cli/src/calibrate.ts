@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { statSync } from "node:fs";
 import type { z } from "zod";
-import type { ActivationOutcome, CalibrationCreated } from "../../../src/contract";
+import type { ActivationOutcome, CalibrationCreated, PromotionList } from "../../../src/contract";
 import { oneOf, usage } from "./args";
 import { BodyError, bodyStream, encodeUpload } from "./body";
 import type { Ctx } from "./context";
@@ -47,16 +47,19 @@ const retryable = (e: CliError): boolean =>
  * when an attempt may have reached the server; when none did (every attempt's connection refused, the name not
  * resolved), nothing was stored and a plain rerun is all there is to do.
  */
-const withKeyHint = (e: CliError, key: string, attempts: number, reached: boolean): CliError =>
+const withKeyHint = (e: CliError, key: string, attempts: number, reached: boolean, dryRun: boolean): CliError =>
   new CliError(
     e.message,
     e.exitCode,
     e.code,
     [
       ...e.hints,
-      reached
-        ? `sent ${attempts} times with Idempotency-Key ${key}: run again with --idempotency-key ${key} to get its answer if the server stored it, never a second calibration`
-        : `tried ${attempts} times, and no attempt reached the server: nothing was stored; run the command again once the server answers`,
+      // a dry run stores nothing, whether it reached the server or not: there is no answer kept under the key
+      dryRun
+        ? `tried ${attempts} times${reached ? "" : ", and no attempt reached the server"}: a dry run stores nothing; run the command again once the server answers`
+        : reached
+          ? `sent ${attempts} times with Idempotency-Key ${key}: run again with --idempotency-key ${key} to get its answer if the server stored it, never a second calibration`
+          : `tried ${attempts} times, and no attempt reached the server: nothing was stored; run the command again once the server answers`,
     ],
     e.server,
     e.notSent,
@@ -153,7 +156,7 @@ export async function calibrate(c: Ctx): Promise<number> {
       } catch (e) {
         if (!(e instanceof CliError) || !retryable(e)) throw e;
         reached ||= !e.notSent;
-        if (attempts >= UPLOAD_ATTEMPTS) throw withKeyHint(e, key, attempts, reached);
+        if (attempts >= UPLOAD_ATTEMPTS) throw withKeyHint(e, key, attempts, reached, v["dry-run"] === true);
         await (io.sleep ?? sleep)(RETRY_DELAY_MS * attempts);
       }
     }
@@ -206,7 +209,8 @@ export async function calibrate(c: Ctx): Promise<number> {
     if (inconclusiveWarning) c.warn("warning: the rebuild decision is inconclusive (exit 0 without --strict)");
     return code;
   }
-  c.out(report(created, outcome, shift, decided, code, data, upload));
+  const candidate = outcome?.reason === "promotion_open" ? await openCandidate(c, created.calibration.gate_id) : null;
+  c.out(report(created, outcome, shift, decided, code, data, upload, candidate));
   if (inconclusiveWarning) c.warn("warning: the rebuild decision is inconclusive; exit 0 because --strict is not set");
   return code;
 }
@@ -224,7 +228,26 @@ function servedLabel(cal: z.infer<typeof CalibrationCreated>["calibration"], out
   }
   if (outcome === undefined) return cal.current ? "active, now served" : "active";
   if (outcome.activated) return cal.current ? "served now" : "active for its index version";
+  // activating it would end the gate's open promotion (superseded): the Serving line names the promotion
+  if (outcome.reason === "promotion_open") return "stored, not served while the gate's promotion is open: activating it would end the promotion";
   return `stored, not served: promote it with scoregate activate ${cal.id}`;
+}
+
+/**
+ * The candidate calibration of the gate's open promotion, for an upload stored unserved because of it (promotion_open),
+ * so the summary names `scoregate promotion CANDIDATE`; null when the read fails or finds none (a gate has at most one
+ * open promotion, its newest: the first page holds it). Reading it never fails the upload.
+ */
+async function openCandidate(c: Ctx, gateId: string): Promise<string | null> {
+  try {
+    const page = await c.api().request<PromotionList>("listGatePromotions", { params: { gate_id: gateId }, query: { limit: 5 } });
+    const promotions: unknown = (page.body as Partial<PromotionList> | null)?.promotions;
+    if (!Array.isArray(promotions)) return null;
+    const open = (promotions as PromotionList["promotions"]).find((p) => p?.state === "running" || p?.state === "paused");
+    return typeof open?.candidate_calibration_id === "string" ? open.candidate_calibration_id : null;
+  } catch {
+    return null;
+  }
 }
 
 /** How the file was read, for the summary: "csv, semicolon-separated, decimal commas, score column "score"". */
@@ -257,6 +280,7 @@ function report(
     idempotency_key: string;
     attempts: number;
   },
+  openCandidate: string | null,
 ): string {
   const cal = created.calibration;
   const lines: string[] = [];
@@ -322,12 +346,16 @@ function report(
       `  the previous threshold ${number(shift.previous_threshold)} drops ${percent(shift.drop_rate_at_previous_threshold)} of the new scores against ${percent(shift.previous_drop_rate_at_previous_threshold)} before: ${points(shift.change_points)} points${ci}, tolerance ${pointWidth(shift.tolerance)} points`,
     );
     lines.push(
-      `  z = ${fixed(shift.z, 2)}, p = ${pValue(shift.p_value)}, KS ${fixed(shift.ks, 3)}, PSI ${fixed(shift.psi.value, 3)}${shift.psi.exceeds ? " (over its threshold)" : ""}`,
+      `  z = ${fixed(shift.z, 2)}, ${pValue(shift.p_value)}, KS ${fixed(shift.ks, 3)}, PSI ${fixed(shift.psi.value, 3)}${shift.psi.exceeds ? " (over its threshold)" : ""}`,
     );
     lines.push(`  ${prose(shift.reason)}`);
   } else lines.push("Shift: none (the gate had no calibration to compare with)");
   if (outcome)
-    lines.push(replay ? servingLine(outcome, cal, shift).replace(/^Serving: /u, "Serving when first uploaded: ") : servingLine(outcome, cal, shift));
+    lines.push(
+      replay
+        ? servingLine(outcome, cal, shift, openCandidate).replace(/^Serving: /u, "Serving when first uploaded: ")
+        : servingLine(outcome, cal, shift, openCandidate),
+    );
   // A new gate's first calibration compared with the calibration it carries from: its old threshold is expected to
   // drop another share of the new model's scores (the server raises no alert), and the upload is served: the line
   // must not read as a failure that exited 0.

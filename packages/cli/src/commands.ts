@@ -144,7 +144,8 @@ export async function activate(c: Ctx): Promise<number> {
 }
 
 export async function alerts(c: Ctx): Promise<number> {
-  const gate = gateFlags(c.v, false);
+  // one gate's alerts take both models (the server refuses one alone); --index alone filters by index
+  const gate = gateFlags(c.v, c.v.embedding !== undefined || c.v.reranker !== undefined);
   const limit = countFlag(c.v.limit, "--limit", 1, MAX_PAGE_SIZE, `a whole number from 1 to ${MAX_PAGE_SIZE}`);
   const kind = oneOf(c.v.kind, "kind", ALERT_KINDS);
   const status = oneOf(c.v.status, "status", ALERT_STATUSES);

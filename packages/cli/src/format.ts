@@ -78,9 +78,12 @@ export function fixed(x: number, decimals: number): string {
   return x.toFixed(decimals);
 }
 
-/** A p-value with two significant digits ("0.0012", "3.4e-9"). */
+/** Below this a p-value is printed as a bound: two digits of 1e-12 (or of a 0 that underflowed) say nothing more. */
+export const SMALLEST_P_SHOWN = 0.001;
+
+/** A p-value as its comparison, with two significant digits: "p = 0.53", "p = 0.0012", "p < 0.001" (never "p = 0.0"). */
 export function pValue(p: number): string {
-  return p.toPrecision(2);
+  return p < SMALLEST_P_SHOWN ? `p < ${SMALLEST_P_SHOWN}` : `p = ${p.toPrecision(2)}`;
 }
 
 /**

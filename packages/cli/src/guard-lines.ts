@@ -70,6 +70,15 @@ export function abstentionLine(a: AbstentionReport): string {
   }
 }
 
+type Stratum = NonNullable<z.infer<typeof PerQuery>["empty_context_by_candidates"]>[number];
+
+/**
+ * Whether a stratum's rate is a prediction rather than a count: extrapolated from longer queries (hypergeometric) with
+ * none of the calibration's own queries of that size (`own_queries` 0; absent, with `source`, on calibrations fitted
+ * before they were kept, whose strata are all extrapolated).
+ */
+const predicted = (s: Stratum): boolean => s.source !== "observed" && (s.own_queries ?? 0) === 0;
+
 /**
  * The per-query line and its short-query strata. With min_keep = L >= 1 (`empty_context_level`) a gate is never
  * empty: the server's `empty_context_rate` and strata then count the queries where the threshold alone keeps fewer
@@ -85,9 +94,19 @@ export function perQueryLines(pq: z.infer<typeof PerQuery>, minKeep: number): st
     `  per query   ${fixed(pq.mean_candidates, 1)} candidates, ${fixed(pq.mean_kept, 1)} kept, ${empty}, design effect ${fixed(pq.design_effect, 2)}`,
   ];
   const short = pq.empty_context_by_candidates?.filter((s) => s.min_candidates <= 3 && !s.extrapolated) ?? [];
-  if (short.length > 0)
+  if (short.length > 0) {
+    const guessed = short.map(predicted);
+    const all = guessed.every(Boolean);
+    // all predicted from a file without a query this short: said once; else each predicted rate is marked
+    const rates = short.map((s, i) => `${percent(s.rate)}${guessed[i] && !all ? " (predicted)" : ""}`).join(" / ");
+    const note = all
+      ? short.every((s) => s.own_queries === 0)
+        ? ` (predicted from longer queries: the file has no query this short)`
+        : " (predicted from longer queries)"
+      : "";
     lines.push(
-      `  ${level === undefined ? "left empty " : "guard binds"} at ${short.map((s) => s.min_candidates).join(" / ")} ${short.length === 1 && short[0]!.min_candidates === 1 ? "candidate" : "candidates"} a query: ${short.map((s) => percent(s.rate)).join(" / ")}`,
+      `  ${level === undefined ? "left empty " : "guard binds"} at ${short.map((s) => s.min_candidates).join(" / ")} ${short.length === 1 && short[0]!.min_candidates === 1 ? "candidate" : "candidates"} a query: ${rates}${note}`,
     );
+  }
   return lines;
 }

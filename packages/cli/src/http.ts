@@ -146,7 +146,7 @@ export function notSentCause(cause: unknown): boolean {
 const detail = (x: unknown, show: (n: number) => string): string => (typeof x === "number" ? show(x) : String(x));
 
 /** What each error code means for someone at a terminal, and what to do about it. */
-function hint(code: string, status: number, route: RouteName, details: unknown): string | null {
+function hint(code: string, status: number, route: RouteName, details: unknown, message = ""): string | null {
   const d = (typeof details === "object" && details !== null && !Array.isArray(details) ? details : {}) as Record<string, unknown>;
   switch (code) {
     case "unauthorized":
@@ -167,9 +167,11 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
     case "not_found":
       return route === "activateCalibration" || route === "getCalibration"
         ? "no calibration has that id: scoregate history --index I --embedding E --reranker R lists a gate's calibrations"
-        : route === "listCalibrations" || route === "listAlerts"
+        : route === "listCalibrations" || route === "listAlerts" || route === "getMonitor"
           ? "no such gate: check --index, --embedding and --reranker (scoregate gates lists the gates)"
-          : "the server does not know it: check the ids (scoregate gates lists the gates)";
+          : route === "getPromotion"
+            ? "no promotion has that id: scoregate promotion cal_... finds one by the calibration it promotes, and scoregate threshold --index I --embedding E --reranker R shows a gate's open promotion"
+            : "the server does not know it: check the ids (scoregate gates lists the gates)";
     case "too_few_scores":
       // an abstention rate is fitted on the queries' top scores: its minimum is in queries
       return d.unit === "queries"
@@ -196,7 +198,7 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
     case "conflict":
       return status === 409 && route === "createCalibration"
         ? "other activations of the gate won while the upload was computed (nothing was stored), or an upload with this --idempotency-key is still running: run it again with the same --idempotency-key"
-        : "the server refused the change because of the current state";
+        : (stateHint(route, message) ?? "the server refused the change because of the current state");
     case "misconfigured":
       return "the server is misconfigured (production without tokens, or with the local dev tokens): its operator must fix it";
     case "invalid_input":
@@ -210,6 +212,31 @@ function hint(code: string, status: number, route: RouteName, details: unknown):
     default:
       return null;
   }
+}
+
+/**
+ * What to do about a promotion's 409 that is the state's answer (src/promotions/service.ts words them: "promotion ID
+ * is STATE: it cannot ACTION", "calibration ID is already the gate's current calibration", "the gate serves no
+ * calibration yet"), read from the server's message; null for any other, which keeps the generic hint.
+ */
+function stateHint(route: RouteName, message: string): string | null {
+  const override = /^promotion (\S+) is (\w+): it cannot (\w+)/u.exec(message);
+  if (override !== null) {
+    const [, id, state, action] = override as unknown as [string, string, string, string];
+    if (state === "paused" && action === "pause") return `it is already paused: scoregate promote ${id} --resume continues it, --rollback ends it`;
+    if (state === "running" && action === "resume")
+      return `it is already running: nothing to resume (scoregate promote ${id} --pause pauses it, scoregate promotion ${id} prints it)`;
+    if (state !== "running" && state !== "paused")
+      return `it has ended (${state.replace("_", " ")}): nothing to ${action}; scoregate promotion ${id} prints how it ended, scoregate promote CAL starts a new one`;
+    return null;
+  }
+  if (route === "promoteCalibration") {
+    if (/is already the gate's current calibration/u.test(message))
+      return "it is already served to everyone: nothing to promote (scoregate threshold --index I --embedding E --reranker R shows what the gate serves)";
+    if (/serves no calibration yet/u.test(message))
+      return "a promotion compares a candidate with what the gate serves: serve a calibration first (scoregate activate ID)";
+  }
+  return null;
 }
 
 /**
@@ -387,7 +414,7 @@ export class Api {
     const message = envelope.success ? envelope.data.error.message : text.slice(0, 200) || res.statusText;
     const suggested = suggestions(message, envelope.success ? envelope.data.error.details : undefined);
     const lines = envelope.success ? [...detailLines(envelope.data.error.details), ...suggested.lines] : [];
-    const h = code ? hint(code, res.status, route, envelope.success ? envelope.data.error.details : undefined) : null;
+    const h = code ? hint(code, res.status, route, envelope.success ? envelope.data.error.details : undefined, message) : null;
     if (h) lines.push(h);
     // A refusal from a server of another API version is most likely that: say so before anything else is suspected.
     const serverApi = res.headers.get(API_VERSION_HEADER);

@@ -5,15 +5,29 @@
  */
 import { type ActivationOutcome, type ActivationReason, AUTO_ACTIVATE_MAX_TARGET_MISS, type ShiftReport } from "../../../src/contract";
 import { percent, pointWidth, prose } from "./format";
+import { shellWord } from "./suggest";
 
 interface Fitted {
   id: string;
   gate_id: string;
+  index: string;
+  embedding: string;
+  reranker: string;
   expected_drop_rate: number;
   target_drop_rate: number;
 }
 
 const KEEPS = "the gate keeps serving its current calibration";
+
+/**
+ * The command that prints the gate's open promotion: by its candidate calibration when the CLI found it (`scoregate
+ * promotion` takes the calibration it promotes), else the gate's threshold, whose rollout names the candidate.
+ */
+export function promotionCommand(cal: Pick<Fitted, "index" | "embedding" | "reranker">, openCandidate: string | null): string {
+  if (openCandidate !== null) return `scoregate promotion ${openCandidate} prints it`;
+  const gate = ["--index", cal.index, "--embedding", cal.embedding, "--reranker", cal.reranker].map(shellWord).join(" ");
+  return `scoregate threshold ${gate} names its candidate, scoregate promotion CANDIDATE prints it`;
+}
 
 /**
  * What the served calibration drops, when the answer says: the shift's previous calibration is the served one when it
@@ -30,7 +44,7 @@ function dropRateChanged(cal: Fitted, shift: Served | null): string {
 }
 
 /** Why an upload is served or not, for the reasons `scoregate calibrate` can meet (it uploads with activate "auto"). */
-function because(reason: ActivationReason, cal: Fitted, shift: Served | null): string | null {
+function because(reason: ActivationReason, cal: Fitted, shift: Served | null, openCandidate: string | null): string | null {
   switch (reason) {
     case "first_calibration":
       return "the gate served no calibration before";
@@ -43,7 +57,7 @@ function because(reason: ActivationReason, cal: Fitted, shift: Served | null): s
     case "drop_rate_changed":
       return dropRateChanged(cal, shift);
     case "promotion_open":
-      return `the gate has an open guarded promotion, which serving this upload would end, so ${KEEPS} (GET /v1/gates/${cal.gate_id}/promotions lists it: let it finish or roll it back first; activating now ends it)`;
+      return `the gate has an open guarded promotion, which serving this upload would end, so ${KEEPS} (${promotionCommand(cal, openCandidate)}: let it finish or roll it back first)`;
     case "target_missed":
       return `its expected drop rate ${percent(cal.expected_drop_rate)} misses the target ${percent(cal.target_drop_rate)} by more than ${pointWidth(AUTO_ACTIVATE_MAX_TARGET_MISS)} points (too few or too tied scores for this target)`;
     default:
@@ -52,11 +66,18 @@ function because(reason: ActivationReason, cal: Fitted, shift: Served | null): s
   }
 }
 
-/** The `Serving:` line; `shift` is the upload's shift report (null: none, or a server that sends none). */
-export function servingLine(outcome: ActivationOutcome, cal: Fitted, shift: Served | null): string {
-  const cause = because(outcome.reason, cal, shift);
+/**
+ * The `Serving:` line; `shift` is the upload's shift report (null: none, or a server that sends none); `openCandidate`
+ * the candidate calibration of the gate's open promotion when the reason is promotion_open and the CLI found it.
+ */
+export function servingLine(outcome: ActivationOutcome, cal: Fitted, shift: Served | null, openCandidate: string | null = null): string {
+  const cause = because(outcome.reason, cal, shift, openCandidate);
   if (cause === null) return `Serving: ${prose(outcome.message)}`;
   if (outcome.dry_run)
     return `Serving: dry run, nothing stored; this upload would be ${outcome.would_activate ? "served" : "stored but not served"}: ${cause}`;
-  return outcome.activated ? `Serving: served: ${cause}` : `Serving: stored, not served: ${cause}. scoregate activate ${cal.id} serves it`;
+  if (outcome.activated) return `Serving: served: ${cause}`;
+  // a manual activation supersedes the open promotion (docs/api.md, "Promotions")
+  return outcome.reason === "promotion_open"
+    ? `Serving: stored, not served: ${cause}. scoregate activate ${cal.id} would serve it now and end the promotion`
+    : `Serving: stored, not served: ${cause}. scoregate activate ${cal.id} serves it`;
 }

@@ -17,21 +17,39 @@ import { EXIT } from "./decision";
 import { count, percent, pointWidth } from "./format";
 import { liveDecisionText } from "./live";
 import { sendChange } from "./promote";
+import { shellWord } from "./suggest";
 
 type LiveDecision = ShadowStatus["vs_active"];
 
-function moreQueries(d: LiveDecision): string {
+/** A calibration's gate as the flags that name it. */
+const gateWords = (cal: Pick<Calibration, "index" | "embedding" | "reranker">): string =>
+  ["--index", cal.index, "--embedding", cal.embedding, "--reranker", cal.reranker].map(shellWord).join(" ");
+
+/**
+ * Why there is no interval yet. Against the active gate the reference side is the active gate's queries since the
+ * shadow's first batch (`reference_queries`; null or 0 when none came since, however many it served before), so a
+ * shadow with enough mirrored queries of its own is said to wait for that side.
+ */
+function noInterval(d: LiveDecision, vsActive: boolean): string {
+  const reference = d.reference_queries ?? 0;
+  if (vsActive && d.queries >= MIN_DECISION_QUERIES && reference < MIN_DECISION_QUERIES)
+    return reference === 0
+      ? "; the active gate has no queries since the shadow's first batch: its side of the comparison is empty"
+      : `; the active gate has ${count(reference)} queries since the shadow's first batch, too few for an interval yet (at least ${MIN_DECISION_QUERIES} on each side)`;
+  return `; too few queries for an interval yet (at least ${MIN_DECISION_QUERIES} on each side)`;
+}
+
+function moreQueries(d: LiveDecision, vsActive: boolean): string {
   const f = d.more_data_factor;
   // no interval yet: fewer than MIN_DECISION_QUERIES on a side, so no estimate of how many more would decide it
-  if (d.decision === "inconclusive" && d.interval95 === null)
-    return `; too few queries for an interval yet (at least ${MIN_DECISION_QUERIES} on each side)`;
+  if (d.decision === "inconclusive" && d.interval95 === null) return noInterval(d, vsActive);
   if (f === null) return "";
   if (f > MAX_MORE_DATA_FACTOR_SHOWN) return "; the estimate sits on the tolerance's edge: no practical number of queries decides it";
   return `; about ${count(Math.ceil(d.queries * (f - 1)))} more queries to decide`;
 }
 
 function decisionLine(label: string, d: LiveDecision): string {
-  const more = moreQueries(d);
+  const more = moreQueries(d, label === "vs active");
   return `  ${label.padEnd(13)} ${liveDecisionText(d)}, tolerance ${pointWidth(d.tolerance)} points, ${count(d.queries)} queries${more}`;
 }
 
@@ -127,10 +145,13 @@ export async function shadow(c: Ctx): Promise<number> {
     // cannot be one; say so rather than relay the server's 409 to what reads like a status query
     throw usage(
       `${id} is served on its gate (${cal.body.current ? "its current calibration" : `index version ${cal.body.index_version}`}), not a shadow: a served calibration cannot be one (a shadow's live evaluation ends when it is served)`,
-      `scoregate promotion ${id} prints its promotion, if it was promoted`,
+      `scoregate threshold ${gateWords(cal.body)} shows what the gate serves; a shadow is a calibration it does not serve (scoregate history ${gateWords(cal.body)} lists them)`,
     );
   }
+  // whether this run put it in shadow (the human output says so on stderr; --json in `added`)
+  let added = false;
   if (status === undefined) {
+    added = true;
     await sendChange(
       c,
       "addShadow",
@@ -148,6 +169,17 @@ export async function shadow(c: Ctx): Promise<number> {
     status = await read();
   }
   if (status === undefined) throw usage(`${id} is not among its gate's shadows after adding it: is it the gate's current calibration?`);
-  c.out(c.json ? JSON.stringify(status) : describeShadow(status));
-  return shadowExitCode(status);
+  const code = shadowExitCode(status);
+  c.out(c.json ? JSON.stringify({ ...status, decision: SHADOW_DECISIONS[code], exit_code: code, added }) : describeShadow(status));
+  return code;
 }
+
+/**
+ * The decision its exit code stands for, in `--json` beside `exit_code` (as calibrate's): "shifted" on either
+ * comparison or a drift alarm, "equivalent" against the active gate, else "inconclusive" (not decided yet).
+ */
+const SHADOW_DECISIONS: Record<number, "equivalent" | "shifted" | "inconclusive"> = {
+  [EXIT.ok]: "equivalent",
+  [EXIT.shifted]: "shifted",
+  [EXIT.inconclusive]: "inconclusive",
+};

@@ -116,7 +116,11 @@ function policyFrom(v: Values): UploadMeta["policy"] {
     if (ref.trim() === "")
       throw usage(`the --reference id is empty: is the shell variable set? \`${ID_LISTING}\` lists the ids (or --reference active)`);
     if (ref !== "active" && !CalibrationId.safeParse(ref).success)
-      throw usage(`--reference ${JSON.stringify(ref)} is neither "active" nor a calibration id (cal_...)${didYouMean(ref, ["active"])}`);
+      throw usage(
+        ref.startsWith("cal_")
+          ? `--reference ${JSON.stringify(ref)} is not a well-formed calibration id (cal_ and 10 to 40 lowercase letters or digits): \`${ID_LISTING}\` lists the ids`
+          : `--reference ${JSON.stringify(ref)} is neither "active" nor a calibration id (cal_...)${didYouMean(ref, ["active"])}`,
+      );
     const reference = ref === "active" ? ("active" as const) : { calibration_id: ref };
     const guards = guardsFrom(v, true);
     if (v.carry === "") return { kind: "carry", reference, ...guards };

@@ -170,13 +170,40 @@ describe("rebuild decision and exit codes (stub server)", () => {
 
   it("an equivalent rebuild uploaded while the gate has an open promotion (promotion_open) exits 6 and is not served", async () => {
     const body = equivalentNotServed("promotion_open");
+    const created = JSON.parse(JSON.stringify(responses.equivalent()));
+    const notServed = {
+      ...created,
+      calibration: { ...created.calibration, active: false, current: false },
+      activation_outcome: { ...created.activation_outcome, activated: false, would_activate: false, reason: "promotion_open" },
+    };
+    const promotions = {
+      gate_id: body.calibration.gate_id,
+      promotions: [{ id: "prm_0000000007", candidate_calibration_id: "cal_candidate", state: "paused" }],
+      next_cursor: null,
+    };
+    stub.handle((req) =>
+      req.url?.startsWith(`/v1/gates/${body.calibration.gate_id}/promotions`) ? { status: 200, body: promotions } : { status: 201, body: notServed },
+    );
     const r = await calibrate();
     expect(r.code).toBe(6);
+    // activating it would supersede the open promotion: the headline does not offer it as the way to serve it
+    expect(r.stdout).toContain(
+      `: ${body.calibration.id} (stored, not served while the gate's promotion is open: activating it would end the promotion)\n`,
+    );
+    expect(r.stdout).not.toContain("promote it with scoregate activate");
     expect(r.stdout).toContain(
       "Decision: equivalent: the drop rate stayed within the tolerance; not served: the gate has an open guarded promotion, which serving would end (promotion_open) -> exit 6",
     );
     expect(r.stdout).toContain(
-      `Serving: stored, not served: the gate has an open guarded promotion, which serving this upload would end, so the gate keeps serving its current calibration (GET /v1/gates/${body.calibration.gate_id}/promotions lists it: let it finish or roll it back first; activating now ends it). scoregate activate ${body.calibration.id} serves it\n`,
+      `Serving: stored, not served: the gate has an open guarded promotion, which serving this upload would end, so the gate keeps serving its current calibration (scoregate promotion cal_candidate prints it: let it finish or roll it back first). scoregate activate ${body.calibration.id} would serve it now and end the promotion\n`,
+    );
+    expect(r.stdout).not.toContain("GET /v1/gates");
+    // the promotions cannot be read: the gate's threshold names the candidate
+    equivalentNotServed("promotion_open");
+    const unread = await calibrate();
+    expect(unread.code).toBe(6);
+    expect(unread.stdout).toContain(
+      "(scoregate threshold --index default --embedding e5-eq --reranker bge-reranker-v2-m3 names its candidate, scoregate promotion CANDIDATE prints it: let it finish or roll it back first)",
     );
     expect(JSON.parse((await calibrate("--json")).stdout)).toMatchObject({ exit_code: 6, activation_outcome: { reason: "promotion_open" } });
   });
@@ -692,6 +719,28 @@ describe("errors say what to do (stub server)", () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`could not reach ${url}`);
       expect(r.stderr).toContain(`sent ${UPLOAD_ATTEMPTS} times with Idempotency-Key rebuild-7: run again with --idempotency-key rebuild-7`);
+      // a dry run stores nothing: no answer is kept under its key
+      const dry = await cli(
+        [
+          "calibrate",
+          scores,
+          "--embedding",
+          "e5",
+          "--reranker",
+          "bge",
+          "--index-version",
+          "v2",
+          "--target",
+          "0.2",
+          "--idempotency-key",
+          "rebuild-7",
+          "--dry-run",
+        ],
+        { SCOREGATE_URL: url, SCOREGATE_TOKEN: "t" },
+      );
+      expect(dry.code).toBe(1);
+      expect(dry.stderr).toContain(`tried ${UPLOAD_ATTEMPTS} times: a dry run stores nothing; run the command again once the server answers`);
+      expect(dry.stderr).not.toContain("if the server stored it");
     } finally {
       await new Promise((resolve) => dropping.close(resolve));
     }

@@ -1,7 +1,7 @@
 /** The CLI's number formatting: one rule per kind of number, used by every command's summary. */
 import { describe, expect, it } from "vitest";
 import { MAX_NDJSON_BODY_BYTES } from "../../../src/contract";
-import { count, num, percent, pointInterval, points, pointWidth, prose, size } from "../src/format";
+import { count, num, percent, pointInterval, points, pointWidth, prose, pValue, size } from "../src/format";
 
 describe("format", () => {
   it.each([
@@ -14,6 +14,18 @@ describe("format", () => {
     [null, "n/a"],
   ])("percent(%j) = %s", (x, s) => {
     expect(percent(x)).toBe(s);
+  });
+
+  it.each([
+    [0.5312, "p = 0.53"],
+    [0.0012, "p = 0.0012"],
+    [0.001, "p = 0.0010"],
+    [0.00099, "p < 0.001"],
+    [3.4e-9, "p < 0.001"],
+    [0, "p < 0.001"],
+    [1, "p = 1.0"],
+  ])("pValue(%j) = %s: a p-value that underflowed to 0 is no p = 0.0", (p, s) => {
+    expect(pValue(p)).toBe(s);
   });
 
   it("points are signed with one decimal; an interval of rates is printed in points", () => {

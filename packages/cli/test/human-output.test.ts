@@ -63,6 +63,38 @@ describe("calibrate's summary of a real shift report", () => {
     expect(r.stdout).not.toMatch(RAW_FLOAT);
   });
 
+  it("a p-value below 0.001 (0 when it underflowed) prints as p < 0.001, not p = 0.0", async () => {
+    const body = responses.shifted();
+    body.shift = { ...body.shift!, p_value: 0 };
+    stub.handle(() => ({ status: 201, body }));
+    const r = await calibrate();
+    expect(r.stdout).toMatch(/\n {2}z = [-\d.]+, p < 0\.001, KS /u);
+    expect(r.stdout).not.toContain("p = 0.0,");
+    const equivalent = responses.equivalent();
+    stub.handle(() => ({ status: 201, body: equivalent }));
+    expect((await calibrate()).stdout).toContain(`, p = ${equivalent.shift!.p_value.toPrecision(2)}, KS `);
+  });
+
+  it("short-query strata predicted from longer queries (none of the file's queries that short) say so; counted ones are not marked", async () => {
+    const body = responses.first();
+    const strata = body.calibration.per_query!.empty_context_by_candidates!;
+    // the recorded upload has 20 candidates a query: its 1-, 2- and 3-candidate strata are hypergeometric predictions
+    expect(strata.slice(0, 3).map((s) => [s.source, s.own_queries])).toEqual([
+      ["hypergeometric", 0],
+      ["hypergeometric", 0],
+      ["hypergeometric", 0],
+    ]);
+    stub.handle(() => ({ status: 201, body }));
+    const r = await calibrate();
+    expect(r.stdout).toMatch(
+      /\n {2}left empty {2}at 1 \/ 2 \/ 3 candidates a query: [\d.]+ % \/ [\d.]+ % \/ [\d.]+ % \(predicted from longer queries: the file has no query this short\)\n/u,
+    );
+    // one stratum counted on the file's own queries: only the others are marked
+    strata[0] = { ...strata[0]!, source: "observed", own_queries: 120, own_empty: 30, queries: 120, empty: 30, rate: 0.25 };
+    stub.handle(() => ({ status: 201, body }));
+    expect((await calibrate()).stdout).toMatch(/a query: 25\.0 % \/ [\d.]+ % \(predicted\) \/ [\d.]+ % \(predicted\)\n/u);
+  });
+
   it("server-written text with a raw float reads rounded; the --json output keeps it exact", async () => {
     const body = responses.first();
     body.warnings = [{ code: "small_sample", message: "the drop rate's 95 % interval is wider than +-1 point at target 0.3225806451612903" }];

@@ -260,6 +260,8 @@ describe("scoregate monitor", () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("gate docs / e5 / bge-typo does not exist");
+    expect(r.stderr).toContain("no such gate: check --index, --embedding and --reranker (scoregate gates lists the gates)");
+    expect(r.stderr).not.toContain("check the ids");
     expect(asked).toEqual(["/v1/monitor"]);
   });
 

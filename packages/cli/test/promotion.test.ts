@@ -194,6 +194,30 @@ describe("scoregate promote", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("the gate already has an open promotion");
   });
+
+  it("a 409 of the promotion's state says what to do: already paused, already running, already served", async () => {
+    const refuse = (message: string) => stub.handle(() => ({ status: 409, body: { error: { code: "conflict", message } } }));
+    refuse("promotion prm_7 is paused: it cannot pause");
+    const paused = await cli(["promote", "prm_7", "--pause"], env());
+    expect(paused.code).toBe(2);
+    expect(paused.stderr).toContain("it is already paused: scoregate promote prm_7 --resume continues it, --rollback ends it");
+    expect(paused.stderr).not.toContain("because of the current state");
+    refuse("promotion prm_7 is running: it cannot resume");
+    const running = await cli(["promote", "prm_7", "--resume"], env());
+    expect(running.stderr).toContain(
+      "it is already running: nothing to resume (scoregate promote prm_7 --pause pauses it, scoregate promotion prm_7 prints it)",
+    );
+    refuse("promotion prm_7 is rolled_back: it cannot advance");
+    const ended = await cli(["promote", "prm_7", "--advance"], env());
+    expect(ended.stderr).toContain("it has ended (rolled back): nothing to advance; scoregate promotion prm_7 prints how it ended");
+    refuse("calibration cal_v1 is already the gate's current calibration");
+    const served = await cli(["promote", "cal_v1"], env());
+    expect(served.code).toBe(2);
+    expect(served.stderr).toContain("it is already served to everyone: nothing to promote");
+    expect(served.stderr).not.toContain("because of the current state");
+    refuse("the gate serves no calibration yet: activate one before promoting another against it");
+    expect((await cli(["promote", "cal_v1"], env())).stderr).toContain("serve a calibration first (scoregate activate ID)");
+  });
 });
 
 describe("scoregate promotion", () => {
@@ -411,6 +435,11 @@ describe("scoregate promotion", () => {
     expect([never.code, never.stderr]).toEqual([2, expect.stringContaining("cal_new has never been promoted")]);
     const missing = await cli(["promotion", "prm_missing"], env());
     expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining("promotion prm_missing does not exist")]);
+    // the gates' listing names no promotion: the hint says where promotions are found
+    expect(missing.stderr).toContain(
+      "no promotion has that id: scoregate promotion cal_... finds one by the calibration it promotes, and scoregate threshold --index I --embedding E --reranker R shows a gate's open promotion",
+    );
+    expect(missing.stderr).not.toContain("check the ids");
     const closed = await cli(["promote", "cal_v2", "--pause"], env());
     expect([closed.code, closed.stderr]).toEqual([2, expect.stringContaining("its latest, prm_done, is completed")]);
     expect(stub.last().request!.method).toBe("GET");
@@ -464,6 +493,21 @@ describe("scoregate shadow", () => {
     expect(r.stdout).toContain("29 queries; too few queries for an interval yet (at least 50 on each side)");
   });
 
+  it("vs active with an empty active side (no queries since the shadow's first batch) says so, not too few queries", async () => {
+    const empty = { ...decision("inconclusive"), queries: 5000, reference_queries: null as never, interval95: null as never, more_data_factor: null };
+    serve(shadowStatus(empty), true);
+    const r = await cli(["shadow", "cal_v2"], env());
+    expect(r.code).toBe(4);
+    expect(r.stdout).toContain("5,000 queries; the active gate has no queries since the shadow's first batch: its side of the comparison is empty");
+    expect(r.stdout).not.toContain("too few queries");
+    serve(shadowStatus({ ...empty, reference_queries: 0 }), true);
+    expect((await cli(["shadow", "cal_v2"], env())).stdout).toContain("the active gate has no queries since the shadow's first batch");
+    serve(shadowStatus({ ...empty, reference_queries: 12 }), true);
+    expect((await cli(["shadow", "cal_v2"], env())).stdout).toContain(
+      "5,000 queries; the active gate has 12 queries since the shadow's first batch, too few for an interval yet (at least 50 on each side)",
+    );
+  });
+
   it("an estimate on the tolerance's edge (a factor of 1e30) says no practical number of queries decides it, not a 33-digit count", async () => {
     serve(shadowStatus({ ...decision("inconclusive", 0.02), more_data_factor: 1.13e30 }), true);
     const r = await cli(["shadow", "cal_v2"], env());
@@ -482,8 +526,14 @@ describe("scoregate shadow", () => {
       const r = await cli(["shadow", "cal_v2", "--json"], env());
       expect(r.code).toBe(code);
       expect(JSON.parse(r.stdout).vs_active.decision).toBe(status.vs_active.decision);
+      // the decision its exit code stands for, as calibrate --json carries it, beside every field of the status
+      expect(JSON.parse(r.stdout)).toEqual({ ...status, decision: code === 0 ? "equivalent" : "shifted", exit_code: code, added: false });
       expect(seen.some((s) => s.startsWith("POST"))).toBe(false);
     }
+    serve(shadowStatus(decision("inconclusive")), false);
+    const added = await cli(["shadow", "cal_v2", "--json"], env());
+    expect(added.code).toBe(4);
+    expect(JSON.parse(added.stdout)).toMatchObject({ decision: "inconclusive", exit_code: 4, added: true });
   });
 
   it("--sample-rate on an existing shadow changes its rate in place (PATCH; the same rate sends nothing)", async () => {
@@ -507,18 +557,25 @@ describe("scoregate shadow", () => {
     expect((await cli(["shadow", "cal_v2", "--sample-rate", "2"], env())).code).toBe(2);
   });
 
-  it("a calibration already served (promoted) is said to be served, not relayed as a 409, and nothing is sent", async () => {
+  it("a calibration already served is said to be served, not relayed as a 409, and nothing is sent", async () => {
     const seen: string[] = [];
     stub.handle((req) => {
       seen.push(`${req.method} ${req.url}`);
       if (req.url === "/v1/calibrations/cal_v2")
-        return { status: 200, body: { id: "cal_v2", gate_id: "g1", index_version: "v2", active: true, current: true } };
+        return {
+          status: 200,
+          body: { id: "cal_v2", gate_id: "g1", index: "docs", embedding: "e5", reranker: "bge", index_version: "v2", active: true, current: true },
+        };
       return { status: 200, body: { gate_id: "g1", active_calibration_id: "cal_v2", shadows: [] } };
     });
     const r = await cli(["shadow", "cal_v2"], env());
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("cal_v2 is served on its gate (its current calibration), not a shadow");
-    expect(r.stderr).toContain("scoregate promotion cal_v2");
+    // the server says it is served, not how: an upload's activate "auto" serves one as well as a promotion
+    expect(r.stderr).not.toContain("promoted");
+    expect(r.stderr).toContain(
+      "scoregate threshold --index docs --embedding e5 --reranker bge shows what the gate serves; a shadow is a calibration it does not serve (scoregate history --index docs --embedding e5 --reranker bge lists them)",
+    );
     expect(seen.filter((s) => !s.startsWith("GET"))).toEqual([]);
   });
 

@@ -59,6 +59,20 @@ describe("the CLI suggests", () => {
       '--reference "actve" is neither "active" nor a calibration id (cal_...): did you mean active?',
     ],
     [["threshold", "--embedding", "e5", "--embedding=e6", "--reranker", "bge"], '--embedding is given twice ("e5" and "e6"): give it once'],
+    [
+      ["calibrate", "s.csv", ...gate, "--carry", "--reference", "cal_nope"],
+      '--reference "cal_nope" is not a well-formed calibration id (cal_ and 10 to 40 lowercase letters or digits)',
+    ],
+    [
+      ["calibrate", "s.csv", ...gate, "--carry", "abc"],
+      '--carry takes no value but an optional number (the old absolute threshold), not "abc"; what it carries from is --reference REF ("active" or a calibration id)',
+    ],
+    [
+      ["calibrate", "s.csv", ...gate, "--carry", "cal_0123456789"],
+      "--carry takes no calibration (only an optional number, the old absolute threshold): did you mean --reference cal_0123456789?",
+    ],
+    [["alerts", "--embedding", "e5"], "missing --reranker: a gate is (--index, --embedding, --reranker)"],
+    [["alerts", "--reranker", "bge", "--index", "docs"], "missing --embedding: a gate is (--index, --embedding, --reranker)"],
   ])("%j: %s", async (argv, message) => {
     const r = await cli(argv, env);
     expect(r.code).toBe(2);
