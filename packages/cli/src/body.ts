@@ -150,7 +150,7 @@ export function encodeUpload(
     const perQuery = offsets === null ? null : equalQuerySize(offsets);
     if (offsets !== null && perQuery === null)
       throw new BodyError(
-        "float32 uploads can only group scores into queries of equal size, and these queries differ in size: upload without --float32 (NDJSON keeps the groups), or drop --query-column",
+        "float32 uploads can only group scores into queries of equal size, and these queries differ in size: upload without --float32 (NDJSON keeps the groups; over the server's limit, round the scores in the file or upload fewer queries), or send the scores flat with --no-query-column (the fit then cannot measure how a query's candidates move together)",
       );
     if (scores.length * 4 > MAX_BINARY_BODY_BYTES)
       throw new BodyError(`${count(scores.length)} scores are more than a float32 upload holds (${count(MAX_BINARY_BODY_BYTES / 4)})`);
@@ -162,11 +162,14 @@ export function encodeUpload(
   if (forceFloat32) return float32(float32Exact(scores) ? null : "--float32: scores rounded to float32 (about 7 significant digits)");
   const nd = ndjsonChunks(meta, scores, offsets, labels);
   if (nd.bytes <= MAX_NDJSON_BODY_BYTES) return { contentType: "application/x-ndjson", chunks: nd.chunks, bytes: nd.bytes, query: null, note: null };
-  if (float32Sendable && float32Exact(scores) && (offsets === null || equalQuerySize(offsets) !== null))
+  // float32 can carry these scores: no labels or carried abstention, flat or equal-size queries, within its own limit
+  const float32Fits = float32Sendable && (offsets === null || equalQuerySize(offsets) !== null) && scores.length * 4 <= MAX_BINARY_BODY_BYTES;
+  if (float32Fits && float32Exact(scores))
     return float32("sent as float32: every score is a float32 value, so nothing is lost, and NDJSON would exceed the server's limit");
+  // only the ways out that work for this file: --float32 is not offered where it would be refused next
   throw new BodyError(
     `${count(scores.length)} scores make ${size(nd.bytes)} of full-precision NDJSON, over the server's ${size(MAX_NDJSON_BODY_BYTES)} limit: ` +
-      "round the scores in the file (6-7 significant digits are plenty), pass --float32 (rounds to float32; flat scores or equal-size queries), or upload fewer scores",
+      `round the scores in the file (6-7 significant digits are plenty)${float32Fits ? ", pass --float32 (rounds to float32)" : ""}, or upload fewer ${offsets === null ? "scores" : "queries"}`,
   );
 }
 
