@@ -138,7 +138,8 @@ export async function watch(c: Ctx): Promise<number> {
         } else if (state === "reconnecting" && !opened) {
           // the words every other command says when the server cannot be reached, once, then quiet retries
           if (!unreached && d.status === undefined) {
-            c.warn(`scoregate: could not reach ${origin} (${d.reason})`);
+            // the network error's cause alone ("ECONNREFUSED"), as the other commands print it; else the reason
+            c.warn(`scoregate: could not reach ${origin} (${/^fetch failed \((.+)\)$/u.exec(d.reason)?.[1] ?? d.reason})`);
             c.warn(`  ${UNREACHABLE_HINT}`);
           } else if (!unreached) c.warn(`scoregate: ${origin} answered ${d.reason}`);
           if (!unreached) c.warn("  retrying until it answers (^C stops)");
@@ -177,9 +178,14 @@ export async function watch(c: Ctx): Promise<number> {
           } else reject(failure);
         } else if (state === "stopped" && d.status !== undefined) {
           reject(
-            new CliError(`${d.status}: the token is refused`, EXIT.usage, d.status === 401 ? "unauthorized" : "forbidden", [
-              `watch needs ${aToken("read")}`,
-            ]),
+            // the words of the other commands' refusals (http.ts hint)
+            d.status === 401
+              ? new CliError("401 unauthorized: the token is missing or unknown", EXIT.usage, "unauthorized", [
+                  `set SCOREGATE_TOKEN (or --token) to a token of this server: watch needs ${aToken("read")} (locally: dev-read)`,
+                ])
+              : new CliError(`${d.status} forbidden: this token's scope does not allow it`, EXIT.usage, "forbidden", [
+                  `watch needs ${aToken("read")} (locally: dev-read)`,
+                ]),
           );
         }
       },

@@ -572,7 +572,7 @@ describe("the other commands against the local worker", () => {
       }),
     );
     // named once with its URL, as the other commands name it; then it retries quietly
-    await vi.waitFor(() => expect(stderr).toContain(`could not reach http://127.0.0.1:${port} (fetch failed (ECONNREFUSED))`), {
+    await vi.waitFor(() => expect(stderr).toContain(`could not reach http://127.0.0.1:${port} (ECONNREFUSED)`), {
       timeout: 20_000,
       interval: 50,
     });

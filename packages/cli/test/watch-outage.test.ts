@@ -47,7 +47,7 @@ describe("watch through an outage", () => {
     // never reached: said once, with the URL, as every other command says it; then quiet retries
     expect(w.stderr()).toBe(
       [
-        "scoregate: could not reach http://scoregate.test (fetch failed (ECONNREFUSED))",
+        "scoregate: could not reach http://scoregate.test (ECONNREFUSED)",
         "  is the server running and the URL right? set --url or SCOREGATE_URL (locally: npm start serves http://localhost:8787)",
         "  retrying until it answers (^C stops)",
         "",
@@ -116,5 +116,23 @@ describe("watch when a connected server goes down", () => {
     expect(w.stderr()).toBe(["-- connection lost (the server closed the stream); reconnecting", "-- reconnected, resumed after 3", ""].join("\n"));
     w.stop.abort();
     expect(await w.done).toBe(0);
+  });
+});
+
+describe("watch with a token the server refuses", () => {
+  it.each([
+    [
+      401,
+      "unauthorized",
+      "scoregate: 401 unauthorized: the token is missing or unknown",
+      "set SCOREGATE_TOKEN (or --token) to a token of this server",
+    ],
+    [403, "forbidden", "scoregate: 403 forbidden: this token's scope does not allow it", "watch needs a read token (locally: dev-read)"],
+  ])("%i ends it with 2 in the other commands' words", async (status, code, line, hint) => {
+    const w = watchWith(async () => new Response(JSON.stringify({ error: { code, message: "unknown bearer token" } }), { status }));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await w.done).toBe(2);
+    expect(w.stderr()).toContain(line);
+    expect(w.stderr()).toContain(hint);
   });
 });
