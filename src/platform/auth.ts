@@ -108,7 +108,11 @@ export async function verifyToken(token: string, tokens: readonly ConfiguredToke
   let found: ConfiguredToken | null = null;
   // Compare against every token (no early exit), so timing does not reveal which one matched.
   for (const t of tokens) if (equalDigests(presented, t.digest) && found === null) found = t;
-  if (found === null) throw new AppError("unauthorized", "unknown bearer token");
+  if (found === null) {
+    // local development without configured tokens (the documented dev tokens are the only ones): say which they are
+    const local = tokens.length > 0 && tokens.every((t) => t.name === DEV_TOKENS[t.scope]);
+    throw new AppError("unauthorized", `unknown bearer token${local ? " (this local server takes dev-read, dev-calibrate or dev-admin)" : ""}`);
+  }
   return { name: found.name, scope: found.scope };
 }
 
