@@ -211,7 +211,8 @@ dashboardRoutes.post("/ui/gates/:gateId/activate", requireSession, async (c) => 
   const result = await activate(calibration.id, principal.name, reason ?? null, deps);
   const changed = result.warnings.some((w) => w.code === "drop_rate_changed");
   const done = result.alreadyCurrent ? "already-current" : changed ? "activated-drop-rate-changed" : "activated";
-  return c.redirect(`/ui/gates/${gateId}?done=${done}#history`, 303);
+  // to the notice (top of the page): the outcome is on screen where the browser lands, the history just below the cards
+  return c.redirect(`/ui/gates/${gateId}?done=${done}#notice`, 303);
 });
 
 dashboardRoutes.get("/ui/alerts", requireSession, async (c) => {

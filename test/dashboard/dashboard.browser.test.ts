@@ -264,6 +264,10 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
       .click();
     await page.waitForURL(/done=activated/u);
     expect(await page.getByRole("status").textContent()).toContain("Activated");
+    // the notice is on screen where the browser lands, not thousands of px above it
+    const notice = (await page.getByRole("status").boundingBox())!;
+    expect(notice.y, "notice top in the viewport").toBeGreaterThanOrEqual(0);
+    expect(notice.y + notice.height, "notice bottom in the viewport").toBeLessThanOrEqual(900);
     const q = new URLSearchParams(GATE).toString();
     let served = await api("GET", `/v1/threshold?${q}`, undefined, "dev-read");
     expect(served).toMatchObject({ calibration_id: v1.id, threshold: 0.4, index_version: "v1" });

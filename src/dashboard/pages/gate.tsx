@@ -140,7 +140,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
       </p>
       <h1>{gateLabel}</h1>
       {q.flash && (
-        <p class="notice" role="status">
+        <p class="notice" role="status" id="notice">
           {q.flash}
         </p>
       )}
