@@ -470,7 +470,7 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     await page.close();
   });
 
-  it("overview at 1280 px with a rolled-back promotion and a drift alarm on one gate: the In alarm table fits", async () => {
+  it("a gate with a rolled-back promotion and a drift alarm: the In alarm table fits at 1280 px, the step chart's labels fit at 1280 and 375 px", async () => {
     const gate = { index: "faq", embedding: "intfloat/e5-large-v2", reranker: "BAAI/bge-reranker-v2-m3" };
     const scores = Array.from({ length: 1000 }, (_, i) => (i + 0.5) / 1000);
     const upload = async (index_version: string, activate: boolean) =>
@@ -520,6 +520,30 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     }
     // the alarm's start in the Observed column's short form, the full time as its title
     expect(await row.locator('[data-field="detector"]').textContent()).toMatch(/^alarmsince \d\d-\d\d \d\d:\d\d UTC$/u);
+
+    // The gate page's promotion step chart, drawn for its width: every label inside the chart (the last, "rolled back",
+    // not cut at the right edge) and at least 90 % of its 12 px on a phone.
+    await page.goto(`${origin}/ui/gates/${served.gate_id}#promotions`);
+    for (const [width, height, shown, hidden] of [
+      [1280, 900, "wide", "narrow"],
+      [375, 812, "narrow", "wide"],
+    ] as const) {
+      await page.setViewportSize({ width, height });
+      const chart = page.locator(`svg[data-chart="promotion"][data-layout="${shown}"]`);
+      expect(await chart.isVisible(), `${shown} promotion chart at ${width} px`).toBe(true);
+      expect(await page.locator(`svg[data-chart="promotion"][data-layout="${hidden}"]`).isVisible()).toBe(false);
+      const box = (await chart.boundingBox())!;
+      expect(box.width / Number((await chart.getAttribute("viewBox"))!.split(" ")[2]), `label scale at ${width} px`).toBeGreaterThanOrEqual(0.9);
+      expect(box.x + box.width).toBeLessThanOrEqual(width);
+      const labels = chart.locator("g[data-step] text");
+      expect(await labels.allTextContents()).toEqual(["started", "rolled back"]);
+      for (const text of await labels.all()) {
+        const t = (await text.boundingBox())!;
+        expect(t.x, `${(await text.textContent()) ?? ""} at ${width} px`).toBeGreaterThanOrEqual(box.x - 0.5);
+        expect(t.x + t.width, `${(await text.textContent()) ?? ""} at ${width} px`).toBeLessThanOrEqual(box.x + box.width + 0.5);
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
     await page.close();
   });
 
