@@ -177,6 +177,16 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
       expect(t.x, (await text.textContent()) ?? "").toBeGreaterThanOrEqual(box.x - 0.5);
       expect(t.x + t.width, (await text.textContent()) ?? "").toBeLessThanOrEqual(box.x + box.width + 0.5);
     }
+    // Key/value cards stack each label above its value on a phone: the values get the card's width, no word is split.
+    const pairs = page.locator("dl.kv dt:visible");
+    expect(await pairs.count()).toBeGreaterThan(0);
+    for (const dt of await pairs.all()) {
+      const label = (await dt.textContent()) ?? "";
+      const k = (await dt.boundingBox())!;
+      const v = (await dt.locator("xpath=following-sibling::dd[1]").boundingBox())!;
+      expect(v.y, `${label}: value below its label`).toBeGreaterThanOrEqual(k.y + k.height - 0.5);
+      expect(v.x, `${label}: value starts where its label does`).toBeCloseTo(k.x, 0);
+    }
     await axe(page, "gate at 375 px");
     await page.setViewportSize({ width: 1280, height: 900 });
 
