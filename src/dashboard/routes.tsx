@@ -24,7 +24,7 @@ import { GatePage } from "./pages/gate";
 import { Layout } from "./pages/layout";
 import { LoginPage } from "./pages/login";
 import { OverviewPage } from "./pages/overview";
-import { type DashboardBindings, endSession, refuseCrossSite, requireAdminPost, requireSession, safeNext, signIn } from "./session";
+import { type DashboardBindings, endSession, refuseCrossSite, requireAdminPost, requireSession, SESSION_ENDED, safeNext, signIn } from "./session";
 import { STYLESHEET } from "./style";
 
 /** Pages load only what the Worker serves: no inline scripts, styles from /ui/style.css, forms post to /ui. */
@@ -116,7 +116,51 @@ function errorPage(c: Context<DashboardBindings>, err: AppError) {
   );
 }
 
+/** The text fields a person types into the dashboard's forms (an alert's note, an activation's reason). */
+const TYPED_FIELDS = ["note", "reason"] as const;
+
+/**
+ * A form posted after its session ended (expired, signed out, or the token or the secret rotated): nothing was done;
+ * the page says so, links the login with the form's page as `next` (it returns there), and shows the note or reason
+ * the person typed so it can be copied, not lost.
+ */
+async function sessionEndedPage(c: Context<DashboardBindings>) {
+  const back = formPage(c) ?? "/ui";
+  let typed: { name: string; text: string }[] = [];
+  try {
+    const form = await readForm(c);
+    typed = TYPED_FIELDS.flatMap((name) => {
+      const text = field(form, name);
+      return text === undefined ? [] : [{ name, text }];
+    });
+  } catch {
+    // not a form the dashboard sends, or too large: there is nothing to show
+  }
+  return c.html(
+    <Layout title="Session expired" principal={null} csrf="">
+      <h1>Your session expired</h1>
+      <p class="error" role="alert" data-field="session-ended">
+        Your session expired or was signed out before this form was sent, so nothing was changed.
+      </p>
+      {typed.map((t) => (
+        <div class="panel" data-field={`typed-${t.name}`}>
+          <div class="muted">The {t.name} you typed (copy it: the form after signing in is empty)</div>
+          <p>{t.text}</p>
+        </div>
+      ))}
+      <p>
+        <a href={`/ui/login?next=${encodeURIComponent(back)}`} data-field="sign-in">
+          Sign in again
+        </a>{" "}
+        to return to the page you were on and send the form again.
+      </p>
+    </Layout>,
+    401,
+  );
+}
+
 dashboardRoutes.onError((err, c) => {
+  if (err instanceof AppError && err.code === "unauthorized" && err.message === SESSION_ENDED) return sessionEndedPage(c);
   if (err instanceof AppError) return errorPage(c, err);
   console.error("unhandled dashboard error", err);
   return errorPage(c, new AppError("internal", "internal error"));
@@ -211,7 +255,8 @@ dashboardRoutes.post("/ui/gates/:gateId/activate", requireSession, async (c) => 
   const result = await activate(calibration.id, principal.name, reason ?? null, deps);
   const changed = result.warnings.some((w) => w.code === "drop_rate_changed");
   const done = result.alreadyCurrent ? "already-current" : changed ? "activated-drop-rate-changed" : "activated";
-  return c.redirect(`/ui/gates/${gateId}?done=${done}#history`, 303);
+  // to the notice (top of the page): the outcome is on screen where the browser lands, the history just below the cards
+  return c.redirect(`/ui/gates/${gateId}?done=${done}#notice`, 303);
 });
 
 dashboardRoutes.get("/ui/alerts", requireSession, async (c) => {

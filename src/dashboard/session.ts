@@ -132,6 +132,9 @@ export function refuseCrossSite(c: Ctx): void {
   }
 }
 
+/** The error message of a form posted without a live session (the dashboard answers it with its own page). */
+export const SESSION_ENDED = "your session expired or was signed out before this form was sent: nothing was changed";
+
 /**
  * Requires a valid session cookie for /ui pages: sets `principal` and the session's `csrf` token. A browser without
  * one (or with a stale one) is sent to the login form, which returns it to the page it asked for.
@@ -141,7 +144,9 @@ export const requireSession: MiddlewareHandler<DashboardBindings> = async (c, ne
   if (session === null) {
     if (getCookie(c, SESSION_COOKIE) !== undefined) clearSession(c);
     const url = new URL(c.req.url);
-    if (c.req.method !== "GET") throw new AppError("unauthorized", "sign in on /ui/login first");
+    // A form post (Acknowledge, Resolve, Activate, ...) is not redirected: the dashboard's error page says the session
+    // ended, links the login with the form's page as `next` and shows what was typed (routes.tsx, sessionEndedPage).
+    if (c.req.method !== "GET") throw new AppError("unauthorized", SESSION_ENDED);
     return c.redirect(`/ui/login?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
   }
   c.set("session", session);

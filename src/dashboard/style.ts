@@ -84,5 +84,9 @@ code { overflow-wrap: anywhere; }
   .series-chart .narrow-only, .layouts .narrow-only { display: block; }
   th, td { padding: .3rem; font-size: .88rem; }
   header.top .who { margin-left: 0; }
+  /* key/value cards: each label above its value, which gets the card's whole width (a label column sized to the
+     longest label left values so narrow that words broke mid-word) */
+  dl.kv { grid-template-columns: 1fr; gap: 0; }
+  dl.kv dd + dt { margin-top: .4rem; }
 }
 `;

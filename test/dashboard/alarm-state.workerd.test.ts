@@ -123,6 +123,37 @@ describe("an alarm raised against a calibration rolled back from", () => {
   });
 });
 
+describe("an alarm raised against one calibration of a version while another of that version is served", () => {
+  it("names both with their id's end and says which one is served", async () => {
+    const gate = uniqueGate("alarm-twin");
+    const upload = async (index_version: string, target: number) =>
+      (
+        await callJson("POST", "/v1/calibrations", 201, {
+          token: TOKENS.calibrate,
+          json: { ...gate, index_version, activate: true, scores: spreadScores(10_000), policy: { kind: "drop_rate", target } },
+        })
+      ).calibration;
+    await upload("v1", 0.22);
+    const drifted = await upload("v2", 0.22);
+    let alarmed = false;
+    for (let i = 0; i < 20 && !alarmed; i++) {
+      const r = counted(
+        await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: { batch_id: `tw-${i}`, ...gate, queries: counts(100, 0.58) } }),
+      );
+      alarmed = r.alerts.includes("drop_rate_drift");
+    }
+    expect(alarmed).toBe(true);
+    // another calibration of v2 (a new target on the same index) is activated: the drift alert's v2 is not served
+    const served = await upload("v2", 0.5);
+    const html = await page(`/ui/gates/${served.gate_id}`, await session(TOKENS.read));
+    expect(detectorBadge(html)).toBe("alarm");
+    const note = /data-field="alarm-not-served">([\s\S]*?)<\/div>/u.exec(html)?.[1]?.replace(/\s+/gu, " ") ?? "";
+    expect(note).toContain(
+      `drop_rate_drift was raised against v2 (${drifted.id.slice(-6)}), which is not served now (v2 (${served.id.slice(-6)}) is): it holds the alarm`,
+    );
+  });
+});
+
 describe("detector state of a gate whose only armed detector is a shadow's", () => {
   it("is not 'watching': the served calibration has no observations, whatever its shadow counted", async () => {
     const gate = uniqueGate("shadow-only");

@@ -119,7 +119,7 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     // In alarm, listed with every gate in alarm, with since when (never the green "watching" of a restarted detector).
     const alarmRow = page.locator(`table[data-table="alarms"] tr[data-gate="${v2.gate_id}"]`);
     expect(await alarmRow.locator('[data-field="detector"] .badge').textContent()).toBe("alarm");
-    expect(await alarmRow.locator('[data-field="detector"]').textContent()).toMatch(/^alarmsince \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/u);
+    expect(await alarmRow.locator('[data-field="detector"]').textContent()).toMatch(/^alarmsince \d\d-\d\d \d\d:\d\d UTC$/u);
     expect(await page.locator('table[data-table="gates"]').count()).toBe(0);
     // The page's first words count what needs a person and link it.
     expect(await page.locator('[data-field="attention"]').textContent()).toBe("Needs attention: 2 unresolved alerts on 1 gate in alarm.");
@@ -176,6 +176,16 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
       const t = (await text.boundingBox())!;
       expect(t.x, (await text.textContent()) ?? "").toBeGreaterThanOrEqual(box.x - 0.5);
       expect(t.x + t.width, (await text.textContent()) ?? "").toBeLessThanOrEqual(box.x + box.width + 0.5);
+    }
+    // Key/value cards stack each label above its value on a phone: the values get the card's width, no word is split.
+    const pairs = page.locator("dl.kv dt:visible");
+    expect(await pairs.count()).toBeGreaterThan(0);
+    for (const dt of await pairs.all()) {
+      const label = (await dt.textContent()) ?? "";
+      const k = (await dt.boundingBox())!;
+      const v = (await dt.locator("xpath=following-sibling::dd[1]").boundingBox())!;
+      expect(v.y, `${label}: value below its label`).toBeGreaterThanOrEqual(k.y + k.height - 0.5);
+      expect(v.x, `${label}: value starts where its label does`).toBeCloseTo(k.x, 0);
     }
     await axe(page, "gate at 375 px");
     await page.setViewportSize({ width: 1280, height: 900 });
@@ -264,6 +274,10 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
       .click();
     await page.waitForURL(/done=activated/u);
     expect(await page.getByRole("status").textContent()).toContain("Activated");
+    // the notice is on screen where the browser lands, not thousands of px above it
+    const notice = (await page.getByRole("status").boundingBox())!;
+    expect(notice.y, "notice top in the viewport").toBeGreaterThanOrEqual(0);
+    expect(notice.y + notice.height, "notice bottom in the viewport").toBeLessThanOrEqual(900);
     const q = new URLSearchParams(GATE).toString();
     let served = await api("GET", `/v1/threshold?${q}`, undefined, "dev-read");
     expect(served).toMatchObject({ calibration_id: v1.id, threshold: 0.4, index_version: "v1" });
@@ -463,6 +477,83 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     }));
     expect(scroll, "windows table width at 1280 px").toBeLessThanOrEqual(client);
     await axe(page, "guarded gate");
+    await page.close();
+  });
+
+  it("a gate with a rolled-back promotion and a drift alarm: the In alarm table fits at 1280 px, the step chart's labels fit at 1280 and 375 px", async () => {
+    const gate = { index: "faq", embedding: "intfloat/e5-large-v2", reranker: "BAAI/bge-reranker-v2-m3" };
+    const scores = Array.from({ length: 1000 }, (_, i) => (i + 0.5) / 1000);
+    const upload = async (index_version: string, activate: boolean) =>
+      (
+        await api(
+          "POST",
+          "/v1/calibrations",
+          { ...gate, index_version, activate, scores, policy: { kind: "drop_rate", target: 0.22 } },
+          "dev-calibrate",
+        )
+      ).calibration;
+    const served = await upload("v1", true);
+    const candidate = await upload("v2", false);
+    const promotion = await api("POST", `/v1/calibrations/${candidate.id}/promote`, { steps: [10, 50, 100], min_queries: 200, tolerance: 0.08 });
+    // the candidate drops far more than control in its first step: the promotion rolls back and alerts
+    const arm = (calibration_id: string, n: number, dropped: number, a: string) =>
+      api(
+        "POST",
+        "/v1/observations",
+        {
+          batch_id: `faq-${a}`,
+          calibration_id,
+          queries: Array.from({ length: n }, () => [20, dropped]),
+          promotion: { id: promotion.id, step: 0, arm: a },
+        },
+        "dev-read",
+      );
+    await arm(served.id, 200, 4, "control");
+    await arm(candidate.id, 74, 12, "candidate");
+    expect((await api("GET", `/v1/promotions/${promotion.id}`, undefined, "dev-read")).state).toBe("rolled_back");
+    let alarmed = false;
+    for (let i = 0; i < 20 && !alarmed; i++) {
+      const queries = Array.from({ length: 200 }, (_, j) => [20, 11 + (j % 3)]);
+      const r = await api("POST", "/v1/observations", { batch_id: `faq-${i}`, calibration_id: served.id, queries }, "dev-read");
+      alarmed = r.alerts.includes("drop_rate_drift");
+    }
+    expect(alarmed).toBe(true);
+    const page = await context.newPage();
+    await page.goto(`${origin}/ui`);
+    const row = page.locator(`table[data-table="alarms"] tr[data-gate="${served.gate_id}"]`);
+    expect(await row.locator('[data-field="alerts"]').textContent()).toContain("promotion_rolled_back");
+    const wrap = page.locator('section.table-wrap:has(table[data-table="alarms"])');
+    expect(await wrap.evaluate((e) => e.scrollWidth - e.clientWidth), "In alarm table wider than its frame").toBeLessThanOrEqual(0);
+    for (const field of ["alerts", "detector", "split", "empty"]) {
+      const box = await row.locator(`[data-field="${field}"]`).boundingBox();
+      expect(box !== null && box.x + box.width, field).toBeLessThanOrEqual(1280);
+    }
+    // the alarm's start in the Observed column's short form, the full time as its title
+    expect(await row.locator('[data-field="detector"]').textContent()).toMatch(/^alarmsince \d\d-\d\d \d\d:\d\d UTC$/u);
+
+    // The gate page's promotion step chart, drawn for its width: every label inside the chart (the last, "rolled back",
+    // not cut at the right edge) and at least 90 % of its 12 px on a phone.
+    await page.goto(`${origin}/ui/gates/${served.gate_id}#promotions`);
+    for (const [width, height, shown, hidden] of [
+      [1280, 900, "wide", "narrow"],
+      [375, 812, "narrow", "wide"],
+    ] as const) {
+      await page.setViewportSize({ width, height });
+      const chart = page.locator(`svg[data-chart="promotion"][data-layout="${shown}"]`);
+      expect(await chart.isVisible(), `${shown} promotion chart at ${width} px`).toBe(true);
+      expect(await page.locator(`svg[data-chart="promotion"][data-layout="${hidden}"]`).isVisible()).toBe(false);
+      const box = (await chart.boundingBox())!;
+      expect(box.width / Number((await chart.getAttribute("viewBox"))!.split(" ")[2]), `label scale at ${width} px`).toBeGreaterThanOrEqual(0.9);
+      expect(box.x + box.width).toBeLessThanOrEqual(width);
+      const labels = chart.locator("g[data-step] text");
+      expect(await labels.allTextContents()).toEqual(["started", "rolled back"]);
+      for (const text of await labels.all()) {
+        const t = (await text.boundingBox())!;
+        expect(t.x, `${(await text.textContent()) ?? ""} at ${width} px`).toBeGreaterThanOrEqual(box.x - 0.5);
+        expect(t.x + t.width, `${(await text.textContent()) ?? ""} at ${width} px`).toBeLessThanOrEqual(box.x + box.width + 0.5);
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
     await page.close();
   });
 

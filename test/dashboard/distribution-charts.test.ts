@@ -70,4 +70,28 @@ describe("score distribution charts", () => {
       expect(html).not.toMatch(/NaN|undefined|Infinity/u);
     });
   }
+
+  it("draws the drop-rate label of two calibrations with the same scores once at each threshold, and close ones apart", async () => {
+    const same: Series[] = [
+      { label: "v2 (e52e90)", dist: dist(0, 1), tone: "prev" },
+      { label: "v2 (7ba9be)", dist: dist(0, 1), tone: "cur" },
+    ];
+    const html = (await EcdfChart({ series: same, markers, title: "t", desc: "d" }).toString()) as string;
+    const svgs = [...html.matchAll(/<svg [\s\S]*?<\/svg>/gu)].map((m) => m[0]);
+    expect(svgs).toHaveLength(2);
+    for (const svg of svgs) {
+      // the bold dot labels: one per threshold, not two printed over each other
+      const shares = [...svg.matchAll(/<text [^>]*font-weight="bold"[^>]*>([^<]*)<\/text>/gu)].map((m) => m[1]);
+      expect(shares.sort()).toEqual(["18\u00a0%", "97\u00a0%"]);
+    }
+    // two different shares a point apart: both drawn, at different heights
+    const close: Series[] = [
+      { label: "v1", dist: dist(0, 1), tone: "prev" },
+      { label: "v2", dist: dist(0.01, 1.01), tone: "cur" },
+    ];
+    const closeHtml = (await EcdfChart({ series: close, markers: [{ label: "t 0.5", value: 0.5 }], title: "t", desc: "d" }).toString()) as string;
+    const ys = [...closeHtml.matchAll(/<text [^>]*y="([\d.]+)"[^>]*font-weight="bold"[^>]*>([^<]*)<\/text>/gu)].slice(0, 2).map((m) => Number(m[1]));
+    expect(ys).toHaveLength(2);
+    expect(Math.abs(ys[0]! - ys[1]!)).toBeGreaterThanOrEqual(14);
+  });
 });

@@ -67,7 +67,7 @@ describe("overview with more gates in alarm than it reads monitors for", () => {
     // Every row says it is in alarm and names its drift alert ...
     for (const r of alarms) {
       expect(r.html).toContain('<span class="badge alarm">alarm</span>');
-      expect(r.html).toContain("drop_rate_drift");
+      expect(r.html.replaceAll("<wbr/>", "")).toContain("drop_rate_drift");
     }
     // ... the first OVERVIEW_DETAIL_ROWS from their monitor's view, which links the alert itself ...
     alarms.slice(0, OVERVIEW_DETAIL_ROWS).forEach((r, i) => {

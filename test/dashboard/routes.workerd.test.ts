@@ -139,19 +139,21 @@ describe("dashboard routes", () => {
       });
     const changed = await post(wider.id);
     expect(changed.status).toBe(303);
-    expect(changed.headers.get("location")).toBe(`/ui/gates/${v1.gate_id}?done=activated-drop-rate-changed#history`);
+    expect(changed.headers.get("location")).toBe(`/ui/gates/${v1.gate_id}?done=activated-drop-rate-changed#notice`);
     const notice = await (
       await call("GET", `/ui/gates/${v1.gate_id}?done=activated-drop-rate-changed`, { token: null, headers: { cookie: admin } })
     ).text();
     expect(notice).toContain("drops a different share of candidates than the one it replaced");
+    // the redirect's anchor is the notice itself: the browser lands on it
+    expect(notice).toContain('<p class="notice" role="status" id="notice">');
     // Rolling back to v1 changes it back, beyond the tolerance too; an activation within it gets the plain notice.
     expect((await post(v1.id)).headers.get("location")).toContain("done=activated-drop-rate-changed");
     const near = (await upload("v3", 0.21, false)).calibration;
-    expect((await post(near.id)).headers.get("location")).toBe(`/ui/gates/${v1.gate_id}?done=activated#history`);
+    expect((await post(near.id)).headers.get("location")).toBe(`/ui/gates/${v1.gate_id}?done=activated#notice`);
     // The button posted twice (a double click, a reload): the second changes nothing and says so.
     const log = async () => (await callJson("GET", `/v1/calibrations?${qs(gate)}`, 200, { token: TOKENS.read })).activations.length;
     const before = await log();
-    expect((await post(near.id)).headers.get("location")).toBe(`/ui/gates/${v1.gate_id}?done=already-current#history`);
+    expect((await post(near.id)).headers.get("location")).toBe(`/ui/gates/${v1.gate_id}?done=already-current#notice`);
     expect(await log()).toBe(before);
     const same = await (await call("GET", `/ui/gates/${v1.gate_id}?done=already-current`, { token: null, headers: { cookie: admin } })).text();
     expect(same).toContain("Nothing changed: the gate already serves this calibration.");

@@ -139,6 +139,42 @@ describe("the session cookie", () => {
   });
 });
 
+describe("a form posted after the session ended", () => {
+  it("answers a page that says the session expired, links the login back to the form's page and shows what was typed", async () => {
+    const digest = await sha256(TOKENS.admin);
+    const expired = await forged(await sessionValue(DEV_SESSION_SECRET, digest, sidBytes(), nowS() - 13 * 3600));
+    const post = (path: string, fields: Record<string, string>, referer?: string) =>
+      call("POST", path, {
+        ip: newAddress(),
+        body: new URLSearchParams(fields).toString(),
+        headers: {
+          cookie: expired,
+          "content-type": "application/x-www-form-urlencoded",
+          ...(referer === undefined ? {} : { referer: `http://scoregate.test${referer}` }),
+        },
+      });
+    const ack = await post("/ui/alerts/alr_x/acknowledge", { csrf: "0".repeat(64), note: "paged at 3am <b>looking</b>" }, "/ui/alerts/alr_x");
+    expect(ack.status).toBe(401);
+    expect(ack.headers.get("set-cookie")).toMatch(/^scoregate_session=;.*Max-Age=0/u);
+    const html = await ack.text();
+    expect(html).toContain("<h1>Your session expired</h1>");
+    expect(html).not.toContain("Something went wrong");
+    expect(html).toContain('<a href="/ui/login?next=%2Fui%2Falerts%2Falr_x" data-field="sign-in">Sign in again</a>');
+    // the note typed is shown (as text) so it can be copied
+    expect(html).toContain("paged at 3am &lt;b&gt;looking&lt;/b&gt;");
+    // an activation's reason the same way; a form page from elsewhere is not linked (the login returns to /ui)
+    const activate = await post("/ui/gates/g_x/activate", { csrf: "x", calibration_id: "cal_x", reason: "v2 drifting" }, "/ui/gates/g_x?range=7d");
+    expect(activate.status).toBe(401);
+    const activated = await activate.text();
+    expect(activated).toContain('href="/ui/login?next=%2Fui%2Fgates%2Fg_x%3Frange%3D7d"');
+    expect(activated).toContain("v2 drifting");
+    const elsewhere = await post("/ui/alerts/alr_x/resolve", { csrf: "x" }, "/../v1/alerts");
+    expect(await elsewhere.text()).toContain('href="/ui/login?next=%2Fui"');
+    const noReferer = await post("/ui/alerts/alr_x/resolve", { csrf: "x" });
+    expect(await noReferer.text()).toContain('href="/ui/login?next=%2Fui"');
+  });
+});
+
 describe("repeated failed sign-ins", () => {
   it(`are refused with 429 after ${LOGIN_MAX_FAILURES} from one address, a right token included; other addresses are unaffected`, async () => {
     const ip = newAddress();

@@ -94,6 +94,27 @@ function Axes(props: {
   );
 }
 
+/** The height a dot's label takes (12 px text and a little air), in viewBox units. */
+const LABEL_HEIGHT = 14;
+
+/**
+ * Where each series' dot label goes at a threshold: above its dot; a label that would say what one already drawn there
+ * says (two calibrations with the same scores) is drawn once (labelY null: the dot alone); one that would overlap a
+ * different label goes below its dot instead, so the two never print over each other.
+ */
+function dotLabels(series: readonly Series[], value: number, y: (v: number) => number): { s: Series; r: number; labelY: number | null }[] {
+  const drawn: { text: string; y: number }[] = [];
+  return series.map((s) => {
+    const r = dropRateAt(s.dist, value);
+    const text = pct(r, 0);
+    const above = y(r) - 6;
+    if (drawn.some((d) => d.text === text && Math.abs(d.y - above) < LABEL_HEIGHT)) return { s, r, labelY: null };
+    const labelY = drawn.some((d) => Math.abs(d.y - above) < LABEL_HEIGHT) ? y(r) + 6 + LABEL_HEIGHT : above;
+    drawn.push({ text, y: labelY });
+    return { s, r, labelY };
+  });
+}
+
 /**
  * ECDF overlay: the share of each distribution below every score, with the thresholds as vertical lines and a dot
  * where each threshold meets each curve (the drop rate it implies on that distribution).
@@ -142,17 +163,16 @@ function Ecdf(props: EcdfProps & { layout: keyof typeof DIST_LAYOUTS }) {
           <text {...beside(L, x(m.value), 4, m.label, 12)} y={M.top + 12 + i * 15} fontSize="12" fill="#1a1a1a">
             {m.label}
           </text>
-          {props.series.map((s) => {
-            const r = dropRateAt(s.dist, m.value);
-            return (
-              <g>
-                <circle cx={x(m.value)} cy={y(r)} r="4.5" fill={COLOR[s.tone]} stroke="#fff" strokeWidth="1" />
-                <text {...beside(L, x(m.value), 7, pct(r, 0), 12, true)} y={y(r) - 6} fontSize="12" fontWeight="bold" fill={COLOR[s.tone]}>
+          {dotLabels(props.series, m.value, y).map(({ s, r, labelY }) => (
+            <g>
+              <circle cx={x(m.value)} cy={y(r)} r="4.5" fill={COLOR[s.tone]} stroke="#fff" strokeWidth="1" />
+              {labelY !== null && (
+                <text {...beside(L, x(m.value), 7, pct(r, 0), 12, true)} y={labelY} fontSize="12" fontWeight="bold" fill={COLOR[s.tone]}>
                   {pct(r, 0)}
                 </text>
-              </g>
-            );
-          })}
+              )}
+            </g>
+          ))}
         </g>
       ))}
     </svg>

@@ -83,14 +83,18 @@ function GuardLines(props: { calibration: Calibration }) {
  * a rollback, v2's drift alert keeps the v1-serving gate in alarm until resolved: docs/dashboard.md, "The drift
  * state"), with that calibration's index version. The gate page's first page of alerts holds every unresolved one.
  */
-function alarmsNotServed(v: GateView): { kind: string; version: string }[] {
+function alarmsNotServed(v: GateView): { kind: string; version: string; served: string | null }[] {
   const state = v.monitor.state;
-  if (state?.state !== "alarm" || v.current === null) return [];
-  const current = v.current.id;
+  const cur = v.current;
+  if (state?.state !== "alarm" || cur === null) return [];
+  // "Not served" is decided by calibration id; the names carry the id's end when the served calibration has the same
+  // index version (another calibration of v2 served, the alarm's v2 not), as everywhere on the page.
   return v.alerts.alerts.flatMap((a) => {
-    if (!state.alert_ids.includes(a.id) || a.calibration_ids.length === 0 || a.calibration_ids.includes(current)) return [];
-    const version = v.calibrations.find((c) => a.calibration_ids.includes(c.id))?.index_version;
-    return [{ kind: a.kind, version: version ?? `calibration ${a.calibration_ids[0]}` }];
+    if (!state.alert_ids.includes(a.id) || a.calibration_ids.length === 0 || a.calibration_ids.includes(cur.id)) return [];
+    const raised = v.calibrations.find((c) => a.calibration_ids.includes(c.id));
+    if (raised === undefined) return [{ kind: a.kind, version: `calibration ${a.calibration_ids[0]}`, served: null }];
+    const twins = raised.index_version === cur.index_version;
+    return [{ kind: a.kind, version: versionName(raised, [cur]), served: twins ? versionName(cur, [raised]) : null }];
   });
 }
 
@@ -140,7 +144,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
       </p>
       <h1>{gateLabel}</h1>
       {q.flash && (
-        <p class="notice" role="status">
+        <p class="notice" role="status" id="notice">
           {q.flash}
         </p>
       )}
@@ -195,8 +199,10 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
           )}
           {notServed.length > 0 && (
             <div data-field="alarm-not-served">
-              {notServed.map((n) => `${n.kind} was raised against ${n.version}, which is not served now`).join("; ")}: it holds the alarm until
-              resolved (resolve it once the calibration served now is confirmed)
+              {notServed
+                .map((n) => `${n.kind} was raised against ${n.version}, which is not served now${n.served === null ? "" : ` (${n.served} is)`}`)
+                .join("; ")}
+              : it holds the alarm until resolved (resolve it once the calibration served now is confirmed)
             </div>
           )}
           {state?.state === "not_armed" && (

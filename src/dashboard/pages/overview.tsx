@@ -44,19 +44,31 @@ function shownWindow(r: GateRowView): WindowPoint | undefined {
   return open.find((p) => p.role === "active") ?? open[0];
 }
 
-/** When, as two pieces that each stay on one line ("2026-12-05" "07:21:02 UTC"): a narrow column breaks between them. */
-function sinceText(iso: string) {
-  const [day, ...time] = when(iso).split(" ");
-  return (
-    <>
-      <span class="nowrap">{day}</span> <span class="nowrap">{time.join(" ")}</span>
-    </>
-  );
-}
-
-/** "21:29 UTC": the hour and minute of an ISO time (the full time is the element's title). */
 /** "12-05 23:13 UTC": a window runs for a day, so its start may be yesterday's; the year is in the title. */
 const clockTime = (iso: string): string => `${iso.slice(5, 10)} ${iso.slice(11, 16)} UTC`;
+
+/** A time in the short form (clockTime), the full time as its title: the form every time in the table takes. */
+const shortTime = (iso: string) => (
+  <time datetime={iso} title={when(iso)}>
+    {clockTime(iso)}
+  </time>
+);
+
+/**
+ * An alert kind that may break after each "_" ("promotion_<wbr>rolled_<wbr>back"): one long word would keep the
+ * alerts column, and so the whole table, wider than the page at 1280 px.
+ */
+const breakableKind = (kind: string) =>
+  kind.split("_").map((part, i, parts) => (
+    <>
+      {part}
+      {i < parts.length - 1 && (
+        <>
+          _<wbr />
+        </>
+      )}
+    </>
+  ));
 
 /**
  * The gate's open promotion and shadows: a paused promotion drawn as an alarm is (it waits for a person to
@@ -119,7 +131,7 @@ const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
         : r.alerts.map((a) => (
             <div>
               <a href={a.id === undefined ? `/ui/alerts?gate_id=${r.gate.gate_id}` : `/ui/alerts/${a.id}`}>
-                <span class={`badge ${a.status}`}>{a.status}</span> {a.kind}
+                <span class={`badge ${a.status}`}>{a.status}</span> {breakableKind(a.kind)}
               </a>
             </div>
           )),
@@ -130,7 +142,7 @@ const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
     cell: (r) => (
       <>
         <span class={`badge ${r.state?.state ?? "unknown"}`}>{stateWords(r.state)}</span>
-        {r.state?.since && <div class="muted">since {sinceText(r.state.since)}</div>}
+        {r.state?.since && <div class="muted">since {shortTime(r.state.since)}</div>}
       </>
     ),
   },
@@ -169,12 +181,7 @@ const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
           <div>
             {pct(r.w.observed)} ({r.w.queries} queries)
           </div>
-          <div class="muted">
-            since{" "}
-            <time datetime={r.w.started_at} title={when(r.w.started_at)}>
-              {clockTime(r.w.started_at)}
-            </time>
-          </div>
+          <div class="muted">since {shortTime(r.w.started_at)}</div>
         </>
       ),
   },

@@ -10,9 +10,16 @@ import { versionName } from "./calibration-roles";
 import { when } from "./layout";
 import { Table } from "./table";
 
-const W = 720;
-const H = 200;
-const M = { top: 14, right: 20, bottom: 28, left: 48 };
+/**
+ * The step chart's two layouts (one shown at a time by the stylesheet's media query, as the other charts): on a phone
+ * the narrow one keeps its labels at their size, in two rows when its slots are too narrow for one.
+ */
+const LAYOUTS = {
+  wide: { W: 720, H: 200, M: { top: 14, right: 20, bottom: 28, left: 48 } },
+  narrow: { W: 360, H: 220, M: { top: 14, right: 12, bottom: 42, left: 48 } },
+} as const;
+/** A transition's label width in viewBox units at 12 px ("rolled back", the longest, is about 70), an estimate that errs wide. */
+const LABEL_WIDTH = 80;
 const MARK = { paused: "#a86b00", rolled_back: "#a8401a", superseded: "#555" } as const;
 
 /** Percentage points to one decimal, signed ("+5.0", "-1.2"), as the alert sentences write them. */
@@ -121,12 +128,19 @@ export function stateWords(p: Pick<Promotion, "state" | "step" | "percent" | "pl
   }
 }
 
-/** The share after each transition as a step line, one slot per transition (their times are in the table). */
-function Timeline(props: { p: Promotion }) {
+/**
+ * The share after each transition as a step line, one slot per transition (their times are in the table). The first
+ * label is anchored at its start and the last at its end, so neither runs past the chart's edge.
+ */
+function Timeline(props: { p: Promotion; layout: keyof typeof LAYOUTS }) {
+  const { W, H, M } = LAYOUTS[props.layout];
   const steps = props.p.steps;
   const n = Math.max(1, steps.length - 1);
   const x = (i: number) => M.left + ((W - M.left - M.right) * i) / n;
   const y = (percent: number) => H - M.bottom - ((H - M.top - M.bottom) * percent) / 100;
+  // two rows of labels when a slot is narrower than a label (the narrow layout with several transitions)
+  const twoRows = (W - M.left - M.right) / n < LABEL_WIDTH && steps.length > 2;
+  const anchor = (i: number) => (steps.length === 1 ? "start" : i === 0 ? "start" : i === steps.length - 1 ? "end" : "middle");
   let d = "";
   steps.forEach((s, i) => {
     d += i === 0 ? `M${x(0)},${y(s.percent)}` : `H${x(i)}V${y(s.percent)}`;
@@ -134,7 +148,7 @@ function Timeline(props: { p: Promotion }) {
   const title = `Promotion ${props.p.id}: the candidate's share of keyed traffic after each transition`;
   const desc = steps.map((s) => `${s.kind} ${percent(s.percent)}`).join(", ");
   return (
-    <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${title}: ${desc}`} data-chart="promotion">
+    <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${title}: ${desc}`} data-chart="promotion" data-layout={props.layout}>
       {[0, 50, 100].map((t) => (
         <g>
           <line x1={M.left} x2={W - M.right} y1={y(t)} y2={y(t)} stroke="#e3e5e8" />
@@ -149,7 +163,7 @@ function Timeline(props: { p: Promotion }) {
         return (
           <g data-step={s.kind}>
             <circle cx={x(i)} cy={y(s.percent)} r={s.kind in MARK ? 6 : 4} fill={color} stroke="#fff" strokeWidth="1" />
-            <text x={x(i)} y={H - 8} textAnchor="middle" fontSize="11" fill="#1a1a1a">
+            <text x={x(i)} y={twoRows && i % 2 === 1 ? H - 6 : H - (twoRows ? 22 : 8)} textAnchor={anchor(i)} fontSize="12" fill="#1a1a1a">
               {s.kind.replace("_", " ")}
             </text>
           </g>
@@ -175,7 +189,14 @@ export function PromotionTimeline(props: { promotions: readonly Promotion[]; cal
             queries a step, on regression {p.plan.on_regression}
           </p>
           {p.evidence !== null && <StepNow p={p} e={p.evidence} />}
-          <Timeline p={p} />
+          <div class="layouts">
+            <div class="wide-only">
+              <Timeline p={p} layout="wide" />
+            </div>
+            <div class="narrow-only">
+              <Timeline p={p} layout="narrow" />
+            </div>
+          </div>
           <Table<PromotionStepRecord>
             name="promotion-steps"
             caption="Every transition, oldest first"
