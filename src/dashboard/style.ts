@@ -76,6 +76,7 @@ table[data-table="alarms"] th[scope="row"], table[data-table="attention"] th[sco
 details summary { cursor: pointer; color: var(--accent); }
 dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 0; }
 dl.kv dt { font-weight: bold; } dl.kv dd { margin: 0; overflow-wrap: anywhere; }
+dl.kv.guidance { margin: .8rem 0; max-width: 70rem; }
 code { overflow-wrap: anywhere; }
 .table-wrap td code { overflow-wrap: normal; white-space: nowrap; }
 @media (max-width: 600px) {

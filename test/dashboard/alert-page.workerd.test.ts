@@ -8,7 +8,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { raiseAlert } from "../../src/alerts/lifecycle";
-import { MAX_NOTE_LENGTH } from "../../src/contract";
+import { AlertKind, MAX_NOTE_LENGTH } from "../../src/contract";
 import type { Env } from "../../src/platform/env";
 import { alertDeps } from "../../src/worker/wiring";
 import { liveDecisionOf as decision } from "../support/live-decisions";
@@ -177,6 +177,33 @@ describe("alert lists", () => {
 });
 
 describe("the alert page", () => {
+  it("says under the sentence what each kind of alert means and what to do (an uncalibrated_request, in its own layout)", async () => {
+    const cookie = await session(TOKENS.read);
+    const seen = new Map<string, string>();
+    for (const kind of AlertKind.options) {
+      const gate = uniqueGate(`guidance-${kind}`);
+      const { alert } = await raiseAlert(
+        { gate_id: `gate-${gate.reranker}`, gate, kind, summary: `a ${kind} occurrence`, details: {}, calibration_ids: [] },
+        deps(),
+      );
+      const html = await page(`/ui/alerts/${alert.id}`, cookie);
+      const todo = /<dt>What to do<\/dt><dd data-field="todo">([^<]+)<\/dd>/u.exec(html)?.[1];
+      if (kind === "uncalibrated_request") {
+        expect(html).not.toContain('data-field="guidance"');
+        expect(html).toContain('<section class="panel" data-group="suggestions" aria-label="What to do">');
+        continue;
+      }
+      expect(html, kind).toMatch(/<dl class="kv guidance" data-field="guidance"><dt>What it means<\/dt><dd data-field="means">[^<]{40,}<\/dd>/u);
+      expect(todo, kind).toMatch(/^[A-Z].{40,}\.$/u);
+      // right under the sentence, before the numbers
+      expect(html.indexOf('data-field="guidance"'), kind).toBeLessThan(html.indexOf('id="latest"'));
+      seen.set(kind, todo!);
+    }
+    // each kind says something of its own
+    expect(new Set(seen.values()).size).toBe(seen.size);
+    expect(seen.get("unscored_candidates")).toContain("score key");
+  });
+
   it("numbers occurrences 1..N within the alert and labels the observed rate as the window's cumulative one", async () => {
     const { id } = await repeatedDrift("page-numbers");
     // another alert's occurrence in between: the shared counter moves on

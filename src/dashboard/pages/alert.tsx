@@ -9,6 +9,7 @@ import type { Principal } from "../../platform/auth";
 import { grants } from "../../platform/auth";
 import { unitsJoined } from "../charts/scale";
 import type { AlertView } from "../data/alerts";
+import { AlertGuidance } from "./alert-guidance";
 import { numbersByMeaning, RawNumbers } from "./alert-numbers";
 import { AdminForm, gateName, Layout, when } from "./layout";
 import { Table } from "./table";
@@ -103,6 +104,7 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
       <p class="muted">
         {a.occurrences === 1 ? "Seen once" : `Seen ${a.occurrences} times`}, first at {when(a.first_seen_at)}, last at {when(a.last_seen_at)}.
       </p>
+      <AlertGuidance kind={a.kind} />
       <AuditTrail alert={a} />
       {admin ? (
         a.status !== "resolved" && (
