@@ -183,3 +183,31 @@ describe("detector state of a gate whose only armed detector is a shadow's", () 
     expect(detectorBadge(html)).not.toContain("watching");
   });
 });
+
+describe("a gate's unresolved alerts that hold no drift alarm", () => {
+  it("are named beside the detector's state (an unscored_candidates outage while it reads watching), until resolved", async () => {
+    const gate = uniqueGate("other-open");
+    const { calibration } = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", scores: spreadScores(10_000), policy: { kind: "drop_rate", target: 0.22 } },
+    });
+    // the scored candidates drop what is expected; one in ten candidates comes without a score
+    let raised: string[] = [];
+    for (let i = 0; i < 3 && !raised.includes("unscored_candidates"); i++) {
+      const queries = counts(100, 0.22).map(([c, d]) => [c, d, d, 0, 2]);
+      raised = counted(
+        await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: { batch_id: `unscored-${i}`, ...gate, queries } }),
+      ).alerts;
+    }
+    expect(raised).toContain("unscored_candidates");
+    const [alert] = (await callJson("GET", `/v1/alerts?${qs(gate)}&kind=unscored_candidates`, 200, { token: TOKENS.read })).alerts;
+    const cookie = await session(TOKENS.read);
+    const text = (html: string) => html.slice(html.indexOf('data-field="detector"')).replace(/<[^>]+>/gu, "");
+    const before = await page(`/ui/gates/${calibration.gate_id}`, cookie);
+    expect(detectorBadge(before)).not.toBe("alarm");
+    expect(before).toContain(`<div data-field="other-open-alerts">Also unresolved: <a href="/ui/alerts/${alert!.id}">unscored_candidates</a></div>`);
+    expect(text(before)).toContain("Also unresolved: unscored_candidates");
+    await callJson("POST", `/v1/alerts/${alert!.id}/resolve`, 200, { token: TOKENS.admin, json: {} });
+    expect(await page(`/ui/gates/${calibration.gate_id}`, cookie)).not.toContain('data-field="other-open-alerts"');
+  });
+});

@@ -132,6 +132,9 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
     cmp !== null && cur?.id === cmp.older.id && last?.calibration_id === cur.id && last.previous_calibration_id === cmp.newer.id ? last : null;
   const state = v.monitor.state;
   const notServed = alarmsNotServed(v);
+  // The gate's other unresolved alerts (an unscored_candidates, a rebuild_shift, a promotion's stop), which hold no drift
+  // alarm: the detector alone would read "watching" beside them. The first page of alerts holds every unresolved one.
+  const otherOpen = v.alerts.alerts.filter((a) => a.status !== "resolved" && !(state?.alert_ids ?? []).includes(a.id));
   const gateLabel = gateName(v.gate);
   /** The calibration a series draws (its quantiles fill the plotted-numbers table). */
   const calibrationOf = (s: Series): Calibration | null => (cmp === null ? cur : s.tone === "cur" ? cmp.newer : cmp.older);
@@ -203,6 +206,17 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
                 .map((n) => `${n.kind} was raised against ${n.version}, which is not served now${n.served === null ? "" : ` (${n.served} is)`}`)
                 .join("; ")}
               : it holds the alarm until resolved (resolve it once the calibration served now is confirmed)
+            </div>
+          )}
+          {otherOpen.length > 0 && (
+            <div data-field="other-open-alerts">
+              Also unresolved:{" "}
+              {otherOpen.map((a, i) => (
+                <>
+                  {i > 0 && ", "}
+                  <a href={`/ui/alerts/${a.id}`}>{a.kind}</a>
+                </>
+              ))}
             </div>
           )}
           {state?.state === "not_armed" && (
