@@ -144,7 +144,9 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
     // The detector reads alarm, since when, and links the drift alert.
     expect(await page.locator('[data-field="detector"] .badge').textContent()).toBe("alarm");
     expect(await page.locator('[data-field="detector"]').textContent()).toContain("drop_rate_drift");
-    expect(await page.locator('[data-field="detector"] a[href^="/ui/alerts/alr_"]').count()).toBe(1);
+    expect(await page.locator('[data-field="detector"] a[href^="/ui/alerts/alr_"]', { hasText: "drop_rate_drift" }).count()).toBe(1);
+    // and the gate's other unresolved alert (v2's rebuild_shift, which holds no drift alarm) beside it
+    expect(await page.locator('[data-field="other-open-alerts"]').textContent()).toBe("Also unresolved: rebuild_shift");
     // drawn in two layouts, the wide one shown at 1280 px
     const svg = page.locator('svg[data-chart="ecdf"][data-layout="wide"]');
     expect(await svg.isVisible()).toBe(true);
