@@ -9,7 +9,7 @@
 // placeholder ids says so with SCOREGATE_DRY_RUN=1 (`npm run deploy:dry` and the benchmark builds set it); without
 // it, it is refused like a deploy, with a message saying how to run it. `npm run deploy` also runs the guard first.
 // It also refuses an OBSERVATION_INGEST var the Worker would refuse at runtime, and queue mode without its producer
-// binding and consumer.
+// binding and consumer, an ENVIRONMENT that relaxes production rules, and drift variables out of their ranges.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -38,7 +38,47 @@ export function deployConfigProblems(toml) {
       }
     }
   }
-  problems.push(...ingestProblems(toml));
+  problems.push(...ingestProblems(toml), ...varProblems(toml));
+  return problems;
+}
+
+/** A [vars] value of wrangler.toml (undefined when it is not set there). */
+const tomlVar = (toml, name) => new RegExp(`^\\s*${name}\\s*=\\s*"([^"]*)"`, "mu").exec(toml)?.[1];
+
+/**
+ * The environments that relax production rules (src/platform/auth.ts isProduction): outside production, a Worker with
+ * no tokens configured accepts the documented local tokens dev-read, dev-calibrate and dev-admin, so a deploy with one
+ * would give anyone admin access.
+ */
+export const RELAXED_ENVIRONMENTS = ["development", "test"];
+
+/**
+ * The drift variables' ranges, as the Worker checks them at runtime (src/worker/wiring.ts driftConfig, which answers
+ * 503 misconfigured on /metrics and observation ingest for a value outside them); test/platform/deploy-guard.test.ts
+ * holds the two in agreement.
+ */
+export const DRIFT_VAR_RANGES = {
+  DRIFT_ALPHA: { ok: (x) => x > 0 && x < 0.5, range: "above 0 and below 0.5" },
+  DRIFT_TOLERANCE: { ok: (x) => x >= 0 && x < 1, range: "at least 0 and below 1" },
+};
+
+/** Problems with ENVIRONMENT and the drift variables of a wrangler.toml text (empty: deployable). */
+export function varProblems(toml) {
+  const problems = [];
+  const environment = tomlVar(toml, "ENVIRONMENT");
+  if (environment !== undefined && RELAXED_ENVIRONMENTS.includes(environment)) {
+    problems.push(
+      `ENVIRONMENT = "${environment}" in wrangler.toml relaxes production rules (with no tokens set, the local tokens dev-read, dev-calibrate and dev-admin are accepted): a deploy needs ENVIRONMENT = "production" (\`npm start\` sets development for itself)`,
+    );
+  }
+  for (const [name, { ok, range }] of Object.entries(DRIFT_VAR_RANGES)) {
+    const raw = tomlVar(toml, name);
+    if (raw !== undefined && raw.trim() !== "" && !ok(Number(raw))) {
+      problems.push(
+        `${name} = "${raw}" in wrangler.toml is not a number ${range}: the Worker would answer 503 misconfigured on /metrics and observations`,
+      );
+    }
+  }
   return problems;
 }
 

@@ -3,8 +3,19 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-// @ts-expect-error plain ESM script without type declarations
-import { DRY_RUN_VARIABLE, deployConfigProblems, guardMode, ingestProblems } from "../../scripts/check-deploy-config.mjs";
+import {
+  DRIFT_VAR_RANGES,
+  DRY_RUN_VARIABLE,
+  deployConfigProblems,
+  guardMode,
+  ingestProblems,
+  RELAXED_ENVIRONMENTS,
+  varProblems,
+} from "../../scripts/check-deploy-config.mjs";
+import { isProduction } from "../../src/platform/auth";
+import type { Env } from "../../src/platform/env";
+import { AppError } from "../../src/platform/errors";
+import { driftConfig } from "../../src/worker/wiring";
 
 /** wrangler's own start-up and config reading, before the build command runs; generous for a busy 2-core machine. */
 const WRANGLER_RUN_TIMEOUT_MS = 90_000;
@@ -58,6 +69,42 @@ describe("deploy guard", () => {
     expect(problems).toHaveLength(2);
     expect(problems[0]).toContain("OBSERVATIONS_QUEUE");
     expect(problems[1]).toContain("[[queues.consumers]]");
+  });
+
+  it("refuses an ENVIRONMENT that relaxes production rules (the local tokens would be accepted), as the Worker reads it", () => {
+    const toml = readFileSync("wrangler.toml", "utf8");
+    expect(varProblems(toml)).toEqual([]);
+    for (const environment of RELAXED_ENVIRONMENTS) {
+      expect(isProduction(environment)).toBe(false);
+      const problems: string[] = varProblems(toml.replace('ENVIRONMENT = "production"', `ENVIRONMENT = "${environment}"`));
+      expect(problems).toEqual([expect.stringContaining(`ENVIRONMENT = "${environment}" in wrangler.toml relaxes production rules`)]);
+      expect(problems[0]).toContain("dev-admin");
+    }
+    // every other value is production to the Worker, and passes
+    for (const environment of ["production", "staging", "prod"]) {
+      expect(isProduction(environment)).toBe(true);
+      expect(varProblems(toml.replace('ENVIRONMENT = "production"', `ENVIRONMENT = "${environment}"`))).toEqual([]);
+    }
+  });
+
+  it("refuses drift variables the Worker would refuse at runtime, and only those", () => {
+    const toml = readFileSync("wrangler.toml", "utf8");
+    const runtimeRefuses = (name: string, raw: string) => {
+      try {
+        driftConfig({ [name]: raw } as unknown as Env);
+        return false;
+      } catch (e) {
+        expect(e).toBeInstanceOf(AppError);
+        return true;
+      }
+    };
+    for (const name of Object.keys(DRIFT_VAR_RANGES)) {
+      for (const raw of ["0", "0.001", "0.02", "0.4999", "0.5", "0.7", "1", "2", "-0.1", "x", " "]) {
+        const problems: string[] = varProblems(`${toml}\n${name} = "${raw}"\n`);
+        expect(problems.length > 0, `${name} = "${raw}"`).toBe(runtimeRefuses(name, raw));
+        if (problems.length > 0) expect(problems[0]).toContain(`${name} = "${raw}" in wrangler.toml is not a number`);
+      }
+    }
   });
 
   it.each([

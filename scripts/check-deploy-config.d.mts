@@ -1,0 +1,12 @@
+// Types of the deploy guard (check-deploy-config.mjs, plain ESM so wrangler's build command runs it with node alone).
+export declare const PLACEHOLDER_IDS: readonly string[];
+export declare const LOCAL_WRANGLER_COMMANDS: readonly string[];
+export declare const DRY_RUN_VARIABLE: string;
+export declare const OBSERVATION_INGEST_MODES: readonly string[];
+export declare const QUEUE_CREATE_COMMANDS: readonly string[];
+export declare const RELAXED_ENVIRONMENTS: readonly string[];
+export declare const DRIFT_VAR_RANGES: Readonly<Record<string, { readonly ok: (x: number) => boolean; readonly range: string }>>;
+export declare function deployConfigProblems(toml: string): string[];
+export declare function ingestProblems(toml: string): string[];
+export declare function varProblems(toml: string): string[];
+export declare function guardMode(env: Readonly<Record<string, string | undefined>>): { check: boolean; reason?: string };
