@@ -28,12 +28,20 @@ const EMOJI: Record<"opened" | "resolved", string> = { opened: ":rotating_light:
 /** Escapes `&`, `<` and `>` for Slack's `text` (`&` first, so an entity is never escaped twice). */
 export const slackEscape = (s: string): string => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 
+/**
+ * A name inside Slack's inline code (`...`): a backtick of its own would close the span early and show the rest as
+ * formatted text, so it is written as the modifier letter grave accent (U+02CB), which looks the same.
+ */
+const inCode = (s: string): string => `\`${s.replaceAll("`", "\u02cb")}\``;
+
 /** The webhook body for an alert event: Standard Webhooks' {type, timestamp, data} plus Slack's `text`. */
 export function alertPayload(alert: Alert, event: "opened" | "resolved", at: string): string {
-  const gate = `${alert.gate.index} / ${alert.gate.embedding} / ${alert.gate.reranker}`;
+  const gate = inCode(`${alert.gate.index} / ${alert.gate.embedding} / ${alert.gate.reranker}`);
+  // a resolution says by whom and why: a rollback that resolved it reads apart from a click on Resolve
+  const resolvedBy = alert.resolved_by === null ? "" : ` by ${alert.resolved_by}${alert.resolved_note ? `: ${alert.resolved_note}` : ""}`;
   const text =
     event === "opened"
-      ? `${EMOJI.opened} *scoregate: ${TITLES[alert.kind]}* on \`${gate}\`\n${alert.summary}\nAlert ${alert.id} · calibrations ${alert.calibration_ids.join(", ") || "none"}`
-      : `${EMOJI.resolved} *scoregate: resolved ${TITLES[alert.kind].toLowerCase()}* on \`${gate}\` (alert ${alert.id})`;
+      ? `${EMOJI.opened} *scoregate: ${TITLES[alert.kind]}* on ${gate}\n${alert.summary}\nAlert ${alert.id} · calibrations ${alert.calibration_ids.join(", ") || "none"}`
+      : `${EMOJI.resolved} *scoregate: resolved ${TITLES[alert.kind].toLowerCase()}* on ${gate} (alert ${alert.id})${resolvedBy}`;
   return JSON.stringify({ type: `alert.${event}`, timestamp: at, text: slackEscape(text), data: alert });
 }

@@ -82,9 +82,12 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     scoregate_window_mean_candidates: fam(
       "Mean candidates per production query in the current window (information: the empty-context test conditions on it).",
     ),
-    scoregate_queued_batches: fam(
-      "Queued observation batches the gate's monitor received (OBSERVATION_INGEST=queue), by result: counted, duplicate, mismatch (not counted).",
-    ),
+    scoregate_queued_batches: {
+      ...fam(
+        "Queued observation batches the gate's monitor received (OBSERVATION_INGEST=queue), by result: counted, duplicate, mismatch (not counted); a running total over the monitor's life.",
+      ),
+      type: "counter",
+    },
     scoregate_window_design_effect: fam("Kish design effect of the drop indicator in the current window."),
     scoregate_drift_log_evidence: fam(
       "ln of the anytime-valid e-value against the calibration, by test: drop_rate, empty_context (guard_bound for a min_keep gate), abstention (alarm at scoregate_drift_log_threshold).",
@@ -98,7 +101,9 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
     scoregate_alarmed_drift_log_evidence: fam(
       "While the alert a test raised stands: the evidence that raised it (the restarted detector's is scoregate_drift_log_evidence).",
     ),
-    scoregate_drift_log_threshold: fam("ln(2/alpha): the evidence level that raises an alert."),
+    scoregate_drift_log_threshold: fam(
+      "ln A, the change detector's alarm level: a test alarms when scoregate_drift_log_evidence reaches it (about 17.5 nats at the default alpha for a gate tested on its drop rate alone, 18.2 when the empty-context test runs beside it; docs/drift.md).",
+    ),
     scoregate_expected_coverage: fam("Guaranteed coverage of a recall calibration (by coverage notion)."),
     scoregate_observed_coverage: fam("Coverage of judged production queries since the test last restarted (POST /v1/judgments)."),
     scoregate_coverage_cs_lower: fam("Lower end of the 95 % confidence sequence of the production coverage."),

@@ -43,3 +43,38 @@ describe("alert payload", () => {
     });
   }
 });
+
+describe("alert payload: names in Slack's inline code, and who resolved it", () => {
+  it("writes a name's backtick as U+02CB, so the name stays one code span; data keeps it raw", () => {
+    const gate = { index: "docs `v2`", embedding: "e5", reranker: "bge" };
+    const a = openAlert({ id: "alr_2", gate_id: "g2", gate, kind: "drop_rate_drift", summary: "drifted", details: {} });
+    const body = JSON.parse(alertPayload(a, "opened", "2026-12-01T00:00:00.000Z"));
+    expect(body.text).toContain("on `docs \u02cbv2\u02cb / e5 / bge`\n");
+    expect(body.text.match(/`/gu)).toHaveLength(2);
+    expect(body.data.gate).toEqual(gate);
+  });
+
+  it("a resolution says by whom and with which note (a rollback's reads apart from a click), escaped as the rest", () => {
+    const open = openAlert({
+      id: "alr_3",
+      gate_id: "g3",
+      gate: { index: "docs", embedding: "e5", reranker: "bge" },
+      kind: "rebuild_shift",
+      summary: "s",
+      details: {},
+    });
+    const resolved = (by: string | null, note: string | null): Alert => ({
+      ...open,
+      status: "resolved",
+      resolved_at: "2026-12-01T00:01:00.000Z",
+      resolved_by: by,
+      resolved_note: note,
+    });
+    const text = (a: Alert) => JSON.parse(alertPayload(a, "resolved", "2026-12-01T00:01:00.000Z")).text as string;
+    expect(text(resolved("dev-admin", "resolved by activation act_1: cal_1 <v1> is current again"))).toBe(
+      ":white_check_mark: *scoregate: resolved rebuild shift* on `docs / e5 / bge` (alert alr_3) by dev-admin: resolved by activation act_1: cal_1 &lt;v1&gt; is current again",
+    );
+    expect(text(resolved("alice", null))).toMatch(/\(alert alr_3\) by alice$/u);
+    expect(text(resolved(null, null))).toMatch(/\(alert alr_3\)$/u);
+  });
+});

@@ -27,6 +27,15 @@ describe("renderPrometheus", () => {
     );
   });
 
+  it("types a running total as a counter, every other family as a gauge", () => {
+    const text = renderPrometheus({
+      scoregate_queued_batches: { help: "Batches.", type: "counter", samples: [{ labels: { result: "counted" }, value: 3 }] },
+      scoregate_up: { help: "Always 1.", samples: [{ labels: {}, value: 1 }] },
+    });
+    expect(text).toContain('# TYPE scoregate_queued_batches counter\nscoregate_queued_batches{result="counted"} 3\n');
+    expect(text).toContain("# TYPE scoregate_up gauge\n");
+  });
+
   it("keeps HELP and TYPE for a family without samples, and omits braces without labels", () => {
     expect(
       renderPrometheus({
