@@ -86,7 +86,7 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       ...fam(
         "Queued observation batches the gate's monitor received (OBSERVATION_INGEST=queue), by result: counted, duplicate, mismatch (not counted); a running total over the monitor's life.",
       ),
-      type: "counter",
+      type: "counter" as const,
     },
     scoregate_window_design_effect: fam("Kish design effect of the drop indicator in the current window."),
     scoregate_drift_log_evidence: fam(
