@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { CalibrationUpload } from "../../src/contract";
 import { AppError } from "../../src/platform/errors";
-import { MAX_ERROR_DETAILS, MAX_MESSAGE_PROBLEMS, validate } from "../../src/platform/http/validate";
+import { MAX_ERROR_DETAILS, MAX_LISTED_UNKNOWN_KEYS, MAX_MESSAGE_PROBLEMS, validate } from "../../src/platform/http/validate";
 
 function refusal(schema: z.ZodType, value: unknown): AppError {
   try {
@@ -34,6 +34,14 @@ describe("validate: the message names every problem a user has to fix, up to a f
     const err = refusal(gateQuery.strict(), { index: "docs", embeding: "e5", reranker: "r" });
     expect(err.message).toBe("invalid query parameters: embedding is required; unknown field(s): embeding (did you mean embedding?)");
     expect(err.details).toContainEqual({ path: "(body)", message: "unknown field(s): embeding (did you mean embedding?)" });
+  });
+
+  it("names at most MAX_LISTED_UNKNOWN_KEYS unknown fields and counts the rest (60,000 made-up keys make a short error)", () => {
+    const body = Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`k${i}`, 1]));
+    const err = refusal(gateQuery.strict(), { index: "docs", embedding: "e5", reranker: "r", ...body });
+    const named = Array.from({ length: MAX_LISTED_UNKNOWN_KEYS }, (_, i) => `k${i}`).join(", ");
+    expect(err.details).toEqual([{ path: "(body)", message: `unknown field(s): ${named} and 59,990 more` }]);
+    expect(JSON.stringify(err).length).toBeLessThan(1000);
   });
 
   it("an unknown field deep in the body is matched against its own object's names; a far-off name gets no guess", () => {

@@ -10,6 +10,9 @@ export const MAX_ERROR_DETAILS = 20;
 /** At most this many field problems are spelled out in the error's message; `details` lists the rest. */
 export const MAX_MESSAGE_PROBLEMS = 3;
 
+/** Unknown fields an error names, the rest counted ("and 59,990 more"). */
+export const MAX_LISTED_UNKNOWN_KEYS = 10;
+
 export function pathOf(path: readonly PropertyKey[]): string {
   let out = "";
   for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? String(p) : `.${String(p)}`;
@@ -94,11 +97,14 @@ const UNKNOWN_FIELDS = "unknown field(s): ";
 
 /** "unknown field(s): embeding (did you mean embedding?)" when a known name is a plausible typo of an unknown one. */
 function unknownFields(keys: readonly string[], known: readonly string[]): string {
-  const guesses = keys.flatMap((k) => {
+  // named up to MAX_LISTED_UNKNOWN_KEYS, the rest counted: a body of 60,000 made-up keys answered a 938 KB error
+  const listed = keys.slice(0, MAX_LISTED_UNKNOWN_KEYS);
+  const guesses = listed.flatMap((k) => {
     const guess = nearest(k, known);
     return guess === null ? [] : [guess];
   });
-  return `${UNKNOWN_FIELDS}${keys.join(", ")}${guesses.length > 0 ? ` (did you mean ${guesses.join(", ")}?)` : ""}`;
+  const more = keys.length - listed.length;
+  return `${UNKNOWN_FIELDS}${listed.join(", ")}${more > 0 ? ` and ${more.toLocaleString("en-US")} more` : ""}${guesses.length > 0 ? ` (did you mean ${guesses.join(", ")}?)` : ""}`;
 }
 
 /** The zod definition fields walked to find an object's names (zod's own `_zod.def`, stable across zod 4). */
