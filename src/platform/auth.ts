@@ -98,8 +98,20 @@ function equalDigests(a: ArrayBuffer, b: ArrayBuffer): boolean {
 /** The bearer token of an Authorization header, or 401. */
 export function bearerToken(header: string | undefined): string {
   const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/iu.exec(header);
-  if (match === null) throw new AppError("unauthorized", "missing bearer token: send `Authorization: Bearer <token>`");
-  return match[1]!;
+  if (match !== null) return match[1]!;
+  const send = "send `Authorization: Bearer <token>`";
+  if (header === undefined || header.trim() === "") throw new AppError("unauthorized", `missing bearer token: ${send}`);
+  // the scheme only, never the credentials: "Token", "Basic", or two headers joined ("Bearer a, Bearer b")
+  const scheme = /^\S+/u.exec(header.trim())![0];
+  const bearer = /^Bearer$/iu.test(scheme);
+  throw new AppError(
+    "unauthorized",
+    bearer && header.trim().length === scheme.length
+      ? `missing bearer token after "Bearer": ${send}`
+      : bearer
+        ? `the Authorization header holds more than one token (two Authorization headers?): ${send} once`
+        : `the Authorization header uses the ${JSON.stringify(scheme.slice(0, 20))} scheme: ${send}`,
+  );
 }
 
 /** The principal of a presented token, compared in constant time against every configured token, or 401. */

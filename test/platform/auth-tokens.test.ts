@@ -1,7 +1,7 @@
 // A mistyped token on a local server (`npm start`, no tokens configured) is told which tokens that server takes; a
 // server with configured tokens never names any.
 import { describe, expect, it } from "vitest";
-import { loadTokens, verifyToken } from "../../src/platform/auth";
+import { bearerToken, loadTokens, verifyToken } from "../../src/platform/auth";
 import { AppError } from "../../src/platform/errors";
 
 const refusal = async (token: string, tokens: Awaited<ReturnType<typeof loadTokens>>) => {
@@ -26,5 +26,30 @@ describe("an unknown bearer token", () => {
       const tokens = await loadTokens({ ENVIRONMENT, READ_TOKENS: "svc:s3cret-read", ADMIN_TOKENS: "alice:s3cret-admin" });
       expect(await refusal("dev-read", tokens)).toBe("unknown bearer token");
     }
+  });
+});
+
+describe("an Authorization header that is not one bearer token", () => {
+  const refused = (header: string | undefined) => {
+    try {
+      bearerToken(header);
+    } catch (e) {
+      expect(e).toBeInstanceOf(AppError);
+      expect((e as AppError).code).toBe("unauthorized");
+      return (e as AppError).message;
+    }
+    throw new Error("accepted");
+  };
+
+  it("says what is wrong with it, naming the scheme but never the credentials", () => {
+    expect(refused(undefined)).toBe("missing bearer token: send `Authorization: Bearer <token>`");
+    expect(refused("  ")).toBe("missing bearer token: send `Authorization: Bearer <token>`");
+    expect(refused("Token dev-read")).toBe('the Authorization header uses the "Token" scheme: send `Authorization: Bearer <token>`');
+    expect(refused("Basic ZGV2OnJlYWQ=")).not.toContain("ZGV2");
+    expect(refused("Bearer dev-read, Bearer dev-admin")).toBe(
+      "the Authorization header holds more than one token (two Authorization headers?): send `Authorization: Bearer <token>` once",
+    );
+    expect(refused("Bearer ")).toBe('missing bearer token after "Bearer": send `Authorization: Bearer <token>`');
+    expect(bearerToken("bearer dev-read ")).toBe("dev-read");
   });
 });
