@@ -35,6 +35,8 @@ export type BodyContent = z.ZodType | { readonly description: string; readonly f
 
 export interface ResponseSpec {
   readonly description: string;
+  /** Headers of this answer a client reads (name -> what it holds), documented in the OpenAPI document. */
+  readonly headers?: Readonly<Record<string, string>>;
   /** The JSON body's schema; absent for bodies that are not JSON (see `contentType`) or empty. */
   readonly schema?: z.ZodType;
   /** Non-JSON response media type (for example Prometheus text). */
@@ -67,7 +69,8 @@ export interface RouteSpec {
   readonly scope: Scope | null;
   readonly summary: string;
   readonly query?: z.ZodObject;
-  readonly headers?: readonly { readonly name: string; readonly maxLength: number; readonly description: string }[];
+  /** Request headers the route reads; `maxLength` where the server bounds them. */
+  readonly headers?: readonly { readonly name: string; readonly maxLength?: number; readonly description: string }[];
   readonly body?: RequestBodySpec;
   readonly responses: Readonly<Record<number, ResponseSpec>>;
   /** Error statuses the route answers besides those every route of its kind answers (handledErrors, platform/http/handle.ts). */

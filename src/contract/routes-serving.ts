@@ -10,6 +10,9 @@ const LAST_EVENT_ID = {
   description: "the seq of the last event applied: the stream replays the gate's events after it (or sends a snapshot)",
 } as const;
 
+/** The threshold answer's X-Scoregate-Source header (serving/threshold-reader.ts ReadOutcome.source). */
+const SOURCE = "where the answer came from: isolate (this isolate's memory), kv, d1, or stale (the last known good copy while storage fails)";
+
 const EVENT_STREAM =
   "text/event-stream: `retry:` first, then `event: gate` frames (`id:` = seq, data = GateEvent), `event: snapshot` when a replay is impossible, and `event: heartbeat` (GateHeartbeat) every 15 s";
 
@@ -21,9 +24,25 @@ export const servingRoutes = {
     scope: "read",
     summary: "The current threshold of a gate",
     query: ThresholdQuery,
+    headers: [{ name: "If-None-Match", description: "the ETag of the last answer: 304, with no body, while it still holds" }],
     responses: {
-      200: { description: "the threshold (ETag: the calibration id and its activation sequence number)", schema: ThresholdResponse },
-      304: { description: "not modified" },
+      200: {
+        description: "the threshold (ETag: the calibration id and its activation sequence number)",
+        schema: ThresholdResponse,
+        headers: {
+          ETag: "the calibration id and its activation sequence number: send it as If-None-Match to revalidate",
+          "Cache-Control": "max-age, stale-while-revalidate and stale-if-error in seconds: how long a client may use the answer",
+          "X-Scoregate-Source": SOURCE,
+        },
+      },
+      304: {
+        description: "not modified",
+        headers: {
+          ETag: "the answer's ETag, unchanged",
+          "Cache-Control": "as on the 200: the answer is fresh again for max-age",
+          "X-Scoregate-Source": SOURCE,
+        },
+      },
     },
     errors: [400, 404],
   },

@@ -93,24 +93,30 @@ function operation(spec: RouteSpec): object {
       in: "header",
       required: false,
       description: h.description,
-      schema: { type: "string", maxLength: h.maxLength },
+      schema: { type: "string", ...(h.maxLength !== undefined ? { maxLength: h.maxLength } : {}) },
     })),
   ];
   const responses: Record<string, object> = {};
   for (const [status, r] of Object.entries(spec.responses)) {
+    const headers = r.headers && {
+      headers: Object.fromEntries(Object.entries(r.headers).map(([name, description]) => [name, { description, schema: { type: "string" } }])),
+    };
     const alternatives = Object.fromEntries(
       Object.entries(r.alternatives ?? {}).map(([type, description]) => [type, { schema: { type: "string", description } }]),
     );
-    responses[status] = r.schema
-      ? { description: r.description, content: { "application/json": { schema: schema(r.schema, "output") }, ...alternatives } }
-      : r.events
-        ? { description: r.description, content: { "text/event-stream": eventStream(r.events) } }
-        : r.contentType
-          ? {
-              description: r.description,
-              content: { [r.contentType]: { schema: r.contentType === "application/json" ? { type: "object" } : { type: "string" } } },
-            }
-          : { description: r.description };
+    responses[status] = {
+      ...(r.schema
+        ? { description: r.description, content: { "application/json": { schema: schema(r.schema, "output") }, ...alternatives } }
+        : r.events
+          ? { description: r.description, content: { "text/event-stream": eventStream(r.events) } }
+          : r.contentType
+            ? {
+                description: r.description,
+                content: { [r.contentType]: { schema: r.contentType === "application/json" ? { type: "object" } : { type: "string" } } },
+              }
+            : { description: r.description }),
+      ...headers,
+    };
   }
   // The entry's own errors and those every route of its kind can answer (the query and body checks, the scope, 503).
   for (const status of declaredErrors(spec)) responses[String(status)] = errorResponse();

@@ -86,6 +86,34 @@ describe("GET /openapi.json", () => {
     }
   });
 
+  it("declares the headers a client of the threshold reads and sends, and the answers carry every declared one", async () => {
+    const doc = (await (await call("GET", "/openapi.json")).json()) as {
+      paths: Record<
+        string,
+        Record<string, { parameters: { name: string; in: string }[]; responses: Record<string, { headers?: Record<string, unknown> }> }>
+      >;
+    };
+    const op = doc.paths["/v1/threshold"]!.get!;
+    expect(op.parameters.filter((p) => p.in === "header").map((p) => p.name)).toEqual(["If-None-Match"]);
+    const gate = uniqueGate("headers");
+    await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", scores: spreadScores(200), policy: { kind: "drop_rate", target: 0.2 } },
+    });
+    const first = await call("GET", `/v1/threshold?${qs(gate)}`, { token: TOKENS.read });
+    const again = await call("GET", `/v1/threshold?${qs(gate)}`, { token: TOKENS.read, headers: { "if-none-match": first.headers.get("etag")! } });
+    for (const [status, res] of [
+      ["200", first],
+      ["304", again],
+    ] as const) {
+      expect(res.status).toBe(Number(status));
+      const names = Object.keys(op.responses[status]!.headers ?? {});
+      expect(names.length, status).toBeGreaterThan(0);
+      for (const name of names) expect(res.headers.get(name), `${status} ${name}`).not.toBeNull();
+    }
+    expect(Object.keys(op.responses["200"]!.headers!)).toEqual(["ETag", "Cache-Control", "X-Scoregate-Source"]);
+  });
+
   it("responses conform to the schemas the document is derived from", async () => {
     const gate = uniqueGate("schema");
     const created = await callJson("POST", "/v1/calibrations", 201, {
