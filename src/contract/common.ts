@@ -38,18 +38,21 @@ export const atMostCharacters = (max: number) => ({
   error: (iss: { input?: unknown }) => `must be at most ${max} characters (got ${[...(iss.input as string)].length})`,
 });
 
-/** No control character at all (ids, batch ids, URLs: a tab or a line break is never part of one). */
 /**
- * The error of a rate above `max` (drop rates and their tolerances are rates: 0.02 is 2 points); a value that reads as
- * points (above 1, at most 100) says what it would be as a rate, the likeliest mistake (`8` meant as 8 points).
+ * The error of a rate or share above `max` (drop rates and their tolerances are rates: 0.02 is 2 points; a sample rate
+ * is a share: 0.2 is 20 %); a value that reads as hundredths (above 1, at most 100) says what it would be as a rate,
+ * the likeliest mistake (`8` meant as 8 points, `20` as 20 %).
  */
-export const atMostRate = (max: number) => ({
+export const atMostRate = (max: number, as: "points" | "percent" = "points") => ({
   error: (iss: { input?: unknown }) =>
     typeof iss.input === "number" && iss.input > 1 && iss.input <= 100
-      ? `must be at most ${max}: a rate, not points (${iss.input} points is ${iss.input / 100})`
+      ? as === "points"
+        ? `must be at most ${max}: a rate, not points (${iss.input} points is ${iss.input / 100})`
+        : `must be at most ${max}: a share, not a percentage (${iss.input} % is ${iss.input / 100})`
       : `must be at most ${max}`,
 });
 
+/** No control character at all (ids, batch ids, URLs: a tab or a line break is never part of one). */
 export const noControlChars = (s: string): boolean => !CONTROL_CHARS.test(s);
 
 /** Control characters but the tab, the line feed and the carriage return, which free text may hold. */

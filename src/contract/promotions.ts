@@ -28,12 +28,7 @@ const SampleRate = z
   .min(MIN_SHADOW_SAMPLE_RATE, {
     error: `must be at least ${MIN_SHADOW_SAMPLE_RATE}: clients mirror keys in buckets of one in 10,000, so a smaller share would still take one bucket`,
   })
-  .max(1, {
-    error: (iss) =>
-      typeof iss.input === "number" && iss.input > 1 && iss.input <= 100
-        ? `must be at most 1: a share, not a percentage (${iss.input} % is ${iss.input / 100})`
-        : "must be at most 1",
-  });
+  .max(1, atMostRate(1, "percent"));
 
 /** Body of POST /v1/calibrations/{id}/shadow: the share of production queries clients mirror to it. */
 export const ShadowBody = z.strictObject({

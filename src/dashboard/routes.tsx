@@ -24,7 +24,16 @@ import { GatePage } from "./pages/gate";
 import { Layout } from "./pages/layout";
 import { LoginPage } from "./pages/login";
 import { OverviewPage } from "./pages/overview";
-import { type DashboardBindings, endSession, refuseCrossSite, requireAdminPost, requireSession, SESSION_ENDED, safeNext, signIn } from "./session";
+import {
+  type DashboardBindings,
+  endSession,
+  refuseCrossSite,
+  requireAdminPost,
+  requireSession,
+  SessionEndedError,
+  safeNext,
+  signIn,
+} from "./session";
 import { STYLESHEET } from "./style";
 
 /** Pages load only what the Worker serves: no inline scripts, styles from /ui/style.css, forms post to /ui. */
@@ -160,7 +169,7 @@ async function sessionEndedPage(c: Context<DashboardBindings>) {
 }
 
 dashboardRoutes.onError((err, c) => {
-  if (err instanceof AppError && err.code === "unauthorized" && err.message === SESSION_ENDED) return sessionEndedPage(c);
+  if (err instanceof SessionEndedError) return sessionEndedPage(c);
   if (err instanceof AppError) return errorPage(c, err);
   console.error("unhandled dashboard error", err);
   return errorPage(c, new AppError("internal", "internal error"));

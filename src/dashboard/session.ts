@@ -132,8 +132,12 @@ export function refuseCrossSite(c: Ctx): void {
   }
 }
 
-/** The error message of a form posted without a live session (the dashboard answers it with its own page). */
-export const SESSION_ENDED = "your session expired or was signed out before this form was sent: nothing was changed";
+/** A form posted without a live session: the dashboard answers it with its own page (routes.tsx, sessionEndedPage). */
+export class SessionEndedError extends AppError {
+  constructor() {
+    super("unauthorized", "your session expired or was signed out before this form was sent: nothing was changed");
+  }
+}
 
 /**
  * Requires a valid session cookie for /ui pages: sets `principal` and the session's `csrf` token. A browser without
@@ -146,7 +150,7 @@ export const requireSession: MiddlewareHandler<DashboardBindings> = async (c, ne
     const url = new URL(c.req.url);
     // A form post (Acknowledge, Resolve, Activate, ...) is not redirected: the dashboard's error page says the session
     // ended, links the login with the form's page as `next` and shows what was typed (routes.tsx, sessionEndedPage).
-    if (c.req.method !== "GET") throw new AppError("unauthorized", SESSION_ENDED);
+    if (c.req.method !== "GET") throw new SessionEndedError();
     return c.redirect(`/ui/login?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
   }
   c.set("session", session);

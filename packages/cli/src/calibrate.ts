@@ -18,7 +18,7 @@ import { noProgress, type Progress, terminalProgress } from "./progress";
 import { FORMATS, InputError, readScores, type ScoreFile } from "./read-scores";
 import { recallLines } from "./recall-lines";
 import { servingLine } from "./serving-line";
-import { shellWord } from "./suggest";
+import { gateFlagWords } from "./suggest";
 import { metaFrom, needsQueries, PER_QUERY_WHY, perQueryFlags } from "./upload-meta";
 import { warningLines } from "./warnings";
 
@@ -293,7 +293,7 @@ function report(
   );
   lines.push(...warningLines([...created.warnings, ...cal.warnings.filter((w) => !created.warnings.some((x) => x.code === w.code))]));
   if (upload.replayed) {
-    const gate = ["--index", cal.index, "--embedding", cal.embedding, "--reranker", cal.reranker].map(shellWord).join(" ");
+    const gate = gateFlagWords(cal);
     lines.push(
       replay
         ? `  (replayed: this --idempotency-key was used before; this is the first upload's answer as it was then, with its exit code: scoregate threshold ${gate} shows what is served now)`

@@ -5,7 +5,7 @@
  */
 import { type ActivationOutcome, type ActivationReason, AUTO_ACTIVATE_MAX_TARGET_MISS, type ShiftReport } from "../../../src/contract";
 import { percent, pointWidth, prose } from "./format";
-import { shellWord } from "./suggest";
+import { gateFlagWords } from "./suggest";
 
 interface Fitted {
   id: string;
@@ -25,8 +25,7 @@ const KEEPS = "the gate keeps serving its current calibration";
  */
 export function promotionCommand(cal: Pick<Fitted, "index" | "embedding" | "reranker">, openCandidate: string | null): string {
   if (openCandidate !== null) return `scoregate promotion ${openCandidate} prints it`;
-  const gate = ["--index", cal.index, "--embedding", cal.embedding, "--reranker", cal.reranker].map(shellWord).join(" ");
-  return `scoregate threshold ${gate} names its candidate, scoregate promotion CANDIDATE prints it`;
+  return `scoregate threshold ${gateFlagWords(cal)} names its candidate, scoregate promotion CANDIDATE prints it`;
 }
 
 /**

@@ -17,13 +17,9 @@ import { EXIT } from "./decision";
 import { count, percent, pointWidth } from "./format";
 import { liveDecisionText } from "./live";
 import { sendChange } from "./promote";
-import { shellWord } from "./suggest";
+import { gateFlagWords } from "./suggest";
 
 type LiveDecision = ShadowStatus["vs_active"];
-
-/** A calibration's gate as the flags that name it. */
-const gateWords = (cal: Pick<Calibration, "index" | "embedding" | "reranker">): string =>
-  ["--index", cal.index, "--embedding", cal.embedding, "--reranker", cal.reranker].map(shellWord).join(" ");
 
 /**
  * Why there is no interval yet. Against the active gate the reference side is the active gate's queries since the
@@ -145,7 +141,7 @@ export async function shadow(c: Ctx): Promise<number> {
     // cannot be one; say so rather than relay the server's 409 to what reads like a status query
     throw usage(
       `${id} is served on its gate (${cal.body.current ? "its current calibration" : `index version ${cal.body.index_version}`}), not a shadow: a served calibration cannot be one (a shadow's live evaluation ends when it is served)`,
-      `scoregate threshold ${gateWords(cal.body)} shows what the gate serves; a shadow is a calibration it does not serve (scoregate history ${gateWords(cal.body)} lists them)`,
+      `scoregate threshold ${gateFlagWords(cal.body)} shows what the gate serves; a shadow is a calibration it does not serve (scoregate history ${gateFlagWords(cal.body)} lists them)`,
     );
   }
   // whether this run put it in shadow (the human output says so on stderr; --json in `added`)

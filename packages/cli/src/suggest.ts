@@ -45,6 +45,10 @@ export function didYouMean(input: string, known: readonly string[], show: (name:
 /** A flag value as a shell word: quoted only when it holds something a shell would split or expand. */
 export const shellWord = (s: string): string => (/^[\w./:@%+=-]+$/u.test(s) ? s : JSON.stringify(s));
 
+/** A gate as the flags that name it, for a command line to copy: `--index docs --embedding e5 --reranker bge`. */
+export const gateFlagWords = (g: { readonly index: string; readonly embedding: string; readonly reranker: string }): string =>
+  ["--index", g.index, "--embedding", g.embedding, "--reranker", g.reranker].map(shellWord).join(" ");
+
 /**
  * The gates (or index versions) a server's answer suggests, as the CLI flags that name them, one per line: the server
  * sends them as `{index, embedding, reranker, index_version?}` objects (an uncalibrated 404's `details.suggestions`),

@@ -140,7 +140,7 @@ function Timeline(props: { p: Promotion; layout: keyof typeof LAYOUTS }) {
   const y = (percent: number) => H - M.bottom - ((H - M.top - M.bottom) * percent) / 100;
   // two rows of labels when a slot is narrower than a label (the narrow layout with several transitions)
   const twoRows = (W - M.left - M.right) / n < LABEL_WIDTH && steps.length > 2;
-  const anchor = (i: number) => (steps.length === 1 ? "start" : i === 0 ? "start" : i === steps.length - 1 ? "end" : "middle");
+  const anchor = (i: number) => (i === 0 ? "start" : i === steps.length - 1 ? "end" : "middle");
   let d = "";
   steps.forEach((s, i) => {
     d += i === 0 ? `M${x(0)},${y(s.percent)}` : `H${x(i)}V${y(s.percent)}`;
