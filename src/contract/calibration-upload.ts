@@ -103,6 +103,12 @@ const QueryNumber = z
   .transform(Number)
   .pipe(z.number({ error: "must be a finite number" }));
 
+/**
+ * The content types an NDJSON upload may be sent as (the names NDJSON and JSON Lines go by); the upload reads them
+ * alike (calibrations/upload.ts NDJSON_TYPES, which a test holds equal to these).
+ */
+export const NDJSON_MEDIA_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"] as const;
+
 /** Query parameters of a float32 (application/octet-stream) upload: the policy is flattened. Unknown names are refused. */
 export const BinaryUploadQuery = z.strictObject({
   ...GateRef.shape,

@@ -9,6 +9,7 @@ import {
   MAX_REFERENCE_SCORES,
   MAX_SCORES,
 } from "./limits";
+import { wholeNumberPattern } from "./whole-number-pattern";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Identity
@@ -104,11 +105,13 @@ export type GateRef = z.infer<typeof GateRef>;
 
 /**
  * A page size in a query string: digits only, 1..MAX_PAGE_SIZE. Parsed strictly (no "1e1", " 5", "0x10", "5.0"):
- * z.coerce would read all of them as numbers.
+ * z.coerce would read all of them as numbers. The OpenAPI document's pattern is the exact set (the digits and the
+ * bound in one), which the regex and `.max` check here in two steps; metadata only, the checks are the same.
  */
 export const PageLimit = z
   .string()
   .regex(/^[1-9][0-9]{0,5}$/u, { error: `must be a whole number from 1 to ${MAX_PAGE_SIZE}` })
+  .meta({ pattern: wholeNumberPattern(1, MAX_PAGE_SIZE), description: `a whole number from 1 to ${MAX_PAGE_SIZE}` })
   .transform(Number)
   .pipe(z.number().max(MAX_PAGE_SIZE, { error: `must be a whole number from 1 to ${MAX_PAGE_SIZE}` }))
   .default(DEFAULT_PAGE_SIZE);

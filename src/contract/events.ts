@@ -3,6 +3,7 @@ import { GateRef } from "./common";
 import { SSE_HEARTBEAT_MS, SSE_RETRY_MS } from "./limits";
 import type { SseFrameSpec } from "./route-spec";
 import { ThresholdResponse } from "./serving";
+import { wholeNumberPattern } from "./whole-number-pattern";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Pushed changes: the events of a gate and their Server-Sent Events framing (docs/api.md, "Pushed changes")
@@ -121,16 +122,20 @@ export const SSE_FRAMES = {
   },
 } as const satisfies Record<SseEventName, SseFrameSpec>;
 
+/** The exact digits EventSeq accepts, as a JSON Schema pattern (the OpenAPI document's `after` and Last-Event-ID). */
+export const EVENT_SEQ_PATTERN = wholeNumberPattern(0, Number.MAX_SAFE_INTEGER);
+const EVENT_SEQ_ERROR = `must be an event seq: a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`;
 /**
  * The resume point in a query string, for clients that cannot set the Last-Event-ID header (curl, a browser
  * EventSource): a seq as digits only (0: from nothing, a snapshot follows), at most Number.MAX_SAFE_INTEGER: a larger
  * one is read as another number (9999999999999999 as 1e16), which the gate's hub refuses.
  */
-const EVENT_SEQ_ERROR = `must be an event seq: a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`;
 export const EventSeq = z
   .string()
   .regex(/^(0|[1-9][0-9]{0,15})$/u, { error: EVENT_SEQ_ERROR, abort: true })
-  .refine((s) => Number.isSafeInteger(Number(s)), { error: EVENT_SEQ_ERROR });
+  .refine((s) => Number.isSafeInteger(Number(s)), { error: EVENT_SEQ_ERROR })
+  // the OpenAPI document's pattern: the regex and the refinement in one (metadata only, the checks are the same)
+  .meta({ pattern: EVENT_SEQ_PATTERN, description: `a whole number from 0 to ${Number.MAX_SAFE_INTEGER}` });
 
 /** `GET /v1/events`: a gate by its index, embedding and reranker, and where to resume. */
 export const EventsQuery = GateRef.extend({ after: EventSeq.optional() });

@@ -30,8 +30,11 @@ export const ROUTE_TAGS = {
 } as const;
 export type RouteTag = keyof typeof ROUTE_TAGS;
 
-/** A request body content type: a schema (JSON), or a description of a non-JSON encoding. */
-export type BodyContent = z.ZodType | { readonly description: string; readonly format?: "binary" };
+/**
+ * A request body content type: a schema (JSON), or a description of a non-JSON encoding, with the query parameters
+ * that encoding carries (a float32 upload's fields; the OpenAPI document says they go with that content type only).
+ */
+export type BodyContent = z.ZodType | { readonly description: string; readonly format?: "binary"; readonly query?: z.ZodObject };
 
 export interface ResponseSpec {
   readonly description: string;
@@ -68,9 +71,20 @@ export interface RouteSpec {
   /** The least scope that may call it; null for public routes. */
   readonly scope: Scope | null;
   readonly summary: string;
+  /**
+   * The form of path parameters that have one (a calibration id, a gate id), for the OpenAPI document: a value of
+   * another form names nothing and is answered as an unknown one (404), whether the route's parser refuses it
+   * (`HandleOptions.params`, platform/http/handle.ts) or the lookup finds nothing. Parameters not named are any string.
+   */
+  readonly params?: Readonly<Record<string, z.ZodType>>;
   readonly query?: z.ZodObject;
-  /** Request headers the route reads; `maxLength` where the server bounds them. */
-  readonly headers?: readonly { readonly name: string; readonly maxLength?: number; readonly description: string }[];
+  /** Request headers the route reads; `maxLength` and `pattern` where the server bounds them. */
+  readonly headers?: readonly {
+    readonly name: string;
+    readonly maxLength?: number;
+    readonly pattern?: string;
+    readonly description: string;
+  }[];
   readonly body?: RequestBodySpec;
   readonly responses: Readonly<Record<number, ResponseSpec>>;
   /** Error statuses the route answers besides those every route of its kind answers (handledErrors, platform/http/handle.ts). */

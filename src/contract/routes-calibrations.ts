@@ -1,10 +1,14 @@
 /** The calibration operations of the route table: uploads, a gate's history, activation, and the gates. */
-import { CalibrationUpload } from "./calibration-upload";
+import { BinaryUploadQuery, CalibrationUpload, NDJSON_MEDIA_TYPES } from "./calibration-upload";
 import { Calibration, CalibrationCreated } from "./calibrations";
+import { CalibrationId } from "./common";
 import { ActivationResult, CalibrationHistory, GateList } from "./envelopes";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
 import { json, type RouteSpec } from "./route-spec";
 import { ActivateBody, HistoryQuery, Pagination } from "./serving";
+
+/** An NDJSON upload, under each of its content types. */
+const NDJSON = { description: "line 1: the calibration's fields without scores; then one score or one query per line" } as const;
 
 export const calibrationRoutes = {
   createCalibration: {
@@ -24,8 +28,12 @@ export const calibrationRoutes = {
       required: true,
       content: {
         "application/json": CalibrationUpload,
-        "application/x-ndjson": { description: "line 1: the calibration's fields without scores; then one score or one query per line" },
-        "application/octet-stream": { description: "little-endian float32 scores; the other fields as query parameters", format: "binary" },
+        ...Object.fromEntries(NDJSON_MEDIA_TYPES.map((type) => [type, NDJSON])),
+        "application/octet-stream": {
+          description: "little-endian float32 scores; the other fields as query parameters",
+          format: "binary",
+          query: BinaryUploadQuery,
+        },
       },
     },
     responses: {
@@ -47,6 +55,7 @@ export const calibrationRoutes = {
   getCalibration: {
     method: "get",
     path: "/v1/calibrations/{id}",
+    params: { id: CalibrationId },
     tag: "calibrations",
     scope: "read",
     summary: "One calibration",
@@ -56,6 +65,7 @@ export const calibrationRoutes = {
   activateCalibration: {
     method: "post",
     path: "/v1/calibrations/{id}/activate",
+    params: { id: CalibrationId },
     tag: "calibrations",
     scope: "admin",
     summary: "Promote or roll back",

@@ -48,6 +48,7 @@ export const monitoringRoutes = {
         description: "hourly buckets, oldest first",
         schema: MonitorSeries,
         alternatives: { "text/csv": "format=csv: one row per bucket, a header row naming the columns" },
+        headers: { "Content-Disposition": 'format=csv only: attachment; filename="scoregate-series-<gate id>.csv"' },
       },
     },
     errors: [400, 404],

@@ -1,5 +1,7 @@
 /** The promotion operations of the route table: shadow calibrations on live traffic and guarded promotion. */
 
+import { CalibrationId } from "./common";
+import { GateId } from "./events";
 import {
   Promotion,
   PromotionList,
@@ -16,10 +18,15 @@ import { IDEMPOTENCY_KEY_HEADER, json, type RouteSpec } from "./route-spec";
 /** Starts, overrides and shadow changes take an Idempotency-Key, as uploads do (docs/api.md). */
 const idempotencyKey = IDEMPOTENCY_KEY_HEADER;
 
+/** The form of a calibration id and of a gate id in a path (another form names nothing: 404). */
+const CALIBRATION_ID = { id: CalibrationId } as const;
+const GATE_ID = { gate_id: GateId } as const;
+
 export const promotionRoutes = {
   addShadow: {
     method: "post",
     path: "/v1/calibrations/{id}/shadow",
+    params: CALIBRATION_ID,
     tag: "promotions",
     scope: "admin",
     headers: idempotencyKey,
@@ -31,6 +38,7 @@ export const promotionRoutes = {
   changeShadowRate: {
     method: "patch",
     path: "/v1/calibrations/{id}/shadow",
+    params: CALIBRATION_ID,
     tag: "promotions",
     scope: "admin",
     headers: idempotencyKey,
@@ -42,6 +50,7 @@ export const promotionRoutes = {
   removeShadow: {
     method: "delete",
     path: "/v1/calibrations/{id}/shadow",
+    params: CALIBRATION_ID,
     tag: "promotions",
     scope: "admin",
     headers: idempotencyKey,
@@ -53,6 +62,7 @@ export const promotionRoutes = {
   listShadows: {
     method: "get",
     path: "/v1/gates/{gate_id}/shadows",
+    params: GATE_ID,
     tag: "promotions",
     scope: "read",
     summary: "A gate's shadows with their live decisions against their targets and against the active gate",
@@ -62,6 +72,7 @@ export const promotionRoutes = {
   promoteCalibration: {
     method: "post",
     path: "/v1/calibrations/{id}/promote",
+    params: CALIBRATION_ID,
     tag: "promotions",
     scope: "admin",
     headers: idempotencyKey,
@@ -82,6 +93,7 @@ export const promotionRoutes = {
   listGatePromotions: {
     method: "get",
     path: "/v1/gates/{gate_id}/promotions",
+    params: GATE_ID,
     tag: "promotions",
     scope: "read",
     summary: "A gate's promotions, newest first",

@@ -14,7 +14,7 @@ export const serviceRoutes = {
     summary: "What this service is and where its documents are",
     responses: {
       200: { description: "service index", schema: ServiceIndex },
-      302: { description: "a browser (Accept: text/html) is redirected to the dashboard at /ui" },
+      302: { description: "a browser (Accept: text/html) is redirected to the dashboard at /ui", headers: { Location: "/ui" } },
     },
     errors: [],
   },

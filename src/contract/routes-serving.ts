@@ -1,5 +1,5 @@
 /** The serving operations of the route table: a gate's threshold, and its changes pushed as they happen (events.ts). */
-import { EventsQuery, GateEventsQuery, SSE_FRAMES } from "./events";
+import { EVENT_SEQ_PATTERN, EventsQuery, GateEventsQuery, GateId, SSE_FRAMES } from "./events";
 import type { RouteSpec } from "./route-spec";
 import { ThresholdQuery, ThresholdResponse } from "./serving";
 
@@ -7,6 +7,7 @@ import { ThresholdQuery, ThresholdResponse } from "./serving";
 const LAST_EVENT_ID = {
   name: "Last-Event-ID",
   maxLength: 16,
+  pattern: EVENT_SEQ_PATTERN,
   description: "the seq of the last event applied: the stream replays the gate's events after it (or sends a snapshot)",
 } as const;
 
@@ -15,6 +16,12 @@ const SOURCE = "where the answer came from: isolate (this isolate's memory), kv,
 
 const EVENT_STREAM =
   "text/event-stream: `retry:` first, then `event: gate` frames (`id:` = seq, data = GateEvent), `event: snapshot` when a replay is impossible, and `event: heartbeat` (GateHeartbeat) every 15 s";
+
+/** The headers of an event stream's answer (streaming/subscribe.ts EVENT_STREAM_HEADERS). */
+const EVENT_STREAM_HEADERS = {
+  "Cache-Control": "no-store: a stream is never cached",
+  "X-Accel-Buffering": "no: a proxy that honours it passes each frame on as it comes",
+} as const;
 
 export const servingRoutes = {
   getThreshold: {
@@ -54,18 +61,19 @@ export const servingRoutes = {
     summary: "Subscribe to a gate's changes (Server-Sent Events; resume with Last-Event-ID)",
     query: EventsQuery,
     headers: [LAST_EVENT_ID],
-    responses: { 200: { description: EVENT_STREAM, contentType: "text/event-stream", events: SSE_FRAMES } },
+    responses: { 200: { description: EVENT_STREAM, contentType: "text/event-stream", events: SSE_FRAMES, headers: EVENT_STREAM_HEADERS } },
     errors: [400, 404, 429],
   },
   streamGateEvents: {
     method: "get",
     path: "/v1/gates/{gate_id}/events",
+    params: { gate_id: GateId },
     tag: "serving",
     scope: "read",
     summary: "Subscribe to a gate's changes by gate id (Server-Sent Events; resume with Last-Event-ID)",
     query: GateEventsQuery,
     headers: [LAST_EVENT_ID],
-    responses: { 200: { description: EVENT_STREAM, contentType: "text/event-stream", events: SSE_FRAMES } },
+    responses: { 200: { description: EVENT_STREAM, contentType: "text/event-stream", events: SSE_FRAMES, headers: EVENT_STREAM_HEADERS } },
     errors: [400, 404, 429],
   },
 } as const satisfies Record<string, RouteSpec>;

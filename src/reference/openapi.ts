@@ -5,6 +5,8 @@
  */
 import { z } from "zod";
 import {
+  API_VERSION,
+  API_VERSION_HEADER,
   ErrorResponse,
   GateEvent,
   GateEventKind,
@@ -73,33 +75,133 @@ function eventStream(events: NonNullable<ResponseSpec["events"]>): object {
   };
 }
 
-const errorResponse = () => ({ description: "error", content: { "application/json": { schema: schema(ErrorResponse, "output") } } });
+/**
+ * Response headers some answers of every route of a kind carry (src/worker/app.ts sets them), named in
+ * `components.headers`: the API version on every answer, Retry-After where waiting helps, Idempotent-Replayed on a
+ * replayed change, Allow on a 405.
+ */
+const HEADERS = {
+  ApiVersion: {
+    description: "the version of the HTTP API this answer speaks (on every answer, errors and 304s included)",
+    required: true,
+    schema: { type: "string", const: API_VERSION },
+  },
+  RetryAfter429: {
+    description: "seconds to wait before subscribing again (too_many_subscribers); meanwhile poll GET /v1/threshold",
+    required: true,
+    schema: { type: "string", pattern: "^[1-9][0-9]*$" },
+  },
+  RetryAfter409: {
+    description: "with idempotency_in_progress only: seconds to wait before retrying the same request with the same key",
+    schema: { type: "string", pattern: "^[1-9][0-9]*$" },
+  },
+  RetryAfter503: {
+    description: "with storage_unavailable only: seconds to wait before retrying (not with misconfigured or not_migrated)",
+    schema: { type: "string", pattern: "^[1-9][0-9]*$" },
+  },
+  IdempotentReplayed: {
+    description: "true when this answer replays the first response to the same Idempotency-Key and request; absent otherwise",
+    schema: { type: "string", const: "true" },
+  },
+  Allow: {
+    description: "the methods the path takes (HEAD beside GET)",
+    required: true,
+    schema: { type: "string" },
+  },
+} as const;
+const headerRef = (id: keyof typeof HEADERS) => ({ $ref: `#/components/headers/${id}` });
 
-function queryParams(obj: z.ZodObject): object[] {
-  return Object.entries(obj.shape).map(([name, s]) => ({
-    name,
-    in: "query",
-    required: !(s as z.ZodType).safeParse(undefined).success,
-    schema: schema(s as z.ZodType, "input"),
-  }));
+/** The name of each shared header on the wire. */
+const HEADER_NAMES: Readonly<Record<keyof typeof HEADERS, string>> = {
+  ApiVersion: API_VERSION_HEADER,
+  RetryAfter429: "Retry-After",
+  RetryAfter409: "Retry-After",
+  RetryAfter503: "Retry-After",
+  IdempotentReplayed: "Idempotent-Replayed",
+  Allow: "Allow",
+};
+const shared = (...ids: (keyof typeof HEADERS)[]) => Object.fromEntries(ids.map((id) => [HEADER_NAMES[id], headerRef(id)]));
+
+const errorContent = () => ({ "application/json": { schema: schema(ErrorResponse, "output") } });
+
+/** An error answer of `status`, with the headers it may carry (Retry-After on a 409 only where a change is keyed). */
+function errorResponse(status: number, keyed: boolean): object {
+  const retry =
+    status === 429 ? shared("RetryAfter429") : status === 503 ? shared("RetryAfter503") : status === 409 && keyed ? shared("RetryAfter409") : {};
+  return { description: "error", headers: { ...shared("ApiVersion"), ...retry }, content: errorContent() };
 }
+
+/**
+ * The answer to a method a known path does not take (src/worker/not-found.ts). OpenAPI declares answers per operation,
+ * and this one answers the operations a path does not have, so it is a named response (`components.responses`) that
+ * the document's description points to.
+ */
+const METHOD_NOT_ALLOWED = {
+  description: "method_not_allowed: the path exists, the method is not one it takes; Allow lists those it does",
+  headers: shared("Allow", "ApiVersion"),
+  content: errorContent(),
+};
+
+/** The default of a query parameter as it is sent (a query value is a string): a missing parameter reads as it. */
+function wireDefault(s: z.ZodType): object {
+  if (!(s instanceof z.ZodDefault)) return {};
+  const value: unknown = s.def.defaultValue;
+  return typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? { default: String(value) } : {};
+}
+
+function queryParams(obj: z.ZodObject, only?: string): object[] {
+  return Object.entries(obj.shape).map(([name, s]) => {
+    const required = !(s as z.ZodType).safeParse(undefined).success;
+    return {
+      name,
+      in: "query",
+      // a parameter of one body encoding: no request of another type takes it (400), so none is required of all
+      required: only === undefined ? required : false,
+      ...(only === undefined
+        ? {}
+        : { description: `with Content-Type: ${only} only (any query parameter with another type is a 400)${required ? "; required then" : ""}` }),
+      schema: { ...schema(s as z.ZodType, "input"), ...wireDefault(s as z.ZodType) },
+    };
+  });
+}
+
+/** Query parameters that go with one content type of the body (a float32 upload's fields). */
+const bodyQueryParams = (spec: RouteSpec): object[] =>
+  Object.entries(spec.body?.content ?? {}).flatMap(([type, c]) =>
+    c instanceof z.ZodType || c.query === undefined ? [] : queryParams(c.query, type),
+  );
+
+const IDEMPOTENCY_KEY = "Idempotency-Key";
 
 function operation(spec: RouteSpec): object {
   const parameters = [
-    ...pathParams(spec.path).map((name) => ({ name, in: "path", required: true, schema: { type: "string" } })),
+    ...pathParams(spec.path).map((name) => {
+      const form = spec.params?.[name];
+      return { name, in: "path", required: true, schema: form === undefined ? { type: "string" } : schema(form, "input") };
+    }),
     ...(spec.query ? queryParams(spec.query) : []),
+    ...bodyQueryParams(spec),
     ...(spec.headers ?? []).map((h) => ({
       name: h.name,
       in: "header",
       required: false,
       description: h.description,
-      schema: { type: "string", ...(h.maxLength !== undefined ? { maxLength: h.maxLength } : {}) },
+      schema: {
+        type: "string",
+        ...(h.maxLength !== undefined ? { maxLength: h.maxLength } : {}),
+        ...(h.pattern !== undefined ? { pattern: h.pattern } : {}),
+      },
     })),
   ];
+  const keyed = (spec.headers ?? []).some((h) => h.name === IDEMPOTENCY_KEY);
   const responses: Record<string, object> = {};
   for (const [status, r] of Object.entries(spec.responses)) {
-    const headers = r.headers && {
-      headers: Object.fromEntries(Object.entries(r.headers).map(([name, description]) => [name, { description, schema: { type: "string" } }])),
+    const headers = {
+      headers: {
+        ...Object.fromEntries(Object.entries(r.headers ?? {}).map(([name, description]) => [name, { description, schema: { type: "string" } }])),
+        ...(keyed ? shared("IdempotentReplayed") : {}),
+        ...shared("ApiVersion"),
+      },
     };
     const alternatives = Object.fromEntries(
       Object.entries(r.alternatives ?? {}).map(([type, description]) => [type, { schema: { type: "string", description } }]),
@@ -119,7 +221,7 @@ function operation(spec: RouteSpec): object {
     };
   }
   // The entry's own errors and those every route of its kind can answer (the query and body checks, the scope, 503).
-  for (const status of declaredErrors(spec)) responses[String(status)] = errorResponse();
+  for (const status of declaredErrors(spec)) responses[String(status)] = errorResponse(status, keyed);
   const requestBody = spec.body && {
     required: spec.body.required,
     content: Object.fromEntries(
@@ -154,10 +256,17 @@ export function openApiDocument(): object {
     info: {
       title: "scoregate",
       version: "0.1.0",
-      description: "Calibrated, served and watched retrieval score cutoffs. Scopes nest: read < calibrate < admin.",
+      description:
+        "Calibrated, served and watched retrieval score cutoffs. Scopes nest: read < calibrate < admin. " +
+        "A method a path does not take is answered 405 (components.responses.MethodNotAllowed), with Allow.",
     },
     tags: Object.values(ROUTE_TAGS).map(({ name, description }) => ({ name, description })),
-    components: { schemas: componentSchemas(), securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+    components: {
+      schemas: componentSchemas(),
+      responses: { MethodNotAllowed: METHOD_NOT_ALLOWED },
+      headers: HEADERS,
+      securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+    },
     paths,
   };
 }

@@ -111,7 +111,7 @@ describe("GET /openapi.json", () => {
       expect(names.length, status).toBeGreaterThan(0);
       for (const name of names) expect(res.headers.get(name), `${status} ${name}`).not.toBeNull();
     }
-    expect(Object.keys(op.responses["200"]!.headers!)).toEqual(["ETag", "Cache-Control", "X-Scoregate-Source"]);
+    expect(Object.keys(op.responses["200"]!.headers!)).toEqual(["ETag", "Cache-Control", "X-Scoregate-Source", S.API_VERSION_HEADER]);
   });
 
   it("responses conform to the schemas the document is derived from", async () => {
