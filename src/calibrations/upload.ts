@@ -7,7 +7,7 @@
  * JSON and NDJSON keep full float64 precision; float32 scores are widened exactly.
  */
 
-import { BinaryUploadQuery, CalibrationUpload } from "../contract";
+import { BinaryUploadQuery, CalibrationUpload, NDJSON_MEDIA_TYPES } from "../contract";
 import { AppError, invalid } from "../platform/errors";
 import { checkJsonShape, decodeUtf8, type JsonShapeLimits, mediaType, mediaTypeHint, parseJsonText, readBodyBytes } from "../platform/http/body";
 import { checkQueryNames } from "../platform/http/query";
@@ -33,8 +33,6 @@ const UPLOAD_JSON_SHAPE: JsonShapeLimits = {
   maxContainers: MAX_UPLOAD_JSON_CONTAINERS,
   maxStrings: MAX_UPLOAD_JSON_STRINGS,
 };
-
-export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"];
 
 /** The upload schema without its numeric arrays, which json-upload.ts reads into typed arrays. */
 const UploadMeta = CalibrationUpload.omit({ scores: true, queries: true, relevance: true });
@@ -103,7 +101,13 @@ export interface RawUpload {
 export async function readCalibrationUpload(request: Request): Promise<RawUpload> {
   const media = mediaType(request.headers.get("content-type"));
   const type =
-    media === "application/json" ? "json" : NDJSON_TYPES.includes(media) ? "ndjson" : media === "application/octet-stream" ? "float32" : null;
+    media === "application/json"
+      ? "json"
+      : (NDJSON_MEDIA_TYPES as readonly string[]).includes(media)
+        ? "ndjson"
+        : media === "application/octet-stream"
+          ? "float32"
+          : null;
   if (type === null) {
     throw new AppError(
       "unsupported_media_type",

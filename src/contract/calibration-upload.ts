@@ -105,7 +105,7 @@ const QueryNumber = z
 
 /**
  * The content types an NDJSON upload may be sent as (the names NDJSON and JSON Lines go by); the upload reads them
- * alike (calibrations/upload.ts NDJSON_TYPES, which a test holds equal to these).
+ * alike (calibrations/upload.ts reads this list; the OpenAPI document declares each).
  */
 export const NDJSON_MEDIA_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"] as const;
 

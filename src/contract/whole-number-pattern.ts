@@ -5,6 +5,9 @@
  * applies to numbers only, and a query value is a string).
  *
  * For max = 200: `^(?:0|[1-9][0-9]?|1[0-9]{2}|200)$` without the `0|` when min is 1. Cost: O(digits of max).
+ *
+ * Written here rather than taken from `to-regex-range`: that package's last release is from 2019, and the contract
+ * travels into every client, where a dependency for two call sites with a lower bound of 0 or 1 does not earn its place.
  */
 export function wholeNumberPattern(min: 0 | 1, max: number): string {
   if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`wholeNumberPattern: max must be a positive safe integer, got ${max}`);
