@@ -6,7 +6,12 @@ export declare const OBSERVATION_INGEST_MODES: readonly string[];
 export declare const QUEUE_CREATE_COMMANDS: readonly string[];
 export declare const RELAXED_ENVIRONMENTS: readonly string[];
 export declare const DRIFT_VAR_RANGES: Readonly<Record<string, { readonly ok: (x: number) => boolean; readonly range: string }>>;
-export declare function deployConfigProblems(toml: string): string[];
-export declare function ingestProblems(toml: string): string[];
-export declare function varProblems(toml: string): string[];
+export declare const WRANGLER_TOML: string;
+/** The vars a `wrangler deploy` command line sets with `--var NAME:VALUE` (a later NAME wins). */
+export declare function cliVars(args: readonly string[]): Record<string, string>;
+export declare function deployConfigProblems(toml: string, vars?: Readonly<Record<string, string>>): string[];
+export declare function ingestProblems(toml: string, vars?: Readonly<Record<string, string>>): string[];
+export declare function varProblems(toml: string, vars?: Readonly<Record<string, string>>): string[];
 export declare function guardMode(env: Readonly<Record<string, string | undefined>>): { check: boolean; reason?: string };
+/** The guard over `path` (wrangler.toml) with the vars of `args`; prints the refusal; returns the exit code (1: refused). */
+export declare function runGuard(args: readonly string[], env: Readonly<Record<string, string | undefined>>, path?: string): number;

@@ -7,7 +7,10 @@
 // the WRANGLER_COMMAND environment variable. Local commands (dev, types) pass. A dry run (`--dry-run`) also reports
 // WRANGLER_COMMAND=deploy, and wrangler gives a build command nothing else to tell it apart, so a dry run with the
 // placeholder ids says so with SCOREGATE_DRY_RUN=1 (`npm run deploy:dry` and the benchmark builds set it); without
-// it, it is refused like a deploy, with a message saying how to run it. `npm run deploy` also runs the guard first.
+// it, it is refused like a deploy, with a message saying how to run it. `npm run deploy` (scripts/deploy.mjs) also runs
+// the guard first, with the command line it passes to `wrangler deploy`, so a `--var NAME:VALUE` there is checked in
+// place of wrangler.toml's value (a build command is given no arguments: a plain `npx wrangler deploy --var ...` has
+// only wrangler.toml checked).
 // It also refuses an OBSERVATION_INGEST var the Worker would refuse at runtime, and queue mode without its producer
 // binding and consumer, an ENVIRONMENT that relaxes production rules, and drift variables out of their ranges.
 import { readFileSync } from "node:fs";
@@ -22,8 +25,30 @@ export const LOCAL_WRANGLER_COMMANDS = ["dev", "types"];
 /** The variable a dry run sets to bundle with the placeholder ids. */
 export const DRY_RUN_VARIABLE = "SCOREGATE_DRY_RUN";
 
-/** Problems with the storage ids of a wrangler.toml text (empty: ready to deploy). */
-export function deployConfigProblems(toml) {
+/**
+ * The vars a `wrangler deploy` command line sets, as wrangler reads them: `--var A:1 B:2` (every following argument
+ * up to the next option), repeated `--var A:1 --var B:2`, and `--var=A:1`; the value is everything after the first
+ * colon (none: empty), a later NAME wins, and nothing after `--` counts. wrangler deploys them over wrangler.toml's
+ * [vars], so the guard checks them in their place.
+ */
+export function cliVars(args) {
+  const vars = {};
+  const set = (pair) => {
+    const colon = pair.indexOf(":");
+    vars[colon < 0 ? pair : pair.slice(0, colon)] = colon < 0 ? "" : pair.slice(colon + 1);
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") break;
+    if (arg !== "--var" && !arg.startsWith("--var=")) continue;
+    if (arg.startsWith("--var=")) set(arg.slice("--var=".length));
+    while (i + 1 < args.length && !args[i + 1].startsWith("-")) set(args[++i]);
+  }
+  return vars;
+}
+
+/** Problems with the storage ids of a wrangler.toml text, and its vars with `vars` (cliVars) over them (empty: ready to deploy). */
+export function deployConfigProblems(toml, vars = {}) {
   const problems = [];
   const ids = [
     ["database_id", "D1 database", "npx wrangler d1 create scoregate"],
@@ -38,12 +63,16 @@ export function deployConfigProblems(toml) {
       }
     }
   }
-  problems.push(...ingestProblems(toml), ...varProblems(toml));
+  problems.push(...ingestProblems(toml, vars), ...varProblems(toml, vars));
   return problems;
 }
 
 /** A [vars] value of wrangler.toml (undefined when it is not set there). */
 const tomlVar = (toml, name) => new RegExp(`^\\s*${name}\\s*=\\s*"([^"]*)"`, "mu").exec(toml)?.[1];
+
+/** The value a var deploys with, `vars` (cliVars) over wrangler.toml, and where it was set (for the messages). */
+const deployedVar = (toml, vars, name) =>
+  Object.hasOwn(vars, name) ? { value: vars[name], where: "from --var" } : { value: tomlVar(toml, name), where: "in wrangler.toml" };
 
 /**
  * The environments that relax production rules (src/platform/auth.ts isProduction): outside production, a Worker with
@@ -62,21 +91,19 @@ export const DRIFT_VAR_RANGES = {
   DRIFT_TOLERANCE: { ok: (x) => x >= 0 && x < 1, range: "at least 0 and below 1" },
 };
 
-/** Problems with ENVIRONMENT and the drift variables of a wrangler.toml text (empty: deployable). */
-export function varProblems(toml) {
+/** Problems with ENVIRONMENT and the drift variables of a wrangler.toml text, with `vars` (cliVars) over it (empty: deployable). */
+export function varProblems(toml, vars = {}) {
   const problems = [];
-  const environment = tomlVar(toml, "ENVIRONMENT");
-  if (environment !== undefined && RELAXED_ENVIRONMENTS.includes(environment)) {
+  const environment = deployedVar(toml, vars, "ENVIRONMENT");
+  if (environment.value !== undefined && RELAXED_ENVIRONMENTS.includes(environment.value)) {
     problems.push(
-      `ENVIRONMENT = "${environment}" in wrangler.toml relaxes production rules (with no tokens set, the local tokens dev-read, dev-calibrate and dev-admin are accepted): a deploy needs ENVIRONMENT = "production" (\`npm start\` sets development for itself)`,
+      `ENVIRONMENT = "${environment.value}" ${environment.where} relaxes production rules (with no tokens set, the local tokens dev-read, dev-calibrate and dev-admin are accepted): a deploy needs ENVIRONMENT = "production" (\`npm start\` sets development for itself)`,
     );
   }
   for (const [name, { ok, range }] of Object.entries(DRIFT_VAR_RANGES)) {
-    const raw = tomlVar(toml, name);
+    const { value: raw, where } = deployedVar(toml, vars, name);
     if (raw !== undefined && raw.trim() !== "" && !ok(Number(raw))) {
-      problems.push(
-        `${name} = "${raw}" in wrangler.toml is not a number ${range}: the Worker would answer 503 misconfigured on /metrics and observations`,
-      );
+      problems.push(`${name} = "${raw}" ${where} is not a number ${range}: the Worker would answer 503 misconfigured on /metrics and observations`);
     }
   }
   return problems;
@@ -88,13 +115,13 @@ export const OBSERVATION_INGEST_MODES = ["direct", "queue"];
 /** The observation queue commands a deploy needs once, since wrangler.toml declares the queue and its consumer. */
 export const QUEUE_CREATE_COMMANDS = ["npx wrangler queues create scoregate-observations", "npx wrangler queues create scoregate-observations-dlq"];
 
-/** Problems with OBSERVATION_INGEST and the observation queue's declarations (empty: consistent). */
-export function ingestProblems(toml) {
+/** Problems with OBSERVATION_INGEST, `vars` (cliVars) over wrangler.toml, and the observation queue's declarations (empty: consistent). */
+export function ingestProblems(toml, vars = {}) {
   const problems = [];
-  const mode = /^\s*OBSERVATION_INGEST\s*=\s*"([^"]*)"/mu.exec(toml)?.[1];
+  const { value: mode, where } = deployedVar(toml, vars, "OBSERVATION_INGEST");
   if (mode === undefined || mode === "" || mode === "direct") return problems;
   if (!OBSERVATION_INGEST_MODES.includes(mode)) {
-    problems.push(`OBSERVATION_INGEST = "${mode}" in wrangler.toml is not a mode: use "direct" or "queue"`);
+    problems.push(`OBSERVATION_INGEST = "${mode}" ${where} is not a mode: use "direct" or "queue"`);
     return problems;
   }
   if (!/^\s*binding\s*=\s*"OBSERVATIONS_QUEUE"/mu.test(toml)) {
@@ -120,21 +147,31 @@ export function guardMode(env) {
   return { check: true };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const path = process.argv[2] ?? fileURLToPath(new URL("../wrangler.toml", import.meta.url));
-  const mode = guardMode(process.env);
-  if (mode.check) {
-    const problems = deployConfigProblems(readFileSync(path, "utf8"));
-    if (problems.length > 0) {
-      const fromWrangler = process.env.WRANGLER_COMMAND !== undefined;
-      const hint = fromWrangler
-        ? `\n  (this ran as wrangler.toml's [build] command for \`wrangler ${process.env.WRANGLER_COMMAND}\`; for a dry run that only bundles, use \`npm run deploy:dry\` or set ${DRY_RUN_VARIABLE}=1)`
+/** The wrangler.toml the guard reads: the one next to it (a deploy with `--config other.toml` is not checked against the other). */
+export const WRANGLER_TOML = fileURLToPath(new URL("../wrangler.toml", import.meta.url));
+
+/**
+ * The guard: checks `path` with the vars of `args` (a `wrangler deploy` command line) over it, unless guardMode(env)
+ * says this run uploads nothing; prints the refusal, or the queue reminder, on stderr. Returns the exit code: 1 refused.
+ */
+export function runGuard(args, env, path = WRANGLER_TOML) {
+  const mode = guardMode(env);
+  if (!mode.check) return 0;
+  const toml = readFileSync(path, "utf8");
+  const problems = deployConfigProblems(toml, cliVars(args));
+  if (problems.length > 0) {
+    const hint =
+      env.WRANGLER_COMMAND !== undefined
+        ? `\n  (this ran as wrangler.toml's [build] command for \`wrangler ${env.WRANGLER_COMMAND}\`; for a dry run that only bundles, use \`npm run deploy:dry\` or set ${DRY_RUN_VARIABLE}=1)`
         : "";
-      console.error(`scoregate: not deploying.\n${problems.map((p) => `  - ${p}`).join("\n")}${hint}`);
-      process.exit(1);
-    }
+    console.error(`scoregate: not deploying.\n${problems.map((p) => `  - ${p}`).join("\n")}${hint}`);
+    return 1;
   }
-  if (mode.check && /^\s*\[\[queues\.producers\]\]/mu.test(readFileSync(path, "utf8"))) {
+  if (/^\s*\[\[queues\.producers\]\]/mu.test(toml)) {
     console.error(`scoregate: wrangler.toml declares the observation queue; create it once per account: ${QUEUE_CREATE_COMMANDS.join(" && ")}`);
   }
+  return 0;
 }
+
+// Run directly: the arguments are a `wrangler deploy` command line (none when wrangler runs it as the build command).
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = runGuard(process.argv.slice(2), process.env);

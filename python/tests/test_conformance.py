@@ -227,6 +227,7 @@ class Runner:
                 "reason": result.reason,
                 "threshold": result.threshold,
                 "calibration_id": result.calibration_id,
+                "error": result.error.code if result.error else None,
             }
             t.assertEqual(pick(view, expected or {}), expected or {}, label)
         elif "flush" in step or "close" in step:
@@ -294,7 +295,10 @@ def gate_args(g: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
-def candidates_of(g: Dict[str, Any]) -> List[Dict[str, Any]]:
+def candidates_of(g: Dict[str, Any]) -> Optional[List[Dict[str, Any]]]:
+    # null scores: candidates that are not a list, as a reranker wrapper's None on its own failure
+    if g["scores"] is None:
+        return None
     return [{"index": i, "score": s} for i, s in enumerate(g["scores"])]
 
 

@@ -23,7 +23,7 @@ export const serviceRoutes = {
     path: "/healthz",
     tag: "service",
     scope: null,
-    summary: "Liveness and readiness (503 not_migrated before the D1 migrations are applied)",
+    summary: "Liveness and readiness (503 misconfigured for a variable the routes refuse, 503 not_migrated before the D1 migrations are applied)",
     responses: { 200: { description: "ok", schema: Health } },
     errors: [503],
   },

@@ -1,7 +1,8 @@
 /**
  * Readiness: is the D1 schema migrated? A Worker deployed before `wrangler d1 migrations apply` (or a local database
- * that was never migrated) would otherwise answer every data route with an opaque 500. /healthz probes the schema;
- * every route maps D1's "no such table/column" to 503 not_migrated naming the command to run.
+ * that was never migrated) would otherwise answer every data route with an opaque 500. /healthz probes the schema
+ * (after the run-time variables, src/worker/wiring.ts checkRuntimeConfig, which need no I/O); every route maps D1's
+ * "no such table/column" to 503 not_migrated naming the command to run.
  */
 import { AppError } from "./errors";
 

@@ -135,6 +135,17 @@ export function observationIngest(env: Env): ObservationIngest {
   );
 }
 
+/**
+ * The run-time variables the routes validate when first used (DRIFT_*, OBSERVATION_INGEST): throws the AppError
+ * misconfigured, with the same message, that the first of them a route reads would answer. Pure, no I/O: /healthz
+ * runs it on every probe, so a load balancer or an uptime check sees a misconfiguration the drift and observation
+ * routes would answer 503 for.
+ */
+export function checkRuntimeConfig(env: Env): void {
+  driftConfig(env);
+  observationIngest(env);
+}
+
 /** What the observation queue's consumer needs: the gate monitors, the clock, the drift configuration, a logger. */
 export function consumerDeps(env: Env, now: () => Date = () => new Date()): ConsumerDeps {
   let drift: DriftConfig | undefined;
@@ -237,7 +248,12 @@ export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => 
     idempotency: new D1IdempotencyStore(env.DB),
     sessions: new D1SessionStore(env.DB),
     loginThrottle: isolate.loginThrottle,
-    missingTables: () => missingTables(env.DB, isolate.migrated),
+    // /healthz: a misconfiguration (503 misconfigured) before the schema probe (503 not_migrated), so the check that
+    // needs no I/O answers first and the healthy answer is unchanged.
+    missingTables: async () => {
+      checkRuntimeConfig(env);
+      return missingTables(env.DB, isolate.migrated);
+    },
     openApiDocument: isolate.openApiDocument,
   };
   return deps;

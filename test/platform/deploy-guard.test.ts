@@ -1,9 +1,10 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  cliVars,
   DRIFT_VAR_RANGES,
   DRY_RUN_VARIABLE,
   deployConfigProblems,
@@ -29,6 +30,15 @@ function runGuard(env: Record<string, string>): { status: number | null; stderr:
   return { status: r.status, stderr: r.stderr };
 }
 
+/** The environment without wrangler's build-command variables, a declared dry run or any Cloudflare credentials. */
+function cleanEnv(home: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith("CLOUDFLARE_") && k !== DRY_RUN_VARIABLE && k !== "WRANGLER_COMMAND") env[k] = v;
+  }
+  return { ...env, HOME: home, XDG_CONFIG_HOME: home, CI: "true", WRANGLER_SEND_METRICS: "false" };
+}
+
 describe("deploy guard", () => {
   it("refuses the repository's wrangler.toml as shipped (placeholder D1 and KV ids), naming the commands", () => {
     const problems: string[] = deployConfigProblems(readFileSync("wrangler.toml", "utf8"));
@@ -52,9 +62,99 @@ describe("deploy guard", () => {
       status = (e as { status: number }).status;
     }
     expect(status).toBe(1);
-    // The guard runs first; nothing after it (asset copy, upload) runs when it fails.
-    expect(JSON.parse(readFileSync("package.json", "utf8")).scripts.deploy).toMatch(/^node scripts\/check-deploy-config\.mjs && .*wrangler deploy$/);
+    // scripts/deploy.mjs runs the guard first; nothing after it (asset copy, upload) runs when it fails.
+    expect(JSON.parse(readFileSync("package.json", "utf8")).scripts.deploy).toBe("node scripts/deploy.mjs");
+    const home = mkdtempSync(join(tmpdir(), "scoregate-deploy-guard-"));
+    try {
+      const r = spawnSync(process.execPath, ["scripts/deploy.mjs"], { env: cleanEnv(home) as NodeJS.ProcessEnv, encoding: "utf8" });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^scoregate: not deploying\.\n {2}- wrangler\.toml still has the placeholder D1 database id/u);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).not.toMatch(/⛅️|\[custom build\]/u);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
+
+  it.each([
+    [["--var", "A:1", "B:2"], { A: "1", B: "2" }],
+    [["--var", "A:1", "--var", "B:2"], { A: "1", B: "2" }],
+    [["--var=A:1", "B:2"], { A: "1", B: "2" }],
+    [["--var", "URL:https://x:8"], { URL: "https://x:8" }],
+    [["--var", "EMPTY", "NONE:"], { EMPTY: "", NONE: "" }],
+    [["--var", "A:1", "--var", "A:2"], { A: "2" }],
+    [["--dry-run", "--var", "A:1", "--outdir", "dist", "--keep-vars"], { A: "1" }],
+    [["--variables", "A:1", "--", "--var", "B:2"], {}],
+    [[], {}],
+  ])("cliVars(%j) is %j, as wrangler reads --var", (args, vars) => {
+    expect(cliVars(args)).toEqual(vars);
+  });
+
+  it("checks --var values in place of wrangler.toml's, as wrangler deploys them", () => {
+    const toml = readFileSync("wrangler.toml", "utf8");
+    expect(varProblems(toml, cliVars(["--var", "ENVIRONMENT:development"]))).toEqual([
+      expect.stringContaining('ENVIRONMENT = "development" from --var relaxes production rules'),
+    ]);
+    expect(varProblems(toml, cliVars(["--var", "DRIFT_ALPHA:0.9", "DRIFT_TOLERANCE:1"]))).toEqual([
+      expect.stringContaining('DRIFT_ALPHA = "0.9" from --var is not a number above 0 and below 0.5'),
+      expect.stringContaining('DRIFT_TOLERANCE = "1" from --var is not a number at least 0 and below 1'),
+    ]);
+    expect(ingestProblems(toml, cliVars(["--var=OBSERVATION_INGEST:queued"]))).toEqual([
+      expect.stringContaining('OBSERVATION_INGEST = "queued" from --var is not a mode'),
+    ]);
+    // a --var wins over wrangler.toml either way: a valid one replaces an invalid value
+    const relaxed = toml.replace('ENVIRONMENT = "production"', 'ENVIRONMENT = "development"');
+    expect(varProblems(relaxed)).toHaveLength(1);
+    expect(varProblems(relaxed, cliVars(["--var", "ENVIRONMENT:production", "DRIFT_ALPHA:0.01", "OBSERVATION_INGEST:queue"]))).toEqual([]);
+    expect(deployConfigProblems(toml, cliVars(["--var", "ENVIRONMENT:test"]))).toHaveLength(3);
+  });
+
+  it("npm run deploy -- --var ...: the guard sees the --var values and refuses them, before wrangler", () => {
+    const home = mkdtempSync(join(tmpdir(), "scoregate-deploy-guard-"));
+    try {
+      const r = spawnSync("npm", ["run", "--silent", "deploy", "--", "--var", "ENVIRONMENT:development", "--var", "DRIFT_ALPHA:0.9"], {
+        env: cleanEnv(home) as NodeJS.ProcessEnv,
+        encoding: "utf8",
+      });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain('ENVIRONMENT = "development" from --var relaxes production rules');
+      expect(r.stderr).toContain('DRIFT_ALPHA = "0.9" from --var is not a number');
+      expect(`${r.stdout}${r.stderr}`).not.toContain("[custom build]");
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it(
+    "scripts/deploy.mjs hands its arguments to wrangler deploy and exits with wrangler's code",
+    () => {
+      const home = mkdtempSync(join(tmpdir(), "scoregate-deploy-guard-"));
+      try {
+        // a declared dry run: the guard passes it, and wrangler bundles into the --outdir it was given, nothing uploaded
+        const env = { ...cleanEnv(home), [DRY_RUN_VARIABLE]: "1" } as NodeJS.ProcessEnv;
+        const outdir = join(home, "out");
+        const ok = spawnSync(process.execPath, ["scripts/deploy.mjs", "--dry-run", "--outdir", outdir, "--var", "DRIFT_ALPHA:0.01"], {
+          env,
+          encoding: "utf8",
+          timeout: WRANGLER_RUN_TIMEOUT_MS,
+        });
+        expect(ok.status, `${ok.stdout}${ok.stderr}`).toBe(0);
+        expect(existsSync(join(outdir, "index.js"))).toBe(true);
+        expect(ok.stdout).toContain("env.DRIFT_ALPHA");
+        // an option wrangler refuses: its own non-zero exit is deploy.mjs's
+        const refused = spawnSync(process.execPath, ["scripts/deploy.mjs", "--dry-run", "--scoregate-unknown-option"], {
+          env,
+          encoding: "utf8",
+          timeout: WRANGLER_RUN_TIMEOUT_MS,
+        });
+        expect(refused.status).toBe(1);
+        expect(`${refused.stdout}${refused.stderr}`).toContain("scoregate-unknown-option");
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
+    2 * WRANGLER_RUN_TIMEOUT_MS + 10_000,
+  );
 
   it("checks OBSERVATION_INGEST: direct (as shipped) passes, queue needs its producer and consumer, a typo is refused", () => {
     const toml = readFileSync("wrangler.toml", "utf8");
@@ -145,9 +245,7 @@ describe("deploy guard", () => {
       // No credentials can be found (a fresh HOME, no CLOUDFLARE_* variables), so even a broken guard could not upload.
       const home = mkdtempSync(join(tmpdir(), "scoregate-deploy-guard-"));
       try {
-        const env: Record<string, string> = {};
-        for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("CLOUDFLARE_") && k !== DRY_RUN_VARIABLE) env[k] = v;
-        Object.assign(env, { HOME: home, XDG_CONFIG_HOME: home, CI: "true", WRANGLER_SEND_METRICS: "false" });
+        const env = cleanEnv(home);
         // wrangler's own bin, the one `npx wrangler` resolves to, without npm's start-up around it
         const r = spawnSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "deploy"], {
           env: env as NodeJS.ProcessEnv,

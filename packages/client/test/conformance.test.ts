@@ -53,7 +53,7 @@ interface Step {
   at?: number;
   server?: { threshold?: Answer | Answer[]; observations?: Answer | Answer[] };
   get?: { fallback: number | null; gate?: FixtureGate; timeout_ms?: number; concurrent?: number };
-  gate?: { scores: (number | null)[]; fallback: number | null; unscored?: "keep" | "drop"; report_scores?: boolean; report?: boolean };
+  gate?: { scores: (number | null)[] | null; fallback: number | null; unscored?: "keep" | "drop"; report_scores?: boolean; report?: boolean };
   report?: {
     calibration_id?: string;
     gate?: FixtureGate;
@@ -328,7 +328,9 @@ describe("client conformance (fixtures/client-behaviour.json)", () => {
           for (const r of results) expect(thresholdView(r, keys), label).toEqual(step.expect);
         } else if (step.gate !== undefined) {
           const g = step.gate;
-          const candidates = g.scores.map((score, index) => ({ index, score }));
+          // null scores: candidates that are not an array, as a reranker wrapper's null on its own failure
+          const candidates =
+            g.scores === null ? (null as unknown as { index: number; score: number | null }[]) : g.scores.map((score, index) => ({ index, score }));
           const r = await settle(
             client.gate(candidates, {
               gate: toGateKey(defaults.gate),
@@ -350,6 +352,7 @@ describe("client conformance (fixtures/client-behaviour.json)", () => {
             reason: r.reason,
             threshold: r.threshold,
             calibration_id: r.calibrationId,
+            error: r.error?.code ?? null,
           };
           expect(Object.fromEntries(keys.map((k) => [k, all[k]])), label).toEqual(step.expect);
         } else if (step.report !== undefined) {
