@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statfsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
@@ -24,6 +24,32 @@ class LongPolesFirstSequencer extends BaseSequencer {
   }
 }
 
+/** statfs's f_type of a memory file system (Linux's tmpfs). */
+const TMPFS_MAGIC = 0x01021994;
+/**
+ * The least room /dev/shm must have to hold the run's temporary files: a whole run keeps about 55 MB there at its
+ * peak (Chromium's shared memory included), so 1 GiB leaves room to spare, and Docker's default /dev/shm of 64 MB is
+ * passed over.
+ */
+const MIN_MEMORY_TMP_BYTES = 2 ** 30;
+
+/**
+ * Where the test processes keep their temporary files: /dev/shm where it is a memory file system with room (Linux),
+ * unless TMPDIR is set. Miniflare keeps every D1 database, KV namespace and Durable Object of each workerd runtime in
+ * SQLite files under os.tmpdir(), one per object (hundreds in a run); on a disk their writes and syncs cost about a
+ * quarter of the workerd files' time (docs/benchmarks.md, "Test suite wall time"). Nothing else changes: the same
+ * files, the same SQLite, in memory.
+ */
+function memoryTmpDir(): string | undefined {
+  if (process.env.TMPDIR) return undefined;
+  try {
+    const fs = statfsSync("/dev/shm");
+    return fs.type === TMPFS_MAGIC && fs.bavail * fs.bsize >= MIN_MEMORY_TMP_BYTES ? "/dev/shm" : undefined;
+  } catch {
+    return undefined; // no /dev/shm (macOS, Windows)
+  }
+}
+
 // Four projects over one test tree that mirrors src/: "unit" runs the pure core and services in plain Node;
 // "packages" runs the client packages' tests in Node; "browser" drives the dashboard in Chromium; "workers" runs every
 // `*.workerd.test.ts` (routes, jobs, Durable Objects, the client inside the runtime) inside workerd with real local
@@ -37,6 +63,10 @@ class LongPolesFirstSequencer extends BaseSequencer {
 export default defineConfig(async () => {
   // The Worker's static assets ([assets] in wrangler.toml) must exist before workerd starts.
   vendorAssets();
+  // Read by os.tmpdir() in this process (the workerd runtimes' Miniflare) and inherited by every test process (the
+  // browser and CLI tests' local Workers, scratch folders).
+  const tmp = memoryTmpDir();
+  if (tmp !== undefined) process.env.TMPDIR = tmp;
   // Read when the first workerd runner starts, not here: readD1Migrations loads wrangler (about a second), which would
   // delay every project's first test.
   let migrations: ReturnType<typeof readD1Migrations> | undefined;

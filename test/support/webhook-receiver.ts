@@ -94,6 +94,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const { port } = server.address() as AddressInfo;
   project.provide("receiverOrigin", `http://127.0.0.1:${port}`);
   return async () => {
+    // A "hang" hook's request is still open for up to HANG_MS after its test gave up on it: close() alone waits for it.
+    server!.closeAllConnections();
     await new Promise<void>((resolve) => server!.close(() => resolve()));
   };
 }
