@@ -2,6 +2,7 @@
 // with their own ids, and every label inside the chart in each, thresholds at the right edge included.
 import { describe, expect, it } from "vitest";
 import { EcdfChart, HistogramChart, type Marker, type Series } from "../../src/dashboard/charts/charts";
+import { sameShares } from "../../src/dashboard/charts/scale";
 import { buildDistribution } from "../../src/stats/distribution";
 
 const dist = (lo: number, hi: number) =>
@@ -93,5 +94,32 @@ describe("score distribution charts", () => {
     const ys = [...closeHtml.matchAll(/<text [^>]*y="([\d.]+)"[^>]*font-weight="bold"[^>]*>([^<]*)<\/text>/gu)].slice(0, 2).map((m) => Number(m[1]));
     expect(ys).toHaveLength(2);
     expect(Math.abs(ys[0]! - ys[1]!)).toBeGreaterThanOrEqual(14);
+  });
+
+  it("draws the dashed curve over the solid one, whatever order the series come in, so that coinciding curves both show", async () => {
+    for (const order of [series, [...series].reverse()]) {
+      const html = (await EcdfChart({ series: order, markers, title: "t", desc: "d" }).toString()) as string;
+      for (const svg of [...html.matchAll(/<svg [\s\S]*?<\/svg>/gu)].map((m) => m[0])) {
+        const paths = [...svg.matchAll(/<path [^>]*data-series="([^"]+)"[^>]*>/gu)].map((m) => ({
+          label: m[1],
+          dashed: m[0].includes("stroke-dasharray"),
+        }));
+        expect(paths.map((p) => p.label)).toEqual(["v2", "v1"]);
+        expect(paths.map((p) => p.dashed)).toEqual([false, true]);
+      }
+    }
+  });
+});
+
+describe("sameShares", () => {
+  it("is true for the same scores at any multiplicity, false for another score or another share", () => {
+    const scores = Float64Array.from({ length: 300 }, (_, i) => ((i * 0.618034) % 1) - 0.2).sort();
+    const twice = Float64Array.from([...scores, ...scores]).sort();
+    expect(sameShares(buildDistribution(scores, 2000), buildDistribution(twice, 2000))).toBe(true);
+    const moved = Float64Array.from(scores, (s, i) => (i === 7 ? s + 1e-9 : s)).sort();
+    expect(sameShares(buildDistribution(scores, 2000), buildDistribution(moved, 2000))).toBe(false);
+    // the same knots, one score counted twice: another share below the scores above it
+    const oneMore = Float64Array.from([...scores, scores[0]!]).sort();
+    expect(sameShares(buildDistribution(scores, 2000), buildDistribution(oneMore, 2000))).toBe(false);
   });
 });

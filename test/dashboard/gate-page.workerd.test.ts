@@ -159,3 +159,33 @@ describe("candidates without a score in the gate page's tables", () => {
     expect(tableOf(html, "windows")).toMatch(/<th[^>]*>Unscored<br\/>candidates<\/th>/u);
   });
 });
+
+describe("score distributions of two versions with the same scores", () => {
+  it("says the two curves are one, and says nothing of the kind when they differ", async () => {
+    const gate = uniqueGate("same-dist");
+    const upload = async (index_version: string, scores: number[]) =>
+      (
+        await callJson("POST", "/v1/calibrations", 201, {
+          token: TOKENS.calibrate,
+          json: { ...gate, index_version, activate: true, scores, policy: { kind: "drop_rate", target: 0.2 } },
+        })
+      ).calibration;
+    // v2 holds every score of v1 twice: other sizes, the same share below every score.
+    await upload("v1", spreadScores(200));
+    const v2 = await upload("v2", [...spreadScores(200), ...spreadScores(200)]);
+    const cookie = await session(TOKENS.read);
+    const ecdf = await page(`/ui/gates/${v2.gate_id}?view=ecdf`, cookie);
+    expect(/data-field="same-distribution"[^>]*>([^<]*)</u.exec(ecdf)?.[1]).toContain(
+      "v1 and v2 (served) have the same share of scores below every score",
+    );
+    expect(ecdf).toContain("one curve, the dashed line drawn over the solid one");
+    const hist = await page(`/ui/gates/${v2.gate_id}?view=histogram`, cookie);
+    expect(hist).toContain("each pair of bars is the same height");
+    // A third version with other scores: the page compares v2 and v3, which differ.
+    const v3 = await upload(
+      "v3",
+      spreadScores(200).map((s) => s * 0.9),
+    );
+    expect(await page(`/ui/gates/${v3.gate_id}`, cookie)).not.toContain('data-field="same-distribution"');
+  });
+});

@@ -147,16 +147,19 @@ function Ecdf(props: EcdfProps & { layout: keyof typeof DIST_LAYOUTS }) {
         yLabel="share of candidates below"
         yFormat={(v) => pct(v, 0)}
       />
-      {props.series.map((s) => (
-        <path
-          d={stepPath(ecdfPoints(s.dist), x, y)}
-          fill="none"
-          stroke={COLOR[s.tone]}
-          strokeWidth="2.5"
-          strokeDasharray={DASH[s.tone] || undefined}
-          data-series={s.label}
-        />
-      ))}
+      {/* the dashed curves last: where two curves coincide, the solid one shows through the dashes */}
+      {[...props.series]
+        .sort((a, b) => DASH[a.tone].length - DASH[b.tone].length)
+        .map((s) => (
+          <path
+            d={stepPath(ecdfPoints(s.dist), x, y)}
+            fill="none"
+            stroke={COLOR[s.tone]}
+            strokeWidth="2.5"
+            strokeDasharray={DASH[s.tone] || undefined}
+            data-series={s.label}
+          />
+        ))}
       {props.markers.map((m, i) => (
         <g data-threshold={String(m.value)}>
           <line x1={x(m.value)} x2={x(m.value)} y1={M.top} y2={H - M.bottom} stroke="#333" strokeWidth="1.5" strokeDasharray="2 3" />

@@ -25,6 +25,18 @@ export function domainOf(dists: readonly Distribution[], extra: readonly number[
 }
 
 /**
+ * Whether two distributions have the same share below and at every score (the same knots, the counts in the same
+ * proportion): their ECDFs are one curve, whatever their sizes.
+ */
+export function sameShares(a: Distribution, b: Distribution): boolean {
+  if (a.values.length !== b.values.length || a.n === 0 || b.n === 0) return false;
+  for (let i = 0; i < a.values.length; i++) {
+    if (a.values[i] !== b.values[i] || a.below[i]! * b.n !== b.below[i]! * a.n || a.atOrBelow[i]! * b.n !== b.atOrBelow[i]! * a.n) return false;
+  }
+  return true;
+}
+
+/**
  * ECDF points (x, share at or below x) of a stored distribution, at most `maxPoints` knots (evenly spaced in rank,
  * always the first and the last), so the SVG path stays small whatever the calibration size.
  */

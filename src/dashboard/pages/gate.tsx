@@ -2,7 +2,7 @@ import type { Calibration } from "../../contract";
 import type { Principal } from "../../platform/auth";
 import { grants } from "../../platform/auth";
 import { EcdfChart, HistogramChart, type Marker, type Series } from "../charts/charts";
-import { dropRateAt, num, pct } from "../charts/scale";
+import { dropRateAt, num, pct, sameShares } from "../charts/scale";
 import type { GateView, SeriesRange } from "../data/gate";
 import { stateWords } from "../data/monitor-view";
 import { AlertSummary, alertsHref } from "./alerts";
@@ -269,6 +269,12 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
                   <span class="sw thr" aria-hidden="true" />
                   thresholds; dots: the drop rate each implies on each distribution
                 </li>
+                {series.length === 2 && sameShares(series[0]!.dist, series[1]!.dist) && (
+                  <li data-field="same-distribution">
+                    {series[0]!.label} and {series[1]!.label} have the same share of scores below every score
+                    {q.view === "ecdf" ? ": one curve, the dashed line drawn over the solid one" : ": each pair of bars is the same height"}
+                  </li>
+                )}
               </ul>
             </figcaption>
           </figure>
