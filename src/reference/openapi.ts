@@ -80,6 +80,8 @@ function eventStream(events: NonNullable<ResponseSpec["events"]>): object {
  * `components.headers`: the API version on every answer, Retry-After where waiting helps, Idempotent-Replayed on a
  * replayed change, Allow on a 405.
  */
+/** A Retry-After value as the server sends it: whole seconds. */
+const SECONDS = { type: "string", pattern: "^[1-9][0-9]*$" } as const;
 const HEADERS = {
   ApiVersion: {
     description: "the version of the HTTP API this answer speaks (on every answer, errors and 304s included)",
@@ -89,15 +91,15 @@ const HEADERS = {
   RetryAfter429: {
     description: "seconds to wait before subscribing again (too_many_subscribers); meanwhile poll GET /v1/threshold",
     required: true,
-    schema: { type: "string", pattern: "^[1-9][0-9]*$" },
+    schema: SECONDS,
   },
   RetryAfter409: {
     description: "with idempotency_in_progress only: seconds to wait before retrying the same request with the same key",
-    schema: { type: "string", pattern: "^[1-9][0-9]*$" },
+    schema: SECONDS,
   },
   RetryAfter503: {
     description: "with storage_unavailable only: seconds to wait before retrying (not with misconfigured or not_migrated)",
-    schema: { type: "string", pattern: "^[1-9][0-9]*$" },
+    schema: SECONDS,
   },
   IdempotentReplayed: {
     description: "true when this answer replays the first response to the same Idempotency-Key and request; absent otherwise",
