@@ -1,5 +1,6 @@
 /**
- * Ids and gate keys. Randomness and time are injected (`Deps`), so services stay deterministic under test.
+ * Ids and gate keys. Randomness and time are injected (each feature's deps slice: `random`, `now`), so services stay
+ * deterministic under test.
  */
 import type { GateRef } from "../contract";
 import { sha256Hex, toHex } from "./digest";
@@ -10,7 +11,7 @@ export function newId(prefix: string, now: Date, randomHex16: string): string {
   return `${prefix}_${now.getTime().toString(16).padStart(12, "0")}${randomHex16}`;
 }
 
-/** 16 random hex characters from the platform CSPRNG (the default `Deps.random`). */
+/** 16 random hex characters from the platform CSPRNG (what src/worker/wiring.ts gives the features as `random`). */
 export function cryptoRandomHex16(): string {
   return toHex(crypto.getRandomValues(new Uint8Array(8)));
 }

@@ -129,7 +129,7 @@ export async function changeShadow(
             `calibration ${c.id} is already a shadow of its gate (sample rate ${mine.sample_rate}): PATCH /v1/calibrations/${c.id}/shadow changes its rate`,
           );
         // A promotion's candidate is served to its step's share: mirroring it too would put it in two places, and every
-        // event of the promotion drops it from the served shadow set (service.ts appendEvent) while the log keeps it.
+        // event of the promotion drops it from the served shadow set (event-log.ts appendEvent) while the log keeps it.
         if ((await deps.promotions.open(c.gate_id))?.candidate_calibration_id === c.id)
           throw new AppError("conflict", `calibration ${c.id} is the candidate of the gate's open promotion: it cannot be a shadow until that ends`);
         if (inShadow.length >= MAX_SHADOWS_PER_GATE)

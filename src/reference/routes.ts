@@ -2,15 +2,15 @@ import { Hono } from "hono";
 import { ROUTES } from "../contract";
 import type { RouteEnv } from "../platform/env";
 import { handle } from "../platform/http/handle";
-import { notMigrated } from "../platform/readiness";
+import { notMigrated, schemaComplete } from "../platform/readiness";
 import type { ReferenceDeps } from "./deps";
 
 /** Unauthenticated: liveness (also the trivial baseline route of the read-path benchmark), the service index, the OpenAPI document. */
 export const referenceRoutes = new Hono<RouteEnv<ReferenceDeps>>();
 
 handle(referenceRoutes, ROUTES.health, async (c) => {
-  const missing = await c.get("deps").missingTables();
-  if (missing.length > 0) throw notMigrated(missing);
+  const missing = await c.get("deps").missingSchema();
+  if (!schemaComplete(missing)) throw notMigrated(missing);
   return c.json({ ok: true, ready: true }, 200);
 });
 handle(referenceRoutes, ROUTES.openapi, (c) => c.json(c.get("deps").openApiDocument(), 200));

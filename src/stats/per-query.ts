@@ -2,7 +2,7 @@
  * Per-query statistics of a gate. Queries, not candidates, are the sampling unit: the candidates of one query are
  * scored against the same question and move together (docs/drift.md, "What is tested").
  *
- * Queries are given flat: `sortedByQuery` holds each query's scores contiguously, `offsets` has Q+1 entries and query
+ * Queries are given flat: `scores` holds each query's scores contiguously, `offsets` has Q+1 entries and query
  * q spans [offsets[q], offsets[q+1]).
  */
 import { EMPTY_CONTEXT_STRATA, stratumOf } from "./empty-context";

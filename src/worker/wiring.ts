@@ -21,7 +21,7 @@ import type { Env } from "../platform/env";
 import { AppError } from "../platform/errors";
 import { cryptoRandomHex16 } from "../platform/ids";
 import { KV_CACHE_TTL_SECONDS } from "../platform/limits";
-import { missingTables } from "../platform/readiness";
+import { missingSchema } from "../platform/readiness";
 import { D1PromotionStore } from "../promotions/d1-store";
 import type { PromotionDeps } from "../promotions/deps";
 import { supersedeOnActivation } from "../promotions/service";
@@ -250,9 +250,9 @@ export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => 
     loginThrottle: isolate.loginThrottle,
     // /healthz: a misconfiguration (503 misconfigured) before the schema probe (503 not_migrated), so the check that
     // needs no I/O answers first and the healthy answer is unchanged.
-    missingTables: async () => {
+    missingSchema: async () => {
       checkRuntimeConfig(env);
-      return missingTables(env.DB, isolate.migrated);
+      return missingSchema(env.DB, isolate.migrated);
     },
     openApiDocument: isolate.openApiDocument,
   };

@@ -35,7 +35,7 @@ type EventReader = Pick<DashboardDeps["calibrations"], "events">;
 
 /**
  * The log rows covering [from, now) of the gate whose newest row has seq `headSeq` (GateState.headSeq). Assumes a
- * gate's rows are in time order as they are in seq order (each is written after the one before it: store.ts append).
+ * gate's rows are in time order as they are in seq order (each is written after the one before it: calibrations/store.ts append).
  */
 export async function logForRange(gateId: string, from: string, headSeq: number, store: EventReader): Promise<RangeLog> {
   const first = await store.events(gateId, 0, GATE_LOG_PAGE_ROWS);
