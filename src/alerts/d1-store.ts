@@ -124,16 +124,17 @@ export class D1AlertStore implements AlertStore {
     return { alert, opened: alert.id === c.id };
   }
 
-  async occurrences(alertId: string, limit: number): Promise<AlertOccurrence[]> {
+  async occurrences(alertId: string, limit: number, before: number | null = null): Promise<AlertOccurrence[]> {
     const { results } = await this.db
-      // Numbered over every stored occurrence of the alert before the newest `limit` are taken.
+      // Numbered over every stored occurrence of the alert (alert_occurrences_by_alert, migrations/0004) before the
+      // page (`seq < before`) is taken, so a later page's numbers are those the first page would give the same rows.
       .prepare(
         `SELECT seq, number, seen_at, summary, details, calibration_ids FROM (
            SELECT seq, ROW_NUMBER() OVER (ORDER BY seq) AS number, seen_at, summary, details, calibration_ids
            FROM alert_occurrences WHERE alert_id = ?
-         ) ORDER BY seq DESC LIMIT ?`,
+         ) WHERE seq < ? ORDER BY seq DESC LIMIT ?`,
       )
-      .bind(alertId, limit)
+      .bind(alertId, before ?? Number.MAX_SAFE_INTEGER, limit)
       .all<{ seq: number; number: number; seen_at: string; summary: string; details: string; calibration_ids: string }>();
     return results.map((r) => ({
       ...r,

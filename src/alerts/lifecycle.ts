@@ -145,9 +145,30 @@ export async function acknowledgeAlert(id: string, actor: string, note: string |
   return mustGet(id, deps);
 }
 
-export async function alertOccurrences(id: string, limit: number, deps: AlertDeps): Promise<AlertOccurrence[]> {
+/** A page of an alert's occurrences and the cursor of the next (null on the last). */
+export interface AlertOccurrencesPage {
+  readonly alert_id: string;
+  readonly occurrences: AlertOccurrence[];
+  readonly next_cursor: string | null;
+}
+
+/**
+ * A page of the alert's occurrences, newest first (by `seq`, which only grows), from `cursor` on: GET
+ * /v1/alerts/{id}/occurrences and the alert page. A cursor names a position among one alert's occurrences, so one
+ * made for another alert (or by another listing) is a 400. 404 for an unknown alert.
+ */
+export async function alertOccurrencesPage(id: string, limit: number, cursor: string | undefined, deps: AlertDeps): Promise<AlertOccurrencesPage> {
+  const before = seqOfCursor(cursor, "alert-occurrences", id);
   await mustGet(id, deps);
-  return deps.alerts.occurrences(id, limit);
+  // One more than the page, to know whether another follows without a second query.
+  const rows = await deps.alerts.occurrences(id, limit + 1, before);
+  const occurrences = rows.slice(0, limit);
+  const last = occurrences[occurrences.length - 1];
+  return {
+    alert_id: id,
+    occurrences,
+    next_cursor: rows.length > limit && last !== undefined ? cursorOf(last.seq, "alert-occurrences", id) : null,
+  };
 }
 
 export async function resolveAlert(id: string, actor: string, given: string | null, deps: AlertDeps): Promise<Alert> {

@@ -5,7 +5,7 @@ import { AppError } from "../platform/errors";
 import { handle } from "../platform/http/handle";
 import { gateIdOf } from "../platform/ids";
 import type { AlertListDeps } from "./deps";
-import { acknowledgeAlert, alertOccurrences, listAlertsPage, listGateAlertsPage, resolveAlert } from "./lifecycle";
+import { acknowledgeAlert, alertOccurrencesPage, listAlertsPage, listGateAlertsPage, resolveAlert } from "./lifecycle";
 
 export const alertRoutes = new Hono<RouteEnv<AlertListDeps>>();
 
@@ -44,7 +44,7 @@ handle(alertRoutes, ROUTES.getAlert, async (c, { params }) => {
 });
 
 handle(alertRoutes, ROUTES.listAlertOccurrences, async (c, { params, query }) =>
-  c.json({ alert_id: params.id, occurrences: await alertOccurrences(params.id, query.limit, c.get("deps")) }, 200),
+  c.json(await alertOccurrencesPage(params.id, query.limit, query.cursor, c.get("deps")), 200),
 );
 
 handle(alertRoutes, ROUTES.acknowledgeAlert, { body: "request" }, async (c, { params, body }) =>

@@ -62,8 +62,12 @@ export interface AlertStore extends RaisedShiftAlerts {
    * the kind exist and this would open another (checked atomically with the insert).
    */
   raise(candidate: Alert, opened: WebhookEventInput, maxUnresolvedOfKind?: number): Promise<{ alert: Alert; opened: boolean } | null>;
-  /** The alert's newest `limit` occurrences, newest first, each with its `number` among all the alert's stored ones. */
-  occurrences(alertId: string, limit: number): Promise<AlertOccurrence[]>;
+  /**
+   * The alert's newest `limit` occurrences whose `seq` is below `before` (all without it), newest first, each with its
+   * `number` among all the alert's stored ones. `seq` only grows, so an occurrence recorded while a caller pages sorts
+   * above every `before` it already holds: following the `seq` of each page's last row visits every occurrence once.
+   */
+  occurrences(alertId: string, limit: number, before?: number | null): Promise<AlertOccurrence[]>;
   get(id: string): Promise<Alert | null>;
   /** In `filter.order` (newest opened first by default; a repeat does not move an alert). */
   list(filter: AlertFilter): Promise<Alert[]>;

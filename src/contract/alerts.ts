@@ -84,4 +84,10 @@ export const AlertOccurrence = z.object({
 });
 export type AlertOccurrence = z.infer<typeof AlertOccurrence>;
 
-export const AlertOccurrenceQuery = z.object({ limit: PageLimit });
+export const AlertOccurrenceQuery = z.object({ limit: PageLimit, cursor: Cursor.optional() });
+
+/**
+ * A page of an alert's occurrences, newest first (by `seq`); `next_cursor` (null on the last page) goes back as
+ * `cursor` for older ones, with the same alert.
+ */
+export const AlertOccurrencePage = z.object({ alert_id: z.string(), occurrences: z.array(AlertOccurrence), next_cursor: z.string().nullable() });

@@ -1,6 +1,6 @@
 /** The alert operations of the route table: listing alerts and their occurrences, acknowledging and resolving them. */
-import { Alert, AlertAction, AlertOccurrenceQuery, AlertQuery } from "./alerts";
-import { AlertList, AlertOccurrenceList } from "./envelopes";
+import { Alert, AlertAction, AlertOccurrencePage, AlertOccurrenceQuery, AlertQuery } from "./alerts";
+import { AlertList } from "./envelopes";
 import { json, type RouteSpec } from "./route-spec";
 
 export const alertRoutes = {
@@ -28,9 +28,9 @@ export const alertRoutes = {
     path: "/v1/alerts/{id}/occurrences",
     tag: "alerts",
     scope: "read",
-    summary: "Every occurrence of an alert with its own numbers, newest first",
+    summary: "The occurrences of an alert with their own numbers, newest first, a page at a time",
     query: AlertOccurrenceQuery,
-    responses: { 200: { description: "occurrences", schema: AlertOccurrenceList } },
+    responses: { 200: { description: "a page of occurrences", schema: AlertOccurrencePage } },
     errors: [400, 404],
   },
   acknowledgeAlert: {

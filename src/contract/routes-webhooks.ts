@@ -1,7 +1,7 @@
 /** The webhook operations of the route table: endpoints, their deliveries, and replaying one. */
-import { DeliveryList, WebhookEndpointList } from "./envelopes";
+import { WebhookEndpointList } from "./envelopes";
 import { IDEMPOTENCY_KEY_HEADER, json, type RouteSpec } from "./route-spec";
-import { Delivery, DeliveryQuery, WebhookCreate, WebhookDeleted, WebhookEndpoint, WebhookUpdate } from "./webhooks";
+import { Delivery, DeliveryPage, DeliveryQuery, WebhookCreate, WebhookDeleted, WebhookEndpoint, WebhookUpdate } from "./webhooks";
 
 export const webhookRoutes = {
   createWebhook: {
@@ -48,9 +48,9 @@ export const webhookRoutes = {
     path: "/v1/webhooks/deliveries",
     tag: "webhooks",
     scope: "admin",
-    summary: "Webhook deliveries",
+    summary: "Webhook deliveries, newest first, a page at a time",
     query: DeliveryQuery,
-    responses: { 200: { description: "deliveries", schema: DeliveryList } },
+    responses: { 200: { description: "a page of deliveries", schema: DeliveryPage } },
     errors: [400],
   },
   replayDelivery: {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { atMostCharacters, PageLimit, StoredText } from "./common";
+import { atMostCharacters, Cursor, PageLimit, StoredText } from "./common";
 import { MAX_FILTER_ID_LENGTH, MAX_WEBHOOK_DESCRIPTION_LENGTH, MAX_WEBHOOK_URL_LENGTH } from "./limits";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -75,6 +75,13 @@ export const DeliveryQuery = z.object({
   status: DeliveryStatus.optional(),
   endpoint_id: z.string().max(MAX_FILTER_ID_LENGTH, atMostCharacters(MAX_FILTER_ID_LENGTH)).optional(),
   limit: PageLimit,
+  cursor: Cursor.optional(),
 });
+
+/**
+ * A page of deliveries, newest first (by `created_at`, then by `id`); `next_cursor` (null on the last page) goes back
+ * as `cursor` for older ones, with the same filters.
+ */
+export const DeliveryPage = z.object({ deliveries: z.array(Delivery), next_cursor: z.string().nullable() });
 
 export const WebhookDeleted = z.object({ id: z.string(), deleted_at: z.string(), deleted_by: z.string(), failed_deliveries: z.number().int() });

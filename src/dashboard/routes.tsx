@@ -287,7 +287,7 @@ dashboardRoutes.get("/ui/alerts", requireSession, async (c) => {
 });
 
 dashboardRoutes.get("/ui/alerts/:id", requireSession, async (c) => {
-  const view = await alertView(c.req.param("id"), c.get("principal"), c.get("deps"));
+  const view = await alertView(c.req.param("id"), c.get("principal"), c.get("deps"), c.req.query("cursor") || undefined);
   const done = c.req.query("done") ?? "";
   const flash = FLASH[done] ?? alertActionNotice(done, view.alert);
   return c.html(<AlertPage view={view} principal={c.get("principal")} csrf={c.get("csrf")} flash={flash} />);

@@ -5,7 +5,7 @@
 import type { Delivery } from "../contract";
 import { AppError } from "../platform/errors";
 import { equalityWhere, isUniqueViolation } from "../platform/sql";
-import type { DeliveryFilter, DueDelivery, StoredEndpoint, WebhookStore } from "./store";
+import type { DeliveryFilter, DeliveryPage, DueDelivery, StoredEndpoint, WebhookStore } from "./store";
 
 interface EndpointRow {
   id: string;
@@ -17,9 +17,10 @@ interface EndpointRow {
   created_at: string;
   updated_at: string;
 }
-const SELECT_DELIVERY = `SELECT d.id, d.event_id, ev.type AS event_type, ev.alert_id, d.endpoint_id, d.status, d.attempts,
-  d.next_attempt_at, d.last_status, d.last_error, d.delivered_at, d.created_at, d.updated_at
-  FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id`;
+const DELIVERY_COLUMNS = `d.id, d.event_id, ev.type AS event_type, ev.alert_id, d.endpoint_id, d.status, d.attempts,
+  d.next_attempt_at, d.last_status, d.last_error, d.delivered_at, d.created_at, d.updated_at`;
+const DELIVERY_TABLES = "webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id";
+const SELECT_DELIVERY = `SELECT ${DELIVERY_COLUMNS} FROM ${DELIVERY_TABLES}`;
 
 const ENDPOINT_COLUMNS = "id, url, secret, description, enabled, disabled_reason, created_at, updated_at";
 
@@ -186,17 +187,35 @@ export class D1WebhookStore implements WebhookStore {
     ]);
   }
 
-  async deliveries(filter: DeliveryFilter): Promise<Delivery[]> {
+  /**
+   * Keyset pages over (created_at DESC, id): the cursor row's pair is read by its rowid, and the page starts after it.
+   * Each API filter has an index in that order (migrations/0013), so a page reads its own rows, not every newer one;
+   * an alert's deliveries (one per endpoint and event, of two events at most) are found through its events.
+   */
+  async deliveries(filter: DeliveryFilter): Promise<DeliveryPage> {
     const where = equalityWhere([
       ["d.status", filter.status],
       ["d.endpoint_id", filter.endpoint_id],
+      ["ev.alert_id", filter.alert_id],
     ]);
-    const params = where.params;
+    const at = (column: "created_at" | "id") => `(SELECT ${column} FROM webhook_deliveries WHERE rowid = ?)`;
+    // `created_at <=` on its own, so the index seeks to the cursor's time instead of reading every newer row
+    const after =
+      filter.before == null
+        ? { sql: where.sql, params: [] }
+        : {
+            sql: `${where.sql === "" ? "WHERE" : `${where.sql} AND`} d.created_at <= ${at("created_at")} AND (d.created_at < ${at("created_at")} OR d.id > ${at("id")})`,
+            params: [filter.before, filter.before, filter.before],
+          };
     const { results } = await this.db
-      .prepare(`${SELECT_DELIVERY} ${where.sql} ORDER BY d.created_at DESC, d.id LIMIT ?`)
-      .bind(...params, filter.limit)
-      .all<Delivery>();
-    return results;
+      .prepare(`SELECT d.rowid AS position, ${DELIVERY_COLUMNS} FROM ${DELIVERY_TABLES} ${after.sql} ORDER BY d.created_at DESC, d.id LIMIT ?`)
+      .bind(...where.params, ...after.params, filter.limit + 1)
+      .all<Delivery & { position: number }>();
+    const rows = results.slice(0, filter.limit);
+    return {
+      items: rows.map(({ position: _, ...d }) => d),
+      next: results.length > filter.limit ? rows[rows.length - 1]!.position : null,
+    };
   }
 
   async delivery(id: string): Promise<Delivery | null> {

@@ -7,15 +7,25 @@
  */
 import type { Delivery } from "../contract";
 import { AppError } from "../platform/errors";
+import { cursorOf, seqOfCursor } from "../platform/http/cursor";
 import { MAX_WEBHOOK_RETRY_AFTER_MS, WEBHOOK_BATCH, WEBHOOK_LEASE_MS, WEBHOOK_RETRY_DELAYS_MS, WEBHOOK_TIMEOUT_MS } from "../platform/limits";
 import type { DeliveryDeps, WebhookDeps } from "./deps";
 import { webhookHeaders } from "./signature";
+import type { DeliveryFilter } from "./store";
 
+/**
+ * A page of the deliveries that match, newest first, and the cursor of the next page (null on the last): GET
+ * /v1/webhooks/deliveries and an alert's page. A cursor names a position among the deliveries these filters select,
+ * so one passed back with other filters (or made by another listing) is a 400.
+ */
 export async function listDeliveries(
-  filter: { status?: string | undefined; endpoint_id?: string | undefined; limit: number },
+  filter: Omit<DeliveryFilter, "before">,
+  cursor: string | undefined,
   deps: Pick<WebhookDeps, "webhooks">,
-): Promise<Delivery[]> {
-  return deps.webhooks.deliveries(filter);
+): Promise<{ deliveries: Delivery[]; next_cursor: string | null }> {
+  const scope = JSON.stringify([filter.status ?? null, filter.endpoint_id ?? null, filter.alert_id ?? null]);
+  const page = await deps.webhooks.deliveries({ ...filter, before: seqOfCursor(cursor, "deliveries", scope) });
+  return { deliveries: page.items, next_cursor: page.next === null ? null : cursorOf(page.next, "deliveries", scope) };
 }
 
 export async function replayDelivery(id: string, deps: WebhookDeps): Promise<Delivery> {

@@ -17,7 +17,9 @@ handle(webhookRoutes, ROUTES.createWebhook, { body: "webhook endpoint" }, async 
 
 handle(webhookRoutes, ROUTES.listWebhooks, async (c) => c.json({ endpoints: await listEndpoints(c.get("deps")) }, 200));
 
-handle(webhookRoutes, ROUTES.listDeliveries, async (c, { query }) => c.json({ deliveries: await listDeliveries(query, c.get("deps")) }, 200));
+handle(webhookRoutes, ROUTES.listDeliveries, async (c, { query: { cursor, ...filter } }) =>
+  c.json(await listDeliveries(filter, cursor, c.get("deps")), 200),
+);
 
 handle(webhookRoutes, ROUTES.replayDelivery, async (c, { params }) => c.json(await replayDelivery(params.id, c.get("deps")), 200));
 

@@ -29,7 +29,18 @@ export interface DueDelivery {
 export interface DeliveryFilter {
   readonly status?: string | undefined;
   readonly endpoint_id?: string | undefined;
+  /** Only the deliveries of this alert's events (the alert page's; not an API filter). */
+  readonly alert_id?: string | undefined;
   readonly limit: number;
+  /** Only deliveries after the one whose position this is (the `next` of the previous page). */
+  readonly before?: number | null | undefined;
+}
+
+/** A page of deliveries, newest first. */
+export interface DeliveryPage {
+  readonly items: Delivery[];
+  /** Pass back as `before` for the next page; null on the last page. */
+  readonly next: number | null;
 }
 
 export interface WebhookStore {
@@ -54,7 +65,14 @@ export interface WebhookStore {
   markFailed(id: string, lease: string, status: number | null, error: string, nextAttemptAt: string | null, now: string): Promise<boolean>;
   /** 410 Gone: disable the endpoint and fail its pending deliveries (they stay visible and replayable). */
   disableGone(endpointId: string, reason: string, now: string): Promise<void>;
-  deliveries(filter: DeliveryFilter): Promise<Delivery[]>;
+  /**
+   * The matching deliveries, newest first: by `created_at` (when the event was recorded), then by `id`. A position
+   * (`before`, `next`) is a delivery's rowid, read as that delivery's place in this order; `created_at` and `id` never
+   * change, so following `next` visits every delivery that existed at the first page once. One recorded while a caller
+   * pages sorts above the pages already read, unless its event was dated before them (an alarm raised after it waited
+   * in a gate monitor's outbox): then it is on a later page.
+   */
+  deliveries(filter: DeliveryFilter): Promise<DeliveryPage>;
   delivery(id: string): Promise<Delivery | null>;
   /** Pending again, due now, same event (same webhook-id and body). False while it is being sent. */
   replay(id: string, now: string): Promise<boolean>;

@@ -8,7 +8,7 @@ import {
   type AlertInput,
   acknowledgeAlert,
   actOnAlert,
-  alertOccurrences,
+  alertOccurrencesPage,
   raiseAlert,
   raiseCappedAlert,
   resolveAlert,
@@ -51,7 +51,9 @@ describe("alert lifecycle", () => {
       opened: false,
       alert: { id: first.alert.id, occurrences: 2, summary: "47 % against 30 %", first_summary: "41 % against 30 %" },
     });
-    expect((await alertOccurrences(first.alert.id, 10, deps)).map((o) => o.summary)).toEqual(["47 % against 30 %", "41 % against 30 %"]);
+    const { occurrences, next_cursor } = await alertOccurrencesPage(first.alert.id, 10, undefined, deps);
+    expect(occurrences.map((o) => o.summary)).toEqual(["47 % against 30 %", "41 % against 30 %"]);
+    expect(next_cursor).toBeNull();
     // one alert.opened event, however often it repeats
     expect(alerts.events.map((e) => e.type)).toEqual(["alert.opened"]);
     expect(JSON.parse(alerts.events[0]!.payload)).toMatchObject({ type: "alert.opened", data: { id: first.alert.id } });

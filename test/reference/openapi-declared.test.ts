@@ -1,6 +1,7 @@
 // What the OpenAPI document declares of the input matches what the contract's schemas accept, value for value: the
-// page size (`limit`), the resume point (`after`, Last-Event-ID), the path ids, the query defaults, the float32
-// upload's query parameters and the NDJSON content types. The same requests sent to the running Worker:
+// page size (`limit`) and the listing cursor (`cursor`, with the `next_cursor` every such listing answers), the resume
+// point (`after`, Last-Event-ID), the path ids, the query defaults, the float32 upload's query parameters and the
+// NDJSON content types. The same requests sent to the running Worker:
 // openapi-declared.workerd.test.ts.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -18,6 +19,10 @@ interface Param {
 }
 interface Doc {
   paths: Record<string, Record<string, { parameters?: Param[]; requestBody?: { content: Record<string, unknown> } }>>;
+}
+/** A JSON answer as the document declares it. */
+interface Answer {
+  content: Record<string, { schema: { properties: Record<string, unknown>; required: string[] } }>;
 }
 const doc = openApiDocument() as Doc;
 const routes = Object.values(S.ROUTES) as S.RouteSpec[];
@@ -81,6 +86,32 @@ describe("the OpenAPI document's query parameters", () => {
     }
     // the refusal's wording is the one the schema always had, for a value over the bound as for one of another form
     for (const s of ["201", "abc"]) expect(S.PageLimit.safeParse(s).error?.issues[0]?.message).toBe("must be a whole number from 1 to 200");
+  });
+
+  it("cursor: every listing with a limit declares an optional cursor of the contract's form and answers next_cursor, a string or null", () => {
+    const withLimit = routes.filter((spec) => spec.query?.shape.limit !== undefined);
+    expect(withLimit.map(name).sort()).toEqual(
+      [
+        "GET /v1/alerts",
+        "GET /v1/alerts/{id}/occurrences",
+        "GET /v1/calibrations",
+        "GET /v1/gates",
+        "GET /v1/gates/{gate_id}/promotions",
+        "GET /v1/webhooks/deliveries",
+      ].sort(),
+    );
+    for (const spec of withLimit) {
+      const cursor = params(spec).find((p) => p.name === "cursor");
+      expect(cursor, name(spec)).toMatchObject({ in: "query", required: false, schema: { type: "string" } });
+      const re = new RegExp(cursor!.schema.pattern!, "u");
+      for (const s of ["zl033h8o", "0000001", "garbage", "5", "5!!", "ZL033H8O", "", "0".repeat(18)]) {
+        expect(re.test(s), `${name(spec)} cursor=${s}`).toBe(S.Cursor.safeParse(s).success);
+      }
+      const answer = (doc.paths[spec.path]![spec.method] as unknown as { responses: Record<string, Answer> }).responses["200"]!;
+      const schema = answer.content["application/json"]!.schema;
+      expect(schema.properties.next_cursor, name(spec)).toEqual({ type: ["string", "null"] });
+      expect(schema.required, name(spec)).toContain("next_cursor");
+    }
   });
 
   it("after and Last-Event-ID: the declared pattern accepts exactly the seqs EventSeq accepts (0 to Number.MAX_SAFE_INTEGER)", () => {

@@ -5,17 +5,23 @@
  * what the API shows a token of the same scope: deliveries (which the API keeps from read tokens) are read only for
  * sessions whose scope the route table grants them.
  */
-import { alertOccurrences, listAlertsPage } from "../../alerts/lifecycle";
+import { alertOccurrencesPage, listAlertsPage } from "../../alerts/lifecycle";
 import { listGates } from "../../calibrations/registry";
-import { type Alert, type AlertKind, type AlertOccurrence, type AlertStatus, type Delivery, ROUTES } from "../../contract";
+import { type Alert, type AlertKind, type AlertOccurrence, type AlertStatus, type Delivery, MAX_WEBHOOK_ENDPOINTS, ROUTES } from "../../contract";
 import { grants, type Principal } from "../../platform/auth";
 import { AppError } from "../../platform/errors";
 import { listDeliveries } from "../../webhooks/delivery";
 import type { DashboardDeps } from "../deps";
 import { type SuggestedGate, suggestionsOf } from "./uncalibrated";
 
-/** Occurrences listed on an alert page, newest first (the API pages through more). */
+/** Occurrences per page of an alert page, newest first; the page links to older ones with the API's cursors. */
 export const ALERT_PAGE_OCCURRENCES = 50;
+
+/**
+ * Deliveries listed on an alert page: every one an alert can have (one per endpoint for each of its two events, its
+ * opening and its resolution, to at most MAX_WEBHOOK_ENDPOINTS endpoints each time).
+ */
+export const ALERT_PAGE_DELIVERIES = 2 * MAX_WEBHOOK_ENDPOINTS;
 
 /**
  * Alerts per page of the alert list (/ui/alerts) and on a gate page. The lists are in the store's "urgency" order (open,
@@ -60,10 +66,19 @@ export function byUrgency(a: Alert, b: Alert): number {
 
 export interface AlertView {
   readonly alert: Alert;
-  /** Newest first, at most ALERT_PAGE_OCCURRENCES. */
+  /** The newest occurrence (what the page leads with, on every page of occurrences); null for an alert without any. */
+  readonly latest: AlertOccurrence | null;
+  /** A page of occurrences, newest first, at most ALERT_PAGE_OCCURRENCES: the newest, or those from `cursor` on. */
   readonly occurrences: AlertOccurrence[];
-  /** The alert's webhook deliveries; null when the session's scope may not read deliveries (the API's rule). */
-  readonly deliveries: Delivery[] | null;
+  /** The cursor of the page of older occurrences; null when this page holds the oldest. */
+  readonly olderOccurrences: string | null;
+  /** Whether this page of occurrences was reached through a cursor (it is not the newest). */
+  readonly laterPage: boolean;
+  /**
+   * The alert's webhook deliveries, newest first, and whether it has more than ALERT_PAGE_DELIVERIES (by
+   * construction it has not); null when the session's scope may not read deliveries (the API's rule).
+   */
+  readonly deliveries: { readonly items: Delivery[]; readonly more: boolean } | null;
   /**
    * What the alert's gate serves now (its current calibration), so the page can tell it from what was served when
    * the alert was raised; null when the gate serves nothing or its listing could not be read.
@@ -92,20 +107,34 @@ async function servedNow(gateId: string, deps: DashboardDeps): Promise<ServedNow
     : { calibration_id: current.calibration_id, index_version: current.index_version, threshold: current.threshold };
 }
 
-/** Deliveries have no alert filter in the store: the newest page is filtered here. */
-const DELIVERY_SCAN = 100;
-
-export async function alertView(id: string, principal: Principal, deps: DashboardDeps): Promise<AlertView> {
+/**
+ * An alert page: the alert, a page of its occurrences (the newest, or from `cursor` on: GET
+ * /v1/alerts/{id}/occurrences's cursors, so a cursor it did not make is a 400) and, for a session that may read them,
+ * all its webhook deliveries.
+ */
+export async function alertView(id: string, principal: Principal, deps: DashboardDeps, cursor?: string): Promise<AlertView> {
   const alert = await deps.alerts.get(id);
   if (alert === null) throw new AppError("not_found", `alert ${id} does not exist`);
   // The same scope as GET /v1/webhooks/deliveries: a read session sees no endpoint ids and no receivers' errors.
   const mayReadDeliveries = grants(principal.scope, ROUTES.listDeliveries.scope);
-  const [occurrences, deliveries, served] = await Promise.all([
-    alertOccurrences(id, ALERT_PAGE_OCCURRENCES, deps),
-    mayReadDeliveries ? listDeliveries({ limit: DELIVERY_SCAN }, deps).then((all) => all.filter((d) => d.alert_id === id)) : null,
+  const [page, newest, deliveries, served] = await Promise.all([
+    alertOccurrencesPage(id, ALERT_PAGE_OCCURRENCES, cursor, deps),
+    // a page of older occurrences still leads with the newest
+    cursor === undefined ? null : deps.alerts.occurrences(id, 1),
+    mayReadDeliveries ? listDeliveries({ alert_id: id, limit: ALERT_PAGE_DELIVERIES }, undefined, deps) : null,
     // only a rebuild_shift alert's page names what is served now; the page stands without it
     alert.kind === "rebuild_shift" ? servedNow(alert.gate_id, deps).catch(() => null) : null,
   ]);
-  const suggestions = alert.kind === "uncalibrated_request" ? await suggestionsOf(occurrences[0]?.details ?? alert.details) : [];
-  return { alert, occurrences, deliveries, served, suggestions };
+  const latest = (newest ?? page.occurrences)[0] ?? null;
+  const suggestions = alert.kind === "uncalibrated_request" ? await suggestionsOf(latest?.details ?? alert.details) : [];
+  return {
+    alert,
+    latest,
+    occurrences: page.occurrences,
+    olderOccurrences: page.next_cursor,
+    laterPage: cursor !== undefined,
+    deliveries: deliveries === null ? null : { items: deliveries.deliveries, more: deliveries.next_cursor !== null },
+    served,
+    suggestions,
+  };
 }

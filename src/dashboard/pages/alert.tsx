@@ -1,8 +1,8 @@
 /**
  * One alert, for the person paged by it: what happened in one sentence (the latest occurrence's summary), its numbers
- * laid out by meaning (observed against expected, the band, the evidence, the window, the calibration), every
- * occurrence, what was done about it, and (for sessions whose scope may read them, as in the API) its webhook
- * deliveries. The raw numbers stay one click away.
+ * laid out by meaning (observed against expected, the band, the evidence, the window, the calibration), its
+ * occurrences a page at a time (newest first, linked to the older ones), what was done about it, and (for sessions
+ * whose scope may read them, as in the API) its webhook deliveries. The raw numbers stay one click away.
  */
 import { type Alert, type AlertOccurrence, MAX_NOTE_LENGTH } from "../../contract";
 import type { Principal } from "../../platform/auth";
@@ -70,11 +70,23 @@ function AuditTrail(props: { alert: Alert }) {
   );
 }
 
+/**
+ * What the occurrences table holds: "Newest first" when it is every occurrence; otherwise which numbers of how many
+ * (the newest occurrence's number is how many are stored), so a page never reads as the whole.
+ */
+function occurrencesCaption(v: AlertView): string {
+  if (v.olderOccurrences === null && !v.laterPage) return "Newest first";
+  const first = v.occurrences[0];
+  const last = v.occurrences[v.occurrences.length - 1];
+  if (first === undefined || last === undefined) return "No older occurrences";
+  return `Occurrences ${first.number} to ${last.number} of ${v.latest?.number ?? first.number}, newest first`;
+}
+
 export function AlertPage(props: { view: AlertView; principal: Principal; csrf: string; flash: string | null }) {
   const a = props.view.alert;
   const admin = grants(props.principal.scope, "admin");
   // The latest occurrence's numbers (the alert itself keeps its first); alerts stored before occurrences had none.
-  const latest: Pick<AlertOccurrence, "summary" | "details" | "seen_at"> = props.view.occurrences[0] ?? {
+  const latest: Pick<AlertOccurrence, "summary" | "details" | "seen_at"> = props.view.latest ?? {
     summary: a.summary,
     details: a.details,
     seen_at: a.last_seen_at,
@@ -129,10 +141,10 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
         </>
       )}
 
-      <h2 id="occurrences">All occurrences ({a.occurrences})</h2>
+      <h2 id="occurrences">Occurrences ({a.occurrences})</h2>
       <Table
         name="occurrences"
-        caption={a.occurrences > props.view.occurrences.length ? `The newest ${props.view.occurrences.length}` : "Newest first"}
+        caption={occurrencesCaption(props.view)}
         captionClass="muted"
         rows={numbered}
         rowAttrs={({ o }) => ({ "data-occurrence": String(o.seq) })}
@@ -142,18 +154,31 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
           { header: "Summary", cell: ({ o }) => unitsJoined(o.summary) },
         ]}
       />
+      {(props.view.olderOccurrences !== null || props.view.laterPage) && (
+        <nav class="ranges" aria-label="Occurrence pages" data-field="occurrence-pages">
+          {props.view.laterPage && <a href={`/ui/alerts/${a.id}#occurrences`}>Newest occurrences</a>}
+          {props.view.laterPage && props.view.olderOccurrences !== null && " · "}
+          {props.view.olderOccurrences !== null && (
+            <a href={`/ui/alerts/${a.id}?cursor=${props.view.olderOccurrences}#occurrences`} rel="next" data-field="older-occurrences">
+              Older occurrences
+            </a>
+          )}
+        </nav>
+      )}
 
       <h2 id="deliveries">Webhook deliveries</h2>
       {props.view.deliveries === null ? (
         <p class="muted" data-field="deliveries-hidden">
           Webhook deliveries need an admin token, as in the API (GET /v1/webhooks/deliveries).
         </p>
-      ) : props.view.deliveries.length === 0 ? (
+      ) : props.view.deliveries.items.length === 0 ? (
         <p>No webhook deliveries for this alert (no endpoint was enabled when it was raised).</p>
       ) : (
         <Table
           name="deliveries"
-          rows={props.view.deliveries}
+          caption={props.view.deliveries.more ? `The newest ${props.view.deliveries.items.length}` : "Newest first"}
+          captionClass="muted"
+          rows={props.view.deliveries.items}
           rowAttrs={(d) => ({ "data-delivery": d.id })}
           columns={[
             { header: "Event", cell: (d) => d.event_type },

@@ -11,8 +11,11 @@
 import { CURSOR_CHECK_LENGTH, Cursor } from "../../contract";
 import { AppError } from "../errors";
 
-/** The listings that page with cursors: a cursor is valid for the one that made it only. */
-export type CursorListing = "calibrations" | "gates" | "alerts" | "alerts-by-urgency" | "promotions";
+/**
+ * The listings that page with cursors: a cursor is valid for the one that made it only. A deliveries cursor holds the
+ * rowid of the page's last delivery, read back as that delivery's place in the listing's (created_at, id) order.
+ */
+export type CursorListing = "calibrations" | "gates" | "alerts" | "alerts-by-urgency" | "promotions" | "alert-occurrences" | "deliveries";
 
 /** 36^CURSOR_CHECK_LENGTH: the checks there are (about 2.2e9), so an arbitrary string passes once in that many. */
 const CHECK_SPACE = 36 ** CURSOR_CHECK_LENGTH;
