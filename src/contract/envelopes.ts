@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { Alert, AlertOccurrence } from "./alerts";
+import { Alert } from "./alerts";
 import { Calibration, ShiftReport, Warning } from "./calibrations";
 import { Activation, GateSummary } from "./serving";
-import { Delivery, WebhookEndpoint } from "./webhooks";
+import { WebhookEndpoint } from "./webhooks";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Response envelopes (listings and actions), so the client and the OpenAPI document need nothing else
@@ -36,9 +36,7 @@ export const ActivationResult = z.object({
 });
 /** A page of alerts, newest first; `next_cursor` (null on the last page) goes back as `cursor` for the next. */
 export const AlertList = z.object({ alerts: z.array(Alert), next_cursor: z.string().nullable() });
-export const AlertOccurrenceList = z.object({ alert_id: z.string(), occurrences: z.array(AlertOccurrence) });
 export const WebhookEndpointList = z.object({ endpoints: z.array(WebhookEndpoint) });
-export const DeliveryList = z.object({ deliveries: z.array(Delivery) });
 export const Health = z.object({ ok: z.boolean(), ready: z.boolean().optional() });
 /** GET / for API clients: what this is and where to read more. */
 export const ServiceIndex = z.object({

@@ -49,6 +49,11 @@ export const REQUIRED_SCHEMA = {
     "pending_listeners_by_time",
     "promotion_steps_unlogged",
     "webhook_endpoints_by_request",
+    "webhook_deliveries_newest",
+    "webhook_deliveries_by_status",
+    "webhook_deliveries_by_endpoint",
+    "webhook_deliveries_by_event",
+    "webhook_events_by_alert",
   ],
   columns: [
     ["alerts", "acknowledged_note"],

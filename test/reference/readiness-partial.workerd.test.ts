@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import type { Env } from "../../src/platform/env";
+import { REQUIRED_SCHEMA } from "../../src/platform/readiness";
 
 const db = (env as unknown as { UNMIGRATED_DB: D1Database }).UNMIGRATED_DB;
 const migrations = (env as unknown as { TEST_MIGRATIONS: D1Migration[] }).TEST_MIGRATIONS;
@@ -32,11 +33,13 @@ describe("readiness of a database migrated part of the way", () => {
     const { error } = await res.json<any>();
     expect(error.code).toBe("not_migrated");
     expect(error.details.missing_tables).toEqual([]);
-    expect(error.details.missing_indexes).toEqual(["promotion_steps_unlogged", "webhook_endpoints_by_request"]);
+    // 0011 makes an index; 0012 a column and an index; the later ones more indexes
+    const notApplied = REQUIRED_SCHEMA.indexes.slice(REQUIRED_SCHEMA.indexes.indexOf("promotion_steps_unlogged"));
+    expect(notApplied.slice(0, 2)).toEqual(["promotion_steps_unlogged", "webhook_endpoints_by_request"]);
+    expect(error.details.missing_indexes).toEqual(notApplied);
     expect(error.details.missing_columns).toEqual(["webhook_endpoints.created_by"]);
-    expect(error.message).toContain(
-      "(missing: index promotion_steps_unlogged, index webhook_endpoints_by_request, column webhook_endpoints.created_by)",
-    );
+    expect(error.message).toContain("(missing: index promotion_steps_unlogged, index webhook_endpoints_by_request, ");
+    expect(error.message).toContain(", column webhook_endpoints.created_by)");
     await apply(migrations.slice(last));
     const ready = await healthz();
     expect(ready.status).toBe(200);

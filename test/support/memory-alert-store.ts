@@ -67,8 +67,9 @@ export class MemoryAlertStore implements AlertStore {
     return raised;
   }
 
-  async occurrences(alertId: string, limit: number): Promise<AlertOccurrence[]> {
-    return structuredClone((this.#occurrences.get(alertId) ?? []).slice(0, limit));
+  async occurrences(alertId: string, limit: number, before: number | null = null): Promise<AlertOccurrence[]> {
+    const list = this.#occurrences.get(alertId) ?? [];
+    return structuredClone(list.filter((o) => o.seq < (before ?? Number.MAX_SAFE_INTEGER)).slice(0, limit));
   }
 
   async get(id: string): Promise<Alert | null> {

@@ -43,6 +43,8 @@ const readBody = async (req: IncomingMessage): Promise<string> => {
 };
 
 let server: Server | null = null;
+/** The "hang" hooks' pending answers, cleared at teardown (a pending one would keep vitest's process alive). */
+const hanging = new Set<NodeJS.Timeout>();
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   server = createServer(async (req, res) => {
@@ -84,8 +86,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
       });
       const extra: Record<string, string> =
         h.mode === "throttled" ? { "retry-after": "7200" } : h.mode === "redirect" ? { location: "http://169.254.169.254/latest/meta-data/" } : {};
-      if (h.mode === "hang") setTimeout(() => res.writeHead(204).end(), HANG_MS);
-      else res.writeHead(answered, extra).end();
+      if (h.mode === "hang") {
+        const timer = setTimeout(() => {
+          hanging.delete(timer);
+          res.writeHead(204).end();
+        }, HANG_MS);
+        hanging.add(timer);
+      } else res.writeHead(answered, extra).end();
     } else {
       res.writeHead(404).end();
     }
@@ -95,6 +102,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("receiverOrigin", `http://127.0.0.1:${port}`);
   return async () => {
     // A "hang" hook's request is still open for up to HANG_MS after its test gave up on it: close() alone waits for it.
+    for (const timer of hanging) clearTimeout(timer);
+    hanging.clear();
     server!.closeAllConnections();
     await new Promise<void>((resolve) => server!.close(() => resolve()));
   };

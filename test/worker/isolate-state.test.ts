@@ -26,6 +26,7 @@ const STATELESS: Record<string, string> = {
   "test/support/worker.ts:counter": "uniqueGate's counter: it only grows, so names stay unique across files",
   "test/support/webhook-receiver.ts:hooks": "vitest's global setup: runs in the main process, not in a test file",
   "test/support/webhook-receiver.ts:server": "vitest's global setup: runs in the main process, not in a test file",
+  "test/support/webhook-receiver.ts:hanging": "vitest's global setup: runs in the main process, not in a test file",
 };
 /** Hono routers: routes are registered while the module is evaluated and never change afterwards. */
 const ROUTER = /^new Hono\b/u;
