@@ -54,7 +54,7 @@ function usedBytes(db: DatabaseSync): number {
 
 const db = new DatabaseSync(":memory:");
 const sql = sqlStorage(db);
-migrate({ sql, transactionSync: <T>(fn: () => T): T => fn() });
+migrate({ sql, transactionSync: <T>(fn: () => T): T => fn() }, () => 0);
 const baseline = usedBytes(db);
 const series = new Series(sql);
 
@@ -112,7 +112,7 @@ const thirtyDays = JSON.parse(answer).buckets.length as number;
 // A gate at the cap: MAX_SERIES_BUCKETS rows (three calibrations writing for 30 days), the worst case per object.
 const capDb = new DatabaseSync(":memory:");
 const capSql = sqlStorage(capDb);
-migrate({ sql: capSql, transactionSync: <T>(fn: () => T): T => fn() });
+migrate({ sql: capSql, transactionSync: <T>(fn: () => T): T => fn() }, () => 0);
 const capBase = usedBytes(capDb);
 const capSeries = new Series(capSql);
 for (let h = 0; h < SERIES_RETENTION_MS / SERIES_BUCKET_MS; h++) {

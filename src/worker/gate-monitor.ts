@@ -41,8 +41,10 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc, G
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#monitor = new Monitor(ctx.storage);
-    this.#hub = new Hub(ctx, () => Date.now());
+    // the object's clock, injected below it (the monitor's migration ledger, the hub's replay buffer)
+    const now = () => Date.now();
+    this.#monitor = new Monitor(ctx.storage, now);
+    this.#hub = new Hub(ctx, now);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HUB_PING, HUB_PONG));
   }
 

@@ -147,9 +147,13 @@ CREATE INDEX IF NOT EXISTS series_by_time ON series (bucket_start);
   },
 ];
 
-/** Applies every migration the object has not run, each in its own transaction with its ledger row; returns their ids. */
+/**
+ * Applies every migration the object has not run, each in its own transaction with its ledger row (dated by `now`,
+ * ms); returns their ids.
+ */
 export function migrate(
   storage: Pick<DurableObjectStorage, "sql" | "transactionSync">,
+  now: () => number,
   migrations: readonly MonitorMigration[] = MONITOR_MIGRATIONS,
 ): number[] {
   const sql = storage.sql;
@@ -165,7 +169,7 @@ export function migrate(
     if (done.has(m.id)) continue;
     storage.transactionSync(() => {
       m.apply(sql);
-      sql.exec("INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)", m.id, m.name, Date.now());
+      sql.exec("INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)", m.id, m.name, now());
     });
     applied.push(m.id);
   }

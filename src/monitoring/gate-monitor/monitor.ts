@@ -63,10 +63,10 @@ export class Monitor {
   /** Alarms decided and not yet raised in D1: the host drains it. */
   readonly outbox: AlertOutbox;
 
-  /** Brings the object's schema up to date (migrations.ts) before anything reads it. */
-  constructor(storage: MonitorStorage) {
+  /** Brings the object's schema up to date (migrations.ts) before anything reads it; `now` (ms) dates its ledger rows. */
+  constructor(storage: MonitorStorage, now: () => number) {
     this.#storage = storage;
-    migrate(storage);
+    migrate(storage, now);
     const sql = storage.sql;
     this.#ledger = new BatchLedger(sql);
     this.#windows = new Windows(sql);
