@@ -48,14 +48,31 @@ export interface CalibrationResult {
 /** Max offending indices listed in a 422 for out-of-range probability scores. */
 const MAX_LISTED_OFFENDERS = 10;
 
-function checkProbabilityScale(scores: ArrayLike<number>, path: string): void {
+/**
+ * Where the i-th score of an upload is, as the caller wrote it: `scores[i]`, or `queries[q][j]` (query q's j-th
+ * candidate) for a per-query upload, whose scores arrive flattened (`offsets`: query q spans [offsets[q],
+ * offsets[q+1])). O(log Q).
+ */
+export function scorePath(offsets: Uint32Array | null, i: number): string {
+  if (offsets === null) return `scores[${i}]`;
+  let lo = 0;
+  let hi = offsets.length - 2; // the last query
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (offsets[mid]! <= i) lo = mid;
+    else hi = mid - 1;
+  }
+  return `queries[${lo}][${i - offsets[lo]!}]`;
+}
+
+function checkProbabilityScale(scores: ArrayLike<number>, path: (i: number) => string): void {
   const details: ErrorDetail[] = [];
   let bad = 0;
   for (let i = 0; i < scores.length; i++) {
     const s = scores[i]!;
     if (s < 0 || s > 1) {
       bad++;
-      if (details.length < MAX_LISTED_OFFENDERS) details.push({ path: `${path}[${i}]`, message: `${s} is outside 0..1` });
+      if (details.length < MAX_LISTED_OFFENDERS) details.push({ path: path(i), message: `${s} is outside 0..1` });
     }
   }
   if (bad > 0) {
@@ -86,13 +103,13 @@ export async function calibrate(
   if (input.scores.length === 0) throw invalid("no scores", [{ path: "scores", message: "must not be empty" }]);
   for (let i = 0; i < input.scores.length; i++) {
     if (!Number.isFinite(input.scores[i]!)) {
-      throw invalid("scores must be finite numbers", [{ path: `scores[${i}]`, message: `${input.scores[i]} is not finite` }]);
+      throw invalid("scores must be finite numbers", [{ path: scorePath(input.offsets, i), message: `${input.scores[i]} is not finite` }]);
     }
   }
   if (meta.score_scale === "probability") {
-    checkProbabilityScale(input.scores, input.offsets ? "queries(flattened)" : "scores");
+    checkProbabilityScale(input.scores, (i) => scorePath(input.offsets, i));
     if (meta.policy.kind === "carry" && typeof meta.policy.reference === "object" && "scores" in meta.policy.reference) {
-      checkProbabilityScale(meta.policy.reference.scores, "policy.reference.scores");
+      checkProbabilityScale(meta.policy.reference.scores, (i) => `policy.reference.scores[${i}]`);
     }
   }
 

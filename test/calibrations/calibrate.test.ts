@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type CalibrationResult, calibrate } from "../../src/calibrations/calibrate";
+import { type CalibrationResult, calibrate, scorePath } from "../../src/calibrations/calibrate";
 import { CalibrationMeta } from "../../src/contract";
 import { AppError } from "../../src/platform/errors";
 import { gateIdOf } from "../../src/platform/ids";
@@ -308,13 +308,13 @@ describe("calibrate: refusals", () => {
     await expectNothingStored(s);
   });
 
-  it("probability scale names flattened query positions for query uploads", async () => {
+  it("probability scale names each out-of-range score by its query and candidate for query uploads", async () => {
     const s = setup();
     const scores = Float64Array.from([0.1, 0.2, 0.3, 7, 0.5]);
     const err = await rejection(
       calibrate({ meta: metaOf({ score_scale: "probability" }), scores, offsets: Uint32Array.from([0, 2, 5]) }, "alice", s.deps),
     );
-    expect(err.details).toEqual([{ path: "queries(flattened)[3]", message: "7 is outside 0..1" }]);
+    expect(err.details).toEqual([{ path: "queries[1][1]", message: "7 is outside 0..1" }]);
     await expectNothingStored(s);
   });
 
@@ -414,5 +414,20 @@ describe("calibrate: activate false", () => {
     expect(rows.map((row) => [row.index_version, row.calibration_id])).toEqual([["v1", v1.id]]);
     expect(await s.projection.get(gateId, null)).toEqual(published);
     expect(await s.projection.get(gateId, "v2")).toBeNull();
+  });
+});
+
+describe("scorePath", () => {
+  it("names a flattened score by its query and candidate, empty queries and the last query included", () => {
+    const offsets = Uint32Array.from([0, 2, 2, 5, 6]);
+    expect([0, 1, 2, 3, 4, 5].map((i) => scorePath(offsets, i))).toEqual([
+      "queries[0][0]",
+      "queries[0][1]",
+      "queries[2][0]",
+      "queries[2][1]",
+      "queries[2][2]",
+      "queries[3][0]",
+    ]);
+    expect(scorePath(null, 7)).toBe("scores[7]");
   });
 });
