@@ -3,6 +3,7 @@
 // those sizes too (a guarded calibration's target: docs/drift.md).
 import { describe, expect, it } from "vitest";
 import type { Calibration, Promotion } from "../../src/contract";
+import { textWidth } from "../../src/dashboard/charts/scale";
 import { PromotionTimeline, stateWords } from "../../src/dashboard/pages/promotion";
 import { liveDecisionOf as decision } from "../support/live-decisions";
 
@@ -91,4 +92,63 @@ describe("a promotion's state in words", () => {
   ] as const)("%s", (state, step, percent, words) => {
     expect(stateWords({ state, step, percent, plan })).toBe(words);
   });
+});
+
+describe("the promotion's step chart labels", () => {
+  const kinds = ["started", "paused", "resumed", "advanced", "paused", "resumed", "advanced", "paused", "resumed", "rolled_back", "paused"] as const;
+  const withSteps = (count: number): Promotion =>
+    ({
+      ...promotion(false),
+      state: "rolled_back",
+      evidence: null,
+      steps: kinds
+        .slice(0, count)
+        .map((kind, i) => ({
+          id: `s${i}`,
+          kind,
+          cause: "operator",
+          step: 0,
+          percent: kind === "rolled_back" ? 0 : 10,
+          seq: i + 1,
+          at: "2026-12-01T00:00:00.000Z",
+          actor: "alice",
+          numbers: {},
+        })),
+    }) as unknown as Promotion;
+
+  /** Each layout's labels: [left, right] and baseline y, by the charts' own text-width estimate. */
+  async function labelsOf(p: Promotion) {
+    const html = String(await PromotionTimeline({ promotions: [p], calibrations: [] as Calibration[] })!.toString());
+    return [...html.matchAll(/<svg [^>]*data-chart="promotion" data-layout="(\w+)"[^>]*>([\s\S]*?)<\/svg>/gu)].map((m) => {
+      const width = Number(/viewBox="0 0 (\d+)/u.exec(m[0])![1]);
+      const labels = [...m[2]!.matchAll(/<g data-step="[^"]*">[\s\S]*?<text ([^>]*)>([^<]*)<\/text>/gu)].map((t) => {
+        const x = Number(/\bx="([\d.]+)"/u.exec(t[1]!)![1]);
+        const y = Number(/\by="([\d.]+)"/u.exec(t[1]!)![1]);
+        const anchor = /text-anchor="(\w+)"/u.exec(t[1]!)?.[1] ?? "start";
+        const w = textWidth(t[2]!, 12);
+        const left = anchor === "end" ? x - w : anchor === "middle" ? x - w / 2 : x;
+        return { text: t[2]!, left, right: left + w, y };
+      });
+      return { layout: m[1]!, width, labels };
+    });
+  }
+
+  for (const count of [2, 3, 5, 7, 9, 11]) {
+    it(`${count} transitions: no two labels overlap, every label inside the chart, the first and the last always drawn`, async () => {
+      for (const { layout, width, labels } of await labelsOf(withSteps(count))) {
+        expect(labels.length, layout).toBeGreaterThanOrEqual(Math.min(count, 2));
+        expect(labels[0]!.text, layout).toBe("started");
+        expect(labels.at(-1)!.text, layout).toBe(kinds[count - 1]!.replace("_", " "));
+        for (const l of labels) {
+          expect(l.left, `${layout}: ${l.text}`).toBeGreaterThanOrEqual(0);
+          expect(l.right, `${layout}: ${l.text}`).toBeLessThanOrEqual(width);
+        }
+        for (let i = 0; i < labels.length; i++)
+          for (let j = i + 1; j < labels.length; j++) {
+            const [a, b] = [labels[i]!, labels[j]!];
+            if (a.y === b.y) expect(a.right <= b.left || b.right <= a.left, `${layout}: "${a.text}" and "${b.text}" overlap`).toBe(true);
+          }
+      }
+    });
+  }
 });

@@ -5,7 +5,7 @@
  */
 import { type Calibration, LiveDecision, type Promotion, type PromotionStepRecord, type StepEvidence } from "../../contract";
 import { LIVE_EQUIVALENCE_ALPHA, LIVE_SHIFT_ALPHA } from "../../monitoring/live-decision";
-import { inPoints, num, pct, percent, unitsJoined } from "../charts/scale";
+import { inPoints, num, pct, percent, textWidth, unitsJoined } from "../charts/scale";
 import { versionName } from "./calibration-roles";
 import { when } from "./layout";
 import { Table } from "./table";
@@ -20,6 +20,8 @@ const LAYOUTS = {
 } as const;
 /** A transition's label width in viewBox units at 12 px ("rolled back", the longest, is about 70), an estimate that errs wide. */
 const LABEL_WIDTH = 80;
+/** The least room between two labels of a row, in viewBox units. */
+const LABEL_GAP = 4;
 const MARK = { paused: "#a86b00", rolled_back: "#a8401a", superseded: "#555" } as const;
 
 /** Percentage points to one decimal, signed ("+5.0", "-1.2"), as the alert sentences write them. */
@@ -141,6 +143,21 @@ function Timeline(props: { p: Promotion; layout: keyof typeof LAYOUTS }) {
   // two rows of labels when a slot is narrower than a label (the narrow layout with several transitions)
   const twoRows = (W - M.left - M.right) / n < LABEL_WIDTH && steps.length > 2;
   const anchor = (i: number) => (i === 0 ? "start" : i === steps.length - 1 ? "end" : "middle");
+  const label = (i: number) => steps[i]!.kind.replace("_", " ");
+  const span = (i: number): [number, number] => {
+    const w = textWidth(label(i), 12);
+    const left = anchor(i) === "start" ? x(i) : anchor(i) === "end" ? x(i) - w : x(i) - w / 2;
+    return [left, left + w];
+  };
+  // Which labels are drawn: the first and the last always, then each other one in its row when it clears the labels
+  // beside it there (LABEL_GAP apart); with many transitions some are left out, every one stays in the table below.
+  const drawn = new Set<number>([0, steps.length - 1]);
+  const rowOf = (i: number) => (twoRows ? i % 2 : 0);
+  for (let i = 1; i < steps.length - 1; i++) {
+    const [left, right] = span(i);
+    const clear = [...drawn].every((j) => rowOf(j) !== rowOf(i) || span(j)[1] + LABEL_GAP <= left || right + LABEL_GAP <= span(j)[0]);
+    if (clear) drawn.add(i);
+  }
   let d = "";
   steps.forEach((s, i) => {
     d += i === 0 ? `M${x(0)},${y(s.percent)}` : `H${x(i)}V${y(s.percent)}`;
@@ -163,9 +180,11 @@ function Timeline(props: { p: Promotion; layout: keyof typeof LAYOUTS }) {
         return (
           <g data-step={s.kind}>
             <circle cx={x(i)} cy={y(s.percent)} r={s.kind in MARK ? 6 : 4} fill={color} stroke="#fff" strokeWidth="1" />
-            <text x={x(i)} y={twoRows && i % 2 === 1 ? H - 6 : H - (twoRows ? 22 : 8)} textAnchor={anchor(i)} fontSize="12" fill="#1a1a1a">
-              {s.kind.replace("_", " ")}
-            </text>
+            {drawn.has(i) && (
+              <text x={x(i)} y={rowOf(i) === 1 ? H - 6 : H - (twoRows ? 22 : 8)} textAnchor={anchor(i)} fontSize="12" fill="#1a1a1a">
+                {label(i)}
+              </text>
+            )}
           </g>
         );
       })}
