@@ -101,19 +101,17 @@ describe("the promotion's step chart labels", () => {
       ...promotion(false),
       state: "rolled_back",
       evidence: null,
-      steps: kinds
-        .slice(0, count)
-        .map((kind, i) => ({
-          id: `s${i}`,
-          kind,
-          cause: "operator",
-          step: 0,
-          percent: kind === "rolled_back" ? 0 : 10,
-          seq: i + 1,
-          at: "2026-12-01T00:00:00.000Z",
-          actor: "alice",
-          numbers: {},
-        })),
+      steps: kinds.slice(0, count).map((kind, i) => ({
+        id: `s${i}`,
+        kind,
+        cause: "operator",
+        step: 0,
+        percent: kind === "rolled_back" ? 0 : 10,
+        seq: i + 1,
+        at: "2026-12-01T00:00:00.000Z",
+        actor: "alice",
+        numbers: {},
+      })),
     }) as unknown as Promotion;
 
   /** Each layout's labels: [left, right] and baseline y, by the charts' own text-width estimate. */
