@@ -2,6 +2,7 @@
 export declare const PLACEHOLDER_IDS: readonly string[];
 export declare const LOCAL_WRANGLER_COMMANDS: readonly string[];
 export declare const DRY_RUN_VARIABLE: string;
+export declare const DEPLOY_ARGS_VARIABLE: string;
 export declare const OBSERVATION_INGEST_MODES: readonly string[];
 export declare const QUEUE_CREATE_COMMANDS: readonly string[];
 export declare const RELAXED_ENVIRONMENTS: readonly string[];
@@ -12,6 +13,10 @@ export declare function cliVars(args: readonly string[]): Record<string, string>
 export declare function deployConfigProblems(toml: string, vars?: Readonly<Record<string, string>>): string[];
 export declare function ingestProblems(toml: string, vars?: Readonly<Record<string, string>>): string[];
 export declare function varProblems(toml: string, vars?: Readonly<Record<string, string>>): string[];
-export declare function guardMode(env: Readonly<Record<string, string | undefined>>): { check: boolean; reason?: string };
+export declare function guardMode(env: Readonly<Record<string, string | undefined>>, args?: readonly string[]): { check: boolean; reason?: string };
+/** Whether a `wrangler deploy` command line asks for a dry run (`--dry-run`, `--dry-run=true`; not `--dry-run false`). */
+export declare function isDryRun(args: readonly string[]): boolean;
+/** The command line the guard checks: `argv`, else the one scripts/deploy.mjs handed down in DEPLOY_ARGS_VARIABLE. */
+export declare function guardArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): readonly string[];
 /** The guard over `path` (wrangler.toml) with the vars of `args`; prints the refusal; returns the exit code (1: refused). */
 export declare function runGuard(args: readonly string[], env: Readonly<Record<string, string | undefined>>, path?: string): number;

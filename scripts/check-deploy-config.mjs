@@ -26,6 +26,13 @@ export const LOCAL_WRANGLER_COMMANDS = ["dev", "types"];
 export const DRY_RUN_VARIABLE = "SCOREGATE_DRY_RUN";
 
 /**
+ * The `wrangler deploy` command line scripts/deploy.mjs checked, as JSON, in the environment of the wrangler it starts:
+ * wrangler runs this guard again as its build command, with no arguments, and the guard reads the command line from
+ * here, so a `--var` that replaced a wrangler.toml value is checked the same way both times.
+ */
+export const DEPLOY_ARGS_VARIABLE = "SCOREGATE_DEPLOY_ARGS";
+
+/**
  * The vars a `wrangler deploy` command line sets, as wrangler reads them: `--var A:1 B:2` (every following argument
  * up to the next option), repeated `--var A:1 --var B:2`, and `--var=A:1`; the value is everything after the first
  * colon (none: empty), a later NAME wins, and nothing after `--` counts. wrangler deploys them over wrangler.toml's
@@ -103,7 +110,9 @@ export function varProblems(toml, vars = {}) {
   for (const [name, { ok, range }] of Object.entries(DRIFT_VAR_RANGES)) {
     const { value: raw, where } = deployedVar(toml, vars, name);
     if (raw !== undefined && raw.trim() !== "" && !ok(Number(raw))) {
-      problems.push(`${name} = "${raw}" ${where} is not a number ${range}: the Worker would answer 503 misconfigured on /metrics and observations`);
+      problems.push(
+        `${name} = "${raw}" ${where} is not a number ${range}: the Worker would answer 503 misconfigured on /healthz, /metrics and observation ingest`,
+      );
     }
   }
   return problems;
@@ -140,11 +149,31 @@ export function ingestProblems(toml, vars = {}) {
  * for a local wrangler command or a declared dry run; `{ check: true }` otherwise, including when run directly (no
  * WRANGLER_COMMAND) and for any wrangler command not known to stay local (fail closed).
  */
-export function guardMode(env) {
+export function guardMode(env, args = []) {
   const command = env.WRANGLER_COMMAND;
   if (command !== undefined && LOCAL_WRANGLER_COMMANDS.includes(command)) return { check: false, reason: `wrangler ${command} uploads nothing` };
   if (env[DRY_RUN_VARIABLE] === "1") return { check: false, reason: `${DRY_RUN_VARIABLE}=1: a dry run, nothing is uploaded` };
+  if (isDryRun(args)) return { check: false, reason: "--dry-run: nothing is uploaded" };
   return { check: true };
+}
+
+/**
+ * Whether a `wrangler deploy` command line asks for a dry run: `--dry-run` (not followed by `false`, which wrangler's
+ * parser reads as its value) or `--dry-run=true`, before any `--`. Anything else is a deploy (fail closed).
+ */
+export function isDryRun(args) {
+  for (let i = 0; i < args.length && args[i] !== "--"; i++) {
+    if (args[i] === "--dry-run=true") return true;
+    if (args[i] === "--dry-run" && args[i + 1] !== "false") return true;
+  }
+  return false;
+}
+
+/** The command line the guard checks: its own arguments, else the one scripts/deploy.mjs handed down (DEPLOY_ARGS_VARIABLE). */
+export function guardArgs(argv, env) {
+  if (argv.length > 0 || env[DEPLOY_ARGS_VARIABLE] === undefined) return argv;
+  const handed = JSON.parse(env[DEPLOY_ARGS_VARIABLE]);
+  return Array.isArray(handed) && handed.every((a) => typeof a === "string") ? handed : argv;
 }
 
 /** The wrangler.toml the guard reads: the one next to it (a deploy with `--config other.toml` is not checked against the other). */
@@ -155,7 +184,7 @@ export const WRANGLER_TOML = fileURLToPath(new URL("../wrangler.toml", import.me
  * says this run uploads nothing; prints the refusal, or the queue reminder, on stderr. Returns the exit code: 1 refused.
  */
 export function runGuard(args, env, path = WRANGLER_TOML) {
-  const mode = guardMode(env);
+  const mode = guardMode(env, args);
   if (!mode.check) return 0;
   const toml = readFileSync(path, "utf8");
   const problems = deployConfigProblems(toml, cliVars(args));
@@ -174,4 +203,4 @@ export function runGuard(args, env, path = WRANGLER_TOML) {
 }
 
 // Run directly: the arguments are a `wrangler deploy` command line (none when wrangler runs it as the build command).
-if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = runGuard(process.argv.slice(2), process.env);
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = runGuard(guardArgs(process.argv.slice(2), process.env), process.env);

@@ -5,7 +5,7 @@
 // command only, so a `guard && assets && wrangler deploy` chain would hand them to wrangler alone.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { runGuard } from "./check-deploy-config.mjs";
+import { DEPLOY_ARGS_VARIABLE, runGuard } from "./check-deploy-config.mjs";
 import { vendorAssets } from "./vendor-assets.mjs";
 
 /** wrangler's own bin, the one `npx wrangler` resolves to, run with this node. */
@@ -14,7 +14,9 @@ const WRANGLER_BIN = fileURLToPath(new URL("../node_modules/wrangler/bin/wrangle
 const args = process.argv.slice(2);
 if (runGuard(args, process.env) !== 0) process.exit(1);
 vendorAssets();
-const wrangler = spawnSync(process.execPath, [WRANGLER_BIN, "deploy", ...args], { stdio: "inherit" });
+// wrangler runs the guard again as its build command, with no arguments: it reads these (DEPLOY_ARGS_VARIABLE)
+const env = { ...process.env, [DEPLOY_ARGS_VARIABLE]: JSON.stringify(args) };
+const wrangler = spawnSync(process.execPath, [WRANGLER_BIN, "deploy", ...args], { stdio: "inherit", env });
 if (wrangler.error !== undefined) console.error(`scoregate: could not run wrangler: ${wrangler.error.message}`);
 // Killed by a signal, wrangler has no status: that is a failed deploy too.
 process.exit(wrangler.status ?? 1);

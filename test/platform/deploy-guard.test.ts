@@ -5,11 +5,14 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   cliVars,
+  DEPLOY_ARGS_VARIABLE,
   DRIFT_VAR_RANGES,
   DRY_RUN_VARIABLE,
   deployConfigProblems,
+  guardArgs,
   guardMode,
   ingestProblems,
+  isDryRun,
   RELAXED_ENVIRONMENTS,
   varProblems,
 } from "../../scripts/check-deploy-config.mjs";
@@ -26,6 +29,7 @@ function runGuard(env: Record<string, string>): { status: number | null; stderr:
   const base = { ...process.env };
   delete base.WRANGLER_COMMAND;
   delete base[DRY_RUN_VARIABLE];
+  delete base[DEPLOY_ARGS_VARIABLE];
   const r = spawnSync(process.execPath, ["scripts/check-deploy-config.mjs"], { env: { ...base, ...env } as NodeJS.ProcessEnv, encoding: "utf8" });
   return { status: r.status, stderr: r.stderr };
 }
@@ -34,7 +38,7 @@ function runGuard(env: Record<string, string>): { status: number | null; stderr:
 function cleanEnv(home: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !k.startsWith("CLOUDFLARE_") && k !== DRY_RUN_VARIABLE && k !== "WRANGLER_COMMAND") env[k] = v;
+    if (v !== undefined && !k.startsWith("CLOUDFLARE_") && ![DRY_RUN_VARIABLE, DEPLOY_ARGS_VARIABLE, "WRANGLER_COMMAND"].includes(k)) env[k] = v;
   }
   return { ...env, HOME: home, XDG_CONFIG_HOME: home, CI: "true", WRANGLER_SEND_METRICS: "false" };
 }
@@ -130,8 +134,9 @@ describe("deploy guard", () => {
     () => {
       const home = mkdtempSync(join(tmpdir(), "scoregate-deploy-guard-"));
       try {
-        // a declared dry run: the guard passes it, and wrangler bundles into the --outdir it was given, nothing uploaded
-        const env = { ...cleanEnv(home), [DRY_RUN_VARIABLE]: "1" } as NodeJS.ProcessEnv;
+        // --dry-run, with the placeholder ids: both guards (deploy.mjs's, then wrangler's build command, which reads the
+        // command line deploy.mjs hands down) pass it, and wrangler bundles into the --outdir it was given, nothing uploaded
+        const env = cleanEnv(home) as NodeJS.ProcessEnv;
         const outdir = join(home, "out");
         const ok = spawnSync(process.execPath, ["scripts/deploy.mjs", "--dry-run", "--outdir", outdir, "--var", "DRIFT_ALPHA:0.01"], {
           env,
@@ -231,6 +236,34 @@ describe("deploy guard", () => {
     }
     expect(runGuard({ WRANGLER_COMMAND: "dev" }).status).toBe(0);
     expect(runGuard({ WRANGLER_COMMAND: "deploy", [DRY_RUN_VARIABLE]: "1" }).status).toBe(0);
+  });
+
+  it("as the build command of the wrangler scripts/deploy.mjs starts: checks the command line handed down, --var and --dry-run included", () => {
+    // a --var the command line set is checked in place of wrangler.toml's value the second time too
+    const relaxed = runGuard({ WRANGLER_COMMAND: "deploy", [DEPLOY_ARGS_VARIABLE]: JSON.stringify(["--var", "ENVIRONMENT:development"]) });
+    expect(relaxed.status).toBe(1);
+    expect(relaxed.stderr).toContain('ENVIRONMENT = "development" from --var relaxes production rules');
+    // a dry run uploads nothing, placeholder ids or not
+    expect(runGuard({ WRANGLER_COMMAND: "deploy", [DEPLOY_ARGS_VARIABLE]: JSON.stringify(["--dry-run", "--outdir", "x"]) }).status).toBe(0);
+    // without it, the build command has only wrangler.toml: refused for the placeholder ids
+    expect(runGuard({ WRANGLER_COMMAND: "deploy" }).status).toBe(1);
+  });
+
+  it("reads a dry run from the command line as wrangler does, and anything else as a deploy", () => {
+    expect(isDryRun(["--dry-run"])).toBe(true);
+    expect(isDryRun(["--var", "A:1", "--dry-run", "--outdir", "x"])).toBe(true);
+    expect(isDryRun(["--dry-run=true"])).toBe(true);
+    expect(isDryRun(["--dry-run", "false"])).toBe(false);
+    expect(isDryRun(["--dry-run=false"])).toBe(false);
+    expect(isDryRun(["--", "--dry-run"])).toBe(false);
+    expect(isDryRun([])).toBe(false);
+    expect(guardMode({}, ["--dry-run"]).check).toBe(false);
+    expect(guardMode({ WRANGLER_COMMAND: "deploy" }, ["--dry-run", "false"]).check).toBe(true);
+    // the guard's own arguments win; a handed-down line that is not a list of strings is ignored
+    expect(guardArgs(["--var", "A:1"], { [DEPLOY_ARGS_VARIABLE]: '["--dry-run"]' })).toEqual(["--var", "A:1"]);
+    expect(guardArgs([], { [DEPLOY_ARGS_VARIABLE]: '["--dry-run"]' })).toEqual(["--dry-run"]);
+    expect(guardArgs([], { [DEPLOY_ARGS_VARIABLE]: '{"a":1}' })).toEqual([]);
+    expect(guardArgs([], {})).toEqual([]);
   });
 
   it("is wrangler.toml's [build] command, and npm run deploy:dry declares its dry run", () => {
