@@ -53,7 +53,7 @@ export const Alert = z.object({
 export type Alert = z.infer<typeof Alert>;
 
 export const AlertQuery = z.object({
-  gate_id: z.string().max(MAX_FILTER_ID_LENGTH, atMostCharacters(MAX_FILTER_ID_LENGTH)).optional(),
+  gate_id: z.string().min(1, { error: "must not be empty" }).max(MAX_FILTER_ID_LENGTH, atMostCharacters(MAX_FILTER_ID_LENGTH)).optional(),
   index: Id.optional(),
   embedding: Id.optional(),
   reranker: Id.optional(),

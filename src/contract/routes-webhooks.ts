@@ -51,7 +51,7 @@ export const webhookRoutes = {
     summary: "Webhook deliveries, newest first, a page at a time",
     query: DeliveryQuery,
     responses: { 200: { description: "a page of deliveries", schema: DeliveryPage } },
-    errors: [400],
+    errors: [400, 404],
   },
   replayDelivery: {
     method: "post",

@@ -73,7 +73,7 @@ export type Delivery = z.infer<typeof Delivery>;
 
 export const DeliveryQuery = z.object({
   status: DeliveryStatus.optional(),
-  endpoint_id: z.string().max(MAX_FILTER_ID_LENGTH, atMostCharacters(MAX_FILTER_ID_LENGTH)).optional(),
+  endpoint_id: z.string().min(1, { error: "must not be empty" }).max(MAX_FILTER_ID_LENGTH, atMostCharacters(MAX_FILTER_ID_LENGTH)).optional(),
   limit: PageLimit,
   cursor: Cursor.optional(),
 });

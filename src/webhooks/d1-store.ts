@@ -72,10 +72,10 @@ export class D1WebhookStore implements WebhookStore {
     return results.map(toEndpoint);
   }
 
-  async endpoint(id: string): Promise<StoredEndpoint | null> {
+  async endpoint(id: string, withDeleted = false): Promise<StoredEndpoint | null> {
     const row = await this.db
-      .prepare(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = ? AND deleted_at IS NULL`)
-      .bind(id)
+      .prepare(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = ?1 AND (?2 OR deleted_at IS NULL)`)
+      .bind(id, withDeleted ? 1 : 0)
       .first<EndpointRow>();
     return row ? toEndpoint(row) : null;
   }

@@ -23,6 +23,10 @@ export async function listDeliveries(
   cursor: string | undefined,
   deps: Pick<WebhookDeps, "webhooks">,
 ): Promise<{ deliveries: Delivery[]; next_cursor: string | null }> {
+  // An endpoint that never existed is a typo, not "no deliveries" (a deleted one's deliveries stay listed).
+  if (filter.endpoint_id !== undefined && (await deps.webhooks.endpoint(filter.endpoint_id, true)) === null) {
+    throw new AppError("not_found", `webhook endpoint ${filter.endpoint_id} does not exist (GET /v1/webhooks lists the endpoints)`);
+  }
   const scope = JSON.stringify([filter.status ?? null, filter.endpoint_id ?? null, filter.alert_id ?? null]);
   const page = await deps.webhooks.deliveries({ ...filter, before: seqOfCursor(cursor, "deliveries", scope) });
   return { deliveries: page.items, next_cursor: page.next === null ? null : cursorOf(page.next, "deliveries", scope) };

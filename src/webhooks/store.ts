@@ -55,7 +55,8 @@ export interface WebhookStore {
   /** Retires an endpoint and fails its pending deliveries, atomically; null when it does not exist (or was deleted). */
   deleteEndpoint(id: string, actor: string, now: string): Promise<{ failed_deliveries: number } | null>;
   endpoints(): Promise<StoredEndpoint[]>;
-  endpoint(id: string): Promise<StoredEndpoint | null>;
+  /** The endpoint, or null when there is none; a deleted one only with `withDeleted` (its deliveries stay listed). */
+  endpoint(id: string, withDeleted?: boolean): Promise<StoredEndpoint | null>;
   updateEndpoint(e: StoredEndpoint): Promise<void>;
   /** Claims the most overdue due delivery of an enabled endpoint with a lease until `leaseUntil`, or null. */
   claimNext(now: string, leaseUntil: string): Promise<DueDelivery | null>;

@@ -170,3 +170,21 @@ describe("GET /v1/webhooks/deliveries pages with a cursor", () => {
     expect((await deliveries({ limit: 1, cursor: unfiltered })).deliveries).toHaveLength(1);
   });
 });
+
+describe("GET /v1/webhooks/deliveries's endpoint filter", () => {
+  it("refuses an empty id, answers 404 for an id that never existed, and lists a deleted endpoint's deliveries", async () => {
+    const empty = await expectError(await call("GET", `/v1/webhooks/deliveries?endpoint_id=`), 400, "bad_request");
+    expect(empty.details).toEqual([{ path: "endpoint_id", message: "must not be empty" }]);
+    const typo = await expectError(await call("GET", `/v1/webhooks/deliveries?${qs({ endpoint_id: "whk_nope" })}`), 404, "not_found");
+    expect(typo.message).toBe("webhook endpoint whk_nope does not exist (GET /v1/webhooks lists the endpoints)");
+    const [a] = await threeEndpoints("deleted-filter");
+    await opened(new Date(base + 5_000), [a!]);
+    await callJson("DELETE", `/v1/webhooks/${a}`, 200);
+    const listed = await deliveries({ endpoint_id: a });
+    expect(listed.deliveries.length).toBeGreaterThan(0);
+    expect(listed.deliveries.every((d) => d.endpoint_id === a)).toBe(true);
+    // the alerts listing's gate filter: empty is refused too, not read as a gate named ""
+    const gate = await expectError(await call("GET", "/v1/alerts?gate_id="), 400, "bad_request");
+    expect(gate.details).toEqual([{ path: "gate_id", message: "must not be empty" }]);
+  });
+});
