@@ -4,7 +4,7 @@
  * occurrences a page at a time (newest first, linked to the older ones), what was done about it, and (for sessions
  * whose scope may read them, as in the API) its webhook deliveries. The raw numbers stay one click away.
  */
-import { type Alert, type AlertOccurrence, MAX_NOTE_LENGTH } from "../../contract";
+import { type Alert, type AlertOccurrence, type Delivery, MAX_NOTE_LENGTH } from "../../contract";
 import type { Principal } from "../../platform/auth";
 import { grants } from "../../platform/auth";
 import { unitsJoined } from "../charts/scale";
@@ -13,6 +13,16 @@ import { AlertGuidance } from "./alert-guidance";
 import { numbersByMeaning, RawNumbers } from "./alert-numbers";
 import { AdminForm, gateName, Layout, when } from "./layout";
 import { Table } from "./table";
+
+/**
+ * A delivery's last response in words: its error as recorded, which names the status already ("HTTP 500", "410 Gone:
+ * endpoint disabled"); the status alone when there is no error (a 2xx); the network error when there was no response.
+ */
+export function lastResponse(d: Pick<Delivery, "last_status" | "last_error">): string {
+  if (d.last_status === null) return d.last_error ?? "–";
+  if (d.last_error === null) return `HTTP ${d.last_status}`;
+  return new RegExp(`^(HTTP )?${d.last_status}\\b`, "u").test(d.last_error) ? d.last_error : `HTTP ${d.last_status}: ${d.last_error}`;
+}
 
 /**
  * The notice after an action that changed nothing because the alert was already past it (`done` is
@@ -187,7 +197,7 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
             { header: "Attempts", num: true, cell: (d) => d.attempts },
             {
               header: "Last response",
-              cell: (d) => (d.last_status === null ? (d.last_error ?? "–") : `HTTP ${d.last_status}${d.last_error ? `: ${d.last_error}` : ""}`),
+              cell: lastResponse,
             },
             { header: "Next attempt", cell: (d) => when(d.next_attempt_at) },
             admin && {
