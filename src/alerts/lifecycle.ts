@@ -158,8 +158,8 @@ export interface AlertOccurrencesPage {
  * made for another alert (or by another listing) is a 400. 404 for an unknown alert.
  */
 export async function alertOccurrencesPage(id: string, limit: number, cursor: string | undefined, deps: AlertDeps): Promise<AlertOccurrencesPage> {
+  await mustGet(id, deps); // an unknown alert is 404 whatever the cursor
   const before = seqOfCursor(cursor, "alert-occurrences", id);
-  await mustGet(id, deps);
   // One more than the page, to know whether another follows without a second query.
   const rows = await deps.alerts.occurrences(id, limit + 1, before);
   const occurrences = rows.slice(0, limit);

@@ -54,7 +54,13 @@ const FLASH: Record<string, string> = {
   acknowledged: "Acknowledged.",
   resolved: "Resolved.",
   replayed: "Delivery queued again.",
+  "other-cursor":
+    "That page of occurrences is not one of this alert's (a link from another alert's page, or an edited address): these are its newest.",
 };
+
+/** Whether `e` is the refusal of a listing cursor (platform/http/cursor.ts seqOfCursor). */
+const isCursorRefusal = (e: unknown): boolean =>
+  e instanceof AppError && e.code === "bad_request" && Array.isArray(e.details) && e.details.some((d) => d.path === "cursor");
 
 export const dashboardRoutes = new Hono<DashboardBindings>();
 
@@ -287,7 +293,15 @@ dashboardRoutes.get("/ui/alerts", requireSession, async (c) => {
 });
 
 dashboardRoutes.get("/ui/alerts/:id", requireSession, async (c) => {
-  const view = await alertView(c.req.param("id"), c.get("principal"), c.get("deps"), c.req.query("cursor") || undefined);
+  const id = c.req.param("id");
+  const cursor = c.req.query("cursor") || undefined;
+  // A page address a person followed from another alert or edited: the alert's newest occurrences, saying so, rather
+  // than the API's 400 (the API keeps it: a client passing cursors back must hear that it mixed them up).
+  const view = await alertView(id, c.get("principal"), c.get("deps"), cursor).catch((e: unknown) => {
+    if (cursor !== undefined && isCursorRefusal(e)) return null;
+    throw e;
+  });
+  if (view === null) return c.redirect(`/ui/alerts/${encodeURIComponent(id)}?done=other-cursor`, 303);
   const done = c.req.query("done") ?? "";
   const flash = FLASH[done] ?? alertActionNotice(done, view.alert);
   return c.html(<AlertPage view={view} principal={c.get("principal")} csrf={c.get("csrf")} flash={flash} />);

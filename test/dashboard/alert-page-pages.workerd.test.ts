@@ -79,15 +79,33 @@ describe("an alert page's occurrences", () => {
     const one = occurrencesOf(await page(`/ui/alerts/${few}`, cookie));
     expect(one).toMatchObject({ numbers: [3, 2, 1], caption: "Newest first", older: null, newest: false });
 
-    // a cursor this alert's pages did not make is refused, not read as the first page: another alert's, a tampered one
+    // a cursor this alert's pages did not make is not read as a page of it (another alert's, a tampered one): the page
+    // sends the reader to the alert's newest occurrences, saying why
     const otherCursor = occurrencesOf(await page(`/ui/alerts/${await raised("page-many-third", 60)}`, cookie))
       .older!.split("cursor=")[1]!
       .split("#")[0]!;
     const own = first.older!.split("cursor=")[1]!.split("#")[0]!;
     for (const bad of [otherCursor, `${own.slice(0, -1)}${own.endsWith("1") ? "2" : "1"}`, "not a cursor"]) {
-      const res = await worker.fetch(`http://scoregate.test/ui/alerts/${id}?cursor=${encodeURIComponent(bad)}`, { headers: { cookie } });
-      expect(res.status, bad).toBe(400);
+      const res = await worker.fetch(`http://scoregate.test/ui/alerts/${id}?cursor=${encodeURIComponent(bad)}`, {
+        headers: { cookie },
+        redirect: "manual",
+      });
+      expect(res.status, bad).toBe(303);
+      expect(res.headers.get("location"), bad).toBe(`/ui/alerts/${id}?done=other-cursor`);
     }
+    const redirected = await page(`/ui/alerts/${id}?done=other-cursor`, cookie);
+    expect(redirected).toContain("That page of occurrences is not one of this alert&#39;s");
+    expect(occurrencesOf(redirected).numbers).toEqual(range(120, 71));
+    // the API keeps refusing it: a client that passes cursors back must hear it mixed them up
+    const api = await worker.fetch(`http://scoregate.test/v1/alerts/${id}/occurrences?cursor=${encodeURIComponent(otherCursor)}`, {
+      headers: { authorization: `Bearer ${TOKENS.read}` },
+    });
+    expect(api.status).toBe(400);
+    // and an unknown alert is 404 whatever the cursor
+    const unknown = await worker.fetch(`http://scoregate.test/v1/alerts/alr_nope/occurrences?cursor=${encodeURIComponent(own)}`, {
+      headers: { authorization: `Bearer ${TOKENS.read}` },
+    });
+    expect(unknown.status).toBe(404);
   }, 30_000);
 
   it("lists the alert's own webhook deliveries, also after more than a page of other alerts' deliveries", async () => {
