@@ -70,7 +70,8 @@ export const REQUIRED_SCHEMA = {
   ],
 } as const satisfies { tables: readonly string[]; indexes: readonly string[]; columns: readonly (readonly [string, string])[] };
 
-export const MIGRATE_COMMAND = "npx wrangler d1 migrations apply DB --remote (locally: --local, which npm start runs)";
+export const MIGRATE_COMMAND =
+  "npx wrangler d1 migrations apply DB --remote (locally: --local, which npm start runs, with the --persist-to <dir> the local database was started with, if any)";
 
 /** What a database lacks of REQUIRED_SCHEMA; all empty: migrated. */
 export interface MissingSchema {
