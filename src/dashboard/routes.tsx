@@ -56,6 +56,8 @@ const FLASH: Record<string, string> = {
   replayed: "Delivery queued again.",
   "other-cursor":
     "That page of occurrences is not one of this alert's (a link from another alert's page, or an edited address): these are its newest.",
+  "other-list-cursor":
+    "That page is not one of this list's (a link made for other filters, or an edited address): this is the first page of these filters.",
 };
 
 /** Whether `e` is the refusal of a listing cursor (platform/http/cursor.ts seqOfCursor). */
@@ -280,7 +282,15 @@ dashboardRoutes.get("/ui/alerts", requireSession, async (c) => {
   const index = c.req.query("index")?.trim() || undefined;
   const gateId = c.req.query("gate_id")?.trim() || undefined;
   const cursor = c.req.query("cursor") || undefined;
-  const list = await alertList({ kind, status, index, gate_id: gateId }, cursor, c.get("deps"));
+  // A page address made for other filters, or edited: the first page of these filters, saying so (as the alert page).
+  const list = await alertList({ kind, status, index, gate_id: gateId }, cursor, c.get("deps")).catch((e: unknown) => {
+    if (cursor !== undefined && isCursorRefusal(e)) return null;
+    throw e;
+  });
+  if (list === null) {
+    const filters = Object.entries({ status, kind, index, gate_id: gateId }).filter(([, v]) => v !== undefined) as [string, string][];
+    return c.redirect(`/ui/alerts?${new URLSearchParams([...filters, ["done", "other-list-cursor"]])}`, 303);
+  }
   return c.html(
     <AlertsPage
       list={list}
@@ -288,6 +298,7 @@ dashboardRoutes.get("/ui/alerts", requireSession, async (c) => {
       firstPage={cursor === undefined}
       principal={c.get("principal")}
       csrf={c.get("csrf")}
+      flash={FLASH[c.req.query("done") ?? ""] ?? null}
     />,
   );
 });

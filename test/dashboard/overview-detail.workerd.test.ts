@@ -4,15 +4,17 @@
 // an old open alert is listed first, the pages reach every alert, the index filter reaches past the first page.
 // Alerts are seeded through the alert store: raising a hundred drift alerts through the monitor would take a hundred
 // batches and prove nothing more about the pages.
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { D1AlertStore } from "../../src/alerts/d1-store";
 import type { Alert } from "../../src/contract";
 import { ALERT_LIST_PAGE_SIZE } from "../../src/dashboard/data/alerts";
 import { OVERVIEW_DETAIL_ROWS } from "../../src/dashboard/data/overview";
 import { openAlert } from "../support/alert-record";
-import { call, callJson, spreadScores, TOKENS } from "../support/worker";
+import { callJson, spreadScores, TOKENS } from "../support/worker";
 import { page, session } from "./session-support";
+
+const worker = (exports as unknown as { default: Fetcher }).default;
 
 /** Per row of one table of the overview (data-table="alarms" or "gates"): its gate id and its row's HTML. */
 const rowsOf = (html: string, table: string): { gate: string; html: string }[] => {
@@ -165,8 +167,19 @@ describe("alert lists with more alerts than a page", () => {
     const ownIds = [open.id, ...newer.filter((_, i) => i % 10 !== 0).reverse()];
     expect([...gatePage.ids, ...rest.pages.flat()]).toEqual(ownIds);
 
-    // A cursor the list did not make is refused, not read as the first page.
-    const bad = await call("GET", "/ui/alerts?cursor=not%20a%20cursor", { token: null, headers: { cookie } });
-    expect(bad.status).toBe(400);
+    // A cursor the list did not make is not read as a page of it (an edited address, or one made for other filters):
+    // the first page of the same filters, saying so.
+    const own = gatePage.next!.split("cursor=")[1]!;
+    for (const [address, filters] of [
+      ["/ui/alerts?cursor=not%20a%20cursor", ""],
+      [`/ui/alerts?index=al-list&status=open&cursor=${own}`, "status=open&index=al-list&"],
+    ] as const) {
+      const bad = await worker.fetch(`http://scoregate.test${address}`, { headers: { cookie }, redirect: "manual" });
+      expect(bad.status, address).toBe(303);
+      expect(bad.headers.get("location"), address).toBe(`/ui/alerts?${filters}done=other-list-cursor`);
+    }
+    const landed = await page("/ui/alerts?status=open&index=al-list&done=other-list-cursor", cookie);
+    expect(landed).toContain("That page is not one of this list&#39;s");
+    expect(listed(landed).ids).toEqual([open.id]);
   }, 120_000);
 });

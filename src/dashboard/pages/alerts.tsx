@@ -66,11 +66,18 @@ export function AlertsPage(props: {
   firstPage: boolean;
   principal: Principal;
   csrf: string;
+  /** A notice above the list (a page address it could not follow). */
+  flash?: string | null;
 }) {
   const f = props.filter;
   return (
     <Layout title="Alerts" principal={props.principal} csrf={props.csrf} current="alerts">
       <h1>Alerts</h1>
+      {props.flash && (
+        <p class="notice" role="status">
+          {props.flash}
+        </p>
+      )}
       <form method="get" action="/ui/alerts" class="filters" aria-label="Filter alerts">
         <div>
           <label for="f-status">Status</label>
