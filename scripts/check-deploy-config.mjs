@@ -9,8 +9,9 @@
 // placeholder ids says so with SCOREGATE_DRY_RUN=1 (`npm run deploy:dry` and the benchmark builds set it); without
 // it, it is refused like a deploy, with a message saying how to run it. `npm run deploy` (scripts/deploy.mjs) also runs
 // the guard first, with the command line it passes to `wrangler deploy`, so a `--var NAME:VALUE` there is checked in
-// place of wrangler.toml's value (a build command is given no arguments: a plain `npx wrangler deploy --var ...` has
-// only wrangler.toml checked).
+// place of wrangler.toml's value and a `--dry-run` is a dry run; it hands that command line down to wrangler's run of
+// the guard (SCOREGATE_DEPLOY_ARGS). A build command is given no arguments: a plain `npx wrangler deploy --var ...` has
+// only wrangler.toml checked.
 // It also refuses an OBSERVATION_INGEST var the Worker would refuse at runtime, and queue mode without its producer
 // binding and consumer, an ENVIRONMENT that relaxes production rules, and drift variables out of their ranges.
 import { readFileSync } from "node:fs";
@@ -36,7 +37,8 @@ export const DEPLOY_ARGS_VARIABLE = "SCOREGATE_DEPLOY_ARGS";
  * The vars a `wrangler deploy` command line sets, as wrangler reads them: `--var A:1 B:2` (every following argument
  * up to the next option), repeated `--var A:1 --var B:2`, and `--var=A:1`; the value is everything after the first
  * colon (none: empty), a later NAME wins, and nothing after `--` counts. wrangler deploys them over wrangler.toml's
- * [vars], so the guard checks them in their place.
+ * [vars], so the guard checks them in their place. Read by hand: node:util parseArgs has no option that takes every
+ * following argument (`--var A:1 B:2`), and wrangler's own parser is not importable from here.
  */
 export function cliVars(args) {
   const vars = {};
@@ -90,7 +92,7 @@ export const RELAXED_ENVIRONMENTS = ["development", "test"];
 
 /**
  * The drift variables' ranges, as the Worker checks them at runtime (src/worker/wiring.ts driftConfig, which answers
- * 503 misconfigured on /metrics and observation ingest for a value outside them); test/platform/deploy-guard.test.ts
+ * 503 misconfigured on /healthz, /metrics and observation ingest for a value outside them); test/platform/deploy-guard.test.ts
  * holds the two in agreement.
  */
 export const DRIFT_VAR_RANGES = {

@@ -25,6 +25,7 @@ export * from "./promotions";
 // route-spec.ts also holds the per-feature tables' helper `json`, which is no part of the contract
 export {
   type BodyContent,
+  IDEMPOTENCY_KEY,
   type Method,
   pathParams,
   type RequestBodySpec,

@@ -100,13 +100,16 @@ export function pathParams(path: string): string[] {
   return [...path.matchAll(/\{(\w+)\}/gu)].map((m) => m[1]!);
 }
 
+/** The request header that makes a change run once per key. */
+export const IDEMPOTENCY_KEY = "Idempotency-Key";
+
 /**
  * The Idempotency-Key header of a change that runs once per key (promotion starts, overrides, shadow changes, webhook
  * endpoints; an upload names its own): the same key and request replay the first answer.
  */
 export const IDEMPOTENCY_KEY_HEADER = [
   {
-    name: "Idempotency-Key",
+    name: IDEMPOTENCY_KEY,
     maxLength: MAX_IDEMPOTENCY_KEY_LENGTH,
     description: "replays the first response to a retried change (the same key with another request: 422 idempotency_mismatch)",
   },

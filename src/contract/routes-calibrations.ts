@@ -4,7 +4,7 @@ import { Calibration, CalibrationCreated } from "./calibrations";
 import { CalibrationId } from "./common";
 import { ActivationResult, CalibrationHistory, GateList } from "./envelopes";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./limits";
-import { json, type RouteSpec } from "./route-spec";
+import { IDEMPOTENCY_KEY, json, type RouteSpec } from "./route-spec";
 import { ActivateBody, HistoryQuery, Pagination } from "./serving";
 
 /** An NDJSON upload, under each of its content types. */
@@ -19,7 +19,7 @@ export const calibrationRoutes = {
     summary: "Fit and store a calibration (JSON, NDJSON or float32)",
     headers: [
       {
-        name: "Idempotency-Key",
+        name: IDEMPOTENCY_KEY,
         maxLength: MAX_IDEMPOTENCY_KEY_LENGTH,
         description: "replays the first response to a retried upload",
       },

@@ -60,9 +60,18 @@ const FLASH: Record<string, string> = {
     "That page is not one of this list's (a link made for other filters, or an edited address): this is the first page of these filters.",
 };
 
-/** Whether `e` is the refusal of a listing cursor (platform/http/cursor.ts seqOfCursor). */
-const isCursorRefusal = (e: unknown): boolean =>
-  e instanceof AppError && e.code === "bad_request" && Array.isArray(e.details) && e.details.some((d) => d.path === "cursor");
+/**
+ * `read`'s page, or null when a `cursor` from an address a person followed or edited is not one the listing made
+ * (platform/http/cursor.ts seqOfCursor): the page then leads to the listing's first page, saying so, rather than the
+ * API's 400 (the API keeps it: a client passing cursors back must hear that it mixed them up).
+ */
+function unlessOtherCursor<T>(cursor: string | undefined, read: Promise<T>): Promise<T | null> {
+  return read.catch((e: unknown) => {
+    const refused = e instanceof AppError && e.code === "bad_request" && Array.isArray(e.details) && e.details.some((d) => d.path === "cursor");
+    if (cursor !== undefined && refused) return null;
+    throw e;
+  });
+}
 
 export const dashboardRoutes = new Hono<DashboardBindings>();
 
@@ -282,11 +291,8 @@ dashboardRoutes.get("/ui/alerts", requireSession, async (c) => {
   const index = c.req.query("index")?.trim() || undefined;
   const gateId = c.req.query("gate_id")?.trim() || undefined;
   const cursor = c.req.query("cursor") || undefined;
-  // A page address made for other filters, or edited: the first page of these filters, saying so (as the alert page).
-  const list = await alertList({ kind, status, index, gate_id: gateId }, cursor, c.get("deps")).catch((e: unknown) => {
-    if (cursor !== undefined && isCursorRefusal(e)) return null;
-    throw e;
-  });
+  // A page address made for other filters, or edited: the first page of these filters.
+  const list = await unlessOtherCursor(cursor, alertList({ kind, status, index, gate_id: gateId }, cursor, c.get("deps")));
   if (list === null) {
     const filters = Object.entries({ status, kind, index, gate_id: gateId }).filter(([, v]) => v !== undefined) as [string, string][];
     return c.redirect(`/ui/alerts?${new URLSearchParams([...filters, ["done", "other-list-cursor"]])}`, 303);
@@ -306,12 +312,8 @@ dashboardRoutes.get("/ui/alerts", requireSession, async (c) => {
 dashboardRoutes.get("/ui/alerts/:id", requireSession, async (c) => {
   const id = c.req.param("id");
   const cursor = c.req.query("cursor") || undefined;
-  // A page address a person followed from another alert or edited: the alert's newest occurrences, saying so, rather
-  // than the API's 400 (the API keeps it: a client passing cursors back must hear that it mixed them up).
-  const view = await alertView(id, c.get("principal"), c.get("deps"), cursor).catch((e: unknown) => {
-    if (cursor !== undefined && isCursorRefusal(e)) return null;
-    throw e;
-  });
+  // A page address followed from another alert, or edited: the alert's newest occurrences.
+  const view = await unlessOtherCursor(cursor, alertView(id, c.get("principal"), c.get("deps"), cursor));
   if (view === null) return c.redirect(`/ui/alerts/${encodeURIComponent(id)}?done=other-cursor`, 303);
   const done = c.req.query("done") ?? "";
   const flash = FLASH[done] ?? alertActionNotice(done, view.alert);

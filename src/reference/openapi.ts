@@ -11,6 +11,7 @@ import {
   GateEvent,
   GateEventKind,
   GateHeartbeat,
+  IDEMPOTENCY_KEY,
   pathParams,
   type ResponseSpec,
   ROUTE_TAGS,
@@ -75,13 +76,13 @@ function eventStream(events: NonNullable<ResponseSpec["events"]>): object {
   };
 }
 
+/** A Retry-After value as the server sends it: whole seconds. */
+const SECONDS = { type: "string", pattern: "^[1-9][0-9]*$" } as const;
 /**
  * Response headers some answers of every route of a kind carry (src/worker/app.ts sets them), named in
  * `components.headers`: the API version on every answer, Retry-After where waiting helps, Idempotent-Replayed on a
  * replayed change, Allow on a 405.
  */
-/** A Retry-After value as the server sends it: whole seconds. */
-const SECONDS = { type: "string", pattern: "^[1-9][0-9]*$" } as const;
 const HEADERS = {
   ApiVersion: {
     description: "the version of the HTTP API this answer speaks (on every answer, errors and 304s included)",
@@ -172,8 +173,6 @@ const bodyQueryParams = (spec: RouteSpec): object[] =>
   Object.entries(spec.body?.content ?? {}).flatMap(([type, c]) =>
     c instanceof z.ZodType || c.query === undefined ? [] : queryParams(c.query, type),
   );
-
-const IDEMPOTENCY_KEY = "Idempotency-Key";
 
 function operation(spec: RouteSpec): object {
   const parameters = [
