@@ -159,6 +159,11 @@ export interface AlertOccurrencesPage {
  */
 export async function alertOccurrencesPage(id: string, limit: number, cursor: string | undefined, deps: AlertDeps): Promise<AlertOccurrencesPage> {
   await mustGet(id, deps); // an unknown alert is 404 whatever the cursor
+  return occurrencesPageOf(id, limit, cursor, deps);
+}
+
+/** {@link alertOccurrencesPage} for a caller that has just read the alert (the dashboard's alert page). */
+export async function occurrencesPageOf(id: string, limit: number, cursor: string | undefined, deps: AlertDeps): Promise<AlertOccurrencesPage> {
   const before = seqOfCursor(cursor, "alert-occurrences", id);
   // One more than the page, to know whether another follows without a second query.
   const rows = await deps.alerts.occurrences(id, limit + 1, before);

@@ -104,6 +104,12 @@ const QueryNumber = z
   .pipe(z.number({ error: "must be a finite number" }));
 
 /**
+ * A number in the query string with what it must be, for the OpenAPI document (the query string's pattern cannot say a
+ * range; the same checks as the JSON body's fields apply once the policy is built).
+ */
+const queryNumber = (description: string) => QueryNumber.meta({ description });
+
+/**
  * The content types an NDJSON upload may be sent as (the names NDJSON and JSON Lines go by); the upload reads them
  * alike (calibrations/upload.ts reads this list; the OpenAPI document declares each).
  */
@@ -114,23 +120,27 @@ export const BinaryUploadQuery = z.strictObject({
   ...GateRef.shape,
   index_version: Id,
   kind: z.enum(["drop_rate", "carry"], { error: 'must be "drop_rate" or "carry"' }),
-  target: QueryNumber.optional(),
-  threshold: QueryNumber.optional(),
+  target: queryNumber("kind drop_rate: the share of candidates to drop, a number in [0, 1)").optional(),
+  threshold: queryNumber("kind carry: the old threshold whose drop rate is carried (omitted: the reference calibration's own)").optional(),
   /** "active" or a calibration id. */
-  reference: z.string().min(1).optional(),
+  reference: z.string().min(1).meta({ description: 'kind carry: "active" or a calibration id' }).optional(),
   activate: z.enum(["auto", "true", "false"], { error: 'must be "auto", "true" or "false"' }).default("auto"),
   dry_run: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).default("false"),
   score_scale: ScoreScale.default("unbounded"),
-  shift_tolerance: QueryNumber.pipe(z.number().min(0).max(1, atMostRate(1))).default(DEFAULT_SHIFT_TOLERANCE),
+  shift_tolerance: queryNumber("the rebuild decision's tolerance in drop-rate units, a number in [0, 1]")
+    .pipe(z.number().min(0).max(1, atMostRate(1)))
+    .default(DEFAULT_SHIFT_TOLERANCE),
   /** Absolute drift tolerances, or relative to the expected rate (`*_relative`); give at most one of each pair. */
-  drift_tolerance: QueryNumber.optional(),
-  drift_tolerance_relative: QueryNumber.optional(),
-  empty_context_tolerance: QueryNumber.optional(),
-  empty_context_tolerance_relative: QueryNumber.optional(),
+  drift_tolerance: queryNumber(`a number in [0, ${MAX_ABSOLUTE_TOLERANCE}]`).optional(),
+  drift_tolerance_relative: queryNumber(`a share of the expected rate, in (0, ${MAX_RELATIVE_TOLERANCE}]`).optional(),
+  empty_context_tolerance: queryNumber(`a number in [0, ${MAX_ABSOLUTE_TOLERANCE}]`).optional(),
+  empty_context_tolerance_relative: queryNumber(`a share of the expected rate, in (0, ${MAX_RELATIVE_TOLERANCE}]`).optional(),
   /** Split the scores into consecutive queries of this many candidates (per-query statistics). */
-  candidates_per_query: QueryNumber.pipe(z.number().int().min(1).max(MAX_CANDIDATES_PER_QUERY)).optional(),
+  candidates_per_query: queryNumber(`a whole number from 1 to ${MAX_CANDIDATES_PER_QUERY}`)
+    .pipe(z.number().int().min(1).max(MAX_CANDIDATES_PER_QUERY))
+    .optional(),
   /** The policy's guards (they need candidates_per_query) and its abstention rate (float32 uploads carry no labels). */
-  min_keep: QueryNumber.optional(),
-  max_keep: QueryNumber.optional(),
-  abstention_rate: QueryNumber.optional(),
+  min_keep: queryNumber(`a whole number from 0 to ${MAX_CANDIDATES_PER_QUERY}`).optional(),
+  max_keep: queryNumber(`a whole number from 1 to ${MAX_CANDIDATES_PER_QUERY}, at least min_keep`).optional(),
+  abstention_rate: queryNumber("the share of queries that abstain, a number in [0, 1)").optional(),
 });

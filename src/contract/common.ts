@@ -93,7 +93,13 @@ export const Id = z
       // " docs" would be another gate than "docs", one no reader meant to name (a value pasted with a space)
       .refine((s) => s.trim() === s, { error: "must not begin or end with whitespace" })
       .refine(wellFormed, WELL_FORMED),
-  );
+  )
+  // The OpenAPI document shows the input: no maxLength there, as the limit counts after normalization (a decomposed
+  // name longer than it may compose to one within it).
+  .meta({
+    minLength: 1,
+    description: `1 to ${MAX_ID_LENGTH} characters after Unicode NFC normalization; no control characters, no whitespace at either end`,
+  });
 
 /** A gate: which reranker gate of which collection, keyed by embedding model and reranker checkpoint. */
 export const GateRef = z.object({

@@ -15,7 +15,7 @@ interface Param {
   in: string;
   required: boolean;
   description?: string;
-  schema: { type?: string; pattern?: string; default?: string; maxLength?: number };
+  schema: { type?: string; pattern?: string; default?: string; maxLength?: number; minLength?: number; description?: string };
 }
 interface Doc {
   paths: Record<string, Record<string, { parameters?: Param[]; requestBody?: { content: Record<string, unknown> } }>>;
@@ -176,6 +176,19 @@ describe("the OpenAPI document's query parameters", () => {
       "index_version",
       "kind",
     ]);
+  });
+
+  it("the float32 upload's numbers say their range, and a name its length, where a pattern cannot", () => {
+    const query = params(S.ROUTES.createCalibration).filter((p) => p.in === "query");
+    const numbers = query.filter((p) => p.schema.pattern !== undefined);
+    expect(numbers.length).toBeGreaterThan(10);
+    for (const p of numbers) expect(p.schema.description, p.name).toMatch(/\[0, |\(0, |from [01] to |threshold/u);
+    expect(numbers.find((p) => p.name === "candidates_per_query")?.schema.description).toContain(`to ${S.MAX_CANDIDATES_PER_QUERY}`);
+    for (const n of ["index", "embedding", "reranker", "index_version"]) {
+      const schema = query.find((p) => p.name === n)?.schema;
+      expect(schema?.description, n).toContain(`1 to ${S.MAX_ID_LENGTH} characters`);
+      expect(schema?.minLength, n).toBe(1);
+    }
   });
 });
 

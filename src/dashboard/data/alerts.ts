@@ -5,7 +5,7 @@
  * what the API shows a token of the same scope: deliveries (which the API keeps from read tokens) are read only for
  * sessions whose scope the route table grants them.
  */
-import { alertOccurrencesPage, listAlertsPage } from "../../alerts/lifecycle";
+import { listAlertsPage, occurrencesPageOf } from "../../alerts/lifecycle";
 import { listGates } from "../../calibrations/registry";
 import { type Alert, type AlertKind, type AlertOccurrence, type AlertStatus, type Delivery, MAX_WEBHOOK_ENDPOINTS, ROUTES } from "../../contract";
 import { grants, type Principal } from "../../platform/auth";
@@ -118,7 +118,7 @@ export async function alertView(id: string, principal: Principal, deps: Dashboar
   // The same scope as GET /v1/webhooks/deliveries: a read session sees no endpoint ids and no receivers' errors.
   const mayReadDeliveries = grants(principal.scope, ROUTES.listDeliveries.scope);
   const [page, newest, deliveries, served] = await Promise.all([
-    alertOccurrencesPage(id, ALERT_PAGE_OCCURRENCES, cursor, deps),
+    occurrencesPageOf(id, ALERT_PAGE_OCCURRENCES, cursor, deps),
     // a page of older occurrences still leads with the newest
     cursor === undefined ? null : deps.alerts.occurrences(id, 1),
     mayReadDeliveries ? listDeliveries({ alert_id: id, limit: ALERT_PAGE_DELIVERIES }, undefined, deps) : null,
