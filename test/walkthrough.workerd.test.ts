@@ -68,7 +68,7 @@ describe("README walk-through: carry 0.4 across an index rebuild", () => {
     expect(strata[2]!.rate).toBeCloseTo(0.0245, 4);
     expect(c1.summary.quantiles[0]).toBeCloseTo(0.0174, 4);
     expect(c1.warnings[0]!.message).toBe(
-      "8000 scores in 400 queries are worth 2737 independent ones (design effect 2.92): the drop rate's 95 % interval is wider than +-1 point around 22 %; about 6592 effective scores are needed",
+      "8,000 scores in 400 queries are worth 2,737 independent ones (design effect 2.92): the drop rate's 95 % interval is wider than +-1 point around 22 %; about 6,592 effective scores are needed",
     );
     const c2 = second.calibration;
     expect(c2.threshold).toBeCloseTo(0.1491, 4);
@@ -93,7 +93,7 @@ describe("README walk-through: carry 0.4 across an index rebuild", () => {
     );
     expect(second.warnings.map((w) => w.code)).toEqual(["small_sample", "small_reference"]);
     expect(second.warnings[1]!.message).toBe(
-      "the carried drop rate has sd 1.13 points from the effective sizes of the reference (8000 scores) and new (8000 scores) samples",
+      "the carried drop rate has sd 1.13 points from the effective sizes of the reference (8,000 scores) and new (8,000 scores) samples",
     );
 
     const res = await call("GET", `/v1/threshold?${qs(gate)}`, { token: TOKENS.read });

@@ -6,7 +6,7 @@
  */
 import type { AbstentionPolicy, AbstentionReport, StoredCalibration, Warning } from "../contract";
 import { AppError, invalid } from "../platform/errors";
-import { percentText } from "../platform/format";
+import { countText, percentText } from "../platform/format";
 import { abstentionTradeoff, carriedRateSd, catchRate, fitAbstentionRate, fitFalseAbstention, splitTops, topScores } from "../stats/abstention";
 import { clopperPearsonInterval } from "../stats/binomial-bound";
 import { countAtOrBelow, countBelow, sortedCopy } from "../stats/order-statistics";
@@ -64,7 +64,7 @@ function rateReport(sortedTops: Float64Array, p: number, mode: "rate" | "carry",
   if (fit.kind === "too_few_queries") {
     throw new AppError(
       "too_few_scores",
-      `abstention rate ${percentText(p)} needs at least ${fit.minimumQueries} queries (the rate is fitted on each query's top score); the upload has ${fit.n}`,
+      `abstention rate ${percentText(p)} needs at least ${countText(fit.minimumQueries)} queries (the rate is fitted on each query's top score); the upload has ${countText(fit.n)}`,
       { n: fit.n, target: p, minimum_n: fit.minimumQueries, unit: "queries" },
     );
   }
@@ -212,13 +212,13 @@ function carryWarnings(report: AbstentionReport, reference: AbstentionReport | n
   if (reference?.mode === "false_abstention" && reference.alpha !== null) {
     out.push({
       code: "false_abstention_not_guaranteed",
-      message: `the reference's abstain_below ${carry.reference_abstain_below} was certified so that at most ${percentText(reference.alpha)} of answerable queries abstain; a carry keeps its overall abstention rate (${percentText(carry.reference_rate)} of its ${carry.reference_queries} queries), not that guarantee: how many answerable queries abstain after the upgrade is unknown. Only labels for the new version can restore it: upload relevance labels or answerable flags with "abstention": {"alpha": ${reference.alpha}}`,
+      message: `the reference's abstain_below ${carry.reference_abstain_below} was certified so that at most ${percentText(reference.alpha)} of answerable queries abstain; a carry keeps its overall abstention rate (${percentText(carry.reference_rate)} of its ${countText(carry.reference_queries)} queries), not that guarantee: how many answerable queries abstain after the upgrade is unknown. Only labels for the new version can restore it: upload relevance labels or answerable flags with "abstention": {"alpha": ${reference.alpha}}`,
     });
   }
   if (carry.carried_rate_sd > SMALL_REFERENCE_SD) {
     out.push({
       code: "small_reference",
-      message: `the carried abstention rate has sd ${(100 * carry.carried_rate_sd).toFixed(2)} points from the reference's ${carry.reference_queries} and this upload's ${report.queries} queries`,
+      message: `the carried abstention rate has sd ${(100 * carry.carried_rate_sd).toFixed(2)} points from the reference's ${countText(carry.reference_queries)} and this upload's ${countText(report.queries)} queries`,
     });
   }
   return out;

@@ -6,6 +6,7 @@
 
 import type { Activation, ActivationOutcome, CalibrationMeta, CoverageNotion, ShiftReport, StoredCalibration, Tolerance, Warning } from "../contract";
 import { AppError, type ErrorDetail, invalid } from "../platform/errors";
+import { countText } from "../platform/format";
 import { gateIdOf, newId } from "../platform/ids";
 import { hasGuards } from "../stats/guarded-gate";
 import { sortedCopy } from "../stats/order-statistics";
@@ -190,7 +191,7 @@ export async function calibrate(
   if (carry && carry.carried_drop_rate_sd > SMALL_REFERENCE_SD) {
     warnings.push({
       code: "small_reference",
-      message: `the carried drop rate has sd ${(100 * carry.carried_drop_rate_sd).toFixed(2)} points from the effective sizes of the reference (${carry.reference_n} scores) and new (${n} scores) samples`,
+      message: `the carried drop rate has sd ${(100 * carry.carried_drop_rate_sd).toFixed(2)} points from the effective sizes of the reference (${countText(carry.reference_n)} scores) and new (${countText(n)} scores) samples`,
     });
   }
   const calibrationId = newId("cal", now, deps.random());

@@ -5,7 +5,7 @@
 
 import type { StoredCalibration, Warning } from "../contract";
 import { AppError } from "../platform/errors";
-import { percentText } from "../platform/format";
+import { countText, percentText } from "../platform/format";
 import { SUMMARY_QUANTILE_STEPS } from "../platform/limits";
 import type { DropStratum } from "../stats/calibration-expectation";
 import { buildDistribution, type Distribution } from "../stats/distribution";
@@ -118,8 +118,8 @@ export function fitCalibration(
       code: "small_sample",
       message:
         deff > 1
-          ? `${n} scores in ${perQuery!.queries} queries are worth ${Math.floor(nEff)} independent ones (design effect ${deff.toFixed(2)}): the drop rate's 95 % interval is wider than +-1 point around ${percentText(target)}; about ${needed} effective scores are needed`
-          : `${n} ${n === 1 ? "score gives" : "scores give"} the drop rate a 95 % interval wider than +-1 point around ${percentText(target)}; about ${needed} are needed`,
+          ? `${countText(n)} scores in ${countText(perQuery!.queries)} queries are worth ${countText(Math.floor(nEff))} independent ones (design effect ${deff.toFixed(2)}): the drop rate's 95 % interval is wider than +-1 point around ${percentText(target)}; about ${countText(needed)} effective scores are needed`
+          : `${countText(n)} ${n === 1 ? "score gives" : "scores give"} the drop rate a 95 % interval wider than +-1 point around ${percentText(target)}; about ${countText(needed)} are needed`,
     });
   }
   if (byQuery === null) {

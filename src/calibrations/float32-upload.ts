@@ -4,6 +4,7 @@
  */
 import { BinaryUploadQuery, CalibrationMeta, type Policy, type Tolerance } from "../contract";
 import { type AppError, invalid } from "../platform/errors";
+import { countText } from "../platform/format";
 import { CURL_DATA_BINARY_HINT } from "../platform/http/body";
 import { validate } from "../platform/http/validate";
 import { MAX_CANDIDATES_PER_QUERY } from "../platform/limits";
@@ -130,7 +131,7 @@ export function fromFloat32(bytes: Uint8Array, params: Record<string, string>): 
   if (q.candidates_per_query === undefined) return { meta, scores, offsets: null, precision: "float32" };
   const m = q.candidates_per_query;
   if (m > MAX_CANDIDATES_PER_QUERY || n % m !== 0) {
-    throw invalid(`${n} scores do not split into queries of ${m} candidates`, [
+    throw invalid(`${countText(n)} scores do not split into queries of ${countText(m)} candidates`, [
       { path: "candidates_per_query", message: "must divide the number of scores" },
     ]);
   }

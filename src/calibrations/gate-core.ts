@@ -3,7 +3,7 @@
  * (guarded-gate.ts), with the 422s for targets the scores or the guards put out of reach. Used by fit.ts.
  */
 import { AppError } from "../platform/errors";
-import { percentText } from "../platform/format";
+import { countText, percentText } from "../platform/format";
 import { fitGate } from "../stats/gate-fit";
 import { type EligibleScores, eligibleScores, fitGuardedGate, type GuardedFit, type Guards, guardedFitAt } from "../stats/guarded-gate";
 import { tieAwareDropRate } from "../stats/tie-aware";
@@ -53,7 +53,7 @@ export function bareCore(sorted: Float64Array, target: number): GateCore {
 function tooFewScores(k: number, n: number, target: number, minimumN: number): AppError {
   return new AppError(
     "too_few_scores",
-    `target drop rate ${percentText(target)} needs at least ${minimumN} scores (k = ceil((n+1)*d) = ${k} > n = ${n})`,
+    `target drop rate ${percentText(target)} needs at least ${countText(minimumN)} scores (k = ceil((n+1)*d) = ${k} > n = ${n})`,
     {
       n,
       k,

@@ -3,6 +3,7 @@
  * queries (src/monitoring/judgments.ts) accept and refuse the same labels, with the same words.
  */
 import { type ErrorDetail, invalid } from "../platform/errors";
+import { countText } from "../platform/format";
 import { MAX_ERROR_DETAILS } from "../platform/http/validate";
 
 /**
@@ -56,7 +57,7 @@ export function labelsOf(
 ): Uint8Array {
   const queries = offsets.length - 1;
   if (count !== queries) {
-    throw invalid(`relevance has ${count} entries for ${queries} queries: give one label array per query`, [
+    throw invalid(`relevance has ${countText(count)} entries for ${countText(queries)} queries: give one label array per query`, [
       { path: "relevance", message: "must have one entry per query" },
     ]);
   }

@@ -9,6 +9,7 @@
 
 import { BinaryUploadQuery, CalibrationUpload, NDJSON_MEDIA_TYPES } from "../contract";
 import { AppError, invalid } from "../platform/errors";
+import { countText } from "../platform/format";
 import { checkJsonShape, decodeUtf8, type JsonShapeLimits, mediaType, mediaTypeHint, parseJsonText, readBodyBytes } from "../platform/http/body";
 import { checkQueryNames } from "../platform/http/query";
 import { validate } from "../platform/http/validate";
@@ -60,7 +61,7 @@ function fromJson(text: string): CalibrationInput {
   }
   const nQueries = queries === null ? 0 : queries.offsets.length - 1;
   if (answerable !== undefined && (queries === null || answerable.length !== nQueries)) {
-    throw invalid(`answerable needs one flag per query (${nQueries} queries, ${answerable.length} flags)`, [
+    throw invalid(`answerable needs one flag per query (${countText(nQueries)} queries, ${countText(answerable.length)} flags)`, [
       { path: "answerable", message: "must have one entry per query of queries" },
     ]);
   }

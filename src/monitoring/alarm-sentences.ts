@@ -5,7 +5,7 @@
  */
 import type { Expectation } from "../calibrations/expectation";
 import type { WindowStatus } from "../contract";
-import { percentTenths } from "../platform/format";
+import { countText, percentTenths } from "../platform/format";
 
 const pct = (x: number | null): string => (x === null ? "n/a" : percentTenths(x));
 
@@ -44,7 +44,7 @@ const tolerated = (t: WindowStatus["drop_rate"]): string => {
 const sinceWords = (t: WindowStatus["drop_rate"]): string =>
   t.evidence_queries === null
     ? ""
-    : ` over the last ${t.evidence_queries} queries${t.evidence_observed == null ? "" : `, at ${pct(t.evidence_observed)}`}`;
+    : ` over the last ${countText(t.evidence_queries)} queries${t.evidence_observed == null ? "" : `, at ${pct(t.evidence_observed)}`}`;
 
 /** How a rate alarm's sentence names its rate: over the queries since the detector's change point, and over the window. */
 interface RateWords {
@@ -83,9 +83,9 @@ function rateAlarmSentence(t: WindowStatus["drop_rate"], logThreshold: number, c
  */
 export function driftSummary(status: WindowStatus, calibrationRate: number | null, traffic = "production"): string {
   return rateAlarmSentence(status.drop_rate, status.log_threshold, calibrationRate, {
-    recent: (rate, queries) => `${traffic} drop rate ${rate} over the last ${queries} queries`,
-    window: (rate) => `${rate} over the window's ${status.queries} queries`,
-    windowFirst: (rate) => `${traffic} drop rate ${rate} over ${status.queries} queries`,
+    recent: (rate, queries) => `${traffic} drop rate ${rate} over the last ${countText(queries)} queries`,
+    window: (rate) => `${rate} over the window's ${countText(status.queries)} queries`,
+    windowFirst: (rate) => `${traffic} drop rate ${rate} over ${countText(status.queries)} queries`,
   });
 }
 
@@ -98,7 +98,7 @@ export function emptyContextSummary(status: WindowStatus, traffic = "production"
       ? "lost every candidate to the gate"
       : `had fewer than min(${level}, candidates) at or above the threshold, so the min_keep guard kept candidates below it,`;
   const c = comparedWith(t);
-  return `${pct(t.observed)} of ${status.queries} ${traffic} queries ${what} against ${pct(c.expected)} expected for ${c.own ? "their" : `${traffic}'s`} candidate counts (tolerated up to ${pct(c.band.hi)})`;
+  return `${pct(t.observed)} of ${countText(status.queries)} ${traffic} queries ${what} against ${pct(c.expected)} expected for ${c.own ? "their" : `${traffic}'s`} candidate counts (tolerated up to ${pct(c.band.hi)})`;
 }
 
 /**
@@ -125,8 +125,8 @@ export function abstentionCalibrationRate(a: Expectation["abstention"] | undefin
  */
 export function abstentionSummary(status: WindowStatus, calibrationRate: number | null, traffic = "production"): string {
   return rateAlarmSentence(status.abstention!, status.log_threshold, calibrationRate, {
-    recent: (rate, queries) => `${rate} of the last ${queries} ${traffic} queries abstained (top score below abstain_below)`,
-    window: (rate) => `${rate} of the window's ${status.abstention_queries ?? 0} ${traffic} queries abstained`,
-    windowFirst: (rate) => `${rate} of ${status.abstention_queries ?? 0} ${traffic} queries abstained (top score below abstain_below)`,
+    recent: (rate, queries) => `${rate} of the last ${countText(queries)} ${traffic} queries abstained (top score below abstain_below)`,
+    window: (rate) => `${rate} of the window's ${countText(status.abstention_queries ?? 0)} ${traffic} queries abstained`,
+    windowFirst: (rate) => `${rate} of ${countText(status.abstention_queries ?? 0)} ${traffic} queries abstained (top score below abstain_below)`,
   });
 }

@@ -4,7 +4,7 @@
  * stores it; time comes in as an argument.
  */
 import type { AlarmedCoverage, CoverageStatus } from "../contract";
-import { percentTenths } from "../platform/format";
+import { countText, percentTenths } from "../platform/format";
 import { type CoverageEvaluation, evaluateCoverage } from "../stats/coverage-test";
 import type { DriftConfig } from "../stats/drift-config";
 import type { JudgeInput } from "./monitor-contract";
@@ -103,5 +103,5 @@ const pct = (x: number | null): string => (x === null ? "n/a" : percentTenths(x)
 /** The alert sentence for a recall_drift alarm. */
 export function recallDriftSummary(st: CoverageStatus): string {
   const [lo, hi] = st.confidence_sequence_95;
-  return `production coverage (${st.coverage}) ${pct(st.observed)} over ${st.queries} judged queries against the guaranteed ${pct(st.expected)} (target ${pct(st.target)}, tolerated down to ${pct(st.tolerated)}; 95 % confidence sequence ${pct(lo)}..${pct(hi)}; evidence ln E = ${st.log_evidence.toFixed(1)} >= ${st.log_threshold.toFixed(1)})`;
+  return `production coverage (${st.coverage}) ${pct(st.observed)} over ${countText(st.queries)} judged queries against the guaranteed ${pct(st.expected)} (target ${pct(st.target)}, tolerated down to ${pct(st.tolerated)}; 95 % confidence sequence ${pct(lo)}..${pct(hi)}; evidence ln E = ${st.log_evidence.toFixed(1)} >= ${st.log_threshold.toFixed(1)})`;
 }

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { ROUTES } from "../contract";
 import type { RouteEnv } from "../platform/env";
+import { countText } from "../platform/format";
 import { handle } from "../platform/http/handle";
 import { MAX_OBSERVATION_QUERIES, MAX_OBSERVATION_SCORES } from "../platform/limits";
 import type { MonitoringDeps } from "./deps";
@@ -17,7 +18,7 @@ handle(
   ROUTES.postObservations,
   {
     body: "observation batch",
-    larger: `send several smaller batches (at most ${MAX_OBSERVATION_QUERIES} queries and ${MAX_OBSERVATION_SCORES} scores each)`,
+    larger: `send several smaller batches (at most ${countText(MAX_OBSERVATION_QUERIES)} queries and ${countText(MAX_OBSERVATION_SCORES)} scores each)`,
   },
   async (c, { body }) => c.json(await observe(body, c.get("deps")), 202),
 );

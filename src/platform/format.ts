@@ -24,6 +24,9 @@ export function percentText(x: number): string {
  */
 export const percentTenths = (x: number): string => `${(100 * x).toFixed(1)} %`;
 
+/** A count in a sentence, with thousands separators ("12,483 queries"): the exact value stays in the response's fields. */
+export const countText = (n: number): string => n.toLocaleString("en-US");
+
 /**
  * A threshold or other score in a sentence: 6 significant digits ("0.249957", "0.4"), the exact value staying in the
  * response's fields.

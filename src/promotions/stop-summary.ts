@@ -5,7 +5,7 @@
  */
 import type { Promotion, PromotionStepRecord } from "../contract";
 // one decimal, as the alarm sentences write rates: one summary reads one precision
-import { percentTenths } from "../platform/format";
+import { countText, percentTenths } from "../platform/format";
 
 const points = (x: number): string => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)} points`;
 const num = (x: unknown): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);
@@ -36,7 +36,7 @@ function evidenceText(numbers: Record<string, unknown>): string {
     parts.push(`its target ${percentTenths(cand - off)} (${points(off)}${intervalText(target)})`);
   const cq = num(numbers.candidate_queries);
   const kq = num(numbers.control_queries);
-  if (cq !== null && kq !== null) parts.push(`${cq} candidate and ${kq} control queries`);
+  if (cq !== null && kq !== null) parts.push(`${countText(cq)} candidate and ${countText(kq)} control queries`);
   const alarm = obj(numbers.drift_alarm);
   if (typeof alarm?.summary === "string") parts.push(`drift alarm: ${alarm.summary}`);
   return parts.join("; ");

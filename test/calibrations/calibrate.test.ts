@@ -335,7 +335,7 @@ describe("calibrate: warnings", () => {
     // (1.959964 / 0.01)^2 * 0.1 * 0.9 = 3457.3: 3458 scores are needed at d = 0.1.
     const small = await run(s, {}, oneTo(3457));
     expect(codes(small)).toContain("small_sample");
-    expect(small.warnings.find((w) => w.code === "small_sample")?.message).toContain("3458");
+    expect(small.warnings.find((w) => w.code === "small_sample")?.message).toContain("about 3,458 are needed");
     const enough = await run(s, { index_version: "v2" }, oneTo(3458));
     expect(codes(enough)).not.toContain("small_sample");
     // one score reads as one, not "1 scores give"

@@ -214,7 +214,7 @@ describe("the alert page", () => {
     expect(numbers).toEqual([2, 1]);
     expect(table).toContain('<th scope="col" class="num">Occurrence</th>');
     expect(alertPage).toContain("<dt>Observed (cumulative)</dt>");
-    expect(alertPage).toMatch(/data-field="observed-scope">the window&#39;s 1150 queries since it opened at 2026-12-04 00:00:00 UTC/u);
+    expect(alertPage).toMatch(/data-field="observed-scope">the window&#39;s 1,150 queries since it opened at 2026-12-04 00:00:00 UTC/u);
     expect(alertPage).toMatch(/<dt>Over the latest<\/dt><dd data-field="evidence-queries">100 queries<\/dd>/u);
     // and the rate over those queries, which the cumulative one hides
     expect(alertPage).toMatch(/<dt>Observed over them<\/dt><dd data-field="evidence-observed">41.0\u00a0%<\/dd>/u);

@@ -238,11 +238,11 @@ describe("alert sentences", () => {
     };
     const status = { ...s, queries: 3405, log_threshold: 18.2, drop_rate };
     expect(driftSummary(status, 0.22)).toBe(
-      "production drop rate 33.3 % over the last 224 queries against the calibration's 22.0 % (tolerated 17.9 %..25.2 %; change-detector evidence ln R = 21.4 >= 18.2); 22.7 % over the window's 3405 queries",
+      "production drop rate 33.3 % over the last 224 queries against the calibration's 22.0 % (tolerated 17.9 %..25.2 %; change-detector evidence ln R = 21.4 >= 18.2); 22.7 % over the window's 3,405 queries",
     );
     const abstention = { ...drop_rate, observed: 0.05, evidence_queries: 150, evidence_observed: 0.2, expected: 0.06, band: { lo: 0.03, hi: 0.09 } };
     expect(abstentionSummary({ ...status, abstention, abstention_queries: 3000 }, 0.06)).toBe(
-      "20.0 % of the last 150 production queries abstained (top score below abstain_below) against the calibration's 6.0 % (tolerated 3.0 %..9.0 %; change-detector evidence ln R = 21.4 >= 18.2); 5.0 % of the window's 3000 production queries abstained",
+      "20.0 % of the last 150 production queries abstained (top score below abstain_below) against the calibration's 6.0 % (tolerated 3.0 %..9.0 %; change-detector evidence ln R = 21.4 >= 18.2); 5.0 % of the window's 3,000 production queries abstained",
     );
   });
 

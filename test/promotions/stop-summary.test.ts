@@ -49,7 +49,7 @@ describe("promotion stop summary", () => {
       drift_alarm: null,
     };
     expect(promotionStopSummary(promotion, record({ cause: "shifted_vs_target", numbers }), "rolled back")).toBe(
-      "promotion prm_1 of cal_bad rolled back in step 1 of 3 (10 % of keyed traffic): shifted_vs_target; the candidate arm dropped 30.0 % against 21.9 % on control (+8.1 points, 95 %: -1.0 points to +17.0 points); its target 21.0 % (+9.0 points, 95 %: +5.0 points to +13.0 points); 4000 candidate and 36000 control queries",
+      "promotion prm_1 of cal_bad rolled back in step 1 of 3 (10 % of keyed traffic): shifted_vs_target; the candidate arm dropped 30.0 % against 21.9 % on control (+8.1 points, 95 %: -1.0 points to +17.0 points); its target 21.0 % (+9.0 points, 95 %: +5.0 points to +13.0 points); 4,000 candidate and 36,000 control queries",
     );
   });
 

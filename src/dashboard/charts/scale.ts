@@ -132,6 +132,9 @@ export const asShown = (v: number): number => Number((v * 100).toFixed(1)) / 100
 /** A difference of shares in percentage points, signed, to one decimal as the alert sentences write it ("+38.0 points"). */
 export const points = (x: number): string => inPoints(`${Number((x * 100).toFixed(1)) > 0 ? "+" : ""}${fixed(x * 100, 1)}`);
 
+/** A count with thousands separators, as the server's sentences write it ("12,483"). */
+export const count = (n: number): string => n.toLocaleString("en-US");
+
 /** Thresholds and scores with up to 4 decimals, trailing zeros dropped. */
 export const num = (v: number | null | undefined, digits = 4): string =>
   v === null || v === undefined || !Number.isFinite(v) ? "–" : String(Number(v.toFixed(digits)));

@@ -6,7 +6,7 @@
  */
 import type { Child } from "hono/jsx";
 import { type Alert, CoverageStatus, LiveDecision, ShiftReport, WindowStatus } from "../../contract";
-import { asShown, fixed, num, pct, points } from "../charts/scale";
+import { asShown, count, fixed, num, pct, points } from "../charts/scale";
 import type { SuggestedGate } from "../data/uncalibrated";
 import { CalibrationRows, EvidenceRows, Group, numberOf } from "./alert-number-parts";
 import { type ShiftContext, ShiftNumbers } from "./alert-shift-numbers";
@@ -50,7 +50,9 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
   const cmp = own ?? { expected: t.expected, band: t.band };
   // The abstention rate is over the queries that said whether they abstained, not every query of the window.
   const scope =
-    props.test === "abstention" ? `the window's ${w.abstention_queries ?? 0} queries that reported abstention` : `the window's ${w.queries} queries`;
+    props.test === "abstention"
+      ? `the window's ${count(w.abstention_queries ?? 0)} queries that reported abstention`
+      : `the window's ${count(w.queries)} queries`;
   return (
     <div class="cards">
       <Group title={`${what}: observed against expected`} field="rate">
@@ -82,7 +84,7 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
       <Group title="Evidence of a shift" field="evidence">
         <EvidenceRows name="ln R" log={t.log_evidence} level={w.log_threshold} sinceLabel="Accumulating since" since={t.evidence_since} />
         <dt>Over the latest</dt>
-        <dd data-field="evidence-queries">{t.evidence_queries === null ? "–" : `${t.evidence_queries} queries`}</dd>
+        <dd data-field="evidence-queries">{t.evidence_queries === null ? "–" : `${count(t.evidence_queries)} queries`}</dd>
         {t.evidence_observed !== undefined && (
           <>
             <dt>Observed over them</dt>
@@ -98,15 +100,15 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
         <dt>To</dt>
         <dd>{when(w.ends_at)}</dd>
         <dt>Queries</dt>
-        <dd>{w.queries}</dd>
+        <dd>{count(w.queries)}</dd>
         <dt>Candidates, dropped</dt>
         <dd>
-          {w.candidates}, {w.dropped}
+          {count(w.candidates)}, {count(w.dropped)}
         </dd>
         {/* short labels: the card's label column is as wide as its longest label, and must fit a 375 px screen */}
         <dt>{guarded ? "Guard bound" : "Empty queries"}</dt>
         <dd data-field="empty-queries">
-          {w.empty_queries}
+          {count(w.empty_queries)}
           {guarded && ` (min_keep ${level})`}
         </dd>
         {/* a calibration that never abstains has no abstention to count: the row is for one that does, or for reports */}
@@ -114,7 +116,7 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
           <>
             <dt>Abstained</dt>
             <dd data-field="abstention-queries">
-              {w.abstained_queries ?? 0} of the {w.abstention_queries} that reported abstention
+              {count(w.abstained_queries ?? 0)} of the {count(w.abstention_queries ?? 0)} that reported abstention
             </dd>
           </>
         )}
@@ -151,7 +153,7 @@ function RecallNumbers(props: { r: CoverageStatus }) {
       <Group title="Evidence" field="evidence">
         <EvidenceRows name="ln E" log={r.log_evidence} level={r.log_threshold} sinceLabel="Since" since={r.since} />
         <dt>Judged queries</dt>
-        <dd>{r.queries}</dd>
+        <dd>{count(r.queries)}</dd>
       </Group>
       <Group title="Calibration" field="calibration">
         <CalibrationRows id={r.calibration_id} version={r.index_version} />

@@ -5,7 +5,7 @@
  * words, never numbers of its own.
  */
 import type { AlarmedCoverage, Calibration, CoverageNotion, MonitorCoverage } from "../../contract";
-import { num, pct } from "../charts/scale";
+import { count, num, pct } from "../charts/scale";
 import type { GateView } from "../data/gate";
 import { ROLE_WORDS } from "./gate-expectation";
 import { when } from "./layout";
@@ -57,7 +57,7 @@ function CoveragePromise(props: { c: Calibration }) {
         <dd data-field="coverage-target">{pct(c.policy.target)}</dd>
         <dt>Certified coverage</dt>
         <dd data-field="coverage-bound">
-          at least {pct(r.coverage_bound)} on fresh queries like the calibration's ({r.n} labelled queries)
+          at least {pct(r.coverage_bound)} on fresh queries like the calibration's ({count(r.n)} labelled queries)
         </dd>
         <dt>Achieved (95 %)</dt>
         <dd>
@@ -87,7 +87,8 @@ function Production(props: { r: MonitorCoverage | undefined; version: string }) 
       <dl class="kv numbers">
         <dt>Judged queries</dt>
         <dd data-field="coverage-queries">
-          {r.queries} with a relevant candidate ({r.queries_without_relevant} without one, counted, not tested; {r.batches} batches)
+          {count(r.queries)} with a relevant candidate ({count(r.queries_without_relevant)} without one, counted, not tested; {count(r.batches)}{" "}
+          batches)
         </dd>
         <dt>Observed coverage</dt>
         <dd data-field="coverage-observed">{pct(r.observed)}</dd>
@@ -112,7 +113,7 @@ function Production(props: { r: MonitorCoverage | undefined; version: string }) 
           <dl class="kv numbers">
             <dt>Judged queries</dt>
             <dd>
-              {alarmed.queries} since {when(alarmed.since)}
+              {count(alarmed.queries)} since {when(alarmed.since)}
             </dd>
             <dt>Observed coverage</dt>
             <dd>{pct(alarmed.observed)}</dd>
@@ -175,7 +176,7 @@ export function CoverageSection(props: { view: GateView }) {
                 const a = alarmedOf(r);
                 return a === null
                   ? coverageState(r)
-                  : `${coverageState(r)} (alarmed at ${when(a.at)} on ${pct(a.observed)} over ${a.queries} queries)`;
+                  : `${coverageState(r)} (alarmed at ${when(a.at)} on ${pct(a.observed)} over ${count(a.queries)} queries)`;
               },
             },
             { header: "Since", cell: (r) => sinceWords(r) },

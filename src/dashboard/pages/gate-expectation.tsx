@@ -7,7 +7,7 @@
  * batch, so its dashes move with production's mix of sizes: the page says so wherever it shows them.
  */
 import type { SeriesTraffic, WindowRole } from "../../contract";
-import { pct } from "../charts/scale";
+import { count, pct } from "../charts/scale";
 import { calibrationsOf } from "../charts/series-parts";
 import type { GateView } from "../data/gate";
 import type { WindowPoint } from "../data/monitor-view";
@@ -94,8 +94,8 @@ function alarmedLine(p: WindowPoint): string {
   const a = p.alarmed!;
   const seen =
     a.latest === null
-      ? `${pct(a.observed)} over the window's ${a.queries} queries`
-      : `${pct(a.latest.observed)} over the latest ${a.latest.queries} queries`;
+      ? `${pct(a.observed)} over the window's ${count(a.queries)} queries`
+      : `${pct(a.latest.observed)} over the latest ${count(a.latest.queries)} queries`;
   const sizes = p.strata === null ? "" : ` ${FOR_SIZES_THEN}`;
   return `It alarmed at ${when(a.at)} on ${seen}, against ${pct(a.expected)} expected${sizes} (tolerated ${pct(a.band[0])} to ${pct(a.band[1])}); the detector restarted then.`;
 }

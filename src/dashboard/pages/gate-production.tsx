@@ -3,7 +3,7 @@
  * (charts/time-series.tsx) with its plotted numbers, and the monitor's daily windows (gate-windows.tsx).
  */
 import { SERIES_BUCKET_MS, type SeriesBucket, type SeriesTraffic } from "../../contract";
-import { num, pct } from "../charts/scale";
+import { count, num, pct } from "../charts/scale";
 import { calibrationsOf, linesOf, onLine, type SeriesLine } from "../charts/series-parts";
 import { type ShareLine, type SharePanel, shareRate, shareShown, shareShows } from "../charts/share-panel";
 import { alarmCount, alarmsOf, type ChartActivation, DropRateSeriesChart } from "../charts/time-series";
@@ -181,7 +181,7 @@ function hourlyGuardColumns(buckets: readonly SeriesBucket[]): Column<SeriesBuck
           {
             header: "Abstained",
             num: true,
-            cell: (b: SeriesBucket) => (b.abstention_rate === null ? "–" : `${pct(b.abstention_rate)} (${b.abstention_queries})`),
+            cell: (b: SeriesBucket) => (b.abstention_rate === null ? "–" : `${pct(b.abstention_rate)} (${count(b.abstention_queries ?? 0)})`),
           },
         ]
       : []),

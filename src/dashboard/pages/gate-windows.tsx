@@ -3,7 +3,7 @@
  * expectation for its own query sizes, its candidates without a score (once a window has some), its empty-context or
  * guard-binding rate, abstention, candidates per query and alarm events (GET /v1/monitor's windows).
  */
-import { pct } from "../charts/scale";
+import { count, pct } from "../charts/scale";
 import type { GateView } from "../data/gate";
 import type { WindowPoint } from "../data/monitor-view";
 import { versionName } from "./calibration-roles";
@@ -76,7 +76,7 @@ export function GateWindowsTable(props: { view: GateView }) {
                   ) : (
                     <>
                       <div>
-                        {pct(p.abstention.observed)} of {p.abstention.queries}
+                        {pct(p.abstention.observed)} of {count(p.abstention.queries)}
                       </div>
                       {/* beside the window's observed rate: the expectation for its own query sizes, as for the drop rate */}
                       <div class="muted">(expected {pct((p.abstention.window ?? p.abstention).expected)})</div>

@@ -2,7 +2,7 @@ import type { Calibration } from "../../contract";
 import type { Principal } from "../../platform/auth";
 import { grants } from "../../platform/auth";
 import { EcdfChart, HistogramChart, type Marker, type Series } from "../charts/charts";
-import { dropRateAt, num, pct, sameShares } from "../charts/scale";
+import { count, dropRateAt, num, pct, sameShares } from "../charts/scale";
 import type { GateView, SeriesRange } from "../data/gate";
 import { stateWords } from "../data/monitor-view";
 import { AlertSummary, alertsHref } from "./alerts";
@@ -262,7 +262,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
                 {series.map((s) => (
                   <li>
                     <span class={`sw ${s.tone}`} aria-hidden="true" />
-                    {s.label} ({s.dist.n} scores)
+                    {s.label} ({count(s.dist.n)} scores)
                   </li>
                 ))}
                 <li>

@@ -1,6 +1,6 @@
 import type { StoredPolicy } from "../../contract";
 import type { Principal } from "../../platform/auth";
-import { num, pct, percent } from "../charts/scale";
+import { count, num, pct, percent } from "../charts/scale";
 import { stateWords, type WindowPoint } from "../data/monitor-view";
 import type { GateRowView, OverviewView, RowSplit } from "../data/overview";
 import { Layout, when } from "./layout";
@@ -179,7 +179,7 @@ const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
       ) : (
         <>
           <div>
-            {pct(r.w.observed)} ({r.w.queries} queries)
+            {pct(r.w.observed)} ({count(r.w.queries)} queries)
           </div>
           <div class="muted">since {shortTime(r.w.started_at)}</div>
         </>

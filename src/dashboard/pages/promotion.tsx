@@ -5,7 +5,7 @@
  */
 import { type Calibration, LiveDecision, type Promotion, type PromotionStepRecord, type StepEvidence } from "../../contract";
 import { LIVE_EQUIVALENCE_ALPHA, LIVE_SHIFT_ALPHA } from "../../monitoring/live-decision";
-import { inPoints, num, pct, percent, textWidth, unitsJoined } from "../charts/scale";
+import { count, inPoints, num, pct, percent, textWidth, unitsJoined } from "../charts/scale";
 import { versionName } from "./calibration-roles";
 import { when } from "./layout";
 import { Table } from "./table";
@@ -82,8 +82,8 @@ function StepNow(props: { p: Promotion; e: StepEvidence }) {
       </p>
       <ul>
         <li>
-          candidate arm: {pct(e.candidate_drop_rate)} dropped over {e.candidate_queries} queries; control arm: {pct(e.control_drop_rate)} over{" "}
-          {e.control_queries} queries
+          candidate arm: {pct(e.candidate_drop_rate)} dropped over {count(e.candidate_queries)} queries; control arm: {pct(e.control_drop_rate)} over{" "}
+          {count(e.control_queries)} queries
         </li>
         <li>against control: {decisionWords(e.vs_control)}</li>
         <li>
@@ -204,8 +204,8 @@ export function PromotionTimeline(props: { promotions: readonly Promotion[]; cal
             <CalibrationRef id={p.candidate_calibration_id} calibrations={props.calibrations} /> over{" "}
             <CalibrationRef id={p.control_calibration_id} calibrations={props.calibrations} />:{" "}
             <strong data-field="promotion-state">{p.state}</strong>
-            <span data-field="promotion-now">{stateWords(p)}</span>; plan {percent(p.plan.steps.join(" → "))}, at least {p.plan.min_queries} candidate
-            queries a step, on regression {p.plan.on_regression}
+            <span data-field="promotion-now">{stateWords(p)}</span>; plan {percent(p.plan.steps.join(" → "))}, at least {count(p.plan.min_queries)}{" "}
+            candidate queries a step, on regression {p.plan.on_regression}
           </p>
           {p.evidence !== null && <StepNow p={p} e={p.evidence} />}
           <div class="layouts">
