@@ -24,8 +24,9 @@ from ._thresholds import LOST_REQUEST_GRACE_SECONDS, Outcome, Plan, ThresholdCac
 from ._types import GATE_NEEDS, BadGate, ClientError, ClientEvent, Gate, GateLike, GateResult, ObservationStats, ThresholdResult, as_gate
 
 log = logging.getLogger("scoregate")
-#: ``http://`` or ``https://`` and a host: what every request's URL is built on (the TypeScript client's test)
-ABSOLUTE_HTTP_URL = re.compile(r"https?://[^\s/?#]", re.IGNORECASE)
+#: ``http://`` or ``https://``, a host and no whitespace (once trimmed: a URL read from a file ends with a newline):
+#: what every request's URL is built on (the TypeScript client's test); "http://local host" would fail every request
+ABSOLUTE_HTTP_URL = re.compile(r"https?://[^\s/?#]\S*", re.IGNORECASE)
 
 
 #: What a token may not contain once surrounding whitespace is stripped: control characters (a line break would end
@@ -122,9 +123,9 @@ class ClientBase:
         self._warned: Set[str] = set()
         self._warned_lock = threading.Lock()
         self._init_io()
-        if not isinstance(base_url, str) or base_url == "":
+        if not isinstance(base_url, str) or base_url.strip() == "":
             raise TypeError("scoregate: base_url is required")
-        if not ABSOLUTE_HTTP_URL.match(base_url):
+        if not ABSOLUTE_HTTP_URL.fullmatch(base_url.strip()):
             # "localhost:8787" reads as a URL of scheme "localhost": every request would fail as if the server were
             # down, so a configuration error would look like an outage
             raise ValueError(f"scoregate: base_url {base_url!r} is not an HTTP URL such as 'http://localhost:8787'")
@@ -153,7 +154,7 @@ class ClientBase:
             ("max_stale", 0 if max_stale is None else max_stale, 0, math.inf),
         ):
             check_number(name, value, least, most)
-        self._base = base_url.rstrip("/")
+        self._base = base_url.strip().rstrip("/")
         self._user_agent = _http.USER_AGENT
         self._token = token
         self._timeout = timeout

@@ -26,6 +26,17 @@ USER_AGENT = f"scoregate-python/{__version__}"
 PRODUCT = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:/[!#$%&'*+.^_`|~0-9A-Za-z-]+)?")
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads_json(raw: Any) -> Any:
+    """``json.loads`` of JSON only: ``NaN``, ``Infinity`` and ``-Infinity``, which Python's parser accepts and
+    JavaScript's ``JSON.parse`` refuses, are a ValueError (a body holding them is not a threshold, as in the TypeScript
+    client)."""
+    return json.loads(raw, parse_constant=_refuse_constant)
+
+
 def with_product(user_agent: str, product: Any) -> str:
     """``user_agent`` with ``product`` in front, unless it names it already. TypeError for a value that is not an HTTP
     product (``name`` or ``name/version``, token characters only), as the TypeScript client's ``withProduct``."""
@@ -187,7 +198,7 @@ def request(
     parsed: Any = None
     if raw:
         try:
-            parsed = json.loads(raw)
+            parsed = loads_json(raw)
         except ValueError:
             parsed = None
     return status, resp_headers, parsed

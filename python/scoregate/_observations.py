@@ -98,6 +98,9 @@ class ObservationQueue:
         self._seq = 0
         self._failures = 0
         self._next_attempt_at = 0.0
+        #: when a send last stopped on a timeout or a slow failure (None since a success): a flush that waited for that
+        #: send tries nothing more (``sending``'s ``since``); a lost send's batch is tried again, as in the TypeScript client
+        self._slow_stop_at: Optional[float] = None
         self._stats = ObservationStats()
         #: the kinds of malformed report already logged (each is logged once)
         self._warned: Set[str] = set()
@@ -241,19 +244,22 @@ class ObservationQueue:
                 self._sender = None
             self._lock.notify_all()
 
-    def sending(self, force: bool, token: object) -> Generator[Dict[str, Any], Outcome, Tuple[int, int]]:
+    def sending(self, force: bool, token: object, since: Optional[float] = None) -> Generator[Dict[str, Any], Outcome, Tuple[int, int]]:
         """Seals due groups (all with ``force``) and yields the body of each batch to send, one at a time, receiving its
         outcome. ``force`` (flush, close) tries every batch once, up to a timeout or a second unanswered one in a row;
         otherwise only due batches, stopping at the first retriable failure. Returns (sent, failed) batches; stops,
         dropping the outcome it received, once its send was given up (``claim``). Run it only with the token of
-        ``claim``."""
+        ``claim``. ``since``: when the flush began waiting for the running send; when that send stopped on a timeout or a
+        slow failure after it, nothing more is tried (the next would fail as slowly, and ``close()``
+        would wait two timeouts: the bound is one and a half)."""
         sent = failed = unanswered = 0
         auth: Optional[ClientError] = None
         with self._lock:
             now = self._now()
             for key in [k for k, g in self._groups.items() if force or now - g.created_at >= self._interval]:
                 self._seal(key)
-            batches = list(self._batches)
+            waited_on_slow = since is not None and self._slow_stop_at is not None and self._slow_stop_at >= since
+            batches = [] if waited_on_slow else list(self._batches)
         for batch in batches:
             with self._lock:
                 if self._stopped() is not None:
@@ -297,6 +303,7 @@ class ObservationQueue:
                         self._stats.sent += n
                         self._failures = 0
                         self._next_attempt_at = 0.0
+                        self._slow_stop_at = None
                         sent += 1
                         continue
                     failed += 1
@@ -331,8 +338,10 @@ class ObservationQueue:
                     # not after a timeout, a failure (an answer or an error) that took half the timeout or more, or a
                     # second unanswered batch in a row: the next would fail too, and close() would wait about one
                     # timeout per batch
-                    unanswered_stop = error.code == "timeout" or unanswered > 1
-                    if not force or slow or (isinstance(outcome, ClientError) and unanswered_stop):
+                    slow = slow or error.code == "timeout"
+                    if slow:
+                        self._slow_stop_at = self._now()
+                    if not force or slow or (isinstance(outcome, ClientError) and unanswered > 1):
                         break
             finally:
                 if said is not None:

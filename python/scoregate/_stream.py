@@ -27,7 +27,6 @@ client reads the same entries.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import numbers
@@ -352,7 +351,7 @@ class GateStream:
 
     def _frame(self, event: str, data: str, _id: Optional[str]) -> None:
         try:
-            body = json.loads(data)
+            body = _http.loads_json(data)
         except ValueError:
             raise _Resume(f"unreadable {event} frame") from None
         if event == "heartbeat":
@@ -399,7 +398,7 @@ def _server_said(e: "urllib.error.HTTPError") -> str:
     try:
         if "json" not in (e.headers.get("content-type") or ""):
             return ""
-        code, message = _http.server_words(json.loads(e.read(65536).decode("utf-8")))
+        code, message = _http.server_words(_http.loads_json(e.read(65536).decode("utf-8")))
         said = "" if code is None else f" {code}"
         return said if message is None else f"{said}: {message}"
     except (OSError, ValueError):

@@ -319,15 +319,13 @@ class ThresholdCache:
         self._confirm_and_announce(entry, headers, now, previous != value["calibration_id"], previous)
 
     def _confirm_and_announce(self, entry: Entry, headers: Mapping[str, str], now: float, announce: bool, previous: Optional[str]) -> None:
-        was_failing = entry.last_error is not None
+        """Confirms the held value: a recovery when the entry was failing, then its calibration when ``announce``."""
         self._confirmed(entry, headers, now)
         value = entry.value or {}
         if announce:
             self._pending.append(
                 ClientEvent("calibration", entry.gate, value.get("calibration_id"), previous, value.get("threshold"))
             )
-        elif was_failing:
-            self._pending.append(ClientEvent("recovered", entry.gate))
 
     def _mark_uncalibrated(self, entry: Entry, headers: Mapping[str, str], now: float, error: Optional[ClientError] = None) -> None:
         """The server says the gate serves nothing (a 404 ``uncalibrated`` with its error, or a pushed event without a
@@ -421,7 +419,11 @@ class ThresholdCache:
             self._pending.append(ClientEvent("error", entry.gate if entry is not None else None, error=error))
 
     def _confirmed(self, entry: Entry, headers: Mapping[str, str], now: float) -> None:
-        """A server answer (200, 304, 404 uncalibrated): reset the failure state and take the lifetimes it sent."""
+        """A server answer (200, 304, 404 uncalibrated, a pushed event or heartbeat): reset the failure state and take the
+        lifetimes it sent; ``recovered`` when the entry was failing: the server answers again, whatever it says (the
+        TypeScript client's ``confirm``)."""
+        if entry.last_error is not None:
+            self._pending.append(ClientEvent("recovered", entry.gate))
         cc = _http.parse_cache_control(headers.get("Cache-Control"))
         entry.fetched_at = now
         entry.max_age = cc.get("max-age", THRESHOLD_MAX_AGE_SECONDS)
@@ -548,9 +550,9 @@ def _read_gate(b: Any) -> Optional[Dict[str, Any]]:
     if not (isinstance(b.get("calibration_id"), str) and isinstance(b.get("index_version"), str) and _is_number(b.get("expected_drop_rate"))):
         return None
     guards: Dict[str, Any] = {"min_keep": 0, "max_keep": None}
-    if "guards" in b:
-        g = b["guards"]
-        # always an object when sent, with both fields (a null max_keep: no cap)
+    g = b.get("guards")
+    if g is not None:
+        # an object when sent, with both fields (a null max_keep: no cap); null reads as none, as in the TypeScript client
         if not isinstance(g, dict) or "max_keep" not in g:
             return None
         floor, cap = _whole(g.get("min_keep")), _whole(g["max_keep"])
@@ -581,7 +583,9 @@ def read_threshold_response(body: Any) -> Optional[Dict[str, Any]]:
         if not (_is_count(bp, 0) and _is_count(step, 0) and isinstance(rollout.get("salt"), str) and isinstance(rollout.get("promotion_id"), str) and candidate is not None):
             return None
         rollout = {**rollout, "percent_bp": bp, "step": step, "candidate": candidate}
-    shadows = body.get("shadows", [])
+    shadows = body.get("shadows")
+    if shadows is None:
+        shadows = []  # null reads as none, as in the TypeScript client
     if not isinstance(shadows, list):
         return None
     read = [_read_gate(s) if isinstance(s, dict) and _is_finite(s.get("sample_rate")) else None for s in shadows]

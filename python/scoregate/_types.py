@@ -84,7 +84,8 @@ class ClientEvent:
       meant, "did you mean index=docs?"; None for a pushed state);
     * ``error``: the first failure in a row for the gate (``error``), or the refused token that stopped the client
       (``gate`` None when an observation batch met it);
-    * ``recovered``: the server answered again after failures;
+    * ``recovered``: the server answered again after failures, whatever it answered (before the ``calibration`` or
+      ``uncalibrated`` event its answer brings);
     * ``gate``: a pushed change of the gate (``event``: its kind, seq and full served state; ``snapshot`` True for the
       gate's current state sent when the stream connects, whose event is its last change, perhaps long past; streaming
       clients only);

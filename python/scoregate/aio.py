@@ -218,16 +218,20 @@ class AsyncClient(ClientBase):
     async def flush(self) -> FlushResult:
         """Sends every queued observation now (one attempt per batch, up to a timeout, a slow failure or a second unanswered batch in a row; failures
         stay queued for a retry with the same batch id, so the server counts a batch once)."""
-        sent, failed = await self._drive(force=True)
+        return await self._flush(self._now())
+
+    async def _flush(self, since: float) -> FlushResult:
+        """``flush()``, trying nothing more when a send that stopped slowly after ``since`` was waited for."""
+        sent, failed = await self._drive(force=True, since=since)
         return FlushResult(sent, failed, self.observation_stats())
 
-    async def _drive(self, force: bool) -> Tuple[int, int]:
+    async def _drive(self, force: bool, since: Optional[float] = None) -> Tuple[int, int]:
         """One send at a time (any loop's): waits for the running one unless it is lost (``ObservationQueue.claim``)."""
         token = self._queue.claim()
         while token is None:
             await asyncio.sleep(SEND_POLL_SECONDS)
             token = self._queue.claim()
-        gen = self._queue.sending(force, token)
+        gen = self._queue.sending(force, token, since)
         try:
             body = next(gen)
             while True:
@@ -245,6 +249,7 @@ class AsyncClient(ClientBase):
     async def close(self) -> FlushResult:
         """Stops the flush task, flushes once and releases the worker threads; later reports are ignored (and
         counted). Thresholds keep working (a later request starts new worker threads); streams stop."""
+        since = self._now()  # a send the flush task has on the wire now is waited for, not tried again
         self._close_streams()
         self._closing = True
         wake = self._loop_wake()  # a flush task of an earlier loop is forgotten here
@@ -252,7 +257,7 @@ class AsyncClient(ClientBase):
         if flusher is not None and not flusher.done():
             wake.set()
             await asyncio.gather(flusher, return_exceptions=True)
-        result = await self.flush()
+        result = await self._flush(since)
         self._queue.closed = True
         with self._executor_lock:
             executor, self._executor = self._executor, None

@@ -291,13 +291,17 @@ class Client(ClientBase):
     def flush(self) -> FlushResult:
         """Sends every queued observation now (one attempt per batch, up to a timeout, a slow failure or a second unanswered batch in a row; failures
         stay queued for a retry with the same batch id, so the server counts a batch once)."""
-        sent, failed = self._drive(force=True)
+        return self._flush(self._now())
+
+    def _flush(self, since: float) -> FlushResult:
+        """``flush()``, trying nothing more when a send that stopped slowly after ``since`` was waited for."""
+        sent, failed = self._drive(force=True, since=since)
         return FlushResult(sent, failed, self.observation_stats())
 
-    def _drive(self, force: bool) -> Tuple[int, int]:
+    def _drive(self, force: bool, since: Optional[float] = None) -> Tuple[int, int]:
         """One send at a time: waits for the running one unless it is lost (``ObservationQueue.claim``)."""
         token = self._queue.claim_waiting()
-        gen = self._queue.sending(force, token)
+        gen = self._queue.sending(force, token, since)
         try:
             body = next(gen)
             while True:
@@ -310,6 +314,7 @@ class Client(ClientBase):
 
     def close(self) -> FlushResult:
         """Flushes once and stops the background thread and any stream; later reports are ignored (and counted)."""
+        since = self._now()  # a send the flush thread has on the wire now is waited for, not tried again
         self._close_streams()
         self._stop.set()
         self._wake.set()
@@ -317,7 +322,7 @@ class Client(ClientBase):
             flusher = self._flusher
         if flusher is not None and flusher is not threading.current_thread():
             flusher.join(timeout=self._timeout + 1)
-        result = self.flush()
+        result = self._flush(since)
         self._queue.closed = True
         return result
 

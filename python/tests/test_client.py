@@ -284,14 +284,14 @@ class ConstructorTests(unittest.TestCase):
     """Only the constructor raises, so a configuration error never looks like an outage."""
 
     def test_base_url_must_be_an_absolute_http_url_and_the_error_says_what_to_write(self) -> None:
-        for base_url in ("localhost:8787", "scoregate.example.workers.dev", "//scoregate.test", "/v1", "ftp://scoregate.test", "http:scoregate.test", "https://", "http:///v1", "http:// x"):
+        for base_url in ("localhost:8787", "scoregate.example.workers.dev", "//scoregate.test", "/v1", "ftp://scoregate.test", "http:scoregate.test", "https://", "http:///v1", "http:// x", "http://local host:8787", "http://localhost:8787/a b"):
             with self.subTest(base_url=base_url):
                 with self.assertRaises(ValueError) as caught:
                     scoregate.Client(base_url, "t", background=False)
                 self.assertEqual(str(caught.exception), f"scoregate: base_url {base_url!r} is not an HTTP URL such as 'http://localhost:8787'")
                 with self.assertRaises(ValueError):
                     scoregate.AsyncClient(base_url, "t", background=False)
-        for base_url in ("", None, 8787):
+        for base_url in ("", "   ", None, 8787):
             with self.subTest(base_url=base_url), self.assertRaises(TypeError):
                 scoregate.Client(base_url, "t", background=False)  # type: ignore[arg-type]
         with self.assertRaises(TypeError):
@@ -303,6 +303,8 @@ class ConstructorTests(unittest.TestCase):
             "HTTPS://scoregate.test/": "HTTPS://scoregate.test/v1/threshold?",
             "http://[::1]:8787": "http://[::1]:8787/v1/threshold?",
             "https://proxy.test/scoregate//": "https://proxy.test/scoregate/v1/threshold?",
+            "http://localhost:8787 ": "http://localhost:8787/v1/threshold?",  # pasted with a space, or read from a file
+            " https://scoregate.test/\n": "https://scoregate.test/v1/threshold?",
         }
         for base_url, prefix in cases.items():
             with self.subTest(base_url=base_url):

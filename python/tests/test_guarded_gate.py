@@ -163,7 +163,6 @@ class GuardTests(unittest.TestCase):
             {"guards": {"min_keep": True, "max_keep": None}},
             {"guards": "none"},
             {"guards": {"min_keep": 2}},  # max_keep is required (null: no cap)
-            {"guards": None},  # always present when sent: null is broken, not "none"
             {"abstain_below": "0.5"},
         ]
         for fields in broken:
@@ -173,6 +172,20 @@ class GuardTests(unittest.TestCase):
                 self.assertEqual((r.reason, r.threshold, r.abstain, r.guards), ("fallback", 0.05, False, Guards()))
                 self.assertEqual((r.error.code if r.error else None, len(r.kept)), ("bad_response", 2))
                 self.assertEqual(c.reported, [])
+
+    def test_null_guards_and_shadows_read_as_none_as_in_typescript(self) -> None:
+        # the TypeScript client reads them with ?? (null as absent): both clients serve such a body alike
+        c = client_serving(body(0.5, guards=None, shadows=None))
+        t = c.get_threshold(GATE, fallback=0.05)
+        self.assertEqual((t.reason, t.threshold, t.guards, t.error), ("calibrated", 0.5, Guards(0, None), None))
+        self.assertEqual(c.shadows_for(GATE, "user-1"), [])
+
+    def test_nan_and_infinity_literals_are_not_json_and_the_body_a_bad_response(self) -> None:
+        # Python's json.loads reads NaN, Infinity and -Infinity; JavaScript's JSON.parse refuses them, as must we
+        for field, value in (("expected_drop_rate", math.nan), ("expected_drop_rate", math.inf), ("abstain_below", -math.inf)):
+            with self.subTest(field=field, value=value):
+                r = client_serving(body(0.5, **{field: value})).get_threshold(GATE, fallback=0.05)
+                self.assertEqual((r.reason, r.threshold, r.error.code if r.error else None), ("fallback", 0.05, "bad_response"))
 
     def test_a_body_without_a_threshold_is_a_bad_response(self) -> None:
         served = body(0.5)
@@ -247,7 +260,6 @@ class ServedBodyTests(unittest.TestCase):
             {"shadows": [shadow(sample_rate=math.nan)]},
             {"shadows": [shadow(sample_rate=math.inf)]},
             {"shadows": [{**shadow(), "threshold": math.inf}]},
-            {"shadows": None},  # an array when present
         ]
         for fields in broken:
             with self.subTest(fields):

@@ -9,6 +9,8 @@ import asyncio
 import http.client
 import io
 import logging
+import socket
+import threading
 import unittest
 import urllib.error
 import urllib.request
@@ -191,6 +193,71 @@ class FlushPastServerErrorsTests(unittest.TestCase):
 
     def test_a_slow_server_error_stops_at_once(self) -> None:
         self.assertEqual(close_failing(0.6, "503"), (1, 1, 3))
+
+
+class TimingOut:
+    """An opener whose observation POSTs each hang until released, then time out after the request's timeout on the
+    fake clock: a send on the wire when close() starts."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.posts = 0
+        self.on_wire = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, req: urllib.request.Request, timeout: float) -> Any:
+        if req.get_method() != "POST":
+            raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+        self.posts += 1
+        self.on_wire.set()
+        self.release.wait(5)
+        self.clock.advance(timeout)
+        raise urllib.error.URLError(socket.timeout("timed out"))
+
+
+class CloseDuringASlowSendTests(unittest.TestCase):
+    """close() while a send is on the wire waits for it; when it times out (or fails slowly), close() tries nothing
+    more: sending the batches again would wait a second timeout (docs/clients.md: at most one and a half), as in the
+    TypeScript client."""
+
+    def test_the_client_waits_one_timeout_and_sends_nothing_more(self) -> None:
+        clock = Clock()
+        opener = TimingOut(clock)
+        c = Client("http://scoregate.test", "t", timeout=1.0, background=False, clock=clock, opener=opener, rng=lambda: 0.0)
+        c.report(5, 1, calibration_id="cal_0000000001")
+        c.report(5, 1, calibration_id="cal_0000000002")
+        sender = threading.Thread(target=c.flush)  # a send on the wire, as the flush thread's
+        sender.start()
+        self.assertTrue(opener.on_wire.wait(5))
+        closed: List[Any] = []
+        closer = threading.Thread(target=lambda: closed.append(c.close()))
+        closer.start()
+        opener.release.set()
+        sender.join(5)
+        closer.join(5)
+        self.assertEqual(opener.posts, 1)
+        self.assertEqual((closed[0].sent_batches, closed[0].failed_batches, closed[0].stats.queued), (0, 0, 2))
+
+    def test_the_async_client_too(self) -> None:
+        clock = Clock()
+        opener = TimingOut(clock)
+
+        async def main() -> Any:
+            c = AsyncClient("http://scoregate.test", "t", timeout=1.0, background=False, clock=clock, opener=opener, rng=lambda: 0.0)
+            c.report(5, 1, calibration_id="cal_0000000001")
+            c.report(5, 1, calibration_id="cal_0000000002")
+            sending = asyncio.ensure_future(c.flush())
+            while not opener.on_wire.is_set():
+                await asyncio.sleep(0.01)
+            closing = asyncio.ensure_future(c.close())
+            await asyncio.sleep(0.05)
+            opener.release.set()
+            await sending
+            return await closing
+
+        closed = asyncio.run(main())
+        self.assertEqual(opener.posts, 1)
+        self.assertEqual((closed.sent_batches, closed.failed_batches, closed.stats.queued), (0, 0, 2))
 
 
 if __name__ == "__main__":

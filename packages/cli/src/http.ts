@@ -411,7 +411,12 @@ export class Api {
     }
     const envelope = AnyErrorResponse.safeParse(parsed);
     const code = envelope.success ? envelope.data.error.code : null;
-    const message = envelope.success ? envelope.data.error.message : text.slice(0, 200) || res.statusText;
+    // Not a scoregate answer (a wrong --url, a proxy's page): an HTML page is not printed, it would bury the hint.
+    const message = envelope.success
+      ? envelope.data.error.message
+      : /^\s*</u.test(text)
+        ? `an HTML page${res.statusText ? ` (${res.statusText})` : ""}, not a scoregate answer`
+        : text.slice(0, 200) || res.statusText;
     const suggested = suggestions(message, envelope.success ? envelope.data.error.details : undefined);
     const lines = envelope.success ? [...detailLines(envelope.data.error.details), ...suggested.lines] : [];
     const h = code ? hint(code, res.status, route, envelope.success ? envelope.data.error.details : undefined, message) : null;
@@ -423,8 +428,9 @@ export class Api {
         `the server speaks API version ${serverApi}, this CLI (${version}) speaks version ${API_VERSION}: install a CLI made for it (the compatibility table is in the package's README)`,
       );
     // 4xx: the request (flags, file, token) is the problem; 429, a key whose first request is still running, and 5xx:
-    // try again later
-    const input = res.status >= 400 && res.status < 500 && res.status !== 429 && code !== "idempotency_in_progress";
+    // try again later. A 4xx that is not a scoregate error came from something else (a wrong --url): invalid_response,
+    // exit 1, as a 2xx body that is not JSON.
+    const input = envelope.success && res.status >= 400 && res.status < 500 && res.status !== 429 && code !== "idempotency_in_progress";
     if (!input && code !== "idempotency_in_progress") {
       const retryAfter = res.headers.get("retry-after");
       lines.push(

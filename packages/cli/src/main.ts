@@ -132,7 +132,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     const api = (): Api => {
       // SCOREGATE_URL= (set but empty, as a template or a CI variable leaves it) means unset, as --help's default says
       const envUrl = io.env.SCOREGATE_URL?.trim() === "" ? undefined : io.env.SCOREGATE_URL;
-      const baseUrl = v.url ?? envUrl ?? "http://localhost:8787";
+      // trimmed, as URL parsing trims it (a value pasted with a space, or read from a file with its newline): the
+      // requests are built on this string
+      const baseUrl = (v.url ?? envUrl ?? "http://localhost:8787").trim();
       // "localhost:8787" parses as a URL whose scheme is "localhost:": only http and https reach a server
       const parsed = URL.canParse(baseUrl) ? new URL(baseUrl) : null;
       if (parsed === null || !/^https?:$/u.test(parsed.protocol))

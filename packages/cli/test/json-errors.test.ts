@@ -116,6 +116,34 @@ describe("--json errors", () => {
     },
   );
 
+  it.each([
+    [
+      "an HTML page (a plain web server)",
+      "<!DOCTYPE HTML>\n<html><body>404 File not found</body></html>",
+      "text/html",
+      "404: an HTML page (Not Found), not a scoregate answer",
+    ],
+    ["JSON of another service", '{"detail":"Not Found"}', "application/json", '404: {"detail":"Not Found"}'],
+  ])("a 404 that is not a scoregate error (%s): exit 1 with invalid_response and the --url hint, no page dumped", async (_, body, type, said) => {
+    stub.handle(() => ({ status: 404, body, headers: { "Content-Type": type } }));
+    const text = await cli(["threshold", ...gateFlags], env());
+    expect(text.code).toBe(1);
+    expect(text.stderr.split("\n").slice(0, 2)).toEqual([
+      `scoregate: ${said}`,
+      "  the answer is not a scoregate error: is --url pointing at a scoregate server?",
+    ]);
+    const doc = await jsonError(["threshold", ...gateFlags]);
+    expect(doc.error).toMatchObject({ code: "invalid_response", status: 404 });
+    expect(doc.exit_code).toBe(1);
+  });
+
+  it("a URL with surrounding whitespace (pasted, or read from a file) is trimmed", async () => {
+    stub.handle(() => ({ status: 200, body: responses.threshold() }));
+    const r = await cli(["threshold", ...gateFlags, "--json"], { ...env(), SCOREGATE_URL: ` ${stub.url} \n` });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ threshold: responses.threshold().threshold });
+  });
+
   it("a threshold answer with fields this CLI does not know passes them on under --json", async () => {
     stub.handle(() => ({ status: 200, body: { ...responses.threshold(), newer_field: { x: 1 } } }));
     const r = await cli(["threshold", ...gateFlags, "--json"], env());

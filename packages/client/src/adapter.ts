@@ -76,6 +76,13 @@ export function checkStepOptions(o: any, owner: string): void {
     return;
   }
   if (o.unscored !== undefined && o.unscored !== "keep" && o.unscored !== "drop") fail(`options.unscored must be "keep" or "drop"`);
+  // A config read from the environment or a file holds strings: "0.1" would read as no fallback (keep everything),
+  // "no" as reporting on, "2000" as waiting the client's timeout.
+  if (o.fallback != null && typeof o.fallback !== "number") fail(`options.fallback must be a number or null (got ${JSON.stringify(o.fallback)})`);
+  for (const k of ["report", "reportScores"])
+    if (o[k] !== undefined && typeof o[k] !== "boolean") fail(`options.${k} must be true or false (got ${JSON.stringify(o[k])})`);
+  if (o.timeoutMs !== undefined && !(typeof o.timeoutMs === "number" && o.timeoutMs >= 0))
+    fail(`options.timeoutMs must be a number of ms from 0 (got ${JSON.stringify(o.timeoutMs)})`);
   for (const k of ["onResult", "assignmentKey"]) if (o[k] !== undefined && typeof o[k] !== "function") fail(`options.${k} must be a function`);
   if (o.served !== undefined && typeof o.served !== "function" && (typeof o.served !== "object" || o.served === null))
     fail("options.served must be the getThreshold() answer the query was retrieved under, or a function of the query answering it");

@@ -87,8 +87,17 @@ export function evictOldest(entries: Map<string, Entry>, maxGates: number): void
   while (entries.size > maxGates) entries.delete(entries.keys().next().value as string);
 }
 
-/** A server answer (200, 304, 404 uncalibrated, a pushed event): reset the failure state, take the lifetimes sent. */
-export function confirm(entry: Entry, response: Response | null, now: number): void {
+/**
+ * What a transition announces: nothing, an event, or two in order (a recovery, then what the answer changed).
+ */
+export type Announced = ClientEvent | undefined | readonly (ClientEvent | undefined)[];
+
+/**
+ * A server answer (200, 304, 404 uncalibrated, a pushed event): reset the failure state, take the lifetimes sent.
+ * Answers the `recovered` event when the entry was failing: the server answers again, whatever it says.
+ */
+export function confirm(entry: Entry, response: Response | null, now: number): ClientEvent | undefined {
+  const recovered = entry.lastError && ({ type: "recovered", gate: entry.gate } as const);
   const cc = cacheSeconds(response?.headers.get("cache-control"));
   entry.fetchedAt = now;
   entry.maxAgeMs = (cc.get("max-age") ?? THRESHOLD_MAX_AGE_SECONDS) * 1000;
@@ -102,10 +111,11 @@ export function confirm(entry: Entry, response: Response | null, now: number): v
   entry.failures = 0;
   entry.nextAttemptAt = 0;
   delete entry.lastError;
+  return recovered;
 }
 
 /** A new value, from a 200 or a pushed event: keep it, announce a changed calibration (or a recovery). */
-export function take(entry: Entry, value: Served, etag: string | null, response: Response | null, now: number): ClientEvent | undefined {
+export function take(entry: Entry, value: Served, etag: string | null, response: Response | null, now: number): Announced {
   const previous = entry.value?.calibration_id ?? null;
   entry.value = value;
   entry.etag = etag;
@@ -117,27 +127,23 @@ export function take(entry: Entry, value: Served, etag: string | null, response:
  * A 304 for the entry's value (held, with the ETag the request sent): the server confirms it. A value from a snapshot
  * is announced as the gate's calibration (the server's first word on it), a recovery from failures as such.
  */
-export function notModified(entry: Entry, response: Response, now: number): ClientEvent | undefined {
+export function notModified(entry: Entry, response: Response, now: number): Announced {
   return confirmed(entry, response, now, entry.bootstrapped, entry.value!.calibration_id);
 }
 
 /**
- * Confirms the entry's value (already in place) and says what changed: its calibration when `announce` (with the one
- * it replaced), else a recovery when the entry was failing.
+ * Confirms the entry's value (already in place) and says what changed: a recovery when the entry was failing, then its
+ * calibration when `announce` (with the one it replaced).
  */
-function confirmed(
-  entry: Entry,
-  response: Response | null,
-  now: number,
-  announce: boolean,
-  previousCalibrationId: string | null,
-): ClientEvent | undefined {
-  const wasFailing = entry.lastError !== undefined;
-  confirm(entry, response, now);
+function confirmed(entry: Entry, response: Response | null, now: number, announce: boolean, previousCalibrationId: string | null): Announced {
+  const recovered = confirm(entry, response, now);
   const value = entry.value!;
-  if (announce)
-    return { type: "calibration", gate: entry.gate, calibrationId: value.calibration_id, previousCalibrationId, threshold: value.threshold };
-  return wasFailing ? { type: "recovered", gate: entry.gate } : undefined;
+  return [
+    recovered,
+    announce
+      ? { type: "calibration", gate: entry.gate, calibrationId: value.calibration_id, previousCalibrationId, threshold: value.threshold }
+      : undefined,
+  ];
 }
 
 /**
@@ -145,14 +151,13 @@ function confirmed(
  * state): the error is kept for the answers and told with the event, so a typo in a gate key does not run on the
  * fallback without a word.
  */
-export function markUncalibrated(entry: Entry, response: Response | null, now: number, error?: ClientError): ClientEvent | undefined {
+export function markUncalibrated(entry: Entry, response: Response | null, now: number, error?: ClientError): Announced {
   const was = entry.uncalibrated;
   entry.value = undefined;
   entry.etag = null;
   entry.uncalibrated = true;
   entry.said = error;
-  confirm(entry, response, now);
-  return was ? undefined : { type: "uncalibrated", gate: entry.gate, ...(error && { error }) };
+  return [confirm(entry, response, now), was ? undefined : { type: "uncalibrated", gate: entry.gate, ...(error && { error }) }];
 }
 
 /** A failed request: the next attempt waits for the backoff (and Retry-After); the first failure in a row is announced. */

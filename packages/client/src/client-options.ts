@@ -25,8 +25,11 @@ export function checkNumber(name: string, v: unknown, min: number, max: number):
       `${name} ${typeof v === "string" ? JSON.stringify(v) : v} is not a number ${max < Infinity ? `from ${min} to ${max}` : `of at least ${min}`}`,
     );
 }
-/** `http://` or `https://` and a host: what every request's URL is built on (a regex: cheaper than parsing a URL). */
-const ABSOLUTE_HTTP_URL = /^https?:\/\/[^\s/?#]/iu;
+/**
+ * `http://` or `https://`, a host, and no whitespace (once trimmed: a URL read from a file ends with a newline): what
+ * every request's URL is built on (a regex: cheaper than parsing a URL). "http://local host" would fail every request.
+ */
+const ABSOLUTE_HTTP_URL = /^https?:\/\/[^\s/?#]\S*$/iu;
 
 /** ScoregateClientOptions with every default applied (docs/clients.md has the table). */
 export interface ResolvedOptions {
@@ -53,7 +56,7 @@ export interface ResolvedOptions {
 export function resolveOptions(options: ScoregateClientOptions): ResolvedOptions {
   // `new ScoregateClient()` from JavaScript: no options is an empty set, refused for its baseUrl below
   options = Object(options);
-  const { baseUrl } = options;
+  const baseUrl = typeof options.baseUrl === "string" ? options.baseUrl.trim() : options.baseUrl;
   if (typeof baseUrl !== "string" || !ABSOLUTE_HTTP_URL.test(baseUrl))
     optionError(`baseUrl ${JSON.stringify(baseUrl)} is not an HTTP URL such as "http://localhost:8787"`);
   // Options of other entries, which this constructor would ignore from JavaScript (TypeScript refuses them): a service

@@ -15,6 +15,7 @@
 // client and the server's statistics cannot drift apart (fixtures/guarded-gate.json pins it for the Python client).
 import { decideQuery, isScored, type QueryDecision } from "../../../src/stats/guard-rule";
 import {
+  type Announced,
   type Entry,
   evictOldest,
   gateKey,
@@ -90,8 +91,9 @@ export class ScoregateClient {
     if (fresh !== undefined) return servedResult(entry, options, fresh ? "cached" : "stale", this.#authError);
     // A caller's own wait: at most the request's timeout, which ends the request it waits for anyway (a larger value,
     // Infinity included, would overflow the timer and fire at once); anything but a number from 0 is that timeout.
-    const own = options.timeoutMs as number;
-    const waitMs = own >= 0 ? Math.min(own, this.#options.timeoutMs) : this.#options.timeoutMs;
+    // (null, false, "" and [] compare as 0 and "300" as 300: only a number counts)
+    const own = options.timeoutMs;
+    const waitMs = typeof own === "number" && own >= 0 ? Math.min(own, this.#options.timeoutMs) : this.#options.timeoutMs;
     if (started !== undefined) {
       if (!(await waitAtMost(started, waitMs, options.signal)))
         return fallbackResult(
@@ -146,16 +148,16 @@ export class ScoregateClient {
     }
     // The threshold answer's fields (its error and promotion when it has them) but the two a gate result does not carry.
     const { expectedDropRate: _rate, fetchedAt: _at, ...served } = t;
-    const result: GateResult<T> = {
+    const result = {
       ...served,
       kept: candidates.filter((_, i) => d.kept[i]),
       dropped: candidates.filter((_, i) => !d.kept[i]),
-      abstain: d.abstain,
       topScore: d.topScore,
       unscored: d.unscored,
     };
-    if (d.abstain) result.abstainReason = `top score ${d.topScore} is below abstain_below ${t.abstainBelow}`;
-    return result;
+    return d.abstain
+      ? { ...result, abstain: true, abstainReason: `top score ${d.topScore} is below abstain_below ${t.abstainBelow}` }
+      : { ...result, abstain: false };
   }
 
   /**
@@ -216,7 +218,7 @@ export class ScoregateClient {
    * (`@scoregate/client/adapter`, which checks the product) sets the `User-Agent`.
    * @internal
    */
-  _internals(): [Map<string, Entry>, ResolvedOptions, emit: (event: ClientEvent | undefined) => void, setUserAgent: (ua: string) => void] {
+  _internals(): [Map<string, Entry>, ResolvedOptions, emit: (events: Announced) => void, setUserAgent: (ua: string) => void] {
     return [
       this.#entries,
       this.#options,
@@ -302,7 +304,7 @@ export class ScoregateClient {
     const older = !entry.bootstrapped && held > seqOf(sent) && seqOf(etag) < held;
     if (response.status === 200) {
       const value = readThresholdResponse(body);
-      if (value === undefined) return this.#fail(entry, clientError("bad_response", "200 without a valid threshold body"), now);
+      if (value === undefined) return this.#fail(entry, clientError("bad_response", "200 without a valid threshold body", 200), now);
       return older ? undefined : this.#emit(take(entry, value, etag, response, now));
     }
     // A 304 vouches for the ETag sent only: for one no longer held (a newer state was pushed meanwhile) it confirms
@@ -327,15 +329,16 @@ export class ScoregateClient {
   }
 
   /** Tells every listener (nothing when a transition had nothing to announce). */
-  #emit(event: ClientEvent | undefined): void {
-    if (event === undefined) return;
-    for (const l of this.#listeners) {
-      try {
-        l(event);
-      } catch {
-        // A listener's bug must not break the cache.
-      }
-    }
+  #emit(events: Announced): void {
+    for (const event of [events].flat())
+      if (event)
+        for (const l of this.#listeners) {
+          try {
+            l(event);
+          } catch {
+            // A listener's bug must not break the cache.
+          }
+        }
   }
 
   /** A request to the server with the token, the client's `User-Agent` and its timeout. */

@@ -17,6 +17,7 @@ export type {
   GateEventKind,
   GateKey,
   GateOptions,
+  GateOutcome,
   GateResult,
   GetThresholdOptions,
   Guards,

@@ -54,7 +54,7 @@ export class ObservationReporter {
   readonly #groups = new Map<string, Group>();
   /** Sealed batches awaiting their (next) attempt, oldest first. */
   #batches: Batch[] = [];
-  #sending: Promise<{ sent: number; failed: number }> | undefined;
+  #sending: Promise<SendRun> | undefined;
   /** When the running send loop started its request; a loop whose start no longer matches was given up as lost. */
   #sendingAt = 0;
   #inFlight: Batch | undefined;
@@ -80,8 +80,11 @@ export class ObservationReporter {
     // report(undefined) or report(null) from JavaScript: no target, ignored as any report without one
     o = Object(o);
     const target = toTarget(o);
-    // Defaults apply to undefined only: a null count (from JavaScript) stays and is refused.
-    const { candidates: c, dropped: d, below = d, unscored: u = 0 } = o;
+    // The optional counts' null (from JavaScript: `below: r.below ?? null`) is none, as `abstained`'s and `scores`' is;
+    // a null candidates or dropped stays and is refused.
+    const { candidates: c, dropped: d } = o;
+    const below = o.below ?? d;
+    const u = o.unscored ?? 0;
     const why = this.#closed
       ? "closed"
       : this.#deps.isStopped()
@@ -116,7 +119,7 @@ export class ObservationReporter {
     // rate counts only the queries that said, so a client saying it only when true would read 100 %), [.., unscored]
     // with unscored candidates (below: dropped, unless given).
     const q = [c, d, below, o.abstained ? 1 : 0, u];
-    group.queries.push(q.slice(0, u > 0 ? 5 : o.below === undefined && o.abstained == null ? 2 : 4) as QueryCounts);
+    group.queries.push(q.slice(0, u > 0 ? 5 : o.below == null && o.abstained == null ? 2 : 4) as QueryCounts);
     if (o.scores != null && this.#maxScores > 0) {
       for (const s of o.scores) if (Number.isFinite(s)) group.scores.push(s);
       // Keep the newest scores: the sample is meant to describe current production.
@@ -132,9 +135,11 @@ export class ObservationReporter {
   }
 
   async flush(): Promise<FlushResult> {
-    await this.#running();
+    const ran = await this.#running();
     for (const g of this.#groups.values()) this.#seal(g);
-    const r = this.#deps.isStopped() === undefined ? await this.#sendDue(true) : { sent: 0, failed: 0 };
+    // After a send it waited for that ended on a timeout or a slow failure, a flush tries nothing more: the next would
+    // fail as slowly, and close() would wait two timeouts (the docs' bound is one and a half).
+    const r = this.#deps.isStopped() === undefined && !ran?.slow ? await this.#sendDue(true) : { sent: 0, failed: 0 };
     this.#schedule();
     return { sentBatches: r.sent, failedBatches: r.failed, stats: this.stats() };
   }
@@ -210,7 +215,7 @@ export class ObservationReporter {
    * was cancelled and its promise may never settle, as in workerd) and given up; its batch stays queued with its batch
    * id, so a retry is counted once by the server.
    */
-  #running(): Promise<{ sent: number; failed: number }> | undefined {
+  #running(): Promise<SendRun> | undefined {
     if (this.#deps.now() - this.#sendingAt > this.#deps.timeoutMs + 1000) {
       this.#sending = undefined;
       this.#sendingAt = -1;
@@ -219,7 +224,7 @@ export class ObservationReporter {
   }
 
   /** Seals due groups and sends due batches one at a time; single flight. Reschedules once done (a batch sealed meanwhile). */
-  #sendDue(force: boolean): Promise<{ sent: number; failed: number }> {
+  #sendDue(force: boolean): Promise<SendRun> {
     const running = this.#running();
     if (running !== undefined) return running;
     const p = this.#sendLoop(force).finally(() => {
@@ -230,11 +235,12 @@ export class ObservationReporter {
     return p;
   }
 
-  async #sendLoop(force: boolean): Promise<{ sent: number; failed: number }> {
+  async #sendLoop(force: boolean): Promise<SendRun> {
     let at = 0;
     let sent = 0;
     let failed = 0;
     let unanswered = 0;
+    let slow = false;
     const now = this.#deps.now();
     for (const g of this.#groups.values()) if (force || now - g.createdAt >= this.#intervalMs) this.#seal(g);
     for (const batch of [...this.#batches]) {
@@ -289,9 +295,10 @@ export class ObservationReporter {
       // fast network error (a stale keep-alive connection, at shutdown after a long idle), not after a timeout, a
       // failure (an answer or an error) that took half the timeout or more, or a second unanswered batch in a row: the
       // next would fail too, and close() would wait about one timeout per batch.
-      if (!force || t - at >= this.#deps.timeoutMs / 2 || (outcome.kind === "failed" && (error.code === "timeout" || unanswered > 1))) break;
+      slow = t - at >= this.#deps.timeoutMs / 2 || error.code === "timeout";
+      if (!force || slow || (outcome.kind === "failed" && unanswered > 1)) break;
     }
-    return { sent, failed };
+    return { sent, failed, slow };
   }
 
   /** Takes a sealed batch out of the send queue, or a group out of the pending map. */
@@ -311,6 +318,13 @@ export class ObservationReporter {
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }
+}
+
+/** What a send loop did: batches sent and failed, and whether it stopped on a timeout or a slow failure. */
+interface SendRun {
+  sent: number;
+  failed: number;
+  slow?: boolean;
 }
 
 /** The arms a claim may name (each checked against the contract's `PromotionArm`; a list: fewer bytes than a record). */

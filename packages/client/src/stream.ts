@@ -224,7 +224,7 @@ function pushed(client: CoreClient, gate: GateKey, event: GateEvent | null, maxA
   if (entry === undefined || (event !== null && !restarted && event.seq < seqOf(entry.etag))) return;
   const now = options.now();
   if (event === null) {
-    if (maxAgeMs > 0) confirm(entry, null, now);
+    if (maxAgeMs > 0) emit(confirm(entry, null, now));
   } else if (event.served === null) {
     emit(markUncalibrated(entry, null, now));
     // its seq kept as an ETag, so an older poll answer cannot undo it and the next poll tells the server what it saw

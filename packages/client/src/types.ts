@@ -149,18 +149,30 @@ export interface GateOptions<T> extends GetThresholdOptions {
   served?: ThresholdResult;
 }
 
-export interface GateResult<T> {
+/**
+ * What `gate()` answers: the candidates kept and dropped, and the answer they were gated by. `abstain` narrows it:
+ * `if (r.abstain) noAnswer(r.abstainReason)` reads a string.
+ */
+export type GateResult<T> = GateOutcome<T> &
+  (
+    | {
+        /**
+         * True when the query abstains: its top score is below the calibration's `abstainBelow`, so the corpus most
+         * likely holds no good answer and nothing is kept (say so instead of answering from noise). Never for a fallback.
+         */
+        abstain: true;
+        /** Why the query abstained (its top score and the cutoff). */
+        abstainReason: string;
+      }
+    | { abstain: false; abstainReason?: undefined }
+  );
+
+/** The fields of every `gate()` answer, abstaining or not ({@link GateResult}). */
+export interface GateOutcome<T> {
   /** The candidates kept, in their input order; empty when the query abstains. */
   kept: T[];
   /** Every other candidate, in their input order: all of them when the query abstains. */
   dropped: T[];
-  /**
-   * True when the query abstains: its top score is below the calibration's `abstainBelow`, so the corpus most likely
-   * holds no good answer and nothing is kept (say so instead of answering from noise). Never for a fallback.
-   */
-  abstain: boolean;
-  /** Why the query abstained (its top score and the cutoff), only when `abstain` is true. */
-  abstainReason?: string;
   /** The query's highest score; null when no candidate has one. */
   topScore: number | null;
   threshold: number | null;
@@ -263,6 +275,7 @@ export type ClientEvent =
   | { type: "calibration"; gate: GateKey; calibrationId: string; previousCalibrationId: string | null; threshold: number | null }
   | { type: "uncalibrated"; gate: GateKey; error?: ClientError }
   | { type: "error"; gate: GateKey | null; error: ClientError }
+  /** The server answered again after failures, whatever it answered (before the `calibration` or `uncalibrated` event its answer brings). */
   | { type: "recovered"; gate: GateKey }
   /**
    * A `report()` that was ignored (counted in `observationStats().ignored`) and why: `closed` (after `close()`),

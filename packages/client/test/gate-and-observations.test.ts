@@ -443,6 +443,44 @@ describe("observation batching", () => {
     expect(await closeFailing(600, "503")).toEqual({ posts: 1, failed: 1, queued: 3 });
   });
 
+  it("close() during a send that then times out waits that one timeout: it sends nothing more (not the same batch again)", async () => {
+    const server = serverWith(() => "hang");
+    const client = new ScoregateClient({
+      baseUrl: "https://scoregate.test",
+      token: "t",
+      fetch: server.fetch,
+      timeoutMs: 1000,
+      observations: { flushIntervalMs: 1000 },
+    });
+    client.report({ calibrationId: "cal_0000000001", candidates: 5, dropped: 1 });
+    client.report({ calibrationId: "cal_0000000002", candidates: 5, dropped: 1 });
+    await vi.advanceTimersByTimeAsync(1100); // the timer's send is on the wire, 100 ms in
+    expect(server.observationRequests()).toHaveLength(1);
+    const started = Date.now();
+    let done: Awaited<ReturnType<ScoregateClient["close"]>> | undefined;
+    void client.close().then((r) => (done = r));
+    await vi.advanceTimersByTimeAsync(900); // the send's timeout
+    expect(done).toMatchObject({ sentBatches: 0, failedBatches: 0, stats: { queued: 2 } });
+    expect(Date.now() - started).toBe(900);
+    expect(server.observationRequests()).toHaveLength(1);
+  });
+
+  it("close() during a send that succeeds still sends the rest", async () => {
+    const server = serverWith(() => accepted());
+    const client = new ScoregateClient({
+      baseUrl: "https://scoregate.test",
+      token: "t",
+      fetch: server.fetch,
+      timeoutMs: 1000,
+      observations: { flushIntervalMs: 1000, batchSize: 1 },
+    });
+    client.report({ calibrationId: "cal_0000000001", candidates: 5, dropped: 1 }); // a full batch: sent at once
+    client.report({ calibrationId: "cal_0000000002", candidates: 5, dropped: 1 }); // sealed while the first is out
+    expect(server.observationRequests()).toHaveLength(1);
+    expect(await client.close()).toMatchObject({ sentBatches: 1, stats: { queued: 0, sent: 2 } });
+    expect(server.observationRequests()).toHaveLength(2);
+  });
+
   it("flush() while the server is down keeps the batches for later", async () => {
     const server = serverWith(() => "network-error");
     const client = makeClient(server, { timer: false });

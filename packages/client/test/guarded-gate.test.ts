@@ -89,6 +89,10 @@ describe("guards and abstention in gate()", () => {
     expect(r.dropped.map((x) => x.i)).toEqual([0, 1, 2]);
     expect(r.abstainReason).toBe("top score 0.4 is below abstain_below 0.5");
     expect(reported).toMatchObject([{ candidates: 3, dropped: 1, below: 1, abstained: true }]);
+    // The type narrows on abstain, so the README's `if (r.abstain) noAnswer(r.abstainReason)` compiles under strict
+    // settings (checked by `npm run typecheck`: a string is required here).
+    const noAnswer = (why: string): string => why;
+    expect(r.abstain ? noAnswer(r.abstainReason) : null).toBe("top score 0.4 is below abstain_below 0.5");
   });
 
   it("a server without the fields (older than guards) is read as no guards and no abstention", async () => {

@@ -44,6 +44,9 @@ describe("baseUrl: an absolute http: or https: URL, or the constructor throws", 
     [undefined, "missing"],
     [8787, "a number"],
     [new URL("https://scoregate.test"), "a URL object (the types say string)"],
+    ["http://local host:8787", "a space inside (every request would fail as a network error)"],
+    ["http://localhost:8787/a b", "a space in the path"],
+    ["   ", "blank"],
   ])("refuses %j (%s) with a TypeError", (baseUrl: unknown) => {
     expect(construct(baseUrl)).toThrow(/^ScoregateClient: baseUrl .* is not an HTTP URL such as "http:\/\/localhost:8787"$/u);
   });
@@ -55,6 +58,8 @@ describe("baseUrl: an absolute http: or https: URL, or the constructor throws", 
     ["http://127.0.0.1:8787", "http://127.0.0.1:8787/v1/threshold"],
     ["http://[::1]:8787", "http://[::1]:8787/v1/threshold"],
     ["https://proxy.test/scoregate//", "https://proxy.test/scoregate/v1/threshold"],
+    ["http://localhost:8787 ", "http://localhost:8787/v1/threshold"], // pasted with a space, or read from a file
+    [" https://scoregate.test/\n", "https://scoregate.test/v1/threshold"],
   ])("accepts %s and requests %s", async (baseUrl, requested) => {
     const server = fakeServer();
     const client = new ScoregateClient({ baseUrl, token: "t", fetch: server.fetch });
@@ -462,6 +467,20 @@ describe("report() with scores that are not a list: ignored whole, saying why, n
     await client.close();
     expect(server.observationRequests()).toEqual([]);
     expect(client.observationStats()).toMatchObject({ queued: 0, sent: 0 });
+  });
+
+  it("below: null and unscored: null are none, as abstained's and scores' null is: the counts are sent", async () => {
+    const server = fakeServer();
+    const client = clientOf(server);
+    client.report({ calibrationId: "cal_0000000001", candidates: 3, dropped: 1, below: untyped(null), unscored: untyped(null) });
+    client.report({ calibrationId: "cal_0000000001", candidates: 3, dropped: 1, below: untyped(null), abstained: true });
+    client.report({ calibrationId: "cal_0000000001", candidates: untyped(null), dropped: 1 }); // a required count: refused
+    await client.close();
+    expect(server.observationRequests()[0]!.body.queries).toEqual([
+      [3, 1],
+      [3, 1, 1, 1],
+    ]);
+    expect(client.observationStats()).toMatchObject({ queued: 0, sent: 2, ignored: 1 });
   });
 
   it("scores: null is no sample (the counts are queued and sent); a typed array is a sample", async () => {

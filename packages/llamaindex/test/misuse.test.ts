@@ -32,6 +32,13 @@ describe("ScoregatePostprocessor misuse", () => {
     expect(make({ client: c, gate: { embedding: "e5", reranker: "" }, fallback: 0.1 })).toThrow(/options\.gate must name a gate/u);
     expect(make({ client: c, gate: { ...gate, index: 3 }, fallback: 0.1 })).toThrow(/options\.gate\.index must be a non-empty string/u);
     expect(make({ client: c, gate, fallback: 0.1, unscored: true })).toThrow(/options\.unscored must be "keep" or "drop"/u);
+    // a config read from the environment holds strings: each would be read as another option than meant
+    expect(make({ client: c, gate, fallback: "0.1" })).toThrow(/options\.fallback must be a number or null \(got "0\.1"\)/u);
+    expect(make({ client: c, gate, fallback: 0.1, report: "no" })).toThrow(/options\.report must be true or false \(got "no"\)/u);
+    expect(make({ client: c, gate, fallback: 0.1, reportScores: 1 })).toThrow(/options\.reportScores must be true or false/u);
+    expect(make({ client: c, gate, fallback: 0.1, timeoutMs: "2000" })).toThrow(/options\.timeoutMs must be a number of ms from 0 \(got "2000"\)/u);
+    expect(make({ client: c, gate, fallback: 0.1, timeoutMs: null })).toThrow(/options\.timeoutMs must be a number/u);
+    expect(make({ client: c, gate, fallback: null, report: false, timeoutMs: 0 })).not.toThrow();
     expect(make({ client: c, gate, fallback: 0.1, assignmentKey: "user" })).toThrow(/options\.assignmentKey must be a function/u);
     expect(make({ client: c, gate, shadow: {} })).toThrow(/options\.shadow\.key must be a function/u);
     // a shadow step gates nothing: production options copied beside `shadow` would read as a gate that passes everything
