@@ -6,6 +6,7 @@
 import { unknownGateError } from "../calibrations/gate-names";
 import type { Alert, AlertKind, AlertOccurrence, GateRef } from "../contract";
 import { AppError } from "../platform/errors";
+import { shownId } from "../platform/format";
 import { cursorOf, seqOfCursor } from "../platform/http/cursor";
 import { newId } from "../platform/ids";
 import type { AlertDeps, AlertListDeps } from "./deps";
@@ -124,7 +125,7 @@ export async function listGateAlertsPage(
 
 async function mustGet(id: string, deps: AlertDeps): Promise<Alert> {
   const alert = await deps.alerts.get(id);
-  if (alert === null) throw new AppError("not_found", `alert ${id} does not exist`);
+  if (alert === null) throw new AppError("not_found", `alert ${shownId(id)} does not exist`);
   return alert;
 }
 

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { DEFAULT_INDEX, ROUTES } from "../contract";
 import type { RouteEnv } from "../platform/env";
 import { AppError } from "../platform/errors";
+import { shownId } from "../platform/format";
 import { handle } from "../platform/http/handle";
 import { gateIdOf } from "../platform/ids";
 import type { AlertListDeps } from "./deps";
@@ -39,7 +40,7 @@ handle(alertRoutes, ROUTES.listAlerts, async (c, { query: q }) => {
 
 handle(alertRoutes, ROUTES.getAlert, async (c, { params }) => {
   const alert = await c.get("deps").alerts.get(params.id);
-  if (alert === null) throw new AppError("not_found", `alert ${params.id} does not exist`);
+  if (alert === null) throw new AppError("not_found", `alert ${shownId(params.id)} does not exist`);
   return c.json(alert, 200);
 });
 

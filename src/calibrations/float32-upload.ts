@@ -93,6 +93,17 @@ function textBodyRefusal(bytes: Uint8Array): AppError | null {
   );
 }
 
+/**
+ * The query parameter a path of the calibration built from them came from: `policy.max_keep` is `max_keep`,
+ * `policy.abstention.rate` is `abstention_rate`, `drift_tolerance.relative` is `drift_tolerance_relative`, so an
+ * error names what the caller sent.
+ */
+export function queryParameterOf(path: string): string {
+  if (path.startsWith("policy.abstention")) return "abstention_rate";
+  if (path.startsWith("policy.")) return path.slice("policy.".length);
+  return path.replace(/^(drift_tolerance|empty_context_tolerance)\.relative$/u, "$1_relative");
+}
+
 export function fromFloat32(bytes: Uint8Array, params: Record<string, string>): CalibrationInput {
   const q = validate(BinaryUploadQuery, params, "invalid_input", "query parameters");
   const meta = validate(
@@ -112,6 +123,7 @@ export function fromFloat32(bytes: Uint8Array, params: Record<string, string>): 
     },
     "invalid_input",
     "query parameters",
+    queryParameterOf,
   );
   if (bytes.byteLength === 0) throw invalid("empty body: send little-endian float32 scores", [{ path: "scores", message: "must not be empty" }]);
   const text = textBodyRefusal(bytes);

@@ -97,8 +97,32 @@ export async function unknownGateError(gate: GateRef, calibrations: Neighbours):
  */
 const INVISIBLE_FORMAT = /(?![\u200c\u200d])\p{Cf}/u;
 
+/** Hangul fillers: letters (category Lo) that most fonts draw as nothing, so "\u3164" reads as an empty name. */
+const BLANK_LETTERS = /[\u115f\u1160\u3164\uffa0]/u;
+
+/** Noncharacters (U+FDD0-U+FDEF and U+xFFFE/U+xFFFF of every plane): never meant for interchange, drawn as nothing or a box. */
+const NONCHARACTER = /\p{Noncharacter_Code_Point}/u;
+
+/** A combining mark at the start of a name has nothing to combine with: "\u0301" alone is drawn as a floating accent or nothing. */
+const LEADING_MARK = /^\p{M}/u;
+
+const codeOf = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+
+/** What makes a new name unreadable (its first such character), or null. */
+function unreadable(name: string): string | null {
+  const format = INVISIBLE_FORMAT.exec(name)?.[0];
+  if (format !== undefined) return `must not contain invisible format characters (${codeOf(format)})`;
+  const blank = BLANK_LETTERS.exec(name)?.[0];
+  if (blank !== undefined) return `must not contain blank filler characters (${codeOf(blank)})`;
+  const non = NONCHARACTER.exec(name)?.[0];
+  if (non !== undefined) return `must not contain noncharacters (${codeOf(non)})`;
+  const mark = LEADING_MARK.exec(name)?.[0];
+  return mark === undefined ? null : `must not begin with a combining mark (${codeOf(mark)}), which has nothing to combine with`;
+}
+
 /**
- * 422 for an upload whose new names hold an invisible format character, naming each field and the character: a new
+ * 422 for an upload whose new names hold an invisible format character, a blank filler or a noncharacter, or begin
+ * with a combining mark, naming each field and the character: a new
  * gate's `index`, `embedding` and `reranker`, and an `index_version` the gate serves nothing under. Reads never refuse
  * them, so a gate stored before this rule stays readable, served and calibrated under its names.
  */
@@ -107,23 +131,15 @@ export async function refuseInvisibleNames(
   gateId: string,
   calibrations: Pick<CalibrationStore, "gate" | "activeRows">,
 ): Promise<void> {
-  const fields = (["index", "embedding", "reranker", "index_version"] as const).filter((field) => INVISIBLE_FORMAT.test(gate[field]));
+  const fields = (["index", "embedding", "reranker", "index_version"] as const).filter((field) => unreadable(gate[field]) !== null);
   if (fields.length === 0) return;
   const existing = (await calibrations.gate(gateId)) !== null;
   const servedVersion = existing && (await calibrations.activeRows(gateId)).some((r) => r.index_version === gate.index_version);
   const details = fields
     .filter((field) => (field === "index_version" ? !servedVersion : !existing))
-    .map((field) => {
-      const c = INVISIBLE_FORMAT.exec(gate[field])![0];
-      const code = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
-      return { path: field, message: `must not contain invisible format characters (${code})` };
-    });
+    .map((field) => ({ path: field, message: unreadable(gate[field])! }));
   if (details.length === 0) return;
-  throw new AppError(
-    "invalid_input",
-    `a new gate's names must not contain invisible format characters: ${details.map((d) => `${d.path} ${d.message.slice(d.message.indexOf("("))}`).join(", ")}`,
-    details,
-  );
+  throw new AppError("invalid_input", `a new gate's names must be readable: ${details.map((d) => `${d.path} ${d.message}`).join("; ")}`, details);
 }
 
 /** The `new_gate` warning of an upload that creates its gate next to calibrated gates of similar names; else null. */

@@ -10,7 +10,7 @@
 import type { z } from "zod";
 import { AppError, type ErrorDetail, invalid } from "../platform/errors";
 import type { JsonShapeLimits } from "../platform/http/body";
-import { MAX_ERROR_DETAILS, validate } from "../platform/http/validate";
+import { MAX_ERROR_DETAILS, problemsSentence, validate } from "../platform/http/validate";
 import {
   MAX_CANDIDATES_PER_QUERY,
   MAX_JSON_DEPTH,
@@ -34,6 +34,21 @@ export interface JsonUploadParts {
   readonly scores: Float64Array | null;
   readonly queries: FlatArrays | null;
   readonly relevance: FlatArrays | null;
+}
+
+/** What a JSON value that is not a number is, by its first character: "null" (how pandas writes NaN), "a string", ... */
+function valueKind(first: number): string {
+  return first === 110
+    ? "null (NaN, as pandas writes it? drop or fill it)"
+    : first === 34
+      ? "a string"
+      : first === 116 || first === 102
+        ? "a boolean"
+        : first === 91
+          ? "an array"
+          : first === 123
+            ? "an object"
+            : "a number";
 }
 
 /** Problems found so far: all counted, the first MAX_ERROR_DETAILS listed. */
@@ -193,7 +208,7 @@ class Reader {
       this.ws();
       const x = this.number();
       if (x === null) {
-        bad.add(`${path}[${k}]`, "must be a finite number");
+        bad.add(`${path}[${k}]`, `must be a finite number, not ${valueKind(this.peek())}`);
         this.skipValue();
       } else if (!Number.isFinite(x)) bad.add(`${path}[${k}]`, `${x} is not finite`);
       else if (!into.push(x)) throw full();
@@ -318,7 +333,10 @@ export function splitJsonUpload(text: string): JsonUploadParts | null {
     throw new AppError("invalid_input", `invalid calibration: ${first.path} ${first.message}`, r.shape.details);
   }
   if (r.bad.count > 0) {
-    throw invalid(`${r.bad.count} score(s) are not finite numbers (JSON has no NaN or Infinity; 1e400 parses as Infinity)`, r.bad.details);
+    throw invalid(
+      `${r.bad.count} score(s) are not finite numbers (JSON has no NaN or Infinity; 1e400 parses as Infinity): ${problemsSentence(r.bad.details, r.bad.count)}`,
+      r.bad.details,
+    );
   }
   return {
     metaText: `{${metaParts.join(",")}}`,
@@ -350,7 +368,8 @@ export function checkedMeta<S extends z.ZodType>(schema: S, value: unknown, what
       bad.add(`policy.reference.scores[${i}]`, typeof x === "number" ? `${x} is not finite` : "must be a finite number");
     }
   }
-  if (bad.count > 0) throw invalid(`${bad.count} reference score(s) are not finite numbers`, bad.details);
+  if (bad.count > 0)
+    throw invalid(`${bad.count} reference score(s) are not finite numbers: ${problemsSentence(bad.details, bad.count)}`, bad.details);
   const standIn = { ...(value as object), policy: { ...(policy as object), reference: { ...(reference as object), scores: [scores[0]] } } };
   const meta = validate(schema, standIn, "invalid_input", what) as { policy: { reference: object } };
   return { ...meta, policy: { ...meta.policy, reference: { ...meta.policy.reference, scores } } } as z.infer<S>;

@@ -4,7 +4,7 @@
  */
 import { type ErrorDetail, invalid } from "../platform/errors";
 import { countText } from "../platform/format";
-import { MAX_ERROR_DETAILS } from "../platform/http/validate";
+import { MAX_ERROR_DETAILS, problemsSentence } from "../platform/http/validate";
 
 /**
  * Writes one query's labels into `out` from `offset` as 1 (relevant) or 0: with `relevantAt` (graded labels) a
@@ -22,7 +22,9 @@ export function relevanceOf(
   details: ErrorDetail[],
 ): number {
   if (labels === null || labels === undefined || labels.length !== candidates) {
-    if (details.length < MAX_ERROR_DETAILS) details.push({ path, message: `has ${labels?.length ?? 0} labels for ${candidates} candidates` });
+    const n = labels?.length ?? 0;
+    if (details.length < MAX_ERROR_DETAILS)
+      details.push({ path, message: `has ${n} ${n === 1 ? "label" : "labels"} for ${candidates} ${candidates === 1 ? "candidate" : "candidates"}` });
     return 1;
   }
   let bad = 0;
@@ -67,6 +69,6 @@ export function labelsOf(
   for (let i = 0; i < queries; i++) {
     bad += relevanceOf(labelsAt(i), offsets[i + 1]! - offsets[i]!, relevantAt, where(i), out, offsets[i]!, details);
   }
-  if (bad > 0) throw invalid(`${bad} relevance label(s) do not match their candidates`, details);
+  if (bad > 0) throw invalid(`${bad} relevance label(s) do not match their candidates: ${problemsSentence(details, bad)}`, details);
   return out;
 }

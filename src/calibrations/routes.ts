@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { CalibrationId, ROUTES } from "../contract";
 import type { RouteEnv } from "../platform/env";
 import { AppError } from "../platform/errors";
+import { shownId } from "../platform/format";
 import { handle } from "../platform/http/handle";
 import { activate, previewActivation } from "./activation";
 import type { CalibrationDeps } from "./deps";
@@ -12,7 +13,7 @@ import { uploadCalibration } from "./upload-service";
 /** A malformed calibration id names no calibration: 404, as an unknown one. */
 const calibrationIdParam = (raw: string): string => {
   const r = CalibrationId.safeParse(raw);
-  if (!r.success) throw new AppError("not_found", `calibration ${JSON.stringify(raw)} does not exist`);
+  if (!r.success) throw new AppError("not_found", `calibration ${JSON.stringify(shownId(raw))} does not exist`);
   return r.data;
 };
 

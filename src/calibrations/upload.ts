@@ -10,7 +10,16 @@
 import { BinaryUploadQuery, CalibrationUpload, NDJSON_MEDIA_TYPES } from "../contract";
 import { AppError, invalid } from "../platform/errors";
 import { countText } from "../platform/format";
-import { checkJsonShape, decodeUtf8, type JsonShapeLimits, mediaType, mediaTypeHint, parseJsonText, readBodyBytes } from "../platform/http/body";
+import {
+  checkJsonShape,
+  checkUtf8Charset,
+  decodeUtf8,
+  type JsonShapeLimits,
+  mediaType,
+  mediaTypeHint,
+  parseJsonText,
+  readBodyBytes,
+} from "../platform/http/body";
 import { checkQueryNames } from "../platform/http/query";
 import { validate } from "../platform/http/validate";
 import {
@@ -115,6 +124,7 @@ export async function readCalibrationUpload(request: Request): Promise<RawUpload
       `Content-Type ${media === "" ? "(none)" : JSON.stringify(media)} is not accepted: use application/json, application/x-ndjson or application/octet-stream (float32)${mediaTypeHint(media)}${CSV_TYPES.includes(media) ? CSV_HINT : ""}`,
     );
   }
+  if (type !== "float32") checkUtf8Charset(request.headers.get("content-type"));
   // Only float32 uploads carry fields in the query string; elsewhere a parameter would be silently ignored.
   checkQueryNames(request.url, type === "float32" ? Object.keys(BinaryUploadQuery.shape) : []);
   const limit = type === "float32" ? MAX_BINARY_BODY_BYTES : type === "ndjson" ? MAX_NDJSON_BODY_BYTES : MAX_JSON_BODY_BYTES;

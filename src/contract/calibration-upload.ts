@@ -10,18 +10,22 @@ import { DEFAULT_SHIFT_TOLERANCE, MAX_ABSOLUTE_TOLERANCE, MAX_CANDIDATES_PER_QUE
  * A drift tolerance: absolute, in rate units (0.005 = half a point), or relative to the calibration's expected rate
  * (`{"relative": 0.5}`: half of it), so a 1 % gate can alarm when it stops dropping.
  */
-export const Tolerance = z.union([
-  z
-    .number({ error: "must be a number in 0..0.5 or {relative: 0..1}" })
-    .min(0, { error: "must be at least 0" })
-    .max(MAX_ABSOLUTE_TOLERANCE, atMostRate(MAX_ABSOLUTE_TOLERANCE)),
-  z.strictObject({
-    relative: z
-      .number()
-      .gt(0, { error: "must be above 0" })
-      .max(MAX_RELATIVE_TOLERANCE, { error: `must be at most ${MAX_RELATIVE_TOLERANCE}` }),
-  }),
-]);
+export const Tolerance = z.union(
+  [
+    z
+      .number({ error: "must be a number in 0..0.5 or {relative: 0..1}" })
+      .min(0, { error: "must be at least 0" })
+      .max(MAX_ABSOLUTE_TOLERANCE, atMostRate(MAX_ABSOLUTE_TOLERANCE)),
+    z.strictObject({
+      relative: z
+        .number()
+        .gt(0, { error: "must be above 0" })
+        .max(MAX_RELATIVE_TOLERANCE, { error: `must be at most ${MAX_RELATIVE_TOLERANCE}` }),
+    }),
+  ],
+  // the members' messages do not show through a union: what is accepted, said once
+  { error: `must be a number from 0 to ${MAX_ABSOLUTE_TOLERANCE}, or {"relative": r} with 0 < r <= ${MAX_RELATIVE_TOLERANCE}` },
+);
 export type Tolerance = z.infer<typeof Tolerance>;
 
 /**
@@ -137,7 +141,13 @@ export const BinaryUploadQuery = z.strictObject({
   empty_context_tolerance_relative: queryNumber(`a share of the expected rate, in (0, ${MAX_RELATIVE_TOLERANCE}]`).optional(),
   /** Split the scores into consecutive queries of this many candidates (per-query statistics). */
   candidates_per_query: queryNumber(`a whole number from 1 to ${MAX_CANDIDATES_PER_QUERY}`)
-    .pipe(z.number().int().min(1).max(MAX_CANDIDATES_PER_QUERY))
+    .pipe(
+      z
+        .number()
+        .int({ error: "must be a whole number" })
+        .min(1, { error: "must be at least 1" })
+        .max(MAX_CANDIDATES_PER_QUERY, { error: `must be at most ${MAX_CANDIDATES_PER_QUERY}` }),
+    )
     .optional(),
   /** The policy's guards (they need candidates_per_query) and its abstention rate (float32 uploads carry no labels). */
   min_keep: queryNumber(`a whole number from 0 to ${MAX_CANDIDATES_PER_QUERY}`).optional(),

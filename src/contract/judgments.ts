@@ -33,7 +33,7 @@ export const JudgmentBatch = z
       .max(MAX_JUDGED_QUERIES, { error: `must hold at most ${MAX_JUDGED_QUERIES} queries: send several batches` }),
   })
   .refine((b) => b.calibration_id !== undefined || (b.embedding !== undefined && b.reranker !== undefined), {
-    error: "name the calibration (calibration_id) or the gate (embedding, reranker and optionally index)",
+    error: "is required, or name the gate instead (embedding and reranker, optionally index)",
     path: ["calibration_id"],
   });
 export type JudgmentBatch = z.infer<typeof JudgmentBatch>;

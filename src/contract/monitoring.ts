@@ -81,15 +81,15 @@ export const ObservationBatch = z
       .optional(),
   })
   .refine((b) => b.calibration_id !== undefined || (b.embedding !== undefined && b.reranker !== undefined), {
-    error: "name the calibration (calibration_id) or the gate (embedding, reranker and optionally index)",
+    error: "is required, or name the gate instead (embedding and reranker, optionally index)",
     path: ["calibration_id"],
   })
   .refine((b) => b.role !== "shadow" || b.calibration_id !== undefined, {
-    error: "a shadow batch names its shadow calibration (calibration_id)",
+    error: "is required in a shadow batch (its shadow calibration)",
     path: ["calibration_id"],
   })
   .refine((b) => b.role !== "shadow" || b.promotion === undefined, {
-    error: "a shadow batch belongs to no promotion arm",
+    error: "must be left out of a shadow batch (it belongs to no promotion arm)",
     path: ["promotion"],
   });
 export type ObservationBatch = z.infer<typeof ObservationBatch>;

@@ -7,6 +7,7 @@
 import { relevanceOf } from "../calibrations/labels";
 import type { JudgmentBatch, StoredCalibration } from "../contract";
 import { type ErrorDetail, invalid } from "../platform/errors";
+import { problemsSentence } from "../platform/http/validate";
 import { queryCoverage } from "../stats/recall-gate";
 import { batchHash, batchMismatch, resolveBatchTarget, unknownCalibration } from "./batch-target";
 import type { MonitoringDeps } from "./deps";
@@ -46,7 +47,7 @@ function coveredShares(batch: JudgmentBatch, c: StoredCalibration): { covered: n
     if (share === null) withoutRelevant++;
     else covered.push(share);
   });
-  if (details.length > 0) throw invalid("relevance labels do not match their candidates", details);
+  if (details.length > 0) throw invalid(`relevance labels do not match their candidates: ${problemsSentence(details, details.length)}`, details);
   return { covered, withoutRelevant };
 }
 

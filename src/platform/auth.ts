@@ -101,18 +101,48 @@ export function bearerToken(header: string | undefined): string {
   if (match !== null) return match[1]!;
   const send = "send `Authorization: Bearer <token>`";
   if (header === undefined || header.trim() === "") throw new AppError("unauthorized", `missing bearer token: ${send}`);
-  // the scheme only, never the credentials: "Token", "Basic", or two headers joined ("Bearer a, Bearer b")
-  const scheme = /^\S+/u.exec(header.trim())![0];
+  // Never the credentials: a scheme is named only when it is a known one followed by something ("Token x", "Basic
+  // x"); a bare token (`Authorization: $TOKEN`, a common curl slip) or anything else is not repeated, as the 401 body
+  // reaches CI logs and proxies' captures.
+  const words = header.trim().split(/\s+/u);
+  const scheme = words[0]!;
   const bearer = /^Bearer$/iu.test(scheme);
+  const known = words.length > 1 && KNOWN_SCHEMES.has(scheme.toLowerCase());
   throw new AppError(
     "unauthorized",
-    bearer && header.trim().length === scheme.length
+    bearer && words.length === 1
       ? `missing bearer token after "Bearer": ${send}`
       : bearer
         ? `the Authorization header holds more than one token (two Authorization headers?): ${send} once`
-        : `the Authorization header uses the ${JSON.stringify(scheme.slice(0, 20))} scheme: ${send}`,
+        : known
+          ? `the Authorization header uses the ${JSON.stringify(scheme)} scheme: ${send}`
+          : `the Authorization header does not start with "Bearer " (a token without its scheme?): ${send}`,
   );
 }
+
+/** Authorization schemes a 401 may name (IANA's HTTP Authentication Scheme Registry and common API conventions). */
+const KNOWN_SCHEMES = new Set([
+  "basic",
+  "digest",
+  "token",
+  "negotiate",
+  "ntlm",
+  "hoba",
+  "mutual",
+  "dpop",
+  "gnap",
+  "privatetoken",
+  "concealed",
+  "vapid",
+  "scram-sha-1",
+  "scram-sha-256",
+  "aws4-hmac-sha256",
+  "apikey",
+  "api-key",
+  "key",
+  "jwt",
+  "oauth",
+]);
 
 /** The principal of a presented token, compared in constant time against every configured token, or 401. */
 export async function verifyToken(token: string, tokens: readonly ConfiguredToken[]): Promise<Principal> {

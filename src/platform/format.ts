@@ -24,6 +24,13 @@ export function percentText(x: number): string {
  */
 export const percentTenths = (x: number): string => `${(100 * x).toFixed(1)} %`;
 
+/** The most of an id a message repeats: a path's id is the caller's text, up to the URL's length (kilobytes). */
+export const MAX_SHOWN_ID_CHARACTERS = 200;
+
+/** An id as a message repeats it: whole up to MAX_SHOWN_ID_CHARACTERS, else its start and "…". */
+export const shownId = (id: string): string =>
+  id.length > MAX_SHOWN_ID_CHARACTERS ? `${id.slice(0, MAX_SHOWN_ID_CHARACTERS)}… (${countText(id.length)} characters)` : id;
+
 /** A count in a sentence, with thousands separators ("12,483 queries"): the exact value stays in the response's fields. */
 export const countText = (n: number): string => n.toLocaleString("en-US");
 

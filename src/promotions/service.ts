@@ -18,6 +18,7 @@ import {
 } from "../contract";
 import { promotionPrefix } from "../monitoring/monitor-contract";
 import { AppError } from "../platform/errors";
+import { shownId } from "../platform/format";
 import { cursorOf, seqOfCursor } from "../platform/http/cursor";
 import { newId } from "../platform/ids";
 import { DEFAULT_SHIFT_TOLERANCE } from "../platform/limits";
@@ -162,7 +163,7 @@ export async function overridePromotion(
   request: string | null = null,
 ): Promise<Promotion> {
   const row = await deps.promotions.get(id);
-  if (row === null) throw new AppError("not_found", `promotion ${id} does not exist`);
+  if (row === null) throw new AppError("not_found", `promotion ${shownId(id)} does not exist`);
   const t = transition(row, { kind: "admin", action });
   if (t.kind === "none") throw new AppError("conflict", `promotion ${id} is ${row.state}: it cannot ${action}`);
   if (t.kind === "resumed") await freshEvidenceOnResume(row, deps);
@@ -177,7 +178,7 @@ export async function overridePromotion(
 
 export async function getPromotion(id: string, deps: PromotionDeps): Promise<Promotion> {
   const row = await deps.promotions.get(id);
-  if (row === null) throw new AppError("not_found", `promotion ${id} does not exist`);
+  if (row === null) throw new AppError("not_found", `promotion ${shownId(id)} does not exist`);
   return view(row, deps);
 }
 

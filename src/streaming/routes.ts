@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { GateId, ROUTES } from "../contract";
 import type { RouteEnv } from "../platform/env";
 import { AppError } from "../platform/errors";
+import { shownId } from "../platform/format";
 import { handle } from "../platform/http/handle";
 import { gateIdOf } from "../platform/ids";
 import type { StreamingDeps } from "./deps";
@@ -10,7 +11,7 @@ import { EVENT_STREAM_HEADERS, resumePoint, subscribe } from "./subscribe";
 /** A malformed gate id names no gate: 404, as an unknown one. */
 const gateIdParam = (raw: string): string => {
   const r = GateId.safeParse(raw);
-  if (!r.success) throw new AppError("not_found", `gate ${JSON.stringify(raw)} does not exist`);
+  if (!r.success) throw new AppError("not_found", `gate ${JSON.stringify(shownId(raw))} does not exist`);
   return r.data;
 };
 

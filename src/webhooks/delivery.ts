@@ -7,6 +7,7 @@
  */
 import type { Delivery } from "../contract";
 import { AppError } from "../platform/errors";
+import { shownId } from "../platform/format";
 import { cursorOf, seqOfCursor } from "../platform/http/cursor";
 import { MAX_WEBHOOK_RETRY_AFTER_MS, WEBHOOK_BATCH, WEBHOOK_LEASE_MS, WEBHOOK_RETRY_DELAYS_MS, WEBHOOK_TIMEOUT_MS } from "../platform/limits";
 import type { DeliveryDeps, WebhookDeps } from "./deps";
@@ -34,7 +35,7 @@ export async function listDeliveries(
 
 export async function replayDelivery(id: string, deps: WebhookDeps): Promise<Delivery> {
   const d = await deps.webhooks.delivery(id);
-  if (d === null) throw new AppError("not_found", `delivery ${id} does not exist`);
+  if (d === null) throw new AppError("not_found", `delivery ${shownId(id)} does not exist`);
   // Only deliveries of enabled endpoints are sent: a replay to a deleted or disabled one would stay pending forever.
   const ep = await deps.webhooks.endpoint(d.endpoint_id);
   if (ep === null) throw new AppError("conflict", `delivery ${id} belongs to endpoint ${d.endpoint_id}, which was deleted: it cannot be sent again`);

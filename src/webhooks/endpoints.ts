@@ -4,6 +4,7 @@
  */
 import type { WebhookEndpoint } from "../contract";
 import { AppError } from "../platform/errors";
+import { shownId } from "../platform/format";
 import { keyedChange } from "../platform/idempotency";
 import { newId } from "../platform/ids";
 import { MAX_WEBHOOK_ENDPOINTS } from "../platform/limits";
@@ -73,7 +74,7 @@ export async function updateEndpoint(
   deps: WebhookDeps,
 ): Promise<WebhookEndpoint> {
   const current = await deps.webhooks.endpoint(id);
-  if (current === null) throw new AppError("not_found", `webhook endpoint ${id} does not exist`);
+  if (current === null) throw new AppError("not_found", `webhook endpoint ${shownId(id)} does not exist`);
   const next: StoredEndpoint = {
     ...current,
     url: patch.url === undefined ? current.url : checkWebhookUrl(patch.url, deps.production),
@@ -95,7 +96,7 @@ export async function deleteEndpoint(
 ): Promise<{ id: string; deleted_at: string; deleted_by: string; failed_deliveries: number }> {
   const at = deps.now().toISOString();
   const done = await deps.webhooks.deleteEndpoint(id, actor, at);
-  if (done === null) throw new AppError("not_found", `webhook endpoint ${id} does not exist`);
+  if (done === null) throw new AppError("not_found", `webhook endpoint ${shownId(id)} does not exist`);
   console.log(`webhook endpoint ${id} deleted by ${actor}`);
   return { id, deleted_at: at, deleted_by: actor, failed_deliveries: done.failed_deliveries };
 }

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { raiseAlert } from "../../src/alerts/lifecycle";
 import type { Env } from "../../src/platform/env";
+import { MAX_SHOWN_ID_CHARACTERS } from "../../src/platform/format";
 import { gateIdOf } from "../../src/platform/ids";
 import { UNCALIBRATED_ALERT_MIN_MINUTES } from "../../src/platform/limits";
 import { alertDeps } from "../../src/worker/wiring";
@@ -222,5 +223,18 @@ describe("embedding upgrade (a new gate)", () => {
     expect(res.shift!.drop_rate_at_previous_threshold).toBeCloseTo(0.35, 2);
     expect(res.calibration.target_drop_rate).toBeCloseTo(v1.in_sample_drop_rate, 12);
     expect(await alertsOf(fresh, "rebuild_shift")).toEqual([]);
+  });
+});
+
+describe("ids a message repeats", () => {
+  it("an unknown id of thousands of characters is repeated up to MAX_SHOWN_ID_CHARACTERS, then counted", async () => {
+    const id = "a".repeat(10_000);
+    for (const path of [`/v1/alerts/${id}`, `/v1/promotions/${id}`, `/v1/calibrations/${id}`]) {
+      const res = await call("GET", path, { token: TOKENS.admin });
+      expect(res.status, path).toBe(404);
+      const message = (await res.json<{ error: { message: string } }>()).error.message;
+      expect(message, path).toContain(`${"a".repeat(MAX_SHOWN_ID_CHARACTERS)}… (10,000 characters)`);
+      expect(message.length, path).toBeLessThan(MAX_SHOWN_ID_CHARACTERS + 100);
+    }
   });
 });

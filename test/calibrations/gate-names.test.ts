@@ -93,6 +93,26 @@ describe("refuseInvisibleNames", () => {
     ]);
   });
 
+  it.each([
+    ["\u3164", "must not contain blank filler characters (U+3164)"],
+    ["docs\uffa0", "must not contain blank filler characters (U+FFA0)"],
+    ["docs\uffff", "must not contain noncharacters (U+FFFF)"],
+    ["\ufdd0x", "must not contain noncharacters (U+FDD0)"],
+    ["\u0301", "must not begin with a combining mark (U+0301), which has nothing to combine with"],
+  ])("refuses a new gate named %j: drawn blank or as another name's twin", async (index, message) => {
+    const e = await refuseInvisibleNames({ ...names, index, reranker: "bge" }, "g1", store(false)).then(
+      () => null,
+      (x: unknown) => x as AppError,
+    );
+    expect(e?.details).toEqual([{ path: "index", message }]);
+    expect(e?.message).toBe(`a new gate's names must be readable: index ${message}`);
+  });
+
+  it("keeps names that only look unusual: accents after a letter, emoji with variation selectors, Korean text", async () => {
+    for (const index of ["caf\u0065\u0301", "docs \u2764\ufe0f", "\ud55c\uad6d\uc5b4", "e\u0301t\u00e9"])
+      await expect(refuseInvisibleNames({ ...names, index, reranker: "bge" }, "g1", store(false)), index).resolves.toBeUndefined();
+  });
+
   it("lets a gate stored before the rule be calibrated again under its names; joiners are no invisible characters", async () => {
     await expect(refuseInvisibleNames(names, "g1", store(true))).resolves.toBeUndefined();
     // an index version the gate already serves under is kept; a new one is refused, on an old gate too

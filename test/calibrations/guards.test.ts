@@ -680,7 +680,7 @@ describe("guards and abstention in every upload encoding", () => {
     }
     expect(caught).toBeInstanceOf(AppError);
     expect((caught as AppError).code).toBe("invalid_input");
-    expect(JSON.stringify((caught as AppError).details)).toContain("policy.max_keep");
+    expect(JSON.stringify((caught as AppError).details)).toContain(`"path":"max_keep"`);
   });
 
   it("JSON: answerable needs one flag per query", () => {

@@ -85,12 +85,19 @@ describe("splitJsonUpload", () => {
     const entries = Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? "null" : '"x"'));
     const e = refusal(`{${META},"scores":[0.5,1e400,${entries.join(",")},{"a":[1]}]}`);
     expect(e.code).toBe("invalid_input");
-    expect(e.message).toMatch(/^52 score\(s\) are not finite numbers/u);
+    // the message names the first three, and what each is (null: how pandas writes NaN)
+    expect(e.message).toBe(
+      "52 score(s) are not finite numbers (JSON has no NaN or Infinity; 1e400 parses as Infinity): scores[1] Infinity is not finite; scores[2] must be a finite number, not null (NaN, as pandas writes it? drop or fill it); scores[3] must be a finite number, not a string; 49 more problems (details lists the first 20)",
+    );
     expect(e.details).toHaveLength(20);
     expect((e.details as { path: string; message: string }[]).slice(0, 2)).toEqual([
       { path: "scores[1]", message: "Infinity is not finite" },
-      { path: "scores[2]", message: "must be a finite number" },
+      { path: "scores[2]", message: "must be a finite number, not null (NaN, as pandas writes it? drop or fill it)" },
     ]);
+    expect((e.details as { path: string; message: string }[]).at(-1)).toEqual({
+      path: "scores[20]",
+      message: "must be a finite number, not null (NaN, as pandas writes it? drop or fill it)",
+    });
   });
 
   it.each([
@@ -100,7 +107,9 @@ describe("splitJsonUpload", () => {
     ['"queries": [[0.5], []]', "queries[1]", "a query must have at least one candidate score"],
     ['"queries": [[0.5], 0.4]', "queries[1]", "must be an array of numbers"],
     ['"queries": {"a": 1}', "queries", "must be an array of arrays of numbers"],
-    ['"queries": [[0.5]], "relevance": [["1"]]', "relevance[0][0]", "must be a finite number"],
+    ['"queries": [[0.5]], "relevance": [["1"]]', "relevance[0][0]", "must be a finite number, not a string"],
+    ['"scores": [0.5, true]', "scores[1]", "must be a finite number, not a boolean"],
+    ['"scores": [0.5, [1]]', "scores[1]", "must be a finite number, not an array"],
   ])("refuses %s with 422 at %s: %s", (field, path, message) => {
     const e = refusal(`{${META},${field}}`);
     expect(e.code).toBe("invalid_input");

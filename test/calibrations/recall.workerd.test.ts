@@ -106,7 +106,7 @@ describe("labelled uploads and the recall policy", () => {
     ).toMatch(/labels need the candidates/);
     const short = body(gate, qs, { kind: "drop_rate", target: 0.2 });
     short.relevance[3] = [1];
-    expect((await err(short)).details[0]).toEqual({ path: "relevance[3]", message: "has 1 labels for 5 candidates" });
+    expect((await err(short)).details[0]).toEqual({ path: "relevance[3]", message: "has 1 label for 5 candidates" });
     const wrong = body(gate, qs, { kind: "drop_rate", target: 0.2 });
     wrong.relevance[0] = [0.5, 0, 0, 0, 1];
     expect((await err(wrong)).details[0]!.path).toBe("relevance[0][0]");

@@ -183,6 +183,14 @@ describe("upload formats", () => {
     expect((await res.json<any>()).error.code).toBe("unsupported_media_type");
   });
 
+  it("refuses a JSON or NDJSON upload declaring another charset than UTF-8 with 415 (it was read as UTF-8)", async () => {
+    for (const type of ["application/json; charset=utf-16", "application/x-ndjson; charset=latin1"]) {
+      const res = await call("POST", "/v1/calibrations", { token: TOKENS.calibrate, body: "{}", headers: { "content-type": type } });
+      expect(res.status, type).toBe(415);
+      expect((await res.json<any>()).error.message).toMatch(/^charset "(utf-16|latin1)" is not accepted/u);
+    }
+  });
+
   it("a 415 says what the refused type most likely means: curl -d without a Content-Type, or a CSV for the CLI", async () => {
     const json = JSON.stringify({
       index: "x",

@@ -117,7 +117,7 @@ describe("POST /v1/judgments", () => {
     expect(notRecall.error.message).toMatch(/no recall guarantee/);
     const { calibration } = await recallGate("judge-bad-2");
     const bad = await refusedJudgment({ batch_id: "y", calibration_id: calibration.id, queries: [{ scores: [0.1, 0.2], relevance: [1] }] });
-    expect((bad.error.details as unknown[])[0]).toEqual({ path: "queries[0].relevance", message: "has 1 labels for 2 candidates" });
+    expect((bad.error.details as unknown[])[0]).toEqual({ path: "queries[0].relevance", message: "has 1 label for 2 candidates" });
     const graded = await refusedJudgment({ batch_id: "z", calibration_id: calibration.id, queries: [{ scores: [0.1, 0.2], relevance: [0, 3] }] });
     expect((graded.error.details as { path: string }[])[0]!.path).toBe("queries[0].relevance[1]");
     const ok = await post({ batch_id: "z2", calibration_id: calibration.id, relevant_at: 2, queries: [{ scores: [0.1, 0.99], relevance: [0, 3] }] });

@@ -52,4 +52,14 @@ describe("an Authorization header that is not one bearer token", () => {
     expect(refused("Bearer ")).toBe('missing bearer token after "Bearer": send `Authorization: Bearer <token>`');
     expect(bearerToken("bearer dev-read ")).toBe("dev-read");
   });
+
+  it("a bare token (the scheme left out) or an unknown first word is never repeated, whatever its length", () => {
+    const bare = 'the Authorization header does not start with "Bearer " (a token without its scheme?): send `Authorization: Bearer <token>`';
+    for (const header of ["sgk_9f8e7d6c5b4a39281706f5e4d3c2b1a0", "dev-admin", "dev-admin extra", "Bearer_x y", "x".repeat(5)]) {
+      expect(refused(header), header).toBe(bare); // one fixed sentence: nothing of the header in it
+    }
+    // a known scheme is named (it is no secret), its credentials are not
+    expect(refused("Basic ZGV2OnJlYWQ=")).toBe('the Authorization header uses the "Basic" scheme: send `Authorization: Bearer <token>`');
+    expect(refused("Token")).toBe(bare); // a scheme alone could be a token that happens to read as one
+  });
 });

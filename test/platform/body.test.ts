@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../src/platform/errors";
-import { duplicateKey, parseJsonText, readBodyBytes } from "../../src/platform/http/body";
+import { duplicateKey, parseJsonText, readBodyBytes, readJson } from "../../src/platform/http/body";
 import { checkQueryNames, nearest } from "../../src/platform/http/query";
 
 /** A request whose body is a stream of unknown length: `chunks` chunks of `size` bytes. */
@@ -48,6 +48,27 @@ describe("readBodyBytes", () => {
 
   it("gives an empty body as zero bytes", async () => {
     expect((await readBodyBytes(new Request("http://scoregate.test/", { method: "POST" }), 10)).byteLength).toBe(0);
+  });
+});
+
+describe("readJson's charset", () => {
+  const post = (type: string) =>
+    readJson(new Request("http://scoregate.test/v1/webhooks", { method: "POST", headers: { "content-type": type }, body: '{"a":1}' }), 1024);
+
+  it("reads UTF-8 declared or not, and refuses another charset with 415 instead of reading it as UTF-8", async () => {
+    for (const type of [
+      "application/json",
+      "application/json; charset=utf-8",
+      'application/json;charset="UTF-8"',
+      "application/json; charset=us-ascii",
+    ])
+      expect(await post(type), type).toEqual({ a: 1 });
+    for (const type of ["application/json; charset=utf-16", "application/json; charset=iso-8859-1"]) {
+      const err = await post(type).catch((e: unknown) => e);
+      expect(err, type).toBeInstanceOf(AppError);
+      expect((err as AppError).code).toBe("unsupported_media_type");
+      expect((err as AppError).message).toMatch(/^charset "(utf-16|iso-8859-1)" is not accepted: send the body as UTF-8/u);
+    }
   });
 });
 

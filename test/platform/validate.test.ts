@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { CalibrationUpload } from "../../src/contract";
+import { CalibrationUpload, ObservationBatch } from "../../src/contract";
 import { AppError } from "../../src/platform/errors";
 import { MAX_ERROR_DETAILS, MAX_LISTED_UNKNOWN_KEYS, MAX_MESSAGE_PROBLEMS, validate } from "../../src/platform/http/validate";
 
@@ -100,5 +100,34 @@ describe("validate: the message names every problem a user has to fix, up to a f
     expect(refusal(list(0, 1), { xs: [1, 2] }).message).toBe("invalid query parameters: xs must have at most 1 entry");
     expect(refusal(list(3, 9), { xs: [1] }).message).toBe("invalid query parameters: xs must have at least 3 entries");
     expect(refusal(z.object({ s: z.string().min(2) }), { s: "a" }).message).toBe("invalid query parameters: s must be at least 2 characters");
+  });
+
+  it('type names that do not read after an article are ours: a whole number, not "a int"', () => {
+    expect(refusal(z.object({ n: z.int() }), { n: 2.5 }).message).toBe("invalid query parameters: n must be a whole number");
+    expect(refusal(z.object({ t: z.tuple([z.number()]) }), { t: "x" }).message).toBe("invalid query parameters: t must be an array");
+    expect(refusal(z.object({ r: z.record(z.string(), z.number()) }), { r: 1 }).message).toBe("invalid query parameters: r must be an object");
+  });
+
+  it("a batch's cross-field rules read as sentences about the field they name", () => {
+    expect(refusal(ObservationBatch, { batch_id: "b1", queries: [[3, 1]] }).message).toBe(
+      "invalid query parameters: calibration_id is required, or name the gate instead (embedding and reranker, optionally index)",
+    );
+    expect(refusal(ObservationBatch, { batch_id: "b1", role: "shadow", embedding: "e", reranker: "r", queries: [[3, 1]] }).message).toBe(
+      "invalid query parameters: calibration_id is required in a shadow batch (its shadow calibration)",
+    );
+  });
+
+  it("a drift tolerance of the wrong form says which forms it takes", () => {
+    for (const drift_tolerance of ["0.05", { relative: "x" }, []]) {
+      const err = refusal(CalibrationUpload, {
+        index_version: "v",
+        embedding: "e",
+        reranker: "r",
+        policy: { kind: "drop_rate", target: 0.2 },
+        scores: [1],
+        drift_tolerance,
+      });
+      expect(err.message).toContain('drift_tolerance must be a number from 0 to 0.5, or {"relative": r} with 0 < r <= 1');
+    }
   });
 });

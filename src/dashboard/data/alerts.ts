@@ -10,6 +10,7 @@ import { listGates } from "../../calibrations/registry";
 import { type Alert, type AlertKind, type AlertOccurrence, type AlertStatus, type Delivery, MAX_WEBHOOK_ENDPOINTS, ROUTES } from "../../contract";
 import { grants, type Principal } from "../../platform/auth";
 import { AppError } from "../../platform/errors";
+import { shownId } from "../../platform/format";
 import { listDeliveries } from "../../webhooks/delivery";
 import type { DashboardDeps } from "../deps";
 import { type SuggestedGate, suggestionsOf } from "./uncalibrated";
@@ -114,7 +115,7 @@ async function servedNow(gateId: string, deps: DashboardDeps): Promise<ServedNow
  */
 export async function alertView(id: string, principal: Principal, deps: DashboardDeps, cursor?: string): Promise<AlertView> {
   const alert = await deps.alerts.get(id);
-  if (alert === null) throw new AppError("not_found", `alert ${id} does not exist`);
+  if (alert === null) throw new AppError("not_found", `alert ${shownId(id)} does not exist`);
   // The same scope as GET /v1/webhooks/deliveries: a read session sees no endpoint ids and no receivers' errors.
   const mayReadDeliveries = grants(principal.scope, ROUTES.listDeliveries.scope);
   const [page, newest, deliveries, served] = await Promise.all([

@@ -10,6 +10,24 @@ export function mediaType(header: string | undefined | null): string {
   return (header ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
+/** Charsets a text body may declare: JSON is UTF-8 (RFC 8259, section 8.1), and ASCII is UTF-8. */
+const UTF8_CHARSETS = ["utf-8", "utf8", "us-ascii"];
+
+/**
+ * 415 for a text body (JSON, NDJSON) whose Content-Type declares another charset than UTF-8 ("charset=utf-16" was read
+ * as UTF-8, and its bytes refused as malformed JSON, or worse, read as something else); none declared is UTF-8.
+ */
+export function checkUtf8Charset(header: string | undefined | null): void {
+  const param = (header ?? "")
+    .split(";")
+    .slice(1)
+    .map((p) => p.trim().toLowerCase())
+    .find((p) => p.startsWith("charset="));
+  const charset = param?.slice("charset=".length).replace(/^"(.*)"$/u, "$1");
+  if (charset !== undefined && !UTF8_CHARSETS.includes(charset))
+    throw new AppError("unsupported_media_type", `charset ${JSON.stringify(charset)} is not accepted: send the body as UTF-8 (JSON is UTF-8)`);
+}
+
 /** What a 413 says besides the limit: which format takes more (the upload formats), or how to split the request. */
 export type LargerHint = string;
 
@@ -277,5 +295,6 @@ export async function readJson(request: Request, maxBytes: number, options: { al
       `expected Content-Type: application/json, got ${type === "" ? "none" : JSON.stringify(type)}${mediaTypeHint(type)}`,
     );
   }
+  checkUtf8Charset(request.headers.get("content-type"));
   return parseJsonText(decodeUtf8(bytes));
 }

@@ -24,6 +24,18 @@ type Issue = z.core.$ZodRawIssue;
 /** "1 entry", "2 entries": `many` is the plural form when adding "s" does not make it. */
 const plural = (n: number | bigint, one: string, many = `${one}s`): string => `${n} ${n === 1 || n === 1n ? one : many}`;
 
+/** zod's names of the types it expects, in our words where "a <name>" does not read ("a int", "a tuple"). */
+const TYPE_WORDS: Record<string, string> = {
+  array: "an array",
+  object: "an object",
+  int: "a whole number",
+  tuple: "an array",
+  record: "an object",
+  null: "null",
+  nan: "NaN",
+  bigint: "a whole number",
+};
+
 /**
  * Our wording for every issue a schema has no message of its own for, so no raw zod phrasing ("Invalid input:
  * expected string, received undefined") reaches a user. A missing field always says "is required".
@@ -31,9 +43,7 @@ const plural = (n: number | bigint, one: string, many = `${one}s`): string => `$
 function wording(iss: Issue): string {
   switch (iss.code) {
     case "invalid_type":
-      return iss.input === undefined
-        ? "is required"
-        : `must be ${iss.expected === "array" ? "an array" : iss.expected === "object" ? "an object" : `a ${iss.expected}`}`;
+      return iss.input === undefined ? "is required" : `must be ${TYPE_WORDS[iss.expected] ?? `a ${iss.expected}`}`;
     case "too_small": {
       const min = iss.minimum as number;
       if (iss.origin === "array" || iss.origin === "set")
@@ -69,7 +79,14 @@ function wording(iss: Issue): string {
  * Parses `value` with `schema`; on failure throws AppError(code) listing each problem as {path, message}.
  * `code` is invalid_input (422) for bodies and bad_request (400) for query strings.
  */
-export function validate<S extends z.ZodType>(schema: S, value: unknown, code: ErrorCode, what: string): z.infer<S> {
+export function validate<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  code: ErrorCode,
+  what: string,
+  /** The names the caller sent, for a value built from them (a float32 upload's query parameters: `policy.min_keep` is `min_keep`). */
+  renamePath: (path: string) => string = (path) => path,
+): z.infer<S> {
   let result: z.ZodSafeParseResult<z.infer<S>>;
   try {
     // reportInput lets `wording` tell a missing field from a wrong type; inputs are never copied into the error.
@@ -81,7 +98,7 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, code: E
   }
   if (result.success) return result.data;
   const details: ErrorDetail[] = result.error.issues.slice(0, MAX_ERROR_DETAILS).map((i) => ({
-    path: pathOf(i.path),
+    path: renamePath(pathOf(i.path)),
     // A missing field says so even where the schema words its type error ("must be a finite number").
     message:
       i.code === "unrecognized_keys"
@@ -151,7 +168,7 @@ function fieldNamesAt(schema: unknown, path: readonly PropertyKey[], depth = 0):
  * The first few problems in words, then how many more `details` holds, so a request missing two fields is not
  * fixed one field at a time ("embedding is required; reranker is required", not "embedding is required").
  */
-function problemsSentence(details: readonly ErrorDetail[], total: number): string {
+export function problemsSentence(details: readonly ErrorDetail[], total: number): string {
   // a problem of the whole body ("(body)": unknown fields) reads without its path, a nested object's unknown fields
   // as "unknown field(s) in policy: ..." (the object is not the subject of the sentence as a field is)
   const shown = details
