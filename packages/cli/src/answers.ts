@@ -163,6 +163,36 @@ const MonitorWindowAnswer = z.object({
   abstention_queries: z.number().optional(),
 });
 
+const CoverageNumbersAnswer = {
+  queries: z.number(),
+  observed: nullableNumber,
+  confidence_sequence_95: z.tuple([z.number(), z.number()]),
+  log_evidence: z.number(),
+  log_threshold: z.number(),
+  since: z.string(),
+};
+
+/** A recall calibration's coverage test (src/contract MonitorCoverage), and the test that alarmed while its alarm stands. */
+const MonitorCoverageAnswer = z.object({
+  ...CoverageNumbersAnswer,
+  role: z.string(),
+  calibration_id: z.string(),
+  index_version: z.string(),
+  coverage: z.string(),
+  target: z.number(),
+  expected: z.number(),
+  tolerated: z.number(),
+  armed: z.boolean(),
+  not_armed_reason: optionalText,
+  queries_without_relevant: z.number(),
+  alarm: z.boolean(),
+  alarms: z.number(),
+  alarmed: z
+    .object({ ...CoverageNumbersAnswer, at: z.string() })
+    .nullable()
+    .optional(),
+});
+
 export const MonitorAnswer = z.object({
   gate_id: z.string(),
   state: z.object({
@@ -174,6 +204,8 @@ export const MonitorAnswer = z.object({
   }),
   windows: z.array(MonitorWindowAnswer),
   history: z.array(MonitorWindowAnswer),
+  // absent from a server before judgments
+  recall: z.array(MonitorCoverageAnswer).optional(),
 });
 
 /**

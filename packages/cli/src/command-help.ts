@@ -93,13 +93,16 @@ export const COMMAND_HELP = {
     examples: ["scoregate alerts --status open", `scoregate alerts ${GATE} --kind rebuild_shift`],
   },
   monitor: {
-    line: "a gate's production monitor: drift state and daily windows, with unscored candidates",
+    line: "a gate's production monitor: drift state, daily windows and recall coverage tests, with unscored candidates",
     synopsis: ["--embedding E --reranker R [--index I]"],
     summary:
       "Prints the gate's drift state, each open daily window (whose traffic, queries, observed drop rate against the " +
       "expected one, alarms; the abstention rate and how often min_keep binds, against their expected ones, when the " +
       "calibration abstains or keeps a minimum) and the finished windows newest first. Once services report candidates without a score, " +
-      "each window gives their count and share of its reported candidates, and an unresolved unscored_candidates alert is printed.",
+      "each window gives their count and share of its reported candidates, and an unresolved unscored_candidates alert is printed. " +
+      "A recall gate that receives judged queries adds its coverage test: the coverage observed over the judged queries against " +
+      "the guaranteed level and the lowest one tolerated, its evidence and state, and while a recall_drift alarm stands the " +
+      "numbers of the test that raised it (the test restarts at each alarm).",
     scope: "read",
     exits: [[String(EXIT.ok), "printed"]],
     examples: [`scoregate monitor ${GATE}`, `scoregate monitor ${GATE} --json`],

@@ -8,7 +8,7 @@ import { count, fixed, num as number, percent } from "./format";
 
 /** "keep at least 3, at most 10 candidates per query" ("keep at least 1 candidate per query"), or null for no guard. */
 export function keepWords({ min_keep: min, max_keep: max }: Guards): string | null {
-  const keep = [min > 0 ? `at least ${min}` : null, max !== null ? `at most ${max}` : null].filter((x) => x !== null);
+  const keep = [min > 0 ? `at least ${count(min)}` : null, max !== null ? `at most ${count(max)}` : null].filter((x) => x !== null);
   if (keep.length === 0) return null;
   return `keep ${keep.join(", ")} candidate${(max ?? min) === 1 ? "" : "s"} per query`;
 }

@@ -6,13 +6,15 @@
  * for them) are not in the drop rate, which reads the scored ones: each window then says how many of its reported
  * candidates had none, and the gate's newest unscored_candidates alert that is not resolved is printed with its
  * sentence, so an outage shows where the rates alone would only look quieter. A gate whose services never report
- * one prints no unscored figure.
+ * one prints no unscored figure. A recall gate's coverage tests (judged queries, POST /v1/judgments) follow the open
+ * windows (./coverage-lines), the numbers of the test that raised a standing recall_drift alarm among them.
  */
 import type { z } from "zod";
-import type { Alert, AlertList, DriftState, MonitorStatus, MonitorWindow } from "../../../src/contract";
+import type { Alert, AlertList, DriftState, MonitorCoverage, MonitorStatus, MonitorWindow } from "../../../src/contract";
 import { AlertsAnswer, checkedAnswer, MonitorAnswer } from "./answers";
 import { gateFlags } from "./args";
 import type { Ctx } from "./context";
+import { coverageLines } from "./coverage-lines";
 import { EXIT } from "./decision";
 import { count, percent, prose } from "./format";
 import { CliError } from "./http";
@@ -117,8 +119,12 @@ function alertLines(a: Alert): string[] {
   ];
 }
 
-/** The human report of a gate's monitor. */
+/**
+ * The human report of a gate's monitor. `recall` is absent in the answer of a server from before judgments: no
+ * coverage test.
+ */
 export function describeMonitor(m: MonitorStatus, alert: Alert | null): string {
+  const recall: readonly MonitorCoverage[] = (m as Partial<MonitorStatus>).recall ?? [];
   const all = [...m.windows, ...m.history];
   const unscored = all.some((w) => (w.unscored_candidates ?? 0) > 0);
   return [
@@ -126,6 +132,7 @@ export function describeMonitor(m: MonitorStatus, alert: Alert | null): string {
     ...(m.windows.length === 0
       ? ["No open window: no observations today."]
       : ["Open windows (24 h each):", ...m.windows.flatMap((w) => openLines(w, unscored))]),
+    ...coverageLines(recall),
     ...(m.history.length === 0 ? [] : ["Finished windows, newest first:", ...m.history.map((w) => finishedLine(w, unscored))]),
     ...(alert === null ? [] : alertLines(alert)),
   ].join("\n");

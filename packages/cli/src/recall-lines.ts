@@ -30,7 +30,7 @@ export const TRADEOFF_ROWS = 6;
  * `maxKeep` is the calibration's cap (`guards.max_keep`), named where it puts a target out of reach.
  */
 export function recallLines(r: RecallReport, maxKeep: number | null = null): string[] {
-  const rule = r.rule === "rank_floor" ? `rank ${r.k} of ${count(r.n)}` : "risk control";
+  const rule = r.rule === "rank_floor" ? `rank ${count(r.k)} of ${count(r.n)}` : "risk control";
   const lines = [
     `  recall      guaranteed: ${promise(r.coverage, percent(r.coverage_bound))} (target ${percent(r.target)}, ${r.coverage}; ${count(r.n)} labelled queries, ${rule})`,
   ];

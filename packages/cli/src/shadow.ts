@@ -31,8 +31,8 @@ function noInterval(d: LiveDecision, vsActive: boolean): string {
   if (vsActive && d.queries >= MIN_DECISION_QUERIES && reference < MIN_DECISION_QUERIES)
     return reference === 0
       ? "; the active gate has no queries since the shadow's first batch: its side of the comparison is empty"
-      : `; the active gate has ${count(reference)} queries since the shadow's first batch, too few for an interval yet (at least ${MIN_DECISION_QUERIES} on each side)`;
-  return `; too few queries for an interval yet (at least ${MIN_DECISION_QUERIES} on each side)`;
+      : `; the active gate has ${count(reference)} queries since the shadow's first batch, too few for an interval yet (at least ${count(MIN_DECISION_QUERIES)} on each side)`;
+  return `; too few queries for an interval yet (at least ${count(MIN_DECISION_QUERIES)} on each side)`;
 }
 
 function moreQueries(d: LiveDecision, vsActive: boolean): string {

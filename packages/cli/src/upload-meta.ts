@@ -21,7 +21,7 @@ function guardsFrom(v: Values, carry: boolean): GuardFields {
   const min = guardCount(v["min-keep"], "--min-keep", 0);
   const max = guardCount(v["max-keep"], "--max-keep", 1);
   if (min !== undefined && max !== undefined && max < min)
-    throw usage(`--max-keep ${max} is below --min-keep ${min}: a query cannot keep at most ${max} and at least ${min} candidates`);
+    throw usage(`--max-keep ${max} is below --min-keep ${min}: a query cannot keep at most ${count(max)} and at least ${count(min)} candidates`);
   if (min !== undefined) out.min_keep = min;
   if (max !== undefined) out.max_keep = max;
   const forms = (["abstain-rate", "abstain-carry", "abstain-alpha"] as const).filter((f) => v[f] !== undefined);

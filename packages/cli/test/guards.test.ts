@@ -160,6 +160,10 @@ describe("bad guard and abstention flags: exit 2 before anything is sent", () =>
       `it must be a whole number from 1 to ${MAX_CANDIDATES_PER_QUERY.toLocaleString("en-US")}`,
     ],
     [["--target", "0.3", "--min-keep", "5", "--max-keep", "3"], "--max-keep 3 is below --min-keep 5"],
+    [
+      ["--target", "0.3", "--min-keep", "1500", "--max-keep", "1200"],
+      "--max-keep 1200 is below --min-keep 1500: a query cannot keep at most 1,200 and at least 1,500 candidates",
+    ],
     [["--target", "0.3", "--abstain-rate", "1"], '--abstain-rate "1" is not valid: it must be a share of queries in [0, 1)'],
     [
       ["--target", "0.3", "--abstain-rate", "0.05", "--abstain-carry"],
@@ -270,6 +274,14 @@ describe("the summary of a guarded, abstaining fit", () => {
     expect(r.stdout).toMatch(/ {2}guards {6}keep at most 15 candidates per query: max_keep binds on \d+\.\d % of queries\n/u);
     expect(r.stdout).toContain("left empty, design effect");
     expect(r.stdout).not.toMatch(/^ {2}abstention/mu);
+  });
+
+  it("writes guard counts with thousands separators, as every count it prints", async () => {
+    const body = responses.guarded();
+    body.calibration = { ...body.calibration, guards: { ...body.calibration.guards!, min_keep: 1000, max_keep: 2500 } };
+    stub.handle(() => ({ status: 201, body }));
+    const r = await calibrate(grouped, "--target", "0.3", "--min-keep", "1000", "--max-keep", "2500");
+    expect(r.stdout).toMatch(/ {2}guards {6}keep at least 1,000, at most 2,500 candidates per query: min_keep binds on /u);
   });
 
   it("--json passes the server's guards and abstention through as sent", async () => {

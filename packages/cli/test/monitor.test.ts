@@ -2,10 +2,12 @@
  * `scoregate monitor` against a stub server: the gate's drift state and windows (GET /v1/monitor), and, once services
  * report candidates without a score, each window's unscored count and share of its reported candidates and the gate's
  * unresolved unscored_candidates alert (GET /v1/alerts), in the human output and in --json. A gate whose services never
- * report one prints no unscored figure.
+ * report one prints no unscored figure. A recall gate's coverage tests are printed from a real answer of the local
+ * worker (support/responses.ts, checked against the contract's MonitorStatus).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openAlert } from "../../../test/support/alert-record";
+import { responses } from "./support/responses";
 import { cli } from "./support/run";
 import { type StubServer, startStubServer } from "./support/stub-server";
 
@@ -274,6 +276,84 @@ describe("scoregate monitor", () => {
     expect(extra.code).toBe(2);
     expect(extra.stderr).toContain("monitor takes no arguments");
     expect(stub.last().request).toBeNull();
+  });
+});
+
+describe("scoregate monitor on a recall gate", () => {
+  it("in alarm: the guaranteed coverage, the numbers of the test that alarmed, and the restarted test", async () => {
+    const m = responses.monitorRecall();
+    const t = m.recall[0]!;
+    const a = t.alarmed!;
+    // the recorded answer: the gate in alarm on recall_drift, no observations, the test restarted on 8 judged queries
+    expect(m.state.kinds).toEqual(["recall_drift"]);
+    expect([m.windows.length, m.history.length, m.recall.length]).toEqual([0, 0, 1]);
+    expect([a.queries, a.covered, t.queries, t.covered, t.queries_without_relevant]).toEqual([50, 18, 8, 7, 2]);
+    serve(m, []);
+    const r = await cli(["monitor", ...GATE], env());
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n")).toEqual([
+      `Gate ${m.gate_id}: drift state alarm since ${m.state.since}: recall_drift (${m.state.alert_ids[0]})`,
+      "No open window: no observations today.",
+      "Coverage tests (recall, on judged queries; each restarts at its alarm):",
+      `  active     ${t.calibration_id} (v1): guaranteed 92.0 % (target 90.0 %, any_relevant), tolerated down to 81.3 %, 1 alarm(s)`,
+      `             alarmed at ${a.at}: coverage 36.0 % over 50 judged queries since ${a.since} (95 %: 11.6 % to 67.1 %), evidence ln E 17.6 of 7.6; the test restarted then`,
+      `             since ${t.since}: coverage 87.5 % over 8 judged queries (95 %: 44.7 % to 99.8 %), evidence ln E -0.2 of 7.6, watching; 2 judged queries without a relevant candidate (counted, not tested)`,
+      "",
+    ]);
+    // --json is the server's answer: the coverage test as it came
+    expect(JSON.parse((await cli(["monitor", ...GATE, "--json"], env())).stdout).recall).toEqual(m.recall);
+  });
+
+  it("after the alert is resolved: no alarmed numbers; a test that alarms now, one not armed, and one without judged queries", async () => {
+    const m = responses.monitorRecall();
+    const t = m.recall[0]!;
+    const watching = { ...t, alarmed: null, queries: 1200, covered: 1104, observed: 0.92, queries_without_relevant: 0, alarms: 0 };
+    const alarm = { ...t, alarmed: null, alarm: true, log_evidence: 8.04 };
+    const tooSmall = { ...t, alarmed: null, role: "previous", index_version: "v0", armed: false, not_armed_reason: "calibration_too_small" };
+    const fresh = { ...t, alarmed: null, queries: 0, covered: 0, observed: null, queries_without_relevant: 1, log_evidence: 0 };
+    serve(
+      {
+        ...m,
+        state: { ...m.state, state: "watching", since: null, kinds: [], alert_ids: [], alerts: [] },
+        recall: [watching, alarm, tooSmall, fresh],
+      },
+      [],
+    );
+    const lines = (await cli(["monitor", ...GATE], env())).stdout.split("\n");
+    expect(lines.filter((l) => l.includes("alarmed at"))).toEqual([]);
+    expect(lines.filter((l) => l.startsWith("             since "))).toEqual([
+      `             since ${t.since}: coverage 92.0 % over 1,200 judged queries (95 %: 44.7 % to 99.8 %), evidence ln E -0.2 of 7.6, watching`,
+      `             since ${t.since}: coverage 87.5 % over 8 judged queries (95 %: 44.7 % to 99.8 %), evidence ln E 8.0 of 7.6, alarm; 2 judged queries without a relevant candidate (counted, not tested)`,
+      `             since ${t.since}: coverage 87.5 % over 8 judged queries (95 %: 44.7 % to 99.8 %), evidence ln E -0.2 of 7.6, not armed: the calibration is too small to bound its own coverage, so the test never alarms; 2 judged queries without a relevant candidate (counted, not tested)`,
+      `             since ${t.since}: no judged query with a relevant candidate yet, evidence ln E 0.0 of 7.6, watching; 1 judged query without a relevant candidate (counted, not tested)`,
+    ]);
+    expect(lines).toContain(
+      `  previous   ${t.calibration_id} (v0): guaranteed 92.0 % (target 90.0 %, any_relevant), tolerated down to 81.3 %, 1 alarm(s)`,
+    );
+    expect(lines).toContain(
+      `  active     ${t.calibration_id} (v1): guaranteed 92.0 % (target 90.0 %, any_relevant), tolerated down to 81.3 %, 0 alarm(s)`,
+    );
+  });
+
+  it("a gate without coverage tests, and a server from before judgments (no recall), print no coverage section", async () => {
+    serve(monitorOf([window({ started_at: "2026-12-05T00:00:00.000Z", candidates: 12000 })], []), []);
+    expect((await cli(["monitor", ...GATE], env())).stdout).not.toContain("Coverage");
+    const { recall: _r, ...older } = monitorOf([window({ started_at: "2026-12-05T00:00:00.000Z", candidates: 12000 })], []);
+    serve(older, []);
+    const r = await cli(["monitor", ...GATE], env());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("1,200 queries");
+    expect(r.stdout).not.toContain("Coverage");
+  });
+
+  it("an answer whose coverage test is not the contract's is invalid_response, exit 1", async () => {
+    const m = responses.monitorRecall();
+    serve({ ...m, recall: [{ ...m.recall[0]!, observed: "87.5 %" }] }, []);
+    const r = await cli(["monitor", ...GATE], env());
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("a body that is not a scoregate monitor report");
   });
 });
 

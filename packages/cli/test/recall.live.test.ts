@@ -2,7 +2,8 @@
  * `scoregate calibrate --recall` and `--answerable-column` against the local worker (workerd through Miniflare, started
  * once for this file; the CLI runs in-process, so nothing is built): a recall gate fitted on graded labels with
  * --relevant-at, with queries that have no relevant candidate and scores tied at two decimals, whose printed guarantee
- * is the rank rule's; answerable flags that change what false abstention is measured on; too few labelled queries.
+ * is the rank rule's; answerable flags that change what false abstention is measured on; too few labelled queries;
+ * `monitor` printing the coverage test of a recall gate whose judged queries' coverage fell.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,7 +12,7 @@ import { createRng } from "../../../test/support/prng";
 import { cli } from "./support/run";
 import { liveFixture } from "./support/worker";
 
-const { dir, env } = liveFixture("scoregate-cli-recall-live-");
+const { dir, worker, env } = liveFixture("scoregate-cli-recall-live-");
 const gateArgs = (embedding: string, version: string) => ["--embedding", embedding, "--reranker", "bge-reranker-v2-m3", "--index-version", version];
 
 /** Queries this many, of 10 candidates each; this many of them (the first) with a relevant candidate. */
@@ -46,6 +47,7 @@ function gradedCsv(name: string, seed: number, nQueries = QUERIES): { path: stri
 interface RecallOut {
   exit_code: number;
   calibration: {
+    id: string;
     threshold: number;
     policy: { kind: string; target: number; coverage: string };
     labels: { queries: number; labelled_queries: number; queries_without_relevant: number; relevant_at: number };
@@ -138,5 +140,47 @@ describe("a recall gate against the local worker", () => {
     );
     const gates = await cli(["gates", "--json"], env("dev-read"));
     expect(gates.stdout).not.toContain("e5-recall-few");
+  });
+
+  it("monitor: the coverage test of a gate whose judged queries' coverage fell, with the alarmed test's numbers", async () => {
+    const { path } = gradedCsv("monitored.csv", 34);
+    const gate = ["--embedding", "e5-recall-monitor", "--reranker", "bge-reranker-v2-m3"];
+    const up = await cli(
+      ["calibrate", path, ...gate, "--index-version", "v1", "--recall", "0.9", "--label-column", "grade", "--relevant-at", "2", "--json"],
+      env(),
+    );
+    const cal = (JSON.parse(up.stdout) as RecallOut).calibration;
+    // a judged query is covered when its relevant candidate (label 1) is kept: scored above the threshold or below it
+    const judged = (covered: number, uncovered: number) => [
+      ...Array.from({ length: covered }, () => ({ scores: [cal.threshold + 0.01, 0.01], relevance: [1, 0] })),
+      ...Array.from({ length: uncovered }, () => ({ scores: [cal.threshold - 0.01, 0.01], relevance: [1, 0] })),
+    ];
+    const judge = async (batch_id: string, queries: unknown[]) => {
+      const res = await fetch(new URL("/v1/judgments", worker().url), {
+        method: "POST",
+        headers: { Authorization: "Bearer dev-read", "Content-Type": "application/json" },
+        body: JSON.stringify({ batch_id, calibration_id: cal.id, queries }),
+      });
+      expect(res.status).toBe(202);
+      return (await res.json()) as { alerts: string[] };
+    };
+    await judge("healthy", judged(10, 0));
+    expect((await judge("fall", judged(8, 32))).alerts).toHaveLength(1);
+    await judge("after", judged(4, 0));
+
+    const r = await cli(["monitor", ...gate], env("dev-read"));
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Gate [0-9a-f]+: drift state alarm since \S+: recall_drift \(alr_\S+\)\n/u);
+    expect(r.stdout).toContain("\nCoverage tests (recall, on judged queries; each restarts at its alarm):\n");
+    expect(r.stdout).toMatch(
+      /\n {2}active {5}cal_\S+ \(v1\): guaranteed \d+\.\d % \(target 90\.0 %, any_relevant\), tolerated down to \d+\.\d %, 1 alarm\(s\)\n/u,
+    );
+    expect(r.stdout).toMatch(
+      /\n {13}alarmed at \S+: coverage 36\.0 % over 50 judged queries since \S+ \(95 %: \d+\.\d % to \d+\.\d %\), evidence ln E \d+\.\d of \d+\.\d; the test restarted then\n/u,
+    );
+    expect(r.stdout).toMatch(
+      /\n {13}since \S+: coverage 100\.0 % over 4 judged queries \(95 %: \d+\.\d % to 100\.0 %\), evidence ln E -?\d+\.\d of \d+\.\d, watching\n/u,
+    );
   });
 });

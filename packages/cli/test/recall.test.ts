@@ -192,6 +192,14 @@ describe("the summary of a recall calibration", () => {
     expect(r.stdout).not.toMatch(/\d\.\d{7,}/u);
   });
 
+  it("writes the rank and the labelled queries with thousands separators", async () => {
+    const body = responses.recall();
+    body.calibration.recall = { ...body.calibration.recall!, k: 10_812, n: 12_000 };
+    stub.handle(() => ({ status: 201, body }));
+    const r = await calibrate(graded, "--recall", "0.9", "--label-column", "grade", "--relevant-at", "2");
+    expect(r.stdout).toContain("(target 90.0 %, any_relevant; 12,000 labelled queries, rank 10,812 of 12,000)\n");
+  });
+
   it("the other coverage notions read as what they promise; without ties or the newer fields, those lines are left out", async () => {
     const body = responses.recall();
     const { expected_coverage: _e, pooled_relevant_kept: _p, ties_at_threshold: _t, ...old } = body.calibration.recall!;

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { z } from "zod";
-import { CalibrationCreated, ErrorResponse, ThresholdResponse } from "../../../../src/contract";
+import { CalibrationCreated, ErrorResponse, MonitorStatus, ThresholdResponse } from "../../../../src/contract";
 
 interface Recorded {
   status: number;
@@ -44,6 +44,11 @@ export const responses = {
   labelled: () => checked("labelled", CalibrationCreated, 201),
   /** A recall gate (0.9, any_relevant) on graded labels (relevant_at 2), 40 of 240 queries without a relevant candidate, ties. */
   recall: () => checked("recall", CalibrationCreated, 201),
+  /**
+   * GET /v1/monitor of that recall gate after judged queries whose coverage fell (50 judged, 18 covered): in alarm
+   * (recall_drift), its coverage test restarted on 8 judged queries since (7 covered; 2 more without a relevant one).
+   */
+  monitorRecall: () => checked("monitor_recall", MonitorStatus, 200),
   /** A recall target of 0.99 on 17 labelled queries (3 more without a relevant candidate): 99 are needed. */
   tooFewLabelledQueries: () => checked("too_few_labelled_queries", ErrorResponse, 422),
   /** max_keep 5 on queries of 20 candidates: a 5 % target is out of reach (lowest reachable 74.9 %). */
