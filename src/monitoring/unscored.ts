@@ -9,7 +9,7 @@
  * the open alert then counts another occurrence).
  */
 import type { WindowStatus } from "../contract";
-import { percentTenths } from "../platform/format";
+import { countText, percentTenths } from "../platform/format";
 import type { WindowState } from "./window";
 
 /**
@@ -45,7 +45,7 @@ const pct = percentTenths;
 /** The alert's sentence: what the share means and what the drift tests read meanwhile. */
 export function unscoredSummary(status: WindowStatus): string {
   const { reported, share } = unscoredShare(status);
-  return `${pct(share ?? 0)} of the ${reported} candidates services reported in this window had no score (${status.unscored_candidates ?? 0} unscored, over the ${pct(UNSCORED_ALERT_SHARE)} tolerated): a reranker failing or timing out, a wrong score key, scores sent as strings; the drop-rate test reads the ${status.candidates} scored ones`;
+  return `${pct(share ?? 0)} of the ${countText(reported)} candidates services reported in this window had no score (${countText(status.unscored_candidates ?? 0)} unscored, over the ${pct(UNSCORED_ALERT_SHARE)} tolerated): a reranker failing or timing out, a wrong score key, scores sent as strings; the drop-rate test reads the ${countText(status.candidates)} scored ones`;
 }
 
 /** The alert's numbers. */

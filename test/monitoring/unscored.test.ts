@@ -92,7 +92,7 @@ describe("the unscored_candidates rule", () => {
 
   it("says what the share means in on-call's words", () => {
     expect(unscoredSummary(status(windowOf(700, 300)))).toBe(
-      "30.0 % of the 1000 candidates services reported in this window had no score (300 unscored, over the 5.0 % tolerated): a reranker failing or timing out, a wrong score key, scores sent as strings; the drop-rate test reads the 700 scored ones",
+      "30.0 % of the 1,000 candidates services reported in this window had no score (300 unscored, over the 5.0 % tolerated): a reranker failing or timing out, a wrong score key, scores sent as strings; the drop-rate test reads the 700 scored ones",
     );
   });
 });

@@ -60,7 +60,7 @@ describe("a reranker timing out for 30 % of the candidates of every query", () =
     if (alert === undefined) throw new Error("no unscored_candidates alert");
     expect(alert).toMatchObject({ kind: "unscored_candidates", status: "open", occurrences: 1, calibration_ids: [calibration.id] });
     expect(alert.summary).toBe(
-      "30.0 % of the 4000 candidates services reported in this window had no score (1200 unscored, over the 5.0 % tolerated): a reranker failing or timing out, a wrong score key, scores sent as strings; the drop-rate test reads the 2800 scored ones",
+      "30.0 % of the 4,000 candidates services reported in this window had no score (1,200 unscored, over the 5.0 % tolerated): a reranker failing or timing out, a wrong score key, scores sent as strings; the drop-rate test reads the 2,800 scored ones",
     );
     expect(alert.details).toMatchObject({ unscored_candidates: 1200, scored_candidates: 2800, reported_candidates: 4000, alert_share: 0.05 });
     // The gate is not in drift alarm: the missing scores are an outage of the service, not a change of the gate.

@@ -653,7 +653,7 @@ describe("scoregate monitor against the local worker: the unscored count and its
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("\n             unscored 120 of 1,320 reported candidates (9.1 %)\n");
     expect(r.stdout).toMatch(
-      /\nUnscored candidates alert alr_\S+, open since \S+ \(x1, last \S+\):\n {4}9\.1 % of the 1320 candidates services reported/u,
+      /\nUnscored candidates alert alr_\S+, open since \S+ \(x1, last \S+\):\n {4}9\.1 % of the 1,320 candidates services reported/u,
     );
     const doc = JSON.parse((await cli(["monitor", ...gate, "--json"], env("dev-read"))).stdout);
     expect(doc.windows[0]).toMatchObject({ candidates: 1200, unscored_candidates: 120 });

@@ -73,7 +73,7 @@ const UNSCORED_ALERT = openAlert({
   gate: { index: "docs", embedding: "e5", reranker: "bge" },
   kind: "unscored_candidates",
   summary:
-    "5.2 % of the 12660 candidates services reported in this window had no score (660 unscored, over the 5.0 % tolerated): a reranker failing or timing out, a wrong score key, scores sent as strings; the drop-rate test reads the 12000 scored ones",
+    "5.2 % of the 12,660 candidates services reported in this window had no score (660 unscored, over the 5.0 % tolerated): a reranker failing or timing out, a wrong score key, scores sent as strings; the drop-rate test reads the 12,000 scored ones",
   first_summary: "...",
   details: { unscored_share: 0.05213270142180095 },
   calibration_ids: ["cal_v2"],
