@@ -43,13 +43,17 @@ class BadGate(TypeError):
 
 
 def as_gate(g: GateLike) -> Gate:
-    """Accepts a Gate, a dict with embedding/reranker/index/index_version, or a tuple (embedding, reranker[, index[,
+    """Accepts a Gate, a dict with embedding/reranker/index/index_version (or ``indexVersion``, as the TypeScript client
+    spells it), or a tuple (embedding, reranker[, index[,
     index_version]]). Raises ``BadGate`` (a TypeError) for anything else, an ``embedding`` or ``reranker`` that is not a
     string (None, a number, missing) included."""
     if isinstance(g, Gate):
         gate = g
     elif isinstance(g, Mapping):
-        gate = Gate(embedding=g.get("embedding"), reranker=g.get("reranker"), index=g.get("index"), index_version=g.get("index_version"))  # type: ignore[arg-type]
+        # "indexVersion", the TypeScript client's spelling (a config shared by services in both languages), pins the
+        # version too: read as nothing, it would serve the unpinned gate, another index's threshold during a rebuild
+        version = g.get("index_version", g.get("indexVersion"))
+        gate = Gate(embedding=g.get("embedding"), reranker=g.get("reranker"), index=g.get("index"), index_version=version)  # type: ignore[arg-type]
     elif isinstance(g, tuple) and 2 <= len(g) <= 4:
         gate = Gate(*g)
     else:

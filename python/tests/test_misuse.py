@@ -567,5 +567,19 @@ class AsyncLoopTests(unittest.TestCase):
         self.assertEqual(failures, [])
 
 
+
+class GateSpellingTests(unittest.TestCase):
+    """A gate dict written for the TypeScript client (``indexVersion``) pins the version as ``index_version`` does:
+    read as nothing, it would serve the unpinned gate, another index's threshold during a rebuild."""
+
+    def test_index_version_in_either_spelling_pins_the_version(self) -> None:
+        from scoregate._types import Gate, as_gate
+
+        for g in ({"embedding": "e5", "reranker": "bge", "index_version": "v2"}, {"embedding": "e5", "reranker": "bge", "indexVersion": "v2"}):
+            with self.subTest(g=g):
+                self.assertEqual(as_gate(g), Gate("e5", "bge", None, "v2"))
+        self.assertEqual(as_gate({"embedding": "e5", "reranker": "bge"}).index_version, None)
+
+
 if __name__ == "__main__":
     unittest.main()
