@@ -134,9 +134,11 @@ describe("a promotion_paused alert is resolved once its pause is over", () => {
     expect(await openPausedInMetrics(p.gate_id)).toBe(0);
   });
 
-  it("an advance that completes the promotion resolves it", async () => {
+  it("an advance that completes the promotion resolves it, acknowledged as it was", async () => {
     const { gate, v1, v2 } = await twoVersions("paused-complete");
     const p = await pausedOnRegression(v2.id, v1.id, "pc", [50, 100]);
+    const [opened] = await alertsOf(p.gate_id);
+    await callJson("POST", `/v1/alerts/${opened!.id}/acknowledge`, 200, { ...admin, json: { note: "reading the numbers" } });
     const done = await callJson("POST", `/v1/promotions/${p.id}/advance`, 200, { ...admin, json: { reason: "understood" } });
     expect(done).toMatchObject({ state: "completed" });
     const actor = done.steps.at(-1)!.actor;
