@@ -2,6 +2,8 @@
  * The slice of dependencies the promotions feature needs: src/worker/wiring.ts builds it from `env`. Activating the
  * candidate at completion goes through the calibrations feature's activation (its listeners publish and push it).
  */
+import type { AlertDeps } from "../alerts/deps";
+import type { AlertStore } from "../alerts/store";
 import type { ActivationDeps } from "../calibrations/activation";
 import type { Promotion, PromotionStepRecord } from "../contract";
 import type { MonitorClient } from "../monitoring/monitor-contract";
@@ -16,7 +18,9 @@ export type PromotionStopListener = (
   alert: "promotion_paused" | "promotion_rolled_back",
 ) => Promise<void>;
 
-export interface PromotionDeps extends ActivationDeps {
+export interface PromotionDeps extends ActivationDeps, AlertDeps {
+  /** The alerts: a pause's promotion_paused alert is resolved once the pause is over (paused-alert.ts). */
+  readonly alerts: AlertStore;
   readonly promotions: PromotionStore;
   readonly promotionStopped: PromotionStopListener;
   /** The gate's live evidence of its shadows and arms (the GateMonitor), and its deletion once they close. */

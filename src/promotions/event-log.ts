@@ -24,6 +24,7 @@ import { sha256Hex } from "../platform/digest";
 import { newId } from "../platform/ids";
 import { PROMOTIONS_PER_TICK } from "../platform/limits";
 import type { PromotionDeps } from "./deps";
+import { endsPause, resolvePausedAlert } from "./paused-alert";
 import { alertOf, isOpen, percentOf, STATE_AFTER } from "./state-machine";
 import type { PromotionRow } from "./store";
 import { view } from "./view";
@@ -170,9 +171,10 @@ async function logRecord(row: PromotionRow, rec: PromotionStepRecord, deps: Prom
 /**
  * Finishes an audit row whose transition is written: its event in the gate's log, its alert (a stop on a regression
  * or a timeout; only while the promotion is still in the state it records: a pause resumed since alerts no more), the
- * evidence of a promotion that closed, then its seq (last: a row with a seq is done). Idempotent: run again after a
- * failure anywhere, it writes no second event; the alert is at least once (a repeat only counts an occurrence more on
- * the open alert).
+ * resolution of the gate's promotion_paused alert once its pause is over (a resume, an advance or the promotion's end:
+ * paused-alert.ts), the evidence of a promotion that closed, then its seq (last: a row with a seq is done). Idempotent:
+ * run again after a failure anywhere, it writes no second event; the alert is at least once (a repeat only counts an
+ * occurrence more on the open alert), and a resolved alert stays as it was resolved.
  */
 async function settle(promotionId: string, rec: PromotionStepRecord, latest: boolean, deps: PromotionDeps): Promise<void> {
   const row = await deps.promotions.get(promotionId);
@@ -180,6 +182,7 @@ async function settle(promotionId: string, rec: PromotionStepRecord, latest: boo
   const seq = await logRecord(row, rec, deps);
   const alert = latest ? alertOf(rec.kind, rec.cause) : null;
   if (alert !== null) await deps.promotionStopped(await view(row, deps), { ...rec, seq }, alert);
+  if (latest && endsPause(rec.kind)) await resolvePausedAlert(row, rec, deps);
   if (!isOpen(row.state)) await forgetEvidence(row.gate_id, [promotionPrefix(row.id), ...shadowPrefixes(row.candidate_calibration_id)], deps);
   await deps.promotions.setSeq(rec.id, seq);
 }

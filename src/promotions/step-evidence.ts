@@ -18,6 +18,7 @@ import { PROMOTIONS_PER_TICK } from "../platform/limits";
 import { armsOf, decisionNumbers, stepEvidence } from "./arm-evidence";
 import type { PromotionDeps } from "./deps";
 import { repairPromotionLog } from "./event-log";
+import { reconcilePausedAlerts } from "./paused-alert";
 import { finishStart } from "./service";
 import { isOpen, transition, unfinishedStart } from "./state-machine";
 import type { PromotionRow } from "./store";
@@ -70,6 +71,8 @@ export async function decideStepFromEvidence(p: BatchPromotion, deps: PromotionD
 export interface PromotionSweep {
   /** Audit rows whose event the sweep wrote to the gate's log (their transition's own write had failed). */
   readonly repaired: number;
+  /** promotion_paused alerts resolved because no promotion of their gate is paused any more (paused-alert.ts). */
+  readonly alerts_resolved: number;
   readonly checked: number;
   readonly decided: number;
   readonly timed_out: number;
@@ -78,15 +81,17 @@ export interface PromotionSweep {
 
 /**
  * The cron's pass: first the transitions written without their log event (event-log.ts repairPromotionLog), so a
- * rollback stops serving its candidate within a tick; then the running promotions (at most PROMOTIONS_PER_TICK, the
+ * rollback stops serving its candidate within a tick; then the promotion_paused alerts whose pause is over
+ * (paused-alert.ts reconcilePausedAlerts); then the running promotions (at most PROMOTIONS_PER_TICK, the
  * longest-waiting step first).
  */
 export async function sweepPromotions(deps: PromotionDeps): Promise<PromotionSweep> {
   const repair = await repairPromotionLog(deps);
+  const alerts = await reconcilePausedAlerts(deps);
   const rows = await deps.promotions.running(PROMOTIONS_PER_TICK);
   let decided = 0;
   let timedOut = 0;
-  const failed: string[] = [...repair.failed];
+  const failed: string[] = [...repair.failed, ...alerts.failed];
   for (const row of rows) {
     try {
       const outcome = await decideStep(row, armsOf(row, await deps.monitor.evidence(row.gate_id)), deps);
@@ -97,5 +102,5 @@ export async function sweepPromotions(deps: PromotionDeps): Promise<PromotionSwe
       console.error(`deciding promotion ${row.id} failed; the next tick tries again`, e);
     }
   }
-  return { repaired: repair.repaired, checked: rows.length, decided, timed_out: timedOut, failed };
+  return { repaired: repair.repaired, alerts_resolved: alerts.resolved, checked: rows.length, decided, timed_out: timedOut, failed };
 }
