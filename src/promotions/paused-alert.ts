@@ -13,10 +13,9 @@
  * whose transitions are all settled (one left open by a promotion that ended before its pause's alert was resolved
  * this way) is resolved with the note its last transition would have written.
  */
-import { resolveAlert } from "../alerts/lifecycle";
-import type { Alert, PromotionStepKind, PromotionStepRecord } from "../contract";
+import type { PromotionStepKind, PromotionStepRecord } from "../contract";
 import { PROMOTIONS_PER_TICK } from "../platform/limits";
-import type { PromotionDeps } from "./deps";
+import type { PausedAlert, PromotionDeps } from "./deps";
 import type { PromotionRow } from "./store";
 
 /** The transitions that leave a paused promotion (or a running one: the alert of an earlier pause is owed too). */
@@ -60,12 +59,11 @@ export function pauseEndedNote(promotion: Pick<PromotionRow, "id" | "plan" | "ca
  */
 export async function resolvePausedAlert(promotion: PromotionRow, rec: PromotionStepRecord, deps: PromotionDeps): Promise<void> {
   if (!endsPause(rec.kind)) throw new TypeError(`resolvePausedAlert: a ${rec.kind} transition ends no pause`);
-  // Newest opened first: the gate's one unresolved alert of the kind, when there is one, is its newest.
-  const [alert] = await deps.alerts.list({ gate_id: promotion.gate_id, kind: "promotion_paused", limit: 1 });
-  if (alert === undefined || alert.status === "resolved") return;
+  const alert = await deps.pausedAlerts.unresolved(promotion.gate_id);
+  if (alert === null) return;
   const open = await deps.promotions.open(promotion.gate_id);
   if (open?.state === "paused") return;
-  await resolveAlert(alert.id, rec.actor, pauseEndedNote(promotion, rec), deps);
+  await deps.pausedAlerts.resolve(alert.id, rec.actor, pauseEndedNote(promotion, rec));
 }
 
 /** What one reconciliation did: alerts resolved, and those whose resolution threw (logged; the next tick retries). */
@@ -74,34 +72,30 @@ export interface PausedAlertReconciliation {
   readonly failed: string[];
 }
 
-/**
- * The promotion an alert asks about: its newest occurrence's (a repeat of the gate's next promotion's pause counts on
- * an alert left unresolved), else its first's.
- */
-async function promotionOfAlert(alert: Alert, deps: PromotionDeps): Promise<PromotionRow | null> {
-  const [latest] = await deps.alerts.occurrences(alert.id, 1);
-  const id = latest?.details.promotion_id ?? alert.details.promotion_id;
-  return typeof id === "string" ? deps.promotions.get(id) : null;
-}
-
 /** Resolves one alert if nothing asks for it any more: true when it was resolved now. */
-async function reconcileOne(alert: Alert, deps: PromotionDeps): Promise<boolean> {
+async function reconcileOne(alert: PausedAlert, deps: PromotionDeps): Promise<boolean> {
   const open = await deps.promotions.open(alert.gate_id);
   if (open?.state === "paused") return false;
-  const promotion = await promotionOfAlert(alert, deps);
+  // The promotion its newest occurrence names (a repeat of the gate's next promotion's pause counts on an alert left
+  // unresolved).
+  const promotion = alert.promotion_id === null ? null : await deps.promotions.get(alert.promotion_id);
   if (promotion === null) {
     // No promotion to name (it cannot be read): the gate's pause is over all the same.
-    await resolveAlert(alert.id, "promotion", "no promotion of the gate is paused any more", deps);
+    await deps.pausedAlerts.resolve(alert.id, "promotion", "no promotion of the gate is paused any more");
     return true;
   }
   const last = (await deps.promotions.steps(promotion.id)).at(-1);
   // Not settled yet: the log's repair resolves it with its own transition (or it fails and the next tick retries).
   if (last === undefined || last.seq === null) return false;
   if (!endsPause(last.kind)) {
-    await resolveAlert(alert.id, "promotion", `no promotion of the gate is paused any more (promotion ${promotion.id} is ${promotion.state})`, deps);
+    await deps.pausedAlerts.resolve(
+      alert.id,
+      "promotion",
+      `no promotion of the gate is paused any more (promotion ${promotion.id} is ${promotion.state})`,
+    );
     return true;
   }
-  await resolveAlert(alert.id, last.actor, pauseEndedNote(promotion, last), deps);
+  await deps.pausedAlerts.resolve(alert.id, last.actor, pauseEndedNote(promotion, last));
   return true;
 }
 
@@ -112,13 +106,9 @@ async function reconcileOne(alert: Alert, deps: PromotionDeps): Promise<boolean>
  * is resolved by that transition first.
  */
 export async function reconcilePausedAlerts(deps: PromotionDeps): Promise<PausedAlertReconciliation> {
-  const [open, acknowledged] = await Promise.all([
-    deps.alerts.list({ kind: "promotion_paused", status: "open", limit: PROMOTIONS_PER_TICK }),
-    deps.alerts.list({ kind: "promotion_paused", status: "acknowledged", limit: PROMOTIONS_PER_TICK }),
-  ]);
   let resolved = 0;
   const failed: string[] = [];
-  for (const alert of [...open, ...acknowledged]) {
+  for (const alert of await deps.pausedAlerts.allUnresolved(PROMOTIONS_PER_TICK)) {
     try {
       if (await reconcileOne(alert, deps)) resolved++;
     } catch (e) {

@@ -6,10 +6,11 @@
  */
 import { D1AlertStore } from "../alerts/d1-store";
 import type { AlertDeps } from "../alerts/deps";
-import { raiseAlert } from "../alerts/lifecycle";
+import { raiseAlert, resolveAlert } from "../alerts/lifecycle";
 import { shiftAlertListener } from "../alerts/shift-alert";
 import { noteUncalibrated } from "../alerts/uncalibrated-alert";
 import { D1CalibrationStore } from "../calibrations/d1-store";
+import type { Alert } from "../contract";
 import { D1SessionStore } from "../dashboard/session-store";
 import { DurableMonitorClient } from "../monitoring/monitor-client";
 import { CloudflareObservationQueue, OBSERVATION_INGEST_MODES, type ObservationIngest } from "../monitoring/observation-queue";
@@ -23,7 +24,7 @@ import { cryptoRandomHex16 } from "../platform/ids";
 import { KV_CACHE_TTL_SECONDS } from "../platform/limits";
 import { missingSchema } from "../platform/readiness";
 import { D1PromotionStore } from "../promotions/d1-store";
-import type { PromotionDeps } from "../promotions/deps";
+import type { PausedAlert, PausedAlerts, PromotionDeps } from "../promotions/deps";
 import { supersedeOnActivation } from "../promotions/service";
 import { decideStepFromEvidence } from "../promotions/step-evidence";
 import { promotionStopSummary } from "../promotions/stop-summary";
@@ -189,6 +190,36 @@ function promotionStoppedAlert(alerts: AlertDeps, core: ReturnType<typeof coreDe
   };
 }
 
+/**
+ * The promotions feature's view of the gate's promotion_paused alerts (resolved once their pause is over): the alerts
+ * feature's store and lifecycle. An alert names the promotion of its newest occurrence (a repeat of the gate's next
+ * promotion's pause counts on an alert left unresolved), else its first's.
+ */
+function pausedAlertsOf(alerts: AlertDeps): PausedAlerts {
+  const named = async (a: Alert): Promise<PausedAlert> => {
+    const [latest] = await alerts.alerts.occurrences(a.id, 1);
+    const id = latest?.details.promotion_id ?? a.details.promotion_id;
+    return { id: a.id, gate_id: a.gate_id, promotion_id: typeof id === "string" ? id : null };
+  };
+  return {
+    unresolved: async (gateId) => {
+      // newest opened first: the gate's one unresolved alert of the kind, when there is one, is its newest
+      const [a] = await alerts.alerts.list({ gate_id: gateId, kind: "promotion_paused", limit: 1 });
+      return a === undefined || a.status === "resolved" ? null : named(a);
+    },
+    allUnresolved: async (limit) => {
+      const [open, acknowledged] = await Promise.all([
+        alerts.alerts.list({ kind: "promotion_paused", status: "open", limit }),
+        alerts.alerts.list({ kind: "promotion_paused", status: "acknowledged", limit }),
+      ]);
+      return Promise.all([...open, ...acknowledged].map(named));
+    },
+    resolve: async (alertId, actor, note) => {
+      await resolveAlert(alertId, actor, note, alerts);
+    },
+  };
+}
+
 /** Everything a request may need: one object that satisfies every feature's slice (./deps.ts). */
 export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => new Date()): AppDeps {
   let drift: DriftConfig | undefined;
@@ -227,6 +258,7 @@ export function appDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => 
     // --- promotions (E2) ---
     promotions: new D1PromotionStore(env.DB),
     promotionStopped: promotionStoppedAlert(alerts, core),
+    pausedAlerts: pausedAlertsOf(alerts),
     // A counted promotion-arm batch lets its step decide on the evidence (advance, pause or roll back).
     armCounted: (p, arms) => decideStepFromEvidence(p, deps, arms),
     hub,

@@ -13,7 +13,7 @@ function refusal(params: Record<string, string>): { message: string; paths: stri
   } catch (e) {
     expect(e).toBeInstanceOf(AppError);
     const err = e as AppError;
-    return { message: err.message, paths: ((err.details ?? []) as { path: string }[]).map((d) => d.path) };
+    return { message: err.message, paths: ((err.details ?? []) as unknown as { path: string }[]).map((d) => d.path) };
   }
   throw new Error("accepted");
 }
