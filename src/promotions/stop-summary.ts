@@ -42,13 +42,19 @@ function evidenceText(numbers: Record<string, unknown>): string {
   return parts.join("; ");
 }
 
+/**
+ * `versions`: the index versions of the candidate and of the control it was promoted over, when known ("of cal_… (v2
+ * over v1)"): a page that names only calibration ids sends on-call to look them up.
+ */
 export function promotionStopSummary(
   promotion: Pick<Promotion, "id" | "candidate_calibration_id" | "plan">,
   record: PromotionStepRecord,
   verb: string,
+  versions?: { readonly candidate: string; readonly control: string },
 ): string {
   const share = promotion.plan.steps[record.step];
   const where = `in step ${record.step + 1} of ${promotion.plan.steps.length}${share === undefined ? "" : ` (${share} % of keyed traffic)`}`;
   const evidence = evidenceText(record.numbers);
-  return `promotion ${promotion.id} of ${promotion.candidate_calibration_id} ${verb} ${where}: ${record.cause}${evidence ? `; ${evidence}` : ""}`;
+  const over = versions === undefined ? "" : ` (${versions.candidate} over ${versions.control})`;
+  return `promotion ${promotion.id} of ${promotion.candidate_calibration_id}${over} ${verb} ${where}: ${record.cause}${evidence ? `; ${evidence}` : ""}`;
 }

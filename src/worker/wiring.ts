@@ -173,15 +173,20 @@ export const hubClient = (env: Env): HubClient => new DurableHubClient(env.GATE_
 /** A promotion stopped on a regression or a timeout raises its alert (the alerts feature), with the decision's numbers. */
 function promotionStoppedAlert(alerts: AlertDeps, core: ReturnType<typeof coreDeps>): PromotionDeps["promotionStopped"] {
   return async (promotion, record, kind) => {
-    const gate = await core.calibrations.gate(promotion.gate_id);
+    const [gate, candidate, control] = await Promise.all([
+      core.calibrations.gate(promotion.gate_id),
+      core.calibrations.get(promotion.candidate_calibration_id),
+      core.calibrations.get(promotion.control_calibration_id),
+    ]);
     if (gate === null) return;
     const verb = kind === "promotion_rolled_back" ? "rolled back" : "paused";
+    const versions = candidate !== null && control !== null ? { candidate: candidate.index_version, control: control.index_version } : undefined;
     await raiseAlert(
       {
         gate_id: promotion.gate_id,
         gate,
         kind,
-        summary: promotionStopSummary(promotion, record, verb),
+        summary: promotionStopSummary(promotion, record, verb, versions),
         details: { promotion_id: promotion.id, step: record.step, cause: record.cause, ...record.numbers },
         calibration_ids: [promotion.candidate_calibration_id, promotion.control_calibration_id],
       },

@@ -100,7 +100,7 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
     // the step it stopped in (not the 0 % the rollback leaves), the cause and the numbers, in the alert's own sentence
     expect(alert!.summary).toMatch(
       new RegExp(
-        `^promotion ${p.id} of ${v2.id} rolled back in step 1 of ${p.plan.steps.length} \\(${p.plan.steps[0]} % of keyed traffic\\): drift_alarm; the candidate arm dropped 20.0 %; 120 candidate and 0 control queries; drift alarm: 50.0 % of 120 candidate arm queries lost every candidate`,
+        `^promotion ${p.id} of ${v2.id} \\(v2 over v1\\) rolled back in step 1 of ${p.plan.steps.length} \\(${p.plan.steps[0]} % of keyed traffic\\): drift_alarm; the candidate arm dropped 20.0 %; 120 candidate and 0 control queries; drift alarm: 50.0 % of 120 candidate arm queries lost every candidate`,
       ),
     );
     expect(alert!.summary).toContain("drift alarm: ");

@@ -53,6 +53,12 @@ describe("promotion stop summary", () => {
     );
   });
 
+  it("names the index versions of the candidate and the control when they are known", () => {
+    expect(
+      promotionStopSummary(promotion, record({ kind: "paused", cause: "inconclusive_timeout" }), "paused", { candidate: "v2", control: "v1" }),
+    ).toBe("promotion prm_1 of cal_bad (v2 over v1) paused in step 1 of 3 (10 % of keyed traffic): inconclusive_timeout");
+  });
+
   it("a pause in the second step, and a record without numbers (an admin's), says what it has", () => {
     expect(promotionStopSummary(promotion, record({ kind: "paused", cause: "inconclusive_timeout", step: 1, percent: 50 }), "paused")).toBe(
       "promotion prm_1 of cal_bad paused in step 2 of 3 (50 % of keyed traffic): inconclusive_timeout",
