@@ -271,6 +271,24 @@ describe("drop rate over time chart", () => {
       }
     });
 
+    it("joins activations at one moment at the right edge into one label, in both layouts", async () => {
+      // v1, v2 and v1 again within 20 s, minutes before the range ends: their lines are at the chart's right edge, where
+      // a label goes left of its lines, so a later one's reaches no further right than the joined label's lines
+      const edge: ChartActivation[] = [
+        { at: at(T0 + 23.4 * HOUR), name: "v1" },
+        { at: at(T0 + 23.4 * HOUR + 10_000), name: "v2" },
+        { at: at(T0 + 23.4 * HOUR + 20_000), name: "v1" },
+      ];
+      for (const { layout, markers, labels } of labelsOf(await render({ activations: edge }))) {
+        expect(markers).toBe(3);
+        expect(
+          labels.map((l) => l.text),
+          layout,
+        ).toEqual(["v1→v2→v1"]);
+        expectApart(labels, layout === "wide" ? 720 : 360);
+      }
+    });
+
     it("keeps labels apart where activations crowd the chart's right edge and are spread over the range", async () => {
       // every 40 minutes over the last 6 hours of the range, and every 5 hours before that
       const crowded: ChartActivation[] = [

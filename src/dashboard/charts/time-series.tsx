@@ -111,8 +111,10 @@ export function activationLabels(activations: readonly ChartActivation[], xs: re
   activations.forEach((a, i) => {
     const ax = xs[i]!;
     const prev = out.at(-1);
-    // its own label would start where the one before still is: it joins that one
-    if (prev !== undefined && ax + 3 < prev.right + LABEL_GAP) out.splice(-1, 1, place([...prev.members, a], prev.first, ax));
+    // its own label would start where the one before still is, or would if that one were drawn right of its lines (a
+    // label moved left of them at the right edge ends before its lines): it joins that one
+    const reach = prev === undefined ? 0 : Math.max(prev.right, prev.last + 3 + (prev.right - prev.left));
+    if (prev !== undefined && ax + 3 < reach + LABEL_GAP) out.splice(-1, 1, place([...prev.members, a], prev.first, ax));
     else out.push(place([a], ax, ax));
     // a label moved left of its lines (at the right edge), or grown, may reach the one before it: they join
     while (out.length >= 2 && out.at(-1)!.left < out.at(-2)!.right + LABEL_GAP) {
