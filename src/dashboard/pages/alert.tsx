@@ -11,7 +11,8 @@ import { unitsJoined } from "../charts/scale";
 import type { AlertView } from "../data/alerts";
 import { AlertGuidance } from "./alert-guidance";
 import { numbersByMeaning, RawNumbers } from "./alert-numbers";
-import { AdminForm, gateName, Layout, when } from "./layout";
+import { GateLink } from "./alerts";
+import { AdminForm, Layout, when } from "./layout";
 import { Table } from "./table";
 
 /**
@@ -107,7 +108,7 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
   return (
     <Layout title={`Alert ${a.kind}`} principal={props.principal} csrf={props.csrf} current="alerts">
       <p>
-        <a href="/ui/alerts">All alerts</a> · <a href={`/ui/gates/${a.gate_id}`}>gate {gateName(a.gate)}</a>
+        <a href="/ui/alerts">All alerts</a> · <GateLink alert={a} exists={props.view.gateExists} prefix="gate " />
       </p>
       <h1>
         {a.kind}{" "}
