@@ -1,6 +1,7 @@
 // The gate page after a rollback (README.md's step 4) on a gate that also holds a later upload stored and never served
 // (activate: false): the page compares the served calibration with the one it was rolled back from, as it did while
-// that one was served, and says who rolled it back; the later upload does not take the rebuild's place.
+// that one was served, and says who rolled it back; the later upload does not take the rebuild's place. The history
+// names the calibration rolled back as the rest of the page does, with the reads pinned to its version that still get it.
 import { describe, expect, it } from "vitest";
 import { callJson, spreadScores, TOKENS, uniqueGate } from "../support/worker";
 import { page, session } from "./session-support";
@@ -12,6 +13,12 @@ const text = (html: string): string =>
     .replaceAll("&quot;", '"')
     .replace(/\s+/gu, " ")
     .trim();
+
+/** The history table's State cell of a calibration. */
+const stateIn = (html: string, id: string): string => {
+  const row = html.slice(html.indexOf(`<tr data-calibration="${id}"`));
+  return text(/<td data-field="state">([\s\S]*?)<\/td>/u.exec(row.slice(0, row.indexOf("</tr>")))![1]!);
+};
 
 type Gate = ReturnType<typeof uniqueGate>;
 
@@ -60,5 +67,15 @@ describe("the gate page after a rollback", () => {
     expect(after.heading).toBe("Rebuild decision: v1 → v2");
     expect(after.headline).toBe(served.headline);
     expect(after.html).not.toContain("% of v3");
+
+    // The history names v2 as the rebuild card does, "rolled back", and says reads pinned to v2 still get it.
+    expect(text(after.html)).toContain("v2 is not served now (rolled back): v1 is.");
+    expect(stateIn(after.html, v2.id)).toBe("rolled back (still served to reads pinned to v2)");
+    expect(stateIn(after.html, v1.id)).toBe("current");
+    expect(stateIn(after.html, v3.id)).toBe("inactive");
+    // while v2 was served, v1 was the calibration of its pinned version and nothing else
+    expect(stateIn(served.html, v1.id)).toBe("served to reads pinned to v1");
+    const pinned = await callJson("GET", `/v1/threshold?${new URLSearchParams({ ...gate, index_version: "v2" })}`, 200, { token: TOKENS.read });
+    expect(pinned.calibration_id).toBe(v2.id);
   });
 });
