@@ -104,7 +104,12 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
   };
   // Occurrences numbered 1..N within the alert as the API numbers them (seq is a counter shared by every alert).
   const numbered = props.view.occurrences.map((o) => ({ o, n: o.number }));
-  const laidOut = numbersByMeaning(a.kind, latest.details, { shift: { alert: a, served: props.view.served }, suggestions: props.view.suggestions });
+  const laidOut = numbersByMeaning(a.kind, latest.details, {
+    shift: { alert: a, served: props.view.served },
+    suggestions: props.view.suggestions,
+    // the alert keeps its first occurrence's details
+    first: a.details,
+  });
   return (
     <Layout title={`Alert ${a.kind}`} principal={props.principal} csrf={props.csrf} current="alerts">
       <p>
