@@ -261,7 +261,7 @@ describe("drop rate over time chart", () => {
           if (i > 0) expect(l.left, `${scale}`).toBeGreaterThanOrEqual(labels[i - 1]!.right);
           // at 0.6 em a character of the 11 px font, a floor independent of the chart's estimate
           expect(l.right - l.left).toBeGreaterThanOrEqual(l.parts.map((p) => [...p.text].length * 6.6).reduce((a, b) => a + b, 0));
-          for (const p of l.parts) expect(p.text).toMatch(/^↑\d+ (?:v1 \(d247b3\)|v2 shadow)$|^\+\d+$/u);
+          for (const p of l.parts) expect(p.text).toMatch(/^↑\d+ (?:v1 \(d247b3\)|v2 shadow)$|^\+\d+ more$/u);
         }
         expect(labels.flatMap((l) => l.members)).toHaveLength(items.length);
       }

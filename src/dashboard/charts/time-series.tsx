@@ -129,7 +129,7 @@ export function activationLabels(activations: readonly ChartActivation[], xs: re
 /** The off-scale evidence labels' font size, the space between two parts of one label, and the widest a label may grow. */
 const OFF_FONT = 11;
 const OFF_PART_GAP = 6;
-const OFF_MAX = 150;
+const OFF_MAX = 220;
 
 /** A bucket whose evidence is above the panel's top, with its x, its line's short name and colour. */
 export interface OffScaleBucket {
@@ -151,9 +151,10 @@ export interface OffScaleLabel {
  * Labels for evidence above the panel's top, on one row between `lo` and `hi`: each names the line it belongs to
  * ("↑95 v1") in that line's colour. Buckets whose labels would overlap (two lines in one hour, neighbouring hours at
  * 7 or 30 days) share one label, which gives each line's highest figure, highest first ("↑95 v1 ↑75 v3"), as many as
- * fit in OFF_MAX ("+2" for the rest); its tooltip lists every bucket.
+ * fit in OFF_MAX or the row ("+2 more" for the rest); its tooltip lists every bucket.
  */
 export function offScaleLabels(items: readonly OffScaleBucket[], lo: number, hi: number): OffScaleLabel[] {
+  const widest = Math.min(OFF_MAX, hi - lo);
   const labelOf = (members: readonly OffScaleBucket[]): OffScaleLabel => {
     const byLine = new Map<string, OffScaleBucket>();
     for (const m of members) {
@@ -168,9 +169,9 @@ export function offScaleLabels(items: readonly OffScaleBucket[], lo: number, hi:
       const text = `↑${num(m.b.max_log_evidence, 0)} ${m.name}`;
       const w = textWidth(text, OFF_FONT);
       const rest = lines.length - i - 1;
-      const more = rest === 0 ? 0 : OFF_PART_GAP + textWidth(`+${rest}`, OFF_FONT);
-      if (i > 0 && width + OFF_PART_GAP + w + more > OFF_MAX) {
-        const left = `+${lines.length - i}`;
+      const more = rest === 0 ? 0 : OFF_PART_GAP + textWidth(`+${rest} more`, OFF_FONT);
+      if (i > 0 && width + OFF_PART_GAP + w + more > widest) {
+        const left = `+${lines.length - i} more`;
         parts.push({ text: left, color: "#1a1a1a", calibration_id: "", width: textWidth(left, OFF_FONT) });
         width += OFF_PART_GAP + textWidth(left, OFF_FONT);
         break;
@@ -194,6 +195,10 @@ export function offScaleLabels(items: readonly OffScaleBucket[], lo: number, hi:
   }
   return out;
 }
+
+/** The evidence panel's title, above its top left: off-scale labels start right of it, so the two never overprint. */
+const EVIDENCE_TITLE = "Evidence of a shift (ln R)";
+const EVIDENCE_TITLE_FONT = 13;
 
 const TRAFFIC_SHORT = { served: "served", shadow: "shadow", candidate: "candidate" } as const;
 
@@ -248,7 +253,7 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
         const several = lines.filter((l) => l.calibration_id === b.calibration_id).length > 1;
         return { b, x: step(Date.parse(b.start)), name: several ? `${version} ${TRAFFIC_SHORT[line.traffic]}` : version, color: line.tone.color };
       }),
-    L.left,
+    L.left + textWidth(EVIDENCE_TITLE, EVIDENCE_TITLE_FONT) + LABEL_GAP,
     L.w - L.right,
   );
   return (
@@ -267,8 +272,8 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
       <text x={L.left} y={rateTop - 10} fontSize="13" fontWeight="bold" fill="#1a1a1a">
         Drop rate per hour
       </text>
-      <text x={L.left} y={evTop - 10} fontSize="13" fontWeight="bold" fill="#1a1a1a">
-        Evidence of a shift (ln R)
+      <text x={L.left} y={evTop - 10} fontSize={EVIDENCE_TITLE_FONT} fontWeight="bold" fill="#1a1a1a">
+        {EVIDENCE_TITLE}
       </text>
       {panels.map((panel) => (
         <SharePanelView panel={panel} L={L} cals={cals} step={step} mid={mid} bucketMs={props.bucketMs} />
