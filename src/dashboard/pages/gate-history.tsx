@@ -12,7 +12,7 @@ import { Table } from "./table";
  * still get it (`active`: the latest activation of its version), that as a note after its role, so a rolled-back v2
  * reads "rolled back (still served to reads pinned to v2)" as the legend and the rebuild card call it "rolled back".
  */
-export function stateOf(v: GateView, c: Pick<Calibration, "id" | "index_version" | "active">): string {
+function stateOf(v: GateView, c: Pick<Calibration, "id" | "index_version" | "active">): string {
   const now = nowRole(v, c.id);
   const role = now === "not_served" || now === "served" ? null : NOW_WORDS[now];
   if (!c.active) return role ?? "inactive";
