@@ -14,7 +14,7 @@
  */
 import { scaleLinear, scaleUtc } from "d3-scale";
 import type { SeriesBucket } from "../../contract";
-import { shortId } from "../pages/calibration-roles";
+import { versionName } from "../pages/calibration-roles";
 import { when } from "../pages/layout";
 import { num, textWidth } from "./scale";
 import {
@@ -171,9 +171,9 @@ export function offScaleLabels(items: readonly OffScaleBucket[], lo: number, hi:
       const rest = lines.length - i - 1;
       const more = rest === 0 ? 0 : OFF_PART_GAP + textWidth(`+${rest} more`, OFF_FONT);
       if (i > 0 && width + OFF_PART_GAP + w + more > widest) {
-        const left = `+${lines.length - i} more`;
-        parts.push({ text: left, color: "#1a1a1a", calibration_id: "", width: textWidth(left, OFF_FONT) });
-        width += OFF_PART_GAP + textWidth(left, OFF_FONT);
+        const counted = `+${lines.length - i} more`;
+        parts.push({ text: counted, color: "#1a1a1a", calibration_id: "", width: textWidth(counted, OFF_FONT) });
+        width += OFF_PART_GAP + textWidth(counted, OFF_FONT);
         break;
       }
       parts.push({ text, color: m.color, calibration_id: m.b.calibration_id, width: w });
@@ -248,8 +248,7 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
       .filter((b) => b.max_log_evidence > e.domain()[1]!)
       .map((b) => {
         const line = lines.find((l) => onLine(l, b))!;
-        const twin = cals.some((c) => c.calibration_id !== b.calibration_id && c.index_version === b.index_version);
-        const version = twin ? `${b.index_version} (${shortId(b.calibration_id)})` : b.index_version;
+        const version = versionName(b, cals);
         const several = lines.filter((l) => l.calibration_id === b.calibration_id).length > 1;
         return { b, x: step(Date.parse(b.start)), name: several ? `${version} ${TRAFFIC_SHORT[line.traffic]}` : version, color: line.tone.color };
       }),
