@@ -15,7 +15,7 @@ import { decodeUtf8, readBodyBytes } from "../platform/http/body";
 import { validate } from "../platform/http/validate";
 import { gateIdOf } from "../platform/ids";
 import { replayDelivery } from "../webhooks/delivery";
-import { alertList, alertView } from "./data/alerts";
+import { alertList, alertView, gatesWithoutPage } from "./data/alerts";
 import { gateView, SERIES_RANGES, type SeriesRange } from "./data/gate";
 import { overview } from "./data/overview";
 import { AlertPage, alertActionNotice } from "./pages/alert";
@@ -297,9 +297,11 @@ dashboardRoutes.get("/ui/alerts", requireSession, async (c) => {
     const filters = Object.entries({ status, kind, index, gate_id: gateId }).filter(([, v]) => v !== undefined) as [string, string][];
     return c.redirect(`/ui/alerts?${new URLSearchParams([...filters, ["done", "other-list-cursor"]])}`, 303);
   }
+  const noPage = await gatesWithoutPage(list.alerts, c.get("deps"));
   return c.html(
     <AlertsPage
       list={list}
+      gatesWithoutPage={noPage}
       filter={{ kind, status, index, gateId }}
       firstPage={cursor === undefined}
       principal={c.get("principal")}

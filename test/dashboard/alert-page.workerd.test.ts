@@ -19,7 +19,7 @@ const worker = (exports as unknown as { default: Fetcher }).default;
 const deps = () => alertDeps(env as unknown as Env, () => undefined);
 
 /** A drift window's status as the monitor stores it in an alert's details (the numbers the page lays out). */
-function window(o: { observed: number; queries: number; evidenceQueries: number }) {
+function window(o: { observed: number; queries: number; evidenceQueries: number; since?: string }) {
   const rate = {
     observed: o.observed,
     expected: 0.22,
@@ -28,7 +28,7 @@ function window(o: { observed: number; queries: number; evidenceQueries: number 
     alarm: true,
     armed: true,
     not_armed_reason: null,
-    evidence_since: "2026-12-04T20:10:00.000Z",
+    evidence_since: o.since ?? "2026-12-04T20:10:00.000Z",
     evidence_queries: o.evidenceQueries,
     evidence_observed: 0.41,
   };
@@ -93,6 +93,39 @@ async function post(path: string, cookie: string, fields: Record<string, string>
 }
 
 const csrfOf = (html: string): string => /name="csrf" value="([0-9a-f]{64})"/u.exec(html)![1]!;
+
+describe("when a drift began", () => {
+  it("shows the first occurrence's change point on the evidence card, though the latest occurrence's restarted", async () => {
+    const gate = uniqueGate("shift-began");
+    const raise = (observed: number, queries: number, since: string) =>
+      raiseAlert(
+        {
+          gate_id: `gate-${gate.reranker}`,
+          gate,
+          kind: "drop_rate_drift",
+          summary: sentence(observed, queries),
+          details: { window: window({ observed, queries, evidenceQueries: 100, since }) },
+          calibration_ids: ["cal_alertpage"],
+        },
+        deps(),
+      );
+    const { alert } = await raise(0.232, 650, "2026-12-04T10:55:04.886Z");
+    // the detector restarted at the first alarm: the latest occurrence's evidence accumulates from a later start
+    await raise(0.304, 1150, "2026-12-04T11:20:00.000Z");
+    const html = await page(`/ui/alerts/${alert.id}`, await session(TOKENS.read));
+    const began = /<dt>Shift began around<\/dt><dd data-field="shift-began">([\s\S]*?)<\/dd>/u.exec(html)?.[1];
+    expect(
+      began
+        ?.replace(/<[^>]+>/gu, " ")
+        .replace(/\s+/gu, " ")
+        .trim(),
+    ).toBe("2026-12-04 10:55:04 UTC the first occurrence&#39;s change point: the evidence below restarts after each alarm");
+    // on the evidence card, beside the latest occurrence's own start
+    const evidence = html.slice(html.indexOf('data-group="evidence"'), html.indexOf("</section>", html.indexOf('data-group="evidence"')));
+    expect(evidence).toContain('data-field="shift-began"');
+    expect(evidence).toMatch(/<dt>Accumulating since<\/dt><dd>2026-12-04 11:20:00 UTC<\/dd>/u);
+  });
+});
 
 describe("a stratified drift alert", () => {
   it("compares the window's cumulative rate with the expectation for its own queries' sizes, naming the detector's", async () => {

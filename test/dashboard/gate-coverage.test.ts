@@ -71,7 +71,7 @@ describe("coverage section", () => {
     expect(alarmed).toContain("60.0 % to 80.0 %");
     expect(alarmed).toContain("ln E 3.2 of 3");
     // The restarted test's own figures stay those of the entry.
-    expect(text(html)).toContain("20 with a relevant candidate (2 without one");
+    expect(text(html)).toContain("20 with a relevant candidate (2 without one, counted, not tested; 1 batch)");
     expect(text(html)).toContain("since 2026-12-04 21:40:00 UTC (the test restarts at each alarm; 1 so far)");
     expect(text(html)).toContain("watching (alarmed at 2026-12-04 21:40:00 UTC on 70.0 % over 275 queries)");
   });

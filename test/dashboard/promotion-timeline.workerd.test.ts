@@ -1,6 +1,6 @@
 // The gate page's promotion timeline: a gate without promotions shows none; one whose promotion was started, paused,
 // resumed, advanced and rolled back shows its state, the share after every transition on the line (pause and rollback
-// marked) and each transition as a row of its audit table, oldest first; the rebuild decision made at the candidate's upload then says the rollback overruled it.
+// marked) and each transition as a row of its audit table, oldest first; the rebuild decision made at the candidate's upload then says the rollback by hand agreed with it.
 // While it runs, the step's live numbers are shown as the API gives them.
 import { describe, expect, it } from "vitest";
 import { num, pct } from "../../src/dashboard/charts/scale";
@@ -76,16 +76,19 @@ describe("the gate page's promotion timeline", () => {
     // Each override's row shows the candidate against control as it stood: the pause's with the step's numbers.
     const pause = table.slice(table.indexOf('<tr data-step="paused"'), table.indexOf('<tr data-step="resumed"'));
     expect(pause).toMatch(/inconclusive, \+5\.0\u00a0points \(95 %: [+-][\d.]+ to \+[\d.]+\)/u);
-    // The rebuild decision made at v2's upload stays on the page, under it the rollback that overruled it, linked.
+    // The rebuild decision made at v2's upload (shifted: v1's threshold drops almost nothing of v2) stays on the page,
+    // under it the rollback by hand, which agreed with it, linked.
     const rebuild = html.slice(html.indexOf('id="rebuild"'), html.indexOf('id="promotions"'));
-    const overruled = rebuild.slice(rebuild.indexOf('<p data-field="overruled"'));
-    expect(overruled.replace(/<[^>]+>/gu, "")).toMatch(
+    expect(rebuild).toContain('data-field="decision">shifted<');
+    expect(rebuild).not.toContain('data-field="overruled"');
+    const confirmed = rebuild.slice(rebuild.indexOf('<p data-field="confirmed"'));
+    expect(confirmed.replace(/<[^>]+>/gu, "")).toMatch(
       new RegExp(
-        `^rolled back Live traffic overruled this decision: the promotion of v2 \\(${p.id}\\) was rolled back at 50\u00a0% of traffic on .+ UTC \\(admin: by hand: rollback\\)\\.`,
+        `^rolled back A person confirmed this decision: the promotion of v2 \\(${p.id}\\) was rolled back at 50\u00a0% of traffic on .+ UTC \\(admin: by hand: rollback\\)\\.`,
         "u",
       ),
     );
-    expect(overruled).toContain(`href="#promotion-${p.id}"`);
+    expect(confirmed).toContain(`href="#promotion-${p.id}"`);
     expect(html).toContain(`id="promotion-${p.id}"`);
   });
 });

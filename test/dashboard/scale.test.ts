@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dropRateAt, ecdfPoints, fixed, histogram, inPoints, pct, percent, points } from "../../src/dashboard/charts/scale";
+import { counted, dropRateAt, ecdfPoints, fixed, histogram, inPoints, pct, percent, points } from "../../src/dashboard/charts/scale";
 import { pctTick } from "../../src/dashboard/charts/series-parts";
 import { buildDistribution } from "../../src/stats/distribution";
 
@@ -28,5 +28,12 @@ describe("chart helpers", () => {
     expect(points(0.38)).toBe("+38.0\u00a0points");
     expect(points(-0.0004)).toBe("0.0\u00a0points");
     expect(inPoints(fixed(0.02 * 100, 1))).toBe("2.0\u00a0points");
+  });
+
+  it("writes a count with its noun, singular for one and with thousands separators", () => {
+    expect(counted(1, "batch", "batches")).toBe("1 batch");
+    expect(counted(0, "batch", "batches")).toBe("0 batches");
+    expect(counted(1200, "query", "queries")).toBe("1,200 queries");
+    expect(counted(2, "hour")).toBe("2 hours");
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { SeriesBucket } from "../../src/contract";
 import type { ShareLine } from "../../src/dashboard/charts/share-panel";
-import { alarmsOf, type ChartActivation, DropRateSeriesChart } from "../../src/dashboard/charts/time-series";
+import { alarmsOf, type ChartActivation, DropRateSeriesChart, offScaleLabels } from "../../src/dashboard/charts/time-series";
 
 const HOUR = 3600 * 1000;
 const T0 = Date.UTC(2026, 11, 1);
@@ -110,7 +110,7 @@ describe("drop rate over time chart", () => {
       expect(part.match(/data-marker="alarm"/gu)).toHaveLength(2);
       expect(part.match(/data-marker="activation"/gu)).toHaveLength(1);
       expect(part).toMatch(/data-part="activation-label"[^>]*><title>v2 activated at 2026-12-01 20:00:00 UTC<\/title><text [^>]*>v2<\/text>/u);
-      expect(part).toMatch(/data-part="off-scale"[^>]*>↑400</u);
+      expect(part).toMatch(/data-part="off-scale"><tspan fill="#1f5fa8" data-calibration="cal_v1">↑400 v1<\/tspan>/u);
       expect(part).not.toMatch(/NaN|undefined|Infinity/u);
       // Nothing is drawn right of the plot area, though the range ends inside the last bucket's hour.
       // the plot area's right edge: the width less the right margin (720 - 20, 360 - 12)
@@ -196,6 +196,78 @@ describe("drop rate over time chart", () => {
     }
   });
 
+  describe("off-scale evidence labels", () => {
+    /** Each layout's off-scale labels: x, the parts' texts and colours, and the tooltip. */
+    function offScaleOf(html: string) {
+      return html
+        .split('data-chart="drop-rate-series"')
+        .slice(1)
+        .map((svg) => {
+          const part = svg.slice(0, svg.indexOf("</svg>"));
+          return {
+            layout: /data-layout="(\w+)"/u.exec(part)![1]!,
+            labels: [
+              ...part.matchAll(
+                /data-part="off-scale-label"[^>]*><title>([^<]*)<\/title><text x="([\d.]+)"[^>]*>((?:<tspan[^>]*>[^<]*<\/tspan>)+)<\/text>/gu,
+              ),
+            ].map((m) => ({
+              title: m[1]!.replaceAll("&#39;", "'"),
+              x: Number(m[2]),
+              parts: [...m[3]!.matchAll(/<tspan fill="([^"]+)"[^>]*>([^<]*)<\/tspan>/gu)].map((t) => ({ color: t[1]!, text: t[2]! })),
+            })),
+          };
+        });
+    }
+
+    it("names each series of an hour where two are above the panel's top, in its colour, once", async () => {
+      // v1 served peaks at 94.7, v3's promotion candidate arm at 74.8, in the same hour (the panel's top is 35)
+      const hours = [
+        ...Array.from({ length: 6 }, (_, h) => bucket(h, "cal_v1", "v1", 0.22, h === 5 ? { max_log_evidence: 94.7 } : {})),
+        ...Array.from({ length: 3 }, (_, i) =>
+          bucket(3 + i, "cal_v3", "v3", 0.3, { traffic: "candidate", ...(i === 2 ? { max_log_evidence: 74.8 } : {}) }),
+        ),
+      ];
+      for (const hoursShown of [23.5, 7 * 24]) {
+        for (const { layout, labels } of offScaleOf(await render({ buckets: hours, activations: [], hours: hoursShown }))) {
+          expect(labels, `${hoursShown} h ${layout}`).toHaveLength(1);
+          expect(labels[0]!.parts).toEqual([
+            { color: "#1f5fa8", text: "↑95 v1" },
+            { color: "#a8401a", text: "↑75 v3" },
+          ]);
+          expect(labels[0]!.title).toBe(
+            "v1: evidence ln R 94.7 in the hour from 2026-12-01 05:00:00 UTC, above the panel's top; v3: evidence ln R 74.8 in the hour from 2026-12-01 05:00:00 UTC, above the panel's top",
+          );
+        }
+      }
+    });
+
+    it("keeps labels of neighbouring hours apart at every range, each inside the plot, and loses no bucket", () => {
+      // off-scale evidence every hour for 12 hours on two lines, at 24 hours of 650 px (27 px an hour) down to 7 days
+      const items = Array.from({ length: 24 }, (_, i) => ({
+        b: bucket(i >> 1, i % 2 === 0 ? "cal_v1" : "cal_v2", i % 2 === 0 ? "v1" : "v2", 0.3, { max_log_evidence: 40 + i }),
+        x: 58 + ((i >> 1) * 650) / 24,
+        name: i % 2 === 0 ? "v1 (d247b3)" : "v2 shadow",
+        color: i % 2 === 0 ? "#1f5fa8" : "#a8401a",
+      }));
+      for (const scale of [1, 1 / 7, 1 / 30]) {
+        const labels = offScaleLabels(
+          items.map((it) => ({ ...it, x: 58 + (it.x - 58) * scale })),
+          58,
+          700,
+        );
+        for (const [i, l] of labels.entries()) {
+          expect(l.left).toBeGreaterThanOrEqual(58);
+          expect(l.right).toBeLessThanOrEqual(700);
+          if (i > 0) expect(l.left, `${scale}`).toBeGreaterThanOrEqual(labels[i - 1]!.right);
+          // at 0.6 em a character of the 11 px font, a floor independent of the chart's estimate
+          expect(l.right - l.left).toBeGreaterThanOrEqual(l.parts.map((p) => [...p.text].length * 6.6).reduce((a, b) => a + b, 0));
+          for (const p of l.parts) expect(p.text).toMatch(/^↑\d+ (?:v1 \(d247b3\)|v2 shadow)$|^\+\d+ more$/u);
+        }
+        expect(labels.flatMap((l) => l.members)).toHaveLength(items.length);
+      }
+    });
+  });
+
   describe("activation labels", () => {
     /** Each layout's activation markers and labels: the labels' x, y and text, and their tooltips. */
     function labelsOf(html: string) {
@@ -267,6 +339,24 @@ describe("drop rate over time chart", () => {
           labels.map((l) => l.text),
           layout,
         ).toEqual(["v1→v2→v1", "v3"]);
+        expectApart(labels, layout === "wide" ? 720 : 360);
+      }
+    });
+
+    it("joins activations at one moment at the right edge into one label, in both layouts", async () => {
+      // v1, v2 and v1 again within 20 s, minutes before the range ends: their lines are at the chart's right edge, where
+      // a label goes left of its lines, so a later one's reaches no further right than the joined label's lines
+      const edge: ChartActivation[] = [
+        { at: at(T0 + 23.4 * HOUR), name: "v1" },
+        { at: at(T0 + 23.4 * HOUR + 10_000), name: "v2" },
+        { at: at(T0 + 23.4 * HOUR + 20_000), name: "v1" },
+      ];
+      for (const { layout, markers, labels } of labelsOf(await render({ activations: edge }))) {
+        expect(markers).toBe(3);
+        expect(
+          labels.map((l) => l.text),
+          layout,
+        ).toEqual(["v1→v2→v1"]);
         expectApart(labels, layout === "wide" ? 720 : 360);
       }
     });

@@ -135,6 +135,9 @@ export const points = (x: number): string => inPoints(`${Number((x * 100).toFixe
 /** A count with thousands separators, as the server's sentences write it ("12,483"). */
 export const count = (n: number): string => n.toLocaleString("en-US");
 
+/** A count with its noun, singular for one ("1 batch", "1,200 batches"); `many` where adding "s" is not the plural. */
+export const counted = (n: number, one: string, many = `${one}s`): string => `${count(n)} ${n === 1 ? one : many}`;
+
 /** Thresholds and scores with up to 4 decimals, trailing zeros dropped. */
 export const num = (v: number | null | undefined, digits = 4): string =>
   v === null || v === undefined || !Number.isFinite(v) ? "–" : String(Number(v.toFixed(digits)));

@@ -14,6 +14,7 @@
  */
 import { scaleLinear, scaleUtc } from "d3-scale";
 import type { SeriesBucket } from "../../contract";
+import { versionName } from "../pages/calibration-roles";
 import { when } from "../pages/layout";
 import { num, textWidth } from "./scale";
 import {
@@ -111,8 +112,10 @@ export function activationLabels(activations: readonly ChartActivation[], xs: re
   activations.forEach((a, i) => {
     const ax = xs[i]!;
     const prev = out.at(-1);
-    // its own label would start where the one before still is: it joins that one
-    if (prev !== undefined && ax + 3 < prev.right + LABEL_GAP) out.splice(-1, 1, place([...prev.members, a], prev.first, ax));
+    // its own label would start where the one before still is, or would if that one were drawn right of its lines (a
+    // label moved left of them at the right edge ends before its lines): it joins that one
+    const reach = prev === undefined ? 0 : Math.max(prev.right, prev.last + 3 + (prev.right - prev.left));
+    if (prev !== undefined && ax + 3 < reach + LABEL_GAP) out.splice(-1, 1, place([...prev.members, a], prev.first, ax));
     else out.push(place([a], ax, ax));
     // a label moved left of its lines (at the right edge), or grown, may reach the one before it: they join
     while (out.length >= 2 && out.at(-1)!.left < out.at(-2)!.right + LABEL_GAP) {
@@ -122,6 +125,82 @@ export function activationLabels(activations: readonly ChartActivation[], xs: re
   });
   return out.map(({ text, left, right, members }) => ({ text, left, right, members }));
 }
+
+/** The off-scale evidence labels' font size, the space between two parts of one label, and the widest a label may grow. */
+const OFF_FONT = 11;
+const OFF_PART_GAP = 6;
+const OFF_MAX = 220;
+
+/** A bucket whose evidence is above the panel's top, with its x, its line's short name and colour. */
+export interface OffScaleBucket {
+  readonly b: SeriesBucket;
+  readonly x: number;
+  readonly name: string;
+  readonly color: string;
+}
+
+/** One label over off-scale buckets: its parts (each line's highest figure, highest first), where it starts and ends. */
+export interface OffScaleLabel {
+  readonly parts: readonly { readonly text: string; readonly color: string; readonly calibration_id: string; readonly width: number }[];
+  readonly left: number;
+  readonly right: number;
+  readonly members: readonly OffScaleBucket[];
+}
+
+/**
+ * Labels for evidence above the panel's top, on one row between `lo` and `hi`: each names the line it belongs to
+ * ("↑95 v1") in that line's colour. Buckets whose labels would overlap (two lines in one hour, neighbouring hours at
+ * 7 or 30 days) share one label, which gives each line's highest figure, highest first ("↑95 v1 ↑75 v3"), as many as
+ * fit in OFF_MAX or the row ("+2 more" for the rest); its tooltip lists every bucket.
+ */
+export function offScaleLabels(items: readonly OffScaleBucket[], lo: number, hi: number): OffScaleLabel[] {
+  const widest = Math.min(OFF_MAX, hi - lo);
+  const labelOf = (members: readonly OffScaleBucket[]): OffScaleLabel => {
+    const byLine = new Map<string, OffScaleBucket>();
+    for (const m of members) {
+      const key = `${m.name}\u0000${m.color}`;
+      const seen = byLine.get(key);
+      if (seen === undefined || m.b.max_log_evidence > seen.b.max_log_evidence) byLine.set(key, m);
+    }
+    const lines = [...byLine.values()].sort((a, b) => b.b.max_log_evidence - a.b.max_log_evidence);
+    const parts: OffScaleLabel["parts"][number][] = [];
+    let width = 0;
+    for (const [i, m] of lines.entries()) {
+      const text = `↑${num(m.b.max_log_evidence, 0)} ${m.name}`;
+      const w = textWidth(text, OFF_FONT);
+      const rest = lines.length - i - 1;
+      const more = rest === 0 ? 0 : OFF_PART_GAP + textWidth(`+${rest} more`, OFF_FONT);
+      if (i > 0 && width + OFF_PART_GAP + w + more > widest) {
+        const counted = `+${lines.length - i} more`;
+        parts.push({ text: counted, color: "#1a1a1a", calibration_id: "", width: textWidth(counted, OFF_FONT) });
+        width += OFF_PART_GAP + textWidth(counted, OFF_FONT);
+        break;
+      }
+      parts.push({ text, color: m.color, calibration_id: m.b.calibration_id, width: w });
+      width += (i > 0 ? OFF_PART_GAP : 0) + w;
+    }
+    const centre = (members[0]!.x + members.at(-1)!.x) / 2;
+    const left = Math.min(Math.max(lo, centre - width / 2), Math.max(lo, hi - width));
+    return { parts, left, right: left + width, members };
+  };
+  const sorted = [...items].sort((a, b) => a.x - b.x || b.b.max_log_evidence - a.b.max_log_evidence);
+  const out: OffScaleLabel[] = [];
+  for (const item of sorted) {
+    out.push(labelOf([item]));
+    // a label that reaches the one before it joins that one (and the joined label may reach the one before)
+    while (out.length >= 2 && out.at(-1)!.left < out.at(-2)!.right + LABEL_GAP) {
+      const [a, b] = out.splice(-2, 2) as [OffScaleLabel, OffScaleLabel];
+      out.push(labelOf([...a.members, ...b.members]));
+    }
+  }
+  return out;
+}
+
+/** The evidence panel's title, above its top left: off-scale labels start right of it, so the two never overprint. */
+const EVIDENCE_TITLE = "Evidence of a shift (ln R)";
+const EVIDENCE_TITLE_FONT = 13;
+
+const TRAFFIC_SHORT = { served: "served", shadow: "shadow", candidate: "candidate" } as const;
 
 function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: string; title: string; desc: string }) {
   const L = LAYOUTS[props.layout];
@@ -155,13 +234,27 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
     .range([evBottom, evTop])
     .nice(4)
     .clamp(true);
-  const offScale = props.buckets.filter((b) => b.max_log_evidence > e.domain()[1]!);
   const cals = calibrationsOf(props.buckets);
   const xTicks = x.ticks(L.ticks);
   const format = x.tickFormat(L.ticks);
   const mid = (t: number) => x(new Date(t + props.bucketMs / 2));
   const step = (t: number) => x(new Date(t));
   const alarms = alarmsOf(props.buckets);
+  const lines = linesOf(props.buckets);
+  // An off-scale label names its line: the version (its id's end when two calibrations share it), and its traffic
+  // when the calibration has more than one line.
+  const offScale = offScaleLabels(
+    props.buckets
+      .filter((b) => b.max_log_evidence > e.domain()[1]!)
+      .map((b) => {
+        const line = lines.find((l) => onLine(l, b))!;
+        const version = versionName(b, cals);
+        const several = lines.filter((l) => l.calibration_id === b.calibration_id).length > 1;
+        return { b, x: step(Date.parse(b.start)), name: several ? `${version} ${TRAFFIC_SHORT[line.traffic]}` : version, color: line.tone.color };
+      }),
+    L.left + textWidth(EVIDENCE_TITLE, EVIDENCE_TITLE_FONT) + LABEL_GAP,
+    L.w - L.right,
+  );
   return (
     <svg
       viewBox={`0 0 ${L.w} ${h}`}
@@ -178,8 +271,8 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
       <text x={L.left} y={rateTop - 10} fontSize="13" fontWeight="bold" fill="#1a1a1a">
         Drop rate per hour
       </text>
-      <text x={L.left} y={evTop - 10} fontSize="13" fontWeight="bold" fill="#1a1a1a">
-        Evidence of a shift (ln R)
+      <text x={L.left} y={evTop - 10} fontSize={EVIDENCE_TITLE_FONT} fontWeight="bold" fill="#1a1a1a">
+        {EVIDENCE_TITLE}
       </text>
       {panels.map((panel) => (
         <SharePanelView panel={panel} L={L} cals={cals} step={step} mid={mid} bucketMs={props.bucketMs} />
@@ -237,10 +330,21 @@ function Chart(props: TimeSeriesInput & { layout: keyof typeof LAYOUTS; id: stri
           </g>
         );
       })}
-      {offScale.map((b) => (
-        <text x={r(step(Date.parse(b.start)))} y={evTop - 2} fontSize="11" fill={ALARM} textAnchor="middle" data-part="off-scale">
-          ↑{num(b.max_log_evidence, 0)}
-        </text>
+      {offScale.map((l) => (
+        <g data-part="off-scale-label" data-buckets={l.members.length}>
+          <title>
+            {l.members
+              .map((m) => `${m.name}: evidence ln R ${num(m.b.max_log_evidence, 1)} in the hour from ${when(m.b.start)}, above the panel's top`)
+              .join("; ")}
+          </title>
+          <text x={r(l.left)} y={evTop - 2} fontSize={OFF_FONT} data-part="off-scale">
+            {l.parts.map((p, i) => (
+              <tspan fill={p.color} dx={i > 0 ? OFF_PART_GAP : undefined} data-calibration={p.calibration_id || undefined}>
+                {p.text}
+              </tspan>
+            ))}
+          </text>
+        </g>
       ))}
       {/* activations, then alarms, across both panels */}
       {props.activations.map((a) => {

@@ -47,6 +47,17 @@ export async function alertList(
   return listAlertsPage({ ...filter, limit: ALERT_LIST_PAGE_SIZE, order: "urgency" }, cursor, deps);
 }
 
+/**
+ * The gates of the listed alerts that have no gate page: an uncalibrated_request is raised for whatever a service asked
+ * for, a misspelt index included, which no gate row names (its page would be a 404). Other kinds are raised for gates
+ * with calibrations. One read of a gate row per distinct gate of the uncalibrated_request alerts listed.
+ */
+export async function gatesWithoutPage(alerts: readonly Pick<Alert, "kind" | "gate_id">[], deps: DashboardDeps): Promise<Set<string>> {
+  const asked = [...new Set(alerts.filter((a) => a.kind === "uncalibrated_request").map((a) => a.gate_id))];
+  const rows = await Promise.all(asked.map(async (id) => ({ id, row: await deps.calibrations.gate(id) })));
+  return new Set(rows.filter((r) => r.row === null).map((r) => r.id));
+}
+
 const SEVERITY: Record<AlertStatus, number> = { open: 0, acknowledged: 1, resolved: 2 };
 const KIND_WEIGHT: Record<AlertKind, number> = {
   rebuild_shift: 0,
@@ -90,6 +101,8 @@ export interface AlertView {
    * uncalibrated_request alert's), with their gate ids; none for other kinds or without the field.
    */
   readonly suggestions: readonly SuggestedGate[];
+  /** Whether the alert's gate has a page: false for an uncalibrated_request of a name no gate has (gatesWithoutPage). */
+  readonly gateExists: boolean;
 }
 
 /** A gate's current calibration as the alert page names it. */
@@ -118,13 +131,14 @@ export async function alertView(id: string, principal: Principal, deps: Dashboar
   if (alert === null) throw new AppError("not_found", `alert ${shownId(id)} does not exist`);
   // The same scope as GET /v1/webhooks/deliveries: a read session sees no endpoint ids and no receivers' errors.
   const mayReadDeliveries = grants(principal.scope, ROUTES.listDeliveries.scope);
-  const [page, newest, deliveries, served] = await Promise.all([
+  const [page, newest, deliveries, served, noPage] = await Promise.all([
     occurrencesPageOf(id, ALERT_PAGE_OCCURRENCES, cursor, deps),
     // a page of older occurrences still leads with the newest
     cursor === undefined ? null : deps.alerts.occurrences(id, 1),
     mayReadDeliveries ? listDeliveries({ alert_id: id, limit: ALERT_PAGE_DELIVERIES }, undefined, deps) : null,
     // only a rebuild_shift alert's page names what is served now; the page stands without it
     alert.kind === "rebuild_shift" ? servedNow(alert.gate_id, deps).catch(() => null) : null,
+    gatesWithoutPage([alert], deps),
   ]);
   const latest = (newest ?? page.occurrences)[0] ?? null;
   const suggestions = alert.kind === "uncalibrated_request" ? await suggestionsOf(latest?.details ?? alert.details) : [];
@@ -137,5 +151,6 @@ export async function alertView(id: string, principal: Principal, deps: Dashboar
     deliveries: deliveries === null ? null : { items: deliveries.deliveries, more: deliveries.next_cursor !== null },
     served,
     suggestions,
+    gateExists: !noPage.has(alert.gate_id),
   };
 }

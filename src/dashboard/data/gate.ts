@@ -57,20 +57,33 @@ const GATE_PAGE_PROMOTIONS = 3;
 
 /**
  * Which two calibrations the gate page compares: the rebuild the current calibration took part in, on either side,
- * so the page reads the same before and after a rollback ("0.4 drops 22 % of v1 and 59 % of v2" whichever is served):
- * the newest calibration whose shift report involves the current one (its own, or one that was compared with it);
- * else the current one and the calibration its activation replaced.
+ * so the page reads the same before and after a rollback ("0.4 drops 22 % of v1 and 59 % of v2" whichever is served).
+ * Of the calibrations whose shift report involves the current one (its own, or one that was compared with it): the one
+ * the current calibration's latest activation replaced (rolled back from); else the newest that took traffic (served
+ * by an activation, a promotion's candidate, a shadow now; the current one's own report counts, it is served); else the
+ * newest. A later upload stored and never served (activate: false) so never hides the rebuild that was served and
+ * rolled back. Without any such report: the current one and the calibration its activation replaced.
  */
-async function comparisonOf(current: Calibration | null, h: Awaited<ReturnType<typeof history>>, deps: DashboardDeps): Promise<Comparison | null> {
+async function comparisonOf(
+  current: Calibration | null,
+  h: Awaited<ReturnType<typeof history>>,
+  tried: ReadonlySet<string>,
+  deps: DashboardDeps,
+): Promise<Comparison | null> {
   if (current === null) return null;
   const byNewest = [...h.calibrations].sort((a, b) => b.created_at.localeCompare(a.created_at));
-  const rebuild = byNewest.find((c) => c.shift !== null && (c.id === current.id || c.shift.previous_calibration_id === current.id));
+  const involving = byNewest.filter((c) => c.shift !== null && (c.id === current.id || c.shift.previous_calibration_id === current.id));
+  const replacedId = h.activations.find((a) => a.calibration_id === current.id)?.previous_calibration_id ?? null;
+  const servedOnce = new Set(h.activations.map((a) => a.calibration_id));
+  const rebuild =
+    involving.find((c) => c.id !== current.id && c.id === replacedId) ??
+    involving.find((c) => c.id === current.id || servedOnce.has(c.id) || tried.has(c.id)) ??
+    involving[0];
   const find = async (id: string) => h.calibrations.find((c) => c.id === id) ?? (await getCalibration(id, deps).catch(() => null));
   if (rebuild?.shift) {
     const older = await find(rebuild.shift.previous_calibration_id);
     if (older !== null) return { older, newer: rebuild, shift: rebuild.shift };
   }
-  const replacedId = h.activations.find((a) => a.calibration_id === current.id)?.previous_calibration_id ?? null;
   const other = replacedId === null || replacedId === current.id ? null : await find(replacedId);
   if (other === null) return null;
   const [older, newer] = other.created_at <= current.created_at ? [other, current] : [current, other];
@@ -113,20 +126,31 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
   if (gate === undefined) throw new AppError("not_found", `gate ${gateId} does not exist`);
   const h = await history(gate, 50, undefined, deps);
   const current = h.calibrations.find((c) => c.current) ?? null;
-  const comparison = await comparisonOf(current, h, deps);
   const to = deps.now();
   const from = new Date(to.getTime() - SERIES_RANGES[range ?? DEFAULT_SERIES_RANGE] * 3600 * 1000);
-  const [olderDist, newerDist, currentDist, monitor, read, alerts, promotions, state] = await Promise.all([
-    comparison === null ? null : deps.calibrations.distribution(comparison.older.id),
-    comparison === null ? null : deps.calibrations.distribution(comparison.newer.id),
-    comparison !== null || current === null ? null : deps.calibrations.distribution(current.id),
+  const promotionsRead = listPromotions(gateId, GATE_PAGE_PROMOTIONS, undefined, deps);
+  const stateRead = deps.calibrations
+    .gateState(gateId)
+    .then(async (s) => ({ ...s, log: await logForRange(gateId, from.toISOString(), s.headSeq, deps.calibrations) }));
+  // The comparison needs to know which calibrations took traffic (promotions' candidates, shadows); the rest of the
+  // reads do not wait for it.
+  const compared = Promise.all([promotionsRead, stateRead]).then(async ([p, s]) => {
+    const tried = new Set([...p.promotions.map((x) => x.candidate_calibration_id), ...s.heads.shadows.map((x) => x.calibration_id)]);
+    const comparison = await comparisonOf(current, h, tried, deps);
+    const [olderDist, newerDist, currentDist] = await Promise.all([
+      comparison === null ? null : deps.calibrations.distribution(comparison.older.id),
+      comparison === null ? null : deps.calibrations.distribution(comparison.newer.id),
+      comparison !== null || current === null ? null : deps.calibrations.distribution(current.id),
+    ]);
+    return { comparison, olderDist, newerDist, currentDist };
+  });
+  const [{ comparison, olderDist, newerDist, currentDist }, monitor, read, alerts, promotions, state] = await Promise.all([
+    compared,
     monitorView(gate, deps, true),
     monitorSeries({ ...gate, from: from.toISOString(), to: to.toISOString() }, deps).catch(() => null),
     alertList({ gate_id: gateId }, undefined, deps),
-    listPromotions(gateId, GATE_PAGE_PROMOTIONS, undefined, deps),
-    deps.calibrations
-      .gateState(gateId)
-      .then(async (s) => ({ ...s, log: await logForRange(gateId, from.toISOString(), s.headSeq, deps.calibrations) })),
+    promotionsRead,
+    stateRead,
   ]);
   const shown = seriesInRange(read, monitor.view.points, range, to);
   return {

@@ -23,7 +23,7 @@ type WindowTest = "drop_rate" | "empty_context" | "abstention";
  * window (`empty_context_level`) counts in `empty_context` and `empty_queries` the queries where the guard bound, not
  * queries left empty (as its summary says), so the cards say so.
  */
-function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
+function WindowNumbers(props: { w: WindowStatus; test: WindowTest; began: ShiftBegan | null }) {
   const w = props.w;
   const level = w.empty_context_level;
   const guarded = level !== undefined && level >= 1;
@@ -82,6 +82,18 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
         </dd>
       </Group>
       <Group title="Evidence of a shift" field="evidence">
+        {props.began && (
+          <>
+            <dt>Shift began around</dt>
+            <dd data-field="shift-began">
+              {when(props.began.at)}
+              <div class="muted">
+                the first occurrence's change point{props.began.version === w.index_version ? "" : ` (on ${props.began.version})`}: the evidence below
+                restarts after each alarm
+              </div>
+            </dd>
+          </>
+        )}
         <EvidenceRows name="ln R" log={t.log_evidence} level={w.log_threshold} sinceLabel="Accumulating since" since={t.evidence_since} />
         <dt>Over the latest</dt>
         <dd data-field="evidence-queries">{t.evidence_queries === null ? "–" : `${count(t.evidence_queries)} queries`}</dd>
@@ -131,6 +143,24 @@ function WindowNumbers(props: { w: WindowStatus; test: WindowTest }) {
       </Group>
     </div>
   );
+}
+
+/** When a drift shift began, as well as the alert can tell: the first occurrence's change point, and its window's version. */
+interface ShiftBegan {
+  readonly at: string;
+  readonly version: string;
+}
+
+/**
+ * The first occurrence's change point of the test (`evidence_since`: when the start with the most evidence opened), the
+ * best estimate of when the shift began: a later occurrence's restarts with the detector after each alarm. Null when the
+ * first occurrence's details hold no window with that test, or no change point.
+ */
+function shiftBegan(first: Record<string, unknown> | undefined, test: WindowTest): ShiftBegan | null {
+  const w = WindowStatus.safeParse(first?.window);
+  if (!w.success) return null;
+  const t = test === "empty_context" ? w.data.empty_context : test === "abstention" ? w.data.abstention : w.data.drop_rate;
+  return t?.evidence_since ? { at: t.evidence_since, version: w.data.index_version } : null;
 }
 
 /** A recall coverage test's numbers: details.recall. */
@@ -216,6 +246,8 @@ export interface NumbersContext {
   readonly shift?: ShiftContext | undefined;
   /** An uncalibrated_request occurrence's suggestions, with their gate ids (data/uncalibrated.ts). */
   readonly suggestions?: readonly SuggestedGate[] | undefined;
+  /** The first occurrence's details (the alert's own `details`): a drift window's change point ("Shift began around"). */
+  readonly first?: Record<string, unknown> | undefined;
 }
 
 /**
@@ -230,7 +262,7 @@ export function numbersByMeaning(kind: Alert["kind"], details: Record<string, un
     const w = WindowStatus.safeParse(d.window);
     // A window without the test the alert names (details of another shape) reads as plain rows.
     const tested = w.success && (test === "drop_rate" || (test === "empty_context" ? w.data.empty_context : w.data.abstention));
-    if (w.success && tested) return <WindowNumbers w={w.data} test={test} />;
+    if (w.success && tested) return <WindowNumbers w={w.data} test={test} began={shiftBegan(context.first, test)} />;
   }
   if (kind === "rebuild_shift") {
     const s = ShiftReport.safeParse(d.shift);

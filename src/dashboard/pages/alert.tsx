@@ -11,7 +11,8 @@ import { unitsJoined } from "../charts/scale";
 import type { AlertView } from "../data/alerts";
 import { AlertGuidance } from "./alert-guidance";
 import { numbersByMeaning, RawNumbers } from "./alert-numbers";
-import { AdminForm, gateName, Layout, when } from "./layout";
+import { GateLink } from "./alerts";
+import { AdminForm, Layout, when } from "./layout";
 import { Table } from "./table";
 
 /**
@@ -103,11 +104,16 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
   };
   // Occurrences numbered 1..N within the alert as the API numbers them (seq is a counter shared by every alert).
   const numbered = props.view.occurrences.map((o) => ({ o, n: o.number }));
-  const laidOut = numbersByMeaning(a.kind, latest.details, { shift: { alert: a, served: props.view.served }, suggestions: props.view.suggestions });
+  const laidOut = numbersByMeaning(a.kind, latest.details, {
+    shift: { alert: a, served: props.view.served },
+    suggestions: props.view.suggestions,
+    // the alert keeps its first occurrence's details
+    first: a.details,
+  });
   return (
     <Layout title={`Alert ${a.kind}`} principal={props.principal} csrf={props.csrf} current="alerts">
       <p>
-        <a href="/ui/alerts">All alerts</a> · <a href={`/ui/gates/${a.gate_id}`}>gate {gateName(a.gate)}</a>
+        <a href="/ui/alerts">All alerts</a> · <GateLink alert={a} exists={props.view.gateExists} prefix="gate " />
       </p>
       <h1>
         {a.kind}{" "}

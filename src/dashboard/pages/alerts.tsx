@@ -34,6 +34,20 @@ export function AlertSummary(props: { alert: Pick<Alert, "summary" | "first_summ
   );
 }
 
+/**
+ * An alert's gate, linked to its page; a name no gate has (an uncalibrated_request for a misspelt index: no gate row,
+ * so no page) is written out and said to be none, not linked to a 404.
+ */
+export function GateLink(props: { alert: Pick<Alert, "gate" | "gate_id">; exists: boolean; prefix?: string }) {
+  const name = `${props.prefix ?? ""}${gateName(props.alert.gate)}`;
+  if (props.exists) return <a href={`/ui/gates/${props.alert.gate_id}`}>{name}</a>;
+  return (
+    <span data-field="no-gate">
+      {name} <span class="muted">(no such gate: nothing was calibrated under this name)</span>
+    </span>
+  );
+}
+
 /** The filters of the alert list, as its query string keeps them. */
 export interface AlertListFilter {
   readonly kind?: string | undefined;
@@ -61,6 +75,8 @@ export function alertsHref(filter: AlertListFilter, cursor?: string): string {
 
 export function AlertsPage(props: {
   list: AlertListView;
+  /** The listed alerts' gates that have no page (data/alerts.ts gatesWithoutPage): named, not linked. */
+  gatesWithoutPage: ReadonlySet<string>;
   filter: AlertListFilter;
   /** False on a page reached through a cursor (it links back to the first). */
   firstPage: boolean;
@@ -122,7 +138,7 @@ export function AlertsPage(props: {
           columns={[
             { header: "Status", cell: (a) => <span class={`badge ${a.status}`}>{a.status}</span> },
             { header: "Kind", cell: (a) => <a href={`/ui/alerts/${a.id}`}>{a.kind}</a> },
-            { header: "Gate", cell: (a) => <a href={`/ui/gates/${a.gate_id}`}>{gateName(a.gate)}</a> },
+            { header: "Gate", cell: (a) => <GateLink alert={a} exists={!props.gatesWithoutPage.has(a.gate_id)} /> },
             { header: "Summary (latest occurrence)", cell: (a) => <AlertSummary alert={a} /> },
             { header: "Occurrences", num: true, cell: (a) => a.occurrences },
             { header: "Last seen", cell: (a) => when(a.last_seen_at) },

@@ -5,7 +5,7 @@
  * words, never numbers of its own.
  */
 import type { AlarmedCoverage, Calibration, CoverageNotion, MonitorCoverage } from "../../contract";
-import { count, num, pct } from "../charts/scale";
+import { count, counted, num, pct } from "../charts/scale";
 import type { GateView } from "../data/gate";
 import { ROLE_WORDS } from "./gate-expectation";
 import { when } from "./layout";
@@ -87,8 +87,8 @@ function Production(props: { r: MonitorCoverage | undefined; version: string }) 
       <dl class="kv numbers">
         <dt>Judged queries</dt>
         <dd data-field="coverage-queries">
-          {count(r.queries)} with a relevant candidate ({count(r.queries_without_relevant)} without one, counted, not tested; {count(r.batches)}{" "}
-          batches)
+          {count(r.queries)} with a relevant candidate ({count(r.queries_without_relevant)} without one, counted, not tested;{" "}
+          {counted(r.batches, "batch", "batches")})
         </dd>
         <dt>Observed coverage</dt>
         <dd data-field="coverage-observed">{pct(r.observed)}</dd>

@@ -1,15 +1,23 @@
 /** The gate page's calibration history (with activate / roll back for admins) and its activation log. */
-import { MAX_NOTE_LENGTH } from "../../contract";
+import { type Calibration, MAX_NOTE_LENGTH } from "../../contract";
 import { num, pct } from "../charts/scale";
 import type { GateView } from "../data/gate";
 import { NOW_WORDS, nowRole, versionName } from "./calibration-roles";
 import { when } from "./layout";
 import { Table } from "./table";
 
-/** An unserved calibration's state: shadow, promotion candidate (paused, rolled back), rolled back, else inactive. */
-function stateOf(v: GateView, id: string): string {
-  const now = nowRole(v, id);
-  return now === "not_served" || now === "served" ? "inactive" : NOW_WORDS[now];
+/**
+ * A calibration's State when it is not the current one: what it is now, as the rest of the page names it (shadow,
+ * promotion candidate (paused, rolled back), rolled back), else "inactive"; and, when reads pinned to its index version
+ * still get it (`active`: the latest activation of its version), that as a note after its role, so a rolled-back v2
+ * reads "rolled back (still served to reads pinned to v2)" as the legend and the rebuild card call it "rolled back".
+ */
+function stateOf(v: GateView, c: Pick<Calibration, "id" | "index_version" | "active">): string {
+  const now = nowRole(v, c.id);
+  const role = now === "not_served" || now === "served" ? null : NOW_WORDS[now];
+  if (!c.active) return role ?? "inactive";
+  const pinned = `served to reads pinned to ${c.index_version}`;
+  return role === null ? pinned : `${role} (still ${pinned})`;
 }
 
 /**
@@ -82,7 +90,7 @@ export function GateHistory(props: { view: GateView; admin: boolean; csrf: strin
             // what an unserved calibration is now, as the rest of the page names it (not just "inactive")
             header: "State",
             field: "state",
-            cell: (c) => (c.current ? <strong>current</strong> : c.active ? "active (pinned version)" : stateOf(v, c.id)),
+            cell: (c) => (c.current ? <strong>current</strong> : stateOf(v, c)),
           },
           admin && {
             header: "Action",

@@ -3,7 +3,7 @@
  * (charts/time-series.tsx) with its plotted numbers, and the monitor's daily windows (gate-windows.tsx).
  */
 import { SERIES_BUCKET_MS, type SeriesBucket, type SeriesTraffic } from "../../contract";
-import { count, num, pct } from "../charts/scale";
+import { count, counted, num, pct } from "../charts/scale";
 import { calibrationsOf, linesOf, onLine, type SeriesLine } from "../charts/series-parts";
 import { type ShareLine, type SharePanel, shareRate, shareShown, shareShows } from "../charts/share-panel";
 import { alarmCount, alarmsOf, type ChartActivation, DropRateSeriesChart } from "../charts/time-series";
@@ -21,7 +21,7 @@ const RANGE_WORDS: Record<SeriesRange, string> = { "24h": "24 hours", "7d": "7 d
 /** How the legend names a traffic's observed line (charts/series-parts.tsx TRAFFIC_DASH). */
 const LINE_WORDS: Record<SeriesTraffic, string> = { served: "line", shadow: "dotted line", candidate: "dash-dotted line" };
 
-const hours = (n: number): string => `${n} ${n === 1 ? "hour" : "hours"}`;
+const hours = (n: number): string => counted(n, "hour");
 
 /**
  * The lines (calibration and traffic) a share panel draws, with the expected rate and band of their newest monitor

@@ -1,5 +1,5 @@
 /** The gate page's rebuild decision: the shift report between the two calibrations the page compares. */
-import type { Promotion, ShiftReport } from "../../contract";
+import type { Promotion, PromotionCause, ShiftReport } from "../../contract";
 import { fixed, inPoints, num, pct, percent, points, unitsJoined } from "../charts/scale";
 import type { Comparison, GateView } from "../data/gate";
 import { NOW_WORDS, nowRole, versionName } from "./calibration-roles";
@@ -15,15 +15,33 @@ function decisionOf(shift: ShiftReport): { decision: ShiftReport["decision"] | n
 }
 
 /**
- * The rollback that closed the newer calibration's latest promotion, if it ended so: live traffic then overruled the
- * upload-time decision ("equivalent, shown to be within the tolerance" can be followed by a candidate arm that shifted), and the page
- * says so under it. `promotions` come newest first.
+ * The rollback that closed the newer calibration's latest promotion, if it ended so: live traffic (or a person) then
+ * had its say on the upload-time decision, and the page says so under it. `promotions` come newest first.
  */
-function overruledBy(newer: Comparison["newer"], promotions: readonly Promotion[]) {
+function rolledBackPromotion(newer: Comparison["newer"], promotions: readonly Promotion[]) {
   const latest = promotions.find((p) => p.candidate_calibration_id === newer.id);
   if (latest?.state !== "rolled_back") return null;
   const step = latest.steps.findLast((s) => s.kind === "rolled_back");
   return step === undefined ? null : { promotion: latest, step };
+}
+
+/** What a promotion's rollback says of the upload-time decision: its words and the line's data-field. */
+export interface Verdict {
+  readonly words: string;
+  readonly field: "overruled" | "confirmed" | "unsettled";
+}
+
+/**
+ * A rollback for a shift (against control or target, or the candidate arm's drift alarm) confirms a "shifted" decision
+ * and overrules an "equivalent" or "inconclusive" one ("equivalent, shown to be within the tolerance" can be followed
+ * by a candidate arm that shifted); one by hand is a person's call, not traffic's; one on an inconclusive timeout
+ * settles nothing. A report stored without a decision (decisionOf) is read by its alert, as "shifted" raises one.
+ */
+export function verdictOf(decision: ShiftReport["decision"] | null, alerted: boolean, cause: PromotionCause): Verdict {
+  const shifted = decision === null ? alerted : decision === "shifted";
+  if (cause === "inconclusive_timeout") return { words: "Live traffic left this decision unsettled", field: "unsettled" };
+  const who = cause === "admin" ? "A person" : "Live traffic";
+  return shifted ? { words: `${who} confirmed this decision`, field: "confirmed" } : { words: `${who} overruled this decision`, field: "overruled" };
 }
 
 /** When the report the page shows was made, and the rebuild_shift alert it raised (if any). */
@@ -91,7 +109,8 @@ export function RebuildDecision(props: { view: GateView }) {
     );
   }
   const extra = decisionOf(shift);
-  const overruled = overruledBy(c.newer, v.promotions);
+  const rollback = rolledBackPromotion(c.newer, v.promotions);
+  const verdict = rollback === null ? null : verdictOf(extra.decision, shift.alert, rollback.step.cause);
   const older = versionName(c.older, [c.newer]);
   const newer = versionName(c.newer, [c.older]);
   const made = madeAt(shift, c.newer, v);
@@ -145,13 +164,13 @@ export function RebuildDecision(props: { view: GateView }) {
             </span>
           )}
         </p>
-        {overruled && (
-          <p data-field="overruled">
-            <span class="badge alarm">rolled back</span> Live traffic overruled this decision: the promotion of {newer} (
-            <a href={`#promotion-${overruled.promotion.id}`}>{overruled.promotion.id}</a>) was rolled back at{" "}
-            {percent(overruled.promotion.plan.steps[overruled.step.step] ?? overruled.promotion.percent)} of traffic on {when(overruled.step.at)} (
-            {overruled.step.cause.replaceAll("_", " ")}
-            {overruled.step.reason ? `: ${overruled.step.reason}` : ""}).
+        {rollback && verdict && (
+          <p data-field={verdict.field}>
+            <span class="badge alarm">rolled back</span> {verdict.words}: the promotion of {newer} (
+            <a href={`#promotion-${rollback.promotion.id}`}>{rollback.promotion.id}</a>) was rolled back at{" "}
+            {percent(rollback.promotion.plan.steps[rollback.step.step] ?? rollback.promotion.percent)} of traffic on {when(rollback.step.at)} (
+            {rollback.step.cause.replaceAll("_", " ")}
+            {rollback.step.reason ? `: ${rollback.step.reason}` : ""}).
           </p>
         )}
         <dl class="kv">

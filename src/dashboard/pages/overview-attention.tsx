@@ -3,13 +3,12 @@
  * with an unresolved alert of another kind, a gate services ask for that serves nothing), and the uncalibrated gates
  * asked for, which no gate row would ever show.
  */
+import { counted } from "../charts/scale";
 import type { OverviewView } from "../data/overview";
 import type { UncalibratedAsk } from "../data/uncalibrated";
 import { callerText } from "./alert-uncalibrated";
 import { gateName, when } from "./layout";
 import { Table } from "./table";
-
-const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
 /**
  * The page's first words: whether anything needs a person, and where. A gate can need one without its detector being in
@@ -27,17 +26,17 @@ export function AttentionSummary(props: { view: OverviewView }) {
     );
   }
   const parts = [
-    v.alarms.length > 0 && <a href="#in-alarm">{plural(v.alarms.length, "gate in alarm", "gates in alarm")}</a>,
+    v.alarms.length > 0 && <a href="#in-alarm">{counted(v.alarms.length, "gate in alarm", "gates in alarm")}</a>,
     v.attention.length > 0 && (
       <a href="#with-alerts">
-        {plural(v.attention.length, "gate", "gates")} {v.alarms.length > 0 ? "not in alarm " : ""}with unresolved alerts
+        {counted(v.attention.length, "gate", "gates")} {v.alarms.length > 0 ? "not in alarm " : ""}with unresolved alerts
       </a>
     ),
-    v.uncalibrated.length > 0 && <a href="#uncalibrated">{plural(v.uncalibrated.length, "uncalibrated gate", "uncalibrated gates")} asked for</a>,
+    v.uncalibrated.length > 0 && <a href="#uncalibrated">{counted(v.uncalibrated.length, "uncalibrated gate", "uncalibrated gates")} asked for</a>,
   ].filter((x) => x !== false);
   return (
     <p class="attention" data-field="attention" data-state="attention">
-      <strong>Needs attention: {plural(alerts, "unresolved alert", "unresolved alerts")}</strong> on{" "}
+      <strong>Needs attention: {counted(alerts, "unresolved alert", "unresolved alerts")}</strong> on{" "}
       {parts.map((part, i) => (
         <>
           {i === 0 ? "" : i === parts.length - 1 ? " and " : ", "}

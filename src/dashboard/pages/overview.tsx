@@ -1,6 +1,6 @@
 import type { StoredPolicy } from "../../contract";
 import type { Principal } from "../../platform/auth";
-import { count, num, pct, percent } from "../charts/scale";
+import { count, counted, num, pct, percent } from "../charts/scale";
 import { stateWords, type WindowPoint } from "../data/monitor-view";
 import type { GateRowView, OverviewView, RowSplit } from "../data/overview";
 import { Layout, when } from "./layout";
@@ -81,7 +81,7 @@ function SplitCell(props: { gateId: string; split: RowSplit | null }) {
   const shadows =
     split.shadows === 0 ? null : (
       <div data-field="shadows">
-        <a href={`/ui/gates/${gateId}#shadows`}>{split.shadows === 1 ? "1 shadow" : `${split.shadows} shadows`}</a>
+        <a href={`/ui/gates/${gateId}#shadows`}>{counted(split.shadows, "shadow")}</a>
       </div>
     );
   const promotion =
