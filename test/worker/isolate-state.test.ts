@@ -18,6 +18,8 @@ const STATELESS: Record<string, string> = {
   "packages/cli/src/http.ts:NOT_SENT_CODES": "a constant set, never written",
   "packages/openfeature/src/index.ts:UNANSWERED": "a constant set, never written",
   "src/monitoring/shadow-window-listener.ts:LEAVES_SHADOW_SET": "a constant set, never written",
+  "src/promotions/paused-alert.ts:PAUSE_ENDS": "a constant set, never written",
+  "src/platform/auth.ts:KNOWN_SCHEMES": "a constant set, never written",
   "src/platform/http/body.ts:decoder": "a TextDecoder used without `stream`: each decode() starts afresh",
   "src/platform/digest.ts:encoder": "a TextEncoder: stateless",
   "src/dashboard/session-token.ts:encoder": "a TextEncoder: stateless",
