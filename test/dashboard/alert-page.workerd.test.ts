@@ -7,7 +7,7 @@
 
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { raiseAlert } from "../../src/alerts/lifecycle";
+import { raiseAlert, resolveAlert } from "../../src/alerts/lifecycle";
 import { AlertKind, MAX_NOTE_LENGTH } from "../../src/contract";
 import type { Env } from "../../src/platform/env";
 import { alertDeps } from "../../src/worker/wiring";
@@ -235,6 +235,33 @@ describe("the alert page", () => {
     // each kind says something of its own
     expect(new Set(seen.values()).size).toBe(seen.size);
     expect(seen.get("unscored_candidates")).toContain("score key");
+  });
+
+  it("a promotion alert links its promotion; a resolved alert says it asks for nothing, keeping what it asked", async () => {
+    const cookie = await session(TOKENS.read);
+    const gate = uniqueGate("guidance-resolved");
+    const { alert } = await raiseAlert(
+      {
+        gate_id: `gate-${gate.reranker}`,
+        gate,
+        kind: "promotion_paused",
+        summary: "promotion prm_0000000001 of cal_v2 (v2 over v1) paused in step 1 of 3 (10 % of keyed traffic): drift_alarm",
+        details: { promotion_id: "prm_0000000001", step: 0, cause: "drift_alarm" },
+        calibration_ids: [],
+      },
+      deps(),
+    );
+    const open = await page(`/ui/alerts/${alert.id}`, cookie);
+    const todo = (html: string) => /<dd data-field="todo">([\s\S]*?)<\/dd>/u.exec(html)?.[1] ?? "";
+    expect(todo(open)).toMatch(/^Read the step&#39;s numbers/u);
+    expect(todo(open)).toContain(
+      `The promotion: <a href="/ui/gates/gate-${gate.reranker}#promotion-prm_0000000001">prm_0000000001</a> on the gate page.`,
+    );
+    await resolveAlert(alert.id, "alice", "promotion prm_0000000001 was rolled back by alice: it has ended", deps());
+    const resolved = await page(`/ui/alerts/${alert.id}`, cookie);
+    expect(todo(resolved)).toMatch(
+      /^Nothing: the alert is resolved \(below, by whom and why\)\. While it was open it asked: Read the step&#39;s numbers/u,
+    );
   });
 
   it("numbers occurrences 1..N within the alert and labels the observed rate as the window's cumulative one", async () => {

@@ -53,8 +53,17 @@ const GUIDANCE: Readonly<Record<Exclude<AlertKind, "uncalibrated_request">, Guid
   },
 };
 
-/** The alert page's "What it means" and "What to do" for `kind`; null for a kind whose layout says it itself. */
-export function AlertGuidance(props: { kind: AlertKind }) {
+/**
+ * The alert page's "What it means" and "What to do" for `kind`; null for a kind whose layout says it itself. A
+ * resolved alert asks for nothing: its advice is kept, as what it asked, under the resolution (a promotion_paused alert
+ * is resolved on its own once the pause is over: resuming or rolling back an ended promotion is no longer possible).
+ * `promotion`: the gate page's section of the promotion a promotion alert is about.
+ */
+export function AlertGuidance(props: {
+  kind: AlertKind;
+  resolved?: boolean;
+  promotion?: { readonly href: string; readonly id: string } | undefined;
+}) {
   if (props.kind === "uncalibrated_request") return null;
   const g = GUIDANCE[props.kind];
   return (
@@ -62,7 +71,15 @@ export function AlertGuidance(props: { kind: AlertKind }) {
       <dt>What it means</dt>
       <dd data-field="means">{g.means}</dd>
       <dt>What to do</dt>
-      <dd data-field="todo">{g.todo}</dd>
+      <dd data-field="todo">
+        {props.resolved ? <>Nothing: the alert is resolved (below, by whom and why). While it was open it asked: {g.todo}</> : g.todo}
+        {props.promotion && (
+          <>
+            {" "}
+            The promotion: <a href={props.promotion.href}>{props.promotion.id}</a> on the gate page.
+          </>
+        )}
+      </dd>
     </dl>
   );
 }

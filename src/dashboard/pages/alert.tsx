@@ -93,6 +93,12 @@ function occurrencesCaption(v: AlertView): string {
   return `Occurrences ${first.number} to ${last.number} of ${v.latest?.number ?? first.number}, newest first`;
 }
 
+/** The gate page's section of the promotion a promotion alert names (its latest occurrence's, else its first's). */
+function promotionOf(first: unknown, latest: unknown, gateId: string, gateExists: boolean): { href: string; id: string } | undefined {
+  const id = typeof latest === "string" ? latest : typeof first === "string" ? first : undefined;
+  return id === undefined || !gateExists ? undefined : { id, href: `/ui/gates/${gateId}#promotion-${id}` };
+}
+
 export function AlertPage(props: { view: AlertView; principal: Principal; csrf: string; flash: string | null }) {
   const a = props.view.alert;
   const admin = grants(props.principal.scope, "admin");
@@ -132,7 +138,11 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
       <p class="muted">
         {a.occurrences === 1 ? "Seen once" : `Seen ${a.occurrences} times`}, first at {when(a.first_seen_at)}, last at {when(a.last_seen_at)}.
       </p>
-      <AlertGuidance kind={a.kind} />
+      <AlertGuidance
+        kind={a.kind}
+        resolved={a.status === "resolved"}
+        promotion={promotionOf(a.details.promotion_id, latest.details.promotion_id, a.gate_id, props.view.gateExists)}
+      />
       <AuditTrail alert={a} />
       {admin ? (
         a.status !== "resolved" && (
