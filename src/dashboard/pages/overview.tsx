@@ -130,9 +130,9 @@ const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
         ? "none"
         : r.alerts.map((a) => (
             <div>
-              <a href={a.id === undefined ? `/ui/alerts?gate_id=${r.gate.gate_id}` : `/ui/alerts/${a.id}`}>
-                <span class={`badge ${a.status}`}>{a.status}</span> {breakableKind(a.kind)}
-              </a>
+              {/* the badge beside the link, not in it: a link's underline would start under the space between them */}
+              <span class={`badge ${a.status}`}>{a.status}</span>{" "}
+              <a href={a.id === undefined ? `/ui/alerts?gate_id=${r.gate.gate_id}` : `/ui/alerts/${a.id}`}>{breakableKind(a.kind)}</a>
             </div>
           )),
   },
