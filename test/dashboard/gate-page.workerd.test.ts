@@ -117,6 +117,13 @@ describe("production range of a gate page", () => {
       json: { ...gate, index_version: "v1", scores: spreadScores(200), policy: { kind: "drop_rate", target: 0.2 } },
     });
     expect((await gateView(calibration.gate_id, depsAt(new Date()), undefined)).range).toBe(DEFAULT_SERIES_RANGE);
+    // nothing to download: no CSV link (a file of column names only)
+    const cookie = await session(TOKENS.read);
+    expect(await page(`/ui/gates/${calibration.gate_id}`, cookie)).not.toContain("Download these hours as CSV");
+    counted(
+      await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: { batch_id: "empty-range-1", ...gate, queries: [[20, 4]] } }),
+    );
+    expect(await page(`/ui/gates/${calibration.gate_id}`, cookie)).toContain("Download these hours as CSV");
   });
 });
 

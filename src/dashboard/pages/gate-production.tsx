@@ -320,10 +320,13 @@ export function ProductionSection(props: { view: GateView; range: SeriesRange; p
           </details>
         </section>
       )}
-      <p>
-        <a href={`${props.path}/series.csv?range=${props.range}`}>Download these hours as CSV</a> (the API:{" "}
-        <code>GET /v1/monitor/series?format=csv</code>).
-      </p>
+      {/* no hour to download: a file of column names only */}
+      {buckets.length > 0 && (
+        <p>
+          <a href={`${props.path}/series.csv?range=${props.range}`}>Download these hours as CSV</a> (the API:{" "}
+          <code>GET /v1/monitor/series?format=csv</code>).
+        </p>
+      )}
       <GateWindowsTable view={v} />
     </>
   );
