@@ -16,6 +16,7 @@ import {
   type GateEventKind,
   type GateKey,
   type GateOptions,
+  type GateOutcome,
   type GateResult,
   type GetThresholdOptions,
   type GuardPolicy,
@@ -86,7 +87,9 @@ export async function everything(candidates: readonly { id: string; score: numbe
   const gateOptions: GateOptions<(typeof candidates)[number]> = { gate, fallback: 0.4, score: (c) => c.score, unscored: "drop" };
   const result: GateResult<(typeof candidates)[number]> = await client.gate(candidates, gateOptions);
   const kept: string[] = result.kept.map((c) => c.id);
+  // GateResult narrows on abstain: abstainReason is a string when it is true
   const abstained: string | undefined = result.abstain ? result.abstainReason : undefined;
+  const outcome: GateOutcome<(typeof candidates)[number]> = result;
   const guards: Guards = t.guards;
   const policy: GuardPolicy = { threshold: t.threshold, minKeep: guards.minKeep, maxKeep: guards.maxKeep, abstainBelow: t.abstainBelow };
   const decision: QueryDecision = decideQuery(
@@ -154,6 +157,7 @@ export async function everything(candidates: readonly { id: string; score: numbe
     configured,
     paths,
     reason,
+    outcome,
     code,
     kept,
     abstained,
