@@ -123,9 +123,11 @@ class ClientBase:
         self._warned: Set[str] = set()
         self._warned_lock = threading.Lock()
         self._init_io()
-        if not isinstance(base_url, str) or base_url.strip() == "":
+        # trimmed as the TypeScript client trims it (JavaScript's trim() also takes a byte order mark off)
+        trimmed = base_url.strip().strip("\ufeff").strip() if isinstance(base_url, str) else ""
+        if not isinstance(base_url, str) or trimmed == "":
             raise TypeError("scoregate: base_url is required")
-        if not ABSOLUTE_HTTP_URL.fullmatch(base_url.strip()):
+        if not ABSOLUTE_HTTP_URL.fullmatch(trimmed):
             # "localhost:8787" reads as a URL of scheme "localhost": every request would fail as if the server were
             # down, so a configuration error would look like an outage
             raise ValueError(f"scoregate: base_url {base_url!r} is not an HTTP URL such as 'http://localhost:8787'")
@@ -154,7 +156,7 @@ class ClientBase:
             ("max_stale", 0 if max_stale is None else max_stale, 0, math.inf),
         ):
             check_number(name, value, least, most)
-        self._base = base_url.strip().rstrip("/")
+        self._base = trimmed.rstrip("/")
         self._user_agent = _http.USER_AGENT
         self._token = token
         self._timeout = timeout

@@ -52,7 +52,9 @@ def as_gate(g: GateLike) -> Gate:
     elif isinstance(g, Mapping):
         # "indexVersion", the TypeScript client's spelling (a config shared by services in both languages), pins the
         # version too: read as nothing, it would serve the unpinned gate, another index's threshold during a rebuild
-        version = g.get("index_version", g.get("indexVersion"))
+        version = g.get("index_version")
+        if version is None:
+            version = g.get("indexVersion")
         gate = Gate(embedding=g.get("embedding"), reranker=g.get("reranker"), index=g.get("index"), index_version=version)  # type: ignore[arg-type]
     elif isinstance(g, tuple) and 2 <= len(g) <= 4:
         gate = Gate(*g)

@@ -305,6 +305,7 @@ class ConstructorTests(unittest.TestCase):
             "https://proxy.test/scoregate//": "https://proxy.test/scoregate/v1/threshold?",
             "http://localhost:8787 ": "http://localhost:8787/v1/threshold?",  # pasted with a space, or read from a file
             " https://scoregate.test/\n": "https://scoregate.test/v1/threshold?",
+            "\ufeffhttps://scoregate.test": "https://scoregate.test/v1/threshold?",  # read from a file saved with a BOM
         }
         for base_url, prefix in cases.items():
             with self.subTest(base_url=base_url):

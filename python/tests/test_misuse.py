@@ -575,7 +575,8 @@ class GateSpellingTests(unittest.TestCase):
     def test_index_version_in_either_spelling_pins_the_version(self) -> None:
         from scoregate._types import Gate, as_gate
 
-        for g in ({"embedding": "e5", "reranker": "bge", "index_version": "v2"}, {"embedding": "e5", "reranker": "bge", "indexVersion": "v2"}):
+        both = {"embedding": "e5", "reranker": "bge", "index_version": None, "indexVersion": "v2"}  # a template's None
+        for g in ({"embedding": "e5", "reranker": "bge", "index_version": "v2"}, {"embedding": "e5", "reranker": "bge", "indexVersion": "v2"}, both):
             with self.subTest(g=g):
                 self.assertEqual(as_gate(g), Gate("e5", "bge", None, "v2"))
         self.assertEqual(as_gate({"embedding": "e5", "reranker": "bge"}).index_version, None)

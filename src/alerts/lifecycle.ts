@@ -117,7 +117,7 @@ export async function listGateAlertsPage(
   if (known === null && anyAlert.length === 0) {
     // named by its id (gate: null): no names to suggest others by
     throw gate === null
-      ? new AppError("not_found", `gate ${filter.gate_id} does not exist (GET /v1/gates lists the gates)`)
+      ? new AppError("not_found", `gate ${shownId(filter.gate_id)} does not exist (GET /v1/gates lists the gates)`)
       : await unknownGateError(gate, deps.calibrations);
   }
   return page;

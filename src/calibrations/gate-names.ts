@@ -97,8 +97,14 @@ export async function unknownGateError(gate: GateRef, calibrations: Neighbours):
  */
 const INVISIBLE_FORMAT = /(?![\u200c\u200d])\p{Cf}/u;
 
-/** Hangul fillers: letters (category Lo) that most fonts draw as nothing, so "\u3164" reads as an empty name. */
-const BLANK_LETTERS = /[\u115f\u1160\u3164\uffa0]/u;
+/**
+ * Hangul fillers: letters (category Lo) that most fonts draw as nothing, so "\u3164" reads as an empty name; and the
+ * blank Braille pattern U+2800 (a symbol, drawn as a space).
+ */
+const BLANK_LETTERS = /[\u115f\u1160\u3164\uffa0\u2800]/u;
+
+/** A joiner (ZWNJ, ZWJ: allowed inside a name) at either end joins nothing: "\u200ddocs" looks like "docs". */
+const EDGE_JOINER = /^[\u200c\u200d]|[\u200c\u200d]$/u;
 
 /** Noncharacters (U+FDD0-U+FDEF and U+xFFFE/U+xFFFF of every plane): never meant for interchange, drawn as nothing or a box. */
 const NONCHARACTER = /\p{Noncharacter_Code_Point}/u;
@@ -116,6 +122,8 @@ function unreadable(name: string): string | null {
   if (blank !== undefined) return `must not contain blank filler characters (${codeOf(blank)})`;
   const non = NONCHARACTER.exec(name)?.[0];
   if (non !== undefined) return `must not contain noncharacters (${codeOf(non)})`;
+  const joiner = EDGE_JOINER.exec(name)?.[0];
+  if (joiner !== undefined) return `must not begin or end with a joiner (${codeOf(joiner)}), which joins nothing there`;
   const mark = LEADING_MARK.exec(name)?.[0];
   return mark === undefined ? null : `must not begin with a combining mark (${codeOf(mark)}), which has nothing to combine with`;
 }

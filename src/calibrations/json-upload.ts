@@ -8,7 +8,9 @@
  * JSON's (RFC 8259), and JSON.parse still reads everything that is not a numeric array of these three fields.
  */
 import type { z } from "zod";
+import { NULL_SCORE } from "../contract";
 import { AppError, type ErrorDetail, invalid } from "../platform/errors";
+import { countText } from "../platform/format";
 import type { JsonShapeLimits } from "../platform/http/body";
 import { MAX_ERROR_DETAILS, problemsSentence, validate } from "../platform/http/validate";
 import {
@@ -39,7 +41,7 @@ export interface JsonUploadParts {
 /** What a JSON value that is not a number is, by its first character: "null" (how pandas writes NaN), "a string", ... */
 function valueKind(first: number): string {
   return first === 110
-    ? "null (NaN, as pandas writes it? drop or fill it)"
+    ? "null"
     : first === 34
       ? "a string"
       : first === 116 || first === 102
@@ -208,7 +210,8 @@ class Reader {
       this.ws();
       const x = this.number();
       if (x === null) {
-        bad.add(`${path}[${k}]`, `must be a finite number, not ${valueKind(this.peek())}`);
+        const kind = valueKind(this.peek());
+        bad.add(`${path}[${k}]`, kind === "null" ? NULL_SCORE : `must be a finite number, not ${kind}`);
         this.skipValue();
       } else if (!Number.isFinite(x)) bad.add(`${path}[${k}]`, `${x} is not finite`);
       else if (!into.push(x)) throw full();
@@ -334,7 +337,7 @@ export function splitJsonUpload(text: string): JsonUploadParts | null {
   }
   if (r.bad.count > 0) {
     throw invalid(
-      `${r.bad.count} score(s) are not finite numbers (JSON has no NaN or Infinity; 1e400 parses as Infinity): ${problemsSentence(r.bad.details, r.bad.count)}`,
+      `${countText(r.bad.count)} score(s) are not finite numbers (JSON has no NaN or Infinity; 1e400 parses as Infinity): ${problemsSentence(r.bad.details, r.bad.count)}`,
       r.bad.details,
     );
   }
@@ -369,7 +372,7 @@ export function checkedMeta<S extends z.ZodType>(schema: S, value: unknown, what
     }
   }
   if (bad.count > 0)
-    throw invalid(`${bad.count} reference score(s) are not finite numbers: ${problemsSentence(bad.details, bad.count)}`, bad.details);
+    throw invalid(`${countText(bad.count)} reference score(s) are not finite numbers: ${problemsSentence(bad.details, bad.count)}`, bad.details);
   const standIn = { ...(value as object), policy: { ...(policy as object), reference: { ...(reference as object), scores: [scores[0]] } } };
   const meta = validate(schema, standIn, "invalid_input", what) as { policy: { reference: object } };
   return { ...meta, policy: { ...meta.policy, reference: { ...meta.policy.reference, scores } } } as z.infer<S>;

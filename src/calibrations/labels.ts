@@ -69,6 +69,6 @@ export function labelsOf(
   for (let i = 0; i < queries; i++) {
     bad += relevanceOf(labelsAt(i), offsets[i + 1]! - offsets[i]!, relevantAt, where(i), out, offsets[i]!, details);
   }
-  if (bad > 0) throw invalid(`${bad} relevance label(s) do not match their candidates: ${problemsSentence(details, bad)}`, details);
+  if (bad > 0) throw invalid(`${countText(bad)} relevance label(s) do not match their candidates: ${problemsSentence(details, bad)}`, details);
   return out;
 }

@@ -142,8 +142,11 @@ export const CalibrationId = z.string().regex(/^cal_[0-9a-z]{10,40}$/u, { error:
 // Policies
 // ---------------------------------------------------------------------------------------------------------------
 
+/** What a null score most likely is: pandas writes NaN as null (to_json), so a frame's missing scores arrive as null. */
+export const NULL_SCORE = "must be a finite number, not null (pandas writes NaN as null: drop or fill those)";
+
 /** A finite score (zod rejects NaN and Infinity; JSON 1e400 parses to Infinity and is refused here). */
-export const Score = z.number({ error: "must be a finite number" });
+export const Score = z.number({ error: (iss) => (iss.input === null ? NULL_SCORE : "must be a finite number") });
 export const Scores = z
   .array(Score, { error: "must be an array of numbers" })
   .min(1, { error: "must not be empty" })

@@ -108,15 +108,19 @@ export function bearerToken(header: string | undefined): string {
   const scheme = words[0]!;
   const bearer = /^Bearer$/iu.test(scheme);
   const known = words.length > 1 && KNOWN_SCHEMES.has(scheme.toLowerCase());
+  // "Bearer:" or a quoted "\"Bearer": the word is there with punctuation around it, which is no secret to repeat
+  const misspelt = words.length > 1 && !bearer && /^["']?Bearer["':;,=]*$/iu.test(scheme);
   throw new AppError(
     "unauthorized",
     bearer && words.length === 1
       ? `missing bearer token after "Bearer": ${send}`
       : bearer
         ? `the Authorization header holds more than one token (two Authorization headers?): ${send} once`
-        : known
-          ? `the Authorization header uses the ${JSON.stringify(scheme)} scheme: ${send}`
-          : `the Authorization header does not start with "Bearer " (a token without its scheme?): ${send}`,
+        : misspelt
+          ? `the Authorization header's scheme is written ${JSON.stringify(scheme)}: ${send}, the word Bearer, a space, then the token`
+          : known
+            ? `the Authorization header uses the ${JSON.stringify(scheme)} scheme: ${send}`
+            : `the Authorization header does not start with "Bearer " (a token without its scheme?): ${send}`,
   );
 }
 

@@ -66,7 +66,10 @@ export async function resolvePausedAlert(promotion: PromotionRow, rec: Promotion
   await deps.pausedAlerts.resolve(alert.id, rec.actor, pauseEndedNote(promotion, rec));
 }
 
-/** What one reconciliation did: alerts resolved, and those whose resolution threw (logged; the next tick retries). */
+/**
+ * What one reconciliation did: alerts resolved, and what failed (logged; the next tick retries): "promotion_paused
+ * alert <id>", or "promotion_paused alerts" when they could not even be listed.
+ */
 export interface PausedAlertReconciliation {
   readonly resolved: number;
   readonly failed: string[];
@@ -108,11 +111,18 @@ async function reconcileOne(alert: PausedAlert, deps: PromotionDeps): Promise<bo
 export async function reconcilePausedAlerts(deps: PromotionDeps): Promise<PausedAlertReconciliation> {
   let resolved = 0;
   const failed: string[] = [];
-  for (const alert of await deps.pausedAlerts.allUnresolved(PROMOTIONS_PER_TICK)) {
+  let unresolved: PausedAlert[];
+  try {
+    unresolved = await deps.pausedAlerts.allUnresolved(PROMOTIONS_PER_TICK);
+  } catch (e) {
+    console.error("listing the promotion_paused alerts failed; the next tick tries again", e);
+    return { resolved, failed: ["promotion_paused alerts"] };
+  }
+  for (const alert of unresolved) {
     try {
       if (await reconcileOne(alert, deps)) resolved++;
     } catch (e) {
-      failed.push(alert.id);
+      failed.push(`promotion_paused alert ${alert.id}`);
       console.error(`resolving the promotion_paused alert ${alert.id} failed; the next tick tries again`, e);
     }
   }

@@ -184,7 +184,7 @@ export async function getPromotion(id: string, deps: PromotionDeps): Promise<Pro
 
 /** The gate's promotions, newest first (cursor: the order the page's last promotion was started in, checked as every listing's cursor is). */
 export async function listPromotions(gateId: string, limit: number, cursor: string | undefined, deps: PromotionDeps) {
-  if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", `gate ${gateId} does not exist`);
+  if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", `gate ${shownId(gateId)} does not exist`);
   const page = await deps.promotions.list(gateId, limit, seqOfCursor(cursor, "promotions", gateId));
   return {
     gate_id: gateId,

@@ -28,6 +28,7 @@ import {
 import { liveDecision, liveSide, targetSide } from "../monitoring/live-decision";
 import { shadowKey, shadowPrefixes, versusKey } from "../monitoring/monitor-contract";
 import { AppError } from "../platform/errors";
+import { shownId } from "../platform/format";
 import { newId } from "../platform/ids";
 import { DEFAULT_SHIFT_TOLERANCE } from "../platform/limits";
 import type { PromotionDeps } from "./deps";
@@ -224,7 +225,7 @@ const SHADOW_PLANNED_QUERIES = MIN_PROMOTION_QUERIES;
 
 /** GET /v1/gates/{gate_id}/shadows. */
 export async function listShadows(gateId: string, deps: PromotionDeps): Promise<ShadowList> {
-  if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", `gate ${gateId} does not exist`);
+  if ((await deps.calibrations.gate(gateId)) === null) throw new AppError("not_found", `gate ${shownId(gateId)} does not exist`);
   const [set, state, evidence, monitor] = await Promise.all([
     shadowSetOf(gateId, deps),
     deps.calibrations.gateState(gateId),

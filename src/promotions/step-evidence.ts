@@ -81,17 +81,16 @@ export interface PromotionSweep {
 
 /**
  * The cron's pass: first the transitions written without their log event (event-log.ts repairPromotionLog), so a
- * rollback stops serving its candidate within a tick; then the promotion_paused alerts whose pause is over
- * (paused-alert.ts reconcilePausedAlerts); then the running promotions (at most PROMOTIONS_PER_TICK, the
- * longest-waiting step first).
+ * rollback stops serving its candidate within a tick; then the running promotions (at most PROMOTIONS_PER_TICK, the
+ * longest-waiting step first); then the promotion_paused alerts whose pause is over (paused-alert.ts
+ * reconcilePausedAlerts), last, so an alerts store that fails never keeps a step from being decided.
  */
 export async function sweepPromotions(deps: PromotionDeps): Promise<PromotionSweep> {
   const repair = await repairPromotionLog(deps);
-  const alerts = await reconcilePausedAlerts(deps);
   const rows = await deps.promotions.running(PROMOTIONS_PER_TICK);
   let decided = 0;
   let timedOut = 0;
-  const failed: string[] = [...repair.failed, ...alerts.failed];
+  const failed: string[] = [...repair.failed];
   for (const row of rows) {
     try {
       const outcome = await decideStep(row, armsOf(row, await deps.monitor.evidence(row.gate_id)), deps);
@@ -102,5 +101,7 @@ export async function sweepPromotions(deps: PromotionDeps): Promise<PromotionSwe
       console.error(`deciding promotion ${row.id} failed; the next tick tries again`, e);
     }
   }
+  const alerts = await reconcilePausedAlerts(deps);
+  failed.push(...alerts.failed);
   return { repaired: repair.repaired, alerts_resolved: alerts.resolved, checked: rows.length, decided, timed_out: timedOut, failed };
 }

@@ -55,6 +55,12 @@ export function promotionStopSummary(
   const share = promotion.plan.steps[record.step];
   const where = `in step ${record.step + 1} of ${promotion.plan.steps.length}${share === undefined ? "" : ` (${share} % of keyed traffic)`}`;
   const evidence = evidenceText(record.numbers);
-  const over = versions === undefined ? "" : ` (${versions.candidate} over ${versions.control})`;
+  // a recalibration of the served version reads as such, not "(v1 over v1)"
+  const over =
+    versions === undefined
+      ? ""
+      : versions.candidate === versions.control
+        ? ` (${versions.candidate}, over another calibration of ${versions.control})`
+        : ` (${versions.candidate} over ${versions.control})`;
   return `promotion ${promotion.id} of ${promotion.candidate_calibration_id}${over} ${verb} ${where}: ${record.cause}${evidence ? `; ${evidence}` : ""}`;
 }

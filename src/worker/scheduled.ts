@@ -112,7 +112,7 @@ export async function runScheduled(env: Env, now: Date, log: ScheduledLog = (lin
         if (r.repaired > 0) log(`promotions: ${r.repaired} transition(s) whose log event was missing written`);
         if (r.alerts_resolved > 0) log(`promotions: ${r.alerts_resolved} promotion_paused alert(s) whose pause is over resolved`);
         if (r.decided + r.timed_out > 0) log(`promotions: ${r.decided} decided on evidence, ${r.timed_out} paused at their deadline`);
-        if (r.failed.length > 0) throw new Error(`promotions: ${r.failed.join(", ")} could not be decided or logged`);
+        if (r.failed.length > 0) throw new Error(`promotions: ${r.failed.join(", ")} could not be decided, logged or resolved`);
       },
     ],
   ];

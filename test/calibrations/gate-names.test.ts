@@ -99,6 +99,9 @@ describe("refuseInvisibleNames", () => {
     ["docs\uffff", "must not contain noncharacters (U+FFFF)"],
     ["\ufdd0x", "must not contain noncharacters (U+FDD0)"],
     ["\u0301", "must not begin with a combining mark (U+0301), which has nothing to combine with"],
+    ["\u200ddocs", "must not begin or end with a joiner (U+200D), which joins nothing there"],
+    ["docs\u200c", "must not begin or end with a joiner (U+200C), which joins nothing there"],
+    ["\u2800", "must not contain blank filler characters (U+2800)"],
   ])("refuses a new gate named %j: drawn blank or as another name's twin", async (index, message) => {
     const e = await refuseInvisibleNames({ ...names, index, reranker: "bge" }, "g1", store(false)).then(
       () => null,

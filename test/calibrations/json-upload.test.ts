@@ -87,16 +87,16 @@ describe("splitJsonUpload", () => {
     expect(e.code).toBe("invalid_input");
     // the message names the first three, and what each is (null: how pandas writes NaN)
     expect(e.message).toBe(
-      "52 score(s) are not finite numbers (JSON has no NaN or Infinity; 1e400 parses as Infinity): scores[1] Infinity is not finite; scores[2] must be a finite number, not null (NaN, as pandas writes it? drop or fill it); scores[3] must be a finite number, not a string; 49 more problems (details lists the first 20)",
+      "52 score(s) are not finite numbers (JSON has no NaN or Infinity; 1e400 parses as Infinity): scores[1] Infinity is not finite; scores[2] must be a finite number, not null (pandas writes NaN as null: drop or fill those); scores[3] must be a finite number, not a string; 49 more problems (details lists the first 20)",
     );
     expect(e.details).toHaveLength(20);
     expect((e.details as { path: string; message: string }[]).slice(0, 2)).toEqual([
       { path: "scores[1]", message: "Infinity is not finite" },
-      { path: "scores[2]", message: "must be a finite number, not null (NaN, as pandas writes it? drop or fill it)" },
+      { path: "scores[2]", message: "must be a finite number, not null (pandas writes NaN as null: drop or fill those)" },
     ]);
     expect((e.details as { path: string; message: string }[]).at(-1)).toEqual({
       path: "scores[20]",
-      message: "must be a finite number, not null (NaN, as pandas writes it? drop or fill it)",
+      message: "must be a finite number, not null (pandas writes NaN as null: drop or fill those)",
     });
   });
 

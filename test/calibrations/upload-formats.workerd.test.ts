@@ -183,11 +183,11 @@ describe("upload formats", () => {
     expect((await res.json<any>()).error.code).toBe("unsupported_media_type");
   });
 
-  it("refuses a JSON or NDJSON upload declaring another charset than UTF-8 with 415 (it was read as UTF-8)", async () => {
-    for (const type of ["application/json; charset=utf-16", "application/x-ndjson; charset=latin1"]) {
+  it("refuses a JSON or NDJSON upload declared UTF-16 or UTF-32 with 415 (it was read as UTF-8)", async () => {
+    for (const type of ["application/json; charset=utf-16", "application/x-ndjson; charset=utf-32be"]) {
       const res = await call("POST", "/v1/calibrations", { token: TOKENS.calibrate, body: "{}", headers: { "content-type": type } });
       expect(res.status, type).toBe(415);
-      expect((await res.json<any>()).error.message).toMatch(/^charset "(utf-16|latin1)" is not accepted/u);
+      expect((await res.json<any>()).error.message).toMatch(/^charset "(utf-16|utf-32be)" is not accepted/u);
     }
   });
 

@@ -61,5 +61,12 @@ describe("an Authorization header that is not one bearer token", () => {
     // a known scheme is named (it is no secret), its credentials are not
     expect(refused("Basic ZGV2OnJlYWQ=")).toBe('the Authorization header uses the "Basic" scheme: send `Authorization: Bearer <token>`');
     expect(refused("Token")).toBe(bare); // a scheme alone could be a token that happens to read as one
+    // the word is there, with punctuation: said so, with nothing of the token
+    expect(refused("Bearer: dev-read")).toBe(
+      'the Authorization header\'s scheme is written "Bearer:": send `Authorization: Bearer <token>`, the word Bearer, a space, then the token',
+    );
+    expect(refused('"Bearer dev-read"')).toBe(
+      'the Authorization header\'s scheme is written "\\"Bearer": send `Authorization: Bearer <token>`, the word Bearer, a space, then the token',
+    );
   });
 });

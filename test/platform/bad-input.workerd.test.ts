@@ -211,7 +211,7 @@ describe("huge arrays of bad values", () => {
     const upload = await call("POST", "/v1/calibrations", { token: TOKENS.calibrate, json: { ...good(gate), scores: nulls } });
     const err = await expectError(upload, 422, "invalid_input");
     expect(err.details).toHaveLength(20);
-    expect(err.message).toContain("400000");
+    expect(err.message).toContain("400,000");
     const ref = await call("POST", "/v1/calibrations", {
       token: TOKENS.calibrate,
       json: { ...good(gate), policy: { kind: "carry", threshold: 0.4, reference: { scores: nulls } } },

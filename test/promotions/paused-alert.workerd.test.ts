@@ -9,6 +9,10 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
+import type { Env } from "../../src/platform/env";
+import type { PromotionDeps } from "../../src/promotions/deps";
+import { sweepPromotions } from "../../src/promotions/step-evidence";
+import { appDeps } from "../../src/worker/wiring";
 import { admin, twoVersions, upload } from "../support/promotions";
 import { tick } from "../support/scheduled";
 import { call, callJson, qs, TOKENS } from "../support/worker";
@@ -281,5 +285,32 @@ describe("a promotion_paused alert is resolved once its pause is over", () => {
     expect(await openPausedInMetrics(p.gate_id)).toBe(0);
     await tick(env, new Date());
     expect(await alertsOf(p.gate_id)).toEqual([alert]);
+  });
+});
+
+describe("the cron's promotions pass when the alerts cannot be read", () => {
+  it("still decides the running promotions, then reports the alerts it could not reconcile", async () => {
+    const base = appDeps(env as unknown as Env, () => {});
+    let runningRead = 0;
+    const deps: PromotionDeps = {
+      ...base,
+      promotions: Object.assign(Object.create(Object.getPrototypeOf(base.promotions)), base.promotions, {
+        running: (limit: number) => {
+          runningRead++;
+          return base.promotions.running(limit);
+        },
+      }),
+      pausedAlerts: { ...base.pausedAlerts, allUnresolved: () => Promise.reject(new Error("D1_ERROR: injected")) },
+    };
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const sweep = await sweepPromotions(deps);
+      expect(runningRead).toBe(1);
+      expect(sweep.failed).toContain("promotion_paused alerts");
+      expect(sweep.alerts_resolved).toBe(0);
+      expect(logged).toHaveBeenCalledWith(expect.stringContaining("listing the promotion_paused alerts failed"), expect.anything());
+    } finally {
+      logged.mockRestore();
+    }
   });
 });

@@ -57,6 +57,10 @@ describe("promotion stop summary", () => {
     expect(
       promotionStopSummary(promotion, record({ kind: "paused", cause: "inconclusive_timeout" }), "paused", { candidate: "v2", control: "v1" }),
     ).toBe("promotion prm_1 of cal_bad (v2 over v1) paused in step 1 of 3 (10 % of keyed traffic): inconclusive_timeout");
+    // a recalibration of the served version reads as such
+    expect(
+      promotionStopSummary(promotion, record({ kind: "paused", cause: "inconclusive_timeout" }), "paused", { candidate: "v1", control: "v1" }),
+    ).toBe("promotion prm_1 of cal_bad (v1, over another calibration of v1) paused in step 1 of 3 (10 % of keyed traffic): inconclusive_timeout");
   });
 
   it("a pause in the second step, and a record without numbers (an admin's), says what it has", () => {

@@ -438,7 +438,9 @@ export class Api {
           ? `the server is rate limiting: retry${retryAfter ? ` after ${retryAfter} s` : " later"}`
           : envelope.success
             ? "a server-side failure: retry; if it persists, the server's logs have the cause"
-            : "the answer is not a scoregate error: is --url pointing at a scoregate server?",
+            : [401, 403, 407].includes(res.status)
+              ? "the answer is not a scoregate error: a proxy in front of scoregate (an access gateway) may have refused the request, or --url points at another server"
+              : "the answer is not a scoregate error: is --url pointing at a scoregate server?",
       );
     }
     const server: ServerRefusal = { status: res.status, code, message };

@@ -137,6 +137,16 @@ describe("--json errors", () => {
     expect(doc.exit_code).toBe(1);
   });
 
+  it("a 401 or 403 that is not a scoregate error names a proxy in front of scoregate as a likely cause", async () => {
+    stub.handle(() => ({ status: 403, body: "<html><body>Access denied</body></html>", headers: { "Content-Type": "text/html" } }));
+    const text = await cli(["threshold", ...gateFlags], env());
+    expect(text.code).toBe(1);
+    expect(text.stderr.split("\n").slice(0, 2)).toEqual([
+      "scoregate: 403: an HTML page (Forbidden), not a scoregate answer",
+      "  the answer is not a scoregate error: a proxy in front of scoregate (an access gateway) may have refused the request, or --url points at another server",
+    ]);
+  });
+
   it("a URL with surrounding whitespace (pasted, or read from a file) is trimmed", async () => {
     stub.handle(() => ({ status: 200, body: responses.threshold() }));
     const r = await cli(["threshold", ...gateFlags, "--json"], { ...env(), SCOREGATE_URL: ` ${stub.url} \n` });

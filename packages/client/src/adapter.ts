@@ -42,6 +42,15 @@ export function addUserAgentProduct(client: ScoregateClient, product: string): v
   if (!userAgent.split(" ").includes(product)) client._internals()[3](`${product} ${userAgent}`);
 }
 
+/** A value in a message: its JSON, or what JSON cannot write (undefined, a bigint, a cycle) said another way. */
+function shown(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return typeof v === "bigint" ? `${v}n` : Object.prototype.toString.call(v);
+  }
+}
+
 /**
  * The check an adapter's constructor makes of its step options (`owner` names the adapter in the messages): a
  * JavaScript caller (or a config read from a file) can pass anything, and a wrong option would otherwise surface on the
@@ -60,7 +69,7 @@ export function checkStepOptions(o: any, owner: string): void {
     fail("options.client must be a ScoregateClient (new ScoregateClient({ baseUrl, token }))");
   const g = o.gate;
   if (typeof g !== "object" || g === null || !isText(g.embedding) || !isText(g.reranker))
-    fail(`options.gate must name a gate: { embedding, reranker, index? } (got ${JSON.stringify(o.gate) ?? "undefined"})`);
+    fail(`options.gate must name a gate: { embedding, reranker, index? } (got ${shown(o.gate)})`);
   for (const k of ["index", "indexVersion"] as const)
     if (g?.[k] !== undefined && !isText(g?.[k])) fail(`options.gate.${k} must be a non-empty string when given`);
   // `shadow: undefined` is no shadow option, as gateStep reads it
@@ -78,11 +87,11 @@ export function checkStepOptions(o: any, owner: string): void {
   if (o.unscored !== undefined && o.unscored !== "keep" && o.unscored !== "drop") fail(`options.unscored must be "keep" or "drop"`);
   // A config read from the environment or a file holds strings: "0.1" would read as no fallback (keep everything),
   // "no" as reporting on, "2000" as waiting the client's timeout.
-  if (o.fallback != null && typeof o.fallback !== "number") fail(`options.fallback must be a number or null (got ${JSON.stringify(o.fallback)})`);
+  if (o.fallback != null && typeof o.fallback !== "number") fail(`options.fallback must be a number or null (got ${shown(o.fallback)})`);
   for (const k of ["report", "reportScores"])
-    if (o[k] !== undefined && typeof o[k] !== "boolean") fail(`options.${k} must be true or false (got ${JSON.stringify(o[k])})`);
+    if (o[k] !== undefined && typeof o[k] !== "boolean") fail(`options.${k} must be true or false (got ${shown(o[k])})`);
   if (o.timeoutMs !== undefined && !(typeof o.timeoutMs === "number" && o.timeoutMs >= 0))
-    fail(`options.timeoutMs must be a number of ms from 0 (got ${JSON.stringify(o.timeoutMs)})`);
+    fail(`options.timeoutMs must be a number of ms from 0 (got ${shown(o.timeoutMs)})`);
   for (const k of ["onResult", "assignmentKey"]) if (o[k] !== undefined && typeof o[k] !== "function") fail(`options.${k} must be a function`);
   if (o.served !== undefined && typeof o.served !== "function" && (typeof o.served !== "object" || o.served === null))
     fail("options.served must be the getThreshold() answer the query was retrieved under, or a function of the query answering it");

@@ -50,13 +50,21 @@ export function wireGate(g: GateKey): Record<string, string> {
   if (g.index !== undefined) w.index = g.index;
   w.embedding = g.embedding;
   w.reranker = g.reranker;
-  if (g.indexVersion !== undefined) w.index_version = g.indexVersion;
+  const v = versionOf(g);
+  if (v !== undefined) w.index_version = v;
   return w;
 }
 
+/**
+ * The version a gate key pins: `indexVersion`, or `index_version` as the wire and the Python client spell it (a
+ * JavaScript service reading a configuration shared with Python services; read as nothing, the gate would be served
+ * unpinned: another index's threshold during a rebuild).
+ */
+export const versionOf = (g: GateKey): string | undefined => g.indexVersion ?? (g as { index_version?: string }).index_version;
+
 /** The cache key of a gate (the stream entry keys its streams the same way). */
 export function gateKey(g: GateKey): string {
-  return JSON.stringify([g.index ?? DEFAULT_INDEX, g.embedding, g.reranker, g.indexVersion ?? null]);
+  return JSON.stringify([g.index ?? DEFAULT_INDEX, g.embedding, g.reranker, versionOf(g) ?? null]);
 }
 
 /** The activation seq an ETag `"<calibration id>.<seq>"` names (a pushed event's seq), 0 when it names none. */

@@ -6,7 +6,7 @@
  * (after failures, as soon as a poll is answered: the server is up again).
  * A separate entry, so the core stays within its size budget for those who poll. docs/clients.md, "Pushed changes".
  */
-import { confirm, gateKey, markUncalibrated, seqOf, take } from "./cache-entry";
+import { confirm, gateKey, markUncalibrated, seqOf, take, versionOf } from "./cache-entry";
 import { ScoregateClient as CoreClient } from "./client";
 import { checkNumber, MAX_TIMER_MS, optionError } from "./client-options";
 import { GateStream, STREAM_DEFAULTS, type StreamState } from "./gate-stream";
@@ -103,7 +103,7 @@ export class ScoregateClient extends CoreClient {
   }
 
   override getThreshold(gate: GateKey, options: GetThresholdOptions): Promise<ThresholdResult> {
-    const stream = this.#options !== undefined && gate.indexVersion === undefined ? this.#watch(gate, this.#options) : undefined;
+    const stream = this.#options !== undefined && versionOf(gate) === undefined ? this.#watch(gate, this.#options) : undefined;
     const answer = super.getThreshold(gate, options);
     if (stream?.state === "polling") this.#follow(gate, stream);
     return answer;

@@ -145,6 +145,22 @@ describe("scores that are not numbers are unscored, never coerced", () => {
   });
 });
 
+describe("a gate key's version in the wire's spelling (a configuration shared with Python services)", () => {
+  it("index_version pins the version as indexVersion does: requested, reported and cached as the same gate", async () => {
+    const server = fakeServer();
+    const client = clientOf(server);
+    const snake = untyped<typeof gate>({ embedding: "e5", reranker: "bge", index_version: "v2" });
+    await client.getThreshold(snake, { fallback: 0.3 });
+    expect(server.requests[0]!.url.searchParams.get("index_version")).toBe("v2");
+    // the same gate as { indexVersion: "v2" }: answered from the cache, nothing more requested
+    expect((await client.getThreshold({ embedding: "e5", reranker: "bge", indexVersion: "v2" }, { fallback: 0.3 })).reason).toBe("cached");
+    expect(server.requests).toHaveLength(1);
+    client.report({ gate: snake, candidates: 3, dropped: 1 });
+    await client.close();
+    expect(server.observationRequests()[0]!.body).toMatchObject({ index_version: "v2" });
+  });
+});
+
 describe("a missing or broken gate key, and gate() without options: answered, never thrown, never sent", () => {
   const docs = [{ score: 0.9 }, { score: 0.05 }];
 

@@ -37,6 +37,11 @@ describe("ScoregateCompressor misuse", () => {
     expect(make({ client: c, gate, fallback: 0.1, reportScores: 1 })).toThrow(/options\.reportScores must be true or false/u);
     expect(make({ client: c, gate, fallback: 0.1, timeoutMs: "2000" })).toThrow(/options\.timeoutMs must be a number of ms from 0 \(got "2000"\)/u);
     expect(make({ client: c, gate, fallback: 0.1, timeoutMs: null })).toThrow(/options\.timeoutMs must be a number/u);
+    // what JSON cannot write is said all the same (a bigint once threw "Do not know how to serialize a BigInt")
+    expect(make({ client: c, gate, fallback: 1n })).toThrow(/options\.fallback must be a number or null \(got 1n\)/u);
+    expect(make({ client: c, gate: { embedding: 1n, reranker: "r" }, fallback: 0.1 })).toThrow(
+      /options\.gate must name a gate: .* \(got \[object Object\]\)/u,
+    );
     expect(make({ client: c, gate, fallback: null, report: false, timeoutMs: 0 })).not.toThrow();
     expect(make({ client: c, gate, fallback: 0.1, onResult: "log" })).toThrow(/options\.onResult must be a function/u);
     expect(make({ client: c, gate, shadow: { indexVersion: "v2" } })).toThrow(/options\.shadow\.key must be a function/u);

@@ -7,6 +7,7 @@ import { getCalibration, history, listGates } from "../../calibrations/registry"
 import type { Calibration, GateSummary, MonitorSeries, Promotion, ServedShadow } from "../../contract";
 import { monitorSeries } from "../../monitoring/series-report";
 import { AppError } from "../../platform/errors";
+import { shownId } from "../../platform/format";
 import { listPromotions } from "../../promotions/service";
 import type { Distribution } from "../../stats/distribution";
 import type { DashboardDeps } from "../deps";
@@ -123,7 +124,7 @@ function seriesInRange(
  */
 export async function gateView(gateId: string, deps: DashboardDeps, range: SeriesRange | undefined): Promise<GateView> {
   const gate = (await listGates(deps)).find((g) => g.gate_id === gateId);
-  if (gate === undefined) throw new AppError("not_found", `gate ${gateId} does not exist`);
+  if (gate === undefined) throw new AppError("not_found", `gate ${shownId(gateId)} does not exist`);
   const h = await history(gate, 50, undefined, deps);
   const current = h.calibrations.find((c) => c.current) ?? null;
   const to = deps.now();

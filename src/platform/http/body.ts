@@ -10,22 +10,30 @@ export function mediaType(header: string | undefined | null): string {
   return (header ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
-/** Charsets a text body may declare: JSON is UTF-8 (RFC 8259, section 8.1), and ASCII is UTF-8. */
-const UTF8_CHARSETS = ["utf-8", "utf8", "us-ascii"];
+/**
+ * Charsets in which ASCII text is not ASCII bytes: a JSON body declared in one of them is not read as UTF-8 would read
+ * it ("{" is 2 or 4 bytes, a NUL among them), so it is refused. Any other declared charset (ISO-8859-1, US-ASCII,
+ * windows-1252, ...) is read as UTF-8, as JSON is (RFC 8259, section 8.1): an ASCII body reads the same, and bytes
+ * that are not UTF-8 are refused by the decoder.
+ */
+const NOT_ASCII_COMPATIBLE = /^(?:utf-?16|utf-?32|ucs-?2|ucs-?4|utf-?7|unicode(?:fffe|feff)?$)/u;
 
 /**
- * 415 for a text body (JSON, NDJSON) whose Content-Type declares another charset than UTF-8 ("charset=utf-16" was read
- * as UTF-8, and its bytes refused as malformed JSON, or worse, read as something else); none declared is UTF-8.
+ * 415 for a text body (JSON, NDJSON) whose Content-Type declares a charset in which ASCII text is not ASCII bytes
+ * (UTF-16, UTF-32...): it was read as UTF-8, and its bytes refused as malformed JSON, or worse, read as something else.
  */
 export function checkUtf8Charset(header: string | undefined | null): void {
-  const param = (header ?? "")
-    .split(";")
-    .slice(1)
-    .map((p) => p.trim().toLowerCase())
-    .find((p) => p.startsWith("charset="));
-  const charset = param?.slice("charset=".length).replace(/^"(.*)"$/u, "$1");
-  if (charset !== undefined && !UTF8_CHARSETS.includes(charset))
-    throw new AppError("unsupported_media_type", `charset ${JSON.stringify(charset)} is not accepted: send the body as UTF-8 (JSON is UTF-8)`);
+  for (const param of (header ?? "").split(";").slice(1)) {
+    const eq = param.indexOf("=");
+    if (eq < 0 || param.slice(0, eq).trim().toLowerCase() !== "charset") continue;
+    const charset = param
+      .slice(eq + 1)
+      .trim()
+      .replace(/^(["'])(.*)\1$/u, "$2")
+      .toLowerCase();
+    if (NOT_ASCII_COMPATIBLE.test(charset))
+      throw new AppError("unsupported_media_type", `charset ${JSON.stringify(charset)} is not accepted: send the body as UTF-8 (JSON is UTF-8)`);
+  }
 }
 
 /** What a 413 says besides the limit: which format takes more (the upload formats), or how to split the request. */

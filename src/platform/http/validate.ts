@@ -22,7 +22,7 @@ export function pathOf(path: readonly PropertyKey[]): string {
 type Issue = z.core.$ZodRawIssue;
 
 /** "1 entry", "2 entries": `many` is the plural form when adding "s" does not make it. */
-const plural = (n: number | bigint, one: string, many = `${one}s`): string => `${n} ${n === 1 || n === 1n ? one : many}`;
+const plural = (n: number | bigint, one: string, many = `${one}s`): string => `${n.toLocaleString("en-US")} ${n === 1 || n === 1n ? one : many}`;
 
 /** zod's names of the types it expects, in our words where "a <name>" does not read ("a int", "a tuple"). */
 const TYPE_WORDS: Record<string, string> = {
