@@ -24,17 +24,18 @@ export function readyUrl(text) {
 }
 
 /**
- * When wrangler bound another port than the one asked for (it moves on when the port is taken), what to tell the
- * user: the commands they copy name the requested port, which another server answers. Null when the port is the one
- * asked for.
+ * When wrangler bound another port than the one asked for (without `--port`, wrangler moves on from a taken default
+ * port; with one, it stops), what to tell the user: the commands they copy name the requested port, which another
+ * server answers, and this server shares that one's local state. Null when the port is the one asked for.
  */
 export function portTakenNote(requestedPort, url) {
   const bound = new URL(url).port;
   // port 0 asks for any free port: whichever wrangler bound is the one asked for
   if (bound === "" || bound === String(requestedPort) || String(requestedPort) === "0") return null;
   return [
-    `  Port ${requestedPort} was taken, so wrangler listens on ${bound}: another \`npm start\` is probably running, and`,
-    `  http://localhost:${requestedPort} is that one. Stop it, or run a second server on its own port and state:`,
+    `  Port ${requestedPort} was taken, so this server listens on ${bound}: another \`npm start\` is probably running,`,
+    `  and http://localhost:${requestedPort} is that one. This one shares its local state (.wrangler/state). To keep them`,
+    `  apart, stop this one (Ctrl-C) and start it with a state of its own:`,
     `  npm start -- --port ${bound} --persist-to .wrangler/state-${bound}`,
   ].join("\n");
 }
@@ -87,8 +88,8 @@ function main() {
     stdio: ["inherit", "pipe", "inherit"],
     env: { CLOUDFLARE_CF_FETCH_ENABLED: "false", ...process.env },
   });
-  // The banner names the URL wrangler says it is ready on (not the port asked for: wrangler moves on when it is
-  // taken), so its lines are read whole until that one.
+  // The banner names the URL wrangler says it is ready on (not the port asked for: without --port, wrangler moves on
+  // from a taken default port), so its lines are read whole until that one.
   let pending = "";
   let announced = false;
   child.stdout.on("data", (chunk) => {
