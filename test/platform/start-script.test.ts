@@ -15,7 +15,9 @@ describe("npm start (scripts/start.mjs)", () => {
     expect(note).toContain("another `npm start` is probably running");
     // the suggested command takes the port this server holds: it says to stop this one first, and that they share state
     expect(note).toContain("This one shares its local state (.wrangler/state)");
-    expect(note).toContain("stop this one (Ctrl-C) and start it with a state of its own:\n  npm start -- --port 8788 --persist-to .wrangler/state-8788");
+    expect(note).toContain(
+      "stop this one (Ctrl-C) and start it with a state of its own:\n  npm start -- --port 8788 --persist-to .wrangler/state-8788",
+    );
     expect(portTakenNote("9000", "http://localhost:9000")).toBeNull();
     // --port 0 asks for any free port: no port was taken
     expect(portTakenNote("0", "http://localhost:41234")).toBeNull();
