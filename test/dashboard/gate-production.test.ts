@@ -9,6 +9,7 @@ import type { WindowPoint } from "../../src/dashboard/data/monitor-view";
 import type { TrafficSpan } from "../../src/dashboard/data/traffic-spans";
 import { FOR_SIZES, FOR_SIZES_THEN, WINDOW_SIZES } from "../../src/dashboard/pages/gate-expectation";
 import { ProductionSection } from "../../src/dashboard/pages/gate-production";
+import { unscoredCell } from "../../src/dashboard/pages/unscored-column";
 
 const HOUR = 3600 * 1000;
 const NOW = Date.UTC(2026, 11, 4, 12);
@@ -372,7 +373,7 @@ describe("candidates without a score", () => {
     const at = html.indexOf('data-field="unscored"');
     expect(at).toBeGreaterThanOrEqual(0);
     expect(text(html.slice(at, html.indexOf("</p>", at)).replace(/^[^>]*>/u, ""))).toBe(
-      "15.0 % of the reported candidates had no score in the last 24 hours (300 of 2000): a reranker failing or timing out for them, a wrong score key, scores sent as strings. The rates here are of the scored candidates.",
+      "15.0 % of the reported candidates had no score in the last 24 hours (300 of 2,000): a reranker failing or timing out for them, a wrong score key, scores sent as strings. The rates here are of the scored candidates.",
     );
   });
 });
@@ -388,6 +389,11 @@ describe("the tables' unscored column", () => {
       .filter((r) => r.startsWith("2026-"));
     return { headers, rows, cells: [...t.matchAll(/<td[^>]*data-field="unscored"[^>]*>(.*?)<\/td>/gsu)].map((m) => text(m[1]!)) };
   };
+
+  it("writes a count with thousands separators beside its share", () => {
+    expect(unscoredCell({ unscored: 3473, scored: 45_677 })).toBe("3,473 (7.1\u00a0%)");
+    expect(unscoredCell({ unscored: 0, scored: 10 })).toBe("0");
+  });
 
   it("is absent from both tables of a gate whose services never reported one", async () => {
     const html = await render("24h", RECENT);

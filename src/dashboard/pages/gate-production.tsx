@@ -155,7 +155,7 @@ export function unscoredSentence(buckets: readonly SeriesBucket[], range: Series
     scored += b.candidates;
   }
   if (unscored === 0) return null;
-  return `${pct(unscored / (unscored + scored))} of the reported candidates had no score in the last ${RANGE_WORDS[range]} (${unscored} of ${unscored + scored}): a reranker failing or timing out for them, a wrong score key, scores sent as strings. The rates here are of the scored candidates.`;
+  return `${pct(unscored / (unscored + scored))} of the reported candidates had no score in the last ${RANGE_WORDS[range]} (${count(unscored)} of ${count(unscored + scored)}): a reranker failing or timing out for them, a wrong score key, scores sent as strings. The rates here are of the scored candidates.`;
 }
 
 /**

@@ -5,7 +5,7 @@
  * on-call engineer sees in which hour or window candidates started arriving without a score. Shown only when some
  * row has one: a gate whose services never send them keeps its tables as they were.
  */
-import { pct } from "../charts/scale";
+import { count, pct } from "../charts/scale";
 import type { Column } from "./table";
 
 /** A row's unscored count and the scored candidates beside it. */
@@ -16,7 +16,7 @@ export interface UnscoredCounts {
 
 /** "300 (30.0 %)": the count and its share of the reported candidates; "0" when every one had a score. */
 export function unscoredCell({ unscored, scored }: UnscoredCounts): string {
-  return unscored === 0 ? "0" : `${unscored} (${pct(unscored / (unscored + scored))})`;
+  return unscored === 0 ? "0" : `${count(unscored)} (${pct(unscored / (unscored + scored))})`;
 }
 
 /** The column, or none when no row has an unscored candidate. */
