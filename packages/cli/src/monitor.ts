@@ -62,7 +62,10 @@ const expectedOf = (t: Rate): number => t.expected_window ?? t.expected;
 
 function expectedWords(t: Rate): string {
   const band = t.band_window ?? t.band;
-  return `expected ${percent(expectedOf(t))}, band ${percent(band.lo)} to ${percent(band.hi)}`;
+  // a stratified test's own figure (the dashboard's and the alert's are for the detector's data since its reset): said
+  // so, or the three read as disagreeing
+  const own = t.expected_window != null ? " for this window's query sizes" : "";
+  return `expected ${percent(expectedOf(t))}${own}, band ${percent(band.lo)} to ${percent(band.hi)}`;
 }
 
 /**

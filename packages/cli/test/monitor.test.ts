@@ -225,7 +225,7 @@ describe("scoregate monitor", () => {
       "Gate g1: drift state watching",
       "Open windows (24 h each):",
       "  active     cal_v2 (v2) since 2026-12-05T00:00:00.000Z: 1,200 queries, drop rate 21.0 % (expected 20.0 %, band 18.0 % to 22.0 %), 0 alarm(s)",
-      "             abstention 26.9 % of 1,200 queries that reported it (expected 10.1 %, band 8.1 % to 12.1 %), alarm",
+      "             abstention 26.9 % of 1,200 queries that reported it (expected 10.1 % for this window's query sizes, band 8.1 % to 12.1 %), alarm",
       "             min_keep binds on 26.4 % of queries (the threshold alone keeps fewer than min(2, candidates); expected 20.0 %, band 18.0 % to 22.0 %)",
       "Finished windows, newest first:",
       "  2026-12-04T00:00:00.000Z  active     cal_v2 (v2)  1,200 queries  drop rate 21.0 %  abstention 10.0 % (expected 10.1 %)  min_keep binds 20.0 % (expected 20.0 %)  0 alarm(s)",
