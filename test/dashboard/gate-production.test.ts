@@ -8,6 +8,7 @@ import type { GateView, SeriesRange } from "../../src/dashboard/data/gate";
 import type { WindowPoint } from "../../src/dashboard/data/monitor-view";
 import type { TrafficSpan } from "../../src/dashboard/data/traffic-spans";
 import { FOR_SIZES, FOR_SIZES_THEN, WINDOW_SIZES } from "../../src/dashboard/pages/gate-expectation";
+import { policyWords } from "../../src/dashboard/pages/gate-history";
 import { ProductionSection } from "../../src/dashboard/pages/gate-production";
 import { unscoredCell } from "../../src/dashboard/pages/unscored-column";
 
@@ -479,5 +480,16 @@ describe("activations on the production chart", () => {
     const html = await render("24h", [bucket(0, "cal_v2", "v2", 0.22, 0.22)], POINTS, [], [activation(600, "cal_v2", "v2")]);
     expect(desc(html)).toContain(`Activated v2 at ${at(600).replace("T", " ").replace(".000Z", " UTC")}.`);
     expect(html).toMatch(/data-part="activation-label"[^>]*><title>v2 activated at [^<]+<\/title><text [^>]*>v2<\/text>/u);
+  });
+});
+
+describe("the calibration history's policy", () => {
+  it("names a calibration's guards and abstention beside its kind and target", () => {
+    expect(policyWords({ kind: "drop_rate", target: 0.5 })).toBe("drop_rate 50.0\u00a0%");
+    expect(policyWords({ kind: "drop_rate", target: 0.5, min_keep: 2, max_keep: 8, abstention: { alpha: 0.1 } })).toBe(
+      "drop_rate 50.0\u00a0%, min_keep 2, max_keep 8, abstains (alpha 10.0\u00a0%)",
+    );
+    expect(policyWords({ kind: "recall", target: 0.9, coverage: "any_relevant", min_keep: 0, max_keep: null })).toBe("recall 90.0\u00a0%");
+    expect(policyWords({ kind: "carry", threshold: 0.4, reference: "active", abstention: "carry" })).toBe("carry, abstains (carried)");
   });
 });

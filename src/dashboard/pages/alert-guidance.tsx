@@ -36,7 +36,7 @@ const GUIDANCE: Readonly<Record<Exclude<AlertKind, "uncalibrated_request">, Guid
   abstention_drift: {
     means:
       "The share of queries that abstain (top score below abstain_below) moved away from the calibration's: the corpus or the query population changed, or the score scale moved.",
-    todo: "Compare the observed and expected abstention rates below; if the scale moved (a drop_rate_drift often comes with it), recalibrate; if more questions really have no answer in the corpus, look at the corpus.",
+    todo: "Compare the observed and expected abstention rates below; if the scale moved (a drop_rate_drift often comes with it), recalibrate; if more questions really have no answer in the corpus, look at the corpus. A calibration certified with labels (alpha) no longer holds its false-abstention guarantee on this traffic: recalibrate with fresh labels to restore it.",
   },
   unscored_candidates: {
     means: `More than ${Math.round(UNSCORED_ALERT_SHARE * 100)} % of the candidates services reported in the gate's current window had no score: they passed the gate unjudged (the drift tests read the scored ones only).`,

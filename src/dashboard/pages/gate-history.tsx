@@ -1,5 +1,5 @@
 /** The gate page's calibration history (with activate / roll back for admins) and its activation log. */
-import { type Calibration, MAX_NOTE_LENGTH } from "../../contract";
+import { type Calibration, MAX_NOTE_LENGTH, type StoredPolicy } from "../../contract";
 import { num, pct } from "../charts/scale";
 import type { GateView } from "../data/gate";
 import { NOW_WORDS, nowRole, versionName } from "./calibration-roles";
@@ -59,6 +59,21 @@ function ActivateForm(props: { gateId: string; csrf: string; id: string; version
   );
 }
 
+/**
+ * A calibration's policy in a few words: its kind and target, and its guards and abstention when it has them
+ * ("drop_rate 50 %, min_keep 2, max_keep 8, abstains (alpha 10 %)"), so a guarded, abstaining calibration does not read
+ * as a bare "drop_rate".
+ */
+export function policyWords(p: StoredPolicy): string {
+  const parts: string[] = [p.kind === "carry" ? "carry" : `${p.kind} ${pct(p.target)}`];
+  if (p.min_keep !== undefined && p.min_keep > 0) parts.push(`min_keep ${p.min_keep}`);
+  if (p.max_keep !== undefined && p.max_keep !== null) parts.push(`max_keep ${p.max_keep}`);
+  const a = p.abstention;
+  if (a !== undefined)
+    parts.push(a === "carry" ? "abstains (carried)" : "alpha" in a ? `abstains (alpha ${pct(a.alpha)})` : `abstains (rate ${pct(a.rate)})`);
+  return parts.join(", ");
+}
+
 export function GateHistory(props: { view: GateView; admin: boolean; csrf: string }) {
   const { view: v, admin } = props;
   const cur = v.current;
@@ -77,7 +92,7 @@ export function GateHistory(props: { view: GateView; admin: boolean; csrf: strin
           { header: "Version", cell: (c) => c.index_version },
           { header: "Threshold", num: true, cell: (c) => num(c.threshold) },
           { header: "Expected drop", num: true, cell: (c) => pct(c.expected_drop_rate) },
-          { header: "Policy", cell: (c) => c.policy.kind },
+          { header: "Policy", field: "policy", cell: (c) => policyWords(c.policy) },
           {
             header: "Created",
             cell: (c) => (
