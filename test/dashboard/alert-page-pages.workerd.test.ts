@@ -129,6 +129,11 @@ describe("an alert page's occurrences", () => {
     const rows = [...html.matchAll(/<tr data-delivery="([^"]+)">/gu)].map((m) => m[1]);
     expect(rows).toEqual([`msg_${target}_opened:${endpoint.id}`]);
     expect(html).not.toContain("No webhook deliveries for this alert");
+    // the delivery names its receiver's host (never the URL's path, which may hold a secret), not only whk_…
+    expect(html).toContain(`<code>${endpoint.id}</code> (${new URL(inject("receiverOrigin")).host})`);
+    expect(html).not.toContain("/hook/alert-page-pages");
+    // recorded, never sent: its next attempt has passed, and the page says it is overdue
+    expect(html).toMatch(/<td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(overdue\)<\/td>/u);
     await callJson("DELETE", `/v1/webhooks/${endpoint.id}`, 200);
   }, 30_000);
 });

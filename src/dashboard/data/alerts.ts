@@ -12,6 +12,7 @@ import { grants, type Principal } from "../../platform/auth";
 import { AppError } from "../../platform/errors";
 import { shownId } from "../../platform/format";
 import { listDeliveries } from "../../webhooks/delivery";
+import { listEndpoints } from "../../webhooks/endpoints";
 import type { DashboardDeps } from "../deps";
 import { type SuggestedGate, suggestionsOf } from "./uncalibrated";
 
@@ -90,7 +91,14 @@ export interface AlertView {
    * The alert's webhook deliveries, newest first, and whether it has more than ALERT_PAGE_DELIVERIES (by
    * construction it has not); null when the session's scope may not read deliveries (the API's rule).
    */
-  readonly deliveries: { readonly items: Delivery[]; readonly more: boolean } | null;
+  readonly deliveries: {
+    readonly items: Delivery[];
+    readonly more: boolean;
+    /** Each endpoint's receiver (its URL's host), by endpoint id: a delivery names its receiver, not only whk_… */
+    readonly receivers: ReadonlyMap<string, string>;
+    /** When the page was read (epoch ms): a pending delivery whose next attempt is past it is overdue. */
+    readonly now: number;
+  } | null;
   /**
    * What the alert's gate serves now (its current calibration), so the page can tell it from what was served when
    * the alert was raised; null when the gate serves nothing or its listing could not be read.
@@ -126,16 +134,21 @@ async function servedNow(gateId: string, deps: DashboardDeps): Promise<ServedNow
  * /v1/alerts/{id}/occurrences's cursors, so a cursor it did not make is a 400) and, for a session that may read them,
  * all its webhook deliveries.
  */
+/** A receiver's URL as the page names it: its host (the path may hold a secret, as a Slack webhook URL's does). */
+const hostOf = (url: string): string => (URL.canParse(url) ? new URL(url).host : "");
+
 export async function alertView(id: string, principal: Principal, deps: DashboardDeps, cursor?: string): Promise<AlertView> {
   const alert = await deps.alerts.get(id);
   if (alert === null) throw new AppError("not_found", `alert ${shownId(id)} does not exist`);
   // The same scope as GET /v1/webhooks/deliveries: a read session sees no endpoint ids and no receivers' errors.
   const mayReadDeliveries = grants(principal.scope, ROUTES.listDeliveries.scope);
-  const [page, newest, deliveries, served, noPage] = await Promise.all([
+  const [page, newest, deliveries, endpoints, served, noPage] = await Promise.all([
     occurrencesPageOf(id, ALERT_PAGE_OCCURRENCES, cursor, deps),
     // a page of older occurrences still leads with the newest
     cursor === undefined ? null : deps.alerts.occurrences(id, 1),
     mayReadDeliveries ? listDeliveries({ alert_id: id, limit: ALERT_PAGE_DELIVERIES }, undefined, deps) : null,
+    // the page stands without the receivers' names (a delivery then names its endpoint id only)
+    mayReadDeliveries ? listEndpoints(deps).catch(() => []) : [],
     // only a rebuild_shift alert's page names what is served now; the page stands without it
     alert.kind === "rebuild_shift" ? servedNow(alert.gate_id, deps).catch(() => null) : null,
     gatesWithoutPage([alert], deps),
@@ -148,7 +161,15 @@ export async function alertView(id: string, principal: Principal, deps: Dashboar
     occurrences: page.occurrences,
     olderOccurrences: page.next_cursor,
     laterPage: cursor !== undefined,
-    deliveries: deliveries === null ? null : { items: deliveries.deliveries, more: deliveries.next_cursor !== null },
+    deliveries:
+      deliveries === null
+        ? null
+        : {
+            items: deliveries.deliveries,
+            more: deliveries.next_cursor !== null,
+            receivers: new Map(endpoints.map((e) => [e.id, hostOf(e.url)])),
+            now: deps.now().getTime(),
+          },
     served,
     suggestions,
     gateExists: !noPage.has(alert.gate_id),

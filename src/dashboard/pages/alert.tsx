@@ -208,14 +208,32 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
           rowAttrs={(d) => ({ "data-delivery": d.id })}
           columns={[
             { header: "Event", cell: (d) => d.event_type },
-            { header: "Endpoint", cell: (d) => <code>{d.endpoint_id}</code> },
+            {
+              header: "Endpoint",
+              cell: (d) => {
+                const host = props.view.deliveries?.receivers.get(d.endpoint_id);
+                return (
+                  <>
+                    <code>{d.endpoint_id}</code>
+                    {host ? ` (${host})` : ""}
+                  </>
+                );
+              },
+            },
             { header: "Status", cell: (d) => <span class={`badge ${d.status}`}>{d.status}</span> },
             { header: "Attempts", num: true, cell: (d) => d.attempts },
             {
               header: "Last response",
               cell: lastResponse,
             },
-            { header: "Next attempt", cell: (d) => when(d.next_attempt_at) },
+            {
+              header: "Next attempt",
+              // a pending delivery whose time has passed waits for the next cron tick (or a run behind others)
+              cell: (d) =>
+                d.status === "pending" && d.next_attempt_at !== null && Date.parse(d.next_attempt_at) < (props.view.deliveries?.now ?? 0)
+                  ? `${when(d.next_attempt_at)} (overdue)`
+                  : when(d.next_attempt_at),
+            },
             admin && {
               header: "Action",
               cell: (d) => (
