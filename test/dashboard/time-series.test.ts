@@ -196,27 +196,31 @@ describe("drop rate over time chart", () => {
     }
   });
 
+  /** What `read` finds in each layout (wide, narrow) of the drop-rate chart, with the layout's name. */
+  function eachLayout<T>(html: string, read: (part: string) => T): (T & { layout: string })[] {
+    return html
+      .split('data-chart="drop-rate-series"')
+      .slice(1)
+      .map((svg) => {
+        const part = svg.slice(0, svg.indexOf("</svg>"));
+        return { layout: /data-layout="(\w+)"/u.exec(part)![1]!, ...read(part) };
+      });
+  }
+
   describe("off-scale evidence labels", () => {
     /** Each layout's off-scale labels: x, the parts' texts and colours, and the tooltip. */
     function offScaleOf(html: string) {
-      return html
-        .split('data-chart="drop-rate-series"')
-        .slice(1)
-        .map((svg) => {
-          const part = svg.slice(0, svg.indexOf("</svg>"));
-          return {
-            layout: /data-layout="(\w+)"/u.exec(part)![1]!,
-            labels: [
-              ...part.matchAll(
-                /data-part="off-scale-label"[^>]*><title>([^<]*)<\/title><text x="([\d.]+)"[^>]*>((?:<tspan[^>]*>[^<]*<\/tspan>)+)<\/text>/gu,
-              ),
-            ].map((m) => ({
-              title: m[1]!.replaceAll("&#39;", "'"),
-              x: Number(m[2]),
-              parts: [...m[3]!.matchAll(/<tspan fill="([^"]+)"[^>]*>([^<]*)<\/tspan>/gu)].map((t) => ({ color: t[1]!, text: t[2]! })),
-            })),
-          };
-        });
+      return eachLayout(html, (part) => ({
+        labels: [
+          ...part.matchAll(
+            /data-part="off-scale-label"[^>]*><title>([^<]*)<\/title><text x="([\d.]+)"[^>]*>((?:<tspan[^>]*>[^<]*<\/tspan>)+)<\/text>/gu,
+          ),
+        ].map((m) => ({
+          title: m[1]!.replaceAll("&#39;", "'"),
+          x: Number(m[2]),
+          parts: [...m[3]!.matchAll(/<tspan fill="([^"]+)"[^>]*>([^<]*)<\/tspan>/gu)].map((t) => ({ color: t[1]!, text: t[2]! })),
+        })),
+      }));
     }
 
     it("names each series of an hour where two are above the panel's top, in its colour, once", async () => {
@@ -271,19 +275,12 @@ describe("drop rate over time chart", () => {
   describe("activation labels", () => {
     /** Each layout's activation markers and labels: the labels' x, y and text, and their tooltips. */
     function labelsOf(html: string) {
-      return html
-        .split('data-chart="drop-rate-series"')
-        .slice(1)
-        .map((svg) => {
-          const part = svg.slice(0, svg.indexOf("</svg>"));
-          return {
-            layout: /data-layout="(\w+)"/u.exec(part)![1]!,
-            markers: part.match(/data-marker="activation"/gu)?.length ?? 0,
-            labels: [
-              ...part.matchAll(/data-part="activation-label"[^>]*><title>([^<]*)<\/title><text x="([\d.]+)" y="([\d.]+)"[^>]*>([^<]*)<\/text>/gu),
-            ].map((m) => ({ title: m[1]!, x: Number(m[2]), y: Number(m[3]), text: m[4]! })),
-          };
-        });
+      return eachLayout(html, (part) => ({
+        markers: part.match(/data-marker="activation"/gu)?.length ?? 0,
+        labels: [
+          ...part.matchAll(/data-part="activation-label"[^>]*><title>([^<]*)<\/title><text x="([\d.]+)" y="([\d.]+)"[^>]*>([^<]*)<\/text>/gu),
+        ].map((m) => ({ title: m[1]!, x: Number(m[2]), y: Number(m[3]), text: m[4]! })),
+      }));
     }
 
     /**

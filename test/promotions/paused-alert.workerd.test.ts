@@ -80,6 +80,21 @@ async function openPausedInMetrics(gateId: string): Promise<number> {
 }
 
 /** The alert is resolved by `actor` with a note matching `note`, and its one alert.resolved event says the same. */
+/**
+ * Runs `run` while D1 refuses the writes `trigger` (a trigger's `BEFORE ... WHEN ...` clause) names, with console.error
+ * silenced and handed to `run`: a request that dies between a transition and what it still owes.
+ */
+async function whileFailing(name: string, when: string, run: (logged: ReturnType<typeof vi.spyOn>) => Promise<void>): Promise<void> {
+  await env.DB.prepare(`CREATE TRIGGER ${name} ${when} BEGIN SELECT RAISE(ABORT, 'injected D1 failure'); END`).run();
+  const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+  try {
+    await run(logged);
+  } finally {
+    logged.mockRestore();
+    await env.DB.prepare(`DROP TRIGGER ${name}`).run();
+  }
+}
+
 async function expectResolved(alert: AlertRow, actor: string, note: RegExp) {
   expect(alert).toMatchObject({ kind: "promotion_paused", status: "resolved", resolved_by: actor });
   expect(alert.resolved_note).toMatch(note);
@@ -172,20 +187,13 @@ describe("a promotion_paused alert is resolved once its pause is over", () => {
   it("a rollback whose log write failed leaves the alert to the next cron tick, which resolves it once", async () => {
     const { v1, v2 } = await twoVersions("paused-crash-log");
     const p = await pausedOnRegression(v2.id, v1.id, "pcl");
-    await env.DB.prepare(
-      `CREATE TRIGGER fail_paused_log BEFORE INSERT ON activations WHEN NEW.gate_id = '${p.gate_id}' BEGIN SELECT RAISE(ABORT, 'injected D1 failure'); END`,
-    ).run();
-    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
-    try {
+    await whileFailing("fail_paused_log", `BEFORE INSERT ON activations WHEN NEW.gate_id = '${p.gate_id}'`, async (logged) => {
       const rolled = await callJson("POST", `/v1/promotions/${p.id}/rollback`, 200, { ...admin, json: {} });
       expect(rolled.steps.at(-1)).toMatchObject({ kind: "rolled_back", seq: null });
       expect(logged).toHaveBeenCalledWith(expect.stringContaining("the cron writes its event"), expect.anything());
       // The window: the promotion ended, its alert is still open.
       expect((await alertsOf(p.gate_id)).map((a) => a.status)).toEqual(["open"]);
-    } finally {
-      logged.mockRestore();
-      await env.DB.prepare("DROP TRIGGER fail_paused_log").run();
-    }
+    });
     const repaired = await tick(env, new Date());
     expect(repaired.failed).toEqual([]);
     const [alert] = await alertsOf(p.gate_id);
@@ -202,21 +210,14 @@ describe("a promotion_paused alert is resolved once its pause is over", () => {
     const { v1, v2 } = await twoVersions("paused-crash-alert");
     const p = await pausedOnRegression(v2.id, v1.id, "pca");
     const [opened] = await alertsOf(p.gate_id);
-    await env.DB.prepare(
-      `CREATE TRIGGER fail_paused_resolve BEFORE UPDATE ON alerts WHEN OLD.id = '${opened!.id}' BEGIN SELECT RAISE(ABORT, 'injected D1 failure'); END`,
-    ).run();
-    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
-    try {
+    await whileFailing("fail_paused_resolve", `BEFORE UPDATE ON alerts WHEN OLD.id = '${opened!.id}'`, async () => {
       const resumed = await callJson("POST", `/v1/promotions/${p.id}/resume`, 200, { ...admin, json: {} });
       // The resume stands and its event is logged; the alert is not resolved, so the audit row waits for the cron.
       expect(resumed).toMatchObject({ state: "running" });
       expect(resumed.steps.at(-1)).toMatchObject({ kind: "resumed", seq: null });
       expect((await alertsOf(p.gate_id)).map((a) => a.status)).toEqual(["open"]);
       expect((await tick(env, new Date())).failed).toContain("promotions");
-    } finally {
-      logged.mockRestore();
-      await env.DB.prepare("DROP TRIGGER fail_paused_resolve").run();
-    }
+    });
     const logBefore = await env.DB.prepare("SELECT count(*) AS n FROM activations WHERE gate_id = ?").bind(p.gate_id).first<{ n: number }>();
     const repaired = await tick(env, new Date());
     expect(repaired.failed).toEqual([]);
@@ -233,16 +234,9 @@ describe("a promotion_paused alert is resolved once its pause is over", () => {
   it("the late settling of a rollback leaves the alert open while the gate's next promotion is paused", async () => {
     const { v1, v2 } = await twoVersions("paused-next");
     const p1 = await pausedOnRegression(v2.id, v1.id, "pn1");
-    await env.DB.prepare(
-      `CREATE TRIGGER fail_next_log BEFORE INSERT ON activations WHEN NEW.gate_id = '${p1.gate_id}' BEGIN SELECT RAISE(ABORT, 'injected D1 failure'); END`,
-    ).run();
-    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
-    try {
+    await whileFailing("fail_next_log", `BEFORE INSERT ON activations WHEN NEW.gate_id = '${p1.gate_id}'`, async () => {
       await callJson("POST", `/v1/promotions/${p1.id}/rollback`, 200, { ...admin, json: {} });
-    } finally {
-      logged.mockRestore();
-      await env.DB.prepare("DROP TRIGGER fail_next_log").run();
-    }
+    });
     // p1's rollback is not settled yet: its alert is open, and p2's pause counts a repeat on it.
     const p2 = await pausedOnRegression(v2.id, v1.id, "pn2");
     expect(await alertsOf(p1.gate_id)).toEqual([expect.objectContaining({ status: "open", occurrences: 2 })]);
