@@ -2,8 +2,8 @@
  * A gate's drift state in one word, from its monitor and its alerts: the one rule GET /v1/monitor, the dashboard and
  * /metrics all apply, so none of them can read "watching" while another reads "alarm".
  *
- * The change detector restarts at every alarm (so that a continued shift alarms again on fresh evidence), which makes
- * its own evidence read low right after one: the alarm therefore lasts as long as the alert it raised is unresolved
+ * A test's change detector restarts at each of its alarms (so that a continued shift alarms again on fresh evidence),
+ * which makes its own evidence read low right after one: the alarm therefore lasts as long as the alert it raised is unresolved
  * (open or acknowledged), and from the moment the monitor decided it, before the alert reached D1 (the monitor's
  * outbox). Pure: the callers fetch the monitor's snapshot and the gate's unresolved alerts.
  */
@@ -77,7 +77,7 @@ const heldBy = (at: string | undefined, kind: AlertKind, alerts: DriftState["ale
   at !== undefined && alerts.some((a) => a.kind === kind && Date.parse(a.since) <= Date.parse(at));
 
 /**
- * A window as the status reports it: each test's `alarmed` numbers (the test as it stood at its alarm, before the
+ * A window as the status reports it: each test's `alarmed` numbers (the test as it stood at its alarm, before its
  * detector restarted) while the alert it raised holds the gate's alarm (`alerts`, the state's), null otherwise. Only
  * served traffic raises the gate's alerts: a shadow's or a candidate arm's window reports none.
  */

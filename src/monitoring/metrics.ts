@@ -96,7 +96,7 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       "1 when the test can alarm, by test (as scoregate_drift_log_evidence); 0 while its detector, new or restarted by an alarm, holds fewer than the queries it needs (its evidence may then stand above scoregate_drift_log_threshold: it alarms once armed if it still does) or the calibration is too small to bound the rate.",
     ),
     scoregate_alarmed_observed_rate: fam(
-      "While the alert a test raised stands: the rate it tested, observed in the window when it alarmed (test as in scoregate_drift_log_evidence; the window's counts go on after the alarm, the detector restarts).",
+      "While the alert a test raised stands: the rate it tested, observed in the window when it alarmed (test as in scoregate_drift_log_evidence; the window's counts go on after the alarm, the test's detector restarts).",
     ),
     scoregate_alarmed_drift_log_evidence: fam(
       "While the alert a test raised stands: the evidence that raised it (the restarted detector's is scoregate_drift_log_evidence).",

@@ -1,8 +1,8 @@
 /**
  * One drift window of one calibration: running per-query sums and a bounded score reservoir for display (the counts
  * people read per day), and the calibration's change detector (stats/drift-detector.ts), which the window carries but
- * which does not restart with it: it is reset only by an alarm. Pure: the GateMonitor Durable Object stores it; time
- * and randomness come in as arguments.
+ * which does not restart with it: a test's evidence is reset only by its own alarm (restartDetector). Pure: the
+ * GateMonitor Durable Object stores it; time and randomness come in as arguments.
  */
 
 import { dropStrataOf, type Expectation } from "../calibrations/expectation";
@@ -10,7 +10,7 @@ import type { AlarmedRate, AlertKind, WindowStatus } from "../contract";
 import type { CalibrationExpectation } from "../stats/calibration-expectation";
 import { dropRateLaw } from "../stats/calibration-margin";
 import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../stats/drift-config";
-import { type DetectedRate, type DetectorEvaluation, evaluateDetector, observeDetector } from "../stats/drift-detector";
+import { type DetectedRate, type DetectorEvaluation, type DriftTest, evaluateDetectors, observeDetector } from "../stats/drift-detector";
 import { type DetectorState, newDetector } from "../stats/e-detector";
 import { EMPTY_CONTEXT_STRATA } from "../stats/empty-context";
 import { NO_GUARDS } from "../stats/guarded-gate";
@@ -37,8 +37,16 @@ export interface WindowState {
   readonly reservoir: number[];
   /** Scores offered to the reservoir so far. */
   readonly seen: number;
-  /** The change detector, carried from the previous window of the calibration (absent in states stored before it). */
+  /**
+   * The change detector, carried from the previous window of the calibration (absent in states stored before it): the
+   * evidence of every rate test without one of its own in `test_detectors`.
+   */
   readonly detector?: DetectorState;
+  /**
+   * The detector of each rate test an alarm of its own restarted while another test kept its evidence in `detector`
+   * (restartDetector). Absent when every test reads `detector`, as in states stored before tests restarted apart.
+   */
+  readonly test_detectors?: TestDetectors;
   /**
    * The traffic the window counts: served (the gate's own) or shadow (mirrored queries of a shadow calibration). A
    * window never mixes them (gate-monitor/monitor.ts). Absent in windows stored before it was kept.
@@ -55,6 +63,9 @@ export interface WindowState {
   readonly unscored_alerted_at?: number;
 }
 
+/** The rate tests that restarted apart from the window's shared detector, each with its own (WindowState.test_detectors). */
+export type TestDetectors = Partial<Record<RateTestName, DetectorState>>;
+
 /** Each rate test's last alarm, as it stood then: carried from a calibration's window to the next (gate-monitor/windows.ts). */
 export type WindowAlarms = Partial<Record<RateTestName, AlarmedRate>>;
 
@@ -65,6 +76,12 @@ export const RATE_TEST_KINDS = {
   abstention: "abstention_drift",
 } as const satisfies Record<string, AlertKind>;
 export type RateTestName = keyof typeof RATE_TEST_KINDS;
+const RATE_TESTS = Object.keys(RATE_TEST_KINDS) as RateTestName[];
+/** Each rate test's field in the detector's evaluation (stats/drift-detector.ts). */
+const DRIFT_TEST_OF = { drop_rate: "dropRate", empty_context: "emptyContext", abstention: "abstention" } as const satisfies Record<
+  RateTestName,
+  DriftTest
+>;
 
 /** What a window of the `windows` table counts (a promotion's candidate arm has its own, gate-monitor/live-evidence.ts). */
 export type WindowTraffic = "served" | "shadow";
@@ -113,7 +130,20 @@ export function addBatch(
 ): WindowState {
   const g = w.expectation.guards;
   const guards = g ? { minKeep: g.min_keep, maxKeep: g.max_keep } : NO_GUARDS;
-  const detector = observeDetector(w.detector ?? newDetector(), queries, nowMs, calibrationExpectation(w.expectation), config, guards);
+  const cal = calibrationExpectation(w.expectation);
+  const own = w.test_detectors;
+  // The shared detector's starts are pruned by the evidence of the tests that still read it; each test's own by its own.
+  const readers = RATE_TESTS.filter((t) => own?.[t] === undefined).map((t) => DRIFT_TEST_OF[t]);
+  const detector = observeDetector(w.detector ?? newDetector(), queries, nowMs, cal, config, guards, readers);
+  let testDetectors: TestDetectors | undefined;
+  if (own !== undefined) {
+    const next: TestDetectors = {};
+    for (const t of RATE_TESTS) {
+      const d = own[t];
+      if (d !== undefined) next[t] = observeDetector(d, queries, nowMs, cal, config, guards, [DRIFT_TEST_OF[t]]);
+    }
+    testDetectors = next;
+  }
   const sums = cloneSums(w.sums);
   let unscored = w.unscored ?? 0;
   for (const q of queries) {
@@ -130,7 +160,16 @@ export function addBatch(
       if (j < SCORE_RESERVOIR_SIZE) reservoir[j] = s;
     }
   }
-  return { ...w, batches: w.batches + 1, sums, reservoir, seen, detector, ...(unscored > 0 ? { unscored } : {}) };
+  return {
+    ...w,
+    batches: w.batches + 1,
+    sums,
+    reservoir,
+    seen,
+    detector,
+    ...(testDetectors !== undefined ? { test_detectors: testDetectors } : {}),
+    ...(unscored > 0 ? { unscored } : {}),
+  };
 }
 
 /**
@@ -180,15 +219,31 @@ function abstentionOf(a: Expectation["abstention"]): NonNullable<CalibrationExpe
   };
 }
 
-/** The detector's tests, with each stratified test's expectation for this window's own query sizes too. */
+/**
+ * The detector's tests, each read from its own detector (test_detectors, else the shared one), with each stratified
+ * test's expectation for this window's own query sizes too.
+ */
 export function evaluateWindow(w: WindowState, config: DriftConfig): DetectorEvaluation {
-  return evaluateDetector(w.detector ?? newDetector(), calibrationExpectation(w.expectation), config, w.sums);
+  const shared = w.detector ?? newDetector();
+  const of = (t: RateTestName) => w.test_detectors?.[t] ?? shared;
+  return evaluateDetectors(
+    { dropRate: of("drop_rate"), emptyContext: of("empty_context"), abstention: of("abstention") },
+    calibrationExpectation(w.expectation),
+    config,
+    w.sums,
+  );
 }
 
 /**
- * The window after an alarm decided on `status` (its status with the batch that alarmed) at `nowMs`: the detector
- * restarted, so a continued shift alarms again on fresh evidence; the counts kept (the day's rate is still the day's);
- * each alarmed test's numbers kept as they stood. A new state (the input is not mutated).
+ * The window after an alarm decided on `status` (its status with the batch that alarmed) at `nowMs`: the tests that
+ * alarmed restarted, so a continued shift alarms again on fresh evidence, and the others keep theirs (an alarm of one
+ * test is no evidence about another, and restarting a test that needs more queries to arm at every alarm of a faster
+ * one would hide its shift for good); the counts kept (the day's rate is still the day's); each alarmed test's
+ * numbers kept as they stood. A new state (the input is not mutated).
+ *
+ * The tests share one detector until they part: when every test that reads the shared detector alarmed, it restarts
+ * for them (and the alarmed tests with a detector of their own rejoin it, fresh too); otherwise each alarmed test
+ * gets a fresh detector of its own. A test reads one detector either way, restarted only at its own alarms.
  */
 export function restartDetector(w: WindowState, status: WindowStatus, ev: DetectorEvaluation, nowMs: number): WindowState {
   const fired: Record<RateTestName, boolean> = {
@@ -214,7 +269,16 @@ export function restartDetector(w: WindowState, status: WindowStatus, ev: Detect
       ...(t.expected_window !== undefined ? { expected_window: t.expected_window, band_window: t.band_window ?? null } : {}),
     };
   }
-  return { ...w, alarms: w.alarms + 1, detector: newDetector(), alarmed };
+  // The tests this calibration runs (the drop rate always): a test it does not run never alarms and holds nothing back.
+  const runs = (t: RateTestName) => t === "drop_rate" || (t === "empty_context" ? ev.emptyContext : ev.abstention) !== null;
+  const own: TestDetectors = { ...w.test_detectors };
+  let detector = w.detector ?? newDetector();
+  if (RATE_TESTS.filter((t) => runs(t) && own[t] === undefined).every((t) => fired[t])) {
+    detector = newDetector();
+    for (const t of RATE_TESTS) if (fired[t]) delete own[t];
+  } else for (const t of RATE_TESTS) if (fired[t]) own[t] = newDetector();
+  const { test_detectors: _before, ...rest } = w;
+  return { ...rest, alarms: w.alarms + 1, detector, ...(Object.keys(own).length > 0 ? { test_detectors: own } : {}), alarmed };
 }
 
 export function windowStatus(w: WindowState, ev: DetectorEvaluation): WindowStatus {

@@ -71,7 +71,7 @@ export interface DetectedRate extends RateTest {
 }
 
 export interface DetectorEvaluation {
-  /** Queries and the design effect over the detector's data since its reset. */
+  /** Queries and the design effect over the detector's data since its reset (the drop-rate test's: evaluateDetectors). */
   readonly queries: number;
   readonly designEffect: number;
   /** ln A: the evidence level that raises an alarm. */
@@ -85,11 +85,11 @@ export interface DetectorEvaluation {
   readonly emptyStrata: DriftBands["emptyStrata"];
 }
 
-interface Evidences {
-  readonly drop: number;
-  readonly empty: number;
-  readonly abstention: number;
-}
+/** The rate tests of a calibration, by their field in DetectorEvaluation. */
+export type DriftTest = "dropRate" | "emptyContext" | "abstention";
+export const DRIFT_TESTS: readonly DriftTest[] = ["dropRate", "emptyContext", "abstention"];
+
+type Evidences = Readonly<Record<DriftTest, number>>;
 
 function logEvidences(
   sums: Readonly<ClusterSums>,
@@ -99,13 +99,16 @@ function logEvidences(
   config: DriftConfig,
 ): Evidences {
   return {
-    drop: dropRateLogEvidence(sums, deff, bands, config.priorStrength, stratumDeffs),
-    empty: emptyContextLogEvidence(sums, bands, config.priorStrength),
+    dropRate: dropRateLogEvidence(sums, deff, bands, config.priorStrength, stratumDeffs),
+    emptyContext: emptyContextLogEvidence(sums, bands, config.priorStrength),
     abstention: abstentionLogEvidence(sums, bands, config.priorStrength),
   };
 }
 
-/** Adds a batch to the detector (a new state; the input is not mutated). `nowMs` tags a start opened by it. */
+/**
+ * Adds a batch to the detector (a new state; the input is not mutated). `nowMs` tags a start opened by it. When a start
+ * must go, the one with the least evidence for any of `tests` (the tests that read this state) goes.
+ */
 export function observeDetector(
   state: DetectorState,
   queries: readonly QueryObservation[],
@@ -113,6 +116,7 @@ export function observeDetector(
   cal: CalibrationExpectation,
   config: DriftConfig,
   guards: Guards = NO_GUARDS,
+  tests: readonly DriftTest[] = DRIFT_TESTS,
 ): DetectorState {
   // Pruning scores every start against the same totals: the bands (a Jeffreys quantile per stratum) once per batch.
   let memo: { total: Readonly<ClusterSums>; deff: number; stratumDeffs: number[] | null; bands: DriftBands } | null = null;
@@ -127,7 +131,7 @@ export function observeDetector(
         memo = { total, deff, stratumDeffs: productionStratumDesignEffects(spread, deff), bands: driftBands(cal, config, deff) };
       }
       const e = logEvidences(sums, memo.deff, memo.stratumDeffs, memo.bands, config);
-      return Math.max(e.drop, e.empty, e.abstention);
+      return Math.max(...tests.map((t) => e[t]));
     },
     guards,
   );
@@ -191,7 +195,7 @@ export function evaluateDetector(
   // Guarded: the expectation and band for the query sizes production brought since the reset (display; the test is per stratum).
   const drop = conditionedDropRate(total, bands, cal.expectedDropRate);
   const dropRate = rate(
-    reading("drop"),
+    reading("dropRate"),
     total.candidates > 0 ? total.dropped / total.candidates : null,
     drop.expected,
     drop.band,
@@ -244,7 +248,7 @@ export function evaluateDetector(
     const emptyRate = cal.emptyContextRate;
     const conditioned = conditionedEmptyContext(total, bands, emptyRate);
     emptyContext = rate(
-      reading("empty"),
+      reading("emptyContext"),
       total.queries > 0 ? total.empty / total.queries : null,
       conditioned.expected,
       { lo: 0, hi: conditioned.hi },
@@ -262,4 +266,33 @@ export function evaluateDetector(
     );
   }
   return { queries: total.queries, designEffect: deff, logThreshold, armed, dropRate, emptyContext, abstention, emptyStrata: bands.emptyStrata };
+}
+
+/**
+ * Reads each test from its own detector state (`states`): a test restarted by its own alarm reads a state of its own,
+ * while the others keep theirs (docs/drift.md, "After an alarm"). States shared by several tests (the same object) are
+ * evaluated once; when all three are one, this is evaluateDetector. The evaluation's `queries`, `designEffect` and
+ * `armed` are the drop-rate test's, `emptyStrata` the empty-context test's; `logThreshold` does not depend on the
+ * state. O(starts + strata) per distinct state.
+ */
+export function evaluateDetectors(
+  states: Readonly<Record<DriftTest, DetectorState>>,
+  cal: CalibrationExpectation,
+  config: DriftConfig,
+  windowSums?: Readonly<ClusterSums>,
+): DetectorEvaluation {
+  const evaluated = new Map<DetectorState, DetectorEvaluation>();
+  const of = (s: DetectorState): DetectorEvaluation => {
+    let ev = evaluated.get(s);
+    if (ev === undefined) {
+      ev = evaluateDetector(s, cal, config, windowSums);
+      evaluated.set(s, ev);
+    }
+    return ev;
+  };
+  const drop = of(states.dropRate);
+  const empty = of(states.emptyContext);
+  const abstention = of(states.abstention);
+  if (empty === drop && abstention === drop) return drop;
+  return { ...drop, emptyContext: empty.emptyContext, emptyStrata: empty.emptyStrata, abstention: abstention.abstention };
 }

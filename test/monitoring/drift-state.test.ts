@@ -163,11 +163,14 @@ describe("the alarmed tests' numbers after an alarm (empty context and abstentio
     return { w: restartDetector(w, withAbstention, fired, Date.parse("2026-12-02T10:00:00Z")), status: withAbstention };
   }
 
-  it("keeps each alarmed test's numbers in the window and restarts the detector, the counts kept", () => {
+  it("keeps each alarmed test's numbers in the window and restarts the tests that alarmed, the counts kept", () => {
     const { w, status } = alarmedWindow();
     expect(w.alarms).toBe(1);
     expect(w.sums.queries).toBe(200);
-    expect(w.detector?.total.queries).toBe(0);
+    // The drop rate did not alarm: it keeps its evidence in the shared detector; the two that did start afresh.
+    expect(w.detector?.total.queries).toBe(200);
+    expect(w.test_detectors?.empty_context?.total.queries).toBe(0);
+    expect(w.test_detectors?.abstention?.total.queries).toBe(0);
     expect(w.alarmed?.drop_rate).toBeUndefined();
     expect(w.alarmed?.empty_context).toMatchObject({
       at: "2026-12-02T10:00:00.000Z",

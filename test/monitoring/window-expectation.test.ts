@@ -119,9 +119,10 @@ describe("expected_window of a guarded gate after an alarm", () => {
 
   it("weighs abstention by the window's own queries that reported it", () => {
     expect(status.abstention_queries).toBe(300);
-    // Detector: the 200 short queries, at 10 %. Window: 100 at 1 % and 200 at 10 %.
-    expect(status.abstention!.expected).toBeCloseTo(0.1, 12);
+    // Window: 100 at 1 % and 200 at 10 %. The drop-rate alarm did not restart the abstention test (only the test that
+    // fired restarts), so its detector holds the same 300 queries and expects the same.
     expect(status.abstention!.expected_window).toBeCloseTo((100 * 0.01 + 200 * 0.1) / 300, 12);
+    expect(status.abstention!.expected).toBeCloseTo((100 * 0.01 + 200 * 0.1) / 300, 12);
   });
 
   it("is kept with the alarmed numbers, where the window and the detector still held the same queries", () => {

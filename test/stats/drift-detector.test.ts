@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { CalibrationExpectation } from "../../src/stats/calibration-expectation";
 import { driftBands } from "../../src/stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
-import { evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
+import { type DriftTest, evaluateDetector, observeDetector } from "../../src/stats/drift-detector";
 import { type DetectorState, detectorAdd, newDetector } from "../../src/stats/e-detector";
+import { NO_GUARDS } from "../../src/stats/guarded-gate";
 import { DETECTOR_BATCH as BATCH, DETECTOR_CALIBRATION as CAL, detectorDelay as delay, CANDIDATES as M } from "../support/monitor-runs";
 import { clusteredDrops, createRng, deriveSeed } from "../support/prng";
 
@@ -130,5 +131,22 @@ describe("bands on messy calibrations", () => {
         DEFAULT_DRIFT_CONFIG,
       );
     expect(evaluateDetector(loose, gate, DEFAULT_DRIFT_CONFIG).dropRate.alarm).toBe(false);
+  });
+});
+
+describe("pruning by the tests that read the state", () => {
+  it("drops the start with the least evidence for those tests: a drop-rate detector and an abstention detector keep different starts", () => {
+    const cal: CalibrationExpectation = { ...CAL, abstention: { expectedRate: 0.2, queries: 2_000 } };
+    const config = { ...DEFAULT_DRIFT_CONFIG, blockQueries: 50, maxStarts: 2 };
+    const batch = (dropped: number, abstainEvery: number): [number, number, number, number][] =>
+      Array.from({ length: 50 }, (_, i) => [20, dropped, dropped, i % abstainEvery === 0 ? 1 : 0]);
+    // A: the drop rate at 60 %, abstention at 20 %. B: the drop rate at 30 %, abstention at 100 %. C: both as expected.
+    // The start opened at A holds the drop-rate shift; the one opened at B the abstention shift, undiluted by A.
+    const run = (tests: readonly DriftTest[]) =>
+      [batch(12, 5), batch(6, 1), batch(6, 5)]
+        .reduce((s, b, i) => observeDetector(s, b, i, cal, config, NO_GUARDS, tests), newDetector())
+        .starts.map((s) => s.openedAt);
+    expect(run(["dropRate"])).toEqual([0, 2]);
+    expect(run(["abstention"])).toEqual([1, 2]);
   });
 });

@@ -141,6 +141,7 @@ export class Monitor {
     const traffic = input.role === "shadow" ? "shadow" : "served";
     const open = this.#windows.open(input.calibration.id, traffic);
     const carried = open === null ? this.#windows.alarms(input.calibration.id, traffic) : undefined;
+    const carriedTests = open === null ? this.#windows.testDetectors(input.calibration.id, traffic) : undefined;
     const base: WindowState =
       open ??
       ({
@@ -155,6 +156,8 @@ export class Monitor {
         role: traffic,
         // The alarmed tests' numbers outlive the day their window ends, as their alerts do.
         ...(carried ? { alarmed: carried } : {}),
+        // The tests that restarted apart carry their own detectors with the shared one.
+        ...(carriedTests ? { test_detectors: carriedTests } : {}),
       } satisfies WindowState);
     const claim = this.#ledger.claim(input.batch_id, now, input.batch_hash);
     if (!claim.claimed) return { duplicate: true, mismatch: claim.mismatch, window: windowStatus(base, evaluateWindow(base, config)), alerts: [] };
@@ -181,9 +184,10 @@ export class Monitor {
     // A shadow's window runs exactly as the active one's, but its alarms are its own status: never the gate's alerts.
     const shadow = input.role === "shadow";
     if (alerts.length > 0) {
-      // Restart the detector after an alarm, so a continued shift alarms again on fresh evidence. The window keeps its
-      // counts: the day's drop rate is still the day's (the gate reads "alarm" from the alert, ../drift-state.ts), and
-      // the alarmed tests' numbers, for the status while their alerts stand (../status.ts).
+      // Restart the tests that alarmed (only those: the others keep their evidence, ../window.ts restartDetector), so a
+      // continued shift alarms again on fresh evidence. The window keeps its counts: the day's drop rate is still the
+      // day's (the gate reads "alarm" from the alert, ../drift-state.ts), and the alarmed tests' numbers, for the status
+      // while their alerts stand (../status.ts).
       next = restartDetector(next, status, ev, now);
       if (!shadow) for (const a of alerts) this.outbox.add({ ...a, detected_at: new Date(now).toISOString() }, now);
     }

@@ -9,7 +9,7 @@ import { DETECTOR_IDLE_RETENTION_MS, MAX_WINDOW_HISTORY } from "../../platform/l
 import type { DriftConfig } from "../../stats/drift-config";
 import type { DetectorState } from "../../stats/e-detector";
 import type { SnapshotWindow } from "../monitor-contract";
-import { evaluateWindow, type WindowAlarms, type WindowState, type WindowTraffic, windowExpired, windowStatus } from "../window";
+import { evaluateWindow, type TestDetectors, type WindowAlarms, type WindowState, type WindowTraffic, windowExpired, windowStatus } from "../window";
 import { StateTable } from "./state-table";
 
 /**
@@ -29,17 +29,26 @@ const keyOf = (calibrationId: string, traffic: WindowTraffic | undefined): strin
  */
 const alarmsKeyOf = (calibrationId: string, traffic: WindowTraffic | undefined): string => `${keyOf(calibrationId, traffic)}\u0000alarmed`;
 
+/**
+ * The key, in the `detectors` table, of the detectors of the tests that restarted apart from the window's shared one
+ * (../window.ts WindowState.test_detectors): carried, kept and forgotten with it. No row: every test reads the shared
+ * detector, as before tests restarted apart.
+ */
+const testsKeyOf = (calibrationId: string, traffic: WindowTraffic | undefined): string => `${keyOf(calibrationId, traffic)}\u0000tests`;
+
 export class Windows {
   readonly #sql: SqlStorage;
   readonly #open: StateTable<WindowState>;
   readonly #detectors: StateTable<DetectorState>;
   readonly #alarms: StateTable<WindowAlarms>;
+  readonly #tests: StateTable<TestDetectors>;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
     this.#open = new StateTable<WindowState>(sql, "windows");
     this.#detectors = new StateTable<DetectorState>(sql, "detectors");
     this.#alarms = new StateTable<WindowAlarms>(sql, "detectors");
+    this.#tests = new StateTable<TestDetectors>(sql, "detectors");
   }
 
   /** The alarms the calibration's previous window of this traffic carried, or undefined. */
@@ -64,6 +73,11 @@ export class Windows {
   /** The detector the calibration's previous window of this traffic left, or undefined (a new window starts a fresh one). */
   detector(calibrationId: string, traffic: WindowTraffic): DetectorState | undefined {
     return this.#detectors.get(keyOf(calibrationId, traffic));
+  }
+
+  /** The detectors of the tests that restarted apart, as the calibration's previous window of this traffic left them, or undefined. */
+  testDetectors(calibrationId: string, traffic: WindowTraffic): TestDetectors | undefined {
+    return this.#tests.get(testsKeyOf(calibrationId, traffic));
   }
 
   /** Adds a finished window to the history (a window without batches leaves none), keeping the newest MAX_WINDOW_HISTORY. */
@@ -93,6 +107,9 @@ export class Windows {
       this.archive(w, nowMs, config);
       // The detector outlives the window: a change that starts late in a day is not diluted by the day's earlier data.
       if (w.detector) this.#detectors.put(keyOf(w.calibration_id, w.role), nowMs, w.detector);
+      // Written or cleared with the shared detector, so the next window never pairs it with an older window's tests.
+      if (w.test_detectors) this.#tests.put(testsKeyOf(w.calibration_id, w.role), nowMs, w.test_detectors);
+      else this.#tests.delete(testsKeyOf(w.calibration_id, w.role));
       if (w.alarmed) this.#alarms.put(alarmsKeyOf(w.calibration_id, w.role), nowMs, w.alarmed);
       this.#open.delete(keyOf(w.calibration_id, w.role));
     }
@@ -112,6 +129,7 @@ export class Windows {
     }
     this.#detectors.delete(key);
     this.#alarms.delete(alarmsKeyOf(calibrationId, "shadow"));
+    this.#tests.delete(testsKeyOf(calibrationId, "shadow"));
     return open !== undefined;
   }
 
