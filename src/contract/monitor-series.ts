@@ -77,7 +77,7 @@ export const SeriesBucket = z.object({
    * recorded before they were counted.
    */
   guard_bound_queries: z.number().int(),
-  /** Alarms raised in this hour, by test, and the time of the last one of any test (the detector restarts at each). */
+  /** Alarms raised in this hour, by test, and the time of the last one of any test (each alarm restarts the detector of the test that fired). */
   drop_rate_alarms: z.number().int(),
   empty_context_alarms: z.number().int(),
   abstention_alarms: z.number().int(),

@@ -153,7 +153,7 @@ export const RateTest = z.object({
   not_armed_reason: z.enum(["too_few_queries", "calibration_too_small"]).nullable(),
   /**
    * With "too_few_queries": the queries the detector still needs since its reset before this test can alarm; null
-   * otherwise. A detector restarted by an alarm gathers evidence before it is armed, so `log_evidence` (this detector's,
+   * otherwise. A test's detector restarted by its alarm gathers evidence before it is armed, so `log_evidence` (this detector's,
    * since its reset) can stand above `log_threshold` while `armed` is false: it alarms once armed if it still does.
    * Absent in windows recorded before it was reported.
    */
@@ -286,8 +286,8 @@ export const DRIFT_ALERT_KINDS = ["drop_rate_drift", "empty_context", "recall_dr
 /**
  * The gate's drift state in one word, the same in GET /v1/monitor, the dashboard and /metrics (scoregate_drift_alarm).
  * "alarm": the gate has an unresolved (open or acknowledged) drift alert, or its monitor alarmed and has not yet
- * stored the alert; it lasts until the alert is resolved (the detector restarts at each alarm, so its evidence alone
- * reads low right after one). Otherwise "watching" (a test is armed), "not_armed" (observations, but fewer than the
+ * stored the alert; it lasts until the alert is resolved (an alarm restarts the detector of the test that fired, so its
+ * evidence alone reads low right after one). Otherwise "watching" (a test is armed), "not_armed" (observations, but fewer than the
  * 100 queries a restarted or new detector needs before it can alarm: `queries_to_arm` says how many remain; the
  * windows' evidence is that detector's, which may stand above the alarm level until it is armed) or "no_observations".
  */
@@ -308,7 +308,7 @@ export const DriftState = z.object({
    */
   alerts: z.array(z.object({ kind: AlertKind, alert_id: z.string().nullable(), since: z.string() })),
   /**
-   * While no served test is armed (the gate "not_armed", or in alarm with its detector restarted): the fewest queries
+   * While no served test is armed (the gate "not_armed", or in alarm with its tests' detectors restarted): the fewest queries
    * one of its tests still needs before it can alarm (the windows' `queries_to_arm`); null otherwise, and when no
    * number of queries would arm one (a calibration too small to bound its rates).
    */

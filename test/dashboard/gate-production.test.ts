@@ -199,9 +199,9 @@ describe("production section during a promotion onto a guarded calibration", () 
     const items = [...html.matchAll(/<li data-calibration="[^"]+" data-role="[^"]+">([\s\S]*?)<\/li>/gu)].map((m) => text(m[1]!));
     expect(items).toEqual([
       "v2: 22.0 % (tolerated 20.0 % to 24.0 %). " +
-        "It alarmed at 2026-12-04 11:00:00 UTC on 41.0 % over the latest 120 queries, against 22.0 % expected (tolerated 20.0 % to 24.0 %); the detector restarted then.",
+        "It alarmed at 2026-12-04 11:00:00 UTC on 41.0 % over the latest 120 queries, against 22.0 % expected (tolerated 20.0 % to 24.0 %); its detector restarted then.",
       "v3 (promotion candidate): 30.0 % (tolerated 30.0 % to 35.0 %), with no candidate a threshold decides since the detector's last reset yet. " +
-        "It alarmed at 2026-12-04 11:00:00 UTC on 40.0 % over the window's 200 queries, against 32.5 % expected for the query sizes production had sent since the detector's last reset (tolerated 30.0 % to 35.0 %); the detector restarted then.",
+        "It alarmed at 2026-12-04 11:00:00 UTC on 40.0 % over the window's 200 queries, against 32.5 % expected for the query sizes production had sent since the detector's last reset (tolerated 30.0 % to 35.0 %); its detector restarted then.",
     ]);
   });
 

@@ -87,7 +87,7 @@ export function expectedWords(p: Pick<WindowPoint, "expected" | "band" | "strata
 }
 
 /**
- * While the drop-rate alert stands, the test as it alarmed (the detector restarted then, so the figure before this is
+ * While the drop-rate alert stands, the test as it alarmed (its detector restarted then, so the figure before this is
  * the restarted one's): the rate over the evidence's latest queries, else the window's, against what it expected.
  */
 function alarmedLine(p: WindowPoint): string {
@@ -97,7 +97,7 @@ function alarmedLine(p: WindowPoint): string {
       ? `${pct(a.observed)} over the window's ${count(a.queries)} queries`
       : `${pct(a.latest.observed)} over the latest ${count(a.latest.queries)} queries`;
   const sizes = p.strata === null ? "" : ` ${FOR_SIZES_THEN}`;
-  return `It alarmed at ${when(a.at)} on ${seen}, against ${pct(a.expected)} expected${sizes} (tolerated ${pct(a.band[0])} to ${pct(a.band[1])}); the detector restarted then.`;
+  return `It alarmed at ${when(a.at)} on ${seen}, against ${pct(a.expected)} expected${sizes} (tolerated ${pct(a.band[0])} to ${pct(a.band[1])}); its detector restarted then.`;
 }
 
 /** One line per open window: what its detector expects now, and for a guarded calibration what its test watches. */

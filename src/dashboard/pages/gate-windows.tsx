@@ -105,7 +105,7 @@ export function GateWindowsTable(props: { view: GateView }) {
           ),
         },
         {
-          // a batch in which two tests alarm is one event (the detector restarts once); "Test alarms" counts both
+          // a batch in which two tests alarm is one event (both tests' detectors restart then); "Test alarms" counts both
           header: (
             <>
               Alarm
