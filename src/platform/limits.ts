@@ -137,6 +137,20 @@ export const WEBHOOK_LEASE_MS = 60_000;
 export const WEBHOOK_BATCH = 20;
 
 /**
+ * Deliveries one run has in flight at once, each to a different endpoint, so a receiver that hangs until the
+ * WEBHOOK_TIMEOUT_MS abort holds one of them and the others keep sending. Below the six connections a Worker
+ * invocation keeps open at a time (see MAX_CONCURRENT_READS): more would only wait for a slot.
+ */
+export const WEBHOOK_CONCURRENCY = 5;
+
+/**
+ * A delivery run starts no attempt after this long, so it ends within WEBHOOK_RUN_MS + WEBHOOK_TIMEOUT_MS (25 s)
+ * even when every receiver hangs: inside the 30 s Cloudflare gives work deferred past a response (ctx.waitUntil).
+ * What is left is sent by the next run (the cron tick every minute).
+ */
+export const WEBHOOK_RUN_MS = 15_000;
+
+/**
  * Gates the reconciler checks per cron run. Each costs a few KV and D1 calls, and a gate whose KV value it republishes
  * one Durable Object call more (its hub's sync: up to 100 after a restore, when KV was emptied); Workers allow 1,000
  * subrequests per invocation (50 on the free plan; local emulation enforces neither). Larger fleets are covered over

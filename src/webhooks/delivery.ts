@@ -9,10 +9,18 @@ import type { Delivery } from "../contract";
 import { AppError } from "../platform/errors";
 import { shownId } from "../platform/format";
 import { cursorOf, seqOfCursor } from "../platform/http/cursor";
-import { MAX_WEBHOOK_RETRY_AFTER_MS, WEBHOOK_BATCH, WEBHOOK_LEASE_MS, WEBHOOK_RETRY_DELAYS_MS, WEBHOOK_TIMEOUT_MS } from "../platform/limits";
+import {
+  MAX_WEBHOOK_RETRY_AFTER_MS,
+  WEBHOOK_BATCH,
+  WEBHOOK_CONCURRENCY,
+  WEBHOOK_LEASE_MS,
+  WEBHOOK_RETRY_DELAYS_MS,
+  WEBHOOK_RUN_MS,
+  WEBHOOK_TIMEOUT_MS,
+} from "../platform/limits";
 import type { DeliveryDeps, WebhookDeps } from "./deps";
 import { webhookHeaders } from "./signature";
-import type { DeliveryFilter } from "./store";
+import type { DeliveryFilter, DueDelivery } from "./store";
 
 /**
  * A page of the deliveries that match, newest first, and the cursor of the next page (null on the last): GET
@@ -78,47 +86,87 @@ export function retryAfterMs(header: string | null, now: Date): number | null {
   return Number.isNaN(at) ? null : Math.max(0, at - now.getTime());
 }
 
-/** Attempts due deliveries, up to WEBHOOK_BATCH per run, claiming each right before sending it. Safe to run concurrently. */
+/**
+ * Attempts due deliveries, up to WEBHOOK_BATCH per run, WEBHOOK_CONCURRENCY at a time and each to a different
+ * endpoint, claiming each right before sending it. Safe to run concurrently with other runs.
+ *
+ * A receiver that hangs costs one slot for up to WEBHOOK_TIMEOUT_MS, not everyone's turn: the other slots keep
+ * sending. An endpoint holds at most one of this run's slots, and one that fails is not tried again in the run (its
+ * other deliveries wait for the next run instead of each hanging in turn), so one endpoint's deliveries go out one
+ * after another; an alert's `alert.resolved` waits for its `alert.opened` anyway (the store's claim). No attempt
+ * starts WEBHOOK_RUN_MS after the run began, which bounds a run by WEBHOOK_RUN_MS + WEBHOOK_TIMEOUT_MS.
+ *
+ * Every time is read from `deps.clock` when it happens: the claim (so its lease runs from the claim), the signed
+ * `webhook-timestamp` (the send) and the stored times (the answer).
+ */
 export async function deliverDue(deps: DeliveryDeps): Promise<DeliveryRun> {
+  const startedAt = deps.clock().getTime();
+  // endpoints this run does not claim for: an attempt in flight, or one that failed
+  const held = new Set<string>();
   let attempted = 0;
   let delivered = 0;
   let failed = 0;
-  while (attempted < WEBHOOK_BATCH) {
-    const claimAt = deps.now();
-    const d = await deps.webhooks.claimNext(claimAt.toISOString(), new Date(claimAt.getTime() + WEBHOOK_LEASE_MS).toISOString());
-    if (d === null) break;
-    attempted++;
-    const timestamp = Math.floor(deps.now().getTime() / 1000);
-    let status: number | null = null;
-    let retryAfter: string | null = null;
-    let error = "";
-    try {
-      const res = await deps.fetch(d.url, {
-        method: "POST",
-        headers: await webhookHeaders(d.secret, d.event_id, timestamp, d.payload),
-        body: d.payload,
-        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
-        redirect: "manual",
-      });
-      status = res.status;
-      retryAfter = status === 429 || status === 503 ? res.headers.get("retry-after") : null;
-      await res.body?.cancel();
-      error = status >= 300 && status < 400 ? `HTTP ${res.status}: redirect not followed` : `HTTP ${res.status}`;
-    } catch (e) {
-      error = `network error: ${(e as Error).message}`.slice(0, 500);
+  // Claims go one at a time, so two slots never take deliveries of the same endpoint.
+  let claiming: Promise<unknown> = Promise.resolve();
+  const claim = (): Promise<DueDelivery | null> => {
+    const next = claiming.then(async () => {
+      const at = deps.clock();
+      if (attempted >= WEBHOOK_BATCH || at.getTime() - startedAt >= WEBHOOK_RUN_MS) return null;
+      const d = await deps.webhooks.claimNext(at.toISOString(), new Date(at.getTime() + WEBHOOK_LEASE_MS).toISOString(), [...held]);
+      if (d !== null) {
+        held.add(d.endpoint_id);
+        attempted++;
+      }
+      return d;
+    });
+    claiming = next.catch(() => undefined);
+    return next;
+  };
+  const slot = async (): Promise<void> => {
+    for (let d = await claim(); d !== null; d = await claim()) {
+      const outcome = await attempt(d, deps);
+      if (outcome.ok) held.delete(d.endpoint_id);
+      if (outcome.ok && outcome.recorded) delivered++;
+      if (!outcome.ok) failed++;
     }
-    const at = deps.now();
-    if (status !== null && status >= 200 && status < 300) {
-      if (await deps.webhooks.markDelivered(d.id, d.lease_until, status, at.toISOString())) delivered++;
-    } else if (status === 410) {
-      await deps.webhooks.markFailed(d.id, d.lease_until, status, "410 Gone: endpoint disabled", null, at.toISOString());
-      await deps.webhooks.disableGone(d.endpoint_id, `receiver answered 410 Gone at ${at.toISOString()}`, at.toISOString());
-      failed++;
-    } else {
-      const next = nextAttemptAfter(d.attempts + 1, at, retryAfterMs(retryAfter, at));
-      await deps.webhooks.markFailed(d.id, d.lease_until, status, error, next, at.toISOString());
-      failed++;
-    }
-  }
+  };
+  // Every slot runs to its end before the run reports (a failing store stops only its slot), then the first error is thrown.
+  const ends = await Promise.allSettled(Array.from({ length: WEBHOOK_CONCURRENCY }, slot));
+  const error = ends.find((e) => e.status === "rejected");
+  if (error !== undefined) throw error.reason;
   return { attempted, delivered, failed };
+}
+
+/** Sends one claimed delivery and records its outcome while the lease holds: whether the receiver took it, and whether that was recorded. */
+async function attempt(d: DueDelivery, deps: DeliveryDeps): Promise<{ ok: boolean; recorded: boolean }> {
+  const timestamp = Math.floor(deps.clock().getTime() / 1000);
+  let status: number | null = null;
+  let retryAfter: string | null = null;
+  let error = "";
+  try {
+    const res = await deps.fetch(d.url, {
+      method: "POST",
+      headers: await webhookHeaders(d.secret, d.event_id, timestamp, d.payload),
+      body: d.payload,
+      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+      redirect: "manual",
+    });
+    status = res.status;
+    retryAfter = status === 429 || status === 503 ? res.headers.get("retry-after") : null;
+    await res.body?.cancel();
+    error = status >= 300 && status < 400 ? `HTTP ${res.status}: redirect not followed` : `HTTP ${res.status}`;
+  } catch (e) {
+    error = `network error: ${(e as Error).message}`.slice(0, 500);
+  }
+  const at = deps.clock();
+  if (status !== null && status >= 200 && status < 300) {
+    return { ok: true, recorded: await deps.webhooks.markDelivered(d.id, d.lease_until, status, at.toISOString()) };
+  }
+  if (status === 410) {
+    const recorded = await deps.webhooks.markFailed(d.id, d.lease_until, status, "410 Gone: endpoint disabled", null, at.toISOString());
+    await deps.webhooks.disableGone(d.endpoint_id, `receiver answered 410 Gone at ${at.toISOString()}`, at.toISOString());
+    return { ok: false, recorded };
+  }
+  const next = nextAttemptAfter(d.attempts + 1, at, retryAfterMs(retryAfter, at));
+  return { ok: false, recorded: await deps.webhooks.markFailed(d.id, d.lease_until, status, error, next, at.toISOString()) };
 }

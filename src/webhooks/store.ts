@@ -4,8 +4,10 @@
  * Consistency: a delivery is claimed (a lease) right before it is sent, and its outcome is recorded only by the
  * sender that still holds the lease, so two senders (the request that raised the alert and the cron tick) never send
  * the same delivery at once or double-count attempts. The lease (WEBHOOK_LEASE_MS) outlasts one attempt
- * (WEBHOOK_TIMEOUT_MS). Only a sender that dies after the receiver got the request but before recording it causes a
- * second send, with the same webhook-id: receivers deduplicate on it (the Standard Webhooks contract).
+ * (WEBHOOK_TIMEOUT_MS), counted from the claim on the sender's real clock (WebhookDeps.clock): a lease dated from
+ * when a tick or an alert began could be over before it was taken, and a second sender would send again. Only a
+ * sender that dies after the receiver got the request but before recording it causes a second send, with the same
+ * webhook-id: receivers deduplicate on it (the Standard Webhooks contract).
  */
 import type { Delivery, WebhookEndpoint } from "../contract";
 
@@ -58,8 +60,11 @@ export interface WebhookStore {
   /** The endpoint, or null when there is none; a deleted one only with `withDeleted` (its deliveries stay listed). */
   endpoint(id: string, withDeleted?: boolean): Promise<StoredEndpoint | null>;
   updateEndpoint(e: StoredEndpoint): Promise<void>;
-  /** Claims the most overdue due delivery of an enabled endpoint with a lease until `leaseUntil`, or null. */
-  claimNext(now: string, leaseUntil: string): Promise<DueDelivery | null>;
+  /**
+   * Claims the most overdue due delivery of an enabled endpoint with a lease until `leaseUntil`, or null. Endpoints in
+   * `skip` are passed over (a run's endpoints with an attempt in flight, or whose attempt failed in this run).
+   */
+  claimNext(now: string, leaseUntil: string, skip?: readonly string[]): Promise<DueDelivery | null>;
   /** Records a 2xx if this sender still holds the lease; returns whether it did. */
   markDelivered(id: string, lease: string, status: number, now: string): Promise<boolean>;
   /** Records a failed attempt (retry at `nextAttemptAt`, or give up when null) if this sender still holds the lease. */

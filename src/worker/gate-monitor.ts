@@ -118,12 +118,16 @@ export class GateMonitor extends DurableObject<Env> implements GateMonitorRpc, G
     return this.#monitor.endShadow(calibrationId, nowMs, config);
   }
 
-  /** Raises every pending alert in D1; on failure keeps the rest and schedules the object's alarm to retry. */
+  /**
+   * Raises every pending alert in D1; on failure keeps the rest and schedules the object's alarm to retry. The alerts
+   * are dated by the observation's time; their webhook deliveries read the real clock when each is sent.
+   */
   async #raisePending(nowMs: number): Promise<void> {
     const deps = alertDeps(
       this.env,
       (p) => this.ctx.waitUntil(p),
       () => new Date(nowMs),
+      () => new Date(),
     );
     if (!(await this.#monitor.outbox.drain((alert) => raiseAlert(alert, deps)))) await this.ctx.storage.setAlarm(Date.now() + ALERT_RETRY_MS);
   }

@@ -5,7 +5,8 @@
  * changed gates up to D1 (missed pushes), write the log event of every promotion transition left without one, re-decide
  * every running promotion step from its evidence and stop the steps past their `max_step_hours`
  * (promotions/step-evidence.ts).
- * Thin adapter: the clock comes from the trigger's scheduled time.
+ * Thin adapter: the clock comes from the trigger's scheduled time, except for webhook delivery attempts, which read
+ * `clock` (the real time): a tick's deliveries go out over seconds, and each is signed and recorded when it happens.
  */
 import { type ListenerSweep, sweepPendingListeners } from "../calibrations/pending-listeners";
 import { D1IdempotencyStore } from "../platform/d1-idempotency-store";
@@ -34,14 +35,19 @@ export interface ScheduledReport {
 /** Where the tick's one-line summaries go: the Workers log (console) in production, a collector in tests. */
 export type ScheduledLog = (line: string) => void;
 
-export async function runScheduled(env: Env, now: Date, log: ScheduledLog = (line) => console.log(line)): Promise<ScheduledReport> {
+export async function runScheduled(
+  env: Env,
+  now: Date,
+  log: ScheduledLog = (line) => console.log(line),
+  clock: () => Date = () => new Date(),
+): Promise<ScheduledReport> {
   const pending: Promise<unknown>[] = [];
   const waitUntil = (p: Promise<unknown>): void => {
     pending.push(p);
   };
   // The reconciler reads KV without its edge cache (null): it must see the current value to compare with D1.
   const projection = coreDeps(env, waitUntil, () => now, null);
-  const webhooks = webhookDeps(env, waitUntil, () => now);
+  const webhooks = webhookDeps(env, waitUntil, () => now, clock);
   const report: ScheduledReport = {
     listeners: null,
     reconcile: null,

@@ -72,12 +72,16 @@ export function coreDeps(
   };
 }
 
-/** Webhook endpoints and their delivery. */
-export function webhookDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => new Date()): WebhookDeps {
+/**
+ * Webhook endpoints and their delivery. `clock` is what delivery attempts read (WebhookDeps.clock): the real time,
+ * whatever `now` a tick or an alert is dated with; tests pass their own.
+ */
+export function webhookDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => new Date(), clock: () => Date = () => new Date()): WebhookDeps {
   return {
     webhooks: new D1WebhookStore(env.DB),
     idempotency: new D1IdempotencyStore(env.DB),
     now,
+    clock,
     random: cryptoRandomHex16,
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
     production: isProduction(env.ENVIRONMENT),
@@ -86,9 +90,17 @@ export function webhookDeps(env: Env, waitUntil: WaitUntil, now: () => Date = ()
   };
 }
 
-/** Alerts, with the webhook delivery that follows an alert event (also what a delivery run needs). */
-export function alertDeps(env: Env, waitUntil: WaitUntil, now: () => Date = () => new Date()): AlertDeps & WebhookDeps {
-  const webhooks = webhookDeps(env, waitUntil, now);
+/**
+ * Alerts, with the webhook delivery that follows an alert event (also what a delivery run needs). The alert is dated
+ * by `now`; its delivery run reads `clock` (the real time unless a test passes one).
+ */
+export function alertDeps(
+  env: Env,
+  waitUntil: WaitUntil,
+  now: () => Date = () => new Date(),
+  clock: () => Date = () => new Date(),
+): AlertDeps & WebhookDeps {
+  const webhooks = webhookDeps(env, waitUntil, now, clock);
   return {
     ...webhooks,
     alerts: new D1AlertStore(env.DB),

@@ -6,8 +6,8 @@ import type { Env } from "../../src/platform/env";
 import { WEBHOOK_RETRY_DELAYS_MS, WEBHOOK_TIMEOUT_MS } from "../../src/platform/limits";
 import { deliverDue } from "../../src/webhooks/delivery";
 import { app } from "../../src/worker/app";
+import { runScheduled } from "../../src/worker/scheduled";
 import { alertDeps } from "../../src/worker/wiring";
-import { tick } from "../support/scheduled";
 import { callJson } from "../support/worker";
 
 const origin = inject("receiverOrigin");
@@ -19,8 +19,21 @@ async function received(name: string): Promise<any[]> {
   return (await fetch(`${origin}/_received/${name}`)).json();
 }
 
+/**
+ * A cron tick at `at`, its delivery attempts read a clock held at `at` too: these tests move time forward by hours,
+ * so the real clock (the Worker's) would find nothing due. delivery-runs.workerd.test.ts checks the real one.
+ */
+function tickAt(at: Date): ReturnType<typeof runScheduled> {
+  return runScheduled(
+    env as unknown as Env,
+    at,
+    () => {},
+    () => at,
+  );
+}
+
 let gateCounter = 0;
-/** Raises a fresh alert through the service at `now`, awaiting its deferred delivery attempt. */
+/** Raises a fresh alert through the service at `now` (its delivery's clock too), awaiting its deferred delivery attempt. */
 async function raise(now: Date): Promise<any> {
   const pending: Promise<unknown>[] = [];
   gateCounter += 1;
@@ -36,6 +49,7 @@ async function raise(now: Date): Promise<any> {
     alertDeps(
       env as unknown as Env,
       (p) => pending.push(p),
+      () => now,
       () => now,
     ),
   );
@@ -99,14 +113,15 @@ describe("webhook delivery", () => {
         env as unknown as Env,
         (p) => pending.push(p),
         () => resolvedAt,
+        () => resolvedAt,
       ),
     );
     await Promise.all(pending);
     // the resolution is due at once but waits for the opening
-    await tick(env as unknown as Env, new Date(t0.getTime() + 2000));
+    await tickAt(new Date(t0.getTime() + 2000));
     expect((await received("ordered")).map((r) => [r.body.type, r.answered])).toEqual([["alert.opened", 503]]);
-    await tick(env as unknown as Env, new Date(t0.getTime() + WEBHOOK_RETRY_DELAYS_MS[0]! + 2000));
-    await tick(env as unknown as Env, new Date(t0.getTime() + WEBHOOK_RETRY_DELAYS_MS[0]! + 3000));
+    await tickAt(new Date(t0.getTime() + WEBHOOK_RETRY_DELAYS_MS[0]! + 2000));
+    await tickAt(new Date(t0.getTime() + WEBHOOK_RETRY_DELAYS_MS[0]! + 3000));
     expect((await received("ordered")).map((r) => [r.body.type, r.answered])).toEqual([
       ["alert.opened", 503],
       ["alert.opened", 204],
@@ -122,9 +137,9 @@ describe("webhook delivery", () => {
     let at = t0.getTime();
     for (const delay of WEBHOOK_RETRY_DELAYS_MS) {
       // one second before it is due: nothing is sent
-      await tick(env as unknown as Env, new Date(at + delay - 1000));
+      await tickAt(new Date(at + delay - 1000));
       at += delay;
-      await tick(env as unknown as Env, new Date(at));
+      await tickAt(new Date(at));
     }
     const got = await received("always-down");
     expect(got).toHaveLength(WEBHOOK_RETRY_DELAYS_MS.length + 1);
@@ -137,7 +152,7 @@ describe("webhook delivery", () => {
     await receiver("always-down", "ok");
     const replayed = await callJson("POST", `/v1/webhooks/deliveries/${encodeURIComponent(d.id)}/replay`, 200);
     expect(replayed.status).toBe("pending");
-    await tick(env as unknown as Env, new Date());
+    await tickAt(new Date());
     const after = await received("always-down");
     expect(after.at(-1)).toMatchObject({ id: got[0].id, answered: 204, verified: true });
     expect((await deliveriesOf(ep.id))[0].status).toBe("delivered");
@@ -150,11 +165,11 @@ describe("webhook delivery", () => {
     const alert = await raise(t0);
     expect((await received("flaky")).map((r) => r.answered)).toEqual([503]);
     await receiver("flaky", "ok");
-    await tick(env as unknown as Env, new Date(t0.getTime() + 30_000)); // not due yet
+    await tickAt(new Date(t0.getTime() + 30_000)); // not due yet
     expect(await received("flaky")).toHaveLength(1);
-    await tick(env as unknown as Env, new Date(t0.getTime() + 61_000));
-    await tick(env as unknown as Env, new Date(t0.getTime() + 3 * 3600_000));
-    await tick(env as unknown as Env, new Date(t0.getTime() + 48 * 3600_000));
+    await tickAt(new Date(t0.getTime() + 61_000));
+    await tickAt(new Date(t0.getTime() + 3 * 3600_000));
+    await tickAt(new Date(t0.getTime() + 48 * 3600_000));
     const got = await received("flaky");
     expect(got.map((r) => r.answered)).toEqual([503, 204]);
     expect(got.every((r) => r.id === `msg_${alert.id}_opened` && r.verified)).toBe(true);
@@ -169,7 +184,7 @@ describe("webhook delivery", () => {
     );
     expect(again.opened).toBe(false);
     expect(again.alert.occurrences).toBe(2);
-    await tick(env as unknown as Env, new Date(t0.getTime() + 49 * 3600_000));
+    await tickAt(new Date(t0.getTime() + 49 * 3600_000));
     expect(await received("flaky")).toHaveLength(2);
     await disable(ep.id);
   });
@@ -304,7 +319,7 @@ describe("outbox concurrency", () => {
         deps,
       );
     }
-    await Promise.all([deliverDue(deps), deliverDue(deps), tick(env as unknown as Env, now), ...deferred]);
+    await Promise.all([deliverDue(deps), deliverDue(deps), tickAt(now), ...deferred]);
     const got = await received("concurrent");
     expect(got).toHaveLength(4);
     expect(new Set(got.map((r) => r.id)).size).toBe(4);
@@ -324,10 +339,10 @@ describe("receiver faults", () => {
     const [d] = await deliveriesOf(ep.id);
     expect(d).toMatchObject({ status: "pending", attempts: 1, last_status: 429 });
     expect(Date.parse(d.next_attempt_at) - t0.getTime()).toBeGreaterThanOrEqual(7200_000 - 5_000);
-    await tick(env as unknown as Env, new Date(t0.getTime() + 61_000)); // the schedule alone would retry now
+    await tickAt(new Date(t0.getTime() + 61_000)); // the schedule alone would retry now
     expect(await received("throttled")).toHaveLength(1);
     await receiver("throttled", "ok");
-    await tick(env as unknown as Env, new Date(t0.getTime() + 7200_000 + 5_000));
+    await tickAt(new Date(t0.getTime() + 7200_000 + 5_000));
     const got = await received("throttled");
     expect(got.map((r) => r.answered)).toEqual([429, 204]);
     expect(new Set(got.map((r) => r.id)).size).toBe(1);
@@ -366,7 +381,7 @@ describe("delivery faults", () => {
       expect(d.last_error).toMatch(/^network error/u);
       expect(Date.parse(d.next_attempt_at) - t0.getTime()).toBeGreaterThanOrEqual(WEBHOOK_RETRY_DELAYS_MS[0]);
       await receiver("hanging", "ok");
-      await tick(env as unknown as Env, new Date(t0.getTime() + WEBHOOK_RETRY_DELAYS_MS[0] + WEBHOOK_TIMEOUT_MS + 1_000));
+      await tickAt(new Date(t0.getTime() + WEBHOOK_RETRY_DELAYS_MS[0] + WEBHOOK_TIMEOUT_MS + 1_000));
       const got = await received("hanging");
       expect(got.map((r) => r.answered)).toEqual([0, 204]);
       expect(new Set(got.map((r) => r.id)).size).toBe(1);
@@ -381,17 +396,17 @@ describe("delivery faults", () => {
     await raise(t0);
     await receiver("ticks", "ok");
     const due = new Date(t0.getTime() + WEBHOOK_RETRY_DELAYS_MS[0] + 1_000);
-    const [a, b] = await Promise.all([tick(env as unknown as Env, due), tick(env as unknown as Env, due)]);
+    const [a, b] = await Promise.all([tickAt(due), tickAt(due)]);
     expect((a.webhooks?.delivered ?? 0) + (b.webhooks?.delivered ?? 0)).toBe(1);
     expect((await received("ticks")).map((r) => r.answered)).toEqual([503, 204]);
     // Ticks missed for hours: the next one finds nothing left to send twice, and a new alert's retry is caught up.
-    await tick(env as unknown as Env, new Date(t0.getTime() + 6 * 3600_000));
+    await tickAt(new Date(t0.getTime() + 6 * 3600_000));
     expect(await received("ticks")).toHaveLength(2);
     await receiver("ticks", "down");
     const t1 = new Date(t0.getTime() + 7 * 3600_000);
     await raise(t1);
     await receiver("ticks", "ok");
-    const late = await tick(env as unknown as Env, new Date(t1.getTime() + 5 * 3600_000)); // one tick, hours after it was due
+    const late = await tickAt(new Date(t1.getTime() + 5 * 3600_000)); // one tick, hours after it was due
     expect(late.webhooks).toMatchObject({ attempted: 1, delivered: 1 });
     expect((await deliveriesOf(ep.id)).every((x) => x.status === "delivered")).toBe(true);
   });
