@@ -105,6 +105,20 @@ interface Call {
  * The run's store is wrapped to see when a slot finds nothing left to claim and ends, so `quiescent` says, without
  * waiting on time, when every slot of the run is either holding a request or done.
  */
+/** Runs deliverDue over `r`'s receivers, calling `round` each time every slot holds a request or is done, until it ends. */
+async function untilDone(r: ReturnType<typeof receivers>, round: () => void) {
+  const run = deliverDue(r.deps);
+  let done = false;
+  void run.then(() => {
+    done = true;
+  });
+  while (!done) {
+    await Promise.race([run, r.quiescent()]);
+    if (!done) round();
+  }
+  return run;
+}
+
 function receivers(start: number, answerMs = 0) {
   let now = start;
   const calls: Call[] = [];
@@ -340,19 +354,12 @@ describe("a hung receiver", () => {
     await resolveUnsent(a.id, new Date(t0 - 2000));
     const b = await openAlert(new Date(t0 - 1000));
     const r = receivers(t0);
-    const run = deliverDue(r.deps);
-    let done = false;
-    void run.then(() => {
-      done = true;
-    });
-    while (!done) {
-      await Promise.race([run, r.quiescent()]);
-      if (done) break;
+    const run = await untilDone(r, () => {
       const held = r.inFlight();
       expect(new Set(held.map((c) => c.name)).size).toBe(held.length); // never two to one endpoint
       for (const c of held) r.answer(c, 204);
-    }
-    expect(await run).toEqual({ attempted: 6, delivered: 6, failed: 0 });
+    });
+    expect(run).toEqual({ attempted: 6, delivered: 6, failed: 0 });
     for (const name of names) {
       const order = r.calls.filter((c) => c.name === name).map((c) => c.id);
       expect(order.indexOf(`msg_${a.id}_opened`)).toBeLessThan(order.indexOf(`msg_${a.id}_resolved`));
@@ -366,20 +373,13 @@ describe("a hung receiver", () => {
     for (let i = 1; i <= count; i++) await endpoint(`hang-${i}`);
     await openAlert(new Date(t0 - 1000));
     const r = receivers(t0);
-    const run = deliverDue(r.deps);
-    let done = false;
-    void run.then(() => {
-      done = true;
-    });
-    while (!done) {
-      await Promise.race([run, r.quiescent()]);
-      if (done) break;
+    const run = await untilDone(r, () => {
       // every held request times out together, WEBHOOK_TIMEOUT_MS after the round started
       r.advance(WEBHOOK_TIMEOUT_MS);
       for (const c of r.inFlight()) r.answer(c, "timeout");
-    }
+    });
     const rounds = Math.ceil(WEBHOOK_RUN_MS / WEBHOOK_TIMEOUT_MS);
-    expect(await run).toEqual({ attempted: rounds * WEBHOOK_CONCURRENCY, delivered: 0, failed: rounds * WEBHOOK_CONCURRENCY });
+    expect(run).toEqual({ attempted: rounds * WEBHOOK_CONCURRENCY, delivered: 0, failed: rounds * WEBHOOK_CONCURRENCY });
     expect(r.calls.every((c) => c.sentAt < t0 + WEBHOOK_RUN_MS)).toBe(true);
     expect(r.calls.length).toBeLessThan(count); // the rest wait for the next run
   });
