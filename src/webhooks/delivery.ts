@@ -87,6 +87,36 @@ export function retryAfterMs(header: string | null, now: Date): number | null {
 }
 
 /**
+ * A trigger of delivery runs that keeps one run going at a time for its caller (one request's deps, one monitor
+ * drain's): a trigger while a run is under way asks that run to go once more when it ends, so alerts raised together
+ * (several tests alarming in one batch) share one run's WEBHOOK_CONCURRENCY slots instead of each starting a run of
+ * their own (5 requests per alert, two at a time to one endpoint). `run` is one delivery run; `defer` keeps it alive
+ * past the response.
+ */
+export function oneRunAtATime(run: () => Promise<unknown>, defer: (work: Promise<unknown>) => void): () => void {
+  let running = false;
+  let again = false;
+  return () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    const loop = async (): Promise<void> => {
+      try {
+        do {
+          again = false;
+          await run();
+        } while (again);
+      } finally {
+        running = false;
+      }
+    };
+    defer(loop());
+  };
+}
+
+/**
  * Attempts due deliveries, up to WEBHOOK_BATCH per run, WEBHOOK_CONCURRENCY at a time and each to a different
  * endpoint, claiming each right before sending it. Safe to run concurrently with other runs.
  *

@@ -38,7 +38,7 @@ import { DurableHubClient } from "../streaming/hub-client";
 import { pushOnActivation } from "../streaming/push-listener";
 import { systemRelayClock } from "../streaming/relay";
 import { D1WebhookStore } from "../webhooks/d1-store";
-import { deliverDue } from "../webhooks/delivery";
+import { deliverDue, oneRunAtATime } from "../webhooks/delivery";
 import type { WebhookDeps } from "../webhooks/deps";
 import type { AppDeps } from "./deps";
 import { isolate } from "./isolate";
@@ -104,7 +104,8 @@ export function alertDeps(
   return {
     ...webhooks,
     alerts: new D1AlertStore(env.DB),
-    deliverWebhooks: () => webhooks.defer(deliverDue(webhooks)),
+    // one run at a time per caller: alerts raised together share its slots (webhooks/delivery.ts)
+    deliverWebhooks: oneRunAtATime(() => deliverDue(webhooks), webhooks.defer),
   };
 }
 
