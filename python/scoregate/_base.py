@@ -13,6 +13,7 @@ import re
 import secrets
 import threading
 import time
+import weakref
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from . import _http, _stream
@@ -97,6 +98,35 @@ DEFAULT_MAX_GATES = 1000
 DEFAULT_FLUSH_INTERVAL = 5.0
 
 
+def _client_id() -> str:
+    """A client's part of its batch ids: 64 random bits (replicas in containers often share a pid, and a repeated batch
+    id is counted once), after the pid for the reader."""
+    return f"py-{os.getpid()}-{secrets.token_hex(8)}"
+
+
+#: every live client, so a forked child resets each (``ClientBase._after_fork``); weak: a client is never kept alive
+_LIVE_CLIENTS: "weakref.WeakSet[ClientBase]" = weakref.WeakSet()
+_FORK_HOOK_LOCK = threading.Lock()
+_fork_hook_registered = False
+
+
+def _after_fork_in_child() -> None:
+    for client in list(_LIVE_CLIENTS):
+        try:
+            client._after_fork()
+        except Exception:  # a client that cannot reset must not break the child's start
+            log.exception("scoregate: resetting a client after fork failed")
+
+
+def _register_for_fork(client: "ClientBase") -> None:
+    global _fork_hook_registered
+    _LIVE_CLIENTS.add(client)
+    with _FORK_HOOK_LOCK:
+        if not _fork_hook_registered and hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_after_fork_in_child)
+            _fork_hook_registered = True
+
+
 class ClientBase:
     def __init__(
         self,
@@ -179,7 +209,7 @@ class ClientBase:
         )
         self._queue = ObservationQueue(
             # 64 random bits: replicas in containers often share a pid, and a repeated batch id is counted once
-            client_id=f"py-{os.getpid()}-{secrets.token_hex(8)}",
+            client_id=_client_id(),
             max_queued=max_queued,
             batch_size=batch_size,
             max_scores=max_scores,
@@ -200,6 +230,22 @@ class ClientBase:
         #: set by close(): no stream opens again, so a read after close() (or one in flight during it) stays polling
         self._streams_closed = False
         self._rng = rng
+        _register_for_fork(self)
+
+    def _after_fork(self) -> None:
+        """In a child of ``os.fork()`` (gunicorn's ``--preload``, uWSGI without lazy-apps: a client made at import, then
+        forked into workers): the parent's threads do not exist here, and the locks they may have held are copied
+        held. Fresh locks, the client's kind of I/O set up anew (its flush thread, or its worker threads, start on first
+        use), no stream (each reopens on the next read), no request in flight, and an observation queue of the child's
+        own: its own client id, so its batch ids never collide with its siblings' (the server would count the first
+        body of an id and refuse the others), and none of the parent's queued counts, which the parent sends. The
+        thresholds held stay. Registered with ``os.register_at_fork``, so it runs before the child runs anything."""
+        self._warned_lock = threading.Lock()
+        self._init_io()
+        self._streams = {}
+        self._streams_lock = threading.Lock()
+        self._cache.after_fork()
+        self._queue.after_fork(_client_id())
 
     def _init_io(self) -> None:
         """Sets up what the client's kind of I/O needs (locks, threads or loop state), before anything else."""

@@ -109,6 +109,23 @@ class ObservationQueue:
         self._refusals_said: Set[Tuple[int, Optional[str], bool]] = set()
         self.closed = False
 
+    def after_fork(self, client_id: str) -> None:
+        """In a forked child (``os.register_at_fork``): a new lock (the parent's may have been held by a thread that
+        does not exist here), a client id of its own (batch ids made from the parent's would collide with its
+        siblings', and the server counts the first body of an id), and an empty queue: what was queued belongs to the
+        parent, which sends it (the child sending it too would count the unsealed part twice). Its counts start at 0."""
+        self._lock = threading.Condition(threading.Lock())
+        self._client_id = client_id
+        self._seq = 0
+        self._groups.clear()
+        self._batches = []
+        self._in_flight = None
+        self._sender = None
+        self._failures = 0
+        self._next_attempt_at = 0.0
+        self._slow_stop_at = None
+        self._stats = ObservationStats()
+
     def report(
         self,
         candidates: int,

@@ -354,6 +354,9 @@ class GateStream:
             body = _http.loads_json(data)
         except ValueError:
             raise _Resume(f"unreadable {event} frame") from None
+        if not isinstance(body, dict):
+            # [1, 2], 5 or null: not an event of this API (an AttributeError below would read as a listener's bug)
+            raise _Resume(f"unreadable {event} frame")
         if event == "heartbeat":
             head = body.get("head_seq")
             if isinstance(head, int) and head > (self.last or 0):

@@ -120,6 +120,13 @@ class ThresholdCache:
         #: events of transitions made under the lock, told to the listeners once it is released (``_tell``)
         self._pending: List[ClientEvent] = []
 
+    def after_fork(self) -> None:
+        """In a forked child: a new lock, and no request in flight (the parent's ran in threads that do not exist
+        here: waiting for them would wait forever). The values held stay: the child serves them as the parent did."""
+        self._lock = threading.Lock()
+        for entry in self.entries.values():
+            entry.inflight = None
+
     # -- listening -------------------------------------------------------------------------------------------------
 
     def subscribe(self, listener: Callable[[ClientEvent], None]) -> Callable[[], None]:

@@ -250,6 +250,8 @@ class AsyncClient(ClientBase):
         """Stops the flush task, flushes once and releases the worker threads; later reports are ignored (and
         counted). Thresholds keep working (a later request starts new worker threads); streams stop."""
         since = self._now()  # a send the flush task has on the wire now is waited for, not tried again
+        # closed first: a report made while close() flushes is ignored and counted, never left queued after it
+        self._queue.closed = True
         self._close_streams()
         self._closing = True
         wake = self._loop_wake()  # a flush task of an earlier loop is forgotten here
@@ -258,7 +260,6 @@ class AsyncClient(ClientBase):
             wake.set()
             await asyncio.gather(flusher, return_exceptions=True)
         result = await self._flush(since)
-        self._queue.closed = True
         with self._executor_lock:
             executor, self._executor = self._executor, None
         if executor is not None:

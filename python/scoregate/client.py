@@ -315,6 +315,8 @@ class Client(ClientBase):
     def close(self) -> FlushResult:
         """Flushes once and stops the background thread and any stream; later reports are ignored (and counted)."""
         since = self._now()  # a send the flush thread has on the wire now is waited for, not tried again
+        # closed first: a report made while close() flushes is ignored and counted, never left queued after it
+        self._queue.closed = True
         self._close_streams()
         self._stop.set()
         self._wake.set()
@@ -323,7 +325,6 @@ class Client(ClientBase):
         if flusher is not None and flusher is not threading.current_thread():
             flusher.join(timeout=self._timeout + 1)
         result = self._flush(since)
-        self._queue.closed = True
         return result
 
     def __enter__(self) -> "Client":

@@ -260,5 +260,43 @@ class CloseDuringASlowSendTests(unittest.TestCase):
         self.assertEqual((closed.sent_batches, closed.failed_batches, closed.stats.queued), (0, 0, 2))
 
 
+
+class ReportDuringCloseTests(unittest.TestCase):
+    """A report made while close() flushes is ignored and counted, never left queued after close() returned (it was
+    stranded: neither sent nor counted), as in the TypeScript client."""
+
+    def test_the_client(self) -> None:
+        clock = Clock()
+        opener = TimingOut(clock)
+        c = Client("http://scoregate.test", "t", timeout=1.0, background=False, clock=clock, opener=opener, rng=lambda: 0.0)
+        c.report(5, 1, calibration_id="cal_0000000001")
+        closed: List[Any] = []
+        closer = threading.Thread(target=lambda: closed.append(c.close()))
+        closer.start()
+        self.assertTrue(opener.on_wire.wait(5))  # the close's flush is on the wire
+        c.report(5, 2, calibration_id="cal_0000000001")
+        opener.release.set()
+        closer.join(5)
+        self.assertEqual((closed[0].stats.queued, closed[0].stats.ignored), (1, 1))  # its own batch failed: still queued
+        self.assertEqual(c.observation_stats().ignored, 1)
+
+    def test_the_async_client(self) -> None:
+        clock = Clock()
+        opener = TimingOut(clock)
+
+        async def main() -> Any:
+            c = AsyncClient("http://scoregate.test", "t", timeout=1.0, background=False, clock=clock, opener=opener, rng=lambda: 0.0)
+            c.report(5, 1, calibration_id="cal_0000000001")
+            closing = asyncio.ensure_future(c.close())
+            while not opener.on_wire.is_set():
+                await asyncio.sleep(0.01)
+            c.report(5, 2, calibration_id="cal_0000000001")
+            opener.release.set()
+            return await closing
+
+        closed = asyncio.run(main())
+        self.assertEqual((closed.stats.queued, closed.stats.ignored), (1, 1))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -145,8 +145,9 @@ export class ObservationReporter {
   }
 
   async close(): Promise<FlushResult> {
-    const result = await this.flush();
+    // closed first: a report made while the flush runs is ignored (closed), never left queued after it
     this.#closed = true;
+    const result = await this.flush();
     clearTimeout(this.#timer);
     this.#timer = undefined;
     return result;

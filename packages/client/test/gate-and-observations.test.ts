@@ -465,6 +465,17 @@ describe("observation batching", () => {
     expect(server.observationRequests()).toHaveLength(1);
   });
 
+  it("a report made while close() flushes is ignored as closed, never left queued after it", async () => {
+    const server = serverWith(() => accepted());
+    const client = new ScoregateClient({ baseUrl: "https://scoregate.test", token: "t", fetch: server.fetch, observations: { timer: false } });
+    client.report({ calibrationId: "cal_0000000001", candidates: 5, dropped: 1 });
+    const closing = client.close();
+    client.report({ calibrationId: "cal_0000000001", candidates: 5, dropped: 2 }); // while the flush is on the wire
+    const r = await closing;
+    expect(r.stats).toMatchObject({ queued: 0, sent: 1, ignored: 1 });
+    expect(client.observationStats()).toMatchObject({ queued: 0 });
+  });
+
   it("close() during a send that succeeds still sends the rest", async () => {
     const server = serverWith(() => accepted());
     const client = new ScoregateClient({
