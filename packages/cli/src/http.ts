@@ -231,6 +231,10 @@ function stateHint(route: RouteName, message: string): string | null {
     return null;
   }
   if (route === "promoteCalibration") {
+    // a rerun of a pipeline step whose first run started the promotion (cancelled after the request was sent)
+    const open = /already has an open promotion \((prm_[0-9a-z]+)/u.exec(message)?.[1];
+    if (open !== undefined)
+      return `an earlier run's promotion? scoregate promotion ${open} --wait SECONDS waits for it, scoregate promote ${open} --rollback ends it; a rerun of the same step passes the first run's --idempotency-key to get its answer`;
     if (/is already the gate's current calibration/u.test(message))
       return "it is already served to everyone: nothing to promote (scoregate threshold --index I --embedding E --reranker R shows what the gate serves)";
     if (/serves no calibration yet/u.test(message))
@@ -395,9 +399,13 @@ export class Api {
         try {
           body = JSON.parse(text);
         } catch {
-          throw new CliError(`${url.origin} answered ${res.status} with a body that is not JSON`, EXIT.failure, "invalid_response", [
-            "is --url pointing at a scoregate server?",
-          ]);
+          const said = `${url.origin} answered ${res.status} with a body that is not JSON`;
+          // its status, as every answer's error carries it (a proxy's HTML page with 200)
+          throw new CliError(said, EXIT.failure, "invalid_response", ["is --url pointing at a scoregate server?"], {
+            status: res.status,
+            code: null,
+            message: said,
+          });
         }
       }
       return { status: res.status, headers: res.headers, body: body as T };

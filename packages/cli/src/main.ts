@@ -3,6 +3,7 @@
  * process), so tests run it in-process against a local worker or a stub server.
  */
 
+import { API_VERSION } from "../../../src/contract";
 import { version } from "../package.json";
 import { type CommandFlags, commandName, durationFlag, HELP_HINT, parseArgv, peekCommand, usage } from "./args";
 import { calibrate } from "./calibrate";
@@ -88,7 +89,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     if (peeked.command !== undefined && (COMMAND_NAMES as readonly string[]).includes(peeked.command)) named = peeked.command as CommandName;
     const { values: v, positionals } = parseArgv(argv, named === undefined ? undefined : commandFlags(named, peeked.help));
     if (v.version) {
-      out(VERSION);
+      // --json: one JSON document, as every other answer under it
+      out(v.json ? JSON.stringify({ version: VERSION, api_version: API_VERSION }) : VERSION);
       return EXIT.ok;
     }
     const [command, ...rest] = positionals;

@@ -6,7 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ERROR_CODES } from "../../../src/contract";
+import { API_VERSION, ERROR_CODES } from "../../../src/contract";
 import { CLI_ERROR_CODES } from "../src/http";
 import { responses } from "./support/responses";
 import { cli } from "./support/run";
@@ -145,6 +145,20 @@ describe("--json errors", () => {
       "scoregate: 403: an HTML page (Forbidden), not a scoregate answer",
       "  the answer is not a scoregate error: a proxy in front of scoregate (an access gateway) may have refused the request, or --url points at another server",
     ]);
+  });
+
+  it("a 200 that is not JSON (a proxy's page) carries its status under --json", async () => {
+    stub.handle(() => ({ status: 200, body: "<html>sign in</html>", headers: { "Content-Type": "text/html" } }));
+    const doc = await jsonError(["threshold", ...gateFlags]);
+    expect(doc.error).toMatchObject({ code: "invalid_response", status: 200, source: "cli" });
+    expect(doc.exit_code).toBe(1);
+  });
+
+  it("--version --json is one JSON document", async () => {
+    const r = await cli(["--version", "--json"], env());
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+/u), api_version: API_VERSION });
+    expect((await cli(["--version"], env())).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/u);
   });
 
   it("a URL with surrounding whitespace (pasted, or read from a file) is trimmed", async () => {

@@ -195,6 +195,24 @@ describe("scoregate promote", () => {
     expect(r.stderr).toContain("the gate already has an open promotion");
   });
 
+  it("a rerun whose first run started the promotion: the 409 names it, how to wait for it or end it, and the key", async () => {
+    stub.handle(() => ({
+      status: 409,
+      body: {
+        error: {
+          code: "conflict",
+          message:
+            "the gate already has an open promotion (prm_01a24b55b15fc483c7a304996a3f, running, of cal_01a24b543eef): roll back or finish it first (a paused promotion is still open)",
+        },
+      },
+    }));
+    const r = await cli(["promote", "cal_v2"], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "an earlier run's promotion? scoregate promotion prm_01a24b55b15fc483c7a304996a3f --wait SECONDS waits for it, scoregate promote prm_01a24b55b15fc483c7a304996a3f --rollback ends it; a rerun of the same step passes the first run's --idempotency-key to get its answer",
+    );
+  });
+
   it("a 409 of the promotion's state says what to do: already paused, already running, already served", async () => {
     const refuse = (message: string) => stub.handle(() => ({ status: 409, body: { error: { code: "conflict", message } } }));
     refuse("promotion prm_7 is paused: it cannot pause");
