@@ -91,9 +91,9 @@ function fromJson(text: string): CalibrationInput {
 
 /** What a 413 suggests instead, per upload format. */
 const LARGER_FORMAT: Record<RawUpload["type"], string> = {
-  json: `JSON uploads take about 500,000 scores; send larger calibrations as NDJSON (Content-Type: application/x-ndjson, up to ${MAX_NDJSON_BODY_BYTES / (1024 * 1024)} MiB) or float32 (application/octet-stream, up to ${MAX_SCORES.toLocaleString("en-US")} scores), see docs/api.md#post-v1calibrations-calibrate`,
-  ndjson: `send larger calibrations as float32 (Content-Type: application/octet-stream, 4 bytes a score, up to ${MAX_SCORES.toLocaleString("en-US")} scores)`,
-  float32: `${MAX_SCORES.toLocaleString("en-US")} float32 scores is the most one calibration takes`,
+  json: `JSON uploads take about 500,000 scores; send larger calibrations as NDJSON (Content-Type: application/x-ndjson, up to ${MAX_NDJSON_BODY_BYTES / (1024 * 1024)} MiB) or float32 (application/octet-stream, up to ${countText(MAX_SCORES)} scores), see docs/api.md#post-v1calibrations-calibrate`,
+  ndjson: `send larger calibrations as float32 (Content-Type: application/octet-stream, 4 bytes a score, up to ${countText(MAX_SCORES)} scores)`,
+  float32: `${countText(MAX_SCORES)} float32 scores is the most one calibration takes`,
 };
 
 /** Types a spreadsheet export is sent as; the API takes no CSV, the CLI reads it and uploads NDJSON. */

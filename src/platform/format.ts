@@ -32,7 +32,7 @@ export const shownId = (id: string): string =>
   id.length > MAX_SHOWN_ID_CHARACTERS ? `${id.slice(0, MAX_SHOWN_ID_CHARACTERS)}… (${countText(id.length)} characters)` : id;
 
 /** A count in a sentence, with thousands separators ("12,483 queries"): the exact value stays in the response's fields. */
-export const countText = (n: number): string => n.toLocaleString("en-US");
+export const countText = (n: number | bigint): string => n.toLocaleString("en-US");
 
 /**
  * A threshold or other score in a sentence: 6 significant digits ("0.249957", "0.4"), the exact value staying in the
@@ -50,5 +50,5 @@ export function numberText(x: number): string {
 export function moreDataText(factor: number): string {
   return factor <= MAX_MORE_DATA_FACTOR_SHOWN
     ? `about ${Math.ceil(factor)} times as many queries on each side would settle it`
-    : `the estimate sits on the tolerance's edge, where more than ${MAX_MORE_DATA_FACTOR_SHOWN.toLocaleString("en-US")} times as many queries on each side would be needed to settle it`;
+    : `the estimate sits on the tolerance's edge, where more than ${countText(MAX_MORE_DATA_FACTOR_SHOWN)} times as many queries on each side would be needed to settle it`;
 }

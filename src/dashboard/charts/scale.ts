@@ -3,6 +3,8 @@
  * (src/stats/distribution.ts), and the number formats. Scales and ticks are d3-scale's. No DOM and no runtime
  * imports, so they unit-test in Node (test/dashboard/scale.test.ts).
  */
+
+import { countText } from "../../platform/format";
 import { countBelowIn, type Distribution, shareBelow } from "../../stats/distribution";
 
 /** The domain [min, max] over several distributions, padded by 2 % so curves do not touch the frame. */
@@ -132,8 +134,8 @@ export const asShown = (v: number): number => Number((v * 100).toFixed(1)) / 100
 /** A difference of shares in percentage points, signed, to one decimal as the alert sentences write it ("+38.0 points"). */
 export const points = (x: number): string => inPoints(`${Number((x * 100).toFixed(1)) > 0 ? "+" : ""}${fixed(x * 100, 1)}`);
 
-/** A count with thousands separators, as the server's sentences write it ("12,483"). */
-export const count = (n: number): string => n.toLocaleString("en-US");
+/** A count with thousands separators, as the server's sentences write it ("12,483"): the same formatter. */
+export const count = countText;
 
 /** A count with its noun, singular for one ("1 batch", "1,200 batches"); `many` where adding "s" is not the plural. */
 export const counted = (n: number, one: string, many = `${one}s`): string => `${count(n)} ${n === 1 ? one : many}`;

@@ -3,6 +3,7 @@
  * trusted, and hono's bodyLimit had bypass CVEs: docs/reliability.md), so an oversized body is refused before it is buffered.
  */
 import { AppError } from "../errors";
+import { countText } from "../format";
 import { MAX_JSON_DEPTH } from "../limits";
 
 /** The media type without parameters, lowercased ("application/json; charset=utf-8" -> "application/json"). */
@@ -96,7 +97,7 @@ export async function readBodyBytes(request: Request, maxBytes: number, larger?:
 
 /** "10 MiB (10485760 bytes)" for a whole number of MiB, else "8,000,000 bytes" (the exact figure once). */
 const limitText = (bytes: number): string =>
-  bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB (${bytes} bytes)` : `${bytes.toLocaleString("en-US")} bytes`;
+  bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB (${bytes} bytes)` : `${countText(bytes)} bytes`;
 
 const tooLarge = (maxBytes: number, larger?: LargerHint): AppError =>
   new AppError("payload_too_large", `request body exceeds the limit of ${limitText(maxBytes)}${larger === undefined ? "" : `: ${larger}`}`, {

@@ -3,6 +3,7 @@
  */
 import type { z } from "zod";
 import { AppError, type ErrorCode, type ErrorDetail } from "../errors";
+import { countText } from "../format";
 import { nearest } from "./query";
 
 /** At most this many field problems are listed in one error. */
@@ -22,7 +23,7 @@ export function pathOf(path: readonly PropertyKey[]): string {
 type Issue = z.core.$ZodRawIssue;
 
 /** "1 entry", "2 entries": `many` is the plural form when adding "s" does not make it. */
-const plural = (n: number | bigint, one: string, many = `${one}s`): string => `${n.toLocaleString("en-US")} ${n === 1 || n === 1n ? one : many}`;
+const plural = (n: number | bigint, one: string, many = `${one}s`): string => `${countText(n)} ${n === 1 || n === 1n ? one : many}`;
 
 /** zod's names of the types it expects, in our words where "a <name>" does not read ("a int", "a tuple"). */
 const TYPE_WORDS: Record<string, string> = {
@@ -121,7 +122,7 @@ function unknownFields(keys: readonly string[], known: readonly string[]): strin
     return guess === null ? [] : [guess];
   });
   const more = keys.length - listed.length;
-  return `${UNKNOWN_FIELDS}${listed.join(", ")}${more > 0 ? ` and ${more.toLocaleString("en-US")} more` : ""}${guesses.length > 0 ? ` (did you mean ${guesses.join(", ")}?)` : ""}`;
+  return `${UNKNOWN_FIELDS}${listed.join(", ")}${more > 0 ? ` and ${countText(more)} more` : ""}${guesses.length > 0 ? ` (did you mean ${guesses.join(", ")}?)` : ""}`;
 }
 
 /** The zod definition fields walked to find an object's names (zod's own `_zod.def`, stable across zod 4). */
