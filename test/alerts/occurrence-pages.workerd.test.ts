@@ -9,7 +9,7 @@ import { openedAlert, raiseAlert } from "../../src/alerts/lifecycle";
 import type { AlertOccurrence } from "../../src/contract";
 import type { Env } from "../../src/platform/env";
 import { alertDeps } from "../../src/worker/wiring";
-import { call, callJson, expectError, qs, TOKENS, uniqueGate } from "../support/worker";
+import { call, callJson, deleteWebhook, expectError, qs, TOKENS, uniqueGate } from "../support/worker";
 
 const deps = () => alertDeps(env as unknown as Env, () => undefined);
 
@@ -142,6 +142,6 @@ async function deliveriesCursor(): Promise<string> {
   const page = await callJson("GET", `/v1/webhooks/deliveries?${qs({ endpoint_id: endpoint.id, limit: 1 })}`, 200);
   expect(page.deliveries).toHaveLength(1);
   // no other alert of this file delivers to it
-  await callJson("DELETE", `/v1/webhooks/${endpoint.id}`, 200);
+  await deleteWebhook(endpoint.id);
   return page.next_cursor!;
 }

@@ -9,7 +9,7 @@ import { openedAlert, raiseAlert } from "../../src/alerts/lifecycle";
 import { ALERT_PAGE_OCCURRENCES } from "../../src/dashboard/data/alerts";
 import type { Env } from "../../src/platform/env";
 import { alertDeps } from "../../src/worker/wiring";
-import { callJson, TOKENS, uniqueGate } from "../support/worker";
+import { callJson, deleteWebhook, TOKENS, uniqueGate } from "../support/worker";
 import { page, session } from "./session-support";
 
 const worker = (exports as unknown as { default: Fetcher }).default;
@@ -134,6 +134,6 @@ describe("an alert page's occurrences", () => {
     expect(html).not.toContain("/hook/alert-page-pages");
     // recorded, never sent: its next attempt has passed, and the page says it is overdue
     expect(html).toMatch(/<td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(overdue\)<\/td>/u);
-    await callJson("DELETE", `/v1/webhooks/${endpoint.id}`, 200);
+    await deleteWebhook(endpoint.id);
   }, 30_000);
 });

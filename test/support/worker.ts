@@ -2,7 +2,7 @@
  * Helpers for route tests inside workerd: call the Worker's default export, with tokens from vitest.config.ts.
  */
 import { exports } from "cloudflare:workers";
-import { expect } from "vitest";
+import { expect, vi } from "vitest";
 import type { z } from "zod";
 import type { ErrorResponse, ROUTES } from "../../src/contract";
 
@@ -89,6 +89,20 @@ export async function callJson<M extends string, P extends string, S extends num
   const text = await res.text();
   if (res.status !== status) throw new Error(`${method} ${path}: expected ${status}, got ${res.status}: ${text}`);
   return (text === "" ? null : JSON.parse(text)) as T;
+}
+
+/**
+ * DELETE /v1/webhooks/{id} as the admin alice, with the line the Worker logs for operators captured and checked
+ * instead of printed (a passing run prints nothing of its own).
+ */
+export async function deleteWebhook(id: string): Promise<void> {
+  const log = vi.spyOn(console, "log").mockImplementation(() => {});
+  try {
+    await callJson("DELETE", `/v1/webhooks/${id}`, 200);
+    expect(log.mock.calls).toEqual([[`webhook endpoint ${id} deleted by alice`]]);
+  } finally {
+    log.mockRestore();
+  }
 }
 
 /**

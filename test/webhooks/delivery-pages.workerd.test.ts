@@ -11,7 +11,7 @@ import { openedAlert } from "../../src/alerts/lifecycle";
 import type { Delivery } from "../../src/contract";
 import type { Env } from "../../src/platform/env";
 import { alertDeps } from "../../src/worker/wiring";
-import { call, callJson, expectError, qs } from "../support/worker";
+import { call, callJson, deleteWebhook, expectError, qs } from "../support/worker";
 
 const store = () => alertDeps(env as unknown as Env, () => undefined).alerts;
 
@@ -179,7 +179,7 @@ describe("GET /v1/webhooks/deliveries's endpoint filter", () => {
     expect(typo.message).toBe("webhook endpoint whk_nope does not exist (GET /v1/webhooks lists the endpoints)");
     const [a] = await threeEndpoints("deleted-filter");
     await opened(new Date(base + 5_000), [a!]);
-    await callJson("DELETE", `/v1/webhooks/${a}`, 200);
+    await deleteWebhook(a);
     const listed = await deliveries({ endpoint_id: a });
     expect(listed.deliveries.length).toBeGreaterThan(0);
     expect(listed.deliveries.every((d) => d.endpoint_id === a)).toBe(true);
