@@ -179,7 +179,7 @@ describe("GET /v1/webhooks/deliveries's endpoint filter", () => {
     expect(typo.message).toBe("webhook endpoint whk_nope does not exist (GET /v1/webhooks lists the endpoints)");
     const [a] = await threeEndpoints("deleted-filter");
     await opened(new Date(base + 5_000), [a!]);
-    await deleteWebhook(a);
+    await deleteWebhook(a!);
     const listed = await deliveries({ endpoint_id: a });
     expect(listed.deliveries.length).toBeGreaterThan(0);
     expect(listed.deliveries.every((d) => d.endpoint_id === a)).toBe(true);
