@@ -13,6 +13,7 @@ export declare function cliVars(args: readonly string[]): Record<string, string>
 export declare function deployConfigProblems(toml: string, vars?: Readonly<Record<string, string>>): string[];
 export declare function ingestProblems(toml: string, vars?: Readonly<Record<string, string>>): string[];
 export declare function varProblems(toml: string, vars?: Readonly<Record<string, string>>): string[];
+export declare function publicUrlProblem(raw: string): string | null;
 export declare function guardMode(env: Readonly<Record<string, string | undefined>>, args?: readonly string[]): { check: boolean; reason?: string };
 /** Whether a `wrangler deploy` command line asks for a dry run (`--dry-run`, `--dry-run=true`; not `--dry-run false`). */
 export declare function isDryRun(args: readonly string[]): boolean;

@@ -100,7 +100,7 @@ export const DRIFT_VAR_RANGES = {
   DRIFT_TOLERANCE: { ok: (x) => x >= 0 && x < 1, range: "at least 0 and below 1" },
 };
 
-/** Problems with ENVIRONMENT and the drift variables of a wrangler.toml text, with `vars` (cliVars) over it (empty: deployable). */
+/** Problems with ENVIRONMENT, the drift variables and PUBLIC_URL of a wrangler.toml text, with `vars` (cliVars) over it (empty: deployable). */
 export function varProblems(toml, vars = {}) {
   const problems = [];
   const environment = deployedVar(toml, vars, "ENVIRONMENT");
@@ -117,7 +117,35 @@ export function varProblems(toml, vars = {}) {
       );
     }
   }
+  const publicUrl = deployedVar(toml, vars, "PUBLIC_URL");
+  const problem = publicUrl.value === undefined ? null : publicUrlProblem(publicUrl.value);
+  if (problem !== null) {
+    problems.push(`PUBLIC_URL = "${publicUrl.value}" ${publicUrl.where} ${problem}: the Worker would answer 503 misconfigured on /healthz`);
+  }
   return problems;
+}
+
+/**
+ * Why a PUBLIC_URL is refused, or null (also when unset): the Worker's own check (src/platform/public-url.ts
+ * publicUrlProblem), written again here because this script runs on plain Node before anything is bundled;
+ * test/platform/public-url.test.ts holds the two in agreement.
+ */
+export function publicUrlProblem(raw) {
+  const value = raw.trim();
+  if (value === "") return null;
+  let url;
+  try {
+    url = new URL(value);
+  } catch {
+    return "is not an absolute URL such as https://scoregate.example.com";
+  }
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname))) {
+    return "must start with https:// (http:// only for localhost)";
+  }
+  if (url.username !== "" || url.password !== "") return "must not hold a user name or password";
+  if (url.search !== "" || url.hash !== "" || /[?#]/u.test(value)) return "must not hold a query (?) or fragment (#)";
+  if (!/^[A-Za-z0-9._~/-]*$/u.test(url.pathname)) return "may hold only letters, digits and . _ ~ - / in its path";
+  return null;
 }
 
 /** The values OBSERVATION_INGEST takes (src/monitoring/observation-queue.ts OBSERVATION_INGEST_MODES). */

@@ -18,6 +18,11 @@ export interface AlertDeps {
    * the webhooks feature's delivery run in src/worker/wiring.ts; the cron tick retries whatever it leaves).
    */
   readonly deliverWebhooks: () => void;
+  /**
+   * Where people open this Worker (PUBLIC_URL, without a trailing slash), or null: an alert's webhook links its
+   * dashboard page from it (payload.ts).
+   */
+  readonly publicUrl: string | null;
 }
 
 /**

@@ -75,7 +75,7 @@ export async function raiseCappedAlert(
   const candidate = openedAlert(newId("alr", now, deps.random()), input, at);
   const result = await deps.alerts.raise(
     candidate,
-    { id: `msg_${candidate.id}_opened`, type: "alert.opened", payload: alertPayload(candidate, "opened", at) },
+    { id: `msg_${candidate.id}_opened`, type: "alert.opened", payload: alertPayload(candidate, "opened", at, deps.publicUrl) },
     maxUnresolvedOfKind,
   );
   if (result?.opened) deps.deliverWebhooks();
@@ -187,7 +187,7 @@ export async function resolveAlert(id: string, actor: string, given: string | nu
     id,
     actor,
     at,
-    { id: `msg_${id}_resolved`, type: "alert.resolved", payload: alertPayload(resolved, "resolved", at) },
+    { id: `msg_${id}_resolved`, type: "alert.resolved", payload: alertPayload(resolved, "resolved", at, deps.publicUrl) },
     note,
   );
   deps.deliverWebhooks();

@@ -8,6 +8,10 @@
  * `&gt;`; docs/api.md, "Payload", links it). The whole text is escaped, not only the
  * names: the text is ours apart from them and holds no markup of its own. `data` is for programs and carries every
  * field as stored.
+ *
+ * With PUBLIC_URL set (src/platform/public-url.ts), the body also carries `url`, the alert's dashboard page, and the
+ * text ends with a link to it, the one markup of our own: added after the escaping, from a URL whose characters
+ * cannot break it (the prefix's are checked, the alert id is ours and URL-encoded).
  */
 import type { Alert, AlertKind } from "../contract";
 
@@ -35,7 +39,7 @@ export const slackEscape = (s: string): string => s.replaceAll("&", "&amp;").rep
 const inCode = (s: string): string => `\`${s.replaceAll("`", "\u02cb")}\``;
 
 /** The webhook body for an alert event: Standard Webhooks' {type, timestamp, data} plus Slack's `text`. */
-export function alertPayload(alert: Alert, event: "opened" | "resolved", at: string): string {
+export function alertPayload(alert: Alert, event: "opened" | "resolved", at: string, publicUrl: string | null): string {
   const gate = inCode(`${alert.gate.index} / ${alert.gate.embedding} / ${alert.gate.reranker}`);
   // a resolution says by whom and why: a rollback that resolved it reads apart from a click on Resolve
   const resolvedBy = alert.resolved_by === null ? "" : ` by ${alert.resolved_by}${alert.resolved_note ? `: ${alert.resolved_note}` : ""}`;
@@ -43,5 +47,18 @@ export function alertPayload(alert: Alert, event: "opened" | "resolved", at: str
     event === "opened"
       ? `${EMOJI.opened} *scoregate: ${TITLES[alert.kind]}* on ${gate}\n${alert.summary}\nAlert ${alert.id} · calibrations ${alert.calibration_ids.join(", ") || "none"}`
       : `${EMOJI.resolved} *scoregate: resolved ${TITLES[alert.kind].toLowerCase()}* on ${gate} (alert ${alert.id})${resolvedBy}`;
-  return JSON.stringify({ type: `alert.${event}`, timestamp: at, text: slackEscape(text), data: alert });
+  if (publicUrl === null) return JSON.stringify({ type: `alert.${event}`, timestamp: at, text: slackEscape(text), data: alert });
+  const url = alertPageUrl(publicUrl, alert.id);
+  return JSON.stringify({
+    type: `alert.${event}`,
+    timestamp: at,
+    text: `${slackEscape(text)}\n<${url}|Open the alert in scoregate>`,
+    url,
+    data: alert,
+  });
+}
+
+/** The dashboard page of alert `id` under a PUBLIC_URL (src/dashboard/routes.tsx serves it at /ui/alerts/{id}). */
+export function alertPageUrl(publicUrl: string, id: string): string {
+  return `${publicUrl}/ui/alerts/${encodeURIComponent(id)}`;
 }

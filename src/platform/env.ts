@@ -18,6 +18,11 @@ export interface Env extends Omit<Cloudflare.Env, "ENVIRONMENT" | "OBSERVATION_I
   readonly DRIFT_ALPHA?: string;
   /** Drift monitor: tolerance on the drop rate, in rate units (default 0.02 = 2 points). */
   readonly DRIFT_TOLERANCE?: string;
+  /**
+   * The address people open the Worker at (https://scoregate.example.com), so that alert webhooks link the alert's
+   * dashboard page; unset: no link (src/platform/public-url.ts).
+   */
+  readonly PUBLIC_URL?: string;
   /** How POST /v1/observations reaches the monitors: "direct" (default) or "queue" (src/worker/wiring.ts). */
   readonly OBSERVATION_INGEST?: string;
   /** The Queues producer binding queue mode writes to (wrangler.toml declares it; direct mode never uses it). */

@@ -22,6 +22,7 @@ import type { Env } from "../platform/env";
 import { AppError } from "../platform/errors";
 import { cryptoRandomHex16 } from "../platform/ids";
 import { KV_CACHE_TTL_SECONDS } from "../platform/limits";
+import { publicUrlOf, publicUrlProblem } from "../platform/public-url";
 import { missingSchema } from "../platform/readiness";
 import { D1PromotionStore } from "../promotions/d1-store";
 import type { PausedAlert, PausedAlerts, PromotionDeps } from "../promotions/deps";
@@ -106,6 +107,8 @@ export function alertDeps(
     alerts: new D1AlertStore(env.DB),
     // one run at a time per caller: alerts raised together share its slots (webhooks/delivery.ts)
     deliverWebhooks: oneRunAtATime(() => deliverDue(webhooks), webhooks.defer),
+    // an invalid value links nothing here (an alert is never held up by its link); /healthz reports it (checkRuntimeConfig)
+    publicUrl: publicUrlOf(env.PUBLIC_URL),
   };
 }
 
@@ -153,11 +156,18 @@ export function observationIngest(env: Env): ObservationIngest {
  * The run-time variables the routes validate when first used (DRIFT_*, OBSERVATION_INGEST): throws the AppError
  * misconfigured, with the same message, that the first of them a route reads would answer. Pure, no I/O: /healthz
  * runs it on every probe, so a load balancer or an uptime check sees a misconfiguration the drift and observation
- * routes would answer 503 for.
+ * routes would answer 503 for. PUBLIC_URL too, which no route refuses: alerts are raised without their link meanwhile.
  */
 export function checkRuntimeConfig(env: Env): void {
   driftConfig(env);
   observationIngest(env);
+  const problem = env.PUBLIC_URL === undefined ? null : publicUrlProblem(env.PUBLIC_URL);
+  if (problem !== null) {
+    throw new AppError(
+      "misconfigured",
+      `PUBLIC_URL=${JSON.stringify(env.PUBLIC_URL)} is not valid: it ${problem} (alert webhooks carry no link meanwhile)`,
+    );
+  }
 }
 
 /** What the observation queue's consumer needs: the gate monitors, the clock, the drift configuration, a logger. */

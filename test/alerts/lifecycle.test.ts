@@ -26,6 +26,7 @@ function alertDeps() {
     alerts,
     // The events are asserted in the store's outbox; sending them is the webhooks feature's (test/webhooks/).
     deliverWebhooks: () => {},
+    publicUrl: null,
   };
   return { ...core, deps, alerts };
 }

@@ -28,7 +28,7 @@ describe("alert payload", () => {
   for (const event of ["opened", "resolved"] as const) {
     it(`${event}: the Slack text has no mention or link markup from a name; data keeps the names raw`, () => {
       const summary = `a service asked for ${hostile.index} / ${hostile.embedding} / ${hostile.reranker}`;
-      const body = JSON.parse(alertPayload(alert(summary), event, "2026-12-01T00:00:00.000Z"));
+      const body = JSON.parse(alertPayload(alert(summary), event, "2026-12-01T00:00:00.000Z", null));
       const text: string = body.text;
       // No `<` or `>` reaches Slack, so no <!channel>, <@user> or <url|label> can form; `&` is escaped too.
       expect(text).not.toMatch(/[<>]/u);
@@ -48,7 +48,7 @@ describe("alert payload: names in Slack's inline code, and who resolved it", () 
   it("writes a name's backtick as U+02CB, so the name stays one code span; data keeps it raw", () => {
     const gate = { index: "docs `v2`", embedding: "e5", reranker: "bge" };
     const a = openAlert({ id: "alr_2", gate_id: "g2", gate, kind: "drop_rate_drift", summary: "drifted", details: {} });
-    const body = JSON.parse(alertPayload(a, "opened", "2026-12-01T00:00:00.000Z"));
+    const body = JSON.parse(alertPayload(a, "opened", "2026-12-01T00:00:00.000Z", null));
     expect(body.text).toContain("on `docs \u02cbv2\u02cb / e5 / bge`\n");
     expect(body.text.match(/`/gu)).toHaveLength(2);
     expect(body.data.gate).toEqual(gate);
@@ -70,11 +70,24 @@ describe("alert payload: names in Slack's inline code, and who resolved it", () 
       resolved_by: by,
       resolved_note: note,
     });
-    const text = (a: Alert) => JSON.parse(alertPayload(a, "resolved", "2026-12-01T00:01:00.000Z")).text as string;
+    const text = (a: Alert) => JSON.parse(alertPayload(a, "resolved", "2026-12-01T00:01:00.000Z", null)).text as string;
     expect(text(resolved("dev-admin", "resolved by activation act_1: cal_1 <v1> is current again"))).toBe(
       ":white_check_mark: *scoregate: resolved rebuild shift* on `docs / e5 / bge` (alert alr_3) by dev-admin: resolved by activation act_1: cal_1 &lt;v1&gt; is current again",
     );
     expect(text(resolved("alice", null))).toMatch(/\(alert alr_3\) by alice$/u);
     expect(text(resolved(null, null))).toMatch(/\(alert alr_3\)$/u);
   });
+});
+
+describe("alert payload with PUBLIC_URL", () => {
+  for (const event of ["opened", "resolved"] as const) {
+    it(`${event}: \`url\` is the alert's dashboard page, and the text's one markup is the link to it, after the escaped names`, () => {
+      const body = JSON.parse(alertPayload(alert("a service asked for <!channel>"), event, "2026-12-01T00:00:00.000Z", "https://sg.example.com/ops"));
+      expect(body.url).toBe("https://sg.example.com/ops/ui/alerts/alr_1");
+      const [escaped, link] = (body.text as string).split(/\n(?=<https:)/u);
+      expect(link).toBe("<https://sg.example.com/ops/ui/alerts/alr_1|Open the alert in scoregate>");
+      expect(escaped).not.toMatch(/[<>]/u);
+      expect(escaped).toContain("&lt;!channel&gt;");
+    });
+  }
 });

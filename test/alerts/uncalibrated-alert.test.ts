@@ -21,7 +21,14 @@ function setup(suggestions: readonly GateSuggestion[] = [], q: ThresholdQuery = 
   // on a minute boundary, so "every 30 s" lands twice in each minute
   const core = memoryDeps({ startMs: Date.UTC(2026, 11, 1, 12, 0, 0) });
   const alerts = new MemoryAlertStore();
-  const deps: AlertDeps = { now: core.deps.now, random: core.deps.random, defer: core.deps.defer, alerts, deliverWebhooks: () => {} };
+  const deps: AlertDeps = {
+    now: core.deps.now,
+    random: core.deps.random,
+    defer: core.deps.defer,
+    alerts,
+    deliverWebhooks: () => {},
+    publicUrl: null,
+  };
   const recent = newUncalibratedMemory();
   /** `times` requests, the clock moving `everyMs` after each. */
   const ask = async (caller: UncalibratedCaller, times = 1, everyMs = 0) => {

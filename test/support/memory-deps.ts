@@ -35,7 +35,7 @@ export function memoryDeps<
     pending.push(p);
   };
   const alerts = new MemoryAlertStore();
-  const alertDeps: AlertDeps = { alerts, now, random, defer, deliverWebhooks: () => {} };
+  const alertDeps: AlertDeps = { alerts, now, random, defer, deliverWebhooks: () => {}, publicUrl: null };
   const deps: MemoryDeps = {
     calibrations,
     projection,

@@ -1,13 +1,15 @@
 /**
  * /healthz and the run-time variables: a DRIFT_* or OBSERVATION_INGEST value the routes refuse (503 misconfigured)
  * fails /healthz with the same error, so a load balancer or an uptime check sees it; a valid one leaves the healthy
- * answer as it is.
+ * answer as it is. PUBLIC_URL, which no route refuses, is reported there too; with it, alert webhooks link the alert.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { raiseAlert } from "../../src/alerts/lifecycle";
 import worker from "../../src/index";
 import type { Env } from "../../src/platform/env";
+import { alertDeps } from "../../src/worker/wiring";
 import { call, TOKENS, uniqueGate } from "../support/worker";
 
 const baseEnv = env as unknown as Env;
@@ -68,5 +70,60 @@ describe("/healthz with the run-time variables", () => {
     const res = await fetchWith(unmigrated, "GET", "/healthz");
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("misconfigured");
+  });
+});
+
+describe("PUBLIC_URL: alert webhooks link the alert's dashboard page", () => {
+  const raise = async (publicUrl: string | undefined, label: string) => {
+    const deps = { ...alertDeps({ ...baseEnv, PUBLIC_URL: publicUrl } as Env, () => {}), deliverWebhooks: () => {} };
+    const { alert } = await raiseAlert(
+      {
+        gate_id: `gate-public-url-${label}`,
+        gate: { index: "docs", embedding: "e5", reranker: `public-url-${label}` },
+        kind: "drop_rate_drift",
+        summary: "production drop rate 41.0 % over 300 queries against the calibration's 30.0 %",
+        details: {},
+        calibration_ids: [],
+      },
+      deps,
+    );
+    const row = await env.DB.prepare("SELECT payload FROM webhook_events WHERE alert_id = ? AND type = 'alert.opened'")
+      .bind(alert.id)
+      .first<{ payload: string }>();
+    return { id: alert.id, body: JSON.parse(row!.payload) as { text: string; url?: string } };
+  };
+
+  it("set: the event carries `url` and its Slack text ends with a link to it (a trailing slash dropped)", async () => {
+    const { id, body } = await raise("https://scoregate.example.com/ops/", "set");
+    expect(body.url).toBe(`https://scoregate.example.com/ops/ui/alerts/${id}`);
+    expect(body.text.endsWith(`\n<https://scoregate.example.com/ops/ui/alerts/${id}|Open the alert in scoregate>`)).toBe(true);
+    const res = await fetchWith({ ...baseEnv, PUBLIC_URL: "https://scoregate.example.com/ops/" } as Env, "GET", "/healthz");
+    expect(res.status).toBe(200);
+  });
+
+  it("unset or empty: no `url` and no link, as before", async () => {
+    for (const [value, label] of [
+      [undefined, "unset"],
+      [" ", "empty"],
+    ] as const) {
+      const { body } = await raise(value, label);
+      expect(body.url).toBeUndefined();
+      expect(body.text).not.toMatch(/[<>]/u);
+    }
+  });
+
+  it("invalid: /healthz answers 503 misconfigured saying why, and alerts are still raised, without a link", async () => {
+    const value = "https://scoregate.example.com/?team=ml";
+    const res = await fetchWith({ ...baseEnv, PUBLIC_URL: value } as Env, "GET", "/healthz");
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({
+      error: {
+        code: "misconfigured",
+        message: `PUBLIC_URL="${value}" is not valid: it must not hold a query (?) or fragment (#) (alert webhooks carry no link meanwhile)`,
+      },
+    });
+    const { body } = await raise(value, "invalid");
+    expect(body.url).toBeUndefined();
+    expect(body.text).not.toMatch(/[<>]/u);
   });
 });
