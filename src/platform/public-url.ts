@@ -11,7 +11,7 @@
 
 /** The characters a PUBLIC_URL's path may hold (RFC 3986's unreserved ones and `/`). */
 const PATH = /^[A-Za-z0-9._~/-]*$/u;
-const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+const LOCAL_HOSTS: readonly string[] = ["localhost", "127.0.0.1", "[::1]"];
 
 /** Why `raw` is not a usable PUBLIC_URL, or null when it is (or is unset: empty or only spaces). */
 export function publicUrlProblem(raw: string): string | null {
@@ -23,7 +23,7 @@ export function publicUrlProblem(raw: string): string | null {
   } catch {
     return "is not an absolute URL such as https://scoregate.example.com";
   }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && LOCAL_HOSTS.has(url.hostname))) {
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && LOCAL_HOSTS.includes(url.hostname))) {
     return "must start with https:// (http:// only for localhost)";
   }
   if (url.username !== "" || url.password !== "") return "must not hold a user name or password";
