@@ -49,7 +49,7 @@ export async function decideStep(row: PromotionRow, arms: ArmEvidence, deps: Pro
   if (deps.now().getTime() < deadline) return "waiting";
   const t = transition(row, { kind: "deadline", step: row.step });
   if (t.kind === "none") return "waiting";
-  const reason = `step ${row.step} (${t.percent} %) reached no decision within max_step_hours = ${row.plan.max_step_hours}`;
+  const reason = `step ${row.step + 1} of ${row.plan.steps.length} (${t.percent} %) reached no decision within max_step_hours = ${row.plan.max_step_hours}`;
   const timed = { ...numbers, max_step_hours: row.plan.max_step_hours, step_since: row.updated_at, deadline: new Date(deadline).toISOString() };
   return (await applyTransition(row, t, "promotion", reason, timed, deps)) === null ? "lost" : "timed_out";
 }

@@ -162,6 +162,8 @@ describe("the promotion engine: the candidate's drift alarm, the step's deadline
       actor: "promotion",
       numbers: { max_step_hours: 1, deadline: new Date(t0 + 3600_000).toISOString() },
     });
+    // counted from 1, as the alert, the CLI and the dashboard count the steps
+    expect(paused.steps.at(-1)!.reason).toBe(`step 1 of ${p.plan.steps.length} (10 %) reached no decision within max_step_hours = 1`);
     expect((await alertsOf(p.gate_id)).map((a) => a.kind)).toEqual(["promotion_paused"]);
     const resumed = await callJson("POST", `/v1/promotions/${p.id}/resume`, 200, { ...admin, json: {} });
     await tick(env, new Date(Date.parse(resumed.updated_at) + 30 * 60_000));
