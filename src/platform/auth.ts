@@ -110,17 +110,22 @@ export function bearerToken(header: string | undefined): string {
   const known = words.length > 1 && KNOWN_SCHEMES.has(scheme.toLowerCase());
   // "Bearer:" or a quoted "\"Bearer": the word is there with punctuation around it, which is no secret to repeat
   const misspelt = words.length > 1 && !bearer && /^["']?Bearer["':;,=]*$/iu.test(scheme);
+  // "Bearer Bearer x": a token configured with its scheme (`--token "Bearer x"`, TOKEN="Bearer x"), which the client
+  // sent after its own "Bearer "; the second word is the scheme, no secret
+  const doubled = bearer && words.length === 3 && /^Bearer$/iu.test(words[1]!);
   throw new AppError(
     "unauthorized",
     bearer && words.length === 1
       ? `missing bearer token after "Bearer": ${send}`
-      : bearer
-        ? `the Authorization header holds more than one token (two Authorization headers?): ${send} once`
-        : misspelt
-          ? `the Authorization header's scheme is written ${JSON.stringify(scheme)}: ${send}, the word Bearer, a space, then the token`
-          : known
-            ? `the Authorization header uses the ${JSON.stringify(scheme)} scheme: ${send}`
-            : `the Authorization header does not start with "Bearer " (a token without its scheme?): ${send}`,
+      : doubled
+        ? `the token itself starts with "Bearer" (the header reads "Bearer Bearer ..."): configure the token alone, without "Bearer ", and the client sends the header`
+        : bearer
+          ? `the Authorization header holds more than one token (two Authorization headers?): ${send} once`
+          : misspelt
+            ? `the Authorization header's scheme is written ${JSON.stringify(scheme)}: ${send}, the word Bearer, a space, then the token`
+            : known
+              ? `the Authorization header uses the ${JSON.stringify(scheme)} scheme: ${send}`
+              : `the Authorization header does not start with "Bearer " (a token without its scheme?): ${send}`,
   );
 }
 

@@ -53,6 +53,15 @@ describe("an Authorization header that is not one bearer token", () => {
     expect(bearerToken("bearer dev-read ")).toBe("dev-read");
   });
 
+  it("a token configured with its scheme (`--token \"Bearer x\"`, sent as `Bearer Bearer x`) is named so, without the token", () => {
+    const doubled =
+      'the token itself starts with "Bearer" (the header reads "Bearer Bearer ..."): configure the token alone, without "Bearer ", and the client sends the header';
+    expect(refused("Bearer Bearer dev-read")).toBe(doubled);
+    expect(refused("bearer  BEARER sgk_9f8e7d6c5b4a39281706f5e4d3c2b1a0 ")).toBe(doubled);
+    // two tokens are still two tokens
+    expect(refused("Bearer dev-read Bearer")).toContain("more than one token");
+  });
+
   it("a bare token (the scheme left out) or an unknown first word is never repeated, whatever its length", () => {
     const bare = 'the Authorization header does not start with "Bearer " (a token without its scheme?): send `Authorization: Bearer <token>`';
     for (const header of ["sgk_9f8e7d6c5b4a39281706f5e4d3c2b1a0", "dev-admin", "dev-admin extra", "Bearer_x y", "x".repeat(5)]) {
