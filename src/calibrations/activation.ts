@@ -306,6 +306,19 @@ async function planActivation(
   return { shift, warnings, previousCalibrationId: previousRow.calibration_id };
 }
 
+/**
+ * What an explicit activation says when the gate has an open (running or paused) guarded promotion: the activation
+ * ends it (`superseded`, src/promotions/service.ts supersedeOnActivation) and serves this calibration to all traffic.
+ * Not refused: only an explicit activation overrides a promotion (an upload's auto activation stores the upload
+ * instead, "promotion_open"), but it must not do so unsaid. The promotion's own completion says nothing of it.
+ */
+export function promotionSupersededWarning(gateId: string): Warning {
+  return {
+    code: "promotion_superseded",
+    message: `this activation ends the gate's open guarded promotion: it becomes "superseded", and this calibration is served to all traffic. GET /v1/gates/${gateId}/promotions shows it; to end it on its evidence instead, advance or roll it back (POST /v1/promotions/{id}/advance or /rollback)`,
+  };
+}
+
 /** What a dry run of an activation answers: the shift and warnings the activation would give, nothing written. */
 export interface ActivationPreview {
   readonly calibration: StoredCalibration;
@@ -332,6 +345,7 @@ export async function previewActivation(calibrationId: string, deps: ActivationD
   const { calibration, distribution } = await loadForActivation(calibrationId, deps);
   const state = await deps.calibrations.gateState(calibration.gate_id);
   const plan = await planActivation(calibration, distribution, state, deps);
+  if (state.promotionOpen) plan.warnings.push(promotionSupersededWarning(calibration.gate_id));
   // Nothing is raised: a shift that would alert says so as the upload's dry run does (calibrate.ts), not alert: true.
   const shift = plan.shift?.alert ? { ...plan.shift, alert: false, not_alerted: "dry_run" as const } : plan.shift;
   return { calibration, ...plan, shift, alreadyCurrent: isCurrent(calibration.id, state) };
@@ -361,6 +375,7 @@ export async function activate(
       return { result, activated: null, warnings: result.warnings };
     }
     const { shift, warnings, previousCalibrationId } = await planActivation(calibration, distribution, state, deps);
+    if (as.kind === "activation" && state.promotionOpen) warnings.push(promotionSupersededWarning(calibration.gate_id));
     const activation: Activation = {
       id: activationId,
       gate_id: calibration.gate_id,

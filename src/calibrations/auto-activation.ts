@@ -71,7 +71,10 @@ const SERVED: Record<ActivationReason, boolean> = {
 function why(reason: ActivationReason, f: ActivationFacts): string {
   switch (reason) {
     case "requested":
-      return "activate is true";
+      // an explicit activation overrides an open promotion (supersedeOnActivation): said, as POST .../activate says it
+      return f.promotionOpen === true
+        ? `activate is true; this ends the gate's open guarded promotion (it becomes "superseded", GET /v1/gates/${f.gateId ?? "{gate_id}"}/promotions shows it)`
+        : "activate is true";
     case "first_calibration":
       return "the gate served no calibration before";
     case "equivalent":

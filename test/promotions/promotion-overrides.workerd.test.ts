@@ -9,7 +9,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { D1PromotionStore } from "../../src/promotions/d1-store";
-import { admin, gateLog, twoVersions, upload } from "../support/promotions";
+import { admin, gateLog, twoVersions } from "../support/promotions";
 import { tick } from "../support/scheduled";
 import { asQueries, call, callJson, expectError, qs, spreadScores, TOKENS } from "../support/worker";
 
@@ -130,7 +130,17 @@ describe("POST /v1/calibrations/{id}/promote", () => {
   it("is superseded by a manual activation of the gate", async () => {
     const { v2 } = await twoVersions("promo-supersede");
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { ...admin, json: {} });
-    await callJson("POST", `/v1/calibrations/${v2.id}/activate`, 200, { ...admin, json: {} });
+    // said before and when it happens: the dry run and the activation both warn that the promotion ends
+    const preview = await callJson("POST", `/v1/calibrations/${v2.id}/activate`, 200, { ...admin, json: { dry_run: true } });
+    expect(preview.warnings.map((w) => w.code)).toContain("promotion_superseded");
+    expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "running" });
+    const done = await callJson("POST", `/v1/calibrations/${v2.id}/activate`, 200, { ...admin, json: {} });
+    expect(done.warnings.find((w) => w.code === "promotion_superseded")?.message).toBe(
+      `this activation ends the gate's open guarded promotion: it becomes "superseded", and this calibration is served to all traffic. GET /v1/gates/${v2.gate_id}/promotions shows it; to end it on its evidence instead, advance or roll it back (POST /v1/promotions/{id}/advance or /rollback)`,
+    );
+    // with no promotion open, the same activation says nothing of one
+    const again = await callJson("POST", `/v1/calibrations/${v2.id}/activate`, 200, { ...admin, json: { dry_run: true } });
+    expect(again.warnings.map((w) => w.code)).not.toContain("promotion_superseded");
     const superseded = await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read });
     expect(superseded).toMatchObject({ state: "superseded", percent: 0 });
     // The activation, then the promotion's end: its event names it and serves what the activation serves, no split.
@@ -166,8 +176,12 @@ describe("POST /v1/calibrations/{id}/promote", () => {
     expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "paused" });
     const served = await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read });
     expect([served.calibration_id, served.rollout?.promotion_id]).toEqual([v1.id, p.id]);
-    // activate: true is an explicit activation: it supersedes the promotion, as POST .../activate does
-    await upload(gate, "v1", 0, true);
+    // activate: true is an explicit activation: it supersedes the promotion, as POST .../activate does, and says so
+    const explicit = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v1", queries: asQueries(spreadScores(4000, 0)), policy: { kind: "drop_rate", target: 0.2 }, activate: true },
+    });
+    expect(explicit.activation_outcome.message).toContain(`this ends the gate's open guarded promotion (it becomes "superseded", GET /v1/gates/`);
     expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "superseded" });
   });
 
