@@ -21,6 +21,7 @@ import { AppError } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { DEFAULT_SHIFT_TOLERANCE, MAX_ACTIVATION_ATTEMPTS } from "../platform/limits";
 import type { Distribution } from "../stats/distribution";
+import { MIN_CLUSTER_QUERIES } from "../stats/per-query";
 import { dropRateChangeWarning } from "./auto-activation";
 import { gateEventBody, headsAfterActivation, servedThreshold, withHeads, withSeq } from "./gate-event";
 import { rebuildShift } from "./rebuild-shift";
@@ -265,7 +266,8 @@ export async function activationShift(
     distribution,
     byQuery: null,
     ...(measured ? { measured } : {}),
-    ...(calibration.per_query
+    // a calibration of one query measured no clustering: read as flat (rebuild-shift.ts)
+    ...(calibration.per_query && (calibration.n_queries ?? 0) >= MIN_CLUSTER_QUERIES
       ? {
           newDesignEffect: calibration.per_query.design_effect,
           ...(calibration.interval_degrees_of_freedom != null ? { newDegreesOfFreedom: calibration.interval_degrees_of_freedom } : {}),

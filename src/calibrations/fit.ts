@@ -23,6 +23,7 @@ import {
   dropStratumOf,
   eligibleSplit,
   emptyClusterSums,
+  MIN_CLUSTER_QUERIES,
   perQueryStats,
 } from "../stats/per-query";
 import { smallSampleFactor } from "../stats/satterthwaite";
@@ -120,6 +121,13 @@ export function fitCalibration(
         deff > 1
           ? `${countText(n)} scores in ${countText(perQuery!.queries)} queries are worth ${countText(Math.floor(nEff))} independent ones (design effect ${deff.toFixed(2)}): the drop rate's 95 % interval is wider than +-1 point around ${percentText(target)}; about ${countText(needed)} effective scores are needed`
           : `${countText(n)} ${n === 1 ? "score gives" : "scores give"} the drop rate a 95 % interval wider than +-1 point around ${percentText(target)}; about ${countText(needed)} are needed`,
+    });
+  }
+  if (byQuery !== null && perQuery !== null && perQuery.queries < MIN_CLUSTER_QUERIES) {
+    // One query: its design effect is 1 by construction, not measured (per-query.ts MIN_CLUSTER_QUERIES)
+    warnings.push({
+      code: "flat_scores",
+      message: `all ${countText(n)} scores came in one query, so how strongly the candidates of one query move together cannot be estimated (that takes at least ${MIN_CLUSTER_QUERIES} queries): as for a flat upload, the intervals assume independent candidates and are too narrow if they are clustered, and the rebuild decision against another calibration borrows that one's design effect if it was uploaded as queries, and otherwise assumes a design effect of ${FLAT_REBUILD_DESIGN_EFFECT}. Upload each query's candidates as its own list`,
     });
   }
   if (byQuery === null) {

@@ -8,7 +8,7 @@ import { decideChange } from "../stats/change-decision";
 import { type Distribution, shareBelow } from "../stats/distribution";
 import { type Guards, NO_GUARDS } from "../stats/guarded-gate";
 import { countBelow } from "../stats/order-statistics";
-import { perQueryStats } from "../stats/per-query";
+import { MIN_CLUSTER_QUERIES, perQueryStats } from "../stats/per-query";
 import { ksDistance, populationStabilityIndex, twoProportionTest } from "../stats/shift";
 
 /**
@@ -86,20 +86,26 @@ export function rebuildShift(input: {
   // Both sides estimate the same clustering; each estimate is low-biased with few queries (test/calibrations/
   // rebuild-shift.test.ts measured 0.4 % false alerts at 50 queries a side with per-side estimates), so use the larger.
   // A flat side measures nothing: it borrows the other side's; with neither, the documented ceiling is assumed.
-  const prevSide = previous.per_query
-    ? {
-        deff: previous.per_query.design_effect,
-        df: previous.interval_degrees_of_freedom ?? (previous.n_queries !== null ? Math.max(1, previous.n_queries - 1) : Number.POSITIVE_INFINITY),
-      }
-    : null;
-  const newSide = newStats
-    ? { deff: newStats.designEffect, df: newStats.degreesOfFreedom }
-    : measured
-      ? { deff: measured.designEffect, df: measured.degreesOfFreedom ?? Number.POSITIVE_INFINITY }
-      : input.newDesignEffect !== undefined
-        ? { deff: input.newDesignEffect, df: input.newDegreesOfFreedom ?? Number.POSITIVE_INFINITY }
-        : null;
-  const measuredSide = newSide !== null && (newStats !== null || measured !== undefined) ? { ...newSide, guarded: guardedNew } : null;
+  // A side of one query measured no clustering either (MIN_CLUSTER_QUERIES): it is read as flat.
+  const prevSide =
+    previous.per_query && (previous.n_queries ?? 0) >= MIN_CLUSTER_QUERIES
+      ? {
+          deff: previous.per_query.design_effect,
+          df: previous.interval_degrees_of_freedom ?? (previous.n_queries !== null ? Math.max(1, previous.n_queries - 1) : Number.POSITIVE_INFINITY),
+        }
+      : null;
+  const newSide =
+    newStats && newStats.queries >= MIN_CLUSTER_QUERIES
+      ? { deff: newStats.designEffect, df: newStats.degreesOfFreedom }
+      : measured
+        ? { deff: measured.designEffect, df: measured.degreesOfFreedom ?? Number.POSITIVE_INFINITY }
+        : input.newDesignEffect !== undefined
+          ? { deff: input.newDesignEffect, df: input.newDegreesOfFreedom ?? Number.POSITIVE_INFINITY }
+          : null;
+  const measuredSide =
+    newSide !== null && ((newStats !== null && newStats.queries >= MIN_CLUSTER_QUERIES) || measured !== undefined)
+      ? { ...newSide, guarded: guardedNew }
+      : null;
   const source: ShiftReport["design_effect_source"] = prevSide && newSide ? "both" : prevSide ? "previous" : newSide ? "new" : "assumed_ceiling";
   const deff = source === "assumed_ceiling" ? FLAT_REBUILD_DESIGN_EFFECT : Math.max(prevSide?.deff ?? 1, newSide?.deff ?? 1);
   // Each side's variance estimate has the df of the side that measured it (a flat side borrows the other's).

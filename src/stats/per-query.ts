@@ -24,6 +24,13 @@ export function flattenQueries(queries: readonly ArrayLike<number>[]): { scores:
   return { scores, offsets };
 }
 
+/**
+ * The fewest queries whose clustering can be measured: a design effect compares the queries' drop rates with each
+ * other, so one query gives 1 by construction, as if its candidates were independent. An upload of fewer is read as a
+ * flat one (its intervals, its warning and the rebuild decision's borrowed or assumed design effect).
+ */
+export const MIN_CLUSTER_QUERIES = 2;
+
 export interface PerQueryStats {
   readonly queries: number;
   /** Mean number of candidates kept per query (score >= threshold). */

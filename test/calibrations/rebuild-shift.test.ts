@@ -108,6 +108,29 @@ describe("the rebuild decision when clustering cannot be measured, and for an in
     expect(r.degrees_of_freedom).toBeGreaterThan(1);
   });
 
+  it("a side of one query measured no clustering (design effect 1 by construction): it is read as flat, and the upload says so", () => {
+    const rng = createRng(deriveSeed(9505, 0));
+    // the same 1,000 clustered scores (50 queries of 20, rho 0.3) as 50 queries and as one
+    const many = clusteredScores(rng, 50, 20, 0.3, 0);
+    const one = { scores: many.scores, offsets: Uint32Array.of(0, many.scores.length) };
+    const prev = calibrationOf(clusteredScores(rng, 200, 20, 0.3, 0), 0.3);
+    const oneSide = calibrationOf(one, 0.3);
+    expect(oneSide.fitted.fields.per_query!.design_effect).toBe(1);
+    const warning = oneSide.fitted.warnings.find((w) => w.code === "flat_scores");
+    expect(warning?.message).toMatch(/^all 1,000 scores came in one query, so how strongly/u);
+    expect(calibrationOf(many, 0.3).fitted.warnings.map((w) => w.code)).not.toContain("flat_scores");
+    // against a queries side: borrows that side's design effect, as a flat side does, and keeps no new side
+    const borrowed = shiftAgainst(prev, oneSide, one);
+    expect(borrowed.design_effect_source).toBe("previous");
+    expect(borrowed.design_effect).toBe(prev.record.per_query!.design_effect);
+    expect(borrowed.new_side).toBeNull();
+    // two one-query sides: the documented ceiling, as two flat uploads
+    const prevOne = { ...oneSide, record: { ...oneSide.record, n_queries: 1 } as StoredCalibration };
+    const both = shiftAgainst(prevOne, calibrationOf(one, 0.3), one);
+    expect(both.design_effect_source).toBe("assumed_ceiling");
+    expect(both.design_effect).toBe(FLAT_REBUILD_DESIGN_EFFECT);
+  });
+
   it("an equivalent decision's reason prints the 90 % interval TOST reads, inside the tolerance, and promises nothing about the upload's own drop rate", () => {
     const rng = createRng(deriveSeed(9504, 0));
     const prev = calibrationOf(sample(rng, 2000, 20, 0.3), 0.3);
