@@ -4,6 +4,9 @@
  * Worker's own answers are in test/promotions/shadow-routes.workerd.test.ts); watch against a stub of the events route
  * (a real text/event-stream) across a forced disconnect, resuming with Last-Event-ID, until interrupted.
  */
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Promotion, ServedRollout, ShadowStatus } from "../../../src/contract";
 import { frame, gateEvent, type SseStub, startSseStub } from "../../client/test/sse-server";
@@ -313,6 +316,98 @@ describe("scoregate promotion", () => {
     const down = await cli(["promotion", "prm_0000000001", "--wait", "30"], env());
     expect(down.code).toBe(1);
     expect(n).toBe(3);
+  });
+
+  it("--wait retries its first read too (a pipeline's 'wait again' while the server is down or restarting)", async () => {
+    let n = 0;
+    const script = (list: ("down" | Promotion)[]) => {
+      n = 0;
+      stub.handle(() => {
+        const a = list[Math.min(n++, list.length - 1)]!;
+        return a === "down" ? { status: 503, body: { error: { code: "storage_unavailable", message: "D1 is down" } } } : { status: 200, body: a };
+      });
+    };
+    // the first two reads fail, the third answers: the wait goes on to the outcome, the failure said once
+    script(["down", "down", promotion(), promotion({ state: "completed", step: 2, percent: 100 })]);
+    const through = await cli(["promotion", "prm_0000000001", "--wait", "3600"], env());
+    expect(through.code).toBe(0);
+    expect(n).toBe(4);
+    expect(through.stderr).toBe("promotion prm_0000000001: reading it failed (503 storage_unavailable: D1 is down); trying again every 15 s\n");
+    expect(through.stdout).toMatch(/^Promotion prm_0000000001: cal_v2 over cal_v1, completed/u);
+    // every read of the wait fails: exit 1 only after its last read (the first, then one after each 15 s of the 30)
+    script(["down"]);
+    const down = await cli(["promotion", "prm_0000000001", "--wait", "30"], env());
+    expect(down.code).toBe(1);
+    expect(n).toBe(3);
+    expect(down.stderr.match(/reading it failed/gu)).toHaveLength(1);
+    expect(down.stderr).toContain("scoregate promotion prm_0000000001 --wait SECONDS waits again");
+    expect(down.stderr).toContain("scoregate: 503 storage_unavailable: D1 is down");
+    expect(down.stdout).toBe("");
+    // without --wait a failed read is the answer at once
+    script(["down"]);
+    expect((await cli(["promotion", "prm_0000000001"], env())).code).toBe(1);
+    expect(n).toBe(1);
+    // a calibration id: finding its promotion is part of the first read, retried the same way
+    const seen: string[] = [];
+    let calibrationReads = 0;
+    stub.handle((req) => {
+      seen.push(`${req.method} ${req.url}`);
+      if (req.url === "/v1/calibrations/cal_v2")
+        return ++calibrationReads === 1
+          ? { status: 503, body: { error: { code: "storage_unavailable", message: "D1 is down" } } }
+          : { status: 200, body: { id: "cal_v2", gate_id: "g1" } };
+      if (req.url?.startsWith("/v1/gates/g1/promotions"))
+        return { status: 200, body: { gate_id: "g1", promotions: [promotion()], next_cursor: null } };
+      return { status: 200, body: promotion({ state: "completed", step: 2, percent: 100 }) };
+    });
+    const byCalibration = await cli(["promotion", "cal_v2", "--wait", "60"], env());
+    expect(byCalibration.code).toBe(0);
+    expect(byCalibration.stderr).toBe("the promotion of cal_v2: reading it failed (503 storage_unavailable: D1 is down); trying again every 15 s\n");
+    expect(seen).toEqual([
+      "GET /v1/calibrations/cal_v2",
+      "GET /v1/calibrations/cal_v2",
+      `GET /v1/gates/g1/promotions?limit=200`,
+      "GET /v1/promotions/prm_0000000001",
+    ]);
+    // a refusal of the caller's input is not waited out: an unknown promotion exits 2 at once, with no wait words
+    n = 0;
+    stub.handle(() => {
+      n++;
+      return { status: 404, body: { error: { code: "not_found", message: "promotion prm_nope does not exist" } } };
+    });
+    const unknown = await cli(["promotion", "prm_nope", "--wait", "60"], env());
+    expect(unknown.code).toBe(2);
+    expect(n).toBe(1);
+    expect(unknown.stderr).not.toContain("wait");
+  });
+
+  it("--wait whose first read never reaches the server (nothing listening) retries it, then exits 1", async () => {
+    const closed = createServer();
+    closed.listen(0, "127.0.0.1");
+    await once(closed, "listening");
+    const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise((resolve) => closed.close(resolve));
+    const slept: number[] = [];
+    let stderr = "";
+    const io: Io = {
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => (stderr += s), isTTY: false },
+      env: { SCOREGATE_URL: url, SCOREGATE_TOKEN: "stub-token" },
+      sleep: async (ms: number) => {
+        slept.push(ms);
+      },
+    };
+    expect(await run(["promotion", "prm_0000000001", "--wait", "40"], io)).toBe(1);
+    // the first read at once, then one after each wait: 15 s, 15 s, and the 10 s left
+    expect(slept).toEqual([15000, 15000, 10000]);
+    const lines = stderr.trimEnd().split("\n");
+    expect(lines[0]).toMatch(
+      /^promotion prm_0000000001: reading it failed \(could not reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)\); trying again every 15 s$/u,
+    );
+    expect(lines[1]).toBe(
+      "promotion prm_0000000001: the wait for it failed (no read answered): scoregate promotion prm_0000000001 --wait SECONDS waits again",
+    );
+    expect(lines[2]).toMatch(/^scoregate: could not reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/u);
   });
 
   it("--wait takes seconds from 1 to a week; promote --wait waits for the promotion it started", async () => {
