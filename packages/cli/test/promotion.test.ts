@@ -198,22 +198,63 @@ describe("scoregate promote", () => {
     expect(r.stderr).toContain("the gate already has an open promotion");
   });
 
-  it("a rerun whose first run started the promotion: the 409 names it, how to wait for it or end it, and the key", async () => {
+  /** The 409 of a start on a gate with an open promotion, as src/promotions/service.ts words it. */
+  const openConflict = (candidate: string, state = "running") => ({
+    status: 409,
+    body: {
+      error: {
+        code: "conflict",
+        message: `the gate already has an open promotion (prm_01a24b55b15fc483c7a304996a3f, ${state}, of ${candidate}): roll back or finish it first (a paused promotion is still open)`,
+        details: { promotion_id: "prm_01a24b55b15fc483c7a304996a3f" },
+      },
+    },
+  });
+
+  it("a rerun whose first run started the promotion (the open one promotes the same calibration): the 409 names it, how to wait for it or end it, and the key", async () => {
+    stub.handle(() => openConflict("cal_v2"));
+    const r = await cli(["promote", "cal_v2"], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "an earlier run's promotion of cal_v2? scoregate promotion prm_01a24b55b15fc483c7a304996a3f --wait SECONDS waits for its outcome, scoregate promote prm_01a24b55b15fc483c7a304996a3f --rollback ends it; a rerun of the same step passes the first run's --idempotency-key to get its answer",
+    );
+  });
+
+  it("an open promotion of another calibration: the 409 names it and how to see or end it, never an earlier run's key", async () => {
+    stub.handle(() => openConflict("cal_01a24b543eef"));
+    const r = await cli(["promote", "cal_v2"], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "the open promotion prm_01a24b55b15fc483c7a304996a3f promotes cal_01a24b543eef, not cal_v2: a gate runs one promotion at a time; scoregate promotion prm_01a24b55b15fc483c7a304996a3f prints it, scoregate promotion prm_01a24b55b15fc483c7a304996a3f --wait SECONDS waits for its outcome, scoregate promote prm_01a24b55b15fc483c7a304996a3f --rollback ends it; then start this one again",
+    );
+    expect(r.stderr).not.toContain("earlier run");
+    expect(r.stderr).not.toContain("--idempotency-key");
+    // a paused one is resumed or rolled back (a wait would only read it paused)
+    stub.handle(() => openConflict("cal_01a24b543eef", "paused"));
+    const paused = await cli(["promote", "cal_v2"], env());
+    expect(paused.stderr).toContain(
+      "scoregate promote prm_01a24b55b15fc483c7a304996a3f --resume continues it, scoregate promote prm_01a24b55b15fc483c7a304996a3f --rollback ends it; then start this one again",
+    );
+    // a message without its candidate (the promotion named in details alone): read it to see which calibration it promotes
+    stub.handle(() => ({
+      status: 409,
+      body: { error: { code: "conflict", message: "the gate already has an open promotion", details: { promotion_id: "prm_7" } } },
+    }));
+    const bare = await cli(["promote", "cal_v2"], env());
+    expect(bare.stderr).toContain(
+      "scoregate promotion prm_7 prints the open promotion and the calibration it promotes: if it is an earlier run's start of this one, a rerun passes the first run's --idempotency-key to get its answer",
+    );
+    // none named (it ended before the server could read it): run it again
     stub.handle(() => ({
       status: 409,
       body: {
         error: {
           code: "conflict",
-          message:
-            "the gate already has an open promotion (prm_01a24b55b15fc483c7a304996a3f, running, of cal_01a24b543eef): roll back or finish it first (a paused promotion is still open)",
+          message: "the gate already has an open promotion: roll back or finish it first (a paused promotion is still open)",
         },
       },
     }));
-    const r = await cli(["promote", "cal_v2"], env());
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(
-      "an earlier run's promotion? scoregate promotion prm_01a24b55b15fc483c7a304996a3f --wait SECONDS waits for it, scoregate promote prm_01a24b55b15fc483c7a304996a3f --rollback ends it; a rerun of the same step passes the first run's --idempotency-key to get its answer",
-    );
+    const gone = await cli(["promote", "cal_v2"], env());
+    expect(gone.stderr).toContain("it may have ended since the start was refused: run the command again");
   });
 
   it("a 409 of the promotion's state says what to do: already paused, already running, already served", async () => {
