@@ -139,7 +139,11 @@ function transitionNumbers(raw: Record<string, unknown>): string {
 export function describePromotion(p: Promotion): string {
   const lines = [
     `Promotion ${p.id}: ${p.candidate_calibration_id} over ${p.control_calibration_id}, ${p.state}, step ${p.step + 1} of ${p.plan.steps.length} (${p.percent} % of keyed traffic on the candidate)`,
-    `  plan          steps ${p.plan.steps.join(" -> ")} %, at least ${count(p.plan.min_queries)} candidate queries a step, tolerance ${pointWidth(p.plan.tolerance)} points, on regression ${p.plan.on_regression}, a step pauses after ${p.plan.max_step_hours} h without a decision`,
+    // a straight plan ([100], --straight) has no step to decide: its queries, tolerance, regression rule and step
+    // deadline (stored with defaults) never apply
+    p.plan.steps.length === 1
+      ? `  plan          straight (steps ${p.plan.steps[0]} %): served to everyone at once, then watched by the gate's drift detector; no step to decide`
+      : `  plan          steps ${p.plan.steps.join(" -> ")} %, at least ${count(p.plan.min_queries)} candidate queries a step, tolerance ${pointWidth(p.plan.tolerance)} points, on regression ${p.plan.on_regression}, a step pauses after ${p.plan.max_step_hours} h without a decision`,
   ];
   if (p.evidence !== null) {
     lines.push(`  evidence      ${armsText(p.evidence)}`);

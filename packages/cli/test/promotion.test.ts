@@ -116,6 +116,27 @@ describe("scoregate promote", () => {
     expect(JSON.parse(r.stdout).percent).toBe(100);
   });
 
+  it("--straight prints only what a straight plan does: no query minimum, tolerance, regression rule or step deadline", async () => {
+    // the server stores a straight plan with the defaults of the rest, and completes it at once
+    const plan = { steps: [100], min_queries: 2000, on_regression: "rollback" as const, tolerance: 0.02, max_step_hours: 72 };
+    const started = { ...promotion().steps[0]!, percent: 100, numbers: { plan } };
+    const completed = { ...started, id: "s2", kind: "completed" as const, seq: 13 };
+    stub.handle(() => ({ status: 201, body: promotion({ plan, state: "completed", percent: 100, steps: [started, completed] }) }));
+    const r = await cli(["promote", "cal_v2", "--straight"], env());
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines[0]).toBe("Promotion prm_0000000001: cal_v2 over cal_v1, completed, step 1 of 1 (100 % of keyed traffic on the candidate)");
+    expect(lines[1]).toBe(
+      "  plan          straight (steps 100 %): served to everyone at once, then watched by the gate's drift detector; no step to decide",
+    );
+    expect(r.stdout).not.toMatch(/candidate queries|2,000|tolerance|on regression|72 h/u);
+    // a plan in steps still says all of it
+    stub.handle(() => ({ status: 201, body: promotion() }));
+    expect((await cli(["promote", "cal_v2"], env())).stdout).toContain(
+      "  plan          steps 10 -> 50 -> 100 %, at least 500 candidate queries a step, tolerance 2.0 points, on regression rollback, a step pauses after 72 h without a decision",
+    );
+  });
+
   it("an override finds the calibration's open promotion and acts on it", async () => {
     const seen: string[] = [];
     stub.handle((req) => {
