@@ -145,6 +145,9 @@ export function notSentCause(cause: unknown): boolean {
 /** A number from an error's details as `show` prints it; anything else as it came. */
 const detail = (x: unknown, show: (n: number) => string): string => (typeof x === "number" ? show(x) : String(x));
 
+/** A 409 conflict's hint when nothing more is known about the state that refused the change. */
+export const GENERIC_STATE_HINT = "the server refused the change because of the current state";
+
 /** What each error code means for someone at a terminal, and what to do about it. */
 function hint(code: string, status: number, route: RouteName, details: unknown, message = "", params: Record<string, string> = {}): string | null {
   const d = (typeof details === "object" && details !== null && !Array.isArray(details) ? details : {}) as Record<string, unknown>;
@@ -198,7 +201,7 @@ function hint(code: string, status: number, route: RouteName, details: unknown, 
     case "conflict":
       return status === 409 && route === "createCalibration"
         ? "other activations of the gate won while the upload was computed (nothing was stored), or an upload with this --idempotency-key is still running: run it again with the same --idempotency-key"
-        : (stateHint(route, message, d, params) ?? "the server refused the change because of the current state");
+        : (stateHint(route, message, d, params) ?? GENERIC_STATE_HINT);
     case "misconfigured":
       return "the server is misconfigured (production without tokens, or with the local dev tokens): its operator must fix it";
     case "invalid_input":

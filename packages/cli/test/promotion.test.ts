@@ -12,7 +12,7 @@ import type { Promotion, ServedRollout, ShadowStatus } from "../../../src/contra
 import { frame, gateEvent, type SseStub, startSseStub } from "../../client/test/sse-server";
 import { type Io, run } from "../src/main";
 import { cli } from "./support/run";
-import { type StubServer, startStubServer } from "./support/stub-server";
+import { type StubAnswer, type StubServer, startStubServer } from "./support/stub-server";
 
 let stub: StubServer;
 beforeAll(async () => {
@@ -730,6 +730,62 @@ describe("scoregate shadow", () => {
     expect(r.stdout).toBe("cal_v2 is no longer a shadow; the gate has 0 shadow(s) left\n");
     expect((await cli(["shadow", "cal_v2", "--remove", "--sample-rate", "0.1"], env())).code).toBe(2);
     expect((await cli(["shadow", "cal_v2", "--sample-rate", "2"], env())).code).toBe(2);
+  });
+
+  it("--remove of a calibration that is not a shadow says what to do: the gate's shadows with its flags, or that it is served", async () => {
+    const refusal = { status: 409, body: { error: { code: "conflict", message: "calibration cal_v2 is not a shadow of its gate" } } };
+    const calibration = (over: object = {}) => ({
+      status: 200,
+      body: {
+        id: "cal_v2",
+        gate_id: "g1",
+        index: "docs",
+        embedding: "e5",
+        reranker: "bge",
+        index_version: "v2",
+        active: false,
+        current: false,
+        ...over,
+      },
+    });
+    const serve = (cal: StubAnswer) => {
+      const seen: string[] = [];
+      stub.handle((req) => {
+        seen.push(`${req.method} ${req.url}`);
+        return req.method === "DELETE" ? refusal : cal;
+      });
+      return seen;
+    };
+    // unserved, and not (or no longer: a rerun) among the gate's shadows
+    const seen = serve(calibration());
+    const r = await cli(["shadow", "cal_v2", "--remove"], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")).toEqual([
+      "scoregate: 409 conflict: calibration cal_v2 is not a shadow of its gate",
+      "  nothing to remove (if an earlier run removed it, nothing is left to do): scoregate threshold --index docs --embedding e5 --reranker bge lists the gate's shadows, each with its sample rate",
+      "",
+    ]);
+    // one removal (a 409 of the state is not sent again), then the calibration read for its gate
+    expect(seen).toEqual(["DELETE /v1/calibrations/cal_v2/shadow", "GET /v1/calibrations/cal_v2"]);
+    // served: nothing to remove, and where to see what the gate serves
+    serve(calibration({ active: true, current: true }));
+    expect((await cli(["shadow", "cal_v2", "--remove"], env())).stderr).toContain(
+      "cal_v2 is served on its gate (its current calibration), not a shadow: nothing to remove; scoregate threshold --index docs --embedding e5 --reranker bge shows what the gate serves and its shadows",
+    );
+    // the calibration cannot be read: the same advice with placeholder flags
+    serve({ status: 503, body: { error: { code: "storage_unavailable", message: "D1 is down" } } });
+    const unread = await cli(["shadow", "cal_v2", "--remove"], env());
+    expect(unread.code).toBe(2);
+    expect(unread.stderr).toContain(
+      "scoregate threshold --index I --embedding E --reranker R lists the gate's shadows, each with its sample rate (scoregate gates lists every gate's)",
+    );
+    expect(unread.stderr).not.toContain("because of the current state");
+    // --json carries the server's refusal and the hint
+    serve(calibration());
+    const j = await cli(["shadow", "cal_v2", "--remove", "--json"], env());
+    expect(j.code).toBe(2);
+    expect(JSON.parse(j.stdout).error).toMatchObject({ code: "conflict", message: "calibration cal_v2 is not a shadow of its gate" });
+    expect(JSON.parse(j.stdout).error.hints.at(-1)).toContain("lists the gate's shadows");
   });
 
   it("a calibration already served is said to be served, not relayed as a 409, and nothing is sent", async () => {
