@@ -209,7 +209,7 @@ export const FLAG_HELP: { readonly [F in Flag]: FlagHelp<F> } = {
   since: { arg: "SEQ", text: "resume after this event seq (the server replays what followed, or a snapshot)" },
   wait: {
     arg: "SECONDS",
-    text: `wait up to SECONDS (at most ${count(MAX_PROMOTION_WAIT_SECONDS)}, a week) for the promotion to complete, pause or end, reading it every ${PROMOTION_WAIT_POLL_MS / 1000} s; the exit code says how it ended`,
+    text: `wait up to SECONDS (at most ${count(MAX_PROMOTION_WAIT_SECONDS)}, a week) for the promotion to complete, pause or end, reading it every ${PROMOTION_WAIT_POLL_MS / 1000} s (a read that fails, the first one too, is tried again at the next; exit 1 only when the last one failed); the exit code says how it ended`,
   },
 };
 

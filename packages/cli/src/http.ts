@@ -145,8 +145,11 @@ export function notSentCause(cause: unknown): boolean {
 /** A number from an error's details as `show` prints it; anything else as it came. */
 const detail = (x: unknown, show: (n: number) => string): string => (typeof x === "number" ? show(x) : String(x));
 
+/** A 409 conflict's hint when nothing more is known about the state that refused the change. */
+export const GENERIC_STATE_HINT = "the server refused the change because of the current state";
+
 /** What each error code means for someone at a terminal, and what to do about it. */
-function hint(code: string, status: number, route: RouteName, details: unknown, message = ""): string | null {
+function hint(code: string, status: number, route: RouteName, details: unknown, message = "", params: Record<string, string> = {}): string | null {
   const d = (typeof details === "object" && details !== null && !Array.isArray(details) ? details : {}) as Record<string, unknown>;
   switch (code) {
     case "unauthorized":
@@ -198,7 +201,7 @@ function hint(code: string, status: number, route: RouteName, details: unknown, 
     case "conflict":
       return status === 409 && route === "createCalibration"
         ? "other activations of the gate won while the upload was computed (nothing was stored), or an upload with this --idempotency-key is still running: run it again with the same --idempotency-key"
-        : (stateHint(route, message) ?? "the server refused the change because of the current state");
+        : (stateHint(route, message, d, params) ?? GENERIC_STATE_HINT);
     case "misconfigured":
       return "the server is misconfigured (production without tokens, or with the local dev tokens): its operator must fix it";
     case "invalid_input":
@@ -217,9 +220,11 @@ function hint(code: string, status: number, route: RouteName, details: unknown, 
 /**
  * What to do about a promotion's 409 that is the state's answer (src/promotions/service.ts words them: "promotion ID
  * is STATE: it cannot ACTION", "calibration ID is already the gate's current calibration", "the gate serves no
- * calibration yet"), read from the server's message; null for any other, which keeps the generic hint.
+ * calibration yet", "the gate already has an open promotion (ID, STATE, of CANDIDATE)" with `details.promotion_id`),
+ * read from the server's message; null for any other, which keeps the generic hint. `params`: the request's path
+ * parameters (a start's `id`, the calibration it promotes).
  */
-function stateHint(route: RouteName, message: string): string | null {
+function stateHint(route: RouteName, message: string, details: Record<string, unknown>, params: Record<string, string>): string | null {
   const override = /^promotion (\S+) is (\w+): it cannot (\w+)/u.exec(message);
   if (override !== null) {
     const [, id, state, action] = override as unknown as [string, string, string, string];
@@ -231,16 +236,39 @@ function stateHint(route: RouteName, message: string): string | null {
     return null;
   }
   if (route === "promoteCalibration") {
-    // a rerun of a pipeline step whose first run started the promotion (cancelled after the request was sent)
-    const open = /already has an open promotion \((prm_[0-9a-z]+)/u.exec(message)?.[1];
-    if (open !== undefined)
-      return `an earlier run's promotion? scoregate promotion ${open} --wait SECONDS waits for it, scoregate promote ${open} --rollback ends it; a rerun of the same step passes the first run's --idempotency-key to get its answer`;
+    if (/already has an open promotion/u.test(message)) return openPromotionHint(message, details, params.id);
     if (/is already the gate's current calibration/u.test(message))
       return "it is already served to everyone: nothing to promote (scoregate threshold --index I --embedding E --reranker R shows what the gate serves)";
     if (/serves no calibration yet/u.test(message))
       return "a promotion compares a candidate with what the gate serves: serve a calibration first (scoregate activate ID)";
   }
   return null;
+}
+
+/**
+ * A start refused because the gate has an open promotion: the server names it (`details.promotion_id`, and in its
+ * message its state and candidate) when it could read it. Of the calibration being promoted (`promoted`), it is most
+ * likely an earlier run's start (a pipeline step rerun after it was cancelled once the request was sent): its key gets
+ * that run's answer. Of another calibration, it is another promotion, which has to end before this one starts.
+ */
+function openPromotionHint(message: string, details: Record<string, unknown>, promoted: string | undefined): string {
+  const named = /already has an open promotion \((prm_[0-9a-z]+), (\w+), of ([^\s)]+)\)/u.exec(message);
+  const id =
+    typeof details.promotion_id === "string" ? details.promotion_id : (/already has an open promotion \((prm_[0-9a-z]+)/u.exec(message)?.[1] ?? null);
+  if (id === null)
+    return "it may have ended since the start was refused: run the command again (scoregate threshold --index I --embedding E --reranker R shows the gate's open promotion)";
+  const candidate = named?.[3];
+  const state = named?.[2];
+  const act =
+    state === "paused"
+      ? `scoregate promote ${id} --resume continues it, scoregate promote ${id} --rollback ends it`
+      : `scoregate promotion ${id} --wait SECONDS waits for its outcome, scoregate promote ${id} --rollback ends it`;
+  if (candidate !== undefined && promoted !== undefined && candidate === promoted)
+    return `an earlier run's promotion of ${promoted}? ${act}; a rerun of the same step passes the first run's --idempotency-key to get its answer`;
+  if (candidate !== undefined)
+    return `the open promotion ${id} promotes ${candidate}, not ${promoted ?? "this calibration"}: a gate runs one promotion at a time; scoregate promotion ${id} prints it, ${act}; then start this one again`;
+  // an older server's message without the candidate: which calibration it promotes is read with the promotion
+  return `scoregate promotion ${id} prints the open promotion and the calibration it promotes: if it is an earlier run's start of this one, a rerun passes the first run's --idempotency-key to get its answer; ${act}`;
 }
 
 /**
@@ -427,7 +455,7 @@ export class Api {
         : text.slice(0, 200) || res.statusText;
     const suggested = suggestions(message, envelope.success ? envelope.data.error.details : undefined);
     const lines = envelope.success ? [...detailLines(envelope.data.error.details), ...suggested.lines] : [];
-    const h = code ? hint(code, res.status, route, envelope.success ? envelope.data.error.details : undefined, message) : null;
+    const h = code ? hint(code, res.status, route, envelope.success ? envelope.data.error.details : undefined, message, init.params) : null;
     if (h) lines.push(h);
     // A refusal from a server of another API version is most likely that: say so before anything else is suspected.
     const serverApi = res.headers.get(API_VERSION_HEADER);

@@ -139,7 +139,11 @@ function transitionNumbers(raw: Record<string, unknown>): string {
 export function describePromotion(p: Promotion): string {
   const lines = [
     `Promotion ${p.id}: ${p.candidate_calibration_id} over ${p.control_calibration_id}, ${p.state}, step ${p.step + 1} of ${p.plan.steps.length} (${p.percent} % of keyed traffic on the candidate)`,
-    `  plan          steps ${p.plan.steps.join(" -> ")} %, at least ${count(p.plan.min_queries)} candidate queries a step, tolerance ${pointWidth(p.plan.tolerance)} points, on regression ${p.plan.on_regression}, a step pauses after ${p.plan.max_step_hours} h without a decision`,
+    // a straight plan ([100], --straight) has no step to decide: its queries, tolerance, regression rule and step
+    // deadline (stored with defaults) never apply
+    p.plan.steps.length === 1
+      ? `  plan          straight (steps ${p.plan.steps[0]} %): served to everyone at once, then watched by the gate's drift detector; no step to decide`
+      : `  plan          steps ${p.plan.steps.join(" -> ")} %, at least ${count(p.plan.min_queries)} candidate queries a step, tolerance ${pointWidth(p.plan.tolerance)} points, on regression ${p.plan.on_regression}, a step pauses after ${p.plan.max_step_hours} h without a decision`,
   ];
   if (p.evidence !== null) {
     lines.push(`  evidence      ${armsText(p.evidence)}`);
@@ -208,47 +212,88 @@ function promotionExit(p: Promotion): number {
 }
 
 /**
- * Reads promotion `first` every PROMOTION_WAIT_POLL_MS until it is no longer running or `seconds` of waits have passed
- * (the reads' own time comes on top), saying each step it moves to on stderr; the promotion as it ends. A read that
- * fails for the network or the server (exit 1: a deploy, a blip in a day-long wait) is said once and tried again at the
- * next poll; the wait fails with it only when its last read failed.
+ * Reads the promotion every PROMOTION_WAIT_POLL_MS until it is no longer running or `seconds` of waits have passed
+ * (the reads' own time comes on top), saying each step it moves to on stderr; the promotion as it ends. `first` is the
+ * promotion as a start or an override answered it, or null when it has not been read yet (`scoregate promotion ID
+ * --wait`): then `read` reads it at once. Any read that fails for the network or the server (exit 1: a deploy, a blip
+ * in a day-long wait, a server still starting when the pipeline waits again), the first one too, is said once and tried
+ * again at the next poll; the wait fails with it only when its last read failed.
  */
-async function waitForPromotion(c: Ctx, first: Promotion, seconds: number): Promise<Promotion> {
+async function waitForPromotion(
+  c: Ctx,
+  name: () => string,
+  read: () => Promise<Promotion>,
+  first: Promotion | null,
+  seconds: number,
+): Promise<Promotion> {
   let left = seconds * 1000;
   let p = first;
-  let said = `${p.state}:${p.step}`;
+  // the state and step last said (a first read says nothing: the promotion is printed as it ends)
+  let said = p === null ? null : `${p.state}:${p.step}`;
   let failing: CliError | null = null;
-  while (p.state === "running" && left > 0) {
-    const pause = Math.min(PROMOTION_WAIT_POLL_MS, left);
-    left -= pause;
-    await (c.io.sleep ?? sleep)(pause);
+  const attempt = async (): Promise<void> => {
     try {
-      p = (await c.api().request<Promotion>("getPromotion", { params: { id: p.id } })).body;
+      p = await read();
     } catch (e) {
       if (!(e instanceof CliError) || e.exitCode !== EXIT.failure) throw e;
-      if (failing === null) c.warn(`promotion ${p.id}: reading it failed (${e.message}); trying again every ${PROMOTION_WAIT_POLL_MS / 1000} s`);
+      if (failing === null) c.warn(`${name()}: reading it failed (${e.message}); trying again every ${PROMOTION_WAIT_POLL_MS / 1000} s`);
       failing = e;
-      continue;
+      return;
     }
     failing = null;
     const now = `${p.state}:${p.step}`;
-    if (now !== said && p.state === "running")
+    if (said !== null && now !== said && p.state === "running")
       c.warn(`promotion ${p.id}: step ${p.step + 1} of ${p.plan.steps.length}, ${p.percent} % of keyed traffic`);
     said = now;
+  };
+  if (p === null) await attempt();
+  while ((p === null || p.state === "running") && left > 0) {
+    const pause = Math.min(PROMOTION_WAIT_POLL_MS, left);
+    left -= pause;
+    await (c.io.sleep ?? sleep)(pause);
+    await attempt();
   }
   if (failing !== null) throw failing;
-  return p;
+  // p is set: a wait of at least 1 s reads until one read answers or the last one failed (thrown above)
+  return p!;
 }
 
-/** The promotion printed, or waited for with --wait (its exit code then says how it ended). */
-async function printPromotion(c: Ctx, p: Promotion, wait: number | undefined): Promise<number> {
-  let shown = p;
-  try {
-    if (wait !== undefined) shown = await waitForPromotion(c, p, wait);
-  } catch (e) {
-    // the promotion goes on whatever the wait met: say which, and how to wait for it again
-    c.warn(`promotion ${p.id} goes on (the wait for it failed): scoregate promotion ${p.id} --wait SECONDS waits again`);
-    throw e;
+/**
+ * The promotion printed, or waited for with --wait (its exit code then says how it ended). `first`: the promotion as
+ * a start or an override answered it, or null for `scoregate promotion`, whose reads (`read`) the wait retries, the
+ * first one too; `id`: what `scoregate promotion` is given to read it again (its id, or the calibration it promotes).
+ */
+async function printPromotion(
+  c: Ctx,
+  first: Promotion | null,
+  read: () => Promise<Promotion>,
+  id: string,
+  wait: number | undefined,
+): Promise<number> {
+  let shown: Promotion;
+  if (wait === undefined) shown = first ?? (await read());
+  else {
+    // the last promotion read: named in the messages once known
+    let known = first;
+    const tracked = async () => {
+      known = await read();
+      return known;
+    };
+    const name = () => (known !== null ? `promotion ${known.id}` : id.startsWith("prm_") ? `promotion ${id}` : `the promotion of ${id}`);
+    try {
+      shown = await waitForPromotion(c, name, tracked, first, wait);
+    } catch (e) {
+      // never read, and refused for the caller's input (an unknown promotion, a calibration never promoted): no wait to retry
+      if (known === null && !(e instanceof CliError && e.exitCode === EXIT.failure)) throw e;
+      // the promotion goes on whatever the wait met: say which, and how to wait for it again
+      const again = known !== null ? known.id : id;
+      c.warn(
+        known !== null
+          ? `promotion ${known.id} goes on (the wait for it failed): scoregate promotion ${again} --wait SECONDS waits again`
+          : `${name()}: the wait for it failed (no read answered): scoregate promotion ${again} --wait SECONDS waits again`,
+      );
+      throw e;
+    }
   }
   c.out(c.json ? JSON.stringify(shown) : describePromotion(shown));
   if (wait === undefined) return EXIT.ok;
@@ -258,7 +303,10 @@ async function printPromotion(c: Ctx, p: Promotion, wait: number | undefined): P
   return code;
 }
 
-/** `scoregate promotion ID`: a promotion as it stands (plan, state, the running step's evidence, every transition). */
+/**
+ * `scoregate promotion ID`: a promotion as it stands (plan, state, the running step's evidence, every transition).
+ * With --wait its first read (finding the promotion of a calibration id, then reading it) is retried as the later ones.
+ */
 export async function promotion(c: Ctx): Promise<number> {
   const id = oneId(
     c.positionals,
@@ -266,8 +314,13 @@ export async function promotion(c: Ctx): Promise<number> {
     "promotion or calibration id",
   );
   const wait = waitFlag(c);
-  const res = await c.api().request<Promotion>("getPromotion", { params: { id: (await promotionOf(c, id)).id } });
-  return printPromotion(c, res.body, wait);
+  // the promotion a calibration id names, found once (a gate's open promotion stays its newest)
+  let found: string | undefined;
+  const read = async (): Promise<Promotion> => {
+    found ??= (await promotionOf(c, id)).id;
+    return (await c.api().request<Promotion>("getPromotion", { params: { id: found } })).body;
+  };
+  return printPromotion(c, null, read, id, wait);
 }
 
 export async function promote(c: Ctx): Promise<number> {
@@ -311,5 +364,7 @@ export async function promote(c: Ctx): Promise<number> {
     if (maxStepHours !== undefined) plan.max_step_hours = maxStepHours;
     res = await sendChange<Promotion>(c, "promoteCalibration", { params: { id }, body: plan, okStatuses: [200, 201] }, `scoregate promotion ${id}`);
   }
-  return printPromotion(c, res.body, wait);
+  const started = res.body;
+  const read = async () => (await c.api().request<Promotion>("getPromotion", { params: { id: started.id } })).body;
+  return printPromotion(c, started, read, started.id, wait);
 }

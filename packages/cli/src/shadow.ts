@@ -15,6 +15,7 @@ import { num, oneId, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
 import { count, percent, pointWidth } from "./format";
+import { CliError, GENERIC_STATE_HINT } from "./http";
 import { liveDecisionText } from "./live";
 import { sendChange } from "./promote";
 import { gateFlagWords } from "./suggest";
@@ -128,7 +129,9 @@ export async function shadow(c: Ctx): Promise<number> {
   const reason = c.v.reason === undefined ? {} : { reason: c.v.reason };
   if (c.v.remove === true) {
     if (sampleRate !== undefined) throw usage("--remove and --sample-rate cannot be combined");
-    const res = await sendChange<{ shadows: unknown[] }>(c, "removeShadow", { params: { id }, body: reason }, shown);
+    const res = await sendChange<{ shadows: unknown[] }>(c, "removeShadow", { params: { id }, body: reason }, shown).catch(async (e: unknown) => {
+      throw await notAShadow(c, id, e);
+    });
     c.out(c.json ? JSON.stringify(res.body) : `${id} is no longer a shadow; the gate has ${res.body.shadows.length} shadow(s) left`);
     return EXIT.ok;
   }
@@ -168,6 +171,27 @@ export async function shadow(c: Ctx): Promise<number> {
   const code = shadowExitCode(status);
   c.out(c.json ? JSON.stringify({ ...status, decision: SHADOW_DECISIONS[code], exit_code: code, added }) : describeShadow(status));
   return code;
+}
+
+/**
+ * A removal refused because `id` is not a shadow of its gate (409 conflict, src/promotions/shadows.ts): the refusal
+ * with what to do instead of the generic hint, naming the gate's flags when the calibration can be read: it is served
+ * (nothing to remove), or it is not among the gate's shadows, which `scoregate threshold` lists (a rerun of a removal
+ * gets this refusal too: then nothing is left to do). Any other failure as it came.
+ */
+async function notAShadow(c: Ctx, id: string, e: unknown): Promise<unknown> {
+  if (!(e instanceof CliError) || e.server?.status !== 409 || !/is not a shadow of its gate/u.test(e.server.message)) return e;
+  const cal = await c
+    .api()
+    .request<Calibration>("getCalibration", { params: { id } })
+    .then((r) => r.body)
+    .catch(() => null);
+  const flags = cal === null ? "--index I --embedding E --reranker R" : gateFlagWords(cal);
+  const hint =
+    cal?.active === true
+      ? `${id} is served on its gate (${cal.current ? "its current calibration" : `index version ${cal.index_version}`}), not a shadow: nothing to remove; scoregate threshold ${flags} shows what the gate serves and its shadows`
+      : `nothing to remove (if an earlier run removed it, nothing is left to do): scoregate threshold ${flags} lists the gate's shadows, each with its sample rate${cal === null ? " (scoregate gates lists every gate's)" : ""}`;
+  return new CliError(e.message, e.exitCode, e.code, [...e.hints.filter((h) => h !== GENERIC_STATE_HINT), hint], e.server, e.notSent);
 }
 
 /**

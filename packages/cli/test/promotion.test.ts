@@ -4,12 +4,15 @@
  * Worker's own answers are in test/promotions/shadow-routes.workerd.test.ts); watch against a stub of the events route
  * (a real text/event-stream) across a forced disconnect, resuming with Last-Event-ID, until interrupted.
  */
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Promotion, ServedRollout, ShadowStatus } from "../../../src/contract";
 import { frame, gateEvent, type SseStub, startSseStub } from "../../client/test/sse-server";
 import { type Io, run } from "../src/main";
 import { cli } from "./support/run";
-import { type StubServer, startStubServer } from "./support/stub-server";
+import { type StubAnswer, type StubServer, startStubServer } from "./support/stub-server";
 
 let stub: StubServer;
 beforeAll(async () => {
@@ -113,6 +116,27 @@ describe("scoregate promote", () => {
     expect(JSON.parse(r.stdout).percent).toBe(100);
   });
 
+  it("--straight prints only what a straight plan does: no query minimum, tolerance, regression rule or step deadline", async () => {
+    // the server stores a straight plan with the defaults of the rest, and completes it at once
+    const plan = { steps: [100], min_queries: 2000, on_regression: "rollback" as const, tolerance: 0.02, max_step_hours: 72 };
+    const started = { ...promotion().steps[0]!, percent: 100, numbers: { plan } };
+    const completed = { ...started, id: "s2", kind: "completed" as const, seq: 13 };
+    stub.handle(() => ({ status: 201, body: promotion({ plan, state: "completed", percent: 100, steps: [started, completed] }) }));
+    const r = await cli(["promote", "cal_v2", "--straight"], env());
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines[0]).toBe("Promotion prm_0000000001: cal_v2 over cal_v1, completed, step 1 of 1 (100 % of keyed traffic on the candidate)");
+    expect(lines[1]).toBe(
+      "  plan          straight (steps 100 %): served to everyone at once, then watched by the gate's drift detector; no step to decide",
+    );
+    expect(r.stdout).not.toMatch(/candidate queries|2,000|tolerance|on regression|72 h/u);
+    // a plan in steps still says all of it
+    stub.handle(() => ({ status: 201, body: promotion() }));
+    expect((await cli(["promote", "cal_v2"], env())).stdout).toContain(
+      "  plan          steps 10 -> 50 -> 100 %, at least 500 candidate queries a step, tolerance 2.0 points, on regression rollback, a step pauses after 72 h without a decision",
+    );
+  });
+
   it("an override finds the calibration's open promotion and acts on it", async () => {
     const seen: string[] = [];
     stub.handle((req) => {
@@ -195,22 +219,63 @@ describe("scoregate promote", () => {
     expect(r.stderr).toContain("the gate already has an open promotion");
   });
 
-  it("a rerun whose first run started the promotion: the 409 names it, how to wait for it or end it, and the key", async () => {
+  /** The 409 of a start on a gate with an open promotion, as src/promotions/service.ts words it. */
+  const openConflict = (candidate: string, state = "running") => ({
+    status: 409,
+    body: {
+      error: {
+        code: "conflict",
+        message: `the gate already has an open promotion (prm_01a24b55b15fc483c7a304996a3f, ${state}, of ${candidate}): roll back or finish it first (a paused promotion is still open)`,
+        details: { promotion_id: "prm_01a24b55b15fc483c7a304996a3f" },
+      },
+    },
+  });
+
+  it("a rerun whose first run started the promotion (the open one promotes the same calibration): the 409 names it, how to wait for it or end it, and the key", async () => {
+    stub.handle(() => openConflict("cal_v2"));
+    const r = await cli(["promote", "cal_v2"], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "an earlier run's promotion of cal_v2? scoregate promotion prm_01a24b55b15fc483c7a304996a3f --wait SECONDS waits for its outcome, scoregate promote prm_01a24b55b15fc483c7a304996a3f --rollback ends it; a rerun of the same step passes the first run's --idempotency-key to get its answer",
+    );
+  });
+
+  it("an open promotion of another calibration: the 409 names it and how to see or end it, never an earlier run's key", async () => {
+    stub.handle(() => openConflict("cal_01a24b543eef"));
+    const r = await cli(["promote", "cal_v2"], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "the open promotion prm_01a24b55b15fc483c7a304996a3f promotes cal_01a24b543eef, not cal_v2: a gate runs one promotion at a time; scoregate promotion prm_01a24b55b15fc483c7a304996a3f prints it, scoregate promotion prm_01a24b55b15fc483c7a304996a3f --wait SECONDS waits for its outcome, scoregate promote prm_01a24b55b15fc483c7a304996a3f --rollback ends it; then start this one again",
+    );
+    expect(r.stderr).not.toContain("earlier run");
+    expect(r.stderr).not.toContain("--idempotency-key");
+    // a paused one is resumed or rolled back (a wait would only read it paused)
+    stub.handle(() => openConflict("cal_01a24b543eef", "paused"));
+    const paused = await cli(["promote", "cal_v2"], env());
+    expect(paused.stderr).toContain(
+      "scoregate promote prm_01a24b55b15fc483c7a304996a3f --resume continues it, scoregate promote prm_01a24b55b15fc483c7a304996a3f --rollback ends it; then start this one again",
+    );
+    // a message without its candidate (the promotion named in details alone): read it to see which calibration it promotes
+    stub.handle(() => ({
+      status: 409,
+      body: { error: { code: "conflict", message: "the gate already has an open promotion", details: { promotion_id: "prm_7" } } },
+    }));
+    const bare = await cli(["promote", "cal_v2"], env());
+    expect(bare.stderr).toContain(
+      "scoregate promotion prm_7 prints the open promotion and the calibration it promotes: if it is an earlier run's start of this one, a rerun passes the first run's --idempotency-key to get its answer",
+    );
+    // none named (it ended before the server could read it): run it again
     stub.handle(() => ({
       status: 409,
       body: {
         error: {
           code: "conflict",
-          message:
-            "the gate already has an open promotion (prm_01a24b55b15fc483c7a304996a3f, running, of cal_01a24b543eef): roll back or finish it first (a paused promotion is still open)",
+          message: "the gate already has an open promotion: roll back or finish it first (a paused promotion is still open)",
         },
       },
     }));
-    const r = await cli(["promote", "cal_v2"], env());
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(
-      "an earlier run's promotion? scoregate promotion prm_01a24b55b15fc483c7a304996a3f --wait SECONDS waits for it, scoregate promote prm_01a24b55b15fc483c7a304996a3f --rollback ends it; a rerun of the same step passes the first run's --idempotency-key to get its answer",
-    );
+    const gone = await cli(["promote", "cal_v2"], env());
+    expect(gone.stderr).toContain("it may have ended since the start was refused: run the command again");
   });
 
   it("a 409 of the promotion's state says what to do: already paused, already running, already served", async () => {
@@ -313,6 +378,98 @@ describe("scoregate promotion", () => {
     const down = await cli(["promotion", "prm_0000000001", "--wait", "30"], env());
     expect(down.code).toBe(1);
     expect(n).toBe(3);
+  });
+
+  it("--wait retries its first read too (a pipeline's 'wait again' while the server is down or restarting)", async () => {
+    let n = 0;
+    const script = (list: ("down" | Promotion)[]) => {
+      n = 0;
+      stub.handle(() => {
+        const a = list[Math.min(n++, list.length - 1)]!;
+        return a === "down" ? { status: 503, body: { error: { code: "storage_unavailable", message: "D1 is down" } } } : { status: 200, body: a };
+      });
+    };
+    // the first two reads fail, the third answers: the wait goes on to the outcome, the failure said once
+    script(["down", "down", promotion(), promotion({ state: "completed", step: 2, percent: 100 })]);
+    const through = await cli(["promotion", "prm_0000000001", "--wait", "3600"], env());
+    expect(through.code).toBe(0);
+    expect(n).toBe(4);
+    expect(through.stderr).toBe("promotion prm_0000000001: reading it failed (503 storage_unavailable: D1 is down); trying again every 15 s\n");
+    expect(through.stdout).toMatch(/^Promotion prm_0000000001: cal_v2 over cal_v1, completed/u);
+    // every read of the wait fails: exit 1 only after its last read (the first, then one after each 15 s of the 30)
+    script(["down"]);
+    const down = await cli(["promotion", "prm_0000000001", "--wait", "30"], env());
+    expect(down.code).toBe(1);
+    expect(n).toBe(3);
+    expect(down.stderr.match(/reading it failed/gu)).toHaveLength(1);
+    expect(down.stderr).toContain("scoregate promotion prm_0000000001 --wait SECONDS waits again");
+    expect(down.stderr).toContain("scoregate: 503 storage_unavailable: D1 is down");
+    expect(down.stdout).toBe("");
+    // without --wait a failed read is the answer at once
+    script(["down"]);
+    expect((await cli(["promotion", "prm_0000000001"], env())).code).toBe(1);
+    expect(n).toBe(1);
+    // a calibration id: finding its promotion is part of the first read, retried the same way
+    const seen: string[] = [];
+    let calibrationReads = 0;
+    stub.handle((req) => {
+      seen.push(`${req.method} ${req.url}`);
+      if (req.url === "/v1/calibrations/cal_v2")
+        return ++calibrationReads === 1
+          ? { status: 503, body: { error: { code: "storage_unavailable", message: "D1 is down" } } }
+          : { status: 200, body: { id: "cal_v2", gate_id: "g1" } };
+      if (req.url?.startsWith("/v1/gates/g1/promotions"))
+        return { status: 200, body: { gate_id: "g1", promotions: [promotion()], next_cursor: null } };
+      return { status: 200, body: promotion({ state: "completed", step: 2, percent: 100 }) };
+    });
+    const byCalibration = await cli(["promotion", "cal_v2", "--wait", "60"], env());
+    expect(byCalibration.code).toBe(0);
+    expect(byCalibration.stderr).toBe("the promotion of cal_v2: reading it failed (503 storage_unavailable: D1 is down); trying again every 15 s\n");
+    expect(seen).toEqual([
+      "GET /v1/calibrations/cal_v2",
+      "GET /v1/calibrations/cal_v2",
+      `GET /v1/gates/g1/promotions?limit=200`,
+      "GET /v1/promotions/prm_0000000001",
+    ]);
+    // a refusal of the caller's input is not waited out: an unknown promotion exits 2 at once, with no wait words
+    n = 0;
+    stub.handle(() => {
+      n++;
+      return { status: 404, body: { error: { code: "not_found", message: "promotion prm_nope does not exist" } } };
+    });
+    const unknown = await cli(["promotion", "prm_nope", "--wait", "60"], env());
+    expect(unknown.code).toBe(2);
+    expect(n).toBe(1);
+    expect(unknown.stderr).not.toContain("wait");
+  });
+
+  it("--wait whose first read never reaches the server (nothing listening) retries it, then exits 1", async () => {
+    const closed = createServer();
+    closed.listen(0, "127.0.0.1");
+    await once(closed, "listening");
+    const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise((resolve) => closed.close(resolve));
+    const slept: number[] = [];
+    let stderr = "";
+    const io: Io = {
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => (stderr += s), isTTY: false },
+      env: { SCOREGATE_URL: url, SCOREGATE_TOKEN: "stub-token" },
+      sleep: async (ms: number) => {
+        slept.push(ms);
+      },
+    };
+    expect(await run(["promotion", "prm_0000000001", "--wait", "40"], io)).toBe(1);
+    // the first read at once, then one after each wait: 15 s, 15 s, and the 10 s left
+    expect(slept).toEqual([15000, 15000, 10000]);
+    const lines = stderr.trimEnd().split("\n");
+    expect(lines[0]).toMatch(
+      /^promotion prm_0000000001: reading it failed \(could not reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)\); trying again every 15 s$/u,
+    );
+    expect(lines[1]).toBe(
+      "promotion prm_0000000001: the wait for it failed (no read answered): scoregate promotion prm_0000000001 --wait SECONDS waits again",
+    );
+    expect(lines[2]).toMatch(/^scoregate: could not reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/u);
   });
 
   it("--wait takes seconds from 1 to a week; promote --wait waits for the promotion it started", async () => {
@@ -573,6 +730,62 @@ describe("scoregate shadow", () => {
     expect(r.stdout).toBe("cal_v2 is no longer a shadow; the gate has 0 shadow(s) left\n");
     expect((await cli(["shadow", "cal_v2", "--remove", "--sample-rate", "0.1"], env())).code).toBe(2);
     expect((await cli(["shadow", "cal_v2", "--sample-rate", "2"], env())).code).toBe(2);
+  });
+
+  it("--remove of a calibration that is not a shadow says what to do: the gate's shadows with its flags, or that it is served", async () => {
+    const refusal = { status: 409, body: { error: { code: "conflict", message: "calibration cal_v2 is not a shadow of its gate" } } };
+    const calibration = (over: object = {}) => ({
+      status: 200,
+      body: {
+        id: "cal_v2",
+        gate_id: "g1",
+        index: "docs",
+        embedding: "e5",
+        reranker: "bge",
+        index_version: "v2",
+        active: false,
+        current: false,
+        ...over,
+      },
+    });
+    const serve = (cal: StubAnswer) => {
+      const seen: string[] = [];
+      stub.handle((req) => {
+        seen.push(`${req.method} ${req.url}`);
+        return req.method === "DELETE" ? refusal : cal;
+      });
+      return seen;
+    };
+    // unserved, and not (or no longer: a rerun) among the gate's shadows
+    const seen = serve(calibration());
+    const r = await cli(["shadow", "cal_v2", "--remove"], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")).toEqual([
+      "scoregate: 409 conflict: calibration cal_v2 is not a shadow of its gate",
+      "  nothing to remove (if an earlier run removed it, nothing is left to do): scoregate threshold --index docs --embedding e5 --reranker bge lists the gate's shadows, each with its sample rate",
+      "",
+    ]);
+    // one removal (a 409 of the state is not sent again), then the calibration read for its gate
+    expect(seen).toEqual(["DELETE /v1/calibrations/cal_v2/shadow", "GET /v1/calibrations/cal_v2"]);
+    // served: nothing to remove, and where to see what the gate serves
+    serve(calibration({ active: true, current: true }));
+    expect((await cli(["shadow", "cal_v2", "--remove"], env())).stderr).toContain(
+      "cal_v2 is served on its gate (its current calibration), not a shadow: nothing to remove; scoregate threshold --index docs --embedding e5 --reranker bge shows what the gate serves and its shadows",
+    );
+    // the calibration cannot be read: the same advice with placeholder flags
+    serve({ status: 503, body: { error: { code: "storage_unavailable", message: "D1 is down" } } });
+    const unread = await cli(["shadow", "cal_v2", "--remove"], env());
+    expect(unread.code).toBe(2);
+    expect(unread.stderr).toContain(
+      "scoregate threshold --index I --embedding E --reranker R lists the gate's shadows, each with its sample rate (scoregate gates lists every gate's)",
+    );
+    expect(unread.stderr).not.toContain("because of the current state");
+    // --json carries the server's refusal and the hint
+    serve(calibration());
+    const j = await cli(["shadow", "cal_v2", "--remove", "--json"], env());
+    expect(j.code).toBe(2);
+    expect(JSON.parse(j.stdout).error).toMatchObject({ code: "conflict", message: "calibration cal_v2 is not a shadow of its gate" });
+    expect(JSON.parse(j.stdout).error.hints.at(-1)).toContain("lists the gate's shadows");
   });
 
   it("a calibration already served is said to be served, not relayed as a 409, and nothing is sent", async () => {
