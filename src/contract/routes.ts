@@ -7,6 +7,9 @@
  * the OpenAPI document's paths and of the route registration: keep it when adding an entry.
  */
 
+import type { z } from "zod";
+import { CalibrationId } from "./common";
+import { GateId } from "./events";
 import type { RouteSpec } from "./route-spec";
 import { alertRoutes } from "./routes-alerts";
 import { calibrationRoutes } from "./routes-calibrations";
@@ -28,3 +31,13 @@ export const ROUTES = {
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;
+
+/**
+ * What a value of each path parameter form of the table (an entry's `params`) names, in the words of the 404 that a
+ * value of another form gets: it names nothing, and is answered as an unknown one (`calibration "x" does not exist`;
+ * src/platform/http/handle.ts words it, and refuses to register a route whose parameter form is missing here).
+ */
+export const PARAM_NAMES: readonly { readonly form: z.ZodType; readonly names: string }[] = [
+  { form: CalibrationId, names: "calibration" },
+  { form: GateId, names: "gate" },
+];

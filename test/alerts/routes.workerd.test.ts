@@ -197,6 +197,60 @@ describe("filters and unknown gates", () => {
   });
 });
 
+describe("a gate named twice or by half", () => {
+  /** The whole 400: status, and the body as bytes. */
+  async function refusal(query: Record<string, string>): Promise<[number, string]> {
+    const res = await call("GET", `/v1/alerts?${qs(query)}`, { token: TOKENS.read });
+    return [res.status, await res.text()];
+  }
+  const badRequest = (message: string, details: { path: string; message: string }[]): [number, string] => [
+    400,
+    JSON.stringify({ error: { code: "bad_request", message, details } }),
+  ];
+  const gate = uniqueGate("named-twice");
+  const gateId = "0".repeat(32);
+
+  it("gate_id with index, embedding or reranker is refused, naming each", async () => {
+    expect(await refusal({ gate_id: gateId, index: gate.index })).toEqual(
+      badRequest("filter by gate_id or by index, not both: they name the gate twice", [
+        { path: "gate_id", message: "given with index" },
+        { path: "index", message: "given with gate_id" },
+      ]),
+    );
+    expect(await refusal({ gate_id: gateId, ...gate })).toEqual(
+      badRequest("filter by gate_id or by index, embedding, reranker, not both: they name the gate twice", [
+        { path: "gate_id", message: "given with index, embedding, reranker" },
+        { path: "index", message: "given with gate_id" },
+        { path: "embedding", message: "given with gate_id" },
+        { path: "reranker", message: "given with gate_id" },
+      ]),
+    );
+    // named twice is the first problem, before a gate named by half
+    expect(await refusal({ gate_id: gateId, embedding: gate.embedding })).toEqual(
+      badRequest("filter by gate_id or by embedding, not both: they name the gate twice", [
+        { path: "gate_id", message: "given with embedding" },
+        { path: "embedding", message: "given with gate_id" },
+      ]),
+    );
+  });
+
+  it("embedding without reranker, or reranker without embedding, is refused naming the missing one", async () => {
+    const half = "filter by gate with both embedding and reranker (and optionally index), or by index alone";
+    expect(await refusal({ index: gate.index, embedding: gate.embedding })).toEqual(
+      badRequest(half, [{ path: "reranker", message: "both are required to name a gate" }]),
+    );
+    expect(await refusal({ reranker: gate.reranker })).toEqual(
+      badRequest(half, [{ path: "embedding", message: "both are required to name a gate" }]),
+    );
+  });
+
+  it("a field's own problem comes before the gate's: the query's wording", async () => {
+    const [status, text] = await refusal({ gate_id: "", index: gate.index });
+    expect(status).toBe(400);
+    expect(JSON.parse(text).error.message).toBe("invalid query parameters: gate_id must not be empty");
+  });
+});
+
 describe("embedding upgrade (a new gate)", () => {
   it("compares the new gate with the calibration it carries from, and raises no alert for the intended carry", async () => {
     const old = uniqueGate("upgrade-old");

@@ -7,10 +7,11 @@
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ROUTES, type RouteSpec } from "../../src/contract";
+import { CalibrationId, PARAM_NAMES, ROUTES, type RouteSpec } from "../../src/contract";
 import type { Env, RouteEnv } from "../../src/platform/env";
 import { AppError } from "../../src/platform/errors";
-import { checkReply, declaredErrors, handle, handledErrors, undeclaredKey } from "../../src/platform/http/handle";
+import { MAX_SHOWN_ID_CHARACTERS } from "../../src/platform/format";
+import { checkReply, declaredErrors, handle, handledErrors, paramForms, undeclaredKey } from "../../src/platform/http/handle";
 
 /** An app with one public route whose handler answers `reply`, and the errors it raised. */
 function appAnswering(reply: unknown, status: 200 | 201) {
@@ -126,5 +127,66 @@ describe("handle: errors checked against the statuses the route table declares i
     expect(handledErrors(ROUTES.acknowledgeAlert)).toEqual([400, 401, 403, 404, 413, 415, 422, 503]);
     expect(handledErrors(ROUTES.createWebhook)).toEqual([400, 401, 403, 413, 415, 422, 503]);
     expect(handledErrors(ROUTES.listWebhooks)).toEqual([400, 401, 403, 503]);
+  });
+});
+
+/**
+ * A public copy of the calibration read (its entry declares the form of `id`), whose handler answers the id it was
+ * handed; the errors its onError saw.
+ */
+function appReadingCalibration() {
+  const app = new Hono<RouteEnv<unknown>>();
+  const errors: unknown[] = [];
+  app.onError((e, c) => {
+    errors.push(e);
+    return c.text("error", 500);
+  });
+  const handed: string[] = [];
+  const spec = { ...ROUTES.getCalibration, scope: null };
+  handle(app, spec, (_c, { params }) => {
+    const id: string = params.id; // typed from the form's output
+    handed.push(id);
+    throw new AppError("not_found", "stop here");
+  });
+  const call = (id: string) => app.request(`/v1/calibrations/${encodeURIComponent(id)}`, {}, { ENVIRONMENT: "test" } as Env);
+  return { call, errors, handed };
+}
+
+describe("handle: path parameters checked against the forms the route table declares", () => {
+  it("a value of another form is a 404 in the contract's words, before the handler runs", async () => {
+    const app = appReadingCalibration();
+    await app.call("not-an-id");
+    expect(app.handed).toEqual([]);
+    expect(app.errors[0]).toBeInstanceOf(AppError);
+    expect((app.errors[0] as AppError).code).toBe("not_found");
+    expect((app.errors[0] as AppError).message).toBe('calibration "not-an-id" does not exist');
+  });
+
+  it("repeats a long value shortened, as every message repeats an id", async () => {
+    const app = appReadingCalibration();
+    await app.call("x".repeat(5000));
+    expect((app.errors[0] as AppError).message).toBe(`calibration "${"x".repeat(MAX_SHOWN_ID_CHARACTERS)}… (5,000 characters)" does not exist`);
+  });
+
+  it("hands a value of the form to the handler", async () => {
+    const app = appReadingCalibration();
+    await app.call("cal_000000000000aaaaaaaaaaaaaaaa");
+    expect(app.handed).toEqual(["cal_000000000000aaaaaaaaaaaaaaaa"]);
+    expect((app.errors[0] as AppError).message).toBe("stop here");
+  });
+
+  it("every form the table declares is worded in PARAM_NAMES and names a parameter of its path", () => {
+    for (const spec of Object.values(ROUTES) as RouteSpec[]) expect(() => paramForms(spec), `${spec.method} ${spec.path}`).not.toThrow();
+    expect(paramForms(ROUTES.activateCalibration).get("id")).toEqual({ schema: CalibrationId, names: "calibration" });
+    expect(paramForms(ROUTES.streamGateEvents).get("gate_id")?.names).toBe("gate");
+    expect(PARAM_NAMES.filter((p) => p.form === CalibrationId).map((p) => p.names)).toEqual(["calibration"]);
+  });
+
+  it("refuses to register a form PARAM_NAMES does not word, or one for a parameter the path does not have", () => {
+    const unworded = { ...ROUTES.getCalibration, params: { id: z.string().min(3) } };
+    expect(() => paramForms(unworded)).toThrow('GET /v1/calibrations/{id}: the form of path parameter "id" is not in PARAM_NAMES');
+    const stray = { ...ROUTES.getCalibration, params: { calibration_id: CalibrationId } };
+    expect(() => paramForms(stray)).toThrow('GET /v1/calibrations/{id}: params declares a form for "calibration_id", which its path does not have');
+    expect(() => handle(new Hono<RouteEnv<unknown>>(), stray, (c) => c.json({}, 200) as never)).toThrow(/which its path does not have/u);
   });
 });

@@ -4,7 +4,9 @@
  * what the Worker does cannot disagree.
  *
  * - method, path and scope check come from the entry;
- * - path parameters are typed from the path template (`{id}`), and parsed by the route's own parsers where given;
+ * - path parameters are typed from the path template (`{id}`), and those the entry gives a form (`params`) checked
+ *   against it: a value of another form names nothing and is a 404 in the contract's words (PARAM_NAMES), as an
+ *   unknown one is, and the handler gets the form's output;
  * - the query is checked strictly (query.ts: unknown or repeated names are a 400) and validated with the entry's
  *   schema, a JSON body read (bytes counted against MAX_SMALL_BODY_BYTES) and validated with its schema, both with
  *   our wording (validate.ts), and handed to the handler typed as the schemas' output;
@@ -21,10 +23,11 @@ import type { ResponseFormat } from "hono/types";
 import type { StatusCode } from "hono/utils/http-status";
 import type { JSONParsed } from "hono/utils/types";
 import type { z } from "zod";
-import type { RouteSpec } from "../../contract";
+import { PARAM_NAMES, pathParams, type RouteSpec } from "../../contract";
 import { requireScope } from "../auth-middleware";
 import type { RouteEnv } from "../env";
 import { AppError, httpStatus } from "../errors";
+import { shownId } from "../format";
 import { MAX_SMALL_BODY_BYTES } from "../limits";
 import { readJson } from "./body";
 import { checkQueryNames } from "./query";
@@ -36,8 +39,17 @@ export const honoPath = (path: string): string => path.replace(/\{(\w+)\}/gu, ":
 /** The parameter names of a path template: "/v1/alerts/{id}/resolve" -> "id". */
 type ParamNames<P extends string> = P extends `${string}{${infer N}}${infer Rest}` ? N | ParamNames<Rest> : never;
 
-/** A route's path parameters. */
-export type Params<R extends RouteSpec> = { readonly [K in ParamNames<R["path"]>]: string };
+/** The output of the form the entry gives path parameter `K`; a string for a parameter it gives none. */
+type ParamValue<R extends RouteSpec, K extends string> = R extends { readonly params: infer P }
+  ? K extends keyof P
+    ? P[K] extends z.ZodType
+      ? z.output<P[K]>
+      : string
+    : string
+  : string;
+
+/** A route's path parameters, checked against the forms its entry declares. */
+export type Params<R extends RouteSpec> = { readonly [K in ParamNames<R["path"]>]: ParamValue<R, K> };
 
 /** A route's validated query (its schema's output); undefined when the route takes none. */
 export type Query<R extends RouteSpec> = R extends { readonly query: infer Q extends z.ZodType } ? z.output<Q> : undefined;
@@ -76,18 +88,55 @@ export type Reply<R extends RouteSpec> = Response & { [S in DeclaredStatus<R>]: 
 
 export type RouteHandler<E extends RouteEnv<unknown>, R extends RouteSpec> = (c: Context<E>, input: Input<R>) => Reply<R> | Promise<Reply<R>>;
 
-/** What the table does not say: our wording and limits of the route's input. */
-export type HandleOptions<R extends RouteSpec> = ([JsonBodySchema<R>] extends [never]
+/** What the table does not say: our wording and limits of the route's JSON body. */
+export type HandleOptions<R extends RouteSpec> = [JsonBodySchema<R>] extends [never]
   ? { readonly body?: never }
   : {
       /** How errors name the body: `invalid <body>: <path> <message>`. */
       readonly body: string;
       /** What a 413 suggests instead of a larger body. */
       readonly larger?: string;
-    }) & {
-  /** Parsers of path parameters: each returns the parameter or throws our error for a malformed one. */
-  readonly params?: { readonly [K in ParamNames<R["path"]>]?: (raw: string) => string };
-};
+    };
+
+/** A path parameter's declared form, and what a value of it names (PARAM_NAMES). */
+interface ParamForm {
+  readonly schema: z.ZodType;
+  readonly names: string;
+}
+
+/**
+ * The forms the entry declares for its path parameters, each with what it names; throws (at registration, so at the
+ * Worker's start and in every test) for a form named in no path parameter, or one the contract's PARAM_NAMES does not
+ * word, which would otherwise answer a malformed value without our wording.
+ */
+export function paramForms(spec: RouteSpec): ReadonlyMap<string, ParamForm> {
+  const route = `${spec.method.toUpperCase()} ${spec.path}`;
+  const inPath = pathParams(spec.path);
+  const forms = new Map<string, ParamForm>();
+  for (const [name, schema] of Object.entries(spec.params ?? {})) {
+    if (!inPath.includes(name)) throw new TypeError(`${route}: params declares a form for "${name}", which its path does not have`);
+    const names = PARAM_NAMES.find((p) => p.form === schema)?.names;
+    if (names === undefined) throw new TypeError(`${route}: the form of path parameter "${name}" is not in PARAM_NAMES (src/contract/routes.ts)`);
+    forms.set(name, { schema, names });
+  }
+  return forms;
+}
+
+/** The path parameters, each checked against its declared form: a value of another form is a 404, as an unknown one. */
+function checkParams(raw: Readonly<Record<string, string>>, forms: ReadonlyMap<string, ParamForm>): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    const form = forms.get(name);
+    if (form === undefined) {
+      params[name] = value;
+      continue;
+    }
+    const r = form.schema.safeParse(value);
+    if (!r.success) throw new AppError("not_found", `${form.names} ${JSON.stringify(shownId(value))} does not exist`);
+    params[name] = r.data;
+  }
+  return params;
+}
 
 /**
  * A route the table gives no body (a GET, DELETE /v1/webhooks/{id}, the delivery replay) refuses one with 400: data
@@ -119,7 +168,7 @@ const readsOwnBody = (spec: RouteSpec): boolean => spec.body !== undefined && Ob
  * - 401 and 403: the scope check, on every authenticated route;
  * - 400, 413, 415 and 422: a JSON body that broke off, is not JSON or repeats a key (400), is too large (413), is sent
  *   with another content type (415), or that its schema refuses or nests too deep (422) (body.ts, validate.ts);
- * - 404: a path parameter its parser refuses (`HandleOptions.params`), on every route with one;
+ * - 404: a path parameter of another form than its entry declares (`params`), on every route with one;
  * - 503: on every route, the Worker's first middleware refuses to serve with an unsafe production configuration
  *   (`misconfigured`), and a D1 schema behind the code is `not_migrated` (src/worker/app.ts).
  */
@@ -206,15 +255,15 @@ type HandleArgs<E extends RouteEnv<unknown>, R extends RouteSpec> = [JsonBodySch
   ? [fn: RouteHandler<E, R>] | [options: HandleOptions<R>, fn: RouteHandler<E, R>]
   : [options: HandleOptions<R>, fn: RouteHandler<E, R>];
 
-/** Registers the handler of `spec` on `app`; the options supply the wording and parsers the route table does not hold. */
+/** Registers the handler of `spec` on `app`; the options supply the body's wording the route table does not hold. */
 export function handle<D, R extends RouteSpec>(app: Hono<RouteEnv<D>>, spec: R, ...args: HandleArgs<RouteEnv<D>, R>): void {
   const [optionsOrFn, maybeFn] = args;
   const options = (typeof optionsOrFn === "function" ? {} : optionsOrFn) as {
     readonly body?: string;
     readonly larger?: string;
-    readonly params?: Readonly<Record<string, ((raw: string) => string) | undefined>>;
   };
   const fn = (typeof optionsOrFn === "function" ? optionsOrFn : maybeFn) as RouteHandler<RouteEnv<D>, R>;
+  const forms = paramForms(spec);
   const ownBody = readsOwnBody(spec);
   const accepted = spec.query ? Object.keys(spec.query.shape) : [];
   const jsonBody = ownBody ? undefined : spec.body;
@@ -237,8 +286,7 @@ export function handle<D, R extends RouteSpec>(app: Hono<RouteEnv<D>>, spec: R, 
     }
   };
   const answer = async (c: Context<RouteEnv<D>>): Promise<Response> => {
-    const params: Record<string, string> = {};
-    for (const [name, raw] of Object.entries(c.req.param() as Record<string, string>)) params[name] = options.params?.[name]?.(raw) ?? raw;
+    const params = checkParams(c.req.param() as Record<string, string>, forms);
     const query = spec.query ? validate(spec.query, c.req.query(), "bad_request", "query parameters") : undefined;
     if (spec.body === undefined) await refuseBody(c.req.raw, spec);
     const body = jsonBody

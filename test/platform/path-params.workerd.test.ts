@@ -1,0 +1,45 @@
+/**
+ * Path parameters of a declared form (the route table's `params`: a calibration id, a gate id) are checked by
+ * handle() from the table: a value of another form names nothing and is answered as an unknown one, a 404 in the
+ * contract's words (PARAM_NAMES), the whole answer as it was when each feature parsed its own.
+ */
+import { describe, expect, it } from "vitest";
+import { MAX_SHOWN_ID_CHARACTERS } from "../../src/platform/format";
+import { call, TOKENS } from "../support/worker";
+
+/** The whole answer: status, and the body as bytes. */
+async function answer(res: Response): Promise<[number, string]> {
+  return [res.status, await res.text()];
+}
+
+const notFound = (message: string): [number, string] => [404, JSON.stringify({ error: { code: "not_found", message } })];
+
+describe("path parameters of another form than the route table declares", () => {
+  it("a calibration id: 404 naming the calibration, on the read and the activation alike (nothing activated)", async () => {
+    expect(await answer(await call("GET", "/v1/calibrations/not-an-id", { token: TOKENS.read }))).toEqual(
+      notFound('calibration "not-an-id" does not exist'),
+    );
+    // checked before the body is read: a valid body does not get past it
+    expect(await answer(await call("POST", "/v1/calibrations/cal_SHOUTING0000/activate", { json: { reason: "x" } }))).toEqual(
+      notFound('calibration "cal_SHOUTING0000" does not exist'),
+    );
+    // decoded as the path's other parameters are, and repeated as JSON
+    expect(await answer(await call("GET", "/v1/calibrations/a%22b%20c", { token: TOKENS.read }))).toEqual(
+      notFound('calibration "a\\"b c" does not exist'),
+    );
+  });
+
+  it("a gate id: 404 naming the gate; a long one repeated shortened", async () => {
+    expect(await answer(await call("GET", "/v1/gates/not-a-gate/events", { token: TOKENS.read }))).toEqual(
+      notFound('gate "not-a-gate" does not exist'),
+    );
+    const long = "f".repeat(3000);
+    expect(await answer(await call("GET", `/v1/gates/${long}/events`, { token: TOKENS.read }))).toEqual(
+      notFound(`gate "${"f".repeat(MAX_SHOWN_ID_CHARACTERS)}… (3,000 characters)" does not exist`),
+    );
+  });
+
+  it("the scope check comes first: no token is a 401, not a 404", async () => {
+    expect((await call("GET", "/v1/calibrations/not-an-id", { token: null })).status).toBe(401);
+  });
+});
