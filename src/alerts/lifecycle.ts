@@ -4,11 +4,11 @@
  */
 
 import { unknownGateError } from "../calibrations/gate-names";
-import type { Alert, AlertKind, AlertOccurrence, GateRef } from "../contract";
+import { type Alert, type AlertKind, type AlertOccurrence, type AlertQuery, DEFAULT_INDEX, type GateRef } from "../contract";
 import { AppError } from "../platform/errors";
 import { shownId } from "../platform/format";
 import { cursorOf, seqOfCursor } from "../platform/http/cursor";
-import { newId } from "../platform/ids";
+import { gateIdOf, newId } from "../platform/ids";
 import type { AlertDeps, AlertListDeps } from "./deps";
 import { alertPayload } from "./payload";
 import type { AlertFilter } from "./store";
@@ -97,6 +97,21 @@ export async function listAlertsPage(
   const scope = JSON.stringify([filter.gate_id ?? null, filter.index ?? null, filter.kind ?? null, filter.status ?? null]);
   const page = await deps.alerts.page({ ...filter, before: seqOfCursor(cursor, listing, scope) });
   return { alerts: page.items, next_cursor: page.next === null ? null : cursorOf(page.next, listing, scope) };
+}
+
+/**
+ * GET /v1/alerts: a page of the alerts its query selects (AlertQuery has refused a gate named twice or by half). A
+ * gate named by hand (embedding and reranker, index defaulting, or gate_id) may be mistyped: one nobody knows is a 404
+ * with suggestions, not an all-clear. An index alone may be any (documented).
+ */
+export async function listAlertsByQuery(q: AlertQuery, deps: AlertListDeps): Promise<{ alerts: Alert[]; next_cursor: string | null }> {
+  const filter = { kind: q.kind, status: q.status, limit: q.limit };
+  if (q.embedding !== undefined && q.reranker !== undefined) {
+    const gate = { index: q.index ?? DEFAULT_INDEX, embedding: q.embedding, reranker: q.reranker };
+    return listGateAlertsPage(gate, { ...filter, gate_id: await gateIdOf(gate) }, q.cursor, deps);
+  }
+  if (q.gate_id !== undefined) return listGateAlertsPage(null, { ...filter, gate_id: q.gate_id }, q.cursor, deps);
+  return listAlertsPage({ ...filter, index: q.index }, q.cursor, deps);
 }
 
 /**

@@ -52,16 +52,46 @@ export const Alert = z.object({
 });
 export type Alert = z.infer<typeof Alert>;
 
-export const AlertQuery = z.object({
-  gate_id: z.string().min(1, { error: "must not be empty" }).max(MAX_FILTER_ID_LENGTH, atMostCharacters(MAX_FILTER_ID_LENGTH)).optional(),
-  index: Id.optional(),
-  embedding: Id.optional(),
-  reranker: Id.optional(),
-  kind: AlertKind.optional(),
-  status: AlertStatus.optional(),
-  limit: PageLimit,
-  cursor: Cursor.optional(),
-});
+/**
+ * The alerts' filters. A gate is named by embedding and reranker (index defaulting), or by gate_id; `index` alone
+ * filters by index, as the dashboard does. The two namings together could disagree and match nothing, and a gate
+ * named by half names none: both are refused, with a sentence of their own (`sentence`, platform/http/validate.ts).
+ */
+export const AlertQuery = z
+  .object({
+    gate_id: z.string().min(1, { error: "must not be empty" }).max(MAX_FILTER_ID_LENGTH, atMostCharacters(MAX_FILTER_ID_LENGTH)).optional(),
+    index: Id.optional(),
+    embedding: Id.optional(),
+    reranker: Id.optional(),
+    kind: AlertKind.optional(),
+    status: AlertStatus.optional(),
+    limit: PageLimit,
+    cursor: Cursor.optional(),
+  })
+  .superRefine(
+    (q, ctx) => {
+      if (q.gate_id !== undefined) {
+        const also = (["index", "embedding", "reranker"] as const).filter((k) => q[k] !== undefined);
+        if (also.length > 0) {
+          const sentence = `filter by gate_id or by ${also.join(", ")}, not both: they name the gate twice`;
+          ctx.addIssue({ code: "custom", path: ["gate_id"], message: `given with ${also.join(", ")}`, params: { sentence } });
+          for (const k of also) ctx.addIssue({ code: "custom", path: [k], message: "given with gate_id", params: { sentence } });
+          return;
+        }
+      }
+      if ((q.embedding === undefined) !== (q.reranker === undefined)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [q.embedding === undefined ? "embedding" : "reranker"],
+          message: "both are required to name a gate",
+          params: { sentence: "filter by gate with both embedding and reranker (and optionally index), or by index alone" },
+        });
+      }
+    },
+    // only once every field is valid: a field's own problem is the error then, in the query's wording
+    { when: (payload) => payload.issues.length === 0 },
+  );
+export type AlertQuery = z.infer<typeof AlertQuery>;
 
 /**
  * The optional note of acknowledge and resolve. Stored trimmed; a note of only whitespace is stored as null (no note).

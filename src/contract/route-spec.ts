@@ -73,8 +73,8 @@ export interface RouteSpec {
   readonly summary: string;
   /**
    * The form of path parameters that have one (a calibration id, a gate id), for the OpenAPI document: a value of
-   * another form names nothing and is answered as an unknown one (404), whether the route's parser refuses it
-   * (`HandleOptions.params`, platform/http/handle.ts) or the lookup finds nothing. Parameters not named are any string.
+   * another form names nothing and is answered as an unknown one (404), whether handle() refuses it against this form
+   * (platform/http/handle.ts; its noun in PARAM_NAMES) or the lookup finds nothing. Parameters not named are any string.
    */
   readonly params?: Readonly<Record<string, z.ZodType>>;
   readonly query?: z.ZodObject;

@@ -131,3 +131,30 @@ describe("validate: the message names every problem a user has to fix, up to a f
     }
   });
 });
+
+describe("validate: a check of several fields together may word the whole error", () => {
+  const named = z.object({ a: z.string().optional(), b: z.string().min(1).optional() }).superRefine(
+    (v, ctx) => {
+      if (v.a !== undefined && v.b !== undefined) {
+        for (const k of ["a", "b"])
+          ctx.addIssue({ code: "custom", path: [k], message: "given with the other", params: { sentence: "give a or b, not both" } });
+      }
+    },
+    { when: (payload) => payload.issues.length === 0 },
+  );
+
+  it("its sentence is the message, each field in details", () => {
+    const err = refusal(named, { a: "x", b: "y" });
+    expect(err.message).toBe("give a or b, not both");
+    expect(err.details).toEqual([
+      { path: "a", message: "given with the other" },
+      { path: "b", message: "given with the other" },
+    ]);
+  });
+
+  it("a custom issue without a sentence, and a field's own problem, read as every other", () => {
+    const plain = z.object({ a: z.string() }).superRefine((_v, ctx) => ctx.addIssue({ code: "custom", path: ["a"], message: "is odd" }));
+    expect(refusal(plain, { a: "x" }).message).toBe("invalid query parameters: a is odd");
+    expect(refusal(named, { a: "x", b: "" }).message).toBe("invalid query parameters: b must not be empty");
+  });
+});

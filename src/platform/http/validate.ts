@@ -108,7 +108,22 @@ export function validate<S extends z.ZodType>(
           ? "is required"
           : i.message,
   }));
-  throw new AppError(code, `invalid ${what}: ${problemsSentence(details, result.error.issues.length)}`, details);
+  throw new AppError(
+    code,
+    sentenceOf(result.error.issues[0]) ?? `invalid ${what}: ${problemsSentence(details, result.error.issues.length)}`,
+    details,
+  );
+}
+
+/**
+ * The sentence a schema's own check gives its whole error (`params: { sentence }` of a custom issue: a problem of
+ * several fields together, such as a gate named twice, that reads badly as `invalid <what>: <path> <message>`);
+ * undefined for any other issue.
+ */
+function sentenceOf(issue: z.core.$ZodIssue | undefined): string | undefined {
+  if (issue?.code !== "custom") return undefined;
+  const sentence = (issue.params as { sentence?: unknown } | undefined)?.sentence;
+  return typeof sentence === "string" ? sentence : undefined;
 }
 
 const UNKNOWN_FIELDS = "unknown field(s): ";
