@@ -6,7 +6,15 @@
  */
 import type { Child } from "hono/jsx";
 import type { z } from "zod";
-import { type Alert, CoverageStatus, PromotionStopDetails, ShiftReport, WindowStatus } from "../../contract";
+import {
+  type Alert,
+  type CoverageStatus,
+  PromotionStopDetails,
+  RecallAlertDetails,
+  ShiftAlertDetails,
+  WindowAlertDetails,
+  type WindowStatus,
+} from "../../contract";
 import { asShown, count, fixed, num, pct, points } from "../charts/scale";
 import type { SuggestedGate } from "../data/uncalibrated";
 import { CalibrationRows, EvidenceRows, Group } from "./alert-number-parts";
@@ -158,10 +166,11 @@ interface ShiftBegan {
  * first occurrence's details hold no window with that test, or no change point.
  */
 function shiftBegan(first: Record<string, unknown> | undefined, test: WindowTest): ShiftBegan | null {
-  const w = WindowStatus.safeParse(first?.window);
-  if (!w.success) return null;
-  const t = test === "empty_context" ? w.data.empty_context : test === "abstention" ? w.data.abstention : w.data.drop_rate;
-  return t?.evidence_since ? { at: t.evidence_since, version: w.data.index_version } : null;
+  const parsed = WindowAlertDetails.safeParse(first);
+  if (!parsed.success) return null;
+  const w = parsed.data.window;
+  const t = test === "empty_context" ? w.empty_context : test === "abstention" ? w.abstention : w.drop_rate;
+  return t?.evidence_since ? { at: t.evidence_since, version: w.index_version } : null;
 }
 
 /** A recall coverage test's numbers: details.recall. */
@@ -271,22 +280,23 @@ export function numbersByMeaning(kind: Alert["kind"], details: Record<string, un
   const test: WindowTest | null =
     kind === "drop_rate_drift" ? "drop_rate" : kind === "empty_context" ? "empty_context" : kind === "abstention_drift" ? "abstention" : null;
   if (test !== null) {
-    const w = WindowStatus.safeParse(d.window);
+    const parsed = WindowAlertDetails.safeParse(d);
+    const w = parsed.success ? parsed.data.window : null;
     // A window without the test the alert names (details of another shape) reads as plain rows.
-    const tested = w.success && (test === "drop_rate" || (test === "empty_context" ? w.data.empty_context : w.data.abstention));
-    if (w.success && tested) return <WindowNumbers w={w.data} test={test} began={shiftBegan(context.first, test)} />;
+    const tested = w !== null && (test === "drop_rate" || (test === "empty_context" ? w.empty_context : w.abstention));
+    if (w !== null && tested) return <WindowNumbers w={w} test={test} began={shiftBegan(context.first, test)} />;
   }
   if (kind === "rebuild_shift") {
-    const s = ShiftReport.safeParse(d.shift);
-    if (s.success) return <ShiftNumbers s={s.data} details={d} context={context.shift} />;
+    const s = ShiftAlertDetails.pick({ shift: true }).safeParse(d);
+    if (s.success) return <ShiftNumbers s={s.data.shift} details={d} context={context.shift} />;
   }
   if (kind === "promotion_paused" || kind === "promotion_rolled_back") {
     const p = PromotionStopShown.safeParse(d);
     if (p.success) return <PromotionNumbers d={p.data} />;
   }
   if (kind === "recall_drift") {
-    const r = CoverageStatus.safeParse(d.recall);
-    if (r.success) return <RecallNumbers r={r.data} />;
+    const r = RecallAlertDetails.safeParse(d);
+    if (r.success) return <RecallNumbers r={r.data.recall} />;
   }
   if (kind === "uncalibrated_request") return <UncalibratedNumbers details={d} suggestions={context.suggestions ?? []} />;
   return null;
