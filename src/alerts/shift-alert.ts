@@ -9,7 +9,7 @@
  * again, and one it resolved stays resolved.
  */
 import type { ActivationListener } from "../calibrations/activation";
-import { isCalibrationChange } from "../contract";
+import { isCalibrationChange, type ShiftAlertDetails } from "../contract";
 import type { AlertDeps } from "./deps";
 import { raiseAlert, resolveAlert } from "./lifecycle";
 
@@ -39,7 +39,7 @@ export function shiftAlertListener(deps: AlertDeps): ActivationListener {
           gate: { index: c.index, embedding: c.embedding, reranker: c.reranker },
           kind: "rebuild_shift",
           summary: `index_version ${c.index_version} is now served: ${shift.reason}`,
-          details: { shift, index_version: c.index_version, threshold: c.threshold, activation_id: activation.id },
+          details: { shift, index_version: c.index_version, threshold: c.threshold, activation_id: activation.id } satisfies ShiftAlertDetails,
           calibration_ids: [shift.previous_calibration_id, c.id],
         },
         deps,

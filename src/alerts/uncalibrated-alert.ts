@@ -18,7 +18,7 @@
  * costs D1 one small batch a minute per isolate, not one per request. src/worker/wiring.ts wires it to the serving
  * feature's onUncalibrated.
  */
-import type { ThresholdQuery } from "../contract";
+import type { ThresholdQuery, UncalibratedAlertDetails } from "../contract";
 import { IsolateCache } from "../platform/isolate-cache";
 import {
   ISOLATE_CACHE_MAX_ENTRIES,
@@ -86,7 +86,7 @@ export function noteUncalibrated(
  * names as `suggestions` ({index, embedding, reranker}, as GET /v1/alerts documents them); for a version of a gate
  * that exists, its active versions as `active_index_versions`. Nothing when the 404 suggested nothing.
  */
-function suggestionDetails(suggestions: readonly GateSuggestion[]): Record<string, unknown> {
+function suggestionDetails(suggestions: readonly GateSuggestion[]): Pick<UncalibratedAlertDetails, "active_index_versions" | "suggestions"> {
   const kept = suggestions.slice(0, MAX_ALERT_SUGGESTIONS);
   const versions = kept.flatMap((s) => (s.index_version === undefined ? [] : [s.index_version]));
   if (versions.length > 0) return { active_index_versions: versions };
@@ -121,7 +121,7 @@ async function recordAndMaybeRaise(
         minutes,
         window_minutes: UNCALIBRATED_ALERT_WINDOW_MINUTES,
         ...suggestionDetails(suggestions),
-      },
+      } satisfies UncalibratedAlertDetails,
       calibration_ids: [],
     },
     deps,

@@ -7,6 +7,7 @@
  * Worker can depend on it. One module split into files by resource: import it as `src/contract`, never a file inside.
  */
 
+export * from "./alert-details";
 export * from "./alerts";
 export * from "./api-version";
 export * from "./calibration-per-query";

@@ -186,24 +186,6 @@ export const PromotionCause = z.enum([
 ]);
 export type PromotionCause = z.infer<typeof PromotionCause>;
 
-/** One audit row of a promotion: every start, advance, pause, resume, rollback and completion, with its numbers. */
-export const PromotionStepRecord = z.object({
-  id: z.string(),
-  kind: PromotionStepKind,
-  cause: PromotionCause,
-  /** The plan step (zero-based) and the candidate's share after the transition, in percent. */
-  step: z.number().int(),
-  percent: z.number(),
-  /** The activation-log sequence number of the transition's event (null when it wrote none). */
-  seq: z.number().int().nullable(),
-  at: z.string(),
-  actor: z.string(),
-  reason: z.string().nullable(),
-  /** The evidence behind it: the decisions vs control and vs target, the arms' queries, the drift alarm. */
-  numbers: z.record(z.string(), z.unknown()),
-});
-export type PromotionStepRecord = z.infer<typeof PromotionStepRecord>;
-
 /**
  * The first drift alarm of a candidate arm during a step (it stops the step): which test (the drop rate, the empty
  * context or the min_keep guard binding, the abstention rate), when, and its sentence.
@@ -225,6 +207,110 @@ export const ArmDrift = z.object({
   alarm: ArmDriftAlarm.nullable(),
 });
 export type ArmDrift = z.infer<typeof ArmDrift>;
+
+/** The alarm of the candidate arm's drift detector that stopped a step, with the numbers of the test that fired. */
+export const DriftAlarmNumbers = ArmDriftAlarm.extend({
+  observed: z.number().nullable(),
+  expected: z.number().nullable(),
+  band: z.object({ lo: z.number(), hi: z.number() }).nullable(),
+  log_evidence: z.number().nullable(),
+  log_threshold: z.number(),
+  /** The window's queries (for abstention_drift, those that reported abstention). */
+  queries: z.number().int(),
+});
+export type DriftAlarmNumbers = z.infer<typeof DriftAlarmNumbers>;
+
+/**
+ * The numbers an automatic transition records (src/promotions/arm-evidence.ts decisionNumbers): the step's evidence
+ * as GET /v1/promotions/{id}'s `evidence` gave it, in its audit row, its log event and its alert.
+ */
+export const DecisionNumbers = z.object({
+  vs_control: LiveDecision,
+  vs_target: LiveDecision,
+  candidate_queries: z.number().int(),
+  control_queries: z.number().int(),
+  candidate_drop_rate: z.number().nullable(),
+  control_drop_rate: z.number().nullable(),
+  drift_alarm: DriftAlarmNumbers.nullable(),
+});
+export type DecisionNumbers = z.infer<typeof DecisionNumbers>;
+
+/** What a step stopped on its deadline (`inconclusive_timeout`) adds to its decision numbers. */
+export const DeadlineNumbers = z.object({
+  max_step_hours: z.number(),
+  /** When the step began (the promotion's last transition), and when its deadline passed. */
+  step_since: z.string(),
+  deadline: z.string(),
+});
+export type DeadlineNumbers = z.infer<typeof DeadlineNumbers>;
+
+/** An admin's override of a promotion (POST /v1/promotions/{id}/{action}). */
+export const PromotionOverride = z.enum(["pause", "resume", "advance", "rollback"]);
+export type PromotionOverride = z.infer<typeof PromotionOverride>;
+
+/**
+ * The numbers of an audit row that recorded the step's evidence: an automatic decision (a timeout adds the deadline's),
+ * or an override applied while the gate's monitor answered (`override`, and `request` when it was keyed).
+ */
+export const EvidenceStepNumbers = z.object({
+  override: PromotionOverride.optional(),
+  /** The digest of a keyed request (its retry finds the row by it: idempotent.ts). */
+  request: z.string().optional(),
+  ...DecisionNumbers.shape,
+  ...DeadlineNumbers.partial().shape,
+});
+export type EvidenceStepNumbers = z.infer<typeof EvidenceStepNumbers>;
+
+/**
+ * The numbers of an audit row without the step's evidence: a start or a straight completion (`plan`, and `request`
+ * when it was keyed), an override the gate's monitor could not answer for (`override`, `request`), an activation that
+ * superseded the promotion (`activated`: the calibration activated). Other keys are allowed: rows stored by earlier
+ * versions are shown as stored.
+ */
+export const OtherStepNumbers = z
+  .object({
+    plan: PromotionPlan.optional(),
+    override: PromotionOverride.optional(),
+    request: z.string().optional(),
+    activated: z.string().optional(),
+  })
+  .catchall(z.unknown());
+export type OtherStepNumbers = z.infer<typeof OtherStepNumbers>;
+
+/** The numbers of an audit row: with the step's evidence (EvidenceStepNumbers) or without it (OtherStepNumbers). */
+export const PromotionStepNumbers = z.union([EvidenceStepNumbers, OtherStepNumbers]);
+export type PromotionStepNumbers = z.infer<typeof PromotionStepNumbers>;
+
+/**
+ * A promotion_paused or promotion_rolled_back alert's details: the promotion, its step (zero-based) and the
+ * transition's cause, with the decision numbers that stopped it (a timeout adds the deadline's).
+ */
+export const PromotionStopDetails = z.object({
+  promotion_id: z.string(),
+  step: z.number().int(),
+  cause: PromotionCause,
+  ...DecisionNumbers.shape,
+  ...DeadlineNumbers.partial().shape,
+});
+export type PromotionStopDetails = z.infer<typeof PromotionStopDetails>;
+
+/** One audit row of a promotion: every start, advance, pause, resume, rollback and completion, with its numbers. */
+export const PromotionStepRecord = z.object({
+  id: z.string(),
+  kind: PromotionStepKind,
+  cause: PromotionCause,
+  /** The plan step (zero-based) and the candidate's share after the transition, in percent. */
+  step: z.number().int(),
+  percent: z.number(),
+  /** The activation-log sequence number of the transition's event (null when it wrote none). */
+  seq: z.number().int().nullable(),
+  at: z.string(),
+  actor: z.string(),
+  reason: z.string().nullable(),
+  /** The evidence behind it: the decisions vs control and vs target, the arms' queries, the drift alarm. */
+  numbers: PromotionStepNumbers,
+});
+export type PromotionStepRecord = z.infer<typeof PromotionStepRecord>;
 
 /** Evidence of the running step, per arm (GET /v1/promotions/{id} while running or paused). */
 export const StepEvidence = z.object({

@@ -8,7 +8,7 @@
  * raises it for served traffic, once a window (a new window, the next day, raises it again while the outage lasts:
  * the open alert then counts another occurrence).
  */
-import type { WindowStatus } from "../contract";
+import type { UnscoredAlertDetails, WindowStatus } from "../contract";
 import { countText, percentTenths } from "../platform/format";
 import type { WindowState } from "./window";
 
@@ -49,7 +49,7 @@ export function unscoredSummary(status: WindowStatus): string {
 }
 
 /** The alert's numbers. */
-export function unscoredDetails(status: WindowStatus): Record<string, unknown> {
+export function unscoredDetails(status: WindowStatus): UnscoredAlertDetails {
   const { reported, share } = unscoredShare(status);
   return {
     calibration_id: status.calibration_id,

@@ -7,7 +7,7 @@
  * what the decision saw.
  */
 import { expectationOf } from "../calibrations/expectation";
-import type { ArmDrift, StepEvidence, StoredCalibration } from "../contract";
+import type { ArmDrift, DecisionNumbers, DriftAlarmNumbers, StepEvidence, StoredCalibration } from "../contract";
 import { liveDecision, liveSide, targetSide } from "../monitoring/live-decision";
 import type { ArmEvidence, LiveSums } from "../monitoring/monitor-contract";
 import { armKey } from "../monitoring/monitor-contract";
@@ -55,7 +55,7 @@ export function stepEvidence(
 }
 
 /** The numbers an automatic transition records in its audit row, its log event and its alert. */
-export function decisionNumbers(view: StepEvidence): Record<string, unknown> {
+export function decisionNumbers(view: StepEvidence): DecisionNumbers {
   return {
     vs_control: view.vs_control,
     vs_target: view.vs_target,
@@ -68,7 +68,7 @@ export function decisionNumbers(view: StepEvidence): Record<string, unknown> {
 }
 
 /** The alarm of the candidate's drift detector with the numbers of the test that fired (drop rate, empty context, abstention). */
-function alarmNumbers(drift: ArmDrift | null): Record<string, unknown> | null {
+function alarmNumbers(drift: ArmDrift | null): DriftAlarmNumbers | null {
   if (drift?.alarm == null) return null;
   const k = drift.alarm.kind;
   const t = k === "empty_context" ? drift.window.empty_context : k === "abstention_drift" ? drift.window.abstention : drift.window.drop_rate;

@@ -14,6 +14,7 @@ import {
   type PromotionCause,
   type PromotionPlan,
   type PromotionPlanBody,
+  type PromotionStepNumbers,
   type PromotionStepRecord,
 } from "../contract";
 import { promotionPrefix } from "../monitoring/monitor-contract";
@@ -85,7 +86,7 @@ export async function startPromotion(
     actor,
   };
   const started = { ...first, kind: "started" as const, state: "running" as const, percent: percentOf(plan, "running", 0) };
-  const numbers = request === null ? { plan } : { plan, request };
+  const numbers: PromotionStepNumbers = request === null ? { plan } : { plan, request };
   const rec: PromotionStepRecord = { ...record({ ...row, version: 0 }, started, actor, body.reason ?? null, at, numbers) };
   const created = await deps.promotions.create(row, rec);
   if (created === "open_exists") {
@@ -170,7 +171,11 @@ export async function overridePromotion(
   // The step's evidence at the moment of the override, recorded as an automatic decision records it (null, and left
   // out, when the gate's monitor cannot answer: the override does not wait on it).
   const evidence = await liveEvidence(row, deps);
-  const numbers = { override: action, ...(request === null ? {} : { request }), ...(evidence === null ? {} : decisionNumbers(evidence)) };
+  const numbers: PromotionStepNumbers = {
+    override: action,
+    ...(request === null ? {} : { request }),
+    ...(evidence === null ? {} : decisionNumbers(evidence)),
+  };
   const applied = await applyTransition(row, t, actor, reason, numbers, deps);
   if (applied === null) throw new AppError("conflict", `promotion ${id} changed while this ${action} was applied: read it and retry`);
   return applied;

@@ -12,7 +12,7 @@
  * that gets no batch, and what applies a decision whose D1 write failed after its batch was counted. Every write is
  * conditional on the promotion's version (transitions.ts applyTransition), so a decision made twice lands once.
  */
-import type { BatchPromotion } from "../contract";
+import type { BatchPromotion, EvidenceStepNumbers } from "../contract";
 import type { ArmEvidence } from "../monitoring/monitor-contract";
 import { PROMOTIONS_PER_TICK } from "../platform/limits";
 import { armsOf, decisionNumbers, stepEvidence } from "./arm-evidence";
@@ -50,7 +50,12 @@ export async function decideStep(row: PromotionRow, arms: ArmEvidence, deps: Pro
   const t = transition(row, { kind: "deadline", step: row.step });
   if (t.kind === "none") return "waiting";
   const reason = `step ${row.step + 1} of ${row.plan.steps.length} (${t.percent} %) reached no decision within max_step_hours = ${row.plan.max_step_hours}`;
-  const timed = { ...numbers, max_step_hours: row.plan.max_step_hours, step_since: row.updated_at, deadline: new Date(deadline).toISOString() };
+  const timed: EvidenceStepNumbers = {
+    ...numbers,
+    max_step_hours: row.plan.max_step_hours,
+    step_since: row.updated_at,
+    deadline: new Date(deadline).toISOString(),
+  };
   return (await applyTransition(row, t, "promotion", reason, timed, deps)) === null ? "lost" : "timed_out";
 }
 

@@ -5,7 +5,7 @@
  * activates the candidate only while the gate still serves the control, else the promotion is superseded.
  */
 import { currentOf } from "../calibrations/store";
-import type { Promotion, PromotionStepRecord } from "../contract";
+import type { Promotion, PromotionStepNumbers, PromotionStepRecord } from "../contract";
 import type { PromotionDeps } from "./deps";
 import { settleOrLeave } from "./event-log";
 import { type Transition, transition } from "./state-machine";
@@ -19,7 +19,7 @@ export function record(
   actor: string,
   reason: string | null,
   at: string,
-  numbers: Record<string, unknown>,
+  numbers: PromotionStepNumbers,
 ): PromotionStepRecord {
   return {
     id: `${row.id}:${row.version + 1}:${t.kind}`,
@@ -45,7 +45,7 @@ export async function applyTransition(
   t: Transition,
   actor: string,
   reason: string | null,
-  numbers: Record<string, unknown>,
+  numbers: PromotionStepNumbers,
   deps: PromotionDeps,
 ): Promise<Promotion | null> {
   const at = deps.now().toISOString();

@@ -8,8 +8,9 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { raiseAlert, resolveAlert } from "../../src/alerts/lifecycle";
-import { AlertKind, MAX_NOTE_LENGTH } from "../../src/contract";
+import { AlertKind, LiveDecision, MAX_NOTE_LENGTH, PromotionStopDetails, WindowStatus } from "../../src/contract";
 import type { Env } from "../../src/platform/env";
+import { decisionNumbers } from "../../src/promotions/arm-evidence";
 import { alertDeps } from "../../src/worker/wiring";
 import { liveDecisionOf as decision } from "../support/live-decisions";
 import { callJson, TOKENS, uniqueGate } from "../support/worker";
@@ -376,32 +377,41 @@ describe("the alert page", () => {
 
   it("lays out a promotion pause's numbers: each arm this step, the decisions, the candidate arm's drift alarm", async () => {
     const gate = uniqueGate("promotion-cards");
+    // The step's evidence as the promotions feature records it (decisionNumbers), in the alert's details as
+    // src/worker/wiring.ts raises them: a field renamed in either fails the typecheck here, not only on the page.
+    const w = window({ observed: 0.331, queries: 600, evidenceQueries: 100 });
+    const drift = {
+      window: WindowStatus.parse({
+        ...w,
+        log_threshold: 6.9,
+        drop_rate: { ...w.drop_rate, expected: 0.3, band: { lo: 0.28, hi: 0.32 }, log_evidence: 7.25 },
+      }),
+      alarm: { kind: "drop_rate_drift", at: "2026-12-04T21:00:00.000Z", summary: "..." },
+    } as const;
+    const details = {
+      promotion_id: "prm_x",
+      step: 1,
+      cause: "drift_alarm",
+      ...decisionNumbers({
+        step: 1,
+        candidate_queries: 600,
+        control_queries: 610,
+        candidate_drop_rate: 0.331,
+        control_drop_rate: 0.25,
+        vs_control: LiveDecision.parse(decision("shifted", 0.081, [0.05, 0.112])),
+        vs_target: LiveDecision.parse(decision("inconclusive", 0.03, [-0.01, 0.07])),
+        candidate_drift: drift,
+      }),
+    } satisfies PromotionStopDetails;
+    // the details are the contract's, whole (no field left out or added)
+    expect(PromotionStopDetails.strict().parse(details)).toEqual(details);
     const { alert } = await raiseAlert(
       {
         gate_id: `gate-${gate.reranker}`,
         gate,
         kind: "promotion_paused",
         summary: "promotion prm_x of cal_v3 paused in step 2 of 3 (50 % of keyed traffic): drift_alarm",
-        details: {
-          cause: "drift_alarm",
-          vs_control: decision("shifted", 0.081, [0.05, 0.112]),
-          vs_target: decision("inconclusive", 0.03, [-0.01, 0.07]),
-          candidate_queries: 600,
-          control_queries: 610,
-          candidate_drop_rate: 0.331,
-          control_drop_rate: 0.25,
-          drift_alarm: {
-            kind: "drop_rate_drift",
-            at: "2026-12-04T21:00:00.000Z",
-            summary: "...",
-            observed: 0.331,
-            expected: 0.3,
-            band: { lo: 0.28, hi: 0.32 },
-            log_evidence: 7.25,
-            log_threshold: 6.9,
-            queries: 600,
-          },
-        },
+        details,
         calibration_ids: ["cal_v3"],
       },
       deps(),
@@ -416,6 +426,25 @@ describe("the alert page", () => {
     expect(html).toContain("<h3>The candidate arm&#39;s drift alarm</h3>");
     // to one decimal, as the alert sentences write ln R
     expect(html).toContain("<dt>ln R</dt><dd>7.3 (alarm at 6.9)</dd>");
+  });
+
+  it("shows a promotion stop's details of another shape as plain rows, not cards of dashes", async () => {
+    const gate = uniqueGate("promotion-other");
+    const { alert } = await raiseAlert(
+      {
+        gate_id: `gate-${gate.reranker}`,
+        gate,
+        kind: "promotion_paused",
+        summary: "promotion prm_y of cal_v3 paused in step 1 of 3 (10 % of keyed traffic): shifted_vs_control",
+        // a decision without its arms' numbers (not what decisionNumbers records)
+        details: { promotion_id: "prm_y", step: 0, cause: "shifted_vs_control", vs_control: { decision: "shifted" } },
+        calibration_ids: ["cal_v3"],
+      },
+      deps(),
+    );
+    const html = await page(`/ui/alerts/${alert.id}`, await session(TOKENS.read));
+    expect(html).not.toContain("<h3>Candidate arm against control, this step</h3>");
+    expect(html).toContain("<code>vs_control.decision</code>");
   });
 
   it("names a recall alert's evidence ln E, as its summary and docs/drift.md do", async () => {

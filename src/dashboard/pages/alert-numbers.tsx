@@ -5,10 +5,19 @@
  * what the alert page shows of each occurrence.
  */
 import type { Child } from "hono/jsx";
-import { type Alert, CoverageStatus, LiveDecision, ShiftReport, WindowStatus } from "../../contract";
+import type { z } from "zod";
+import {
+  type Alert,
+  type CoverageStatus,
+  PromotionStopDetails,
+  RecallAlertDetails,
+  ShiftAlertDetails,
+  WindowAlertDetails,
+  type WindowStatus,
+} from "../../contract";
 import { asShown, count, fixed, num, pct, points } from "../charts/scale";
 import type { SuggestedGate } from "../data/uncalibrated";
-import { CalibrationRows, EvidenceRows, Group, numberOf } from "./alert-number-parts";
+import { CalibrationRows, EvidenceRows, Group } from "./alert-number-parts";
 import { type ShiftContext, ShiftNumbers } from "./alert-shift-numbers";
 import { UncalibratedNumbers } from "./alert-uncalibrated";
 import { when } from "./layout";
@@ -157,10 +166,11 @@ interface ShiftBegan {
  * first occurrence's details hold no window with that test, or no change point.
  */
 function shiftBegan(first: Record<string, unknown> | undefined, test: WindowTest): ShiftBegan | null {
-  const w = WindowStatus.safeParse(first?.window);
-  if (!w.success) return null;
-  const t = test === "empty_context" ? w.data.empty_context : test === "abstention" ? w.data.abstention : w.data.drop_rate;
-  return t?.evidence_since ? { at: t.evidence_since, version: w.data.index_version } : null;
+  const parsed = WindowAlertDetails.safeParse(first);
+  if (!parsed.success) return null;
+  const w = parsed.data.window;
+  const t = test === "empty_context" ? w.empty_context : test === "abstention" ? w.abstention : w.drop_rate;
+  return t?.evidence_since ? { at: t.evidence_since, version: w.index_version } : null;
 }
 
 /** A recall coverage test's numbers: details.recall. */
@@ -193,47 +203,58 @@ function RecallNumbers(props: { r: CoverageStatus }) {
 }
 
 /**
- * A promotion's pause or rollback (promotion_paused, promotion_rolled_back): details are the transition's cause and the
- * step's numbers (src/promotions/arm-evidence.ts decisionNumbers), as GET /v1/promotions/{id}'s `evidence` gave them.
+ * What a promotion's pause or rollback (promotion_paused, promotion_rolled_back) shows of its details: the transition's
+ * cause and the step's numbers (src/promotions/arm-evidence.ts decisionNumbers), as GET /v1/promotions/{id}'s
+ * `evidence` gave them. Typed by the contract (PromotionStopDetails), so a field renamed there fails the typecheck here.
  */
-function PromotionNumbers(props: { details: Record<string, unknown> }) {
-  const d = props.details;
-  const vsControl = LiveDecision.safeParse(d.vs_control);
-  const vsTarget = LiveDecision.safeParse(d.vs_target);
-  const alarm = typeof d.drift_alarm === "object" && d.drift_alarm !== null ? (d.drift_alarm as Record<string, unknown>) : null;
+const PromotionStopShown = PromotionStopDetails.pick({
+  cause: true,
+  vs_control: true,
+  vs_target: true,
+  candidate_queries: true,
+  control_queries: true,
+  candidate_drop_rate: true,
+  control_drop_rate: true,
+  drift_alarm: true,
+});
+type PromotionStopShown = z.infer<typeof PromotionStopShown>;
+
+function PromotionNumbers(props: { d: PromotionStopShown }) {
+  const d = props.d;
+  const alarm = d.drift_alarm;
   return (
     <div class="cards">
       <Group title="Candidate arm against control, this step" field="rate">
         <dt>Why</dt>
-        <dd data-field="cause">{String(d.cause ?? "–").replaceAll("_", " ")}</dd>
+        <dd data-field="cause">{d.cause.replaceAll("_", " ")}</dd>
         <dt>Candidate</dt>
         <dd data-field="observed">
-          {pct(numberOf(d.candidate_drop_rate))} over {numberOf(d.candidate_queries) ?? "–"} queries
+          {pct(d.candidate_drop_rate)} over {d.candidate_queries} queries
         </dd>
         <dt>Control</dt>
         <dd data-field="expected">
-          {pct(numberOf(d.control_drop_rate))} over {numberOf(d.control_queries) ?? "–"} queries
+          {pct(d.control_drop_rate)} over {d.control_queries} queries
         </dd>
         <dt>Vs control</dt>
-        <dd data-field="vs-control">{vsControl.success ? decisionWords(vsControl.data) : "–"}</dd>
+        <dd data-field="vs-control">{decisionWords(d.vs_control)}</dd>
         <dt>Vs target</dt>
-        <dd data-field="vs-target">{vsTarget.success ? decisionWords(vsTarget.data) : "–"}</dd>
+        <dd data-field="vs-target">{decisionWords(d.vs_target)}</dd>
       </Group>
       {alarm && (
         <Group title="The candidate arm's drift alarm" field="evidence">
           <dt>Test</dt>
-          <dd>{String(alarm.kind ?? "–")}</dd>
+          <dd>{alarm.kind}</dd>
           <dt>At</dt>
-          <dd>{when(typeof alarm.at === "string" ? alarm.at : null)}</dd>
+          <dd>{when(alarm.at)}</dd>
           <dt>Observed</dt>
           <dd>
-            {pct(numberOf(alarm.observed))} over {numberOf(alarm.queries) ?? "–"} queries
+            {pct(alarm.observed)} over {alarm.queries} queries
           </dd>
           <dt>Expected</dt>
-          <dd>{pct(numberOf(alarm.expected))}</dd>
+          <dd>{pct(alarm.expected)}</dd>
           <dt>ln R</dt>
           <dd>
-            {fixed(numberOf(alarm.log_evidence), 1)} (alarm at {fixed(numberOf(alarm.log_threshold), 1)})
+            {fixed(alarm.log_evidence, 1)} (alarm at {fixed(alarm.log_threshold, 1)})
           </dd>
         </Group>
       )}
@@ -259,21 +280,23 @@ export function numbersByMeaning(kind: Alert["kind"], details: Record<string, un
   const test: WindowTest | null =
     kind === "drop_rate_drift" ? "drop_rate" : kind === "empty_context" ? "empty_context" : kind === "abstention_drift" ? "abstention" : null;
   if (test !== null) {
-    const w = WindowStatus.safeParse(d.window);
+    const parsed = WindowAlertDetails.safeParse(d);
+    const w = parsed.success ? parsed.data.window : null;
     // A window without the test the alert names (details of another shape) reads as plain rows.
-    const tested = w.success && (test === "drop_rate" || (test === "empty_context" ? w.data.empty_context : w.data.abstention));
-    if (w.success && tested) return <WindowNumbers w={w.data} test={test} began={shiftBegan(context.first, test)} />;
+    const tested = w !== null && (test === "drop_rate" || (test === "empty_context" ? w.empty_context : w.abstention));
+    if (w !== null && tested) return <WindowNumbers w={w} test={test} began={shiftBegan(context.first, test)} />;
   }
   if (kind === "rebuild_shift") {
-    const s = ShiftReport.safeParse(d.shift);
-    if (s.success) return <ShiftNumbers s={s.data} details={d} context={context.shift} />;
+    const s = ShiftAlertDetails.pick({ shift: true }).safeParse(d);
+    if (s.success) return <ShiftNumbers s={s.data.shift} details={d} context={context.shift} />;
   }
-  if ((kind === "promotion_paused" || kind === "promotion_rolled_back") && d.vs_control !== undefined) {
-    return <PromotionNumbers details={d} />;
+  if (kind === "promotion_paused" || kind === "promotion_rolled_back") {
+    const p = PromotionStopShown.safeParse(d);
+    if (p.success) return <PromotionNumbers d={p.data} />;
   }
   if (kind === "recall_drift") {
-    const r = CoverageStatus.safeParse(d.recall);
-    if (r.success) return <RecallNumbers r={r.data} />;
+    const r = RecallAlertDetails.safeParse(d);
+    if (r.success) return <RecallNumbers r={r.data.recall} />;
   }
   if (kind === "uncalibrated_request") return <UncalibratedNumbers details={d} suggestions={context.suggestions ?? []} />;
   return null;

@@ -10,7 +10,7 @@
  * host), so no count is lost, no batch counted twice, no alert lost.
  */
 import type { AlertInput } from "../../alerts/lifecycle";
-import type { AlertKind, ArmDrift, SeriesBucket, SeriesTraffic } from "../../contract";
+import type { AlertKind, ArmDrift, RecallAlertDetails, SeriesBucket, SeriesTraffic, WindowAlertDetails } from "../../contract";
 import type { DriftConfig } from "../../stats/drift-config";
 import type { DetectorEvaluation } from "../../stats/drift-detector";
 import { abstentionCalibrationRate, abstentionSummary, driftSummary, emptyContextSummary } from "../alarm-sentences";
@@ -167,7 +167,7 @@ export class Monitor {
     const status = windowStatus(next, ev);
     const common = { gate_id: input.gate.gate_id, gate: input.gate, calibration_ids: [input.calibration.id] };
     // An alert's numbers are this alarm's: not an earlier alarm of the window (which may belong to a resolved alert).
-    const details = { window: withoutAlarmed(status) };
+    const details = { window: withoutAlarmed(status) } satisfies WindowAlertDetails;
     const alerts: AlertInput[] = [];
     if (ev.dropRate.alarm)
       alerts.push({ ...common, kind: "drop_rate_drift", summary: driftSummary(status, next.expectation.expected_drop_rate), details });
@@ -337,7 +337,7 @@ export class Monitor {
           calibration_ids: [input.calibration.id],
           kind: "recall_drift",
           summary: recallDriftSummary(status),
-          details: { recall: status },
+          details: { recall: status } satisfies RecallAlertDetails,
         });
         // Restart the test after an alarm: a continued fall alarms again (and updates the open alert). The alarmed
         // test's numbers stay for the status while its alert stands (../status.ts).
