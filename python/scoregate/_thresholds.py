@@ -70,6 +70,10 @@ class Entry:
     #: the running request's completion signal (a threading.Event or an asyncio.Future), or None
     inflight: Any = None
     inflight_started: float = 0.0
+    #: until when the gate's stream vouched for the entry (its last event or heartbeat plus the read timeout; 0: none),
+    #: and the seq of the last event it applied: a poll's answer no newer than that seq never shortens that lifetime
+    stream_until: float = 0.0
+    stream_seq: int = 0
 
 
 @dataclass
@@ -270,6 +274,10 @@ class ThresholdCache:
         with self._lock:
             try:
                 self._apply(entry, outcome, self._now(), (plan.headers or {}).get("If-None-Match"))
+                # a cold read's poll answered after the stream's snapshot: the answer's max-age (5 s) must not replace
+                # the stream's read timeout, or the gate polls every 5 s with the stream open until its first heartbeat
+                if (seq_of(entry.etag) or 0) <= entry.stream_seq and entry.fetched_at + entry.max_age < entry.stream_until:
+                    entry.max_age = entry.stream_until - entry.fetched_at
             except Exception as e:  # a malformed answer must not break the cache
                 self._fail(entry, ClientError("internal", f"{type(e).__name__}: {e}"))
             finally:
@@ -369,6 +377,7 @@ class ThresholdCache:
             entry = self.entries.get(gate.key())
             if entry is not None:
                 entry.max_age = 0
+                entry.stream_until = 0.0
             self._pending.append(ClientEvent("history_restarted", gate, event={"last_seq": last_seq, "head_seq": head_seq}))
         self._tell()
 
@@ -393,6 +402,7 @@ class ThresholdCache:
             if max_age > 0:
                 self._confirmed(entry, {}, now)
             entry.max_age = max_age
+            entry.stream_until = now + max_age if max_age > 0 else 0.0
             return
         held = seq_of(entry.etag)
         if held is not None and event["seq"] < held and not restarted:
@@ -410,6 +420,8 @@ class ThresholdCache:
             self._take(entry, value, f'"{value["calibration_id"]}.{event["seq"]}"', {}, now)
         self._pending.append(ClientEvent("gate", entry.gate, event=dict(event), snapshot=snapshot))
         entry.max_age = max_age
+        entry.stream_until = now + max_age if max_age > 0 else 0.0
+        entry.stream_seq = event["seq"]
 
     def stop_on_auth(self, entry: Optional[Entry], error: ClientError) -> None:
         """A refused token (the observation queue's, outside the lock): stop every request, once."""

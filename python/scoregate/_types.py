@@ -28,7 +28,9 @@ class Gate:
     index_version: Optional[str] = None
 
     def key(self) -> Tuple[str, str, str, Optional[str]]:
-        return (self.index or "default", self.embedding, self.reranker, self.index_version)
+        # ``is None``, as the TypeScript key's ``??``: index "" is its own gate (the server refuses ``index=``), not the
+        # default index, whose value it would otherwise be answered
+        return ("default" if self.index is None else self.index, self.embedding, self.reranker, self.index_version)
 
 
 GateLike = Union[Gate, Mapping[str, Any], Tuple[str, ...]]

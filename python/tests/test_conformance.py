@@ -68,7 +68,7 @@ class ScriptedServer:
         headers = {k.lower(): v for k, v in req.header_items()}
         body = json.loads(req.data) if req.data else None
         with self.lock:
-            self.recorded.append({"method": req.get_method(), "path": url.path, "query": dict(urllib.parse.parse_qsl(url.query)), "headers": headers, "body": body})
+            self.recorded.append({"method": req.get_method(), "path": url.path, "query": dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True)), "headers": headers, "body": body})
             kind = {"/v1/threshold": "threshold", "/v1/observations": "observations"}.get(url.path)
             answers = self.answers.get(kind or "", [])
             answer = answers.pop(0) if len(answers) > 1 else (answers[0] if answers else None)

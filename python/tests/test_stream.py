@@ -709,6 +709,39 @@ class PushedAndPolledTest(unittest.TestCase):
         assert r is not None
         self.assertEqual((r.calibration_id, r.reason), ("cal_0000000004", "cached"))
 
+    def test_a_poll_answer_no_newer_than_the_push_keeps_the_streams_lifetime(self) -> None:
+        # a cold read's poll answered just after the stream's snapshot, with the same seq and max-age=5: taken as it
+        # is, the gate would poll every 5 s with the stream open until the first heartbeat (15 s after connecting)
+        plan = self.poll()
+        self.cache.pushed(GATE, event(5, 0), 45.0)
+        self.cache.settle(plan, self.answer(5))
+        reasons = []
+        for t in range(5, 45, 5):
+            self.clock.advance(5.0)
+            if t in (15, 30):
+                self.cache.pushed(GATE, None, 45.0)  # a heartbeat
+            later = self.cache.plan(GATE, 0.1)
+            self.assertFalse(later.start, f"a poll {t} s after the stream's snapshot")
+            reasons.append(later.answer.reason if later.answer else None)
+        self.assertEqual(reasons, ["cached"] * 8)
+
+    def test_a_poll_answer_newer_than_the_push_keeps_its_own_max_age(self) -> None:
+        plan = self.poll()
+        self.cache.pushed(GATE, event(5, 0), 45.0)
+        self.cache.settle(plan, self.answer(6))  # the stream has not vouched for seq 6 yet
+        self.clock.advance(6.0)
+        later = self.cache.plan(GATE, 0.1)
+        self.assertTrue(later.start)
+        self.assertEqual(later.answer.reason if later.answer else None, "stale")
+
+    def test_after_a_fall_back_to_polling_a_poll_answer_keeps_its_own_max_age(self) -> None:
+        plan = self.poll()
+        self.cache.pushed(GATE, event(5, 0), 45.0)
+        self.cache.pushed(GATE, None, 0)  # the stream failed over to polling: it vouches for nothing now
+        self.cache.settle(plan, self.answer(5))
+        self.clock.advance(6.0)
+        self.assertTrue(self.cache.plan(GATE, 0.1).start)
+
     def test_a_304_for_the_etag_sent_does_not_renew_a_value_pushed_meanwhile(self) -> None:
         self.cache.settle(self.poll(), self.answer(5))
         self.clock.advance(6.0)

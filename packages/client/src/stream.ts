@@ -6,7 +6,7 @@
  * (after failures, as soon as a poll is answered: the server is up again).
  * A separate entry, so the core stays within its size budget for those who poll. docs/clients.md, "Pushed changes".
  */
-import { confirm, gateKey, markUncalibrated, seqOf, take, versionOf } from "./cache-entry";
+import { confirm, type Entry, gateKey, markUncalibrated, seqOf, take, versionOf } from "./cache-entry";
 import { ScoregateClient as CoreClient } from "./client";
 import { checkNumber, MAX_TIMER_MS, optionError } from "./client-options";
 import { GateStream, STREAM_DEFAULTS, type StreamState } from "./gate-stream";
@@ -74,6 +74,10 @@ export class ScoregateClient extends CoreClient {
   readonly #base: StreamClientOptions;
   /** The polls already followed by a stream that polls (a poll joined by many reads is followed once). */
   readonly #polls = new WeakSet<Promise<void>>();
+  /** The polls already watched for the lifetime they set (#keep). */
+  readonly #kept = new WeakSet<Promise<void>>();
+  /** Until when a gate's stream vouched for its entry (its last event or heartbeat plus the read timeout). */
+  readonly #vouched = new WeakMap<Entry, number>();
   #closed = false;
 
   constructor(options: StreamClientOptions) {
@@ -105,8 +109,29 @@ export class ScoregateClient extends CoreClient {
   override getThreshold(gate: GateKey, options: GetThresholdOptions): Promise<ThresholdResult> {
     const stream = this.#options !== undefined && versionOf(gate) === undefined ? this.#watch(gate, this.#options) : undefined;
     const answer = super.getThreshold(gate, options);
+    if (stream !== undefined) this.#keep(gate, stream);
     if (stream?.state === "polling") this.#follow(gate, stream);
     return answer;
+  }
+
+  /**
+   * The poll this read started or joined for a streamed gate: its answer, when no newer (by seq) than the last event
+   * the stream applied, does not shorten the lifetime the stream gave the entry. A cold read's poll answered after the
+   * stream's snapshot would otherwise take the HTTP max-age (5 s) instead of the read timeout, and the gate would poll
+   * every 5 s, with the stream open, until the first heartbeat.
+   */
+  #keep(gate: GateKey, stream: GateStream): void {
+    const entry = this._internals()[0].get(gateKey(gate));
+    const poll = entry?.inflight?.promise;
+    if (entry === undefined || poll === undefined || this.#kept.has(poll)) return;
+    this.#kept.add(poll);
+    poll.then(
+      () => {
+        const until = this.#vouched.get(entry) ?? 0;
+        if (seqOf(entry.etag) <= (stream.last ?? -1) && entry.fetchedAt + entry.maxAgeMs < until) entry.maxAgeMs = until - entry.fetchedAt;
+      },
+      () => {},
+    );
   }
 
   /**
@@ -182,31 +207,37 @@ export class ScoregateClient extends CoreClient {
       ...(b.now === undefined ? {} : { now: b.now }),
       ...(b.random === undefined ? {} : { random: b.random }),
       onEvent: (event, snapshot) => {
-        pushed(this, gate, event, readTimeoutMs, resync, snapshot);
+        this.#pushed(gate, event, readTimeoutMs, resync, snapshot);
         resync = false;
       },
       onHeartbeat: (head) => {
         // until the entry holds a state of the new history (a snapshot, or a poll's answer), it is not confirmed
         if (resync && seqOf(this._internals()[0].get(key)?.etag) > head) return;
         resync = false;
-        pushed(this, gate, null, readTimeoutMs);
+        this.#pushed(gate, null, readTimeoutMs);
       },
       onRestart: ({ lastSeq, headSeq }) => {
         resync = true;
         // stale at once: a read meanwhile polls the server, whose answer is taken even with a lower seq
-        pushed(this, gate, null, 0);
+        this.#pushed(gate, null, 0);
         const event: HistoryRestartedEvent = { type: "history_restarted", gate: { ...gate }, lastSeq, headSeq };
         // the core's emit passes an event to its listeners as it is; this entry's listeners are typed to take it
         this._internals()[2](event as unknown as ClientEvent);
       },
       onState: (state) => {
         // a failed-over gate is polled from its next read on
-        if (state === "polling" || state === "stopped") pushed(this, gate, null, 0);
+        if (state === "polling" || state === "stopped") this.#pushed(gate, null, 0);
       },
     });
     this.#streams.set(key, stream);
     stream.start();
     return stream;
+  }
+
+  /** pushed(), and until when the stream vouched for the entry (none after `null, 0`: it polls now). */
+  #pushed(gate: GateKey, event: GateEvent | null, maxAgeMs: number, restarted = false, snapshot = false): void {
+    const entry = pushed(this, gate, event, maxAgeMs, restarted, snapshot);
+    if (entry !== undefined) this.#vouched.set(entry, maxAgeMs > 0 ? entry.fetchedAt + maxAgeMs : 0);
   }
 }
 
@@ -217,11 +248,19 @@ export class ScoregateClient extends CoreClient {
  * stale, so the next read polls (the stream failed over to polling, or its history restarted). `restarted`: the first
  * event of a restarted history, taken even when its seq is below the entry's ETag (that seq was the old history's).
  * `snapshot`: the server's current state sent at connect (its last change, perhaps long ago), not a change just pushed.
+ * Returns the entry whose lifetime it set (undefined: nothing applied).
  */
-function pushed(client: CoreClient, gate: GateKey, event: GateEvent | null, maxAgeMs: number, restarted = false, snapshot = false): void {
+function pushed(
+  client: CoreClient,
+  gate: GateKey,
+  event: GateEvent | null,
+  maxAgeMs: number,
+  restarted = false,
+  snapshot = false,
+): Entry | undefined {
   const [entries, options, emit] = client._internals();
   const entry = entries.get(gateKey(gate));
-  if (entry === undefined || (event !== null && !restarted && event.seq < seqOf(entry.etag))) return;
+  if (entry === undefined || (event !== null && !restarted && event.seq < seqOf(entry.etag))) return undefined;
   const now = options.now();
   if (event === null) {
     if (maxAgeMs > 0) emit(confirm(entry, null, now));
@@ -231,11 +270,12 @@ function pushed(client: CoreClient, gate: GateKey, event: GateEvent | null, maxA
     entry.etag = `"${event.calibration_id}.${event.seq}"`;
   } else {
     const value = readThresholdResponse(event.served);
-    if (value === undefined) return;
+    if (value === undefined) return undefined;
     emit(take(entry, value, `"${value.calibration_id}.${event.seq}"`, null, now));
   }
   if (event !== null) emit({ type: "gate", gate: entry.gate, event, snapshot });
   entry.maxAgeMs = maxAgeMs;
+  return entry;
 }
 
 function gateOf(key: string): GateKey {

@@ -313,6 +313,46 @@ describe("ScoregateClient with stream: true, when a poll and the stream race", (
     await client.close();
   });
 
+  it("a poll answer no newer than the stream's snapshot keeps the stream's lifetime: no poll every max-age while it is open", async () => {
+    vi.useFakeTimers({ now: Date.parse("2026-01-01T00:00:00Z") });
+    const { polls, streams, client } = racingServer();
+    const first = client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    streams[0]!.send(frame(gateEvent(5, 0), "snapshot")); // the stream's state lands before the cold poll's answer
+    await settle();
+    polls[0]!.answer(answer(5)); // the same seq, with max-age=5: taken, it would make the value stale 5 s on
+    expect(await first).toMatchObject({ calibrationId: "cal_0000000005", reason: "calibrated" });
+    expect(client.streams().map((s) => s.state)).toEqual(["open"]);
+    // Reads every 5 s until the first heartbeat (15 s after connecting), then on to 40 s: cached, never a poll.
+    const reasons: string[] = [];
+    for (let t = 5; t <= 40; t += 5) {
+      await vi.advanceTimersByTimeAsync(5000);
+      if (t === 15 || t === 30) streams[0]!.send(heartbeat(5));
+      await settle();
+      reasons.push((await client.getThreshold(GATE, { fallback: 0.1 })).reason);
+      await settle();
+    }
+    expect(reasons).toEqual(Array(8).fill("cached"));
+    expect(polls).toHaveLength(1);
+    await client.close();
+  });
+
+  it("a poll answer newer than the stream's last event keeps its own max-age (the stream has not vouched for it)", async () => {
+    vi.useFakeTimers({ now: Date.parse("2026-01-01T00:00:00Z") });
+    const { polls, streams, client } = racingServer();
+    const first = client.getThreshold(GATE, { fallback: 0.1 });
+    await settle();
+    streams[0]!.send(frame(gateEvent(5, 0), "snapshot"));
+    await settle();
+    polls[0]!.answer(answer(6));
+    expect(await first).toMatchObject({ calibrationId: "cal_0000000006" });
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(await client.getThreshold(GATE, { fallback: 0.1 })).toMatchObject({ calibrationId: "cal_0000000006", reason: "stale" });
+    await settle();
+    expect(polls).toHaveLength(2);
+    await client.close();
+  });
+
   it("a poll answer newer than a pushed event replaces it, and the older event pushed after it is ignored", async () => {
     vi.useFakeTimers({ now: Date.parse("2026-01-01T00:00:00Z") });
     const { polls, streams, client } = racingServer();
