@@ -53,7 +53,7 @@ describe("an Authorization header that is not one bearer token", () => {
     expect(bearerToken("bearer dev-read ")).toBe("dev-read");
   });
 
-  it("a token configured with its scheme (`--token \"Bearer x\"`, sent as `Bearer Bearer x`) is named so, without the token", () => {
+  it('a token configured with its scheme (`--token "Bearer x"`, sent as `Bearer Bearer x`) is named so, without the token', () => {
     const doubled =
       'the token itself starts with "Bearer" (the header reads "Bearer Bearer ..."): configure the token alone, without "Bearer ", and the client sends the header';
     expect(refused("Bearer Bearer dev-read")).toBe(doubled);
