@@ -522,14 +522,21 @@ class OlderPollTest(unittest.TestCase):
     finds (its ETag's seq is lower) neither replaces that value nor renews its lifetimes, whichever arrives first."""
 
     def _stub(self, wait_for: Optional[threading.Event] = None) -> SseStub:
+        # The stream stays open until the test ends: a reconnect would push the snapshot again and renew its lifetime
+        # at whatever the fake clock reads then (the stub's default holds a connection 5 s of real time, which a loaded
+        # machine can spend between the push and the read past its lifetime).
+        ended = threading.Event()
+
         def script(n: int, write: Any, last: Optional[str]) -> None:
             if wait_for is not None:
                 wait_for.wait(5)
             write.start()
             write(frame(event(6, 0, "cal_0000000006", 0.6), "snapshot"))
+            ended.wait(60)
 
         stub = SseStub(script)
         self.addCleanup(stub.close)
+        self.addCleanup(ended.set)  # runs first (cleanups run last in, first out): the connection ends, then the stub
         return stub
 
     def test_sync_a_lagging_404_after_the_push_keeps_the_pushed_value(self) -> None:
