@@ -144,6 +144,13 @@ export const WEBHOOK_BATCH = 20;
 export const WEBHOOK_CONCURRENCY = 5;
 
 /**
+ * The longest `last_error` a delivery keeps of a network error's message (what the runtime says about a refused
+ * connection or a TLS failure): enough for any such message, and a bound on what a receiver's host name or a proxy's
+ * words can put into D1 and every listing of deliveries.
+ */
+export const MAX_DELIVERY_ERROR_CHARACTERS = 500;
+
+/**
  * A delivery run starts no attempt after this long, so it ends within WEBHOOK_RUN_MS + WEBHOOK_TIMEOUT_MS (25 s)
  * even when every receiver hangs: inside the 30 s Cloudflare gives work deferred past a response (ctx.waitUntil).
  * What is left is sent by the next run (the cron tick every minute).

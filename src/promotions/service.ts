@@ -166,7 +166,7 @@ export async function overridePromotion(
   const row = await deps.promotions.get(id);
   if (row === null) throw new AppError("not_found", `promotion ${shownId(id)} does not exist`);
   const t = transition(row, { kind: "admin", action });
-  if (t.kind === "none") throw new AppError("conflict", `promotion ${id} is ${row.state}: it cannot ${action}`);
+  if (t.kind === "none") throw new AppError("conflict", `promotion ${id} is ${row.state}: it cannot ${action === "rollback" ? "roll back" : action}`);
   if (t.kind === "resumed") await freshEvidenceOnResume(row, deps);
   // The step's evidence at the moment of the override, recorded as an automatic decision records it (null, and left
   // out, when the gate's monitor cannot answer: the override does not wait on it).

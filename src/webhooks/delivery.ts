@@ -10,6 +10,7 @@ import { AppError } from "../platform/errors";
 import { shownId } from "../platform/format";
 import { cursorOf, seqOfCursor } from "../platform/http/cursor";
 import {
+  MAX_DELIVERY_ERROR_CHARACTERS,
   MAX_WEBHOOK_RETRY_AFTER_MS,
   WEBHOOK_BATCH,
   WEBHOOK_CONCURRENCY,
@@ -186,7 +187,7 @@ async function attempt(d: DueDelivery, deps: DeliveryDeps): Promise<{ ok: boolea
     await res.body?.cancel();
     error = status >= 300 && status < 400 ? `HTTP ${res.status}: redirect not followed` : `HTTP ${res.status}`;
   } catch (e) {
-    error = `network error: ${(e as Error).message}`.slice(0, 500);
+    error = `network error: ${(e as Error).message}`.slice(0, MAX_DELIVERY_ERROR_CHARACTERS);
   }
   const at = deps.clock();
   if (status !== null && status >= 200 && status < 300) {

@@ -1,7 +1,7 @@
 /**
  * A table of JSON states keyed by calibration id (`calibration_id`, `updated_at`, `state`): the monitor's windows,
- * detectors and coverage tests are each one (windows.ts, coverage.ts). One upsert, one read, one retention for all
- * three. Table names come from code, never from input.
+ * detectors, coverage tests and live evidence are each one (windows.ts, coverage.ts, live-evidence.ts). One upsert,
+ * one read, one retention for all four. Table names come from code, never from input.
  */
 export class StateTable<T> {
   readonly #sql: SqlStorage;
