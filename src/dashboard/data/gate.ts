@@ -101,6 +101,20 @@ export const DEFAULT_SERIES_RANGE: SeriesRange = "7d";
 export const DATA_RANGE_SHORT: SeriesRange = "24h";
 
 /**
+ * The series range a query names (`?range=`, on the gate page and its series.csv): one of SERIES_RANGES' own keys, else
+ * undefined (none named, or an unknown one: the caller's default). Own keys only, so "toString", "constructor" or
+ * "__proto__" are unknown ranges, not Object.prototype's members (whose hours would be NaN: an invalid date).
+ */
+export function seriesRangeOf(raw: string | undefined): SeriesRange | undefined {
+  return raw !== undefined && Object.hasOwn(SERIES_RANGES, raw) ? (raw as SeriesRange) : undefined;
+}
+
+/** When a range's hours start, ending at `to` (ISO 8601). */
+export function rangeStart(range: SeriesRange, to: Date): string {
+  return new Date(to.getTime() - SERIES_RANGES[range] * 3600 * 1000).toISOString();
+}
+
+/**
  * The series for the range asked for; with none asked for (`range` undefined), DEFAULT_SERIES_RANGE, narrowed to
  * DATA_RANGE_SHORT when neither the series nor the monitor's windows hold anything older than that (a gate a few hours
  * old would otherwise draw its hours as one dot at the right edge of 7 days). An explicit range is always kept.
@@ -112,7 +126,7 @@ function seriesInRange(
   to: Date,
 ): { series: MonitorSeries | null; range: SeriesRange } {
   if (range !== undefined) return { series, range };
-  const shortFrom = new Date(to.getTime() - SERIES_RANGES[DATA_RANGE_SHORT] * 3600 * 1000).toISOString();
+  const shortFrom = rangeStart(DATA_RANGE_SHORT, to);
   const starts = [...(series?.buckets ?? []).map((b) => b.start), ...points.map((p) => p.started_at)];
   if (series === null || starts.length === 0 || starts.some((s) => s < shortFrom)) return { series, range: DEFAULT_SERIES_RANGE };
   return { series: { ...series, from: shortFrom, activations: series.activations.filter((a) => a.at >= shortFrom) }, range: DATA_RANGE_SHORT };
@@ -128,11 +142,11 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
   const h = await history(gate, 50, undefined, deps);
   const current = h.calibrations.find((c) => c.current) ?? null;
   const to = deps.now();
-  const from = new Date(to.getTime() - SERIES_RANGES[range ?? DEFAULT_SERIES_RANGE] * 3600 * 1000);
+  const from = rangeStart(range ?? DEFAULT_SERIES_RANGE, to);
   const promotionsRead = listPromotions(gateId, GATE_PAGE_PROMOTIONS, undefined, deps);
   const stateRead = deps.calibrations
     .gateState(gateId)
-    .then(async (s) => ({ ...s, log: await logForRange(gateId, from.toISOString(), s.headSeq, deps.calibrations) }));
+    .then(async (s) => ({ ...s, log: await logForRange(gateId, from, s.headSeq, deps.calibrations) }));
   // The comparison needs to know which calibrations took traffic (promotions' candidates, shadows); the rest of the
   // reads do not wait for it.
   const compared = Promise.all([promotionsRead, stateRead]).then(async ([p, s]) => {
@@ -148,7 +162,7 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
   const [{ comparison, olderDist, newerDist, currentDist }, monitor, read, alerts, promotions, state] = await Promise.all([
     compared,
     monitorView(gate, deps, true),
-    monitorSeries({ ...gate, from: from.toISOString(), to: to.toISOString() }, deps).catch(() => null),
+    monitorSeries({ ...gate, from, to: to.toISOString() }, deps).catch(() => null),
     alertList({ gate_id: gateId }, undefined, deps),
     promotionsRead,
     stateRead,
