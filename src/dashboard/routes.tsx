@@ -230,7 +230,8 @@ dashboardRoutes.get("/ui", requireSession, async (c) => {
 dashboardRoutes.get("/ui/gates/:gateId", requireSession, async (c) => {
   const gateId = c.req.param("gateId");
   // No range asked for (or an unknown one): gateView picks the default, narrowed to a day for a gate with less data.
-  const view = await gateView(gateId, c.get("deps"), seriesRangeOf(c.req.query("range")));
+  // A promotion a link named (?promotion=, promotionHref): its timeline even when older than the newest shown.
+  const view = await gateView(gateId, c.get("deps"), seriesRangeOf(c.req.query("range")), c.req.query("promotion")?.trim() || undefined);
   const xRaw = c.req.query("x");
   const x = xRaw === undefined || xRaw.trim() === "" ? null : Number(xRaw);
   return c.html(

@@ -8,7 +8,7 @@ import type { Calibration, GateSummary, MonitorSeries, Promotion, ServedShadow }
 import { monitorSeries } from "../../monitoring/series-report";
 import { AppError } from "../../platform/errors";
 import { shownId } from "../../platform/format";
-import { listPromotions } from "../../promotions/service";
+import { getPromotion, listPromotions } from "../../promotions/service";
 import type { Distribution } from "../../stats/distribution";
 import type { DashboardDeps } from "../deps";
 import { type AlertListView, alertList } from "./alerts";
@@ -42,6 +42,10 @@ export interface GateView {
   readonly alerts: AlertListView;
   /** The gate's most recent promotions (at most GATE_PAGE_PROMOTIONS), newest first, with their audit trails. */
   readonly promotions: Promotion[];
+  /** How many promotions the gate has had (countPromotions): the page says so when it shows fewer. */
+  readonly promotionCount: PromotionCount;
+  /** The promotion a link named (`?promotion=`) when it is not among `promotions`; null when none was named or it is. */
+  readonly askedPromotion: AskedPromotion | null;
   /** The calibrations in the gate's shadow set now (its head: what GET /v1/threshold serves), by id. */
   readonly shadows: string[];
   /** The same shadows with their sample rates, as GET /v1/threshold serves them. */
@@ -53,8 +57,57 @@ export interface GateView {
   readonly traffic: TrafficSpan[];
 }
 
-/** Promotions the gate page shows a timeline for. */
-const GATE_PAGE_PROMOTIONS = 3;
+/** Promotions the gate page shows a timeline for (besides one a link names: AskedPromotion). */
+export const GATE_PAGE_PROMOTIONS = 3;
+
+/** The most promotions of a gate the page counts (one D1 read of their rows); beyond it, "more than". */
+export const PROMOTIONS_COUNTED = 100;
+
+/** How many promotions a gate has had: `total` of them, or more than `total` when `more`. */
+export interface PromotionCount {
+  readonly total: number;
+  readonly more: boolean;
+}
+
+/**
+ * The promotion a link to the gate page named (`?promotion=prm_...`: the alert page's, the overview's): its timeline
+ * when it is the gate's and older than the newest GATE_PAGE_PROMOTIONS (`older`); otherwise why the page cannot show
+ * it (`missing`: no such promotion; `other_gate`: another gate's, with that gate when it is listed). Null (no
+ * AskedPromotion) when none was named or it is among the newest, already shown.
+ */
+export type AskedPromotion =
+  | { readonly kind: "older"; readonly promotion: Promotion }
+  | { readonly kind: "missing"; readonly id: string }
+  | { readonly kind: "other_gate"; readonly id: string; readonly gate: GateSummary | null };
+
+/** How many promotions the gate has, counted only when it has more than the page shows (`newest`: that page). */
+async function countPromotions(
+  gateId: string,
+  newest: { promotions: readonly Promotion[]; next_cursor: string | null },
+  deps: DashboardDeps,
+): Promise<PromotionCount> {
+  if (newest.next_cursor === null) return { total: newest.promotions.length, more: false };
+  const rows = await deps.promotions.list(gateId, PROMOTIONS_COUNTED, null);
+  return { total: rows.rows.length, more: rows.next !== null };
+}
+
+/**
+ * The promotion `id` a link named, read by id from the promotion store: null when it is among `shown` (the newest,
+ * on the page already); a missing or another gate's promotion is said, never an error.
+ */
+async function askedPromotion(
+  id: string,
+  gateId: string,
+  shown: Promise<{ promotions: readonly Promotion[] }>,
+  gates: readonly GateSummary[],
+  deps: DashboardDeps,
+): Promise<AskedPromotion | null> {
+  const row = await deps.promotions.get(id);
+  if (row === null) return { kind: "missing", id };
+  if (row.gate_id !== gateId) return { kind: "other_gate", id, gate: gates.find((g) => g.gate_id === row.gate_id) ?? null };
+  if ((await shown).promotions.some((p) => p.id === id)) return null;
+  return { kind: "older", promotion: await getPromotion(id, deps) };
+}
 
 /**
  * Which two calibrations the gate page compares: the rebuild the current calibration took part in, on either side,
@@ -134,16 +187,19 @@ function seriesInRange(
 
 /**
  * The gate page's data. `range` is the series range the request named; undefined lets the page choose
- * (seriesInRange), and GateView.range says which it chose.
+ * (seriesInRange), and GateView.range says which it chose. `promotionId` is the promotion a link named (AskedPromotion).
  */
-export async function gateView(gateId: string, deps: DashboardDeps, range: SeriesRange | undefined): Promise<GateView> {
-  const gate = (await listGates(deps)).find((g) => g.gate_id === gateId);
+export async function gateView(gateId: string, deps: DashboardDeps, range: SeriesRange | undefined, promotionId?: string): Promise<GateView> {
+  const gates = await listGates(deps);
+  const gate = gates.find((g) => g.gate_id === gateId);
   if (gate === undefined) throw new AppError("not_found", `gate ${shownId(gateId)} does not exist`);
   const h = await history(gate, 50, undefined, deps);
   const current = h.calibrations.find((c) => c.current) ?? null;
   const to = deps.now();
   const from = rangeStart(range ?? DEFAULT_SERIES_RANGE, to);
   const promotionsRead = listPromotions(gateId, GATE_PAGE_PROMOTIONS, undefined, deps);
+  const countRead = promotionsRead.then((p) => countPromotions(gateId, p, deps));
+  const askedRead = promotionId === undefined ? null : askedPromotion(promotionId, gateId, promotionsRead, gates, deps);
   const stateRead = deps.calibrations
     .gateState(gateId)
     .then(async (s) => ({ ...s, log: await logForRange(gateId, from, s.headSeq, deps.calibrations) }));
@@ -159,13 +215,15 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
     ]);
     return { comparison, olderDist, newerDist, currentDist };
   });
-  const [{ comparison, olderDist, newerDist, currentDist }, monitor, read, alerts, promotions, state] = await Promise.all([
+  const [{ comparison, olderDist, newerDist, currentDist }, monitor, read, alerts, promotions, state, promotionCount, asked] = await Promise.all([
     compared,
     monitorView(gate, deps, true),
     monitorSeries({ ...gate, from, to: to.toISOString() }, deps).catch(() => null),
     alertList({ gate_id: gateId }, undefined, deps),
     promotionsRead,
     stateRead,
+    countRead,
+    askedRead,
   ]);
   const shown = seriesInRange(read, monitor.view.points, range, to);
   return {
@@ -182,6 +240,8 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
     range: shown.range,
     alerts,
     promotions: promotions.promotions,
+    promotionCount,
+    askedPromotion: asked,
     shadows: state.heads.shadows.map((s) => s.calibration_id),
     shadowSet: state.heads.shadows,
     traffic: rangeTraffic(state.log),
