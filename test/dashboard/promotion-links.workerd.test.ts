@@ -143,4 +143,29 @@ describe("links to a promotion's timeline", () => {
     expect(field(none, "promotion-notice")).toMatch(/is another gate's, not this one's: see it on .+\. This gate has had no promotion\.$/u);
     expect(none).not.toContain('id="promotions"');
   });
+
+  it("from the rebuild decision: its line reads the newer calibration's rollback older than the newest, and links it", async () => {
+    const gate = uniqueGate("promotion-links-rebuild");
+    const v1 = await upload(gate, "v1", 0, true);
+    const v2 = await upload(gate, "v2", 0.3, false);
+    const v3 = await upload(gate, "v3", 0.02, false);
+    const first = await promotedAndRolledBack(v2.id, "v2 regressed");
+    for (let i = 0; i < GATE_PAGE_PROMOTIONS; i++) await promotedAndRolledBack(v3.id, `v3 attempt ${i + 1}`);
+    // v2 served by hand, then rolled back to v1: the page compares v1 and v2, whose latest promotion is the first.
+    for (const c of [v2, v1]) await callJson("POST", `/v1/calibrations/${c.id}/activate`, 200, { json: { reason: `to ${c.index_version}` } });
+    const cookie = await session(TOKENS.read);
+    const base = `/ui/gates/${v1.gate_id}`;
+    const html = await page(base, cookie);
+    expect(sections(html)).not.toContain(first);
+    const rebuild = html.slice(html.indexOf('id="rebuild"'), html.indexOf('id="promotions"'));
+    expect(rebuild).toContain(">Rebuild decision: v1 → v2<");
+    const line = /<p data-field="(?:confirmed|overruled)"[\s\S]*?<\/p>/u.exec(rebuild)?.[0] ?? "";
+    expect(line.replace(/<[^>]+>/gu, "")).toContain(`: the promotion of v2 (${first}) was rolled back at 10\u00a0% of traffic on `);
+    expect(line).toContain(`<a href="${base}?promotion=${first}#promotion-${first}">`);
+    // followed: its section is there, and the line then links within the page
+    const followed = await page(`${base}?promotion=${first}`, cookie);
+    expect(sections(followed)).toContain(first);
+    const rebuilt = followed.slice(followed.indexOf('id="rebuild"'), followed.indexOf('id="promotions"'));
+    expect(rebuilt).toContain(`<a href="#promotion-${first}">${first}</a>`);
+  });
 });

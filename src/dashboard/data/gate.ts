@@ -46,6 +46,12 @@ export interface GateView {
   readonly promotionCount: PromotionCount;
   /** The promotion a link named (`?promotion=`) when it is not among `promotions`; null when none was named or it is. */
   readonly askedPromotion: AskedPromotion | null;
+  /**
+   * The latest promotion of the comparison's newer calibration when it is older than `promotions` (among the gate's
+   * newest PROMOTIONS_COUNTED): the rebuild decision's line about its rollback reads it. Null otherwise (it is among
+   * `promotions`, or there is none).
+   */
+  readonly rebuildPromotion: Promotion | null;
   /** The calibrations in the gate's shadow set now (its head: what GET /v1/threshold serves), by id. */
   readonly shadows: string[];
   /** The same shadows with their sample rates, as GET /v1/threshold serves them. */
@@ -79,17 +85,6 @@ export type AskedPromotion =
   | { readonly kind: "older"; readonly promotion: Promotion }
   | { readonly kind: "missing"; readonly id: string }
   | { readonly kind: "other_gate"; readonly id: string; readonly gate: GateSummary | null };
-
-/** How many promotions the gate has, counted only when it has more than the page shows (`newest`: that page). */
-async function countPromotions(
-  gateId: string,
-  newest: { promotions: readonly Promotion[]; next_cursor: string | null },
-  deps: DashboardDeps,
-): Promise<PromotionCount> {
-  if (newest.next_cursor === null) return { total: newest.promotions.length, more: false };
-  const rows = await deps.promotions.list(gateId, PROMOTIONS_COUNTED, null);
-  return { total: rows.rows.length, more: rows.next !== null };
-}
 
 /**
  * The promotion `id` a link named, read by id from the promotion store: null when it is among `shown` (the newest,
@@ -198,7 +193,13 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
   const to = deps.now();
   const from = rangeStart(range ?? DEFAULT_SERIES_RANGE, to);
   const promotionsRead = listPromotions(gateId, GATE_PAGE_PROMOTIONS, undefined, deps);
-  const countRead = promotionsRead.then((p) => countPromotions(gateId, p, deps));
+  // The rows of the gate's newest PROMOTIONS_COUNTED promotions, read only when it has more than the page shows: how
+  // many it has had, and the newer calibration's latest promotion when it is older than those shown.
+  const rowsRead = promotionsRead.then((p) => (p.next_cursor === null ? null : deps.promotions.list(gateId, PROMOTIONS_COUNTED, null)));
+  const countRead = Promise.all([promotionsRead, rowsRead]).then(
+    ([p, rows]): PromotionCount =>
+      rows === null ? { total: p.promotions.length, more: false } : { total: rows.rows.length, more: rows.next !== null },
+  );
   const askedRead = promotionId === undefined ? null : askedPromotion(promotionId, gateId, promotionsRead, gates, deps);
   const stateRead = deps.calibrations
     .gateState(gateId)
@@ -215,16 +216,24 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
     ]);
     return { comparison, olderDist, newerDist, currentDist };
   });
-  const [{ comparison, olderDist, newerDist, currentDist }, monitor, read, alerts, promotions, state, promotionCount, asked] = await Promise.all([
-    compared,
-    monitorView(gate, deps, true),
-    monitorSeries({ ...gate, from, to: to.toISOString() }, deps).catch(() => null),
-    alertList({ gate_id: gateId }, undefined, deps),
-    promotionsRead,
-    stateRead,
-    countRead,
-    askedRead,
-  ]);
+  const rebuildRead = Promise.all([compared, promotionsRead, rowsRead]).then(async ([{ comparison }, p, rows]) => {
+    const newer = comparison?.newer.id;
+    if (newer === undefined || rows === null || p.promotions.some((x) => x.candidate_calibration_id === newer)) return null;
+    const row = rows.rows.find((r) => r.candidate_calibration_id === newer);
+    return row === undefined ? null : getPromotion(row.id, deps);
+  });
+  const [{ comparison, olderDist, newerDist, currentDist }, monitor, read, alerts, promotions, state, promotionCount, asked, rebuildPromotion] =
+    await Promise.all([
+      compared,
+      monitorView(gate, deps, true),
+      monitorSeries({ ...gate, from, to: to.toISOString() }, deps).catch(() => null),
+      alertList({ gate_id: gateId }, undefined, deps),
+      promotionsRead,
+      stateRead,
+      countRead,
+      askedRead,
+      rebuildRead,
+    ]);
   const shown = seriesInRange(read, monitor.view.points, range, to);
   return {
     gate,
@@ -242,6 +251,7 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
     promotions: promotions.promotions,
     promotionCount,
     askedPromotion: asked,
+    rebuildPromotion,
     shadows: state.heads.shadows.map((s) => s.calibration_id),
     shadowSet: state.heads.shadows,
     traffic: rangeTraffic(state.log),
