@@ -16,7 +16,7 @@ import { validate } from "../platform/http/validate";
 import { gateIdOf } from "../platform/ids";
 import { replayDelivery } from "../webhooks/delivery";
 import { alertList, alertView, gatesWithoutPage } from "./data/alerts";
-import { gateView, SERIES_RANGES, type SeriesRange } from "./data/gate";
+import { DEFAULT_SERIES_RANGE, gateView, rangeStart, seriesRangeOf } from "./data/gate";
 import { overview } from "./data/overview";
 import { AlertPage, alertActionNotice } from "./pages/alert";
 import { ALERT_KINDS, ALERT_STATUSES, AlertsPage } from "./pages/alerts";
@@ -221,9 +221,6 @@ dashboardRoutes.post("/ui/logout", requireSession, async (c) => {
 /** A page number from the query: a whole number from 1 (anything else is page 1; past the last, the last). */
 const pageOf = (raw: string | undefined): number => (raw !== undefined && /^[1-9][0-9]{0,5}$/u.test(raw) ? Number(raw) : 1);
 
-/** The series range from the query (24h, 7d or 30d; 7d otherwise). */
-const rangeOf = (raw: string | undefined): SeriesRange => (raw !== undefined && raw in SERIES_RANGES ? (raw as SeriesRange) : "7d");
-
 dashboardRoutes.get("/ui", requireSession, async (c) => {
   const index = c.req.query("index") || undefined;
   const view = await overview(c.get("deps"), index, pageOf(c.req.query("page")));
@@ -233,8 +230,8 @@ dashboardRoutes.get("/ui", requireSession, async (c) => {
 dashboardRoutes.get("/ui/gates/:gateId", requireSession, async (c) => {
   const gateId = c.req.param("gateId");
   // No range asked for (or an unknown one): gateView picks the default, narrowed to a day for a gate with less data.
-  const asked = c.req.query("range");
-  const view = await gateView(gateId, c.get("deps"), asked !== undefined && asked in SERIES_RANGES ? (asked as SeriesRange) : undefined);
+  // A promotion a link named (?promotion=, promotionHref): its timeline even when older than the newest shown.
+  const view = await gateView(gateId, c.get("deps"), seriesRangeOf(c.req.query("range")), c.req.query("promotion")?.trim() || undefined);
   const xRaw = c.req.query("x");
   const x = xRaw === undefined || xRaw.trim() === "" ? null : Number(xRaw);
   return c.html(
@@ -259,9 +256,10 @@ dashboardRoutes.get("/ui/gates/:gateId/series.csv", requireSession, async (c) =>
   const deps = c.get("deps");
   const gate = await deps.calibrations.gate(c.req.param("gateId"));
   if (gate === null) throw new AppError("not_found", "no such gate");
+  // The page links the range it shows; none named (or an unknown one): the default range.
   const to = deps.now();
-  const from = new Date(to.getTime() - SERIES_RANGES[rangeOf(c.req.query("range"))] * 3600 * 1000);
-  const series = await monitorSeries({ ...gate, from: from.toISOString(), to: to.toISOString() }, deps);
+  const from = rangeStart(seriesRangeOf(c.req.query("range")) ?? DEFAULT_SERIES_RANGE, to);
+  const series = await monitorSeries({ ...gate, from, to: to.toISOString() }, deps);
   c.header("Content-Type", "text/csv; charset=utf-8");
   c.header("Content-Disposition", `attachment; filename="scoregate-series-${series.gate_id}.csv"`);
   return c.body(seriesCsv(series.buckets));

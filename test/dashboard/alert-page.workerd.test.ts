@@ -256,7 +256,7 @@ describe("the alert page", () => {
     const todo = (html: string) => /<dd data-field="todo">([\s\S]*?)<\/dd>/u.exec(html)?.[1] ?? "";
     expect(todo(open)).toMatch(/^Read the step&#39;s numbers/u);
     expect(todo(open)).toContain(
-      `The promotion: <a href="/ui/gates/gate-${gate.reranker}#promotion-prm_0000000001">prm_0000000001</a> on the gate page.`,
+      `The promotion: <a href="/ui/gates/gate-${gate.reranker}?promotion=prm_0000000001#promotion-prm_0000000001">prm_0000000001</a> on the gate page.`,
     );
     await resolveAlert(alert.id, "alice", "promotion prm_0000000001 was rolled back by alice: it has ended", deps());
     const resolved = await page(`/ui/alerts/${alert.id}`, cookie);

@@ -80,7 +80,7 @@ describe("the overview's promotion and shadows", () => {
     const p = await callJson("POST", `/v1/calibrations/${v2.id}/promote`, 201, { json: { steps: [10, 50, 100], min_queries: 500 } });
     const running = await overview();
     expect(running.words).toBe("promoting step 1 of 3, 10 % of keyed traffic 1 shadow");
-    expect(running.html).toContain(`href="/ui/gates/${v1.gate_id}#promotion-${p.id}"`);
+    expect(running.html).toContain(`href="/ui/gates/${v1.gate_id}?promotion=${p.id}#promotion-${p.id}"`);
     expect(running.html).toContain('<span class="badge running">');
 
     await callJson("POST", `/v1/promotions/${p.id}/pause`, 200, { json: { reason: "on-call look" } });

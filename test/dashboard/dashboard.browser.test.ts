@@ -556,6 +556,24 @@ describe.skipIf(!haveChromium())("dashboard in Chromium", () => {
       }
     }
     await page.setViewportSize({ width: 1280, height: 900 });
+
+    // Three promotions later that one is older than the page's newest three: a link naming it (the alert page's) lands
+    // on its timeline, the page says what it shows of how many, and a link naming no promotion gets a notice; accessible.
+    for (let i = 0; i < 3; i++) {
+      const later = await api("POST", `/v1/calibrations/${candidate.id}/promote`, { steps: [10, 50, 100], min_queries: 200 });
+      await api("POST", `/v1/promotions/${later.id}/rollback`, { reason: `attempt ${i + 2}` });
+    }
+    await page.goto(`${origin}/ui/gates/${served.gate_id}?promotion=${promotion.id}#promotion-${promotion.id}`);
+    const older = page.locator(`section#promotion-${promotion.id}`);
+    expect(await older.locator('[data-field="asked-promotion"]').textContent()).toBe(
+      "Older than the newest 3: shown because the link you followed named it.",
+    );
+    expect(await older.evaluate((e) => e.getBoundingClientRect().top), "the linked promotion scrolled to").toBeLessThan(900);
+    expect(await page.locator('[data-field="promotions-shown"]').textContent()).toContain("The newest 3 of 4 promotions are shown");
+    await axe(page, "gate page with an older promotion linked");
+    await page.goto(`${origin}/ui/gates/${served.gate_id}?promotion=prm_none`);
+    expect(await page.locator('[data-field="promotion-notice"]').textContent()).toContain("There is no promotion prm_none");
+    await axe(page, "gate page with a link naming no promotion");
     await page.close();
   });
 

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { num, pct } from "../../src/dashboard/charts/scale";
-import { DATA_RANGE_SHORT, DEFAULT_SERIES_RANGE, gateView, SERIES_RANGES } from "../../src/dashboard/data/gate";
+import { DATA_RANGE_SHORT, DEFAULT_SERIES_RANGE, gateView, rangeStart, SERIES_RANGES, seriesRangeOf } from "../../src/dashboard/data/gate";
 import type { Env } from "../../src/platform/env";
 import { appDeps } from "../../src/worker/wiring";
 import { callJson, counted, spreadScores, TOKENS, uniqueGate } from "../support/worker";
@@ -66,6 +66,17 @@ describe("activation log", () => {
   });
 });
 
+/** Names every object inherits (Object.prototype's): unknown ranges, as any other name that is not one. */
+const INHERITED = ["toString", "constructor", "__proto__", "hasOwnProperty", "valueOf"];
+
+describe("the range a query names", () => {
+  it("is one of the page's ranges, never a name an object inherits", () => {
+    for (const r of Object.keys(SERIES_RANGES)) expect(seriesRangeOf(r)).toBe(r);
+    for (const name of [...INHERITED, "nonsense", "", "7D", undefined]) expect(seriesRangeOf(name), String(name)).toBeUndefined();
+    expect(rangeStart("24h", new Date("2026-01-02T00:00:00.000Z"))).toBe("2026-01-01T00:00:00.000Z");
+  });
+});
+
 describe("production range of a gate page", () => {
   const depsAt = (now: Date) =>
     appDeps(
@@ -94,16 +105,21 @@ describe("production range of a gate page", () => {
     const later = await gateView(calibration.gate_id, depsAt(new Date(now.getTime() + 2 * 24 * 3600 * 1000)), undefined);
     expect(later.range).toBe(DEFAULT_SERIES_RANGE);
     expect(later.series!.buckets).toHaveLength(1);
-    // The page marks the range it shows: an explicit 7 days stays 7 days; without one (or with an unknown one) the
-    // page opens on the narrowed range.
+    // The page marks the range it shows: an explicit 7 days stays 7 days; without one (or with an unknown one, the
+    // names an object inherits among them) the page opens on the narrowed range.
     const cookie = await session(TOKENS.read);
     const html = await page(`/ui/gates/${calibration.gate_id}?range=7d`, cookie);
     expect(html).toContain('<strong aria-current="true">7 days</strong>');
-    for (const q of ["", "?range=nonsense"]) {
+    for (const q of ["", "?range=nonsense", ...INHERITED.map((name) => `?range=${name}`)]) {
       const opened = await page(`/ui/gates/${calibration.gate_id}${q}`, cookie);
-      expect(opened).not.toContain('<strong aria-current="true">7 days</strong>');
-      expect(opened).toContain('<strong aria-current="true">24 hours</strong>');
+      expect(opened, q).not.toContain('<strong aria-current="true">7 days</strong>');
+      expect(opened, q).toContain('<strong aria-current="true">24 hours</strong>');
     }
+    // The CSV of an unknown range is the default range's, as with none named.
+    const csv = (q: string) => page(`/ui/gates/${calibration.gate_id}/series.csv${q}`, cookie);
+    const week = await csv(`?range=${DEFAULT_SERIES_RANGE}`);
+    expect(week.trim().split("\n"), "a header and the hour").toHaveLength(2);
+    for (const q of ["", "?range=nonsense", ...INHERITED.map((name) => `?range=${name}`)]) expect(await csv(q), q).toBe(week);
     // The hourly table counts each test's alarms, the windows table alarm events (detector restarts): named apart.
     expect(html).toMatch(/<th[^>]*>Test alarms<\/th>/u);
     expect(html).toMatch(/<th[^>]*>Alarm<br\/>events<\/th>/u);

@@ -150,3 +150,24 @@ describe("the promotion's step chart labels", () => {
     });
   }
 });
+
+describe("how many promotions the gate page shows of how many", () => {
+  const render = async (count: { total: number; more: boolean }, shown: number) =>
+    String(
+      await PromotionTimeline({
+        promotions: Array.from({ length: shown }, (_, i) => ({ ...promotion(false), id: `prm_${i}` })),
+        calibrations: CALIBRATIONS,
+        gateId: "gate_1",
+        count,
+      })!.toString(),
+    );
+  const line = (html: string) => /data-field="promotions-shown">([\s\S]*?)<\/p>/u.exec(html)?.[1]?.replace(/<[^>]+>/gu, "") ?? null;
+
+  it("says nothing when every promotion is shown, the count when fewer are, and 'more than' past what it counts", async () => {
+    expect(line(await render({ total: 2, more: false }, 2))).toBeNull();
+    expect(line(await render({ total: 7, more: false }, 3))).toMatch(/^The newest 3 of 7 promotions are shown, newest first\. /u);
+    const many = line(await render({ total: 100, more: true }, 3));
+    expect(many).toMatch(/^The newest 3 of more than 100 promotions are shown, newest first\. /u);
+    expect(many).toContain("GET /v1/gates/gate_1/promotions");
+  });
+});

@@ -13,6 +13,7 @@ import { AlertGuidance } from "./alert-guidance";
 import { numbersByMeaning, RawNumbers } from "./alert-numbers";
 import { GateLink } from "./alerts";
 import { AdminForm, Layout, when } from "./layout";
+import { promotionHref } from "./promotion";
 import { Table } from "./table";
 
 /**
@@ -96,7 +97,7 @@ function occurrencesCaption(v: AlertView): string {
 /** The gate page's section of the promotion a promotion alert names (its latest occurrence's, else its first's). */
 function promotionOf(first: unknown, latest: unknown, gateId: string, gateExists: boolean): { href: string; id: string } | undefined {
   const id = typeof latest === "string" ? latest : typeof first === "string" ? first : undefined;
-  return id === undefined || !gateExists ? undefined : { id, href: `/ui/gates/${gateId}#promotion-${id}` };
+  return id === undefined || !gateExists ? undefined : { id, href: promotionHref(gateId, id) };
 }
 
 export function AlertPage(props: { view: AlertView; principal: Principal; csrf: string; flash: string | null }) {

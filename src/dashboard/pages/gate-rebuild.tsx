@@ -4,6 +4,7 @@ import { fixed, inPoints, num, pct, percent, points, unitsJoined } from "../char
 import type { Comparison, GateView } from "../data/gate";
 import { NOW_WORDS, nowRole, versionName } from "./calibration-roles";
 import { when } from "./layout";
+import { promotionHref } from "./promotion";
 
 /**
  * The decision and interval of a shift report: every report has them now, but calibrations stored before they
@@ -16,10 +17,11 @@ function decisionOf(shift: ShiftReport): { decision: ShiftReport["decision"] | n
 
 /**
  * The rollback that closed the newer calibration's latest promotion, if it ended so: live traffic (or a person) then
- * had its say on the upload-time decision, and the page says so under it. `promotions` come newest first.
+ * had its say on the upload-time decision, and the page says so under it. `promotions` come newest first; `older` is
+ * its latest when none of them is its (GateView.rebuildPromotion).
  */
-function rolledBackPromotion(newer: Comparison["newer"], promotions: readonly Promotion[]) {
-  const latest = promotions.find((p) => p.candidate_calibration_id === newer.id);
+function rolledBackPromotion(newer: Comparison["newer"], promotions: readonly Promotion[], older: Promotion | null) {
+  const latest = promotions.find((p) => p.candidate_calibration_id === newer.id) ?? older;
   if (latest?.state !== "rolled_back") return null;
   const step = latest.steps.findLast((s) => s.kind === "rolled_back");
   return step === undefined ? null : { promotion: latest, step };
@@ -109,7 +111,10 @@ export function RebuildDecision(props: { view: GateView }) {
     );
   }
   const extra = decisionOf(shift);
-  const rollback = rolledBackPromotion(c.newer, v.promotions);
+  const rollback = rolledBackPromotion(c.newer, v.promotions, v.rebuildPromotion ?? null);
+  // Its section is on the page when it is among the newest or the promotion the link named; else a link that names it.
+  const onPage = (id: string) =>
+    v.promotions.some((p) => p.id === id) || (v.askedPromotion?.kind === "older" && v.askedPromotion.promotion.id === id);
   const verdict = rollback === null ? null : verdictOf(extra.decision, shift.alert, rollback.step.cause);
   const older = versionName(c.older, [c.newer]);
   const newer = versionName(c.newer, [c.older]);
@@ -167,9 +172,11 @@ export function RebuildDecision(props: { view: GateView }) {
         {rollback && verdict && (
           <p data-field={verdict.field}>
             <span class="badge alarm">rolled back</span> {verdict.words}: the promotion of {newer} (
-            <a href={`#promotion-${rollback.promotion.id}`}>{rollback.promotion.id}</a>) was rolled back at{" "}
-            {percent(rollback.promotion.plan.steps[rollback.step.step] ?? rollback.promotion.percent)} of traffic on {when(rollback.step.at)} (
-            {rollback.step.cause.replaceAll("_", " ")}
+            <a href={onPage(rollback.promotion.id) ? `#promotion-${rollback.promotion.id}` : promotionHref(v.gate.gate_id, rollback.promotion.id)}>
+              {rollback.promotion.id}
+            </a>
+            ) was rolled back at {percent(rollback.promotion.plan.steps[rollback.step.step] ?? rollback.promotion.percent)} of traffic on{" "}
+            {when(rollback.step.at)} ({rollback.step.cause.replaceAll("_", " ")}
             {rollback.step.reason ? `: ${rollback.step.reason}` : ""}).
           </p>
         )}

@@ -1,6 +1,7 @@
 import type { Calibration } from "../../contract";
 import type { Principal } from "../../platform/auth";
 import { grants } from "../../platform/auth";
+import { shownId } from "../../platform/format";
 import { EcdfChart, HistogramChart, type Marker, type Series } from "../charts/charts";
 import { count, dropRateAt, num, pct, sameShares } from "../charts/scale";
 import type { GateView, SeriesRange } from "../data/gate";
@@ -13,7 +14,7 @@ import { ProductionSection } from "./gate-production";
 import { RebuildDecision } from "./gate-rebuild";
 import { ShadowSection } from "./gate-shadows";
 import { gateName, Layout, when } from "./layout";
-import { PromotionTimeline } from "./promotion";
+import { PromotionTimeline, promotionHref } from "./promotion";
 import { type Column, Table } from "./table";
 
 export interface GateQuery {
@@ -98,6 +99,40 @@ function alarmsNotServed(v: GateView): { kind: string; version: string; served: 
   });
 }
 
+/**
+ * Why the promotion a link named (`?promotion=`) is not on the page: there is no such promotion, or it is another
+ * gate's (linked there when that gate is listed). Nothing when none was named or it is shown.
+ */
+function AskedPromotionNotice(props: { view: GateView }) {
+  const v = props.view;
+  const asked = v.askedPromotion;
+  if (asked === null || asked.kind === "older") return null;
+  const ours =
+    v.promotions.length === 0 ? (
+      " This gate has had no promotion."
+    ) : (
+      <>
+        {" "}
+        This gate's newest are under <a href="#promotions">Promotions</a>.
+      </>
+    );
+  return (
+    <p class="notice" role="status" data-field="promotion-notice">
+      {asked.kind === "missing" ? (
+        <>There is no promotion {shownId(asked.id)}, so this page cannot show it.</>
+      ) : asked.gate === null ? (
+        <>Promotion {shownId(asked.id)} is another gate's, not this one's.</>
+      ) : (
+        <>
+          Promotion {shownId(asked.id)} is another gate's, not this one's: see it on{" "}
+          <a href={promotionHref(asked.gate.gate_id, asked.id)}>{gateName(asked.gate)}</a>.
+        </>
+      )}
+      {ours}
+    </p>
+  );
+}
+
 export function GatePage(props: { view: GateView; q: GateQuery; principal: Principal; csrf: string; path: string }) {
   const { view: v, q } = props;
   const admin = grants(props.principal.scope, "admin");
@@ -151,6 +186,7 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
           {q.flash}
         </p>
       )}
+      <AskedPromotionNotice view={v} />
       <div class="grid">
         <div class="panel">
           <div class="muted">Current threshold</div>
@@ -343,7 +379,13 @@ export function GatePage(props: { view: GateView; q: GateQuery; principal: Princ
       )}
 
       <RebuildDecision view={v} />
-      <PromotionTimeline promotions={v.promotions} calibrations={v.calibrations} />
+      <PromotionTimeline
+        promotions={v.promotions}
+        calibrations={v.calibrations}
+        gateId={v.gate.gate_id}
+        count={v.promotionCount}
+        asked={v.askedPromotion?.kind === "older" ? v.askedPromotion.promotion : null}
+      />
       <ShadowSection view={v} />
 
       <ProductionSection view={v} range={v.range} path={props.path} />

@@ -5,6 +5,7 @@ import { stateWords, type WindowPoint } from "../data/monitor-view";
 import type { GateRowView, OverviewView, RowSplit } from "../data/overview";
 import { Layout, when } from "./layout";
 import { AttentionSummary, UncalibratedTable } from "./overview-attention";
+import { promotionHref } from "./promotion";
 import { type Column, Table } from "./table";
 
 /**
@@ -87,7 +88,7 @@ function SplitCell(props: { gateId: string; split: RowSplit | null }) {
   const promotion =
     r !== null ? (
       <div data-field="promotion" data-state={r.state}>
-        <a href={`/ui/gates/${gateId}#promotion-${r.promotion_id}`}>
+        <a href={promotionHref(gateId, r.promotion_id)}>
           <span class={`badge ${r.state}`}>{r.state === "paused" ? "promotion paused" : "promoting"}</span> step {r.step + 1}
           {split.steps === null ? "" : ` of ${split.steps}`}, {percent(num(r.percent_bp / 100, 2))} of keyed traffic
         </a>

@@ -6,6 +6,7 @@
 import { type Calibration, LiveDecision, type Promotion, type PromotionStepRecord, type StepEvidence } from "../../contract";
 import { LIVE_EQUIVALENCE_ALPHA, LIVE_SHIFT_ALPHA } from "../../monitoring/live-decision";
 import { count, inPoints, num, pct, percent, textWidth, unitsJoined } from "../charts/scale";
+import type { PromotionCount } from "../data/gate";
 import { versionName } from "./calibration-roles";
 import { when } from "./layout";
 import { Table } from "./table";
@@ -192,49 +193,112 @@ function Timeline(props: { p: Promotion; layout: keyof typeof LAYOUTS }) {
   );
 }
 
-/** Recent promotions of the gate, newest first; nothing when it has none. */
-export function PromotionTimeline(props: { promotions: readonly Promotion[]; calibrations: readonly Calibration[] }) {
+/**
+ * Where a link to a promotion's timeline goes: the gate page with the promotion named (`?promotion=`, so the page
+ * shows its timeline even when it is older than the newest GATE_PAGE_PROMOTIONS) and its section as the fragment.
+ */
+export function promotionHref(gateId: string, promotionId: string): string {
+  return `/ui/gates/${gateId}?promotion=${encodeURIComponent(promotionId)}#promotion-${promotionId}`;
+}
+
+/** One promotion's section: what it is and does, its live numbers while open, its step line and its audit table. */
+function PromotionSection(props: { p: Promotion; calibrations: readonly Calibration[]; note?: string }) {
+  const { p } = props;
+  return (
+    <section id={`promotion-${p.id}`} aria-label={`promotion ${p.id}`} data-promotion={p.id}>
+      {props.note !== undefined && (
+        <p class="muted" data-field="asked-promotion">
+          {props.note}
+        </p>
+      )}
+      <p>
+        <CalibrationRef id={p.candidate_calibration_id} calibrations={props.calibrations} /> over{" "}
+        <CalibrationRef id={p.control_calibration_id} calibrations={props.calibrations} />: <strong data-field="promotion-state">{p.state}</strong>
+        <span data-field="promotion-now">{stateWords(p)}</span>; plan {percent(p.plan.steps.join(" → "))}, at least {count(p.plan.min_queries)}{" "}
+        candidate queries a step, on regression {p.plan.on_regression}
+      </p>
+      {p.evidence !== null && <StepNow p={p} e={p.evidence} />}
+      <div class="layouts">
+        <div class="wide-only">
+          <Timeline p={p} layout="wide" />
+        </div>
+        <div class="narrow-only">
+          <Timeline p={p} layout="narrow" />
+        </div>
+      </div>
+      <Table<PromotionStepRecord>
+        name="promotion-steps"
+        caption="Every transition, oldest first"
+        captionClass="muted"
+        rows={p.steps}
+        rowAttrs={(s) => ({ "data-step": s.kind })}
+        columns={[
+          { header: "When", cell: (s) => when(s.at) },
+          { header: "Transition", cell: (s) => s.kind.replace("_", " ") },
+          { header: "Share", num: true, cell: (s) => percent(s.percent) },
+          { header: "Why", cell: (s) => s.cause.replaceAll("_", " ") },
+          { header: "Candidate vs control", cell: vsControl },
+          { header: "By", cell: (s) => s.actor },
+          { header: "Reason", cell: (s) => s.reason ?? "" },
+          { header: "Event", num: true, cell: (s) => (s.seq === null ? "–" : String(s.seq)) },
+        ]}
+      />
+    </section>
+  );
+}
+
+/**
+ * "The newest 3 of 7 promotions are shown ...": what the page leaves out and where to read it, when it shows fewer
+ * promotions than the gate has had (null otherwise).
+ */
+function ShownLine(props: { gateId: string; shown: number; count: PromotionCount; older: Promotion | null }) {
+  const { shown, count: c } = props;
+  if (!c.more && c.total <= shown) return null;
+  const of = c.more ? `more than ${c.total}` : String(c.total);
+  return (
+    <p data-field="promotions-shown">
+      The newest {shown} of {of} promotions are shown, newest first
+      {props.older !== null && (
+        <>
+          , then <a href={`#promotion-${props.older.id}`}>{props.older.id}</a>, the older one the link named
+        </>
+      )}
+      . Every promotion of the gate: <code>GET /v1/gates/{props.gateId}/promotions</code> (newest first, paged with its cursor); one with every
+      transition: <code>scoregate promotion ID</code> or <code>GET /v1/promotions/ID</code>.
+    </p>
+  );
+}
+
+/**
+ * Recent promotions of the gate, newest first, then the older one a link named (`asked`, promotionHref); nothing when
+ * the gate has none. `count`: how many the gate has had, said when more than are shown (the promotions' number when
+ * not given).
+ */
+export function PromotionTimeline(props: {
+  promotions: readonly Promotion[];
+  calibrations: readonly Calibration[];
+  gateId?: string;
+  count?: PromotionCount;
+  asked?: Promotion | null;
+}) {
   if (props.promotions.length === 0) return null;
+  const older = props.asked ?? null;
   return (
     <>
       <h2 id="promotions">Promotions</h2>
+      {props.gateId !== undefined && props.count !== undefined && (
+        <ShownLine gateId={props.gateId} shown={props.promotions.length} count={props.count} older={older} />
+      )}
       {props.promotions.map((p) => (
-        <section id={`promotion-${p.id}`} aria-label={`promotion ${p.id}`} data-promotion={p.id}>
-          <p>
-            <CalibrationRef id={p.candidate_calibration_id} calibrations={props.calibrations} /> over{" "}
-            <CalibrationRef id={p.control_calibration_id} calibrations={props.calibrations} />:{" "}
-            <strong data-field="promotion-state">{p.state}</strong>
-            <span data-field="promotion-now">{stateWords(p)}</span>; plan {percent(p.plan.steps.join(" → "))}, at least {count(p.plan.min_queries)}{" "}
-            candidate queries a step, on regression {p.plan.on_regression}
-          </p>
-          {p.evidence !== null && <StepNow p={p} e={p.evidence} />}
-          <div class="layouts">
-            <div class="wide-only">
-              <Timeline p={p} layout="wide" />
-            </div>
-            <div class="narrow-only">
-              <Timeline p={p} layout="narrow" />
-            </div>
-          </div>
-          <Table<PromotionStepRecord>
-            name="promotion-steps"
-            caption="Every transition, oldest first"
-            captionClass="muted"
-            rows={p.steps}
-            rowAttrs={(s) => ({ "data-step": s.kind })}
-            columns={[
-              { header: "When", cell: (s) => when(s.at) },
-              { header: "Transition", cell: (s) => s.kind.replace("_", " ") },
-              { header: "Share", num: true, cell: (s) => percent(s.percent) },
-              { header: "Why", cell: (s) => s.cause.replaceAll("_", " ") },
-              { header: "Candidate vs control", cell: vsControl },
-              { header: "By", cell: (s) => s.actor },
-              { header: "Reason", cell: (s) => s.reason ?? "" },
-              { header: "Event", num: true, cell: (s) => (s.seq === null ? "–" : String(s.seq)) },
-            ]}
-          />
-        </section>
+        <PromotionSection p={p} calibrations={props.calibrations} />
       ))}
+      {older !== null && (
+        <PromotionSection
+          p={older}
+          calibrations={props.calibrations}
+          note={`Older than the newest ${props.promotions.length}: shown because the link you followed named it.`}
+        />
+      )}
     </>
   );
 }
