@@ -4,7 +4,7 @@
  */
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { AlertKind, AlertStatus, ScoreScale } from "../../../src/contract";
+import { AlertKind, AlertStatus, DEFAULT_INDEX, ScoreScale } from "../../../src/contract";
 import { EXIT } from "./decision";
 import { parseNumber } from "./delimiter";
 import { CliError } from "./http";
@@ -345,6 +345,14 @@ export interface GateFlags {
   index?: string;
   embedding?: string;
   reranker?: string;
+}
+
+/**
+ * A report's head for the gate its flags named: its names as `gates` and `threshold` print them, then its id (what
+ * the API and the dashboard's addresses use), `docs / e5 / bge (gate 526bd4...)`.
+ */
+export function gateTitle(gate: GateFlags, gateId: string): string {
+  return `${gate.index ?? DEFAULT_INDEX} / ${gate.embedding} / ${gate.reranker} (gate ${gateId})`;
 }
 
 /** --index, --embedding, --reranker; with `required`, a usage error when --embedding or --reranker is missing. */

@@ -14,7 +14,7 @@ import {
   type ThresholdResponse,
 } from "../../../src/contract";
 import { ActivationAnswer, AlertsAnswer, checkedAnswer, GatesAnswer, HistoryAnswer, ThresholdAnswer } from "./answers";
-import { ALERT_KINDS, ALERT_STATUSES, countFlag, gateFlags, oneId, oneOf, usage } from "./args";
+import { ALERT_KINDS, ALERT_STATUSES, countFlag, gateFlags, gateTitle, oneId, oneOf, usage } from "./args";
 import type { Ctx } from "./context";
 import { EXIT } from "./decision";
 import { count, num as number, percent, prose } from "./format";
@@ -82,7 +82,9 @@ export async function history(c: Ctx): Promise<number> {
   }
   const n = h.calibrations.length;
   // a page of a longer history says so: `--limit 1` of a gate with 3 is not "1 calibration"
-  const lines = [`Gate ${h.gate_id}: ${n} ${n === 1 ? "calibration" : "calibrations"}${h.next_cursor ? " on this page" : ""}, newest first`];
+  const lines = [
+    `Gate ${gateTitle(gate, h.gate_id)}: ${n} ${n === 1 ? "calibration" : "calibrations"}${h.next_cursor ? " on this page" : ""}, newest first`,
+  ];
   for (const cal of h.calibrations) {
     const flags = [cal.current ? "current" : null, cal.active ? "active" : null].filter(Boolean).join(", ");
     lines.push(

@@ -12,7 +12,7 @@
 import type { z } from "zod";
 import type { Alert, AlertList, DriftState, MonitorCoverage, MonitorStatus, MonitorWindow } from "../../../src/contract";
 import { AlertsAnswer, checkedAnswer, MonitorAnswer } from "./answers";
-import { gateFlags } from "./args";
+import { type GateFlags, gateFlags, gateTitle } from "./args";
 import type { Ctx } from "./context";
 import { coverageLines } from "./coverage-lines";
 import { EXIT } from "./decision";
@@ -126,12 +126,12 @@ function alertLines(a: Alert): string[] {
  * The human report of a gate's monitor. `recall` is absent in the answer of a server from before judgments: no
  * coverage test.
  */
-export function describeMonitor(m: MonitorStatus, alert: Alert | null): string {
+export function describeMonitor(m: MonitorStatus, alert: Alert | null, gate: GateFlags): string {
   const recall: readonly MonitorCoverage[] = (m as Partial<MonitorStatus>).recall ?? [];
   const all = [...m.windows, ...m.history];
   const unscored = all.some((w) => (w.unscored_candidates ?? 0) > 0);
   return [
-    `Gate ${m.gate_id}: drift state ${stateWords(m.state)}`,
+    `Gate ${gateTitle(gate, m.gate_id)}: drift state ${stateWords(m.state)}`,
     ...(m.windows.length === 0
       ? ["No open window: no observations today."]
       : ["Open windows (24 h each):", ...m.windows.flatMap((w) => openLines(w, unscored))]),
@@ -166,6 +166,6 @@ export async function monitor(c: Ctx): Promise<number> {
     c.out(JSON.stringify({ ...status, windows: status.windows.map(withShare), history: status.history.map(withShare), unscored_alert: alert }));
     return EXIT.ok;
   }
-  c.out(describeMonitor(status, alert));
+  c.out(describeMonitor(status, alert, gate));
   return EXIT.ok;
 }

@@ -632,7 +632,7 @@ describe("scoregate monitor against the local worker: the unscored count and its
     const r = await cli(["monitor", ...gate], env("dev-read"));
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Gate [0-9a-f]+: drift state /u);
+    expect(r.stdout).toMatch(new RegExp(`^Gate ${gate[1]} / ${gate[3]} / ${gate[5]} \\(gate [0-9a-f]+\\): drift state `, "u"));
     expect(r.stdout).toMatch(/\n {2}active {5}cal_\S+ \(v1\) since \S+: 60 queries, drop rate 20\.0 % \(expected /u);
     expect(r.stdout).not.toContain("unscored");
     const doc = JSON.parse((await cli(["monitor", ...gate, "--json"], env("dev-read"))).stdout);

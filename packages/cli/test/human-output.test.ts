@@ -170,11 +170,11 @@ describe("the other commands' summaries", () => {
     const cal = responses.first().calibration;
     stub.handle(() => ({ status: 200, body: { gate_id: cal.gate_id, calibrations: [cal], activations: [], next_cursor: "c2" } }));
     const page = await cli(["history", "--embedding", "e", "--reranker", "r", "--limit", "1"], env());
-    expect(page.stdout.split("\n")[0]).toBe(`Gate ${cal.gate_id}: 1 calibration on this page, newest first`);
+    expect(page.stdout.split("\n")[0]).toBe(`Gate default / e / r (gate ${cal.gate_id}): 1 calibration on this page, newest first`);
     expect(page.stdout).toContain("More: --cursor c2");
     stub.handle(() => ({ status: 200, body: { gate_id: cal.gate_id, calibrations: [cal, cal], activations: [], next_cursor: null } }));
     const all = await cli(["history", "--embedding", "e", "--reranker", "r"], env());
-    expect(all.stdout.split("\n")[0]).toBe(`Gate ${cal.gate_id}: 2 calibrations, newest first`);
+    expect(all.stdout.split("\n")[0]).toBe(`Gate default / e / r (gate ${cal.gate_id}): 2 calibrations, newest first`);
   });
 
   it("calibrate: a threshold without an interval (too few scores) says so instead of none to none", async () => {

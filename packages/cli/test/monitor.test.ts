@@ -109,7 +109,7 @@ describe("scoregate monitor", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       [
-        "Gate g1: drift state watching",
+        "Gate docs / e5 / bge (gate g1): drift state watching",
         "Open windows (24 h each):",
         "  active     cal_v2 (v2) since 2026-12-05T00:00:00.000Z: 1,200 queries, drop rate 21.0 % (expected 20.0 %, band 18.0 % to 22.0 %), 0 alarm(s)",
         "Finished windows, newest first:",
@@ -139,7 +139,7 @@ describe("scoregate monitor", () => {
     const r = await cli(["monitor", ...GATE], env());
     expect(r.code).toBe(0);
     expect(r.stdout.split("\n")).toEqual([
-      "Gate g1: drift state watching",
+      "Gate docs / e5 / bge (gate g1): drift state watching",
       "Open windows (24 h each):",
       "  active     cal_v2 (v2) since 2026-12-05T00:00:00.000Z: 1,200 queries, drop rate 21.0 % (expected 20.0 %, band 18.0 % to 22.0 %), 0 alarm(s)",
       "             unscored 612 of 12,612 reported candidates (4.9 %)",
@@ -222,7 +222,7 @@ describe("scoregate monitor", () => {
     const r = await cli(["monitor", ...GATE], env());
     expect(r.code).toBe(0);
     expect(r.stdout.split("\n")).toEqual([
-      "Gate g1: drift state watching",
+      "Gate docs / e5 / bge (gate g1): drift state watching",
       "Open windows (24 h each):",
       "  active     cal_v2 (v2) since 2026-12-05T00:00:00.000Z: 1,200 queries, drop rate 21.0 % (expected 20.0 %, band 18.0 % to 22.0 %), 0 alarm(s)",
       "             abstention 26.9 % of 1,200 queries that reported it (expected 10.1 % for this window's query sizes, band 8.1 % to 12.1 %), alarm",
@@ -246,10 +246,12 @@ describe("scoregate monitor", () => {
       [],
     );
     expect((await cli(["monitor", ...GATE], env())).stdout).toMatch(
-      /^Gate g1: drift state alarm since 2026-12-05T08:00:00.000Z: drop_rate_drift \(alr_d1\)\n/u,
+      /^Gate docs \/ e5 \/ bge \(gate g1\): drift state alarm since 2026-12-05T08:00:00.000Z: drop_rate_drift \(alr_d1\)\n/u,
     );
     serve(monitorOf([], [], { state: "no_observations" }), []);
-    expect((await cli(["monitor", ...GATE], env())).stdout).toBe("Gate g1: drift state no observations\nNo open window: no observations today.\n");
+    expect((await cli(["monitor", ...GATE], env())).stdout).toBe(
+      "Gate docs / e5 / bge (gate g1): drift state no observations\nNo open window: no observations today.\n",
+    );
   });
 
   it("exits 2 with the server's words for a gate it does not know, and asks nothing more", async () => {
@@ -293,7 +295,7 @@ describe("scoregate monitor on a recall gate", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout.split("\n")).toEqual([
-      `Gate ${m.gate_id}: drift state alarm since ${m.state.since}: recall_drift (${m.state.alert_ids[0]})`,
+      `Gate docs / e5 / bge (gate ${m.gate_id}): drift state alarm since ${m.state.since}: recall_drift (${m.state.alert_ids[0]})`,
       "No open window: no observations today.",
       "Coverage tests (recall, on judged queries; each restarts at its alarm):",
       `  active     ${t.calibration_id} (v1): guaranteed 92.0 % (target 90.0 %, any_relevant), tolerated down to 81.3 %, 1 alarm(s)`,

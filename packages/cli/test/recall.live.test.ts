@@ -171,7 +171,7 @@ describe("a recall gate against the local worker", () => {
     const r = await cli(["monitor", ...gate], env("dev-read"));
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Gate [0-9a-f]+: drift state alarm since \S+: recall_drift \(alr_\S+\)\n/u);
+    expect(r.stdout).toMatch(/^Gate \S+ \/ \S+ \/ \S+ \(gate [0-9a-f]+\): drift state alarm since \S+: recall_drift \(alr_\S+\)\n/u);
     expect(r.stdout).toContain("\nCoverage tests (recall, on judged queries; each restarts at its alarm):\n");
     expect(r.stdout).toMatch(
       /\n {2}active {5}cal_\S+ \(v1\): guaranteed \d+\.\d % \(target 90\.0 %, any_relevant\), tolerated down to \d+\.\d %, 1 alarm\(s\)\n/u,
