@@ -91,7 +91,8 @@ export function rebuildShift(input: {
     previous.per_query && (previous.n_queries ?? 0) >= MIN_CLUSTER_QUERIES
       ? {
           deff: previous.per_query.design_effect,
-          df: previous.interval_degrees_of_freedom ?? (previous.n_queries !== null ? Math.max(1, previous.n_queries - 1) : Number.POSITIVE_INFINITY),
+          // a calibration stored before its df was kept: its queries less one
+          df: previous.interval_degrees_of_freedom ?? Math.max(1, (previous.n_queries ?? 0) - 1),
         }
       : null;
   const newSide =

@@ -19,6 +19,21 @@ const historyOf = async (gate: Record<string, string>) => callJson("GET", `/v1/c
 const shiftAlerts = async (gate: Record<string, string>) =>
   (await callJson("GET", `/v1/alerts?${qs({ ...gate, kind: "rebuild_shift" })}`, 200, { token: TOKENS.read })).alerts;
 
+describe("the shift an activation recomputes for a calibration of one query", () => {
+  it("reads its side as flat (no clustering measured): the design effect is the replaced calibration's, at upload and at activation", async () => {
+    const gate = uniqueGate("one-query-activation");
+    const v1 = (await callJson("POST", "/v1/calibrations", 201, upload(gate, "v1", spreadScores(5000)))).calibration;
+    const one = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: { ...gate, index_version: "v2", queries: [spreadScores(5000)], policy: { kind: "drop_rate", target: 0.2 }, activate: false },
+    });
+    expect(one.calibration.warnings.map((w) => w.code)).toContain("flat_scores");
+    expect(one.shift).toMatchObject({ design_effect_source: "previous", design_effect: v1.per_query!.design_effect, new_side: null });
+    const activated = await callJson("POST", `/v1/calibrations/${one.calibration.id}/activate`, 200, { json: {} });
+    expect(activated.shift).toMatchObject({ design_effect_source: "previous", design_effect: v1.per_query!.design_effect });
+  });
+});
+
 describe("the shift a calibration is read with", () => {
   it("says the alert an activation raised after the upload stored it without serving it", async () => {
     const gate = uniqueGate("served-shift");

@@ -1,7 +1,9 @@
 /**
  * Path parameters of a declared form (the route table's `params`: a calibration id, a gate id) are checked by
  * handle() from the table: a value of another form names nothing and is answered as an unknown one, a 404 in the
- * contract's words (PARAM_NAMES), the whole answer as it was when each feature parsed its own.
+ * contract's words (PARAM_NAMES), the whole answer as it was when each feature parsed its own. The promotion and
+ * shadow routes, whose ids had no parser of their own, get the same check: a malformed id there is now this 404,
+ * before their query, content type and body are read (it was a 400, 415 or 422 about those, or an unquoted 404).
  */
 import { describe, expect, it } from "vitest";
 import { MAX_SHOWN_ID_CHARACTERS } from "../../src/platform/format";
@@ -26,6 +28,21 @@ describe("path parameters of another form than the route table declares", () => 
     // decoded as the path's other parameters are, and repeated as JSON
     expect(await answer(await call("GET", "/v1/calibrations/a%22b%20c", { token: TOKENS.read }))).toEqual(
       notFound('calibration "a\\"b c" does not exist'),
+    );
+  });
+
+  it("the promotion and shadow routes: a malformed id is 404 before the query, content type or body is read", async () => {
+    expect(await answer(await call("GET", "/v1/gates/not-a-gate/promotions?limit=abc", { token: TOKENS.read }))).toEqual(
+      notFound('gate "not-a-gate" does not exist'),
+    );
+    expect(await answer(await call("POST", "/v1/calibrations/not-an-id/promote", { json: { steps: "bad" } }))).toEqual(
+      notFound('calibration "not-an-id" does not exist'),
+    );
+    expect(await answer(await call("POST", "/v1/calibrations/not-an-id/promote", { body: "x", headers: { "content-type": "text/plain" } }))).toEqual(
+      notFound('calibration "not-an-id" does not exist'),
+    );
+    expect(await answer(await call("POST", "/v1/calibrations/not-an-id/shadow", { json: { sample_rate: 5 } }))).toEqual(
+      notFound('calibration "not-an-id" does not exist'),
     );
   });
 
