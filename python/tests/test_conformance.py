@@ -177,8 +177,13 @@ def request_view(r: Dict[str, Any], expected: Dict[str, Any], posts: List[Dict[s
     return view
 
 
+#: what `pick` shows for a key the client's view lacks: never equal to an expected value, `null` included, so a
+#: fixture key the view does not have (a typo, a field the client dropped) fails instead of passing as null
+ABSENT = "<absent from the client's view>"
+
+
 def pick(view: Dict[str, Any], expected: Dict[str, Any]) -> Dict[str, Any]:
-    return {k: view.get(k) for k in expected}
+    return {k: view[k] if k in view else ABSENT for k in expected}
 
 
 class Runner:
