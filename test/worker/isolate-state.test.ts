@@ -90,8 +90,9 @@ function moduleState(): Map<string, string> {
   for (const [file, text] of texts) {
     for (const [name, init] of declarations(text)) found.set(`${file}:${name}`, init);
     for (const name of literals(text)) {
-      // written in its own module, or in a module that imports it by name
-      const importers = [...texts.values()].filter((t) => t !== text && new RegExp(`import [^;]*\\b${name}\\b[^;]*from`, "u").test(t));
+      // written in its own module, or in a module that imports it by name (the cheap substring test first)
+      const imports = new RegExp(`import [^;]*\\b${name}\\b[^;]*from`, "u");
+      const importers = [...texts.values()].filter((t) => t !== text && t.includes(name) && imports.test(t));
       if ([text, ...importers].some((t) => writesTo(t, name))) found.set(`${file}:${name}`, "a literal written to");
     }
   }
