@@ -5,15 +5,12 @@
  * default settings (stats/drift-config.ts) and the calibration's own design effect, so a team learns it before on-call
  * does. docs/drift.md, "How much of production is watched".
  */
-import type { AbstentionReport, Warning } from "../contract";
+import { type AbstentionReport, MONITORED_QUERY_SHARE_WARNING, type Warning } from "../contract";
 import type { CalibrationExpectation } from "../stats/calibration-expectation";
 import { type StrataCoverage, strataCoverage } from "../stats/conditioned-rates";
 import { driftBands } from "../stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG } from "../stats/drift-config";
 import { type FittedCalibration, monitoredDropStrata } from "./fit";
-
-/** Below this share of the calibration's queries in tested strata, an upload gets `few_monitored_strata`. */
-export const MONITORED_QUERY_SHARE_WARNING = 0.8;
 
 /** The warnings for the drop-rate and abstention tests whose tested strata hold too few of the calibration's queries. */
 export function monitoredStrataWarnings(fields: FittedCalibration["fields"], abstention: AbstentionReport | null): Warning[] {

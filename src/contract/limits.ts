@@ -224,5 +224,12 @@ export const MAX_STEP_HOURS = 30 * 24;
 /** Queries each side of a live decision needs before it answers anything but `inconclusive` (asymptotic validity). */
 export const MIN_DECISION_QUERIES = 50;
 
+/**
+ * A stratified production test (a guarded gate's drop rate, abstention) watches only the query sizes its calibration
+ * holds enough of: below this share of queries in tested sizes, an upload gets `few_monitored_strata`
+ * (src/calibrations/monitored-strata.ts) and `scoregate monitor` says how much of production goes unwatched.
+ */
+export const MONITORED_QUERY_SHARE_WARNING = 0.8;
+
 /** The index (collection) a gate names when `index` is omitted (the SDK and the adapters key their caches by it too). */
 export const DEFAULT_INDEX = "default";

@@ -10,7 +10,15 @@
  * windows (./coverage-lines), the numbers of the test that raised a standing recall_drift alarm among them.
  */
 import type { z } from "zod";
-import type { Alert, AlertList, DriftState, MonitorCoverage, MonitorStatus, MonitorWindow } from "../../../src/contract";
+import {
+  type Alert,
+  type AlertList,
+  type DriftState,
+  MONITORED_QUERY_SHARE_WARNING,
+  type MonitorCoverage,
+  type MonitorStatus,
+  type MonitorWindow,
+} from "../../../src/contract";
 import { AlertsAnswer, checkedAnswer, MonitorAnswer } from "./answers";
 import { type GateFlags, gateFlags, gateTitle } from "./args";
 import type { Ctx } from "./context";
@@ -77,15 +85,34 @@ function guardOf(w: MonitorWindow): { level: number; test: Rate } | null {
   return level >= 1 && w.empty_context ? { level, test: w.empty_context } : null;
 }
 
+/**
+ * A stratified test (a guarded gate's drop rate, abstention) watches only the query sizes its calibration holds enough
+ * of: when production's share in them is below MONITORED_QUERY_SHARE_WARNING, a line says how much goes unwatched
+ * (`what`: the test's name, `units`: what its share counts). For abstention it also says what it means for the
+ * certificate: a certified bound covers queries like the calibration's, sizes included (docs/methods.md).
+ */
+function unwatchedLines(pad: string, t: Rate, what: string, units: string, abstention: boolean): string[] {
+  if (t.strata_tested === undefined || t.tested_share == null || t.tested_share >= MONITORED_QUERY_SHARE_WARNING) return [];
+  const sizes = `${t.strata_tested} of the ${t.strata_total ?? t.strata_tested} query sizes the calibration holds`;
+  const cover = abstention
+    ? "; a certified false-abstention bound does not cover them either: calibrate on queries of the sizes production sends"
+    : "";
+  return [
+    `${pad}${what} watches ${sizes}, with ${percent(t.tested_share)} of production's ${units} since its reset: the other ${percent(1 - t.tested_share)} are not tested${cover}`,
+  ];
+}
+
 /** An open window's abstention and guard-binding lines, when its calibration abstains or has a min_keep guard. */
 function ruleLines(w: MonitorWindow): string[] {
   const pad = `  ${"".padEnd(10)} `;
   const a = w.abstention;
   const g = guardOf(w);
   return [
+    ...unwatchedLines(pad, w.drop_rate, "the drop-rate test", "candidates a threshold decides", false),
     ...(a
       ? [
           `${pad}abstention ${percent(a.observed)} of ${count(w.abstention_queries ?? 0)} queries that reported it (${expectedWords(a)})${a.alarm ? ", alarm" : ""}`,
+          ...unwatchedLines(pad, a, "the abstention test", "queries that reported abstention", true),
         ]
       : []),
     ...(g

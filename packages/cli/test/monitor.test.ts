@@ -234,6 +234,29 @@ describe("scoregate monitor", () => {
     ]);
   });
 
+  it("says how much of production a stratified test leaves unwatched (sizes the calibration lacks), only below 80 %", async () => {
+    // production's queries are much shorter than the calibration's: the abstention test watches 3 % of them
+    const abstaining = (share: number, dropShare: number) => ({
+      ...window({ started_at: "2026-12-05T00:00:00.000Z", candidates: 12000 }),
+      drop_rate: { ...rate(0.21, 0.2), strata_tested: 6, strata_total: 9, tested_share: dropShare },
+      abstention_queries: 1200,
+      abstained_queries: 660,
+      abstention: { ...rate(0.55, 0.1), strata_tested: 2, strata_total: 6, tested_share: share },
+    });
+    serve(monitorOf([abstaining(0.03, 0.5)], []), []);
+    const lines = (await cli(["monitor", ...GATE], env())).stdout.split("\n");
+    expect(lines.slice(3, 6)).toEqual([
+      "             the drop-rate test watches 6 of the 9 query sizes the calibration holds, with 50.0 % of production's candidates a threshold decides since its reset: the other 50.0 % are not tested",
+      "             abstention 55.0 % of 1,200 queries that reported it (expected 10.0 %, band 8.0 % to 12.0 %)",
+      "             the abstention test watches 2 of the 6 query sizes the calibration holds, with 3.0 % of production's queries that reported abstention since its reset: the other 97.0 % are not tested; a certified false-abstention bound does not cover them either: calibrate on queries of the sizes production sends",
+    ]);
+    // at 80 % and more, or before any query was weighed, nothing is said
+    for (const share of [0.8, 1, null]) {
+      serve(monitorOf([abstaining(share as number, share as number)], []), []);
+      expect((await cli(["monitor", ...GATE], env())).stdout).not.toContain("are not tested");
+    }
+  });
+
   it("names the alerts that hold an alarm, and a gate without observations", async () => {
     serve(
       monitorOf([window({ started_at: "2026-12-05T00:00:00.000Z", candidates: 12000 })], [], {
