@@ -139,6 +139,34 @@ describe("gate page of a guarded, abstaining gate", () => {
     expect(ovRow).toContain(`>${w.started_at.slice(5, 10)} ${w.started_at.slice(11, 16)} UTC</time>`);
   });
 
+  it("says when the abstention test watches few of production's queries: sizes the calibration holds too few of", async () => {
+    const gate = uniqueGate("guards-unwatched");
+    // 300 labelled queries of 3 candidates (answerable: a relevant first one), certified at alpha 0.1
+    const queries = Array.from({ length: 300 }, (_, i) => [0.3 + (i % 97) / 200, 0.2 + (i % 89) / 400, 0.1 + (i % 83) / 800]);
+    const relevance = queries.map((_, i) => (i % 5 === 4 ? [0, 0, 0] : [1, 0, 0]));
+    const { calibration } = await callJson("POST", "/v1/calibrations", 201, {
+      token: TOKENS.calibrate,
+      json: {
+        ...gate,
+        index_version: "v1",
+        activate: true,
+        queries,
+        relevance,
+        policy: { kind: "drop_rate", target: 0.3, abstention: { alpha: 0.1 } },
+      },
+    });
+    expect(calibration.abstain_below).not.toBeNull();
+    // production sends queries of 40 candidates, a size the calibration holds none of: not tested
+    const prod = Array.from({ length: 100 }, (_, i) => [40, 12, 12, i % 2]);
+    counted(
+      await callJson("POST", "/v1/observations", 202, { token: TOKENS.read, json: { batch_id: "guards-unwatched-1", ...gate, queries: prod } }),
+    );
+    const w = (await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read })).windows[0]!;
+    expect(w.abstention).toMatchObject({ strata_tested: expect.any(Number), tested_share: 0 });
+    const row = openWindowRow(await page(`/ui/gates/${calibration.gate_id}`, await session(TOKENS.read)));
+    expect(row).toContain(`<div>only ${pct(0)} in tested sizes</div>`);
+  });
+
   it("shows neither for a plain gate", async () => {
     const gate = uniqueGate("plain-page");
     const { calibration } = await callJson("POST", "/v1/calibrations", 201, {

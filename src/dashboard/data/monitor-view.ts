@@ -76,6 +76,11 @@ export interface WindowPoint {
      * `band_window`): what the window's `observed` compares with. null for a pooled test and before it was reported.
      */
     readonly window: { readonly expected: number; readonly band: readonly [number, number] } | null;
+    /**
+     * A stratified test's share of production's queries (that reported abstention, since the detector's reset) in
+     * sizes it tests (`abstention.tested_share`); null for a pooled test or before any query was weighed.
+     */
+    readonly tested_share: number | null;
   } | null;
   /** Whose traffic the window counted (src/monitoring/window-role.ts): only "active" is what the gate serves by default. */
   readonly role: WindowRole;
@@ -148,6 +153,7 @@ function pointOf(w: MonitorWindow, open: boolean): WindowPoint {
             w.abstention.expected_window != null && w.abstention.band_window != null
               ? { expected: w.abstention.expected_window, band: [w.abstention.band_window.lo, w.abstention.band_window.hi] }
               : null,
+          tested_share: w.abstention.tested_share ?? null,
         }
       : null,
     role: w.role,

@@ -3,6 +3,7 @@
  * expectation for its own query sizes, its candidates without a score (once a window has some), its empty-context or
  * guard-binding rate, abstention, candidates per query and alarm events (GET /v1/monitor's windows).
  */
+import { MONITORED_QUERY_SHARE_WARNING } from "../../contract";
 import { count, pct } from "../charts/scale";
 import type { GateView } from "../data/gate";
 import type { WindowPoint } from "../data/monitor-view";
@@ -80,6 +81,10 @@ export function GateWindowsTable(props: { view: GateView }) {
                       </div>
                       {/* beside the window's observed rate: the expectation for its own query sizes, as for the drop rate */}
                       <div class="muted">(expected {pct((p.abstention.window ?? p.abstention).expected)})</div>
+                      {/* production in sizes the calibration holds too few of: untested, and outside a certified bound */}
+                      {p.abstention.tested_share !== null && p.abstention.tested_share < MONITORED_QUERY_SHARE_WARNING && (
+                        <div>only {pct(p.abstention.tested_share)} in tested sizes</div>
+                      )}
                       {p.abstention.alarm && <div>alarm</div>}
                     </>
                   ),
