@@ -164,7 +164,7 @@ describe("gate page of a guarded, abstaining gate", () => {
     const w = (await callJson("GET", `/v1/monitor?${qs(gate)}`, 200, { token: TOKENS.read })).windows[0]!;
     expect(w.abstention).toMatchObject({ strata_tested: expect.any(Number), tested_share: 0 });
     const row = openWindowRow(await page(`/ui/gates/${calibration.gate_id}`, await session(TOKENS.read)));
-    expect(row).toContain(`<div>only ${pct(0)} in tested sizes</div>`);
+    expect(row).toContain(`<div>watched ${pct(0)}</div>`);
   });
 
   it("shows neither for a plain gate", async () => {
