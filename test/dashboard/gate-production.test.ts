@@ -333,7 +333,15 @@ describe("an hour in which a calibration's traffic changed kind", () => {
 describe("the windows table's abstention", () => {
   it("gives a stratified window's abstention expectation for its own queries' sizes beside its observed rate", async () => {
     // after an alarm: the restarted detector expects 5.0 % (its queries since), the window's own queries 10.0 %
-    const abstention = { observed: 0.2, expected: 0.05, band: [0.01, 0.12] as const, queries: 51, alarm: false, stratified: true, tested_share: 0.95 };
+    const abstention = {
+      observed: 0.2,
+      expected: 0.05,
+      band: [0.01, 0.12] as const,
+      queries: 51,
+      alarm: false,
+      stratified: true,
+      tested_share: 0.95,
+    };
     const own = { ...POINTS[1]!, abstention: { ...abstention, window: { expected: 0.1, band: [0.02, 0.27] as const } } };
     const row = (html: string) =>
       html
