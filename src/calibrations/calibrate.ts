@@ -11,7 +11,7 @@ import { gateIdOf, newId } from "../platform/ids";
 import { hasGuards } from "../stats/guarded-gate";
 import { sortedCopy } from "../stats/order-statistics";
 import { resolveAbstention } from "./abstention";
-import { activationEventBody, commitActivation, refuseWhileCompleting } from "./activation";
+import { activationEventBody, commitActivation, promotionSupersededWarning, refuseWhileCompleting } from "./activation";
 import { activationOutcome, keepsRecallGuarantee } from "./auto-activation";
 import { describeGuards, guardsOf, type ResolvedTarget, resolveTarget, SMALL_REFERENCE_SD, statedTarget } from "./carry";
 import type { ActivationDeps } from "./deps";
@@ -286,6 +286,8 @@ export async function calibrate(
   if (meta.dry_run) {
     const state = await deps.calibrations.gateState(gateId);
     const { calibration, shift, outcome } = await prepare(state.rows, state.promotionOpen);
+    // serving it would end the gate's open promotion (activate: true): said as an explicit activation says it
+    if (outcome.would_activate && state.promotionOpen) warnings.push(promotionSupersededWarning(gateId));
     return { calibration, shift, warnings, outcome };
   }
 
@@ -315,7 +317,9 @@ export async function calibrate(
     });
     if (stored === null) return null;
     // `warnings` is also the calibration's own list: a failed listener's warning (alert_not_raised) shows in both
-    // places of the answer (not in the record already stored).
+    // places of the answer (not in the record already stored), and so does the end of an open promotion this upload's
+    // activation brought (activate: true), pushed once the write stood (a retried attempt pushes nothing twice).
+    if (activation !== null && promotionOpen) warnings.push(promotionSupersededWarning(gateId));
     return {
       result: { calibration, shift, warnings, outcome },
       activated:

@@ -176,12 +176,30 @@ describe("POST /v1/calibrations/{id}/promote", () => {
     expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "paused" });
     const served = await callJson("GET", `/v1/threshold?${qs(gate)}`, 200, { token: TOKENS.read });
     expect([served.calibration_id, served.rollout?.promotion_id]).toEqual([v1.id, p.id]);
-    // activate: true is an explicit activation: it supersedes the promotion, as POST .../activate does, and says so
+    // activate: true is an explicit activation: it supersedes the promotion, as POST .../activate does, and says so,
+    // in its dry run too
+    const dry = await callJson("POST", "/v1/calibrations", 200, {
+      token: TOKENS.calibrate,
+      json: {
+        ...gate,
+        index_version: "v1",
+        queries: asQueries(spreadScores(4000, 0)),
+        policy: { kind: "drop_rate", target: 0.2 },
+        activate: true,
+        dry_run: true,
+      },
+    });
+    expect(dry.warnings.filter((w) => w.code === "promotion_superseded")).toHaveLength(1);
+    expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "paused" });
     const explicit = await callJson("POST", "/v1/calibrations", 201, {
       token: TOKENS.calibrate,
       json: { ...gate, index_version: "v1", queries: asQueries(spreadScores(4000, 0)), policy: { kind: "drop_rate", target: 0.2 }, activate: true },
     });
     expect(explicit.activation_outcome.message).toContain(`this ends the gate's open guarded promotion (it becomes "superseded", GET /v1/gates/`);
+    expect(explicit.warnings.filter((w) => w.code === "promotion_superseded")).toHaveLength(1);
+    // said by the answer, not stored with the calibration (a fact of that moment, as alert_not_raised)
+    const stored = await callJson("GET", `/v1/calibrations/${explicit.calibration.id}`, 200, { token: TOKENS.read });
+    expect(stored.warnings.map((w) => w.code)).not.toContain("promotion_superseded");
     expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "superseded" });
   });
 
