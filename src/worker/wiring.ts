@@ -108,7 +108,7 @@ export function alertDeps(
     // one run at a time per caller: alerts raised together share its slots (webhooks/delivery.ts)
     deliverWebhooks: oneRunAtATime(() => deliverDue(webhooks), webhooks.defer),
     // an invalid value links nothing here (an alert is never held up by its link); /healthz reports it (checkRuntimeConfig)
-    publicUrl: publicUrlOf(env.PUBLIC_URL),
+    publicUrl: publicUrlOf(env.PUBLIC_URL, isProduction(env.ENVIRONMENT)),
   };
 }
 
@@ -161,7 +161,7 @@ export function observationIngest(env: Env): ObservationIngest {
 export function checkRuntimeConfig(env: Env): void {
   driftConfig(env);
   observationIngest(env);
-  const problem = env.PUBLIC_URL === undefined ? null : publicUrlProblem(env.PUBLIC_URL);
+  const problem = env.PUBLIC_URL === undefined ? null : publicUrlProblem(env.PUBLIC_URL, isProduction(env.ENVIRONMENT));
   if (problem !== null) {
     throw new AppError(
       "misconfigured",

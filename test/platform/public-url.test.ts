@@ -34,6 +34,14 @@ describe("PUBLIC_URL", () => {
     expect(publicUrlOf(value)).toBe(linked);
   });
 
+  it("outside production (ENVIRONMENT development or test) takes http:// for any host, and refuses the rest alike", () => {
+    expect(publicUrlProblem("http://192.168.1.20:8787", false)).toBeNull();
+    expect(publicUrlOf("http://devbox.lan:8787/", false)).toBe("http://devbox.lan:8787");
+    expect(publicUrlProblem("http://192.168.1.20:8787")).toBe("must start with https:// (http:// only for localhost)");
+    expect(publicUrlProblem("ftp://devbox.lan", false)).toBe("must start with https:// or http://");
+    expect(publicUrlProblem("http://devbox.lan/?x=1", false)).toBe("must not hold a query (?) or fragment (#)");
+  });
+
   it("unset links nothing", () => {
     expect(publicUrlOf(undefined)).toBeNull();
   });
