@@ -204,10 +204,11 @@ export async function gateView(gateId: string, deps: DashboardDeps, range: Serie
   const stateRead = deps.calibrations
     .gateState(gateId)
     .then(async (s) => ({ ...s, log: await logForRange(gateId, from, s.headSeq, deps.calibrations) }));
-  // The comparison needs to know which calibrations took traffic (promotions' candidates, shadows); the rest of the
-  // reads do not wait for it.
-  const compared = Promise.all([promotionsRead, stateRead]).then(async ([p, s]) => {
-    const tried = new Set([...p.promotions.map((x) => x.candidate_calibration_id), ...s.heads.shadows.map((x) => x.calibration_id)]);
+  // The comparison needs to know which calibrations took traffic (promotions' candidates, among the newest
+  // PROMOTIONS_COUNTED when the gate has more than the page shows; shadows); the rest of the reads do not wait for it.
+  const compared = Promise.all([promotionsRead, rowsRead, stateRead]).then(async ([p, rows, s]) => {
+    const candidates = (rows?.rows ?? p.promotions).map((x) => x.candidate_calibration_id);
+    const tried = new Set([...candidates, ...s.heads.shadows.map((x) => x.calibration_id)]);
     const comparison = await comparisonOf(current, h, tried, deps);
     const [olderDist, newerDist, currentDist] = await Promise.all([
       comparison === null ? null : deps.calibrations.distribution(comparison.older.id),
