@@ -3,7 +3,6 @@
  * and the webhook events each emits. The D1 store's SQL is covered by the workerd tests in this folder.
  */
 import { describe, expect, it } from "vitest";
-import type { AlertDeps } from "../../src/alerts/deps";
 import {
   type AlertInput,
   acknowledgeAlert,
@@ -13,22 +12,12 @@ import {
   raiseCappedAlert,
   resolveAlert,
 } from "../../src/alerts/lifecycle";
-import { MemoryAlertStore } from "../support/memory-alert-store";
 import { memoryDeps } from "../support/memory-deps";
 
 function alertDeps() {
+  // The events are asserted in the store's outbox; sending them is the webhooks feature's (test/webhooks/).
   const core = memoryDeps();
-  const alerts = new MemoryAlertStore();
-  const deps: AlertDeps = {
-    now: core.deps.now,
-    random: core.deps.random,
-    defer: core.deps.defer,
-    alerts,
-    // The events are asserted in the store's outbox; sending them is the webhooks feature's (test/webhooks/).
-    deliverWebhooks: () => {},
-    publicUrl: null,
-  };
-  return { ...core, deps, alerts };
+  return { ...core, deps: core.alertDeps };
 }
 
 const drift = (summary: string): AlertInput => ({

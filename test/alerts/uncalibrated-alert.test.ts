@@ -3,12 +3,10 @@
  * clock: a service that keeps asking for a gate with no calibration pages on-call, a person's lookup never does.
  */
 import { describe, expect, it } from "vitest";
-import type { AlertDeps } from "../../src/alerts/deps";
 import { fromPersonTool, newUncalibratedMemory, noteUncalibrated, type UncalibratedCaller } from "../../src/alerts/uncalibrated-alert";
 import type { ThresholdQuery } from "../../src/contract";
 import { MAX_ALERT_SUGGESTIONS, UNCALIBRATED_ALERT_MIN_MINUTES, UNCALIBRATED_ALERT_WINDOW_MINUTES } from "../../src/platform/limits";
 import type { GateSuggestion } from "../../src/serving/threshold-reader";
-import { MemoryAlertStore } from "../support/memory-alert-store";
 import { memoryDeps } from "../support/memory-deps";
 
 const MINUTE = 60_000;
@@ -20,15 +18,7 @@ const cli: UncalibratedCaller = { token: "alice", userAgent: "scoregate-cli/0.1.
 function setup(suggestions: readonly GateSuggestion[] = [], q: ThresholdQuery = query) {
   // on a minute boundary, so "every 30 s" lands twice in each minute
   const core = memoryDeps({ startMs: Date.UTC(2026, 11, 1, 12, 0, 0) });
-  const alerts = new MemoryAlertStore();
-  const deps: AlertDeps = {
-    now: core.deps.now,
-    random: core.deps.random,
-    defer: core.deps.defer,
-    alerts,
-    deliverWebhooks: () => {},
-    publicUrl: null,
-  };
+  const { alerts, alertDeps: deps } = core;
   const recent = newUncalibratedMemory();
   /** `times` requests, the clock moving `everyMs` after each. */
   const ask = async (caller: UncalibratedCaller, times = 1, everyMs = 0) => {

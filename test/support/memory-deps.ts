@@ -51,6 +51,8 @@ export function memoryDeps<
     projection,
     /** The rebuild_shift alerts the activations raised (webhook events stay in its outbox, never sent). */
     alerts,
+    /** The alerts feature's slice over the same store and clock (its events are asserted in the outbox, never sent). */
+    alertDeps,
     pending,
     advance: (ms: number) => {
       nowMs += ms;
