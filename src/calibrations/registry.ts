@@ -6,7 +6,7 @@ import type { Activation, Calibration, GateRef, GateSummary, ShiftReport, Stored
 import { AppError } from "../platform/errors";
 import { cursorOf, seqOfCursor } from "../platform/http/cursor";
 import { gateIdOf } from "../platform/ids";
-import { activationShift } from "./activation";
+import { activationShift } from "./activation-plan";
 import type { RegistryDeps } from "./deps";
 import { unknownGateError } from "./gate-names";
 import { type RaisedShiftAlert, servedShift, wasNotActivated } from "./served-shift";

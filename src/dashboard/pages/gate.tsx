@@ -1,7 +1,6 @@
 import type { Calibration } from "../../contract";
 import type { Principal } from "../../platform/auth";
 import { grants } from "../../platform/auth";
-import { shownId } from "../../platform/format";
 import { EcdfChart, HistogramChart, type Marker, type Series } from "../charts/charts";
 import { count, dropRateAt, num, pct, sameShares } from "../charts/scale";
 import type { GateView, SeriesRange } from "../data/gate";
@@ -14,7 +13,7 @@ import { ProductionSection } from "./gate-production";
 import { RebuildDecision } from "./gate-rebuild";
 import { ShadowSection } from "./gate-shadows";
 import { gateName, Layout, when } from "./layout";
-import { PromotionTimeline, promotionHref } from "./promotion";
+import { AskedPromotionNotice, PromotionTimeline } from "./promotion";
 import { type Column, Table } from "./table";
 
 export interface GateQuery {
@@ -97,40 +96,6 @@ function alarmsNotServed(v: GateView): { kind: string; version: string; served: 
     const twins = raised.index_version === cur.index_version;
     return [{ kind: a.kind, version: versionName(raised, [cur]), served: twins ? versionName(cur, [raised]) : null }];
   });
-}
-
-/**
- * Why the promotion a link named (`?promotion=`) is not on the page: there is no such promotion, or it is another
- * gate's (linked there when that gate is listed). Nothing when none was named or it is shown.
- */
-function AskedPromotionNotice(props: { view: GateView }) {
-  const v = props.view;
-  const asked = v.askedPromotion;
-  if (asked === null || asked.kind === "older") return null;
-  const ours =
-    v.promotions.length === 0 ? (
-      " This gate has had no promotion."
-    ) : (
-      <>
-        {" "}
-        This gate's newest are under <a href="#promotions">Promotions</a>.
-      </>
-    );
-  return (
-    <p class="notice" role="status" data-field="promotion-notice">
-      {asked.kind === "missing" ? (
-        <>There is no promotion {shownId(asked.id)}, so this page cannot show it.</>
-      ) : asked.gate === null ? (
-        <>Promotion {shownId(asked.id)} is another gate's, not this one's.</>
-      ) : (
-        <>
-          Promotion {shownId(asked.id)} is another gate's, not this one's: see it on{" "}
-          <a href={promotionHref(asked.gate.gate_id, asked.id)}>{gateName(asked.gate)}</a>.
-        </>
-      )}
-      {ours}
-    </p>
-  );
 }
 
 export function GatePage(props: { view: GateView; q: GateQuery; principal: Principal; csrf: string; path: string }) {

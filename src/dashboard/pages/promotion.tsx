@@ -5,10 +5,11 @@
  */
 import { type Calibration, LiveDecision, type Promotion, type PromotionStepRecord, type StepEvidence } from "../../contract";
 import { LIVE_EQUIVALENCE_ALPHA, LIVE_SHIFT_ALPHA } from "../../monitoring/live-decision";
+import { shownId } from "../../platform/format";
 import { count, inPoints, num, pct, percent, textWidth, unitsJoined } from "../charts/scale";
-import type { PromotionCount } from "../data/gate";
+import type { GateView, PromotionCount } from "../data/gate";
 import { versionName } from "./calibration-roles";
-import { when } from "./layout";
+import { gateName, when } from "./layout";
 import { Table } from "./table";
 
 /**
@@ -300,5 +301,39 @@ export function PromotionTimeline(props: {
         />
       )}
     </>
+  );
+}
+
+/**
+ * Why the promotion a link named (`?promotion=`) is not on the page: there is no such promotion, or it is another
+ * gate's (linked there when that gate is listed). Nothing when none was named or it is shown.
+ */
+export function AskedPromotionNotice(props: { view: GateView }) {
+  const v = props.view;
+  const asked = v.askedPromotion;
+  if (asked === null || asked.kind === "older") return null;
+  const ours =
+    v.promotions.length === 0 ? (
+      " This gate has had no promotion."
+    ) : (
+      <>
+        {" "}
+        This gate's newest are under <a href="#promotions">Promotions</a>.
+      </>
+    );
+  return (
+    <p class="notice" role="status" data-field="promotion-notice">
+      {asked.kind === "missing" ? (
+        <>There is no promotion {shownId(asked.id)}, so this page cannot show it.</>
+      ) : asked.gate === null ? (
+        <>Promotion {shownId(asked.id)} is another gate's, not this one's.</>
+      ) : (
+        <>
+          Promotion {shownId(asked.id)} is another gate's, not this one's: see it on{" "}
+          <a href={promotionHref(asked.gate.gate_id, asked.id)}>{gateName(asked.gate)}</a>.
+        </>
+      )}
+      {ours}
+    </p>
   );
 }
