@@ -342,13 +342,14 @@ function report(
     );
     // change_points is in points, change_interval_95 and tolerance in rate units (src/contract/calibrations.ts)
     const ci = shift.change_interval_95 ? ` (95 %: ${pointInterval(shift.change_interval_95)} points)` : "";
+    const { guarded, verdict } = shiftVerdict(shift.reason);
     lines.push(
-      `  the previous threshold ${number(shift.previous_threshold)} drops ${percent(shift.drop_rate_at_previous_threshold)} of the new scores against ${percent(shift.previous_drop_rate_at_previous_threshold)} before: ${points(shift.change_points)} points${ci}, tolerance ${pointWidth(shift.tolerance)} points`,
+      `  the previous threshold ${number(shift.previous_threshold)}${guarded} drops ${percent(shift.drop_rate_at_previous_threshold)} of the new scores against ${percent(shift.previous_drop_rate_at_previous_threshold)} before: ${points(shift.change_points)} points${ci}, tolerance ${pointWidth(shift.tolerance)} points`,
     );
     lines.push(
       `  z = ${fixed(shift.z, 2)}, ${pValue(shift.p_value)}, KS ${fixed(shift.ks, 3)}, PSI ${fixed(shift.psi.value, 3)}${shift.psi.exceeds ? " (over its threshold)" : ""}`,
     );
-    lines.push(`  ${prose(shift.reason)}`);
+    lines.push(`  ${prose(verdict)}`);
   } else lines.push("Shift: none (the gate had no calibration to compare with)");
   if (outcome)
     lines.push(
@@ -386,4 +387,16 @@ function report(
     `Decision: ${label}${source === "legacy" ? " (derived from alert and change_points: the server sends no decision)" : ""}${notServedBecause} -> exit ${code}`,
   );
   return lines.join("\n");
+}
+
+/**
+ * The server's shift reason opens with the sentence the line above it already prints from the numbers ("the previous
+ * threshold 0.4 drops 59.0 % of the new scores against 22.0 % before (+37.0 points, 95 % interval ...): shifted, ...").
+ * Printing it whole said the same thing twice, rounded two ways; this keeps what the numbers do not say: the verdict
+ * with its test and notes, and whether the previous gate's guards were applied. A reason of another shape (an older or
+ * newer server, "kept every candidate") is printed whole.
+ */
+export function shiftVerdict(reason: string): { guarded: string; verdict: string } {
+  const m = /^the previous threshold \S+( with its guards \([^)]*\)| alone \((?:[^()]|\([^)]*\))*\))? drops .*? points\): (.+)$/su.exec(reason);
+  return m ? { guarded: m[1] ?? "", verdict: m[2] as string } : { guarded: "", verdict: reason };
 }

@@ -3,6 +3,7 @@
  * contract) print rates as percentages, rate differences and their intervals in points, and no raw float.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { shiftVerdict } from "../src/calibrate";
 import { responses } from "./support/responses";
 import { cli } from "./support/run";
 import { type StubServer, startStubServer } from "./support/stub-server";
@@ -41,6 +42,36 @@ describe("calibrate's summary of a real shift report", () => {
     expect(high).toBeGreaterThanOrEqual(estimate);
     expect([low, high]).toEqual(shift.change_interval_95.map((x) => Number((100 * x).toFixed(1))));
     expect(tolerance).toBe(2);
+  });
+
+  it.each(["shifted", "equivalent", "inconclusive"] as const)(
+    "the %s report says its numbers once: the server's reason adds only its verdict",
+    async (decision) => {
+      const body = responses[decision]();
+      stub.handle(() => ({ status: 201, body }));
+      const r = await calibrate();
+      // the numbers' sentence once (the CLI's line), then the verdict the reason gives after it
+      expect(r.stdout.match(/the previous threshold /gu)?.length, r.stdout).toBe(1);
+      const verdict = body.shift!.reason.slice(body.shift!.reason.indexOf("): ") + 3);
+      expect(verdict.startsWith(decision)).toBe(true);
+      expect(r.stdout).toContain(`\n  ${verdict.replace(/(\d\.\d{4})\d+/gu, "$1")}`.slice(0, 40));
+    },
+  );
+
+  it("shiftVerdict keeps the guards' words and the notes, and prints a reason of another shape whole", () => {
+    const head =
+      "the previous threshold 0.400076 with its guards (min_keep 3, max_keep none) drops 59.0 % of the new scores against 22.0 % before (+37.0 points, 95 % interval 34.4..39.6 points)";
+    const verdict =
+      "shifted, beyond the 2.0-point tolerance (minimum-effect test, level 0.001). Not alerted: a rollback to the calibration served before this one";
+    expect(shiftVerdict(`${head}: ${verdict}`)).toEqual({ guarded: " with its guards (min_keep 3, max_keep none)", verdict });
+    const alone =
+      "the previous threshold 0.4 alone (its guards left out: the new scores are not per query, so they cannot be applied; both sides compared bare) drops 3.6 % of the new scores against 22.0 % before (-18.4 points, 95 % interval -20.1..-16.6 points): inconclusive, too little data";
+    expect(shiftVerdict(alone)).toEqual({
+      guarded: " alone (its guards left out: the new scores are not per query, so they cannot be applied; both sides compared bare)",
+      verdict: "inconclusive, too little data",
+    });
+    const whole = "the previous calibration kept every candidate (no gate), so no drop rate can move";
+    expect(shiftVerdict(whole)).toEqual({ guarded: "", verdict: whole });
   });
 
   it.each(["equivalent", "inconclusive"] as const)("the %s report's interval holds its estimate too", async (decision) => {
