@@ -24,10 +24,9 @@
  * bench/results/abstention-monitor.md).
  */
 import { resolveAbstention } from "../src/calibrations/abstention";
-import { expectationOf } from "../src/calibrations/expectation";
+import { calibrationExpectation, expectationOf } from "../src/calibrations/expectation";
 import { fitCalibration } from "../src/calibrations/fit";
 import type { StoredCalibration } from "../src/contract";
-import { calibrationExpectation } from "../src/monitoring/window";
 import type { CalibrationExpectation } from "../src/stats/calibration-expectation";
 import { driftBands } from "../src/stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift-config";

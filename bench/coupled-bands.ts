@@ -24,10 +24,9 @@
  *   --rows LIST (comma-separated row numbers 0-9, default all), --out PATH (default bench/results/coupled-bands.md).
  */
 
-import { expectationOf } from "../src/calibrations/expectation";
+import { calibrationExpectation, expectationOf } from "../src/calibrations/expectation";
 import { fitCalibration } from "../src/calibrations/fit";
 import type { StoredCalibration } from "../src/contract";
-import { calibrationExpectation } from "../src/monitoring/window";
 import { driftBands } from "../src/stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift-config";
 import { EMPTY_CONTEXT_STRATA, stratumOf } from "../src/stats/empty-context";

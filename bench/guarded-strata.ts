@@ -25,10 +25,9 @@
  * Options: --runs N (default 20), --queries N (default 4000), --cal N (default 2000), --coupling C (default 1; 0: a
  * query's size does not depend on its scores), --out PATH (default bench/results/guarded-strata.md).
  */
-import { expectationOf } from "../src/calibrations/expectation";
+import { calibrationExpectation, expectationOf } from "../src/calibrations/expectation";
 import { fitCalibration } from "../src/calibrations/fit";
 import type { StoredCalibration } from "../src/contract";
-import { calibrationExpectation } from "../src/monitoring/window";
 import type { CalibrationExpectation } from "../src/stats/calibration-expectation";
 import { driftBands } from "../src/stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift-config";

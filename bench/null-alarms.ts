@@ -13,10 +13,9 @@
  * Options: --runs N (default 60), --queries N (default 20000), --out PATH (default bench/results/null-alarms.md).
  */
 import { writeFileSync } from "node:fs";
-import { expectationOf } from "../src/calibrations/expectation";
+import { calibrationExpectation, expectationOf } from "../src/calibrations/expectation";
 import { fitCalibration } from "../src/calibrations/fit";
 import type { StoredCalibration } from "../src/contract";
-import { calibrationExpectation } from "../src/monitoring/window";
 import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift-config";
 import { evaluateDetector, observeDetector } from "../src/stats/drift-detector";
 import { newDetector } from "../src/stats/e-detector";

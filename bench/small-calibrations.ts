@@ -23,7 +23,7 @@
  * Options: --runs N (end-to-end runs a row, default 2000), --queries N (default 20000), --judged N (default 10000),
  * --out PATH (default bench/results/small-calibrations.md).
  */
-import { calibrationExpectation } from "../src/monitoring/window";
+import { calibrationExpectation } from "../src/calibrations/expectation";
 import { coverageMargin, coveragePrior, evaluateCoverage } from "../src/stats/coverage-test";
 import { driftBands } from "../src/stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG } from "../src/stats/drift-config";

@@ -12,10 +12,9 @@
  * is sigmoid(mu + z + gap * relevant + e), e ~ N(0, 1), as in bench/recall-sim.ts. A query is answerable iff it has a
  * relevant candidate.
  */
-import { expectationOf } from "../../src/calibrations/expectation";
+import { calibrationExpectation, expectationOf } from "../../src/calibrations/expectation";
 import { fitCalibration } from "../../src/calibrations/fit";
 import type { StoredCalibration } from "../../src/contract";
-import { calibrationExpectation } from "../../src/monitoring/window";
 import type { CalibrationExpectation } from "../../src/stats/calibration-expectation";
 import { type Guards, guardedKept } from "../../src/stats/guarded-gate";
 import { sortedCopy } from "../../src/stats/order-statistics";

@@ -23,6 +23,7 @@ import { monitoredStrataWarnings } from "./monitored-strata";
 import { rebuildShift } from "./rebuild-shift";
 import { coverageShift, labelledOf, labelsReport, nearCapWarnings, recallReport, resolveRecall } from "./recall";
 import { type ActiveRow, currentOf } from "./store";
+import { unarmedTestWarnings } from "./unarmed-tests";
 
 /** A parsed upload, whatever its content type. */
 export interface CalibrationInput {
@@ -182,6 +183,12 @@ export async function calibrate(
     recallTarget && labelled ? recallReport(meta.policy as { target: number; coverage: CoverageNotion }, recallTarget, labelled, sorted) : null;
   if (recallTarget && labelled)
     warnings.push(...nearCapWarnings(meta.policy as { target: number; coverage: CoverageNotion }, recallTarget, labelled));
+  const tolerances = {
+    drift_tolerance: absoluteTolerance(meta.drift_tolerance, fitted.fields.expected_drop_rate),
+    empty_context_tolerance: absoluteTolerance(meta.empty_context_tolerance, fitted.fields.per_query?.empty_context_rate ?? 0),
+  };
+  // A test the calibration is too small to arm (drift-bands.ts, coverage-test.ts), said now rather than by the monitor.
+  warnings.push(...unarmedTestWarnings({ ...fitted.fields, abstention, ...tolerances }, recall));
   if (resolved.referenceWasRecall) {
     warnings.push({
       code: "recall_not_guaranteed",
@@ -263,8 +270,7 @@ export async function calibrate(
       warnings,
       shift,
       shift_tolerance: meta.shift_tolerance,
-      drift_tolerance: absoluteTolerance(meta.drift_tolerance, fitted.fields.expected_drop_rate),
-      empty_context_tolerance: absoluteTolerance(meta.empty_context_tolerance, fitted.fields.per_query?.empty_context_rate ?? 0),
+      ...tolerances,
       created_at: createdAt,
       created_by: actor,
     };

@@ -4,7 +4,8 @@
  * KV projection) and with each observation batch, so the monitor needs no D1 read.
  */
 import type { StoredCalibration } from "../contract";
-import type { DropStratum } from "../stats/calibration-expectation";
+import type { CalibrationExpectation, DropStratum } from "../stats/calibration-expectation";
+import { dropRateLaw } from "../stats/calibration-margin";
 
 /** What the drift monitor needs to know about the served calibration, carried along to avoid a D1 read. */
 export interface Expectation {
@@ -13,7 +14,7 @@ export interface Expectation {
   readonly expected_drop_rate: number;
   /**
    * The gate's conformal rank and the calibration scores tied at its threshold, for the exact law of its true drop rate
-   * (monitoring/window.ts calibrationExpectation); absent in projections published before they were kept.
+   * (calibrationExpectation below); absent in projections published before they were kept.
    */
   readonly k?: number;
   readonly ties_at_threshold?: number;
@@ -76,13 +77,28 @@ export interface ExpectedStratum {
   readonly extrapolation_check?: "passed" | "failed" | "inconclusive" | "untested" | null;
 }
 
+/** The fields of a calibration its expectation is built from (a stored one, or one about to be: unarmed-tests.ts). */
+export type ExpectationSource = Pick<
+  StoredCalibration,
+  | "n"
+  | "in_sample_drop_rate"
+  | "k"
+  | "ties_at_threshold"
+  | "per_query"
+  | "n_queries"
+  | "drift_tolerance"
+  | "empty_context_tolerance"
+  | "guards"
+  | "abstention"
+>;
+
 /**
  * What the drift monitor compares production against: the in-sample drop rate F_n(t-), the rank k and the ties at
  * the threshold, from which the monitor centres the gate's true rate (k/(n+1) without ties; F_n(t-) with them, since
  * tied scores are kept and fresh traffic drops about F(t-): a 0-4 graded reranker at target 0.3 had k/(n+1) = 0.300
- * against F(t-) = 0.203) and takes its exact law (monitoring/window.ts calibrationExpectation).
+ * against F(t-) = 0.203) and takes its exact law (calibrationExpectation below).
  */
-export function expectationOf(c: StoredCalibration): Expectation {
+export function expectationOf(c: ExpectationSource): Expectation {
   return {
     n: c.n,
     expected_drop_rate: c.in_sample_drop_rate,
@@ -124,7 +140,7 @@ export function expectationOf(c: StoredCalibration): Expectation {
  * false-abstention fit the calibration's own share over Q queries (its law at that mean), since the overall rate
  * depends on the share of answerable queries.
  */
-function abstentionExpectation(c: StoredCalibration): NonNullable<Expectation["abstention"]> | null {
+function abstentionExpectation(c: ExpectationSource): NonNullable<Expectation["abstention"]> | null {
   const a = c.abstention;
   if (!a || a.abstain_below === null) return null;
   const base = {
@@ -150,4 +166,51 @@ export function dropStrataOf(e: Expectation): DropStratum[] | null {
       ...(design_effect_queries !== undefined ? { designEffectQueries: design_effect_queries } : {}),
     })) ?? null
   );
+}
+
+/**
+ * What the detector compares against, from the served calibration's expectation. With the calibration's rank and ties
+ * (published since exact margins) the drop rate is centred at k/(n+1) without ties and at F_n(t-) with them, with the
+ * exact law of calibration-margin.ts; an older expectation keeps its in-sample rate and the Beta law at that mean.
+ */
+export function calibrationExpectation(e: Expectation): CalibrationExpectation {
+  const known = e.k !== undefined && e.ties_at_threshold !== undefined;
+  const tied = (e.ties_at_threshold ?? 0) >= 2;
+  const below = Math.round(e.expected_drop_rate * e.n);
+  return {
+    expectedDropRate: known && !tied ? e.k! / (e.n + 1) : e.expected_drop_rate,
+    ...(known ? { dropRateLaw: dropRateLaw(e.n, e.k!, below, e.ties_at_threshold!) } : {}),
+    n: e.n,
+    designEffect: e.design_effect ?? 1,
+    emptyContextRate: e.empty_context_rate,
+    nQueries: e.n_queries,
+    emptyContextStrata:
+      e.empty_context_strata?.map((st) => ({
+        rate: st.rate,
+        queries: st.queries,
+        extrapolated: st.extrapolated,
+        ...(st.effective_queries !== undefined ? { effectiveQueries: st.effective_queries } : {}),
+        ...(st.source !== undefined ? { source: st.source } : {}),
+        ...(st.empty !== undefined ? { empty: st.empty } : {}),
+        ...(st.extrapolation_check !== undefined ? { extrapolationCheck: st.extrapolation_check } : {}),
+      })) ?? null,
+    ...(e.empty_context_level !== undefined ? { emptyContextLevel: e.empty_context_level } : {}),
+    ...(e.drift_tolerance != null ? { tolerance: e.drift_tolerance } : {}),
+    ...(e.empty_context_tolerance != null ? { emptyContextTolerance: e.empty_context_tolerance } : {}),
+    dropRateStrata: dropStrataOf(e),
+    abstention: abstentionOf(e.abstention),
+  };
+}
+
+/** The abstention rate's expectation: the exact law from its rank and ties when the calibration kept them. */
+function abstentionOf(a: Expectation["abstention"]): NonNullable<CalibrationExpectation["abstention"]> | null {
+  if (!a || a.queries < 1) return null;
+  const exact = a.k !== undefined && a.below !== undefined && a.ties !== undefined && a.k >= 1 && a.k <= a.queries;
+  return {
+    expectedRate: a.expected_rate,
+    queries: a.queries,
+    ...(exact ? { law: dropRateLaw(a.queries, a.k!, a.below!, a.ties!) } : {}),
+    // Absent in projections published before the strata were kept: the pooled rate is tested (drift-bands.ts).
+    ...(a.strata ? { strata: a.strata } : {}),
+  };
 }

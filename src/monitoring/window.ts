@@ -5,10 +5,8 @@
  * GateMonitor Durable Object stores it; time and randomness come in as arguments.
  */
 
-import { dropStrataOf, type Expectation } from "../calibrations/expectation";
+import { calibrationExpectation, type Expectation } from "../calibrations/expectation";
 import type { AlarmedRate, AlertKind, WindowStatus } from "../contract";
-import type { CalibrationExpectation } from "../stats/calibration-expectation";
-import { dropRateLaw } from "../stats/calibration-margin";
 import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../stats/drift-config";
 import { type DetectedRate, type DetectorEvaluation, type DriftTest, evaluateDetectors, observeDetector } from "../stats/drift-detector";
 import { type DetectorState, newDetector } from "../stats/e-detector";
@@ -169,53 +167,6 @@ export function addBatch(
     detector,
     ...(testDetectors !== undefined ? { test_detectors: testDetectors } : {}),
     ...(unscored > 0 ? { unscored } : {}),
-  };
-}
-
-/**
- * What the detector compares against, from the served calibration's expectation. With the calibration's rank and ties
- * (published since exact margins) the drop rate is centred at k/(n+1) without ties and at F_n(t-) with them, with the
- * exact law of calibration-margin.ts; an older expectation keeps its in-sample rate and the Beta law at that mean.
- */
-export function calibrationExpectation(e: Expectation): CalibrationExpectation {
-  const known = e.k !== undefined && e.ties_at_threshold !== undefined;
-  const tied = (e.ties_at_threshold ?? 0) >= 2;
-  const below = Math.round(e.expected_drop_rate * e.n);
-  return {
-    expectedDropRate: known && !tied ? e.k! / (e.n + 1) : e.expected_drop_rate,
-    ...(known ? { dropRateLaw: dropRateLaw(e.n, e.k!, below, e.ties_at_threshold!) } : {}),
-    n: e.n,
-    designEffect: e.design_effect ?? 1,
-    emptyContextRate: e.empty_context_rate,
-    nQueries: e.n_queries,
-    emptyContextStrata:
-      e.empty_context_strata?.map((st) => ({
-        rate: st.rate,
-        queries: st.queries,
-        extrapolated: st.extrapolated,
-        ...(st.effective_queries !== undefined ? { effectiveQueries: st.effective_queries } : {}),
-        ...(st.source !== undefined ? { source: st.source } : {}),
-        ...(st.empty !== undefined ? { empty: st.empty } : {}),
-        ...(st.extrapolation_check !== undefined ? { extrapolationCheck: st.extrapolation_check } : {}),
-      })) ?? null,
-    ...(e.empty_context_level !== undefined ? { emptyContextLevel: e.empty_context_level } : {}),
-    ...(e.drift_tolerance != null ? { tolerance: e.drift_tolerance } : {}),
-    ...(e.empty_context_tolerance != null ? { emptyContextTolerance: e.empty_context_tolerance } : {}),
-    dropRateStrata: dropStrataOf(e),
-    abstention: abstentionOf(e.abstention),
-  };
-}
-
-/** The abstention rate's expectation: the exact law from its rank and ties when the calibration kept them. */
-function abstentionOf(a: Expectation["abstention"]): NonNullable<CalibrationExpectation["abstention"]> | null {
-  if (!a || a.queries < 1) return null;
-  const exact = a.k !== undefined && a.below !== undefined && a.ties !== undefined && a.k >= 1 && a.k <= a.queries;
-  return {
-    expectedRate: a.expected_rate,
-    queries: a.queries,
-    ...(exact ? { law: dropRateLaw(a.queries, a.k!, a.below!, a.ties!) } : {}),
-    // Absent in projections published before the strata were kept: the pooled rate is tested (drift-bands.ts).
-    ...(a.strata ? { strata: a.strata } : {}),
   };
 }
 

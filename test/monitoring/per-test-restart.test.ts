@@ -6,17 +6,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { calibrate } from "../../src/calibrations/calibrate";
-import { type Expectation, expectationOf } from "../../src/calibrations/expectation";
+import { calibrationExpectation, type Expectation, expectationOf } from "../../src/calibrations/expectation";
 import { CalibrationMeta, type StoredCalibration } from "../../src/contract";
-import {
-  addBatch,
-  calibrationExpectation,
-  evaluateWindow,
-  newWindow,
-  restartDetector,
-  type WindowState,
-  windowStatus,
-} from "../../src/monitoring/window";
+import { addBatch, evaluateWindow, newWindow, restartDetector, type WindowState, windowStatus } from "../../src/monitoring/window";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 import { type DetectorEvaluation, evaluateDetector } from "../../src/stats/drift-detector";
 import { decideQuery } from "../../src/stats/guard-rule";

@@ -5,17 +5,10 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Expectation } from "../../src/calibrations/expectation";
+import { calibrationExpectation } from "../../src/calibrations/expectation";
 import { WindowStatus } from "../../src/contract";
 import { driftSummary } from "../../src/monitoring/alarm-sentences";
-import {
-  addBatch,
-  calibrationExpectation,
-  evaluateWindow,
-  newWindow,
-  restartDetector,
-  type WindowState,
-  windowStatus,
-} from "../../src/monitoring/window";
+import { addBatch, evaluateWindow, newWindow, restartDetector, type WindowState, windowStatus } from "../../src/monitoring/window";
 import { driftBands } from "../../src/stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG } from "../../src/stats/drift-config";
 import { DROP_RATE_STRATA, dropStratumOf, type QueryObservation } from "../../src/stats/per-query";

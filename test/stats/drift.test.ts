@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import golden from "../../fixtures/golden/drift.json" with { type: "json" };
-import { expectationOf } from "../../src/calibrations/expectation";
+import { calibrationExpectation, expectationOf } from "../../src/calibrations/expectation";
 import { fitCalibration } from "../../src/calibrations/fit";
 import type { StoredCalibration } from "../../src/contract";
-import { calibrationExpectation } from "../../src/monitoring/window";
 import type { CalibrationExpectation } from "../../src/stats/calibration-expectation";
 import { evaluateDrift } from "../../src/stats/drift";
 import { driftBands } from "../../src/stats/drift-bands";

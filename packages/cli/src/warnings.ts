@@ -17,6 +17,8 @@ export interface ServerWarning {
 /** What to do about a warning with this CLI, where the server's message speaks of the API. */
 const CLI_ACTION: Readonly<Record<string, string>> = {
   flat_scores: "with this CLI: name the file's query column (--query-column NAME), or write one JSONL array per query",
+  monitor_not_armed:
+    "with this CLI: scoregate monitor shows each production test and whether it is armed (calibration_too_small until a larger upload is served)",
   new_gate: "if a name is mistyped, this upload made a new gate: check --index, --embedding and --reranker (scoregate gates lists the gates)",
 };
 

@@ -173,6 +173,23 @@ describe("the server's warnings in calibrate's summary", () => {
     // said once
     expect(r.stdout.match(/Warning \(flat_scores\)/gu)).toHaveLength(1);
   });
+
+  it("a monitor_not_armed warning points at scoregate monitor", async () => {
+    const body = responses.first();
+    body.warnings = [
+      {
+        code: "monitor_not_armed",
+        message:
+          "the production monitor's drop-rate test will not be armed on this calibration: 30 scores leave the gate's own drop rate (expected 51.61 %) uncertain by more than 25 points at the monitor's level. About 43 scores arm it",
+      },
+    ];
+    stub.handle(() => ({ status: 201, body }));
+    const lines = (await calibrate()).stdout.split("\n");
+    expect(lines.slice(1, 3)).toEqual([
+      "Warning (monitor_not_armed): the production monitor's drop-rate test will not be armed on this calibration: 30 scores leave the gate's own drop rate (expected 51.61 %) uncertain by more than 25 points at the monitor's level. About 43 scores arm it",
+      "  with this CLI: scoregate monitor shows each production test and whether it is armed (calibration_too_small until a larger upload is served)",
+    ]);
+  });
 });
 
 describe("the other commands' summaries", () => {
