@@ -134,9 +134,15 @@ export async function planActivation(
  * Not refused: only an explicit activation overrides a promotion (an upload's auto activation stores the upload
  * instead, "promotion_open"), but it must not do so unsaid. The promotion's own completion says nothing of it.
  */
-export function promotionSupersededWarning(gateId: string): Warning {
+export function promotionSupersededWarning(gateId: string, promotionId: string | null): Warning {
+  // The id is read with the gate's state; null only when the promotion closed between the two reads of one answer.
+  const which = promotionId === null ? "" : ` ${promotionId}`;
+  const act =
+    promotionId === null
+      ? `GET /v1/gates/${gateId}/promotions shows it; to end it on its evidence instead, advance or roll it back (POST /v1/promotions/{id}/advance or /rollback)`
+      : `GET /v1/promotions/${promotionId} shows it; to end it on its evidence instead, advance or roll it back (POST /v1/promotions/${promotionId}/advance or /rollback; scoregate promote ${promotionId} --advance or --rollback)`;
   return {
     code: "promotion_superseded",
-    message: `this activation ends the gate's open guarded promotion: it becomes "superseded", and this calibration is served to all traffic. GET /v1/gates/${gateId}/promotions shows it; to end it on its evidence instead, advance or roll it back (POST /v1/promotions/{id}/advance or /rollback)`,
+    message: `this activation ends the gate's open guarded promotion${which}: it becomes "superseded", and this calibration is served to all traffic. ${act}`,
   };
 }

@@ -224,7 +224,7 @@ export async function previewActivation(calibrationId: string, deps: ActivationD
   const { calibration, distribution } = await loadForActivation(calibrationId, deps);
   const state = await deps.calibrations.gateState(calibration.gate_id);
   const plan = await planActivation(calibration, distribution, state, deps);
-  if (state.promotionOpen) plan.warnings.push(promotionSupersededWarning(calibration.gate_id));
+  if (state.promotionOpen) plan.warnings.push(promotionSupersededWarning(calibration.gate_id, state.openPromotionId));
   // Nothing is raised: a shift that would alert says so as the upload's dry run does (calibrate.ts), not alert: true.
   const shift = plan.shift?.alert ? { ...plan.shift, alert: false, not_alerted: "dry_run" as const } : plan.shift;
   return { calibration, ...plan, shift, alreadyCurrent: isCurrent(calibration.id, state) };
@@ -254,7 +254,7 @@ export async function activate(
       return { result, activated: null, warnings: result.warnings };
     }
     const { shift, warnings, previousCalibrationId } = await planActivation(calibration, distribution, state, deps);
-    if (as.kind === "activation" && state.promotionOpen) warnings.push(promotionSupersededWarning(calibration.gate_id));
+    if (as.kind === "activation" && state.promotionOpen) warnings.push(promotionSupersededWarning(calibration.gate_id, state.openPromotionId));
     const activation: Activation = {
       id: activationId,
       gate_id: calibration.gate_id,

@@ -294,13 +294,13 @@ export async function calibrate(
     const state = await deps.calibrations.gateState(gateId);
     const { calibration, shift, outcome } = await prepare(state.rows, state.promotionOpen);
     // serving it would end the gate's open promotion (activate: true): said as an explicit activation says it
-    if (outcome.would_activate && state.promotionOpen) warnings.push(promotionSupersededWarning(gateId));
+    if (outcome.would_activate && state.promotionOpen) warnings.push(promotionSupersededWarning(gateId, state.openPromotionId));
     return { calibration, shift, warnings, outcome };
   }
 
   // An activating upload is written only if the gate's current calibration is still the one its shift and
   // previous_calibration_id were computed against; a concurrent activation makes it recompute against the new one.
-  return commitActivation(gateId, deps, async ({ rows, headSeq, heads, promotionOpen }) => {
+  return commitActivation(gateId, deps, async ({ rows, headSeq, heads, promotionOpen, openPromotionId }) => {
     const { calibration, shift, outcome, activation } = await prepare(rows, promotionOpen);
     // An upload that is served waits for a promotion's completion under way, as an activation does (stored only, it
     // changes nothing served and is written).
@@ -326,7 +326,7 @@ export async function calibrate(
     // `warnings` is also the calibration's own list: a failed listener's warning (alert_not_raised) shows in both
     // places of the answer (not in the record already stored), and so does the end of an open promotion this upload's
     // activation brought (activate: true), pushed once the write stood (a retried attempt pushes nothing twice).
-    if (activation !== null && promotionOpen) warnings.push(promotionSupersededWarning(gateId));
+    if (activation !== null && promotionOpen) warnings.push(promotionSupersededWarning(gateId, openPromotionId));
     return {
       result: { calibration, shift, warnings, outcome },
       activated:

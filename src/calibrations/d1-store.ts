@@ -221,11 +221,12 @@ export class D1CalibrationStore extends D1GateReads implements CalibrationStore 
       this.db.prepare(`SELECT head_seq, rollout, shadows FROM gate_heads WHERE gate_id = ?`).bind(gateId),
       // The promotions feature's table (migrations/0009), read by its open-promotion index only: an activation must see
       // a promotion open in D1 whose start event is not logged yet (activation.ts isCurrent).
-      this.db.prepare(`SELECT 1 AS open FROM promotions WHERE gate_id = ? AND state IN ('running', 'paused') LIMIT 1`).bind(gateId),
+      this.db.prepare(`SELECT id FROM promotions WHERE gate_id = ? AND state IN ('running', 'paused') LIMIT 1`).bind(gateId),
     ]);
     const h = (head!.results as { head_seq: number; rollout: string | null; shadows: string }[])[0];
     return {
       promotionOpen: open!.results.length > 0,
+      openPromotionId: (open!.results as { id: string }[])[0]?.id ?? null,
       rows: rows!.results as ActiveRow[],
       headSeq: h?.head_seq ?? 0,
       heads: { rollout: h?.rollout ? (JSON.parse(h.rollout) as ServedRollout) : null, shadows: h ? (JSON.parse(h.shadows) as ServedShadow[]) : [] },

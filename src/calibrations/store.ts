@@ -114,6 +114,8 @@ export interface GateState {
    * `heads.rollout`.
    */
   readonly promotionOpen: boolean;
+  /** That open promotion's id (null: none), for what an activation that ends it says (activation-plan.ts). */
+  readonly openPromotionId: string | null;
 }
 
 /** What a gate serves besides its calibrations, as its head and its open promotion hold them (the dashboard's listings). */

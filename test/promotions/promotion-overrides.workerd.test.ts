@@ -136,8 +136,10 @@ describe("POST /v1/calibrations/{id}/promote", () => {
     expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "running" });
     const done = await callJson("POST", `/v1/calibrations/${v2.id}/activate`, 200, { ...admin, json: {} });
     expect(done.warnings.find((w) => w.code === "promotion_superseded")?.message).toBe(
-      `this activation ends the gate's open guarded promotion: it becomes "superseded", and this calibration is served to all traffic. GET /v1/gates/${v2.gate_id}/promotions shows it; to end it on its evidence instead, advance or roll it back (POST /v1/promotions/{id}/advance or /rollback)`,
+      `this activation ends the gate's open guarded promotion ${p.id}: it becomes "superseded", and this calibration is served to all traffic. GET /v1/promotions/${p.id} shows it; to end it on its evidence instead, advance or roll it back (POST /v1/promotions/${p.id}/advance or /rollback; scoregate promote ${p.id} --advance or --rollback)`,
     );
+    // the dry run named it too
+    expect(preview.warnings.find((w) => w.code === "promotion_superseded")?.message).toContain(`open guarded promotion ${p.id}:`);
     // with no promotion open, the same activation says nothing of one
     const again = await callJson("POST", `/v1/calibrations/${v2.id}/activate`, 200, { ...admin, json: { dry_run: true } });
     expect(again.warnings.map((w) => w.code)).not.toContain("promotion_superseded");
@@ -190,6 +192,8 @@ describe("POST /v1/calibrations/{id}/promote", () => {
       },
     });
     expect(dry.warnings.filter((w) => w.code === "promotion_superseded")).toHaveLength(1);
+    // an upload's warning names the promotion it would end, and how to end it otherwise
+    expect(dry.warnings.find((w) => w.code === "promotion_superseded")?.message).toContain(`scoregate promote ${p.id} --advance or --rollback`);
     expect(await callJson("GET", `/v1/promotions/${p.id}`, 200, { token: TOKENS.read })).toMatchObject({ state: "paused" });
     const explicit = await callJson("POST", "/v1/calibrations", 201, {
       token: TOKENS.calibrate,

@@ -115,6 +115,7 @@ export class MemoryCalibrationStore implements CalibrationStore {
       headSeq: this.latestSeq(gateId),
       heads: { rollout, shadows: structuredClone(shadows) },
       promotionOpen: false,
+      openPromotionId: null,
     };
   }
 
