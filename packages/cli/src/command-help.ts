@@ -134,9 +134,9 @@ export const COMMAND_HELP = {
   promote: {
     line: "start a guarded promotion of a stored calibration, or act on the open one",
     synopsis: [
-      "ID [--steps P,P,... | --straight] [--min-queries N] [--on-regression W] [--max-step-hours N] [--tolerance X] [--reason TEXT] [--wait SECONDS]",
-      "ID --pause | --rollback [--reason TEXT]",
-      "ID --resume | --advance [--reason TEXT] [--wait SECONDS]",
+      "ID [--steps P,P,... | --straight] [--min-queries N] [--on-regression W] [--max-step-hours N] [--tolerance X] [--reason TEXT] [--idempotency-key K] [--wait SECONDS]",
+      "ID --pause | --rollback [--reason TEXT] [--idempotency-key K]",
+      "ID --resume | --advance [--reason TEXT] [--idempotency-key K] [--wait SECONDS]",
     ],
     summary:
       "Starts a promotion of calibration ID: it serves a growing share of keyed traffic, step by step, while its evidence " +

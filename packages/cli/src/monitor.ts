@@ -47,13 +47,16 @@ function unscoredWords(w: MonitorWindow): string {
   return u.unscored === 0 ? "unscored 0" : `unscored ${count(u.unscored)} of ${count(u.reported)} reported candidates (${percent(u.share)})`;
 }
 
-/** The drift state in one line: "watching", "alarm since T: drop_rate_drift (alr_1)", "not armed: 40 more queries". */
+/** The drift state in one line: "watching", "alarm since T: drop_rate_drift (alr_1)", "not armed: 40 more queries ...". */
 function stateWords(s: DriftState): string {
   switch (s.state) {
     case "alarm":
       return `alarm since ${s.since ?? "now"}: ${s.alerts.map((a) => `${a.kind} (${a.alert_id ?? "not stored yet"})`).join(", ") || s.kinds.join(", ")}`;
     case "not_armed":
-      return `not armed${s.queries_to_arm === null ? "" : `: ${count(s.queries_to_arm)} more queries before a test can alarm`}`;
+      // null: no number of queries arms a test (a calibration too small to bound its rates), not "wait a little"
+      return s.queries_to_arm === null
+        ? "not armed: the served calibration is too small to bound its rates (calibration_too_small), so no test can alarm until a larger one is served"
+        : `not armed: ${count(s.queries_to_arm)} more queries before a test can alarm`;
     case "no_observations":
       return "no observations";
     case "watching":

@@ -164,8 +164,14 @@ export async function shadow(c: Ctx): Promise<number> {
       );
   } else if (sampleRate !== undefined && sampleRate !== status.sample_rate) {
     // a shadow's rate changes in place: its evidence so far is kept (a second POST is refused)
+    const before = status.sample_rate;
     await sendChange(c, "changeShadowRate", { params: { id }, body: { sample_rate: sampleRate, ...reason } }, shown);
     status = await read();
+    if (!c.json && status !== undefined)
+      c.warn(`${id}'s sample rate changed from ${percent(before)} to ${percent(status.sample_rate)} of queries; its evidence so far is kept`);
+  } else if (sampleRate !== undefined && !c.json) {
+    // a rerun of the same command: say that nothing changed, or the status alone reads as if it had
+    c.warn(`${id} is already in shadow at ${percent(status.sample_rate)} of queries: nothing changed`);
   }
   if (status === undefined) throw usage(`${id} is not among its gate's shadows after adding it: is it the gate's current calibration?`);
   const code = shadowExitCode(status);

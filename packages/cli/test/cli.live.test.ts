@@ -418,6 +418,11 @@ describe("the other commands against the local worker", () => {
     const rate = await cli(["shadow", v2, "--sample-rate", "0.5"], env("dev-admin"));
     expect(rate.code).toBe(4);
     expect(rate.stdout).toContain("50.0 % of queries mirrored");
+    expect(rate.stderr).toBe(`${v2}'s sample rate changed from 20.0 % to 50.0 % of queries; its evidence so far is kept\n`);
+    // the same command again changes nothing, and says so (the status alone read as if it had)
+    const rerun = await cli(["shadow", v2, "--sample-rate", "0.5"], env("dev-admin"));
+    expect(rerun.code).toBe(4);
+    expect(rerun.stderr).toBe(`${v2} is already in shadow at 50.0 % of queries: nothing changed\n`);
     // on an existing shadow without a new rate, shadow reads its evaluation: a read token does
     const read = await cli(["shadow", v2], env("dev-read"));
     expect(read.code).toBe(4);

@@ -65,6 +65,15 @@ describe("scoregate CMD --help", () => {
     for (const line of r.stdout.split("\n")) expect([line, line.length <= HELP_WIDTH]).toEqual([line, true]);
   });
 
+  it("each command's usage names every flag it takes (calibrate's long list stands behind [flags])", () => {
+    for (const command of COMMANDS) {
+      const usage = COMMAND_HELP[command].synopsis.join(" ");
+      if (usage.includes("[flags]")) continue;
+      const flags: readonly string[] = COMMAND_FLAGS[command];
+      expect([command, flags.filter((f) => !usage.includes(`--${f}`))]).toEqual([command, []]);
+    }
+  });
+
   it("an example broken over lines ends each broken line with a backslash, so it pastes as one command", async () => {
     const r = await cli(["calibrate", "--help"], env);
     const examples = section(r.stdout, "Examples:");

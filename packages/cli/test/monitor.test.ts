@@ -277,6 +277,17 @@ describe("scoregate monitor", () => {
     );
   });
 
+  it("a gate not armed says whether waiting helps: queries still needed, or a calibration too small for any test", async () => {
+    serve(monitorOf([], [], { state: "not_armed", queries_to_arm: 40 }), []);
+    expect((await cli(["monitor", ...GATE], env())).stdout.split("\n")[0]).toBe(
+      "Gate docs / e5 / bge (gate g1): drift state not armed: 40 more queries before a test can alarm",
+    );
+    serve(monitorOf([], [], { state: "not_armed", queries_to_arm: null }), []);
+    expect((await cli(["monitor", ...GATE], env())).stdout.split("\n")[0]).toBe(
+      "Gate docs / e5 / bge (gate g1): drift state not armed: the served calibration is too small to bound its rates (calibration_too_small), so no test can alarm until a larger one is served",
+    );
+  });
+
   it("exits 2 with the server's words for a gate it does not know, and asks nothing more", async () => {
     const asked: string[] = [];
     stub.handle((req) => {
