@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 from . import _http, _stream
 from ._stream import MAX_DELAY_SECONDS, check_number
 from ._assignment import shadows_taking
-from ._gate import Partition, Score, partition
+from ._gate import Partition, Score, partition, score_key_problem
 from ._observations import DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUED, DEFAULT_MAX_SCORES, NOT_GIVEN, ObservationQueue
 from ._thresholds import LOST_REQUEST_GRACE_SECONDS, Outcome, Plan, ThresholdCache, fallback_result
 from ._types import GATE_NEEDS, BadGate, ClientError, ClientEvent, Gate, GateLike, GateResult, ObservationStats, ThresholdResult, as_gate
@@ -151,6 +151,8 @@ class ClientBase:
     ):
         #: the kinds of hot-path mistake already logged (each is logged once: ``_misuse``)
         self._warned: Set[str] = set()
+        # (kind, key) of the score-key problems said (_partition)
+        self._warned_keys: Set[Tuple[str, str]] = set()
         self._warned_lock = threading.Lock()
         self._init_io()
         # trimmed as the TypeScript client trims it (JavaScript's trim() also takes a byte order mark off)
@@ -540,11 +542,21 @@ class ClientBase:
         it could not be started (the claim is then given back)."""
         raise NotImplementedError
 
-    @staticmethod
-    def _partition(candidates: Sequence[Any], t: ThresholdResult, score: Score, unscored: str, report_scores: bool) -> Partition:
-        """Applies the threshold, the guards and the abstention cutoff ``t`` carries (scoregate._gate)."""
+    def _partition(self, candidates: Sequence[Any], t: ThresholdResult, score: Score, unscored: str, report_scores: bool) -> Partition:
+        """Applies the threshold, the guards and the abstention cutoff ``t`` carries (scoregate._gate). A score key that
+        no candidate of the query has, or that holds strings, is said once per key (the adapters say the same): every
+        such candidate is unscored, and a misspelt key would otherwise keep or drop them all without a word."""
         g = t.guards
-        return partition(candidates, score, unscored, report_scores, t.threshold, g.min_keep, g.max_keep, t.abstain_below)
+        p = partition(candidates, score, unscored, report_scores, t.threshold, g.min_keep, g.max_keep, t.abstain_below)
+        if p.unscored > 0 and isinstance(score, str):
+            problem = score_key_problem(candidates, score, unscored)
+            if problem is not None:
+                with self._warned_lock:
+                    said = (problem[0], score) in self._warned_keys
+                    self._warned_keys.add((problem[0], score))
+                if not said:
+                    log.warning("scoregate: %s (said once per score key)", problem[1])
+        return p
 
     def _send(
         self, method: str, url: str, headers: Dict[str, str], body: Optional[bytes], abort: Optional[_http.Abort] = None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 Score = Union[str, Callable[[Any], Optional[float]]]
 
@@ -175,3 +175,38 @@ def partition(
     if report_scores:
         out.scores = [float(v) for v in map(score_value, values) if v is not None]
     return out
+
+
+def score_key_problem(candidates: Sequence[Any], key: str, unscored: str) -> Optional[Tuple[str, str]]:
+    """Why a score key leaves candidates unscored, as (kind, sentence), or None: ``"string"`` when some candidates hold
+    a string there (never coerced), ``"missing"`` when none of them has the key at all (a typo, or candidates that
+    never went through the reranker). The TypeScript adapters' ``scoreKeyProblem`` in Python's words."""
+    if not candidates:
+        return None
+    try:
+        return _score_key_problem(candidates, key, unscored)
+    except Exception:  # a candidate whose attribute raises: partition() counted it unscored, nothing more to say
+        return None
+
+
+def _score_key_problem(candidates: Sequence[Any], key: str, unscored: str) -> Optional[Tuple[str, str]]:
+    values = [c.get(key) if isinstance(c, Mapping) else getattr(c, key, None) for c in candidates]
+    fate = "dropped (unscored='drop')" if unscored == "drop" else "kept (unscored='keep')"
+    strings = [v for v in values if isinstance(v, str)]
+    if strings:
+        return (
+            "string",
+            f"gate(): the score key {key!r} holds a string ({strings[0]!r}) on {len(strings)} of {len(candidates)} candidates: "
+            f"scores are never coerced, so those candidates are unscored and {fate}; store numbers",
+        )
+    has = any((key in c) if isinstance(c, Mapping) else hasattr(c, key) for c in candidates)
+    if has:
+        return None
+    first = candidates[0]
+    names = list(first.keys()) if isinstance(first, Mapping) else sorted(k for k in getattr(first, "__dict__", {}) if not k.startswith("_"))
+    shown = ", ".join(str(n) for n in names[:10]) or "none"
+    return (
+        "missing",
+        f"gate(): none of the {len(candidates)} candidates has the score key {key!r} (the first one's keys: {shown}): "
+        f"every one is unscored and {fate}; check score= (a key, or a function of a candidate)",
+    )

@@ -584,3 +584,49 @@ class GateSpellingTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ScoreKeyTests(StubCase):
+    """A score key no candidate has (a typo) or one holding strings: every such candidate is unscored, said once per
+    key at WARNING, as the LangChain.js and LlamaIndex.TS adapters say it."""
+
+    def test_a_misspelt_score_key_is_said_once_naming_the_keys_the_candidates_have(self) -> None:
+        c = self.client()
+        docs = [{"relevance_score": 0.9, "text": "a"}, {"relevance_score": 0.1, "text": "b"}]
+        with self.assertLogs("scoregate", logging.WARNING) as logs:
+            for _ in range(3):
+                r = c.gate(docs, GATE, fallback=0.4, score="relevence_score")
+                self.assertEqual((len(r.kept), r.unscored), (2, 2))
+        self.assertEqual(len(logs.records), 1, logs.output)
+        self.assertIn(
+            "gate(): none of the 2 candidates has the score key 'relevence_score' (the first one's keys: relevance_score, text): "
+            "every one is unscored and kept (unscored='keep'); check score=",
+            logs.output[0],
+        )
+        # another key is said on its own; the right key says nothing
+        with self.assertLogs("scoregate", logging.WARNING) as logs:
+            c.gate(docs, GATE, fallback=0.4, score="scores", unscored="drop")
+        self.assertIn("has the score key 'scores'", logs.output[0])
+        self.assertIn("every one is unscored and dropped (unscored='drop')", logs.output[0])
+        with _no_logs(self):
+            c.gate(docs, GATE, fallback=0.4, score="relevance_score")
+
+    def test_strings_under_the_score_key_are_said_once(self) -> None:
+        c = self.client()
+        docs = [{"score": "0.9"}, {"score": 0.2}, {"score": "0.5"}]
+        with self.assertLogs("scoregate", logging.WARNING) as logs:
+            for _ in range(2):
+                r = c.gate(docs, GATE, fallback=0.4)
+                self.assertEqual(r.unscored, 2)
+        self.assertEqual(len(logs.records), 1, logs.output)
+        self.assertIn("the score key 'score' holds a string ('0.9') on 2 of 3 candidates", logs.output[0])
+
+    def test_attributes_count_and_a_none_score_is_no_typo(self) -> None:
+        c = self.client()
+        with _no_logs(self):
+            # the key is there on one candidate, None on the other: unscored on purpose, nothing to say
+            c.gate([{"score": None}, {"score": 0.5}], GATE, fallback=0.4)
+            c.gate([types.SimpleNamespace(score=0.7)], GATE, fallback=0.4)
+        with self.assertLogs("scoregate", logging.WARNING) as logs:
+            c.gate([types.SimpleNamespace(relevance=0.7, text="t")], GATE, fallback=0.4)
+        self.assertIn("has the score key 'score' (the first one's keys: relevance, text)", logs.output[0])
