@@ -283,9 +283,26 @@ dashboardRoutes.post("/ui/gates/:gateId/activate", requireSession, async (c) => 
   return c.redirect(`/ui/gates/${gateId}?done=${done}#notice`, 303);
 });
 
+/**
+ * What the alerts page says of a filter value it does not know (a hand-edited address: `?kind=bogus`, `?status=opened`):
+ * the list shows every value of that filter, and the notice says so with the values there are, where the API answers
+ * 400. Null when every given value is known.
+ */
+function unknownFilterNotice(kind: string | undefined, status: string | undefined): string | null {
+  const known = (value: string | undefined, values: readonly string[]) => value === undefined || value === "" || values.includes(value);
+  const unknown = [
+    { name: "status", value: status, values: ALERT_STATUSES },
+    { name: "kind", value: kind, values: ALERT_KINDS },
+  ].filter((f) => !known(f.value, f.values));
+  if (unknown.length === 0) return null;
+  const said = unknown.map((f) => `${f.name} "${f.value}" is not one (${f.values.join(", ")})`);
+  return `Filter ignored: ${said.join("; ")}. Alerts of every ${unknown.map((f) => f.name).join(" and ")} are shown.`;
+}
+
 dashboardRoutes.get("/ui/alerts", requireSession, async (c) => {
   const kind = (ALERT_KINDS as readonly string[]).includes(c.req.query("kind") ?? "") ? (c.req.query("kind") as AlertKind) : undefined;
   const status = (ALERT_STATUSES as readonly string[]).includes(c.req.query("status") ?? "") ? (c.req.query("status") as AlertStatus) : undefined;
+  const ignored = unknownFilterNotice(c.req.query("kind"), c.req.query("status"));
   const index = c.req.query("index")?.trim() || undefined;
   const gateId = c.req.query("gate_id")?.trim() || undefined;
   const cursor = c.req.query("cursor") || undefined;
@@ -304,7 +321,7 @@ dashboardRoutes.get("/ui/alerts", requireSession, async (c) => {
       firstPage={cursor === undefined}
       principal={c.get("principal")}
       csrf={c.get("csrf")}
-      flash={FLASH[c.req.query("done") ?? ""] ?? null}
+      flash={FLASH[c.req.query("done") ?? ""] ?? ignored}
     />,
   );
 });

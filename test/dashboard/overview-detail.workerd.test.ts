@@ -181,5 +181,14 @@ describe("alert lists with more alerts than a page", () => {
     const landed = await page("/ui/alerts?status=open&index=al-list&done=other-list-cursor", cookie);
     expect(landed).toContain("That page is not one of this list&#39;s");
     expect(listed(landed).ids).toEqual([open.id]);
+    // A filter value the page does not know (an edited address; the API answers 400) is ignored, saying so and what
+    // the values are; the list is the one without that filter.
+    const typo = await page("/ui/alerts?status=opened&index=al-list", cookie);
+    expect(typo).toContain("Filter ignored: status &quot;opened&quot; is not one (open, acknowledged, resolved). Alerts of every status are shown.");
+    expect(listed(typo).ids).toEqual(listed(await page("/ui/alerts?index=al-list", cookie)).ids);
+    const both = await page("/ui/alerts?status=opened&kind=bogus&index=al-list", cookie);
+    expect(both).toContain("kind &quot;bogus&quot; is not one (");
+    expect(both).toContain("Alerts of every status and kind are shown.");
+    expect(await page("/ui/alerts?status=open&index=al-list", cookie)).not.toContain("Filter ignored");
   }, 120_000);
 });
