@@ -43,7 +43,7 @@ def _checked_token(token: Any) -> str:
     non-ASCII character inside is a configuration error, raised here rather than failing every request; the message
     names the position, never the token."""
     if not isinstance(token, str) or token.strip() == "":
-        raise TypeError("scoregate: token is required")
+        raise TypeError("scoregate: token is required: Client(base_url, token), a token of the server's (locally: dev-read)")
     token = token.strip()
     bad = TOKEN_FORBIDDEN.search(token)
     if bad is not None:
@@ -131,7 +131,7 @@ class ClientBase:
     def __init__(
         self,
         base_url: str,
-        token: str,
+        token: str = "",
         *,
         timeout: float = 2.0,
         backoff_initial: float = DEFAULT_BACKOFF_INITIAL,

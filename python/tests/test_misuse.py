@@ -87,6 +87,11 @@ class TokenTests(StubCase):
         for token in ("", " \n", None):
             with self.subTest(token=token), self.assertRaises(TypeError):
                 Client(self.stub.url, token, background=False)  # type: ignore[arg-type]
+        # no token at all: the client's own words (it said "ClientBase.__init__() missing 1 required positional argument")
+        for cls in (Client, AsyncClient):
+            with self.subTest(cls=cls.__name__), self.assertRaises(TypeError) as caught:
+                cls(self.stub.url, background=False)
+            self.assertEqual(str(caught.exception), "scoregate: token is required: Client(base_url, token), a token of the server's (locally: dev-read)")
 
 
 class TimeoutTests(unittest.TestCase):
