@@ -250,7 +250,7 @@ export async function gates(c: Ctx): Promise<number> {
         `  ${a.index_version.padEnd(12)} threshold ${number(a.threshold).padEnd(10)} expected drop ${percent(a.expected_drop_rate)}  ${a.calibration_id}  since ${a.activated_at}`,
       );
     const t = served[i];
-    if (t) lines.push(...gateStateLines(t));
+    if (t) lines.push(...gateStateLines(t, g.active.length > 1));
   }
   c.out(lines.join("\n"));
   return EXIT.ok;

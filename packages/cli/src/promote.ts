@@ -138,7 +138,7 @@ function transitionNumbers(raw: Record<string, unknown>): string {
 /** The promotion in a few lines: state, split, plan, the running step's evidence, and its audit trail with each transition's numbers. */
 export function describePromotion(p: Promotion): string {
   const lines = [
-    `Promotion ${p.id}: ${p.candidate_calibration_id} over ${p.control_calibration_id}, ${p.state}, step ${p.step + 1} of ${p.plan.steps.length} (${p.percent} % of keyed traffic on the candidate)`,
+    `Promotion ${p.id}: ${p.candidate_calibration_id} over ${p.control_calibration_id}, ${p.state}, step ${p.step + 1} of ${p.plan.steps.length} (${p.state === "completed" ? "the candidate served to everyone" : `${p.percent} % of keyed traffic on the candidate`})`,
     // a straight plan ([100], --straight) has no step to decide: its queries, tolerance, regression rule and step
     // deadline (stored with defaults) never apply
     p.plan.steps.length === 1

@@ -49,11 +49,16 @@ export function shadowLines(shadows: readonly ServedShadow[] | undefined): strin
  * `scoregate gates`' lines for a gate's current rule, split and shadows, under its versions' rows (their labels in the
  * version column): guards and abstention of the current calibration, the open promotion, each shadow.
  */
-export function gateStateLines(t: Pick<ThresholdResponse, "guards" | "abstain_below" | "rollout" | "shadows">): string[] {
+export function gateStateLines(
+  t: Pick<ThresholdResponse, "guards" | "abstain_below" | "rollout" | "shadows" | "index_version">,
+  nameVersion = false,
+): string[] {
   const rule = ruleWords(t);
   const r = t.rollout ?? null;
+  // under a list of the gate's active versions (`gates`), the rule names the one it belongs to: the current calibration's
+  const whose = nameVersion ? `${t.index_version} (current): ` : "";
   return [
-    ...(rule === null ? [] : [`  ${"guards".padEnd(12)} ${rule}`]),
+    ...(rule === null ? [] : [`  ${"guards".padEnd(12)} ${whose}${rule}`]),
     ...(r === null
       ? []
       : [

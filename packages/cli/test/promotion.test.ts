@@ -125,7 +125,7 @@ describe("scoregate promote", () => {
     const r = await cli(["promote", "cal_v2", "--straight"], env());
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split("\n");
-    expect(lines[0]).toBe("Promotion prm_0000000001: cal_v2 over cal_v1, completed, step 1 of 1 (100 % of keyed traffic on the candidate)");
+    expect(lines[0]).toBe("Promotion prm_0000000001: cal_v2 over cal_v1, completed, step 1 of 1 (the candidate served to everyone)");
     expect(lines[1]).toBe(
       "  plan          straight (steps 100 %): served to everyone at once, then watched by the gate's drift detector; no step to decide",
     );
@@ -311,7 +311,7 @@ describe("scoregate promotion", () => {
     expect(r.code).toBe(0);
     expect(stub.last().request!.method).toBe("GET");
     expect(stub.last().request!.url).toBe("/v1/promotions/prm_0000000001");
-    expect(r.stdout).toMatch(/^Promotion prm_0000000001: cal_v2 over cal_v1, completed, step 3 of 3 \(100 % of keyed traffic/u);
+    expect(r.stdout).toMatch(/^Promotion prm_0000000001: cal_v2 over cal_v1, completed, step 3 of 3 \(the candidate served to everyone\)$/mu);
     const j = await cli(["promotion", "prm_0000000001", "--json"], env());
     expect(j.code).toBe(0);
     expect(JSON.parse(j.stdout)).toEqual(completed);

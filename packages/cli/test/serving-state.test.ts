@@ -162,6 +162,25 @@ describe("scoregate gates", () => {
     expect(queries).toEqual([]);
   });
 
+  it("with more than one active version, the rule's line names the current calibration's version it belongs to", async () => {
+    const t = split();
+    const g = gate(t.calibration_id, "BAAI/bge-reranker-v2-m3");
+    // v3 pinned by older clients, listed after the current v2: the rule is v2's, not the line above it
+    g.active.push({
+      index_version: "v3",
+      calibration_id: "cal_v3",
+      threshold: 0.52,
+      expected_drop_rate: 0.3,
+      activated_at: "2026-12-01T00:00:00.000Z",
+    });
+    stub.handle((req) => {
+      const url = new URL(req.url ?? "/", stub.url);
+      return url.pathname === "/v1/gates" ? { status: 200, body: GateList.parse({ gates: [g], next_cursor: null }) } : { status: 200, body: t };
+    });
+    const lines = (await cli(["gates"], env())).stdout.split("\n");
+    expect(lines[3]).toBe(`  guards       ${t.index_version} (current): keep at least 2, at most 8 candidates per query; abstains below 0.5113`);
+  });
+
   it("reads the served gates' thresholds GATES_READS_IN_FLIGHT at a time and prints them in the listing's order", async () => {
     const n = 20;
     const base = responses.threshold();
