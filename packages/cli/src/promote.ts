@@ -24,6 +24,7 @@ import { EXIT } from "./decision";
 import { count, pointWidth, prose } from "./format";
 import { type ApiResponse, CliError, keyStillRunning } from "./http";
 import { armsText, TransitionNumbers } from "./live";
+import { gateFlagWords } from "./suggest";
 import { MAX_PROMOTION_WAIT_SECONDS, PROMOTION_WAIT_POLL_MS } from "./timeouts";
 
 /** Attempts of one change (a start, an override, a shadow change): the first and its retries, as many as an upload's. */
@@ -362,9 +363,36 @@ export async function promote(c: Ctx): Promise<number> {
       `hours above 0 and at most ${MAX_STEP_HOURS}`,
     );
     if (maxStepHours !== undefined) plan.max_step_hours = maxStepHours;
-    res = await sendChange<Promotion>(c, "promoteCalibration", { params: { id }, body: plan, okStatuses: [200, 201] }, `scoregate promotion ${id}`);
+    res = await sendChange<Promotion>(
+      c,
+      "promoteCalibration",
+      { params: { id }, body: plan, okStatuses: [200, 201] },
+      `scoregate promotion ${id}`,
+    ).catch(async (e: unknown) => {
+      throw await withGateFlags(c, id, e);
+    });
   }
   const started = res.body;
   const read = async () => (await c.api().request<Promotion>("getPromotion", { params: { id: started.id } })).body;
   return printPromotion(c, started, read, started.id, wait);
+}
+
+/** The placeholder flags a refusal's hint names a gate with when it cannot know the gate (http.ts stateHint). */
+const PLACEHOLDER_FLAGS = "--index I --embedding E --reranker R";
+
+/**
+ * A refused start whose hint names the gate by placeholder flags ("scoregate threshold --index I ..."): the flags of
+ * the calibration's own gate instead, read from the server, as `shadow --remove` names them. Any other failure, or a
+ * calibration that cannot be read, as it came.
+ */
+async function withGateFlags(c: Ctx, id: string, e: unknown): Promise<unknown> {
+  if (!(e instanceof CliError) || !e.hints.some((h) => h.includes(PLACEHOLDER_FLAGS))) return e;
+  const cal = await c
+    .api()
+    .request<Calibration>("getCalibration", { params: { id } })
+    .then((r) => r.body)
+    .catch(() => null);
+  if (cal === null) return e;
+  const hints = e.hints.map((h) => h.replaceAll(PLACEHOLDER_FLAGS, gateFlagWords(cal)));
+  return new CliError(e.message, e.exitCode, e.code, hints, e.server, e.notSent);
 }

@@ -301,6 +301,23 @@ describe("scoregate promote", () => {
     refuse("the gate serves no calibration yet: activate one before promoting another against it");
     expect((await cli(["promote", "cal_v1"], env())).stderr).toContain("serve a calibration first (scoregate activate ID)");
   });
+
+  it("a refusal whose hint names the gate names it by the calibration's own flags when the calibration can be read", async () => {
+    stub.handle((req) =>
+      req.method === "GET" && req.url === "/v1/calibrations/cal_v1"
+        ? {
+            status: 200,
+            body: { id: "cal_v1", gate_id: "g1", index: "docs", embedding: "e5", reranker: "bge", index_version: "v1", active: true, current: true },
+          }
+        : { status: 409, body: { error: { code: "conflict", message: "calibration cal_v1 is already the gate's current calibration" } } },
+    );
+    const served = await cli(["promote", "cal_v1"], env());
+    expect(served.code).toBe(2);
+    expect(served.stderr).toContain(
+      "it is already served to everyone: nothing to promote (scoregate threshold --index docs --embedding e5 --reranker bge shows what the gate serves)",
+    );
+    expect(served.stderr).not.toContain("--index I");
+  });
 });
 
 describe("scoregate promotion", () => {
