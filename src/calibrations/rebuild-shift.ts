@@ -153,7 +153,8 @@ export function rebuildShift(input: {
       reason += ". Not alerted: this gate carries the reference's drop rate across a model change, where the old threshold is expected to move";
     }
     if (rollback && decision === "shifted") {
-      reason += ". Not alerted: a rollback to the calibration served before this one, which resolves the rebuild_shift alert that one raised";
+      reason +=
+        ". Not alerted: a rollback to the calibration served before this one; the gate's rebuild_shift alert is resolved once the calibration served before its first shift is current again";
     }
   }
 

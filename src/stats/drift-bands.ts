@@ -272,8 +272,8 @@ export function ownDesignEffect(st: DropStratum): number | null {
  * The design effect each drop-rate stratum's production counts are deflated by in the drop-rate test
  * (drift-evidence.ts dropRateLogEvidence): the pooled production design effect `pooled`, or where production brought
  * the stratum at least MIN_OWN_DESIGN_EFFECT_QUERIES queries with a decided candidate since the detector's reset, the
- * larger of it and the stratum's own (stratum-spread.ts, capped at what it would be if each query's decided candidates
- * all moved together: perfectlyCorrelatedDesignEffect). The pooled value understates a capped stratum's (stratum-spread.ts says why) and then lets the test
+ * larger of it and an upper confidence bound of the stratum's own (stratum-spread.ts, upperDesignEffect; capped at what
+ * it would be if each query's decided candidates all moved together: perfectlyCorrelatedDesignEffect). The pooled value understates a capped stratum's (stratum-spread.ts says why) and then lets the test
  * alarm on no change: in the seeded null of test/stats/stratum-production-design-effect.test.ts.
  *
  * Never below the pooled value, which limits what an estimate from 30 queries can make of a stratum's evidence when it
@@ -292,8 +292,26 @@ export function productionStratumDesignEffects(stored: Readonly<StratumSpread> |
   return DROP_RATE_STRATA.map((_, b) => {
     const q = spread.queries[b] ?? 0;
     if (q < MIN_OWN_DESIGN_EFFECT_QUERIES) return pooled;
-    return Math.max(pooled, Math.min(stratumSpreadDesignEffect(spread, b), perfectlyCorrelatedDesignEffect(spread, b)));
+    return Math.max(pooled, Math.min(upperDesignEffect(stratumSpreadDesignEffect(spread, b), q), perfectlyCorrelatedDesignEffect(spread, b)));
   });
+}
+
+/**
+ * z of the one-sided upper bound a stratum's own production design effect is deflated at (the 99th normal percentile).
+ * The point estimate from a stratum's few, skewed counts is low often enough to lift the test over its level: rare
+ * drops (share 0.05) under a cap at production correlation 0.6 false-alarmed 26 of 1,000 null runs at a level of 2 %;
+ * at this bound 12 of 1,000, for medians of queries to a real alarm 3 to 12 % later (docs/benchmarks.md, section 26).
+ */
+export const STRATUM_DESIGN_EFFECT_UPPER_Z = 2.326;
+
+/**
+ * An upper confidence bound of a design effect estimated from q queries: deff (1 + z sqrt(2 / (q - 1))), the relative
+ * standard error of a variance estimated from q clusters under normality (its chi-square law with q - 1 degrees of
+ * freedom) at z = STRATUM_DESIGN_EFFECT_UPPER_Z. Heavier tails than the normal's make the estimate noisier still; the
+ * seeded nulls measure what is left. q >= 2. O(1).
+ */
+export function upperDesignEffect(deff: number, q: number): number {
+  return deff * (1 + STRATUM_DESIGN_EFFECT_UPPER_Z * Math.sqrt(2 / (q - 1)));
 }
 
 /**

@@ -134,6 +134,16 @@ describe("an alert page's occurrences", () => {
     expect(html).not.toContain("/hook/alert-page-pages");
     // recorded, never sent: its next attempt has passed, and the page says it is overdue
     expect(html).toMatch(/<td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(overdue\)<\/td>/u);
+    // resolved while its opening is pending: the resolution waits for it (the sender keeps the order), not overdue
+    await store.resolve(target, "alice", new Date().toISOString(), { id: `msg_${target}_resolved`, type: "alert.resolved", payload: "{}" }, null);
+    const resolved = await page(`/ui/alerts/${target}`, admin);
+    const cells = (id: string) => {
+      const at = resolved.indexOf(`<tr data-delivery="${id}">`);
+      return resolved.slice(at, resolved.indexOf("</tr>", at));
+    };
+    expect(cells(`msg_${target}_resolved:${endpoint.id}`)).toMatch(/UTC \(waits for alert\.opened to this endpoint\)<\/td>/u);
+    expect(cells(`msg_${target}_resolved:${endpoint.id}`)).not.toContain("(overdue)");
+    expect(cells(`msg_${target}_opened:${endpoint.id}`)).toContain("(overdue)");
     await deleteWebhook(endpoint.id);
   }, 30_000);
 });

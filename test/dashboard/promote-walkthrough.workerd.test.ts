@@ -199,6 +199,43 @@ describe("the gate page after README.md's promotion steps 1 to 7", () => {
   });
 });
 
+describe("a rebuild_shift alert with a second shift on it, then a rollback of that second shift", () => {
+  it("stays open (the first shift stands), and its page names the calibrations of the shift it shows", async () => {
+    const gate = uniqueGate("walk-alert-2");
+    const v1 = await uploadWalk(gate, v1Body);
+    const v2 = await uploadWalk(gate, v2Body);
+    // v3: v1's scores served by request; v2's threshold drops a fraction of them (shifted: a second occurrence)
+    const v3 = (
+      await callJson("POST", "/v1/calibrations", 201, {
+        token: TOKENS.calibrate,
+        json: { ...v1Body, ...gate, index_version: "v3", policy: { kind: "drop_rate", target: 0.22 }, activate: true },
+      })
+    ).calibration;
+    const list = async () => (await callJson("GET", `/v1/alerts?gate_id=${v1.gate_id}&kind=rebuild_shift`, 200, { token: TOKENS.read })).alerts;
+    const [raised] = await list();
+    expect(raised).toMatchObject({ status: "open", occurrences: 2, calibration_ids: [v1.id, v2.id] });
+    // the rollback of v3 brings back v2, not v1: its answer does not claim to resolve the alert, and it stays open
+    const rollback = await callJson("POST", `/v1/calibrations/${v2.id}/activate`, 200, { json: { reason: "v3 looks wrong" } });
+    expect(rollback.shift.not_alerted).toBe("rollback");
+    expect(rollback.shift.reason).toContain(
+      "Not alerted: a rollback to the calibration served before this one; the gate's rebuild_shift alert is resolved once the calibration served before its first shift is current again",
+    );
+    const [after] = await list();
+    expect(after).toMatchObject({ id: raised!.id, status: "open" });
+    const html = await page(`/ui/alerts/${raised!.id}`, await session(TOKENS.read));
+    // the latest occurrence's shift, v2 -> v3, with v3's own id (the alert keeps its first occurrence's ids)
+    expect(field(html, "served-before")).toBe(`v2, threshold ${v2.threshold} (${v2.id})`);
+    expect(field(html, "served-when-raised")).toBe(`v3, threshold ${v3.threshold} (${v3.id})`);
+    expect(field(html, "served-now")).toBe(
+      `v2, threshold ${v2.threshold} (${v2.id}), the calibration served before this shift: rolled back from it, while the alert's first shift, from ${v1.id}, stands`,
+    );
+    expect(html).not.toContain('data-field="resolved-by-rollback"');
+    // back to v1: the calibration served before the first shift, which ends it
+    await callJson("POST", `/v1/calibrations/${v1.id}/activate`, 200, { json: { reason: "back to v1" } });
+    expect((await list())[0]).toMatchObject({ id: raised!.id, status: "resolved" });
+  });
+});
+
 describe("a rebuild_shift alert resolved by the walk-through's rollback", () => {
   it("says what was served when it was raised, what is served now, and that the rollback resolved it", async () => {
     const gate = uniqueGate("walk-alert");

@@ -13,7 +13,7 @@
 import { describe, expect, it } from "vitest";
 import { dropRateByCandidates, monitoredDropStrata } from "../../src/calibrations/fit";
 import type { CalibrationExpectation, DropStratum } from "../../src/stats/calibration-expectation";
-import { driftBands, productionStratumDesignEffects } from "../../src/stats/drift-bands";
+import { driftBands, productionStratumDesignEffects, STRATUM_DESIGN_EFFECT_UPPER_Z, upperDesignEffect } from "../../src/stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG, type DriftConfig } from "../../src/stats/drift-config";
 import { observeDetector } from "../../src/stats/drift-detector";
 import { dropRateLogEvidence } from "../../src/stats/drift-evidence";
@@ -154,9 +154,23 @@ describe("the change detector keeps the stratum spread on its total", () => {
     const pooled = designEffect(state.total);
     const own = productionStratumDesignEffects(state.stratumSpread, pooled)!;
     expect(own[b]).toBeGreaterThan(2 * pooled);
+    // at the upper confidence bound of the stratum's own estimate from its 200 queries, under the perfectly-correlated cap
+    const spread = state.stratumSpread!;
+    const estimate = stratumSpreadDesignEffect(spread, b);
+    const cap = spread.eligibleSq[b]! / spread.eligible[b]!;
+    expect(own[b]).toBeCloseTo(Math.max(pooled, Math.min(estimate * (1 + STRATUM_DESIGN_EFFECT_UPPER_Z * Math.sqrt(2 / 199)), cap)), 12);
+    expect(own[b]).toBeGreaterThan(Math.min(estimate, cap));
     expect(own[dropStratumOf(5)]).toBe(pooled);
     // A state stored before the spread was kept: every stratum is deflated by the pooled value.
     expect(productionStratumDesignEffects(undefined, pooled)).toBeNull();
+  });
+
+  it("deflates by an upper bound of the stratum's own estimate that narrows as its queries grow (the rare-drop null of benchmarks section 26)", () => {
+    // 30 queries (the least a stratum's own estimate is used from): 1.60 times the estimate; 3,000: 1.06; never below it
+    expect(upperDesignEffect(2, 30) / 2).toBeCloseTo(1 + 2.326 * Math.sqrt(2 / 29), 12);
+    expect(upperDesignEffect(2, 30) / 2).toBeGreaterThan(1.6);
+    expect(upperDesignEffect(2, 3_000) / 2).toBeLessThan(1.061);
+    for (const q of [30, 100, 1_000, 100_000]) expect(upperDesignEffect(3, q)).toBeGreaterThan(3);
   });
 
   it("caps a stratum's design effect at sum E^2 / sum E when its queries decide unequal counts (min_keep splits it)", () => {

@@ -17,7 +17,7 @@ const GUIDANCE: Readonly<Record<Exclude<AlertKind, "uncalibrated_request">, Guid
   rebuild_shift: {
     means:
       "The newly served calibration's scores put the previous threshold at a very different drop rate: the reranker's score scale moved (a new embedding model, reranker checkpoint, chunking or corpus).",
-    todo: "Nothing if the new calibration was intended: the gate now drops its calibrated share. Otherwise check the rebuild, and roll back to the previous calibration from the gate page's activation log.",
+    todo: "Nothing if the new calibration was intended: the gate now drops its calibrated share. Otherwise check the rebuild, and roll back with the previous calibration's Roll back button in the gate page's Calibration history.",
   },
   drop_rate_drift: {
     means:

@@ -12,6 +12,11 @@ import { when } from "./layout";
 export interface ShiftContext {
   readonly alert: Pick<Alert, "calibration_ids" | "status" | "resolved_at" | "resolved_note">;
   readonly served: ServedNow | null;
+  /**
+   * The calibration_ids of the occurrence whose numbers the page shows, [served before, shifted to]: the latest's (an
+   * alert keeps its first occurrence's ids, another activation's once a second shift counted on it); absent: the alert's.
+   */
+  readonly occurrenceCalibrationIds?: readonly string[] | undefined;
 }
 
 /** The note the alerts feature resolves a rebuild_shift alert with when the rollback to the calibration before it ends it. */
@@ -23,18 +28,24 @@ const ROLLBACK_NOTE = /^resolved by activation (\S+):/u;
  */
 function ShiftCalibrations(props: { s: ShiftReport; details: Record<string, unknown>; context: ShiftContext | undefined }) {
   const { s, details, context } = props;
-  const raisedId = context?.alert.calibration_ids[1] ?? null;
+  const raisedId = (context?.occurrenceCalibrationIds ?? context?.alert.calibration_ids)?.[1] ?? null;
   const raisedVersion = typeof details.index_version === "string" ? details.index_version : "–";
   const served = context?.served ?? null;
   const rollback = context?.alert.status === "resolved" ? ROLLBACK_NOTE.exec(context.alert.resolved_note ?? "") : null;
+  // The incident began with the alert's first shift, from the calibration its first occurrence names: only that one
+  // current again ends it (src/alerts/shift-alert.ts). A rollback of a later shift on the same alert brings back the
+  // calibration before that shift, and the first shift stands.
+  const firstBefore = context?.alert.calibration_ids[0] ?? s.previous_calibration_id;
   const nowIs =
     served === null
       ? null
-      : served.calibration_id === s.previous_calibration_id
+      : served.calibration_id === firstBefore
         ? "the calibration served before the shift: rolled back"
-        : served.calibration_id === raisedId
-          ? "the calibration that shifted"
-          : "another calibration";
+        : served.calibration_id === s.previous_calibration_id
+          ? `the calibration served before this shift: rolled back from it, while the alert's first shift, from ${firstBefore}, stands`
+          : served.calibration_id === raisedId
+            ? "the calibration that shifted"
+            : "another calibration";
   return (
     <Group title="Calibrations" field="calibration">
       <dt>Served before the shift</dt>

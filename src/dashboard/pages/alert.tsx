@@ -100,6 +100,16 @@ function promotionOf(first: unknown, latest: unknown, gateId: string, gateExists
   return id === undefined || !gateExists ? undefined : { id, href: promotionHref(gateId, id) };
 }
 
+/** Whether a pending alert.resolved delivery waits for the alert's alert.opened to the same endpoint, pending too. */
+function heldByOpening(
+  d: Pick<Delivery, "event_type" | "endpoint_id">,
+  all: readonly Pick<Delivery, "event_type" | "endpoint_id" | "status">[],
+): boolean {
+  return (
+    d.event_type === "alert.resolved" && all.some((o) => o.event_type === "alert.opened" && o.endpoint_id === d.endpoint_id && o.status === "pending")
+  );
+}
+
 export function AlertPage(props: { view: AlertView; principal: Principal; csrf: string; flash: string | null }) {
   const a = props.view.alert;
   const admin = grants(props.principal.scope, "admin");
@@ -112,7 +122,7 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
   // Occurrences numbered 1..N within the alert as the API numbers them (seq is a counter shared by every alert).
   const numbered = props.view.occurrences.map((o) => ({ o, n: o.number }));
   const laidOut = numbersByMeaning(a.kind, latest.details, {
-    shift: { alert: a, served: props.view.served },
+    shift: { alert: a, served: props.view.served, occurrenceCalibrationIds: props.view.latest?.calibration_ids },
     suggestions: props.view.suggestions,
     // the alert keeps its first occurrence's details
     first: a.details,
@@ -229,11 +239,15 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
             },
             {
               header: "Next attempt",
-              // a pending delivery whose time has passed waits for the next cron tick (or a run behind others)
+              // An alert.resolved waits while its alert.opened to the same endpoint is pending (the sender keeps an
+              // alert's events in order: src/webhooks/d1-store.ts claimNext): held, not overdue. Any other pending
+              // delivery whose time has passed waits for the next cron tick (or a run behind others).
               cell: (d) =>
-                d.status === "pending" && d.next_attempt_at !== null && Date.parse(d.next_attempt_at) < (props.view.deliveries?.now ?? 0)
-                  ? `${when(d.next_attempt_at)} (overdue)`
-                  : when(d.next_attempt_at),
+                d.status === "pending" && heldByOpening(d, props.view.deliveries?.items ?? [])
+                  ? `${when(d.next_attempt_at)} (waits for alert.opened to this endpoint)`
+                  : d.status === "pending" && d.next_attempt_at !== null && Date.parse(d.next_attempt_at) < (props.view.deliveries?.now ?? 0)
+                    ? `${when(d.next_attempt_at)} (overdue)`
+                    : when(d.next_attempt_at),
             },
             admin && {
               header: "Action",
