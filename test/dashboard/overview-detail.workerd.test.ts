@@ -192,3 +192,30 @@ describe("alert lists with more alerts than a page", () => {
     expect(await page("/ui/alerts?status=open&index=al-list", cookie)).not.toContain("Filter ignored");
   }, 120_000);
 });
+
+describe("overview row after an activation, before the served calibration has a window", () => {
+  it("marks the replaced calibration's open window as its, not the served one's", async () => {
+    const gate = { index: "ov-window-of", embedding: "e5", reranker: "bge" };
+    const upload = async (index_version: string, target: number) =>
+      (
+        await callJson("POST", "/v1/calibrations", 201, {
+          token: TOKENS.calibrate,
+          json: { ...gate, index_version, scores: spreadScores(4000), policy: { kind: "drop_rate", target }, activate: true },
+        })
+      ).calibration;
+    const v1 = await upload("v1", 0.2);
+    await callJson("POST", "/v1/observations", 202, {
+      token: TOKENS.read,
+      json: { batch_id: "ov-window-of-1", calibration_id: v1.id, queries: Array.from({ length: 40 }, () => [20, 4]) },
+    });
+    const cookie = await session(TOKENS.read);
+    const mark = (html: string) => rowsOf(html, "gates").find((r) => r.gate === v1.gate_id)?.html ?? "";
+    // v1 served: its own window, unmarked
+    expect(mark(await page("/ui?index=ov-window-of", cookie))).not.toContain('data-field="window-of"');
+    // v2 served, no batch of its own yet: the row still shows v1's window, and says whose it is
+    await upload("v2", 0.25);
+    const row = mark(await page("/ui?index=ov-window-of", cookie));
+    expect(row).toContain("(40 queries)");
+    expect(row).toMatch(/data-field="window-of"[^>]*>\s*of v1, served before the last activation\s*</u);
+  });
+});

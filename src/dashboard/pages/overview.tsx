@@ -183,6 +183,13 @@ const COLUMNS: Column<GateRowView & { w: WindowPoint | undefined }>[] = [
             {pct(r.w.observed)} ({count(r.w.queries)} queries)
           </div>
           <div class="muted">since {shortTime(r.w.started_at)}</div>
+          {/* the served calibration has no open window yet (a rollback or an activation today): the one shown is the
+              calibration's it replaced, which must not read as the served one's */}
+          {r.current !== null && r.w.calibration_id !== r.current.calibration_id && (
+            <div class="muted" data-field="window-of">
+              of {r.w.index_version}, served before the last activation
+            </div>
+          )}
         </>
       ),
   },
