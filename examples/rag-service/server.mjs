@@ -29,9 +29,16 @@ const scoregate = new ScoregateClient({
   timeoutMs: 1000,
 });
 addUserAgentProduct(scoregate, "rag-service-example/0.1.0");
+// Whether scoregate ever answered this process: until it has, a search runs on FALLBACK_THRESHOLD, not on a last known one.
+let answered = false;
 scoregate.subscribe((event) => {
-  if (event.type === "calibration") console.log(`scoregate: serving calibration ${event.calibrationId} (threshold ${event.threshold})`);
-  else if (event.type === "error") console.log(`scoregate: ${event.error.message}; searches go on with the last known threshold`);
+  if (event.type === "calibration") {
+    answered = true;
+    console.log(`scoregate: serving calibration ${event.calibrationId} (threshold ${event.threshold})`);
+  } else if (event.type === "error")
+    console.log(
+      `scoregate: ${event.error.message}; searches go on with ${answered ? "the last known threshold" : `the fallback ${FALLBACK_THRESHOLD} until scoregate first answers`}`,
+    );
   else if (event.type === "recovered") console.log("scoregate: reachable again");
 });
 
