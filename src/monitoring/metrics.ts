@@ -88,7 +88,9 @@ export async function collectMetrics(deps: MonitoringDeps): Promise<string> {
       ),
       type: "counter" as const,
     },
-    scoregate_window_design_effect: fam("Kish design effect of the drop indicator in the current window."),
+    scoregate_window_design_effect: fam(
+      "Kish design effect of the drop indicator over the queries since the window's detector last restarted (at the window's start, or its last alarm), which the drift tests deflate by.",
+    ),
     scoregate_drift_log_evidence: fam(
       "ln of the anytime-valid e-value against the calibration, by test: drop_rate, empty_context (guard_bound for a min_keep gate), abstention (alarm at scoregate_drift_log_threshold).",
     ),
