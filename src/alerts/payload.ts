@@ -38,6 +38,17 @@ export const slackEscape = (s: string): string => s.replaceAll("&", "&amp;").rep
  */
 const inCode = (s: string): string => `\`${s.replaceAll("`", "\u02cb")}\``;
 
+/**
+ * The alert's calibrations in the opening's last line, named by role where the kind gives them one (a rebuild shift's
+ * are [served before, the one that shifted]); nothing when it names none (an uncalibrated gate's request).
+ */
+function calibrationsText(alert: Alert): string {
+  const ids = alert.calibration_ids;
+  if (ids.length === 0) return "";
+  if (alert.kind === "rebuild_shift" && ids.length === 2) return ` · served before ${ids[0]}, shifted to ${ids[1]}`;
+  return ` · calibration${ids.length === 1 ? "" : "s"} ${ids.join(", ")}`;
+}
+
 /** The webhook body for an alert event: Standard Webhooks' {type, timestamp, data} plus Slack's `text`. */
 export function alertPayload(alert: Alert, event: "opened" | "resolved", at: string, publicUrl: string | null): string {
   const gate = inCode(`${alert.gate.index} / ${alert.gate.embedding} / ${alert.gate.reranker}`);
@@ -45,7 +56,7 @@ export function alertPayload(alert: Alert, event: "opened" | "resolved", at: str
   const resolvedBy = alert.resolved_by === null ? "" : ` by ${alert.resolved_by}${alert.resolved_note ? `: ${alert.resolved_note}` : ""}`;
   const text =
     event === "opened"
-      ? `${EMOJI.opened} *scoregate: ${TITLES[alert.kind]}* on ${gate}\n${alert.summary}\nAlert ${alert.id} · calibrations ${alert.calibration_ids.join(", ") || "none"}`
+      ? `${EMOJI.opened} *scoregate: ${TITLES[alert.kind]}* on ${gate}\n${alert.summary}\nAlert ${alert.id}${calibrationsText(alert)}`
       : `${EMOJI.resolved} *scoregate: resolved ${TITLES[alert.kind].toLowerCase()}* on ${gate} (alert ${alert.id})${resolvedBy}`;
   if (publicUrl === null) return JSON.stringify({ type: `alert.${event}`, timestamp: at, text: slackEscape(text), data: alert });
   const url = alertPageUrl(publicUrl, alert.id);

@@ -79,6 +79,34 @@ describe("alert payload: names in Slack's inline code, and who resolved it", () 
   });
 });
 
+describe("alert payload: the opening's calibrations", () => {
+  const opened = (kind: Alert["kind"], calibration_ids: string[]) =>
+    JSON.parse(
+      alertPayload(
+        openAlert({
+          id: "alr_4",
+          gate_id: "g4",
+          gate: { index: "docs", embedding: "e5", reranker: "bge" },
+          kind,
+          summary: "s",
+          details: {},
+          calibration_ids,
+        }),
+        "opened",
+        "2026-12-01T00:00:00.000Z",
+        null,
+      ),
+    ).text as string;
+
+  it("names a rebuild shift's two by role, one or more of another kind plainly, and none when it has none", () => {
+    expect(opened("rebuild_shift", ["cal_v1", "cal_v2"]).split("\n").at(-1)).toBe("Alert alr_4 · served before cal_v1, shifted to cal_v2");
+    expect(opened("drop_rate_drift", ["cal_v2"]).split("\n").at(-1)).toBe("Alert alr_4 · calibration cal_v2");
+    expect(opened("promotion_paused", ["cal_c", "cal_p"]).split("\n").at(-1)).toBe("Alert alr_4 · calibrations cal_c, cal_p");
+    // a request for a gate nothing calibrated: no "calibrations none"
+    expect(opened("uncalibrated_request", []).split("\n").at(-1)).toBe("Alert alr_4");
+  });
+});
+
 describe("alert payload with PUBLIC_URL", () => {
   for (const event of ["opened", "resolved"] as const) {
     it(`${event}: \`url\` is the alert's dashboard page, and the text's one markup is the link to it, after the escaped names`, () => {
