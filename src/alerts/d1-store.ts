@@ -60,8 +60,9 @@ export class D1AlertStore implements AlertStore {
    * Statements that record `event` for `alertId` and fan it out to every enabled endpoint, when the alert row with
    * that id exists in `status` (or any status). Event ids are derived from the alert, so a repeat is ignored.
    */
-  private eventStatements(event: WebhookEventInput, alertId: string, now: string, status: AlertStatus | null): D1PreparedStatement[] {
-    const guard = `WHERE EXISTS (SELECT 1 FROM alerts WHERE id = ?3${status === null ? "" : ` AND status = '${status}'`})`;
+  private eventStatements(event: WebhookEventInput, alertId: string, now: string, status: AlertStatus | "unresolved" | null): D1PreparedStatement[] {
+    const condition = status === null ? "" : status === "unresolved" ? " AND status <> 'resolved'" : ` AND status = '${status}'`;
+    const guard = `WHERE EXISTS (SELECT 1 FROM alerts WHERE id = ?3${condition})`;
     return [
       this.db
         .prepare(`INSERT OR IGNORE INTO webhook_events (id, type, alert_id, payload, created_at) SELECT ?1, ?2, ?3, ?4, ?5 ${guard}`)
@@ -224,6 +225,11 @@ export class D1AlertStore implements AlertStore {
       )
       .bind(now, actor, note, id)
       .run();
+  }
+
+  async notify(id: string, now: string, event: WebhookEventInput): Promise<void> {
+    // the alert unresolved, checked with the inserts: a repeat noticed as the alert is resolved sends nothing after it
+    await this.db.batch(this.eventStatements(event, id, now, "unresolved"));
   }
 
   /** Resolves the alert and emits its `alert.resolved` event to every enabled endpoint, atomically. */

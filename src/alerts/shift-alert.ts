@@ -4,7 +4,8 @@
  * activation (and raises nothing, though the rollback's own shift report alerts too: the incident is over, not new).
  * Only a change of the gate's current calibration counts (CALIBRATION_CHANGE_KINDS): a promotion's start, step or
  * shadow names its candidate too, but serves it to a share of traffic at most, so it neither ends nor starts an
- * incident. An activation listener (src/calibrations/activation.ts), wired in src/worker/wiring.ts. Run once more for
+ * incident. A second shifting activation while the alert is unresolved counts on it and is sent as `alert.repeated`
+ * (a new change pages as the first did). An activation listener (src/calibrations/activation.ts), wired in src/worker/wiring.ts. Run once more for
  * the same activation (src/calibrations/pending-listeners.ts), it changes nothing: the alert it opened is not counted
  * again, and one it resolved stays resolved.
  */
@@ -12,6 +13,7 @@ import type { ActivationListener } from "../calibrations/activation";
 import { isCalibrationChange, type ShiftAlertDetails } from "../contract";
 import type { AlertDeps } from "./deps";
 import { raiseAlert, resolveAlert } from "./lifecycle";
+import { alertPayload } from "./payload";
 
 export function shiftAlertListener(deps: AlertDeps): ActivationListener {
   return {
@@ -31,19 +33,35 @@ export function shiftAlertListener(deps: AlertDeps): ActivationListener {
         return;
       }
       if (!shift?.alert) return;
-      // Its own alert, opened when its listeners ran before: not a repeat.
-      if (open !== undefined && open.status !== "resolved" && open.details.activation_id === activation.id) return;
-      await raiseAlert(
+      if (open !== undefined && open.status !== "resolved") {
+        // Its own alert, opened when its listeners ran before, or its own repeat counted then: not a repeat again.
+        if (open.details.activation_id === activation.id) return;
+        const [latest] = await deps.alerts.occurrences(open.id, 1);
+        if (latest?.details.activation_id === activation.id) return;
+      }
+      const summary = `index_version ${c.index_version} is now served: ${shift.reason}`;
+      const calibrationIds = [shift.previous_calibration_id, c.id];
+      const { alert, opened } = await raiseAlert(
         {
           gate_id: c.gate_id,
           gate: { index: c.index, embedding: c.embedding, reranker: c.reranker },
           kind: "rebuild_shift",
-          summary: `index_version ${c.index_version} is now served: ${shift.reason}`,
+          summary,
           details: { shift, index_version: c.index_version, threshold: c.threshold, activation_id: activation.id } satisfies ShiftAlertDetails,
-          calibration_ids: [shift.previous_calibration_id, c.id],
+          calibration_ids: calibrationIds,
         },
         deps,
       );
+      if (opened) return;
+      // A second shifting activation while the gate's alert is unresolved (acknowledged, say) is a new change, not a
+      // repeated reading: said to the webhooks as alert.repeated, once per activation, so it pages as the first did.
+      const at = deps.now().toISOString();
+      await deps.alerts.notify(alert.id, at, {
+        id: `msg_${alert.id}_repeated_${activation.id}`,
+        type: "alert.repeated",
+        payload: alertPayload(alert, "repeated", at, deps.publicUrl, { summary, calibration_ids: calibrationIds }),
+      });
+      deps.deliverWebhooks();
     },
   };
 }

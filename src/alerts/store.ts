@@ -80,6 +80,11 @@ export interface AlertStore extends RaisedShiftAlerts {
   /** Resolves the alert and emits its `alert.resolved` event to every enabled endpoint, atomically. */
   resolve(id: string, actor: string, now: string, resolved: WebhookEventInput, note: string | null): Promise<void>;
   /**
+   * Emits `event` for the unresolved alert `id` to every enabled endpoint (an `alert.repeated`: a new change counted on
+   * an open alert, src/alerts/shift-alert.ts); nothing when the alert is resolved or the event was emitted before.
+   */
+  notify(id: string, now: string, event: WebhookEventInput): Promise<void>;
+  /**
    * Records that `token` asked for the uncalibrated gate in `minute` (a repeat of the same minute is one sighting),
    * forgets every sighting before `sinceMinute`, and returns in how many distinct minutes from `sinceMinute` on this
    * token asked for this gate. One atomic batch, so concurrent isolates count each minute once.

@@ -114,7 +114,7 @@ export class D1WebhookStore implements WebhookStore {
    * Claims the most overdue due delivery of an enabled endpoint by taking a lease on it (a conditional UPDATE: two
    * senders cannot both win), or null when nothing is due. Claim one at a time, right before sending, so a lease
    * never runs out while the delivery waits behind others. An alert's events reach an endpoint in order: its
-   * `alert.resolved` waits while its `alert.opened` to the same endpoint is pending (in backoff while the receiver was
+   * `alert.repeated` and `alert.resolved` wait while its `alert.opened` to the same endpoint is pending (in backoff while the receiver was
    * down; without it the receiver saw the resolution first and then an alarm nobody would close), and goes once that
    * one is delivered or given up. The opening's delivery is looked up by its primary key, derived as every event's id
    * is (src/alerts/lifecycle.ts: `msg_<alert id>_opened`, and `<event id>:<endpoint id>`): a correlated scan of the
@@ -128,7 +128,7 @@ export class D1WebhookStore implements WebhookStore {
           `SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id JOIN webhook_events ev ON ev.id = d.event_id
            WHERE d.status = 'pending' AND e.enabled = 1 AND d.next_attempt_at <= ?1 AND (d.lease_until IS NULL OR d.lease_until <= ?1)
              AND d.endpoint_id NOT IN (SELECT value FROM json_each(?2))
-             AND (ev.type <> 'alert.resolved' OR NOT EXISTS (
+             AND (ev.type = 'alert.opened' OR NOT EXISTS (
                SELECT 1 FROM webhook_deliveries o WHERE o.id = 'msg_' || ev.alert_id || '_opened:' || d.endpoint_id AND o.status = 'pending'))
            ORDER BY d.next_attempt_at LIMIT 1`,
         )

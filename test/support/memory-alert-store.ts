@@ -123,6 +123,11 @@ export class MemoryAlertStore implements AlertStore {
     if (!this.events.some((e) => e.id === resolved.id)) this.events.push(resolved);
   }
 
+  async notify(id: string, _now: string, event: WebhookEventInput): Promise<void> {
+    if (!this.#alerts.some((a) => a.id === id && a.status !== "resolved")) return;
+    if (!this.events.some((e) => e.id === event.id)) this.events.push(event);
+  }
+
   async recordSighting(s: UncalibratedSighting, sinceMinute: number): Promise<number> {
     this.sightingWrites += 1;
     this.sightings.add(`${s.gate_id}\u0000${s.token}\u0000${s.minute}`);

@@ -1,6 +1,8 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, inject, it, onTestFinished, vi } from "vitest";
+import v1Body from "../../fixtures/walkthrough/v1.json";
+import v2Body from "../../fixtures/walkthrough/v2.json";
 import { raiseAlert, resolveAlert } from "../../src/alerts/lifecycle";
 import type { Env } from "../../src/platform/env";
 import { WEBHOOK_RETRY_DELAYS_MS, WEBHOOK_TIMEOUT_MS } from "../../src/platform/limits";
@@ -8,7 +10,7 @@ import { deliverDue } from "../../src/webhooks/delivery";
 import { app } from "../../src/worker/app";
 import { runScheduled } from "../../src/worker/scheduled";
 import { alertDeps } from "../../src/worker/wiring";
-import { callJson } from "../support/worker";
+import { callJson, TOKENS, uniqueGate } from "../support/worker";
 
 const origin = inject("receiverOrigin");
 
@@ -127,6 +129,39 @@ describe("webhook delivery", () => {
       ["alert.opened", 204],
       ["alert.resolved", 204],
     ]);
+    await disable(ep.id);
+  });
+
+  it("a second shifting activation on an open (acknowledged) rebuild_shift alert is sent as alert.repeated, once, after the opening", async () => {
+    const ep = await endpoint("repeat", "ok");
+    const gate = uniqueGate("repeat");
+    const upload = async (body: object) =>
+      (await callJson("POST", "/v1/calibrations", 201, { token: TOKENS.calibrate, json: { ...body, ...gate } })).calibration;
+    const v1 = await upload(v1Body);
+    const v2 = await upload(v2Body); // served, shifted: the alert opens
+    const [alert] = (await callJson("GET", `/v1/alerts?gate_id=${v1.gate_id}&kind=rebuild_shift`, 200, { token: TOKENS.read })).alerts;
+    await callJson("POST", `/v1/alerts/${alert!.id}/acknowledge`, 200, { token: TOKENS.admin, json: { note: "intended" } });
+    // v3 (v1's scores, served by request): v2's threshold drops a fraction of them, a new change on the same alert
+    const v3 = await upload({ ...v1Body, index_version: "v3", policy: { kind: "drop_rate", target: 0.22 }, activate: true });
+    // delivered by the requests' own runs in the background; a tick at the real time sends whatever they left due
+    await tickAt(new Date());
+    await vi.waitFor(async () => expect(await received("repeat")).toHaveLength(2), { timeout: 10_000, interval: 50 });
+    const got = await received("repeat");
+    expect(got.map((r) => [r.body.type, r.answered])).toEqual([
+      ["alert.opened", 204],
+      ["alert.repeated", 204],
+    ]);
+    const repeated = got[1]!.body;
+    expect(repeated.data).toMatchObject({ id: alert!.id, status: "acknowledged", occurrences: 2, calibration_ids: [v1.id, v2.id] });
+    expect(repeated.repeat.calibration_ids).toEqual([v2.id, v3.id]);
+    expect(repeated.repeat.summary).toMatch(/^index_version v3 is now served: the previous threshold /u);
+    expect(repeated.text).toContain(
+      `*scoregate: Rebuild shift again* on \`${gate.index} / ${gate.embedding} / ${gate.reranker}\` (alert ${alert!.id}, 2 occurrences, acknowledged)`,
+    );
+    expect(repeated.text).toContain(`Alert ${alert!.id} · served before ${v2.id}, shifted to ${v3.id}`);
+    // nothing else is due: a later tick sends nothing more
+    await tickAt(new Date());
+    expect(await received("repeat")).toHaveLength(2);
     await disable(ep.id);
   });
 

@@ -100,13 +100,13 @@ function promotionOf(first: unknown, latest: unknown, gateId: string, gateExists
   return id === undefined || !gateExists ? undefined : { id, href: promotionHref(gateId, id) };
 }
 
-/** Whether a pending alert.resolved delivery waits for the alert's alert.opened to the same endpoint, pending too. */
+/** Whether a pending delivery of a later event waits for the alert's alert.opened to the same endpoint, pending too. */
 function heldByOpening(
   d: Pick<Delivery, "event_type" | "endpoint_id">,
   all: readonly Pick<Delivery, "event_type" | "endpoint_id" | "status">[],
 ): boolean {
   return (
-    d.event_type === "alert.resolved" && all.some((o) => o.event_type === "alert.opened" && o.endpoint_id === d.endpoint_id && o.status === "pending")
+    d.event_type !== "alert.opened" && all.some((o) => o.event_type === "alert.opened" && o.endpoint_id === d.endpoint_id && o.status === "pending")
   );
 }
 
@@ -239,7 +239,7 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
             },
             {
               header: "Next attempt",
-              // An alert.resolved waits while its alert.opened to the same endpoint is pending (the sender keeps an
+              // An alert.resolved or alert.repeated waits while its alert.opened to the same endpoint is pending (the sender keeps an
               // alert's events in order: src/webhooks/d1-store.ts claimNext): held, not overdue. Any other pending
               // delivery whose time has passed waits for the next cron tick (or a run behind others).
               cell: (d) =>
