@@ -6,6 +6,7 @@ import pMap from "p-map";
 import type { z } from "zod";
 import {
   type ActivationResult,
+  type Alert,
   type AlertList,
   type CalibrationHistory,
   type GateList,
@@ -168,7 +169,7 @@ export async function alerts(c: Ctx): Promise<number> {
   }
   const lines = list.map(
     (a) =>
-      `${a.id}  ${a.status.padEnd(12)} ${a.kind.padEnd(KIND_WIDTH)} ${a.gate.index} / ${a.gate.embedding} / ${a.gate.reranker}  (x${a.occurrences}, last ${a.last_seen_at})\n    ${prose(a.summary)}`,
+      `${a.id}  ${a.status.padEnd(12)} ${a.kind.padEnd(KIND_WIDTH)} ${a.gate.index} / ${a.gate.embedding} / ${a.gate.reranker}  (x${a.occurrences}, last ${a.last_seen_at})\n    ${prose(a.summary)}${handledWords(a)}`,
   );
   if (page.next_cursor) lines.push(`More: --cursor ${page.next_cursor}`);
   c.out(lines.join("\n"));
@@ -227,6 +228,17 @@ async function servedOf(c: Ctx, g: z.infer<typeof GateList>["gates"][number]): P
   const query = { index: g.index, embedding: g.embedding, reranker: g.reranker };
   const res = await c.api().request<unknown>("getThreshold", { query });
   return checkedAnswer(ThresholdAnswer, res.body, res.status, "a scoregate threshold") as ThresholdResponse;
+}
+
+/** Who is on an alert: "acknowledged by alice at T: note", or who resolved it and why; nothing for an open one. */
+function handledWords(
+  a: Pick<Alert, "status" | "acknowledged_by" | "acknowledged_at" | "acknowledged_note" | "resolved_by" | "resolved_at" | "resolved_note">,
+): string {
+  const line = (verb: string, by: string | null, at: string | null, note: string | null) =>
+    `\n    ${verb}${by === null ? "" : ` by ${by}`}${at === null ? "" : ` at ${at}`}${note ? `: ${prose(note)}` : ""}`;
+  if (a.status === "acknowledged") return line("acknowledged", a.acknowledged_by, a.acknowledged_at, a.acknowledged_note);
+  if (a.status === "resolved") return line("resolved", a.resolved_by, a.resolved_at, a.resolved_note);
+  return "";
 }
 
 export async function gates(c: Ctx): Promise<number> {

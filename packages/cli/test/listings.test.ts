@@ -99,6 +99,31 @@ describe("scoregate alerts", () => {
     expect(rows[0]!.indexOf("docs / e5")).toBe(rows[1]!.indexOf("docs / e5"));
   });
 
+  it("says who acknowledged or resolved an alert, when and with which note; an open one says nothing more", async () => {
+    const acknowledged = {
+      ...alert,
+      id: "alr_3",
+      status: "acknowledged" as const,
+      acknowledged_by: "alice",
+      acknowledged_at: "2026-12-06T03:10:00.000Z",
+      acknowledged_note: "on it: rerunning the rebuild",
+    };
+    const resolved = {
+      ...alert,
+      id: "alr_4",
+      status: "resolved" as const,
+      resolved_by: "bob",
+      resolved_at: "2026-12-06T04:00:00.000Z",
+      resolved_note: null,
+    };
+    stub.handle(() => ({ status: 200, body: { alerts: [alert, acknowledged, resolved], next_cursor: null } }));
+    const lines = (await cli(["alerts"], env())).stdout.split("\n");
+    expect(lines[2]).toMatch(/^alr_3 /u);
+    expect(lines[4]).toBe("    acknowledged by alice at 2026-12-06T03:10:00.000Z: on it: rerunning the rebuild");
+    expect(lines[7]).toBe("    resolved by bob at 2026-12-06T04:00:00.000Z");
+    expect(lines.filter((l) => l.startsWith("    acknowledged") || l.startsWith("    resolved"))).toHaveLength(2);
+  });
+
   /** No alerts for any filter; gates of the indexes "docs" and "faq" (the listing's index names). */
   function noAlerts(): string[] {
     const asked: string[] = [];
