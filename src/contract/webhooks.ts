@@ -49,6 +49,8 @@ export const WebhookEndpoint = z.object({
   disabled_reason: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
+  /** The token name that created the endpoint or last changed it (null: last changed before this was recorded). */
+  updated_by: z.string().nullable(),
 });
 export type WebhookEndpoint = z.infer<typeof WebhookEndpoint>;
 

@@ -67,6 +67,7 @@ export const REQUIRED_SCHEMA = {
     ["activations", "prev_seq"],
     ["activations", "event"],
     ["webhook_endpoints", "created_by"],
+    ["webhook_endpoints", "updated_by"],
   ],
 } as const satisfies { tables: readonly string[]; indexes: readonly string[]; columns: readonly (readonly [string, string])[] };
 

@@ -16,13 +16,14 @@ interface EndpointRow {
   disabled_reason: string | null;
   created_at: string;
   updated_at: string;
+  updated_by: string | null;
 }
 const DELIVERY_COLUMNS = `d.id, d.event_id, ev.type AS event_type, ev.alert_id, d.endpoint_id, d.status, d.attempts,
   d.next_attempt_at, d.last_status, d.last_error, d.delivered_at, d.created_at, d.updated_at`;
 const DELIVERY_TABLES = "webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id";
 const SELECT_DELIVERY = `SELECT ${DELIVERY_COLUMNS} FROM ${DELIVERY_TABLES}`;
 
-const ENDPOINT_COLUMNS = "id, url, secret, description, enabled, disabled_reason, created_at, updated_at";
+const ENDPOINT_COLUMNS = "id, url, secret, description, enabled, disabled_reason, created_at, updated_at, updated_by";
 
 const toEndpoint = (r: EndpointRow): StoredEndpoint => ({ ...r, enabled: r.enabled === 1 });
 
@@ -33,10 +34,10 @@ export class D1WebhookStore implements WebhookStore {
   async createEndpoint(e: StoredEndpoint, max: number, request: string | null = null): Promise<boolean> {
     const insert = this.db
       .prepare(
-        `INSERT INTO webhook_endpoints (id, url, secret, description, enabled, disabled_reason, created_at, updated_at, created_by)
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM webhook_endpoints WHERE deleted_at IS NULL) < ?`,
+        `INSERT INTO webhook_endpoints (id, url, secret, description, enabled, disabled_reason, created_at, updated_at, created_by, updated_by)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM webhook_endpoints WHERE deleted_at IS NULL) < ?`,
       )
-      .bind(e.id, e.url, e.secret, e.description, e.enabled ? 1 : 0, e.disabled_reason, e.created_at, e.updated_at, request, max);
+      .bind(e.id, e.url, e.secret, e.description, e.enabled ? 1 : 0, e.disabled_reason, e.created_at, e.updated_at, request, e.updated_by, max);
     try {
       return (await insert.run()).meta.changes === 1;
     } catch (err) {
@@ -105,8 +106,10 @@ export class D1WebhookStore implements WebhookStore {
 
   async updateEndpoint(e: StoredEndpoint): Promise<void> {
     await this.db
-      .prepare(`UPDATE webhook_endpoints SET url = ?, secret = ?, description = ?, enabled = ?, disabled_reason = ?, updated_at = ? WHERE id = ?`)
-      .bind(e.url, e.secret, e.description, e.enabled ? 1 : 0, e.disabled_reason, e.updated_at, e.id)
+      .prepare(
+        `UPDATE webhook_endpoints SET url = ?, secret = ?, description = ?, enabled = ?, disabled_reason = ?, updated_at = ?, updated_by = ? WHERE id = ?`,
+      )
+      .bind(e.url, e.secret, e.description, e.enabled ? 1 : 0, e.disabled_reason, e.updated_at, e.updated_by, e.id)
       .run();
   }
 

@@ -38,12 +38,17 @@ export function keyedCreateEndpoint(input: EndpointInput, actor: string, key: st
     key,
     ["createWebhook", JSON.stringify(input)],
     201,
-    (request) => createEndpoint(input, deps, request),
+    (request) => createEndpoint(input, deps, request, actor),
     async (request) => deps.webhooks.endpointCreatedBy(request),
   );
 }
 
-export async function createEndpoint(input: EndpointInput, deps: WebhookDeps, request: string | null = null): Promise<WebhookEndpoint> {
+export async function createEndpoint(
+  input: EndpointInput,
+  deps: WebhookDeps,
+  request: string | null = null,
+  actor: string | null = null,
+): Promise<WebhookEndpoint> {
   const url = checkWebhookUrl(input.url, deps.production);
   const now = deps.now();
   const endpoint: StoredEndpoint = {
@@ -55,6 +60,7 @@ export async function createEndpoint(input: EndpointInput, deps: WebhookDeps, re
     disabled_reason: null,
     created_at: now.toISOString(),
     updated_at: now.toISOString(),
+    updated_by: actor,
   };
   if (!(await deps.webhooks.createEndpoint(endpoint, MAX_WEBHOOK_ENDPOINTS, request))) {
     throw new AppError("conflict", `at most ${MAX_WEBHOOK_ENDPOINTS} webhook endpoints; delete (DELETE /v1/webhooks/{id}) or reuse one`, {
@@ -72,6 +78,7 @@ export async function updateEndpoint(
   id: string,
   patch: { url?: string | undefined; secret?: string | undefined; description?: string | null | undefined; enabled?: boolean | undefined },
   deps: WebhookDeps,
+  actor: string | null = null,
 ): Promise<WebhookEndpoint> {
   const current = await deps.webhooks.endpoint(id);
   if (current === null) throw new AppError("not_found", `webhook endpoint ${shownId(id)} does not exist`);
@@ -81,10 +88,14 @@ export async function updateEndpoint(
     secret: patch.secret ?? current.secret,
     description: patch.description === undefined ? current.description : patch.description,
     enabled: patch.enabled ?? current.enabled,
-    disabled_reason: patch.enabled === true ? null : current.disabled_reason,
+    // who silenced it, in the reason the listings show (an endpoint disabled by a 410 keeps "gone")
+    disabled_reason:
+      patch.enabled === true ? null : patch.enabled === false && current.enabled ? `disabled by ${actor ?? "an admin"}` : current.disabled_reason,
     updated_at: deps.now().toISOString(),
+    updated_by: actor,
   };
   await deps.webhooks.updateEndpoint(next);
+  if (patch.enabled === false && current.enabled) console.log(`webhook endpoint ${id} disabled by ${actor ?? "an admin"}`);
   return patch.secret === undefined ? masked(next) : next;
 }
 

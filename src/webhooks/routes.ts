@@ -24,7 +24,7 @@ handle(webhookRoutes, ROUTES.listDeliveries, async (c, { query: { cursor, ...fil
 handle(webhookRoutes, ROUTES.replayDelivery, async (c, { params }) => c.json(await replayDelivery(params.id, c.get("deps")), 200));
 
 handle(webhookRoutes, ROUTES.updateWebhook, { body: "webhook endpoint" }, async (c, { params, body }) =>
-  c.json(await updateEndpoint(params.id, body, c.get("deps")), 200),
+  c.json(await updateEndpoint(params.id, body, c.get("deps"), c.get("principal").name), 200),
 );
 
 handle(webhookRoutes, ROUTES.deleteWebhook, async (c, { params }) =>

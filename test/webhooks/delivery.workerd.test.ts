@@ -246,6 +246,25 @@ describe("webhook delivery", () => {
     for (const d of rows) expect(d.last_error).toContain("410");
   });
 
+  it("records who created or last changed an endpoint, and who disabled it (silencing the pager is an act of record)", async () => {
+    const ep = await endpoint("who", "ok");
+    expect(ep.updated_by).toBe("alice");
+    const off = await callJson("PATCH", `/v1/webhooks/${ep.id}`, 200, { token: "test-admin-2", json: { enabled: false } });
+    expect(off).toMatchObject({ enabled: false, updated_by: "bob", disabled_reason: "disabled by bob" });
+    const listed = (await callJson("GET", "/v1/webhooks", 200)).endpoints.find((e: { id: string }) => e.id === ep.id);
+    expect(listed).toMatchObject({ updated_by: "bob", disabled_reason: "disabled by bob" });
+    // a change that leaves it disabled keeps who disabled it; enabling clears the reason
+    expect(await callJson("PATCH", `/v1/webhooks/${ep.id}`, 200, { json: { description: "on-call" } })).toMatchObject({
+      updated_by: "alice",
+      disabled_reason: "disabled by bob",
+    });
+    expect(await callJson("PATCH", `/v1/webhooks/${ep.id}`, 200, { json: { enabled: true } })).toMatchObject({
+      updated_by: "alice",
+      disabled_reason: null,
+    });
+    await disable(ep.id);
+  });
+
   it("PATCH description null clears it", async () => {
     const ep = await endpoint("described", "ok");
     const cleared = await callJson("PATCH", `/v1/webhooks/${ep.id}`, 200, { json: { description: null } });
