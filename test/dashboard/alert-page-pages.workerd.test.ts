@@ -147,3 +147,39 @@ describe("an alert page's occurrences", () => {
     await deleteWebhook(endpoint.id);
   }, 30_000);
 });
+
+describe("a drift alert whose calibration is no longer served", () => {
+  it("says so, naming what the gate serves now; not while its calibration is served, nor once resolved", async () => {
+    const gate = uniqueGate("not-served");
+    const upload = async (index_version: string, target: number) =>
+      (
+        await callJson("POST", "/v1/calibrations", 201, {
+          token: TOKENS.calibrate,
+          json: {
+            ...gate,
+            index_version,
+            scores: Array.from({ length: 400 }, (_, i) => i / 400),
+            policy: { kind: "drop_rate", target },
+            activate: true,
+          },
+        })
+      ).calibration;
+    const v1 = await upload("v1", 0.2);
+    const { alert } = await raiseAlert(
+      { gate_id: v1.gate_id, gate, kind: "drop_rate_drift", summary: "production drops 41 % against 20 %", details: {}, calibration_ids: [v1.id] },
+      deps(),
+    );
+    const admin = await session(TOKENS.admin);
+    expect(await page(`/ui/alerts/${alert.id}`, admin)).not.toContain('data-field="not-served"');
+    const v2 = await upload("v2", 0.25);
+    const html = await page(`/ui/alerts/${alert.id}`, admin);
+    expect(html).toMatch(
+      new RegExp(
+        `data-field="not-served">Its calibration <code>${v1.id}</code> is no longer served: the gate serves v2 \\(<code>${v2.id}</code>\\) now\\.`,
+        "u",
+      ),
+    );
+    await callJson("POST", `/v1/alerts/${alert.id}/resolve`, 200, { token: TOKENS.admin, json: {} });
+    expect(await page(`/ui/alerts/${alert.id}`, admin)).not.toContain('data-field="not-served"');
+  });
+});

@@ -120,6 +120,15 @@ export interface ServedNow {
   readonly threshold: number | null;
 }
 
+/** The alert kinds raised on one calibration's production traffic (its calibration_ids: that calibration). */
+export const WATCHES_ONE_CALIBRATION: ReadonlySet<Alert["kind"]> = new Set([
+  "drop_rate_drift",
+  "empty_context",
+  "abstention_drift",
+  "recall_drift",
+  "unscored_candidates",
+]);
+
 /** The gate's current calibration, from the gate listing the overview reads too. */
 async function servedNow(gateId: string, deps: DashboardDeps): Promise<ServedNow | null> {
   const gate = (await listGates(deps)).find((g) => g.gate_id === gateId);
@@ -149,8 +158,11 @@ export async function alertView(id: string, principal: Principal, deps: Dashboar
     mayReadDeliveries ? listDeliveries({ alert_id: id, limit: ALERT_PAGE_DELIVERIES }, undefined, deps) : null,
     // the page stands without the receivers' names (a delivery then names its endpoint id only)
     mayReadDeliveries ? listEndpoints(deps).catch(() => []) : [],
-    // only a rebuild_shift alert's page names what is served now; the page stands without it
-    alert.kind === "rebuild_shift" ? servedNow(alert.gate_id, deps).catch(() => null) : null,
+    // a rebuild_shift alert's page names what is served now, and a drift alert's whether its calibration still is;
+    // the page stands without it
+    alert.kind === "rebuild_shift" || (WATCHES_ONE_CALIBRATION.has(alert.kind) && alert.status !== "resolved")
+      ? servedNow(alert.gate_id, deps).catch(() => null)
+      : null,
     gatesWithoutPage([alert], deps),
   ]);
   const latest = (newest ?? page.occurrences)[0] ?? null;

@@ -8,7 +8,7 @@ import { type Alert, type AlertOccurrence, type Delivery, MAX_NOTE_LENGTH } from
 import type { Principal } from "../../platform/auth";
 import { grants } from "../../platform/auth";
 import { unitsJoined } from "../charts/scale";
-import type { AlertView } from "../data/alerts";
+import { type AlertView, WATCHES_ONE_CALIBRATION } from "../data/alerts";
 import { AlertGuidance } from "./alert-guidance";
 import { numbersByMeaning, RawNumbers } from "./alert-numbers";
 import { GateLink } from "./alerts";
@@ -110,6 +110,29 @@ function heldByOpening(
   );
 }
 
+/**
+ * An unresolved drift alert whose calibration the gate no longer serves (a rollback or a new calibration since): its
+ * numbers are that calibration's traffic, and on-call must not read them as what the gate does now.
+ */
+function NotServedNotice(props: { alert: Pick<Alert, "kind" | "status" | "calibration_ids">; served: AlertView["served"] }) {
+  const { alert: a, served } = props;
+  const watched = a.calibration_ids[0];
+  if (
+    !WATCHES_ONE_CALIBRATION.has(a.kind) ||
+    a.status === "resolved" ||
+    served === null ||
+    watched === undefined ||
+    served.calibration_id === watched
+  )
+    return null;
+  return (
+    <p class="notice" data-field="not-served">
+      Its calibration <code>{watched}</code> is no longer served: the gate serves {served.index_version} (<code>{served.calibration_id}</code>) now.
+      These numbers are of the traffic the old calibration gated; the gate page shows the served one's window.
+    </p>
+  );
+}
+
 export function AlertPage(props: { view: AlertView; principal: Principal; csrf: string; flash: string | null }) {
   const a = props.view.alert;
   const admin = grants(props.principal.scope, "admin");
@@ -149,6 +172,7 @@ export function AlertPage(props: { view: AlertView; principal: Principal; csrf: 
       <p class="muted">
         {a.occurrences === 1 ? "Seen once" : `Seen ${a.occurrences} times`}, first at {when(a.first_seen_at)}, last at {when(a.last_seen_at)}.
       </p>
+      <NotServedNotice alert={a} served={props.view.served} />
       <AlertGuidance
         kind={a.kind}
         resolved={a.status === "resolved"}
