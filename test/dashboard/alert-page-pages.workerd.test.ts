@@ -148,6 +148,29 @@ describe("an alert page's occurrences", () => {
   }, 30_000);
 });
 
+describe("an alert's deliveries name their receiver", () => {
+  it("by host and, when the endpoint has one, its description: two endpoints on one host read apart", async () => {
+    const origin = inject("receiverOrigin");
+    const [a, b] = [
+      await callJson("POST", "/v1/webhooks", 201, { json: { url: `${origin}/hook/named-a`, description: "on-call" } }),
+      await callJson("POST", "/v1/webhooks", 201, { json: { url: `${origin}/hook/named-b` } }),
+    ];
+    const gate = uniqueGate("named-receivers");
+    const alert = openedAlert(
+      "alr_named_receivers",
+      { gate_id: `gate-${gate.reranker}`, gate, kind: "empty_context", summary: "s", details: {}, calibration_ids: [] },
+      new Date().toISOString(),
+    );
+    await deps().alerts.raise(alert, { id: `msg_${alert.id}_opened`, type: "alert.opened", payload: "{}" });
+    const html = await page(`/ui/alerts/${alert.id}`, await session(TOKENS.admin));
+    const host = new URL(origin).host;
+    expect(html).toContain(`<code>${a.id}</code> (${host}, on-call)`);
+    expect(html).toContain(`<code>${b.id}</code> (${host})`);
+    await deleteWebhook(a.id);
+    await deleteWebhook(b.id);
+  });
+});
+
 describe("a drift alert whose calibration is no longer served", () => {
   it("says so, naming what the gate serves now; not while its calibration is served, nor once resolved", async () => {
     const gate = uniqueGate("not-served");

@@ -94,7 +94,7 @@ export interface AlertView {
   readonly deliveries: {
     readonly items: Delivery[];
     readonly more: boolean;
-    /** Each endpoint's receiver (its URL's host), by endpoint id: a delivery names its receiver, not only whk_… */
+    /** Each endpoint's receiver (its URL's host, and its description), by endpoint id: a delivery names its receiver, not only whk_… */
     readonly receivers: ReadonlyMap<string, string>;
     /** When the page was read (epoch ms): a pending delivery whose next attempt is past it is overdue. */
     readonly now: number;
@@ -179,7 +179,8 @@ export async function alertView(id: string, principal: Principal, deps: Dashboar
         : {
             items: deliveries.deliveries,
             more: deliveries.next_cursor !== null,
-            receivers: new Map(endpoints.map((e) => [e.id, hostOf(e.url)])),
+            // the host, and the endpoint's description when it has one: two endpoints on one host (Slack) read apart
+            receivers: new Map(endpoints.map((e) => [e.id, e.description ? `${hostOf(e.url)}, ${e.description}` : hostOf(e.url)])),
             now: deps.now().getTime(),
           },
     served,
