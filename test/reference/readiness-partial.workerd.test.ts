@@ -1,5 +1,5 @@
 /**
- * A database migrated up to a migration that makes only an index or a column (0011, 0012) is not ready: /healthz
+ * A database migrated up to a migration that makes only an index or a column (0011, 0012, 0014) is not ready: /healthz
  * answers 503 not_migrated naming the missing index and column, not `ready: true` while a route fails on the column.
  * Once the remaining migrations are applied it is ready.
  */
@@ -33,13 +33,13 @@ describe("readiness of a database migrated part of the way", () => {
     const { error } = await res.json<any>();
     expect(error.code).toBe("not_migrated");
     expect(error.details.missing_tables).toEqual([]);
-    // 0011 makes an index; 0012 a column and an index; the later ones more indexes
+    // 0011 makes an index; 0012 a column and an index; 0013 more indexes; 0014 a column
     const notApplied = REQUIRED_SCHEMA.indexes.slice(REQUIRED_SCHEMA.indexes.indexOf("promotion_steps_unlogged"));
     expect(notApplied.slice(0, 2)).toEqual(["promotion_steps_unlogged", "webhook_endpoints_by_request"]);
     expect(error.details.missing_indexes).toEqual(notApplied);
-    expect(error.details.missing_columns).toEqual(["webhook_endpoints.created_by"]);
+    expect(error.details.missing_columns).toEqual(["webhook_endpoints.created_by", "webhook_endpoints.updated_by"]);
     expect(error.message).toContain("(missing: index promotion_steps_unlogged, index webhook_endpoints_by_request, ");
-    expect(error.message).toContain(", column webhook_endpoints.created_by)");
+    expect(error.message).toContain(", column webhook_endpoints.created_by, column webhook_endpoints.updated_by)");
     await apply(migrations.slice(last));
     const ready = await healthz();
     expect(ready.status).toBe(200);

@@ -21,6 +21,7 @@ const STATELESS: Record<string, string> = {
   "packages/openfeature/src/index.ts:UNANSWERED": "a constant set, never written",
   "src/monitoring/shadow-window-listener.ts:LEAVES_SHADOW_SET": "a constant set, never written",
   "src/promotions/paused-alert.ts:PAUSE_ENDS": "a constant set, never written",
+  "src/dashboard/data/alerts.ts:WATCHES_ONE_CALIBRATION": "a constant set, never written",
   "src/platform/auth.ts:KNOWN_SCHEMES": "a constant set, never written",
   "src/platform/http/body.ts:decoder": "a TextDecoder used without `stream`: each decode() starts afresh",
   "src/platform/digest.ts:encoder": "a TextEncoder: stateless",
