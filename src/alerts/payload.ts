@@ -51,7 +51,7 @@ const inCode = (s: string): string => `\`${s.replaceAll("`", "\u02cb")}\``;
  * The alert's calibrations in the opening's last line, named by role where the kind gives them one (a rebuild shift's
  * are [served before, the one that shifted]); nothing when it names none (an uncalibrated gate's request).
  */
-function calibrationsText(alert: Pick<Alert, "kind" | "calibration_ids">): string {
+function calibrationsText(alert: { readonly kind: AlertKind; readonly calibration_ids: readonly string[] }): string {
   const ids = alert.calibration_ids;
   if (ids.length === 0) return "";
   if (alert.kind === "rebuild_shift" && ids.length === 2) return ` · served before ${ids[0]}, shifted to ${ids[1]}`;
@@ -70,7 +70,7 @@ export function alertPayload(alert: Alert, event: AlertEvent, at: string, public
     event === "opened"
       ? `${EMOJI.opened} *scoregate: ${TITLES[alert.kind]}* on ${gate}\n${alert.summary}\nAlert ${alert.id}${calibrationsText(alert)}`
       : event === "repeated"
-        ? `${EMOJI.repeated} *scoregate: ${TITLES[alert.kind]} again* on ${gate} (alert ${alert.id}, ${alert.occurrences} occurrences, ${alert.status})\n${repeat?.summary ?? alert.summary}\nAlert ${alert.id}${calibrationsText({ kind: alert.kind, calibration_ids: [...(repeat?.calibration_ids ?? alert.calibration_ids)] })}`
+        ? `${EMOJI.repeated} *scoregate: ${TITLES[alert.kind]} again* on ${gate} (alert ${alert.id}, ${alert.occurrences} occurrences, ${alert.status})\n${repeat?.summary ?? alert.summary}\nAlert ${alert.id}${calibrationsText({ kind: alert.kind, calibration_ids: repeat?.calibration_ids ?? alert.calibration_ids })}`
         : `${EMOJI.resolved} *scoregate: resolved ${TITLES[alert.kind].toLowerCase()}* on ${gate} (alert ${alert.id})${resolvedBy}`;
   const base = { type: `alert.${event}`, timestamp: at, ...(repeat === undefined ? {} : { repeat }) };
   if (publicUrl === null) return JSON.stringify({ ...base, text: slackEscape(text), data: alert });

@@ -19,7 +19,7 @@ import type { ActivationDeps } from "./deps";
 import { fitCalibration } from "./fit";
 import { headsAfterActivation, servedThreshold, withHeads, withSeq } from "./gate-event";
 import { newGateWarning, refuseInvisibleNames } from "./gate-names";
-import { monitoredStrataWarnings } from "./monitored-strata";
+import { monitoredStrataWarnings, monitorOutlook } from "./monitored-strata";
 import { rebuildShift } from "./rebuild-shift";
 import { coverageShift, labelledOf, labelsReport, nearCapWarnings, recallReport, resolveRecall } from "./recall";
 import { type ActiveRow, currentOf } from "./store";
@@ -173,7 +173,14 @@ export async function calibrate(
 
   const now = deps.now();
   const createdAt = now.toISOString();
-  const warnings = [...resolved.warnings, ...fitted.warnings, ...monitoredStrataWarnings(fitted.fields, abstention)];
+  // What the production monitor will make of this calibration, for the warnings that say it now (monitored-strata.ts)
+  const tolerances = {
+    drift_tolerance: absoluteTolerance(meta.drift_tolerance, fitted.fields.expected_drop_rate),
+    empty_context_tolerance: absoluteTolerance(meta.empty_context_tolerance, fitted.fields.per_query?.empty_context_rate ?? 0),
+  };
+  const monitored = { ...fitted.fields, abstention, ...tolerances };
+  const outlook = monitorOutlook(monitored);
+  const warnings = [...resolved.warnings, ...fitted.warnings, ...monitoredStrataWarnings(monitored, outlook)];
   if (newGateNote !== null) warnings.unshift(newGateNote);
   const labels = labelled
     ? labelsReport(labelled, fitted.fields.threshold, meta.relevant_at, warnings, guards, abstention?.abstain_below ?? null)
@@ -183,12 +190,8 @@ export async function calibrate(
     recallTarget && labelled ? recallReport(meta.policy as { target: number; coverage: CoverageNotion }, recallTarget, labelled, sorted) : null;
   if (recallTarget && labelled)
     warnings.push(...nearCapWarnings(meta.policy as { target: number; coverage: CoverageNotion }, recallTarget, labelled));
-  const tolerances = {
-    drift_tolerance: absoluteTolerance(meta.drift_tolerance, fitted.fields.expected_drop_rate),
-    empty_context_tolerance: absoluteTolerance(meta.empty_context_tolerance, fitted.fields.per_query?.empty_context_rate ?? 0),
-  };
   // A test the calibration is too small to arm (drift-bands.ts, coverage-test.ts), said now rather than by the monitor.
-  warnings.push(...unarmedTestWarnings({ ...fitted.fields, abstention, ...tolerances }, recall));
+  warnings.push(...unarmedTestWarnings(monitored, outlook, recall));
   if (resolved.referenceWasRecall) {
     warnings.push({
       code: "recall_not_guaranteed",

@@ -5,31 +5,34 @@
  * default settings (stats/drift-config.ts) and the calibration's own design effect, so a team learns it before on-call
  * does. docs/drift.md, "How much of production is watched".
  */
-import { type AbstentionReport, MONITORED_QUERY_SHARE_WARNING, type Warning } from "../contract";
+import { MONITORED_QUERY_SHARE_WARNING, type Warning } from "../contract";
 import type { CalibrationExpectation } from "../stats/calibration-expectation";
 import { type StrataCoverage, strataCoverage } from "../stats/conditioned-rates";
-import { driftBands } from "../stats/drift-bands";
+import { type DriftBands, driftBands } from "../stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG } from "../stats/drift-config";
-import { type FittedCalibration, monitoredDropStrata } from "./fit";
+import { calibrationExpectation, type ExpectationSource, expectationOf } from "./expectation";
+
+/**
+ * What the production monitor will compare a calibration about to be stored with: its expectation as the monitor
+ * builds it from the stored calibration (calibrationExpectation), and the bands at the monitor's default settings with
+ * no production clustering beyond the calibration's own. Built once per upload for this module's warnings and
+ * unarmed-tests.ts's.
+ */
+export interface MonitorOutlook {
+  readonly cal: CalibrationExpectation;
+  readonly bands: DriftBands;
+}
+
+export function monitorOutlook(c: ExpectationSource): MonitorOutlook {
+  const cal = calibrationExpectation(expectationOf(c));
+  return { cal, bands: driftBands(cal, DEFAULT_DRIFT_CONFIG, 1) };
+}
 
 /** The warnings for the drop-rate and abstention tests whose tested strata hold too few of the calibration's queries. */
-export function monitoredStrataWarnings(fields: FittedCalibration["fields"], abstention: AbstentionReport | null): Warning[] {
-  const dropStrata = fields.per_query?.drop_rate_by_candidates;
-  const abstentionStrata = abstention?.by_candidates;
+export function monitoredStrataWarnings(c: ExpectationSource, { bands }: MonitorOutlook): Warning[] {
+  const dropStrata = c.per_query?.drop_rate_by_candidates;
+  const abstentionStrata = c.abstention?.abstain_below == null ? undefined : c.abstention.by_candidates;
   if (!dropStrata && !abstentionStrata) return [];
-  const cal: CalibrationExpectation = {
-    expectedDropRate: fields.expected_drop_rate,
-    n: fields.n,
-    designEffect: fields.per_query?.design_effect ?? 1,
-    emptyContextRate: fields.per_query?.empty_context_rate ?? null,
-    nQueries: fields.n_queries,
-    dropRateStrata: dropStrata ? monitoredDropStrata(dropStrata) : null,
-    abstention:
-      abstention && abstentionStrata && abstention.abstain_below !== null
-        ? { expectedRate: abstention.expected_rate, queries: abstention.queries, strata: abstentionStrata }
-        : null,
-  };
-  const bands = driftBands(cal, DEFAULT_DRIFT_CONFIG, 1);
   const out: Warning[] = [];
   const check = (test: MonitoredTest, coverage: StrataCoverage) => {
     if (coverage.testedShare === null || coverage.testedShare >= MONITORED_QUERY_SHARE_WARNING) return;

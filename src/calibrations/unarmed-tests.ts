@@ -13,17 +13,17 @@ import type { CalibrationExpectation } from "../stats/calibration-expectation";
 import { coverageMargin } from "../stats/coverage-test";
 import { driftBands } from "../stats/drift-bands";
 import { DEFAULT_DRIFT_CONFIG } from "../stats/drift-config";
-import { calibrationExpectation, type ExpectationSource, expectationOf } from "./expectation";
+import type { ExpectationSource } from "./expectation";
+import type { MonitorOutlook } from "./monitored-strata";
 
 /** The largest calibration size the search for "scores needed" tries: beyond it the warning names no number. */
 const MAX_SEARCHED_SCORES = 1e9;
 
 /** The `monitor_not_armed` warnings of a calibration about to be stored: its drop-rate test, then its recall test. */
-export function unarmedTestWarnings(c: ExpectationSource, recall: RecallReport | null): Warning[] {
+export function unarmedTestWarnings(c: ExpectationSource, { cal, bands }: MonitorOutlook, recall: RecallReport | null): Warning[] {
   const out: Warning[] = [];
-  const cal = calibrationExpectation(expectationOf(c));
   // A guarded gate's drop-rate test is tested per size stratum (few_monitored_strata says which are watched).
-  if (cal.dropRateStrata === null && !driftBands(cal, DEFAULT_DRIFT_CONFIG, 1).dropRateArmable) {
+  if (cal.dropRateStrata === null && !bands.dropRateArmable) {
     const needed = scoresToArm(cal);
     out.push({
       code: "monitor_not_armed",

@@ -7,7 +7,16 @@
  */
 import { listAlertsPage, occurrencesPageOf } from "../../alerts/lifecycle";
 import { listGates } from "../../calibrations/registry";
-import { type Alert, type AlertKind, type AlertOccurrence, type AlertStatus, type Delivery, MAX_WEBHOOK_ENDPOINTS, ROUTES } from "../../contract";
+import {
+  type Alert,
+  type AlertKind,
+  type AlertOccurrence,
+  type AlertStatus,
+  type Delivery,
+  DRIFT_ALERT_KINDS,
+  MAX_WEBHOOK_ENDPOINTS,
+  ROUTES,
+} from "../../contract";
 import { grants, type Principal } from "../../platform/auth";
 import { AppError } from "../../platform/errors";
 import { shownId } from "../../platform/format";
@@ -121,13 +130,7 @@ export interface ServedNow {
 }
 
 /** The alert kinds raised on one calibration's production traffic (its calibration_ids: that calibration). */
-export const WATCHES_ONE_CALIBRATION: ReadonlySet<Alert["kind"]> = new Set([
-  "drop_rate_drift",
-  "empty_context",
-  "abstention_drift",
-  "recall_drift",
-  "unscored_candidates",
-]);
+export const WATCHES_ONE_CALIBRATION: ReadonlySet<Alert["kind"]> = new Set([...DRIFT_ALERT_KINDS, "unscored_candidates"]);
 
 /** The gate's current calibration, from the gate listing the overview reads too. */
 async function servedNow(gateId: string, deps: DashboardDeps): Promise<ServedNow | null> {
